@@ -1,0 +1,132 @@
+# civicdesk — one plain Makefile. Every library comes from Debian, found with pkg-config.
+#
+#   make run     install what is missing, build, serve on http://127.0.0.1:8080
+#   make test    install what the tests need, build with -Werror (and ASan+UBSan), run every test
+#   make bench   build optimised and run the benchmarks in bench/
+#   make fuzz    build the libFuzzer targets with clang (not part of make test)
+#
+# Build variants live in separate folders: build/rel (optimised, `make run`, benchmarks),
+# build/test (-Werror, test hooks compiled in), build/asan (ASan+UBSan, test hooks).
+
+V ?= rel
+PKGS := libmicrohttpd sqlite3 libcurl libesmtp-1.0 jansson gmime-3.0 libsodium
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wwrite-strings -Wformat=2 -Wno-format-nonliteral
+BASE_CFLAGS := $(WARN) -D_GNU_SOURCE -I. -pthread -MMD -MP
+
+ifeq ($(V),test)
+B := build/test
+VFLAGS := -O1 -g -Werror -DCIVICDESK_TEST_HOOKS
+else ifeq ($(V),asan)
+B := build/asan
+VFLAGS := -O1 -g -Werror -DCIVICDESK_TEST_HOOKS -fsanitize=address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B := build/rel
+VFLAGS := -O2 -g
+endif
+
+CC ?= cc
+CFLAGS_ALL = $(BASE_CFLAGS) $(VFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(VFLAGS) -pthread $(LDFLAGS)
+LIBS_ALL = $(PKG_LIBS) -lm
+
+# Sources: every module folder; the daemon's main is kept out of the library so tests link it.
+LIB_SRC := $(sort $(wildcard sla/*.c db/*.c notifiers/*.c web/*.c) \
+	$(filter-out service/main.c,$(wildcard service/*.c)))
+CALENDARS := $(sort $(wildcard sla/calendars/cn/*.txt))
+MIGRATIONS := $(sort $(wildcard schema/*.sql))
+GEN_SRC := $(B)/gen/calendars.c $(B)/gen/schema.c
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_SRC:$(B)/gen/%.c=$(B)/obj/gen/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+EMBED := build/tools/embed
+
+.PHONY: all build unit bench-bin run test bench fuzz deps deps-test clean format
+
+all: build
+
+build: $(B)/civicdesk
+
+unit: $(UNIT_BIN)
+
+bench-bin: $(BENCH_BIN)
+
+$(B)/civicdesk: $(B)/obj/service/main.o $(B)/libcivicdesk.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+$(B)/libcivicdesk.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -c -o $@ $<
+
+$(EMBED): tools/embed.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O1 -Wall -Wextra -o $@ $<
+
+$(B)/gen/calendars.c: $(EMBED) $(CALENDARS)
+	@mkdir -p $(@D)
+	$(EMBED) sla/sla_int.h "struct sla_blob" sla_builtin_files $(CALENDARS) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/schema.c: $(EMBED) $(MIGRATIONS)
+	@mkdir -p $(@D)
+	$(EMBED) db/db_int.h "struct db_blob" db_migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libcivicdesk.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+$(B)/bench/%: $(B)/obj/bench/%.o $(B)/libcivicdesk.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# --- the two commands -------------------------------------------------------------------------
+
+deps:
+	@tools/deps run
+
+deps-test:
+	@tools/deps test
+
+run: deps
+	@$(MAKE) --no-print-directory V=rel build
+	@mkdir -p var
+	./build/rel/civicdesk serve
+
+test: deps-test
+	@$(MAKE) --no-print-directory -j2 V=test build unit
+	@$(MAKE) --no-print-directory -j2 V=asan build unit
+	@tests/run
+
+bench: deps-test
+	@$(MAKE) --no-print-directory -j2 V=rel build bench-bin
+	@bench/run
+
+fuzz:
+	@$(MAKE) --no-print-directory V=rel build/rel/gen/calendars.c
+	@mkdir -p build/fuzz
+	clang -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+		-o build/fuzz/fuzz_calendar tests/fuzz/fuzz_calendar.c $(wildcard sla/*.c) \
+		build/rel/gen/calendars.c -lm
+	@echo "built build/fuzz/fuzz_calendar: run it with tests/fuzz/corpus-calendar/ as corpus"
+
+format:
+	clang-format -i $(wildcard */*.c */*.h tests/*/*.c tools/*.c bench/*.c)
+
+clean:
+	rm -rf build
