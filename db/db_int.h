@@ -3,8 +3,13 @@
 #define DB_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-/* A migration built into the binary (generated from schema/*.sql by tools/embed). */
+#include <sqlite3.h>
+
+#include "db.h"
+
+/* A migration built into the binary (generated from schema/ by tools/embed). */
 struct db_blob {
 	const char *name; /* base name, e.g. "001_init.sql" */
 	const char *data; /* SQL text, NUL-terminated */
@@ -12,5 +17,39 @@ struct db_blob {
 };
 
 extern const struct db_blob db_migrations[]; /* sorted by name; ends with { NULL, NULL, 0 } */
+
+struct db_conn {
+	sqlite3 *h;
+	struct db_conn *next;   /* in the store's free list */
+	struct db_conn *all;    /* in the store's list of every connection */
+	struct db_cached *cache; /* prepared statements, open addressing on the SQL's address */
+	size_t cache_size;      /* slots, a power of two */
+	size_t cache_used;
+};
+
+struct db_cached {
+	const char *sql; /* key: address of a string in a static const table */
+	sqlite3_stmt *st;
+};
+
+/* Logs a storage error with the library's own words. */
+void db_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The prepared statement for sql (a string from a static const table of the calling file),
+ * prepared once per connection and reset before it is returned; NULL on error (logged). The
+ * caller calls db_reset() when done with it, so that no read transaction stays open. */
+sqlite3_stmt *db_prep(struct db_conn *c, const char *sql);
+void db_reset(sqlite3_stmt *st);
+
+/* Binding helpers: NULL text binds SQL NULL. Return 0 or -1. */
+int db_bind_text(sqlite3_stmt *st, int i, const char *s);
+int db_bind_int(sqlite3_stmt *st, int i, int64_t v);
+int db_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n);
+
+/* A new copy of a text column, or NULL for SQL NULL (or out of memory). */
+char *db_col_text(sqlite3_stmt *st, int i);
+
+/* Runs a statement that returns no rows: 0 or -1 (logged). Resets it. */
+int db_exec_stmt(struct db_conn *c, sqlite3_stmt *st);
 
 #endif

@@ -1,11 +1,263 @@
 /*
  * service.h: the daemon and command line of civicdesk — what the files of service/ share.
+ *
+ * One struct app is created in main (cmd_serve) and reaches every handler through struct req.
+ * Handlers fill a struct resp; the HTTP layer (http.c) sends it. Sections below are grouped by
+ * the file that implements them.
  */
 #ifndef SERVICE_H
 #define SERVICE_H
 
-/* civicdesk calendar check|due|is-workday|between|explain … (cmd_calendar.c).
- * argv[0] is "calendar". Returns the process exit status. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "db/db.h"
+#include "sla/sla.h"
+
+#define CIVICDESK_VERSION "0.1.0"
+
+struct MHD_Connection;
+struct MHD_Daemon;
+
+/* --- domain names (names.c) -------------------------------------------------------------- */
+
+enum role {
+	ROLE_HANDLER,
+	ROLE_SECTION_HEAD,
+	ROLE_DISPATCHER,
+	ROLE_SUPERVISOR,
+	ROLE_ADMIN,
+	ROLE__MAX
+};
+#define ROLE_BIT(r) (1u << (r))
+#define ROLES_STAFF ((1u << ROLE__MAX) - 1)
+
+enum kind { KIND_LETTER, KIND_COMPLAINT, KIND_CONSULTATION, KIND__MAX };
+enum channel { CHANNEL_WEB, CHANNEL_EMAIL, CHANNEL_POST, CHANNEL_PHONE, CHANNEL__MAX };
+enum clock_name { CLOCK_FORWARD, CLOCK_REPLY, CLOCK_EXPLAIN, CLOCK__MAX };
+
+/* Names as stored and as the API spells them; *_parse returns the enum or -1. */
+const char *role_name(enum role r);
+int role_parse(const char *s);
+const char *kind_name(enum kind k);
+int kind_parse(const char *s);
+const char *channel_name(enum channel c);
+int channel_parse(const char *s);
+const char *clock_label(enum clock_name c);
+int clock_parse(const char *s);
+
+/* --- configuration (config.c) ------------------------------------------------------------ */
+
+/* What happens to a clock in a given situation (policy). */
+enum on_forward { ON_FORWARD_KEEP, ON_FORWARD_RESTART };
+enum on_supplement { ON_SUPPLEMENT_RESTART, ON_SUPPLEMENT_PAUSE };
+
+/* The clocks policy of one kind of item. */
+struct policy {
+	struct sla_rule forward;        /* forward clock: 3 WD */
+	struct sla_rule reply;          /* reply clock: 5 WD */
+	struct sla_rule explain;        /* explain clock: 3 WD from receipt */
+	int reply_extended_days;        /* reply limit after an approved extension: 15 */
+	enum on_forward on_forward;     /* keep (default) or restart the reply clock */
+	enum on_supplement on_supplement; /* restart (default) or pause while waiting */
+};
+
+struct config {
+	char *db;           /* CIVICDESK_DB: database path */
+	char *listen;       /* CIVICDESK_LISTEN: host:port */
+	char *calendar_dir; /* CIVICDESK_CALENDAR_DIR: "" = built-in calendars */
+	char *tz;           /* CIVICDESK_TZ */
+	char *smtp_url;     /* CIVICDESK_SMTP_URL */
+	char *smtp_from;    /* CIVICDESK_SMTP_FROM */
+	char *sms_url;      /* CIVICDESK_SMS_URL */
+	char *imap_url;     /* CIVICDESK_IMAP_URL */
+	long submit_rate;   /* CIVICDESK_SUBMIT_RATE: submissions per minute per address, 0 = off */
+	long max_body;      /* largest request body in bytes (413 above) */
+	long max_connections; /* HTTP connections at once, one thread each */
+	long session_idle;  /* seconds */
+	long session_max;   /* seconds */
+	long lockout_failures; /* failed logins ... */
+	long lockout_window;   /* ... within this many seconds ... */
+	long lockout_duration; /* ... lock the name for this many seconds */
+	long password_max_age_days;
+	long demo;          /* 1: a new database gets demo sections and accounts */
+	struct policy policy[KIND__MAX];
+};
+
+/* Fills cfg with the defaults, then the file (if path is not NULL; a missing file is an error
+ * only when explicit), then CIVICDESK_* environment variables. Returns 0, or -1 with a message
+ * ("file:line: reason") in err. */
+int config_load(struct config *cfg, const char *path, int explicit_path, char *err,
+                size_t errsize);
+void config_free(struct config *cfg);
+/* Prints every key with its environment variable, default and help text. */
+void config_usage(FILE *out);
+
+/* --- logging (log.c) ---------------------------------------------------------------------- */
+
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --- the application (app.c) -------------------------------------------------------------- */
+
+struct app {
+	struct config cfg;
+	struct db *db;
+	pthread_mutex_t cal_lock;  /* guards cal */
+	struct sla_calendar *cal;  /* current calendar; swap with app_calendar_swap */
+	struct ratelimit *submit_limit; /* per-address submission limit (intake) */
+	struct ratelimit *track_limit;  /* per-address failed tracking look-ups */
+	struct MHD_Daemon *httpd;
+#ifdef CIVICDESK_TEST_HOOKS
+	int64_t test_now; /* test builds only: the injected clock, 0 = real time */
+	pthread_mutex_t test_lock;
+#endif
+};
+
+/* Current time (Unix seconds). In test builds the clock can be set (POST /api/v1/test/clock,
+ * or CIVICDESK_TEST_NOW); production builds always read the system clock. */
+int64_t app_now(struct app *app);
+/* A new reference to the current calendar: the caller unrefs it (sla_calendar_unref). */
+struct sla_calendar *app_calendar(struct app *app);
+/* Replaces the calendar, taking the caller's reference to cal. */
+void app_calendar_swap(struct app *app, struct sla_calendar *cal);
+
+/* --- HTTP (http.c) ------------------------------------------------------------------------ */
+
+/* A form field or uploaded file from an urlencoded or multipart body. */
+struct form_field {
+	char *name;         /* field name */
+	char *filename;     /* file name for uploads, else NULL */
+	char *content_type; /* for uploads, else NULL */
+	char *data;         /* value (NUL-terminated; binary for files) */
+	size_t size;        /* bytes of data */
+};
+
+struct session {
+	int64_t account_id;
+	char *username;
+	enum role role;
+	int64_t section_id; /* 0 when none */
+	char *csrf_token;
+	int must_change;    /* password change required before anything else */
+};
+
+#define REQ_MAX_PARAMS 4
+
+struct req {
+	struct app *app;
+	struct MHD_Connection *conn;
+	const char *method;  /* "GET", "POST", … */
+	const char *path;    /* URL path, without the query string */
+	char *params[REQ_MAX_PARAMS]; /* path parameters ({} segments), decoded */
+	size_t nparams;
+	char *body;          /* raw body (JSON), NUL-terminated; NULL for forms and no body */
+	size_t body_len;
+	struct form_field *form; /* parsed form fields (urlencoded / multipart), or NULL */
+	size_t nform;
+	int is_form;         /* 1: the body was a form */
+	char addr[64];       /* client address */
+	struct db_conn *db;  /* lent for the duration of the request */
+	struct session *session; /* set for routes that need a role */
+	int64_t now;         /* time of the request (app_now) */
+};
+
+#define RESP_MAX_HEADERS 8
+
+struct resp {
+	int status;               /* 0 until a handler answers */
+	char *body;               /* owned */
+	size_t len;
+	const char *content_type; /* static string */
+	struct {
+		const char *name; /* static string */
+		char *value;      /* owned */
+	} headers[RESP_MAX_HEADERS];
+	size_t nheaders;
+};
+
+/* Request accessors (lend strings owned by the request or libmicrohttpd). */
+const char *req_header(struct req *req, const char *name);
+const char *req_query(struct req *req, const char *name);
+const char *req_cookie(struct req *req, const char *name);
+/* The first form field of that name, or NULL. */
+const struct form_field *req_form(struct req *req, const char *name);
+/* Parses the JSON body into a new reference in *out. On failure answers 400 (malformed JSON,
+ * not an object, invalid UTF-8) and returns -1. */
+int req_json(struct req *req, struct resp *resp, json_t **out);
+
+/* Response builders. resp_json takes the reference. */
+void resp_json(struct resp *resp, int status, json_t *take);
+/* {"error":{"code":CODE,"message":MESSAGE}}; resp_error_field adds "field":FIELD. */
+void resp_error(struct resp *resp, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void resp_error_field(struct resp *resp, int status, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void resp_text(struct resp *resp, int status, const char *content_type, const char *text,
+               size_t len);
+/* Adds a header; the value is copied. */
+void resp_header(struct resp *resp, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void resp_free(struct resp *resp);
+
+/* Starts libmicrohttpd on cfg.listen; writes the port actually bound (for ":0"). */
+int http_start(struct app *app, int *port);
+void http_stop(struct app *app);
+
+/* --- routes (routes.c) -------------------------------------------------------------------- */
+
+enum route_flags {
+	ROUTE_FORM = 1 << 0, /* accepts urlencoded / multipart bodies */
+};
+
+struct route {
+	const char *method;
+	const char *pattern; /* "/api/v1/items/{}": {} matches one path segment */
+	void (*handler)(struct req *req, struct resp *resp);
+	unsigned roles;      /* 0: public; else the roles allowed (session required) */
+	unsigned flags;      /* enum route_flags */
+};
+
+/* The route for method and path: 1 found (writes *out and fills req->params), 0 not found,
+ * 2 the path exists with other methods (405). */
+int route_match(const char *method, const char *path, struct req *req, const struct route **out);
+
+/* --- authentication (auth.c) -------------------------------------------------------------- */
+
+/* Checks the session cookie of req against the route's roles and, for methods that change
+ * state, the X-CSRF-Token header. On success sets req->session and returns 0; otherwise answers
+ * 401 (no or expired session), 403 (wrong role, bad CSRF token, password change required) and
+ * returns -1. */
+int auth_check(struct req *req, struct resp *resp, unsigned roles);
+void session_free(struct session *s);
+/* Creates one demo account per role in a new database (inside the caller's transaction) and
+ * prints each name with its one-time password. Returns 0 or -1. */
+int auth_seed_demo(struct app *app, struct db_conn *c, int64_t now);
+
+/* --- handlers (h_*.c) --------------------------------------------------------------------- */
+
+void h_health(struct req *req, struct resp *resp);
+#ifdef CIVICDESK_TEST_HOOKS
+void h_test_clock(struct req *req, struct resp *resp);
+#endif
+
+/* --- commands (cmd_*.c) ------------------------------------------------------------------- */
+
+/* Each takes argv[0] = the command's name and returns the process exit status. */
+int cmd_serve(int argc, char **argv);
 int cmd_calendar(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+
+/* Shared by commands: loads the configuration (--config FILE / CIVICDESK_CONFIG / ./civicdesk.conf),
+ * sets the time zone, loads the calendar and opens the database into app. Returns 0 or -1
+ * (message printed). seed: 1 to create the demo data in a new database (prints it). */
+int app_open(struct app *app, const char *config_path, int seed);
+void app_close(struct app *app);
 
 #endif

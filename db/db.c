@@ -1,0 +1,411 @@
+/* db.c: the SQLite store: opening, migrations, the connection pool and the statement cache. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+
+#define BUSY_TIMEOUT_MS 10000
+
+struct db {
+	char *path;
+	pthread_mutex_t lock; /* guards free and all */
+	struct db_conn *free; /* idle connections */
+	struct db_conn *all;  /* every connection, for db_close */
+	int version;          /* user_version after migrations */
+};
+
+void
+db_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("civicdesk: db: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+conn_free(struct db_conn *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->cache_size; i++)
+		if (c->cache[i].st != NULL)
+			sqlite3_finalize(c->cache[i].st);
+	free(c->cache);
+	sqlite3_close(c->h);
+	free(c);
+}
+
+static int
+conn_exec(sqlite3 *h, const char *sql, char *err, size_t errsize)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsize, "%s", msg ? msg : sqlite3_errmsg(h));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static struct db_conn *
+conn_open(const char *path, char *err, size_t errsize)
+{
+	struct db_conn *c;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	c->cache_size = 64;
+	c->cache = calloc(c->cache_size, sizeof(*c->cache));
+	if (c->cache == NULL) {
+		snprintf(err, errsize, "out of memory");
+		goto fail;
+	}
+	if (sqlite3_open_v2(path, &c->h, flags, NULL) != SQLITE_OK) {
+		snprintf(err, errsize, "%s: %s", path, c->h ? sqlite3_errmsg(c->h) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(c->h, BUSY_TIMEOUT_MS);
+	if (conn_exec(c->h,
+	              "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+	              err, errsize) != 0)
+		goto fail;
+	return c;
+fail:
+	conn_free(c);
+	return NULL;
+}
+
+static int
+user_version(sqlite3 *h)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int
+db_schema_latest(void)
+{
+	int n = 0;
+
+	while (db_migrations[n].name != NULL)
+		n++;
+	return n;
+}
+
+/* Applies migrations newer than the database's version, each in one transaction. */
+static int
+migrate(sqlite3 *h, int *version, char *err, size_t errsize)
+{
+	int v = user_version(h), latest = db_schema_latest(), i;
+	char sql[64], msg[512];
+
+	if (v < 0) {
+		snprintf(err, errsize, "cannot read the schema version: %s", sqlite3_errmsg(h));
+		return -1;
+	}
+	if (v > latest) {
+		snprintf(err, errsize,
+		         "the database has schema version %d, newer than this civicdesk knows (%d): "
+		         "run the civicdesk that wrote it, or restore a backup",
+		         v, latest);
+		return -1;
+	}
+	for (i = v; i < latest; i++) {
+		if (atoi(db_migrations[i].name) != i + 1) {
+			snprintf(err, errsize, "migration %s is out of sequence", db_migrations[i].name);
+			return -1;
+		}
+		if (conn_exec(h, "BEGIN IMMEDIATE", err, errsize) != 0)
+			return -1;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", i + 1);
+		if (conn_exec(h, db_migrations[i].data, msg, sizeof(msg)) != 0 ||
+		    conn_exec(h, sql, msg, sizeof(msg)) != 0) {
+			snprintf(err, errsize, "migration %s: %s", db_migrations[i].name, msg);
+			conn_exec(h, "ROLLBACK", msg, sizeof(msg));
+			return -1;
+		}
+		if (conn_exec(h, "COMMIT", err, errsize) != 0)
+			return -1;
+	}
+	*version = latest;
+	return 0;
+}
+
+int
+db_open(const char *path, struct db **out, int *created, char *err, size_t errsize)
+{
+	struct db *db;
+	struct db_conn *c;
+
+	db = calloc(1, sizeof(*db));
+	if (db == NULL || (db->path = strdup(path)) == NULL) {
+		snprintf(err, errsize, "out of memory");
+		free(db);
+		return -1;
+	}
+	pthread_mutex_init(&db->lock, NULL);
+	c = conn_open(path, err, errsize);
+	if (c == NULL)
+		goto fail;
+	*created = user_version(c->h) == 0;
+	if (migrate(c->h, &db->version, err, errsize) != 0) {
+		conn_free(c);
+		goto fail;
+	}
+	c->all = db->all;
+	db->all = c;
+	c->next = db->free;
+	db->free = c;
+	*out = db;
+	return 0;
+fail:
+	pthread_mutex_destroy(&db->lock);
+	free(db->path);
+	free(db);
+	return -1;
+}
+
+void
+db_close(struct db *db)
+{
+	struct db_conn *c, *next;
+
+	if (db == NULL)
+		return;
+	for (c = db->all; c != NULL; c = next) {
+		next = c->all;
+		conn_free(c);
+	}
+	pthread_mutex_destroy(&db->lock);
+	free(db->path);
+	free(db);
+}
+
+int
+db_schema_version(struct db *db)
+{
+	return db->version;
+}
+
+struct db_conn *
+db_acquire(struct db *db)
+{
+	struct db_conn *c;
+	char err[512];
+
+	pthread_mutex_lock(&db->lock);
+	c = db->free;
+	if (c != NULL)
+		db->free = c->next;
+	pthread_mutex_unlock(&db->lock);
+	if (c != NULL)
+		return c;
+	c = conn_open(db->path, err, sizeof(err));
+	if (c == NULL) {
+		db_log("%s", err);
+		return NULL;
+	}
+	pthread_mutex_lock(&db->lock);
+	c->all = db->all;
+	db->all = c;
+	pthread_mutex_unlock(&db->lock);
+	return c;
+}
+
+void
+db_release(struct db *db, struct db_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (!sqlite3_get_autocommit(c->h)) {
+		db_log("connection released inside a transaction: rolled back");
+		sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
+	}
+	pthread_mutex_lock(&db->lock);
+	c->next = db->free;
+	db->free = c;
+	pthread_mutex_unlock(&db->lock);
+}
+
+static int
+simple(struct db_conn *c, const char *sql)
+{
+	char err[512];
+
+	if (conn_exec(c->h, sql, err, sizeof(err)) != 0) {
+		db_log("%s: %s", sql, err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_begin(struct db_conn *c)
+{
+	return simple(c, "BEGIN IMMEDIATE");
+}
+
+int
+db_commit(struct db_conn *c)
+{
+	if (simple(c, "COMMIT") != 0) {
+		if (!sqlite3_get_autocommit(c->h))
+			sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void
+db_rollback(struct db_conn *c)
+{
+	if (!sqlite3_get_autocommit(c->h))
+		simple(c, "ROLLBACK");
+}
+
+const char *
+db_errmsg(struct db_conn *c)
+{
+	return sqlite3_errmsg(c->h);
+}
+
+static size_t
+slot_of(const char *sql, size_t size)
+{
+	uintptr_t k = (uintptr_t)sql;
+
+	k ^= k >> 17;
+	k *= 0x9E3779B97F4A7C15ull;
+	return (size_t)(k >> 7) & (size - 1);
+}
+
+static int
+cache_grow(struct db_conn *c)
+{
+	struct db_cached *old = c->cache, *cache;
+	size_t size = c->cache_size * 2, i, j;
+
+	cache = calloc(size, sizeof(*cache));
+	if (cache == NULL)
+		return -1;
+	for (i = 0; i < c->cache_size; i++) {
+		if (old[i].sql == NULL)
+			continue;
+		for (j = slot_of(old[i].sql, size); cache[j].sql != NULL; j = (j + 1) & (size - 1))
+			;
+		cache[j] = old[i];
+	}
+	free(old);
+	c->cache = cache;
+	c->cache_size = size;
+	return 0;
+}
+
+sqlite3_stmt *
+db_prep(struct db_conn *c, const char *sql)
+{
+	size_t i;
+	sqlite3_stmt *st = NULL;
+
+	for (i = slot_of(sql, c->cache_size); c->cache[i].sql != NULL;
+	     i = (i + 1) & (c->cache_size - 1)) {
+		if (c->cache[i].sql == sql) {
+			sqlite3_reset(c->cache[i].st);
+			sqlite3_clear_bindings(c->cache[i].st);
+			return c->cache[i].st;
+		}
+	}
+	if (sqlite3_prepare_v3(c->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		db_log("prepare: %s: %s", sqlite3_errmsg(c->h), sql);
+		return NULL;
+	}
+	if ((c->cache_used + 1) * 2 > c->cache_size) {
+		if (cache_grow(c) != 0) {
+			sqlite3_finalize(st);
+			return NULL;
+		}
+	}
+	for (i = slot_of(sql, c->cache_size); c->cache[i].sql != NULL;
+	     i = (i + 1) & (c->cache_size - 1))
+		;
+	c->cache[i].sql = sql;
+	c->cache[i].st = st;
+	c->cache_used++;
+	return st;
+}
+
+void
+db_reset(sqlite3_stmt *st)
+{
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
+
+int
+db_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	int rc;
+
+	if (s == NULL)
+		rc = sqlite3_bind_null(st, i);
+	else
+		rc = sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+db_bind_int(sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : -1;
+}
+
+int
+db_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+	return sqlite3_bind_blob64(st, i, p, n, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : -1;
+}
+
+char *
+db_col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s == NULL ? NULL : strdup((const char *)s);
+}
+
+int
+db_exec_stmt(struct db_conn *c, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_log("%s: %s", sqlite3_errmsg(c->h), sqlite3_sql(st));
+		db_reset(st);
+		return -1;
+	}
+	db_reset(st);
+	return 0;
+}

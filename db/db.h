@@ -1,0 +1,146 @@
+/*
+ * db.h: the storage module of civicdesk. Every SQL statement of the service lives behind these
+ * functions, so that another backend (PostgreSQL) can slot in without touching the handlers.
+ *
+ * A struct db is the store: it applies the migrations at open and hands out connections from a
+ * pool (one per concurrent worker). Functions taking a struct db_conn run on that connection;
+ * the caller brackets writes with db_begin()/db_commit() (BEGIN IMMEDIATE), so that no reader
+ * ever sees a half-written item. Look-ups return 1 found / 0 not found / -1 error. Strings in
+ * the structs filled by look-ups are owned by the struct and freed by its *_free function.
+ */
+#ifndef DB_H
+#define DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+struct db_conn;
+
+#define DB_NO_DUE INT64_MAX /* items.next_due when no clock runs */
+
+/* --- store and connections (db.c) ------------------------------------------------------ */
+
+/* Opens (creating if needed) the database at path, in WAL mode with foreign keys on, and applies
+ * the built-in migrations in one transaction each. *created is set to 1 when the database was new
+ * (no migration had been applied). A database from a newer civicdesk is refused. On error returns
+ * -1 with a message in err. */
+int db_open(const char *path, struct db **out, int *created, char *err, size_t errsize);
+/* Closes every pooled connection and frees the store; NULL is fine. */
+void db_close(struct db *db);
+/* Schema version of the database (PRAGMA user_version) and the newest this binary knows. */
+int db_schema_version(struct db *db);
+int db_schema_latest(void);
+
+/* Lends a connection for the caller's exclusive use until db_release(); NULL on error. */
+struct db_conn *db_acquire(struct db *db);
+void db_release(struct db *db, struct db_conn *c);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -1 (logged). */
+int db_begin(struct db_conn *c);
+int db_commit(struct db_conn *c);
+void db_rollback(struct db_conn *c);
+/* The last error message of the connection (lent). */
+const char *db_errmsg(struct db_conn *c);
+
+/* --- sections (db_sections.c) ---------------------------------------------------------- */
+
+struct db_section {
+	int64_t id;
+	char *name;
+	char *email; /* may be NULL */
+	int active;
+	int64_t created;
+};
+
+/* Adds a section; writes its id. Returns 0, 1 if the name exists already, -1 on error. */
+int db_section_add(struct db_conn *c, const char *name, const char *email, int64_t now,
+                   int64_t *id);
+/* Look-ups by id or by name: 1 found / 0 not found / -1. */
+int db_section_get(struct db_conn *c, int64_t id, struct db_section *out);
+int db_section_by_name(struct db_conn *c, const char *name, struct db_section *out);
+/* All sections, ordered by id: a new array of *n elements, freed by db_sections_free. */
+int db_section_list(struct db_conn *c, struct db_section **out, size_t *n);
+/* Updates name, email and active of section id: 1 done / 0 not found / -1. */
+int db_section_update(struct db_conn *c, const struct db_section *s);
+void db_section_free(struct db_section *s);
+void db_sections_free(struct db_section *s, size_t n);
+
+/* --- items, clocks, history, attachments (db_items.c) ------------------------------------ */
+
+/* A clock of an item (DESIGN.md "Items and clocks"). */
+struct db_clock {
+	char name[8];        /* forward | reply | explain */
+	int64_t started;     /* when it (re)started */
+	int days;            /* limit */
+	char unit[16];       /* working_days | calendar_days */
+	int end_minutes;     /* due time of day */
+	int64_t due;         /* due instant; 0 while paused */
+	int64_t paused_at;   /* 0 unless paused */
+	int remaining;       /* working days left when paused */
+	int64_t stopped_at;  /* 0 while running */
+	int provisional;     /* 1: due date outside calendar coverage */
+	char result[8];      /* "" | on_time | late (frozen at close) */
+};
+
+struct db_item {
+	int64_t id;
+	char *tracking;
+	char *kind, *channel, *subject, *body;
+	char *name, *phone, *email; /* may be NULL */
+	int publish;
+	unsigned char query_hash[32];
+	int64_t received, created, updated;
+	char *state, *resume_state;  /* resume_state may be NULL */
+	int64_t section_id, assignee_id, merged_into; /* 0 when none */
+	char *extension;             /* none | requested | approved | refused */
+	char *draft, *reply, *reason; /* may be NULL */
+	int64_t replied_at;          /* 0 until replied */
+	int64_t next_due;            /* DB_NO_DUE when no clock runs */
+	char *public_subject, *public_body, *public_reply; /* may be NULL */
+	int published;
+	char *source_ref;            /* may be NULL */
+	struct db_clock clocks[3];   /* nclocks of them */
+	size_t nclocks;
+};
+
+struct db_history {
+	int64_t id;
+	int64_t at;
+	int64_t actor_id;  /* 0: citizen or system */
+	char *actor, *action, *from_state, *to_state, *note; /* from_state, note may be NULL */
+	int citizen;       /* 1: shown to the citizen */
+};
+
+struct db_attachment {
+	int64_t id;
+	char *filename, *content_type;
+	int64_t size;
+	void *data;        /* NULL in listings; the content when fetched */
+};
+
+/* Gives the next tracking sequence number of local day yyyymmdd (inside a transaction). */
+int db_tracking_next(struct db_conn *c, int yyyymmdd, int *seq);
+/* Inserts item (tracking, fields and clocks; id, created are written back). Attachments and
+ * history are added separately. Returns 0, 1 if the tracking number exists, -1 on error. */
+int db_item_insert(struct db_conn *c, struct db_item *item);
+/* Updates every mutable field and the clocks of item (by id): 1 / 0 not found / -1. */
+int db_item_update(struct db_conn *c, const struct db_item *item);
+/* Look-ups: 1 found / 0 not found / -1. */
+int db_item_get(struct db_conn *c, const char *tracking, struct db_item *out);
+int db_item_get_id(struct db_conn *c, int64_t id, struct db_item *out);
+void db_item_free(struct db_item *item);
+
+int db_history_add(struct db_conn *c, int64_t item_id, const struct db_history *h);
+/* The item's history, oldest first (citizen_only: only citizen-visible rows). */
+int db_history_list(struct db_conn *c, int64_t item_id, int citizen_only,
+                    struct db_history **out, size_t *n);
+void db_history_free(struct db_history *h, size_t n);
+
+int db_attachment_add(struct db_conn *c, int64_t item_id, const struct db_attachment *a);
+/* Attachments of the item without their data, in order. */
+int db_attachment_list(struct db_conn *c, int64_t item_id, struct db_attachment **out,
+                       size_t *n);
+void db_attachments_free(struct db_attachment *a, size_t n);
+
+#endif

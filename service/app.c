@@ -1,0 +1,160 @@
+/* app.c: the application value shared by handlers: clock, calendar, store; opening and closing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "service.h"
+
+static const char *const demo_sections[] = { "办公室", "法规处", "稽查处", "信息中心" };
+
+int64_t
+app_now(struct app *app)
+{
+#ifdef CIVICDESK_TEST_HOOKS
+	int64_t t;
+
+	pthread_mutex_lock(&app->test_lock);
+	t = app->test_now;
+	pthread_mutex_unlock(&app->test_lock);
+	if (t != 0)
+		return t;
+#else
+	(void)app;
+#endif
+	return (int64_t)time(NULL);
+}
+
+struct sla_calendar *
+app_calendar(struct app *app)
+{
+	struct sla_calendar *cal;
+
+	pthread_mutex_lock(&app->cal_lock);
+	cal = sla_calendar_ref(app->cal);
+	pthread_mutex_unlock(&app->cal_lock);
+	return cal;
+}
+
+void
+app_calendar_swap(struct app *app, struct sla_calendar *cal)
+{
+	struct sla_calendar *old;
+
+	pthread_mutex_lock(&app->cal_lock);
+	old = app->cal;
+	app->cal = cal;
+	pthread_mutex_unlock(&app->cal_lock);
+	sla_calendar_unref(old);
+}
+
+/* Creates the folder that will hold the database file, if it is missing (one level). */
+static void
+make_parent(const char *path)
+{
+	char *dir = strdup(path), *slash;
+
+	if (dir == NULL)
+		return;
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0750);
+	}
+	free(dir);
+}
+
+static int
+seed_demo(struct app *app)
+{
+	struct db_conn *c = db_acquire(app->db);
+	int64_t now = app_now(app), id;
+	size_t i;
+	int rc = -1;
+
+	if (c == NULL || db_begin(c) != 0)
+		goto out;
+	printf("demo sections:");
+	for (i = 0; i < sizeof(demo_sections) / sizeof(demo_sections[0]); i++) {
+		if (db_section_add(c, demo_sections[i], NULL, now, &id) < 0) {
+			db_rollback(c);
+			goto out;
+		}
+		printf(" %s", demo_sections[i]);
+	}
+	printf("\n");
+	if (auth_seed_demo(app, c, now) != 0) {
+		db_rollback(c);
+		goto out;
+	}
+	rc = db_commit(c);
+out:
+	db_release(app->db, c);
+	fflush(stdout);
+	return rc;
+}
+
+int
+app_open(struct app *app, const char *config_path, int seed)
+{
+	char err[1024];
+	const char *path = config_path;
+	int explicit_path = path != NULL, created = 0;
+
+	memset(app, 0, sizeof(*app));
+	pthread_mutex_init(&app->cal_lock, NULL);
+#ifdef CIVICDESK_TEST_HOOKS
+	pthread_mutex_init(&app->test_lock, NULL);
+	if (getenv("CIVICDESK_TEST_NOW") != NULL &&
+	    sla_parse_local(getenv("CIVICDESK_TEST_NOW"), &app->test_now) != 0) {
+		fprintf(stderr, "civicdesk: CIVICDESK_TEST_NOW: not a time\n");
+		return -1;
+	}
+#endif
+	if (path == NULL && getenv("CIVICDESK_CONFIG") != NULL) {
+		path = getenv("CIVICDESK_CONFIG");
+		explicit_path = 1;
+	}
+	if (path == NULL)
+		path = "civicdesk.conf";
+	if (config_load(&app->cfg, path, explicit_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk: configuration: %s\n", err);
+		return -1;
+	}
+	if (sla_set_zone(app->cfg.tz) != 0) {
+		fprintf(stderr, "civicdesk: time zone '%s' is not known to this system\n",
+		        app->cfg.tz);
+		return -1;
+	}
+	if (app->cfg.calendar_dir[0] != '\0' ?
+	        sla_calendar_load_dir(app->cfg.calendar_dir, &app->cal, err, sizeof(err)) :
+	        sla_calendar_builtin(&app->cal, err, sizeof(err))) {
+		fprintf(stderr, "civicdesk: calendar: %s\n", err);
+		return -1;
+	}
+	make_parent(app->cfg.db);
+	if (db_open(app->cfg.db, &app->db, &created, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk: database: %s\n", err);
+		return -1;
+	}
+	if (created && seed && app->cfg.demo && seed_demo(app) != 0) {
+		fprintf(stderr, "civicdesk: cannot create the demo data\n");
+		return -1;
+	}
+	return 0;
+}
+
+void
+app_close(struct app *app)
+{
+	db_close(app->db);
+	app->db = NULL;
+	sla_calendar_unref(app->cal);
+	app->cal = NULL;
+	config_free(&app->cfg);
+	pthread_mutex_destroy(&app->cal_lock);
+#ifdef CIVICDESK_TEST_HOOKS
+	pthread_mutex_destroy(&app->test_lock);
+#endif
+}

@@ -1,0 +1,79 @@
+/* routes.c: the table of every HTTP route: method, path pattern, handler, roles, flags. */
+#include <string.h>
+#include <stdlib.h>
+
+#include "service.h"
+
+#define STAFF ROLES_STAFF
+
+static const struct route routes[] = {
+	{ "GET", "/api/v1/health", h_health, 0, 0 },
+#ifdef CIVICDESK_TEST_HOOKS
+	{ "POST", "/api/v1/test/clock", h_test_clock, 0, 0 },
+#endif
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Matches path against pattern; on success stores copies of the {} segments in req. */
+static int
+match(const char *pattern, const char *path, struct req *req)
+{
+	char *params[REQ_MAX_PARAMS];
+	size_t n = 0, i;
+
+	while (*pattern != '\0' && *path != '\0') {
+		if (pattern[0] == '{' && pattern[1] == '}') {
+			size_t len = strcspn(path, "/");
+
+			if (len == 0 || n == REQ_MAX_PARAMS)
+				goto fail;
+			params[n] = strndup(path, len);
+			if (params[n] == NULL)
+				goto fail;
+			n++;
+			pattern += 2;
+			path += len;
+			continue;
+		}
+		if (*pattern != *path)
+			goto fail;
+		pattern++;
+		path++;
+	}
+	if (*pattern != '\0' || *path != '\0')
+		goto fail;
+	if (req != NULL) {
+		for (i = 0; i < n; i++)
+			req->params[i] = params[i];
+		req->nparams = n;
+	} else {
+		for (i = 0; i < n; i++)
+			free(params[i]);
+	}
+	return 1;
+fail:
+	for (i = 0; i < n; i++)
+		free(params[i]);
+	return 0;
+}
+
+int
+route_match(const char *method, const char *path, struct req *req, const struct route **out)
+{
+	size_t i;
+	int other = 0;
+
+	for (i = 0; i < NROUTES; i++) {
+		if (strcmp(routes[i].method, method) != 0) {
+			if (!other && match(routes[i].pattern, path, NULL))
+				other = 1;
+			continue;
+		}
+		if (match(routes[i].pattern, path, req)) {
+			*out = &routes[i];
+			return 1;
+		}
+	}
+	return other ? 2 : 0;
+}
