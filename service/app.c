@@ -113,11 +113,6 @@ app_open(struct app *app, const char *config_path, int seed)
 	pthread_mutex_init(&app->cal_lock, NULL);
 #ifdef CIVICDESK_TEST_HOOKS
 	pthread_mutex_init(&app->test_lock, NULL);
-	if (getenv("CIVICDESK_TEST_NOW") != NULL &&
-	    sla_parse_local(getenv("CIVICDESK_TEST_NOW"), &app->test_now) != 0) {
-		fprintf(stderr, "civicdesk: CIVICDESK_TEST_NOW: not a time\n");
-		return -1;
-	}
 #endif
 	if (path == NULL && getenv("CIVICDESK_CONFIG") != NULL) {
 		path = getenv("CIVICDESK_CONFIG");
@@ -134,6 +129,14 @@ app_open(struct app *app, const char *config_path, int seed)
 		        app->cfg.tz);
 		return -1;
 	}
+#ifdef CIVICDESK_TEST_HOOKS
+	/* After the time zone: the injected time is local. */
+	if (getenv("CIVICDESK_TEST_NOW") != NULL &&
+	    sla_parse_local(getenv("CIVICDESK_TEST_NOW"), &app->test_now) != 0) {
+		fprintf(stderr, "civicdesk: CIVICDESK_TEST_NOW: not a time\n");
+		return -1;
+	}
+#endif
 	if (app->cfg.calendar_dir[0] != '\0' ?
 	        sla_calendar_load_dir(app->cfg.calendar_dir, &app->cal, err, sizeof(err)) :
 	        sla_calendar_builtin(&app->cal, err, sizeof(err))) {

@@ -430,7 +430,8 @@ auth_logout(struct req *req)
 	auth_token_hash(cookie, hash);
 	if (db_begin(req->db) != 0)
 		return -1;
-	if (db_session_delete(req->db, hash) != 0 || audit_log(req, "logout", NULL, NULL) != 0 ||
+	if (db_session_delete(req->db, hash) != 0 ||
+	    audit_log(req, "logout", req->session ? req->session->username : NULL, NULL) != 0 ||
 	    db_commit(req->db) != 0) {
 		db_rollback(req->db);
 		return -1;
