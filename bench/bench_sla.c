@@ -54,8 +54,8 @@ static volatile int64_t sink;
 
 /* ns per call of add_working_days (indexed or naive) over the samples, n fixed or from ns[]. */
 static double
-time_add(const struct sla_calendar *cal, const sla_day *days, const int *ns, int fixed_n,
-         int naive, long calls)
+time_add(const struct sla_calendar *cal, const sla_day *days, const int *ns, int fixed_n, int naive,
+         long calls)
 {
 	int64_t sum = 0;
 	double t0 = now_s(), t1;
@@ -92,7 +92,8 @@ main(void)
 	char err[256];
 	int failed = 0, i;
 
-	if (sla_set_zone("Asia/Shanghai") != 0 || sla_calendar_builtin(&cal, err, sizeof(err)) != 0) {
+	if (sla_set_zone("Asia/Shanghai") != 0 ||
+	    sla_calendar_builtin(&cal, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench_sla: cannot load the built-in calendar: %s\n", err);
 		return 1;
 	}

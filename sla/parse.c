@@ -34,7 +34,7 @@ static const char *const weekdays[7] = {"Monday", "Tuesday",  "Wednesday", "Thur
 
 /* Writes "name:line: reason" (or the reason alone when name is NULL) and returns -1. */
 static int fail(struct parser *p, const char *name, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int
 fail(struct parser *p, const char *name, int line, const char *fmt, ...)

@@ -150,9 +150,9 @@ test_dates(struct t *t)
 	sla_day d, day;
 	int y, m, md, bad = 0;
 	static const char *const invalid[] = {
-		"",           "2025-1-01",   "2025-01-1",  "2025-02-29", "2024-02-30",
-		"1899-12-31", "2025-13-01",  "2025-00-10", "2025-01-00", "2025-01-32",
-		"2025/01/01", "2025-01-01x", " 2025-01-01", "+025-01-01", "2025-04-31",
+	    "",           "2025-1-01",   "2025-01-1",   "2025-02-29", "2024-02-30",
+	    "1899-12-31", "2025-13-01",  "2025-00-10",  "2025-01-00", "2025-01-32",
+	    "2025/01/01", "2025-01-01x", " 2025-01-01", "+025-01-01", "2025-04-31",
 	};
 	size_t i;
 
@@ -165,8 +165,8 @@ test_dates(struct t *t)
 	CHECK_INT(t, bad, 0);
 	CHECK_INT(t, sla_ymd(1970, 1, 1), 0);
 	CHECK_INT(t, sla_ymd(1969, 12, 31), -1);
-	CHECK_INT(t, sla_weekday(0), 3);           /* Thursday */
-	CHECK_INT(t, sla_weekday(-1), 2);          /* Wednesday */
+	CHECK_INT(t, sla_weekday(0), 3);               /* Thursday */
+	CHECK_INT(t, sla_weekday(-1), 2);              /* Wednesday */
 	CHECK_INT(t, sla_weekday(D("2025-10-11")), 5); /* Saturday */
 	CHECK_INT(t, sla_date_parse("2024-02-29", &day), 0);
 	CHECK_INT(t, day, ref_day(2024, 2, 29));
@@ -368,22 +368,22 @@ test_parser_bytes(struct t *t)
 	static const struct {
 		const char *text, *err;
 	} cases[] = {
-		{"2025-01-01 off \xe5\x85\x83\x01\n", "x.txt:1: control character 0x01"},
-		{"2025-01-01 off x\x7f\n", "x.txt:1: control character 0x7f"},
-		{"2025-01-01 off a\rb\n", "x.txt:1: control character 0x0d"},
-		{"2025-01-01 off \xe5\x85\n", "x.txt:1: name is not valid UTF-8"},
-		{"2025-01-01 off \xc0\xaf\n", "x.txt:1: name is not valid UTF-8"},
-		{"2025-01-01 off \xed\xa0\x80\n", "x.txt:1: name is not valid UTF-8"},
-		{"2025-01-01 \xff\xfe 1\n", "x.txt:1: unknown word \"\\xff\\xfe\": expected \"off\" or "
-		                            "\"work\""},
-		{"2025-01-01 off "
-		 "\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83"
-		 "\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83"
-		 "\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83"
-		 "\xe5\x85\x83\xe5\x85\x83\n",
-		 "x.txt:1: name longer than 64 bytes"},
-		{"2025-01-01 off ok\n\n\n2025-01-02 off ok extra\n",
-		 "x.txt:4: unexpected text after the name: \"extra\""},
+	    {"2025-01-01 off \xe5\x85\x83\x01\n", "x.txt:1: control character 0x01"},
+	    {"2025-01-01 off x\x7f\n", "x.txt:1: control character 0x7f"},
+	    {"2025-01-01 off a\rb\n", "x.txt:1: control character 0x0d"},
+	    {"2025-01-01 off \xe5\x85\n", "x.txt:1: name is not valid UTF-8"},
+	    {"2025-01-01 off \xc0\xaf\n", "x.txt:1: name is not valid UTF-8"},
+	    {"2025-01-01 off \xed\xa0\x80\n", "x.txt:1: name is not valid UTF-8"},
+	    {"2025-01-01 \xff\xfe 1\n", "x.txt:1: unknown word \"\\xff\\xfe\": expected \"off\" or "
+	                                "\"work\""},
+	    {"2025-01-01 off "
+	     "\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83"
+	     "\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83"
+	     "\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83\xe5\x85\x83"
+	     "\xe5\x85\x83\xe5\x85\x83\n",
+	     "x.txt:1: name longer than 64 bytes"},
+	    {"2025-01-01 off ok\n\n\n2025-01-02 off ok extra\n",
+	     "x.txt:4: unexpected text after the name: \"extra\""},
 	};
 	const char *names[1] = {"x.txt"};
 	struct sla_calendar *cal = NULL;
@@ -419,11 +419,13 @@ test_load(struct t *t)
 	sla_day first, last;
 	FILE *fp;
 
-	CHECK_INT(t, sla_calendar_load_dir(DATA_DIR "/duplicate-across-files", &cal, err, sizeof(err)),
+	CHECK_INT(t,
+	          sla_calendar_load_dir(DATA_DIR "/duplicate-across-files", &cal, err, sizeof(err)),
 	          -1);
 	CHECK_STR(t, err,
-	          DATA_DIR "/duplicate-across-files/b.txt:3: 2025-10-01 listed twice (first at " DATA_DIR
-	                   "/duplicate-across-files/a.txt:2)");
+	          DATA_DIR
+	          "/duplicate-across-files/b.txt:3: 2025-10-01 listed twice (first at " DATA_DIR
+	          "/duplicate-across-files/a.txt:2)");
 	CHECK_INT(t, sla_calendar_load_dir(DATA_DIR "/nonexistent", &cal, err, sizeof(err)), -1);
 	CHECK_STR(t, err, DATA_DIR "/nonexistent: No such file or directory");
 	CHECK_INT(t, sla_calendar_load_dir("tests/unit", &cal, err, sizeof(err)), -1);
@@ -488,8 +490,8 @@ compare_all(struct t *t, const struct sla_calendar *cal, const struct ref *r, sl
 			want = ref_add(r, d, n);
 			got = sla_add_working_days(cal, d, n);
 			if (got != want && bad++ < 5)
-				printf("# add_working_days(%s, %d) = %s, expected %s\n", fmt(d, a), n,
-				       fmt(got, b), fmt(want, b));
+				printf("# add_working_days(%s, %d) = %s, expected %s\n", fmt(d, a),
+				       n, fmt(got, b), fmt(want, b));
 			if (sla_working_days_between(cal, d, d + n) != ref_between(r, d, d + n) &&
 			    bad++ < 5)
 				printf("# working_days_between(%s, +%d) wrong\n", fmt(d, a), n);
@@ -576,14 +578,16 @@ test_property_random(struct t *t)
 				    d != ref_day(2030 + f, 1, 1) && d != lo)
 					continue;
 				r->kind[d - REF_LO] = weekend && k % 2 ? 2 : 1;
-				len[f] += (size_t)sprintf(text[f] + len[f], "%s %s n\n", fmt(d, date),
-				                          r->kind[d - REF_LO] == 2 ? "work" : "off");
+				len[f] +=
+				    (size_t)sprintf(text[f] + len[f], "%s %s n\n", fmt(d, date),
+				                    r->kind[d - REF_LO] == 2 ? "work" : "off");
 			}
 		}
 		cal = NULL;
-		CHECK_INT(t, sla_calendar_parse(names, (const char *const *)text, 2, &cal, err,
-		                                sizeof(err)),
-		          0);
+		CHECK_INT(
+		    t,
+		    sla_calendar_parse(names, (const char *const *)text, 2, &cal, err, sizeof(err)),
+		    0);
 		if (cal == NULL) {
 			printf("# %s\n", err);
 			goto out;
@@ -604,102 +608,102 @@ static const struct fixed {
 	int n;
 	const char *due;
 } fixed[] = {
-	/* 2024 元旦, joined to the weekend, across the start of the calendar */
-	{"2023-12-29", 1, "2024-01-02"},
-	/* 2024 春节: off 10-17 Feb, work Sunday 4 and Sunday 18 Feb */
-	{"2024-02-02", 1, "2024-02-04"},
-	{"2024-02-03", 1, "2024-02-04"},
-	{"2024-02-04", 1, "2024-02-05"},
-	{"2024-02-08", 1, "2024-02-09"},
-	{"2024-02-08", 2, "2024-02-18"},
-	{"2024-02-08", 3, "2024-02-19"},
-	{"2024-02-09", 1, "2024-02-18"},
-	{"2024-02-12", 1, "2024-02-18"},
-	{"2024-02-12", 5, "2024-02-22"},
-	/* 2024 清明节: off 4-6 Apr, work Sunday 7 Apr */
-	{"2024-04-03", 1, "2024-04-07"},
-	{"2024-04-03", 2, "2024-04-08"},
-	{"2024-04-04", 1, "2024-04-07"},
-	/* 2024 劳动节: work Sunday 28 Apr, off 1-5 May, work Saturday 11 May */
-	{"2024-04-26", 1, "2024-04-28"},
-	{"2024-04-28", 1, "2024-04-29"},
-	{"2024-04-28", 3, "2024-05-06"},
-	{"2024-05-01", 1, "2024-05-06"},
-	{"2024-05-01", 5, "2024-05-10"},
-	{"2024-05-01", 6, "2024-05-11"},
-	{"2024-05-01", 7, "2024-05-13"},
-	{"2024-05-10", 1, "2024-05-11"},
-	/* 2024 端午节: Monday 10 Jun, joined to the weekend */
-	{"2024-06-07", 1, "2024-06-11"},
-	/* 2024 中秋节: work Saturday 14 Sep, off 15-17 Sep */
-	{"2024-09-13", 1, "2024-09-14"},
-	{"2024-09-13", 2, "2024-09-18"},
-	{"2024-09-14", 1, "2024-09-18"},
-	/* 2024 国庆节: work Sunday 29 Sep, off 1-7 Oct, work Saturday 12 Oct */
-	{"2024-09-27", 1, "2024-09-29"},
-	{"2024-09-27", 2, "2024-09-30"},
-	{"2024-09-27", 3, "2024-10-08"},
-	{"2024-09-30", 1, "2024-10-08"},
-	{"2024-09-30", 4, "2024-10-11"},
-	{"2024-09-30", 5, "2024-10-12"},
-	{"2024-09-30", 6, "2024-10-14"},
-	{"2024-10-03", 5, "2024-10-12"},
-	/* 2025 春节: work Sunday 26 Jan, off 28 Jan-4 Feb, work Saturday 8 Feb */
-	{"2025-01-24", 1, "2025-01-26"},
-	{"2025-01-24", 2, "2025-01-27"},
-	{"2025-01-24", 3, "2025-02-05"},
-	{"2025-01-27", 1, "2025-02-05"},
-	{"2025-01-27", 3, "2025-02-07"},
-	{"2025-01-27", 4, "2025-02-08"},
-	{"2025-01-27", 5, "2025-02-10"},
-	{"2025-01-31", 1, "2025-02-05"},
-	{"2025-02-08", 1, "2025-02-10"},
-	/* 2025 劳动节: work Sunday 27 Apr, off 1-5 May */
-	{"2025-04-25", 1, "2025-04-27"},
-	{"2025-04-25", 2, "2025-04-28"},
-	{"2025-04-25", 4, "2025-04-30"},
-	{"2025-04-25", 5, "2025-05-06"},
-	{"2025-04-30", 1, "2025-05-06"},
-	/* 2025 国庆节、中秋节: work Sunday 28 Sep, off 1-8 Oct, work Saturday 11 Oct */
-	{"2025-09-26", 1, "2025-09-28"},
-	{"2025-09-28", 1, "2025-09-29"},
-	{"2025-09-30", 1, "2025-10-09"},
-	{"2025-09-30", 3, "2025-10-11"},
-	{"2025-09-30", 5, "2025-10-14"},
-	{"2025-10-03", 1, "2025-10-09"},
-	{"2025-10-11", 1, "2025-10-13"},
-	/* 2026 元旦: off 1-3 Jan, work Sunday 4 Jan */
-	{"2025-12-31", 1, "2026-01-04"},
-	{"2025-12-31", 2, "2026-01-05"},
-	{"2026-01-01", 1, "2026-01-04"},
-	{"2026-01-04", 1, "2026-01-05"},
-	/* 2026 春节: work Saturday 14 Feb, off 15-23 Feb, work Saturday 28 Feb */
-	{"2026-02-13", 1, "2026-02-14"},
-	{"2026-02-13", 2, "2026-02-24"},
-	{"2026-02-14", 1, "2026-02-24"},
-	{"2026-02-20", 1, "2026-02-24"},
-	{"2026-02-20", 4, "2026-02-27"},
-	{"2026-02-20", 5, "2026-02-28"},
-	{"2026-02-20", 6, "2026-03-02"},
-	/* 2026 劳动节: off 1-5 May, work Saturday 9 May */
-	{"2026-04-30", 1, "2026-05-06"},
-	{"2026-04-30", 3, "2026-05-08"},
-	{"2026-04-30", 4, "2026-05-09"},
-	{"2026-04-30", 5, "2026-05-11"},
-	{"2026-05-09", 1, "2026-05-11"},
-	/* 2026 中秋节 and 国庆节: work Sunday 20 Sep, off 25-27 Sep and 1-7 Oct, work 10 Oct */
-	{"2026-09-18", 1, "2026-09-20"},
-	{"2026-09-18", 2, "2026-09-21"},
-	{"2026-09-24", 1, "2026-09-28"},
-	{"2026-09-24", 3, "2026-09-30"},
-	{"2026-09-24", 4, "2026-10-08"},
-	{"2026-09-24", 5, "2026-10-09"},
-	{"2026-09-24", 6, "2026-10-10"},
-	{"2026-09-24", 7, "2026-10-12"},
-	{"2026-10-10", 1, "2026-10-12"},
-	/* 2027: base week only */
-	{"2026-12-31", 1, "2027-01-01"},
-	{"2027-01-01", 1, "2027-01-04"},
+    /* 2024 元旦, joined to the weekend, across the start of the calendar */
+    {"2023-12-29", 1, "2024-01-02"},
+    /* 2024 春节: off 10-17 Feb, work Sunday 4 and Sunday 18 Feb */
+    {"2024-02-02", 1, "2024-02-04"},
+    {"2024-02-03", 1, "2024-02-04"},
+    {"2024-02-04", 1, "2024-02-05"},
+    {"2024-02-08", 1, "2024-02-09"},
+    {"2024-02-08", 2, "2024-02-18"},
+    {"2024-02-08", 3, "2024-02-19"},
+    {"2024-02-09", 1, "2024-02-18"},
+    {"2024-02-12", 1, "2024-02-18"},
+    {"2024-02-12", 5, "2024-02-22"},
+    /* 2024 清明节: off 4-6 Apr, work Sunday 7 Apr */
+    {"2024-04-03", 1, "2024-04-07"},
+    {"2024-04-03", 2, "2024-04-08"},
+    {"2024-04-04", 1, "2024-04-07"},
+    /* 2024 劳动节: work Sunday 28 Apr, off 1-5 May, work Saturday 11 May */
+    {"2024-04-26", 1, "2024-04-28"},
+    {"2024-04-28", 1, "2024-04-29"},
+    {"2024-04-28", 3, "2024-05-06"},
+    {"2024-05-01", 1, "2024-05-06"},
+    {"2024-05-01", 5, "2024-05-10"},
+    {"2024-05-01", 6, "2024-05-11"},
+    {"2024-05-01", 7, "2024-05-13"},
+    {"2024-05-10", 1, "2024-05-11"},
+    /* 2024 端午节: Monday 10 Jun, joined to the weekend */
+    {"2024-06-07", 1, "2024-06-11"},
+    /* 2024 中秋节: work Saturday 14 Sep, off 15-17 Sep */
+    {"2024-09-13", 1, "2024-09-14"},
+    {"2024-09-13", 2, "2024-09-18"},
+    {"2024-09-14", 1, "2024-09-18"},
+    /* 2024 国庆节: work Sunday 29 Sep, off 1-7 Oct, work Saturday 12 Oct */
+    {"2024-09-27", 1, "2024-09-29"},
+    {"2024-09-27", 2, "2024-09-30"},
+    {"2024-09-27", 3, "2024-10-08"},
+    {"2024-09-30", 1, "2024-10-08"},
+    {"2024-09-30", 4, "2024-10-11"},
+    {"2024-09-30", 5, "2024-10-12"},
+    {"2024-09-30", 6, "2024-10-14"},
+    {"2024-10-03", 5, "2024-10-12"},
+    /* 2025 春节: work Sunday 26 Jan, off 28 Jan-4 Feb, work Saturday 8 Feb */
+    {"2025-01-24", 1, "2025-01-26"},
+    {"2025-01-24", 2, "2025-01-27"},
+    {"2025-01-24", 3, "2025-02-05"},
+    {"2025-01-27", 1, "2025-02-05"},
+    {"2025-01-27", 3, "2025-02-07"},
+    {"2025-01-27", 4, "2025-02-08"},
+    {"2025-01-27", 5, "2025-02-10"},
+    {"2025-01-31", 1, "2025-02-05"},
+    {"2025-02-08", 1, "2025-02-10"},
+    /* 2025 劳动节: work Sunday 27 Apr, off 1-5 May */
+    {"2025-04-25", 1, "2025-04-27"},
+    {"2025-04-25", 2, "2025-04-28"},
+    {"2025-04-25", 4, "2025-04-30"},
+    {"2025-04-25", 5, "2025-05-06"},
+    {"2025-04-30", 1, "2025-05-06"},
+    /* 2025 国庆节、中秋节: work Sunday 28 Sep, off 1-8 Oct, work Saturday 11 Oct */
+    {"2025-09-26", 1, "2025-09-28"},
+    {"2025-09-28", 1, "2025-09-29"},
+    {"2025-09-30", 1, "2025-10-09"},
+    {"2025-09-30", 3, "2025-10-11"},
+    {"2025-09-30", 5, "2025-10-14"},
+    {"2025-10-03", 1, "2025-10-09"},
+    {"2025-10-11", 1, "2025-10-13"},
+    /* 2026 元旦: off 1-3 Jan, work Sunday 4 Jan */
+    {"2025-12-31", 1, "2026-01-04"},
+    {"2025-12-31", 2, "2026-01-05"},
+    {"2026-01-01", 1, "2026-01-04"},
+    {"2026-01-04", 1, "2026-01-05"},
+    /* 2026 春节: work Saturday 14 Feb, off 15-23 Feb, work Saturday 28 Feb */
+    {"2026-02-13", 1, "2026-02-14"},
+    {"2026-02-13", 2, "2026-02-24"},
+    {"2026-02-14", 1, "2026-02-24"},
+    {"2026-02-20", 1, "2026-02-24"},
+    {"2026-02-20", 4, "2026-02-27"},
+    {"2026-02-20", 5, "2026-02-28"},
+    {"2026-02-20", 6, "2026-03-02"},
+    /* 2026 劳动节: off 1-5 May, work Saturday 9 May */
+    {"2026-04-30", 1, "2026-05-06"},
+    {"2026-04-30", 3, "2026-05-08"},
+    {"2026-04-30", 4, "2026-05-09"},
+    {"2026-04-30", 5, "2026-05-11"},
+    {"2026-05-09", 1, "2026-05-11"},
+    /* 2026 中秋节 and 国庆节: work Sunday 20 Sep, off 25-27 Sep and 1-7 Oct, work 10 Oct */
+    {"2026-09-18", 1, "2026-09-20"},
+    {"2026-09-18", 2, "2026-09-21"},
+    {"2026-09-24", 1, "2026-09-28"},
+    {"2026-09-24", 3, "2026-09-30"},
+    {"2026-09-24", 4, "2026-10-08"},
+    {"2026-09-24", 5, "2026-10-09"},
+    {"2026-09-24", 6, "2026-10-10"},
+    {"2026-09-24", 7, "2026-10-12"},
+    {"2026-10-10", 1, "2026-10-12"},
+    /* 2027: base week only */
+    {"2026-12-31", 1, "2027-01-01"},
+    {"2027-01-01", 1, "2027-01-04"},
 };
 
 static void
@@ -740,29 +744,29 @@ test_due(struct t *t)
 		int unit, days, end;
 		const char *due;
 	} cases[] = {
-		{"2025-09-29T23:59", SLA_WORKING_DAYS, 1, 1440, "2025-09-30T23:59:59+08:00"},
-		{"2025-09-29T23:59:59", SLA_WORKING_DAYS, 1, 1440, "2025-09-30T23:59:59+08:00"},
-		{"2025-09-30T00:00", SLA_WORKING_DAYS, 1, 1440, "2025-10-09T23:59:59+08:00"},
-		{"2025-09-30T23:59", SLA_WORKING_DAYS, 5, 1440, "2025-10-14T23:59:59+08:00"},
-		{"2025-10-01T00:00", SLA_WORKING_DAYS, 5, 1440, "2025-10-14T23:59:59+08:00"},
-		{"2025-09-29T16:30:00Z", SLA_WORKING_DAYS, 1, 1440, "2025-10-09T23:59:59+08:00"},
-		{"2025-09-29T15:59:59Z", SLA_WORKING_DAYS, 1, 1440, "2025-09-30T23:59:59+08:00"},
-		{"2025-10-03T10:00", SLA_WORKING_DAYS, 1, 1440, "2025-10-09T23:59:59+08:00"},
-		{"2025-10-11T09:00", SLA_WORKING_DAYS, 1, 1440, "2025-10-13T23:59:59+08:00"},
-		{"2025-09-28T09:00", SLA_WORKING_DAYS, 1, 1440, "2025-09-29T23:59:59+08:00"},
-		{"2024-02-09T23:59", SLA_WORKING_DAYS, 1, 1440, "2024-02-18T23:59:59+08:00"},
-		{"2024-02-10T00:00", SLA_WORKING_DAYS, 1, 1440, "2024-02-18T23:59:59+08:00"},
-		{"2025-09-30T10:00", SLA_WORKING_DAYS, 5, 1050, "2025-10-14T17:30:00+08:00"},
-		{"2025-09-30T10:00", SLA_WORKING_DAYS, 5, 0, "2025-10-14T23:59:59+08:00"},
-		{"2025-09-30T10:00", SLA_WORKING_DAYS, 0, 1440, "2025-09-30T23:59:59+08:00"},
-		{"2025-09-30T10:00", SLA_WORKING_DAYS, -3, 1440, "2025-09-30T23:59:59+08:00"},
-		/* calendar days, rolled forward to a working day */
-		{"2025-09-24T10:00", SLA_CALENDAR_DAYS, 7, 1440, "2025-10-09T23:59:59+08:00"},
-		{"2025-09-21T10:00", SLA_CALENDAR_DAYS, 7, 1440, "2025-09-28T23:59:59+08:00"},
-		{"2025-09-22T10:00", SLA_CALENDAR_DAYS, 7, 1440, "2025-09-29T23:59:59+08:00"},
-		{"2025-09-20T10:00", SLA_CALENDAR_DAYS, 7, 1440, "2025-09-28T23:59:59+08:00"},
-		{"2025-10-04T10:00", SLA_CALENDAR_DAYS, 0, 1440, "2025-10-09T23:59:59+08:00"},
-		{"2025-09-15T10:00", SLA_CALENDAR_DAYS, 60, 1050, "2025-11-14T17:30:00+08:00"},
+	    {"2025-09-29T23:59", SLA_WORKING_DAYS, 1, 1440, "2025-09-30T23:59:59+08:00"},
+	    {"2025-09-29T23:59:59", SLA_WORKING_DAYS, 1, 1440, "2025-09-30T23:59:59+08:00"},
+	    {"2025-09-30T00:00", SLA_WORKING_DAYS, 1, 1440, "2025-10-09T23:59:59+08:00"},
+	    {"2025-09-30T23:59", SLA_WORKING_DAYS, 5, 1440, "2025-10-14T23:59:59+08:00"},
+	    {"2025-10-01T00:00", SLA_WORKING_DAYS, 5, 1440, "2025-10-14T23:59:59+08:00"},
+	    {"2025-09-29T16:30:00Z", SLA_WORKING_DAYS, 1, 1440, "2025-10-09T23:59:59+08:00"},
+	    {"2025-09-29T15:59:59Z", SLA_WORKING_DAYS, 1, 1440, "2025-09-30T23:59:59+08:00"},
+	    {"2025-10-03T10:00", SLA_WORKING_DAYS, 1, 1440, "2025-10-09T23:59:59+08:00"},
+	    {"2025-10-11T09:00", SLA_WORKING_DAYS, 1, 1440, "2025-10-13T23:59:59+08:00"},
+	    {"2025-09-28T09:00", SLA_WORKING_DAYS, 1, 1440, "2025-09-29T23:59:59+08:00"},
+	    {"2024-02-09T23:59", SLA_WORKING_DAYS, 1, 1440, "2024-02-18T23:59:59+08:00"},
+	    {"2024-02-10T00:00", SLA_WORKING_DAYS, 1, 1440, "2024-02-18T23:59:59+08:00"},
+	    {"2025-09-30T10:00", SLA_WORKING_DAYS, 5, 1050, "2025-10-14T17:30:00+08:00"},
+	    {"2025-09-30T10:00", SLA_WORKING_DAYS, 5, 0, "2025-10-14T23:59:59+08:00"},
+	    {"2025-09-30T10:00", SLA_WORKING_DAYS, 0, 1440, "2025-09-30T23:59:59+08:00"},
+	    {"2025-09-30T10:00", SLA_WORKING_DAYS, -3, 1440, "2025-09-30T23:59:59+08:00"},
+	    /* calendar days, rolled forward to a working day */
+	    {"2025-09-24T10:00", SLA_CALENDAR_DAYS, 7, 1440, "2025-10-09T23:59:59+08:00"},
+	    {"2025-09-21T10:00", SLA_CALENDAR_DAYS, 7, 1440, "2025-09-28T23:59:59+08:00"},
+	    {"2025-09-22T10:00", SLA_CALENDAR_DAYS, 7, 1440, "2025-09-29T23:59:59+08:00"},
+	    {"2025-09-20T10:00", SLA_CALENDAR_DAYS, 7, 1440, "2025-09-28T23:59:59+08:00"},
+	    {"2025-10-04T10:00", SLA_CALENDAR_DAYS, 0, 1440, "2025-10-09T23:59:59+08:00"},
+	    {"2025-09-15T10:00", SLA_CALENDAR_DAYS, 60, 1050, "2025-11-14T17:30:00+08:00"},
 	};
 	struct sla_calendar *cal = builtin();
 	char buf[32];
@@ -773,8 +777,8 @@ test_due(struct t *t)
 
 		sla_format_local(sla_due(cal, local(cases[i].start), &rule), buf, sizeof(buf));
 		if (strcmp(buf, cases[i].due) != 0) {
-			printf("# due(%s, %d): %s, expected %s\n", cases[i].start, cases[i].days, buf,
-			       cases[i].due);
+			printf("# due(%s, %d): %s, expected %s\n", cases[i].start, cases[i].days,
+			       buf, cases[i].due);
 			t->failures++;
 		}
 	}
@@ -800,7 +804,8 @@ test_days_left(struct t *t)
 	CHECK_INT(t, sla_days_left(cal, cob, local("2025-10-14T17:29:59")), 0);
 	CHECK_INT(t, sla_days_left(cal, cob, local("2025-10-14T18:00")), -1);
 	/* Due on a Friday, now the Saturday after: overdue, although no working day has passed. */
-	CHECK_INT(t, sla_days_left(cal, local("2025-10-17T23:59:59"), local("2025-10-18T10:00")), -1);
+	CHECK_INT(t, sla_days_left(cal, local("2025-10-17T23:59:59"), local("2025-10-18T10:00")),
+	          -1);
 
 	/* Resume: the clock paused with 3 left on 10 Oct restarts on Monday 20 Oct. */
 	sla_format_local(sla_resume(cal, local("2025-10-20T09:00"), 3, 1440), buf, sizeof(buf));
@@ -818,8 +823,8 @@ test_days_left(struct t *t)
 	/* Pause then resume keeps the working days left, on every day of three years. */
 	for (now = local("2024-01-01T10:00"); now < local("2027-01-01T00:00"); now += 86400)
 		for (left = -5; left <= 12; left++)
-			if (left != 0 && sla_days_left(cal, sla_resume(cal, now, left, 1440), now) !=
-			                     left)
+			if (left != 0 &&
+			    sla_days_left(cal, sla_resume(cal, now, left, 1440), now) != left)
 				bad++;
 	CHECK_INT(t, bad, 0);
 	sla_calendar_unref(cal);
