@@ -111,6 +111,7 @@ app_open(struct app *app, const char *config_path, int seed)
 		return -1;
 	}
 	pthread_mutex_init(&app->cal_lock, NULL);
+	sem_init(&app->pwhash_slots, 0, AUTH_PWHASH_SLOTS);
 #ifdef CIVICDESK_TEST_HOOKS
 	pthread_mutex_init(&app->test_lock, NULL);
 #endif
@@ -164,6 +165,7 @@ app_close(struct app *app)
 	app->cal = NULL;
 	config_free(&app->cfg);
 	pthread_mutex_destroy(&app->cal_lock);
+	sem_destroy(&app->pwhash_slots);
 #ifdef CIVICDESK_TEST_HOOKS
 	pthread_mutex_destroy(&app->test_lock);
 #endif

@@ -4,6 +4,7 @@
  * password changes, and the permission check run by the HTTP layer for staff routes.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,19 @@ auth_verify_password(const char *hash, const char *pw)
 		(void)pad;
 	}
 	return ok;
+}
+
+void
+auth_pwhash_enter(struct app *app)
+{
+	while (sem_wait(&app->pwhash_slots) != 0 && errno == EINTR)
+		;
+}
+
+void
+auth_pwhash_leave(struct app *app)
+{
+	sem_post(&app->pwhash_slots);
 }
 
 void
@@ -364,7 +378,9 @@ auth_login(struct req *req, const char *username, const char *password, char tok
 		if (found < 0)
 			goto out;
 	}
+	auth_pwhash_enter(app);
 	ok = auth_verify_password(found ? a.password_hash : NULL, password);
+	auth_pwhash_leave(app);
 
 	if (db_begin(c) != 0)
 		goto out;

@@ -9,6 +9,7 @@
 #define SERVICE_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -115,6 +116,7 @@ struct app {
 	struct ratelimit *submit_limit; /* per-address submission limit (intake) */
 	struct ratelimit *track_limit;  /* per-address failed tracking look-ups */
 	struct MHD_Daemon *httpd;
+	sem_t pwhash_slots;        /* argon2id computations at once (64 MiB each): auth.c */
 #ifdef CIVICDESK_TEST_HOOKS
 	int64_t test_now; /* test builds only: the injected clock, 0 = real time */
 	pthread_mutex_t test_lock;
@@ -236,6 +238,7 @@ int route_match(const char *method, const char *path, struct req *req, const str
 #define AUTH_HASH_SIZE 128    /* an argon2id string (crypto_pwhash_STRBYTES) */
 #define AUTH_PASSWORD_MAX 256 /* bytes of a password at most */
 #define AUTH_OTP_SIZE 24      /* a one-time password and its NUL */
+#define AUTH_PWHASH_SLOTS 4   /* argon2id computations at once, to bound memory under load */
 
 /* Checks the session cookie of req against the route's roles and, for methods that change
  * state, the X-CSRF-Token header. On success sets req->session and returns 0; otherwise answers
@@ -258,6 +261,10 @@ int auth_hash_password(const char *pw, int generated, char out[AUTH_HASH_SIZE]);
 /* 1 if pw matches the argon2id string hash, else 0. The work done does not depend on whether
  * hash is NULL (an unknown account: a dummy hash is checked instead) or cheap. */
 int auth_verify_password(const char *hash, const char *pw);
+/* Bracket password hashing and verification in the service: at most AUTH_PWHASH_SLOTS threads
+ * run argon2id at once (each takes 64 MiB); the others wait. */
+void auth_pwhash_enter(struct app *app);
+void auth_pwhash_leave(struct app *app);
 /* Writes a new random token (base64url of 32 random bytes) into out. */
 void auth_random_token(char out[AUTH_TOKEN_SIZE]);
 /* The BLAKE2b-256 hash of a token, as stored. */
