@@ -373,6 +373,14 @@ auth_login(struct req *req, const char *username, const char *password, char tok
 	memset(&a, 0, sizeof(a));
 	memset(&s, 0, sizeof(s));
 	snprintf(name, sizeof(name), "%s", username);
+	/* A long name is recorded cut, at a character boundary (the audit log stays UTF-8). */
+	if (strlen(username) > AUTH_NAME_MAX) {
+		size_t cut = AUTH_NAME_MAX;
+
+		while (cut > 0 && ((unsigned char)username[cut] & 0xC0) == 0x80)
+			cut--;
+		name[cut] = '\0';
+	}
 	if (strlen(username) <= AUTH_NAME_MAX && strlen(password) <= AUTH_PASSWORD_MAX) {
 		found = db_account_by_name(c, name, &a);
 		if (found < 0)

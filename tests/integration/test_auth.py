@@ -375,6 +375,19 @@ class AuthTest(unittest.TestCase):
             r = admin.request(method, "/api/v1/audit", json_body={})
             self.assertEqual(r.status, 405, method)
 
+    def test_odd_login_names_audited_readably(self):
+        long_name = "密" * 40  # 120 bytes: recorded cut at a character boundary
+        for name in (long_name, "x' OR '1'='1", "<script>alert(1)</script>"):
+            r = self.login_raw(name, "Wrong-Passw0rd")
+            self.assertEqual((r.status, r.json()["error"]["code"]), (401, "login_failed"))
+        admin = self.admin()
+        rows = self.audit(admin, "?action=login_failed")
+        actors = [e["actor"] for e in rows]
+        self.assertEqual(actors[0], "<script>alert(1)</script>")  # stored verbatim, as data
+        self.assertEqual(actors[1], "x' OR '1'='1")
+        self.assertEqual(actors[2], "密" * 21)  # 63 bytes: the 22nd character would not fit
+        self.assertEqual(len(self.audit(admin, "?actor=" + "%E5%AF%86" * 21)), 1)
+
     def test_account_changes_audited(self):
         admin = self.admin()
         admin.request("POST", "/api/v1/admin/users", json_body={"username": "bob", "role": "handler"})
