@@ -242,8 +242,11 @@ int route_match(const char *method, const char *path, struct req *req, const str
 
 /* Checks the session cookie of req against the route's roles and, for methods that change
  * state, the X-CSRF-Token header. On success sets req->session and returns 0; otherwise answers
- * 401 (no or expired session), 403 (wrong role, bad CSRF token, password change required) and
- * returns -1. */
+ * and returns -1: 401 "unauthenticated" (no session, idle longer than cfg.session_idle, older
+ * than cfg.session_max, account no longer active), 403 "csrf" (missing or wrong token), 403
+ * "password_change_required" (except on /api/v1/password, /logout, /me), 403 "forbidden"
+ * (role). The session's last activity is written at most once a minute, so an idle session may
+ * end up to a minute early. */
 int auth_check(struct req *req, struct resp *resp, unsigned roles);
 void session_free(struct session *s);
 /* Creates one demo account per role in a new database (inside the caller's transaction) and
