@@ -10,8 +10,8 @@
 	"i.publish, i.query_hash, i.received, i.created, i.updated, i.state, i.resume_state, "     \
 	"i.section_id, i.assignee_id, i.merged_into, i.extension, i.draft, i.reply, i.reason, "    \
 	"i.replied_at, i.next_due, i.public_subject, i.public_body, i.public_reply, i.published, " \
-	"i.source_ref, s.name, COALESCE(a.display_name, a.username) "                             \
-	"FROM items i LEFT JOIN sections s ON s.id = i.section_id "                               \
+	"i.source_ref, s.name, COALESCE(a.display_name, a.username) "                              \
+	"FROM items i LEFT JOIN sections s ON s.id = i.section_id "                                \
 	"LEFT JOIN accounts a ON a.id = i.assignee_id "
 
 enum stmt {
@@ -33,51 +33,51 @@ enum stmt {
 };
 
 static const char *const stmts[STMT__MAX] = {
-	[STMT_TRACKING_NEXT] = "INSERT INTO tracking_counters (day, last) VALUES (?, 1) "
-	                       "ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
-	[STMT_ITEM_INSERT] =
-		"INSERT INTO items (tracking, kind, channel, subject, body, name, phone, email, "
-		"publish, query_hash, received, created, updated, state, resume_state, section_id, "
-		"assignee_id, merged_into, extension, draft, reply, reason, replied_at, next_due, "
-		"public_subject, public_body, public_reply, published, source_ref) VALUES (?, ?, ?, "
-		"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-		"ON CONFLICT (tracking) DO NOTHING",
-	[STMT_ITEM_UPDATE] =
-		"UPDATE items SET kind = ?, channel = ?, subject = ?, body = ?, name = ?, phone = ?, "
-		"email = ?, publish = ?, received = ?, updated = ?, state = ?, resume_state = ?, "
-		"section_id = ?, assignee_id = ?, merged_into = ?, extension = ?, draft = ?, "
-		"reply = ?, reason = ?, replied_at = ?, next_due = ?, public_subject = ?, "
-		"public_body = ?, public_reply = ?, published = ?, source_ref = ? WHERE id = ?",
-	[STMT_ITEM_GET] = "SELECT " ITEM_COLS "WHERE i.tracking = ?",
-	[STMT_ITEM_GET_ID] = "SELECT " ITEM_COLS "WHERE i.id = ?",
-	[STMT_ITEM_LIST_PUBLIC] = "SELECT " ITEM_COLS
-	                          "WHERE i.publish = 1 AND (i.published = 1 OR i.replied_at IS NOT "
-	                          "NULL) AND i.id < ? ORDER BY i.id DESC LIMIT ?",
-	[STMT_CLOCK_PUT] =
-		"INSERT INTO clocks (item_id, name, started, days, unit, end_minutes, due, "
-		"paused_at, remaining, stopped_at, provisional, result) VALUES (?, ?, ?, ?, ?, ?, ?, "
-		"?, ?, ?, ?, ?) ON CONFLICT (item_id, name) DO UPDATE SET started = "
-		"excluded.started, days = excluded.days, unit = excluded.unit, end_minutes = "
-		"excluded.end_minutes, due = excluded.due, paused_at = excluded.paused_at, "
-		"remaining = excluded.remaining, stopped_at = excluded.stopped_at, provisional = "
-		"excluded.provisional, result = excluded.result",
-	[STMT_CLOCK_LIST] = "SELECT name, started, days, unit, end_minutes, due, paused_at, "
-	                    "remaining, stopped_at, provisional, result FROM clocks WHERE item_id = "
-	                    "? ORDER BY CASE name WHEN 'forward' THEN 0 WHEN 'reply' THEN 1 ELSE 2 "
-	                    "END",
-	[STMT_HISTORY_ADD] = "INSERT INTO history (item_id, at, actor_id, actor, action, "
-	                     "from_state, to_state, note, citizen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	[STMT_HISTORY_LIST] = "SELECT id, at, actor_id, actor, action, from_state, to_state, note, "
-	                      "citizen FROM history WHERE item_id = ? ORDER BY id",
-	[STMT_HISTORY_LIST_CITIZEN] = "SELECT id, at, actor_id, actor, action, from_state, "
-	                              "to_state, note, citizen FROM history WHERE item_id = ? AND "
-	                              "citizen = 1 ORDER BY id",
-	[STMT_ATTACHMENT_ADD] = "INSERT INTO attachments (item_id, filename, content_type, size, "
-	                        "data) VALUES (?, ?, ?, ?, ?)",
-	[STMT_ATTACHMENT_LIST] = "SELECT id, filename, content_type, size FROM attachments WHERE "
-	                         "item_id = ? ORDER BY id",
-	[STMT_ATTACHMENT_GET] = "SELECT id, filename, content_type, size, data FROM attachments "
-	                        "WHERE item_id = ? AND id = ?",
+    [STMT_TRACKING_NEXT] = "INSERT INTO tracking_counters (day, last) VALUES (?, 1) "
+                           "ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+    [STMT_ITEM_INSERT] =
+        "INSERT INTO items (tracking, kind, channel, subject, body, name, phone, email, "
+        "publish, query_hash, received, created, updated, state, resume_state, section_id, "
+        "assignee_id, merged_into, extension, draft, reply, reason, replied_at, next_due, "
+        "public_subject, public_body, public_reply, published, source_ref) VALUES (?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (tracking) DO NOTHING",
+    [STMT_ITEM_UPDATE] =
+        "UPDATE items SET kind = ?, channel = ?, subject = ?, body = ?, name = ?, phone = ?, "
+        "email = ?, publish = ?, received = ?, updated = ?, state = ?, resume_state = ?, "
+        "section_id = ?, assignee_id = ?, merged_into = ?, extension = ?, draft = ?, "
+        "reply = ?, reason = ?, replied_at = ?, next_due = ?, public_subject = ?, "
+        "public_body = ?, public_reply = ?, published = ?, source_ref = ? WHERE id = ?",
+    [STMT_ITEM_GET] = "SELECT " ITEM_COLS "WHERE i.tracking = ?",
+    [STMT_ITEM_GET_ID] = "SELECT " ITEM_COLS "WHERE i.id = ?",
+    [STMT_ITEM_LIST_PUBLIC] =
+        "SELECT " ITEM_COLS "WHERE i.publish = 1 AND (i.published = 1 OR i.replied_at IS NOT "
+        "NULL) AND i.id < ? ORDER BY i.id DESC LIMIT ?",
+    [STMT_CLOCK_PUT] =
+        "INSERT INTO clocks (item_id, name, started, days, unit, end_minutes, due, "
+        "paused_at, remaining, stopped_at, provisional, result) VALUES (?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?) ON CONFLICT (item_id, name) DO UPDATE SET started = "
+        "excluded.started, days = excluded.days, unit = excluded.unit, end_minutes = "
+        "excluded.end_minutes, due = excluded.due, paused_at = excluded.paused_at, "
+        "remaining = excluded.remaining, stopped_at = excluded.stopped_at, provisional = "
+        "excluded.provisional, result = excluded.result",
+    [STMT_CLOCK_LIST] = "SELECT name, started, days, unit, end_minutes, due, paused_at, "
+                        "remaining, stopped_at, provisional, result FROM clocks WHERE item_id = "
+                        "? ORDER BY CASE name WHEN 'forward' THEN 0 WHEN 'reply' THEN 1 ELSE 2 "
+                        "END",
+    [STMT_HISTORY_ADD] = "INSERT INTO history (item_id, at, actor_id, actor, action, "
+                         "from_state, to_state, note, citizen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [STMT_HISTORY_LIST] = "SELECT id, at, actor_id, actor, action, from_state, to_state, note, "
+                          "citizen FROM history WHERE item_id = ? ORDER BY id",
+    [STMT_HISTORY_LIST_CITIZEN] = "SELECT id, at, actor_id, actor, action, from_state, "
+                                  "to_state, note, citizen FROM history WHERE item_id = ? AND "
+                                  "citizen = 1 ORDER BY id",
+    [STMT_ATTACHMENT_ADD] = "INSERT INTO attachments (item_id, filename, content_type, size, "
+                            "data) VALUES (?, ?, ?, ?, ?)",
+    [STMT_ATTACHMENT_LIST] = "SELECT id, filename, content_type, size FROM attachments WHERE "
+                             "item_id = ? ORDER BY id",
+    [STMT_ATTACHMENT_GET] = "SELECT id, filename, content_type, size, data FROM attachments "
+                            "WHERE item_id = ? AND id = ?",
 };
 
 /* Binds v, or SQL NULL when v is 0 (optional ids and times). */
@@ -472,7 +472,7 @@ db_history_list(struct db_conn *c, int64_t item_id, int citizen_only, struct db_
                 size_t *n)
 {
 	sqlite3_stmt *st =
-		db_prep(c, stmts[citizen_only ? STMT_HISTORY_LIST_CITIZEN : STMT_HISTORY_LIST]);
+	    db_prep(c, stmts[citizen_only ? STMT_HISTORY_LIST_CITIZEN : STMT_HISTORY_LIST]);
 	struct db_history *v = NULL, *nv;
 	size_t len = 0, cap = 0;
 	int rc;

@@ -13,26 +13,21 @@
 
 #define TRACKING_MAX 32
 
-enum stmt {
-	STMT_SAVEPOINT,
-	STMT_RELEASE,
-	STMT_ROLLBACK_TO,
-	STMT__MAX
-};
+enum stmt { STMT_SAVEPOINT, STMT_RELEASE, STMT_ROLLBACK_TO, STMT__MAX };
 
 static const char *const stmts[STMT__MAX] = {
-	[STMT_SAVEPOINT] = "SAVEPOINT item",
-	[STMT_RELEASE] = "RELEASE item",
-	[STMT_ROLLBACK_TO] = "ROLLBACK TO item",
+    [STMT_SAVEPOINT] = "SAVEPOINT item",
+    [STMT_RELEASE] = "RELEASE item",
+    [STMT_ROLLBACK_TO] = "ROLLBACK TO item",
 };
 
 struct db_submitter {
 	struct db *db;
-	struct db_conn *c;         /* the writer's own connection */
+	struct db_conn *c; /* the writer's own connection */
 	pthread_t thread;
-	pthread_mutex_t lock;      /* guards queue, tail, stopping and every sub->done */
-	pthread_cond_t work;       /* signalled when the queue gets a submission or on stop */
-	pthread_cond_t done;       /* broadcast when a batch is finished */
+	pthread_mutex_t lock; /* guards queue, tail, stopping and every sub->done */
+	pthread_cond_t work;  /* signalled when the queue gets a submission or on stop */
+	pthread_cond_t done;  /* broadcast when a batch is finished */
 	struct db_submission *queue, *tail;
 	int stopping;
 };
