@@ -9,7 +9,7 @@
 
 #include "service.h"
 
-static const char *const demo_sections[] = {"办公室", "法规处", "稽查处", "信息中心"};
+static const char *const demo_sections[] = { "办公室", "法规处", "稽查处", "信息中心" };
 
 int64_t
 app_now(struct app *app)
@@ -136,9 +136,9 @@ app_open(struct app *app, const char *config_path, int seed)
 		return -1;
 	}
 #endif
-	if (app->cfg.calendar_dir[0] != '\0'
-	        ? sla_calendar_load_dir(app->cfg.calendar_dir, &app->cal, err, sizeof(err))
-	        : sla_calendar_builtin(&app->cal, err, sizeof(err))) {
+	if (app->cfg.calendar_dir[0] != '\0' ?
+	        sla_calendar_load_dir(app->cfg.calendar_dir, &app->cal, err, sizeof(err)) :
+	        sla_calendar_builtin(&app->cal, err, sizeof(err))) {
 		fprintf(stderr, "civicdesk: calendar: %s\n", err);
 		return -1;
 	}

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import unittest
 
-BIN = os.environ.get("CIVICDESK_BIN", "build/test/civicdesk")
+BIN = os.path.abspath(os.environ.get("CIVICDESK_BIN", "build/test/civicdesk"))
 
 
 def run_cli(*args, stdin=None, env=None, timeout=60):
@@ -140,6 +140,13 @@ class TapResult(unittest.TextTestResult):
         self._line(test, False)
         for l in self._exc_info_to_string(err, test).splitlines():
             print("# " + l)
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:  # a failing subTest is a failing test line of its own
+            self._line(subtest, False)
+            for l in self._exc_info_to_string(err, test).splitlines():
+                print("# " + l)
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
