@@ -300,7 +300,7 @@ static int
 is_email_local(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       strchr("._%+-", c) != NULL;
+	       (c != '\0' && strchr("._%+-", c) != NULL);
 }
 
 static int
