@@ -19,6 +19,15 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/admin/sections", h_admin_sections_add, ROLE_BIT(ROLE_ADMIN), 0 },
 	{ "PATCH", "/api/v1/admin/sections/{}", h_admin_sections_patch, ROLE_BIT(ROLE_ADMIN), 0 },
 	{ "GET", "/api/v1/audit", h_audit, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "POST", "/api/v1/items", h_items_post, 0, ROUTE_FORM },
+	{ "GET", "/api/v1/items/{}", h_item_get, STAFF, 0 },
+	{ "GET", "/api/v1/items/{}/attachments/{}", h_item_attachment, STAFF, 0 },
+	{ "GET", "/api/v1/track/{}", h_track, 0, 0 },
+	{ "GET", "/open311/v2/services.json", h_open311_services, 0, 0 },
+	{ "GET", "/open311/v2/services/{}", h_open311_service, 0, 0 },
+	{ "POST", "/open311/v2/requests.json", h_open311_requests_post, 0, ROUTE_FORM },
+	{ "GET", "/open311/v2/requests.json", h_open311_requests_get, 0, 0 },
+	{ "GET", "/open311/v2/requests/{}", h_open311_request_get, 0, 0 },
 #ifdef CIVICDESK_TEST_HOOKS
 	{ "POST", "/api/v1/test/clock", h_test_clock, 0, 0 },
 #endif

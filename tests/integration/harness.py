@@ -206,6 +206,13 @@ class TapResult(unittest.TextTestResult):
         for l in self._exc_info_to_string(err, test).splitlines():
             print("# " + l)
 
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:  # a failing subTest is a failing test line of its own
+            self._line(subtest, False)
+            for l in self._exc_info_to_string(err, test).splitlines():
+                print("# " + l)
+
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
         self._line(test, True, " # SKIP " + reason)
