@@ -102,6 +102,7 @@ struct db_item {
 	char *source_ref;            /* may be NULL */
 	struct db_clock clocks[3];   /* nclocks of them */
 	size_t nclocks;
+	char *section_name, *assignee_name; /* look-ups only (joined); ignored when written */
 };
 
 struct db_history {
@@ -142,6 +143,43 @@ int db_attachment_add(struct db_conn *c, int64_t item_id, const struct db_attach
 int db_attachment_list(struct db_conn *c, int64_t item_id, struct db_attachment **out,
                        size_t *n);
 void db_attachments_free(struct db_attachment *a, size_t n);
+/* One attachment of item_id with its data (out->data, out->size): 1 / 0 not found / -1.
+ * Freed with db_attachment_free. */
+int db_attachment_get(struct db_conn *c, int64_t item_id, int64_t id, struct db_attachment *out);
+void db_attachment_free(struct db_attachment *a);
+
+/* Items whose submitter allowed publication and that are published or replied, newest first
+ * (by id), for the Open311 listing: at most limit of them with an id below `before` (INT64_MAX
+ * for the first page), with their clocks. A new array freed with db_items_free. */
+int db_item_list_public(struct db_conn *c, int64_t before, size_t limit, struct db_item **out,
+                        size_t *n);
+void db_items_free(struct db_item *items, size_t n);
+
+/* --- group commit of new items (db_submit.c) -------------------------------------------- */
+
+/* Several threads hand new items to one writer thread, which stores every waiting submission
+ * in one transaction (one fsync for the batch: a returned 0 means durably stored). */
+struct db_submitter;
+
+struct db_submission {
+	struct db_item *item;            /* in: fields and clocks; out: id, created, tracking */
+	int day;                         /* in: local date of creation, YYYYMMDD (tracking) */
+	const struct db_attachment *att; /* in: natt attachments with data */
+	size_t natt;
+	const struct db_history *history; /* in: the first history row (e.g. "submit") */
+	/* private to db_submit.c */
+	int result;                      /* 0 stored, -1 failed */
+	int done;
+	struct db_submission *next;
+};
+
+/* Starts the writer thread on a connection of db. 0 or -1. */
+int db_submitter_start(struct db *db, struct db_submitter **out);
+/* Stores the remaining queue, stops the thread and frees it; NULL is fine. */
+void db_submitter_stop(struct db_submitter *s);
+/* Queues sub and waits until it is committed: 0 (item->id, item->tracking set; the tracking
+ * number is XJ-YYYYMMDD-NNNNN from the per-day counter) or -1 (nothing of it was stored). */
+int db_submit(struct db_submitter *s, struct db_submission *sub);
 
 /* --- the staff queue and the public board (db_queue.c) ---------------------------------- */
 

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "service.h"
 
 static const char *const demo_sections[] = { "办公室", "法规处", "稽查处", "信息中心" };
@@ -104,6 +106,10 @@ app_open(struct app *app, const char *config_path, int seed)
 
 	memset(app, 0, sizeof(*app));
 	pthread_mutex_init(&app->cal_lock, NULL);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "civicdesk: libsodium cannot be initialised\n");
+		return -1;
+	}
 #ifdef CIVICDESK_TEST_HOOKS
 	pthread_mutex_init(&app->test_lock, NULL);
 	if (getenv("CIVICDESK_TEST_NOW") != NULL &&
@@ -142,12 +148,27 @@ app_open(struct app *app, const char *config_path, int seed)
 		fprintf(stderr, "civicdesk: cannot create the demo data\n");
 		return -1;
 	}
+	app->submit_limit = ratelimit_new(app->cfg.submit_rate, 60);
+	app->track_limit = ratelimit_new(TRACK_FAILURES, TRACK_WINDOW);
+	if (app->submit_limit == NULL || app->track_limit == NULL) {
+		fprintf(stderr, "civicdesk: out of memory\n");
+		return -1;
+	}
+	if (db_submitter_start(app->db, &app->submitter) != 0) {
+		fprintf(stderr, "civicdesk: cannot start the database writer\n");
+		return -1;
+	}
 	return 0;
 }
 
 void
 app_close(struct app *app)
 {
+	db_submitter_stop(app->submitter);
+	app->submitter = NULL;
+	ratelimit_free(app->submit_limit);
+	ratelimit_free(app->track_limit);
+	app->submit_limit = app->track_limit = NULL;
 	db_close(app->db);
 	app->db = NULL;
 	sla_calendar_unref(app->cal);

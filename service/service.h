@@ -98,6 +98,90 @@ void config_free(struct config *cfg);
 /* Prints every key with its environment variable, default and help text. */
 void config_usage(FILE *out);
 
+/* --- clocks (clocks.c) ------------------------------------------------------------------- */
+
+/* The legal clocks of an item (DESIGN.md "Items and clocks"), computed with sla/. These
+ * functions change the struct db_item in memory; the caller stores it (db_item_update), which
+ * also recomputes items.next_due. */
+
+/* The clock called name of item (lent), or NULL when it has none. */
+struct db_clock *clock_find(struct db_item *item, enum clock_name name);
+/* Starts clock name at `at` under rule (adding it to item if missing, restarting it otherwise).
+ * Returns the clock, or NULL if item has no room for it. */
+struct db_clock *clock_open(struct db_item *item, enum clock_name name,
+                            const struct sla_rule *rule, const struct sla_calendar *cal,
+                            int64_t at);
+/* Starts the clocks of a new item received at `at` under policy p: forward and reply (explain
+ * is opened later, by an extension request, with clock_open and p->explain). */
+void clocks_start(struct db_item *item, const struct policy *p, const struct sla_calendar *cal,
+                  int64_t at);
+/* Stops a clock at `at` (satisfied); a stopped clock stays stopped. */
+void clock_stop(struct db_clock *k, int64_t at);
+/* Pauses a running clock at `at`, keeping the working days left (negative when overdue). */
+void clock_pause(struct db_clock *k, const struct sla_calendar *cal, int64_t at);
+/* Resumes a paused clock at `at` with the working days it had left (policy "pause"). */
+void clock_resume(struct db_clock *k, const struct sla_calendar *cal, int64_t at);
+/* Restarts a clock from `at` under rule (policy "restart", forward with restart, extension). */
+void clock_restart(struct db_clock *k, const struct sla_calendar *cal, int64_t at,
+                   const struct sla_rule *rule);
+/* Freezes the on_time / late result of every clock that has none (at close): a stopped clock
+ * by its stop time, a running one by `now`, a paused one by the days it had left. */
+void clocks_freeze(struct db_item *item, int64_t now);
+/* The nearest due instant of a running clock, DB_NO_DUE when none runs. */
+int64_t clocks_next_due(const struct db_item *item);
+/* The clocks as the API shows them: a new object {"reply":{"due":"YYYY-MM-DDTHH:MM:SS+08:00",
+ * "days","unit","started","working_days_left","overdue","state":"running|paused|stopped",
+ * "provisional","explanation":[{"date","kind":"off|work","name"}],"result"},"forward":{…}}. */
+json_t *clocks_json(const struct db_item *item, const struct sla_calendar *cal, int64_t now);
+/* An instant as local ISO 8601 with offset: a new JSON string, or JSON null for 0. */
+json_t *json_time(int64_t t);
+
+/* --- rate limits (ratelimit.c) ------------------------------------------------------------- */
+
+/* A fixed-size, mutex-guarded table of per-address counters in fixed windows: bounded memory
+ * whatever the number of addresses (an address evicted under pressure starts afresh). */
+struct ratelimit;
+
+/* A new table allowing `limit` events per address in `window` seconds; limit 0 = no limit.
+ * NULL when out of memory. */
+struct ratelimit *ratelimit_new(long limit, int64_t window);
+void ratelimit_free(struct ratelimit *rl);
+/* Counts one event of addr at `now`. Returns 0 when allowed, 1 when over the limit (the event
+ * is not counted) and writes the seconds until the window ends into *retry_after. */
+int ratelimit_hit(struct ratelimit *rl, const char *addr, int64_t now, int64_t *retry_after);
+/* Like ratelimit_hit without counting: 1 when addr is over the limit now, else 0. */
+int ratelimit_check(struct ratelimit *rl, const char *addr, int64_t now, int64_t *retry_after);
+
+/* --- input checks (validate.c) ------------------------------------------------------------- */
+
+enum text_flags {
+	TEXT_MULTILINE = 1 << 0, /* allows tab, CR and LF (else no control character at all) */
+};
+
+/* Checks that s[0..len) is valid UTF-8 (no overlong forms, surrogates or NUL) without control
+ * characters (but those TEXT_MULTILINE allows). Returns the number of code points, or -1. */
+long text_check(const char *s, size_t len, unsigned flags);
+/* 1 if s holds something other than white space, else 0. */
+int text_nonblank(const char *s);
+/* A mainland mobile number (1[3-9] and 9 digits, optionally after +86) or a landline
+ * (0, 2-3 digits, optional '-', 7-8 digits): 1, else 0. */
+int phone_valid(const char *s);
+/* A plausible e-mail address (local@domain.tld, at most 254 bytes): 1, else 0. */
+int email_valid(const char *s);
+
+/* --- query codes (query_code.c) ------------------------------------------------------------- */
+
+#define QUERY_CODE_LEN 12 /* characters of a citizen's query code */
+#define QUERY_HASH_LEN 32 /* bytes of its stored hash */
+
+/* Writes a new random query code (QUERY_CODE_LEN characters and a NUL) into code. */
+void query_code_new(char code[QUERY_CODE_LEN + 1]);
+/* The stored hash of a code as typed (case, spaces and dashes ignored). 0, or -1 when the
+ * text cannot be a code (too long). */
+int query_code_hash(const char *code, unsigned char hash[QUERY_HASH_LEN]);
+/* 1 when code matches the stored hash (compared in constant time), else 0. */
+int query_code_verify(const char *code, const unsigned char hash[QUERY_HASH_LEN]);
+
 /* --- logging (log.c) ---------------------------------------------------------------------- */
 
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -106,6 +190,9 @@ void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* --- the application (app.c) -------------------------------------------------------------- */
 
+#define TRACK_FAILURES 10 /* failed tracking look-ups from one address ... */
+#define TRACK_WINDOW 600  /* ... within this many seconds: 429 until the window ends */
+
 struct app {
 	struct config cfg;
 	struct db *db;
@@ -113,6 +200,7 @@ struct app {
 	struct sla_calendar *cal;  /* current calendar; swap with app_calendar_swap */
 	struct ratelimit *submit_limit; /* per-address submission limit (intake) */
 	struct ratelimit *track_limit;  /* per-address failed tracking look-ups */
+	struct db_submitter *submitter; /* group commit of new items (db_submit.c) */
 	struct MHD_Daemon *httpd;
 #ifdef CIVICDESK_TEST_HOOKS
 	int64_t test_now; /* test builds only: the injected clock, 0 = real time */

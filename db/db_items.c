@@ -1,0 +1,645 @@
+/* db_items.c: storage of citizen items, their clocks, history and attachments. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+
+#define ITEM_COLS                                                                                  \
+	"i.id, i.tracking, i.kind, i.channel, i.subject, i.body, i.name, i.phone, i.email, "       \
+	"i.publish, i.query_hash, i.received, i.created, i.updated, i.state, i.resume_state, "     \
+	"i.section_id, i.assignee_id, i.merged_into, i.extension, i.draft, i.reply, i.reason, "    \
+	"i.replied_at, i.next_due, i.public_subject, i.public_body, i.public_reply, i.published, " \
+	"i.source_ref, s.name, COALESCE(a.display_name, a.username) "                              \
+	"FROM items i LEFT JOIN sections s ON s.id = i.section_id "                                \
+	"LEFT JOIN accounts a ON a.id = i.assignee_id "
+
+enum stmt {
+	STMT_TRACKING_NEXT,
+	STMT_ITEM_INSERT,
+	STMT_ITEM_UPDATE,
+	STMT_ITEM_GET,
+	STMT_ITEM_GET_ID,
+	STMT_ITEM_LIST_PUBLIC,
+	STMT_CLOCK_PUT,
+	STMT_CLOCK_LIST,
+	STMT_HISTORY_ADD,
+	STMT_HISTORY_LIST,
+	STMT_HISTORY_LIST_CITIZEN,
+	STMT_ATTACHMENT_ADD,
+	STMT_ATTACHMENT_LIST,
+	STMT_ATTACHMENT_GET,
+	STMT__MAX
+};
+
+static const char *const stmts[STMT__MAX] = {
+    [STMT_TRACKING_NEXT] = "INSERT INTO tracking_counters (day, last) VALUES (?, 1) "
+                           "ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+    [STMT_ITEM_INSERT] =
+        "INSERT INTO items (tracking, kind, channel, subject, body, name, phone, email, "
+        "publish, query_hash, received, created, updated, state, resume_state, section_id, "
+        "assignee_id, merged_into, extension, draft, reply, reason, replied_at, next_due, "
+        "public_subject, public_body, public_reply, published, source_ref) VALUES (?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (tracking) DO NOTHING",
+    [STMT_ITEM_UPDATE] =
+        "UPDATE items SET kind = ?, channel = ?, subject = ?, body = ?, name = ?, phone = ?, "
+        "email = ?, publish = ?, received = ?, updated = ?, state = ?, resume_state = ?, "
+        "section_id = ?, assignee_id = ?, merged_into = ?, extension = ?, draft = ?, "
+        "reply = ?, reason = ?, replied_at = ?, next_due = ?, public_subject = ?, "
+        "public_body = ?, public_reply = ?, published = ?, source_ref = ? WHERE id = ?",
+    [STMT_ITEM_GET] = "SELECT " ITEM_COLS "WHERE i.tracking = ?",
+    [STMT_ITEM_GET_ID] = "SELECT " ITEM_COLS "WHERE i.id = ?",
+    [STMT_ITEM_LIST_PUBLIC] =
+        "SELECT " ITEM_COLS "WHERE i.publish = 1 AND (i.published = 1 OR i.replied_at IS NOT "
+        "NULL) AND i.id < ? ORDER BY i.id DESC LIMIT ?",
+    [STMT_CLOCK_PUT] =
+        "INSERT INTO clocks (item_id, name, started, days, unit, end_minutes, due, "
+        "paused_at, remaining, stopped_at, provisional, result) VALUES (?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?) ON CONFLICT (item_id, name) DO UPDATE SET started = "
+        "excluded.started, days = excluded.days, unit = excluded.unit, end_minutes = "
+        "excluded.end_minutes, due = excluded.due, paused_at = excluded.paused_at, "
+        "remaining = excluded.remaining, stopped_at = excluded.stopped_at, provisional = "
+        "excluded.provisional, result = excluded.result",
+    [STMT_CLOCK_LIST] = "SELECT name, started, days, unit, end_minutes, due, paused_at, "
+                        "remaining, stopped_at, provisional, result FROM clocks WHERE item_id = "
+                        "? ORDER BY CASE name WHEN 'forward' THEN 0 WHEN 'reply' THEN 1 ELSE 2 "
+                        "END",
+    [STMT_HISTORY_ADD] = "INSERT INTO history (item_id, at, actor_id, actor, action, "
+                         "from_state, to_state, note, citizen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [STMT_HISTORY_LIST] = "SELECT id, at, actor_id, actor, action, from_state, to_state, note, "
+                          "citizen FROM history WHERE item_id = ? ORDER BY id",
+    [STMT_HISTORY_LIST_CITIZEN] = "SELECT id, at, actor_id, actor, action, from_state, "
+                                  "to_state, note, citizen FROM history WHERE item_id = ? AND "
+                                  "citizen = 1 ORDER BY id",
+    [STMT_ATTACHMENT_ADD] = "INSERT INTO attachments (item_id, filename, content_type, size, "
+                            "data) VALUES (?, ?, ?, ?, ?)",
+    [STMT_ATTACHMENT_LIST] = "SELECT id, filename, content_type, size FROM attachments WHERE "
+                             "item_id = ? ORDER BY id",
+    [STMT_ATTACHMENT_GET] = "SELECT id, filename, content_type, size, data FROM attachments "
+                            "WHERE item_id = ? AND id = ?",
+};
+
+/* Binds v, or SQL NULL when v is 0 (optional ids and times). */
+static int
+bind_opt(sqlite3_stmt *st, int i, int64_t v)
+{
+	return v == 0 ? (sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1) : db_bind_int(st, i, v);
+}
+
+/* The nearest due time of a running clock, DB_NO_DUE when none runs. */
+static int64_t
+next_due(const struct db_item *item)
+{
+	int64_t best = DB_NO_DUE;
+	size_t i;
+
+	for (i = 0; i < item->nclocks; i++) {
+		const struct db_clock *k = &item->clocks[i];
+
+		if (k->stopped_at == 0 && k->paused_at == 0 && k->due != 0 && k->due < best)
+			best = k->due;
+	}
+	return best;
+}
+
+static void
+copy_str(char *dst, size_t size, const unsigned char *src)
+{
+	snprintf(dst, size, "%s", src ? (const char *)src : "");
+}
+
+int
+db_tracking_next(struct db_conn *c, int yyyymmdd, int *seq)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_TRACKING_NEXT]);
+	int rc, ret = -1;
+
+	if (st == NULL || db_bind_int(st, 1, yyyymmdd) != 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*seq = sqlite3_column_int(st, 0);
+		ret = 0;
+	} else {
+		db_log("tracking counter: %s", sqlite3_errmsg(c->h));
+	}
+	db_reset(st);
+	return ret;
+}
+
+static int
+clocks_put(struct db_conn *c, int64_t item_id, const struct db_item *item)
+{
+	size_t i;
+
+	for (i = 0; i < item->nclocks; i++) {
+		const struct db_clock *k = &item->clocks[i];
+		sqlite3_stmt *st = db_prep(c, stmts[STMT_CLOCK_PUT]);
+
+		if (st == NULL)
+			return -1;
+		if (db_bind_int(st, 1, item_id) || db_bind_text(st, 2, k->name) ||
+		    db_bind_int(st, 3, k->started) || db_bind_int(st, 4, k->days) ||
+		    db_bind_text(st, 5, k->unit[0] ? k->unit : "working_days") ||
+		    db_bind_int(st, 6, k->end_minutes > 0 ? k->end_minutes : 1440) ||
+		    bind_opt(st, 7, k->due) || bind_opt(st, 8, k->paused_at) ||
+		    (k->paused_at ? db_bind_int(st, 9, k->remaining) : 0) ||
+		    bind_opt(st, 10, k->stopped_at) || db_bind_int(st, 11, k->provisional != 0) ||
+		    db_bind_text(st, 12, k->result[0] ? k->result : NULL) ||
+		    db_exec_stmt(c, st) != 0) {
+			db_reset(st);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+db_item_insert(struct db_conn *c, struct db_item *item)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_INSERT]);
+	int64_t due = next_due(item);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, item->tracking) || db_bind_text(st, 2, item->kind) ||
+	    db_bind_text(st, 3, item->channel) || db_bind_text(st, 4, item->subject) ||
+	    db_bind_text(st, 5, item->body) || db_bind_text(st, 6, item->name) ||
+	    db_bind_text(st, 7, item->phone) || db_bind_text(st, 8, item->email) ||
+	    db_bind_int(st, 9, item->publish != 0) ||
+	    db_bind_blob(st, 10, item->query_hash, sizeof(item->query_hash)) ||
+	    db_bind_int(st, 11, item->received) || db_bind_int(st, 12, item->created) ||
+	    db_bind_int(st, 13, item->created) || db_bind_text(st, 14, item->state) ||
+	    db_bind_text(st, 15, item->resume_state) || bind_opt(st, 16, item->section_id) ||
+	    bind_opt(st, 17, item->assignee_id) || bind_opt(st, 18, item->merged_into) ||
+	    db_bind_text(st, 19, item->extension ? item->extension : "none") ||
+	    db_bind_text(st, 20, item->draft) || db_bind_text(st, 21, item->reply) ||
+	    db_bind_text(st, 22, item->reason) || bind_opt(st, 23, item->replied_at) ||
+	    db_bind_int(st, 24, due) || db_bind_text(st, 25, item->public_subject) ||
+	    db_bind_text(st, 26, item->public_body) || db_bind_text(st, 27, item->public_reply) ||
+	    db_bind_int(st, 28, item->published != 0) || db_bind_text(st, 29, item->source_ref) ||
+	    db_exec_stmt(c, st) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	if (sqlite3_changes(c->h) == 0)
+		return 1;
+	item->id = sqlite3_last_insert_rowid(c->h);
+	item->updated = item->created;
+	item->next_due = due;
+	return clocks_put(c, item->id, item);
+}
+
+int
+db_item_update(struct db_conn *c, const struct db_item *item)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_UPDATE]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, item->kind) || db_bind_text(st, 2, item->channel) ||
+	    db_bind_text(st, 3, item->subject) || db_bind_text(st, 4, item->body) ||
+	    db_bind_text(st, 5, item->name) || db_bind_text(st, 6, item->phone) ||
+	    db_bind_text(st, 7, item->email) || db_bind_int(st, 8, item->publish != 0) ||
+	    db_bind_int(st, 9, item->received) || db_bind_int(st, 10, item->updated) ||
+	    db_bind_text(st, 11, item->state) || db_bind_text(st, 12, item->resume_state) ||
+	    bind_opt(st, 13, item->section_id) || bind_opt(st, 14, item->assignee_id) ||
+	    bind_opt(st, 15, item->merged_into) ||
+	    db_bind_text(st, 16, item->extension ? item->extension : "none") ||
+	    db_bind_text(st, 17, item->draft) || db_bind_text(st, 18, item->reply) ||
+	    db_bind_text(st, 19, item->reason) || bind_opt(st, 20, item->replied_at) ||
+	    db_bind_int(st, 21, next_due(item)) || db_bind_text(st, 22, item->public_subject) ||
+	    db_bind_text(st, 23, item->public_body) || db_bind_text(st, 24, item->public_reply) ||
+	    db_bind_int(st, 25, item->published != 0) || db_bind_text(st, 26, item->source_ref) ||
+	    db_bind_int(st, 27, item->id) || db_exec_stmt(c, st) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	if (sqlite3_changes(c->h) == 0)
+		return 0;
+	return clocks_put(c, item->id, item) == 0 ? 1 : -1;
+}
+
+static int
+read_clocks(struct db_conn *c, struct db_item *item)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_CLOCK_LIST]);
+	int rc;
+
+	if (st == NULL || db_bind_int(st, 1, item->id) != 0)
+		return -1;
+	item->nclocks = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_clock *k;
+
+		if (item->nclocks == sizeof(item->clocks) / sizeof(item->clocks[0]))
+			break;
+		k = &item->clocks[item->nclocks++];
+		memset(k, 0, sizeof(*k));
+		copy_str(k->name, sizeof(k->name), sqlite3_column_text(st, 0));
+		k->started = sqlite3_column_int64(st, 1);
+		k->days = sqlite3_column_int(st, 2);
+		copy_str(k->unit, sizeof(k->unit), sqlite3_column_text(st, 3));
+		k->end_minutes = sqlite3_column_int(st, 4);
+		k->due = sqlite3_column_int64(st, 5);
+		k->paused_at = sqlite3_column_int64(st, 6);
+		k->remaining = sqlite3_column_int(st, 7);
+		k->stopped_at = sqlite3_column_int64(st, 8);
+		k->provisional = sqlite3_column_int(st, 9);
+		copy_str(k->result, sizeof(k->result), sqlite3_column_text(st, 10));
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_log("clocks: %s", sqlite3_errmsg(c->h));
+		db_reset(st);
+		return -1;
+	}
+	db_reset(st);
+	return 0;
+}
+
+/* Fills item from a row of ITEM_COLS (no clocks). 0 or -1 (out of memory). */
+static int
+read_item(sqlite3_stmt *st, struct db_item *it)
+{
+	const void *hash;
+
+	memset(it, 0, sizeof(*it));
+	it->id = sqlite3_column_int64(st, 0);
+	it->tracking = db_col_text(st, 1);
+	it->kind = db_col_text(st, 2);
+	it->channel = db_col_text(st, 3);
+	it->subject = db_col_text(st, 4);
+	it->body = db_col_text(st, 5);
+	it->name = db_col_text(st, 6);
+	it->phone = db_col_text(st, 7);
+	it->email = db_col_text(st, 8);
+	it->publish = sqlite3_column_int(st, 9);
+	hash = sqlite3_column_blob(st, 10);
+	if (hash != NULL && sqlite3_column_bytes(st, 10) == (int)sizeof(it->query_hash))
+		memcpy(it->query_hash, hash, sizeof(it->query_hash));
+	it->received = sqlite3_column_int64(st, 11);
+	it->created = sqlite3_column_int64(st, 12);
+	it->updated = sqlite3_column_int64(st, 13);
+	it->state = db_col_text(st, 14);
+	it->resume_state = db_col_text(st, 15);
+	it->section_id = sqlite3_column_int64(st, 16);
+	it->assignee_id = sqlite3_column_int64(st, 17);
+	it->merged_into = sqlite3_column_int64(st, 18);
+	it->extension = db_col_text(st, 19);
+	it->draft = db_col_text(st, 20);
+	it->reply = db_col_text(st, 21);
+	it->reason = db_col_text(st, 22);
+	it->replied_at = sqlite3_column_int64(st, 23);
+	it->next_due = sqlite3_column_int64(st, 24);
+	it->public_subject = db_col_text(st, 25);
+	it->public_body = db_col_text(st, 26);
+	it->public_reply = db_col_text(st, 27);
+	it->published = sqlite3_column_int(st, 28);
+	it->source_ref = db_col_text(st, 29);
+	it->section_name = db_col_text(st, 30);
+	it->assignee_name = db_col_text(st, 31);
+	if (it->tracking == NULL || it->kind == NULL || it->channel == NULL ||
+	    it->subject == NULL || it->body == NULL || it->state == NULL || it->extension == NULL) {
+		db_item_free(it);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+get_item(struct db_conn *c, sqlite3_stmt *st, struct db_item *out)
+{
+	struct db_item it;
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE) {
+		db_reset(st);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		db_log("item: %s", sqlite3_errmsg(c->h));
+		db_reset(st);
+		return -1;
+	}
+	if (read_item(st, &it) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	db_reset(st);
+	if (read_clocks(c, &it) != 0) {
+		db_item_free(&it);
+		return -1;
+	}
+	*out = it;
+	return 1;
+}
+
+int
+db_item_get(struct db_conn *c, const char *tracking, struct db_item *out)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_GET]);
+
+	if (st == NULL || db_bind_text(st, 1, tracking) != 0)
+		return -1;
+	return get_item(c, st, out);
+}
+
+int
+db_item_get_id(struct db_conn *c, int64_t id, struct db_item *out)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_GET_ID]);
+
+	if (st == NULL || db_bind_int(st, 1, id) != 0)
+		return -1;
+	return get_item(c, st, out);
+}
+
+int
+db_item_list_public(struct db_conn *c, int64_t before, size_t limit, struct db_item **out,
+                    size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_LIST_PUBLIC]);
+	struct db_item *v = NULL;
+	size_t len = 0, i;
+	int rc = SQLITE_DONE;
+
+	if (st == NULL)
+		return -1;
+	if (limit > 1000)
+		limit = 1000;
+	v = calloc(limit ? limit : 1, sizeof(*v));
+	if (v == NULL || db_bind_int(st, 1, before) || db_bind_int(st, 2, (int64_t)limit))
+		goto fail;
+	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (read_item(st, &v[len]) != 0)
+			goto fail;
+		len++;
+	}
+	if (len < limit && rc != SQLITE_DONE) {
+		db_log("public items: %s", sqlite3_errmsg(c->h));
+		goto fail;
+	}
+	db_reset(st);
+	for (i = 0; i < len; i++)
+		if (read_clocks(c, &v[i]) != 0)
+			goto fail;
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	db_reset(st);
+	db_items_free(v, len);
+	return -1;
+}
+
+void
+db_item_free(struct db_item *it)
+{
+	if (it == NULL)
+		return;
+	free(it->tracking);
+	free(it->kind);
+	free(it->channel);
+	free(it->subject);
+	free(it->body);
+	free(it->name);
+	free(it->phone);
+	free(it->email);
+	free(it->state);
+	free(it->resume_state);
+	free(it->extension);
+	free(it->draft);
+	free(it->reply);
+	free(it->reason);
+	free(it->public_subject);
+	free(it->public_body);
+	free(it->public_reply);
+	free(it->source_ref);
+	free(it->section_name);
+	free(it->assignee_name);
+	memset(it, 0, sizeof(*it));
+}
+
+void
+db_items_free(struct db_item *items, size_t n)
+{
+	size_t i;
+
+	if (items == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		db_item_free(&items[i]);
+	free(items);
+}
+
+int
+db_history_add(struct db_conn *c, int64_t item_id, const struct db_history *h)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_HISTORY_ADD]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, item_id) || db_bind_int(st, 2, h->at) ||
+	    bind_opt(st, 3, h->actor_id) || db_bind_text(st, 4, h->actor ? h->actor : "system") ||
+	    db_bind_text(st, 5, h->action) || db_bind_text(st, 6, h->from_state) ||
+	    db_bind_text(st, 7, h->to_state) || db_bind_text(st, 8, h->note) ||
+	    db_bind_int(st, 9, h->citizen != 0) || db_exec_stmt(c, st) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+read_history(sqlite3_stmt *st, struct db_history *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->id = sqlite3_column_int64(st, 0);
+	h->at = sqlite3_column_int64(st, 1);
+	h->actor_id = sqlite3_column_int64(st, 2);
+	h->actor = db_col_text(st, 3);
+	h->action = db_col_text(st, 4);
+	h->from_state = db_col_text(st, 5);
+	h->to_state = db_col_text(st, 6);
+	h->note = db_col_text(st, 7);
+	h->citizen = sqlite3_column_int(st, 8);
+	return h->actor && h->action && h->to_state ? 0 : -1;
+}
+
+int
+db_history_list(struct db_conn *c, int64_t item_id, int citizen_only, struct db_history **out,
+                size_t *n)
+{
+	sqlite3_stmt *st =
+	    db_prep(c, stmts[citizen_only ? STMT_HISTORY_LIST_CITIZEN : STMT_HISTORY_LIST]);
+	struct db_history *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (st == NULL || db_bind_int(st, 1, item_id) != 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 8;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL)
+				goto fail;
+			v = nv;
+		}
+		len++;
+		if (read_history(st, &v[len - 1]) != 0)
+			goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		db_log("history: %s", sqlite3_errmsg(c->h));
+		goto fail;
+	}
+	db_reset(st);
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	db_reset(st);
+	db_history_free(v, len);
+	return -1;
+}
+
+void
+db_history_free(struct db_history *h, size_t n)
+{
+	size_t i;
+
+	if (h == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(h[i].actor);
+		free(h[i].action);
+		free(h[i].from_state);
+		free(h[i].to_state);
+		free(h[i].note);
+	}
+	free(h);
+}
+
+int
+db_attachment_add(struct db_conn *c, int64_t item_id, const struct db_attachment *a)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ATTACHMENT_ADD]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, item_id) || db_bind_text(st, 2, a->filename) ||
+	    db_bind_text(st, 3, a->content_type) || db_bind_int(st, 4, a->size) ||
+	    db_bind_blob(st, 5, a->data ? a->data : "", (size_t)a->size) ||
+	    db_exec_stmt(c, st) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_attachment_list(struct db_conn *c, int64_t item_id, struct db_attachment **out, size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ATTACHMENT_LIST]);
+	struct db_attachment *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (st == NULL || db_bind_int(st, 1, item_id) != 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_attachment *a;
+
+		if (len == cap) {
+			cap = cap ? cap * 2 : 4;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL)
+				goto fail;
+			v = nv;
+		}
+		a = &v[len++];
+		memset(a, 0, sizeof(*a));
+		a->id = sqlite3_column_int64(st, 0);
+		a->filename = db_col_text(st, 1);
+		a->content_type = db_col_text(st, 2);
+		a->size = sqlite3_column_int64(st, 3);
+		if (a->filename == NULL || a->content_type == NULL)
+			goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		db_log("attachments: %s", sqlite3_errmsg(c->h));
+		goto fail;
+	}
+	db_reset(st);
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	db_reset(st);
+	db_attachments_free(v, len);
+	return -1;
+}
+
+int
+db_attachment_get(struct db_conn *c, int64_t item_id, int64_t id, struct db_attachment *out)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ATTACHMENT_GET]);
+	struct db_attachment a;
+	int rc, ret = -1;
+	int len;
+
+	if (st == NULL || db_bind_int(st, 1, item_id) || db_bind_int(st, 2, id))
+		return -1;
+	memset(&a, 0, sizeof(a));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = 0;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		db_log("attachment: %s", sqlite3_errmsg(c->h));
+		goto out;
+	}
+	a.id = sqlite3_column_int64(st, 0);
+	a.filename = db_col_text(st, 1);
+	a.content_type = db_col_text(st, 2);
+	len = sqlite3_column_bytes(st, 4);
+	a.size = len;
+	a.data = malloc((size_t)len + 1);
+	if (a.filename == NULL || a.content_type == NULL || a.data == NULL) {
+		db_attachment_free(&a);
+		goto out;
+	}
+	if (len > 0)
+		memcpy(a.data, sqlite3_column_blob(st, 4), (size_t)len);
+	*out = a;
+	ret = 1;
+out:
+	db_reset(st);
+	return ret;
+}
+
+void
+db_attachment_free(struct db_attachment *a)
+{
+	if (a == NULL)
+		return;
+	free(a->filename);
+	free(a->content_type);
+	free(a->data);
+	memset(a, 0, sizeof(*a));
+}
+
+void
+db_attachments_free(struct db_attachment *a, size_t n)
+{
+	size_t i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		db_attachment_free(&a[i]);
+	free(a);
+}

@@ -1,0 +1,199 @@
+/*
+ * db_submit.c: group commit of new items. Handler threads queue a prepared submission and wait;
+ * one writer thread takes every waiting submission and stores them in one BEGIN IMMEDIATE …
+ * COMMIT (one fsync under synchronous=FULL for the whole batch), each inside its own SAVEPOINT so
+ * that a failing item does not fail the others, then wakes each waiter with its result.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+
+#define TRACKING_MAX 32
+
+enum stmt { STMT_SAVEPOINT, STMT_RELEASE, STMT_ROLLBACK_TO, STMT__MAX };
+
+static const char *const stmts[STMT__MAX] = {
+    [STMT_SAVEPOINT] = "SAVEPOINT item",
+    [STMT_RELEASE] = "RELEASE item",
+    [STMT_ROLLBACK_TO] = "ROLLBACK TO item",
+};
+
+struct db_submitter {
+	struct db *db;
+	struct db_conn *c; /* the writer's own connection */
+	pthread_t thread;
+	pthread_mutex_t lock; /* guards queue, tail, stopping and every sub->done */
+	pthread_cond_t work;  /* signalled when the queue gets a submission or on stop */
+	pthread_cond_t done;  /* broadcast when a batch is finished */
+	struct db_submission *queue, *tail;
+	int stopping;
+};
+
+/* Runs one of this file's statements: 0 or -1 (logged). */
+static int
+run(struct db_conn *c, enum stmt which)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[which]);
+
+	return st == NULL ? -1 : db_exec_stmt(c, st);
+}
+
+/* Stores one submission inside the batch's transaction: 0 or -1 (rolled back to its savepoint). */
+static int
+store_one(struct db_conn *c, struct db_submission *sub)
+{
+	struct db_item *it = sub->item;
+	char tracking[TRACKING_MAX];
+	char *old = it->tracking;
+	int seq, rc;
+	size_t i;
+
+	if (run(c, STMT_SAVEPOINT) != 0)
+		return -1;
+	if (db_tracking_next(c, sub->day, &seq) != 0)
+		goto fail;
+	snprintf(tracking, sizeof(tracking), "XJ-%08d-%05d", sub->day, seq);
+	it->tracking = tracking;
+	rc = db_item_insert(c, it);
+	it->tracking = old;
+	if (rc != 0) {
+		if (rc == 1)
+			db_log("tracking number %s exists already", tracking);
+		goto fail;
+	}
+	for (i = 0; i < sub->natt; i++)
+		if (db_attachment_add(c, it->id, &sub->att[i]) != 0)
+			goto fail;
+	if (sub->history != NULL && db_history_add(c, it->id, sub->history) != 0)
+		goto fail;
+	if (run(c, STMT_RELEASE) != 0)
+		goto fail;
+	free(it->tracking);
+	it->tracking = strdup(tracking);
+	if (it->tracking == NULL)
+		return -1; /* stored, but the caller cannot say its number: report failure */
+	return 0;
+fail:
+	it->id = 0;
+	run(c, STMT_ROLLBACK_TO);
+	run(c, STMT_RELEASE);
+	return -1;
+}
+
+/* Stores a batch in one transaction; writes each result. */
+static void
+store_batch(struct db_conn *c, struct db_submission *batch)
+{
+	struct db_submission *s;
+
+	if (db_begin(c) != 0) {
+		for (s = batch; s != NULL; s = s->next)
+			s->result = -1;
+		return;
+	}
+	for (s = batch; s != NULL; s = s->next)
+		s->result = store_one(c, s);
+	if (db_commit(c) != 0)
+		for (s = batch; s != NULL; s = s->next)
+			s->result = -1;
+}
+
+static void *
+writer(void *arg)
+{
+	struct db_submitter *sm = arg;
+	struct db_submission *batch, *s, *next;
+
+	pthread_mutex_lock(&sm->lock);
+	for (;;) {
+		while (sm->queue == NULL && !sm->stopping)
+			pthread_cond_wait(&sm->work, &sm->lock);
+		if (sm->queue == NULL && sm->stopping)
+			break;
+		batch = sm->queue;
+		sm->queue = sm->tail = NULL;
+		pthread_mutex_unlock(&sm->lock);
+		store_batch(sm->c, batch);
+		pthread_mutex_lock(&sm->lock);
+		for (s = batch; s != NULL; s = next) {
+			next = s->next; /* s belongs to its waiter again once done is set */
+			s->next = NULL;
+			s->done = 1;
+		}
+		pthread_cond_broadcast(&sm->done);
+	}
+	pthread_mutex_unlock(&sm->lock);
+	return NULL;
+}
+
+int
+db_submitter_start(struct db *db, struct db_submitter **out)
+{
+	struct db_submitter *sm = calloc(1, sizeof(*sm));
+
+	if (sm == NULL)
+		return -1;
+	sm->db = db;
+	sm->c = db_acquire(db);
+	if (sm->c == NULL) {
+		free(sm);
+		return -1;
+	}
+	pthread_mutex_init(&sm->lock, NULL);
+	pthread_cond_init(&sm->work, NULL);
+	pthread_cond_init(&sm->done, NULL);
+	if (pthread_create(&sm->thread, NULL, writer, sm) != 0) {
+		db_log("cannot start the writer thread");
+		pthread_cond_destroy(&sm->done);
+		pthread_cond_destroy(&sm->work);
+		pthread_mutex_destroy(&sm->lock);
+		db_release(db, sm->c);
+		free(sm);
+		return -1;
+	}
+	*out = sm;
+	return 0;
+}
+
+void
+db_submitter_stop(struct db_submitter *sm)
+{
+	if (sm == NULL)
+		return;
+	pthread_mutex_lock(&sm->lock);
+	sm->stopping = 1;
+	pthread_cond_signal(&sm->work);
+	pthread_mutex_unlock(&sm->lock);
+	pthread_join(sm->thread, NULL);
+	pthread_cond_destroy(&sm->done);
+	pthread_cond_destroy(&sm->work);
+	pthread_mutex_destroy(&sm->lock);
+	db_release(sm->db, sm->c);
+	free(sm);
+}
+
+int
+db_submit(struct db_submitter *sm, struct db_submission *sub)
+{
+	sub->result = -1;
+	sub->done = 0;
+	sub->next = NULL;
+	pthread_mutex_lock(&sm->lock);
+	if (sm->stopping) {
+		pthread_mutex_unlock(&sm->lock);
+		return -1;
+	}
+	if (sm->tail != NULL)
+		sm->tail->next = sub;
+	else
+		sm->queue = sub;
+	sm->tail = sub;
+	pthread_cond_signal(&sm->work);
+	while (!sub->done)
+		pthread_cond_wait(&sm->done, &sm->lock);
+	pthread_mutex_unlock(&sm->lock);
+	return sub->result;
+}
