@@ -234,4 +234,109 @@ int db_public_get(struct db_conn *c, const char *tracking, struct db_public_row 
 void db_public_row_free(struct db_public_row *r);
 void db_public_rows_free(struct db_public_row *rows, size_t n);
 
+/* --- accounts, passwords, login failures, sessions, audit (db_accounts.c) ------------------ */
+
+#define DB_PASSWORD_HISTORY 5 /* former password hashes kept per account */
+
+struct db_account {
+	int64_t id;
+	char *username;
+	char *display_name;  /* may be NULL */
+	char *role;          /* handler | section_head | dispatcher | supervisor | admin */
+	int64_t section_id;  /* 0 when none */
+	char *email, *phone; /* may be NULL */
+	char *status;        /* active | suspended | revoked */
+	char *password_hash; /* argon2id string */
+	int64_t password_changed;
+	int must_change; /* 1: the password must be changed at the next login */
+	int64_t created;
+};
+
+/* Adds an account (every field but id; password_changed and created as given); writes its id.
+ * Returns 0, 1 if the username exists already, -1 on error. */
+int db_account_add(struct db_conn *c, const struct db_account *a, int64_t *id);
+/* Look-ups by id or by username: 1 found / 0 not found / -1. */
+int db_account_get(struct db_conn *c, int64_t id, struct db_account *out);
+int db_account_by_name(struct db_conn *c, const char *username, struct db_account *out);
+/* All accounts ordered by username: a new array of *n elements (db_accounts_free). */
+int db_account_list(struct db_conn *c, struct db_account **out, size_t *n);
+/* Updates role, section_id, status, display_name, email and phone of account a->id (the
+ * password fields are left alone): 1 done / 0 not found / -1. */
+int db_account_update(struct db_conn *c, const struct db_account *a);
+/* Sets a new password hash: the current hash goes to password_history (of which the newest
+ * DB_PASSWORD_HISTORY rows are kept), password_changed becomes now and must_change as given.
+ * Call inside a transaction. 1 done / 0 not found / -1. */
+int db_account_set_password(struct db_conn *c, int64_t id, const char *hash, int must_change,
+                            int64_t now);
+/* The newest former password hashes of account id, at most max, newest first: a new array of
+ * *n strings (db_strings_free). */
+int db_password_history(struct db_conn *c, int64_t id, size_t max, char ***out, size_t *n);
+void db_account_free(struct db_account *a);
+void db_accounts_free(struct db_account *a, size_t n);
+void db_strings_free(char **v, size_t n);
+
+/* Records a failed login for username (existing or not) and forgets failures older than
+ * forget_before (of every name). 0 or -1. */
+int db_login_failure_add(struct db_conn *c, const char *username, int64_t at, const char *addr,
+                         int64_t forget_before);
+/* Number of failures of username at or after since. 0 or -1. */
+int db_login_failure_count(struct db_conn *c, const char *username, int64_t since, int *n);
+/* The times of the newest failures of username, at most max, newest first, written to times;
+ * *n is how many. 0 or -1. */
+int db_login_failure_recent(struct db_conn *c, const char *username, int64_t *times, size_t max,
+                            size_t *n);
+/* Forgets the failures of username (after a successful login). 0 or -1. */
+int db_login_failure_clear(struct db_conn *c, const char *username);
+
+#define DB_TOKEN_HASH 32 /* bytes of a session token hash (BLAKE2b-256) */
+
+struct db_session {
+	unsigned char token_hash[DB_TOKEN_HASH];
+	int64_t account_id;
+	char *csrf_token;
+	int64_t created, last_seen;
+	char *addr; /* may be NULL */
+};
+
+/* Stores a new session. 0 or -1. */
+int db_session_add(struct db_conn *c, const struct db_session *s);
+/* The session with that token hash: 1 found / 0 not found / -1. */
+int db_session_get(struct db_conn *c, const unsigned char hash[DB_TOKEN_HASH],
+                   struct db_session *out);
+/* Sets last_seen of the session. 0 or -1. */
+int db_session_touch(struct db_conn *c, const unsigned char hash[DB_TOKEN_HASH], int64_t now);
+/* Deletes one session / every session of an account / sessions idle since before idle_before
+ * or created before created_before. 0 or -1. */
+int db_session_delete(struct db_conn *c, const unsigned char hash[DB_TOKEN_HASH]);
+int db_session_delete_account(struct db_conn *c, int64_t account_id);
+int db_session_prune(struct db_conn *c, int64_t idle_before, int64_t created_before);
+void db_session_free(struct db_session *s);
+
+/* One row of the append-only audit log. */
+struct db_audit {
+	int64_t id;
+	int64_t at;
+	int64_t actor_id;             /* 0: anonymous or system */
+	char *actor;                  /* name as given */
+	char *addr, *target, *detail; /* may be NULL */
+	char *action;
+	int ok; /* 0 for refused attempts */
+};
+
+/* Which audit rows to list: NULL strings and 0 numbers do not filter. */
+struct db_audit_filter {
+	const char *actor, *action, *target;
+	int64_t from, to; /* from <= at < to */
+	int64_t before;   /* keyset: only ids below this */
+	int limit;        /* rows at most (1..1000; 0 = 100) */
+	int offset;       /* rows skipped */
+};
+
+/* Appends a row (id is ignored); writes its id if id is not NULL. 0 or -1. */
+int db_audit_add(struct db_conn *c, const struct db_audit *a, int64_t *id);
+/* Rows matching f, newest first: a new array of *n elements (db_audits_free). */
+int db_audit_list(struct db_conn *c, const struct db_audit_filter *f, struct db_audit **out,
+                  size_t *n);
+void db_audits_free(struct db_audit *a, size_t n);
+
 #endif

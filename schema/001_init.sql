@@ -43,6 +43,7 @@ CREATE TABLE login_failures (
   addr     TEXT                           -- client address
 );
 CREATE INDEX login_failures_name ON login_failures(username, at);
+CREATE INDEX login_failures_at ON login_failures(at); -- forgetting old failures
 
 -- Staff sessions. Only a hash of the cookie token is stored.
 CREATE TABLE sessions (
@@ -53,6 +54,7 @@ CREATE TABLE sessions (
   last_seen  INTEGER NOT NULL,            -- idle timeout counts from here
   addr       TEXT                         -- client address at login
 ) WITHOUT ROWID;
+CREATE INDEX sessions_account ON sessions(account_id); -- ending every session of an account
 
 -- Per-day counter behind tracking numbers XJ-YYYYMMDD-NNNNN.
 CREATE TABLE tracking_counters (
