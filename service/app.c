@@ -105,6 +105,11 @@ app_open(struct app *app, const char *config_path, int seed)
 	int explicit_path = path != NULL, created = 0;
 
 	memset(app, 0, sizeof(*app));
+	/* Once, before any thread: randomness and hashing (auth.c) need it. */
+	if (sodium_init() < 0) {
+		fprintf(stderr, "civicdesk: libsodium cannot be initialised\n");
+		return -1;
+	}
 	pthread_mutex_init(&app->cal_lock, NULL);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "civicdesk: libsodium cannot be initialised\n");

@@ -73,6 +73,8 @@ static const struct cfg_key keys[] = {
 	KEY("lockout_duration", CFG_LONG, lockout_duration, "900", "seconds an account stays locked"),
 	KEY("password_max_age_days", CFG_LONG, password_max_age_days, "90",
 	    "days after which a password must be changed (0: never)"),
+	KEY("cookie_secure", CFG_LONG, cookie_secure, "0",
+	    "1: mark the session cookie Secure (set it when served over TLS)"),
 	KEY("demo", CFG_LONG, demo, "1",
 	    "1: a new database gets demo sections and one account per role"),
 	POLICY_KEYS("letter", KIND_LETTER),

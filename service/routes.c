@@ -8,6 +8,17 @@
 
 static const struct route routes[] = {
 	{ "GET", "/api/v1/health", h_health, 0, 0 },
+	{ "POST", "/api/v1/login", h_login, 0, 0 },
+	{ "POST", "/api/v1/logout", h_logout, STAFF, 0 },
+	{ "GET", "/api/v1/me", h_me, STAFF, 0 },
+	{ "POST", "/api/v1/password", h_password, STAFF, 0 },
+	{ "GET", "/api/v1/admin/users", h_admin_users_list, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "POST", "/api/v1/admin/users", h_admin_users_add, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "PATCH", "/api/v1/admin/users/{}", h_admin_users_patch, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "GET", "/api/v1/admin/sections", h_admin_sections_list, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "POST", "/api/v1/admin/sections", h_admin_sections_add, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "PATCH", "/api/v1/admin/sections/{}", h_admin_sections_patch, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "GET", "/api/v1/audit", h_audit, ROLE_BIT(ROLE_ADMIN), 0 },
 #ifdef CIVICDESK_TEST_HOOKS
 	{ "POST", "/api/v1/test/clock", h_test_clock, 0, 0 },
 #endif

@@ -85,6 +85,7 @@ struct config {
 	long lockout_window;   /* ... within this many seconds ... */
 	long lockout_duration; /* ... lock the name for this many seconds */
 	long password_max_age_days;
+	long cookie_secure;    /* 1: the session cookie gets Secure (served behind TLS) */
 	long demo;          /* 1: a new database gets demo sections and accounts */
 	struct policy policy[KIND__MAX];
 };
@@ -318,6 +319,12 @@ int route_match(const char *method, const char *path, struct req *req, const str
 
 /* --- authentication (auth.c) -------------------------------------------------------------- */
 
+#define AUTH_COOKIE "civicdesk_session" /* name of the session cookie */
+#define AUTH_TOKEN_SIZE 44    /* a session or CSRF token: 43 base64url characters and a NUL */
+#define AUTH_HASH_SIZE 128    /* an argon2id string (crypto_pwhash_STRBYTES) */
+#define AUTH_PASSWORD_MAX 256 /* bytes of a password at most */
+#define AUTH_OTP_SIZE 24      /* a one-time password and its NUL */
+
 /* Checks the session cookie of req against the route's roles and, for methods that change
  * state, the X-CSRF-Token header. On success sets req->session and returns 0; otherwise answers
  * 401 (no or expired session), 403 (wrong role, bad CSRF token, password change required) and
@@ -328,9 +335,124 @@ void session_free(struct session *s);
  * prints each name with its one-time password. Returns 0 or -1. */
 int auth_seed_demo(struct app *app, struct db_conn *c, int64_t now);
 
+/* The password policy: NULL if pw is acceptable for the account username, else a static
+ * sentence naming the rule it breaks (length, character classes, contains the name). The
+ * "not one of the last 5" rule needs the store: see account_set_password. */
+const char *auth_password_weak(const char *username, const char *pw);
+/* Hashes pw with argon2id into out (AUTH_HASH_SIZE bytes). generated: 1 for a random one-time
+ * password (high entropy: the minimum cost is enough), 0 for a chosen one (interactive cost).
+ * Returns 0 or -1 (out of memory). */
+int auth_hash_password(const char *pw, int generated, char out[AUTH_HASH_SIZE]);
+/* 1 if pw matches the argon2id string hash, else 0. The work done does not depend on whether
+ * hash is NULL (an unknown account: a dummy hash is checked instead) or cheap. */
+int auth_verify_password(const char *hash, const char *pw);
+/* Writes a new random token (base64url of 32 random bytes) into out. */
+void auth_random_token(char out[AUTH_TOKEN_SIZE]);
+/* The BLAKE2b-256 hash of a token, as stored. */
+void auth_token_hash(const char *token, unsigned char out[DB_TOKEN_HASH]);
+/* Writes a random one-time password that satisfies the policy for username. */
+void auth_one_time_password(const char *username, char out[AUTH_OTP_SIZE]);
+/* 1 if name is an acceptable account name (3..64 of A-Z a-z 0-9 . _ -, a letter first). */
+int auth_username_valid(const char *name);
+
+/* Logs in with lockout (DESIGN.md "Roles"; cfg.lockout_*): on success creates a session,
+ * writes its cookie token into token and a new session into *out (caller frees) and returns 0;
+ * a wrong password, an unknown, locked or inactive account all return 1 (the same answer for
+ * each); -1 on error. Every attempt is audited with the client address. */
+int auth_login(struct req *req, const char *username, const char *password,
+               char token[AUTH_TOKEN_SIZE], struct session **out);
+/* Ends the session of req (the cookie's) and audits it. 0 or -1. */
+int auth_logout(struct req *req);
+/* The Set-Cookie value for token (NULL: one that deletes the cookie). */
+void auth_cookie(struct req *req, struct resp *resp, const char *token);
+
+/* --- accounts (accounts.c): shared by the admin API and civicdesk user ------------------- */
+
+/* Who does something, for the audit log. */
+struct actor {
+	int64_t id;       /* account id; 0 for the command line or the system */
+	const char *name; /* username, "cli" or "system" */
+	const char *addr; /* client address, or NULL */
+};
+
+enum acct_err {
+	ACCT_OK,
+	ACCT_INVALID,   /* a field has a bad value (err.field names it) */
+	ACCT_NOT_FOUND, /* the account (field NULL) or the section (field "section") is unknown */
+	ACCT_EXISTS,    /* the username is taken */
+	ACCT_WEAK,      /* the password breaks the policy (err.message says which rule) */
+	ACCT_ERROR,     /* storage error */
+};
+
+struct acct_error {
+	const char *field; /* static: the field at fault, or NULL */
+	char message[256];
+};
+
+/* What to create. Strings are lent; NULL when not given. */
+struct account_spec {
+	const char *username, *role, *section, *display_name, *email, *phone;
+};
+
+/* What to change. NULL strings and -1 flags leave a field alone. */
+struct account_change {
+	const char *role;
+	const char *section;   /* a section name, or "" to clear it */
+	int set_section;       /* 1: section applies ("" or NULL clear it) */
+	const char *display_name, *email, *phone;
+	const char *status;    /* active | suspended | revoked; revoked accounts stay revoked */
+	int reset_password;    /* 1: a new one-time password */
+};
+
+/* Each runs in its own transaction on c and writes its audit row. */
+/* Creates an account. password NULL: a one-time password is generated into otp (changed at
+ * first login); else the password is checked against the policy and not forced to change. */
+enum acct_err account_create(struct app *app, struct db_conn *c, const struct actor *who,
+                             const struct account_spec *spec, const char *password,
+                             char otp[AUTH_OTP_SIZE], struct acct_error *err);
+/* Changes an account; suspending or revoking ends its sessions. With reset_password, the new
+ * one-time password is written into otp. */
+enum acct_err account_change(struct app *app, struct db_conn *c, const struct actor *who,
+                             const char *username, const struct account_change *ch,
+                             char otp[AUTH_OTP_SIZE], struct acct_error *err);
+/* Sets a chosen password (policy, and not one of the last 5) for the account username; 
+ * must_change as given. end_sessions: 1 ends every session of the account. */
+enum acct_err account_set_password(struct app *app, struct db_conn *c, const struct actor *who,
+                                   const char *username, const char *password, int must_change,
+                                   int end_sessions, struct acct_error *err);
+/* JSON of an account for the API (no password hash): a new reference or NULL. */
+json_t *account_json(struct db_conn *c, const struct db_account *a);
+/* 1 if the password of a must be changed now (first login, or older than the maximum age). */
+int account_must_change(struct app *app, const struct db_account *a, int64_t now);
+
+/* --- audit (audit.c) ------------------------------------------------------------------------ */
+
+/* Writes one audit row for the actor and address of req (the session's account, or
+ * "anonymous"), at req->now, inside the caller's transaction if one is open on req->db.
+ * fmt (printf, may be NULL) gives the detail. Returns 0 or -1. */
+int audit_log(struct req *req, const char *action, const char *target, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The same for any actor: ok is 0 for refused attempts; detail may be NULL. */
+int audit_write(struct db_conn *c, int64_t now, const struct actor *who, const char *action,
+                const char *target, int ok, const char *detail);
+
 /* --- handlers (h_*.c) --------------------------------------------------------------------- */
 
 void h_health(struct req *req, struct resp *resp);
+/* h_auth.c */
+void h_login(struct req *req, struct resp *resp);
+void h_logout(struct req *req, struct resp *resp);
+void h_me(struct req *req, struct resp *resp);
+void h_password(struct req *req, struct resp *resp);
+/* h_admin.c */
+void h_admin_users_list(struct req *req, struct resp *resp);
+void h_admin_users_add(struct req *req, struct resp *resp);
+void h_admin_users_patch(struct req *req, struct resp *resp);
+void h_admin_sections_list(struct req *req, struct resp *resp);
+void h_admin_sections_add(struct req *req, struct resp *resp);
+void h_admin_sections_patch(struct req *req, struct resp *resp);
+/* h_audit.c */
+void h_audit(struct req *req, struct resp *resp);
 #ifdef CIVICDESK_TEST_HOOKS
 void h_test_clock(struct req *req, struct resp *resp);
 #endif
