@@ -183,6 +183,8 @@ int db_submit(struct db_submitter *s, struct db_submission *sub);
 
 /* --- the staff queue and the public board (db_queue.c) ---------------------------------- */
 
+#define DB_PAGE_MAX 101 /* rows of one page: 100 shown, one more to tell there is a next page */
+
 /* Filters of the queue; zero / NULL fields filter nothing. */
 struct db_queue_filter {
 	int64_t section_id;  /* 0: any section */
@@ -195,7 +197,7 @@ struct db_queue_filter {
 	const char *text;    /* NULL: any; else a substring of subject or body (taken literally) */
 	int64_t after_due;   /* keyset cursor: only items after (after_due, after_id) in the */
 	int64_t after_id;    /* order (next_due, id); after_id 0: from the start */
-	int limit;           /* 1..100 */
+	int limit;           /* 1..DB_PAGE_MAX */
 };
 
 /* A line of the queue. */
@@ -226,7 +228,7 @@ struct db_public_row {
 /* Published items (published = 1 and consent given), newest reply first, in the order
  * (replied_at DESC, id DESC); text (NULL: any) is a literal substring of the public subject,
  * body or reply; before_replied / before_id is the keyset cursor (before_id 0: from the
- * start); limit 1..100. A new array of *n rows, freed by db_public_rows_free. 0 or -1. */
+ * start); limit 1..DB_PAGE_MAX. A new array of *n rows, freed by db_public_rows_free. 0 or -1. */
 int db_public_list(struct db_conn *c, const char *text, int64_t before_replied,
                    int64_t before_id, int limit, struct db_public_row **out, size_t *n);
 /* One published item by tracking number: 1 found / 0 not found or not published / -1. */

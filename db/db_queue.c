@@ -134,8 +134,8 @@ db_queue_list(struct db_conn *c, const struct db_queue_filter *f, struct db_queu
 	size_t len = 0;
 	int rc = SQLITE_DONE, open_only = 0, limit = f->limit;
 
-	if (limit < 1 || limit > 100)
-		limit = 100;
+	if (limit < 1 || limit > DB_PAGE_MAX)
+		limit = DB_PAGE_MAX;
 	if (state == NULL)
 		open_only = 1;
 	else if (strcmp(state, "all") == 0)
@@ -238,8 +238,8 @@ db_public_list(struct db_conn *c, const char *text, int64_t before_replied, int6
 	size_t len = 0;
 	int rc = SQLITE_DONE;
 
-	if (limit < 1 || limit > 100)
-		limit = 100;
+	if (limit < 1 || limit > DB_PAGE_MAX)
+		limit = DB_PAGE_MAX;
 	if (before_id == 0) {
 		before_replied = INT64_MAX;
 		before_id = INT64_MAX;

@@ -19,6 +19,12 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/admin/sections", h_admin_sections_add, ROLE_BIT(ROLE_ADMIN), 0 },
 	{ "PATCH", "/api/v1/admin/sections/{}", h_admin_sections_patch, ROLE_BIT(ROLE_ADMIN), 0 },
 	{ "GET", "/api/v1/audit", h_audit, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "POST", "/api/v1/items/{}/actions/{}", h_item_action, STAFF, 0 },
+	{ "PATCH", "/api/v1/items/{}/public", h_item_public_patch,
+	  ROLE_BIT(ROLE_SECTION_HEAD) | ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "GET", "/api/v1/queue", h_queue, STAFF, 0 },
+	{ "GET", "/api/v1/public/items", h_public_list, 0, 0 },
+	{ "GET", "/api/v1/public/items/{}", h_public_get, 0, 0 },
 #ifdef CIVICDESK_TEST_HOOKS
 	{ "POST", "/api/v1/test/clock", h_test_clock, 0, 0 },
 #endif

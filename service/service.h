@@ -577,6 +577,27 @@ int wf_next_state(enum wf_action a, enum wf_state state, int resume_state);
  * NULL for NULL text or out of memory; the caller frees the result. */
 char *redact_text(const char *text, const char *submitter_name);
 
+/* --- workflow, queue and public board handlers (h_actions.c, h_queue.c, h_public.c) ------ */
+
+/* Fills the masked public version of an item whose submitter allows publication (fields staff
+ * already wrote are kept) and marks it published; an item without consent is left alone.
+ * 0, or -1 when out of memory. */
+int item_make_public(struct db_item *item);
+
+/* Query-string helpers of the listing handlers (h_queue.c). Each answers 400 naming the
+ * parameter and returns -1 when it is bad. cursor_parse reads a keyset cursor "A:B" (B > 0):
+ * 0 or -1 without answering. limit_param: "limit" in 1..max, def when absent. search_param:
+ * "q" (at most 100 characters), NULL when absent or blank. */
+int cursor_parse(const char *s, int64_t *a, int64_t *b);
+int limit_param(struct req *req, struct resp *resp, int def, int max, int *out);
+int search_param(struct req *req, struct resp *resp, const char **out);
+
+void h_item_action(struct req *req, struct resp *resp);
+void h_queue(struct req *req, struct resp *resp);
+void h_public_list(struct req *req, struct resp *resp);
+void h_public_get(struct req *req, struct resp *resp);
+void h_item_public_patch(struct req *req, struct resp *resp);
+
 /* --- commands (cmd_*.c) ------------------------------------------------------------------- */
 
 /* Each takes argv[0] = the command's name and returns the process exit status. */
