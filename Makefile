@@ -47,7 +47,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 EMBED := build/tools/embed
 
-.PHONY: all build unit bench-bin run test bench fuzz deps deps-test clean format
+.PHONY: all build unit bench-bin run test bench fuzz deps deps-test deps-bench clean format
 
 all: build
 
@@ -58,20 +58,23 @@ unit: $(UNIT_BIN)
 bench-bin: $(BENCH_BIN)
 
 $(B)/civicdesk: $(B)/obj/service/main.o $(B)/libcivicdesk.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+	@echo "  LD $(V) $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
 $(B)/libcivicdesk.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@
+	@ar rcs $@ $^
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	@echo "  CC $(V) $<"
+	@$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -c -o $@ $<
+	@echo "  CC $(V) $<"
+	@$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -c -o $@ $<
 
 $(EMBED): tools/embed.c
 	@mkdir -p $(@D)
@@ -79,15 +82,16 @@ $(EMBED): tools/embed.c
 
 $(B)/gen/calendars.c: $(EMBED) $(CALENDARS)
 	@mkdir -p $(@D)
-	$(EMBED) sla/sla_int.h "struct sla_blob" sla_builtin_files $(CALENDARS) > $@.tmp && mv $@.tmp $@
+	@$(EMBED) sla/sla_int.h "struct sla_blob" sla_builtin_files $(CALENDARS) > $@.tmp && mv $@.tmp $@
 
 $(B)/gen/schema.c: $(EMBED) $(MIGRATIONS)
 	@mkdir -p $(@D)
-	$(EMBED) db/db_int.h "struct db_blob" db_migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+	@$(EMBED) db/db_int.h "struct db_blob" db_migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libcivicdesk.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+	@echo "  LD $(V) $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(B)/libcivicdesk.a
 	@mkdir -p $(@D)
@@ -99,6 +103,9 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(B)/libcivicdesk.a
 
 deps:
 	@tools/deps run
+
+deps-bench:
+	@tools/deps bench
 
 deps-test:
 	@tools/deps test
@@ -113,7 +120,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory -j2 V=asan build unit
 	@tests/run
 
-bench: deps-test
+bench: deps-bench
 	@$(MAKE) --no-print-directory -j2 V=rel build bench-bin
 	@bench/run
 

@@ -9,7 +9,7 @@
 
 #include "service.h"
 
-static const char *const demo_sections[] = { "办公室", "法规处", "稽查处", "信息中心" };
+static const char *const demo_sections[] = {"办公室", "法规处", "稽查处", "信息中心"};
 
 int64_t
 app_now(struct app *app)
@@ -117,11 +117,6 @@ app_open(struct app *app, const char *config_path, int seed)
 	}
 #ifdef CIVICDESK_TEST_HOOKS
 	pthread_mutex_init(&app->test_lock, NULL);
-	if (getenv("CIVICDESK_TEST_NOW") != NULL &&
-	    sla_parse_local(getenv("CIVICDESK_TEST_NOW"), &app->test_now) != 0) {
-		fprintf(stderr, "civicdesk: CIVICDESK_TEST_NOW: not a time\n");
-		return -1;
-	}
 #endif
 	if (path == NULL && getenv("CIVICDESK_CONFIG") != NULL) {
 		path = getenv("CIVICDESK_CONFIG");
@@ -138,9 +133,17 @@ app_open(struct app *app, const char *config_path, int seed)
 		        app->cfg.tz);
 		return -1;
 	}
-	if (app->cfg.calendar_dir[0] != '\0' ?
-	        sla_calendar_load_dir(app->cfg.calendar_dir, &app->cal, err, sizeof(err)) :
-	        sla_calendar_builtin(&app->cal, err, sizeof(err))) {
+#ifdef CIVICDESK_TEST_HOOKS
+	/* local time: parsed once the zone is set */
+	if (getenv("CIVICDESK_TEST_NOW") != NULL &&
+	    sla_parse_local(getenv("CIVICDESK_TEST_NOW"), &app->test_now) != 0) {
+		fprintf(stderr, "civicdesk: CIVICDESK_TEST_NOW: not a time\n");
+		return -1;
+	}
+#endif
+	if (app->cfg.calendar_dir[0] != '\0'
+	        ? sla_calendar_load_dir(app->cfg.calendar_dir, &app->cal, err, sizeof(err))
+	        : sla_calendar_builtin(&app->cal, err, sizeof(err))) {
 		fprintf(stderr, "civicdesk: calendar: %s\n", err);
 		return -1;
 	}

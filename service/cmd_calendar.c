@@ -25,16 +25,16 @@ static const struct option_row {
 	const char *arg;  /* the value it takes (--name V or --name=V), NULL for a flag */
 	const char *help;
 } options[OPT__MAX] = {
-	[OPT_CALENDAR] = {"calendar", "DIR",
-	                  "calendar files (*.txt) instead of the built-in ones "
-	                  "(env CIVICDESK_CALENDAR_DIR)"},
-	[OPT_TZ] = {"tz", "ZONE", "time zone, default Asia/Shanghai (env CIVICDESK_TZ)"},
-	[OPT_FROM] = {"from", "WHEN",
-	              "receipt: YYYY-MM-DD or YYYY-MM-DDTHH:MM (local), or with Z or +HH:MM"},
-	[OPT_DAYS] = {"days", "N", "the limit, in working days (0..3660)"},
-	[OPT_CALENDAR_DAYS] = {"calendar-days", NULL,
-	                       "count calendar days, rolled forward to a working day"},
-	[OPT_HELP] = {"help", NULL, "this text"},
+    [OPT_CALENDAR] = {"calendar", "DIR",
+                      "calendar files (*.txt) instead of the built-in ones "
+                      "(env CIVICDESK_CALENDAR_DIR)"},
+    [OPT_TZ] = {"tz", "ZONE", "time zone, default Asia/Shanghai (env CIVICDESK_TZ)"},
+    [OPT_FROM] = {"from", "WHEN",
+                  "receipt: YYYY-MM-DD or YYYY-MM-DDTHH:MM (local), or with Z or +HH:MM"},
+    [OPT_DAYS] = {"days", "N", "the limit, in working days (0..3660)"},
+    [OPT_CALENDAR_DAYS] = {"calendar-days", NULL,
+                           "count calendar days, rolled forward to a working day"},
+    [OPT_HELP] = {"help", NULL, "this text"},
 };
 
 struct ctx {
@@ -60,17 +60,15 @@ static int run_between(struct ctx *c);
 static int run_explain(struct ctx *c);
 
 static const struct subcommand subcommands[] = {
-	{"check", run_check, "check [FILE...]", "validate calendar files, print the range covered",
-	 0, ARGS_MAX - 1, O_COMMON},
-	{"due", run_due, "due --from WHEN --days N", "print the due date (YYYY-MM-DD)", 0, 0,
-	 O_COMMON | O_CLOCK},
-	{"is-workday", run_is_workday, "is-workday YYYY-MM-DD", "print work or off", 1, 1,
-	 O_COMMON},
-	{"between", run_between, "between A B", "print the working days after A up to B", 2, 2,
-	 O_COMMON},
-	{"explain", run_explain, "explain --from WHEN --days N",
-	 "print the due date, then the holidays and make-up days up to it", 0, 0,
-	 O_COMMON | O_CLOCK},
+    {"check", run_check, "check [FILE...]", "validate calendar files, print the range covered", 0,
+     ARGS_MAX - 1, O_COMMON},
+    {"due", run_due, "due --from WHEN --days N", "print the due date (YYYY-MM-DD)", 0, 0,
+     O_COMMON | O_CLOCK},
+    {"is-workday", run_is_workday, "is-workday YYYY-MM-DD", "print work or off", 1, 1, O_COMMON},
+    {"between", run_between, "between A B", "print the working days after A up to B", 2, 2,
+     O_COMMON},
+    {"explain", run_explain, "explain --from WHEN --days N",
+     "print the due date, then the holidays and make-up days up to it", 0, 0, O_COMMON | O_CLOCK},
 };
 
 static void
@@ -102,8 +100,9 @@ usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: civicdesk calendar check|due|is-workday|between|explain [OPTIONS] "
-	                "(--help lists them)\n");
+	fprintf(stderr,
+	        "\nusage: civicdesk calendar check|due|is-workday|between|explain [OPTIONS] "
+	        "(--help lists them)\n");
 	return EX_USAGE;
 }
 
@@ -136,7 +135,8 @@ parse_args(int argc, char **argv, struct ctx *c)
 		eq = strchr(a, '=');
 		len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 		for (o = 0; o < OPT__MAX; o++)
-			if (strlen(options[o].name) == len && strncmp(a + 2, options[o].name, len) == 0)
+			if (strlen(options[o].name) == len &&
+			    strncmp(a + 2, options[o].name, len) == 0)
 				break;
 		if (o == OPT__MAX)
 			return usage_error("unknown option %.*s", (int)len + 2, a);
@@ -364,7 +364,8 @@ cmd_calendar(int argc, char **argv)
 	if (tz == NULL || tz[0] == '\0')
 		tz = "Asia/Shanghai";
 	if (sla_set_zone(tz) != 0)
-		return data_error("time zone", tz, "a zone of the system tzdata, e.g. Asia/Shanghai");
+		return data_error("time zone", tz,
+		                  "a zone of the system tzdata, e.g. Asia/Shanghai");
 	rc = load_calendar(&c, sc->run == run_check);
 	if (rc == 0)
 		rc = sc->run(&c);

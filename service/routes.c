@@ -8,6 +8,15 @@
 
 static const struct route routes[] = {
 	{ "GET", "/api/v1/health", h_health, 0, 0 },
+	{ "POST", "/api/v1/items", h_items_post, 0, ROUTE_FORM },
+	{ "GET", "/api/v1/items/{}", h_item_get, STAFF, 0 },
+	{ "GET", "/api/v1/items/{}/attachments/{}", h_item_attachment, STAFF, 0 },
+	{ "GET", "/api/v1/track/{}", h_track, 0, 0 },
+	{ "GET", "/open311/v2/services.json", h_open311_services, 0, 0 },
+	{ "GET", "/open311/v2/services/{}", h_open311_service, 0, 0 },
+	{ "POST", "/open311/v2/requests.json", h_open311_requests_post, 0, ROUTE_FORM },
+	{ "GET", "/open311/v2/requests.json", h_open311_requests_get, 0, 0 },
+	{ "GET", "/open311/v2/requests/{}", h_open311_request_get, 0, 0 },
 	{ "POST", "/api/v1/login", h_login, 0, 0 },
 	{ "POST", "/api/v1/logout", h_logout, STAFF, 0 },
 	{ "GET", "/api/v1/me", h_me, STAFF, 0 },

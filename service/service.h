@@ -299,6 +299,47 @@ void resp_free(struct resp *resp);
 int http_start(struct app *app, int *port);
 void http_stop(struct app *app);
 
+/* --- intake (intake.c) ---------------------------------------------------------------------- */
+
+#define INTAKE_SUBJECT_MAX 200     /* code points */
+#define INTAKE_BODY_MAX 20000      /* code points */
+#define INTAKE_NAME_MAX 100        /* code points */
+#define INTAKE_MAX_ATTACHMENTS 5   /* files per item */
+#define INTAKE_ATTACHMENT_MAX (5L * 1024 * 1024) /* bytes per file */
+#define INTAKE_FILENAME_MAX 255    /* bytes */
+#define INTAKE_CTYPE_MAX 127       /* bytes of a content type */
+
+/* A new item as received (web form, JSON, Open311, staff registration), before its checks.
+ * Every pointer is lent by the caller for the duration of intake_check / intake_store. */
+struct intake {
+	const char *kind, *subject, *body; /* NULL when absent */
+	const char *name, *phone, *email;  /* NULL or "" when absent */
+	int publish;                       /* 1, 0, or -1 when absent */
+	enum channel channel;              /* web, or post / phone when staff registers it */
+	int64_t received;                  /* receipt: now, or the date on the letter */
+	const struct session *staff;       /* the registering staff member, or NULL */
+	struct db_attachment att[INTAKE_MAX_ATTACHMENTS]; /* filename, content_type, data lent */
+	size_t natt;
+};
+
+/* Why a submission was refused. */
+struct intake_error {
+	int status;         /* 400, 413, 500, 503 */
+	const char *field;  /* the field at fault (static string), or NULL */
+	char message[256];
+};
+
+/* Checks in: required kind, subject, body; lengths in code points; valid UTF-8 without control
+ * characters; phone and e-mail formats; a contact (phone or e-mail) for web items; publication
+ * consent; attachment names and types. Returns 0, or -1 with err filled (status 400). */
+int intake_check(const struct intake *in, struct intake_error *err);
+/* Stores a checked submission durably (group commit: a 0 means committed with fsync) with
+ * state "received", its clocks from cfg.policy[kind] counted from in->received, its attachments
+ * and a citizen-visible "submit" history row. On success fills *out (freed by the caller with
+ * db_item_free) and code (the query code, shown once). 0, or -1 with err filled (500/503). */
+int intake_store(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
+                 char code[QUERY_CODE_LEN + 1], struct intake_error *err);
+
 /* --- routes (routes.c) -------------------------------------------------------------------- */
 
 enum route_flags {
@@ -453,6 +494,19 @@ void h_admin_sections_add(struct req *req, struct resp *resp);
 void h_admin_sections_patch(struct req *req, struct resp *resp);
 /* h_audit.c */
 void h_audit(struct req *req, struct resp *resp);
+/* h_items.c, h_track.c, h_open311.c */
+void h_items_post(struct req *req, struct resp *resp);
+void h_item_get(struct req *req, struct resp *resp);
+void h_item_attachment(struct req *req, struct resp *resp);
+void h_track(struct req *req, struct resp *resp);
+void h_open311_services(struct req *req, struct resp *resp);
+void h_open311_service(struct req *req, struct resp *resp);
+void h_open311_requests_post(struct req *req, struct resp *resp);
+void h_open311_requests_get(struct req *req, struct resp *resp);
+void h_open311_request_get(struct req *req, struct resp *resp);
+/* The history of an item as a new JSON array [{at, action, to_state, note[, actor,
+ * from_state]}]: citizen 1 = only citizen-visible rows, without actors. NULL on error. */
+json_t *item_history_json(struct db_conn *c, int64_t item_id, int citizen);
 #ifdef CIVICDESK_TEST_HOOKS
 void h_test_clock(struct req *req, struct resp *resp);
 #endif

@@ -71,8 +71,8 @@ out:
 }
 
 int
-sla_calendar_load_files(const char *const *paths, size_t n, struct sla_calendar **out,
-                        char *err, size_t errsize)
+sla_calendar_load_files(const char *const *paths, size_t n, struct sla_calendar **out, char *err,
+                        size_t errsize)
 {
 	char **texts = calloc(n ? n : 1, sizeof(*texts));
 	size_t i;

@@ -34,7 +34,7 @@ static const char *const weekdays[7] = {"Monday", "Tuesday",  "Wednesday", "Thur
 
 /* Writes "name:line: reason" (or the reason alone when name is NULL) and returns -1. */
 static int fail(struct parser *p, const char *name, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int
 fail(struct parser *p, const char *name, int line, const char *fmt, ...)
@@ -98,14 +98,15 @@ utf8_valid(const char *s, size_t len)
 	return 1;
 }
 
-/* Quotes at most QUOTE_MAX bytes of s for a message: valid UTF-8 as is, other bytes as \xNN. */
+/* Quotes about QUOTE_MAX bytes of s for a message into buf (4 * QUOTE_MAX + 8 bytes): valid
+ * UTF-8 as is, other bytes as \xNN, "..." when cut. */
 static const char *
 quote(char *buf, const char *s, size_t len)
 {
 	size_t i = 0, o = 0, n;
 
 	buf[o++] = '"';
-	while (i < len && o < QUOTE_MAX) {
+	while (i < len && i < QUOTE_MAX) {
 		unsigned char c = (unsigned char)s[i];
 
 		n = utf8_seq((const unsigned char *)s + i, len - i);
@@ -240,7 +241,7 @@ static int
 parse_line(struct parser *p, size_t file, int line, const char *s, size_t len)
 {
 	const char *fname = p->names[file];
-	char q[QUOTE_MAX + 8], date[11];
+	char q[4 * QUOTE_MAX + 8], date[11]; /* each byte may become \xNN */
 	const struct rec *prev;
 	struct rec r;
 	size_t i, n, name;

@@ -45,7 +45,8 @@ enum sla_unit {
 struct sla_rule {
 	enum sla_unit unit;
 	int days;        /* the limit, >= 0 */
-	int end_minutes; /* minutes after local midnight the due day ends: 1440 = 24:00 (23:59:59) */
+	int end_minutes; /* minutes after local midnight the due day ends: 1440 = 24:00 (23:59:59),
+	                    1050 = 17:30; 0 (a zeroed rule) and values over 1440 also mean 24:00 */
 };
 
 /* --- dates ------------------------------------------------------------------------------- */
@@ -62,11 +63,13 @@ void sla_split(sla_day day, int *year, int *month, int *mday);
 /* --- time zone ---------------------------------------------------------------------------- */
 
 /* Sets the process time zone (e.g. "Asia/Shanghai") from the system tzdata. Call once in main
- * before threads start. Returns 0, or -1 if the zone is not known to the system. */
+ * before threads start. Returns 0, or -1 (TZ unchanged) if the zone is not a zone file of the
+ * system tzdata ($TZDIR or /usr/share/zoneinfo); paths and POSIX TZ strings are refused. */
 int sla_set_zone(const char *zone);
 /* Local civil date of an instant. */
 sla_day sla_local_day(int64_t t);
-/* The instant at which local day `day` reaches `minutes` after midnight; 1440 gives 23:59:59. */
+/* The instant at which local day `day` reaches `minutes` after midnight (clamped to 0..1440);
+ * 1440 gives 23:59:59. */
 int64_t sla_day_end(sla_day day, int minutes);
 /* Formats an instant as local ISO 8601 with offset, e.g. 2025-10-14T23:59:59+08:00 (26 bytes). */
 void sla_format_local(int64_t t, char *buf, size_t size);
@@ -77,11 +80,19 @@ int sla_parse_local(const char *s, int64_t *t);
 /* --- calendars ---------------------------------------------------------------------------- */
 
 /* Parses calendar files, all or nothing. Each of the n buffers holds one file's text; names are
- * used in error messages. On error returns -1 and writes "name:line: reason" into err. On success
- * returns 0 and *out is a new calendar with a reference count of 1. */
+ * used in error messages. On error returns -1, leaves *out alone and writes "name:line: reason"
+ * into err (the first fault in reading order; a reason alone when no line is at fault, e.g. out
+ * of memory). On success returns 0 and *out is a new calendar with a reference count of 1.
+ * A line is "YYYY-MM-DD off|work NAME [# comment]": NAME is one word (no blanks, valid UTF-8, at
+ * most 64 bytes); "work" only on a Saturday or Sunday; a date at most once in all the files.
+ * A file's year is that of its latest date; it may also reach into the December before (a New
+ * Year block), which is then applied but not covered. The years of the files must follow each
+ * other without a gap; the calendar covers them as whole years. */
 int sla_calendar_parse(const char *const *names, const char *const *texts, size_t n,
                        struct sla_calendar **out, char *err, size_t errsize);
-/* Loads every *.txt file of a folder (sorted by name). Same contract as sla_calendar_parse. */
+/* Loads every *.txt file of a folder (sorted by name, dot files skipped); names in messages are
+ * "dir/file". Files over 1 MiB or holding a NUL byte are refused. Same contract as
+ * sla_calendar_parse. */
 int sla_calendar_load_dir(const char *dir, struct sla_calendar **out, char *err, size_t errsize);
 /* Loads the given files. Same contract as sla_calendar_parse. */
 int sla_calendar_load_files(const char *const *paths, size_t n, struct sla_calendar **out,
@@ -101,7 +112,7 @@ int sla_calendar_covers(const struct sla_calendar *cal, sla_day a, sla_day b);
 /* --- arithmetic (O(1) or O(log n) per call) ----------------------------------------------- */
 
 int sla_is_working_day(const struct sla_calendar *cal, sla_day day);
-/* The n-th working day strictly after `day` (n >= 0; n == 0 returns day itself). */
+/* The n-th working day strictly after `day` (n >= 1; n <= 0 returns day itself). */
 sla_day sla_add_working_days(const struct sla_calendar *cal, sla_day day, int n);
 /* Number of working days d with a < d <= b; negative of (b, a] when b < a. */
 int sla_working_days_between(const struct sla_calendar *cal, sla_day a, sla_day b);
@@ -116,7 +127,10 @@ int64_t sla_due(const struct sla_calendar *cal, int64_t start, const struct sla_
  * due date, or 0 on the due day itself while it has not passed. Negative when overdue: minus the
  * number of working days since the due date (at least -1 once the due instant has passed). */
 int sla_days_left(const struct sla_calendar *cal, int64_t due, int64_t now);
-/* Pausing keeps the working days left; resuming at `now` with `left` of them gives a new due. */
+/* Pausing keeps the working days left; resuming at `now` with `left` of them gives a new due:
+ * the end (end_minutes, as in sla_rule) of the left-th working day after today; with 0 left, of
+ * the first working day from today on; with left < 0 (paused while overdue), the due for which
+ * sla_days_left(cal, due, now) is again `left`. */
 int64_t sla_resume(const struct sla_calendar *cal, int64_t now, int left, int end_minutes);
 
 /* Overrides that lie in (from, to], in order: writes at most max of them to out (names lent

@@ -24,16 +24,16 @@ extern const struct sla_blob sla_builtin_files[]; /* ends with { NULL, NULL, 0 }
  * the k-th working day, is a closed form outside and the array `work` inside.
  */
 struct sla_calendar {
-	atomic_int refs;          /* reference count */
-	sla_day first, last;      /* covered: whole years of the loaded files */
-	sla_day lo, hi;           /* indexed span: first (or an earlier override) .. last */
-	int64_t f_lo;             /* F(lo), which equals the base-week count there */
-	int64_t delta;            /* F(d) - base-week count, for every d > hi */
-	int32_t *cum;             /* cum[i]: working days in [lo, lo + i), i = 0 .. hi - lo + 1 */
-	sla_day *work;            /* the working days of [lo, hi], ascending (cum[hi - lo + 1]) */
-	struct sla_override *ov;  /* every override, ascending by day */
-	size_t nov;               /* number of overrides */
-	char *names;              /* the names ov[].name point into */
+	atomic_int refs;         /* reference count */
+	sla_day first, last;     /* covered: whole years of the loaded files */
+	sla_day lo, hi;          /* indexed span: first (or an earlier override) .. last */
+	int64_t f_lo;            /* F(lo), which equals the base-week count there */
+	int64_t delta;           /* F(d) - base-week count, for every d > hi */
+	int32_t *cum;            /* cum[i]: working days in [lo, lo + i), i = 0 .. hi - lo + 1 */
+	sla_day *work;           /* the working days of [lo, hi], ascending (cum[hi - lo + 1]) */
+	struct sla_override *ov; /* every override, ascending by day */
+	size_t nov;              /* number of overrides */
+	char *names;             /* the names ov[].name point into */
 };
 
 #define SLA_ANCHOR 4 /* 1970-01-05, a Monday */

@@ -160,8 +160,8 @@ sla_parse_local(const char *s, int64_t *t)
 	}
 	if (p[0] == 'Z' && p[1] == '\0') {
 		off = 0;
-	} else if ((p[0] == '+' || p[0] == '-') && two_digits(p + 1, 23, &oh) == 0 &&
-	           p[3] == ':' && two_digits(p + 4, 59, &om) == 0 && p[6] == '\0') {
+	} else if ((p[0] == '+' || p[0] == '-') && two_digits(p + 1, 23, &oh) == 0 && p[3] == ':' &&
+	           two_digits(p + 4, 59, &om) == 0 && p[6] == '\0') {
 		off = (oh * 60 + om) * 60;
 		if (p[0] == '-')
 			off = -off;
