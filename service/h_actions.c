@@ -13,11 +13,11 @@
 
 /* What the request body carried, validated. Strings are lent from the JSON body. */
 struct action_input {
-	const char *note;   /* reason / comment / note, or NULL */
-	const char *text;   /* draft, explanation or reply text, or NULL */
-	json_t *section;    /* name (string) or id (integer), or NULL */
+	const char *note;     /* reason / comment / note, or NULL */
+	const char *text;     /* draft, explanation or reply text, or NULL */
+	json_t *section;      /* name (string) or id (integer), or NULL */
 	const char *assignee; /* username, or NULL */
-	const char *target; /* tracking number, or NULL */
+	const char *target;   /* tracking number, or NULL */
 };
 
 /* Replaces an owned string field with a copy of s (NULL clears it). 0 or -1. */
@@ -38,8 +38,7 @@ set_str(char **field, const char *s)
 
 /* A string member of j: 1 found (non-empty after checks), 0 absent or null, -1 answered 400. */
 static int
-get_text(json_t *j, const char *name, long max, unsigned flags, struct resp *resp,
-         const char **out)
+get_text(json_t *j, const char *name, long max, unsigned flags, struct resp *resp, const char **out)
 {
 	json_t *v = json_object_get(j, name);
 	long n;
@@ -70,7 +69,7 @@ get_text(json_t *j, const char *name, long max, unsigned flags, struct resp *res
 static int
 read_input(json_t *j, struct resp *resp, struct action_input *in)
 {
-	static const char *const notes[] = { "reason", "comment", "note" };
+	static const char *const notes[] = {"reason", "comment", "note"};
 	size_t i;
 	json_t *sec;
 
@@ -104,7 +103,8 @@ static int
 check_needs(const struct wf_transition *t, const struct action_input *in, struct resp *resp)
 {
 	if ((t->input & WF_IN_SECTION) && in->section == NULL) {
-		resp_error_field(resp, 400, "section", "%s needs the section (name or id)", t->name);
+		resp_error_field(resp, 400, "section", "%s needs the section (name or id)",
+		                 t->name);
 		return -1;
 	}
 	if ((t->input & WF_IN_NOTE) && in->note == NULL) {
@@ -327,7 +327,8 @@ apply_fields(struct req *req, struct resp *resp, const struct wf_transition *t,
 			return rc < 0 ? -1 : 1;
 		if (t->action == WF_FORWARD && sec.id == item->section_id) {
 			db_section_free(&sec);
-			resp_error_field(resp, 400, "section", "the item is in that section already");
+			resp_error_field(resp, 400, "section",
+			                 "the item is in that section already");
 			return 1;
 		}
 		if (in->assignee != NULL) {
@@ -391,9 +392,10 @@ apply_fields(struct req *req, struct resp *resp, const struct wf_transition *t,
 		    strcmp(target.state, "rejected") == 0) {
 			if (rc > 0)
 				db_item_free(&target);
-			resp_error_field(resp, 400, "target",
-			                 "the target must be another item that is neither merged nor "
-			                 "rejected");
+			resp_error_field(
+			    resp, 400, "target",
+			    "the target must be another item that is neither merged nor "
+			    "rejected");
 			return 1;
 		}
 		item->merged_into = target.id;

@@ -26,8 +26,8 @@ public_json(const struct db_public_row *r)
 {
 	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "tracking", r->tracking, "kind",
 	                 r->kind, "subject", str_json(r->subject), "body", str_json(r->body),
-	                 "reply", str_json(r->reply), "received", json_time(r->received),
-	                 "replied", json_time(r->replied_at));
+	                 "reply", str_json(r->reply), "received", json_time(r->received), "replied",
+	                 json_time(r->replied_at));
 }
 
 /* GET /api/v1/public/items?q=&cursor=&limit= (public). Answers 200 {"items":[{tracking, kind,
@@ -93,8 +93,8 @@ h_public_get(struct req *req, struct resp *resp)
  * generated again on publication), absent leaves it. 1 changed, 0 not, -1 answered 400 or out
  * of memory (*oom set). */
 static int
-edit_field(json_t *j, const char *name, long max, unsigned flags, char **field,
-           struct resp *resp, int *oom)
+edit_field(json_t *j, const char *name, long max, unsigned flags, char **field, struct resp *resp,
+           int *oom)
 {
 	json_t *v = json_object_get(j, name);
 	char *copy;
@@ -175,8 +175,8 @@ h_item_public_patch(struct req *req, struct resp *resp)
 	                     &oom)) < 0)
 		goto bad;
 	changed |= rc;
-	if ((rc = edit_field(j, "reply", PUBLIC_TEXT_MAX, TEXT_MULTILINE, &item.public_reply,
-	                     resp, &oom)) < 0)
+	if ((rc = edit_field(j, "reply", PUBLIC_TEXT_MAX, TEXT_MULTILINE, &item.public_reply, resp,
+	                     &oom)) < 0)
 		goto bad;
 	changed |= rc;
 	if (publish == 1) {

@@ -223,16 +223,16 @@ h_queue(struct req *req, struct resp *resp)
 		int running = r->next_due != DB_NO_DUE;
 
 		o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "tracking",
-		              r->tracking, "kind", r->kind, "subject", r->subject, "state", r->state,
-		              "section", str_json(r->section), "assignee", str_json(r->assignee),
-		              "received", json_time(r->received), "next_due",
+		              r->tracking, "kind", r->kind, "subject", r->subject, "state",
+		              r->state, "section", str_json(r->section), "assignee",
+		              str_json(r->assignee), "received", json_time(r->received), "next_due",
 		              running ? json_time(r->next_due) : json_null(), "overdue",
 		              running && r->next_due < req->now);
 		if (o != NULL)
-			json_object_set_new(o, "working_days_left",
-			                    running ? json_integer(sla_days_left(cal, r->next_due,
-			                                                         req->now))
-			                            : json_null());
+			json_object_set_new(
+			    o, "working_days_left",
+			    running ? json_integer(sla_days_left(cal, r->next_due, req->now))
+			            : json_null());
 		json_array_append_new(items, o);
 	}
 	if (n > (size_t)limit && shown > 0)
