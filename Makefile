@@ -47,6 +47,8 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 EMBED := build/tools/embed
 
+.SECONDARY:
+
 .PHONY: all build unit bench-bin run test bench fuzz deps deps-test deps-bench clean format
 
 all: build

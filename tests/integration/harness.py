@@ -13,7 +13,7 @@ import sys
 import tempfile
 import unittest
 
-BIN = os.environ.get("CIVICDESK_BIN", "build/test/civicdesk")
+BIN = os.path.abspath(os.environ.get("CIVICDESK_BIN", "build/test/civicdesk"))
 
 
 def run_cli(*args, stdin=None, env=None, timeout=60):

@@ -1,0 +1,157 @@
+"""civicdesk serve: health contract, listening, errors as JSON, clean shutdown, configuration,
+and refusal of a database written by a newer civicdesk."""
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import unittest
+
+import harness
+
+
+class ServeTest(unittest.TestCase):
+    def setUp(self):
+        self.srv = harness.Server().start()
+
+    def tearDown(self):
+        self.srv.cleanup()
+
+    def test_health_contract(self):
+        r = self.srv.request("GET", "/api/v1/health")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.header("Content-Type").startswith("application/json"))
+        j = r.json()
+        self.assertEqual(j["status"], "ok")
+        self.assertRegex(j["version"], r"^\d+\.\d+\.\d+$")
+        self.assertEqual(j["calendar"], {"first": "2024-01-01", "last": "2026-12-31"})
+
+    def test_head_health(self):
+        r = self.srv.request("HEAD", "/api/v1/health")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, b"")
+
+    def test_unknown_path_is_json_404(self):
+        r = self.srv.request("GET", "/api/v1/no-such-thing")
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.json()["error"]["code"], "not_found")
+
+    def test_wrong_method_is_405(self):
+        r = self.srv.request("DELETE", "/api/v1/health")
+        self.assertEqual(r.status, 405)
+        self.assertEqual(r.json()["error"]["code"], "method_not_allowed")
+
+    def test_startup_prints_demo_data_and_coverage(self):
+        text = "\n".join(self.srv.startup)
+        self.assertIn("法规处", text)
+        self.assertIn("calendar 2024-01-01..2026-12-31", text)
+
+    def test_sigterm_stops_cleanly(self):
+        self.srv.stop()
+        self.assertEqual(self.srv.exit_code, 0)
+        self.assertIn("stopping", self.srv.output)
+
+
+class ServeOptionsTest(unittest.TestCase):
+    def _tmp(self):
+        d = tempfile.mkdtemp(prefix="civicdesk-test-")
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
+
+    def test_sigint_stops_cleanly_and_data_survives(self):
+        srv = harness.Server().start()
+        try:
+            srv.proc.send_signal(signal.SIGINT)
+            self.assertEqual(srv.proc.wait(timeout=20), 0)
+            srv.proc = None
+            db = sqlite3.connect(srv.db)
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 1)
+            names = {r[0] for r in db.execute("SELECT name FROM sections")}
+            self.assertEqual(names, {"办公室", "法规处", "稽查处", "信息中心"})
+            db.close()
+            # A second start on the same database does not seed twice.
+            srv2 = harness.Server(dbdir=srv.dir).start()
+            srv2.stop()
+            self.assertNotIn("demo sections", srv2.output)
+            db = sqlite3.connect(srv.db)
+            self.assertEqual(db.execute("SELECT count(*) FROM sections").fetchone()[0], 4)
+            db.close()
+        finally:
+            srv.cleanup()
+
+    def test_listen_option_overrides_environment(self):
+        srv = harness.Server(args=["--listen", "127.0.0.1:0"],
+                             env={"CIVICDESK_LISTEN": "256.0.0.1:99999"}).start()
+        try:
+            self.assertEqual(srv.request("GET", "/api/v1/health").status, 200)
+        finally:
+            srv.cleanup()
+
+    def _fails(self, env=None, args=(), dbdir=None):
+        srv = harness.Server(env=env, args=args, dbdir=dbdir)
+        proc = subprocess.run([harness.BIN, "serve", *srv.args], env=srv.env, cwd=srv.dir,
+                              capture_output=True, text=True, timeout=30)
+        if dbdir is None:
+            srv.cleanup()
+        return proc
+
+    def test_newer_database_is_refused(self):
+        d = self._tmp()
+        db = sqlite3.connect(os.path.join(d, "civicdesk.db"))
+        db.execute("PRAGMA user_version=99")
+        db.commit()
+        db.close()
+        p = self._fails(dbdir=d)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("newer", p.stderr)
+        db = sqlite3.connect(os.path.join(d, "civicdesk.db"))
+        self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 99)
+        db.close()
+
+    def test_bad_environment_value_is_refused(self):
+        p = self._fails(env={"CIVICDESK_SUBMIT_RATE": "lots"})
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("CIVICDESK_SUBMIT_RATE", p.stderr)
+
+    def test_unknown_time_zone_is_refused(self):
+        p = self._fails(env={"CIVICDESK_TZ": "Mars/Olympus"})
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("Mars/Olympus", p.stderr)
+
+    def test_config_file_errors_name_file_and_line(self):
+        d = self._tmp()
+        conf = os.path.join(d, "my.conf")
+        with open(conf, "w") as f:
+            f.write("# comment\nlisten = 127.0.0.1:0\nno_such_key = 1\n")
+        p = self._fails(args=["--config", conf])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("my.conf:3: unknown key 'no_such_key'", p.stderr)
+
+    def test_config_file_sets_keys(self):
+        d = self._tmp()
+        conf = os.path.join(d, "civicdesk.conf")
+        with open(conf, "w") as f:
+            f.write("demo = 0\n")
+        srv = harness.Server(dbdir=d).start()
+        try:
+            self.assertNotIn("demo sections", "\n".join(srv.startup))
+        finally:
+            srv.stop()
+
+    def test_calendar_dir_replaces_builtin(self):
+        d = self._tmp()
+        cal = os.path.join(d, "cal")
+        os.mkdir(cal)
+        with open(os.path.join(cal, "2030.txt"), "w") as f:
+            f.write("2030-01-01 off 元旦\n")
+        srv = harness.Server(env={"CIVICDESK_CALENDAR_DIR": cal}).start()
+        try:
+            j = srv.request("GET", "/api/v1/health").json()
+            self.assertEqual(j["calendar"], {"first": "2030-01-01", "last": "2030-12-31"})
+        finally:
+            srv.cleanup()
+
+
+if __name__ == "__main__":
+    harness.main()
