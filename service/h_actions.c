@@ -521,6 +521,15 @@ fail:
 out:
 	if (began)
 		db_rollback(req->db);
+	if (have_item && (resp->status == 403 || resp->status == 409)) {
+		/* refused attempts are in the audit log too (ok = 0), outside the rolled-back
+		 * transaction */
+		struct actor who = {s->account_id, s->username, req->addr};
+		char detail[64];
+
+		snprintf(detail, sizeof(detail), "refused (%d) from %s", resp->status, item.state);
+		audit_write(req->db, req->now, &who, t->name, item.tracking, 0, detail);
+	}
 	if (have_item)
 		db_item_free(&item);
 	sla_calendar_unref(cal);

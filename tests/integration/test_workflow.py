@@ -478,6 +478,14 @@ class Refusals(Base):
         r = self.staff["admin_a"].get("/api/v1/audit?action=assign")
         self.assertEqual(r.status, 200, r)
         self.assertIn(self.t, r.body.decode())
+        # refused attempts are recorded as such
+        r = self.staff["hand_jc"].act(self.t, "accept")
+        self.assertEqual(r.status, 403, r)
+        r = self.staff["admin_a"].get("/api/v1/audit?action=accept")
+        rows = [x for x in r.json()["entries"]
+                if x.get("target") == self.t]
+        self.assertTrue(rows, r)
+        self.assertFalse(rows[0]["ok"])
 
 
 class Queue(Base):
