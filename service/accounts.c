@@ -134,7 +134,10 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
 	} else {
 		auth_one_time_password(spec->username, otp);
 	}
-	if (auth_hash_password(password ? password : otp, password == NULL, hash) != 0)
+	auth_pwhash_enter(app);
+	rc = auth_hash_password(password ? password : otp, password == NULL, hash);
+	auth_pwhash_leave(app);
+	if (rc != 0)
 		return fail(err, ACCT_ERROR, NULL, "out of memory");
 
 	memset(&a, 0, sizeof(a));
@@ -348,20 +351,23 @@ account_set_password(struct app *app, struct db_conn *c, const struct actor *who
 		goto out;
 	}
 	/* Not one of the last DB_PASSWORD_HISTORY: the current one and the former ones. */
-	reused = crypto_pwhash_str_verify(a.password_hash, password, strlen(password)) == 0;
-	if (!reused && db_password_history(c, a.id, DB_PASSWORD_HISTORY - 1, &old, &n) != 0) {
+	if (db_password_history(c, a.id, DB_PASSWORD_HISTORY - 1, &old, &n) != 0) {
 		e = fail(err, ACCT_ERROR, NULL, "storage error: %s", db_errmsg(c));
 		goto out;
 	}
+	auth_pwhash_enter(app);
+	reused = crypto_pwhash_str_verify(a.password_hash, password, strlen(password)) == 0;
 	for (i = 0; !reused && i < n; i++)
 		reused = crypto_pwhash_str_verify(old[i], password, strlen(password)) == 0;
+	rc = reused ? 0 : auth_hash_password(password, 0, hash);
+	auth_pwhash_leave(app);
 	if (reused) {
 		e = fail(err, ACCT_WEAK, "password",
 		         "the password must differ from the last %d passwords",
 		         DB_PASSWORD_HISTORY);
 		goto out;
 	}
-	if (auth_hash_password(password, 0, hash) != 0) {
+	if (rc != 0) {
 		e = fail(err, ACCT_ERROR, NULL, "out of memory");
 		goto out;
 	}

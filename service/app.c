@@ -9,7 +9,7 @@
 
 #include "service.h"
 
-static const char *const demo_sections[] = {"办公室", "法规处", "稽查处", "信息中心"};
+static const char *const demo_sections[] = { "办公室", "法规处", "稽查处", "信息中心" };
 
 int64_t
 app_now(struct app *app)
@@ -111,10 +111,7 @@ app_open(struct app *app, const char *config_path, int seed)
 		return -1;
 	}
 	pthread_mutex_init(&app->cal_lock, NULL);
-	if (sodium_init() < 0) {
-		fprintf(stderr, "civicdesk: libsodium cannot be initialised\n");
-		return -1;
-	}
+	sem_init(&app->pwhash_slots, 0, AUTH_PWHASH_SLOTS);
 #ifdef CIVICDESK_TEST_HOOKS
 	pthread_mutex_init(&app->test_lock, NULL);
 #endif
@@ -134,16 +131,16 @@ app_open(struct app *app, const char *config_path, int seed)
 		return -1;
 	}
 #ifdef CIVICDESK_TEST_HOOKS
-	/* local time: parsed once the zone is set */
+	/* After the time zone: the injected time is local. */
 	if (getenv("CIVICDESK_TEST_NOW") != NULL &&
 	    sla_parse_local(getenv("CIVICDESK_TEST_NOW"), &app->test_now) != 0) {
 		fprintf(stderr, "civicdesk: CIVICDESK_TEST_NOW: not a time\n");
 		return -1;
 	}
 #endif
-	if (app->cfg.calendar_dir[0] != '\0'
-	        ? sla_calendar_load_dir(app->cfg.calendar_dir, &app->cal, err, sizeof(err))
-	        : sla_calendar_builtin(&app->cal, err, sizeof(err))) {
+	if (app->cfg.calendar_dir[0] != '\0' ?
+	        sla_calendar_load_dir(app->cfg.calendar_dir, &app->cal, err, sizeof(err)) :
+	        sla_calendar_builtin(&app->cal, err, sizeof(err))) {
 		fprintf(stderr, "civicdesk: calendar: %s\n", err);
 		return -1;
 	}
@@ -183,6 +180,7 @@ app_close(struct app *app)
 	app->cal = NULL;
 	config_free(&app->cfg);
 	pthread_mutex_destroy(&app->cal_lock);
+	sem_destroy(&app->pwhash_slots);
 #ifdef CIVICDESK_TEST_HOOKS
 	pthread_mutex_destroy(&app->test_lock);
 #endif

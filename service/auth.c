@@ -4,6 +4,7 @@
  * password changes, and the permission check run by the HTTP layer for staff routes.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,19 @@ auth_verify_password(const char *hash, const char *pw)
 		(void)pad;
 	}
 	return ok;
+}
+
+void
+auth_pwhash_enter(struct app *app)
+{
+	while (sem_wait(&app->pwhash_slots) != 0 && errno == EINTR)
+		;
+}
+
+void
+auth_pwhash_leave(struct app *app)
+{
+	sem_post(&app->pwhash_slots);
 }
 
 void
@@ -359,12 +373,22 @@ auth_login(struct req *req, const char *username, const char *password, char tok
 	memset(&a, 0, sizeof(a));
 	memset(&s, 0, sizeof(s));
 	snprintf(name, sizeof(name), "%s", username);
+	/* A long name is recorded cut, at a character boundary (the audit log stays UTF-8). */
+	if (strlen(username) > AUTH_NAME_MAX) {
+		size_t cut = AUTH_NAME_MAX;
+
+		while (cut > 0 && ((unsigned char)username[cut] & 0xC0) == 0x80)
+			cut--;
+		name[cut] = '\0';
+	}
 	if (strlen(username) <= AUTH_NAME_MAX && strlen(password) <= AUTH_PASSWORD_MAX) {
 		found = db_account_by_name(c, name, &a);
 		if (found < 0)
 			goto out;
 	}
+	auth_pwhash_enter(app);
 	ok = auth_verify_password(found ? a.password_hash : NULL, password);
+	auth_pwhash_leave(app);
 
 	if (db_begin(c) != 0)
 		goto out;
@@ -430,7 +454,8 @@ auth_logout(struct req *req)
 	auth_token_hash(cookie, hash);
 	if (db_begin(req->db) != 0)
 		return -1;
-	if (db_session_delete(req->db, hash) != 0 || audit_log(req, "logout", NULL, NULL) != 0 ||
+	if (db_session_delete(req->db, hash) != 0 ||
+	    audit_log(req, "logout", req->session ? req->session->username : NULL, NULL) != 0 ||
 	    db_commit(req->db) != 0) {
 		db_rollback(req->db);
 		return -1;

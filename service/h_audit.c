@@ -36,6 +36,19 @@ date_param(const char *s, int end, int64_t *out)
 	return 0;
 }
 
+/* A text column as JSON: null for NULL; a row written with bytes that are not UTF-8 still
+ * shows (the log cannot be corrected, so it must never become unreadable). */
+static json_t *
+text_json(const char *s)
+{
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	j = json_string(s);
+	return j != NULL ? j : json_string("(not valid UTF-8)");
+}
+
 /* GET /api/v1/audit?actor=&action=&target=&from=YYYY-MM-DD&to=YYYY-MM-DD&limit=N&before=ID:
  * 200 {"entries":[{"id","at","actor","addr","action","target","detail","ok"}…],
  * "next_before": id for the next page or null}, newest first; 400 naming a bad parameter. */
@@ -105,10 +118,11 @@ h_audit(struct req *req, struct resp *resp)
 	entries = json_array();
 	for (i = 0; entries != NULL && i < count; i++) {
 		sla_format_local(v[i].at, at, sizeof(at));
-		e = json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s?, s:s?, s:b}", "id",
-		              (json_int_t)v[i].id, "at", at, "actor", v[i].actor, "addr", v[i].addr,
-		              "action", v[i].action, "target", v[i].target, "detail", v[i].detail,
-		              "ok", v[i].ok);
+		e = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "id", (json_int_t)v[i].id,
+		              "at", at, "actor", text_json(v[i].actor), "addr",
+		              text_json(v[i].addr), "action", text_json(v[i].action), "target",
+		              text_json(v[i].target), "detail", text_json(v[i].detail), "ok",
+		              v[i].ok);
 		json_array_append_new(entries, e);
 	}
 	resp_json(resp, 200,

@@ -130,7 +130,9 @@ h_password(struct req *req, struct resp *resp)
 		resp_error(resp, 500, "internal", "the account cannot be read");
 		goto out;
 	}
+	auth_pwhash_enter(req->app);
 	rc = strlen(old) <= AUTH_PASSWORD_MAX && auth_verify_password(a.password_hash, old);
+	auth_pwhash_leave(req->app);
 	db_account_free(&a);
 	if (!rc) {
 		if (db_begin(req->db) == 0 &&

@@ -300,7 +300,7 @@ static int
 is_email_local(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       strchr("._%+-", c) != NULL;
+	       (c != '\0' && strchr("._%+-", c) != NULL);
 }
 
 static int
@@ -310,11 +310,35 @@ is_email_domain(unsigned char c)
 	       c == '.' || c == '-';
 }
 
+#define NAME_PARTS 8
+
+/* The length of the submitter's name (whole, or one of its space-separated parts of at least 2
+ * bytes) that starts at p, or 0. */
+static size_t
+name_at(const char *p, const char *name)
+{
+	size_t len, best = 0;
+	int parts = 0;
+
+	if (name == NULL || name[0] == '\0')
+		return 0;
+	if (strncmp(p, name, strlen(name)) == 0)
+		return strlen(name);
+	while (*name != '\0' && parts++ < NAME_PARTS) {
+		name += strspn(name, " ");
+		len = strcspn(name, " ");
+		if (len >= 2 && len > best && strncmp(p, name, len) == 0)
+			best = len;
+		name += len;
+	}
+	return best;
+}
+
 static char *
 mask_text(const char *s, const char *name)
 {
 	char *out = NULL;
-	size_t outlen = 0, nlen = name ? strlen(name) : 0;
+	size_t outlen = 0, nlen;
 	FILE *f = open_memstream(&out, &outlen);
 	const char *p = s;
 
@@ -323,7 +347,8 @@ mask_text(const char *s, const char *name)
 	while (*p != '\0') {
 		unsigned char c = (unsigned char)*p;
 
-		if (nlen > 0 && strncmp(p, name, nlen) == 0) {
+		nlen = name_at(p, name);
+		if (nlen > 0) {
 			fputs("***", f);
 			p += nlen;
 			continue;
@@ -360,7 +385,7 @@ mask_text(const char *s, const char *name)
 			}
 			/* not an address: copy the word up to its first digit or the end */
 			for (; l > 0 && !(*p >= '0' && *p <= '9'); l--, p++) {
-				if (nlen > 0 && strncmp(p, name, nlen) == 0)
+				if (name_at(p, name) > 0)
 					break;
 				fputc(*p, f);
 			}

@@ -28,7 +28,10 @@ struct call {
 	size_t body_cap;               /* allocated bytes of req.body */
 	size_t received;               /* body bytes seen */
 	int form_error;                /* too many fields or out of memory */
-	int answered;                  /* a response was queued early */
+	int answered;                  /* a response was queued */
+	int refused;                   /* resp holds an error found while the body came in: the
+	                                  rest is discarded, then resp is sent (MHD refuses to
+	                                  queue a response in the middle of a body) */
 };
 
 const char *
@@ -460,16 +463,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
-		int rc = call_body(call, upload_data, *upload_size);
-
+		if (!call->refused && call_body(call, upload_data, *upload_size) != 0)
+			call->refused = 1;
 		*upload_size = 0;
-		if (rc != 0) {
-			call->answered = 1;
-			return send_resp(conn, &call->resp);
-		}
 		return MHD_YES;
 	}
-	call_dispatch(call);
+	if (!call->refused)
+		call_dispatch(call);
 	call->answered = 1;
 	return send_resp(conn, &call->resp);
 }

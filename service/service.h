@@ -9,6 +9,7 @@
 #define SERVICE_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -203,6 +204,7 @@ struct app {
 	struct ratelimit *track_limit;  /* per-address failed tracking look-ups */
 	struct db_submitter *submitter; /* group commit of new items (db_submit.c) */
 	struct MHD_Daemon *httpd;
+	sem_t pwhash_slots;        /* argon2id computations at once (64 MiB each): auth.c */
 #ifdef CIVICDESK_TEST_HOOKS
 	int64_t test_now; /* test builds only: the injected clock, 0 = real time */
 	pthread_mutex_t test_lock;
@@ -365,11 +367,15 @@ int route_match(const char *method, const char *path, struct req *req, const str
 #define AUTH_HASH_SIZE 128    /* an argon2id string (crypto_pwhash_STRBYTES) */
 #define AUTH_PASSWORD_MAX 256 /* bytes of a password at most */
 #define AUTH_OTP_SIZE 24      /* a one-time password and its NUL */
+#define AUTH_PWHASH_SLOTS 4   /* argon2id computations at once, to bound memory under load */
 
 /* Checks the session cookie of req against the route's roles and, for methods that change
  * state, the X-CSRF-Token header. On success sets req->session and returns 0; otherwise answers
- * 401 (no or expired session), 403 (wrong role, bad CSRF token, password change required) and
- * returns -1. */
+ * and returns -1: 401 "unauthenticated" (no session, idle longer than cfg.session_idle, older
+ * than cfg.session_max, account no longer active), 403 "csrf" (missing or wrong token), 403
+ * "password_change_required" (except on /api/v1/password, /logout, /me), 403 "forbidden"
+ * (role). The session's last activity is written at most once a minute, so an idle session may
+ * end up to a minute early. */
 int auth_check(struct req *req, struct resp *resp, unsigned roles);
 void session_free(struct session *s);
 /* Creates one demo account per role in a new database (inside the caller's transaction) and
@@ -387,6 +393,10 @@ int auth_hash_password(const char *pw, int generated, char out[AUTH_HASH_SIZE]);
 /* 1 if pw matches the argon2id string hash, else 0. The work done does not depend on whether
  * hash is NULL (an unknown account: a dummy hash is checked instead) or cheap. */
 int auth_verify_password(const char *hash, const char *pw);
+/* Bracket password hashing and verification in the service: at most AUTH_PWHASH_SLOTS threads
+ * run argon2id at once (each takes 64 MiB); the others wait. */
+void auth_pwhash_enter(struct app *app);
+void auth_pwhash_leave(struct app *app);
 /* Writes a new random token (base64url of 32 random bytes) into out. */
 void auth_random_token(char out[AUTH_TOKEN_SIZE]);
 /* The BLAKE2b-256 hash of a token, as stored. */
@@ -494,7 +504,6 @@ void h_admin_sections_add(struct req *req, struct resp *resp);
 void h_admin_sections_patch(struct req *req, struct resp *resp);
 /* h_audit.c */
 void h_audit(struct req *req, struct resp *resp);
-/* h_items.c, h_track.c, h_open311.c */
 void h_items_post(struct req *req, struct resp *resp);
 void h_item_get(struct req *req, struct resp *resp);
 void h_item_attachment(struct req *req, struct resp *resp);

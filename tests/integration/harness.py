@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 BIN = os.path.abspath(os.environ.get("CIVICDESK_BIN", "build/test/civicdesk"))
@@ -62,6 +63,7 @@ class Server:
         self.proc = None
         self.port = None
         self.startup = []
+        self.clock = None  # the injected clock as set by set_clock, passed on to cli()
 
     def start(self):
         self.proc = subprocess.Popen([BIN, "serve", *self.args], stdout=subprocess.PIPE,
@@ -95,8 +97,53 @@ class Server:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def cli(self, *args, stdin=None):
-        """Runs a civicdesk command against this server's database."""
-        return run_cli(*args, stdin=stdin, env={"CIVICDESK_DB": self.db})
+        """Runs a civicdesk command against this server's database (at the server's injected
+        clock, when one is set)."""
+        env = {"CIVICDESK_DB": self.db}
+        if self.clock is not None:
+            env["CIVICDESK_TEST_NOW"] = self.clock
+        return run_cli(*args, stdin=stdin, env=env)
+
+    def add_user(self, name, role, section=None, password="Test-Passw0rd"):
+        """Creates an account with the command line (no forced change); returns the password."""
+        args = ["user", "add", name, "--role", role, "--password-stdin"]
+        if section is not None:
+            args += ["--section", section]
+        r = self.cli(*args, stdin=password + "\n")
+        if r.returncode != 0:
+            raise RuntimeError("user add %s: %d %s" % (name, r.returncode, r.stderr))
+        return password
+
+    def login(self, name, password):
+        """Logs in; returns a Staff session, or raises if the login is refused."""
+        r = self.request("POST", "/api/v1/login",
+                         json_body={"username": name, "password": password})
+        if r.status != 200:
+            raise RuntimeError("login %s: %r" % (name, r))
+        cookie = r.header("Set-Cookie").split(";", 1)[0]
+        return Staff(self, cookie, r.json()["csrf_token"], r.json())
+
+    def staff(self, name, role, section=None):
+        """Creates an account and logs it in: a Staff session in one call."""
+        return self.login(name, self.add_user(name, role, section))
+
+    def demo_passwords(self):
+        """The demo accounts printed at start: {name: one-time password}."""
+        out = {}
+        for line in self.startup:
+            if line.startswith("demo account: "):
+                out[line.split()[2]] = line.rsplit(" ", 1)[1]
+        return out
+
+    def set_clock(self, now):
+        """Sets the injected clock of a test build: local "2025-09-30T10:00", Unix seconds, or
+        None for real time. Commands run with cli() then use it too."""
+        r = self.request("POST", "/api/v1/test/clock", json_body={"now": now})
+        if r.status != 200:
+            raise RuntimeError("test clock: %r" % (r,))
+        if isinstance(now, int):
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.json()["now"]))
+        self.clock = now
 
     def request(self, method, path, body=None, headers=None, json_body=None):
         hdrs = dict(headers or {})
@@ -112,6 +159,24 @@ class Server:
             return Response(r.status, r.getheaders(), r.read())
         finally:
             conn.close()
+
+
+class Staff:
+    """A logged-in staff session: sends its cookie, and its CSRF token (X-CSRF-Token) on every
+    request but GET and HEAD unless csrf=False."""
+
+    def __init__(self, server, cookie, csrf_token, info):
+        self.server = server
+        self.cookie = cookie        # "civicdesk_session=…"
+        self.csrf_token = csrf_token
+        self.info = info            # the login answer
+
+    def request(self, method, path, json_body=None, body=None, headers=None, csrf=True):
+        hdrs = {"Cookie": self.cookie}
+        if csrf and method not in ("GET", "HEAD"):
+            hdrs["X-CSRF-Token"] = self.csrf_token
+        hdrs.update(headers or {})
+        return self.server.request(method, path, body=body, headers=hdrs, json_body=json_body)
 
 
 class TapResult(unittest.TextTestResult):
@@ -140,6 +205,13 @@ class TapResult(unittest.TextTestResult):
         self._line(test, False)
         for l in self._exc_info_to_string(err, test).splitlines():
             print("# " + l)
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:  # a failing subTest is a failing test line of its own
+            self._line(subtest, False)
+            for l in self._exc_info_to_string(err, test).splitlines():
+                print("# " + l)
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)

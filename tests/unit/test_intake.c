@@ -1,0 +1,416 @@
+/*
+ * test_intake.c: unit tests of intake's parts: the clocks (start, pause/resume, restart, stop,
+ * freeze, JSON), input checks (UTF-8, phone numbers, e-mail addresses), query codes, the rate
+ * limit table, and the storage of items through the group-commit writer (concurrent submitters,
+ * a failing item among good ones). Run from the repository root.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "service/service.h"
+#include "tests/check.h"
+
+static struct sla_calendar *cal;
+
+static int64_t
+at(const char *s)
+{
+	int64_t t = 0;
+
+	if (sla_parse_local(s, &t) != 0)
+		printf("# bad time %s\n", s);
+	return t;
+}
+
+static const char *
+fmt(int64_t t, char *buf)
+{
+	sla_format_local(t, buf, 40);
+	return buf;
+}
+
+static struct policy
+default_policy(void)
+{
+	struct policy p;
+
+	memset(&p, 0, sizeof(p));
+	p.forward.days = 3;
+	p.reply.days = 5;
+	p.explain.days = 3;
+	p.forward.end_minutes = p.reply.end_minutes = p.explain.end_minutes = 1440;
+	p.reply_extended_days = 15;
+	return p;
+}
+
+static void
+test_clocks_start(struct t *t)
+{
+	struct db_item it;
+	struct policy p = default_policy();
+	char buf[40];
+
+	memset(&it, 0, sizeof(it));
+	clocks_start(&it, &p, cal, at("2025-09-30T10:00"));
+	CHECK_INT(t, it.nclocks, 2);
+	CHECK_STR(t, fmt(clock_find(&it, CLOCK_REPLY)->due, buf), "2025-10-14T23:59:59+08:00");
+	CHECK_STR(t, fmt(clock_find(&it, CLOCK_FORWARD)->due, buf), "2025-10-11T23:59:59+08:00");
+	CHECK(t, clock_find(&it, CLOCK_EXPLAIN) == NULL);
+	CHECK_INT(t, clocks_next_due(&it), clock_find(&it, CLOCK_FORWARD)->due);
+	CHECK_INT(t, it.next_due, clock_find(&it, CLOCK_FORWARD)->due);
+	CHECK_INT(t, clock_find(&it, CLOCK_REPLY)->provisional, 0);
+	/* received at 23:59 on the holiday's eve, or on the holiday: the same due date */
+	clocks_start(&it, &p, cal, at("2025-10-03T12:00"));
+	CHECK_STR(t, fmt(clock_find(&it, CLOCK_REPLY)->due, buf), "2025-10-14T23:59:59+08:00");
+	/* beyond the calendar's coverage: provisional */
+	clocks_start(&it, &p, cal, at("2026-12-30T09:00"));
+	CHECK_INT(t, clock_find(&it, CLOCK_REPLY)->provisional, 1);
+	/* close of business */
+	p.reply.end_minutes = 17 * 60 + 30;
+	clocks_start(&it, &p, cal, at("2025-09-30T10:00"));
+	CHECK_STR(t, fmt(clock_find(&it, CLOCK_REPLY)->due, buf), "2025-10-14T17:30:00+08:00");
+}
+
+static void
+test_clocks_pause_resume_restart(struct t *t)
+{
+	struct db_item it;
+	struct policy p = default_policy();
+	struct db_clock *reply, *fwd, *ex;
+	char buf[40];
+
+	memset(&it, 0, sizeof(it));
+	clocks_start(&it, &p, cal, at("2025-09-30T10:00"));
+	reply = clock_find(&it, CLOCK_REPLY);
+	fwd = clock_find(&it, CLOCK_FORWARD);
+	clock_stop(fwd, at("2025-10-09T09:00"));
+	/* paused on Fri 10 Oct with 3 working days left after that day (11, 13, 14 Oct) */
+	clock_pause(reply, cal, at("2025-10-10T09:00"));
+	CHECK_INT(t, reply->remaining, 3);
+	CHECK_INT(t, reply->due, 0);
+	CHECK_INT(t, clocks_next_due(&it), DB_NO_DUE);
+	/* resumed on Mon 20 Oct: 21, 22, 23 Oct */
+	clock_resume(reply, cal, at("2025-10-20T15:00"));
+	CHECK_STR(t, fmt(reply->due, buf), "2025-10-23T23:59:59+08:00");
+	CHECK_INT(t, clocks_next_due(&it), reply->due);
+	/* restart from 20 Oct: 5 working days */
+	clock_restart(reply, cal, at("2025-10-20T15:00"), &p.reply);
+	CHECK_STR(t, fmt(reply->due, buf), "2025-10-27T23:59:59+08:00");
+	/* explain clock opened by an extension request: 3 WD from receipt */
+	ex = clock_open(&it, CLOCK_EXPLAIN, &p.explain, cal, at("2025-09-30T10:00"));
+	CHECK(t, ex != NULL);
+	CHECK_INT(t, it.nclocks, 3);
+	CHECK_STR(t, fmt(ex->due, buf), "2025-10-11T23:59:59+08:00");
+	/* freeze: forward stopped on time, explain late by now, reply on time */
+	clock_stop(reply, at("2025-10-21T10:00"));
+	clocks_freeze(&it, at("2025-10-21T10:00"));
+	CHECK_STR(t, fwd->result, "on_time");
+	CHECK_STR(t, reply->result, "on_time");
+	CHECK_STR(t, clock_find(&it, CLOCK_EXPLAIN)->result, "late");
+	CHECK_INT(t, clocks_next_due(&it), clock_find(&it, CLOCK_EXPLAIN)->due);
+}
+
+static void
+test_clocks_json(struct t *t)
+{
+	struct db_item it;
+	struct policy p = default_policy();
+	json_t *j, *r;
+
+	memset(&it, 0, sizeof(it));
+	clocks_start(&it, &p, cal, at("2025-09-30T10:00"));
+	j = clocks_json(&it, cal, at("2025-10-15T08:00"));
+	r = json_object_get(j, "reply");
+	CHECK_STR(t, json_string_value(json_object_get(r, "due")), "2025-10-14T23:59:59+08:00");
+	CHECK_STR(t, json_string_value(json_object_get(r, "state")), "running");
+	CHECK(t, json_is_true(json_object_get(r, "overdue")));
+	CHECK_INT(t, json_integer_value(json_object_get(r, "working_days_left")), -1);
+	CHECK(t, json_array_size(json_object_get(r, "explanation")) == 9);
+	json_decref(j);
+	clock_pause(clock_find(&it, CLOCK_REPLY), cal, at("2025-10-09T10:00"));
+	j = clocks_json(&it, cal, at("2025-10-10T08:00"));
+	r = json_object_get(j, "reply");
+	CHECK(t, json_is_null(json_object_get(r, "due")));
+	CHECK_STR(t, json_string_value(json_object_get(r, "state")), "paused");
+	CHECK_INT(t, json_integer_value(json_object_get(r, "working_days_left")), 4);
+	json_decref(j);
+}
+
+static void
+test_text_checks(struct t *t)
+{
+	CHECK_INT(t, text_check("abc", 3, 0), 3);
+	CHECK_INT(t, text_check("路灯", strlen("路灯"), 0), 2);
+	CHECK_INT(t, text_check("\xf0\x9f\x98\x80", 4, 0), 1);
+	CHECK_INT(t, text_check("a\nb", 3, 0), -1);
+	CHECK_INT(t, text_check("a\nb", 3, TEXT_MULTILINE), 3);
+	CHECK_INT(t, text_check("a\x01", 2, TEXT_MULTILINE), -1);
+	CHECK_INT(t, text_check("\xff", 1, 0), -1);
+	CHECK_INT(t, text_check("\xc0\xaf", 2, 0), -1);         /* overlong */
+	CHECK_INT(t, text_check("\xed\xa0\x80", 3, 0), -1);     /* surrogate */
+	CHECK_INT(t, text_check("\xe8\xb7", 2, 0), -1);         /* truncated */
+	CHECK_INT(t, text_check("\xf4\x90\x80\x80", 4, 0), -1); /* > U+10FFFF */
+	CHECK_INT(t, text_check("a\0b", 3, TEXT_MULTILINE), -1);
+	CHECK(t, text_nonblank(" x "));
+	CHECK(t, !text_nonblank(" \t\n"));
+
+	CHECK(t, phone_valid("13812345678"));
+	CHECK(t, phone_valid("+8613812345678"));
+	CHECK(t, phone_valid("+86 13812345678"));
+	CHECK(t, phone_valid("010-12345678"));
+	CHECK(t, phone_valid("0755-1234567"));
+	CHECK(t, phone_valid("01012345678"));
+	CHECK(t, !phone_valid("12812345678"));
+	CHECK(t, !phone_valid("1381234567"));
+	CHECK(t, !phone_valid("138123456789"));
+	CHECK(t, !phone_valid("010-123456"));
+	CHECK(t, !phone_valid("10-12345678"));
+	CHECK(t, !phone_valid("+8612345"));
+	CHECK(t, !phone_valid(""));
+
+	CHECK(t, email_valid("a@b.cn"));
+	CHECK(t, email_valid("li.si+x@mail.example.com.cn"));
+	CHECK(t, !email_valid("a@b"));
+	CHECK(t, !email_valid("@b.cn"));
+	CHECK(t, !email_valid("a@@b.cn"));
+	CHECK(t, !email_valid("a b@b.cn"));
+	CHECK(t, !email_valid("a@b..cn"));
+	CHECK(t, !email_valid("a@-b.cn"));
+	CHECK(t, !email_valid(".a@b.cn"));
+	CHECK(t, !email_valid("a@b.cn."));
+}
+
+static void
+test_query_codes(struct t *t)
+{
+	char a[QUERY_CODE_LEN + 1], b[QUERY_CODE_LEN + 1], typed[32];
+	unsigned char h[QUERY_HASH_LEN];
+	size_t i;
+
+	query_code_new(a);
+	query_code_new(b);
+	CHECK_INT(t, strlen(a), QUERY_CODE_LEN);
+	CHECK(t, strcmp(a, b) != 0);
+	for (i = 0; i < QUERY_CODE_LEN; i++)
+		CHECK(t, strchr("01IO", a[i]) == NULL);
+	CHECK_INT(t, query_code_hash(a, h), 0);
+	CHECK(t, query_code_verify(a, h));
+	CHECK(t, !query_code_verify(b, h));
+	CHECK(t, !query_code_verify(NULL, h));
+	CHECK(t, !query_code_verify("", h));
+	/* typed in lower case with dashes */
+	snprintf(typed, sizeof(typed), "%.4s-%.4s-%.4s", a, a + 4, a + 8);
+	for (i = 0; typed[i]; i++)
+		if (typed[i] >= 'A' && typed[i] <= 'Z')
+			typed[i] = (char)(typed[i] - 'A' + 'a');
+	CHECK(t, query_code_verify(typed, h));
+	CHECK_INT(t, query_code_hash("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", h), -1);
+}
+
+static void
+test_ratelimit(struct t *t)
+{
+	struct ratelimit *rl = ratelimit_new(3, 60), *off = ratelimit_new(0, 60);
+	int64_t retry = 0;
+	char addr[32];
+	int i, limited = 0;
+
+	CHECK_INT(t, ratelimit_hit(rl, "10.0.0.1", 1000, &retry), 0);
+	CHECK_INT(t, ratelimit_hit(rl, "10.0.0.1", 1010, &retry), 0);
+	CHECK_INT(t, ratelimit_check(rl, "10.0.0.1", 1010, &retry), 0);
+	CHECK_INT(t, ratelimit_hit(rl, "10.0.0.1", 1020, &retry), 0);
+	CHECK_INT(t, ratelimit_check(rl, "10.0.0.1", 1020, &retry), 1);
+	CHECK_INT(t, ratelimit_hit(rl, "10.0.0.1", 1030, &retry), 1);
+	CHECK_INT(t, retry, 30);
+	CHECK_INT(t, ratelimit_hit(rl, "10.0.0.2", 1030, &retry), 0);
+	CHECK_INT(t, ratelimit_hit(rl, "10.0.0.1", 1060, &retry), 0); /* a new window */
+	/* bounded: a flood of addresses never fails, and memory does not grow */
+	for (i = 0; i < 100000; i++) {
+		snprintf(addr, sizeof(addr), "192.168.%d.%d", i / 256, i % 256);
+		limited += ratelimit_hit(rl, addr, 2000, &retry);
+	}
+	CHECK_INT(t, limited, 0);
+	for (i = 0; i < 100; i++)
+		CHECK_INT(t, ratelimit_hit(off, "10.0.0.1", 1000, &retry), 0);
+	ratelimit_free(rl);
+	ratelimit_free(off);
+	ratelimit_free(NULL);
+}
+
+/* --- storage through the group-commit writer -------------------------------------------------- */
+
+#define WRITERS 8
+#define PER_WRITER 40
+
+struct writer_arg {
+	struct db_submitter *sm;
+	int n, failed, bad;
+	char tracking[PER_WRITER][32];
+};
+
+static void
+fill_item(struct db_item *it, const char *kind)
+{
+	memset(it, 0, sizeof(*it));
+	it->kind = (char *)kind;
+	it->channel = (char *)"web";
+	it->subject = (char *)"subject";
+	it->body = (char *)"body";
+	it->phone = (char *)"13812345678";
+	it->state = (char *)"received";
+	it->extension = (char *)"none";
+	it->publish = 1;
+	it->received = it->created = at("2025-09-30T10:00");
+}
+
+static void *
+writer(void *p)
+{
+	struct writer_arg *w = p;
+	struct db_item it;
+	struct db_attachment a = {0, (char *)"a.txt", (char *)"text/plain", 5, (void *)"hello"};
+	struct db_history h = {
+	    0, 0, 0, (char *)"citizen", (char *)"submit", NULL, (char *)"received", NULL, 1};
+	struct db_submission sub;
+	struct policy pol = default_policy();
+	int i;
+
+	for (i = 0; i < PER_WRITER; i++) {
+		/* every tenth item of writer 0 violates the schema (unknown kind) */
+		fill_item(&it, w->bad && i % 10 == 0 ? "bogus" : "letter");
+		clocks_start(&it, &pol, cal, it.received);
+		memset(&sub, 0, sizeof(sub));
+		sub.item = &it;
+		sub.day = 20250930;
+		sub.att = &a;
+		sub.natt = 1;
+		sub.history = &h;
+		if (db_submit(w->sm, &sub) != 0) {
+			w->failed++;
+			continue;
+		}
+		snprintf(w->tracking[w->n++], sizeof(w->tracking[0]), "%s", it.tracking);
+		free(it.tracking);
+	}
+	return NULL;
+}
+
+static void
+test_group_commit(struct t *t)
+{
+	char path[] = "/tmp/civicdesk-test-XXXXXX", file[64], err[256];
+	struct db *db = NULL;
+	struct db_submitter *sm = NULL;
+	struct writer_arg *w = calloc(WRITERS, sizeof(*w));
+	pthread_t th[WRITERS];
+	struct db_conn *c;
+	struct db_item got;
+	struct db_history *hist = NULL;
+	struct db_attachment *att = NULL, one;
+	size_t nh = 0, na = 0;
+	int created, i, j, stored = 0, failed = 0;
+	char *seen;
+
+	CHECK(t, mkdtemp(path) != NULL);
+	snprintf(file, sizeof(file), "%s/db", path);
+	CHECK_INT(t, db_open(file, &db, &created, err, sizeof(err)), 0);
+	if (db == NULL || w == NULL)
+		goto out;
+	CHECK_INT(t, db_submitter_start(db, &sm), 0);
+	for (i = 0; i < WRITERS; i++) {
+		w[i].sm = sm;
+		w[i].bad = i == 0;
+		pthread_create(&th[i], NULL, writer, &w[i]);
+	}
+	for (i = 0; i < WRITERS; i++)
+		pthread_join(th[i], NULL);
+	db_submitter_stop(sm);
+	seen = calloc(WRITERS * PER_WRITER + 1, 1);
+	for (i = 0; i < WRITERS; i++) {
+		stored += w[i].n;
+		failed += w[i].failed;
+		for (j = 0; j < w[i].n; j++) {
+			int seq = atoi(w[i].tracking[j] + 12);
+
+			CHECK(t, strncmp(w[i].tracking[j], "XJ-20250930-", 12) == 0);
+			CHECK(t, seq >= 1 && seq <= WRITERS * PER_WRITER && !seen[seq]);
+			if (seq >= 1 && seq <= WRITERS * PER_WRITER)
+				seen[seq] = 1;
+		}
+	}
+	CHECK_INT(t, failed, PER_WRITER / 10);
+	CHECK_INT(t, stored, WRITERS * PER_WRITER - PER_WRITER / 10);
+	/* failed items gave their numbers back: the stored ones are 1..stored */
+	for (i = 1; i <= stored; i++)
+		CHECK(t, seen[i]);
+	free(seen);
+
+	c = db_acquire(db);
+	CHECK_INT(t, db_item_get(c, w[1].tracking[0], &got), 1);
+	CHECK_STR(t, got.kind, "letter");
+	CHECK_INT(t, got.nclocks, 2);
+	CHECK_STR(t, got.clocks[0].name, "forward");
+	CHECK_STR(t, got.clocks[1].name, "reply");
+	CHECK_INT(t, got.next_due, got.clocks[0].due);
+	CHECK(t, got.name == NULL && got.section_name == NULL);
+	CHECK_INT(t, db_history_list(c, got.id, 1, &hist, &nh), 0);
+	CHECK_INT(t, nh, 1);
+	CHECK_INT(t, db_attachment_list(c, got.id, &att, &na), 0);
+	CHECK_INT(t, na, 1);
+	if (na == 1) {
+		CHECK_INT(t, db_attachment_get(c, got.id, att[0].id, &one), 1);
+		CHECK_INT(t, one.size, 5);
+		CHECK(t, memcmp(one.data, "hello", 5) == 0);
+		db_attachment_free(&one);
+		CHECK_INT(t, db_attachment_get(c, got.id + 1, att[0].id, &one), 0);
+	}
+	/* an update recomputes next_due: pause every clock */
+	clock_pause(&got.clocks[0], cal, got.received);
+	clock_pause(&got.clocks[1], cal, got.received);
+	CHECK_INT(t, db_begin(c), 0);
+	CHECK_INT(t, db_item_update(c, &got), 1);
+	CHECK_INT(t, db_commit(c), 0);
+	db_item_free(&got);
+	CHECK_INT(t, db_item_get(c, w[1].tracking[0], &got), 1);
+	CHECK(t, got.next_due == DB_NO_DUE);
+	CHECK_INT(t, got.clocks[1].remaining, 5);
+	CHECK_INT(t, got.clocks[1].due, 0);
+	db_item_free(&got);
+	CHECK_INT(t, db_item_get(c, "XJ-20250930-99999", &got), 0);
+	db_history_free(hist, nh);
+	db_attachments_free(att, na);
+	db_release(db, c);
+out:
+	db_close(db);
+	free(w);
+	snprintf(file, sizeof(file), "rm -rf %s", path);
+	if (system(file) != 0)
+		printf("# cannot remove %s\n", path);
+}
+
+int
+main(void)
+{
+	struct t t = {0, 0, 0};
+	char err[256];
+
+	if (sodium_init() < 0 || sla_set_zone("Asia/Shanghai") != 0 ||
+	    sla_calendar_builtin(&cal, err, sizeof(err)) != 0) {
+		printf("not ok 1 - setup %s\n", err);
+		return 1;
+	}
+	RUN(&t, test_clocks_start);
+	RUN(&t, test_clocks_pause_resume_restart);
+	RUN(&t, test_clocks_json);
+	RUN(&t, test_text_checks);
+	RUN(&t, test_query_codes);
+	RUN(&t, test_ratelimit);
+	RUN(&t, test_group_commit);
+	sla_calendar_unref(cal);
+	return t_done(&t);
+}
