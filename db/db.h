@@ -181,6 +181,61 @@ void db_submitter_stop(struct db_submitter *s);
  * number is XJ-YYYYMMDD-NNNNN from the per-day counter) or -1 (nothing of it was stored). */
 int db_submit(struct db_submitter *s, struct db_submission *sub);
 
+/* --- the staff queue and the public board (db_queue.c) ---------------------------------- */
+
+#define DB_PAGE_MAX 101 /* rows of one page: 100 shown, one more to tell there is a next page */
+
+/* Filters of the queue; zero / NULL fields filter nothing. */
+struct db_queue_filter {
+	int64_t section_id;  /* 0: any section */
+	int64_t assignee_id; /* 0: anyone */
+	const char *state;   /* a state; NULL: open items (all but closed, rejected, merged);
+	                      * "all": every state */
+	const char *kind;    /* NULL: any */
+	int64_t due_before;  /* 0: no bound; else only items with next_due < due_before
+	                      * (overdue: due_before = now) */
+	const char *text;    /* NULL: any; else a substring of subject or body (taken literally) */
+	int64_t after_due;   /* keyset cursor: only items after (after_due, after_id) in the */
+	int64_t after_id;    /* order (next_due, id); after_id 0: from the start */
+	int limit;           /* 1..DB_PAGE_MAX */
+};
+
+/* A line of the queue. */
+struct db_queue_row {
+	int64_t id;
+	char *tracking, *kind, *subject, *state;
+	char *section;   /* section name, or NULL */
+	char *assignee;  /* assignee's username, or NULL */
+	int64_t received;
+	int64_t next_due; /* DB_NO_DUE when no clock runs */
+};
+
+/* The queue in order of (next_due, id): a new array of *n rows (at most f->limit), freed by
+ * db_queue_rows_free. Uses the index that leads with the most selective filter given
+ * (section, assignee, state), so a page costs O(limit) rows read. Returns 0 or -1. */
+int db_queue_list(struct db_conn *c, const struct db_queue_filter *f, struct db_queue_row **out,
+                  size_t *n);
+void db_queue_rows_free(struct db_queue_row *rows, size_t n);
+
+/* A published item as the public board shows it: masked public version only. */
+struct db_public_row {
+	int64_t id;
+	char *tracking, *kind;
+	char *subject, *body, *reply; /* public_subject, public_body, public_reply (may be NULL) */
+	int64_t received, replied_at;
+};
+
+/* Published items (published = 1 and consent given), newest reply first, in the order
+ * (replied_at DESC, id DESC); text (NULL: any) is a literal substring of the public subject,
+ * body or reply; before_replied / before_id is the keyset cursor (before_id 0: from the
+ * start); limit 1..DB_PAGE_MAX. A new array of *n rows, freed by db_public_rows_free. 0 or -1. */
+int db_public_list(struct db_conn *c, const char *text, int64_t before_replied,
+                   int64_t before_id, int limit, struct db_public_row **out, size_t *n);
+/* One published item by tracking number: 1 found / 0 not found or not published / -1. */
+int db_public_get(struct db_conn *c, const char *tracking, struct db_public_row *out);
+void db_public_row_free(struct db_public_row *r);
+void db_public_rows_free(struct db_public_row *rows, size_t n);
+
 /* --- accounts, passwords, login failures, sessions, audit (db_accounts.c) ------------------ */
 
 #define DB_PASSWORD_HISTORY 5 /* former password hashes kept per account */

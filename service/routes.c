@@ -28,6 +28,12 @@ static const struct route routes[] = {
 	{ "POST", "/open311/v2/requests.json", h_open311_requests_post, 0, ROUTE_FORM },
 	{ "GET", "/open311/v2/requests.json", h_open311_requests_get, 0, 0 },
 	{ "GET", "/open311/v2/requests/{}", h_open311_request_get, 0, 0 },
+	{ "POST", "/api/v1/items/{}/actions/{}", h_item_action, STAFF, 0 },
+	{ "PATCH", "/api/v1/items/{}/public", h_item_public_patch,
+	  ROLE_BIT(ROLE_SECTION_HEAD) | ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "GET", "/api/v1/queue", h_queue, STAFF, 0 },
+	{ "GET", "/api/v1/public/items", h_public_list, 0, 0 },
+	{ "GET", "/api/v1/public/items/{}", h_public_get, 0, 0 },
 #ifdef CIVICDESK_TEST_HOOKS
 	{ "POST", "/api/v1/test/clock", h_test_clock, 0, 0 },
 #endif

@@ -520,6 +520,147 @@ json_t *item_history_json(struct db_conn *c, int64_t item_id, int citizen);
 void h_test_clock(struct req *req, struct resp *resp);
 #endif
 
+/* --- workflow (workflow.c) ---------------------------------------------------------------- */
+
+/* The states of an item (DESIGN.md "Items and clocks"). Approval is a state of its own: a
+ * section head's approval moves a reviewed draft in_review -> approved, and sending the reply
+ * is a separate action approved -> replied, so that who approved and who sent (and when) are
+ * two rows of the history, and an approved reply can wait for sending without a flag. */
+enum wf_state {
+	WF_RECEIVED,
+	WF_ASSIGNED,
+	WF_IN_PROGRESS,
+	WF_WAITING_CITIZEN,
+	WF_EXTENSION_REQUESTED,
+	WF_DRAFTED,
+	WF_IN_REVIEW,
+	WF_RETURNED,
+	WF_APPROVED,
+	WF_REPLIED,
+	WF_CLOSED,
+	WF_FORWARDED,
+	WF_REJECTED,
+	WF_MERGED,
+	WF_STATE__MAX
+};
+#define WF_BIT(s) (1u << (s))
+
+/* The actions of POST /api/v1/items/{tracking}/actions/{action}. */
+enum wf_action {
+	WF_ASSIGN,
+	WF_ACCEPT,
+	WF_FORWARD,
+	WF_ASK_CITIZEN,
+	WF_CITIZEN_ANSWER,
+	WF_REQUEST_EXTENSION,
+	WF_APPROVE_EXTENSION,
+	WF_REFUSE_EXTENSION,
+	WF_SEND_EXPLANATION,
+	WF_DRAFT,
+	WF_SUBMIT_REVIEW,
+	WF_APPROVE,
+	WF_RETURN,
+	WF_SEND_REPLY,
+	WF_CLOSE,
+	WF_REJECT,
+	WF_MERGE,
+	WF_ACTION__MAX
+};
+
+#define WF_TO_SAME (-1)   /* the state does not change */
+#define WF_TO_RESUME (-2) /* back to the item's resume_state */
+
+/* What the request body of an action must carry (bits of wf_transition.input; a "note" is
+ * always accepted). */
+enum wf_input {
+	WF_IN_SECTION = 1 << 0, /* "section": name or id of the target section */
+	WF_IN_NOTE = 1 << 1,    /* "reason" / "comment" / "note": non-empty text */
+	WF_IN_TEXT = 1 << 2,    /* "text": draft, explanation or reply text */
+	WF_IN_TARGET = 1 << 3,  /* "target": tracking number of the item merged into */
+};
+
+/* What an action does to the clocks and fields of the item (bits of wf_transition.effects). */
+enum wf_effect {
+	WF_FX_STOP_FORWARD = 1 << 0, /* the forward clock is satisfied */
+	WF_FX_FORWARDED = 1 << 1,    /* reply clock kept or restarted per policy on_forward */
+	WF_FX_PAUSE = 1 << 2,        /* running clocks stop while the citizen is asked */
+	WF_FX_RESUME = 1 << 3,       /* ... and restart or resume (policy on_supplement) */
+	WF_FX_OPEN_EXPLAIN = 1 << 4, /* the explain clock opens (3 WD from receipt) */
+	WF_FX_EXTEND_REPLY = 1 << 5, /* reply due moves to reply_extended_days from its start */
+	WF_FX_STOP_EXPLAIN = 1 << 6, /* the interim explanation was sent */
+	WF_FX_STOP_ALL = 1 << 7,     /* every running clock stops (reply sent, reject, merge) */
+	WF_FX_FREEZE = 1 << 8,       /* each clock's on_time / late result is frozen */
+};
+
+/* One row of the transition table. */
+struct wf_transition {
+	enum wf_action action;
+	const char *name;     /* as in the URL */
+	unsigned from;        /* WF_BIT() of every state it may start from */
+	int to;               /* enum wf_state, WF_TO_SAME or WF_TO_RESUME */
+	unsigned roles;       /* ROLE_BIT() of the roles allowed */
+	int scoped;           /* 1: handlers and section heads only on their section's items */
+	unsigned input;       /* enum wf_input bits: what the body must carry */
+	int citizen;          /* 1: its history row is shown to the citizen */
+	unsigned effects;     /* enum wf_effect bits */
+};
+
+/* Verdict of wf_check(). */
+enum wf_verdict {
+	WF_OK,
+	WF_ERR_ROLE,    /* 403: the role may never take this action */
+	WF_ERR_SECTION, /* 403: the item belongs to another section */
+	WF_ERR_STATE,   /* 409: not from the item's current state */
+};
+
+const char *wf_state_name(enum wf_state s);
+/* The state or -1. */
+int wf_state_parse(const char *s);
+/* The action named s or -1. */
+int wf_action_parse(const char *s);
+/* The table row of an action (never NULL for a valid action). */
+const struct wf_transition *wf_transition(enum wf_action a);
+/* Checks an action against the caller's role and section and the item's state and section
+ * (0: none). Role first, then section, then state. */
+enum wf_verdict wf_check(enum wf_action a, enum wf_state state, enum role role,
+                         int64_t item_section, int64_t user_section);
+/* The actions the role may take from state, in table order: writes up to max of them into out
+ * and returns how many there are. */
+size_t wf_allowed(enum wf_state state, enum role role, enum wf_action *out, size_t max);
+/* The state an action leads to from state (resume: the remembered state; -1 if none). */
+int wf_next_state(enum wf_action a, enum wf_state state, int resume_state);
+
+/* --- redaction of the public version (redact.c) ------------------------------------------ */
+
+/* A new copy of text (UTF-8) with personal data masked for publication: the submitter's name
+ * (exact, and its surname + 某 form, e.g. 张三 -> 张某), mainland mobile numbers (1[3-9] and nine
+ * digits, also with +86 / 86 and spaces or dashes) -> 138****5678, 18-digit ID numbers -> first 6
+ * + ******** + last 4, e-mail addresses -> first character + *** @ domain. submitter_name may be
+ * NULL or empty. Never splits a UTF-8 sequence; invalid bytes are copied as they are. Returns
+ * NULL for NULL text or out of memory; the caller frees the result. */
+char *redact_text(const char *text, const char *submitter_name);
+
+/* --- workflow, queue and public board handlers (h_actions.c, h_queue.c, h_public.c) ------ */
+
+/* Fills the masked public version of an item whose submitter allows publication (fields staff
+ * already wrote are kept) and marks it published; an item without consent is left alone.
+ * 0, or -1 when out of memory. */
+int item_make_public(struct db_item *item);
+
+/* Query-string helpers of the listing handlers (h_queue.c). Each answers 400 naming the
+ * parameter and returns -1 when it is bad. cursor_parse reads a keyset cursor "A:B" (B > 0):
+ * 0 or -1 without answering. limit_param: "limit" in 1..max, def when absent. search_param:
+ * "q" (at most 100 characters), NULL when absent or blank. */
+int cursor_parse(const char *s, int64_t *a, int64_t *b);
+int limit_param(struct req *req, struct resp *resp, int def, int max, int *out);
+int search_param(struct req *req, struct resp *resp, const char **out);
+
+void h_item_action(struct req *req, struct resp *resp);
+void h_queue(struct req *req, struct resp *resp);
+void h_public_list(struct req *req, struct resp *resp);
+void h_public_get(struct req *req, struct resp *resp);
+void h_item_public_patch(struct req *req, struct resp *resp);
+
 /* --- commands (cmd_*.c) ------------------------------------------------------------------- */
 
 /* Each takes argv[0] = the command's name and returns the process exit status. */

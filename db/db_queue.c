@@ -1,0 +1,304 @@
+/*
+ * db_queue.c: storage side of the staff queue (open items by nearest due time, filtered, with
+ * keyset pagination) and of the public board (published items, newest reply first).
+ *
+ * The queue has one statement per leading index, so that a page reads O(limit) index entries:
+ * the filter given first among section, assignee and state picks the index
+ * (items_section_queue, items_assignee_queue, items_state_queue, else items_queue), and every
+ * other filter is a residual condition with a "not given" value. The keyset cursor and the due
+ * bound are both written as ranges on next_due, so the scan of the chosen index starts at the
+ * cursor and stops at the bound (overdue: next_due < now).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+
+#define TEXT_MAX 256 /* bytes of a search text */
+
+enum stmt {
+	STMT_QUEUE_ALL,
+	STMT_QUEUE_SECTION,
+	STMT_QUEUE_ASSIGNEE,
+	STMT_QUEUE_STATE,
+	STMT_PUBLIC_LIST,
+	STMT_PUBLIC_GET,
+	STMT__MAX
+};
+
+/* ?1 section_id (0 any), ?2 assignee_id (0 any), ?3 state (NULL any), ?4 1: open items only,
+ * ?5 kind (NULL any), ?6 largest next_due, ?7 ?8 cursor (next_due, id), ?9 LIKE pattern (NULL
+ * any), ?10 limit. */
+#define QUEUE_HEAD(index)                                                                          \
+	"SELECT i.id, i.tracking, i.kind, i.subject, i.state, s.name, a.username, i.received, "    \
+	"i.next_due FROM items AS i INDEXED BY " index " "                                         \
+	"LEFT JOIN sections AS s ON s.id = i.section_id "                                          \
+	"LEFT JOIN accounts AS a ON a.id = i.assignee_id WHERE "
+#define QUEUE_TAIL                                                                                 \
+	"i.next_due >= ?7 AND i.next_due <= ?6 AND (i.next_due > ?7 OR i.id > ?8) "                \
+	"AND (?1 = 0 OR i.section_id = ?1) AND (?2 = 0 OR i.assignee_id = ?2) "                    \
+	"AND (?3 IS NULL OR i.state = ?3) "                                                        \
+	"AND (?4 = 0 OR i.state NOT IN ('closed', 'rejected', 'merged')) "                         \
+	"AND (?5 IS NULL OR i.kind = ?5) "                                                         \
+	"AND (?9 IS NULL OR i.subject LIKE ?9 ESCAPE '\\' OR i.body LIKE ?9 ESCAPE '\\') "         \
+	"ORDER BY i.next_due, i.id LIMIT ?10"
+
+#define PUBLIC_COLS                                                                                \
+	"SELECT id, tracking, kind, public_subject, public_body, public_reply, received, "         \
+	"replied_at FROM items "
+
+static const char *const stmts[STMT__MAX] = {
+    [STMT_QUEUE_ALL] = QUEUE_HEAD("items_queue") QUEUE_TAIL,
+    [STMT_QUEUE_SECTION] = QUEUE_HEAD("items_section_queue") "i.section_id = ?1 AND " QUEUE_TAIL,
+    [STMT_QUEUE_ASSIGNEE] = QUEUE_HEAD("items_assignee_queue") "i.assignee_id = ?2 AND " QUEUE_TAIL,
+    [STMT_QUEUE_STATE] = QUEUE_HEAD("items_state_queue") "i.state = ?3 AND " QUEUE_TAIL,
+    [STMT_PUBLIC_LIST] =
+        PUBLIC_COLS "INDEXED BY items_public WHERE published = 1 AND publish = 1 "
+                    "AND replied_at <= ?1 AND (replied_at < ?1 OR id < ?2) "
+                    "AND (?3 IS NULL OR public_subject LIKE ?3 ESCAPE '\\' "
+                    "OR public_body LIKE ?3 ESCAPE '\\' OR public_reply LIKE ?3 ESCAPE '\\') "
+                    "ORDER BY replied_at DESC, id DESC LIMIT ?4",
+    [STMT_PUBLIC_GET] = PUBLIC_COLS "WHERE tracking = ? AND published = 1 AND publish = 1",
+};
+
+/* "%text%" with the LIKE wildcards % and _ and the escape \ taken literally: a new string, or
+ * NULL (out of memory, or text NULL). */
+static char *
+like_pattern(const char *text)
+{
+	size_t i, n = 0, len;
+	char *p;
+
+	if (text == NULL)
+		return NULL;
+	len = strnlen(text, TEXT_MAX);
+	p = malloc(len * 2 + 3);
+	if (p == NULL)
+		return NULL;
+	p[n++] = '%';
+	for (i = 0; i < len; i++) {
+		if (text[i] == '%' || text[i] == '_' || text[i] == '\\')
+			p[n++] = '\\';
+		p[n++] = text[i];
+	}
+	p[n++] = '%';
+	p[n] = '\0';
+	return p;
+}
+
+void
+db_queue_rows_free(struct db_queue_row *rows, size_t n)
+{
+	size_t i;
+
+	if (rows == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(rows[i].tracking);
+		free(rows[i].kind);
+		free(rows[i].subject);
+		free(rows[i].state);
+		free(rows[i].section);
+		free(rows[i].assignee);
+	}
+	free(rows);
+}
+
+static int
+queue_row(sqlite3_stmt *st, struct db_queue_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->tracking = db_col_text(st, 1);
+	r->kind = db_col_text(st, 2);
+	r->subject = db_col_text(st, 3);
+	r->state = db_col_text(st, 4);
+	r->section = db_col_text(st, 5);
+	r->assignee = db_col_text(st, 6);
+	r->received = sqlite3_column_int64(st, 7);
+	r->next_due = sqlite3_column_int64(st, 8);
+	if (r->tracking == NULL || r->kind == NULL || r->subject == NULL || r->state == NULL)
+		return -1;
+	return 0;
+}
+
+int
+db_queue_list(struct db_conn *c, const struct db_queue_filter *f, struct db_queue_row **out,
+              size_t *n)
+{
+	enum stmt which = STMT_QUEUE_ALL;
+	struct db_queue_row *v = NULL;
+	sqlite3_stmt *st;
+	char *pattern = NULL;
+	const char *state = f->state;
+	size_t len = 0;
+	int rc = SQLITE_DONE, open_only = 0, limit = f->limit;
+
+	if (limit < 1 || limit > DB_PAGE_MAX)
+		limit = DB_PAGE_MAX;
+	if (state == NULL)
+		open_only = 1;
+	else if (strcmp(state, "all") == 0)
+		state = NULL;
+	if (f->section_id != 0)
+		which = STMT_QUEUE_SECTION;
+	else if (f->assignee_id != 0)
+		which = STMT_QUEUE_ASSIGNEE;
+	else if (state != NULL)
+		which = STMT_QUEUE_STATE;
+	if (f->text != NULL) {
+		pattern = like_pattern(f->text);
+		if (pattern == NULL)
+			return -1;
+	}
+	v = calloc((size_t)limit, sizeof(*v));
+	st = db_prep(c, stmts[which]);
+	if (v == NULL || st == NULL)
+		goto fail;
+	if (db_bind_int(st, 1, f->section_id) || db_bind_int(st, 2, f->assignee_id) ||
+	    db_bind_text(st, 3, state) || db_bind_int(st, 4, open_only) ||
+	    db_bind_text(st, 5, f->kind) ||
+	    db_bind_int(st, 6, f->due_before != 0 ? f->due_before - 1 : DB_NO_DUE) ||
+	    db_bind_int(st, 7, f->after_id != 0 ? f->after_due : INT64_MIN) ||
+	    db_bind_int(st, 8, f->after_id) || db_bind_text(st, 9, pattern) ||
+	    db_bind_int(st, 10, limit))
+		goto fail;
+	while (len < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (queue_row(st, &v[len++]) != 0)
+			goto fail;
+	}
+	if (len < (size_t)limit && rc != SQLITE_DONE) {
+		db_log("queue: %s", sqlite3_errmsg(c->h));
+		goto fail;
+	}
+	db_reset(st);
+	free(pattern);
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	if (st != NULL)
+		db_reset(st);
+	db_queue_rows_free(v, len);
+	free(pattern);
+	return -1;
+}
+
+/* --- the public board ------------------------------------------------------------------- */
+
+void
+db_public_row_free(struct db_public_row *r)
+{
+	if (r == NULL)
+		return;
+	free(r->tracking);
+	free(r->kind);
+	free(r->subject);
+	free(r->body);
+	free(r->reply);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+db_public_rows_free(struct db_public_row *rows, size_t n)
+{
+	size_t i;
+
+	if (rows == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		db_public_row_free(&rows[i]);
+	free(rows);
+}
+
+static int
+public_row(sqlite3_stmt *st, struct db_public_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->tracking = db_col_text(st, 1);
+	r->kind = db_col_text(st, 2);
+	r->subject = db_col_text(st, 3);
+	r->body = db_col_text(st, 4);
+	r->reply = db_col_text(st, 5);
+	r->received = sqlite3_column_int64(st, 6);
+	r->replied_at = sqlite3_column_int64(st, 7);
+	if (r->tracking == NULL || r->kind == NULL)
+		return -1;
+	return 0;
+}
+
+int
+db_public_list(struct db_conn *c, const char *text, int64_t before_replied, int64_t before_id,
+               int limit, struct db_public_row **out, size_t *n)
+{
+	struct db_public_row *v = NULL;
+	sqlite3_stmt *st;
+	char *pattern = NULL;
+	size_t len = 0;
+	int rc = SQLITE_DONE;
+
+	if (limit < 1 || limit > DB_PAGE_MAX)
+		limit = DB_PAGE_MAX;
+	if (before_id == 0) {
+		before_replied = INT64_MAX;
+		before_id = INT64_MAX;
+	}
+	if (text != NULL) {
+		pattern = like_pattern(text);
+		if (pattern == NULL)
+			return -1;
+	}
+	v = calloc((size_t)limit, sizeof(*v));
+	st = db_prep(c, stmts[STMT_PUBLIC_LIST]);
+	if (v == NULL || st == NULL)
+		goto fail;
+	if (db_bind_int(st, 1, before_replied) || db_bind_int(st, 2, before_id) ||
+	    db_bind_text(st, 3, pattern) || db_bind_int(st, 4, limit))
+		goto fail;
+	while (len < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (public_row(st, &v[len++]) != 0)
+			goto fail;
+	}
+	if (len < (size_t)limit && rc != SQLITE_DONE) {
+		db_log("public board: %s", sqlite3_errmsg(c->h));
+		goto fail;
+	}
+	db_reset(st);
+	free(pattern);
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	if (st != NULL)
+		db_reset(st);
+	db_public_rows_free(v, len);
+	free(pattern);
+	return -1;
+}
+
+int
+db_public_get(struct db_conn *c, const char *tracking, struct db_public_row *out)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_PUBLIC_GET]);
+	struct db_public_row r;
+	int rc, ret;
+
+	if (st == NULL || db_bind_text(st, 1, tracking) != 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ret = public_row(st, &r) == 0 ? 1 : -1;
+		if (ret == 1)
+			*out = r;
+		else
+			db_public_row_free(&r);
+	} else if (rc == SQLITE_DONE) {
+		ret = 0;
+	} else {
+		db_log("public item: %s", sqlite3_errmsg(c->h));
+		ret = -1;
+	}
+	db_reset(st);
+	return ret;
+}

@@ -1,0 +1,149 @@
+/* test_redact.c: masking of personal data in public versions (service/redact.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "service/service.h"
+#include "tests/check.h"
+
+/* Redacts in with name and compares with want. */
+#define EXPECT(t, in, name, want)                                                                  \
+	do {                                                                                       \
+		char *got__ = redact_text((in), (name));                                           \
+		CHECK_STR(t, got__, (want));                                                       \
+		free(got__);                                                                       \
+	} while (0)
+
+static void
+test_phones(struct t *t)
+{
+	EXPECT(t, "电话13812345678。", NULL, "电话138****5678。");
+	EXPECT(t, "13812345678", NULL, "138****5678");
+	EXPECT(t, "call 138 1234 5678 now", NULL, "call 138 **** 5678 now");
+	EXPECT(t, "138-1234-5678", NULL, "138-****-5678");
+	EXPECT(t, "+8613812345678", NULL, "+86138****5678");
+	EXPECT(t, "+86 138-1234-5678", NULL, "+86 138-****-5678");
+	EXPECT(t, "+86-19912345678", NULL, "+86-199****5678");
+	EXPECT(t, "008615912345678", NULL, "0086159****5678");
+	EXPECT(t, "手机:17012345678,备用19987654321", NULL, "手机:170****5678,备用199****4321");
+	EXPECT(t, "abc13812345678", NULL, "abc138****5678");
+}
+
+static void
+test_not_phones(struct t *t)
+{
+	/* second digit 0-2: not a mobile number */
+	EXPECT(t, "12012345678", NULL, "12012345678");
+	/* too many or too few digits */
+	EXPECT(t, "138123456789", NULL, "138123456789");
+	EXPECT(t, "1381234567", NULL, "1381234567");
+	/* dates, times, money, landlines */
+	EXPECT(t, "2025-10-14 13:30, 1380元", NULL, "2025-10-14 13:30, 1380元");
+	EXPECT(t, "20251014133012", NULL, "20251014133012");
+	EXPECT(t, "010-12345678", NULL, "010-12345678");
+	EXPECT(t, "order 13800000000000000000", NULL, "order 13800000000000000000");
+	EXPECT(t, "2025年10月14日", NULL, "2025年10月14日");
+	EXPECT(t, "", NULL, "");
+}
+
+static void
+test_ids(struct t *t)
+{
+	EXPECT(t, "身份证110101199003071234。", NULL, "身份证110101********1234。");
+	EXPECT(t, "ID 11010119900307123X", NULL, "ID 110101********123X");
+	EXPECT(t, "11010119900307123x", NULL, "110101********123x");
+	/* 19 digits, 17 digits, 17 digits + letter other than X: untouched */
+	EXPECT(t, "1101011990030712345", NULL, "1101011990030712345");
+	EXPECT(t, "11010119900307123", NULL, "11010119900307123");
+	EXPECT(t, "11010119900307123A", NULL, "11010119900307123A");
+}
+
+static void
+test_emails(struct t *t)
+{
+	EXPECT(t, "邮箱zhangsan@example.com。", NULL, "邮箱z***@example.com。");
+	EXPECT(t, "mail a.b+c@mail.example.org.", NULL, "mail a***@mail.example.org.");
+	EXPECT(t, "13812345678@139.com", NULL, "1***@139.com");
+	/* not addresses */
+	EXPECT(t, "@home, a@b, x@y.z, me@.com", NULL, "@home, a@b, x@y.z, me@.com");
+}
+
+static void
+test_names(struct t *t)
+{
+	EXPECT(t, "我是张三，住在北京。张三的电话13812345678", "张三",
+	       "我是张某，住在北京。张某的电话138****5678");
+	EXPECT(t, "张小明反映，小明的孩子", "张小明", "张某反映，某某的孩子");
+	EXPECT(t, "欧阳修先生", "欧阳修", "欧阳某先生");
+	EXPECT(t, "From John Smith", "John Smith", "From J***");
+	EXPECT(t, "张三", " 张三 ", "张某");
+	/* a one-character name is not looked for (it would mask ordinary text) */
+	EXPECT(t, "张先生说", "张", "张先生说");
+	/* no name given */
+	EXPECT(t, "张三", "", "张三");
+	EXPECT(t, "张三", NULL, "张三");
+	/* other names stay */
+	EXPECT(t, "李四和王五", "张三", "李四和王五");
+}
+
+/* UTF-8: multi-byte characters next to matches, 4-byte sequences, invalid bytes. */
+static void
+test_utf8(struct t *t)
+{
+	EXPECT(t, "😀13812345678😀", NULL, "😀138****5678😀");
+	EXPECT(t, "é张三ü", "张三", "é张某ü");
+	/* invalid bytes are copied, not dropped, and do not hide a number */
+	EXPECT(t,
+	       "\xff\xfe"
+	       "13812345678",
+	       NULL,
+	       "\xff\xfe"
+	       "138****5678");
+	/* a truncated sequence at the end */
+	EXPECT(t, "ab\xe5\xbc", NULL, "ab\xe5\xbc");
+	/* a name that is not valid UTF-8 is ignored */
+	EXPECT(t, "ab\xe5\xbc", "\xe5\xbc", "ab\xe5\xbc");
+	/* full-width text around: the masked copy keeps every code point whole */
+	{
+		char *r = redact_text("１２３张三４５６", "张三");
+
+		CHECK_STR(t, r, "１２３张某４５６");
+		free(r);
+	}
+	CHECK(t, redact_text(NULL, "x") == NULL);
+}
+
+/* A long text: nothing lost, every number masked. */
+static void
+test_long(struct t *t)
+{
+	size_t n = 2000, i;
+	char *in = malloc(n * 16 + 1), *out;
+	size_t len = 0;
+
+	for (i = 0; i < n; i++)
+		len += (size_t)sprintf(in + len, "号13812345678;");
+	out = redact_text(in, NULL);
+	CHECK(t, out != NULL);
+	if (out != NULL) {
+		CHECK_INT(t, strlen(out), len);
+		CHECK(t, strstr(out, "12345678") == NULL);
+		CHECK(t, strstr(out, "号138****5678;号") != NULL);
+	}
+	free(in);
+	free(out);
+}
+
+int
+main(void)
+{
+	struct t t = {0, 0, 0};
+
+	RUN(&t, test_phones);
+	RUN(&t, test_not_phones);
+	RUN(&t, test_ids);
+	RUN(&t, test_emails);
+	RUN(&t, test_names);
+	RUN(&t, test_utf8);
+	RUN(&t, test_long);
+	return t_done(&t);
+}
