@@ -290,117 +290,6 @@ out:
 	json_decref(j);
 }
 
-/*
- * Masking of personal data in the public version: the submitter's own name, mainland mobile
- * numbers (kept: first 3 and last 4 digits), other runs of 7 or more digits (landlines, 18-digit
- * ID numbers: all masked) and e-mail addresses (local part masked).
- * TODO: replace with redact_* from service/redact.c (the public board's masking) once merged.
- */
-static int
-is_email_local(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c != '\0' && strchr("._%+-", c) != NULL);
-}
-
-static int
-is_email_domain(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '-';
-}
-
-#define NAME_PARTS 8
-
-/* The length of the submitter's name (whole, or one of its space-separated parts of at least 2
- * bytes) that starts at p, or 0. */
-static size_t
-name_at(const char *p, const char *name)
-{
-	size_t len, best = 0;
-	int parts = 0;
-
-	if (name == NULL || name[0] == '\0')
-		return 0;
-	if (strncmp(p, name, strlen(name)) == 0)
-		return strlen(name);
-	while (*name != '\0' && parts++ < NAME_PARTS) {
-		name += strspn(name, " ");
-		len = strcspn(name, " ");
-		if (len >= 2 && len > best && strncmp(p, name, len) == 0)
-			best = len;
-		name += len;
-	}
-	return best;
-}
-
-static char *
-mask_text(const char *s, const char *name)
-{
-	char *out = NULL;
-	size_t outlen = 0, nlen;
-	FILE *f = open_memstream(&out, &outlen);
-	const char *p = s;
-
-	if (f == NULL)
-		return NULL;
-	while (*p != '\0') {
-		unsigned char c = (unsigned char)*p;
-
-		nlen = name_at(p, name);
-		if (nlen > 0) {
-			fputs("***", f);
-			p += nlen;
-			continue;
-		}
-		if (c >= '0' && c <= '9') {
-			size_t n = strspn(p, "0123456789"), i;
-
-			if (n == 17 && (p[17] == 'X' || p[17] == 'x'))
-				n = 18; /* ID number ending in X */
-			if (n == 11 && p[0] == '1' && p[1] >= '3' && p[1] <= '9') {
-				fprintf(f, "%.3s****%.4s", p, p + 7);
-			} else if (n >= 7) {
-				for (i = 0; i < n; i++)
-					fputc('*', f);
-			} else {
-				fwrite(p, 1, n, f);
-			}
-			p += n;
-			continue;
-		}
-		if (is_email_local(c)) {
-			size_t l = 0, d = 0;
-
-			while (is_email_local((unsigned char)p[l]))
-				l++;
-			if (p[l] == '@') {
-				while (is_email_domain((unsigned char)p[l + 1 + d]))
-					d++;
-				if (d > 0 && memchr(p + l + 1, '.', d) != NULL) {
-					fprintf(f, "***@%.*s", (int)d, p + l + 1);
-					p += l + 1 + d;
-					continue;
-				}
-			}
-			/* not an address: copy the word up to its first digit or the end */
-			for (; l > 0 && !(*p >= '0' && *p <= '9'); l--, p++) {
-				if (name_at(p, name) > 0)
-					break;
-				fputc(*p, f);
-			}
-			continue;
-		}
-		fputc(c, f);
-		p++;
-	}
-	if (fclose(f) != 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
 static json_t *
 masked(const char *edited, const char *text, const struct db_item *item)
 {
@@ -411,7 +300,7 @@ masked(const char *edited, const char *text, const struct db_item *item)
 		return json_string(edited);
 	if (text == NULL)
 		return json_null();
-	m = mask_text(text, item->name);
+	m = redact_text(text, item->name);
 	j = m ? json_string(m) : json_null();
 	free(m);
 	return j;

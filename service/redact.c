@@ -10,6 +10,7 @@
 
 #define MOU "\xe6\x9f\x90" /* 某 */
 #define NAME_MAX_BYTES 256
+#define NAME_PARTS 4
 
 /* A growing output string. */
 struct out {
@@ -219,7 +220,29 @@ struct name_forms {
 	char full_mask[NAME_MAX_BYTES];  /* 张某 / J*** */
 	char given[NAME_MAX_BYTES];      /* the given name alone (CJK, 2+ characters) or "" */
 	char given_mask[NAME_MAX_BYTES]; /* 某某 */
+	/* A Latin-script name's words of 2+ letters (in full, at offsets), so that "Wei Wang" is
+	 * also found as "Wang Wei" or "Mr Wang". */
+	size_t part_off[NAME_PARTS], part_len[NAME_PARTS];
+	size_t nparts;
 };
+
+/* The length of one of a Latin name's words standing as a whole word at p (i bytes into the
+ * text), or 0. */
+static size_t
+name_part_at(const struct name_forms *f, const unsigned char *text, size_t i)
+{
+	size_t k, n;
+
+	if (i > 0 && is_alpha(text[i - 1]))
+		return 0;
+	for (k = 0; k < f->nparts; k++) {
+		n = f->part_len[k];
+		if (strncmp((const char *)text + i, f->full + f->part_off[k], n) == 0 &&
+		    !is_alpha(text[i + n]))
+			return n;
+	}
+	return 0;
+}
 
 /* Prepares the name forms; 0 if there is nothing to look for (no name, one character, bad
  * UTF-8, too long). */
@@ -249,6 +272,17 @@ name_forms(const char *name, struct name_forms *f)
 		/* A Latin-script name: keep the initial. */
 		f->full_mask[0] = f->full[0];
 		strcpy(f->full_mask + 1, "***");
+		for (i = 0; i < len && f->nparts < NAME_PARTS;) {
+			size_t w = i;
+
+			while (w < len && is_alpha(p[w]))
+				w++;
+			if (w - i >= 2) {
+				f->part_off[f->nparts] = i;
+				f->part_len[f->nparts++] = w - i;
+			}
+			i = w == i ? i + 1 : w;
+		}
 		return 1;
 	}
 	sur = cp_len(p);
@@ -325,6 +359,13 @@ redact_text(const char *text, const char *submitter_name)
 		if (have_name && strncmp((const char *)p + i, names.full, full_len) == 0) {
 			puts_(&o, names.full_mask);
 			i += full_len;
+			continue;
+		}
+		n = have_name ? name_part_at(&names, p, i) : 0;
+		if (n != 0) {
+			put(&o, (const char *)p + i, 1);
+			puts_(&o, "***");
+			i += n;
 			continue;
 		}
 		if (have_name && given_len != 0 &&

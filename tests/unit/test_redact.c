@@ -75,6 +75,9 @@ test_names(struct t *t)
 	EXPECT(t, "张小明反映，小明的孩子", "张小明", "张某反映，某某的孩子");
 	EXPECT(t, "欧阳修先生", "欧阳修", "欧阳某先生");
 	EXPECT(t, "From John Smith", "John Smith", "From J***");
+	/* a Latin name's words on their own, whole words only, in any order */
+	EXPECT(t, "Wang Wei called; Weight and Wangs unchanged", "Wei Wang",
+	       "W*** W*** called; Weight and Wangs unchanged");
 	EXPECT(t, "张三", " 张三 ", "张某");
 	/* a one-character name is not looked for (it would mask ordinary text) */
 	EXPECT(t, "张先生说", "张", "张先生说");
