@@ -125,6 +125,9 @@ int db_tracking_next(struct db_conn *c, int yyyymmdd, int *seq);
 /* Inserts item (tracking, fields and clocks; id, created are written back). Attachments and
  * history are added separately. Returns 0, 1 if the tracking number exists, -1 on error. */
 int db_item_insert(struct db_conn *c, struct db_item *item);
+/* The nearest due instant of a running (neither stopped nor paused) clock, DB_NO_DUE when none
+ * runs: what insert and update store in items.next_due, the queue's sort key. */
+int64_t db_item_next_due(const struct db_item *item);
 /* Updates every mutable field and the clocks of item (by id): 1 / 0 not found / -1. */
 int db_item_update(struct db_conn *c, const struct db_item *item);
 /* Look-ups: 1 found / 0 not found / -1. */

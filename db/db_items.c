@@ -87,9 +87,8 @@ bind_opt(sqlite3_stmt *st, int i, int64_t v)
 	return v == 0 ? (sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1) : db_bind_int(st, i, v);
 }
 
-/* The nearest due time of a running clock, DB_NO_DUE when none runs. */
-static int64_t
-next_due(const struct db_item *item)
+int64_t
+db_item_next_due(const struct db_item *item)
 {
 	int64_t best = DB_NO_DUE;
 	size_t i;
@@ -159,7 +158,7 @@ int
 db_item_insert(struct db_conn *c, struct db_item *item)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_INSERT]);
-	int64_t due = next_due(item);
+	int64_t due = db_item_next_due(item);
 
 	if (st == NULL)
 		return -1;
@@ -209,7 +208,7 @@ db_item_update(struct db_conn *c, const struct db_item *item)
 	    db_bind_text(st, 16, item->extension ? item->extension : "none") ||
 	    db_bind_text(st, 17, item->draft) || db_bind_text(st, 18, item->reply) ||
 	    db_bind_text(st, 19, item->reason) || bind_opt(st, 20, item->replied_at) ||
-	    db_bind_int(st, 21, next_due(item)) || db_bind_text(st, 22, item->public_subject) ||
+	    db_bind_int(st, 21, db_item_next_due(item)) || db_bind_text(st, 22, item->public_subject) ||
 	    db_bind_text(st, 23, item->public_body) || db_bind_text(st, 24, item->public_reply) ||
 	    db_bind_int(st, 25, item->published != 0) || db_bind_text(st, 26, item->source_ref) ||
 	    db_bind_int(st, 27, item->id) || db_exec_stmt(c, st) != 0) {

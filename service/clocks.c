@@ -71,7 +71,7 @@ clocks_start(struct db_item *item, const struct policy *p, const struct sla_cale
 	item->nclocks = 0;
 	clock_open(item, CLOCK_FORWARD, &p->forward, cal, at);
 	clock_open(item, CLOCK_REPLY, &p->reply, cal, at);
-	item->next_due = clocks_next_due(item);
+	item->next_due = db_item_next_due(item);
 }
 
 void
@@ -119,21 +119,6 @@ clocks_freeze(struct db_item *item, int64_t now)
 			late = (k->stopped_at != 0 ? k->stopped_at : now) > k->due;
 		snprintf(k->result, sizeof(k->result), "%s", late ? "late" : "on_time");
 	}
-}
-
-int64_t
-clocks_next_due(const struct db_item *item)
-{
-	int64_t best = DB_NO_DUE;
-	size_t i;
-
-	for (i = 0; i < item->nclocks; i++) {
-		const struct db_clock *k = &item->clocks[i];
-
-		if (k->stopped_at == 0 && k->paused_at == 0 && k->due != 0 && k->due < best)
-			best = k->due;
-	}
-	return best;
 }
 
 json_t *

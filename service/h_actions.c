@@ -271,7 +271,7 @@ apply_clocks(const struct wf_transition *t, struct db_item *item, const struct p
 			clock_stop(&item->clocks[i], now);
 	if (t->effects & WF_FX_FREEZE)
 		clocks_freeze(item, now);
-	item->next_due = clocks_next_due(item);
+	item->next_due = db_item_next_due(item);
 }
 
 /* Fills the public version (masked) of a replied item whose submitter allows publication:

@@ -129,8 +129,6 @@ void clock_restart(struct db_clock *k, const struct sla_calendar *cal, int64_t a
 /* Freezes the on_time / late result of every clock that has none (at close): a stopped clock
  * by its stop time, a running one by `now`, a paused one by the days it had left. */
 void clocks_freeze(struct db_item *item, int64_t now);
-/* The nearest due instant of a running clock, DB_NO_DUE when none runs. */
-int64_t clocks_next_due(const struct db_item *item);
 /* The clocks as the API shows them: a new object {"reply":{"due":"YYYY-MM-DDTHH:MM:SS+08:00",
  * "days","unit","started","working_days_left","overdue","state":"running|paused|stopped",
  * "provisional","explanation":[{"date","kind":"off|work","name"}],"result"},"forward":{…}}. */

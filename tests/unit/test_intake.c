@@ -61,7 +61,7 @@ test_clocks_start(struct t *t)
 	CHECK_STR(t, fmt(clock_find(&it, CLOCK_REPLY)->due, buf), "2025-10-14T23:59:59+08:00");
 	CHECK_STR(t, fmt(clock_find(&it, CLOCK_FORWARD)->due, buf), "2025-10-11T23:59:59+08:00");
 	CHECK(t, clock_find(&it, CLOCK_EXPLAIN) == NULL);
-	CHECK_INT(t, clocks_next_due(&it), clock_find(&it, CLOCK_FORWARD)->due);
+	CHECK_INT(t, db_item_next_due(&it), clock_find(&it, CLOCK_FORWARD)->due);
 	CHECK_INT(t, it.next_due, clock_find(&it, CLOCK_FORWARD)->due);
 	CHECK_INT(t, clock_find(&it, CLOCK_REPLY)->provisional, 0);
 	/* received at 23:59 on the holiday's eve, or on the holiday: the same due date */
@@ -93,11 +93,11 @@ test_clocks_pause_resume_restart(struct t *t)
 	clock_pause(reply, cal, at("2025-10-10T09:00"));
 	CHECK_INT(t, reply->remaining, 3);
 	CHECK_INT(t, reply->due, 0);
-	CHECK_INT(t, clocks_next_due(&it), DB_NO_DUE);
+	CHECK_INT(t, db_item_next_due(&it), DB_NO_DUE);
 	/* resumed on Mon 20 Oct: 21, 22, 23 Oct */
 	clock_resume(reply, cal, at("2025-10-20T15:00"));
 	CHECK_STR(t, fmt(reply->due, buf), "2025-10-23T23:59:59+08:00");
-	CHECK_INT(t, clocks_next_due(&it), reply->due);
+	CHECK_INT(t, db_item_next_due(&it), reply->due);
 	/* restart from 20 Oct: 5 working days */
 	clock_restart(reply, cal, at("2025-10-20T15:00"), &p.reply);
 	CHECK_STR(t, fmt(reply->due, buf), "2025-10-27T23:59:59+08:00");
@@ -112,7 +112,7 @@ test_clocks_pause_resume_restart(struct t *t)
 	CHECK_STR(t, fwd->result, "on_time");
 	CHECK_STR(t, reply->result, "on_time");
 	CHECK_STR(t, clock_find(&it, CLOCK_EXPLAIN)->result, "late");
-	CHECK_INT(t, clocks_next_due(&it), clock_find(&it, CLOCK_EXPLAIN)->due);
+	CHECK_INT(t, db_item_next_due(&it), clock_find(&it, CLOCK_EXPLAIN)->due);
 }
 
 static void
