@@ -339,8 +339,12 @@ call_new(struct app *app, struct MHD_Connection *conn, const char *url, const ch
 		return call;
 	}
 	if (call->match == 2) {
+		char allow[64];
+
+		route_allow(url, allow, sizeof(allow));
 		resp_error(&call->resp, 405, "method_not_allowed", "%s is not allowed on %s", method,
 		           url);
+		resp_header(&call->resp, "Allow", "%s", allow);
 		return call;
 	}
 	len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);

@@ -84,6 +84,30 @@ fail:
 	return 0;
 }
 
+void
+route_allow(const char *path, char *buf, size_t size)
+{
+	size_t i, j, len = 0;
+	int n;
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < NROUTES; i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(routes[j].method, routes[i].method) == 0 &&
+			    match(routes[j].pattern, path, NULL))
+				break;
+		if (j < i || !match(routes[i].pattern, path, NULL))
+			continue;
+		n = snprintf(buf + len, size - len, "%s%s%s", len ? ", " : "", routes[i].method,
+		             strcmp(routes[i].method, "GET") == 0 ? ", HEAD" : "");
+		if (n < 0 || (size_t)n >= size - len)
+			return;
+		len += (size_t)n;
+	}
+}
+
 int
 route_match(const char *method, const char *path, struct req *req, const struct route **out)
 {

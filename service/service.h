@@ -357,6 +357,9 @@ struct route {
 /* The route for method and path: 1 found (writes *out and fills req->params), 0 not found,
  * 2 the path exists with other methods (405). */
 int route_match(const char *method, const char *path, struct req *req, const struct route **out);
+/* Writes the methods path has routes for, as an Allow header value ("GET, HEAD, POST"), into
+ * buf (truncated to size). */
+void route_allow(const char *path, char *buf, size_t size);
 
 /* --- authentication (auth.c) -------------------------------------------------------------- */
 

@@ -41,6 +41,14 @@ class ServeTest(unittest.TestCase):
         r = self.srv.request("DELETE", "/api/v1/health")
         self.assertEqual(r.status, 405)
         self.assertEqual(r.json()["error"]["code"], "method_not_allowed")
+        self.assertEqual(r.header("Allow"), "GET, HEAD")
+        for method, path, allow in [("DELETE", "/api/v1/items", "POST"),
+                                    ("PUT", "/open311/v2/requests.json", "POST, GET, HEAD"),
+                                    ("GET", "/api/v1/items/XJ-20250930-00001/public", "PATCH")]:
+            with self.subTest(method=method, path=path):
+                r = self.srv.request(method, path)
+                self.assertEqual(r.status, 405)
+                self.assertEqual(r.header("Allow"), allow)
 
     def test_startup_prints_demo_data_and_coverage(self):
         text = "\n".join(self.srv.startup)
