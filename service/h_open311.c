@@ -46,6 +46,7 @@ o311_error(struct resp *resp, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	text_scrub(msg); /* it may quote the request, or be cut inside a character */
 	resp_json(resp, status, json_pack("[{s:i, s:s}]", "code", status, "description", msg));
 }
 

@@ -122,6 +122,7 @@ verror(struct resp *resp, int status, const char *code, const char *field, const
 	json_t *e;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	text_scrub(msg); /* it may quote the request, or be cut inside a character */
 	e = json_pack("{s:s, s:s}", "code", code, "message", msg);
 	if (e != NULL && field != NULL)
 		json_object_set_new(e, "field", json_string(field));

@@ -161,6 +161,9 @@ enum text_flags {
 /* Checks that s[0..len) is valid UTF-8 (no overlong forms, surrogates or NUL) without control
  * characters (but those TEXT_MULTILINE allows). Returns the number of code points, or -1. */
 long text_check(const char *s, size_t len, unsigned flags);
+/* Makes s valid UTF-8 in place: each byte that does not belong to a valid sequence (a stray
+ * byte, or a character cut short at the end) becomes '?'. For messages that quote a request. */
+void text_scrub(char *s);
 /* 1 if s holds something other than white space, else 0. */
 int text_nonblank(const char *s);
 /* A mainland mobile number (1[3-9] and 9 digits, optionally after +86) or a landline

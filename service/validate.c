@@ -4,52 +4,82 @@
 
 #include "service.h"
 
+/* The length of the valid UTF-8 sequence (no overlong form, surrogate or code point beyond
+ * U+10FFFF) at p, before end, with its code point in *cp; 0 if there is none. */
+static size_t
+utf8_seq(const unsigned char *p, const unsigned char *end, unsigned *cp)
+{
+	unsigned c = *p, v, need, i;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+		v = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		v = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		v = c & 0x07;
+	} else {
+		return 0;
+	}
+	if ((size_t)(end - p) <= need)
+		return 0;
+	for (i = 1; i <= need; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (p[i] & 0x3f);
+	}
+	if ((need == 2 && v < 0x800) || (need == 3 && v < 0x10000) || v > 0x10ffff ||
+	    (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return need + 1;
+}
+
 long
 text_check(const char *s, size_t len, unsigned flags)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	long n = 0;
+	unsigned cp;
+	size_t k;
 
 	while (p < end) {
-		unsigned c = *p, cp, need, i;
-
-		if (c < 0x80) {
-			if (c == 0 || c == 0x7f ||
-			    (c < 0x20 &&
-			     !((flags & TEXT_MULTILINE) && (c == '\t' || c == '\n' || c == '\r'))))
-				return -1;
-			p++;
-			n++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else {
+		k = utf8_seq(p, end, &cp);
+		if (k == 0)
 			return -1;
-		}
-		if ((size_t)(end - p) <= need)
-			return -1;
-		for (i = 1; i <= need; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return -1;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
+		if (cp == 0 || cp == 0x7f ||
+		    (cp < 0x20 &&
+		     !((flags & TEXT_MULTILINE) && (cp == '\t' || cp == '\n' || cp == '\r'))))
 			return -1;
 		if (cp >= 0x80 && cp < 0xa0) /* C1 controls */
 			return -1;
-		p += need + 1;
+		p += k;
 		n++;
 	}
 	return n;
+}
+
+void
+text_scrub(char *s)
+{
+	unsigned char *p = (unsigned char *)s, *end = p + strlen(s);
+	unsigned cp;
+	size_t k;
+
+	while (p < end) {
+		k = utf8_seq(p, end, &cp);
+		if (k == 0) {
+			*p++ = '?';
+			continue;
+		}
+		p += k;
+	}
 }
 
 int

@@ -709,6 +709,128 @@ class Board(Base):
         r = self.server.request("GET", "/api/v1/public/items?cursor=x")
         self.assertEqual(r.status, 400, r)
 
+class ServerRestart(Base):
+    """Stopped and started again on the same database, at the same test clock: every item's
+    staff view (history, clocks with the explain clock, draft, extension) and citizen view is
+    the same, and the workflow goes on from where it was.
+
+    The daemon starts at SNAP (CIVICDESK_TEST_NOW), so the accounts log in at SNAP; the
+    transitions happen earlier (set_clock), and the views are compared at SNAP again."""
+    SNAP = "2025-10-15T10:00"
+    ENV = {"CIVICDESK_TEST_NOW": SNAP}
+
+    def views(self, server, staff, items):
+        """{tracking: (staff view, citizen view)} and the queue of every item, at SNAP."""
+        out = {}
+        for it in items:
+            t = it["tracking"]
+            r = staff.get("/api/v1/items/" + t)
+            self.assertEqual(r.status, 200, r)
+            tr = server.request("GET", "/api/v1/track/" + t,
+                                headers={"X-Query-Code": it["query_code"]})
+            self.assertEqual(tr.status, 200, tr)
+            out[t] = (r.json(), tr.json())
+        q = staff.get("/api/v1/queue?state=all&limit=100")
+        self.assertEqual(q.status, 200, q)
+        return out, q.json()
+
+    def test_history_and_clocks_survive_a_restart(self):
+        srv = self.server
+        self.clock("2025-09-30T10:00")
+        a = self.submit(kind="letter")
+        b = self.submit(kind="complaint")
+        c = self.submit(kind="consultation")
+        ta, tb, tc = a["tracking"], b["tracking"], c["tracking"]
+        self.clock("2025-09-30T11:00")
+        for t in (ta, tb, tc):
+            self.ok("disp_a", t, "assign", section="法规处",
+                    **({"assignee": "hand_fg"} if t == ta else {}))
+        # a: accepted, extension requested and approved, explanation sent, drafted
+        self.clock("2025-10-09T09:00")
+        self.ok("hand_fg", ta, "accept")
+        self.ok("hand_fg", tc, "accept")
+        self.clock("2025-10-10T09:00")
+        self.ok("hand_fg", ta, "request_extension", reason="需现场核查")
+        self.clock("2025-10-10T10:00")
+        self.ok("sup_a", ta, "approve_extension", note="同意延期")
+        self.clock("2025-10-10T11:00")
+        self.ok("hand_fg", ta, "send_explanation", text="因需现场核查，将于10月28日前答复。")
+        self.clock("2025-10-13T09:00")
+        self.ok("hand_fg", ta, "draft", text="初稿：已责令整改。")
+        # b: forwarded to 稽查处; c: waiting for the citizen (clocks paused)
+        self.clock("2025-10-09T10:00")
+        self.ok("hand_fg", tb, "forward", section="稽查处", reason="属稽查处职责")
+        self.clock("2025-10-13T10:00")
+        self.ok("hand_fg", tc, "ask_citizen", note="请补充具体地址")
+
+        self.clock(self.SNAP)
+        before, queue_before = self.views(srv, self.staff["disp_a"], (a, b, c))
+        ia, ib, ic = (before[t][0] for t in (ta, tb, tc))
+        # what is compared is worth comparing
+        self.assertEqual((ia["state"], ia["extension"], ia["draft"], ia["assignee"]),
+                         ("drafted", "approved", "初稿：已责令整改。", "hand_fg"))
+        self.assertEqual(ia["clocks"]["reply"]["due"], "2025-10-28" + END)
+        self.assertEqual(ia["clocks"]["reply"]["days"], 15)
+        self.assertEqual((ia["clocks"]["explain"]["due"], ia["clocks"]["explain"]["state"]),
+                         ("2025-10-11" + END, "stopped"))
+        self.assertEqual(ia["clocks"]["forward"]["state"], "stopped")
+        self.assertEqual([h["action"] for h in ia["history"]],
+                         ["submit", "assign", "accept", "request_extension", "approve_extension",
+                          "send_explanation", "draft"])
+        self.assertEqual((ib["state"], ib["section"]), ("forwarded", "稽查处"))
+        self.assertEqual(ib["clocks"]["reply"]["due"], "2025-10-14" + END)
+        self.assertTrue(ib["clocks"]["reply"]["overdue"])
+        self.assertEqual((ic["state"], ic["clocks"]["reply"]["state"]),
+                         ("waiting_citizen", "paused"))
+
+        srv.stop()
+        self.assertEqual(srv.exit_code, 0, srv.output[-3000:])
+        self.assertNotIn("Sanitizer", srv.output)
+        env = {"CIVICDESK_SUBMIT_RATE": "0", "CIVICDESK_TEST_NOW": self.SNAP}
+        srv2 = harness.Server(env=env, dbdir=srv.dir).start()
+        try:
+            staff = {name: Staff(srv2, name) for name, _, _ in ACCOUNTS}
+            after, queue_after = self.views(srv2, staff["disp_a"], (a, b, c))
+            for t in (ta, tb, tc):
+                self.assertEqual(after[t][0], before[t][0], "staff view of " + t)
+                self.assertEqual(after[t][1], before[t][1], "citizen view of " + t)
+            self.assertEqual(queue_after, queue_before)
+
+            # the workflow goes on where it stopped
+            def ok(who, t, action, **fields):
+                r = staff[who].act(t, action, **fields)
+                self.assertEqual(r.status, 200, "%s %s: %r" % (who, action, r))
+                return r.json()
+
+            set_clock(srv2, "2025-10-15T10:20")  # within the sessions' idle timeout
+            ok("hand_fg", ta, "submit_review")
+            self.assertEqual(ok("head_fg", ta, "approve")["state"], "approved")
+            it = ok("hand_fg", ta, "send_reply")
+            self.assertEqual((it["state"], it["reply"]), ("replied", "初稿：已责令整改。"))
+            self.assertEqual(it["clocks"]["reply"]["state"], "stopped")
+            self.assertEqual(it["history"][:len(ia["history"])], ia["history"])
+            self.assertEqual([h["action"] for h in it["history"][len(ia["history"]):]],
+                             ["submit_review", "approve", "send_reply"])
+            it = ok("hand_fg", ta, "close")
+            self.assertEqual({k: v["result"] for k, v in it["clocks"].items()},
+                             {"forward": "on_time", "reply": "on_time", "explain": "on_time"})
+            # 法规处 no longer acts on b, 稽查处 takes it
+            self.assertEqual(staff["hand_fg"].act(tb, "accept").status, 403)
+            self.assertEqual(ok("hand_jc", tb, "accept")["state"], "in_progress")
+            # c resumes: 5 WD from 15 Oct (restart policy): 16, 17, 20, 21, 22 Oct
+            it = ok("hand_fg", tc, "citizen_answer", note="地址：某路1号")
+            self.assertEqual((it["state"], it["clocks"]["reply"]["state"]),
+                             ("in_progress", "running"))
+            self.assertEqual(it["clocks"]["reply"]["due"], "2025-10-22" + END)
+            # the day's numbering goes on
+            set_clock(srv2, "2025-09-30T12:00")
+            d = submit(srv2)
+            self.assertEqual(d["tracking"], tc[:-5] + "%05d" % (int(tc[-5:]) + 1))
+        finally:
+            srv2.stop()
+        self.assertEqual(srv2.exit_code, 0, srv2.output[-3000:])
+        self.assertNotIn("Sanitizer", srv2.output)
+
 
 if __name__ == "__main__":
     harness.main()

@@ -156,6 +156,16 @@ test_text_checks(struct t *t)
 	CHECK_INT(t, text_check("\xe8\xb7", 2, 0), -1);         /* truncated */
 	CHECK_INT(t, text_check("\xf4\x90\x80\x80", 4, 0), -1); /* > U+10FFFF */
 	CHECK_INT(t, text_check("a\0b", 3, TEXT_MULTILINE), -1);
+	{
+		char bad[] = "a\xff\xc0\xaf\xed\xa0\x80"
+		             "b\xe8\xb7\xaf\xe8\xb7";
+		char ok[] = "路灯 \x01 \xf0\x9f\x98\x80";
+
+		text_scrub(bad);
+		CHECK_STR(t, bad, "a??????b路??");
+		text_scrub(ok); /* valid UTF-8 (controls too) is left alone */
+		CHECK_STR(t, ok, "路灯 \x01 \xf0\x9f\x98\x80");
+	}
 	CHECK(t, text_nonblank(" x "));
 	CHECK(t, !text_nonblank(" \t\n"));
 
