@@ -100,6 +100,62 @@ void config_free(struct config *cfg);
 /* Prints every key with its environment variable, default and help text. */
 void config_usage(FILE *out);
 
+/* --- clock policies (policy.c) ----------------------------------------------------------- */
+
+/* The keys of a kind's policy, as named after "policy.KIND." in the configuration and in the
+ * admin API. One parser (policy_set) serves the file, the environment, the API and the stored
+ * overrides, so that they accept the same values. */
+enum policy_key {
+	POLICY_FORWARD_DAYS,
+	POLICY_REPLY_DAYS,
+	POLICY_EXPLAIN_DAYS,
+	POLICY_REPLY_EXTENDED_DAYS,
+	POLICY_UNIT,          /* working_days | calendar_days, of the three clocks */
+	POLICY_END_OF_DAY,    /* "24:00" or "HH:MM", of the three clocks */
+	POLICY_ON_FORWARD,    /* keep | restart */
+	POLICY_ON_SUPPLEMENT, /* restart | pause */
+	POLICY_KEY__MAX
+};
+
+#define POLICY_DAYS_MIN 1  /* the limits a days key accepts */
+#define POLICY_DAYS_MAX 60
+#define POLICY_STR_(x) #x
+#define POLICY_STR(x) POLICY_STR_(x)
+#define POLICY_DAYS_RANGE POLICY_STR(POLICY_DAYS_MIN) " to " POLICY_STR(POLICY_DAYS_MAX)
+#define POLICY_VALUE_MAX 16 /* bytes of a value's text form and its NUL */
+
+/* The effective policies: the configuration's, overridden by what administrators stored. A
+ * plain value: app.c replaces it whole under a lock, handlers take copies. */
+struct policies {
+	struct policy kind[KIND__MAX];
+	unsigned admin[KIND__MAX]; /* bit (1u << key) set: the key comes from an override */
+};
+
+const char *policy_key_name(enum policy_key k);
+/* The key named s, or -1. */
+int policy_key_parse(const char *s);
+/* 1 if key k takes an integer (the days keys), 0 if it takes a name or a time. */
+int policy_key_is_days(enum policy_key k);
+/* Sets key k of p from its text form: days "1".."60" (decimal digits only), unit
+ * "working_days" | "calendar_days", end_of_day "HH:MM" from "00:01" to "24:00", on_forward
+ * "keep" | "restart", on_supplement "restart" | "pause". Returns 0, or -1 with p unchanged and
+ * *why set to a static sentence saying what the key accepts. */
+int policy_set(struct policy *p, enum policy_key k, const char *value, const char **why);
+/* Writes the canonical text form of key k of p (what policy_set reads back) into buf. */
+void policy_format(const struct policy *p, enum policy_key k, char buf[POLICY_VALUE_MAX]);
+/* Builds the effective policies from the configuration's and the stored overrides (rows of
+ * db_policy_list). Returns 0, or -1 with a sentence naming the row at fault in err (unknown
+ * kind or key, or a value the parser refuses); *out is written only on success. */
+int policies_build(const struct config *cfg, const struct db_policy *rows, size_t n,
+                   struct policies *out, char *err, size_t errsize);
+/* The same, reading the overrides on c (inside the caller's transaction if one is open). */
+int policies_read(const struct config *cfg, struct db_conn *c, struct policies *out, char *err,
+                  size_t errsize);
+/* A kind's policy for the API: a new object {"forward_days":3,…,"unit":"working_days",
+ * "end_of_day":"24:00","on_forward":"keep","on_supplement":"restart","source":{KEY:"config"|
+ * "admin",…}} (admin: the bits of struct policies), or NULL when out of memory. */
+json_t *policy_json(const struct policy *p, unsigned admin);
+
 /* --- clocks (clocks.c) ------------------------------------------------------------------- */
 
 /* The legal clocks of an item (DESIGN.md "Items and clocks"), computed with sla/. These
