@@ -88,7 +88,8 @@ struct config {
 	long password_max_age_days;
 	long cookie_secure;    /* 1: the session cookie gets Secure (served behind TLS) */
 	long demo;          /* 1: a new database gets demo sections and accounts */
-	struct policy policy[KIND__MAX];
+	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
+	                                  * overrides; handlers read app_policy(), not these */
 };
 
 /* Fills cfg with the defaults, then the file (if path is not NULL; a missing file is an error
@@ -254,6 +255,10 @@ struct app {
 	struct db *db;
 	pthread_mutex_t cal_lock;  /* guards cal */
 	struct sla_calendar *cal;  /* current calendar; swap with app_calendar_swap */
+	pthread_mutex_t policy_lock;   /* guards policies */
+	struct policies policies;      /* effective clock policies: app_policy, app_policies_swap */
+	pthread_mutex_t policy_write;  /* held by an administrator's change from its transaction
+	                                * to its swap, so that swaps happen in commit order */
 	struct ratelimit *submit_limit; /* per-address submission limit (intake) */
 	struct ratelimit *track_limit;  /* per-address failed tracking look-ups */
 	struct db_submitter *submitter; /* group commit of new items (db_submit.c) */
@@ -272,6 +277,13 @@ int64_t app_now(struct app *app);
 struct sla_calendar *app_calendar(struct app *app);
 /* Replaces the calendar, taking the caller's reference to cal. */
 void app_calendar_swap(struct app *app, struct sla_calendar *cal);
+/* Copies the effective policy of kind (a valid one) into *out: a snapshot that later changes
+ * leave alone. */
+void app_policy(struct app *app, enum kind kind, struct policy *out);
+/* Copies every effective policy into *out. */
+void app_policies(struct app *app, struct policies *out);
+/* Replaces the effective policies with a copy of *p. */
+void app_policies_swap(struct app *app, const struct policies *p);
 
 /* --- HTTP (http.c) ------------------------------------------------------------------------ */
 
