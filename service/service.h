@@ -571,6 +571,9 @@ void h_admin_users_patch(struct req *req, struct resp *resp);
 void h_admin_sections_list(struct req *req, struct resp *resp);
 void h_admin_sections_add(struct req *req, struct resp *resp);
 void h_admin_sections_patch(struct req *req, struct resp *resp);
+/* h_policies.c */
+void h_admin_policies_list(struct req *req, struct resp *resp);
+void h_admin_policies_patch(struct req *req, struct resp *resp);
 /* h_audit.c */
 void h_audit(struct req *req, struct resp *resp);
 void h_items_post(struct req *req, struct resp *resp);
