@@ -66,6 +66,28 @@ int db_section_update(struct db_conn *c, const struct db_section *s);
 void db_section_free(struct db_section *s);
 void db_sections_free(struct db_section *s, size_t n);
 
+/* --- clock policies set by administrators (db_policies.c) ------------------------------- */
+
+/* One stored override of a kind's policy key (the text is checked by the service). */
+struct db_policy {
+	char *kind;            /* letter | complaint | consultation */
+	char *key;             /* forward_days, reply_days, …, on_supplement */
+	char *value;           /* as the configuration file would hold it */
+	int64_t updated_at;
+	int64_t updated_by;    /* account id; 0 when none */
+	char *updated_by_name; /* its username, or NULL (look-ups only; ignored when written) */
+};
+
+/* Every stored override ordered by kind and key: a new array of *n elements, freed by
+ * db_policies_free. 0 or -1. */
+int db_policy_list(struct db_conn *c, struct db_policy **out, size_t *n);
+/* Inserts or replaces the override (kind, key). 0 or -1. */
+int db_policy_set(struct db_conn *c, const struct db_policy *p);
+/* Removes the override (kind, key): 1 removed / 0 there was none / -1. */
+int db_policy_delete(struct db_conn *c, const char *kind, const char *key);
+void db_policy_free(struct db_policy *p);
+void db_policies_free(struct db_policy *p, size_t n);
+
 /* --- items, clocks, history, attachments (db_items.c) ------------------------------------ */
 
 /* A clock of an item (DESIGN.md "Items and clocks"). */

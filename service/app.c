@@ -51,6 +51,67 @@ app_calendar_swap(struct app *app, struct sla_calendar *cal)
 	sla_calendar_unref(old);
 }
 
+/* The policies are a small plain value: a reader copies the one it needs under the lock and
+ * a change replaces the whole value, so nobody ever sees half of a change (the calendar does
+ * the same with a reference-counted pointer because it is large). */
+void
+app_policy(struct app *app, enum kind kind, struct policy *out)
+{
+	pthread_mutex_lock(&app->policy_lock);
+	*out = app->policies.kind[(unsigned)kind < KIND__MAX ? kind : KIND_LETTER];
+	pthread_mutex_unlock(&app->policy_lock);
+}
+
+void
+app_policies(struct app *app, struct policies *out)
+{
+	pthread_mutex_lock(&app->policy_lock);
+	*out = app->policies;
+	pthread_mutex_unlock(&app->policy_lock);
+}
+
+void
+app_policies_swap(struct app *app, const struct policies *p)
+{
+	pthread_mutex_lock(&app->policy_lock);
+	app->policies = *p;
+	pthread_mutex_unlock(&app->policy_lock);
+}
+
+/* Loads the effective policies: the configuration's with the stored overrides on top.
+ *
+ * A stored value that no longer parses refuses the start, as a bad value in the configuration
+ * file does. Ignoring it would quietly give new items other legal deadlines than the ones the
+ * bureau's administrators set and still see in the audit log — a promise to citizens made
+ * wrong without anyone being told. Such a row cannot come from the API (it checks with the same
+ * parser before writing); only a hand edit of the database, or a civicdesk with narrower
+ * limits, makes one, and the message names the row so that the operator can fix it. */
+static int
+load_policies(struct app *app)
+{
+	struct db_conn *c = db_acquire(app->db);
+	struct policies p;
+	char err[512];
+	int rc = -1;
+
+	if (c == NULL) {
+		fprintf(stderr, "civicdesk: database: no connection\n");
+		return -1;
+	}
+	if (policies_read(&app->cfg, c, &p, err, sizeof(err)) != 0) {
+		fprintf(stderr,
+		        "civicdesk: %s; correct that row of the table policy_overrides in %s, or "
+		        "delete it to follow the configuration again\n",
+		        err, app->cfg.db);
+		goto out;
+	}
+	app->policies = p;
+	rc = 0;
+out:
+	db_release(app->db, c);
+	return rc;
+}
+
 /* Creates the folder that will hold the database file, if it is missing (one level). */
 static void
 make_parent(const char *path)
@@ -111,6 +172,8 @@ app_open(struct app *app, const char *config_path, int seed)
 		return -1;
 	}
 	pthread_mutex_init(&app->cal_lock, NULL);
+	pthread_mutex_init(&app->policy_lock, NULL);
+	pthread_mutex_init(&app->policy_write, NULL);
 	sem_init(&app->pwhash_slots, 0, AUTH_PWHASH_SLOTS);
 #ifdef CIVICDESK_TEST_HOOKS
 	pthread_mutex_init(&app->test_lock, NULL);
@@ -153,6 +216,8 @@ app_open(struct app *app, const char *config_path, int seed)
 		fprintf(stderr, "civicdesk: cannot create the demo data\n");
 		return -1;
 	}
+	if (load_policies(app) != 0)
+		return -1;
 	app->submit_limit = ratelimit_new(app->cfg.submit_rate, 60);
 	app->track_limit = ratelimit_new(TRACK_FAILURES, TRACK_WINDOW);
 	if (app->submit_limit == NULL || app->track_limit == NULL) {
@@ -180,6 +245,8 @@ app_close(struct app *app)
 	app->cal = NULL;
 	config_free(&app->cfg);
 	pthread_mutex_destroy(&app->cal_lock);
+	pthread_mutex_destroy(&app->policy_lock);
+	pthread_mutex_destroy(&app->policy_write);
 	sem_destroy(&app->pwhash_slots);
 #ifdef CIVICDESK_TEST_HOOKS
 	pthread_mutex_destroy(&app->test_lock);

@@ -13,13 +13,9 @@
 #include "service.h"
 
 enum cfg_type {
-	CFG_STR,       /* char * */
-	CFG_LONG,      /* long, >= 0 */
-	CFG_DAYS,      /* int days of an sla_rule or reply_extended_days, 0..366 */
-	CFG_UNIT,      /* struct policy: unit of its three clocks */
-	CFG_EOD,       /* struct policy: end of day "HH:MM" of its three clocks */
-	CFG_ONFORWARD, /* enum on_forward */
-	CFG_ONSUPPL,   /* enum on_supplement */
+	CFG_STR,    /* char * */
+	CFG_LONG,   /* long, >= 0 */
+	CFG_POLICY, /* a key of a struct policy, parsed by policy_set (policy.c) */
 };
 
 struct cfg_key {
@@ -28,26 +24,29 @@ struct cfg_key {
 	size_t offset;
 	const char *def;
 	const char *help;
+	enum policy_key pkey; /* CFG_POLICY: which key of the struct policy at offset */
 };
 
-#define KEY(n, t, f, d, h) { n, t, offsetof(struct config, f), d, h }
+#define KEY(n, t, f, d, h) { n, t, offsetof(struct config, f), d, h, 0 }
+#define PKEY(k, K, key, P, d, h)                                                                   \
+	{ "policy." k "." key, CFG_POLICY, offsetof(struct config, policy[K]), d, h, P }
 #define POLICY_KEYS(k, K)                                                                          \
-	KEY("policy." k ".forward_days", CFG_DAYS, policy[K].forward.days, "3",                    \
-	    "working days to forward a " k " to the section that answers it"),                     \
-	KEY("policy." k ".reply_days", CFG_DAYS, policy[K].reply.days, "5",                        \
-	    "working days to reply to a " k),                                                      \
-	KEY("policy." k ".explain_days", CFG_DAYS, policy[K].explain.days, "3",                    \
-	    "working days from receipt to explain a delay to the citizen"),                        \
-	KEY("policy." k ".reply_extended_days", CFG_DAYS, policy[K].reply_extended_days, "15",     \
-	    "working days to reply after an approved extension"),                                  \
-	KEY("policy." k ".unit", CFG_UNIT, policy[K], "working_days",                              \
-	    "working_days or calendar_days (rolled forward to a working day)"),                    \
-	KEY("policy." k ".end_of_day", CFG_EOD, policy[K], "24:00",                                \
-	    "time of day a limit ends: 24:00 or close of business such as 17:30"),                 \
-	KEY("policy." k ".on_forward", CFG_ONFORWARD, policy[K].on_forward, "keep",                \
-	    "keep the reply due time when forwarded, or restart it"),                              \
-	KEY("policy." k ".on_supplement", CFG_ONSUPPL, policy[K].on_supplement, "restart",         \
-	    "when the citizen's supplement arrives: restart the clocks, or resume them (pause)")
+	PKEY(k, K, "forward_days", POLICY_FORWARD_DAYS, "3",                                       \
+	     "days (" POLICY_DAYS_RANGE ") to forward a " k " to the section that answers it"),    \
+	PKEY(k, K, "reply_days", POLICY_REPLY_DAYS, "5",                                           \
+	     "days (" POLICY_DAYS_RANGE ") to reply to a " k),                                     \
+	PKEY(k, K, "explain_days", POLICY_EXPLAIN_DAYS, "3",                                       \
+	     "days (" POLICY_DAYS_RANGE ") from receipt to explain a delay to the citizen"),       \
+	PKEY(k, K, "reply_extended_days", POLICY_REPLY_EXTENDED_DAYS, "15",                        \
+	     "days (" POLICY_DAYS_RANGE ") to reply after an approved extension"),                 \
+	PKEY(k, K, "unit", POLICY_UNIT, "working_days",                                            \
+	     "working_days or calendar_days (rolled forward to a working day)"),                   \
+	PKEY(k, K, "end_of_day", POLICY_END_OF_DAY, "24:00",                                       \
+	     "time HH:MM a limit ends: 24:00, or close of business such as 17:30"),                \
+	PKEY(k, K, "on_forward", POLICY_ON_FORWARD, "keep",                                        \
+	     "keep the reply due time when forwarded, or restart it"),                             \
+	PKEY(k, K, "on_supplement", POLICY_ON_SUPPLEMENT, "restart",                               \
+	     "when the citizen's supplement arrives: restart the clocks, or resume them (pause)")
 
 static const struct cfg_key keys[] = {
 	KEY("db", CFG_STR, db, "var/civicdesk.db", "SQLite database file"),
@@ -113,68 +112,33 @@ static int
 set_key(struct config *cfg, const struct cfg_key *k, const char *value, char *err, size_t errsize)
 {
 	char *field = (char *)cfg + k->offset;
-	struct policy *p = (struct policy *)field;
+	const char *why = k->help;
 	long v;
-	int h, m;
-	char tail;
 
 	switch (k->type) {
 	case CFG_STR: {
 		char *copy = strdup(value);
 
-		if (copy == NULL)
-			goto nomem;
+		if (copy == NULL) {
+			snprintf(err, errsize, "out of memory");
+			return -1;
+		}
 		free(*(char **)field);
 		*(char **)field = copy;
 		return 0;
 	}
 	case CFG_LONG:
 		if (parse_long(value, 1L << 40, &v) != 0)
-			goto bad;
+			break;
 		*(long *)field = v;
 		return 0;
-	case CFG_DAYS:
-		if (parse_long(value, 366, &v) != 0)
-			goto bad;
-		*(int *)field = (int)v;
-		return 0;
-	case CFG_UNIT:
-		if (strcmp(value, "working_days") == 0)
-			p->forward.unit = SLA_WORKING_DAYS;
-		else if (strcmp(value, "calendar_days") == 0)
-			p->forward.unit = SLA_CALENDAR_DAYS;
-		else
-			goto bad;
-		p->reply.unit = p->explain.unit = p->forward.unit;
-		return 0;
-	case CFG_EOD:
-		if (sscanf(value, "%2d:%2d%c", &h, &m, &tail) != 2 || h < 0 || m < 0 || m > 59 ||
-		    h * 60 + m > 1440 || h * 60 + m == 0)
-			goto bad;
-		p->forward.end_minutes = p->reply.end_minutes = p->explain.end_minutes = h * 60 + m;
-		return 0;
-	case CFG_ONFORWARD:
-		if (strcmp(value, "keep") == 0)
-			*(enum on_forward *)field = ON_FORWARD_KEEP;
-		else if (strcmp(value, "restart") == 0)
-			*(enum on_forward *)field = ON_FORWARD_RESTART;
-		else
-			goto bad;
-		return 0;
-	case CFG_ONSUPPL:
-		if (strcmp(value, "restart") == 0)
-			*(enum on_supplement *)field = ON_SUPPLEMENT_RESTART;
-		else if (strcmp(value, "pause") == 0)
-			*(enum on_supplement *)field = ON_SUPPLEMENT_PAUSE;
-		else
-			goto bad;
+	case CFG_POLICY:
+		/* the same parser as the admin API's, so that both accept the same values */
+		if (policy_set((struct policy *)field, k->pkey, value, &why) != 0)
+			break;
 		return 0;
 	}
-bad:
-	snprintf(err, errsize, "%s: invalid value '%s' (%s)", k->name, value, k->help);
-	return -1;
-nomem:
-	snprintf(err, errsize, "out of memory");
+	snprintf(err, errsize, "%s: invalid value '%s' (%s)", k->name, value, why);
 	return -1;
 }
 

@@ -228,7 +228,11 @@ extend_reply(struct db_clock *k, const struct sla_calendar *cal, int days)
 	clock_restart(k, cal, k->started, &r);
 }
 
-/* Applies the clock effects of t to item at now under policy p. */
+/* Applies the clock effects of t to item at now under policy p, the kind's policy in force at
+ * the time of the action. A running clock keeps its own rule (days, unit, end of day, stored
+ * with it), so a policy change never moves a due time already given: p decides only what this
+ * action does — whether forwarding or a supplement restarts a clock, the limit of an explain
+ * clock it opens and of an extension it grants. */
 static void
 apply_clocks(const struct wf_transition *t, struct db_item *item, const struct policy *p,
              const struct sla_calendar *cal, int64_t now)
@@ -420,6 +424,7 @@ h_item_action(struct req *req, struct resp *resp)
 	struct session *s = req->session;
 	struct action_input in;
 	struct sla_calendar *cal = NULL;
+	struct policy policy;
 	struct db_history h;
 	struct db_item item;
 	json_t *j = NULL;
@@ -486,8 +491,9 @@ h_item_action(struct req *req, struct resp *resp)
 	kind = kind_parse(item.kind);
 	if (kind < 0)
 		goto fail;
+	app_policy(req->app, (enum kind)kind, &policy);
 	cal = app_calendar(req->app);
-	apply_clocks(t, &item, &req->app->cfg.policy[kind], cal, req->now);
+	apply_clocks(t, &item, &policy, cal, req->now);
 	snprintf(from, sizeof(from), "%s", item.state);
 	if (set_str(&item.state, wf_state_name((enum wf_state)next)) != 0)
 		goto fail;

@@ -118,6 +118,7 @@ intake_store(struct app *app, const struct intake *in, int64_t now, struct db_it
 	struct db_history h;
 	struct db_submission sub;
 	struct sla_calendar *cal;
+	struct policy policy;
 	enum kind kind = (enum kind)kind_parse(in->kind);
 	int year, month, mday;
 	char note[64];
@@ -147,8 +148,10 @@ intake_store(struct app *app, const struct intake *in, int64_t now, struct db_it
 	query_code_hash(code, item.query_hash);
 	item.received = in->received;
 	item.created = item.updated = now;
+	/* the policy in force now: a later change never moves this item's due times */
+	app_policy(app, kind, &policy);
 	cal = app_calendar(app);
-	clocks_start(&item, &app->cfg.policy[kind], cal, in->received);
+	clocks_start(&item, &policy, cal, in->received);
 	sla_calendar_unref(cal);
 
 	h.at = now;

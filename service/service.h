@@ -88,7 +88,8 @@ struct config {
 	long password_max_age_days;
 	long cookie_secure;    /* 1: the session cookie gets Secure (served behind TLS) */
 	long demo;          /* 1: a new database gets demo sections and accounts */
-	struct policy policy[KIND__MAX];
+	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
+	                                  * overrides; handlers read app_policy(), not these */
 };
 
 /* Fills cfg with the defaults, then the file (if path is not NULL; a missing file is an error
@@ -99,6 +100,62 @@ int config_load(struct config *cfg, const char *path, int explicit_path, char *e
 void config_free(struct config *cfg);
 /* Prints every key with its environment variable, default and help text. */
 void config_usage(FILE *out);
+
+/* --- clock policies (policy.c) ----------------------------------------------------------- */
+
+/* The keys of a kind's policy, as named after "policy.KIND." in the configuration and in the
+ * admin API. One parser (policy_set) serves the file, the environment, the API and the stored
+ * overrides, so that they accept the same values. */
+enum policy_key {
+	POLICY_FORWARD_DAYS,
+	POLICY_REPLY_DAYS,
+	POLICY_EXPLAIN_DAYS,
+	POLICY_REPLY_EXTENDED_DAYS,
+	POLICY_UNIT,          /* working_days | calendar_days, of the three clocks */
+	POLICY_END_OF_DAY,    /* "24:00" or "HH:MM", of the three clocks */
+	POLICY_ON_FORWARD,    /* keep | restart */
+	POLICY_ON_SUPPLEMENT, /* restart | pause */
+	POLICY_KEY__MAX
+};
+
+#define POLICY_DAYS_MIN 1  /* the limits a days key accepts */
+#define POLICY_DAYS_MAX 60
+#define POLICY_STR_(x) #x
+#define POLICY_STR(x) POLICY_STR_(x)
+#define POLICY_DAYS_RANGE POLICY_STR(POLICY_DAYS_MIN) " to " POLICY_STR(POLICY_DAYS_MAX)
+#define POLICY_VALUE_MAX 16 /* bytes of a value's text form and its NUL */
+
+/* The effective policies: the configuration's, overridden by what administrators stored. A
+ * plain value: app.c replaces it whole under a lock, handlers take copies. */
+struct policies {
+	struct policy kind[KIND__MAX];
+	unsigned admin[KIND__MAX]; /* bit (1u << key) set: the key comes from an override */
+};
+
+const char *policy_key_name(enum policy_key k);
+/* The key named s, or -1. */
+int policy_key_parse(const char *s);
+/* 1 if key k takes an integer (the days keys), 0 if it takes a name or a time. */
+int policy_key_is_days(enum policy_key k);
+/* Sets key k of p from its text form: days "1".."60" (decimal digits only), unit
+ * "working_days" | "calendar_days", end_of_day "HH:MM" from "00:01" to "24:00", on_forward
+ * "keep" | "restart", on_supplement "restart" | "pause". Returns 0, or -1 with p unchanged and
+ * *why set to a static sentence saying what the key accepts. */
+int policy_set(struct policy *p, enum policy_key k, const char *value, const char **why);
+/* Writes the canonical text form of key k of p (what policy_set reads back) into buf. */
+void policy_format(const struct policy *p, enum policy_key k, char buf[POLICY_VALUE_MAX]);
+/* Builds the effective policies from the configuration's and the stored overrides (rows of
+ * db_policy_list). Returns 0, or -1 with a sentence naming the row at fault in err (unknown
+ * kind or key, or a value the parser refuses); *out is written only on success. */
+int policies_build(const struct config *cfg, const struct db_policy *rows, size_t n,
+                   struct policies *out, char *err, size_t errsize);
+/* The same, reading the overrides on c (inside the caller's transaction if one is open). */
+int policies_read(const struct config *cfg, struct db_conn *c, struct policies *out, char *err,
+                  size_t errsize);
+/* A kind's policy for the API: a new object {"forward_days":3,…,"unit":"working_days",
+ * "end_of_day":"24:00","on_forward":"keep","on_supplement":"restart","source":{KEY:"config"|
+ * "admin",…}} (admin: the bits of struct policies), or NULL when out of memory. */
+json_t *policy_json(const struct policy *p, unsigned admin);
 
 /* --- clocks (clocks.c) ------------------------------------------------------------------- */
 
@@ -201,6 +258,10 @@ struct app {
 	struct db *db;
 	pthread_mutex_t cal_lock;  /* guards cal */
 	struct sla_calendar *cal;  /* current calendar; swap with app_calendar_swap */
+	pthread_mutex_t policy_lock;   /* guards policies */
+	struct policies policies;      /* effective clock policies: app_policy, app_policies_swap */
+	pthread_mutex_t policy_write;  /* held by an administrator's change from its transaction
+	                                * to its swap, so that swaps happen in commit order */
 	struct ratelimit *submit_limit; /* per-address submission limit (intake) */
 	struct ratelimit *track_limit;  /* per-address failed tracking look-ups */
 	struct db_submitter *submitter; /* group commit of new items (db_submit.c) */
@@ -219,6 +280,13 @@ int64_t app_now(struct app *app);
 struct sla_calendar *app_calendar(struct app *app);
 /* Replaces the calendar, taking the caller's reference to cal. */
 void app_calendar_swap(struct app *app, struct sla_calendar *cal);
+/* Copies the effective policy of kind (a valid one) into *out: a snapshot that later changes
+ * leave alone. */
+void app_policy(struct app *app, enum kind kind, struct policy *out);
+/* Copies every effective policy into *out. */
+void app_policies(struct app *app, struct policies *out);
+/* Replaces the effective policies with a copy of *p. */
+void app_policies_swap(struct app *app, const struct policies *p);
 
 /* --- HTTP (http.c) ------------------------------------------------------------------------ */
 
@@ -506,6 +574,9 @@ void h_admin_users_patch(struct req *req, struct resp *resp);
 void h_admin_sections_list(struct req *req, struct resp *resp);
 void h_admin_sections_add(struct req *req, struct resp *resp);
 void h_admin_sections_patch(struct req *req, struct resp *resp);
+/* h_policies.c */
+void h_admin_policies_list(struct req *req, struct resp *resp);
+void h_admin_policies_patch(struct req *req, struct resp *resp);
 /* h_audit.c */
 void h_audit(struct req *req, struct resp *resp);
 void h_items_post(struct req *req, struct resp *resp);
