@@ -164,6 +164,13 @@ h_admin_policies_patch(struct req *req, struct resp *resp)
 		log_err("policies: %s", err);
 		goto fail;
 	}
+	if (after.kind[kind].reply_extended_days < after.kind[kind].reply.days) {
+		resp_error_field(resp, 400, "reply_extended_days",
+		                 "reply_extended_days (%d) must be at least reply_days (%d): an "
+		                 "approved extension never shortens the time to reply",
+		                 after.kind[kind].reply_extended_days, after.kind[kind].reply.days);
+		goto out;
+	}
 	detail[0] = '\0';
 	for (k = 0; k < POLICY_KEY__MAX; k++)
 		if ((set | clear) & (1u << k))

@@ -119,7 +119,7 @@ enum policy_key {
 };
 
 #define POLICY_DAYS_MIN 1  /* the limits a days key accepts */
-#define POLICY_DAYS_MAX 60
+#define POLICY_DAYS_MAX 366 /* a year: petition-style limits run to 60 + 30 calendar days */
 #define POLICY_STR_(x) #x
 #define POLICY_STR(x) POLICY_STR_(x)
 #define POLICY_DAYS_RANGE POLICY_STR(POLICY_DAYS_MIN) " to " POLICY_STR(POLICY_DAYS_MAX)

@@ -167,7 +167,7 @@ class PolicyClocks(unittest.TestCase):
     def test_refusals(self):
         srv, admin = self.srv, self.admin
         before = self.get()
-        bad = [({"reply_days": 0}, "reply_days"), ({"reply_days": 61}, "reply_days"),
+        bad = [({"reply_days": 0}, "reply_days"), ({"reply_days": 367}, "reply_days"),
                ({"forward_days": -1}, "forward_days"), ({"explain_days": "3"}, "explain_days"),
                ({"reply_extended_days": 15.5}, "reply_extended_days"),
                ({"reply_days": True}, "reply_days"), ({"unit": "weeks"}, "unit"),
@@ -177,7 +177,10 @@ class PolicyClocks(unittest.TestCase):
                ({"on_supplement": "keep"}, "on_supplement"),
                ({"source": {}}, "source"), ({"colour": "red"}, "colour"),
                # one bad key refuses the whole change
-               ({"forward_days": 4, "reply_days": 100}, "reply_days")]
+               ({"forward_days": 4, "reply_days": 400}, "reply_days"),
+               # an extension never shortens the time to reply (the stored 15 < 20)
+               ({"reply_days": 20}, "reply_extended_days"),
+               ({"reply_extended_days": 4}, "reply_extended_days")]
         for body, field in bad:
             with self.subTest(body=body):
                 r = admin.request("PATCH", POLICIES + "/letter", json_body=body)

@@ -53,9 +53,10 @@ test_set_and_format(struct t *t)
 	    {POLICY_REPLY_DAYS, "10", "10"},
 	    {POLICY_REPLY_DAYS, "1", "1"},
 	    {POLICY_REPLY_DAYS, "60", "60"},
+	    {POLICY_REPLY_DAYS, "366", "366"},
 	    {POLICY_REPLY_DAYS, "07", "7"},
 	    {POLICY_REPLY_DAYS, "0", NULL},
-	    {POLICY_REPLY_DAYS, "61", NULL},
+	    {POLICY_REPLY_DAYS, "367", NULL},
 	    {POLICY_REPLY_DAYS, "-5", NULL},
 	    {POLICY_REPLY_DAYS, "+5", NULL},
 	    {POLICY_REPLY_DAYS, " 5", NULL},
@@ -123,10 +124,10 @@ test_config_agrees(struct t *t)
 	CHECK_INT(t, cfg.policy[KIND_LETTER].reply.days, 60);
 	CHECK_INT(t, cfg.policy[KIND_COMPLAINT].reply.days, 5);
 	config_free(&cfg);
-	setenv("CIVICDESK_POLICY_LETTER_REPLY_DAYS", "61", 1);
+	setenv("CIVICDESK_POLICY_LETTER_REPLY_DAYS", "367", 1);
 	CHECK_INT(t, config_load(&cfg, NULL, 0, err, sizeof(err)), -1);
 	CHECK(t, strstr(err, "CIVICDESK_POLICY_LETTER_REPLY_DAYS") != NULL);
-	CHECK(t, strstr(err, "an integer from 1 to 60") != NULL);
+	CHECK(t, strstr(err, "an integer from 1 to 366") != NULL);
 	setenv("CIVICDESK_POLICY_LETTER_REPLY_DAYS", "0", 1);
 	CHECK_INT(t, config_load(&cfg, NULL, 0, err, sizeof(err)), -1);
 	unsetenv("CIVICDESK_POLICY_LETTER_REPLY_DAYS");
