@@ -180,7 +180,7 @@ class Staff:
 
 
 class TapResult(unittest.TextTestResult):
-    """Prints one TAP line per test."""
+    """Prints one TAP line per test and per subTest (a table's rows count one by one)."""
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -208,10 +208,12 @@ class TapResult(unittest.TextTestResult):
 
     def addSubTest(self, test, subtest, err):
         super().addSubTest(test, subtest, err)
-        if err is not None:  # a failing subTest is a failing test line of its own
-            self._line(subtest, False)
-            for l in self._exc_info_to_string(err, test).splitlines():
-                print("# " + l)
+        if err is None:
+            self._line(subtest, True)
+            return
+        self._line(subtest, False)
+        for l in self._exc_info_to_string(err, test).splitlines():
+            print("# " + l)
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
@@ -225,5 +227,5 @@ def main():
     runner = unittest.TextTestRunner(stream=open(os.devnull, "w"), resultclass=TapResult,
                                      verbosity=0)
     result = runner.run(suite)
-    print("1..%d" % result.testsRun)
+    print("1..%d" % result.n)
     sys.exit(0 if result.wasSuccessful() else 1)
