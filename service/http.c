@@ -405,13 +405,6 @@ call_body(struct call *call, const char *data, size_t size)
 	return 0;
 }
 
-static int
-changes_state(const char *method)
-{
-	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
-	       strcmp(method, "OPTIONS") != 0;
-}
-
 /* The whole request is in: authenticate, lend a connection, run the handler. */
 static void
 call_dispatch(struct call *call)
@@ -437,8 +430,9 @@ call_dispatch(struct call *call)
 	if (call->route->roles != 0 && auth_check(req, &call->resp, call->route->roles) != 0)
 		goto out;
 	call->route->handler(req, &call->resp);
-	if (call->route->roles != 0 || changes_state(req->method))
-		resp_header(&call->resp, "Cache-Control", "no-store");
+	/* Nothing the API answers may sit in a shared or browser cache: a citizen's tracking page
+	 * holds their reply, staff answers hold personal data. */
+	resp_header(&call->resp, "Cache-Control", "no-store");
 out:
 	db_release(app->db, req->db);
 	req->db = NULL;

@@ -120,6 +120,8 @@ class Intake(unittest.TestCase):
         self.assertNotIn("actor", t["history"][0])
         self.assertNotIn("phone", t)
         self.assertNotIn("reply", t)
+        # the citizen's view never lands in a cache (shared computers, proxies)
+        self.assertEqual(r.header("Cache-Control"), "no-store")
         # the code is also accepted as a query parameter (tracking page), in lower case
         r = self.srv.request("GET", "/api/v1/track/%s?code=%s" % (a["tracking"],
                                                                    a["query_code"].lower()))
