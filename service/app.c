@@ -188,6 +188,10 @@ app_open(struct app *app, const char *config_path, int seed)
 		fprintf(stderr, "civicdesk: configuration: %s\n", err);
 		return -1;
 	}
+	if (http_proxies_check(app->cfg.trusted_proxies, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk: configuration: trusted_proxies: %s\n", err);
+		return -1;
+	}
 	if (sla_set_zone(app->cfg.tz) != 0) {
 		fprintf(stderr, "civicdesk: time zone '%s' is not known to this system\n",
 		        app->cfg.tz);

@@ -74,6 +74,9 @@ static const struct cfg_key keys[] = {
 	    "days after which a password must be changed (0: never)"),
 	KEY("cookie_secure", CFG_LONG, cookie_secure, "0",
 	    "1: mark the session cookie Secure (set it when served over TLS)"),
+	KEY("trusted_proxies", CFG_STR, trusted_proxies, "",
+	    "reverse proxies (numeric addresses, comma-separated) whose X-Forwarded-For header "
+	    "names the client: rate limits and the audit log then see the citizen, not the proxy"),
 	KEY("demo", CFG_LONG, demo, "1",
 	    "1: a new database gets demo sections and one account per role"),
 	POLICY_KEYS("letter", KIND_LETTER),

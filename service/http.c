@@ -303,20 +303,124 @@ is_form_type(const char *type)
 	       strncasecmp(type, "multipart/form-data", 19) == 0;
 }
 
+/* The entry of a list separated by commas and blanks that starts at or after p; its length in
+ * *len (0 at the end). */
+static const char *
+list_entry(const char *p, size_t *len)
+{
+	p += strspn(p, ", \t");
+	*len = strcspn(p, ", \t");
+	return p;
+}
+
+/* The bytes of the numeric address in the n bytes at s: AF_INET, AF_INET6, or 0 if it is none. */
+static int
+addr_parse(const char *s, size_t n, unsigned char out[16])
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (n == 0 || n >= sizeof(text))
+		return 0;
+	memcpy(text, s, n);
+	text[n] = '\0';
+	if (inet_pton(AF_INET, text, out) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, text, out) == 1)
+		return AF_INET6;
+	return 0;
+}
+
+/* 1 if the address in the n bytes at s is one of list's. */
+static int
+addr_listed(const char *list, const char *s, size_t n)
+{
+	unsigned char a[16], b[16];
+	int family = addr_parse(s, n, a);
+	const char *p;
+	size_t len;
+
+	if (family == 0)
+		return 0;
+	for (p = list_entry(list, &len); len > 0; p = list_entry(p + len, &len))
+		if (addr_parse(p, len, b) == family &&
+		    memcmp(a, b, family == AF_INET ? 4 : 16) == 0)
+			return 1;
+	return 0;
+}
+
+int
+http_proxies_check(const char *list, char *err, size_t errsize)
+{
+	unsigned char b[16];
+	const char *p;
+	size_t len;
+
+	for (p = list_entry(list, &len); len > 0; p = list_entry(p + len, &len)) {
+		if (addr_parse(p, len, b) == 0) {
+			snprintf(err, errsize, "'%.*s' is not a numeric IP address",
+			         (int)(len > 64 ? 64 : len), p);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+#define FORWARDED_MAX 16 /* hops of X-Forwarded-For looked at */
+
+/* When the peer is a trusted proxy, the client is the nearest address of X-Forwarded-For
+ * ("client, proxy1, proxy2", each hop appending its peer) that is not itself a trusted proxy;
+ * an entry that is not an address stops the walk at the last trusted hop. */
 static void
-client_addr(struct MHD_Connection *conn, char *buf, size_t size)
+forwarded_addr(const char *proxies, const char *xff, char *buf, size_t size)
+{
+	const char *at[FORWARDED_MAX];
+	size_t len[FORWARDED_MAX], n = 0, l;
+	unsigned char b[16];
+	const char *p;
+
+	for (p = list_entry(xff, &l); l > 0; p = list_entry(p + l, &l)) {
+		if (n == FORWARDED_MAX) { /* keep the nearest hops */
+			memmove(at, at + 1, sizeof(at[0]) * (FORWARDED_MAX - 1));
+			memmove(len, len + 1, sizeof(len[0]) * (FORWARDED_MAX - 1));
+			n--;
+		}
+		at[n] = p;
+		len[n++] = l;
+	}
+	while (n > 0) {
+		n--;
+		if (addr_parse(at[n], len[n], b) == 0 || len[n] >= size)
+			return;
+		memcpy(buf, at[n], len[n]);
+		buf[len[n]] = '\0';
+		if (!addr_listed(proxies, at[n], len[n]))
+			return;
+	}
+}
+
+static void
+client_addr(const struct app *app, struct MHD_Connection *conn, char *buf, size_t size)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	socklen_t len = sizeof(struct sockaddr_in6);
+	const char *xff;
 
 	snprintf(buf, size, "unknown");
 	if (ci == NULL || ci->client_addr == NULL)
 		return;
 	if (ci->client_addr->sa_family == AF_INET)
 		len = sizeof(struct sockaddr_in);
-	if (getnameinfo(ci->client_addr, len, buf, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
+	if (getnameinfo(ci->client_addr, len, buf, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0) {
 		snprintf(buf, size, "unknown");
+		return;
+	}
+	if (app->cfg.trusted_proxies[0] == '\0' || !addr_listed(app->cfg.trusted_proxies, buf,
+	                                                          strlen(buf)))
+		return;
+	xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+	if (xff != NULL)
+		forwarded_addr(app->cfg.trusted_proxies, xff, buf, size);
 }
 
 /* First call: set up the request, route it, refuse early what cannot succeed. */
@@ -333,7 +437,7 @@ call_new(struct app *app, struct MHD_Connection *conn, const char *url, const ch
 	call->req.conn = conn;
 	call->req.method = method;
 	call->req.path = url;
-	client_addr(conn, call->req.addr, sizeof(call->req.addr));
+	client_addr(app, conn, call->req.addr, sizeof(call->req.addr));
 	call->match = route_match(route_method, url, &call->req, &call->route);
 	if (call->match == 0) {
 		resp_error(&call->resp, 404, "not_found", "there is nothing at %s", url);

@@ -87,6 +87,7 @@ struct config {
 	long lockout_duration; /* ... lock the name for this many seconds */
 	long password_max_age_days;
 	long cookie_secure;    /* 1: the session cookie gets Secure (served behind TLS) */
+	char *trusted_proxies; /* numeric addresses whose X-Forwarded-For names the client */
 	long demo;          /* 1: a new database gets demo sections and accounts */
 	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
 	                                  * overrides; handlers read app_policy(), not these */
@@ -368,6 +369,9 @@ void resp_free(struct resp *resp);
 
 /* Starts libmicrohttpd on cfg.listen; writes the port actually bound (for ":0"). */
 int http_start(struct app *app, int *port);
+/* Checks a trusted_proxies value (numeric IPv4/IPv6 addresses separated by commas or spaces):
+ * 0, or -1 with the bad entry named in err. */
+int http_proxies_check(const char *list, char *err, size_t errsize);
 void http_stop(struct app *app);
 
 /* --- intake (intake.c) ---------------------------------------------------------------------- */

@@ -393,6 +393,55 @@ class RateLimits(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
 
 
+class BehindAProxy(unittest.TestCase):
+    """With trusted_proxies, the rate limit and the audit log see the citizen's address from
+    X-Forwarded-For; without it, the header is the client's word and is ignored."""
+
+    def post(self, srv, xff):
+        return srv.request("POST", "/api/v1/items", json_body=GOOD,
+                           headers={"X-Forwarded-For": xff})
+
+    def test_trusted_proxy(self):
+        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "2", "CIVICDESK_TEST_NOW": NOW,
+                                  "CIVICDESK_TRUSTED_PROXIES": "10.9.9.9, 127.0.0.1"}).start()
+        try:
+            for xff in ("203.0.113.5", "198.51.100.1, 203.0.113.5"):
+                self.assertEqual(self.post(srv, xff).status, 201)
+            self.assertEqual(self.post(srv, "203.0.113.5").status, 429)
+            # another citizen behind the same proxy is not held up; a trusted hop is skipped
+            self.assertEqual(self.post(srv, "203.0.113.6").status, 201)
+            self.assertEqual(self.post(srv, "203.0.113.6, 10.9.9.9").status, 201)
+            self.assertEqual(self.post(srv, "203.0.113.6").status, 429)
+            # garbage stops the walk at the proxy itself, which has a budget of its own
+            self.assertEqual(self.post(srv, "not-an-address").status, 201)
+            srv.add_user("adm_px", "admin")
+            r = srv.request("POST", "/api/v1/login", headers={"X-Forwarded-For": "203.0.113.9"},
+                            json_body={"username": "adm_px", "password": "wrong password"})
+            self.assertEqual(r.status, 401)
+            audit = srv.staff("adm_px2", "admin").request(
+                "GET", "/api/v1/audit?actor=adm_px").json()["entries"]
+            self.assertEqual([(e["action"], e["addr"]) for e in audit],
+                             [("login_failed", "203.0.113.9")])
+        finally:
+            srv.cleanup()
+
+    def test_untrusted_header_is_ignored(self):
+        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "2",
+                                  "CIVICDESK_TEST_NOW": NOW}).start()
+        try:
+            self.assertEqual(self.post(srv, "203.0.113.5").status, 201)
+            self.assertEqual(self.post(srv, "203.0.113.6").status, 201)
+            self.assertEqual(self.post(srv, "203.0.113.7").status, 429)
+        finally:
+            srv.cleanup()
+
+    def test_bad_value_is_refused(self):
+        r = harness.run_cli("serve", env={"CIVICDESK_TRUSTED_PROXIES": "127.0.0.1, proxy.lan",
+                                          "CIVICDESK_DB": "/nonexistent/x.db"})
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("trusted_proxies: 'proxy.lan' is not a numeric IP address", r.stderr)
+
+
 class Open311(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
