@@ -108,7 +108,8 @@ resp_json(struct resp *resp, int status, json_t *take)
 
 	json_decref(take);
 	if (s == NULL) {
-		resp_set_body(resp, 500, "text/plain; charset=utf-8", strdup("internal error\n"), 15);
+		s = strdup("internal error\n");
+		resp_set_body(resp, 500, "text/plain; charset=utf-8", s, s ? strlen(s) : 0);
 		return;
 	}
 	resp_set_body(resp, status, "application/json; charset=utf-8", s, strlen(s));
