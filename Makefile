@@ -4,6 +4,7 @@
 #   make test    install what the tests need, build with -Werror (and ASan+UBSan), run every test
 #   make bench   build optimised and run the benchmarks in bench/
 #   make fuzz    build the libFuzzer targets with clang (not part of make test)
+#   make install the binary, a systemd unit and /etc/civicdesk/civicdesk.conf (kept if present)
 #
 # Build variants live in separate folders: build/rel (optimised, `make run`, benchmarks),
 # build/test (-Werror, test hooks compiled in), build/asan (ASan+UBSan, test hooks).
@@ -49,7 +50,7 @@ EMBED := build/tools/embed
 
 .SECONDARY:
 
-.PHONY: all build unit bench-bin run test bench fuzz deps deps-test deps-bench clean format
+.PHONY: all build unit bench-bin run test bench fuzz deps deps-test deps-bench clean format install
 
 all: build
 
@@ -121,6 +122,25 @@ test: deps-test
 	@$(MAKE) --no-print-directory -j2 V=test build unit
 	@$(MAKE) --no-print-directory -j2 V=asan build unit
 	@tests/run
+
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+
+# Installs; with DESTDIR empty and as root it also creates the system user civicdesk.
+install: deps
+	@$(MAKE) --no-print-directory V=rel build
+	install -D -m 755 build/rel/civicdesk $(DESTDIR)$(BINDIR)/civicdesk
+	@mkdir -p $(DESTDIR)/etc/systemd/system
+	sed 's|@BINDIR@|$(BINDIR)|g' tools/civicdesk.service \
+		>$(DESTDIR)/etc/systemd/system/civicdesk.service
+	@if [ -e $(DESTDIR)/etc/civicdesk/civicdesk.conf ]; then \
+		echo "kept $(DESTDIR)/etc/civicdesk/civicdesk.conf"; \
+	else \
+		install -D -m 644 tools/civicdesk.conf $(DESTDIR)/etc/civicdesk/civicdesk.conf; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && ! id civicdesk >/dev/null 2>&1; then \
+		useradd --system --home-dir /var/lib/civicdesk --shell /usr/sbin/nologin civicdesk; \
+	fi
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory -j2 V=rel build bench-bin
