@@ -30,5 +30,30 @@ class Search(Base):
         self.assertEqual(q.json()["items"], [])
 
 
+class StaffRegistration(Base):
+    """Staff register a letter or call with the date of receipt, and the time when known
+    (README: "received":"YYYY-MM-DD[THH:MM]")."""
+
+    def register(self, received):
+        return self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "来信", "body": "纸质来信", "channel": "post",
+            "received": received, "publish": False}, headers=self.staff["disp_a"].headers())
+
+    def test_received_with_time(self):
+        self.clock("2025-09-30T10:00")
+        r = self.register("2025-09-29T14:30")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["received"], "2025-09-29T14:30:00+08:00")
+        # counted from the day after receipt: 30 Sep, then 9, 10 Oct
+        self.assertEqual(r.json()["clocks"]["forward"]["due"], "2025-10-10T23:59:59+08:00")
+        r = self.register("2025-09-29")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["received"], "2025-09-29T00:00:00+08:00")
+        for bad in ("2025-10-01T09:00", "2025-09-29T25:00", "2025-09-29 14:30", "yesterday"):
+            r = self.register(bad)
+            self.assertEqual(r.status, 400, bad)
+            self.assertEqual(r.json()["error"]["field"], "received", bad)
+
+
 if __name__ == "__main__":
     harness.main()
