@@ -9,7 +9,21 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from test_workflow import Base, qs  # noqa: E402
+from test_workflow import Base as WorkflowBase, qs  # noqa: E402
+
+
+class Base(WorkflowBase):
+    """test_workflow's fixture; the daemon must also stop cleanly, without a sanitizer report."""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        out = cls.server.output
+        try:
+            if cls.server.exit_code != 0 or "Sanitizer" in out or "runtime error" in out:
+                raise AssertionError("daemon: exit %s\n%s" % (cls.server.exit_code, out[-3000:]))
+        finally:
+            cls.server.cleanup()
 
 
 class Search(Base):
