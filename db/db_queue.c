@@ -14,7 +14,7 @@
 
 #include "db_int.h"
 
-#define TEXT_MAX 256 /* bytes of a search text */
+#define TEXT_MAX 1024 /* bytes of a search text (service/ takes 100 code points: 400 bytes) */
 
 enum stmt {
 	STMT_QUEUE_ALL,
@@ -62,7 +62,8 @@ static const char *const stmts[STMT__MAX] = {
 };
 
 /* "%text%" with the LIKE wildcards % and _ and the escape \ taken literally: a new string, or
- * NULL (out of memory, or text NULL). */
+ * NULL (out of memory, text NULL, or longer than TEXT_MAX: never cut, which would change what
+ * it finds). */
 static char *
 like_pattern(const char *text)
 {
@@ -71,7 +72,9 @@ like_pattern(const char *text)
 
 	if (text == NULL)
 		return NULL;
-	len = strnlen(text, TEXT_MAX);
+	len = strlen(text);
+	if (len > TEXT_MAX)
+		return NULL;
 	p = malloc(len * 2 + 3);
 	if (p == NULL)
 		return NULL;

@@ -177,8 +177,8 @@ from_form(struct req *req, struct resp *resp, struct intake_req *ir)
 	return 0;
 }
 
-/* Staff registration: channel post|phone (or web) and the date of receipt on the letter.
- * 0, or -1 having answered. */
+/* Staff registration: channel post|phone (or web) and the date of receipt on the letter, with
+ * the time when known (YYYY-MM-DD[THH:MM]). 0, or -1 having answered. */
 static int
 staff_fields(struct req *req, struct resp *resp, struct intake_req *ir)
 {
@@ -198,10 +198,12 @@ staff_fields(struct req *req, struct resp *resp, struct intake_req *ir)
 	ir->in.channel = (enum channel)ch;
 	if (ir->received == NULL || ir->received[0] == '\0')
 		return 0;
-	if (sla_date_parse(ir->received, &day) != 0 || sla_parse_local(ir->received, &t) != 0) {
-		resp_error_field(resp, 400, "received", "received must be a date, YYYY-MM-DD");
+	if (sla_parse_local(ir->received, &t) != 0) {
+		resp_error_field(resp, 400, "received",
+		                 "received must be a date, YYYY-MM-DD, or YYYY-MM-DDTHH:MM");
 		return -1;
 	}
+	day = sla_local_day(t);
 	if (day > sla_local_day(req->now)) {
 		resp_error_field(resp, 400, "received", "received lies in the future");
 		return -1;

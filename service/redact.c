@@ -9,7 +9,8 @@
 #include "service.h"
 
 #define MOU "\xe6\x9f\x90" /* 某 */
-#define NAME_MAX_BYTES 256
+#define NAME_MAX_BYTES 2048 /* a quarter holds the longest name intake takes (INTAKE_NAME_MAX \
+                           * code points of up to 4 bytes); a mask is at most 3 times as long */
 #define NAME_PARTS 4
 
 /* A growing output string. */

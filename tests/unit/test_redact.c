@@ -6,6 +6,8 @@
 #include "tests/check.h"
 
 /* Redacts in with name and compares with want. */
+#define MOU_ "\xe6\x9f\x90" /* 某 */
+
 #define EXPECT(t, in, name, want)                                                                  \
 	do {                                                                                       \
 		char *got__ = redact_text((in), (name));                                           \
@@ -88,6 +90,32 @@ test_names(struct t *t)
 	EXPECT(t, "李四和王五", "张三", "李四和王五");
 }
 
+/* Long names (up to INTAKE_NAME_MAX code points) are masked like short ones: a name of 64
+ * bytes or more must not slip through unmasked. */
+static void
+test_long_names(struct t *t)
+{
+	/* 67 bytes of Latin script */
+	EXPECT(t, "From Alexandra Catherine Montgomery-Fitzwilliam Wellington-Smythe Junior, hi",
+	       "Alexandra Catherine Montgomery-Fitzwilliam Wellington-Smythe Junior",
+	       "From A***, hi");
+	/* 26 CJK characters (78 bytes) */
+	EXPECT(t, "我是阿依努尔阿不都热合曼买买提江吐尔逊古丽娜尔巴哈提别克。",
+	       "阿依努尔阿不都热合曼买买提江吐尔逊古丽娜尔巴哈提别克", "我是阿某。");
+	/* 100 code points of 4 bytes each: the longest name intake accepts */
+	{
+		char name[401], text[420], want[420];
+		size_t i;
+
+		for (i = 0; i < 100; i++)
+			memcpy(name + i * 4, "\xf0\x9f\x98\x80", 4);
+		name[400] = '\0';
+		snprintf(text, sizeof(text), "a%sb", name);
+		snprintf(want, sizeof(want), "a\xf0\x9f\x98\x80" MOU_ "b");
+		EXPECT(t, text, name, want);
+	}
+}
+
 /* UTF-8: multi-byte characters next to matches, 4-byte sequences, invalid bytes. */
 static void
 test_utf8(struct t *t)
@@ -146,6 +174,7 @@ main(void)
 	RUN(&t, test_ids);
 	RUN(&t, test_emails);
 	RUN(&t, test_names);
+	RUN(&t, test_long_names);
 	RUN(&t, test_utf8);
 	RUN(&t, test_long);
 	return t_done(&t);
