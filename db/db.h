@@ -173,7 +173,7 @@ void db_attachments_free(struct db_attachment *a, size_t n);
 int db_attachment_get(struct db_conn *c, int64_t item_id, int64_t id, struct db_attachment *out);
 void db_attachment_free(struct db_attachment *a);
 
-/* Items whose submitter allowed publication and that are published or replied, newest first
+/* Items whose submitter allowed publication and that are published (on the board), newest first
  * (by id), for the Open311 listing: at most limit of them with an id below `before` (INT64_MAX
  * for the first page), with their clocks. A new array freed with db_items_free. */
 int db_item_list_public(struct db_conn *c, int64_t before, size_t limit, struct db_item **out,

@@ -51,8 +51,8 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_ITEM_GET] = "SELECT " ITEM_COLS "WHERE i.tracking = ?",
     [STMT_ITEM_GET_ID] = "SELECT " ITEM_COLS "WHERE i.id = ?",
     [STMT_ITEM_LIST_PUBLIC] =
-        "SELECT " ITEM_COLS "WHERE i.publish = 1 AND (i.published = 1 OR i.replied_at IS NOT "
-        "NULL) AND i.id < ? ORDER BY i.id DESC LIMIT ?",
+        "SELECT " ITEM_COLS "WHERE i.publish = 1 AND i.published = 1 AND i.id < ? "
+        "ORDER BY i.id DESC LIMIT ?",
     [STMT_CLOCK_PUT] =
         "INSERT INTO clocks (item_id, name, started, days, unit, end_minutes, due, "
         "paused_at, remaining, stopped_at, provisional, result) VALUES (?, ?, ?, ?, ?, ?, ?, "

@@ -344,8 +344,16 @@ request_json(const struct db_item *item)
 	                 "service_notice");
 }
 
-/* GET /open311/v2/requests/{id}.json: 200 [request] when the submitter allowed publication;
- * 404 [{"code":404,…}] for everything else, the same for unknown numbers. */
+/* Whether Open311 shows an item: its submitter allowed publication, and once replied it is on
+ * the public board (staff may have withdrawn it, e.g. when the masking missed something). */
+static int
+o311_visible(const struct db_item *item)
+{
+	return item->publish && (item->replied_at == 0 || item->published);
+}
+
+/* GET /open311/v2/requests/{id}.json: 200 [request] when o311_visible; 404 [{"code":404,…}]
+ * for everything else, the same for unknown numbers. */
 void
 h_open311_request_get(struct req *req, struct resp *resp)
 {
@@ -359,7 +367,7 @@ h_open311_request_get(struct req *req, struct resp *resp)
 		o311_error(resp, 500, "the request cannot be read");
 		return;
 	}
-	if (rc != 1 || !item.publish) {
+	if (rc != 1 || !o311_visible(&item)) {
 		if (rc == 1)
 			db_item_free(&item);
 		o311_error(resp, 404, "no public request %s", req->params[0]);
@@ -369,8 +377,8 @@ h_open311_request_get(struct req *req, struct resp *resp)
 	db_item_free(&item);
 }
 
-/* GET /open311/v2/requests.json[?service_code=…&status=open|closed&limit=N]: 200, the
- * published or replied items whose submitter allowed publication, newest first. */
+/* GET /open311/v2/requests.json[?service_code=…&status=open|closed&limit=N]: 200, the items
+ * on the public board, newest first. */
 void
 h_open311_requests_get(struct req *req, struct resp *resp)
 {

@@ -511,8 +511,8 @@ class Open311(unittest.TestCase):
         self.assertNotIn(a["service_request_id"], [x["service_request_id"] for x in r.json()])
         # once replied, it is listed, closed, with a masked reply
         with sqlite3.connect(self.srv.db) as db:
-            db.execute("UPDATE items SET state = 'replied', replied_at = created, reply = ? "
-                       "WHERE tracking = ?", ("Dear Wang Wei (13912345678): fixed.",
+            db.execute("UPDATE items SET state = 'replied', replied_at = created, reply = ?, "
+                       "published = 1 WHERE tracking = ?", ("Dear Wang Wei (13912345678): fixed.",
                                               a["service_request_id"]))
         r = self.srv.request("GET", "/open311/v2/requests.json")
         got = [x for x in r.json() if x["service_request_id"] == a["service_request_id"]]

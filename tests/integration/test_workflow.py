@@ -663,10 +663,17 @@ class Board(Base):
         r = self.staff["admin_a"].patch(path, {"published": False})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(self.server.request("GET", "/api/v1/public/items").json()["items"], [])
+        # withdrawn from Open311 too
+        r = self.server.request("GET", "/open311/v2/requests/%s.json" % a["tracking"])
+        self.assertEqual(r.status, 404, r)
+        r = self.server.request("GET", "/open311/v2/requests.json")
+        self.assertNotIn(a["tracking"], [x["service_request_id"] for x in r.json()])
         r = self.staff["head_fg"].patch(path, {"published": True, "subject": None})
         self.assertEqual(r.status, 200, r)
         r = self.server.request("GET", "/api/v1/public/items/" + a["tracking"])
         self.assertEqual(r.json()["subject"], "张某反映噪音")
+        r = self.server.request("GET", "/open311/v2/requests/%s.json" % a["tracking"])
+        self.assertEqual((r.status, r.json()[0]["title"]), (200, "张某反映噪音"))
 
     def test_edit_before_publication(self):
         self.clock("2025-09-30T10:00")
