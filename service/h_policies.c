@@ -62,7 +62,7 @@ detail_add(char *d, const struct policies *before, const struct policies *after,
 
 /* PATCH /api/v1/admin/policies/{kind} with any of the keys GET shows (but "source"): a value
  * overrides the configuration's for that kind, null goes back to the configuration's. Days are
- * JSON integers from 1 to 60, the other keys strings, checked by the parser of the
+ * JSON integers from 1 to 366, the other keys strings, checked by the parser of the
  * configuration file (policy_set), so that the file and the API accept the same values.
  * Answers 200 with the kind's effective policy as GET shows it; 404 unknown kind; 400 naming
  * the field for an unknown key or a bad value (nothing is changed then); 500.

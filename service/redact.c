@@ -1,6 +1,7 @@
 /*
  * redact.c: masking of personal data in the public version of an item (个人隐私不得上网): the
- * submitter's name, mainland mobile numbers, 18-digit ID numbers and e-mail addresses. Pure
+ * submitter's name, mainland mobile and landline numbers, 18-digit ID numbers and e-mail
+ * addresses. Pure
  * text in, text out; works on UTF-8 by whole code points, so a sequence is never split.
  */
 #include <stdlib.h>
@@ -208,6 +209,32 @@ match_phone(const unsigned char *p, size_t pos[11])
 	return match_core(p, 0, pos);
 }
 
+/* A mainland landline number at p: an area code 0[1-9]D or 0[1-9]DD, optionally followed by
+ * '-', ' ' or ')', then a local number of 7 or 8 digits starting with 2-9. Returns its length,
+ * with the offset of the local number in *local, or 0. */
+static size_t
+match_landline(const unsigned char *p, size_t *local)
+{
+	size_t area, at, n;
+
+	if (p[0] != '0' || p[1] < '1' || p[1] > '9')
+		return 0;
+	for (area = 3; area <= 4; area++) {
+		if (!is_digit(p[area - 1]))
+			return 0;
+		at = area;
+		if (p[at] == '-' || p[at] == ' ' || p[at] == ')')
+			at++;
+		for (n = 0; is_digit(p[at + n]); n++)
+			;
+		if ((n == 7 || n == 8) && p[at] >= '2') {
+			*local = at;
+			return at + n;
+		}
+	}
+	return 0;
+}
+
 /* --- names ------------------------------------------------------------------------------- */
 
 static const char *const compound_surnames[] = {
@@ -339,6 +366,15 @@ redact_text(const char *text, const char *submitter_name)
 				put(&o, (const char *)p + i, 6);
 				puts_(&o, "********");
 				put(&o, (const char *)p + i + 14, 4);
+				i += n;
+				continue;
+			}
+			n = match_landline(p + i, &local);
+			if (n != 0) { /* area code and last 4 digits kept */
+				put(&o, (const char *)p + i, local);
+				for (k = local; k < n - 4; k++)
+					put(&o, "*", 1);
+				put(&o, (const char *)p + i + n - 4, 4);
 				i += n;
 				continue;
 			}

@@ -714,7 +714,8 @@ int wf_next_state(enum wf_action a, enum wf_state state, int resume_state);
 /* A new copy of text (UTF-8) with personal data masked for publication: the submitter's name
  * (exact, and its surname + 某 form, e.g. 张三 -> 张某; a Latin-script name also word by word,
  * "Wei Wang" finds "Wang Wei" -> W*** W***), mainland mobile numbers (1[3-9] and nine
- * digits, also with +86 / 86 and spaces or dashes) -> 138****5678, 18-digit ID numbers -> first 6
+ * digits, also with +86 / 86 and spaces or dashes) -> 138****5678, landlines (area code 0XX or
+ * 0XXX, local number of 7-8 digits) -> 010-****5678, 18-digit ID numbers -> first 6
  * + ******** + last 4, e-mail addresses -> first character + *** @ domain. submitter_name may be
  * NULL or empty. Never splits a UTF-8 sequence; invalid bytes are copied as they are. Returns
  * NULL for NULL text or out of memory; the caller frees the result. */

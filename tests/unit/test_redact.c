@@ -31,6 +31,18 @@ test_phones(struct t *t)
 }
 
 static void
+test_landlines(struct t *t)
+{
+	EXPECT(t, "电话010-62345678。", NULL, "电话010-****5678。");
+	EXPECT(t, "0571 88889999", NULL, "0571 ****9999");
+	EXPECT(t, "(0571)8888999", NULL, "(0571)***8999");
+	EXPECT(t, "01062345678", NULL, "010****5678");
+	EXPECT(t, "tel 0755-2345678, ok", NULL, "tel 0755-***5678, ok");
+	/* a tracking number is no telephone */
+	EXPECT(t, "XJ-20250930-00042", NULL, "XJ-20250930-00042");
+}
+
+static void
 test_not_phones(struct t *t)
 {
 	/* second digit 0-2: not a mobile number */
@@ -41,7 +53,8 @@ test_not_phones(struct t *t)
 	/* dates, times, money, landlines */
 	EXPECT(t, "2025-10-14 13:30, 1380元", NULL, "2025-10-14 13:30, 1380元");
 	EXPECT(t, "20251014133012", NULL, "20251014133012");
-	EXPECT(t, "010-12345678", NULL, "010-12345678");
+	EXPECT(t, "010-12345678", NULL, "010-12345678"); /* no local number starts with 1 */
+	EXPECT(t, "0012345678", NULL, "0012345678");
 	EXPECT(t, "order 13800000000000000000", NULL, "order 13800000000000000000");
 	EXPECT(t, "2025年10月14日", NULL, "2025年10月14日");
 	EXPECT(t, "", NULL, "");
@@ -170,6 +183,7 @@ main(void)
 	struct t t = {0, 0, 0};
 
 	RUN(&t, test_phones);
+	RUN(&t, test_landlines);
 	RUN(&t, test_not_phones);
 	RUN(&t, test_ids);
 	RUN(&t, test_emails);
