@@ -6,13 +6,14 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "service.h"
 
 #define MOU "\xe6\x9f\x90" /* 某 */
 #define NAME_MAX_BYTES 2048 /* a quarter holds the longest name intake takes (INTAKE_NAME_MAX \
                            * code points of up to 4 bytes); a mask is at most 3 times as long */
-#define NAME_PARTS 4
+#define NAME_PARTS 8
 
 /* A growing output string. */
 struct out {
@@ -265,7 +266,7 @@ name_part_at(const struct name_forms *f, const unsigned char *text, size_t i)
 		return 0;
 	for (k = 0; k < f->nparts; k++) {
 		n = f->part_len[k];
-		if (strncmp((const char *)text + i, f->full + f->part_off[k], n) == 0 &&
+		if (strncasecmp((const char *)text + i, f->full + f->part_off[k], n) == 0 &&
 		    !is_alpha(text[i + n]))
 			return n;
 	}

@@ -93,6 +93,9 @@ test_names(struct t *t)
 	/* a Latin name's words on their own, whole words only, in any order */
 	EXPECT(t, "Wang Wei called; Weight and Wangs unchanged", "Wei Wang",
 	       "W*** W*** called; Weight and Wangs unchanged");
+	/* in any case; all words of a long name */
+	EXPECT(t, "MR WANG and Ms Angeles", "Maria Fernanda de los Angeles Wang",
+	       "MR W*** and Ms A***");
 	EXPECT(t, "张三", " 张三 ", "张某");
 	/* a one-character name is not looked for (it would mask ordinary text) */
 	EXPECT(t, "张先生说", "张", "张先生说");
