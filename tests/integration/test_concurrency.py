@@ -1,0 +1,123 @@
+"""Many clients at once against the ASan build: submissions, workflow actions and readers in
+parallel. No request may see a half-written item, no submission may be lost or numbered twice,
+and the daemon must stop cleanly without a sanitizer report.
+
+Bounded: 6 submitters x 25 items, 2 dispatchers, 3 readers; a few seconds in all.
+"""
+import os
+import queue
+import re
+import sqlite3
+import sys
+import threading
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+SUBMITTERS = 6
+PER_SUBMITTER = 25
+TOTAL = SUBMITTERS * PER_SUBMITTER
+TRACKING = re.compile(r"^XJ-20250930-(\d{5})$")
+ITEM = {"kind": "complaint", "subject": "并发提交", "body": "同时提交的事项。",
+        "email": "a@example.cn", "publish": False}
+
+
+class Concurrency(unittest.TestCase):
+    def setUp(self):
+        self.srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0",
+                                       "CIVICDESK_TEST_NOW": "2025-09-30T10:00"}).start()
+        self.dispatchers = [self.srv.staff("disp%d" % i, "dispatcher") for i in range(2)]
+        self.reader = self.srv.staff("sup", "supervisor")
+        self.errors = []
+        self.checked = 0
+        self.lock = threading.Lock()
+
+    def tearDown(self):
+        self.srv.cleanup()
+
+    def fail_later(self, msg):
+        with self.lock:
+            self.errors.append(msg)
+
+    def check_item(self, it):
+        """What any reader must see of an item: whole, never half-written."""
+        with self.lock:
+            self.checked += 1
+        hist = it["history"]
+        if not hist or hist[-1]["to_state"] != it["state"]:
+            self.fail_later("%s: state %s, history %r" % (it["tracking"], it["state"], hist))
+        if it["state"] == "assigned" and it["section"] != "法规处":
+            self.fail_later("%s: assigned without its section" % it["tracking"])
+        for name in ("forward", "reply"):
+            if it["clocks"].get(name, {}).get("due") is None:
+                self.fail_later("%s: clock %s missing" % (it["tracking"], name))
+
+    def test_parallel_clients(self):
+        created = queue.Queue()
+        done = threading.Event()
+
+        def submit():
+            for _ in range(PER_SUBMITTER):
+                r = self.srv.request("POST", "/api/v1/items", json_body=ITEM)
+                if r.status != 201:
+                    self.fail_later("submit: %r" % r)
+                    continue
+                created.put(r.json()["tracking"])
+
+        def dispatch(staff):
+            while not (done.is_set() and created.empty()):
+                try:
+                    t = created.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                r = staff.request("POST", "/api/v1/items/%s/actions/assign" % t,
+                                  json_body={"section": "法规处"})
+                if r.status != 200:
+                    self.fail_later("assign %s: %r" % (t, r))
+                else:
+                    self.check_item(r.json())
+
+        def read():
+            while not done.is_set():
+                r = self.reader.request("GET", "/api/v1/queue?state=all&limit=20")
+                if r.status != 200:
+                    self.fail_later("queue: %r" % r)
+                    return
+                for row in r.json()["items"][:3]:
+                    r = self.reader.request("GET", "/api/v1/items/" + row["tracking"])
+                    if r.status != 200:
+                        self.fail_later("get %s: %r" % (row["tracking"], r))
+                    else:
+                        self.check_item(r.json())
+
+        submitters = [threading.Thread(target=submit) for _ in range(SUBMITTERS)]
+        others = [threading.Thread(target=dispatch, args=(d,)) for d in self.dispatchers]
+        others += [threading.Thread(target=read) for _ in range(3)]
+        for th in submitters + others:
+            th.start()
+        for th in submitters:
+            th.join(timeout=120)
+        done.set()
+        for th in others:
+            th.join(timeout=120)
+        self.assertEqual(self.errors, [])
+        self.assertGreater(self.checked, TOTAL)  # the readers did read while it all went on
+
+        # every submission stored once, numbered 1..TOTAL without gaps, and assigned
+        with sqlite3.connect(self.srv.db) as db:
+            rows = db.execute("SELECT tracking, state FROM items").fetchall()
+            histories = db.execute("SELECT count(*) FROM history").fetchone()[0]
+        numbers = sorted(int(TRACKING.match(t).group(1)) for t, _ in rows)
+        self.assertEqual(numbers, list(range(1, TOTAL + 1)))
+        self.assertEqual({s for _, s in rows}, {"assigned"})
+        self.assertEqual(histories, 2 * TOTAL)  # submit + assign, one row each
+
+        self.srv.stop()
+        self.assertEqual(self.srv.exit_code, 0, self.srv.output)
+        for bad in ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer"):
+            self.assertNotIn(bad, self.srv.output)
+
+
+if __name__ == "__main__":
+    harness.main()
