@@ -165,7 +165,9 @@ clock_json(const struct db_clock *k, const struct sla_calendar *cal, int64_t now
 	if (k->stopped_at != 0) {
 		state = "stopped";
 		left = json_null();
-		overdue = k->due != 0 && k->stopped_at > k->due;
+		/* stopped while paused: no due time, the days it had left tell */
+		overdue =
+		    k->due != 0 ? k->stopped_at > k->due : k->paused_at != 0 && k->remaining < 0;
 	} else if (k->paused_at != 0) {
 		state = "paused";
 		left = json_integer(k->remaining);

@@ -139,6 +139,14 @@ test_clocks_json(struct t *t)
 	CHECK_STR(t, json_string_value(json_object_get(r, "state")), "paused");
 	CHECK_INT(t, json_integer_value(json_object_get(r, "working_days_left")), 4);
 	json_decref(j);
+	/* paused when already late, then stopped while paused: overdue all the same */
+	clock_pause(clock_find(&it, CLOCK_FORWARD), cal, at("2025-10-15T10:00"));
+	clock_stop(clock_find(&it, CLOCK_FORWARD), at("2025-10-16T10:00"));
+	j = clocks_json(&it, cal, at("2025-10-16T11:00"));
+	r = json_object_get(j, "forward");
+	CHECK_STR(t, json_string_value(json_object_get(r, "state")), "stopped");
+	CHECK(t, json_is_true(json_object_get(r, "overdue")));
+	json_decref(j);
 }
 
 static void
