@@ -48,6 +48,9 @@ class Response:
         return "<%d %r>" % (self.status, self.body[:300])
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
 class Server:
     """A civicdesk daemon on 127.0.0.1 with its own temporary folder and database."""
 
@@ -92,9 +95,15 @@ class Server:
         return self
 
     def cleanup(self):
+        """Stops the daemon and removes its folder; raises if the daemon reported a sanitizer
+        error (ASan, UBSan) at any time, so that every suite fails on one."""
         self.stop()
         if self.own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+        out = getattr(self, "output", "")
+        for marker in SANITIZER_MARKERS:
+            if marker in out:
+                raise AssertionError("the daemon reported %r:\n%s" % (marker, out[-4000:]))
 
     def cli(self, *args, stdin=None):
         """Runs a civicdesk command against this server's database (at the server's injected
