@@ -409,3 +409,19 @@ db_exec_stmt(struct db_conn *c, sqlite3_stmt *st)
 	db_reset(st);
 	return 0;
 }
+
+void *
+db_grow(void *v, size_t len, size_t *cap, size_t size)
+{
+	size_t ncap;
+	void *nv;
+
+	if (len < *cap)
+		return v;
+	ncap = *cap ? *cap * 2 : 8;
+	nv = realloc(v, ncap * size);
+	if (nv == NULL)
+		return NULL;
+	*cap = ncap;
+	return nv;
+}

@@ -77,24 +77,6 @@ static const char *const stmts[STMT__MAX] = {
                         "ORDER BY id DESC LIMIT ?7 OFFSET ?8",
 };
 
-/* Grows an array of elements of size sz to hold one more; 0 or -1. */
-static int
-grow(void **v, size_t len, size_t *cap, size_t sz)
-{
-	void *nv;
-	size_t ncap;
-
-	if (len < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 8;
-	nv = realloc(*v, ncap * sz);
-	if (nv == NULL)
-		return -1;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
 static int
 step_error(struct db_conn *c, sqlite3_stmt *st)
 {
@@ -201,14 +183,18 @@ int
 db_account_list(struct db_conn *c, struct db_account **out, size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_ACC_LIST]);
-	struct db_account *v = NULL;
+	struct db_account *v = NULL, *nv;
 	size_t len = 0, cap = 0;
 	int rc;
 
 	if (st == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (grow((void **)&v, len, &cap, sizeof(*v)) != 0 || read_account(st, &v[len]) != 0)
+		nv = db_grow(v, len, &cap, sizeof(*v));
+		if (nv == NULL)
+			goto fail;
+		v = nv;
+		if (read_account(st, &v[len]) != 0)
 			goto fail;
 		len++;
 	}
@@ -268,15 +254,17 @@ int
 db_password_history(struct db_conn *c, int64_t id, size_t max, char ***out, size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_HIST_LIST]);
-	char **v = NULL;
+	char **v = NULL, **nv;
 	size_t len = 0, cap = 0;
 	int rc;
 
 	if (st == NULL || db_bind_int(st, 1, id) || db_bind_int(st, 2, (int64_t)max))
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (grow((void **)&v, len, &cap, sizeof(*v)) != 0)
+		nv = db_grow(v, len, &cap, sizeof(*v));
+		if (nv == NULL)
 			goto fail;
+		v = nv;
 		v[len] = db_col_text(st, 0);
 		if (v[len] == NULL)
 			goto fail;
@@ -557,7 +545,7 @@ int
 db_audit_list(struct db_conn *c, const struct db_audit_filter *f, struct db_audit **out, size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_AUDIT_LIST]);
-	struct db_audit *v = NULL;
+	struct db_audit *v = NULL, *nv;
 	size_t len = 0, cap = 0;
 	int limit = f->limit <= 0 ? 100 : f->limit > 1000 ? 1000 : f->limit;
 	int rc;
@@ -573,7 +561,11 @@ db_audit_list(struct db_conn *c, const struct db_audit_filter *f, struct db_audi
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (grow((void **)&v, len, &cap, sizeof(*v)) != 0 || read_audit(st, &v[len]) != 0)
+		nv = db_grow(v, len, &cap, sizeof(*v));
+		if (nv == NULL)
+			goto fail;
+		v = nv;
+		if (read_audit(st, &v[len]) != 0)
 			goto fail;
 		len++;
 	}

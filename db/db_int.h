@@ -52,4 +52,9 @@ char *db_col_text(sqlite3_stmt *st, int i);
 /* Runs a statement that returns no rows: 0 or -1 (logged). Resets it. */
 int db_exec_stmt(struct db_conn *c, sqlite3_stmt *st);
 
+/* Room for one more element of `size` bytes in the array v, which holds len of *cap: v itself
+ * while there is room, else a larger copy (*cap updated, v freed by realloc). NULL when out of
+ * memory, v then untouched. */
+void *db_grow(void *v, size_t len, size_t *cap, size_t size);
+
 #endif

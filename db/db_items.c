@@ -479,13 +479,10 @@ db_history_list(struct db_conn *c, int64_t item_id, int citizen_only, struct db_
 	if (st == NULL || db_bind_int(st, 1, item_id) != 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 8;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL)
-				goto fail;
-			v = nv;
-		}
+		nv = db_grow(v, len, &cap, sizeof(*v));
+		if (nv == NULL)
+			goto fail;
+		v = nv;
 		len++;
 		if (read_history(st, &v[len - 1]) != 0)
 			goto fail;
@@ -551,13 +548,10 @@ db_attachment_list(struct db_conn *c, int64_t item_id, struct db_attachment **ou
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct db_attachment *a;
 
-		if (len == cap) {
-			cap = cap ? cap * 2 : 4;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL)
-				goto fail;
-			v = nv;
-		}
+		nv = db_grow(v, len, &cap, sizeof(*v));
+		if (nv == NULL)
+			goto fail;
+		v = nv;
 		a = &v[len++];
 		memset(a, 0, sizeof(*a));
 		a->id = sqlite3_column_int64(st, 0);

@@ -102,13 +102,10 @@ db_section_list(struct db_conn *c, struct db_section **out, size_t *n)
 	if (st == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 8;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL)
-				goto fail;
-			v = nv;
-		}
+		nv = db_grow(v, len, &cap, sizeof(*v));
+		if (nv == NULL)
+			goto fail;
+		v = nv;
 		if (read_row(st, &v[len]) != 0)
 			goto fail;
 		len++;
