@@ -245,6 +245,19 @@ config_load(struct config *cfg, const char *path, int explicit_path, char *err, 
 			goto fail;
 		}
 	}
+	for (i = 0; i < KIND__MAX; i++) {
+		const struct policy *p = &cfg->policy[i];
+
+		if (p->reply_extended_days < p->reply.days) {
+			snprintf(err, errsize,
+			         "policy.%s.reply_extended_days (%d) must be at least "
+			         "policy.%s.reply_days (%d): an approved extension never shortens the "
+			         "time to reply",
+			         kind_name((enum kind)i), p->reply_extended_days, kind_name((enum kind)i),
+			         p->reply.days);
+			goto fail;
+		}
+	}
 	return 0;
 fail:
 	config_free(cfg);

@@ -119,15 +119,24 @@ test_config_agrees(struct t *t)
 	struct config cfg;
 	char err[512];
 
-	setenv("CIVICDESK_POLICY_LETTER_REPLY_DAYS", "60", 1);
+	setenv("CIVICDESK_POLICY_LETTER_REPLY_DAYS", "12", 1);
 	CHECK_INT(t, config_load(&cfg, NULL, 0, err, sizeof(err)), 0);
-	CHECK_INT(t, cfg.policy[KIND_LETTER].reply.days, 60);
+	CHECK_INT(t, cfg.policy[KIND_LETTER].reply.days, 12);
 	CHECK_INT(t, cfg.policy[KIND_COMPLAINT].reply.days, 5);
 	config_free(&cfg);
 	setenv("CIVICDESK_POLICY_LETTER_REPLY_DAYS", "367", 1);
 	CHECK_INT(t, config_load(&cfg, NULL, 0, err, sizeof(err)), -1);
 	CHECK(t, strstr(err, "CIVICDESK_POLICY_LETTER_REPLY_DAYS") != NULL);
 	CHECK(t, strstr(err, "an integer from 1 to 366") != NULL);
+	/* an extension never shorter than the reply limit */
+	setenv("CIVICDESK_POLICY_LETTER_REPLY_DAYS", "20", 1);
+	CHECK_INT(t, config_load(&cfg, NULL, 0, err, sizeof(err)), -1);
+	CHECK(t, strstr(err, "policy.letter.reply_extended_days (15) must be at least "
+	                     "policy.letter.reply_days (20)") != NULL);
+	setenv("CIVICDESK_POLICY_LETTER_REPLY_EXTENDED_DAYS", "30", 1);
+	CHECK_INT(t, config_load(&cfg, NULL, 0, err, sizeof(err)), 0);
+	config_free(&cfg);
+	unsetenv("CIVICDESK_POLICY_LETTER_REPLY_EXTENDED_DAYS");
 	setenv("CIVICDESK_POLICY_LETTER_REPLY_DAYS", "0", 1);
 	CHECK_INT(t, config_load(&cfg, NULL, 0, err, sizeof(err)), -1);
 	unsetenv("CIVICDESK_POLICY_LETTER_REPLY_DAYS");
