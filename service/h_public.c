@@ -167,16 +167,17 @@ h_item_public_patch(struct req *req, struct resp *resp)
 		           item.tracking);
 		goto out;
 	}
-	if ((rc = edit_field(j, "subject", PUBLIC_SUBJECT_MAX, 0, &item.public_subject, resp,
-	                     &oom)) < 0)
+	rc = edit_field(j, "subject", PUBLIC_SUBJECT_MAX, 0, &item.public_subject, resp, &oom);
+	if (rc < 0)
 		goto bad;
 	changed |= rc;
-	if ((rc = edit_field(j, "body", PUBLIC_TEXT_MAX, TEXT_MULTILINE, &item.public_body, resp,
-	                     &oom)) < 0)
+	rc = edit_field(j, "body", PUBLIC_TEXT_MAX, TEXT_MULTILINE, &item.public_body, resp, &oom);
+	if (rc < 0)
 		goto bad;
 	changed |= rc;
-	if ((rc = edit_field(j, "reply", PUBLIC_TEXT_MAX, TEXT_MULTILINE, &item.public_reply, resp,
-	                     &oom)) < 0)
+	rc =
+	    edit_field(j, "reply", PUBLIC_TEXT_MAX, TEXT_MULTILINE, &item.public_reply, resp, &oom);
+	if (rc < 0)
 		goto bad;
 	changed |= rc;
 	if (publish == 1) {
