@@ -116,6 +116,10 @@ deps-test:
 run: deps
 	@$(MAKE) --no-print-directory V=rel build
 	@mkdir -p var
+	@if [ -e var/civicdesk.db ]; then \
+		echo "var/civicdesk.db exists: its accounts: ./build/rel/civicdesk user list;" \
+		     "a new one-time password: ./build/rel/civicdesk user reset-password NAME"; \
+	fi
 	./build/rel/civicdesk serve
 
 test: deps-test
