@@ -3,8 +3,11 @@ bad inputs, rate limits, citizen tracking, Open311 GeoReport v2 and its privacy 
 import json
 import os
 import re
+import shutil
 import sqlite3
+import subprocess
 import sys
+import tempfile
 import unittest
 import urllib.parse
 import uuid
@@ -293,6 +296,61 @@ class Intake(unittest.TestCase):
             self.fail("connection dropped instead of a 413: %r" % e)
         self.assertEqual(r.status, 413, r)
         self.assertEqual(r.json()["error"]["code"], "too_large")
+
+    def test_oversized_body_without_expect_is_413_not_a_broken_pipe(self):
+        # Python's http.client and urllib send the whole body without Expect: 100-continue;
+        # far more than the socket buffers hold must still end in a 413 the client can read
+        body = json.dumps(item(body="x" * (32 * MAX_BODY))).encode()
+        try:
+            r = self.srv.request("POST", "/api/v1/items", body=body,
+                                 headers={"Content-Type": "application/json"})
+        except (BrokenPipeError, ConnectionResetError) as e:
+            self.fail("connection dropped instead of a 413: %r" % e)
+        self.assertEqual(r.status, 413, r)
+        self.assertEqual(r.json()["error"]["code"], "too_large")
+
+    def curl(self, *args):
+        """Runs curl against the daemon: (status, body bytes); skips when curl is missing."""
+        if shutil.which("curl") is None:
+            self.skipTest("curl is not installed")
+        p = subprocess.run(["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", *args],
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        body, _, status = p.stdout.rpartition(b"\n")
+        return int(status), body
+
+    def test_curl_expect_100_continue(self):
+        url = "http://127.0.0.1:%d/api/v1/items" % self.srv.port
+        with tempfile.TemporaryDirectory() as d:
+            big = os.path.join(d, "big.json")
+            with open(big, "w", encoding="utf-8") as f:
+                json.dump(item(body="长" * 3000), f, ensure_ascii=False)
+            status, out = self.curl("-H", "Expect: 100-continue", "-H",
+                                    "Content-Type: application/json; charset=utf-8",
+                                    "--data-binary", "@" + big, url)
+            self.assertEqual(status, 201, out)
+            att = os.path.join(d, "投诉材料（一）.pdf")
+            data = os.urandom(100000)
+            with open(att, "wb") as f:
+                f.write(data)
+            status, out = self.curl("-H", "Expect: 100-continue", "-F", "kind=complaint",
+                                    "-F", "subject=材料", "-F", "body=见附件", "-F",
+                                    "phone=13812345678", "-F", "publish=on", "-F",
+                                    "attachment=@%s;type=application/pdf" % att, url)
+            self.assertEqual(status, 201, out)
+            if self.staff:
+                it = self.srv.request("GET", "/api/v1/items/" + json.loads(out)["tracking"],
+                                      headers=self.staff).json()
+                self.assertEqual([(a["filename"], a["size"], a["content_type"])
+                                  for a in it["attachments"]],
+                                 [("投诉材料（一）.pdf", len(data), "application/pdf")])
+            with open(big, "w", encoding="utf-8") as f:
+                json.dump(item(body="x" * (2 * MAX_BODY)), f)
+            status, out = self.curl("-H", "Expect: 100-continue", "-H",
+                                    "Content-Type: application/json", "--data-binary",
+                                    "@" + big, url)
+            self.assertEqual(status, 413, out)
+            self.assertEqual(json.loads(out)["error"]["code"], "too_large")
 
     def test_oversized_chunked_body_is_413(self):
         # no Content-Length: the limit applies while the body streams in
