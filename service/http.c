@@ -124,6 +124,10 @@ verror(struct resp *resp, int status, const char *code, const char *field, const
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	text_scrub(msg); /* it may quote the request, or be cut inside a character */
+	if (resp->georeport) {
+		resp_json(resp, status, json_pack("[{s:i, s:s}]", "code", status, "description", msg));
+		return;
+	}
 	e = json_pack("{s:s, s:s}", "code", code, "message", msg);
 	if (e != NULL && field != NULL)
 		json_object_set_new(e, "field", json_string(field));
@@ -438,6 +442,7 @@ call_new(struct app *app, struct MHD_Connection *conn, const char *url, const ch
 	call->req.conn = conn;
 	call->req.method = method;
 	call->req.path = url;
+	call->resp.georeport = strncmp(url, "/open311/", 9) == 0;
 	client_addr(app, conn, call->req.addr, sizeof(call->req.addr));
 	call->match = route_match(route_method, url, &call->req, &call->route);
 	if (call->match == 0) {

@@ -602,6 +602,26 @@ class Open311(unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         self.assertRegex(r.json()[0]["service_request_id"], TRACKING)
 
+    def test_errors_of_the_http_layer_are_georeport_errors(self):
+        r = self.srv.request("DELETE", "/open311/v2/requests.json")
+        self.assertEqual(r.status, 405, r)
+        self.assertEqual(r.json()[0]["code"], 405)
+        self.assertTrue(r.json()[0]["description"])
+        r = self.srv.request("GET", "/open311/v2/services.xml")
+        self.assertEqual(r.status, 404, r)
+        self.assertEqual(r.json()[0]["code"], 404)
+        body = urllib.parse.urlencode({"service_code": "letter", "email": "a@b.cn",
+                                       "attribute[publish]": "true",
+                                       "description": "x" * (11 * 1024 * 1024)})
+        r = self.srv.request("POST", "/open311/v2/requests.json", body=body,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 413, r)
+        self.assertEqual(r.json()[0]["code"], 413)
+        # the JSON API keeps its own error object
+        r = self.srv.request("DELETE", "/api/v1/health")
+        self.assertEqual(r.status, 405, r)
+        self.assertEqual(r.json()["error"]["code"], "method_not_allowed")
+
     def test_errors(self):
         cases = [
             ({"description": "d", "email": "a@b.cn", "attribute[publish]": "true"},
