@@ -602,6 +602,62 @@ class Open311(unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         self.assertRegex(r.json()[0]["service_request_id"], TRACKING)
 
+    def published(self, fields):
+        """Posts a request with consent and puts it on the public board; its id."""
+        a = self.post(dict(fields, **{"attribute[publish]": "true"}))[0]
+        with sqlite3.connect(self.srv.db) as db:
+            db.execute("UPDATE items SET state = 'replied', replied_at = created, reply = 'ok', "
+                       "published = 1 WHERE tracking = ?", (a["service_request_id"],))
+        return a["service_request_id"]
+
+    def listed(self, query, status=200):
+        r = self.srv.request("GET", "/open311/v2/requests.json?" + query)
+        self.assertEqual(r.status, status, r)
+        if status != 200:
+            self.assertEqual(r.json()[0]["code"], status)
+            return None
+        return [x["service_request_id"] for x in r.json()]
+
+    def test_list_filters_of_the_spec(self):
+        base = {"description": "Filter me.", "email": "f@example.cn"}
+        a = self.published(dict(base, service_code="letter"))
+        b = self.published(dict(base, service_code="complaint"))
+        c = self.published(dict(base, service_code="consultation"))
+        hidden = self.post(dict(base, service_code="letter",
+                                **{"attribute[publish]": "false"}))[0]["service_request_id"]
+        q = urllib.parse.urlencode
+        # service_request_id: a comma-delimited list, overriding every other argument
+        self.assertEqual(sorted(self.listed(q({"service_request_id": "%s,%s" % (a, c)}))),
+                         sorted([a, c]))
+        self.assertEqual(self.listed(q({"service_request_id": b, "service_code": "letter",
+                                        "status": "open"})), [b])
+        self.assertEqual(self.listed(q({"service_request_id": hidden})), [])
+        self.assertEqual(self.listed(q({"service_request_id": "XJ-20250930-99999"})), [])
+        # service_code and status: comma-delimited lists
+        got = self.listed(q({"service_code": "letter,consultation"}))
+        self.assertIn(a, got)
+        self.assertIn(c, got)
+        self.assertNotIn(b, got)
+        got = self.listed(q({"status": "open,closed"}))
+        self.assertTrue({a, b, c} <= set(got), got)
+        self.assertNotIn(a, self.listed(q({"status": "open"})))
+        # start_date / end_date on requested_datetime, in w3 format
+        for start, end, inside in [("2025-09-30T02:00:01Z", None, False),
+                                   ("2025-09-30T01:00:00Z", None, True),
+                                   ("2025-09-30T10:00:00+08:00", "2025-09-30T10:00:00+08:00",
+                                    True),
+                                   (None, "2025-09-30T01:59:59Z", False),
+                                   ("2025-09-29T00:00:00Z", "2025-10-01T00:00:00Z", True),
+                                   ("2025-10-01T00:00:00Z", None, False)]:
+            with self.subTest(start=start, end=end):
+                args = {k: v for k, v in (("start_date", start), ("end_date", end)) if v}
+                got = self.listed(q(args))
+                self.assertEqual(a in got, inside, got)
+        # a client that does not escape the '+' of an offset
+        self.assertIn(a, self.listed("start_date=2025-09-30T09:00:00+08:00"))
+        self.listed(q({"start_date": "yesterday"}), status=400)
+        self.listed(q({"end_date": "2025-13-01T00:00:00Z"}), status=400)
+
     def test_errors_of_the_http_layer_are_georeport_errors(self):
         r = self.srv.request("DELETE", "/open311/v2/requests.json")
         self.assertEqual(r.status, 405, r)
