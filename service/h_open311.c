@@ -377,35 +377,147 @@ h_open311_request_get(struct req *req, struct resp *resp)
 	db_item_free(&item);
 }
 
-/* GET /open311/v2/requests.json[?service_code=…&status=open|closed&limit=N]: 200, the items
- * on the public board, newest first. */
+/* 1 if the comma-delimited list holds value; a NULL list holds every value. */
+static int
+in_list(const char *list, const char *value)
+{
+	size_t len, vlen = strlen(value);
+	const char *p;
+
+	if (list == NULL)
+		return 1;
+	for (p = list;; p += len + 1) {
+		len = strcspn(p, ",");
+		if (len == vlen && strncmp(p, value, len) == 0)
+			return 1;
+		if (p[len] == '\0')
+			return 0;
+	}
+}
+
+/* The start_date or end_date parameter, a w3 date and time (2025-10-01T00:00:00Z, or with an
+ * offset): 0 with *t written (left alone when absent), or -1 having answered 400. */
+static int
+date_param(struct req *req, struct resp *resp, const char *name, int64_t *t)
+{
+	const char *v = req_query(req, name);
+	char buf[40];
+	size_t n;
+
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	n = strlen(v);
+	if (n < sizeof(buf)) {
+		memcpy(buf, v, n + 1);
+		if (n > 6 && buf[n - 6] == ' ')
+			buf[n - 6] = '+'; /* the '+' of an offset that the client did not escape */
+		if (sla_parse_local(buf, t) == 0)
+			return 0;
+	}
+	o311_error(resp, 400, "%s: a date and time in w3 format, e.g. 2025-10-01T00:00:00+08:00",
+	           name);
+	return -1;
+}
+
+/* 1 if the array of requests holds the one numbered tracking. */
+static int
+listed(json_t *a, const char *tracking)
+{
+	const char *s;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(a, i, v) {
+		s = json_string_value(json_object_get(v, "service_request_id"));
+		if (s != NULL && strcmp(s, tracking) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* GET requests.json?service_request_id=A,B,…: the requests of that list that GET
+ * requests/{id}.json shows (the list overrides every other argument), in its order. */
+static void
+requests_by_id(struct req *req, struct resp *resp, const char *ids)
+{
+	char id[64];
+	struct db_item item;
+	json_t *a = json_array();
+	const char *p;
+	size_t len, n = 0;
+	int rc;
+
+	for (p = ids; a != NULL && n < LIST_MAX; p += len) {
+		p += strspn(p, ", ");
+		len = strcspn(p, ", ");
+		if (len == 0)
+			break;
+		n++;
+		if (len >= sizeof(id))
+			continue;
+		memcpy(id, p, len);
+		id[len] = '\0';
+		rc = db_item_get(req->db, id, &item);
+		if (rc < 0) {
+			json_decref(a);
+			o311_error(resp, 500, "the requests cannot be read");
+			return;
+		}
+		if (rc == 0)
+			continue;
+		if (o311_visible(&item) && !listed(a, item.tracking))
+			json_array_append_new(a, request_json(&item));
+		db_item_free(&item);
+	}
+	resp_json(resp, 200, a);
+}
+
+/* GET /open311/v2/requests.json: 200, the items on the public board, newest first, filtered
+ * as the spec says: service_request_id (a list, overriding every other argument; see
+ * requests_by_id), service_code and status (lists, comma-delimited), start_date and end_date
+ * (on requested_datetime, both included), limit (at most LIST_MAX); 400 for a date that does
+ * not parse. */
 void
 h_open311_requests_get(struct req *req, struct resp *resp)
 {
 	const char *code = req_query(req, "service_code"), *status = req_query(req, "status");
-	const char *lim = req_query(req, "limit");
+	const char *lim = req_query(req, "limit"), *ids = req_query(req, "service_request_id");
 	struct db_item *items = NULL;
-	size_t n = 0, i, limit = LIST_DEFAULT;
+	size_t n = LIST_MAX, i, limit = LIST_DEFAULT;
+	int64_t start = INT64_MIN, end = INT64_MAX, before = INT64_MAX;
 	json_t *a;
 
+	if (ids != NULL && ids[0] != '\0') {
+		requests_by_id(req, resp, ids);
+		return;
+	}
+	if (date_param(req, resp, "start_date", &start) != 0 ||
+	    date_param(req, resp, "end_date", &end) != 0)
+		return;
 	if (lim != NULL) {
 		long l = strtol(lim, NULL, 10);
 
 		limit = l > 0 && l <= LIST_MAX ? (size_t)l : LIST_DEFAULT;
 	}
-	if (db_item_list_public(req->db, INT64_MAX, LIST_MAX, &items, &n) != 0) {
-		o311_error(resp, 500, "the requests cannot be read");
-		return;
-	}
 	a = json_array();
-	for (i = 0; a != NULL && i < n && json_array_size(a) < limit; i++) {
-		if (code != NULL && strcmp(items[i].kind, code) != 0)
-			continue;
-		if (status != NULL &&
-		    strcmp(status, is_closed(items[i].state) ? "closed" : "open") != 0)
-			continue;
-		json_array_append_new(a, request_json(&items[i]));
+	/* page through the board until the answer is full or the board ends */
+	while (a != NULL && json_array_size(a) < limit && n == LIST_MAX) {
+		if (db_item_list_public(req->db, before, LIST_MAX, &items, &n) != 0) {
+			json_decref(a);
+			o311_error(resp, 500, "the requests cannot be read");
+			return;
+		}
+		for (i = 0; i < n && json_array_size(a) < limit; i++) {
+			if (!in_list(code, items[i].kind) ||
+			    !in_list(status, is_closed(items[i].state) ? "closed" : "open") ||
+			    items[i].received < start || items[i].received > end)
+				continue;
+			json_array_append_new(a, request_json(&items[i]));
+		}
+		if (n > 0)
+			before = items[n - 1].id;
+		db_items_free(items, n);
+		items = NULL;
 	}
-	db_items_free(items, n);
 	resp_json(resp, 200, a);
 }

@@ -124,6 +124,10 @@ verror(struct resp *resp, int status, const char *code, const char *field, const
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	text_scrub(msg); /* it may quote the request, or be cut inside a character */
+	if (resp->georeport) {
+		resp_json(resp, status, json_pack("[{s:i, s:s}]", "code", status, "description", msg));
+		return;
+	}
 	e = json_pack("{s:s, s:s}", "code", code, "message", msg);
 	if (e != NULL && field != NULL)
 		json_object_set_new(e, "field", json_string(field));
@@ -438,6 +442,7 @@ call_new(struct app *app, struct MHD_Connection *conn, const char *url, const ch
 	call->req.conn = conn;
 	call->req.method = method;
 	call->req.path = url;
+	call->resp.georeport = strncmp(url, "/open311/", 9) == 0;
 	client_addr(app, conn, call->req.addr, sizeof(call->req.addr));
 	call->match = route_match(route_method, url, &call->req, &call->route);
 	if (call->match == 0) {
@@ -543,6 +548,15 @@ out:
 	req->db = NULL;
 }
 
+/* 1 if the client sent "Expect: 100-continue" and waits before sending its body. */
+static int
+expects_continue(struct MHD_Connection *conn)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+	return v != NULL && strcasecmp(v, "100-continue") == 0;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
@@ -556,10 +570,17 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if (call == NULL)
 			return MHD_NO;
 		*con_cls = call;
-		if (call->resp.status != 0) {
+		if (call->resp.status == 0)
+			return MHD_YES;
+		/* Refused before the body: a client waiting for "100 Continue" gets the answer
+		 * now and never sends the body. One that sends it anyway (Python's http.client,
+		 * most libraries) would find the connection closed under it and never read the
+		 * answer: its body is read and discarded first. */
+		if (expects_continue(conn)) {
 			call->answered = 1;
 			return send_resp(conn, &call->resp);
 		}
+		call->refused = 1;
 		return MHD_YES;
 	}
 	if (call->answered) {

@@ -341,6 +341,8 @@ struct resp {
 		char *value;      /* owned */
 	} headers[RESP_MAX_HEADERS];
 	size_t nheaders;
+	int georeport;            /* errors as GeoReport arrays [{"code","description"}]: the
+	                             answers under /open311/ */
 };
 
 /* Request accessors (lend strings owned by the request or libmicrohttpd). */
@@ -355,7 +357,8 @@ int req_json(struct req *req, struct resp *resp, json_t **out);
 
 /* Response builders. resp_json takes the reference. */
 void resp_json(struct resp *resp, int status, json_t *take);
-/* {"error":{"code":CODE,"message":MESSAGE}}; resp_error_field adds "field":FIELD. */
+/* {"error":{"code":CODE,"message":MESSAGE}}; resp_error_field adds "field":FIELD. With
+ * resp->georeport set, [{"code":STATUS,"description":MESSAGE}] instead. */
 void resp_error(struct resp *resp, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void resp_error_field(struct resp *resp, int status, const char *field, const char *fmt, ...)

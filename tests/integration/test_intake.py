@@ -3,8 +3,11 @@ bad inputs, rate limits, citizen tracking, Open311 GeoReport v2 and its privacy 
 import json
 import os
 import re
+import shutil
 import sqlite3
+import subprocess
 import sys
+import tempfile
 import unittest
 import urllib.parse
 import uuid
@@ -294,6 +297,61 @@ class Intake(unittest.TestCase):
         self.assertEqual(r.status, 413, r)
         self.assertEqual(r.json()["error"]["code"], "too_large")
 
+    def test_oversized_body_without_expect_is_413_not_a_broken_pipe(self):
+        # Python's http.client and urllib send the whole body without Expect: 100-continue;
+        # far more than the socket buffers hold must still end in a 413 the client can read
+        body = json.dumps(item(body="x" * (32 * MAX_BODY))).encode()
+        try:
+            r = self.srv.request("POST", "/api/v1/items", body=body,
+                                 headers={"Content-Type": "application/json"})
+        except (BrokenPipeError, ConnectionResetError) as e:
+            self.fail("connection dropped instead of a 413: %r" % e)
+        self.assertEqual(r.status, 413, r)
+        self.assertEqual(r.json()["error"]["code"], "too_large")
+
+    def curl(self, *args):
+        """Runs curl against the daemon: (status, body bytes); skips when curl is missing."""
+        if shutil.which("curl") is None:
+            self.skipTest("curl is not installed")
+        p = subprocess.run(["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", *args],
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        body, _, status = p.stdout.rpartition(b"\n")
+        return int(status), body
+
+    def test_curl_expect_100_continue(self):
+        url = "http://127.0.0.1:%d/api/v1/items" % self.srv.port
+        with tempfile.TemporaryDirectory() as d:
+            big = os.path.join(d, "big.json")
+            with open(big, "w", encoding="utf-8") as f:
+                json.dump(item(body="长" * 3000), f, ensure_ascii=False)
+            status, out = self.curl("-H", "Expect: 100-continue", "-H",
+                                    "Content-Type: application/json; charset=utf-8",
+                                    "--data-binary", "@" + big, url)
+            self.assertEqual(status, 201, out)
+            att = os.path.join(d, "投诉材料（一）.pdf")
+            data = os.urandom(100000)
+            with open(att, "wb") as f:
+                f.write(data)
+            status, out = self.curl("-H", "Expect: 100-continue", "-F", "kind=complaint",
+                                    "-F", "subject=材料", "-F", "body=见附件", "-F",
+                                    "phone=13812345678", "-F", "publish=on", "-F",
+                                    "attachment=@%s;type=application/pdf" % att, url)
+            self.assertEqual(status, 201, out)
+            if self.staff:
+                it = self.srv.request("GET", "/api/v1/items/" + json.loads(out)["tracking"],
+                                      headers=self.staff).json()
+                self.assertEqual([(a["filename"], a["size"], a["content_type"])
+                                  for a in it["attachments"]],
+                                 [("投诉材料（一）.pdf", len(data), "application/pdf")])
+            with open(big, "w", encoding="utf-8") as f:
+                json.dump(item(body="x" * (2 * MAX_BODY)), f)
+            status, out = self.curl("-H", "Expect: 100-continue", "-H",
+                                    "Content-Type: application/json", "--data-binary",
+                                    "@" + big, url)
+            self.assertEqual(status, 413, out)
+            self.assertEqual(json.loads(out)["error"]["code"], "too_large")
+
     def test_oversized_chunked_body_is_413(self):
         # no Content-Length: the limit applies while the body streams in
         import http.client
@@ -543,6 +601,82 @@ class Open311(unittest.TestCase):
             "email": "a@b.cn", "attribute": {"publish": False}})
         self.assertEqual(r.status, 201, r)
         self.assertRegex(r.json()[0]["service_request_id"], TRACKING)
+
+    def published(self, fields):
+        """Posts a request with consent and puts it on the public board; its id."""
+        a = self.post(dict(fields, **{"attribute[publish]": "true"}))[0]
+        with sqlite3.connect(self.srv.db) as db:
+            db.execute("UPDATE items SET state = 'replied', replied_at = created, reply = 'ok', "
+                       "published = 1 WHERE tracking = ?", (a["service_request_id"],))
+        return a["service_request_id"]
+
+    def listed(self, query, status=200):
+        r = self.srv.request("GET", "/open311/v2/requests.json?" + query)
+        self.assertEqual(r.status, status, r)
+        if status != 200:
+            self.assertEqual(r.json()[0]["code"], status)
+            return None
+        return [x["service_request_id"] for x in r.json()]
+
+    def test_list_filters_of_the_spec(self):
+        base = {"description": "Filter me.", "email": "f@example.cn"}
+        a = self.published(dict(base, service_code="letter"))
+        b = self.published(dict(base, service_code="complaint"))
+        c = self.published(dict(base, service_code="consultation"))
+        hidden = self.post(dict(base, service_code="letter",
+                                **{"attribute[publish]": "false"}))[0]["service_request_id"]
+        q = urllib.parse.urlencode
+        # service_request_id: a comma-delimited list, overriding every other argument
+        self.assertEqual(sorted(self.listed(q({"service_request_id": "%s,%s" % (a, c)}))),
+                         sorted([a, c]))
+        self.assertEqual(self.listed(q({"service_request_id": b, "service_code": "letter",
+                                        "status": "open"})), [b])
+        self.assertEqual(self.listed(q({"service_request_id": hidden})), [])
+        self.assertEqual(self.listed(q({"service_request_id": "XJ-20250930-99999"})), [])
+        # service_code and status: comma-delimited lists
+        got = self.listed(q({"service_code": "letter,consultation"}))
+        self.assertIn(a, got)
+        self.assertIn(c, got)
+        self.assertNotIn(b, got)
+        got = self.listed(q({"status": "open,closed"}))
+        self.assertTrue({a, b, c} <= set(got), got)
+        self.assertNotIn(a, self.listed(q({"status": "open"})))
+        # start_date / end_date on requested_datetime, in w3 format
+        for start, end, inside in [("2025-09-30T02:00:01Z", None, False),
+                                   ("2025-09-30T01:00:00Z", None, True),
+                                   ("2025-09-30T10:00:00+08:00", "2025-09-30T10:00:00+08:00",
+                                    True),
+                                   (None, "2025-09-30T01:59:59Z", False),
+                                   ("2025-09-29T00:00:00Z", "2025-10-01T00:00:00Z", True),
+                                   ("2025-10-01T00:00:00Z", None, False)]:
+            with self.subTest(start=start, end=end):
+                args = {k: v for k, v in (("start_date", start), ("end_date", end)) if v}
+                got = self.listed(q(args))
+                self.assertEqual(a in got, inside, got)
+        # a client that does not escape the '+' of an offset
+        self.assertIn(a, self.listed("start_date=2025-09-30T09:00:00+08:00"))
+        self.listed(q({"start_date": "yesterday"}), status=400)
+        self.listed(q({"end_date": "2025-13-01T00:00:00Z"}), status=400)
+
+    def test_errors_of_the_http_layer_are_georeport_errors(self):
+        r = self.srv.request("DELETE", "/open311/v2/requests.json")
+        self.assertEqual(r.status, 405, r)
+        self.assertEqual(r.json()[0]["code"], 405)
+        self.assertTrue(r.json()[0]["description"])
+        r = self.srv.request("GET", "/open311/v2/services.xml")
+        self.assertEqual(r.status, 404, r)
+        self.assertEqual(r.json()[0]["code"], 404)
+        body = urllib.parse.urlencode({"service_code": "letter", "email": "a@b.cn",
+                                       "attribute[publish]": "true",
+                                       "description": "x" * (11 * 1024 * 1024)})
+        r = self.srv.request("POST", "/open311/v2/requests.json", body=body,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 413, r)
+        self.assertEqual(r.json()[0]["code"], 413)
+        # the JSON API keeps its own error object
+        r = self.srv.request("DELETE", "/api/v1/health")
+        self.assertEqual(r.status, 405, r)
+        self.assertEqual(r.json()["error"]["code"], "method_not_allowed")
 
     def test_errors(self):
         cases = [
