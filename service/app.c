@@ -129,7 +129,7 @@ make_parent(const char *path)
 }
 
 static int
-seed_demo(struct app *app)
+seed_demo(struct app *app, FILE *out)
 {
 	struct db_conn *c = db_acquire(app->db);
 	int64_t now = app_now(app), id;
@@ -138,28 +138,28 @@ seed_demo(struct app *app)
 
 	if (c == NULL || db_begin(c) != 0)
 		goto out;
-	printf("demo sections:");
+	fprintf(out, "demo sections:");
 	for (i = 0; i < sizeof(demo_sections) / sizeof(demo_sections[0]); i++) {
 		if (db_section_add(c, demo_sections[i], NULL, now, &id) < 0) {
 			db_rollback(c);
 			goto out;
 		}
-		printf(" %s", demo_sections[i]);
+		fprintf(out, " %s", demo_sections[i]);
 	}
-	printf("\n");
-	if (auth_seed_demo(app, c, now) != 0) {
+	fprintf(out, "\n");
+	if (auth_seed_demo(app, c, now, out) != 0) {
 		db_rollback(c);
 		goto out;
 	}
 	rc = db_commit(c);
 out:
 	db_release(app->db, c);
-	fflush(stdout);
+	fflush(out);
 	return rc;
 }
 
 int
-app_open(struct app *app, const char *config_path, int seed)
+app_open(struct app *app, const char *config_path, FILE *demo_out)
 {
 	char err[1024];
 	const char *path = config_path;
@@ -216,7 +216,7 @@ app_open(struct app *app, const char *config_path, int seed)
 		fprintf(stderr, "civicdesk: database: %s\n", err);
 		return -1;
 	}
-	if (created && seed && app->cfg.demo && seed_demo(app) != 0) {
+	if (created && app->cfg.demo && seed_demo(app, demo_out) != 0) {
 		fprintf(stderr, "civicdesk: cannot create the demo data\n");
 		return -1;
 	}

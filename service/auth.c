@@ -466,7 +466,7 @@ auth_logout(struct req *req)
 /* --- demo data ----------------------------------------------------------------------------- */
 
 int
-auth_seed_demo(struct app *app, struct db_conn *c, int64_t now)
+auth_seed_demo(struct app *app, struct db_conn *c, int64_t now, FILE *out)
 {
 	struct actor system = {0, "system", NULL};
 	struct db_section sec;
@@ -498,11 +498,11 @@ auth_seed_demo(struct app *app, struct db_conn *c, int64_t now)
 		    audit_write(c, now, &system, "user_add", a.username, 1, "demo account") != 0)
 			return -1;
 		if (demo_accounts[i].section != NULL)
-			printf("demo account: %s (%s, %s) one-time password: %s\n", a.username,
-			       a.role, demo_accounts[i].section, otp);
+			fprintf(out, "demo account: %s (%s, %s) one-time password: %s\n",
+			        a.username, a.role, demo_accounts[i].section, otp);
 		else
-			printf("demo account: %s (%s) one-time password: %s\n", a.username, a.role,
-			       otp);
+			fprintf(out, "demo account: %s (%s) one-time password: %s\n", a.username,
+			        a.role, otp);
 	}
 	sodium_memzero(otp, sizeof(otp));
 	return 0;

@@ -37,7 +37,7 @@ cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (app_open(&app, config, 1) != 0)
+	if (app_open(&app, config, stdout) != 0)
 		return 1;
 	if (listen != NULL) {
 		char *copy = strdup(listen);
@@ -56,8 +56,9 @@ cmd_serve(int argc, char **argv)
 		sla_calendar_range(app.cal, &a, &b);
 		sla_date_format(a, first);
 		sla_date_format(b, last);
-		printf("civicdesk %s: database %s, calendar %s..%s, time zone %s\n",
-		       CIVICDESK_VERSION, app.cfg.db, first, last, app.cfg.tz);
+		printf("civicdesk %s: database %s (schema %d), calendar %s..%s, time zone %s\n",
+		       CIVICDESK_VERSION, app.cfg.db, db_schema_version(app.db), first, last,
+		       app.cfg.tz);
 	}
 	{
 		char host[256];

@@ -162,7 +162,7 @@ cmd_user(int argc, char **argv)
 	if (from_stdin && read_password(pw, sizeof(pw)) != 0)
 		return EX_DATAERR;
 
-	if (app_open(&app, config, 0) != 0)
+	if (app_open(&app, config, stderr) != 0)
 		return EX_SOFTWARE;
 	opened = 1;
 	c = db_acquire(app.db);

@@ -14,9 +14,8 @@ h_health(struct req *req, struct resp *resp)
 	sla_date_format(b, last);
 	sla_calendar_unref(cal);
 	resp_json(resp, 200,
-	          json_pack("{s:s, s:s, s:{s:s, s:s}, s:i}", "status", "ok", "version",
-	                    CIVICDESK_VERSION, "calendar", "first", first, "last", last, "schema",
-	                    db_schema_version(req->app->db)));
+	          json_pack("{s:s, s:s, s:{s:s, s:s}}", "status", "ok", "version",
+	                    CIVICDESK_VERSION, "calendar", "first", first, "last", last));
 }
 
 #ifdef CIVICDESK_TEST_HOOKS

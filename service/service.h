@@ -458,8 +458,8 @@ void route_allow(const char *path, char *buf, size_t size);
 int auth_check(struct req *req, struct resp *resp, unsigned roles);
 void session_free(struct session *s);
 /* Creates one demo account per role in a new database (inside the caller's transaction) and
- * prints each name with its one-time password. Returns 0 or -1. */
-int auth_seed_demo(struct app *app, struct db_conn *c, int64_t now);
+ * prints each name with its one-time password on out. Returns 0 or -1. */
+int auth_seed_demo(struct app *app, struct db_conn *c, int64_t now, FILE *out);
 
 /* The password policy: NULL if pw is acceptable for the account username, else a static
  * sentence naming the rule it breaks (length, character classes, contains the name). The
@@ -754,8 +754,9 @@ int cmd_user(int argc, char **argv);
 
 /* Shared by commands: loads the configuration (--config FILE / CIVICDESK_CONFIG / ./civicdesk.conf),
  * sets the time zone, loads the calendar and opens the database into app. Returns 0 or -1
- * (message printed). seed: 1 to create the demo data in a new database (prints it). */
-int app_open(struct app *app, const char *config_path, int seed);
+ * (message printed). A database it creates gets the demo data (with demo = 1), printed on
+ * `demo_out`: stdout for serve, stderr for commands whose stdout scripts read. */
+int app_open(struct app *app, const char *config_path, FILE *demo_out);
 void app_close(struct app *app);
 
 #endif

@@ -1,7 +1,9 @@
 """Accounts, sessions, lockout, CSRF, forced password changes, roles and the audit log,
 against the real daemon with a fresh database per test."""
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -66,6 +68,29 @@ class AuthTest(unittest.TestCase):
         r = self.srv.request("GET", "/api/v1/me",
                              headers={"Cookie": "civicdesk_session=" + "A" * 43})
         self.assertEqual((r.status, r.json()["error"]["code"]), (401, "unauthenticated"))
+
+    def test_cli_add_before_the_first_start(self):
+        """An operator may create accounts before serve ever ran: the command creates the
+        embedded default (demo sections included), printing the demo accounts on stderr so
+        that its stdout stays one line."""
+        d = tempfile.mkdtemp(prefix="civicdesk-test-")
+        try:
+            db = os.path.join(d, "new.db")
+            r = harness.run_cli("user", "add", "bob", "--role", "handler", "--section", "稽查处",
+                                "--password-stdin", stdin=PW, env={"CIVICDESK_DB": db})
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, "created bob (handler)\n")
+            self.assertIn("demo account: admin (admin) one-time password: ", r.stderr)
+            srv = harness.Server(env={"CIVICDESK_DB": db}).start()
+            try:
+                self.assertNotIn("demo account", "\n".join(srv.startup))  # created once
+                r = srv.request("POST", "/api/v1/login",
+                                json_body={"username": "bob", "password": PW})
+                self.assertEqual((r.status, r.json()["section"]), (200, "稽查处"), r)
+            finally:
+                srv.cleanup()
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
 
     def test_secure_cookie_when_configured(self):
         self.srv.cleanup()

@@ -26,6 +26,7 @@ class ServeTest(unittest.TestCase):
         self.assertEqual(j["status"], "ok")
         self.assertRegex(j["version"], r"^\d+\.\d+\.\d+$")
         self.assertEqual(j["calendar"], {"first": "2024-01-01", "last": "2026-12-31"})
+        self.assertEqual(set(j), {"status", "version", "calendar"})  # the contract, exactly
 
     def test_head_health(self):
         r = self.srv.request("HEAD", "/api/v1/health")
