@@ -237,6 +237,7 @@ h_items_post(struct req *req, struct resp *resp)
 	struct db_item item;
 	char code[QUERY_CODE_LEN + 1];
 	int64_t retry;
+	int staff;
 
 	memset(&ir, 0, sizeof(ir));
 	memset(&item, 0, sizeof(item));
@@ -244,29 +245,32 @@ h_items_post(struct req *req, struct resp *resp)
 	ir.in.received = req->now;
 	if ((req->is_form ? from_form(req, resp, &ir) : from_json(req, resp, &ir)) != 0)
 		goto out;
-	if ((ir.channel != NULL && ir.channel[0] != '\0' && strcmp(ir.channel, "web") != 0) ||
-	    (ir.received != NULL && ir.received[0] != '\0')) {
-		if (staff_fields(req, resp, &ir) != 0)
-			goto out;
-	} else if (ratelimit_hit(req->app->submit_limit, req->addr, req->now, &retry)) {
+	staff = (ir.channel != NULL && ir.channel[0] != '\0' && strcmp(ir.channel, "web") != 0) ||
+	        (ir.received != NULL && ir.received[0] != '\0');
+	if (staff && staff_fields(req, resp, &ir) != 0)
+		goto out;
+	if (intake_check(&ir.in, &err) != 0)
+		goto refused;
+	/* Only well-formed submissions count against the address: a citizen correcting a form
+	 * is not held up by their own mistakes. */
+	if (!staff && ratelimit_hit(req->app->submit_limit, req->addr, req->now, &retry)) {
 		resp_error(resp, 429, "rate_limited",
 		           "too many submissions from your address; try again in %lld seconds",
 		           (long long)retry);
 		resp_header(resp, "Retry-After", "%lld", (long long)retry);
 		goto out;
 	}
-	if (intake_check(&ir.in, &err) != 0 ||
-	    intake_store(req->app, &ir.in, req->now, &item, code, &err) != 0) {
-		if (err.field != NULL)
-			resp_error_field(resp, err.status, err.field, "%s", err.message);
-		else
-			resp_error(resp, err.status,
-			           err.status == 413 ? "too_large" : "unavailable", "%s",
-			           err.message);
-		goto out;
-	}
+	if (intake_store(req->app, &ir.in, req->now, &item, code, &err) != 0)
+		goto refused;
 	resp_json(resp, 201, created_json(req, &item, code));
 	resp_header(resp, "Location", "/api/v1/track/%s", item.tracking);
+	goto out;
+refused:
+	if (err.field != NULL)
+		resp_error_field(resp, err.status, err.field, "%s", err.message);
+	else
+		resp_error(resp, err.status, err.status == 413 ? "too_large" : "unavailable", "%s",
+		           err.message);
 out:
 	db_item_free(&item);
 	json_decref(ir.json);

@@ -252,14 +252,6 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 		o311_error(resp, 400, "description: required");
 		goto out;
 	}
-	if (ratelimit_hit(req->app->submit_limit, req->addr, req->now, &retry)) {
-		o311_error(resp, 429,
-		           "too many submissions from your address; try again in %lld "
-		           "seconds",
-		           (long long)retry);
-		resp_header(resp, "Retry-After", "%lld", (long long)retry);
-		goto out;
-	}
 	if (v[6] != NULL && v[6][0] != '\0')
 		snprintf(subject, sizeof(subject), "%s", v[6]);
 	else
@@ -274,11 +266,19 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 	in.phone = v[5];
 	in.channel = CHANNEL_WEB;
 	in.received = req->now;
-	if (intake_check(&in, &err) != 0 ||
-	    intake_store(req->app, &in, req->now, &item, code, &err) != 0) {
-		o311_error(resp, err.status, "%s: %s", o311_field(err.field), err.message);
+	if (intake_check(&in, &err) != 0)
+		goto refused;
+	/* Only well-formed submissions count against the address (as in h_items_post). */
+	if (ratelimit_hit(req->app->submit_limit, req->addr, req->now, &retry)) {
+		o311_error(resp, 429,
+		           "too many submissions from your address; try again in %lld "
+		           "seconds",
+		           (long long)retry);
+		resp_header(resp, "Retry-After", "%lld", (long long)retry);
 		goto out;
 	}
+	if (intake_store(req->app, &in, req->now, &item, code, &err) != 0)
+		goto refused;
 	snprintf(notice, sizeof(notice),
 	         "Keep your tracking number %s and query code %s to follow your request "
 	         "(/track). 请保存受理编号和查询码。",
@@ -286,6 +286,9 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 	resp_json(resp, 201,
 	          json_pack("[{s:s, s:s, s:s, s:n}]", "service_request_id", item.tracking,
 	                    "service_notice", notice, "query_code", code, "account_id"));
+	goto out;
+refused:
+	o311_error(resp, err.status, "%s: %s", o311_field(err.field), err.message);
 out:
 	db_item_free(&item);
 	json_decref(j);

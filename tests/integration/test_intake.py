@@ -415,6 +415,16 @@ class RateLimits(unittest.TestCase):
         self.srv.cleanup()
 
     def test_submissions_per_minute(self):
+        # mistakes do not count: a citizen correcting the form is not held up
+        bad = dict(GOOD, phone="12", email="")
+        for _ in range(5):
+            r = self.srv.request("POST", "/api/v1/items", json_body=bad)
+            self.assertEqual((r.status, r.json()["error"]["field"]), (400, "phone"))
+            r = self.srv.request("POST", "/open311/v2/requests.json",
+                                 json_body={"service_code": "letter", "description": "d",
+                                            "email": "not-an-address",
+                                            "attribute[publish]": "true"})
+            self.assertEqual(r.status, 400, r)
         for _ in range(3):
             r = self.srv.request("POST", "/api/v1/items", json_body=GOOD)
             self.assertEqual(r.status, 201, r)
