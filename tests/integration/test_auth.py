@@ -316,6 +316,14 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(r.status, 404)
         r = admin.request("PATCH", "/api/v1/admin/users/root1", json_body={"status": "suspended"})
         self.assertEqual(r.status, 400)
+        # The error names the field at fault, not a harmless one sent along with it.
+        for body, field in (({"role": "admin", "status": "revoked"}, "status"),
+                            ({"role": "handler", "status": "active"}, "role"),
+                            ({"status": "suspended"}, "status"),
+                            ({"role": "handler"}, "role")):
+            r = admin.request("PATCH", "/api/v1/admin/users/root1", json_body=body)
+            self.assertEqual((r.status, r.json()["error"].get("field")), (400, field), body)
+        self.assertEqual(admin.request("GET", "/api/v1/me").json()["role"], "admin")
         users = {u["username"]: u for u in admin.request("GET", "/api/v1/admin/users").json()["users"]}
         self.assertEqual(users["bob"]["status"], "revoked")  # revoked accounts stay listed
         self.assertNotIn("password_hash", users["bob"])
