@@ -226,6 +226,9 @@ auth_cookie(struct req *req, struct resp *resp, const char *token)
 		resp_header(resp, "Set-Cookie",
 		            AUTH_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s",
 		            secure);
+	else if (req->app->cfg.session_max <= 0) /* no absolute timeout: a browser session */
+		resp_header(resp, "Set-Cookie", AUTH_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s",
+		            token, secure);
 	else
 		resp_header(resp, "Set-Cookie",
 		            AUTH_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s",
@@ -425,9 +428,13 @@ auth_login(struct req *req, const char *username, const char *password, char tok
 	s.csrf_token = csrf;
 	s.created = s.last_seen = req->now;
 	s.addr = req->addr;
+	/* A timeout of 0 is off (as in auth_check): it prunes nothing. */
 	if (db_login_failure_clear(c, name) != 0 || db_session_add(c, &s) != 0 ||
-	    db_session_prune(c, req->now - app->cfg.session_idle,
-	                     req->now - app->cfg.session_max) ||
+	    db_session_prune(c,
+	                     app->cfg.session_idle > 0 ? req->now - app->cfg.session_idle
+	                                               : INT64_MIN,
+	                     app->cfg.session_max > 0 ? req->now - app->cfg.session_max
+	                                              : INT64_MIN) ||
 	    audit_write(c, req->now, &who, "login", name, 1, NULL) != 0 || db_commit(c) != 0)
 		goto rollback;
 	*out = session_new(&a, csrf, account_must_change(app, &a, req->now));

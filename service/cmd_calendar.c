@@ -225,6 +225,9 @@ clock_due(struct ctx *c, sla_day *from, sla_day *due)
 		rule.unit = SLA_CALENDAR_DAYS;
 	*from = sla_local_day(t);
 	*due = sla_local_day(sla_due(c->cal, t, &rule));
+	/* dates are years 1900..9999: a later one has no YYYY-MM-DD form */
+	if (*due > sla_ymd(9999, 12, 31))
+		return data_error("--days", s, "a due date no later than 9999-12-31");
 	note_coverage(c->cal, *from, *due);
 	return 0;
 }

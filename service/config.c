@@ -14,7 +14,7 @@
 
 enum cfg_type {
 	CFG_STR,    /* char * */
-	CFG_LONG,   /* long, >= 0 */
+	CFG_LONG,   /* long, min..max of its row (0..2^40 unless said) */
 	CFG_POLICY, /* a key of a struct policy, parsed by policy_set (policy.c) */
 };
 
@@ -25,11 +25,14 @@ struct cfg_key {
 	const char *def;
 	const char *help;
 	enum policy_key pkey; /* CFG_POLICY: which key of the struct policy at offset */
+	long min, max;        /* CFG_LONG: the values accepted */
 };
 
-#define KEY(n, t, f, d, h) { n, t, offsetof(struct config, f), d, h, 0 }
+#define LONG_MAX_VALUE (1L << 40)
+#define KEY(n, t, f, d, h) { n, t, offsetof(struct config, f), d, h, 0, 0, LONG_MAX_VALUE }
+#define KEY_RANGE(n, f, d, lo, hi, h) { n, CFG_LONG, offsetof(struct config, f), d, h, 0, lo, hi }
 #define PKEY(k, K, key, P, d, h)                                                                   \
-	{ "policy." k "." key, CFG_POLICY, offsetof(struct config, policy[K]), d, h, P }
+	{ "policy." k "." key, CFG_POLICY, offsetof(struct config, policy[K]), d, h, P, 0, 0 }
 #define POLICY_KEYS(k, K)                                                                          \
 	PKEY(k, K, "forward_days", POLICY_FORWARD_DAYS, "3",                                       \
 	     "days (" POLICY_DAYS_RANGE ") to forward a " k " to the section that answers it"),    \
@@ -62,7 +65,8 @@ static const struct cfg_key keys[] = {
 	    "submissions per minute from one address (0: no limit)"),
 	KEY("max_body", CFG_LONG, max_body, "10485760",
 	    "largest request body in bytes, attachments included"),
-	KEY("max_connections", CFG_LONG, max_connections, "512", "most HTTP connections served at once (one thread each)"),
+	KEY_RANGE("max_connections", max_connections, "512", 1, 65535,
+	          "most HTTP connections served at once (one thread each), 1 to 65535"),
 	KEY("session_idle", CFG_LONG, session_idle, "1800", "staff session idle timeout, seconds"),
 	KEY("session_max", CFG_LONG, session_max, "43200", "staff session absolute timeout, seconds"),
 	KEY("lockout_failures", CFG_LONG, lockout_failures, "5",
@@ -97,14 +101,14 @@ env_name(const struct cfg_key *k, char *buf, size_t size)
 }
 
 static int
-parse_long(const char *s, long max, long *out)
+parse_long(const char *s, long min, long max, long *out)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max)
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
 		return -1;
 	*out = v;
 	return 0;
@@ -131,7 +135,7 @@ set_key(struct config *cfg, const struct cfg_key *k, const char *value, char *er
 		return 0;
 	}
 	case CFG_LONG:
-		if (parse_long(value, 1L << 40, &v) != 0)
+		if (parse_long(value, k->min, k->max, &v) != 0)
 			break;
 		*(long *)field = v;
 		return 0;

@@ -216,7 +216,8 @@ h_admin_users_patch(struct req *req, struct resp *resp)
 	if (strcmp(name, req->session->username) == 0 &&
 	    ((ch.status != NULL && strcmp(ch.status, "active") != 0) ||
 	     (ch.role != NULL && strcmp(ch.role, "admin") != 0))) {
-		resp_error_field(resp, 400, ch.role ? "role" : "status",
+		resp_error_field(resp, 400,
+		                 ch.role != NULL && strcmp(ch.role, "admin") != 0 ? "role" : "status",
 		                 "you cannot suspend, revoke or demote your own account");
 		goto out;
 	}

@@ -96,6 +96,10 @@ sla_day_end(sla_day day, int minutes)
 {
 	if (minutes < 0)
 		minutes = 0;
+	/* One second before the next day starts: where summer time ends at midnight, 23:59:59
+	 * comes twice and mktime may pick the first. */
+	if (minutes >= 1440 && day < INT32_MAX)
+		return local_instant(day + 1, 0, 0, 0) - 1;
 	if (minutes >= 1440)
 		return local_instant(day, 23, 59, 59);
 	return local_instant(day, minutes / 60, minutes % 60, 0);

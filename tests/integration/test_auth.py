@@ -316,6 +316,14 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(r.status, 404)
         r = admin.request("PATCH", "/api/v1/admin/users/root1", json_body={"status": "suspended"})
         self.assertEqual(r.status, 400)
+        # The error names the field at fault, not a harmless one sent along with it.
+        for body, field in (({"role": "admin", "status": "revoked"}, "status"),
+                            ({"role": "handler", "status": "active"}, "role"),
+                            ({"status": "suspended"}, "status"),
+                            ({"role": "handler"}, "role")):
+            r = admin.request("PATCH", "/api/v1/admin/users/root1", json_body=body)
+            self.assertEqual((r.status, r.json()["error"].get("field")), (400, field), body)
+        self.assertEqual(admin.request("GET", "/api/v1/me").json()["role"], "admin")
         users = {u["username"]: u for u in admin.request("GET", "/api/v1/admin/users").json()["users"]}
         self.assertEqual(users["bob"]["status"], "revoked")  # revoked accounts stay listed
         self.assertNotIn("password_hash", users["bob"])
@@ -461,6 +469,39 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         s = self.srv.login("alice", PW)
         self.assertEqual((s.info["role"], s.info["section"]), ("section_head", "法规处"))
+
+
+
+class DisabledTimeouts(unittest.TestCase):
+    """session_idle = 0 and session_max = 0 switch a timeout off (auth_check skips it): a login
+    must then not prune every other session, and the cookie must not say Max-Age=0."""
+
+    def tearDown(self):
+        self.srv.cleanup()
+
+    def test_no_idle_timeout_keeps_other_sessions(self):
+        self.srv = harness.Server(env={"CIVICDESK_SESSION_IDLE": "0"}).start()
+        self.srv.set_clock(T0)
+        alice = self.srv.staff("alice", "handler")
+        self.srv.set_clock(at(minutes=90))
+        self.srv.staff("bob1", "handler")  # another login, an hour and a half later
+        self.assertEqual(alice.request("GET", "/api/v1/me").status, 200)
+        self.srv.set_clock(at(minutes=12 * 60, seconds=1))
+        self.assertEqual(alice.request("GET", "/api/v1/me").status, 401)  # session_max holds
+
+    def test_no_absolute_timeout(self):
+        self.srv = harness.Server(env={"CIVICDESK_SESSION_MAX": "0"}).start()
+        self.srv.set_clock(T0)
+        self.srv.add_user("alice", "handler")
+        r = self.srv.request("POST", LOGIN, json_body={"username": "alice", "password": PW})
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("Max-Age=0", r.header("Set-Cookie"))  # a browser would drop it at once
+        alice = self.srv.login("alice", PW)
+        self.srv.set_clock(at(minutes=1))
+        self.srv.staff("bob1", "handler")
+        self.assertEqual(alice.request("GET", "/api/v1/me").status, 200)
+        self.srv.set_clock(at(minutes=31, seconds=1))
+        self.assertEqual(alice.request("GET", "/api/v1/me").status, 401)  # session_idle holds
 
 
 if __name__ == "__main__":

@@ -77,6 +77,22 @@ class Arithmetic(unittest.TestCase):
         self.assertIn("provisional", r.stderr)
         self.assertIn("2024-01-01..2026-12-31", r.stderr)
 
+    def test_last_year_of_dates(self):
+        # Dates are years 1900..9999: a due date past 9999 is refused, never printed cut short
+        # ("10000-01-0" for 10000-01-03).
+        r = cal("due", "--from", "9999-12-20", "--days", "5")
+        self.assertEqual((r.returncode, r.stdout), (0, "9999-12-27\n"))
+        for cmd in ("due", "explain"):
+            for args in (("--from", "9999-12-31", "--days", "1"),
+                         ("--from", "9999-12-31", "--days", "3660"),
+                         ("--from", "9999-12-31", "--days", "0", "--calendar-days")):
+                r = cal(cmd, *args)
+                if args[3] == "0":
+                    self.assertEqual((r.returncode, r.stdout), (0, "9999-12-31\n"), args)
+                    continue
+                self.assertEqual((r.returncode, r.stdout), (65, ""), (cmd, args))
+                self.assertIn("9999-12-31", r.stderr)
+
 
 class Check(unittest.TestCase):
     def test_check_shipped_files(self):

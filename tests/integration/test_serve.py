@@ -123,6 +123,22 @@ class ServeOptionsTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("CIVICDESK_SUBMIT_RATE", p.stderr)
 
+    def test_connection_limit_out_of_range_is_refused(self):
+        # 2^32 was cast to MHD's unsigned limit 0 (and 0 taken as is): the daemon said
+        # "listening" and then answered nobody.
+        for value in ("4294967296", "0", "65536"):
+            srv = harness.Server(env={"CIVICDESK_MAX_CONNECTIONS": value})
+            proc = subprocess.Popen([harness.BIN, "serve"], env=srv.env, cwd=srv.dir,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                out, err = proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+            srv.cleanup()
+            self.assertEqual(proc.returncode, 1, (value, out))
+            self.assertIn("CIVICDESK_MAX_CONNECTIONS", err)
+
     def test_unknown_time_zone_is_refused(self):
         p = self._fails(env={"CIVICDESK_TZ": "Mars/Olympus"})
         self.assertEqual(p.returncode, 1)

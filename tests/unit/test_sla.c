@@ -242,6 +242,38 @@ test_zone(struct t *t)
 	CHECK_INT(t, sla_set_zone("Asia/Shanghai"), 0);
 }
 
+/* Where summer time ends at midnight (America/Santiago: 24:00 -03 becomes 23:00 -04 on Saturday
+ * 5 April 2025), 23:00-23:59:59 come twice: a day ends at the second 23:59:59, one second before
+ * the next day starts, not an hour earlier. */
+static void
+test_zone_fold_at_midnight(struct t *t)
+{
+	char buf[32];
+	int64_t end;
+
+	CHECK_INT(t, sla_set_zone("America/Santiago"), 0);
+	/* mktime guesses from its previous call: the day before (summer time) comes first */
+	CHECK_INT(t, sla_local_day(sla_day_end(D("2025-04-04"), 1440)), D("2025-04-04"));
+	end = sla_day_end(D("2025-04-05"), 1440);
+	sla_format_local(end, buf, sizeof(buf));
+	CHECK_STR(t, buf, "2025-04-05T23:59:59-04:00");
+	CHECK_INT(t, sla_local_day(end), D("2025-04-05"));
+	CHECK_INT(t, sla_local_day(end + 1), D("2025-04-06"));
+	CHECK_INT(t, end + 1, sla_day_end(D("2025-04-06"), 0));
+	/* the night the clocks go forward at midnight (6 to 7 September): 00:00 does not exist */
+	end = sla_day_end(D("2025-09-06"), 1440);
+	sla_format_local(end, buf, sizeof(buf));
+	CHECK_STR(t, buf, "2025-09-06T23:59:59-04:00");
+	CHECK_INT(t, sla_local_day(end + 1), D("2025-09-07"));
+	/* Berlin changes at 02:00/03:00: 23:59:59 is plain on both days */
+	CHECK_INT(t, sla_set_zone("Europe/Berlin"), 0);
+	sla_format_local(sla_day_end(D("2025-03-30"), 1440), buf, sizeof(buf));
+	CHECK_STR(t, buf, "2025-03-30T23:59:59+02:00");
+	sla_format_local(sla_day_end(D("2025-10-26"), 1440), buf, sizeof(buf));
+	CHECK_STR(t, buf, "2025-10-26T23:59:59+01:00");
+	CHECK_INT(t, sla_set_zone("Asia/Shanghai"), 0);
+}
+
 /* --- parser -------------------------------------------------------------------------------- */
 
 static char *
@@ -925,6 +957,7 @@ main(void)
 	}
 	RUN(&t, test_dates);
 	RUN(&t, test_zone);
+	RUN(&t, test_zone_fold_at_midnight);
 	RUN(&t, test_parser_cases);
 	RUN(&t, test_parser_bytes);
 	RUN(&t, test_load);
