@@ -277,6 +277,19 @@ db_commit(struct db_conn *c)
 	return 0;
 }
 
+int
+db_begin_read(struct db_conn *c)
+{
+	return simple(c, "BEGIN DEFERRED");
+}
+
+void
+db_end_read(struct db_conn *c)
+{
+	if (!sqlite3_get_autocommit(c->h) && simple(c, "COMMIT") != 0)
+		simple(c, "ROLLBACK");
+}
+
 void
 db_rollback(struct db_conn *c)
 {

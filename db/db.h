@@ -4,8 +4,9 @@
  *
  * A struct db is the store: it applies the migrations at open and hands out connections from a
  * pool (one per concurrent worker). Functions taking a struct db_conn run on that connection;
- * the caller brackets writes with db_begin()/db_commit() (BEGIN IMMEDIATE), so that no reader
- * ever sees a half-written item. Look-ups return 1 found / 0 not found / -1 error. Strings in
+ * the caller brackets writes with db_begin()/db_commit() (BEGIN IMMEDIATE), and reads of
+ * several statements with db_begin_read()/db_end_read() (one snapshot), so that no reader ever
+ * sees a half-written item. Look-ups return 1 found / 0 not found / -1 error. Strings in
  * the structs filled by look-ups are owned by the struct and freed by its *_free function.
  */
 #ifndef DB_H
@@ -40,6 +41,10 @@ void db_release(struct db *db, struct db_conn *c);
 int db_begin(struct db_conn *c);
 int db_commit(struct db_conn *c);
 void db_rollback(struct db_conn *c);
+/* A read transaction: every statement until db_end_read sees the same committed snapshot (an
+ * item, its clocks and its history as one). Nothing may be written inside it. 0 or -1. */
+int db_begin_read(struct db_conn *c);
+void db_end_read(struct db_conn *c);
 /* The last error message of the connection (lent). */
 const char *db_errmsg(struct db_conn *c);
 

@@ -521,6 +521,7 @@ call_dispatch(struct call *call)
 {
 	struct req *req = &call->req;
 	struct app *app = req->app;
+	int reading;
 
 	req->now = app_now(app);
 	if (call->pp != NULL) {
@@ -539,7 +540,17 @@ call_dispatch(struct call *call)
 	}
 	if (call->route->roles != 0 && auth_check(req, &call->resp, call->route->roles) != 0)
 		goto out;
+	/* A GET reads several statements (an item, its clocks, its history): one snapshot for all
+	 * of them, so that it never sees a transition committed halfway through its reads. */
+	reading = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	if (reading && db_begin_read(req->db) != 0) {
+		resp_error(&call->resp, 503, "unavailable", "the database is busy; try again");
+		resp_header(&call->resp, "Retry-After", "1");
+		goto out;
+	}
 	call->route->handler(req, &call->resp);
+	if (reading)
+		db_end_read(req->db);
 	/* Nothing the API answers may sit in a shared or browser cache: a citizen's tracking page
 	 * holds their reply, staff answers hold personal data. */
 	resp_header(&call->resp, "Cache-Control", "no-store");

@@ -318,6 +318,46 @@ writer(void *p)
 	return NULL;
 }
 
+/* A read transaction sees one snapshot: a transition committed on another connection between
+ * its reads of an item and of its history shows in neither. */
+static void
+test_read_snapshot(struct t *t, struct db *db, struct db_conn *c, const char *tracking)
+{
+	struct db_conn *w = db_acquire(db);
+	struct db_item it, again;
+	struct db_history *hist = NULL;
+	struct db_history h = {0, 0, 0, (char *)"disp", (char *)"assign", (char *)"received",
+	                       (char *)"assigned", NULL, 0};
+	size_t nh = 0;
+
+	CHECK(t, w != NULL && w != c);
+	if (w == NULL)
+		return;
+	CHECK_INT(t, db_begin_read(c), 0);
+	CHECK_INT(t, db_item_get(c, tracking, &it), 1);
+	/* another worker assigns the item meanwhile */
+	CHECK_INT(t, db_item_get(w, tracking, &again), 1);
+	free(again.state);
+	again.state = strdup("assigned");
+	CHECK_INT(t, db_begin(w), 0);
+	CHECK_INT(t, db_item_update(w, &again), 1);
+	CHECK_INT(t, db_history_add(w, again.id, &h), 0);
+	CHECK_INT(t, db_commit(w), 0);
+	/* the reader's history is that of the state it read */
+	CHECK_INT(t, db_history_list(c, it.id, 0, &hist, &nh), 0);
+	CHECK_STR(t, it.state, "received");
+	CHECK_INT(t, nh, 1);
+	db_history_free(hist, nh);
+	db_end_read(c);
+	/* and the next read sees the transition whole */
+	CHECK_INT(t, db_history_list(c, it.id, 0, &hist, &nh), 0);
+	CHECK_INT(t, nh, 2);
+	db_history_free(hist, nh);
+	db_item_free(&it);
+	db_item_free(&again);
+	db_release(db, w);
+}
+
 static void
 test_group_commit(struct t *t)
 {
@@ -400,6 +440,7 @@ test_group_commit(struct t *t)
 	CHECK_INT(t, got.clocks[1].due, 0);
 	db_item_free(&got);
 	CHECK_INT(t, db_item_get(c, "XJ-20250930-99999", &got), 0);
+	test_read_snapshot(t, db, c, w[2].tracking[0]);
 	db_history_free(hist, nh);
 	db_attachments_free(att, na);
 	db_release(db, c);
