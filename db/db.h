@@ -341,6 +341,9 @@ int db_session_touch(struct db_conn *c, const unsigned char hash[DB_TOKEN_HASH],
  * or created before created_before. 0 or -1. */
 int db_session_delete(struct db_conn *c, const unsigned char hash[DB_TOKEN_HASH]);
 int db_session_delete_account(struct db_conn *c, int64_t account_id);
+/* Ends every session of the account but the one whose token hash is keep. 0 or -1. */
+int db_session_delete_others(struct db_conn *c, int64_t account_id,
+                             const unsigned char keep[DB_TOKEN_HASH]);
 int db_session_prune(struct db_conn *c, int64_t idle_before, int64_t created_before);
 void db_session_free(struct db_session *s);
 

@@ -25,6 +25,7 @@ enum stmt {
 	STMT_SES_TOUCH,
 	STMT_SES_DEL,
 	STMT_SES_DEL_ACCOUNT,
+	STMT_SES_DEL_OTHERS,
 	STMT_SES_PRUNE,
 	STMT_AUDIT_ADD,
 	STMT_AUDIT_LIST,
@@ -66,6 +67,7 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_SES_TOUCH] = "UPDATE sessions SET last_seen = ? WHERE token_hash = ?",
     [STMT_SES_DEL] = "DELETE FROM sessions WHERE token_hash = ?",
     [STMT_SES_DEL_ACCOUNT] = "DELETE FROM sessions WHERE account_id = ?",
+    [STMT_SES_DEL_OTHERS] = "DELETE FROM sessions WHERE account_id = ? AND token_hash <> ?",
     [STMT_SES_PRUNE] = "DELETE FROM sessions WHERE last_seen < ? OR created < ?",
     [STMT_AUDIT_ADD] = "INSERT INTO audit (at, actor_id, actor, addr, action, target, detail, ok) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -468,6 +470,18 @@ db_session_delete_account(struct db_conn *c, int64_t account_id)
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_SES_DEL_ACCOUNT]);
 
 	if (st == NULL || db_bind_int(st, 1, account_id) || db_exec_stmt(c, st) != 0)
+		return -1;
+	return 0;
+}
+
+int
+db_session_delete_others(struct db_conn *c, int64_t account_id,
+                         const unsigned char keep[DB_TOKEN_HASH])
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_SES_DEL_OTHERS]);
+
+	if (st == NULL || db_bind_int(st, 1, account_id) ||
+	    db_bind_blob(st, 2, keep, DB_TOKEN_HASH) || db_exec_stmt(c, st) != 0)
 		return -1;
 	return 0;
 }

@@ -327,8 +327,8 @@ store:
 
 enum acct_err
 account_set_password(struct app *app, struct db_conn *c, const struct actor *who,
-                     const char *username, const char *password, int must_change, int end_sessions,
-                     struct acct_error *err)
+                     const char *username, const char *password, int must_change,
+                     const unsigned char *keep_session, struct acct_error *err)
 {
 	struct db_account a;
 	char hash[AUTH_HASH_SIZE], **old = NULL;
@@ -372,7 +372,8 @@ account_set_password(struct app *app, struct db_conn *c, const struct actor *who
 		goto out;
 	}
 	if (db_begin(c) != 0 || db_account_set_password(c, a.id, hash, must_change, now) <= 0 ||
-	    (end_sessions && db_session_delete_account(c, a.id) != 0) ||
+	    (keep_session == NULL ? db_session_delete_account(c, a.id)
+	                          : db_session_delete_others(c, a.id, keep_session)) != 0 ||
 	    audit_write(c, now, who, "password_change", username, 1,
 	                who->id == a.id ? "by the account itself" : "set by an operator") != 0 ||
 	    db_commit(c) != 0)

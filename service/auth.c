@@ -197,7 +197,8 @@ session_free(struct session *s)
 }
 
 static struct session *
-session_new(const struct db_account *a, const char *csrf, int must_change)
+session_new(const struct db_account *a, const char *csrf, int must_change,
+            const unsigned char token_hash[DB_TOKEN_HASH])
 {
 	struct session *s = calloc(1, sizeof(*s));
 	int role = role_parse(a->role);
@@ -210,6 +211,7 @@ session_new(const struct db_account *a, const char *csrf, int must_change)
 	s->role = role < 0 ? ROLE_HANDLER : (enum role)role;
 	s->section_id = a->section_id;
 	s->must_change = must_change;
+	memcpy(s->token_hash, token_hash, DB_TOKEN_HASH);
 	if (s->username == NULL || s->csrf_token == NULL || role < 0) {
 		session_free(s);
 		return NULL;
@@ -323,7 +325,7 @@ auth_check(struct req *req, struct resp *resp, unsigned roles)
 	}
 	if (req->now - s.last_seen >= AUTH_TOUCH_EVERY && db_session_touch(req->db, hash, req->now))
 		log_warn("auth: cannot record the session's activity: %s", db_errmsg(req->db));
-	req->session = session_new(&a, s.csrf_token, must);
+	req->session = session_new(&a, s.csrf_token, must, hash);
 	if (req->session == NULL)
 		goto fail;
 	ret = 0;
@@ -437,7 +439,7 @@ auth_login(struct req *req, const char *username, const char *password, char tok
 	                                              : INT64_MIN) ||
 	    audit_write(c, req->now, &who, "login", name, 1, NULL) != 0 || db_commit(c) != 0)
 		goto rollback;
-	*out = session_new(&a, csrf, account_must_change(app, &a, req->now));
+	*out = session_new(&a, csrf, account_must_change(app, &a, req->now), s.token_hash);
 	if (*out == NULL)
 		goto out;
 	ret = 0;

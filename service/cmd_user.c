@@ -186,7 +186,7 @@ cmd_user(int argc, char **argv)
 		else if (rc == EX_OK)
 			printf("created %s (%s) one-time password: %s\n", name, role, otp);
 	} else if (strcmp(cmd, "passwd") == 0) {
-		e = account_set_password(&app, c, &cli, name, pw, 0, 1, &err);
+		e = account_set_password(&app, c, &cli, name, pw, 0, NULL, &err);
 		rc = report(e, &err);
 		if (rc == EX_OK)
 			printf("password set for %s\n", name);

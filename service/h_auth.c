@@ -143,7 +143,8 @@ h_password(struct req *req, struct resp *resp)
 		resp_error_field(resp, 400, "old_password", "the current password is wrong");
 		goto out;
 	}
-	switch (account_set_password(req->app, req->db, &who, s->username, new, 0, 0, &err)) {
+	switch (account_set_password(req->app, req->db, &who, s->username, new, 0, s->token_hash,
+	                             &err)) {
 	case ACCT_OK:
 		resp_json(resp, 200, json_pack("{s:b}", "must_change", 0));
 		break;

@@ -307,6 +307,7 @@ struct session {
 	int64_t section_id; /* 0 when none */
 	char *csrf_token;
 	int must_change;    /* password change required before anything else */
+	unsigned char token_hash[DB_TOKEN_HASH]; /* which session this is (of the account's) */
 };
 
 #define REQ_MAX_PARAMS 4
@@ -545,11 +546,12 @@ enum acct_err account_create(struct app *app, struct db_conn *c, const struct ac
 enum acct_err account_change(struct app *app, struct db_conn *c, const struct actor *who,
                              const char *username, const struct account_change *ch,
                              char otp[AUTH_OTP_SIZE], struct acct_error *err);
-/* Sets a chosen password (policy, and not one of the last 5) for the account username; 
- * must_change as given. end_sessions: 1 ends every session of the account. */
+/* Sets a chosen password (policy, and not one of the last 5) for the account username;
+ * must_change as given. It ends the account's sessions (someone who knew the old password may
+ * hold one), all but keep_session (a session token hash) when that is not NULL. */
 enum acct_err account_set_password(struct app *app, struct db_conn *c, const struct actor *who,
                                    const char *username, const char *password, int must_change,
-                                   int end_sessions, struct acct_error *err);
+                                   const unsigned char *keep_session, struct acct_error *err);
 /* JSON of an account for the API (no password hash): a new reference or NULL. */
 json_t *account_json(struct db_conn *c, const struct db_account *a);
 /* 1 if the password of a must be changed now (first login, or older than the maximum age). */

@@ -241,6 +241,7 @@ class AuthTest(unittest.TestCase):
 
     def test_password_change_rules(self):
         s = self.srv.staff("alice", "handler")
+        elsewhere = self.srv.login("alice", PW)  # the same account on another computer
 
         def change(old, new):
             return s.request("POST", "/api/v1/password",
@@ -258,6 +259,10 @@ class AuthTest(unittest.TestCase):
         self.assertEqual((r.status, r.json()["error"]["field"]), (400, "new_password"))
         self.assertIn("last 5", r.json()["error"]["message"])
         self.assertEqual(change(PW, "Second-Passw0rd").status, 200)
+        # the change ends the account's other sessions, not the one that made it
+        self.assertEqual(s.request("GET", "/api/v1/me").status, 200)
+        r = elsewhere.request("GET", "/api/v1/me")
+        self.assertEqual((r.status, r.json()["error"]["code"]), (401, "unauthenticated"))
         r = change("Second-Passw0rd", PW)  # back to a former one: refused
         self.assertEqual(r.status, 400, r)
         self.assertIn("last 5", r.json()["error"]["message"])
