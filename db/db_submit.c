@@ -94,8 +94,11 @@ store_batch(struct db_conn *c, struct db_submission *batch)
 			s->result = -1;
 		return;
 	}
+	/* After SQLITE_FULL, IOERR or NOMEM, SQLite may have rolled the whole transaction back: the
+	 * connection is then in autocommit mode, and the next SAVEPOINT ... RELEASE would store an
+	 * item on its own while the batch is answered as failed. So the rest of the batch fails. */
 	for (s = batch; s != NULL; s = s->next)
-		s->result = store_one(c, s);
+		s->result = sqlite3_get_autocommit(c->h) ? -1 : store_one(c, s);
 	if (db_commit(c) != 0)
 		for (s = batch; s != NULL; s = s->next)
 			s->result = -1;
