@@ -318,11 +318,13 @@ list_entry(const char *p, size_t *len)
 	return p;
 }
 
-/* The bytes of the numeric address in the n bytes at s: AF_INET, AF_INET6, or 0 if it is none. */
+/* The bytes of the numeric address in the n bytes at s: AF_INET, AF_INET6, or 0 if it is none.
+ * An IPv4-mapped IPv6 address counts as the IPv4 address it maps. */
 static int
 addr_parse(const char *s, size_t n, unsigned char out[16])
 {
 	char text[INET6_ADDRSTRLEN];
+	struct in6_addr a6;
 
 	if (n == 0 || n >= sizeof(text))
 		return 0;
@@ -330,9 +332,15 @@ addr_parse(const char *s, size_t n, unsigned char out[16])
 	text[n] = '\0';
 	if (inet_pton(AF_INET, text, out) == 1)
 		return AF_INET;
-	if (inet_pton(AF_INET6, text, out) == 1)
-		return AF_INET6;
-	return 0;
+	if (inet_pton(AF_INET6, text, &a6) != 1)
+		return 0;
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		/* ::ffff:a.b.c.d, as a dual-stack socket names an IPv4 peer */
+		memcpy(out, a6.s6_addr + 12, 4);
+		return AF_INET;
+	}
+	memcpy(out, a6.s6_addr, 16);
+	return AF_INET6;
 }
 
 /* 1 if the address in the n bytes at s is one of list's. */

@@ -470,8 +470,9 @@ class BehindAProxy(unittest.TestCase):
                            headers={"X-Forwarded-For": xff})
 
     def test_trusted_proxy(self):
+        # the proxy is listed in its IPv4-mapped form, as a dual-stack listener names it
         srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "2", "CIVICDESK_TEST_NOW": NOW,
-                                  "CIVICDESK_TRUSTED_PROXIES": "10.9.9.9, 127.0.0.1"}).start()
+                                  "CIVICDESK_TRUSTED_PROXIES": "10.9.9.9, ::ffff:127.0.0.1"}).start()
         try:
             for xff in ("203.0.113.5", "198.51.100.1, 203.0.113.5"):
                 self.assertEqual(self.post(srv, xff).status, 201)
