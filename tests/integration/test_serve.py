@@ -125,9 +125,13 @@ class ServeOptionsTest(unittest.TestCase):
 
     def test_connection_limit_out_of_range_is_refused(self):
         # 2^32 was cast to MHD's unsigned limit 0 (and 0 taken as is): the daemon said
-        # "listening" and then answered nobody.
-        for value in ("4294967296", "0", "65536"):
-            srv = harness.Server(env={"CIVICDESK_MAX_CONNECTIONS": value})
+        # "listening" and then answered nobody. The other bounded keys likewise.
+        for var, value in (("CIVICDESK_MAX_CONNECTIONS", "4294967296"),
+                           ("CIVICDESK_MAX_CONNECTIONS", "0"),
+                           ("CIVICDESK_MAX_CONNECTIONS", "65536"),
+                           ("CIVICDESK_MAX_BODY", "0"), ("CIVICDESK_COOKIE_SECURE", "2"),
+                           ("CIVICDESK_DEMO", "7"), ("CIVICDESK_LOCKOUT_FAILURES", "65")):
+            srv = harness.Server(env={var: value})
             proc = subprocess.Popen([harness.BIN, "serve"], env=srv.env, cwd=srv.dir,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             try:
@@ -137,7 +141,7 @@ class ServeOptionsTest(unittest.TestCase):
                 out, err = proc.communicate()
             srv.cleanup()
             self.assertEqual(proc.returncode, 1, (value, out))
-            self.assertIn("CIVICDESK_MAX_CONNECTIONS", err)
+            self.assertIn(var, err)
 
     def test_unknown_time_zone_is_refused(self):
         p = self._fails(env={"CIVICDESK_TZ": "Mars/Olympus"})
