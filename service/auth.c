@@ -406,6 +406,8 @@ auth_login(struct req *req, const char *username, const char *password, char tok
 	who.addr = req->addr;
 	if (locked)
 		why = "account name locked after repeated failures";
+	else if (strlen(password) > AUTH_PASSWORD_MAX)
+		why = "password too long"; /* no account is looked up for it */
 	else if (!found)
 		why = "unknown account";
 	else if (!ok)

@@ -425,6 +425,11 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(actors[1], "x' OR '1'='1")
         self.assertEqual(actors[2], "密" * 21)  # 63 bytes: the 22nd character would not fit
         self.assertEqual(len(self.audit(admin, "?actor=" + "%E5%AF%86" * 21)), 1)
+        # an over-long password for an account that exists: said as it is
+        r = self.login_raw("admin", "P4ss!" * 60)
+        self.assertEqual((r.status, r.json()["error"]["code"]), (401, "login_failed"))
+        row = self.audit(admin, "?action=login_failed&actor=admin")[0]
+        self.assertEqual(row["detail"], "password too long")
 
     def test_account_changes_audited(self):
         admin = self.admin()
