@@ -753,6 +753,10 @@ void h_item_public_patch(struct req *req, struct resp *resp);
 int cmd_serve(int argc, char **argv);
 int cmd_calendar(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+/* cmd_ops.c: backup, restore, audit verify */
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 /* Shared by commands: loads the configuration (--config FILE / CIVICDESK_CONFIG / ./civicdesk.conf),
  * sets the time zone, loads the calendar and opens the database into app. Returns 0 or -1
