@@ -159,11 +159,9 @@ base_name(const char *s)
 static void
 submitted(struct page *pg, struct db_item *item, const char *code)
 {
-	struct sla_calendar *cal = app_calendar(pg->req->app);
-	json_t *clocks = clocks_json(item, cal, pg->req->now);
-	json_t *reply = page_clock(pg, "reply", json_object_get(clocks, "reply"));
+	json_t *clocks = page_clocks(pg, item);
+	json_t *reply = json_incref(json_array_get(clocks, 0)); /* reply comes first */
 
-	sla_calendar_unref(cal);
 	json_object_set_new(pg->data, "title", json_string(page_msg(pg, "done.title")));
 	json_object_set_new(pg->data, "tracking", json_string(item->tracking));
 	json_object_set_new(pg->data, "query_code", json_string(code));
@@ -294,21 +292,11 @@ pg_track_get(struct req *req, struct resp *resp)
 static json_t *
 citizen_view(struct page *pg, struct db_item *item)
 {
-	struct sla_calendar *cal = app_calendar(pg->req->app);
-	json_t *clocks = clocks_json(item, cal, pg->req->now), *list = json_array(), *tl, *o;
-	static const char *const order[] = { "reply", "forward", "explain" };
+	json_t *list = page_clocks(pg, item), *tl, *o;
 	struct db_history *h = NULL;
 	size_t nh = 0, i;
 	char received[17];
 
-	sla_calendar_unref(cal);
-	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		json_t *c = page_clock(pg, order[i], json_object_get(clocks, order[i]));
-
-		if (c != NULL)
-			json_array_append_new(list, c);
-	}
-	json_decref(clocks);
 	tl = json_array();
 	if (db_history_list(pg->req->db, item->id, 1, &h, &nh) == 0) {
 		for (i = 0; i < nh; i++) {

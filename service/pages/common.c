@@ -340,56 +340,78 @@ left_label(struct page *pg, int left, int overdue)
 	return page_msg_n(pg, "left.days", left);
 }
 
+#define EXPLAIN_MAX 32 /* holidays and make-up days listed under a due date */
+
 json_t *
-page_clock(struct page *pg, const char *name, json_t *c)
+page_clock(struct page *pg, const struct db_clock *k, const struct sla_calendar *cal)
 {
-	const char *due = json_string_value(json_object_get(c, "due"));
-	const char *state = json_string_value(json_object_get(c, "state"));
-	const char *result = json_string_value(json_object_get(c, "result"));
-	json_t *left = json_object_get(c, "working_days_left"), *o, *ex, *e;
-	int overdue = json_is_true(json_object_get(c, "overdue"));
-	const char *urgency = "none";
-	char shown[24];
-	json_t *status, *left_text;
-	size_t i;
+	struct sla_override ov[EXPLAIN_MAX];
+	const char *urgency = "none", *state;
+	json_t *status, *left_text, *ex;
+	char shown[17] = "", iso[40] = "", date[11];
+	size_t n, i;
 
-	if (due == NULL || state == NULL)
-		return NULL;
-	/* "2025-10-14T23:59:59+08:00": the date, and the time unless it is the end of the day */
-	snprintf(shown, sizeof(shown), "%.10s", due);
-	if (strlen(due) >= 19 && strncmp(due + 11, "23:59:59", 8) != 0)
-		snprintf(shown, sizeof(shown), "%.10s %.5s", due, due + 11);
-	if (strcmp(state, "running") == 0) {
-		int l = (int)json_integer_value(left);
+	if (k->stopped_at != 0) {
+		char s[256];
+		int late = k->result[0] ? strcmp(k->result, "late") == 0
+		                        : (k->due != 0 && k->stopped_at > k->due);
 
-		urgency = overdue ? "red" : l <= 1 ? "amber" : "ok";
-		left_text = left_label(pg, l, overdue);
-		status = json_incref(left_text);
-	} else if (strcmp(state, "paused") == 0) {
+		state = "stopped";
+		snprintf(s, sizeof(s), "%s · %s", page_msg(pg, "clock.stopped"),
+		         page_msg(pg, late ? "clock.late" : "clock.on_time"));
+		left_text = json_string(page_msg(pg, "left.none"));
+		status = json_string(s);
+	} else if (k->paused_at != 0) {
+		state = "paused";
 		left_text = json_string(page_msg(pg, "clock.paused"));
 		status = json_incref(left_text);
 	} else {
-		char s[256];
+		int left = sla_days_left(cal, k->due, pg->req->now), overdue = pg->req->now > k->due;
 
-		snprintf(s, sizeof(s), "%s%s%s", page_msg(pg, "clock.stopped"), result ? " · " : "",
-		         result ? page_msg2(pg, "clock.", result) : "");
-		left_text = json_string(page_msg(pg, "left.none"));
-		status = json_string(s);
+		state = "running";
+		urgency = overdue ? "red" : left <= 1 ? "amber" : "ok";
+		left_text = left_label(pg, left, overdue);
+		status = json_incref(left_text);
+	}
+	if (k->due != 0) {
+		/* the date, and the time unless the limit ends with the day */
+		page_datetime(k->due, shown);
+		if (strcmp(shown + 11, "23:59") == 0)
+			shown[10] = '\0';
+		sla_format_local(k->due, iso, sizeof(iso));
 	}
 	ex = json_array();
-	json_array_foreach(json_object_get(c, "explanation"), i, e) {
-		const char *kind = json_string_value(json_object_get(e, "kind"));
-
-		json_array_append_new(ex, json_pack("{s:O, s:s, s:O}", "date",
-		                                    json_object_get(e, "date"), "label",
-		                                    page_msg2(pg, "explain.", kind ? kind : "off"),
-		                                    "name", json_object_get(e, "name")));
+	n = k->due == 0 ? 0
+	                : sla_explain(cal, sla_local_day(k->started), sla_local_day(k->due), ov,
+	                              EXPLAIN_MAX);
+	for (i = 0; i < n && i < EXPLAIN_MAX; i++) {
+		sla_date_format(ov[i].day, date);
+		json_array_append_new(ex, json_pack("{s:s, s:s, s:s}", "date", date, "label",
+		                                    page_msg(pg, ov[i].kind == SLA_WORK
+		                                                     ? "explain.work"
+		                                                     : "explain.off"),
+		                                    "name", ov[i].name ? ov[i].name : ""));
 	}
-	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:b, s:b, s:o}", "label",
-	              page_msg2(pg, "clock.", name), "due", shown, "due_iso", due, "status", status,
-	              "left_label", left_text, "state_label", page_msg2(pg, "clock.", state),
-	              "urgency", urgency, "provisional",
-	              json_is_true(json_object_get(c, "provisional")), "has_explanation",
-	              json_array_size(ex) > 0, "explanation", ex);
-	return o;
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:b, s:b, s:o}", "label",
+	                 page_msg2(pg, "clock.", k->name), "due", shown, "due_iso", iso, "status",
+	                 status, "left_label", left_text, "state_label",
+	                 page_msg2(pg, "clock.", state), "urgency", urgency, "provisional",
+	                 k->provisional != 0, "has_explanation", json_array_size(ex) > 0,
+	                 "explanation", ex);
+}
+
+json_t *
+page_clocks(struct page *pg, const struct db_item *item)
+{
+	static const char *const order[] = { "reply", "forward", "explain" };
+	struct sla_calendar *cal = app_calendar(pg->req->app);
+	json_t *a = json_array();
+	size_t i, j;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		for (j = 0; j < item->nclocks; j++)
+			if (strcmp(item->clocks[j].name, order[i]) == 0)
+				json_array_append_new(a, page_clock(pg, &item->clocks[j], cal));
+	sla_calendar_unref(cal);
+	return a;
 }

@@ -72,9 +72,10 @@ const char *page_field(struct page *pg, const char *name);
 void page_date(int64_t t, char buf[11]);
 void page_datetime(int64_t t, char buf[17]);
 /* A clock for a page: {label, due, due_iso, status, state_label, left_label, urgency (ok,
- * amber, red, none), provisional, has_explanation, explanation[{date,label,name}]}, from the
- * core's clocks JSON entry c called name. */
-json_t *page_clock(struct page *pg, const char *name, json_t *c);
+ * amber, red, none), provisional, has_explanation, explanation[{date,label,name}]}. */
+json_t *page_clock(struct page *pg, const struct db_clock *k, const struct sla_calendar *cal);
+/* The clocks of item in the order reply, forward, explain: a new array of page_clock's. */
+json_t *page_clocks(struct page *pg, const struct db_item *item);
 /* The urgency of a due time: "red" overdue, "amber" at one working day or less, "ok", or
  * "none" when there is no due time. *left gets the working days left. */
 const char *page_urgency(const struct sla_calendar *cal, int64_t due, int64_t now, int *left);

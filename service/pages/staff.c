@@ -395,10 +395,8 @@ item_view(struct page *pg, const char *tracking)
 	struct db_attachment *att = NULL;
 	struct db_history *h = NULL;
 	struct db_section *secs = NULL;
-	struct sla_calendar *cal;
 	size_t natt = 0, nh = 0, nsec = 0, i;
-	json_t *o, *clocks, *list, *files, *hist, *sections;
-	static const char *const order[] = { "reply", "forward", "explain" };
+	json_t *o, *list, *files, *hist, *sections;
 	char received[17], iso[40];
 	int rc = db_item_get(pg->req->db, tracking, &item);
 
@@ -416,17 +414,7 @@ item_view(struct page *pg, const char *tracking)
 		db_item_free(&item);
 		return -1;
 	}
-	cal = app_calendar(pg->req->app);
-	clocks = clocks_json(&item, cal, pg->req->now);
-	sla_calendar_unref(cal);
-	list = json_array();
-	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		json_t *c = page_clock(pg, order[i], json_object_get(clocks, order[i]));
-
-		if (c != NULL)
-			json_array_append_new(list, c);
-	}
-	json_decref(clocks);
+	list = page_clocks(pg, &item);
 	files = json_array();
 	for (i = 0; i < natt; i++)
 		json_array_append_new(files, json_pack("{s:I, s:s, s:s, s:I}", "id",
