@@ -26,7 +26,8 @@ cmd_serve(int argc, char **argv)
 	char err[512];
 	const char *config = NULL, *listen = NULL;
 	sigset_t set;
-	int i, sig = 0, port = 0, rc = 1;
+	char err[512];
+	int i, sig = 0, port = 0, rc = 1, lock_fd = -1;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -47,6 +48,11 @@ cmd_serve(int argc, char **argv)
 
 	if (app_open(&app, config, stdout) != 0)
 		return 1;
+	/* Held until exit: civicdesk restore refuses to replace the database under a server. */
+	if (db_serve_lock(app.cfg.db, &lock_fd, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk: %s\n", err);
+		goto out;
+	}
 	if (listen != NULL) {
 		char *copy = strdup(listen);
 
@@ -99,5 +105,6 @@ out:
 	pages_free(app.pages);
 	app.pages = NULL;
 	app_close(&app);
+	db_serve_unlock(lock_fd);
 	return rc;
 }
