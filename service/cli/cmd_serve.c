@@ -23,7 +23,6 @@ cmd_serve(int argc, char **argv)
 	struct app app;
 	struct http_server *httpd = NULL;
 	struct route *routes = NULL;
-	char err[512];
 	const char *config = NULL, *listen = NULL;
 	sigset_t set;
 	char err[512];
