@@ -40,7 +40,7 @@ LIB_SRC := $(sort $(wildcard sla/*.c db/*.c notifiers/*.c web/*.c) \
 	$(filter-out service/cli/main.c,$(wildcard service/*/*.c)))
 CALENDARS := $(sort $(wildcard sla/calendars/cn/*.txt))
 MIGRATIONS := $(sort $(wildcard schema/*.sql))
-GEN_SRC := $(B)/gen/calendars.c $(B)/gen/schema.c
+GEN_SRC := $(B)/gen/calendars.c $(B)/gen/schema.c $(B)/gen/passwords.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_SRC:$(B)/gen/%.c=$(B)/obj/gen/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -90,6 +90,11 @@ $(B)/gen/calendars.c: $(EMBED) $(CALENDARS)
 $(B)/gen/schema.c: $(EMBED) $(MIGRATIONS)
 	@mkdir -p $(@D)
 	@$(EMBED) db/db_int.h "struct db_blob" db_migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/passwords.c: $(EMBED) service/core/data/password-blocklist.txt
+	@mkdir -p $(@D)
+	@$(EMBED) service/core/core_int.h "struct core_blob" core_password_blocklist \
+		service/core/data/password-blocklist.txt > $@.tmp && mv $@.tmp $@
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libcivicdesk.a
 	@mkdir -p $(@D)
