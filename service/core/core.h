@@ -433,6 +433,16 @@ int auth_seed_demo(struct app *app, struct db_conn *c, int64_t now, FILE *out);
  * sentence naming the rule it breaks (length, character classes, contains the name). The
  * "not one of the last 5" rule needs the store: see account_set_password. */
 const char *auth_password_weak(const char *username, const char *pw);
+/* Whose password it is, for auth_password_refused (lent strings, NULL when unknown). */
+struct auth_person {
+	const char *username, *display_name, *email, *phone;
+};
+/* The whole policy for a chosen password (pwcheck.c): auth_password_weak, then not a common
+ * password (the shipped blocklist, also read through look-alike digits and symbols and without
+ * digits and symbols around it: "Passw0rd!" is "password"), and not containing the account
+ * name, display name, e-mail local part or six digits in a row of the phone number. NULL if
+ * acceptable, else a static sentence naming the rule. */
+const char *auth_password_refused(const struct auth_person *who, const char *pw);
 /* Hashes pw with argon2id into out (AUTH_HASH_SIZE bytes). generated: 1 for a random one-time
  * password (high entropy: the minimum cost is enough), 0 for a chosen one (interactive cost).
  * Returns 0 or -1 (out of memory). */
