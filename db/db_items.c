@@ -55,7 +55,10 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_ITEM_GET] = "SELECT " ITEM_COLS "WHERE i.tracking = ?",
     [STMT_ITEM_GET_ID] = "SELECT " ITEM_COLS "WHERE i.id = ?",
     [STMT_ITEM_LIST_PUBLIC] =
-        "SELECT " ITEM_COLS "WHERE i.publish = 1 AND i.published = 1 AND i.id < ? "
+        /* "+": items_public (published = 1 first) would read every published item and
+         * sort them for each page (4.5 s at 1,000,000 items); the rowid read backwards from
+         * the cursor reads a page's own rows and the few unpublished between them */
+        "SELECT " ITEM_COLS "WHERE i.publish = 1 AND +i.published = 1 AND i.id < ? "
         "ORDER BY i.id DESC LIMIT ?",
     [STMT_CLOCK_PUT] =
         "INSERT INTO clocks (item_id, name, started, days, unit, end_minutes, due, "
