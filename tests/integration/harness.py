@@ -15,6 +15,9 @@ import time
 import unittest
 
 BIN = os.path.abspath(os.environ.get("CIVICDESK_BIN", "build/test/civicdesk"))
+# The newest schema version this tree's binary knows: its numbered migrations.
+SCHEMA_LATEST = len([f for f in os.listdir(os.path.join(os.path.dirname(__file__), "..", "..",
+                                                        "schema")) if f.endswith(".sql")])
 
 
 def run_cli(*args, stdin=None, env=None, timeout=60):

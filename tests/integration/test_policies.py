@@ -253,7 +253,7 @@ class PolicyConfig(unittest.TestCase):
             db = sqlite3.connect(srv.db)
             db.execute("UPDATE policy_overrides SET value = 'ten' WHERE key = 'on_supplement'")
             db.commit()
-            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 2)
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], harness.SCHEMA_LATEST)
             db.close()
             p = subprocess.run([harness.BIN, "serve"], env=srv2.env, cwd=srv.dir,
                                capture_output=True, text=True, timeout=30)
@@ -279,7 +279,7 @@ class PolicyConfig(unittest.TestCase):
             db.close()
             srv.start()
             db = sqlite3.connect(srv.db)
-            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 2)
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], harness.SCHEMA_LATEST)
             db.close()
             admin = srv.login("root1", "Test-Passw0rd")
             r = admin.request("PATCH", POLICIES + "/complaint", json_body={"forward_days": 2})
