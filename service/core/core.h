@@ -654,6 +654,38 @@ int wf_next_state(enum wf_action a, enum wf_state state, int resume_state);
  * NULL for NULL text or out of memory; the caller frees the result. */
 char *redact_text(const char *text, const char *submitter_name);
 
+/* What redact_text_opts found (bits of *found), in the order redact_found_text names them. */
+enum redact_found {
+	REDACT_NAME = 1u << 0,     /* the submitter's name */
+	REDACT_PHONE = 1u << 1,    /* mobile or landline number */
+	REDACT_ID = 1u << 2,       /* 18-digit ID number */
+	REDACT_EMAIL = 1u << 3,    /* e-mail address */
+	REDACT_ADDRESS = 1u << 4,  /* street address, Chinese (学院路38号3单元502室) or English */
+	REDACT_CARD = 1u << 5,     /* bank card: 16-19 digits passing Luhn, or UnionPay 62… */
+	REDACT_PASSPORT = 1u << 6, /* E12345678, EA1234567, G/P/S/D/C/H/K + 8 digits */
+	REDACT_QQ = 1u << 7,       /* QQ 123456789 */
+	REDACT_PLATE = 1u << 8,    /* licence plate 京A12345 */
+	REDACT_PERSON = 1u << 9,   /* a third person named with a title: 物业经理王建国 */
+};
+
+struct redact_opts {
+	const char *name; /* the submitter's name, or NULL */
+	const char *keep; /* the bureau's published contacts (numbers, e-mail addresses; comma or
+	                   * space separated) that are never masked, or NULL */
+};
+
+/* redact_text with options: besides the above, bank cards (last 4 kept), passports, QQ
+ * numbers, licence plates (province and letter kept), street addresses (the street and what is
+ * below it: 海淀区*** / ***), third persons named with a title (物业经理王某某), with
+ * full-width digits and letters read as ASCII. The submitter's two-character CJK name is masked
+ * only as a whole name (张三 is not found in 张三丰). Writes what it found into *found (may be
+ * NULL). NULL for NULL text or out of memory; the caller frees the result. */
+char *redact_text_opts(const char *text, const struct redact_opts *opts, unsigned *found);
+/* Names the kinds of personal data in found ("phone number, address") into buf. */
+void redact_found_text(unsigned found, char *buf, size_t size);
+/* The name of one bit of enum redact_found. */
+const char *redact_kind_name(unsigned bit);
+
 /* --- actions on items (actions.c, public.c) ---------------------------------------------- */
 
 /* What an action carries beyond its name; NULL / 0 when not given. Strings are lent. */
