@@ -85,6 +85,8 @@ struct config {
 	long password_max_age_days;
 	long cookie_secure;    /* 1: the session cookie gets Secure (served behind TLS) */
 	char *trusted_proxies; /* numeric addresses whose X-Forwarded-For names the client */
+	char *public_contacts; /* the bureau's published numbers and addresses: never masked */
+	long public_rate;      /* public GETs (board, Open311) per minute per address, 0 = off */
 	long demo;          /* 1: a new database gets demo sections and accounts */
 	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
 	                                  * overrides; handlers read app_policy(), not these */
@@ -320,6 +322,7 @@ struct app {
 	                                * to its swap, so that swaps happen in commit order */
 	struct ratelimit *submit_limit; /* per-address submission limit (intake) */
 	struct ratelimit *track_limit;  /* per-address failed tracking look-ups */
+	struct ratelimit *public_limit; /* per-address public reads (board, Open311): public_rate */
 	struct db_submitter *submitter; /* group commit of new items (db_submit.c) */
 	struct core_notify notify;      /* the notifiers' hook; zero: none */
 	sem_t pwhash_slots;        /* argon2id computations at once (64 MiB each): auth.c */
@@ -372,6 +375,7 @@ void netaddr_forwarded(const char *proxies, const char *xff, char *buf, size_t s
 #define INTAKE_ATTACHMENT_MAX (5L * 1024 * 1024) /* bytes per file */
 #define INTAKE_FILENAME_MAX 255    /* bytes */
 #define INTAKE_CTYPE_MAX 127       /* bytes of a content type */
+#define INTAKE_ADDRESS_MAX 200     /* code points of an Open311 address_string */
 
 /* A new item as received (web form, JSON, Open311, staff registration), before its checks.
  * Every pointer is lent by the caller for the duration of core_submit. */
@@ -379,6 +383,7 @@ struct intake {
 	const char *kind, *subject, *body; /* NULL when absent */
 	const char *name, *phone, *email;  /* NULL or "" when absent */
 	int publish;                       /* 1, 0, or -1 when absent */
+	const char *address, *lat, *lng;   /* Open311 location (personal data), NULL when absent */
 	enum channel channel;              /* web, or post / phone when staff registers it */
 	int64_t received;                  /* receipt: now, or the date on the letter */
 	const struct session *staff;       /* the registering staff member, or NULL */
@@ -390,6 +395,10 @@ struct intake {
  * characters; phone and e-mail formats; a contact (phone or e-mail) for web items; publication
  * consent; attachment names and types. Returns 0, or -1 with err filled (CORE_INVALID). */
 int core_submit_check(const struct intake *in, struct core_error *err);
+/* A submitter's name from Open311's first_name and last_name (either may be NULL): a Chinese
+ * name is family name first without a space (黄 + 晓明: 黄晓明), others "first last". A new
+ * string (the caller frees it), NULL when out of memory. */
+char *intake_name_join(const char *first, const char *last);
 /* The one way in for a new item, whatever the channel: checks it (core_submit_check), then
  * stores it durably (group commit: a 0 means committed with fsync) with state "received", its
  * clocks from the kind's policy counted from in->received, its attachments, a citizen-visible
@@ -713,6 +722,8 @@ struct core_public_text {
 	int set;          /* 0: leave it; 1: replace it with text (NULL: clear it, so that the
 	                   * masked text is generated again on publication) */
 	const char *text;
+	int confirmed;    /* 1: the editor confirmed that text may be published although the
+	                   * detector finds personal data in it (else 400, code personal_data) */
 };
 
 #define PUBLIC_SUBJECT_MAX 200 /* code points of the public subject */
@@ -721,17 +732,49 @@ struct core_public_text {
 /* Edits the public version of item `tracking` (subject, body, reply) and publishes (1),
  * withdraws (0) or leaves (-1) its publication, for a section head of its section or an admin,
  * in one transaction with its history and audit rows. Publishing needs the submitter's consent
- * and a sent reply, and fills what is missing with the masked text. 0, or -1 with err:
- * CORE_INVALID, CORE_FORBIDDEN, CORE_NOT_FOUND, CORE_CONFLICT (code_name "no_consent" or
- * "not_replied"), CORE_ERROR. */
+ * and a sent reply, and fills what is missing with the masked text. An edited text is checked
+ * with the detector of redact_text_opts (CORE_INVALID, code_name "personal_data", naming what
+ * it found, unless confirmed); the texts it replaces are kept (db_public_version_add) and the
+ * audit row holds the old and the new text. 0, or -1 with err: CORE_INVALID, CORE_FORBIDDEN,
+ * CORE_NOT_FOUND, CORE_CONFLICT (code_name "no_consent", "not_replied", or "not_published" for
+ * a withdrawal of what is not published), CORE_ERROR. */
 int core_public_edit(struct app *app, struct db_conn *c, const struct session *who,
                      const char *addr, const char *tracking, const struct core_public_text *subject,
                      const struct core_public_text *body, const struct core_public_text *reply,
                      int publish, int64_t now, struct core_error *err);
 
 /* Fills the masked public version of an item whose submitter allows publication (fields staff
- * already wrote are kept) and marks it published; an item without consent is left alone.
- * 0, or -1 when out of memory. */
-int item_make_public(struct db_item *item);
+ * already wrote are kept), without publishing it (sending the reply prepares it; a section head
+ * publishes it with core_public_edit); an item without consent is left alone. keep: the
+ * bureau's contacts never masked, or NULL. 0, or -1 when out of memory. */
+int item_make_public(struct db_item *item, const char *keep);
+
+/* --- reading items (read.c) ---------------------------------------------------------------- */
+
+/* Item `tracking` for staff member s: handlers and section heads read their own section's items
+ * only; every read, and every refusal, is audited (on a connection of its own, so that c may hold
+ * a read snapshot). 0 with *out filled (db_item_free), or -1 with err: CORE_NOT_FOUND,
+ * CORE_FORBIDDEN, CORE_BUSY, CORE_ERROR. */
+int core_item_read(struct app *app, struct db_conn *c, const struct session *s, const char *addr,
+                   const char *tracking, int64_t now, struct db_item *out,
+                   struct core_error *err);
+/* Attachment id of item `tracking` with its data, under the same rule and audit. 0 with *out
+ * filled (db_attachment_free), or -1 with err. */
+int core_attachment_read(struct app *app, struct db_conn *c, const struct session *s,
+                         const char *addr, const char *tracking, int64_t id, int64_t now,
+                         struct db_attachment *out, struct core_error *err);
+
+/* What the public (the board, Open311) may see of an item: one rule for every public answer. */
+enum public_view {
+	PUBLIC_HIDDEN, /* no consent to publish: 404, never listed */
+	PUBLIC_STATUS, /* consent, not published: status, service, dates, expected time only */
+	PUBLIC_FULL,   /* published by a section head: its masked public version and reply */
+};
+
+enum public_view core_public_view(const struct db_item *item);
+
+/* Narrows the queue filter f to what s may see: handlers and section heads their own section
+ * (CORE_FORBIDDEN, field "section", when f asks for another); others everything. 0 or -1. */
+int core_queue_scope(const struct session *s, struct db_queue_filter *f, struct core_error *err);
 
 #endif
