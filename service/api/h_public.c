@@ -116,7 +116,6 @@ edit_field(json_t *j, const char *name, struct core_public_text *out, struct res
 
 	out->set = v != NULL;
 	out->text = NULL;
-	out->confirmed = 0;
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
@@ -141,7 +140,7 @@ h_item_public_patch(struct req *req, struct resp *resp)
 	struct core_public_text subject, body, reply;
 	struct core_error err;
 	json_t *j = NULL, *pub, *conf;
-	int publish = -1;
+	int publish = -1, confirmed;
 
 	if (req_json(req, resp, &j) != 0)
 		return;
@@ -161,9 +160,10 @@ h_item_public_patch(struct req *req, struct resp *resp)
 		                 "confirm_personal_data must be true or false");
 		goto out;
 	}
-	subject.confirmed = body.confirmed = reply.confirmed = json_is_true(conf);
-	if (core_public_edit(req->app, req->db, req->session, req->addr, req->params[0],
-	                     &subject, &body, &reply, publish, req->now, &err) != 0) {
+	confirmed = json_is_true(conf);
+	if (core_public_edit_confirmed(req->app, req->db, req->session, req->addr, req->params[0],
+	                               &subject, &body, &reply, publish, confirmed, req->now,
+	                               &err) != 0) {
 		resp_core_error(resp, &err);
 		goto out;
 	}

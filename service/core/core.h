@@ -722,8 +722,6 @@ struct core_public_text {
 	int set;          /* 0: leave it; 1: replace it with text (NULL: clear it, so that the
 	                   * masked text is generated again on publication) */
 	const char *text;
-	int confirmed;    /* 1: the editor confirmed that text may be published although the
-	                   * detector finds personal data in it (else 400, code personal_data) */
 };
 
 #define PUBLIC_SUBJECT_MAX 200 /* code points of the public subject */
@@ -742,6 +740,14 @@ int core_public_edit(struct app *app, struct db_conn *c, const struct session *w
                      const char *addr, const char *tracking, const struct core_public_text *subject,
                      const struct core_public_text *body, const struct core_public_text *reply,
                      int publish, int64_t now, struct core_error *err);
+/* The same; confirmed 1: the editor confirmed that the edited texts may be published although
+ * the detector finds personal data in them (audited as such). */
+int core_public_edit_confirmed(struct app *app, struct db_conn *c, const struct session *who,
+                               const char *addr, const char *tracking,
+                               const struct core_public_text *subject,
+                               const struct core_public_text *body,
+                               const struct core_public_text *reply, int publish, int confirmed,
+                               int64_t now, struct core_error *err);
 
 /* Fills the masked public version of an item whose submitter allows publication (fields staff
  * already wrote are kept), without publishing it (sending the reply prepares it; a section head

@@ -46,7 +46,7 @@ item_make_public(struct db_item *item, const char *keep)
  * editor confirmed it. 1 changed, 0 not, -1 with err. */
 static int
 edit(const struct core_public_text *e, const char *name, long max, unsigned flags,
-     const struct redact_opts *opts, char **field, struct core_error *err)
+     const struct redact_opts *opts, int confirmed, char **field, struct core_error *err)
 {
 	char found_text[160], *masked;
 	unsigned found = 0;
@@ -63,7 +63,7 @@ edit(const struct core_public_text *e, const char *name, long max, unsigned flag
 		if (masked == NULL)
 			return core_fail(err, CORE_ERROR, NULL, "out of memory");
 		free(masked);
-		if (found != 0 && !e->confirmed) {
+		if (found != 0 && !confirmed) {
 			redact_found_text(found, found_text, sizeof(found_text));
 			core_fail(err, CORE_INVALID, name,
 			          "the %s still holds personal data (%s); remove it, or confirm that it "
@@ -104,6 +104,18 @@ core_public_edit(struct app *app, struct db_conn *c, const struct session *s, co
                  const struct core_public_text *body, const struct core_public_text *reply,
                  int publish, int64_t now, struct core_error *err)
 {
+	return core_public_edit_confirmed(app, c, s, addr, tracking, subject, body, reply, publish,
+	                                  0, now, err);
+}
+
+int
+core_public_edit_confirmed(struct app *app, struct db_conn *c, const struct session *s,
+                           const char *addr, const char *tracking,
+                           const struct core_public_text *subject,
+                           const struct core_public_text *body,
+                           const struct core_public_text *reply, int publish, int confirmed,
+                           int64_t now, struct core_error *err)
+{
 	struct actor who = {s->account_id, s->username, addr};
 	struct redact_opts opts;
 	struct core_txn txn;
@@ -131,20 +143,22 @@ core_public_edit(struct app *app, struct db_conn *c, const struct session *s, co
 		goto out;
 	}
 	was_published = txn.item.published;
-	rc = edit(subject, "subject", PUBLIC_SUBJECT_MAX, 0, &opts, &txn.item.public_subject, err);
+	rc = edit(subject, "subject", PUBLIC_SUBJECT_MAX, 0, &opts, confirmed,
+	          &txn.item.public_subject, err);
 	if (rc < 0)
 		goto out;
 	if (rc > 0)
 		detail_add(detail, sizeof(detail), "subject", before.public_subject, subject->text);
 	changed |= rc;
-	rc = edit(body, "body", PUBLIC_TEXT_MAX, TEXT_MULTILINE, &opts, &txn.item.public_body, err);
+	rc = edit(body, "body", PUBLIC_TEXT_MAX, TEXT_MULTILINE, &opts, confirmed,
+	          &txn.item.public_body, err);
 	if (rc < 0)
 		goto out;
 	if (rc > 0)
 		detail_add(detail, sizeof(detail), "body", before.public_body, body->text);
 	changed |= rc;
-	rc = edit(reply, "reply", PUBLIC_TEXT_MAX, TEXT_MULTILINE, &opts, &txn.item.public_reply,
-	          err);
+	rc = edit(reply, "reply", PUBLIC_TEXT_MAX, TEXT_MULTILINE, &opts, confirmed,
+	          &txn.item.public_reply, err);
 	if (rc < 0)
 		goto out;
 	if (rc > 0)
@@ -198,6 +212,11 @@ core_public_edit(struct app *app, struct db_conn *c, const struct session *s, co
 	if (!changed)
 		snprintf(detail, sizeof(detail), "%s",
 		         was_published == txn.item.published ? "unchanged" : "texts unchanged");
+	if (changed && confirmed) {
+		size_t len = strlen(detail);
+
+		snprintf(detail + len, sizeof(detail) - len, " (personal data confirmed)");
+	}
 	if (txn_commit(&txn, &who, &h, detail, NULL, err) != 0)
 		goto out;
 	ret = 0;
