@@ -305,6 +305,24 @@ out:
 	json_decref(j);
 }
 
+/* A published text: the reviewed public version, or (none stored) the masked original. */
+static json_t *
+masked(const struct app *app, const char *edited, const char *text, const struct db_item *item)
+{
+	struct redact_opts opts = {item->name, app->cfg.public_contacts};
+	char *m;
+	json_t *j;
+
+	if (edited != NULL)
+		return json_string(edited);
+	if (text == NULL)
+		return json_null();
+	m = redact_text_opts(text, &opts, NULL);
+	j = m ? json_string(m) : json_null();
+	free(m);
+	return j;
+}
+
 static int
 is_closed(const char *state)
 {
@@ -316,7 +334,7 @@ is_closed(const char *state)
  * the record, null where withheld; never name, phone, e-mail or location. NULL for a hidden
  * item. */
 static json_t *
-request_json(const struct db_item *item)
+request_json(const struct app *app, const struct db_item *item)
 {
 	enum public_view view = core_public_view(item);
 	int k = kind_parse(item->kind), full = view == PUBLIC_FULL;
@@ -332,13 +350,14 @@ request_json(const struct db_item *item)
 	    "{s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:n, s:n, s:n, s:n, s:n, s:n}",
 	    "service_request_id", item->tracking, "status",
 	    is_closed(item->state) ? "closed" : "open", "status_notes",
-	    full ? json_str_or_null(item->public_reply) : json_null(), "service_name",
+	    full ? masked(app, item->public_reply, item->reply, item) : json_null(), "service_name",
 	    k >= 0 ? services[k].name : item->kind, "service_code", item->kind, "description",
-	    full ? json_str_or_null(item->public_body) : json_null(), "agency_responsible",
+	    full ? masked(app, item->public_body, item->body, item) : json_null(), "agency_responsible",
 	    full ? json_str_or_null(item->section_name) : json_null(), "requested_datetime",
 	    json_time(item->received), "updated_datetime", json_time(item->updated),
 	    "expected_datetime", json_time(reply && reply->stopped_at == 0 ? reply->due : 0),
-	    "title", full ? json_str_or_null(item->public_subject) : json_null(), "address",
+	    "title", full ? masked(app, item->public_subject, item->subject, item) : json_null(),
+	    "address",
 	    "address_id", "zipcode", "lat", "long", "media_url");
 }
 
@@ -375,7 +394,7 @@ h_open311_request_get(struct req *req, struct resp *resp)
 		return;
 	}
 	if (rc == 1) {
-		j = request_json(&item);
+		j = request_json(req->app, &item);
 		db_item_free(&item);
 	}
 	if (j == NULL) {
@@ -474,7 +493,7 @@ requests_by_id(struct req *req, struct resp *resp, const char *ids)
 		if (rc == 0)
 			continue;
 		if (!listed(a, item.tracking)) {
-			json_t *r = request_json(&item);
+			json_t *r = request_json(req->app, &item);
 
 			if (r != NULL)
 				json_array_append_new(a, r);
@@ -563,7 +582,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 			break;
 		pages[best].next++;
 		{
-			json_t *r = request_json(b);
+			json_t *r = request_json(req->app, b);
 
 			if (r != NULL)
 				json_array_append_new(a, r);
