@@ -127,6 +127,8 @@ struct db_item {
 	char *public_subject, *public_body, *public_reply; /* may be NULL */
 	int published;
 	char *source_ref;            /* may be NULL */
+	char *address, *lat, *lng;   /* Open311 location (personal data); may be NULL */
+	int64_t waiting_since;       /* 0 unless waiting for the citizen */
 	struct db_clock clocks[3];   /* nclocks of them */
 	size_t nclocks;
 	char *section_name, *assignee_name; /* look-ups only (joined); ignored when written */
@@ -184,6 +186,29 @@ void db_attachment_free(struct db_attachment *a);
 int db_item_list_public(struct db_conn *c, int64_t before, size_t limit, struct db_item **out,
                         size_t *n);
 void db_items_free(struct db_item *items, size_t n);
+
+/* One page of Open311's list for one kind and one status. */
+struct db_o311_filter {
+	const char *kind;
+	int closed;              /* 1: replied, closed, rejected, merged; 0: the others */
+	int64_t from, to;        /* received from..to, both included */
+	int64_t before_received; /* keyset cursor: only items before (received, id) in the */
+	int64_t before_id;       /* order (received DESC, id DESC); INT64_MAX for the first page */
+	int limit;               /* 1..1000 */
+};
+
+/* Items whose submitter allowed publication (published or not) matching f, newest receipt
+ * first, with their clocks, read through the index items_o311 (a page reads its own rows only).
+ * A new array freed with db_items_free. 0 or -1. */
+int db_item_list_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item **out,
+                      size_t *n);
+/* The items merged into target_id, oldest first: new arrays of *n ids and tracking numbers
+ * (free the ids, db_strings_free the numbers). 0 or -1. */
+int db_item_merged(struct db_conn *c, int64_t target_id, int64_t **ids, char ***trackings,
+                   size_t *n);
+/* Keeps the public texts item holds now (before an edit replaces them) as an earlier version. */
+int db_public_version_add(struct db_conn *c, const struct db_item *item, int64_t at,
+                          int64_t actor_id);
 
 /* --- group commit of new items (db_submit.c) -------------------------------------------- */
 
@@ -327,6 +352,17 @@ int db_login_failure_count(struct db_conn *c, const char *username, int64_t sinc
  * *n is how many. 0 or -1. */
 int db_login_failure_recent(struct db_conn *c, const char *username, int64_t *times, size_t max,
                             size_t *n);
+/* The times of the newest failures of username from addr, at most max, newest first, into
+ * times; *n is how many (db_throttle.c). 0 or -1. */
+int db_login_failure_recent_from(struct db_conn *c, const char *username, const char *addr,
+                                 int64_t *times, size_t max, size_t *n);
+/* How many failures (of any name) came from addr at or after since, and the newest one's time
+ * (0 when none). 0 or -1. */
+int db_login_failure_addr(struct db_conn *c, const char *addr, int64_t since, int64_t *count,
+                          int64_t *newest);
+/* Forgets the failures of username from addr (after a successful login from there: the
+ * failures of an attacker elsewhere stay). 0 or -1. */
+int db_login_failure_clear_from(struct db_conn *c, const char *username, const char *addr);
 /* Forgets the failures of username (after a successful login). 0 or -1. */
 int db_login_failure_clear(struct db_conn *c, const char *username);
 

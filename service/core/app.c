@@ -192,6 +192,10 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 		fprintf(stderr, "civicdesk: configuration: trusted_proxies: %s\n", err);
 		return -1;
 	}
+	if (netaddr_networks_check(app->cfg.staff_networks, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk: configuration: staff_networks: %s\n", err);
+		return -1;
+	}
 	if (sla_set_zone(app->cfg.tz) != 0) {
 		fprintf(stderr, "civicdesk: time zone '%s' is not known to this system\n",
 		        app->cfg.tz);
@@ -224,7 +228,8 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 		return -1;
 	app->submit_limit = ratelimit_new(app->cfg.submit_rate, 60);
 	app->track_limit = ratelimit_new(TRACK_FAILURES, TRACK_WINDOW);
-	if (app->submit_limit == NULL || app->track_limit == NULL) {
+	app->public_limit = ratelimit_new(app->cfg.public_rate, 60);
+	if (app->submit_limit == NULL || app->track_limit == NULL || app->public_limit == NULL) {
 		fprintf(stderr, "civicdesk: out of memory\n");
 		return -1;
 	}
@@ -242,6 +247,8 @@ app_close(struct app *app)
 	app->submitter = NULL;
 	ratelimit_free(app->submit_limit);
 	ratelimit_free(app->track_limit);
+	ratelimit_free(app->public_limit);
+	app->public_limit = NULL;
 	app->submit_limit = app->track_limit = NULL;
 	db_close(app->db);
 	app->db = NULL;

@@ -22,10 +22,22 @@ SCHEMA_LATEST = max(int(f[:3]) for f in os.listdir(
 # Takes migration 009 (the audit chain) back out of a database, for tests that make a database
 # look like one written by an older civicdesk.
 UNDO_009 = """
+    DROP INDEX login_failures_addr;
+    DROP INDEX login_failures_name_addr;
     DROP TRIGGER audit_no_update;
     ALTER TABLE audit DROP COLUMN hash;
     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+# Takes migration 004 (workflow and privacy, #14) back out, for the same tests.
+UNDO_004 = """
+    DROP INDEX items_o311;
+    DROP INDEX items_merged;
+    DROP TABLE public_versions;
+    ALTER TABLE items DROP COLUMN address;
+    ALTER TABLE items DROP COLUMN lat;
+    ALTER TABLE items DROP COLUMN lng;
+    ALTER TABLE items DROP COLUMN waiting_since;
 """
 
 
