@@ -15,6 +15,10 @@ import time
 import unittest
 
 BIN = os.path.abspath(os.environ.get("CIVICDESK_BIN", "build/test/civicdesk"))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the newest schema version: the number of the last migration file in schema/
+SCHEMA_LATEST = max(int(n[:3]) for n in os.listdir(os.path.join(ROOT, "schema"))
+                    if n.endswith(".sql"))
 
 
 def run_cli(*args, stdin=None, env=None, timeout=60):
