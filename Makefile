@@ -15,7 +15,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wwrite-strings -Wformat=2 -Wno-format-nonliteral
+	-Wwrite-strings -Wformat=2
 BASE_CFLAGS := $(WARN) -D_GNU_SOURCE -I. -pthread -MMD -MP
 
 ifeq ($(V),test)
@@ -37,10 +37,10 @@ LIBS_ALL = $(PKG_LIBS) -lm
 
 # Sources: every module folder; the daemon's main is kept out of the library so tests link it.
 LIB_SRC := $(sort $(wildcard sla/*.c db/*.c notifiers/*.c web/*.c) \
-	$(filter-out service/main.c,$(wildcard service/*.c)))
+	$(filter-out service/cli/main.c,$(wildcard service/*/*.c)))
 CALENDARS := $(sort $(wildcard sla/calendars/cn/*.txt))
 MIGRATIONS := $(sort $(wildcard schema/*.sql))
-GEN_SRC := $(B)/gen/calendars.c $(B)/gen/schema.c
+GEN_SRC := $(B)/gen/calendars.c $(B)/gen/schema.c $(B)/gen/passwords.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_SRC:$(B)/gen/%.c=$(B)/obj/gen/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -60,7 +60,7 @@ unit: $(UNIT_BIN)
 
 bench-bin: $(BENCH_BIN)
 
-$(B)/civicdesk: $(B)/obj/service/main.o $(B)/libcivicdesk.a
+$(B)/civicdesk: $(B)/obj/service/cli/main.o $(B)/libcivicdesk.a
 	@echo "  LD $(V) $@"
 	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
@@ -90,6 +90,11 @@ $(B)/gen/calendars.c: $(EMBED) $(CALENDARS)
 $(B)/gen/schema.c: $(EMBED) $(MIGRATIONS)
 	@mkdir -p $(@D)
 	@$(EMBED) db/db_int.h "struct db_blob" db_migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/passwords.c: $(EMBED) service/core/data/password-blocklist.txt
+	@mkdir -p $(@D)
+	@$(EMBED) service/core/core_int.h "struct core_blob" core_password_blocklist \
+		service/core/data/password-blocklist.txt > $@.tmp && mv $@.tmp $@
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libcivicdesk.a
 	@mkdir -p $(@D)

@@ -253,7 +253,8 @@ class PolicyConfig(unittest.TestCase):
             db = sqlite3.connect(srv.db)
             db.execute("UPDATE policy_overrides SET value = 'ten' WHERE key = 'on_supplement'")
             db.commit()
-            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], harness.SCHEMA_LATEST)
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0],
+                             harness.SCHEMA_LATEST)
             db.close()
             p = subprocess.run([harness.BIN, "serve"], env=srv2.env, cwd=srv.dir,
                                capture_output=True, text=True, timeout=30)
@@ -268,19 +269,20 @@ class PolicyConfig(unittest.TestCase):
 
     def test_upgrade_from_schema_1(self):
         """A database written before the policies (schema 1) gets the table at the next start."""
-        srv = harness.Server(env={"CIVICDESK_DEMO": "0"})
+        srv = harness.Server(env={"CIVICDESK_DEMO": "0"}).start()
         try:
-            # a database as schema 1 made it (and nothing newer)
+            srv.add_user("root1", "admin")
+            stop_clean(self, srv)
             db = sqlite3.connect(srv.db)
-            with open(os.path.join(harness.ROOT, "schema", "001_init.sql"), encoding="utf-8") as f:
-                db.executescript(f.read())
+            db.execute("DROP TABLE policy_overrides")
+            db.executescript(harness.UNDO_009)
             db.execute("PRAGMA user_version=1")
             db.commit()
             db.close()
             srv.start()
-            srv.add_user("root1", "admin")
             db = sqlite3.connect(srv.db)
-            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], harness.SCHEMA_LATEST)
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0],
+                             harness.SCHEMA_LATEST)
             db.close()
             admin = srv.login("root1", "Test-Passw0rd")
             r = admin.request("PATCH", POLICIES + "/complaint", json_body={"forward_days": 2})

@@ -1,0 +1,16 @@
+/*
+ * cli.h: the command line of civicdesk — main and one function per command. Each takes
+ * argv[0] = the command's name and returns the process exit status (sysexits: 64 usage).
+ */
+#ifndef CLI_H
+#define CLI_H
+
+int cmd_serve(int argc, char **argv);
+int cmd_calendar(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+/* cmd_ops.c: backup, restore, audit verify */
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
+#endif
