@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "notify_int.h"
+#include "notifiers_int.h"
 
 #define BODY_MAX 24576 /* bytes of a message; a long note is cut at a character boundary (the
                           tracking page has it all) */

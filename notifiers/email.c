@@ -8,7 +8,7 @@
 #include <gmime/gmime.h>
 #include <libesmtp.h>
 
-#include "notify_int.h"
+#include "notifiers_int.h"
 
 /* A new message text with CRLF line ends (g_free), or NULL. */
 static char *

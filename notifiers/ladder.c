@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "notify_int.h"
+#include "notifiers_int.h"
 
 #define SCAN_BATCH 256     /* items per transaction */
 #define PREV_SEARCH_DAYS 60 /* longer than any holiday block */

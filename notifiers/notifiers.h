@@ -156,4 +156,20 @@ void notify_stop(struct notifier *n);
 int notify_dispatch(struct db_conn *c, const struct notify_config *cfg,
                     const struct sla_calendar *cal, int64_t now, size_t *sent);
 
+/* --- the service's side (hook.c) ------------------------------------------------------------ */
+
+struct app;
+struct core_event;
+
+/* The notifiers' configuration from the application's (strings lent by app->cfg). */
+void notify_config_from_app(const struct app *app, struct notify_config *out);
+/* Installs the citizen-notice hook in app->notify (cls = app): every submission and action then
+ * queues its notice in its own transaction. For every command that changes items. */
+void notify_attach(struct app *app);
+/* The hook: maps a core event to notify_citizen. 0, or -1 (the change is rolled back). */
+int notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev);
+/* Starts the dispatcher and scan threads of `civicdesk serve` on app (its clock, calendar and
+ * store). 0, or -1 with a sentence in err. */
+int notify_start_app(struct app *app, struct notifier **out, char *err, size_t errsize);
+
 #endif

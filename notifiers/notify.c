@@ -11,7 +11,7 @@
 #include <gmime/gmime.h>
 #include <sodium.h>
 
-#include "notify_int.h"
+#include "notifiers_int.h"
 
 #define MID_MAX 160 /* bytes of a Message-ID */
 

@@ -8,7 +8,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "notify_int.h"
+#include "notifiers_int.h"
 
 #define SMS_ANSWER_MAX 4096 /* bytes of a gateway's answer kept (for the error text) */
 

@@ -6,6 +6,7 @@
 #include "service/core/core.h"
 #include "service/http/http.h"
 #include "service/api/api.h"
+#include "notifiers/notifiers.h"
 #include "cli.h"
 
 static void
@@ -20,6 +21,7 @@ cmd_serve(int argc, char **argv)
 {
 	struct app app;
 	struct http_server *httpd = NULL;
+	struct notifier *notifier = NULL;
 	const char *config = NULL, *listen = NULL;
 	sigset_t set;
 	char err[512];
@@ -57,9 +59,15 @@ cmd_serve(int argc, char **argv)
 		free(app.cfg.listen);
 		app.cfg.listen = copy;
 	}
+	/* every submission and action queues its citizen notice in its own transaction */
+	notify_attach(&app);
 	httpd = http_start(&app, api_routes, api_nroutes, &port);
 	if (httpd == NULL)
 		goto out;
+	if (notify_start_app(&app, &notifier, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk: notifications: %s\n", err);
+		goto out;
+	}
 	{
 		char first[11], last[11];
 		sla_day a, b;
@@ -83,9 +91,10 @@ cmd_serve(int argc, char **argv)
 	while (sigwait(&set, &sig) != 0)
 		;
 	log_info("signal %d: stopping", sig);
-	http_stop(httpd);
 	rc = 0;
 out:
+	http_stop(httpd);
+	notify_stop(notifier);
 	app_close(&app);
 	db_serve_unlock(lock_fd);
 	return rc;

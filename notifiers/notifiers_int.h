@@ -1,6 +1,6 @@
-/* notify_int.h: what the files of notifiers/ share; not for other modules. */
-#ifndef NOTIFY_INT_H
-#define NOTIFY_INT_H
+/* notifiers_int.h: what the files of notifiers/ share; not for other modules. */
+#ifndef NOTIFIERS_INT_H
+#define NOTIFIERS_INT_H
 
 #include <stdarg.h>
 
