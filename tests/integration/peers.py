@@ -3,7 +3,7 @@ and a small HTTP server standing in for an SMS gateway. Each records what it rec
 lines in a log file.
 
 As a program (for the C unit tests):
-    peers.py smtp --log FILE [--port N] [--reject ADDR]... [--tempfail ADDR]...
+    peers.py smtp --log FILE [--port N] [--reject ADDR]... [--tempfail ADDR]... [--delay S]
     peers.py sms --log FILE [--port N] [--script 500,timeout,429:120,200] [--perm PHONE]...
              [--sleep SECONDS]
 prints "port N" on its first line of standard output, then serves until killed.
@@ -53,6 +53,8 @@ def serve_smtp(args):
             return "250 OK"
 
         async def handle_DATA(self, server, session, envelope):
+            if args.delay:
+                await asyncio.sleep(args.delay)
             raw = envelope.original_content or envelope.content
             msg = email.message_from_bytes(raw, policy=email.policy.default)
             body = msg.get_body(("plain",))
@@ -200,6 +202,7 @@ def main():
     p.add_argument("--script", default="")
     p.add_argument("--perm", action="append", default=[])
     p.add_argument("--sleep", type=float, default=3.0)
+    p.add_argument("--delay", type=float, default=0.0)
     args = p.parse_args()
     if args.kind == "smtp":
         serve_smtp(args)
