@@ -1,11 +1,13 @@
 /* cmd_serve.c: civicdesk serve — runs the HTTP service until SIGINT or SIGTERM. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "service/core/core.h"
 #include "service/http/http.h"
 #include "service/api/api.h"
+#include "service/pages/pages.h"
 #include "notifiers/notifiers.h"
 #include "cli.h"
 
@@ -22,6 +24,7 @@ cmd_serve(int argc, char **argv)
 	struct app app;
 	struct http_server *httpd = NULL;
 	struct notifier *notifier = NULL;
+	struct route *routes = NULL;
 	const char *config = NULL, *listen = NULL;
 	sigset_t set;
 	char err[512];
@@ -61,7 +64,18 @@ cmd_serve(int argc, char **argv)
 	}
 	/* every submission and action queues its citizen notice in its own transaction */
 	notify_attach(&app);
-	httpd = http_start(&app, api_routes, api_nroutes, &port);
+	/* the pages (built in, or web_dir) and one route table: the API's, then the pages' */
+	app.pages = pages_new(app.cfg.web_dir, err, sizeof(err));
+	if (app.pages == NULL) {
+		log_err("pages: %s", err);
+		goto out;
+	}
+	routes = calloc(api_nroutes + pages_nroutes, sizeof(*routes));
+	if (routes == NULL)
+		goto out;
+	memcpy(routes, api_routes, api_nroutes * sizeof(*routes));
+	memcpy(routes + api_nroutes, pages_routes, pages_nroutes * sizeof(*routes));
+	httpd = http_start(&app, routes, api_nroutes + pages_nroutes, &port);
 	if (httpd == NULL)
 		goto out;
 	if (notify_start_app(&app, &notifier, err, sizeof(err)) != 0) {
@@ -95,6 +109,9 @@ cmd_serve(int argc, char **argv)
 out:
 	http_stop(httpd);
 	notify_stop(notifier);
+	free(routes);
+	pages_free(app.pages);
+	app.pages = NULL;
 	app_close(&app);
 	db_serve_unlock(lock_fd);
 	return rc;

@@ -69,6 +69,7 @@ struct config {
 	char *db;           /* CIVICDESK_DB: database path */
 	char *listen;       /* CIVICDESK_LISTEN: host:port */
 	char *calendar_dir; /* CIVICDESK_CALENDAR_DIR: "" = built-in calendars */
+	char *web_dir;      /* CIVICDESK_WEB_DIR: "" = built-in pages */
 	char *tz;           /* CIVICDESK_TZ */
 	char *smtp_url;     /* CIVICDESK_SMTP_URL */
 	char *smtp_from;    /* CIVICDESK_SMTP_FROM */
@@ -316,6 +317,8 @@ struct actor {
 #define TRACK_FAILURES 10 /* failed tracking look-ups from one address ... */
 #define TRACK_WINDOW 600  /* ... within this many seconds: 429 until the window ends */
 
+struct pages;
+
 struct app {
 	struct config cfg;
 	struct db *db;
@@ -329,6 +332,8 @@ struct app {
 	struct ratelimit *track_limit;  /* per-address failed tracking look-ups */
 	struct db_submitter *submitter; /* group commit of new items (db_submit.c) */
 	struct core_notify notify;      /* the notifiers' hook; zero: none */
+	struct pages *pages;            /* the pages' state (service/pages), set by serve; opaque
+	                                 * here, NULL when no pages are served */
 	sem_t pwhash_slots;        /* argon2id computations at once (64 MiB each): auth.c */
 #ifdef CIVICDESK_TEST_HOOKS
 	int64_t test_now; /* test builds only: the injected clock, 0 = real time */
