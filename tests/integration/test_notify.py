@@ -28,6 +28,7 @@ ACCOUNTS = [
     ("head_n", "section_head", "法规处", "head@example.com", "13800000011"),
     ("sup_n", "supervisor", None, "sup@example.com", "13800000013"),
     ("sup_nophone", "supervisor", None, "sup2@example.com", None),
+    ("admin_n", "admin", None, None, None),
 ]
 
 
@@ -300,6 +301,50 @@ class Restarts(unittest.TestCase):
         self.assertEqual(set(ids), rows)
         self.assertEqual(len(ids), 150)
         self.assertLessEqual(max(ids.values()), 2)
+
+    def test_failed_sms_shown_to_admins_and_retried(self):
+        smtp = self.peer("smtp")
+        sms = self.peer("sms", "--perm", "13800000013")
+        self.server = start_server(self.tmp, smtp.port, sms.port, "2025-10-09T10:00",
+                                   dbdir=self.dbdir, extra={"CIVICDESK_SMS_QUIET": "off"})
+        add_accounts(self.server)
+        disp = self.server.login("disp_n", PASSWORD)
+        r = disp.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "来信", "body": "正文", "name": "王五",
+            "channel": "post", "received": "2025-09-01", "publish": False})
+        self.assertEqual(r.status, 201, r)
+        t = r.json()["tracking"]
+        at_moment(self.server, "2025-10-09T10:00")
+        admin = self.server.login("admin_n", PASSWORD)
+        r = admin.request("GET", "/api/v1/admin/outbox?state=failed")
+        self.assertEqual(r.status, 200, r)
+        failed = r.json()["outbox"]
+        # the supervisor's two escalation SMS were refused for good by the gateway (400)
+        self.assertEqual(sorted((o["channel"], o["recipient"], o["tracking"]) for o in failed),
+                         [("sms", "13800000013", t)] * 2)
+        self.assertTrue(all("400" in o["last_error"] and o["attempts"] == 1 for o in failed))
+        self.assertEqual(r.json()["counts"]["failed"], 2)
+        # accounts that should have had a notice but have no address are listed
+        missing = {(m["account"], m["channel"]) for m in r.json()["missing"]}
+        self.assertIn(("sup_nophone", "sms"), missing)
+        self.assertIn(("disp_n", "sms"), missing)
+        r = admin.request("GET", "/api/v1/admin/outbox?state=bogus")
+        self.assertEqual(r.status, 400, r)
+        r = disp.request("GET", "/api/v1/admin/outbox")
+        self.assertEqual(r.status, 403, r)
+        # a retry: pending again, tried again (refused again), audited
+        oid = failed[0]["id"]
+        r = admin.request("POST", "/api/v1/admin/outbox/%d/retry" % oid)
+        self.assertEqual((r.status, r.json()["state"], r.json()["attempts"]), (200, "pending", 0))
+        at_moment(self.server, "2025-10-09T10:00")
+        r = admin.request("POST", "/api/v1/admin/outbox/%d/retry" % (oid + 1000))
+        self.assertEqual(r.status, 404, r)
+        with db(self.server) as d:
+            self.assertEqual(d.execute("SELECT state, attempts FROM outbox WHERE id = ?",
+                                       (oid,)).fetchone(), ("failed", 1))
+            self.assertEqual(d.execute("SELECT count(*) FROM audit WHERE action = "
+                                       "'outbox_retry'").fetchone()[0], 1)
+        self.assertEqual(len([s for s in sms.records() if s["phone"] == "13800000013"]), 3)
 
 
 if __name__ == "__main__":
