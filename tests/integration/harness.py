@@ -27,9 +27,19 @@ UNDO_009 = """
     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+# Takes migration 004 (workflow and privacy, #14) back out, for the same tests.
+UNDO_004 = """
+    DROP INDEX items_o311;
+    DROP INDEX items_merged;
+    DROP TABLE public_versions;
+    ALTER TABLE items DROP COLUMN address;
+    ALTER TABLE items DROP COLUMN lat;
+    ALTER TABLE items DROP COLUMN lng;
+    ALTER TABLE items DROP COLUMN waiting_since;
+"""
 
-# Takes migration 005 (the notifiers: outbox delivery state, ladder marks) back out; after
-# UNDO_009 when both are undone.
+# Takes migration 005 (the notifiers: outbox delivery state, ladder marks) back out; undo in
+# the reverse order of the migrations: UNDO_009 + UNDO_005 + UNDO_004.
 UNDO_005 = """
     DROP TRIGGER ladder_item_insert;
     DROP TRIGGER ladder_item_update;
