@@ -509,6 +509,12 @@ int db_notify_missing_add(struct db_conn *c, const struct db_missing_new *m);
 int db_notify_missing_list(struct db_conn *c, int limit, struct db_notify_missing **out,
                            size_t *n);
 void db_notify_missing_free(struct db_notify_missing *v, size_t n);
+
+/* The period (e.g. a week's Monday, YYYY-MM-DD) a periodic notice called name was last done
+ * for, into buf: 1 found / 0 never done / -1. */
+int db_notify_run_get(struct db_conn *c, const char *name, char *buf, size_t size);
+/* Records it (inside the transaction of the notices). 0 or -1. */
+int db_notify_run_set(struct db_conn *c, const char *name, const char *last);
 /* --- operations: backup, restore, the audit chain (db_backup.c, db_audit.c) -------------- */
 
 /* What happened to a backup, a restore or a check of a database file. */

@@ -1,5 +1,6 @@
 /* db_outbox.c: storage of the notices to send (outbox), the escalation ladder's marks and the
  * accounts that should have received a notice but have no address for it (schema 005). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,8 @@ enum stmt {
 	STMT_LADDER_SET,
 	STMT_MISSING_ADD,
 	STMT_MISSING_LIST,
+	STMT_RUN_GET,
+	STMT_RUN_SET,
 	STMT__MAX
 };
 
@@ -67,6 +70,9 @@ static const char *const stmts[STMT__MAX] = {
 	                      "LEFT JOIN accounts a ON a.id = m.account_id "
 	                      "LEFT JOIN sections s ON s.id = m.section_id "
 	                      "ORDER BY m.id DESC LIMIT ?",
+	[STMT_RUN_GET] = "SELECT last FROM notify_runs WHERE name = ?",
+	[STMT_RUN_SET] = "INSERT INTO notify_runs (name, last) VALUES (?, ?) "
+	                 "ON CONFLICT (name) DO UPDATE SET last = excluded.last",
 };
 
 static int
@@ -461,4 +467,43 @@ db_notify_missing_free(struct db_notify_missing *v, size_t n)
 		free(v[i].section);
 	}
 	free(v);
+}
+
+int
+db_notify_run_get(struct db_conn *c, const char *name, char *buf, size_t size)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_RUN_GET]);
+	int rc, ret = -1;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, name) != 0)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(st, 0);
+
+		snprintf(buf, size, "%s", v != NULL ? (const char *)v : "");
+		ret = 1;
+	} else if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		db_log("%s", sqlite3_errmsg(c->h));
+out:
+	db_reset(st);
+	return ret;
+}
+
+int
+db_notify_run_set(struct db_conn *c, const char *name, const char *last)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_RUN_SET]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, name) || db_bind_text(st, 2, last)) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
 }

@@ -24,6 +24,7 @@ notify_config_from_app(const struct app *app, struct notify_config *out)
 	out->poll_ms = cfg->notify_poll_ms;
 	out->sms_timeout = cfg->sms_timeout_ms;
 	out->sms_connect_timeout = cfg->sms_connect_timeout_ms;
+	out->digest = cfg->digest;
 }
 
 /* Which citizen notice a workflow action makes (-1: none). */

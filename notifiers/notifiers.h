@@ -36,6 +36,7 @@ struct notify_config {
 	long smtp_timeout;         /* seconds per SMTP protocol step */
 	long batch;                /* rows per dispatch pass (one SMTP session) */
 	long poll_ms;              /* dispatcher wake-up period, milliseconds */
+	const char *digest;        /* weekly digest: "mon 09:00" (local), or "off" */
 };
 
 /* The defaults (every key of the configuration's notify section): smtp/sms unset, quiet
@@ -104,6 +105,18 @@ struct notify_scan_stats {
  * each batch in one transaction. 0 or -1. */
 int notify_scan(struct db_conn *c, const struct notify_config *cfg,
                 const struct sla_calendar *cal, int64_t now, struct notify_scan_stats *stats);
+
+/* --- weekly notices (digest.c) -------------------------------------------------------------- */
+
+/* Parses "mon 09:00" … "sun 23:59" (weekday 0 = Monday, minutes after midnight) or "off"
+ * (weekday -1). 0 or -1. */
+int notify_weekly_parse(const char *s, int *weekday, int *minutes);
+/* Once a week, in one transaction with a mark of the week: from cfg->digest on, each active
+ * section's digest of its open items (at most 100, nearest due first) to the section's mailbox
+ * and its heads; and, when the calendar's coverage ends within 60 days, a warning to every
+ * administrator (from the first scan of the week). *queued counts rows written. 0 or -1. */
+int notify_weekly(struct db_conn *c, const struct notify_config *cfg,
+                  const struct sla_calendar *cal, int64_t now, size_t *queued);
 
 /* --- citizen notices (citizen.c) -------------------------------------------------------------- */
 

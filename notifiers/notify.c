@@ -44,6 +44,7 @@ notify_config_defaults(struct notify_config *cfg)
 	cfg->smtp_timeout = 60;
 	cfg->batch = 100;
 	cfg->poll_ms = 1000;
+	cfg->digest = "mon 09:00";
 }
 
 int
@@ -79,6 +80,15 @@ notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 	}
 	if (notify_quiet_parse(cfg->sms_quiet, &q, err, errsize) != 0)
 		return -1;
+	{
+		int wd, min;
+
+		if (notify_weekly_parse(cfg->digest, &wd, &min) != 0) {
+			snprintf(err, errsize, "digest: '%s' is not \"mon 09:00\" (a weekday and a "
+			         "time) or \"off\"", cfg->digest);
+			return -1;
+		}
+	}
 	if (cfg->scan_interval < 1 || cfg->backoff_min < 1 || cfg->backoff_max < cfg->backoff_min ||
 	    cfg->give_up < 1 || cfg->batch < 1 || cfg->poll_ms < 10 || cfg->sms_timeout < 1 ||
 	    cfg->sms_connect_timeout < 1 || cfg->smtp_timeout < 1) {
@@ -354,9 +364,14 @@ scanner_main(void *cls)
 		memset(&st, 0, sizeof(st));
 		c = db_acquire(n->db);
 		cal = n->env.calendar(n->env.cls);
-		if (c != NULL && cal != NULL &&
-		    notify_scan(c, &n->cfg, cal, n->env.now(n->env.cls), &st) == 0 && st.queued > 0)
-			notify_kick(n);
+		if (c != NULL && cal != NULL) {
+			int64_t now = n->env.now(n->env.cls);
+
+			notify_scan(c, &n->cfg, cal, now, &st);
+			notify_weekly(c, &n->cfg, cal, now, &st.queued);
+			if (st.queued > 0)
+				notify_kick(n);
+		}
 		sla_calendar_unref(cal);
 		db_release(n->db, c);
 		/* the scan's own wake-ups: the interval, never a kick */

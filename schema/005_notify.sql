@@ -52,3 +52,10 @@ CREATE TABLE notify_missing (
 );
 CREATE UNIQUE INDEX notify_missing_once
   ON notify_missing(coalesce(item_id, 0), clock, step, channel, coalesce(account_id, 0), role);
+
+-- Which period a periodic notice was last done for, written in the transaction of its outbox
+-- rows: the weekly digest and the calendar coverage warning run once a week, restarts included.
+CREATE TABLE notify_runs (
+  name TEXT PRIMARY KEY, -- digest | coverage
+  last TEXT NOT NULL     -- the Monday (YYYY-MM-DD) of the week last done
+) WITHOUT ROWID;

@@ -69,6 +69,9 @@ static const struct cfg_key keys[] = {
 	    "calendar); off sends at any time. E-mail never waits"),
 	KEY_RANGE("scan_interval", scan_interval, "60", 1, 86400,
 	          "seconds between scans of the running clocks for reminders and escalations"),
+	KEY("digest", CFG_STR, digest, "mon 09:00",
+	    "when each section's weekly digest of open items goes out (local weekday and time, "
+	    "e.g. mon 09:00), or off"),
 	KEY_RANGE("notify_backoff_min", notify_backoff_min, "60", 1, 86400,
 	          "seconds before a failed notice is tried again; doubles at each attempt ..."),
 	KEY_RANGE("notify_backoff_max", notify_backoff_max, "3600", 1, 86400,

@@ -77,6 +77,7 @@ struct config {
 	char *smtp_starttls; /* off | optional | required */
 	char *sms_quiet;    /* CIVICDESK_SMS_QUIET: "21:00-08:00 rest-days", "off", … */
 	long scan_interval; /* CIVICDESK_SCAN_INTERVAL: seconds between ladder scans */
+	char *digest;       /* weekly digest: "mon 09:00" or "off" */
 	long notify_backoff_min, notify_backoff_max; /* seconds: retry backoff of a notice */
 	long notify_give_up; /* seconds after which a failing notice ends failed */
 	long notify_poll_ms; /* dispatcher's idle period */

@@ -910,6 +910,73 @@ test_citizen(struct t *t)
 	env_close(&e);
 }
 
+static void
+test_weekly(struct t *t)
+{
+	struct env e;
+	struct notify_config cfg;
+	int64_t sec = 0, other = 0;
+	size_t q = 0;
+	struct db_outbox *v = NULL;
+	size_t n = 0, i;
+	int wd, min;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	test_config(&cfg);
+	CHECK_INT(t, notify_weekly_parse("mon 09:00", &wd, &min), 0);
+	CHECK_INT(t, wd * 10000 + min, 540);
+	CHECK_INT(t, notify_weekly_parse("fri 17:30", &wd, &min), 0);
+	CHECK_INT(t, wd * 10000 + min, 4 * 10000 + 17 * 60 + 30);
+	CHECK_INT(t, notify_weekly_parse("off", &wd, &min), 0);
+	CHECK_INT(t, wd, -1);
+	CHECK_INT(t, notify_weekly_parse("monday 9:00", &wd, &min), -1);
+	CHECK_INT(t, notify_weekly_parse("mon 24:00", &wd, &min), -1);
+	db_section_add(e.c, "法规处", "fgc@example.com", 0, &sec);
+	db_section_add(e.c, "稽查处", NULL, 0, &other);
+	add_account(&e, "head", "section_head", sec, "head@example.com", "13800000011");
+	add_account(&e, "admin1", "admin", 0, "admin@example.com", NULL);
+	add_item(&e, "XJ-20250930-00001", at("2025-09-30T10:00"), sec, 0);
+	add_item(&e, "XJ-20251009-00002", at("2025-10-09T10:00"), sec, 0);
+	add_item(&e, "XJ-20251009-00003", at("2025-10-09T10:00"), other, 0);
+	/* Sun 12 Oct: this week's digest (Mon 6 Oct 09:00) has not gone out yet: it goes now */
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2025-10-12T10:00"), &q), 0);
+	CHECK_INT(t, q, 2);
+	CHECK_INT(t, count_rows(&e, "digest/2025-10-06", "email"), 2);
+	CHECK_INT(t, db_outbox_list(e.c, NULL, INT64_MAX, 10, &v, &n), 0);
+	for (i = 0; i < n; i++) {
+		CHECK(t, strcmp(v[i].recipient, "fgc@example.com") == 0 ||
+		             strcmp(v[i].recipient, "head@example.com") == 0);
+		CHECK(t, strstr(v[i].body, "XJ-20250930-00001") != NULL);
+		CHECK(t, strstr(v[i].body, "XJ-20251009-00002") != NULL);
+		CHECK(t, strstr(v[i].body, "XJ-20251009-00003") == NULL);
+		CHECK(t, strstr(v[i].body, "逾期 1 件") != NULL);
+		CHECK(t, strstr(v[i].subject, "法规处") != NULL);
+	}
+	db_outboxes_free(v, n);
+	q = 0;
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2025-10-12T11:00"), &q), 0);
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2025-10-13T08:59"), &q), 0);
+	CHECK_INT(t, q, 0);
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2025-10-13T09:00"), &q), 0);
+	CHECK_INT(t, q, 2);
+	CHECK_INT(t, count_rows(&e, "digest/2025-10-13", NULL), 2);
+	CHECK_INT(t, count_rows(&e, "coverage/", NULL), 0);
+	/* the calendar (2024-2026) ends within 60 days: the administrators, weekly */
+	q = 0;
+	cfg.digest = "off";
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2026-11-02T07:00"), &q), 0);
+	CHECK_INT(t, q, 1);
+	CHECK_INT(t, count_rows(&e, "coverage/2026-12-31/2026-11-02", "email"), 1);
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2026-11-06T07:00"), &q), 0);
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2026-11-09T07:00"), &q), 0);
+	CHECK_INT(t, q, 2);
+	CHECK_INT(t, count_rows(&e, "digest/", NULL), 4);
+	env_close(&e);
+}
+
 int
 main(void)
 {
@@ -932,6 +999,7 @@ main(void)
 	RUN(&t, test_ladder);
 	RUN(&t, test_ladder_old_receipt);
 	RUN(&t, test_citizen);
+	RUN(&t, test_weekly);
 	notify_cleanup();
 	return t_done(&t);
 }
