@@ -45,6 +45,7 @@ UNDO_005 = """
     DROP TRIGGER ladder_item_update;
     DROP TABLE ladder;
     DROP TABLE notify_missing;
+    DROP TABLE notify_runs;
     CREATE TABLE outbox_v1 (
       id INTEGER PRIMARY KEY, item_id INTEGER REFERENCES items(id), clock TEXT,
       step TEXT NOT NULL, channel TEXT NOT NULL CHECK (channel IN ('email','sms')),
