@@ -428,6 +428,108 @@ int db_audit_list(struct db_conn *c, const struct db_audit_filter *f, struct db_
                   size_t *n);
 void db_audits_free(struct db_audit *a, size_t n);
 
+/* --- the outbox, the escalation ladder, accounts without an address (db_outbox.c) ------------ */
+
+/* A notice to queue (strings lent by the caller). */
+struct db_notice {
+	int64_t item_id;    /* 0 when none */
+	const char *clock;  /* forward | reply | explain, or NULL / "" when none */
+	const char *step;   /* ladder step or message kind, e.g. "overdue/2025-10-14" */
+	const char *channel; /* email | sms */
+	const char *recipient; /* address or phone number */
+	const char *subject;   /* NULL for SMS */
+	const char *body;
+	int64_t created, send_after, give_up_at;
+	int64_t account_id; /* the staff recipient, 0 for citizens and sections */
+};
+
+/* A row of the outbox as read (strings owned, freed by db_outbox_free). */
+struct db_outbox {
+	int64_t id;
+	int64_t item_id;    /* 0 when none */
+	char *clock;        /* "" when none */
+	char *step, *channel, *recipient;
+	char *subject;      /* may be NULL */
+	char *body;
+	int64_t created, send_after;
+	int attempts;
+	int64_t sent_at;    /* 0 until sent */
+	char *last_error;   /* may be NULL */
+	char *state;        /* pending | sent | failed */
+	char *message_id;   /* NULL before the first attempt */
+	int64_t give_up_at, last_attempt; /* 0 when none */
+	int64_t account_id; /* 0 when none */
+	char *tracking;     /* the item's tracking number, or NULL (joined) */
+};
+
+/* Queues a notice unless one with the same (item, clock, step, channel, recipient) exists:
+ * 0 queued (its id written to *id when id is not NULL), 1 it was there already, -1 error. Call
+ * inside the transaction of the change or scan that causes it. */
+int db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id);
+/* Pending rows of channel with send_after <= now, in the order (send_after, id), at most
+ * limit: a new array of *n rows (db_outboxes_free). 0 or -1. */
+int db_outbox_due(struct db_conn *c, const char *channel, int64_t now, int limit,
+                  struct db_outbox **out, size_t *n);
+/* Before an attempt: counts it, sets last_attempt = now, the Message-ID if the row has none
+ * yet, and send_after = retry_at (when the next attempt is due should this one never be
+ * marked). 1 done / 0 the row is not pending / -1. */
+int db_outbox_claim(struct db_conn *c, int64_t id, int64_t now, const char *message_id,
+                    int64_t retry_at);
+/* Marks a pending row sent at now / failed for good with error / due again not before
+ * send_after (the later of that and the claim's) with error: 1 / 0 not pending / -1. */
+int db_outbox_sent(struct db_conn *c, int64_t id, int64_t now);
+int db_outbox_failed(struct db_conn *c, int64_t id, const char *error);
+int db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const char *error);
+/* A failed row pending again from now, attempts from 0, giving up at give_up_at (an
+ * administrator's retry): 1 / 0 not failed / -1. */
+int db_outbox_requeue(struct db_conn *c, int64_t id, int64_t now, int64_t give_up_at);
+/* Rows in state (NULL: any), newest first, with an id below before (INT64_MAX: from the
+ * newest), at most limit: a new array (db_outboxes_free). 0 or -1. */
+int db_outbox_list(struct db_conn *c, const char *state, int64_t before, int limit,
+                   struct db_outbox **out, size_t *n);
+/* One row: 1 / 0 not found / -1. */
+int db_outbox_get(struct db_conn *c, int64_t id, struct db_outbox *out);
+/* Number of rows in state. 0 or -1. */
+int db_outbox_count(struct db_conn *c, const char *state, int64_t *n);
+void db_outbox_free(struct db_outbox *o);
+void db_outboxes_free(struct db_outbox *v, size_t n);
+
+/* Items the ladder scan must look at by now (every inserted or updated item is due at once;
+ * the scan sets the next instant with db_ladder_set): at most limit ids into ids, the earliest
+ * first. 0 or -1. */
+int db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t *n);
+/* When the scan must next look at item_id (INT64_MAX: not until it changes). 0 or -1. */
+int db_ladder_set(struct db_conn *c, int64_t item_id, int64_t next_at);
+
+/* An account (or a role nobody holds) that a notice was meant for without an address for its
+ * channel (strings lent). */
+struct db_missing_new {
+	int64_t item_id;     /* 0 when none */
+	const char *clock;   /* NULL / "" when none */
+	const char *step, *channel, *role;
+	int64_t account_id;  /* 0: nobody holds the role */
+	int64_t section_id;  /* 0 when none */
+	int64_t at;
+};
+
+struct db_notify_missing {
+	int64_t id, item_id, account_id, section_id, at; /* 0 when none */
+	char *clock, *step, *channel, *role;
+	char *tracking, *username, *section; /* joined; may be NULL */
+};
+
+/* Records it once: 0 recorded / 1 known already / -1. */
+int db_notify_missing_add(struct db_conn *c, const struct db_missing_new *m);
+/* The newest at most limit records: a new array (db_notify_missing_free). 0 or -1. */
+int db_notify_missing_list(struct db_conn *c, int limit, struct db_notify_missing **out,
+                           size_t *n);
+void db_notify_missing_free(struct db_notify_missing *v, size_t n);
+
+/* The period (e.g. a week's Monday, YYYY-MM-DD) a periodic notice called name was last done
+ * for, into buf: 1 found / 0 never done / -1. */
+int db_notify_run_get(struct db_conn *c, const char *name, char *buf, size_t size);
+/* Records it (inside the transaction of the notices). 0 or -1. */
+int db_notify_run_set(struct db_conn *c, const char *name, const char *last);
 /* --- operations: backup, restore, the audit chain (db_backup.c, db_audit.c) -------------- */
 
 /* What happened to a backup, a restore or a check of a database file. */

@@ -85,6 +85,9 @@ void h_login(struct req *req, struct resp *resp);
 void h_logout(struct req *req, struct resp *resp);
 void h_me(struct req *req, struct resp *resp);
 void h_password(struct req *req, struct resp *resp);
+/* h_outbox.c */
+void h_admin_outbox_list(struct req *req, struct resp *resp);
+void h_admin_outbox_retry(struct req *req, struct resp *resp);
 /* h_admin.c */
 void h_admin_users_list(struct req *req, struct resp *resp);
 void h_admin_users_add(struct req *req, struct resp *resp);

@@ -9,6 +9,7 @@
 #include "service/http/http.h"
 #include "service/api/api.h"
 #include "service/pages/pages.h"
+#include "notifiers/notifiers.h"
 #include "cli.h"
 
 static void
@@ -37,6 +38,7 @@ cmd_serve(int argc, char **argv)
 {
 	struct app app;
 	struct http_server *httpd = NULL;
+	struct notifier *notifier = NULL;
 	struct route *routes = NULL;
 	const char *config = NULL, *listen = NULL;
 	sigset_t set;
@@ -76,6 +78,8 @@ cmd_serve(int argc, char **argv)
 		free(app.cfg.listen);
 		app.cfg.listen = copy;
 	}
+	/* every submission and action queues its citizen notice in its own transaction */
+	notify_attach(&app);
 	/* the pages (built in, or web_dir) and one route table: the API's, then the pages' */
 	app.pages = pages_new(app.cfg.web_dir, err, sizeof(err));
 	if (app.pages == NULL) {
@@ -90,6 +94,10 @@ cmd_serve(int argc, char **argv)
 	httpd = http_start(&app, routes, api_nroutes + pages_nroutes, &port);
 	if (httpd == NULL)
 		goto out;
+	if (notify_start_app(&app, &notifier, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk: notifications: %s\n", err);
+		goto out;
+	}
 	{
 		char first[11], last[11];
 		sla_day a, b;
@@ -113,9 +121,10 @@ cmd_serve(int argc, char **argv)
 	while (sigwait(&set, &sig) != 0)
 		;
 	log_info("signal %d: stopping", sig);
-	http_stop(httpd);
 	rc = 0;
 out:
+	http_stop(httpd);
+	notify_stop(notifier);
 	free(routes);
 	pages_free(app.pages);
 	app.pages = NULL;

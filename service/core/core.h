@@ -74,6 +74,14 @@ struct config {
 	char *smtp_url;     /* CIVICDESK_SMTP_URL */
 	char *smtp_from;    /* CIVICDESK_SMTP_FROM */
 	char *sms_url;      /* CIVICDESK_SMS_URL */
+	char *smtp_starttls; /* off | optional | required */
+	char *sms_quiet;    /* CIVICDESK_SMS_QUIET: "21:00-08:00 rest-days", "off", … */
+	long scan_interval; /* CIVICDESK_SCAN_INTERVAL: seconds between ladder scans */
+	char *digest;       /* weekly digest: "mon 09:00" or "off" */
+	long notify_backoff_min, notify_backoff_max; /* seconds: retry backoff of a notice */
+	long notify_give_up; /* seconds after which a failing notice ends failed */
+	long notify_poll_ms; /* dispatcher's idle period */
+	long sms_timeout_ms, sms_connect_timeout_ms; /* SMS gateway timeouts */
 	char *imap_url;     /* CIVICDESK_IMAP_URL */
 	long submit_rate;   /* CIVICDESK_SUBMIT_RATE: submissions per minute per address, 0 = off */
 	long max_body;      /* largest request body in bytes (413 above) */
