@@ -43,7 +43,8 @@ page_staff_data(struct page *pg)
 	json_object_set_new(pg->data, "staff",
 	                    json_pack("{s:s, s:s, s:b}", "username", pg->staff->username,
 	                              "role_label", page_msg2(pg, "role.", role_name(r)),
-	                              "dashboard", 0));
+	                              "dashboard", r == ROLE_SUPERVISOR || r == ROLE_ADMIN ||
+	                                               r == ROLE_DISPATCHER));
 	page_csrf_set(pg, "staff");
 }
 
@@ -271,6 +272,34 @@ state_choices(struct page *pg, const char *current)
 	return a;
 }
 
+/* A row of the queue: tracking, subject, state, section, nearest due, working days left and
+ * its urgency (red overdue, amber at one working day or less). */
+static json_t *
+queue_row(struct page *pg, const struct sla_calendar *cal, const struct db_queue_row *r)
+{
+	int left;
+	const char *urgency = page_urgency(cal, r->next_due, pg->req->now, &left);
+	json_t *label;
+	char due[17] = "", iso[40] = "";
+
+	if (strcmp(urgency, "none") == 0)
+		label = json_string(page_msg(pg, "left.none"));
+	else if (strcmp(urgency, "red") == 0)
+		label = left < -1 ? page_msg_n(pg, "left.overdue", -left)
+		                  : json_string(page_msg(pg, "left.overdue_today"));
+	else
+		label = left == 0 ? json_string(page_msg(pg, "left.today"))
+		                  : page_msg_n(pg, "left.days", left);
+	if (strcmp(urgency, "none") != 0) {
+		page_datetime(r->next_due, due);
+		sla_format_local(r->next_due, iso, sizeof(iso));
+	}
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "tracking", r->tracking,
+	                 "subject", r->subject, "state_label", page_msg2(pg, "sstate.", r->state),
+	                 "section", r->section ? r->section : "—", "due", due, "due_iso", iso,
+	                 "urgency", urgency, "state", r->state, "left_label", label);
+}
+
 void
 pg_staff_queue(struct req *req, struct resp *resp)
 {
@@ -311,32 +340,8 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	}
 	cal = app_calendar(req->app);
 	items = json_array();
-	for (i = 0; i < n; i++) {
-		int left;
-		const char *urgency = page_urgency(cal, rows[i].next_due, req->now, &left);
-		json_t *label;
-		char due[17] = "", iso[40] = "";
-
-		if (strcmp(urgency, "none") == 0)
-			label = json_string(page_msg(&pg, "left.none"));
-		else if (strcmp(urgency, "red") == 0)
-			label = left < -1 ? page_msg_n(&pg, "left.overdue", -left)
-			                  : json_string(page_msg(&pg, "left.overdue_today"));
-		else
-			label = left == 0 ? json_string(page_msg(&pg, "left.today"))
-			                  : page_msg_n(&pg, "left.days", left);
-		if (strcmp(urgency, "none") != 0) {
-			page_datetime(rows[i].next_due, due);
-			sla_format_local(rows[i].next_due, iso, sizeof(iso));
-		}
-		json_array_append_new(
-		    items, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "tracking",
-		                     rows[i].tracking, "subject", rows[i].subject, "state_label",
-		                     page_msg2(&pg, "sstate.", rows[i].state), "section",
-		                     rows[i].section ? rows[i].section : "—", "due", due, "due_iso",
-		                     iso, "urgency", urgency, "state", rows[i].state, "left_label",
-		                     label));
-	}
+	for (i = 0; i < n; i++)
+		json_array_append_new(items, queue_row(&pg, cal, &rows[i]));
 	sla_calendar_unref(cal);
 	json_object_set_new(pg.data, "items", items);
 	json_object_set_new(pg.data, "has_items", json_boolean(n > 0));
@@ -374,17 +379,67 @@ action_forms(struct page *pg, const struct db_item *item)
 		if (wf_check(acts[i], (enum wf_state)state, pg->staff->role, item->section_id,
 		             pg->staff->section_id) != WF_OK)
 			continue;
-		if (acts[i] == WF_CITIZEN_ANSWER || acts[i] == WF_SEND_EXPLANATION) {
-			/* text from the citizen, or an explanation: a text box */
-		}
 		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b}", "name", t->name, "label",
+		    a, json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b}", "name", t->name, "label",
 		                 page_msg2(pg, "action.", t->name), "section",
-		                 (t->input & WF_IN_SECTION) != 0, "target",
+		                 (t->input & WF_IN_SECTION) != 0, "assignee", acts[i] == WF_ASSIGN,
+		                 "target",
 		                 (t->input & WF_IN_TARGET) != 0, "text", (t->input & WF_IN_TEXT) != 0,
 		                 "note", 1, "note_required", (t->input & WF_IN_NOTE) != 0));
 	}
 	return a;
+}
+
+/* The active handlers, with their section's name, for the assignee picker. */
+static json_t *
+handler_choices(struct page *pg, const struct db_section *secs, size_t nsec)
+{
+	struct db_account *acc = NULL;
+	size_t n = 0, i, j;
+	json_t *a = json_array();
+
+	if (db_account_list(pg->req->db, &acc, &n) != 0)
+		return a;
+	for (i = 0; i < n; i++) {
+		const char *section = "";
+
+		if (strcmp(acc[i].role, "handler") != 0 || strcmp(acc[i].status, "active") != 0)
+			continue;
+		for (j = 0; j < nsec; j++)
+			if (secs[j].id == acc[i].section_id)
+				section = secs[j].name;
+		json_array_append_new(a, json_pack("{s:s, s:s}", "username", acc[i].username,
+		                                   "section", section));
+	}
+	db_accounts_free(acc, n);
+	return a;
+}
+
+/* The public version for the section head of the item's section or an admin, once the reply is
+ * sent and the citizen allowed publication: what staff wrote, else the masked text (what
+ * publishing would fill in). JSON false otherwise. */
+static json_t *
+public_view(struct page *pg, const struct db_item *item)
+{
+	enum role r = pg->staff->role;
+	char *subject, *body, *reply;
+	json_t *o;
+
+	if (!item->publish || item->replied_at == 0 ||
+	    !(r == ROLE_ADMIN ||
+	      (r == ROLE_SECTION_HEAD && item->section_id == pg->staff->section_id)))
+		return json_false();
+	subject = item->public_subject ? strdup(item->public_subject)
+	                               : redact_text(item->subject, item->name);
+	body = item->public_body ? strdup(item->public_body) : redact_text(item->body, item->name);
+	reply = item->public_reply ? strdup(item->public_reply)
+	                           : redact_text(item->reply, item->name);
+	o = json_pack("{s:s?, s:s?, s:s?, s:b}", "pub_subject", subject, "pub_body", body,
+	              "pub_reply", reply, "pub_published", item->published);
+	free(subject);
+	free(body);
+	free(reply);
+	return o ? o : json_false();
 }
 
 /* The item page: 1 shown, 0 not found (or another section's), -1 error. */
@@ -441,6 +496,7 @@ item_view(struct page *pg, const char *tracking)
 	for (i = 0; i < nsec; i++)
 		if (secs[i].active)
 			json_array_append_new(sections, json_pack("{s:s}", "name", secs[i].name));
+	json_object_set_new(pg->data, "handlers", handler_choices(pg, secs, nsec));
 	page_datetime(item.received, received);
 	sla_format_local(item.received, iso, sizeof(iso));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, "
@@ -457,6 +513,8 @@ item_view(struct page *pg, const char *tracking)
 	              "actions", action_forms(pg, &item));
 	if (o != NULL && item.draft != NULL)
 		json_object_set_new(o, "draft_text", json_string(item.draft));
+	if (o != NULL)
+		json_object_set_new(o, "public", public_view(pg, &item));
 	json_object_set_new(pg->data, "item", o);
 	json_object_set_new(pg->data, "sections", sections);
 	json_object_set_new(pg->data, "title", json_string(item.tracking));
@@ -558,4 +616,127 @@ pg_staff_act(struct req *req, struct resp *resp)
 	snprintf(loc, sizeof(loc), "/staff/item/%s?done=%s", req->params[0],
 	         wf_transition((enum wf_action)a)->name);
 	page_redirect(&pg, loc);
+}
+
+/* POST /staff/item/{tracking}/public: saves the public version (subject, body, reply as edited;
+ * an emptied one is masked again from the original) and publishes (publish=1) or withdraws
+ * (publish=0) it, through core_public_edit. */
+void
+pg_staff_public(struct req *req, struct resp *resp)
+{
+	struct page pg;
+	struct core_public_text subject, body, reply;
+	struct core_error err;
+	const char *publish;
+	char msg[400], loc[200];
+
+	if (!staff_begin(&pg, req, resp, "queue.title", "queue", 0))
+		return;
+	if (!page_csrf_ok(&pg, "staff")) {
+		item_page(&pg, 403, req->params[0], page_msg(&pg, "err.csrf"));
+		return;
+	}
+	publish = page_field(&pg, "publish");
+	subject.set = body.set = reply.set = 1;
+	subject.text = given(&pg, "subject");
+	body.text = given(&pg, "body");
+	reply.text = given(&pg, "reply");
+	memset(&err, 0, sizeof(err));
+	if (core_public_edit(req->app, req->db, pg.staff, req->addr, req->params[0], &subject, &body,
+	                     &reply, publish == NULL ? -1 : strcmp(publish, "1") == 0, req->now,
+	                     &err) != 0) {
+		int status = err.code == CORE_NOT_FOUND    ? 404
+		             : err.code == CORE_FORBIDDEN  ? 403
+		             : err.code == CORE_CONFLICT   ? 409
+		             : err.code == CORE_INVALID    ? 400
+		                                           : 500;
+
+		snprintf(msg, sizeof(msg), "%s %s", page_msg(&pg, "err.action"), err.message);
+		item_page(&pg, status, req->params[0], msg);
+		return;
+	}
+	snprintf(loc, sizeof(loc), "/staff/item/%s?done=publish", req->params[0]);
+	page_redirect(&pg, loc);
+}
+
+#define DASH_MAX 100 /* rows of each list on the dashboard */
+
+/* One list of the dashboard: {heading, has_items, items}; counts per section into sec (by
+ * name) under key. */
+static json_t *
+dash_list(struct page *pg, const struct sla_calendar *cal, const char *heading,
+          struct db_queue_filter *f, int64_t not_before, json_t *counts, const char *key)
+{
+	struct db_queue_row *rows = NULL;
+	size_t n = 0, i;
+	json_t *items = json_array();
+
+	if (db_queue_list(pg->req->db, f, &rows, &n) == 0) {
+		for (i = 0; i < n; i++) {
+			json_t *c;
+			const char *sec = rows[i].section ? rows[i].section : "—";
+
+			if (rows[i].next_due < not_before)
+				continue;
+			json_array_append_new(items, queue_row(pg, cal, &rows[i]));
+			if (key == NULL)
+				continue;
+			c = json_object_get(counts, sec);
+			if (c == NULL) {
+				c = json_pack("{s:s, s:i, s:i}", "name", sec, "overdue", 0, "near", 0);
+				json_object_set_new(counts, sec, c);
+			}
+			json_object_set_new(c, key,
+			                    json_integer(json_integer_value(json_object_get(c, key)) + 1));
+		}
+		db_queue_rows_free(rows, n);
+	}
+	return json_pack("{s:s, s:b, s:o}", "heading", heading, "has_items",
+	                 json_array_size(items) > 0, "items", items);
+}
+
+/* GET /staff/dashboard (dispatcher, supervisor, admin): overdue items and those due within one
+ * working day, counted by section, and the extension requests waiting. */
+void
+pg_staff_dashboard(struct req *req, struct resp *resp)
+{
+	struct page pg;
+	struct db_queue_filter f;
+	struct sla_calendar *cal;
+	json_t *lists, *counts, *secs, *v;
+	const char *k;
+	int64_t soon;
+
+	if (!staff_begin(&pg, req, resp, "dash.title", "dashboard", 0))
+		return;
+	if (!sees_all(pg.staff->role)) {
+		page_error(&pg, 403, "item.not_found");
+		return;
+	}
+	cal = app_calendar(req->app);
+	soon = sla_day_end(sla_add_working_days(cal, sla_local_day(req->now), 1), 1440) + 1;
+	counts = json_object();
+	lists = json_array();
+	memset(&f, 0, sizeof(f));
+	f.limit = DASH_MAX;
+	f.due_before = req->now;
+	json_array_append_new(lists, dash_list(&pg, cal, page_msg(&pg, "dash.overdue"), &f, 0,
+	                                       counts, "overdue"));
+	f.due_before = soon;
+	json_array_append_new(lists, dash_list(&pg, cal, page_msg(&pg, "dash.near"), &f, req->now,
+	                                       counts, "near"));
+	memset(&f, 0, sizeof(f));
+	f.limit = DASH_MAX;
+	f.state = "extension_requested";
+	json_array_append_new(lists, dash_list(&pg, cal, page_msg(&pg, "dash.extensions"), &f, 0,
+	                                       NULL, NULL));
+	sla_calendar_unref(cal);
+	secs = json_array();
+	json_object_foreach(counts, k, v)
+		json_array_append(secs, v);
+	json_decref(counts);
+	json_object_set_new(pg.data, "has_sections", json_boolean(json_array_size(secs) > 0));
+	json_object_set_new(pg.data, "sections", secs);
+	json_object_set_new(pg.data, "lists", lists);
+	page_end(&pg, 200, "staff_dashboard");
 }
