@@ -411,6 +411,7 @@ await test("axe-core on every page in every language: no serious or critical vio
 		["staff-item", async () => p.goto(`${BASE}/staff/item/${made["zh-Hans"].tracking}`)],
 		["staff-item-open", async () => p.goto(`${BASE}/staff/item/${tracking}`)],
 		["staff-dashboard", async () => p.goto(`${BASE}/staff/dashboard`)],
+		["staff-admin", async () => p.goto(`${BASE}/staff/admin`)],
 		["staff-password", async () => p.goto(`${BASE}/staff/password`)],
 	];
 	const bad = [];
