@@ -368,11 +368,29 @@ await test("staff flow: assign, draft, return, approve, send through the pages; 
 	assert(!board.includes("张三"), "the name is masked");
 });
 
-await test("an overdue item shows red in the queue, on the item page and on the dashboard (moved clock)", async () => {
+await test("the queue shows amber at one working day or less, red when overdue (also on the item page and the dashboard; moved clock)", async () => {
 	const c = await context();
 	const p = await c.newPage();
+	// amber: an hour before the forward clock of a new item runs out (0 working days left)
+	await staffLogin(p, "disp_b");
+	await p.goto(`${BASE}/staff/item/${made.en.tracking}`);
+	const fwd = await p.locator("ul.clocks li").nth(1).locator("time").getAttribute("datetime");
+	const fwdDue = Math.floor(Date.parse(fwd) / 1000);
+	assert(fwdDue > 0, `the forward due time: ${fwd}`);
+	let r = await api("POST", "/api/v1/test/clock", { now: fwdDue - 3600 });
+	assert(r.status === 200, `the test clock: ${r.status} ${r.text}`);
+	try {
+		await c.clearCookies();
+		await staffLogin(p, "disp_b");
+		await p.goto(`${BASE}/staff/`);
+		const row = p.locator(`tr:has(a[href="/staff/item/${made.en.tracking}"])`);
+		assert((await row.getAttribute("class")) === "due-amber", `amber: ${await row.getAttribute("class")}`);
+	} finally {
+		await api("POST", "/api/v1/test/clock", { now: null });
+	}
+	await c.clearCookies();
 	const now = Math.floor(Date.now() / 1000);
-	let r = await api("POST", "/api/v1/test/clock", { now: now + 30 * 86400 });
+	r = await api("POST", "/api/v1/test/clock", { now: now + 30 * 86400 });
 	assert(r.status === 200, `the test clock: ${r.status} ${r.text}`);
 	try {
 		await staffLogin(p, "disp_b");
