@@ -95,6 +95,8 @@ void h_queue(struct req *req, struct resp *resp);
 void h_public_list(struct req *req, struct resp *resp);
 void h_public_get(struct req *req, struct resp *resp);
 void h_item_public_patch(struct req *req, struct resp *resp);
+/* h_stats.c, h_rating.c */
+void h_stats(struct req *req, struct resp *resp);
 #ifdef CIVICDESK_TEST_HOOKS
 void h_test_clock(struct req *req, struct resp *resp);
 #endif

@@ -8,5 +8,6 @@
 int cmd_serve(int argc, char **argv);
 int cmd_calendar(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif
