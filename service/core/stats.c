@@ -287,6 +287,8 @@ stats_record(struct app *app, struct db_conn *c, const struct db_item *item, con
 	f.received = item->received;
 	if (action != NULL && strcmp(action, "accept") == 0 && f.accepted == 0)
 		f.accepted = at;
+	if (action != NULL && strcmp(action, "supervise") == 0 && f.supervised == 0)
+		f.supervised = at;
 	if (action != NULL && strcmp(action, "forward") == 0 && have && old.section_id != 0 &&
 	    old.section_id != item->section_id &&
 	    db_stats_forward_add(c, item->id, at, old.section_id, item->section_id) != 0)
