@@ -3,10 +3,12 @@
 -- ratings (好差评) with their follow-up (回访), and supervision orders (督办). Applied in one
 -- transaction; PRAGMA user_version becomes 8. Items stored before this migration get their facts
 -- at the next start (stats_backfill), counted with the calendar in force then.
+-- IF NOT EXISTS: a database that older tests or tools turned back to an earlier version keeps
+-- what this migration made.
 
 -- One row per item: what the statistics count, frozen as it happens, so that a later calendar
 -- or policy change never rewrites a past period.
-CREATE TABLE item_facts (
+CREATE TABLE IF NOT EXISTS item_facts (
   item_id      INTEGER PRIMARY KEY REFERENCES items(id),
   section_id   INTEGER NOT NULL DEFAULT 0, -- section that holds it now (or answered it); 0: none yet
   received     INTEGER NOT NULL,          -- receipt instant (items.received)
@@ -25,22 +27,22 @@ CREATE TABLE item_facts (
                                           -- open, the last one once ended; NULL while paused
   supervised   INTEGER                    -- when a supervision order was given, NULL if none
 );
-CREATE INDEX item_facts_received ON item_facts(received, section_id);
-CREATE INDEX item_facts_accepted ON item_facts(accepted, section_id) WHERE accepted IS NOT NULL;
-CREATE INDEX item_facts_replied ON item_facts(replied_at, section_id, reply_result, reply_wd)
+CREATE INDEX IF NOT EXISTS item_facts_received ON item_facts(received, section_id);
+CREATE INDEX IF NOT EXISTS item_facts_accepted ON item_facts(accepted, section_id) WHERE accepted IS NOT NULL;
+CREATE INDEX IF NOT EXISTS item_facts_replied ON item_facts(replied_at, section_id, reply_result, reply_wd)
   WHERE replied_at IS NOT NULL;
-CREATE INDEX item_facts_first_end ON item_facts(first_end, section_id, outcome)
+CREATE INDEX IF NOT EXISTS item_facts_first_end ON item_facts(first_end, section_id, outcome)
   WHERE first_end IS NOT NULL;
-CREATE INDEX item_facts_due ON item_facts(reply_due, section_id, replied_at)
+CREATE INDEX IF NOT EXISTS item_facts_due ON item_facts(reply_due, section_id, replied_at)
   WHERE reply_due IS NOT NULL;
-CREATE INDEX item_facts_supervised ON item_facts(supervised, section_id)
+CREATE INDEX IF NOT EXISTS item_facts_supervised ON item_facts(supervised, section_id)
   WHERE supervised IS NOT NULL;
 
 -- Per-day changes of the open and overdue counts of each section: the count at the end of a
 -- day is the sum of the rows up to that day. Each item adds +1 on the day it opens (or falls
 -- overdue) and -1 on the day it ends; when its facts change, its old rows are taken back and
 -- the new ones added, in the same transaction.
-CREATE TABLE stats_open (
+CREATE TABLE IF NOT EXISTS stats_open (
   section_id INTEGER NOT NULL,            -- as item_facts.section_id (0: no section yet)
   day        INTEGER NOT NULL,            -- local date, days since 1970-01-01 (sla_day)
   open       INTEGER NOT NULL DEFAULT 0,  -- change of the items open at the end of the day
@@ -49,18 +51,18 @@ CREATE TABLE stats_open (
 ) WITHOUT ROWID;
 
 -- Forwards, counted for the section that forwarded the item on.
-CREATE TABLE stats_forwards (
+CREATE TABLE IF NOT EXISTS stats_forwards (
   item_id      INTEGER NOT NULL REFERENCES items(id),
   at           INTEGER NOT NULL,          -- when
   from_section INTEGER NOT NULL,          -- the section that forwarded it
   to_section   INTEGER NOT NULL           -- the section it went to
 );
-CREATE INDEX stats_forwards_at ON stats_forwards(at, from_section);
+CREATE INDEX IF NOT EXISTS stats_forwards_at ON stats_forwards(at, from_section);
 
 -- Satisfaction ratings (好差评): one per reply round of an item, given by the citizen with the
 -- query code. Neither the section nor anyone else may edit or delete one (triggers); only its
 -- follow-up fields change.
-CREATE TABLE ratings (
+CREATE TABLE IF NOT EXISTS ratings (
   id            INTEGER PRIMARY KEY,
   item_id       INTEGER NOT NULL REFERENCES items(id),
   round         INTEGER NOT NULL,         -- 0 for the first reply, +1 after each reopening
@@ -75,16 +77,16 @@ CREATE TABLE ratings (
   followup_note TEXT,                     -- the head's note
   UNIQUE (item_id, round)
 );
-CREATE INDEX ratings_at ON ratings(at, section_id, value);
-CREATE INDEX ratings_followup ON ratings(followup, section_id) WHERE followup = 'open';
-CREATE TRIGGER ratings_no_edit BEFORE UPDATE OF item_id, round, section_id, at, value, comment
+CREATE INDEX IF NOT EXISTS ratings_at ON ratings(at, section_id, value);
+CREATE INDEX IF NOT EXISTS ratings_followup ON ratings(followup, section_id) WHERE followup = 'open';
+CREATE TRIGGER IF NOT EXISTS ratings_no_edit BEFORE UPDATE OF item_id, round, section_id, at, value, comment
   ON ratings
 BEGIN SELECT RAISE(ABORT, 'a rating cannot be changed'); END;
-CREATE TRIGGER ratings_no_delete BEFORE DELETE ON ratings
+CREATE TRIGGER IF NOT EXISTS ratings_no_delete BEFORE DELETE ON ratings
 BEGIN SELECT RAISE(ABORT, 'a rating cannot be deleted'); END;
 
 -- Supervision orders (督办): a supervisor's note and own due date on an item.
-CREATE TABLE supervision (
+CREATE TABLE IF NOT EXISTS supervision (
   id         INTEGER PRIMARY KEY,
   item_id    INTEGER NOT NULL UNIQUE REFERENCES items(id), -- one order per item
   at         INTEGER NOT NULL,            -- when given
@@ -94,4 +96,4 @@ CREATE TABLE supervision (
   due        INTEGER NOT NULL,            -- the supervisor's own due instant
   section_id INTEGER NOT NULL             -- the item's section when given
 );
-CREATE INDEX supervision_due ON supervision(due);
+CREATE INDEX IF NOT EXISTS supervision_due ON supervision(due);
