@@ -95,7 +95,6 @@ $(B)/gen/schema.c: $(EMBED) $(MIGRATIONS)
 	@mkdir -p $(@D)
 	@$(EMBED) db/db_int.h "struct db_blob" db_migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
-<<<<<<< HEAD
 $(B)/gen/web_templates.c: $(EMBED) $(WEB_TEMPLATES)
 	@mkdir -p $(@D)
 	@$(EMBED) web/web_int.h "struct web_blob" web_builtin_templates $(WEB_TEMPLATES) > $@.tmp && mv $@.tmp $@
@@ -107,12 +106,11 @@ $(B)/gen/web_static.c: $(EMBED) $(WEB_STATIC)
 $(B)/gen/web_i18n.c: $(EMBED) $(WEB_I18N)
 	@mkdir -p $(@D)
 	@$(EMBED) web/web_int.h "struct web_blob" web_builtin_i18n $(WEB_I18N) > $@.tmp && mv $@.tmp $@
-=======
+
 $(B)/gen/passwords.c: $(EMBED) service/core/data/password-blocklist.txt
 	@mkdir -p $(@D)
 	@$(EMBED) service/core/core_int.h "struct core_blob" core_password_blocklist \
 		service/core/data/password-blocklist.txt > $@.tmp && mv $@.tmp $@
->>>>>>> main
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libcivicdesk.a
 	@mkdir -p $(@D)
