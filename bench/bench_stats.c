@@ -87,7 +87,7 @@ fill(struct app *app, struct db_conn *c, long n, int64_t now)
 		k->end_minutes = 1440;
 		k->due = sla_due(cal, received, &rule);
 		/* replies take 1 to 10 days: about a third are late */
-		end = received + 86400 + (int64_t)((r >> 48) % (9 * 86400));
+		end = received + 86400 + (int64_t)((r >> 20) % (9 * 86400));
 		if (it.section_id == 0 || end > now)
 			state = "in_progress", end = 0;
 		else if (fate < 85)

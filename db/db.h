@@ -412,9 +412,16 @@ struct db_fact {
 int db_fact_get(struct db_conn *c, int64_t item_id, struct db_fact *out);
 /* Inserts or replaces the facts of f->item_id. 0 or -1. */
 int db_fact_put(struct db_conn *c, const struct db_fact *f);
-/* Adds dopen and doverdue to the per-day change of section_id on local day `day` (sla_day). */
-int db_stats_open_add(struct db_conn *c, int64_t section_id, int32_t day, int dopen,
-                      int doverdue);
+/* Changes of a section's per-day summary (stats_daily), each -1, 0 or +1 from one item. */
+struct db_stats_delta {
+	int open, overdue, received, accepted, replied, on_time, late, wd_sum, rejected, merged,
+	    closed;
+};
+/* Adds d to the summary of section_id on local day `day` (sla_day). 0 or -1. */
+int db_stats_daily_add(struct db_conn *c, int64_t section_id, int32_t day,
+                       const struct db_stats_delta *d);
+/* Adds n to the replies of section_id on `day` that took wd working days. 0 or -1. */
+int db_stats_wd_add(struct db_conn *c, int64_t section_id, int32_t day, int wd, int n);
 /* Records that section from_section forwarded item_id to to_section at `at`. 0 or -1. */
 int db_stats_forward_add(struct db_conn *c, int64_t item_id, int64_t at, int64_t from_section,
                          int64_t to_section);
@@ -422,8 +429,8 @@ int db_stats_forward_add(struct db_conn *c, int64_t item_id, int64_t at, int64_t
  * how many. 0 or -1. */
 int db_fact_missing(struct db_conn *c, int64_t after_id, int64_t *ids, size_t max, size_t *n);
 
-/* What one section did in a period [from, to) (instants), and its state at the end of the day
- * end_day (sla_day). */
+/* What one section did in a period — the local days from_day..to_day, the instants [from, to)
+ * — and its state at the end of the day end_day. */
 struct db_stats_row {
 	int64_t section_id; /* 0: items with no section yet */
 	int64_t received, accepted, forwarded, replied, on_time, late, rejected, merged, closed;
@@ -445,8 +452,8 @@ struct db_stats_wd {
  * as a new array *rows of *nrows (free()), and the working days to reply of the period's
  * replies as a new array *wd of *nwd, ordered by section and days (free()). Run it inside
  * db_begin_read so that the figures agree. 0 or -1. */
-int db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t end_day,
-                    int64_t only_section, struct db_stats_row **rows, size_t *nrows,
+int db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t from_day,
+                    int32_t to_day, int32_t end_day, int64_t only_section, struct db_stats_row **rows, size_t *nrows,
                     struct db_stats_wd **wd, size_t *nwd);
 
 /* A satisfaction rating (ratings). */

@@ -1,6 +1,7 @@
-/* db_stats.c: storage of the statistics' facts (item_facts, stats_open, stats_forwards), the
- * period queries of the ranking, satisfaction ratings and supervision orders. */
+/* db_stats.c: storage of the statistics: per-item facts, the per-day summary (stats_daily,
+ * stats_wd), forwards, the period queries of the ranking, ratings and supervision orders. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,14 +10,12 @@
 enum stmt {
 	STMT_FACT_GET,
 	STMT_FACT_PUT,
-	STMT_OPEN_ADD,
+	STMT_DAILY_ADD,
+	STMT_WD_ADD,
 	STMT_FORWARD_ADD,
 	STMT_FACT_MISSING,
-	STMT_P_RECEIVED,
-	STMT_P_ACCEPTED,
+	STMT_P_DAILY,
 	STMT_P_FORWARDED,
-	STMT_P_REPLIED,
-	STMT_P_ENDED,
 	STMT_P_OPEN,
 	STMT_P_DUE,
 	STMT_P_RATINGS,
@@ -38,33 +37,39 @@ enum stmt {
 	"id, item_id, round, section_id, at, value, comment, followup, followup_at, followup_by, "   \
 	"followup_note"
 
-/* The period statements take ?1 = from, ?2 = to (instants, [from, to)) and ?3 = only this
- * section (0: every section); STMT_P_OPEN takes ?1 = the last day and ?2 = section. */
+/* The period statements take ?1 = from, ?2 = to (instants, [from, to)), ?3 = only this section
+ * (0: every section), ?4 = the first day, ?5 = the last day, ?6 = the day whose end the open
+ * and overdue counts are taken at (sla_day). */
 static const char *const stmts[STMT__MAX] = {
 	[STMT_FACT_GET] = "SELECT " FACT_COLS " FROM item_facts WHERE item_id = ?",
 	[STMT_FACT_PUT] = "INSERT OR REPLACE INTO item_facts (" FACT_COLS ") "
 	                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	[STMT_OPEN_ADD] = "INSERT INTO stats_open (section_id, day, open, overdue) VALUES (?, ?, ?, ?) "
-	                  "ON CONFLICT (section_id, day) DO UPDATE SET open = open + excluded.open, "
-	                  "overdue = overdue + excluded.overdue",
+	[STMT_DAILY_ADD] = "INSERT INTO stats_daily (section_id, day, open, overdue, received, "
+	                   "accepted, replied, on_time, late, wd_sum, rejected, merged, closed) "
+	                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	                   "ON CONFLICT (section_id, day) DO UPDATE SET "
+	                   "open = open + excluded.open, overdue = overdue + excluded.overdue, "
+	                   "received = received + excluded.received, "
+	                   "accepted = accepted + excluded.accepted, "
+	                   "replied = replied + excluded.replied, "
+	                   "on_time = on_time + excluded.on_time, late = late + excluded.late, "
+	                   "wd_sum = wd_sum + excluded.wd_sum, "
+	                   "rejected = rejected + excluded.rejected, "
+	                   "merged = merged + excluded.merged, closed = closed + excluded.closed",
+	[STMT_WD_ADD] = "INSERT INTO stats_wd (section_id, day, wd, n) VALUES (?, ?, ?, ?) "
+	                "ON CONFLICT (section_id, day, wd) DO UPDATE SET n = n + excluded.n",
 	[STMT_FORWARD_ADD] = "INSERT INTO stats_forwards (item_id, at, from_section, to_section) "
 	                     "VALUES (?, ?, ?, ?)",
 	[STMT_FACT_MISSING] = "SELECT id FROM items WHERE id > ? AND NOT EXISTS "
 	                      "(SELECT 1 FROM item_facts WHERE item_id = items.id) ORDER BY id LIMIT ?",
-	[STMT_P_RECEIVED] = "SELECT section_id, count(*) FROM item_facts WHERE received >= ?1 AND "
-	                    "received < ?2 AND (?3 = 0 OR section_id = ?3) GROUP BY section_id",
-	[STMT_P_ACCEPTED] = "SELECT section_id, count(*) FROM item_facts WHERE accepted >= ?1 AND "
-	                    "accepted < ?2 AND (?3 = 0 OR section_id = ?3) GROUP BY section_id",
+	[STMT_P_DAILY] = "SELECT section_id, sum(received), sum(accepted), sum(replied), "
+	                 "sum(on_time), sum(late), sum(rejected), sum(merged), sum(closed) "
+	                 "FROM stats_daily WHERE day >= ?4 AND day <= ?5 AND "
+	                 "(?3 = 0 OR section_id = ?3) GROUP BY section_id",
 	[STMT_P_FORWARDED] = "SELECT from_section, count(*) FROM stats_forwards WHERE at >= ?1 AND "
 	                     "at < ?2 AND (?3 = 0 OR from_section = ?3) GROUP BY from_section",
-	[STMT_P_REPLIED] = "SELECT section_id, count(*), sum(reply_result = 'on_time'), "
-	                   "sum(reply_result = 'late') FROM item_facts WHERE replied_at >= ?1 AND "
-	                   "replied_at < ?2 AND (?3 = 0 OR section_id = ?3) GROUP BY section_id",
-	[STMT_P_ENDED] = "SELECT section_id, sum(outcome = 'rejected'), sum(outcome = 'merged'), "
-	                 "sum(outcome = 'closed') FROM item_facts WHERE first_end >= ?1 AND "
-	                 "first_end < ?2 AND (?3 = 0 OR section_id = ?3) GROUP BY section_id",
-	[STMT_P_OPEN] = "SELECT section_id, sum(open), sum(overdue) FROM stats_open WHERE day <= ?1 "
-	                "AND (?2 = 0 OR section_id = ?2) GROUP BY section_id",
+	[STMT_P_OPEN] = "SELECT section_id, sum(open), sum(overdue) FROM stats_daily WHERE day <= ?6 "
+	                "AND (?3 = 0 OR section_id = ?3) GROUP BY section_id",
 	[STMT_P_DUE] = "SELECT section_id, count(*), sum(replied_at IS NOT NULL AND replied_at < ?2) "
 	               "FROM item_facts WHERE reply_due >= ?1 AND reply_due < ?2 AND "
 	               "(?3 = 0 OR section_id = ?3) GROUP BY section_id",
@@ -76,9 +81,9 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_P_SUPERVISED] = "SELECT section_id, count(*) FROM item_facts WHERE supervised >= ?1 "
 	                      "AND supervised < ?2 AND (?3 = 0 OR section_id = ?3) "
 	                      "GROUP BY section_id",
-	[STMT_P_WD] = "SELECT section_id, reply_wd, count(*) FROM item_facts WHERE replied_at >= ?1 "
-	              "AND replied_at < ?2 AND reply_wd IS NOT NULL AND (?3 = 0 OR section_id = ?3) "
-	              "GROUP BY section_id, reply_wd ORDER BY section_id, reply_wd",
+	[STMT_P_WD] = "SELECT section_id, wd, sum(n) FROM stats_wd WHERE day >= ?4 AND day <= ?5 "
+	              "AND (?3 = 0 OR section_id = ?3) GROUP BY section_id, wd "
+	              "ORDER BY section_id, wd",
 	[STMT_RATING_ADD] = "INSERT INTO ratings (item_id, round, section_id, at, value, comment, "
 	                    "followup) VALUES (?, ?, ?, ?, ?, ?, ?) "
 	                    "ON CONFLICT (item_id, round) DO NOTHING",
@@ -185,14 +190,35 @@ db_fact_put(struct db_conn *c, const struct db_fact *f)
 }
 
 int
-db_stats_open_add(struct db_conn *c, int64_t section_id, int32_t day, int dopen, int doverdue)
+db_stats_daily_add(struct db_conn *c, int64_t section_id, int32_t day,
+                   const struct db_stats_delta *d)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_OPEN_ADD]);
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_DAILY_ADD]);
 
 	if (st == NULL)
 		return -1;
 	if (db_bind_int(st, 1, section_id) || db_bind_int(st, 2, day) ||
-	    db_bind_int(st, 3, dopen) || db_bind_int(st, 4, doverdue)) {
+	    db_bind_int(st, 3, d->open) || db_bind_int(st, 4, d->overdue) ||
+	    db_bind_int(st, 5, d->received) || db_bind_int(st, 6, d->accepted) ||
+	    db_bind_int(st, 7, d->replied) || db_bind_int(st, 8, d->on_time) ||
+	    db_bind_int(st, 9, d->late) || db_bind_int(st, 10, d->wd_sum) ||
+	    db_bind_int(st, 11, d->rejected) || db_bind_int(st, 12, d->merged) ||
+	    db_bind_int(st, 13, d->closed)) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
+}
+
+int
+db_stats_wd_add(struct db_conn *c, int64_t section_id, int32_t day, int wd, int n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_WD_ADD]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, section_id) || db_bind_int(st, 2, day) || db_bind_int(st, 3, wd) ||
+	    db_bind_int(st, 4, n)) {
 		db_reset(st);
 		return -1;
 	}
@@ -271,25 +297,42 @@ row_for(struct db_stats_row **rows, size_t *n, size_t *cap, int64_t section_id)
 
 static const struct period_query {
 	enum stmt stmt;
-	size_t cols[6]; /* offsets of the int64_t counters, NONE after the last */
+	size_t cols[8]; /* offsets of the int64_t counters, NONE after the last */
 } period_queries[] = {
-	{STMT_P_RECEIVED, {F(received), NONE}},
-	{STMT_P_ACCEPTED, {F(accepted), NONE}},
+	{STMT_P_DAILY,
+	 {F(received), F(accepted), F(replied), F(on_time), F(late), F(rejected), F(merged),
+	  F(closed)}},
 	{STMT_P_FORWARDED, {F(forwarded), NONE}},
-	{STMT_P_REPLIED, {F(replied), F(on_time), F(late), NONE}},
-	{STMT_P_ENDED, {F(rejected), F(merged), F(closed), NONE}},
 	{STMT_P_OPEN, {F(open), F(overdue), NONE}},
 	{STMT_P_DUE, {F(due), F(due_replied), NONE}},
 	{STMT_P_RATINGS,
 	 {F(rated), F(satisfied), F(basically_satisfied), F(unsatisfied), F(followup_open),
-	  F(reopened)}},
+	  F(reopened), NONE}},
 	{STMT_P_SUPERVISED, {F(supervised), NONE}},
 };
 
+/* Binds the period's parameters ?1..?6 (those the statement names). 0 or -1. */
+static int
+bind_period(sqlite3_stmt *st, int64_t from, int64_t to, int64_t only_section, int32_t from_day,
+            int32_t to_day, int32_t end_day)
+{
+	const int64_t v[6] = {from, to, only_section, from_day, to_day, end_day};
+	char name[4];
+	int i, k;
+
+	for (i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "?%d", i + 1);
+		k = sqlite3_bind_parameter_index(st, name);
+		if (k > 0 && db_bind_int(st, k, v[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
-db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t end_day,
-                int64_t only_section, struct db_stats_row **rows, size_t *nrows,
-                struct db_stats_wd **wd, size_t *nwd)
+db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t from_day, int32_t to_day,
+                int32_t end_day, int64_t only_section, struct db_stats_row **rows,
+                size_t *nrows, struct db_stats_wd **wd, size_t *nwd)
 {
 	struct db_stats_row *v = NULL;
 	struct db_stats_wd *w = NULL, *nw;
@@ -303,18 +346,14 @@ db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t end_day,
 		st = db_prep(c, stmts[pq->stmt]);
 		if (st == NULL)
 			goto fail;
-		if (pq->stmt == STMT_P_OPEN) {
-			if (db_bind_int(st, 1, end_day) || db_bind_int(st, 2, only_section))
-				goto fail;
-		} else if (db_bind_int(st, 1, from) || db_bind_int(st, 2, to) ||
-		           db_bind_int(st, 3, only_section))
+		if (bind_period(st, from, to, only_section, from_day, to_day, end_day) != 0)
 			goto fail;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			struct db_stats_row *r = row_for(&v, &n, &cap, sqlite3_column_int64(st, 0));
 
 			if (r == NULL)
 				goto fail;
-			for (k = 0; k < 6 && pq->cols[k] != NONE; k++)
+			for (k = 0; k < 8 && pq->cols[k] != NONE; k++)
 				*(int64_t *)((char *)r + pq->cols[k]) += sqlite3_column_int64(st, (int)k + 1);
 		}
 		if (rc != SQLITE_DONE) {
@@ -325,8 +364,7 @@ db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t end_day,
 		st = NULL;
 	}
 	st = db_prep(c, stmts[STMT_P_WD]);
-	if (st == NULL || db_bind_int(st, 1, from) || db_bind_int(st, 2, to) ||
-	    db_bind_int(st, 3, only_section))
+	if (st == NULL || bind_period(st, from, to, only_section, from_day, to_day, end_day) != 0)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		nw = db_grow(w, wn, &wcap, sizeof(*w));

@@ -27,27 +27,41 @@ CREATE TABLE IF NOT EXISTS item_facts (
                                           -- open, the last one once ended; NULL while paused
   supervised   INTEGER                    -- when a supervision order was given, NULL if none
 );
-CREATE INDEX IF NOT EXISTS item_facts_received ON item_facts(received, section_id);
-CREATE INDEX IF NOT EXISTS item_facts_accepted ON item_facts(accepted, section_id) WHERE accepted IS NOT NULL;
-CREATE INDEX IF NOT EXISTS item_facts_replied ON item_facts(replied_at, section_id, reply_result, reply_wd)
-  WHERE replied_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS item_facts_first_end ON item_facts(first_end, section_id, outcome)
-  WHERE first_end IS NOT NULL;
 CREATE INDEX IF NOT EXISTS item_facts_due ON item_facts(reply_due, section_id, replied_at)
   WHERE reply_due IS NOT NULL;
 CREATE INDEX IF NOT EXISTS item_facts_supervised ON item_facts(supervised, section_id)
   WHERE supervised IS NOT NULL;
 
--- Per-day changes of the open and overdue counts of each section: the count at the end of a
--- day is the sum of the rows up to that day. Each item adds +1 on the day it opens (or falls
--- overdue) and -1 on the day it ends; when its facts change, its old rows are taken back and
--- the new ones added, in the same transaction.
-CREATE TABLE IF NOT EXISTS stats_open (
+-- Per-day summary of each section, kept from the facts in the same transaction: a period's
+-- figures are sums over its days, whatever the number of items. Each item adds its events on
+-- their days (receipt, acceptance, first reply, end) and its open and overdue changes: +1 on
+-- the day it opens (or falls overdue), -1 on the day it ends, so that the count at the end of
+-- a day is the sum of the rows up to it. When its facts change, its old contributions are taken
+-- back and the new ones added.
+CREATE TABLE IF NOT EXISTS stats_daily (
   section_id INTEGER NOT NULL,            -- as item_facts.section_id (0: no section yet)
   day        INTEGER NOT NULL,            -- local date, days since 1970-01-01 (sla_day)
   open       INTEGER NOT NULL DEFAULT 0,  -- change of the items open at the end of the day
   overdue    INTEGER NOT NULL DEFAULT 0,  -- change of the open items past their reply due time
+  received   INTEGER NOT NULL DEFAULT 0,  -- items received that day
+  accepted   INTEGER NOT NULL DEFAULT 0,  -- items first accepted that day
+  replied    INTEGER NOT NULL DEFAULT 0,  -- first replies sent that day ...
+  on_time    INTEGER NOT NULL DEFAULT 0,  -- ... of them on time
+  late       INTEGER NOT NULL DEFAULT 0,  -- ... of them late
+  wd_sum     INTEGER NOT NULL DEFAULT 0,  -- their working days from receipt, summed
+  rejected   INTEGER NOT NULL DEFAULT 0,  -- items rejected that day (first end)
+  merged     INTEGER NOT NULL DEFAULT 0,  -- items merged that day (first end)
+  closed     INTEGER NOT NULL DEFAULT 0,  -- items closed without a reply that day (first end)
   PRIMARY KEY (section_id, day)
+) WITHOUT ROWID;
+
+-- How many first replies of a section on a day took wd working days (the 90th percentile).
+CREATE TABLE IF NOT EXISTS stats_wd (
+  section_id INTEGER NOT NULL,            -- as item_facts.section_id
+  day        INTEGER NOT NULL,            -- local date of the reply (sla_day)
+  wd         INTEGER NOT NULL,            -- working days from receipt to reply
+  n          INTEGER NOT NULL DEFAULT 0,  -- replies
+  PRIMARY KEY (section_id, day, wd)
 ) WITHOUT ROWID;
 
 -- Forwards, counted for the section that forwarded the item on.
@@ -77,7 +91,7 @@ CREATE TABLE IF NOT EXISTS ratings (
   followup_note TEXT,                     -- the head's note
   UNIQUE (item_id, round)
 );
-CREATE INDEX IF NOT EXISTS ratings_at ON ratings(at, section_id, value);
+CREATE INDEX IF NOT EXISTS ratings_at ON ratings(at, section_id, value, followup);
 CREATE INDEX IF NOT EXISTS ratings_followup ON ratings(followup, section_id) WHERE followup = 'open';
 CREATE TRIGGER IF NOT EXISTS ratings_no_edit BEFORE UPDATE OF item_id, round, section_id, at, value, comment
   ON ratings

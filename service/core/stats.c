@@ -5,6 +5,7 @@
  * its working days are written when the reply is sent and never again, so a later calendar or
  * policy change leaves past periods alone.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,43 +228,81 @@ reply_clock(const struct db_item *item)
 	return NULL;
 }
 
-/* Adds sign times the per-day open and overdue changes of the facts f (stats_open). The item
- * is open from its receipt to its first end, and again from its reopening to its last end; it
- * is overdue in its last open stretch from its reply due time on. 0 or -1. */
+/* Adds sign times one field of the summary of the facts' section on the day of instant t. */
+static int
+add_one(struct db_conn *c, const struct db_fact *f, int64_t t, size_t field, int v)
+{
+	struct db_stats_delta d;
+
+	memset(&d, 0, sizeof(d));
+	*(int *)((char *)&d + field) = v;
+	return db_stats_daily_add(c, f->section_id, sla_local_day(t), &d);
+}
+
+#define D(x) offsetof(struct db_stats_delta, x)
+
+/* Adds sign times the per-day contributions of the facts f (stats_daily, stats_wd): its events
+ * on their days, and its open and overdue changes. The item is open from its receipt to its
+ * first end, and again from its reopening to its last end; it is overdue in its last open
+ * stretch from its reply due time on. 0 or -1. */
 static int
 apply_deltas(struct db_conn *c, const struct db_fact *f, int sign)
 {
 	int64_t a, b;
 	int rc = 0;
 
+	rc |= add_one(c, f, f->received, D(received), sign);
+	if (f->accepted != 0)
+		rc |= add_one(c, f, f->accepted, D(accepted), sign);
+	if (f->replied_at != 0) {
+		struct db_stats_delta d;
+
+		memset(&d, 0, sizeof(d));
+		d.replied = sign;
+		if (strcmp(f->reply_result, "late") == 0)
+			d.late = sign;
+		else
+			d.on_time = sign;
+		d.wd_sum = f->reply_wd > 0 ? sign * f->reply_wd : 0;
+		rc |= db_stats_daily_add(c, f->section_id, sla_local_day(f->replied_at), &d);
+		if (f->reply_wd >= 0)
+			rc |= db_stats_wd_add(c, f->section_id, sla_local_day(f->replied_at),
+			                      f->reply_wd, sign);
+	}
+	if (f->first_end != 0 && strcmp(f->outcome, "rejected") == 0)
+		rc |= add_one(c, f, f->first_end, D(rejected), sign);
+	else if (f->first_end != 0 && strcmp(f->outcome, "merged") == 0)
+		rc |= add_one(c, f, f->first_end, D(merged), sign);
+	else if (f->first_end != 0 && strcmp(f->outcome, "closed") == 0)
+		rc |= add_one(c, f, f->first_end, D(closed), sign);
 	if (f->reopened != 0 && f->first_end != 0) {
-		rc |= db_stats_open_add(c, f->section_id, sla_local_day(f->received), sign, 0);
-		rc |= db_stats_open_add(c, f->section_id, sla_local_day(f->first_end), -sign, 0);
+		rc |= add_one(c, f, f->received, D(open), sign);
+		rc |= add_one(c, f, f->first_end, D(open), -sign);
 		a = f->reopened;
 	} else {
 		a = f->received;
 	}
 	b = f->ended; /* 0: still open */
-	rc |= db_stats_open_add(c, f->section_id, sla_local_day(a), sign, 0);
+	rc |= add_one(c, f, a, D(open), sign);
 	if (b != 0)
-		rc |= db_stats_open_add(c, f->section_id, sla_local_day(b), -sign, 0);
+		rc |= add_one(c, f, b, D(open), -sign);
 	if (f->reply_due != 0 && (b == 0 || f->reply_due < b)) {
-		int64_t from = f->reply_due > a ? f->reply_due : a;
-
-		rc |= db_stats_open_add(c, f->section_id, sla_local_day(from), 0, sign);
+		rc |= add_one(c, f, f->reply_due > a ? f->reply_due : a, D(overdue), sign);
 		if (b != 0)
-			rc |= db_stats_open_add(c, f->section_id, sla_local_day(b), 0, -sign);
+			rc |= add_one(c, f, b, D(overdue), -sign);
 	}
 	return rc == 0 ? 0 : -1;
 }
 
-/* 1 if the parts of two facts that decide the open and overdue counts differ. */
+/* 1 if two facts contribute differently to the summary. */
 static int
 deltas_differ(const struct db_fact *x, const struct db_fact *y)
 {
 	return x->section_id != y->section_id || x->received != y->received ||
-	       x->first_end != y->first_end || x->reopened != y->reopened || x->ended != y->ended ||
-	       x->reply_due != y->reply_due;
+	       x->accepted != y->accepted || x->first_end != y->first_end ||
+	       x->reopened != y->reopened || x->ended != y->ended || x->reply_due != y->reply_due ||
+	       x->replied_at != y->replied_at || x->reply_wd != y->reply_wd ||
+	       strcmp(x->outcome, y->outcome) != 0 || strcmp(x->reply_result, y->reply_result) != 0;
 }
 
 int
@@ -461,8 +500,8 @@ stats_compute(struct app *app, struct db_conn *c, const struct stats_period *p,
 	r.end_day = p->to < today ? p->to : today;
 	if (rank_parse(app->cfg.stats_rank, order, msg, sizeof(msg)) != 0)
 		return core_fail(err, CORE_ERROR, NULL, "%s", msg);
-	if (db_stats_period(c, sla_day_end(p->from, 0), sla_day_end(p->to + 1, 0), r.end_day,
-	                    only_section, &rows, &nrows, &wd, &nwd) != 0 ||
+	if (db_stats_period(c, sla_day_end(p->from, 0), sla_day_end(p->to + 1, 0), p->from, p->to,
+	                    r.end_day, only_section, &rows, &nrows, &wd, &nwd) != 0 ||
 	    db_section_list(c, &secs, &nsecs) != 0) {
 		core_fail(err, CORE_ERROR, NULL, "the statistics cannot be read");
 		goto out;

@@ -352,7 +352,7 @@ class Frozen(StatsBase):
         before = {p: self.stats(p) for p in periods}
         self.server.stop()
         db = sqlite3.connect(self.server.db)
-        db.executescript("DELETE FROM item_facts; DELETE FROM stats_open;")
+        db.executescript("DELETE FROM item_facts; DELETE FROM stats_daily; DELETE FROM stats_wd;")
         db.commit()
         db.close()
         self.restart()
