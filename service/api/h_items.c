@@ -10,15 +10,6 @@
 
 #include "api_int.h"
 
-/* What the request carried beyond struct intake: staff fields as text, owned copies. */
-struct intake_req {
-	struct intake in;
-	json_t *json;         /* owns the JSON strings in `in` */
-	const char *channel;  /* as sent, or NULL */
-	const char *received; /* as sent, or NULL */
-	char ctypes[INTAKE_MAX_ATTACHMENTS][INTAKE_CTYPE_MAX + 1]; /* cleaned content types */
-};
-
 /* A string member of the JSON body: absent or null leaves *out NULL. 0, or -1 having answered
  * 400 (not a string, or a string holding NUL). */
 static int
@@ -41,8 +32,8 @@ json_text(json_t *j, const char *key, const char **out, struct resp *resp)
 	return 0;
 }
 
-static int
-from_json(struct req *req, struct resp *resp, struct intake_req *ir)
+int
+item_input_json(struct req *req, struct resp *resp, struct item_input *ir)
 {
 	static const char *const keys[] = {"kind",  "subject", "body",    "name",
 	                                   "phone", "email",   "channel", "received"};
@@ -115,8 +106,8 @@ bad:
 	snprintf(out, size, "application/octet-stream");
 }
 
-static int
-from_form(struct req *req, struct resp *resp, struct intake_req *ir)
+int
+item_input_form(struct req *req, struct resp *resp, struct item_input *ir)
 {
 	static const char *const keys[] = {"kind",  "subject", "body",    "name",
 	                                   "phone", "email",   "channel", "received"};
@@ -180,7 +171,7 @@ from_form(struct req *req, struct resp *resp, struct intake_req *ir)
 /* Staff registration: channel post|phone (or web) and the date of receipt on the letter, with
  * the time when known (YYYY-MM-DD[THH:MM]). 0, or -1 having answered. */
 static int
-staff_fields(struct req *req, struct resp *resp, struct intake_req *ir)
+staff_fields(struct req *req, struct resp *resp, struct item_input *ir)
 {
 	int ch;
 	int64_t t;
@@ -232,7 +223,7 @@ created_json(struct req *req, const struct db_item *item, const char *code)
 void
 h_items_post(struct req *req, struct resp *resp)
 {
-	struct intake_req ir;
+	struct item_input ir;
 	struct core_error err;
 	struct db_item item;
 	char code[QUERY_CODE_LEN + 1];
@@ -243,7 +234,7 @@ h_items_post(struct req *req, struct resp *resp)
 	memset(&item, 0, sizeof(item));
 	ir.in.channel = CHANNEL_WEB;
 	ir.in.received = req->now;
-	if ((req->is_form ? from_form(req, resp, &ir) : from_json(req, resp, &ir)) != 0)
+	if ((req->is_form ? item_input_form(req, resp, &ir) : item_input_json(req, resp, &ir)) != 0)
 		goto out;
 	staff = (ir.channel != NULL && ir.channel[0] != '\0' && strcmp(ir.channel, "web") != 0) ||
 	        (ir.received != NULL && ir.received[0] != '\0');
@@ -273,11 +264,12 @@ out:
 }
 
 /* GET /api/v1/items/{tracking} (staff): 200 with the item, its attachments (without data),
- * history and clocks; 404; 500. */
+ * history and clocks; 403 for handlers and section heads of another section; 404; 500. Every
+ * read is audited (core_item_read). */
 void
 h_item_get(struct req *req, struct resp *resp)
 {
-	item_answer(req, resp, req->params[0]);
+	item_read_answer(req, resp, req->params[0]);
 }
 
 /* Content-Disposition for a stored file name: an ASCII fallback and the UTF-8 name in RFC 5987
@@ -308,35 +300,23 @@ disposition(struct resp *resp, const char *name)
 	            ascii, enc);
 }
 
-/* GET /api/v1/items/{tracking}/attachments/{id} (staff): the file as a download; 404; 500. */
+/* GET /api/v1/items/{tracking}/attachments/{id} (staff): the file as a download; 403 another
+ * section's item; 404; 500. Audited (core_attachment_read). */
 void
 h_item_attachment(struct req *req, struct resp *resp)
 {
-	struct db_item item;
 	struct db_attachment a;
+	struct core_error err;
 	char *end;
 	long long id = strtoll(req->params[1], &end, 10);
-	int rc;
 
 	if (*end != '\0' || id <= 0) {
 		resp_error(resp, 404, "not_found", "no such attachment");
 		return;
 	}
-	rc = db_item_get(req->db, req->params[0], &item);
-	if (rc <= 0) {
-		if (rc == 0)
-			resp_error(resp, 404, "not_found", "no item %s", req->params[0]);
-		else
-			resp_error(resp, 500, "internal", "the item cannot be read");
-		return;
-	}
-	rc = db_attachment_get(req->db, item.id, id, &a);
-	db_item_free(&item);
-	if (rc <= 0) {
-		if (rc == 0)
-			resp_error(resp, 404, "not_found", "no such attachment");
-		else
-			resp_error(resp, 500, "internal", "the attachment cannot be read");
+	if (core_attachment_read(req->app, req->db, req->session, req->addr, req->params[0],
+	                         (int64_t)id, req->now, &a, &err) != 0) {
+		resp_core_error(resp, &err);
 		return;
 	}
 	resp_text(resp, 200, NULL, a.data, (size_t)a.size);

@@ -27,6 +27,16 @@ UNDO_009 = """
     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+# Takes migration 004 (workflow and privacy, #14) back out, for the same tests.
+UNDO_004 = """
+    DROP INDEX items_o311;
+    DROP INDEX items_merged;
+    DROP TABLE public_versions;
+    ALTER TABLE items DROP COLUMN address;
+    ALTER TABLE items DROP COLUMN lat;
+    ALTER TABLE items DROP COLUMN lng;
+    ALTER TABLE items DROP COLUMN waiting_since;
+"""
 
 
 def run_cli(*args, stdin=None, env=None, timeout=60):
