@@ -1,7 +1,6 @@
 /* db_stats.c: storage of the statistics: per-item facts, the per-day summary (stats_daily,
  * stats_wd), forwards, the period queries of the ranking, ratings and supervision orders. */
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -316,13 +315,12 @@ static int
 bind_period(sqlite3_stmt *st, int64_t from, int64_t to, int64_t only_section, int32_t from_day,
             int32_t to_day, int32_t end_day)
 {
+	static const char *const names[6] = {"?1", "?2", "?3", "?4", "?5", "?6"};
 	const int64_t v[6] = {from, to, only_section, from_day, to_day, end_day};
-	char name[4];
 	int i, k;
 
 	for (i = 0; i < 6; i++) {
-		snprintf(name, sizeof(name), "?%d", i + 1);
-		k = sqlite3_bind_parameter_index(st, name);
+		k = sqlite3_bind_parameter_index(st, names[i]);
 		if (k > 0 && db_bind_int(st, k, v[i]) != 0)
 			return -1;
 	}
