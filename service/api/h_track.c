@@ -66,6 +66,8 @@ h_track(struct req *req, struct resp *resp)
 	}
 	if (j != NULL && item.reason != NULL && strcmp(item.state, "rejected") == 0)
 		json_object_set_new(j, "reason", json_string(item.reason));
+	if (j != NULL && item.replied_at != 0) /* the citizen's own rating, without follow-up */
+		json_object_set_new(j, "rating", rating_json(req->db, item.id, 0));
 	db_item_free(&item);
 	resp_json(resp, 200, j);
 }

@@ -306,6 +306,8 @@ answer(struct req *req, struct resp *resp, const char *tracking, int read)
 		json_object_set_new(j, "public_body", json_str_or_null(item.public_body));
 		json_object_set_new(j, "public_reply", json_str_or_null(item.public_reply));
 		json_object_set_new(j, "published", json_boolean(item.published));
+		json_object_set_new(j, "supervision", supervision_json(req->db, item.id, req->now));
+		json_object_set_new(j, "rating", rating_json(req->db, item.id, 1));
 		files = history = NULL;
 	}
 	json_decref(files);

@@ -8,6 +8,7 @@
 int cmd_serve(int argc, char **argv);
 int cmd_calendar(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 /* cmd_ops.c: backup, restore, audit verify */
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);

@@ -15,6 +15,7 @@ static const struct command {
 	{ "serve", cmd_serve, "run the HTTP service" },
 	{ "calendar", cmd_calendar, "check|due|is-workday|between|explain: working-day calendar" },
 	{ "user", cmd_user, "add|list|…: staff accounts" },
+	{ "stats", cmd_stats, "--period P [--csv]: statistics and ranking of the sections" },
 	{ "backup", cmd_backup, "FILE: copy the database (also while serve runs)" },
 	{ "restore", cmd_restore, "FILE: put a backup back (serve stopped)" },
 	{ "audit", cmd_audit, "verify [FILE]: check the audit chain" },

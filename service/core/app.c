@@ -227,6 +227,8 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 	}
 	if (load_policies(app) != 0)
 		return -1;
+	if (stats_backfill(app) != 0)
+		return -1;
 	app->submit_limit = ratelimit_new(app->cfg.submit_rate, 60);
 	app->track_limit = ratelimit_new(TRACK_FAILURES, TRACK_WINDOW);
 	app->public_limit = ratelimit_new(app->cfg.public_rate, 60);

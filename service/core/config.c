@@ -133,6 +133,11 @@ static const struct cfg_key keys[] = {
 	    "limit)"),
 	KEY_RANGE("demo", demo, "1", 0, 1,
 	          "1: a new database gets demo sections and one account per role"),
+	KEY("stats_rank", CFG_STR, stats_rank, "on_time,satisfaction,volume",
+	    "how sections are ranked: criteria in order, from on_time, satisfaction, volume, "
+	    "completion, speed"),
+	KEY_RANGE("rating_days", rating_days, "15", 1, 365,
+	          "days after the reply in which the citizen may rate it (1 to 365)"),
 	POLICY_KEYS("letter", KIND_LETTER),
 	POLICY_KEYS("complaint", KIND_COMPLAINT),
 	POLICY_KEYS("consultation", KIND_CONSULTATION),

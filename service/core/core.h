@@ -103,6 +103,8 @@ struct config {
 	char *public_contacts; /* the bureau's published numbers and addresses: never masked */
 	long public_rate;      /* public GETs (board, Open311) per minute per address, 0 = off */
 	long demo;          /* 1: a new database gets demo sections and accounts */
+	char *stats_rank;   /* ranking criteria, e.g. "on_time,satisfaction,volume" (stats.c) */
+	long rating_days;   /* days after the reply in which the citizen may rate it */
 	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
 	                                  * overrides; handlers read app_policy(), not these */
 };
@@ -289,6 +291,11 @@ int core_fail(struct core_error *err, enum core_err code, const char *field, con
 enum core_event_kind {
 	CORE_EV_SUBMITTED, /* a new item was stored */
 	CORE_EV_ACTION,    /* a workflow action changed an item */
+	CORE_EV_RATED,     /* the citizen rated the reply (note: the value); an unsatisfied rating
+	                    * opens a follow-up for the section head (rating.c) */
+	CORE_EV_REOPENED,  /* a section head reopened the item after an unsatisfied rating */
+	CORE_EV_SUPERVISED, /* a supervisor gave a supervision order (note: its note; the item's
+	                     * section head is to be told at once) */
 };
 
 /* What changed, handed to the notification hook inside the change's transaction. */
@@ -824,5 +831,95 @@ enum public_view core_public_view(const struct db_item *item);
 /* Narrows the queue filter f to what s may see: handlers and section heads their own section
  * (CORE_FORBIDDEN, field "section", when f asks for another); others everything. 0 or -1. */
 int core_queue_scope(const struct session *s, struct db_queue_filter *f, struct core_error *err);
+
+/* --- statistics (stats.c) ------------------------------------------------------------------ */
+
+#define STATS_LABEL_MAX 32 /* bytes of a period's label and its NUL */
+
+/* A period of the statistics: local dates from..to, both included. */
+struct stats_period {
+	char label[STATS_LABEL_MAX]; /* as asked: "2026-11", "2026-Q4", "2026", "A..B" */
+	sla_day from, to;
+};
+
+/* Parses "YYYY-MM", "YYYY-Qn", "YYYY" or "YYYY-MM-DD..YYYY-MM-DD" (at most 3660 days). 0 or -1. */
+int stats_period_parse(const char *s, struct stats_period *out);
+
+/* The figures of one section in a period. Rates are -1 when there is nothing to divide by. */
+struct stats_section {
+	int64_t section_id;
+	char *name;             /* owned */
+	int rank;               /* 1 = best; sections that tie share a rank */
+	struct db_stats_row n;  /* the counts (db.h) */
+	double on_time_rate;    /* 按时办结率: replied on time / replied */
+	double completion_rate; /* 办结率: replied / reply due in the period */
+	double satisfaction_rate; /* 满意率: (satisfied + basically satisfied) / ratings */
+	double avg_wd, p90_wd;  /* working days from receipt to reply: mean, 90th percentile */
+};
+
+struct stats_report {
+	struct stats_period period;
+	sla_day end_day;              /* open and overdue are counted at the end of this day:
+	                               * the period's last day, or today while it runs */
+	struct stats_section *sections; /* ranked, best first; owned */
+	size_t n;
+	struct db_stats_row unassigned; /* items with no section yet */
+};
+
+/* Checks a ranking specification (configuration key stats_rank): criteria separated by commas,
+ * each once, from on_time, satisfaction, volume, completion, speed. 0, or -1 with err. */
+int stats_rank_check(const char *spec, char *err, size_t errsize);
+/* The statistics of period p at now for every section (only_section 0) or one, ranked by
+ * cfg.stats_rank, read on c (call it inside db_begin_read, so that the figures come from one
+ * snapshot). 0, or -1 with err (CORE_ERROR). */
+int stats_compute(struct app *app, struct db_conn *c, const struct stats_period *p,
+                  int64_t only_section, int64_t now, struct stats_report *out,
+                  struct core_error *err);
+void stats_report_free(struct stats_report *r);
+/* The report as CSV (RFC 4180: a header line, one line per section in rank order, CRLF; rates
+ * with four decimals, empty when missing): a new string the caller frees, or NULL. */
+char *stats_csv_new(const struct stats_report *r);
+/* Brings the facts of item (as just stored, after `action` — a history action name, or NULL)
+ * up to date inside the caller's transaction on c: called by every change of an item (txn.c,
+ * intake.c), so that the statistics commit with it. What is frozen (the first reply, its
+ * result and working days) is never rewritten. 0 or -1. */
+int stats_record(struct app *app, struct db_conn *c, const struct db_item *item,
+                 const char *action, int64_t at);
+/* Checks cfg.stats_rank and gives facts to the items stored before the statistics existed.
+ * 0 or -1 (printed). */
+int stats_backfill(struct app *app);
+
+/* --- satisfaction ratings and their follow-up (rating.c) ------------------------------------ */
+
+#define RATING_COMMENT_MAX 500 /* code points of a rating's comment */
+
+/* The citizen with the query code `code` rates the reply of item `tracking` once per reply:
+ * value "satisfied" | "basically_satisfied" | "unsatisfied", comment optional, within
+ * cfg.rating_days days of the reply. An unsatisfied rating opens a follow-up for the section
+ * head. One transaction with its history (shown to the citizen), audit and hook. 0, or -1 with
+ * err: CORE_NOT_FOUND (unknown number or wrong code, the same), CORE_INVALID (field "value" or
+ * "comment"), CORE_CONFLICT (code_name "not_replied", "rated" or "too_late"), CORE_ERROR. */
+int core_rate(struct app *app, struct db_conn *c, const char *tracking, const char *code,
+              const char *value, const char *comment, const char *addr, int64_t now,
+              struct core_error *err);
+/* The section head of the item's section closes the open follow-up of its unsatisfied rating:
+ * reopen 0 confirms the rating with the note; reopen 1 reopens the item (重办): back to
+ * in_progress with a new reply clock from now under the kind's policy, same tracking number.
+ * 0, or -1 with err: CORE_FORBIDDEN, CORE_NOT_FOUND, CORE_INVALID ("note"), CORE_CONFLICT
+ * (code_name "no_followup"), CORE_ERROR. */
+int core_followup(struct app *app, struct db_conn *c, const struct session *who,
+                  const char *addr, const char *tracking, int reopen, const char *note,
+                  int64_t now, struct core_error *err);
+
+/* --- supervision orders (supervise.c) ------------------------------------------------------- */
+
+/* A supervisor marks the open item `tracking` as supervised (督办) with a note and an own due
+ * date (local "YYYY-MM-DD", today or later; due at its end), one order per item; the
+ * notification hook gets CORE_EV_SUPERVISED for the section head. 0, or -1 with err:
+ * CORE_FORBIDDEN, CORE_NOT_FOUND, CORE_INVALID ("note", "due"), CORE_CONFLICT (code_name
+ * "supervised" or "closed"), CORE_ERROR. */
+int core_supervise(struct app *app, struct db_conn *c, const struct session *who,
+                   const char *addr, const char *tracking, const char *note, const char *due,
+                   int64_t now, struct core_error *err);
 
 #endif

@@ -23,7 +23,7 @@ struct core_txn {
  * CORE_BUSY, CORE_ERROR); txn_end must be called either way. */
 int txn_begin(struct core_txn *t, struct app *app, struct db_conn *c, const char *tracking,
               struct core_error *err);
-/* Stores t->item, the history row h (its item), an audit row for who (action h->action, the
+/* Stores t->item (and its statistics' facts, stats_record), the history row h (its item), an audit row for who (action h->action, the
  * detail), calls the notification hook with ev (NULL: none) and commits. 0, or -1 with err
  * (CORE_BUSY, CORE_ERROR) and the transaction rolled back. */
 int txn_commit(struct core_txn *t, const struct actor *who, const struct db_history *h,

@@ -158,6 +158,8 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 	ev.item = item;
 	ev.action = -1;
 	ev.at = h->now;
+	if (stats_record(h->app, c, item, "submit", h->now) != 0)
+		return -1;
 	return core_notify_event(h->app, c, &ev);
 }
 
