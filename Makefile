@@ -37,7 +37,7 @@ LIBS_ALL = $(PKG_LIBS) -lm
 
 # Sources: every module folder; the daemon's main is kept out of the library so tests link it.
 LIB_SRC := $(sort $(wildcard sla/*.c db/*.c notifiers/*.c web/*.c) \
-	$(filter-out service/main.c,$(wildcard service/*.c)))
+	$(filter-out service/main.c,$(wildcard service/*.c)) $(wildcard service/mailin/*.c))
 CALENDARS := $(sort $(wildcard sla/calendars/cn/*.txt))
 MIGRATIONS := $(sort $(wildcard schema/*.sql))
 GEN_SRC := $(B)/gen/calendars.c $(B)/gen/schema.c
