@@ -15,7 +15,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wwrite-strings -Wformat=2 -Wno-format-nonliteral
+	-Wwrite-strings -Wformat=2
 BASE_CFLAGS := $(WARN) -D_GNU_SOURCE -I. -pthread -MMD -MP
 
 ifeq ($(V),test)
@@ -37,7 +37,7 @@ LIBS_ALL = $(PKG_LIBS) -lm
 
 # Sources: every module folder; the daemon's main is kept out of the library so tests link it.
 LIB_SRC := $(sort $(wildcard sla/*.c db/*.c notifiers/*.c web/*.c) \
-	$(filter-out service/main.c,$(wildcard service/*.c)) $(wildcard service/mailin/*.c))
+	$(filter-out service/cli/main.c,$(wildcard service/*/*.c)))
 CALENDARS := $(sort $(wildcard sla/calendars/cn/*.txt))
 MIGRATIONS := $(sort $(wildcard schema/*.sql))
 GEN_SRC := $(B)/gen/calendars.c $(B)/gen/schema.c
@@ -60,7 +60,7 @@ unit: $(UNIT_BIN)
 
 bench-bin: $(BENCH_BIN)
 
-$(B)/civicdesk: $(B)/obj/service/main.o $(B)/libcivicdesk.a
+$(B)/civicdesk: $(B)/obj/service/cli/main.o $(B)/libcivicdesk.a
 	@echo "  LD $(V) $@"
 	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 

@@ -197,6 +197,11 @@ struct db_submission {
 	const struct db_attachment *att; /* in: natt attachments with data */
 	size_t natt;
 	const struct db_history *history; /* in: the first history row (e.g. "submit") */
+	/* in, may be NULL: called in the batch's transaction once the item (with its tracking
+	 * number), attachments and history are stored, to add rows that commit with it (the
+	 * outbox); a non-zero return takes the whole submission back */
+	int (*after)(void *cls, struct db_conn *c, const struct db_item *item);
+	void *after_cls;
 	/* private to db_submit.c */
 	int result;                      /* 0 stored, -1 failed */
 	int done;

@@ -69,6 +69,13 @@ store_one(struct db_conn *c, struct db_submission *sub)
 			goto fail;
 	if (sub->history != NULL && db_history_add(c, it->id, sub->history) != 0)
 		goto fail;
+	if (sub->after != NULL) {
+		it->tracking = tracking;
+		rc = sub->after(sub->after_cls, c, it);
+		it->tracking = old;
+		if (rc != 0)
+			goto fail;
+	}
 	if (run(c, STMT_RELEASE) != 0)
 		goto fail;
 	free(it->tracking);

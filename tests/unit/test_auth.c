@@ -3,7 +3,7 @@
 
 #include <sodium.h>
 
-#include "service/service.h"
+#include "service/core/core.h"
 #include "tests/check.h"
 
 static void

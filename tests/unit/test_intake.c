@@ -12,7 +12,8 @@
 
 #include <sodium.h>
 
-#include "service/service.h"
+#include "service/core/core.h"
+#include "service/api/api_int.h"
 #include "tests/check.h"
 
 static struct sla_calendar *cal;

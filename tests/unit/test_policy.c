@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "service/service.h"
+#include "service/core/core.h"
+#include "service/api/api_int.h"
 #include "tests/check.h"
 
 static struct config

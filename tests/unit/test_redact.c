@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "service/service.h"
+#include "service/core/core.h"
 #include "tests/check.h"
 
 /* Redacts in with name and compares with want. */

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "service/service.h"
+#include "service/core/core.h"
 #include "tests/check.h"
 
 /* One expected legal transition: from state, action, role, to state. */

@@ -1,0 +1,102 @@
+/*
+ * api_int.h: what the files of service/api share: the handlers (h_*.c, one file per resource),
+ * the JSON views of items, clocks, accounts and policies (views.c) and the query-string helpers.
+ */
+#ifndef API_INT_H
+#define API_INT_H
+
+#include <jansson.h>
+
+#include "service/core/core.h"
+#include "service/http/http.h"
+#include "api.h"
+
+/* --- JSON views (views.c) ----------------------------------------------------------------- */
+
+/* The clocks as the API shows them: a new object {"reply":{"due":"YYYY-MM-DDTHH:MM:SS+08:00",
+ * "days","unit","started","working_days_left","overdue","state":"running|paused|stopped",
+ * "provisional","explanation":[{"date","kind":"off|work","name"}],"result"},"forward":{…}}. */
+json_t *clocks_json(const struct db_item *item, const struct sla_calendar *cal, int64_t now);
+/* An instant as local ISO 8601 with offset: a new JSON string, or JSON null for 0. */
+json_t *json_time(int64_t t);
+/* A kind's policy for the API: a new object {"forward_days":3,…,"unit":"working_days",
+ * "end_of_day":"24:00","on_forward":"keep","on_supplement":"restart","source":{KEY:"config"|
+ * "admin",…}} (admin: the bits of struct policies), or NULL when out of memory. */
+json_t *policy_json(const struct policy *p, unsigned admin);
+/* JSON of an account for the API (no password hash): a new reference or NULL. */
+json_t *account_json(struct db_conn *c, const struct db_account *a);
+/* The history of an item as a new JSON array [{at, action, to_state, note[, actor,
+ * from_state]}]: citizen 1 = only citizen-visible rows, without actors. NULL on error. */
+json_t *item_history_json(struct db_conn *c, int64_t item_id, int citizen);
+/* A JSON string of s, or JSON null for NULL; a JSON integer of id, or null for 0. */
+json_t *json_str_or_null(const char *s);
+json_t *json_id_or_null(int64_t id);
+/* Answers 200 with the staff view of item `tracking` (as GET /api/v1/items/{tracking}), or 404.
+ * Used after a change, so that every change answers with the item as it now is. */
+void item_answer(struct req *req, struct resp *resp, const char *tracking);
+
+/* --- helpers (util.c) --------------------------------------------------------------------- */
+
+/* Writes one audit row for the actor and address of req (the session's account, or
+ * "anonymous"), at req->now, inside the caller's transaction if one is open on req->db.
+ * fmt (printf, may be NULL) gives the detail. Returns 0 or -1. */
+int audit_log(struct req *req, const char *action, const char *target, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Answers the core error err with its HTTP status, from one table: 400 (naming the field), 413,
+ * 403, 404, 409 (with the item's state and the actions allowed now), 503 with Retry-After, 500. */
+void resp_core_error(struct resp *resp, const struct core_error *err);
+/* The HTTP status of err, from the same table. */
+int core_error_status(const struct core_error *err);
+
+/* Query-string helpers of the listing handlers. Each answers 400 naming the parameter and
+ * returns -1 when it is bad. cursor_parse reads a keyset cursor "A:B" (B > 0): 0 or -1 without
+ * answering. limit_param: "limit" in 1..max, def when absent. search_param: "q" (at most 100
+ * characters), NULL when absent or blank. */
+int cursor_parse(const char *s, int64_t *a, int64_t *b);
+int limit_param(struct req *req, struct resp *resp, int def, int max, int *out);
+int search_param(struct req *req, struct resp *resp, const char **out);
+
+/* --- handlers (h_*.c) --------------------------------------------------------------------- */
+
+void h_health(struct req *req, struct resp *resp);
+/* h_auth.c */
+void h_login(struct req *req, struct resp *resp);
+void h_logout(struct req *req, struct resp *resp);
+void h_me(struct req *req, struct resp *resp);
+void h_password(struct req *req, struct resp *resp);
+/* h_admin.c */
+void h_admin_users_list(struct req *req, struct resp *resp);
+void h_admin_users_add(struct req *req, struct resp *resp);
+void h_admin_users_patch(struct req *req, struct resp *resp);
+void h_admin_sections_list(struct req *req, struct resp *resp);
+void h_admin_sections_add(struct req *req, struct resp *resp);
+void h_admin_sections_patch(struct req *req, struct resp *resp);
+/* h_policies.c */
+void h_admin_policies_list(struct req *req, struct resp *resp);
+void h_admin_policies_patch(struct req *req, struct resp *resp);
+/* h_audit.c */
+void h_audit(struct req *req, struct resp *resp);
+/* h_items.c */
+void h_items_post(struct req *req, struct resp *resp);
+void h_item_get(struct req *req, struct resp *resp);
+void h_item_attachment(struct req *req, struct resp *resp);
+/* h_track.c */
+void h_track(struct req *req, struct resp *resp);
+/* h_open311.c */
+void h_open311_services(struct req *req, struct resp *resp);
+void h_open311_service(struct req *req, struct resp *resp);
+void h_open311_requests_post(struct req *req, struct resp *resp);
+void h_open311_requests_get(struct req *req, struct resp *resp);
+void h_open311_request_get(struct req *req, struct resp *resp);
+/* h_actions.c, h_queue.c, h_public.c */
+void h_item_action(struct req *req, struct resp *resp);
+void h_queue(struct req *req, struct resp *resp);
+void h_public_list(struct req *req, struct resp *resp);
+void h_public_get(struct req *req, struct resp *resp);
+void h_item_public_patch(struct req *req, struct resp *resp);
+#ifdef CIVICDESK_TEST_HOOKS
+void h_test_clock(struct req *req, struct resp *resp);
+#endif
+
+#endif

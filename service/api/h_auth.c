@@ -1,0 +1,167 @@
+/* h_auth.c: POST /api/v1/login, POST /api/v1/logout, GET /api/v1/me, POST /api/v1/password. */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api_int.h"
+
+/* The string member name of j, or NULL after answering 400 naming the field. */
+static const char *
+string_field(json_t *j, const char *name, struct resp *resp)
+{
+	json_t *v = json_object_get(j, name);
+
+	if (!json_is_string(v)) {
+		resp_error_field(resp, 400, name, "%s is required (a string)", name);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* The section name of a session, or JSON null. */
+static json_t *
+section_json(struct req *req, int64_t id)
+{
+	struct db_section s;
+	json_t *j;
+
+	if (id == 0 || db_section_get(req->db, id, &s) <= 0)
+		return json_null();
+	j = json_string(s.name);
+	db_section_free(&s);
+	return j;
+}
+
+/* POST /api/v1/login {"username","password"}: 200 with the session cookie and
+ * {"csrf_token","username","role","section","must_change"}; 401 login_failed for a wrong
+ * password and for an unknown, locked or inactive account alike; 400 for a malformed body. */
+void
+h_login(struct req *req, struct resp *resp)
+{
+	struct session *s = NULL;
+	char token[AUTH_TOKEN_SIZE];
+	const char *user, *pw;
+	json_t *j;
+	int rc;
+
+	if (req_json(req, resp, &j) != 0)
+		return;
+	user = string_field(j, "username", resp);
+	pw = user ? string_field(j, "password", resp) : NULL;
+	if (pw == NULL)
+		goto out;
+	rc = core_login(req->app, req->db, user, pw, req->addr, req->now, token, &s);
+	if (rc < 0) {
+		resp_error(resp, 500, "internal", "the login cannot be processed; try again");
+		goto out;
+	}
+	if (rc > 0) {
+		resp_error(resp, 401, "login_failed",
+		           "wrong account name or password, or the account is locked or inactive");
+		goto out;
+	}
+	auth_cookie(req, resp, token);
+	resp_json(resp, 200,
+	          json_pack("{s:s, s:s, s:s, s:o, s:b}", "csrf_token", s->csrf_token, "username",
+	                    s->username, "role", role_name(s->role), "section",
+	                    section_json(req, s->section_id), "must_change", s->must_change));
+out:
+	sodium_memzero(token, sizeof(token));
+	session_free(s);
+	json_decref(j);
+}
+
+/* POST /api/v1/logout (session and CSRF token): ends the session, clears the cookie, 200. */
+void
+h_logout(struct req *req, struct resp *resp)
+{
+	const char *cookie = req_cookie(req, AUTH_COOKIE);
+	struct actor who = req_actor(req);
+
+	if (cookie != NULL && core_logout(req->app, req->db, cookie, &who, req->now) != 0) {
+		resp_error(resp, 500, "internal", "the session cannot be ended; try again");
+		return;
+	}
+	auth_cookie(req, resp, NULL);
+	resp_json(resp, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* GET /api/v1/me: the session's account: 200 {"username","role","section","display_name",
+ * "must_change","csrf_token"}. */
+void
+h_me(struct req *req, struct resp *resp)
+{
+	struct db_account a;
+	struct session *s = req->session;
+	int rc = db_account_get(req->db, s->account_id, &a);
+
+	if (rc <= 0) {
+		resp_error(resp, rc < 0 ? 500 : 401, rc < 0 ? "internal" : "unauthenticated",
+		           "the account cannot be read");
+		return;
+	}
+	resp_json(resp, 200,
+	          json_pack("{s:s, s:s, s:o, s:s?, s:s?, s:s?, s:b, s:s}", "username", a.username,
+	                    "role", a.role, "section", section_json(req, a.section_id),
+	                    "display_name", a.display_name, "email", a.email, "phone", a.phone,
+	                    "must_change", s->must_change, "csrf_token", s->csrf_token));
+	db_account_free(&a);
+}
+
+/* POST /api/v1/password {"old_password","new_password"}: 200 {"must_change":false}; 400 naming
+ * old_password when it is wrong, new_password when the policy refuses it (the message says
+ * which rule). */
+void
+h_password(struct req *req, struct resp *resp)
+{
+	struct session *s = req->session;
+	struct actor who = {s->account_id, s->username, req->addr};
+	struct acct_error err;
+	struct db_account a;
+	const char *old, *new;
+	json_t *j;
+	int rc;
+
+	if (req_json(req, resp, &j) != 0)
+		return;
+	old = string_field(j, "old_password", resp);
+	new = old ? string_field(j, "new_password", resp) : NULL;
+	if (new == NULL)
+		goto out;
+	rc = db_account_get(req->db, s->account_id, &a);
+	if (rc <= 0) {
+		resp_error(resp, 500, "internal", "the account cannot be read");
+		goto out;
+	}
+	auth_pwhash_enter(req->app);
+	rc = strlen(old) <= AUTH_PASSWORD_MAX && auth_verify_password(a.password_hash, old);
+	auth_pwhash_leave(req->app);
+	db_account_free(&a);
+	if (!rc) {
+		if (db_begin(req->db) == 0 &&
+		    (audit_write(req->db, req->now, &who, "password_change_failed", s->username, 0,
+		                 "wrong current password") != 0 ||
+		     db_commit(req->db) != 0))
+			db_rollback(req->db);
+		resp_error_field(resp, 400, "old_password", "the current password is wrong");
+		goto out;
+	}
+	switch (account_set_password(req->app, req->db, &who, s->username, new, 0, s->token_hash,
+	                             &err)) {
+	case ACCT_OK:
+		resp_json(resp, 200, json_pack("{s:b}", "must_change", 0));
+		break;
+	case ACCT_WEAK:
+		resp_error_field(resp, 400, "new_password", "%s", err.message);
+		break;
+	case ACCT_INVALID:
+	case ACCT_NOT_FOUND:
+		resp_error(resp, 403, "forbidden", "%s", err.message);
+		break;
+	default:
+		resp_error(resp, 500, "internal", "%s", err.message);
+		break;
+	}
+out:
+	json_decref(j);
+}

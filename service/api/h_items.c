@@ -1,0 +1,347 @@
+/*
+ * h_items.c: the items resource. POST /api/v1/items takes a new item as JSON or as a web form
+ * (urlencoded, or multipart with attachments); with "channel":"post"|"phone" and a staff
+ * session it registers an item received on paper or by telephone. GET /api/v1/items/{tracking}
+ * and GET /api/v1/items/{tracking}/attachments/{id} show an item and its files to staff.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_int.h"
+
+/* What the request carried beyond struct intake: staff fields as text, owned copies. */
+struct intake_req {
+	struct intake in;
+	json_t *json;         /* owns the JSON strings in `in` */
+	const char *channel;  /* as sent, or NULL */
+	const char *received; /* as sent, or NULL */
+	char ctypes[INTAKE_MAX_ATTACHMENTS][INTAKE_CTYPE_MAX + 1]; /* cleaned content types */
+};
+
+/* A string member of the JSON body: absent or null leaves *out NULL. 0, or -1 having answered
+ * 400 (not a string, or a string holding NUL). */
+static int
+json_text(json_t *j, const char *key, const char **out, struct resp *resp)
+{
+	json_t *v = json_object_get(j, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v)) {
+		resp_error_field(resp, 400, key, "%s must be a string", key);
+		return -1;
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		resp_error_field(resp, 400, key, "%s must not contain NUL characters", key);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int
+from_json(struct req *req, struct resp *resp, struct intake_req *ir)
+{
+	static const char *const keys[] = {"kind",  "subject", "body",    "name",
+	                                   "phone", "email",   "channel", "received"};
+	const char **outs[] = {&ir->in.kind,  &ir->in.subject, &ir->in.body, &ir->in.name,
+	                       &ir->in.phone, &ir->in.email,   &ir->channel, &ir->received};
+	json_t *publish;
+	size_t i;
+
+	if (req_json(req, resp, &ir->json) != 0)
+		return -1;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_text(ir->json, keys[i], outs[i], resp) != 0)
+			return -1;
+	publish = json_object_get(ir->json, "publish");
+	if (publish == NULL || json_is_null(publish))
+		ir->in.publish = -1;
+	else if (json_is_boolean(publish))
+		ir->in.publish = json_is_true(publish);
+	else {
+		resp_error_field(resp, 400, "publish", "publish must be true or false");
+		return -1;
+	}
+	if (json_object_get(ir->json, "attachments") != NULL) {
+		resp_error_field(resp, 400, "attachments",
+		                 "attachments are sent as multipart/form-data files");
+		return -1;
+	}
+	return 0;
+}
+
+/* The last path segment of a file name as browsers may send it (C:\dir\file.pdf). */
+static const char *
+base_name(const char *s)
+{
+	const char *p, *base = s;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p == '/' || *p == '\\')
+			base = p + 1;
+	return base;
+}
+
+/* "type/subtype" in lower case, parameters dropped; application/octet-stream if unusable. */
+static void
+clean_ctype(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+	int slash = 0;
+
+	while (*s == ' ')
+		s++;
+	for (; *s != '\0' && *s != ';' && *s != ' '; s++) {
+		char c = *s;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (n + 1 >= size)
+			goto bad;
+		if (c == '/')
+			slash++;
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		           strchr("!#$&^_.+-", c) != NULL))
+			goto bad;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	if (slash == 1 && n > 2 && out[0] != '/' && out[n - 1] != '/')
+		return;
+bad:
+	snprintf(out, size, "application/octet-stream");
+}
+
+static int
+from_form(struct req *req, struct resp *resp, struct intake_req *ir)
+{
+	static const char *const keys[] = {"kind",  "subject", "body",    "name",
+	                                   "phone", "email",   "channel", "received"};
+	const char **outs[] = {&ir->in.kind,  &ir->in.subject, &ir->in.body, &ir->in.name,
+	                       &ir->in.phone, &ir->in.email,   &ir->channel, &ir->received};
+	const struct form_field *f;
+	size_t i;
+
+	for (i = 0; i < req->nform; i++) {
+		f = &req->form[i];
+		if (f->filename != NULL) {
+			struct db_attachment *a;
+
+			if (f->filename[0] == '\0' && f->size == 0)
+				continue; /* an empty file input */
+			if (ir->in.natt == INTAKE_MAX_ATTACHMENTS) {
+				resp_error_field(resp, 400, "attachment", "at most %d attachments",
+				                 INTAKE_MAX_ATTACHMENTS);
+				return -1;
+			}
+			a = &ir->in.att[ir->in.natt];
+			a->filename = (char *)base_name(f->filename);
+			clean_ctype(f->content_type ? f->content_type : "", ir->ctypes[ir->in.natt],
+			            sizeof(ir->ctypes[0]));
+			a->content_type = ir->ctypes[ir->in.natt];
+			a->data = f->data;
+			a->size = (int64_t)f->size;
+			ir->in.natt++;
+			continue;
+		}
+		if (strlen(f->data) != f->size ||
+		    text_check(f->data, f->size, TEXT_MULTILINE) < 0) {
+			resp_error_field(resp, 400, f->name, "%.64s is not valid UTF-8 text",
+			                 f->name);
+			return -1;
+		}
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		f = req_form(req, keys[i]);
+		*outs[i] = f && f->filename == NULL ? f->data : NULL;
+	}
+	f = req_form(req, "publish");
+	ir->in.publish = -1;
+	if (f != NULL) {
+		const char *v = f->data;
+
+		if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "on") == 0 ||
+		    strcmp(v, "yes") == 0)
+			ir->in.publish = 1;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "off") == 0 ||
+		         strcmp(v, "no") == 0)
+			ir->in.publish = 0;
+		else {
+			resp_error_field(resp, 400, "publish", "publish must be true or false");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Staff registration: channel post|phone (or web) and the date of receipt on the letter, with
+ * the time when known (YYYY-MM-DD[THH:MM]). 0, or -1 having answered. */
+static int
+staff_fields(struct req *req, struct resp *resp, struct intake_req *ir)
+{
+	int ch;
+	int64_t t;
+	sla_day day;
+
+	if (auth_check(req, resp, ROLES_STAFF) != 0)
+		return -1;
+	ir->in.staff = req->session;
+	ch = ir->channel && ir->channel[0] ? channel_parse(ir->channel) : (int)CHANNEL_POST;
+	if (ch < 0 || ch == CHANNEL_EMAIL) {
+		resp_error_field(resp, 400, "channel",
+		                 "channel must be post or phone (mail comes in by ingest-mail)");
+		return -1;
+	}
+	ir->in.channel = (enum channel)ch;
+	if (ir->received == NULL || ir->received[0] == '\0')
+		return 0;
+	if (sla_parse_local(ir->received, &t) != 0) {
+		resp_error_field(resp, 400, "received",
+		                 "received must be a date, YYYY-MM-DD, or YYYY-MM-DDTHH:MM");
+		return -1;
+	}
+	day = sla_local_day(t);
+	if (day > sla_local_day(req->now)) {
+		resp_error_field(resp, 400, "received", "received lies in the future");
+		return -1;
+	}
+	ir->in.received = t;
+	return 0;
+}
+
+/* {"tracking","query_code","state","kind","channel","received","clocks"}: a new reference. */
+static json_t *
+created_json(struct req *req, const struct db_item *item, const char *code)
+{
+	struct sla_calendar *cal = app_calendar(req->app);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "tracking", item->tracking,
+	                      "query_code", code, "state", item->state, "kind", item->kind,
+	                      "channel", item->channel, "received", json_time(item->received),
+	                      "clocks", clocks_json(item, cal, req->now));
+
+	sla_calendar_unref(cal);
+	return j;
+}
+
+/* POST /api/v1/items: 201 {"tracking","query_code","state","kind","channel","received",
+ * "clocks"}; 400 naming the field; 401/403 for staff fields without a staff session; 413 (body
+ * or attachment too large); 429 with Retry-After over the per-address rate; 503. */
+void
+h_items_post(struct req *req, struct resp *resp)
+{
+	struct intake_req ir;
+	struct core_error err;
+	struct db_item item;
+	char code[QUERY_CODE_LEN + 1];
+	int64_t retry;
+	int staff;
+
+	memset(&ir, 0, sizeof(ir));
+	memset(&item, 0, sizeof(item));
+	ir.in.channel = CHANNEL_WEB;
+	ir.in.received = req->now;
+	if ((req->is_form ? from_form(req, resp, &ir) : from_json(req, resp, &ir)) != 0)
+		goto out;
+	staff = (ir.channel != NULL && ir.channel[0] != '\0' && strcmp(ir.channel, "web") != 0) ||
+	        (ir.received != NULL && ir.received[0] != '\0');
+	if (staff && staff_fields(req, resp, &ir) != 0)
+		goto out;
+	if (core_submit_check(&ir.in, &err) != 0)
+		goto refused;
+	/* Only well-formed submissions count against the address: a citizen correcting a form
+	 * is not held up by their own mistakes. */
+	if (!staff && ratelimit_hit(req->app->submit_limit, req->addr, req->now, &retry)) {
+		resp_error(resp, 429, "rate_limited",
+		           "too many submissions from your address; try again in %lld seconds",
+		           (long long)retry);
+		resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		goto out;
+	}
+	if (core_submit(req->app, &ir.in, req->now, &item, code, &err) != 0)
+		goto refused;
+	resp_json(resp, 201, created_json(req, &item, code));
+	resp_header(resp, "Location", "/api/v1/track/%s", item.tracking);
+	goto out;
+refused:
+	resp_core_error(resp, &err);
+out:
+	db_item_free(&item);
+	json_decref(ir.json);
+}
+
+/* GET /api/v1/items/{tracking} (staff): 200 with the item, its attachments (without data),
+ * history and clocks; 404; 500. */
+void
+h_item_get(struct req *req, struct resp *resp)
+{
+	item_answer(req, resp, req->params[0]);
+}
+
+/* Content-Disposition for a stored file name: an ASCII fallback and the UTF-8 name in RFC 5987
+ * percent-encoding. */
+static void
+disposition(struct resp *resp, const char *name)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char ascii[INTAKE_FILENAME_MAX + 1], enc[INTAKE_FILENAME_MAX * 3 + 1];
+	size_t a = 0, e = 0;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)name; *p != '\0' && a < sizeof(ascii) - 1; p++)
+		ascii[a++] = (*p < 0x80 && *p >= 0x20 && *p != '"' && *p != '\\') ? (char)*p : '_';
+	ascii[a] = '\0';
+	for (p = (const unsigned char *)name; *p != '\0' && e + 3 < sizeof(enc); p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("!#$&+-.^_`|~", *p) != NULL) {
+			enc[e++] = (char)*p;
+		} else {
+			enc[e++] = '%';
+			enc[e++] = hex[*p >> 4];
+			enc[e++] = hex[*p & 15];
+		}
+	}
+	enc[e] = '\0';
+	resp_header(resp, "Content-Disposition", "attachment; filename=\"%s\"; filename*=UTF-8''%s",
+	            ascii, enc);
+}
+
+/* GET /api/v1/items/{tracking}/attachments/{id} (staff): the file as a download; 404; 500. */
+void
+h_item_attachment(struct req *req, struct resp *resp)
+{
+	struct db_item item;
+	struct db_attachment a;
+	char *end;
+	long long id = strtoll(req->params[1], &end, 10);
+	int rc;
+
+	if (*end != '\0' || id <= 0) {
+		resp_error(resp, 404, "not_found", "no such attachment");
+		return;
+	}
+	rc = db_item_get(req->db, req->params[0], &item);
+	if (rc <= 0) {
+		if (rc == 0)
+			resp_error(resp, 404, "not_found", "no item %s", req->params[0]);
+		else
+			resp_error(resp, 500, "internal", "the item cannot be read");
+		return;
+	}
+	rc = db_attachment_get(req->db, item.id, id, &a);
+	db_item_free(&item);
+	if (rc <= 0) {
+		if (rc == 0)
+			resp_error(resp, 404, "not_found", "no such attachment");
+		else
+			resp_error(resp, 500, "internal", "the attachment cannot be read");
+		return;
+	}
+	resp_text(resp, 200, NULL, a.data, (size_t)a.size);
+	resp_header(resp, "Content-Type", "%s", a.content_type);
+	disposition(resp, a.filename);
+	resp_header(resp, "Content-Security-Policy", "sandbox");
+	db_attachment_free(&a);
+}

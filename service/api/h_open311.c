@@ -1,0 +1,526 @@
+/*
+ * h_open311.c: Open311 GeoReport v2 under /open311/v2/ so that existing Open311 clients and apps
+ * can submit and follow items. Each kind is a service; consent to publication is the service
+ * attribute `publish`. Privacy first (个人隐私不得上网): a GET shows an item only when its
+ * submitter allowed publication, in its masked public version, never with name, phone or
+ * e-mail; every other item answers 404 here (its citizen follows it with the query code).
+ * Errors are GeoReport arrays: [{"code":400,"description":"…"}].
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_int.h"
+
+#define LIST_DEFAULT 50 /* requests listed by GET requests.json */
+#define LIST_MAX 200
+#define SUBJECT_FROM_BODY 50 /* code points of the description that make the subject */
+#define NAME_BUF 256
+
+struct service_def {
+	const char *code, *name, *description, *keywords;
+};
+
+static const struct service_def services[KIND__MAX] = {
+    [KIND_LETTER] = {"letter", "局长信箱 Letter to the director",
+                     "Write to the director of the bureau: opinions, suggestions, requests.",
+                     "letter,局长信箱,建议,意见"},
+    [KIND_COMPLAINT] = {"complaint", "投诉举报 Complaint or report",
+                        "Complain about a service or report a violation.",
+                        "complaint,report,投诉,举报"},
+    [KIND_CONSULTATION] = {"consultation", "在线咨询 Question",
+                           "Ask the bureau a question about its rules and services.",
+                           "consultation,question,咨询"},
+};
+
+static void o311_error(struct resp *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+o311_error(struct resp *resp, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	text_scrub(msg); /* it may quote the request, or be cut inside a character */
+	resp_json(resp, status, json_pack("[{s:i, s:s}]", "code", status, "description", msg));
+}
+
+/* The part of a path segment before ".json"; 0, or -1 for another format. */
+static int
+strip_json(const char *seg, char *out, size_t size)
+{
+	size_t len = strlen(seg);
+
+	if (len <= 5 || strcmp(seg + len - 5, ".json") != 0 || len - 5 >= size)
+		return -1;
+	memcpy(out, seg, len - 5);
+	out[len - 5] = '\0';
+	return 0;
+}
+
+static json_t *
+service_json(enum kind k)
+{
+	return json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "service_code", services[k].code,
+	                 "service_name", services[k].name, "description", services[k].description,
+	                 "metadata", 1, "type", "realtime", "keywords", services[k].keywords,
+	                 "group", "互动交流 Citizen interaction");
+}
+
+/* GET /open311/v2/services.json: 200, one service per kind. */
+void
+h_open311_services(struct req *req, struct resp *resp)
+{
+	json_t *a = json_array();
+	int k;
+
+	(void)req;
+	for (k = 0; a != NULL && k < KIND__MAX; k++)
+		json_array_append_new(a, service_json((enum kind)k));
+	resp_json(resp, 200, a);
+}
+
+/* GET /open311/v2/services/{code}.json: 200 the service definition (attribute publish); 404. */
+void
+h_open311_service(struct req *req, struct resp *resp)
+{
+	char code[32];
+	int k;
+
+	if (strip_json(req->params[0], code, sizeof(code)) != 0 || (k = kind_parse(code)) < 0) {
+		o311_error(resp, 404, "no service %s (services: letter, complaint, consultation)",
+		           req->params[0]);
+		return;
+	}
+	resp_json(resp, 200,
+	          json_pack("{s:s, s:[{s:b, s:s, s:s, s:b, s:s, s:i, s:s, s:[{s:s, s:s}, {s:s, "
+	                    "s:s}]}]}",
+	                    "service_code", services[k].code, "attributes", "variable", 1, "code",
+	                    "publish", "datatype", "singlevaluelist", "required", 1,
+	                    "datatype_description", "true or false", "order", 1, "description",
+	                    "May the bureau publish this item and its answer, with personal data "
+	                    "removed? 是否同意公开(个人信息将隐去)",
+	                    "values", "key", "true", "name", "Yes 同意公开", "key", "false", "name",
+	                    "No 不公开"));
+}
+
+/* Copies the first line of s, at most max code points, into out. */
+static void
+first_line(const char *s, char *out, size_t size, int max)
+{
+	size_t n = 0;
+	int cps = 0;
+
+	while (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')
+		s++;
+	for (; *s != '\0' && *s != '\n' && *s != '\r'; s++) {
+		if (((unsigned char)*s & 0xc0) != 0x80 && ++cps > max)
+			break;
+		if (n + 1 >= size)
+			break;
+		out[n++] = *s;
+	}
+	while (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0xc0)
+		n--; /* never end in the middle of a character */
+	out[n] = '\0';
+}
+
+/* A field of the POST, from the form or the JSON object; lent, NULL when absent. 0, or -1 for
+ * a JSON value of another type than string (or boolean where `boolean` allows it). */
+static int
+field(struct req *req, json_t *j, const char *key, const char **out)
+{
+	const struct form_field *f;
+	json_t *v;
+
+	*out = NULL;
+	if (j == NULL) {
+		f = req_form(req, key);
+		if (f != NULL && f->filename == NULL) {
+			if (strlen(f->data) != f->size)
+				return -1;
+			*out = f->data;
+		}
+		return 0;
+	}
+	v = json_object_get(j, key);
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_true(v))
+		*out = "true";
+	else if (json_is_false(v))
+		*out = "false";
+	else if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v))
+		*out = json_string_value(v);
+	else
+		return -1;
+	return 0;
+}
+
+/* The publish attribute: attribute[publish] (form or JSON key) or {"attribute":{"publish":…}}. */
+static int
+publish_attr(struct req *req, json_t *j, int *publish)
+{
+	const char *v = NULL;
+	json_t *attr;
+
+	if (field(req, j, "attribute[publish]", &v) != 0)
+		return -1;
+	if (v == NULL && j != NULL && json_is_object(attr = json_object_get(j, "attribute")) &&
+	    field(req, attr, "publish", &v) != 0)
+		return -1;
+	if (v == NULL)
+		*publish = -1;
+	else if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
+		*publish = 1;
+	else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
+		*publish = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* Open311's name for one of our fields. */
+static const char *
+o311_field(const char *f)
+{
+	if (f == NULL)
+		return "request";
+	if (strcmp(f, "kind") == 0)
+		return "service_code";
+	if (strcmp(f, "body") == 0 || strcmp(f, "subject") == 0)
+		return "description";
+	if (strcmp(f, "name") == 0)
+		return "first_name/last_name";
+	if (strcmp(f, "publish") == 0)
+		return "attribute[publish]";
+	return f;
+}
+
+/* POST /open311/v2/requests.json (form-urlencoded as Open311 clients send it, or JSON):
+ * service_code, description, first_name, last_name, email, phone, attribute[publish].
+ * 201 [{"service_request_id","service_notice","query_code","account_id":null}]; 400/413/429/503
+ * as [{"code","description"}]. */
+void
+h_open311_requests_post(struct req *req, struct resp *resp)
+{
+	static const char *const keys[] = {"service_code", "description", "first_name", "last_name",
+	                                   "email",        "phone",       "subject"};
+	const char *v[sizeof(keys) / sizeof(keys[0])];
+	char subject[SUBJECT_FROM_BODY * 4 + 1], name[NAME_BUF], code[QUERY_CODE_LEN + 1];
+	char notice[256];
+	struct intake in;
+	struct core_error err;
+	struct db_item item;
+	json_t *j = NULL;
+	json_error_t je;
+	int64_t retry;
+	size_t i;
+
+	memset(&in, 0, sizeof(in));
+	memset(&item, 0, sizeof(item));
+	if (!req->is_form) {
+		j = req->body ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je)
+		              : NULL;
+		if (!json_is_object(j)) {
+			o311_error(resp, 400,
+			           "send a form (application/x-www-form-urlencoded) or a "
+			           "JSON object");
+			goto out;
+		}
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (field(req, j, keys[i], &v[i]) != 0) {
+			o311_error(resp, 400, "%s: must be text", keys[i]);
+			goto out;
+		}
+	}
+	if (publish_attr(req, j, &in.publish) != 0) {
+		o311_error(resp, 400, "attribute[publish]: must be true or false");
+		goto out;
+	}
+	if (v[0] == NULL || v[0][0] == '\0') {
+		o311_error(resp, 400, "service_code: required (letter, complaint, consultation)");
+		goto out;
+	}
+	if (v[1] == NULL || v[1][0] == '\0') {
+		o311_error(resp, 400, "description: required");
+		goto out;
+	}
+	if (v[6] != NULL && v[6][0] != '\0')
+		snprintf(subject, sizeof(subject), "%s", v[6]);
+	else
+		first_line(v[1], subject, sizeof(subject), SUBJECT_FROM_BODY);
+	snprintf(name, sizeof(name), "%s%s%s", v[2] ? v[2] : "",
+	         v[2] && v[2][0] && v[3] && v[3][0] ? " " : "", v[3] ? v[3] : "");
+	in.kind = v[0];
+	in.subject = subject;
+	in.body = v[1];
+	in.name = name;
+	in.email = v[4];
+	in.phone = v[5];
+	in.channel = CHANNEL_WEB;
+	in.received = req->now;
+	if (core_submit_check(&in, &err) != 0)
+		goto refused;
+	/* Only well-formed submissions count against the address (as in h_items_post). */
+	if (ratelimit_hit(req->app->submit_limit, req->addr, req->now, &retry)) {
+		o311_error(resp, 429,
+		           "too many submissions from your address; try again in %lld "
+		           "seconds",
+		           (long long)retry);
+		resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		goto out;
+	}
+	if (core_submit(req->app, &in, req->now, &item, code, &err) != 0)
+		goto refused;
+	snprintf(notice, sizeof(notice),
+	         "Keep your tracking number %s and query code %s to follow your request "
+	         "(/track). 请保存受理编号和查询码。",
+	         item.tracking, code);
+	resp_json(resp, 201,
+	          json_pack("[{s:s, s:s, s:s, s:n}]", "service_request_id", item.tracking,
+	                    "service_notice", notice, "query_code", code, "account_id"));
+	goto out;
+refused:
+	o311_error(resp, core_error_status(&err), "%s: %s", o311_field(err.field), err.message);
+out:
+	db_item_free(&item);
+	json_decref(j);
+}
+
+static json_t *
+masked(const char *edited, const char *text, const struct db_item *item)
+{
+	char *m;
+	json_t *j;
+
+	if (edited != NULL)
+		return json_string(edited);
+	if (text == NULL)
+		return json_null();
+	m = redact_text(text, item->name);
+	j = m ? json_string(m) : json_null();
+	free(m);
+	return j;
+}
+
+static int
+is_closed(const char *state)
+{
+	return strcmp(state, "replied") == 0 || strcmp(state, "closed") == 0 ||
+	       strcmp(state, "rejected") == 0 || strcmp(state, "merged") == 0;
+}
+
+/* The public Open311 view of an item (never name, phone or e-mail). */
+static json_t *
+request_json(const struct db_item *item)
+{
+	int k = kind_parse(item->kind);
+	const struct db_clock *reply = NULL;
+	json_t *notes;
+	size_t i;
+
+	for (i = 0; i < item->nclocks; i++)
+		if (strcmp(item->clocks[i].name, "reply") == 0)
+			reply = &item->clocks[i];
+	if (item->replied_at != 0 && item->reply != NULL)
+		notes = masked(item->public_reply, item->reply, item);
+	else
+		notes = json_string(item->state);
+	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:n, s:n, s:n}",
+	                 "service_request_id", item->tracking, "status",
+	                 is_closed(item->state) ? "closed" : "open", "status_notes", notes,
+	                 "service_name", k >= 0 ? services[k].name : item->kind, "service_code",
+	                 item->kind, "description", masked(item->public_body, item->body, item),
+	                 "agency_responsible",
+	                 item->section_name ? json_string(item->section_name) : json_null(),
+	                 "requested_datetime", json_time(item->received), "updated_datetime",
+	                 json_time(item->updated), "expected_datetime",
+	                 json_time(reply && reply->stopped_at == 0 ? reply->due : 0), "title",
+	                 masked(item->public_subject, item->subject, item), "address", "media_url",
+	                 "service_notice");
+}
+
+/* Whether Open311 shows an item: its submitter allowed publication, and once replied it is on
+ * the public board (staff may have withdrawn it, e.g. when the masking missed something). */
+static int
+o311_visible(const struct db_item *item)
+{
+	return item->publish && (item->replied_at == 0 || item->published);
+}
+
+/* GET /open311/v2/requests/{id}.json: 200 [request] when o311_visible; 404 [{"code":404,…}]
+ * for everything else, the same for unknown numbers. */
+void
+h_open311_request_get(struct req *req, struct resp *resp)
+{
+	char id[64];
+	struct db_item item;
+	int rc = -2;
+
+	if (strip_json(req->params[0], id, sizeof(id)) == 0)
+		rc = db_item_get(req->db, id, &item);
+	if (rc == -1) {
+		o311_error(resp, 500, "the request cannot be read");
+		return;
+	}
+	if (rc != 1 || !o311_visible(&item)) {
+		if (rc == 1)
+			db_item_free(&item);
+		o311_error(resp, 404, "no public request %s", req->params[0]);
+		return;
+	}
+	resp_json(resp, 200, json_pack("[o]", request_json(&item)));
+	db_item_free(&item);
+}
+
+/* 1 if the comma-delimited list holds value; a NULL list holds every value. */
+static int
+in_list(const char *list, const char *value)
+{
+	size_t len, vlen = strlen(value);
+	const char *p;
+
+	if (list == NULL)
+		return 1;
+	for (p = list;; p += len + 1) {
+		len = strcspn(p, ",");
+		if (len == vlen && strncmp(p, value, len) == 0)
+			return 1;
+		if (p[len] == '\0')
+			return 0;
+	}
+}
+
+/* The start_date or end_date parameter, a w3 date and time (2025-10-01T00:00:00Z, or with an
+ * offset): 0 with *t written (left alone when absent), or -1 having answered 400. */
+static int
+date_param(struct req *req, struct resp *resp, const char *name, int64_t *t)
+{
+	const char *v = req_query(req, name);
+	char buf[40];
+	size_t n;
+
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	n = strlen(v);
+	if (n < sizeof(buf)) {
+		memcpy(buf, v, n + 1);
+		if (n > 6 && buf[n - 6] == ' ')
+			buf[n - 6] = '+'; /* the '+' of an offset that the client did not escape */
+		if (sla_parse_local(buf, t) == 0)
+			return 0;
+	}
+	o311_error(resp, 400, "%s: a date and time in w3 format, e.g. 2025-10-01T00:00:00+08:00",
+	           name);
+	return -1;
+}
+
+/* 1 if the array of requests holds the one numbered tracking. */
+static int
+listed(json_t *a, const char *tracking)
+{
+	const char *s;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(a, i, v) {
+		s = json_string_value(json_object_get(v, "service_request_id"));
+		if (s != NULL && strcmp(s, tracking) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* GET requests.json?service_request_id=A,B,…: the requests of that list that GET
+ * requests/{id}.json shows (the list overrides every other argument), in its order. */
+static void
+requests_by_id(struct req *req, struct resp *resp, const char *ids)
+{
+	char id[64];
+	struct db_item item;
+	json_t *a = json_array();
+	const char *p;
+	size_t len, n = 0;
+	int rc;
+
+	for (p = ids; a != NULL && n < LIST_MAX; p += len) {
+		p += strspn(p, ", ");
+		len = strcspn(p, ", ");
+		if (len == 0)
+			break;
+		n++;
+		if (len >= sizeof(id))
+			continue;
+		memcpy(id, p, len);
+		id[len] = '\0';
+		rc = db_item_get(req->db, id, &item);
+		if (rc < 0) {
+			json_decref(a);
+			o311_error(resp, 500, "the requests cannot be read");
+			return;
+		}
+		if (rc == 0)
+			continue;
+		if (o311_visible(&item) && !listed(a, item.tracking))
+			json_array_append_new(a, request_json(&item));
+		db_item_free(&item);
+	}
+	resp_json(resp, 200, a);
+}
+
+/* GET /open311/v2/requests.json: 200, the items on the public board, newest first, filtered
+ * as the spec says: service_request_id (a list, overriding every other argument; see
+ * requests_by_id), service_code and status (lists, comma-delimited), start_date and end_date
+ * (on requested_datetime, both included), limit (at most LIST_MAX); 400 for a date that does
+ * not parse. */
+void
+h_open311_requests_get(struct req *req, struct resp *resp)
+{
+	const char *code = req_query(req, "service_code"), *status = req_query(req, "status");
+	const char *lim = req_query(req, "limit"), *ids = req_query(req, "service_request_id");
+	struct db_item *items = NULL;
+	size_t n = LIST_MAX, i, limit = LIST_DEFAULT;
+	int64_t start = INT64_MIN, end = INT64_MAX, before = INT64_MAX;
+	json_t *a;
+
+	if (ids != NULL && ids[0] != '\0') {
+		requests_by_id(req, resp, ids);
+		return;
+	}
+	if (date_param(req, resp, "start_date", &start) != 0 ||
+	    date_param(req, resp, "end_date", &end) != 0)
+		return;
+	if (lim != NULL) {
+		long l = strtol(lim, NULL, 10);
+
+		limit = l > 0 && l <= LIST_MAX ? (size_t)l : LIST_DEFAULT;
+	}
+	a = json_array();
+	/* page through the board until the answer is full or the board ends */
+	while (a != NULL && json_array_size(a) < limit && n == LIST_MAX) {
+		if (db_item_list_public(req->db, before, LIST_MAX, &items, &n) != 0) {
+			json_decref(a);
+			o311_error(resp, 500, "the requests cannot be read");
+			return;
+		}
+		for (i = 0; i < n && json_array_size(a) < limit; i++) {
+			if (!in_list(code, items[i].kind) ||
+			    !in_list(status, is_closed(items[i].state) ? "closed" : "open") ||
+			    items[i].received < start || items[i].received > end)
+				continue;
+			json_array_append_new(a, request_json(&items[i]));
+		}
+		if (n > 0)
+			before = items[n - 1].id;
+		db_items_free(items, n);
+		items = NULL;
+	}
+	resp_json(resp, 200, a);
+}

@@ -1,0 +1,143 @@
+/*
+ * h_public.c: the public board (办理公示) — replied items whose submitter allowed publication,
+ * in their masked public version only, never with name, phone or e-mail — and the staff edit of
+ * that public version (PATCH /api/v1/items/{tracking}/public).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_int.h"
+
+#define BOARD_DEFAULT_LIMIT 20
+#define BOARD_MAX_LIMIT 100
+
+static json_t *
+str_json(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *
+public_json(const struct db_public_row *r)
+{
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "tracking", r->tracking, "kind",
+	                 r->kind, "subject", str_json(r->subject), "body", str_json(r->body),
+	                 "reply", str_json(r->reply), "received", json_time(r->received), "replied",
+	                 json_time(r->replied_at));
+}
+
+/* GET /api/v1/public/items?q=&cursor=&limit= (public). Answers 200 {"items":[{tracking, kind,
+ * subject, body, reply, received, replied}], "next_cursor": … or null}, newest reply first;
+ * 400 naming a bad parameter; 500. */
+void
+h_public_list(struct req *req, struct resp *resp)
+{
+	struct db_public_row *rows = NULL;
+	const char *q, *c;
+	int64_t before = 0, before_id = 0;
+	size_t n = 0, i, shown;
+	json_t *items;
+	char cursor[64];
+	int limit;
+
+	if (search_param(req, resp, &q) != 0 ||
+	    limit_param(req, resp, BOARD_DEFAULT_LIMIT, BOARD_MAX_LIMIT, &limit) != 0)
+		return;
+	c = req_query(req, "cursor");
+	if (c != NULL && *c != '\0' && cursor_parse(c, &before, &before_id) != 0) {
+		resp_error_field(resp, 400, "cursor", "not a cursor of this list");
+		return;
+	}
+	if (db_public_list(req->db, q, before, before_id, limit + 1, &rows, &n) != 0) {
+		resp_error(resp, 500, "internal", "the board cannot be read");
+		return;
+	}
+	shown = n > (size_t)limit ? (size_t)limit : n;
+	items = json_array();
+	for (i = 0; items != NULL && i < shown; i++)
+		json_array_append_new(items, public_json(&rows[i]));
+	if (n > (size_t)limit && shown > 0)
+		snprintf(cursor, sizeof(cursor), "%" PRId64 ":%" PRId64, rows[shown - 1].replied_at,
+		         rows[shown - 1].id);
+	resp_json(resp, 200,
+	          json_pack("{s:o, s:o}", "items", items ? items : json_array(), "next_cursor",
+	                    n > (size_t)limit && shown > 0 ? json_string(cursor) : json_null()));
+	db_public_rows_free(rows, n);
+}
+
+/* GET /api/v1/public/items/{tracking} (public): 200 with the public version; 404 for unknown
+ * and unpublished items alike; 500. */
+void
+h_public_get(struct req *req, struct resp *resp)
+{
+	struct db_public_row r;
+	int rc = db_public_get(req->db, req->params[0], &r);
+
+	if (rc < 0) {
+		resp_error(resp, 500, "internal", "the board cannot be read");
+		return;
+	}
+	if (rc == 0) {
+		resp_error(resp, 404, "not_found", "no published item %s", req->params[0]);
+		return;
+	}
+	resp_json(resp, 200, public_json(&r));
+	db_public_row_free(&r);
+}
+
+/* Reads member name of j as an edit: a string replaces the text, null clears it (the masked
+ * text is generated again on publication), absent leaves it. 0, or -1 having answered 400. */
+static int
+edit_field(json_t *j, const char *name, struct core_public_text *out, struct resp *resp)
+{
+	json_t *v = json_object_get(j, name);
+
+	out->set = v != NULL;
+	out->text = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		resp_error_field(resp, 400, name, "%s must be a string or null", name);
+		return -1;
+	}
+	out->text = json_string_value(v);
+	return 0;
+}
+
+/* PATCH /api/v1/items/{tracking}/public (section head of the item's section, admin; CSRF).
+ * Body {"subject","body","reply": text or null, "published": true|false}. Staff edit the
+ * masked public version before (or after) publication; publishing needs the submitter's
+ * consent and a sent reply, and fills what is missing with the masked text. Answers 200 with
+ * the item; 400 bad body; 403 another section; 404 unknown item; 409 no consent or no reply
+ * yet; 500. */
+void
+h_item_public_patch(struct req *req, struct resp *resp)
+{
+	struct core_public_text subject, body, reply;
+	struct core_error err;
+	json_t *j = NULL, *pub;
+	int publish = -1;
+
+	if (req_json(req, resp, &j) != 0)
+		return;
+	pub = json_object_get(j, "published");
+	if (pub != NULL && !json_is_boolean(pub)) {
+		resp_error_field(resp, 400, "published", "published must be true or false");
+		goto out;
+	}
+	if (pub != NULL)
+		publish = json_is_true(pub);
+	if (edit_field(j, "subject", &subject, resp) != 0 ||
+	    edit_field(j, "body", &body, resp) != 0 || edit_field(j, "reply", &reply, resp) != 0)
+		goto out;
+	if (core_public_edit(req->app, req->db, req->session, req->addr, req->params[0],
+	                     &subject, &body, &reply, publish, req->now, &err) != 0) {
+		resp_core_error(resp, &err);
+		goto out;
+	}
+	item_answer(req, resp, req->params[0]);
+out:
+	json_decref(j);
+}

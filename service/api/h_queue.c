@@ -1,0 +1,246 @@
+/* h_queue.c: GET /api/v1/queue — the staff queue: open items by nearest due time, filtered,
+ * with keyset pagination. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_int.h"
+
+#define QUEUE_DEFAULT_LIMIT 50
+#define QUEUE_MAX_LIMIT 100
+#define QUERY_TEXT_MAX 100 /* code points of a search text */
+
+/* Parses a whole decimal integer in [min, max]: 0, or -1. */
+static int
+parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A keyset cursor "A:B" of two integers (B > 0): 0, or -1. */
+int
+cursor_parse(const char *s, int64_t *a, int64_t *b)
+{
+	char buf[64];
+	const char *colon;
+	int64_t x, y;
+
+	if (s == NULL || strlen(s) >= sizeof(buf))
+		return -1;
+	colon = strchr(s, ':');
+	if (colon == NULL)
+		return -1;
+	memcpy(buf, s, (size_t)(colon - s));
+	buf[colon - s] = '\0';
+	if (parse_int(buf, INT64_MIN, INT64_MAX, &x) != 0 ||
+	    parse_int(colon + 1, 1, INT64_MAX, &y) != 0)
+		return -1;
+	*a = x;
+	*b = y;
+	return 0;
+}
+
+/* The "limit" parameter: 0 or -1 after answering 400. */
+int
+limit_param(struct req *req, struct resp *resp, int def, int max, int *out)
+{
+	const char *s = req_query(req, "limit");
+	int64_t v;
+
+	if (s == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (parse_int(s, 1, max, &v) != 0) {
+		resp_error_field(resp, 400, "limit", "limit must be a number from 1 to %d", max);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* The "q" parameter: NULL when absent or blank; -1 after answering 400. */
+int
+search_param(struct req *req, struct resp *resp, const char **out)
+{
+	const char *s = req_query(req, "q");
+	long n;
+
+	*out = NULL;
+	if (s == NULL || !text_nonblank(s))
+		return 0;
+	n = text_check(s, strlen(s), 0);
+	if (n < 0 || n > QUERY_TEXT_MAX) {
+		resp_error_field(resp, 400, "q", "q must be text of at most %d characters",
+		                 QUERY_TEXT_MAX);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+/* Reads the filters of the query string into f. 0, or -1 after answering (400, 500). */
+static int
+read_filter(struct req *req, struct resp *resp, struct db_queue_filter *f)
+{
+	const char *s;
+	sla_day day;
+	int64_t v;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	s = req_query(req, "section");
+	if (s != NULL && *s != '\0') {
+		struct db_section sec;
+
+		if (parse_int(s, 1, INT64_MAX, &v) == 0)
+			rc = db_section_get(req->db, v, &sec);
+		else
+			rc = db_section_by_name(req->db, s, &sec);
+		if (rc < 0)
+			goto fail;
+		if (rc == 0) {
+			resp_error_field(resp, 400, "section", "no such section");
+			return -1;
+		}
+		f->section_id = sec.id;
+		db_section_free(&sec);
+	}
+	s = req_query(req, "assignee");
+	if (s != NULL && *s != '\0') {
+		struct db_account a;
+
+		rc = db_account_by_name(req->db, s, &a);
+		if (rc < 0)
+			goto fail;
+		if (rc == 0) {
+			resp_error_field(resp, 400, "assignee", "no such account");
+			return -1;
+		}
+		f->assignee_id = a.id;
+		db_account_free(&a);
+	}
+	s = req_query(req, "state");
+	if (s != NULL && *s != '\0' && strcmp(s, "open") != 0) {
+		if (strcmp(s, "all") != 0 && wf_state_parse(s) < 0) {
+			resp_error_field(resp, 400, "state", "state must be a state, open or all");
+			return -1;
+		}
+		f->state = s;
+	}
+	s = req_query(req, "kind");
+	if (s != NULL && *s != '\0') {
+		if (kind_parse(s) < 0) {
+			resp_error_field(resp, 400, "kind",
+			                 "kind must be letter, complaint or consultation");
+			return -1;
+		}
+		f->kind = s;
+	}
+	s = req_query(req, "overdue");
+	if (s != NULL && *s != '\0') {
+		if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0)
+			f->due_before = req->now;
+		else if (strcmp(s, "0") != 0 && strcmp(s, "false") != 0) {
+			resp_error_field(resp, 400, "overdue", "overdue must be 1 or 0");
+			return -1;
+		}
+	}
+	s = req_query(req, "due_before");
+	if (s != NULL && *s != '\0') {
+		int64_t t;
+
+		if (sla_date_parse(s, &day) != 0) {
+			resp_error_field(resp, 400, "due_before", "due_before must be YYYY-MM-DD");
+			return -1;
+		}
+		t = sla_day_end(day, 0);
+		if (f->due_before == 0 || t < f->due_before)
+			f->due_before = t;
+	}
+	if (search_param(req, resp, &f->text) != 0)
+		return -1;
+	s = req_query(req, "cursor");
+	if (s != NULL && *s != '\0' && cursor_parse(s, &f->after_due, &f->after_id) != 0) {
+		resp_error_field(resp, 400, "cursor", "not a cursor of this list");
+		return -1;
+	}
+	return limit_param(req, resp, QUEUE_DEFAULT_LIMIT, QUEUE_MAX_LIMIT, &f->limit);
+fail:
+	resp_error(resp, 500, "internal", "the queue cannot be read");
+	return -1;
+}
+
+static json_t *
+str_json(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+/* GET /api/v1/queue?section=&state=&kind=&assignee=&overdue=1&due_before=YYYY-MM-DD&q=&cursor=
+ * &limit= (staff). section: name or id; state: a state, "open" (default: all but closed,
+ * rejected, merged) or "all"; assignee: username; overdue: next due time passed; due_before:
+ * due before that local date begins; q: substring of subject or body. Answers 200
+ * {"items":[{tracking, kind, subject, state, section, assignee, received, next_due, overdue,
+ * working_days_left}], "next_cursor": "next_due:id" or null}, sorted by next due time then id;
+ * 400 naming a bad parameter; 500. */
+void
+h_queue(struct req *req, struct resp *resp)
+{
+	struct db_queue_filter f;
+	struct db_queue_row *rows = NULL;
+	struct sla_calendar *cal = NULL;
+	json_t *items = NULL, *o;
+	size_t n = 0, i, shown;
+	int limit;
+	char cursor[64];
+
+	if (read_filter(req, resp, &f) != 0)
+		return;
+	limit = f.limit;
+	f.limit = limit + 1; /* one more tells whether there is a next page */
+	if (db_queue_list(req->db, &f, &rows, &n) != 0) {
+		resp_error(resp, 500, "internal", "the queue cannot be read");
+		return;
+	}
+	cal = app_calendar(req->app);
+	items = json_array();
+	shown = n > (size_t)limit ? (size_t)limit : n;
+	for (i = 0; items != NULL && i < shown; i++) {
+		const struct db_queue_row *r = &rows[i];
+		int running = r->next_due != DB_NO_DUE;
+
+		o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "tracking",
+		              r->tracking, "kind", r->kind, "subject", r->subject, "state",
+		              r->state, "section", str_json(r->section), "assignee",
+		              str_json(r->assignee), "received", json_time(r->received), "next_due",
+		              running ? json_time(r->next_due) : json_null(), "overdue",
+		              running && r->next_due < req->now);
+		if (o != NULL)
+			json_object_set_new(
+			    o, "working_days_left",
+			    running ? json_integer(sla_days_left(cal, r->next_due, req->now))
+			            : json_null());
+		json_array_append_new(items, o);
+	}
+	if (n > (size_t)limit && shown > 0)
+		snprintf(cursor, sizeof(cursor), "%" PRId64 ":%" PRId64, rows[shown - 1].next_due,
+		         rows[shown - 1].id);
+	resp_json(resp, 200,
+	          json_pack("{s:o, s:o}", "items", items ? items : json_array(), "next_cursor",
+	                    n > (size_t)limit && shown > 0 ? json_string(cursor) : json_null()));
+	sla_calendar_unref(cal);
+	db_queue_rows_free(rows, n);
+}

@@ -1,0 +1,71 @@
+/*
+ * h_track.c: GET /api/v1/track/{tracking} — a citizen follows an item with its tracking number
+ * and query code (header X-Query-Code, or the query parameter `code` from the tracking page;
+ * neither is ever logged). Unknown numbers and wrong codes get the same 404; repeated failures
+ * from one address are slowed down with 429.
+ */
+#include <string.h>
+
+#include "api_int.h"
+
+static void
+not_found(struct req *req, struct resp *resp)
+{
+	int64_t retry;
+
+	ratelimit_hit(req->app->track_limit, req->addr, req->now, &retry);
+	resp_error(resp, 404, "not_found", "no item matches this tracking number and query code");
+}
+
+/* 200 {"tracking","state","kind","subject","received","clocks","history"[,"reply","replied_at"]
+ * [,"reason"]}; 404 for an unknown number or a wrong code (the same answer); 429 with
+ * Retry-After after TRACK_FAILURES failures within TRACK_WINDOW seconds; 500. */
+void
+h_track(struct req *req, struct resp *resp)
+{
+	static const unsigned char nohash[QUERY_HASH_LEN];
+	const char *code = req_header(req, "X-Query-Code");
+	struct sla_calendar *cal;
+	struct db_item item;
+	json_t *j, *history;
+	int64_t retry;
+	int rc, ok;
+
+	if (ratelimit_check(req->app->track_limit, req->addr, req->now, &retry)) {
+		resp_error(resp, 429, "rate_limited",
+		           "too many failed look-ups from your address; try again in %lld seconds",
+		           (long long)retry);
+		resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		return;
+	}
+	if (code == NULL)
+		code = req_query(req, "code");
+	rc = db_item_get(req->db, req->params[0], &item);
+	if (rc < 0) {
+		resp_error(resp, 500, "internal", "the item cannot be read");
+		return;
+	}
+	/* the same work whether the number exists or not */
+	ok = query_code_verify(code, rc == 1 ? item.query_hash : nohash) && rc == 1;
+	if (!ok) {
+		if (rc == 1)
+			db_item_free(&item);
+		not_found(req, resp);
+		return;
+	}
+	history = item_history_json(req->db, item.id, 1);
+	cal = app_calendar(req->app);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "tracking", item.tracking, "state",
+	              item.state, "kind", item.kind, "subject", item.subject, "received",
+	              json_time(item.received), "clocks", clocks_json(&item, cal, req->now),
+	              "history", history ? history : json_array());
+	sla_calendar_unref(cal);
+	if (j != NULL && item.replied_at != 0 && item.reply != NULL) {
+		json_object_set_new(j, "reply", json_string(item.reply));
+		json_object_set_new(j, "replied_at", json_time(item.replied_at));
+	}
+	if (j != NULL && item.reason != NULL && strcmp(item.state, "rejected") == 0)
+		json_object_set_new(j, "reason", json_string(item.reason));
+	db_item_free(&item);
+	resp_json(resp, 200, j);
+}

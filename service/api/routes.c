@@ -1,0 +1,41 @@
+/* routes.c: the table of every route of the API: method, path pattern, handler, roles, flags. */
+#include "api_int.h"
+
+#define STAFF ROLES_STAFF
+
+const struct route api_routes[] = {
+	{ "GET", "/api/v1/health", h_health, 0, 0 },
+	{ "POST", "/api/v1/login", h_login, 0, 0 },
+	{ "POST", "/api/v1/logout", h_logout, STAFF, 0 },
+	{ "GET", "/api/v1/me", h_me, STAFF, 0 },
+	{ "POST", "/api/v1/password", h_password, STAFF, 0 },
+	{ "GET", "/api/v1/admin/users", h_admin_users_list, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "POST", "/api/v1/admin/users", h_admin_users_add, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "PATCH", "/api/v1/admin/users/{}", h_admin_users_patch, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "GET", "/api/v1/admin/sections", h_admin_sections_list, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "POST", "/api/v1/admin/sections", h_admin_sections_add, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "PATCH", "/api/v1/admin/sections/{}", h_admin_sections_patch, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "GET", "/api/v1/admin/policies", h_admin_policies_list, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "PATCH", "/api/v1/admin/policies/{}", h_admin_policies_patch, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "GET", "/api/v1/audit", h_audit, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "POST", "/api/v1/items", h_items_post, 0, ROUTE_FORM },
+	{ "GET", "/api/v1/items/{}", h_item_get, STAFF, 0 },
+	{ "GET", "/api/v1/items/{}/attachments/{}", h_item_attachment, STAFF, 0 },
+	{ "GET", "/api/v1/track/{}", h_track, 0, 0 },
+	{ "GET", "/open311/v2/services.json", h_open311_services, 0, 0 },
+	{ "GET", "/open311/v2/services/{}", h_open311_service, 0, 0 },
+	{ "POST", "/open311/v2/requests.json", h_open311_requests_post, 0, ROUTE_FORM },
+	{ "GET", "/open311/v2/requests.json", h_open311_requests_get, 0, 0 },
+	{ "GET", "/open311/v2/requests/{}", h_open311_request_get, 0, 0 },
+	{ "POST", "/api/v1/items/{}/actions/{}", h_item_action, STAFF, 0 },
+	{ "PATCH", "/api/v1/items/{}/public", h_item_public_patch,
+	  ROLE_BIT(ROLE_SECTION_HEAD) | ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "GET", "/api/v1/queue", h_queue, STAFF, 0 },
+	{ "GET", "/api/v1/public/items", h_public_list, 0, 0 },
+	{ "GET", "/api/v1/public/items/{}", h_public_get, 0, 0 },
+#ifdef CIVICDESK_TEST_HOOKS
+	{ "POST", "/api/v1/test/clock", h_test_clock, 0, 0 },
+#endif
+};
+
+const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -1,0 +1,12 @@
+/*
+ * cli.h: the command line of civicdesk — main and one function per command. Each takes
+ * argv[0] = the command's name and returns the process exit status (sysexits: 64 usage).
+ */
+#ifndef CLI_H
+#define CLI_H
+
+int cmd_serve(int argc, char **argv);
+int cmd_calendar(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+
+#endif

@@ -1,0 +1,85 @@
+/* cmd_serve.c: civicdesk serve — runs the HTTP service until SIGINT or SIGTERM. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "service/core/core.h"
+#include "service/http/http.h"
+#include "service/api/api.h"
+#include "cli.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: civicdesk serve [--config FILE] [--listen HOST:PORT]\n\n");
+	config_usage(stderr);
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	struct app app;
+	struct http_server *httpd = NULL;
+	const char *config = NULL, *listen = NULL;
+	sigset_t set;
+	int i, sig = 0, port = 0, rc = 1;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
+			listen = argv[++i];
+		else {
+			usage();
+			return 64;
+		}
+	}
+	/* Block the stop signals before any thread starts; the main thread waits for them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (app_open(&app, config, stdout) != 0)
+		return 1;
+	if (listen != NULL) {
+		char *copy = strdup(listen);
+
+		if (copy == NULL)
+			goto out;
+		free(app.cfg.listen);
+		app.cfg.listen = copy;
+	}
+	httpd = http_start(&app, api_routes, api_nroutes, &port);
+	if (httpd == NULL)
+		goto out;
+	{
+		char first[11], last[11];
+		sla_day a, b;
+
+		sla_calendar_range(app.cal, &a, &b);
+		sla_date_format(a, first);
+		sla_date_format(b, last);
+		printf("civicdesk %s: database %s (schema %d), calendar %s..%s, time zone %s\n",
+		       CIVICDESK_VERSION, app.cfg.db, db_schema_version(app.db), first, last,
+		       app.cfg.tz);
+	}
+	{
+		char host[256];
+		const char *colon = strrchr(app.cfg.listen, ':');
+		size_t hlen = colon ? (size_t)(colon - app.cfg.listen) : 0;
+
+		snprintf(host, sizeof(host), "%.*s", (int)hlen, app.cfg.listen);
+		printf("listening on http://%s:%d\n", hlen ? host : "0.0.0.0", port);
+	}
+	fflush(stdout);
+	while (sigwait(&set, &sig) != 0)
+		;
+	log_info("signal %d: stopping", sig);
+	http_stop(httpd);
+	rc = 0;
+out:
+	app_close(&app);
+	return rc;
+}

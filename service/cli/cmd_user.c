@@ -1,0 +1,224 @@
+/*
+ * cmd_user.c: civicdesk user … — staff accounts from the command line, for operators and
+ * scripts. Exit codes from sysexits: 0 done, 64 usage (unknown command, option or role),
+ * 65 refused data (weak password, unknown section or account, name taken), 70 internal error.
+ * Every change is audited with actor "cli".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "service/core/core.h"
+#include "service/http/http.h"
+#include "service/api/api.h"
+#include "cli.h"
+
+#define EX_OK 0
+#define EX_USAGE 64
+#define EX_DATAERR 65
+#define EX_SOFTWARE 70
+
+static const struct actor cli = {0, "cli", NULL};
+
+static void
+usage(void)
+{
+	fprintf(
+	    stderr,
+	    "usage: civicdesk user COMMAND [--config FILE] …\n"
+	    "  add NAME --role ROLE [--section NAME] [--password-stdin]\n"
+	    "                          create an account (without --password-stdin: a one-time\n"
+	    "                          password is printed, to be changed at first login)\n"
+	    "  list                    list the accounts\n"
+	    "  set-role NAME ROLE [--section NAME]\n"
+	    "  suspend NAME | reactivate NAME | revoke NAME\n"
+	    "  reset-password NAME     print a new one-time password\n"
+	    "  passwd NAME --password-stdin\n"
+	    "roles: handler, section_head, dispatcher, supervisor, admin\n");
+}
+
+/* Reads the first line of stdin (without its line end) into buf. 0, or -1 with a message. */
+static int
+read_password(char *buf, size_t size)
+{
+	size_t len;
+
+	if (fgets(buf, (int)size, stdin) == NULL) {
+		fprintf(stderr, "civicdesk user: no password on standard input\n");
+		return -1;
+	}
+	len = strlen(buf);
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	else if (!feof(stdin)) {
+		fprintf(stderr, "civicdesk user: the password is longer than %d bytes\n",
+		        AUTH_PASSWORD_MAX);
+		return -1;
+	}
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	if (len == 0) {
+		fprintf(stderr, "civicdesk user: the password is empty\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The exit status for an account error, after printing its message. */
+static int
+report(enum acct_err e, const struct acct_error *err)
+{
+	if (e == ACCT_OK)
+		return EX_OK;
+	fprintf(stderr, "civicdesk user: %s\n", err->message);
+	if (e == ACCT_INVALID && err->field != NULL && strcmp(err->field, "role") == 0)
+		return EX_USAGE;
+	return e == ACCT_ERROR ? EX_SOFTWARE : EX_DATAERR;
+}
+
+static int
+user_list(struct db_conn *c)
+{
+	struct db_account *v = NULL;
+	struct db_section s;
+	size_t n = 0, i;
+
+	if (db_account_list(c, &v, &n) != 0) {
+		fprintf(stderr, "civicdesk user: cannot read the accounts: %s\n", db_errmsg(c));
+		return EX_SOFTWARE;
+	}
+	for (i = 0; i < n; i++) {
+		int has = v[i].section_id != 0 && db_section_get(c, v[i].section_id, &s) > 0;
+
+		printf("%s\t%s\t%s\t%s%s\n", v[i].username, v[i].role, has ? s.name : "-",
+		       v[i].status, v[i].must_change ? "\tmust-change" : "");
+		if (has)
+			db_section_free(&s);
+	}
+	db_accounts_free(v, n);
+	return EX_OK;
+}
+
+int
+cmd_user(int argc, char **argv)
+{
+	struct app app;
+	struct db_conn *c = NULL;
+	struct account_spec spec;
+	struct account_change ch;
+	struct acct_error err;
+	const char *cmd, *name = NULL, *role = NULL, *section = NULL, *config = NULL, *arg2 = NULL;
+	char pw[AUTH_PASSWORD_MAX + 2], otp[AUTH_OTP_SIZE];
+	int i, from_stdin = 0, rc = EX_USAGE, opened = 0;
+	enum acct_err e;
+
+	if (argc < 2) {
+		usage();
+		return EX_USAGE;
+	}
+	cmd = argv[1];
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
+			role = argv[++i];
+		else if (strcmp(argv[i], "--section") == 0 && i + 1 < argc)
+			section = argv[++i];
+		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strcmp(argv[i], "--password-stdin") == 0)
+			from_stdin = 1;
+		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "civicdesk user: unknown option %s\n", argv[i]);
+			usage();
+			return EX_USAGE;
+		} else if (name == NULL)
+			name = argv[i];
+		else if (arg2 == NULL)
+			arg2 = argv[i];
+		else {
+			usage();
+			return EX_USAGE;
+		}
+	}
+	/* Check the shape of the command before touching the database. */
+	if (strcmp(cmd, "list") == 0       ? name != NULL
+	    : strcmp(cmd, "set-role") == 0 ? name == NULL || arg2 == NULL
+	    : strcmp(cmd, "add") == 0      ? name == NULL || arg2 != NULL || role == NULL
+	    : strcmp(cmd, "passwd") == 0   ? name == NULL || arg2 != NULL || !from_stdin
+	    : (strcmp(cmd, "suspend") == 0 || strcmp(cmd, "reactivate") == 0 ||
+	       strcmp(cmd, "revoke") == 0 || strcmp(cmd, "reset-password") == 0)
+	        ? name == NULL || arg2 != NULL
+	        : 1) {
+		usage();
+		return EX_USAGE;
+	}
+	if (strcmp(cmd, "set-role") == 0)
+		role = arg2;
+	if (role != NULL && role_parse(role) < 0) {
+		fprintf(stderr,
+		        "civicdesk user: unknown role '%s' (handler, section_head, dispatcher, "
+		        "supervisor, admin)\n",
+		        role);
+		return EX_USAGE;
+	}
+	if (from_stdin && read_password(pw, sizeof(pw)) != 0)
+		return EX_DATAERR;
+
+	if (app_open(&app, config, stderr) != 0)
+		return EX_SOFTWARE;
+	opened = 1;
+	c = db_acquire(app.db);
+	if (c == NULL) {
+		rc = EX_SOFTWARE;
+		goto out;
+	}
+	memset(&err, 0, sizeof(err));
+	memset(&ch, 0, sizeof(ch));
+	if (strcmp(cmd, "list") == 0) {
+		rc = user_list(c);
+	} else if (strcmp(cmd, "add") == 0) {
+		memset(&spec, 0, sizeof(spec));
+		spec.username = name;
+		spec.role = role;
+		spec.section = section;
+		e = account_create(&app, c, &cli, &spec, from_stdin ? pw : NULL, otp, &err);
+		rc = report(e, &err);
+		if (rc == EX_OK && from_stdin)
+			printf("created %s (%s)\n", name, role);
+		else if (rc == EX_OK)
+			printf("created %s (%s) one-time password: %s\n", name, role, otp);
+	} else if (strcmp(cmd, "passwd") == 0) {
+		e = account_set_password(&app, c, &cli, name, pw, 0, NULL, &err);
+		rc = report(e, &err);
+		if (rc == EX_OK)
+			printf("password set for %s\n", name);
+	} else {
+		if (strcmp(cmd, "set-role") == 0) {
+			ch.role = role;
+			ch.set_section = section != NULL;
+			ch.section = section;
+		} else if (strcmp(cmd, "suspend") == 0)
+			ch.status = "suspended";
+		else if (strcmp(cmd, "reactivate") == 0)
+			ch.status = "active";
+		else if (strcmp(cmd, "revoke") == 0)
+			ch.status = "revoked";
+		else
+			ch.reset_password = 1;
+		e = account_change(&app, c, &cli, name, &ch, otp, &err);
+		rc = report(e, &err);
+		if (rc == EX_OK && ch.reset_password)
+			printf("%s one-time password: %s\n", name, otp);
+		else if (rc == EX_OK)
+			printf("%s: %s done\n", name, cmd);
+	}
+out:
+	sodium_memzero(pw, sizeof(pw));
+	sodium_memzero(otp, sizeof(otp));
+	if (c != NULL)
+		db_release(app.db, c);
+	if (opened)
+		app_close(&app);
+	return rc;
+}

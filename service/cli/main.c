@@ -1,0 +1,44 @@
+/* main.c: the civicdesk command line: dispatches to the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "service/core/core.h"
+#include "service/http/http.h"
+#include "service/api/api.h"
+#include "cli.h"
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "serve", cmd_serve, "run the HTTP service" },
+	{ "calendar", cmd_calendar, "check|due|is-workday|between|explain: working-day calendar" },
+	{ "user", cmd_user, "add|list|…: staff accounts" },
+};
+
+static void
+usage(void)
+{
+	size_t i;
+
+	fprintf(stderr, "usage: civicdesk COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(stderr, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+int
+main(int argc, char *argv[])
+{
+	size_t i;
+
+	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
+		printf("civicdesk %s\n", CIVICDESK_VERSION);
+		return 0;
+	}
+	for (i = 0; argc >= 2 && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	usage();
+	return 64;
+}

@@ -1,0 +1,387 @@
+/*
+ * accounts.c: the account lifecycle (DESIGN.md "Roles": grant, adjust, suspend, revoke) shared
+ * by the admin API (h_admin.c) and the command line (cmd_user.c). Each action validates its
+ * input, runs in one transaction and writes its audit row.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core_int.h"
+
+#define DISPLAY_MAX 100 /* bytes of a display name */
+#define EMAIL_MAX 254
+#define PHONE_MAX 32
+#define DETAIL_MAX 512
+
+static const char *const statuses[] = {"active", "suspended", "revoked"};
+
+static enum acct_err fail(struct acct_error *err, enum acct_err code, const char *field,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum acct_err
+fail(struct acct_error *err, enum acct_err code, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->field = field;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static enum acct_err
+check_text(struct acct_error *err, const char *field, const char *value, size_t max)
+{
+	size_t i;
+
+	if (value == NULL)
+		return ACCT_OK;
+	if (strlen(value) > max)
+		return fail(err, ACCT_INVALID, field, "%s is longer than %zu bytes", field, max);
+	for (i = 0; value[i] != '\0'; i++)
+		if ((unsigned char)value[i] < 0x20)
+			return fail(err, ACCT_INVALID, field, "%s contains control characters",
+			            field);
+	return ACCT_OK;
+}
+
+static enum acct_err
+check_fields(struct acct_error *err, const char *role, const char *display_name, const char *email,
+             const char *phone)
+{
+	enum acct_err e;
+
+	if (role != NULL && role_parse(role) < 0)
+		return fail(
+		    err, ACCT_INVALID, "role",
+		    "unknown role '%s' (handler, section_head, dispatcher, supervisor, admin)",
+		    role);
+	e = check_text(err, "display_name", display_name, DISPLAY_MAX);
+	if (e == ACCT_OK)
+		e = check_text(err, "email", email, EMAIL_MAX);
+	if (e == ACCT_OK)
+		e = check_text(err, "phone", phone, PHONE_MAX);
+	if (e == ACCT_OK && email != NULL && email[0] != '\0' && strchr(email, '@') == NULL)
+		e = fail(err, ACCT_INVALID, "email", "'%s' is not an e-mail address", email);
+	return e;
+}
+
+/* Looks up the section named name into *id (0 for "" or NULL). */
+static enum acct_err
+find_section(struct db_conn *c, const char *name, int64_t *id, struct acct_error *err)
+{
+	struct db_section s;
+	int rc;
+
+	*id = 0;
+	if (name == NULL || name[0] == '\0')
+		return ACCT_OK;
+	rc = db_section_by_name(c, name, &s);
+	if (rc < 0)
+		return fail(err, ACCT_ERROR, NULL, "storage error: %s", db_errmsg(c));
+	if (rc == 0)
+		return fail(err, ACCT_NOT_FOUND, "section", "unknown section '%s'", name);
+	*id = s.id;
+	db_section_free(&s);
+	return ACCT_OK;
+}
+
+static enum acct_err
+storage(struct db_conn *c, struct acct_error *err)
+{
+	db_rollback(c);
+	return fail(err, ACCT_ERROR, NULL, "storage error: %s", db_errmsg(c));
+}
+
+/* Strings of an account to store: "" clears a field. */
+static char *
+or_null(const char *s)
+{
+	return s == NULL || s[0] == '\0' ? NULL : (char *)s;
+}
+
+enum acct_err
+account_create(struct app *app, struct db_conn *c, const struct actor *who,
+               const struct account_spec *spec, const char *password, char otp[AUTH_OTP_SIZE],
+               struct acct_error *err)
+{
+	struct db_account a;
+	char hash[AUTH_HASH_SIZE], detail[DETAIL_MAX];
+	const char *weak;
+	int64_t now = app_now(app);
+	enum acct_err e;
+	int rc;
+
+	if (spec->username == NULL || !auth_username_valid(spec->username))
+		return fail(
+		    err, ACCT_INVALID, "username",
+		    "an account name has 3 to 64 characters (letters, digits, '.', '_', '-') "
+		    "and starts with a letter");
+	if (spec->role == NULL)
+		return fail(err, ACCT_INVALID, "role", "a role is required");
+	e = check_fields(err, spec->role, spec->display_name, spec->email, spec->phone);
+	if (e != ACCT_OK)
+		return e;
+	if (password != NULL) {
+		weak = auth_password_weak(spec->username, password);
+		if (weak != NULL)
+			return fail(err, ACCT_WEAK, "password", "%s", weak);
+	} else {
+		auth_one_time_password(spec->username, otp);
+	}
+	auth_pwhash_enter(app);
+	rc = auth_hash_password(password ? password : otp, password == NULL, hash);
+	auth_pwhash_leave(app);
+	if (rc != 0)
+		return fail(err, ACCT_ERROR, NULL, "out of memory");
+
+	memset(&a, 0, sizeof(a));
+	if (db_begin(c) != 0)
+		return fail(err, ACCT_ERROR, NULL, "storage error: %s", db_errmsg(c));
+	e = find_section(c, spec->section, &a.section_id, err);
+	if (e != ACCT_OK) {
+		db_rollback(c);
+		return e;
+	}
+	a.username = (char *)spec->username;
+	a.display_name = or_null(spec->display_name);
+	a.role = (char *)spec->role;
+	a.email = or_null(spec->email);
+	a.phone = or_null(spec->phone);
+	a.status = (char *)"active";
+	a.password_hash = hash;
+	a.password_changed = a.created = now;
+	a.must_change = password == NULL;
+	rc = db_account_add(c, &a, &a.id);
+	if (rc < 0)
+		return storage(c, err);
+	if (rc == 1) {
+		db_rollback(c);
+		return fail(err, ACCT_EXISTS, "username", "an account named '%s' exists already",
+		            spec->username);
+	}
+	snprintf(detail, sizeof(detail), "role %s%s%s%s", spec->role,
+	         a.section_id ? ", section " : "", a.section_id ? spec->section : "",
+	         password ? "" : ", one-time password");
+	if (audit_write(c, now, who, "user_add", spec->username, 1, detail) != 0 ||
+	    db_commit(c) != 0)
+		return storage(c, err);
+	sodium_memzero(hash, sizeof(hash));
+	return ACCT_OK;
+}
+
+/* Appends "what: old -> new; " to buf when they differ. */
+static void
+note_change(char *buf, size_t size, const char *what, const char *old, const char *new)
+{
+	size_t len = strlen(buf);
+
+	if ((old == NULL ? "" : old)[0] == '\0' && (new == NULL ? "" : new)[0] == '\0')
+		return;
+	if (old != NULL && new != NULL && strcmp(old, new) == 0)
+		return;
+	if (len < size)
+		snprintf(buf + len, size - len, "%s%s: %s -> %s", len ? "; " : "", what,
+		         old ? old : "(none)", new ? new : "(none)");
+}
+
+enum acct_err
+account_change(struct app *app, struct db_conn *c, const struct actor *who, const char *username,
+               const struct account_change *ch, char otp[AUTH_OTP_SIZE], struct acct_error *err)
+{
+	struct db_account a;
+	struct db_section old_sec;
+	char hash[AUTH_HASH_SIZE], detail[DETAIL_MAX] = "";
+	const char *old_status = NULL, *action;
+	char *old_role = NULL;
+	int64_t now = app_now(app), section_id;
+	enum acct_err e;
+	size_t i;
+	int rc, known = ch->status == NULL;
+
+	e = check_fields(err, ch->role, ch->display_name, ch->email, ch->phone);
+	if (e != ACCT_OK)
+		return e;
+	for (i = 0; !known && i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		known = strcmp(ch->status, statuses[i]) == 0;
+	if (!known)
+		return fail(err, ACCT_INVALID, "status",
+		            "unknown status '%s' (active, suspended, revoked)", ch->status);
+	if (ch->reset_password) {
+		auth_one_time_password(username, otp);
+		if (auth_hash_password(otp, 1, hash) != 0)
+			return fail(err, ACCT_ERROR, NULL, "out of memory");
+	}
+
+	memset(&a, 0, sizeof(a));
+	if (db_begin(c) != 0)
+		return fail(err, ACCT_ERROR, NULL, "storage error: %s", db_errmsg(c));
+	rc = db_account_by_name(c, username, &a);
+	if (rc < 0)
+		return storage(c, err);
+	if (rc == 0) {
+		db_rollback(c);
+		return fail(err, ACCT_NOT_FOUND, NULL, "there is no account named '%s'", username);
+	}
+	if (strcmp(a.status, "revoked") == 0 &&
+	    ((ch->status != NULL && strcmp(ch->status, "revoked") != 0) || ch->reset_password)) {
+		db_rollback(c);
+		db_account_free(&a);
+		return fail(err, ACCT_INVALID, "status",
+		            "the account '%s' is revoked; revoked accounts stay revoked", username);
+	}
+	if (ch->set_section) {
+		e = find_section(c, ch->section, &section_id, err);
+		if (e != ACCT_OK) {
+			db_rollback(c);
+			db_account_free(&a);
+			return e;
+		}
+		if (section_id != a.section_id) {
+			const char *was = NULL;
+
+			memset(&old_sec, 0, sizeof(old_sec));
+			if (a.section_id != 0 && db_section_get(c, a.section_id, &old_sec) > 0)
+				was = old_sec.name;
+			note_change(detail, sizeof(detail), "section", was, or_null(ch->section));
+			db_section_free(&old_sec);
+			a.section_id = section_id;
+		}
+	}
+	if (ch->role != NULL) {
+		note_change(detail, sizeof(detail), "role", a.role, ch->role);
+		old_role = a.role;
+		a.role = strdup(ch->role);
+		if (a.role == NULL) {
+			a.role = old_role;
+			old_role = NULL;
+			goto nomem;
+		}
+	}
+#define SET_TEXT(f)                                                                                \
+	do {                                                                                       \
+		if (ch->f != NULL) {                                                               \
+			char *copy_ = or_null(ch->f) ? strdup(ch->f) : NULL;                       \
+			if (or_null(ch->f) && copy_ == NULL)                                       \
+				goto nomem;                                                        \
+			note_change(detail, sizeof(detail), #f, a.f, copy_);                       \
+			free(a.f);                                                                 \
+			a.f = copy_;                                                               \
+		}                                                                                  \
+	} while (0)
+	SET_TEXT(display_name);
+	SET_TEXT(email);
+	SET_TEXT(phone);
+#undef SET_TEXT
+	if (ch->status != NULL && strcmp(ch->status, a.status) != 0) {
+		char *copy = strdup(ch->status);
+
+		if (copy == NULL)
+			goto nomem;
+		old_status = a.status;
+		a.status = copy;
+	}
+	rc = db_account_update(c, &a);
+	if (rc <= 0)
+		goto store;
+	if (detail[0] != '\0' && audit_write(c, now, who, "user_update", username, 1, detail) != 0)
+		goto store;
+	if (old_status != NULL) {
+		action = strcmp(a.status, "active") == 0    ? "user_reactivate"
+		         : strcmp(a.status, "revoked") == 0 ? "user_revoke"
+		                                            : "user_suspend";
+		snprintf(detail, sizeof(detail), "status: %s -> %s", old_status, a.status);
+		if (audit_write(c, now, who, action, username, 1, detail) != 0)
+			goto store;
+	}
+	if (ch->reset_password && (db_account_set_password(c, a.id, hash, 1, now) <= 0 ||
+	                           audit_write(c, now, who, "user_reset_password", username, 1,
+	                                       "one-time password issued") != 0))
+		goto store;
+	if ((ch->reset_password || strcmp(a.status, "active") != 0) &&
+	    db_session_delete_account(c, a.id) != 0)
+		goto store;
+	if (db_commit(c) != 0)
+		goto store;
+	free(old_role);
+	free((char *)old_status);
+	db_account_free(&a);
+	return ACCT_OK;
+nomem:
+	db_rollback(c);
+	free(old_role);
+	free((char *)old_status);
+	db_account_free(&a);
+	return fail(err, ACCT_ERROR, NULL, "out of memory");
+store:
+	free(old_role);
+	free((char *)old_status);
+	db_account_free(&a);
+	return storage(c, err);
+}
+
+enum acct_err
+account_set_password(struct app *app, struct db_conn *c, const struct actor *who,
+                     const char *username, const char *password, int must_change,
+                     const unsigned char *keep_session, struct acct_error *err)
+{
+	struct db_account a;
+	char hash[AUTH_HASH_SIZE], **old = NULL;
+	const char *weak;
+	size_t n = 0, i;
+	int64_t now = app_now(app);
+	int rc, reused;
+	enum acct_err e = ACCT_OK;
+
+	weak = auth_password_weak(username, password);
+	if (weak != NULL)
+		return fail(err, ACCT_WEAK, "password", "%s", weak);
+	rc = db_account_by_name(c, username, &a);
+	if (rc < 0)
+		return fail(err, ACCT_ERROR, NULL, "storage error: %s", db_errmsg(c));
+	if (rc == 0)
+		return fail(err, ACCT_NOT_FOUND, NULL, "there is no account named '%s'", username);
+	if (strcmp(a.status, "revoked") == 0) {
+		e = fail(err, ACCT_INVALID, "status", "the account '%s' is revoked", username);
+		goto out;
+	}
+	/* Not one of the last DB_PASSWORD_HISTORY: the current one and the former ones. */
+	if (db_password_history(c, a.id, DB_PASSWORD_HISTORY - 1, &old, &n) != 0) {
+		e = fail(err, ACCT_ERROR, NULL, "storage error: %s", db_errmsg(c));
+		goto out;
+	}
+	auth_pwhash_enter(app);
+	reused = crypto_pwhash_str_verify(a.password_hash, password, strlen(password)) == 0;
+	for (i = 0; !reused && i < n; i++)
+		reused = crypto_pwhash_str_verify(old[i], password, strlen(password)) == 0;
+	rc = reused ? 0 : auth_hash_password(password, 0, hash);
+	auth_pwhash_leave(app);
+	if (reused) {
+		e = fail(err, ACCT_WEAK, "password",
+		         "the password must differ from the last %d passwords",
+		         DB_PASSWORD_HISTORY);
+		goto out;
+	}
+	if (rc != 0) {
+		e = fail(err, ACCT_ERROR, NULL, "out of memory");
+		goto out;
+	}
+	if (db_begin(c) != 0 || db_account_set_password(c, a.id, hash, must_change, now) <= 0 ||
+	    (keep_session == NULL ? db_session_delete_account(c, a.id)
+	                          : db_session_delete_others(c, a.id, keep_session)) != 0 ||
+	    audit_write(c, now, who, "password_change", username, 1,
+	                who->id == a.id ? "by the account itself" : "set by an operator") != 0 ||
+	    db_commit(c) != 0)
+		e = storage(c, err);
+	sodium_memzero(hash, sizeof(hash));
+out:
+	db_strings_free(old, n);
+	db_account_free(&a);
+	return e;
+}
+

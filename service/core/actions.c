@@ -1,0 +1,416 @@
+/*
+ * actions.c: the workflow transitions of workflow.c applied to a stored item, for every way in:
+ * role, section and state checks, the item's fields and clocks, one history row, one audit row
+ * and the notification hook, all in one transaction (txn.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_int.h"
+
+#define NOTE_MAX 2000  /* code points of a reason, comment or note */
+#define TEXT_MAX 20000 /* code points of a draft, explanation or reply */
+
+/* CORE_CONFLICT with the actions role may take from state now. Returns -1. */
+static int
+conflict(struct core_error *err, enum wf_state state, enum role role, const char *msg)
+{
+	enum wf_action list[WF_ACTION__MAX];
+	size_t n = wf_allowed(state, role, list, WF_ACTION__MAX), i;
+
+	core_fail(err, CORE_CONFLICT, NULL, "%s", msg);
+	err->state = (int)state;
+	for (i = 0; i < n && i < WF_ACTION__MAX; i++)
+		err->allowed |= 1ul << list[i];
+	return -1;
+}
+
+/* Checks the texts of in (valid UTF-8, lengths). 0, or -1 with err. */
+static int
+check_texts(const struct core_action_input *in, struct core_error *err)
+{
+	if (in->note != NULL && (text_check(in->note, strlen(in->note), TEXT_MULTILINE) < 0 ||
+	                         text_check(in->note, strlen(in->note), TEXT_MULTILINE) > NOTE_MAX))
+		return core_fail(err, CORE_INVALID, "note",
+		                 "a note is text of at most %d characters", NOTE_MAX);
+	if (in->text != NULL && (text_check(in->text, strlen(in->text), TEXT_MULTILINE) < 0 ||
+	                         text_check(in->text, strlen(in->text), TEXT_MULTILINE) > TEXT_MAX))
+		return core_fail(err, CORE_INVALID, "text",
+		                 "the text is at most %d characters", TEXT_MAX);
+	return 0;
+}
+
+/* Checks that in carries what the transition needs. 0, or -1 with err (CORE_INVALID). */
+static int
+check_needs(const struct wf_transition *t, const struct core_action_input *in,
+            struct core_error *err)
+{
+	if ((t->input & WF_IN_SECTION) && in->section == NULL && in->section_id == 0)
+		return core_fail(err, CORE_INVALID, "section", "%s needs the section (name or id)",
+		                 t->name);
+	if ((t->input & WF_IN_NOTE) && in->note == NULL)
+		return core_fail(err, CORE_INVALID, t->action == WF_RETURN ? "comment" : "reason",
+		                 "%s needs a %s", t->name,
+		                 t->action == WF_RETURN ? "comment" : "reason");
+	if ((t->input & WF_IN_TEXT) && in->text == NULL)
+		return core_fail(err, CORE_INVALID, "text", "%s needs the text", t->name);
+	if ((t->input & WF_IN_TARGET) && in->target == NULL)
+		return core_fail(err, CORE_INVALID, "target",
+		                 "%s needs the target tracking number", t->name);
+	return 0;
+}
+
+/* Resolves the section of in: 1 found (written to *out), 0 refused (err), -1 error (err). */
+static int
+find_section(struct db_conn *c, const struct core_action_input *in, struct db_section *out,
+             struct core_error *err)
+{
+	int rc;
+
+	if (in->section != NULL)
+		rc = db_section_by_name(c, in->section, out);
+	else
+		rc = db_section_get(c, in->section_id, out);
+	if (rc < 0) {
+		core_fail(err, CORE_ERROR, NULL, "the section cannot be read");
+		return -1;
+	}
+	if (rc == 0 || !out->active) {
+		if (rc > 0)
+			db_section_free(out);
+		core_fail(err, CORE_INVALID, "section", "no such active section");
+		return 0;
+	}
+	return 1;
+}
+
+/* Resolves the assignee: an active handler or section head of section_id. 1 / 0 / -1. */
+static int
+find_assignee(struct db_conn *c, const char *username, int64_t section_id, int64_t *id,
+              struct core_error *err)
+{
+	struct db_account a;
+	int rc = db_account_by_name(c, username, &a), ok;
+
+	if (rc < 0) {
+		core_fail(err, CORE_ERROR, NULL, "the account cannot be read");
+		return -1;
+	}
+	if (rc == 0) {
+		core_fail(err, CORE_INVALID, "assignee", "no such account");
+		return 0;
+	}
+	ok = strcmp(a.status, "active") == 0 &&
+	     (strcmp(a.role, "handler") == 0 || strcmp(a.role, "section_head") == 0) &&
+	     a.section_id == section_id;
+	*id = a.id;
+	db_account_free(&a);
+	if (!ok) {
+		core_fail(err, CORE_INVALID, "assignee",
+		          "the assignee must be an active handler or section head of the section");
+		return 0;
+	}
+	return 1;
+}
+
+/* The limit of a clock as a rule (its own days, unit and end of day). */
+static struct sla_rule
+clock_rule(const struct db_clock *k)
+{
+	struct sla_rule r;
+
+	r.unit = strcmp(k->unit, "calendar_days") == 0 ? SLA_CALENDAR_DAYS : SLA_WORKING_DAYS;
+	r.days = k->days;
+	r.end_minutes = k->end_minutes > 0 ? k->end_minutes : 1440;
+	return r;
+}
+
+/* Moves the reply clock to the extended limit. In working days the due date moves by the
+ * difference, so that time already paused and resumed stays counted; in calendar days it is
+ * recomputed from the clock's start. */
+static void
+extend_reply(struct db_clock *k, const struct sla_calendar *cal, int days)
+{
+	struct sla_rule r = clock_rule(k);
+	sla_day d;
+
+	if (k->stopped_at != 0 || days <= k->days)
+		return;
+	if (r.unit == SLA_WORKING_DAYS && k->paused_at == 0 && k->due != 0) {
+		d = sla_add_working_days(cal, sla_local_day(k->due), days - k->days);
+		k->due = sla_day_end(d, r.end_minutes);
+		k->days = days;
+		k->provisional =
+		    !sla_calendar_covers(cal, sla_local_day(k->started), sla_local_day(k->due));
+		return;
+	}
+	r.days = days;
+	clock_restart(k, cal, k->started, &r);
+}
+
+/* Applies the clock effects of t to item at now under policy p, the kind's policy in force at
+ * the time of the action. A running clock keeps its own rule (days, unit, end of day, stored
+ * with it), so a policy change never moves a due time already given: p decides only what this
+ * action does — whether forwarding or a supplement restarts a clock, the limit of an explain
+ * clock it opens and of an extension it grants. */
+static void
+apply_clocks(const struct wf_transition *t, struct db_item *item, const struct policy *p,
+             const struct sla_calendar *cal, int64_t now)
+{
+	struct db_clock *k;
+	size_t i;
+
+	k = clock_find(item, CLOCK_FORWARD);
+	if ((t->effects & WF_FX_STOP_FORWARD) && k != NULL)
+		clock_stop(k, now);
+	k = clock_find(item, CLOCK_REPLY);
+	if ((t->effects & WF_FX_FORWARDED) && p->on_forward == ON_FORWARD_RESTART && k != NULL &&
+	    k->stopped_at == 0) {
+		struct sla_rule r = clock_rule(k);
+
+		clock_restart(k, cal, now, &r);
+	}
+	if (t->effects & WF_FX_PAUSE)
+		for (i = 0; i < item->nclocks; i++)
+			clock_pause(&item->clocks[i], cal, now);
+	if (t->effects & WF_FX_RESUME)
+		for (i = 0; i < item->nclocks; i++) {
+			k = &item->clocks[i];
+			if (k->stopped_at != 0 || k->paused_at == 0)
+				continue;
+			if (p->on_supplement == ON_SUPPLEMENT_PAUSE) {
+				clock_resume(k, cal, now);
+			} else {
+				struct sla_rule r = clock_rule(k);
+
+				clock_restart(k, cal, now, &r);
+			}
+		}
+	if (t->effects & WF_FX_OPEN_EXPLAIN)
+		clock_open(item, CLOCK_EXPLAIN, &p->explain, cal, item->received);
+	k = clock_find(item, CLOCK_REPLY);
+	if ((t->effects & WF_FX_EXTEND_REPLY) && k != NULL)
+		extend_reply(k, cal, p->reply_extended_days);
+	k = clock_find(item, CLOCK_EXPLAIN);
+	if ((t->effects & WF_FX_STOP_EXPLAIN) && k != NULL)
+		clock_stop(k, now);
+	if (t->effects & WF_FX_STOP_ALL)
+		for (i = 0; i < item->nclocks; i++)
+			clock_stop(&item->clocks[i], now);
+	if (t->effects & WF_FX_FREEZE)
+		clocks_freeze(item, now);
+	item->next_due = db_item_next_due(item);
+}
+
+/* The checks beyond the table (extension already asked, no explanation due, merge target) and
+ * the changes of the item's own fields. 0, or -1 with err. */
+static int
+apply_fields(struct db_conn *c, const struct session *s, const struct wf_transition *t,
+             struct db_item *item, const struct core_action_input *in, enum wf_state state,
+             int64_t now, const char **note, struct core_error *err)
+{
+	struct db_section sec;
+	struct db_item target;
+	struct db_clock *k;
+	int64_t assignee = 0;
+	char msg[128];
+	int rc;
+
+	switch (t->action) {
+	case WF_ASSIGN:
+	case WF_FORWARD:
+		rc = find_section(c, in, &sec, err);
+		if (rc <= 0)
+			return -1;
+		if (t->action == WF_FORWARD && sec.id == item->section_id) {
+			db_section_free(&sec);
+			return core_fail(err, CORE_INVALID, "section",
+			                 "the item is in that section already");
+		}
+		if (in->assignee != NULL) {
+			rc = find_assignee(c, in->assignee, sec.id, &assignee, err);
+			if (rc <= 0) {
+				db_section_free(&sec);
+				return -1;
+			}
+		}
+		item->section_id = sec.id;
+		item->assignee_id = assignee;
+		db_section_free(&sec);
+		return 0;
+	case WF_ACCEPT:
+		if (s->role == ROLE_HANDLER)
+			item->assignee_id = s->account_id;
+		return 0;
+	case WF_ASK_CITIZEN:
+		return core_set_str(&item->resume_state, wf_state_name(state)) == 0 ? 0 : -1;
+	case WF_CITIZEN_ANSWER:
+		return core_set_str(&item->resume_state, NULL);
+	case WF_REQUEST_EXTENSION:
+		if (strcmp(item->extension, "requested") == 0 ||
+		    strcmp(item->extension, "approved") == 0) {
+			snprintf(msg, sizeof(msg), "an extension was %s already", item->extension);
+			return conflict(err, state, s->role, msg);
+		}
+		return core_set_str(&item->extension, "requested");
+	case WF_APPROVE_EXTENSION:
+		return core_set_str(&item->extension, "approved");
+	case WF_REFUSE_EXTENSION:
+		return core_set_str(&item->extension, "refused");
+	case WF_SEND_EXPLANATION:
+		k = clock_find(item, CLOCK_EXPLAIN);
+		if (k == NULL || k->stopped_at != 0)
+			return conflict(err, state, s->role, "no interim explanation is due");
+		*note = in->text;
+		return 0;
+	case WF_DRAFT:
+		return core_set_str(&item->draft, in->text);
+	case WF_SEND_REPLY:
+		if (item->draft == NULL)
+			return conflict(err, state, s->role, "there is no approved draft to send");
+		if (core_set_str(&item->reply, item->draft) != 0)
+			return -1;
+		item->replied_at = now;
+		return item_make_public(item);
+	case WF_REJECT:
+		return core_set_str(&item->reason, in->note);
+	case WF_MERGE:
+		rc = db_item_get(c, in->target, &target);
+		if (rc < 0)
+			return core_fail(err, CORE_ERROR, NULL, "the target cannot be read");
+		if (rc == 0 || target.id == item->id || strcmp(target.state, "merged") == 0 ||
+		    strcmp(target.state, "rejected") == 0) {
+			if (rc > 0)
+				db_item_free(&target);
+			return core_fail(err, CORE_INVALID, "target",
+			                 "the target must be another item that is neither merged nor "
+			                 "rejected");
+		}
+		item->merged_into = target.id;
+		db_item_free(&target);
+		if (*note == NULL)
+			*note = in->target;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* A refused attempt goes to the audit log too (ok = 0), outside the rolled-back transaction. */
+static void
+audit_refused(struct db_conn *c, int64_t now, const struct session *s, const char *addr,
+              const char *action, const struct db_item *item, const struct core_error *err)
+{
+	struct actor who = {s->account_id, s->username, addr};
+	char detail[64];
+
+	snprintf(detail, sizeof(detail), "refused (%s) from %s", core_strerror(err->code),
+	         item->state);
+	audit_write(c, now, &who, action, item->tracking, 0, detail);
+}
+
+int
+core_act(struct app *app, struct db_conn *c, const struct session *s, const char *addr,
+         const char *tracking, enum wf_action a, const struct core_action_input *in,
+         int64_t now, struct core_error *err)
+{
+	const struct wf_transition *t = wf_transition(a);
+	struct actor who = {s->account_id, s->username, addr};
+	struct sla_calendar *cal = NULL;
+	struct core_event ev;
+	struct core_txn txn;
+	struct policy policy;
+	struct db_history h;
+	const char *note;
+	char from[32], detail[80];
+	int state, next, kind, ret = -1;
+
+	err->code = CORE_OK;
+	if (check_texts(in, err) != 0)
+		return -1;
+	if (txn_begin(&txn, app, c, tracking, err) != 0)
+		goto out;
+	state = wf_state_parse(txn.item.state);
+	if (state < 0) {
+		log_err("item %s has an unknown state %s", txn.item.tracking, txn.item.state);
+		core_fail(err, CORE_ERROR, NULL, "the item's state is unknown");
+		goto out;
+	}
+	switch (wf_check(a, (enum wf_state)state, s->role, txn.item.section_id, s->section_id)) {
+	case WF_ERR_ROLE:
+		core_fail(err, CORE_FORBIDDEN, NULL, "a %s may not %s", role_name(s->role), t->name);
+		goto refused;
+	case WF_ERR_SECTION:
+		core_fail(err, CORE_FORBIDDEN, NULL, "item %s belongs to another section",
+		          txn.item.tracking);
+		goto refused;
+	case WF_ERR_STATE: {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "%s is not possible from state %s", t->name,
+		         txn.item.state);
+		conflict(err, (enum wf_state)state, s->role, msg);
+		goto refused;
+	}
+	case WF_OK:
+		break;
+	}
+	if (check_needs(t, in, err) != 0)
+		goto out;
+	next = wf_next_state(a, (enum wf_state)state,
+	                     txn.item.resume_state ? wf_state_parse(txn.item.resume_state) : -1);
+	if (next < 0)
+		next = WF_IN_PROGRESS; /* waiting without a remembered state: back to work */
+	note = in->note;
+	if (apply_fields(c, s, t, &txn.item, in, (enum wf_state)state, now, &note, err) != 0) {
+		if (err->code == CORE_OK)
+			core_fail(err, CORE_ERROR, NULL, "out of memory");
+		if (err->code == CORE_CONFLICT)
+			goto refused;
+		goto out;
+	}
+	kind = kind_parse(txn.item.kind);
+	if (kind < 0) {
+		core_fail(err, CORE_ERROR, NULL, "the item's kind is unknown");
+		goto out;
+	}
+	app_policy(app, (enum kind)kind, &policy);
+	cal = app_calendar(app);
+	apply_clocks(t, &txn.item, &policy, cal, now);
+	snprintf(from, sizeof(from), "%s", txn.item.state);
+	if (core_set_str(&txn.item.state, wf_state_name((enum wf_state)next)) != 0) {
+		core_fail(err, CORE_ERROR, NULL, "out of memory");
+		goto out;
+	}
+	txn.item.updated = now;
+	memset(&h, 0, sizeof(h));
+	h.at = now;
+	h.actor_id = s->account_id;
+	h.actor = s->username;
+	h.action = (char *)t->name;
+	h.from_state = from;
+	h.to_state = txn.item.state;
+	h.note = (char *)note;
+	h.citizen = t->citizen;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = CORE_EV_ACTION;
+	ev.item = &txn.item;
+	ev.action = (int)a;
+	ev.from_state = from;
+	ev.note = note;
+	ev.at = now;
+	snprintf(detail, sizeof(detail), "%s -> %s", from, txn.item.state);
+	if (txn_commit(&txn, &who, &h, detail, &ev, err) != 0)
+		goto out;
+	ret = 0;
+	goto out;
+refused:
+	db_rollback(c);
+	txn.began = 0;
+	audit_refused(c, now, s, addr, t->name, &txn.item, err);
+out:
+	txn_end(&txn);
+	sla_calendar_unref(cal);
+	return ret;
+}

@@ -1,0 +1,123 @@
+/* clocks.c: the legal clocks of an item — start, stop, pause, resume, restart — and their JSON. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core_int.h"
+
+
+
+struct db_clock *
+clock_find(struct db_item *item, enum clock_name name)
+{
+	const char *label = clock_label(name);
+	size_t i;
+
+	for (i = 0; i < item->nclocks; i++)
+		if (strcmp(item->clocks[i].name, label) == 0)
+			return &item->clocks[i];
+	return NULL;
+}
+
+static const char *
+unit_name(enum sla_unit u)
+{
+	return u == SLA_CALENDAR_DAYS ? "calendar_days" : "working_days";
+}
+
+static int
+provisional(const struct sla_calendar *cal, int64_t from, int64_t due)
+{
+	return !sla_calendar_covers(cal, sla_local_day(from), sla_local_day(due));
+}
+
+void
+clock_restart(struct db_clock *k, const struct sla_calendar *cal, int64_t at,
+              const struct sla_rule *rule)
+{
+	k->started = at;
+	k->days = rule->days;
+	snprintf(k->unit, sizeof(k->unit), "%s", unit_name(rule->unit));
+	k->end_minutes =
+	    rule->end_minutes > 0 && rule->end_minutes <= 1440 ? rule->end_minutes : 1440;
+	k->due = sla_due(cal, at, rule);
+	k->paused_at = 0;
+	k->remaining = 0;
+	k->stopped_at = 0;
+	k->provisional = provisional(cal, at, k->due);
+	k->result[0] = '\0';
+}
+
+struct db_clock *
+clock_open(struct db_item *item, enum clock_name name, const struct sla_rule *rule,
+           const struct sla_calendar *cal, int64_t at)
+{
+	struct db_clock *k = clock_find(item, name);
+
+	if (k == NULL) {
+		if (item->nclocks == sizeof(item->clocks) / sizeof(item->clocks[0]))
+			return NULL;
+		k = &item->clocks[item->nclocks++];
+		memset(k, 0, sizeof(*k));
+		snprintf(k->name, sizeof(k->name), "%s", clock_label(name));
+	}
+	clock_restart(k, cal, at, rule);
+	return k;
+}
+
+void
+clocks_start(struct db_item *item, const struct policy *p, const struct sla_calendar *cal,
+             int64_t at)
+{
+	item->nclocks = 0;
+	clock_open(item, CLOCK_FORWARD, &p->forward, cal, at);
+	clock_open(item, CLOCK_REPLY, &p->reply, cal, at);
+	item->next_due = db_item_next_due(item);
+}
+
+void
+clock_stop(struct db_clock *k, int64_t at)
+{
+	if (k->stopped_at != 0)
+		return;
+	k->stopped_at = at;
+}
+
+void
+clock_pause(struct db_clock *k, const struct sla_calendar *cal, int64_t at)
+{
+	if (k->stopped_at != 0 || k->paused_at != 0)
+		return;
+	k->remaining = sla_days_left(cal, k->due, at);
+	k->paused_at = at;
+	k->due = 0;
+}
+
+void
+clock_resume(struct db_clock *k, const struct sla_calendar *cal, int64_t at)
+{
+	if (k->stopped_at != 0 || k->paused_at == 0)
+		return;
+	k->due = sla_resume(cal, at, k->remaining, k->end_minutes);
+	k->paused_at = 0;
+	k->provisional = provisional(cal, at, k->due);
+}
+
+void
+clocks_freeze(struct db_item *item, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < item->nclocks; i++) {
+		struct db_clock *k = &item->clocks[i];
+		int late;
+
+		if (k->result[0] != '\0')
+			continue;
+		if (k->paused_at != 0)
+			late = k->remaining < 0;
+		else
+			late = (k->stopped_at != 0 ? k->stopped_at : now) > k->due;
+		snprintf(k->result, sizeof(k->result), "%s", late ? "late" : "on_time");
+	}
+}
+

@@ -1,0 +1,299 @@
+/*
+ * config.c: civicdesk.conf and CIVICDESK_* environment variables. One table row per key (name,
+ * type, default, help); the same table fills the defaults, reads the file, applies the
+ * environment and prints the usage.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_int.h"
+
+enum cfg_type {
+	CFG_STR,    /* char * */
+	CFG_LONG,   /* long, min..max of its row (0..2^40 unless said) */
+	CFG_POLICY, /* a key of a struct policy, parsed by policy_set (policy.c) */
+};
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t offset;
+	const char *def;
+	const char *help;
+	enum policy_key pkey; /* CFG_POLICY: which key of the struct policy at offset */
+	long min, max;        /* CFG_LONG: the values accepted */
+};
+
+#define LONG_MAX_VALUE (1L << 40)
+#define KEY(n, t, f, d, h) { n, t, offsetof(struct config, f), d, h, 0, 0, LONG_MAX_VALUE }
+#define KEY_RANGE(n, f, d, lo, hi, h) { n, CFG_LONG, offsetof(struct config, f), d, h, 0, lo, hi }
+#define PKEY(k, K, key, P, d, h)                                                                   \
+	{ "policy." k "." key, CFG_POLICY, offsetof(struct config, policy[K]), d, h, P, 0, 0 }
+#define POLICY_KEYS(k, K)                                                                          \
+	PKEY(k, K, "forward_days", POLICY_FORWARD_DAYS, "3",                                       \
+	     "days (" POLICY_DAYS_RANGE ") to forward a " k " to the section that answers it"),    \
+	PKEY(k, K, "reply_days", POLICY_REPLY_DAYS, "5",                                           \
+	     "days (" POLICY_DAYS_RANGE ") to reply to a " k),                                     \
+	PKEY(k, K, "explain_days", POLICY_EXPLAIN_DAYS, "3",                                       \
+	     "days (" POLICY_DAYS_RANGE ") from receipt to explain a delay to the citizen"),       \
+	PKEY(k, K, "reply_extended_days", POLICY_REPLY_EXTENDED_DAYS, "15",                        \
+	     "days (" POLICY_DAYS_RANGE ") to reply after an approved extension"),                 \
+	PKEY(k, K, "unit", POLICY_UNIT, "working_days",                                            \
+	     "working_days or calendar_days (rolled forward to a working day)"),                   \
+	PKEY(k, K, "end_of_day", POLICY_END_OF_DAY, "24:00",                                       \
+	     "time HH:MM a limit ends: 24:00, or close of business such as 17:30"),                \
+	PKEY(k, K, "on_forward", POLICY_ON_FORWARD, "keep",                                        \
+	     "keep the reply due time when forwarded, or restart it"),                             \
+	PKEY(k, K, "on_supplement", POLICY_ON_SUPPLEMENT, "restart",                               \
+	     "when the citizen's supplement arrives: restart the clocks, or resume them (pause)")
+
+static const struct cfg_key keys[] = {
+	KEY("db", CFG_STR, db, "var/civicdesk.db", "SQLite database file"),
+	KEY("listen", CFG_STR, listen, "127.0.0.1:8080", "address and port to serve on"),
+	KEY("calendar_dir", CFG_STR, calendar_dir, "",
+	    "folder of holiday calendar files (empty: the built-in ones)"),
+	KEY("tz", CFG_STR, tz, "Asia/Shanghai", "time zone of working-day arithmetic"),
+	KEY("smtp_url", CFG_STR, smtp_url, "", "outgoing mail server, smtp://host:port"),
+	KEY("smtp_from", CFG_STR, smtp_from, "civicdesk@localhost", "sender address of mail"),
+	KEY("sms_url", CFG_STR, sms_url, "", "SMS gateway URL (HTTP POST)"),
+	KEY("imap_url", CFG_STR, imap_url, "", "mailbox to fetch citizen mail from"),
+	KEY("submit_rate", CFG_LONG, submit_rate, "10",
+	    "submissions per minute from one address (0: no limit)"),
+	KEY_RANGE("max_body", max_body, "10485760", 4096, 1L << 32,
+	          "largest request body in bytes, attachments included (4096 to 2^32)"),
+	KEY_RANGE("max_connections", max_connections, "512", 1, 65535,
+	          "most HTTP connections served at once (one thread each), 1 to 65535"),
+	KEY("session_idle", CFG_LONG, session_idle, "1800", "staff session idle timeout, seconds"),
+	KEY("session_max", CFG_LONG, session_max, "43200", "staff session absolute timeout, seconds"),
+	KEY_RANGE("lockout_failures", lockout_failures, "5", 0, 64,
+	          "failed logins that lock an account name (0: no lockout; at most 64)"),
+	KEY("lockout_window", CFG_LONG, lockout_window, "900",
+	    "seconds in which those failures count"),
+	KEY("lockout_duration", CFG_LONG, lockout_duration, "900", "seconds an account stays locked"),
+	KEY("password_max_age_days", CFG_LONG, password_max_age_days, "90",
+	    "days after which a password must be changed (0: never)"),
+	KEY_RANGE("cookie_secure", cookie_secure, "0", 0, 1,
+	          "1: mark the session cookie Secure (set it when served over TLS)"),
+	KEY("trusted_proxies", CFG_STR, trusted_proxies, "",
+	    "reverse proxies (numeric addresses, comma-separated) whose X-Forwarded-For header "
+	    "names the client: rate limits and the audit log then see the citizen, not the proxy"),
+	KEY_RANGE("demo", demo, "1", 0, 1,
+	          "1: a new database gets demo sections and one account per role"),
+	POLICY_KEYS("letter", KIND_LETTER),
+	POLICY_KEYS("complaint", KIND_COMPLAINT),
+	POLICY_KEYS("consultation", KIND_CONSULTATION),
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static void
+env_name(const struct cfg_key *k, char *buf, size_t size)
+{
+	size_t i, n = (size_t)snprintf(buf, size, "CIVICDESK_");
+
+	for (i = 0; k->name[i] != '\0' && n + 1 < size; i++, n++)
+		buf[n] = k->name[i] == '.' ? '_' : (char)toupper((unsigned char)k->name[i]);
+	buf[n] = '\0';
+}
+
+static int
+parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Sets key k from text value; returns 0 or -1 with the reason in err. */
+static int
+set_key(struct config *cfg, const struct cfg_key *k, const char *value, char *err, size_t errsize)
+{
+	char *field = (char *)cfg + k->offset;
+	const char *why = k->help;
+	long v;
+
+	switch (k->type) {
+	case CFG_STR: {
+		char *copy = strdup(value);
+
+		if (copy == NULL) {
+			snprintf(err, errsize, "out of memory");
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = copy;
+		return 0;
+	}
+	case CFG_LONG:
+		if (parse_long(value, k->min, k->max, &v) != 0)
+			break;
+		*(long *)field = v;
+		return 0;
+	case CFG_POLICY:
+		/* the same parser as the admin API's, so that both accept the same values */
+		if (policy_set((struct policy *)field, k->pkey, value, &why) != 0)
+			break;
+		return 0;
+	}
+	snprintf(err, errsize, "%s: invalid value '%s' (%s)", k->name, value, why);
+	return -1;
+}
+
+static const struct cfg_key *
+find_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static int
+read_file(struct config *cfg, const char *path, FILE *f, char *err, size_t errsize)
+{
+	char line[4096], msg[512];
+	int lineno = 0;
+
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *s, *eq, *name, *value;
+		const struct cfg_key *k;
+
+		lineno++;
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (eq == NULL) {
+			snprintf(err, errsize, "%s:%d: expected 'key = value'", path, lineno);
+			return -1;
+		}
+		*eq = '\0';
+		name = trim(s);
+		value = trim(eq + 1);
+		k = find_key(name);
+		if (k == NULL) {
+			snprintf(err, errsize, "%s:%d: unknown key '%s'", path, lineno, name);
+			return -1;
+		}
+		if (set_key(cfg, k, value, msg, sizeof(msg)) != 0) {
+			snprintf(err, errsize, "%s:%d: %s", path, lineno, msg);
+			return -1;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errsize, "%s: read error", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, int explicit_path, char *err, size_t errsize)
+{
+	size_t i;
+	char env[128], msg[512];
+	FILE *f;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < NKEYS; i++)
+		if (set_key(cfg, &keys[i], keys[i].def, err, errsize) != 0)
+			goto fail;
+	if (path != NULL) {
+		f = fopen(path, "r");
+		if (f == NULL && explicit_path) {
+			snprintf(err, errsize, "%s: cannot open: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (f != NULL) {
+			int rc = read_file(cfg, path, f, err, errsize);
+
+			fclose(f);
+			if (rc != 0)
+				goto fail;
+		}
+	}
+	for (i = 0; i < NKEYS; i++) {
+		const char *v;
+
+		env_name(&keys[i], env, sizeof(env));
+		v = getenv(env);
+		if (v == NULL)
+			continue;
+		if (set_key(cfg, &keys[i], v, msg, sizeof(msg)) != 0) {
+			snprintf(err, errsize, "environment %s: %s", env, msg);
+			goto fail;
+		}
+	}
+	for (i = 0; i < KIND__MAX; i++) {
+		const struct policy *p = &cfg->policy[i];
+
+		if (p->reply_extended_days < p->reply.days) {
+			snprintf(err, errsize,
+			         "policy.%s.reply_extended_days (%d) must be at least "
+			         "policy.%s.reply_days (%d): an approved extension never shortens the "
+			         "time to reply",
+			         kind_name((enum kind)i), p->reply_extended_days, kind_name((enum kind)i),
+			         p->reply.days);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	config_free(cfg);
+	return -1;
+}
+
+void
+config_free(struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (keys[i].type == CFG_STR) {
+			char **field = (char **)((char *)cfg + keys[i].offset);
+
+			free(*field);
+			*field = NULL;
+		}
+	}
+}
+
+void
+config_usage(FILE *out)
+{
+	size_t i;
+	char env[128];
+
+	fprintf(out, "Configuration keys (civicdesk.conf, 'key = value'; the environment "
+	             "variable overrides the file):\n");
+	for (i = 0; i < NKEYS; i++) {
+		env_name(&keys[i], env, sizeof(env));
+		fprintf(out, "  %-36s %-44s default '%s'\n      %s\n", keys[i].name, env,
+		        keys[i].def, keys[i].help);
+	}
+}

@@ -1,0 +1,705 @@
+/*
+ * core.h: the domain core of civicdesk — what every way in (the JSON and Open311 API, the pages,
+ * mail-in, the command line, the notifiers and the scheduler) may call. It knows no HTTP: items
+ * change here, each change in one transaction with its history, audit and outbox rows.
+ *
+ * One struct app is created by a command (cli/) and passed down. Sections below are grouped by
+ * the file that implements them. Includes only db/ and sla/.
+ */
+#ifndef CORE_H
+#define CORE_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "db/db.h"
+#include "sla/sla.h"
+
+#define CIVICDESK_VERSION "0.1.0"
+
+
+/* --- domain names (names.c) -------------------------------------------------------------- */
+
+enum role {
+	ROLE_HANDLER,
+	ROLE_SECTION_HEAD,
+	ROLE_DISPATCHER,
+	ROLE_SUPERVISOR,
+	ROLE_ADMIN,
+	ROLE__MAX
+};
+#define ROLE_BIT(r) (1u << (r))
+#define ROLES_STAFF ((1u << ROLE__MAX) - 1)
+
+enum kind { KIND_LETTER, KIND_COMPLAINT, KIND_CONSULTATION, KIND__MAX };
+enum channel { CHANNEL_WEB, CHANNEL_EMAIL, CHANNEL_POST, CHANNEL_PHONE, CHANNEL__MAX };
+enum clock_name { CLOCK_FORWARD, CLOCK_REPLY, CLOCK_EXPLAIN, CLOCK__MAX };
+
+/* Names as stored and as the API spells them; *_parse returns the enum or -1. */
+const char *role_name(enum role r);
+int role_parse(const char *s);
+const char *kind_name(enum kind k);
+int kind_parse(const char *s);
+const char *channel_name(enum channel c);
+int channel_parse(const char *s);
+const char *clock_label(enum clock_name c);
+int clock_parse(const char *s);
+
+/* --- configuration (config.c) ------------------------------------------------------------ */
+
+/* What happens to a clock in a given situation (policy). */
+enum on_forward { ON_FORWARD_KEEP, ON_FORWARD_RESTART };
+enum on_supplement { ON_SUPPLEMENT_RESTART, ON_SUPPLEMENT_PAUSE };
+
+/* The clocks policy of one kind of item. */
+struct policy {
+	struct sla_rule forward;        /* forward clock: 3 WD */
+	struct sla_rule reply;          /* reply clock: 5 WD */
+	struct sla_rule explain;        /* explain clock: 3 WD from receipt */
+	int reply_extended_days;        /* reply limit after an approved extension: 15 */
+	enum on_forward on_forward;     /* keep (default) or restart the reply clock */
+	enum on_supplement on_supplement; /* restart (default) or pause while waiting */
+};
+
+struct config {
+	char *db;           /* CIVICDESK_DB: database path */
+	char *listen;       /* CIVICDESK_LISTEN: host:port */
+	char *calendar_dir; /* CIVICDESK_CALENDAR_DIR: "" = built-in calendars */
+	char *tz;           /* CIVICDESK_TZ */
+	char *smtp_url;     /* CIVICDESK_SMTP_URL */
+	char *smtp_from;    /* CIVICDESK_SMTP_FROM */
+	char *sms_url;      /* CIVICDESK_SMS_URL */
+	char *imap_url;     /* CIVICDESK_IMAP_URL */
+	long submit_rate;   /* CIVICDESK_SUBMIT_RATE: submissions per minute per address, 0 = off */
+	long max_body;      /* largest request body in bytes (413 above) */
+	long max_connections; /* HTTP connections at once, one thread each */
+	long session_idle;  /* seconds */
+	long session_max;   /* seconds */
+	long lockout_failures; /* failed logins ... */
+	long lockout_window;   /* ... within this many seconds ... */
+	long lockout_duration; /* ... lock the name for this many seconds */
+	long password_max_age_days;
+	long cookie_secure;    /* 1: the session cookie gets Secure (served behind TLS) */
+	char *trusted_proxies; /* numeric addresses whose X-Forwarded-For names the client */
+	long demo;          /* 1: a new database gets demo sections and accounts */
+	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
+	                                  * overrides; handlers read app_policy(), not these */
+};
+
+/* Fills cfg with the defaults, then the file (if path is not NULL; a missing file is an error
+ * only when explicit), then CIVICDESK_* environment variables. Returns 0, or -1 with a message
+ * ("file:line: reason") in err. */
+int config_load(struct config *cfg, const char *path, int explicit_path, char *err,
+                size_t errsize);
+void config_free(struct config *cfg);
+/* Prints every key with its environment variable, default and help text. */
+void config_usage(FILE *out);
+
+/* --- clock policies (policy.c) ----------------------------------------------------------- */
+
+/* The keys of a kind's policy, as named after "policy.KIND." in the configuration and in the
+ * admin API. One parser (policy_set) serves the file, the environment, the API and the stored
+ * overrides, so that they accept the same values. */
+enum policy_key {
+	POLICY_FORWARD_DAYS,
+	POLICY_REPLY_DAYS,
+	POLICY_EXPLAIN_DAYS,
+	POLICY_REPLY_EXTENDED_DAYS,
+	POLICY_UNIT,          /* working_days | calendar_days, of the three clocks */
+	POLICY_END_OF_DAY,    /* "24:00" or "HH:MM", of the three clocks */
+	POLICY_ON_FORWARD,    /* keep | restart */
+	POLICY_ON_SUPPLEMENT, /* restart | pause */
+	POLICY_KEY__MAX
+};
+
+#define POLICY_DAYS_MIN 1  /* the limits a days key accepts */
+#define POLICY_DAYS_MAX 366 /* a year: petition-style limits run to 60 + 30 calendar days */
+#define POLICY_STR_(x) #x
+#define POLICY_STR(x) POLICY_STR_(x)
+#define POLICY_DAYS_RANGE POLICY_STR(POLICY_DAYS_MIN) " to " POLICY_STR(POLICY_DAYS_MAX)
+#define POLICY_VALUE_MAX 16 /* bytes of a value's text form and its NUL */
+
+/* The effective policies: the configuration's, overridden by what administrators stored. A
+ * plain value: app.c replaces it whole under a lock, handlers take copies. */
+struct policies {
+	struct policy kind[KIND__MAX];
+	unsigned admin[KIND__MAX]; /* bit (1u << key) set: the key comes from an override */
+};
+
+const char *policy_key_name(enum policy_key k);
+/* The key named s, or -1. */
+int policy_key_parse(const char *s);
+/* 1 if key k takes an integer (the days keys), 0 if it takes a name or a time. */
+int policy_key_is_days(enum policy_key k);
+/* Sets key k of p from its text form: days "1".."60" (decimal digits only), unit
+ * "working_days" | "calendar_days", end_of_day "HH:MM" from "00:01" to "24:00", on_forward
+ * "keep" | "restart", on_supplement "restart" | "pause". Returns 0, or -1 with p unchanged and
+ * *why set to a static sentence saying what the key accepts. */
+int policy_set(struct policy *p, enum policy_key k, const char *value, const char **why);
+/* Writes the canonical text form of key k of p (what policy_set reads back) into buf. */
+void policy_format(const struct policy *p, enum policy_key k, char buf[POLICY_VALUE_MAX]);
+/* Builds the effective policies from the configuration's and the stored overrides (rows of
+ * db_policy_list). Returns 0, or -1 with a sentence naming the row at fault in err (unknown
+ * kind or key, or a value the parser refuses); *out is written only on success. */
+int policies_build(const struct config *cfg, const struct db_policy *rows, size_t n,
+                   struct policies *out, char *err, size_t errsize);
+/* The same, reading the overrides on c (inside the caller's transaction if one is open). */
+int policies_read(const struct config *cfg, struct db_conn *c, struct policies *out, char *err,
+                  size_t errsize);
+
+/* --- clocks (clocks.c) ------------------------------------------------------------------- */
+
+/* The legal clocks of an item (DESIGN.md "Items and clocks"), computed with sla/. These
+ * functions change the struct db_item in memory; the caller stores it (db_item_update), which
+ * also recomputes items.next_due. */
+
+/* The clock called name of item (lent), or NULL when it has none. */
+struct db_clock *clock_find(struct db_item *item, enum clock_name name);
+/* Starts clock name at `at` under rule (adding it to item if missing, restarting it otherwise).
+ * Returns the clock, or NULL if item has no room for it. */
+struct db_clock *clock_open(struct db_item *item, enum clock_name name,
+                            const struct sla_rule *rule, const struct sla_calendar *cal,
+                            int64_t at);
+/* Starts the clocks of a new item received at `at` under policy p: forward and reply (explain
+ * is opened later, by an extension request, with clock_open and p->explain). */
+void clocks_start(struct db_item *item, const struct policy *p, const struct sla_calendar *cal,
+                  int64_t at);
+/* Stops a clock at `at` (satisfied); a stopped clock stays stopped. */
+void clock_stop(struct db_clock *k, int64_t at);
+/* Pauses a running clock at `at`, keeping the working days left (negative when overdue). */
+void clock_pause(struct db_clock *k, const struct sla_calendar *cal, int64_t at);
+/* Resumes a paused clock at `at` with the working days it had left (policy "pause"). */
+void clock_resume(struct db_clock *k, const struct sla_calendar *cal, int64_t at);
+/* Restarts a clock from `at` under rule (policy "restart", forward with restart, extension). */
+void clock_restart(struct db_clock *k, const struct sla_calendar *cal, int64_t at,
+                   const struct sla_rule *rule);
+/* Freezes the on_time / late result of every clock that has none (at close): a stopped clock
+ * by its stop time, a running one by `now`, a paused one by the days it had left. */
+void clocks_freeze(struct db_item *item, int64_t now);
+
+/* --- rate limits (ratelimit.c) ------------------------------------------------------------- */
+
+/* A fixed-size, mutex-guarded table of per-address counters in fixed windows: bounded memory
+ * whatever the number of addresses (an address evicted under pressure starts afresh). */
+struct ratelimit;
+
+/* A new table allowing `limit` events per address in `window` seconds; limit 0 = no limit.
+ * NULL when out of memory. */
+struct ratelimit *ratelimit_new(long limit, int64_t window);
+void ratelimit_free(struct ratelimit *rl);
+/* Counts one event of addr at `now`. Returns 0 when allowed, 1 when over the limit (the event
+ * is not counted) and writes the seconds until the window ends into *retry_after. */
+int ratelimit_hit(struct ratelimit *rl, const char *addr, int64_t now, int64_t *retry_after);
+/* Like ratelimit_hit without counting: 1 when addr is over the limit now, else 0. */
+int ratelimit_check(struct ratelimit *rl, const char *addr, int64_t now, int64_t *retry_after);
+
+/* --- input checks (validate.c) ------------------------------------------------------------- */
+
+enum text_flags {
+	TEXT_MULTILINE = 1 << 0, /* allows tab, CR and LF (else no control character at all) */
+};
+
+/* Checks that s[0..len) is valid UTF-8 (no overlong forms, surrogates or NUL) without control
+ * characters (but those TEXT_MULTILINE allows). Returns the number of code points, or -1. */
+long text_check(const char *s, size_t len, unsigned flags);
+/* Makes s valid UTF-8 in place: each byte that does not belong to a valid sequence (a stray
+ * byte, or a character cut short at the end) becomes '?'. For messages that quote a request. */
+void text_scrub(char *s);
+/* 1 if s holds something other than white space, else 0. */
+int text_nonblank(const char *s);
+/* A mainland mobile number (1[3-9] and 9 digits, optionally after +86) or a landline
+ * (0, 2-3 digits, optional '-', 7-8 digits): 1, else 0. */
+int phone_valid(const char *s);
+/* A plausible e-mail address (local@domain.tld, at most 254 bytes): 1, else 0. */
+int email_valid(const char *s);
+
+/* --- query codes (query_code.c) ------------------------------------------------------------- */
+
+#define QUERY_CODE_LEN 12 /* characters of a citizen's query code */
+#define QUERY_HASH_LEN 32 /* bytes of its stored hash */
+
+/* Writes a new random query code (QUERY_CODE_LEN characters and a NUL) into code. */
+void query_code_new(char code[QUERY_CODE_LEN + 1]);
+/* The stored hash of a code as typed (case, spaces and dashes ignored). 0, or -1 when the
+ * text cannot be a code (too long). */
+int query_code_hash(const char *code, unsigned char hash[QUERY_HASH_LEN]);
+/* 1 when code matches the stored hash (compared in constant time), else 0. */
+int query_code_verify(const char *code, const unsigned char hash[QUERY_HASH_LEN]);
+
+/* --- logging (log.c) ---------------------------------------------------------------------- */
+
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --- errors of the core (error.c) -------------------------------------------------------- */
+
+/* What went wrong, for every way in: the API maps these to HTTP statuses in one table, the
+ * command line to exit codes, mail-in to sysexits. */
+enum core_err {
+	CORE_OK,
+	CORE_INVALID,   /* input refused: err.field names the field (400) */
+	CORE_TOO_LARGE, /* input over a size limit (413) */
+	CORE_FORBIDDEN, /* the actor's role or section may not do this (403) */
+	CORE_NOT_FOUND, /* no such item (404) */
+	CORE_CONFLICT,  /* not possible in the item's state now: err.allowed (409) */
+	CORE_BUSY,      /* storage busy or full: try again later (503) */
+	CORE_ERROR,     /* storage or memory error (500) */
+	CORE_ERR__MAX
+};
+
+struct core_error {
+	enum core_err code;
+	const char *code_name; /* static: a finer machine-readable code ("no_consent"), or NULL */
+	const char *field;     /* static: the field at fault, or NULL */
+	char message[256];     /* a sentence for a person */
+	int state;             /* CORE_CONFLICT: the item's state (enum wf_state), else -1 */
+	unsigned long allowed; /* CORE_CONFLICT: bits (1ul << enum wf_action) that would succeed */
+};
+
+/* A short name of e ("invalid", "not_found", …). */
+const char *core_strerror(enum core_err e);
+/* Fills err (code, field, printf message) and returns -1, for one-line error paths. */
+int core_fail(struct core_error *err, enum core_err code, const char *field, const char *fmt,
+              ...) __attribute__((format(printf, 4, 5)));
+
+/* --- notification hook (notify.c) ----------------------------------------------------------- */
+
+enum core_event_kind {
+	CORE_EV_SUBMITTED, /* a new item was stored */
+	CORE_EV_ACTION,    /* a workflow action changed an item */
+};
+
+/* What changed, handed to the notification hook inside the change's transaction. */
+struct core_event {
+	enum core_event_kind kind;
+	const struct db_item *item; /* the item after the change (lent) */
+	int action;                 /* CORE_EV_ACTION: enum wf_action; else -1 */
+	const char *from_state;     /* CORE_EV_ACTION: the state before; else NULL */
+	const char *note;           /* the history row's note, or NULL */
+	int64_t at;
+};
+
+/* The notifiers' hook: on_event writes outbox rows on c, inside the transaction that stores
+ * the change, and returns 0, or -1 to roll the whole change back. No hook: on_event NULL. */
+struct core_notify {
+	void *cls;
+	int (*on_event)(void *cls, struct db_conn *c, const struct core_event *ev);
+};
+
+struct app;
+/* Calls the hook of app for ev on c: 0 when there is none. */
+int core_notify_event(struct app *app, struct db_conn *c, const struct core_event *ev);
+
+/* --- who acts (audit.c) ------------------------------------------------------------------ */
+
+/* Who does something, for the audit log. */
+struct actor {
+	int64_t id;       /* account id; 0 for the command line or the system */
+	const char *name; /* username, "cli" or "system" */
+	const char *addr; /* client address, or NULL */
+};
+
+/* --- the application (app.c) -------------------------------------------------------------- */
+
+#define TRACK_FAILURES 10 /* failed tracking look-ups from one address ... */
+#define TRACK_WINDOW 600  /* ... within this many seconds: 429 until the window ends */
+
+struct app {
+	struct config cfg;
+	struct db *db;
+	pthread_mutex_t cal_lock;  /* guards cal */
+	struct sla_calendar *cal;  /* current calendar; swap with app_calendar_swap */
+	pthread_mutex_t policy_lock;   /* guards policies */
+	struct policies policies;      /* effective clock policies: app_policy, app_policies_swap */
+	pthread_mutex_t policy_write;  /* held by an administrator's change from its transaction
+	                                * to its swap, so that swaps happen in commit order */
+	struct ratelimit *submit_limit; /* per-address submission limit (intake) */
+	struct ratelimit *track_limit;  /* per-address failed tracking look-ups */
+	struct db_submitter *submitter; /* group commit of new items (db_submit.c) */
+	struct core_notify notify;      /* the notifiers' hook; zero: none */
+	sem_t pwhash_slots;        /* argon2id computations at once (64 MiB each): auth.c */
+#ifdef CIVICDESK_TEST_HOOKS
+	int64_t test_now; /* test builds only: the injected clock, 0 = real time */
+	pthread_mutex_t test_lock;
+#endif
+};
+
+/* Current time (Unix seconds). In test builds the clock can be set (POST /api/v1/test/clock,
+ * or CIVICDESK_TEST_NOW); production builds always read the system clock. */
+int64_t app_now(struct app *app);
+/* A new reference to the current calendar: the caller unrefs it (sla_calendar_unref). */
+struct sla_calendar *app_calendar(struct app *app);
+/* Replaces the calendar, taking the caller's reference to cal. */
+void app_calendar_swap(struct app *app, struct sla_calendar *cal);
+/* Copies the effective policy of kind (a valid one) into *out: a snapshot that later changes
+ * leave alone. */
+void app_policy(struct app *app, enum kind kind, struct policy *out);
+/* Copies every effective policy into *out. */
+void app_policies(struct app *app, struct policies *out);
+/* Replaces the effective policies with a copy of *p. */
+void app_policies_swap(struct app *app, const struct policies *p);
+/* Loads the configuration (--config FILE / CIVICDESK_CONFIG / ./civicdesk.conf), sets the time
+ * zone, loads the calendar and opens the database into app, for every command. Returns 0 or -1
+ * (message printed). A database it creates gets the demo data (with demo = 1), printed on
+ * `demo_out`: stdout for serve, stderr for commands whose stdout scripts read. */
+int app_open(struct app *app, const char *config_path, FILE *demo_out);
+void app_close(struct app *app);
+
+/* --- network addresses (netaddr.c) ------------------------------------------------------- */
+
+/* Checks a list of numeric IPv4/IPv6 addresses separated by commas or spaces (trusted_proxies):
+ * 0, or -1 with the bad entry named in err. */
+int netaddr_list_check(const char *list, char *err, size_t errsize);
+/* 1 if the numeric address s[0..n) is in list (an IPv4-mapped IPv6 address matches the IPv4
+ * address it maps), else 0. */
+int netaddr_listed(const char *list, const char *s, size_t n);
+/* The client behind trusted proxies: the nearest address of the X-Forwarded-For value xff
+ * ("client, proxy1, proxy2") that is not itself in proxies is written into buf (size bytes); an
+ * entry that is not an address stops the walk at the last trusted hop (buf keeps that one). */
+void netaddr_forwarded(const char *proxies, const char *xff, char *buf, size_t size);
+
+/* --- intake (intake.c) ---------------------------------------------------------------------- */
+
+#define INTAKE_SUBJECT_MAX 200     /* code points */
+#define INTAKE_BODY_MAX 20000      /* code points */
+#define INTAKE_NAME_MAX 100        /* code points */
+#define INTAKE_MAX_ATTACHMENTS 5   /* files per item */
+#define INTAKE_ATTACHMENT_MAX (5L * 1024 * 1024) /* bytes per file */
+#define INTAKE_FILENAME_MAX 255    /* bytes */
+#define INTAKE_CTYPE_MAX 127       /* bytes of a content type */
+
+/* A new item as received (web form, JSON, Open311, staff registration), before its checks.
+ * Every pointer is lent by the caller for the duration of core_submit. */
+struct intake {
+	const char *kind, *subject, *body; /* NULL when absent */
+	const char *name, *phone, *email;  /* NULL or "" when absent */
+	int publish;                       /* 1, 0, or -1 when absent */
+	enum channel channel;              /* web, or post / phone when staff registers it */
+	int64_t received;                  /* receipt: now, or the date on the letter */
+	const struct session *staff;       /* the registering staff member, or NULL */
+	struct db_attachment att[INTAKE_MAX_ATTACHMENTS]; /* filename, content_type, data lent */
+	size_t natt;
+};
+
+/* Checks in: required kind, subject, body; lengths in code points; valid UTF-8 without control
+ * characters; phone and e-mail formats; a contact (phone or e-mail) for web items; publication
+ * consent; attachment names and types. Returns 0, or -1 with err filled (CORE_INVALID). */
+int core_submit_check(const struct intake *in, struct core_error *err);
+/* The one way in for a new item, whatever the channel: checks it (core_submit_check), then
+ * stores it durably (group commit: a 0 means committed with fsync) with state "received", its
+ * clocks from the kind's policy counted from in->received, its attachments, a citizen-visible
+ * "submit" history row and, in the same transaction, what the notification hook writes. On
+ * success fills *out (freed by the caller with db_item_free) and code (the query code, shown
+ * once). 0, or -1 with err filled (CORE_INVALID, CORE_BUSY). */
+int core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
+                char code[QUERY_CODE_LEN + 1], struct core_error *err);
+
+/* --- authentication (auth.c) -------------------------------------------------------------- */
+
+#define AUTH_COOKIE "civicdesk_session" /* name of the session cookie */
+#define AUTH_TOKEN_SIZE 44    /* a session or CSRF token: 43 base64url characters and a NUL */
+#define AUTH_HASH_SIZE 128    /* an argon2id string (crypto_pwhash_STRBYTES) */
+#define AUTH_PASSWORD_MAX 256 /* bytes of a password at most */
+#define AUTH_OTP_SIZE 24      /* a one-time password and its NUL */
+#define AUTH_PWHASH_SLOTS 4   /* argon2id computations at once, to bound memory under load */
+
+/* The staff member behind a session (login.c). */
+struct session {
+	int64_t account_id;
+	char *username;
+	enum role role;
+	int64_t section_id; /* 0 when none */
+	char *csrf_token;
+	int must_change;    /* password change required before anything else */
+	unsigned char token_hash[DB_TOKEN_HASH]; /* which session this is (of the account's) */
+};
+
+void session_free(struct session *s);
+/* Creates one demo account per role in a new database (inside the caller's transaction) and
+ * prints each name with its one-time password on out. Returns 0 or -1. */
+int auth_seed_demo(struct app *app, struct db_conn *c, int64_t now, FILE *out);
+
+/* The password policy: NULL if pw is acceptable for the account username, else a static
+ * sentence naming the rule it breaks (length, character classes, contains the name). The
+ * "not one of the last 5" rule needs the store: see account_set_password. */
+const char *auth_password_weak(const char *username, const char *pw);
+/* Hashes pw with argon2id into out (AUTH_HASH_SIZE bytes). generated: 1 for a random one-time
+ * password (high entropy: the minimum cost is enough), 0 for a chosen one (interactive cost).
+ * Returns 0 or -1 (out of memory). */
+int auth_hash_password(const char *pw, int generated, char out[AUTH_HASH_SIZE]);
+/* 1 if pw matches the argon2id string hash, else 0. The work done does not depend on whether
+ * hash is NULL (an unknown account: a dummy hash is checked instead) or cheap. */
+int auth_verify_password(const char *hash, const char *pw);
+/* Bracket password hashing and verification in the service: at most AUTH_PWHASH_SLOTS threads
+ * run argon2id at once (each takes 64 MiB); the others wait. */
+void auth_pwhash_enter(struct app *app);
+void auth_pwhash_leave(struct app *app);
+/* Writes a new random token (base64url of 32 random bytes) into out. */
+void auth_random_token(char out[AUTH_TOKEN_SIZE]);
+/* The BLAKE2b-256 hash of a token, as stored. */
+void auth_token_hash(const char *token, unsigned char out[DB_TOKEN_HASH]);
+/* Writes a random one-time password that satisfies the policy for username. */
+void auth_one_time_password(const char *username, char out[AUTH_OTP_SIZE]);
+/* 1 if name is an acceptable account name (3..64 of A-Z a-z 0-9 . _ -, a letter first). */
+int auth_username_valid(const char *name);
+
+/* Logs in with lockout (DESIGN.md "Roles"; cfg.lockout_*) from address addr at now: on success
+ * creates a session, writes its cookie token into token and a new session into *out (caller
+ * frees) and returns 0; a wrong password, an unknown, locked or inactive account all return 1
+ * (the same answer for each); -1 on error. Every attempt is audited with the address. */
+int core_login(struct app *app, struct db_conn *c, const char *username, const char *password,
+               const char *addr, int64_t now, char token[AUTH_TOKEN_SIZE], struct session **out);
+/* Ends the session whose cookie token is token and audits it for who. 0 or -1. */
+int core_logout(struct app *app, struct db_conn *c, const char *token, const struct actor *who,
+                int64_t now);
+
+/* Why core_session_get found no usable session. */
+enum session_err {
+	SESSION_OK,
+	SESSION_NONE,     /* no such session: never was, or ended */
+	SESSION_EXPIRED,  /* idle longer than cfg.session_idle or older than cfg.session_max */
+	SESSION_INACTIVE, /* the account is suspended, revoked or gone */
+	SESSION_ERROR,    /* storage error */
+};
+
+/* The live session of cookie token at now: SESSION_OK with a new *out (caller frees) whose
+ * must_change says whether the password must change first. An expired or inactive session is deleted. Its last
+ * activity is written at most once a minute. */
+enum session_err core_session_get(struct app *app, struct db_conn *c, const char *token,
+                                  int64_t now, struct session **out);
+
+/* --- accounts (accounts.c): shared by the admin API and civicdesk user ------------------- */
+
+
+enum acct_err {
+	ACCT_OK,
+	ACCT_INVALID,   /* a field has a bad value (err.field names it) */
+	ACCT_NOT_FOUND, /* the account (field NULL) or the section (field "section") is unknown */
+	ACCT_EXISTS,    /* the username is taken */
+	ACCT_WEAK,      /* the password breaks the policy (err.message says which rule) */
+	ACCT_ERROR,     /* storage error */
+};
+
+struct acct_error {
+	const char *field; /* static: the field at fault, or NULL */
+	char message[256];
+};
+
+/* What to create. Strings are lent; NULL when not given. */
+struct account_spec {
+	const char *username, *role, *section, *display_name, *email, *phone;
+};
+
+/* What to change. NULL strings and -1 flags leave a field alone. */
+struct account_change {
+	const char *role;
+	const char *section;   /* a section name, or "" to clear it */
+	int set_section;       /* 1: section applies ("" or NULL clear it) */
+	const char *display_name, *email, *phone;
+	const char *status;    /* active | suspended | revoked; revoked accounts stay revoked */
+	int reset_password;    /* 1: a new one-time password */
+};
+
+/* Each runs in its own transaction on c and writes its audit row. */
+/* Creates an account. password NULL: a one-time password is generated into otp (changed at
+ * first login); else the password is checked against the policy and not forced to change. */
+enum acct_err account_create(struct app *app, struct db_conn *c, const struct actor *who,
+                             const struct account_spec *spec, const char *password,
+                             char otp[AUTH_OTP_SIZE], struct acct_error *err);
+/* Changes an account; suspending or revoking ends its sessions. With reset_password, the new
+ * one-time password is written into otp. */
+enum acct_err account_change(struct app *app, struct db_conn *c, const struct actor *who,
+                             const char *username, const struct account_change *ch,
+                             char otp[AUTH_OTP_SIZE], struct acct_error *err);
+/* Sets a chosen password (policy, and not one of the last 5) for the account username;
+ * must_change as given. It ends the account's sessions (someone who knew the old password may
+ * hold one), all but keep_session (a session token hash) when that is not NULL. */
+enum acct_err account_set_password(struct app *app, struct db_conn *c, const struct actor *who,
+                                   const char *username, const char *password, int must_change,
+                                   const unsigned char *keep_session, struct acct_error *err);
+/* 1 if the password of a must be changed now (first login, or older than the maximum age). */
+int account_must_change(struct app *app, const struct db_account *a, int64_t now);
+
+/* --- audit (audit.c) ------------------------------------------------------------------------ */
+
+/* Writes one audit row for who at now, inside the caller's transaction if one is open on c:
+ * ok is 0 for refused attempts; detail may be NULL. 0 or -1. */
+int audit_write(struct db_conn *c, int64_t now, const struct actor *who, const char *action,
+                const char *target, int ok, const char *detail);
+
+/* --- workflow (workflow.c) ---------------------------------------------------------------- */
+
+/* The states of an item (DESIGN.md "Items and clocks"). Approval is a state of its own: a
+ * section head's approval moves a reviewed draft in_review -> approved, and sending the reply
+ * is a separate action approved -> replied, so that who approved and who sent (and when) are
+ * two rows of the history, and an approved reply can wait for sending without a flag. */
+enum wf_state {
+	WF_RECEIVED,
+	WF_ASSIGNED,
+	WF_IN_PROGRESS,
+	WF_WAITING_CITIZEN,
+	WF_EXTENSION_REQUESTED,
+	WF_DRAFTED,
+	WF_IN_REVIEW,
+	WF_RETURNED,
+	WF_APPROVED,
+	WF_REPLIED,
+	WF_CLOSED,
+	WF_FORWARDED,
+	WF_REJECTED,
+	WF_MERGED,
+	WF_STATE__MAX
+};
+#define WF_BIT(s) (1u << (s))
+
+/* The actions of POST /api/v1/items/{tracking}/actions/{action}. */
+enum wf_action {
+	WF_ASSIGN,
+	WF_ACCEPT,
+	WF_FORWARD,
+	WF_ASK_CITIZEN,
+	WF_CITIZEN_ANSWER,
+	WF_REQUEST_EXTENSION,
+	WF_APPROVE_EXTENSION,
+	WF_REFUSE_EXTENSION,
+	WF_SEND_EXPLANATION,
+	WF_DRAFT,
+	WF_SUBMIT_REVIEW,
+	WF_APPROVE,
+	WF_RETURN,
+	WF_SEND_REPLY,
+	WF_CLOSE,
+	WF_REJECT,
+	WF_MERGE,
+	WF_ACTION__MAX
+};
+
+#define WF_TO_SAME (-1)   /* the state does not change */
+#define WF_TO_RESUME (-2) /* back to the item's resume_state */
+
+/* What the request body of an action must carry (bits of wf_transition.input; a "note" is
+ * always accepted). */
+enum wf_input {
+	WF_IN_SECTION = 1 << 0, /* "section": name or id of the target section */
+	WF_IN_NOTE = 1 << 1,    /* "reason" / "comment" / "note": non-empty text */
+	WF_IN_TEXT = 1 << 2,    /* "text": draft, explanation or reply text */
+	WF_IN_TARGET = 1 << 3,  /* "target": tracking number of the item merged into */
+};
+
+/* What an action does to the clocks and fields of the item (bits of wf_transition.effects). */
+enum wf_effect {
+	WF_FX_STOP_FORWARD = 1 << 0, /* the forward clock is satisfied */
+	WF_FX_FORWARDED = 1 << 1,    /* reply clock kept or restarted per policy on_forward */
+	WF_FX_PAUSE = 1 << 2,        /* running clocks stop while the citizen is asked */
+	WF_FX_RESUME = 1 << 3,       /* ... and restart or resume (policy on_supplement) */
+	WF_FX_OPEN_EXPLAIN = 1 << 4, /* the explain clock opens (3 WD from receipt) */
+	WF_FX_EXTEND_REPLY = 1 << 5, /* reply due moves to reply_extended_days from its start */
+	WF_FX_STOP_EXPLAIN = 1 << 6, /* the interim explanation was sent */
+	WF_FX_STOP_ALL = 1 << 7,     /* every running clock stops (reply sent, reject, merge) */
+	WF_FX_FREEZE = 1 << 8,       /* each clock's on_time / late result is frozen */
+};
+
+/* One row of the transition table. */
+struct wf_transition {
+	enum wf_action action;
+	const char *name;     /* as in the URL */
+	unsigned from;        /* WF_BIT() of every state it may start from */
+	int to;               /* enum wf_state, WF_TO_SAME or WF_TO_RESUME */
+	unsigned roles;       /* ROLE_BIT() of the roles allowed */
+	int scoped;           /* 1: handlers and section heads only on their section's items */
+	unsigned input;       /* enum wf_input bits: what the body must carry */
+	int citizen;          /* 1: its history row is shown to the citizen */
+	unsigned effects;     /* enum wf_effect bits */
+};
+
+/* Verdict of wf_check(). */
+enum wf_verdict {
+	WF_OK,
+	WF_ERR_ROLE,    /* 403: the role may never take this action */
+	WF_ERR_SECTION, /* 403: the item belongs to another section */
+	WF_ERR_STATE,   /* 409: not from the item's current state */
+};
+
+const char *wf_state_name(enum wf_state s);
+/* The state or -1. */
+int wf_state_parse(const char *s);
+/* The action named s or -1. */
+int wf_action_parse(const char *s);
+/* The table row of an action (never NULL for a valid action). */
+const struct wf_transition *wf_transition(enum wf_action a);
+/* Checks an action against the caller's role and section and the item's state and section
+ * (0: none). Role first, then section, then state. */
+enum wf_verdict wf_check(enum wf_action a, enum wf_state state, enum role role,
+                         int64_t item_section, int64_t user_section);
+/* The actions the role may take from state, in table order: writes up to max of them into out
+ * and returns how many there are. */
+size_t wf_allowed(enum wf_state state, enum role role, enum wf_action *out, size_t max);
+/* The state an action leads to from state (resume: the remembered state; -1 if none). */
+int wf_next_state(enum wf_action a, enum wf_state state, int resume_state);
+
+/* --- redaction of the public version (redact.c) ------------------------------------------ */
+
+/* A new copy of text (UTF-8) with personal data masked for publication: the submitter's name
+ * (exact, and its surname + 某 form, e.g. 张三 -> 张某; a Latin-script name also word by word,
+ * "Wei Wang" finds "Wang Wei" -> W*** W***), mainland mobile numbers (1[3-9] and nine
+ * digits, also with +86 / 86 and spaces or dashes) -> 138****5678, landlines (area code 0XX or
+ * 0XXX, local number of 7-8 digits) -> 010-****5678, 18-digit ID numbers -> first 6
+ * + ******** + last 4, e-mail addresses -> first character + *** @ domain. submitter_name may be
+ * NULL or empty. Never splits a UTF-8 sequence; invalid bytes are copied as they are. Returns
+ * NULL for NULL text or out of memory; the caller frees the result. */
+char *redact_text(const char *text, const char *submitter_name);
+
+/* --- actions on items (actions.c, public.c) ---------------------------------------------- */
+
+/* What an action carries beyond its name; NULL / 0 when not given. Strings are lent. */
+struct core_action_input {
+	const char *note;     /* reason / comment / note */
+	const char *text;     /* draft, explanation or reply text */
+	const char *section;  /* target section by name ... */
+	int64_t section_id;   /* ... or by id */
+	const char *assignee; /* username */
+	const char *target;   /* tracking number of the item merged into */
+};
+
+/* Takes action a on the item `tracking` for staff member who (role and section from s) at now:
+ * the role, section and state checks, the item's fields and clocks, one history row and one
+ * audit row, and what the notification hook writes, in one transaction on c. 0, or -1 with err
+ * filled: CORE_NOT_FOUND, CORE_FORBIDDEN, CORE_CONFLICT (err.state, err.allowed: the actions
+ * of the actor's role from the item's state), CORE_INVALID (a missing or bad input, err.field),
+ * CORE_ERROR. A refused attempt (403, 409) is audited with ok = 0. */
+int core_act(struct app *app, struct db_conn *c, const struct session *who, const char *addr,
+             const char *tracking, enum wf_action a, const struct core_action_input *in,
+             int64_t now, struct core_error *err);
+
+/* A change of one text of an item's public version. */
+struct core_public_text {
+	int set;          /* 0: leave it; 1: replace it with text (NULL: clear it, so that the
+	                   * masked text is generated again on publication) */
+	const char *text;
+};
+
+#define PUBLIC_SUBJECT_MAX 200 /* code points of the public subject */
+#define PUBLIC_TEXT_MAX 20000  /* code points of the public body or reply */
+
+/* Edits the public version of item `tracking` (subject, body, reply) and publishes (1),
+ * withdraws (0) or leaves (-1) its publication, for a section head of its section or an admin,
+ * in one transaction with its history and audit rows. Publishing needs the submitter's consent
+ * and a sent reply, and fills what is missing with the masked text. 0, or -1 with err:
+ * CORE_INVALID, CORE_FORBIDDEN, CORE_NOT_FOUND, CORE_CONFLICT (code_name "no_consent" or
+ * "not_replied"), CORE_ERROR. */
+int core_public_edit(struct app *app, struct db_conn *c, const struct session *who,
+                     const char *addr, const char *tracking, const struct core_public_text *subject,
+                     const struct core_public_text *body, const struct core_public_text *reply,
+                     int publish, int64_t now, struct core_error *err);
+
+/* Fills the masked public version of an item whose submitter allows publication (fields staff
+ * already wrote are kept) and marks it published; an item without consent is left alone.
+ * 0, or -1 when out of memory. */
+int item_make_public(struct db_item *item);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * intake.c: the one way in for a new item (web form, JSON API, Open311, staff registration,
+ * e-mail): its checks and its durable storage through the group-commit writer, with the
+ * notification hook's rows in the same transaction.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_int.h"
+
+
+
+static int
+present(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/* A text field: required or not, at most max code points. */
+static int
+check_text(const char *field, const char *s, int required, long max, unsigned flags,
+           struct core_error *err)
+{
+	long n;
+
+	if (!present(s)) {
+		if (required)
+			return core_fail(err, CORE_INVALID, field, "%s is required", field);
+		return 0;
+	}
+	n = text_check(s, strlen(s), flags);
+	if (n < 0)
+		return core_fail(err, CORE_INVALID, field,
+		            "%s is not valid UTF-8 text (or holds control characters)", field);
+	if (n > max)
+		return core_fail(err, CORE_INVALID, field, "%s is longer than %ld characters", field, max);
+	if (required && !text_nonblank(s))
+		return core_fail(err, CORE_INVALID, field, "%s is empty", field);
+	return 0;
+}
+
+int
+core_submit_check(const struct intake *in, struct core_error *err)
+{
+	size_t i;
+
+	if (!present(in->kind))
+		return core_fail(err, CORE_INVALID, "kind",
+		            "kind is required: letter, complaint or consultation");
+	if (kind_parse(in->kind) < 0)
+		return core_fail(err, CORE_INVALID, "kind", "kind must be letter, complaint or consultation");
+	if (check_text("subject", in->subject, 1, INTAKE_SUBJECT_MAX, 0, err) != 0 ||
+	    check_text("body", in->body, 1, INTAKE_BODY_MAX, TEXT_MULTILINE, err) != 0 ||
+	    check_text("name", in->name, 0, INTAKE_NAME_MAX, 0, err) != 0)
+		return -1;
+	if (present(in->phone) && (strlen(in->phone) > 32 || !phone_valid(in->phone)))
+		return core_fail(err, CORE_INVALID, "phone",
+		            "phone must be a mainland mobile number (13812345678, +8613812345678) "
+		            "or a landline (010-12345678)");
+	if (present(in->email) &&
+	    (text_check(in->email, strlen(in->email), 0) < 0 || !email_valid(in->email)))
+		return core_fail(err, CORE_INVALID, "email", "email is not a valid e-mail address");
+	if (in->staff == NULL && !present(in->phone) && !present(in->email))
+		return core_fail(err, CORE_INVALID, "phone",
+		            "a phone number or an e-mail address is required so that the bureau "
+		            "can answer");
+	if (in->publish != 0 && in->publish != 1)
+		return core_fail(err, CORE_INVALID, "publish",
+		            "publish is required: true if the handled item may be published "
+		            "(with personal data removed), false if not");
+	if (in->natt > INTAKE_MAX_ATTACHMENTS)
+		return core_fail(err, CORE_INVALID, "attachment", "at most %d attachments",
+		            INTAKE_MAX_ATTACHMENTS);
+	for (i = 0; i < in->natt; i++) {
+		const struct db_attachment *a = &in->att[i];
+
+		if (a->size > INTAKE_ATTACHMENT_MAX)
+			return core_fail(err, CORE_TOO_LARGE, "attachment",
+			            "attachment %s is larger than %ld bytes", a->filename,
+			            INTAKE_ATTACHMENT_MAX);
+		if (!present(a->filename) || strlen(a->filename) > INTAKE_FILENAME_MAX ||
+		    text_check(a->filename, strlen(a->filename), 0) < 0)
+			return core_fail(err, CORE_INVALID, "attachment",
+			            "an attachment's file name is missing, too long or not UTF-8");
+		if (!present(a->content_type) || strlen(a->content_type) > INTAKE_CTYPE_MAX)
+			return core_fail(err, CORE_INVALID, "attachment",
+			            "an attachment's content type is invalid");
+	}
+	return 0;
+}
+
+static char *
+dup_opt(const char *s)
+{
+	return present(s) ? strdup(s) : NULL;
+}
+
+/* What the writer's callback needs to call the notification hook. */
+struct hook_ctx {
+	struct app *app;
+	int64_t now;
+};
+
+static int
+after_insert(void *cls, struct db_conn *c, const struct db_item *item)
+{
+	const struct hook_ctx *h = cls;
+	struct core_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = CORE_EV_SUBMITTED;
+	ev.item = item;
+	ev.action = -1;
+	ev.at = h->now;
+	return core_notify_event(h->app, c, &ev);
+}
+
+static int
+store(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
+             char code[QUERY_CODE_LEN + 1], struct core_error *err)
+{
+	struct db_item item;
+	struct db_history h;
+	struct db_submission sub;
+	struct hook_ctx hook;
+	struct sla_calendar *cal;
+	struct policy policy;
+	enum kind kind = (enum kind)kind_parse(in->kind);
+	int year, month, mday;
+	char note[64];
+
+	memset(&item, 0, sizeof(item));
+	memset(&h, 0, sizeof(h));
+	memset(&sub, 0, sizeof(sub));
+	query_code_new(code);
+	item.kind = strdup(kind_name(kind));
+	item.channel = strdup(channel_name(in->channel));
+	item.subject = strdup(in->subject);
+	item.body = strdup(in->body);
+	item.name = dup_opt(in->name);
+	item.phone = dup_opt(in->phone);
+	item.email = dup_opt(in->email);
+	item.state = strdup("received");
+	item.extension = strdup("none");
+	if (item.kind == NULL || item.channel == NULL || item.subject == NULL ||
+	    item.body == NULL || item.state == NULL || item.extension == NULL ||
+	    (present(in->name) && item.name == NULL) ||
+	    (present(in->phone) && item.phone == NULL) ||
+	    (present(in->email) && item.email == NULL)) {
+		core_fail(err, CORE_BUSY, NULL, "out of memory; try again");
+		goto fail;
+	}
+	item.publish = in->publish == 1;
+	query_code_hash(code, item.query_hash);
+	item.received = in->received;
+	item.created = item.updated = now;
+	/* the policy in force now: a later change never moves this item's due times */
+	app_policy(app, kind, &policy);
+	cal = app_calendar(app);
+	clocks_start(&item, &policy, cal, in->received);
+	sla_calendar_unref(cal);
+
+	h.at = now;
+	h.actor_id = in->staff ? in->staff->account_id : 0;
+	h.actor = in->staff ? in->staff->username : (char *)"citizen";
+	h.action = (char *)"submit";
+	h.to_state = (char *)"received";
+	if (in->channel != CHANNEL_WEB) {
+		snprintf(note, sizeof(note), "registered from %s", channel_name(in->channel));
+		h.note = note;
+	}
+	h.citizen = 1;
+
+	sla_split(sla_local_day(now), &year, &month, &mday);
+	sub.item = &item;
+	sub.day = year * 10000 + month * 100 + mday;
+	sub.att = in->att;
+	sub.natt = in->natt;
+	sub.history = &h;
+	sub.after = after_insert;
+	sub.after_cls = &hook;
+	hook.app = app;
+	hook.now = now;
+	if (db_submit(app->submitter, &sub) != 0) {
+		core_fail(err, CORE_BUSY, NULL, "the item could not be stored; try again");
+		goto fail;
+	}
+	*out = item;
+	return 0;
+fail:
+	db_item_free(&item);
+	return -1;
+}
+
+int
+core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
+            char code[QUERY_CODE_LEN + 1], struct core_error *err)
+{
+	if (core_submit_check(in, err) != 0)
+		return -1;
+	return store(app, in, now, out, code, err);
+}

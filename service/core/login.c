@@ -1,0 +1,293 @@
+/*
+ * login.c: staff login with lockout, the sessions it creates (only a token's BLAKE2b hash is
+ * stored), logout, the session look-up the HTTP layer runs for staff routes, and the demo
+ * accounts of a new database.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core_int.h"
+
+#define AUTH_NAME_MAX 64 /* bytes of an account name */
+#define AUTH_LOCK_MAX 64 /* lockout_failures counted at most */
+#define AUTH_TOUCH_EVERY 60 /* seconds between writes of a session's last_seen */
+
+/* The demo accounts of a new database (DESIGN.md "Roles"). */
+static const struct {
+	const char *name;
+	enum role role;
+	const char *section; /* NULL: none */
+} demo_accounts[] = {
+    {"handler1", ROLE_HANDLER, "法规处"},
+    {"head1", ROLE_SECTION_HEAD, "法规处"},
+    {"dispatcher1", ROLE_DISPATCHER, NULL},
+    {"supervisor1", ROLE_SUPERVISOR, NULL},
+    {"admin", ROLE_ADMIN, NULL},
+};
+
+/* --- sessions ------------------------------------------------------------------------------ */
+
+void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	free(s->username);
+	free(s->csrf_token);
+	free(s);
+}
+
+static struct session *
+session_new(const struct db_account *a, const char *csrf, int must_change,
+            const unsigned char token_hash[DB_TOKEN_HASH])
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int role = role_parse(a->role);
+
+	if (s == NULL)
+		return NULL;
+	s->account_id = a->id;
+	s->username = strdup(a->username);
+	s->csrf_token = strdup(csrf);
+	s->role = role < 0 ? ROLE_HANDLER : (enum role)role;
+	s->section_id = a->section_id;
+	s->must_change = must_change;
+	memcpy(s->token_hash, token_hash, DB_TOKEN_HASH);
+	if (s->username == NULL || s->csrf_token == NULL || role < 0) {
+		session_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int
+account_must_change(struct app *app, const struct db_account *a, int64_t now)
+{
+	if (a->must_change)
+		return 1;
+	return app->cfg.password_max_age_days > 0 &&
+	       now - a->password_changed > (int64_t)app->cfg.password_max_age_days * 86400;
+}
+
+/* --- login and logout ---------------------------------------------------------------------- */
+
+/* 1 if name is locked at now: lockout_failures failures within lockout_window, the newest of
+ * them less than lockout_duration ago. Failures are not recorded while locked, so the lock
+ * ends lockout_duration after the failure that set it. 0, 1 or -1. */
+static int
+is_locked(struct app *app, struct db_conn *c, const char *name, int64_t now)
+{
+	int64_t times[AUTH_LOCK_MAX];
+	size_t want = (size_t)app->cfg.lockout_failures, n = 0;
+
+	if (want == 0)
+		return 0;
+	if (want > AUTH_LOCK_MAX)
+		want = AUTH_LOCK_MAX;
+	if (db_login_failure_recent(c, name, times, want, &n) != 0)
+		return -1;
+	if (n < want)
+		return 0;
+	return times[0] - times[want - 1] <= app->cfg.lockout_window &&
+	       now < times[0] + app->cfg.lockout_duration;
+}
+
+int
+core_login(struct app *app, struct db_conn *c, const char *username, const char *password,
+           const char *addr, int64_t now, char token[AUTH_TOKEN_SIZE], struct session **out)
+{
+	struct db_account a;
+	struct db_session s;
+	struct actor who;
+	char name[AUTH_NAME_MAX + 1], csrf[AUTH_TOKEN_SIZE];
+	const char *why;
+	int found = 0, ok, locked, ret = -1;
+	int64_t forget;
+
+	memset(&a, 0, sizeof(a));
+	memset(&s, 0, sizeof(s));
+	snprintf(name, sizeof(name), "%s", username);
+	/* A long name is recorded cut, at a character boundary (the audit log stays UTF-8). */
+	if (strlen(username) > AUTH_NAME_MAX) {
+		size_t cut = AUTH_NAME_MAX;
+
+		while (cut > 0 && ((unsigned char)username[cut] & 0xC0) == 0x80)
+			cut--;
+		name[cut] = '\0';
+	}
+	if (strlen(username) <= AUTH_NAME_MAX && strlen(password) <= AUTH_PASSWORD_MAX) {
+		found = db_account_by_name(c, name, &a);
+		if (found < 0)
+			goto out;
+	}
+	auth_pwhash_enter(app);
+	ok = auth_verify_password(found ? a.password_hash : NULL, password);
+	auth_pwhash_leave(app);
+
+	if (db_begin(c) != 0)
+		goto out;
+	/* Checked inside the transaction: concurrent guesses cannot slip past the lock. */
+	locked = is_locked(app, c, name, now);
+	if (locked < 0)
+		goto rollback;
+	who.id = found ? a.id : 0;
+	who.name = name;
+	who.addr = addr;
+	if (locked)
+		why = "account name locked after repeated failures";
+	else if (strlen(password) > AUTH_PASSWORD_MAX)
+		why = "password too long"; /* no account is looked up for it */
+	else if (!found)
+		why = "unknown account";
+	else if (!ok)
+		why = "wrong password";
+	else if (strcmp(a.status, "active") != 0)
+		why = strcmp(a.status, "revoked") == 0 ? "account revoked" : "account suspended";
+	else
+		why = NULL;
+	if (why != NULL) {
+		forget = now - app->cfg.lockout_window - app->cfg.lockout_duration;
+		if ((!locked && db_login_failure_add(c, name, now, addr, forget) != 0) ||
+		    audit_write(c, now, &who, "login_failed", name, 0, why) != 0 ||
+		    db_commit(c) != 0)
+			goto rollback;
+		ret = 1;
+		goto out;
+	}
+	auth_random_token(token);
+	auth_random_token(csrf);
+	auth_token_hash(token, s.token_hash);
+	s.account_id = a.id;
+	s.csrf_token = csrf;
+	s.created = s.last_seen = now;
+	s.addr = (char *)addr;
+	/* A timeout of 0 is off (as in auth_check): it prunes nothing. */
+	if (db_login_failure_clear(c, name) != 0 || db_session_add(c, &s) != 0 ||
+	    db_session_prune(c,
+	                     app->cfg.session_idle > 0 ? now - app->cfg.session_idle
+	                                               : INT64_MIN,
+	                     app->cfg.session_max > 0 ? now - app->cfg.session_max
+	                                              : INT64_MIN) ||
+	    audit_write(c, now, &who, "login", name, 1, NULL) != 0 || db_commit(c) != 0)
+		goto rollback;
+	*out = session_new(&a, csrf, account_must_change(app, &a, now), s.token_hash);
+	if (*out == NULL)
+		goto out;
+	ret = 0;
+	goto out;
+rollback:
+	db_rollback(c);
+out:
+	db_account_free(&a);
+	sodium_memzero(csrf, sizeof(csrf));
+	return ret;
+}
+
+int
+core_logout(struct app *app, struct db_conn *c, const char *token, const struct actor *who,
+             int64_t now)
+{
+	unsigned char hash[DB_TOKEN_HASH];
+
+	(void)app;
+	auth_token_hash(token, hash);
+	if (db_begin(c) != 0)
+		return -1;
+	if (db_session_delete(c, hash) != 0 ||
+	    audit_write(c, now, who, "logout", who->name, 1, NULL) != 0 || db_commit(c) != 0) {
+		db_rollback(c);
+		return -1;
+	}
+	return 0;
+}
+
+enum session_err
+core_session_get(struct app *app, struct db_conn *c, const char *token, int64_t now,
+                 struct session **out)
+{
+	unsigned char hash[DB_TOKEN_HASH];
+	struct db_session s;
+	struct db_account a;
+	enum session_err ret = SESSION_ERROR;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	memset(&a, 0, sizeof(a));
+	if (token == NULL || strlen(token) != AUTH_TOKEN_SIZE - 1)
+		return SESSION_NONE;
+	auth_token_hash(token, hash);
+	rc = db_session_get(c, hash, &s);
+	if (rc <= 0)
+		return rc < 0 ? SESSION_ERROR : SESSION_NONE;
+	if ((app->cfg.session_idle > 0 && now - s.last_seen > app->cfg.session_idle) ||
+	    (app->cfg.session_max > 0 && now - s.created > app->cfg.session_max)) {
+		db_session_delete(c, hash);
+		ret = SESSION_EXPIRED;
+		goto out;
+	}
+	rc = db_account_get(c, s.account_id, &a);
+	if (rc < 0)
+		goto out;
+	if (rc == 0 || strcmp(a.status, "active") != 0) {
+		db_session_delete_account(c, s.account_id);
+		ret = SESSION_INACTIVE;
+		goto out;
+	}
+	if (now - s.last_seen >= AUTH_TOUCH_EVERY && db_session_touch(c, hash, now) != 0)
+		log_warn("auth: cannot record the session's activity: %s", db_errmsg(c));
+	*out = session_new(&a, s.csrf_token, account_must_change(app, &a, now), hash);
+	ret = *out != NULL ? SESSION_OK : SESSION_ERROR;
+out:
+	db_session_free(&s);
+	db_account_free(&a);
+	return ret;
+}
+
+/* --- demo data ----------------------------------------------------------------------------- */
+
+int
+auth_seed_demo(struct app *app, struct db_conn *c, int64_t now, FILE *out)
+{
+	struct actor system = {0, "system", NULL};
+	struct db_section sec;
+	struct db_account a;
+	char otp[AUTH_OTP_SIZE], hash[AUTH_HASH_SIZE];
+	size_t i;
+	int rc;
+
+	(void)app;
+	for (i = 0; i < sizeof(demo_accounts) / sizeof(demo_accounts[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		if (demo_accounts[i].section != NULL) {
+			rc = db_section_by_name(c, demo_accounts[i].section, &sec);
+			if (rc <= 0)
+				return -1;
+			a.section_id = sec.id;
+			db_section_free(&sec);
+		}
+		auth_one_time_password(demo_accounts[i].name, otp);
+		if (auth_hash_password(otp, 1, hash) != 0)
+			return -1;
+		a.username = (char *)demo_accounts[i].name;
+		a.role = (char *)role_name(demo_accounts[i].role);
+		a.status = (char *)"active";
+		a.password_hash = hash;
+		a.password_changed = a.created = now;
+		a.must_change = 1;
+		if (db_account_add(c, &a, NULL) != 0 ||
+		    audit_write(c, now, &system, "user_add", a.username, 1, "demo account") != 0)
+			return -1;
+		if (demo_accounts[i].section != NULL)
+			fprintf(out, "demo account: %s (%s, %s) one-time password: %s\n",
+			        a.username, a.role, demo_accounts[i].section, otp);
+		else
+			fprintf(out, "demo account: %s (%s) one-time password: %s\n", a.username,
+			        a.role, otp);
+	}
+	sodium_memzero(otp, sizeof(otp));
+	return 0;
+}
+

@@ -1,0 +1,114 @@
+/*
+ * netaddr.c: numeric IPv4/IPv6 addresses in lists (trusted_proxies) and the client address
+ * named by X-Forwarded-For behind trusted proxies.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core_int.h"
+
+/* The entry of a list separated by commas and blanks that starts at or after p; its length in
+ * *len (0 at the end). */
+static const char *
+list_entry(const char *p, size_t *len)
+{
+	p += strspn(p, ", \t");
+	*len = strcspn(p, ", \t");
+	return p;
+}
+
+/* The bytes of the numeric address in the n bytes at s: AF_INET, AF_INET6, or 0 if it is none.
+ * An IPv4-mapped IPv6 address counts as the IPv4 address it maps. */
+static int
+addr_parse(const char *s, size_t n, unsigned char out[16])
+{
+	char text[INET6_ADDRSTRLEN];
+	struct in6_addr a6;
+
+	if (n == 0 || n >= sizeof(text))
+		return 0;
+	memcpy(text, s, n);
+	text[n] = '\0';
+	if (inet_pton(AF_INET, text, out) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, text, &a6) != 1)
+		return 0;
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		/* ::ffff:a.b.c.d, as a dual-stack socket names an IPv4 peer */
+		memcpy(out, a6.s6_addr + 12, 4);
+		return AF_INET;
+	}
+	memcpy(out, a6.s6_addr, 16);
+	return AF_INET6;
+}
+
+int
+netaddr_listed(const char *list, const char *s, size_t n)
+{
+	unsigned char a[16], b[16];
+	int family = addr_parse(s, n, a);
+	const char *p;
+	size_t len;
+
+	if (family == 0)
+		return 0;
+	for (p = list_entry(list, &len); len > 0; p = list_entry(p + len, &len))
+		if (addr_parse(p, len, b) == family &&
+		    memcmp(a, b, family == AF_INET ? 4 : 16) == 0)
+			return 1;
+	return 0;
+}
+
+int
+netaddr_list_check(const char *list, char *err, size_t errsize)
+{
+	unsigned char b[16];
+	const char *p;
+	size_t len;
+
+	for (p = list_entry(list, &len); len > 0; p = list_entry(p + len, &len)) {
+		if (addr_parse(p, len, b) == 0) {
+			snprintf(err, errsize, "'%.*s' is not a numeric IP address",
+			         (int)(len > 64 ? 64 : len), p);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+#define FORWARDED_MAX 16 /* hops of X-Forwarded-For looked at */
+
+/* When the peer is a trusted proxy, the client is the nearest address of X-Forwarded-For
+ * ("client, proxy1, proxy2", each hop appending its peer) that is not itself a trusted proxy;
+ * an entry that is not an address stops the walk at the last trusted hop. */
+void
+netaddr_forwarded(const char *proxies, const char *xff, char *buf, size_t size)
+{
+	const char *at[FORWARDED_MAX];
+	size_t len[FORWARDED_MAX], n = 0, l;
+	unsigned char b[16];
+	const char *p;
+
+	for (p = list_entry(xff, &l); l > 0; p = list_entry(p + l, &l)) {
+		if (n == FORWARDED_MAX) { /* keep the nearest hops */
+			memmove(at, at + 1, sizeof(at[0]) * (FORWARDED_MAX - 1));
+			memmove(len, len + 1, sizeof(len[0]) * (FORWARDED_MAX - 1));
+			n--;
+		}
+		at[n] = p;
+		len[n++] = l;
+	}
+	while (n > 0) {
+		n--;
+		if (addr_parse(at[n], len[n], b) == 0 || len[n] >= size)
+			return;
+		memcpy(buf, at[n], len[n]);
+		buf[len[n]] = '\0';
+		if (!netaddr_listed(proxies, at[n], len[n]))
+			return;
+	}
+}
+

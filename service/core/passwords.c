@@ -1,0 +1,165 @@
+/*
+ * passwords.c: the staff password policy, argon2id hashing (libsodium), random tokens and
+ * one-time passwords, shared by login, the accounts API and the command line.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core_int.h"
+
+#define AUTH_NAME_MAX 64 /* bytes of an account name */
+#define AUTH_OPS crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define AUTH_MEM crypto_pwhash_MEMLIMIT_INTERACTIVE
+
+/* Verified in place of the hash of an account that does not exist, so that the time taken
+ * does not tell whether it does (an argon2id string at the interactive cost). */
+static const char dummy_hash[crypto_pwhash_STRBYTES] =
+    "$argon2id$v=19$m=65536,t=2,p=1$HdEizlYoQXI6x3WhLTn03Q$"
+    "BFF7ImgLqC1pCvy1ptNRN0gxSWpVYt4Q0kj6sF9zvlg";
+
+/* Routes a session whose password must change may still use. */
+
+/* Characters of one-time passwords: no 0/O, 1/l/I. */
+static const char otp_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+
+/* --- passwords and tokens ---------------------------------------------------------------- */
+
+const char *
+auth_password_weak(const char *username, const char *pw)
+{
+	size_t chars = 0, i, len = strlen(pw);
+	int lower = 0, upper = 0, digit = 0, symbol = 0;
+
+	if (len > AUTH_PASSWORD_MAX)
+		return "the password must be at most 256 bytes long";
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)pw[i];
+
+		if ((ch & 0xC0) != 0x80)
+			chars++;
+		if (ch < 0x20 || ch == 0x7f)
+			return "the password must not contain control characters";
+		if (ch >= 'a' && ch <= 'z')
+			lower = 1;
+		else if (ch >= 'A' && ch <= 'Z')
+			upper = 1;
+		else if (ch >= '0' && ch <= '9')
+			digit = 1;
+		else
+			symbol = 1;
+	}
+	if (chars < 8)
+		return "the password must be at least 8 characters long";
+	if (lower + upper + digit + symbol < 3)
+		return "the password must use at least 3 of: lower-case letters, upper-case "
+		       "letters, "
+		       "digits, symbols";
+	if (username != NULL && username[0] != '\0' && strcasestr(pw, username) != NULL)
+		return "the password must not contain the account name";
+	return NULL;
+}
+
+int
+auth_hash_password(const char *pw, int generated, char out[AUTH_HASH_SIZE])
+{
+	unsigned long long ops = generated ? crypto_pwhash_OPSLIMIT_MIN : AUTH_OPS;
+	size_t mem = generated ? crypto_pwhash_MEMLIMIT_MIN : AUTH_MEM;
+
+	if (crypto_pwhash_str(out, pw, strlen(pw), ops, mem) != 0) {
+		log_err("auth: password hashing failed (out of memory)");
+		return -1;
+	}
+	return 0;
+}
+
+int
+auth_verify_password(const char *hash, const char *pw)
+{
+	size_t len = strlen(pw);
+	int ok = 0, pad;
+
+	if (hash == NULL) {
+		pad = crypto_pwhash_str_verify(dummy_hash, pw, len);
+		(void)pad;
+		return 0;
+	}
+	ok = crypto_pwhash_str_verify(hash, pw, len) == 0;
+	/* A one-time password's hash is cheap: do the work of a real one too. */
+	if (crypto_pwhash_str_needs_rehash(hash, AUTH_OPS, AUTH_MEM) != 0) {
+		pad = crypto_pwhash_str_verify(dummy_hash, pw, len);
+		(void)pad;
+	}
+	return ok;
+}
+
+void
+auth_pwhash_enter(struct app *app)
+{
+	while (sem_wait(&app->pwhash_slots) != 0 && errno == EINTR)
+		;
+}
+
+void
+auth_pwhash_leave(struct app *app)
+{
+	sem_post(&app->pwhash_slots);
+}
+
+void
+auth_random_token(char out[AUTH_TOKEN_SIZE])
+{
+	unsigned char raw[32];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2base64(out, AUTH_TOKEN_SIZE, raw, sizeof(raw),
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof(raw));
+}
+
+void
+auth_token_hash(const char *token, unsigned char out[DB_TOKEN_HASH])
+{
+	crypto_generichash(out, DB_TOKEN_HASH, (const unsigned char *)token, strlen(token), NULL,
+	                   0);
+}
+
+void
+auth_one_time_password(const char *username, char out[AUTH_OTP_SIZE])
+{
+	size_t i, n;
+
+	do {
+		/* Four groups of four: xxxx-xxxx-xxxx-xxxx, about 93 bits. */
+		for (i = 0, n = 0; i < 19; i++) {
+			if (i % 5 == 4)
+				out[i] = '-';
+			else
+				out[i] =
+				    otp_alphabet[randombytes_uniform(sizeof(otp_alphabet) - 1)];
+			n++;
+		}
+		out[n] = '\0';
+	} while (auth_password_weak(username, out) != NULL);
+}
+
+int
+auth_username_valid(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (len < 3 || len > AUTH_NAME_MAX || !isalpha((unsigned char)name[0]))
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (!(isascii(ch) && isalnum(ch)) && ch != '.' && ch != '_' && ch != '-')
+			return 0;
+	}
+	return 1;
+}
+

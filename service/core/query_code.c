@@ -1,0 +1,55 @@
+/*
+ * query_code.c: the citizen's query code, shown once at submission and stored only as a hash.
+ *
+ * The code is QUERY_CODE_LEN characters drawn uniformly by libsodium from 32 unambiguous
+ * symbols (60 bits of entropy). For a high-entropy random secret a fast hash is enough:
+ * BLAKE2b (crypto_generichash) cannot be inverted and 2^60 guesses are out of reach, the more
+ * so as failed look-ups are rate-limited. A slow password hash (argon2id) would add nothing
+ * here and would cost tens of milliseconds per submission, killing intake throughput.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core_int.h"
+
+static const char alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"; /* no 0/O, 1/I */
+
+void
+query_code_new(char code[QUERY_CODE_LEN + 1])
+{
+	size_t i;
+
+	for (i = 0; i < QUERY_CODE_LEN; i++)
+		code[i] = alphabet[randombytes_uniform((uint32_t)(sizeof(alphabet) - 1))];
+	code[QUERY_CODE_LEN] = '\0';
+}
+
+int
+query_code_hash(const char *code, unsigned char hash[QUERY_HASH_LEN])
+{
+	char norm[QUERY_CODE_LEN * 2 + 1];
+	size_t n = 0;
+
+	for (; *code != '\0'; code++) {
+		if (*code == ' ' || *code == '-')
+			continue;
+		if (n == sizeof(norm) - 1)
+			return -1;
+		norm[n++] = (char)toupper((unsigned char)*code);
+	}
+	norm[n] = '\0';
+	crypto_generichash(hash, QUERY_HASH_LEN, (const unsigned char *)norm, n, NULL, 0);
+	return 0;
+}
+
+int
+query_code_verify(const char *code, const unsigned char hash[QUERY_HASH_LEN])
+{
+	unsigned char h[QUERY_HASH_LEN];
+
+	if (code == NULL || query_code_hash(code, h) != 0)
+		return 0;
+	return sodium_memcmp(h, hash, QUERY_HASH_LEN) == 0;
+}

@@ -1,0 +1,55 @@
+/*
+ * txn.c: the one transaction skeleton of a change to a stored item: BEGIN IMMEDIATE, load, then
+ * the item row, its history row, its audit row and the notification hook's outbox rows, and
+ * COMMIT — or nothing of it.
+ */
+#include <string.h>
+
+#include "core_int.h"
+
+int
+txn_begin(struct core_txn *t, struct app *app, struct db_conn *c, const char *tracking,
+          struct core_error *err)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->app = app;
+	t->c = c;
+	if (db_begin(c) != 0)
+		return core_fail(err, CORE_BUSY, NULL, "the database is busy; try again");
+	t->began = 1;
+	rc = db_item_get(c, tracking, &t->item);
+	if (rc < 0)
+		return core_fail(err, CORE_ERROR, NULL, "the item cannot be read");
+	if (rc == 0)
+		return core_fail(err, CORE_NOT_FOUND, NULL, "no item %s", tracking);
+	t->have_item = 1;
+	return 0;
+}
+
+int
+txn_commit(struct core_txn *t, const struct actor *who, const struct db_history *h,
+           const char *detail, const struct core_event *ev, struct core_error *err)
+{
+	if (db_item_update(t->c, &t->item) != 1 || db_history_add(t->c, t->item.id, h) != 0 ||
+	    audit_write(t->c, h->at, who, h->action, t->item.tracking, 1, detail) != 0 ||
+	    (ev != NULL && core_notify_event(t->app, t->c, ev) != 0) || db_commit(t->c) != 0) {
+		db_rollback(t->c);
+		t->began = 0;
+		return core_fail(err, CORE_ERROR, NULL, "the change could not be stored");
+	}
+	t->began = 0;
+	return 0;
+}
+
+void
+txn_end(struct core_txn *t)
+{
+	if (t->began)
+		db_rollback(t->c);
+	t->began = 0;
+	if (t->have_item)
+		db_item_free(&t->item);
+	t->have_item = 0;
+}

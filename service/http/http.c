@@ -1,0 +1,615 @@
+/*
+ * http.c: the HTTP layer on libmicrohttpd. Collects a request (headers, a body capped at
+ * max_body, or form fields through MHD's post processor), routes it, checks the session for
+ * staff routes, lends a database connection to the handler and sends its struct resp.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "http_int.h"
+
+#define FORM_MAX_FIELDS 64
+#define POST_BUFFER 16384
+
+/* A running server: libmicrohttpd's daemon and what it routes to. */
+struct http_server {
+	struct app *app;
+	const struct route *routes; /* lent by the caller of http_start */
+	size_t nroutes;
+	struct MHD_Daemon *mhd;
+};
+
+/* State of one request across the access handler's calls. */
+struct call {
+	struct req req;
+	struct resp resp;
+	const struct route *route;
+	int match;                     /* route_match result */
+	struct MHD_PostProcessor *pp;  /* for form bodies */
+	size_t body_cap;               /* allocated bytes of req.body */
+	size_t received;               /* body bytes seen */
+	int form_error;                /* too many fields or out of memory */
+	int answered;                  /* a response was queued */
+	int refused;                   /* resp holds an error found while the body came in: the
+	                                  rest is discarded, then resp is sent (MHD refuses to
+	                                  queue a response in the middle of a body) */
+};
+
+const char *
+req_header(struct req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+req_query(struct req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+req_cookie(struct req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+const struct form_field *
+req_form(struct req *req, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < req->nform; i++)
+		if (strcmp(req->form[i].name, name) == 0)
+			return &req->form[i];
+	return NULL;
+}
+
+int
+req_json(struct req *req, struct resp *resp, json_t **out)
+{
+	json_error_t e;
+	json_t *j;
+
+	if (req->is_form || req->body == NULL || req->body_len == 0) {
+		resp_error(resp, 400, "bad_request", "a JSON object is expected in the request body");
+		return -1;
+	}
+	j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
+	if (j == NULL) {
+		if (json_error_code(&e) == json_error_invalid_utf8)
+			resp_error(resp, 400, "invalid_utf8", "the body is not valid UTF-8");
+		else
+			resp_error(resp, 400, "malformed_json", "malformed JSON at line %d column %d: %s",
+			           e.line, e.column, e.text);
+		return -1;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		resp_error(resp, 400, "bad_request", "the body must be a JSON object");
+		return -1;
+	}
+	*out = j;
+	return 0;
+}
+
+static void
+resp_set_body(struct resp *resp, int status, const char *type, char *body, size_t len)
+{
+	free(resp->body);
+	resp->status = status;
+	resp->content_type = type;
+	resp->body = body;
+	resp->len = len;
+}
+
+void
+resp_json(struct resp *resp, int status, json_t *take)
+{
+	char *s = take ? json_dumps(take, JSON_COMPACT) : NULL;
+
+	json_decref(take);
+	if (s == NULL) {
+		s = strdup("internal error\n");
+		resp_set_body(resp, 500, "text/plain; charset=utf-8", s, s ? strlen(s) : 0);
+		return;
+	}
+	resp_set_body(resp, status, "application/json; charset=utf-8", s, strlen(s));
+}
+
+static void
+verror(struct resp *resp, int status, const char *code, const char *field, const char *fmt,
+       va_list ap)
+{
+	char msg[1024];
+	json_t *e;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	text_scrub(msg); /* it may quote the request, or be cut inside a character */
+	if (resp->georeport) {
+		resp_json(resp, status, json_pack("[{s:i, s:s}]", "code", status, "description", msg));
+		return;
+	}
+	e = json_pack("{s:s, s:s}", "code", code, "message", msg);
+	if (e != NULL && field != NULL)
+		json_object_set_new(e, "field", json_string(field));
+	resp_json(resp, status, e ? json_pack("{s:o}", "error", e) : NULL);
+}
+
+void
+resp_error(struct resp *resp, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(resp, status, code, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+resp_error_field(struct resp *resp, int status, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(resp, status, "invalid_field", field, fmt, ap);
+	va_end(ap);
+}
+
+void
+resp_text(struct resp *resp, int status, const char *content_type, const char *text, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (copy == NULL) {
+		resp_set_body(resp, 500, "text/plain; charset=utf-8", NULL, 0);
+		return;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	resp_set_body(resp, status, content_type, copy, len);
+}
+
+void
+resp_header(struct resp *resp, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	char *value = NULL;
+
+	if (resp->nheaders == RESP_MAX_HEADERS) {
+		log_err("too many response headers: %s dropped", name);
+		return;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&value, fmt, ap) < 0)
+		value = NULL;
+	va_end(ap);
+	if (value == NULL)
+		return;
+	resp->headers[resp->nheaders].name = name;
+	resp->headers[resp->nheaders].value = value;
+	resp->nheaders++;
+}
+
+void
+resp_free(struct resp *resp)
+{
+	size_t i;
+
+	free(resp->body);
+	for (i = 0; i < resp->nheaders; i++)
+		free(resp->headers[i].value);
+	memset(resp, 0, sizeof(*resp));
+}
+
+static void
+call_free(struct call *call)
+{
+	size_t i;
+
+	if (call == NULL)
+		return;
+	if (call->pp != NULL)
+		MHD_destroy_post_processor(call->pp);
+	for (i = 0; i < call->req.nparams; i++)
+		free(call->req.params[i]);
+	for (i = 0; i < call->req.nform; i++) {
+		free(call->req.form[i].name);
+		free(call->req.form[i].filename);
+		free(call->req.form[i].content_type);
+		free(call->req.form[i].data);
+	}
+	free(call->req.form);
+	free(call->req.body);
+	session_free(call->req.session);
+	resp_free(&call->resp);
+	free(call);
+}
+
+static enum MHD_Result
+send_resp(struct MHD_Connection *conn, struct resp *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	size_t i;
+
+	if (resp->status == 0)
+		resp_error(resp, 500, "internal", "the request could not be handled");
+	r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL)
+		return MHD_NO;
+	resp->body = NULL; /* owned by r now */
+	if (resp->content_type != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	for (i = 0; i < resp->nheaders; i++)
+		MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+	ret = MHD_queue_response(conn, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+on_form_field(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
+              const char *content_type, const char *transfer_encoding, const char *data,
+              uint64_t off, size_t size)
+{
+	struct call *call = cls;
+	struct req *req = &call->req;
+	struct form_field *f, *nv;
+	char *grown;
+
+	(void)kind;
+	(void)transfer_encoding;
+	if (key == NULL)
+		return MHD_YES;
+	f = req->nform ? &req->form[req->nform - 1] : NULL;
+	if (off == 0 || f == NULL || strcmp(f->name, key) != 0) {
+		if (req->nform == FORM_MAX_FIELDS) {
+			call->form_error = 1;
+			return MHD_NO;
+		}
+		nv = realloc(req->form, (req->nform + 1) * sizeof(*nv));
+		if (nv == NULL)
+			goto nomem;
+		req->form = nv;
+		f = &req->form[req->nform++];
+		memset(f, 0, sizeof(*f));
+		f->name = strdup(key);
+		f->filename = filename ? strdup(filename) : NULL;
+		f->content_type = filename ? strdup(content_type ? content_type
+		                                                 : "application/octet-stream")
+		                           : NULL;
+		f->data = calloc(1, 1);
+		if (f->name == NULL || f->data == NULL || (filename && f->filename == NULL) ||
+		    (filename && f->content_type == NULL))
+			goto nomem;
+	}
+	if (size == 0)
+		return MHD_YES;
+	grown = realloc(f->data, f->size + size + 1);
+	if (grown == NULL)
+		goto nomem;
+	memcpy(grown + f->size, data, size);
+	f->size += size;
+	grown[f->size] = '\0';
+	f->data = grown;
+	return MHD_YES;
+nomem:
+	call->form_error = 1;
+	return MHD_NO;
+}
+
+static int
+is_form_type(const char *type)
+{
+	if (type == NULL)
+		return 0;
+	return strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0 ||
+	       strncasecmp(type, "multipart/form-data", 19) == 0;
+}
+
+static void
+client_addr(const struct app *app, struct MHD_Connection *conn, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	socklen_t len = sizeof(struct sockaddr_in6);
+	const char *xff;
+
+	snprintf(buf, size, "unknown");
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	if (ci->client_addr->sa_family == AF_INET)
+		len = sizeof(struct sockaddr_in);
+	if (getnameinfo(ci->client_addr, len, buf, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0) {
+		snprintf(buf, size, "unknown");
+		return;
+	}
+	if (app->cfg.trusted_proxies[0] == '\0' || !netaddr_listed(app->cfg.trusted_proxies, buf,
+	                                                             strlen(buf)))
+		return;
+	xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+	if (xff != NULL)
+		netaddr_forwarded(app->cfg.trusted_proxies, xff, buf, size);
+}
+
+/* First call: set up the request, route it, refuse early what cannot succeed. */
+static struct call *
+call_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, const char *method)
+{
+	struct app *app = srv->app;
+	struct call *call = calloc(1, sizeof(*call));
+	const char *len, *type;
+	const char *route_method = strcmp(method, "HEAD") == 0 ? "GET" : method;
+
+	if (call == NULL)
+		return NULL;
+	call->req.app = app;
+	call->req.conn = conn;
+	call->req.method = method;
+	call->req.path = url;
+	call->resp.georeport = strncmp(url, "/open311/", 9) == 0;
+	client_addr(app, conn, call->req.addr, sizeof(call->req.addr));
+	call->match = route_match(srv->routes, srv->nroutes, route_method, url, &call->req,
+	                          &call->route);
+	if (call->match == 0) {
+		resp_error(&call->resp, 404, "not_found", "there is nothing at %s", url);
+		return call;
+	}
+	if (call->match == 2) {
+		char allow[64];
+
+		route_allow(srv->routes, srv->nroutes, url, allow, sizeof(allow));
+		resp_error(&call->resp, 405, "method_not_allowed", "%s is not allowed on %s", method,
+		           url);
+		resp_header(&call->resp, "Allow", "%s", allow);
+		return call;
+	}
+	len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (len != NULL && strtoull(len, NULL, 10) > (unsigned long long)app->cfg.max_body) {
+		resp_error(&call->resp, 413, "too_large",
+		           "the request body is larger than %ld bytes", app->cfg.max_body);
+		return call;
+	}
+	type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if ((call->route->flags & ROUTE_FORM) && is_form_type(type)) {
+		call->req.is_form = 1;
+		call->pp = MHD_create_post_processor(conn, POST_BUFFER, on_form_field, call);
+		if (call->pp == NULL)
+			resp_error(&call->resp, 400, "bad_request", "the form body cannot be read");
+	}
+	return call;
+}
+
+/* Takes one chunk of the body. Returns 0, or -1 when a response has been prepared. */
+static int
+call_body(struct call *call, const char *data, size_t size)
+{
+	struct app *app = call->req.app;
+	char *grown;
+
+	call->received += size;
+	if (call->received > (size_t)app->cfg.max_body) {
+		resp_error(&call->resp, 413, "too_large", "the request body is larger than %ld bytes",
+		           app->cfg.max_body);
+		return -1;
+	}
+	if (call->pp != NULL) {
+		if (MHD_post_process(call->pp, data, size) != MHD_YES || call->form_error) {
+			resp_error(&call->resp, 400, "bad_request",
+			           call->form_error ? "the form has too many fields"
+			                            : "the form body is malformed");
+			return -1;
+		}
+		return 0;
+	}
+	if (call->req.body_len + size + 1 > call->body_cap) {
+		size_t cap = call->body_cap ? call->body_cap : 4096;
+
+		while (cap < call->req.body_len + size + 1)
+			cap *= 2;
+		grown = realloc(call->req.body, cap);
+		if (grown == NULL) {
+			resp_error(&call->resp, 503, "busy", "out of memory");
+			return -1;
+		}
+		call->req.body = grown;
+		call->body_cap = cap;
+	}
+	memcpy(call->req.body + call->req.body_len, data, size);
+	call->req.body_len += size;
+	call->req.body[call->req.body_len] = '\0';
+	return 0;
+}
+
+/* The whole request is in: authenticate, lend a connection, run the handler. */
+static void
+call_dispatch(struct call *call)
+{
+	struct req *req = &call->req;
+	struct app *app = req->app;
+	int reading;
+
+	req->now = app_now(app);
+	if (call->pp != NULL) {
+		MHD_destroy_post_processor(call->pp);
+		call->pp = NULL;
+		if (call->form_error) {
+			resp_error(&call->resp, 400, "bad_request", "the form has too many fields");
+			return;
+		}
+	}
+	req->db = db_acquire(app->db);
+	if (req->db == NULL) {
+		resp_error(&call->resp, 503, "unavailable", "the database is not available; try again");
+		resp_header(&call->resp, "Retry-After", "5");
+		return;
+	}
+	if (call->route->roles != 0 && auth_check(req, &call->resp, call->route->roles) != 0)
+		goto out;
+	/* A GET reads several statements (an item, its clocks, its history): one snapshot for all
+	 * of them, so that it never sees a transition committed halfway through its reads. */
+	reading = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	if (reading && db_begin_read(req->db) != 0) {
+		resp_error(&call->resp, 503, "unavailable", "the database is busy; try again");
+		resp_header(&call->resp, "Retry-After", "1");
+		goto out;
+	}
+	call->route->handler(req, &call->resp);
+	if (reading)
+		db_end_read(req->db);
+	/* Nothing the API answers may sit in a shared or browser cache: a citizen's tracking page
+	 * holds their reply, staff answers hold personal data. */
+	resp_header(&call->resp, "Cache-Control", "no-store");
+out:
+	db_release(app->db, req->db);
+	req->db = NULL;
+}
+
+/* 1 if the client sent "Expect: 100-continue" and waits before sending its body. */
+static int
+expects_continue(struct MHD_Connection *conn)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+	return v != NULL && strcasecmp(v, "100-continue") == 0;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct call *call = *con_cls;
+
+	(void)version;
+	if (call == NULL) {
+		call = call_new(srv, conn, url, method);
+		if (call == NULL)
+			return MHD_NO;
+		*con_cls = call;
+		if (call->resp.status == 0)
+			return MHD_YES;
+		/* Refused before the body: a client waiting for "100 Continue" gets the answer
+		 * now and never sends the body. One that sends it anyway (Python's http.client,
+		 * most libraries) would find the connection closed under it and never read the
+		 * answer: its body is read and discarded first. */
+		if (expects_continue(conn)) {
+			call->answered = 1;
+			return send_resp(conn, &call->resp);
+		}
+		call->refused = 1;
+		return MHD_YES;
+	}
+	if (call->answered) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		if (!call->refused && call_body(call, upload_data, *upload_size) != 0)
+			call->refused = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (!call->refused)
+		call_dispatch(call);
+	call->answered = 1;
+	return send_resp(conn, &call->resp);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	call_free(*con_cls);
+	*con_cls = NULL;
+}
+
+/* Splits "host:port" (or "[v6]:port") and resolves the host numerically or by name. */
+static int
+resolve(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[256];
+	const char *colon = strrchr(listen, ':'), *port;
+	struct addrinfo hints, *res = NULL;
+	size_t hlen;
+
+	if (colon == NULL)
+		return -1;
+	port = colon + 1;
+	hlen = (size_t)(colon - listen);
+	if (hlen >= 2 && listen[0] == '[' && listen[hlen - 1] == ']') {
+		listen++;
+		hlen -= 2;
+	}
+	if (hlen >= sizeof(host))
+		return -1;
+	memcpy(host, listen, hlen);
+	host[hlen] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (getaddrinfo(hlen ? host : NULL, port, &hints, &res) != 0 || res == NULL)
+		return -1;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+struct http_server *
+http_start(struct app *app, const struct route *routes, size_t nroutes, int *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	                 MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+	struct http_server *srv;
+
+	if (resolve(app->cfg.listen, &ss, &len) != 0) {
+		log_err("listen: '%s' is not host:port", app->cfg.listen);
+		return NULL;
+	}
+	srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return NULL;
+	srv->app = app;
+	srv->routes = routes;
+	srv->nroutes = nroutes;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	srv->mhd = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)app->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+	if (srv->mhd == NULL) {
+		log_err("cannot listen on %s", app->cfg.listen);
+		free(srv);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	*port = info ? info->port : 0;
+	return srv;
+}
+
+void
+http_stop(struct http_server *srv)
+{
+	if (srv == NULL)
+		return;
+	MHD_stop_daemon(srv->mhd);
+	free(srv);
+}

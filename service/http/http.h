@@ -1,0 +1,135 @@
+/*
+ * http.h: the HTTP layer of civicdesk — libmicrohttpd, requests and responses, the router
+ * (handed its route table by the caller) and the staff session check. It knows no items:
+ * handlers (service/api, service/pages) do.
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "service/core/core.h"
+
+struct MHD_Connection;
+struct http_server;
+struct route;
+
+/* A form field or uploaded file from an urlencoded or multipart body. */
+struct form_field {
+	char *name;         /* field name */
+	char *filename;     /* file name for uploads, else NULL */
+	char *content_type; /* for uploads, else NULL */
+	char *data;         /* value (NUL-terminated; binary for files) */
+	size_t size;        /* bytes of data */
+};
+
+#define REQ_MAX_PARAMS 4
+
+struct req {
+	struct app *app;
+	struct MHD_Connection *conn;
+	const char *method;  /* "GET", "POST", … */
+	const char *path;    /* URL path, without the query string */
+	const char *pattern; /* the route's pattern ("/api/v1/items/{}"), for logs */
+	char *params[REQ_MAX_PARAMS]; /* path parameters ({} segments), decoded */
+	size_t nparams;
+	char *body;          /* raw body (JSON), NUL-terminated; NULL for forms and no body */
+	size_t body_len;
+	struct form_field *form; /* parsed form fields (urlencoded / multipart), or NULL */
+	size_t nform;
+	int is_form;         /* 1: the body was a form */
+	char addr[64];       /* client address */
+	struct db_conn *db;  /* lent for the duration of the request */
+	struct session *session; /* set for routes that need a role */
+	int64_t now;         /* time of the request (app_now) */
+};
+
+#define RESP_MAX_HEADERS 8
+
+struct resp {
+	int status;               /* 0 until a handler answers */
+	char *body;               /* owned */
+	size_t len;
+	const char *content_type; /* static string */
+	struct {
+		const char *name; /* static string */
+		char *value;      /* owned */
+	} headers[RESP_MAX_HEADERS];
+	size_t nheaders;
+	int georeport;            /* errors as GeoReport arrays [{"code","description"}]: the
+	                             answers under /open311/ */
+};
+
+/* Request accessors (lend strings owned by the request or libmicrohttpd). */
+const char *req_header(struct req *req, const char *name);
+const char *req_query(struct req *req, const char *name);
+const char *req_cookie(struct req *req, const char *name);
+/* The first form field of that name, or NULL. */
+const struct form_field *req_form(struct req *req, const char *name);
+/* Parses the JSON body into a new reference in *out. On failure answers 400 (malformed JSON,
+ * not an object, invalid UTF-8) and returns -1. */
+int req_json(struct req *req, struct resp *resp, json_t **out);
+
+/* Response builders. resp_json takes the reference. */
+void resp_json(struct resp *resp, int status, json_t *take);
+/* {"error":{"code":CODE,"message":MESSAGE}}; resp_error_field adds "field":FIELD. With
+ * resp->georeport set, [{"code":STATUS,"description":MESSAGE}] instead. */
+void resp_error(struct resp *resp, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void resp_error_field(struct resp *resp, int status, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void resp_text(struct resp *resp, int status, const char *content_type, const char *text,
+               size_t len);
+/* Adds a header; the value is copied. */
+void resp_header(struct resp *resp, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void resp_free(struct resp *resp);
+
+/* Starts libmicrohttpd on app->cfg.listen serving the nroutes routes (lent for the server's
+ * lifetime); writes the port actually bound (for ":0"). A new server (http_stop frees it), or
+ * NULL with the reason logged. */
+struct http_server *http_start(struct app *app, const struct route *routes, size_t nroutes,
+                               int *port);
+void http_stop(struct http_server *s);
+
+/* --- router (router.c) ------------------------------------------------------------------- */
+
+enum route_flags {
+	ROUTE_FORM = 1 << 0, /* accepts urlencoded / multipart bodies */
+};
+
+struct route {
+	const char *method;
+	const char *pattern; /* "/api/v1/items/{}": {} matches one path segment */
+	void (*handler)(struct req *req, struct resp *resp);
+	unsigned roles;      /* 0: public; else the roles allowed (session required) */
+	unsigned flags;      /* enum route_flags */
+};
+
+/* The route of table[0..n) for method and path: 1 found (writes *out and fills req->params),
+ * 0 not found, 2 the path exists with other methods (405). */
+int route_match(const struct route *table, size_t n, const char *method, const char *path,
+                struct req *req, const struct route **out);
+/* Writes the methods path has routes for in table[0..n), as an Allow header value ("GET, HEAD,
+ * POST"), into buf (truncated to size). */
+void route_allow(const struct route *table, size_t n, const char *path, char *buf, size_t size);
+
+/* --- staff sessions (session.c) ---------------------------------------------------------- */
+
+/* Checks the session cookie of req against the route's roles and, for methods that change
+ * state, the X-CSRF-Token header. On success sets req->session and returns 0; otherwise answers
+ * and returns -1: 401 "unauthenticated" (no session, idle longer than cfg.session_idle, older
+ * than cfg.session_max, account no longer active), 403 "csrf" (missing or wrong token), 403
+ * "password_change_required" (except on /api/v1/password, /logout, /me), 403 "forbidden"
+ * (role). */
+int auth_check(struct req *req, struct resp *resp, unsigned roles);
+/* The Set-Cookie value for token (NULL: one that deletes the cookie). */
+void auth_cookie(struct req *req, struct resp *resp, const char *token);
+/* The audit identity of req: its session's account, or "anonymous", with the client address
+ * (lent from req). */
+struct actor req_actor(const struct req *req);
+
+#endif
