@@ -103,6 +103,8 @@ user_version(sqlite3 *h)
 	return v;
 }
 
+/* Migrations are numbered by their file names; numbers may leave gaps (each branch of work has
+ * its reserved numbers), and the database's user_version is the number of the last one applied. */
 int
 db_schema_latest(void)
 {
@@ -110,14 +112,14 @@ db_schema_latest(void)
 
 	while (db_migrations[n].name != NULL)
 		n++;
-	return n;
+	return n > 0 ? atoi(db_migrations[n - 1].name) : 0;
 }
 
 /* Applies migrations newer than the database's version, each in one transaction. */
 static int
 migrate(sqlite3 *h, int *version, char *err, size_t errsize)
 {
-	int v = user_version(h), latest = db_schema_latest(), i;
+	int v = user_version(h), latest = db_schema_latest(), i, prev = 0;
 	char sql[64], msg[512];
 
 	if (v < 0) {
@@ -131,14 +133,19 @@ migrate(sqlite3 *h, int *version, char *err, size_t errsize)
 		         v, latest);
 		return -1;
 	}
-	for (i = v; i < latest; i++) {
-		if (atoi(db_migrations[i].name) != i + 1) {
+	for (i = 0; db_migrations[i].name != NULL; i++) {
+		int num = atoi(db_migrations[i].name);
+
+		if (num <= prev) {
 			snprintf(err, errsize, "migration %s is out of sequence", db_migrations[i].name);
 			return -1;
 		}
+		prev = num;
+		if (num <= v)
+			continue;
 		if (conn_exec(h, "BEGIN IMMEDIATE", err, errsize) != 0)
 			return -1;
-		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", i + 1);
+		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", num);
 		if (conn_exec(h, db_migrations[i].data, msg, sizeof(msg)) != 0 ||
 		    conn_exec(h, sql, msg, sizeof(msg)) != 0) {
 			snprintf(err, errsize, "migration %s: %s", db_migrations[i].name, msg);

@@ -8,5 +8,6 @@
 int cmd_serve(int argc, char **argv);
 int cmd_calendar(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_ingest_mail(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct command {
 	{ "serve", cmd_serve, "run the HTTP service" },
 	{ "calendar", cmd_calendar, "check|due|is-workday|between|explain: working-day calendar" },
 	{ "user", cmd_user, "add|list|…: staff accounts" },
+	{ "ingest-mail", cmd_ingest_mail, "store one e-mail message read on stdin (for an MTA)" },
 };
 
 static void

@@ -31,4 +31,8 @@ int txn_commit(struct core_txn *t, const struct actor *who, const struct db_hist
 /* Rolls back what is still open and frees the item. */
 void txn_end(struct core_txn *t);
 
+/* Applies the clock effects of transition t to item at now under policy p (actions.c). */
+void core_apply_clocks(const struct wf_transition *t, struct db_item *item, const struct policy *p,
+                       const struct sla_calendar *cal, int64_t now);
+
 #endif

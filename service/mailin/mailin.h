@@ -98,6 +98,38 @@ enum mail_err mail_parse(const struct mail_config *cfg, const char *raw, size_t 
                          struct mail_msg *out, char *err, size_t errsize);
 void mail_msg_free(struct mail_msg *m);
 
+/* --- storing (ingest.c): through core/ only ---------------------------------------------- */
+
+struct app;
+
+/* Where a polled message came from; NULL for ingest-mail (an MTA's pipe). */
+struct mailin_source {
+	const char *mailbox;  /* the mailbox URL without credentials */
+	int64_t uidvalidity;
+	int64_t uid;
+};
+
+enum mailin_outcome {
+	MAILIN_CREATED,   /* a new item (channel email) */
+	MAILIN_ADDED,     /* added to the sender's item (their answer when it waited for them) */
+	MAILIN_DUPLICATE, /* its Message-ID (or IMAP UID) was stored already: that item */
+	MAILIN_IGNORED,   /* automatic mail: no item */
+	MAILIN_INVALID,   /* never storable (sysexits 65) */
+	MAILIN_RETRY,     /* storage busy or unavailable, out of memory: try again (75) */
+};
+
+/* The mail configuration of app (limits of web attachments, cfg.mail_kinds). 0, or -1 with the
+ * rule at fault in err. */
+int mailin_config(struct app *app, struct mail_config *out, char *err, size_t errsize);
+/* Parses and stores the message raw[0..len) at now: a new item through core_submit, or a reply
+ * added through core_citizen_mail, each in one transaction with the raw message, its
+ * Message-ID and (src) its IMAP position. Writes into line what ingest-mail prints: the
+ * tracking number, "ignored: REASON", or (INVALID, RETRY) why. Returns only CREATED, ADDED or
+ * DUPLICATE when the message is durably stored. */
+enum mailin_outcome mailin_store(struct app *app, const struct mail_config *cfg, const char *raw,
+                                 size_t len, const struct mailin_source *src, int64_t now,
+                                 char *line, size_t linesize);
+
 /* Text helpers, public for the tests. Each returns a new string (free()) or NULL when out of
  * memory. */
 /* The iconv name a charset label is decoded with (GB18030 for every gb2312/gbk/euc-cn label). */

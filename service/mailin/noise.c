@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mail_int.h"
+#include "mailin_int.h"
 
 struct noise_ctx {
 	GMimeMessage *msg;

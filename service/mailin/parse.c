@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mail_int.h"
+#include "mailin_int.h"
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
 

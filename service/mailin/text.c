@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mail_int.h"
+#include "mailin_int.h"
 
 /* Labels decoded with another table than iconv's of the same name: the GB family with
  * GB18030 (a superset; gb2312 labels carry GBK characters, and A1AA is U+2014 there). */

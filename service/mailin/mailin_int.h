@@ -1,6 +1,6 @@
-/* mail_int.h: what the files of service/mailin share (not for other modules). */
-#ifndef MAIL_INT_H
-#define MAIL_INT_H
+/* mailin_int.h: what the files of service/mailin share (not for other modules). */
+#ifndef MAILIN_INT_H
+#define MAILIN_INT_H
 
 #include <gmime/gmime.h>
 
