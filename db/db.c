@@ -58,11 +58,12 @@ conn_exec(sqlite3 *h, const char *sql, char *err, size_t errsize)
 	return 0;
 }
 
+/* A connection to path opened with flags; with service set, in WAL mode with synchronous FULL
+ * and foreign keys (what the service runs with), else left in the file's own journal mode. */
 static struct db_conn *
-conn_open(const char *path, char *err, size_t errsize)
+conn_open_flags(const char *path, int flags, int service, char *err, size_t errsize)
 {
 	struct db_conn *c;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -80,7 +81,8 @@ conn_open(const char *path, char *err, size_t errsize)
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->h, BUSY_TIMEOUT_MS);
-	if (conn_exec(c->h,
+	if (service &&
+	    conn_exec(c->h,
 	              "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
 	              err, errsize) != 0)
 		goto fail;
@@ -88,6 +90,27 @@ conn_open(const char *path, char *err, size_t errsize)
 fail:
 	conn_free(c);
 	return NULL;
+}
+
+static struct db_conn *
+conn_open(const char *path, char *err, size_t errsize)
+{
+	return conn_open_flags(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                       1, err, errsize);
+}
+
+struct db_conn *
+db_conn_open_file(const char *path, int readonly, char *err, size_t errsize)
+{
+	int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
+
+	return conn_open_flags(path, flags, 0, err, errsize);
+}
+
+void
+db_conn_close(struct db_conn *c)
+{
+	conn_free(c);
 }
 
 static int
@@ -103,8 +126,15 @@ user_version(sqlite3 *h)
 	return v;
 }
 
-/* Migrations are numbered by their file names; numbers may leave gaps (each branch of work has
- * its reserved numbers), and the database's user_version is the number of the last one applied. */
+/* The number of a migration file ("009_operations.sql" -> 9). */
+static int
+migration_number(const struct db_blob *m)
+{
+	return atoi(m->name);
+}
+
+/* Numbers are reserved per branch of work (schema/), so the built-in list may have gaps while
+ * they land: the schema version is the number of the newest migration applied. */
 int
 db_schema_latest(void)
 {
@@ -112,14 +142,14 @@ db_schema_latest(void)
 
 	while (db_migrations[n].name != NULL)
 		n++;
-	return n > 0 ? atoi(db_migrations[n - 1].name) : 0;
+	return n == 0 ? 0 : migration_number(&db_migrations[n - 1]);
 }
 
 /* Applies migrations newer than the database's version, each in one transaction. */
 static int
 migrate(sqlite3 *h, int *version, char *err, size_t errsize)
 {
-	int v = user_version(h), latest = db_schema_latest(), i, prev = 0;
+	int v = user_version(h), latest = db_schema_latest(), i;
 	char sql[64], msg[512];
 
 	if (v < 0) {
@@ -134,13 +164,12 @@ migrate(sqlite3 *h, int *version, char *err, size_t errsize)
 		return -1;
 	}
 	for (i = 0; db_migrations[i].name != NULL; i++) {
-		int num = atoi(db_migrations[i].name);
+		int num = migration_number(&db_migrations[i]);
 
-		if (num <= prev) {
+		if (num <= 0 || (i > 0 && num <= migration_number(&db_migrations[i - 1]))) {
 			snprintf(err, errsize, "migration %s is out of sequence", db_migrations[i].name);
 			return -1;
 		}
-		prev = num;
 		if (num <= v)
 			continue;
 		if (conn_exec(h, "BEGIN IMMEDIATE", err, errsize) != 0)
@@ -164,6 +193,7 @@ db_open(const char *path, struct db **out, int *created, char *err, size_t errsi
 {
 	struct db *db;
 	struct db_conn *c;
+	int64_t sealed = 0;
 
 	db = calloc(1, sizeof(*db));
 	if (db == NULL || (db->path = strdup(path)) == NULL) {
@@ -180,6 +210,14 @@ db_open(const char *path, struct db **out, int *created, char *err, size_t errsi
 		conn_free(c);
 		goto fail;
 	}
+	if (db_audit_seal(c, &sealed) != 0) {
+		snprintf(err, errsize, "cannot chain the audit log: %s", sqlite3_errmsg(c->h));
+		conn_free(c);
+		goto fail;
+	}
+	if (sealed > 0)
+		db_log("audit: %lld records written before the upgrade were chained",
+		       (long long)sealed);
 	c->all = db->all;
 	db->all = c;
 	c->next = db->free;

@@ -402,11 +402,79 @@ struct db_audit_filter {
 	int offset;       /* rows skipped */
 };
 
-/* Appends a row (id is ignored); writes its id if id is not NULL. 0 or -1. */
+#define DB_AUDIT_HASH 32 /* bytes of an audit row's chain hash (BLAKE2b-256) */
+
+/* Appends a row (id is ignored) to the chain: its id is the last one's plus one and its hash
+ * covers its columns and the previous row's hash (db_audit.c). Runs in the caller's transaction
+ * if one is open, else in its own. Writes its id if id is not NULL. 0 or -1. */
 int db_audit_add(struct db_conn *c, const struct db_audit *a, int64_t *id);
 /* Rows matching f, newest first: a new array of *n elements (db_audits_free). */
 int db_audit_list(struct db_conn *c, const struct db_audit_filter *f, struct db_audit **out,
                   size_t *n);
 void db_audits_free(struct db_audit *a, size_t n);
+
+/* --- operations: backup, restore, the audit chain (db_backup.c, db_audit.c) -------------- */
+
+/* What happened to a backup, a restore or a check of a database file. */
+enum db_file_status {
+	DB_FILE_OK,
+	DB_FILE_MISSING,  /* the file to read does not exist or cannot be read */
+	DB_FILE_NOT_OURS, /* not an SQLite database, or not a civicdesk one */
+	DB_FILE_NEWER,    /* written by a newer civicdesk (schema above db_schema_latest) */
+	DB_FILE_DAMAGED,  /* fails PRAGMA integrity_check */
+	DB_FILE_BUSY,     /* restore: civicdesk serve holds the database */
+	DB_FILE_EXISTS,   /* backup: the destination exists already */
+	DB_FILE_IO,       /* cannot write the destination (space, permissions) */
+	DB_FILE_ERROR,    /* anything else */
+};
+
+/* Facts about a database file, for the operator. */
+struct db_file_info {
+	int version;       /* schema version */
+	int64_t items;     /* rows of items */
+	int64_t audit;     /* rows of audit */
+	int64_t bytes;     /* size of the file written */
+};
+
+/* Copies the database at path to dest as one consistent SQLite database while the service may
+ * be writing (VACUUM INTO: one read transaction, so the copy holds every transaction committed
+ * before it began and none half). Writes dest.tmp beside dest, checks it with PRAGMA
+ * integrity_check, syncs it and renames it into place: dest never holds a partial copy. Refuses
+ * an existing dest. Returns DB_FILE_OK with *info filled, else a status with err set. */
+enum db_file_status db_backup(const char *path, const char *dest, struct db_file_info *info,
+                              char *err, size_t errsize);
+/* Puts the backup src back as the database at path. The service must be stopped (its lock,
+ * db_serve_lock, is taken for the duration). src must be a civicdesk database that passes
+ * PRAGMA integrity_check with a schema this civicdesk knows (older ones are migrated at the
+ * next start). An existing database is first copied to path.pre-restore-UNIXTIME (named in
+ * saved, "" when there was none); then src replaces its content in one transaction (the SQLite
+ * backup API). Returns DB_FILE_OK with *info filled (of the restored database), else a status
+ * with err set. */
+enum db_file_status db_restore(const char *src, const char *path, char *saved, size_t savedsize,
+                               struct db_file_info *info, char *err, size_t errsize);
+/* The lock civicdesk serve holds on its database for its lifetime (an flock on path.lock):
+ * 0 taken (*fd to keep open; db_serve_unlock releases), 1 another process holds it, -1 error
+ * with err set. Never blocks. */
+int db_serve_lock(const char *path, int *fd, char *err, size_t errsize);
+void db_serve_unlock(int fd);
+
+/* The result of checking the audit chain. */
+struct db_audit_check {
+	int64_t records;                   /* records verified in order */
+	int64_t head_id;                   /* the last verified record (0: none) */
+	unsigned char head[DB_AUDIT_HASH]; /* its hash: anchor it outside to detect a cut tail */
+	int64_t broken_id;                 /* the first broken or missing record; 0 when intact */
+	char reason[256];                  /* what is wrong with it */
+};
+
+/* Recomputes the audit chain on c from the first record: 0 intact, 1 broken (out names the
+ * first broken or missing record), -1 error. Call inside a read transaction for a consistent
+ * view. */
+int db_audit_verify(struct db_conn *c, struct db_audit_check *out);
+/* The same on the database file at path (the live one while the service runs, or a backup),
+ * without changing it: 0 intact, 1 broken, -1 error (err set; *status says which: missing,
+ * not ours, newer, or error). */
+int db_audit_verify_file(const char *path, struct db_audit_check *out,
+                         enum db_file_status *status, char *err, size_t errsize);
 
 #endif

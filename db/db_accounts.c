@@ -27,7 +27,6 @@ enum stmt {
 	STMT_SES_DEL_ACCOUNT,
 	STMT_SES_DEL_OTHERS,
 	STMT_SES_PRUNE,
-	STMT_AUDIT_ADD,
 	STMT_AUDIT_LIST,
 	STMT__MAX
 };
@@ -69,8 +68,6 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_SES_DEL_ACCOUNT] = "DELETE FROM sessions WHERE account_id = ?",
     [STMT_SES_DEL_OTHERS] = "DELETE FROM sessions WHERE account_id = ? AND token_hash <> ?",
     [STMT_SES_PRUNE] = "DELETE FROM sessions WHERE last_seen < ? OR created < ?",
-    [STMT_AUDIT_ADD] = "INSERT INTO audit (at, actor_id, actor, addr, action, target, detail, ok) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     /* Every filter is a parameter; NULL switches it off. */
     [STMT_AUDIT_LIST] = "SELECT id, at, actor_id, actor, addr, action, target, detail, ok "
                         "FROM audit WHERE (?1 IS NULL OR actor = ?1) "
@@ -507,26 +504,7 @@ db_session_free(struct db_session *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* --- audit --------------------------------------------------------------------------------- */
-
-int
-db_audit_add(struct db_conn *c, const struct db_audit *a, int64_t *id)
-{
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_AUDIT_ADD]);
-
-	if (st == NULL)
-		return -1;
-	if (db_bind_int(st, 1, a->at) ||
-	    (a->actor_id ? db_bind_int(st, 2, a->actor_id)
-	                 : sqlite3_bind_null(st, 2) != SQLITE_OK) ||
-	    db_bind_text(st, 3, a->actor ? a->actor : "system") || db_bind_text(st, 4, a->addr) ||
-	    db_bind_text(st, 5, a->action) || db_bind_text(st, 6, a->target) ||
-	    db_bind_text(st, 7, a->detail) || db_bind_int(st, 8, a->ok) || db_exec_stmt(c, st) != 0)
-		return -1;
-	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(c->h);
-	return 0;
-}
+/* --- audit (rows are written by db_audit.c, which chains them) ------------------------------ */
 
 static int
 read_audit(sqlite3_stmt *st, struct db_audit *a)

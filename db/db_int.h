@@ -32,6 +32,15 @@ struct db_cached {
 	sqlite3_stmt *st;
 };
 
+/* A connection to an existing database file, without migrations and in the file's own journal
+ * mode (a backup stays as it is): for backup, restore and verification. NULL with err set. */
+struct db_conn *db_conn_open_file(const char *path, int readonly, char *err, size_t errsize);
+void db_conn_close(struct db_conn *c);
+
+/* Chains the audit rows that have no hash yet (written before migration 009), in one
+ * transaction; *count says how many. 0 or -1. (db_audit.c) */
+int db_audit_seal(struct db_conn *c, int64_t *count);
+
 /* Logs a storage error with the library's own words. */
 void db_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -8,6 +8,10 @@
 int cmd_serve(int argc, char **argv);
 int cmd_calendar(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+/* cmd_ops.c: backup, restore, audit verify */
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_ingest_mail(int argc, char **argv);
 
 #endif

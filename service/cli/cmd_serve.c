@@ -22,7 +22,8 @@ cmd_serve(int argc, char **argv)
 	struct http_server *httpd = NULL;
 	const char *config = NULL, *listen = NULL;
 	sigset_t set;
-	int i, sig = 0, port = 0, rc = 1;
+	char err[512];
+	int i, sig = 0, port = 0, rc = 1, lock_fd = -1;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -43,6 +44,11 @@ cmd_serve(int argc, char **argv)
 
 	if (app_open(&app, config, stdout) != 0)
 		return 1;
+	/* Held until exit: civicdesk restore refuses to replace the database under a server. */
+	if (db_serve_lock(app.cfg.db, &lock_fd, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk: %s\n", err);
+		goto out;
+	}
 	if (listen != NULL) {
 		char *copy = strdup(listen);
 
@@ -81,5 +87,6 @@ cmd_serve(int argc, char **argv)
 	rc = 0;
 out:
 	app_close(&app);
+	db_serve_unlock(lock_fd);
 	return rc;
 }

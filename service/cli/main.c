@@ -15,6 +15,9 @@ static const struct command {
 	{ "serve", cmd_serve, "run the HTTP service" },
 	{ "calendar", cmd_calendar, "check|due|is-workday|between|explain: working-day calendar" },
 	{ "user", cmd_user, "add|list|…: staff accounts" },
+	{ "backup", cmd_backup, "FILE: copy the database (also while serve runs)" },
+	{ "restore", cmd_restore, "FILE: put a backup back (serve stopped)" },
+	{ "audit", cmd_audit, "verify [FILE]: check the audit chain" },
 	{ "ingest-mail", cmd_ingest_mail, "store one e-mail message read on stdin (for an MTA)" },
 };
 

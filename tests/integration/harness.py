@@ -15,6 +15,18 @@ import time
 import unittest
 
 BIN = os.path.abspath(os.environ.get("CIVICDESK_BIN", "build/test/civicdesk"))
+# The schema version a new database gets: the number of the newest migration in schema/.
+SCHEMA_LATEST = max(int(f[:3]) for f in os.listdir(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schema"))
+    if f.endswith(".sql"))
+# Takes migration 009 (the audit chain) back out of a database, for tests that make a database
+# look like one written by an older civicdesk.
+UNDO_009 = """
+    DROP TRIGGER audit_no_update;
+    ALTER TABLE audit DROP COLUMN hash;
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
 
 
 def run_cli(*args, stdin=None, env=None, timeout=60):

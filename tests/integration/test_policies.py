@@ -253,7 +253,8 @@ class PolicyConfig(unittest.TestCase):
             db = sqlite3.connect(srv.db)
             db.execute("UPDATE policy_overrides SET value = 'ten' WHERE key = 'on_supplement'")
             db.commit()
-            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 2)
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0],
+                             harness.SCHEMA_LATEST)
             db.close()
             p = subprocess.run([harness.BIN, "serve"], env=srv2.env, cwd=srv.dir,
                                capture_output=True, text=True, timeout=30)
@@ -274,12 +275,14 @@ class PolicyConfig(unittest.TestCase):
             stop_clean(self, srv)
             db = sqlite3.connect(srv.db)
             db.execute("DROP TABLE policy_overrides")
+            db.executescript(harness.UNDO_009)
             db.execute("PRAGMA user_version=1")
             db.commit()
             db.close()
             srv.start()
             db = sqlite3.connect(srv.db)
-            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 2)
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0],
+                             harness.SCHEMA_LATEST)
             db.close()
             admin = srv.login("root1", "Test-Passw0rd")
             r = admin.request("PATCH", POLICIES + "/complaint", json_body={"forward_days": 2})

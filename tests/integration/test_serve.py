@@ -75,7 +75,8 @@ class ServeOptionsTest(unittest.TestCase):
             self.assertEqual(srv.proc.wait(timeout=20), 0)
             srv.proc = None
             db = sqlite3.connect(srv.db)
-            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 2)
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0],
+                             harness.SCHEMA_LATEST)
             names = {r[0] for r in db.execute("SELECT name FROM sections")}
             self.assertEqual(names, {"办公室", "法规处", "稽查处", "信息中心"})
             db.close()

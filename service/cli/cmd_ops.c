@@ -1,0 +1,195 @@
+/*
+ * cmd_ops.c: the operator's commands on the database file: civicdesk backup FILE (while serve
+ * runs), civicdesk restore FILE (serve stopped) and civicdesk audit verify [FILE]. Exit codes
+ * from sysexits: 0 done (audit: chain intact), 1 audit chain broken, 64 usage, 65 the file is
+ * not a civicdesk database, from a newer civicdesk or damaged, 66 the file to read is missing,
+ * 70 internal error, 73 the backup file exists already, 74 cannot write, 75 serve is running
+ * (restore: stop it and try again).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "service/core/core.h"
+#include "cli.h"
+
+#define EX_OK 0
+#define EX_BROKEN 1
+#define EX_USAGE 64
+#define EX_DATAERR 65
+#define EX_NOINPUT 66
+#define EX_SOFTWARE 70
+#define EX_CANTCREAT 73
+#define EX_IOERR 74
+#define EX_TEMPFAIL 75
+
+/* The exit status of each enum db_file_status. */
+static const int file_exit[] = {
+    [DB_FILE_OK] = EX_OK,
+    [DB_FILE_MISSING] = EX_NOINPUT,
+    [DB_FILE_NOT_OURS] = EX_DATAERR,
+    [DB_FILE_NEWER] = EX_DATAERR,
+    [DB_FILE_DAMAGED] = EX_DATAERR,
+    [DB_FILE_BUSY] = EX_TEMPFAIL,
+    [DB_FILE_EXISTS] = EX_CANTCREAT,
+    [DB_FILE_IO] = EX_IOERR,
+    [DB_FILE_ERROR] = EX_SOFTWARE,
+};
+
+/* Reads the configuration as every command does (--config FILE, CIVICDESK_CONFIG, else
+ * ./civicdesk.conf if present; CIVICDESK_DB overrides) for the database path. 0 or -1. */
+static int
+ops_config(struct config *cfg, const char *path, const char *cmd)
+{
+	char err[1024];
+	int explicit_path = path != NULL;
+
+	if (path == NULL && getenv("CIVICDESK_CONFIG") != NULL) {
+		path = getenv("CIVICDESK_CONFIG");
+		explicit_path = 1;
+	}
+	if (path == NULL)
+		path = "civicdesk.conf";
+	if (config_load(cfg, path, explicit_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk %s: configuration: %s\n", cmd, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Splits [--config FILE] ARG: 0 with *config and *arg set (arg NULL when optional and absent),
+ * or -1 on a usage error. */
+static int
+ops_args(int argc, char **argv, int first, int arg_required, const char **config,
+         const char **arg)
+{
+	int i;
+
+	*config = NULL;
+	*arg = NULL;
+	for (i = first; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			*config = argv[++i];
+		else if (argv[i][0] == '-' && argv[i][1] != '\0')
+			return -1;
+		else if (*arg == NULL)
+			*arg = argv[i];
+		else
+			return -1;
+	}
+	return *arg == NULL && arg_required ? -1 : 0;
+}
+
+static double
+seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int
+cmd_backup(int argc, char **argv)
+{
+	struct config cfg;
+	struct db_file_info info;
+	struct timespec t0;
+	const char *config, *dest;
+	char err[1024];
+	enum db_file_status st;
+
+	if (ops_args(argc, argv, 1, 1, &config, &dest) != 0) {
+		fprintf(stderr, "usage: civicdesk backup [--config FILE] BACKUP-FILE\n"
+		                "  copies the database (also while serve runs) into BACKUP-FILE, a new "
+		                "file\n");
+		return EX_USAGE;
+	}
+	if (ops_config(&cfg, config, "backup") != 0)
+		return EX_DATAERR;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&info, 0, sizeof(info));
+	st = db_backup(cfg.db, dest, &info, err, sizeof(err));
+	if (st != DB_FILE_OK)
+		fprintf(stderr, "civicdesk backup: %s\n", err);
+	else
+		printf("backup of %s written to %s: schema %d, %lld items, %lld audit records, %lld "
+		       "bytes, %.2f s\n",
+		       cfg.db, dest, info.version, (long long)info.items, (long long)info.audit,
+		       (long long)info.bytes, seconds_since(&t0));
+	config_free(&cfg);
+	return file_exit[st];
+}
+
+int
+cmd_restore(int argc, char **argv)
+{
+	struct config cfg;
+	struct db_file_info info;
+	const char *config, *src;
+	char err[1024], saved[4096];
+	enum db_file_status st;
+
+	if (ops_args(argc, argv, 1, 1, &config, &src) != 0) {
+		fprintf(stderr, "usage: civicdesk restore [--config FILE] BACKUP-FILE\n"
+		                "  puts BACKUP-FILE back as the database; civicdesk serve must be "
+		                "stopped\n");
+		return EX_USAGE;
+	}
+	if (ops_config(&cfg, config, "restore") != 0)
+		return EX_DATAERR;
+	memset(&info, 0, sizeof(info));
+	st = db_restore(src, cfg.db, saved, sizeof(saved), &info, err, sizeof(err));
+	if (st != DB_FILE_OK) {
+		fprintf(stderr, "civicdesk restore: %s; the database was not changed\n", err);
+	} else {
+		printf("restored %s into %s: schema %d, %lld items, %lld audit records\n", src, cfg.db,
+		       info.version, (long long)info.items, (long long)info.audit);
+		if (saved[0] != '\0')
+			printf("the database it replaced is kept as %s\n", saved);
+		if (info.version < db_schema_latest())
+			printf("its schema is upgraded from %d to %d when civicdesk serve starts\n",
+			       info.version, db_schema_latest());
+	}
+	config_free(&cfg);
+	return file_exit[st];
+}
+
+int
+cmd_audit(int argc, char **argv)
+{
+	struct config cfg;
+	struct db_audit_check chk;
+	enum db_file_status st = DB_FILE_ERROR;
+	const char *config, *file;
+	char err[1024], hex[DB_AUDIT_HASH * 2 + 1];
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "verify") != 0 ||
+	    ops_args(argc, argv, 2, 0, &config, &file) != 0) {
+		fprintf(stderr, "usage: civicdesk audit verify [--config FILE] [DATABASE-FILE]\n"
+		                "  checks the audit chain of the database (default: the configured "
+		                "one; a backup file may be given)\n");
+		return EX_USAGE;
+	}
+	if (ops_config(&cfg, config, "audit") != 0)
+		return EX_DATAERR;
+	rc = db_audit_verify_file(file ? file : cfg.db, &chk, &st, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "civicdesk audit: %s\n", err);
+		config_free(&cfg);
+		return st == DB_FILE_OK ? EX_SOFTWARE : file_exit[st];
+	}
+	sodium_bin2hex(hex, sizeof(hex), chk.head, sizeof(chk.head));
+	if (rc == 0)
+		printf("audit chain intact: %lld records; head record %lld hash %s\n",
+		       (long long)chk.records, (long long)chk.head_id, hex);
+	else
+		printf("audit chain broken at record %lld: %s (%lld records before it are intact)\n",
+		       (long long)chk.broken_id, chk.reason, (long long)chk.records);
+	config_free(&cfg);
+	return rc == 0 ? EX_OK : EX_BROKEN;
+}

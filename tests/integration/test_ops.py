@@ -1,0 +1,277 @@
+"""Operations: `civicdesk backup` while serve takes submissions, `civicdesk restore` with the
+server stopped, and `civicdesk audit verify` on an intact and on a tampered audit chain.
+
+Bounded: 4 submitters for at most 20 s or 400 items; a handful of commands.
+"""
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+ITEM = {"kind": "letter", "subject": "备份时提交", "body": "在备份进行时提交的来信。",
+        "email": "a@example.cn", "publish": False}
+
+
+def integrity(path):
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        db.close()
+
+
+def trackings(path):
+    db = sqlite3.connect(path)
+    try:
+        return {r[0] for r in db.execute("SELECT tracking FROM items")}
+    finally:
+        db.close()
+
+
+class BackupRestore(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="civicdesk-ops-")
+        self.srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+
+    def tearDown(self):
+        self.srv.cleanup()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_backup_under_load_then_restore(self):
+        acked = []          # (time acknowledged, tracking)
+        errors = []
+        lock = threading.Lock()
+        stop = threading.Event()
+        deadline = time.monotonic() + 20
+
+        def submit():
+            while not stop.is_set() and time.monotonic() < deadline:
+                with lock:
+                    if len(acked) >= 400:
+                        return
+                r = self.srv.request("POST", "/api/v1/items", json_body=ITEM)
+                now = time.monotonic()
+                if r.status != 201:
+                    errors.append(repr(r))
+                    continue
+                with lock:
+                    acked.append((now, r.json()["tracking"]))
+
+        threads = [threading.Thread(target=submit) for _ in range(4)]
+        for t in threads:
+            t.start()
+        # Back up once submissions are flowing.
+        while time.monotonic() < deadline:
+            with lock:
+                if len(acked) >= 40:
+                    break
+            time.sleep(0.01)
+        backup = os.path.join(self.tmp, "backup.db")
+        began = time.monotonic()
+        with lock:
+            before = {t for _, t in acked}
+        r = self.srv.cli("backup", backup)
+        ended = time.monotonic()
+        # Let the writers go on a little after the backup, then stop them.
+        with lock:
+            n_end = len(acked)
+        while time.monotonic() < deadline:
+            with lock:
+                if len(acked) >= n_end + 20:
+                    break
+            time.sleep(0.01)
+        stop.set()
+        for t in threads:
+            t.join()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("written to", r.stdout)
+        self.assertEqual(errors, [])
+        during = [t for at, t in acked if began <= at <= ended]
+        after = [t for at, t in acked if at > ended]
+        print("# backup took %.3f s with %d items acknowledged before, %d during, %d after"
+              % (ended - began, len(before), len(during), len(after)))
+        self.assertGreater(len(after), 0, "the server took no writes after the backup")
+        self.assertEqual(integrity(backup), "ok")
+        in_backup = trackings(backup)
+        self.assertEqual(before - in_backup, set(), "acknowledged items missing from the backup")
+        # The backup's audit chain verifies on its own.
+        v = self.srv.cli("audit", "verify", backup)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
+        # A second backup to the same name is refused; the first stays as it was.
+        again = self.srv.cli("backup", backup)
+        self.assertEqual(again.returncode, 73, again.stderr)
+        self.assertIn("exists already", again.stderr)
+
+        # Restore refuses while serve runs.
+        busy = self.srv.cli("restore", backup)
+        self.assertEqual(busy.returncode, 75, busy.stderr)
+        self.assertIn("stop it first", busy.stderr)
+
+        all_items = trackings(self.srv.db)
+        self.assertGreater(len(all_items), len(in_backup))
+        self.srv.stop()
+        rr = self.srv.cli("restore", backup)
+        self.assertEqual(rr.returncode, 0, rr.stderr)
+        self.assertIn("kept as", rr.stdout)
+        self.assertEqual(trackings(self.srv.db), in_backup)
+        saved = [f for f in os.listdir(self.srv.dir) if ".pre-restore-" in f
+                 and not f.endswith("-wal")]
+        self.assertEqual(len(saved), 1)
+        self.assertEqual(trackings(os.path.join(self.srv.dir, saved[0])), all_items)
+
+        # The restored database serves: a backed-up item is found with the server again.
+        self.srv.start()
+        r = self.srv.request("GET", "/api/v1/health")
+        self.assertEqual(r.status, 200)
+        v = self.srv.cli("audit", "verify")
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
+    def test_restore_refuses_bad_files(self):
+        self.srv.stop()
+        before = trackings(self.srv.db)
+        junk = os.path.join(self.tmp, "junk.db")
+        with open(junk, "w") as f:
+            f.write("this is not a database\n")
+        other = os.path.join(self.tmp, "other.db")
+        db = sqlite3.connect(other)
+        db.execute("CREATE TABLE t (x)")
+        db.commit()
+        db.close()
+        newer = os.path.join(self.tmp, "newer.db")
+        r = self.srv.cli("backup", newer)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        db = sqlite3.connect(newer)
+        db.execute("PRAGMA user_version = 999")
+        db.commit()
+        db.close()
+        cases = [
+            (junk, 65, "not a civicdesk database"),
+            (other, 65, "not a civicdesk one"),
+            (newer, 65, "newer than this civicdesk"),
+            (os.path.join(self.tmp, "missing.db"), 66, "No such file"),
+        ]
+        for path, code, words in cases:
+            with self.subTest(file=os.path.basename(path)):
+                r = self.srv.cli("restore", path)
+                self.assertEqual(r.returncode, code, r.stderr)
+                self.assertIn(words, r.stderr)
+                self.assertIn("the database was not changed", r.stderr)
+                self.assertEqual(trackings(self.srv.db), before)
+        r = self.srv.cli("restore")
+        self.assertEqual(r.returncode, 64)
+
+
+class AuditChain(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="civicdesk-audit-")
+        self.srv = harness.Server().start()
+        self.admin = self.srv.staff("chief", "admin")
+        for name in ("alice", "bob", "carol"):
+            self.srv.add_user(name, "handler")
+        self.srv.login("alice", "Test-Passw0rd")
+        self.srv.request("POST", "/api/v1/login",
+                         json_body={"username": "bob", "password": "wrong-Passw0rd"})
+
+    def tearDown(self):
+        self.srv.cleanup()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def copy(self, name):
+        """A consistent copy of the live database made by civicdesk backup."""
+        path = os.path.join(self.tmp, name)
+        r = self.srv.cli("backup", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return path
+
+    def tamper(self, path, *sql):
+        db = sqlite3.connect(path)
+        for s in sql:
+            db.execute(s)
+        db.commit()
+        db.close()
+
+    def test_intact_chain(self):
+        r = self.srv.cli("audit", "verify")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"audit chain intact: \d+ records; head record \d+ hash "
+                                   r"[0-9a-f]{64}")
+
+    def test_the_trigger_still_refuses_changes(self):
+        path = self.copy("plain.db")
+        with self.assertRaises(sqlite3.DatabaseError):
+            self.tamper(path, "UPDATE audit SET actor = 'nobody' WHERE id = 2")
+        with self.assertRaises(sqlite3.DatabaseError):
+            self.tamper(path, "DELETE FROM audit WHERE id = 2")
+        with self.assertRaises(sqlite3.DatabaseError):
+            self.tamper(path, "UPDATE audit SET hash = zeroblob(32) WHERE id = 2")
+
+    def test_changed_record_is_named(self):
+        path = self.copy("changed.db")
+        self.tamper(path, "DROP TRIGGER audit_no_update",
+                    "UPDATE audit SET actor = 'nobody' WHERE id = 3")
+        r = self.srv.cli("audit", "verify", path)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("broken at record 3", r.stdout)
+
+    def test_changed_hash_breaks_the_next_link(self):
+        path = self.copy("rehashed.db")
+        self.tamper(path, "DROP TRIGGER audit_no_update",
+                    "UPDATE audit SET hash = zeroblob(32) WHERE id = 4")
+        r = self.srv.cli("audit", "verify", path)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("broken at record 4", r.stdout)
+
+    def test_deleted_record_is_named(self):
+        path = self.copy("deleted.db")
+        self.tamper(path, "DROP TRIGGER audit_no_delete", "DELETE FROM audit WHERE id = 2")
+        r = self.srv.cli("audit", "verify", path)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("broken at record 2", r.stdout)
+        self.assertIn("missing", r.stdout)
+
+    def test_refused_login_is_in_the_chain_of_the_live_database(self):
+        db = sqlite3.connect(self.srv.db)
+        rows = db.execute("SELECT action, ok, length(hash) FROM audit "
+                          "WHERE target = 'bob' AND action = 'login_failed'").fetchall()
+        db.close()
+        self.assertEqual(rows, [("login_failed", 0, 32)])
+
+
+class AuditUpgrade(unittest.TestCase):
+    """Records written before the audit chain existed are chained by the first start."""
+
+    def test_first_start_chains_older_records(self):
+        srv = harness.Server().start()
+        try:
+            srv.staff("chief", "admin")
+            srv.stop()
+            # Make the database look like one from before migration 009.
+            db = sqlite3.connect(srv.db)
+            n = db.execute("SELECT count(*) FROM audit").fetchone()[0]
+            db.executescript(harness.UNDO_009 + "PRAGMA user_version = 2;")
+            db.close()
+            r = srv.cli("audit", "verify")
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("start civicdesk serve once", r.stderr)
+            srv.start()
+            r = srv.cli("audit", "verify")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("intact: %d records" % n, r.stdout)
+            srv.login("chief", "Test-Passw0rd")
+            r = srv.cli("audit", "verify")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("intact: %d records" % (n + 1), r.stdout)
+        finally:
+            srv.cleanup()
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,378 @@
+/*
+ * test_core.c: the domain core without any HTTP: core_submit and core_act on a real database in a
+ * temporary folder — what they store, the transaction they share with the notification hook
+ * (a failing hook takes the whole change back), the errors they answer (field, conflict with
+ * the allowed actions, forbidden), and the audit rows of refused attempts. Run from the
+ * repository root.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "service/core/core.h"
+#include "tests/check.h"
+
+static struct app app;
+static char dir[] = "/tmp/civicdesk-core-XXXXXX";
+
+/* What the notification hook saw; fail makes it refuse. */
+struct hook_log {
+	int calls;
+	int submitted, actions;
+	int last_action;
+	char tracking[32];
+	char from[32], to[32];
+	int fail;
+	int in_txn_rows; /* history rows of the item visible inside the transaction */
+};
+
+static int
+hook(void *cls, struct db_conn *c, const struct core_event *ev)
+{
+	struct hook_log *h = cls;
+	struct db_history *rows = NULL;
+	size_t n = 0;
+
+	h->calls++;
+	if (ev->kind == CORE_EV_SUBMITTED)
+		h->submitted++;
+	else
+		h->actions++;
+	h->last_action = ev->action;
+	snprintf(h->tracking, sizeof(h->tracking), "%s", ev->item->tracking);
+	snprintf(h->from, sizeof(h->from), "%s", ev->from_state ? ev->from_state : "");
+	snprintf(h->to, sizeof(h->to), "%s", ev->item->state);
+	/* the hook runs on the change's own connection, inside its transaction */
+	if (db_history_list(c, ev->item->id, 0, &rows, &n) == 0)
+		h->in_txn_rows = (int)n;
+	db_history_free(rows, n);
+	return h->fail ? -1 : 0;
+}
+
+static void
+letter(struct intake *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->kind = "letter";
+	in->subject = "路灯不亮";
+	in->body = "学院路的路灯已经坏了两周。";
+	in->name = "张三";
+	in->phone = "13812345678";
+	in->publish = 1;
+	in->channel = CHANNEL_WEB;
+	in->received = app_now(&app);
+}
+
+/* A session for demo account name. */
+static struct session
+staff(const char *name)
+{
+	struct session s;
+	struct db_account a;
+	struct db_conn *c = db_acquire(app.db);
+
+	memset(&s, 0, sizeof(s));
+	if (c != NULL && db_account_by_name(c, name, &a) == 1) {
+		s.account_id = a.id;
+		s.username = strdup(a.username);
+		s.role = (enum role)role_parse(a.role);
+		s.section_id = a.section_id;
+		db_account_free(&a);
+	}
+	db_release(app.db, c);
+	return s;
+}
+
+static int
+submit(struct t *t, char tracking[32])
+{
+	struct intake in;
+	struct db_item item;
+	struct core_error err;
+	char code[QUERY_CODE_LEN + 1];
+
+	letter(&in);
+	memset(&item, 0, sizeof(item));
+	if (core_submit(&app, &in, app_now(&app), &item, code, &err) != 0) {
+		CHECK(t, 0);
+		printf("# core_submit: %s\n", err.message);
+		return -1;
+	}
+	snprintf(tracking, 32, "%s", item.tracking);
+	db_item_free(&item);
+	return 0;
+}
+
+static void
+test_submit_stores_and_notifies(struct t *t)
+{
+	struct hook_log log;
+	struct intake in;
+	struct db_item item, got;
+	struct core_error err;
+	char code[QUERY_CODE_LEN + 1];
+	struct db_conn *c;
+
+	memset(&log, 0, sizeof(log));
+	app.notify.cls = &log;
+	app.notify.on_event = hook;
+	letter(&in);
+	memset(&item, 0, sizeof(item));
+	CHECK_INT(t, core_submit(&app, &in, app_now(&app), &item, code, &err), 0);
+	CHECK(t, item.tracking != NULL && strncmp(item.tracking, "XJ-", 3) == 0);
+	CHECK_INT(t, strlen(code), QUERY_CODE_LEN);
+	CHECK_INT(t, item.nclocks, 2);
+	CHECK_INT(t, log.submitted, 1);
+	CHECK_INT(t, log.last_action, -1);
+	CHECK_STR(t, log.tracking, item.tracking);
+	CHECK_INT(t, log.in_txn_rows, 1); /* the "submit" row is there before the hook runs */
+	c = db_acquire(app.db);
+	CHECK_INT(t, db_item_get(c, item.tracking, &got), 1);
+	CHECK_STR(t, got.state, "received");
+	CHECK(t, query_code_verify(code, got.query_hash));
+	db_item_free(&got);
+	db_release(app.db, c);
+	db_item_free(&item);
+
+	/* a hook that fails takes the submission back: nothing stored */
+	log.fail = 1;
+	letter(&in);
+	memset(&item, 0, sizeof(item));
+	CHECK_INT(t, core_submit(&app, &in, app_now(&app), &item, code, &err), -1);
+	CHECK_INT(t, err.code, CORE_BUSY);
+	CHECK_INT(t, log.submitted, 2);
+	c = db_acquire(app.db);
+	CHECK_INT(t, db_item_get(c, log.tracking, &got), 0);
+	db_release(app.db, c);
+	db_item_free(&item);
+	app.notify.on_event = NULL;
+}
+
+static void
+test_submit_refuses_bad_input(struct t *t)
+{
+	struct intake in;
+	struct db_item item;
+	struct core_error err;
+	char code[QUERY_CODE_LEN + 1];
+
+	letter(&in);
+	in.kind = "petition";
+	memset(&item, 0, sizeof(item));
+	CHECK_INT(t, core_submit(&app, &in, app_now(&app), &item, code, &err), -1);
+	CHECK_INT(t, err.code, CORE_INVALID);
+	CHECK_STR(t, err.field, "kind");
+	letter(&in);
+	in.phone = "12345";
+	CHECK_INT(t, core_submit(&app, &in, app_now(&app), &item, code, &err), -1);
+	CHECK_STR(t, err.field, "phone");
+	letter(&in);
+	in.subject = "\x01";
+	CHECK_INT(t, core_submit_check(&in, &err), -1);
+	CHECK_STR(t, err.field, "subject");
+	CHECK_STR(t, core_strerror(CORE_CONFLICT), "illegal_transition");
+}
+
+static void
+test_act_assign_accept(struct t *t)
+{
+	struct session disp = staff("dispatcher1"), h1 = staff("handler1");
+	struct core_action_input in;
+	struct core_error err;
+	struct hook_log log;
+	struct db_item item;
+	struct db_history *rows = NULL;
+	size_t n = 0;
+	char tracking[32];
+	struct db_conn *c = db_acquire(app.db);
+
+	if (submit(t, tracking) != 0)
+		goto out;
+	memset(&log, 0, sizeof(log));
+	app.notify.cls = &log;
+	app.notify.on_event = hook;
+	memset(&in, 0, sizeof(in));
+	in.section = "法规处";
+	CHECK_INT(t, core_act(&app, c, &disp, "127.0.0.1", tracking, WF_ASSIGN, &in,
+	                      app_now(&app), &err), 0);
+	CHECK_INT(t, log.actions, 1);
+	CHECK_INT(t, log.last_action, WF_ASSIGN);
+	CHECK_STR(t, log.from, "received");
+	CHECK_STR(t, log.to, "assigned");
+	CHECK_INT(t, log.in_txn_rows, 2);
+	memset(&in, 0, sizeof(in));
+	CHECK_INT(t, core_act(&app, c, &h1, NULL, tracking, WF_ACCEPT, &in, app_now(&app), &err),
+	          0);
+	CHECK_INT(t, db_item_get(c, tracking, &item), 1);
+	CHECK_STR(t, item.state, "in_progress");
+	CHECK_INT(t, item.assignee_id, h1.account_id);
+	CHECK(t, clock_find(&item, CLOCK_FORWARD)->stopped_at != 0);
+	CHECK_INT(t, db_history_list(c, item.id, 0, &rows, &n), 0);
+	CHECK_INT(t, n, 3);
+	if (n == 3) {
+		CHECK_STR(t, rows[1].action, "assign");
+		CHECK_STR(t, rows[2].action, "accept");
+		CHECK_STR(t, rows[2].actor, "handler1");
+	}
+	db_history_free(rows, n);
+	db_item_free(&item);
+out:
+	app.notify.on_event = NULL;
+	free(disp.username);
+	free(h1.username);
+	db_release(app.db, c);
+}
+
+static void
+test_act_errors(struct t *t)
+{
+	struct session disp = staff("dispatcher1"), h1 = staff("handler1"), head = staff("head1");
+	struct core_action_input in;
+	struct core_error err;
+	struct db_audit_filter f;
+	struct db_audit *rows = NULL;
+	size_t n = 0;
+	char tracking[32];
+	struct db_conn *c = db_acquire(app.db);
+
+	if (submit(t, tracking) != 0)
+		goto out;
+	memset(&in, 0, sizeof(in));
+	/* unknown item */
+	CHECK_INT(t, core_act(&app, c, &disp, NULL, "XJ-20000101-00001", WF_ASSIGN, &in,
+	                      app_now(&app), &err), -1);
+	CHECK_INT(t, err.code, CORE_NOT_FOUND);
+	/* a missing input names its field */
+	CHECK_INT(t, core_act(&app, c, &disp, NULL, tracking, WF_ASSIGN, &in, app_now(&app), &err),
+	          -1);
+	CHECK_INT(t, err.code, CORE_INVALID);
+	CHECK_STR(t, err.field, "section");
+	/* a state that does not allow it: the allowed actions of the role come along */
+	in.text = "答复";
+	CHECK_INT(t, core_act(&app, c, &disp, NULL, tracking, WF_SEND_REPLY, &in, app_now(&app),
+	                      &err), -1);
+	CHECK(t, err.code == CORE_FORBIDDEN || err.code == CORE_CONFLICT);
+	memset(&in, 0, sizeof(in));
+	CHECK_INT(t, core_act(&app, c, &head, NULL, tracking, WF_APPROVE, &in, app_now(&app),
+	                      &err), -1);
+	CHECK_INT(t, err.code, CORE_FORBIDDEN); /* not yet in the head's section */
+	CHECK_INT(t, core_act(&app, c, &disp, NULL, tracking, WF_CLOSE, &in, app_now(&app), &err),
+	          -1);
+	CHECK_INT(t, err.code, CORE_CONFLICT);
+	CHECK_INT(t, err.state, WF_RECEIVED);
+	CHECK(t, (err.allowed & (1ul << WF_CLOSE)) == 0);
+	CHECK(t, (err.allowed & (1ul << WF_ASSIGN)) != 0);
+	/* a handler may not assign */
+	in.section = "法规处";
+	CHECK_INT(t, core_act(&app, c, &h1, NULL, tracking, WF_ASSIGN, &in, app_now(&app), &err),
+	          -1);
+	CHECK_INT(t, err.code, CORE_FORBIDDEN);
+	/* refused attempts are audited with ok = 0 */
+	memset(&f, 0, sizeof(f));
+	f.target = tracking;
+	f.limit = 10;
+	CHECK_INT(t, db_audit_list(c, &f, &rows, &n), 0);
+	CHECK(t, n >= 2);
+	if (n >= 1)
+		CHECK_INT(t, rows[0].ok, 0);
+	db_audits_free(rows, n);
+out:
+	free(disp.username);
+	free(h1.username);
+	free(head.username);
+	db_release(app.db, c);
+}
+
+static void
+test_act_hook_failure_rolls_back(struct t *t)
+{
+	struct session disp = staff("dispatcher1");
+	struct core_action_input in;
+	struct core_error err;
+	struct hook_log log;
+	struct db_item item;
+	struct db_history *rows = NULL;
+	size_t n = 0;
+	char tracking[32];
+	struct db_conn *c = db_acquire(app.db);
+
+	if (submit(t, tracking) != 0)
+		goto out;
+	memset(&log, 0, sizeof(log));
+	log.fail = 1;
+	app.notify.cls = &log;
+	app.notify.on_event = hook;
+	memset(&in, 0, sizeof(in));
+	in.section = "法规处";
+	CHECK_INT(t, core_act(&app, c, &disp, NULL, tracking, WF_ASSIGN, &in, app_now(&app), &err),
+	          -1);
+	CHECK_INT(t, err.code, CORE_ERROR);
+	CHECK_INT(t, log.actions, 1);
+	CHECK_INT(t, db_item_get(c, tracking, &item), 1);
+	CHECK_STR(t, item.state, "received");
+	CHECK_INT(t, item.section_id, 0);
+	CHECK_INT(t, db_history_list(c, item.id, 0, &rows, &n), 0);
+	CHECK_INT(t, n, 1);
+	db_history_free(rows, n);
+	db_item_free(&item);
+out:
+	app.notify.on_event = NULL;
+	free(disp.username);
+	db_release(app.db, c);
+}
+
+static void
+test_public_edit_needs_reply(struct t *t)
+{
+	struct session admin = staff("admin");
+	struct core_public_text none = {0, NULL}, subject = {1, "路灯"};
+	struct core_error err;
+	char tracking[32];
+	struct db_conn *c = db_acquire(app.db);
+
+	if (submit(t, tracking) != 0)
+		goto out;
+	CHECK_INT(t, core_public_edit(&app, c, &admin, NULL, tracking, &none, &none, &none, 1,
+	                              app_now(&app), &err), -1);
+	CHECK_INT(t, err.code, CORE_CONFLICT);
+	CHECK_STR(t, err.code_name, "not_replied");
+	CHECK_INT(t, core_public_edit(&app, c, &admin, NULL, tracking, &subject, &none, &none, -1,
+	                              app_now(&app), &err), 0);
+out:
+	free(admin.username);
+	db_release(app.db, c);
+}
+
+int
+main(void)
+{
+	struct t t = {0, 0, 0};
+	char db[sizeof(dir) + 32];
+	FILE *devnull;
+
+	if (mkdtemp(dir) == NULL) {
+		printf("not ok 1 - setup: mkdtemp\n");
+		return 1;
+	}
+	snprintf(db, sizeof(db), "%s/civicdesk.db", dir);
+	setenv("CIVICDESK_DB", db, 1);
+	setenv("CIVICDESK_DEMO", "1", 1);
+	devnull = fopen("/dev/null", "w");
+	if (devnull == NULL || app_open(&app, "/dev/null", devnull) != 0) {
+		printf("not ok 1 - setup: app_open\n");
+		return 1;
+	}
+	RUN(&t, test_submit_stores_and_notifies);
+	RUN(&t, test_submit_refuses_bad_input);
+	RUN(&t, test_act_assign_accept);
+	RUN(&t, test_act_errors);
+	RUN(&t, test_act_hook_failure_rolls_back);
+	RUN(&t, test_public_edit_needs_reply);
+	app_close(&app);
+	fclose(devnull);
+	snprintf(db, sizeof(db), "rm -rf '%s'", dir);
+	if (system(db) != 0)
+		printf("# could not remove %s\n", dir);
+	return t_done(&t);
+}

@@ -1,0 +1,310 @@
+/*
+ * test_db.c: the storage module against a temporary database: migrations, sections, items with
+ * their clocks and history, the per-day tracking counter, the queue's order and filters, the
+ * public board, sessions, the append-only audit log and policy overrides.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db/db.h"
+#include "tests/check.h"
+
+static struct db *db;
+static struct db_conn *c;
+static char dir[] = "/tmp/civicdesk-db-XXXXXX";
+
+static int64_t
+new_item(const char *tracking, const char *state, int64_t section, int64_t due, int publish)
+{
+	struct db_item it;
+
+	memset(&it, 0, sizeof(it));
+	it.tracking = (char *)tracking;
+	it.kind = (char *)"letter";
+	it.channel = (char *)"web";
+	it.subject = (char *)"路灯不亮";
+	it.body = (char *)"学院路的路灯坏了";
+	it.state = (char *)state;
+	it.extension = (char *)"none";
+	it.publish = publish;
+	it.received = it.created = it.updated = 1750000000;
+	it.section_id = section;
+	it.nclocks = 1;
+	snprintf(it.clocks[0].name, sizeof(it.clocks[0].name), "reply");
+	snprintf(it.clocks[0].unit, sizeof(it.clocks[0].unit), "working_days");
+	it.clocks[0].started = 1750000000;
+	it.clocks[0].days = 5;
+	it.clocks[0].end_minutes = 1440;
+	it.clocks[0].due = due;
+	it.next_due = db_item_next_due(&it);
+	if (db_item_insert(c, &it) != 0)
+		return 0;
+	return it.id;
+}
+
+static void
+test_open_and_schema(struct t *t)
+{
+	CHECK(t, db_schema_version(db) >= 2);
+	CHECK_INT(t, db_schema_version(db), db_schema_latest());
+}
+
+static void
+test_sections(struct t *t)
+{
+	struct db_section s;
+	int64_t id = 0, id2 = 0;
+
+	CHECK_INT(t, db_section_add(c, "法规处", "fagui@example.gov.cn", 1, &id), 0);
+	CHECK_INT(t, db_section_add(c, "法规处", NULL, 1, &id2), 1); /* the name is taken */
+	CHECK_INT(t, db_section_by_name(c, "法规处", &s), 1);
+	CHECK_INT(t, s.id, id);
+	CHECK_STR(t, s.email, "fagui@example.gov.cn");
+	s.active = 0;
+	CHECK_INT(t, db_section_update(c, &s), 1);
+	db_section_free(&s);
+	CHECK_INT(t, db_section_get(c, id, &s), 1);
+	CHECK_INT(t, s.active, 0);
+	db_section_free(&s);
+	CHECK_INT(t, db_section_get(c, 9999, &s), 0);
+}
+
+static void
+test_items_and_history(struct t *t)
+{
+	struct db_item it;
+	struct db_history h, *rows = NULL;
+	size_t n = 0;
+	int64_t id;
+	int seq1 = 0, seq2 = 0, seq3 = 0;
+
+	CHECK_INT(t, db_tracking_next(c, 20250930, &seq1), 0);
+	CHECK_INT(t, db_tracking_next(c, 20250930, &seq2), 0);
+	CHECK_INT(t, db_tracking_next(c, 20251001, &seq3), 0);
+	CHECK_INT(t, seq2, seq1 + 1);
+	CHECK_INT(t, seq3, 1);
+	id = new_item("XJ-20250930-00001", "received", 0, 1750500000, 0);
+	CHECK(t, id > 0);
+	CHECK_INT(t, new_item("XJ-20250930-00001", "received", 0, 1, 0), 0); /* duplicate */
+	CHECK_INT(t, db_item_get(c, "XJ-20250930-00001", &it), 1);
+	CHECK_STR(t, it.subject, "路灯不亮");
+	CHECK_INT(t, it.nclocks, 1);
+	CHECK_INT(t, it.clocks[0].due, 1750500000);
+	CHECK_INT(t, it.next_due, 1750500000);
+	free(it.state);
+	it.state = strdup("assigned");
+	it.clocks[0].stopped_at = 1750100000;
+	it.next_due = db_item_next_due(&it);
+	CHECK_INT(t, it.next_due, DB_NO_DUE);
+	CHECK_INT(t, db_item_update(c, &it), 1);
+	db_item_free(&it);
+	CHECK_INT(t, db_item_get_id(c, id, &it), 1);
+	CHECK_STR(t, it.state, "assigned");
+	CHECK_INT(t, it.clocks[0].stopped_at, 1750100000);
+	db_item_free(&it);
+	CHECK_INT(t, db_item_get(c, "XJ-19990101-00001", &it), 0);
+
+	memset(&h, 0, sizeof(h));
+	h.at = 1750000000;
+	h.actor = (char *)"citizen";
+	h.action = (char *)"submit";
+	h.to_state = (char *)"received";
+	h.citizen = 1;
+	CHECK_INT(t, db_history_add(c, id, &h), 0);
+	h.at++;
+	h.actor = (char *)"dispatcher1";
+	h.action = (char *)"assign";
+	h.from_state = (char *)"received";
+	h.to_state = (char *)"assigned";
+	h.citizen = 0;
+	CHECK_INT(t, db_history_add(c, id, &h), 0);
+	CHECK_INT(t, db_history_list(c, id, 0, &rows, &n), 0);
+	CHECK_INT(t, n, 2);
+	if (n == 2)
+		CHECK_STR(t, rows[1].action, "assign");
+	db_history_free(rows, n);
+	CHECK_INT(t, db_history_list(c, id, 1, &rows, &n), 0);
+	CHECK_INT(t, n, 1); /* the citizen sees only their rows */
+	db_history_free(rows, n);
+}
+
+static void
+test_queue_order(struct t *t)
+{
+	struct db_queue_filter f;
+	struct db_queue_row *rows = NULL;
+	size_t n = 0;
+
+	new_item("XJ-20250930-00010", "received", 0, 1750900000, 0);
+	new_item("XJ-20250930-00011", "received", 0, 1750800000, 0);
+	new_item("XJ-20250930-00012", "closed", 0, DB_NO_DUE, 0);
+	memset(&f, 0, sizeof(f));
+	f.limit = 10;
+	CHECK_INT(t, db_queue_list(c, &f, &rows, &n), 0);
+	CHECK(t, n >= 2);
+	if (n >= 2) {
+		CHECK_STR(t, rows[0].tracking, "XJ-20250930-00011"); /* nearest due first */
+		CHECK_STR(t, rows[1].tracking, "XJ-20250930-00010");
+	}
+	db_queue_rows_free(rows, n);
+	/* overdue at a moment between the two */
+	f.due_before = 1750850000;
+	CHECK_INT(t, db_queue_list(c, &f, &rows, &n), 0);
+	CHECK_INT(t, n, 1);
+	db_queue_rows_free(rows, n);
+	/* the text filter is literal: % and _ match themselves */
+	memset(&f, 0, sizeof(f));
+	f.limit = 10;
+	f.state = "all";
+	f.text = "%";
+	CHECK_INT(t, db_queue_list(c, &f, &rows, &n), 0);
+	CHECK_INT(t, n, 0);
+	db_queue_rows_free(rows, n);
+	f.text = "路灯";
+	CHECK_INT(t, db_queue_list(c, &f, &rows, &n), 0);
+	CHECK_INT(t, n, 4);
+	db_queue_rows_free(rows, n);
+	/* keyset: the page after the first row */
+	memset(&f, 0, sizeof(f));
+	f.limit = 1;
+	f.after_due = 1750800000;
+	CHECK_INT(t, db_queue_list(c, &f, &rows, &n), 0);
+	CHECK_INT(t, n, 1);
+	db_queue_rows_free(rows, n);
+}
+
+static void
+test_public_board(struct t *t)
+{
+	struct db_item it;
+	struct db_public_row *rows = NULL, one;
+	size_t n = 0;
+
+	new_item("XJ-20250930-00020", "replied", 0, DB_NO_DUE, 1);
+	CHECK_INT(t, db_public_list(c, NULL, 0, 0, 10, &rows, &n), 0);
+	CHECK_INT(t, n, 0); /* not published yet */
+	db_public_rows_free(rows, n);
+	CHECK_INT(t, db_item_get(c, "XJ-20250930-00020", &it), 1);
+	it.public_subject = strdup("路灯");
+	it.public_body = strdup("学院路的路灯坏了");
+	it.published = 1;
+	it.replied_at = 1750100000;
+	CHECK_INT(t, db_item_update(c, &it), 1);
+	db_item_free(&it);
+	CHECK_INT(t, db_public_list(c, NULL, 0, 0, 10, &rows, &n), 0);
+	CHECK_INT(t, n, 1);
+	db_public_rows_free(rows, n);
+	CHECK_INT(t, db_public_get(c, "XJ-20250930-00020", &one), 1);
+	CHECK_STR(t, one.subject, "路灯");
+	db_public_row_free(&one);
+	CHECK_INT(t, db_public_get(c, "XJ-20250930-00010", &one), 0);
+}
+
+static void
+test_sessions_and_audit(struct t *t)
+{
+	struct db_account a, got;
+	struct db_session s, out;
+	struct db_audit row, *rows = NULL;
+	struct db_audit_filter f;
+	int64_t id = 0;
+	size_t n = 0;
+
+	memset(&a, 0, sizeof(a));
+	a.username = (char *)"handler9";
+	a.role = (char *)"handler";
+	a.status = (char *)"active";
+	a.password_hash = (char *)"$argon2id$x";
+	a.created = a.password_changed = 1750000000;
+	CHECK_INT(t, db_account_add(c, &a, &id), 0);
+	CHECK_INT(t, db_account_add(c, &a, NULL), 1);
+	CHECK_INT(t, db_account_by_name(c, "handler9", &got), 1);
+	CHECK_STR(t, got.role, "handler");
+	db_account_free(&got);
+
+	memset(&s, 0, sizeof(s));
+	memset(s.token_hash, 7, sizeof(s.token_hash));
+	s.account_id = id;
+	s.csrf_token = (char *)"csrf";
+	s.created = s.last_seen = 1750000000;
+	CHECK_INT(t, db_session_add(c, &s), 0);
+	CHECK_INT(t, db_session_get(c, s.token_hash, &out), 1);
+	CHECK_STR(t, out.csrf_token, "csrf");
+	db_session_free(&out);
+	CHECK_INT(t, db_session_delete_account(c, id), 0);
+	CHECK_INT(t, db_session_get(c, s.token_hash, &out), 0);
+
+	memset(&row, 0, sizeof(row));
+	row.at = 1750000000;
+	row.actor = (char *)"admin";
+	row.action = (char *)"user_add";
+	row.target = (char *)"handler9";
+	row.ok = 1;
+	CHECK_INT(t, db_audit_add(c, &row, NULL), 0);
+	memset(&f, 0, sizeof(f));
+	f.target = "handler9";
+	CHECK_INT(t, db_audit_list(c, &f, &rows, &n), 0);
+	CHECK_INT(t, n, 1);
+	db_audits_free(rows, n);
+}
+
+static void
+test_policies(struct t *t)
+{
+	struct db_policy p, *rows = NULL;
+	size_t n = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = (char *)"letter";
+	p.key = (char *)"reply_days";
+	p.value = (char *)"7";
+	p.updated_at = 1750000000;
+	CHECK_INT(t, db_policy_set(c, &p), 0);
+	p.value = (char *)"8";
+	CHECK_INT(t, db_policy_set(c, &p), 0); /* replaces */
+	CHECK_INT(t, db_policy_list(c, &rows, &n), 0);
+	CHECK_INT(t, n, 1);
+	if (n == 1)
+		CHECK_STR(t, rows[0].value, "8");
+	db_policies_free(rows, n);
+	CHECK_INT(t, db_policy_delete(c, "letter", "reply_days"), 1);
+	CHECK_INT(t, db_policy_delete(c, "letter", "reply_days"), 0);
+}
+
+int
+main(void)
+{
+	struct t t = {0, 0, 0};
+	char path[sizeof(dir) + 32], err[256];
+	int created = 0;
+
+	if (mkdtemp(dir) == NULL) {
+		printf("not ok 1 - setup: mkdtemp\n");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/test.db", dir);
+	if (db_open(path, &db, &created, err, sizeof(err)) != 0 || !created) {
+		printf("not ok 1 - setup: %s\n", err);
+		return 1;
+	}
+	c = db_acquire(db);
+	if (c == NULL) {
+		printf("not ok 1 - setup: %s\n", err);
+		return 1;
+	}
+	RUN(&t, test_open_and_schema);
+	RUN(&t, test_sections);
+	RUN(&t, test_items_and_history);
+	RUN(&t, test_queue_order);
+	RUN(&t, test_public_board);
+	RUN(&t, test_sessions_and_audit);
+	RUN(&t, test_policies);
+	db_release(db, c);
+	db_close(db);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		printf("# could not remove %s\n", dir);
+	return t_done(&t);
+}

@@ -1,0 +1,137 @@
+/*
+ * test_http.c: the HTTP layer's helpers without a server: the router (path parameters, 405 with
+ * its Allow list, no match), the X-Forwarded-For walk behind trusted proxies and the address
+ * lists, and the API's query-string cursor.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service/http/http.h"
+#include "service/api/api_int.h"
+#include "tests/check.h"
+
+static void
+h_dummy(struct req *req, struct resp *resp)
+{
+	(void)req;
+	(void)resp;
+}
+
+static const struct route table[] = {
+    {"GET", "/api/v1/items/{}", h_dummy, 0, 0},
+    {"POST", "/api/v1/items", h_dummy, 0, ROUTE_FORM},
+    {"POST", "/api/v1/items/{}/actions/{}", h_dummy, 1, 0},
+    {"PATCH", "/api/v1/items/{}/public", h_dummy, 1, 0},
+    {"GET", "/api/v1/items/{}/attachments/{}", h_dummy, 1, 0},
+};
+#define NTABLE (sizeof(table) / sizeof(table[0]))
+
+static void
+req_clear(struct req *req)
+{
+	size_t i;
+
+	for (i = 0; i < req->nparams; i++)
+		free(req->params[i]);
+	memset(req, 0, sizeof(*req));
+}
+
+static void
+test_router(struct t *t)
+{
+	struct req req;
+	const struct route *r = NULL;
+	char allow[64];
+
+	memset(&req, 0, sizeof(req));
+	CHECK_INT(t, route_match(table, NTABLE, "POST", "/api/v1/items/XJ-1/actions/assign", &req,
+	                         &r), 1);
+	CHECK(t, r == &table[2]);
+	CHECK_INT(t, req.nparams, 2);
+	CHECK_STR(t, req.params[0], "XJ-1");
+	CHECK_STR(t, req.params[1], "assign");
+	CHECK_STR(t, req.pattern, "/api/v1/items/{}/actions/{}");
+	req_clear(&req);
+	/* a segment never matches the empty string or crosses a slash */
+	CHECK_INT(t, route_match(table, NTABLE, "GET", "/api/v1/items/", &req, &r), 0);
+	CHECK_INT(t, route_match(table, NTABLE, "GET", "/api/v1/items/a/b", &req, &r), 0);
+	CHECK_INT(t, route_match(table, NTABLE, "GET", "/api/v1/itemsX", &req, &r), 0);
+	/* the path exists with other methods: 405, and Allow lists them (GET brings HEAD) */
+	CHECK_INT(t, route_match(table, NTABLE, "DELETE", "/api/v1/items/XJ-1", &req, &r), 2);
+	CHECK_INT(t, req.nparams, 0);
+	route_allow(table, NTABLE, "/api/v1/items/XJ-1", allow, sizeof(allow));
+	CHECK_STR(t, allow, "GET, HEAD");
+	route_allow(table, NTABLE, "/api/v1/items", allow, sizeof(allow));
+	CHECK_STR(t, allow, "POST");
+	route_allow(table, NTABLE, "/nothing", allow, sizeof(allow));
+	CHECK_STR(t, allow, "");
+	/* a buffer too small is cut, never overrun */
+	route_allow(table, NTABLE, "/api/v1/items/XJ-1", allow, 4);
+	CHECK(t, strlen(allow) < 4);
+}
+
+static void
+test_forwarded(struct t *t)
+{
+	char buf[64], err[128];
+
+	CHECK_INT(t, netaddr_list_check("127.0.0.1, ::1 10.0.0.2", err, sizeof(err)), 0);
+	CHECK_INT(t, netaddr_list_check("127.0.0.1, proxy.example", err, sizeof(err)), -1);
+	CHECK(t, strstr(err, "proxy.example") != NULL);
+	CHECK_INT(t, netaddr_listed("127.0.0.1,10.0.0.2", "10.0.0.2", 8), 1);
+	CHECK_INT(t, netaddr_listed("127.0.0.1", "::ffff:127.0.0.1", 16), 1);
+	CHECK_INT(t, netaddr_listed("127.0.0.1", "127.0.0.2", 9), 0);
+	CHECK_INT(t, netaddr_listed("127.0.0.1", "", 0), 0);
+
+	/* the nearest hop that is not a trusted proxy is the client */
+	snprintf(buf, sizeof(buf), "127.0.0.1");
+	netaddr_forwarded("127.0.0.1, 10.0.0.2", "203.0.113.7, 10.0.0.2", buf, sizeof(buf));
+	CHECK_STR(t, buf, "203.0.113.7");
+	/* a forged first entry does not win over a real hop */
+	snprintf(buf, sizeof(buf), "127.0.0.1");
+	netaddr_forwarded("127.0.0.1", "1.2.3.4, 198.51.100.9", buf, sizeof(buf));
+	CHECK_STR(t, buf, "198.51.100.9");
+	/* garbage stops the walk at the last trusted hop */
+	snprintf(buf, sizeof(buf), "127.0.0.1");
+	netaddr_forwarded("127.0.0.1", "not-an-address", buf, sizeof(buf));
+	CHECK_STR(t, buf, "127.0.0.1");
+	snprintf(buf, sizeof(buf), "127.0.0.1");
+	netaddr_forwarded("127.0.0.1", ",,, ,", buf, sizeof(buf));
+	CHECK_STR(t, buf, "127.0.0.1");
+	/* more hops than are looked at: the nearest ones count */
+	snprintf(buf, sizeof(buf), "127.0.0.1");
+	netaddr_forwarded("127.0.0.1",
+	                  "9.9.9.9,1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,"
+	                  "1.1.1.9,1.1.1.10,1.1.1.11,1.1.1.12,1.1.1.13,1.1.1.14,1.1.1.15,1.1.1.16,"
+	                  "192.0.2.1",
+	                  buf, sizeof(buf));
+	CHECK_STR(t, buf, "192.0.2.1");
+}
+
+static void
+test_cursor(struct t *t)
+{
+	int64_t a = 0, b = 0;
+
+	CHECK_INT(t, cursor_parse("1700000000:42", &a, &b), 0);
+	CHECK_INT(t, a, 1700000000);
+	CHECK_INT(t, b, 42);
+	CHECK_INT(t, cursor_parse("1:0", &a, &b), -1);
+	CHECK_INT(t, cursor_parse("x:1", &a, &b), -1);
+	CHECK_INT(t, cursor_parse("1", &a, &b), -1);
+	CHECK_INT(t, cursor_parse("1:2:3", &a, &b), -1);
+	CHECK_INT(t, cursor_parse("99999999999999999999:1", &a, &b), -1);
+	CHECK_INT(t, cursor_parse("", &a, &b), -1);
+}
+
+int
+main(void)
+{
+	struct t t = {0, 0, 0};
+
+	RUN(&t, test_router);
+	RUN(&t, test_forwarded);
+	RUN(&t, test_cursor);
+	return t_done(&t);
+}
