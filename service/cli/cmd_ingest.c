@@ -80,6 +80,8 @@ cmd_ingest_mail(int argc, char **argv)
 		return EX_DATAERR;
 	}
 	if (app_open(&app, config, stderr) != 0) {
+		/* the database busy (another writer) or unavailable: the MTA retries */
+		app_close(&app);
 		free(raw);
 		return EX_TEMPFAIL;
 	}

@@ -27,6 +27,10 @@ UNDO_009 = """
     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+# Takes migration 006 (mail-in) back out, after UNDO_009.
+UNDO_006 = """
+    DROP TABLE mail_in;
+"""
 
 
 def run_cli(*args, stdin=None, env=None, timeout=60):
