@@ -40,7 +40,11 @@ LIB_SRC := $(sort $(wildcard sla/*.c db/*.c notifiers/*.c web/*.c) \
 	$(filter-out service/cli/main.c,$(wildcard service/*/*.c)))
 CALENDARS := $(sort $(wildcard sla/calendars/cn/*.txt))
 MIGRATIONS := $(sort $(wildcard schema/*.sql))
-GEN_SRC := $(B)/gen/calendars.c $(B)/gen/schema.c
+WEB_TEMPLATES := $(sort $(wildcard web/templates/*.html))
+WEB_STATIC := $(sort $(wildcard web/static/*))
+WEB_I18N := $(sort $(wildcard web/i18n/*.txt))
+GEN_SRC := $(B)/gen/calendars.c $(B)/gen/schema.c $(B)/gen/passwords.c \
+	$(B)/gen/web_templates.c $(B)/gen/web_static.c $(B)/gen/web_i18n.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_SRC:$(B)/gen/%.c=$(B)/obj/gen/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -90,6 +94,23 @@ $(B)/gen/calendars.c: $(EMBED) $(CALENDARS)
 $(B)/gen/schema.c: $(EMBED) $(MIGRATIONS)
 	@mkdir -p $(@D)
 	@$(EMBED) db/db_int.h "struct db_blob" db_migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/web_templates.c: $(EMBED) $(WEB_TEMPLATES)
+	@mkdir -p $(@D)
+	@$(EMBED) web/web_int.h "struct web_blob" web_builtin_templates $(WEB_TEMPLATES) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/web_static.c: $(EMBED) $(WEB_STATIC)
+	@mkdir -p $(@D)
+	@$(EMBED) web/web_int.h "struct web_blob" web_builtin_static $(WEB_STATIC) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/web_i18n.c: $(EMBED) $(WEB_I18N)
+	@mkdir -p $(@D)
+	@$(EMBED) web/web_int.h "struct web_blob" web_builtin_i18n $(WEB_I18N) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/passwords.c: $(EMBED) service/core/data/password-blocklist.txt
+	@mkdir -p $(@D)
+	@$(EMBED) service/core/core_int.h "struct core_blob" core_password_blocklist \
+		service/core/data/password-blocklist.txt > $@.tmp && mv $@.tmp $@
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libcivicdesk.a
 	@mkdir -p $(@D)

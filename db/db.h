@@ -199,12 +199,17 @@ struct db_submission {
 	const struct db_history *history; /* in: the first history row (e.g. "submit") */
 	/* in, may be NULL: called in the batch's transaction once the item (with its tracking
 	 * number), attachments and history are stored, to add rows that commit with it (the
-	 * outbox); a non-zero return takes the whole submission back */
+	 * outbox); a non-zero return takes the whole submission back. It may be called twice for
+	 * one submission: when another submission of the batch fails, the batch is rolled back
+	 * and stored again (only the rows of the second call commit), so it acts only through
+	 * the connection it is given. */
 	int (*after)(void *cls, struct db_conn *c, const struct db_item *item);
 	void *after_cls;
 	/* private to db_submit.c */
 	int result;                      /* 0 stored, -1 failed */
 	int done;
+	struct db_waiter *waiter;        /* the waiting thread's wake-up */
+	char tracking[32];               /* the number given, until the batch commits */
 	struct db_submission *next;
 };
 

@@ -1,11 +1,13 @@
 /* cmd_serve.c: civicdesk serve — runs the HTTP service until SIGINT or SIGTERM. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "service/core/core.h"
 #include "service/http/http.h"
 #include "service/api/api.h"
+#include "service/pages/pages.h"
 #include "cli.h"
 
 static void
@@ -20,6 +22,7 @@ cmd_serve(int argc, char **argv)
 {
 	struct app app;
 	struct http_server *httpd = NULL;
+	struct route *routes = NULL;
 	const char *config = NULL, *listen = NULL;
 	sigset_t set;
 	char err[512];
@@ -57,7 +60,18 @@ cmd_serve(int argc, char **argv)
 		free(app.cfg.listen);
 		app.cfg.listen = copy;
 	}
-	httpd = http_start(&app, api_routes, api_nroutes, &port);
+	/* the pages (built in, or web_dir) and one route table: the API's, then the pages' */
+	app.pages = pages_new(app.cfg.web_dir, err, sizeof(err));
+	if (app.pages == NULL) {
+		log_err("pages: %s", err);
+		goto out;
+	}
+	routes = calloc(api_nroutes + pages_nroutes, sizeof(*routes));
+	if (routes == NULL)
+		goto out;
+	memcpy(routes, api_routes, api_nroutes * sizeof(*routes));
+	memcpy(routes + api_nroutes, pages_routes, pages_nroutes * sizeof(*routes));
+	httpd = http_start(&app, routes, api_nroutes + pages_nroutes, &port);
 	if (httpd == NULL)
 		goto out;
 	{
@@ -86,6 +100,9 @@ cmd_serve(int argc, char **argv)
 	http_stop(httpd);
 	rc = 0;
 out:
+	free(routes);
+	pages_free(app.pages);
+	app.pages = NULL;
 	app_close(&app);
 	db_serve_unlock(lock_fd);
 	return rc;

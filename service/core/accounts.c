@@ -128,7 +128,10 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
 	if (e != ACCT_OK)
 		return e;
 	if (password != NULL) {
-		weak = auth_password_weak(spec->username, password);
+		struct auth_person person = {spec->username, spec->display_name, spec->email,
+		                             spec->phone};
+
+		weak = auth_password_refused(&person, password);
 		if (weak != NULL)
 			return fail(err, ACCT_WEAK, "password", "%s", weak);
 	} else {
@@ -346,6 +349,15 @@ account_set_password(struct app *app, struct db_conn *c, const struct actor *who
 		return fail(err, ACCT_ERROR, NULL, "storage error: %s", db_errmsg(c));
 	if (rc == 0)
 		return fail(err, ACCT_NOT_FOUND, NULL, "there is no account named '%s'", username);
+	{
+		struct auth_person person = {a.username, a.display_name, a.email, a.phone};
+
+		weak = auth_password_refused(&person, password);
+		if (weak != NULL) {
+			e = fail(err, ACCT_WEAK, "password", "%s", weak);
+			goto out;
+		}
+	}
 	if (strcmp(a.status, "revoked") == 0) {
 		e = fail(err, ACCT_INVALID, "status", "the account '%s' is revoked", username);
 		goto out;

@@ -56,6 +56,8 @@ static const struct cfg_key keys[] = {
 	KEY("listen", CFG_STR, listen, "127.0.0.1:8080", "address and port to serve on"),
 	KEY("calendar_dir", CFG_STR, calendar_dir, "",
 	    "folder of holiday calendar files (empty: the built-in ones)"),
+	KEY("web_dir", CFG_STR, web_dir, "",
+	    "folder of the pages (templates/, static/, i18n/; empty: the built-in ones)"),
 	KEY("tz", CFG_STR, tz, "Asia/Shanghai", "time zone of working-day arithmetic"),
 	KEY("smtp_url", CFG_STR, smtp_url, "", "outgoing mail server, smtp://host:port"),
 	KEY("smtp_from", CFG_STR, smtp_from, "civicdesk@localhost", "sender address of mail"),

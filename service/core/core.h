@@ -69,6 +69,7 @@ struct config {
 	char *db;           /* CIVICDESK_DB: database path */
 	char *listen;       /* CIVICDESK_LISTEN: host:port */
 	char *calendar_dir; /* CIVICDESK_CALENDAR_DIR: "" = built-in calendars */
+	char *web_dir;      /* CIVICDESK_WEB_DIR: "" = built-in pages */
 	char *tz;           /* CIVICDESK_TZ */
 	char *smtp_url;     /* CIVICDESK_SMTP_URL */
 	char *smtp_from;    /* CIVICDESK_SMTP_FROM */
@@ -311,6 +312,8 @@ struct actor {
 #define TRACK_FAILURES 10 /* failed tracking look-ups from one address ... */
 #define TRACK_WINDOW 600  /* ... within this many seconds: 429 until the window ends */
 
+struct pages;
+
 struct app {
 	struct config cfg;
 	struct db *db;
@@ -324,6 +327,8 @@ struct app {
 	struct ratelimit *track_limit;  /* per-address failed tracking look-ups */
 	struct db_submitter *submitter; /* group commit of new items (db_submit.c) */
 	struct core_notify notify;      /* the notifiers' hook; zero: none */
+	struct pages *pages;            /* the pages' state (service/pages), set by serve; opaque
+	                                 * here, NULL when no pages are served */
 	sem_t pwhash_slots;        /* argon2id computations at once (64 MiB each): auth.c */
 #ifdef CIVICDESK_TEST_HOOKS
 	int64_t test_now; /* test builds only: the injected clock, 0 = real time */
@@ -458,6 +463,16 @@ int auth_seed_demo(struct app *app, struct db_conn *c, int64_t now, FILE *out);
  * sentence naming the rule it breaks (length, character classes, contains the name). The
  * "not one of the last 5" rule needs the store: see account_set_password. */
 const char *auth_password_weak(const char *username, const char *pw);
+/* Whose password it is, for auth_password_refused (lent strings, NULL when unknown). */
+struct auth_person {
+	const char *username, *display_name, *email, *phone;
+};
+/* The whole policy for a chosen password (pwcheck.c): auth_password_weak, then not a common
+ * password (the shipped blocklist, also read through look-alike digits and symbols and without
+ * digits and symbols around it: "Passw0rd!" is "password"), and not containing the account
+ * name, display name, e-mail local part or six digits in a row of the phone number. NULL if
+ * acceptable, else a static sentence naming the rule. */
+const char *auth_password_refused(const struct auth_person *who, const char *pw);
 /* Hashes pw with argon2id into out (AUTH_HASH_SIZE bytes). generated: 1 for a random one-time
  * password (high entropy: the minimum cost is enough), 0 for a chosen one (interactive cost).
  * Returns 0 or -1 (out of memory). */

@@ -16,14 +16,21 @@
 
 static const char alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"; /* no 0/O, 1/I */
 
+/* 32 symbols divide 256: the low five bits of a random byte pick one uniformly. One call to
+ * libsodium for the whole code (randombytes_uniform per character made a system call each). */
+_Static_assert(sizeof(alphabet) - 1 == 32, "the alphabet must have 32 symbols");
+
 void
 query_code_new(char code[QUERY_CODE_LEN + 1])
 {
+	unsigned char r[QUERY_CODE_LEN];
 	size_t i;
 
+	randombytes_buf(r, sizeof(r));
 	for (i = 0; i < QUERY_CODE_LEN; i++)
-		code[i] = alphabet[randombytes_uniform((uint32_t)(sizeof(alphabet) - 1))];
+		code[i] = alphabet[r[i] & 31];
 	code[QUERY_CODE_LEN] = '\0';
+	sodium_memzero(r, sizeof(r));
 }
 
 int

@@ -197,6 +197,18 @@ resp_header(struct resp *resp, const char *name, const char *fmt, ...)
 	resp->nheaders++;
 }
 
+/* 1 if the handler added a header called name. */
+static int
+resp_has_header(const struct resp *resp, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < resp->nheaders; i++)
+		if (strcasecmp(resp->headers[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
 void
 resp_free(struct resp *resp)
 {
@@ -467,8 +479,10 @@ call_dispatch(struct call *call)
 	if (reading)
 		db_end_read(req->db);
 	/* Nothing the API answers may sit in a shared or browser cache: a citizen's tracking page
-	 * holds their reply, staff answers hold personal data. */
-	resp_header(&call->resp, "Cache-Control", "no-store");
+	 * holds their reply, staff answers hold personal data. Only a handler that says otherwise
+	 * (the pages' static files) is cached. */
+	if (!resp_has_header(&call->resp, "Cache-Control"))
+		resp_header(&call->resp, "Cache-Control", "no-store");
 out:
 	db_release(app->db, req->db);
 	req->db = NULL;

@@ -1,0 +1,417 @@
+/*
+ * common.c: what every page does — choosing and remembering the language, the common data, the
+ * headers (CSP without inline script, frame-ancestors 'none'), form tokens (a signed
+ * double-submit cookie for citizens, the session's token for staff), dates and clocks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pages_int.h"
+
+#define CSP "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+	    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+static const char *const lang_names[WEB_LANG__MAX] = {
+	[WEB_ZH_HANS] = "简体中文",
+	[WEB_ZH_HANT] = "繁體中文",
+	[WEB_EN] = "English",
+};
+
+struct pages *
+pages_new(const char *dir, char *err, size_t errsize)
+{
+	struct pages *p;
+
+	if (sodium_init() < 0) {
+		snprintf(err, errsize, "libsodium cannot start");
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	p->web = web_new(dir, err, errsize);
+	if (p->web == NULL) {
+		free(p);
+		return NULL;
+	}
+	crypto_auth_hmacsha256_keygen(p->key);
+	return p;
+}
+
+void
+pages_free(struct pages *p)
+{
+	if (p == NULL)
+		return;
+	web_free(p->web);
+	sodium_memzero(p->key, sizeof(p->key));
+	free(p);
+}
+
+/* The language Accept-Language prefers among ours: traditional for zh-TW/HK/MO/Hant, English
+ * for en, else simplified (the default). Only the first entry counts: a browser lists the
+ * user's choice first. */
+static enum web_lang
+accept_language(const char *v)
+{
+	if (v == NULL)
+		return WEB_ZH_HANS;
+	while (*v == ' ')
+		v++;
+	if (strncasecmp(v, "en", 2) == 0)
+		return WEB_EN;
+	if (strncasecmp(v, "zh-tw", 5) == 0 || strncasecmp(v, "zh-hk", 5) == 0 ||
+	    strncasecmp(v, "zh-mo", 5) == 0 || strncasecmp(v, "zh-hant", 7) == 0)
+		return WEB_ZH_HANT;
+	return WEB_ZH_HANS;
+}
+
+/* 1 if s is a nonce we could have made: 43 base64url characters. */
+static int
+nonce_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != AUTH_TOKEN_SIZE - 1)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+static const char *
+cookie_flags(struct page *pg)
+{
+	return pg->req->app->cfg.cookie_secure ? "; Secure" : "";
+}
+
+int
+page_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
+           const char *nav)
+{
+	const char *q = req_query(req, "lang"), *c;
+	json_t *langs;
+	char today[11], key[32];
+	int l;
+
+	memset(pg, 0, sizeof(*pg));
+	pg->req = req;
+	pg->resp = resp;
+	pg->p = req->app->pages;
+	if (q != NULL && web_lang_parse(q) >= 0) {
+		pg->lang = (enum web_lang)web_lang_parse(q);
+		resp_header(resp, "Set-Cookie", "%s=%s; Path=/; Max-Age=31536000; SameSite=Lax%s",
+		            LANG_COOKIE, web_lang_tag(pg->lang), cookie_flags(pg));
+	} else if ((c = req_cookie(req, LANG_COOKIE)) != NULL && web_lang_parse(c) >= 0) {
+		pg->lang = (enum web_lang)web_lang_parse(c);
+	} else {
+		pg->lang = accept_language(req_header(req, "Accept-Language"));
+	}
+	c = req_cookie(req, CSRF_COOKIE);
+	if (nonce_valid(c)) {
+		snprintf(pg->nonce, sizeof(pg->nonce), "%s", c);
+	} else {
+		auth_random_token(pg->nonce);
+		pg->nonce_new = 1;
+		resp_header(resp, "Set-Cookie", "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
+		            CSRF_COOKIE, pg->nonce, cookie_flags(pg));
+	}
+	pg->data = json_object();
+	langs = json_array();
+	if (pg->data == NULL || langs == NULL) {
+		json_decref(langs);
+		json_decref(pg->data);
+		pg->data = NULL;
+		resp_text(resp, 500, "text/plain; charset=utf-8", "out of memory\n", 14);
+		return -1;
+	}
+	for (l = 0; l < WEB_LANG__MAX; l++) {
+		char href[512];
+
+		snprintf(href, sizeof(href), "%s?lang=%s", req->path, web_lang_tag((enum web_lang)l));
+		json_array_append_new(langs, json_pack("{s:s, s:s, s:s, s:b}", "tag",
+		                                       web_lang_tag((enum web_lang)l), "name",
+		                                       lang_names[l], "href", href, "current",
+		                                       (enum web_lang)l == pg->lang));
+	}
+	page_date(req->now, today);
+	json_object_set_new(pg->data, "lang", json_string(web_lang_tag(pg->lang)));
+	json_object_set_new(pg->data, "langs", langs);
+	json_object_set_new(pg->data, "updated", json_string(today));
+	json_object_set_new(pg->data, "title", json_string(page_msg(pg, title_key)));
+	if (nav != NULL) {
+		snprintf(key, sizeof(key), "nav_%s", nav);
+		json_object_set_new(pg->data, key, json_true());
+	}
+	return 0;
+}
+
+void
+page_free(struct page *pg)
+{
+	json_decref(pg->data);
+	pg->data = NULL;
+	session_free(pg->staff);
+	pg->staff = NULL;
+}
+
+static void
+page_headers(struct page *pg)
+{
+	resp_header(pg->resp, "Content-Security-Policy", "%s", CSP);
+	resp_header(pg->resp, "X-Frame-Options", "DENY");
+}
+
+void
+page_end(struct page *pg, int status, const char *template)
+{
+	char *html = NULL;
+	size_t len = 0;
+
+	if (web_render(pg->p->web, template, pg->lang, pg->data, &html, &len) != 0) {
+		log_err("page %s: the template %s cannot be rendered", pg->req->path, template);
+		resp_text(pg->resp, 500, "text/plain; charset=utf-8", "internal error\n", 15);
+		page_free(pg);
+		return;
+	}
+	resp_text(pg->resp, status, "text/html; charset=utf-8", html, len);
+	free(html);
+	page_headers(pg);
+	page_free(pg);
+}
+
+void
+page_redirect(struct page *pg, const char *location)
+{
+	resp_text(pg->resp, 303, "text/plain; charset=utf-8", "", 0);
+	resp_header(pg->resp, "Location", "%s", location);
+	page_headers(pg);
+	page_free(pg);
+}
+
+void
+page_error(struct page *pg, int status, const char *key)
+{
+	json_object_set_new(pg->data, "title", json_string(page_msg(pg, "err.title")));
+	json_object_set_new(pg->data, "heading", json_string(page_msg(pg, "err.title")));
+	json_object_set_new(pg->data, "message", json_string(page_msg(pg, key)));
+	page_end(pg, status, "error");
+}
+
+const char *
+page_msg(struct page *pg, const char *key)
+{
+	const char *m = web_msg(pg->p->web, pg->lang, key);
+
+	if (m == NULL) {
+		log_warn("pages: %s lacks the message %s", web_lang_tag(pg->lang), key);
+		return key;
+	}
+	return m;
+}
+
+const char *
+page_msg2(struct page *pg, const char *prefix, const char *name)
+{
+	char key[96];
+
+	snprintf(key, sizeof(key), "%s%s", prefix, name ? name : "");
+	return page_msg(pg, key) == key ? name : web_msg(pg->p->web, pg->lang, key);
+}
+
+json_t *
+page_msg_n(struct page *pg, const char *key, long n)
+{
+	const char *m = page_msg(pg, key), *at = strstr(m, "{n}");
+	char buf[512];
+
+	if (at == NULL)
+		return json_string(m);
+	snprintf(buf, sizeof(buf), "%.*s%ld%s", (int)(at - m), m, n, at + 3);
+	return json_string(buf);
+}
+
+/* The citizen form token: base64url(HMAC-SHA256(key, form NUL nonce)). */
+static void
+form_token(struct page *pg, const char *form, char out[AUTH_TOKEN_SIZE])
+{
+	crypto_auth_hmacsha256_state st;
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+
+	crypto_auth_hmacsha256_init(&st, pg->p->key, sizeof(pg->p->key));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)form, strlen(form) + 1);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)pg->nonce, strlen(pg->nonce));
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_bin2base64(out, AUTH_TOKEN_SIZE, mac, sizeof(mac),
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+void
+page_csrf_set(struct page *pg, const char *form)
+{
+	char token[AUTH_TOKEN_SIZE];
+
+	if (pg->staff != NULL) {
+		json_object_set_new(pg->data, "csrf", json_string(pg->staff->csrf_token));
+		return;
+	}
+	form_token(pg, form, token);
+	json_object_set_new(pg->data, "csrf", json_string(token));
+}
+
+int
+page_csrf_ok(struct page *pg, const char *form)
+{
+	const char *got = page_field(pg, "csrf_token");
+	char want[AUTH_TOKEN_SIZE];
+
+	if (got == NULL)
+		return 0;
+	if (pg->staff != NULL)
+		snprintf(want, sizeof(want), "%s", pg->staff->csrf_token);
+	else if (pg->nonce_new)
+		return 0; /* no cookie came with the form */
+	else
+		form_token(pg, form, want);
+	return strlen(got) == strlen(want) && sodium_memcmp(got, want, strlen(want)) == 0;
+}
+
+const char *
+page_field(struct page *pg, const char *name)
+{
+	const struct form_field *f = req_form(pg->req, name);
+
+	if (f == NULL || f->filename != NULL)
+		return NULL;
+	return f->data;
+}
+
+void
+page_date(int64_t t, char buf[11])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	buf[0] = '\0';
+	if (t == 0 || localtime_r(&tt, &tm) == NULL)
+		return;
+	strftime(buf, 11, "%Y-%m-%d", &tm);
+}
+
+void
+page_datetime(int64_t t, char buf[17])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	buf[0] = '\0';
+	if (t == 0 || localtime_r(&tt, &tm) == NULL)
+		return;
+	strftime(buf, 17, "%Y-%m-%d %H:%M", &tm);
+}
+
+const char *
+page_urgency(const struct sla_calendar *cal, int64_t due, int64_t now, int *left)
+{
+	*left = 0;
+	if (due == 0 || due == DB_NO_DUE)
+		return "none";
+	*left = sla_days_left(cal, due, now);
+	if (now > due)
+		return "red";
+	return *left <= 1 ? "amber" : "ok";
+}
+
+/* The left label of a running clock with `left` working days and overdue or not. */
+static json_t *
+left_label(struct page *pg, int left, int overdue)
+{
+	if (overdue)
+		return left < -1 ? page_msg_n(pg, "left.overdue", -left)
+		                 : json_string(page_msg(pg, "left.overdue_today"));
+	if (left == 0)
+		return json_string(page_msg(pg, "left.today"));
+	return page_msg_n(pg, "left.days", left);
+}
+
+#define EXPLAIN_MAX 32 /* holidays and make-up days listed under a due date */
+
+json_t *
+page_clock(struct page *pg, const struct db_clock *k, const struct sla_calendar *cal)
+{
+	struct sla_override ov[EXPLAIN_MAX];
+	const char *urgency = "none", *state;
+	json_t *status, *left_text, *ex;
+	char shown[17] = "", iso[40] = "", date[11];
+	size_t n, i;
+
+	if (k->stopped_at != 0) {
+		char s[256];
+		int late = k->result[0] ? strcmp(k->result, "late") == 0
+		                        : (k->due != 0 && k->stopped_at > k->due);
+
+		state = "stopped";
+		snprintf(s, sizeof(s), "%s · %s", page_msg(pg, "clock.stopped"),
+		         page_msg(pg, late ? "clock.late" : "clock.on_time"));
+		left_text = json_string(page_msg(pg, "left.none"));
+		status = json_string(s);
+	} else if (k->paused_at != 0) {
+		state = "paused";
+		left_text = json_string(page_msg(pg, "clock.paused"));
+		status = json_incref(left_text);
+	} else {
+		int left = sla_days_left(cal, k->due, pg->req->now), overdue = pg->req->now > k->due;
+
+		state = "running";
+		urgency = overdue ? "red" : left <= 1 ? "amber" : "ok";
+		left_text = left_label(pg, left, overdue);
+		status = json_incref(left_text);
+	}
+	if (k->due != 0) {
+		/* the date, and the time unless the limit ends with the day */
+		page_datetime(k->due, shown);
+		if (strcmp(shown + 11, "23:59") == 0)
+			shown[10] = '\0';
+		sla_format_local(k->due, iso, sizeof(iso));
+	}
+	ex = json_array();
+	n = k->due == 0 ? 0
+	                : sla_explain(cal, sla_local_day(k->started), sla_local_day(k->due), ov,
+	                              EXPLAIN_MAX);
+	for (i = 0; i < n && i < EXPLAIN_MAX; i++) {
+		sla_date_format(ov[i].day, date);
+		json_array_append_new(ex, json_pack("{s:s, s:s, s:s}", "date", date, "label",
+		                                    page_msg(pg, ov[i].kind == SLA_WORK
+		                                                     ? "explain.work"
+		                                                     : "explain.off"),
+		                                    "name", ov[i].name ? ov[i].name : ""));
+	}
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:b, s:b, s:o}", "label",
+	                 page_msg2(pg, "clock.", k->name), "due", shown, "due_iso", iso, "status",
+	                 status, "left_label", left_text, "state_label",
+	                 page_msg2(pg, "clock.", state), "urgency", urgency, "provisional",
+	                 k->provisional != 0, "has_explanation", json_array_size(ex) > 0,
+	                 "explanation", ex);
+}
+
+json_t *
+page_clocks(struct page *pg, const struct db_item *item)
+{
+	static const char *const order[] = { "reply", "forward", "explain" };
+	struct sla_calendar *cal = app_calendar(pg->req->app);
+	json_t *a = json_array();
+	size_t i, j;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		for (j = 0; j < item->nclocks; j++)
+			if (strcmp(item->clocks[j].name, order[i]) == 0)
+				json_array_append_new(a, page_clock(pg, &item->clocks[j], cal));
+	sla_calendar_unref(cal);
+	return a;
+}

@@ -1,0 +1,24 @@
+/* routes.c: the table of the pages' routes (handed to the HTTP layer with the API's). Every
+ * page route is public for the router: staff pages check the session themselves, so that an
+ * absent or ended session sends the browser to the sign-in page instead of a JSON 401. */
+#include "pages_int.h"
+
+const struct route pages_routes[] = {
+	{ "GET", "/", pg_home, 0, 0 },
+	{ "GET", "/submit", pg_submit_get, 0, 0 },
+	{ "POST", "/submit", pg_submit_post, 0, ROUTE_FORM },
+	{ "GET", "/track", pg_track_get, 0, 0 },
+	{ "POST", "/track", pg_track_post, 0, ROUTE_FORM },
+	{ "GET", "/board", pg_board, 0, 0 },
+	{ "GET", "/static/{}", pg_static, 0, 0 },
+	{ "GET", "/staff/", pg_staff_queue, 0, 0 },
+	{ "GET", "/staff/login", pg_staff_login_get, 0, 0 },
+	{ "POST", "/staff/login", pg_staff_login_post, 0, ROUTE_FORM },
+	{ "POST", "/staff/logout", pg_staff_logout, 0, ROUTE_FORM },
+	{ "GET", "/staff/password", pg_staff_password_get, 0, 0 },
+	{ "POST", "/staff/password", pg_staff_password_post, 0, ROUTE_FORM },
+	{ "GET", "/staff/item/{}", pg_staff_item, 0, 0 },
+	{ "POST", "/staff/item/{}", pg_staff_act, 0, ROUTE_FORM },
+};
+
+const size_t pages_nroutes = sizeof(pages_routes) / sizeof(pages_routes[0]);

@@ -1,0 +1,451 @@
+// Browser tests of the civicdesk pages: Debian's chromium, headless, driven by playwright-core;
+// accessibility checked with axe-core. Starts its own daemon (CIVICDESK_BIN, default
+// build/test/civicdesk: a build with test hooks, for the injected clock) on 127.0.0.1 with a
+// fresh database in a temporary folder, and prints one TAP line per test for tests/run.
+// Screenshots of every page at phone and desktop width go to tests/browser/test-output/.
+import { chromium } from "playwright-core";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const BIN = resolve(root, process.env.CIVICDESK_BIN || "build/test/civicdesk");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const OUT = join(here, "test-output");
+const LANGS = ["zh-Hans", "zh-Hant", "en"];
+const PASSWORD = "Browser-Passw0rd";
+const SECTION = "法规处";
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const TRACKING_RE = /^XJ-\d{8}-\d{5}$/;
+const DEADLINE = Date.now() + 240_000; // the whole suite, whatever happens
+
+let n = 0, failed = 0;
+const log = (s) => process.stdout.write(s + "\n");
+
+async function test(name, fn) {
+	n++;
+	if (Date.now() > DEADLINE) {
+		failed++;
+		log(`not ok ${n} - ${name}`);
+		log("# the suite ran out of time");
+		return;
+	}
+	try {
+		await fn();
+		log(`ok ${n} - ${name}`);
+	} catch (e) {
+		failed++;
+		log(`not ok ${n} - ${name}`);
+		for (const line of String(e && e.stack ? e.stack : e).split("\n").slice(0, 8))
+			log("# " + line);
+	}
+}
+
+function assert(cond, msg) {
+	if (!cond) throw new Error("assertion failed: " + msg);
+}
+
+// --- the daemon --------------------------------------------------------------------------
+
+const dir = mkdtempSync(join(tmpdir(), "civicdesk-browser-"));
+const env = {
+	...process.env,
+	CIVICDESK_DB: join(dir, "civicdesk.db"),
+	CIVICDESK_LISTEN: "127.0.0.1:0",
+	CIVICDESK_SUBMIT_RATE: "0",
+};
+let output = "";
+const server = spawn(BIN, ["serve"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+server.stderr.on("data", (d) => { output += d; });
+const port = await new Promise((ok, fail) => {
+	let buf = "";
+	const timer = setTimeout(() => fail(new Error("the daemon did not start:\n" + buf)), 20000);
+	server.stdout.on("data", (d) => {
+		buf += d;
+		output += d;
+		const m = buf.match(/listening on http:\/\/[^:]+:(\d+)/);
+		if (m) { clearTimeout(timer); ok(Number(m[1])); }
+	});
+	server.on("exit", (code) => { clearTimeout(timer); fail(new Error(`the daemon exited (${code}):\n${buf}`)); });
+});
+const BASE = `http://127.0.0.1:${port}`;
+const demo = {};
+for (const m of output.matchAll(/demo account: (\S+) .*one-time password: (\S+)/g)) demo[m[1]] = m[2];
+
+function addUser(name, role, section) {
+	const args = ["user", "add", name, "--role", role, "--password-stdin"];
+	if (section) args.push("--section", section);
+	const r = spawnSync(BIN, args, { input: PASSWORD + "\n", env, cwd: dir, encoding: "utf8" });
+	if (r.status !== 0) throw new Error(`user add ${name}: ${r.stderr}`);
+}
+
+// The JSON API, for what the test does not drive through the pages.
+async function api(method, path, body, session) {
+	const headers = { "Content-Type": "application/json" };
+	if (session) {
+		headers.Cookie = session.cookie;
+		headers["X-CSRF-Token"] = session.csrf;
+	}
+	const r = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+	const text = await r.text();
+	let json = null;
+	try { json = JSON.parse(text); } catch { /* not JSON */ }
+	return { status: r.status, json, text, headers: r.headers };
+}
+
+async function apiLogin(username) {
+	const r = await api("POST", "/api/v1/login", { username, password: PASSWORD });
+	assert(r.status === 200, `login ${username}: ${r.text}`);
+	return { cookie: r.headers.get("set-cookie").split(";")[0], csrf: r.json.csrf_token };
+}
+
+// --- the browser ---------------------------------------------------------------------------
+
+mkdirSync(OUT, { recursive: true });
+const browser = await chromium.launch({
+	executablePath: CHROMIUM,
+	headless: true,
+	args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+});
+
+// A context that records CSP violations and page errors (none may happen).
+async function context(opts = {}) {
+	const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...opts });
+	ctx.problems = [];
+	ctx.on("page", (p) => watch(ctx, p));
+	return ctx;
+}
+function watch(ctx, page) {
+	page.on("console", (m) => {
+		if (/Content Security Policy|Refused to/.test(m.text())) ctx.problems.push(m.text());
+	});
+	page.on("pageerror", (e) => ctx.problems.push(String(e)));
+}
+
+async function submitLetter(page, lang, fields) {
+	await page.goto(`${BASE}/submit?lang=${lang}`);
+	assert((await page.getAttribute("html", "lang")) === lang, "lang on <html>");
+	await page.check(`#kind-${fields.kind || "letter"}`);
+	await page.fill("#subject", fields.subject);
+	await page.fill("#body", fields.body);
+	if (fields.name) await page.fill("#name", fields.name);
+	await page.fill("#phone", fields.phone || "13812345678");
+	if (fields.email) await page.fill("#email", fields.email);
+	if (fields.publish) await page.check("#publish");
+	await Promise.all([page.waitForNavigation(), page.click("form.stack button[type=submit]")]);
+	const tracking = (await page.textContent("#tracking") || "").trim();
+	const code = (await page.textContent("#query-code") || "").trim();
+	assert(TRACKING_RE.test(tracking), `a tracking number, got ${JSON.stringify(tracking)}`);
+	assert(code.length === 12, `a 12-character query code, got ${JSON.stringify(code)}`);
+	return { tracking, code };
+}
+
+async function lookUp(page, tracking, code) {
+	await page.goto(`${BASE}/track`);
+	await page.fill("#tracking", tracking);
+	await page.fill("#code", code);
+	await Promise.all([page.waitForNavigation(), page.click("form.stack button[type=submit]")]);
+}
+
+async function staffLogin(page, username, password = PASSWORD) {
+	await page.goto(`${BASE}/staff/login`);
+	await page.fill("#username", username);
+	await page.fill("#password", password);
+	await Promise.all([page.waitForNavigation(), page.click("form.stack button[type=submit]")]);
+}
+
+// Takes an action through the item page's form for it.
+async function act(page, tracking, action, fields = {}) {
+	await page.goto(`${BASE}/staff/item/${tracking}`);
+	const form = page.locator(`form.action:has(input[name=action][value=${action}])`);
+	assert((await form.count()) === 1, `the form of ${action} is on the item page of ${await page.textContent("p.state")}`);
+	if (fields.section) await form.locator("select[name=section]").selectOption({ label: fields.section });
+	if (fields.text !== undefined) await form.locator("textarea[name=text]").fill(fields.text);
+	if (fields.note !== undefined) await form.locator("textarea[name=note]").fill(fields.note);
+	await Promise.all([page.waitForNavigation(), form.locator("button[type=submit]").click()]);
+	const err = await page.locator("#error-summary").count();
+	assert(err === 0, `${action} refused: ${err ? await page.textContent("#error-summary") : ""}`);
+	assert(page.url().includes("done=" + action), `${action} done (at ${page.url()})`);
+}
+
+async function actions(page, tracking) {
+	await page.goto(`${BASE}/staff/item/${tracking}`);
+	return page.locator("form.action input[name=action]").evaluateAll((els) => els.map((e) => e.value));
+}
+
+// --- the tests -----------------------------------------------------------------------------
+
+addUser("disp_b", "dispatcher");
+addUser("hand_b", "handler", SECTION);
+addUser("head_b", "section_head", SECTION);
+
+const ctx = await context();
+const page = await ctx.newPage();
+const made = {}; // lang -> {tracking, code}
+
+await test("pages answer with CSP (no inline script, frame-ancestors 'none'), nosniff, Referrer-Policy", async () => {
+	for (const path of ["/", "/submit", "/track", "/board", "/staff/login"]) {
+		const r = await fetch(BASE + path);
+		assert(r.status === 200, `${path}: ${r.status}`);
+		const csp = r.headers.get("content-security-policy") || "";
+		assert(/frame-ancestors 'none'/.test(csp) && /script-src 'self'/.test(csp) && !/unsafe-inline/.test(csp), `${path} CSP: ${csp}`);
+		assert(r.headers.get("x-content-type-options") === "nosniff", `${path} nosniff`);
+		assert(r.headers.get("referrer-policy"), `${path} Referrer-Policy`);
+		assert(/text\/html/.test(r.headers.get("content-type")), `${path} is HTML`);
+		const html = await r.text();
+		assert(!/<script(?![^>]*\bsrc=)/.test(html), `${path} has an inline script`);
+		assert(!/\son[a-z]+=/.test(html), `${path} has an inline event handler`);
+	}
+});
+
+await test("static files: Content-Type, ETag, 304 on If-None-Match; no path leaves web/static", async () => {
+	const r = await fetch(BASE + "/static/style.css");
+	assert(r.status === 200 && /^text\/css/.test(r.headers.get("content-type")), "style.css");
+	const etag = r.headers.get("etag");
+	assert(/^"[0-9a-f]{16}"$/.test(etag || ""), `ETag ${etag}`);
+	const again = await fetch(BASE + "/static/style.css", { headers: { "If-None-Match": etag } });
+	assert(again.status === 304, `304, got ${again.status}`);
+	const js = await fetch(BASE + "/static/app.js");
+	assert(/^text\/javascript/.test(js.headers.get("content-type")), "app.js type");
+	for (const p of ["/static/..%2Fi18n%2Fen.txt", "/static/%2e%2e%2ftemplates%2fhome.html",
+		"/static/.hidden", "/static/nothing.css", "/static/../templates/home.html"]) {
+		const x = await fetch(BASE + p);
+		assert(x.status === 404, `${p}: ${x.status}`);
+	}
+});
+
+for (const lang of LANGS) {
+	await test(`a citizen submits in ${lang} and gets a tracking number, query code and due date`, async () => {
+		made[lang] = await submitLetter(page, lang, {
+			subject: `路灯不亮 ${lang}`, body: "小区门口的路灯坏了一周。", name: "张三", publish: true,
+		});
+		assert((await page.getAttribute("html", "lang")) === lang, "the receipt keeps the language");
+		assert(/^\d{4}-\d{2}-\d{2}/.test((await page.textContent("dd time")) || ""), "a due date");
+		await page.goto(`${BASE}/board`);
+		assert((await page.getAttribute("html", "lang")) === lang, "the language is remembered");
+	});
+}
+
+await test("server validation: messages beside their fields, tied with aria-describedby", async () => {
+	await page.goto(`${BASE}/submit?lang=en`);
+	await page.fill("#email", "not-an-address");
+	const [resp] = await Promise.all([page.waitForNavigation(), page.click("form.stack button[type=submit]")]);
+	assert(resp.status() === 400, `400, got ${resp.status()}`);
+	for (const f of ["subject", "body", "email"]) {
+		assert((await page.locator(`#${f}-error`).count()) === 1, `${f} has its message`);
+		const d = await page.getAttribute(`#${f}`, "aria-describedby");
+		assert(d && d.split(" ").includes(`${f}-error`), `${f} aria-describedby=${d}`);
+		assert((await page.getAttribute(`#${f}`, "aria-invalid")) === "true", `${f} aria-invalid`);
+	}
+	assert((await page.locator("#kind-error").count()) === 1, "kind has its message");
+	assert(await page.inputValue("#email") === "not-an-address", "what was typed stays");
+	assert((await page.locator("#error-summary a").count()) >= 4, "the summary lists the errors");
+});
+
+await test("a form without its token is refused (CSRF)", async () => {
+	const r = await fetch(BASE + "/submit", {
+		method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" },
+		body: "kind=letter&subject=x&body=y&phone=13812345678",
+	});
+	assert(r.status === 403, `403, got ${r.status}`);
+	const t = await fetch(BASE + "/track", {
+		method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" },
+		body: "tracking=XJ-20250101-00001&code=x",
+	});
+	assert(t.status === 403, `403, got ${t.status}`);
+});
+
+await test("without JavaScript: submit, then look up with the tracking number and query code", async () => {
+	const nojs = await context({ javaScriptEnabled: false });
+	const p = await nojs.newPage();
+	const { tracking, code } = await submitLetter(p, "en", { subject: "No script", body: "Sent without JavaScript." });
+	await lookUp(p, tracking, code);
+	assert((await p.textContent("#status-title")).includes(tracking), "the item is shown");
+	assert((await p.textContent("p.state")).includes("Received"), "its state in plain words");
+	assert((await p.locator("ol.timeline li").count()) >= 1, "a timeline");
+	await lookUp(p, tracking, "WRONGCODE123");
+	assert((await p.locator("#error-summary").count()) === 1, "a wrong code is refused");
+	assert((await p.locator("#status-title").count()) === 0, "and shows nothing of the item");
+	assert(nojs.problems.length === 0, nojs.problems.join("; "));
+	await nojs.close();
+});
+
+let xss;
+await test("a letter containing <script> shows as text (receipt, staff item page)", async () => {
+	const body = `<script>document.body.dataset.xss="1"</script><img src=x onerror="document.body.dataset.xss='2'"> 请处理`;
+	xss = await submitLetter(page, "zh-Hans", { subject: "<b>标题</b><script>alert(1)</script>", body });
+	const staff = await context();
+	const s = await staff.newPage();
+	await staffLogin(s, "disp_b");
+	await s.goto(`${BASE}/staff/item/${xss.tracking}`);
+	assert((await s.textContent(".letter")).includes("<script>document.body.dataset.xss"), "the body as text");
+	assert((await s.textContent("h1")).includes("<b>标题</b>"), "the subject as text");
+	assert((await s.evaluate(() => document.body.dataset.xss)) === undefined, "nothing ran");
+	assert((await s.locator("main script, main img").count()) === 0, "no element made from the letter");
+	await s.goto(`${BASE}/staff/`);
+	assert((await s.textContent("table.queue")).includes("<b>标题</b>"), "the queue shows the subject as text");
+	assert((await s.evaluate(() => document.body.dataset.xss)) === undefined, "nothing ran in the queue");
+	await staff.close();
+});
+
+await test("staff: a wrong password is refused with the lockout message; a one-time password forces a change", async () => {
+	const c = await context();
+	const p = await c.newPage();
+	await staffLogin(p, "hand_b", "wrong-password-1");
+	assert((await p.locator("#error-summary").count()) === 1, "refused");
+	assert(p.url().endsWith("/staff/login"), "stays on the sign-in page");
+	const otp = demo.supervisor1;
+	assert(otp, "the demo supervisor's one-time password was printed");
+	await staffLogin(p, "supervisor1", otp);
+	assert(p.url().endsWith("/staff/password"), `sent to change the password (${p.url()})`);
+	assert((await p.locator("p.notice").count()) === 1, "with the forced-change message");
+	await p.goto(`${BASE}/staff/`);
+	assert(p.url().endsWith("/staff/password"), "nothing else before the change");
+	await p.fill("#current", otp);
+	await p.fill("#new", "Supervisor-N3w-pass");
+	await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+	assert(p.url().endsWith("/staff/"), `then the queue (${p.url()})`);
+	await c.close();
+});
+
+await test("staff flow: assign, draft, return, approve, send through the pages; the citizen sees the reply; published masked on the board", async () => {
+	const { tracking, code } = made["zh-Hans"];
+	const c = await context();
+	const p = await c.newPage();
+	await staffLogin(p, "disp_b");
+	await p.goto(`${BASE}/staff/`);
+	assert((await p.locator(`a[href="/staff/item/${tracking}"]`).count()) === 1, "the dispatcher's queue lists it");
+	await act(p, tracking, "assign", { section: SECTION });
+	await c.clearCookies();
+	await staffLogin(p, "hand_b");
+	await act(p, tracking, "accept");
+	await act(p, tracking, "draft", { text: "答复：路灯已于今日修复。如有问题请联系张三 13812345678。" });
+	await act(p, tracking, "submit_review");
+	assert(!(await actions(p, tracking)).includes("approve"), "a handler cannot approve");
+	await c.clearCookies();
+	await staffLogin(p, "head_b");
+	await act(p, tracking, "return", { note: "请写明修复时间。" });
+	await c.clearCookies();
+	await staffLogin(p, "hand_b");
+	await act(p, tracking, "draft", { text: "答复：路灯已于11月29日修复。如有问题请联系张三 13812345678。" });
+	await act(p, tracking, "submit_review");
+	await c.clearCookies();
+	await staffLogin(p, "head_b");
+	const allowed = await actions(p, tracking);
+	assert(allowed.includes("approve") && allowed.includes("return") && !allowed.includes("send_reply"), `the head's actions: ${allowed}`);
+	await act(p, tracking, "approve");
+	await c.clearCookies();
+	await staffLogin(p, "hand_b");
+	await act(p, tracking, "send_reply");
+	assert((await p.locator("ol.timeline li").count()) >= 8, "the history lists every step");
+	await c.close();
+	// the citizen
+	await lookUp(page, tracking, code);
+	const reply = await page.textContent("section.reply");
+	assert(reply.includes("路灯已于11月29日修复"), `the reply on /track: ${reply}`);
+	// published by the section head (JSON API), then on the board, masked
+	const head = await apiLogin("head_b");
+	const r = await api("PATCH", `/api/v1/items/${tracking}/public`, { published: true }, head);
+	assert(r.status === 200, `publish: ${r.status} ${r.text}`);
+	await page.goto(`${BASE}/board?q=${encodeURIComponent("路灯")}`);
+	const board = await page.textContent("main");
+	assert(board.includes("路灯已于11月29日修复"), "the reply is on the board");
+	assert(board.includes("138****5678") && !board.includes("13812345678"), "the phone number is masked");
+	assert(!board.includes("张三"), "the name is masked");
+});
+
+await test("an overdue item shows red in the queue and on the item page (moved clock)", async () => {
+	const c = await context();
+	const p = await c.newPage();
+	const now = Math.floor(Date.now() / 1000);
+	let r = await api("POST", "/api/v1/test/clock", { now: now + 30 * 86400 });
+	assert(r.status === 200, `the test clock: ${r.status} ${r.text}`);
+	try {
+		await staffLogin(p, "disp_b");
+		await p.goto(`${BASE}/staff/`);
+		const row = p.locator(`tr:has(a[href="/staff/item/${xss.tracking}"])`);
+		assert((await row.getAttribute("class")) === "due-red", `red: ${await row.getAttribute("class")}`);
+		assert((await row.locator(".badge-red").count()) === 1, "a red badge");
+		await p.goto(`${BASE}/staff/item/${xss.tracking}`);
+		assert((await p.locator("ul.clocks li.due-red").count()) >= 1, "red on the item page");
+	} finally {
+		await api("POST", "/api/v1/test/clock", { now: null });
+	}
+	await c.close();
+});
+
+// Every page in every language: axe-core (no serious or critical violation) and screenshots at
+// phone and desktop width. CSP is bypassed in this context only, to inject axe.
+await test("axe-core on every page in every language: no serious or critical violation; screenshots", async () => {
+	const c = await context({ bypassCSP: true });
+	const p = await c.newPage();
+	await staffLogin(p, "head_b");
+	const { tracking, code } = made.en;
+	const pages = [
+		["home", async () => p.goto(`${BASE}/`)],
+		["submit", async () => p.goto(`${BASE}/submit`)],
+		["submit-errors", async () => { await p.goto(`${BASE}/submit`); await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]); }],
+		["submitted", async () => { await submitLetter(p, await p.getAttribute("html", "lang"), { subject: "Screenshot", body: "A letter for the screenshot.", email: "a@example.com" }); }],
+		["track", async () => p.goto(`${BASE}/track`)],
+		["track-result", async () => lookUp(p, made["zh-Hans"].tracking, made["zh-Hans"].code)],
+		["board", async () => p.goto(`${BASE}/board`)],
+		["staff-queue", async () => p.goto(`${BASE}/staff/`)],
+		["staff-item", async () => p.goto(`${BASE}/staff/item/${made["zh-Hans"].tracking}`)],
+		["staff-item-open", async () => p.goto(`${BASE}/staff/item/${tracking}`)],
+		["staff-password", async () => p.goto(`${BASE}/staff/password`)],
+	];
+	const bad = [];
+	for (const lang of LANGS) {
+		await p.goto(`${BASE}/?lang=${lang}`);
+		for (const [name, go] of pages) {
+			await p.setViewportSize({ width: 1280, height: 900 });
+			await go();
+			assert((await p.getAttribute("html", "lang")) === lang, `${name}: lang ${lang}`);
+			await p.evaluate(AXE);
+			const res = await p.evaluate(() => window.axe.run(document, {
+				runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+			}));
+			for (const v of res.violations)
+				if (v.impact === "serious" || v.impact === "critical")
+					bad.push(`${name} ${lang}: ${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((x) => x.target.join(" ")).join(", ")}`);
+			await p.screenshot({ path: join(OUT, `${name}-${lang}-desktop.png`), fullPage: true });
+			await p.setViewportSize({ width: 375, height: 740 });
+			await p.screenshot({ path: join(OUT, `${name}-${lang}-phone.png`), fullPage: true });
+		}
+	}
+	// the sign-in page, signed out
+	await c.clearCookies();
+	for (const lang of LANGS) {
+		await p.setViewportSize({ width: 1280, height: 900 });
+		await p.goto(`${BASE}/staff/login?lang=${lang}`);
+		await p.evaluate(AXE);
+		const res = await p.evaluate(() => window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+		for (const v of res.violations)
+			if (v.impact === "serious" || v.impact === "critical") bad.push(`staff-login ${lang}: ${v.id}`);
+		await p.screenshot({ path: join(OUT, `staff-login-${lang}-desktop.png`), fullPage: true });
+		await p.setViewportSize({ width: 375, height: 740 });
+		await p.screenshot({ path: join(OUT, `staff-login-${lang}-phone.png`), fullPage: true });
+	}
+	assert(bad.length === 0, bad.join("\n"));
+	await c.close();
+	assert(code, "");
+});
+
+await test("no CSP violation or script error on any page visited with CSP on", async () => {
+	assert(ctx.problems.length === 0, ctx.problems.join("; "));
+});
+
+await browser.close();
+server.kill("SIGTERM");
+await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });
+await test("the daemon stopped cleanly, without a sanitizer report", async () => {
+	assert(!/ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/.test(output), output.slice(-3000));
+	assert(server.exitCode === 0, `exit ${server.exitCode}`);
+});
+rmSync(dir, { recursive: true, force: true });
+log(`1..${n}`);
+process.exit(failed ? 1 : 0);
