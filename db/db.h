@@ -127,6 +127,8 @@ struct db_item {
 	char *public_subject, *public_body, *public_reply; /* may be NULL */
 	int published;
 	char *source_ref;            /* may be NULL */
+	char *address, *lat, *lng;   /* Open311 location (personal data); may be NULL */
+	int64_t waiting_since;       /* 0 unless waiting for the citizen */
 	struct db_clock clocks[3];   /* nclocks of them */
 	size_t nclocks;
 	char *section_name, *assignee_name; /* look-ups only (joined); ignored when written */
@@ -184,6 +186,29 @@ void db_attachment_free(struct db_attachment *a);
 int db_item_list_public(struct db_conn *c, int64_t before, size_t limit, struct db_item **out,
                         size_t *n);
 void db_items_free(struct db_item *items, size_t n);
+
+/* One page of Open311's list for one kind and one status. */
+struct db_o311_filter {
+	const char *kind;
+	int closed;              /* 1: replied, closed, rejected, merged; 0: the others */
+	int64_t from, to;        /* received from..to, both included */
+	int64_t before_received; /* keyset cursor: only items before (received, id) in the */
+	int64_t before_id;       /* order (received DESC, id DESC); INT64_MAX for the first page */
+	int limit;               /* 1..1000 */
+};
+
+/* Items whose submitter allowed publication (published or not) matching f, newest receipt
+ * first, with their clocks, read through the index items_o311 (a page reads its own rows only).
+ * A new array freed with db_items_free. 0 or -1. */
+int db_item_list_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item **out,
+                      size_t *n);
+/* The items merged into target_id, oldest first: new arrays of *n ids and tracking numbers
+ * (free the ids, db_strings_free the numbers). 0 or -1. */
+int db_item_merged(struct db_conn *c, int64_t target_id, int64_t **ids, char ***trackings,
+                   size_t *n);
+/* Keeps the public texts item holds now (before an edit replaces them) as an earlier version. */
+int db_public_version_add(struct db_conn *c, const struct db_item *item, int64_t at,
+                          int64_t actor_id);
 
 /* --- group commit of new items (db_submit.c) -------------------------------------------- */
 

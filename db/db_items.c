@@ -5,14 +5,16 @@
 
 #include "db_int.h"
 
-#define ITEM_COLS                                                                                  \
+#define ITEM_FIELDS                                                                                \
 	"i.id, i.tracking, i.kind, i.channel, i.subject, i.body, i.name, i.phone, i.email, "       \
 	"i.publish, i.query_hash, i.received, i.created, i.updated, i.state, i.resume_state, "     \
 	"i.section_id, i.assignee_id, i.merged_into, i.extension, i.draft, i.reply, i.reason, "    \
 	"i.replied_at, i.next_due, i.public_subject, i.public_body, i.public_reply, i.published, " \
-	"i.source_ref, s.name, COALESCE(a.display_name, a.username) "                              \
-	"FROM items i LEFT JOIN sections s ON s.id = i.section_id "                                \
-	"LEFT JOIN accounts a ON a.id = i.assignee_id "
+	"i.source_ref, s.name, COALESCE(a.display_name, a.username), i.address, i.lat, i.lng, "    \
+	"i.waiting_since "
+#define ITEM_JOINS                                                                                 \
+	"LEFT JOIN sections s ON s.id = i.section_id LEFT JOIN accounts a ON a.id = i.assignee_id "
+#define ITEM_COLS ITEM_FIELDS "FROM items i " ITEM_JOINS
 
 enum stmt {
 	STMT_TRACKING_NEXT,
@@ -22,6 +24,9 @@ enum stmt {
 	STMT_ITEM_GET,
 	STMT_ITEM_GET_ID,
 	STMT_ITEM_LIST_PUBLIC,
+	STMT_ITEM_LIST_O311,
+	STMT_ITEM_MERGED,
+	STMT_PUBLIC_VERSION_ADD,
 	STMT_CLOCK_PUT,
 	STMT_CLOCK_LIST,
 	STMT_HISTORY_ADD,
@@ -43,20 +48,33 @@ static const char *const stmts[STMT__MAX] = {
         "INSERT INTO items (tracking, kind, channel, subject, body, name, phone, email, "
         "publish, query_hash, received, created, updated, state, resume_state, section_id, "
         "assignee_id, merged_into, extension, draft, reply, reason, replied_at, next_due, "
-        "public_subject, public_body, public_reply, published, source_ref) VALUES (?, ?, ?, "
-        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "public_subject, public_body, public_reply, published, source_ref, address, lat, lng, "
+        "waiting_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (tracking) DO NOTHING",
     [STMT_ITEM_UPDATE] =
         "UPDATE items SET kind = ?, channel = ?, subject = ?, body = ?, name = ?, phone = ?, "
         "email = ?, publish = ?, received = ?, updated = ?, state = ?, resume_state = ?, "
         "section_id = ?, assignee_id = ?, merged_into = ?, extension = ?, draft = ?, "
         "reply = ?, reason = ?, replied_at = ?, next_due = ?, public_subject = ?, "
-        "public_body = ?, public_reply = ?, published = ?, source_ref = ? WHERE id = ?",
+        "public_body = ?, public_reply = ?, published = ?, source_ref = ?, address = ?, lat = ?, "
+        "lng = ?, waiting_since = ? WHERE id = ?",
     [STMT_ITEM_GET] = "SELECT " ITEM_COLS "WHERE i.tracking = ?",
     [STMT_ITEM_GET_ID] = "SELECT " ITEM_COLS "WHERE i.id = ?",
     [STMT_ITEM_LIST_PUBLIC] =
         "SELECT " ITEM_COLS "WHERE i.publish = 1 AND i.published = 1 AND i.id < ? "
         "ORDER BY i.id DESC LIMIT ?",
+    /* ?1 kind, ?2 1: closed states, ?3..?4 received (the cursor's time folded into ?4),
+     * ?5 ?6 cursor (received, id), ?7 limit */
+    [STMT_ITEM_LIST_O311] =
+        "SELECT " ITEM_FIELDS "FROM items i INDEXED BY items_o311 " ITEM_JOINS
+        "WHERE i.publish = 1 AND i.kind = ?1 AND "
+        "(i.state IN ('replied','closed','rejected','merged')) = ?2 AND "
+        "i.received BETWEEN ?3 AND ?4 AND (i.received, i.id) < (?5, ?6) "
+        "ORDER BY i.received DESC, i.id DESC LIMIT ?7",
+    [STMT_ITEM_MERGED] = "SELECT id, tracking FROM items WHERE merged_into = ? ORDER BY id",
+    [STMT_PUBLIC_VERSION_ADD] = "INSERT INTO public_versions (item_id, at, actor_id, subject, "
+                                "body, reply, published) VALUES (?, ?, ?, ?, ?, ?, ?)",
     [STMT_CLOCK_PUT] =
         "INSERT INTO clocks (item_id, name, started, days, unit, end_minutes, due, "
         "paused_at, remaining, stopped_at, provisional, result) VALUES (?, ?, ?, ?, ?, ?, ?, "
@@ -185,6 +203,8 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 	    db_bind_int(st, 24, due) || db_bind_text(st, 25, item->public_subject) ||
 	    db_bind_text(st, 26, item->public_body) || db_bind_text(st, 27, item->public_reply) ||
 	    db_bind_int(st, 28, item->published != 0) || db_bind_text(st, 29, item->source_ref) ||
+	    db_bind_text(st, 30, item->address) || db_bind_text(st, 31, item->lat) ||
+	    db_bind_text(st, 32, item->lng) || bind_opt(st, 33, item->waiting_since) ||
 	    db_exec_stmt(c, st) != 0) {
 		db_reset(st);
 		return -1;
@@ -218,7 +238,9 @@ db_item_update(struct db_conn *c, const struct db_item *item)
 	    db_bind_int(st, 21, db_item_next_due(item)) || db_bind_text(st, 22, item->public_subject) ||
 	    db_bind_text(st, 23, item->public_body) || db_bind_text(st, 24, item->public_reply) ||
 	    db_bind_int(st, 25, item->published != 0) || db_bind_text(st, 26, item->source_ref) ||
-	    db_bind_int(st, 27, item->id) || db_exec_stmt(c, st) != 0) {
+	    db_bind_text(st, 27, item->address) || db_bind_text(st, 28, item->lat) ||
+	    db_bind_text(st, 29, item->lng) || bind_opt(st, 30, item->waiting_since) ||
+	    db_bind_int(st, 31, item->id) || db_exec_stmt(c, st) != 0) {
 		db_reset(st);
 		return -1;
 	}
@@ -305,6 +327,10 @@ read_item(sqlite3_stmt *st, struct db_item *it)
 	it->source_ref = db_col_text(st, 29);
 	it->section_name = db_col_text(st, 30);
 	it->assignee_name = db_col_text(st, 31);
+	it->address = db_col_text(st, 32);
+	it->lat = db_col_text(st, 33);
+	it->lng = db_col_text(st, 34);
+	it->waiting_since = sqlite3_column_int64(st, 35);
 	if (it->tracking == NULL || it->kind == NULL || it->channel == NULL ||
 	    it->subject == NULL || it->body == NULL || it->state == NULL || it->extension == NULL) {
 		db_item_free(it);
@@ -421,6 +447,9 @@ db_item_free(struct db_item *it)
 	free(it->public_subject);
 	free(it->public_body);
 	free(it->public_reply);
+	free(it->address);
+	free(it->lat);
+	free(it->lng);
 	free(it->source_ref);
 	free(it->section_name);
 	free(it->assignee_name);
@@ -642,4 +671,110 @@ db_attachments_free(struct db_attachment *a, size_t n)
 	for (i = 0; i < n; i++)
 		db_attachment_free(&a[i]);
 	free(a);
+}
+
+/* --- Open311's list, merged items, earlier public versions (schema 004) -------------------- */
+
+int
+db_item_list_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item **out,
+                  size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_LIST_O311]);
+	struct db_item *v = NULL;
+	size_t len = 0, i, limit = f->limit > 0 && f->limit <= 1000 ? (size_t)f->limit : 1;
+	int64_t to = f->to < f->before_received ? f->to : f->before_received;
+	int rc = SQLITE_DONE;
+
+	if (st == NULL)
+		return -1;
+	v = calloc(limit, sizeof(*v));
+	if (v == NULL || db_bind_text(st, 1, f->kind) || db_bind_int(st, 2, f->closed != 0) ||
+	    db_bind_int(st, 3, f->from) || db_bind_int(st, 4, to) ||
+	    db_bind_int(st, 5, f->before_received) || db_bind_int(st, 6, f->before_id) ||
+	    db_bind_int(st, 7, (int64_t)limit))
+		goto fail;
+	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (read_item(st, &v[len]) != 0)
+			goto fail;
+		len++;
+	}
+	if (len < limit && rc != SQLITE_DONE) {
+		db_log("open311 list: %s", sqlite3_errmsg(c->h));
+		goto fail;
+	}
+	db_reset(st);
+	for (i = 0; i < len; i++)
+		if (read_clocks(c, &v[i]) != 0)
+			goto fail;
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	db_reset(st);
+	db_items_free(v, len);
+	return -1;
+}
+
+int
+db_item_merged(struct db_conn *c, int64_t target_id, int64_t **ids, char ***trackings,
+               size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_MERGED]);
+	int64_t *iv = NULL, *ni;
+	char **tv = NULL, **nt;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (st == NULL || db_bind_int(st, 1, target_id) != 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 8;
+			ni = realloc(iv, cap * sizeof(*iv));
+			if (ni == NULL)
+				goto fail;
+			iv = ni;
+			nt = realloc(tv, cap * sizeof(*tv));
+			if (nt == NULL)
+				goto fail;
+			tv = nt;
+		}
+		iv[len] = sqlite3_column_int64(st, 0);
+		tv[len] = db_col_text(st, 1);
+		if (tv[len] == NULL)
+			goto fail;
+		len++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_log("merged items: %s", sqlite3_errmsg(c->h));
+		goto fail;
+	}
+	db_reset(st);
+	*ids = iv;
+	*trackings = tv;
+	*n = len;
+	return 0;
+fail:
+	db_reset(st);
+	free(iv);
+	db_strings_free(tv, len);
+	return -1;
+}
+
+int
+db_public_version_add(struct db_conn *c, const struct db_item *item, int64_t at,
+                      int64_t actor_id)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_PUBLIC_VERSION_ADD]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, item->id) || db_bind_int(st, 2, at) || bind_opt(st, 3, actor_id) ||
+	    db_bind_text(st, 4, item->public_subject) || db_bind_text(st, 5, item->public_body) ||
+	    db_bind_text(st, 6, item->public_reply) || db_bind_int(st, 7, item->published != 0) ||
+	    db_exec_stmt(c, st) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	return 0;
 }

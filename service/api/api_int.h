@@ -34,6 +34,8 @@ json_t *json_id_or_null(int64_t id);
 /* Answers 200 with the staff view of item `tracking` (as GET /api/v1/items/{tracking}), or 404.
  * Used after a change, so that every change answers with the item as it now is. */
 void item_answer(struct req *req, struct resp *resp, const char *tracking);
+/* GET /api/v1/items/{tracking}: the item through core_item_read (section rule, audited). */
+void item_read_answer(struct req *req, struct resp *resp, const char *tracking);
 
 /* --- helpers (util.c) --------------------------------------------------------------------- */
 

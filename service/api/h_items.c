@@ -273,11 +273,12 @@ out:
 }
 
 /* GET /api/v1/items/{tracking} (staff): 200 with the item, its attachments (without data),
- * history and clocks; 404; 500. */
+ * history and clocks; 403 for handlers and section heads of another section; 404; 500. Every
+ * read is audited (core_item_read). */
 void
 h_item_get(struct req *req, struct resp *resp)
 {
-	item_answer(req, resp, req->params[0]);
+	item_read_answer(req, resp, req->params[0]);
 }
 
 /* Content-Disposition for a stored file name: an ASCII fallback and the UTF-8 name in RFC 5987
@@ -308,35 +309,23 @@ disposition(struct resp *resp, const char *name)
 	            ascii, enc);
 }
 
-/* GET /api/v1/items/{tracking}/attachments/{id} (staff): the file as a download; 404; 500. */
+/* GET /api/v1/items/{tracking}/attachments/{id} (staff): the file as a download; 403 another
+ * section's item; 404; 500. Audited (core_attachment_read). */
 void
 h_item_attachment(struct req *req, struct resp *resp)
 {
-	struct db_item item;
 	struct db_attachment a;
+	struct core_error err;
 	char *end;
 	long long id = strtoll(req->params[1], &end, 10);
-	int rc;
 
 	if (*end != '\0' || id <= 0) {
 		resp_error(resp, 404, "not_found", "no such attachment");
 		return;
 	}
-	rc = db_item_get(req->db, req->params[0], &item);
-	if (rc <= 0) {
-		if (rc == 0)
-			resp_error(resp, 404, "not_found", "no item %s", req->params[0]);
-		else
-			resp_error(resp, 500, "internal", "the item cannot be read");
-		return;
-	}
-	rc = db_attachment_get(req->db, item.id, id, &a);
-	db_item_free(&item);
-	if (rc <= 0) {
-		if (rc == 0)
-			resp_error(resp, 404, "not_found", "no such attachment");
-		else
-			resp_error(resp, 500, "internal", "the attachment cannot be read");
+	if (core_attachment_read(req->app, req->db, req->session, req->addr, req->params[0],
+	                         (int64_t)id, req->now, &a, &err) != 0) {
+		resp_core_error(resp, &err);
 		return;
 	}
 	resp_text(resp, 200, NULL, a.data, (size_t)a.size);

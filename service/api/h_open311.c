@@ -16,7 +16,6 @@
 #define LIST_DEFAULT 50 /* requests listed by GET requests.json */
 #define LIST_MAX 200
 #define SUBJECT_FROM_BODY 50 /* code points of the description that make the subject */
-#define NAME_BUF 256
 
 struct service_def {
 	const char *code, *name, *description, *keywords;
@@ -109,25 +108,26 @@ h_open311_service(struct req *req, struct resp *resp)
 	                    "No 不公开"));
 }
 
-/* Copies the first line of s, at most max code points, into out. */
-static void
-first_line(const char *s, char *out, size_t size, int max)
+/* A new copy of the first line of s, at most max code points (never cut inside a character);
+ * NULL when out of memory. */
+static char *
+first_line(const char *s, int max)
 {
 	size_t n = 0;
 	int cps = 0;
+	char *out;
 
 	while (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')
 		s++;
-	for (; *s != '\0' && *s != '\n' && *s != '\r'; s++) {
-		if (((unsigned char)*s & 0xc0) != 0x80 && ++cps > max)
+	out = malloc(strlen(s) + 1);
+	if (out == NULL)
+		return NULL;
+	for (; s[n] != '\0' && s[n] != '\n' && s[n] != '\r'; n++)
+		if (((unsigned char)s[n] & 0xc0) != 0x80 && ++cps > max)
 			break;
-		if (n + 1 >= size)
-			break;
-		out[n++] = *s;
-	}
-	while (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0xc0)
-		n--; /* never end in the middle of a character */
+	memcpy(out, s, n);
 	out[n] = '\0';
+	return out;
 }
 
 /* A field of the POST, from the form or the JSON object; lent, NULL when absent. 0, or -1 for
@@ -197,6 +197,8 @@ o311_field(const char *f)
 		return "description";
 	if (strcmp(f, "name") == 0)
 		return "first_name/last_name";
+	if (strcmp(f, "lng") == 0)
+		return "long";
 	if (strcmp(f, "publish") == 0)
 		return "attribute[publish]";
 	return f;
@@ -209,10 +211,12 @@ o311_field(const char *f)
 void
 h_open311_requests_post(struct req *req, struct resp *resp)
 {
-	static const char *const keys[] = {"service_code", "description", "first_name", "last_name",
-	                                   "email",        "phone",       "subject"};
+	static const char *const keys[] = {"service_code", "description", "first_name",
+	                                   "last_name",    "email",       "phone",
+	                                   "subject",      "address_string", "lat",
+	                                   "long"};
 	const char *v[sizeof(keys) / sizeof(keys[0])];
-	char subject[SUBJECT_FROM_BODY * 4 + 1], name[NAME_BUF], code[QUERY_CODE_LEN + 1];
+	char *subject = NULL, *name = NULL, code[QUERY_CODE_LEN + 1];
 	char notice[256];
 	struct intake in;
 	struct core_error err;
@@ -252,14 +256,19 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 		o311_error(resp, 400, "description: required");
 		goto out;
 	}
-	if (v[6] != NULL && v[6][0] != '\0')
-		snprintf(subject, sizeof(subject), "%s", v[6]);
-	else
-		first_line(v[1], subject, sizeof(subject), SUBJECT_FROM_BODY);
-	snprintf(name, sizeof(name), "%s%s%s", v[2] ? v[2] : "",
-	         v[2] && v[2][0] && v[3] && v[3][0] ? " " : "", v[3] ? v[3] : "");
+	/* no fixed-size buffers: the same limits as the JSON API, counted in characters by
+	 * core_submit_check */
+	subject = v[6] != NULL && v[6][0] != '\0' ? strdup(v[6]) : first_line(v[1], SUBJECT_FROM_BODY);
+	name = intake_name_join(v[2], v[3]);
+	if (subject == NULL || name == NULL) {
+		o311_error(resp, 500, "out of memory");
+		goto out;
+	}
 	in.kind = v[0];
 	in.subject = subject;
+	in.address = v[7];
+	in.lat = v[8];
+	in.lng = v[9];
 	in.body = v[1];
 	in.name = name;
 	in.email = v[4];
@@ -290,13 +299,17 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 refused:
 	o311_error(resp, core_error_status(&err), "%s: %s", o311_field(err.field), err.message);
 out:
+	free(subject);
+	free(name);
 	db_item_free(&item);
 	json_decref(j);
 }
 
+/* A published text: the reviewed public version, or (none stored) the masked original. */
 static json_t *
-masked(const char *edited, const char *text, const struct db_item *item)
+masked(const struct app *app, const char *edited, const char *text, const struct db_item *item)
 {
+	struct redact_opts opts = {item->name, app->cfg.public_contacts};
 	char *m;
 	json_t *j;
 
@@ -304,7 +317,7 @@ masked(const char *edited, const char *text, const struct db_item *item)
 		return json_string(edited);
 	if (text == NULL)
 		return json_null();
-	m = redact_text(text, item->name);
+	m = redact_text_opts(text, &opts, NULL);
 	j = m ? json_string(m) : json_null();
 	free(m);
 	return j;
@@ -317,67 +330,78 @@ is_closed(const char *state)
 	       strcmp(state, "rejected") == 0 || strcmp(state, "merged") == 0;
 }
 
-/* The public Open311 view of an item (never name, phone or e-mail). */
+/* The public Open311 view of an item under core_public_view's rule: every GeoReport field is in
+ * the record, null where withheld; never name, phone, e-mail or location. NULL for a hidden
+ * item. */
 static json_t *
-request_json(const struct db_item *item)
+request_json(const struct app *app, const struct db_item *item)
 {
-	int k = kind_parse(item->kind);
+	enum public_view view = core_public_view(item);
+	int k = kind_parse(item->kind), full = view == PUBLIC_FULL;
 	const struct db_clock *reply = NULL;
-	json_t *notes;
 	size_t i;
 
+	if (view == PUBLIC_HIDDEN)
+		return NULL;
 	for (i = 0; i < item->nclocks; i++)
 		if (strcmp(item->clocks[i].name, "reply") == 0)
 			reply = &item->clocks[i];
-	if (item->replied_at != 0 && item->reply != NULL)
-		notes = masked(item->public_reply, item->reply, item);
-	else
-		notes = json_string(item->state);
-	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:n, s:n, s:n}",
-	                 "service_request_id", item->tracking, "status",
-	                 is_closed(item->state) ? "closed" : "open", "status_notes", notes,
-	                 "service_name", k >= 0 ? services[k].name : item->kind, "service_code",
-	                 item->kind, "description", masked(item->public_body, item->body, item),
-	                 "agency_responsible",
-	                 item->section_name ? json_string(item->section_name) : json_null(),
-	                 "requested_datetime", json_time(item->received), "updated_datetime",
-	                 json_time(item->updated), "expected_datetime",
-	                 json_time(reply && reply->stopped_at == 0 ? reply->due : 0), "title",
-	                 masked(item->public_subject, item->subject, item), "address", "media_url",
-	                 "service_notice");
+	return json_pack(
+	    "{s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:n, s:n, s:n, s:n, s:n, s:n}",
+	    "service_request_id", item->tracking, "status",
+	    is_closed(item->state) ? "closed" : "open", "status_notes",
+	    full ? masked(app, item->public_reply, item->reply, item) : json_null(), "service_name",
+	    k >= 0 ? services[k].name : item->kind, "service_code", item->kind, "description",
+	    full ? masked(app, item->public_body, item->body, item) : json_null(), "agency_responsible",
+	    full ? json_str_or_null(item->section_name) : json_null(), "requested_datetime",
+	    json_time(item->received), "updated_datetime", json_time(item->updated),
+	    "expected_datetime", json_time(reply && reply->stopped_at == 0 ? reply->due : 0),
+	    "title", full ? masked(app, item->public_subject, item->subject, item) : json_null(),
+	    "address",
+	    "address_id", "zipcode", "lat", "long", "media_url");
 }
 
-/* Whether Open311 shows an item: its submitter allowed publication, and once replied it is on
- * the public board (staff may have withdrawn it, e.g. when the masking missed something). */
+/* Public reads are limited per address like look-ups: 0, or -1 having answered 429. */
 static int
-o311_visible(const struct db_item *item)
+public_rate(struct req *req, struct resp *resp)
 {
-	return item->publish && (item->replied_at == 0 || item->published);
+	int64_t retry;
+
+	if (!ratelimit_hit(req->app->public_limit, req->addr, req->now, &retry))
+		return 0;
+	o311_error(resp, 429, "too many requests from your address; try again in %lld seconds",
+	           (long long)retry);
+	resp_header(resp, "Retry-After", "%lld", (long long)retry);
+	return -1;
 }
 
-/* GET /open311/v2/requests/{id}.json: 200 [request] when o311_visible; 404 [{"code":404,…}]
- * for everything else, the same for unknown numbers. */
+/* GET /open311/v2/requests/{id}.json: 200 [request] unless core_public_view hides it; 404
+ * [{"code":404,…}] for hidden and unknown numbers alike; 429 over the public rate. */
 void
 h_open311_request_get(struct req *req, struct resp *resp)
 {
 	char id[64];
 	struct db_item item;
+	json_t *j = NULL;
 	int rc = -2;
 
+	if (public_rate(req, resp) != 0)
+		return;
 	if (strip_json(req->params[0], id, sizeof(id)) == 0)
 		rc = db_item_get(req->db, id, &item);
 	if (rc == -1) {
 		o311_error(resp, 500, "the request cannot be read");
 		return;
 	}
-	if (rc != 1 || !o311_visible(&item)) {
-		if (rc == 1)
-			db_item_free(&item);
+	if (rc == 1) {
+		j = request_json(req->app, &item);
+		db_item_free(&item);
+	}
+	if (j == NULL) {
 		o311_error(resp, 404, "no public request %s", req->params[0]);
 		return;
 	}
-	resp_json(resp, 200, json_pack("[o]", request_json(&item)));
-	db_item_free(&item);
+	resp_json(resp, 200, json_pack("[o]", j));
 }
 
 /* 1 if the comma-delimited list holds value; a NULL list holds every value. */
@@ -468,28 +492,44 @@ requests_by_id(struct req *req, struct resp *resp, const char *ids)
 		}
 		if (rc == 0)
 			continue;
-		if (o311_visible(&item) && !listed(a, item.tracking))
-			json_array_append_new(a, request_json(&item));
+		if (!listed(a, item.tracking)) {
+			json_t *r = request_json(req->app, &item);
+
+			if (r != NULL)
+				json_array_append_new(a, r);
+		}
 		db_item_free(&item);
 	}
 	resp_json(resp, 200, a);
 }
 
-/* GET /open311/v2/requests.json: 200, the items on the public board, newest first, filtered
- * as the spec says: service_request_id (a list, overriding every other argument; see
- * requests_by_id), service_code and status (lists, comma-delimited), start_date and end_date
- * (on requested_datetime, both included), limit (at most LIST_MAX); 400 for a date that does
- * not parse. */
+/* One page of one (kind, status) list: a new array of items or NULL. */
+struct o311_page {
+	struct db_item *items;
+	size_t n, next;
+};
+
+/* GET /open311/v2/requests.json: 200, the requests Open311 shows (core_public_view), newest
+ * receipt first, filtered as the spec says: service_request_id (a list, overriding every other
+ * argument; see requests_by_id), service_code and status (lists, comma-delimited), start_date
+ * and end_date (on requested_datetime, both included), limit (at most LIST_MAX); 400 for a date
+ * that does not parse; 429 over the public rate. Each (kind, status) pair the filters allow is
+ * one indexed read of at most `limit` rows (items_o311), merged here: a page never reads more
+ * than 6 × limit rows, whatever the filters. */
 void
 h_open311_requests_get(struct req *req, struct resp *resp)
 {
 	const char *code = req_query(req, "service_code"), *status = req_query(req, "status");
 	const char *lim = req_query(req, "limit"), *ids = req_query(req, "service_request_id");
-	struct db_item *items = NULL;
-	size_t n = LIST_MAX, i, limit = LIST_DEFAULT;
-	int64_t start = INT64_MIN, end = INT64_MAX, before = INT64_MAX;
-	json_t *a;
+	struct o311_page pages[KIND__MAX * 2];
+	struct db_o311_filter f;
+	size_t npages = 0, i, limit = LIST_DEFAULT, best;
+	int64_t start = INT64_MIN, end = INT64_MAX;
+	int k, closed;
+	json_t *a = NULL;
 
+	if (public_rate(req, resp) != 0)
+		return;
 	if (ids != NULL && ids[0] != '\0') {
 		requests_by_id(req, resp, ids);
 		return;
@@ -502,25 +542,56 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 
 		limit = l > 0 && l <= LIST_MAX ? (size_t)l : LIST_DEFAULT;
 	}
-	a = json_array();
-	/* page through the board until the answer is full or the board ends */
-	while (a != NULL && json_array_size(a) < limit && n == LIST_MAX) {
-		if (db_item_list_public(req->db, before, LIST_MAX, &items, &n) != 0) {
-			json_decref(a);
-			o311_error(resp, 500, "the requests cannot be read");
-			return;
-		}
-		for (i = 0; i < n && json_array_size(a) < limit; i++) {
-			if (!in_list(code, items[i].kind) ||
-			    !in_list(status, is_closed(items[i].state) ? "closed" : "open") ||
-			    items[i].received < start || items[i].received > end)
+	memset(pages, 0, sizeof(pages));
+	for (k = 0; k < KIND__MAX; k++)
+		for (closed = 0; closed < 2; closed++) {
+			if (!in_list(code, kind_name((enum kind)k)) ||
+			    !in_list(status, closed ? "closed" : "open"))
 				continue;
-			json_array_append_new(a, request_json(&items[i]));
+			memset(&f, 0, sizeof(f));
+			f.kind = kind_name((enum kind)k);
+			f.closed = closed;
+			f.from = start;
+			f.to = end;
+			f.before_received = INT64_MAX;
+			f.before_id = INT64_MAX;
+			f.limit = (int)limit;
+			if (db_item_list_o311(req->db, &f, &pages[npages].items, &pages[npages].n) !=
+			    0) {
+				o311_error(resp, 500, "the requests cannot be read");
+				goto out;
+			}
+			npages++;
 		}
-		if (n > 0)
-			before = items[n - 1].id;
-		db_items_free(items, n);
-		items = NULL;
+	a = json_array();
+	while (a != NULL && json_array_size(a) < limit) {
+		const struct db_item *b = NULL, *x;
+
+		best = npages;
+		for (i = 0; i < npages; i++) {
+			if (pages[i].next >= pages[i].n)
+				continue;
+			x = &pages[i].items[pages[i].next];
+			if (b == NULL || x->received > b->received ||
+			    (x->received == b->received && x->id > b->id)) {
+				b = x;
+				best = i;
+			}
+		}
+		if (b == NULL)
+			break;
+		pages[best].next++;
+		{
+			json_t *r = request_json(req->app, b);
+
+			if (r != NULL)
+				json_array_append_new(a, r);
+		}
 	}
 	resp_json(resp, 200, a);
+	a = NULL;
+out:
+	json_decref(a);
+	for (i = 0; i < npages; i++)
+		db_items_free(pages[i].items, pages[i].n);
 }

@@ -28,7 +28,22 @@ public_json(const struct db_public_row *r)
 	                 json_time(r->replied_at));
 }
 
-/* GET /api/v1/public/items?q=&cursor=&limit= (public). Answers 200 {"items":[{tracking, kind,
+/* Public reads are limited per address (public_rate): 0, or -1 having answered 429. */
+static int
+public_rate(struct req *req, struct resp *resp)
+{
+	int64_t retry;
+
+	if (!ratelimit_hit(req->app->public_limit, req->addr, req->now, &retry))
+		return 0;
+	resp_error(resp, 429, "rate_limited",
+	           "too many requests from your address; try again in %lld seconds",
+	           (long long)retry);
+	resp_header(resp, "Retry-After", "%lld", (long long)retry);
+	return -1;
+}
+
+/* GET /api/v1/public/items?q=&cursor=&limit= (public; 429 over the public rate). Answers 200 {"items":[{tracking, kind,
  * subject, body, reply, received, replied}], "next_cursor": … or null}, newest reply first;
  * 400 naming a bad parameter; 500. */
 void
@@ -42,6 +57,8 @@ h_public_list(struct req *req, struct resp *resp)
 	char cursor[64];
 	int limit;
 
+	if (public_rate(req, resp) != 0)
+		return;
 	if (search_param(req, resp, &q) != 0 ||
 	    limit_param(req, resp, BOARD_DEFAULT_LIMIT, BOARD_MAX_LIMIT, &limit) != 0)
 		return;
@@ -73,8 +90,11 @@ void
 h_public_get(struct req *req, struct resp *resp)
 {
 	struct db_public_row r;
-	int rc = db_public_get(req->db, req->params[0], &r);
+	int rc;
 
+	if (public_rate(req, resp) != 0)
+		return;
+	rc = db_public_get(req->db, req->params[0], &r);
 	if (rc < 0) {
 		resp_error(resp, 500, "internal", "the board cannot be read");
 		return;
@@ -107,18 +127,20 @@ edit_field(json_t *j, const char *name, struct core_public_text *out, struct res
 }
 
 /* PATCH /api/v1/items/{tracking}/public (section head of the item's section, admin; CSRF).
- * Body {"subject","body","reply": text or null, "published": true|false}. Staff edit the
- * masked public version before (or after) publication; publishing needs the submitter's
- * consent and a sent reply, and fills what is missing with the masked text. Answers 200 with
- * the item; 400 bad body; 403 another section; 404 unknown item; 409 no consent or no reply
- * yet; 500. */
+ * Body {"subject","body","reply": text or null, "published": true|false,
+ * "confirm_personal_data": true|false}. Staff edit the masked public version before (or after)
+ * publication; publishing needs the submitter's consent and a sent reply, and fills what is
+ * missing with the masked text. Answers 200 with the item; 400 bad body, or an edited text that
+ * still holds personal data (code personal_data, naming what was found) unless confirmed; 403
+ * another section; 404 unknown item; 409 no consent, no reply yet, or nothing published to
+ * withdraw; 500. */
 void
 h_item_public_patch(struct req *req, struct resp *resp)
 {
 	struct core_public_text subject, body, reply;
 	struct core_error err;
-	json_t *j = NULL, *pub;
-	int publish = -1;
+	json_t *j = NULL, *pub, *conf;
+	int publish = -1, confirmed;
 
 	if (req_json(req, resp, &j) != 0)
 		return;
@@ -132,8 +154,16 @@ h_item_public_patch(struct req *req, struct resp *resp)
 	if (edit_field(j, "subject", &subject, resp) != 0 ||
 	    edit_field(j, "body", &body, resp) != 0 || edit_field(j, "reply", &reply, resp) != 0)
 		goto out;
-	if (core_public_edit(req->app, req->db, req->session, req->addr, req->params[0],
-	                     &subject, &body, &reply, publish, req->now, &err) != 0) {
+	conf = json_object_get(j, "confirm_personal_data");
+	if (conf != NULL && !json_is_boolean(conf)) {
+		resp_error_field(resp, 400, "confirm_personal_data",
+		                 "confirm_personal_data must be true or false");
+		goto out;
+	}
+	confirmed = json_is_true(conf);
+	if (core_public_edit_confirmed(req->app, req->db, req->session, req->addr, req->params[0],
+	                               &subject, &body, &reply, publish, confirmed, req->now,
+	                               &err) != 0) {
 		resp_core_error(resp, &err);
 		goto out;
 	}

@@ -200,6 +200,7 @@ void
 h_queue(struct req *req, struct resp *resp)
 {
 	struct db_queue_filter f;
+	struct core_error err;
 	struct db_queue_row *rows = NULL;
 	struct sla_calendar *cal = NULL;
 	json_t *items = NULL, *o;
@@ -209,6 +210,10 @@ h_queue(struct req *req, struct resp *resp)
 
 	if (read_filter(req, resp, &f) != 0)
 		return;
+	if (core_queue_scope(req->session, &f, &err) != 0) {
+		resp_core_error(resp, &err);
+		return;
+	}
 	limit = f.limit;
 	f.limit = limit + 1; /* one more tells whether there is a next page */
 	if (db_queue_list(req->db, &f, &rows, &n) != 0) {

@@ -64,6 +64,12 @@ resp_core_error(struct resp *resp, const struct core_error *err)
 		resp_json(resp, status, j);
 		return;
 	}
+	if (err->field != NULL && err->code_name != NULL && !resp->georeport) {
+		resp_json(resp, status,
+		          json_pack("{s:{s:s, s:s, s:s}}", "error", "code", err->code_name, "field",
+		                    err->field, "message", err->message));
+		return;
+	}
 	if (err->field != NULL)
 		resp_error_field(resp, status, err->field, "%s", err->message);
 	else

@@ -202,17 +202,62 @@ json_str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-/* GET /api/v1/items/{tracking} (staff): 200 with the whole item; 404; 500. */
-void
-item_answer(struct req *req, struct resp *resp, const char *tracking)
+/* The tracking numbers of the items merged into item: a new array (empty when none). */
+static json_t *
+merged_json(struct db_conn *c, const struct db_item *item)
+{
+	int64_t *ids = NULL;
+	char **tr = NULL;
+	size_t n = 0, i;
+	json_t *a = json_array();
+
+	if (a == NULL || db_item_merged(c, item->id, &ids, &tr, &n) != 0)
+		return a;
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(tr[i]));
+	free(ids);
+	db_strings_free(tr, n);
+	return a;
+}
+
+/* The tracking number of item id, or null. */
+static json_t *
+tracking_json(struct db_conn *c, int64_t id)
+{
+	struct db_item t;
+	json_t *j;
+
+	if (id == 0 || db_item_get_id(c, id, &t) != 1)
+		return json_null();
+	j = json_string(t.tracking);
+	db_item_free(&t);
+	return j;
+}
+
+/* The whole item as staff see it: 200; 403 another section's item (read); 404; 500. read: 1
+ * for GET /api/v1/items/{tracking} (core_item_read: the section rule and an audit row), 0 after
+ * a change the actor made (audited with the change). */
+static void
+answer(struct req *req, struct resp *resp, const char *tracking, int read)
 {
 	struct db_item item;
 	struct db_attachment *att = NULL;
 	struct sla_calendar *cal = NULL;
+	struct core_error err;
 	size_t natt = 0, i;
 	json_t *j = NULL, *files, *history;
-	int rc = db_item_get(req->db, tracking, &item);
+	int rc;
 
+	if (read) {
+		if (core_item_read(req->app, req->db, req->session, req->addr, tracking, req->now,
+		                   &item, &err) != 0) {
+			resp_core_error(resp, &err);
+			return;
+		}
+		rc = 1;
+	} else {
+		rc = db_item_get(req->db, tracking, &item);
+	}
 	if (rc == 0) {
 		resp_error(resp, 404, "not_found", "no item %s", tracking);
 		return;
@@ -251,7 +296,12 @@ item_answer(struct req *req, struct resp *resp, const char *tracking)
 		json_object_set_new(j, "reply", json_str_or_null(item.reply));
 		json_object_set_new(j, "replied_at", json_time(item.replied_at));
 		json_object_set_new(j, "reason", json_str_or_null(item.reason));
-		json_object_set_new(j, "merged_into", json_id_or_null(item.merged_into));
+		json_object_set_new(j, "merged_into", tracking_json(req->db, item.merged_into));
+		json_object_set_new(j, "merged_items", merged_json(req->db, &item));
+		json_object_set_new(j, "address_string", json_str_or_null(item.address));
+		json_object_set_new(j, "lat", json_str_or_null(item.lat));
+		json_object_set_new(j, "long", json_str_or_null(item.lng));
+		json_object_set_new(j, "waiting_since", json_time(item.waiting_since));
 		json_object_set_new(j, "public_subject", json_str_or_null(item.public_subject));
 		json_object_set_new(j, "public_body", json_str_or_null(item.public_body));
 		json_object_set_new(j, "public_reply", json_str_or_null(item.public_reply));
@@ -264,4 +314,16 @@ item_answer(struct req *req, struct resp *resp, const char *tracking)
 	db_attachments_free(att, natt);
 	db_item_free(&item);
 	resp_json(resp, 200, j);
+}
+
+void
+item_answer(struct req *req, struct resp *resp, const char *tracking)
+{
+	answer(req, resp, tracking, 0);
+}
+
+void
+item_read_answer(struct req *req, struct resp *resp, const char *tracking)
+{
+	answer(req, resp, tracking, 1);
 }

@@ -206,7 +206,7 @@ core_apply_clocks(const struct wf_transition *t, struct db_item *item, const str
 /* The checks beyond the table (extension already asked, no explanation due, merge target) and
  * the changes of the item's own fields. 0, or -1 with err. */
 static int
-apply_fields(struct db_conn *c, const struct session *s, const struct wf_transition *t,
+apply_fields(struct app *app, struct db_conn *c, const struct session *s, const struct wf_transition *t,
              struct db_item *item, const struct core_action_input *in, enum wf_state state,
              int64_t now, const char **note, struct core_error *err)
 {
@@ -272,7 +272,8 @@ apply_fields(struct db_conn *c, const struct session *s, const struct wf_transit
 		if (core_set_str(&item->reply, item->draft) != 0)
 			return -1;
 		item->replied_at = now;
-		return item_make_public(item);
+		/* prepared, not published: a section head publishes it after reading it */
+		return item_make_public(item, app->cfg.public_contacts);
 	case WF_REJECT:
 		return core_set_str(&item->reason, in->note);
 	case WF_MERGE:
@@ -363,7 +364,7 @@ core_act(struct app *app, struct db_conn *c, const struct session *s, const char
 	if (next < 0)
 		next = WF_IN_PROGRESS; /* waiting without a remembered state: back to work */
 	note = in->note;
-	if (apply_fields(c, s, t, &txn.item, in, (enum wf_state)state, now, &note, err) != 0) {
+	if (apply_fields(app, c, s, t, &txn.item, in, (enum wf_state)state, now, &note, err) != 0) {
 		if (err->code == CORE_OK)
 			core_fail(err, CORE_ERROR, NULL, "out of memory");
 		if (err->code == CORE_CONFLICT)

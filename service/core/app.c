@@ -224,7 +224,8 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 		return -1;
 	app->submit_limit = ratelimit_new(app->cfg.submit_rate, 60);
 	app->track_limit = ratelimit_new(TRACK_FAILURES, TRACK_WINDOW);
-	if (app->submit_limit == NULL || app->track_limit == NULL) {
+	app->public_limit = ratelimit_new(app->cfg.public_rate, 60);
+	if (app->submit_limit == NULL || app->track_limit == NULL || app->public_limit == NULL) {
 		fprintf(stderr, "civicdesk: out of memory\n");
 		return -1;
 	}
@@ -242,6 +243,8 @@ app_close(struct app *app)
 	app->submitter = NULL;
 	ratelimit_free(app->submit_limit);
 	ratelimit_free(app->track_limit);
+	ratelimit_free(app->public_limit);
+	app->public_limit = NULL;
 	app->submit_limit = app->track_limit = NULL;
 	db_close(app->db);
 	app->db = NULL;

@@ -89,6 +89,12 @@ static const struct cfg_key keys[] = {
 	KEY("trusted_proxies", CFG_STR, trusted_proxies, "",
 	    "reverse proxies (numeric addresses, comma-separated) whose X-Forwarded-For header "
 	    "names the client: rate limits and the audit log then see the citizen, not the proxy"),
+	KEY("public_contacts", CFG_STR, public_contacts, "",
+	    "the bureau's own published telephone numbers and e-mail addresses (comma-separated): "
+	    "never masked in public versions"),
+	KEY("public_rate", CFG_LONG, public_rate, "600",
+	    "public reads (board, Open311 lists and requests) per minute from one address (0: no "
+	    "limit)"),
 	KEY_RANGE("demo", demo, "1", 0, 1,
 	          "1: a new database gets demo sections and one account per role"),
 	POLICY_KEYS("letter", KIND_LETTER),

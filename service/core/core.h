@@ -88,6 +88,8 @@ struct config {
 	long password_max_age_days;
 	long cookie_secure;    /* 1: the session cookie gets Secure (served behind TLS) */
 	char *trusted_proxies; /* numeric addresses whose X-Forwarded-For names the client */
+	char *public_contacts; /* the bureau's published numbers and addresses: never masked */
+	long public_rate;      /* public GETs (board, Open311) per minute per address, 0 = off */
 	long demo;          /* 1: a new database gets demo sections and accounts */
 	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
 	                                  * overrides; handlers read app_policy(), not these */
@@ -325,6 +327,7 @@ struct app {
 	                                * to its swap, so that swaps happen in commit order */
 	struct ratelimit *submit_limit; /* per-address submission limit (intake) */
 	struct ratelimit *track_limit;  /* per-address failed tracking look-ups */
+	struct ratelimit *public_limit; /* per-address public reads (board, Open311): public_rate */
 	struct db_submitter *submitter; /* group commit of new items (db_submit.c) */
 	struct core_notify notify;      /* the notifiers' hook; zero: none */
 	struct pages *pages;            /* the pages' state (service/pages), set by serve; opaque
@@ -379,6 +382,7 @@ void netaddr_forwarded(const char *proxies, const char *xff, char *buf, size_t s
 #define INTAKE_ATTACHMENT_MAX (5L * 1024 * 1024) /* bytes per file */
 #define INTAKE_FILENAME_MAX 255    /* bytes */
 #define INTAKE_CTYPE_MAX 127       /* bytes of a content type */
+#define INTAKE_ADDRESS_MAX 200     /* code points of an Open311 address_string */
 
 /* A new item as received (web form, JSON, Open311, staff registration), before its checks.
  * Every pointer is lent by the caller for the duration of core_submit. */
@@ -386,6 +390,7 @@ struct intake {
 	const char *kind, *subject, *body; /* NULL when absent */
 	const char *name, *phone, *email;  /* NULL or "" when absent */
 	int publish;                       /* 1, 0, or -1 when absent */
+	const char *address, *lat, *lng;   /* Open311 location (personal data), NULL when absent */
 	enum channel channel;              /* web, or post / phone when staff registers it */
 	int64_t received;                  /* receipt: now, or the date on the letter */
 	const struct session *staff;       /* the registering staff member, or NULL */
@@ -401,6 +406,10 @@ struct intake {
  * characters; phone and e-mail formats; a contact (phone or e-mail) for web items; publication
  * consent; attachment names and types. Returns 0, or -1 with err filled (CORE_INVALID). */
 int core_submit_check(const struct intake *in, struct core_error *err);
+/* A submitter's name from Open311's first_name and last_name (either may be NULL): a Chinese
+ * name is family name first without a space (黄 + 晓明: 黄晓明), others "first last". A new
+ * string (the caller frees it), NULL when out of memory. */
+char *intake_name_join(const char *first, const char *last);
 /* The one way in for a new item, whatever the channel: checks it (core_submit_check), then
  * stores it durably (group commit: a 0 means committed with fsync) with state "received", its
  * clocks from the kind's policy counted from in->received, its attachments, a citizen-visible
@@ -699,6 +708,38 @@ int wf_next_state(enum wf_action a, enum wf_state state, int resume_state);
  * NULL for NULL text or out of memory; the caller frees the result. */
 char *redact_text(const char *text, const char *submitter_name);
 
+/* What redact_text_opts found (bits of *found), in the order redact_found_text names them. */
+enum redact_found {
+	REDACT_NAME = 1u << 0,     /* the submitter's name */
+	REDACT_PHONE = 1u << 1,    /* mobile or landline number */
+	REDACT_ID = 1u << 2,       /* 18-digit ID number */
+	REDACT_EMAIL = 1u << 3,    /* e-mail address */
+	REDACT_ADDRESS = 1u << 4,  /* street address, Chinese (学院路38号3单元502室) or English */
+	REDACT_CARD = 1u << 5,     /* bank card: 16-19 digits passing Luhn, or UnionPay 62… */
+	REDACT_PASSPORT = 1u << 6, /* E12345678, EA1234567, G/P/S/D/C/H/K + 8 digits */
+	REDACT_QQ = 1u << 7,       /* QQ 123456789 */
+	REDACT_PLATE = 1u << 8,    /* licence plate 京A12345 */
+	REDACT_PERSON = 1u << 9,   /* a third person named with a title: 物业经理王建国 */
+};
+
+struct redact_opts {
+	const char *name; /* the submitter's name, or NULL */
+	const char *keep; /* the bureau's published contacts (numbers, e-mail addresses; comma or
+	                   * space separated) that are never masked, or NULL */
+};
+
+/* redact_text with options: besides the above, bank cards (last 4 kept), passports, QQ
+ * numbers, licence plates (province and letter kept), street addresses (the street and what is
+ * below it: 海淀区*** / ***), third persons named with a title (物业经理王某某), with
+ * full-width digits and letters read as ASCII. The submitter's two-character CJK name is masked
+ * only as a whole name (张三 is not found in 张三丰). Writes what it found into *found (may be
+ * NULL). NULL for NULL text or out of memory; the caller frees the result. */
+char *redact_text_opts(const char *text, const struct redact_opts *opts, unsigned *found);
+/* Names the kinds of personal data in found ("phone number, address") into buf. */
+void redact_found_text(unsigned found, char *buf, size_t size);
+/* The name of one bit of enum redact_found. */
+const char *redact_kind_name(unsigned bit);
+
 /* --- actions on items (actions.c, public.c) ---------------------------------------------- */
 
 /* What an action carries beyond its name; NULL / 0 when not given. Strings are lent. */
@@ -734,17 +775,57 @@ struct core_public_text {
 /* Edits the public version of item `tracking` (subject, body, reply) and publishes (1),
  * withdraws (0) or leaves (-1) its publication, for a section head of its section or an admin,
  * in one transaction with its history and audit rows. Publishing needs the submitter's consent
- * and a sent reply, and fills what is missing with the masked text. 0, or -1 with err:
- * CORE_INVALID, CORE_FORBIDDEN, CORE_NOT_FOUND, CORE_CONFLICT (code_name "no_consent" or
- * "not_replied"), CORE_ERROR. */
+ * and a sent reply, and fills what is missing with the masked text. An edited text is checked
+ * with the detector of redact_text_opts (CORE_INVALID, code_name "personal_data", naming what
+ * it found, unless confirmed); the texts it replaces are kept (db_public_version_add) and the
+ * audit row holds the old and the new text. 0, or -1 with err: CORE_INVALID, CORE_FORBIDDEN,
+ * CORE_NOT_FOUND, CORE_CONFLICT (code_name "no_consent", "not_replied", or "not_published" for
+ * a withdrawal of what is not published), CORE_ERROR. */
 int core_public_edit(struct app *app, struct db_conn *c, const struct session *who,
                      const char *addr, const char *tracking, const struct core_public_text *subject,
                      const struct core_public_text *body, const struct core_public_text *reply,
                      int publish, int64_t now, struct core_error *err);
+/* The same; confirmed 1: the editor confirmed that the edited texts may be published although
+ * the detector finds personal data in them (audited as such). */
+int core_public_edit_confirmed(struct app *app, struct db_conn *c, const struct session *who,
+                               const char *addr, const char *tracking,
+                               const struct core_public_text *subject,
+                               const struct core_public_text *body,
+                               const struct core_public_text *reply, int publish, int confirmed,
+                               int64_t now, struct core_error *err);
 
 /* Fills the masked public version of an item whose submitter allows publication (fields staff
- * already wrote are kept) and marks it published; an item without consent is left alone.
- * 0, or -1 when out of memory. */
-int item_make_public(struct db_item *item);
+ * already wrote are kept), without publishing it (sending the reply prepares it; a section head
+ * publishes it with core_public_edit); an item without consent is left alone. keep: the
+ * bureau's contacts never masked, or NULL. 0, or -1 when out of memory. */
+int item_make_public(struct db_item *item, const char *keep);
+
+/* --- reading items (read.c) ---------------------------------------------------------------- */
+
+/* Item `tracking` for staff member s: handlers and section heads read their own section's items
+ * only; every read, and every refusal, is audited (on a connection of its own, so that c may hold
+ * a read snapshot). 0 with *out filled (db_item_free), or -1 with err: CORE_NOT_FOUND,
+ * CORE_FORBIDDEN, CORE_BUSY, CORE_ERROR. */
+int core_item_read(struct app *app, struct db_conn *c, const struct session *s, const char *addr,
+                   const char *tracking, int64_t now, struct db_item *out,
+                   struct core_error *err);
+/* Attachment id of item `tracking` with its data, under the same rule and audit. 0 with *out
+ * filled (db_attachment_free), or -1 with err. */
+int core_attachment_read(struct app *app, struct db_conn *c, const struct session *s,
+                         const char *addr, const char *tracking, int64_t id, int64_t now,
+                         struct db_attachment *out, struct core_error *err);
+
+/* What the public (the board, Open311) may see of an item: one rule for every public answer. */
+enum public_view {
+	PUBLIC_HIDDEN, /* no consent to publish: 404, never listed */
+	PUBLIC_STATUS, /* consent, not published: status, service, dates, expected time only */
+	PUBLIC_FULL,   /* published by a section head: its masked public version and reply */
+};
+
+enum public_view core_public_view(const struct db_item *item);
+
+/* Narrows the queue filter f to what s may see: handlers and section heads their own section
+ * (CORE_FORBIDDEN, field "section", when f asks for another); others everything. 0 or -1. */
+int core_queue_scope(const struct session *s, struct db_queue_filter *f, struct core_error *err);
 
 #endif

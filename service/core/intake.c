@@ -41,6 +41,44 @@ check_text(const char *field, const char *s, int required, long max, unsigned fl
 	return 0;
 }
 
+/* 1 if s is decimal degrees within -max..max (at most 32 characters), else 0. */
+static int
+coordinate_valid(const char *s, double max)
+{
+	char *end;
+	double v;
+
+	if (strlen(s) > 32)
+		return 0;
+	v = strtod(s, &end);
+	return end != s && *end == '\0' && v >= -max && v <= max;
+}
+
+/* 1 if the first character of s is a CJK ideograph (U+3400..U+9FFF), else 0. */
+static int
+starts_cjk(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	return p[0] >= 0xe3 && p[0] <= 0xe9 && (p[0] > 0xe3 || p[1] >= 0x90);
+}
+
+char *
+intake_name_join(const char *first, const char *last)
+{
+	const char *f = present(first) ? first : "", *l = present(last) ? last : "";
+	size_t n = strlen(f) + strlen(l) + 2;
+	char *out = malloc(n);
+
+	if (out == NULL)
+		return NULL;
+	if (starts_cjk(l) || starts_cjk(f))
+		snprintf(out, n, "%s%s", l, f); /* 黄 + 晓明: 黄晓明 */
+	else
+		snprintf(out, n, "%s%s%s", f, *f && *l ? " " : "", l);
+	return out;
+}
+
 int
 core_submit_check(const struct intake *in, struct core_error *err)
 {
@@ -55,6 +93,12 @@ core_submit_check(const struct intake *in, struct core_error *err)
 	    check_text("body", in->body, 1, INTAKE_BODY_MAX, TEXT_MULTILINE, err) != 0 ||
 	    check_text("name", in->name, 0, INTAKE_NAME_MAX, 0, err) != 0)
 		return -1;
+	if (check_text("address_string", in->address, 0, INTAKE_ADDRESS_MAX, 0, err) != 0)
+		return -1;
+	if (present(in->lat) && !coordinate_valid(in->lat, 90))
+		return core_fail(err, CORE_INVALID, "lat", "lat is decimal degrees, -90 to 90");
+	if (present(in->lng) && !coordinate_valid(in->lng, 180))
+		return core_fail(err, CORE_INVALID, "long", "long is decimal degrees, -180 to 180");
 	if (present(in->phone) && (strlen(in->phone) > 32 || !phone_valid(in->phone)))
 		return core_fail(err, CORE_INVALID, "phone",
 		            "phone must be a mainland mobile number (13812345678, +8613812345678) "
@@ -147,13 +191,18 @@ store(struct app *app, const struct intake *in, int64_t now, struct db_item *out
 	item.name = dup_opt(in->name);
 	item.phone = dup_opt(in->phone);
 	item.email = dup_opt(in->email);
+	item.address = dup_opt(in->address);
+	item.lat = dup_opt(in->lat);
+	item.lng = dup_opt(in->lng);
 	item.state = strdup("received");
 	item.extension = strdup("none");
 	if (item.kind == NULL || item.channel == NULL || item.subject == NULL ||
 	    item.body == NULL || item.state == NULL || item.extension == NULL ||
 	    (present(in->name) && item.name == NULL) ||
 	    (present(in->phone) && item.phone == NULL) ||
-	    (present(in->email) && item.email == NULL)) {
+	    (present(in->email) && item.email == NULL) ||
+	    (present(in->address) && item.address == NULL) ||
+	    (present(in->lat) && item.lat == NULL) || (present(in->lng) && item.lng == NULL)) {
 		core_fail(err, CORE_BUSY, NULL, "out of memory; try again");
 		goto fail;
 	}

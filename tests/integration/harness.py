@@ -31,6 +31,16 @@ UNDO_009 = """
 UNDO_006 = """
     DROP TABLE mail_in;
 """
+# Takes migration 004 (workflow and privacy, #14) back out, for the same tests.
+UNDO_004 = """
+    DROP INDEX items_o311;
+    DROP INDEX items_merged;
+    DROP TABLE public_versions;
+    ALTER TABLE items DROP COLUMN address;
+    ALTER TABLE items DROP COLUMN lat;
+    ALTER TABLE items DROP COLUMN lng;
+    ALTER TABLE items DROP COLUMN waiting_since;
+"""
 
 
 def run_cli(*args, stdin=None, env=None, timeout=60):

@@ -572,12 +572,13 @@ class Open311(unittest.TestCase):
         self.assertEqual(req["service_code"], "complaint")
         self.assertEqual(req["expected_datetime"], REPLY_DUE)
         self.assertEqual(req["requested_datetime"], "2025-09-30T10:00:00+08:00")
-        self.assertIn("Noise at night.", req["description"])
+        # not published yet: status, service and dates only (issue #14 point 4)
+        self.assertIsNone(req["description"])
         self.assert_private(r.body)
-        # unreplied items are not listed
         r = self.srv.request("GET", "/open311/v2/requests.json")
         self.assertEqual(r.status, 200)
-        self.assertNotIn(a["service_request_id"], [x["service_request_id"] for x in r.json()])
+        got = [x for x in r.json() if x["service_request_id"] == a["service_request_id"]]
+        self.assertEqual([(x["description"], x["title"]) for x in got], [(None, None)])
         # once replied, it is listed, closed, with a masked reply
         with sqlite3.connect(self.srv.db) as db:
             db.execute("UPDATE items SET state = 'replied', replied_at = created, reply = ?, "

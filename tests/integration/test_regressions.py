@@ -35,10 +35,10 @@ class Search(Base):
         # 259 bytes of UTF-8 each; they share their first 256 bytes
         subject = "a" + "甲" * 85 + "丙"
         it = self.submit(subject=subject)
-        q = self.staff["hand_fg"].get("/api/v1/queue" + qs(q=subject, state="all"))
+        q = self.staff["disp_a"].get("/api/v1/queue" + qs(q=subject, state="all"))
         self.assertEqual(q.status, 200, q)
         self.assertEqual([x["tracking"] for x in q.json()["items"]], [it["tracking"]])
-        q = self.staff["hand_fg"].get("/api/v1/queue" + qs(q="a" + "甲" * 85 + "乙",
+        q = self.staff["disp_a"].get("/api/v1/queue" + qs(q="a" + "甲" * 85 + "乙",
                                                            state="all"))
         self.assertEqual(q.status, 200, q)
         self.assertEqual(q.json()["items"], [])

@@ -180,6 +180,87 @@ test_long(struct t *t)
 	free(out);
 }
 
+
+#define EXPECT_OPTS(t, in, name, keep, want)                                                       \
+	do {                                                                                       \
+		struct redact_opts o__ = {(name), (keep)};                                         \
+		char *got__ = redact_text_opts((in), &o__, NULL);                                  \
+		CHECK_STR(t, got__, (want));                                                       \
+		free(got__);                                                                       \
+	} while (0)
+
+/* Point 2 of issue #14: what the masking missed, and what it masked too much. */
+static void
+test_p02_addresses(struct t *t)
+{
+	EXPECT(t, "住海淀区学院路38号3单元502室", NULL, "住海淀区***");
+	EXPECT(t, "家住阳光小区3号楼2单元101室，楼下噪音", NULL, "家住***，楼下噪音");
+	EXPECT(t, "朝阳区建国路5号", NULL, "朝阳区***");
+	EXPECT(t, "I live at 5 Chaoyang Road, Beijing", NULL, "I live at ***, Beijing");
+	EXPECT(t, "12B West Chang'an Ave. is noisy", NULL, "*** is noisy");
+	/* a street without a number, a district, a date: not an address */
+	EXPECT(t, "学院路施工噪音", NULL, "学院路施工噪音");
+	EXPECT(t, "海淀区2025年10月", NULL, "海淀区2025年10月");
+	EXPECT(t, "5 days on Road works", NULL, "5 days on Road works");
+}
+
+static void
+test_p02_numbers(struct t *t)
+{
+	/* bank cards: UnionPay, or any 16-19 digits passing Luhn; last 4 kept */
+	EXPECT(t, "卡号6222021234567890123。", NULL, "卡号***************0123。");
+	EXPECT(t, "card 4111 1111 1111 1111", NULL, "card **** **** **** 1111");
+	EXPECT(t, "订单1234567890123456", NULL, "订单1234567890123456");
+	/* passports and permits */
+	EXPECT(t, "护照E12345678", NULL, "护照E********");
+	EXPECT(t, "passport EA1234567.", NULL, "passport E********.");
+	EXPECT(t, "型号XE12345678", NULL, "型号XE12345678");
+	/* QQ numbers */
+	EXPECT(t, "QQ 123456789", NULL, "QQ *********");
+	EXPECT(t, "qq号：10001", NULL, "qq号：*****");
+	/* licence plates */
+	EXPECT(t, "车牌京A12345", NULL, "车牌京A*****");
+	EXPECT(t, "粤B·D12345停在门口", NULL, "粤B·*****停在门口");
+	/* +86 with separators: the middle digits masked */
+	EXPECT(t, "+86 139-1234-5678", NULL, "+86 139-****-5678");
+	EXPECT(t, "电话：+86 139 1234 5678。", NULL, "电话：+86 139 **** 5678。");
+	/* full-width digits are read as digits; the rest is kept as written */
+	EXPECT(t, "电话１３８１２３４５６７８。", NULL, "电话138****5678。");
+	EXPECT(t, "１２３张三４５６", "张三", "１２３张某４５６");
+}
+
+static void
+test_p02_persons(struct t *t)
+{
+	EXPECT(t, "物业经理王建国反映", NULL, "物业经理王某某反映");
+	EXPECT(t, "找过张伟科长", NULL, "找过张某科长");
+	EXPECT(t, "王经理说", NULL, "王经理说");
+	/* whole names only: the submitter 张三 is not 张三丰 */
+	EXPECT(t, "张三丰的书；张三反映", "张三", "张三丰的书；张某反映");
+	EXPECT(t, "张三，住址", "张三", "张某，住址");
+}
+
+static void
+test_p02_bureau_contacts(struct t *t)
+{
+	const char *keep = "010-88886666, xinfang@bureau.gov.cn";
+
+	EXPECT_OPTS(t, "请致电010-88886666或xinfang@bureau.gov.cn，勿拨010-62345678", NULL, keep,
+	            "请致电010-88886666或xinfang@bureau.gov.cn，勿拨010-****5678");
+	EXPECT_OPTS(t, "01088886666", NULL, keep, "01088886666");
+	EXPECT(t, "010-88886666", NULL, "010-****6666");
+	{
+		struct redact_opts o = {"张三", NULL};
+		unsigned found = 0;
+		char *r = redact_text_opts("张三 13812345678 京A12345", &o, &found), buf[128];
+
+		CHECK(t, found == (REDACT_NAME | REDACT_PHONE | REDACT_PLATE));
+		redact_found_text(found, buf, sizeof(buf));
+		CHECK_STR(t, buf, "name, phone number, licence plate");
+		free(r);
+	}
+}
+
 int
 main(void)
 {
@@ -194,5 +275,9 @@ main(void)
 	RUN(&t, test_long_names);
 	RUN(&t, test_utf8);
 	RUN(&t, test_long);
+	RUN(&t, test_p02_addresses);
+	RUN(&t, test_p02_numbers);
+	RUN(&t, test_p02_persons);
+	RUN(&t, test_p02_bureau_contacts);
 	return t_done(&t);
 }
