@@ -178,6 +178,11 @@ fuzz:
 		-o build/fuzz/fuzz_calendar tests/fuzz/fuzz_calendar.c $(wildcard sla/*.c) \
 		build/rel/gen/calendars.c -lm
 	@echo "built build/fuzz/fuzz_calendar: run it with tests/fuzz/corpus-calendar/ as corpus"
+	clang -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+		$(shell pkg-config --cflags gmime-3.0) -o build/fuzz/fuzz_mail tests/fuzz/fuzz_mail.c \
+		service/mailin/parse.c service/mailin/text.c service/mailin/noise.c \
+		$(shell pkg-config --libs gmime-3.0) -pthread
+	@echo "built build/fuzz/fuzz_mail: run it with tests/fuzz/corpus-mail/ as corpus"
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c tools/*.c bench/*.c)

@@ -7,6 +7,7 @@
 #include "service/core/core.h"
 #include "service/http/http.h"
 #include "service/api/api.h"
+#include "service/mailin/mailin.h"
 #include "service/pages/pages.h"
 #include "cli.h"
 
@@ -22,6 +23,7 @@ cmd_serve(int argc, char **argv)
 {
 	struct app app;
 	struct http_server *httpd = NULL;
+	struct mailin_poller *imap = NULL;
 	struct route *routes = NULL;
 	const char *config = NULL, *listen = NULL;
 	sigset_t set;
@@ -71,9 +73,19 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	memcpy(routes, api_routes, api_nroutes * sizeof(*routes));
 	memcpy(routes + api_nroutes, pages_routes, pages_nroutes * sizeof(*routes));
+	/* mail-in over IMAP, when a mailbox is configured (a bad URL stops the start) */
+	if (app.cfg.imap_url[0] != '\0' && mailin_poller_new(&app, &imap, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk: %s\n", err);
+		goto out;
+	}
 	httpd = http_start(&app, routes, api_nroutes + pages_nroutes, &port);
 	if (httpd == NULL)
 		goto out;
+	if (imap != NULL && mailin_poller_start(imap) != 0) {
+		log_err("imap: cannot start the poller");
+		http_stop(httpd);
+		goto out;
+	}
 	{
 		char first[11], last[11];
 		sla_day a, b;
@@ -97,9 +109,12 @@ cmd_serve(int argc, char **argv)
 	while (sigwait(&set, &sig) != 0)
 		;
 	log_info("signal %d: stopping", sig);
+	mailin_poller_stop(imap);
+	imap = NULL;
 	http_stop(httpd);
 	rc = 0;
 out:
+	mailin_poller_free(imap);
 	free(routes);
 	pages_free(app.pages);
 	app.pages = NULL;

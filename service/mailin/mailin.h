@@ -130,6 +130,31 @@ enum mailin_outcome mailin_store(struct app *app, const struct mail_config *cfg,
                                  size_t len, const struct mailin_source *src, int64_t now,
                                  char *line, size_t linesize);
 
+/* --- the IMAP poller of serve (imap.c) ----------------------------------------------------- */
+
+struct mailin_poller;
+
+/* What one poll did. */
+struct mailin_poll_stats {
+	size_t stored;    /* new items and replies added */
+	size_t duplicate; /* Message-ID stored already */
+	size_t ignored;   /* automatic mail and never-storable messages (recorded) */
+	size_t retry;     /* left for the next poll (storage busy) */
+};
+
+/* A poller for app's cfg.imap_url (imap[s]://user:pass@host:port/MAILBOX) every
+ * cfg.imap_interval seconds, not yet started. 0, or -1 with why in err (a bad URL, bad
+ * mail_kinds). */
+int mailin_poller_new(struct app *app, struct mailin_poller **out, char *err, size_t errsize);
+/* Starts its thread. 0 or -1. */
+int mailin_poller_start(struct mailin_poller *p);
+/* One poll now, in the caller's thread (the thread does the same). 0, or -1 when the server
+ * could not be asked or answered (logged with libcurl's words); st says what was done. */
+int mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st);
+/* Stops the thread (the message being stored finishes) and frees p; NULL is fine. */
+void mailin_poller_stop(struct mailin_poller *p);
+void mailin_poller_free(struct mailin_poller *p);
+
 /* Text helpers, public for the tests. Each returns a new string (free()) or NULL when out of
  * memory. */
 /* The iconv name a charset label is decoded with (GB18030 for every gb2312/gbk/euc-cn label). */
