@@ -328,8 +328,10 @@ int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **trackin
 int db_mail_item_by_outbox(struct db_conn *c, int64_t id, char **tracking);
 /* Whether the IMAP message (mailbox, uidvalidity, uid) is stored: 1 / 0 / -1. */
 int db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t uid);
-/* The highest UID stored for (mailbox, uidvalidity), 0 when none, into *uid. 0 or -1. */
-int db_mail_imap_last(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t *uid);
+/* The UID stored for (mailbox, uidvalidity) that has `skip` higher ones above it (0: the
+ * highest), 0 when there is none, into *uid. 0 or -1. */
+int db_mail_imap_last(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t skip,
+                      int64_t *uid);
 
 /* --- accounts, passwords, login failures, sessions, audit (db_accounts.c) ------------------ */
 

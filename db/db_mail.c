@@ -22,7 +22,8 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_BY_OUTBOX] = "SELECT i.tracking FROM outbox o JOIN items i ON i.id = o.item_id "
                        "WHERE o.id = ?",
     [STMT_IMAP_SEEN] = "SELECT 1 FROM mail_in WHERE mailbox = ? AND uidvalidity = ? AND uid = ?",
-    [STMT_IMAP_LAST] = "SELECT max(uid) FROM mail_in WHERE mailbox = ? AND uidvalidity = ?",
+    [STMT_IMAP_LAST] = "SELECT uid FROM mail_in WHERE mailbox = ? AND uidvalidity = ? AND "
+                       "uid IS NOT NULL ORDER BY uid DESC LIMIT 1 OFFSET ?",
 };
 
 int
@@ -125,22 +126,23 @@ db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidity, i
 }
 
 int
-db_mail_imap_last(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t *uid)
+db_mail_imap_last(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t skip,
+                  int64_t *uid)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_IMAP_LAST]);
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, mailbox) || db_bind_int(st, 2, uidvalidity)) {
+	if (db_bind_text(st, 1, mailbox) || db_bind_int(st, 2, uidvalidity) ||
+	    db_bind_int(st, 3, skip)) {
 		db_reset(st);
 		return -1;
 	}
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*uid = sqlite3_column_int64(st, 0);
+	*uid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	db_reset(st);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return 0;
 	db_log("mail_in: %s", sqlite3_errmsg(c->h));
 	return -1;

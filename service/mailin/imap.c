@@ -22,6 +22,8 @@
 
 #define CMD_MAX (1024 * 1024)   /* bytes of a command's answer (SEARCH lists) */
 #define BATCH_SEEN 64           /* UIDs marked \Seen in one STORE */
+#define BATCH 32                /* messages fetched, then stored at once, per round */
+#define STORE_THREADS 8         /* threads storing a batch (their commits share one fsync) */
 #define SEARCH_MAX 100000       /* UIDs taken from one SEARCH */
 
 struct mailin_poller {
@@ -180,103 +182,215 @@ mark(struct mailin_poller *p, const int64_t *uids, size_t n, char sign)
 	return rc;
 }
 
+/* One fetched message and what storing it did. */
+struct job {
+	int64_t uid;
+	struct buf raw;
+	enum mailin_outcome outcome;
+};
+
+/* A batch stored by several threads at once: their items share the group commit's fsync. */
+struct batch {
+	struct mailin_poller *p;
+	struct mailin_source src;
+	struct job *jobs;
+	size_t n, next;
+	pthread_mutex_t lock;
+};
+
+static void *
+store_jobs(void *cls)
+{
+	struct batch *b = cls;
+	struct job *j;
+	char line[512];
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		i = b->next++;
+		pthread_mutex_unlock(&b->lock);
+		if (i >= b->n)
+			return NULL;
+		j = &b->jobs[i];
+		{
+			struct mailin_source src = b->src;
+
+			src.uid = j->uid;
+			j->outcome = mailin_store(b->p->app, &b->p->cfg, j->raw.data ? j->raw.data : "",
+			                          j->raw.over ? j->raw.len + 1 : j->raw.len, &src,
+			                          app_now(b->p->app), line, sizeof(line));
+		}
+		if (j->outcome == MAILIN_RETRY)
+			log_warn("imap %s: UID %lld not stored (%s): tried again at the next poll",
+			         b->p->key, (long long)j->uid, line);
+	}
+}
+
+static int
+stopping(struct mailin_poller *p)
+{
+	int stop;
+
+	pthread_mutex_lock(&p->lock);
+	stop = p->stop;
+	pthread_mutex_unlock(&p->lock);
+	return stop;
+}
+
+/* Fetches uids[0..n) and stores them with STORE_THREADS threads, then marks the stored ones
+ * \Seen and takes \Seen back from those left for later. 0, 1 when one is left for later (the
+ * poll stops), -1 when the server could not be reached. */
+static int
+run_batch(struct mailin_poller *p, int64_t validity, const int64_t *uids, size_t n,
+          struct mailin_poll_stats *st)
+{
+	struct job jobs[BATCH];
+	struct batch b;
+	pthread_t th[STORE_THREADS];
+	int64_t ok[BATCH], again[BATCH];
+	size_t i, nth = 0, nok = 0, nagain = 0, fetched = 0;
+	char url[2048];
+	int ret = 0;
+
+	memset(jobs, 0, sizeof(jobs));
+	for (i = 0; i < n; i++) {
+		jobs[i].uid = uids[i];
+		snprintf(url, sizeof(url), "%s;UID=%lld", p->box, (long long)uids[i]);
+		if (run(p, url, NULL, &jobs[i].raw, (size_t)MAIL_RAW_MAX + 1) != 0) {
+			free(jobs[i].raw.data);
+			jobs[i].raw.data = NULL;
+			ret = -1; /* the connection dropped: store what came, the rest next poll */
+			break;
+		}
+		fetched++;
+	}
+	memset(&b, 0, sizeof(b));
+	b.p = p;
+	b.src.mailbox = p->key;
+	b.src.uidvalidity = validity;
+	b.jobs = jobs;
+	b.n = fetched;
+	pthread_mutex_init(&b.lock, NULL);
+	for (i = 0; i + 1 < STORE_THREADS && i + 1 < fetched; i++)
+		if (pthread_create(&th[nth], NULL, store_jobs, &b) == 0)
+			nth++;
+	store_jobs(&b);
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&b.lock);
+	for (i = 0; i < fetched; i++) {
+		switch (jobs[i].outcome) {
+		case MAILIN_RETRY:
+			again[nagain++] = jobs[i].uid;
+			st->retry++;
+			continue;
+		case MAILIN_IGNORED:
+		case MAILIN_INVALID:
+			st->ignored++;
+			break;
+		case MAILIN_DUPLICATE:
+			st->duplicate++;
+			break;
+		case MAILIN_CREATED:
+		case MAILIN_ADDED:
+			st->stored++;
+			break;
+		}
+		ok[nok++] = jobs[i].uid;
+	}
+	for (i = 0; i < n; i++)
+		free(jobs[i].raw.data);
+	/* BODY[] set \Seen as it was sent: taken back where storing failed, so that the UNSEEN
+	 * search of the next poll finds them; set (again) where the commit is done */
+	if (mark(p, again, nagain, '-') != 0 || mark(p, ok, nok, '+') != 0)
+		return -1;
+	if (ret == 0 && nagain > 0)
+		ret = 1;
+	return ret;
+}
+
 int
 mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 {
 	struct db_conn *c;
 	struct buf b;
-	struct mailin_source src;
-	char cmd[512], url[2048], line[512];
-	int64_t validity, last = 0, *uids = NULL, *unseen = NULL, *done = NULL;
-	size_t n = 0, nunseen = 0, ndone = 0, i, k;
+	char cmd[512];
+	int64_t validity, floor = 0, *uids = NULL, *unseen = NULL, *todo = NULL, *seen = NULL;
+	size_t n = 0, nunseen = 0, ntodo = 0, nseen = 0, i;
 	int ret = -1, rc;
 
 	memset(st, 0, sizeof(*st));
 	/* the mailbox's UIDVALIDITY */
 	snprintf(cmd, sizeof(cmd), "STATUS \"%s\" (UIDVALIDITY)", p->mailbox);
-	if (run(p, p->base, cmd, &b, CMD_MAX) != 0)
+	if (run(p, p->base, cmd, &b, CMD_MAX) != 0) {
+		free(b.data);
 		goto out;
+	}
 	validity = number_after(b.data, "UIDVALIDITY ");
 	free(b.data);
 	if (validity < 0) {
 		log_warn("imap %s: no UIDVALIDITY in the STATUS answer", p->key);
 		goto out;
 	}
+	/* Batches are stored out of order, so a crash can leave holes only among the last batch:
+	 * below at most BATCH stored UIDs. Every UID above the one with BATCH above it is looked
+	 * at again (a stored one is skipped). */
 	c = db_acquire(p->app->db);
 	if (c == NULL)
 		goto out;
-	rc = db_mail_imap_last(c, p->key, validity, &last);
+	rc = db_mail_imap_last(c, p->key, validity, BATCH, &floor);
 	db_release(p->app->db, c);
 	if (rc != 0)
 		goto out;
-
-	/* stored but still unseen (a crash or a drop between commit and STORE): mark them */
-	if (run(p, p->box, "UID SEARCH UNSEEN", &b, CMD_MAX) != 0)
+	snprintf(cmd, sizeof(cmd), "UID SEARCH UID %lld:*", (long long)floor + 1);
+	if (run(p, p->box, cmd, &b, CMD_MAX) != 0) {
+		free(b.data);
 		goto out;
+	}
+	uids = search_uids(b.data, &n);
+	free(b.data);
+	/* unseen ones: stored (a crash between commit and STORE) are marked; not stored and
+	 * deeper than the window (left for later by an earlier poll) are fetched again */
+	if (run(p, p->box, "UID SEARCH UNSEEN", &b, CMD_MAX) != 0) {
+		free(b.data);
+		goto out;
+	}
 	unseen = search_uids(b.data, &nunseen);
 	free(b.data);
+	todo = calloc(n + nunseen + 1, sizeof(*todo));
+	seen = calloc(nunseen + 1, sizeof(*seen));
+	if (todo == NULL || seen == NULL || (n > 0 && uids == NULL) ||
+	    (nunseen > 0 && unseen == NULL))
+		goto out;
 	c = db_acquire(p->app->db);
 	if (c == NULL)
 		goto out;
-	for (i = 0, k = 0; i < nunseen; i++)
-		if (unseen[i] <= last &&
-		    db_mail_imap_seen(c, p->key, validity, unseen[i]) == 1)
-			unseen[k++] = unseen[i];
-	db_release(p->app->db, c);
-	if (mark(p, unseen, k, '+') != 0)
-		goto out;
-
-	/* the new ones: UIDs above the last stored ("N:*" also names the highest UID) */
-	snprintf(cmd, sizeof(cmd), "UID SEARCH UID %lld:*", (long long)last + 1);
-	if (run(p, p->box, cmd, &b, CMD_MAX) != 0)
-		goto out;
-	uids = search_uids(b.data, &n);
-	free(b.data);
-	done = calloc(n ? n : 1, sizeof(*done));
-	if (done == NULL)
-		goto out;
-	src.mailbox = p->key;
-	src.uidvalidity = validity;
-	for (i = 0; i < n; i++) {
-		enum mailin_outcome o;
-
-		if (uids[i] <= last)
-			continue;
-		pthread_mutex_lock(&p->lock);
-		rc = p->stop;
-		pthread_mutex_unlock(&p->lock);
-		if (rc)
-			break;
-		snprintf(url, sizeof(url), "%s;UID=%lld", p->box, (long long)uids[i]);
-		if (run(p, url, NULL, &b, (size_t)MAIL_RAW_MAX + 1) != 0) {
-			free(b.data);
-			goto out; /* the connection dropped: the next poll goes on from here */
-		}
-		src.uid = uids[i];
-		o = mailin_store(p->app, &p->cfg, b.data ? b.data : "", b.over ? b.len + 1 : b.len,
-		                 &src, app_now(p->app), line, sizeof(line));
-		free(b.data);
-		if (o == MAILIN_RETRY) {
-			log_warn("imap %s: UID %lld not stored (%s): tried again at the next poll",
-			         p->key, (long long)uids[i], line);
-			mark(p, &uids[i], 1, '-'); /* BODY[] set \Seen: not read by anyone yet */
-			st->retry++;
-			break;
-		}
-		done[ndone++] = uids[i];
-		if (o == MAILIN_IGNORED || o == MAILIN_INVALID)
-			st->ignored++;
-		else if (o == MAILIN_DUPLICATE)
-			st->duplicate++;
-		else
-			st->stored++;
-		if (ndone % BATCH_SEEN == 0) {
-			if (mark(p, done + ndone - BATCH_SEEN, BATCH_SEEN, '+') != 0)
-				goto out;
-		}
+	for (i = 0; i < nunseen; i++) {
+		rc = db_mail_imap_seen(c, p->key, validity, unseen[i]);
+		if (rc == 1)
+			seen[nseen++] = unseen[i];
+		else if (rc == 0 && unseen[i] <= floor)
+			todo[ntodo++] = unseen[i];
 	}
-	if (mark(p, done + ndone - ndone % BATCH_SEEN, ndone % BATCH_SEEN, '+') != 0)
+	for (i = 0; i < n; i++) {
+		if (uids[i] <= floor)
+			continue; /* "N:*" names the highest UID even below N */
+		if (db_mail_imap_seen(c, p->key, validity, uids[i]) == 0)
+			todo[ntodo++] = uids[i];
+	}
+	db_release(p->app->db, c);
+	if (mark(p, seen, nseen, '+') != 0)
 		goto out;
+	if (ntodo > 1)
+		qsort(todo, ntodo, sizeof(*todo), cmp_uid);
+	for (i = 0; i < ntodo && !stopping(p); i += BATCH) {
+		rc = run_batch(p, validity, todo + i, ntodo - i < BATCH ? ntodo - i : BATCH, st);
+		if (rc < 0)
+			goto out;
+		if (rc > 0)
+			break; /* storage busy: the next poll goes on */
+	}
 	ret = 0;
 out:
 	if (st->stored + st->duplicate + st->ignored + st->retry > 0)
@@ -284,7 +398,8 @@ out:
 		         st->stored, st->duplicate, st->ignored, st->retry);
 	free(uids);
 	free(unseen);
-	free(done);
+	free(todo);
+	free(seen);
 	return ret;
 }
 
