@@ -305,6 +305,38 @@ int db_public_get(struct db_conn *c, const char *tracking, struct db_public_row 
 void db_public_row_free(struct db_public_row *r);
 void db_public_rows_free(struct db_public_row *rows, size_t n);
 
+/* --- mail-in (db_mail.c) ----------------------------------------------------------------- */
+
+/* One message that came in by e-mail (table mail_in). Strings and raw are lent. */
+struct db_mail_in {
+	int64_t item_id;        /* the item created or added to; 0 when ignored */
+	const char *outcome;    /* created | added | duplicate | ignored */
+	const char *reason;     /* ignored: why; else NULL */
+	const char *message_id; /* without angle brackets, or NULL */
+	const char *sender;     /* From address, or NULL */
+	const void *raw;        /* the message byte for byte, or NULL when not kept */
+	size_t size;            /* bytes of the message */
+	int64_t received;
+	const char *source;     /* pipe | imap */
+	const char *mailbox;    /* imap: the mailbox URL without credentials; else NULL */
+	int64_t uidvalidity, uid; /* imap; else 0 */
+};
+
+/* Stores m. Returns 0, 1 when its Message-ID (created or added) or its IMAP position is
+ * stored already (nothing written), -1 on error. */
+int db_mail_in_add(struct db_conn *c, const struct db_mail_in *m);
+/* The tracking number of the item that holds a message with Message-ID id (created or added),
+ * into a new string *tracking: 1 found / 0 not found / -1. */
+int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking);
+/* The tracking number of the item outbox row id concerns: 1 / 0 / -1. */
+int db_mail_item_by_outbox(struct db_conn *c, int64_t id, char **tracking);
+/* Whether the IMAP message (mailbox, uidvalidity, uid) is stored: 1 / 0 / -1. */
+int db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t uid);
+/* The UID stored for (mailbox, uidvalidity) that has `skip` higher ones above it (0: the
+ * highest), 0 when there is none, into *uid. 0 or -1. */
+int db_mail_imap_last(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t skip,
+                      int64_t *uid);
+
 /* --- accounts, passwords, login failures, sessions, audit (db_accounts.c) ------------------ */
 
 #define DB_PASSWORD_HISTORY 5 /* former password hashes kept per account */

@@ -13,5 +13,6 @@ int cmd_stats(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_ingest_mail(int argc, char **argv);
 
 #endif

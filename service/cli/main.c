@@ -19,6 +19,7 @@ static const struct command {
 	{ "backup", cmd_backup, "FILE: copy the database (also while serve runs)" },
 	{ "restore", cmd_restore, "FILE: put a backup back (serve stopped)" },
 	{ "audit", cmd_audit, "verify [FILE]: check the audit chain" },
+	{ "ingest-mail", cmd_ingest_mail, "store one e-mail message read on stdin (for an MTA)" },
 };
 
 static void

@@ -154,9 +154,9 @@ extend_reply(struct db_clock *k, const struct sla_calendar *cal, int days)
  * with it), so a policy change never moves a due time already given: p decides only what this
  * action does — whether forwarding or a supplement restarts a clock, the limit of an explain
  * clock it opens and of an extension it grants. */
-static void
-apply_clocks(const struct wf_transition *t, struct db_item *item, const struct policy *p,
-             const struct sla_calendar *cal, int64_t now)
+void
+core_apply_clocks(const struct wf_transition *t, struct db_item *item, const struct policy *p,
+                  const struct sla_calendar *cal, int64_t now)
 {
 	struct db_clock *k;
 	size_t i;
@@ -378,7 +378,7 @@ core_act(struct app *app, struct db_conn *c, const struct session *s, const char
 	}
 	app_policy(app, (enum kind)kind, &policy);
 	cal = app_calendar(app);
-	apply_clocks(t, &txn.item, &policy, cal, now);
+	core_apply_clocks(t, &txn.item, &policy, cal, now);
 	snprintf(from, sizeof(from), "%s", txn.item.state);
 	if (core_set_str(&txn.item.state, wf_state_name((enum wf_state)next)) != 0) {
 		core_fail(err, CORE_ERROR, NULL, "out of memory");

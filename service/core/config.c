@@ -84,7 +84,14 @@ static const struct cfg_key keys[] = {
 	          "milliseconds a request to the SMS gateway may take in all"),
 	KEY_RANGE("sms_connect_timeout_ms", sms_connect_timeout_ms, "5000", 100, 600000,
 	          "milliseconds to connect to the SMS gateway"),
-	KEY("imap_url", CFG_STR, imap_url, "", "mailbox to fetch citizen mail from"),
+
+	KEY("imap_url", CFG_STR, imap_url, "",
+	    "mailbox to fetch citizen mail from, imap[s]://user:pass@host:port/INBOX"),
+	KEY_RANGE("imap_interval", imap_interval, "60", 1, 86400,
+	          "seconds between IMAP polls (1 to 86400)"),
+	KEY("mail_kinds", CFG_STR, mail_kinds, "director=letter,complaint=complaint,ask=consultation",
+	    "kind of mailed-in items by receiving address: ADDRESS=KIND, comma-separated; ADDRESS "
+	    "is a local part (any domain) or a whole address; other mail is a letter"),
 	KEY("submit_rate", CFG_LONG, submit_rate, "10",
 	    "submissions per minute from one address (0: no limit)"),
 	KEY_RANGE("max_body", max_body, "10485760", 4096, 1L << 32,

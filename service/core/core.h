@@ -83,6 +83,8 @@ struct config {
 	long notify_poll_ms; /* dispatcher's idle period */
 	long sms_timeout_ms, sms_connect_timeout_ms; /* SMS gateway timeouts */
 	char *imap_url;     /* CIVICDESK_IMAP_URL */
+	long imap_interval; /* CIVICDESK_IMAP_INTERVAL: seconds between IMAP polls */
+	char *mail_kinds;   /* CIVICDESK_MAIL_KINDS: receiving address -> kind (mailin.h) */
 	long submit_rate;   /* CIVICDESK_SUBMIT_RATE: submissions per minute per address, 0 = off */
 	long max_body;      /* largest request body in bytes (413 above) */
 	long max_connections; /* HTTP connections at once, one thread each */
@@ -421,6 +423,10 @@ struct intake {
 	const struct session *staff;       /* the registering staff member, or NULL */
 	struct db_attachment att[INTAKE_MAX_ATTACHMENTS]; /* filename, content_type, data lent */
 	size_t natt;
+	/* optional: called in the storing transaction once the item is inserted (mail-in keeps
+	 * the raw message there); -1 rolls the item back. */
+	int (*also)(void *cls, struct db_conn *c, const struct db_item *item);
+	void *also_cls;
 };
 
 /* Checks in: required kind, subject, body; lengths in code points; valid UTF-8 without control
@@ -439,6 +445,30 @@ char *intake_name_join(const char *first, const char *last);
  * once). 0, or -1 with err filled (CORE_INVALID, CORE_BUSY). */
 int core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
                 char code[QUERY_CODE_LEN + 1], struct core_error *err);
+
+/* --- mail from citizens to existing items (citizen.c) ---------------------------------- */
+
+/* A citizen's e-mail about an item of theirs (a reply to our mail, or naming its tracking
+ * number). Strings and attachments are lent. */
+struct core_citizen_mail {
+	const char *tracking;
+	const char *from;                 /* sender address: must be the item's e-mail */
+	const char *text;                 /* what they wrote (UTF-8) */
+	const struct db_attachment *att;  /* attachments with data */
+	size_t natt;
+	/* optional, as in struct intake: called in the transaction before it commits */
+	int (*also)(void *cls, struct db_conn *c, const struct db_item *item);
+	void *also_cls;
+};
+
+/* Adds a citizen's mail to item in->tracking in one transaction on c: when the item waits for
+ * the citizen it is their answer (citizen_answer: back to the state before, clocks resumed or
+ * restarted per policy on_supplement), else a citizen-visible "citizen_mail" history row; the
+ * attachments are added; history, audit and the hook's rows commit with it. *answered is set
+ * to 1 for an answer. 0, or -1 with err: CORE_NOT_FOUND (no such item, or it is not the
+ * sender's: the caller makes a new item), CORE_BUSY, CORE_ERROR. */
+int core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_mail *in,
+                      int64_t now, int *answered, struct core_error *err);
 
 /* --- authentication (auth.c) -------------------------------------------------------------- */
 

@@ -106,7 +106,9 @@ core_submit_check(const struct intake *in, struct core_error *err)
 	if (present(in->email) &&
 	    (text_check(in->email, strlen(in->email), 0) < 0 || !email_valid(in->email)))
 		return core_fail(err, CORE_INVALID, "email", "email is not a valid e-mail address");
-	if (in->staff == NULL && !present(in->phone) && !present(in->email))
+	/* mail comes with its sender, even when the address is not one we can check */
+	if (in->staff == NULL && in->channel != CHANNEL_EMAIL && !present(in->phone) &&
+	    !present(in->email))
 		return core_fail(err, CORE_INVALID, "phone",
 		            "a phone number or an e-mail address is required so that the bureau "
 		            "can answer");
@@ -144,6 +146,7 @@ dup_opt(const char *s)
 /* What the writer's callback needs to call the notification hook. */
 struct hook_ctx {
 	struct app *app;
+	const struct intake *in;
 	int64_t now;
 };
 
@@ -158,9 +161,10 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 	ev.item = item;
 	ev.action = -1;
 	ev.at = h->now;
-	if (stats_record(h->app, c, item, "submit", h->now) != 0)
+	if (stats_record(h->app, c, item, "submit", h->now) != 0 ||
+	    core_notify_event(h->app, c, &ev) != 0)
 		return -1;
-	return core_notify_event(h->app, c, &ev);
+	return h->in->also != NULL ? h->in->also(h->in->also_cls, c, item) : 0;
 }
 
 static int
@@ -233,6 +237,7 @@ store(struct app *app, const struct intake *in, int64_t now, struct db_item *out
 	sub.after = after_insert;
 	sub.after_cls = &hook;
 	hook.app = app;
+	hook.in = in;
 	hook.now = now;
 	if (db_submit(app->submitter, &sub) != 0) {
 		core_fail(err, CORE_BUSY, NULL, "the item could not be stored; try again");
