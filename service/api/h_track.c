@@ -69,3 +69,60 @@ h_track(struct req *req, struct resp *resp)
 	db_item_free(&item);
 	resp_json(resp, 200, j);
 }
+
+/* POST /api/v1/track/{tracking}/supplement, header X-Query-Code (or "query_code" in the body),
+ * JSON {"text": …}: the citizen's supplement while the item waits for them (core_citizen_act).
+ * 200 {"tracking","state"}; 400 naming the field (also an unknown one); 404 unknown number or
+ * wrong code (the same answer); 409 not waiting for the citizen; 429 after repeated failures. */
+void
+h_track_supplement(struct req *req, struct resp *resp)
+{
+	struct core_action_input in;
+	struct core_error err;
+	struct db_item item;
+	const char *code = req_header(req, "X-Query-Code"), *key;
+	json_t *j = NULL, *v;
+	int64_t retry;
+
+	if (ratelimit_check(req->app->track_limit, req->addr, req->now, &retry)) {
+		resp_error(resp, 429, "rate_limited",
+		           "too many failed look-ups from your address; try again in %lld seconds",
+		           (long long)retry);
+		resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		return;
+	}
+	if (req_json(req, resp, &j) != 0)
+		return;
+	json_object_foreach(j, key, v) {
+		if (strcmp(key, "text") != 0 && strcmp(key, "query_code") != 0) {
+			resp_error_field(resp, 400, key, "unknown field %.64s", key);
+			goto out;
+		}
+	}
+	v = json_object_get(j, "text");
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		resp_error_field(resp, 400, "text", "text must be a string");
+		goto out;
+	}
+	if (code == NULL && json_is_string(json_object_get(j, "query_code")))
+		code = json_string_value(json_object_get(j, "query_code"));
+	memset(&in, 0, sizeof(in));
+	in.text = json_string_value(v);
+	if (core_citizen_act(req->app, req->db, req->params[0], code ? code : "", req->addr,
+	                     WF_CITIZEN_ANSWER, &in, req->now, &err) != 0) {
+		if (err.code == CORE_NOT_FOUND)
+			not_found(req, resp);
+		else
+			resp_core_error(resp, &err);
+		goto out;
+	}
+	if (db_item_get(req->db, req->params[0], &item) != 1) {
+		resp_error(resp, 500, "internal", "the item cannot be read");
+		goto out;
+	}
+	resp_json(resp, 200, json_pack("{s:s, s:s}", "tracking", item.tracking, "state",
+	                               item.state));
+	db_item_free(&item);
+out:
+	json_decref(j);
+}

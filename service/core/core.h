@@ -626,6 +626,9 @@ enum wf_effect {
 	WF_FX_STOP_EXPLAIN = 1 << 6, /* the interim explanation was sent */
 	WF_FX_STOP_ALL = 1 << 7,     /* every running clock stops (reply sent, reject, merge) */
 	WF_FX_FREEZE = 1 << 8,       /* each clock's on_time / late result is frozen */
+	WF_FX_RESUME_FORWARD = 1 << 9, /* a forward after acceptance resumes the forward clock with
+	                                * its original due time: it runs until the section that
+	                                * answers accepts the item */
 };
 
 /* One row of the transition table. */
@@ -731,6 +734,16 @@ struct core_action_input {
 int core_act(struct app *app, struct db_conn *c, const struct session *who, const char *addr,
              const char *tracking, enum wf_action a, const struct core_action_input *in,
              int64_t now, struct core_error *err);
+
+/* The citizen's side of the workflow (query code instead of a session): their supplement
+ * while the item waits for them (WF_CITIZEN_ANSWER, in->text required), applied in one
+ * transaction like core_act, with history actor "citizen" and an audit row; the clocks resume
+ * as the kind's policy says. A wrong code answers CORE_NOT_FOUND, as an unknown number does.
+ * 0, or -1 with err: CORE_NOT_FOUND, CORE_INVALID, CORE_CONFLICT (not waiting), CORE_FORBIDDEN
+ * (another action), CORE_ERROR. */
+int core_citizen_act(struct app *app, struct db_conn *c, const char *tracking, const char *code,
+                     const char *addr, enum wf_action a, const struct core_action_input *in,
+                     int64_t now, struct core_error *err);
 
 /* A change of one text of an item's public version. */
 struct core_public_text {

@@ -1,0 +1,150 @@
+"""Workflow fixes of issue #14 (points 6, 8, 9, 11, 12, 13, 16): the real daemon with the test
+clock. Received Tue 2025-09-30 10:00: forward due 11 Oct, reply due 14 Oct (National Day)."""
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from test_workflow import Base  # noqa: E402
+
+
+class Fixes(Base):
+    def waiting(self):
+        self.clock("2025-09-30T10:00")
+        item = self.submit()
+        t = item["tracking"]
+        self.ok("disp_a", t, "assign", section="法规处")
+        self.ok("hand_fg", t, "accept")
+        self.ok("hand_fg", t, "ask_citizen", reason="请补充材料")
+        return item
+
+    def test_p06_waiting_citizen_not_a_dead_end(self):
+        for action, fields, state in (("reject", {"reason": "逾期未补正"}, "rejected"),
+                                      ("close", {}, "closed")):
+            t = self.waiting()["tracking"]
+            it = self.ok("hand_fg", t, action, **fields)
+            self.assertEqual(it["state"], state)
+        t = self.waiting()["tracking"]
+        other = self.submit()["tracking"]
+        it = self.ok("hand_fg", t, "merge", target=other)
+        self.assertEqual(it["state"], "merged")
+
+    def test_p06_citizen_supplements_online(self):
+        item = self.waiting()
+        t = item["tracking"]
+        path = "/api/v1/track/%s/supplement" % t
+        r = self.server.request("POST", path, json_body={"text": "补充"},
+                                headers={"X-Query-Code": "WRONGCODE000"})
+        self.assertEqual(r.status, 404, r)
+        r = self.server.request("POST", path, json_body={"text": "补充", "x": 1},
+                                headers={"X-Query-Code": item["query_code"]})
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "x"))
+        self.clock("2025-10-10T09:00")
+        r = self.server.request("POST", path, json_body={"text": "补充材料如下"},
+                                headers={"X-Query-Code": item["query_code"]})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["state"], "in_progress")
+        it = self.staff["hand_fg"].get("/api/v1/items/" + t).json()
+        self.assertEqual(it["clocks"]["reply"]["state"], "running")
+        self.assertEqual(it["history"][-1]["actor"], "citizen")
+        self.assertEqual(it["history"][-1]["note"], "补充材料如下")
+        r = self.server.request("POST", path, json_body={"text": "again"},
+                                headers={"X-Query-Code": item["query_code"]})
+        self.assertEqual(r.status, 409, r)
+
+    def test_p08_extension_only_before_the_reply_runs_out(self):
+        self.clock("2025-09-30T10:00")
+        t = self.submit()["tracking"]
+        self.ok("disp_a", t, "assign", section="法规处")
+        self.ok("hand_fg", t, "accept")
+        self.clock("2025-10-15T10:00")  # reply was due 14 Oct
+        r = self.staff["hand_fg"].act(t, "request_extension", reason="late")
+        self.assertEqual(r.status, 409, r)
+        self.assertNotIn("request_extension", r.json()["error"]["allowed"])
+        # asking the citizen after the due time does not make the clock on time again
+        self.ok("hand_fg", t, "ask_citizen", reason="补充")
+        self.ok("hand_fg", t, "citizen_answer", note="收到")
+        it = self.ok("hand_fg", t, "reject", reason="x")
+        self.assertEqual(it["clocks"]["reply"]["result"], "late")
+
+    def test_p09_forward_clock_until_the_answering_section_accepts(self):
+        self.clock("2025-09-30T10:00")
+        t = self.submit()["tracking"]
+        self.ok("disp_a", t, "assign", section="法规处")
+        self.ok("hand_fg", t, "accept")
+        self.clock("2025-10-13T10:00")  # after the forward due time (11 Oct)
+        it = self.ok("hand_fg", t, "forward", section="稽查处", reason="属稽查处")
+        self.assertEqual(it["clocks"]["forward"]["state"], "running")
+        self.assertEqual(it["clocks"]["forward"]["due"], "2025-10-11T23:59:59+08:00")
+        it = self.ok("hand_jc", t, "accept")
+        self.assertEqual(it["clocks"]["forward"]["state"], "stopped")
+        self.assertEqual(it["clocks"]["forward"]["result"], "late")
+
+    def test_p11_citizen_sees_what_moved_the_due_date(self):
+        self.clock("2025-09-30T10:00")
+        item = self.submit()
+        t = item["tracking"]
+        self.ok("disp_a", t, "assign", section="法规处")
+        self.ok("hand_fg", t, "forward", section="稽查处", reason="内部原因")
+        self.ok("hand_jc", t, "accept")
+        self.ok("hand_jc", t, "request_extension", reason="需核查")
+        self.ok("sup_a", t, "approve_extension")
+        tr = self.track(item)
+        actions = [h["action"] for h in tr["history"]]
+        for a in ("forward", "request_extension", "approve_extension"):
+            self.assertEqual(actions.count(a), 1, actions)
+        self.assertNotIn("内部原因", str(tr["history"]))
+        self.assertEqual(tr["clocks"]["reply"]["due"], "2025-10-28T23:59:59+08:00")
+
+    def test_p12_section_work_distribution(self):
+        self.clock("2025-09-30T10:00")
+        t = self.submit()["tracking"]
+        self.ok("disp_a", t, "assign", section="法规处", assignee="hand_fg")
+        # head_jc may not assign 法规处's item; head_fg may not send it to 稽查处 by assign
+        r = self.staff["head_jc"].act(t, "assign", section="稽查处")
+        self.assertEqual(r.status, 403, r)
+        r = self.staff["head_fg"].act(t, "assign", section="稽查处")
+        self.assertEqual(r.status, 403, r)
+        # head_fg reassigns within the section
+        it = self.ok("head_fg", t, "assign", section="法规处", assignee="head_fg")
+        self.assertEqual(it["assignee"], "head_fg")
+        # the handler no longer acts on the head's item
+        r = self.staff["hand_fg"].act(t, "accept")
+        self.assertEqual(r.status, 403, r)
+
+    def test_p13_reject_merge_from_every_open_state(self):
+        self.clock("2025-09-30T10:00")
+        t = self.submit()["tracking"]
+        self.ok("disp_a", t, "assign", section="法规处")
+        self.ok("hand_fg", t, "accept")
+        self.ok("hand_fg", t, "draft", text="草稿")
+        self.ok("hand_fg", t, "request_extension", reason="x") if False else None
+        r = self.staff["hand_fg"].act(t, "send_reply")
+        self.assertEqual(r.status, 409, r)
+        allowed = r.json()["error"]["allowed"]
+        self.assertIn("reject", allowed)
+        self.assertIn("merge", allowed)
+        self.assertNotIn("send_explanation", allowed)  # none is due
+        self.assertNotIn("approve", allowed)           # not the handler's
+        t2 = self.submit()["tracking"]
+        self.ok("disp_a", t2, "assign", section="法规处")
+        self.ok("hand_fg", t2, "accept")
+        self.ok("hand_fg", t2, "request_extension", reason="x")
+        it = self.ok("hand_fg", t2, "merge", target=t)
+        self.assertEqual(it["state"], "merged")
+        it = self.ok("hand_fg", t, "reject", reason="不予受理")
+        self.assertEqual(it["state"], "rejected")
+
+    def test_p16_help_and_unknown_fields(self):
+        p = subprocess.run([harness.BIN, "--help"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("serve", p.stdout)
+        self.clock("2025-09-30T10:00")
+        t = self.submit()["tracking"]
+        r = self.staff["disp_a"].act(t, "assign", section="法规处", reson="typo")
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "reson"))
+
+
+if __name__ == "__main__":
+    harness.main()
