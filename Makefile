@@ -171,13 +171,32 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory -j2 V=rel build bench-bin
 	@bench/run
 
+# Every tests/fuzz/fuzz_*.c, linked with the whole library built by clang under ASan+UBSan
+# (libFuzzer instruments it). Run one: build/fuzz/fuzz_X -max_total_time=600 tests/fuzz/corpus-X/
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_CFLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -I. -pthread -DCIVICDESK_TEST_HOOKS \
+	-fsanitize=address,undefined -fno-omit-frame-pointer $(PKG_CFLAGS)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/calendars.o \
+	build/fuzz/obj/gen/schema.o
+
 fuzz:
-	@$(MAKE) --no-print-directory V=rel build/rel/gen/calendars.c
-	@mkdir -p build/fuzz
-	clang -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
-		-o build/fuzz/fuzz_calendar tests/fuzz/fuzz_calendar.c $(wildcard sla/*.c) \
-		build/rel/gen/calendars.c -lm
-	@echo "built build/fuzz/fuzz_calendar: run it with tests/fuzz/corpus-calendar/ as corpus"
+	@$(MAKE) --no-print-directory V=rel build/rel/gen/calendars.c build/rel/gen/schema.c
+	@$(MAKE) --no-print-directory -j2 $(FUZZ_BIN)
+	@echo "built $(FUZZ_BIN)"
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC fuzz $<"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/obj/gen/%.o: build/rel/gen/%.c
+	@mkdir -p $(@D)
+	@clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
+	@echo "  LD fuzz $@"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c tools/*.c bench/*.c)

@@ -483,3 +483,36 @@ db_grow(void *v, size_t len, size_t *cap, size_t size)
 	*cap = ncap;
 	return nv;
 }
+
+int
+db_list_rows(struct db_conn *c, sqlite3_stmt *st, size_t size, const char *what,
+             int (*read)(sqlite3_stmt *st, void *row), void (*free_rows)(void *rows, size_t n),
+             void **out, size_t *n)
+{
+	char *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nv = db_grow(v, len, &cap, size);
+		if (nv == NULL)
+			goto fail;
+		v = nv;
+		memset(v + len * size, 0, size);
+		len++;
+		if (read(st, v + (len - 1) * size) != 0)
+			goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		db_log("%s: %s", what, sqlite3_errmsg(c->h));
+		goto fail;
+	}
+	db_reset(st);
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	db_reset(st);
+	free_rows(v, len);
+	return -1;
+}

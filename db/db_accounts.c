@@ -178,37 +178,30 @@ db_account_by_name(struct db_conn *c, const char *username, struct db_account *o
 	return account_one(c, st, out);
 }
 
+static int
+read_account_v(sqlite3_stmt *st, void *row)
+{
+	return read_account(st, row);
+}
+
+static void
+free_accounts_v(void *rows, size_t n)
+{
+	db_accounts_free(rows, n);
+}
+
 int
 db_account_list(struct db_conn *c, struct db_account **out, size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_ACC_LIST]);
-	struct db_account *v = NULL, *nv;
-	size_t len = 0, cap = 0;
-	int rc;
+	void *rows;
 
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = db_grow(v, len, &cap, sizeof(*v));
-		if (nv == NULL)
-			goto fail;
-		v = nv;
-		if (read_account(st, &v[len]) != 0)
-			goto fail;
-		len++;
-	}
-	if (rc != SQLITE_DONE) {
-		db_log("%s", sqlite3_errmsg(c->h));
-		goto fail;
-	}
-	db_reset(st);
-	*out = v;
-	*n = len;
+	if (db_list_rows(c, st, sizeof(struct db_account), "accounts", read_account_v, free_accounts_v, &rows, n) != 0)
+		return -1;
+	*out = rows;
 	return 0;
-fail:
-	db_reset(st);
-	db_accounts_free(v, len);
-	return -1;
 }
 
 int
@@ -249,38 +242,33 @@ db_account_set_password(struct db_conn *c, int64_t id, const char *hash, int mus
 	return sqlite3_changes(c->h) > 0;
 }
 
+static int
+read_string_v(sqlite3_stmt *st, void *row)
+{
+	char **s = row;
+
+	*s = db_col_text(st, 0);
+	return *s == NULL ? -1 : 0;
+}
+
+static void
+free_strings_v(void *rows, size_t n)
+{
+	db_strings_free(rows, n);
+}
+
 int
 db_password_history(struct db_conn *c, int64_t id, size_t max, char ***out, size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_HIST_LIST]);
-	char **v = NULL, **nv;
-	size_t len = 0, cap = 0;
-	int rc;
+	void *rows;
 
 	if (st == NULL || db_bind_int(st, 1, id) || db_bind_int(st, 2, (int64_t)max))
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = db_grow(v, len, &cap, sizeof(*v));
-		if (nv == NULL)
-			goto fail;
-		v = nv;
-		v[len] = db_col_text(st, 0);
-		if (v[len] == NULL)
-			goto fail;
-		len++;
-	}
-	if (rc != SQLITE_DONE) {
-		db_log("%s", sqlite3_errmsg(c->h));
-		goto fail;
-	}
-	db_reset(st);
-	*out = v;
-	*n = len;
+	if (db_list_rows(c, st, sizeof(char *), "password history", read_string_v, free_strings_v, &rows, n) != 0)
+		return -1;
+	*out = rows;
 	return 0;
-fail:
-	db_reset(st);
-	db_strings_free(v, len);
-	return -1;
 }
 
 void
@@ -533,14 +521,24 @@ read_audit(sqlite3_stmt *st, struct db_audit *a)
 	return 0;
 }
 
+static int
+read_audit_v(sqlite3_stmt *st, void *row)
+{
+	return read_audit(st, row);
+}
+
+static void
+free_audits_v(void *rows, size_t n)
+{
+	db_audits_free(rows, n);
+}
+
 int
 db_audit_list(struct db_conn *c, const struct db_audit_filter *f, struct db_audit **out, size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_AUDIT_LIST]);
-	struct db_audit *v = NULL, *nv;
-	size_t len = 0, cap = 0;
 	int limit = f->limit <= 0 ? 100 : f->limit > 1000 ? 1000 : f->limit;
-	int rc;
+	void *rows;
 
 	if (st == NULL)
 		return -1;
@@ -552,27 +550,10 @@ db_audit_list(struct db_conn *c, const struct db_audit_filter *f, struct db_audi
 		db_reset(st);
 		return -1;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = db_grow(v, len, &cap, sizeof(*v));
-		if (nv == NULL)
-			goto fail;
-		v = nv;
-		if (read_audit(st, &v[len]) != 0)
-			goto fail;
-		len++;
-	}
-	if (rc != SQLITE_DONE) {
-		db_log("%s", sqlite3_errmsg(c->h));
-		goto fail;
-	}
-	db_reset(st);
-	*out = v;
-	*n = len;
+	if (db_list_rows(c, st, sizeof(struct db_audit), "audit", read_audit_v, free_audits_v, &rows, n) != 0)
+		return -1;
+	*out = rows;
 	return 0;
-fail:
-	db_reset(st);
-	db_audits_free(v, len);
-	return -1;
 }
 
 void

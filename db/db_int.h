@@ -65,5 +65,12 @@ int db_exec_stmt(struct db_conn *c, sqlite3_stmt *st);
  * while there is room, else a larger copy (*cap updated, v freed by realloc). NULL when out of
  * memory, v then untouched. */
 void *db_grow(void *v, size_t len, size_t *cap, size_t size);
+/* Steps the bound statement st to its end, reading each row into a new array of size-byte
+ * elements: each element is zeroed and counted before read fills it, so that free_rows (which
+ * must accept partly filled elements) releases everything on failure. Resets st. 0 with *out
+ * and *n written, or -1 (logged with what). */
+int db_list_rows(struct db_conn *c, sqlite3_stmt *st, size_t size, const char *what,
+                 int (*read)(sqlite3_stmt *st, void *row), void (*free_rows)(void *rows, size_t n),
+                 void **out, size_t *n);
 
 #endif

@@ -502,39 +502,32 @@ read_history(sqlite3_stmt *st, struct db_history *h)
 	return h->actor && h->action && h->to_state ? 0 : -1;
 }
 
+static int
+read_history_v(sqlite3_stmt *st, void *row)
+{
+	return read_history(st, row);
+}
+
+static void
+free_history_v(void *rows, size_t n)
+{
+	db_history_free(rows, n);
+}
+
 int
 db_history_list(struct db_conn *c, int64_t item_id, int citizen_only, struct db_history **out,
                 size_t *n)
 {
 	sqlite3_stmt *st =
 	    db_prep(c, stmts[citizen_only ? STMT_HISTORY_LIST_CITIZEN : STMT_HISTORY_LIST]);
-	struct db_history *v = NULL, *nv;
-	size_t len = 0, cap = 0;
-	int rc;
+	void *rows;
 
 	if (st == NULL || db_bind_int(st, 1, item_id) != 0)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = db_grow(v, len, &cap, sizeof(*v));
-		if (nv == NULL)
-			goto fail;
-		v = nv;
-		len++;
-		if (read_history(st, &v[len - 1]) != 0)
-			goto fail;
-	}
-	if (rc != SQLITE_DONE) {
-		db_log("history: %s", sqlite3_errmsg(c->h));
-		goto fail;
-	}
-	db_reset(st);
-	*out = v;
-	*n = len;
+	if (db_list_rows(c, st, sizeof(struct db_history), "history", read_history_v, free_history_v, &rows, n) != 0)
+		return -1;
+	*out = rows;
 	return 0;
-fail:
-	db_reset(st);
-	db_history_free(v, len);
-	return -1;
 }
 
 void

@@ -35,37 +35,30 @@ read_row(sqlite3_stmt *st, struct db_policy *p)
 	return 0;
 }
 
+static int
+read_policy_v(sqlite3_stmt *st, void *row)
+{
+	return read_row(st, row);
+}
+
+static void
+free_policies_v(void *rows, size_t n)
+{
+	db_policies_free(rows, n);
+}
+
 int
 db_policy_list(struct db_conn *c, struct db_policy **out, size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_LIST]);
-	struct db_policy *v = NULL, *nv;
-	size_t len = 0, cap = 0;
-	int rc;
+	void *rows;
 
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = db_grow(v, len, &cap, sizeof(*v));
-		if (nv == NULL)
-			goto fail;
-		v = nv;
-		if (read_row(st, &v[len]) != 0)
-			goto fail;
-		len++;
-	}
-	if (rc != SQLITE_DONE) {
-		db_log("%s", sqlite3_errmsg(c->h));
-		goto fail;
-	}
-	db_reset(st);
-	*out = v;
-	*n = len;
+	if (db_list_rows(c, st, sizeof(struct db_policy), "policies", read_policy_v, free_policies_v, &rows, n) != 0)
+		return -1;
+	*out = rows;
 	return 0;
-fail:
-	db_reset(st);
-	db_policies_free(v, len);
-	return -1;
 }
 
 int

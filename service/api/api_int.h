@@ -59,6 +59,24 @@ int cursor_parse(const char *s, int64_t *a, int64_t *b);
 int limit_param(struct req *req, struct resp *resp, int def, int max, int *out);
 int search_param(struct req *req, struct resp *resp, const char **out);
 
+/* --- a new item from a request (h_items.c) ----------------------------------------------- */
+
+/* What a request carried for a new item: struct intake (strings lent from the request or from
+ * json) and the staff fields as text. */
+struct item_input {
+	struct intake in;
+	json_t *json;         /* owns the JSON strings in `in` (NULL for forms); caller decrefs */
+	const char *channel;  /* as sent, or NULL */
+	const char *received; /* as sent, or NULL */
+	char ctypes[INTAKE_MAX_ATTACHMENTS][INTAKE_CTYPE_MAX + 1]; /* cleaned content types */
+};
+
+/* Fill ir (zeroed by the caller, in.channel and in.received set) from the JSON body or from the
+ * form fields of req (urlencoded or multipart, files as attachments). 0, or -1 having answered
+ * 400 naming the field. The checks of the item itself are core_submit's. */
+int item_input_json(struct req *req, struct resp *resp, struct item_input *ir);
+int item_input_form(struct req *req, struct resp *resp, struct item_input *ir);
+
 /* --- handlers (h_*.c) --------------------------------------------------------------------- */
 
 void h_health(struct req *req, struct resp *resp);

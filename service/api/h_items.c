@@ -10,15 +10,6 @@
 
 #include "api_int.h"
 
-/* What the request carried beyond struct intake: staff fields as text, owned copies. */
-struct intake_req {
-	struct intake in;
-	json_t *json;         /* owns the JSON strings in `in` */
-	const char *channel;  /* as sent, or NULL */
-	const char *received; /* as sent, or NULL */
-	char ctypes[INTAKE_MAX_ATTACHMENTS][INTAKE_CTYPE_MAX + 1]; /* cleaned content types */
-};
-
 /* A string member of the JSON body: absent or null leaves *out NULL. 0, or -1 having answered
  * 400 (not a string, or a string holding NUL). */
 static int
@@ -41,8 +32,8 @@ json_text(json_t *j, const char *key, const char **out, struct resp *resp)
 	return 0;
 }
 
-static int
-from_json(struct req *req, struct resp *resp, struct intake_req *ir)
+int
+item_input_json(struct req *req, struct resp *resp, struct item_input *ir)
 {
 	static const char *const keys[] = {"kind",  "subject", "body",    "name",
 	                                   "phone", "email",   "channel", "received"};
@@ -115,8 +106,8 @@ bad:
 	snprintf(out, size, "application/octet-stream");
 }
 
-static int
-from_form(struct req *req, struct resp *resp, struct intake_req *ir)
+int
+item_input_form(struct req *req, struct resp *resp, struct item_input *ir)
 {
 	static const char *const keys[] = {"kind",  "subject", "body",    "name",
 	                                   "phone", "email",   "channel", "received"};
@@ -180,7 +171,7 @@ from_form(struct req *req, struct resp *resp, struct intake_req *ir)
 /* Staff registration: channel post|phone (or web) and the date of receipt on the letter, with
  * the time when known (YYYY-MM-DD[THH:MM]). 0, or -1 having answered. */
 static int
-staff_fields(struct req *req, struct resp *resp, struct intake_req *ir)
+staff_fields(struct req *req, struct resp *resp, struct item_input *ir)
 {
 	int ch;
 	int64_t t;
@@ -232,7 +223,7 @@ created_json(struct req *req, const struct db_item *item, const char *code)
 void
 h_items_post(struct req *req, struct resp *resp)
 {
-	struct intake_req ir;
+	struct item_input ir;
 	struct core_error err;
 	struct db_item item;
 	char code[QUERY_CODE_LEN + 1];
@@ -243,7 +234,7 @@ h_items_post(struct req *req, struct resp *resp)
 	memset(&item, 0, sizeof(item));
 	ir.in.channel = CHANNEL_WEB;
 	ir.in.received = req->now;
-	if ((req->is_form ? from_form(req, resp, &ir) : from_json(req, resp, &ir)) != 0)
+	if ((req->is_form ? item_input_form(req, resp, &ir) : item_input_json(req, resp, &ir)) != 0)
 		goto out;
 	staff = (ir.channel != NULL && ir.channel[0] != '\0' && strcmp(ir.channel, "web") != 0) ||
 	        (ir.received != NULL && ir.received[0] != '\0');

@@ -88,6 +88,7 @@ test_items_and_history(struct t *t)
 	id = new_item("XJ-20250930-00001", "received", 0, 1750500000, 0);
 	CHECK(t, id > 0);
 	CHECK_INT(t, new_item("XJ-20250930-00001", "received", 0, 1, 0), 0); /* duplicate */
+	CHECK_INT(t, new_item("XJ-20250930-00002", "lost", 0, 1, 0), 0);     /* no such state */
 	CHECK_INT(t, db_item_get(c, "XJ-20250930-00001", &it), 1);
 	CHECK_STR(t, it.subject, "路灯不亮");
 	CHECK_INT(t, it.nclocks, 1);
@@ -98,6 +99,11 @@ test_items_and_history(struct t *t)
 	it.clocks[0].stopped_at = 1750100000;
 	it.next_due = db_item_next_due(&it);
 	CHECK_INT(t, it.next_due, DB_NO_DUE);
+	free(it.state);
+	it.state = strdup("archived"); /* the schema refuses a state the workflow does not know */
+	CHECK_INT(t, db_item_update(c, &it), -1);
+	free(it.state);
+	it.state = strdup("assigned");
 	CHECK_INT(t, db_item_update(c, &it), 1);
 	db_item_free(&it);
 	CHECK_INT(t, db_item_get_id(c, id, &it), 1);

@@ -1,0 +1,49 @@
+/*
+ * fuzz_text.c: libFuzzer target for the text validators: text_check (UTF-8, control characters),
+ * text_scrub (after which only control characters can make text_check refuse it), phone_valid, email_valid, query_code_hash.
+ * Build: make fuzz; run: build/fuzz/fuzz_text tests/fuzz/corpus-text/
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service/core/core.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	unsigned char hash[QUERY_HASH_LEN];
+	char *s = malloc(size + 1);
+	long n;
+
+	if (s == NULL)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	n = text_check(s, size, TEXT_MULTILINE);
+	if (n > (long)size)
+		abort();
+	(void)text_check(s, size, 0);
+	(void)text_nonblank(s);
+	(void)phone_valid(s);
+	(void)email_valid(s);
+	(void)query_code_hash(s, hash);
+	text_scrub(s);
+	/* scrubbed: no invalid sequence is left (control characters may remain) */
+	if (text_check(s, strlen(s), TEXT_MULTILINE) < 0) {
+		size_t i;
+		int ctl = 0;
+
+		for (i = 0; s[i] != '\0'; i++) /* C0, DEL, and C1 (U+0080..U+009F) */
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+			    ((unsigned char)s[i] == 0xc2 && (unsigned char)s[i + 1] >= 0x80 &&
+			     (unsigned char)s[i + 1] <= 0x9f))
+				ctl = 1;
+		if (!ctl)
+			abort();
+	}
+	free(s);
+	return 0;
+}
