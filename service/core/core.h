@@ -88,6 +88,7 @@ struct config {
 	char *trusted_proxies; /* numeric addresses whose X-Forwarded-For names the client */
 	char *public_contacts; /* the bureau's published numbers and addresses: never masked */
 	long public_rate;      /* public GETs (board, Open311) per minute per address, 0 = off */
+	long receipt_max_age_days; /* how far back a letter's date of receipt may lie */
 	long demo;          /* 1: a new database gets demo sections and accounts */
 	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
 	                                  * overrides; handlers read app_policy(), not these */
@@ -150,6 +151,9 @@ void policy_format(const struct policy *p, enum policy_key k, char buf[POLICY_VA
  * kind or key, or a value the parser refuses); *out is written only on success. */
 int policies_build(const struct config *cfg, const struct db_policy *rows, size_t n,
                    struct policies *out, char *err, size_t errsize);
+/* NULL when the keys of p agree with each other, else a static sentence, with the key at fault
+ * in *field (forward_days longer than reply_days). */
+const char *policy_inconsistent(const struct policy *p, const char **field);
 /* The same, reading the overrides on c (inside the caller's transaction if one is open). */
 int policies_read(const struct config *cfg, struct db_conn *c, struct policies *out, char *err,
                   size_t errsize);
@@ -527,6 +531,7 @@ struct account_change {
 	const char *display_name, *email, *phone;
 	const char *status;    /* active | suspended | revoked; revoked accounts stay revoked */
 	int reset_password;    /* 1: a new one-time password */
+	int unlock;            /* 1: forget the name's failed logins (lifts a lockout) */
 };
 
 /* Each runs in its own transaction on c and writes its audit row. */

@@ -249,5 +249,9 @@ core_submit(struct app *app, const struct intake *in, int64_t now, struct db_ite
 {
 	if (core_submit_check(in, err) != 0)
 		return -1;
+	/* a date of receipt on a letter lies at most receipt_max_age_days back (#14 point 16) */
+	if (in->received < now - app->cfg.receipt_max_age_days * 86400L)
+		return core_fail(err, CORE_INVALID, "received",
+		                 "received lies more than %ld days back", app->cfg.receipt_max_age_days);
 	return store(app, in, now, out, code, err);
 }

@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from test_workflow import Base  # noqa: E402
+from test_workflow import Base, PASSWORD  # noqa: E402
 
 
 class Fixes(Base):
@@ -144,6 +144,42 @@ class Fixes(Base):
         t = self.submit()["tracking"]
         r = self.staff["disp_a"].act(t, "assign", section="法规处", reson="typo")
         self.assertEqual((r.status, r.json()["error"]["field"]), (400, "reson"))
+
+    def test_p16_forward_not_longer_than_reply(self):
+        r = self.staff["admin_a"].patch("/api/v1/admin/policies/letter", {"forward_days": 6})
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "forward_days"))
+        p = subprocess.run([harness.BIN, "serve"], capture_output=True, text=True, timeout=10,
+                           env=dict(os.environ, CIVICDESK_POLICY_LETTER_FORWARD_DAYS="9",
+                                    CIVICDESK_DB=self.server.db + ".other",
+                                    CIVICDESK_LISTEN="127.0.0.1:0"))
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn("forward_days", p.stderr)
+
+    def test_p16_receipt_date_bounded(self):
+        self.clock("2025-09-30T10:00")
+        r = self.server.request("POST", "/api/v1/items", headers=self.staff["disp_a"].headers(),
+                                json_body={"kind": "letter", "subject": "来信", "body": "x",
+                                           "channel": "post", "received": "1999-01-01",
+                                           "publish": False})
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "received"))
+        r = self.server.request("POST", "/api/v1/items", headers=self.staff["disp_a"].headers(),
+                                json_body={"kind": "letter", "subject": "来信", "body": "x",
+                                           "channel": "post", "received": "2025-09-01",
+                                           "publish": False})
+        self.assertEqual(r.status, 201, r)
+
+    def test_p16_admin_unlocks_a_name(self):
+        for _ in range(6):
+            self.server.request("POST", "/api/v1/login",
+                                json_body={"username": "hand_jc", "password": "Wrong-Passw0rd1"})
+        r = self.server.request("POST", "/api/v1/login",
+                                json_body={"username": "hand_jc", "password": PASSWORD})
+        self.assertEqual(r.status, 401, r)
+        r = self.staff["admin_a"].patch("/api/v1/admin/users/hand_jc", {"unlock": True})
+        self.assertEqual(r.status, 200, r)
+        r = self.server.request("POST", "/api/v1/login",
+                                json_body={"username": "hand_jc", "password": PASSWORD})
+        self.assertEqual(r.status, 200, r)
 
 
 if __name__ == "__main__":
