@@ -11,9 +11,7 @@
 static void
 not_found(struct req *req, struct resp *resp)
 {
-	int64_t retry;
-
-	ratelimit_hit(req->app->track_limit, req->addr, req->now, &retry);
+	core_track_failed(req->app, req->addr, req->params[0], req->now);
 	resp_error(resp, 404, "not_found", "no item matches this tracking number and query code");
 }
 
@@ -31,9 +29,9 @@ h_track(struct req *req, struct resp *resp)
 	int64_t retry;
 	int rc, ok;
 
-	if (ratelimit_check(req->app->track_limit, req->addr, req->now, &retry)) {
+	if (core_track_refused(req->app, req->addr, req->params[0], req->now, &retry)) {
 		resp_error(resp, 429, "rate_limited",
-		           "too many failed look-ups from your address; try again in %lld seconds",
+		           "too many failed look-ups; try again in %lld seconds",
 		           (long long)retry);
 		resp_header(resp, "Retry-After", "%lld", (long long)retry);
 		return;
@@ -84,9 +82,9 @@ h_track_supplement(struct req *req, struct resp *resp)
 	json_t *j = NULL, *v;
 	int64_t retry;
 
-	if (ratelimit_check(req->app->track_limit, req->addr, req->now, &retry)) {
+	if (core_track_refused(req->app, req->addr, req->params[0], req->now, &retry)) {
 		resp_error(resp, 429, "rate_limited",
-		           "too many failed look-ups from your address; try again in %lld seconds",
+		           "too many failed look-ups; try again in %lld seconds",
 		           (long long)retry);
 		resp_header(resp, "Retry-After", "%lld", (long long)retry);
 		return;

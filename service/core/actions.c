@@ -428,6 +428,119 @@ audit_refused(struct db_conn *c, int64_t now, const struct by *by, const char *a
 	audit_write(c, now, &who, action, item->tracking, 0, detail);
 }
 
+/* The on_time / late result a clock of the target has now (its frozen one, else by its stop
+ * time or, running, by now). */
+static const char *
+clock_result_now(const struct db_clock *k, int64_t now)
+{
+	if (k->result[0] != '\0')
+		return k->result;
+	if (k->paused_at != 0)
+		return k->remaining < 0 ? "late" : "on_time";
+	if (k->due == 0)
+		return "on_time";
+	return (k->stopped_at != 0 ? k->stopped_at : now) > k->due ? "late" : "on_time";
+}
+
+/* When the target's reply is sent, every item merged into it gets it (#14 point 7): its
+ * citizen sees it on /track, its clocks take the target's results (a clock of its own that
+ * ran out stays late), with a citizen-visible history row, an audit row and the notification
+ * hook, in the target's transaction. 0 or -1. */
+static int
+reply_to_merged(struct app *app, struct db_conn *c, const struct by *by, const char *addr,
+                const struct db_item *target, int64_t now)
+{
+	struct actor who = {by->id, by->name, addr};
+	struct db_history h;
+	struct core_event ev;
+	struct db_item m;
+	const struct db_clock *tk;
+	int64_t *ids = NULL;
+	char **tr = NULL, note[96];
+	size_t n = 0, i, j, k;
+	int ret = -1;
+
+	if (db_item_merged(c, target->id, &ids, &tr, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (db_item_get_id(c, ids[i], &m) != 1)
+			goto out;
+		if (core_set_str(&m.reply, target->reply) != 0) {
+			db_item_free(&m);
+			goto out;
+		}
+		m.replied_at = now;
+		m.updated = now;
+		for (j = 0; j < m.nclocks; j++) {
+			if (strcmp(m.clocks[j].result, "late") == 0)
+				continue;
+			for (k = 0, tk = NULL; k < target->nclocks; k++)
+				if (strcmp(target->clocks[k].name, m.clocks[j].name) == 0)
+					tk = &target->clocks[k];
+			if (tk == NULL)
+				tk = &m.clocks[j];
+			snprintf(m.clocks[j].result, sizeof(m.clocks[j].result), "%s",
+			         clock_result_now(tk, now));
+		}
+		snprintf(note, sizeof(note), "the reply of %s, into which this item was merged",
+		         target->tracking);
+		memset(&h, 0, sizeof(h));
+		h.at = now;
+		h.actor_id = by->id;
+		h.actor = (char *)by->name;
+		h.action = (char *)"send_reply";
+		h.from_state = m.state;
+		h.to_state = m.state;
+		h.note = note;
+		h.citizen = 1;
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = CORE_EV_ACTION;
+		ev.item = &m;
+		ev.action = WF_SEND_REPLY;
+		ev.from_state = m.state;
+		ev.note = note;
+		ev.at = now;
+		if (db_item_update(c, &m) != 1 || db_history_add(c, m.id, &h) != 0 ||
+		    audit_write(c, now, &who, "send_reply", m.tracking, 1, note) != 0 ||
+		    core_notify_event(app, c, &ev) != 0) {
+			db_item_free(&m);
+			goto out;
+		}
+		db_item_free(&m);
+	}
+	ret = 0;
+out:
+	free(ids);
+	db_strings_free(tr, n);
+	return ret;
+}
+
+/* The target's history lists the item merged into it, by tracking number (staff only). */
+static int
+note_merge_on_target(struct db_conn *c, const struct by *by, const struct db_item *item,
+                     int64_t target_id, int64_t now)
+{
+	struct db_item target;
+	struct db_history h;
+	char note[96];
+	int rc;
+
+	if (db_item_get_id(c, target_id, &target) != 1)
+		return -1;
+	snprintf(note, sizeof(note), "%s merged into this item", item->tracking);
+	memset(&h, 0, sizeof(h));
+	h.at = now;
+	h.actor_id = by->id;
+	h.actor = (char *)by->name;
+	h.action = (char *)"merged_in";
+	h.from_state = target.state;
+	h.to_state = target.state;
+	h.note = note;
+	rc = db_history_add(c, target.id, &h);
+	db_item_free(&target);
+	return rc;
+}
+
 /* Takes action a for by: staff (role >= 0) or the citizen (role -1, code: the query code). */
 static int
 act(struct app *app, struct db_conn *c, const struct by *by, const char *code, const char *addr,
@@ -547,6 +660,12 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	ev.note = note;
 	ev.at = now;
 	snprintf(detail, sizeof(detail), "%s -> %s", from, txn.item.state);
+	if ((a == WF_SEND_REPLY && reply_to_merged(app, c, by, addr, &txn.item, now) != 0) ||
+	    (a == WF_MERGE &&
+	     note_merge_on_target(c, by, &txn.item, txn.item.merged_into, now) != 0)) {
+		core_fail(err, CORE_ERROR, NULL, "the merged items cannot be updated");
+		goto out;
+	}
 	if (txn_commit(&txn, &who, &h, detail, &ev, err) != 0)
 		goto out;
 	ret = 0;

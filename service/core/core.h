@@ -315,6 +315,8 @@ struct actor {
 
 #define TRACK_FAILURES 10 /* failed tracking look-ups from one address ... */
 #define TRACK_WINDOW 600  /* ... within this many seconds: 429 until the window ends */
+#define TRACK_ITEM_FAILURES 30  /* wrong codes for one tracking number, from any address */
+#define TRACK_ADDR_FAILURES 100 /* wrong codes from one address, over all numbers */
 
 struct pages;
 
@@ -330,6 +332,9 @@ struct app {
 	struct ratelimit *submit_limit; /* per-address submission limit (intake) */
 	struct ratelimit *track_limit;  /* per-address failed tracking look-ups */
 	struct ratelimit *public_limit; /* per-address public reads (board, Open311): public_rate */
+	struct ratelimit *track_pair_limit; /* wrong query codes per (address, tracking number) */
+	struct ratelimit *track_item_limit; /* ... per tracking number */
+	struct ratelimit *track_addr_limit; /* ... per address, over all numbers */
 	struct db_submitter *submitter; /* group commit of new items (db_submit.c) */
 	struct core_notify notify;      /* the notifiers' hook; zero: none */
 	struct pages *pages;            /* the pages' state (service/pages), set by serve; opaque
@@ -815,5 +820,16 @@ enum public_view core_public_view(const struct db_item *item);
 /* Narrows the queue filter f to what s may see: handlers and section heads their own section
  * (CORE_FORBIDDEN, field "section", when f asks for another); others everything. 0 or -1. */
 int core_queue_scope(const struct session *s, struct db_queue_filter *f, struct core_error *err);
+
+/* Wrong query codes are counted per (address, tracking number) (TRACK_FAILURES in TRACK_WINDOW),
+ * per tracking number from every address (TRACK_ITEM_FAILURES: guessing one item's code from
+ * many addresses) and per address over all numbers (TRACK_ADDR_FAILURES: walking the sequential
+ * numbers), so that a citizen behind the same NAT address as someone who mistyped is never
+ * refused. 1 when a look-up of tracking from addr is refused now (seconds to wait in *retry),
+ * else 0. */
+int core_track_refused(struct app *app, const char *addr, const char *tracking, int64_t now,
+                       int64_t *retry);
+/* Counts one wrong code (or unknown number) for tracking from addr. */
+void core_track_failed(struct app *app, const char *addr, const char *tracking, int64_t now);
 
 #endif

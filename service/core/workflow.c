@@ -88,8 +88,9 @@ static const struct wf_transition table[WF_ACTION__MAX] = {
                   WF_FX_STOP_ALL | WF_FX_FREEZE},
     [WF_REJECT] = {WF_REJECT, "reject", OPEN, WF_REJECTED, R(HANDLER) | R(SECTION_HEAD) | R(DISPATCHER), 1, WF_IN_NOTE, 1,
                    WF_FX_STOP_ALL | WF_FX_FREEZE},
+    /* no freeze: a merged item's clocks take the target's results when its reply is sent */
     [WF_MERGE] = {WF_MERGE, "merge", OPEN, WF_MERGED, R(HANDLER) | R(SECTION_HEAD) | R(DISPATCHER), 1, WF_IN_TARGET, 1,
-                  WF_FX_STOP_ALL | WF_FX_FREEZE},
+                  WF_FX_STOP_ALL},
 };
 
 const char *

@@ -451,6 +451,15 @@ class RateLimits(unittest.TestCase):
             r = self.srv.request("GET", "/api/v1/track/XJ-20250930-%05d" % (500 + i),
                                  headers={"X-Query-Code": "WRONGWRONG22"})
             self.assertEqual(r.status, 404, r)
+        # others' mistakes at the same address do not hold back a right code (#14 point 14)
+        r = self.srv.request("GET", "/api/v1/track/" + a["tracking"],
+                             headers={"X-Query-Code": a["query_code"]})
+        self.assertEqual(r.status, 200, r)
+        # walking the sequential numbers from one address is stopped (100 failures)
+        for i in range(10, 100):
+            r = self.srv.request("GET", "/api/v1/track/XJ-20250930-%05d" % (500 + i),
+                                 headers={"X-Query-Code": "WRONGWRONG22"})
+            self.assertEqual(r.status, 404, (i, r))
         r = self.srv.request("GET", "/api/v1/track/" + a["tracking"],
                              headers={"X-Query-Code": a["query_code"]})
         self.assertEqual(r.status, 429, r)

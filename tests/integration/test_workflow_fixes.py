@@ -181,6 +181,40 @@ class Fixes(Base):
                                 json_body={"username": "hand_jc", "password": PASSWORD})
         self.assertEqual(r.status, 200, r)
 
+    def test_p07_merged_items_get_the_reply(self):
+        self.clock("2025-09-30T10:00")
+        dup = self.submit(subject="重复")
+        target = self.submit(subject="原件")
+        self.ok("disp_a", dup["tracking"], "merge", target=target["tracking"])
+        it = self.staff["disp_a"].get("/api/v1/items/" + target["tracking"]).json()
+        self.assertEqual(it["merged_items"], [dup["tracking"]])
+        self.assertIn(dup["tracking"], [h.get("note") or "" for h in it["history"]][-1])
+        d = self.staff["disp_a"].get("/api/v1/items/" + dup["tracking"]).json()
+        self.assertEqual(d["merged_into"], target["tracking"])
+        self.clock("2025-10-20T10:00")  # the target's reply is late (due 14 Oct)
+        self.to_replied(target["tracking"])
+        tr = self.track(dup)
+        self.assertEqual(tr["reply"], "答复：您反映的问题已处理。")
+        self.assertIn("send_reply", [h["action"] for h in tr["history"]])
+        d = self.staff["disp_a"].get("/api/v1/items/" + dup["tracking"]).json()
+        self.assertEqual(d["clocks"]["reply"]["result"], "late")
+
+    def test_p14_a_right_code_is_not_refused_for_others_mistakes(self):
+        self.clock("2025-09-30T10:00")
+        a = self.submit()
+        b = self.submit()
+        for _ in range(12):
+            self.server.request("GET", "/api/v1/track/" + a["tracking"],
+                                headers={"X-Query-Code": "WRONGWRONG00"})
+        # the same address, another item: its right code is answered
+        r = self.server.request("GET", "/api/v1/track/" + b["tracking"],
+                                headers={"X-Query-Code": b["query_code"]})
+        self.assertEqual(r.status, 200, r)
+        # the number guessed at is held back
+        r = self.server.request("GET", "/api/v1/track/" + a["tracking"],
+                                headers={"X-Query-Code": "WRONGWRONG00"})
+        self.assertEqual(r.status, 429, r)
+
 
 if __name__ == "__main__":
     harness.main()
