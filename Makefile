@@ -177,11 +177,11 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_CFLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -I. -pthread -DCIVICDESK_TEST_HOOKS \
 	-fsanitize=address,undefined -fno-omit-frame-pointer $(PKG_CFLAGS)
-FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/calendars.o \
-	build/fuzz/obj/gen/schema.o
+FUZZ_GEN := $(notdir $(GEN_SRC))
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o) $(FUZZ_GEN:%.c=build/fuzz/obj/gen/%.o)
 
 fuzz:
-	@$(MAKE) --no-print-directory V=rel build/rel/gen/calendars.c build/rel/gen/schema.c
+	@$(MAKE) --no-print-directory V=rel $(FUZZ_GEN:%=build/rel/gen/%)
 	@$(MAKE) --no-print-directory -j2 $(FUZZ_BIN)
 	@echo "built $(FUZZ_BIN)"
 

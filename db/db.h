@@ -352,6 +352,17 @@ int db_login_failure_count(struct db_conn *c, const char *username, int64_t sinc
  * *n is how many. 0 or -1. */
 int db_login_failure_recent(struct db_conn *c, const char *username, int64_t *times, size_t max,
                             size_t *n);
+/* The times of the newest failures of username from addr, at most max, newest first, into
+ * times; *n is how many (db_throttle.c). 0 or -1. */
+int db_login_failure_recent_from(struct db_conn *c, const char *username, const char *addr,
+                                 int64_t *times, size_t max, size_t *n);
+/* How many failures (of any name) came from addr at or after since, and the newest one's time
+ * (0 when none). 0 or -1. */
+int db_login_failure_addr(struct db_conn *c, const char *addr, int64_t since, int64_t *count,
+                          int64_t *newest);
+/* Forgets the failures of username from addr (after a successful login from there: the
+ * failures of an attacker elsewhere stay). 0 or -1. */
+int db_login_failure_clear_from(struct db_conn *c, const char *username, const char *addr);
 /* Forgets the failures of username (after a successful login). 0 or -1. */
 int db_login_failure_clear(struct db_conn *c, const char *username);
 

@@ -19,3 +19,8 @@ WHEN OLD.hash IS NOT NULL OR NEW.hash IS NULL OR NEW.id IS NOT OLD.id OR NEW.at 
   OR NEW.action IS NOT OLD.action OR NEW.target IS NOT OLD.target
   OR NEW.detail IS NOT OLD.detail OR NEW.ok IS NOT OLD.ok
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+-- Failed logins by address: the per-address throttle (progressive delay) and the lock of an
+-- account name for the address that failed (service/core/login.c).
+CREATE INDEX login_failures_addr ON login_failures(addr, at);
+CREATE INDEX login_failures_name_addr ON login_failures(username, addr, at);

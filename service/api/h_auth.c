@@ -55,6 +55,17 @@ h_login(struct req *req, struct resp *resp)
 		resp_error(resp, 500, "internal", "the login cannot be processed; try again");
 		goto out;
 	}
+	if (rc == 2) {
+		int64_t wait = 1;
+
+		if (core_login_throttle(req->app, req->db, req->addr, req->now, &wait) != 1)
+			wait = 1;
+		resp_error(resp, 429, "too_many_attempts",
+		           "too many failed logins from this address; try again in %lld s",
+		           (long long)wait);
+		resp_header(resp, "Retry-After", "%lld", (long long)wait);
+		goto out;
+	}
 	if (rc > 0) {
 		resp_error(resp, 401, "login_failed",
 		           "wrong account name or password, or the account is locked or inactive");

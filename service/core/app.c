@@ -192,6 +192,10 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 		fprintf(stderr, "civicdesk: configuration: trusted_proxies: %s\n", err);
 		return -1;
 	}
+	if (netaddr_networks_check(app->cfg.staff_networks, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk: configuration: staff_networks: %s\n", err);
+		return -1;
+	}
 	if (sla_set_zone(app->cfg.tz) != 0) {
 		fprintf(stderr, "civicdesk: time zone '%s' is not known to this system\n",
 		        app->cfg.tz);

@@ -72,7 +72,8 @@ static const struct cfg_key keys[] = {
 	KEY("session_idle", CFG_LONG, session_idle, "1800", "staff session idle timeout, seconds"),
 	KEY("session_max", CFG_LONG, session_max, "43200", "staff session absolute timeout, seconds"),
 	KEY_RANGE("lockout_failures", lockout_failures, "5", 0, 64,
-	          "failed logins that lock an account name (0: no lockout; at most 64)"),
+	          "failed logins of an account name from one address that lock the name for that "
+	          "address (0: no lockout; at most 64)"),
 	KEY("lockout_window", CFG_LONG, lockout_window, "900",
 	    "seconds in which those failures count"),
 	KEY("lockout_duration", CFG_LONG, lockout_duration, "900", "seconds an account stays locked"),
@@ -83,6 +84,17 @@ static const struct cfg_key keys[] = {
 	KEY("trusted_proxies", CFG_STR, trusted_proxies, "",
 	    "reverse proxies (numeric addresses, comma-separated) whose X-Forwarded-For header "
 	    "names the client: rate limits and the audit log then see the citizen, not the proxy"),
+	KEY("staff_networks", CFG_STR, staff_networks, "",
+	    "networks staff may log in from: addresses or ADDRESS/BITS, comma-separated, such as "
+	    "10.1.0.0/16, 2001:db8::/32 (empty: any); a login from elsewhere is refused and "
+	    "audited with its address"),
+	KEY_RANGE("login_throttle", login_throttle, "20", 0, 1000,
+	          "failed logins from one address within lockout_window after which each next "
+	          "attempt from it waits 1, 2, 4 … 300 s (429 with Retry-After; 0: off)"),
+	KEY_RANGE("lockout_failures_any", lockout_failures_any, "50", 0, 10000,
+	          "failed logins of one account name from any addresses within lockout_window "
+	          "that lock it for every address (lockout_failures locks it for the failing "
+	          "address only; 0: off)"),
 	KEY("public_contacts", CFG_STR, public_contacts, "",
 	    "the bureau's own published telephone numbers and e-mail addresses (comma-separated): "
 	    "never masked in public versions"),

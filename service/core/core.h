@@ -86,6 +86,9 @@ struct config {
 	long password_max_age_days;
 	long cookie_secure;    /* 1: the session cookie gets Secure (served behind TLS) */
 	char *trusted_proxies; /* numeric addresses whose X-Forwarded-For names the client */
+	char *staff_networks;  /* networks staff may log in from ("": any) */
+	long login_throttle;   /* failed logins from one address before each next attempt waits */
+	long lockout_failures_any; /* failures of a name from any addresses that lock it for all */
 	char *public_contacts; /* the bureau's published numbers and addresses: never masked */
 	long public_rate;      /* public GETs (board, Open311) per minute per address, 0 = off */
 	long receipt_max_age_days; /* how far back a letter's date of receipt may lie */
@@ -379,6 +382,12 @@ int netaddr_listed(const char *list, const char *s, size_t n);
  * ("client, proxy1, proxy2") that is not itself in proxies is written into buf (size bytes); an
  * entry that is not an address stops the walk at the last trusted hop (buf keeps that one). */
 void netaddr_forwarded(const char *proxies, const char *xff, char *buf, size_t size);
+/* Checks a list of networks (staff_networks: numeric addresses or ADDRESS/BITS, separated by
+ * commas or blanks): 0, or -1 with the bad entry named in err. */
+int netaddr_networks_check(const char *list, char *err, size_t errsize);
+/* 1 if the numeric address addr lies in one of the networks of list, or list is empty (any
+ * address); else 0 (an address that does not parse is in no network). */
+int netaddr_in_networks(const char *list, const char *addr);
 
 /* --- intake (intake.c) ---------------------------------------------------------------------- */
 
@@ -483,10 +492,17 @@ int auth_username_valid(const char *name);
 
 /* Logs in with lockout (DESIGN.md "Roles"; cfg.lockout_*) from address addr at now: on success
  * creates a session, writes its cookie token into token and a new session into *out (caller
- * frees) and returns 0; a wrong password, an unknown, locked or inactive account all return 1
- * (the same answer for each); -1 on error. Every attempt is audited with the address. */
+ * frees) and returns 0; a wrong password, an unknown, locked or inactive account, or an address
+ * outside cfg.staff_networks all return 1 (the same answer for each); 2 when the address is
+ * throttled (core_login_throttle: answer 429 with its Retry-After); -1 on error. Every attempt
+ * is audited with the address. */
 int core_login(struct app *app, struct db_conn *c, const char *username, const char *password,
                const char *addr, int64_t now, char token[AUTH_TOKEN_SIZE], struct session **out);
+/* 1 when addr must wait before its next login attempt (*retry_after seconds): it has
+ * cfg.login_throttle failed logins or more within cfg.lockout_window, and the newest is less
+ * than 2^(failures - login_throttle) seconds old (at most 300); 0 when it may try; -1 error. */
+int core_login_throttle(struct app *app, struct db_conn *c, const char *addr, int64_t now,
+                        int64_t *retry_after);
 /* Ends the session whose cookie token is token and audits it for who. 0 or -1. */
 int core_logout(struct app *app, struct db_conn *c, const char *token, const struct actor *who,
                 int64_t now);

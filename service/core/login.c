@@ -14,6 +14,7 @@
 #define AUTH_NAME_MAX 64 /* bytes of an account name */
 #define AUTH_LOCK_MAX 64 /* lockout_failures counted at most */
 #define AUTH_TOUCH_EVERY 60 /* seconds between writes of a session's last_seen */
+#define LOGIN_WAIT_MAX 300  /* seconds an address waits at most between throttled attempts */
 
 /* The demo accounts of a new database (DESIGN.md "Roles"). */
 static const struct {
@@ -74,25 +75,58 @@ account_must_change(struct app *app, const struct db_account *a, int64_t now)
 
 /* --- login and logout ---------------------------------------------------------------------- */
 
-/* 1 if name is locked at now: lockout_failures failures within lockout_window, the newest of
- * them less than lockout_duration ago. Failures are not recorded while locked, so the lock
- * ends lockout_duration after the failure that set it. 0, 1 or -1. */
+/* 1 if name is locked at now for addr: lockout_failures failures of the name from addr within
+ * lockout_window, the newest of them less than lockout_duration ago; or lockout_failures_any
+ * failures of the name from any addresses within lockout_window (a guess spread over many
+ * addresses). Failures are not recorded while locked, so a lock ends lockout_duration after the
+ * failure that set it (the lock for every address: when its failures leave the window). One
+ * attacker thus locks the name for their own address only, not for the bureau. 0, 1 or -1. */
 static int
-is_locked(struct app *app, struct db_conn *c, const char *name, int64_t now)
+is_locked(struct app *app, struct db_conn *c, const char *name, const char *addr, int64_t now)
 {
 	int64_t times[AUTH_LOCK_MAX];
 	size_t want = (size_t)app->cfg.lockout_failures, n = 0;
+	int any = 0;
 
+	if (app->cfg.lockout_failures_any > 0) {
+		if (db_login_failure_count(c, name, now - app->cfg.lockout_window, &any) != 0)
+			return -1;
+		if (any >= app->cfg.lockout_failures_any)
+			return 1;
+	}
 	if (want == 0)
 		return 0;
 	if (want > AUTH_LOCK_MAX)
 		want = AUTH_LOCK_MAX;
-	if (db_login_failure_recent(c, name, times, want, &n) != 0)
+	if (db_login_failure_recent_from(c, name, addr, times, want, &n) != 0)
 		return -1;
 	if (n < want)
 		return 0;
 	return times[0] - times[want - 1] <= app->cfg.lockout_window &&
 	       now < times[0] + app->cfg.lockout_duration;
+}
+
+int
+core_login_throttle(struct app *app, struct db_conn *c, const char *addr, int64_t now,
+                    int64_t *retry_after)
+{
+	int64_t count, newest, wait;
+
+	*retry_after = 0;
+	if (app->cfg.login_throttle <= 0)
+		return 0;
+	if (db_login_failure_addr(c, addr, now - app->cfg.lockout_window, &count, &newest) != 0)
+		return -1;
+	if (count < app->cfg.login_throttle)
+		return 0;
+	count -= app->cfg.login_throttle;
+	wait = count >= 9 ? LOGIN_WAIT_MAX : (int64_t)1 << count;
+	if (wait > LOGIN_WAIT_MAX)
+		wait = LOGIN_WAIT_MAX;
+	if (now >= newest + wait)
+		return 0;
+	*retry_after = newest + wait - now;
+	return 1;
 }
 
 int
@@ -103,9 +137,9 @@ core_login(struct app *app, struct db_conn *c, const char *username, const char 
 	struct db_session s;
 	struct actor who;
 	char name[AUTH_NAME_MAX + 1], csrf[AUTH_TOKEN_SIZE];
-	const char *why;
-	int found = 0, ok, locked, ret = -1;
-	int64_t forget;
+	const char *why, *refused = NULL;
+	int found = 0, ok, locked, ret = -1, throttled = 0;
+	int64_t forget, wait = 0;
 
 	memset(&a, 0, sizeof(a));
 	memset(&s, 0, sizeof(s));
@@ -117,6 +151,32 @@ core_login(struct app *app, struct db_conn *c, const char *username, const char 
 		while (cut > 0 && ((unsigned char)username[cut] & 0xC0) == 0x80)
 			cut--;
 		name[cut] = '\0';
+	}
+	who.id = 0;
+	who.name = name;
+	who.addr = addr;
+	/* Outside the staff networks, or throttled: refused before any password is checked (no
+	 * argon2id work for an attacker's flood), audited, and not counted as a failure. */
+	if (!netaddr_in_networks(app->cfg.staff_networks, addr))
+		refused = "address outside staff_networks";
+	else {
+		throttled = core_login_throttle(app, c, addr, now, &wait);
+		if (throttled < 0)
+			goto out;
+		if (throttled)
+			refused = "throttled: too many failed logins from this address";
+	}
+	if (refused != NULL) {
+		char detail[160];
+
+		snprintf(detail, sizeof(detail), "%s (%s)", refused, addr);
+		if (db_begin(c) != 0)
+			goto out;
+		if (audit_write(c, now, &who, "login_failed", name, 0, detail) != 0 ||
+		    db_commit(c) != 0)
+			goto rollback;
+		ret = throttled ? 2 : 1;
+		goto out;
 	}
 	if (strlen(username) <= AUTH_NAME_MAX && strlen(password) <= AUTH_PASSWORD_MAX) {
 		found = db_account_by_name(c, name, &a);
@@ -130,12 +190,10 @@ core_login(struct app *app, struct db_conn *c, const char *username, const char 
 	if (db_begin(c) != 0)
 		goto out;
 	/* Checked inside the transaction: concurrent guesses cannot slip past the lock. */
-	locked = is_locked(app, c, name, now);
+	locked = is_locked(app, c, name, addr, now);
 	if (locked < 0)
 		goto rollback;
 	who.id = found ? a.id : 0;
-	who.name = name;
-	who.addr = addr;
 	if (locked)
 		why = "account name locked after repeated failures";
 	else if (strlen(password) > AUTH_PASSWORD_MAX)
@@ -150,7 +208,9 @@ core_login(struct app *app, struct db_conn *c, const char *username, const char 
 		why = NULL;
 	if (why != NULL) {
 		forget = now - app->cfg.lockout_window - app->cfg.lockout_duration;
-		if ((!locked && db_login_failure_add(c, name, now, addr, forget) != 0) ||
+		/* An attempt at a locked name does not extend its lock, but still counts for the
+		 * address's throttle: it is recorded under the empty name, which no account has. */
+		if (db_login_failure_add(c, locked ? "" : name, now, addr, forget) != 0 ||
 		    audit_write(c, now, &who, "login_failed", name, 0, why) != 0 ||
 		    db_commit(c) != 0)
 			goto rollback;
@@ -165,7 +225,7 @@ core_login(struct app *app, struct db_conn *c, const char *username, const char 
 	s.created = s.last_seen = now;
 	s.addr = (char *)addr;
 	/* A timeout of 0 is off (as in auth_check): it prunes nothing. */
-	if (db_login_failure_clear(c, name) != 0 || db_session_add(c, &s) != 0 ||
+	if (db_login_failure_clear_from(c, name, addr) != 0 || db_session_add(c, &s) != 0 ||
 	    db_session_prune(c,
 	                     app->cfg.session_idle > 0 ? now - app->cfg.session_idle
 	                                               : INT64_MIN,

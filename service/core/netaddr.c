@@ -112,3 +112,89 @@ netaddr_forwarded(const char *proxies, const char *xff, char *buf, size_t size)
 	}
 }
 
+
+/* A network "address[/bits]" in the n bytes at s: its family (0 if it is none), address bytes
+ * and prefix length (the whole address without /bits). */
+static int
+cidr_parse(const char *s, size_t n, unsigned char net[16], int *bits)
+{
+	const char *slash = memchr(s, '/', n);
+	int family, max;
+	size_t alen = slash ? (size_t)(slash - s) : n, i;
+	long b = 0;
+
+	family = addr_parse(s, alen, net);
+	if (family == 0)
+		return 0;
+	max = family == AF_INET ? 32 : 128;
+	if (slash == NULL) {
+		*bits = max;
+		return family;
+	}
+	if (alen + 1 == n || n - alen - 1 > 3)
+		return 0;
+	for (i = alen + 1; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		b = b * 10 + (s[i] - '0');
+	}
+	/* an IPv4-mapped network ::ffff:a.b.c.d/120 is the IPv4 network a.b.c.d/24 */
+	if (family == AF_INET && memchr(s, ':', alen) != NULL)
+		b -= 96;
+	if (b < 0 || b > max)
+		return 0;
+	*bits = (int)b;
+	return family;
+}
+
+/* 1 if the first bits bits of a and b are the same. */
+static int
+prefix_equal(const unsigned char *a, const unsigned char *b, int bits)
+{
+	int whole = bits / 8, rest = bits % 8;
+	unsigned char mask;
+
+	if (memcmp(a, b, (size_t)whole) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	mask = (unsigned char)(0xFF << (8 - rest));
+	return (a[whole] & mask) == (b[whole] & mask);
+}
+
+int
+netaddr_networks_check(const char *list, char *err, size_t errsize)
+{
+	unsigned char net[16];
+	const char *p;
+	size_t len;
+	int bits;
+
+	for (p = list_entry(list, &len); len > 0; p = list_entry(p + len, &len)) {
+		if (cidr_parse(p, len, net, &bits) == 0) {
+			snprintf(err, errsize,
+			         "'%.*s' is not a network (a numeric address, or ADDRESS/BITS such as "
+			         "10.1.0.0/16 or 2001:db8::/32)",
+			         (int)(len > 64 ? 64 : len), p);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+netaddr_in_networks(const char *list, const char *addr)
+{
+	unsigned char a[16], net[16];
+	int family = addr_parse(addr, strlen(addr), a), bits, any = 0;
+	const char *p;
+	size_t len;
+
+	for (p = list_entry(list, &len); len > 0; p = list_entry(p + len, &len)) {
+		any = 1;
+		if (family != 0 && cidr_parse(p, len, net, &bits) == family &&
+		    prefix_equal(a, net, bits))
+			return 1;
+	}
+	return !any;
+}

@@ -22,6 +22,8 @@ SCHEMA_LATEST = max(int(f[:3]) for f in os.listdir(
 # Takes migration 009 (the audit chain) back out of a database, for tests that make a database
 # look like one written by an older civicdesk.
 UNDO_009 = """
+    DROP INDEX login_failures_addr;
+    DROP INDEX login_failures_name_addr;
     DROP TRIGGER audit_no_update;
     ALTER TABLE audit DROP COLUMN hash;
     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
