@@ -707,3 +707,80 @@ core_citizen_act(struct app *app, struct db_conn *c, const char *tracking, const
 	cin.note = in->text; /* the supplement is the history row's note */
 	return act(app, c, &by, code, addr, tracking, a, &cin, now, err);
 }
+
+int
+core_citizen_withdraw(struct app *app, struct db_conn *c, const char *tracking, const char *code,
+                      const char *addr, int item_too, int64_t now, struct core_error *err)
+{
+	struct actor who = {0, "citizen", addr};
+	struct core_event ev;
+	struct core_txn txn;
+	struct db_history h;
+	char from[32];
+	size_t i;
+	int state, ret = -1;
+
+	err->code = CORE_OK;
+	err->state = -1;
+	err->allowed = 0;
+	if (txn_begin(&txn, app, c, tracking, err) != 0)
+		goto out;
+	if (!query_code_verify(code, txn.item.query_hash)) {
+		core_fail(err, CORE_NOT_FOUND, NULL,
+		          "no item matches this tracking number and query code");
+		goto out;
+	}
+	state = wf_state_parse(txn.item.state);
+	snprintf(from, sizeof(from), "%s", txn.item.state);
+	/* consent withdrawn takes it off the board and out of Open311 at once */
+	txn.item.publish = 0;
+	txn.item.published = 0;
+	if (item_too) {
+		if (state < 0 || state == WF_REPLIED || state == WF_CLOSED || state == WF_REJECTED ||
+		    state == WF_MERGED) {
+			core_fail(err, CORE_CONFLICT, NULL, "%s is %s: there is nothing to withdraw",
+			          txn.item.tracking, txn.item.state);
+			err->code_name = "not_open";
+			goto out;
+		}
+		for (i = 0; i < txn.item.nclocks; i++) {
+			struct db_clock *k = &txn.item.clocks[i];
+
+			if (k->stopped_at == 0 && k->result[0] == '\0' &&
+			    ((k->paused_at == 0 && k->due != 0 && now > k->due) ||
+			     (k->paused_at != 0 && k->remaining < 0)))
+				snprintf(k->result, sizeof(k->result), "late");
+			clock_stop(k, now);
+		}
+		clocks_freeze(&txn.item, now);
+		txn.item.next_due = db_item_next_due(&txn.item);
+		txn.item.waiting_since = 0;
+		if (core_set_str(&txn.item.reason, "withdrawn by the citizen") != 0 ||
+		    core_set_str(&txn.item.state, wf_state_name(WF_CLOSED)) != 0) {
+			core_fail(err, CORE_ERROR, NULL, "out of memory");
+			goto out;
+		}
+	}
+	txn.item.updated = now;
+	memset(&h, 0, sizeof(h));
+	h.at = now;
+	h.actor = (char *)"citizen";
+	h.action = (char *)(item_too ? "withdraw" : "withdraw_consent");
+	h.from_state = from;
+	h.to_state = txn.item.state;
+	h.note = (char *)(item_too ? "withdrawn by the citizen" : "consent to publication withdrawn");
+	h.citizen = 1;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = CORE_EV_ACTION;
+	ev.item = &txn.item;
+	ev.action = -1;
+	ev.from_state = from;
+	ev.note = h.note;
+	ev.at = now;
+	if (txn_commit(&txn, &who, &h, h.note, &ev, err) != 0)
+		goto out;
+	ret = 0;
+out:
+	txn_end(&txn);
+	return ret;
+}

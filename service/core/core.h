@@ -92,6 +92,11 @@ struct config {
 	char *public_contacts; /* the bureau's published numbers and addresses: never masked */
 	long public_rate;      /* public GETs (board, Open311) per minute per address, 0 = off */
 	long receipt_max_age_days; /* how far back a letter's date of receipt may lie */
+	long supplement_days;      /* working days a citizen has to supplement before the queue
+	                            * marks the item (supplement_overdue) */
+	char *attachment_types;    /* allowed attachment types by content (attach_sniff names) */
+	long attachment_max;       /* bytes of one attachment */
+	long attachment_item_max;  /* bytes of all attachments of one item */
 	long demo;          /* 1: a new database gets demo sections and accounts */
 	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
 	                                  * overrides; handlers read app_policy(), not these */
@@ -771,6 +776,15 @@ int core_citizen_act(struct app *app, struct db_conn *c, const char *tracking, c
                      const char *addr, enum wf_action a, const struct core_action_input *in,
                      int64_t now, struct core_error *err);
 
+/* The citizen withdraws their consent to publication (item_too 0: off the board and Open311 at
+ * once) or their item (item_too 1: consent too; an open item is closed, its clocks stopped and
+ * their results frozen), with the query code, in one transaction with a citizen-visible history
+ * row and an audit row. 0, or -1 with err: CORE_NOT_FOUND (unknown number or wrong code),
+ * CORE_CONFLICT (code_name "not_open": replied, closed, rejected or merged), CORE_ERROR. */
+int core_citizen_withdraw(struct app *app, struct db_conn *c, const char *tracking,
+                          const char *code, const char *addr, int item_too, int64_t now,
+                          struct core_error *err);
+
 /* A change of one text of an item's public version. */
 struct core_public_text {
 	int set;          /* 0: leave it; 1: replace it with text (NULL: clear it, so that the
@@ -809,6 +823,15 @@ int core_public_edit_confirmed(struct app *app, struct db_conn *c, const struct 
  * bureau's contacts never masked, or NULL. 0, or -1 when out of memory. */
 int item_make_public(struct db_item *item, const char *keep);
 
+/* --- attachments (attach.c) ------------------------------------------------------------- */
+
+/* The content type of an attachment by its first bytes (pdf, png, jpeg, gif, webp, office
+ * (zip-based documents), doc, txt), with its short name in *name; NULL for anything else
+ * (executables, HTML and other markup, the EICAR test file, unknown binaries). */
+const char *attach_sniff(const void *data, size_t n, const char **name);
+/* 1 if the short name is in the comma-separated list (attachment_types), else 0. */
+int attach_allowed(const char *list, const char *name);
+
 /* --- reading items (read.c) ---------------------------------------------------------------- */
 
 /* Item `tracking` for staff member s: handlers and section heads read their own section's items
@@ -845,6 +868,9 @@ int core_queue_scope(const struct session *s, struct db_queue_filter *f, struct 
  * else 0. */
 int core_track_refused(struct app *app, const char *addr, const char *tracking, int64_t now,
                        int64_t *retry);
+/* 1 when an item waiting for the citizen since waiting_since (0: not waiting) has waited longer
+ * than supplement_days working days at now (the queue marks it), else 0. */
+int core_supplement_overdue(struct app *app, int64_t waiting_since, int64_t now);
 /* Counts one wrong code (or unknown number) for tracking from addr. */
 void core_track_failed(struct app *app, const char *addr, const char *tracking, int64_t now);
 

@@ -149,3 +149,18 @@ core_track_failed(struct app *app, const char *addr, const char *tracking, int64
 	ratelimit_hit(app->track_item_limit, tracking ? tracking : "", now, &retry);
 	ratelimit_hit(app->track_addr_limit, addr ? addr : "", now, &retry);
 }
+
+int
+core_supplement_overdue(struct app *app, int64_t waiting_since, int64_t now)
+{
+	struct sla_calendar *cal;
+	sla_day limit;
+
+	if (waiting_since == 0)
+		return 0;
+	cal = app_calendar(app);
+	limit = sla_add_working_days(cal, sla_local_day(waiting_since),
+	                             (int)app->cfg.supplement_days);
+	sla_calendar_unref(cal);
+	return sla_local_day(now) > limit;
+}

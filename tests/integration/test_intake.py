@@ -155,7 +155,7 @@ class Intake(unittest.TestCase):
             [("kind", "consultation"), ("subject", "咨询"), ("body", "请见附件"),
              ("phone", "010-12345678"), ("publish", "true")],
             [("attachment", "证明 材料.pdf", "application/pdf", pdf),
-             ("attachment", "C:\\Users\\x\\photo.JPG", "IMAGE/JPEG; name=x", b"\xff\xd8jpeg")])
+             ("attachment", "C:\\Users\\x\\photo.JPG", "IMAGE/JPEG; name=x", b"\xff\xd8\xffjpg")])
         r = self.srv.request("POST", "/api/v1/items", body=body, headers={"Content-Type": ctype})
         self.assertEqual(r.status, 201, r)
         a = r.json()

@@ -215,6 +215,95 @@ class Fixes(Base):
                                 headers={"X-Query-Code": "WRONGWRONG00"})
         self.assertEqual(r.status, 429, r)
 
+    def test_p15_attachments_by_content(self):
+        from test_intake import multipart
+        fields = [("kind", "letter"), ("subject", "附件"), ("body", "见附件"),
+                  ("phone", "13812345678"), ("publish", "false")]
+        eicar = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
+        for name, ctype, data in (("a.pdf", "application/pdf", b"MZ\x90\x00binary"),
+                                  ("page.html", "text/html", b"<html><script>x</script>"),
+                                  ("eicar.txt", "text/plain", eicar),
+                                  ("photo.png", "image/png", b"\x00\x01\x02\x03")):
+            body, ct = multipart(fields, [("attachment", name, ctype, data)])
+            r = self.server.request("POST", "/api/v1/items", body=body,
+                                    headers={"Content-Type": ct})
+            self.assertEqual((r.status, r.json()["error"]["field"]), (400, "attachment"), name)
+        # a PNG sent as text/html is stored and served as image/png
+        png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+        body, ct = multipart(fields, [("attachment", "x.html", "text/html", png)])
+        r = self.server.request("POST", "/api/v1/items", body=body, headers={"Content-Type": ct})
+        self.assertEqual(r.status, 201, r)
+        it = self.staff["disp_a"].get("/api/v1/items/" + r.json()["tracking"]).json()
+        self.assertEqual(it["attachments"][0]["content_type"], "image/png")
+
+
+class AttachmentCaps(Base):
+    ENV = {"CIVICDESK_ATTACHMENT_MAX": "1000", "CIVICDESK_ATTACHMENT_ITEM_MAX": "1500"}
+
+    def test_p15_size_caps(self):
+        from test_intake import multipart
+        fields = [("kind", "letter"), ("subject", "附件"), ("body", "见附件"),
+                  ("phone", "13812345678"), ("publish", "false")]
+        body, ct = multipart(fields, [("attachment", "a.txt", "text/plain", b"a" * 1001)])
+        r = self.server.request("POST", "/api/v1/items", body=body, headers={"Content-Type": ct})
+        self.assertEqual(r.status, 413, r)
+        body, ct = multipart(fields, [("attachment", "a.txt", "text/plain", b"a" * 800),
+                                      ("attachment", "b.txt", "text/plain", b"b" * 800)])
+        r = self.server.request("POST", "/api/v1/items", body=body, headers={"Content-Type": ct})
+        self.assertEqual(r.status, 413, r)
+        body, ct = multipart(fields, [("attachment", "a.txt", "text/plain", b"a" * 800)])
+        r = self.server.request("POST", "/api/v1/items", body=body, headers={"Content-Type": ct})
+        self.assertEqual(r.status, 201, r)
+
+    def test_p16_citizen_withdraws_consent_and_item(self):
+        self.clock("2025-09-30T10:00")
+        a = self.submit()
+        t = a["tracking"]
+        self.to_replied(t)
+        self.publish(t)
+        self.assertEqual(self.server.request("GET", "/api/v1/public/items/" + t).status, 200)
+        path = "/api/v1/track/%s/withdraw" % t
+        r = self.server.request("POST", path, json_body={"what": "consent"},
+                                headers={"X-Query-Code": "WRONGWRONG11"})
+        self.assertEqual(r.status, 404, r)
+        r = self.server.request("POST", path, json_body={"what": "consent"},
+                                headers={"X-Query-Code": a["query_code"]})
+        self.assertEqual((r.status, r.json()["publish"]), (200, False), r)
+        self.assertEqual(self.server.request("GET", "/api/v1/public/items/" + t).status, 404)
+        r = self.server.request("GET", "/open311/v2/requests/%s.json" % t)
+        self.assertEqual(r.status, 404, r)
+        # a replied item is no longer withdrawn; an open one is closed
+        r = self.server.request("POST", path, json_body={"what": "item"},
+                                headers={"X-Query-Code": a["query_code"]})
+        self.assertEqual(r.status, 409, r)
+        b = self.submit()
+        r = self.server.request("POST", "/api/v1/track/%s/withdraw" % b["tracking"],
+                                json_body={"what": "item"},
+                                headers={"X-Query-Code": b["query_code"]})
+        self.assertEqual((r.status, r.json()["state"]), (200, "closed"), r)
+        self.assertIn("withdraw", [h["action"] for h in self.track(b)["history"]])
+
+
+class SupplementDays(Base):
+    ENV = {"CIVICDESK_SUPPLEMENT_DAYS": "2"}
+
+    def test_p06_queue_marks_a_late_supplement(self):
+        self.clock("2025-10-09T10:00")
+        t = self.submit()["tracking"]
+        self.ok("disp_a", t, "assign", section="法规处")
+        self.ok("hand_fg", t, "accept")
+        self.ok("hand_fg", t, "ask_citizen", reason="请补充材料")
+
+        def mark():
+            q = self.staff["hand_fg"].get("/api/v1/queue?state=waiting_citizen").json()
+            return [x["supplement_overdue"] for x in q["items"] if x["tracking"] == t]
+        self.clock("2025-10-11T20:00")  # 10 Oct, 11 Oct (make-up day): the two days given
+        self.assertEqual(mark(), [False])
+        self.clock("2025-10-13T09:00")
+        self.assertEqual(mark(), [True])
+        it = self.ok("hand_fg", t, "reject", reason="逾期未补正")
+        self.assertEqual(it["state"], "rejected")
+
 
 if __name__ == "__main__":
     harness.main()
