@@ -33,7 +33,11 @@ void db_close(struct db *db);
 int db_schema_version(struct db *db);
 int db_schema_latest(void);
 
-/* Lends a connection for the caller's exclusive use until db_release(); NULL on error. */
+/* Bounds the pool: at most max connections (0: no bound); db_acquire waits up to wait_ms for
+ * one to come free before it gives up. Set once at start, before other threads use db. */
+void db_pool_limit(struct db *db, int max, int wait_ms);
+/* Lends a connection for the caller's exclusive use until db_release(); NULL on error or when
+ * none came free in time (answer 503). */
 struct db_conn *db_acquire(struct db *db);
 void db_release(struct db *db, struct db_conn *c);
 

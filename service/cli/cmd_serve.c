@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "service/core/core.h"
 #include "service/http/http.h"
@@ -15,6 +16,20 @@ usage(void)
 {
 	fprintf(stderr, "usage: civicdesk serve [--config FILE] [--listen HOST:PORT]\n\n");
 	config_usage(stderr);
+}
+
+/* Raises the soft limit of open files to the hard one (LimitNOFILE in the systemd unit): each
+ * connection holds a socket, each database connection its files. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("cannot raise the open-file limit to %llu", (unsigned long long)rl.rlim_max);
 }
 
 int
@@ -45,6 +60,7 @@ cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	raise_nofile();
 	if (app_open(&app, config, stdout) != 0)
 		return 1;
 	/* Held until exit: civicdesk restore refuses to replace the database under a server. */

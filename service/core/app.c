@@ -220,6 +220,7 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 		fprintf(stderr, "civicdesk: database: %s\n", err);
 		return -1;
 	}
+	db_pool_limit(app->db, (int)app->cfg.db_connections, 10000);
 	if (created && app->cfg.demo && seed_demo(app, demo_out) != 0) {
 		fprintf(stderr, "civicdesk: cannot create the demo data\n");
 		return -1;

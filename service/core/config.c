@@ -69,6 +69,14 @@ static const struct cfg_key keys[] = {
 	          "largest request body in bytes, attachments included (4096 to 2^32)"),
 	KEY_RANGE("max_connections", max_connections, "512", 1, 65535,
 	          "most HTTP connections served at once (one thread each), 1 to 65535"),
+	KEY_RANGE("max_connections_per_ip", max_connections_per_ip, "64", 1, 65535,
+	          "most HTTP connections from one client address at once (behind a reverse proxy: "
+	          "from the proxy, so raise it there), 1 to 65535"),
+	KEY_RANGE("http_timeout", http_timeout, "30", 1, 3600,
+	          "seconds a connection may stay silent (slow headers or body) before it is closed"),
+	KEY_RANGE("db_connections", db_connections, "32", 2, 1024,
+	          "most database connections open at once; requests wait up to 10 s for one, then "
+	          "answer 503"),
 	KEY("session_idle", CFG_LONG, session_idle, "1800", "staff session idle timeout, seconds"),
 	KEY("session_max", CFG_LONG, session_max, "43200", "staff session absolute timeout, seconds"),
 	KEY_RANGE("lockout_failures", lockout_failures, "5", 0, 64,

@@ -78,6 +78,9 @@ struct config {
 	long submit_rate;   /* CIVICDESK_SUBMIT_RATE: submissions per minute per address, 0 = off */
 	long max_body;      /* largest request body in bytes (413 above) */
 	long max_connections; /* HTTP connections at once, one thread each */
+	long max_connections_per_ip; /* of them from one client address */
+	long http_timeout;    /* seconds a connection may stay idle (slow headers or body) */
+	long db_connections;  /* database connections at most; requests wait for one */
 	long session_idle;  /* seconds */
 	long session_max;   /* seconds */
 	long lockout_failures; /* failed logins ... */

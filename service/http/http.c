@@ -607,8 +607,10 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	srv->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)app->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+		(unsigned)app->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)app->cfg.max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)app->cfg.http_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+		MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		log_err("cannot listen on %s", app->cfg.listen);
 		free(srv);
