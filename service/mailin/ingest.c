@@ -20,7 +20,9 @@ mailin_config(struct app *app, struct mail_config *out, char *err, size_t errsiz
 
 	mail_config_default(&cfg);
 	cfg.limits.max_attachments = INTAKE_MAX_ATTACHMENTS;
-	cfg.limits.attachment_max = INTAKE_ATTACHMENT_MAX;
+	cfg.limits.attachment_max = app->cfg.attachment_max;
+	cfg.limits.types = app->cfg.attachment_types;
+	cfg.limits.item_max = app->cfg.attachment_item_max;
 	cfg.limits.subject_max = INTAKE_SUBJECT_MAX;
 	cfg.limits.body_max = INTAKE_BODY_MAX;
 	cfg.limits.filename_max = INTAKE_FILENAME_MAX;

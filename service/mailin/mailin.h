@@ -32,6 +32,8 @@ struct mail_limits {
 	size_t subject_max;     /* code points */
 	size_t body_max;        /* code points */
 	size_t filename_max;    /* bytes */
+	const char *types;      /* types allowed by content (attachment_types, lent); NULL: any */
+	int64_t item_max;       /* bytes of all kept attachments together; 0: no cap */
 };
 
 /* The receiving address decides the kind: "director" matches director@ any domain,

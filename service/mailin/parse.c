@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "mailin_int.h"
+#include "service/core/core.h"
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
 
@@ -350,6 +351,7 @@ struct walk {
 	int parts;     /* parts looked at */
 	int unnamed;   /* attachments named by us */
 	int nomem;
+	int64_t kept;  /* bytes of the attachments kept so far */
 };
 
 /* The decoded content of a part (transfer encoding undone): a new GByteArray. */
@@ -493,6 +495,23 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 		note_dropped(w, name, size, why);
 		return;
 	}
+	/* The type is what the content is (as for web uploads), not what the message claims: a
+	 * type the bureau does not accept is left in the original message, never bounced. */
+	if (lim->types != NULL) {
+		const char *kind = NULL, *sniffed = attach_sniff(data, size, &kind);
+
+		if (sniffed == NULL || !attach_allowed(lim->types, kind)) {
+			note_dropped(w, name, size, "not a type accepted for attachments");
+			return;
+		}
+		ctype = sniffed;
+	}
+	if (lim->item_max > 0 && w->kept + (int64_t)size > lim->item_max) {
+		snprintf(why, sizeof(why), "the attachments together exceed %lld bytes",
+		         (long long)lim->item_max);
+		note_dropped(w, name, size, why);
+		return;
+	}
 	a = &w->m->att[w->m->natt];
 	a->filename = strdup(name);
 	a->content_type = strdup(ctype);
@@ -509,6 +528,7 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 		memcpy(a->data, data, size);
 	a->size = size;
 	w->m->natt++;
+	w->kept += (int64_t)size;
 }
 
 static void
