@@ -570,6 +570,20 @@ pg_staff_item(struct req *req, struct resp *resp)
 	item_page(&pg, 200, req->params[0], NULL);
 }
 
+/* 1 if s can be a tracking number (letters, digits, '-'; at most 40): what a page puts in a
+ * Location header or a link comes from the table of items, never raw from the URL. */
+static int
+tracking_plain(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i == 40 || !((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		                 (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return i > 0;
+}
+
 /* The HTTP status of a refusal by core. */
 static int
 core_status(enum core_err e)
@@ -604,6 +618,10 @@ pg_staff_act(struct req *req, struct resp *resp)
 
 	if (!staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
+	if (!tracking_plain(req->params[0])) {
+		page_error(&pg, 404, "item.not_found");
+		return;
+	}
 	if (!page_csrf_ok(&pg, "staff")) {
 		item_page(&pg, 403, req->params[0], page_msg(&pg, "err.csrf"));
 		return;
@@ -693,6 +711,10 @@ pg_staff_public(struct req *req, struct resp *resp)
 
 	if (!staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
+	if (!tracking_plain(req->params[0])) {
+		page_error(&pg, 404, "item.not_found");
+		return;
+	}
 	if (!page_csrf_ok(&pg, "staff")) {
 		item_page(&pg, 403, req->params[0], page_msg(&pg, "err.csrf"));
 		return;
