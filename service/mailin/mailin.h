@@ -50,10 +50,11 @@ struct mail_config {
 	char default_kind[MAIL_KIND_LEN]; /* for mail that names no configured address: letter */
 };
 
+#define MAIL_TYPES_DEFAULT "pdf,png,jpeg,gif,webp,office,doc,txt" /* as attachment_types */
 #define MAIL_KINDS_DEFAULT "director=letter,complaint=complaint,ask=consultation"
 
-/* Fills cfg with the web limits (5 files of 5 MiB, subject 200, body 20000 code points,
- * file names 255 bytes), the rules of MAIL_KINDS_DEFAULT and the default kind letter. */
+/* Fills cfg with the web limits (5 files of 5 MiB, 20 MiB together, of the default types by
+ * content; subject 200, body 20000 code points, file names 255 bytes), the rules of MAIL_KINDS_DEFAULT and the default kind letter. */
 void mail_config_default(struct mail_config *cfg);
 /* Replaces the rules of cfg by spec, "ADDR=KIND" separated by commas or spaces ("" : none).
  * Returns 0, or -1 with cfg unchanged and the entry at fault named in err. */

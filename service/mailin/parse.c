@@ -65,6 +65,8 @@ mail_config_default(struct mail_config *cfg)
 	cfg->limits.subject_max = 200;
 	cfg->limits.body_max = 20000;
 	cfg->limits.filename_max = 255;
+	cfg->limits.types = MAIL_TYPES_DEFAULT;
+	cfg->limits.item_max = 20L * 1024 * 1024;
 	snprintf(cfg->default_kind, sizeof(cfg->default_kind), "letter");
 	mail_kinds_parse(cfg, MAIL_KINDS_DEFAULT, err, sizeof(err));
 }
