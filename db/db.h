@@ -49,6 +49,9 @@ void db_rollback(struct db_conn *c);
  * item, its clocks and its history as one). Nothing may be written inside it. 0 or -1. */
 int db_begin_read(struct db_conn *c);
 void db_end_read(struct db_conn *c);
+/* 1 if a statement on c failed since db_acquire because the database is full, read-only,
+ * locked or unreadable (the caller answers 503 with Retry-After, not 500), else 0. */
+int db_unavailable(struct db_conn *c);
 /* The last error message of the connection (lent). */
 const char *db_errmsg(struct db_conn *c);
 

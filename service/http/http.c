@@ -29,6 +29,7 @@ struct http_server {
 };
 
 #define REQUEST_ID_SIZE 17 /* 16 hex digits and a NUL */
+#define HTTP_RETRY_AFTER 30 /* seconds a 503 asks the client to wait by default */
 
 /* State of one request across the access handler's calls. */
 struct call {
@@ -503,6 +504,14 @@ call_dispatch(struct call *call)
 	if (!resp_has_header(&call->resp, "Cache-Control"))
 		resp_header(&call->resp, "Cache-Control", "no-store");
 out:
+	/* A write the database could not take (disk full, read-only, locked) is the client's to
+	 * retry later, not an internal error; SQLite's own words stay in the log. */
+	if (call->resp.status >= 500 && call->resp.status != 503 && db_unavailable(req->db))
+		resp_error(&call->resp, 503, "unavailable",
+		           "the database cannot take changes right now (full or read-only); nothing "
+		           "was stored; try again later");
+	if (call->resp.status == 503 && !resp_has_header(&call->resp, "Retry-After"))
+		resp_header(&call->resp, "Retry-After", "%d", HTTP_RETRY_AFTER);
 	db_release(app->db, req->db);
 	req->db = NULL;
 }
