@@ -489,6 +489,9 @@ struct db_audit_check {
  * first broken or missing record), -1 error. Call inside a read transaction for a consistent
  * view. */
 int db_audit_verify(struct db_conn *c, struct db_audit_check *out);
+/* The newest audit record's id and hash (0 and zeros when the log is empty): what to anchor
+ * outside. 0 or -1. */
+int db_audit_head(struct db_conn *c, int64_t *id, unsigned char hash[DB_AUDIT_HASH]);
 /* The same on the database file at path (the live one while the service runs, or a backup),
  * without changing it: 0 intact, 1 broken, -1 error (err set; *status says which: missing,
  * not ours, newer, or error). */

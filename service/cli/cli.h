@@ -13,4 +13,9 @@ int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 
+struct app;
+/* daily.c: the audit head log line and the daily backup (backup_dir), run by serve at start
+ * and after each local midnight. */
+void daily_run(struct app *app);
+
 #endif
