@@ -105,6 +105,8 @@ cmd_serve(int argc, char **argv)
 		       CIVICDESK_VERSION, app.cfg.db, db_schema_version(app.db), first, last,
 		       app.cfg.tz);
 	}
+	fflush(stdout);
+	daily_audit_head(&app); /* before "listening": in the start-up lines */
 	{
 		char host[256];
 		const char *colon = strrchr(app.cfg.listen, ':');
@@ -116,7 +118,7 @@ cmd_serve(int argc, char **argv)
 	fflush(stdout);
 	/* The main thread waits for a stop signal, waking each minute for the daily tasks. */
 	last_day = sla_local_day(app_now(&app));
-	daily_run(&app);
+	daily_backup(&app);
 	for (;;) {
 		struct timespec tick = {DAILY_TICK, 0};
 
@@ -125,7 +127,8 @@ cmd_serve(int argc, char **argv)
 			break;
 		if (sla_local_day(app_now(&app)) != last_day) {
 			last_day = sla_local_day(app_now(&app));
-			daily_run(&app);
+			daily_audit_head(&app);
+			daily_backup(&app);
 		}
 	}
 	log_info("signal %d: stopping", sig);

@@ -65,20 +65,27 @@ prune(const char *dir, long keep)
 }
 
 void
-daily_run(struct app *app)
+daily_audit_head(struct app *app)
 {
 	struct db_conn *c = db_acquire(app->db);
 	unsigned char hash[DB_AUDIT_HASH];
-	char hex[DB_AUDIT_HASH * 2 + 1], day[11], path[4096], err[1024];
-	struct db_file_info info;
+	char hex[DB_AUDIT_HASH * 2 + 1];
 	int64_t id = 0;
-	int y, m, d;
 
 	if (c != NULL && db_audit_head(c, &id, hash) == 0) {
 		sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 		log_info("audit chain head: record %lld hash %s", (long long)id, hex);
 	}
 	db_release(app->db, c);
+}
+
+void
+daily_backup(struct app *app)
+{
+	char day[11], path[4096], err[1024];
+	struct db_file_info info;
+	int y, m, d;
+
 	if (app->cfg.backup_dir[0] == '\0')
 		return;
 	sla_split(sla_local_day(app_now(app)), &y, &m, &d);
