@@ -280,6 +280,7 @@ struct db_queue_row {
 	char *assignee;  /* assignee's username, or NULL */
 	int64_t received;
 	int64_t next_due; /* DB_NO_DUE when no clock runs */
+	int64_t waiting_since; /* 0 unless waiting for the citizen's supplement */
 };
 
 /* The queue in order of (next_due, id): a new array of *n rows (at most f->limit), freed by

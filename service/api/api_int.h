@@ -102,6 +102,8 @@ void h_items_post(struct req *req, struct resp *resp);
 void h_item_get(struct req *req, struct resp *resp);
 void h_item_attachment(struct req *req, struct resp *resp);
 /* h_track.c */
+void h_track_supplement(struct req *req, struct resp *resp);
+void h_track_withdraw(struct req *req, struct resp *resp);
 void h_track(struct req *req, struct resp *resp);
 /* h_open311.c */
 void h_open311_services(struct req *req, struct resp *resp);

@@ -22,13 +22,13 @@ static const struct command {
 };
 
 static void
-usage(void)
+usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(stderr, "usage: civicdesk COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(out, "usage: civicdesk COMMAND [ARGS]\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(stderr, "  %-10s %s\n", commands[i].name, commands[i].help);
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
 }
 
 int
@@ -40,9 +40,14 @@ main(int argc, char *argv[])
 		printf("civicdesk %s\n", CIVICDESK_VERSION);
 		return 0;
 	}
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	                  strcmp(argv[1], "help") == 0)) {
+		usage(stdout); /* asked for: on stdout, exit 0 */
+		return 0;
+	}
 	for (i = 0; argc >= 2 && i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-	usage();
+	usage(stderr);
 	return 64;
 }

@@ -120,6 +120,19 @@ static const struct cfg_key keys[] = {
 	KEY("public_rate", CFG_LONG, public_rate, "600",
 	    "public reads (board, Open311 lists and requests) per minute from one address (0: no "
 	    "limit)"),
+	KEY_RANGE("receipt_max_age_days", receipt_max_age_days, "365", 1, 3660,
+	          "how many days back the date of receipt staff enter for a letter or call may lie "
+	          "(1 to 3660)"),
+	KEY("attachment_types", CFG_STR, attachment_types, "pdf,png,jpeg,gif,webp,office,doc,txt",
+	    "attachment types allowed, decided by content (magic bytes), never by name: pdf, png, "
+	    "jpeg, gif, webp, office (docx, xlsx, …), doc (older Office), txt"),
+	KEY_RANGE("attachment_max", attachment_max, "5242880", 1, 1L << 32,
+	          "bytes of one attachment at most"),
+	KEY_RANGE("attachment_item_max", attachment_item_max, "20971520", 1, 1L << 34,
+	          "bytes of all attachments of one item at most"),
+	KEY_RANGE("supplement_days", supplement_days, "15", 1, 366,
+	          "working days a citizen has to send what was asked for; then the queue marks the "
+	          "item (supplement_overdue) so that it can be closed or rejected (逾期未补正)"),
 	KEY_RANGE("demo", demo, "1", 0, 1,
 	          "1: a new database gets demo sections and one account per role"),
 	POLICY_KEYS("letter", KIND_LETTER),
@@ -290,6 +303,12 @@ config_load(struct config *cfg, const char *path, int explicit_path, char *err, 
 	}
 	for (i = 0; i < KIND__MAX; i++) {
 		const struct policy *p = &cfg->policy[i];
+		const char *bad, *why = policy_inconsistent(p, &bad);
+
+		if (why != NULL) {
+			snprintf(err, errsize, "policy.%s.%s: %s", kind_name((enum kind)i), bad, why);
+			goto fail;
+		}
 
 		if (p->reply_extended_days < p->reply.days) {
 			snprintf(err, errsize,
