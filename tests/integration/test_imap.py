@@ -5,6 +5,7 @@ poll neither loses nor doubles a message (UIDVALIDITY and UID are stored with ea
 import os
 import sqlite3
 import sys
+import threading
 import time
 import unittest
 from email.header import Header
@@ -120,6 +121,35 @@ class ImapPoll(unittest.TestCase):
                                             "WHERE outcome = 'created'"), total)
         wait_for(lambda: all("\\Seen" in v for v in self.dc.flags().values()), 30,
                  "every message \\Seen")
+
+    def test_not_seen_until_stored(self):
+        """While another process holds the database's write lock the message cannot be stored:
+        \\Seen is taken back, and it is stored (and marked) once the lock is gone."""
+        server = self.serve()
+        first = self.dc.append([letter(1)])[0]
+        wait_for(lambda: self.rows(server) == 1, 60, "the first message")
+        # the daemon's log lines (kept in server.startup, so that the sanitizer check sees them)
+        threading.Thread(target=lambda: [server.startup.append(l) for l in server.proc.stdout],
+                         daemon=True).start()
+        con = sqlite3.connect(server.db, timeout=30, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            uid = self.dc.append([letter(2)])[0]
+            wait_for(lambda: any("UID %d not stored" % uid in l for l in list(server.startup)),
+                     60, "the store to give up while the database is locked")
+            server.stop()  # the attempt in flight ends (not stored) before it exits
+            flags = self.dc.flags()
+            self.assertNotIn("\\Seen", flags[uid], "not \\Seen while not stored")
+            self.assertIn("\\Seen", flags[first])
+            self.assertEqual(self.count(server, "SELECT count(*) FROM mail_in WHERE uid = ?",
+                                        (uid,)), 0)
+            con.execute("ROLLBACK")
+        finally:
+            con.close()
+        server = self.serve(dbdir=server.dir)
+        wait_for(lambda: self.count(server, "SELECT count(*) FROM mail_in WHERE uid = ?",
+                                    (uid,)) == 1, 60, "the message stored after the lock")
+        wait_for(lambda: "\\Seen" in self.dc.flags()[uid], 30, "\\Seen after the commit")
 
 
 if __name__ == "__main__":

@@ -283,6 +283,18 @@ class AttachmentCaps(Base):
         self.assertEqual((r.status, r.json()["state"]), (200, "closed"), r)
         self.assertIn("withdraw", [h["action"] for h in self.track(b)["history"]])
 
+    def test_p16_six_digit_day_sequence(self):
+        import sqlite3
+        self.clock("2025-09-30T10:00")
+        self.submit()
+        with sqlite3.connect(self.server.db) as db:
+            db.execute("UPDATE tracking_counters SET last = 99999 WHERE day = 20250930")
+        a = self.submit()
+        self.assertEqual(a["tracking"], "XJ-20250930-100000")
+        self.assertEqual(self.track(a)["tracking"], a["tracking"])
+        it = self.staff["disp_a"].get("/api/v1/items/" + a["tracking"])
+        self.assertEqual(it.status, 200, it)
+
 
 class SupplementDays(Base):
     ENV = {"CIVICDESK_SUPPLEMENT_DAYS": "2"}
