@@ -280,6 +280,7 @@ struct db_queue_row {
 	char *assignee;  /* assignee's username, or NULL */
 	int64_t received;
 	int64_t next_due; /* DB_NO_DUE when no clock runs */
+	int64_t waiting_since; /* 0 unless waiting for the citizen's supplement */
 };
 
 /* The queue in order of (next_due, id): a new array of *n rows (at most f->limit), freed by
@@ -307,6 +308,38 @@ int db_public_list(struct db_conn *c, const char *text, int64_t before_replied,
 int db_public_get(struct db_conn *c, const char *tracking, struct db_public_row *out);
 void db_public_row_free(struct db_public_row *r);
 void db_public_rows_free(struct db_public_row *rows, size_t n);
+
+/* --- mail-in (db_mail.c) ----------------------------------------------------------------- */
+
+/* One message that came in by e-mail (table mail_in). Strings and raw are lent. */
+struct db_mail_in {
+	int64_t item_id;        /* the item created or added to; 0 when ignored */
+	const char *outcome;    /* created | added | duplicate | ignored */
+	const char *reason;     /* ignored: why; else NULL */
+	const char *message_id; /* without angle brackets, or NULL */
+	const char *sender;     /* From address, or NULL */
+	const void *raw;        /* the message byte for byte, or NULL when not kept */
+	size_t size;            /* bytes of the message */
+	int64_t received;
+	const char *source;     /* pipe | imap */
+	const char *mailbox;    /* imap: the mailbox URL without credentials; else NULL */
+	int64_t uidvalidity, uid; /* imap; else 0 */
+};
+
+/* Stores m. Returns 0, 1 when its Message-ID (created or added) or its IMAP position is
+ * stored already (nothing written), -1 on error. */
+int db_mail_in_add(struct db_conn *c, const struct db_mail_in *m);
+/* The tracking number of the item that holds a message with Message-ID id (created or added),
+ * into a new string *tracking: 1 found / 0 not found / -1. */
+int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking);
+/* The tracking number of the item outbox row id concerns: 1 / 0 / -1. */
+int db_mail_item_by_outbox(struct db_conn *c, int64_t id, char **tracking);
+/* Whether the IMAP message (mailbox, uidvalidity, uid) is stored: 1 / 0 / -1. */
+int db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t uid);
+/* The UID stored for (mailbox, uidvalidity) that has `skip` higher ones above it (0: the
+ * highest), 0 when there is none, into *uid. 0 or -1. */
+int db_mail_imap_last(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t skip,
+                      int64_t *uid);
 
 /* --- accounts, passwords, login failures, sessions, audit (db_accounts.c) ------------------ */
 
@@ -430,6 +463,109 @@ int db_audit_add(struct db_conn *c, const struct db_audit *a, int64_t *id);
 int db_audit_list(struct db_conn *c, const struct db_audit_filter *f, struct db_audit **out,
                   size_t *n);
 void db_audits_free(struct db_audit *a, size_t n);
+
+/* --- the outbox, the escalation ladder, accounts without an address (db_outbox.c) ------------ */
+
+/* A notice to queue (strings lent by the caller). */
+struct db_notice {
+	int64_t item_id;    /* 0 when none */
+	const char *clock;  /* forward | reply | explain, or NULL / "" when none */
+	const char *step;   /* ladder step or message kind, e.g. "overdue/2025-10-14" */
+	const char *channel; /* email | sms */
+	const char *recipient; /* address or phone number */
+	const char *subject;   /* NULL for SMS */
+	const char *body;
+	int64_t created, send_after, give_up_at;
+	int64_t account_id; /* the staff recipient, 0 for citizens and sections */
+};
+
+/* A row of the outbox as read (strings owned, freed by db_outbox_free). */
+struct db_outbox {
+	int64_t id;
+	int64_t item_id;    /* 0 when none */
+	char *clock;        /* "" when none */
+	char *step, *channel, *recipient;
+	char *subject;      /* may be NULL */
+	char *body;
+	int64_t created, send_after;
+	int attempts;
+	int64_t sent_at;    /* 0 until sent */
+	char *last_error;   /* may be NULL */
+	char *state;        /* pending | sent | failed */
+	char *message_id;   /* NULL before the first attempt */
+	int64_t give_up_at, last_attempt; /* 0 when none */
+	int64_t account_id; /* 0 when none */
+	char *tracking;     /* the item's tracking number, or NULL (joined) */
+};
+
+/* Queues a notice unless one with the same (item, clock, step, channel, recipient) exists:
+ * 0 queued (its id written to *id when id is not NULL), 1 it was there already, -1 error. Call
+ * inside the transaction of the change or scan that causes it. */
+int db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id);
+/* Pending rows of channel with send_after <= now, in the order (send_after, id), at most
+ * limit: a new array of *n rows (db_outboxes_free). 0 or -1. */
+int db_outbox_due(struct db_conn *c, const char *channel, int64_t now, int limit,
+                  struct db_outbox **out, size_t *n);
+/* Before an attempt: counts it, sets last_attempt = now, the Message-ID if the row has none
+ * yet, and send_after = retry_at (when the next attempt is due should this one never be
+ * marked). 1 done / 0 the row is not pending / -1. */
+int db_outbox_claim(struct db_conn *c, int64_t id, int64_t now, const char *message_id,
+                    int64_t retry_at);
+/* Marks a pending row sent at now / failed for good with error / due again not before
+ * send_after (the later of that and the claim's) with error: 1 / 0 not pending / -1. */
+int db_outbox_sent(struct db_conn *c, int64_t id, int64_t now);
+int db_outbox_failed(struct db_conn *c, int64_t id, const char *error);
+int db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const char *error);
+/* A failed row pending again from now, attempts from 0, giving up at give_up_at (an
+ * administrator's retry): 1 / 0 not failed / -1. */
+int db_outbox_requeue(struct db_conn *c, int64_t id, int64_t now, int64_t give_up_at);
+/* Rows in state (NULL: any), newest first, with an id below before (INT64_MAX: from the
+ * newest), at most limit: a new array (db_outboxes_free). 0 or -1. */
+int db_outbox_list(struct db_conn *c, const char *state, int64_t before, int limit,
+                   struct db_outbox **out, size_t *n);
+/* One row: 1 / 0 not found / -1. */
+int db_outbox_get(struct db_conn *c, int64_t id, struct db_outbox *out);
+/* Number of rows in state. 0 or -1. */
+int db_outbox_count(struct db_conn *c, const char *state, int64_t *n);
+void db_outbox_free(struct db_outbox *o);
+void db_outboxes_free(struct db_outbox *v, size_t n);
+
+/* Items the ladder scan must look at by now (every inserted or updated item is due at once;
+ * the scan sets the next instant with db_ladder_set): at most limit ids into ids, the earliest
+ * first. 0 or -1. */
+int db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t *n);
+/* When the scan must next look at item_id (INT64_MAX: not until it changes). 0 or -1. */
+int db_ladder_set(struct db_conn *c, int64_t item_id, int64_t next_at);
+
+/* An account (or a role nobody holds) that a notice was meant for without an address for its
+ * channel (strings lent). */
+struct db_missing_new {
+	int64_t item_id;     /* 0 when none */
+	const char *clock;   /* NULL / "" when none */
+	const char *step, *channel, *role;
+	int64_t account_id;  /* 0: nobody holds the role */
+	int64_t section_id;  /* 0 when none */
+	int64_t at;
+};
+
+struct db_notify_missing {
+	int64_t id, item_id, account_id, section_id, at; /* 0 when none */
+	char *clock, *step, *channel, *role;
+	char *tracking, *username, *section; /* joined; may be NULL */
+};
+
+/* Records it once: 0 recorded / 1 known already / -1. */
+int db_notify_missing_add(struct db_conn *c, const struct db_missing_new *m);
+/* The newest at most limit records: a new array (db_notify_missing_free). 0 or -1. */
+int db_notify_missing_list(struct db_conn *c, int limit, struct db_notify_missing **out,
+                           size_t *n);
+void db_notify_missing_free(struct db_notify_missing *v, size_t n);
+
+/* The period (e.g. a week's Monday, YYYY-MM-DD) a periodic notice called name was last done
+ * for, into buf: 1 found / 0 never done / -1. */
+int db_notify_run_get(struct db_conn *c, const char *name, char *buf, size_t size);
+/* Records it (inside the transaction of the notices). 0 or -1. */
+int db_notify_run_set(struct db_conn *c, const char *name, const char *last);
 
 /* --- statistics, ratings and supervision orders (db_stats.c) ------------------------------ */
 

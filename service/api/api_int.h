@@ -85,6 +85,9 @@ void h_login(struct req *req, struct resp *resp);
 void h_logout(struct req *req, struct resp *resp);
 void h_me(struct req *req, struct resp *resp);
 void h_password(struct req *req, struct resp *resp);
+/* h_outbox.c */
+void h_admin_outbox_list(struct req *req, struct resp *resp);
+void h_admin_outbox_retry(struct req *req, struct resp *resp);
 /* h_admin.c */
 void h_admin_users_list(struct req *req, struct resp *resp);
 void h_admin_users_add(struct req *req, struct resp *resp);
@@ -102,6 +105,8 @@ void h_items_post(struct req *req, struct resp *resp);
 void h_item_get(struct req *req, struct resp *resp);
 void h_item_attachment(struct req *req, struct resp *resp);
 /* h_track.c */
+void h_track_supplement(struct req *req, struct resp *resp);
+void h_track_withdraw(struct req *req, struct resp *resp);
 void h_track(struct req *req, struct resp *resp);
 /* h_open311.c */
 void h_open311_services(struct req *req, struct resp *resp);

@@ -161,8 +161,13 @@ history_json(const struct db_history *h, size_t n, int citizen)
 	size_t i;
 
 	for (i = 0; a != NULL && i < n; i++) {
+		/* the staff's reasons for internal steps stay internal; the step itself is shown */
+		int internal = citizen && (strcmp(h[i].action, "forward") == 0 ||
+		                           strcmp(h[i].action, "request_extension") == 0 ||
+		                           strcmp(h[i].action, "approve_extension") == 0);
 		json_t *o = json_pack("{s:o, s:s, s:s, s:s?}", "at", json_time(h[i].at), "action",
-		                      h[i].action, "to_state", h[i].to_state, "note", h[i].note);
+		                      h[i].action, "to_state", h[i].to_state, "note",
+		                      internal ? NULL : h[i].note);
 
 		if (o != NULL && !citizen) {
 			json_object_set_new(o, "actor", json_string(h[i].actor));

@@ -13,6 +13,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_ingest_mail(int argc, char **argv);
 
 struct app;
 /* daily.c, run by serve at start and after each local midnight: the audit chain's head as a

@@ -28,7 +28,8 @@ usage(void)
 	fprintf(
 	    stderr,
 	    "usage: civicdesk user COMMAND [--config FILE] …\n"
-	    "  add NAME --role ROLE [--section NAME] [--password-stdin]\n"
+	    "  add NAME --role ROLE [--section NAME] [--email ADDR] [--phone NUMBER]\n"
+	    "      [--password-stdin]\n"
 	    "                          create an account (without --password-stdin: a one-time\n"
 	    "                          password is printed, to be changed at first login)\n"
 	    "  list                    list the accounts\n"
@@ -110,6 +111,7 @@ cmd_user(int argc, char **argv)
 	struct account_change ch;
 	struct acct_error err;
 	const char *cmd, *name = NULL, *role = NULL, *section = NULL, *config = NULL, *arg2 = NULL;
+	const char *email = NULL, *phone = NULL;
 	char pw[AUTH_PASSWORD_MAX + 2], otp[AUTH_OTP_SIZE];
 	int i, from_stdin = 0, rc = EX_USAGE, opened = 0;
 	enum acct_err e;
@@ -126,6 +128,10 @@ cmd_user(int argc, char **argv)
 			section = argv[++i];
 		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			config = argv[++i];
+		else if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
+			email = argv[++i];
+		else if (strcmp(argv[i], "--phone") == 0 && i + 1 < argc)
+			phone = argv[++i];
 		else if (strcmp(argv[i], "--password-stdin") == 0)
 			from_stdin = 1;
 		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
@@ -150,6 +156,10 @@ cmd_user(int argc, char **argv)
 	       strcmp(cmd, "revoke") == 0 || strcmp(cmd, "reset-password") == 0)
 	        ? name == NULL || arg2 != NULL
 	        : 1) {
+		usage();
+		return EX_USAGE;
+	}
+	if ((email != NULL || phone != NULL) && strcmp(cmd, "add") != 0) {
 		usage();
 		return EX_USAGE;
 	}
@@ -182,6 +192,8 @@ cmd_user(int argc, char **argv)
 		spec.username = name;
 		spec.role = role;
 		spec.section = section;
+		spec.email = email;
+		spec.phone = phone;
 		e = account_create(&app, c, &cli, &spec, from_stdin ? pw : NULL, otp, &err);
 		rc = report(e, &err);
 		if (rc == EX_OK && from_stdin)

@@ -29,6 +29,10 @@ UNDO_009 = """
     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+# Takes migration 006 (mail-in) back out, after UNDO_009.
+UNDO_006 = """
+    DROP TABLE mail_in;
+"""
 # Takes migration 004 (workflow and privacy, #14) back out, for the same tests.
 UNDO_004 = """
     DROP INDEX items_o311;
@@ -38,6 +42,27 @@ UNDO_004 = """
     ALTER TABLE items DROP COLUMN lat;
     ALTER TABLE items DROP COLUMN lng;
     ALTER TABLE items DROP COLUMN waiting_since;
+"""
+
+# Takes migration 005 (the notifiers: outbox delivery state, ladder marks) back out; undo in
+# the reverse order of the migrations: UNDO_009 + UNDO_005 + UNDO_004.
+UNDO_005 = """
+    DROP TRIGGER ladder_item_insert;
+    DROP TRIGGER ladder_item_update;
+    DROP TABLE ladder;
+    DROP TABLE notify_missing;
+    DROP TABLE notify_runs;
+    CREATE TABLE outbox_v1 (
+      id INTEGER PRIMARY KEY, item_id INTEGER REFERENCES items(id), clock TEXT,
+      step TEXT NOT NULL, channel TEXT NOT NULL CHECK (channel IN ('email','sms')),
+      recipient TEXT NOT NULL, subject TEXT, body TEXT NOT NULL, created INTEGER NOT NULL,
+      send_after INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, sent_at INTEGER,
+      last_error TEXT, UNIQUE (item_id, clock, step, channel, recipient));
+    INSERT INTO outbox_v1 SELECT id, item_id, clock, step, channel, recipient, subject, body,
+      created, send_after, attempts, sent_at, last_error FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_v1 RENAME TO outbox;
+    CREATE INDEX outbox_pending ON outbox(sent_at, send_after);
 """
 
 

@@ -369,7 +369,8 @@ class Frozen(StatsBase):
         periods = ["2025-09", "2025-10", "2025-Q4"]
         before = {p: self.stats(p) for p in periods}
         r = self.staff["admin_s"].request("PATCH", "/api/v1/admin/policies/letter",
-                                          json_body={"reply_days": 2, "unit": "calendar_days"})
+                                          json_body={"forward_days": 2, "reply_days": 2,
+                                                     "unit": "calendar_days"})
         self.assertEqual(r.status, 200, r)
         self.assertEqual({p: self.stats(p) for p in periods}, before)
         # a restart on a calendar where 29 September 2025 became a holiday

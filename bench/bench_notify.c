@@ -1,0 +1,345 @@
+/* bench_notify.c: the notifiers' throughput (issue 15).
+ *
+ * 1. E-mail: BENCH_NOTIFY_MAILS (10,000) outbox rows sent by the dispatcher (notify_dispatch,
+ *    one SMTP session per batch of 100) to a local SMTP sink on 127.0.0.1 (aiosmtpd, started
+ *    here: tests/integration/peers.py), each marked sent once; beside it the raw rate of
+ *    libesmtp to the same sink (the same messages, no database).
+ * 2. The ladder scan over BENCH_NOTIFY_ITEMS (1,000,000) open items of which 1% need a notice:
+ *    the scan reads only the items whose mark has come (index on ladder.next_at).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db/db.h"
+#include "notifiers/notifiers.h"
+#include "sla/sla.h"
+
+static double
+secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long
+env_long(const char *name, long def)
+{
+	const char *s = getenv(name);
+
+	return s != NULL && atol(s) > 0 ? atol(s) : def;
+}
+
+/* Starts the SMTP sink; writes its pid and port. 0 or -1. */
+static int
+sink_start(const char *log, pid_t *pid, int *port)
+{
+	int fd[2];
+	char line[64];
+	size_t len = 0;
+
+	if (pipe(fd) != 0)
+		return -1;
+	*pid = fork();
+	if (*pid < 0)
+		return -1;
+	if (*pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fd[1], 1);
+		close(fd[0]);
+		close(fd[1]);
+		execlp("python3", "python3", "tests/integration/peers.py", "smtp", "--log", log,
+		       (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	while (len + 1 < sizeof(line) && read(fd[0], line + len, 1) == 1 && line[len] != '\n')
+		len++;
+	line[len] = '\0';
+	close(fd[0]);
+	return sscanf(line, "port %d", port) == 1 ? 0 : -1;
+}
+
+static void
+sink_stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static long
+count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long n = 0;
+	int ch;
+
+	if (f == NULL)
+		return 0;
+	while ((ch = fgetc(f)) != EOF)
+		if (ch == '\n')
+			n++;
+	fclose(f);
+	return n;
+}
+
+static int
+open_db(const char *dir, const char *name, struct db **db, struct db_conn **c)
+{
+	char path[512], err[256];
+	int created;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (db_open(path, db, &created, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bench_notify: %s\n", err);
+		return -1;
+	}
+	*c = db_acquire(*db);
+	return *c != NULL ? 0 : -1;
+}
+
+static int
+bench_mail(const char *dir, const struct sla_calendar *cal)
+{
+	long n = env_long("BENCH_NOTIFY_MAILS", 10000), i;
+	struct notify_config cfg;
+	struct db *db = NULL;
+	struct db_conn *c = NULL;
+	char log[512], log2[512], url[64], to[64], step[32];
+	pid_t pid = 0;
+	int port, rc = -1;
+	int64_t now = 1760000000, sent_rows = 0;
+	size_t sent = 0, before;
+	double t0, t1, rate, raw;
+
+	snprintf(log, sizeof(log), "%s/sink.log", dir);
+	snprintf(log2, sizeof(log2), "%s/sink-raw.log", dir);
+	if (sink_start(log, &pid, &port) != 0 || open_db(dir, "mail.db", &db, &c) != 0)
+		goto out;
+	notify_config_defaults(&cfg);
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", port);
+	cfg.smtp_url = url;
+	cfg.smtp_from = "civicdesk@bureau.example";
+	db_begin(c);
+	for (i = 0; i < n; i++) {
+		struct db_notice o;
+
+		memset(&o, 0, sizeof(o));
+		snprintf(to, sizeof(to), "head%ld@example.com", i % 50);
+		snprintf(step, sizeof(step), "overdue/%ld", i);
+		o.step = step;
+		o.channel = "email";
+		o.recipient = to;
+		o.subject = "【逾期】XJ-20251009-00001 答复时限 2025-10-14 23:59";
+		o.body = "事项 XJ-20251009-00001（letter）的答复时限为 2025-10-14 23:59。已逾期，请督办。\n"
+		         "主题：噪音扰民\n处室：法规处\n";
+		o.created = o.send_after = now;
+		o.give_up_at = now + 86400;
+		if (db_outbox_add(c, &o, NULL) != 0)
+			goto out;
+	}
+	db_commit(c);
+	t0 = secs();
+	do {
+		before = sent;
+		if (notify_dispatch(c, &cfg, cal, now, &sent) != 0)
+			goto out;
+	} while (sent > before && (long)sent < n);
+	t1 = secs();
+	rate = (double)sent / (t1 - t0);
+	db_outbox_count(c, "sent", &sent_rows);
+	printf("e-mail: %zu sent by the dispatcher in %.2f s: %.0f messages/s; rows sent %lld of "
+	       "%ld; the sink recorded %ld\n",
+	       sent, t1 - t0, rate, (long long)sent_rows, n, count_lines(log));
+	/* the raw rate: the same messages straight from libesmtp, no database */
+	sink_stop(pid);
+	pid = 0;
+	if (sink_start(log2, &pid, &port) != 0)
+		goto out;
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", port);
+	{
+		struct db_outbox *rows = NULL;
+		struct notify_msg *m;
+		size_t k = 0, j, done = 0;
+
+		db_outbox_list(c, NULL, INT64_MAX, (int)cfg.batch, &rows, &k);
+		m = calloc(k, sizeof(*m));
+		if (m == NULL || k == 0) {
+			free(m);
+			db_outboxes_free(rows, k);
+			goto out;
+		}
+		t0 = secs();
+		while ((long)done < n) {
+			for (j = 0; j < k; j++) {
+				memset(&m[j], 0, sizeof(m[j]));
+				m[j].row = &rows[j];
+				m[j].message_id = rows[j].message_id;
+				m[j].date = now;
+			}
+			notify_email.send(&cfg, m, k);
+			done += k;
+		}
+		t1 = secs();
+		raw = (double)done / (t1 - t0);
+		free(m);
+		db_outboxes_free(rows, k);
+		printf("e-mail: raw libesmtp to the same sink, %zu messages in sessions of %zu: "
+		       "%.0f messages/s (sink recorded %ld)\n",
+		       done, k, raw, count_lines(log2));
+	}
+	printf("e-mail: target >= 2000 messages/s: %s\n", rate >= 2000 ? "PASS" : "FAIL");
+	rc = (long)sent_rows == n ? 0 : -1;
+out:
+	sink_stop(pid);
+	db_release(db, c);
+	db_close(db);
+	return rc;
+}
+
+static int
+bench_scan(const char *dir, const struct sla_calendar *cal)
+{
+	long n = env_long("BENCH_NOTIFY_ITEMS", 1000000), i, late = n / 100;
+	struct notify_config cfg;
+	struct notify_scan_stats st;
+	struct db *db = NULL;
+	struct db_conn *c = NULL;
+	struct sla_rule r3 = {SLA_WORKING_DAYS, 3, 1440}, r5 = {SLA_WORKING_DAYS, 5, 1440};
+	int64_t sec = 0, recent, old, first, steady;
+	char tracking[32];
+	struct rusage ru;
+	double t0, t1, t2;
+	int rc = -1;
+
+	if (open_db(dir, "scan.db", &db, &c) != 0)
+		return -1;
+	notify_config_defaults(&cfg);
+	/* received Thu 9 Oct 2025 10:00 (reminders from Mon 13 Oct) or, 1%, a month earlier */
+	sla_parse_local("2025-10-09T10:00", &recent);
+	sla_parse_local("2025-09-09T10:00", &old);
+	sla_parse_local("2025-10-09T12:00", &first);
+	sla_parse_local("2025-10-10T01:00", &steady);
+	db_begin(c);
+	db_section_add(c, "法规处", NULL, 0, &sec);
+	{
+		struct db_account a;
+
+		memset(&a, 0, sizeof(a));
+		a.username = (char *)(uintptr_t) "head";
+		a.role = (char *)(uintptr_t) "section_head";
+		a.section_id = sec;
+		a.email = (char *)(uintptr_t) "head@example.com";
+		a.phone = (char *)(uintptr_t) "13800000011";
+		a.status = (char *)(uintptr_t) "active";
+		a.password_hash = (char *)(uintptr_t) "x";
+		db_account_add(c, &a, NULL);
+		a.username = (char *)(uintptr_t) "sup";
+		a.role = (char *)(uintptr_t) "supervisor";
+		a.section_id = 0;
+		a.email = (char *)(uintptr_t) "sup@example.com";
+		db_account_add(c, &a, NULL);
+	}
+	t0 = secs();
+	for (i = 0; i < n; i++) {
+		struct db_item it;
+		int64_t rec = i % 100 == 0 ? old : recent;
+
+		memset(&it, 0, sizeof(it));
+		snprintf(tracking, sizeof(tracking), "XJ-BENCH-%08ld", i);
+		it.tracking = tracking;
+		it.kind = (char *)(uintptr_t) "letter";
+		it.channel = (char *)(uintptr_t) "web";
+		it.subject = (char *)(uintptr_t) "噪音扰民";
+		it.body = (char *)(uintptr_t) "正文";
+		it.received = it.created = rec;
+		it.state = (char *)(uintptr_t) "assigned";
+		it.section_id = sec;
+		it.nclocks = 2;
+		snprintf(it.clocks[0].name, sizeof(it.clocks[0].name), "forward");
+		snprintf(it.clocks[1].name, sizeof(it.clocks[1].name), "reply");
+		snprintf(it.clocks[0].unit, sizeof(it.clocks[0].unit), "working_days");
+		snprintf(it.clocks[1].unit, sizeof(it.clocks[1].unit), "working_days");
+		it.clocks[0].started = it.clocks[1].started = rec;
+		it.clocks[0].days = 3;
+		it.clocks[1].days = 5;
+		it.clocks[0].end_minutes = it.clocks[1].end_minutes = 1440;
+		it.clocks[0].due = sla_due(cal, rec, &r3);
+		it.clocks[1].due = sla_due(cal, rec, &r5);
+		if (db_item_insert(c, &it) != 0)
+			goto out;
+		if (i % 20000 == 19999) {
+			db_commit(c);
+			db_begin(c);
+		}
+	}
+	db_commit(c);
+	t1 = secs();
+	printf("scan: %ld open items stored in %.1f s (%ld of them overdue)\n", n, t1 - t0, late);
+	/* the first scan looks at every item once (each is new) */
+	memset(&st, 0, sizeof(st));
+	t0 = secs();
+	if (notify_scan(c, &cfg, cal, first, &st) != 0)
+		goto out;
+	t1 = secs();
+	printf("scan: first scan of all %zu items (every one new): %.2f s, %zu notices queued\n",
+	       st.items, t1 - t0, st.queued);
+	/* a later scan: only the 1% whose mark has come (the next working day's escalation) */
+	memset(&st, 0, sizeof(st));
+	t1 = secs();
+	if (notify_scan(c, &cfg, cal, steady, &st) != 0)
+		goto out;
+	t2 = secs();
+	printf("scan: %ld open items, %zu due (%.1f%%): %.1f ms, %zu notices queued\n", n, st.items,
+	       100.0 * (double)st.items / (double)n, (t2 - t1) * 1000, st.queued);
+	/* and a scan with nothing due */
+	memset(&st, 0, sizeof(st));
+	t1 = secs();
+	notify_scan(c, &cfg, cal, steady + 60, &st);
+	t2 = secs();
+	printf("scan: the next scan with nothing due: %.3f ms (%zu items)\n", (t2 - t1) * 1000,
+	       st.items);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("scan: peak resident memory %ld MiB\n", ru.ru_maxrss / 1024);
+	rc = 0;
+out:
+	db_release(db, c);
+	db_close(db);
+	return rc;
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/bench-notify-XXXXXX", cmd[128], err[256];
+	struct sla_calendar *cal = NULL;
+	int rc = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (sla_set_zone("Asia/Shanghai") != 0 || sla_calendar_builtin(&cal, err, sizeof(err)) != 0 ||
+	    mkdtemp(dir) == NULL) {
+		fprintf(stderr, "bench_notify: cannot set up\n");
+		return 1;
+	}
+	notify_init();
+	if (bench_mail(dir, cal) != 0)
+		rc = 1;
+	if (bench_scan(dir, cal) != 0)
+		rc = 1;
+	notify_cleanup();
+	sla_calendar_unref(cal);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		rc = 1;
+	return rc;
+}

@@ -1,0 +1,509 @@
+/* db_outbox.c: storage of the notices to send (outbox), the escalation ladder's marks and the
+ * accounts that should have received a notice but have no address for it (schema 005). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+
+enum stmt {
+	STMT_ADD,
+	STMT_DUE,
+	STMT_CLAIM,
+	STMT_SENT,
+	STMT_FAILED,
+	STMT_LATER,
+	STMT_REQUEUE,
+	STMT_LIST,
+	STMT_LIST_ALL,
+	STMT_GET,
+	STMT_COUNT,
+	STMT_LADDER_DUE,
+	STMT_LADDER_SET,
+	STMT_MISSING_ADD,
+	STMT_MISSING_LIST,
+	STMT_RUN_GET,
+	STMT_RUN_SET,
+	STMT__MAX
+};
+
+#define OUTBOX_COLS                                                                                \
+	"o.id, coalesce(o.item_id, 0), coalesce(o.clock, ''), o.step, o.channel, o.recipient, "    \
+	"o.subject, o.body, o.created, o.send_after, o.attempts, coalesce(o.sent_at, 0), "         \
+	"o.last_error, o.state, o.message_id, coalesce(o.give_up_at, 0), "                         \
+	"coalesce(o.last_attempt, 0), coalesce(o.account_id, 0), i.tracking "                      \
+	"FROM outbox o LEFT JOIN items i ON i.id = o.item_id "
+
+static const char *const stmts[STMT__MAX] = {
+	[STMT_ADD] = "INSERT INTO outbox (item_id, clock, step, channel, recipient, subject, body, "
+	             "created, send_after, give_up_at, account_id) "
+	             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+	[STMT_DUE] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = ? AND o.send_after <= ? "
+	             "ORDER BY o.send_after, o.id LIMIT ?",
+	[STMT_CLAIM] = "UPDATE outbox SET attempts = attempts + 1, last_attempt = ?, "
+	               "message_id = coalesce(message_id, ?), send_after = ? "
+	               "WHERE id = ? AND state = 'pending'",
+	[STMT_SENT] = "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL "
+	              "WHERE id = ? AND state = 'pending'",
+	[STMT_FAILED] = "UPDATE outbox SET state = 'failed', last_error = ? "
+	                "WHERE id = ? AND state = 'pending'",
+	[STMT_LATER] = "UPDATE outbox SET send_after = max(send_after, ?), last_error = ? "
+	               "WHERE id = ? AND state = 'pending'",
+	[STMT_REQUEUE] = "UPDATE outbox SET state = 'pending', send_after = ?, attempts = 0, "
+	                 "give_up_at = ? WHERE id = ? AND state = 'failed'",
+	[STMT_LIST] = "SELECT " OUTBOX_COLS "WHERE o.state = ? AND o.id < ? "
+	              "ORDER BY o.id DESC LIMIT ?",
+	[STMT_LIST_ALL] = "SELECT " OUTBOX_COLS "WHERE o.id < ? ORDER BY o.id DESC LIMIT ?",
+	[STMT_GET] = "SELECT " OUTBOX_COLS "WHERE o.id = ?",
+	[STMT_COUNT] = "SELECT count(*) FROM outbox WHERE state = ?",
+	[STMT_LADDER_DUE] = "SELECT item_id FROM ladder WHERE next_at <= ? "
+	                    "ORDER BY next_at, item_id LIMIT ?",
+	[STMT_LADDER_SET] = "INSERT INTO ladder (item_id, next_at) VALUES (?, ?) "
+	                    "ON CONFLICT (item_id) DO UPDATE SET next_at = excluded.next_at",
+	[STMT_MISSING_ADD] = "INSERT INTO notify_missing (item_id, clock, step, channel, account_id, "
+	                     "role, section_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+	                     "ON CONFLICT DO NOTHING",
+	[STMT_MISSING_LIST] = "SELECT m.id, coalesce(m.item_id, 0), m.clock, m.step, m.channel, "
+	                      "coalesce(m.account_id, 0), m.role, coalesce(m.section_id, 0), m.at, "
+	                      "i.tracking, a.username, s.name FROM notify_missing m "
+	                      "LEFT JOIN items i ON i.id = m.item_id "
+	                      "LEFT JOIN accounts a ON a.id = m.account_id "
+	                      "LEFT JOIN sections s ON s.id = m.section_id "
+	                      "ORDER BY m.id DESC LIMIT ?",
+	[STMT_RUN_GET] = "SELECT last FROM notify_runs WHERE name = ?",
+	[STMT_RUN_SET] = "INSERT INTO notify_runs (name, last) VALUES (?, ?) "
+	                 "ON CONFLICT (name) DO UPDATE SET last = excluded.last",
+};
+
+static int
+bind_id(sqlite3_stmt *st, int i, int64_t id)
+{
+	return id != 0 ? db_bind_int(st, i, id) : (sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1);
+}
+
+int
+db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ADD]);
+
+	if (st == NULL)
+		return -1;
+	if (bind_id(st, 1, o->item_id) || db_bind_text(st, 2, o->clock ? o->clock : "") ||
+	    db_bind_text(st, 3, o->step) || db_bind_text(st, 4, o->channel) ||
+	    db_bind_text(st, 5, o->recipient) || db_bind_text(st, 6, o->subject) ||
+	    db_bind_text(st, 7, o->body) || db_bind_int(st, 8, o->created) ||
+	    db_bind_int(st, 9, o->send_after) || db_bind_int(st, 10, o->give_up_at) ||
+	    bind_id(st, 11, o->account_id) || db_exec_stmt(c, st) != 0)
+		return -1;
+	if (sqlite3_changes(c->h) == 0)
+		return 1;
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(c->h);
+	return 0;
+}
+
+static int
+read_row(sqlite3_stmt *st, struct db_outbox *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->id = sqlite3_column_int64(st, 0);
+	o->item_id = sqlite3_column_int64(st, 1);
+	o->clock = db_col_text(st, 2);
+	o->step = db_col_text(st, 3);
+	o->channel = db_col_text(st, 4);
+	o->recipient = db_col_text(st, 5);
+	o->subject = db_col_text(st, 6);
+	o->body = db_col_text(st, 7);
+	o->created = sqlite3_column_int64(st, 8);
+	o->send_after = sqlite3_column_int64(st, 9);
+	o->attempts = sqlite3_column_int(st, 10);
+	o->sent_at = sqlite3_column_int64(st, 11);
+	o->last_error = db_col_text(st, 12);
+	o->state = db_col_text(st, 13);
+	o->message_id = db_col_text(st, 14);
+	o->give_up_at = sqlite3_column_int64(st, 15);
+	o->last_attempt = sqlite3_column_int64(st, 16);
+	o->account_id = sqlite3_column_int64(st, 17);
+	o->tracking = db_col_text(st, 18);
+	if (o->clock == NULL || o->step == NULL || o->channel == NULL || o->recipient == NULL ||
+	    o->body == NULL || o->state == NULL) {
+		db_outbox_free(o);
+		return -1;
+	}
+	return 0;
+}
+
+/* Steps st (bound) to the end, collecting rows into a new array. Resets st. */
+static int
+read_rows(struct db_conn *c, sqlite3_stmt *st, struct db_outbox **out, size_t *n)
+{
+	struct db_outbox *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nv = db_grow(v, len, &cap, sizeof(*v));
+		if (nv == NULL)
+			goto fail;
+		v = nv;
+		if (read_row(st, &v[len]) != 0)
+			goto fail;
+		len++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_log("%s", sqlite3_errmsg(c->h));
+		goto fail;
+	}
+	db_reset(st);
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	db_reset(st);
+	db_outboxes_free(v, len);
+	return -1;
+}
+
+int
+db_outbox_due(struct db_conn *c, const char *channel, int64_t now, int limit,
+              struct db_outbox **out, size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_DUE]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, channel) || db_bind_int(st, 2, now) || db_bind_int(st, 3, limit)) {
+		db_reset(st);
+		return -1;
+	}
+	return read_rows(c, st, out, n);
+}
+
+/* Runs an UPDATE of one row: 1 changed / 0 not (no such row in that state) / -1. */
+static int
+update_one(struct db_conn *c, sqlite3_stmt *st)
+{
+	if (db_exec_stmt(c, st) != 0)
+		return -1;
+	return sqlite3_changes(c->h) > 0;
+}
+
+int
+db_outbox_claim(struct db_conn *c, int64_t id, int64_t now, const char *message_id,
+                int64_t retry_at)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_CLAIM]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, now) || db_bind_text(st, 2, message_id) ||
+	    db_bind_int(st, 3, retry_at) || db_bind_int(st, 4, id)) {
+		db_reset(st);
+		return -1;
+	}
+	return update_one(c, st);
+}
+
+int
+db_outbox_sent(struct db_conn *c, int64_t id, int64_t now)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_SENT]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, now) || db_bind_int(st, 2, id)) {
+		db_reset(st);
+		return -1;
+	}
+	return update_one(c, st);
+}
+
+int
+db_outbox_failed(struct db_conn *c, int64_t id, const char *error)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_FAILED]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, error) || db_bind_int(st, 2, id)) {
+		db_reset(st);
+		return -1;
+	}
+	return update_one(c, st);
+}
+
+int
+db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const char *error)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_LATER]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, send_after) || db_bind_text(st, 2, error) ||
+	    db_bind_int(st, 3, id)) {
+		db_reset(st);
+		return -1;
+	}
+	return update_one(c, st);
+}
+
+int
+db_outbox_requeue(struct db_conn *c, int64_t id, int64_t now, int64_t give_up_at)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_REQUEUE]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, now) || db_bind_int(st, 2, give_up_at) || db_bind_int(st, 3, id)) {
+		db_reset(st);
+		return -1;
+	}
+	return update_one(c, st);
+}
+
+int
+db_outbox_list(struct db_conn *c, const char *state, int64_t before, int limit,
+               struct db_outbox **out, size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[state != NULL ? STMT_LIST : STMT_LIST_ALL]);
+	int i = 1;
+
+	if (st == NULL)
+		return -1;
+	if ((state != NULL && db_bind_text(st, i++, state)) || db_bind_int(st, i++, before) ||
+	    db_bind_int(st, i, limit)) {
+		db_reset(st);
+		return -1;
+	}
+	return read_rows(c, st, out, n);
+}
+
+int
+db_outbox_get(struct db_conn *c, int64_t id, struct db_outbox *out)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_GET]);
+	int rc, ret = -1;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, id) != 0)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = read_row(st, out) == 0 ? 1 : -1;
+	else if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		db_log("%s", sqlite3_errmsg(c->h));
+out:
+	db_reset(st);
+	return ret;
+}
+
+int
+db_outbox_count(struct db_conn *c, const char *state, int64_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_COUNT]);
+	int ret = -1;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, state) == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		*n = sqlite3_column_int64(st, 0);
+		ret = 0;
+	} else
+		db_log("%s", sqlite3_errmsg(c->h));
+	db_reset(st);
+	return ret;
+}
+
+void
+db_outbox_free(struct db_outbox *o)
+{
+	if (o == NULL)
+		return;
+	free(o->clock);
+	free(o->step);
+	free(o->channel);
+	free(o->recipient);
+	free(o->subject);
+	free(o->body);
+	free(o->last_error);
+	free(o->state);
+	free(o->message_id);
+	free(o->tracking);
+	memset(o, 0, sizeof(*o));
+}
+
+void
+db_outboxes_free(struct db_outbox *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		db_outbox_free(&v[i]);
+	free(v);
+}
+
+int
+db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_LADDER_DUE]);
+	size_t len = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, now) || db_bind_int(st, 2, (int64_t)limit)) {
+		db_reset(st);
+		return -1;
+	}
+	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		ids[len++] = sqlite3_column_int64(st, 0);
+	if (len < limit && rc != SQLITE_DONE) {
+		db_log("%s", sqlite3_errmsg(c->h));
+		db_reset(st);
+		return -1;
+	}
+	db_reset(st);
+	*n = len;
+	return 0;
+}
+
+int
+db_ladder_set(struct db_conn *c, int64_t item_id, int64_t next_at)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_LADDER_SET]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, item_id) || db_bind_int(st, 2, next_at)) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
+}
+
+int
+db_notify_missing_add(struct db_conn *c, const struct db_missing_new *m)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_MISSING_ADD]);
+
+	if (st == NULL)
+		return -1;
+	if (bind_id(st, 1, m->item_id) || db_bind_text(st, 2, m->clock ? m->clock : "") ||
+	    db_bind_text(st, 3, m->step) || db_bind_text(st, 4, m->channel) ||
+	    bind_id(st, 5, m->account_id) || db_bind_text(st, 6, m->role) ||
+	    bind_id(st, 7, m->section_id) || db_bind_int(st, 8, m->at) || db_exec_stmt(c, st) != 0)
+		return -1;
+	return sqlite3_changes(c->h) == 0;
+}
+
+int
+db_notify_missing_list(struct db_conn *c, int limit, struct db_notify_missing **out, size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_MISSING_LIST]);
+	struct db_notify_missing *v = NULL, *nv, *m;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, limit) != 0)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nv = db_grow(v, len, &cap, sizeof(*v));
+		if (nv == NULL)
+			goto fail;
+		v = nv;
+		m = &v[len];
+		memset(m, 0, sizeof(*m));
+		len++;
+		m->id = sqlite3_column_int64(st, 0);
+		m->item_id = sqlite3_column_int64(st, 1);
+		m->clock = db_col_text(st, 2);
+		m->step = db_col_text(st, 3);
+		m->channel = db_col_text(st, 4);
+		m->account_id = sqlite3_column_int64(st, 5);
+		m->role = db_col_text(st, 6);
+		m->section_id = sqlite3_column_int64(st, 7);
+		m->at = sqlite3_column_int64(st, 8);
+		m->tracking = db_col_text(st, 9);
+		m->username = db_col_text(st, 10);
+		m->section = db_col_text(st, 11);
+		if (m->clock == NULL || m->step == NULL || m->channel == NULL || m->role == NULL)
+			goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		db_log("%s", sqlite3_errmsg(c->h));
+		goto fail;
+	}
+	db_reset(st);
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	db_reset(st);
+	db_notify_missing_free(v, len);
+	return -1;
+}
+
+void
+db_notify_missing_free(struct db_notify_missing *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].clock);
+		free(v[i].step);
+		free(v[i].channel);
+		free(v[i].role);
+		free(v[i].tracking);
+		free(v[i].username);
+		free(v[i].section);
+	}
+	free(v);
+}
+
+int
+db_notify_run_get(struct db_conn *c, const char *name, char *buf, size_t size)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_RUN_GET]);
+	int rc, ret = -1;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, name) != 0)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(st, 0);
+
+		snprintf(buf, size, "%s", v != NULL ? (const char *)v : "");
+		ret = 1;
+	} else if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		db_log("%s", sqlite3_errmsg(c->h));
+out:
+	db_reset(st);
+	return ret;
+}
+
+int
+db_notify_run_set(struct db_conn *c, const char *name, const char *last)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_RUN_SET]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, name) || db_bind_text(st, 2, last)) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
+}

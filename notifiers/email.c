@@ -1,0 +1,199 @@
+/* email.c: the e-mail channel. Messages are built with GMime (RFC 2047 subject, UTF-8 body in
+ * base64, Date, Message-ID, Auto-Submitted) and a batch is sent in one SMTP session with
+ * libesmtp. SMTP 5xx fails a notice at once; 4xx and connection failures are retried. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gmime/gmime.h>
+#include <libesmtp.h>
+
+#include "notifiers_int.h"
+
+/* A new message text with CRLF line ends (g_free), or NULL. */
+static char *
+build(const struct notify_config *cfg, const struct notify_msg *m)
+{
+	GMimeMessage *msg = g_mime_message_new(TRUE);
+	GMimeTextPart *part = NULL;
+	GMimeFormatOptions *fo = NULL;
+	GDateTime *date = NULL;
+	char *text = NULL;
+
+	if (msg == NULL)
+		return NULL;
+	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, "civicdesk", cfg->smtp_from);
+	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, m->row->recipient);
+	g_mime_message_set_subject(msg, m->row->subject != NULL ? m->row->subject : "civicdesk",
+	                           "utf-8");
+	date = g_date_time_new_from_unix_local(m->date);
+	if (date == NULL)
+		goto out;
+	g_mime_message_set_date(msg, date);
+	g_mime_message_set_message_id(msg, m->message_id);
+	g_mime_object_set_header(GMIME_OBJECT(msg), "Auto-Submitted", "auto-generated", NULL);
+	part = g_mime_text_part_new_with_subtype("plain");
+	if (part == NULL)
+		goto out;
+	g_mime_text_part_set_text(part, m->row->body);
+	g_mime_text_part_set_charset(part, "utf-8");
+	g_mime_part_set_content_encoding(GMIME_PART(part), GMIME_CONTENT_ENCODING_BASE64);
+	g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
+	fo = g_mime_format_options_new();
+	if (fo == NULL)
+		goto out;
+	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+	text = g_mime_object_to_string(GMIME_OBJECT(msg), fo);
+out:
+	if (fo != NULL)
+		g_mime_format_options_free(fo);
+	if (part != NULL)
+		g_object_unref(part);
+	if (date != NULL)
+		g_date_time_unref(date);
+	g_object_unref(msg);
+	return text;
+}
+
+/* Parses smtp://host[:port] into "host:port" (port 25 by default). 0 or -1. */
+int
+notify_smtp_hostport(const char *url, char *buf, size_t size)
+{
+	const char *p;
+	size_t len;
+
+	if (strncmp(url, "smtp://", 7) != 0)
+		return -1;
+	p = url + 7;
+	len = strcspn(p, "/");
+	if (len == 0 || len + 4 >= size)
+		return -1;
+	if (memchr(p, ':', len) != NULL)
+		snprintf(buf, size, "%.*s", (int)len, p);
+	else
+		snprintf(buf, size, "%.*s:25", (int)len, p);
+	return 0;
+}
+
+static enum starttls_option
+starttls_mode(const char *s)
+{
+	if (s != NULL && strcmp(s, "required") == 0)
+		return Starttls_REQUIRED;
+	if (s != NULL && strcmp(s, "off") == 0)
+		return Starttls_DISABLED;
+	return Starttls_ENABLED;
+}
+
+/* The result of an SMTP status code: 2xx sent, 5xx failed, anything else retried. */
+static enum notify_result
+by_code(int code)
+{
+	if (code >= 200 && code < 300)
+		return NOTIFY_SENT;
+	if (code >= 500 && code < 600)
+		return NOTIFY_FAILED;
+	return NOTIFY_RETRY;
+}
+
+static void
+all_retry(struct notify_msg *msgs, size_t n, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		msgs[i].result = NOTIFY_RETRY;
+		snprintf(msgs[i].error, sizeof(msgs[i].error), "%s", why);
+	}
+}
+
+static void
+email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
+{
+	smtp_session_t s = NULL;
+	smtp_message_t *sm = NULL;
+	smtp_recipient_t *rc = NULL;
+	char **texts = NULL, hostport[300], ebuf[200];
+	const smtp_status_t *st;
+	size_t i;
+
+	if (n == 0)
+		return;
+	sm = calloc(n, sizeof(*sm));
+	rc = calloc(n, sizeof(*rc));
+	texts = calloc(n, sizeof(*texts));
+	if (sm == NULL || rc == NULL || texts == NULL) {
+		all_retry(msgs, n, "out of memory");
+		goto out;
+	}
+	if (notify_smtp_hostport(cfg->smtp_url, hostport, sizeof(hostport)) != 0) {
+		all_retry(msgs, n, "smtp_url is not smtp://host:port");
+		goto out;
+	}
+	s = smtp_create_session();
+	if (s == NULL || smtp_set_server(s, hostport) == 0 ||
+	    smtp_starttls_enable(s, starttls_mode(cfg->smtp_starttls)) == 0) {
+		all_retry(msgs, n, smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	for (i = 0; i < (size_t)Timeout_DATA2 + 1; i++)
+		smtp_set_timeout(s, (int)i | Timeout_OVERRIDE_RFC2822_MINIMUM, cfg->smtp_timeout);
+	for (i = 0; i < n; i++) {
+		msgs[i].result = NOTIFY_RETRY;
+		texts[i] = build(cfg, &msgs[i]);
+		if (texts[i] == NULL) {
+			snprintf(msgs[i].error, sizeof(msgs[i].error), "cannot build the message");
+			continue;
+		}
+		sm[i] = smtp_add_message(s);
+		if (sm[i] == NULL || smtp_set_reverse_path(sm[i], cfg->smtp_from) == 0 ||
+		    (rc[i] = smtp_add_recipient(sm[i], msgs[i].row->recipient)) == NULL ||
+		    smtp_set_message_str(sm[i], texts[i]) == 0) {
+			snprintf(msgs[i].error, sizeof(msgs[i].error), "libesmtp: %s",
+			         smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
+			continue;
+		}
+	}
+	if (smtp_start_session(s) == 0) {
+		/* no session at all: every message waits for the next attempt */
+		char why[256];
+
+		snprintf(why, sizeof(why), "SMTP %.80s: %s", hostport,
+		         smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
+		all_retry(msgs, n, why);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (sm[i] == NULL || rc[i] == NULL)
+			continue;
+		st = smtp_reverse_path_status(sm[i]);
+		if (st != NULL && st->code >= 400) {
+			msgs[i].result = by_code(st->code);
+		} else {
+			st = smtp_recipient_status(rc[i]);
+			if (st != NULL && st->code >= 400)
+				msgs[i].result = by_code(st->code);
+			else {
+				st = smtp_message_transfer_status(sm[i]);
+				msgs[i].result = st != NULL ? by_code(st->code) : NOTIFY_RETRY;
+			}
+		}
+		if (msgs[i].result != NOTIFY_SENT) {
+			snprintf(msgs[i].error, sizeof(msgs[i].error), "SMTP %d %s",
+			         st != NULL ? st->code : 0,
+			         st != NULL && st->text != NULL ? st->text : "no answer");
+			msgs[i].error[strcspn(msgs[i].error, "\r\n")] = '\0';
+		}
+	}
+out:
+	if (s != NULL)
+		smtp_destroy_session(s);
+	if (texts != NULL)
+		for (i = 0; i < n; i++)
+			g_free(texts[i]);
+	free(texts);
+	free(rc);
+	free(sm);
+}
+
+const struct notify_channel notify_email = {"email", email_send};

@@ -1,0 +1,188 @@
+/*
+ * notifiers.h: the notices of civicdesk (DESIGN.md "Escalation ladder"): the outbox dispatcher,
+ * the channels that empty it (e-mail through libesmtp, SMS through an HTTP gateway with
+ * libcurl), SMS quiet hours, and the ladder scan that queues reminders and escalations.
+ *
+ * Notices are rows of the outbox table, written in the transaction of what causes them (a scan
+ * here; a submission or an action through notify_citizen) and unique per (item, clock, step,
+ * channel, recipient). A dispatcher thread sends due rows with exponential backoff; a crash
+ * between sending and marking resends the row once, with the same Message-ID.
+ *
+ * This module calls db/ and sla/ only; it knows nothing of HTTP.
+ */
+#ifndef NOTIFIERS_H
+#define NOTIFIERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "sla/sla.h"
+
+/* --- configuration ------------------------------------------------------------------------- */
+
+struct notify_config {
+	const char *smtp_url;      /* smtp://host:port ("" = e-mail waits, unsent) */
+	const char *smtp_from;     /* sender address */
+	const char *smtp_starttls; /* off | optional | required */
+	const char *sms_url;       /* gateway URL ("" = SMS wait, unsent) */
+	const char *sms_quiet;     /* "21:00-08:00 rest-days", "off", … (notify_quiet_parse) */
+	long scan_interval;        /* seconds between ladder scans */
+	long backoff_min;          /* seconds before the first retry; doubles each time … */
+	long backoff_max;          /* … up to this */
+	long give_up;              /* seconds after queueing when a failing notice ends failed */
+	long sms_connect_timeout;  /* milliseconds */
+	long sms_timeout;          /* milliseconds for a whole gateway request */
+	long smtp_timeout;         /* seconds per SMTP protocol step */
+	long batch;                /* rows per dispatch pass (one SMTP session) */
+	long poll_ms;              /* dispatcher wake-up period, milliseconds */
+	const char *digest;        /* weekly digest: "mon 09:00" (local), or "off" */
+};
+
+/* The defaults (every key of the configuration's notify section): smtp/sms unset, quiet
+ * "21:00-08:00 rest-days", scan 60 s, backoff 60 s doubling to 3600 s, give up after 86400 s. */
+void notify_config_defaults(struct notify_config *cfg);
+/* Checks cfg (URL schemes, quiet hours, ranges): 0, or -1 with a sentence in err. */
+int notify_config_check(const struct notify_config *cfg, char *err, size_t errsize);
+
+/* --- quiet hours (quiet.c) ------------------------------------------------------------------- */
+
+struct notify_quiet {
+	int off;       /* 1: SMS at any time */
+	int from, to;  /* minutes after local midnight; from == to: no daily window */
+	int rest_days; /* 1: none on rest days (holidays and weekends of the calendar) */
+};
+
+/* Parses "HH:MM-HH:MM", "HH:MM-HH:MM rest-days", "rest-days" or "off". 0, or -1 with a
+ * sentence in err. */
+int notify_quiet_parse(const char *s, struct notify_quiet *out, char *err, size_t errsize);
+/* The first instant at or after t at which an SMS may be sent. */
+int64_t notify_quiet_next(const struct notify_quiet *q, const struct sla_calendar *cal,
+                          int64_t t);
+
+/* --- channels (email.c, sms.c) ---------------------------------------------------------------- */
+
+enum notify_result {
+	NOTIFY_SENT,   /* accepted by the server or gateway */
+	NOTIFY_RETRY,  /* not now: try again later */
+	NOTIFY_FAILED, /* refused for good */
+};
+
+/* One notice of a batch handed to a channel. */
+struct notify_msg {
+	const struct db_outbox *row; /* lent: recipient, subject, body */
+	const char *message_id;      /* without angle brackets */
+	int64_t date;                /* the Date of the message */
+	enum notify_result result;   /* out */
+	int64_t retry_after;         /* out: seconds the peer asked to wait (0: none) */
+	char error[256];             /* out: the peer's or library's words when not sent */
+};
+
+/* A channel: one file each, behind these pointers. */
+struct notify_channel {
+	const char *name; /* outbox.channel: email | sms */
+	/* Sends a batch (in one SMTP session, one reused HTTP connection), filling each result. */
+	void (*send)(const struct notify_config *cfg, struct notify_msg *msgs, size_t n);
+};
+
+extern const struct notify_channel notify_email;
+extern const struct notify_channel notify_sms;
+
+/* A Message-ID for a new row: "civicdesk.ID.RANDOM@DOMAIN" (DOMAIN from the sender address)
+ * into buf. */
+void notify_message_id(const struct notify_config *cfg, int64_t id, char *buf, size_t size);
+
+/* --- the ladder (ladder.c) ----------------------------------------------------------------- */
+
+struct notify_scan_stats {
+	size_t items;   /* items looked at */
+	size_t queued;  /* outbox rows written */
+	size_t missing; /* recipients without an address, recorded */
+};
+
+/* One scan at `now`: every item whose ladder mark is due gets its reminders, overdue notices
+ * and supervisor escalations queued (once per item, clock, step, recipient), its next mark set,
+ * each batch in one transaction. 0 or -1. */
+int notify_scan(struct db_conn *c, const struct notify_config *cfg,
+                const struct sla_calendar *cal, int64_t now, struct notify_scan_stats *stats);
+
+/* --- weekly notices (digest.c) -------------------------------------------------------------- */
+
+/* Parses "mon 09:00" … "sun 23:59" (weekday 0 = Monday, minutes after midnight) or "off"
+ * (weekday -1). 0 or -1. */
+int notify_weekly_parse(const char *s, int *weekday, int *minutes);
+/* Once a week, in one transaction with a mark of the week: from cfg->digest on, each active
+ * section's digest of its open items (at most 100, nearest due first) to the section's mailbox
+ * and its heads; and, when the calendar's coverage ends within 60 days, a warning to every
+ * administrator (from the first scan of the week). *queued counts rows written. 0 or -1. */
+int notify_weekly(struct db_conn *c, const struct notify_config *cfg,
+                  const struct sla_calendar *cal, int64_t now, size_t *queued);
+
+/* --- citizen notices (citizen.c) -------------------------------------------------------------- */
+
+enum notify_event {
+	NOTIFY_EV_RECEIVED,  /* acknowledgement: tracking number, kind, subject, reply due */
+	NOTIFY_EV_INFO,      /* information asked of the citizen */
+	NOTIFY_EV_EXTENSION, /* extension approved: the new reply due date */
+	NOTIFY_EV_EXPLAINED, /* interim explanation sent */
+	NOTIFY_EV_REPLIED,   /* the reply is out */
+	NOTIFY_EV_REJECTED,  /* not accepted, with the reason */
+	NOTIFY_EV_MERGED,    /* merged into another item */
+	NOTIFY_EV__MAX
+};
+
+/* Queues the e-mail to the item's citizen for ev (nothing when no address was given), inside
+ * the caller's transaction; note is the reason, question or explanation (may be NULL), `at`
+ * tells repeated events apart. Never puts the query code in a message. 0 or -1. */
+int notify_citizen(struct db_conn *c, const struct notify_config *cfg,
+                   const struct sla_calendar *cal, enum notify_event ev,
+                   const struct db_item *item, const char *note, int64_t at);
+
+/* --- the threads (notify.c) --------------------------------------------------------------------- */
+
+/* Initialises the libraries of the channels (GMime, libcurl); both keep a count, so each call
+ * is matched by one notify_cleanup. Call before any thread that sends starts: notify_start does
+ * it itself; a program calling notify_dispatch directly calls it first. */
+void notify_init(void);
+void notify_cleanup(void);
+
+/* What the threads read from their owner: the clock and the current calendar. */
+struct notify_env {
+	void *cls;
+	int64_t (*now)(void *cls);
+	struct sla_calendar *(*calendar)(void *cls); /* a new reference, unref'd by the caller */
+};
+
+struct notifier;
+
+/* Starts the dispatcher and the ladder scan threads on db (cfg and env are copied; cfg's
+ * strings must outlive the notifier). 0, or -1 with a sentence in err. */
+int notify_start(const struct notify_config *cfg, struct db *db, const struct notify_env *env,
+                 struct notifier **out, char *err, size_t errsize);
+/* Wakes the dispatcher (new rows were committed). NULL is fine. */
+void notify_kick(struct notifier *n);
+/* Stops the threads (a send under way finishes) and frees n; NULL is fine. */
+void notify_stop(struct notifier *n);
+
+/* One dispatch pass at `now` on c: sends up to cfg->batch due rows of each channel and marks
+ * them. *sent (may be NULL) counts the rows marked sent. 0 or -1. */
+int notify_dispatch(struct db_conn *c, const struct notify_config *cfg,
+                    const struct sla_calendar *cal, int64_t now, size_t *sent);
+
+/* --- the service's side (hook.c) ------------------------------------------------------------ */
+
+struct app;
+struct core_event;
+
+/* The notifiers' configuration from the application's (strings lent by app->cfg). */
+void notify_config_from_app(const struct app *app, struct notify_config *out);
+/* Installs the citizen-notice hook in app->notify (cls = app): every submission and action then
+ * queues its notice in its own transaction. For every command that changes items. */
+void notify_attach(struct app *app);
+/* The hook: maps a core event to notify_citizen. 0, or -1 (the change is rolled back). */
+int notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev);
+/* Starts the dispatcher and scan threads of `civicdesk serve` on app (its clock, calendar and
+ * store). 0, or -1 with a sentence in err. */
+int notify_start_app(struct app *app, struct notifier **out, char *err, size_t errsize);
+
+#endif

@@ -1,0 +1,476 @@
+/* notify.c: configuration of the notifiers, the dispatcher (one pass, and the thread that runs
+ * passes) and the ladder scan thread. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <gmime/gmime.h>
+#include <sodium.h>
+
+#include "notifiers_int.h"
+
+#define MID_MAX 160 /* bytes of a Message-ID */
+
+void
+notify_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("civicdesk: notify: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+notify_config_defaults(struct notify_config *cfg)
+{
+	cfg->smtp_url = "";
+	cfg->smtp_from = "civicdesk@localhost";
+	cfg->smtp_starttls = "optional";
+	cfg->sms_url = "";
+	cfg->sms_quiet = "21:00-08:00 rest-days";
+	cfg->scan_interval = 60;
+	cfg->backoff_min = 60;
+	cfg->backoff_max = 3600;
+	cfg->give_up = 86400;
+	cfg->sms_connect_timeout = 5000;
+	cfg->sms_timeout = 15000;
+	cfg->smtp_timeout = 60;
+	cfg->batch = 100;
+	cfg->poll_ms = 1000;
+	cfg->digest = "mon 09:00";
+}
+
+int
+notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
+{
+	struct notify_quiet q;
+	char hp[300];
+
+	if (cfg->smtp_url[0] != '\0' && strncmp(cfg->smtp_url, "smtps://", 8) == 0) {
+		snprintf(err, errsize,
+		         "smtp_url: libesmtp speaks STARTTLS, not implicit TLS: give smtp://HOST:587 "
+		         "with smtp_starttls = required instead of %s",
+		         cfg->smtp_url);
+		return -1;
+	}
+	if (cfg->smtp_url[0] != '\0' && notify_smtp_hostport(cfg->smtp_url, hp, sizeof(hp)) != 0) {
+		snprintf(err, errsize, "smtp_url: '%s' is not smtp://HOST[:PORT]", cfg->smtp_url);
+		return -1;
+	}
+	if (strcmp(cfg->smtp_starttls, "off") != 0 && strcmp(cfg->smtp_starttls, "optional") != 0 &&
+	    strcmp(cfg->smtp_starttls, "required") != 0) {
+		snprintf(err, errsize, "smtp_starttls: give off, optional or required");
+		return -1;
+	}
+	if (strchr(cfg->smtp_from, '@') == NULL) {
+		snprintf(err, errsize, "smtp_from: '%s' is not an e-mail address", cfg->smtp_from);
+		return -1;
+	}
+	if (cfg->sms_url[0] != '\0' && strncmp(cfg->sms_url, "http://", 7) != 0 &&
+	    strncmp(cfg->sms_url, "https://", 8) != 0) {
+		snprintf(err, errsize, "sms_url: '%s' is not an http:// or https:// URL", cfg->sms_url);
+		return -1;
+	}
+	if (notify_quiet_parse(cfg->sms_quiet, &q, err, errsize) != 0)
+		return -1;
+	{
+		int wd, min;
+
+		if (notify_weekly_parse(cfg->digest, &wd, &min) != 0) {
+			snprintf(err, errsize, "digest: '%s' is not \"mon 09:00\" (a weekday and a "
+			         "time) or \"off\"", cfg->digest);
+			return -1;
+		}
+	}
+	if (cfg->scan_interval < 1 || cfg->backoff_min < 1 || cfg->backoff_max < cfg->backoff_min ||
+	    cfg->give_up < 1 || cfg->batch < 1 || cfg->poll_ms < 10 || cfg->sms_timeout < 1 ||
+	    cfg->sms_connect_timeout < 1 || cfg->smtp_timeout < 1) {
+		snprintf(err, errsize,
+		         "scan_interval, backoff_min, give_up, the timeouts must be positive and "
+		         "backoff_max at least backoff_min");
+		return -1;
+	}
+	return 0;
+}
+
+void
+notify_message_id(const struct notify_config *cfg, int64_t id, char *buf, size_t size)
+{
+	unsigned char rnd[8];
+	char hex[sizeof(rnd) * 2 + 1];
+	const char *at = strrchr(cfg->smtp_from, '@');
+	const char *domain = at != NULL && at[1] != '\0' ? at + 1 : "localhost";
+
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	snprintf(buf, size, "civicdesk.%lld.%s@%.100s", (long long)id, hex, domain);
+}
+
+void
+notify_format_time(int64_t t, char *buf, size_t size)
+{
+	char iso[32];
+
+	/* 2025-10-14T23:59:59+08:00 → 2025-10-14 23:59 */
+	sla_format_local(t, iso, sizeof(iso));
+	snprintf(buf, size, "%.10s %.5s", iso, iso + 11);
+}
+
+int
+notify_queue(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+             const struct db_notice *in, int64_t now)
+{
+	struct db_notice n = *in;
+	struct notify_quiet q;
+	char err[200];
+	int rc;
+
+	n.created = now;
+	n.send_after = now;
+	n.give_up_at = now + cfg->give_up;
+	if (strcmp(n.channel, "sms") == 0 &&
+	    notify_quiet_parse(cfg->sms_quiet, &q, err, sizeof(err)) == 0) {
+		n.send_after = notify_quiet_next(&q, cal, now);
+		/* a notice held by quiet hours still gets its whole retry time */
+		n.give_up_at = n.send_after + cfg->give_up;
+	}
+	rc = db_outbox_add(c, &n, NULL);
+	return rc < 0 ? -1 : rc;
+}
+
+/* --- the dispatcher ------------------------------------------------------------------------- */
+
+/* Seconds to wait after the attempt-th failed attempt (1 = the first). */
+static int64_t
+backoff(const struct notify_config *cfg, int attempt)
+{
+	int64_t d = cfg->backoff_min;
+	int i;
+
+	for (i = 1; i < attempt && d < cfg->backoff_max; i++)
+		d *= 2;
+	return d < cfg->backoff_max ? d : cfg->backoff_max;
+}
+
+/* One pass of one channel: claims due rows, sends them as one batch, marks them. */
+static int
+dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
+                 const struct notify_channel *ch, const struct notify_quiet *q,
+                 const struct sla_calendar *cal, int64_t now, size_t *sent)
+{
+	struct db_outbox *rows = NULL;
+	struct notify_msg *msgs = NULL;
+	char(*mids)[MID_MAX] = NULL;
+	int64_t *retry_at = NULL, at, next;
+	size_t n = 0, k = 0, i;
+	int sms = strcmp(ch->name, "sms") == 0, rc = -1, r;
+
+	if (db_outbox_due(c, ch->name, now, (int)cfg->batch, &rows, &n) != 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	msgs = calloc(n, sizeof(*msgs));
+	mids = calloc(n, sizeof(*mids));
+	retry_at = calloc(n, sizeof(*retry_at));
+	if (msgs == NULL || mids == NULL || retry_at == NULL)
+		goto out;
+	/* 1. claim: count the attempt and fix the Message-ID before anything leaves */
+	if (db_begin(c) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (sms && (next = notify_quiet_next(q, cal, now)) > now) {
+			if (db_outbox_later(c, rows[i].id, next, rows[i].last_error) < 0)
+				goto rollback;
+			continue;
+		}
+		if (rows[i].message_id != NULL)
+			snprintf(mids[k], MID_MAX, "%s", rows[i].message_id);
+		else
+			notify_message_id(cfg, rows[i].id, mids[k], MID_MAX);
+		at = now + backoff(cfg, rows[i].attempts + 1);
+		retry_at[k] = sms ? notify_quiet_next(q, cal, at) : at;
+		r = db_outbox_claim(c, rows[i].id, now, mids[k], retry_at[k]);
+		if (r < 0)
+			goto rollback;
+		if (r == 0)
+			continue;
+		msgs[k].row = &rows[i];
+		msgs[k].message_id = mids[k];
+		msgs[k].date = now;
+		k++;
+	}
+	if (db_commit(c) != 0)
+		goto out;
+	/* 2. send; a crash from here to the commit below resends these once, same Message-ID */
+	ch->send(cfg, msgs, k);
+	/* 3. mark */
+	if (db_begin(c) != 0)
+		goto out;
+	for (i = 0; i < k; i++) {
+		const struct db_outbox *row = msgs[i].row;
+		char why[300];
+
+		switch (msgs[i].result) {
+		case NOTIFY_SENT:
+			r = db_outbox_sent(c, row->id, now);
+			if (r > 0 && sent != NULL)
+				(*sent)++;
+			break;
+		case NOTIFY_FAILED:
+			notify_log("%s to %s (outbox %lld) failed: %s", ch->name, row->recipient,
+			           (long long)row->id, msgs[i].error);
+			r = db_outbox_failed(c, row->id, msgs[i].error);
+			break;
+		default:
+			if (row->give_up_at != 0 && now >= row->give_up_at) {
+				snprintf(why, sizeof(why), "gave up after %d attempts: %s",
+				         row->attempts + 1, msgs[i].error);
+				notify_log("%s to %s (outbox %lld): %s", ch->name, row->recipient,
+				           (long long)row->id, why);
+				r = db_outbox_failed(c, row->id, why);
+				break;
+			}
+			at = retry_at[i];
+			if (msgs[i].retry_after > 0 && now + msgs[i].retry_after > at)
+				at = now + msgs[i].retry_after;
+			if (sms)
+				at = notify_quiet_next(q, cal, at);
+			r = db_outbox_later(c, row->id, at, msgs[i].error);
+			break;
+		}
+		if (r < 0)
+			goto rollback;
+	}
+	if (db_commit(c) != 0)
+		goto out;
+	rc = 0;
+	goto out;
+rollback:
+	db_rollback(c);
+out:
+	free(retry_at);
+	free(mids);
+	free(msgs);
+	db_outboxes_free(rows, n);
+	return rc;
+}
+
+int
+notify_dispatch(struct db_conn *c, const struct notify_config *cfg,
+                const struct sla_calendar *cal, int64_t now, size_t *sent)
+{
+	struct notify_quiet q;
+	char err[200];
+	int rc = 0;
+
+	if (notify_quiet_parse(cfg->sms_quiet, &q, err, sizeof(err)) != 0)
+		q.off = 1;
+	if (cfg->smtp_url[0] != '\0' &&
+	    dispatch_channel(c, cfg, &notify_email, &q, cal, now, sent) != 0)
+		rc = -1;
+	if (cfg->sms_url[0] != '\0' && dispatch_channel(c, cfg, &notify_sms, &q, cal, now, sent) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* --- the threads ------------------------------------------------------------------------------- */
+
+struct notifier {
+	struct notify_config cfg;
+	struct db *db;
+	struct notify_env env;
+	pthread_mutex_t lock; /* guards stop and kicked */
+	pthread_cond_t cond;
+	int stop, kicked;
+	pthread_t dispatcher, scanner;
+	int have_dispatcher, have_scanner;
+};
+
+/* Waits up to ms milliseconds or until stopped or kicked. Returns 1 when stopping. */
+static int
+nap(struct notifier *n, long ms)
+{
+	struct timespec ts;
+	int stop;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&n->lock);
+	while (!n->stop && !n->kicked)
+		if (pthread_cond_timedwait(&n->cond, &n->lock, &ts) == ETIMEDOUT)
+			break;
+	n->kicked = 0;
+	stop = n->stop;
+	pthread_mutex_unlock(&n->lock);
+	return stop;
+}
+
+static int
+stopping(struct notifier *n)
+{
+	int stop;
+
+	pthread_mutex_lock(&n->lock);
+	stop = n->stop;
+	pthread_mutex_unlock(&n->lock);
+	return stop;
+}
+
+static void *
+dispatcher_main(void *cls)
+{
+	struct notifier *n = cls;
+	struct sla_calendar *cal;
+	struct db_conn *c;
+	size_t sent;
+
+	while (!stopping(n)) {
+		sent = 0;
+		c = db_acquire(n->db);
+		cal = n->env.calendar(n->env.cls);
+		if (c != NULL && cal != NULL)
+			notify_dispatch(c, &n->cfg, cal, n->env.now(n->env.cls), &sent);
+		sla_calendar_unref(cal);
+		db_release(n->db, c);
+		if (sent > 0)
+			continue; /* more may be due */
+		if (nap(n, n->cfg.poll_ms))
+			break;
+	}
+	return NULL;
+}
+
+static void *
+scanner_main(void *cls)
+{
+	struct notifier *n = cls;
+	struct notify_scan_stats st;
+	struct sla_calendar *cal;
+	struct db_conn *c;
+
+	while (!stopping(n)) {
+		memset(&st, 0, sizeof(st));
+		c = db_acquire(n->db);
+		cal = n->env.calendar(n->env.cls);
+		if (c != NULL && cal != NULL) {
+			int64_t now = n->env.now(n->env.cls);
+
+			notify_scan(c, &n->cfg, cal, now, &st);
+			notify_weekly(c, &n->cfg, cal, now, &st.queued);
+			if (st.queued > 0)
+				notify_kick(n);
+		}
+		sla_calendar_unref(cal);
+		db_release(n->db, c);
+		/* the scan's own wake-ups: the interval, never a kick */
+		{
+			struct timespec ts;
+			long left = n->cfg.scan_interval * 1000L;
+
+			while (left > 0 && !stopping(n)) {
+				long step = left < 200 ? left : 200;
+
+				ts.tv_sec = 0;
+				ts.tv_nsec = step * 1000000L;
+				nanosleep(&ts, NULL);
+				left -= step;
+			}
+		}
+	}
+	return NULL;
+}
+
+void
+notify_init(void)
+{
+	g_mime_init();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void
+notify_cleanup(void)
+{
+	curl_global_cleanup();
+	g_mime_shutdown();
+}
+
+int
+notify_start(const struct notify_config *cfg, struct db *db, const struct notify_env *env,
+             struct notifier **out, char *err, size_t errsize)
+{
+	struct notifier *n;
+	pthread_condattr_t ca;
+
+	if (notify_config_check(cfg, err, errsize) != 0)
+		return -1;
+	n = calloc(1, sizeof(*n));
+	if (n == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
+	n->cfg = *cfg;
+	n->db = db;
+	n->env = *env;
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&n->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	notify_init();
+	if (pthread_create(&n->dispatcher, NULL, dispatcher_main, n) != 0) {
+		snprintf(err, errsize, "cannot start the dispatcher thread");
+		notify_stop(n);
+		return -1;
+	}
+	n->have_dispatcher = 1;
+	if (pthread_create(&n->scanner, NULL, scanner_main, n) != 0) {
+		snprintf(err, errsize, "cannot start the ladder scan thread");
+		notify_stop(n);
+		return -1;
+	}
+	n->have_scanner = 1;
+	*out = n;
+	return 0;
+}
+
+void
+notify_kick(struct notifier *n)
+{
+	if (n == NULL)
+		return;
+	pthread_mutex_lock(&n->lock);
+	n->kicked = 1;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+}
+
+void
+notify_stop(struct notifier *n)
+{
+	if (n == NULL)
+		return;
+	pthread_mutex_lock(&n->lock);
+	n->stop = 1;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+	if (n->have_dispatcher)
+		pthread_join(n->dispatcher, NULL);
+	if (n->have_scanner)
+		pthread_join(n->scanner, NULL);
+	notify_cleanup();
+	pthread_cond_destroy(&n->cond);
+	pthread_mutex_destroy(&n->lock);
+	free(n);
+}

@@ -1,0 +1,214 @@
+"""Real peers for the notifier tests, on 127.0.0.1: an SMTP server (Debian's python3-aiosmtpd)
+and a small HTTP server standing in for an SMS gateway. Each records what it received as JSON
+lines in a log file.
+
+As a program (for the C unit tests):
+    peers.py smtp --log FILE [--port N] [--reject ADDR]... [--tempfail ADDR]... [--delay S]
+    peers.py sms --log FILE [--port N] [--script 500,timeout,429:120,200] [--perm PHONE]...
+             [--sleep SECONDS]
+prints "port N" on its first line of standard output, then serves until killed.
+As a module: SmtpPeer / SmsPeer start that program and stop it.
+"""
+import argparse
+import asyncio
+import email
+import email.policy
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HERE = os.path.abspath(__file__)
+
+
+def _aiosmtpd():
+    try:
+        import aiosmtpd.smtp  # noqa: F401
+    except ImportError:  # a python3 other than Debian's: the package lives in dist-packages
+        sys.path.append("/usr/lib/python3/dist-packages")
+    import aiosmtpd.smtp
+    return aiosmtpd.smtp
+
+
+def _append(path, record):
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        f.flush()
+
+
+def serve_smtp(args):
+    smtp = _aiosmtpd()
+
+    class Handler:
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if address in args.reject:
+                return "550 5.1.1 no such user here"
+            if address in args.tempfail:
+                return "451 4.3.0 try again later"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        async def handle_DATA(self, server, session, envelope):
+            if args.delay:
+                await asyncio.sleep(args.delay)
+            raw = envelope.original_content or envelope.content
+            msg = email.message_from_bytes(raw, policy=email.policy.default)
+            body = msg.get_body(("plain",))
+            raw_subject = ""
+            for line in raw.split(b"\r\n"):
+                if line.lower().startswith(b"subject:"):
+                    raw_subject = line.decode("ascii", "replace")
+            _append(args.log, {
+                "from": envelope.mail_from,
+                "rcpt": list(envelope.rcpt_tos),
+                "subject": str(msg["subject"]),
+                "raw_subject": raw_subject,
+                "body": body.get_content() if body is not None else None,
+                "message_id": str(msg["message-id"]),
+                "date": str(msg["date"]),
+                "auto_submitted": str(msg["auto-submitted"]),
+                "content_type": str(msg["content-type"]),
+                "t": time.time(),
+            })
+            return "250 OK"
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: smtp.SMTP(Handler(), enable_SMTPUTF8=True, decode_data=False),
+            "127.0.0.1", args.port)
+        print("port %d" % server.sockets[0].getsockname()[1], flush=True)
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def serve_sms(args):
+    script = [s for s in (args.script or "").split(",") if s]
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            n = int(self.headers.get("Content-Length", "0"))
+            data = self.rfile.read(n)
+            try:
+                req = json.loads(data.decode("utf-8"))
+            except ValueError:
+                req = {"invalid": data.decode("utf-8", "replace")}
+            with lock:
+                step = script.pop(0) if script else "200"
+            if req.get("phone") in args.perm:
+                step = "400"
+            record = dict(req, t=time.time(), content_type=self.headers.get("Content-Type"))
+            if step == "timeout":
+                record["answer"] = "timeout"
+                _append(args.log, record)
+                time.sleep(args.sleep)
+                try:
+                    self._answer(200)
+                except OSError:
+                    pass
+                return
+            code, _, retry = step.partition(":")
+            record["answer"] = int(code)
+            _append(args.log, record)
+            self._answer(int(code), retry)
+
+        def _answer(self, code, retry=""):
+            body = b'{"ok":%s}' % (b"true" if code < 300 else b"false")
+            self.send_response(code)
+            if retry:
+                self.send_header("Retry-After", retry)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    print("port %d" % server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+def free_port():
+    """A port that was free a moment ago (for a peer started later on a known port)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Peer:
+    """Runs this file as a peer program; records in self.log (a JSON-lines file)."""
+
+    def __init__(self, kind, tmpdir, *args, port=0):
+        self.kind = kind
+        self.log = os.path.join(tmpdir, "%s-%d.log" % (kind, id(self)))
+        self.args = list(args)
+        self.port = port
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, HERE, self.kind, "--log", self.log, "--port", str(self.port),
+             *self.args], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("port "):
+            raise RuntimeError("%s peer did not start: %r" % (self.kind, line))
+        self.port = int(line.split()[1])
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc.stdout.close()
+            self.proc = None
+
+    def records(self):
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+
+def wait_for(cond, timeout=30.0, what="condition"):
+    """Polls cond() until it returns something true; returns it, or raises after timeout."""
+    deadline = time.time() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.05)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("kind", choices=("smtp", "sms"))
+    p.add_argument("--log", required=True)
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--reject", action="append", default=[])
+    p.add_argument("--tempfail", action="append", default=[])
+    p.add_argument("--script", default="")
+    p.add_argument("--perm", action="append", default=[])
+    p.add_argument("--sleep", type=float, default=3.0)
+    p.add_argument("--delay", type=float, default=0.0)
+    args = p.parse_args()
+    if args.kind == "smtp":
+        serve_smtp(args)
+    else:
+        serve_sms(args)
+
+
+if __name__ == "__main__":
+    main()

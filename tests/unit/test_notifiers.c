@@ -1,0 +1,1005 @@
+/* test_notifiers.c: notifiers/ against real peers on 127.0.0.1 started by the test (an aiosmtpd
+ * SMTP server and a python HTTP server as SMS gateway, tests/integration/peers.py): message
+ * format, SMTP 5xx/4xx/down, SMS retries with backoff and Retry-After, quiet hours; and the
+ * ladder scan over the 2025 National Day holiday (1-8 Oct off, Sat 11 Oct a make-up working
+ * day), on a store of its own. Time is passed in, so no test sleeps. */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "db/db.h"
+#include "notifiers/notifiers.h"
+#include "sla/sla.h"
+#include "tests/check.h"
+
+#define PEERS "tests/integration/peers.py"
+
+struct env {
+	char dir[256];
+	struct db *db;
+	struct db_conn *c;
+	struct sla_calendar *cal;
+	int logs; /* peer logs made so far (their names) */
+};
+
+struct peer {
+	pid_t pid;
+	int port;
+	char log[300];
+};
+
+static int64_t
+at(const char *local)
+{
+	int64_t t = 0;
+
+	if (sla_parse_local(local, &t) != 0) {
+		fprintf(stderr, "bad time %s\n", local);
+		exit(1);
+	}
+	return t;
+}
+
+/* Starts peers.py KIND with extra arguments on port (0: any); fills p. 0 or -1. */
+static int
+peer_start(struct env *e, struct peer *p, const char *kind, int port, const char *const *extra)
+{
+	const char *argv[32];
+	char portbuf[16], line[64];
+	int fd[2], n = 0, i;
+	ssize_t got;
+	size_t len = 0;
+
+	snprintf(p->log, sizeof(p->log), "%s/%s-%d.log", e->dir, kind, e->logs++);
+	snprintf(portbuf, sizeof(portbuf), "%d", port);
+	argv[n++] = "python3";
+	argv[n++] = PEERS;
+	argv[n++] = kind;
+	argv[n++] = "--log";
+	argv[n++] = p->log;
+	argv[n++] = "--port";
+	argv[n++] = portbuf;
+	for (i = 0; extra != NULL && extra[i] != NULL && n < 30; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	if (pipe(fd) != 0)
+		return -1;
+	p->pid = fork();
+	if (p->pid < 0)
+		return -1;
+	if (p->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed test */
+		dup2(fd[1], 1);
+		close(fd[0]);
+		close(fd[1]);
+		execvp("python3", (char *const *)argv);
+		_exit(127);
+	}
+	close(fd[1]);
+	while (len + 1 < sizeof(line) && (got = read(fd[0], line + len, 1)) == 1 &&
+	       line[len] != '\n')
+		len++;
+	line[len] = '\0';
+	close(fd[0]);
+	if (sscanf(line, "port %d", &p->port) != 1) {
+		fprintf(stdout, "# peer %s did not start: '%s'\n", kind, line);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+peer_stop(struct peer *p)
+{
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, NULL, 0);
+		p->pid = 0;
+	}
+}
+
+/* The peer's records: a new JSON array. */
+static json_t *
+peer_records(const struct peer *p)
+{
+	json_t *a = json_array();
+	FILE *f = fopen(p->log, "r");
+	char line[65536];
+
+	if (f == NULL)
+		return a;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		json_t *o = json_loads(line, 0, NULL);
+
+		if (o != NULL)
+			json_array_append_new(a, o);
+	}
+	fclose(f);
+	return a;
+}
+
+/* A port nothing listens on (for a server started later). */
+static int
+free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(s, (struct sockaddr *)&a, sizeof(a));
+	getsockname(s, (struct sockaddr *)&a, &len);
+	port = ntohs(a.sin_port);
+	close(s);
+	return port;
+}
+
+static int
+env_open(struct env *e)
+{
+	char path[300], err[256];
+	int created;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->dir, sizeof(e->dir), "/tmp/civicdesk-notify-XXXXXX");
+	if (mkdtemp(e->dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/db.sqlite", e->dir);
+	if (db_open(path, &e->db, &created, err, sizeof(err)) != 0 ||
+	    sla_calendar_builtin(&e->cal, err, sizeof(err)) != 0) {
+		fprintf(stdout, "# %s\n", err);
+		return -1;
+	}
+	e->c = db_acquire(e->db);
+	return e->c != NULL ? 0 : -1;
+}
+
+static void
+env_close(struct env *e)
+{
+	char cmd[400];
+
+	db_release(e->db, e->c);
+	db_close(e->db);
+	sla_calendar_unref(e->cal);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+	if (system(cmd) != 0)
+		fprintf(stdout, "# could not remove %s\n", e->dir);
+}
+
+static void
+test_config(struct notify_config *cfg)
+{
+	notify_config_defaults(cfg);
+	cfg->sms_quiet = "off";
+	cfg->sms_timeout = 700;
+	cfg->sms_connect_timeout = 700;
+	cfg->smtp_timeout = 5;
+	cfg->smtp_from = "civicdesk@bureau.example";
+}
+
+static int64_t
+queue(struct env *e, const struct notify_config *cfg, const char *channel, const char *to,
+      const char *step, const char *subject, const char *body, int64_t now)
+{
+	struct db_notice n;
+	struct db_outbox *rows = NULL;
+	size_t cnt = 0;
+	int64_t id = 0;
+
+	memset(&n, 0, sizeof(n));
+	n.channel = channel;
+	n.recipient = to;
+	n.step = step;
+	n.subject = subject;
+	n.body = body;
+	n.created = n.send_after = now;
+	n.give_up_at = now + cfg->give_up;
+	if (db_outbox_add(e->c, &n, &id) != 0)
+		return 0;
+	db_outboxes_free(rows, cnt);
+	return id;
+}
+
+static void
+row(struct env *e, int64_t id, struct db_outbox *o)
+{
+	if (db_outbox_get(e->c, id, o) != 1)
+		memset(o, 0, sizeof(*o));
+}
+
+/* --- quiet hours ----------------------------------------------------------------------------- */
+
+static void
+test_quiet(struct t *t)
+{
+	struct env e;
+	struct notify_quiet q;
+	char err[200];
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	CHECK_INT(t, notify_quiet_parse("21:00-08:00 rest-days", &q, err, sizeof(err)), 0);
+	CHECK_INT(t, q.from, 21 * 60);
+	CHECK_INT(t, q.to, 8 * 60);
+	CHECK_INT(t, q.rest_days, 1);
+	/* a working day's evening waits for the morning */
+	CHECK_INT(t, notify_quiet_next(&q, e.cal, at("2025-10-09T22:00")), at("2025-10-10T08:00"));
+	CHECK_INT(t, notify_quiet_next(&q, e.cal, at("2025-10-10T07:59")), at("2025-10-10T08:00"));
+	CHECK_INT(t, notify_quiet_next(&q, e.cal, at("2025-10-10T12:00")), at("2025-10-10T12:00"));
+	/* Friday night: the make-up Saturday is a working day */
+	CHECK_INT(t, notify_quiet_next(&q, e.cal, at("2025-10-10T21:00")), at("2025-10-11T08:00"));
+	/* the eve of National Day waits over the whole holiday */
+	CHECK_INT(t, notify_quiet_next(&q, e.cal, at("2025-09-30T21:30")), at("2025-10-09T08:00"));
+	CHECK_INT(t, notify_quiet_next(&q, e.cal, at("2025-10-04T12:00")), at("2025-10-09T08:00"));
+	CHECK_INT(t, notify_quiet_parse("off", &q, err, sizeof(err)), 0);
+	CHECK_INT(t, notify_quiet_next(&q, e.cal, at("2025-10-04T23:00")), at("2025-10-04T23:00"));
+	CHECK_INT(t, notify_quiet_parse("22:00-07:00", &q, err, sizeof(err)), 0);
+	CHECK_INT(t, notify_quiet_next(&q, e.cal, at("2025-10-04T23:00")), at("2025-10-05T07:00"));
+	CHECK_INT(t, notify_quiet_parse("12:00-13:30 rest-days", &q, err, sizeof(err)), 0);
+	CHECK_INT(t, notify_quiet_next(&q, e.cal, at("2025-10-09T12:10")), at("2025-10-09T13:30"));
+	CHECK_INT(t, notify_quiet_parse("rest-days", &q, err, sizeof(err)), 0);
+	CHECK_INT(t, notify_quiet_next(&q, e.cal, at("2025-10-05T03:00")), at("2025-10-09T00:00"));
+	CHECK_INT(t, notify_quiet_parse("21:00", &q, err, sizeof(err)), -1);
+	CHECK_INT(t, notify_quiet_parse("25:00-08:00", &q, err, sizeof(err)), -1);
+	CHECK_INT(t, notify_quiet_parse("21:00-08:00 weekends", &q, err, sizeof(err)), -1);
+	CHECK_INT(t, notify_quiet_parse("", &q, err, sizeof(err)), -1);
+	env_close(&e);
+}
+
+static void
+test_config_check(struct t *t)
+{
+	struct notify_config cfg;
+	char err[300];
+
+	notify_config_defaults(&cfg);
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
+	cfg.smtp_url = "smtps://mail.example:465";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	CHECK(t, strstr(err, "STARTTLS") != NULL);
+	cfg.smtp_url = "http://mail.example";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_url = "smtp://mail.example:587";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
+	cfg.sms_url = "ftp://x";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_url = "https://sms.example/send";
+	cfg.sms_quiet = "sometimes";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_quiet = "off";
+	cfg.backoff_max = 1;
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+}
+
+/* --- e-mail ---------------------------------------------------------------------------------- */
+
+static const char *
+rec_str(json_t *r, const char *key)
+{
+	const char *s = json_string_value(json_object_get(r, key));
+
+	return s != NULL ? s : "";
+}
+
+static void
+test_email(struct t *t)
+{
+	struct env e;
+	struct peer p = {0, 0, ""};
+	const char *extra[] = {"--reject", "bad@example.com", "--tempfail", "later@example.com", NULL};
+	struct notify_config cfg;
+	char url[64];
+	int64_t now = at("2025-10-09T10:00"), ok, bad, later;
+	struct db_outbox o;
+	json_t *recs = NULL, *r;
+	size_t sent = 0;
+
+	if (env_open(&e) != 0 || peer_start(&e, &p, "smtp", 0, extra) != 0) {
+		CHECK(t, 0);
+		goto out;
+	}
+	test_config(&cfg);
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", p.port);
+	cfg.smtp_url = url;
+	ok = queue(&e, &cfg, "email", "ok@example.com", "s1", "逾期：XJ-20251009-00001 答复时限已过",
+	           "事项 XJ-20251009-00001 已逾期。\nA line in English.", now);
+	bad = queue(&e, &cfg, "email", "bad@example.com", "s2", "主题", "正文", now);
+	later = queue(&e, &cfg, "email", "later@example.com", "s3", "主题", "正文", now);
+	CHECK(t, ok > 0 && bad > 0 && later > 0);
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now, &sent), 0);
+	CHECK_INT(t, sent, 1);
+
+	row(&e, ok, &o);
+	CHECK_STR(t, o.state, "sent");
+	CHECK_INT(t, o.attempts, 1);
+	CHECK(t, o.message_id != NULL && strstr(o.message_id, "@bureau.example") != NULL);
+	recs = peer_records(&p);
+	CHECK_INT(t, json_array_size(recs), 1);
+	r = json_array_get(recs, 0);
+	if (r != NULL) {
+		char mid[200];
+
+		snprintf(mid, sizeof(mid), "<%s>", o.message_id ? o.message_id : "");
+		CHECK_STR(t, rec_str(r, "subject"), "逾期：XJ-20251009-00001 答复时限已过");
+		CHECK(t, strncmp(rec_str(r, "raw_subject"), "Subject: =?", 11) == 0);
+		CHECK(t, strstr(rec_str(r, "body"), "事项 XJ-20251009-00001 已逾期。") != NULL);
+		CHECK(t, strstr(rec_str(r, "content_type"), "utf-8") != NULL);
+		CHECK_STR(t, rec_str(r, "message_id"), mid);
+		CHECK_STR(t, rec_str(r, "auto_submitted"), "auto-generated");
+		CHECK_STR(t, rec_str(r, "from"), "civicdesk@bureau.example");
+		CHECK_STR(t, json_string_value(json_array_get(json_object_get(r, "rcpt"), 0)),
+		          "ok@example.com");
+		CHECK(t, strstr(rec_str(r, "date"), "Oct 2025 10:00:00 +0800") != NULL);
+	}
+	db_outbox_free(&o);
+	/* 550: failed at once */
+	row(&e, bad, &o);
+	CHECK_STR(t, o.state, "failed");
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "550") != NULL);
+	db_outbox_free(&o);
+	/* 451: pending again after the first backoff */
+	row(&e, later, &o);
+	CHECK_STR(t, o.state, "pending");
+	CHECK_INT(t, o.attempts, 1);
+	CHECK_INT(t, o.send_after, now + 60);
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "451") != NULL);
+	db_outbox_free(&o);
+	/* nothing is due before the backoff ends; the second retry waits twice as long */
+	sent = 0;
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 59, &sent), 0);
+	row(&e, later, &o);
+	CHECK_INT(t, o.attempts, 1);
+	db_outbox_free(&o);
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 60, &sent), 0);
+	row(&e, later, &o);
+	CHECK_INT(t, o.attempts, 2);
+	CHECK_INT(t, o.send_after, now + 60 + 120);
+	db_outbox_free(&o);
+	/* past the give-up time a failed attempt ends the row */
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 86400, &sent), 0);
+	row(&e, later, &o);
+	CHECK_STR(t, o.state, "failed");
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "gave up") != NULL);
+	db_outbox_free(&o);
+out:
+	json_decref(recs);
+	peer_stop(&p);
+	env_close(&e);
+}
+
+/* Counts the records per Message-ID; returns the number of distinct ones, and in *max the most
+ * copies of one. */
+static size_t
+distinct_ids(json_t *recs, size_t *max)
+{
+	json_t *seen = json_object(), *r, *v;
+	size_t i, n;
+
+	*max = 0;
+	json_array_foreach(recs, i, r) {
+		const char *id = rec_str(r, "message_id");
+		json_int_t k = json_integer_value(json_object_get(seen, id)) + 1;
+
+		json_object_set_new(seen, id, json_integer(k));
+		if ((size_t)k > *max)
+			*max = (size_t)k;
+	}
+	n = json_object_size(seen);
+	(void)v;
+	json_decref(seen);
+	return n;
+}
+
+static void
+test_smtp_down_then_up(struct t *t)
+{
+	struct env e;
+	struct peer p = {0, 0, ""};
+	struct notify_config cfg;
+	char url[64], to[64], step[32];
+	int64_t now = at("2025-10-09T10:00"), n_pending = -1, n_sent = -1;
+	int port = free_port(), i;
+	size_t sent = 0, max = 0, pass;
+	json_t *recs = NULL;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	test_config(&cfg);
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", port);
+	cfg.smtp_url = url;
+	for (i = 0; i < 500; i++) {
+		snprintf(to, sizeof(to), "head%d@example.com", i % 7);
+		snprintf(step, sizeof(step), "overdue/%d", i);
+		queue(&e, &cfg, "email", to, step, "逾期提醒", "正文", now);
+	}
+	/* the server is down: every row waits, none is lost or failed */
+	for (pass = 0; pass < 5; pass++)
+		CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now, &sent), 0);
+	CHECK_INT(t, sent, 0);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n_pending), 0);
+	CHECK_INT(t, n_pending, 500);
+	/* it comes up; the rows go out at their next attempt, each once */
+	if (peer_start(&e, &p, "smtp", port, NULL) != 0) {
+		CHECK(t, 0);
+		goto out;
+	}
+	for (pass = 0; pass < 20; pass++)
+		notify_dispatch(e.c, &cfg, e.cal, now + 60, &sent);
+	CHECK_INT(t, sent, 500);
+	CHECK_INT(t, db_outbox_count(e.c, "sent", &n_sent), 0);
+	CHECK_INT(t, n_sent, 500);
+	recs = peer_records(&p);
+	CHECK_INT(t, json_array_size(recs), 500);
+	CHECK_INT(t, distinct_ids(recs, &max), 500);
+	CHECK_INT(t, max, 1);
+out:
+	json_decref(recs);
+	peer_stop(&p);
+	env_close(&e);
+}
+
+/* A crash between sending and marking: the row is sent again at its next attempt, with the same
+ * Message-ID, and then marked. */
+static void
+test_resend_same_message_id(struct t *t)
+{
+	struct env e;
+	struct peer p = {0, 0, ""};
+	struct notify_config cfg;
+	struct db_outbox *rows = NULL, o;
+	struct notify_msg m;
+	char url[64], mid[160];
+	int64_t now = at("2025-10-09T10:00"), id;
+	size_t n = 0, sent = 0, max = 0;
+	json_t *recs = NULL;
+
+	if (env_open(&e) != 0 || peer_start(&e, &p, "smtp", 0, NULL) != 0) {
+		CHECK(t, 0);
+		goto out;
+	}
+	test_config(&cfg);
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", p.port);
+	cfg.smtp_url = url;
+	id = queue(&e, &cfg, "email", "head@example.com", "overdue/x", "逾期", "正文", now);
+	/* what the dispatcher does up to the send, then "crashes" */
+	CHECK_INT(t, db_outbox_due(e.c, "email", now, 10, &rows, &n), 0);
+	CHECK_INT(t, n, 1);
+	notify_message_id(&cfg, id, mid, sizeof(mid));
+	CHECK_INT(t, db_outbox_claim(e.c, id, now, mid, now + 60), 1);
+	memset(&m, 0, sizeof(m));
+	m.row = &rows[0];
+	m.message_id = mid;
+	m.date = now;
+	notify_email.send(&cfg, &m, 1);
+	CHECK_INT(t, m.result, NOTIFY_SENT);
+	/* after the restart */
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 30, &sent), 0);
+	CHECK_INT(t, sent, 0);
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 60, &sent), 0);
+	CHECK_INT(t, sent, 1);
+	row(&e, id, &o);
+	CHECK_STR(t, o.state, "sent");
+	CHECK_STR(t, o.message_id, mid);
+	db_outbox_free(&o);
+	recs = peer_records(&p);
+	CHECK_INT(t, json_array_size(recs), 2);
+	CHECK_INT(t, distinct_ids(recs, &max), 1);
+	CHECK_INT(t, max, 2);
+out:
+	db_outboxes_free(rows, n);
+	json_decref(recs);
+	peer_stop(&p);
+	env_close(&e);
+}
+
+/* --- SMS ------------------------------------------------------------------------------------- */
+
+static size_t
+count_answers(json_t *recs, const char *phone, int answer)
+{
+	json_t *r;
+	size_t i, n = 0;
+
+	json_array_foreach(recs, i, r) {
+		json_t *a = json_object_get(r, "answer");
+
+		if (strcmp(rec_str(r, "phone"), phone) == 0 &&
+		    (answer == 0 ? json_is_string(a) : json_integer_value(a) == answer))
+			n++;
+	}
+	return n;
+}
+
+static void
+test_sms_retries(struct t *t)
+{
+	struct env e;
+	struct peer p = {0, 0, ""};
+	const char *extra[] = {"--script", "500,timeout,200,429:300", "--sleep", "2",
+	                       "--perm", "13800000002", NULL};
+	struct notify_config cfg;
+	char url[64];
+	int64_t now = at("2025-10-09T10:00"), id, perm, ra;
+	struct db_outbox o;
+	size_t sent = 0;
+	json_t *recs = NULL, *r;
+
+	if (env_open(&e) != 0 || peer_start(&e, &p, "sms", 0, extra) != 0) {
+		CHECK(t, 0);
+		goto out;
+	}
+	test_config(&cfg);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/send", p.port);
+	cfg.sms_url = url;
+	id = queue(&e, &cfg, "sms", "13800000001", "s1", NULL, "【civicdesk】XJ-1 逾期", now);
+	/* 500 */
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now, &sent), 0);
+	row(&e, id, &o);
+	CHECK_STR(t, o.state, "pending");
+	CHECK_INT(t, o.send_after, now + 60);
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "500") != NULL);
+	db_outbox_free(&o);
+	/* the gateway does not answer in time */
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 60, &sent), 0);
+	row(&e, id, &o);
+	CHECK_STR(t, o.state, "pending");
+	CHECK_INT(t, o.send_after, now + 60 + 120);
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "imeout") != NULL);
+	db_outbox_free(&o);
+	/* 200 */
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 180, &sent), 0);
+	CHECK_INT(t, sent, 1);
+	row(&e, id, &o);
+	CHECK_STR(t, o.state, "sent");
+	CHECK_INT(t, o.attempts, 3);
+	db_outbox_free(&o);
+	/* 429 with Retry-After: 300 seconds, more than the backoff */
+	ra = queue(&e, &cfg, "sms", "13800000003", "s3", NULL, "text", now + 200);
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 200, &sent), 0);
+	row(&e, ra, &o);
+	CHECK_STR(t, o.state, "pending");
+	CHECK_INT(t, o.send_after, now + 200 + 300);
+	db_outbox_free(&o);
+	/* a permanent refusal (400) fails at once */
+	perm = queue(&e, &cfg, "sms", "13800000002", "s2", NULL, "text", now + 600);
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 600, &sent), 0);
+	row(&e, perm, &o);
+	CHECK_STR(t, o.state, "failed");
+	CHECK_INT(t, o.attempts, 1);
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "400") != NULL);
+	db_outbox_free(&o);
+	/* one delivery of the first: 500, timeout, 200 at the gateway, as JSON */
+	recs = peer_records(&p);
+	CHECK_INT(t, count_answers(recs, "13800000001", 500), 1);
+	CHECK_INT(t, count_answers(recs, "13800000001", 0), 1);
+	CHECK_INT(t, count_answers(recs, "13800000001", 200), 1);
+	r = json_array_get(recs, 0);
+	CHECK_STR(t, rec_str(r, "text"), "【civicdesk】XJ-1 逾期");
+	CHECK(t, strstr(rec_str(r, "content_type"), "application/json") != NULL);
+out:
+	json_decref(recs);
+	peer_stop(&p);
+	env_close(&e);
+}
+
+static void
+test_sms_quiet(struct t *t)
+{
+	struct env e;
+	struct peer p = {0, 0, ""};
+	struct notify_config cfg;
+	char url[64];
+	int64_t night = at("2025-10-10T22:00"), sms;
+	struct db_outbox o;
+	size_t sent = 0;
+	json_t *recs = NULL;
+
+	if (env_open(&e) != 0 || peer_start(&e, &p, "sms", 0, NULL) != 0) {
+		CHECK(t, 0);
+		goto out;
+	}
+	test_config(&cfg);
+	cfg.sms_quiet = "21:00-08:00 rest-days";
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/send", p.port);
+	cfg.sms_url = url;
+	{
+		struct db_outbox *rows = NULL;
+		size_t n = 0;
+
+		/* the dispatcher's own guard: an SMS due at night is held until the morning */
+		sms = queue(&e, &cfg, "sms", "13800000001", "q1", NULL, "text", night);
+		CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, night, &sent), 0);
+		CHECK_INT(t, sent, 0);
+		row(&e, sms, &o);
+		CHECK_STR(t, o.state, "pending");
+		CHECK_INT(t, o.attempts, 0);
+		CHECK_INT(t, o.send_after, at("2025-10-11T08:00"));
+		db_outbox_free(&o);
+		CHECK_INT(t, db_outbox_due(e.c, "sms", at("2025-10-11T07:59"), 10, &rows, &n), 0);
+		CHECK_INT(t, n, 0);
+		db_outboxes_free(rows, n);
+	}
+	recs = peer_records(&p);
+	CHECK_INT(t, json_array_size(recs), 0);
+	json_decref(recs);
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, at("2025-10-11T08:00"), &sent), 0);
+	CHECK_INT(t, sent, 1);
+	recs = peer_records(&p);
+	CHECK_INT(t, json_array_size(recs), 1);
+out:
+	json_decref(recs);
+	peer_stop(&p);
+	env_close(&e);
+}
+
+/* --- the ladder ------------------------------------------------------------------------------- */
+
+static int64_t
+add_account(struct env *e, const char *name, const char *role, int64_t section, const char *mail,
+            const char *phone)
+{
+	struct db_account a;
+	int64_t id = 0;
+
+	memset(&a, 0, sizeof(a));
+	a.username = (char *)(uintptr_t)name;
+	a.role = (char *)(uintptr_t)role;
+	a.section_id = section;
+	a.email = (char *)(uintptr_t)mail;
+	a.phone = (char *)(uintptr_t)phone;
+	a.status = (char *)(uintptr_t) "active";
+	a.password_hash = (char *)(uintptr_t) "x";
+	db_account_add(e->c, &a, &id);
+	return id;
+}
+
+/* An item received at `received` with forward (3 WD) and reply (5 WD) clocks. */
+static int64_t
+add_item(struct env *e, const char *tracking, int64_t received, int64_t section,
+         int64_t assignee)
+{
+	struct db_item it;
+	struct sla_rule r3 = {SLA_WORKING_DAYS, 3, 1440}, r5 = {SLA_WORKING_DAYS, 5, 1440};
+
+	memset(&it, 0, sizeof(it));
+	it.tracking = (char *)(uintptr_t)tracking;
+	it.kind = (char *)(uintptr_t) "letter";
+	it.channel = (char *)(uintptr_t) "web";
+	it.subject = (char *)(uintptr_t) "噪音扰民";
+	it.body = (char *)(uintptr_t) "正文";
+	it.email = (char *)(uintptr_t) "citizen@example.com";
+	it.received = it.created = received;
+	it.state = (char *)(uintptr_t) "assigned";
+	it.section_id = section;
+	it.assignee_id = assignee;
+	it.nclocks = 2;
+	snprintf(it.clocks[0].name, sizeof(it.clocks[0].name), "forward");
+	snprintf(it.clocks[1].name, sizeof(it.clocks[1].name), "reply");
+	it.clocks[0].started = it.clocks[1].started = received;
+	it.clocks[0].days = 3;
+	it.clocks[1].days = 5;
+	snprintf(it.clocks[0].unit, sizeof(it.clocks[0].unit), "working_days");
+	snprintf(it.clocks[1].unit, sizeof(it.clocks[1].unit), "working_days");
+	it.clocks[0].end_minutes = it.clocks[1].end_minutes = 1440;
+	it.clocks[0].due = sla_due(e->cal, received, &r3);
+	it.clocks[1].due = sla_due(e->cal, received, &r5);
+	if (db_item_insert(e->c, &it) != 0)
+		return 0;
+	return it.id;
+}
+
+/* Rows of the outbox whose step starts with prefix (and channel, when not NULL). */
+static int
+count_rows(struct env *e, const char *prefix, const char *channel)
+{
+	struct db_outbox *v = NULL;
+	size_t n = 0, i;
+	int k = 0;
+
+	if (db_outbox_list(e->c, NULL, INT64_MAX, 10000, &v, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strncmp(v[i].step, prefix, strlen(prefix)) == 0 &&
+		    (channel == NULL || strcmp(v[i].channel, channel) == 0))
+			k++;
+	db_outboxes_free(v, n);
+	return k;
+}
+
+static size_t
+scan(struct env *e, const struct notify_config *cfg, const char *when)
+{
+	struct notify_scan_stats st;
+
+	memset(&st, 0, sizeof(st));
+	if (notify_scan(e->c, cfg, e->cal, at(when), &st) != 0)
+		return (size_t)-1;
+	return st.queued;
+}
+
+static void
+test_ladder(struct t *t)
+{
+	struct env e;
+	struct notify_config cfg;
+	int64_t sec = 0, other = 0, hand, item, ids[4];
+	struct db_item it;
+	struct db_notify_missing *m = NULL;
+	size_t nm = 0, n = 0;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	test_config(&cfg);
+	db_section_add(e.c, "法规处", NULL, 0, &sec);
+	db_section_add(e.c, "稽查处", NULL, 0, &other);
+	hand = add_account(&e, "hand", "handler", sec, "hand@example.com", "13800000010");
+	add_account(&e, "hand2", "handler", sec, "hand2@example.com", NULL);
+	add_account(&e, "head", "section_head", sec, "head@example.com", "13800000011");
+	add_account(&e, "head_other", "section_head", other, "ho@example.com", "13800000012");
+	add_account(&e, "sup1", "supervisor", 0, "sup1@example.com", "13800000013");
+	add_account(&e, "sup2", "supervisor", 0, "sup2@example.com", NULL);
+	/* received Tue 30 Sep 10:00: forward due Sat 11 Oct (make-up day), reply Tue 14 Oct */
+	item = add_item(&e, "XJ-20250930-00001", at("2025-09-30T10:00"), sec, hand);
+	CHECK(t, item > 0);
+
+	CHECK_INT(t, scan(&e, &cfg, "2025-09-30T12:00"), 0);
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-09T12:00"), 0);
+	/* nothing to do until the forward reminder: the item is not looked at */
+	CHECK_INT(t, db_ladder_due(e.c, at("2025-10-09T23:59"), 4, ids, &n), 0);
+	CHECK_INT(t, n, 0);
+	/* Fri 10 Oct, the working day before the forward due day: the assignee only */
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-10T00:00"), 1);
+	CHECK_INT(t, count_rows(&e, "remind/2025-10-11", "email"), 1);
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-10T09:00"), 0);
+	/* Sat 11 Oct 23:59:59 the forward clock runs out: Sun 12 Oct the section head, mail + SMS */
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-11T23:59"), 0);
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-12T00:00"), 2);
+	CHECK_INT(t, count_rows(&e, "overdue/2025-10-11", NULL), 2);
+	CHECK_INT(t, count_rows(&e, "overdue/2025-10-11", "sms"), 1);
+	/* Mon 13 Oct: the reply reminder; no escalation yet (one working day overdue) */
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-13T09:00"), 1);
+	CHECK_INT(t, count_rows(&e, "remind/2025-10-14", "email"), 1);
+	CHECK_INT(t, count_rows(&e, "escalate/", NULL), 0);
+	/* Tue 14 Oct: two working days after the forward due day: every supervisor (sup2 has no
+	 * phone: mail only, and listed) */
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-14T09:00"), 3);
+	CHECK_INT(t, count_rows(&e, "escalate/2025-10-11/2025-10-14", NULL), 3);
+	/* Wed 15: the forward escalation again, and the reply is overdue */
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-15T00:00"), 5);
+	CHECK_INT(t, count_rows(&e, "overdue/2025-10-14", NULL), 2);
+	CHECK_INT(t, count_rows(&e, "escalate/2025-10-11/2025-10-15", NULL), 3);
+	/* the same moment again, and a restart: nothing twice */
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-15T00:00"), 0);
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-15T17:00"), 0);
+	/* Thu 16: both clocks escalate */
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-16T08:00"), 6);
+	CHECK_INT(t, count_rows(&e, "escalate/2025-10-14/2025-10-16", NULL), 3);
+	/* the weekend: nothing */
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-18T10:00"), 0);
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-19T10:00"), 0);
+	/* the forward clock stops (accepted): only the reply escalates on Monday */
+	CHECK_INT(t, db_item_get_id(e.c, item, &it), 1);
+	it.clocks[0].stopped_at = at("2025-10-17T10:00");
+	CHECK_INT(t, db_item_update(e.c, &it), 1);
+	db_item_free(&it);
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-20T09:00"), 3);
+	CHECK_INT(t, count_rows(&e, "escalate/2025-10-11/2025-10-20", NULL), 0);
+	CHECK_INT(t, count_rows(&e, "escalate/2025-10-14/2025-10-20", NULL), 3);
+	/* in all: 2 reminders, 4 overdue, 3 x (14,15,16,17 forward) ... counted by step above */
+	CHECK_INT(t, count_rows(&e, "remind/", NULL), 2);
+	CHECK_INT(t, count_rows(&e, "overdue/", NULL), 4);
+	/* sup2's missing phone is listed, once per step */
+	CHECK_INT(t, db_notify_missing_list(e.c, 100, &m, &nm), 0);
+	{
+		size_t i, sup2 = 0;
+
+		for (i = 0; i < nm; i++)
+			if (m[i].username != NULL && strcmp(m[i].username, "sup2") == 0 &&
+			    strcmp(m[i].channel, "sms") == 0)
+				sup2++;
+		CHECK(t, sup2 >= 5);
+	}
+	db_notify_missing_free(m, nm);
+	env_close(&e);
+}
+
+/* A staff-registered item whose receipt lies far back: its overdue notices at the first scan,
+ * once, and nothing more at a later scan of the same day. */
+static void
+test_ladder_old_receipt(struct t *t)
+{
+	struct env e;
+	struct notify_config cfg;
+	int64_t sec = 0;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	test_config(&cfg);
+	db_section_add(e.c, "稽查处", NULL, 0, &sec);
+	add_account(&e, "head", "section_head", sec, "head@example.com", "13800000011");
+	add_account(&e, "sup", "supervisor", 0, "sup@example.com", "13800000013");
+	CHECK(t, add_item(&e, "XJ-20250901-00001", at("2025-09-01T09:00"), sec, 0) > 0);
+	cfg.sms_quiet = "21:00-08:00 rest-days";
+	/* Thu 9 Oct 22:00: both clocks overdue and escalated (the working day's step), no reminder;
+	 * the SMS wait for Friday 08:00, the e-mail do not */
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-09T22:00"), 8);
+	CHECK_INT(t, count_rows(&e, "overdue/", NULL), 4);
+	CHECK_INT(t, count_rows(&e, "escalate/", NULL), 4);
+	CHECK_INT(t, count_rows(&e, "remind/", NULL), 0);
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-09T22:01"), 0);
+	CHECK_INT(t, scan(&e, &cfg, "2025-10-09T23:00"), 0);
+	{
+		struct db_outbox *v = NULL;
+		size_t n = 0, i, sms = 0;
+
+		CHECK_INT(t, db_outbox_list(e.c, NULL, INT64_MAX, 100, &v, &n), 0);
+		for (i = 0; i < n; i++) {
+			if (strcmp(v[i].channel, "sms") == 0) {
+				sms++;
+				CHECK_INT(t, v[i].send_after, at("2025-10-10T08:00"));
+			} else
+				CHECK_INT(t, v[i].send_after, at("2025-10-09T22:00"));
+		}
+		CHECK_INT(t, sms, 4);
+		db_outboxes_free(v, n);
+	}
+	env_close(&e);
+}
+
+static void
+test_citizen(struct t *t)
+{
+	struct env e;
+	struct notify_config cfg;
+	struct db_item it;
+	struct db_outbox *v = NULL;
+	size_t n = 0;
+	int64_t id;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	test_config(&cfg);
+	id = add_item(&e, "XJ-20250930-00007", at("2025-09-30T10:00"), 0, 0);
+	CHECK_INT(t, db_item_get_id(e.c, id, &it), 1);
+	CHECK_INT(t, notify_citizen(e.c, &cfg, e.cal, NOTIFY_EV_RECEIVED, &it, NULL, it.received),
+	          0);
+	CHECK_INT(t, notify_citizen(e.c, &cfg, e.cal, NOTIFY_EV_RECEIVED, &it, NULL, it.received),
+	          0);
+	CHECK_INT(t, notify_citizen(e.c, &cfg, e.cal, NOTIFY_EV_INFO, &it, "请提供地址", 100), 0);
+	CHECK_INT(t, notify_citizen(e.c, &cfg, e.cal, NOTIFY_EV_INFO, &it, "还要电话", 200), 0);
+	CHECK_INT(t, db_outbox_list(e.c, NULL, INT64_MAX, 100, &v, &n), 0);
+	CHECK_INT(t, n, 3);
+	if (n == 3) {
+		CHECK_STR(t, v[2].step, "ack");
+		CHECK_STR(t, v[2].recipient, "citizen@example.com");
+		CHECK(t, strstr(v[2].subject, "XJ-20250930-00007") != NULL);
+		CHECK(t, strstr(v[2].body, "“噪音扰民”") != NULL);
+		CHECK(t, strstr(v[2].body, "2025-10-14 23:59") != NULL);
+		CHECK(t, strstr(v[2].body, "局长信箱") != NULL);
+		CHECK(t, strstr(v[0].body, "还要电话") != NULL);
+	}
+	db_outboxes_free(v, n);
+	/* no address, no notice */
+	free(it.email);
+	it.email = NULL;
+	CHECK_INT(t, notify_citizen(e.c, &cfg, e.cal, NOTIFY_EV_REPLIED, &it, NULL, 300), 0);
+	CHECK_INT(t, count_rows(&e, "replied", NULL), 0);
+	db_item_free(&it);
+	env_close(&e);
+}
+
+static void
+test_weekly(struct t *t)
+{
+	struct env e;
+	struct notify_config cfg;
+	int64_t sec = 0, other = 0;
+	size_t q = 0;
+	struct db_outbox *v = NULL;
+	size_t n = 0, i;
+	int wd, min;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	test_config(&cfg);
+	CHECK_INT(t, notify_weekly_parse("mon 09:00", &wd, &min), 0);
+	CHECK_INT(t, wd * 10000 + min, 540);
+	CHECK_INT(t, notify_weekly_parse("fri 17:30", &wd, &min), 0);
+	CHECK_INT(t, wd * 10000 + min, 4 * 10000 + 17 * 60 + 30);
+	CHECK_INT(t, notify_weekly_parse("off", &wd, &min), 0);
+	CHECK_INT(t, wd, -1);
+	CHECK_INT(t, notify_weekly_parse("monday 9:00", &wd, &min), -1);
+	CHECK_INT(t, notify_weekly_parse("mon 24:00", &wd, &min), -1);
+	db_section_add(e.c, "法规处", "fgc@example.com", 0, &sec);
+	db_section_add(e.c, "稽查处", NULL, 0, &other);
+	add_account(&e, "head", "section_head", sec, "head@example.com", "13800000011");
+	add_account(&e, "admin1", "admin", 0, "admin@example.com", NULL);
+	add_item(&e, "XJ-20250930-00001", at("2025-09-30T10:00"), sec, 0);
+	add_item(&e, "XJ-20251009-00002", at("2025-10-09T10:00"), sec, 0);
+	add_item(&e, "XJ-20251009-00003", at("2025-10-09T10:00"), other, 0);
+	/* Sun 12 Oct: this week's digest (Mon 6 Oct 09:00) has not gone out yet: it goes now */
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2025-10-12T10:00"), &q), 0);
+	CHECK_INT(t, q, 2);
+	CHECK_INT(t, count_rows(&e, "digest/2025-10-06", "email"), 2);
+	CHECK_INT(t, db_outbox_list(e.c, NULL, INT64_MAX, 10, &v, &n), 0);
+	for (i = 0; i < n; i++) {
+		CHECK(t, strcmp(v[i].recipient, "fgc@example.com") == 0 ||
+		             strcmp(v[i].recipient, "head@example.com") == 0);
+		CHECK(t, strstr(v[i].body, "XJ-20250930-00001") != NULL);
+		CHECK(t, strstr(v[i].body, "XJ-20251009-00002") != NULL);
+		CHECK(t, strstr(v[i].body, "XJ-20251009-00003") == NULL);
+		CHECK(t, strstr(v[i].body, "逾期 1 件") != NULL);
+		CHECK(t, strstr(v[i].subject, "法规处") != NULL);
+	}
+	db_outboxes_free(v, n);
+	q = 0;
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2025-10-12T11:00"), &q), 0);
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2025-10-13T08:59"), &q), 0);
+	CHECK_INT(t, q, 0);
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2025-10-13T09:00"), &q), 0);
+	CHECK_INT(t, q, 2);
+	CHECK_INT(t, count_rows(&e, "digest/2025-10-13", NULL), 2);
+	CHECK_INT(t, count_rows(&e, "coverage/", NULL), 0);
+	/* the calendar (2024-2026) ends within 60 days: the administrators, weekly */
+	q = 0;
+	cfg.digest = "off";
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2026-11-02T07:00"), &q), 0);
+	CHECK_INT(t, q, 1);
+	CHECK_INT(t, count_rows(&e, "coverage/2026-12-31/2026-11-02", "email"), 1);
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2026-11-06T07:00"), &q), 0);
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2026-11-09T07:00"), &q), 0);
+	CHECK_INT(t, q, 2);
+	CHECK_INT(t, count_rows(&e, "digest/", NULL), 4);
+	env_close(&e);
+}
+
+int
+main(void)
+{
+	struct t t = {0, 0, 0};
+
+	setenv("TZ", "Asia/Shanghai", 1);
+	if (sla_set_zone("Asia/Shanghai") != 0) {
+		printf("not ok 1 - time zone\n");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	notify_init();
+	RUN(&t, test_quiet);
+	RUN(&t, test_config_check);
+	RUN(&t, test_email);
+	RUN(&t, test_smtp_down_then_up);
+	RUN(&t, test_resend_same_message_id);
+	RUN(&t, test_sms_retries);
+	RUN(&t, test_sms_quiet);
+	RUN(&t, test_ladder);
+	RUN(&t, test_ladder_old_receipt);
+	RUN(&t, test_citizen);
+	RUN(&t, test_weekly);
+	notify_cleanup();
+	return t_done(&t);
+}
