@@ -118,6 +118,7 @@ fill(struct app *app, struct db_conn *c, long n, int64_t now)
 			rt.item_id = it.id;
 			rt.section_id = it.section_id;
 			rt.at = end + 3600;
+			rt.day = sla_local_day(rt.at);
 			rt.value = (char *)((r >> 16) % 10 < 7 ? "satisfied" :
 			                    (r >> 16) % 10 < 9 ? "basically_satisfied" : "unsatisfied");
 			if (db_rating_add(c, &rt) < 0)

@@ -594,13 +594,17 @@ int db_fact_put(struct db_conn *c, const struct db_fact *f);
 /* Changes of a section's per-day summary (stats_daily), each -1, 0 or +1 from one item. */
 struct db_stats_delta {
 	int open, overdue, received, accepted, replied, on_time, late, wd_sum, rejected, merged,
-	    closed;
+	    closed, supervised;
 };
 /* Adds d to the summary of section_id on local day `day` (sla_day). 0 or -1. */
 int db_stats_daily_add(struct db_conn *c, int64_t section_id, int32_t day,
                        const struct db_stats_delta *d);
 /* Adds n to the replies of section_id on `day` that took wd working days. 0 or -1. */
 int db_stats_wd_add(struct db_conn *c, int64_t section_id, int32_t day, int wd, int n);
+/* Adds n to the items of section_id due on due_day and first replied on replied_day (-1: not
+ * replied). 0 or -1. */
+int db_stats_due_add(struct db_conn *c, int64_t section_id, int32_t due_day,
+                     int32_t replied_day, int n);
 /* Records that section from_section forwarded item_id to to_section at `at`. 0 or -1. */
 int db_stats_forward_add(struct db_conn *c, int64_t item_id, int64_t at, int64_t from_section,
                          int64_t to_section);
@@ -641,6 +645,7 @@ struct db_rating {
 	int round;            /* 0 for the first reply, +1 after each reopening */
 	int64_t section_id;
 	int64_t at;
+	int32_t day;          /* local date of at (sla_day): where stats_daily counts it */
 	char *value;          /* satisfied | basically_satisfied | unsatisfied */
 	char *comment;        /* may be NULL */
 	char *followup;       /* NULL | open | confirmed | reopened */
@@ -648,12 +653,13 @@ struct db_rating {
 	char *followup_note;  /* may be NULL */
 };
 
-/* Adds a rating (id written back). 0, 1 if the item has one for that round already, -1. */
+/* Adds a rating (id written back) and counts it in stats_daily. 0, 1 if the item has one for
+ * that round already, -1. */
 int db_rating_add(struct db_conn *c, struct db_rating *r);
 /* The newest rating of item_id: 1 / 0 none / -1. Freed with db_rating_free. */
 int db_rating_last(struct db_conn *c, int64_t item_id, struct db_rating *out);
-/* Closes the open follow-up of rating id as followup (confirmed | reopened): 1 done / 0 it
- * was not open / -1. */
+/* Closes the open follow-up of rating id as followup (confirmed | reopened), and moves its
+ * count in stats_daily: 1 done / 0 it was not open / -1. */
 int db_rating_followup(struct db_conn *c, int64_t id, const char *followup, int64_t at,
                        int64_t by, const char *note);
 /* Number of reopenings of item_id (ratings whose follow-up reopened it). 0 or -1. */

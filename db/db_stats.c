@@ -11,14 +11,15 @@ enum stmt {
 	STMT_FACT_PUT,
 	STMT_DAILY_ADD,
 	STMT_WD_ADD,
+	STMT_DUE_ADD,
+	STMT_RATING_COUNT,
+	STMT_RATING_MOVE,
 	STMT_FORWARD_ADD,
 	STMT_FACT_MISSING,
 	STMT_P_DAILY,
 	STMT_P_FORWARDED,
 	STMT_P_OPEN,
 	STMT_P_DUE,
-	STMT_P_RATINGS,
-	STMT_P_SUPERVISED,
 	STMT_P_WD,
 	STMT_RATING_ADD,
 	STMT_RATING_LAST,
@@ -44,8 +45,8 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_FACT_PUT] = "INSERT OR REPLACE INTO item_facts (" FACT_COLS ") "
 	                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_DAILY_ADD] = "INSERT INTO stats_daily (section_id, day, open, overdue, received, "
-	                   "accepted, replied, on_time, late, wd_sum, rejected, merged, closed) "
-	                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	                   "accepted, replied, on_time, late, wd_sum, rejected, merged, closed, "
+	                   "supervised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
 	                   "ON CONFLICT (section_id, day) DO UPDATE SET "
 	                   "open = open + excluded.open, overdue = overdue + excluded.overdue, "
 	                   "received = received + excluded.received, "
@@ -54,37 +55,49 @@ static const char *const stmts[STMT__MAX] = {
 	                   "on_time = on_time + excluded.on_time, late = late + excluded.late, "
 	                   "wd_sum = wd_sum + excluded.wd_sum, "
 	                   "rejected = rejected + excluded.rejected, "
-	                   "merged = merged + excluded.merged, closed = closed + excluded.closed",
+	                   "merged = merged + excluded.merged, closed = closed + excluded.closed, "
+	                   "supervised = supervised + excluded.supervised",
 	[STMT_WD_ADD] = "INSERT INTO stats_wd (section_id, day, wd, n) VALUES (?, ?, ?, ?) "
 	                "ON CONFLICT (section_id, day, wd) DO UPDATE SET n = n + excluded.n",
+	[STMT_DUE_ADD] = "INSERT INTO stats_due (due_day, section_id, replied_day, n) "
+	                 "VALUES (?, ?, ?, ?) ON CONFLICT (due_day, section_id, replied_day) "
+	                 "DO UPDATE SET n = n + excluded.n",
+	[STMT_RATING_COUNT] = "INSERT INTO stats_daily (section_id, day, rated, satisfied, "
+	                      "basically_satisfied, unsatisfied, followup_open) "
+	                      "VALUES (?1, ?2, 1, ?3 = 'satisfied', ?3 = 'basically_satisfied', "
+	                      "?3 = 'unsatisfied', ?4 IS 'open') ON CONFLICT (section_id, day) "
+	                      "DO UPDATE SET rated = rated + 1, "
+	                      "satisfied = satisfied + excluded.satisfied, "
+	                      "basically_satisfied = basically_satisfied + "
+	                      "excluded.basically_satisfied, "
+	                      "unsatisfied = unsatisfied + excluded.unsatisfied, "
+	                      "followup_open = followup_open + excluded.followup_open",
+	[STMT_RATING_MOVE] = "UPDATE stats_daily SET followup_open = followup_open - 1, "
+	                     "reopened = reopened + (?1 = 'reopened') WHERE (section_id, day) = "
+	                     "(SELECT section_id, day FROM ratings WHERE id = ?2)",
 	[STMT_FORWARD_ADD] = "INSERT INTO stats_forwards (item_id, at, from_section, to_section) "
 	                     "VALUES (?, ?, ?, ?)",
 	[STMT_FACT_MISSING] = "SELECT id FROM items WHERE id > ? AND NOT EXISTS "
 	                      "(SELECT 1 FROM item_facts WHERE item_id = items.id) ORDER BY id LIMIT ?",
 	[STMT_P_DAILY] = "SELECT section_id, sum(received), sum(accepted), sum(replied), "
-	                 "sum(on_time), sum(late), sum(rejected), sum(merged), sum(closed) "
+	                 "sum(on_time), sum(late), sum(rejected), sum(merged), sum(closed), "
+	                 "sum(supervised), sum(rated), sum(satisfied), sum(basically_satisfied), "
+	                 "sum(unsatisfied), sum(followup_open), sum(reopened) "
 	                 "FROM stats_daily WHERE day >= ?4 AND day <= ?5 AND "
 	                 "(?3 = 0 OR section_id = ?3) GROUP BY section_id",
 	[STMT_P_FORWARDED] = "SELECT from_section, count(*) FROM stats_forwards WHERE at >= ?1 AND "
 	                     "at < ?2 AND (?3 = 0 OR from_section = ?3) GROUP BY from_section",
 	[STMT_P_OPEN] = "SELECT section_id, sum(open), sum(overdue) FROM stats_daily WHERE day <= ?6 "
 	                "AND (?3 = 0 OR section_id = ?3) GROUP BY section_id",
-	[STMT_P_DUE] = "SELECT section_id, count(*), sum(replied_at IS NOT NULL AND replied_at < ?2) "
-	               "FROM item_facts WHERE reply_due >= ?1 AND reply_due < ?2 AND "
+	[STMT_P_DUE] = "SELECT section_id, sum(n), "
+	               "sum(CASE WHEN replied_day >= 0 AND replied_day <= ?5 THEN n ELSE 0 END) "
+	               "FROM stats_due WHERE due_day >= ?4 AND due_day <= ?5 AND "
 	               "(?3 = 0 OR section_id = ?3) GROUP BY section_id",
-	[STMT_P_RATINGS] = "SELECT section_id, count(*), sum(value = 'satisfied'), "
-	                   "sum(value = 'basically_satisfied'), sum(value = 'unsatisfied'), "
-	                   "sum(followup = 'open'), sum(followup = 'reopened') FROM ratings "
-	                   "WHERE at >= ?1 AND at < ?2 AND (?3 = 0 OR section_id = ?3) "
-	                   "GROUP BY section_id",
-	[STMT_P_SUPERVISED] = "SELECT section_id, count(*) FROM item_facts WHERE supervised >= ?1 "
-	                      "AND supervised < ?2 AND (?3 = 0 OR section_id = ?3) "
-	                      "GROUP BY section_id",
 	[STMT_P_WD] = "SELECT section_id, wd, sum(n) FROM stats_wd WHERE day >= ?4 AND day <= ?5 "
 	              "AND (?3 = 0 OR section_id = ?3) GROUP BY section_id, wd "
 	              "ORDER BY section_id, wd",
-	[STMT_RATING_ADD] = "INSERT INTO ratings (item_id, round, section_id, at, value, comment, "
-	                    "followup) VALUES (?, ?, ?, ?, ?, ?, ?) "
+	[STMT_RATING_ADD] = "INSERT INTO ratings (item_id, round, section_id, at, day, value, "
+	                    "comment, followup) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
 	                    "ON CONFLICT (item_id, round) DO NOTHING",
 	[STMT_RATING_LAST] = "SELECT " RATING_COLS " FROM ratings WHERE item_id = ? "
 	                     "ORDER BY round DESC LIMIT 1",
@@ -202,7 +215,7 @@ db_stats_daily_add(struct db_conn *c, int64_t section_id, int32_t day,
 	    db_bind_int(st, 7, d->replied) || db_bind_int(st, 8, d->on_time) ||
 	    db_bind_int(st, 9, d->late) || db_bind_int(st, 10, d->wd_sum) ||
 	    db_bind_int(st, 11, d->rejected) || db_bind_int(st, 12, d->merged) ||
-	    db_bind_int(st, 13, d->closed)) {
+	    db_bind_int(st, 13, d->closed) || db_bind_int(st, 14, d->supervised)) {
 		db_reset(st);
 		return -1;
 	}
@@ -218,6 +231,22 @@ db_stats_wd_add(struct db_conn *c, int64_t section_id, int32_t day, int wd, int 
 		return -1;
 	if (db_bind_int(st, 1, section_id) || db_bind_int(st, 2, day) || db_bind_int(st, 3, wd) ||
 	    db_bind_int(st, 4, n)) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
+}
+
+int
+db_stats_due_add(struct db_conn *c, int64_t section_id, int32_t due_day, int32_t replied_day,
+                 int n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_DUE_ADD]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, due_day) || db_bind_int(st, 2, section_id) ||
+	    db_bind_int(st, 3, replied_day) || db_bind_int(st, 4, n)) {
 		db_reset(st);
 		return -1;
 	}
@@ -296,18 +325,15 @@ row_for(struct db_stats_row **rows, size_t *n, size_t *cap, int64_t section_id)
 
 static const struct period_query {
 	enum stmt stmt;
-	size_t cols[8]; /* offsets of the int64_t counters, NONE after the last */
+	size_t cols[16]; /* offsets of the int64_t counters, NONE after the last */
 } period_queries[] = {
 	{STMT_P_DAILY,
 	 {F(received), F(accepted), F(replied), F(on_time), F(late), F(rejected), F(merged),
-	  F(closed)}},
+	  F(closed), F(supervised), F(rated), F(satisfied), F(basically_satisfied), F(unsatisfied),
+	  F(followup_open), F(reopened), NONE}},
 	{STMT_P_FORWARDED, {F(forwarded), NONE}},
 	{STMT_P_OPEN, {F(open), F(overdue), NONE}},
 	{STMT_P_DUE, {F(due), F(due_replied), NONE}},
-	{STMT_P_RATINGS,
-	 {F(rated), F(satisfied), F(basically_satisfied), F(unsatisfied), F(followup_open),
-	  F(reopened), NONE}},
-	{STMT_P_SUPERVISED, {F(supervised), NONE}},
 };
 
 /* Binds the period's parameters ?1..?6 (those the statement names). 0 or -1. */
@@ -351,7 +377,7 @@ db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t from_day, i
 
 			if (r == NULL)
 				goto fail;
-			for (k = 0; k < 8 && pq->cols[k] != NONE; k++)
+			for (k = 0; k < 16 && pq->cols[k] != NONE; k++)
 				*(int64_t *)((char *)r + pq->cols[k]) += sqlite3_column_int64(st, (int)k + 1);
 		}
 		if (rc != SQLITE_DONE) {
@@ -401,12 +427,18 @@ db_rating_add(struct db_conn *c, struct db_rating *r)
 		return -1;
 	if (db_bind_int(st, 1, r->item_id) || db_bind_int(st, 2, r->round) ||
 	    db_bind_int(st, 3, r->section_id) || db_bind_int(st, 4, r->at) ||
-	    db_bind_text(st, 5, r->value) || db_bind_text(st, 6, r->comment) ||
-	    db_bind_text(st, 7, r->followup) || db_exec_stmt(c, st) != 0)
+	    db_bind_int(st, 5, r->day) || db_bind_text(st, 6, r->value) ||
+	    db_bind_text(st, 7, r->comment) || db_bind_text(st, 8, r->followup) ||
+	    db_exec_stmt(c, st) != 0)
 		return -1;
 	if (sqlite3_changes(c->h) == 0)
 		return 1;
 	r->id = sqlite3_last_insert_rowid(c->h);
+	st = db_prep(c, stmts[STMT_RATING_COUNT]);
+	if (st == NULL || db_bind_int(st, 1, r->section_id) || db_bind_int(st, 2, r->day) ||
+	    db_bind_text(st, 3, r->value) || db_bind_text(st, 4, r->followup) ||
+	    db_exec_stmt(c, st) != 0)
+		return -1;
 	return 0;
 }
 
@@ -452,7 +484,13 @@ db_rating_followup(struct db_conn *c, int64_t id, const char *followup, int64_t 
 	if (db_bind_text(st, 1, followup) || db_bind_int(st, 2, at) || bind_opt(st, 3, by) ||
 	    db_bind_text(st, 4, note) || db_bind_int(st, 5, id) || db_exec_stmt(c, st) != 0)
 		return -1;
-	return sqlite3_changes(c->h) > 0;
+	if (sqlite3_changes(c->h) == 0)
+		return 0;
+	st = db_prep(c, stmts[STMT_RATING_MOVE]);
+	if (st == NULL || db_bind_text(st, 1, followup) || db_bind_int(st, 2, id) ||
+	    db_exec_stmt(c, st) != 0)
+		return -1;
+	return 1;
 }
 
 int

@@ -27,10 +27,6 @@ CREATE TABLE IF NOT EXISTS item_facts (
                                           -- open, the last one once ended; NULL while paused
   supervised   INTEGER                    -- when a supervision order was given, NULL if none
 );
-CREATE INDEX IF NOT EXISTS item_facts_due ON item_facts(reply_due, section_id, replied_at)
-  WHERE reply_due IS NOT NULL;
-CREATE INDEX IF NOT EXISTS item_facts_supervised ON item_facts(supervised, section_id)
-  WHERE supervised IS NOT NULL;
 
 -- Per-day summary of each section, kept from the facts in the same transaction: a period's
 -- figures are sums over its days, whatever the number of items. Each item adds its events on
@@ -52,7 +48,24 @@ CREATE TABLE IF NOT EXISTS stats_daily (
   rejected   INTEGER NOT NULL DEFAULT 0,  -- items rejected that day (first end)
   merged     INTEGER NOT NULL DEFAULT 0,  -- items merged that day (first end)
   closed     INTEGER NOT NULL DEFAULT 0,  -- items closed without a reply that day (first end)
+  supervised INTEGER NOT NULL DEFAULT 0,  -- supervision orders given that day
+  rated      INTEGER NOT NULL DEFAULT 0,  -- ratings given that day ...
+  satisfied  INTEGER NOT NULL DEFAULT 0,  -- ... satisfied
+  basically_satisfied INTEGER NOT NULL DEFAULT 0, -- ... basically satisfied
+  unsatisfied INTEGER NOT NULL DEFAULT 0, -- ... unsatisfied
+  followup_open INTEGER NOT NULL DEFAULT 0, -- ... unsatisfied with the follow-up still open
+  reopened   INTEGER NOT NULL DEFAULT 0,  -- ... unsatisfied whose follow-up reopened the item
   PRIMARY KEY (section_id, day)
+) WITHOUT ROWID;
+
+-- Items whose reply clock falls due on a day, by the day of their first reply (-1: none yet),
+-- for the completion rate (办结率): of the items due in a period, those replied by its end.
+CREATE TABLE IF NOT EXISTS stats_due (
+  due_day     INTEGER NOT NULL,           -- local date of the reply due time (sla_day)
+  section_id  INTEGER NOT NULL,           -- as item_facts.section_id
+  replied_day INTEGER NOT NULL,           -- local date of the first reply, -1 if none
+  n           INTEGER NOT NULL DEFAULT 0, -- items
+  PRIMARY KEY (due_day, section_id, replied_day)
 ) WITHOUT ROWID;
 
 -- How many first replies of a section on a day took wd working days (the 90th percentile).
@@ -75,13 +88,14 @@ CREATE INDEX IF NOT EXISTS stats_forwards_at ON stats_forwards(at, from_section)
 
 -- Satisfaction ratings (好差评): one per reply round of an item, given by the citizen with the
 -- query code. Neither the section nor anyone else may edit or delete one (triggers); only its
--- follow-up fields change.
+-- follow-up fields change. Each is counted in stats_daily on its day when it is stored.
 CREATE TABLE IF NOT EXISTS ratings (
   id            INTEGER PRIMARY KEY,
   item_id       INTEGER NOT NULL REFERENCES items(id),
   round         INTEGER NOT NULL,         -- 0 for the first reply, +1 after each reopening
   section_id    INTEGER NOT NULL,         -- section that answered (counted for it)
   at            INTEGER NOT NULL,         -- when rated
+  day           INTEGER NOT NULL,         -- local date of `at` (sla_day), its stats_daily row
   value         TEXT NOT NULL CHECK (value IN ('satisfied','basically_satisfied','unsatisfied')),
   comment       TEXT,                     -- the citizen's optional comment (never published)
   followup      TEXT CHECK (followup IN ('open','confirmed','reopened')), -- 回访 of an
@@ -91,10 +105,9 @@ CREATE TABLE IF NOT EXISTS ratings (
   followup_note TEXT,                     -- the head's note
   UNIQUE (item_id, round)
 );
-CREATE INDEX IF NOT EXISTS ratings_at ON ratings(at, section_id, value, followup);
 CREATE INDEX IF NOT EXISTS ratings_followup ON ratings(followup, section_id) WHERE followup = 'open';
-CREATE TRIGGER IF NOT EXISTS ratings_no_edit BEFORE UPDATE OF item_id, round, section_id, at, value, comment
-  ON ratings
+CREATE TRIGGER IF NOT EXISTS ratings_no_edit
+  BEFORE UPDATE OF item_id, round, section_id, at, day, value, comment ON ratings
 BEGIN SELECT RAISE(ABORT, 'a rating cannot be changed'); END;
 CREATE TRIGGER IF NOT EXISTS ratings_no_delete BEFORE DELETE ON ratings
 BEGIN SELECT RAISE(ABORT, 'a rating cannot be deleted'); END;

@@ -125,6 +125,7 @@ core_rate(struct app *app, struct db_conn *c, const char *tracking, const char *
 	r.round = rounds;
 	r.section_id = txn.item.section_id;
 	r.at = now;
+	r.day = sla_local_day(now);
 	r.value = (char *)value;
 	r.comment = (char *)comment;
 	r.followup = strcmp(value, "unsatisfied") == 0 ? (char *)"open" : NULL;

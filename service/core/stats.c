@@ -242,7 +242,8 @@ add_one(struct db_conn *c, const struct db_fact *f, int64_t t, size_t field, int
 #define D(x) offsetof(struct db_stats_delta, x)
 
 /* Adds sign times the per-day contributions of the facts f (stats_daily, stats_wd): its events
- * on their days, and its open and overdue changes. The item is open from its receipt to its
+ * on their days, its reply due day (by the day of its first reply), and its open and overdue
+ * changes. The item is open from its receipt to its
  * first end, and again from its reopening to its last end; it is overdue in its last open
  * stretch from its reply due time on. 0 or -1. */
 static int
@@ -269,6 +270,11 @@ apply_deltas(struct db_conn *c, const struct db_fact *f, int sign)
 			rc |= db_stats_wd_add(c, f->section_id, sla_local_day(f->replied_at),
 			                      f->reply_wd, sign);
 	}
+	if (f->supervised != 0)
+		rc |= add_one(c, f, f->supervised, D(supervised), sign);
+	if (f->reply_due != 0)
+		rc |= db_stats_due_add(c, f->section_id, sla_local_day(f->reply_due),
+		                       f->replied_at != 0 ? sla_local_day(f->replied_at) : -1, sign);
 	if (f->first_end != 0 && strcmp(f->outcome, "rejected") == 0)
 		rc |= add_one(c, f, f->first_end, D(rejected), sign);
 	else if (f->first_end != 0 && strcmp(f->outcome, "merged") == 0)
@@ -302,6 +308,7 @@ deltas_differ(const struct db_fact *x, const struct db_fact *y)
 	       x->accepted != y->accepted || x->first_end != y->first_end ||
 	       x->reopened != y->reopened || x->ended != y->ended || x->reply_due != y->reply_due ||
 	       x->replied_at != y->replied_at || x->reply_wd != y->reply_wd ||
+	       x->supervised != y->supervised ||
 	       strcmp(x->outcome, y->outcome) != 0 || strcmp(x->reply_result, y->reply_result) != 0;
 }
 
