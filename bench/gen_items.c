@@ -1,7 +1,11 @@
 /*
  * gen_items: fills a civicdesk database with N synthetic items (default 1,000,000) through the
- * storage module, for the queue benchmark (bench/queue.sh). Items are spread over the demo
+ * storage module, for the read benchmarks (bench/queue.sh). Items are spread over the demo
  * sections, states and the past year; about a third of the open ones are overdue at `now`.
+ * Replied and closed items carry a reply three days after receipt; those whose submitter
+ * allowed publication are published with a public version (about 14% of all items: the
+ * public board and Open311's list). Every 1000th public text mentions "路灯" (street lamp),
+ * for a search that finds few rows; every public text holds "小区" (a common word).
  *
  * usage: gen_items DB [N]
  */
@@ -35,7 +39,7 @@ main(int argc, char *argv[])
 	int64_t section_ids[4], now = (int64_t)time(NULL), id;
 	long n = argc > 2 ? atol(argv[2]) : 1000000, i;
 	uint64_t seed = 0x9E3779B97F4A7C15ull;
-	char err[512], tracking[32], subject[128];
+	char err[512], tracking[32], subject[128], psubject[160];
 	int created, rc = 1;
 	size_t s;
 	struct timespec t0, t1;
@@ -67,6 +71,7 @@ main(int argc, char *argv[])
 		int64_t received = now - (int64_t)(r % (365 * 86400));
 		const char *state = states[(r >> 20) % 7];
 		int open = strcmp(state, "replied") != 0 && strcmp(state, "closed") != 0;
+		int publish = (int)((r >> 30) & 1);
 
 		memset(&it, 0, sizeof(it));
 		snprintf(tracking, sizeof(tracking), "XJ-%08ld-%05ld", 20250000L + i / 100000,
@@ -79,7 +84,7 @@ main(int argc, char *argv[])
 		it.body = (char *)"希望有关部门尽快处理。";
 		it.name = (char *)"张三";
 		it.phone = (char *)"13800138000";
-		it.publish = (int)((r >> 30) & 1);
+		it.publish = publish;
 		memset(it.query_hash, (int)(r & 0xff), sizeof(it.query_hash));
 		it.received = received;
 		it.created = it.updated = received;
@@ -96,6 +101,18 @@ main(int argc, char *argv[])
 		it.clocks[0].end_minutes = 1440;
 		it.clocks[0].due = received + 7 * 86400;
 		it.clocks[0].stopped_at = open ? 0 : received + 3 * 86400;
+		if (!open) {
+			it.reply = (char *)"您好，您反映的问题已转交有关部门处理。";
+			it.replied_at = received + 3 * 86400;
+		}
+		if (!open && publish) {
+			snprintf(psubject, sizeof(psubject), "关于第%ld号%s问题的咨询", i,
+			         i % 1000 == 0 ? "路灯" : "小区");
+			it.public_subject = psubject;
+			it.public_body = (char *)"希望有关部门尽快处理小区的问题。";
+			it.public_reply = it.reply;
+			it.published = 1;
+		}
 		if (db_item_insert(c, &it) != 0)
 			goto out;
 		if (i % 20000 == 19999) {

@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
-# Queue query (issue 9): GET /api/v1/queue?section=法规处&overdue=1 (overdue items of one section,
-# first page of 50) on a database of 1,000,000 items filled by bench/gen_items, measured with wrk
-# over one connection (the latency of one query) and over 16 (throughput), and the server's RSS.
-# Target: p99 < 10 ms. BENCH_ITEMS sets the number of items, BENCH_DURATION the run length.
+# Reads at 1,000,000 items (issues 9 and 20), on a database filled by bench/gen_items:
+# - the start-up of civicdesk serve on it (target < 100 ms: from exec to "listening on");
+# - the staff queue, GET /api/v1/queue?section=法规处&overdue=1 (overdue items of one section,
+#   first page of 50) with a section head's session, over one connection and over 16;
+# - the public board, GET /api/v1/public/items, first page, and searches for a word in every
+#   public text (小区) and for one in one text of a thousand (路灯);
+# - Open311's list, GET /open311/v2/requests.json, without filters, for one service and status,
+#   and for a date range a year back;
+# - beside them, in the same run, the ceiling (bench/ceiling, a constant answer) at 16
+#   connections: the part of each figure that the machine's load, not civicdesk, explains;
+# - the server's RSS after each run, the largest (target < 50 MB). VmHWM is not used: the
+#   bench's login hashes a password with argon2id, which takes 64 MiB for a moment by design.
+# Targets (issue 20): p99 < 10 ms at 16 connections for each read. BENCH_ITEMS sets the number
+# of items, BENCH_DURATION the length of each wrk run (default 5s); BENCH_QUEUE_DB names a
+# database that gen_items filled before (kept, reused as it is: filling takes minutes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=build/rel/civicdesk
 GEN=build/rel/bench/gen_items
 N=${BENCH_ITEMS:-1000000}
-DUR=${BENCH_DURATION:-10s}
+DUR=${BENCH_DURATION:-5s}
 PASSWORD='Bench!Queue2025'
 dir=$(mktemp -d)
 pid=
-cleanup() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }; rm -rf "$dir"; }
+cpid=
+cleanup() {
+	for p in $pid $cpid; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$dir"
+}
 trap cleanup EXIT
 
 p99() { # in ms
@@ -20,43 +35,100 @@ p99() { # in ms
 }
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 non2xx() { local n; n=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1"); echo "${n:-0}"; }
+now_ms() { date +%s%3N; }
 
-export CIVICDESK_DB="$dir/queue.db" CIVICDESK_LISTEN=127.0.0.1:0 CIVICDESK_DEMO=0
-"$GEN" "$CIVICDESK_DB" "$N" || exit 1
-echo "$PASSWORD" | "$BIN" user add benchhead --role section_head --section 法规处 \
-	--password-stdin >/dev/null || exit 1
+export CIVICDESK_DB="${BENCH_QUEUE_DB:-$dir/queue.db}" CIVICDESK_LISTEN=127.0.0.1:0 CIVICDESK_DEMO=0
+if [ -z "${BENCH_QUEUE_DB:-}" ] || [ ! -s "$BENCH_QUEUE_DB" ]; then
+	"$GEN" "$CIVICDESK_DB" "$N" || exit 1
+fi
+N=$(sqlite3 "$CIVICDESK_DB" 'SELECT count(*) FROM items')
+if [ "$(sqlite3 "$CIVICDESK_DB" "SELECT count(*) FROM accounts WHERE username = 'benchhead'")" = 0 ]; then
+	echo "$PASSWORD" | "$BIN" user add benchhead --role section_head --section 法规处 \
+		--password-stdin >/dev/null || exit 1
+fi
 
-"$BIN" serve >"$dir/serve.out" 2>"$dir/serve.err" &
-pid=$!
-for _ in $(seq 1 400); do
-	grep -q 'listening on' "$dir/serve.out" 2>/dev/null && break
-	kill -0 "$pid" 2>/dev/null || { cat "$dir/serve.err"; exit 1; }
-	sleep 0.05
+# start-up: three starts, the median (the first also warms the page cache after gen_items)
+starts=()
+for i in 1 2 3; do
+	t0=$(now_ms)
+	"$BIN" serve >"$dir/serve.out" 2>"$dir/serve.err" &
+	pid=$!
+	for _ in $(seq 1 2000); do
+		grep -q 'listening on' "$dir/serve.out" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || { cat "$dir/serve.err"; exit 1; }
+		sleep 0.01
+	done
+	starts+=($(( $(now_ms) - t0 )))
+	[ "$i" = 3 ] && break
+	kill "$pid"; wait "$pid" 2>/dev/null; pid=
 done
+startup=$(printf '%s\n' "${starts[@]}" | sort -n | sed -n 2p)
 port=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$dir/serve.out" | head -1)
 base="http://127.0.0.1:$port"
 cookie=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
 	-d "{\"username\":\"benchhead\",\"password\":\"$PASSWORD\"}" "$base/api/v1/login" |
 	sed -n 's/^Set-Cookie: \([^;]*\).*/\1/ip' | head -1)
 [ -n "$cookie" ] || { echo "queue bench: login failed"; exit 1; }
-url="$base/api/v1/queue?section=%E6%B3%95%E8%A7%84%E5%A4%84&overdue=1&limit=50"
-shown=$(curl -s -H "Cookie: $cookie" "$url" | grep -o '"tracking"' | wc -l)
 
-wrk -t1 -c1 -d"$DUR" --latency -H "Cookie: $cookie" "$url" >"$dir/one.txt"
-wrk -t2 -c16 -d"$DUR" --latency -H "Cookie: $cookie" "$url" >"$dir/sixteen.txt"
-rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
-cat "$dir/one.txt" "$dir/sixteen.txt"
+build/rel/bench/ceiling 0 >"$dir/ceiling.out" 2>&1 &
+cpid=$!
+for _ in $(seq 1 400); do
+	grep -q 'listening on' "$dir/ceiling.out" 2>/dev/null && break
+	sleep 0.05
+done
+cport=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$dir/ceiling.out" | head -1)
 
-one_p99=$(p99 "$dir/one.txt"); one_rps=$(rps "$dir/one.txt")
-c16_p99=$(p99 "$dir/sixteen.txt"); c16_rps=$(rps "$dir/sixteen.txt")
-bad=$(( $(non2xx "$dir/one.txt") + $(non2xx "$dir/sixteen.txt") ))
-echo
-echo "queue, $N items, overdue items of 法规处, first page ($shown rows):"
-echo "  1 connection:   p99 ${one_p99} ms, ${one_rps} queries/s"
-echo "  16 connections: p99 ${c16_p99} ms, ${c16_rps} queries/s"
-echo "  server RSS after the runs: $((rss / 1024)) MiB; non-2xx answers: $bad"
-awk -v p="$one_p99" -v bad="$bad" -v shown="$shown" 'BEGIN {
-	printf "target p99 < 10 ms (one connection): %s; all answered 200: %s\n",
-		p < 10 ? "PASS" : "FAIL", bad == 0 ? "PASS" : "FAIL"
-	exit (p < 10 && bad == 0 && shown > 0) ? 0 : 1
-}'
+# name connections url [header]: one wrk run; prints "rows p99 rps non2xx" and notes the
+# server's RSS after it in $dir/rss
+run() {
+	local name=$1 conns=$2 url=$3 rows
+	shift 3
+	rows=$(curl -s -m 60 "$@" "$url" | grep -o '"tracking"\|"service_request_id"' | wc -l)
+	wrk -t"$([ "$conns" -gt 1 ] && echo 2 || echo 1)" -c"$conns" -d"$DUR" --timeout 30s --latency "$@" "$url" \
+		>"$dir/$name.txt"
+	awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" >>"$dir/rss"
+	echo "$rows $(p99 "$dir/$name.txt") $(rps "$dir/$name.txt") $(non2xx "$dir/$name.txt")"
+}
+q="$base/api/v1/queue?section=%E6%B3%95%E8%A7%84%E5%A4%84&overdue=1&limit=50"
+board="$base/api/v1/public/items"
+o311="$base/open311/v2/requests.json"
+year_ago=$(date -u -d '-365 days' +%Y-%m-%dT00:00:00Z)
+month_after=$(date -u -d '-335 days' +%Y-%m-%dT00:00:00Z)
+
+: >"$dir/results"
+add() { # label target result...
+	local label=$1; shift
+	printf '%s\t%s\n' "$label" "$*" >>"$dir/results"
+}
+add "ceiling (constant answer), 16 connections" - $(run ceiling 16 "http://127.0.0.1:$cport/")
+add "queue, 1 connection" - $(run q1 1 "$q" -H "Cookie: $cookie")
+add "queue, 16 connections" 10 $(run q16 16 "$q" -H "Cookie: $cookie")
+add "board, first page" 10 $(run b0 16 "$board")
+add "board, search 小区 (every text)" 10 $(run b1 16 "$board?q=%E5%B0%8F%E5%8C%BA")
+add "board, search 路灯 (1 in 1000)" 10 $(run b2 16 "$board?q=%E8%B7%AF%E7%81%AF")
+add "Open311 list, no filter" 10 $(run o0 16 "$o311")
+add "Open311 list, complaint + closed" 10 $(run o1 16 "$o311?service_code=complaint&status=closed")
+add "Open311 list, a month a year back" 10 \
+	$(run o2 16 "$o311?start_date=$year_ago&end_date=$month_after")
+
+rss=$(sort -n "$dir/rss" | tail -1)
+echo "reads on $N items (wrk -t2, $DUR per run; rows = rows of the page)"
+printf '%-40s %6s %10s %12s %10s %8s\n' "read" "rows" "p99 ms" "requests/s" "target" "verdict"
+fail=0
+while IFS=$'\t' read -r label fields; do
+	read -r target rows p r bad <<<"$fields"
+	verdict=-
+	if [ "$target" != - ]; then
+		verdict=$(awk -v p="$p" -v t="$target" -v bad="$bad" -v r="$r" \
+			'BEGIN { print (r > 0 && p < t && bad == 0) ? "PASS" : "FAIL" }')
+		[ "$verdict" = PASS ] || fail=1
+		target="< $target"
+	fi
+	[ "$bad" = 0 ] || verdict="$verdict ($bad non-2xx)"
+	printf '%-40s %6s %10s %12s %10s %8s\n' "$label" "$rows" "$p" "$r" "$target" "$verdict"
+done <"$dir/results"
+v=PASS; [ "$startup" -lt 100 ] || { v=FAIL; fail=1; }
+echo "start-up on $N items: ${startup} ms (median of ${starts[*]} ms; target < 100 ms: $v)"
+v=PASS; [ "$rss" -lt 51200 ] || { v=FAIL; fail=1; }
+echo "server RSS, the largest after a run: $((rss / 1024)) MiB (target < 50 MiB: $v)"
+exit $fail

@@ -62,7 +62,10 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_ITEM_GET] = "SELECT " ITEM_COLS "WHERE i.tracking = ?",
     [STMT_ITEM_GET_ID] = "SELECT " ITEM_COLS "WHERE i.id = ?",
     [STMT_ITEM_LIST_PUBLIC] =
-        "SELECT " ITEM_COLS "WHERE i.publish = 1 AND i.published = 1 AND i.id < ? "
+        /* "+": items_public (published = 1 first) would read every published item and
+         * sort them for each page (4.5 s at 1,000,000 items); the rowid read backwards from
+         * the cursor reads a page's own rows and the few unpublished between them */
+        "SELECT " ITEM_COLS "WHERE i.publish = 1 AND +i.published = 1 AND i.id < ? "
         "ORDER BY i.id DESC LIMIT ?",
     /* ?1 kind, ?2 1: closed states, ?3..?4 received (the cursor's time folded into ?4),
      * ?5 ?6 cursor (received, id), ?7 limit */
