@@ -102,5 +102,8 @@ void pg_staff_password_post(struct req *req, struct resp *resp);
 void pg_staff_queue(struct req *req, struct resp *resp);
 void pg_staff_item(struct req *req, struct resp *resp);
 void pg_staff_act(struct req *req, struct resp *resp);
+void pg_staff_public(struct req *req, struct resp *resp);
+void pg_staff_dashboard(struct req *req, struct resp *resp);
+void pg_staff_admin(struct req *req, struct resp *resp);
 
 #endif

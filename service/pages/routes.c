@@ -19,6 +19,9 @@ const struct route pages_routes[] = {
 	{ "POST", "/staff/password", pg_staff_password_post, 0, ROUTE_FORM },
 	{ "GET", "/staff/item/{}", pg_staff_item, 0, 0 },
 	{ "POST", "/staff/item/{}", pg_staff_act, 0, ROUTE_FORM },
+	{ "POST", "/staff/item/{}/public", pg_staff_public, 0, ROUTE_FORM },
+	{ "GET", "/staff/dashboard", pg_staff_dashboard, 0, 0 },
+	{ "GET", "/staff/admin", pg_staff_admin, 0, 0 },
 };
 
 const size_t pages_nroutes = sizeof(pages_routes) / sizeof(pages_routes[0]);

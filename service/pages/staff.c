@@ -43,7 +43,9 @@ page_staff_data(struct page *pg)
 	json_object_set_new(pg->data, "staff",
 	                    json_pack("{s:s, s:s, s:b}", "username", pg->staff->username,
 	                              "role_label", page_msg2(pg, "role.", role_name(r)),
-	                              "dashboard", 0));
+	                              "dashboard", r == ROLE_SUPERVISOR || r == ROLE_ADMIN ||
+	                                               r == ROLE_DISPATCHER));
+	json_object_set_new(json_object_get(pg->data, "staff"), "admin", json_boolean(r == ROLE_ADMIN));
 	page_csrf_set(pg, "staff");
 }
 
@@ -271,6 +273,34 @@ state_choices(struct page *pg, const char *current)
 	return a;
 }
 
+/* A row of the queue: tracking, subject, state, section, nearest due, working days left and
+ * its urgency (red overdue, amber at one working day or less). */
+static json_t *
+queue_row(struct page *pg, const struct sla_calendar *cal, const struct db_queue_row *r)
+{
+	int left;
+	const char *urgency = page_urgency(cal, r->next_due, pg->req->now, &left);
+	json_t *label;
+	char due[17] = "", iso[40] = "";
+
+	if (strcmp(urgency, "none") == 0)
+		label = json_string(page_msg(pg, "left.none"));
+	else if (strcmp(urgency, "red") == 0)
+		label = left < -1 ? page_msg_n(pg, "left.overdue", -left)
+		                  : json_string(page_msg(pg, "left.overdue_today"));
+	else
+		label = left == 0 ? json_string(page_msg(pg, "left.today"))
+		                  : page_msg_n(pg, "left.days", left);
+	if (strcmp(urgency, "none") != 0) {
+		page_datetime(r->next_due, due);
+		sla_format_local(r->next_due, iso, sizeof(iso));
+	}
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "tracking", r->tracking,
+	                 "subject", r->subject, "state_label", page_msg2(pg, "sstate.", r->state),
+	                 "section", r->section ? r->section : "—", "due", due, "due_iso", iso,
+	                 "urgency", urgency, "state", r->state, "left_label", label);
+}
+
 void
 pg_staff_queue(struct req *req, struct resp *resp)
 {
@@ -280,6 +310,7 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	struct sla_calendar *cal;
 	const char *state = req_query(req, "state"), *q = req_query(req, "q");
 	const char *cursor = req_query(req, "cursor");
+	struct core_error err;
 	size_t n = 0, i;
 	json_t *items;
 	long long a, b;
@@ -297,8 +328,11 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	f.state = state;
 	f.text = q;
 	f.limit = PAGE_SIZE;
-	if (!sees_all(pg.staff->role))
-		f.section_id = pg.staff->section_id ? pg.staff->section_id : -1;
+	memset(&err, 0, sizeof(err));
+	if (core_queue_scope(pg.staff, &f, &err) != 0) {
+		page_error(&pg, 403, "item.not_found");
+		return;
+	}
 	if (cursor != NULL && sscanf(cursor, "%lld:%lld", &a, &b) == 2 && b > 0) {
 		f.after_due = a;
 		f.after_id = b;
@@ -311,32 +345,8 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	}
 	cal = app_calendar(req->app);
 	items = json_array();
-	for (i = 0; i < n; i++) {
-		int left;
-		const char *urgency = page_urgency(cal, rows[i].next_due, req->now, &left);
-		json_t *label;
-		char due[17] = "", iso[40] = "";
-
-		if (strcmp(urgency, "none") == 0)
-			label = json_string(page_msg(&pg, "left.none"));
-		else if (strcmp(urgency, "red") == 0)
-			label = left < -1 ? page_msg_n(&pg, "left.overdue", -left)
-			                  : json_string(page_msg(&pg, "left.overdue_today"));
-		else
-			label = left == 0 ? json_string(page_msg(&pg, "left.today"))
-			                  : page_msg_n(&pg, "left.days", left);
-		if (strcmp(urgency, "none") != 0) {
-			page_datetime(rows[i].next_due, due);
-			sla_format_local(rows[i].next_due, iso, sizeof(iso));
-		}
-		json_array_append_new(
-		    items, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "tracking",
-		                     rows[i].tracking, "subject", rows[i].subject, "state_label",
-		                     page_msg2(&pg, "sstate.", rows[i].state), "section",
-		                     rows[i].section ? rows[i].section : "—", "due", due, "due_iso",
-		                     iso, "urgency", urgency, "state", rows[i].state, "left_label",
-		                     label));
-	}
+	for (i = 0; i < n; i++)
+		json_array_append_new(items, queue_row(&pg, cal, &rows[i]));
 	sla_calendar_unref(cal);
 	json_object_set_new(pg.data, "items", items);
 	json_object_set_new(pg.data, "has_items", json_boolean(n > 0));
@@ -374,17 +384,70 @@ action_forms(struct page *pg, const struct db_item *item)
 		if (wf_check(acts[i], (enum wf_state)state, pg->staff->role, item->section_id,
 		             pg->staff->section_id) != WF_OK)
 			continue;
-		if (acts[i] == WF_CITIZEN_ANSWER || acts[i] == WF_SEND_EXPLANATION) {
-			/* text from the citizen, or an explanation: a text box */
-		}
 		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b}", "name", t->name, "label",
+		    a, json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b}", "name", t->name, "label",
 		                 page_msg2(pg, "action.", t->name), "section",
-		                 (t->input & WF_IN_SECTION) != 0, "target",
+		                 (t->input & WF_IN_SECTION) != 0, "assignee", acts[i] == WF_ASSIGN,
+		                 "target",
 		                 (t->input & WF_IN_TARGET) != 0, "text", (t->input & WF_IN_TEXT) != 0,
 		                 "note", 1, "note_required", (t->input & WF_IN_NOTE) != 0));
 	}
 	return a;
+}
+
+/* The active handlers, with their section's name, for the assignee picker. */
+static json_t *
+handler_choices(struct page *pg, const struct db_section *secs, size_t nsec)
+{
+	struct db_account *acc = NULL;
+	size_t n = 0, i, j;
+	json_t *a = json_array();
+
+	if (db_account_list(pg->req->db, &acc, &n) != 0)
+		return a;
+	for (i = 0; i < n; i++) {
+		const char *section = "";
+
+		if (strcmp(acc[i].role, "handler") != 0 || strcmp(acc[i].status, "active") != 0)
+			continue;
+		for (j = 0; j < nsec; j++)
+			if (secs[j].id == acc[i].section_id)
+				section = secs[j].name;
+		json_array_append_new(a, json_pack("{s:s, s:s}", "username", acc[i].username,
+		                                   "section", section));
+	}
+	db_accounts_free(acc, n);
+	return a;
+}
+
+/* The public version for the section head of the item's section or an admin, once the reply is
+ * sent and the citizen allowed publication: what staff wrote, else the masked text (what
+ * publishing would fill in). JSON false otherwise. */
+static json_t *
+public_view(struct page *pg, const struct db_item *item)
+{
+	enum role r = pg->staff->role;
+	struct redact_opts opts = { item->name, pg->req->app->cfg.public_contacts };
+	char *subject, *body, *reply;
+	json_t *o;
+
+	if (!item->publish || item->replied_at == 0 ||
+	    !(r == ROLE_ADMIN ||
+	      (r == ROLE_SECTION_HEAD && item->section_id == pg->staff->section_id)))
+		return json_false();
+	subject = item->public_subject ? strdup(item->public_subject)
+	                               : redact_text_opts(item->subject, &opts, NULL);
+	body = item->public_body ? strdup(item->public_body)
+	                         : redact_text_opts(item->body, &opts, NULL);
+	reply = item->public_reply ? strdup(item->public_reply)
+	                           : redact_text_opts(item->reply, &opts, NULL);
+	o = json_pack("{s:s?, s:s?, s:s?, s:b, s:b}", "pub_subject", subject, "pub_body", body,
+	              "pub_reply", reply, "pub_published", item->published, "pub_confirm",
+	              json_is_true(json_object_get(pg->data, "confirm_needed")));
+	free(subject);
+	free(body);
+	free(reply);
+	return o ? o : json_false();
 }
 
 /* The item page: 1 shown, 0 not found (or another section's), -1 error. */
@@ -398,14 +461,13 @@ item_view(struct page *pg, const char *tracking)
 	size_t natt = 0, nh = 0, nsec = 0, i;
 	json_t *o, *list, *files, *hist, *sections;
 	char received[17], iso[40];
-	int rc = db_item_get(pg->req->db, tracking, &item);
+	struct core_error err;
 
-	if (rc <= 0)
-		return rc;
-	if (!sees_all(pg->staff->role) && item.section_id != pg->staff->section_id) {
-		db_item_free(&item);
-		return 0;
-	}
+	/* the section rule and an audit row for every read, as the API's */
+	memset(&err, 0, sizeof(err));
+	if (core_item_read(pg->req->app, pg->req->db, pg->staff, pg->req->addr, tracking,
+	                   pg->req->now, &item, &err) != 0)
+		return err.code == CORE_NOT_FOUND || err.code == CORE_FORBIDDEN ? 0 : -1;
 	if (db_attachment_list(pg->req->db, item.id, &att, &natt) != 0 ||
 	    db_history_list(pg->req->db, item.id, 0, &h, &nh) != 0 ||
 	    db_section_list(pg->req->db, &secs, &nsec) != 0) {
@@ -441,6 +503,7 @@ item_view(struct page *pg, const char *tracking)
 	for (i = 0; i < nsec; i++)
 		if (secs[i].active)
 			json_array_append_new(sections, json_pack("{s:s}", "name", secs[i].name));
+	json_object_set_new(pg->data, "handlers", handler_choices(pg, secs, nsec));
 	page_datetime(item.received, received);
 	sla_format_local(item.received, iso, sizeof(iso));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, "
@@ -457,6 +520,8 @@ item_view(struct page *pg, const char *tracking)
 	              "actions", action_forms(pg, &item));
 	if (o != NULL && item.draft != NULL)
 		json_object_set_new(o, "draft_text", json_string(item.draft));
+	if (o != NULL)
+		json_object_set_new(o, "public", public_view(pg, &item));
 	json_object_set_new(pg->data, "item", o);
 	json_object_set_new(pg->data, "sections", sections);
 	json_object_set_new(pg->data, "title", json_string(item.tracking));
@@ -505,6 +570,33 @@ pg_staff_item(struct req *req, struct resp *resp)
 	item_page(&pg, 200, req->params[0], NULL);
 }
 
+/* 1 if s can be a tracking number (letters, digits, '-'; at most 40): what a page puts in a
+ * Location header or a link comes from the table of items, never raw from the URL. */
+static int
+tracking_plain(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i == 40 || !((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		                 (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return i > 0;
+}
+
+/* The HTTP status of a refusal by core. */
+static int
+core_status(enum core_err e)
+{
+	switch (e) {
+	case CORE_NOT_FOUND: return 404;
+	case CORE_FORBIDDEN: return 403;
+	case CORE_CONFLICT: return 409;
+	case CORE_INVALID: return 400;
+	default: return 500;
+	}
+}
+
 /* An optional form field: NULL when absent or blank. */
 static const char *
 given(struct page *pg, const char *name)
@@ -526,6 +618,10 @@ pg_staff_act(struct req *req, struct resp *resp)
 
 	if (!staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
+	if (!tracking_plain(req->params[0])) {
+		page_error(&pg, 404, "item.not_found");
+		return;
+	}
 	if (!page_csrf_ok(&pg, "staff")) {
 		item_page(&pg, 403, req->params[0], page_msg(&pg, "err.csrf"));
 		return;
@@ -545,17 +641,290 @@ pg_staff_act(struct req *req, struct resp *resp)
 	memset(&err, 0, sizeof(err));
 	if (core_act(req->app, req->db, pg.staff, req->addr, req->params[0], (enum wf_action)a, &in,
 	             req->now, &err) != 0) {
-		int status = err.code == CORE_NOT_FOUND    ? 404
-		             : err.code == CORE_FORBIDDEN  ? 403
-		             : err.code == CORE_CONFLICT   ? 409
-		             : err.code == CORE_INVALID    ? 400
-		                                           : 500;
-
 		snprintf(msg, sizeof(msg), "%s %s", page_msg(&pg, "err.action"), err.message);
-		item_page(&pg, status, req->params[0], msg);
+		item_page(&pg, core_status(err.code), req->params[0], msg);
 		return;
 	}
 	snprintf(loc, sizeof(loc), "/staff/item/%s?done=%s", req->params[0],
 	         wf_transition((enum wf_action)a)->name);
 	page_redirect(&pg, loc);
+}
+
+/* The posted texts of the public version: each one set only when it differs from what the page
+ * showed (the stored public text, else the masked original), so that only an edit goes through
+ * the personal-data check; an emptied one is cleared (masked again on publication). *cur gets
+ * the item (db_item_free). 0, or -1 when the item cannot be read. */
+static int
+public_texts(struct page *pg, const char *tracking, struct core_public_text *subject,
+             struct core_public_text *body, struct core_public_text *reply, struct db_item *cur)
+{
+	struct redact_opts opts;
+	const char *posted[3] = { page_field(pg, "subject"), page_field(pg, "body"),
+		                  page_field(pg, "reply") };
+	struct core_public_text *out[3] = { subject, body, reply };
+	const char *orig[3], *stored[3];
+	size_t i;
+
+	if (db_item_get(pg->req->db, tracking, cur) != 1)
+		return -1;
+	opts.name = cur->name;
+	opts.keep = pg->req->app->cfg.public_contacts;
+	orig[0] = cur->subject;
+	orig[1] = cur->body;
+	orig[2] = cur->reply;
+	stored[0] = cur->public_subject;
+	stored[1] = cur->public_body;
+	stored[2] = cur->public_reply;
+	for (i = 0; i < 3; i++) {
+		char *shown = stored[i] ? strdup(stored[i]) : redact_text_opts(orig[i], &opts, NULL);
+
+		out[i]->set = 0;
+		out[i]->text = NULL;
+		if (posted[i] == NULL) {
+			free(shown);
+			continue;
+		}
+		if (!text_nonblank(posted[i])) {
+			out[i]->set = stored[i] != NULL;
+		} else if (shown == NULL || strcmp(shown, posted[i]) != 0) {
+			out[i]->set = 1;
+			out[i]->text = posted[i];
+		}
+		free(shown);
+	}
+	return 0;
+}
+
+/* POST /staff/item/{tracking}/public: saves the public version (subject, body, reply as edited;
+ * an emptied one is masked again from the original) and publishes (publish=1) or withdraws
+ * (publish=0) it, through core_public_edit. */
+void
+pg_staff_public(struct req *req, struct resp *resp)
+{
+	struct page pg;
+	struct core_public_text subject, body, reply;
+	struct core_error err;
+	struct db_item cur;
+	const char *publish;
+	char msg[400], loc[200];
+	int rc;
+
+	if (!staff_begin(&pg, req, resp, "queue.title", "queue", 0))
+		return;
+	if (!tracking_plain(req->params[0])) {
+		page_error(&pg, 404, "item.not_found");
+		return;
+	}
+	if (!page_csrf_ok(&pg, "staff")) {
+		item_page(&pg, 403, req->params[0], page_msg(&pg, "err.csrf"));
+		return;
+	}
+	publish = page_field(&pg, "publish");
+	if (public_texts(&pg, req->params[0], &subject, &body, &reply, &cur) != 0) {
+		item_page(&pg, 404, req->params[0], page_msg(&pg, "item.not_found"));
+		return;
+	}
+	memset(&err, 0, sizeof(err));
+	rc = core_public_edit_confirmed(req->app, req->db, pg.staff, req->addr, req->params[0],
+	                                &subject, &body, &reply,
+	                                publish == NULL ? -1 : strcmp(publish, "1") == 0,
+	                                page_field(&pg, "confirm") != NULL, req->now, &err);
+	db_item_free(&cur);
+	if (rc != 0) {
+		if (err.code_name != NULL && strcmp(err.code_name, "personal_data") == 0)
+			json_object_set_new(pg.data, "confirm_needed", json_true());
+		snprintf(msg, sizeof(msg), "%s %s", page_msg(&pg, "err.action"), err.message);
+		item_page(&pg, core_status(err.code), req->params[0], msg);
+		return;
+	}
+	snprintf(loc, sizeof(loc), "/staff/item/%s?done=publish", req->params[0]);
+	page_redirect(&pg, loc);
+}
+
+#define DASH_MAX 100 /* rows of each list on the dashboard */
+
+/* One list of the dashboard: {heading, has_items, items}; counts per section into sec (by
+ * name) under key. */
+static json_t *
+dash_list(struct page *pg, const struct sla_calendar *cal, const char *heading,
+          struct db_queue_filter *f, int64_t not_before, json_t *counts, const char *key)
+{
+	struct db_queue_row *rows = NULL;
+	size_t n = 0, i;
+	json_t *items = json_array();
+
+	if (db_queue_list(pg->req->db, f, &rows, &n) == 0) {
+		for (i = 0; i < n; i++) {
+			json_t *c;
+			const char *sec = rows[i].section ? rows[i].section : "—";
+
+			if (rows[i].next_due < not_before)
+				continue;
+			json_array_append_new(items, queue_row(pg, cal, &rows[i]));
+			if (key == NULL)
+				continue;
+			c = json_object_get(counts, sec);
+			if (c == NULL) {
+				c = json_pack("{s:s, s:i, s:i}", "name", sec, "overdue", 0, "near", 0);
+				json_object_set_new(counts, sec, c);
+			}
+			json_object_set_new(c, key,
+			                    json_integer(json_integer_value(json_object_get(c, key)) + 1));
+		}
+		db_queue_rows_free(rows, n);
+	}
+	return json_pack("{s:s, s:b, s:o}", "heading", heading, "has_items",
+	                 json_array_size(items) > 0, "items", items);
+}
+
+/* GET /staff/dashboard (dispatcher, supervisor, admin): overdue items and those due within one
+ * working day, counted by section, and the extension requests waiting. */
+void
+pg_staff_dashboard(struct req *req, struct resp *resp)
+{
+	struct page pg;
+	struct db_queue_filter f;
+	struct sla_calendar *cal;
+	json_t *lists, *counts, *secs, *v;
+	const char *k;
+	int64_t soon;
+
+	if (!staff_begin(&pg, req, resp, "dash.title", "dashboard", 0))
+		return;
+	if (!sees_all(pg.staff->role)) {
+		page_error(&pg, 403, "item.not_found");
+		return;
+	}
+	cal = app_calendar(req->app);
+	soon = sla_day_end(sla_add_working_days(cal, sla_local_day(req->now), 1), 1440) + 1;
+	counts = json_object();
+	lists = json_array();
+	memset(&f, 0, sizeof(f));
+	f.limit = DASH_MAX;
+	f.due_before = req->now;
+	json_array_append_new(lists, dash_list(&pg, cal, page_msg(&pg, "dash.overdue"), &f, 0,
+	                                       counts, "overdue"));
+	f.due_before = soon;
+	json_array_append_new(lists, dash_list(&pg, cal, page_msg(&pg, "dash.near"), &f, req->now,
+	                                       counts, "near"));
+	memset(&f, 0, sizeof(f));
+	f.limit = DASH_MAX;
+	f.state = "extension_requested";
+	json_array_append_new(lists, dash_list(&pg, cal, page_msg(&pg, "dash.extensions"), &f, 0,
+	                                       NULL, NULL));
+	sla_calendar_unref(cal);
+	secs = json_array();
+	json_object_foreach(counts, k, v)
+		json_array_append(secs, v);
+	json_decref(counts);
+	json_object_set_new(pg.data, "has_sections", json_boolean(json_array_size(secs) > 0));
+	json_object_set_new(pg.data, "sections", secs);
+	json_object_set_new(pg.data, "lists", lists);
+	page_end(&pg, 200, "staff_dashboard");
+}
+
+/* GET /staff/admin (admin): accounts, sections, the effective policies, the calendar's
+ * coverage and the latest audit rows (filtered by actor and action), read-only. */
+void
+pg_staff_admin(struct req *req, struct resp *resp)
+{
+	struct page pg;
+	struct db_account *acc = NULL;
+	struct db_section *secs = NULL;
+	struct db_audit *au = NULL;
+	struct db_audit_filter af;
+	struct policies pol;
+	struct sla_calendar *cal;
+	const char *actor = req_query(req, "actor"), *action = req_query(req, "action");
+	size_t nacc = 0, nsec = 0, nau = 0, i, j;
+	json_t *a, *keys;
+	char first[11], last[11];
+	sla_day d0, d1;
+	int k, kind;
+
+	if (!staff_begin(&pg, req, resp, "admin.title", "admin", 0))
+		return;
+	if (pg.staff->role != ROLE_ADMIN) {
+		page_error(&pg, 403, "item.not_found");
+		return;
+	}
+	if (actor != NULL && (actor[0] == '\0' || strlen(actor) > 64))
+		actor = NULL;
+	if (action != NULL && (action[0] == '\0' || strlen(action) > 64))
+		action = NULL;
+	memset(&af, 0, sizeof(af));
+	af.actor = actor;
+	af.action = action;
+	af.limit = 100;
+	if (db_account_list(req->db, &acc, &nacc) != 0 || db_section_list(req->db, &secs, &nsec) != 0 ||
+	    db_audit_list(req->db, &af, &au, &nau) != 0) {
+		db_accounts_free(acc, nacc);
+		db_sections_free(secs, nsec);
+		page_error(&pg, 500, "err.internal");
+		return;
+	}
+	cal = app_calendar(req->app);
+	sla_calendar_range(cal, &d0, &d1);
+	sla_calendar_unref(cal);
+	sla_date_format(d0, first);
+	sla_date_format(d1, last);
+	json_object_set_new(pg.data, "cal_first", json_string(first));
+	json_object_set_new(pg.data, "cal_last", json_string(last));
+	app_policies(req->app, &pol);
+	keys = json_array();
+	for (k = 0; k < POLICY_KEY__MAX; k++)
+		json_array_append_new(keys, json_string(policy_key_name((enum policy_key)k)));
+	json_object_set_new(pg.data, "policy_keys", keys);
+	a = json_array();
+	for (kind = 0; kind < KIND__MAX; kind++) {
+		json_t *values = json_array();
+
+		for (k = 0; k < POLICY_KEY__MAX; k++) {
+			char v[POLICY_VALUE_MAX];
+
+			policy_format(&pol.kind[kind], (enum policy_key)k, v);
+			json_array_append_new(values, json_string(v));
+		}
+		json_array_append_new(a, json_pack("{s:s, s:o}", "kind",
+		                                   page_msg2(&pg, "kind.", kind_name((enum kind)kind)),
+		                                   "values", values));
+	}
+	json_object_set_new(pg.data, "policies", a);
+	a = json_array();
+	for (i = 0; i < nsec; i++)
+		json_array_append_new(a, json_pack("{s:s, s:b}", "name", secs[i].name, "active",
+		                                   secs[i].active));
+	json_object_set_new(pg.data, "sections", a);
+	a = json_array();
+	for (i = 0; i < nacc; i++) {
+		const char *section = "";
+
+		for (j = 0; j < nsec; j++)
+			if (secs[j].id == acc[i].section_id)
+				section = secs[j].name;
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "username",
+		                                   acc[i].username, "role",
+		                                   page_msg2(&pg, "role.", acc[i].role), "section",
+		                                   section, "status", acc[i].status));
+	}
+	json_object_set_new(pg.data, "accounts", a);
+	a = json_array();
+	for (i = 0; i < nau; i++) {
+		char at[17];
+
+		page_datetime(au[i].at, at);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?}", "at", at,
+		                                   "actor", au[i].actor, "action", au[i].action,
+		                                   "target", au[i].target, "result",
+		                                   page_msg(&pg, au[i].ok ? "admin.ok"
+		                                                          : "admin.refused"),
+		                                   "addr", au[i].addr));
+	}
+	json_object_set_new(pg.data, "audit", a);
+	json_object_set_new(pg.data, "f_actor", json_string(actor ? actor : ""));
+	json_object_set_new(pg.data, "f_action", json_string(action ? action : ""));
+	db_audits_free(au, nau);
+	db_accounts_free(acc, nacc);
+	db_sections_free(secs, nsec);
+	page_end(&pg, 200, "staff_admin");
 }

@@ -164,6 +164,7 @@ async function act(page, tracking, action, fields = {}) {
 	const form = page.locator(`form.action:has(input[name=action][value=${action}])`);
 	assert((await form.count()) === 1, `the form of ${action} is on the item page of ${await page.textContent("p.state")}`);
 	if (fields.section) await form.locator("select[name=section]").selectOption({ label: fields.section });
+	if (fields.assignee) await form.locator("select[name=assignee]").selectOption({ value: fields.assignee });
 	if (fields.text !== undefined) await form.locator("textarea[name=text]").fill(fields.text);
 	if (fields.note !== undefined) await form.locator("textarea[name=note]").fill(fields.note);
 	await Promise.all([page.waitForNavigation(), form.locator("button[type=submit]").click()]);
@@ -182,6 +183,7 @@ async function actions(page, tracking) {
 addUser("disp_b", "dispatcher");
 addUser("hand_b", "handler", SECTION);
 addUser("head_b", "section_head", SECTION);
+addUser("admin_b", "admin");
 
 const ctx = await context();
 const page = await ctx.newPage();
@@ -319,7 +321,8 @@ await test("staff flow: assign, draft, return, approve, send through the pages; 
 	await staffLogin(p, "disp_b");
 	await p.goto(`${BASE}/staff/`);
 	assert((await p.locator(`a[href="/staff/item/${tracking}"]`).count()) === 1, "the dispatcher's queue lists it");
-	await act(p, tracking, "assign", { section: SECTION });
+	await act(p, tracking, "assign", { section: SECTION, assignee: "hand_b" });
+	assert((await p.textContent("dl.facts")).includes("hand_b"), "assigned to hand_b");
 	await c.clearCookies();
 	await staffLogin(p, "hand_b");
 	await act(p, tracking, "accept");
@@ -347,10 +350,17 @@ await test("staff flow: assign, draft, return, approve, send through the pages; 
 	await lookUp(page, tracking, code);
 	const reply = await page.textContent("section.reply");
 	assert(reply.includes("路灯已于11月29日修复"), `the reply on /track: ${reply}`);
-	// published by the section head (JSON API), then on the board, masked
-	const head = await apiLogin("head_b");
-	const r = await api("PATCH", `/api/v1/items/${tracking}/public`, { published: true }, head);
-	assert(r.status === 200, `publish: ${r.status} ${r.text}`);
+	// the section head reads the masked public version, then publishes it
+	const c2 = await context();
+	const h = await c2.newPage();
+	await staffLogin(h, "head_b");
+	await h.goto(`${BASE}/staff/item/${tracking}`);
+	const preview = (await h.inputValue("#pub-reply")) + (await h.inputValue("#pub-body"));
+	assert(preview.includes("138****5678") && !preview.includes("13812345678"), `masked before publishing: ${preview}`);
+	assert(!preview.includes("张三"), "the name is masked before publishing");
+	await Promise.all([h.waitForNavigation(), h.click("form.public button[value='1']")]);
+	assert(h.url().includes("done=publish"), `published (${h.url()}): ${await h.textContent("main")}`);
+	await c2.close();
 	await page.goto(`${BASE}/board?q=${encodeURIComponent("路灯")}`);
 	const board = await page.textContent("main");
 	assert(board.includes("路灯已于11月29日修复"), "the reply is on the board");
@@ -358,11 +368,29 @@ await test("staff flow: assign, draft, return, approve, send through the pages; 
 	assert(!board.includes("张三"), "the name is masked");
 });
 
-await test("an overdue item shows red in the queue and on the item page (moved clock)", async () => {
+await test("the queue shows amber at one working day or less, red when overdue (also on the item page and the dashboard; moved clock)", async () => {
 	const c = await context();
 	const p = await c.newPage();
+	// amber: an hour before the forward clock of a new item runs out (0 working days left)
+	await staffLogin(p, "disp_b");
+	await p.goto(`${BASE}/staff/item/${made.en.tracking}`);
+	const fwd = await p.locator("ul.clocks li").nth(1).locator("time").getAttribute("datetime");
+	const fwdDue = Math.floor(Date.parse(fwd) / 1000);
+	assert(fwdDue > 0, `the forward due time: ${fwd}`);
+	let r = await api("POST", "/api/v1/test/clock", { now: fwdDue - 3600 });
+	assert(r.status === 200, `the test clock: ${r.status} ${r.text}`);
+	try {
+		await c.clearCookies();
+		await staffLogin(p, "disp_b");
+		await p.goto(`${BASE}/staff/`);
+		const row = p.locator(`tr:has(a[href="/staff/item/${made.en.tracking}"])`);
+		assert((await row.getAttribute("class")) === "due-amber", `amber: ${await row.getAttribute("class")}`);
+	} finally {
+		await api("POST", "/api/v1/test/clock", { now: null });
+	}
+	await c.clearCookies();
 	const now = Math.floor(Date.now() / 1000);
-	let r = await api("POST", "/api/v1/test/clock", { now: now + 30 * 86400 });
+	r = await api("POST", "/api/v1/test/clock", { now: now + 30 * 86400 });
 	assert(r.status === 200, `the test clock: ${r.status} ${r.text}`);
 	try {
 		await staffLogin(p, "disp_b");
@@ -372,6 +400,10 @@ await test("an overdue item shows red in the queue and on the item page (moved c
 		assert((await row.locator(".badge-red").count()) === 1, "a red badge");
 		await p.goto(`${BASE}/staff/item/${xss.tracking}`);
 		assert((await p.locator("ul.clocks li.due-red").count()) >= 1, "red on the item page");
+		await p.goto(`${BASE}/staff/dashboard`);
+		const drow = p.locator(`tr:has(a[href="/staff/item/${xss.tracking}"])`).first();
+		assert((await drow.getAttribute("class")) === "due-red", "red on the dashboard");
+		assert((await p.locator("td .badge-red").count()) >= 1, "an overdue count by section");
 	} finally {
 		await api("POST", "/api/v1/test/clock", { now: null });
 	}
@@ -383,7 +415,7 @@ await test("an overdue item shows red in the queue and on the item page (moved c
 await test("axe-core on every page in every language: no serious or critical violation; screenshots", async () => {
 	const c = await context({ bypassCSP: true });
 	const p = await c.newPage();
-	await staffLogin(p, "head_b");
+	await staffLogin(p, "admin_b");
 	const { tracking, code } = made.en;
 	const pages = [
 		["home", async () => p.goto(`${BASE}/`)],
@@ -396,6 +428,8 @@ await test("axe-core on every page in every language: no serious or critical vio
 		["staff-queue", async () => p.goto(`${BASE}/staff/`)],
 		["staff-item", async () => p.goto(`${BASE}/staff/item/${made["zh-Hans"].tracking}`)],
 		["staff-item-open", async () => p.goto(`${BASE}/staff/item/${tracking}`)],
+		["staff-dashboard", async () => p.goto(`${BASE}/staff/dashboard`)],
+		["staff-admin", async () => p.goto(`${BASE}/staff/admin`)],
 		["staff-password", async () => p.goto(`${BASE}/staff/password`)],
 	];
 	const bad = [];
