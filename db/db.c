@@ -301,6 +301,7 @@ db_acquire(struct db *db)
 		c = db->free;
 		db->free = c->next;
 		pthread_mutex_unlock(&db->lock);
+		c->unwritable = 0;
 		return c;
 	}
 	if (timed_out) {
@@ -342,12 +343,37 @@ db_release(struct db *db, struct db_conn *c)
 	pthread_mutex_unlock(&db->lock);
 }
 
+void
+db_note_error(struct db_conn *c, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+	case SQLITE_READONLY:
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_PERM:
+		c->unwritable = rc & 0xff;
+		break;
+	default:
+		break;
+	}
+}
+
+int
+db_unavailable(struct db_conn *c)
+{
+	return c != NULL && c->unwritable != 0;
+}
+
 static int
 simple(struct db_conn *c, const char *sql)
 {
 	char err[512];
 
 	if (conn_exec(c->h, sql, err, sizeof(err)) != 0) {
+		db_note_error(c, sqlite3_extended_errcode(c->h));
 		db_log("%s: %s", sql, err);
 		return -1;
 	}
@@ -509,6 +535,7 @@ db_exec_stmt(struct db_conn *c, sqlite3_stmt *st)
 	int rc = sqlite3_step(st);
 
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_note_error(c, rc);
 		db_log("%s: %s", sqlite3_errmsg(c->h), sqlite3_sql(st));
 		db_reset(st);
 		return -1;

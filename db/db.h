@@ -49,6 +49,9 @@ void db_rollback(struct db_conn *c);
  * item, its clocks and its history as one). Nothing may be written inside it. 0 or -1. */
 int db_begin_read(struct db_conn *c);
 void db_end_read(struct db_conn *c);
+/* 1 if a statement on c failed since db_acquire because the database is full, read-only,
+ * locked or unreadable (the caller answers 503 with Retry-After, not 500), else 0. */
+int db_unavailable(struct db_conn *c);
 /* The last error message of the connection (lent). */
 const char *db_errmsg(struct db_conn *c);
 
@@ -588,6 +591,9 @@ struct db_audit_check {
  * first broken or missing record), -1 error. Call inside a read transaction for a consistent
  * view. */
 int db_audit_verify(struct db_conn *c, struct db_audit_check *out);
+/* The newest audit record's id and hash (0 and zeros when the log is empty): what to anchor
+ * outside. 0 or -1. */
+int db_audit_head(struct db_conn *c, int64_t *id, unsigned char hash[DB_AUDIT_HASH]);
 /* The same on the database file at path (the live one while the service runs, or a backup),
  * without changing it: 0 intact, 1 broken, -1 error (err set; *status says which: missing,
  * not ours, newer, or error). */

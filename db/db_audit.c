@@ -349,3 +349,14 @@ db_audit_verify(struct db_conn *c, struct db_audit_check *out)
 		out->broken_id = 0;
 	return broken;
 }
+
+int
+db_audit_head(struct db_conn *c, int64_t *id, unsigned char hash[DB_AUDIT_HASH])
+{
+	int sealed = 0, rc;
+
+	*id = 0;
+	memset(hash, 0, DB_AUDIT_HASH);
+	rc = last_row(c, id, hash, &sealed);
+	return rc < 0 ? -1 : 0;
+}

@@ -25,7 +25,14 @@ struct db_conn {
 	struct db_cached *cache; /* prepared statements, open addressing on the SQL's address */
 	size_t cache_size;      /* slots, a power of two */
 	size_t cache_used;
+	int unwritable;         /* SQLite's primary code when a statement failed because the
+	                         * database is full, read-only, locked or unreadable; 0 otherwise
+	                         * (reset by db_acquire) */
 };
+
+/* Remembers on c that rc (a failed statement's result) means the database cannot take writes
+ * now (db_unavailable). */
+void db_note_error(struct db_conn *c, int rc);
 
 struct db_cached {
 	const char *sql; /* key: address of a string in a static const table */

@@ -13,4 +13,10 @@ int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 
+struct app;
+/* daily.c, run by serve at start and after each local midnight: the audit chain's head as a
+ * log line (to anchor outside), and the daily backup into backup_dir with its retention. */
+void daily_audit_head(struct app *app);
+void daily_backup(struct app *app);
+
 #endif

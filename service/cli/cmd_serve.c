@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "service/core/core.h"
 #include "service/http/http.h"
@@ -11,6 +12,8 @@
 #include "service/pages/pages.h"
 #include "notifiers/notifiers.h"
 #include "cli.h"
+
+#define DAILY_TICK 60 /* seconds between looks at the local date */
 
 static void
 usage(void)
@@ -43,6 +46,7 @@ cmd_serve(int argc, char **argv)
 	const char *config = NULL, *listen = NULL;
 	sigset_t set;
 	char err[512];
+	sla_day last_day;
 	int i, sig = 0, port = 0, rc = 1, lock_fd = -1;
 
 	for (i = 1; i < argc; i++) {
@@ -109,6 +113,8 @@ cmd_serve(int argc, char **argv)
 		       CIVICDESK_VERSION, app.cfg.db, db_schema_version(app.db), first, last,
 		       app.cfg.tz);
 	}
+	fflush(stdout);
+	daily_audit_head(&app); /* before "listening": in the start-up lines */
 	{
 		char host[256];
 		const char *colon = strrchr(app.cfg.listen, ':');
@@ -118,8 +124,21 @@ cmd_serve(int argc, char **argv)
 		printf("listening on http://%s:%d\n", hlen ? host : "0.0.0.0", port);
 	}
 	fflush(stdout);
-	while (sigwait(&set, &sig) != 0)
-		;
+	/* The main thread waits for a stop signal, waking each minute for the daily tasks. */
+	last_day = sla_local_day(app_now(&app));
+	daily_backup(&app);
+	for (;;) {
+		struct timespec tick = {DAILY_TICK, 0};
+
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig > 0)
+			break;
+		if (sla_local_day(app_now(&app)) != last_day) {
+			last_day = sla_local_day(app_now(&app));
+			daily_audit_head(&app);
+			daily_backup(&app);
+		}
+	}
 	log_info("signal %d: stopping", sig);
 	rc = 0;
 out:

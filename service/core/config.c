@@ -99,6 +99,11 @@ static const struct cfg_key keys[] = {
 	KEY_RANGE("db_connections", db_connections, "32", 2, 1024,
 	          "most database connections open at once; requests wait up to 10 s for one, then "
 	          "answer 503"),
+	KEY("backup_dir", CFG_STR, backup_dir, "",
+	    "folder for the daily backup serve makes (civicdesk-YYYY-MM-DD.db, at start and "
+	    "after each local midnight; empty: none)"),
+	KEY_RANGE("backup_keep", backup_keep, "14", 1, 3650,
+	          "daily backups kept in backup_dir (older ones are deleted)"),
 	KEY("session_idle", CFG_LONG, session_idle, "1800", "staff session idle timeout, seconds"),
 	KEY("session_max", CFG_LONG, session_max, "43200", "staff session absolute timeout, seconds"),
 	KEY_RANGE("lockout_failures", lockout_failures, "5", 0, 64,

@@ -89,6 +89,8 @@ struct config {
 	long max_connections_per_ip; /* of them from one client address */
 	long http_timeout;    /* seconds a connection may stay idle (slow headers or body) */
 	long db_connections;  /* database connections at most; requests wait for one */
+	char *backup_dir;     /* serve's daily backups go here ("": none) */
+	long backup_keep;     /* daily backups kept */
 	long session_idle;  /* seconds */
 	long session_max;   /* seconds */
 	long lockout_failures; /* failed logins ... */

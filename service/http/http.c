@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
+#include <sodium.h>
 
 #include "http_int.h"
 
@@ -25,6 +27,9 @@ struct http_server {
 	size_t nroutes;
 	struct MHD_Daemon *mhd;
 };
+
+#define REQUEST_ID_SIZE 17 /* 16 hex digits and a NUL */
+#define HTTP_RETRY_AFTER 30 /* seconds a 503 asks the client to wait by default */
 
 /* State of one request across the access handler's calls. */
 struct call {
@@ -40,6 +45,9 @@ struct call {
 	int refused;                   /* resp holds an error found while the body came in: the
 	                                  rest is discarded, then resp is sent (MHD refuses to
 	                                  queue a response in the middle of a body) */
+	struct timespec started;       /* when the request came in (its log line's duration) */
+	char id[REQUEST_ID_SIZE];      /* random request id: the log line and X-Request-Id */
+	char method[16];               /* the method as logged (letters only) */
 };
 
 const char *
@@ -364,6 +372,18 @@ call_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, 
 
 	if (call == NULL)
 		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &call->started);
+	{
+		unsigned char raw[(REQUEST_ID_SIZE - 1) / 2];
+		size_t i;
+
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2hex(call->id, sizeof(call->id), raw, sizeof(raw));
+		for (i = 0; i + 1 < sizeof(call->method) && method[i] >= 'A' && method[i] <= 'Z';
+		     i++)
+			call->method[i] = method[i];
+		call->method[i] = '\0';
+	}
 	call->req.app = app;
 	call->req.conn = conn;
 	call->req.method = method;
@@ -484,6 +504,14 @@ call_dispatch(struct call *call)
 	if (!resp_has_header(&call->resp, "Cache-Control"))
 		resp_header(&call->resp, "Cache-Control", "no-store");
 out:
+	/* A write the database could not take (disk full, read-only, locked) is the client's to
+	 * retry later, not an internal error; SQLite's own words stay in the log. */
+	if (call->resp.status >= 500 && call->resp.status != 503 && db_unavailable(req->db))
+		resp_error(&call->resp, 503, "unavailable",
+		           "the database cannot take changes right now (full or read-only); nothing "
+		           "was stored; try again later");
+	if (call->resp.status == 503 && !resp_has_header(&call->resp, "Retry-After"))
+		resp_header(&call->resp, "Retry-After", "%d", HTTP_RETRY_AFTER);
 	db_release(app->db, req->db);
 	req->db = NULL;
 }
@@ -536,7 +564,27 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	if (!call->refused)
 		call_dispatch(call);
 	call->answered = 1;
+	resp_header(&call->resp, "X-Request-Id", "%s", call->id);
 	return send_resp(conn, &call->resp);
+}
+
+/* The request's one log line: id, method, route pattern (never the path itself: it may name
+ * an item), status, duration and client address. Nothing from the headers or the body (no
+ * password, query code, session or CSRF token) is ever logged. */
+static void
+log_request(const struct call *call, enum MHD_RequestTerminationCode toe)
+{
+	struct timespec now;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - call->started.tv_sec) * 1e3 +
+	     (double)(now.tv_nsec - call->started.tv_nsec) / 1e6;
+	log_info("request id=%s method=%s route=%s status=%d ms=%.1f addr=%s%s", call->id,
+	         call->method[0] ? call->method : "-",
+	         call->match == 1 && call->route != NULL ? call->route->pattern : "-",
+	         call->resp.status, ms, call->req.addr,
+	         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 }
 
 static void
@@ -545,7 +593,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	(void)cls;
 	(void)conn;
-	(void)toe;
+	if (*con_cls != NULL)
+		log_request(*con_cls, toe);
 	call_free(*con_cls);
 	*con_cls = NULL;
 }

@@ -274,5 +274,35 @@ class AuditUpgrade(unittest.TestCase):
             srv.cleanup()
 
 
+class DailyBackup(unittest.TestCase):
+    """serve makes the day's backup at start (and after each midnight), keeps backup_keep of
+    them, and logs the audit chain's head."""
+
+    def test_backup_at_start_with_retention(self):
+        tmp = tempfile.mkdtemp(prefix="civicdesk-daily-")
+        for d in ("2020-01-01", "2020-01-02", "2020-01-03"):
+            open(os.path.join(tmp, "civicdesk-%s.db" % d), "w").close()
+        open(os.path.join(tmp, "notes.txt"), "w").close()
+        srv = harness.Server(env={"CIVICDESK_BACKUP_DIR": tmp, "CIVICDESK_BACKUP_KEEP": "2",
+                                  "CIVICDESK_TEST_NOW": "2025-09-30T10:00"})
+        try:
+            srv.start()
+            want = os.path.join(tmp, "civicdesk-2025-09-30.db")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and sorted(os.listdir(tmp)) != [
+                    "civicdesk-2020-01-03.db", "civicdesk-2025-09-30.db", "notes.txt"]:
+                time.sleep(0.1)
+            self.assertEqual(sorted(os.listdir(tmp)), ["civicdesk-2020-01-03.db",
+                                                       "civicdesk-2025-09-30.db", "notes.txt"])
+            self.assertEqual(integrity(want), "ok")
+            v = srv.cli("audit", "verify", want)
+            self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+            self.assertRegex("\n".join(srv.startup),
+                             r"audit chain head: record \d+ hash [0-9a-f]{64}")
+        finally:
+            srv.cleanup()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     harness.main()

@@ -453,6 +453,153 @@ out:
 		printf("# cannot remove %s\n", path);
 }
 
+/* --- the notification hook in a batch that is stored again -------------------------------- */
+
+#define HOOK_WRITERS 8
+#define HOOK_PER_WRITER 24
+
+struct hook_count {
+	pthread_mutex_t lock;
+	int calls;
+};
+
+struct hook_arg {
+	struct db_submitter *sm;
+	struct hook_count *count;
+	int index, n, failed;
+	char tracking[HOOK_PER_WRITER][32];
+};
+
+/* Adds a history row through the writer's connection, as the outbox rows are added; refuses
+ * the items whose subject is "refused" (their whole submission is taken back). */
+static int
+hook_after(void *cls, struct db_conn *c, const struct db_item *item)
+{
+	struct hook_count *count = cls;
+	struct db_history h = {0, 0, 0, (char *)"system", (char *)"hooked", NULL,
+	                       (char *)"received", NULL, 0};
+
+	pthread_mutex_lock(&count->lock);
+	count->calls++;
+	pthread_mutex_unlock(&count->lock);
+	if (strcmp(item->subject, "refused") == 0)
+		return -1;
+	h.at = item->created;
+	return db_history_add(c, item->id, &h);
+}
+
+static void *
+hook_writer(void *p)
+{
+	struct hook_arg *w = p;
+	struct db_history h = {
+	    0, 0, 0, (char *)"citizen", (char *)"submit", NULL, (char *)"received", NULL, 1};
+	struct db_submission sub;
+	struct db_item it;
+	struct policy pol = default_policy();
+	int i;
+
+	for (i = 0; i < HOOK_PER_WRITER; i++) {
+		fill_item(&it, "letter");
+		/* one submission in four is refused by the hook, spread over the writers so that
+		 * batches hold refused and accepted ones together */
+		if ((i + w->index) % 4 == 0)
+			it.subject = (char *)"refused";
+		clocks_start(&it, &pol, cal, it.received);
+		memset(&sub, 0, sizeof(sub));
+		sub.item = &it;
+		sub.day = 20251001;
+		sub.history = &h;
+		sub.after = hook_after;
+		sub.after_cls = w->count;
+		if (db_submit(w->sm, &sub) != 0) {
+			w->failed++;
+			continue;
+		}
+		snprintf(w->tracking[w->n++], sizeof(w->tracking[0]), "%s", it.tracking);
+		free(it.tracking);
+	}
+	return NULL;
+}
+
+/* A batch is stored without a savepoint per item; when one of its submissions fails (here the
+ * hook refuses it) the batch is rolled back and stored again with savepoints. Whatever the
+ * batches were, each stored item has its hook's row exactly once, the refused ones left
+ * nothing, and the tracking numbers given out are 1..stored with no gap. */
+static void
+test_group_commit_hook(struct t *t)
+{
+	char path[] = "/tmp/civicdesk-test-XXXXXX", file[64], err[256], tracking[32];
+	struct db *db = NULL;
+	struct db_submitter *sm = NULL;
+	struct hook_count count = {PTHREAD_MUTEX_INITIALIZER, 0};
+	struct hook_arg *w = calloc(HOOK_WRITERS, sizeof(*w));
+	pthread_t th[HOOK_WRITERS];
+	struct db_conn *c = NULL;
+	struct db_history *hist = NULL;
+	struct db_item got;
+	size_t nh = 0;
+	int created, i, j, stored = 0, failed = 0, hooked_once = 0;
+
+	CHECK(t, mkdtemp(path) != NULL);
+	snprintf(file, sizeof(file), "%s/db", path);
+	CHECK_INT(t, db_open(file, &db, &created, err, sizeof(err)), 0);
+	if (db == NULL || w == NULL)
+		goto out;
+	CHECK_INT(t, db_submitter_start(db, &sm), 0);
+	for (i = 0; i < HOOK_WRITERS; i++) {
+		w[i].sm = sm;
+		w[i].count = &count;
+		w[i].index = i;
+		pthread_create(&th[i], NULL, hook_writer, &w[i]);
+	}
+	for (i = 0; i < HOOK_WRITERS; i++)
+		pthread_join(th[i], NULL);
+	db_submitter_stop(sm);
+	for (i = 0; i < HOOK_WRITERS; i++) {
+		stored += w[i].n;
+		failed += w[i].failed;
+	}
+	CHECK_INT(t, failed, HOOK_WRITERS * HOOK_PER_WRITER / 4);
+	CHECK_INT(t, stored, HOOK_WRITERS * HOOK_PER_WRITER - failed);
+	/* every submission reached the hook at least once */
+	CHECK(t, count.calls >= HOOK_WRITERS * HOOK_PER_WRITER);
+	c = db_acquire(db);
+	for (i = 0; c != NULL && i < HOOK_WRITERS; i++) {
+		for (j = 0; j < w[i].n; j++) {
+			if (db_item_get(c, w[i].tracking[j], &got) != 1) {
+				CHECK(t, 0);
+				continue;
+			}
+			CHECK_STR(t, got.subject, "subject");
+			if (db_history_list(c, got.id, 0, &hist, &nh) == 0 && nh == 2 &&
+			    strcmp(hist[0].action, "submit") == 0 &&
+			    strcmp(hist[1].action, "hooked") == 0)
+				hooked_once++;
+			db_history_free(hist, nh);
+			db_item_free(&got);
+		}
+	}
+	CHECK_INT(t, hooked_once, stored);
+	/* the numbers are dense: 1..stored are items, stored + 1 is not */
+	for (i = 1; c != NULL && i <= stored + 1; i++) {
+		snprintf(tracking, sizeof(tracking), "XJ-20251001-%05d", i);
+		if (db_item_get(c, tracking, &got) != (i <= stored)) {
+			CHECK(t, 0);
+			break;
+		}
+		if (i <= stored)
+			db_item_free(&got);
+	}
+	db_release(db, c);
+out:
+	db_close(db);
+	free(w);
+	snprintf(file, sizeof(file), "rm -rf %s", path);
+	if (system(file) != 0)
+		fprintf(stderr, "cannot remove %s\n", path);
+}
+
 int
 main(void)
 {
@@ -471,6 +618,7 @@ main(void)
 	RUN(&t, test_query_codes);
 	RUN(&t, test_ratelimit);
 	RUN(&t, test_group_commit);
+	RUN(&t, test_group_commit_hook);
 	sla_calendar_unref(cal);
 	return t_done(&t);
 }

@@ -1,0 +1,68 @@
+"""Logs: one structured line per request (request id, method, route pattern, status, duration,
+client address), and no secret the test used in any line the daemon wrote: query codes,
+passwords (right and wrong), session tokens, CSRF tokens.
+"""
+import os
+import re
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+LINE = re.compile(r"^civicdesk: request id=([0-9a-f]{16}) method=([A-Z]+) route=(\S+) "
+                  r"status=(\d{3}) ms=(\d+\.\d) addr=(\S+)( aborted=1)?$")
+
+
+class RequestLogs(unittest.TestCase):
+    def test_one_line_per_request_and_no_secrets(self):
+        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        secrets = []
+        try:
+            pw = srv.add_user("wangli", "dispatcher", password="Kx7#mq2-Lp-secret")
+            secrets.append(pw)
+            staff = srv.login("wangli", pw)
+            secrets += [staff.cookie.split("=", 1)[1], staff.csrf_token]
+            wrong = "Wrong-Guess-77!x"
+            secrets.append(wrong)
+            r = srv.request("POST", "/api/v1/login",
+                            json_body={"username": "wangli", "password": wrong})
+            self.assertEqual(r.status, 401)
+            r = srv.request("POST", "/api/v1/items",
+                            json_body={"kind": "letter", "subject": "日志", "body": "不应出现在日志里",
+                                       "email": "secret.citizen@example.cn", "publish": False})
+            self.assertEqual(r.status, 201)
+            tracking, code = r.json()["tracking"], r.json()["query_code"]
+            secrets.append(code)
+            r = srv.request("GET", "/api/v1/track/" + tracking, headers={"X-Query-Code": code})
+            self.assertEqual(r.status, 200)
+            rid = r.header("X-Request-Id")
+            self.assertRegex(rid, "^[0-9a-f]{16}$")
+            r = staff.request("POST", "/api/v1/items/%s/actions/assign" % tracking,
+                              json_body={"section": "法规处"})
+            self.assertEqual(r.status, 200, r)
+            r = staff.request("POST", "/api/v1/password",
+                              json_body={"old_password": pw, "new_password": "Ny9#tq4-Wz-new"})
+            self.assertEqual(r.status, 200, r)
+            secrets.append("Ny9#tq4-Wz-new")
+            srv.request("GET", "/no/such/" + code)
+        finally:
+            srv.stop()
+            out = srv.output
+            srv.cleanup()
+        requests = [LINE.match(l) for l in out.splitlines() if "request id=" in l]
+        self.assertTrue(all(requests), [l for l in out.splitlines() if "request id=" in l])
+        seen = {(m.group(2), m.group(3), m.group(4)) for m in requests}
+        for want in [("POST", "/api/v1/login", "200"), ("POST", "/api/v1/login", "401"),
+                     ("POST", "/api/v1/items", "201"), ("GET", "/api/v1/track/{}", "200"),
+                     ("POST", "/api/v1/items/{}/actions/{}", "200"), ("GET", "-", "404")]:
+            self.assertIn(want, seen)
+        self.assertIn(rid, [m.group(1) for m in requests])
+        self.assertTrue(all(m.group(6) == "127.0.0.1" for m in requests))
+        for secret in secrets + ["secret.citizen", "不应出现在日志里"]:
+            with self.subTest(secret=secret[:4] + "…"):
+                self.assertNotIn(secret, out)
+
+
+if __name__ == "__main__":
+    harness.main()
