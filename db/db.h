@@ -280,6 +280,7 @@ struct db_queue_row {
 	char *assignee;  /* assignee's username, or NULL */
 	int64_t received;
 	int64_t next_due; /* DB_NO_DUE when no clock runs */
+	int64_t waiting_since; /* 0 unless waiting for the citizen's supplement */
 };
 
 /* The queue in order of (next_due, id): a new array of *n rows (at most f->limit), freed by
@@ -307,6 +308,38 @@ int db_public_list(struct db_conn *c, const char *text, int64_t before_replied,
 int db_public_get(struct db_conn *c, const char *tracking, struct db_public_row *out);
 void db_public_row_free(struct db_public_row *r);
 void db_public_rows_free(struct db_public_row *rows, size_t n);
+
+/* --- mail-in (db_mail.c) ----------------------------------------------------------------- */
+
+/* One message that came in by e-mail (table mail_in). Strings and raw are lent. */
+struct db_mail_in {
+	int64_t item_id;        /* the item created or added to; 0 when ignored */
+	const char *outcome;    /* created | added | duplicate | ignored */
+	const char *reason;     /* ignored: why; else NULL */
+	const char *message_id; /* without angle brackets, or NULL */
+	const char *sender;     /* From address, or NULL */
+	const void *raw;        /* the message byte for byte, or NULL when not kept */
+	size_t size;            /* bytes of the message */
+	int64_t received;
+	const char *source;     /* pipe | imap */
+	const char *mailbox;    /* imap: the mailbox URL without credentials; else NULL */
+	int64_t uidvalidity, uid; /* imap; else 0 */
+};
+
+/* Stores m. Returns 0, 1 when its Message-ID (created or added) or its IMAP position is
+ * stored already (nothing written), -1 on error. */
+int db_mail_in_add(struct db_conn *c, const struct db_mail_in *m);
+/* The tracking number of the item that holds a message with Message-ID id (created or added),
+ * into a new string *tracking: 1 found / 0 not found / -1. */
+int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking);
+/* The tracking number of the item outbox row id concerns: 1 / 0 / -1. */
+int db_mail_item_by_outbox(struct db_conn *c, int64_t id, char **tracking);
+/* Whether the IMAP message (mailbox, uidvalidity, uid) is stored: 1 / 0 / -1. */
+int db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t uid);
+/* The UID stored for (mailbox, uidvalidity) that has `skip` higher ones above it (0: the
+ * highest), 0 when there is none, into *uid. 0 or -1. */
+int db_mail_imap_last(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t skip,
+                      int64_t *uid);
 
 /* --- accounts, passwords, login failures, sessions, audit (db_accounts.c) ------------------ */
 
@@ -533,6 +566,113 @@ void db_notify_missing_free(struct db_notify_missing *v, size_t n);
 int db_notify_run_get(struct db_conn *c, const char *name, char *buf, size_t size);
 /* Records it (inside the transaction of the notices). 0 or -1. */
 int db_notify_run_set(struct db_conn *c, const char *name, const char *last);
+
+/* --- statistics, ratings and supervision orders (db_stats.c) ------------------------------ */
+
+/* The facts of one item that the statistics count (schema/008_stats.sql, item_facts). Instants
+ * are 0 for NULL. */
+struct db_fact {
+	int64_t item_id;
+	int64_t section_id;   /* 0: no section yet */
+	int64_t received;
+	int64_t accepted;     /* first acceptance */
+	int64_t first_end;    /* first time it ended (reply, reject, merge, close) */
+	int64_t reopened;     /* last reopening after it ended */
+	int64_t ended;        /* last end; 0 while open */
+	char outcome[12];     /* "" | replied | rejected | merged | closed: how it first ended */
+	int64_t replied_at;   /* first reply */
+	char reply_result[8]; /* "" | on_time | late: the reply clock's result at that reply */
+	int reply_wd;         /* working days from receipt to that reply; -1 when unknown */
+	int64_t reply_due;    /* due instant of the reply clock; 0 while paused or none */
+	int64_t supervised;   /* when a supervision order was given */
+};
+
+/* The facts of item_id: 1 found / 0 not found / -1. */
+int db_fact_get(struct db_conn *c, int64_t item_id, struct db_fact *out);
+/* Inserts or replaces the facts of f->item_id. 0 or -1. */
+int db_fact_put(struct db_conn *c, const struct db_fact *f);
+/* Changes of a section's per-day summary (stats_daily), each -1, 0 or +1 from one item. */
+struct db_stats_delta {
+	int open, overdue, received, accepted, replied, on_time, late, wd_sum, rejected, merged,
+	    closed;
+};
+/* Adds d to the summary of section_id on local day `day` (sla_day). 0 or -1. */
+int db_stats_daily_add(struct db_conn *c, int64_t section_id, int32_t day,
+                       const struct db_stats_delta *d);
+/* Adds n to the replies of section_id on `day` that took wd working days. 0 or -1. */
+int db_stats_wd_add(struct db_conn *c, int64_t section_id, int32_t day, int wd, int n);
+/* Records that section from_section forwarded item_id to to_section at `at`. 0 or -1. */
+int db_stats_forward_add(struct db_conn *c, int64_t item_id, int64_t at, int64_t from_section,
+                         int64_t to_section);
+/* Up to max ids (ascending, above after_id) of items that have no facts yet, into ids; *n is
+ * how many. 0 or -1. */
+int db_fact_missing(struct db_conn *c, int64_t after_id, int64_t *ids, size_t max, size_t *n);
+
+/* What one section did in a period — the local days from_day..to_day, the instants [from, to)
+ * — and its state at the end of the day end_day. */
+struct db_stats_row {
+	int64_t section_id; /* 0: items with no section yet */
+	int64_t received, accepted, forwarded, replied, on_time, late, rejected, merged, closed;
+	int64_t open, overdue;       /* at the end of end_day */
+	int64_t due, due_replied;    /* reply due in the period; of them replied before its end */
+	int64_t rated, satisfied, basically_satisfied, unsatisfied; /* ratings given in it */
+	int64_t followup_open, reopened; /* of those unsatisfied ratings: follow-up pending, reopened */
+	int64_t supervised;          /* supervision orders given in it */
+};
+
+/* How many replies of a section in the period took `wd` working days. */
+struct db_stats_wd {
+	int64_t section_id;
+	int wd;
+	int64_t n;
+};
+
+/* The counts of every section with something to count (one row each, ascending section_id),
+ * as a new array *rows of *nrows (free()), and the working days to reply of the period's
+ * replies as a new array *wd of *nwd, ordered by section and days (free()). Run it inside
+ * db_begin_read so that the figures agree. 0 or -1. */
+int db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t from_day,
+                    int32_t to_day, int32_t end_day, int64_t only_section, struct db_stats_row **rows, size_t *nrows,
+                    struct db_stats_wd **wd, size_t *nwd);
+
+/* A satisfaction rating (ratings). */
+struct db_rating {
+	int64_t id, item_id;
+	int round;            /* 0 for the first reply, +1 after each reopening */
+	int64_t section_id;
+	int64_t at;
+	char *value;          /* satisfied | basically_satisfied | unsatisfied */
+	char *comment;        /* may be NULL */
+	char *followup;       /* NULL | open | confirmed | reopened */
+	int64_t followup_at, followup_by;
+	char *followup_note;  /* may be NULL */
+};
+
+/* Adds a rating (id written back). 0, 1 if the item has one for that round already, -1. */
+int db_rating_add(struct db_conn *c, struct db_rating *r);
+/* The newest rating of item_id: 1 / 0 none / -1. Freed with db_rating_free. */
+int db_rating_last(struct db_conn *c, int64_t item_id, struct db_rating *out);
+/* Closes the open follow-up of rating id as followup (confirmed | reopened): 1 done / 0 it
+ * was not open / -1. */
+int db_rating_followup(struct db_conn *c, int64_t id, const char *followup, int64_t at,
+                       int64_t by, const char *note);
+/* Number of reopenings of item_id (ratings whose follow-up reopened it). 0 or -1. */
+int db_rating_rounds(struct db_conn *c, int64_t item_id, int *n);
+void db_rating_free(struct db_rating *r);
+
+/* A supervision order (supervision). */
+struct db_supervision {
+	int64_t id, item_id, at, by_id;
+	char *by_name, *note;
+	int64_t due, section_id;
+};
+
+/* Adds the order of s->item_id (id written back). 0, 1 if the item has one already, -1. */
+int db_supervision_add(struct db_conn *c, struct db_supervision *s);
+/* The order on item_id: 1 / 0 none / -1. Freed with db_supervision_free. */
+int db_supervision_get(struct db_conn *c, int64_t item_id, struct db_supervision *out);
+void db_supervision_free(struct db_supervision *s);
+
 /* --- operations: backup, restore, the audit chain (db_backup.c, db_audit.c) -------------- */
 
 /* What happened to a backup, a restore or a check of a database file. */

@@ -31,7 +31,7 @@ enum stmt {
  * any), ?10 limit. */
 #define QUEUE_HEAD(index)                                                                          \
 	"SELECT i.id, i.tracking, i.kind, i.subject, i.state, s.name, a.username, i.received, "    \
-	"i.next_due FROM items AS i INDEXED BY " index " "                                         \
+	"i.next_due, i.waiting_since FROM items AS i INDEXED BY " index " "                                         \
 	"LEFT JOIN sections AS s ON s.id = i.section_id "                                          \
 	"LEFT JOIN accounts AS a ON a.id = i.assignee_id WHERE "
 #define QUEUE_TAIL                                                                                 \
@@ -120,6 +120,7 @@ queue_row(sqlite3_stmt *st, struct db_queue_row *r)
 	r->assignee = db_col_text(st, 6);
 	r->received = sqlite3_column_int64(st, 7);
 	r->next_due = sqlite3_column_int64(st, 8);
+	r->waiting_since = sqlite3_column_int64(st, 9);
 	if (r->tracking == NULL || r->kind == NULL || r->subject == NULL || r->state == NULL)
 		return -1;
 	return 0;

@@ -105,6 +105,8 @@ void h_items_post(struct req *req, struct resp *resp);
 void h_item_get(struct req *req, struct resp *resp);
 void h_item_attachment(struct req *req, struct resp *resp);
 /* h_track.c */
+void h_track_supplement(struct req *req, struct resp *resp);
+void h_track_withdraw(struct req *req, struct resp *resp);
 void h_track(struct req *req, struct resp *resp);
 /* h_open311.c */
 void h_open311_services(struct req *req, struct resp *resp);
@@ -118,6 +120,17 @@ void h_queue(struct req *req, struct resp *resp);
 void h_public_list(struct req *req, struct resp *resp);
 void h_public_get(struct req *req, struct resp *resp);
 void h_item_public_patch(struct req *req, struct resp *resp);
+/* h_stats.c, h_rating.c, h_supervision.c */
+void h_stats(struct req *req, struct resp *resp);
+void h_track_rating(struct req *req, struct resp *resp);
+void h_item_followup(struct req *req, struct resp *resp);
+void h_item_supervise(struct req *req, struct resp *resp);
+/* The supervision order of an item as {"at","by","note","due","overdue"}, or JSON null: a new
+ * reference. */
+json_t *supervision_json(struct db_conn *c, int64_t item_id, int64_t now);
+/* The newest rating of an item as {"value","at","round"} (staff 1: with "comment", "followup",
+ * "followup_note", "followup_at"), or JSON null: a new reference. */
+json_t *rating_json(struct db_conn *c, int64_t item_id, int staff);
 #ifdef CIVICDESK_TEST_HOOKS
 void h_test_clock(struct req *req, struct resp *resp);
 #endif

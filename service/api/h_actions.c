@@ -44,10 +44,23 @@ static int
 read_input(json_t *j, struct resp *resp, struct core_action_input *in)
 {
 	static const char *const notes[] = {"reason", "comment", "note"};
+	static const char *const known[] = {"reason", "comment", "note",   "text",
+	                                    "assignee", "target", "section"};
+	const char *key;
 	size_t i;
-	json_t *sec;
+	json_t *sec, *v;
 
 	memset(in, 0, sizeof(*in));
+	/* an unknown field is refused, naming it: a misspelt "reson" must not pass unnoticed */
+	json_object_foreach(j, key, v) {
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strcmp(key, known[i]) == 0)
+				break;
+		if (i == sizeof(known) / sizeof(known[0])) {
+			resp_error_field(resp, 400, key, "unknown field %.64s", key);
+			return -1;
+		}
+	}
 	for (i = 0; i < sizeof(notes) / sizeof(notes[0]); i++) {
 		const char *s;
 		int rc = get_text(j, notes[i], NOTE_MAX, TEXT_MULTILINE, resp, &s);

@@ -166,14 +166,15 @@ out:
 }
 
 /* PATCH /api/v1/admin/users/{username} with any of "role", "section" (null clears),
- * "display_name", "email", "phone", "status" (active|suspended|revoked), "reset_password":true:
+ * "display_name", "email", "phone", "status" (active|suspended|revoked), "unlock":true (forgets
+ * the failed logins that lock the name), "reset_password":true:
  * 200 with the account (and "one_time_password" after a reset); 404 unknown account, 400 naming
  * a bad field. An administrator cannot suspend, revoke or demote their own account. */
 void
 h_admin_users_patch(struct req *req, struct resp *resp)
 {
-	static const char *const fields[] = {"role",  "section", "display_name",  "email",
-	                                     "phone", "status",  "reset_password"};
+	static const char *const fields[] = {"role",   "section", "display_name",   "email",
+	                                     "phone",  "status",  "reset_password", "unlock"};
 	const char *name = req->params[0];
 	struct account_change ch;
 	struct acct_error err;
@@ -213,6 +214,12 @@ h_admin_users_patch(struct req *req, struct resp *resp)
 		goto out;
 	}
 	ch.reset_password = json_is_true(reset);
+	reset = json_object_get(j, "unlock");
+	if (reset != NULL && !json_is_boolean(reset)) {
+		resp_error_field(resp, 400, "unlock", "unlock must be true or false");
+		goto out;
+	}
+	ch.unlock = json_is_true(reset);
 	if (strcmp(name, req->session->username) == 0 &&
 	    ((ch.status != NULL && strcmp(ch.status, "active") != 0) ||
 	     (ch.role != NULL && strcmp(ch.role, "admin") != 0))) {

@@ -85,7 +85,7 @@ h_admin_policies_patch(struct req *req, struct resp *resp)
 	struct policy scratch;
 	struct db_policy row;
 	char values[POLICY_KEY__MAX][POLICY_VALUE_MAX], text[32], detail[DETAIL_MAX], err[512];
-	const char *name, *value, *why;
+	const char *name, *value, *why, *bad;
 	unsigned set = 0, clear = 0;
 	int kind, k, locked = 0, began = 0;
 	json_t *j = NULL, *v;
@@ -169,6 +169,11 @@ h_admin_policies_patch(struct req *req, struct resp *resp)
 		                 "reply_extended_days (%d) must be at least reply_days (%d): an "
 		                 "approved extension never shortens the time to reply",
 		                 after.kind[kind].reply_extended_days, after.kind[kind].reply.days);
+		goto out;
+	}
+	why = policy_inconsistent(&after.kind[kind], &bad);
+	if (why != NULL) {
+		resp_error_field(resp, 400, bad, "%s", why);
 		goto out;
 	}
 	detail[0] = '\0';

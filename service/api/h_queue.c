@@ -234,10 +234,17 @@ h_queue(struct req *req, struct resp *resp)
 		              running ? json_time(r->next_due) : json_null(), "overdue",
 		              running && r->next_due < req->now);
 		if (o != NULL)
+			json_object_set_new(o, "supplement_overdue",
+			                    json_boolean(core_supplement_overdue(req->app,
+			                                                         r->waiting_since,
+			                                                         req->now)));
+		if (o != NULL)
 			json_object_set_new(
 			    o, "working_days_left",
 			    running ? json_integer(sla_days_left(cal, r->next_due, req->now))
 			            : json_null());
+		if (o != NULL)
+			json_object_set_new(o, "supervision", supervision_json(req->db, r->id, req->now));
 		json_array_append_new(items, o);
 	}
 	if (n > (size_t)limit && shown > 0)

@@ -11,9 +11,7 @@
 static void
 not_found(struct req *req, struct resp *resp)
 {
-	int64_t retry;
-
-	ratelimit_hit(req->app->track_limit, req->addr, req->now, &retry);
+	core_track_failed(req->app, req->addr, req->params[0], req->now);
 	resp_error(resp, 404, "not_found", "no item matches this tracking number and query code");
 }
 
@@ -31,9 +29,9 @@ h_track(struct req *req, struct resp *resp)
 	int64_t retry;
 	int rc, ok;
 
-	if (ratelimit_check(req->app->track_limit, req->addr, req->now, &retry)) {
+	if (core_track_refused(req->app, req->addr, req->params[0], req->now, &retry)) {
 		resp_error(resp, 429, "rate_limited",
-		           "too many failed look-ups from your address; try again in %lld seconds",
+		           "too many failed look-ups; try again in %lld seconds",
 		           (long long)retry);
 		resp_header(resp, "Retry-After", "%lld", (long long)retry);
 		return;
@@ -66,6 +64,118 @@ h_track(struct req *req, struct resp *resp)
 	}
 	if (j != NULL && item.reason != NULL && strcmp(item.state, "rejected") == 0)
 		json_object_set_new(j, "reason", json_string(item.reason));
+	if (j != NULL && item.replied_at != 0) /* the citizen's own rating, without follow-up */
+		json_object_set_new(j, "rating", rating_json(req->db, item.id, 0));
 	db_item_free(&item);
 	resp_json(resp, 200, j);
+}
+
+/* POST /api/v1/track/{tracking}/supplement, header X-Query-Code (or "query_code" in the body),
+ * JSON {"text": …}: the citizen's supplement while the item waits for them (core_citizen_act).
+ * 200 {"tracking","state"}; 400 naming the field (also an unknown one); 404 unknown number or
+ * wrong code (the same answer); 409 not waiting for the citizen; 429 after repeated failures. */
+void
+h_track_supplement(struct req *req, struct resp *resp)
+{
+	struct core_action_input in;
+	struct core_error err;
+	struct db_item item;
+	const char *code = req_header(req, "X-Query-Code"), *key;
+	json_t *j = NULL, *v;
+	int64_t retry;
+
+	if (core_track_refused(req->app, req->addr, req->params[0], req->now, &retry)) {
+		resp_error(resp, 429, "rate_limited",
+		           "too many failed look-ups; try again in %lld seconds",
+		           (long long)retry);
+		resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		return;
+	}
+	if (req_json(req, resp, &j) != 0)
+		return;
+	json_object_foreach(j, key, v) {
+		if (strcmp(key, "text") != 0 && strcmp(key, "query_code") != 0) {
+			resp_error_field(resp, 400, key, "unknown field %.64s", key);
+			goto out;
+		}
+	}
+	v = json_object_get(j, "text");
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		resp_error_field(resp, 400, "text", "text must be a string");
+		goto out;
+	}
+	if (code == NULL && json_is_string(json_object_get(j, "query_code")))
+		code = json_string_value(json_object_get(j, "query_code"));
+	memset(&in, 0, sizeof(in));
+	in.text = json_string_value(v);
+	if (core_citizen_act(req->app, req->db, req->params[0], code ? code : "", req->addr,
+	                     WF_CITIZEN_ANSWER, &in, req->now, &err) != 0) {
+		if (err.code == CORE_NOT_FOUND)
+			not_found(req, resp);
+		else
+			resp_core_error(resp, &err);
+		goto out;
+	}
+	if (db_item_get(req->db, req->params[0], &item) != 1) {
+		resp_error(resp, 500, "internal", "the item cannot be read");
+		goto out;
+	}
+	resp_json(resp, 200, json_pack("{s:s, s:s}", "tracking", item.tracking, "state",
+	                               item.state));
+	db_item_free(&item);
+out:
+	json_decref(j);
+}
+
+/* POST /api/v1/track/{tracking}/withdraw, header X-Query-Code (or "query_code" in the body),
+ * JSON {"what":"item"|"consent"}: the citizen withdraws their item (closed) or their consent to
+ * publication (off the board and Open311). 200 {"tracking","state","publish"}; 400 naming the
+ * field; 404 unknown number or wrong code; 409 the item is no longer open; 429. */
+void
+h_track_withdraw(struct req *req, struct resp *resp)
+{
+	struct core_error err;
+	struct db_item item;
+	const char *code = req_header(req, "X-Query-Code"), *key, *what;
+	json_t *j = NULL, *v;
+	int64_t retry;
+
+	if (core_track_refused(req->app, req->addr, req->params[0], req->now, &retry)) {
+		resp_error(resp, 429, "rate_limited", "too many failed look-ups; try again in %lld seconds",
+		           (long long)retry);
+		resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		return;
+	}
+	if (req_json(req, resp, &j) != 0)
+		return;
+	json_object_foreach(j, key, v) {
+		if (strcmp(key, "what") != 0 && strcmp(key, "query_code") != 0) {
+			resp_error_field(resp, 400, key, "unknown field %.64s", key);
+			goto out;
+		}
+	}
+	what = json_string_value(json_object_get(j, "what"));
+	if (what == NULL || (strcmp(what, "item") != 0 && strcmp(what, "consent") != 0)) {
+		resp_error_field(resp, 400, "what", "what must be item or consent");
+		goto out;
+	}
+	if (code == NULL && json_is_string(json_object_get(j, "query_code")))
+		code = json_string_value(json_object_get(j, "query_code"));
+	if (core_citizen_withdraw(req->app, req->db, req->params[0], code ? code : "", req->addr,
+	                          strcmp(what, "item") == 0, req->now, &err) != 0) {
+		if (err.code == CORE_NOT_FOUND)
+			not_found(req, resp);
+		else
+			resp_core_error(resp, &err);
+		goto out;
+	}
+	if (db_item_get(req->db, req->params[0], &item) != 1) {
+		resp_error(resp, 500, "internal", "the item cannot be read");
+		goto out;
+	}
+	resp_json(resp, 200, json_pack("{s:s, s:s, s:b}", "tracking", item.tracking, "state",
+	                               item.state, "publish", item.publish));
+	db_item_free(&item);
+out:
+	json_decref(j);
 }

@@ -24,6 +24,8 @@ const struct route api_routes[] = {
 	{ "GET", "/api/v1/items/{}", h_item_get, STAFF, 0 },
 	{ "GET", "/api/v1/items/{}/attachments/{}", h_item_attachment, STAFF, 0 },
 	{ "GET", "/api/v1/track/{}", h_track, 0, 0 },
+	{ "POST", "/api/v1/track/{}/supplement", h_track_supplement, 0, 0 },
+	{ "POST", "/api/v1/track/{}/withdraw", h_track_withdraw, 0, 0 },
 	{ "GET", "/open311/v2/services.json", h_open311_services, 0, 0 },
 	{ "GET", "/open311/v2/services/{}", h_open311_service, 0, 0 },
 	{ "POST", "/open311/v2/requests.json", h_open311_requests_post, 0, ROUTE_FORM },
@@ -35,6 +37,11 @@ const struct route api_routes[] = {
 	{ "GET", "/api/v1/queue", h_queue, STAFF, 0 },
 	{ "GET", "/api/v1/public/items", h_public_list, 0, 0 },
 	{ "GET", "/api/v1/public/items/{}", h_public_get, 0, 0 },
+	{ "POST", "/api/v1/track/{}/rating", h_track_rating, 0, 0 },
+	{ "POST", "/api/v1/items/{}/followup", h_item_followup, ROLE_BIT(ROLE_SECTION_HEAD), 0 },
+	{ "POST", "/api/v1/items/{}/supervision", h_item_supervise, ROLE_BIT(ROLE_SUPERVISOR), 0 },
+	{ "GET", "/api/v1/stats", h_stats,
+	  ROLE_BIT(ROLE_SUPERVISOR) | ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_SECTION_HEAD), 0 },
 #ifdef CIVICDESK_TEST_HOOKS
 	{ "POST", "/api/v1/test/clock", h_test_clock, 0, 0 },
 #endif

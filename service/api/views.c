@@ -161,8 +161,13 @@ history_json(const struct db_history *h, size_t n, int citizen)
 	size_t i;
 
 	for (i = 0; a != NULL && i < n; i++) {
+		/* the staff's reasons for internal steps stay internal; the step itself is shown */
+		int internal = citizen && (strcmp(h[i].action, "forward") == 0 ||
+		                           strcmp(h[i].action, "request_extension") == 0 ||
+		                           strcmp(h[i].action, "approve_extension") == 0);
 		json_t *o = json_pack("{s:o, s:s, s:s, s:s?}", "at", json_time(h[i].at), "action",
-		                      h[i].action, "to_state", h[i].to_state, "note", h[i].note);
+		                      h[i].action, "to_state", h[i].to_state, "note",
+		                      internal ? NULL : h[i].note);
 
 		if (o != NULL && !citizen) {
 			json_object_set_new(o, "actor", json_string(h[i].actor));
@@ -306,6 +311,8 @@ answer(struct req *req, struct resp *resp, const char *tracking, int read)
 		json_object_set_new(j, "public_body", json_str_or_null(item.public_body));
 		json_object_set_new(j, "public_reply", json_str_or_null(item.public_reply));
 		json_object_set_new(j, "published", json_boolean(item.published));
+		json_object_set_new(j, "supervision", supervision_json(req->db, item.id, req->now));
+		json_object_set_new(j, "rating", rating_json(req->db, item.id, 1));
 		files = history = NULL;
 	}
 	json_decref(files);

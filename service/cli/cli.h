@@ -8,10 +8,12 @@
 int cmd_serve(int argc, char **argv);
 int cmd_calendar(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 /* cmd_ops.c: backup, restore, audit verify */
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_ingest_mail(int argc, char **argv);
 
 struct app;
 /* daily.c, run by serve at start and after each local midnight: the audit chain's head as a

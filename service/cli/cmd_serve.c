@@ -9,6 +9,7 @@
 #include "service/core/core.h"
 #include "service/http/http.h"
 #include "service/api/api.h"
+#include "service/mailin/mailin.h"
 #include "service/pages/pages.h"
 #include "notifiers/notifiers.h"
 #include "cli.h"
@@ -42,6 +43,7 @@ cmd_serve(int argc, char **argv)
 	struct app app;
 	struct http_server *httpd = NULL;
 	struct notifier *notifier = NULL;
+	struct mailin_poller *imap = NULL;
 	struct route *routes = NULL;
 	const char *config = NULL, *listen = NULL;
 	sigset_t set;
@@ -95,11 +97,20 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	memcpy(routes, api_routes, api_nroutes * sizeof(*routes));
 	memcpy(routes + api_nroutes, pages_routes, pages_nroutes * sizeof(*routes));
+	/* mail-in over IMAP, when a mailbox is configured (a bad URL stops the start) */
+	if (app.cfg.imap_url[0] != '\0' && mailin_poller_new(&app, &imap, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk: %s\n", err);
+		goto out;
+	}
 	httpd = http_start(&app, routes, api_nroutes + pages_nroutes, &port);
 	if (httpd == NULL)
 		goto out;
 	if (notify_start_app(&app, &notifier, err, sizeof(err)) != 0) {
 		fprintf(stderr, "civicdesk: notifications: %s\n", err);
+		goto out;
+	}
+	if (imap != NULL && mailin_poller_start(imap) != 0) {
+		log_err("imap: cannot start the poller");
 		goto out;
 	}
 	{
@@ -140,8 +151,11 @@ cmd_serve(int argc, char **argv)
 		}
 	}
 	log_info("signal %d: stopping", sig);
+	mailin_poller_stop(imap);
+	imap = NULL;
 	rc = 0;
 out:
+	mailin_poller_free(imap);
 	http_stop(httpd);
 	notify_stop(notifier);
 	free(routes);

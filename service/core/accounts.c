@@ -292,6 +292,11 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 	rc = db_account_update(c, &a);
 	if (rc <= 0)
 		goto store;
+	/* an administrator lifts a lockout: the failed logins of the name are forgotten */
+	if (ch->unlock && (db_login_failure_clear(c, username) != 0 ||
+	                   audit_write(c, now, who, "user_unlock", username, 1,
+	                               "failed logins cleared") != 0))
+		goto store;
 	if (detail[0] != '\0' && audit_write(c, now, who, "user_update", username, 1, detail) != 0)
 		goto store;
 	if (old_status != NULL) {

@@ -12,18 +12,118 @@
 #define NOTE_MAX 2000  /* code points of a reason, comment or note */
 #define TEXT_MAX 20000 /* code points of a draft, explanation or reply */
 
-/* CORE_CONFLICT with the actions role may take from state now. Returns -1. */
-static int
-conflict(struct core_error *err, enum wf_state state, enum role role, const char *msg)
-{
-	enum wf_action list[WF_ACTION__MAX];
-	size_t n = wf_allowed(state, role, list, WF_ACTION__MAX), i;
+/* Who takes an action: a staff member (from the session) or the citizen (query code). */
+struct by {
+	int64_t id;         /* account id; 0 for the citizen */
+	const char *name;   /* username or "citizen" */
+	int role;           /* enum role, or -1 for the citizen */
+	int64_t section_id; /* 0 when none */
+};
 
+static int precheck(const struct wf_transition *t, const struct db_item *item,
+                    enum wf_state state, const struct by *by, int64_t now, char *msg,
+                    size_t size);
+
+/* The actions by may take on item now: those of its role from the state (wf_check) that the
+ * checks beyond the table (precheck) let through as well, so that a 409 names exactly what
+ * would succeed (inputs aside). */
+static unsigned long
+allowed_now(const struct db_item *item, enum wf_state state, const struct by *by, int64_t now)
+{
+	unsigned long bits = 0;
+	char msg[160];
+	int a;
+
+	if (by->role < 0)
+		return state == WF_WAITING_CITIZEN ? 1ul << WF_CITIZEN_ANSWER : 0;
+	for (a = 0; a < WF_ACTION__MAX; a++) {
+		if (wf_check((enum wf_action)a, state, (enum role)by->role, item->section_id,
+		             by->section_id) != WF_OK)
+			continue;
+		if (precheck(wf_transition((enum wf_action)a), item, state, by, now, msg,
+		             sizeof(msg)) != 0)
+			continue;
+		bits |= 1ul << a;
+	}
+	return bits;
+}
+
+/* CORE_CONFLICT with the actions by may take on item now. Returns -1. */
+static int
+conflict(struct core_error *err, const struct db_item *item, enum wf_state state,
+         const struct by *by, int64_t now, const char *msg)
+{
 	core_fail(err, CORE_CONFLICT, NULL, "%s", msg);
 	err->state = (int)state;
-	for (i = 0; i < n && i < WF_ACTION__MAX; i++)
-		err->allowed |= 1ul << list[i];
+	err->allowed = allowed_now(item, state, by, now);
 	return -1;
+}
+
+/* The checks beyond the table that depend on the item alone (not on the request's inputs):
+ * 0, 1 with a sentence in msg (409), or 2 with a sentence (403). */
+static int
+precheck(const struct wf_transition *t, const struct db_item *item, enum wf_state state,
+         const struct by *by, int64_t now, char *msg, size_t size)
+{
+	const struct db_clock *k;
+	size_t i;
+
+	/* a handler acts only on items assigned to them or unassigned in their section (#14
+	 * point 12) */
+	if (by->role == ROLE_HANDLER && t->scoped && item->assignee_id != 0 &&
+	    item->assignee_id != by->id) {
+		snprintf(msg, size, "item %s is assigned to someone else", item->tracking);
+		return 2;
+	}
+	switch (t->action) {
+	case WF_ASSIGN:
+		if (by->role == ROLE_SECTION_HEAD &&
+		    (item->section_id == 0 || item->section_id != by->section_id)) {
+			snprintf(msg, size, "section heads assign within their own section");
+			return 2;
+		}
+		if (by->role != ROLE_SECTION_HEAD &&
+		    !(WF_BIT(state) & (WF_BIT(WF_RECEIVED) | WF_BIT(WF_ASSIGNED) |
+		                       WF_BIT(WF_FORWARDED)))) {
+			snprintf(msg, size, "assign is not possible from state %s", item->state);
+			return 1;
+		}
+		return 0;
+	case WF_REQUEST_EXTENSION:
+		if (strcmp(item->extension, "requested") == 0 ||
+		    strcmp(item->extension, "approved") == 0) {
+			snprintf(msg, size, "an extension was %s already", item->extension);
+			return 1;
+		}
+		/* only before the reply clock runs out (#14 point 8) */
+		for (i = 0; i < item->nclocks; i++) {
+			k = &item->clocks[i];
+			if (strcmp(k->name, "reply") == 0 && k->stopped_at == 0 &&
+			    ((k->paused_at == 0 && k->due != 0 && now > k->due) ||
+			     (k->paused_at != 0 && k->remaining < 0) || strcmp(k->result, "late") == 0)) {
+				snprintf(msg, size,
+				         "the reply clock has run out: an extension must be requested "
+				         "before it does");
+				return 1;
+			}
+		}
+		return 0;
+	case WF_SEND_EXPLANATION:
+		for (i = 0; i < item->nclocks; i++)
+			if (strcmp(item->clocks[i].name, "explain") == 0 &&
+			    item->clocks[i].stopped_at == 0)
+				return 0;
+		snprintf(msg, size, "no interim explanation is due");
+		return 1;
+	case WF_SEND_REPLY:
+		if (item->draft == NULL) {
+			snprintf(msg, size, "there is no approved draft to send");
+			return 1;
+		}
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 /* Checks the texts of in (valid UTF-8, lengths). 0, or -1 with err. */
@@ -154,16 +254,34 @@ extend_reply(struct db_clock *k, const struct sla_calendar *cal, int days)
  * with it), so a policy change never moves a due time already given: p decides only what this
  * action does — whether forwarding or a supplement restarts a clock, the limit of an explain
  * clock it opens and of an extension it grants. */
-static void
-apply_clocks(const struct wf_transition *t, struct db_item *item, const struct policy *p,
-             const struct sla_calendar *cal, int64_t now)
+void
+core_apply_clocks(const struct wf_transition *t, struct db_item *item, const struct policy *p,
+                  const struct sla_calendar *cal, int64_t now)
 {
 	struct db_clock *k;
 	size_t i;
 
+	/* a clock that ran out stays late, whatever happens later (#14 point 8): an extension
+	 * requested in time is the only thing that moves a running reply clock's due time after
+	 * it ran out */
+	for (i = 0; i < item->nclocks; i++) {
+		k = &item->clocks[i];
+		if (k->stopped_at != 0 || k->result[0] != '\0')
+			continue;
+		if (t->action == WF_APPROVE_EXTENSION && strcmp(k->name, "reply") == 0)
+			continue;
+		if ((k->paused_at == 0 && k->due != 0 && now > k->due) ||
+		    (k->paused_at != 0 && k->remaining < 0))
+			snprintf(k->result, sizeof(k->result), "late");
+	}
 	k = clock_find(item, CLOCK_FORWARD);
 	if ((t->effects & WF_FX_STOP_FORWARD) && k != NULL)
 		clock_stop(k, now);
+	/* forwarded after acceptance: the forward clock runs again with its original due time,
+	 * until the section that answers accepts the item (#14 point 9) */
+	if ((t->effects & WF_FX_RESUME_FORWARD) && k != NULL && k->stopped_at != 0 &&
+	    k->due != 0)
+		k->stopped_at = 0;
 	k = clock_find(item, CLOCK_REPLY);
 	if ((t->effects & WF_FX_FORWARDED) && p->on_forward == ON_FORWARD_RESTART && k != NULL &&
 	    k->stopped_at == 0) {
@@ -206,16 +324,18 @@ apply_clocks(const struct wf_transition *t, struct db_item *item, const struct p
 /* The checks beyond the table (extension already asked, no explanation due, merge target) and
  * the changes of the item's own fields. 0, or -1 with err. */
 static int
-apply_fields(struct app *app, struct db_conn *c, const struct session *s, const struct wf_transition *t,
+apply_fields(struct app *app, struct db_conn *c, const struct by *s, const struct wf_transition *t,
              struct db_item *item, const struct core_action_input *in, enum wf_state state,
              int64_t now, const char **note, struct core_error *err)
 {
 	struct db_section sec;
 	struct db_item target;
-	struct db_clock *k;
 	int64_t assignee = 0;
-	char msg[128];
 	int rc;
+
+	(void)state;
+	if (t->action != WF_ASK_CITIZEN && t->action != WF_SEND_EXPLANATION)
+		item->waiting_since = 0;
 
 	switch (t->action) {
 	case WF_ASSIGN:
@@ -223,6 +343,12 @@ apply_fields(struct app *app, struct db_conn *c, const struct session *s, const 
 		rc = find_section(c, in, &sec, err);
 		if (rc <= 0)
 			return -1;
+		if (t->action == WF_ASSIGN && s->role == ROLE_SECTION_HEAD &&
+		    sec.id != s->section_id) {
+			db_section_free(&sec);
+			return core_fail(err, CORE_FORBIDDEN, "section",
+			                 "section heads assign within their own section");
+		}
 		if (t->action == WF_FORWARD && sec.id == item->section_id) {
 			db_section_free(&sec);
 			return core_fail(err, CORE_INVALID, "section",
@@ -241,34 +367,25 @@ apply_fields(struct app *app, struct db_conn *c, const struct session *s, const 
 		return 0;
 	case WF_ACCEPT:
 		if (s->role == ROLE_HANDLER)
-			item->assignee_id = s->account_id;
+			item->assignee_id = s->id;
 		return 0;
 	case WF_ASK_CITIZEN:
+		item->waiting_since = now;
 		return core_set_str(&item->resume_state, wf_state_name(state)) == 0 ? 0 : -1;
 	case WF_CITIZEN_ANSWER:
 		return core_set_str(&item->resume_state, NULL);
 	case WF_REQUEST_EXTENSION:
-		if (strcmp(item->extension, "requested") == 0 ||
-		    strcmp(item->extension, "approved") == 0) {
-			snprintf(msg, sizeof(msg), "an extension was %s already", item->extension);
-			return conflict(err, state, s->role, msg);
-		}
 		return core_set_str(&item->extension, "requested");
 	case WF_APPROVE_EXTENSION:
 		return core_set_str(&item->extension, "approved");
 	case WF_REFUSE_EXTENSION:
 		return core_set_str(&item->extension, "refused");
 	case WF_SEND_EXPLANATION:
-		k = clock_find(item, CLOCK_EXPLAIN);
-		if (k == NULL || k->stopped_at != 0)
-			return conflict(err, state, s->role, "no interim explanation is due");
 		*note = in->text;
 		return 0;
 	case WF_DRAFT:
 		return core_set_str(&item->draft, in->text);
 	case WF_SEND_REPLY:
-		if (item->draft == NULL)
-			return conflict(err, state, s->role, "there is no approved draft to send");
 		if (core_set_str(&item->reply, item->draft) != 0)
 			return -1;
 		item->replied_at = now;
@@ -300,10 +417,10 @@ apply_fields(struct app *app, struct db_conn *c, const struct session *s, const 
 
 /* A refused attempt goes to the audit log too (ok = 0), outside the rolled-back transaction. */
 static void
-audit_refused(struct db_conn *c, int64_t now, const struct session *s, const char *addr,
+audit_refused(struct db_conn *c, int64_t now, const struct by *by, const char *addr,
               const char *action, const struct db_item *item, const struct core_error *err)
 {
-	struct actor who = {s->account_id, s->username, addr};
+	struct actor who = {by->id, by->name, addr};
 	char detail[64];
 
 	snprintf(detail, sizeof(detail), "refused (%s) from %s", core_strerror(err->code),
@@ -311,51 +428,189 @@ audit_refused(struct db_conn *c, int64_t now, const struct session *s, const cha
 	audit_write(c, now, &who, action, item->tracking, 0, detail);
 }
 
-int
-core_act(struct app *app, struct db_conn *c, const struct session *s, const char *addr,
-         const char *tracking, enum wf_action a, const struct core_action_input *in,
-         int64_t now, struct core_error *err)
+/* The on_time / late result a clock of the target has now (its frozen one, else by its stop
+ * time or, running, by now). */
+static const char *
+clock_result_now(const struct db_clock *k, int64_t now)
+{
+	if (k->result[0] != '\0')
+		return k->result;
+	if (k->paused_at != 0)
+		return k->remaining < 0 ? "late" : "on_time";
+	if (k->due == 0)
+		return "on_time";
+	return (k->stopped_at != 0 ? k->stopped_at : now) > k->due ? "late" : "on_time";
+}
+
+/* When the target's reply is sent, every item merged into it gets it (#14 point 7): its
+ * citizen sees it on /track, its clocks take the target's results (a clock of its own that
+ * ran out stays late), with a citizen-visible history row, an audit row and the notification
+ * hook, in the target's transaction. 0 or -1. */
+static int
+reply_to_merged(struct app *app, struct db_conn *c, const struct by *by, const char *addr,
+                const struct db_item *target, int64_t now)
+{
+	struct actor who = {by->id, by->name, addr};
+	struct db_history h;
+	struct core_event ev;
+	struct db_item m;
+	const struct db_clock *tk;
+	int64_t *ids = NULL;
+	char **tr = NULL, note[96];
+	size_t n = 0, i, j, k;
+	int ret = -1;
+
+	if (db_item_merged(c, target->id, &ids, &tr, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (db_item_get_id(c, ids[i], &m) != 1)
+			goto out;
+		if (core_set_str(&m.reply, target->reply) != 0) {
+			db_item_free(&m);
+			goto out;
+		}
+		m.replied_at = now;
+		m.updated = now;
+		for (j = 0; j < m.nclocks; j++) {
+			if (strcmp(m.clocks[j].result, "late") == 0)
+				continue;
+			for (k = 0, tk = NULL; k < target->nclocks; k++)
+				if (strcmp(target->clocks[k].name, m.clocks[j].name) == 0)
+					tk = &target->clocks[k];
+			if (tk == NULL)
+				tk = &m.clocks[j];
+			snprintf(m.clocks[j].result, sizeof(m.clocks[j].result), "%s",
+			         clock_result_now(tk, now));
+		}
+		snprintf(note, sizeof(note), "the reply of %s, into which this item was merged",
+		         target->tracking);
+		memset(&h, 0, sizeof(h));
+		h.at = now;
+		h.actor_id = by->id;
+		h.actor = (char *)by->name;
+		h.action = (char *)"send_reply";
+		h.from_state = m.state;
+		h.to_state = m.state;
+		h.note = note;
+		h.citizen = 1;
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = CORE_EV_ACTION;
+		ev.item = &m;
+		ev.action = WF_SEND_REPLY;
+		ev.from_state = m.state;
+		ev.note = note;
+		ev.at = now;
+		if (db_item_update(c, &m) != 1 || db_history_add(c, m.id, &h) != 0 ||
+		    audit_write(c, now, &who, "send_reply", m.tracking, 1, note) != 0 ||
+		    core_notify_event(app, c, &ev) != 0) {
+			db_item_free(&m);
+			goto out;
+		}
+		db_item_free(&m);
+	}
+	ret = 0;
+out:
+	free(ids);
+	db_strings_free(tr, n);
+	return ret;
+}
+
+/* The target's history lists the item merged into it, by tracking number (staff only). */
+static int
+note_merge_on_target(struct db_conn *c, const struct by *by, const struct db_item *item,
+                     int64_t target_id, int64_t now)
+{
+	struct db_item target;
+	struct db_history h;
+	char note[96];
+	int rc;
+
+	if (db_item_get_id(c, target_id, &target) != 1)
+		return -1;
+	snprintf(note, sizeof(note), "%s merged into this item", item->tracking);
+	memset(&h, 0, sizeof(h));
+	h.at = now;
+	h.actor_id = by->id;
+	h.actor = (char *)by->name;
+	h.action = (char *)"merged_in";
+	h.from_state = target.state;
+	h.to_state = target.state;
+	h.note = note;
+	rc = db_history_add(c, target.id, &h);
+	db_item_free(&target);
+	return rc;
+}
+
+/* Takes action a for by: staff (role >= 0) or the citizen (role -1, code: the query code). */
+static int
+act(struct app *app, struct db_conn *c, const struct by *by, const char *code, const char *addr,
+    const char *tracking, enum wf_action a, const struct core_action_input *in, int64_t now,
+    struct core_error *err)
 {
 	const struct wf_transition *t = wf_transition(a);
-	struct actor who = {s->account_id, s->username, addr};
+	struct actor who = {by->id, by->name, addr};
 	struct sla_calendar *cal = NULL;
 	struct core_event ev;
 	struct core_txn txn;
 	struct policy policy;
 	struct db_history h;
 	const char *note;
-	char from[32], detail[80];
-	int state, next, kind, ret = -1;
+	char from[32], detail[80], msg[160];
+	int state, next, kind, ret = -1, rc;
 
 	err->code = CORE_OK;
+	err->state = -1;
+	err->allowed = 0;
 	if (check_texts(in, err) != 0)
 		return -1;
 	if (txn_begin(&txn, app, c, tracking, err) != 0)
 		goto out;
+	if (by->role < 0 && !query_code_verify(code, txn.item.query_hash)) {
+		core_fail(err, CORE_NOT_FOUND, NULL,
+		          "no item matches this tracking number and query code");
+		goto out;
+	}
 	state = wf_state_parse(txn.item.state);
 	if (state < 0) {
 		log_err("item %s has an unknown state %s", txn.item.tracking, txn.item.state);
 		core_fail(err, CORE_ERROR, NULL, "the item's state is unknown");
 		goto out;
 	}
-	switch (wf_check(a, (enum wf_state)state, s->role, txn.item.section_id, s->section_id)) {
-	case WF_ERR_ROLE:
-		core_fail(err, CORE_FORBIDDEN, NULL, "a %s may not %s", role_name(s->role), t->name);
-		goto refused;
-	case WF_ERR_SECTION:
-		core_fail(err, CORE_FORBIDDEN, NULL, "item %s belongs to another section",
-		          txn.item.tracking);
-		goto refused;
-	case WF_ERR_STATE: {
-		char msg[128];
-
-		snprintf(msg, sizeof(msg), "%s is not possible from state %s", t->name,
-		         txn.item.state);
-		conflict(err, (enum wf_state)state, s->role, msg);
-		goto refused;
-	}
-	case WF_OK:
-		break;
+	if (by->role < 0) {
+		if (!(t->from & WF_BIT(state))) {
+			snprintf(msg, sizeof(msg), "%s is not possible from state %s", t->name,
+			         txn.item.state);
+			conflict(err, &txn.item, (enum wf_state)state, by, now, msg);
+			goto refused;
+		}
+	} else {
+		switch (wf_check(a, (enum wf_state)state, (enum role)by->role, txn.item.section_id,
+		                 by->section_id)) {
+		case WF_ERR_ROLE:
+			core_fail(err, CORE_FORBIDDEN, NULL, "a %s may not %s",
+			          role_name((enum role)by->role), t->name);
+			goto refused;
+		case WF_ERR_SECTION:
+			core_fail(err, CORE_FORBIDDEN, NULL, "item %s belongs to another section",
+			          txn.item.tracking);
+			goto refused;
+		case WF_ERR_STATE:
+			snprintf(msg, sizeof(msg), "%s is not possible from state %s", t->name,
+			         txn.item.state);
+			conflict(err, &txn.item, (enum wf_state)state, by, now, msg);
+			goto refused;
+		case WF_OK:
+			break;
+		}
+		rc = precheck(t, &txn.item, (enum wf_state)state, by, now, msg, sizeof(msg));
+		if (rc == 2) {
+			core_fail(err, CORE_FORBIDDEN, NULL, "%s", msg);
+			goto refused;
+		}
+		if (rc == 1) {
+			conflict(err, &txn.item, (enum wf_state)state, by, now, msg);
+			goto refused;
+		}
 	}
 	if (check_needs(t, in, err) != 0)
 		goto out;
@@ -364,10 +619,13 @@ core_act(struct app *app, struct db_conn *c, const struct session *s, const char
 	if (next < 0)
 		next = WF_IN_PROGRESS; /* waiting without a remembered state: back to work */
 	note = in->note;
-	if (apply_fields(app, c, s, t, &txn.item, in, (enum wf_state)state, now, &note, err) != 0) {
+	if (by->role < 0 && in->text != NULL)
+		note = in->text;
+	if (apply_fields(app, c, by, t, &txn.item, in, (enum wf_state)state, now, &note, err) !=
+	    0) {
 		if (err->code == CORE_OK)
 			core_fail(err, CORE_ERROR, NULL, "out of memory");
-		if (err->code == CORE_CONFLICT)
+		if (err->code == CORE_CONFLICT || err->code == CORE_FORBIDDEN)
 			goto refused;
 		goto out;
 	}
@@ -378,7 +636,7 @@ core_act(struct app *app, struct db_conn *c, const struct session *s, const char
 	}
 	app_policy(app, (enum kind)kind, &policy);
 	cal = app_calendar(app);
-	apply_clocks(t, &txn.item, &policy, cal, now);
+	core_apply_clocks(t, &txn.item, &policy, cal, now);
 	snprintf(from, sizeof(from), "%s", txn.item.state);
 	if (core_set_str(&txn.item.state, wf_state_name((enum wf_state)next)) != 0) {
 		core_fail(err, CORE_ERROR, NULL, "out of memory");
@@ -387,8 +645,8 @@ core_act(struct app *app, struct db_conn *c, const struct session *s, const char
 	txn.item.updated = now;
 	memset(&h, 0, sizeof(h));
 	h.at = now;
-	h.actor_id = s->account_id;
-	h.actor = s->username;
+	h.actor_id = by->id;
+	h.actor = (char *)by->name;
 	h.action = (char *)t->name;
 	h.from_state = from;
 	h.to_state = txn.item.state;
@@ -402,6 +660,12 @@ core_act(struct app *app, struct db_conn *c, const struct session *s, const char
 	ev.note = note;
 	ev.at = now;
 	snprintf(detail, sizeof(detail), "%s -> %s", from, txn.item.state);
+	if ((a == WF_SEND_REPLY && reply_to_merged(app, c, by, addr, &txn.item, now) != 0) ||
+	    (a == WF_MERGE &&
+	     note_merge_on_target(c, by, &txn.item, txn.item.merged_into, now) != 0)) {
+		core_fail(err, CORE_ERROR, NULL, "the merged items cannot be updated");
+		goto out;
+	}
 	if (txn_commit(&txn, &who, &h, detail, &ev, err) != 0)
 		goto out;
 	ret = 0;
@@ -409,9 +673,114 @@ core_act(struct app *app, struct db_conn *c, const struct session *s, const char
 refused:
 	db_rollback(c);
 	txn.began = 0;
-	audit_refused(c, now, s, addr, t->name, &txn.item, err);
+	audit_refused(c, now, by, addr, t->name, &txn.item, err);
 out:
 	txn_end(&txn);
 	sla_calendar_unref(cal);
+	return ret;
+}
+
+int
+core_act(struct app *app, struct db_conn *c, const struct session *s, const char *addr,
+         const char *tracking, enum wf_action a, const struct core_action_input *in,
+         int64_t now, struct core_error *err)
+{
+	struct by by = {s->account_id, s->username, (int)s->role, s->section_id};
+
+	return act(app, c, &by, NULL, addr, tracking, a, in, now, err);
+}
+
+int
+core_citizen_act(struct app *app, struct db_conn *c, const char *tracking, const char *code,
+                 const char *addr, enum wf_action a, const struct core_action_input *in,
+                 int64_t now, struct core_error *err)
+{
+	struct by by = {0, "citizen", -1, 0};
+	struct core_action_input cin;
+
+	if (a != WF_CITIZEN_ANSWER)
+		return core_fail(err, CORE_FORBIDDEN, NULL, "the citizen may not %s",
+		                 wf_transition(a) ? wf_transition(a)->name : "do that");
+	if (in->text == NULL || !text_nonblank(in->text))
+		return core_fail(err, CORE_INVALID, "text", "the supplement needs the text");
+	cin = *in;
+	cin.note = in->text; /* the supplement is the history row's note */
+	return act(app, c, &by, code, addr, tracking, a, &cin, now, err);
+}
+
+int
+core_citizen_withdraw(struct app *app, struct db_conn *c, const char *tracking, const char *code,
+                      const char *addr, int item_too, int64_t now, struct core_error *err)
+{
+	struct actor who = {0, "citizen", addr};
+	struct core_event ev;
+	struct core_txn txn;
+	struct db_history h;
+	char from[32];
+	size_t i;
+	int state, ret = -1;
+
+	err->code = CORE_OK;
+	err->state = -1;
+	err->allowed = 0;
+	if (txn_begin(&txn, app, c, tracking, err) != 0)
+		goto out;
+	if (!query_code_verify(code, txn.item.query_hash)) {
+		core_fail(err, CORE_NOT_FOUND, NULL,
+		          "no item matches this tracking number and query code");
+		goto out;
+	}
+	state = wf_state_parse(txn.item.state);
+	snprintf(from, sizeof(from), "%s", txn.item.state);
+	/* consent withdrawn takes it off the board and out of Open311 at once */
+	txn.item.publish = 0;
+	txn.item.published = 0;
+	if (item_too) {
+		if (state < 0 || state == WF_REPLIED || state == WF_CLOSED || state == WF_REJECTED ||
+		    state == WF_MERGED) {
+			core_fail(err, CORE_CONFLICT, NULL, "%s is %s: there is nothing to withdraw",
+			          txn.item.tracking, txn.item.state);
+			err->code_name = "not_open";
+			goto out;
+		}
+		for (i = 0; i < txn.item.nclocks; i++) {
+			struct db_clock *k = &txn.item.clocks[i];
+
+			if (k->stopped_at == 0 && k->result[0] == '\0' &&
+			    ((k->paused_at == 0 && k->due != 0 && now > k->due) ||
+			     (k->paused_at != 0 && k->remaining < 0)))
+				snprintf(k->result, sizeof(k->result), "late");
+			clock_stop(k, now);
+		}
+		clocks_freeze(&txn.item, now);
+		txn.item.next_due = db_item_next_due(&txn.item);
+		txn.item.waiting_since = 0;
+		if (core_set_str(&txn.item.reason, "withdrawn by the citizen") != 0 ||
+		    core_set_str(&txn.item.state, wf_state_name(WF_CLOSED)) != 0) {
+			core_fail(err, CORE_ERROR, NULL, "out of memory");
+			goto out;
+		}
+	}
+	txn.item.updated = now;
+	memset(&h, 0, sizeof(h));
+	h.at = now;
+	h.actor = (char *)"citizen";
+	h.action = (char *)(item_too ? "withdraw" : "withdraw_consent");
+	h.from_state = from;
+	h.to_state = txn.item.state;
+	h.note = (char *)(item_too ? "withdrawn by the citizen" : "consent to publication withdrawn");
+	h.citizen = 1;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = CORE_EV_ACTION;
+	ev.item = &txn.item;
+	ev.action = -1;
+	ev.from_state = from;
+	ev.note = h.note;
+	ev.at = now;
+	if (txn_commit(&txn, &who, &h, h.note, &ev, err) != 0)
+		goto out;
+	ret = 0;
+out:
+	txn_end(&txn);
 	return ret;
 }

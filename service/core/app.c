@@ -227,10 +227,17 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 	}
 	if (load_policies(app) != 0)
 		return -1;
+	if (stats_backfill(app) != 0)
+		return -1;
 	app->submit_limit = ratelimit_new(app->cfg.submit_rate, 60);
 	app->track_limit = ratelimit_new(TRACK_FAILURES, TRACK_WINDOW);
 	app->public_limit = ratelimit_new(app->cfg.public_rate, 60);
-	if (app->submit_limit == NULL || app->track_limit == NULL || app->public_limit == NULL) {
+	app->track_pair_limit = ratelimit_new(TRACK_FAILURES, TRACK_WINDOW);
+	app->track_item_limit = ratelimit_new(TRACK_ITEM_FAILURES, TRACK_WINDOW);
+	app->track_addr_limit = ratelimit_new(TRACK_ADDR_FAILURES, TRACK_WINDOW);
+	if (app->submit_limit == NULL || app->track_limit == NULL || app->public_limit == NULL ||
+	    app->track_pair_limit == NULL || app->track_item_limit == NULL ||
+	    app->track_addr_limit == NULL) {
 		fprintf(stderr, "civicdesk: out of memory\n");
 		return -1;
 	}
@@ -249,7 +256,11 @@ app_close(struct app *app)
 	ratelimit_free(app->submit_limit);
 	ratelimit_free(app->track_limit);
 	ratelimit_free(app->public_limit);
-	app->public_limit = NULL;
+	ratelimit_free(app->track_pair_limit);
+	ratelimit_free(app->track_item_limit);
+	ratelimit_free(app->track_addr_limit);
+	app->public_limit = app->track_pair_limit = app->track_item_limit = NULL;
+	app->track_addr_limit = NULL;
 	app->submit_limit = app->track_limit = NULL;
 	db_close(app->db);
 	app->db = NULL;

@@ -44,7 +44,8 @@ clock_restart(struct db_clock *k, const struct sla_calendar *cal, int64_t at,
 	k->remaining = 0;
 	k->stopped_at = 0;
 	k->provisional = provisional(cal, at, k->due);
-	k->result[0] = '\0';
+	if (strcmp(k->result, "late") != 0) /* a clock that ran out stays late (#14 point 8) */
+		k->result[0] = '\0';
 }
 
 struct db_clock *

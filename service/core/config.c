@@ -84,7 +84,14 @@ static const struct cfg_key keys[] = {
 	          "milliseconds a request to the SMS gateway may take in all"),
 	KEY_RANGE("sms_connect_timeout_ms", sms_connect_timeout_ms, "5000", 100, 600000,
 	          "milliseconds to connect to the SMS gateway"),
-	KEY("imap_url", CFG_STR, imap_url, "", "mailbox to fetch citizen mail from"),
+
+	KEY("imap_url", CFG_STR, imap_url, "",
+	    "mailbox to fetch citizen mail from, imap[s]://user:pass@host:port/INBOX"),
+	KEY_RANGE("imap_interval", imap_interval, "60", 1, 86400,
+	          "seconds between IMAP polls (1 to 86400)"),
+	KEY("mail_kinds", CFG_STR, mail_kinds, "director=letter,complaint=complaint,ask=consultation",
+	    "kind of mailed-in items by receiving address: ADDRESS=KIND, comma-separated; ADDRESS "
+	    "is a local part (any domain) or a whole address; other mail is a letter"),
 	KEY("submit_rate", CFG_LONG, submit_rate, "10",
 	    "submissions per minute from one address (0: no limit)"),
 	KEY_RANGE("max_body", max_body, "10485760", 4096, 1L << 32,
@@ -136,8 +143,26 @@ static const struct cfg_key keys[] = {
 	KEY("public_rate", CFG_LONG, public_rate, "600",
 	    "public reads (board, Open311 lists and requests) per minute from one address (0: no "
 	    "limit)"),
+	KEY_RANGE("receipt_max_age_days", receipt_max_age_days, "365", 1, 3660,
+	          "how many days back the date of receipt staff enter for a letter or call may lie "
+	          "(1 to 3660)"),
+	KEY("attachment_types", CFG_STR, attachment_types, "pdf,png,jpeg,gif,webp,office,doc,txt",
+	    "attachment types allowed, decided by content (magic bytes), never by name: pdf, png, "
+	    "jpeg, gif, webp, office (docx, xlsx, …), doc (older Office), txt"),
+	KEY_RANGE("attachment_max", attachment_max, "5242880", 1, 1L << 32,
+	          "bytes of one attachment at most"),
+	KEY_RANGE("attachment_item_max", attachment_item_max, "20971520", 1, 1L << 34,
+	          "bytes of all attachments of one item at most"),
+	KEY_RANGE("supplement_days", supplement_days, "15", 1, 366,
+	          "working days a citizen has to send what was asked for; then the queue marks the "
+	          "item (supplement_overdue) so that it can be closed or rejected (逾期未补正)"),
 	KEY_RANGE("demo", demo, "1", 0, 1,
 	          "1: a new database gets demo sections and one account per role"),
+	KEY("stats_rank", CFG_STR, stats_rank, "on_time,satisfaction,volume",
+	    "how sections are ranked: criteria in order, from on_time, satisfaction, volume, "
+	    "completion, speed"),
+	KEY_RANGE("rating_days", rating_days, "15", 1, 365,
+	          "days after the reply in which the citizen may rate it (1 to 365)"),
 	POLICY_KEYS("letter", KIND_LETTER),
 	POLICY_KEYS("complaint", KIND_COMPLAINT),
 	POLICY_KEYS("consultation", KIND_CONSULTATION),
@@ -306,6 +331,12 @@ config_load(struct config *cfg, const char *path, int explicit_path, char *err, 
 	}
 	for (i = 0; i < KIND__MAX; i++) {
 		const struct policy *p = &cfg->policy[i];
+		const char *bad, *why = policy_inconsistent(p, &bad);
+
+		if (why != NULL) {
+			snprintf(err, errsize, "policy.%s.%s: %s", kind_name((enum kind)i), bad, why);
+			goto fail;
+		}
 
 		if (p->reply_extended_days < p->reply.days) {
 			snprintf(err, errsize,

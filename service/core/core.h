@@ -83,6 +83,8 @@ struct config {
 	long notify_poll_ms; /* dispatcher's idle period */
 	long sms_timeout_ms, sms_connect_timeout_ms; /* SMS gateway timeouts */
 	char *imap_url;     /* CIVICDESK_IMAP_URL */
+	long imap_interval; /* CIVICDESK_IMAP_INTERVAL: seconds between IMAP polls */
+	char *mail_kinds;   /* CIVICDESK_MAIL_KINDS: receiving address -> kind (mailin.h) */
 	long submit_rate;   /* CIVICDESK_SUBMIT_RATE: submissions per minute per address, 0 = off */
 	long max_body;      /* largest request body in bytes (413 above) */
 	long max_connections; /* HTTP connections at once, one thread each */
@@ -104,7 +106,15 @@ struct config {
 	long lockout_failures_any; /* failures of a name from any addresses that lock it for all */
 	char *public_contacts; /* the bureau's published numbers and addresses: never masked */
 	long public_rate;      /* public GETs (board, Open311) per minute per address, 0 = off */
+	long receipt_max_age_days; /* how far back a letter's date of receipt may lie */
+	long supplement_days;      /* working days a citizen has to supplement before the queue
+	                            * marks the item (supplement_overdue) */
+	char *attachment_types;    /* allowed attachment types by content (attach_sniff names) */
+	long attachment_max;       /* bytes of one attachment */
+	long attachment_item_max;  /* bytes of all attachments of one item */
 	long demo;          /* 1: a new database gets demo sections and accounts */
+	char *stats_rank;   /* ranking criteria, e.g. "on_time,satisfaction,volume" (stats.c) */
+	long rating_days;   /* days after the reply in which the citizen may rate it */
 	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
 	                                  * overrides; handlers read app_policy(), not these */
 };
@@ -166,6 +176,9 @@ void policy_format(const struct policy *p, enum policy_key k, char buf[POLICY_VA
  * kind or key, or a value the parser refuses); *out is written only on success. */
 int policies_build(const struct config *cfg, const struct db_policy *rows, size_t n,
                    struct policies *out, char *err, size_t errsize);
+/* NULL when the keys of p agree with each other, else a static sentence, with the key at fault
+ * in *field (forward_days longer than reply_days). */
+const char *policy_inconsistent(const struct policy *p, const char **field);
 /* The same, reading the overrides on c (inside the caller's transaction if one is open). */
 int policies_read(const struct config *cfg, struct db_conn *c, struct policies *out, char *err,
                   size_t errsize);
@@ -291,6 +304,11 @@ int core_fail(struct core_error *err, enum core_err code, const char *field, con
 enum core_event_kind {
 	CORE_EV_SUBMITTED, /* a new item was stored */
 	CORE_EV_ACTION,    /* a workflow action changed an item */
+	CORE_EV_RATED,     /* the citizen rated the reply (note: the value); an unsatisfied rating
+	                    * opens a follow-up for the section head (rating.c) */
+	CORE_EV_REOPENED,  /* a section head reopened the item after an unsatisfied rating */
+	CORE_EV_SUPERVISED, /* a supervisor gave a supervision order (note: its note; the item's
+	                     * section head is to be told at once) */
 };
 
 /* What changed, handed to the notification hook inside the change's transaction. */
@@ -327,6 +345,8 @@ struct actor {
 
 #define TRACK_FAILURES 10 /* failed tracking look-ups from one address ... */
 #define TRACK_WINDOW 600  /* ... within this many seconds: 429 until the window ends */
+#define TRACK_ITEM_FAILURES 30  /* wrong codes for one tracking number, from any address */
+#define TRACK_ADDR_FAILURES 100 /* wrong codes from one address, over all numbers */
 
 struct pages;
 
@@ -342,6 +362,9 @@ struct app {
 	struct ratelimit *submit_limit; /* per-address submission limit (intake) */
 	struct ratelimit *track_limit;  /* per-address failed tracking look-ups */
 	struct ratelimit *public_limit; /* per-address public reads (board, Open311): public_rate */
+	struct ratelimit *track_pair_limit; /* wrong query codes per (address, tracking number) */
+	struct ratelimit *track_item_limit; /* ... per tracking number */
+	struct ratelimit *track_addr_limit; /* ... per address, over all numbers */
 	struct db_submitter *submitter; /* group commit of new items (db_submit.c) */
 	struct core_notify notify;      /* the notifiers' hook; zero: none */
 	struct pages *pages;            /* the pages' state (service/pages), set by serve; opaque
@@ -416,6 +439,10 @@ struct intake {
 	const struct session *staff;       /* the registering staff member, or NULL */
 	struct db_attachment att[INTAKE_MAX_ATTACHMENTS]; /* filename, content_type, data lent */
 	size_t natt;
+	/* optional: called in the storing transaction once the item is inserted (mail-in keeps
+	 * the raw message there); -1 rolls the item back. */
+	int (*also)(void *cls, struct db_conn *c, const struct db_item *item);
+	void *also_cls;
 };
 
 /* Checks in: required kind, subject, body; lengths in code points; valid UTF-8 without control
@@ -434,6 +461,30 @@ char *intake_name_join(const char *first, const char *last);
  * once). 0, or -1 with err filled (CORE_INVALID, CORE_BUSY). */
 int core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
                 char code[QUERY_CODE_LEN + 1], struct core_error *err);
+
+/* --- mail from citizens to existing items (citizen.c) ---------------------------------- */
+
+/* A citizen's e-mail about an item of theirs (a reply to our mail, or naming its tracking
+ * number). Strings and attachments are lent. */
+struct core_citizen_mail {
+	const char *tracking;
+	const char *from;                 /* sender address: must be the item's e-mail */
+	const char *text;                 /* what they wrote (UTF-8) */
+	const struct db_attachment *att;  /* attachments with data */
+	size_t natt;
+	/* optional, as in struct intake: called in the transaction before it commits */
+	int (*also)(void *cls, struct db_conn *c, const struct db_item *item);
+	void *also_cls;
+};
+
+/* Adds a citizen's mail to item in->tracking in one transaction on c: when the item waits for
+ * the citizen it is their answer (citizen_answer: back to the state before, clocks resumed or
+ * restarted per policy on_supplement), else a citizen-visible "citizen_mail" history row; the
+ * attachments are added; history, audit and the hook's rows commit with it. *answered is set
+ * to 1 for an answer. 0, or -1 with err: CORE_NOT_FOUND (no such item, or it is not the
+ * sender's: the caller makes a new item), CORE_BUSY, CORE_ERROR. */
+int core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_mail *in,
+                      int64_t now, int *answered, struct core_error *err);
 
 /* --- authentication (auth.c) -------------------------------------------------------------- */
 
@@ -556,6 +607,7 @@ struct account_change {
 	const char *display_name, *email, *phone;
 	const char *status;    /* active | suspended | revoked; revoked accounts stay revoked */
 	int reset_password;    /* 1: a new one-time password */
+	int unlock;            /* 1: forget the name's failed logins (lifts a lockout) */
 };
 
 /* Each runs in its own transaction on c and writes its audit row. */
@@ -655,6 +707,9 @@ enum wf_effect {
 	WF_FX_STOP_EXPLAIN = 1 << 6, /* the interim explanation was sent */
 	WF_FX_STOP_ALL = 1 << 7,     /* every running clock stops (reply sent, reject, merge) */
 	WF_FX_FREEZE = 1 << 8,       /* each clock's on_time / late result is frozen */
+	WF_FX_RESUME_FORWARD = 1 << 9, /* a forward after acceptance resumes the forward clock with
+	                                * its original due time: it runs until the section that
+	                                * answers accepts the item */
 };
 
 /* One row of the transition table. */
@@ -761,6 +816,25 @@ int core_act(struct app *app, struct db_conn *c, const struct session *who, cons
              const char *tracking, enum wf_action a, const struct core_action_input *in,
              int64_t now, struct core_error *err);
 
+/* The citizen's side of the workflow (query code instead of a session): their supplement
+ * while the item waits for them (WF_CITIZEN_ANSWER, in->text required), applied in one
+ * transaction like core_act, with history actor "citizen" and an audit row; the clocks resume
+ * as the kind's policy says. A wrong code answers CORE_NOT_FOUND, as an unknown number does.
+ * 0, or -1 with err: CORE_NOT_FOUND, CORE_INVALID, CORE_CONFLICT (not waiting), CORE_FORBIDDEN
+ * (another action), CORE_ERROR. */
+int core_citizen_act(struct app *app, struct db_conn *c, const char *tracking, const char *code,
+                     const char *addr, enum wf_action a, const struct core_action_input *in,
+                     int64_t now, struct core_error *err);
+
+/* The citizen withdraws their consent to publication (item_too 0: off the board and Open311 at
+ * once) or their item (item_too 1: consent too; an open item is closed, its clocks stopped and
+ * their results frozen), with the query code, in one transaction with a citizen-visible history
+ * row and an audit row. 0, or -1 with err: CORE_NOT_FOUND (unknown number or wrong code),
+ * CORE_CONFLICT (code_name "not_open": replied, closed, rejected or merged), CORE_ERROR. */
+int core_citizen_withdraw(struct app *app, struct db_conn *c, const char *tracking,
+                          const char *code, const char *addr, int item_too, int64_t now,
+                          struct core_error *err);
+
 /* A change of one text of an item's public version. */
 struct core_public_text {
 	int set;          /* 0: leave it; 1: replace it with text (NULL: clear it, so that the
@@ -799,6 +873,15 @@ int core_public_edit_confirmed(struct app *app, struct db_conn *c, const struct 
  * bureau's contacts never masked, or NULL. 0, or -1 when out of memory. */
 int item_make_public(struct db_item *item, const char *keep);
 
+/* --- attachments (attach.c) ------------------------------------------------------------- */
+
+/* The content type of an attachment by its first bytes (pdf, png, jpeg, gif, webp, office
+ * (zip-based documents), doc, txt), with its short name in *name; NULL for anything else
+ * (executables, HTML and other markup, the EICAR test file, unknown binaries). */
+const char *attach_sniff(const void *data, size_t n, const char **name);
+/* 1 if the short name is in the comma-separated list (attachment_types), else 0. */
+int attach_allowed(const char *list, const char *name);
+
 /* --- reading items (read.c) ---------------------------------------------------------------- */
 
 /* Item `tracking` for staff member s: handlers and section heads read their own section's items
@@ -826,5 +909,109 @@ enum public_view core_public_view(const struct db_item *item);
 /* Narrows the queue filter f to what s may see: handlers and section heads their own section
  * (CORE_FORBIDDEN, field "section", when f asks for another); others everything. 0 or -1. */
 int core_queue_scope(const struct session *s, struct db_queue_filter *f, struct core_error *err);
+
+/* --- statistics (stats.c) ------------------------------------------------------------------ */
+
+#define STATS_LABEL_MAX 32 /* bytes of a period's label and its NUL */
+
+/* A period of the statistics: local dates from..to, both included. */
+struct stats_period {
+	char label[STATS_LABEL_MAX]; /* as asked: "2026-11", "2026-Q4", "2026", "A..B" */
+	sla_day from, to;
+};
+
+/* Parses "YYYY-MM", "YYYY-Qn", "YYYY" or "YYYY-MM-DD..YYYY-MM-DD" (at most 3660 days). 0 or -1. */
+int stats_period_parse(const char *s, struct stats_period *out);
+
+/* The figures of one section in a period. Rates are -1 when there is nothing to divide by. */
+struct stats_section {
+	int64_t section_id;
+	char *name;             /* owned */
+	int rank;               /* 1 = best; sections that tie share a rank */
+	struct db_stats_row n;  /* the counts (db.h) */
+	double on_time_rate;    /* 按时办结率: replied on time / replied */
+	double completion_rate; /* 办结率: replied / reply due in the period */
+	double satisfaction_rate; /* 满意率: (satisfied + basically satisfied) / ratings */
+	double avg_wd, p90_wd;  /* working days from receipt to reply: mean, 90th percentile */
+};
+
+struct stats_report {
+	struct stats_period period;
+	sla_day end_day;              /* open and overdue are counted at the end of this day:
+	                               * the period's last day, or today while it runs */
+	struct stats_section *sections; /* ranked, best first; owned */
+	size_t n;
+	struct db_stats_row unassigned; /* items with no section yet */
+};
+
+/* Checks a ranking specification (configuration key stats_rank): criteria separated by commas,
+ * each once, from on_time, satisfaction, volume, completion, speed. 0, or -1 with err. */
+int stats_rank_check(const char *spec, char *err, size_t errsize);
+/* The statistics of period p at now for every section (only_section 0) or one, ranked by
+ * cfg.stats_rank, read on c (call it inside db_begin_read, so that the figures come from one
+ * snapshot). 0, or -1 with err (CORE_ERROR). */
+int stats_compute(struct app *app, struct db_conn *c, const struct stats_period *p,
+                  int64_t only_section, int64_t now, struct stats_report *out,
+                  struct core_error *err);
+void stats_report_free(struct stats_report *r);
+/* The report as CSV (RFC 4180: a header line, one line per section in rank order, CRLF; rates
+ * with four decimals, empty when missing): a new string the caller frees, or NULL. */
+char *stats_csv_new(const struct stats_report *r);
+/* Brings the facts of item (as just stored, after `action` — a history action name, or NULL)
+ * up to date inside the caller's transaction on c: called by every change of an item (txn.c,
+ * intake.c), so that the statistics commit with it. What is frozen (the first reply, its
+ * result and working days) is never rewritten. 0 or -1. */
+int stats_record(struct app *app, struct db_conn *c, const struct db_item *item,
+                 const char *action, int64_t at);
+/* Checks cfg.stats_rank and gives facts to the items stored before the statistics existed.
+ * 0 or -1 (printed). */
+int stats_backfill(struct app *app);
+
+/* --- satisfaction ratings and their follow-up (rating.c) ------------------------------------ */
+
+#define RATING_COMMENT_MAX 500 /* code points of a rating's comment */
+
+/* The citizen with the query code `code` rates the reply of item `tracking` once per reply:
+ * value "satisfied" | "basically_satisfied" | "unsatisfied", comment optional, within
+ * cfg.rating_days days of the reply. An unsatisfied rating opens a follow-up for the section
+ * head. One transaction with its history (shown to the citizen), audit and hook. 0, or -1 with
+ * err: CORE_NOT_FOUND (unknown number or wrong code, the same), CORE_INVALID (field "value" or
+ * "comment"), CORE_CONFLICT (code_name "not_replied", "rated" or "too_late"), CORE_ERROR. */
+int core_rate(struct app *app, struct db_conn *c, const char *tracking, const char *code,
+              const char *value, const char *comment, const char *addr, int64_t now,
+              struct core_error *err);
+/* The section head of the item's section closes the open follow-up of its unsatisfied rating:
+ * reopen 0 confirms the rating with the note; reopen 1 reopens the item (重办): back to
+ * in_progress with a new reply clock from now under the kind's policy, same tracking number.
+ * 0, or -1 with err: CORE_FORBIDDEN, CORE_NOT_FOUND, CORE_INVALID ("note"), CORE_CONFLICT
+ * (code_name "no_followup"), CORE_ERROR. */
+int core_followup(struct app *app, struct db_conn *c, const struct session *who,
+                  const char *addr, const char *tracking, int reopen, const char *note,
+                  int64_t now, struct core_error *err);
+
+/* --- supervision orders (supervise.c) ------------------------------------------------------- */
+
+/* A supervisor marks the open item `tracking` as supervised (督办) with a note and an own due
+ * date (local "YYYY-MM-DD", today or later; due at its end), one order per item; the
+ * notification hook gets CORE_EV_SUPERVISED for the section head. 0, or -1 with err:
+ * CORE_FORBIDDEN, CORE_NOT_FOUND, CORE_INVALID ("note", "due"), CORE_CONFLICT (code_name
+ * "supervised" or "closed"), CORE_ERROR. */
+int core_supervise(struct app *app, struct db_conn *c, const struct session *who,
+                   const char *addr, const char *tracking, const char *note, const char *due,
+                   int64_t now, struct core_error *err);
+
+/* Wrong query codes are counted per (address, tracking number) (TRACK_FAILURES in TRACK_WINDOW),
+ * per tracking number from every address (TRACK_ITEM_FAILURES: guessing one item's code from
+ * many addresses) and per address over all numbers (TRACK_ADDR_FAILURES: walking the sequential
+ * numbers), so that a citizen behind the same NAT address as someone who mistyped is never
+ * refused. 1 when a look-up of tracking from addr is refused now (seconds to wait in *retry),
+ * else 0. */
+int core_track_refused(struct app *app, const char *addr, const char *tracking, int64_t now,
+                       int64_t *retry);
+/* 1 when an item waiting for the citizen since waiting_since (0: not waiting) has waited longer
+ * than supplement_days working days at now (the queue marks it), else 0. */
+int core_supplement_overdue(struct app *app, int64_t waiting_since, int64_t now);
+/* Counts one wrong code (or unknown number) for tracking from addr. */
+void core_track_failed(struct app *app, const char *addr, const char *tracking, int64_t now);
 
 #endif

@@ -106,7 +106,9 @@ core_submit_check(const struct intake *in, struct core_error *err)
 	if (present(in->email) &&
 	    (text_check(in->email, strlen(in->email), 0) < 0 || !email_valid(in->email)))
 		return core_fail(err, CORE_INVALID, "email", "email is not a valid e-mail address");
-	if (in->staff == NULL && !present(in->phone) && !present(in->email))
+	/* mail comes with its sender, even when the address is not one we can check */
+	if (in->staff == NULL && in->channel != CHANNEL_EMAIL && !present(in->phone) &&
+	    !present(in->email))
 		return core_fail(err, CORE_INVALID, "phone",
 		            "a phone number or an e-mail address is required so that the bureau "
 		            "can answer");
@@ -144,6 +146,7 @@ dup_opt(const char *s)
 /* What the writer's callback needs to call the notification hook. */
 struct hook_ctx {
 	struct app *app;
+	const struct intake *in;
 	int64_t now;
 };
 
@@ -158,7 +161,10 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 	ev.item = item;
 	ev.action = -1;
 	ev.at = h->now;
-	return core_notify_event(h->app, c, &ev);
+	if (stats_record(h->app, c, item, "submit", h->now) != 0 ||
+	    core_notify_event(h->app, c, &ev) != 0)
+		return -1;
+	return h->in->also != NULL ? h->in->also(h->in->also_cls, c, item) : 0;
 }
 
 static int
@@ -231,6 +237,7 @@ store(struct app *app, const struct intake *in, int64_t now, struct db_item *out
 	sub.after = after_insert;
 	sub.after_cls = &hook;
 	hook.app = app;
+	hook.in = in;
 	hook.now = now;
 	if (db_submit(app->submitter, &sub) != 0) {
 		core_fail(err, CORE_BUSY, NULL, "the item could not be stored; try again");
@@ -247,7 +254,37 @@ int
 core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
             char code[QUERY_CODE_LEN + 1], struct core_error *err)
 {
+	struct intake copy;
+	const char *ctype, *name;
+	int64_t total = 0;
+	size_t i;
+
 	if (core_submit_check(in, err) != 0)
 		return -1;
-	return store(app, in, now, out, code, err);
+	/* a date of receipt on a letter lies at most receipt_max_age_days back (#14 point 16) */
+	if (in->received < now - app->cfg.receipt_max_age_days * 86400L)
+		return core_fail(err, CORE_INVALID, "received",
+		                 "received lies more than %ld days back", app->cfg.receipt_max_age_days);
+	/* attachments: their type by content, allowed by configuration; size caps (point 15) */
+	copy = *in;
+	for (i = 0; i < in->natt; i++) {
+		const struct db_attachment *a = &in->att[i];
+
+		if (a->size > app->cfg.attachment_max)
+			return core_fail(err, CORE_TOO_LARGE, "attachment",
+			                 "attachment %s is larger than %ld bytes", a->filename,
+			                 app->cfg.attachment_max);
+		total += a->size;
+		ctype = attach_sniff(a->data, (size_t)a->size, &name);
+		if (ctype == NULL || !attach_allowed(app->cfg.attachment_types, name))
+			return core_fail(err, CORE_INVALID, "attachment",
+			                 "attachment %s is not of an allowed type (%s)", a->filename,
+			                 app->cfg.attachment_types);
+		copy.att[i].content_type = (char *)ctype;
+	}
+	if (total > app->cfg.attachment_item_max)
+		return core_fail(err, CORE_TOO_LARGE, "attachment",
+		                 "the attachments are larger than %ld bytes together",
+		                 app->cfg.attachment_item_max);
+	return store(app, &copy, now, out, code, err);
 }

@@ -256,3 +256,14 @@ policies_read(const struct config *cfg, struct db_conn *c, struct policies *out,
 	return rc;
 }
 
+
+const char *
+policy_inconsistent(const struct policy *p, const char **field)
+{
+	if (p->forward.days > p->reply.days && p->forward.unit == p->reply.unit) {
+		*field = "forward_days";
+		return "forward_days must not be longer than reply_days: an item is forwarded "
+		       "before it is answered";
+	}
+	return NULL;
+}

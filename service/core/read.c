@@ -117,3 +117,50 @@ core_queue_scope(const struct session *s, struct db_queue_filter *f, struct core
 	f->section_id = s->section_id != 0 ? s->section_id : -1; /* no section: nothing */
 	return 0;
 }
+
+/* The key of (address, tracking number) in the pair table: both, separated by a space (neither
+ * holds one), cut to the buffer. */
+static void
+pair_key(const char *addr, const char *tracking, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s %s", addr ? addr : "", tracking ? tracking : "");
+}
+
+int
+core_track_refused(struct app *app, const char *addr, const char *tracking, int64_t now,
+                   int64_t *retry)
+{
+	char key[192];
+
+	pair_key(addr, tracking, key, sizeof(key));
+	return ratelimit_check(app->track_pair_limit, key, now, retry) ||
+	       ratelimit_check(app->track_item_limit, tracking ? tracking : "", now, retry) ||
+	       ratelimit_check(app->track_addr_limit, addr ? addr : "", now, retry);
+}
+
+void
+core_track_failed(struct app *app, const char *addr, const char *tracking, int64_t now)
+{
+	char key[192];
+	int64_t retry;
+
+	pair_key(addr, tracking, key, sizeof(key));
+	ratelimit_hit(app->track_pair_limit, key, now, &retry);
+	ratelimit_hit(app->track_item_limit, tracking ? tracking : "", now, &retry);
+	ratelimit_hit(app->track_addr_limit, addr ? addr : "", now, &retry);
+}
+
+int
+core_supplement_overdue(struct app *app, int64_t waiting_since, int64_t now)
+{
+	struct sla_calendar *cal;
+	sla_day limit;
+
+	if (waiting_since == 0)
+		return 0;
+	cal = app_calendar(app);
+	limit = sla_add_working_days(cal, sla_local_day(waiting_since),
+	                             (int)app->cfg.supplement_days);
+	sla_calendar_unref(cal);
+	return sla_local_day(now) > limit;
+}

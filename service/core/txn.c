@@ -1,7 +1,7 @@
 /*
  * txn.c: the one transaction skeleton of a change to a stored item: BEGIN IMMEDIATE, load, then
- * the item row, its history row, its audit row and the notification hook's outbox rows, and
- * COMMIT — or nothing of it.
+ * the item row, its statistics' facts, its history row, its audit row and the notification
+ * hook's outbox rows, and COMMIT — or nothing of it.
  */
 #include <string.h>
 
@@ -32,7 +32,9 @@ int
 txn_commit(struct core_txn *t, const struct actor *who, const struct db_history *h,
            const char *detail, const struct core_event *ev, struct core_error *err)
 {
-	if (db_item_update(t->c, &t->item) != 1 || db_history_add(t->c, t->item.id, h) != 0 ||
+	if (db_item_update(t->c, &t->item) != 1 ||
+	    stats_record(t->app, t->c, &t->item, h->action, h->at) != 0 ||
+	    db_history_add(t->c, t->item.id, h) != 0 ||
 	    audit_write(t->c, h->at, who, h->action, t->item.tracking, 1, detail) != 0 ||
 	    (ev != NULL && core_notify_event(t->app, t->c, ev) != 0) || db_commit(t->c) != 0) {
 		db_rollback(t->c);

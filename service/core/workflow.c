@@ -42,15 +42,24 @@ static const char *const states[WF_STATE__MAX] = {
 	(B(IN_PROGRESS) | B(WAITING_CITIZEN) | B(EXTENSION_REQUESTED) | B(DRAFTED) |               \
 	 B(IN_REVIEW) | B(RETURNED) | B(APPROVED))
 
+/* Every state in which the item is still being handled (no reply sent): reject, merge (#14
+ * point 13), and from waiting_citizen close too, so that no item is stuck (point 6). */
+#define OPEN                                                                                       \
+	(B(RECEIVED) | B(ASSIGNED) | B(IN_PROGRESS) | B(WAITING_CITIZEN) | B(EXTENSION_REQUESTED) | \
+	 B(DRAFTED) | B(IN_REVIEW) | B(RETURNED) | B(APPROVED) | B(FORWARDED))
+
 static const struct wf_transition table[WF_ACTION__MAX] = {
     /* action, name, from, to, roles, scoped, input, citizen, effects */
-    [WF_ASSIGN] = {WF_ASSIGN, "assign", B(RECEIVED) | B(ASSIGNED) | B(FORWARDED), WF_ASSIGNED,
-                   R(DISPATCHER) | R(SUPERVISOR), 0, WF_IN_SECTION, 1, 0},
+    /* section heads assign (and reassign) within their own section (point 12; actions.c) */
+    [WF_ASSIGN] = {WF_ASSIGN, "assign",
+                   B(RECEIVED) | B(ASSIGNED) | B(FORWARDED) | B(IN_PROGRESS) | B(RETURNED),
+                   WF_ASSIGNED, R(DISPATCHER) | R(SUPERVISOR) | R(SECTION_HEAD), 0, WF_IN_SECTION,
+                   1, 0},
     [WF_ACCEPT] = {WF_ACCEPT, "accept", B(ASSIGNED) | B(FORWARDED), WF_IN_PROGRESS,
                    R(HANDLER) | R(SECTION_HEAD), 1, 0, 1, WF_FX_STOP_FORWARD},
     [WF_FORWARD] = {WF_FORWARD, "forward", B(ASSIGNED) | B(IN_PROGRESS) | B(FORWARDED),
                     WF_FORWARDED, R(HANDLER) | R(SECTION_HEAD) | R(DISPATCHER), 1,
-                    WF_IN_SECTION | WF_IN_NOTE, 0, WF_FX_STOP_FORWARD | WF_FX_FORWARDED},
+                    WF_IN_SECTION | WF_IN_NOTE, 1, WF_FX_RESUME_FORWARD | WF_FX_FORWARDED},
     [WF_ASK_CITIZEN] = {WF_ASK_CITIZEN, "ask_citizen", B(IN_PROGRESS), WF_WAITING_CITIZEN,
                         R(HANDLER) | R(SECTION_HEAD), 1, WF_IN_NOTE, 1, WF_FX_PAUSE},
     [WF_CITIZEN_ANSWER] = {WF_CITIZEN_ANSWER, "citizen_answer", B(WAITING_CITIZEN), WF_TO_RESUME,
@@ -58,9 +67,9 @@ static const struct wf_transition table[WF_ACTION__MAX] = {
                            WF_FX_RESUME},
     [WF_REQUEST_EXTENSION] = {WF_REQUEST_EXTENSION, "request_extension", B(IN_PROGRESS),
                               WF_EXTENSION_REQUESTED, R(HANDLER) | R(SECTION_HEAD), 1, WF_IN_NOTE,
-                              0, WF_FX_OPEN_EXPLAIN},
+                              1, WF_FX_OPEN_EXPLAIN},
     [WF_APPROVE_EXTENSION] = {WF_APPROVE_EXTENSION, "approve_extension", B(EXTENSION_REQUESTED),
-                              WF_IN_PROGRESS, R(SUPERVISOR), 0, 0, 0, WF_FX_EXTEND_REPLY},
+                              WF_IN_PROGRESS, R(SUPERVISOR), 0, 0, 1, WF_FX_EXTEND_REPLY},
     [WF_REFUSE_EXTENSION] = {WF_REFUSE_EXTENSION, "refuse_extension", B(EXTENSION_REQUESTED),
                              WF_IN_PROGRESS, R(SUPERVISOR), 0, 0, 0, WF_FX_STOP_EXPLAIN},
     [WF_SEND_EXPLANATION] = {WF_SEND_EXPLANATION, "send_explanation", EXPLAINABLE, WF_TO_SAME,
@@ -74,15 +83,14 @@ static const struct wf_transition table[WF_ACTION__MAX] = {
                    WF_IN_NOTE, 0, 0},
     [WF_SEND_REPLY] = {WF_SEND_REPLY, "send_reply", B(APPROVED), WF_REPLIED,
                        R(HANDLER) | R(SECTION_HEAD), 1, 0, 1, WF_FX_STOP_ALL},
-    [WF_CLOSE] = {WF_CLOSE, "close", B(REPLIED), WF_CLOSED,
+    [WF_CLOSE] = {WF_CLOSE, "close", B(REPLIED) | B(WAITING_CITIZEN), WF_CLOSED,
                   R(HANDLER) | R(SECTION_HEAD) | R(DISPATCHER) | R(SUPERVISOR), 1, 0, 1,
                   WF_FX_STOP_ALL | WF_FX_FREEZE},
-    [WF_REJECT] = {WF_REJECT, "reject", B(RECEIVED) | B(ASSIGNED) | B(IN_PROGRESS) | B(FORWARDED),
-                   WF_REJECTED, R(HANDLER) | R(SECTION_HEAD) | R(DISPATCHER), 1, WF_IN_NOTE, 1,
+    [WF_REJECT] = {WF_REJECT, "reject", OPEN, WF_REJECTED, R(HANDLER) | R(SECTION_HEAD) | R(DISPATCHER), 1, WF_IN_NOTE, 1,
                    WF_FX_STOP_ALL | WF_FX_FREEZE},
-    [WF_MERGE] = {WF_MERGE, "merge", B(RECEIVED) | B(ASSIGNED) | B(IN_PROGRESS) | B(FORWARDED),
-                  WF_MERGED, R(HANDLER) | R(SECTION_HEAD) | R(DISPATCHER), 1, WF_IN_TARGET, 1,
-                  WF_FX_STOP_ALL | WF_FX_FREEZE},
+    /* no freeze: a merged item's clocks take the target's results when its reply is sent */
+    [WF_MERGE] = {WF_MERGE, "merge", OPEN, WF_MERGED, R(HANDLER) | R(SECTION_HEAD) | R(DISPATCHER), 1, WF_IN_TARGET, 1,
+                  WF_FX_STOP_ALL},
 };
 
 const char *

@@ -29,6 +29,10 @@ UNDO_009 = """
     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+# Takes migration 006 (mail-in) back out, after UNDO_009.
+UNDO_006 = """
+    DROP TABLE mail_in;
+"""
 # Takes migration 004 (workflow and privacy, #14) back out, for the same tests.
 UNDO_004 = """
     DROP INDEX items_o311;

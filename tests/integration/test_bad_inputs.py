@@ -271,7 +271,8 @@ TABLE = [
     # --- illegal transitions -----------------------------------------------------------------
     row("approve an assigned item (not in review)", "POST", ACT_ASG + "approve", 409,
         "illegal_transition", body={}, who="head",
-        check=lambda t, r: t.allowed(r, "assigned", ["accept", "forward", "reject", "merge"])),
+        check=lambda t, r: t.allowed(r, "assigned",
+                                     ["assign", "accept", "forward", "reject", "merge"])),
     row("draft an assigned item before accepting it", "POST", ACT_ASG + "draft", 409,
         "illegal_transition", body={"text": "x"}, who="hand",
         check=lambda t, r: t.allowed(r, "assigned", ["accept", "forward", "reject", "merge"])),

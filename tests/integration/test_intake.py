@@ -155,7 +155,7 @@ class Intake(unittest.TestCase):
             [("kind", "consultation"), ("subject", "咨询"), ("body", "请见附件"),
              ("phone", "010-12345678"), ("publish", "true")],
             [("attachment", "证明 材料.pdf", "application/pdf", pdf),
-             ("attachment", "C:\\Users\\x\\photo.JPG", "IMAGE/JPEG; name=x", b"\xff\xd8jpeg")])
+             ("attachment", "C:\\Users\\x\\photo.JPG", "IMAGE/JPEG; name=x", b"\xff\xd8\xffjpg")])
         r = self.srv.request("POST", "/api/v1/items", body=body, headers={"Content-Type": ctype})
         self.assertEqual(r.status, 201, r)
         a = r.json()
@@ -330,7 +330,7 @@ class Intake(unittest.TestCase):
                                     "--data-binary", "@" + big, url)
             self.assertEqual(status, 201, out)
             att = os.path.join(d, "投诉材料（一）.pdf")
-            data = os.urandom(100000)
+            data = b"%PDF-1.4\n" + os.urandom(100000 - 9)  # a PDF by its content (#14 p. 15)
             with open(att, "wb") as f:
                 f.write(data)
             status, out = self.curl("-H", "Expect: 100-continue", "-F", "kind=complaint",
@@ -451,6 +451,15 @@ class RateLimits(unittest.TestCase):
             r = self.srv.request("GET", "/api/v1/track/XJ-20250930-%05d" % (500 + i),
                                  headers={"X-Query-Code": "WRONGWRONG22"})
             self.assertEqual(r.status, 404, r)
+        # others' mistakes at the same address do not hold back a right code (#14 point 14)
+        r = self.srv.request("GET", "/api/v1/track/" + a["tracking"],
+                             headers={"X-Query-Code": a["query_code"]})
+        self.assertEqual(r.status, 200, r)
+        # walking the sequential numbers from one address is stopped (100 failures)
+        for i in range(10, 100):
+            r = self.srv.request("GET", "/api/v1/track/XJ-20250930-%05d" % (500 + i),
+                                 headers={"X-Query-Code": "WRONGWRONG22"})
+            self.assertEqual(r.status, 404, (i, r))
         r = self.srv.request("GET", "/api/v1/track/" + a["tracking"],
                              headers={"X-Query-Code": a["query_code"]})
         self.assertEqual(r.status, 429, r)

@@ -160,7 +160,8 @@ class Lifecycle(Base):
         it = self.ok("hand_fg", t, "forward", section="稽查处", reason="属稽查处职责")
         self.assertEqual(it["state"], "forwarded")
         self.assertEqual(it["section"], "稽查处")
-        self.assertEqual(it["clocks"]["forward"]["state"], "stopped")
+        # the forward clock runs until the section that answers accepts it (#14 point 9)
+        self.assertEqual(it["clocks"]["forward"]["state"], "running")
         # the promise to the citizen does not move (policy keep)
         self.assertEqual(it["clocks"]["reply"]["due"], "2025-10-14" + END)
         # 法规处 no longer acts on it
@@ -225,10 +226,12 @@ class Lifecycle(Base):
         self.assertEqual(tr["state"], "replied")
         self.assertTrue(tr["reply"].startswith("张三您好"))
         actions = [h["action"] for h in tr["history"]]
-        for a in ("send_explanation", "send_reply"):
+        # what moved the due date is visible (#14 point 11), each step once
+        for a in ("send_explanation", "send_reply", "forward", "request_extension",
+                  "approve_extension"):
             self.assertIn(a, actions)
-        for a in ("draft", "return", "submit_review", "approve", "forward",
-                  "request_extension"):
+        self.assertEqual(len(actions), len(set(actions)), actions)
+        for a in ("draft", "return", "submit_review", "approve"):
             self.assertNotIn(a, actions)
         notes = json.dumps(tr["history"], ensure_ascii=False)
         self.assertIn("10月28日前答复", notes)

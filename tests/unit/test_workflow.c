@@ -51,6 +51,23 @@ static const struct legal legal[] = {
     {"assigned", "merge", "handler", "merged"},
     {"in_progress", "merge", "section_head", "merged"},
     {"forwarded", "merge", "dispatcher", "merged"},
+    /* #14: a section head assigns within the section; reject and merge from every open state
+     * and close while waiting for the citizen (points 6, 12, 13) */
+    {"in_progress", "assign", "section_head", "assigned"},
+    {"returned", "assign", "section_head", "assigned"},
+    {"waiting_citizen", "close", "handler", "closed"},
+    {"waiting_citizen", "reject", "handler", "rejected"},
+    {"extension_requested", "reject", "handler", "rejected"},
+    {"drafted", "reject", "handler", "rejected"},
+    {"in_review", "reject", "section_head", "rejected"},
+    {"returned", "reject", "handler", "rejected"},
+    {"approved", "reject", "dispatcher", "rejected"},
+    {"waiting_citizen", "merge", "handler", "merged"},
+    {"extension_requested", "merge", "handler", "merged"},
+    {"drafted", "merge", "handler", "merged"},
+    {"in_review", "merge", "section_head", "merged"},
+    {"returned", "merge", "handler", "merged"},
+    {"approved", "merge", "dispatcher", "merged"},
 };
 #define NLEGAL (sizeof(legal) / sizeof(legal[0]))
 
@@ -178,9 +195,9 @@ test_allowed_lists(struct t *t)
 	CHECK_STR(t, buf,
 	          "forward,ask_citizen,request_extension,send_explanation,draft,reject,merge");
 	allowed_str(WF_IN_REVIEW, ROLE_SECTION_HEAD, buf, sizeof(buf));
-	CHECK_STR(t, buf, "send_explanation,approve,return");
+	CHECK_STR(t, buf, "send_explanation,approve,return,reject,merge");
 	allowed_str(WF_IN_REVIEW, ROLE_HANDLER, buf, sizeof(buf));
-	CHECK_STR(t, buf, "send_explanation");
+	CHECK_STR(t, buf, "send_explanation,reject,merge");
 	allowed_str(WF_EXTENSION_REQUESTED, ROLE_SUPERVISOR, buf, sizeof(buf));
 	CHECK_STR(t, buf, "approve_extension,refuse_extension");
 	allowed_str(WF_REPLIED, ROLE_SUPERVISOR, buf, sizeof(buf));
@@ -241,8 +258,10 @@ test_attributes(struct t *t)
 	CHECK(t, wf_transition(WF_ASK_CITIZEN)->citizen);
 	CHECK(t, !wf_transition(WF_DRAFT)->citizen);
 	CHECK(t, !wf_transition(WF_RETURN)->citizen);
-	CHECK(t, !wf_transition(WF_FORWARD)->citizen);
-	CHECK(t, !wf_transition(WF_REQUEST_EXTENSION)->citizen);
+	/* what moves the citizen's due date is shown to them (#14 point 11) */
+	CHECK(t, wf_transition(WF_FORWARD)->citizen);
+	CHECK(t, wf_transition(WF_REQUEST_EXTENSION)->citizen);
+	CHECK(t, wf_transition(WF_APPROVE_EXTENSION)->citizen);
 	/* clocks */
 	CHECK(t, wf_transition(WF_ACCEPT)->effects & WF_FX_STOP_FORWARD);
 	CHECK(t, wf_transition(WF_FORWARD)->effects & WF_FX_FORWARDED);
@@ -253,6 +272,23 @@ test_attributes(struct t *t)
 	CHECK(t, wf_transition(WF_SEND_EXPLANATION)->effects & WF_FX_STOP_EXPLAIN);
 	CHECK(t, wf_transition(WF_SEND_REPLY)->effects & WF_FX_STOP_ALL);
 	CHECK(t, wf_transition(WF_CLOSE)->effects & WF_FX_FREEZE);
+}
+
+/* #14 point 13 (and 6): reject and merge from every open state, close while waiting. */
+static void
+test_p13_reject_merge_from_every_open_state(struct t *t)
+{
+	static const enum wf_state open[] = {
+	    WF_RECEIVED, WF_ASSIGNED,  WF_IN_PROGRESS, WF_WAITING_CITIZEN, WF_EXTENSION_REQUESTED,
+	    WF_DRAFTED,  WF_IN_REVIEW, WF_RETURNED,    WF_APPROVED,        WF_FORWARDED};
+	size_t i;
+
+	for (i = 0; i < sizeof(open) / sizeof(open[0]); i++) {
+		CHECK_INT(t, wf_check(WF_REJECT, open[i], ROLE_DISPATCHER, 1, 0), WF_OK);
+		CHECK_INT(t, wf_check(WF_MERGE, open[i], ROLE_HANDLER, 1, 1), WF_OK);
+	}
+	CHECK_INT(t, wf_check(WF_CLOSE, WF_WAITING_CITIZEN, ROLE_HANDLER, 1, 1), WF_OK);
+	CHECK_INT(t, wf_check(WF_REJECT, WF_REPLIED, ROLE_DISPATCHER, 1, 0), WF_ERR_STATE);
 }
 
 /* citizen_answer returns to the remembered state; without one it has nowhere to go. */
@@ -279,5 +315,6 @@ main(void)
 	RUN(&t, test_roles_sections);
 	RUN(&t, test_attributes);
 	RUN(&t, test_resume);
+	RUN(&t, test_p13_reject_merge_from_every_open_state);
 	return t_done(&t);
 }

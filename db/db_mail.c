@@ -1,0 +1,149 @@
+/* db_mail.c: storage of mail-in (table mail_in, schema/006_mailin.sql). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+
+enum stmt {
+	STMT_ADD,
+	STMT_BY_MESSAGE_ID,
+	STMT_BY_OUTBOX,
+	STMT_IMAP_SEEN,
+	STMT_IMAP_LAST,
+	STMT__MAX
+};
+
+static const char *const stmts[STMT__MAX] = {
+    [STMT_ADD] = "INSERT INTO mail_in (item_id, outcome, reason, message_id, sender, raw, size, "
+                 "received, source, mailbox, uidvalidity, uid) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [STMT_BY_MESSAGE_ID] = "SELECT i.tracking FROM mail_in m JOIN items i ON i.id = m.item_id "
+                           "WHERE m.message_id = ? AND m.outcome IN ('created','added') LIMIT 1",
+    [STMT_BY_OUTBOX] = "SELECT i.tracking FROM outbox o JOIN items i ON i.id = o.item_id "
+                       "WHERE o.id = ?",
+    [STMT_IMAP_SEEN] = "SELECT 1 FROM mail_in WHERE mailbox = ? AND uidvalidity = ? AND uid = ?",
+    [STMT_IMAP_LAST] = "SELECT uid FROM mail_in WHERE mailbox = ? AND uidvalidity = ? AND "
+                       "uid IS NOT NULL ORDER BY uid DESC LIMIT 1 OFFSET ?",
+};
+
+int
+db_mail_in_add(struct db_conn *c, const struct db_mail_in *m)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ADD]);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if ((m->item_id != 0 ? db_bind_int(st, 1, m->item_id) : sqlite3_bind_null(st, 1)) ||
+	    db_bind_text(st, 2, m->outcome) || db_bind_text(st, 3, m->reason) ||
+	    db_bind_text(st, 4, m->message_id) || db_bind_text(st, 5, m->sender) ||
+	    (m->raw != NULL ? db_bind_blob(st, 6, m->raw, m->size) : sqlite3_bind_null(st, 6)) ||
+	    db_bind_int(st, 7, (int64_t)m->size) || db_bind_int(st, 8, m->received) ||
+	    db_bind_text(st, 9, m->source) || db_bind_text(st, 10, m->mailbox) ||
+	    (m->mailbox != NULL ? db_bind_int(st, 11, m->uidvalidity) || db_bind_int(st, 12, m->uid)
+	                        : sqlite3_bind_null(st, 11) || sqlite3_bind_null(st, 12))) {
+		db_reset(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	db_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT &&
+	    sqlite3_extended_errcode(c->h) == SQLITE_CONSTRAINT_UNIQUE)
+		return 1;
+	db_log("mail_in: %s", sqlite3_errmsg(c->h));
+	return -1;
+}
+
+/* A single text column of a one-row look-up. */
+static int
+one_text(struct db_conn *c, sqlite3_stmt *st, char **out)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW) {
+		*out = db_col_text(st, 0);
+		db_reset(st);
+		return *out != NULL ? 1 : -1;
+	}
+	db_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_log("mail_in: %s", sqlite3_errmsg(c->h));
+	return -1;
+}
+
+int
+db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_BY_MESSAGE_ID]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, id)) {
+		db_reset(st);
+		return -1;
+	}
+	return one_text(c, st, tracking);
+}
+
+int
+db_mail_item_by_outbox(struct db_conn *c, int64_t id, char **tracking)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_BY_OUTBOX]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, id)) {
+		db_reset(st);
+		return -1;
+	}
+	return one_text(c, st, tracking);
+}
+
+int
+db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t uid)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_IMAP_SEEN]);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, mailbox) || db_bind_int(st, 2, uidvalidity) ||
+	    db_bind_int(st, 3, uid)) {
+		db_reset(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	db_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_log("mail_in: %s", sqlite3_errmsg(c->h));
+	return -1;
+}
+
+int
+db_mail_imap_last(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t skip,
+                  int64_t *uid)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_IMAP_LAST]);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, mailbox) || db_bind_int(st, 2, uidvalidity) ||
+	    db_bind_int(st, 3, skip)) {
+		db_reset(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	*uid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	db_reset(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return 0;
+	db_log("mail_in: %s", sqlite3_errmsg(c->h));
+	return -1;
+}

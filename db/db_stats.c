@@ -1,0 +1,539 @@
+/* db_stats.c: storage of the statistics: per-item facts, the per-day summary (stats_daily,
+ * stats_wd), forwards, the period queries of the ranking, ratings and supervision orders. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+
+enum stmt {
+	STMT_FACT_GET,
+	STMT_FACT_PUT,
+	STMT_DAILY_ADD,
+	STMT_WD_ADD,
+	STMT_FORWARD_ADD,
+	STMT_FACT_MISSING,
+	STMT_P_DAILY,
+	STMT_P_FORWARDED,
+	STMT_P_OPEN,
+	STMT_P_DUE,
+	STMT_P_RATINGS,
+	STMT_P_SUPERVISED,
+	STMT_P_WD,
+	STMT_RATING_ADD,
+	STMT_RATING_LAST,
+	STMT_RATING_FOLLOWUP,
+	STMT_RATING_ROUNDS,
+	STMT_SUPERVISION_ADD,
+	STMT_SUPERVISION_GET,
+	STMT__MAX
+};
+
+#define FACT_COLS                                                                                  \
+	"item_id, section_id, received, accepted, first_end, reopened, ended, outcome, replied_at, " \
+	"reply_result, reply_wd, reply_due, supervised"
+#define RATING_COLS                                                                                \
+	"id, item_id, round, section_id, at, value, comment, followup, followup_at, followup_by, "   \
+	"followup_note"
+
+/* The period statements take ?1 = from, ?2 = to (instants, [from, to)), ?3 = only this section
+ * (0: every section), ?4 = the first day, ?5 = the last day, ?6 = the day whose end the open
+ * and overdue counts are taken at (sla_day). */
+static const char *const stmts[STMT__MAX] = {
+	[STMT_FACT_GET] = "SELECT " FACT_COLS " FROM item_facts WHERE item_id = ?",
+	[STMT_FACT_PUT] = "INSERT OR REPLACE INTO item_facts (" FACT_COLS ") "
+	                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_DAILY_ADD] = "INSERT INTO stats_daily (section_id, day, open, overdue, received, "
+	                   "accepted, replied, on_time, late, wd_sum, rejected, merged, closed) "
+	                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	                   "ON CONFLICT (section_id, day) DO UPDATE SET "
+	                   "open = open + excluded.open, overdue = overdue + excluded.overdue, "
+	                   "received = received + excluded.received, "
+	                   "accepted = accepted + excluded.accepted, "
+	                   "replied = replied + excluded.replied, "
+	                   "on_time = on_time + excluded.on_time, late = late + excluded.late, "
+	                   "wd_sum = wd_sum + excluded.wd_sum, "
+	                   "rejected = rejected + excluded.rejected, "
+	                   "merged = merged + excluded.merged, closed = closed + excluded.closed",
+	[STMT_WD_ADD] = "INSERT INTO stats_wd (section_id, day, wd, n) VALUES (?, ?, ?, ?) "
+	                "ON CONFLICT (section_id, day, wd) DO UPDATE SET n = n + excluded.n",
+	[STMT_FORWARD_ADD] = "INSERT INTO stats_forwards (item_id, at, from_section, to_section) "
+	                     "VALUES (?, ?, ?, ?)",
+	[STMT_FACT_MISSING] = "SELECT id FROM items WHERE id > ? AND NOT EXISTS "
+	                      "(SELECT 1 FROM item_facts WHERE item_id = items.id) ORDER BY id LIMIT ?",
+	[STMT_P_DAILY] = "SELECT section_id, sum(received), sum(accepted), sum(replied), "
+	                 "sum(on_time), sum(late), sum(rejected), sum(merged), sum(closed) "
+	                 "FROM stats_daily WHERE day >= ?4 AND day <= ?5 AND "
+	                 "(?3 = 0 OR section_id = ?3) GROUP BY section_id",
+	[STMT_P_FORWARDED] = "SELECT from_section, count(*) FROM stats_forwards WHERE at >= ?1 AND "
+	                     "at < ?2 AND (?3 = 0 OR from_section = ?3) GROUP BY from_section",
+	[STMT_P_OPEN] = "SELECT section_id, sum(open), sum(overdue) FROM stats_daily WHERE day <= ?6 "
+	                "AND (?3 = 0 OR section_id = ?3) GROUP BY section_id",
+	[STMT_P_DUE] = "SELECT section_id, count(*), sum(replied_at IS NOT NULL AND replied_at < ?2) "
+	               "FROM item_facts WHERE reply_due >= ?1 AND reply_due < ?2 AND "
+	               "(?3 = 0 OR section_id = ?3) GROUP BY section_id",
+	[STMT_P_RATINGS] = "SELECT section_id, count(*), sum(value = 'satisfied'), "
+	                   "sum(value = 'basically_satisfied'), sum(value = 'unsatisfied'), "
+	                   "sum(followup = 'open'), sum(followup = 'reopened') FROM ratings "
+	                   "WHERE at >= ?1 AND at < ?2 AND (?3 = 0 OR section_id = ?3) "
+	                   "GROUP BY section_id",
+	[STMT_P_SUPERVISED] = "SELECT section_id, count(*) FROM item_facts WHERE supervised >= ?1 "
+	                      "AND supervised < ?2 AND (?3 = 0 OR section_id = ?3) "
+	                      "GROUP BY section_id",
+	[STMT_P_WD] = "SELECT section_id, wd, sum(n) FROM stats_wd WHERE day >= ?4 AND day <= ?5 "
+	              "AND (?3 = 0 OR section_id = ?3) GROUP BY section_id, wd "
+	              "ORDER BY section_id, wd",
+	[STMT_RATING_ADD] = "INSERT INTO ratings (item_id, round, section_id, at, value, comment, "
+	                    "followup) VALUES (?, ?, ?, ?, ?, ?, ?) "
+	                    "ON CONFLICT (item_id, round) DO NOTHING",
+	[STMT_RATING_LAST] = "SELECT " RATING_COLS " FROM ratings WHERE item_id = ? "
+	                     "ORDER BY round DESC LIMIT 1",
+	[STMT_RATING_FOLLOWUP] = "UPDATE ratings SET followup = ?, followup_at = ?, followup_by = ?, "
+	                         "followup_note = ? WHERE id = ? AND followup = 'open'",
+	[STMT_RATING_ROUNDS] = "SELECT count(*) FROM ratings WHERE item_id = ? AND "
+	                       "followup = 'reopened'",
+	[STMT_SUPERVISION_ADD] = "INSERT INTO supervision (item_id, at, by_id, by_name, note, due, "
+	                         "section_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
+	                         "ON CONFLICT (item_id) DO NOTHING",
+	[STMT_SUPERVISION_GET] = "SELECT id, item_id, at, by_id, by_name, note, due, section_id "
+	                         "FROM supervision WHERE item_id = ?",
+};
+
+/* Binds v, or SQL NULL for 0. */
+static int
+bind_opt(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v == 0)
+		return sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1;
+	return db_bind_int(st, i, v);
+}
+
+static void
+copy_col(char *dst, size_t size, sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	dst[0] = '\0';
+	if (s != NULL) {
+		strncpy(dst, (const char *)s, size - 1);
+		dst[size - 1] = '\0';
+	}
+}
+
+/* Steps a statement that answers at most one row: 1 a row, 0 none, -1 error (logged). */
+static int
+step_one(struct db_conn *c, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_log("%s", sqlite3_errmsg(c->h));
+	return -1;
+}
+
+int
+db_fact_get(struct db_conn *c, int64_t item_id, struct db_fact *out)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_FACT_GET]);
+	int rc;
+
+	if (st == NULL || db_bind_int(st, 1, item_id) != 0)
+		return -1;
+	rc = step_one(c, st);
+	if (rc == 1) {
+		memset(out, 0, sizeof(*out));
+		out->item_id = sqlite3_column_int64(st, 0);
+		out->section_id = sqlite3_column_int64(st, 1);
+		out->received = sqlite3_column_int64(st, 2);
+		out->accepted = sqlite3_column_int64(st, 3);
+		out->first_end = sqlite3_column_int64(st, 4);
+		out->reopened = sqlite3_column_int64(st, 5);
+		out->ended = sqlite3_column_int64(st, 6);
+		copy_col(out->outcome, sizeof(out->outcome), st, 7);
+		out->replied_at = sqlite3_column_int64(st, 8);
+		copy_col(out->reply_result, sizeof(out->reply_result), st, 9);
+		out->reply_wd = sqlite3_column_type(st, 10) == SQLITE_NULL ?
+		                    -1 :
+		                    sqlite3_column_int(st, 10);
+		out->reply_due = sqlite3_column_int64(st, 11);
+		out->supervised = sqlite3_column_int64(st, 12);
+	}
+	db_reset(st);
+	return rc;
+}
+
+int
+db_fact_put(struct db_conn *c, const struct db_fact *f)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_FACT_PUT]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, f->item_id) || db_bind_int(st, 2, f->section_id) ||
+	    db_bind_int(st, 3, f->received) || bind_opt(st, 4, f->accepted) ||
+	    bind_opt(st, 5, f->first_end) || bind_opt(st, 6, f->reopened) ||
+	    bind_opt(st, 7, f->ended) ||
+	    db_bind_text(st, 8, f->outcome[0] ? f->outcome : NULL) ||
+	    bind_opt(st, 9, f->replied_at) ||
+	    db_bind_text(st, 10, f->reply_result[0] ? f->reply_result : NULL) ||
+	    (f->reply_wd < 0 ? sqlite3_bind_null(st, 11) != SQLITE_OK :
+	                       db_bind_int(st, 11, f->reply_wd) != 0) ||
+	    bind_opt(st, 12, f->reply_due) || bind_opt(st, 13, f->supervised)) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
+}
+
+int
+db_stats_daily_add(struct db_conn *c, int64_t section_id, int32_t day,
+                   const struct db_stats_delta *d)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_DAILY_ADD]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, section_id) || db_bind_int(st, 2, day) ||
+	    db_bind_int(st, 3, d->open) || db_bind_int(st, 4, d->overdue) ||
+	    db_bind_int(st, 5, d->received) || db_bind_int(st, 6, d->accepted) ||
+	    db_bind_int(st, 7, d->replied) || db_bind_int(st, 8, d->on_time) ||
+	    db_bind_int(st, 9, d->late) || db_bind_int(st, 10, d->wd_sum) ||
+	    db_bind_int(st, 11, d->rejected) || db_bind_int(st, 12, d->merged) ||
+	    db_bind_int(st, 13, d->closed)) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
+}
+
+int
+db_stats_wd_add(struct db_conn *c, int64_t section_id, int32_t day, int wd, int n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_WD_ADD]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, section_id) || db_bind_int(st, 2, day) || db_bind_int(st, 3, wd) ||
+	    db_bind_int(st, 4, n)) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
+}
+
+int
+db_stats_forward_add(struct db_conn *c, int64_t item_id, int64_t at, int64_t from_section,
+                     int64_t to_section)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_FORWARD_ADD]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, item_id) || db_bind_int(st, 2, at) ||
+	    db_bind_int(st, 3, from_section) || db_bind_int(st, 4, to_section)) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
+}
+
+int
+db_fact_missing(struct db_conn *c, int64_t after_id, int64_t *ids, size_t max, size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_FACT_MISSING]);
+	size_t len = 0;
+	int rc;
+
+	if (st == NULL || db_bind_int(st, 1, after_id) || db_bind_int(st, 2, (int64_t)max))
+		return -1;
+	while (len < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		ids[len++] = sqlite3_column_int64(st, 0);
+	if (len < max && rc != SQLITE_DONE) {
+		db_log("%s", sqlite3_errmsg(c->h));
+		db_reset(st);
+		return -1;
+	}
+	db_reset(st);
+	*n = len;
+	return 0;
+}
+
+/* The row of section_id in rows (sorted by section_id), inserted if missing; NULL when out of
+ * memory. */
+static struct db_stats_row *
+row_for(struct db_stats_row **rows, size_t *n, size_t *cap, int64_t section_id)
+{
+	struct db_stats_row *v;
+	size_t lo = 0, hi = *n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if ((*rows)[mid].section_id < section_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < *n && (*rows)[lo].section_id == section_id)
+		return &(*rows)[lo];
+	v = db_grow(*rows, *n, cap, sizeof(**rows));
+	if (v == NULL)
+		return NULL;
+	*rows = v;
+	memmove(&v[lo + 1], &v[lo], (*n - lo) * sizeof(*v));
+	memset(&v[lo], 0, sizeof(*v));
+	v[lo].section_id = section_id;
+	(*n)++;
+	return &v[lo];
+}
+
+/* Which counters of struct db_stats_row the columns 1.. of a period statement fill. */
+#define F(x) offsetof(struct db_stats_row, x)
+#define NONE ((size_t)-1)
+
+static const struct period_query {
+	enum stmt stmt;
+	size_t cols[8]; /* offsets of the int64_t counters, NONE after the last */
+} period_queries[] = {
+	{STMT_P_DAILY,
+	 {F(received), F(accepted), F(replied), F(on_time), F(late), F(rejected), F(merged),
+	  F(closed)}},
+	{STMT_P_FORWARDED, {F(forwarded), NONE}},
+	{STMT_P_OPEN, {F(open), F(overdue), NONE}},
+	{STMT_P_DUE, {F(due), F(due_replied), NONE}},
+	{STMT_P_RATINGS,
+	 {F(rated), F(satisfied), F(basically_satisfied), F(unsatisfied), F(followup_open),
+	  F(reopened), NONE}},
+	{STMT_P_SUPERVISED, {F(supervised), NONE}},
+};
+
+/* Binds the period's parameters ?1..?6 (those the statement names). 0 or -1. */
+static int
+bind_period(sqlite3_stmt *st, int64_t from, int64_t to, int64_t only_section, int32_t from_day,
+            int32_t to_day, int32_t end_day)
+{
+	static const char *const names[6] = {"?1", "?2", "?3", "?4", "?5", "?6"};
+	const int64_t v[6] = {from, to, only_section, from_day, to_day, end_day};
+	int i, k;
+
+	for (i = 0; i < 6; i++) {
+		k = sqlite3_bind_parameter_index(st, names[i]);
+		if (k > 0 && db_bind_int(st, k, v[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t from_day, int32_t to_day,
+                int32_t end_day, int64_t only_section, struct db_stats_row **rows,
+                size_t *nrows, struct db_stats_wd **wd, size_t *nwd)
+{
+	struct db_stats_row *v = NULL;
+	struct db_stats_wd *w = NULL, *nw;
+	size_t n = 0, cap = 0, wn = 0, wcap = 0, q, k;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	for (q = 0; q < sizeof(period_queries) / sizeof(period_queries[0]); q++) {
+		const struct period_query *pq = &period_queries[q];
+
+		st = db_prep(c, stmts[pq->stmt]);
+		if (st == NULL)
+			goto fail;
+		if (bind_period(st, from, to, only_section, from_day, to_day, end_day) != 0)
+			goto fail;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			struct db_stats_row *r = row_for(&v, &n, &cap, sqlite3_column_int64(st, 0));
+
+			if (r == NULL)
+				goto fail;
+			for (k = 0; k < 8 && pq->cols[k] != NONE; k++)
+				*(int64_t *)((char *)r + pq->cols[k]) += sqlite3_column_int64(st, (int)k + 1);
+		}
+		if (rc != SQLITE_DONE) {
+			db_log("%s", sqlite3_errmsg(c->h));
+			goto fail;
+		}
+		db_reset(st);
+		st = NULL;
+	}
+	st = db_prep(c, stmts[STMT_P_WD]);
+	if (st == NULL || bind_period(st, from, to, only_section, from_day, to_day, end_day) != 0)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nw = db_grow(w, wn, &wcap, sizeof(*w));
+		if (nw == NULL)
+			goto fail;
+		w = nw;
+		w[wn].section_id = sqlite3_column_int64(st, 0);
+		w[wn].wd = sqlite3_column_int(st, 1);
+		w[wn].n = sqlite3_column_int64(st, 2);
+		wn++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_log("%s", sqlite3_errmsg(c->h));
+		goto fail;
+	}
+	db_reset(st);
+	*rows = v;
+	*nrows = n;
+	*wd = w;
+	*nwd = wn;
+	return 0;
+fail:
+	if (st != NULL)
+		db_reset(st);
+	free(v);
+	free(w);
+	return -1;
+}
+
+int
+db_rating_add(struct db_conn *c, struct db_rating *r)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_RATING_ADD]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, r->item_id) || db_bind_int(st, 2, r->round) ||
+	    db_bind_int(st, 3, r->section_id) || db_bind_int(st, 4, r->at) ||
+	    db_bind_text(st, 5, r->value) || db_bind_text(st, 6, r->comment) ||
+	    db_bind_text(st, 7, r->followup) || db_exec_stmt(c, st) != 0)
+		return -1;
+	if (sqlite3_changes(c->h) == 0)
+		return 1;
+	r->id = sqlite3_last_insert_rowid(c->h);
+	return 0;
+}
+
+int
+db_rating_last(struct db_conn *c, int64_t item_id, struct db_rating *out)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_RATING_LAST]);
+	int rc;
+
+	if (st == NULL || db_bind_int(st, 1, item_id) != 0)
+		return -1;
+	rc = step_one(c, st);
+	if (rc == 1) {
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_column_int64(st, 0);
+		out->item_id = sqlite3_column_int64(st, 1);
+		out->round = sqlite3_column_int(st, 2);
+		out->section_id = sqlite3_column_int64(st, 3);
+		out->at = sqlite3_column_int64(st, 4);
+		out->value = db_col_text(st, 5);
+		out->comment = db_col_text(st, 6);
+		out->followup = db_col_text(st, 7);
+		out->followup_at = sqlite3_column_int64(st, 8);
+		out->followup_by = sqlite3_column_int64(st, 9);
+		out->followup_note = db_col_text(st, 10);
+		if (out->value == NULL) {
+			db_rating_free(out);
+			rc = -1;
+		}
+	}
+	db_reset(st);
+	return rc;
+}
+
+int
+db_rating_followup(struct db_conn *c, int64_t id, const char *followup, int64_t at, int64_t by,
+                   const char *note)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_RATING_FOLLOWUP]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, followup) || db_bind_int(st, 2, at) || bind_opt(st, 3, by) ||
+	    db_bind_text(st, 4, note) || db_bind_int(st, 5, id) || db_exec_stmt(c, st) != 0)
+		return -1;
+	return sqlite3_changes(c->h) > 0;
+}
+
+int
+db_rating_rounds(struct db_conn *c, int64_t item_id, int *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_RATING_ROUNDS]);
+	int rc;
+
+	if (st == NULL || db_bind_int(st, 1, item_id) != 0)
+		return -1;
+	rc = step_one(c, st);
+	if (rc == 1)
+		*n = sqlite3_column_int(st, 0);
+	db_reset(st);
+	return rc == 1 ? 0 : -1;
+}
+
+void
+db_rating_free(struct db_rating *r)
+{
+	if (r == NULL)
+		return;
+	free(r->value);
+	free(r->comment);
+	free(r->followup);
+	free(r->followup_note);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+db_supervision_add(struct db_conn *c, struct db_supervision *s)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_SUPERVISION_ADD]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, s->item_id) || db_bind_int(st, 2, s->at) ||
+	    bind_opt(st, 3, s->by_id) || db_bind_text(st, 4, s->by_name) ||
+	    db_bind_text(st, 5, s->note) || db_bind_int(st, 6, s->due) ||
+	    db_bind_int(st, 7, s->section_id) || db_exec_stmt(c, st) != 0)
+		return -1;
+	if (sqlite3_changes(c->h) == 0)
+		return 1;
+	s->id = sqlite3_last_insert_rowid(c->h);
+	return 0;
+}
+
+int
+db_supervision_get(struct db_conn *c, int64_t item_id, struct db_supervision *out)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_SUPERVISION_GET]);
+	int rc;
+
+	if (st == NULL || db_bind_int(st, 1, item_id) != 0)
+		return -1;
+	rc = step_one(c, st);
+	if (rc == 1) {
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_column_int64(st, 0);
+		out->item_id = sqlite3_column_int64(st, 1);
+		out->at = sqlite3_column_int64(st, 2);
+		out->by_id = sqlite3_column_int64(st, 3);
+		out->by_name = db_col_text(st, 4);
+		out->note = db_col_text(st, 5);
+		out->due = sqlite3_column_int64(st, 6);
+		out->section_id = sqlite3_column_int64(st, 7);
+		if (out->by_name == NULL || out->note == NULL) {
+			db_supervision_free(out);
+			rc = -1;
+		}
+	}
+	db_reset(st);
+	return rc;
+}
+
+void
+db_supervision_free(struct db_supervision *s)
+{
+	if (s == NULL)
+		return;
+	free(s->by_name);
+	free(s->note);
+	memset(s, 0, sizeof(*s));
+}

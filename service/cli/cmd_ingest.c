@@ -1,0 +1,116 @@
+/*
+ * cmd_ingest.c: civicdesk ingest-mail — an MTA pipes one message on stdin (like RT's
+ * rt-mailgate). Prints one line on stdout: the tracking number of the item created or added to,
+ * or "ignored: REASON". Exit codes from sysexits: 0 stored durably or deliberately ignored,
+ * 65 a message that can never be stored, 75 try again later (database busy or unavailable, out
+ * of memory, configuration unreadable: the MTA keeps the message and retries), 64 usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service/core/core.h"
+#include "service/mailin/mailin.h"
+#include "notifiers/notifiers.h"
+#include "cli.h"
+
+#define EX_OK 0
+#define EX_USAGE 64
+#define EX_DATAERR 65
+#define EX_TEMPFAIL 75
+
+/* Reads stdin whole, at most MAIL_RAW_MAX + 1 bytes (one more tells it is too large). */
+static char *
+read_all(size_t *len)
+{
+	size_t cap = 64 * 1024, n = 0, got;
+	char *buf = malloc(cap), *nb;
+
+	while (buf != NULL) {
+		if (n == cap) {
+			if (cap > (size_t)MAIL_RAW_MAX) {
+				*len = n;
+				return buf;
+			}
+			cap *= 2;
+			nb = realloc(buf, cap);
+			if (nb == NULL)
+				break;
+			buf = nb;
+		}
+		got = fread(buf + n, 1, cap - n, stdin);
+		n += got;
+		if (got == 0) {
+			if (ferror(stdin))
+				break;
+			*len = n;
+			return buf;
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+int
+cmd_ingest_mail(int argc, char **argv)
+{
+	struct app app;
+	struct mail_config cfg;
+	const char *config = NULL;
+	char line[512], err[256], *raw;
+	size_t len = 0;
+	int i, rc = EX_TEMPFAIL;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config = argv[++i];
+		} else {
+			fprintf(stderr, "usage: civicdesk ingest-mail [--config FILE] < message\n");
+			return EX_USAGE;
+		}
+	}
+	raw = read_all(&len);
+	if (raw == NULL) {
+		fprintf(stderr, "civicdesk ingest-mail: cannot read the message\n");
+		return EX_TEMPFAIL;
+	}
+	if (len > (size_t)MAIL_RAW_MAX) {
+		fprintf(stderr, "civicdesk ingest-mail: the message is larger than %ld bytes\n",
+		        MAIL_RAW_MAX);
+		free(raw);
+		return EX_DATAERR;
+	}
+	if (app_open(&app, config, stderr) != 0) {
+		/* the database busy (another writer) or unavailable: the MTA retries */
+		app_close(&app);
+		free(raw);
+		return EX_TEMPFAIL;
+	}
+	/* the citizen's acknowledgement is queued in the item's own transaction */
+	notify_attach(&app);
+	if (mailin_config(&app, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk ingest-mail: mail_kinds: %s\n", err);
+		goto out;
+	}
+	switch (mailin_store(&app, &cfg, raw, len, NULL, app_now(&app), line, sizeof(line))) {
+	case MAILIN_CREATED:
+	case MAILIN_ADDED:
+	case MAILIN_DUPLICATE:
+	case MAILIN_IGNORED:
+		printf("%s\n", line);
+		rc = fflush(stdout) == 0 ? EX_OK : EX_TEMPFAIL;
+		break;
+	case MAILIN_INVALID:
+		fprintf(stderr, "civicdesk ingest-mail: %s\n", line);
+		rc = EX_DATAERR;
+		break;
+	case MAILIN_RETRY:
+		fprintf(stderr, "civicdesk ingest-mail: %s; try again later\n", line);
+		rc = EX_TEMPFAIL;
+		break;
+	}
+out:
+	app_close(&app);
+	free(raw);
+	return rc;
+}

@@ -1,0 +1,85 @@
+/*
+ * attach.c: what an attachment is, decided by its content (magic bytes), never by its name or
+ * the type the client claims: the type civicdesk stores and serves, and whether the bureau's
+ * configuration (attachment_types) allows it. Executables, HTML and the EICAR test file are none
+ * of the known types and are refused.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "core_int.h"
+
+struct magic {
+	const char *name;  /* as in attachment_types */
+	const char *ctype; /* stored and served */
+	size_t off;
+	const char *bytes;
+	size_t len;
+};
+
+static const struct magic magics[] = {
+    {"pdf", "application/pdf", 0, "%PDF-", 5},
+    {"png", "image/png", 0, "\x89PNG\r\n\x1a\n", 8},
+    {"jpeg", "image/jpeg", 0, "\xff\xd8\xff", 3},
+    {"gif", "image/gif", 0, "GIF87a", 6},
+    {"gif", "image/gif", 0, "GIF89a", 6},
+    {"webp", "image/webp", 8, "WEBP", 4},
+    {"office", "application/vnd.openxmlformats-officedocument", 0, "PK\x03\x04", 4},
+    {"doc", "application/msword", 0, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8},
+};
+
+/* 1 if data[0..n) holds needle (case-insensitive), else 0. */
+static int
+holds(const unsigned char *d, size_t n, const char *needle)
+{
+	size_t m = strlen(needle), i;
+
+	for (i = 0; i + m <= n; i++)
+		if (strncasecmp((const char *)d + i, needle, m) == 0)
+			return 1;
+	return 0;
+}
+
+const char *
+attach_sniff(const void *data, size_t n, const char **name)
+{
+	const unsigned char *d = data;
+	size_t i;
+
+	for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+		if (n >= magics[i].off + magics[i].len &&
+		    memcmp(d + magics[i].off, magics[i].bytes, magics[i].len) == 0 &&
+		    (strcmp(magics[i].name, "webp") != 0 || memcmp(d, "RIFF", 4) == 0)) {
+			*name = magics[i].name;
+			return magics[i].ctype;
+		}
+	/* plain text: valid UTF-8, no NUL; not markup, not the EICAR test string */
+	if (n > 0 && memchr(d, '\0', n) == NULL && text_check((const char *)d, n, TEXT_MULTILINE) >= 0) {
+		for (i = 0; i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n');
+		     i++)
+			;
+		if ((i < n && d[i] == '<') || holds(d, n, "<script") || holds(d, n, "<html") ||
+		    holds(d, n, "EICAR-STANDARD-ANTIVIRUS-TEST-FILE"))
+			return NULL;
+		*name = "txt";
+		return "text/plain";
+	}
+	return NULL;
+}
+
+int
+attach_allowed(const char *list, const char *name)
+{
+	size_t len, n = strlen(name);
+	const char *p;
+
+	if (list == NULL)
+		return 0;
+	for (p = list; *p != '\0'; p += len) {
+		p += strspn(p, ", ");
+		len = strcspn(p, ", ");
+		if (len == n && strncmp(p, name, n) == 0)
+			return 1;
+	}
+	return 0;
+}

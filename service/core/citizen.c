@@ -1,0 +1,91 @@
+/*
+ * citizen.c: a citizen's e-mail added to an item of theirs — their answer when the item waits
+ * for them (the citizen_answer transition of the table, with its clock effects), else a note —
+ * in the one transaction skeleton of txn.c.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "core_int.h"
+
+int
+core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_mail *in,
+                  int64_t now, int *answered, struct core_error *err)
+{
+	const struct wf_transition *t = wf_transition(WF_CITIZEN_ANSWER);
+	struct actor who = {0, "citizen", NULL};
+	struct sla_calendar *cal = NULL;
+	struct core_event ev;
+	struct core_txn txn;
+	struct policy policy;
+	struct db_history h;
+	char from[32], detail[80];
+	int state, next, kind, answer, ret = -1;
+	size_t i;
+
+	err->code = CORE_OK;
+	if (txn_begin(&txn, app, c, in->tracking, err) != 0)
+		goto out;
+	if (txn.item.email == NULL || in->from == NULL ||
+	    strcasecmp(txn.item.email, in->from) != 0) {
+		core_fail(err, CORE_NOT_FOUND, NULL, "item %s is not the sender's", in->tracking);
+		goto out;
+	}
+	state = wf_state_parse(txn.item.state);
+	kind = kind_parse(txn.item.kind);
+	if (state < 0 || kind < 0) {
+		core_fail(err, CORE_ERROR, NULL, "the item's state or kind is unknown");
+		goto out;
+	}
+	snprintf(from, sizeof(from), "%s", txn.item.state);
+	answer = state == WF_WAITING_CITIZEN;
+	memset(&ev, 0, sizeof(ev));
+	if (answer) {
+		next = wf_next_state(WF_CITIZEN_ANSWER, (enum wf_state)state,
+		                     txn.item.resume_state ? wf_state_parse(txn.item.resume_state)
+		                                           : -1);
+		if (next < 0)
+			next = WF_IN_PROGRESS;
+		app_policy(app, (enum kind)kind, &policy);
+		cal = app_calendar(app);
+		core_apply_clocks(t, &txn.item, &policy, cal, now);
+		if (core_set_str(&txn.item.resume_state, NULL) != 0 ||
+		    core_set_str(&txn.item.state, wf_state_name((enum wf_state)next)) != 0) {
+			core_fail(err, CORE_ERROR, NULL, "out of memory");
+			goto out;
+		}
+		ev.kind = CORE_EV_ACTION;
+		ev.item = &txn.item;
+		ev.action = (int)WF_CITIZEN_ANSWER;
+		ev.from_state = from;
+		ev.note = in->text;
+		ev.at = now;
+	}
+	txn.item.updated = now;
+	memset(&h, 0, sizeof(h));
+	h.at = now;
+	h.actor = (char *)"citizen";
+	h.action = (char *)(answer ? t->name : "citizen_mail");
+	h.from_state = from;
+	h.to_state = txn.item.state;
+	h.note = (char *)in->text;
+	h.citizen = 1;
+	for (i = 0; i < in->natt; i++)
+		if (db_attachment_add(c, txn.item.id, &in->att[i]) != 0) {
+			core_fail(err, CORE_ERROR, NULL, "an attachment could not be stored");
+			goto out;
+		}
+	if (in->also != NULL && in->also(in->also_cls, c, &txn.item) != 0) {
+		core_fail(err, CORE_ERROR, NULL, "the message could not be stored");
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "by e-mail: %s -> %s", from, txn.item.state);
+	if (txn_commit(&txn, &who, &h, detail, answer ? &ev : NULL, err) != 0)
+		goto out;
+	*answered = answer;
+	ret = 0;
+out:
+	txn_end(&txn);
+	sla_calendar_unref(cal);
+	return ret;
+}

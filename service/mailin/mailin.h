@@ -1,0 +1,172 @@
+/*
+ * mailin.h: mail-in intake. Parses one RFC 5322 message with GMime 3 into what an item needs
+ * (decoded subject, sender, text body, attachments, the kind chosen by the receiving address),
+ * recognises automatic mail that must make no item (auto-replies, bounces, list mail), and
+ * stores a message through core/ with its raw bytes: `civicdesk ingest-mail` (one message on
+ * stdin) and the IMAP poller of `civicdesk serve` both come in here.
+ *
+ * Charsets: every gb2312 / euc-cn / gbk label (and unknown names containing them) is decoded
+ * with GB18030, Big5 labels with Big5; raw 8-bit headers and unlabelled bodies are tried as
+ * UTF-8, then GB18030, then Latin-1. Text that decodes to mojibake (锟斤拷) is kept as it is.
+ */
+#ifndef MAILIN_H
+#define MAILIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAIL_RAW_MAX (32L * 1024 * 1024) /* bytes of a message at most; above: never storable */
+#define MAIL_KINDS_MAX 16                /* receiving-address rules */
+#define MAIL_ADDR_MAX 254                /* bytes of an address */
+#define MAIL_ATT_MAX 16                  /* attachments a parsed message holds at most */
+#define MAIL_REFS_MAX 32                 /* In-Reply-To and References ids kept */
+#define MAIL_PARTS_MAX 256               /* MIME parts looked at */
+#define MAIL_DEPTH_MAX 16                /* nesting of multiparts looked into */
+#define MAIL_TRACKING_LEN 17             /* XJ-YYYYMMDD-NNNNN */
+#define MAIL_KIND_LEN 16                 /* bytes of a kind name and its NUL */
+
+/* The limits of web attachments and fields, applied to mail alike. */
+struct mail_limits {
+	size_t max_attachments; /* files per item (at most MAIL_ATT_MAX) */
+	int64_t attachment_max; /* bytes per file */
+	size_t subject_max;     /* code points */
+	size_t body_max;        /* code points */
+	size_t filename_max;    /* bytes */
+	const char *types;      /* types allowed by content (attachment_types, lent); NULL: any */
+	int64_t item_max;       /* bytes of all kept attachments together; 0: no cap */
+};
+
+/* The receiving address decides the kind: "director" matches director@ any domain,
+ * "director@bureau.gov.cn" that address only (case-insensitive). */
+struct mail_kind_rule {
+	char addr[MAIL_ADDR_MAX + 1];
+	char kind[MAIL_KIND_LEN]; /* letter | complaint | consultation */
+};
+
+struct mail_config {
+	struct mail_limits limits;
+	struct mail_kind_rule kinds[MAIL_KINDS_MAX];
+	size_t nkinds;
+	char default_kind[MAIL_KIND_LEN]; /* for mail that names no configured address: letter */
+};
+
+#define MAIL_TYPES_DEFAULT "pdf,png,jpeg,gif,webp,office,doc,txt" /* as attachment_types */
+#define MAIL_KINDS_DEFAULT "director=letter,complaint=complaint,ask=consultation"
+
+/* Fills cfg with the web limits (5 files of 5 MiB, 20 MiB together, of the default types by
+ * content; subject 200, body 20000 code points, file names 255 bytes), the rules of MAIL_KINDS_DEFAULT and the default kind letter. */
+void mail_config_default(struct mail_config *cfg);
+/* Replaces the rules of cfg by spec, "ADDR=KIND" separated by commas or spaces ("" : none).
+ * Returns 0, or -1 with cfg unchanged and the entry at fault named in err. */
+int mail_kinds_parse(struct mail_config *cfg, const char *spec, char *err, size_t errsize);
+
+struct mail_attachment {
+	char *filename;     /* decoded UTF-8 base name, never empty */
+	char *content_type; /* lower-case type/subtype */
+	unsigned char *data;
+	size_t size;
+};
+
+/* One parsed message. Strings are UTF-8 without control characters (body: but tab and LF),
+ * owned by the struct and freed by mail_msg_free. */
+struct mail_msg {
+	const char *ignored;   /* static reason when the message must make no item, else NULL */
+	const char *kind;      /* lent from the config: the kind its receiving address decides */
+	char *subject;         /* whole decoded Subject (cut to the limit), "(no subject)" if none */
+	char *body;            /* decoded text (plain preferred; HTML made plain), never empty */
+	char *from_name;       /* decoded display name, or NULL */
+	char *from_addr;       /* sender address, or NULL */
+	char *message_id;      /* Message-ID without angle brackets, or NULL */
+	char *refs[MAIL_REFS_MAX]; /* In-Reply-To, then References, without brackets */
+	size_t nrefs;
+	char tracking[MAIL_TRACKING_LEN + 1]; /* a tracking number named in the subject, or "" */
+	struct mail_attachment att[MAIL_ATT_MAX];
+	size_t natt;
+	size_t dropped;        /* attachments over the limits, not kept (noted in the body) */
+};
+
+enum mail_err {
+	MAIL_OK,
+	MAIL_INVALID, /* never storable: too large, not a message */
+	MAIL_NOMEM,   /* out of memory: try again later */
+};
+
+const char *mail_strerror(enum mail_err e);
+
+/* Initialises GMime once per process (thread-safe); mail_parse calls it. */
+void mail_init(void);
+/* Parses the message raw[0..len) under cfg into *out (written only on MAIL_OK; out->ignored
+ * says whether it makes an item). MAIL_INVALID and MAIL_NOMEM put a sentence in err. */
+enum mail_err mail_parse(const struct mail_config *cfg, const char *raw, size_t len,
+                         struct mail_msg *out, char *err, size_t errsize);
+void mail_msg_free(struct mail_msg *m);
+
+/* --- storing (ingest.c): through core/ only ---------------------------------------------- */
+
+struct app;
+
+/* Where a polled message came from; NULL for ingest-mail (an MTA's pipe). */
+struct mailin_source {
+	const char *mailbox;  /* the mailbox URL without credentials */
+	int64_t uidvalidity;
+	int64_t uid;
+};
+
+enum mailin_outcome {
+	MAILIN_CREATED,   /* a new item (channel email) */
+	MAILIN_ADDED,     /* added to the sender's item (their answer when it waited for them) */
+	MAILIN_DUPLICATE, /* its Message-ID (or IMAP UID) was stored already: that item */
+	MAILIN_IGNORED,   /* automatic mail: no item */
+	MAILIN_INVALID,   /* never storable (sysexits 65) */
+	MAILIN_RETRY,     /* storage busy or unavailable, out of memory: try again (75) */
+};
+
+/* The mail configuration of app (limits of web attachments, cfg.mail_kinds). 0, or -1 with the
+ * rule at fault in err. */
+int mailin_config(struct app *app, struct mail_config *out, char *err, size_t errsize);
+/* Parses and stores the message raw[0..len) at now: a new item through core_submit, or a reply
+ * added through core_citizen_mail, each in one transaction with the raw message, its
+ * Message-ID and (src) its IMAP position. Writes into line what ingest-mail prints: the
+ * tracking number, "ignored: REASON", or (INVALID, RETRY) why. Returns only CREATED, ADDED or
+ * DUPLICATE when the message is durably stored. */
+enum mailin_outcome mailin_store(struct app *app, const struct mail_config *cfg, const char *raw,
+                                 size_t len, const struct mailin_source *src, int64_t now,
+                                 char *line, size_t linesize);
+
+/* --- the IMAP poller of serve (imap.c) ----------------------------------------------------- */
+
+struct mailin_poller;
+
+/* What one poll did. */
+struct mailin_poll_stats {
+	size_t stored;    /* new items and replies added */
+	size_t duplicate; /* Message-ID stored already */
+	size_t ignored;   /* automatic mail and never-storable messages (recorded) */
+	size_t retry;     /* left for the next poll (storage busy) */
+};
+
+/* A poller for app's cfg.imap_url (imap[s]://user:pass@host:port/MAILBOX) every
+ * cfg.imap_interval seconds, not yet started. 0, or -1 with why in err (a bad URL, bad
+ * mail_kinds). */
+int mailin_poller_new(struct app *app, struct mailin_poller **out, char *err, size_t errsize);
+/* Starts its thread. 0 or -1. */
+int mailin_poller_start(struct mailin_poller *p);
+/* One poll now, in the caller's thread (the thread does the same). 0, or -1 when the server
+ * could not be asked or answered (logged with libcurl's words); st says what was done. */
+int mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st);
+/* Stops the thread (the message being stored finishes) and frees p; NULL is fine. */
+void mailin_poller_stop(struct mailin_poller *p);
+void mailin_poller_free(struct mailin_poller *p);
+
+/* Text helpers, public for the tests. Each returns a new string (free()) or NULL when out of
+ * memory. */
+/* The iconv name a charset label is decoded with (GB18030 for every gb2312/gbk/euc-cn label). */
+const char *mail_charset(const char *label);
+/* Plain text of an HTML document: no tag, script or style survives; entities decoded; blocks
+ * and <br> as line ends. */
+char *mail_html_text(const char *html, size_t len);
+/* text with HTML character references (&nbsp; &lt; &#20013; …) decoded, as QQ Mail writes them
+ * in text/plain. */
+char *mail_entities_decode(const char *text);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * noise.c: automatic mail that must make no item and no acknowledgement (a loop with a
+ * provider's auto-reply is the classic mail-in failure): RFC 3834 and RFC 3464 markers, list
+ * mail, and the markers Chinese providers and Apple use instead. The rules are a table, looked
+ * at in order; the first that holds names the reason.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "mailin_int.h"
+
+struct noise_ctx {
+	GMimeMessage *msg;
+	const char *from_addr; /* NULL when the message has no sender */
+	const char *subject;   /* decoded, never NULL */
+};
+
+static const char *
+header(const struct noise_ctx *x, const char *name)
+{
+	return g_mime_object_get_header(GMIME_OBJECT(x->msg), name);
+}
+
+/* The first word of a header value, lower-case, into buf ("" when absent). */
+static void
+first_word(const char *v, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (v == NULL)
+		return;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	while (*v != '\0' && *v != ';' && *v != ' ' && *v != '\t' && *v != '(' && n + 1 < size)
+		buf[n++] = g_ascii_tolower(*v++);
+	buf[n] = '\0';
+}
+
+static int
+has(const struct noise_ctx *x, const char *name)
+{
+	return header(x, name) != NULL;
+}
+
+static int
+auto_submitted(const struct noise_ctx *x)
+{
+	char w[32];
+
+	if (!has(x, "Auto-Submitted"))
+		return 0;
+	first_word(header(x, "Auto-Submitted"), w, sizeof(w));
+	return strcmp(w, "no") != 0;
+}
+
+static int
+precedence(const struct noise_ctx *x)
+{
+	char w[16];
+
+	first_word(header(x, "Precedence"), w, sizeof(w));
+	return strcmp(w, "bulk") == 0 || strcmp(w, "junk") == 0 || strcmp(w, "list") == 0;
+}
+
+static int
+list_id(const struct noise_ctx *x)
+{
+	return has(x, "List-Id");
+}
+
+/* A multipart/report of delivery status (RFC 3464) or a read receipt (RFC 8098). */
+static int
+report(const struct noise_ctx *x)
+{
+	GMimeObject *top = g_mime_message_get_mime_part(x->msg);
+	GMimeContentType *ct;
+	const char *rt;
+
+	if (top == NULL)
+		return 0;
+	ct = g_mime_object_get_content_type(top);
+	if (ct == NULL || !g_mime_content_type_is_type(ct, "multipart", "report"))
+		return 0;
+	rt = g_mime_content_type_get_parameter(ct, "report-type");
+	return rt == NULL || g_ascii_strcasecmp(rt, "delivery-status") == 0 ||
+	       g_ascii_strcasecmp(rt, "disposition-notification") == 0;
+}
+
+static int
+qq_auto_reply(const struct noise_ctx *x)
+{
+	return has(x, "X-QQ-AUTO-REPLY") || has(x, "X-QQ-HolidayReply");
+}
+
+static int
+auto_reply_subject(const struct noise_ctx *x)
+{
+	return strstr(x->subject, "自动回复") != NULL || strstr(x->subject, "自動回覆") != NULL;
+}
+
+static int
+other_auto_reply(const struct noise_ctx *x)
+{
+	return has(x, "X-Autoreply") || has(x, "X-Autorespond");
+}
+
+static int
+apple_auto_reply(const struct noise_ctx *x)
+{
+	return has(x, "X-Apple-Action");
+}
+
+static int
+local_is(const char *addr, const char *local)
+{
+	size_t n = strlen(local);
+
+	return addr != NULL && strncasecmp(addr, local, n) == 0 && addr[n] == '@';
+}
+
+static int
+aliyun_bounce(const struct noise_ctx *x)
+{
+	size_t n = strlen(x->subject), k = strlen("退信");
+
+	if (has(x, "X-Aliyun-Bounce"))
+		return 1;
+	return local_is(x->from_addr, "postmaster") && n >= k &&
+	       strcmp(x->subject + n - k, "退信") == 0;
+}
+
+static int
+daemon_bounce(const struct noise_ctx *x)
+{
+	return local_is(x->from_addr, "postmaster") || local_is(x->from_addr, "mailer-daemon");
+}
+
+static int
+null_sender(const struct noise_ctx *x)
+{
+	const char *rp = header(x, "Return-Path");
+
+	if (x->from_addr == NULL || x->from_addr[0] == '\0')
+		return 1;
+	if (rp == NULL)
+		return 0;
+	while (*rp == ' ' || *rp == '\t')
+		rp++;
+	return strncmp(rp, "<>", 2) == 0;
+}
+
+static const struct {
+	int (*holds)(const struct noise_ctx *x);
+	const char *reason;
+} rules[] = {
+	{ report, "delivery status report" },
+	{ aliyun_bounce, "aliyun bounce" },
+	{ qq_auto_reply, "qq auto-reply" },
+	{ apple_auto_reply, "apple auto-reply" },
+	{ other_auto_reply, "auto-reply" },
+	{ auto_submitted, "auto-submitted" },
+	{ precedence, "bulk precedence" },
+	{ list_id, "list mail" },
+	{ auto_reply_subject, "auto-reply subject" },
+	{ daemon_bounce, "bounce" },
+	{ null_sender, "null sender" },
+};
+
+const char *
+mail_noise(GMimeMessage *msg, const char *from_addr, const char *subject)
+{
+	struct noise_ctx x = { msg, from_addr, subject };
+	size_t i;
+
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (rules[i].holds(&x))
+			return rules[i].reason;
+	return NULL;
+}

@@ -1,0 +1,797 @@
+/*
+ * parse.c: one RFC 5322 message parsed with GMime 3 into a struct mail_msg: decoded subject and
+ * sender, the receiving address's kind, references to earlier mail, the text body (text/plain
+ * preferred, HTML made plain when it is the only text) and attachments under the web limits.
+ * Header values are taken raw, their charset labels mapped (text.c), and decoded by GMime.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mailin_int.h"
+#include "service/core/core.h"
+
+static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
+
+static void
+gmime_start(void)
+{
+	g_mime_init();
+}
+
+void
+mail_init(void)
+{
+	pthread_once(&gmime_once, gmime_start);
+}
+
+const char *
+mail_strerror(enum mail_err e)
+{
+	static const char *const text[] = {
+		[MAIL_OK] = "ok",
+		[MAIL_INVALID] = "not a storable message",
+		[MAIL_NOMEM] = "out of memory",
+	};
+
+	return (unsigned)e < sizeof(text) / sizeof(text[0]) ? text[e] : "unknown error";
+}
+
+/* --- configuration -------------------------------------------------------------------------- */
+
+static const char *const kind_names[] = { "letter", "complaint", "consultation" };
+
+static int
+kind_known(const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (strcmp(k, kind_names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+void
+mail_config_default(struct mail_config *cfg)
+{
+	char err[8];
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->limits.max_attachments = 5;
+	cfg->limits.attachment_max = 5L * 1024 * 1024;
+	cfg->limits.subject_max = 200;
+	cfg->limits.body_max = 20000;
+	cfg->limits.filename_max = 255;
+	cfg->limits.types = MAIL_TYPES_DEFAULT;
+	cfg->limits.item_max = 20L * 1024 * 1024;
+	snprintf(cfg->default_kind, sizeof(cfg->default_kind), "letter");
+	mail_kinds_parse(cfg, MAIL_KINDS_DEFAULT, err, sizeof(err));
+}
+
+int
+mail_kinds_parse(struct mail_config *cfg, const char *spec, char *err, size_t errsize)
+{
+	struct mail_kind_rule rules[MAIL_KINDS_MAX];
+	size_t n = 0, len, i;
+	const char *p = spec, *e, *eq;
+
+	while (*p != '\0') {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		e = p;
+		while (*e != '\0' && *e != ',' && *e != ' ' && *e != '\t')
+			e++;
+		len = (size_t)(e - p);
+		eq = memchr(p, '=', len);
+		if (n == MAIL_KINDS_MAX) {
+			snprintf(err, errsize, "more than %d mail kind rules", MAIL_KINDS_MAX);
+			return -1;
+		}
+		if (eq == NULL || eq == p || (size_t)(eq - p) > MAIL_ADDR_MAX ||
+		    (size_t)(e - eq - 1) >= MAIL_KIND_LEN) {
+			snprintf(err, errsize, "mail kind rule \"%.*s\" is not ADDRESS=KIND",
+			         (int)(len > 64 ? 64 : len), p);
+			return -1;
+		}
+		memcpy(rules[n].addr, p, (size_t)(eq - p));
+		rules[n].addr[eq - p] = '\0';
+		for (i = 0; rules[n].addr[i] != '\0'; i++)
+			rules[n].addr[i] = g_ascii_tolower(rules[n].addr[i]);
+		memcpy(rules[n].kind, eq + 1, (size_t)(e - eq - 1));
+		rules[n].kind[e - eq - 1] = '\0';
+		if (!kind_known(rules[n].kind)) {
+			snprintf(err, errsize,
+			         "mail kind rule \"%.*s\": the kind must be letter, complaint or "
+			         "consultation", (int)(len > 64 ? 64 : len), p);
+			return -1;
+		}
+		n++;
+		p = e;
+	}
+	memcpy(cfg->kinds, rules, n * sizeof(rules[0]));
+	cfg->nkinds = n;
+	return 0;
+}
+
+/* The rule addr matches (exact address, or a local part of any domain), or -1. */
+static int
+kind_rule(const struct mail_config *cfg, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	size_t i, local = at != NULL ? (size_t)(at - addr) : strlen(addr);
+
+	for (i = 0; i < cfg->nkinds; i++) {
+		const char *r = cfg->kinds[i].addr;
+
+		if (strchr(r, '@') != NULL ? strcasecmp(r, addr) == 0
+		                           : strlen(r) == local && strncasecmp(r, addr, local) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* --- headers -------------------------------------------------------------------------------- */
+
+/* The unfolded raw value of header name of obj with its charset labels mapped: a GLib string,
+ * or NULL when absent. */
+static char *
+raw_header(GMimeParserOptions *opts, GMimeObject *obj, const char *name)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	GMimeHeader *h = hl != NULL ? g_mime_header_list_get_header(hl, name) : NULL;
+	const char *raw = h != NULL ? g_mime_header_get_raw_value(h) : NULL;
+	char *unfolded, *fixed;
+
+	if (raw == NULL)
+		return NULL;
+	unfolded = g_mime_utils_header_unfold(raw);
+	if (!g_utf8_validate(unfolded, -1, NULL) || !g_str_is_ascii(unfolded)) {
+		/* raw 8-bit text: UTF-8, else GB18030, else Latin-1 (the options' fallbacks) */
+		char *u = g_mime_utils_decode_8bit(opts, unfolded, strlen(unfolded));
+
+		g_free(unfolded);
+		unfolded = u;
+	}
+	fixed = mail_fix_labels(unfolded);
+	g_free(unfolded);
+	return fixed;
+}
+
+/* Decoded unstructured text of a header (GLib string), or NULL. */
+static char *
+text_header(GMimeParserOptions *opts, GMimeObject *obj, const char *name)
+{
+	char *raw = raw_header(opts, obj, name), *s;
+
+	if (raw == NULL)
+		return NULL;
+	s = mail_decode_header(opts, raw);
+	g_free(raw);
+	return mail_clean(s, 0);
+}
+
+/* The first mailbox of an address list (descending into a group). */
+static InternetAddressMailbox *
+first_mailbox(InternetAddressList *l)
+{
+	int i;
+
+	for (i = 0; l != NULL && i < internet_address_list_length(l); i++) {
+		InternetAddress *ia = internet_address_list_get_address(l, i);
+
+		if (INTERNET_ADDRESS_IS_MAILBOX(ia))
+			return INTERNET_ADDRESS_MAILBOX(ia);
+		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+			InternetAddressMailbox *mb =
+			    first_mailbox(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)));
+
+			if (mb != NULL)
+				return mb;
+		}
+	}
+	return NULL;
+}
+
+static int
+sender(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
+{
+	char *raw = raw_header(opts, GMIME_OBJECT(msg), "From");
+	InternetAddressList *l;
+	InternetAddressMailbox *mb;
+	const char *name, *addr;
+	int rc = 0;
+
+	if (raw == NULL)
+		raw = raw_header(opts, GMIME_OBJECT(msg), "Sender");
+	if (raw == NULL)
+		return 0;
+	l = internet_address_list_parse(opts, raw);
+	g_free(raw);
+	mb = first_mailbox(l);
+	if (mb != NULL) {
+		addr = internet_address_mailbox_get_addr(mb);
+		name = internet_address_get_name(INTERNET_ADDRESS(mb));
+		if (addr != NULL && addr[0] != '\0' && strlen(addr) <= MAIL_ADDR_MAX &&
+		    strchr(addr, '@') != NULL) {
+			m->from_addr = mail_clean(g_strdup(addr), 0);
+			if (m->from_addr == NULL)
+				rc = -1;
+		}
+		if (name != NULL && name[0] != '\0') {
+			m->from_name = mail_clean(g_strdup(name), 0);
+			if (m->from_name == NULL)
+				rc = -1;
+			else if (m->from_name[0] == '\0') {
+				g_free(m->from_name);
+				m->from_name = NULL;
+			} else
+				mail_cut(m->from_name, 100);
+		}
+	}
+	if (l != NULL)
+		g_object_unref(l);
+	return rc;
+}
+
+/* The kind decided by the first configured address among the receiving headers. */
+static const char *
+kind_of(const struct mail_config *cfg, GMimeParserOptions *opts, GMimeMessage *msg)
+{
+	static const char *const headers[] = { "Delivered-To", "X-Original-To", "To", "Cc" };
+	size_t h;
+	int i, j, r;
+
+	for (h = 0; h < sizeof(headers) / sizeof(headers[0]); h++) {
+		GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+		int count = g_mime_header_list_get_count(hl);
+
+		for (j = 0; j < count; j++) {
+			GMimeHeader *hd = g_mime_header_list_get_header_at(hl, j);
+			InternetAddressList *l;
+			char *unfolded;
+
+			if (g_ascii_strcasecmp(g_mime_header_get_name(hd), headers[h]) != 0)
+				continue;
+			unfolded = g_mime_utils_header_unfold(g_mime_header_get_raw_value(hd));
+			l = internet_address_list_parse(opts, unfolded);
+			g_free(unfolded);
+			for (i = 0; l != NULL && i < internet_address_list_length(l); i++) {
+				InternetAddress *ia = internet_address_list_get_address(l, i);
+
+				if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+					continue;
+				r = kind_rule(cfg, internet_address_mailbox_get_addr(
+				                       INTERNET_ADDRESS_MAILBOX(ia)));
+				if (r >= 0) {
+					g_object_unref(l);
+					return cfg->kinds[r].kind;
+				}
+			}
+			if (l != NULL)
+				g_object_unref(l);
+		}
+	}
+	return cfg->default_kind;
+}
+
+static int
+add_ref(struct mail_msg *m, const char *id)
+{
+	size_t i;
+
+	if (id == NULL || id[0] == '\0' || strlen(id) > 255 || m->nrefs == MAIL_REFS_MAX)
+		return 0;
+	for (i = 0; i < m->nrefs; i++)
+		if (strcmp(m->refs[i], id) == 0)
+			return 0;
+	m->refs[m->nrefs] = strdup(id);
+	if (m->refs[m->nrefs] == NULL)
+		return -1;
+	m->nrefs++;
+	return 0;
+}
+
+static int
+references(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
+{
+	static const char *const headers[] = { "In-Reply-To", "References" };
+	size_t h;
+	int i, rc = 0;
+
+	for (h = 0; h < 2 && rc == 0; h++) {
+		char *raw = raw_header(opts, GMIME_OBJECT(msg), headers[h]);
+		GMimeReferences *refs;
+
+		if (raw == NULL)
+			continue;
+		refs = g_mime_references_parse(opts, raw);
+		g_free(raw);
+		/* References lists the oldest first: the newest are kept */
+		for (i = refs != NULL ? g_mime_references_length(refs) - 1 : -1; i >= 0 && rc == 0;
+		     i--)
+			rc = add_ref(m, g_mime_references_get_message_id(refs, i));
+		if (refs != NULL)
+			g_mime_references_free(refs);
+	}
+	return rc;
+}
+
+/* Finds a tracking number XJ-YYYYMMDD-NNNNN in s. */
+static void
+find_tracking(const char *s, char out[MAIL_TRACKING_LEN + 1])
+{
+	const char *p;
+	size_t i;
+
+	out[0] = '\0';
+	for (p = s; (p = strstr(p, "XJ-")) != NULL; p++) {
+		for (i = 3; i < MAIL_TRACKING_LEN; i++)
+			if (i == 11 ? p[i] != '-' : !g_ascii_isdigit(p[i]))
+				break;
+		if (i == MAIL_TRACKING_LEN && !g_ascii_isdigit(p[i]) &&
+		    (p == s || !g_ascii_isalnum(p[-1]))) {
+			memcpy(out, p, MAIL_TRACKING_LEN);
+			out[MAIL_TRACKING_LEN] = '\0';
+			return;
+		}
+	}
+}
+
+/* --- the MIME tree ------------------------------------------------------------------------- */
+
+struct walk {
+	const struct mail_config *cfg;
+	GMimeParserOptions *opts;
+	struct mail_msg *m;
+	GString *plain, *html, *notes;
+	int qq;        /* QQ Mail: character references in text/plain */
+	int parts;     /* parts looked at */
+	int unnamed;   /* attachments named by us */
+	int nomem;
+	int64_t kept;  /* bytes of the attachments kept so far */
+};
+
+/* The decoded content of a part (transfer encoding undone): a new GByteArray. */
+static GByteArray *
+content(GMimePart *part)
+{
+	GMimeDataWrapper *dw = g_mime_part_get_content(part);
+	GMimeStream *mem;
+	GByteArray *ba;
+
+	ba = g_byte_array_new();
+	if (dw == NULL)
+		return ba;
+	mem = g_mime_stream_mem_new_with_byte_array(ba);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_mime_data_wrapper_write_to_stream(dw, mem);
+	g_object_unref(mem);
+	return ba;
+}
+
+/* A lower-case type/subtype of at most 127 bytes, else application/octet-stream (GLib). */
+static char *
+clean_type(GMimeContentType *ct)
+{
+	char *t = ct != NULL ? g_mime_content_type_get_mime_type(ct) : NULL;
+	size_t i, slash = 0;
+
+	if (t == NULL)
+		return g_strdup("application/octet-stream");
+	for (i = 0; t[i] != '\0'; i++) {
+		t[i] = g_ascii_tolower(t[i]);
+		if (t[i] == '/')
+			slash++;
+		else if (!g_ascii_isalnum(t[i]) && strchr("!#$&^_.+-", t[i]) == NULL)
+			break;
+	}
+	if (t[i] != '\0' || i > 127 || slash != 1 || t[0] == '/' || t[i - 1] == '/') {
+		g_free(t);
+		return g_strdup("application/octet-stream");
+	}
+	return t;
+}
+
+/* The decoded file name of a part (Content-Disposition filename, else Content-Type name), a
+ * base name cut to the limit: a GLib string, or NULL when the part names none. */
+static char *
+part_filename(struct walk *w, GMimeObject *obj)
+{
+	char *raw, *name = NULL, *base;
+	const char *v, *slash;
+	size_t n;
+
+	raw = raw_header(w->opts, obj, "Content-Disposition");
+	if (raw != NULL) {
+		GMimeContentDisposition *d = g_mime_content_disposition_parse(w->opts, raw);
+
+		v = d != NULL ? g_mime_content_disposition_get_parameter(d, "filename") : NULL;
+		if (v != NULL)
+			name = g_strdup(v);
+		if (d != NULL)
+			g_object_unref(d);
+		g_free(raw);
+	}
+	if (name == NULL) {
+		raw = raw_header(w->opts, obj, "Content-Type");
+		if (raw != NULL) {
+			GMimeContentType *ct = g_mime_content_type_parse(w->opts, raw);
+
+			v = ct != NULL ? g_mime_content_type_get_parameter(ct, "name") : NULL;
+			if (v != NULL)
+				name = g_strdup(v);
+			if (ct != NULL)
+				g_object_unref(ct);
+			g_free(raw);
+		}
+	}
+	if (name == NULL)
+		return NULL;
+	/* a parameter left undecoded by GMime (an encoded word not alone in it) */
+	if (strstr(name, "=?") != NULL) {
+		char *d = mail_decode_header(w->opts, name);
+
+		g_free(name);
+		name = d;
+	}
+	name = mail_clean(name, 0);
+	if (name == NULL)
+		return NULL;
+	slash = name;
+	for (v = name; *v != '\0'; v++)
+		if (*v == '/' || *v == '\\')
+			slash = v + 1;
+	base = g_strdup(slash);
+	g_free(name);
+	/* cut to the byte limit on a character boundary */
+	n = strlen(base);
+	if (n > w->cfg->limits.filename_max) {
+		const char *end = base + w->cfg->limits.filename_max;
+
+		g_utf8_validate(base, (gssize)w->cfg->limits.filename_max, &end);
+		base[end - base] = '\0';
+	}
+	if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		g_free(base);
+		return g_strdup("");
+	}
+	return base;
+}
+
+static void
+note_dropped(struct walk *w, const char *name, size_t size, const char *why)
+{
+	w->m->dropped++;
+	g_string_append_printf(w->notes,
+	                       "\n[attachment not kept (附件未保存): %s, %zu bytes: %s; it stays in "
+	                       "the original message]",
+	                       name, size, why);
+}
+
+/* Adds an attachment (takes nothing: copies data). */
+static void
+add_attachment(struct walk *w, const char *filename, const char *ctype, const guint8 *data,
+               size_t size)
+{
+	const struct mail_limits *lim = &w->cfg->limits;
+	struct mail_attachment *a;
+	char gen[32], why[64];
+	const char *name = filename;
+
+	if (name == NULL || name[0] == '\0') {
+		snprintf(gen, sizeof(gen), "attachment-%d", ++w->unnamed);
+		name = gen;
+	}
+	if ((int64_t)size > lim->attachment_max) {
+		snprintf(why, sizeof(why), "larger than %lld bytes", (long long)lim->attachment_max);
+		note_dropped(w, name, size, why);
+		return;
+	}
+	if (w->m->natt >= lim->max_attachments || w->m->natt >= MAIL_ATT_MAX) {
+		snprintf(why, sizeof(why), "more than %zu attachments", lim->max_attachments);
+		note_dropped(w, name, size, why);
+		return;
+	}
+	/* The type is what the content is (as for web uploads), not what the message claims: a
+	 * type the bureau does not accept is left in the original message, never bounced. */
+	if (lim->types != NULL) {
+		const char *kind = NULL, *sniffed = attach_sniff(data, size, &kind);
+
+		if (sniffed == NULL || !attach_allowed(lim->types, kind)) {
+			note_dropped(w, name, size, "not a type accepted for attachments");
+			return;
+		}
+		ctype = sniffed;
+	}
+	if (lim->item_max > 0 && w->kept + (int64_t)size > lim->item_max) {
+		snprintf(why, sizeof(why), "the attachments together exceed %lld bytes",
+		         (long long)lim->item_max);
+		note_dropped(w, name, size, why);
+		return;
+	}
+	a = &w->m->att[w->m->natt];
+	a->filename = strdup(name);
+	a->content_type = strdup(ctype);
+	a->data = malloc(size > 0 ? size : 1);
+	if (a->filename == NULL || a->content_type == NULL || a->data == NULL) {
+		free(a->filename);
+		free(a->content_type);
+		free(a->data);
+		memset(a, 0, sizeof(*a));
+		w->nomem = 1;
+		return;
+	}
+	if (size > 0)
+		memcpy(a->data, data, size);
+	a->size = size;
+	w->m->natt++;
+	w->kept += (int64_t)size;
+}
+
+static void
+add_text(GString *to, const char *text)
+{
+	if (text[0] == '\0')
+		return;
+	if (to->len > 0)
+		g_string_append(to, "\n\n");
+	g_string_append(to, text);
+}
+
+static void walk(struct walk *w, GMimeObject *obj, int depth);
+
+static void
+walk_part(struct walk *w, GMimePart *part)
+{
+	GMimeObject *obj = GMIME_OBJECT(part);
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(obj);
+	int attached = disp != NULL && g_mime_content_disposition_is_attachment(disp);
+	int plain = ct == NULL || g_mime_content_type_is_type(ct, "text", "plain");
+	int html = ct != NULL && g_mime_content_type_is_type(ct, "text", "html");
+	char *filename = part_filename(w, obj), *type;
+	GByteArray *data = content(part);
+
+	if ((plain || html) && !attached && filename == NULL) {
+		const char *cs = ct != NULL ? g_mime_content_type_get_parameter(ct, "charset") : NULL;
+		char *text = mail_decode(w->opts, cs, (const char *)data->data, data->len), *t2;
+
+		if (text == NULL) {
+			w->nomem = 1;
+		} else if (html) {
+			t2 = mail_html_text(text, strlen(text));
+			add_text(w->html, t2);
+			g_free(t2);
+		} else if (w->qq) {
+			t2 = mail_entities_decode(text);
+			add_text(w->plain, t2);
+			g_free(t2);
+		} else {
+			add_text(w->plain, text);
+		}
+		g_free(text);
+	} else {
+		type = clean_type(ct);
+		add_attachment(w, filename, type, data->data, data->len);
+		g_free(type);
+	}
+	g_free(filename);
+	g_byte_array_unref(data);
+}
+
+/* An attached message (message/rfc822) is kept as a .eml attachment. */
+static void
+walk_message_part(struct walk *w, GMimeMessagePart *mp)
+{
+	GMimeMessage *inner = g_mime_message_part_get_message(mp);
+	GMimeStream *mem;
+	GByteArray *ba;
+	char *filename = part_filename(w, GMIME_OBJECT(mp)), *subj = NULL;
+
+	if (inner == NULL) {
+		g_free(filename);
+		return;
+	}
+	if (filename == NULL || filename[0] == '\0') {
+		g_free(filename);
+		subj = text_header(w->opts, GMIME_OBJECT(inner), "Subject");
+		if (subj != NULL && subj[0] != '\0') {
+			mail_cut(subj, 60);
+			filename = g_strdup_printf("%s.eml", subj);
+		} else {
+			filename = g_strdup("message.eml");
+		}
+		g_free(subj);
+	}
+	ba = g_byte_array_new();
+	mem = g_mime_stream_mem_new_with_byte_array(ba);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_mime_object_write_to_stream(GMIME_OBJECT(inner), NULL, mem);
+	g_object_unref(mem);
+	add_attachment(w, filename, "message/rfc822", ba->data, ba->len);
+	g_byte_array_unref(ba);
+	g_free(filename);
+}
+
+static void
+walk(struct walk *w, GMimeObject *obj, int depth)
+{
+	int i, n;
+
+	if (obj == NULL || w->nomem || ++w->parts > MAIL_PARTS_MAX || depth > MAIL_DEPTH_MAX)
+		return;
+	if (GMIME_IS_MULTIPART(obj)) {
+		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		for (i = 0; i < n; i++)
+			walk(w, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), depth + 1);
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		walk_message_part(w, GMIME_MESSAGE_PART(obj));
+	} else if (GMIME_IS_PART(obj)) {
+		walk_part(w, GMIME_PART(obj));
+	}
+}
+
+static int
+from_qq(GMimeMessage *msg, const char *from_addr)
+{
+	const char *mailer = g_mime_object_get_header(GMIME_OBJECT(msg), "X-Mailer");
+	const char *at = from_addr != NULL ? strrchr(from_addr, '@') : NULL;
+
+	if (mailer != NULL && (strstr(mailer, "QQMail") != NULL || strstr(mailer, "Foxmail") != NULL))
+		return 1;
+	return at != NULL && (g_ascii_strcasecmp(at, "@qq.com") == 0 ||
+	                      g_ascii_strcasecmp(at, "@vip.qq.com") == 0 ||
+	                      g_ascii_strcasecmp(at, "@foxmail.com") == 0);
+}
+
+/* --- the message ---------------------------------------------------------------------------- */
+
+static const char *fallbacks[] = { "UTF-8", "GB18030", "ISO-8859-1", NULL };
+
+enum mail_err
+mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct mail_msg *out,
+           char *err, size_t errsize)
+{
+	GMimeParserOptions *opts = NULL;
+	GMimeStream *stream = NULL;
+	GMimeParser *parser = NULL;
+	GMimeMessage *msg = NULL;
+	struct mail_msg m;
+	struct walk w;
+	const char *id;
+	char *s;
+	enum mail_err rc = MAIL_NOMEM;
+
+	memset(&m, 0, sizeof(m));
+	memset(&w, 0, sizeof(w));
+	snprintf(err, errsize, "out of memory");
+	if (len > (size_t)MAIL_RAW_MAX) {
+		snprintf(err, errsize, "the message is larger than %ld bytes", MAIL_RAW_MAX);
+		return MAIL_INVALID;
+	}
+	mail_init();
+	opts = g_mime_parser_options_new();
+	g_mime_parser_options_set_fallback_charsets(opts, fallbacks);
+	g_mime_parser_options_set_rfc2047_compliance_mode(opts, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(opts, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_address_compliance_mode(opts, GMIME_RFC_COMPLIANCE_LOOSE);
+	stream = g_mime_stream_mem_new_with_buffer(raw, len);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	msg = g_mime_parser_construct_message(parser, opts);
+	if (msg == NULL ||
+	    g_mime_header_list_get_count(g_mime_object_get_header_list(GMIME_OBJECT(msg))) == 0) {
+		snprintf(err, errsize, "not an RFC 5322 message (no header)");
+		rc = MAIL_INVALID;
+		goto out;
+	}
+
+	s = text_header(opts, GMIME_OBJECT(msg), "Subject");
+	m.subject = s != NULL ? s : g_strdup("");
+	if (sender(opts, msg, &m) != 0)
+		goto out;
+	m.kind = kind_of(cfg, opts, msg);
+	id = g_mime_message_get_message_id(msg);
+	if (id != NULL && id[0] != '\0' && strlen(id) <= 255) {
+		m.message_id = mail_clean(g_strdup(id), 0);
+		if (m.message_id == NULL)
+			goto out;
+	}
+	if (references(opts, msg, &m) != 0)
+		goto out;
+	find_tracking(m.subject, m.tracking);
+	m.ignored = mail_noise(msg, m.from_addr, m.subject);
+
+	w.cfg = cfg;
+	w.opts = opts;
+	w.m = &m;
+	w.plain = g_string_new("");
+	w.html = g_string_new("");
+	w.notes = g_string_new("");
+	w.qq = from_qq(msg, m.from_addr);
+	if (m.ignored == NULL)
+		walk(&w, g_mime_message_get_mime_part(msg), 0);
+	if (w.nomem)
+		goto out;
+	s = mail_clean(g_strdup(w.plain->len > 0 ? w.plain->str : w.html->str), 1);
+	if (s == NULL)
+		goto out;
+	if (mail_cut(s, cfg->limits.body_max > 40 ? cfg->limits.body_max - 40 : cfg->limits.body_max)) {
+		char *t = g_strconcat(s, "\n[… cut here; the whole text is in the original message]",
+		                      NULL);
+
+		g_free(s);
+		s = t;
+	}
+	if (w.notes->len > 0) {
+		char *t = g_strconcat(s, s[0] != '\0' ? "\n" : "", w.notes->str + (s[0] ? 0 : 1),
+		                      NULL);
+
+		g_free(s);
+		s = t;
+	}
+	if (s[0] == '\0') {
+		g_free(s);
+		s = g_strdup("(no text)");
+	}
+	m.body = s;
+	if (m.subject[0] == '\0') {
+		g_free(m.subject);
+		m.subject = g_strdup("(no subject)");
+	}
+	if (cfg->limits.subject_max > 1 && mail_cut(m.subject, cfg->limits.subject_max)) {
+		char *t;
+
+		mail_cut(m.subject, cfg->limits.subject_max - 1);
+		t = g_strconcat(m.subject, "…", NULL);
+		g_free(m.subject);
+		m.subject = t;
+	}
+	*out = m;
+	memset(&m, 0, sizeof(m));
+	rc = MAIL_OK;
+out:
+	if (w.plain != NULL)
+		g_string_free(w.plain, TRUE);
+	if (w.html != NULL)
+		g_string_free(w.html, TRUE);
+	if (w.notes != NULL)
+		g_string_free(w.notes, TRUE);
+	mail_msg_free(&m);
+	if (msg != NULL)
+		g_object_unref(msg);
+	if (parser != NULL)
+		g_object_unref(parser);
+	if (stream != NULL)
+		g_object_unref(stream);
+	if (opts != NULL)
+		g_mime_parser_options_free(opts);
+	return rc;
+}
+
+void
+mail_msg_free(struct mail_msg *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	g_free(m->subject);
+	g_free(m->body);
+	g_free(m->from_name);
+	g_free(m->from_addr);
+	g_free(m->message_id);
+	for (i = 0; i < m->nrefs; i++)
+		free(m->refs[i]);
+	for (i = 0; i < m->natt; i++) {
+		free(m->att[i].filename);
+		free(m->att[i].content_type);
+		free(m->att[i].data);
+	}
+	memset(m, 0, sizeof(*m));
+}

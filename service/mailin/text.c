@@ -1,0 +1,475 @@
+/*
+ * text.c: charsets and text of mail-in: which iconv name a label is decoded with (GB18030 for
+ * every Chinese GB label), conversions through GMime's charset filter, HTML made plain text and
+ * the character references QQ Mail leaves in text/plain. The decoding itself is GMime's and
+ * iconv's; this file only chooses names and cleans the result.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mailin_int.h"
+
+/* Labels decoded with another table than iconv's of the same name: the GB family with
+ * GB18030 (a superset; gb2312 labels carry GBK characters, and A1AA is U+2014 there). */
+static const struct {
+	const char *contains; /* lower-case substring of the label */
+	const char *iconv;
+} label_map[] = {
+	{ "gb2312", "GB18030" },  { "gbk", "GB18030" },    { "gb18030", "GB18030" },
+	{ "euc-cn", "GB18030" },  { "euccn", "GB18030" },  { "cp936", "GB18030" },
+	{ "ms936", "GB18030" },   { "windows-936", "GB18030" }, { "csgb", "GB18030" },
+	{ "big5-hkscs", "BIG5-HKSCS" }, { "big5hkscs", "BIG5-HKSCS" }, { "big5", "BIG5" },
+	{ "big-5", "BIG5" },      { "cp950", "BIG5" },
+};
+
+const char *
+mail_charset(const char *label)
+{
+	char low[64];
+	size_t i, n;
+
+	if (label == NULL || label[0] == '\0')
+		return NULL;
+	for (n = 0; label[n] != '\0' && n + 1 < sizeof(low); n++)
+		low[n] = (char)tolower((unsigned char)label[n]);
+	low[n] = '\0';
+	for (i = 0; i < sizeof(label_map) / sizeof(label_map[0]); i++)
+		if (strstr(low, label_map[i].contains) != NULL)
+			return label_map[i].iconv;
+	return g_mime_charset_iconv_name(label);
+}
+
+/* Appends label's replacement (or label itself) to out. */
+static void
+put_label(GString *out, const char *label, size_t n)
+{
+	char buf[64];
+	const char *name;
+
+	if (n == 0 || n >= sizeof(buf)) {
+		g_string_append_len(out, label, (gssize)n);
+		return;
+	}
+	memcpy(buf, label, n);
+	buf[n] = '\0';
+	name = mail_charset(buf);
+	if (name != NULL && strcmp(name, "GB18030") != 0 && strncmp(name, "BIG5", 4) != 0)
+		name = NULL; /* only the labels the table changes are rewritten */
+	g_string_append(out, name != NULL ? name : buf);
+}
+
+static int
+label_char(int c)
+{
+	return isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
+}
+
+char *
+mail_fix_labels(const char *raw)
+{
+	GString *out = g_string_sized_new(strlen(raw) + 16);
+	const char *p = raw, *q;
+
+	while (*p != '\0') {
+		if (p[0] == '=' && p[1] == '?') {
+			/* RFC 2047: =?charset[*lang]?E?text?= */
+			q = p + 2;
+			while (label_char((unsigned char)*q))
+				q++;
+			if ((*q == '?' || *q == '*') && q > p + 2) {
+				g_string_append(out, "=?");
+				put_label(out, p + 2, (size_t)(q - p - 2));
+				p = q;
+				continue;
+			}
+		} else if (p[0] == '*' && p[1] == '=') {
+			/* RFC 2231: name*=charset'lang'value (maybe quoted) */
+			const char *s = p + 2;
+
+			if (*s == '"')
+				s++;
+			q = s;
+			while (label_char((unsigned char)*q))
+				q++;
+			if (*q == '\'' && q > s) {
+				g_string_append_len(out, p, (gssize)(s - p));
+				put_label(out, s, (size_t)(q - s));
+				p = q;
+				continue;
+			}
+		}
+		g_string_append_c(out, *p);
+		p++;
+	}
+	return mail_clean(g_string_free(out, FALSE), 1);
+}
+
+/* Where a B-encoded word at p ("=?cs?B?...?=") ends, after its "?=", or NULL if p starts none;
+ * *padded is set when its text ends with '=' padding. */
+static const char *
+b_word_end(const char *p, int *padded)
+{
+	const char *q;
+
+	if (p[0] != '=' || p[1] != '?')
+		return NULL;
+	q = strchr(p + 2, '?');
+	if (q == NULL || (q[1] != 'B' && q[1] != 'b') || q[2] != '?')
+		return NULL;
+	q += 3;
+	while (*q != '\0' && *q != '?' && *q != ' ' && *q != '\t')
+		q++;
+	if (q[0] != '?' || q[1] != '=')
+		return NULL;
+	*padded = q[-1] == '=';
+	return q + 2;
+}
+
+char *
+mail_decode_header(GMimeParserOptions *opts, const char *value)
+{
+	GString *out = g_string_new("");
+	char *piece, *d;
+	const char *start = value, *p = value, *end, *next;
+	int padded;
+
+	/* GMime 3.2.13 joins the text of adjacent B words of one charset before decoding, and
+	 * stops at a padded word's '=' (GMime issue #133): such words are decoded one by one,
+	 * the white space between them dropped (RFC 2047 §6.2). */
+	while (*p != '\0') {
+		end = b_word_end(p, &padded);
+		if (end == NULL) {
+			p++;
+			continue;
+		}
+		next = end;
+		while (*next == ' ' || *next == '\t')
+			next++;
+		if (padded && next[0] == '=' && next[1] == '?') {
+			piece = g_strndup(start, (gsize)(end - start));
+			d = g_mime_utils_header_decode_text(opts, piece);
+			g_string_append(out, d);
+			g_free(d);
+			g_free(piece);
+			start = p = next;
+			continue;
+		}
+		p = end;
+	}
+	d = g_mime_utils_header_decode_text(opts, start);
+	g_string_append(out, d);
+	g_free(d);
+	return g_string_free(out, FALSE);
+}
+
+/* Converts through GMime's charset filter; NULL if iconv does not know the charset. */
+static char *
+convert(const char *charset, const char *buf, size_t len)
+{
+	GMimeStream *mem, *src, *filtered;
+	GMimeFilter *f;
+	GByteArray *ba;
+	char *s = NULL;
+
+	f = g_mime_filter_charset_new(charset, "UTF-8");
+	if (f == NULL)
+		return NULL;
+	mem = g_mime_stream_mem_new();
+	filtered = g_mime_stream_filter_new(mem);
+	g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), f);
+	src = g_mime_stream_mem_new_with_buffer(buf, len);
+	if (g_mime_stream_write_to_stream(src, filtered) >= 0 && g_mime_stream_flush(filtered) >= 0) {
+		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		s = g_strndup((const char *)ba->data, ba->len);
+	}
+	g_object_unref(src);
+	g_object_unref(filtered);
+	g_object_unref(f);
+	g_object_unref(mem);
+	return s;
+}
+
+static int
+is_ascii(const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)buf[i] >= 0x80)
+			return 0;
+	return 1;
+}
+
+char *
+mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t len)
+{
+	const char *name = mail_charset(label);
+	char *s;
+
+	if (len == 0)
+		return g_strdup("");
+	if (is_ascii(buf, len))
+		return g_strndup(buf, len);
+	if (name != NULL && g_ascii_strcasecmp(name, "UTF-8") == 0) {
+		if (g_utf8_validate(buf, (gssize)len, NULL))
+			return g_strndup(buf, len);
+		name = NULL; /* labelled UTF-8 but not: the fallbacks */
+	}
+	if (name != NULL && g_ascii_strcasecmp(name, "US-ASCII") != 0 &&
+	    g_ascii_strcasecmp(name, "ASCII") != 0 && g_ascii_strcasecmp(name, "ANSI_X3.4-1968") != 0) {
+		s = convert(name, buf, len);
+		if (s != NULL)
+			return s;
+	}
+	return g_mime_utils_decode_8bit(opts, buf, len);
+}
+
+char *
+mail_clean(char *s, int multiline)
+{
+	char *v, *w;
+	const char *r;
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	v = g_utf8_make_valid(s, -1);
+	g_free(s);
+	for (r = v, w = v; *r != '\0'; r++) {
+		unsigned char c = (unsigned char)*r;
+
+		if (multiline && c == '\r') {
+			*w++ = '\n';
+			if (r[1] == '\n')
+				r++;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			if (multiline && (c == '\n' || c == '\t'))
+				*w++ = (char)c;
+			else if (w > v && w[-1] != ' ')
+				*w++ = ' ';
+			continue;
+		}
+		/* U+0080..U+009F (C1 controls) as spaces too */
+		if (c == 0xc2 && (unsigned char)r[1] >= 0x80 && (unsigned char)r[1] <= 0x9f) {
+			*w++ = ' ';
+			r++;
+			continue;
+		}
+		*w++ = (char)c;
+	}
+	*w = '\0';
+	/* trim */
+	n = strlen(v);
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\n' || v[n - 1] == '\t'))
+		v[--n] = '\0';
+	r = v;
+	while (*r == ' ' || *r == '\n' || *r == '\t')
+		r++;
+	if (r != v)
+		memmove(v, r, strlen(r) + 1);
+	return v;
+}
+
+int
+mail_cut(char *s, size_t max)
+{
+	size_t n = 0;
+	char *p = s;
+
+	while (*p != '\0') {
+		if (n == max) {
+			*p = '\0';
+			return 1;
+		}
+		p = g_utf8_next_char(p);
+		n++;
+	}
+	return 0;
+}
+
+/* --- HTML character references and HTML to text ---------------------------------------- */
+
+static const struct {
+	const char *name;
+	unsigned cp;
+} entities[] = {
+	{ "nbsp", 0x20 },  { "lt", '<' },       { "gt", '>' },       { "amp", '&' },
+	{ "quot", '"' },   { "apos", '\'' },    { "ensp", 0x20 },    { "emsp", 0x20 },
+	{ "thinsp", 0x20 }, { "copy", 0xa9 },   { "reg", 0xae },     { "middot", 0xb7 },
+	{ "times", 0xd7 }, { "divide", 0xf7 },  { "yen", 0xa5 },     { "deg", 0xb0 },
+	{ "hellip", 0x2026 }, { "mdash", 0x2014 }, { "ndash", 0x2013 }, { "ldquo", 0x201c },
+	{ "rdquo", 0x201d }, { "lsquo", 0x2018 }, { "rsquo", 0x2019 }, { "bull", 0x2022 },
+	{ "laquo", 0xab }, { "raquo", 0xbb },   { "sect", 0xa7 },    { "para", 0xb6 },
+	{ "plusmn", 0xb1 }, { "trade", 0x2122 }, { "euro", 0x20ac },
+};
+
+/* Reads a character reference at p (after '&'): writes its code point and returns the bytes it
+ * takes (with ';'), or 0 when p starts none. */
+static size_t
+entity(const char *p, unsigned *cp)
+{
+	size_t i, n;
+	unsigned long v;
+	char *end;
+
+	if (p[0] == '#') {
+		if (p[1] == 'x' || p[1] == 'X')
+			v = strtoul(p + 2, &end, 16);
+		else
+			v = strtoul(p + 1, &end, 10);
+		if (end == p + 1 || end == p + 2 || *end != ';' || v == 0 || v > 0x10ffff ||
+		    (v >= 0xd800 && v <= 0xdfff) || end - p > 10)
+			return 0;
+		*cp = (unsigned)v;
+		return (size_t)(end - p) + 1;
+	}
+	for (i = 0; i < sizeof(entities) / sizeof(entities[0]); i++) {
+		n = strlen(entities[i].name);
+		if (strncmp(p, entities[i].name, n) == 0 && p[n] == ';') {
+			*cp = entities[i].cp;
+			return n + 1;
+		}
+	}
+	return 0;
+}
+
+static void
+put_text(GString *out, const char *p, size_t n, int decode)
+{
+	size_t i, k;
+	unsigned cp;
+
+	for (i = 0; i < n; i++) {
+		if (decode && p[i] == '&') {
+			k = entity(p + i + 1, &cp);
+			if (k > 0 && i + 1 + k <= n) {
+				g_string_append_unichar(out, (gunichar)cp);
+				i += k;
+				continue;
+			}
+		}
+		g_string_append_c(out, p[i]);
+	}
+}
+
+char *
+mail_entities_decode(const char *text)
+{
+	GString *out = g_string_sized_new(strlen(text));
+	char *s;
+
+	put_text(out, text, strlen(text), 1);
+	s = g_string_free(out, FALSE);
+	return s;
+}
+
+/* Tags after which a line ends. */
+static const char *const block_tags[] = {
+	"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol",
+	"blockquote", "pre", "hr", "dd", "dt", "section", "article", "header", "footer", "title",
+};
+/* Elements whose content is not text. */
+static const char *const skip_tags[] = { "script", "style", "head", "object", "template" };
+
+static int
+tag_in(const char *name, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (g_ascii_strcasecmp(name, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+char *
+mail_html_text(const char *html, size_t len)
+{
+	GString *out = g_string_sized_new(len / 2 + 16);
+	const char *p = html, *end = html + len, *q;
+	char name[16], skip[16] = "";
+	size_t n;
+	int closing;
+
+	while (p < end) {
+		if (*p != '<') {
+			q = p;
+			while (q < end && *q != '<')
+				q++;
+			if (skip[0] == '\0') {
+				/* runs of white space (HTML source layout) become one space */
+				const char *r;
+
+				for (r = p; r < q; r++) {
+					if (*r == ' ' || *r == '\n' || *r == '\r' || *r == '\t') {
+						if (out->len > 0 && out->str[out->len - 1] != ' ' &&
+						    out->str[out->len - 1] != '\n')
+							g_string_append_c(out, ' ');
+						continue;
+					}
+					n = 1;
+					while (r + n < q && r[n] != ' ' && r[n] != '\n' && r[n] != '\r' &&
+					       r[n] != '\t')
+						n++;
+					put_text(out, r, n, 1);
+					r += n - 1;
+				}
+			}
+			p = q;
+			continue;
+		}
+		/* a comment, a declaration or a tag */
+		if (end - p >= 4 && strncmp(p, "<!--", 4) == 0) {
+			q = g_strstr_len(p + 4, end - p - 4, "-->");
+			p = q != NULL ? q + 3 : end;
+			continue;
+		}
+		q = p + 1;
+		closing = q < end && *q == '/';
+		if (closing)
+			q++;
+		n = 0;
+		while (q < end && (isalnum((unsigned char)*q)) && n + 1 < sizeof(name))
+			name[n++] = *q++;
+		name[n] = '\0';
+		/* the end of the tag, quotes respected */
+		{
+			char quote = 0;
+
+			while (q < end && (quote != 0 || *q != '>')) {
+				if (quote != 0 && *q == quote)
+					quote = 0;
+				else if (quote == 0 && (*q == '"' || *q == '\''))
+					quote = *q;
+				q++;
+			}
+		}
+		p = q < end ? q + 1 : end;
+		if (n == 0)
+			continue;
+		if (skip[0] != '\0') {
+			if (closing && g_ascii_strcasecmp(name, skip) == 0)
+				skip[0] = '\0';
+			continue;
+		}
+		if (!closing && tag_in(name, skip_tags, sizeof(skip_tags) / sizeof(skip_tags[0]))) {
+			g_strlcpy(skip, name, sizeof(skip));
+			continue;
+		}
+		if (tag_in(name, block_tags, sizeof(block_tags) / sizeof(block_tags[0]))) {
+			while (out->len > 0 && out->str[out->len - 1] == ' ')
+				g_string_truncate(out, out->len - 1);
+			if (g_ascii_strcasecmp(name, "br") == 0 || out->len == 0 ||
+			    out->str[out->len - 1] != '\n')
+				g_string_append_c(out, '\n');
+		} else if (g_ascii_strcasecmp(name, "td") == 0 || g_ascii_strcasecmp(name, "th") == 0) {
+			if (!closing && out->len > 0 && out->str[out->len - 1] != '\n')
+				g_string_append_c(out, '\t');
+		}
+	}
+	return mail_clean(g_string_free(out, FALSE), 1);
+}

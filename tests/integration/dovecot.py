@@ -1,0 +1,153 @@
+"""A real Dovecot IMAP server (Debian's dovecot-imapd) for tests and benchmarks: started in its
+own temporary folder on a free 127.0.0.1 port with a minimal configuration (one passwd-file user,
+a static userdb, Maildir in the folder), as root, and stopped afterwards."""
+import imaplib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+USER, PASSWORD = "civic", "Mailbox-Passw0rd"
+
+CONF = """
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{d}/mail/%u
+first_valid_uid = 1
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={d}/home/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Dovecot:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="civicdesk-dovecot-")
+        os.chmod(self.dir, 0o755)
+        for sub in ("run", "state", "mail", "home"):
+            os.makedirs(os.path.join(self.dir, sub))
+        shutil.chown(os.path.join(self.dir, "mail"), "nobody", "nogroup")
+        shutil.chown(os.path.join(self.dir, "home"), "nobody", "nogroup")
+        with open(os.path.join(self.dir, "passwd"), "w") as f:
+            f.write("%s:{PLAIN}%s\n" % (USER, PASSWORD))
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "dovecot.conf")
+        with open(self.conf, "w") as f:
+            f.write(CONF.format(d=self.dir, port=self.port))
+        self.proc = None
+
+    @property
+    def url(self):
+        return "imap://%s:%s@127.0.0.1:%d/INBOX" % (USER, PASSWORD, self.port)
+
+    def start(self, deadline=20):
+        self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        end = time.time() + deadline
+        while time.time() < end:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("dovecot exited: " + self.log())
+                time.sleep(0.05)
+        raise RuntimeError("dovecot did not start: " + self.log())
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+            # its children (imap, imap-login) go with the master; wait for the pid file
+            end = time.time() + 10
+            while os.path.exists(os.path.join(self.dir, "run", "master.pid")) and \
+                    time.time() < end:
+                time.sleep(0.05)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "dovecot.log"), errors="replace") as f:
+                return f.read()[-3000:]
+        except OSError:
+            return ""
+
+    def client(self):
+        m = imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
+        m.login(USER, PASSWORD)
+        return m
+
+    def append(self, messages):
+        """APPENDs each message (bytes) to INBOX; returns their UIDs."""
+        m = self.client()
+        uids = []
+        try:
+            for raw in messages:
+                typ, data = m.append("INBOX", None, None, raw)
+                if typ != "OK":
+                    raise RuntimeError("APPEND: %r" % data)
+                uids.append(int(data[0].split(b"]")[0].split()[-1]))
+        finally:
+            m.logout()
+        return uids
+
+    def flags(self):
+        """{uid: set of flags} of INBOX."""
+        m = self.client()
+        try:
+            m.select("INBOX", readonly=True)
+            typ, data = m.uid("FETCH", "1:*", "(FLAGS)")
+            out = {}
+            for line in data:
+                if not line:
+                    continue
+                s = line.decode() if isinstance(line, bytes) else line[0].decode()
+                uid = int(s.split("UID ")[1].split()[0])
+                flags = s.split("FLAGS (")[1].split(")")[0].split()
+                out[uid] = set(flags)
+            return out
+        finally:
+            m.logout()

@@ -1,0 +1,304 @@
+/*
+ * test_mailin.c: the mail-in parser (service/mailin) over the corpus in tests/data/mail/ (built
+ * by make_corpus.py with Python's email package; each case holds message.eml and the expected
+ * subject, body, attachments, kind and sender, or the ignore reason), and its text helpers.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service/mailin/mailin.h"
+#include "tests/check.h"
+
+#define DATA_DIR "tests/data/mail"
+
+/* The whole file (NUL-terminated; *len without it), or NULL when absent. */
+static char *
+slurp(const char *dir, const char *name, size_t *len)
+{
+	char path[512];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	buf[n] = '\0';
+	fclose(f);
+	if (len != NULL)
+		*len = (size_t)n;
+	return buf;
+}
+
+/* An expected value: the file without its final line end. */
+static char *
+expected(const char *dir, const char *name)
+{
+	char *s = slurp(dir, name, NULL);
+	size_t n;
+
+	if (s != NULL && (n = strlen(s)) > 0 && s[n - 1] == '\n')
+		s[n - 1] = '\0';
+	return s;
+}
+
+static int
+check_case(struct t *t, const struct mail_config *cfg, const char *dir)
+{
+	struct mail_msg m;
+	char err[256], *raw, *want, *line, *save = NULL;
+	size_t len, i = 0;
+	int before = t->failures;
+
+	raw = slurp(dir, "message.eml", &len);
+	if (raw == NULL)
+		return 0;
+	printf("# case %s\n", dir);
+	if (mail_parse(cfg, raw, len, &m, err, sizeof(err)) != MAIL_OK) {
+		printf("# %s: %s\n", dir, err);
+		t->failures++;
+		free(raw);
+		return 1;
+	}
+	want = expected(dir, "ignored");
+	CHECK_STR(t, m.ignored, want);
+	free(want);
+	if (m.ignored == NULL) {
+		want = expected(dir, "subject");
+		CHECK_STR(t, m.subject, want);
+		free(want);
+		want = expected(dir, "body");
+		CHECK_STR(t, m.body, want);
+		free(want);
+		want = expected(dir, "kind");
+		CHECK_STR(t, m.kind, want);
+		free(want);
+		want = expected(dir, "from");
+		if (want != NULL) {
+			char got[600];
+
+			if (m.from_name != NULL)
+				snprintf(got, sizeof(got), "%s <%s>", m.from_name,
+				         m.from_addr ? m.from_addr : "");
+			else
+				snprintf(got, sizeof(got), "%s", m.from_addr ? m.from_addr : "");
+			CHECK_STR(t, got, want);
+		}
+		free(want);
+		want = expected(dir, "tracking");
+		CHECK_STR(t, m.tracking, want != NULL ? want : "");
+		free(want);
+		want = expected(dir, "attachments");
+		for (line = want ? strtok_r(want, "\n", &save) : NULL; line != NULL;
+		     line = strtok_r(NULL, "\n", &save), i++) {
+			char *name = line, *size = strchr(line, '\t'), *type;
+
+			if (size == NULL || (type = strchr(size + 1, '\t')) == NULL) {
+				t->failures++;
+				break;
+			}
+			*size++ = '\0';
+			*type++ = '\0';
+			if (i >= m.natt) {
+				printf("# missing attachment %s\n", name);
+				t->failures++;
+				continue;
+			}
+			CHECK_STR(t, m.att[i].filename, name);
+			CHECK_STR(t, m.att[i].content_type, type);
+			if (strcmp(size, "*") != 0)
+				CHECK_INT(t, m.att[i].size, atol(size));
+		}
+		CHECK_INT(t, m.natt, i);
+		free(want);
+	}
+	if (t->failures != before)
+		printf("# ^ in %s\n", dir);
+	mail_msg_free(&m);
+	free(raw);
+	return 1;
+}
+
+static void
+test_corpus(struct t *t)
+{
+	struct mail_config cfg;
+	struct dirent **names;
+	char dir[512];
+	int n, i, cases = 0;
+
+	mail_config_default(&cfg);
+	n = scandir(DATA_DIR, &names, NULL, alphasort);
+	CHECK(t, n > 0);
+	for (i = 0; i < n; i++) {
+		if (names[i]->d_name[0] != '.') {
+			snprintf(dir, sizeof(dir), "%s/%s", DATA_DIR, names[i]->d_name);
+			cases += check_case(t, &cfg, dir);
+		}
+		free(names[i]);
+	}
+	free(names);
+	CHECK(t, cases >= 30);
+}
+
+static void
+test_charset_labels(struct t *t)
+{
+	CHECK_STR(t, mail_charset("gb2312"), "GB18030");
+	CHECK_STR(t, mail_charset("GB2312"), "GB18030");
+	CHECK_STR(t, mail_charset("euc-cn"), "GB18030");
+	CHECK_STR(t, mail_charset("GBK"), "GB18030");
+	CHECK_STR(t, mail_charset("x-gbk"), "GB18030");
+	CHECK_STR(t, mail_charset("cp936"), "GB18030");
+	CHECK_STR(t, mail_charset("gb2312_charset"), "GB18030");
+	CHECK_STR(t, mail_charset("gb18030"), "GB18030");
+	CHECK_STR(t, mail_charset("big5"), "BIG5");
+	CHECK_STR(t, mail_charset("Big5-HKSCS"), "BIG5-HKSCS");
+	CHECK(t, mail_charset(NULL) == NULL);
+}
+
+static char *
+html(const char *s)
+{
+	return mail_html_text(s, strlen(s));
+}
+
+static void
+test_html(struct t *t)
+{
+	char *s;
+
+	s = html("<p>a</p><script>x<p>y</p></script><style>z</style>b&amp;c");
+	CHECK_STR(t, s, "a\nb&c");
+	free(s);
+	s = html("<a href=\"x>y\">link</a> <!-- c --> t<br><br>u");
+	CHECK_STR(t, s, "link t\n\nu");
+	free(s);
+	s = html("<img src=x onerror=alert(1)>&lt;b&gt;");
+	CHECK_STR(t, s, "<b>");
+	free(s);
+	s = html("unterminated <scr");
+	CHECK_STR(t, s, "unterminated");
+	free(s);
+	s = mail_entities_decode("a&nbsp;b &lt;c&gt; &#20013;&#x6587; &bogus; &#0; &");
+	CHECK_STR(t, s, "a b <c> 中文 &bogus; &#0; &");
+	free(s);
+}
+
+static void
+test_kinds(struct t *t)
+{
+	struct mail_config cfg;
+	char err[256];
+
+	mail_config_default(&cfg);
+	CHECK_INT(t, cfg.nkinds, 3);
+	CHECK_INT(t, mail_kinds_parse(&cfg, "a=letter, b@x.cn=complaint", err, sizeof(err)), 0);
+	CHECK_INT(t, cfg.nkinds, 2);
+	CHECK_STR(t, cfg.kinds[1].addr, "b@x.cn");
+	CHECK_INT(t, mail_kinds_parse(&cfg, "a=petition", err, sizeof(err)), -1);
+	CHECK(t, strstr(err, "a=petition") != NULL);
+	CHECK_INT(t, mail_kinds_parse(&cfg, "=letter", err, sizeof(err)), -1);
+	CHECK_INT(t, mail_kinds_parse(&cfg, "noequals", err, sizeof(err)), -1);
+	CHECK_INT(t, cfg.nkinds, 2); /* unchanged after errors */
+	CHECK_INT(t, mail_kinds_parse(&cfg, "", err, sizeof(err)), 0);
+	CHECK_INT(t, cfg.nkinds, 0);
+}
+
+static void
+test_exact_address_kind(struct t *t)
+{
+	static const char msg[] = "From: a@b.cn\r\nTo: x@y.cn, Complaint@Bureau.Example\r\n"
+	                          "Subject: s\r\n\r\nbody\r\n";
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256];
+
+	mail_config_default(&cfg);
+	CHECK_INT(t, mail_kinds_parse(&cfg, "complaint@bureau.example=complaint", err,
+	                              sizeof(err)), 0);
+	CHECK_INT(t, mail_parse(&cfg, msg, sizeof(msg) - 1, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_STR(t, m.kind, "complaint");
+	CHECK_STR(t, m.body, "body");
+	mail_msg_free(&m);
+	CHECK_INT(t, mail_kinds_parse(&cfg, "complaint@other.example=complaint", err,
+	                              sizeof(err)), 0);
+	CHECK_INT(t, mail_parse(&cfg, msg, sizeof(msg) - 1, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_STR(t, m.kind, "letter");
+	mail_msg_free(&m);
+}
+
+static void
+test_never_storable(struct t *t)
+{
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256], *big;
+
+	mail_config_default(&cfg);
+	CHECK_INT(t, mail_parse(&cfg, "", 0, &m, err, sizeof(err)), MAIL_INVALID);
+	big = calloc(1, (size_t)MAIL_RAW_MAX + 2);
+	CHECK(t, big != NULL);
+	if (big != NULL) {
+		memcpy(big, "From: a@b.cn\r\n\r\n", 16);
+		memset(big + 16, 'x', (size_t)MAIL_RAW_MAX - 15);
+		CHECK_INT(t, mail_parse(&cfg, big, (size_t)MAIL_RAW_MAX + 1, &m, err, sizeof(err)),
+		          MAIL_INVALID);
+		CHECK(t, strstr(err, "larger") != NULL);
+		free(big);
+	}
+}
+
+static void
+test_long_subject_and_body(struct t *t)
+{
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256], *msg;
+	size_t n = 0, i;
+
+	mail_config_default(&cfg);
+	cfg.limits.subject_max = 10;
+	cfg.limits.body_max = 100;
+	msg = malloc(4096);
+	n += (size_t)sprintf(msg, "From: a@b.cn\r\nSubject: ");
+	for (i = 0; i < 30; i++)
+		n += (size_t)sprintf(msg + n, "字");
+	n += (size_t)sprintf(msg + n, "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
+	for (i = 0; i < 300; i++)
+		msg[n++] = 'a';
+	msg[n] = '\0';
+	CHECK_INT(t, mail_parse(&cfg, msg, n, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_STR(t, m.subject, "字字字字字字字字字…");
+	CHECK(t, strstr(m.body, "cut here") != NULL);
+	CHECK(t, strlen(m.body) < 200);
+	mail_msg_free(&m);
+	free(msg);
+}
+
+int
+main(void)
+{
+	struct t t = { 0, 0, 0 };
+
+	RUN(&t, test_charset_labels);
+	RUN(&t, test_html);
+	RUN(&t, test_kinds);
+	RUN(&t, test_exact_address_kind);
+	RUN(&t, test_never_storable);
+	RUN(&t, test_long_subject_and_body);
+	RUN(&t, test_corpus);
+	return t_done(&t);
+}
