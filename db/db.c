@@ -156,11 +156,77 @@ db_schema_latest(void)
 	return n == 0 ? 0 : migration_number(&db_migrations[n - 1]);
 }
 
-/* Applies migrations newer than the database's version, each in one transaction. */
+/* 1 if the database recorded migration num as applied, 0 if not, -1 on error. */
+static int
+applied(sqlite3 *h, int num)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(h, "SELECT 1 FROM schema_migrations WHERE number = ?", -1, &st,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_bind_int(st, 1, num) == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Runs sql with one integer parameter. 0 or -1. */
+static int
+exec_int(sqlite3 *h, const char *sql, int value)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_int(st, 1, value) == SQLITE_OK && sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The migrations a database has applied are recorded by number in schema_migrations, so that
+ * one whose number is lower than the newest applied (numbers are reserved per branch of work
+ * and may land out of order) is still applied. A database from before that table counts as
+ * having applied every migration up to its user_version; one whose user_version was set back
+ * forgets what lies above it. */
+static int
+record_applied(sqlite3 *h, int v, char *err, size_t errsize)
+{
+	int i, num, empty;
+	sqlite3_stmt *st = NULL;
+	char msg[256];
+
+	if (conn_exec(h, "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_migrations ("
+	                 "number INTEGER PRIMARY KEY)", err, errsize) != 0)
+		return -1;
+	empty = sqlite3_prepare_v2(h, "SELECT count(*) FROM schema_migrations", -1, &st, NULL) ==
+	                SQLITE_OK &&
+	        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
+	sqlite3_finalize(st);
+	for (i = 0; empty && db_migrations[i].name != NULL; i++) {
+		num = migration_number(&db_migrations[i]);
+		if (num <= v && exec_int(h, "INSERT OR IGNORE INTO schema_migrations VALUES (?)",
+		                         num) != 0)
+			goto fail;
+	}
+	if (exec_int(h, "DELETE FROM schema_migrations WHERE number > ?", v) != 0)
+		goto fail;
+	return conn_exec(h, "COMMIT", err, errsize);
+fail:
+	snprintf(err, errsize, "schema_migrations: %s", sqlite3_errmsg(h));
+	conn_exec(h, "ROLLBACK", msg, sizeof(msg));
+	return -1;
+}
+
+/* Applies the migrations the database has not applied, in their order, each in one
+ * transaction with its record; user_version becomes the newest number applied. */
 static int
 migrate(sqlite3 *h, int *version, char *err, size_t errsize)
 {
-	int v = user_version(h), latest = db_schema_latest(), i;
+	int v = user_version(h), latest = db_schema_latest(), i, rc;
 	char sql[64], msg[512];
 
 	if (v < 0) {
@@ -174,6 +240,8 @@ migrate(sqlite3 *h, int *version, char *err, size_t errsize)
 		         v, latest);
 		return -1;
 	}
+	if (record_applied(h, v, err, errsize) != 0)
+		return -1;
 	for (i = 0; db_migrations[i].name != NULL; i++) {
 		int num = migration_number(&db_migrations[i]);
 
@@ -181,14 +249,24 @@ migrate(sqlite3 *h, int *version, char *err, size_t errsize)
 			snprintf(err, errsize, "migration %s is out of sequence", db_migrations[i].name);
 			return -1;
 		}
-		if (num <= v)
+		rc = applied(h, num);
+		if (rc < 0) {
+			snprintf(err, errsize, "schema_migrations: %s", sqlite3_errmsg(h));
+			return -1;
+		}
+		if (rc > 0)
 			continue;
 		if (conn_exec(h, "BEGIN IMMEDIATE", err, errsize) != 0)
 			return -1;
-		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", num);
+		msg[0] = '\0';
+		if (num > v)
+			v = num;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", v);
 		if (conn_exec(h, db_migrations[i].data, msg, sizeof(msg)) != 0 ||
+		    exec_int(h, "INSERT INTO schema_migrations VALUES (?)", num) != 0 ||
 		    conn_exec(h, sql, msg, sizeof(msg)) != 0) {
-			snprintf(err, errsize, "migration %s: %s", db_migrations[i].name, msg);
+			snprintf(err, errsize, "migration %s: %s", db_migrations[i].name,
+			         msg[0] ? msg : sqlite3_errmsg(h));
 			conn_exec(h, "ROLLBACK", msg, sizeof(msg));
 			return -1;
 		}

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "db/db.h"
 #include "tests/check.h"
 
@@ -279,6 +281,42 @@ test_policies(struct t *t)
 	CHECK_INT(t, db_policy_delete(c, "letter", "reply_days"), 0);
 }
 
+/* A migration whose number lies below the newest applied (numbers are reserved per branch of
+ * work and land out of order) is applied all the same at the next open. */
+static void
+test_migration_gap(struct t *t)
+{
+	char path[sizeof(dir) + 32], err[256];
+	struct db *d2 = NULL;
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int created = 1, n = -1;
+
+	snprintf(path, sizeof(path), "%s/gap.db", dir);
+	CHECK_INT(t, db_open(path, &d2, &created, err, sizeof(err)), 0);
+	db_close(d2);
+	d2 = NULL;
+	CHECK_INT(t, sqlite3_open(path, &h), SQLITE_OK);
+	CHECK_INT(t, sqlite3_exec(h, "DELETE FROM schema_migrations WHERE number = 3; "
+	                             "DROP TRIGGER items_state_insert; "
+	                             "DROP TRIGGER items_state_update;",
+	                          NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	CHECK_INT(t, db_open(path, &d2, &created, err, sizeof(err)), 0);
+	CHECK_INT(t, created, 0);
+	CHECK_INT(t, db_schema_version(d2), db_schema_latest());
+	db_close(d2);
+	CHECK_INT(t, sqlite3_open(path, &h), SQLITE_OK);
+	if (sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master WHERE name IN ("
+	                          "'items_state_insert', 'items_state_update', 'schema_migrations')",
+	                       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	CHECK_INT(t, n, 3); /* both triggers are back, and the record */
+}
+
 int
 main(void)
 {
@@ -307,6 +345,7 @@ main(void)
 	RUN(&t, test_public_board);
 	RUN(&t, test_sessions_and_audit);
 	RUN(&t, test_policies);
+	RUN(&t, test_migration_gap);
 	db_release(db, c);
 	db_close(db);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
