@@ -11,6 +11,7 @@
 
 #include "service/core/core.h"
 #include "service/mailin/mailin.h"
+#include "notifiers/notifiers.h"
 #include "cli.h"
 
 #define EX_OK 0
@@ -85,6 +86,8 @@ cmd_ingest_mail(int argc, char **argv)
 		free(raw);
 		return EX_TEMPFAIL;
 	}
+	/* the citizen's acknowledgement is queued in the item's own transaction */
+	notify_attach(&app);
 	if (mailin_config(&app, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "civicdesk ingest-mail: mail_kinds: %s\n", err);
 		goto out;
