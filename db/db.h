@@ -678,6 +678,16 @@ int db_supervision_add(struct db_conn *c, struct db_supervision *s);
 /* The order on item_id: 1 / 0 none / -1. Freed with db_supervision_free. */
 int db_supervision_get(struct db_conn *c, int64_t item_id, struct db_supervision *out);
 void db_supervision_free(struct db_supervision *s);
+/* The reminder of order order_id on its due date, due at remind_at (written with the order;
+ * replaces an earlier one). 0 or -1 (db_orders.c). */
+int db_supervision_remind_add(struct db_conn *c, int64_t order_id, int64_t remind_at);
+/* The orders whose reminder is due by now, the earliest first, at most limit: a new array
+ * (db_supervisions_free). 0 or -1. */
+int db_supervision_remind_due(struct db_conn *c, int64_t now, int limit,
+                              struct db_supervision **out, size_t *n);
+/* Takes the reminder of order_id off the queue (in the transaction that queued it). 0 or -1. */
+int db_supervision_remind_done(struct db_conn *c, int64_t order_id);
+void db_supervisions_free(struct db_supervision *v, size_t n);
 
 /* --- operations: backup, restore, the audit chain (db_backup.c, db_audit.c) -------------- */
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <auth-client.h>
 #include <curl/curl.h>
 #include <gmime/gmime.h>
 #include <sodium.h>
@@ -45,6 +46,19 @@ notify_config_defaults(struct notify_config *cfg)
 	cfg->batch = 100;
 	cfg->poll_ms = 1000;
 	cfg->digest = "mon 09:00";
+	cfg->smtp_user = "";
+	cfg->smtp_password = "";
+	cfg->sms_method = "POST";
+	cfg->sms_headers = "";
+	cfg->sms_format = "json";
+	cfg->sms_body = "";
+	cfg->sms_success = "";
+	cfg->sms_segment_chars = 70;
+	cfg->sms_max_segments = 0;
+	cfg->sms_citizens = 0;
+	cfg->public_url = "";
+	cfg->listen = "127.0.0.1:8080";
+	cfg->combine_max = 20;
 }
 
 int
@@ -79,6 +93,8 @@ notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 		return -1;
 	}
 	if (notify_quiet_parse(cfg->sms_quiet, &q, err, errsize) != 0)
+		return -1;
+	if (notify_sms_config_check(cfg, err, errsize) != 0)
 		return -1;
 	{
 		int wd, min;
@@ -369,6 +385,7 @@ scanner_main(void *cls)
 
 			notify_scan(c, &n->cfg, cal, now, &st);
 			notify_weekly(c, &n->cfg, cal, now, &st.queued);
+			notify_orders_scan(c, &n->cfg, cal, now, &st.queued);
 			if (st.queued > 0)
 				notify_kick(n);
 		}
@@ -395,6 +412,9 @@ scanner_main(void *cls)
 void
 notify_init(void)
 {
+	/* libesmtp's SASL client loads its mechanisms when first used; it keeps no count, and
+	 * auth_client_exit would unload them under another sender, so it is never called */
+	auth_client_init();
 	g_mime_init();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }

@@ -977,6 +977,308 @@ test_weekly(struct t *t)
 	env_close(&e);
 }
 
+
+/* --- gateways of real SMS providers, segments, SMTP AUTH (#15) --------------------------------- */
+
+/* The field of record r's decoded request (the gateway's own field names). */
+static const char *
+rec_field(json_t *r, const char *name)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(r, "fields"), name));
+
+	return s != NULL ? s : "";
+}
+
+static const char *
+rec_header(json_t *r, const char *name)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(r, "headers"), name));
+
+	return s != NULL ? s : "";
+}
+
+/* One SMS through a gateway started with extra arguments, configured by cfg (its sms_url is set
+ * here): the row's final state into o (db_outbox_free), the gateway's records (json_decref). */
+static json_t *
+sms_once(struct t *t, struct notify_config *cfg, const char *const *extra, const char *body,
+         struct db_outbox *o)
+{
+	struct env e;
+	struct peer p = {0, 0, ""};
+	char url[80], err[200];
+	int64_t now = at("2025-10-09T10:00"), id;
+	size_t sent = 0;
+	json_t *recs = NULL;
+
+	memset(o, 0, sizeof(*o));
+	if (env_open(&e) != 0 || peer_start(&e, &p, "sms", 0, extra) != 0) {
+		CHECK(t, 0);
+		goto out;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/sms?acct=civic", p.port);
+	cfg->sms_url = url;
+	CHECK_INT(t, notify_config_check(cfg, err, sizeof(err)), 0);
+	id = queue(&e, cfg, "sms", "13800000001", "g1", NULL, body, now);
+	CHECK_INT(t, notify_dispatch(e.c, cfg, e.cal, now, &sent), 0);
+	row(&e, id, o);
+	recs = peer_records(&p);
+out:
+	peer_stop(&p);
+	env_close(&e);
+	return recs;
+}
+
+static void
+test_sms_gateway_form(struct t *t)
+{
+	const char *extra[] = {"--answer", "{\"code\":0,\"msg\":\"ok\"}", NULL};
+	struct notify_config cfg;
+	struct db_outbox o;
+	json_t *recs, *r;
+
+	test_config(&cfg);
+	cfg.sms_format = "form";
+	cfg.sms_body = "mobile={phone}&content={text}&sign=%E5%B1%80";
+	cfg.sms_headers = "X-Api-Key: k1 |X-Trace: t 2";
+	cfg.sms_success = "code=0";
+	recs = sms_once(t, &cfg, extra, "【civicdesk】逾期 XJ-1 a&b=c", &o);
+	CHECK_STR(t, o.state, "sent");
+	CHECK_INT(t, json_array_size(recs), 1);
+	r = json_array_get(recs, 0);
+	CHECK_STR(t, rec_str(r, "method"), "POST");
+	CHECK_STR(t, rec_str(r, "path"), "/api/sms");
+	CHECK_STR(t, rec_field(r, "mobile"), "13800000001");
+	CHECK_STR(t, rec_field(r, "content"), "【civicdesk】逾期 XJ-1 a&b=c");
+	CHECK_STR(t, rec_field(r, "sign"), "局");
+	CHECK_STR(t, rec_header(r, "x-api-key"), "k1");
+	CHECK_STR(t, rec_header(r, "x-trace"), "t 2");
+	CHECK(t, strncmp(rec_header(r, "content-type"), "application/x-www-form-urlencoded", 33) == 0);
+	db_outbox_free(&o);
+	json_decref(recs);
+}
+
+static void
+test_sms_gateway_rule(struct t *t)
+{
+	const char *refused[] = {"--answer", "{\"code\":1001,\"msg\":\"no balance\"}", NULL};
+	const char *nested[] = {"--answer", "{\"result\":{\"status\":\"ok\",\"id\":7}}", NULL};
+	const char *plain[] = {"--answer", "accepted", NULL};
+	struct notify_config cfg;
+	struct db_outbox o;
+	json_t *recs, *r;
+
+	/* a 200 that breaks the success rule fails the notice, in the gateway's words */
+	test_config(&cfg);
+	cfg.sms_success = "code=0";
+	recs = sms_once(t, &cfg, refused, "text", &o);
+	CHECK_STR(t, o.state, "failed");
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "code is 1001") != NULL);
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "no balance") != NULL);
+	CHECK_INT(t, json_array_size(recs), 1);
+	db_outbox_free(&o);
+	json_decref(recs);
+	/* a JSON template sent with PUT; a nested field in the rule */
+	test_config(&cfg);
+	cfg.sms_method = "PUT";
+	cfg.sms_body = "{\"to\":\"{phone}\",\"msg\":{\"body\":\"{text}\",\"n\":1},\"tags\":[\"{phone}\"]}";
+	cfg.sms_success = "result.status=ok";
+	recs = sms_once(t, &cfg, nested, "引号\"与\\反斜杠", &o);
+	CHECK_STR(t, o.state, "sent");
+	r = json_array_get(recs, 0);
+	CHECK_STR(t, rec_str(r, "method"), "PUT");
+	CHECK_STR(t, rec_field(r, "to"), "13800000001");
+	CHECK_STR(t, json_string_value(json_object_get(json_object_get(json_object_get(r, "fields"),
+	                                                               "msg"), "body")),
+	          "引号\"与\\反斜杠");
+	CHECK_STR(t, json_string_value(json_array_get(json_object_get(json_object_get(r, "fields"),
+	                                                              "tags"), 0)),
+	          "13800000001");
+	db_outbox_free(&o);
+	json_decref(recs);
+	/* an answer that is not JSON breaks a rule */
+	test_config(&cfg);
+	cfg.sms_success = "code=0";
+	recs = sms_once(t, &cfg, plain, "text", &o);
+	CHECK_STR(t, o.state, "failed");
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "not JSON") != NULL);
+	db_outbox_free(&o);
+	json_decref(recs);
+	/* GET: the form in the query string, after the URL's own */
+	test_config(&cfg);
+	cfg.sms_method = "GET";
+	cfg.sms_format = "form";
+	cfg.sms_body = "to={phone}&msg={text}";
+	recs = sms_once(t, &cfg, NULL, "短信 1+1", &o);
+	CHECK_STR(t, o.state, "sent");
+	r = json_array_get(recs, 0);
+	CHECK_STR(t, rec_str(r, "method"), "GET");
+	CHECK_STR(t, rec_field(r, "msg"), "短信 1+1");
+	CHECK_STR(t, rec_field(r, "acct"), "civic");
+	db_outbox_free(&o);
+	json_decref(recs);
+}
+
+static void
+test_sms_segments(struct t *t)
+{
+	struct notify_config cfg;
+	struct db_outbox o;
+	json_t *recs;
+	char long_text[1024] = "", *cut;
+	size_t i;
+
+	/* 100 Chinese characters, one segment of 70: 69 and the ellipsis, cut between characters */
+	for (i = 0; i < 100; i++)
+		strcat(long_text, i % 10 == 9 ? "九" : "字");
+	test_config(&cfg);
+	CHECK_INT(t, notify_utf8_len(long_text), 100);
+	cut = notify_sms_text(&cfg, long_text);
+	CHECK_STR(t, cut, long_text); /* no cut unless configured */
+	free(cut);
+	cfg.sms_max_segments = 1;
+	cut = notify_sms_text(&cfg, long_text);
+	CHECK_INT(t, cut != NULL ? notify_utf8_len(cut) : 0, 70);
+	CHECK(t, cut != NULL && strcmp(cut + strlen(cut) - 3, "…") == 0);
+	CHECK(t, cut != NULL && strncmp(cut, long_text, strlen(cut) - 3) == 0);
+	free(cut);
+	cfg.sms_max_segments = 2;
+	cut = notify_sms_text(&cfg, long_text);
+	CHECK_STR(t, cut, long_text); /* fits in two */
+	free(cut);
+	/* through the gateway: what it receives is valid UTF-8 of 70 characters */
+	cfg.sms_max_segments = 1;
+	recs = sms_once(t, &cfg, NULL, long_text, &o);
+	CHECK_STR(t, o.state, "sent");
+	CHECK_STR(t, o.body, long_text); /* the outbox keeps it whole */
+	CHECK_INT(t, notify_utf8_len(rec_str(json_array_get(recs, 0), "text")), 70);
+	db_outbox_free(&o);
+	json_decref(recs);
+}
+
+static void
+test_sms_config_check(struct t *t)
+{
+	struct notify_config cfg;
+	char err[200];
+
+	test_config(&cfg);
+	cfg.sms_method = "DELETE";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	test_config(&cfg);
+	cfg.sms_method = "GET";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1); /* GET needs form */
+	cfg.sms_format = "form";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
+	test_config(&cfg);
+	cfg.sms_body = "{\"mobile\":\"{phone}\"}"; /* no {text} */
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_body = "[\"{phone}\",\"{text}\"]"; /* not an object */
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_body = "{\"mobile\":\"{phone}\",\"content\":\"{text}\"}";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
+	cfg.sms_headers = "no colon here";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_headers = "A: 1 | B: 2";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
+	cfg.sms_success = "=0";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_success = "code";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_format = "xml";
+	cfg.sms_success = "";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+}
+
+/* One e-mail through an SMTP server started with extra arguments: its state into o. */
+static json_t *
+mail_once(struct t *t, struct notify_config *cfg, const char *const *extra, struct db_outbox *o)
+{
+	struct env e;
+	struct peer p = {0, 0, ""};
+	char url[64];
+	int64_t now = at("2025-10-09T10:00"), id;
+	size_t sent = 0;
+	json_t *recs = NULL;
+
+	memset(o, 0, sizeof(*o));
+	if (env_open(&e) != 0 || peer_start(&e, &p, "smtp", 0, extra) != 0) {
+		CHECK(t, 0);
+		goto out;
+	}
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", p.port);
+	cfg->smtp_url = url;
+	id = queue(&e, cfg, "email", "head@example.com", "a1", "主题", "正文", now);
+	CHECK_INT(t, notify_dispatch(e.c, cfg, e.cal, now, &sent), 0);
+	row(&e, id, o);
+	recs = peer_records(&p);
+out:
+	peer_stop(&p);
+	env_close(&e);
+	return recs;
+}
+
+static size_t
+count_key(json_t *recs, const char *key)
+{
+	json_t *r;
+	size_t i, n = 0;
+
+	json_array_foreach(recs, i, r)
+		if (json_object_get(r, key) != NULL)
+			n++;
+	return n;
+}
+
+static void
+test_smtp_auth(struct t *t)
+{
+	const char *extra[] = {"--auth", "civic:s3cret-Pass", NULL};
+	struct notify_config cfg;
+	struct db_outbox o;
+	json_t *recs, *r;
+
+	/* the right password: authenticated, delivered */
+	test_config(&cfg);
+	cfg.smtp_user = "civic";
+	cfg.smtp_password = "s3cret-Pass";
+	recs = mail_once(t, &cfg, extra, &o);
+	CHECK_STR(t, o.state, "sent");
+	CHECK_INT(t, count_key(recs, "auth"), 1);
+	CHECK_INT(t, count_key(recs, "rcpt"), 1);
+	r = json_array_get(recs, 0);
+	CHECK(t, json_is_true(json_object_get(r, "ok")));
+	CHECK_STR(t, rec_str(r, "login"), "civic");
+	db_outbox_free(&o);
+	json_decref(recs);
+	/* no AUTH configured: the server refuses the mail, nothing is delivered */
+	test_config(&cfg);
+	recs = mail_once(t, &cfg, extra, &o);
+	CHECK(t, o.state != NULL && strcmp(o.state, "sent") != 0);
+	CHECK_INT(t, count_key(recs, "rcpt"), 0);
+	db_outbox_free(&o);
+	json_decref(recs);
+	/* a wrong password: refused, nothing delivered, the reason kept */
+	test_config(&cfg);
+	cfg.smtp_user = "civic";
+	cfg.smtp_password = "wrong";
+	recs = mail_once(t, &cfg, extra, &o);
+	CHECK(t, o.state != NULL && strcmp(o.state, "sent") != 0);
+	CHECK_STR(t, o.state, "pending"); /* retried: the configuration may be fixed */
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "AUTH refused") != NULL);
+	CHECK_INT(t, count_key(recs, "rcpt"), 0);
+	db_outbox_free(&o);
+	json_decref(recs);
+	/* STARTTLS required from a server that does not offer it: nothing sent in clear */
+	test_config(&cfg);
+	cfg.smtp_starttls = "required";
+	recs = mail_once(t, &cfg, NULL, &o);
+	CHECK_STR(t, o.state, "pending");
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "no STARTTLS") != NULL);
+	CHECK_INT(t, json_array_size(recs), 0);
+	db_outbox_free(&o);
+	json_decref(recs);
+}
+
 int
 main(void)
 {
@@ -1000,6 +1302,11 @@ main(void)
 	RUN(&t, test_ladder_old_receipt);
 	RUN(&t, test_citizen);
 	RUN(&t, test_weekly);
+	RUN(&t, test_sms_gateway_form);
+	RUN(&t, test_sms_gateway_rule);
+	RUN(&t, test_sms_segments);
+	RUN(&t, test_sms_config_check);
+	RUN(&t, test_smtp_auth);
 	notify_cleanup();
 	return t_done(&t);
 }
