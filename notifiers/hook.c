@@ -39,6 +39,7 @@ notify_config_from_app(const struct app *app, struct notify_config *out)
 	out->sms_citizens = cfg->sms_citizens != 0;
 	out->public_url = cfg->public_url;
 	out->listen = cfg->listen;
+	out->combine_max = cfg->notify_combine_max;
 }
 
 /* Which citizen notice a workflow action makes (-1: none). */

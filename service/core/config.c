@@ -110,6 +110,9 @@ static const struct cfg_key keys[] = {
 	KEY_RANGE("sms_citizens", sms_citizens, "0", 0, 1,
 	          "1: a citizen who gave a mobile number gets the notices by SMS too (never the "
 	          "query code)"),
+	KEY_RANGE("notify_combine_max", notify_combine_max, "20", 1, 100,
+	          "notices for one recipient due at one moment that go out as one message (e-mail "
+	          "or SMS; an SMS within its segments); 1: each alone"),
 	KEY("public_url", CFG_STR, public_url, "",
 	    "where citizens reach the pages, e.g. https://xinxiang.example.gov.cn, for links in "
 	    "notices (empty: http://LISTEN)"),

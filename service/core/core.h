@@ -91,6 +91,7 @@ struct config {
 	long sms_segment_chars, sms_max_segments; /* characters per SMS segment; segments at
 	                                           * most (0: no cut) */
 	long sms_citizens;  /* 1: citizens who gave a mobile number get their notices by SMS */
+	long notify_combine_max; /* notices for one recipient at one moment in one message */
 	char *public_url;   /* where citizens reach the pages (links in notices); "" = LISTEN */
 	char *imap_url;     /* CIVICDESK_IMAP_URL */
 	long imap_interval; /* CIVICDESK_IMAP_INTERVAL: seconds between IMAP polls */

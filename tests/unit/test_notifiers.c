@@ -410,9 +410,9 @@ test_smtp_down_then_up(struct t *t)
 	struct env e;
 	struct peer p = {0, 0, ""};
 	struct notify_config cfg;
-	char url[64], to[64], step[32];
+	char url[64], to[64], step[32], body[32];
 	int64_t now = at("2025-10-09T10:00"), n_pending = -1, n_sent = -1;
-	int port = free_port(), i;
+	int port = free_port(), i, seen[500] = {0}, once = 0;
 	size_t sent = 0, max = 0, pass;
 	json_t *recs = NULL;
 
@@ -426,7 +426,8 @@ test_smtp_down_then_up(struct t *t)
 	for (i = 0; i < 500; i++) {
 		snprintf(to, sizeof(to), "head%d@example.com", i % 7);
 		snprintf(step, sizeof(step), "overdue/%d", i);
-		queue(&e, &cfg, "email", to, step, "逾期提醒", "正文", now);
+		snprintf(body, sizeof(body), "正文 <%d>", i);
+		queue(&e, &cfg, "email", to, step, "逾期提醒", body, now);
 	}
 	/* the server is down: every row waits, none is lost or failed */
 	for (pass = 0; pass < 5; pass++)
@@ -445,9 +446,33 @@ test_smtp_down_then_up(struct t *t)
 	CHECK_INT(t, db_outbox_count(e.c, "sent", &n_sent), 0);
 	CHECK_INT(t, n_sent, 500);
 	recs = peer_records(&p);
-	CHECK_INT(t, json_array_size(recs), 500);
-	CHECK_INT(t, distinct_ids(recs, &max), 500);
+	/* the notices of one head in one pass (100 rows) go out together, 20 to a message at
+	 * most: 5 passes of 7 heads with 14 or 15 rows each */
+	CHECK_INT(t, json_array_size(recs), 5 * 7);
+	CHECK_INT(t, distinct_ids(recs, &max), json_array_size(recs));
 	CHECK_INT(t, max, 1);
+	/* every notice in exactly one message, to its own head */
+	{
+		json_t *r;
+		size_t k;
+
+		json_array_foreach(recs, k, r) {
+			const char *b = rec_str(r, "body"), *rcpt;
+			int head;
+
+			rcpt = json_string_value(json_array_get(json_object_get(r, "rcpt"), 0));
+			if (rcpt == NULL || sscanf(rcpt, "head%d@", &head) != 1)
+				continue;
+			for (i = 0; i < 500; i++) {
+				snprintf(body, sizeof(body), "正文 <%d>", i);
+				if (strstr(b, body) != NULL && i % 7 == head)
+					seen[i]++;
+			}
+		}
+		for (i = 0; i < 500; i++)
+			once += seen[i] == 1;
+		CHECK_INT(t, once, 500);
+	}
 out:
 	json_decref(recs);
 	peer_stop(&p);
@@ -1279,6 +1304,108 @@ test_smtp_auth(struct t *t)
 	json_decref(recs);
 }
 
+
+/* Several notices for one recipient at one moment: one message, every row marked together with
+ * its Message-ID; a message tried before is sent again whole, even past the batch limit. */
+static void
+test_combine(struct t *t)
+{
+	struct env e;
+	struct peer p = {0, 0, ""}, g = {0, 0, ""};
+	struct notify_config cfg;
+	char url[64], body[64];
+	int64_t now = at("2025-10-09T10:00"), id[4], sid[3];
+	struct db_outbox o[4];
+	size_t sent = 0, i;
+	int port = free_port();
+	json_t *recs = NULL, *r;
+	char sixty[256] = "";
+
+	if (env_open(&e) != 0 || peer_start(&e, &g, "sms", 0, NULL) != 0) {
+		CHECK(t, 0);
+		goto out;
+	}
+	test_config(&cfg);
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", port);
+	cfg.smtp_url = url;
+	for (i = 0; i < 3; i++) {
+		snprintf(body, sizeof(body), "事项 XJ-%zu 已逾期。", i);
+		id[i] = queue(&e, &cfg, "email", "head@example.com", body, "逾期", body, now);
+	}
+	id[3] = queue(&e, &cfg, "email", "other@example.com", "o1", "单独一条", "正文", now);
+	/* the server is down: the three are tried as one message (one Message-ID) */
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now, &sent), 0);
+	for (i = 0; i < 4; i++)
+		row(&e, id[i], &o[i]);
+	CHECK(t, o[0].message_id != NULL && o[1].message_id != NULL && o[2].message_id != NULL);
+	CHECK(t, o[0].message_id && o[1].message_id && strcmp(o[0].message_id, o[1].message_id) == 0);
+	CHECK(t, o[0].message_id && o[2].message_id && strcmp(o[0].message_id, o[2].message_id) == 0);
+	CHECK(t, o[0].message_id && o[3].message_id && strcmp(o[0].message_id, o[3].message_id) != 0);
+	CHECK_INT(t, o[0].send_after, o[2].send_after);
+	for (i = 0; i < 4; i++)
+		db_outbox_free(&o[i]);
+	/* up again, with a batch of 2: the limit cuts the message, which is completed */
+	if (peer_start(&e, &p, "smtp", port, NULL) != 0) {
+		CHECK(t, 0);
+		goto out;
+	}
+	cfg.batch = 2;
+	for (i = 0; i < 3; i++)
+		CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 60, &sent), 0);
+	CHECK_INT(t, sent, 4);
+	recs = peer_records(&p);
+	CHECK_INT(t, json_array_size(recs), 2);
+	for (i = 0; i < 4; i++)
+		row(&e, id[i], &o[i]);
+	json_array_foreach(recs, i, r) {
+		const char *to = json_string_value(json_array_get(json_object_get(r, "rcpt"), 0));
+		char mid[200];
+
+		if (to != NULL && strcmp(to, "head@example.com") == 0) {
+			snprintf(mid, sizeof(mid), "<%s>", o[0].message_id ? o[0].message_id : "");
+			CHECK_STR(t, rec_str(r, "message_id"), mid);
+			CHECK(t, strstr(rec_str(r, "subject"), "3 条通知") != NULL);
+			CHECK(t, strstr(rec_str(r, "body"), "事项 XJ-0 已逾期。") != NULL);
+			CHECK(t, strstr(rec_str(r, "body"), "事项 XJ-1 已逾期。") != NULL);
+			CHECK(t, strstr(rec_str(r, "body"), "事项 XJ-2 已逾期。") != NULL);
+		} else
+			CHECK_STR(t, rec_str(r, "subject"), "单独一条");
+	}
+	for (i = 0; i < 4; i++) {
+		CHECK_STR(t, o[i].state, "sent");
+		CHECK_INT(t, o[i].attempts, 2);
+		db_outbox_free(&o[i]);
+	}
+	/* SMS within two segments of 70: two 60-character texts share one, the third waits for
+	 * the next */
+	for (i = 0; i < 60; i++)
+		strcat(sixty, "字");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/send", g.port);
+	cfg.sms_url = url;
+	cfg.smtp_url = "";
+	cfg.batch = 100;
+	cfg.sms_max_segments = 2;
+	for (i = 0; i < 3; i++) {
+		snprintf(body, sizeof(body), "s%zu", i);
+		sid[i] = queue(&e, &cfg, "sms", "13800000001", body, NULL, sixty, now + 100);
+	}
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 100, &sent), 0);
+	json_decref(recs);
+	recs = peer_records(&g);
+	CHECK_INT(t, json_array_size(recs), 2);
+	CHECK_INT(t, notify_utf8_len(rec_str(json_array_get(recs, 0), "text")), 121);
+	for (i = 0; i < 3; i++) {
+		row(&e, sid[i], &o[i]);
+		CHECK_STR(t, o[i].state, "sent");
+		db_outbox_free(&o[i]);
+	}
+out:
+	json_decref(recs);
+	peer_stop(&p);
+	peer_stop(&g);
+	env_close(&e);
+}
+
 int
 main(void)
 {
@@ -1307,6 +1434,7 @@ main(void)
 	RUN(&t, test_sms_segments);
 	RUN(&t, test_sms_config_check);
 	RUN(&t, test_smtp_auth);
+	RUN(&t, test_combine);
 	notify_cleanup();
 	return t_done(&t);
 }
