@@ -999,6 +999,27 @@ test_weekly(struct t *t)
 	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2026-11-09T07:00"), &q), 0);
 	CHECK_INT(t, q, 2);
 	CHECK_INT(t, count_rows(&e, "digest/", NULL), 4);
+	/* never skipped silently: 稽查处 has no head (nor a mailbox); admin2 has no address */
+	add_account(&e, "admin2", "admin", 0, NULL, NULL);
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2026-11-16T07:00"), &q), 0);
+	{
+		struct db_notify_missing *m = NULL;
+		size_t nm = 0, k, head = 0, admin = 0;
+
+		CHECK_INT(t, db_notify_missing_list(e.c, 100, &m, &nm), 0);
+		for (k = 0; k < nm; k++) {
+			if (strcmp(m[k].role, "section_head") == 0 && m[k].account_id == 0 &&
+			    m[k].section_id == other && strcmp(m[k].step, "digest/2025-10-06") == 0)
+				head++;
+			if (strcmp(m[k].role, "admin") == 0 && m[k].username != NULL &&
+			    strcmp(m[k].username, "admin2") == 0 &&
+			    strcmp(m[k].step, "coverage/2026-12-31/2026-11-16") == 0)
+				admin++;
+		}
+		CHECK_INT(t, head, 1);
+		CHECK_INT(t, admin, 1);
+		db_notify_missing_free(m, nm);
+	}
 	env_close(&e);
 }
 
