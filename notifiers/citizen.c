@@ -150,9 +150,14 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 	has_mobile = cfg->sms_citizens && notify_mobile(item->phone, mobile, sizeof(mobile));
 	if (!has_mail && !has_mobile)
 		return 0;
-	for (i = 0; i < item->nclocks; i++)
-		if (strcmp(item->clocks[i].name, "reply") == 0 && item->clocks[i].due > 0)
+	for (i = 0; i < item->nclocks; i++) {
+		if (strcmp(item->clocks[i].name, "reply") != 0)
+			continue;
+		if (item->clocks[i].due > 0)
 			notify_format_time(item->clocks[i].due, due, sizeof(due));
+		else if (item->clocks[i].paused_at != 0)
+			snprintf(due, sizeof(due), "暂停 / paused");
+	}
 	kind_label(item->kind, &kzh, &ken);
 	cut(item->subject, 600, quoted, sizeof(quoted));
 	cut(note != NULL ? note : "", sizeof(said) - 1, said, sizeof(said));
@@ -183,7 +188,7 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 	}
 	if (has_mobile) {
 		/* short: the number and the due date; never the query code, nor what was written */
-		if (strcmp(due, "-") != 0)
+		if (strcmp(due, "-") != 0 && strncmp(due, "暂停", 6) != 0)
 			snprintf(sms, sizeof(sms), "【civicdesk】%s，受理编号%s，答复期限%s。",
 			         events[ev].zh, item->tracking, due);
 		else
