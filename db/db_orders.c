@@ -6,21 +6,16 @@
 
 #include "db_int.h"
 
-enum stmt {
-	STMT_REMIND_ADD,
-	STMT_REMIND_DUE,
-	STMT_REMIND_DONE,
-	STMT__MAX
-};
+enum stmt { STMT_REMIND_ADD, STMT_REMIND_DUE, STMT_REMIND_DONE, STMT__MAX };
 
 static const char *const stmts[STMT__MAX] = {
-	[STMT_REMIND_ADD] = "INSERT INTO supervision_reminders (order_id, remind_at) VALUES (?, ?) "
-	                    "ON CONFLICT (order_id) DO UPDATE SET remind_at = excluded.remind_at",
-	[STMT_REMIND_DUE] = "SELECT s.id, s.item_id, s.at, coalesce(s.by_id, 0), s.by_name, s.note, "
-	                    "s.due, s.section_id FROM supervision_reminders r "
-	                    "JOIN supervision s ON s.id = r.order_id WHERE r.remind_at <= ? "
-	                    "ORDER BY r.remind_at, r.order_id LIMIT ?",
-	[STMT_REMIND_DONE] = "DELETE FROM supervision_reminders WHERE order_id = ?",
+    [STMT_REMIND_ADD] = "INSERT INTO supervision_reminders (order_id, remind_at) VALUES (?, ?) "
+                        "ON CONFLICT (order_id) DO UPDATE SET remind_at = excluded.remind_at",
+    [STMT_REMIND_DUE] = "SELECT s.id, s.item_id, s.at, coalesce(s.by_id, 0), s.by_name, s.note, "
+                        "s.due, s.section_id FROM supervision_reminders r "
+                        "JOIN supervision s ON s.id = r.order_id WHERE r.remind_at <= ? "
+                        "ORDER BY r.remind_at, r.order_id LIMIT ?",
+    [STMT_REMIND_DONE] = "DELETE FROM supervision_reminders WHERE order_id = ?",
 };
 
 int
@@ -38,8 +33,8 @@ db_supervision_remind_add(struct db_conn *c, int64_t order_id, int64_t remind_at
 }
 
 int
-db_supervision_remind_due(struct db_conn *c, int64_t now, int limit,
-                          struct db_supervision **out, size_t *n)
+db_supervision_remind_due(struct db_conn *c, int64_t now, int limit, struct db_supervision **out,
+                          size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_REMIND_DUE]);
 	struct db_supervision *v = NULL, *nv, *s;

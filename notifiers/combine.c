@@ -47,8 +47,8 @@ room(const struct notify_config *cfg, int sms, const struct notify_group *g,
 }
 
 int
-notify_group_rows(const struct notify_config *cfg, int sms, const struct db_outbox *rows,
-                  size_t n, const unsigned char *skip, struct notify_group **out, size_t *ng)
+notify_group_rows(const struct notify_config *cfg, int sms, const struct db_outbox *rows, size_t n,
+                  const unsigned char *skip, struct notify_group **out, size_t *ng)
 {
 	struct notify_group *g = NULL, *x;
 	size_t len = 0, i, j;
@@ -102,8 +102,8 @@ notify_groups_free(struct notify_group *g, size_t n)
 }
 
 /* Appends printf output to buf (size cap), never past it. */
-static void
-put(char *buf, size_t cap, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 put(char *buf, size_t cap, size_t *len, const char *fmt, ...)

@@ -37,9 +37,8 @@ due_of(const struct db_item *it, char *buf, size_t size)
 }
 
 int
-notify_followup(struct db_conn *c, const struct notify_config *cfg,
-                const struct sla_calendar *cal, const struct db_item *it, const char *comment,
-                int64_t at)
+notify_followup(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+                const struct db_item *it, const char *comment, int64_t at)
 {
 	struct notify_staff st;
 	char step[64], subject[512], body[TEXT_MAX], said[1024];
@@ -77,7 +76,8 @@ order_notice(struct db_conn *c, const struct notify_config *cfg, const struct sl
 	int rc;
 
 	struct notify_staff st;
-	char step[64], subject[512], body[TEXT_MAX], text[512], due[32], reply_due[32], quoted[2400];
+	char step[64], subject[512], body[TEXT_MAX], text[512], due[32], reply_due[32],
+	    quoted[2400];
 
 	notify_format_time(order_due, due, sizeof(due));
 	due_of(it, reply_due, sizeof(reply_due));
@@ -165,8 +165,8 @@ notify_orders_scan(struct db_conn *c, const struct notify_config *cfg,
 				goto rollback;
 			rc = 0;
 			if (r > 0 && !ended(&it))
-				rc = order_notice(c, cfg, cal, &it, v[i].note, v[i].by_name, v[i].due, 1,
-				                  now, queued);
+				rc = order_notice(c, cfg, cal, &it, v[i].note, v[i].by_name,
+				                  v[i].due, 1, now, queued);
 			if (r > 0)
 				db_item_free(&it);
 			if (rc != 0 || db_supervision_remind_done(c, v[i].id) != 0)

@@ -1427,6 +1427,29 @@ out:
 	env_close(&e);
 }
 
+
+/* Which citizens' numbers get SMS: mainland mobile numbers, written in any of the usual ways. */
+static void
+test_mobile(struct t *t)
+{
+	char buf[16] = "";
+
+	CHECK_INT(t, notify_mobile("13912345678", buf, sizeof(buf)), 1);
+	CHECK_STR(t, buf, "13912345678");
+	CHECK_INT(t, notify_mobile("+86 139-1234-5678", buf, sizeof(buf)), 1);
+	CHECK_STR(t, buf, "13912345678");
+	CHECK_INT(t, notify_mobile("008613912345678", buf, sizeof(buf)), 1);
+	CHECK_INT(t, notify_mobile("+8619912345678", buf, sizeof(buf)), 1);
+	CHECK_STR(t, buf, "19912345678");
+	CHECK_INT(t, notify_mobile("010-12345678", buf, sizeof(buf)), 0);
+	CHECK_INT(t, notify_mobile("12345678901", buf, sizeof(buf)), 0);
+	CHECK_INT(t, notify_mobile("1391234567", buf, sizeof(buf)), 0);
+	CHECK_INT(t, notify_mobile("139123456789", buf, sizeof(buf)), 0);
+	CHECK_INT(t, notify_mobile("139-1234-567x", buf, sizeof(buf)), 0);
+	CHECK_INT(t, notify_mobile("", buf, sizeof(buf)), 0);
+	CHECK_INT(t, notify_mobile(NULL, buf, sizeof(buf)), 0);
+}
+
 int
 main(void)
 {
@@ -1456,6 +1479,7 @@ main(void)
 	RUN(&t, test_sms_config_check);
 	RUN(&t, test_smtp_auth);
 	RUN(&t, test_combine);
+	RUN(&t, test_mobile);
 	notify_cleanup();
 	return t_done(&t);
 }
