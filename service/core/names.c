@@ -1,26 +1,8 @@
-/* names.c: the names of roles, kinds, channels and clocks as stored and as the API spells them. */
+/* names.c: the names of the clocks as stored and as the API spells them (the names of roles,
+ * kinds, channels and states are the store's: db/db_names.c). */
 #include <string.h>
 
 #include "core_int.h"
-
-static const char *const roles[ROLE__MAX] = {
-	[ROLE_HANDLER] = "handler",       [ROLE_SECTION_HEAD] = "section_head",
-	[ROLE_DISPATCHER] = "dispatcher", [ROLE_SUPERVISOR] = "supervisor",
-	[ROLE_ADMIN] = "admin",
-};
-
-static const char *const kinds[KIND__MAX] = {
-	[KIND_LETTER] = "letter",
-	[KIND_COMPLAINT] = "complaint",
-	[KIND_CONSULTATION] = "consultation",
-};
-
-static const char *const channels[CHANNEL__MAX] = {
-	[CHANNEL_WEB] = "web",
-	[CHANNEL_EMAIL] = "email",
-	[CHANNEL_POST] = "post",
-	[CHANNEL_PHONE] = "phone",
-};
 
 static const char *const clocks[CLOCK__MAX] = {
 	[CLOCK_FORWARD] = "forward",
@@ -39,42 +21,6 @@ find(const char *const *table, int n, const char *s)
 		if (strcmp(table[i], s) == 0)
 			return i;
 	return -1;
-}
-
-const char *
-role_name(enum role r)
-{
-	return (unsigned)r < ROLE__MAX ? roles[r] : "?";
-}
-
-int
-role_parse(const char *s)
-{
-	return find(roles, ROLE__MAX, s);
-}
-
-const char *
-kind_name(enum kind k)
-{
-	return (unsigned)k < KIND__MAX ? kinds[k] : "?";
-}
-
-int
-kind_parse(const char *s)
-{
-	return find(kinds, KIND__MAX, s);
-}
-
-const char *
-channel_name(enum channel c)
-{
-	return (unsigned)c < CHANNEL__MAX ? channels[c] : "?";
-}
-
-int
-channel_parse(const char *s)
-{
-	return find(channels, CHANNEL__MAX, s);
 }
 
 const char *

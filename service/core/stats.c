@@ -210,10 +210,9 @@ rank_sort(struct stats_section *v, size_t n, const int *order)
 
 /* 1 if an item in state s has ended (no longer open), else 0. */
 static int
-state_ended(const char *s)
+state_ended(enum wf_state s)
 {
-	return strcmp(s, "replied") == 0 || strcmp(s, "closed") == 0 ||
-	       strcmp(s, "rejected") == 0 || strcmp(s, "merged") == 0;
+	return s == WF_REPLIED || s == WF_CLOSED || s == WF_REJECTED || s == WF_MERGED;
 }
 
 /* The reply clock of item (lent), or NULL. */
@@ -349,8 +348,8 @@ stats_record(struct app *app, struct db_conn *c, const struct db_item *item, con
 		f.ended = at;
 		if (f.first_end == 0) {
 			f.first_end = at;
-			if (strcmp(item->state, "rejected") == 0 || strcmp(item->state, "merged") == 0)
-				snprintf(f.outcome, sizeof(f.outcome), "%s", item->state);
+			if (item->state == WF_REJECTED || item->state == WF_MERGED)
+				snprintf(f.outcome, sizeof(f.outcome), "%s", wf_state_name(item->state));
 			else
 				snprintf(f.outcome, sizeof(f.outcome), "%s",
 				         item->replied_at != 0 ? "replied" : "closed");
