@@ -353,14 +353,32 @@ bind_period(sqlite3_stmt *st, int64_t from, int64_t to, int64_t only_section, in
 	return 0;
 }
 
+static int
+wd_row(sqlite3_stmt *st, void *row)
+{
+	struct db_stats_wd *w = row;
+
+	w->section_id = sqlite3_column_int64(st, 0);
+	w->wd = sqlite3_column_int(st, 1);
+	w->n = sqlite3_column_int64(st, 2);
+	return 0;
+}
+
+static void
+wd_rows_free(void *rows, size_t n)
+{
+	(void)n;
+	free(rows);
+}
+
 int
 db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t from_day, int32_t to_day,
                 int32_t end_day, int64_t only_section, struct db_stats_row **rows,
                 size_t *nrows, struct db_stats_wd **wd, size_t *nwd)
 {
 	struct db_stats_row *v = NULL;
-	struct db_stats_wd *w = NULL, *nw;
-	size_t n = 0, cap = 0, wn = 0, wcap = 0, q, k;
+	struct db_stats_wd *w = NULL;
+	size_t n = 0, cap = 0, wn = 0, q, k;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -390,21 +408,11 @@ db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t from_day, i
 	st = db_prep(c, stmts[STMT_P_WD]);
 	if (st == NULL || bind_period(st, from, to, only_section, from_day, to_day, end_day) != 0)
 		goto fail;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nw = db_grow(w, wn, &wcap, sizeof(*w));
-		if (nw == NULL)
-			goto fail;
-		w = nw;
-		w[wn].section_id = sqlite3_column_int64(st, 0);
-		w[wn].wd = sqlite3_column_int(st, 1);
-		w[wn].n = sqlite3_column_int64(st, 2);
-		wn++;
-	}
-	if (rc != SQLITE_DONE) {
-		db_log("%s", sqlite3_errmsg(c->h));
+	if (db_list_rows(c, st, sizeof(*w), "stats_wd", wd_row, wd_rows_free, (void **)&w, &wn) !=
+	    0) {
+		st = NULL; /* reset by db_list_rows */
 		goto fail;
 	}
-	db_reset(st);
 	*rows = v;
 	*nrows = n;
 	*wd = w;
