@@ -36,6 +36,7 @@ enum role {
 
 enum kind { KIND_LETTER, KIND_COMPLAINT, KIND_CONSULTATION, KIND__MAX };
 enum channel { CHANNEL_WEB, CHANNEL_EMAIL, CHANNEL_POST, CHANNEL_PHONE, CHANNEL__MAX };
+enum clock_name { CLOCK_FORWARD, CLOCK_REPLY, CLOCK_EXPLAIN, CLOCK__MAX };
 
 /* The states of an item (DESIGN.md "Items and clocks"). Approval is a state of its own: a
  * section head's approval moves a reviewed draft in_review -> approved, and sending the reply
@@ -71,6 +72,8 @@ const char *channel_name(enum channel c);
 int channel_parse(const char *s);
 const char *wf_state_name(enum wf_state s);
 int wf_state_parse(const char *s);
+const char *clock_label(enum clock_name c);
+int clock_parse(const char *s);
 
 /* --- store and connections (db.c) ------------------------------------------------------ */
 

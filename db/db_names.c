@@ -1,5 +1,5 @@
-/* db_names.c: the names of roles, kinds, channels and item states, as the store holds them and
- * as the API spells them. The one table of each; everything above db/ passes the enums. */
+/* db_names.c: the names of roles, kinds, channels, item states and clocks, as the store holds
+ * them and as the API spells them. The one table of each; everything above db/ passes enums. */
 #include <string.h>
 
 #include "db.h"
@@ -38,6 +38,12 @@ static const char *const states[WF_STATE__MAX] = {
 	[WF_FORWARDED] = "forwarded",
 	[WF_REJECTED] = "rejected",
 	[WF_MERGED] = "merged",
+};
+
+static const char *const clocks[CLOCK__MAX] = {
+	[CLOCK_FORWARD] = "forward",
+	[CLOCK_REPLY] = "reply",
+	[CLOCK_EXPLAIN] = "explain",
 };
 
 static int
@@ -99,4 +105,16 @@ int
 wf_state_parse(const char *s)
 {
 	return find(states, WF_STATE__MAX, s);
+}
+
+const char *
+clock_label(enum clock_name c)
+{
+	return (unsigned)c < CLOCK__MAX ? clocks[c] : "?";
+}
+
+int
+clock_parse(const char *s)
+{
+	return find(clocks, CLOCK__MAX, s);
 }

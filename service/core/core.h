@@ -22,13 +22,10 @@
 #define CIVICDESK_VERSION "0.1.0"
 
 
-/* --- domain names (names.c) -------------------------------------------------------------- */
+/* --- domain names ------------------------------------------------------------------------ */
 
-/* enum role, kind, channel and wf_state, with role_name/kind_name/... live in db.h: they are
- * what the store holds. The clock names are the core's own. */
-enum clock_name { CLOCK_FORWARD, CLOCK_REPLY, CLOCK_EXPLAIN, CLOCK__MAX };
-const char *clock_label(enum clock_name c);
-int clock_parse(const char *s);
+/* enum role, kind, channel, wf_state and clock_name, with role_name, kind_name, …, clock_label
+ * and their *_parse, live in db.h: they are the names the store holds. */
 
 /* --- configuration (config.c) ------------------------------------------------------------ */
 
