@@ -370,8 +370,9 @@ void app_policies(struct app *app, struct policies *out);
 void app_policies_swap(struct app *app, const struct policies *p);
 /* Loads the configuration (--config FILE / CIVICDESK_CONFIG / ./civicdesk.conf), sets the time
  * zone, loads the calendar and opens the database into app, for every command. Returns 0 or -1
- * (message printed). A database it creates gets the demo data (with demo = 1), printed on
- * `demo_out`: stdout for serve, stderr for commands whose stdout scripts read. */
+ * (message printed; on failure everything is closed again, do not call app_close). A database
+ * it creates gets the demo data (with demo = 1), printed on `demo_out`: stdout for serve,
+ * stderr for commands whose stdout scripts read. */
 int app_open(struct app *app, const char *config_path, FILE *demo_out);
 void app_close(struct app *app);
 
