@@ -654,6 +654,7 @@ struct db_fact {
 	int reply_wd;         /* working days from receipt to that reply; -1 when unknown */
 	int64_t reply_due;    /* due instant of the reply clock; 0 while paused or none */
 	int64_t supervised;   /* when a supervision order was given */
+	int64_t first_due;    /* reply due instant when it first ended; 0 before, or unknown */
 };
 
 /* The facts of item_id: 1 found / 0 not found / -1. */

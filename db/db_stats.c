@@ -32,7 +32,7 @@ enum stmt {
 
 #define FACT_COLS                                                                                  \
 	"item_id, section_id, received, accepted, first_end, reopened, ended, outcome, replied_at, " \
-	"reply_result, reply_wd, reply_due, supervised"
+	"reply_result, reply_wd, reply_due, supervised, first_due"
 #define RATING_COLS                                                                                \
 	"id, item_id, round, section_id, at, value, comment, followup, followup_at, followup_by, "   \
 	"followup_note"
@@ -43,7 +43,7 @@ enum stmt {
 static const char *const stmts[STMT__MAX] = {
 	[STMT_FACT_GET] = "SELECT " FACT_COLS " FROM item_facts WHERE item_id = ?",
 	[STMT_FACT_PUT] = "INSERT OR REPLACE INTO item_facts (" FACT_COLS ") "
-	                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_DAILY_ADD] = "INSERT INTO stats_daily (section_id, day, open, overdue, received, "
 	                   "accepted, replied, on_time, late, wd_sum, rejected, merged, closed, "
 	                   "supervised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -173,6 +173,7 @@ db_fact_get(struct db_conn *c, int64_t item_id, struct db_fact *out)
 		                    sqlite3_column_int(st, 10);
 		out->reply_due = sqlite3_column_int64(st, 11);
 		out->supervised = sqlite3_column_int64(st, 12);
+		out->first_due = sqlite3_column_int64(st, 13);
 	}
 	db_reset(st);
 	return rc;
@@ -194,7 +195,8 @@ db_fact_put(struct db_conn *c, const struct db_fact *f)
 	    db_bind_text(st, 10, f->reply_result[0] ? f->reply_result : NULL) ||
 	    (f->reply_wd < 0 ? sqlite3_bind_null(st, 11) != SQLITE_OK :
 	                       db_bind_int(st, 11, f->reply_wd) != 0) ||
-	    bind_opt(st, 12, f->reply_due) || bind_opt(st, 13, f->supervised)) {
+	    bind_opt(st, 12, f->reply_due) || bind_opt(st, 13, f->supervised) ||
+	    bind_opt(st, 14, f->first_due)) {
 		db_reset(st);
 		return -1;
 	}
