@@ -158,7 +158,7 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 		else if (item->clocks[i].paused_at != 0)
 			snprintf(due, sizeof(due), "暂停 / paused");
 	}
-	kind_label(item->kind, &kzh, &ken);
+	kind_label(kind_name(item->kind), &kzh, &ken);
 	cut(item->subject, 600, quoted, sizeof(quoted));
 	cut(note != NULL ? note : "", sizeof(said) - 1, said, sizeof(said));
 	if (events[ev].repeats)

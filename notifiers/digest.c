@@ -152,7 +152,7 @@ digest_section(struct db_conn *c, const struct notify_config *cfg,
 		else
 			notify_format_time(rows[i].next_due, due, sizeof(due));
 		append(body, DIGEST_MAX, &len, "%s  %-10s  %s%s  %s\n", rows[i].tracking,
-		       rows[i].state, due,
+		       wf_state_name(rows[i].state), due,
 		       rows[i].next_due != DB_NO_DUE && rows[i].next_due < now ? " 逾期" : "",
 		       rows[i].subject);
 	}

@@ -94,9 +94,9 @@ order_notice(struct db_conn *c, const struct notify_config *cfg, const struct sl
 	         "主题：%s\n处室：%s\n状态：%s\n答复期限：%s\n\n"
 	         "%sItem %s is under a supervision order of %s, due %s.\n",
 	         reminder ? "督办期限已到：" : "", it->tracking, by, due, quoted, it->subject,
-	         it->section_name != NULL ? it->section_name : "-", it->state, reply_due,
-	         reminder ? "The supervision order's due date has come. " : "", it->tracking, by,
-	         due);
+	         it->section_name != NULL ? it->section_name : "-", wf_state_name(it->state),
+	         reply_due, reminder ? "The supervision order's due date has come. " : "",
+	         it->tracking, by, due);
 	snprintf(text, sizeof(text), "【civicdesk】%s %s 督办期限%s，请及时办理。",
 	         reminder ? "督办到期" : "督办", it->tracking, due);
 	memset(&st, 0, sizeof(st));
@@ -140,7 +140,7 @@ notify_supervised(struct db_conn *c, const struct notify_config *cfg,
 static int
 ended(const struct db_item *it)
 {
-	int s = wf_state_parse(it->state);
+	enum wf_state s = it->state;
 
 	return s == WF_REPLIED || s == WF_CLOSED || s == WF_REJECTED || s == WF_MERGED;
 }

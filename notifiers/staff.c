@@ -9,11 +9,11 @@
 #include "notifiers_int.h"
 #include "service/core/core.h"
 
-/* 1 when a holds role r (the accounts' role is a name in the store). */
+/* 1 when a holds role r. */
 static int
 has_role(const struct db_account *a, enum role r)
 {
-	return role_parse(a->role) == (int)r;
+	return a->role == r;
 }
 
 static int
