@@ -3,6 +3,7 @@
  * libesmtp, with STARTTLS off, optional or required and, when a user is configured, SMTP AUTH
  * through libesmtp's SASL client (PLAIN or LOGIN). SMTP 5xx fails a notice at once; 4xx and
  * connection failures are retried. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,7 @@ auth_interact(auth_client_request_t req, char **result, int fields, void *arg)
 struct last_reply {
 	char line[160];
 	int no_starttls; /* the server offers no STARTTLS while it is required */
+	char tls[200];   /* why the TLS session was refused, or "" */
 };
 
 static void
@@ -151,14 +153,42 @@ on_protocol(const char *buf, int len, int writing, void *arg)
 	lr->line[n] = '\0';
 }
 
+/* libesmtp's events: a missing STARTTLS, and a server certificate it refuses (libesmtp 1.1
+ * checks it against $XDG_CONFIG_DIR/libesmtp/ca.pem or ~/.config/libesmtp/ca.pem, or the
+ * system's CAs when there is none, and the host name of smtp_url against its names; a refused
+ * certificate ends the session). */
 static void
 on_event(smtp_session_t s, int event, void *arg, ...)
 {
 	struct last_reply *lr = arg;
+	va_list ap;
+	long verify;
 
 	(void)s;
-	if (event == SMTP_EV_EXTNA_STARTTLS)
+	switch (event) {
+	case SMTP_EV_EXTNA_STARTTLS:
 		lr->no_starttls = 1;
+		break;
+	case SMTP_EV_INVALID_PEER_CERTIFICATE:
+		va_start(ap, arg);
+		verify = va_arg(ap, long);
+		va_end(ap);
+		snprintf(lr->tls, sizeof(lr->tls),
+		         "the server's certificate is not trusted (OpenSSL verify result %ld)", verify);
+		break;
+	case SMTP_EV_WRONG_PEER_CERTIFICATE:
+		snprintf(lr->tls, sizeof(lr->tls), "the server's certificate is for another host");
+		break;
+	case SMTP_EV_NO_PEER_CERTIFICATE:
+		snprintf(lr->tls, sizeof(lr->tls), "the server showed no certificate");
+		break;
+	case SMTP_EV_UNUSABLE_CA_LIST:
+		snprintf(lr->tls, sizeof(lr->tls),
+		         "libesmtp's ca.pem cannot be used (a file of mode 0600 of this user)");
+		break;
+	default:
+		break;
+	}
 }
 
 static void
@@ -166,7 +196,8 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 {
 	smtp_session_t s = NULL;
 	auth_context_t auth = NULL;
-	struct last_reply lr = {"", 0};
+	struct last_reply lr = {"", 0, ""};
+	char ended[600];
 	smtp_message_t *sm = NULL;
 	smtp_recipient_t *rc = NULL;
 	char **texts = NULL, hostport[300], ebuf[200];
@@ -247,16 +278,17 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 				msgs[i].result = st != NULL ? by_code(st->code) : NOTIFY_RETRY;
 			}
 		}
-		if (msgs[i].result != NOTIFY_SENT && (st == NULL || st->code == 0))
+		if (msgs[i].result != NOTIFY_SENT && (st == NULL || st->code == 0)) {
 			/* the session ended before this message: say why */
-			snprintf(msgs[i].error, sizeof(msgs[i].error), "SMTP session ended%s: %s",
+			snprintf(ended, sizeof(ended), "SMTP session ended%s%s%s: %s",
 			         lr.no_starttls ? " (the server offers no STARTTLS, smtp_starttls = "
 			                          "required)"
 			         : auth != NULL && strncmp(lr.line, "334", 3) == 0
 			                 ? " (AUTH refused: check smtp_user and smtp_password)"
 			                 : "",
-			         lr.line[0] ? lr.line : "no answer");
-		else if (msgs[i].result != NOTIFY_SENT) {
+			         lr.tls[0] ? ": " : "", lr.tls, lr.line[0] ? lr.line : "no answer");
+			snprintf(msgs[i].error, sizeof(msgs[i].error), "%.250s", ended);
+		} else if (msgs[i].result != NOTIFY_SENT) {
 			snprintf(msgs[i].error, sizeof(msgs[i].error), "SMTP %d %s", st->code,
 			         st->text != NULL ? st->text : "");
 			msgs[i].error[strcspn(msgs[i].error, "\r\n")] = '\0';

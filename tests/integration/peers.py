@@ -4,7 +4,8 @@ lines in a log file.
 
 As a program (for the C unit tests):
     peers.py smtp --log FILE [--port N] [--reject ADDR]... [--tempfail ADDR]... [--delay S]
-             [--auth USER:PASSWORD]   (AUTH PLAIN/LOGIN required, without TLS on loopback)
+             [--auth USER:PASSWORD]   (AUTH PLAIN/LOGIN required; without TLS unless --tls)
+             [--tls CERT:KEY]         (STARTTLS offered and required before MAIL and AUTH)
     peers.py sms --log FILE [--port N] [--script 500,timeout,429:120,200] [--perm PHONE]...
              [--sleep SECONDS] [--answer JSON]   (the body of a 2xx answer)
 prints "port N" on its first line of standard output, then serves until killed.
@@ -74,6 +75,7 @@ def serve_smtp(args):
                 "date": str(msg["date"]),
                 "auto_submitted": str(msg["auto-submitted"]),
                 "content_type": str(msg["content-type"]),
+                "tls": session.ssl is not None,
                 "t": time.time(),
             })
             return "250 OK"
@@ -90,7 +92,13 @@ def serve_smtp(args):
             return smtp.AuthResult(success=ok)
 
         auth = {"authenticator": authenticator, "auth_required": True,
-                "auth_require_tls": False}
+                "auth_require_tls": bool(args.tls)}
+    if args.tls:
+        import ssl
+        cert, _, key = args.tls.partition(":")
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key)
+        auth.update({"tls_context": ctx, "require_starttls": True})
 
     async def main():
         loop = asyncio.get_running_loop()
@@ -244,6 +252,7 @@ def main():
     p.add_argument("--sleep", type=float, default=3.0)
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument("--auth", default="")
+    p.add_argument("--tls", default="")
     p.add_argument("--answer", default="")
     args = p.parse_args()
     if args.kind == "smtp":

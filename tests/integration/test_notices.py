@@ -8,6 +8,8 @@ causes before the next one, so that nothing is combined by chance.
 """
 import os
 import shutil
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -240,6 +242,89 @@ class Notices(unittest.TestCase):
         at_moment(self.server, "2025-11-07T15:00")
         self.assertEqual(len(reminders(a["tracking"])), 1)
         self.assertEqual(reminders(b["tracking"]), [])
+
+
+def make_certs(d):
+    """A test CA and a certificate for localhost signed by it, made with Debian's openssl;
+    and a self-signed one for localhost that no CA vouches for. Returns the file names."""
+    def run(*a):
+        subprocess.run(["openssl", *a], cwd=d, check=True, capture_output=True)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=civicdesk test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
+        "-subj", "/CN=localhost")
+    with open(os.path.join(d, "san.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost\n")
+    run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "san.ext")
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self.key", "-out",
+        "self.pem", "-days", "2", "-subj", "/CN=localhost")
+    return {k: os.path.join(d, k) for k in ("ca.pem", "srv.pem", "srv.key", "self.pem",
+                                             "self.key")}
+
+
+class StartTLS(unittest.TestCase):
+    """smtp_starttls = required with SMTP AUTH against a server that offers STARTTLS and takes
+    AUTH only over TLS: delivered over TLS when its certificate is trusted (libesmtp reads the
+    trusted CAs from ~/.config/libesmtp/ca.pem of the user civicdesk runs as, or
+    $XDG_CONFIG_DIR/libesmtp/ca.pem), refused otherwise."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="civicdesk-tls-")
+        self.certs = make_certs(self.tmp)
+        self.home = os.path.join(self.tmp, "home")
+        os.makedirs(os.path.join(self.home, ".config", "libesmtp"), mode=0o700)
+        ca = os.path.join(self.home, ".config", "libesmtp", "ca.pem")
+        shutil.copy(self.certs["ca.pem"], ca)
+        os.chmod(ca, 0o600)
+        self.peer = self.server = None
+
+    def tearDown(self):
+        try:
+            if self.server is not None:
+                self.server.cleanup()
+        finally:
+            if self.peer is not None:
+                self.peer.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run_with(self, cert, key):
+        self.peer = peers.Peer("smtp", self.tmp, "--tls", "%s:%s" % (cert, key),
+                               "--auth", "civic:Tls-s3cret").start()
+        self.server = harness.Server(env={
+            "HOME": self.home, "CIVICDESK_SMTP_URL": "smtp://localhost:%d" % self.peer.port,
+            "CIVICDESK_SMTP_STARTTLS": "required", "CIVICDESK_SMTP_USER": "civic",
+            "CIVICDESK_SMTP_PASSWORD": "Tls-s3cret", "CIVICDESK_SMTP_FROM": "cd@bureau.example",
+            "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
+            "CIVICDESK_DIGEST": "off"}).start()
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "加密投递", "body": "正文", "name": "王五",
+            "email": "tls@citizen.example", "publish": False})
+        self.assertEqual(r.status, 201, r)
+        return r.json()["tracking"]
+
+    def test_trusted_certificate(self):
+        t = self.run_with(self.certs["srv.pem"], self.certs["srv.key"])
+        recs = peers.wait_for(lambda: [m for m in self.peer.records() if "rcpt" in m], 30,
+                              "the acknowledgement over TLS")
+        self.assertEqual(len(recs), 1)
+        self.assertTrue(recs[0]["tls"])
+        self.assertIn(t, recs[0]["subject"])
+        self.assertTrue([a for a in self.peer.records() if a.get("auth") and a["ok"]])
+
+    def test_untrusted_certificate(self):
+        self.run_with(self.certs["self.pem"], self.certs["self.key"])
+        db = os.path.join(self.server.dir, "civicdesk.db")
+
+        def error():
+            with sqlite3.connect(db, timeout=30) as d:
+                row = d.execute("SELECT state, last_error FROM outbox").fetchone()
+            return row if row is not None and row[1] else None
+        state, err = peers.wait_for(error, 30, "the refused attempt")
+        self.assertEqual(state, "pending")
+        self.assertIn("certificate is not trusted", err)
+        self.assertEqual([m for m in self.peer.records() if "rcpt" in m], [])
+        self.assertEqual([a for a in self.peer.records() if a.get("auth")], [])
 
 
 if __name__ == "__main__":
