@@ -40,6 +40,7 @@ notify_config_from_app(const struct app *app, struct notify_config *out)
 	out->public_url = cfg->public_url;
 	out->listen = cfg->listen;
 	out->combine_max = cfg->notify_combine_max;
+	out->smtp_timeout = cfg->smtp_timeout;
 }
 
 /* Which citizen notice a workflow action makes (-1: none). */

@@ -84,6 +84,8 @@ static const struct cfg_key keys[] = {
 	          "milliseconds a request to the SMS gateway may take in all"),
 	KEY_RANGE("sms_connect_timeout_ms", sms_connect_timeout_ms, "5000", 100, 600000,
 	          "milliseconds to connect to the SMS gateway"),
+	KEY_RANGE("smtp_timeout", smtp_timeout, "60", 1, 3600,
+	          "seconds the mail server may take for one step of the SMTP dialogue (1 to 3600)"),
 	KEY("smtp_user", CFG_STR, smtp_user, "",
 	    "user name for SMTP AUTH (PLAIN or LOGIN); empty: no AUTH"),
 	KEY("smtp_password", CFG_STR, smtp_password, "", "password for SMTP AUTH"),

@@ -70,6 +70,7 @@ struct config {
 	                                           * most (0: no cut) */
 	long sms_citizens;  /* 1: citizens who gave a mobile number get their notices by SMS */
 	long notify_combine_max; /* notices for one recipient at one moment in one message */
+	long smtp_timeout;  /* seconds the SMTP server may take for one protocol step */
 	char *public_url;   /* where citizens reach the pages (links in notices); "" = LISTEN */
 	char *imap_url;     /* CIVICDESK_IMAP_URL */
 	long imap_interval; /* CIVICDESK_IMAP_INTERVAL: seconds between IMAP polls */

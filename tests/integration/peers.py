@@ -6,6 +6,7 @@ As a program (for the C unit tests):
     peers.py smtp --log FILE [--port N] [--reject ADDR]... [--tempfail ADDR]... [--delay S]
              [--auth USER:PASSWORD]   (AUTH PLAIN/LOGIN required; without TLS unless --tls)
              [--tls CERT:KEY]         (STARTTLS offered and required before MAIL and AUTH)
+             [--tls-no-tickets]       (no TLS 1.3 session tickets after the handshake)
     peers.py sms --log FILE [--port N] [--script 500,timeout,429:120,200] [--perm PHONE]...
              [--sleep SECONDS] [--answer JSON]   (the body of a 2xx answer)
 prints "port N" on its first line of standard output, then serves until killed.
@@ -98,6 +99,8 @@ def serve_smtp(args):
         cert, _, key = args.tls.partition(":")
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cert, key)
+        if args.tls_no_tickets:
+            ctx.num_tickets = 0
         auth.update({"tls_context": ctx, "require_starttls": True})
 
     async def main():
@@ -253,6 +256,7 @@ def main():
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument("--auth", default="")
     p.add_argument("--tls", default="")
+    p.add_argument("--tls-no-tickets", action="store_true")
     p.add_argument("--answer", default="")
     args = p.parse_args()
     if args.kind == "smtp":

@@ -267,7 +267,13 @@ class StartTLS(unittest.TestCase):
     """smtp_starttls = required with SMTP AUTH against a server that offers STARTTLS and takes
     AUTH only over TLS: delivered over TLS when its certificate is trusted (libesmtp reads the
     trusted CAs from ~/.config/libesmtp/ca.pem of the user civicdesk runs as, or
-    $XDG_CONFIG_DIR/libesmtp/ca.pem), refused otherwise."""
+    $XDG_CONFIG_DIR/libesmtp/ca.pem), refused otherwise.
+
+    The test server sends no TLS 1.3 session tickets (--tls-no-tickets): with them, Debian 12's
+    libesmtp 1.1.0 ends about one first session in three after STARTTLS (the ticket is read
+    where the answer to EHLO is expected), and the next attempt was seen to hang in the TLS
+    handshake for longer than smtp_timeout. That is a finding about libesmtp, not a test of
+    civicdesk; README "Not done yet" has it."""
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="civicdesk-tls-")
@@ -288,15 +294,17 @@ class StartTLS(unittest.TestCase):
                 self.peer.stop()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def run_with(self, cert, key):
+    def run_with(self, cert, key, tickets=False):
+        extra = [] if tickets else ["--tls-no-tickets"]
         self.peer = peers.Peer("smtp", self.tmp, "--tls", "%s:%s" % (cert, key),
-                               "--auth", "civic:Tls-s3cret").start()
+                               "--auth", "civic:Tls-s3cret", *extra).start()
         self.server = harness.Server(env={
             "HOME": self.home, "CIVICDESK_SMTP_URL": "smtp://localhost:%d" % self.peer.port,
             "CIVICDESK_SMTP_STARTTLS": "required", "CIVICDESK_SMTP_USER": "civic",
             "CIVICDESK_SMTP_PASSWORD": "Tls-s3cret", "CIVICDESK_SMTP_FROM": "cd@bureau.example",
             "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
-            "CIVICDESK_DIGEST": "off"}).start()
+            "CIVICDESK_NOTIFY_BACKOFF_MIN": "1", "CIVICDESK_NOTIFY_BACKOFF_MAX": "2",
+            "CIVICDESK_SMTP_TIMEOUT": "3", "CIVICDESK_DIGEST": "off"}).start()
         r = self.server.request("POST", "/api/v1/items", json_body={
             "kind": "letter", "subject": "加密投递", "body": "正文", "name": "王五",
             "email": "tls@citizen.example", "publish": False})
@@ -307,10 +315,16 @@ class StartTLS(unittest.TestCase):
         t = self.run_with(self.certs["srv.pem"], self.certs["srv.key"])
         recs = peers.wait_for(lambda: [m for m in self.peer.records() if "rcpt" in m], 30,
                               "the acknowledgement over TLS")
+        peers.wait_for(lambda: self.outbox()[0][0] == "sent", 30, "the row marked sent")
+        self.assertEqual(self.outbox()[0][:2], ("sent", 1))  # at the first attempt
         self.assertEqual(len(recs), 1)
         self.assertTrue(recs[0]["tls"])
         self.assertIn(t, recs[0]["subject"])
         self.assertTrue([a for a in self.peer.records() if a.get("auth") and a["ok"]])
+
+    def outbox(self):
+        with sqlite3.connect(os.path.join(self.server.dir, "civicdesk.db"), timeout=30) as d:
+            return d.execute("SELECT state, attempts, last_error FROM outbox").fetchall()
 
     def test_untrusted_certificate(self):
         self.run_with(self.certs["self.pem"], self.certs["self.key"])
