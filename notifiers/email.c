@@ -144,9 +144,9 @@ on_protocol(const char *buf, int len, int writing, void *arg)
 
 	if (writing != SMTP_CB_READING || len <= 0)
 		return;
-	n = strcspn(buf, "\r\n");
-	if (n > (size_t)len)
-		n = (size_t)len;
+	/* buf holds len bytes and no terminating NUL */
+	for (n = 0; n < (size_t)len && buf[n] != '\r' && buf[n] != '\n'; n++)
+		;
 	if (n >= sizeof(lr->line))
 		n = sizeof(lr->line) - 1;
 	memcpy(lr->line, buf, n);
