@@ -74,7 +74,9 @@ report(enum acct_err e, const struct acct_error *err)
 	if (e == ACCT_OK)
 		return EX_OK;
 	fprintf(stderr, "civicdesk user: %s\n", err->message);
-	if (e == ACCT_INVALID && err->field != NULL && strcmp(err->field, "role") == 0)
+	/* a bad role, or a handler or section head without --section: the command line is wrong */
+	if (e == ACCT_INVALID && err->field != NULL &&
+	    (strcmp(err->field, "role") == 0 || strcmp(err->field, "section") == 0))
 		return EX_USAGE;
 	return e == ACCT_ERROR ? EX_SOFTWARE : EX_DATAERR;
 }

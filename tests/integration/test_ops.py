@@ -175,7 +175,7 @@ class AuditChain(unittest.TestCase):
         self.srv = harness.Server().start()
         self.admin = self.srv.staff("chief", "admin")
         for name in ("alice", "bob", "carol"):
-            self.srv.add_user(name, "handler")
+            self.srv.add_user(name, "handler", "办公室")
         self.srv.login("alice", "Test-Passw0rd")
         self.srv.request("POST", "/api/v1/login",
                          json_body={"username": "bob", "password": "wrong-Passw0rd"})
