@@ -46,6 +46,7 @@ static const int by_action[WF_ACTION__MAX] = {
 	[WF_CLOSE] = -1,
 	[WF_REJECT] = NOTIFY_EV_REJECTED,
 	[WF_MERGE] = NOTIFY_EV_MERGED,
+	[WF_SEND_BACK] = -1,
 };
 
 int

@@ -369,6 +369,10 @@ apply_fields(struct app *app, struct db_conn *c, const struct by *s, const struc
 		if (s->role == ROLE_HANDLER)
 			item->assignee_id = s->id;
 		return 0;
+	case WF_SEND_BACK: /* back to the dispatchers' triage: no section, no handler */
+		item->section_id = 0;
+		item->assignee_id = 0;
+		return 0;
 	case WF_ASK_CITIZEN:
 		item->waiting_since = now;
 		return core_set_str(&item->resume_state, wf_state_name(state)) == 0 ? 0 : -1;

@@ -681,6 +681,7 @@ enum wf_action {
 	WF_CLOSE,
 	WF_REJECT,
 	WF_MERGE,
+	WF_SEND_BACK, /* 申请退回: a section returns a mis-assigned item to the dispatcher */
 	WF_ACTION__MAX
 };
 

@@ -113,6 +113,50 @@ class Fixes(Base):
         r = self.staff["hand_fg"].act(t, "accept")
         self.assertEqual(r.status, 403, r)
 
+    def test_p12_section_sends_a_misassigned_item_back(self):
+        """申请退回: the section returns a mis-assigned item to the dispatchers with a reason;
+        a handler acts only on their own or unassigned items of their section."""
+        self.clock("2025-09-30T10:00")
+        item = self.submit()
+        t = item["tracking"]
+        self.ok("disp_a", t, "assign", section="法规处")
+        # unassigned in the section: a handler of the section acts on it, another section not
+        r = self.staff["hand_jc"].act(t, "send_back", reason="x")
+        self.assertEqual(r.status, 403, r)
+        it = self.ok("hand_fg", t, "accept")
+        self.assertEqual((it["assignee"], it["clocks"]["forward"]["state"]),
+                         ("hand_fg", "stopped"))
+        r = self.staff["hand_fg"].act(t, "send_back")
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "reason"), r)
+        # the head may reassign it, and then the handler no longer acts on it
+        self.ok("head_fg", t, "assign", section="法规处", assignee="head_fg")
+        r = self.staff["hand_fg"].act(t, "send_back", reason="不属本处职责")
+        self.assertEqual(r.status, 403, r)
+        self.ok("head_fg", t, "accept")
+        self.clock("2025-10-09T10:00")
+        it = self.ok("head_fg", t, "send_back", reason="不属本处职责，应由稽查处办理")
+        self.assertEqual((it["state"], it["section"], it["assignee"]), ("received", None, None))
+        # the forward clock runs again with its original due time until a section accepts
+        self.assertEqual(it["clocks"]["forward"]["state"], "running")
+        self.assertEqual(it["clocks"]["forward"]["due"], "2025-10-11T23:59:59+08:00")
+        self.assertEqual(it["history"][-1]["action"], "send_back")
+        self.assertEqual(it["history"][-1]["note"], "不属本处职责，应由稽查处办理")
+        # 法规处 no longer acts on it; the dispatcher triages it again
+        r = self.staff["head_fg"].act(t, "accept")
+        self.assertEqual(r.status, 403, r)
+        q = self.staff["disp_a"].get("/api/v1/queue?state=received").json()
+        self.assertIn(t, [x["tracking"] for x in q["items"]])
+        self.ok("disp_a", t, "assign", section="稽查处")
+        it = self.ok("hand_jc", t, "accept")
+        self.assertEqual(it["clocks"]["forward"]["state"], "stopped")
+        # an internal step: the citizen does not see it
+        self.assertNotIn("send_back", [h["action"] for h in self.track(item)["history"]])
+        # once the reply is being written it stays in the section
+        self.ok("hand_jc", t, "draft", text="草稿")
+        r = self.staff["hand_jc"].act(t, "send_back", reason="x")
+        self.assertEqual(r.status, 409, r)
+        self.assertNotIn("send_back", r.json()["error"]["allowed"])
+
     def test_p13_reject_merge_from_every_open_state(self):
         self.clock("2025-09-30T10:00")
         t = self.submit()["tracking"]
