@@ -115,6 +115,8 @@ struct db_clock {
 	int64_t stopped_at;  /* 0 while running */
 	int provisional;     /* 1: due date outside calendar coverage */
 	char result[8];      /* "" | on_time | late (frozen at close) */
+	int64_t resumed_at;  /* when it resumed with `remaining` working days (policy pause): its
+	                      * due counts from then; 0 otherwise */
 };
 
 struct db_item {
@@ -147,6 +149,8 @@ struct db_history {
 	int64_t actor_id;  /* 0: citizen or system */
 	char *actor, *action, *from_state, *to_state, *note; /* from_state, note may be NULL */
 	int citizen;       /* 1: shown to the citizen */
+	char *clock;       /* the clock whose due time the step set or moved, or NULL */
+	int64_t due;       /* its due instant after the step; 0 with clock NULL */
 };
 
 struct db_attachment {
@@ -745,5 +749,36 @@ int db_audit_head(struct db_conn *c, int64_t *id, unsigned char hash[DB_AUDIT_HA
  * not ours, newer, or error). */
 int db_audit_verify_file(const char *path, struct db_audit_check *out,
                          enum db_file_status *status, char *err, size_t errsize);
+
+/* --- calendars (db_calendar.c) ------------------------------------------------------------ */
+
+/* A calendar file as stored: a loaded one (calendar_files) or one of the applied calendar. */
+struct db_calendar_file {
+	int year;          /* calendar_files: the year it covers; 0 for an applied one */
+	char *name, *text;
+	int64_t loaded_at;
+	char *loaded_by;   /* NULL for an applied one */
+};
+
+/* The loaded files, by year. 0 or -1. */
+int db_calendar_files(struct db_conn *c, struct db_calendar_file **out, size_t *n);
+/* Stores a loaded file, replacing the one of its year. 0 or -1. */
+int db_calendar_file_put(struct db_conn *c, const struct db_calendar_file *f);
+/* The files of the calendar the clocks were last computed with, in order, and its fingerprint
+ * (into fp, size bytes). 1 found, 0 none recorded yet, -1 error. */
+int db_calendar_applied(struct db_conn *c, struct db_calendar_file **out, size_t *n, char *fp,
+                        size_t size);
+/* Records the applied calendar (replacing the one before): its files, fingerprint and time, in
+ * the caller's transaction. 0 or -1. */
+int db_calendar_applied_set(struct db_conn *c, const char *const *names,
+                            const char *const *texts, size_t n, const char *fingerprint,
+                            int64_t at);
+/* The fingerprint of the applied calendar alone, into fp. 1 / 0 / -1 as above. */
+int db_calendar_fingerprint(struct db_conn *c, char *fp, size_t size);
+void db_calendar_files_free(struct db_calendar_file *f, size_t n);
+/* Items with a running clock (not stopped, not paused, no result yet), id > after_id in id
+ * order: at most max ids and tracking numbers (new strings the caller frees). 0 or -1. */
+int db_items_running(struct db_conn *c, int64_t after_id, size_t max, int64_t *ids,
+                     char **trackings, size_t *n);
 
 #endif

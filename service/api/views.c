@@ -169,6 +169,11 @@ history_json(const struct db_history *h, size_t n, int citizen)
 		                      h[i].action, "to_state", h[i].to_state, "note",
 		                      internal ? NULL : h[i].note);
 
+		/* a step that set or moved a due time shows it (#14 point 11) */
+		if (o != NULL && h[i].clock != NULL && h[i].due != 0) {
+			json_object_set_new(o, "clock", json_string(h[i].clock));
+			json_object_set_new(o, "due", json_time(h[i].due));
+		}
 		if (o != NULL && !citizen) {
 			json_object_set_new(o, "actor", json_string(h[i].actor));
 			json_object_set_new(o, "from_state",

@@ -214,18 +214,6 @@ find_assignee(struct db_conn *c, const char *username, int64_t section_id, int64
 	return 1;
 }
 
-/* The limit of a clock as a rule (its own days, unit and end of day). */
-static struct sla_rule
-clock_rule(const struct db_clock *k)
-{
-	struct sla_rule r;
-
-	r.unit = strcmp(k->unit, "calendar_days") == 0 ? SLA_CALENDAR_DAYS : SLA_WORKING_DAYS;
-	r.days = k->days;
-	r.end_minutes = k->end_minutes > 0 ? k->end_minutes : 1440;
-	return r;
-}
-
 /* Moves the reply clock to the extended limit. In working days the due date moves by the
  * difference, so that time already paused and resumed stays counted; in calendar days it is
  * recomputed from the clock's start. */
@@ -240,9 +228,12 @@ extend_reply(struct db_clock *k, const struct sla_calendar *cal, int days)
 	if (r.unit == SLA_WORKING_DAYS && k->paused_at == 0 && k->due != 0) {
 		d = sla_add_working_days(cal, sla_local_day(k->due), days - k->days);
 		k->due = sla_day_end(d, r.end_minutes);
+		if (k->resumed_at != 0) /* counted from its resumption: the days left grow too */
+			k->remaining += days - k->days;
 		k->days = days;
-		k->provisional =
-		    !sla_calendar_covers(cal, sla_local_day(k->started), sla_local_day(k->due));
+		k->provisional = !sla_calendar_covers(
+		    cal, sla_local_day(k->resumed_at ? k->resumed_at : k->started),
+		    sla_local_day(k->due));
 		return;
 	}
 	r.days = days;
@@ -559,6 +550,8 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	struct policy policy;
 	struct db_history h;
 	const char *note;
+	struct db_clock *k;
+	int64_t reply_due;
 	char from[32], detail[80], msg[160];
 	int state, next, kind, ret = -1, rc;
 
@@ -640,6 +633,8 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	}
 	app_policy(app, (enum kind)kind, &policy);
 	cal = app_calendar(app);
+	k = clock_find(&txn.item, CLOCK_REPLY);
+	reply_due = k != NULL ? k->due : 0;
 	core_apply_clocks(t, &txn.item, &policy, cal, now);
 	snprintf(from, sizeof(from), "%s", txn.item.state);
 	if (core_set_str(&txn.item.state, wf_state_name((enum wf_state)next)) != 0) {
@@ -656,6 +651,16 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	h.to_state = txn.item.state;
 	h.note = (char *)note;
 	h.citizen = t->citizen;
+	/* what moves the citizen's due date is shown with the new due date (#14 point 11): the
+	 * reply's after a forward, an approved extension or anything that moved it, the
+	 * explanation's after an extension request */
+	k = clock_find(&txn.item, a == WF_REQUEST_EXTENSION ? CLOCK_EXPLAIN : CLOCK_REPLY);
+	if (k != NULL && k->stopped_at == 0 && k->due != 0 &&
+	    (a == WF_FORWARD || a == WF_REQUEST_EXTENSION || a == WF_APPROVE_EXTENSION ||
+	     k->due != reply_due)) {
+		h.clock = k->name;
+		h.due = k->due;
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = CORE_EV_ACTION;
 	ev.item = &txn.item;

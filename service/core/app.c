@@ -221,6 +221,20 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 		return -1;
 	}
 	db_pool_limit(app->db, (int)app->cfg.db_connections, 10000);
+	/* the calendar in force: the files loaded into the database on top (calendar.c) */
+	{
+		struct db_conn *c = db_acquire(app->db);
+		struct sla_calendar *cal = NULL;
+
+		if (c == NULL || calendar_current(app, c, &cal, err, sizeof(err)) != 0) {
+			fprintf(stderr, "civicdesk: calendar: %s\n",
+			        c == NULL ? "no database connection" : err);
+			db_release(app->db, c);
+			return -1;
+		}
+		db_release(app->db, c);
+		app_calendar_swap(app, cal);
+	}
 	if (created && app->cfg.demo && seed_demo(app, demo_out) != 0) {
 		fprintf(stderr, "civicdesk: cannot create the demo data\n");
 		return -1;

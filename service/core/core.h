@@ -209,6 +209,23 @@ void clock_resume(struct db_clock *k, const struct sla_calendar *cal, int64_t at
 /* Restarts a clock from `at` under rule (policy "restart", forward with restart, extension). */
 void clock_restart(struct db_clock *k, const struct sla_calendar *cal, int64_t at,
                    const struct sla_rule *rule);
+/* The limit of a clock as a rule: its own days, unit and end of day (stored with it). */
+struct sla_rule clock_rule(const struct db_clock *k);
+
+enum clock_recalc {
+	CLOCK_RECALC_NONE,      /* nothing to do: not running, ran out, or the same on cal */
+	CLOCK_RECALC_MOVED,     /* its due time moved (and its provisional mark follows cal) */
+	CLOCK_RECALC_CONFIRMED, /* the same due time, only the provisional mark changed */
+	CLOCK_RECALC_LEFT,      /* its due time is not what `old` gives from its start: it was
+	                         * set otherwise and is left alone */
+};
+/* Counts a running clock's due time again on calendar cal after a change of calendar (#14
+ * point 10): from its start under its own rule, or, resumed with the working days it had
+ * left, from then. old: the calendar it was computed with (its due time must be what old
+ * gives, else it is left alone), or NULL. A stopped, paused or frozen clock, or one that ran out
+ * at now, is left alone. Changes k's due and provisional mark. */
+enum clock_recalc clock_recalc(struct db_clock *k, const struct sla_calendar *old,
+                               const struct sla_calendar *cal, int64_t now);
 /* Freezes the on_time / late result of every clock that has none (at close): a stopped clock
  * by its stop time, a running one by `now`, a paused one by the days it had left. */
 void clocks_freeze(struct db_item *item, int64_t now);
@@ -396,6 +413,49 @@ void app_policies_swap(struct app *app, const struct policies *p);
  * `demo_out`: stdout for serve, stderr for commands whose stdout scripts read. */
 int app_open(struct app *app, const char *config_path, FILE *demo_out);
 void app_close(struct app *app);
+
+/* --- the calendar in force and its changes (calendar.c) ------------------------------------ */
+
+#define CALENDAR_FP_SIZE 65 /* a calendar's fingerprint: 64 hex digits and a NUL */
+
+/* What a change of calendar did to the clocks. */
+struct calendar_report {
+	size_t items;     /* items with a moved due time */
+	size_t moved;     /* due times moved: one citizen-visible history row each */
+	size_t confirmed; /* clocks whose due time stayed, with the provisional mark changed */
+	size_t left;      /* clocks whose due time was set otherwise than from their start (under
+	                   * the calendar before): left alone */
+	size_t failed;    /* items that could not be changed now (busy): the next start or sync
+	                   * takes them up again */
+	char first[11], last[11]; /* the range the calendar covers, YYYY-MM-DD */
+};
+
+/* The calendar in force, read on c: the base files (calendar_dir's, or the built-in ones) with
+ * the files loaded into the database on top (a loaded file replaces its year's file or adds a
+ * year). 0 with *out (a new reference), or -1 with err ("file:line: reason"). */
+int calendar_current(struct app *app, struct db_conn *c, struct sla_calendar **out, char *err,
+                     size_t errsize);
+/* The fingerprint of cal (its range and every dated override) as hex into fp. 0 or -1. */
+int calendar_fingerprint(const struct sla_calendar *cal, char fp[CALENDAR_FP_SIZE]);
+/* `civicdesk calendar load FILE...` (names: as given, texts: their contents): every file is
+ * checked alone and with the calendar in force; on any fault nothing changes (CORE_INVALID, the
+ * message "file:line: reason"). Then the files are stored (each replaces its year), the app's
+ * calendar swapped, every running clock whose due time depends on the changed days recomputed
+ * (one transaction per item: its due times, provisional marks, statistics' facts, one
+ * citizen-visible history row "recalculate" per moved due time with the new due time, an audit
+ * row), and the calendar recorded as applied. who: the actor of those rows. 0, or -1 with err
+ * (CORE_INVALID, CORE_BUSY, CORE_ERROR); *rep says what moved. */
+int core_calendar_load(struct app *app, const struct actor *who, const char *const *names,
+                       const char *const *texts, size_t n, int64_t now,
+                       struct calendar_report *rep, struct core_error *err);
+/* At start and from serve's tick: when the calendar in force differs from the one the clocks
+ * were last computed with (a file loaded by another process, a new file in calendar_dir or a
+ * new binary), or from the app's own, swaps it in and recomputes the clocks as
+ * core_calendar_load does. A database with no calendar recorded yet (older than migration 011)
+ * records the one in force without recomputing. *changed: 1 when the app's calendar was
+ * swapped. 0 or -1 (logged). */
+int core_calendar_sync(struct app *app, const struct actor *who, int64_t now,
+                       struct calendar_report *rep, int *changed);
 
 /* --- network addresses (netaddr.c) ------------------------------------------------------- */
 

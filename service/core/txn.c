@@ -29,20 +29,34 @@ txn_begin(struct core_txn *t, struct app *app, struct db_conn *c, const char *tr
 }
 
 int
+txn_commit_rows(struct core_txn *t, const struct actor *who, const char *action, int64_t at,
+                const struct db_history *h, size_t nh, const char *detail,
+                const struct core_event *ev, struct core_error *err)
+{
+	size_t i;
+
+	if (db_item_update(t->c, &t->item) != 1 ||
+	    stats_record(t->app, t->c, &t->item, action, at) != 0)
+		goto fail;
+	for (i = 0; i < nh; i++)
+		if (db_history_add(t->c, t->item.id, &h[i]) != 0)
+			goto fail;
+	if (audit_write(t->c, at, who, action, t->item.tracking, 1, detail) != 0 ||
+	    (ev != NULL && core_notify_event(t->app, t->c, ev) != 0) || db_commit(t->c) != 0)
+		goto fail;
+	t->began = 0;
+	return 0;
+fail:
+	db_rollback(t->c);
+	t->began = 0;
+	return core_fail(err, CORE_ERROR, NULL, "the change could not be stored");
+}
+
+int
 txn_commit(struct core_txn *t, const struct actor *who, const struct db_history *h,
            const char *detail, const struct core_event *ev, struct core_error *err)
 {
-	if (db_item_update(t->c, &t->item) != 1 ||
-	    stats_record(t->app, t->c, &t->item, h->action, h->at) != 0 ||
-	    db_history_add(t->c, t->item.id, h) != 0 ||
-	    audit_write(t->c, h->at, who, h->action, t->item.tracking, 1, detail) != 0 ||
-	    (ev != NULL && core_notify_event(t->app, t->c, ev) != 0) || db_commit(t->c) != 0) {
-		db_rollback(t->c);
-		t->began = 0;
-		return core_fail(err, CORE_ERROR, NULL, "the change could not be stored");
-	}
-	t->began = 0;
-	return 0;
+	return txn_commit_rows(t, who, h->action, h->at, h, 1, detail, ev, err);
 }
 
 void

@@ -29,6 +29,16 @@ UNDO_009 = """
     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+# Takes migration 011 (workflow: loaded calendars, resumed clocks, due times in the history)
+# back out; first, before UNDO_009.
+UNDO_011 = """
+    DROP TABLE calendar_files;
+    DROP TABLE calendar_applied;
+    DROP TABLE calendar_state;
+    ALTER TABLE clocks DROP COLUMN resumed_at;
+    ALTER TABLE history DROP COLUMN clock;
+    ALTER TABLE history DROP COLUMN due;
+"""
 # Takes migration 006 (mail-in) back out, after UNDO_009.
 UNDO_006 = """
     DROP TABLE mail_in;

@@ -96,6 +96,18 @@ class Fixes(Base):
             self.assertEqual(actions.count(a), 1, actions)
         self.assertNotIn("内部原因", str(tr["history"]))
         self.assertEqual(tr["clocks"]["reply"]["due"], "2025-10-28T23:59:59+08:00")
+        # each with the due date it set: the reply's kept at the forward, the explanation's
+        # at the request, the reply's moved at the approval
+        due = {h["action"]: (h.get("clock"), h.get("due")) for h in tr["history"]}
+        self.assertEqual(due["forward"], ("reply", "2025-10-14T23:59:59+08:00"))
+        self.assertEqual(due["request_extension"], ("explain", "2025-10-11T23:59:59+08:00"))
+        self.assertEqual(due["approve_extension"], ("reply", "2025-10-28T23:59:59+08:00"))
+        self.assertEqual(due["submit"], (None, None))
+        # no step twice: the whole history, each row once
+        steps = [(h["action"], h["at"], h.get("due")) for h in tr["history"]]
+        self.assertEqual(len(steps), len(set(steps)), steps)
+        self.assertEqual(actions, ["submit", "assign", "forward", "accept", "request_extension",
+                                   "approve_extension"])
 
     def test_p12_section_work_distribution(self):
         self.clock("2025-09-30T10:00")
