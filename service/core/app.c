@@ -192,6 +192,10 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 		fprintf(stderr, "civicdesk: configuration: trusted_proxies: %s\n", err);
 		return -1;
 	}
+	if (netaddr_ranges_check(app->cfg.submit_rate_ranges, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk: configuration: submit_rate_ranges: %s\n", err);
+		return -1;
+	}
 	if (netaddr_networks_check(app->cfg.staff_networks, err, sizeof(err)) != 0) {
 		fprintf(stderr, "civicdesk: configuration: staff_networks: %s\n", err);
 		return -1;
@@ -249,7 +253,9 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 	app->track_pair_limit = ratelimit_new(TRACK_FAILURES, TRACK_WINDOW);
 	app->track_item_limit = ratelimit_new(TRACK_ITEM_FAILURES, TRACK_WINDOW);
 	app->track_addr_limit = ratelimit_new(TRACK_ADDR_FAILURES, TRACK_WINDOW);
-	if (app->submit_limit == NULL || app->track_limit == NULL || app->public_limit == NULL ||
+	if (app->submit_limit == NULL ||
+	    ratelimit_set_ranges(app->submit_limit, app->cfg.submit_rate_ranges) != 0 ||
+	    app->track_limit == NULL || app->public_limit == NULL ||
 	    app->track_pair_limit == NULL || app->track_item_limit == NULL ||
 	    app->track_addr_limit == NULL) {
 		fprintf(stderr, "civicdesk: out of memory\n");

@@ -94,6 +94,10 @@ static const struct cfg_key keys[] = {
 	    "is a local part (any domain) or a whole address; other mail is a letter"),
 	KEY("submit_rate", CFG_LONG, submit_rate, "10",
 	    "submissions per minute from one address (0: no limit)"),
+	KEY("submit_rate_ranges", CFG_STR, submit_rate_ranges, "",
+	    "submissions per minute from one address of some networks instead of submit_rate: "
+	    "NETWORK=N, comma-separated, e.g. a NAT gateway's 10.8.0.0/16=600 (0: no limit); the "
+	    "most specific network wins"),
 	KEY_RANGE("max_body", max_body, "10485760", 4096, 1L << 32,
 	          "largest request body in bytes, attachments included (4096 to 2^32)"),
 	KEY_RANGE("max_connections", max_connections, "512", 1, 65535,

@@ -86,6 +86,8 @@ struct config {
 	long imap_interval; /* CIVICDESK_IMAP_INTERVAL: seconds between IMAP polls */
 	char *mail_kinds;   /* CIVICDESK_MAIL_KINDS: receiving address -> kind (mailin.h) */
 	long submit_rate;   /* CIVICDESK_SUBMIT_RATE: submissions per minute per address, 0 = off */
+	char *submit_rate_ranges; /* NETWORK=N: submissions per minute per address there instead
+	                           * (a NAT gateway's range higher, 0 = off) */
 	long max_body;      /* largest request body in bytes (413 above) */
 	long max_connections; /* HTTP connections at once, one thread each */
 	long max_connections_per_ip; /* of them from one client address */
@@ -239,6 +241,10 @@ struct ratelimit;
 /* A new table allowing `limit` events per address in `window` seconds; limit 0 = no limit.
  * NULL when out of memory. */
 struct ratelimit *ratelimit_new(long limit, int64_t window);
+/* Gives the addresses of some networks their own limit: ranges is a checked NETWORK=N list
+ * (netaddr_ranges_check; N 0 = no limit), the most specific network holding an address decides,
+ * the others keep `limit`. A copy is kept. 0 or -1 (out of memory). */
+int ratelimit_set_ranges(struct ratelimit *rl, const char *ranges);
 void ratelimit_free(struct ratelimit *rl);
 /* Counts one event of addr at `now`. Returns 0 when allowed, 1 when over the limit (the event
  * is not counted) and writes the seconds until the window ends into *retry_after. */
@@ -475,6 +481,13 @@ int netaddr_networks_check(const char *list, char *err, size_t errsize);
 /* 1 if the numeric address addr lies in one of the networks of list, or list is empty (any
  * address); else 0 (an address that does not parse is in no network). */
 int netaddr_in_networks(const char *list, const char *addr);
+/* Checks a list of networks with a number each (submit_rate_ranges: NETWORK=N, NETWORK as in
+ * staff_networks, N from 0 to 1000000, separated by commas or blanks): 0, or -1 with the bad
+ * entry named in err. */
+int netaddr_ranges_check(const char *list, char *err, size_t errsize);
+/* The number of the most specific network of list (NETWORK=N entries) that holds the numeric
+ * address addr: 1 with *value written, 0 when none does (or addr does not parse). */
+int netaddr_range_value(const char *list, const char *addr, long *value);
 
 /* --- intake (intake.c) ---------------------------------------------------------------------- */
 

@@ -352,6 +352,38 @@ class AttachmentCaps(Base):
         self.assertEqual(it.status, 200, it)
 
 
+class SubmitRanges(Base):
+    """#14 point 14: behind trusted_proxies, a NAT gateway's range gets a higher submission limit
+    (submit_rate_ranges) while another address keeps submit_rate."""
+    ENV = {"CIVICDESK_SUBMIT_RATE": "2", "CIVICDESK_TRUSTED_PROXIES": "127.0.0.1",
+           "CIVICDESK_SUBMIT_RATE_RANGES": "10.8.0.0/16=6, 10.8.9.0/24=0"}
+
+    def post(self, client):
+        return self.server.request("POST", "/api/v1/items", headers={"X-Forwarded-For": client},
+                                   json_body={"kind": "letter", "subject": "来信", "body": "内容",
+                                              "phone": "13812345678", "publish": False})
+
+    def test_p14_submission_limit_per_range(self):
+        self.clock("2025-09-30T10:00")
+        nat = [self.post("10.8.1.%d" % (i % 2 + 1)).status for i in range(8)]
+        # each address of the range has its own six a minute
+        self.assertEqual(nat, [201] * 8)
+        nat = [self.post("10.8.1.1").status for _ in range(4)]
+        self.assertEqual(nat, [201, 201, 429, 429])
+        self.assertEqual([self.post("10.8.9.7").status for _ in range(10)], [201] * 10)
+        other = [self.post("203.0.113.5").status for _ in range(4)]
+        self.assertEqual(other, [201, 201, 429, 429])
+        r = self.post("203.0.113.5")
+        self.assertTrue(int(r.header("Retry-After")) >= 1, r)
+        # a bad range refuses the start, naming the key
+        p = subprocess.run([harness.BIN, "serve"], capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, CIVICDESK_SUBMIT_RATE_RANGES="10.8.0.0/16",
+                                    CIVICDESK_DB=self.server.db + ".other",
+                                    CIVICDESK_LISTEN="127.0.0.1:0"))
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn("submit_rate_ranges", p.stderr)
+
+
 class SupplementDays(Base):
     ENV = {"CIVICDESK_SUPPLEMENT_DAYS": "2"}
 
