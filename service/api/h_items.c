@@ -64,9 +64,8 @@ item_input_json(struct req *req, struct resp *resp, struct item_input *ir)
 	return 0;
 }
 
-/* The last path segment of a file name as browsers may send it (C:\dir\file.pdf). */
-static const char *
-base_name(const char *s)
+const char *
+upload_name(const char *s)
 {
 	const char *p, *base = s;
 
@@ -129,7 +128,7 @@ item_input_form(struct req *req, struct resp *resp, struct item_input *ir)
 				return -1;
 			}
 			a = &ir->in.att[ir->in.natt];
-			a->filename = (char *)base_name(f->filename);
+			a->filename = (char *)upload_name(f->filename);
 			clean_ctype(f->content_type ? f->content_type : "", ir->ctypes[ir->in.natt],
 			            sizeof(ir->ctypes[0]));
 			a->content_type = ir->ctypes[ir->in.natt];

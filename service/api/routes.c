@@ -24,7 +24,7 @@ const struct route api_routes[] = {
 	{ "GET", "/api/v1/items/{}", h_item_get, STAFF, 0 },
 	{ "GET", "/api/v1/items/{}/attachments/{}", h_item_attachment, STAFF, 0 },
 	{ "GET", "/api/v1/track/{}", h_track, 0, 0 },
-	{ "POST", "/api/v1/track/{}/supplement", h_track_supplement, 0, 0 },
+	{ "POST", "/api/v1/track/{}/supplement", h_track_supplement, 0, ROUTE_FORM },
 	{ "POST", "/api/v1/track/{}/withdraw", h_track_withdraw, 0, 0 },
 	{ "GET", "/open311/v2/services.json", h_open311_services, 0, 0 },
 	{ "GET", "/open311/v2/services/{}", h_open311_service, 0, 0 },

@@ -536,6 +536,31 @@ note_merge_on_target(struct db_conn *c, const struct by *by, const struct db_ite
 	return rc;
 }
 
+/* Stores the files sent with an action (the citizen's supplement) on item, after the checks of
+ * attach_check with the item's stored files counted. 0, or -1 with err. */
+static int
+add_attachments(struct app *app, struct db_conn *c, const struct db_item *item,
+                const struct core_action_input *in, struct core_error *err)
+{
+	struct db_attachment *have = NULL;
+	int64_t stored = 0;
+	size_t n = 0, i;
+
+	if (in->natt == 0)
+		return 0;
+	if (db_attachment_list(c, item->id, &have, &n) != 0)
+		return core_fail(err, CORE_ERROR, NULL, "the attachments cannot be read");
+	for (i = 0; i < n; i++)
+		stored += have[i].size;
+	db_attachments_free(have, n);
+	if (attach_check(app, in->att, in->natt, stored, err) != 0)
+		return -1;
+	for (i = 0; i < in->natt; i++)
+		if (db_attachment_add(c, item->id, &in->att[i]) != 0)
+			return core_fail(err, CORE_ERROR, NULL, "an attachment could not be stored");
+	return 0;
+}
+
 /* Takes action a for by: staff (role >= 0) or the citizen (role -1, code: the query code). */
 static int
 act(struct app *app, struct db_conn *c, const struct by *by, const char *code, const char *addr,
@@ -669,6 +694,8 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	ev.note = note;
 	ev.at = now;
 	snprintf(detail, sizeof(detail), "%s -> %s", from, txn.item.state);
+	if (add_attachments(app, c, &txn.item, in, err) != 0)
+		goto out;
 	if ((a == WF_SEND_REPLY && reply_to_merged(app, c, by, addr, &txn.item, now) != 0) ||
 	    (a == WF_MERGE &&
 	     note_merge_on_target(c, by, &txn.item, txn.item.merged_into, now) != 0)) {

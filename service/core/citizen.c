@@ -70,6 +70,14 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 	h.to_state = txn.item.state;
 	h.note = (char *)in->text;
 	h.citizen = 1;
+	if (answer) { /* the answer restarts or resumes the clocks: the new due date (point 11) */
+		const struct db_clock *k = clock_find(&txn.item, CLOCK_REPLY);
+
+		if (k != NULL && k->stopped_at == 0 && k->paused_at == 0 && k->due != 0) {
+			h.clock = (char *)k->name;
+			h.due = k->due;
+		}
+	}
 	for (i = 0; i < in->natt; i++)
 		if (db_attachment_add(c, txn.item.id, &in->att[i]) != 0) {
 			core_fail(err, CORE_ERROR, NULL, "an attachment could not be stored");

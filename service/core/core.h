@@ -878,6 +878,9 @@ struct core_action_input {
 	int64_t section_id;   /* ... or by id */
 	const char *assignee; /* username */
 	const char *target;   /* tracking number of the item merged into */
+	struct db_attachment *att; /* files sent with the citizen's supplement (data lent; their
+	                            * content types are set by attach_check) */
+	size_t natt;
 };
 
 /* Takes action a on the item `tracking` for staff member who (role and section from s) at now:
@@ -891,7 +894,8 @@ int core_act(struct app *app, struct db_conn *c, const struct session *who, cons
              int64_t now, struct core_error *err);
 
 /* The citizen's side of the workflow (query code instead of a session): their supplement
- * while the item waits for them (WF_CITIZEN_ANSWER, in->text required), applied in one
+ * while the item waits for them (WF_CITIZEN_ANSWER, in->text required, in->att optional: the
+ * checks of attach_check, the item's stored files counting towards its cap), applied in one
  * transaction like core_act, with history actor "citizen" and an audit row; the clocks resume
  * as the kind's policy says. A wrong code answers CORE_NOT_FOUND, as an unknown number does.
  * 0, or -1 with err: CORE_NOT_FOUND, CORE_INVALID, CORE_CONFLICT (not waiting), CORE_FORBIDDEN
@@ -955,6 +959,14 @@ int item_make_public(struct db_item *item, const char *keep);
 const char *attach_sniff(const void *data, size_t n, const char **name);
 /* 1 if the short name is in the comma-separated list (attachment_types), else 0. */
 int attach_allowed(const char *list, const char *name);
+/* The checks of attachments for an item, whatever the way in (a submission, the citizen's
+ * supplement): at most INTAKE_MAX_ATTACHMENTS, a UTF-8 file name, each at most attachment_max
+ * bytes, a type allowed by attachment_types decided by content (att[i].content_type is set to
+ * the sniffed type), and with the `stored` bytes the item holds already at most
+ * attachment_item_max. 0, or -1 with err: CORE_INVALID or CORE_TOO_LARGE, field
+ * "attachment". */
+int attach_check(struct app *app, struct db_attachment *att, size_t natt, int64_t stored,
+                 struct core_error *err);
 
 /* --- reading items (read.c) ---------------------------------------------------------------- */
 

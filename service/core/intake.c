@@ -255,9 +255,6 @@ core_submit(struct app *app, const struct intake *in, int64_t now, struct db_ite
             char code[QUERY_CODE_LEN + 1], struct core_error *err)
 {
 	struct intake copy;
-	const char *ctype, *name;
-	int64_t total = 0;
-	size_t i;
 
 	if (core_submit_check(in, err) != 0)
 		return -1;
@@ -267,24 +264,7 @@ core_submit(struct app *app, const struct intake *in, int64_t now, struct db_ite
 		                 "received lies more than %ld days back", app->cfg.receipt_max_age_days);
 	/* attachments: their type by content, allowed by configuration; size caps (point 15) */
 	copy = *in;
-	for (i = 0; i < in->natt; i++) {
-		const struct db_attachment *a = &in->att[i];
-
-		if (a->size > app->cfg.attachment_max)
-			return core_fail(err, CORE_TOO_LARGE, "attachment",
-			                 "attachment %s is larger than %ld bytes", a->filename,
-			                 app->cfg.attachment_max);
-		total += a->size;
-		ctype = attach_sniff(a->data, (size_t)a->size, &name);
-		if (ctype == NULL || !attach_allowed(app->cfg.attachment_types, name))
-			return core_fail(err, CORE_INVALID, "attachment",
-			                 "attachment %s is not of an allowed type (%s)", a->filename,
-			                 app->cfg.attachment_types);
-		copy.att[i].content_type = (char *)ctype;
-	}
-	if (total > app->cfg.attachment_item_max)
-		return core_fail(err, CORE_TOO_LARGE, "attachment",
-		                 "the attachments are larger than %ld bytes together",
-		                 app->cfg.attachment_item_max);
+	if (attach_check(app, copy.att, copy.natt, 0, err) != 0)
+		return -1;
 	return store(app, &copy, now, out, code, err);
 }

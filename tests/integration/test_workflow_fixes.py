@@ -53,6 +53,51 @@ class Fixes(Base):
                                 headers={"X-Query-Code": item["query_code"]})
         self.assertEqual(r.status, 409, r)
 
+    def test_p06_supplement_with_attachments(self):
+        """The online supplement takes files (multipart), under the submission's type and size
+        rules."""
+        from test_intake import multipart
+        item = self.waiting()
+        t = item["tracking"]
+        path = "/api/v1/track/%s/supplement" % t
+        png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+        code = {"X-Query-Code": item["query_code"]}
+
+        def post(fields, files, headers=code):
+            body, ct = multipart(fields, files)
+            return self.server.request("POST", path, body=body,
+                                       headers=dict(headers, **{"Content-Type": ct}))
+        # a wrong code, a file type not allowed, an unknown field: nothing changes
+        r = post([("text", "补充")], [("attachment", "a.png", "image/png", png)],
+                 {"X-Query-Code": "WRONGCODE000"})
+        self.assertEqual(r.status, 404, r)
+        r = post([("text", "补充")], [("attachment", "a.pdf", "application/pdf",
+                                        b"MZ\x90\x00binary")])
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "attachment"), r)
+        r = post([("text", "补充"), ("x", "1")], [])
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "x"), r)
+        r = post([], [("attachment", "a.png", "image/png", png)])
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "text"), r)
+        it = self.staff["hand_fg"].get("/api/v1/items/" + t).json()
+        self.assertEqual((it["state"], it["attachments"]), ("waiting_citizen", []))
+        # the supplement with two files: stored by their content's type
+        r = post([("text", "补充材料见附件")],
+                 [("attachment", "现场照片.png", "text/html", png),
+                  ("attachment", "说明.txt", "text/plain", "情况说明".encode())])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["state"], r.json()["attachments"]), ("in_progress", 2))
+        it = self.staff["hand_fg"].get("/api/v1/items/" + t).json()
+        self.assertEqual([(a["filename"], a["content_type"]) for a in it["attachments"]],
+                         [("现场照片.png", "image/png"), ("说明.txt", "text/plain")])
+        self.assertEqual((it["history"][-1]["actor"], it["history"][-1]["note"]),
+                         ("citizen", "补充材料见附件"))
+        # the clocks restarted: the citizen's row carries the new reply due date (point 11)
+        self.assertEqual((it["history"][-1]["clock"], it["history"][-1]["due"]),
+                         ("reply", it["clocks"]["reply"]["due"]))
+        a = self.staff["hand_fg"].get("/api/v1/items/%s/attachments/%d" %
+                                      (t, it["attachments"][0]["id"]))
+        self.assertEqual((a.status, a.body), (200, png))
+
     def test_p08_extension_only_before_the_reply_runs_out(self):
         self.clock("2025-09-30T10:00")
         t = self.submit()["tracking"]
@@ -310,6 +355,29 @@ class AttachmentCaps(Base):
         body, ct = multipart(fields, [("attachment", "a.txt", "text/plain", b"a" * 800)])
         r = self.server.request("POST", "/api/v1/items", body=body, headers={"Content-Type": ct})
         self.assertEqual(r.status, 201, r)
+
+    def test_p06_supplement_attachments_capped_with_the_items_own(self):
+        from test_intake import multipart
+        fields = [("kind", "letter"), ("subject", "附件"), ("body", "见附件"),
+                  ("phone", "13812345678"), ("publish", "false")]
+        body, ct = multipart(fields, [("attachment", "a.txt", "text/plain", b"a" * 800)])
+        r = self.server.request("POST", "/api/v1/items", body=body, headers={"Content-Type": ct})
+        self.assertEqual(r.status, 201, r)
+        item = r.json()
+        t = item["tracking"]
+        self.ok("disp_a", t, "assign", section="法规处")
+        self.ok("hand_fg", t, "accept")
+        self.ok("hand_fg", t, "ask_citizen", reason="请补充")
+        path = "/api/v1/track/%s/supplement" % t
+        for size, status in ((1001, 413), (800, 413), (700, 200)):
+            body, ct = multipart([("text", "补充")],
+                                 [("attachment", "b.txt", "text/plain", b"b" * size)])
+            r = self.server.request("POST", path, body=body,
+                                    headers={"Content-Type": ct,
+                                             "X-Query-Code": item["query_code"]})
+            self.assertEqual(r.status, status, (size, r))
+        it = self.staff["hand_fg"].get("/api/v1/items/" + t).json()
+        self.assertEqual([a["size"] for a in it["attachments"]], [800, 700])
 
     def test_p16_citizen_withdraws_consent_and_item(self):
         self.clock("2025-09-30T10:00")
