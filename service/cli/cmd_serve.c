@@ -159,7 +159,12 @@ cmd_serve(int argc, char **argv)
 	last_day = sla_local_day(app_now(&app));
 	daily_backup(&app);
 	for (;;) {
-		struct timespec tick = {DAILY_TICK, 0};
+		/* the calendar is looked at each scan_interval (at most each DAILY_TICK) */
+		struct timespec tick = {
+		    app.cfg.scan_interval > 0 && app.cfg.scan_interval < DAILY_TICK
+		        ? (time_t)app.cfg.scan_interval
+		        : DAILY_TICK,
+		    0};
 
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig > 0)
