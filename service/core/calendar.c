@@ -265,8 +265,8 @@ recalc_item(struct app *app, struct db_conn *c, const struct actor *who, const c
 			h[nh].actor_id = who->id;
 			h[nh].actor = (char *)who->name;
 			h[nh].action = (char *)"recalculate";
-			h[nh].from_state = t.item.state;
-			h[nh].to_state = t.item.state;
+			h[nh].from_state = (char *)wf_state_name(t.item.state);
+			h[nh].to_state = (char *)wf_state_name(t.item.state);
 			h[nh].note = notes[nh];
 			h[nh].citizen = 1;
 			h[nh].clock = k->name;
