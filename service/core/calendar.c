@@ -79,14 +79,16 @@ calendar_fingerprint(const struct sla_calendar *cal, char fp[CALENDAR_FP_SIZE])
 	return 0;
 }
 
-/* One file that may go into a calendar: its year decides which one wins. */
+/* One file that may go into a calendar: a file of a later source replaces the files of its
+ * year from earlier ones. */
 struct candidate {
 	const char *name, *text;
 	int year;
+	int source; /* 0 base (built in or calendar_dir), 1 loaded (stored), 2 being loaded */
 };
 
-/* Builds the calendar of the candidates: for each year the last candidate of that year, in
- * year order. 0, or -1 with err. */
+/* Builds the calendar of the candidates: every file of a year but those a file of a later
+ * source replaces, in year order (files of one source keep their order). 0, or -1 with err. */
 static int
 calset_build(const struct candidate *v, size_t n, struct calset *out, char *err, size_t errsize)
 {
@@ -94,10 +96,10 @@ calset_build(const struct candidate *v, size_t n, struct calset *out, char *err,
 
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < n; i++) {
-		for (j = i + 1; j < n && v[j].year != v[i].year; j++)
+		for (j = 0; j < n && !(v[j].year == v[i].year && v[j].source > v[i].source); j++)
 			;
 		if (j < n)
-			continue; /* a later file replaces this one */
+			continue; /* a file of a later source replaces this one */
 		if (out->n == CAL_FILES_MAX) {
 			snprintf(err, errsize, "more than %d calendar files", CAL_FILES_MAX);
 			goto fail;
@@ -155,6 +157,7 @@ effective(struct app *app, struct db_conn *c, const struct candidate *extra, siz
 	for (i = 0; i < nb; i++, n++) {
 		v[n].name = base[i].name;
 		v[n].text = base[i].text;
+		v[n].source = 0;
 		if (sla_file_year(base[i].name, base[i].text, &v[n].year, err, errsize) != 0)
 			goto out;
 	}
@@ -162,9 +165,12 @@ effective(struct app *app, struct db_conn *c, const struct candidate *extra, siz
 		v[n].name = stored[i].name;
 		v[n].text = stored[i].text;
 		v[n].year = stored[i].year;
+		v[n].source = 1;
 	}
-	for (i = 0; i < n_extra; i++)
-		v[n++] = extra[i];
+	for (i = 0; i < n_extra; i++) {
+		v[n] = extra[i];
+		v[n++].source = 2;
+	}
 	rc = calset_build(v, n, out, err, errsize);
 out:
 	free(v);

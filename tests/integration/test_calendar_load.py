@@ -108,6 +108,10 @@ class Load(Base):
         self.assertIn("x.txt:1:", r.stderr)
         self.assertEqual(self.server.cli("calendar", "load",
                                          os.path.join(self.dir, "none.txt")).returncode, 66)
+        # a good file that leaves a gap after the calendar in force (2027 missing)
+        r = self.server.cli("calendar", "load", self.write("2028.txt", "2028-01-03 off 测试\n"))
+        self.assertEqual(r.returncode, 65, r.stderr)
+        self.assertIn("2028", r.stderr)
         self.assertEqual(self.track(ext), tr)
         with sqlite3.connect(self.server.db) as db:
             self.assertEqual(db.execute("SELECT count(*) FROM calendar_files").fetchone()[0], 0)
