@@ -157,7 +157,8 @@ db_calendar_applied_set(struct db_conn *c, const char *const *names, const char 
 	st = db_prep(c, stmts[STMT_STATE_SET]);
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, fingerprint) || db_bind_int(st, 2, at) || db_exec_stmt(c, st) != 0) {
+	if (db_bind_text(st, 1, fingerprint) || db_bind_int(st, 2, at) ||
+	    db_exec_stmt(c, st) != 0) {
 		db_reset(st);
 		return -1;
 	}
@@ -180,8 +181,8 @@ db_calendar_files_free(struct db_calendar_file *f, size_t n)
 }
 
 int
-db_items_running(struct db_conn *c, int64_t after_id, size_t max, int64_t *ids,
-                 char **trackings, size_t *n)
+db_items_running(struct db_conn *c, int64_t after_id, size_t max, int64_t *ids, char **trackings,
+                 size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_RUNNING]);
 	size_t len = 0, i;

@@ -278,8 +278,8 @@ recalc_item(struct app *app, struct db_conn *c, const struct actor *who, const c
 			h[nh].clock = k->name;
 			h[nh].due = k->due;
 			len = strlen(detail);
-			snprintf(detail + len, sizeof(detail) - len, "%s%s: %s -> %s", len ? "; " : "",
-			         k->name, d_old, d_new);
+			snprintf(detail + len, sizeof(detail) - len, "%s%s: %s -> %s",
+			         len ? "; " : "", k->name, d_old, d_new);
 			nh++;
 			rep->moved++;
 			changed = 1;
@@ -290,9 +290,10 @@ recalc_item(struct app *app, struct db_conn *c, const struct actor *who, const c
 			break;
 		case CLOCK_RECALC_LEFT:
 			rep->left++;
-			log_warn("calendar: %s: the %s clock's due time was not set from its start; "
-			         "left as it is",
-			         t.item.tracking, k->name);
+			log_warn(
+			    "calendar: %s: the %s clock's due time was not set from its start; "
+			    "left as it is",
+			    t.item.tracking, k->name);
 			break;
 		case CLOCK_RECALC_NONE:
 			break;
@@ -361,8 +362,8 @@ base_name(const char *path)
 
 int
 core_calendar_load(struct app *app, const struct actor *who, const char *const *names,
-                   const char *const *texts, size_t n, int64_t now,
-                   struct calendar_report *rep, struct core_error *err)
+                   const char *const *texts, size_t n, int64_t now, struct calendar_report *rep,
+                   struct core_error *err)
 {
 	struct candidate extra[CAL_FILES_MAX];
 	struct sla_calendar *old = NULL;
@@ -387,8 +388,8 @@ core_calendar_load(struct app *app, const struct actor *who, const char *const *
 		for (j = 0; j < i; j++)
 			if (extra[j].year == extra[i].year)
 				return core_fail(err, CORE_INVALID, "file",
-				                 "%s: %s covers the year %d too", names[i], names[j],
-				                 extra[i].year);
+				                 "%s: %s covers the year %d too", names[i],
+				                 names[j], extra[i].year);
 	}
 	c = db_acquire(app->db);
 	if (c == NULL)
