@@ -501,6 +501,10 @@ core_calendar_sync(struct app *app, const struct actor *who, int64_t now,
 	}
 	if (recalc_all(app, c, who, old, s.cal, now, rep) != 0)
 		goto out;
+	/* a change that was being made with the calendar before the swap may have committed
+	 * after the pass went by its item: a second pass takes it up (the others are done) */
+	if (*changed && recalc_all(app, c, who, old, s.cal, now, rep) != 0)
+		goto out;
 	if (strcmp(fp_applied, s.fp) != 0 && record_applied(c, &s, now) != 0)
 		goto out;
 	ret = 0;
