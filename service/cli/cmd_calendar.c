@@ -90,8 +90,7 @@ static const struct subcommand subcommands[] = {
     {"explain", run_explain, "explain --from WHEN --days N",
      "print the due date, then the holidays and make-up days up to it", 0, 0, O_COMMON | O_CLOCK},
     {"load", run_load, "load FILE...",
-     "load calendar files into the service's database (each replaces its year) and move the due "
-     "times that depend on the changed days",
+     "store files in the database (each replaces its year), move the due times",
      1, ARGS_MAX - 1, O(OPT_CONFIG) | O(OPT_HELP)},
 };
 
