@@ -236,21 +236,35 @@ record_applied(struct db_conn *c, const struct calset *s, int64_t now)
 	return 0;
 }
 
-/* Recomputes the clocks of item `tracking` in one transaction. 0, or -1 (the item could not be
- * changed now). */
+/* Adds the counts of r to rep. */
+static void
+report_add(struct calendar_report *rep, const struct calendar_report *r)
+{
+	rep->items += r->items;
+	rep->moved += r->moved;
+	rep->confirmed += r->confirmed;
+	rep->left += r->left;
+}
+
+/* Recomputes the clocks of item `tracking`: in a transaction of its own, or (batch 1) inside
+ * the one the caller holds open on c. Adds what it did to *r. 0, or -1 (the item could not be
+ * changed now; in a batch the caller rolls back). */
 static int
 recalc_item(struct app *app, struct db_conn *c, const struct actor *who, const char *tracking,
             const struct sla_calendar *old, const struct sla_calendar *cal, int64_t now,
-            struct calendar_report *rep)
+            int batch, struct calendar_report *rep)
 {
 	struct db_history h[CLOCK__MAX];
 	char notes[CLOCK__MAX][NOTE_SIZE], detail[3 * NOTE_SIZE] = "", d_new[11], d_old[11];
+	struct calendar_report r;
 	struct core_error err;
 	struct core_txn t;
 	size_t nh = 0, i, len;
 	int changed = 0, ret = -1;
 
-	if (txn_begin(&t, app, c, tracking, &err) != 0) {
+	memset(&r, 0, sizeof(r));
+	if ((batch ? txn_load(&t, app, c, tracking, &err) : txn_begin(&t, app, c, tracking, &err)) !=
+	    0) {
 		if (err.code == CORE_NOT_FOUND)
 			ret = 0;
 		goto out;
@@ -281,15 +295,15 @@ recalc_item(struct app *app, struct db_conn *c, const struct actor *who, const c
 			snprintf(detail + len, sizeof(detail) - len, "%s%s: %s -> %s",
 			         len ? "; " : "", k->name, d_old, d_new);
 			nh++;
-			rep->moved++;
+			r.moved++;
 			changed = 1;
 			break;
 		case CLOCK_RECALC_CONFIRMED:
-			rep->confirmed++;
+			r.confirmed++;
 			changed = 1;
 			break;
 		case CLOCK_RECALC_LEFT:
-			rep->left++;
+			r.left++;
 			log_warn(
 			    "calendar: %s: the %s clock's due time was not set from its start; "
 			    "left as it is",
@@ -300,6 +314,7 @@ recalc_item(struct app *app, struct db_conn *c, const struct actor *who, const c
 		}
 	}
 	if (!changed) {
+		report_add(rep, &r);
 		ret = 0;
 		goto out;
 	}
@@ -307,9 +322,11 @@ recalc_item(struct app *app, struct db_conn *c, const struct actor *who, const c
 		snprintf(detail, sizeof(detail), "provisional due times confirmed");
 	t.item.next_due = db_item_next_due(&t.item);
 	t.item.updated = now;
-	if (txn_commit_rows(&t, who, "recalculate", now, h, nh, detail, NULL, &err) != 0)
+	if ((batch ? txn_write_rows(&t, who, "recalculate", now, h, nh, detail, NULL, &err)
+	           : txn_commit_rows(&t, who, "recalculate", now, h, nh, detail, NULL, &err)) != 0)
 		goto out;
-	rep->items += nh > 0;
+	r.items = nh > 0;
+	report_add(rep, &r);
 	ret = 0;
 out:
 	txn_end(&t);
@@ -317,24 +334,38 @@ out:
 }
 
 /* Recomputes every item with a running clock: old is the calendar the clocks were computed with
- * (or NULL), cal the new one. 0, or -1 when some items could not be changed (rep->failed). */
+ * (or NULL), cal the new one. Items are changed in batches of RECALC_BATCH, one transaction
+ * each (the same rows as one transaction per item, a fraction of the commits); a batch that
+ * cannot be written is done again one transaction per item. 0, or -1 when some items could not
+ * be changed (rep->failed). */
 static int
 recalc_all(struct app *app, struct db_conn *c, const struct actor *who,
            const struct sla_calendar *old, const struct sla_calendar *cal, int64_t now,
            struct calendar_report *rep)
 {
+	struct calendar_report r;
 	int64_t ids[RECALC_BATCH], after = 0;
 	char *trackings[RECALC_BATCH];
 	size_t n, i;
+	int ok;
 
 	for (;;) {
 		if (db_items_running(c, after, RECALC_BATCH, ids, trackings, &n) != 0)
 			return -1;
-		for (i = 0; i < n; i++) {
-			if (recalc_item(app, c, who, trackings[i], old, cal, now, rep) != 0)
-				rep->failed++;
-			free(trackings[i]);
+		memset(&r, 0, sizeof(r));
+		ok = n > 0 && db_begin(c) == 0;
+		for (i = 0; ok && i < n; i++)
+			ok = recalc_item(app, c, who, trackings[i], old, cal, now, 1, &r) == 0;
+		if (ok && db_commit(c) == 0) {
+			report_add(rep, &r);
+		} else {
+			db_rollback(c);
+			for (i = 0; i < n; i++)
+				if (recalc_item(app, c, who, trackings[i], old, cal, now, 0, rep) != 0)
+					rep->failed++;
 		}
+		for (i = 0; i < n; i++)
+			free(trackings[i]);
 		if (n < RECALC_BATCH)
 			break;
 		after = ids[n - 1];

@@ -426,9 +426,9 @@ int calendar_fingerprint(const struct sla_calendar *cal, char fp[CALENDAR_FP_SIZ
  * checked alone and with the calendar in force; on any fault nothing changes (CORE_INVALID, the
  * message "file:line: reason"). Then the files are stored (each replaces its year), the app's
  * calendar swapped, every running clock whose due time depends on the changed days recomputed
- * (one transaction per item: its due times, provisional marks, statistics' facts, one
- * citizen-visible history row "recalculate" per moved due time with the new due time, an audit
- * row), and the calendar recorded as applied. who: the actor of those rows. 0, or -1 with err
+ * (per item: its due times, provisional marks, statistics' facts, one citizen-visible history
+ * row "recalculate" per moved due time with the new due time, an audit row; items in batches of
+ * one transaction, an item that fails retried alone), and the calendar recorded as applied. who: the actor of those rows. 0, or -1 with err
  * (CORE_INVALID, CORE_BUSY, CORE_ERROR); *rep says what moved. */
 int core_calendar_load(struct app *app, const struct actor *who, const char *const *names,
                        const char *const *texts, size_t n, int64_t now,

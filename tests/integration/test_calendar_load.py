@@ -171,6 +171,46 @@ class Load(Base):
         self.assertEqual(self.track(ext)["history"], after["history"])
 
 
+class Unfinished(Base):
+    """A recalculation cut short (an item that cannot be written) leaves the others done and is
+    finished by the next start, moving nothing twice."""
+    ENV = {"CIVICDESK_TEST_NOW": NOW}
+
+    def test_p10_an_unfinished_recalculation_is_finished_at_start(self):
+        self.server.set_clock(NOW)
+        items = [Load.extended(self) for _ in range(3)]
+        with sqlite3.connect(self.server.db) as db:
+            stuck = db.execute("SELECT id FROM items WHERE tracking = ?",
+                               (items[1]["tracking"],)).fetchone()[0]
+            db.execute("CREATE TRIGGER stuck BEFORE INSERT ON history WHEN NEW.item_id = %d "
+                       "AND NEW.action = 'recalculate' BEGIN SELECT RAISE(ABORT, 'stuck'); END"
+                       % stuck)
+        d = tempfile.mkdtemp(prefix="civicdesk-cal-")
+        try:
+            path = os.path.join(d, "2027.txt")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(CAL_2027)
+            r = self.server.cli("calendar", "load", path)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        self.assertEqual(r.returncode, 75, r.stderr)
+        self.assertIn("1 items could not be recalculated", r.stderr)
+        dues = [self.track(i)["clocks"]["reply"]["due"] for i in items]
+        self.assertEqual(dues, ["2027-01-19" + END, "2027-01-18" + END, "2027-01-19" + END])
+        done = self.track(items[0])["history"]
+        with sqlite3.connect(self.server.db) as db:
+            db.execute("DROP TRIGGER stuck")
+        self.server.stop()
+        self.server.start()
+        self.assertIn("1 due times moved on 1 items", "\n".join(self.server.startup))
+        dues = [self.track(i)["clocks"]["reply"]["due"] for i in items]
+        self.assertEqual(dues, ["2027-01-19" + END] * 3)
+        self.assertEqual(self.track(items[0])["history"], done)
+        self.assertEqual([h["action"] for h in self.track(items[1])["history"]].count(
+            "recalculate"), 1)
+        check_stats(self, self.server.db)
+
+
 class AtStart(Base):
     """serve recomputes at start when its calendar changed (here a new file in calendar_dir)."""
     ENV = {}
