@@ -288,80 +288,272 @@ pg_track_get(struct req *req, struct resp *resp)
 	track_form(&pg, 200, t != NULL && strlen(t) <= 40 ? t : NULL);
 }
 
-/* The item as its citizen sees it. */
+/* The label of a history row for the citizen: the action's, and for a rating the rating's. */
+static json_t *
+timeline_row(struct page *pg, const struct db_history *h)
+{
+	char at[17], iso[40];
+	const char *note = h->note;
+
+	page_datetime(h->at, at);
+	sla_format_local(h->at, iso, sizeof(iso));
+	if (strcmp(h->action, "rate") == 0 && note != NULL)
+		note = page_msg2(pg, "rating.", note);
+	return json_pack("{s:s, s:s, s:s, s:s?}", "at", at, "at_iso", iso, "label",
+	                 page_msg2(pg, "action.", h->action), "note", note);
+}
+
+/* The value choices of the rating form, `current` checked. */
+static json_t *
+rating_choices(struct page *pg, const char *current)
+{
+	static const char *const values[] = { "satisfied", "basically_satisfied", "unsatisfied" };
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "value", values[i], "label",
+		                                   page_msg2(pg, "rating.", values[i]), "checked",
+		                                   current != NULL && strcmp(current, values[i]) == 0));
+	return a;
+}
+
+/* What the citizen may do now, into o: can_supplement (the item waits for them), can_withdraw
+ * (it is open), can_withdraw_consent (publication allowed), can_rate (a sent reply not rated
+ * yet, within rating_days) or rating_done {label, comment}. core decides in the end: these only
+ * choose the forms shown. */
+static void
+citizen_forms(struct page *pg, const struct db_item *item, json_t *o)
+{
+	struct db_rating r;
+	int state = wf_state_parse(item->state), rounds = 0, rc;
+	int open = state >= 0 && state != WF_REPLIED && state != WF_CLOSED && state != WF_REJECTED &&
+	           state != WF_MERGED;
+	int replied = (state == WF_REPLIED || state == WF_CLOSED) && item->replied_at != 0;
+
+	json_object_set_new(o, "can_supplement", json_boolean(state == WF_WAITING_CITIZEN));
+	json_object_set_new(o, "can_withdraw", json_boolean(open));
+	json_object_set_new(o, "can_withdraw_consent", json_boolean(item->publish));
+	if (!replied)
+		return;
+	memset(&r, 0, sizeof(r));
+	rc = db_rating_last(pg->req->db, item->id, &r);
+	if (rc < 0 || db_rating_rounds(pg->req->db, item->id, &rounds) != 0) {
+		if (rc == 1)
+			db_rating_free(&r);
+		return;
+	}
+	if (rc == 1 && r.round == rounds) {
+		json_object_set_new(o, "rating_done",
+		                    json_pack("{s:s, s:s?}", "label", page_msg2(pg, "rating.", r.value),
+		                              "comment", r.comment));
+	} else if (pg->req->now <= item->replied_at + (int64_t)pg->req->app->cfg.rating_days * 86400) {
+		json_object_set_new(o, "can_rate", json_true());
+		json_object_set_new(o, "ratings",
+		                    rating_choices(pg, page_field(pg, "value")));
+	}
+	if (rc == 1)
+		db_rating_free(&r);
+}
+
+/* The item as its citizen sees it, with the forms of what they may do. */
 static json_t *
 citizen_view(struct page *pg, struct db_item *item)
 {
 	json_t *list = page_clocks(pg, item), *tl, *o;
 	struct db_history *h = NULL;
 	size_t nh = 0, i;
-	char received[17];
+	char received[17], iso[40];
 
 	tl = json_array();
 	if (db_history_list(pg->req->db, item->id, 1, &h, &nh) == 0) {
-		for (i = 0; i < nh; i++) {
-			char at[17], iso[40];
-
-			page_datetime(h[i].at, at);
-			sla_format_local(h[i].at, iso, sizeof(iso));
-			json_array_append_new(tl, json_pack("{s:s, s:s, s:s, s:s?}", "at", at, "at_iso",
-			                                    iso, "label",
-			                                    page_msg2(pg, "action.", h[i].action),
-			                                    "note", h[i].note));
-		}
+		for (i = 0; i < nh; i++)
+			json_array_append_new(tl, timeline_row(pg, &h[i]));
 		db_history_free(h, nh);
 	}
 	page_datetime(item->received, received);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "tracking", item->tracking,
+	sla_format_local(item->received, iso, sizeof(iso));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "tracking", item->tracking,
 	              "state", item->state, "state_label", page_msg2(pg, "state.", item->state),
 	              "state_text", page_msg2(pg, "statetext.", item->state), "kind_label",
 	              page_msg2(pg, "kind.", item->kind), "received", received, "received_iso",
-	              json_string(""), "clocks", list, "timeline", tl);
-	if (o != NULL) {
-		char iso[40];
-
-		sla_format_local(item->received, iso, sizeof(iso));
-		json_object_set_new(o, "received_iso", json_string(iso));
-		if (item->replied_at != 0 && item->reply != NULL)
-			json_object_set_new(o, "reply", json_string(item->reply));
-	}
+	              iso, "clocks", list, "timeline", tl);
+	if (o == NULL)
+		return NULL;
+	if (item->replied_at != 0 && item->reply != NULL)
+		json_object_set_new(o, "reply", json_string(item->reply));
+	citizen_forms(pg, item, o);
 	return o;
 }
 
+/* The citizen's actions on /track, each through the core function the API's track endpoints
+ * use; the hidden field "action" names it. */
+enum track_act { TRACK_SUPPLEMENT, TRACK_WITHDRAW, TRACK_WITHDRAW_CONSENT, TRACK_RATE,
+	         TRACK_ACT__MAX };
+
+static const struct {
+	const char *name;     /* the form's "action" */
+	const char *done_key; /* the message once done */
+} track_acts[TRACK_ACT__MAX] = {
+	[TRACK_SUPPLEMENT] = { "supplement", "track.supplement_done" },
+	[TRACK_WITHDRAW] = { "withdraw", "track.withdraw_done" },
+	[TRACK_WITHDRAW_CONSENT] = { "withdraw_consent", "track.consent_done" },
+	[TRACK_RATE] = { "rate", "track.rate_done" },
+};
+
+/* The message of a refusal by core of a citizen's action: the field's (into the page's e_FIELD
+ * with *status 400) or the conflict's (into "problem", 409). */
+static void
+track_refusal(struct page *pg, enum track_act a, const struct core_error *err, int *status)
+{
+	const char *field = NULL, *key = "err.internal", *cn = err->code_name;
+
+	*status = err->code == CORE_BUSY ? 503 : 500;
+	if (err->code == CORE_INVALID) {
+		*status = 400;
+		if (a == TRACK_SUPPLEMENT) {
+			field = "e_supplement";
+			key = "err.supplement_text";
+		} else if (a == TRACK_RATE && err->field != NULL &&
+		           strcmp(err->field, "comment") == 0) {
+			field = "e_comment";
+			key = "err.rate_comment";
+		} else {
+			field = "e_value";
+			key = "err.rate_value";
+		}
+	} else if (err->code == CORE_CONFLICT || err->code == CORE_FORBIDDEN) {
+		*status = 409;
+		if (a == TRACK_SUPPLEMENT)
+			key = "track.not_waiting";
+		else if (a == TRACK_RATE && cn != NULL && strcmp(cn, "rated") == 0)
+			key = "track.rated_already";
+		else if (a == TRACK_RATE && cn != NULL && strcmp(cn, "too_late") == 0)
+			key = "track.rate_too_late";
+		else if (a == TRACK_RATE)
+			key = "track.rate_not_replied";
+		else
+			key = "track.not_open";
+	}
+	json_object_set_new(pg->data, field ? field : "problem", json_string(page_msg(pg, key)));
+}
+
+/* Takes action a on tracking with code. 0 done, 1 refused (the message is on the page, the
+ * status in *status), -1 the number or the code is wrong (CORE_NOT_FOUND). */
+static int
+track_act(struct page *pg, enum track_act a, const char *tracking, const char *code,
+          int *status)
+{
+	struct req *req = pg->req;
+	struct core_action_input in;
+	struct core_error err;
+	const char *confirm = page_field(pg, "confirm");
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	memset(&in, 0, sizeof(in));
+	if ((a == TRACK_WITHDRAW || a == TRACK_WITHDRAW_CONSENT) && confirm == NULL) {
+		/* nothing is withdrawn unless the box says so: a withdrawal cannot be undone */
+		json_object_set_new(pg->data,
+		                    a == TRACK_WITHDRAW ? "e_withdraw" : "e_consent",
+		                    json_string(page_msg(pg, "err.withdraw_confirm")));
+		*status = 400;
+		return 1;
+	}
+	switch (a) {
+	case TRACK_SUPPLEMENT:
+		in.text = page_field(pg, "text");
+		rc = core_citizen_act(req->app, req->db, tracking, code, req->addr,
+		                      WF_CITIZEN_ANSWER, &in, req->now, &err);
+		break;
+	case TRACK_WITHDRAW:
+	case TRACK_WITHDRAW_CONSENT:
+		rc = core_citizen_withdraw(req->app, req->db, tracking, code, req->addr,
+		                           a == TRACK_WITHDRAW, req->now, &err);
+		break;
+	default:
+		rc = core_rate(req->app, req->db, tracking, code, page_field(pg, "value"),
+		               page_field(pg, "comment"), req->addr, req->now, &err);
+		break;
+	}
+	if (rc == 0) {
+		json_object_set_new(pg->data, "flash",
+		                    json_string(page_msg(pg, track_acts[a].done_key)));
+		*status = 200;
+		return 0;
+	}
+	if (err.code == CORE_NOT_FOUND)
+		return -1;
+	track_refusal(pg, a, &err, status);
+	return 1;
+}
+
+/* POST /track: a look-up (tracking number and query code), or one of the citizen's actions
+ * (hidden field "action") followed by the look-up. Wrong codes are counted per address and per
+ * tracking number (core_track_failed), as the API counts them; 429 while refused. */
 void
 pg_track_post(struct req *req, struct resp *resp)
 {
 	static const unsigned char nohash[QUERY_HASH_LEN];
 	struct page pg;
 	struct db_item item;
-	const char *tracking, *code;
+	const char *tracking, *code, *action;
 	int64_t retry;
-	int rc, ok;
+	int rc, ok, status = 200, a = -1, i;
 
 	if (page_begin(&pg, req, resp, "track.title", "track") != 0)
 		return;
 	tracking = page_field(&pg, "tracking");
 	code = page_field(&pg, "code");
+	action = page_field(&pg, "action");
 	if (!page_csrf_ok(&pg, "track")) {
 		json_object_set_new(pg.data, "csrf_failed", json_true());
 		page_error(&pg, 403, "err.csrf");
 		return;
 	}
-	if (ratelimit_check(req->app->track_limit, req->addr, req->now, &retry)) {
-		json_object_set_new(pg.data, "limited", json_true());
-		resp_header(resp, "Retry-After", "%lld", (long long)retry);
-		track_form(&pg, 429, NULL);
-		return;
-	}
-	if (tracking == NULL || code == NULL || strlen(tracking) > 40) {
+	if (tracking == NULL || code == NULL || strlen(tracking) > 40 || strlen(code) > 40) {
 		json_object_set_new(pg.data, "notfound", json_true());
 		track_form(&pg, 404, NULL);
 		return;
 	}
 	while (*tracking == ' ')
 		tracking++;
+	if (core_track_refused(req->app, req->addr, tracking, req->now, &retry)) {
+		json_object_set_new(pg.data, "limited", json_true());
+		resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		track_form(&pg, 429, NULL);
+		return;
+	}
+	for (i = 0; action != NULL && i < TRACK_ACT__MAX; i++)
+		if (strcmp(action, track_acts[i].name) == 0)
+			a = i;
+	if (a >= 0) {
+		rc = track_act(&pg, (enum track_act)a, tracking, code, &status);
+		if (rc < 0) {
+			core_track_failed(req->app, req->addr, tracking, req->now);
+			json_object_set_new(pg.data, "notfound", json_true());
+			track_form(&pg, 404, tracking);
+			return;
+		}
+		if (rc > 0) {
+			/* what was typed stays in the form */
+			json_object_set_new(pg.data, "f_text", json_string(page_field(&pg, "text")
+			                                                       ? page_field(&pg, "text")
+			                                                       : ""));
+			json_object_set_new(pg.data, "f_comment",
+			                    json_string(page_field(&pg, "comment")
+			                                    ? page_field(&pg, "comment")
+			                                    : ""));
+		}
+	}
+	/* one snapshot for the item, its clocks, history and rating */
+	if (db_begin_read(req->db) != 0) {
+		page_error(&pg, 503, "err.internal");
+		return;
+	}
 	rc = db_item_get(req->db, tracking, &item);
 	if (rc < 0) {
+		db_end_read(req->db);
 		page_error(&pg, 500, "err.internal");
 		return;
 	}
@@ -370,14 +562,17 @@ pg_track_post(struct req *req, struct resp *resp)
 	if (!ok) {
 		if (rc == 1)
 			db_item_free(&item);
-		ratelimit_hit(req->app->track_limit, req->addr, req->now, &retry);
+		db_end_read(req->db);
+		core_track_failed(req->app, req->addr, tracking, req->now);
 		json_object_set_new(pg.data, "notfound", json_true());
 		track_form(&pg, 404, tracking);
 		return;
 	}
+	json_object_set_new(pg.data, "f_code", json_string(code));
 	json_object_set_new(pg.data, "item", citizen_view(&pg, &item));
 	db_item_free(&item);
-	track_form(&pg, 200, NULL);
+	db_end_read(req->db);
+	track_form(&pg, status, NULL);
 }
 
 /* --- the public board -------------------------------------------------------------------- */

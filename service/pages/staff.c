@@ -49,10 +49,8 @@ page_staff_data(struct page *pg)
 	page_csrf_set(pg, "staff");
 }
 
-/* Starts a staff page: 1 with the session (and its data set), 0 when the page has answered (a
- * redirect to the sign-in or password page, or an error). */
-static int
-staff_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
+int
+page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
             const char *nav, int allow_must_change)
 {
 	int expired, rc;
@@ -183,7 +181,7 @@ pg_staff_password_get(struct req *req, struct resp *resp)
 {
 	struct page pg;
 
-	if (!staff_begin(&pg, req, resp, "password.title", NULL, 1))
+	if (!page_staff_begin(&pg, req, resp, "password.title", NULL, 1))
 		return;
 	password_form(&pg, 200, NULL);
 }
@@ -199,7 +197,7 @@ pg_staff_password_post(struct req *req, struct resp *resp)
 	char msg[400];
 	int rc;
 
-	if (!staff_begin(&pg, req, resp, "password.title", NULL, 1))
+	if (!page_staff_begin(&pg, req, resp, "password.title", NULL, 1))
 		return;
 	if (!page_csrf_ok(&pg, "staff")) {
 		password_form(&pg, 403, page_msg(&pg, "err.csrf"));
@@ -244,9 +242,8 @@ pg_staff_password_post(struct req *req, struct resp *resp)
 
 /* --- the queue ----------------------------------------------------------------------------- */
 
-/* 1 if the role sees every section (dispatcher, supervisor, admin). */
-static int
-sees_all(enum role r)
+int
+page_sees_all(enum role r)
 {
 	return r == ROLE_DISPATCHER || r == ROLE_SUPERVISOR || r == ROLE_ADMIN;
 }
@@ -316,7 +313,7 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	long long a, b;
 	char href[600];
 
-	if (!staff_begin(&pg, req, resp, "queue.title", "queue", 0))
+	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
 	memset(&f, 0, sizeof(f));
 	if (state != NULL && strcmp(state, "all") != 0 && wf_state_parse(state) < 0)
@@ -558,7 +555,7 @@ pg_staff_item(struct req *req, struct resp *resp)
 	struct page pg;
 	const char *done = req_query(req, "done");
 
-	if (!staff_begin(&pg, req, resp, "queue.title", "queue", 0))
+	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
 	if (done != NULL && wf_action_parse(done) >= 0) {
 		char flash[200];
@@ -616,7 +613,7 @@ pg_staff_act(struct req *req, struct resp *resp)
 	char msg[400], loc[200];
 	int a;
 
-	if (!staff_begin(&pg, req, resp, "queue.title", "queue", 0))
+	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
 	if (!tracking_plain(req->params[0])) {
 		page_error(&pg, 404, "item.not_found");
@@ -709,7 +706,7 @@ pg_staff_public(struct req *req, struct resp *resp)
 	char msg[400], loc[200];
 	int rc;
 
-	if (!staff_begin(&pg, req, resp, "queue.title", "queue", 0))
+	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
 	if (!tracking_plain(req->params[0])) {
 		page_error(&pg, 404, "item.not_found");
@@ -789,10 +786,10 @@ pg_staff_dashboard(struct req *req, struct resp *resp)
 	const char *k;
 	int64_t soon;
 
-	if (!staff_begin(&pg, req, resp, "dash.title", "dashboard", 0))
+	if (!page_staff_begin(&pg, req, resp, "dash.title", "dashboard", 0))
 		return;
-	if (!sees_all(pg.staff->role)) {
-		page_error(&pg, 403, "item.not_found");
+	if (!page_sees_all(pg.staff->role)) {
+		page_error(&pg, 403, "err.forbidden");
 		return;
 	}
 	cal = app_calendar(req->app);
@@ -820,6 +817,8 @@ pg_staff_dashboard(struct req *req, struct resp *resp)
 	json_object_set_new(pg.data, "has_sections", json_boolean(json_array_size(secs) > 0));
 	json_object_set_new(pg.data, "sections", secs);
 	json_object_set_new(pg.data, "lists", lists);
+	if (pg.staff->role == ROLE_SUPERVISOR || pg.staff->role == ROLE_ADMIN)
+		page_dash_stats(&pg);
 	page_end(&pg, 200, "staff_dashboard");
 }
 
@@ -842,10 +841,10 @@ pg_staff_admin(struct req *req, struct resp *resp)
 	sla_day d0, d1;
 	int k, kind;
 
-	if (!staff_begin(&pg, req, resp, "admin.title", "admin", 0))
+	if (!page_staff_begin(&pg, req, resp, "admin.title", "admin", 0))
 		return;
 	if (pg.staff->role != ROLE_ADMIN) {
-		page_error(&pg, 403, "item.not_found");
+		page_error(&pg, 403, "err.forbidden");
 		return;
 	}
 	if (actor != NULL && (actor[0] == '\0' || strlen(actor) > 64))
