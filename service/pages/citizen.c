@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pages_int.h"
 
@@ -598,51 +599,129 @@ cursor_read(const char *s, int64_t *a, int64_t *b)
 	return 0;
 }
 
-/* The board's address with q and kind, percent-encoded, and the cursor when not NULL. */
+/* Percent-encodes s into buf at *n (unreserved characters stay). */
 static void
-board_href(char *buf, size_t size, const char *q, const char *kind, const char *cursor)
+url_put(char *buf, size_t size, size_t *n, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t n;
 	const unsigned char *p;
 
-	n = (size_t)snprintf(buf, size, "/board?q=");
-	for (p = (const unsigned char *)(q ? q : ""); *p != '\0' && n + 4 < size; p++) {
+	for (p = (const unsigned char *)(s ? s : ""); *p != '\0' && *n + 4 < size; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.') {
-			buf[n++] = (char)*p;
+			buf[(*n)++] = (char)*p;
 		} else {
-			buf[n++] = '%';
-			buf[n++] = hex[*p >> 4];
-			buf[n++] = hex[*p & 15];
+			buf[(*n)++] = '%';
+			buf[(*n)++] = hex[*p >> 4];
+			buf[(*n)++] = hex[*p & 15];
 		}
 	}
-	buf[n] = '\0';
-	snprintf(buf + n, size - n, "&kind=%s%s%s", kind ? kind : "", cursor ? "&cursor=" : "",
-	         cursor ? cursor : "");
+	buf[*n] = '\0';
 }
 
+/* The board's address with q, kind and month, percent-encoded, and the cursor when not NULL. */
+static void
+board_href(char *buf, size_t size, const char *q, const char *kind, const char *month,
+           const char *cursor)
+{
+	size_t n;
+
+	n = (size_t)snprintf(buf, size, "/board?q=");
+	url_put(buf, size, &n, q);
+	snprintf(buf + n, size - n, "&kind=%s&month=%s%s%s", kind ? kind : "", month ? month : "",
+	         cursor ? "&cursor=" : "", cursor ? cursor : "");
+}
+
+/* The instant local day d starts. */
+static int64_t
+day_start(sla_day d)
+{
+	return sla_day_end(d - 1, 1440) + 1;
+}
+
+/* "YYYY-MM" into the first day of that month and of the next; 0 or -1. */
+static int
+month_read(const char *s, sla_day *first, sla_day *next)
+{
+	int y, m;
+	char tail;
+
+	if (s == NULL || strlen(s) != 7 || sscanf(s, "%4d-%2d%c", &y, &m, &tail) != 2 ||
+	    s[4] != '-' || y < 1970 || y > 9998 || m < 1 || m > 12)
+		return -1;
+	*first = sla_ymd(y, m, 1);
+	*next = m == 12 ? sla_ymd(y + 1, 1, 1) : sla_ymd(y, m + 1, 1);
+	return 0;
+}
+
+/* The archive: the last DB_PUBLIC_MONTHS months, newest first, each with its count, a link
+ * when it has something, and current set for the month shown. */
+static json_t *
+board_months(struct page *pg, const char *q, const char *kind, const char *month)
+{
+	int64_t bounds[DB_PUBLIC_MONTHS + 1], counts[DB_PUBLIC_MONTHS];
+	char today[11], label[16], href[700];
+	json_t *a = json_array();
+	int y, m, i;
+
+	page_date(pg->req->now, today);
+	if (sscanf(today, "%d-%d", &y, &m) != 2)
+		return a;
+	for (i = 0; i <= DB_PUBLIC_MONTHS; i++) {
+		int t = y * 12 + (m - 1) - (DB_PUBLIC_MONTHS - 1) + i;
+
+		bounds[i] = day_start(sla_ymd(t / 12, t % 12 + 1, 1));
+	}
+	if (db_public_months(pg->req->db, bounds, kind, counts) != 0)
+		return a;
+	for (i = DB_PUBLIC_MONTHS - 1; i >= 0; i--) {
+		int t = y * 12 + (m - 1) - (DB_PUBLIC_MONTHS - 1) + i;
+
+		snprintf(label, sizeof(label), "%04d-%02d", t / 12, t % 12 + 1);
+		board_href(href, sizeof(href), q, kind, label, NULL);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:b, s:b}", "label", label,
+		                                   "href", href, "count", (json_int_t)counts[i],
+		                                   "has", counts[i] > 0, "current",
+		                                   month != NULL && strcmp(month, label) == 0));
+	}
+	return a;
+}
+
+/* GET /board?q=&kind=&month=YYYY-MM&cursor=: the published items, newest reply first, searched,
+ * by kind and by month (the archive lists the last twelve months with their counts), paged. */
 void
 pg_board(struct req *req, struct resp *resp)
 {
 	struct page pg;
 	const char *q = req_query(req, "q"), *kind = req_query(req, "kind");
-	const char *cursor = req_query(req, "cursor");
+	const char *cursor = req_query(req, "cursor"), *month = req_query(req, "month");
 	struct db_public_row *rows = NULL;
-	int64_t before_replied = 0, before_id = 0;
+	struct db_public_filter f;
+	sla_day first, next;
 	size_t n = 0, i;
 	json_t *items;
-	char href[600];
+	char href[700];
 
 	if (page_begin(&pg, req, resp, "board.title", "board") != 0)
 		return;
+	memset(&f, 0, sizeof(f));
 	if (q != NULL && (q[0] == '\0' || strlen(q) > 300 || text_check(q, strlen(q), 0) < 0))
 		q = NULL;
 	if (kind != NULL && kind_parse(kind) < 0)
 		kind = NULL;
-	if (cursor != NULL && cursor_read(cursor, &before_replied, &before_id) != 0)
+	if (month != NULL && month_read(month, &first, &next) == 0) {
+		f.from = day_start(first);
+		f.to = day_start(next);
+		json_object_set_new(pg.data, "month", json_string(month));
+	} else {
+		month = NULL;
+	}
+	if (cursor != NULL && cursor_read(cursor, &f.before_replied, &f.before_id) != 0)
 		cursor = NULL;
-	if (db_public_list(req->db, q, before_replied, before_id, PAGE_SIZE, &rows, &n) != 0) {
+	f.text = q;
+	f.kind = kind;
+	f.limit = PAGE_SIZE;
+	if (db_public_find(req->db, &f, &rows, &n) != 0) {
 		page_error(&pg, 500, "err.internal");
 		return;
 	}
@@ -650,9 +729,6 @@ pg_board(struct req *req, struct resp *resp)
 	for (i = 0; i < n; i++) {
 		char date[11];
 
-		/* the kind filter works on each page read (the cursor follows the rows read) */
-		if (kind != NULL && strcmp(rows[i].kind, kind) != 0)
-			continue;
 		page_date(rows[i].replied_at ? rows[i].replied_at : rows[i].received, date);
 		json_array_append_new(items, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s}",
 		                                       "tracking", rows[i].tracking, "kind_label",
@@ -664,16 +740,19 @@ pg_board(struct req *req, struct resp *resp)
 	json_object_set_new(pg.data, "items", items);
 	json_object_set_new(pg.data, "q", json_string(q ? q : ""));
 	json_object_set_new(pg.data, "kinds", kind_choices(&pg, kind));
+	json_object_set_new(pg.data, "months", board_months(&pg, q, kind, month));
+	board_href(href, sizeof(href), q, kind, NULL, NULL);
+	json_object_set_new(pg.data, "all_months_href", json_string(href));
 	if (n == PAGE_SIZE) {
-		char next[48];
+		char next_cursor[48];
 
-		snprintf(next, sizeof(next), "%lld:%lld", (long long)rows[n - 1].replied_at,
-		         (long long)rows[n - 1].id);
-		board_href(href, sizeof(href), q, kind, next);
+		snprintf(next_cursor, sizeof(next_cursor), "%lld:%lld",
+		         (long long)rows[n - 1].replied_at, (long long)rows[n - 1].id);
+		board_href(href, sizeof(href), q, kind, month, next_cursor);
 		json_object_set_new(pg.data, "next_href", json_string(href));
 	}
 	if (cursor != NULL) {
-		board_href(href, sizeof(href), q, kind, NULL);
+		board_href(href, sizeof(href), q, kind, month, NULL);
 		json_object_set_new(pg.data, "first_href", json_string(href));
 	}
 	db_public_rows_free(rows, n);
@@ -682,22 +761,92 @@ pg_board(struct req *req, struct resp *resp)
 
 /* --- static files -------------------------------------------------------------------------- */
 
-/* GET /static/{name}: the file with its Content-Type and ETag, 304 when If-None-Match names
- * it, 404 for anything else (no name leaves web/static: the files are looked up in a table). */
+/* 1 if the Accept-Encoding value v accepts gzip: a "gzip" (or "x-gzip") entry with a q above 0,
+ * else a "*" entry with a q above 0. */
+static int
+accepts_gzip(const char *v)
+{
+	int gzip = -1, star = -1;
+
+	while (v != NULL && *v != '\0') {
+		const char *end = v + strcspn(v, ","), *semi, *q;
+		size_t n;
+		int ok = 1;
+
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		semi = memchr(v, ';', (size_t)(end - v));
+		n = (size_t)((semi ? semi : end) - v);
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		for (q = semi; q != NULL && q < end; q = memchr(q + 1, ';', (size_t)(end - q - 1))) {
+			const char *p = q + 1;
+
+			while (p < end && (*p == ' ' || *p == '\t'))
+				p++;
+			if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+				ok = strtod(p + 2, NULL) > 0;
+		}
+		if ((n == 4 && strncasecmp(v, "gzip", 4) == 0) ||
+		    (n == 6 && strncasecmp(v, "x-gzip", 6) == 0))
+			gzip = ok;
+		else if (n == 1 && v[0] == '*')
+			star = ok;
+		v = *end == ',' ? end + 1 : end;
+	}
+	return gzip >= 0 ? gzip : star > 0;
+}
+
+/* 1 if the If-None-Match value v names etag ("*", or one of its entity tags; W/ ignored, as
+ * the weak comparison of If-None-Match wants). */
+static int
+none_match(const char *v, const char *etag)
+{
+	size_t elen = strlen(etag);
+
+	while (v != NULL && *v != '\0') {
+		const char *end = v + strcspn(v, ",");
+
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		if (end - v >= 2 && v[0] == 'W' && v[1] == '/')
+			v += 2;
+		if ((end - v >= 1 && v[0] == '*') ||
+		    ((size_t)(end - v) >= elen && strncmp(v, etag, elen) == 0 &&
+		     strspn(v + elen, " \t") == (size_t)(end - v) - elen))
+			return 1;
+		v = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* GET /static/{name}: the file with its Content-Type and ETag, gzip-compressed when the file
+ * has a compressed form and Accept-Encoding takes gzip (each form its own ETag; Vary:
+ * Accept-Encoding), 304 when If-None-Match names the ETag of the form chosen, 404 for anything
+ * else (no name leaves web/static: the files are looked up in a table). */
 void
 pg_static(struct req *req, struct resp *resp)
 {
 	struct web_file f;
 	const char *inm = req_header(req, "If-None-Match");
+	int gz;
 
 	if (web_static(req->app->pages->web, req->params[0], &f) != 1) {
 		resp_text(resp, 404, "text/plain; charset=utf-8", "not found\n", 10);
 		return;
 	}
-	resp_header(resp, "ETag", "%s", f.etag);
+	gz = f.gz_data != NULL && accepts_gzip(req_header(req, "Accept-Encoding"));
+	if (f.gz_data != NULL)
+		resp_header(resp, "Vary", "Accept-Encoding");
+	resp_header(resp, "ETag", "%s", gz ? f.gz_etag : f.etag);
 	resp_header(resp, "Cache-Control", "public, max-age=3600");
-	if (inm != NULL && strstr(inm, f.etag) != NULL) {
+	if (inm != NULL && none_match(inm, gz ? f.gz_etag : f.etag)) {
 		resp_text(resp, 304, NULL, "", 0);
+		return;
+	}
+	if (gz) {
+		resp_header(resp, "Content-Encoding", "gzip");
+		resp_text(resp, 200, f.content_type, f.gz_data, f.gz_len);
 		return;
 	}
 	resp_text(resp, 200, f.content_type, f.data, f.len);

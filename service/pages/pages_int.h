@@ -105,6 +105,7 @@ void pg_track_get(struct req *req, struct resp *resp);
 void pg_track_post(struct req *req, struct resp *resp);
 void pg_board(struct req *req, struct resp *resp);
 void pg_static(struct req *req, struct resp *resp);
+void pg_layer_error(struct req *req, struct resp *resp);
 void pg_staff_login_get(struct req *req, struct resp *resp);
 void pg_staff_login_post(struct req *req, struct resp *resp);
 void pg_staff_logout(struct req *req, struct resp *resp);

@@ -23,6 +23,7 @@ const struct route pages_routes[] = {
 	{ "GET", "/staff/dashboard", pg_staff_dashboard, 0, 0 },
 	{ "GET", "/staff/admin", pg_staff_admin, 0, 0 },
 	{ "GET", "/staff/stats.csv", pg_staff_stats_csv, 0, 0 },
+	{ "", "/", pg_layer_error, 0, ROUTE_ERRORS },
 };
 
 const size_t pages_nroutes = sizeof(pages_routes) / sizeof(pages_routes[0]);

@@ -283,5 +283,97 @@ class Dashboard(Base):
         self.assertEqual(h.get("/staff/stats.csv?period=" + month).status, 403)
 
 
+class Board(Base):
+    def test_by_month_and_kind(self):
+        item = self.replied()
+        t = item["tracking"]
+        r = self.staff["head_p"].request("PATCH", "/api/v1/items/%s/public" % t,
+                                         json_body={"published": True})
+        self.assertEqual(r.status, 200, r)
+        b = Browser(self.server)
+        r = b.get("/board?lang=en")
+        self.assertEqual(r.status, 200)
+        page = b.text()
+        self.assertIn(t, page)
+        m = re.search(r'<a href="(/board\?q=&amp;kind=&amp;month=(\d{4}-\d{2}))">\2</a> \((\d+)\)',
+                      page)
+        self.assertTrue(m, "the archive links this month: " + page[:4000])
+        month, count = m.group(2), int(m.group(3))
+        self.assertGreaterEqual(count, 1)
+        r = b.get(html.unescape(m.group(1)))
+        self.assertEqual(r.status, 200)
+        self.assertIn(t, b.text())
+        self.assertIn('<span aria-current="page">%s (%d)</span>' % (month, count), b.text())
+        y, mo = int(month[:4]), int(month[5:])
+        before = "%04d-%02d" % (y - 1, mo) if mo == 1 else "%04d-%02d" % (y, mo - 1)
+        b.get("/board?month=" + before)
+        self.assertNotIn(t, b.text(), "not in the month before")
+        b.get("/board?kind=complaint&month=" + month)
+        self.assertNotIn(t, b.text(), "not among the complaints")
+        b.get("/board?kind=letter&month=" + month)
+        self.assertIn(t, b.text())
+        b.get("/board?month=2025-13")
+        self.assertEqual(b.last.status, 200, "a bad month shows every month")
+        self.assertIn(t, b.text())
+
+
+class Static(Base):
+    def test_gzip_etag(self):
+        plain = self.server.request("GET", "/static/style.css")
+        self.assertEqual(plain.status, 200)
+        self.assertIsNone(plain.header("Content-Encoding"))
+        self.assertEqual(plain.header("Vary"), "Accept-Encoding")
+        z = self.server.request("GET", "/static/style.css",
+                                headers={"Accept-Encoding": "br;q=1, gzip;q=0.5"})
+        self.assertEqual(z.status, 200)
+        self.assertEqual(z.header("Content-Encoding"), "gzip")
+        self.assertEqual(gzip.decompress(z.body), plain.body)
+        self.assertLess(len(z.body), len(plain.body))
+        self.assertNotEqual(z.header("ETag"), plain.header("ETag"))
+        for ae in ("gzip;q=0", "identity", "*;q=0", "deflate"):
+            r = self.server.request("GET", "/static/style.css", headers={"Accept-Encoding": ae})
+            self.assertIsNone(r.header("Content-Encoding"), ae)
+        r = self.server.request("GET", "/static/style.css", headers={"Accept-Encoding": "*"})
+        self.assertEqual(r.header("Content-Encoding"), "gzip")
+        # each form answers 304 to its own ETag only
+        r = self.server.request("GET", "/static/style.css", headers={
+            "Accept-Encoding": "gzip", "If-None-Match": z.header("ETag")})
+        self.assertEqual(r.status, 304)
+        self.assertEqual(r.body, b"")
+        r = self.server.request("GET", "/static/style.css", headers={
+            "Accept-Encoding": "gzip", "If-None-Match": plain.header("ETag")})
+        self.assertEqual(r.status, 200)
+        r = self.server.request("GET", "/static/style.css", headers={
+            "If-None-Match": '"x", W/%s' % plain.header("ETag")})
+        self.assertEqual(r.status, 304)
+        self.assertEqual(self.server.request("GET", "/static/style.css.gz").status, 404)
+
+    def test_html_errors_in_the_language(self):
+        b = Browser(self.server)
+        b.get("/?lang=zh-Hant")
+        r = b.get("/no/such/page")
+        self.assertEqual(r.status, 404)
+        self.assertTrue(r.header("Content-Type").startswith("text/html"))
+        self.assertIn('<html lang="zh-Hant">', b.text())
+        self.assertIn("找不到頁面", b.text())
+        self.assertIn("frame-ancestors 'none'", r.header("Content-Security-Policy"))
+        r = b.request("DELETE", "/board")
+        self.assertEqual(r.status, 405)
+        self.assertIn("GET", r.header("Allow"))
+        self.assertIn('<html lang="zh-Hant">', b.text())
+        r = b.request("POST", "/submit?lang=en", headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Length": str(200 * 1024 * 1024), "Expect": "100-continue"})
+        self.assertEqual(r.status, 413)
+        self.assertIn('<html lang="en">', b.text())
+        # the API keeps its JSON errors
+        r = self.server.request("GET", "/api/v1/nothing")
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.json()["error"]["code"], "not_found")
+        r = self.server.request("GET", "/open311/v2/nothing.json")
+        self.assertEqual(r.status, 404)
+        self.assertTrue(r.header("Content-Type").startswith("application/json"))
+
+
 if __name__ == "__main__":
     harness.main()
