@@ -617,7 +617,8 @@ enum acct_err account_create(struct app *app, struct db_conn *c, const struct ac
                              const struct account_spec *spec, const char *password,
                              char otp[AUTH_OTP_SIZE], struct acct_error *err);
 /* Changes an account; suspending or revoking ends its sessions. With reset_password, the new
- * one-time password is written into otp. */
+ * one-time password is written into otp. A staff member (who->id set) cannot suspend, revoke or
+ * demote their own account (ACCT_INVALID, field "status" or "role"). */
 enum acct_err account_change(struct app *app, struct db_conn *c, const struct actor *who,
                              const char *username, const struct account_change *ch,
                              char otp[AUTH_OTP_SIZE], struct acct_error *err);

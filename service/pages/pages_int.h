@@ -118,5 +118,11 @@ void pg_staff_public(struct req *req, struct resp *resp);
 void pg_staff_dashboard(struct req *req, struct resp *resp);
 void pg_staff_admin(struct req *req, struct resp *resp);
 void pg_staff_stats_csv(struct req *req, struct resp *resp);
+void pg_admin_account_add(struct req *req, struct resp *resp);
+void pg_admin_account_change(struct req *req, struct resp *resp);
+void pg_admin_section_add(struct req *req, struct resp *resp);
+void pg_admin_section_change(struct req *req, struct resp *resp);
+void pg_admin_policy(struct req *req, struct resp *resp);
+void pg_admin_outbox_retry(struct req *req, struct resp *resp);
 
 #endif

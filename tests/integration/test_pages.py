@@ -68,9 +68,12 @@ class Browser:
         return self.last.body.decode("utf-8")
 
     def csrf(self):
+        """The form token of the last page that had one (a redirect has none)."""
         m = re.search(r'name="csrf_token" value="([^"]*)"', self.text())
-        assert m, "no form token on the page"
-        return html.unescape(m.group(1))
+        if m:
+            self.token = html.unescape(m.group(1))
+        assert getattr(self, "token", None), "no form token on the page"
+        return self.token
 
     def post(self, path, fields):
         fields = dict(fields)
@@ -373,6 +376,172 @@ class Static(Base):
         r = self.server.request("GET", "/open311/v2/nothing.json")
         self.assertEqual(r.status, 404)
         self.assertTrue(r.header("Content-Type").startswith("application/json"))
+
+
+class Admin(Base):
+    def admin(self):
+        b = Browser(self.server)
+        b.get("/staff/login?lang=en")
+        r = b.post("/staff/login", {"username": "admin_p", "password": PW})
+        self.assertEqual(r.status, 303)
+        b.get("/staff/admin")
+        self.assertEqual(b.last.status, 200)
+        return b
+
+    def audit(self, action, target):
+        return self.staff["admin_p"].request(
+            "GET", "/api/v1/audit?action=%s&target=%s" % (action, urllib.parse.quote(target))
+        ).json()["entries"]
+
+    def test_forms_need_the_token(self):
+        b = self.admin()
+        r = b.request("POST", "/staff/admin/sections", fields={"name": "无令牌科", "csrf_token": "x"})
+        self.assertEqual(r.status, 403)
+        self.assertEqual(self.audit("section_add", "无令牌科"), [])
+        h = Browser(self.server)
+        h.get("/staff/login")
+        h.post("/staff/login", {"username": "hand_p", "password": PW})
+        r = h.post("/staff/admin/sections", {"name": "越权科"})
+        self.assertEqual(r.status, 403)
+        self.assertEqual(self.audit("section_add", "越权科"), [])
+
+    def test_accounts(self):
+        b = self.admin()
+        r = b.post("/staff/admin/accounts", {"username": "1bad", "role": "handler"})
+        self.assertEqual(r.status, 400)
+        self.assertIn('id="new-username-error"', b.text())
+        self.assertIn('value="1bad"', b.text(), "what was typed stays")
+        r = b.post("/staff/admin/accounts", {"username": "new_h", "role": "handler",
+                                             "section": SECTION, "email": "h@example.com"})
+        self.assertEqual(r.status, 201, b.text()[-2000:])
+        otp = html.unescape(re.search(r'<strong class="code" id="otp">([^<]+)<', b.text()).group(1))
+        rows = self.audit("user_add", "new_h")
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0]["actor"], "admin_p")
+        r = self.server.request("POST", "/api/v1/login",
+                                json_body={"username": "new_h", "password": otp})
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json().get("must_change", r.json().get("password_change_required")),
+                        r.json())
+        b.get("/staff/admin")
+        self.assertNotIn(otp, b.text(), "the one-time password is shown once")
+        # role and section
+        r = b.post("/staff/admin/accounts/new_h", {"op": "save", "role": "section_head",
+                                                   "section": SECTION, "status": "active"})
+        self.assertEqual(r.status, 303)
+        self.assertIn("done=account_changed", r.header("Location"))
+        a = self.staff["admin_p"].request("GET", "/api/v1/admin/users").json()["users"]
+        me = [u for u in a if u["username"] == "new_h"][0]
+        self.assertEqual(me["role"], "section_head")
+        # lock it with failures, unlock through the page
+        for _ in range(6):
+            self.server.request("POST", "/api/v1/login",
+                                json_body={"username": "new_h", "password": "wrong-Passw0rd"})
+        r = b.post("/staff/admin/accounts/new_h", {"op": "unlock"})
+        self.assertEqual(r.status, 303)
+        self.assertIn("done=account_unlocked", r.header("Location"))
+        self.assertEqual(len(self.audit("user_unlock", "new_h")), 1)
+        # reset: a new one-time password, shown once
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/accounts/new_h", {"op": "reset"})
+        self.assertEqual(r.status, 200)
+        otp2 = html.unescape(re.search(r'id="otp">([^<]+)<', b.text()).group(1))
+        self.assertNotEqual(otp, otp2)
+        r = self.server.request("POST", "/api/v1/login",
+                                json_body={"username": "new_h", "password": otp2})
+        self.assertEqual(r.status, 200, r)
+        # suspend
+        r = b.post("/staff/admin/accounts/new_h", {"op": "save", "role": "section_head",
+                                                   "section": SECTION, "status": "suspended"})
+        self.assertEqual(r.status, 303)
+        r = self.server.request("POST", "/api/v1/login",
+                                json_body={"username": "new_h", "password": otp2})
+        self.assertEqual(r.status, 401)
+        # no administrator demotes or suspends themself
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/accounts/admin_p", {"op": "save", "role": "handler",
+                                                     "section": "", "status": "active"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("error-summary", b.text())
+        me = [u for u in self.staff["admin_p"].request("GET", "/api/v1/admin/users").json()[
+            "users"] if u["username"] == "admin_p"][0]
+        self.assertEqual(me["role"], "admin")
+        r = self.staff["admin_p"].request("PATCH", "/api/v1/admin/users/admin_p",
+                                          json_body={"status": "suspended"})
+        self.assertEqual(r.status, 400)
+
+    def test_sections(self):
+        b = self.admin()
+        r = b.post("/staff/admin/sections", {"name": "信访科", "email": "xf@example.com"})
+        self.assertEqual(r.status, 303)
+        self.assertEqual(len(self.audit("section_add", "信访科")), 1)
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/sections", {"name": "信访科"})
+        self.assertEqual(r.status, 409)
+        self.assertIn('id="new-section-name-error"', b.text())
+        r = b.post("/staff/admin/sections", {"name": "x", "email": "not-an-address"})
+        self.assertEqual(r.status, 400)
+        self.assertIn('id="new-section-email-error"', b.text())
+        secs = self.staff["admin_p"].request("GET", "/api/v1/admin/sections").json()["sections"]
+        sid = [x["id"] for x in secs if x["name"] == "信访科"][0]
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/sections/%d" % sid, {"name": "信访办", "email": ""})
+        self.assertEqual(r.status, 303)
+        secs = self.staff["admin_p"].request("GET", "/api/v1/admin/sections").json()["sections"]
+        mine = [x for x in secs if x["id"] == sid][0]
+        self.assertEqual((mine["name"], mine["email"], mine["active"]), ("信访办", None, False))
+        rows = self.audit("section_update", "信访办")
+        self.assertEqual(len(rows), 1)
+        self.assertIn("active: 1 -> 0", rows[0]["detail"])
+
+    def test_policies(self):
+        b = self.admin()
+        r = b.post("/staff/admin/policies/complaint", {"reply_days": "abc"})
+        self.assertEqual(r.status, 400)
+        self.assertEqual(self.audit("policy_update", "complaint"), [])
+        r = b.post("/staff/admin/policies/complaint", {"reply_days": "7", "forward_days": "3"})
+        self.assertEqual(r.status, 303, b.text()[-1500:])
+        p = self.staff["admin_p"].request("GET", "/api/v1/admin/policies").json()["policies"]
+        self.assertEqual(p["complaint"]["reply_days"], 7)
+        self.assertEqual(p["complaint"]["source"]["reply_days"], "admin")
+        self.assertEqual(p["complaint"]["source"]["forward_days"], "config", "unchanged: not set")
+        rows = self.audit("policy_update", "complaint")
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0]["actor"], "admin_p")
+        self.assertIn("reply_days: 5 (config) -> 7 (admin)", rows[0]["detail"])
+        b.get("/staff/admin")
+        self.assertIn('name="reset_reply_days"', b.text())
+        r = b.post("/staff/admin/policies/complaint", {"reset_reply_days": "1"})
+        self.assertEqual(r.status, 303)
+        p = self.staff["admin_p"].request("GET", "/api/v1/admin/policies").json()["policies"]
+        self.assertEqual((p["complaint"]["reply_days"], p["complaint"]["source"]["reply_days"]),
+                         (5, "config"))
+
+    def test_outbox_retry_and_audit_filters(self):
+        import sqlite3
+        with sqlite3.connect(self.server.db) as d:
+            d.execute("INSERT INTO outbox (item_id, clock, step, channel, recipient, body, "
+                      "created, send_after, attempts, state, last_error, give_up_at) VALUES "
+                      "(NULL, NULL, 'test/page', 'sms', '13800000099', 'x', 1, 1, 3, 'failed', "
+                      "'gateway said 400', 2)")
+            oid = d.execute("SELECT max(id) FROM outbox").fetchone()[0]
+        b = self.admin()
+        self.assertIn("gateway said 400", b.text())
+        r = b.post("/staff/admin/outbox/%d/retry" % oid, {})
+        self.assertEqual(r.status, 303)
+        self.assertEqual(len(self.audit("outbox_retry", "13800000099")), 1)
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/outbox/%d/retry" % oid, {})
+        self.assertIn(r.status, (303, 409), "pending again: a second retry is refused")
+        # the audit log filtered by action, target and dates
+        r = b.get("/staff/admin?action=outbox_retry&target=13800000099")
+        rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>",
+                          b.text().split('<table class="audit">')[1])
+        self.assertTrue(rows and all(a == "outbox_retry" for _, a in rows), rows)
+        r = b.get("/staff/admin?action=outbox_retry&from=2000-01-01&to=2000-01-02")
+        self.assertNotIn("13800000099</td><td>", b.text().split('<table class="audit">')[1])
+        r = b.get("/staff/admin?from=yesterday")
+        self.assertIn('id="from-error"', b.text())
 
 
 if __name__ == "__main__":
