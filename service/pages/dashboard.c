@@ -13,7 +13,8 @@
 #define CHART_WIDTH 640   /* the SVG's user units */
 #define CHART_LABEL 180   /* left column: section names */
 #define CHART_BARS 380    /* the longest bar */
-#define CHART_ROW 30      /* height of one section's row */
+#define CHART_ROW 34      /* height of one section's row */
+#define CHART_NAME_MAX 12 /* code points of a section's name in a chart (the table has it all) */
 #define CHART_TOP 8
 #define PERIOD_MONTHS 12  /* months offered, the current one first */
 #define PERIOD_QUARTERS 8
@@ -117,6 +118,24 @@ section_row(const struct stats_section *s)
 	                 "avg_wd", avg, "has_overdue", n->overdue > 0);
 }
 
+/* name cut to CHART_NAME_MAX code points with "…" (whole UTF-8 sequences only), into buf. */
+static const char *
+chart_name(const char *name, char *buf, size_t size)
+{
+	size_t i = 0, cps = 0;
+
+	while (name[i] != '\0' && cps < CHART_NAME_MAX) {
+		i++;
+		while ((name[i] & 0xC0) == 0x80)
+			i++;
+		cps++;
+	}
+	if (name[i] == '\0' || i + 4 > size)
+		return name;
+	snprintf(buf, size, "%.*s…", (int)i, name);
+	return buf;
+}
+
 /* The chart of the on-time rates: one bar per section, in rank order. */
 static json_t *
 chart_rates(const struct stats_report *r)
@@ -128,11 +147,13 @@ chart_rates(const struct stats_report *r)
 		const struct stats_section *s = &r->sections[i];
 		int y = CHART_TOP + (int)i * CHART_ROW;
 		int w = s->on_time_rate < 0 ? 0 : (int)(s->on_time_rate * CHART_BARS + 0.5);
-		char label[16];
+		char label[16], cut[64];
 
 		rate_text(s->on_time_rate, label);
-		json_array_append_new(bars, json_pack("{s:s, s:i, s:i, s:i, s:i, s:s}", "name",
-		                                      s->name, "y", y, "ty", y + 15, "w", w, "tx",
+		json_array_append_new(bars, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:s}", "name",
+		                                      chart_name(s->name, cut, sizeof(cut)),
+		                                      "full", s->name, "y", y, "ty", y + 15, "w", w,
+		                                      "tx",
 		                                      CHART_LABEL + w + 6, "label", label));
 	}
 	return json_pack("{s:i, s:i, s:i, s:o}", "width", CHART_WIDTH, "height",
@@ -157,15 +178,18 @@ chart_volume(const struct stats_report *r)
 		const struct db_stats_row *n = &r->sections[i].n;
 		int y = CHART_TOP + (int)i * CHART_ROW;
 		int w1 = (int)(n->received * CHART_BARS / max), w2 = (int)(n->replied * CHART_BARS / max);
+		char cut[64];
 
-		json_array_append_new(rows, json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, "
-		                                      "s:I, s:i, s:i}",
-		                                      "name", r->sections[i].name, "ty", y + 15, "y1",
-		                                      y, "w1", w1, "y2", y + 12, "w2", w2, "tx1",
+		json_array_append_new(rows, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, "
+		                                      "s:I, s:I, s:i, s:i}",
+		                                      "name", chart_name(r->sections[i].name, cut,
+		                                                         sizeof(cut)),
+		                                      "full", r->sections[i].name, "ty", y + 19, "y1",
+		                                      y, "w1", w1, "y2", y + 15, "w2", w2, "tx1",
 		                                      CHART_LABEL + w1 + 6, "tx2", CHART_LABEL + w2 + 6,
 		                                      "received", (json_int_t)n->received, "replied",
-		                                      (json_int_t)n->replied, "ty1", y + 10, "ty2",
-		                                      y + 22));
+		                                      (json_int_t)n->replied, "ty1", y + 11, "ty2",
+		                                      y + 26));
 	}
 	return json_pack("{s:i, s:i, s:i, s:o}", "width", CHART_WIDTH, "height",
 	                 CHART_TOP * 2 + (int)r->n * CHART_ROW, "x", CHART_LABEL, "rows", rows);
