@@ -241,6 +241,19 @@ class TrackLimits(Base):
                                 headers={"X-Query-Code": a["query_code"]})
         self.assertEqual(r.status, 429)
 
+    def test_rating_guesses_count_like_look_ups(self):
+        """Wrong codes sent to the API's rating count per tracking number like any other: they
+        cannot be used to guess a code past the look-up's limits."""
+        a = self.submit()
+        for _ in range(10):
+            r = self.server.request("POST", "/api/v1/track/%s/rating" % a["tracking"],
+                                    json_body={"value": "satisfied"},
+                                    headers={"X-Query-Code": "WRONGWRONG12"})
+            self.assertEqual(r.status, 404, r)
+        b = self.citizen()
+        r = self.track(b, a)
+        self.assertEqual(r.status, 429, "the page refuses the number too")
+
 
 class Dashboard(Base):
     def test_ranking_csv_and_periods(self):
