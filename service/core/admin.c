@@ -198,7 +198,7 @@ core_policy_change(struct app *app, struct db_conn *c, const struct actor *who, 
 	for (k = 0; k < POLICY_KEY__MAX; k++) {
 		if (set & (1u << k)) {
 			memset(&row, 0, sizeof(row));
-			row.kind = (char *)kind_name(kind);
+			row.kind = kind;
 			row.key = (char *)policy_key_name((enum policy_key)k);
 			row.value = canon[k];
 			row.updated_at = now;
@@ -206,7 +206,7 @@ core_policy_change(struct app *app, struct db_conn *c, const struct actor *who, 
 			if (db_policy_set(c, &row) != 0)
 				goto fail;
 		} else if ((clear & (1u << k)) &&
-		           db_policy_delete(c, kind_name(kind), policy_key_name((enum policy_key)k)) <
+		           db_policy_delete(c, kind, policy_key_name((enum policy_key)k)) <
 		               0) {
 			goto fail;
 		}

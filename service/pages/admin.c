@@ -296,10 +296,10 @@ admin_page(struct page *pg, int status)
 
 		json_array_append_new(
 		    a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "username",
-		                 acc[i].username, "role_label", page_msg2(pg, "role.", acc[i].role),
+		                 acc[i].username, "role_label", page_msg2(pg, "role.", role_name(acc[i].role)),
 		                 "section", sec, "status", acc[i].status, "status_label",
 		                 page_msg2(pg, "astatus.", acc[i].status), "roles",
-		                 role_choices(pg, acc[i].role), "section_opts",
+		                 role_choices(pg, role_name(acc[i].role)), "section_opts",
 		                 section_choices(pg, secs, nsec, sec), "statuses",
 		                 status_choices(pg, acc[i].status), "self",
 		                 strcmp(acc[i].username, pg->staff->username) == 0));
@@ -495,7 +495,7 @@ pg_admin_account_change(struct req *req, struct resp *resp)
 		role = page_field(&pg, "role");
 		section = page_field(&pg, "section");
 		status = page_field(&pg, "status");
-		if (role != NULL && strcmp(role, cur.role) != 0)
+		if (role != NULL && strcmp(role, role_name(cur.role)) != 0)
 			ch.role = role;
 		if (section != NULL && strcmp(section, cur_section) != 0) {
 			ch.set_section = 1;

@@ -327,7 +327,7 @@ static void
 citizen_forms(struct page *pg, const struct db_item *item, json_t *o)
 {
 	struct db_rating r;
-	int state = wf_state_parse(item->state), rounds = 0, rc;
+	int state = (int)item->state, rounds = 0, rc;
 	int open = state >= 0 && state != WF_REPLIED && state != WF_CLOSED && state != WF_REJECTED &&
 	           state != WF_MERGED;
 	int replied = (state == WF_REPLIED || state == WF_CLOSED) && item->replied_at != 0;
@@ -375,10 +375,11 @@ citizen_view(struct page *pg, struct db_item *item)
 	page_datetime(item->received, received);
 	sla_format_local(item->received, iso, sizeof(iso));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "tracking", item->tracking,
-	              "state", item->state, "state_label", page_msg2(pg, "state.", item->state),
-	              "state_text", page_msg2(pg, "statetext.", item->state), "kind_label",
-	              page_msg2(pg, "kind.", item->kind), "received", received, "received_iso",
-	              iso, "clocks", list, "timeline", tl);
+	              "state", wf_state_name(item->state), "state_label",
+	              page_msg2(pg, "state.", wf_state_name(item->state)), "state_text",
+	              page_msg2(pg, "statetext.", wf_state_name(item->state)), "kind_label",
+	              page_msg2(pg, "kind.", kind_name(item->kind)), "received", received,
+	              "received_iso", iso, "clocks", list, "timeline", tl);
 	if (o == NULL)
 		return NULL;
 	if (item->replied_at != 0 && item->reply != NULL)
@@ -672,7 +673,8 @@ board_months(struct page *pg, const char *q, const char *kind, const char *month
 
 		bounds[i] = day_start(sla_ymd(t / 12, t % 12 + 1, 1));
 	}
-	if (db_public_months(pg->req->db, bounds, kind, counts) != 0)
+	if (db_public_months(pg->req->db, bounds, kind != NULL,
+	                     kind != NULL ? (enum kind)kind_parse(kind) : KIND_LETTER, counts) != 0)
 		return a;
 	for (i = DB_PUBLIC_MONTHS - 1; i >= 0; i--) {
 		int t = y * 12 + (m - 1) - (DB_PUBLIC_MONTHS - 1) + i;
@@ -719,7 +721,8 @@ pg_board(struct req *req, struct resp *resp)
 	if (cursor != NULL && cursor_read(cursor, &f.before_replied, &f.before_id) != 0)
 		cursor = NULL;
 	f.text = q;
-	f.kind = kind;
+	f.by_kind = kind != NULL;
+	f.kind = kind != NULL ? (enum kind)kind_parse(kind) : KIND_LETTER;
 	f.limit = PAGE_SIZE;
 	if (db_public_find(req->db, &f, &rows, &n) != 0) {
 		page_error(&pg, 500, "err.internal");
@@ -732,7 +735,7 @@ pg_board(struct req *req, struct resp *resp)
 		page_date(rows[i].replied_at ? rows[i].replied_at : rows[i].received, date);
 		json_array_append_new(items, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s}",
 		                                       "tracking", rows[i].tracking, "kind_label",
-		                                       page_msg2(&pg, "kind.", rows[i].kind),
+		                                       page_msg2(&pg, "kind.", kind_name(rows[i].kind)),
 		                                       "subject", rows[i].subject, "body",
 		                                       rows[i].body, "reply", rows[i].reply, "date",
 		                                       date));
