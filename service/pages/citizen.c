@@ -361,15 +361,21 @@ citizen_forms(struct page *pg, const struct db_item *item, json_t *o)
 static json_t *
 citizen_view(struct page *pg, struct db_item *item)
 {
-	json_t *list = page_clocks(pg, item), *tl, *o;
+	json_t *list = page_clocks(pg, item), *tl, *o, *question;
 	struct db_history *h = NULL;
 	size_t nh = 0, i;
 	char received[17], iso[40];
 
 	tl = json_array();
+	question = NULL;
 	if (db_history_list(pg->req->db, item->id, 1, &h, &nh) == 0) {
-		for (i = 0; i < nh; i++)
+		for (i = 0; i < nh; i++) {
 			json_array_append_new(tl, timeline_row(pg, &h[i]));
+			if (strcmp(h[i].action, "ask_citizen") == 0 && h[i].note != NULL) {
+				json_decref(question);
+				question = json_string(h[i].note);
+			}
+		}
 		db_history_free(h, nh);
 	}
 	page_datetime(item->received, received);
@@ -380,11 +386,18 @@ citizen_view(struct page *pg, struct db_item *item)
 	              page_msg2(pg, "statetext.", wf_state_name(item->state)), "kind_label",
 	              page_msg2(pg, "kind.", kind_name(item->kind)), "received", received,
 	              "received_iso", iso, "clocks", list, "timeline", tl);
-	if (o == NULL)
+	if (o == NULL) {
+		json_decref(question);
 		return NULL;
+	}
 	if (item->replied_at != 0 && item->reply != NULL)
 		json_object_set_new(o, "reply", json_string(item->reply));
 	citizen_forms(pg, item, o);
+	/* what was asked, above the form that answers it */
+	if (question != NULL && item->state == WF_WAITING_CITIZEN)
+		json_object_set_new(o, "question", question);
+	else
+		json_decref(question);
 	return o;
 }
 

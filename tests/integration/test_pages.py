@@ -142,6 +142,8 @@ class TrackActions(Base):
         self.act("hand_p", t, "ask_citizen", note="请提供路灯编号。")
         r = self.track(b, item)
         self.assertIn('value="supplement"', b.text())
+        self.assertRegex(b.text(), r'<div class="question">.*请提供路灯编号。',
+                         "what was asked, above the form")
         # an empty supplement: the field's message, nothing changes
         r = b.post("/track", {"action": "supplement", "tracking": t,
                               "code": item["query_code"], "text": "  "})
