@@ -19,8 +19,8 @@ section_check(const char *name, const char *email, struct core_error *err)
 
 	if (name != NULL) {
 		if (name[0] == '\0' || strlen(name) > CORE_SECTION_NAME_MAX)
-			return core_fail(err, CORE_INVALID, "name", "a section name has 1 to %d bytes",
-			                 CORE_SECTION_NAME_MAX);
+			return core_fail(err, CORE_INVALID, "name",
+			                 "a section name has 1 to %d bytes", CORE_SECTION_NAME_MAX);
 		for (i = 0; name[i] != '\0'; i++)
 			if ((unsigned char)name[i] < 0x20)
 				return core_fail(err, CORE_INVALID, "name",
@@ -206,8 +206,7 @@ core_policy_change(struct app *app, struct db_conn *c, const struct actor *who, 
 			if (db_policy_set(c, &row) != 0)
 				goto fail;
 		} else if ((clear & (1u << k)) &&
-		           db_policy_delete(c, kind, policy_key_name((enum policy_key)k)) <
-		               0) {
+		           db_policy_delete(c, kind, policy_key_name((enum policy_key)k)) < 0) {
 			goto fail;
 		}
 	}

@@ -13,17 +13,17 @@
 
 #include "pages_int.h"
 
-#define AUDIT_ROWS 100  /* rows of the audit log on one page */
-#define OUTBOX_ROWS 50  /* failed notices listed */
-#define FILTER_MAX 64   /* bytes of an audit text filter */
+#define AUDIT_ROWS 100 /* rows of the audit log on one page */
+#define OUTBOX_ROWS 50 /* failed notices listed */
+#define FILTER_MAX 64  /* bytes of an audit text filter */
 
 /* The messages of ?done= after a change (the page comes back with one). */
 static const char *const done_keys[] = {
-	"account_changed", "account_unlocked", "section_added", "section_changed",
-	"policy_changed", "outbox_retried",
+    "account_changed", "account_unlocked", "section_added",
+    "section_changed", "policy_changed",   "outbox_retried",
 };
 
-static const char *const statuses[] = { "active", "suspended", "revoked" };
+static const char *const statuses[] = {"active", "suspended", "revoked"};
 
 /* [{value,label,selected}] of the roles, current selected. */
 static json_t *
@@ -53,9 +53,10 @@ section_choices(struct page *pg, const struct db_section *secs, size_t n, const 
 	                                   page_msg(pg, "admin.no_section"), "selected",
 	                                   current == NULL || current[0] == '\0'));
 	for (i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "value", secs[i].name, "label",
-		                                   secs[i].name, "selected",
-		                                   current != NULL && strcmp(current, secs[i].name) == 0));
+		json_array_append_new(
+		    a,
+		    json_pack("{s:s, s:s, s:b}", "value", secs[i].name, "label", secs[i].name,
+		              "selected", current != NULL && strcmp(current, secs[i].name) == 0));
 	return a;
 }
 
@@ -67,8 +68,8 @@ status_choices(struct page *pg, const char *current)
 
 	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
 		json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "value", statuses[i], "label",
-		                                   page_msg2(pg, "astatus.", statuses[i]), "selected",
-		                                   strcmp(current, statuses[i]) == 0));
+		                                   page_msg2(pg, "astatus.", statuses[i]),
+		                                   "selected", strcmp(current, statuses[i]) == 0));
 	return a;
 }
 
@@ -103,17 +104,17 @@ policy_forms(struct page *pg)
 			snprintf(id, sizeof(id), "pol-%s-%s", kind_name((enum kind)kind),
 			         policy_key_name((enum policy_key)k));
 			json_array_append_new(
-			    keys, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "key",
-			                    policy_key_name((enum policy_key)k), "label",
-			                    page_msg2(pg, "policy.", policy_key_name((enum policy_key)k)),
-			                    "id", id, "value", v, "admin",
-			                    (pol.admin[kind] & (1u << k)) != 0, "days",
-			                    policy_key_is_days((enum policy_key)k)));
+			    keys,
+			    json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "key",
+			              policy_key_name((enum policy_key)k), "label",
+			              page_msg2(pg, "policy.", policy_key_name((enum policy_key)k)),
+			              "id", id, "value", v, "admin",
+			              (pol.admin[kind] & (1u << k)) != 0, "days",
+			              policy_key_is_days((enum policy_key)k)));
 		}
-		json_array_append_new(a, json_pack("{s:s, s:s, s:o}", "kind",
-		                                   kind_name((enum kind)kind), "label",
-		                                   page_msg2(pg, "kind.", kind_name((enum kind)kind)),
-		                                   "keys", keys));
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s, s:o}", "kind", kind_name((enum kind)kind), "label",
+		                 page_msg2(pg, "kind.", kind_name((enum kind)kind)), "keys", keys));
 	}
 	return a;
 }
@@ -122,7 +123,7 @@ policy_forms(struct page *pg)
 static void
 outbox_data(struct page *pg)
 {
-	static const char *const states[] = { "pending", "sent", "failed" };
+	static const char *const states[] = {"pending", "sent", "failed"};
 	struct db_outbox *v = NULL;
 	json_t *rows = json_array(), *counts = json_object();
 	size_t n = 0, i;
@@ -136,13 +137,13 @@ outbox_data(struct page *pg)
 			char at[17];
 
 			page_datetime(v[i].last_attempt ? v[i].last_attempt : v[i].created, at);
-			json_array_append_new(rows, json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:s?, s:s}",
-			                                      "id", (json_int_t)v[i].id, "tracking",
-			                                      v[i].tracking ? v[i].tracking : "—",
-			                                      "channel", v[i].channel, "recipient",
-			                                      v[i].recipient, "step", v[i].step,
-			                                      "attempts", v[i].attempts, "error",
-			                                      v[i].last_error, "at", at));
+			json_array_append_new(
+			    rows,
+			    json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:s?, s:s}", "id",
+			              (json_int_t)v[i].id, "tracking",
+			              v[i].tracking ? v[i].tracking : "—", "channel", v[i].channel,
+			              "recipient", v[i].recipient, "step", v[i].step, "attempts",
+			              v[i].attempts, "error", v[i].last_error, "at", at));
 		}
 		db_outboxes_free(v, n);
 	}
@@ -170,8 +171,7 @@ text_filter(struct page *pg, const char *name)
 	const char *v = req_query(pg->req, name);
 	char key[32];
 
-	if (v == NULL || v[0] == '\0' || strlen(v) > FILTER_MAX ||
-	    text_check(v, strlen(v), 0) < 0)
+	if (v == NULL || v[0] == '\0' || strlen(v) > FILTER_MAX || text_check(v, strlen(v), 0) < 0)
 		return NULL;
 	snprintf(key, sizeof(key), "f_%s", name);
 	json_object_set_new(pg->data, key, json_string(v));
@@ -196,7 +196,8 @@ audit_data(struct page *pg)
 	af.target = text_filter(pg, "target");
 	af.limit = AUDIT_ROWS;
 	if (from != NULL && date_filter(from, 0, &af.from) != 0)
-		json_object_set_new(pg->data, "e_from", json_string(page_msg(pg, "admin.bad_date")));
+		json_object_set_new(pg->data, "e_from",
+		                    json_string(page_msg(pg, "admin.bad_date")));
 	if (to != NULL && date_filter(to, 1, &af.to) != 0)
 		json_object_set_new(pg->data, "e_to", json_string(page_msg(pg, "admin.bad_date")));
 	if (before != NULL) {
@@ -215,17 +216,17 @@ audit_data(struct page *pg)
 		char at[17];
 
 		page_datetime(au[i].at, at);
-		json_array_append_new(a, json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:s?}", "at", at,
-		                                   "actor", au[i].actor, "action", au[i].action,
-		                                   "target", au[i].target, "result",
-		                                   page_msg(pg, au[i].ok ? "admin.ok" : "admin.refused"),
-		                                   "addr", au[i].addr, "detail", au[i].detail));
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:s?}", "at", at, "actor",
+		                 au[i].actor, "action", au[i].action, "target", au[i].target,
+		                 "result", page_msg(pg, au[i].ok ? "admin.ok" : "admin.refused"),
+		                 "addr", au[i].addr, "detail", au[i].detail));
 	}
 	json_object_set_new(pg->data, "audit", a);
 	if (nau == AUDIT_ROWS) {
 		char href[600];
 		size_t n = 0;
-		const char *names[] = { "actor", "action", "target", "from", "to" };
+		const char *names[] = {"actor", "action", "target", "from", "to"};
 		size_t k;
 
 		n = (size_t)snprintf(href, sizeof(href), "/staff/admin?before=%lld",
@@ -238,12 +239,13 @@ audit_data(struct page *pg)
 				continue;
 			n += (size_t)snprintf(href + n, sizeof(href) - n, "&%s=", names[k]);
 			for (p = (const unsigned char *)v; *p != '\0' && n + 4 < sizeof(href); p++)
-				n += (size_t)snprintf(href + n, sizeof(href) - n,
-				                      ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-				                       (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')
-				                          ? "%c"
-				                          : "%%%02X",
-				                      *p);
+				n += (size_t)snprintf(
+				    href + n, sizeof(href) - n,
+				    ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+				     (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')
+				        ? "%c"
+				        : "%%%02X",
+				    *p);
 		}
 		snprintf(href + n, sizeof(href) - n, "#audit-title");
 		json_object_set_new(pg->data, "audit_next", json_string(href));
@@ -285,10 +287,10 @@ admin_page(struct page *pg, int status)
 	json_object_set_new(pg->data, "policies", policy_forms(pg));
 	a = json_array();
 	for (i = 0; i < nsec; i++)
-		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:b}", "id", (json_int_t)secs[i].id,
-		                                   "name", secs[i].name, "email",
-		                                   secs[i].email ? secs[i].email : "", "active",
-		                                   secs[i].active));
+		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:b}", "id",
+		                                   (json_int_t)secs[i].id, "name", secs[i].name,
+		                                   "email", secs[i].email ? secs[i].email : "",
+		                                   "active", secs[i].active));
 	json_object_set_new(pg->data, "sections", a);
 	a = json_array();
 	for (i = 0; i < nacc; i++) {
@@ -296,8 +298,9 @@ admin_page(struct page *pg, int status)
 
 		json_array_append_new(
 		    a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "username",
-		                 acc[i].username, "role_label", page_msg2(pg, "role.", role_name(acc[i].role)),
-		                 "section", sec, "status", acc[i].status, "status_label",
+		                 acc[i].username, "role_label",
+		                 page_msg2(pg, "role.", role_name(acc[i].role)), "section", sec,
+		                 "status", acc[i].status, "status_label",
 		                 page_msg2(pg, "astatus.", acc[i].status), "roles",
 		                 role_choices(pg, role_name(acc[i].role)), "section_opts",
 		                 section_choices(pg, secs, nsec, sec), "statuses",
@@ -353,7 +356,7 @@ refused(struct page *pg, int status, const char *form, const char *field, const 
 static struct actor
 actor_of(struct page *pg)
 {
-	struct actor who = { pg->staff->account_id, pg->staff->username, pg->req->addr };
+	struct actor who = {pg->staff->account_id, pg->staff->username, pg->req->addr};
 
 	return who;
 }
@@ -362,11 +365,16 @@ static int
 acct_status(enum acct_err e)
 {
 	switch (e) {
-	case ACCT_OK: return 200;
-	case ACCT_NOT_FOUND: return 404;
-	case ACCT_EXISTS: return 409;
-	case ACCT_ERROR: return 500;
-	default: return 400;
+	case ACCT_OK:
+		return 200;
+	case ACCT_NOT_FOUND:
+		return 404;
+	case ACCT_EXISTS:
+		return 409;
+	case ACCT_ERROR:
+		return 500;
+	default:
+		return 400;
 	}
 }
 
@@ -374,9 +382,9 @@ static int
 core_status(const struct core_error *err)
 {
 	static const int st[CORE_ERR__MAX] = {
-		[CORE_OK] = 200, [CORE_INVALID] = 400, [CORE_TOO_LARGE] = 413,
-		[CORE_FORBIDDEN] = 403, [CORE_NOT_FOUND] = 404, [CORE_CONFLICT] = 409,
-		[CORE_BUSY] = 503, [CORE_ERROR] = 500,
+	    [CORE_OK] = 200,        [CORE_INVALID] = 400,   [CORE_TOO_LARGE] = 413,
+	    [CORE_FORBIDDEN] = 403, [CORE_NOT_FOUND] = 404, [CORE_CONFLICT] = 409,
+	    [CORE_BUSY] = 503,      [CORE_ERROR] = 500,
 	};
 
 	return (unsigned)err->code < CORE_ERR__MAX ? st[err->code] : 500;
@@ -432,7 +440,8 @@ pg_admin_account_add(struct req *req, struct resp *resp)
 	spec.display_name = given(&pg, "display_name");
 	spec.email = given(&pg, "email");
 	spec.phone = given(&pg, "phone");
-	json_object_set_new(pg.data, "new_username", json_string(spec.username ? spec.username : ""));
+	json_object_set_new(pg.data, "new_username",
+	                    json_string(spec.username ? spec.username : ""));
 	json_object_set_new(pg.data, "new_display_name",
 	                    json_string(spec.display_name ? spec.display_name : ""));
 	json_object_set_new(pg.data, "new_email", json_string(spec.email ? spec.email : ""));
@@ -444,7 +453,8 @@ pg_admin_account_add(struct req *req, struct resp *resp)
 	}
 	e = account_create(req->app, req->db, &who, &spec, NULL, otp, &err);
 	if (e != ACCT_OK) {
-		refused(&pg, acct_status(e), "acc", err.field ? err.field : "username", err.message);
+		refused(&pg, acct_status(e), "acc", err.field ? err.field : "username",
+		        err.message);
 		sodium_memzero(otp, sizeof(otp));
 		return;
 	}
@@ -596,7 +606,7 @@ pg_admin_policy(struct req *req, struct resp *resp)
 	struct policies cur, after;
 	struct core_error err;
 	struct actor who;
-	const char *values[POLICY_KEY__MAX] = { NULL };
+	const char *values[POLICY_KEY__MAX] = {NULL};
 	unsigned clear = 0;
 	int kind, k;
 

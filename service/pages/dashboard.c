@@ -16,7 +16,7 @@
 #define CHART_ROW 34      /* height of one section's row */
 #define CHART_NAME_MAX 12 /* code points of a section's name in a chart (the table has it all) */
 #define CHART_TOP 8
-#define PERIOD_MONTHS 12  /* months offered, the current one first */
+#define PERIOD_MONTHS 12 /* months offered, the current one first */
 #define PERIOD_QUARTERS 8
 #define PERIOD_YEARS 3
 
@@ -66,8 +66,8 @@ period_choices(struct page *pg, const char *current)
 		json_array_append_new(opts, json_pack("{s:s, s:s, s:b}", "value", v, "label", v,
 		                                      "selected", strcmp(v, current) == 0));
 	}
-	json_array_append_new(groups, json_pack("{s:s, s:o}", "label",
-	                                        page_msg(pg, "dash.months"), "options", opts));
+	json_array_append_new(
+	    groups, json_pack("{s:s, s:o}", "label", page_msg(pg, "dash.months"), "options", opts));
 	opts = json_array();
 	q = (m - 1) / 3 + 1;
 	for (i = 0; i < PERIOD_QUARTERS; i++) {
@@ -92,8 +92,8 @@ period_choices(struct page *pg, const char *current)
 		json_array_append_new(opts, json_pack("{s:s, s:s, s:b}", "value", current, "label",
 		                                      label, "selected", 1));
 	}
-	json_array_append_new(groups, json_pack("{s:s, s:o}", "label",
-	                                        page_msg(pg, "dash.years"), "options", opts));
+	json_array_append_new(
+	    groups, json_pack("{s:s, s:o}", "label", page_msg(pg, "dash.years"), "options", opts));
 	return groups;
 }
 
@@ -151,9 +151,8 @@ chart_rates(const struct stats_report *r)
 
 		rate_text(s->on_time_rate, label);
 		json_array_append_new(bars, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:s}", "name",
-		                                      chart_name(s->name, cut, sizeof(cut)),
-		                                      "full", s->name, "y", y, "ty", y + 15, "w", w,
-		                                      "tx",
+		                                      chart_name(s->name, cut, sizeof(cut)), "full",
+		                                      s->name, "y", y, "ty", y + 15, "w", w, "tx",
 		                                      CHART_LABEL + w + 6, "label", label));
 	}
 	return json_pack("{s:i, s:i, s:i, s:o}", "width", CHART_WIDTH, "height",
@@ -177,19 +176,19 @@ chart_volume(const struct stats_report *r)
 	for (i = 0; i < r->n; i++) {
 		const struct db_stats_row *n = &r->sections[i].n;
 		int y = CHART_TOP + (int)i * CHART_ROW;
-		int w1 = (int)(n->received * CHART_BARS / max), w2 = (int)(n->replied * CHART_BARS / max);
+		int w1 = (int)(n->received * CHART_BARS / max),
+		    w2 = (int)(n->replied * CHART_BARS / max);
 		char cut[64];
 
-		json_array_append_new(rows, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, "
-		                                      "s:I, s:I, s:i, s:i}",
-		                                      "name", chart_name(r->sections[i].name, cut,
-		                                                         sizeof(cut)),
-		                                      "full", r->sections[i].name, "ty", y + 19, "y1",
-		                                      y, "w1", w1, "y2", y + 15, "w2", w2, "tx1",
-		                                      CHART_LABEL + w1 + 6, "tx2", CHART_LABEL + w2 + 6,
-		                                      "received", (json_int_t)n->received, "replied",
-		                                      (json_int_t)n->replied, "ty1", y + 11, "ty2",
-		                                      y + 26));
+		json_array_append_new(
+		    rows,
+		    json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, "
+		              "s:I, s:I, s:i, s:i}",
+		              "name", chart_name(r->sections[i].name, cut, sizeof(cut)), "full",
+		              r->sections[i].name, "ty", y + 19, "y1", y, "w1", w1, "y2", y + 15,
+		              "w2", w2, "tx1", CHART_LABEL + w1 + 6, "tx2", CHART_LABEL + w2 + 6,
+		              "received", (json_int_t)n->received, "replied",
+		              (json_int_t)n->replied, "ty1", y + 11, "ty2", y + 26));
 	}
 	return json_pack("{s:i, s:i, s:i, s:o}", "width", CHART_WIDTH, "height",
 	                 CHART_TOP * 2 + (int)r->n * CHART_ROW, "x", CHART_LABEL, "rows", rows);
@@ -221,13 +220,12 @@ page_dash_stats(struct page *pg)
 	sla_date_format(r.period.to, to);
 	sla_date_format(r.end_day, at);
 	snprintf(href, sizeof(href), "/staff/stats.csv?period=%s", r.period.label);
-	st = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:o, s:s, s:I, s:I, s:o}", "period_label",
-	               r.period.label, "from", from, "to", to, "open_at", at, "rows", rows,
-	               "has_rows", r.n > 0, "chart_rates", chart_rates(&r), "chart_volume",
-	               chart_volume(&r), "csv_href", href, "unassigned_received",
-	               (json_int_t)r.unassigned.received, "unassigned_open",
-	               (json_int_t)r.unassigned.open, "periods",
-	               period_choices(pg, r.period.label));
+	st = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:o, s:s, s:I, s:I, s:o}", "period_label",
+	    r.period.label, "from", from, "to", to, "open_at", at, "rows", rows, "has_rows",
+	    r.n > 0, "chart_rates", chart_rates(&r), "chart_volume", chart_volume(&r), "csv_href",
+	    href, "unassigned_received", (json_int_t)r.unassigned.received, "unassigned_open",
+	    (json_int_t)r.unassigned.open, "periods", period_choices(pg, r.period.label));
 	if (st != NULL && bad)
 		json_object_set_new(st, "bad_period", json_string(page_msg(pg, "dash.bad_period")));
 	json_object_set_new(pg->data, "stats", st);
