@@ -43,6 +43,8 @@ MIGRATIONS := $(sort $(wildcard schema/*.sql))
 WEB_TEMPLATES := $(sort $(wildcard web/templates/*.html))
 WEB_STATIC := $(sort $(wildcard web/static/*))
 WEB_I18N := $(sort $(wildcard web/i18n/*.txt))
+# static files worth compressing, gzipped at build time and embedded beside them (web.h)
+WEB_GZ := $(patsubst web/static/%,$(B)/gen/static/%.gz,$(filter %.css %.js %.svg %.txt %.json,$(WEB_STATIC)))
 GEN_SRC := $(B)/gen/calendars.c $(B)/gen/schema.c $(B)/gen/passwords.c \
 	$(B)/gen/web_templates.c $(B)/gen/web_static.c $(B)/gen/web_i18n.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_SRC:$(B)/gen/%.c=$(B)/obj/gen/%.o)
@@ -99,9 +101,13 @@ $(B)/gen/web_templates.c: $(EMBED) $(WEB_TEMPLATES)
 	@mkdir -p $(@D)
 	@$(EMBED) web/web_int.h "struct web_blob" web_builtin_templates $(WEB_TEMPLATES) > $@.tmp && mv $@.tmp $@
 
-$(B)/gen/web_static.c: $(EMBED) $(WEB_STATIC)
+$(B)/gen/static/%.gz: web/static/%
 	@mkdir -p $(@D)
-	@$(EMBED) web/web_int.h "struct web_blob" web_builtin_static $(WEB_STATIC) > $@.tmp && mv $@.tmp $@
+	@gzip -9 -n -c $< > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/web_static.c: $(EMBED) $(WEB_STATIC) $(WEB_GZ)
+	@mkdir -p $(@D)
+	@$(EMBED) web/web_int.h "struct web_blob" web_builtin_static $(WEB_STATIC) $(WEB_GZ) > $@.tmp && mv $@.tmp $@
 
 $(B)/gen/web_i18n.c: $(EMBED) $(WEB_I18N)
 	@mkdir -p $(@D)

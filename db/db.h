@@ -377,6 +377,29 @@ struct db_public_row {
  * start); limit 1..DB_PAGE_MAX. A new array of *n rows, freed by db_public_rows_free. 0 or -1. */
 int db_public_list(struct db_conn *c, const char *text, int64_t before_replied,
                    int64_t before_id, int limit, struct db_public_row **out, size_t *n);
+/* Which published items to list: NULL and 0 filter nothing. */
+struct db_public_filter {
+	const char *text;        /* a literal substring of the public subject, body or reply */
+	int by_kind;             /* 1: only items of kind */
+	enum kind kind;
+	int64_t from, to;        /* replied from <= replied_at < to (to 0: no bound) */
+	int64_t before_replied;  /* keyset cursor (replied_at DESC, id DESC); before_id 0: from */
+	int64_t before_id;       /* the start */
+	int limit;               /* 1..DB_PAGE_MAX */
+};
+
+/* db_public_list with every filter: the board by kind and month. 0 or -1. */
+int db_public_find(struct db_conn *c, const struct db_public_filter *f, struct db_public_row **out,
+                   size_t *n);
+
+#define DB_PUBLIC_MONTHS 12 /* months one db_public_months call counts */
+
+/* The published items (of kind when by_kind, else of any) replied in each of DB_PUBLIC_MONTHS
+ * periods: from bounds[i] (included) to bounds[i + 1] (excluded), into counts[i]; one range read
+ * of the board's index. 0 or -1. */
+int db_public_months(struct db_conn *c, const int64_t bounds[DB_PUBLIC_MONTHS + 1], int by_kind,
+                     enum kind kind, int64_t counts[DB_PUBLIC_MONTHS]);
+
 /* One published item by tracking number: 1 found / 0 not found or not published / -1. */
 int db_public_get(struct db_conn *c, const char *tracking, struct db_public_row *out);
 void db_public_row_free(struct db_public_row *r);

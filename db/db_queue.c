@@ -22,6 +22,7 @@ enum stmt {
 	STMT_QUEUE_ASSIGNEE,
 	STMT_QUEUE_STATE,
 	STMT_PUBLIC_LIST,
+	STMT_PUBLIC_MONTHS,
 	STMT_PUBLIC_GET,
 	STMT__MAX
 };
@@ -47,6 +48,13 @@ enum stmt {
 	"SELECT id, tracking, kind, public_subject, public_body, public_reply, received, "         \
 	"replied_at FROM items "
 
+/* The published items of each month between bounds ?k and ?k+1 (DB_PUBLIC_MONTHS of them). */
+#define MONTH_SUM(a, b) "COALESCE(SUM(replied_at >= ?" #a " AND replied_at < ?" #b "), 0)"
+#define MONTH_SUMS                                                                                 \
+	MONTH_SUM(1, 2) ", " MONTH_SUM(2, 3) ", " MONTH_SUM(3, 4) ", " MONTH_SUM(4, 5) ", "        \
+	MONTH_SUM(5, 6) ", " MONTH_SUM(6, 7) ", " MONTH_SUM(7, 8) ", " MONTH_SUM(8, 9) ", "        \
+	MONTH_SUM(9, 10) ", " MONTH_SUM(10, 11) ", " MONTH_SUM(11, 12) ", " MONTH_SUM(12, 13)
+
 static const char *const stmts[STMT__MAX] = {
     [STMT_QUEUE_ALL] = QUEUE_HEAD("items_queue") QUEUE_TAIL,
     [STMT_QUEUE_SECTION] = QUEUE_HEAD("items_section_queue") "i.section_id = ?1 AND " QUEUE_TAIL,
@@ -55,9 +63,15 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_PUBLIC_LIST] =
         PUBLIC_COLS "INDEXED BY items_public WHERE published = 1 AND publish = 1 "
                     "AND replied_at <= ?1 AND (replied_at < ?1 OR id < ?2) "
+                    "AND replied_at >= ?6 AND replied_at < ?7 AND (?5 IS NULL OR kind = ?5) "
                     "AND (?3 IS NULL OR public_subject LIKE ?3 ESCAPE '\\' "
                     "OR public_body LIKE ?3 ESCAPE '\\' OR public_reply LIKE ?3 ESCAPE '\\') "
                     "ORDER BY replied_at DESC, id DESC LIMIT ?4",
+    /* ?1..?13: the bounds of DB_PUBLIC_MONTHS months, oldest first; ?14 kind (NULL any) */
+    [STMT_PUBLIC_MONTHS] =
+        "SELECT " MONTH_SUMS " FROM items INDEXED BY items_public WHERE published = 1 "
+        "AND publish = 1 AND replied_at >= ?1 AND replied_at < ?13 "
+        "AND (?14 IS NULL OR kind = ?14)",
     [STMT_PUBLIC_GET] = PUBLIC_COLS "WHERE tracking = ? AND published = 1 AND publish = 1",
 };
 
@@ -231,11 +245,51 @@ int
 db_public_list(struct db_conn *c, const char *text, int64_t before_replied, int64_t before_id,
                int limit, struct db_public_row **out, size_t *n)
 {
+	struct db_public_filter f;
+
+	memset(&f, 0, sizeof(f));
+	f.text = text;
+	f.before_replied = before_replied;
+	f.before_id = before_id;
+	f.limit = limit;
+	return db_public_find(c, &f, out, n);
+}
+
+int
+db_public_months(struct db_conn *c, const int64_t bounds[DB_PUBLIC_MONTHS + 1], int by_kind, enum kind kind, int64_t counts[DB_PUBLIC_MONTHS])
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_PUBLIC_MONTHS]);
+	int i, ret = -1;
+
+	if (st == NULL)
+		return -1;
+	for (i = 0; i <= DB_PUBLIC_MONTHS; i++)
+		if (db_bind_int(st, i + 1, bounds[i]))
+			goto out;
+	if (db_bind_text(st, DB_PUBLIC_MONTHS + 2, by_kind ? kind_name(kind) : NULL))
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_log("public board months: %s", sqlite3_errmsg(c->h));
+		goto out;
+	}
+	for (i = 0; i < DB_PUBLIC_MONTHS; i++)
+		counts[i] = sqlite3_column_int64(st, i);
+	ret = 0;
+out:
+	db_reset(st);
+	return ret;
+}
+
+int
+db_public_find(struct db_conn *c, const struct db_public_filter *f, struct db_public_row **out,
+               size_t *n)
+{
 	struct db_public_row *v = NULL;
 	sqlite3_stmt *st;
 	char *pattern = NULL;
 	size_t len = 0;
-	int rc = SQLITE_DONE;
+	int rc = SQLITE_DONE, limit = f->limit;
+	int64_t before_replied = f->before_replied, before_id = f->before_id;
 
 	if (limit < 1 || limit > DB_PAGE_MAX)
 		limit = DB_PAGE_MAX;
@@ -243,8 +297,8 @@ db_public_list(struct db_conn *c, const char *text, int64_t before_replied, int6
 		before_replied = INT64_MAX;
 		before_id = INT64_MAX;
 	}
-	if (text != NULL) {
-		pattern = like_pattern(text);
+	if (f->text != NULL) {
+		pattern = like_pattern(f->text);
 		if (pattern == NULL)
 			return -1;
 	}
@@ -253,7 +307,10 @@ db_public_list(struct db_conn *c, const char *text, int64_t before_replied, int6
 	if (v == NULL || st == NULL)
 		goto fail;
 	if (db_bind_int(st, 1, before_replied) || db_bind_int(st, 2, before_id) ||
-	    db_bind_text(st, 3, pattern) || db_bind_int(st, 4, limit))
+	    db_bind_text(st, 3, pattern) || db_bind_int(st, 4, limit) ||
+	    db_bind_text(st, 5, f->by_kind ? kind_name(f->kind) : NULL) ||
+	    db_bind_int(st, 6, f->from) ||
+	    db_bind_int(st, 7, f->to > 0 ? f->to : INT64_MAX))
 		goto fail;
 	while (len < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (public_row(st, &v[len++]) != 0)

@@ -226,6 +226,13 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 	if (!known)
 		return fail(err, ACCT_INVALID, "status",
 		            "unknown status '%s' (active, suspended, revoked)", ch->status);
+	/* no administrator locks themself out, whichever way in they use */
+	if (who != NULL && who->id != 0 && who->name != NULL && strcmp(username, who->name) == 0 &&
+	    ((ch->status != NULL && strcmp(ch->status, "active") != 0) ||
+	     (ch->role != NULL && strcmp(ch->role, "admin") != 0)))
+		return fail(err, ACCT_INVALID,
+		            ch->role != NULL && strcmp(ch->role, "admin") != 0 ? "role" : "status",
+		            "you cannot suspend, revoke or demote your own account");
 	if (ch->reset_password) {
 		auth_one_time_password(username, otp);
 		if (auth_hash_password(otp, 1, hash) != 0)

@@ -669,7 +669,8 @@ enum acct_err account_create(struct app *app, struct db_conn *c, const struct ac
                              const struct account_spec *spec, const char *password,
                              char otp[AUTH_OTP_SIZE], struct acct_error *err);
 /* Changes an account; suspending or revoking ends its sessions. With reset_password, the new
- * one-time password is written into otp. */
+ * one-time password is written into otp. A staff member (who->id set) cannot suspend, revoke or
+ * demote their own account (ACCT_INVALID, field "status" or "role"). */
 enum acct_err account_change(struct app *app, struct db_conn *c, const struct actor *who,
                              const char *username, const struct account_change *ch,
                              char otp[AUTH_OTP_SIZE], struct acct_error *err);
@@ -681,6 +682,40 @@ enum acct_err account_set_password(struct app *app, struct db_conn *c, const str
                                    const unsigned char *keep_session, struct acct_error *err);
 /* 1 if the password of a must be changed now (first login, or older than the maximum age). */
 int account_must_change(struct app *app, const struct db_account *a, int64_t now);
+
+/* --- sections, policy overrides, notices (admin.c): shared by the admin API and pages --- */
+
+#define CORE_SECTION_NAME_MAX 100  /* bytes of a section's name */
+#define CORE_SECTION_EMAIL_MAX 254 /* bytes of its e-mail address */
+
+/* Each runs in its own transaction on c with its audit row for who. 0, or -1 with err. */
+/* Adds a section (email NULL or "": none); writes its id. CORE_INVALID (field "name" or
+ * "email"), CORE_CONFLICT (code_name "exists"), CORE_BUSY, CORE_ERROR. */
+int core_section_add(struct app *app, struct db_conn *c, const struct actor *who, const char *name,
+                     const char *email, int64_t now, int64_t *id, struct core_error *err);
+/* Changes section id: name (NULL: keep), email (NULL: keep, "": none), active (-1: keep);
+ * detail is the audit row's detail (NULL: "name: A -> B, email: …, active: 1 -> 0"). On success
+ * fills *out when not NULL (db_section_free). CORE_INVALID, CORE_NOT_FOUND, CORE_CONFLICT
+ * ("exists"), CORE_BUSY, CORE_ERROR. */
+int core_section_update(struct app *app, struct db_conn *c, const struct actor *who, int64_t id,
+                        const char *name, const char *email, int active, const char *detail,
+                        int64_t now, struct db_section *out, struct core_error *err);
+/* Overrides the keys of kind's policy whose values[k] is not NULL (text as policy_set reads it)
+ * and takes the keys of the clear bits (1u << key) back to the configuration's; checks every
+ * value before writing anything, then the policy as a whole (reply_extended_days at least
+ * reply_days, policy_inconsistent), writes the rows and one audit row "policy_update" (detail
+ * "KEY: OLD (source) -> NEW (source), …"), commits and swaps the effective policies in, under
+ * app->policy_write so that swaps happen in commit order. A change applies to clocks started
+ * after it. *out gets the effective policies after it (the current ones when nothing is asked).
+ * CORE_INVALID (field: the key), CORE_NOT_FOUND (kind), CORE_BUSY, CORE_ERROR. */
+int core_policy_change(struct app *app, struct db_conn *c, const struct actor *who, enum kind kind,
+                       const char *const values[POLICY_KEY__MAX], unsigned clear, int64_t now,
+                       struct policies *out, struct core_error *err);
+/* A failed notice pending again from now, attempts from 0, with the whole give-up time
+ * (audited "outbox_retry", target its recipient). CORE_NOT_FOUND, CORE_CONFLICT (code_name
+ * "not_failed"), CORE_BUSY, CORE_ERROR. */
+int core_outbox_retry(struct app *app, struct db_conn *c, const struct actor *who, int64_t id,
+                      int64_t now, struct core_error *err);
 
 /* --- audit (audit.c) ------------------------------------------------------------------------ */
 

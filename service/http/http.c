@@ -25,6 +25,7 @@ struct http_server {
 	struct app *app;
 	const struct route *routes; /* lent by the caller of http_start */
 	size_t nroutes;
+	const struct route *errors;  /* the ROUTE_ERRORS row, or NULL */
 	struct MHD_Daemon *mhd;
 };
 
@@ -42,6 +43,7 @@ struct call {
 	size_t received;               /* body bytes seen */
 	int form_error;                /* too many fields or out of memory */
 	int answered;                  /* a response was queued */
+	int handled;                   /* the route's handler ran */
 	int refused;                   /* resp holds an error found while the body came in: the
 	                                  rest is discarded, then resp is sent (MHD refuses to
 	                                  queue a response in the middle of a body) */
@@ -495,6 +497,7 @@ call_dispatch(struct call *call)
 		resp_header(&call->resp, "Retry-After", "1");
 		goto out;
 	}
+	call->handled = 1;
 	call->route->handler(req, &call->resp);
 	if (reading)
 		db_end_read(req->db);
@@ -525,6 +528,19 @@ expects_continue(struct MHD_Connection *conn)
 	return v != NULL && strcasecmp(v, "100-continue") == 0;
 }
 
+/* Sends the answer of call; an error the layer made itself goes through the ROUTE_ERRORS
+ * handler first. */
+static enum MHD_Result
+call_send(struct http_server *srv, struct MHD_Connection *conn, struct call *call)
+{
+	if (!call->handled && call->resp.status >= 400 && srv->errors != NULL) {
+		if (call->req.now == 0)
+			call->req.now = app_now(srv->app);
+		srv->errors->handler(&call->req, &call->resp);
+	}
+	return send_resp(conn, &call->resp);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
@@ -546,7 +562,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		 * answer: its body is read and discarded first. */
 		if (expects_continue(conn)) {
 			call->answered = 1;
-			return send_resp(conn, &call->resp);
+			return call_send(srv, conn, call);
 		}
 		call->refused = 1;
 		return MHD_YES;
@@ -565,7 +581,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		call_dispatch(call);
 	call->answered = 1;
 	resp_header(&call->resp, "X-Request-Id", "%s", call->id);
-	return send_resp(conn, &call->resp);
+	return call_send(srv, conn, call);
 }
 
 /* The request's one log line: id, method, route pattern (never the path itself: it may name
@@ -640,6 +656,7 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	                 MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
 	struct http_server *srv;
+	size_t i;
 
 	if (resolve(app->cfg.listen, &ss, &len) != 0) {
 		log_err("listen: '%s' is not host:port", app->cfg.listen);
@@ -651,6 +668,9 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	srv->app = app;
 	srv->routes = routes;
 	srv->nroutes = nroutes;
+	for (i = 0; i < nroutes && srv->errors == NULL; i++)
+		if (routes[i].flags & ROUTE_ERRORS)
+			srv->errors = &routes[i];
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->mhd = MHD_start_daemon(
