@@ -387,6 +387,28 @@ db_ladder_set(struct db_conn *c, int64_t item_id, int64_t next_at)
 }
 
 int
+db_ladder_cache(struct db_conn *c, int size, int *old)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[64];
+	int rc = -1;
+
+	/* PRAGMA takes no parameters: the old size is read, the new one written as text */
+	if (sqlite3_prepare_v2(c->h, "PRAGMA cache_size", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	if (old != NULL)
+		*old = sqlite3_column_int(st, 0);
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=%d", size);
+	rc = sqlite3_exec(c->h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+out:
+	if (rc != 0)
+		db_log("cache_size: %s", sqlite3_errmsg(c->h));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
 db_notify_missing_add(struct db_conn *c, const struct db_missing_new *m)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_MISSING_ADD]);

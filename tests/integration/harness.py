@@ -65,6 +65,15 @@ UNDO_005 = """
     CREATE INDEX outbox_pending ON outbox(sent_at, send_after);
 """
 
+# Takes migration 018 (the notifiers' outbox indexes, #15) back out: outbox_once over every row
+# and outbox_item again. Before UNDO_005 when both are used.
+UNDO_018 = """
+    DROP INDEX outbox_once;
+    CREATE UNIQUE INDEX outbox_once
+      ON outbox(coalesce(item_id, 0), coalesce(clock, ''), step, channel, recipient);
+    CREATE INDEX outbox_item ON outbox(item_id);
+"""
+
 
 def run_cli(*args, stdin=None, env=None, timeout=60):
     """Runs the civicdesk binary; returns CompletedProcess with text stdout/stderr."""
