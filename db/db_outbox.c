@@ -56,7 +56,7 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_LIST_ALL] = "SELECT " OUTBOX_COLS "WHERE o.id < ? ORDER BY o.id DESC LIMIT ?",
 	[STMT_GET] = "SELECT " OUTBOX_COLS "WHERE o.id = ?",
 	[STMT_COUNT] = "SELECT count(*) FROM outbox WHERE state = ?",
-	[STMT_LADDER_DUE] = "SELECT item_id FROM ladder WHERE next_at <= ? "
+	[STMT_LADDER_DUE] = "SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
 	                    "ORDER BY next_at, item_id LIMIT ?",
 	[STMT_LADDER_SET] = "INSERT INTO ladder (item_id, next_at) VALUES (?, ?) "
 	                    "ON CONFLICT (item_id) DO UPDATE SET next_at = excluded.next_at",
@@ -348,11 +348,12 @@ db_outboxes_free(struct db_outbox *v, size_t n)
 }
 
 int
-db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t *n)
+db_ladder_due_marks(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, int64_t *marks,
+                    size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_LADDER_DUE]);
 	size_t len = 0;
-	int rc;
+	int rc = SQLITE_DONE;
 
 	if (st == NULL)
 		return -1;
@@ -360,8 +361,12 @@ db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t
 		db_reset(st);
 		return -1;
 	}
-	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		ids[len++] = sqlite3_column_int64(st, 0);
+	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ids[len] = sqlite3_column_int64(st, 0);
+		if (marks != NULL)
+			marks[len] = sqlite3_column_int64(st, 1);
+		len++;
+	}
 	if (len < limit && rc != SQLITE_DONE) {
 		db_log("%s", sqlite3_errmsg(c->h));
 		db_reset(st);
@@ -370,6 +375,12 @@ db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t
 	db_reset(st);
 	*n = len;
 	return 0;
+}
+
+int
+db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t *n)
+{
+	return db_ladder_due_marks(c, now, limit, ids, NULL, n);
 }
 
 int

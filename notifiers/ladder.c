@@ -297,9 +297,13 @@ due_info(struct scan *s, int64_t due)
 	return d;
 }
 
-/* Queues what item needs at s->now and writes the next instant to look at it. */
+/* Queues what item needs at s->now and writes the next instant to look at it. mark is the
+ * instant the last scan set (0: the item changed since, or is new): a mark past a clock's
+ * overdue point means that scan already queued the overdue notice in its transaction (it
+ * would have set a mark at or before that point otherwise), so a daily escalation does not
+ * write it again only to have the outbox's unique key turn it away. */
 static int
-ladder_item(struct scan *s, const struct db_item *it, int64_t *next)
+ladder_item(struct scan *s, const struct db_item *it, int64_t mark, int64_t *next)
 {
 	size_t i;
 
@@ -322,7 +326,7 @@ ladder_item(struct scan *s, const struct db_item *it, int64_t *next)
 			*next = min64(*next, over_at);
 			continue;
 		}
-		if (step_overdue(s, it, k, d) != 0)
+		if ((mark == 0 || mark <= over_at) && step_overdue(s, it, k, d) != 0)
 			return -1;
 		if (s->now < d->esc_at) {
 			*next = min64(*next, d->esc_at);
@@ -340,7 +344,7 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
             int64_t now, struct notify_scan_stats *stats)
 {
 	struct scan s;
-	int64_t ids[SCAN_BATCH], next;
+	int64_t ids[SCAN_BATCH], marks[SCAN_BATCH], next;
 	size_t n, i;
 	struct db_item item;
 	struct notify_quiet q;
@@ -363,7 +367,7 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 	for (;;) {
 		if (db_begin(c) != 0)
 			goto out;
-		if (db_ladder_due(c, now, SCAN_BATCH, ids, &n) != 0)
+		if (db_ladder_due_marks(c, now, SCAN_BATCH, ids, marks, &n) != 0)
 			goto rollback;
 		if (n == 0) {
 			db_rollback(c);
@@ -378,7 +382,7 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 			next = INT64_MAX;
 			if (r > 0) {
 				stats->items++;
-				r = ladder_item(&s, &item, &next);
+				r = ladder_item(&s, &item, marks[i], &next);
 				db_item_free(&item);
 				if (r != 0)
 					goto rollback;

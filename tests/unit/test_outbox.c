@@ -221,6 +221,33 @@ test_scan_batches(struct t *t)
 	CHECK_INT(t, st.items, 0);
 	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
 	CHECK_INT(t, n, SCAN_ITEMS * 6);
+	/* a second section head from now on; one item changes (its mark goes back to 0): that
+	 * item is looked at afresh and its overdue notice goes to the new head as well, while the
+	 * next day's escalation of the others does not write their overdue notices again */
+	{
+		struct db_item it;
+
+		CHECK_INT(t, db_begin(e.c), 0);
+		CHECK_INT(t, account(&e, "head2", "section_head", e.section, "head2@example.com",
+		                     NULL),
+		          0);
+		CHECK_INT(t, db_item_get(e.c, "XJ-TEST-00000007", &it), 1);
+		CHECK_INT(t, db_item_update(e.c, &it), 1);
+		db_item_free(&it);
+		CHECK_INT(t, db_commit(e.c), 0);
+	}
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-10T13:00"), &st), 0);
+	CHECK_INT(t, st.items, 1);
+	CHECK_INT(t, st.queued, 1); /* head2's e-mail; head2 has no phone: recorded as missing */
+	CHECK_INT(t, st.missing, 1);
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-13T00:30"), &st), 0);
+	CHECK_INT(t, st.items, SCAN_ITEMS);
+	CHECK_INT(t, st.queued, SCAN_ITEMS * 2);
+	CHECK_INT(t, st.missing, 0);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, SCAN_ITEMS * 8 + 1);
 	env_close(&e);
 }
 
