@@ -608,6 +608,12 @@ db_col_text(sqlite3_stmt *st, int i)
 }
 
 int
+db_col_name(sqlite3_stmt *st, int i, int (*parse)(const char *))
+{
+	return parse((const char *)sqlite3_column_text(st, i));
+}
+
+int
 db_exec_stmt(struct db_conn *c, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
