@@ -242,7 +242,8 @@ bench_mail(const char *dir, const struct sla_calendar *cal)
 	struct notify_config cfg;
 	struct db *db = NULL;
 	struct db_conn *c = NULL;
-	char log[512], log2[512], url[64], to[64], step[32], sinkdir[64] = "/dev/shm/bench-notify-sink-XXXXXX";
+	char log[512], log2[512], url[64], to[64], step[32];
+	char sinkdir[64] = "/dev/shm/bench-notify-sink-XXXXXX";
 	pid_t pid = 0;
 	int port, rc = -1, postfix = 0;
 	long got, distinct = 0;
@@ -302,7 +303,8 @@ bench_mail(const char *dir, const struct sla_calendar *cal)
 	printf("e-mail: %zu sent by the dispatcher in %.2f s: %.0f messages/s; rows sent %lld of "
 	       "%ld; the sink received %ld messages, %ld distinct Message-IDs\n",
 	       sent, t1 - t0, rate, (long long)sent_rows, n, got, distinct);
-	printf("e-mail: CPU while dispatching: civicdesk %.2f s (%.0f us/message), the sink %.2f s\n",
+	printf("e-mail: CPU while dispatching: civicdesk %.2f s (%.0f us/message), the sink "
+	       "%.2f s\n",
 	       c0, c0 * 1e6 / (double)(sent ? sent : 1), s0);
 	/* the raw rate: the same messages straight from libesmtp, no database */
 	sink_stop(pid);
@@ -530,7 +532,8 @@ bench_scan(const char *dir, const struct sla_calendar *cal)
 		db_close(db);
 		db = NULL;
 		c = NULL;
-		snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && sync", path, keep != NULL ? keep : "/dev/null");
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && sync", path,
+		         keep != NULL ? keep : "/dev/null");
 		if (keep != NULL && system(cmd) != 0)
 			goto out;
 	}

@@ -14,11 +14,11 @@
 
 #include "notifiers_int.h"
 
-#define SCAN_BATCH 2048      /* items per transaction */
-#define SCAN_CACHE (-16384)  /* the scan's page cache (PRAGMA cache_size: 16 MiB), restored after */
+#define SCAN_BATCH 2048     /* items per transaction */
+#define SCAN_CACHE (-16384) /* the scan's page cache (16 MiB as cache_size says), given back */
 #define PREV_SEARCH_DAYS 60 /* longer than any holiday block */
 #define TEXT_MAX 2048
-#define MEMO_SLOTS 64        /* due instants a scan remembers (many clocks share a day's end) */
+#define MEMO_SLOTS 64       /* due instants a scan remembers (many clocks share a day's end) */
 
 /* What the ladder makes of one due instant at the scan's moment. */
 struct due_info {
@@ -39,11 +39,11 @@ struct scan {
 	int64_t now;
 	sla_day today;
 	char today_date[11];
-	int64_t sms_after;       /* when an SMS queued now may leave (quiet hours) */
+	int64_t sms_after;      /* when an SMS queued now may leave (quiet hours) */
 	struct db_account *acc; /* every account */
 	size_t nacc;
 	struct notify_scan_stats *stats;
-	struct due_info memo[MEMO_SLOTS]; /* the time zone and calendar work, once per due instant */
+	struct due_info memo[MEMO_SLOTS]; /* time zone and calendar work, once per due instant */
 };
 
 /* One notice of the ladder for one item and clock. */

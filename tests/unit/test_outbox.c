@@ -34,14 +34,14 @@ at(const char *local)
 }
 
 static int
-account(struct env *e, const char *name, const char *role, int64_t section, const char *mail,
+account(struct env *e, const char *name, enum role role, int64_t section, const char *mail,
         const char *phone)
 {
 	struct db_account a;
 
 	memset(&a, 0, sizeof(a));
 	a.username = (char *)(uintptr_t)name;
-	a.role = (char *)(uintptr_t)role;
+	a.role = role;
 	a.section_id = section;
 	a.email = (char *)(uintptr_t)mail;
 	a.phone = (char *)(uintptr_t)phone;
@@ -69,8 +69,9 @@ env_open(struct env *e)
 	e->c = db_acquire(e->db);
 	if (e->c == NULL || db_begin(e->c) != 0 ||
 	    db_section_add(e->c, "法规处", NULL, 0, &e->section) != 0 ||
-	    account(e, "head", "section_head", e->section, "head@example.com", "13800000011") != 0 ||
-	    account(e, "sup", "supervisor", 0, "sup@example.com", "13800000013") != 0 ||
+	    account(e, "head", ROLE_SECTION_HEAD, e->section, "head@example.com",
+	            "13800000011") != 0 ||
+	    account(e, "sup", ROLE_SUPERVISOR, 0, "sup@example.com", "13800000013") != 0 ||
 	    db_commit(e->c) != 0)
 		return -1;
 	return 0;
@@ -101,12 +102,13 @@ item(struct env *e, int n, int64_t received)
 	memset(&it, 0, sizeof(it));
 	snprintf(tracking, sizeof(tracking), "XJ-TEST-%08d", n);
 	it.tracking = tracking;
-	it.kind = (char *)(uintptr_t) "letter";
-	it.channel = (char *)(uintptr_t) "web";
+	it.kind = KIND_LETTER;
+	it.channel = CHANNEL_WEB;
 	it.subject = (char *)(uintptr_t) "噪音扰民";
 	it.body = (char *)(uintptr_t) "正文";
 	it.received = it.created = received;
-	it.state = (char *)(uintptr_t) "assigned";
+	it.state = WF_ASSIGNED;
+	it.resume_state = WF_NONE;
 	it.section_id = e->section;
 	it.nclocks = 1;
 	snprintf(it.clocks[0].name, sizeof(it.clocks[0].name), "reply");
@@ -228,7 +230,7 @@ test_scan_batches(struct t *t)
 		struct db_item it;
 
 		CHECK_INT(t, db_begin(e.c), 0);
-		CHECK_INT(t, account(&e, "head2", "section_head", e.section, "head2@example.com",
+		CHECK_INT(t, account(&e, "head2", ROLE_SECTION_HEAD, e.section, "head2@example.com",
 		                     NULL),
 		          0);
 		CHECK_INT(t, db_item_get(e.c, "XJ-TEST-00000007", &it), 1);
