@@ -285,6 +285,7 @@ bench_mail(const char *dir, const struct sla_calendar *cal)
 			goto out;
 	}
 	db_commit(c);
+	perf_ctl("enable");
 	c0 = cpu_secs();
 	s0 = proc_cpu(pid);
 	t0 = secs();
@@ -296,6 +297,7 @@ bench_mail(const char *dir, const struct sla_calendar *cal)
 	t1 = secs();
 	c0 = cpu_secs() - c0;
 	s0 = proc_cpu(pid) - s0;
+	perf_ctl("disable");
 	rate = (double)sent / (t1 - t0);
 	db_outbox_count(c, "sent", &sent_rows);
 	got = count_messages(log, postfix, &distinct);
