@@ -350,21 +350,14 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 	struct db_item item;
 	struct notify_quiet q;
 	char err[200];
-	int rc = -1, r, cache = 0;
+	int rc = -1, r, cache = 0, raised = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.c = c;
 	s.cfg = cfg;
 	s.cal = cal;
 	s.now = now;
-	s.today = sla_local_day(now);
-	sla_date_format(s.today, s.today_date);
-	s.sms_after = notify_quiet_parse(cfg->sms_quiet, &q, err, sizeof(err)) == 0
-	                  ? notify_quiet_next(&q, cal, now)
-	                  : now;
 	s.stats = stats;
-	if (db_ladder_cache(c, SCAN_CACHE, &cache) != 0)
-		return -1;
 	for (;;) {
 		if (db_begin(c) != 0)
 			goto out;
@@ -376,6 +369,16 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 		}
 		if (s.acc == NULL && db_account_list(c, &s.acc, &s.nacc) != 0)
 			goto rollback;
+		if (!raised) { /* the first item due: what the whole scan shares */
+			if (db_ladder_cache(c, SCAN_CACHE, &cache) != 0)
+				goto rollback;
+			raised = 1;
+			s.today = sla_local_day(now);
+			sla_date_format(s.today, s.today_date);
+			s.sms_after = notify_quiet_parse(cfg->sms_quiet, &q, err, sizeof(err)) == 0
+			                  ? notify_quiet_next(&q, cal, now)
+			                  : now;
+		}
 		for (i = 0; i < n; i++) {
 			r = db_item_get_id(c, ids[i], &item);
 			if (r < 0)
@@ -404,7 +407,8 @@ rollback:
 	notify_log("ladder scan: %s", db_errmsg(c));
 	db_rollback(c);
 out:
-	db_ladder_cache(c, cache, NULL);
+	if (raised)
+		db_ladder_cache(c, cache, NULL);
 	db_accounts_free(s.acc, s.nacc);
 	return rc;
 }
