@@ -407,6 +407,13 @@ stats_backfill(struct app *app)
 	c = db_acquire(app->db);
 	if (c == NULL)
 		goto out;
+	/* a read first: a database whose facts are complete (after its first start) needs no write */
+	if (db_fact_missing(c, last, ids, 1, &n) != 0)
+		goto out;
+	if (n == 0) {
+		ret = 0;
+		goto out;
+	}
 	for (;;) {
 		if (db_begin(c) != 0)
 			goto out;
