@@ -48,6 +48,15 @@ UNDO_004 = """
     ALTER TABLE items DROP COLUMN waiting_since;
 """
 
+# Takes migration 018 (the notifiers' outbox indexes, #15) back out: outbox_once over every row
+# and outbox_item again. Before UNDO_005 when both are used.
+UNDO_018 = """
+    DROP INDEX outbox_once;
+    CREATE UNIQUE INDEX outbox_once
+      ON outbox(coalesce(item_id, 0), coalesce(clock, ''), step, channel, recipient);
+    CREATE INDEX outbox_item ON outbox(item_id);
+"""
+
 # Takes migration 005 (the notifiers: outbox delivery state, ladder marks) back out; undo in
 # the reverse order of the migrations: UNDO_009 + UNDO_005 + UNDO_004.
 UNDO_005 = """
@@ -67,15 +76,6 @@ UNDO_005 = """
     DROP TABLE outbox;
     ALTER TABLE outbox_v1 RENAME TO outbox;
     CREATE INDEX outbox_pending ON outbox(sent_at, send_after);
-"""
-
-# Takes migration 018 (the notifiers' outbox indexes, #15) back out: outbox_once over every row
-# and outbox_item again. Before UNDO_005 when both are used.
-UNDO_018 = """
-    DROP INDEX outbox_once;
-    CREATE UNIQUE INDEX outbox_once
-      ON outbox(coalesce(item_id, 0), coalesce(clock, ''), step, channel, recipient);
-    CREATE INDEX outbox_item ON outbox(item_id);
 """
 
 
