@@ -56,8 +56,9 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_LIST_ALL] = "SELECT " OUTBOX_COLS "WHERE o.id < ? ORDER BY o.id DESC LIMIT ?",
 	[STMT_GET] = "SELECT " OUTBOX_COLS "WHERE o.id = ?",
 	[STMT_COUNT] = "SELECT count(*) FROM outbox WHERE state = ?",
+	/* the bound below is the partial index's (schema 018): items with no running clock */
 	[STMT_LADDER_DUE] = "SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
-	                    "ORDER BY next_at, item_id LIMIT ?",
+	                    "AND next_at < 9223372036854775807 ORDER BY next_at, item_id LIMIT ?",
 	[STMT_LADDER_SET] = "INSERT INTO ladder (item_id, next_at) VALUES (?, ?) "
 	                    "ON CONFLICT (item_id) DO UPDATE SET next_at = excluded.next_at",
 	[STMT_MISSING_ADD] = "INSERT INTO notify_missing (item_id, clock, step, channel, account_id, "

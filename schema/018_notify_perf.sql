@@ -17,3 +17,10 @@ DROP INDEX IF EXISTS outbox_once;
 CREATE UNIQUE INDEX outbox_once
   ON outbox(coalesce(item_id, 0), coalesce(clock, ''), step, channel, recipient)
   WHERE item_id IS NULL OR clock IS NULL;
+
+-- The ladder scan's index holds only items with a running clock: an item whose clocks all
+-- stopped or paused (mark 9223372036854775807, "not until it changes": every answered or
+-- closed item) leaves it, so it grows with the open items, not with the archive. The scan's
+-- query names the same bound, which lets SQLite use it.
+DROP INDEX IF EXISTS ladder_next;
+CREATE INDEX ladder_next ON ladder(next_at) WHERE next_at < 9223372036854775807;

@@ -1,6 +1,6 @@
-"""Migration 018 (the outbox's indexes for the ladder scan, issue 15) on a database written before
-it: the next start applies it, the outbox keeps each notice once (with and without an item), and
-the rows written before stay as they were.
+"""Migration 018 (the outbox's and the ladder's indexes for the scan, issue 15) on a database
+written before it: the next start applies it, the outbox keeps each notice once (with and without
+an item), and the rows written before stay as they were.
 """
 import os
 import sqlite3
@@ -18,8 +18,8 @@ def indexes(path):
     db = sqlite3.connect(path)
     try:
         return {name: sql for name, sql in db.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' "
-            "AND sql IS NOT NULL")}
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN "
+            "('outbox', 'ladder') AND sql IS NOT NULL")}
     finally:
         db.close()
 
@@ -32,6 +32,7 @@ class Migration018(unittest.TestCase):
             have = indexes(srv.db)
             self.assertNotIn("outbox_item", have)
             self.assertIn("WHERE item_id IS NULL OR clock IS NULL", have["outbox_once"])
+            self.assertIn("WHERE next_at < 9223372036854775807", have["ladder_next"])
             # Make the database look like one from before migration 018, with a digest row.
             db = sqlite3.connect(srv.db)
             db.executescript(harness.UNDO_018 + "PRAGMA user_version = 17;")
@@ -39,6 +40,7 @@ class Migration018(unittest.TestCase):
             db.commit()
             db.close()
             self.assertIn("outbox_item", indexes(srv.db))
+            self.assertNotIn("WHERE", indexes(srv.db)["ladder_next"])
             srv.start()
             srv.stop()
             db = sqlite3.connect(srv.db)
