@@ -632,6 +632,14 @@ void db_outboxes_free(struct db_outbox *v, size_t n);
 int db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t *n);
 /* When the scan must next look at item_id (INT64_MAX: not until it changes). 0 or -1. */
 int db_ladder_set(struct db_conn *c, int64_t item_id, int64_t next_at);
+/* db_ladder_due writing beside each id the instant that was set (0: changed since) to marks. */
+int db_ladder_due_marks(struct db_conn *c, int64_t now, size_t limit, int64_t *ids,
+                        int64_t *marks, size_t *n);
+/* Sets the page cache of connection c to size (as PRAGMA cache_size takes it: negative for
+ * KiB), writing the size it had to *old when not NULL: the ladder scan writes notices next to
+ * each item's earlier ones all over the outbox's unique index, which a pool connection's small
+ * cache would spill to the WAL and read back page by page. 0 or -1. */
+int db_ladder_cache(struct db_conn *c, int size, int *old);
 
 /* An account (or a role nobody holds) that a notice was meant for without an address for its
  * channel (strings lent). */

@@ -58,6 +58,17 @@ UNDO_004 = """
     ALTER TABLE items DROP COLUMN waiting_since;
 """
 
+# Takes migration 018 (the notifiers' indexes, #15) back out: outbox_once over every row,
+# outbox_item again, ladder_next over every item. Before UNDO_005 when both are used.
+UNDO_018 = """
+    DROP INDEX outbox_once;
+    CREATE UNIQUE INDEX outbox_once
+      ON outbox(coalesce(item_id, 0), coalesce(clock, ''), step, channel, recipient);
+    CREATE INDEX outbox_item ON outbox(item_id);
+    DROP INDEX ladder_next;
+    CREATE INDEX ladder_next ON ladder(next_at);
+"""
+
 # Takes migration 005 (the notifiers: outbox delivery state, ladder marks) back out; undo in
 # the reverse order of the migrations: UNDO_009 + UNDO_005 + UNDO_004.
 UNDO_005 = """
