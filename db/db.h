@@ -602,6 +602,10 @@ int db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id);
  * limit: a new array of *n rows (db_outboxes_free). 0 or -1. */
 int db_outbox_due(struct db_conn *c, const char *channel, int64_t now, int limit,
                   struct db_outbox **out, size_t *n);
+/* The pending rows of channel that were tried as one message (message_id) and are due again
+ * at send_after, by id: a new array (db_outboxes_free). 0 or -1. */
+int db_outbox_group(struct db_conn *c, const char *channel, int64_t send_after,
+                    const char *message_id, struct db_outbox **out, size_t *n);
 /* Before an attempt: counts it, sets last_attempt = now, the Message-ID if the row has none
  * yet, and send_after = retry_at (when the next attempt is due should this one never be
  * marked). 1 done / 0 the row is not pending / -1. */
@@ -612,8 +616,9 @@ int db_outbox_claim(struct db_conn *c, int64_t id, int64_t now, const char *mess
 int db_outbox_sent(struct db_conn *c, int64_t id, int64_t now);
 int db_outbox_failed(struct db_conn *c, int64_t id, const char *error);
 int db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const char *error);
-/* A failed row pending again from now, attempts from 0, giving up at give_up_at (an
- * administrator's retry): 1 / 0 not failed / -1. */
+/* A failed row pending again from now, attempts from 0, giving up at give_up_at, with a new
+ * Message-ID at its next attempt (an administrator's retry; it was never accepted, and its
+ * message may have held other rows): 1 / 0 not failed / -1. */
 int db_outbox_requeue(struct db_conn *c, int64_t id, int64_t now, int64_t give_up_at);
 /* Rows in state (NULL: any), newest first, with an id below before (INT64_MAX: from the
  * newest), at most limit: a new array (db_outboxes_free). 0 or -1. */
@@ -783,6 +788,16 @@ int db_supervision_add(struct db_conn *c, struct db_supervision *s);
 /* The order on item_id: 1 / 0 none / -1. Freed with db_supervision_free. */
 int db_supervision_get(struct db_conn *c, int64_t item_id, struct db_supervision *out);
 void db_supervision_free(struct db_supervision *s);
+/* The reminder of order order_id on its due date, due at remind_at (written with the order;
+ * replaces an earlier one). 0 or -1 (db_orders.c). */
+int db_supervision_remind_add(struct db_conn *c, int64_t order_id, int64_t remind_at);
+/* The orders whose reminder is due by now, the earliest first, at most limit: a new array
+ * (db_supervisions_free). 0 or -1. */
+int db_supervision_remind_due(struct db_conn *c, int64_t now, int limit,
+                              struct db_supervision **out, size_t *n);
+/* Takes the reminder of order_id off the queue (in the transaction that queued it). 0 or -1. */
+int db_supervision_remind_done(struct db_conn *c, int64_t order_id);
+void db_supervisions_free(struct db_supervision *v, size_t n);
 
 /* --- operations: backup, restore, the audit chain (db_backup.c, db_audit.c) -------------- */
 

@@ -84,6 +84,40 @@ static const struct cfg_key keys[] = {
 	          "milliseconds a request to the SMS gateway may take in all"),
 	KEY_RANGE("sms_connect_timeout_ms", sms_connect_timeout_ms, "5000", 100, 600000,
 	          "milliseconds to connect to the SMS gateway"),
+	KEY_RANGE("smtp_timeout", smtp_timeout, "60", 1, 3600,
+	          "seconds the mail server may take for one step of the SMTP dialogue (1 to 3600)"),
+	KEY("smtp_user", CFG_STR, smtp_user, "",
+	    "user name for SMTP AUTH (PLAIN or LOGIN); empty: no AUTH"),
+	KEY("smtp_password", CFG_STR, smtp_password, "", "password for SMTP AUTH"),
+	KEY("sms_method", CFG_STR, sms_method, "POST",
+	    "HTTP method of a request to the SMS gateway: POST, PUT or GET (GET sends the form "
+	    "in the query string)"),
+	KEY("sms_headers", CFG_STR, sms_headers, "",
+	    "extra headers of a request to the SMS gateway, \"Name: value\", separated by \" | \""),
+	KEY("sms_format", CFG_STR, sms_format, "json",
+	    "json or form: how sms_body is filled in and sent (application/json or "
+	    "application/x-www-form-urlencoded)"),
+	KEY("sms_body", CFG_STR, sms_body, "",
+	    "template of the gateway request with {phone} and {text}: a JSON object whose string "
+	    "values hold them (json), or name={phone}&content={text} (form); empty: "
+	    "{\"phone\":…,\"text\":…}"),
+	KEY("sms_success", CFG_STR, sms_success, "",
+	    "FIELD=VALUE that a 2xx JSON answer must hold for the SMS to count as accepted (e.g. "
+	    "code=0, result.status=ok); other answers fail the notice; empty: any 2xx"),
+	KEY_RANGE("sms_segment_chars", sms_segment_chars, "70", 1, 1000,
+	          "characters of one SMS segment (70 for Chinese text)"),
+	KEY_RANGE("sms_max_segments", sms_max_segments, "0", 0, 100,
+	          "segments an SMS may take at most: longer texts are cut at a character "
+	          "boundary; 0: no cut"),
+	KEY_RANGE("sms_citizens", sms_citizens, "0", 0, 1,
+	          "1: a citizen who gave a mobile number gets the notices by SMS too (never the "
+	          "query code)"),
+	KEY_RANGE("notify_combine_max", notify_combine_max, "20", 1, 100,
+	          "notices for one recipient due at one moment that go out as one message (e-mail "
+	          "or SMS; an SMS within its segments); 1: each alone"),
+	KEY("public_url", CFG_STR, public_url, "",
+	    "where citizens reach the pages, e.g. https://xinxiang.example.gov.cn, for links in "
+	    "notices (empty: http://LISTEN)"),
 
 	KEY("imap_url", CFG_STR, imap_url, "",
 	    "mailbox to fetch citizen mail from, imap[s]://user:pass@host:port/INBOX"),

@@ -60,6 +60,18 @@ struct config {
 	long notify_give_up; /* seconds after which a failing notice ends failed */
 	long notify_poll_ms; /* dispatcher's idle period */
 	long sms_timeout_ms, sms_connect_timeout_ms; /* SMS gateway timeouts */
+	char *smtp_user, *smtp_password; /* SMTP AUTH (PLAIN or LOGIN); "" = none */
+	char *sms_method;   /* POST | PUT | GET */
+	char *sms_headers;  /* extra request headers, "Name: value" separated by " | " */
+	char *sms_format;   /* json | form: how sms_body is filled and sent */
+	char *sms_body;     /* body template with {phone} and {text}; "" = {"phone","text"} */
+	char *sms_success;  /* "FIELD=VALUE" the gateway's JSON answer must hold; "" = any 2xx */
+	long sms_segment_chars, sms_max_segments; /* characters per SMS segment; segments at
+	                                           * most (0: no cut) */
+	long sms_citizens;  /* 1: citizens who gave a mobile number get their notices by SMS */
+	long notify_combine_max; /* notices for one recipient at one moment in one message */
+	long smtp_timeout;  /* seconds the SMTP server may take for one protocol step */
+	char *public_url;   /* where citizens reach the pages (links in notices); "" = LISTEN */
 	char *imap_url;     /* CIVICDESK_IMAP_URL */
 	long imap_interval; /* CIVICDESK_IMAP_INTERVAL: seconds between IMAP polls */
 	char *mail_kinds;   /* CIVICDESK_MAIL_KINDS: receiving address -> kind (mailin.h) */

@@ -90,6 +90,11 @@ UNDO_005 = """
     CREATE INDEX outbox_pending ON outbox(sent_at, send_after);
 """
 
+# Takes migration 012 (the notifiers' reminders of supervision orders) back out.
+UNDO_012 = """
+    DROP TABLE supervision_reminders;
+"""
+
 
 def run_cli(*args, stdin=None, env=None, timeout=60):
     """Runs the civicdesk binary; returns CompletedProcess with text stdout/stderr."""
