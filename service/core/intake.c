@@ -150,14 +150,55 @@ struct hook_ctx {
 	int64_t now;
 };
 
+/* Whether item's citizen gets an acknowledgement: 1 yes, 0 no (an e-mail item whose address
+ * was acknowledged within h->in->ack_interval: a staff history row says so), -1 error. */
+static int
+acknowledge(const struct hook_ctx *h, struct db_conn *c, const struct db_item *item)
+{
+	struct db_history hist;
+	char addr[256], when[32], note[200];
+	int64_t last = 0;
+	size_t i;
+	int rc;
+
+	if (h->in->channel != CHANNEL_EMAIL || !present(item->email) ||
+	    strlen(item->email) >= sizeof(addr))
+		return 1;
+	for (i = 0; item->email[i] != '\0'; i++)
+		addr[i] = (char)(item->email[i] >= 'A' && item->email[i] <= 'Z' ? item->email[i] + 32
+		                                                                : item->email[i]);
+	addr[i] = '\0';
+	/* recorded with an interval of 0 too, so that a limit set later counts from it */
+	rc = db_mail_ack_claim(c, addr, h->now, h->in->ack_interval, &last);
+	if (rc != 0)
+		return rc;
+	sla_format_local(last, when, sizeof(when));
+	snprintf(note, sizeof(note),
+	         "no acknowledgement sent: this address was acknowledged at %.16s, less than "
+	         "mail_ack_interval (%lld s) before",
+	         when, (long long)h->in->ack_interval);
+	memset(&hist, 0, sizeof(hist));
+	hist.at = h->now;
+	hist.actor = (char *)"system";
+	hist.action = (char *)"ack_skipped";
+	hist.from_state = (char *)"received";
+	hist.to_state = (char *)"received";
+	hist.note = note;
+	hist.citizen = 0;
+	return db_history_add(c, item->id, &hist) == 0 ? 0 : -1;
+}
+
 static int
 after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 {
 	const struct hook_ctx *h = cls;
 	struct core_event ev;
+	int ack = acknowledge(h, c, item);
 
+	if (ack < 0)
+		return -1;
 	memset(&ev, 0, sizeof(ev));
-	ev.kind = CORE_EV_SUBMITTED;
+	ev.kind = ack ? CORE_EV_SUBMITTED : CORE_EV_SUBMITTED_QUIET;
 	ev.item = item;
 	ev.action = -1;
 	ev.at = h->now;

@@ -102,6 +102,70 @@ out:
 	return rc;
 }
 
+/* What a bounce's transaction records: its mail_in row, the notice named in its reason. */
+struct bounce_ctx {
+	const struct raw_ctx *x;
+	char reason[300];
+	int polled;
+};
+
+static int
+bounce_row(void *cls, struct db_conn *c, int64_t outbox_id)
+{
+	struct bounce_ctx *b = cls;
+	struct db_mail_in r;
+
+	if (outbox_id != 0)
+		snprintf(b->reason, sizeof(b->reason), "%s: outbox %lld", b->x->m->ignored,
+		         (long long)outbox_id);
+	else
+		snprintf(b->reason, sizeof(b->reason), "%s", b->x->m->ignored);
+	mail_row(b->x, 0, &r);
+	r.reason = b->reason;
+	return db_mail_in_add(c, &r) >= 0 || !b->polled ? 0 : -1;
+}
+
+/* A bounce: the outbox row it returns is marked failed (through core), the bounce recorded and
+ * ignored. MAILIN_IGNORED, or MAILIN_RETRY when it could not be recorded. */
+static enum mailin_outcome
+bounce(struct app *app, const struct mail_msg *m, struct raw_ctx *x, int64_t now, char *line,
+       size_t linesize)
+{
+	struct core_bounce in;
+	struct bounce_ctx b;
+	struct core_error err;
+	int64_t outbox = 0;
+
+	memset(&b, 0, sizeof(b));
+	b.x = x;
+	b.polled = x->src != NULL;
+	x->outcome = "ignored";
+	if (m->bounce_delayed) { /* delivery is still being tried: nothing failed */
+		if (note_row(app, x, 0, m->ignored) < 0 && x->src != NULL) {
+			snprintf(line, linesize, "the database is unavailable");
+			return MAILIN_RETRY;
+		}
+		snprintf(line, linesize, "ignored: %s: delayed, not failed", m->ignored);
+		return MAILIN_IGNORED;
+	}
+	memset(&in, 0, sizeof(in));
+	in.ids = (const char *const *)m->bounce_ids;
+	in.nids = m->nbounce_ids;
+	in.reason = m->bounce_reason;
+	in.also = bounce_row;
+	in.also_cls = &b;
+	if (core_bounce(app, &in, now, &outbox, &err) != 0) {
+		snprintf(line, linesize, "%s", err.message);
+		return MAILIN_RETRY;
+	}
+	if (outbox != 0)
+		snprintf(line, linesize, "ignored: %s: outbox %lld marked failed", m->ignored,
+		         (long long)outbox);
+	else
+		snprintf(line, linesize, "ignored: %s", m->ignored);
+	return MAILIN_IGNORED;
+}
+
 /* The item id of tracking (for the duplicate row), 0 when unknown. */
 static int64_t
 item_id(struct db_conn *c, const char *tracking)
@@ -250,6 +314,10 @@ mailin_store(struct app *app, const struct mail_config *cfg, const char *raw, si
 		return MAILIN_INVALID;
 	}
 	x.m = &m;
+	if (m.bounce) {
+		ret = bounce(app, &m, &x, now, line, linesize);
+		goto out;
+	}
 	if (m.ignored != NULL) {
 		x.outcome = "ignored";
 		if (note_row(app, &x, 0, m.ignored) < 0 && src != NULL)
@@ -293,6 +361,7 @@ mailin_store(struct app *app, const struct mail_config *cfg, const char *raw, si
 	in.publish = 0; /* consent to publish is not given by mail */
 	in.channel = CHANNEL_EMAIL;
 	in.received = now;
+	in.ack_interval = app->cfg.mail_ack_interval;
 	to_attachments(&m, in.att, &in.natt);
 	x.outcome = "created";
 	in.also = keep_raw;

@@ -24,6 +24,7 @@
 #define MAIL_DEPTH_MAX 16                /* nesting of multiparts looked into */
 #define MAIL_TRACKING_LEN 17             /* XJ-YYYYMMDD-NNNNN */
 #define MAIL_KIND_LEN 16                 /* bytes of a kind name and its NUL */
+#define MAIL_BOUNCE_IDS 8                /* Message-IDs a bounce is matched by at most */
 
 /* The limits of web attachments and fields, applied to mail alike. */
 struct mail_limits {
@@ -83,6 +84,14 @@ struct mail_msg {
 	struct mail_attachment att[MAIL_ATT_MAX];
 	size_t natt;
 	size_t dropped;        /* attachments over the limits, not kept (noted in the body) */
+	/* a bounce (ignored starts "bounce"): what it says about the message it returns */
+	int bounce;
+	char *bounce_ids[MAIL_BOUNCE_IDS]; /* Message-IDs it names: the returned message's first,
+	                                    * then ids quoted in its text, then its references */
+	size_t nbounce_ids;
+	char *bounce_reason;   /* the failed recipient's Status and Diagnostic-Code, else the
+	                        * subject and first line of its text; never NULL in a bounce */
+	int bounce_delayed;    /* 1: a report of delayed recipients only: no failure */
 };
 
 enum mail_err {

@@ -24,7 +24,14 @@ char *mail_clean(char *s, int multiline);
 int mail_cut(char *s, size_t max);
 
 /* noise.c */
-/* The reason why msg is automatic mail that makes no item, or NULL. */
-const char *mail_noise(GMimeMessage *msg, const char *from_addr, const char *subject);
+/* The reason why msg is automatic mail that makes no item, or NULL; *bounce is set to 1 when
+ * it is a bounce (the reason starts "bounce"), else 0. */
+const char *mail_noise(GMimeMessage *msg, const char *from_addr, const char *subject,
+                       int *bounce);
+
+/* bounce.c */
+/* Fills the bounce fields of m (bounce_ids, bounce_reason, bounce_delayed) from the bounce msg;
+ * m's subject and refs are set already. 0, or -1 when out of memory. */
+int mail_bounce(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m);
 
 #endif
