@@ -252,6 +252,11 @@ void db_submitter_stop(struct db_submitter *s);
 /* Queues sub and waits until it is committed: 0 (item->id, item->tracking set; the tracking
  * number is XJ-YYYYMMDD-NNNNN from the per-day counter) or -1 (nothing of it was stored). */
 int db_submit(struct db_submitter *s, struct db_submission *sub);
+/* Queues subs[0..n) together and waits until each is done: they are stored in one transaction
+ * (or with the submissions queued beside them), so that a batch costs one commit. Each
+ * subs[i]->result is then 0 (stored, as db_submit) or -1. Returns 0, or -1 when the writer is
+ * stopping (nothing stored). */
+int db_submit_many(struct db_submitter *s, struct db_submission *const *subs, size_t n);
 
 /* --- the staff queue and the public board (db_queue.c) ---------------------------------- */
 

@@ -468,6 +468,13 @@ char *intake_name_join(const char *first, const char *last);
  * once). 0, or -1 with err filled (CORE_INVALID, CORE_BUSY). */
 int core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
                 char code[QUERY_CODE_LEN + 1], struct core_error *err);
+/* core_submit of in[0..n) at once, stored together in one transaction of the group commit
+ * (one fsync for the batch): for each i, errs[i].code is CORE_OK with out[i] (freed by the
+ * caller) and codes[i] filled, or the error of that one alone. Returns 0, or -1 when out of
+ * memory (nothing stored). */
+int core_submit_many(struct app *app, const struct intake *const *in, size_t n, int64_t now,
+                     struct db_item *out, char (*codes)[QUERY_CODE_LEN + 1],
+                     struct core_error *errs);
 
 /* --- mail from citizens to existing items (citizen.c) ---------------------------------- */
 

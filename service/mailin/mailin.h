@@ -142,6 +142,21 @@ enum mailin_outcome mailin_store(struct app *app, const struct mail_config *cfg,
                                  size_t len, const struct mailin_source *src, int64_t now,
                                  char *line, size_t linesize);
 
+/* One message of a batch. */
+struct mailin_msg {
+	const char *raw;            /* lent */
+	size_t len;
+	struct mailin_source src;   /* its IMAP position */
+	enum mailin_outcome outcome; /* out: as mailin_store's */
+};
+
+/* mailin_store of msgs[0..n) at now: parsed by two threads, the new items stored together in
+ * one transaction of the group commit (one fsync), the ignored and duplicate ones recorded in
+ * one more; replies and bounces each in their own. Each msgs[i].outcome says what was done;
+ * only CREATED, ADDED, DUPLICATE, IGNORED and INVALID are durably recorded. */
+void mailin_store_batch(struct app *app, const struct mail_config *cfg, struct mailin_msg *msgs,
+                        size_t n, int64_t now);
+
 /* --- the IMAP poller of serve (imap.c) ----------------------------------------------------- */
 
 struct mailin_poller;
@@ -166,6 +181,13 @@ int mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st);
 /* Stops the thread (the message being stored finishes) and frees p; NULL is fine. */
 void mailin_poller_stop(struct mailin_poller *p);
 void mailin_poller_free(struct mailin_poller *p);
+
+/* The charset tables of Chinese mail (GB18030, Big5) kept loaded while a long-lived caller (the
+ * poller) parses many messages: a new pin (NULL when out of memory), freed by
+ * mail_charsets_unpin (NULL is fine). */
+struct mail_pin;
+struct mail_pin *mail_charsets_pin(void);
+void mail_charsets_unpin(struct mail_pin *p);
 
 /* Text helpers, public for the tests. Each returns a new string (free()) or NULL when out of
  * memory. */

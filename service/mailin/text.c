@@ -5,6 +5,7 @@
  * iconv's; this file only chooses names and cleans the result.
  */
 #include <ctype.h>
+#include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -162,6 +163,41 @@ mail_decode_header(GMimeParserOptions *opts, const char *value)
 	g_string_append(out, d);
 	g_free(d);
 	return g_string_free(out, FALSE);
+}
+
+/* The tables of Chinese mail (those the label map names, and the labels GMime decodes headers
+ * with itself), kept loaded by a pin (iconv loads a table's module at the
+ * first open and may unload it at the last close: once per message otherwise). */
+static const char *const pinned[] = { "GB18030", "GBK", "GB2312", "BIG5", "BIG5-HKSCS" };
+
+struct mail_pin {
+	iconv_t cd[sizeof(pinned) / sizeof(pinned[0])];
+};
+
+struct mail_pin *
+mail_charsets_pin(void)
+{
+	struct mail_pin *p = malloc(sizeof(*p));
+	size_t i;
+
+	if (p == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++)
+		p->cd[i] = iconv_open("UTF-8", pinned[i]);
+	return p;
+}
+
+void
+mail_charsets_unpin(struct mail_pin *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++)
+		if (p->cd[i] != (iconv_t)-1)
+			iconv_close(p->cd[i]);
+	free(p);
 }
 
 /* Converts through GMime's charset filter; NULL if iconv does not know the charset. */
