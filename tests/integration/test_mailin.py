@@ -163,6 +163,45 @@ class MailIn(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout.decode(), r"^XJ-\d{8}-\d{5}\n$")
 
+    def test_unavailable_database_is_75(self):
+        """A database that cannot be opened (its folder cannot exist: a file is in the way) is a
+        temporary failure: the MTA keeps the message and retries."""
+        raw = letter("数据库不可用", "数据库所在的目录无法创建。", msgid="gone-1@example.cn")
+        blocker = os.path.join(self.server.dir, "not-a-folder")
+        with open(blocker, "w") as f:
+            f.write("x")
+        env = dict(os.environ, CIVICDESK_DB=os.path.join(blocker, "x.db"))
+        r = subprocess.run([harness.BIN, "ingest-mail"], input=raw, capture_output=True, env=env,
+                           timeout=60)
+        self.assertEqual(r.returncode, 75, r.stderr)
+        self.assertEqual(r.stdout, b"")
+
+    def test_usage_is_64(self):
+        r = subprocess.run([harness.BIN, "ingest-mail", "--bogus"], input=b"", capture_output=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 64, r.stderr)
+
+    def test_bounce_while_busy_is_75(self):
+        """A bounce is only answered 0 once it is recorded: while another process holds the
+        write lock it is 75, then 0 (and recorded once)."""
+        raw = dsn_bounce("<civicdesk.999.0000000000000000@bureau.example>")
+        con = sqlite3.connect(self.server.db, timeout=30, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            r = ingest(self.server, raw)
+            self.assertEqual(r.returncode, 75, r.stderr)
+            self.assertEqual(r.stdout, b"")
+            con.execute("ROLLBACK")
+        finally:
+            con.close()
+        r = ingest(self.server, raw)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"ignored: bounce (delivery status report)\n")
+        with self.db() as con:
+            n = con.execute("SELECT count(*) FROM mail_in WHERE message_id = ?",
+                            ("dsn-civicdesk.999.0000000000000000@bureau.example",)).fetchone()[0]
+        self.assertEqual(n, 1)
+
     def test_reply_is_the_citizens_answer(self):
         first = letter("路面塌陷", "人民路有个坑。", sender="citizen7@example.cn",
                        msgid="first-7@example.cn")
