@@ -36,7 +36,7 @@ struct mailin_poller {
 	char *mailbox;   /* the mailbox name, decoded ("INBOX") */
 	char *key;       /* the URL without credentials: mail_in.mailbox */
 	long interval;   /* seconds */
-	CURL *curl;      /* the handle of the connection */
+	CURL *curl;      /* the handle of the connection (NULL after a failure, until reopened) */
 	struct imapc *conn; /* the logged-in connection, NULL until (re)opened */
 	struct mail_pin *pin; /* the charset tables, loaded once */
 	char errbuf[CURL_ERROR_SIZE];
@@ -129,16 +129,45 @@ fetch_uid(const char *text)
 	return v >= 0 ? v : number_after(q, " UID ");
 }
 
+/* A new curl handle for the next connection (its options): 0 or -1. */
+static int
+new_handle(struct mailin_poller *p)
+{
+	p->curl = curl_easy_init();
+	if (p->curl == NULL)
+		return -1;
+	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, p->errbuf);
+	curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(p->curl, CURLOPT_PROTOCOLS_STR, "imap,imaps");
+	return 0;
+}
+
+/* Drops the connection (a failed command leaves it in no known state); the next poll opens a
+ * new one. */
 static void
 close_conn(struct mailin_poller *p)
 {
 	imapc_free(p->conn);
 	p->conn = NULL;
-	curl_easy_reset(p->curl);
-	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, p->errbuf);
-	curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(p->curl, CURLOPT_PROTOCOLS_STR, "imap,imaps");
+	if (p->curl != NULL)
+		curl_easy_cleanup(p->curl);
+	p->curl = NULL;
+}
+
+/* Opens the connection if there is none. 0 or -1 (logged). */
+static int
+open_conn(struct mailin_poller *p)
+{
+	if (p->conn != NULL)
+		return 0;
+	if (p->curl == NULL && new_handle(p) != 0)
+		return -1;
+	if (imapc_open(p->curl, p->base, p->errbuf, p->key, (size_t)MAIL_RAW_MAX, &p->conn) != 0) {
+		close_conn(p);
+		return -1;
+	}
+	return 0;
 }
 
 /* --- what the commands answer ---------------------------------------------------------------- */
@@ -433,14 +462,20 @@ mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 	struct batch b[INFLIGHT];
 	int64_t validity = -1, bytes;
 	size_t i, k, cur = 0, again = 0;
-	int ret = -1, rc;
+	int ret = -1, rc, reused;
 
 	memset(st, 0, sizeof(*st));
 	memset(b, 0, sizeof(b));
-	if (p->conn == NULL &&
-	    imapc_open(p->curl, p->base, p->errbuf, p->key, (size_t)MAIL_RAW_MAX, &p->conn) != 0)
+	reused = p->conn != NULL;
+	if (open_conn(p) != 0)
 		goto out;
 	rc = imapc_cmd(p->conn, on_select, &validity, "SELECT \"%s\"", p->mailbox);
+	if (rc < 0 && reused) { /* the server closed the idle connection: once more, anew */
+		close_conn(p);
+		if (open_conn(p) != 0)
+			goto out;
+		rc = imapc_cmd(p->conn, on_select, &validity, "SELECT \"%s\"", p->mailbox);
+	}
 	if (rc != 0 || validity < 0) {
 		if (rc == 0)
 			log_warn("imap %s: no UIDVALIDITY in the SELECT answer", p->key);
@@ -646,15 +681,10 @@ mailin_poller_new(struct app *app, struct mailin_poller **out, char *err, size_t
 	    split_url(p, app->cfg.imap_url, err, errsize) != 0)
 		goto fail;
 	p->pin = mail_charsets_pin();
-	p->curl = curl_easy_init();
-	if (p->curl == NULL) {
+	if (new_handle(p) != 0) {
 		snprintf(err, errsize, "libcurl: no handle");
 		goto fail;
 	}
-	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, p->errbuf);
-	curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(p->curl, CURLOPT_PROTOCOLS_STR, "imap,imaps");
 	*out = p;
 	return 0;
 fail:

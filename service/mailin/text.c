@@ -271,8 +271,12 @@ mail_clean(char *s, int multiline)
 
 	if (s == NULL)
 		return NULL;
-	v = g_utf8_make_valid(s, -1);
-	g_free(s);
+	if (g_utf8_validate(s, -1, NULL)) {
+		v = s; /* the usual case: no copy */
+	} else {
+		v = g_utf8_make_valid(s, -1);
+		g_free(s);
+	}
 	for (r = v, w = v; *r != '\0'; r++) {
 		unsigned char c = (unsigned char)*r;
 
@@ -316,6 +320,8 @@ mail_cut(char *s, size_t max)
 	size_t n = 0;
 	char *p = s;
 
+	if (strlen(s) <= max)
+		return 0; /* a code point takes a byte at least */
 	while (*p != '\0') {
 		if (n == max) {
 			*p = '\0';
