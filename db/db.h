@@ -314,6 +314,11 @@ void db_submitter_stop(struct db_submitter *s);
 /* Queues sub and waits until it is committed: 0 (item->id, item->tracking set; the tracking
  * number is XJ-YYYYMMDD-NNNNN from the per-day counter) or -1 (nothing of it was stored). */
 int db_submit(struct db_submitter *s, struct db_submission *sub);
+/* Queues subs[0..n) together and waits until each is done: they are stored in one transaction
+ * (or with the submissions queued beside them), so that a batch costs one commit. Each
+ * subs[i]->result is then 0 (stored, as db_submit) or -1. Returns 0, or -1 when the writer is
+ * stopping (nothing stored). */
+int db_submit_many(struct db_submitter *s, struct db_submission *const *subs, size_t n);
 
 /* --- the staff queue and the public board (db_queue.c) ---------------------------------- */
 
@@ -436,6 +441,20 @@ int db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidit
  * highest), 0 when there is none, into *uid. 0 or -1. */
 int db_mail_imap_last(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t skip,
                       int64_t *uid);
+/* The e-mail outbox row whose Message-ID is id (a bounce names it): its id, its item's id (0:
+ * none) and whether it is still pending or sent (*sent 1) rather than failed already. 1 found /
+ * 0 not found / -1. */
+int db_mail_outbox_by_message_id(struct db_conn *c, const char *id, int64_t *outbox_id,
+                                 int64_t *item_id, int *sent);
+/* Marks outbox row outbox_id failed with error, whether it was pending or sent (a bounce comes
+ * after the server accepted the message): 1 / 0 it was failed already / -1. */
+int db_mail_outbox_bounced(struct db_conn *c, int64_t outbox_id, const char *error);
+/* The acknowledgement limit of e-mail senders (table mail_ack): when sender (lower-case) was
+ * acknowledged less than interval seconds before now, writes when to *last and returns 0 (no
+ * acknowledgement now); else records now and returns 1 (acknowledge). -1 on error. Call inside
+ * the transaction that stores the item. */
+int db_mail_ack_claim(struct db_conn *c, const char *sender, int64_t now, int64_t interval,
+                      int64_t *last);
 
 /* --- accounts, passwords, login failures, sessions, audit (db_accounts.c) ------------------ */
 

@@ -126,6 +126,9 @@ static const struct cfg_key keys[] = {
 	KEY("mail_kinds", CFG_STR, mail_kinds, "director=letter,complaint=complaint,ask=consultation",
 	    "kind of mailed-in items by receiving address: ADDRESS=KIND, comma-separated; ADDRESS "
 	    "is a local part (any domain) or a whole address; other mail is a letter"),
+	KEY_RANGE("mail_ack_interval", mail_ack_interval, "86400", 0, 31L * 86400,
+	          "seconds during which one e-mail sender gets at most one acknowledgement (0: "
+	          "every letter is acknowledged); later letters are stored all the same"),
 	KEY("submit_rate", CFG_LONG, submit_rate, "10",
 	    "submissions per minute from one address (0: no limit)"),
 	KEY("submit_rate_ranges", CFG_STR, submit_rate_ranges, "",

@@ -75,6 +75,7 @@ struct config {
 	char *imap_url;     /* CIVICDESK_IMAP_URL */
 	long imap_interval; /* CIVICDESK_IMAP_INTERVAL: seconds between IMAP polls */
 	char *mail_kinds;   /* CIVICDESK_MAIL_KINDS: receiving address -> kind (mailin.h) */
+	long mail_ack_interval; /* seconds: one acknowledgement per e-mail sender at most (0: off) */
 	long submit_rate;   /* CIVICDESK_SUBMIT_RATE: submissions per minute per address, 0 = off */
 	char *submit_rate_ranges; /* NETWORK=N: submissions per minute per address there instead
 	                           * (a NAT gateway's range higher, 0 = off) */
@@ -316,6 +317,8 @@ int core_fail(struct core_error *err, enum core_err code, const char *field, con
 
 enum core_event_kind {
 	CORE_EV_SUBMITTED, /* a new item was stored */
+	CORE_EV_SUBMITTED_QUIET, /* a new item was stored; its citizen is not acknowledged (one
+	                          * went to the address within intake.ack_interval) */
 	CORE_EV_ACTION,    /* a workflow action changed an item */
 	CORE_EV_RATED,     /* the citizen rated the reply (note: the value); an unsatisfied rating
 	                    * opens a follow-up for the section head (rating.c) */
@@ -507,6 +510,10 @@ struct intake {
 	 * the raw message there); -1 rolls the item back. */
 	int (*also)(void *cls, struct db_conn *c, const struct db_item *item);
 	void *also_cls;
+	/* channel email: seconds during which one address gets at most one acknowledgement (0:
+	 * every item is acknowledged); within them the item is stored all the same, the hook
+	 * gets CORE_EV_SUBMITTED_QUIET and a staff history row says why no acknowledgement went */
+	int64_t ack_interval;
 };
 
 /* Checks in: required kind, subject, body; lengths in code points; valid UTF-8 without control
@@ -525,6 +532,13 @@ char *intake_name_join(const char *first, const char *last);
  * once). 0, or -1 with err filled (CORE_INVALID, CORE_BUSY). */
 int core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
                 char code[QUERY_CODE_LEN + 1], struct core_error *err);
+/* core_submit of in[0..n) at once, stored together in one transaction of the group commit
+ * (one fsync for the batch): for each i, errs[i].code is CORE_OK with out[i] (freed by the
+ * caller) and codes[i] filled, or the error of that one alone. Returns 0, or -1 when out of
+ * memory (nothing stored). */
+int core_submit_many(struct app *app, const struct intake *const *in, size_t n, int64_t now,
+                     struct db_item *out, char (*codes)[QUERY_CODE_LEN + 1],
+                     struct core_error *errs);
 
 /* --- mail from citizens to existing items (citizen.c) ---------------------------------- */
 
@@ -549,6 +563,26 @@ struct core_citizen_mail {
  * sender's: the caller makes a new item), CORE_BUSY, CORE_ERROR. */
 int core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_mail *in,
                       int64_t now, int *answered, struct core_error *err);
+
+/* --- bounces of our e-mail (bounce.c) ------------------------------------------------------- */
+
+/* A bounce that mail-in received (strings lent). */
+struct core_bounce {
+	const char *const *ids; /* Message-IDs it names, most likely the failed notice's first */
+	size_t nids;
+	const char *reason;     /* the reporting server's words (status, diagnostic), or NULL */
+	/* optional: called in the transaction before it commits, with the outbox row's id (0: none
+	 * matched); -1 rolls everything back */
+	int (*also)(void *cls, struct db_conn *c, int64_t outbox_id);
+	void *also_cls;
+};
+
+/* Matches in to the e-mail outbox row whose Message-ID is the first of in->ids that is one,
+ * and marks that row failed with "bounced: REASON" (a row failed already stays as it is), with
+ * an audit row, in one transaction with in->also. Writes the row's id (0: none matched, which
+ * is no error) to *outbox. 0, or -1 with err (CORE_BUSY). */
+int core_bounce(struct app *app, const struct core_bounce *in, int64_t now, int64_t *outbox,
+                struct core_error *err);
 
 /* --- authentication (auth.c) -------------------------------------------------------------- */
 
