@@ -301,14 +301,6 @@ static int
 check(struct app *app, const struct intake *in, int64_t now, struct pending *p,
       struct core_error *err)
 {
-<<<<<<< HEAD
-	struct intake copy;
-=======
-	const char *ctype, *name;
-	int64_t total = 0;
-	size_t i;
->>>>>>> refs/heads/mailin
-
 	if (core_submit_check(in, err) != 0)
 		return -1;
 	/* a date of receipt on a letter lies at most receipt_max_age_days back (#14 point 16) */
@@ -316,33 +308,8 @@ check(struct app *app, const struct intake *in, int64_t now, struct pending *p,
 		return core_fail(err, CORE_INVALID, "received",
 		                 "received lies more than %ld days back", app->cfg.receipt_max_age_days);
 	/* attachments: their type by content, allowed by configuration; size caps (point 15) */
-<<<<<<< HEAD
-	copy = *in;
-	if (attach_check(app, copy.att, copy.natt, 0, err) != 0)
-		return -1;
-	return store(app, &copy, now, out, code, err);
-=======
 	p->in = *in;
-	for (i = 0; i < in->natt; i++) {
-		const struct db_attachment *a = &in->att[i];
-
-		if (a->size > app->cfg.attachment_max)
-			return core_fail(err, CORE_TOO_LARGE, "attachment",
-			                 "attachment %s is larger than %ld bytes", a->filename,
-			                 app->cfg.attachment_max);
-		total += a->size;
-		ctype = attach_sniff(a->data, (size_t)a->size, &name);
-		if (ctype == NULL || !attach_allowed(app->cfg.attachment_types, name))
-			return core_fail(err, CORE_INVALID, "attachment",
-			                 "attachment %s is not of an allowed type (%s)", a->filename,
-			                 app->cfg.attachment_types);
-		p->in.att[i].content_type = (char *)ctype;
-	}
-	if (total > app->cfg.attachment_item_max)
-		return core_fail(err, CORE_TOO_LARGE, "attachment",
-		                 "the attachments are larger than %ld bytes together",
-		                 app->cfg.attachment_item_max);
-	return 0;
+	return attach_check(app, p->in.att, p->in.natt, 0, err) != 0 ? -1 : 0;
 }
 
 int
@@ -396,5 +363,4 @@ out:
 	free(subs);
 	free(p);
 	return ret;
->>>>>>> refs/heads/mailin
 }
