@@ -72,7 +72,8 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_ITEM_LIST_O311] =
         "SELECT " ITEM_FIELDS "FROM items i INDEXED BY items_o311 " ITEM_JOINS
         "WHERE i.publish = 1 AND i.kind = ?1 AND "
-        "(i.state IN ('replied','closed','rejected','merged')) = ?2 AND "
+        "(i.state = 'replied' OR i.state = 'closed' OR i.state = 'rejected' OR "
+        "i.state = 'merged') = ?2 AND " /* items_o311's expression (schema 016) */
         "i.received BETWEEN ?3 AND ?4 AND (i.received, i.id) < (?5, ?6) "
         "ORDER BY i.received DESC, i.id DESC LIMIT ?7",
     [STMT_ITEM_MERGED] = "SELECT id, tracking FROM items WHERE merged_into = ? ORDER BY id",
