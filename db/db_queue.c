@@ -22,6 +22,7 @@ enum stmt {
 	STMT_QUEUE_ASSIGNEE,
 	STMT_QUEUE_STATE,
 	STMT_PUBLIC_LIST,
+	STMT_PUBLIC_SEARCH,
 	STMT_PUBLIC_GET,
 	STMT__MAX
 };
@@ -38,7 +39,7 @@ enum stmt {
 	"i.next_due >= ?7 AND i.next_due <= ?6 AND (i.next_due > ?7 OR i.id > ?8) "                \
 	"AND (?1 = 0 OR i.section_id = ?1) AND (?2 = 0 OR i.assignee_id = ?2) "                    \
 	"AND (?3 IS NULL OR i.state = ?3) "                                                        \
-	"AND (?4 = 0 OR i.state NOT IN ('closed', 'rejected', 'merged')) "                         \
+	"AND (?4 = 0 OR (i.state <> 'closed' AND i.state <> 'rejected' AND i.state <> 'merged')) " \
 	"AND (?5 IS NULL OR i.kind = ?5) "                                                         \
 	"AND (?9 IS NULL OR i.subject LIKE ?9 ESCAPE '\\' OR i.body LIKE ?9 ESCAPE '\\') "         \
 	"ORDER BY i.next_due, i.id LIMIT ?10"
@@ -46,6 +47,22 @@ enum stmt {
 #define PUBLIC_COLS                                                                                \
 	"SELECT id, tracking, kind, public_subject, public_body, public_reply, received, "         \
 	"replied_at FROM items "
+
+/* The board's search through board_fts (schema 016): ?1 the text, ?2 its LIKE pattern, ?3 the
+ * cursor as a board_fts rowid (replied_at * 2^31 + id; larger than any: first page), ?4 limit.
+ * The text becomes the phrase of its two-character pieces in hex, or for one character the
+ * prefix of its hex, with the functions the triggers index with; every row found is checked
+ * against the texts themselves. */
+#define PUBLIC_SEARCH                                                                              \
+	"SELECT i.id, i.tracking, i.kind, i.public_subject, i.public_body, i.public_reply, "      \
+	"i.received, i.replied_at FROM board_fts AS f "                                            \
+	"CROSS JOIN items AS i ON i.id = (f.rowid & 2147483647) "                                  \
+	"WHERE f.board_fts MATCH (CASE WHEN length(?1) = 1 THEN '\"' || hex(lower(?1)) || '\"*' " \
+	"ELSE '\"' || (SELECT group_concat(hex(substr(lower(?1), p.i, 2)), ' ') "                 \
+	"FROM board_pos AS p WHERE p.i < length(?1)) || '\"' END) "                               \
+	"AND f.rowid < ?3 AND i.published = 1 AND i.publish = 1 "                                  \
+	"AND (i.public_subject LIKE ?2 ESCAPE '\\' OR i.public_body LIKE ?2 ESCAPE '\\' "        \
+	"OR i.public_reply LIKE ?2 ESCAPE '\\') ORDER BY f.rowid DESC LIMIT ?4"
 
 static const char *const stmts[STMT__MAX] = {
     [STMT_QUEUE_ALL] = QUEUE_HEAD("items_queue") QUEUE_TAIL,
@@ -58,6 +75,7 @@ static const char *const stmts[STMT__MAX] = {
                     "AND (?3 IS NULL OR public_subject LIKE ?3 ESCAPE '\\' "
                     "OR public_body LIKE ?3 ESCAPE '\\' OR public_reply LIKE ?3 ESCAPE '\\') "
                     "ORDER BY replied_at DESC, id DESC LIMIT ?4",
+    [STMT_PUBLIC_SEARCH] = PUBLIC_SEARCH,
     [STMT_PUBLIC_GET] = PUBLIC_COLS "WHERE tracking = ? AND published = 1 AND publish = 1",
 };
 
@@ -248,18 +266,32 @@ db_public_list(struct db_conn *c, const char *text, int64_t before_replied, int6
 		before_replied = INT64_MAX;
 		before_id = INT64_MAX;
 	}
+	if (text != NULL && text[0] == '\0')
+		text = NULL;
 	if (text != NULL) {
 		pattern = like_pattern(text);
 		if (pattern == NULL)
 			return -1;
 	}
 	v = calloc((size_t)limit, sizeof(*v));
-	st = db_prep(c, stmts[STMT_PUBLIC_LIST]);
+	st = db_prep(c, stmts[text != NULL ? STMT_PUBLIC_SEARCH : STMT_PUBLIC_LIST]);
 	if (v == NULL || st == NULL)
 		goto fail;
-	if (db_bind_int(st, 1, before_replied) || db_bind_int(st, 2, before_id) ||
-	    db_bind_text(st, 3, pattern) || db_bind_int(st, 4, limit))
+	if (text != NULL) {
+		/* the cursor as a board_fts rowid; a first page (or a cursor past 2106) reads from
+		 * the newest */
+		int64_t key = INT64_MAX;
+
+		if (before_replied >= 0 && before_replied < INT64_C(4294967296) && before_id > 0 &&
+		    before_id < INT64_C(2147483648))
+			key = before_replied * INT64_C(2147483648) + before_id;
+		if (db_bind_text(st, 1, text) || db_bind_text(st, 2, pattern) ||
+		    db_bind_int(st, 3, key) || db_bind_int(st, 4, limit))
+			goto fail;
+	} else if (db_bind_int(st, 1, before_replied) || db_bind_int(st, 2, before_id) ||
+	           db_bind_text(st, 3, pattern) || db_bind_int(st, 4, limit)) {
 		goto fail;
+	}
 	while (len < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (public_row(st, &v[len++]) != 0)
 			goto fail;

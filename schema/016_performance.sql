@@ -89,3 +89,100 @@ DROP INDEX IF EXISTS items_o311;
 CREATE INDEX items_o311 ON items(kind, (state = 'replied' OR state = 'closed' OR
                                         state = 'rejected' OR state = 'merged'),
                                  received, id) WHERE publish = 1;
+
+-- The public board's text search (GET /api/v1/public/items?q=) through an index instead of
+-- reading every published row. An FTS5 table holds, for each item on the board (published = 1
+-- and publish = 1), its reviewed and masked public texts only, written by the triggers below in
+-- the transaction that publishes, edits or withdraws them. Chinese has no spaces and its words
+-- are mostly two characters long (FTS5's trigram tokenizer finds nothing shorter than three),
+-- so each text is indexed as the sequence of its overlapping two-character pieces, each written
+-- in hex so that the built-in 'ascii' tokenizer keeps it as one token: "小区门" gives the
+-- tokens hex('小区') hex('区门') hex('门'). Any substring of two characters or more is then a
+-- phrase of consecutive tokens, and one character a token prefix (db_queue.c builds the query
+-- with the same SQL functions). Letters are compared in lower case, as LIKE does.
+-- Contentless (content=''): the texts are not stored twice; a removal hands FTS5 the old texts
+-- (the trigger's OLD row), which the same functions turn into the same tokens. The board checks
+-- each row it finds against the texts themselves (LIKE), so the index only chooses candidates.
+
+-- Character positions 1..20000 (PUBLIC_TEXT_MAX): the triggers cannot use a recursive WITH.
+CREATE TABLE IF NOT EXISTS board_pos (
+  i INTEGER PRIMARY KEY -- a character position in a public text
+);
+WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 20000)
+INSERT OR IGNORE INTO board_pos(i) SELECT i FROM k;
+
+-- One row per item on the board; rowid = replied_at * 2^31 + item id, so that the index's
+-- rowid order is the board's order (newest reply first) and a page stops after its rows.
+DROP TABLE IF EXISTS board_fts;
+CREATE VIRTUAL TABLE board_fts USING fts5(
+  subject, -- public_subject as tokens
+  body,    -- public_body as tokens
+  reply,   -- public_reply as tokens
+  content = '', columnsize = 0, tokenize = 'ascii');
+
+DROP TRIGGER IF EXISTS board_fts_insert;
+CREATE TRIGGER board_fts_insert AFTER INSERT ON items
+WHEN NEW.published = 1 AND NEW.publish = 1
+BEGIN
+  INSERT INTO board_fts(rowid, subject, body, reply) VALUES (
+    coalesce(NEW.replied_at, 0) * 2147483648 + NEW.id,
+    (SELECT group_concat(hex(substr(lower(NEW.public_subject), i, 2)), ' ') FROM board_pos
+     WHERE i <= length(NEW.public_subject)),
+    (SELECT group_concat(hex(substr(lower(NEW.public_body), i, 2)), ' ') FROM board_pos
+     WHERE i <= length(NEW.public_body)),
+    (SELECT group_concat(hex(substr(lower(NEW.public_reply), i, 2)), ' ') FROM board_pos
+     WHERE i <= length(NEW.public_reply)));
+END;
+
+DROP TRIGGER IF EXISTS board_fts_update;
+CREATE TRIGGER board_fts_update
+AFTER UPDATE OF published, publish, replied_at, public_subject, public_body, public_reply ON items
+WHEN ((OLD.published = 1 AND OLD.publish = 1) OR (NEW.published = 1 AND NEW.publish = 1)) AND
+     NOT (OLD.published IS NEW.published AND OLD.publish IS NEW.publish AND
+          OLD.replied_at IS NEW.replied_at AND OLD.public_subject IS NEW.public_subject AND
+          OLD.public_body IS NEW.public_body AND OLD.public_reply IS NEW.public_reply)
+BEGIN
+  INSERT INTO board_fts(board_fts, rowid, subject, body, reply)
+  SELECT 'delete', coalesce(OLD.replied_at, 0) * 2147483648 + OLD.id,
+    (SELECT group_concat(hex(substr(lower(OLD.public_subject), i, 2)), ' ') FROM board_pos
+     WHERE i <= length(OLD.public_subject)),
+    (SELECT group_concat(hex(substr(lower(OLD.public_body), i, 2)), ' ') FROM board_pos
+     WHERE i <= length(OLD.public_body)),
+    (SELECT group_concat(hex(substr(lower(OLD.public_reply), i, 2)), ' ') FROM board_pos
+     WHERE i <= length(OLD.public_reply))
+  WHERE OLD.published = 1 AND OLD.publish = 1;
+  INSERT INTO board_fts(rowid, subject, body, reply)
+  SELECT coalesce(NEW.replied_at, 0) * 2147483648 + NEW.id,
+    (SELECT group_concat(hex(substr(lower(NEW.public_subject), i, 2)), ' ') FROM board_pos
+     WHERE i <= length(NEW.public_subject)),
+    (SELECT group_concat(hex(substr(lower(NEW.public_body), i, 2)), ' ') FROM board_pos
+     WHERE i <= length(NEW.public_body)),
+    (SELECT group_concat(hex(substr(lower(NEW.public_reply), i, 2)), ' ') FROM board_pos
+     WHERE i <= length(NEW.public_reply))
+  WHERE NEW.published = 1 AND NEW.publish = 1;
+END;
+
+DROP TRIGGER IF EXISTS board_fts_delete;
+CREATE TRIGGER board_fts_delete AFTER DELETE ON items
+WHEN OLD.published = 1 AND OLD.publish = 1
+BEGIN
+  INSERT INTO board_fts(board_fts, rowid, subject, body, reply) VALUES ('delete',
+    coalesce(OLD.replied_at, 0) * 2147483648 + OLD.id,
+    (SELECT group_concat(hex(substr(lower(OLD.public_subject), i, 2)), ' ') FROM board_pos
+     WHERE i <= length(OLD.public_subject)),
+    (SELECT group_concat(hex(substr(lower(OLD.public_body), i, 2)), ' ') FROM board_pos
+     WHERE i <= length(OLD.public_body)),
+    (SELECT group_concat(hex(substr(lower(OLD.public_reply), i, 2)), ' ') FROM board_pos
+     WHERE i <= length(OLD.public_reply)));
+END;
+
+-- The items already on the board.
+INSERT INTO board_fts(rowid, subject, body, reply)
+SELECT coalesce(replied_at, 0) * 2147483648 + id,
+  (SELECT group_concat(hex(substr(lower(public_subject), i, 2)), ' ') FROM board_pos
+   WHERE i <= length(public_subject)),
+  (SELECT group_concat(hex(substr(lower(public_body), i, 2)), ' ') FROM board_pos
+   WHERE i <= length(public_body)),
+  (SELECT group_concat(hex(substr(lower(public_reply), i, 2)), ' ') FROM board_pos
+   WHERE i <= length(public_reply))
+FROM items WHERE published = 1 AND publish = 1;
