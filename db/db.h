@@ -281,6 +281,7 @@ struct db_queue_row {
 	int64_t received;
 	int64_t next_due; /* DB_NO_DUE when no clock runs */
 	int64_t waiting_since; /* 0 unless waiting for the citizen's supplement */
+	struct db_supervision *supervision; /* the item's supervision order (督办), or NULL */
 };
 
 /* The queue in order of (next_due, id): a new array of *n rows (at most f->limit), freed by

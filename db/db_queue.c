@@ -32,8 +32,10 @@ enum stmt {
  * any), ?10 limit. */
 #define QUEUE_HEAD(index)                                                                          \
 	"SELECT i.id, i.tracking, i.kind, i.subject, i.state, s.name, a.username, i.received, "    \
-	"i.next_due, i.waiting_since FROM items AS i INDEXED BY " index " "                                         \
+	"i.next_due, i.waiting_since, v.id, v.at, v.by_id, v.by_name, v.note, v.due, "            \
+	"v.section_id FROM items AS i INDEXED BY " index " "                                       \
 	"LEFT JOIN sections AS s ON s.id = i.section_id "                                          \
+	"LEFT JOIN supervision AS v ON v.item_id = i.id "                                          \
 	"LEFT JOIN accounts AS a ON a.id = i.assignee_id WHERE "
 #define QUEUE_TAIL                                                                                 \
 	"i.next_due >= ?7 AND i.next_due <= ?6 AND (i.next_due > ?7 OR i.id > ?8) "                \
@@ -121,6 +123,10 @@ db_queue_rows_free(struct db_queue_row *rows, size_t n)
 		free(rows[i].state);
 		free(rows[i].section);
 		free(rows[i].assignee);
+		if (rows[i].supervision != NULL) {
+			db_supervision_free(rows[i].supervision);
+			free(rows[i].supervision);
+		}
 	}
 	free(rows);
 }
@@ -139,6 +145,23 @@ queue_row(sqlite3_stmt *st, struct db_queue_row *r)
 	r->received = sqlite3_column_int64(st, 7);
 	r->next_due = sqlite3_column_int64(st, 8);
 	r->waiting_since = sqlite3_column_int64(st, 9);
+	if (sqlite3_column_type(st, 10) != SQLITE_NULL) { /* the supervision order, joined */
+		struct db_supervision *v = calloc(1, sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		r->supervision = v;
+		v->id = sqlite3_column_int64(st, 10);
+		v->item_id = r->id;
+		v->at = sqlite3_column_int64(st, 11);
+		v->by_id = sqlite3_column_int64(st, 12);
+		v->by_name = db_col_text(st, 13);
+		v->note = db_col_text(st, 14);
+		v->due = sqlite3_column_int64(st, 15);
+		v->section_id = sqlite3_column_int64(st, 16);
+		if (v->by_name == NULL || v->note == NULL)
+			return -1;
+	}
 	if (r->tracking == NULL || r->kind == NULL || r->subject == NULL || r->state == NULL)
 		return -1;
 	return 0;

@@ -244,7 +244,7 @@ h_queue(struct req *req, struct resp *resp)
 			    running ? json_integer(sla_days_left(cal, r->next_due, req->now))
 			            : json_null());
 		if (o != NULL)
-			json_object_set_new(o, "supervision", supervision_json(req->db, r->id, req->now));
+			json_object_set_new(o, "supervision", supervision_view(r->supervision, req->now));
 		json_array_append_new(items, o);
 	}
 	if (n > (size_t)limit && shown > 0)
