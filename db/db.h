@@ -612,6 +612,11 @@ int db_stats_forward_add(struct db_conn *c, int64_t item_id, int64_t at, int64_t
 /* Up to max ids (ascending, above after_id) of items that have no facts yet, into ids; *n is
  * how many. 0 or -1. */
 int db_fact_missing(struct db_conn *c, int64_t after_id, int64_t *ids, size_t max, size_t *n);
+/* The largest item id that db_fact_missing's caller has looked at up to now (0: none) into
+ * *last_item. 0 or -1. */
+int db_fact_checked(struct db_conn *c, int64_t *last_item);
+/* Records that every item up to the largest id at most upto has been looked at. 0 or -1. */
+int db_fact_checked_set(struct db_conn *c, int64_t upto);
 
 /* What one section did in a period — the local days from_day..to_day, the instants [from, to)
  * — and its state at the end of the day end_day. */

@@ -186,3 +186,18 @@ SELECT coalesce(replied_at, 0) * 2147483648 + id,
   (SELECT group_concat(hex(substr(lower(public_reply), i, 2)), ' ') FROM board_pos
    WHERE i <= length(public_reply))
 FROM items WHERE published = 1 AND publish = 1;
+
+-- Where the start-up's search for items without statistics' facts (core/stats.c, stats_backfill)
+-- resumes: every item up to last_item was looked at. Items written through the core get their
+-- facts in their own transaction, so only newer ids need looking at, instead of a look-up in
+-- item_facts for every item at every start (1.1 s at 1,000,000 items).
+CREATE TABLE IF NOT EXISTS stats_checked (
+  id        INTEGER PRIMARY KEY CHECK (id = 1), -- one row
+  last_item INTEGER NOT NULL                    -- the largest items.id looked at
+);
+-- Facts taken away (a repair, a test making a database look older) make the next start look at
+-- every item again. (INSERT OR REPLACE of a fact fires no DELETE trigger: recursive_triggers is
+-- off.)
+DROP TRIGGER IF EXISTS stats_checked_reset;
+CREATE TRIGGER stats_checked_reset AFTER DELETE ON item_facts
+BEGIN DELETE FROM stats_checked; END;
