@@ -18,6 +18,7 @@ enum stmt {
 	STMT_FACT_MISSING,
 	STMT_CHECKED_GET,
 	STMT_CHECKED_SET,
+	STMT_ITEM_MAX,
 	STMT_P_DAILY,
 	STMT_P_FORWARDED,
 	STMT_P_OPEN,
@@ -34,7 +35,7 @@ enum stmt {
 
 #define FACT_COLS                                                                                  \
 	"item_id, section_id, received, accepted, first_end, reopened, ended, outcome, replied_at, " \
-	"reply_result, reply_wd, reply_due, supervised"
+	"reply_result, reply_wd, reply_due, supervised, first_due"
 #define RATING_COLS                                                                                \
 	"id, item_id, round, section_id, at, value, comment, followup, followup_at, followup_by, "   \
 	"followup_note"
@@ -45,7 +46,7 @@ enum stmt {
 static const char *const stmts[STMT__MAX] = {
 	[STMT_FACT_GET] = "SELECT " FACT_COLS " FROM item_facts WHERE item_id = ?",
 	[STMT_FACT_PUT] = "INSERT OR REPLACE INTO item_facts (" FACT_COLS ") "
-	                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_DAILY_ADD] = "INSERT INTO stats_daily (section_id, day, open, overdue, received, "
 	                   "accepted, replied, on_time, late, wd_sum, rejected, merged, closed, "
 	                   "supervised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -85,6 +86,7 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_CHECKED_SET] = "INSERT INTO stats_checked (id, last_item) "
 	                     "SELECT 1, coalesce(max(id), 0) FROM items WHERE id <= ?1 "
 	                     "ON CONFLICT (id) DO UPDATE SET last_item = excluded.last_item",
+	[STMT_ITEM_MAX] = "SELECT coalesce(max(id), 0) FROM items",
 	[STMT_P_DAILY] = "SELECT section_id, sum(received), sum(accepted), sum(replied), "
 	                 "sum(on_time), sum(late), sum(rejected), sum(merged), sum(closed), "
 	                 "sum(supervised), sum(rated), sum(satisfied), sum(basically_satisfied), "
@@ -179,6 +181,7 @@ db_fact_get(struct db_conn *c, int64_t item_id, struct db_fact *out)
 		                    sqlite3_column_int(st, 10);
 		out->reply_due = sqlite3_column_int64(st, 11);
 		out->supervised = sqlite3_column_int64(st, 12);
+		out->first_due = sqlite3_column_int64(st, 13);
 	}
 	db_reset(st);
 	return rc;
@@ -200,7 +203,8 @@ db_fact_put(struct db_conn *c, const struct db_fact *f)
 	    db_bind_text(st, 10, f->reply_result[0] ? f->reply_result : NULL) ||
 	    (f->reply_wd < 0 ? sqlite3_bind_null(st, 11) != SQLITE_OK :
 	                       db_bind_int(st, 11, f->reply_wd) != 0) ||
-	    bind_opt(st, 12, f->reply_due) || bind_opt(st, 13, f->supervised)) {
+	    bind_opt(st, 12, f->reply_due) || bind_opt(st, 13, f->supervised) ||
+	    bind_opt(st, 14, f->first_due)) {
 		db_reset(st);
 		return -1;
 	}
@@ -325,6 +329,33 @@ db_fact_checked_set(struct db_conn *c, int64_t upto)
 	return db_exec_stmt(c, st);
 }
 
+void
+db_fact_checked_advance(struct db_conn *c)
+{
+	sqlite3_stmt *st;
+	int64_t last = 0, max = 0;
+	int rc;
+
+	if (db_fact_checked(c, &last) != 0)
+		return;
+	st = db_prep(c, stmts[STMT_ITEM_MAX]);
+	if (st == NULL)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		max = sqlite3_column_int64(st, 0);
+	db_reset(st);
+	if (max <= last)
+		return; /* up to date: nothing written */
+	sqlite3_busy_timeout(c->h, 0);
+	rc = sqlite3_exec(c->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	sqlite3_busy_timeout(c->h, BUSY_TIMEOUT_MS);
+	if (rc != SQLITE_OK)
+		return; /* another writer holds the lock, or the file is read-only: next time */
+	if (db_fact_checked_set(c, INT64_MAX) != 0 ||
+	    sqlite3_exec(c->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
 /* The row of section_id in rows (sorted by section_id), inserted if missing; NULL when out of
  * memory. */
 static struct db_stats_row *
@@ -388,14 +419,32 @@ bind_period(sqlite3_stmt *st, int64_t from, int64_t to, int64_t only_section, in
 	return 0;
 }
 
+static int
+wd_row(sqlite3_stmt *st, void *row)
+{
+	struct db_stats_wd *w = row;
+
+	w->section_id = sqlite3_column_int64(st, 0);
+	w->wd = sqlite3_column_int(st, 1);
+	w->n = sqlite3_column_int64(st, 2);
+	return 0;
+}
+
+static void
+wd_rows_free(void *rows, size_t n)
+{
+	(void)n;
+	free(rows);
+}
+
 int
 db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t from_day, int32_t to_day,
                 int32_t end_day, int64_t only_section, struct db_stats_row **rows,
                 size_t *nrows, struct db_stats_wd **wd, size_t *nwd)
 {
 	struct db_stats_row *v = NULL;
-	struct db_stats_wd *w = NULL, *nw;
-	size_t n = 0, cap = 0, wn = 0, wcap = 0, q, k;
+	struct db_stats_wd *w = NULL;
+	size_t n = 0, cap = 0, wn = 0, q, k;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -425,21 +474,11 @@ db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t from_day, i
 	st = db_prep(c, stmts[STMT_P_WD]);
 	if (st == NULL || bind_period(st, from, to, only_section, from_day, to_day, end_day) != 0)
 		goto fail;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nw = db_grow(w, wn, &wcap, sizeof(*w));
-		if (nw == NULL)
-			goto fail;
-		w = nw;
-		w[wn].section_id = sqlite3_column_int64(st, 0);
-		w[wn].wd = sqlite3_column_int(st, 1);
-		w[wn].n = sqlite3_column_int64(st, 2);
-		wn++;
-	}
-	if (rc != SQLITE_DONE) {
-		db_log("%s", sqlite3_errmsg(c->h));
+	if (db_list_rows(c, st, sizeof(*w), "stats_wd", wd_row, wd_rows_free, (void **)&w, &wn) !=
+	    0) {
+		st = NULL; /* reset by db_list_rows */
 		goto fail;
 	}
-	db_reset(st);
 	*rows = v;
 	*nrows = n;
 	*wd = w;
