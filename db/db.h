@@ -267,6 +267,14 @@ struct db_o311_filter {
  * A new array freed with db_items_free. 0 or -1. */
 int db_item_list_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item **out,
                       size_t *n);
+/* An item's place in Open311's list. */
+struct db_item_key {
+	int64_t received, id;
+};
+/* The keys of the items db_item_list_o311 would give, read from the index alone (no row, no
+ * clocks): a new array of *n keys (free it). 0 or -1. */
+int db_item_keys_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item_key **out,
+                      size_t *n);
 /* The items merged into target_id, oldest first: new arrays of *n ids and tracking numbers
  * (free the ids, db_strings_free the numbers). 0 or -1. */
 int db_item_merged(struct db_conn *c, int64_t target_id, int64_t **ids, char ***trackings,
