@@ -9,7 +9,6 @@
 
 #include "db_int.h"
 
-#define BUSY_TIMEOUT_MS 10000
 /* Page cache of one connection, in KiB (negative: SQLite's unit for KiB). The server holds one
  * connection per concurrent request, and SQLite's default of 2 MiB each took the server past
  * 50 MB under 16 connections scanning a million items (issue 20); the operating system's page

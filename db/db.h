@@ -271,6 +271,14 @@ struct db_o311_filter {
  * A new array freed with db_items_free. 0 or -1. */
 int db_item_list_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item **out,
                       size_t *n);
+/* An item's place in Open311's list. */
+struct db_item_key {
+	int64_t received, id;
+};
+/* The keys of the items db_item_list_o311 would give, read from the index alone (no row, no
+ * clocks): a new array of *n keys (free it). 0 or -1. */
+int db_item_keys_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item_key **out,
+                      size_t *n);
 /* The items merged into target_id, oldest first: new arrays of *n ids and tracking numbers
  * (free the ids, db_strings_free the numbers). 0 or -1. */
 int db_item_merged(struct db_conn *c, int64_t target_id, int64_t **ids, char ***trackings,
@@ -358,6 +366,7 @@ struct db_queue_row {
 	int64_t received;
 	int64_t next_due; /* DB_NO_DUE when no clock runs */
 	int64_t waiting_since; /* 0 unless waiting for the citizen's supplement */
+	struct db_supervision *supervision; /* the item's supervision order (督办), or NULL */
 };
 
 /* The queue in order of (next_due, id): a new array of *n rows (at most f->limit), freed by
@@ -740,6 +749,14 @@ int db_stats_forward_add(struct db_conn *c, int64_t item_id, int64_t at, int64_t
 /* Up to max ids (ascending, above after_id) of items that have no facts yet, into ids; *n is
  * how many. 0 or -1. */
 int db_fact_missing(struct db_conn *c, int64_t after_id, int64_t *ids, size_t max, size_t *n);
+/* The largest item id that db_fact_missing's caller has looked at up to now (0: none) into
+ * *last_item. 0 or -1. */
+int db_fact_checked(struct db_conn *c, int64_t *last_item);
+/* Records that every item up to the largest id at most upto has been looked at. 0 or -1. */
+int db_fact_checked_set(struct db_conn *c, int64_t upto);
+/* Moves the mark to the largest item id when it lies behind and the write lock is free at once
+ * (no wait: a reading command must not queue behind a writer); otherwise leaves it. */
+void db_fact_checked_advance(struct db_conn *c);
 
 /* What one section did in a period — the local days from_day..to_day, the instants [from, to)
  * — and its state at the end of the day end_day. */

@@ -9,6 +9,8 @@
 
 #include "db.h"
 
+#define BUSY_TIMEOUT_MS 10000 /* how long a statement waits for another writer's lock */
+
 /* A migration built into the binary (generated from schema/ by tools/embed). */
 struct db_blob {
 	const char *name; /* base name, e.g. "001_init.sql" */

@@ -25,6 +25,7 @@ enum stmt {
 	STMT_ITEM_GET_ID,
 	STMT_ITEM_LIST_PUBLIC,
 	STMT_ITEM_LIST_O311,
+	STMT_ITEM_KEYS_O311,
 	STMT_ITEM_MERGED,
 	STMT_PUBLIC_VERSION_ADD,
 	STMT_CLOCK_PUT,
@@ -72,7 +73,16 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_ITEM_LIST_O311] =
         "SELECT " ITEM_FIELDS "FROM items i INDEXED BY items_o311 " ITEM_JOINS
         "WHERE i.publish = 1 AND i.kind = ?1 AND "
-        "(i.state IN ('replied','closed','rejected','merged')) = ?2 AND "
+        "(i.state = 'replied' OR i.state = 'closed' OR i.state = 'rejected' OR "
+        "i.state = 'merged') = ?2 AND " /* items_o311's expression (schema 016) */
+        "i.received BETWEEN ?3 AND ?4 AND (i.received, i.id) < (?5, ?6) "
+        "ORDER BY i.received DESC, i.id DESC LIMIT ?7",
+    /* the same rows as STMT_ITEM_LIST_O311, their keys only: read from items_o311 alone */
+    [STMT_ITEM_KEYS_O311] =
+        "SELECT i.received, i.id FROM items i INDEXED BY items_o311 "
+        "WHERE i.publish = 1 AND i.kind = ?1 AND "
+        "(i.state = 'replied' OR i.state = 'closed' OR i.state = 'rejected' OR "
+        "i.state = 'merged') = ?2 AND "
         "i.received BETWEEN ?3 AND ?4 AND (i.received, i.id) < (?5, ?6) "
         "ORDER BY i.received DESC, i.id DESC LIMIT ?7",
     [STMT_ITEM_MERGED] = "SELECT id, tracking FROM items WHERE merged_into = ? ORDER BY id",
@@ -752,6 +762,43 @@ db_item_list_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_i
 fail:
 	db_reset(st);
 	db_items_free(v, len);
+	return -1;
+}
+
+int
+db_item_keys_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item_key **out,
+                  size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_KEYS_O311]);
+	struct db_item_key *v = NULL;
+	size_t len = 0, limit = f->limit > 0 && f->limit <= 1000 ? (size_t)f->limit : 1;
+	int64_t to = f->to < f->before_received ? f->to : f->before_received;
+	int rc = SQLITE_DONE;
+
+	if (st == NULL)
+		return -1;
+	v = calloc(limit, sizeof(*v));
+	if (v == NULL || db_bind_text(st, 1, kind_name(f->kind)) ||
+	    db_bind_int(st, 2, f->closed != 0) || db_bind_int(st, 3, f->from) ||
+	    db_bind_int(st, 4, to) || db_bind_int(st, 5, f->before_received) ||
+	    db_bind_int(st, 6, f->before_id) || db_bind_int(st, 7, (int64_t)limit))
+		goto fail;
+	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v[len].received = sqlite3_column_int64(st, 0);
+		v[len].id = sqlite3_column_int64(st, 1);
+		len++;
+	}
+	if (len < limit && rc != SQLITE_DONE) {
+		db_log("open311 list: %s", sqlite3_errmsg(c->h));
+		goto fail;
+	}
+	db_reset(st);
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	db_reset(st);
+	free(v);
 	return -1;
 }
 

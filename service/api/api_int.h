@@ -131,6 +131,8 @@ void h_item_supervise(struct req *req, struct resp *resp);
 /* The supervision order of an item as {"at","by","note","due","overdue"}, or JSON null: a new
  * reference. */
 json_t *supervision_json(struct db_conn *c, int64_t item_id, int64_t now);
+/* The "supervision" member of an order already read (NULL: none): a new reference. */
+json_t *supervision_view(const struct db_supervision *s, int64_t now);
 /* The newest rating of an item as {"value","at","round"} (staff 1: with "comment", "followup",
  * "followup_note", "followup_at"), or JSON null: a new reference. */
 json_t *rating_json(struct db_conn *c, int64_t item_id, int staff);

@@ -66,16 +66,28 @@ clock_json(const struct db_clock *k, const struct sla_calendar *cal, int64_t now
 		left = json_integer(sla_days_left(cal, k->due, now));
 		overdue = now > k->due;
 	}
-	o = json_pack("{s:o, s:i, s:s, s:o, s:o, s:b, s:s, s:b, s:o, s:o}", "due",
-	              json_time(k->due), "days", k->days, "unit",
-	              k->unit[0] ? k->unit : "working_days", "started", json_time(k->started),
-	              "working_days_left", left, "overdue", overdue, "state", state, "provisional",
-	              k->provisional != 0, "explanation", explanation(k, cal), "result",
-	              k->result[0] ? json_string(k->result) : json_null());
-	if (o != NULL && k->stopped_at != 0)
-		json_object_set_new(o, "stopped", json_time(k->stopped_at));
-	if (o != NULL && k->paused_at != 0)
-		json_object_set_new(o, "paused", json_time(k->paused_at));
+	/* member by member, keys unchecked (ASCII constants): json_pack parsed its format for
+	 * every clock of every answer (issue 20) */
+	o = json_object();
+	if (o == NULL) {
+		json_decref(left);
+		return NULL;
+	}
+	json_object_set_new_nocheck(o, "due", json_time(k->due));
+	json_object_set_new_nocheck(o, "days", json_integer(k->days));
+	json_object_set_new_nocheck(o, "unit", json_string(k->unit[0] ? k->unit : "working_days"));
+	json_object_set_new_nocheck(o, "started", json_time(k->started));
+	json_object_set_new_nocheck(o, "working_days_left", left);
+	json_object_set_new_nocheck(o, "overdue", json_boolean(overdue));
+	json_object_set_new_nocheck(o, "state", json_string_nocheck(state));
+	json_object_set_new_nocheck(o, "provisional", json_boolean(k->provisional != 0));
+	json_object_set_new_nocheck(o, "explanation", explanation(k, cal));
+	json_object_set_new_nocheck(o, "result",
+	                            k->result[0] ? json_string(k->result) : json_null());
+	if (k->stopped_at != 0)
+		json_object_set_new_nocheck(o, "stopped", json_time(k->stopped_at));
+	if (k->paused_at != 0)
+		json_object_set_new_nocheck(o, "paused", json_time(k->paused_at));
 	return o;
 }
 

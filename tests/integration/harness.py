@@ -101,6 +101,27 @@ UNDO_012 = """
     DROP TABLE supervision_reminders;
 """
 
+# Takes migration 016 (constant lists compared in place) back out: the state triggers and
+# Open311's index as 003 and 004 wrote them; the rewritten CHECK texts accept and refuse the
+# same values, and 016 applied again leaves them as they are. Undo it before UNDO_009.
+UNDO_016 = """
+    DROP TRIGGER items_state_insert;
+    DROP TRIGGER items_state_update;
+    CREATE TRIGGER items_state_insert BEFORE INSERT ON items
+    WHEN NEW.state NOT IN ('received', 'assigned', 'in_progress', 'waiting_citizen',
+      'extension_requested', 'drafted', 'in_review', 'returned', 'approved', 'replied',
+      'closed', 'forwarded', 'rejected', 'merged')
+    BEGIN SELECT RAISE(ABORT, 'items.state: not a workflow state'); END;
+    CREATE TRIGGER items_state_update BEFORE UPDATE OF state ON items
+    WHEN NEW.state NOT IN ('received', 'assigned', 'in_progress', 'waiting_citizen',
+      'extension_requested', 'drafted', 'in_review', 'returned', 'approved', 'replied',
+      'closed', 'forwarded', 'rejected', 'merged')
+    BEGIN SELECT RAISE(ABORT, 'items.state: not a workflow state'); END;
+    DROP INDEX items_o311;
+    CREATE INDEX items_o311 ON items(kind, (state IN ('replied','closed','rejected','merged')),
+      received, id) WHERE publish = 1;
+"""
+
 
 def run_cli(*args, stdin=None, env=None, timeout=60):
     """Runs the civicdesk binary; returns CompletedProcess with text stdout/stderr."""

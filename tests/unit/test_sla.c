@@ -274,6 +274,98 @@ test_zone_fold_at_midnight(struct t *t)
 	CHECK_INT(t, sla_set_zone("Asia/Shanghai"), 0);
 }
 
+/* The offset table (zone.c) against the C library itself, in zones with summer time at 02:00,
+ * at midnight, by 30 minutes, and without: local days, formatted instants and day ends agree for
+ * random instants from 1990 to 2100 and for every second around each change of 2025. */
+static uint64_t zone_rng = 88172645463325252u;
+
+static uint64_t
+zone_next(void)
+{
+	zone_rng ^= zone_rng << 13;
+	zone_rng ^= zone_rng >> 7;
+	zone_rng ^= zone_rng << 17;
+	return zone_rng;
+}
+
+/* 1 if sla and the C library agree at t, else 0 (printed). */
+static int
+zone_agrees(const char *zone, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm, want_tm;
+	char buf[64], want[64];
+	long off;
+	int64_t end, want_end;
+	sla_day day;
+	int minutes;
+
+	localtime_r(&tt, &tm);
+	off = tm.tm_gmtoff;
+	snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	         off < 0 ? '-' : '+', labs(off) / 3600, labs(off) / 60 % 60);
+	sla_format_local(t, buf, sizeof(buf));
+	day = sla_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	if (sla_local_day(t) != day || strcmp(buf, want) != 0) {
+		printf("# %s %lld: %s, want %s\n", zone, (long long)t, buf, want);
+		return 0;
+	}
+	minutes = (int)(zone_next() % 1440);
+	memset(&want_tm, 0, sizeof(want_tm));
+	want_tm.tm_year = tm.tm_year;
+	want_tm.tm_mon = tm.tm_mon;
+	want_tm.tm_mday = tm.tm_mday;
+	want_tm.tm_hour = minutes / 60;
+	want_tm.tm_min = minutes % 60;
+	want_tm.tm_isdst = -1;
+	want_end = (int64_t)mktime(&want_tm);
+	end = sla_day_end(day, minutes);
+	/* inside a gap or a fold mktime may pick either instant; elsewhere there is one */
+	if (end != want_end && (end - want_end > 7200 || want_end - end > 7200 ||
+	                        sla_local_day(end) != day)) {
+		printf("# %s day %d minute %d: %lld, want %lld\n", zone, (int)day, minutes,
+		       (long long)end, (long long)want_end);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+test_zone_table(struct t *t)
+{
+	static const char *const zones[] = {"Asia/Shanghai", "America/New_York",
+	                                    "America/Santiago", "Australia/Lord_Howe",
+	                                    "Europe/Berlin", "Asia/Kathmandu"};
+	size_t z;
+	int i, bad;
+	int64_t s, k;
+
+	for (z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
+		if (sla_set_zone(zones[z]) != 0) {
+			printf("# %s: not in this tzdata, skipped\n", zones[z]);
+			continue;
+		}
+		bad = 0;
+		for (i = 0; i < 20000 && bad < 5; i++)
+			bad += !zone_agrees(zones[z], 631152000 + (int64_t)(zone_next() % 3471292800u));
+		/* every 2025 change (a week's probes, then each second within an hour of it) */
+		for (s = 1735689600; s < 1767225600 && bad < 5; s += 3600) {
+			time_t a = (time_t)s, b = (time_t)(s + 3600);
+			struct tm ta, tb;
+
+			localtime_r(&a, &ta);
+			localtime_r(&b, &tb);
+			if (ta.tm_gmtoff == tb.tm_gmtoff)
+				continue;
+			for (k = s - 3600; k < s + 7200 && bad < 5; k++)
+				bad += !zone_agrees(zones[z], k);
+		}
+		CHECK_INT(t, bad, 0);
+	}
+	CHECK_INT(t, sla_set_zone("Asia/Shanghai"), 0);
+}
+
 /* --- parser -------------------------------------------------------------------------------- */
 
 static char *
@@ -998,6 +1090,7 @@ main(void)
 	RUN(&t, test_dates);
 	RUN(&t, test_zone);
 	RUN(&t, test_zone_fold_at_midnight);
+	RUN(&t, test_zone_table);
 	RUN(&t, test_parser_cases);
 	RUN(&t, test_parser_bytes);
 	RUN(&t, test_load);
