@@ -746,4 +746,40 @@ int db_audit_head(struct db_conn *c, int64_t *id, unsigned char hash[DB_AUDIT_HA
 int db_audit_verify_file(const char *path, struct db_audit_check *out,
                          enum db_file_status *status, char *err, size_t errsize);
 
+/* --- the staff second factor: TOTP secrets and recovery codes (db_totp.c) ---------------- */
+
+#define DB_TOTP_SECRET 20   /* bytes of a TOTP key */
+#define DB_TOTP_CODE_HASH 32 /* bytes of a recovery code's hash */
+
+struct db_totp {
+	int64_t account_id;
+	unsigned char secret[DB_TOTP_SECRET];
+	int confirmed;     /* 0: enrolment started, 1: in use */
+	int64_t last_step; /* newest time step whose code was accepted */
+	int64_t created;
+};
+
+/* The TOTP row of an account: 1 found / 0 none / -1. */
+int db_totp_get(struct db_conn *c, int64_t account_id, struct db_totp *out);
+/* Starts an enrolment: stores secret unconfirmed (replacing any row of the account) and
+ * removes the account's recovery codes. 0 or -1. */
+int db_totp_begin(struct db_conn *c, int64_t account_id,
+                  const unsigned char secret[DB_TOTP_SECRET], int64_t now);
+/* Confirms the enrolment with the step of the code that proved it. 1 / 0 no row / -1. */
+int db_totp_confirm(struct db_conn *c, int64_t account_id, int64_t step);
+/* Records that the code of time step was used, unless a code of that step or a later one was
+ * used already: 1 recorded / 0 replayed (or no row) / -1. */
+int db_totp_use_step(struct db_conn *c, int64_t account_id, int64_t step);
+/* Removes the account's TOTP row and recovery codes: 1 there was a row / 0 none / -1. */
+int db_totp_delete(struct db_conn *c, int64_t account_id);
+/* Adds one recovery code hash of the account. 0 or -1. */
+int db_totp_recovery_add(struct db_conn *c, int64_t account_id,
+                         const unsigned char hash[DB_TOTP_CODE_HASH]);
+/* Marks the unused recovery code with that hash used at now: 1 done / 0 no such unused code /
+ * -1. */
+int db_totp_recovery_use(struct db_conn *c, int64_t account_id,
+                         const unsigned char hash[DB_TOTP_CODE_HASH], int64_t now);
+/* Unused recovery codes of the account into *n. 0 or -1. */
+int db_totp_recovery_left(struct db_conn *c, int64_t account_id, int64_t *n);
+
 #endif

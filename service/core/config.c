@@ -163,6 +163,12 @@ static const struct cfg_key keys[] = {
 	    "completion, speed"),
 	KEY_RANGE("rating_days", rating_days, "15", 1, 365,
 	          "days after the reply in which the citizen may rate it (1 to 365)"),
+	KEY("totp_roles", CFG_STR, totp_roles, "admin,supervisor",
+	    "roles whose accounts must log in with a second factor (TOTP, RFC 6238), "
+	    "comma-separated, from handler, section_head, dispatcher, supervisor, admin (empty: "
+	    "none; an account that enrolled always needs it)"),
+	KEY("totp_issuer", CFG_STR, totp_issuer, "civicdesk",
+	    "the issuer an authenticator app shows for the accounts' TOTP keys"),
 	POLICY_KEYS("letter", KIND_LETTER),
 	POLICY_KEYS("complaint", KIND_COMPLAINT),
 	POLICY_KEYS("consultation", KIND_CONSULTATION),
@@ -292,6 +298,33 @@ read_file(struct config *cfg, const char *path, FILE *f, char *err, size_t errsi
 	return 0;
 }
 
+/* Checks a list of role names (totp_roles): 0, or -1 naming the unknown one in err. */
+static int
+roles_check(const char *list, char *err, size_t errsize)
+{
+	char name[32];
+	const char *p = list;
+	size_t n;
+
+	while (*p != '\0') {
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		n = 0;
+		while (p[n] != '\0' && p[n] != ',' && !isspace((unsigned char)p[n]))
+			n++;
+		if (n == 0)
+			break;
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		if (n >= sizeof(name) || role_parse(name) < 0) {
+			snprintf(err, errsize, "totp_roles: unknown role '%.*s' (handler, section_head, "
+			         "dispatcher, supervisor, admin)", (int)(n > 40 ? 40 : n), p);
+			return -1;
+		}
+		p += n;
+	}
+	return 0;
+}
+
 int
 config_load(struct config *cfg, const char *path, int explicit_path, char *err, size_t errsize)
 {
@@ -329,6 +362,8 @@ config_load(struct config *cfg, const char *path, int explicit_path, char *err, 
 			goto fail;
 		}
 	}
+	if (roles_check(cfg->totp_roles, err, errsize) != 0)
+		goto fail;
 	for (i = 0; i < KIND__MAX; i++) {
 		const struct policy *p = &cfg->policy[i];
 		const char *bad, *why = policy_inconsistent(p, &bad);

@@ -115,6 +115,8 @@ struct config {
 	long demo;          /* 1: a new database gets demo sections and accounts */
 	char *stats_rank;   /* ranking criteria, e.g. "on_time,satisfaction,volume" (stats.c) */
 	long rating_days;   /* days after the reply in which the citizen may rate it */
+	char *totp_roles;   /* roles that must use a second factor (TOTP), comma-separated */
+	char *totp_issuer;  /* the issuer named in otpauth:// URIs */
 	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
 	                                  * overrides; handlers read app_policy(), not these */
 };
@@ -503,6 +505,8 @@ struct session {
 	int64_t section_id; /* 0 when none */
 	char *csrf_token;
 	int must_change;    /* password change required before anything else */
+	int must_enroll;    /* the role needs a second factor (totp_roles) that the account has
+	                     * not enrolled yet: enrolment required before anything else */
 	unsigned char token_hash[DB_TOKEN_HASH]; /* which session this is (of the account's) */
 };
 
@@ -629,6 +633,55 @@ enum acct_err account_set_password(struct app *app, struct db_conn *c, const str
                                    const unsigned char *keep_session, struct acct_error *err);
 /* 1 if the password of a must be changed now (first login, or older than the maximum age). */
 int account_must_change(struct app *app, const struct db_account *a, int64_t now);
+
+/* --- the staff second factor (totp.c) --------------------------------------------------------- */
+
+#define TOTP_DIGITS 6           /* digits of a code (RFC 6238 with HMAC-SHA1) */
+#define TOTP_STEP 30            /* seconds of a time step */
+#define TOTP_SECRET_TEXT 33     /* the key in base32 (32 characters) and its NUL */
+#define TOTP_URI_MAX 512        /* bytes of an otpauth:// URI and its NUL */
+#define TOTP_RECOVERY_CODES 10  /* recovery codes per enrolment */
+#define TOTP_RECOVERY_SIZE 20   /* a recovery code "xxxx-xxxx-xxxx-xxxx" (80 bits) and its NUL */
+
+/* 1 if accounts of role r must use a second factor (cfg.totp_roles), else 0. */
+int totp_required(const struct app *app, enum role r);
+/* 1 if the account has a confirmed TOTP enrolment, 0 if not, -1 on error. */
+int totp_enrolled(struct db_conn *c, int64_t account_id);
+/* Starts (or restarts, while unconfirmed) the enrolment of the session's account: a new random
+ * key, stored unconfirmed, written into secret (base32) and uri (otpauth://totp/ISSUER:NAME?…),
+ * in one transaction with an audit row. 0, or -1 with err: CORE_CONFLICT (code_name "enrolled":
+ * an administrator resets it first), CORE_BUSY, CORE_ERROR. */
+int core_totp_enroll(struct app *app, struct db_conn *c, const struct session *s,
+                     const char *addr, int64_t now, char secret[TOTP_SECRET_TEXT],
+                     char uri[TOTP_URI_MAX], struct core_error *err);
+/* Confirms the enrolment with a current code: the second factor is in use from now, and ten new
+ * one-time recovery codes (stored hashed) are written into codes. Audited. 0, or -1 with err:
+ * CORE_INVALID (field "code": wrong or reused), CORE_CONFLICT ("not_enrolling": no enrolment
+ * started, or "enrolled"), CORE_BUSY, CORE_ERROR. */
+int core_totp_confirm(struct app *app, struct db_conn *c, const struct session *s,
+                      const char *addr, const char *code, int64_t now,
+                      char codes[TOTP_RECOVERY_CODES][TOTP_RECOVERY_SIZE],
+                      struct core_error *err);
+/* Removes the second factor of account username (a lost phone), for an administrator or the
+ * command line, audited; the account's sessions end. 0, or -1 with err: CORE_NOT_FOUND (no such
+ * account, or it has no second factor), CORE_BUSY, CORE_ERROR. */
+int core_totp_reset(struct app *app, struct db_conn *c, const struct actor *who,
+                    const char *username, int64_t now, struct core_error *err);
+/* The unused recovery codes of an account into *n. 0 or -1. */
+int core_totp_recovery_left(struct db_conn *c, int64_t account_id, int64_t *n);
+/* Checks a second factor of account_id inside the caller's write transaction: code (6 digits,
+ * within one step of now, never one of a step used before) or else recovery (an unused
+ * recovery code, then used up). 1 accepted (*how: "totp" or "recovery code"; a used recovery
+ * code is audited with the codes left), 0 refused, -1 error. */
+int totp_check(struct db_conn *c, int64_t account_id, const char *username, const char *addr,
+               const char *code, const char *recovery, int64_t now, const char **how);
+/* core_login with a second factor: code or recovery (either may be NULL) are checked after the
+ * password for an account that enrolled one. Returns as core_login, and 3 when the password is
+ * right but the account needs its second factor and neither was given (audited, not counted as
+ * a failure). A wrong code counts as a failed login. */
+int core_login_2fa(struct app *app, struct db_conn *c, const char *username, const char *password,
+                   const char *code, const char *recovery, const char *addr, int64_t now,
+                   char token[AUTH_TOKEN_SIZE], struct session **out);
 
 /* --- audit (audit.c) ------------------------------------------------------------------------ */
 
