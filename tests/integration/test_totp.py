@@ -182,6 +182,13 @@ class Totp(unittest.TestCase):
         r = s.request("DELETE", "/api/v1/admin/users/boss/totp")
         self.assertEqual(r.status, 404, r)
         self.assertEqual(audit_rows(self.srv, "totp_reset")[0][:3], ("root", "boss", 1))
+        # the command line resets one too (the last administrator's lost phone)
+        r = self.srv.cli("user", "totp-reset", "root")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(s.request("GET", "/api/v1/me").status, 401)
+        self.assertTrue(login(self.srv, "root").json()["must_enroll"])
+        self.assertEqual(self.srv.cli("user", "totp-reset", "root").returncode, 65)
+        self.assertEqual(audit_rows(self.srv, "totp_reset")[1][:3], ("cli", "root", 1))
 
     def enrol_at(self, name, now):
         s = session(self.srv, login(self.srv, name))
