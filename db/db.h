@@ -782,4 +782,23 @@ int db_totp_recovery_use(struct db_conn *c, int64_t account_id,
 /* Unused recovery codes of the account into *n. 0 or -1. */
 int db_totp_recovery_left(struct db_conn *c, int64_t account_id, int64_t *n);
 
+/* --- attachment scans and content screening (db_scan.c) ---------------------------------- */
+
+/* Records the scan state of an attachment ("clean", "pending", "infected") with its note. 0 or
+ * -1. */
+int db_scan_set(struct db_conn *c, int64_t attachment_id, const char *state, const char *note,
+                int64_t at);
+/* The scan state of an attachment into state: 1, 0 when it has none, -1. */
+int db_scan_state(struct db_conn *c, int64_t attachment_id, char state[16]);
+/* A held attachment. */
+struct db_scan_held {
+	int64_t attachment_id, item_id;
+};
+/* At most max held attachments, the least tried first. 0 or -1. */
+int db_scan_pending(struct db_conn *c, struct db_scan_held *out, size_t max, size_t *n);
+/* Counts one more failed scan of a held attachment. 0 or -1. */
+int db_scan_try(struct db_conn *c, int64_t attachment_id);
+/* Removes the content of an infected attachment (its row, name and size stay). 0 or -1. */
+int db_scan_purge(struct db_conn *c, int64_t attachment_id);
+
 #endif

@@ -140,10 +140,17 @@ cmd_serve(int argc, char **argv)
 	daily_backup(&app);
 	for (;;) {
 		struct timespec tick = {DAILY_TICK, 0};
+		int scanned = 0;
 
+		/* with a virus scanner, held attachments are scanned again every clamd_rescan s */
+		if (app.cfg.clamd_socket[0] != '\0' && app.cfg.clamd_rescan < DAILY_TICK)
+			tick.tv_sec = app.cfg.clamd_rescan;
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig > 0)
 			break;
+		if (app.cfg.clamd_socket[0] != '\0' &&
+		    (scan_pending(&app, app_now(&app), &scanned) != 0 || scanned > 0))
+			log_info("scan: %d held attachments decided", scanned);
 		if (sla_local_day(app_now(&app)) != last_day) {
 			last_day = sla_local_day(app_now(&app));
 			daily_audit_head(&app);

@@ -163,6 +163,13 @@ static const struct cfg_key keys[] = {
 	    "completion, speed"),
 	KEY_RANGE("rating_days", rating_days, "15", 1, 365,
 	          "days after the reply in which the citizen may rate it (1 to 365)"),
+	KEY("clamd_socket", CFG_STR, clamd_socket, "",
+	    "clamd's socket for virus scans of attachments: a path (/run/clamav/clamd.ctl) or "
+	    "host:port (empty: no scanning)"),
+	KEY_RANGE("clamd_timeout_ms", clamd_timeout_ms, "30000", 100, 600000,
+	          "milliseconds a scan may wait for clamd before the file is held for later"),
+	KEY_RANGE("clamd_rescan", clamd_rescan, "60", 1, 60,
+	          "seconds (1 to 60) between serve's scans of the attachments held while clamd was away"),
 	KEY("totp_roles", CFG_STR, totp_roles, "admin,supervisor",
 	    "roles whose accounts must log in with a second factor (TOTP, RFC 6238), "
 	    "comma-separated, from handler, section_head, dispatcher, supervisor, admin (empty: "

@@ -115,6 +115,9 @@ struct config {
 	long demo;          /* 1: a new database gets demo sections and accounts */
 	char *stats_rank;   /* ranking criteria, e.g. "on_time,satisfaction,volume" (stats.c) */
 	long rating_days;   /* days after the reply in which the citizen may rate it */
+	char *clamd_socket; /* clamd's socket (path or host:port) for attachment scans; "": none */
+	long clamd_timeout_ms; /* a scan's connection and answer timeout */
+	long clamd_rescan;  /* seconds between serve's rescans of held attachments */
 	char *totp_roles;   /* roles that must use a second factor (TOTP), comma-separated */
 	char *totp_issuer;  /* the issuer named in otpauth:// URIs */
 	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
@@ -463,6 +466,12 @@ char *intake_name_join(const char *first, const char *last);
  * once). 0, or -1 with err filled (CORE_INVALID, CORE_BUSY). */
 int core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
                 char code[QUERY_CODE_LEN + 1], struct core_error *err);
+struct scan_report;
+/* core_submit that also reports what the virus scan did (report: the files not stored because
+ * they are infected, and how many are held for a later scan), for the answer to the citizen. */
+int core_submit_report(struct app *app, const struct intake *in, int64_t now,
+                       struct db_item *out, char code[QUERY_CODE_LEN + 1],
+                       struct scan_report *report, struct core_error *err);
 
 /* --- mail from citizens to existing items (citizen.c) ---------------------------------- */
 
@@ -934,6 +943,48 @@ int item_make_public(struct db_item *item, const char *keep);
 const char *attach_sniff(const void *data, size_t n, const char **name);
 /* 1 if the short name is in the comma-separated list (attachment_types), else 0. */
 int attach_allowed(const char *list, const char *name);
+
+/* --- virus scanning of attachments (scan.c) ------------------------------------------------ */
+
+#define SCAN_NOTE_MAX 160 /* bytes of a scan's note (the signature found, or why it failed) */
+
+enum scan_result {
+	SCAN_CLEAN,
+	SCAN_INFECTED,    /* the note names the signature */
+	SCAN_UNAVAILABLE, /* clamd could not be reached or did not answer: hold the file */
+};
+
+/* What the scan of a new item's attachments found (filled by scan_intake). */
+struct scan_report {
+	int configured;  /* 0: no scanner (clamd_socket empty); nothing else is set */
+	const char *state[INTAKE_MAX_ATTACHMENTS]; /* "clean" | "pending", of the kept files */
+	char note[INTAKE_MAX_ATTACHMENTS][SCAN_NOTE_MAX];
+	size_t held;     /* kept files held for a later scan */
+	struct scan_refused {
+		char filename[INTAKE_FILENAME_MAX + 1];
+		char signature[SCAN_NOTE_MAX];
+	} refused[INTAKE_MAX_ATTACHMENTS]; /* infected files, not stored */
+	size_t nrefused;
+};
+
+/* Sends data[0..n) to clamd at spec (a socket path or host:port) with INSTREAM; the note says
+ * what it found. */
+enum scan_result scan_data(const char *spec, long timeout_ms, const void *data, size_t n,
+                           char *note, size_t size);
+/* Scans the attachments of in when cfg.clamd_socket is set: infected ones are taken out of
+ * in->att (not stored), the others kept in order with their state. 0. */
+int scan_intake(struct app *app, struct intake *in, struct scan_report *out);
+/* Inside the transaction that stores item: the scan state of each kept attachment, and for
+ * each refused one a history row shown to the citizen and an audit row. 0 or -1. */
+int scan_record(struct db_conn *c, const struct db_item *item, const struct scan_report *r,
+                int64_t now);
+/* serve's rescan: the held attachments scanned again, each outcome in its own transaction
+ * (clean: served from now; infected: its content removed, history and audit say why); stops
+ * at the first that still cannot be scanned. *done: how many were decided. 0 or -1. */
+int scan_pending(struct app *app, int64_t now, int *done);
+/* The scan state of an attachment ("clean", "pending", "infected"): 1, 0 when it has none (no
+ * scanner was configured), -1 on error. */
+int core_attachment_scan_state(struct db_conn *c, int64_t attachment_id, char state[16]);
 
 /* --- reading items (read.c) ---------------------------------------------------------------- */
 

@@ -148,6 +148,7 @@ struct hook_ctx {
 	struct app *app;
 	const struct intake *in;
 	int64_t now;
+	const struct scan_report *scan; /* what the virus scan found (scan.c) */
 };
 
 static int
@@ -162,6 +163,7 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 	ev.action = -1;
 	ev.at = h->now;
 	if (stats_record(h->app, c, item, "submit", h->now) != 0 ||
+	    scan_record(c, item, h->scan, h->now) != 0 ||
 	    core_notify_event(h->app, c, &ev) != 0)
 		return -1;
 	return h->in->also != NULL ? h->in->also(h->in->also_cls, c, item) : 0;
@@ -169,7 +171,8 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 
 static int
 store(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
-             char code[QUERY_CODE_LEN + 1], struct core_error *err)
+             char code[QUERY_CODE_LEN + 1], const struct scan_report *scan,
+             struct core_error *err)
 {
 	struct db_item item;
 	struct db_history h;
@@ -239,6 +242,7 @@ store(struct app *app, const struct intake *in, int64_t now, struct db_item *out
 	hook.app = app;
 	hook.in = in;
 	hook.now = now;
+	hook.scan = scan;
 	if (db_submit(app->submitter, &sub) != 0) {
 		core_fail(err, CORE_BUSY, NULL, "the item could not be stored; try again");
 		goto fail;
@@ -253,6 +257,16 @@ fail:
 int
 core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
             char code[QUERY_CODE_LEN + 1], struct core_error *err)
+{
+	struct scan_report report;
+
+	return core_submit_report(app, in, now, out, code, &report, err);
+}
+
+int
+core_submit_report(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
+                   char code[QUERY_CODE_LEN + 1], struct scan_report *report,
+                   struct core_error *err)
 {
 	struct intake copy;
 	const char *ctype, *name;
@@ -286,5 +300,8 @@ core_submit(struct app *app, const struct intake *in, int64_t now, struct db_ite
 		return core_fail(err, CORE_TOO_LARGE, "attachment",
 		                 "the attachments are larger than %ld bytes together",
 		                 app->cfg.attachment_item_max);
-	return store(app, &copy, now, out, code, err);
+	/* infected files are taken out here (the item is stored and says why), unscanned ones
+	 * held (scan.c) */
+	scan_intake(app, &copy, report);
+	return store(app, &copy, now, out, code, report, err);
 }
