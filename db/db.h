@@ -801,4 +801,22 @@ int db_scan_try(struct db_conn *c, int64_t attachment_id);
 /* Removes the content of an infected attachment (its row, name and size stay). 0 or -1. */
 int db_scan_purge(struct db_conn *c, int64_t attachment_id);
 
+/* The screening flag of an item (prohibited words or patterns found in its text). */
+struct db_screen {
+	int64_t item_id;
+	char *matched;        /* the entries it matched, as configured */
+	int64_t at;
+	int64_t cleared_by;   /* account id; 0 while flagged */
+	char *cleared_name;   /* its username (joined), or NULL */
+	int64_t cleared_at;   /* 0 while flagged */
+};
+
+/* Flags item_id (a flag it has already is kept). 0 or -1. */
+int db_screen_add(struct db_conn *c, int64_t item_id, const char *matched, int64_t at);
+/* The flag of item_id: 1 / 0 none / -1; freed with db_screen_free. */
+int db_screen_get(struct db_conn *c, int64_t item_id, struct db_screen *out);
+/* Clears the flag of item_id by account at: 1 / 0 no open flag / -1. */
+int db_screen_clear(struct db_conn *c, int64_t item_id, int64_t account_id, int64_t at);
+void db_screen_free(struct db_screen *s);
+
 #endif

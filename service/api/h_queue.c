@@ -245,6 +245,8 @@ h_queue(struct req *req, struct resp *resp)
 			            : json_null());
 		if (o != NULL)
 			json_object_set_new(o, "supervision", supervision_json(req->db, r->id, req->now));
+		if (o != NULL)
+			json_object_set_new(o, "screening", screening_json(req->db, r->id));
 		json_array_append_new(items, o);
 	}
 	if (n > (size_t)limit && shown > 0)

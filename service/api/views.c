@@ -312,6 +312,7 @@ answer(struct req *req, struct resp *resp, const char *tracking, int read)
 		json_object_set_new(j, "public_reply", json_str_or_null(item.public_reply));
 		json_object_set_new(j, "published", json_boolean(item.published));
 		json_object_set_new(j, "supervision", supervision_json(req->db, item.id, req->now));
+		json_object_set_new(j, "screening", screening_json(req->db, item.id));
 		json_object_set_new(j, "rating", rating_json(req->db, item.id, 1));
 		files = history = NULL;
 	}

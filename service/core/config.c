@@ -163,6 +163,12 @@ static const struct cfg_key keys[] = {
 	    "completion, speed"),
 	KEY_RANGE("rating_days", rating_days, "15", 1, 365,
 	          "days after the reply in which the citizen may rate it (1 to 365)"),
+	KEY("screen_words", CFG_STR, screen_words, "",
+	    "prohibited words that flag a new item for the dispatcher (never dropped), "
+	    "comma-separated; an entry re:PATTERN is a POSIX extended regular expression; "
+	    "case-insensitive"),
+	KEY("screen_file", CFG_STR, screen_file, "",
+	    "a file of more such entries, one a line (# starts a comment; read at start)"),
 	KEY("clamd_socket", CFG_STR, clamd_socket, "",
 	    "clamd's socket for virus scans of attachments: a path (/run/clamav/clamd.ctl) or "
 	    "host:port (empty: no scanning)"),
@@ -369,7 +375,9 @@ config_load(struct config *cfg, const char *path, int explicit_path, char *err, 
 			goto fail;
 		}
 	}
-	if (roles_check(cfg->totp_roles, err, errsize) != 0)
+	if (roles_check(cfg->totp_roles, err, errsize) != 0 ||
+	    screen_list_build(cfg->screen_words, cfg->screen_file, &cfg->screen_list, err,
+	                      errsize) != 0)
 		goto fail;
 	for (i = 0; i < KIND__MAX; i++) {
 		const struct policy *p = &cfg->policy[i];
@@ -401,6 +409,8 @@ config_free(struct config *cfg)
 {
 	size_t i;
 
+	free(cfg->screen_list);
+	cfg->screen_list = NULL;
 	for (i = 0; i < NKEYS; i++) {
 		if (keys[i].type == CFG_STR) {
 			char **field = (char **)((char *)cfg + keys[i].offset);

@@ -115,6 +115,9 @@ struct config {
 	long demo;          /* 1: a new database gets demo sections and accounts */
 	char *stats_rank;   /* ranking criteria, e.g. "on_time,satisfaction,volume" (stats.c) */
 	long rating_days;   /* days after the reply in which the citizen may rate it */
+	char *screen_words; /* prohibited words and patterns, comma-separated (screen.c) */
+	char *screen_file;  /* a file of them, one a line ("": none) */
+	char *screen_list;  /* both, one a line, checked (built by config_load; not a key) */
 	char *clamd_socket; /* clamd's socket (path or host:port) for attachment scans; "": none */
 	long clamd_timeout_ms; /* a scan's connection and answer timeout */
 	long clamd_rescan;  /* seconds between serve's rescans of held attachments */
@@ -985,6 +988,30 @@ int scan_pending(struct app *app, int64_t now, int *done);
 /* The scan state of an attachment ("clean", "pending", "infected"): 1, 0 when it has none (no
  * scanner was configured), -1 on error. */
 int core_attachment_scan_state(struct db_conn *c, int64_t attachment_id, char state[16]);
+
+/* --- content screening (screen.c) ------------------------------------------------------------ */
+
+#define SCREEN_MATCHED_MAX 1024 /* bytes of the matched entries recorded for one item */
+
+/* Builds the screening list (entries one a line) from screen_words (comma-separated) and the
+ * file screen_file ("" for none), checking every pattern: 0 with a new string in *out, or -1
+ * with the reason in err. */
+int screen_list_build(const char *words, const char *file, char **out, char *err,
+                      size_t errsize);
+/* The entries of list found in the texts (NULL texts are skipped), written into buf
+ * comma-separated: how many matched. */
+int screen_match(const char *list, const char *const *texts, size_t ntexts, char *buf,
+                 size_t size);
+/* Inside the transaction that stores item: flags it with matched (nothing when NULL or ""),
+ * with a staff-only history row and an audit row. 0 or -1. */
+int screen_record(struct db_conn *c, const struct db_item *item, const char *matched,
+                  int64_t now);
+/* A dispatcher, supervisor or admin clears the screening flag of item `tracking` after review,
+ * with a note, audited. 0, or -1 with err: CORE_INVALID ("note"), CORE_NOT_FOUND,
+ * CORE_CONFLICT ("not_flagged"), CORE_BUSY, CORE_ERROR. */
+int core_screen_clear(struct app *app, struct db_conn *c, const struct session *s,
+                      const char *addr, const char *tracking, const char *note, int64_t now,
+                      struct core_error *err);
 
 /* --- reading items (read.c) ---------------------------------------------------------------- */
 

@@ -149,6 +149,7 @@ struct hook_ctx {
 	const struct intake *in;
 	int64_t now;
 	const struct scan_report *scan; /* what the virus scan found (scan.c) */
+	const char *screened;           /* prohibited entries found in the text (screen.c) */
 };
 
 static int
@@ -164,6 +165,7 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 	ev.at = h->now;
 	if (stats_record(h->app, c, item, "submit", h->now) != 0 ||
 	    scan_record(c, item, h->scan, h->now) != 0 ||
+	    screen_record(c, item, h->screened, h->now) != 0 ||
 	    core_notify_event(h->app, c, &ev) != 0)
 		return -1;
 	return h->in->also != NULL ? h->in->also(h->in->also_cls, c, item) : 0;
@@ -172,7 +174,7 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 static int
 store(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
              char code[QUERY_CODE_LEN + 1], const struct scan_report *scan,
-             struct core_error *err)
+             const char *screened, struct core_error *err)
 {
 	struct db_item item;
 	struct db_history h;
@@ -243,6 +245,7 @@ store(struct app *app, const struct intake *in, int64_t now, struct db_item *out
 	hook.in = in;
 	hook.now = now;
 	hook.scan = scan;
+	hook.screened = screened;
 	if (db_submit(app->submitter, &sub) != 0) {
 		core_fail(err, CORE_BUSY, NULL, "the item could not be stored; try again");
 		goto fail;
@@ -269,7 +272,8 @@ core_submit_report(struct app *app, const struct intake *in, int64_t now, struct
                    struct core_error *err)
 {
 	struct intake copy;
-	const char *ctype, *name;
+	const char *ctype, *name, *texts[2];
+	char screened[SCREEN_MATCHED_MAX];
 	int64_t total = 0;
 	size_t i;
 
@@ -303,5 +307,9 @@ core_submit_report(struct app *app, const struct intake *in, int64_t now, struct
 	/* infected files are taken out here (the item is stored and says why), unscanned ones
 	 * held (scan.c) */
 	scan_intake(app, &copy, report);
-	return store(app, &copy, now, out, code, report, err);
+	/* prohibited words flag the item for the dispatcher; its text stays as written */
+	texts[0] = in->subject;
+	texts[1] = in->body;
+	screen_match(app->cfg.screen_list, texts, 2, screened, sizeof(screened));
+	return store(app, &copy, now, out, code, report, screened, err);
 }
