@@ -730,7 +730,9 @@ struct db_audit_check {
 	int64_t head_id;                   /* the last verified record (0: none) */
 	unsigned char head[DB_AUDIT_HASH]; /* its hash: anchor it outside to detect a cut tail */
 	int64_t broken_id;                 /* the first broken or missing record; 0 when intact */
-	char reason[256];                  /* what is wrong with it */
+	char reason[512];                  /* what is wrong with it */
+	int64_t archived;                  /* of the records, how many in archive files ... */
+	int64_t archives;                  /* ... and in how many files */
 };
 
 /* Recomputes the audit chain on c from the first record: 0 intact, 1 broken (out names the
@@ -745,6 +747,23 @@ int db_audit_head(struct db_conn *c, int64_t *id, unsigned char hash[DB_AUDIT_HA
  * not ours, newer, or error). */
 int db_audit_verify_file(const char *path, struct db_audit_check *out,
                          enum db_file_status *status, char *err, size_t errsize);
+
+/* What db_audit_archive did. */
+struct db_archive_info {
+	int64_t first_id, last_id; /* the records archived (0 when none) */
+	int64_t records;
+	char file[4096];           /* the archive written */
+};
+
+/* Moves the audit records older than `before` (a prefix of the chain: up to the first record
+ * at or after it) into a new archive file in dir (audit-FIRST-LAST.db, an SQLite database with
+ * the records and their hashes as they were, written, synced and named before anything leaves
+ * the live log), then records the archive (its range, the hash before it and its last hash,
+ * from which the live chain goes on) and deletes those records from the live log in one
+ * transaction. The records are checked against their chain first: a broken chain is not
+ * archived. 0 (out->records 0: nothing was old enough), or -1 with err. */
+int db_audit_archive(struct db_conn *c, const char *dir, int64_t before, int64_t now,
+                     struct db_archive_info *out, char *err, size_t errsize);
 
 /* --- the staff second factor: TOTP secrets and recovery codes (db_totp.c) ---------------- */
 

@@ -137,6 +137,7 @@ cmd_serve(int argc, char **argv)
 	fflush(stdout);
 	/* The main thread waits for a stop signal, waking each minute for the daily tasks. */
 	last_day = sla_local_day(app_now(&app));
+	daily_audit_archive(&app);
 	daily_backup(&app);
 	for (;;) {
 		struct timespec tick = {DAILY_TICK, 0};
@@ -154,6 +155,7 @@ cmd_serve(int argc, char **argv)
 		if (sla_local_day(app_now(&app)) != last_day) {
 			last_day = sla_local_day(app_now(&app));
 			daily_audit_head(&app);
+			daily_audit_archive(&app);
 			daily_backup(&app);
 		}
 	}

@@ -163,6 +163,11 @@ static const struct cfg_key keys[] = {
 	    "completion, speed"),
 	KEY_RANGE("rating_days", rating_days, "15", 1, 365,
 	          "days after the reply in which the citizen may rate it (1 to 365)"),
+	KEY_RANGE("audit_archive_days", audit_archive_days, "180", 180, 36500,
+	          "audit records older than this many days (180 to 36500; the law asks for at "
+	          "least 180 days kept) are moved to an archive file that audit verify checks too"),
+	KEY("audit_archive_dir", CFG_STR, audit_archive_dir, "",
+	    "folder of the audit archive files (empty: audit-archive beside the database)"),
 	KEY("screen_words", CFG_STR, screen_words, "",
 	    "prohibited words that flag a new item for the dispatcher (never dropped), "
 	    "comma-separated; an entry re:PATTERN is a POSIX extended regular expression; "

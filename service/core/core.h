@@ -118,6 +118,8 @@ struct config {
 	char *screen_words; /* prohibited words and patterns, comma-separated (screen.c) */
 	char *screen_file;  /* a file of them, one a line ("": none) */
 	char *screen_list;  /* both, one a line, checked (built by config_load; not a key) */
+	long audit_archive_days; /* audit records older than this are archived (at least 180) */
+	char *audit_archive_dir; /* where to ("": audit-archive beside the database) */
 	char *clamd_socket; /* clamd's socket (path or host:port) for attachment scans; "": none */
 	long clamd_timeout_ms; /* a scan's connection and answer timeout */
 	long clamd_rescan;  /* seconds between serve's rescans of held attachments */
@@ -701,6 +703,14 @@ int core_login_2fa(struct app *app, struct db_conn *c, const char *username, con
  * ok is 0 for refused attempts; detail may be NULL. 0 or -1. */
 int audit_write(struct db_conn *c, int64_t now, const struct actor *who, const char *action,
                 const char *target, int ok, const char *detail);
+/* Archives the audit records older than cfg.audit_archive_days (at least 180) at now into a
+ * new file in cfg.audit_archive_dir (default: the folder audit-archive beside the database,
+ * created), which `civicdesk audit verify` checks with the live log (db_audit_archive), and
+ * audits that it did. 0 (info->records 0: nothing old enough), or -1 with err. */
+int core_audit_archive(struct app *app, int64_t now, struct db_archive_info *info, char *err,
+                       size_t errsize);
+/* The folder of audit archives: cfg.audit_archive_dir, or audit-archive beside cfg.db. */
+void core_audit_archive_dir(const struct config *cfg, char *buf, size_t size);
 
 /* --- workflow (workflow.c) ---------------------------------------------------------------- */
 
