@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -147,14 +148,37 @@ class Server:
             raise RuntimeError("server did not start:\n" + "\n".join(self.startup))
         return self
 
+    def drain(self):
+        """Reads the daemon's output in a thread from now on, so that a long load (one log
+        line per request) never fills the pipe and blocks the daemon; stop() collects it."""
+        def run(out, sink):
+            for line in out:
+                sink.append(line.rstrip("\n"))
+        self.drained = []
+        self.drainer = threading.Thread(target=run, args=(self.proc.stdout, self.drained),
+                                        daemon=True)
+        self.drainer.start()
+        return self
+
     def stop(self):
-        if self.proc is not None:
+        if self.proc is not None and getattr(self, "drainer", None) is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.drainer.join(timeout=20)
+            self.drainer = None
+            rest = "\n".join(self.drained)
+        elif self.proc is not None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 rest = self.proc.communicate(timeout=20)[0]
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 rest = self.proc.communicate()[0]
+        if self.proc is not None:
             self.exit_code = self.proc.returncode
             self.output = "\n".join(self.startup) + "\n" + (rest or "")
             self.proc = None
