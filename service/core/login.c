@@ -331,6 +331,7 @@ core_session_get(struct app *app, struct db_conn *c, const char *token, int64_t 
 	struct db_session s;
 	struct db_account a;
 	enum session_err ret = SESSION_ERROR;
+	int64_t touch_every;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
@@ -355,7 +356,12 @@ core_session_get(struct app *app, struct db_conn *c, const char *token, int64_t 
 		ret = SESSION_INACTIVE;
 		goto out;
 	}
-	if (now - s.last_seen >= AUTH_TOUCH_EVERY && db_session_touch(c, hash, now) != 0)
+	/* written at most once a minute, and at least twice per session_idle, so that a short
+	 * idle timeout never ends a session in use */
+	touch_every = AUTH_TOUCH_EVERY;
+	if (app->cfg.session_idle > 0 && app->cfg.session_idle / 2 < touch_every)
+		touch_every = app->cfg.session_idle / 2;
+	if (now - s.last_seen >= touch_every && db_session_touch(c, hash, now) != 0)
 		log_warn("auth: cannot record the session's activity: %s", db_errmsg(c));
 	rc = must_enroll(app, c, &a);
 	if (rc < 0)
