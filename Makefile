@@ -4,6 +4,7 @@
 #   make test    install what the tests need, build with -Werror (and ASan+UBSan), run every test
 #   make bench   build optimised and run the benchmarks in bench/
 #   make fuzz    build the libFuzzer targets with clang (not part of make test)
+#   make soak    30 minutes of mixed load: RSS growth, errors, p99 (not part of make test)
 #   make install the binary, a systemd unit and /etc/civicdesk/civicdesk.conf (kept if present)
 #
 # Build variants live in separate folders: build/rel (optimised, `make run`, benchmarks),
@@ -54,7 +55,7 @@ EMBED := build/tools/embed
 
 .SECONDARY:
 
-.PHONY: all build unit bench-bin run test bench fuzz deps deps-test deps-bench clean format install
+.PHONY: all build unit bench-bin run test bench fuzz deps deps-test deps-bench clean format install soak
 
 all: build
 
@@ -166,6 +167,12 @@ install: deps
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && ! id civicdesk >/dev/null 2>&1; then \
 		useradd --system --home-dir /var/lib/civicdesk --shell /usr/sbin/nologin civicdesk; \
 	fi
+
+# 30 minutes of mixed load at a steady rate (SOAK_DURATION seconds, SOAK_RATE requests/s):
+# RSS growth, error answers and p99 per window; not part of make test.
+soak: deps-test
+	@$(MAKE) --no-print-directory -j2 V=rel build
+	@BENCH_BIN=build/rel/civicdesk python3 bench/soak.py
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory -j2 V=rel build bench-bin
