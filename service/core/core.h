@@ -987,8 +987,9 @@ enum scan_result scan_data(const char *spec, long timeout_ms, const void *data, 
 /* Scans the attachments of in when cfg.clamd_socket is set: infected ones are taken out of
  * in->att (not stored), the others kept in order with their state. 0. */
 int scan_intake(struct app *app, struct intake *in, struct scan_report *out);
-/* Inside the transaction that stores item: the scan state of each kept attachment, and for
- * each refused one a history row shown to the citizen and an audit row. 0 or -1. */
+/* Inside the transaction that stores item (or adds attachments to it): the scan state of each
+ * kept attachment (the item's newest ones, in order), and for each refused one a history row
+ * shown to the citizen and an audit row. 0 or -1. */
 int scan_record(struct db_conn *c, const struct db_item *item, const struct scan_report *r,
                 int64_t now);
 /* serve's rescan: the held attachments scanned again, each outcome in its own transaction

@@ -209,15 +209,19 @@ scan_record(struct db_conn *c, const struct db_item *item, const struct scan_rep
 	struct db_attachment *att = NULL;
 	struct db_history h;
 	char note[INTAKE_FILENAME_MAX + SCAN_NOTE_MAX + 96];
-	size_t n = 0, i;
+	size_t n = 0, i, kept;
 	int ret = -1;
 
 	if (r == NULL || !r->configured)
 		return 0;
 	if (db_attachment_list(c, item->id, &att, &n) != 0)
 		return -1;
-	for (i = 0; i < n && i < INTAKE_MAX_ATTACHMENTS && r->state[i] != NULL; i++)
-		if (db_scan_set(c, att[i].id, r->state[i], r->note[i], now) != 0)
+	/* the kept files are the item's newest attachments, in order */
+	for (kept = 0; kept < INTAKE_MAX_ATTACHMENTS && r->state[kept] != NULL; kept++)
+		;
+	for (i = 0; i < kept && i < n; i++)
+		if (db_scan_set(c, att[n - (kept < n ? kept : n) + i].id, r->state[i], r->note[i],
+		                now) != 0)
 			goto out;
 	for (i = 0; i < r->nrefused; i++) {
 		memset(&h, 0, sizeof(h));

@@ -136,6 +136,40 @@ class Scan(unittest.TestCase):
         self.assertIn(a["tracking"], [t for t, ok, d in rows])
         self.assertEqual(stored, 0)  # no infected content anywhere in the database
 
+    def test_3_mail_in_new_item_and_later_mail(self):
+        if self.clamd.proc is None:
+            self.clamd.start()
+        from email.message import EmailMessage
+
+        def mail(subject, files):
+            m = EmailMessage()
+            m["From"], m["To"], m["Subject"] = ("zhang@example.cn", "director@bureau.example",
+                                                subject)
+            m["Message-ID"] = "<%s@example.cn>" % uuid.uuid4().hex
+            m.set_content("见附件。")
+            for name, data in files:
+                m.add_attachment(data, maintype="application", subtype="pdf", filename=name)
+            import subprocess
+            r = subprocess.run([harness.BIN, "ingest-mail"], input=m.as_bytes(),
+                               capture_output=True, timeout=60,
+                               env=dict(os.environ, CIVICDESK_DB=self.srv.db,
+                                        CIVICDESK_CLAMD_SOCKET=self.sock))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return r.stdout.decode().strip()
+
+        tracking = mail("井盖丢失", [("mail-virus.pdf", INFECTED)])
+        it = self.item(tracking)
+        self.assertEqual(it["attachments"], [])
+        self.assertTrue(any("mail-virus.pdf was not stored" in (h.get("note") or "")
+                            for h in it["history"]))
+        self.assertEqual(mail("补充 " + tracking, [("photo.pdf", CLEAN), ("again.pdf", INFECTED)]),
+                         tracking)
+        it = self.item(tracking)
+        self.assertEqual([f["filename"] for f in it["attachments"]], ["photo.pdf"])
+        self.assertEqual(self.download(tracking, it["attachments"][0]["id"]).status, 200)
+        self.assertTrue(any("again.pdf was not stored" in (h.get("note") or "")
+                            for h in it["history"]))
+
 
 if __name__ == "__main__":
     harness.main()
