@@ -231,7 +231,7 @@ scan_record(struct db_conn *c, const struct db_item *item, const struct scan_rep
 		h.at = now;
 		h.actor = (char *)"system";
 		h.action = (char *)"attachment_refused";
-		h.to_state = item->state;
+		h.to_state = (char *)wf_state_name(item->state);
 		h.note = note;
 		h.citizen = 1;
 		if (db_history_add(c, item->id, &h) != 0 ||
@@ -298,7 +298,7 @@ scan_pending(struct app *app, int64_t now, int *done)
 			h.at = now;
 			h.actor = (char *)"system";
 			h.action = (char *)"attachment_refused";
-			h.to_state = item.state;
+			h.to_state = (char *)wf_state_name(item.state);
 			h.note = hnote;
 			h.citizen = 1;
 			if (rc == 0 && (db_scan_purge(c, held[i].attachment_id) != 0 ||

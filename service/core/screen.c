@@ -198,7 +198,7 @@ screen_record(struct db_conn *c, const struct db_item *item, const char *matched
 	h.at = now;
 	h.actor = (char *)"system";
 	h.action = (char *)"screened";
-	h.to_state = item->state;
+	h.to_state = (char *)wf_state_name(item->state);
 	h.note = note;
 	h.citizen = 0; /* for staff only */
 	if (db_screen_add(c, item->id, matched, now) != 0 || db_history_add(c, item->id, &h) != 0 ||
@@ -247,7 +247,7 @@ core_screen_clear(struct app *app, struct db_conn *c, const struct session *s, c
 	h.actor_id = s->account_id;
 	h.actor = s->username;
 	h.action = (char *)"screening_cleared";
-	h.to_state = item.state;
+	h.to_state = (char *)wf_state_name(item.state);
 	h.note = detail;
 	if (rc < 0 || db_history_add(c, item.id, &h) != 0 ||
 	    audit_write(c, now, &who, "screening_cleared", tracking, 1, detail) != 0 ||
