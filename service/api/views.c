@@ -120,6 +120,9 @@ account_json(struct db_conn *c, const struct db_account *a)
 	              section, "email", a->email, "phone", a->phone, "status", a->status,
 	              "must_change", a->must_change, "password_changed",
 	              time_json(a->password_changed), "created", time_json(a->created));
+	/* whether the account logs in with a second factor (enrolled and confirmed) */
+	if (j != NULL)
+		json_object_set_new(j, "totp", json_boolean(totp_enrolled(c, a->id) > 0));
 	return j;
 }
 

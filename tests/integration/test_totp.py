@@ -111,8 +111,11 @@ class Totp(unittest.TestCase):
         codes = r.json()["recovery_codes"]
         self.assertEqual(len(codes), 10)
         self.assertEqual(len(set(codes)), 10)
-        # the same session may now do admin work
+        # the same session may now do admin work, and the account list shows the factor
         self.assertEqual(s.request("GET", "/api/v1/audit").status, 200)
+        users = {u["username"]: u for u in s.request("GET", "/api/v1/admin/users").json()
+                 ["users"]}
+        self.assertEqual((users["root"]["totp"], users["hand"]["totp"]), (True, False))
         r = s.request("POST", "/api/v1/totp/enroll")
         self.assertEqual((r.status, r.json()["error"]["code"]), (409, "enrolled"), r)
         # the recovery codes are stored hashed, never as shown
