@@ -4,13 +4,14 @@
 #   make test    install what the tests need, build with -Werror (and ASan+UBSan), run every test
 #   make bench   build optimised and run the benchmarks in bench/
 #   make fuzz    build the libFuzzer targets with clang (not part of make test)
+#   make soak    30 minutes of mixed load: RSS growth, errors, p99 (not part of make test)
 #   make install the binary, a systemd unit and /etc/civicdesk/civicdesk.conf (kept if present)
 #
 # Build variants live in separate folders: build/rel (optimised, `make run`, benchmarks),
 # build/test (-Werror, test hooks compiled in), build/asan (ASan+UBSan, test hooks).
 
 V ?= rel
-PKGS := libmicrohttpd sqlite3 libcurl libesmtp-1.0 jansson gmime-3.0 libsodium
+PKGS := libmicrohttpd sqlite3 libcurl libesmtp-1.0 jansson gmime-3.0 libsodium liboath
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -56,7 +57,7 @@ EMBED := build/tools/embed
 
 .SECONDARY:
 
-.PHONY: all build unit bench-bin run test bench fuzz deps deps-test deps-bench clean format install
+.PHONY: all build unit bench-bin run test bench fuzz deps deps-test deps-bench clean format install soak
 
 all: build
 
@@ -172,6 +173,12 @@ install: deps
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && ! id civicdesk >/dev/null 2>&1; then \
 		useradd --system --home-dir /var/lib/civicdesk --shell /usr/sbin/nologin civicdesk; \
 	fi
+
+# 30 minutes of mixed load at a steady rate (SOAK_DURATION seconds, SOAK_RATE requests/s):
+# RSS growth, error answers and p99 per window; not part of make test.
+soak: deps-test
+	@$(MAKE) --no-print-directory -j2 V=rel build
+	@BENCH_BIN=build/rel/civicdesk python3 bench/soak.py
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory -j2 V=rel build bench-bin

@@ -886,7 +886,9 @@ struct db_audit_check {
 	int64_t head_id;                   /* the last verified record (0: none) */
 	unsigned char head[DB_AUDIT_HASH]; /* its hash: anchor it outside to detect a cut tail */
 	int64_t broken_id;                 /* the first broken or missing record; 0 when intact */
-	char reason[256];                  /* what is wrong with it */
+	char reason[512];                  /* what is wrong with it */
+	int64_t archived;                  /* of the records, how many in archive files ... */
+	int64_t archives;                  /* ... and in how many files */
 };
 
 /* Recomputes the audit chain on c from the first record: 0 intact, 1 broken (out names the
@@ -932,5 +934,94 @@ void db_calendar_files_free(struct db_calendar_file *f, size_t n);
  * order: at most max ids and tracking numbers (new strings the caller frees). 0 or -1. */
 int db_items_running(struct db_conn *c, int64_t after_id, size_t max, int64_t *ids,
                      char **trackings, size_t *n);
+/* What db_audit_archive did. */
+struct db_archive_info {
+	int64_t first_id, last_id; /* the records archived (0 when none) */
+	int64_t records;
+	char file[4096];           /* the archive written */
+};
+
+/* Moves the audit records older than `before` (a prefix of the chain: up to the first record
+ * at or after it) into a new archive file in dir (audit-FIRST-LAST.db, an SQLite database with
+ * the records and their hashes as they were, written, synced and named before anything leaves
+ * the live log), then records the archive (its range, the hash before it and its last hash,
+ * from which the live chain goes on) and deletes those records from the live log in one
+ * transaction. The records are checked against their chain first: a broken chain is not
+ * archived. 0 (out->records 0: nothing was old enough), or -1 with err. */
+int db_audit_archive(struct db_conn *c, const char *dir, int64_t before, int64_t now,
+                     struct db_archive_info *out, char *err, size_t errsize);
+
+/* --- the staff second factor: TOTP secrets and recovery codes (db_totp.c) ---------------- */
+
+#define DB_TOTP_SECRET 20   /* bytes of a TOTP key */
+#define DB_TOTP_CODE_HASH 32 /* bytes of a recovery code's hash */
+
+struct db_totp {
+	int64_t account_id;
+	unsigned char secret[DB_TOTP_SECRET];
+	int confirmed;     /* 0: enrolment started, 1: in use */
+	int64_t last_step; /* newest time step whose code was accepted */
+	int64_t created;
+};
+
+/* The TOTP row of an account: 1 found / 0 none / -1. */
+int db_totp_get(struct db_conn *c, int64_t account_id, struct db_totp *out);
+/* Starts an enrolment: stores secret unconfirmed (replacing any row of the account) and
+ * removes the account's recovery codes. 0 or -1. */
+int db_totp_begin(struct db_conn *c, int64_t account_id,
+                  const unsigned char secret[DB_TOTP_SECRET], int64_t now);
+/* Confirms the enrolment with the step of the code that proved it. 1 / 0 no row / -1. */
+int db_totp_confirm(struct db_conn *c, int64_t account_id, int64_t step);
+/* Records that the code of time step was used, unless a code of that step or a later one was
+ * used already: 1 recorded / 0 replayed (or no row) / -1. */
+int db_totp_use_step(struct db_conn *c, int64_t account_id, int64_t step);
+/* Removes the account's TOTP row and recovery codes: 1 there was a row / 0 none / -1. */
+int db_totp_delete(struct db_conn *c, int64_t account_id);
+/* Adds one recovery code hash of the account. 0 or -1. */
+int db_totp_recovery_add(struct db_conn *c, int64_t account_id,
+                         const unsigned char hash[DB_TOTP_CODE_HASH]);
+/* Marks the unused recovery code with that hash used at now: 1 done / 0 no such unused code /
+ * -1. */
+int db_totp_recovery_use(struct db_conn *c, int64_t account_id,
+                         const unsigned char hash[DB_TOTP_CODE_HASH], int64_t now);
+/* Unused recovery codes of the account into *n. 0 or -1. */
+int db_totp_recovery_left(struct db_conn *c, int64_t account_id, int64_t *n);
+
+/* --- attachment scans and content screening (db_scan.c) ---------------------------------- */
+
+/* Records the scan state of an attachment ("clean", "pending", "infected") with its note. 0 or
+ * -1. */
+int db_scan_set(struct db_conn *c, int64_t attachment_id, const char *state, const char *note,
+                int64_t at);
+/* The scan state of an attachment into state: 1, 0 when it has none, -1. */
+int db_scan_state(struct db_conn *c, int64_t attachment_id, char state[16]);
+/* A held attachment. */
+struct db_scan_held {
+	int64_t attachment_id, item_id;
+};
+/* At most max held attachments, the least tried first. 0 or -1. */
+int db_scan_pending(struct db_conn *c, struct db_scan_held *out, size_t max, size_t *n);
+/* Counts one more failed scan of a held attachment. 0 or -1. */
+int db_scan_try(struct db_conn *c, int64_t attachment_id);
+/* Removes the content of an infected attachment (its row, name and size stay). 0 or -1. */
+int db_scan_purge(struct db_conn *c, int64_t attachment_id);
+
+/* The screening flag of an item (prohibited words or patterns found in its text). */
+struct db_screen {
+	int64_t item_id;
+	char *matched;        /* the entries it matched, as configured */
+	int64_t at;
+	int64_t cleared_by;   /* account id; 0 while flagged */
+	char *cleared_name;   /* its username (joined), or NULL */
+	int64_t cleared_at;   /* 0 while flagged */
+};
+
+/* Flags item_id (a flag it has already is kept). 0 or -1. */
+int db_screen_add(struct db_conn *c, int64_t item_id, const char *matched, int64_t at);
+/* The flag of item_id: 1 / 0 none / -1; freed with db_screen_free. */
+int db_screen_get(struct db_conn *c, int64_t item_id, struct db_screen *out);
+/* Clears the flag of item_id by account at: 1 / 0 no open flag / -1. */
+int db_screen_clear(struct db_conn *c, int64_t item_id, int64_t account_id, int64_t at);
+void db_screen_free(struct db_screen *s);
 
 #endif

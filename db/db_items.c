@@ -161,7 +161,7 @@ db_tracking_next(struct db_conn *c, int yyyymmdd, int *seq)
 		*seq = sqlite3_column_int(st, 0);
 		ret = 0;
 	} else {
-		db_log("tracking counter: %s", sqlite3_errmsg(c->h));
+		db_step_failed(c, "tracking counter");
 	}
 	db_reset(st);
 	return ret;

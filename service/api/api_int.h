@@ -88,6 +88,15 @@ void h_login(struct req *req, struct resp *resp);
 void h_logout(struct req *req, struct resp *resp);
 void h_me(struct req *req, struct resp *resp);
 void h_password(struct req *req, struct resp *resp);
+/* h_screening.c: the screening flag of an item as {"matched","at","cleared","cleared_by",
+ * "cleared_at"}, or JSON null: a new reference. */
+json_t *screening_json(struct db_conn *c, int64_t item_id);
+void h_item_screening(struct req *req, struct resp *resp);
+/* h_totp.c */
+void h_totp_status(struct req *req, struct resp *resp);
+void h_totp_enroll(struct req *req, struct resp *resp);
+void h_totp_confirm(struct req *req, struct resp *resp);
+void h_admin_totp_reset(struct req *req, struct resp *resp);
 /* h_outbox.c */
 void h_admin_outbox_list(struct req *req, struct resp *resp);
 void h_admin_outbox_retry(struct req *req, struct resp *resp);

@@ -157,6 +157,7 @@ cmd_serve(int argc, char **argv)
 	fflush(stdout);
 	/* The main thread waits for a stop signal, waking each minute for the daily tasks. */
 	last_day = sla_local_day(app_now(&app));
+	daily_audit_archive(&app);
 	daily_backup(&app);
 	for (;;) {
 		/* the calendar is looked at each scan_interval (at most each DAILY_TICK) */
@@ -165,14 +166,22 @@ cmd_serve(int argc, char **argv)
 		        ? (time_t)app.cfg.scan_interval
 		        : DAILY_TICK,
 		    0};
+		int scanned = 0;
 
+		/* with a virus scanner, held attachments are scanned again every clamd_rescan s */
+		if (app.cfg.clamd_socket[0] != '\0' && app.cfg.clamd_rescan < tick.tv_sec)
+			tick.tv_sec = app.cfg.clamd_rescan;
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig > 0)
 			break;
 		calendar_sync(&app, 0);
+		if (app.cfg.clamd_socket[0] != '\0' &&
+		    (scan_pending(&app, app_now(&app), &scanned) != 0 || scanned > 0))
+			log_info("scan: %d held attachments decided", scanned);
 		if (sla_local_day(app_now(&app)) != last_day) {
 			last_day = sla_local_day(app_now(&app));
 			daily_audit_head(&app);
+			daily_audit_archive(&app);
 			daily_backup(&app);
 		}
 	}

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <liboath/oath.h>
 #include <sodium.h>
 
 #include "core_int.h"
@@ -263,6 +264,10 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 	/* Once, before any thread: randomness and hashing (auth.c) need it. */
 	if (sodium_init() < 0) {
 		fprintf(stderr, "civicdesk: libsodium cannot be initialised\n");
+		return -1;
+	}
+	if (oath_init() != OATH_OK) { /* TOTP (totp.c) */
+		fprintf(stderr, "civicdesk: liboath cannot be initialised\n");
 		return -1;
 	}
 	pthread_mutex_init(&app->cal_lock, NULL);

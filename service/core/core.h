@@ -108,6 +108,16 @@ struct config {
 	long demo;          /* 1: a new database gets demo sections and accounts */
 	char *stats_rank;   /* ranking criteria, e.g. "on_time,satisfaction,volume" (stats.c) */
 	long rating_days;   /* days after the reply in which the citizen may rate it */
+	char *screen_words; /* prohibited words and patterns, comma-separated (screen.c) */
+	char *screen_file;  /* a file of them, one a line ("": none) */
+	char *screen_list;  /* both, one a line, checked (built by config_load; not a key) */
+	long audit_archive_days; /* audit records older than this are archived (at least 180) */
+	char *audit_archive_dir; /* where to ("": audit-archive beside the database) */
+	char *clamd_socket; /* clamd's socket (path or host:port) for attachment scans; "": none */
+	long clamd_timeout_ms; /* a scan's connection and answer timeout */
+	long clamd_rescan;  /* seconds between serve's rescans of held attachments */
+	char *totp_roles;   /* roles that must use a second factor (TOTP), comma-separated */
+	char *totp_issuer;  /* the issuer named in otpauth:// URIs */
 	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
 	                                  * overrides; handlers read app_policy(), not these */
 };
@@ -539,6 +549,12 @@ int core_submit(struct app *app, const struct intake *in, int64_t now, struct db
 int core_submit_many(struct app *app, const struct intake *const *in, size_t n, int64_t now,
                      struct db_item *out, char (*codes)[QUERY_CODE_LEN + 1],
                      struct core_error *errs);
+struct scan_report;
+/* core_submit that also reports what the virus scan did (report: the files not stored because
+ * they are infected, and how many are held for a later scan), for the answer to the citizen. */
+int core_submit_report(struct app *app, const struct intake *in, int64_t now,
+                       struct db_item *out, char code[QUERY_CODE_LEN + 1],
+                       struct scan_report *report, struct core_error *err);
 
 /* --- mail from citizens to existing items (citizen.c) ---------------------------------- */
 
@@ -601,6 +617,8 @@ struct session {
 	int64_t section_id; /* 0 when none */
 	char *csrf_token;
 	int must_change;    /* password change required before anything else */
+	int must_enroll;    /* the role needs a second factor (totp_roles) that the account has
+	                     * not enrolled yet: enrolment required before anything else */
 	unsigned char token_hash[DB_TOKEN_HASH]; /* which session this is (of the account's) */
 };
 
@@ -762,6 +780,54 @@ int core_policy_change(struct app *app, struct db_conn *c, const struct actor *w
  * "not_failed"), CORE_BUSY, CORE_ERROR. */
 int core_outbox_retry(struct app *app, struct db_conn *c, const struct actor *who, int64_t id,
                       int64_t now, struct core_error *err);
+/* --- the staff second factor (totp.c) --------------------------------------------------------- */
+
+#define TOTP_DIGITS 6           /* digits of a code (RFC 6238 with HMAC-SHA1) */
+#define TOTP_STEP 30            /* seconds of a time step */
+#define TOTP_SECRET_TEXT 33     /* the key in base32 (32 characters) and its NUL */
+#define TOTP_URI_MAX 512        /* bytes of an otpauth:// URI and its NUL */
+#define TOTP_RECOVERY_CODES 10  /* recovery codes per enrolment */
+#define TOTP_RECOVERY_SIZE 20   /* a recovery code "xxxx-xxxx-xxxx-xxxx" (80 bits) and its NUL */
+
+/* 1 if accounts of role r must use a second factor (cfg.totp_roles), else 0. */
+int totp_required(const struct app *app, enum role r);
+/* 1 if the account has a confirmed TOTP enrolment, 0 if not, -1 on error. */
+int totp_enrolled(struct db_conn *c, int64_t account_id);
+/* Starts (or restarts, while unconfirmed) the enrolment of the session's account: a new random
+ * key, stored unconfirmed, written into secret (base32) and uri (otpauth://totp/ISSUER:NAME?…),
+ * in one transaction with an audit row. 0, or -1 with err: CORE_CONFLICT (code_name "enrolled":
+ * an administrator resets it first), CORE_BUSY, CORE_ERROR. */
+int core_totp_enroll(struct app *app, struct db_conn *c, const struct session *s,
+                     const char *addr, int64_t now, char secret[TOTP_SECRET_TEXT],
+                     char uri[TOTP_URI_MAX], struct core_error *err);
+/* Confirms the enrolment with a current code: the second factor is in use from now, and ten new
+ * one-time recovery codes (stored hashed) are written into codes. Audited. 0, or -1 with err:
+ * CORE_INVALID (field "code": wrong or reused), CORE_CONFLICT ("not_enrolling": no enrolment
+ * started, or "enrolled"), CORE_BUSY, CORE_ERROR. */
+int core_totp_confirm(struct app *app, struct db_conn *c, const struct session *s,
+                      const char *addr, const char *code, int64_t now,
+                      char codes[TOTP_RECOVERY_CODES][TOTP_RECOVERY_SIZE],
+                      struct core_error *err);
+/* Removes the second factor of account username (a lost phone), for an administrator or the
+ * command line, audited; the account's sessions end. 0, or -1 with err: CORE_NOT_FOUND (no such
+ * account, or it has no second factor), CORE_BUSY, CORE_ERROR. */
+int core_totp_reset(struct app *app, struct db_conn *c, const struct actor *who,
+                    const char *username, int64_t now, struct core_error *err);
+/* The unused recovery codes of an account into *n. 0 or -1. */
+int core_totp_recovery_left(struct db_conn *c, int64_t account_id, int64_t *n);
+/* Checks a second factor of account_id inside the caller's write transaction: code (6 digits,
+ * within one step of now, never one of a step used before) or else recovery (an unused
+ * recovery code, then used up). 1 accepted (*how: "totp" or "recovery code"; a used recovery
+ * code is audited with the codes left), 0 refused, -1 error. */
+int totp_check(struct db_conn *c, int64_t account_id, const char *username, const char *addr,
+               const char *code, const char *recovery, int64_t now, const char **how);
+/* core_login with a second factor: code or recovery (either may be NULL) are checked after the
+ * password for an account that enrolled one. Returns as core_login, and 3 when the password is
+ * right but the account needs its second factor and neither was given (audited, not counted as
+ * a failure). A wrong code counts as a failed login. */
+int core_login_2fa(struct app *app, struct db_conn *c, const char *username, const char *password,
+                   const char *code, const char *recovery, const char *addr, int64_t now,
+                   char token[AUTH_TOKEN_SIZE], struct session **out);
 
 /* --- audit (audit.c) ------------------------------------------------------------------------ */
 
@@ -769,6 +835,14 @@ int core_outbox_retry(struct app *app, struct db_conn *c, const struct actor *wh
  * ok is 0 for refused attempts; detail may be NULL. 0 or -1. */
 int audit_write(struct db_conn *c, int64_t now, const struct actor *who, const char *action,
                 const char *target, int ok, const char *detail);
+/* Archives the audit records older than cfg.audit_archive_days (at least 180) at now into a
+ * new file in cfg.audit_archive_dir (default: the folder audit-archive beside the database,
+ * created), which `civicdesk audit verify` checks with the live log (db_audit_archive), and
+ * audits that it did. 0 (info->records 0: nothing old enough), or -1 with err. */
+int core_audit_archive(struct app *app, int64_t now, struct db_archive_info *info, char *err,
+                       size_t errsize);
+/* The folder of audit archives: cfg.audit_archive_dir, or audit-archive beside cfg.db. */
+void core_audit_archive_dir(const struct config *cfg, char *buf, size_t size);
 
 /* --- workflow (workflow.c) ---------------------------------------------------------------- */
 
@@ -1004,6 +1078,73 @@ int attach_allowed(const char *list, const char *name);
  * "attachment". */
 int attach_check(struct app *app, struct db_attachment *att, size_t natt, int64_t stored,
                  struct core_error *err);
+
+/* --- virus scanning of attachments (scan.c) ------------------------------------------------ */
+
+#define SCAN_NOTE_MAX 160 /* bytes of a scan's note (the signature found, or why it failed) */
+
+enum scan_result {
+	SCAN_CLEAN,
+	SCAN_INFECTED,    /* the note names the signature */
+	SCAN_UNAVAILABLE, /* clamd could not be reached or did not answer: hold the file */
+};
+
+/* What the scan of a new item's attachments found (filled by scan_intake). */
+struct scan_report {
+	int configured;  /* 0: no scanner (clamd_socket empty); nothing else is set */
+	const char *state[INTAKE_MAX_ATTACHMENTS]; /* "clean" | "pending", of the kept files */
+	char note[INTAKE_MAX_ATTACHMENTS][SCAN_NOTE_MAX];
+	size_t held;     /* kept files held for a later scan */
+	struct scan_refused {
+		char filename[INTAKE_FILENAME_MAX + 1];
+		char signature[SCAN_NOTE_MAX];
+	} refused[INTAKE_MAX_ATTACHMENTS]; /* infected files, not stored */
+	size_t nrefused;
+};
+
+/* Sends data[0..n) to clamd at spec (a socket path or host:port) with INSTREAM; the note says
+ * what it found. */
+enum scan_result scan_data(const char *spec, long timeout_ms, const void *data, size_t n,
+                           char *note, size_t size);
+/* Scans the attachments of in when cfg.clamd_socket is set: infected ones are taken out of
+ * in->att (not stored), the others kept in order with their state. 0. */
+int scan_intake(struct app *app, struct intake *in, struct scan_report *out);
+/* Inside the transaction that stores item (or adds attachments to it): the scan state of each
+ * kept attachment (the item's newest ones, in order), and for each refused one a history row
+ * shown to the citizen and an audit row. 0 or -1. */
+int scan_record(struct db_conn *c, const struct db_item *item, const struct scan_report *r,
+                int64_t now);
+/* serve's rescan: the held attachments scanned again, each outcome in its own transaction
+ * (clean: served from now; infected: its content removed, history and audit say why); stops
+ * at the first that still cannot be scanned. *done: how many were decided. 0 or -1. */
+int scan_pending(struct app *app, int64_t now, int *done);
+/* The scan state of an attachment ("clean", "pending", "infected"): 1, 0 when it has none (no
+ * scanner was configured), -1 on error. */
+int core_attachment_scan_state(struct db_conn *c, int64_t attachment_id, char state[16]);
+
+/* --- content screening (screen.c) ------------------------------------------------------------ */
+
+#define SCREEN_MATCHED_MAX 1024 /* bytes of the matched entries recorded for one item */
+
+/* Builds the screening list (entries one a line) from screen_words (comma-separated) and the
+ * file screen_file ("" for none), checking every pattern: 0 with a new string in *out, or -1
+ * with the reason in err. */
+int screen_list_build(const char *words, const char *file, char **out, char *err,
+                      size_t errsize);
+/* The entries of list found in the texts (NULL texts are skipped), written into buf
+ * comma-separated: how many matched. */
+int screen_match(const char *list, const char *const *texts, size_t ntexts, char *buf,
+                 size_t size);
+/* Inside the transaction that stores item: flags it with matched (nothing when NULL or ""),
+ * with a staff-only history row and an audit row. 0 or -1. */
+int screen_record(struct db_conn *c, const struct db_item *item, const char *matched,
+                  int64_t now);
+/* A dispatcher, supervisor or admin clears the screening flag of item `tracking` after review,
+ * with a note, audited. 0, or -1 with err: CORE_INVALID ("note"), CORE_NOT_FOUND,
+ * CORE_CONFLICT ("not_flagged"), CORE_BUSY, CORE_ERROR. */
+int core_screen_clear(struct app *app, struct db_conn *c, const struct session *s,
+                      const char *addr, const char *tracking, const char *note, int64_t now,
+                      struct core_error *err);
 
 /* --- reading items (read.c) ---------------------------------------------------------------- */
 

@@ -541,19 +541,60 @@ call_send(struct http_server *srv, struct MHD_Connection *conn, struct call *cal
 	return send_resp(conn, &call->resp);
 }
 
+/* The mark the URI logger leaves for a request whose path holds an encoded NUL (%00): the
+ * decoded path would end there and name another resource (/api/v1/health%00x). */
+static const char nul_in_path_mark;
+#define NUL_IN_PATH ((void *)&nul_in_path_mark)
+
+/* MHD_OPTION_URI_LOG_CALLBACK: sees the request target before it is decoded; its result is
+ * the request's first *con_cls. */
+static void *
+uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	const char *p;
+
+	(void)cls;
+	(void)conn;
+	for (p = uri; p != NULL && *p != '\0' && *p != '?'; p++)
+		if (p[0] == '%' && p[1] == '0' && p[2] == '0')
+			return NUL_IN_PATH;
+	return NULL;
+}
+
+/* Why the request is refused before routing, or NULL: an encoded NUL in the path, or an
+ * HTTP/1.1 request without Host (RFC 9112 section 3.2). */
+static const char *
+malformed(struct MHD_Connection *conn, const char *version, int nul_in_path)
+{
+	if (nul_in_path)
+		return "the path holds an encoded NUL (%00)";
+	if (version != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST) == NULL)
+		return "an HTTP/1.1 request must have a Host header";
+	return NULL;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct http_server *srv = cls;
 	struct call *call = *con_cls;
+	int nul_in_path = call == NUL_IN_PATH;
+	const char *bad;
 
-	(void)version;
+	if (nul_in_path)
+		call = NULL;
 	if (call == NULL) {
 		call = call_new(srv, conn, url, method);
 		if (call == NULL)
 			return MHD_NO;
 		*con_cls = call;
+		bad = malformed(conn, version, nul_in_path);
+		if (bad != NULL) {
+			call->match = 0;
+			resp_error(&call->resp, 400, "bad_request", "%s", bad);
+		}
 		if (call->resp.status == 0)
 			return MHD_YES;
 		/* Refused before the body: a client waiting for "100 Continue" gets the answer
@@ -609,6 +650,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	(void)cls;
 	(void)conn;
+	if (*con_cls == NUL_IN_PATH) { /* ended before on_request saw it */
+		*con_cls = NULL;
+		return;
+	}
 	if (*con_cls != NULL)
 		log_request(*con_cls, toe);
 	call_free(*con_cls);
@@ -675,7 +720,8 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 		flags |= MHD_USE_IPv6;
 	srv->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, uri_seen,
+		srv, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)app->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned)app->cfg.max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)app->cfg.http_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,

@@ -272,11 +272,7 @@ class AuditUpgrade(unittest.TestCase):
             # Make the database look like one from before migration 009.
             db = sqlite3.connect(srv.db)
             n = db.execute("SELECT count(*) FROM audit").fetchone()[0]
-            db.executescript(harness.UNDO_017 + harness.UNDO_011 + harness.UNDO_009 +
-                             harness.UNDO_006 +
-                             harness.UNDO_005 +
-                             harness.UNDO_004 +
-                             "PRAGMA user_version = 2;")
+            db.executescript(harness.UNDO_TO_2 + "PRAGMA user_version = 2;")
             db.close()
             r = srv.cli("audit", "verify")
             self.assertNotEqual(r.returncode, 0)
