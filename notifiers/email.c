@@ -14,49 +14,82 @@
 
 #include "notifiers_int.h"
 
-/* A new message text with CRLF line ends (g_free), or NULL. */
-static char *
-build(const struct notify_config *cfg, const struct notify_msg *m)
-{
-	GMimeMessage *msg = g_mime_message_new(TRUE);
-	GMimeTextPart *part = NULL;
-	GMimeFormatOptions *fo = NULL;
-	GDateTime *date = NULL;
-	char *text = NULL;
+/* One message object for every message of a batch: From, Auto-Submitted and the part's type
+ * are set once, each message replaces To, Subject, Date, Message-ID and the text in place (a
+ * new object per message cost as much as writing it out). */
+struct builder {
+	GMimeMessage *msg; /* NULL: could not be made */
+	GMimeTextPart *part;
+	GMimeFormatOptions *fo;
+};
 
-	if (msg == NULL)
+static void
+builder_free(struct builder *b)
+{
+	if (b->fo != NULL)
+		g_mime_format_options_free(b->fo);
+	if (b->part != NULL)
+		g_object_unref(b->part);
+	if (b->msg != NULL)
+		g_object_unref(b->msg);
+	memset(b, 0, sizeof(*b));
+}
+
+/* 0, or -1 with b->msg NULL. The headers are made in the order a message has them. */
+static int
+builder_init(struct builder *b, const struct notify_config *cfg)
+{
+	memset(b, 0, sizeof(*b));
+	b->msg = g_mime_message_new(TRUE);
+	b->part = g_mime_text_part_new_with_subtype("plain");
+	b->fo = g_mime_format_options_new();
+	if (b->msg == NULL || b->part == NULL || b->fo == NULL) {
+		builder_free(b);
+		return -1;
+	}
+	g_mime_message_add_mailbox(b->msg, GMIME_ADDRESS_TYPE_FROM, "civicdesk", cfg->smtp_from);
+	g_mime_message_add_mailbox(b->msg, GMIME_ADDRESS_TYPE_TO, NULL, "to@invalid");
+	g_mime_message_set_subject(b->msg, "civicdesk", "utf-8");
+	g_mime_object_set_header(GMIME_OBJECT(b->msg), "Date", "Thu, 01 Jan 1970 00:00:00 +0000",
+	                         NULL);
+	g_mime_message_set_message_id(b->msg, "civicdesk@invalid");
+	g_mime_object_set_header(GMIME_OBJECT(b->msg), "Auto-Submitted", "auto-generated", NULL);
+	g_mime_message_set_mime_part(b->msg, GMIME_OBJECT(b->part));
+	g_mime_format_options_set_newline_format(b->fo, GMIME_NEWLINE_FORMAT_DOS);
+	return 0;
+}
+
+/* The text of m with CRLF line ends (g_free), or NULL. */
+static char *
+build(struct builder *b, const struct notify_msg *m)
+{
+	InternetAddressList *to;
+	InternetAddress *rcpt;
+	GDateTime *date;
+
+	if (b->msg == NULL)
 		return NULL;
-	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, "civicdesk", cfg->smtp_from);
-	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, m->row->recipient);
-	g_mime_message_set_subject(msg, m->row->subject != NULL ? m->row->subject : "civicdesk",
-	                           "utf-8");
+	to = g_mime_message_get_addresses(b->msg, GMIME_ADDRESS_TYPE_TO);
+	rcpt = internet_address_mailbox_new(NULL, m->row->recipient);
 	date = g_date_time_new_from_unix_local(m->date);
-	if (date == NULL)
-		goto out;
-	g_mime_message_set_date(msg, date);
-	g_mime_message_set_message_id(msg, m->message_id);
-	g_mime_object_set_header(GMIME_OBJECT(msg), "Auto-Submitted", "auto-generated", NULL);
-	part = g_mime_text_part_new_with_subtype("plain");
-	if (part == NULL)
-		goto out;
-	g_mime_text_part_set_text(part, m->row->body);
-	g_mime_text_part_set_charset(part, "utf-8");
-	g_mime_part_set_content_encoding(GMIME_PART(part), GMIME_CONTENT_ENCODING_BASE64);
-	g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
-	fo = g_mime_format_options_new();
-	if (fo == NULL)
-		goto out;
-	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
-	text = g_mime_object_to_string(GMIME_OBJECT(msg), fo);
-out:
-	if (fo != NULL)
-		g_mime_format_options_free(fo);
-	if (part != NULL)
-		g_object_unref(part);
-	if (date != NULL)
-		g_date_time_unref(date);
-	g_object_unref(msg);
-	return text;
+	if (to == NULL || rcpt == NULL || date == NULL) {
+		if (rcpt != NULL)
+			g_object_unref(rcpt);
+		if (date != NULL)
+			g_date_time_unref(date);
+		return NULL;
+	}
+	internet_address_list_set_address(to, 0, rcpt);
+	g_object_unref(rcpt);
+	g_mime_message_set_subject(b->msg, m->row->subject != NULL ? m->row->subject : "civicdesk",
+	                           "utf-8");
+	g_mime_message_set_date(b->msg, date);
+	g_date_time_unref(date);
+	g_mime_message_set_message_id(b->msg, m->message_id);
+	g_mime_text_part_set_text(b->part, m->row->body);
+	g_mime_text_part_set_charset(b->part, "utf-8");
+	g_mime_part_set_content_encoding(GMIME_PART(b->part), GMIME_CONTENT_ENCODING_BASE64);
+	return g_mime_object_to_string(GMIME_OBJECT(b->msg), b->fo);
 }
 
 /* Parses smtp://host[:port] into "host:port" (port 25 by default). 0 or -1. */
@@ -203,9 +236,11 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 	char **texts = NULL, hostport[300], ebuf[200];
 	const smtp_status_t *st;
 	size_t i;
+	struct builder b;
 
 	if (n == 0)
 		return;
+	builder_init(&b, cfg); /* on failure every message says "cannot build the message" */
 	sm = calloc(n, sizeof(*sm));
 	rc = calloc(n, sizeof(*rc));
 	texts = calloc(n, sizeof(*texts));
@@ -240,7 +275,7 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 		smtp_set_timeout(s, (int)i | Timeout_OVERRIDE_RFC2822_MINIMUM, cfg->smtp_timeout);
 	for (i = 0; i < n; i++) {
 		msgs[i].result = NOTIFY_RETRY;
-		texts[i] = build(cfg, &msgs[i]);
+		texts[i] = build(&b, &msgs[i]);
 		if (texts[i] == NULL) {
 			snprintf(msgs[i].error, sizeof(msgs[i].error), "cannot build the message");
 			continue;
@@ -305,6 +340,7 @@ out:
 	free(texts);
 	free(rc);
 	free(sm);
+	builder_free(&b);
 }
 
 const struct notify_channel notify_email = {"email", email_send};

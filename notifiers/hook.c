@@ -62,6 +62,7 @@ static const int by_action[WF_ACTION__MAX] = {
 	[WF_CLOSE] = -1,
 	[WF_REJECT] = NOTIFY_EV_REJECTED,
 	[WF_MERGE] = NOTIFY_EV_MERGED,
+	[WF_SEND_BACK] = -1,
 };
 
 /* The reply of target (just sent) to the citizens of the items merged into it. */

@@ -140,25 +140,36 @@ notify_format_time(int64_t t, char *buf, size_t size)
 }
 
 int
-notify_queue(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
-             const struct db_notice *in, int64_t now)
+notify_queue_at(struct db_conn *c, const struct notify_config *cfg, const struct db_notice *in,
+                int64_t now, int64_t sms_after)
 {
 	struct db_notice n = *in;
-	struct notify_quiet q;
-	char err[200];
 	int rc;
 
 	n.created = now;
 	n.send_after = now;
 	n.give_up_at = now + cfg->give_up;
-	if (strcmp(n.channel, "sms") == 0 &&
-	    notify_quiet_parse(cfg->sms_quiet, &q, err, sizeof(err)) == 0) {
-		n.send_after = notify_quiet_next(&q, cal, now);
+	if (strcmp(n.channel, "sms") == 0) {
+		n.send_after = sms_after;
 		/* a notice held by quiet hours still gets its whole retry time */
 		n.give_up_at = n.send_after + cfg->give_up;
 	}
 	rc = db_outbox_add(c, &n, NULL);
 	return rc < 0 ? -1 : rc;
+}
+
+int
+notify_queue(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+             const struct db_notice *in, int64_t now)
+{
+	struct notify_quiet q;
+	char err[200];
+	int64_t sms_after = now;
+
+	if (strcmp(in->channel, "sms") == 0 &&
+	    notify_quiet_parse(cfg->sms_quiet, &q, err, sizeof(err)) == 0)
+		sms_after = notify_quiet_next(&q, cal, now);
+	return notify_queue_at(c, cfg, in, now, sms_after);
 }
 
 /* --- the dispatcher ------------------------------------------------------------------------- */
