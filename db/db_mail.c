@@ -30,8 +30,11 @@ static const char *const stmts[STMT__MAX] = {
                        "uid IS NOT NULL ORDER BY uid DESC LIMIT 1 OFFSET ?",
     [STMT_OUTBOX_BY_MID] = "SELECT id, coalesce(item_id, 0), state FROM outbox "
                            "WHERE message_id = ? AND channel = 'email'",
-    [STMT_OUTBOX_BOUNCED] = "UPDATE outbox SET state = 'failed', last_error = ? "
-                            "WHERE id = ? AND state IN ('pending','sent')",
+    /* every row of the message: several notices for one recipient go out as one (combine.c) */
+    [STMT_OUTBOX_BOUNCED] = "UPDATE outbox SET state = 'failed', last_error = ?1 "
+                            "WHERE (id = ?2 OR message_id = (SELECT message_id FROM outbox "
+                            "WHERE id = ?2)) AND channel = 'email' AND "
+                            "state IN ('pending','sent')",
     [STMT_ACK_GET] = "SELECT last FROM mail_ack WHERE sender = ?",
     [STMT_ACK_SET] = "INSERT INTO mail_ack (sender, last) VALUES (?, ?) "
                      "ON CONFLICT (sender) DO UPDATE SET last = excluded.last",

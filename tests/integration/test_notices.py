@@ -244,6 +244,52 @@ class Notices(unittest.TestCase):
         self.assertEqual(reminders(b["tracking"]), [])
 
 
+class CombinedBounce(unittest.TestCase):
+    """Two acknowledgements to one address, queued while no mail server was configured, go out
+    as one message once there is one (one Message-ID for both rows); a bounce of that message
+    marks both rows failed."""
+
+    def test_bounce_of_a_combined_message(self):
+        from test_mailin import dsn_bounce, ingest
+        tmp = tempfile.mkdtemp(prefix="civicdesk-combined-")
+        dbdir = tempfile.mkdtemp(prefix="civicdesk-combined-db-")
+        smtp = peers.Peer("smtp", tmp).start()
+        env = {"CIVICDESK_SMTP_FROM": "civicdesk@bureau.example", "CIVICDESK_NOTIFY_POLL_MS": "50",
+               "CIVICDESK_SUBMIT_RATE": "0", "CIVICDESK_DIGEST": "off"}
+        server = harness.Server(env=env, dbdir=dbdir).start()
+        try:
+            tracking = []
+            for subject in ("路灯不亮", "井盖缺失"):
+                r = server.request("POST", "/api/v1/items", json_body={
+                    "kind": "letter", "subject": subject, "body": "正文",
+                    "email": "same@citizen.example", "publish": False})
+                self.assertEqual(r.status, 201, r)
+                tracking.append(r.json()["tracking"])
+            server.stop()
+            server.env["CIVICDESK_SMTP_URL"] = "smtp://127.0.0.1:%d" % smtp.port
+            server.start()
+
+            def rows():
+                with sqlite3.connect(server.db, timeout=30) as d:
+                    return d.execute("SELECT id, state, message_id, attempts FROM outbox "
+                                     "ORDER BY id").fetchall()
+            peers.wait_for(lambda: all(x[1] == "sent" for x in rows()), 30, "both rows sent")
+            recs = smtp.records()
+            self.assertEqual(len(recs), 1)
+            self.assertIn("2 条通知", recs[0]["subject"])
+            for t in tracking:
+                self.assertIn(t, recs[0]["body"])
+            self.assertEqual([x[2] for x in rows()], [recs[0]["message_id"].strip("<>")] * 2)
+            r = ingest(server, dsn_bounce(recs[0]["message_id"]))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual([x[1] for x in rows()], ["failed", "failed"])
+        finally:
+            server.cleanup()
+            smtp.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(dbdir, ignore_errors=True)
+
+
 def make_certs(d):
     """A test CA and a certificate for localhost signed by it, made with Debian's openssl;
     and a self-signed one for localhost that no CA vouches for. Returns the file names."""
