@@ -263,6 +263,7 @@ bench_mail(const char *dir, const struct sla_calendar *cal)
 	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", port);
 	cfg.smtp_url = url;
 	cfg.smtp_from = "civicdesk@bureau.example";
+	cfg.combine_max = 1; /* a message per row: the rate of messages, not of combined notices */
 	cfg.batch = env_long("BENCH_NOTIFY_BATCH", cfg.batch);
 	printf("e-mail: batch %ld rows per SMTP session and per claim/mark transaction\n",
 	       cfg.batch);

@@ -24,6 +24,7 @@ enum stmt {
 	STMT_MISSING_LIST,
 	STMT_RUN_GET,
 	STMT_RUN_SET,
+	STMT_GROUP,
 	STMT__MAX
 };
 
@@ -50,7 +51,7 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_LATER] = "UPDATE outbox SET send_after = max(send_after, ?), last_error = ? "
 	               "WHERE id = ? AND state = 'pending'",
 	[STMT_REQUEUE] = "UPDATE outbox SET state = 'pending', send_after = ?, attempts = 0, "
-	                 "give_up_at = ? WHERE id = ? AND state = 'failed'",
+	                 "give_up_at = ?, message_id = NULL WHERE id = ? AND state = 'failed'",
 	[STMT_LIST] = "SELECT " OUTBOX_COLS "WHERE o.state = ? AND o.id < ? "
 	              "ORDER BY o.id DESC LIMIT ?",
 	[STMT_LIST_ALL] = "SELECT " OUTBOX_COLS "WHERE o.id < ? ORDER BY o.id DESC LIMIT ?",
@@ -74,6 +75,10 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_RUN_GET] = "SELECT last FROM notify_runs WHERE name = ?",
 	[STMT_RUN_SET] = "INSERT INTO notify_runs (name, last) VALUES (?, ?) "
 	                 "ON CONFLICT (name) DO UPDATE SET last = excluded.last",
+	/* the rows of one combined message share their send_after: the index outbox_due finds
+	 * them */
+	[STMT_GROUP] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = ? AND "
+	               "o.send_after = ? AND o.message_id = ? ORDER BY o.id",
 };
 
 static int
@@ -163,6 +168,22 @@ db_outbox_due(struct db_conn *c, const char *channel, int64_t now, int limit,
 	if (st == NULL)
 		return -1;
 	if (db_bind_text(st, 1, channel) || db_bind_int(st, 2, now) || db_bind_int(st, 3, limit)) {
+		db_reset(st);
+		return -1;
+	}
+	return read_rows(c, st, out, n);
+}
+
+int
+db_outbox_group(struct db_conn *c, const char *channel, int64_t send_after,
+                const char *message_id, struct db_outbox **out, size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_GROUP]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, channel) || db_bind_int(st, 2, send_after) ||
+	    db_bind_text(st, 3, message_id)) {
 		db_reset(st);
 		return -1;
 	}

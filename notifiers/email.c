@@ -1,10 +1,14 @@
 /* email.c: the e-mail channel. Messages are built with GMime (RFC 2047 subject, UTF-8 body in
  * base64, Date, Message-ID, Auto-Submitted) and a batch is sent in one SMTP session with
- * libesmtp. SMTP 5xx fails a notice at once; 4xx and connection failures are retried. */
+ * libesmtp, with STARTTLS off, optional or required and, when a user is configured, SMTP AUTH
+ * through libesmtp's SASL client (PLAIN or LOGIN). SMTP 5xx fails a notice at once; 4xx and
+ * connection failures are retried. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <auth-client.h>
 #include <gmime/gmime.h>
 #include <libesmtp.h>
 
@@ -140,10 +144,93 @@ all_retry(struct notify_msg *msgs, size_t n, const char *why)
 	}
 }
 
+/* libesmtp's SASL client asks for the user and the password. */
+static int
+auth_interact(auth_client_request_t req, char **result, int fields, void *arg)
+{
+	const struct notify_config *cfg = arg;
+	int i;
+
+	for (i = 0; i < fields; i++) {
+		if (req[i].flags & AUTH_USER)
+			result[i] = (char *)cfg->smtp_user;
+		else if (req[i].flags & AUTH_PASS)
+			result[i] = (char *)cfg->smtp_password;
+		else
+			return 0; /* a realm or anything else: not configured */
+	}
+	return 1;
+}
+
+/* The server's last reply line (never what we write: that holds the AUTH exchange). */
+struct last_reply {
+	char line[160];
+	int no_starttls; /* the server offers no STARTTLS while it is required */
+	char tls[200];   /* why the TLS session was refused, or "" */
+};
+
+static void
+on_protocol(const char *buf, int len, int writing, void *arg)
+{
+	struct last_reply *lr = arg;
+	size_t n;
+
+	if (writing != SMTP_CB_READING || len <= 0)
+		return;
+	n = strcspn(buf, "\r\n");
+	if (n > (size_t)len)
+		n = (size_t)len;
+	if (n >= sizeof(lr->line))
+		n = sizeof(lr->line) - 1;
+	memcpy(lr->line, buf, n);
+	lr->line[n] = '\0';
+}
+
+/* libesmtp's events: a missing STARTTLS, and a server certificate it refuses (libesmtp 1.1
+ * checks it against $XDG_CONFIG_DIR/libesmtp/ca.pem or ~/.config/libesmtp/ca.pem, or the
+ * system's CAs when there is none, and the host name of smtp_url against its names; a refused
+ * certificate ends the session). */
+static void
+on_event(smtp_session_t s, int event, void *arg, ...)
+{
+	struct last_reply *lr = arg;
+	va_list ap;
+	long verify;
+
+	(void)s;
+	switch (event) {
+	case SMTP_EV_EXTNA_STARTTLS:
+		lr->no_starttls = 1;
+		break;
+	case SMTP_EV_INVALID_PEER_CERTIFICATE:
+		va_start(ap, arg);
+		verify = va_arg(ap, long);
+		va_end(ap);
+		snprintf(lr->tls, sizeof(lr->tls),
+		         "the server's certificate is not trusted (OpenSSL verify result %ld)", verify);
+		break;
+	case SMTP_EV_WRONG_PEER_CERTIFICATE:
+		snprintf(lr->tls, sizeof(lr->tls), "the server's certificate is for another host");
+		break;
+	case SMTP_EV_NO_PEER_CERTIFICATE:
+		snprintf(lr->tls, sizeof(lr->tls), "the server showed no certificate");
+		break;
+	case SMTP_EV_UNUSABLE_CA_LIST:
+		snprintf(lr->tls, sizeof(lr->tls),
+		         "libesmtp's ca.pem cannot be used (a file of mode 0600 of this user)");
+		break;
+	default:
+		break;
+	}
+}
+
 static void
 email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 {
 	smtp_session_t s = NULL;
+	auth_context_t auth = NULL;
+	struct last_reply lr = {"", 0, ""};
+	char ended[600];
 	smtp_message_t *sm = NULL;
 	smtp_recipient_t *rc = NULL;
 	char **texts = NULL, hostport[300], ebuf[200];
@@ -171,6 +258,19 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 		all_retry(msgs, n, smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
 		goto out;
 	}
+	if (cfg->smtp_user[0] != '\0') {
+		/* PLAIN and LOGIN send the password as it is: allowed, since the administrator
+		 * chose the server and its STARTTLS mode */
+		auth = auth_create_context();
+		if (auth == NULL || auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0) == 0 ||
+		    auth_set_interact_cb(auth, auth_interact, (void *)cfg) == 0 ||
+		    smtp_auth_set_context(s, auth) == 0) {
+			all_retry(msgs, n, "libesmtp: cannot set up SMTP AUTH");
+			goto out;
+		}
+	}
+	smtp_set_monitorcb(s, on_protocol, &lr, 0);
+	smtp_set_eventcb(s, on_event, &lr);
 	for (i = 0; i < (size_t)Timeout_DATA2 + 1; i++)
 		smtp_set_timeout(s, (int)i | Timeout_OVERRIDE_RFC2822_MINIMUM, cfg->smtp_timeout);
 	for (i = 0; i < n; i++) {
@@ -213,16 +313,27 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 				msgs[i].result = st != NULL ? by_code(st->code) : NOTIFY_RETRY;
 			}
 		}
-		if (msgs[i].result != NOTIFY_SENT) {
-			snprintf(msgs[i].error, sizeof(msgs[i].error), "SMTP %d %s",
-			         st != NULL ? st->code : 0,
-			         st != NULL && st->text != NULL ? st->text : "no answer");
+		if (msgs[i].result != NOTIFY_SENT && (st == NULL || st->code == 0)) {
+			/* the session ended before this message: say why */
+			snprintf(ended, sizeof(ended), "SMTP session ended%s%s%s: %s",
+			         lr.no_starttls ? " (the server offers no STARTTLS, smtp_starttls = "
+			                          "required)"
+			         : auth != NULL && strncmp(lr.line, "334", 3) == 0
+			                 ? " (AUTH refused: check smtp_user and smtp_password)"
+			                 : "",
+			         lr.tls[0] ? ": " : "", lr.tls, lr.line[0] ? lr.line : "no answer");
+			snprintf(msgs[i].error, sizeof(msgs[i].error), "%.250s", ended);
+		} else if (msgs[i].result != NOTIFY_SENT) {
+			snprintf(msgs[i].error, sizeof(msgs[i].error), "SMTP %d %s", st->code,
+			         st->text != NULL ? st->text : "");
 			msgs[i].error[strcspn(msgs[i].error, "\r\n")] = '\0';
 		}
 	}
 out:
 	if (s != NULL)
 		smtp_destroy_session(s);
+	if (auth != NULL)
+		auth_destroy_context(auth);
 	if (texts != NULL)
 		for (i = 0; i < n; i++)
 			g_free(texts[i]);
