@@ -322,7 +322,7 @@ bench_scan(const char *dir, const struct sla_calendar *cal)
 
 		memset(&a, 0, sizeof(a));
 		a.username = (char *)(uintptr_t) "head";
-		a.role = (char *)(uintptr_t) "section_head";
+		a.role = ROLE_SECTION_HEAD;
 		a.section_id = sec;
 		a.email = (char *)(uintptr_t) "head@example.com";
 		a.phone = (char *)(uintptr_t) "13800000011";
@@ -330,7 +330,7 @@ bench_scan(const char *dir, const struct sla_calendar *cal)
 		a.password_hash = (char *)(uintptr_t) "x";
 		db_account_add(c, &a, NULL);
 		a.username = (char *)(uintptr_t) "sup";
-		a.role = (char *)(uintptr_t) "supervisor";
+		a.role = ROLE_SUPERVISOR;
 		a.section_id = 0;
 		a.email = (char *)(uintptr_t) "sup@example.com";
 		db_account_add(c, &a, NULL);
@@ -343,12 +343,13 @@ bench_scan(const char *dir, const struct sla_calendar *cal)
 		memset(&it, 0, sizeof(it));
 		snprintf(tracking, sizeof(tracking), "XJ-BENCH-%08ld", i);
 		it.tracking = tracking;
-		it.kind = (char *)(uintptr_t) "letter";
-		it.channel = (char *)(uintptr_t) "web";
+		it.kind = KIND_LETTER;
+		it.channel = CHANNEL_WEB;
 		it.subject = (char *)(uintptr_t) "噪音扰民";
 		it.body = (char *)(uintptr_t) "正文";
 		it.received = it.created = rec;
-		it.state = (char *)(uintptr_t) "assigned";
+		it.state = WF_ASSIGNED;
+		it.resume_state = WF_NONE;
 		it.section_id = sec;
 		it.nclocks = 2;
 		snprintf(it.clocks[0].name, sizeof(it.clocks[0].name), "forward");

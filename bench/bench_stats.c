@@ -71,8 +71,8 @@ fill(struct app *app, struct db_conn *c, long n, int64_t now)
 		memset(&it, 0, sizeof(it));
 		snprintf(tracking, sizeof(tracking), "XJ-B%07ld", i);
 		it.tracking = tracking;
-		it.kind = (char *)kinds[(r >> 8) % 3];
-		it.channel = (char *)"web";
+		it.kind = (enum kind)kind_parse(kinds[(r >> 8) % 3]);
+		it.channel = CHANNEL_WEB;
 		it.subject = (char *)"关于路灯的咨询";
 		it.body = (char *)"希望有关部门尽快处理。";
 		it.received = it.created = received;
@@ -100,7 +100,8 @@ fill(struct app *app, struct db_conn *c, long n, int64_t now)
 			state = "in_progress", end = 0;
 		if (it.section_id == 0)
 			state = "received";
-		it.state = (char *)state;
+		it.state = (enum wf_state)wf_state_parse(state);
+		it.resume_state = WF_NONE;
 		if (end != 0) {
 			k->stopped_at = end;
 			if (strcmp(state, "replied") == 0)

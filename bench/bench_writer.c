@@ -28,8 +28,8 @@ static void
 fill(struct db_item *it, int64_t now)
 {
 	memset(it, 0, sizeof(*it));
-	it->kind = (char *)"letter";
-	it->channel = (char *)"web";
+	it->kind = KIND_LETTER;
+	it->channel = CHANNEL_WEB;
 	it->subject = (char *)"关于小区道路维修的建议";
 	it->body = (char *)"我们小区门口的道路已经破损多时，雨天积水严重，老人和孩子出行很不方便，"
 	                   "希望有关部门尽快安排维修。";
@@ -39,7 +39,8 @@ fill(struct db_item *it, int64_t now)
 	it->publish = 1;
 	memset(it->query_hash, 7, sizeof(it->query_hash));
 	it->received = it->created = it->updated = now;
-	it->state = (char *)"received";
+	it->state = WF_RECEIVED;
+	it->resume_state = WF_NONE;
 	it->extension = (char *)"none";
 	it->nclocks = 2;
 	snprintf(it->clocks[0].name, sizeof(it->clocks[0].name), "forward");

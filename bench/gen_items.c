@@ -78,8 +78,8 @@ main(int argc, char *argv[])
 		         i % 100000);
 		snprintf(subject, sizeof(subject), "关于第%ld号问题的咨询", i);
 		it.tracking = tracking;
-		it.kind = (char *)kinds[(r >> 8) % 3];
-		it.channel = (char *)"web";
+		it.kind = (enum kind)kind_parse(kinds[(r >> 8) % 3]);
+		it.channel = CHANNEL_WEB;
 		it.subject = subject;
 		it.body = (char *)"希望有关部门尽快处理。";
 		it.name = (char *)"张三";
@@ -88,7 +88,8 @@ main(int argc, char *argv[])
 		memset(it.query_hash, (int)(r & 0xff), sizeof(it.query_hash));
 		it.received = received;
 		it.created = it.updated = received;
-		it.state = (char *)state;
+		it.state = (enum wf_state)wf_state_parse(state);
+		it.resume_state = WF_NONE;
 		it.section_id = strcmp(state, "received") == 0 ? 0 : section_ids[(r >> 40) % 4];
 		it.extension = (char *)"none";
 		/* Reply due 7 calendar days after receipt: items older than that are overdue. */

@@ -221,6 +221,21 @@ fail:
 	return -1;
 }
 
+/* 1 when the database is at the newest version with every built-in migration recorded: opening
+ * it then writes nothing (a command that only reads does not wait for a writer). 0 otherwise. */
+static int
+up_to_date(sqlite3 *h)
+{
+	int i;
+
+	if (user_version(h) != db_schema_latest())
+		return 0;
+	for (i = 0; db_migrations[i].name != NULL; i++)
+		if (applied(h, migration_number(&db_migrations[i])) != 1)
+			return 0;
+	return 1;
+}
+
 /* Applies the migrations the database has not applied, in their order, each in one
  * transaction with its record; user_version becomes the newest number applied. */
 static int
@@ -239,6 +254,10 @@ migrate(sqlite3 *h, int *version, char *err, size_t errsize)
 		         "run the civicdesk that wrote it, or restore a backup",
 		         v, latest);
 		return -1;
+	}
+	if (up_to_date(h)) {
+		*version = latest;
+		return 0;
 	}
 	if (record_applied(h, v, err, errsize) != 0)
 		return -1;
@@ -605,6 +624,12 @@ db_col_text(sqlite3_stmt *st, int i)
 	const unsigned char *s = sqlite3_column_text(st, i);
 
 	return s == NULL ? NULL : strdup((const char *)s);
+}
+
+int
+db_col_name(sqlite3_stmt *st, int i, int (*parse)(const char *))
+{
+	return parse((const char *)sqlite3_column_text(st, i));
 }
 
 int

@@ -20,6 +20,61 @@ struct db_conn;
 
 #define DB_NO_DUE INT64_MAX /* items.next_due when no clock runs */
 
+/* --- the domain's names, as the store holds them (db_names.c) ---------------------------- */
+
+/* Roles of staff accounts. */
+enum role {
+	ROLE_HANDLER,
+	ROLE_SECTION_HEAD,
+	ROLE_DISPATCHER,
+	ROLE_SUPERVISOR,
+	ROLE_ADMIN,
+	ROLE__MAX
+};
+#define ROLE_BIT(r) (1u << (r))
+#define ROLES_STAFF ((1u << ROLE__MAX) - 1)
+
+enum kind { KIND_LETTER, KIND_COMPLAINT, KIND_CONSULTATION, KIND__MAX };
+enum channel { CHANNEL_WEB, CHANNEL_EMAIL, CHANNEL_POST, CHANNEL_PHONE, CHANNEL__MAX };
+enum clock_name { CLOCK_FORWARD, CLOCK_REPLY, CLOCK_EXPLAIN, CLOCK__MAX };
+
+/* The states of an item (DESIGN.md "Items and clocks"). Approval is a state of its own: a
+ * section head's approval moves a reviewed draft in_review -> approved, and sending the reply
+ * is a separate action approved -> replied, so that who approved and who sent (and when) are
+ * two rows of the history, and an approved reply can wait for sending without a flag. */
+enum wf_state {
+	WF_NONE = -1, /* resume_state when the item is not paused */
+	WF_RECEIVED,
+	WF_ASSIGNED,
+	WF_IN_PROGRESS,
+	WF_WAITING_CITIZEN,
+	WF_EXTENSION_REQUESTED,
+	WF_DRAFTED,
+	WF_IN_REVIEW,
+	WF_RETURNED,
+	WF_APPROVED,
+	WF_REPLIED,
+	WF_CLOSED,
+	WF_FORWARDED,
+	WF_REJECTED,
+	WF_MERGED,
+	WF_STATE__MAX
+};
+#define WF_BIT(s) (1u << (s))
+
+/* Names as stored and as the API spells them ("?" for a value out of range); *_parse returns
+ * the enum or -1 for NULL or an unknown name. */
+const char *role_name(enum role r);
+int role_parse(const char *s);
+const char *kind_name(enum kind k);
+int kind_parse(const char *s);
+const char *channel_name(enum channel c);
+int channel_parse(const char *s);
+const char *wf_state_name(enum wf_state s);
+int wf_state_parse(const char *s);
+const char *clock_label(enum clock_name c);
+int clock_parse(const char *s);
+
 /* --- store and connections (db.c) ------------------------------------------------------ */
 
 /* Opens (creating if needed) the database at path, in WAL mode with foreign keys on, and applies
@@ -82,7 +137,7 @@ void db_sections_free(struct db_section *s, size_t n);
 
 /* One stored override of a kind's policy key (the text is checked by the service). */
 struct db_policy {
-	char *kind;            /* letter | complaint | consultation */
+	enum kind kind;
 	char *key;             /* forward_days, reply_days, …, on_supplement */
 	char *value;           /* as the configuration file would hold it */
 	int64_t updated_at;
@@ -96,7 +151,7 @@ int db_policy_list(struct db_conn *c, struct db_policy **out, size_t *n);
 /* Inserts or replaces the override (kind, key). 0 or -1. */
 int db_policy_set(struct db_conn *c, const struct db_policy *p);
 /* Removes the override (kind, key): 1 removed / 0 there was none / -1. */
-int db_policy_delete(struct db_conn *c, const char *kind, const char *key);
+int db_policy_delete(struct db_conn *c, enum kind kind, const char *key);
 void db_policy_free(struct db_policy *p);
 void db_policies_free(struct db_policy *p, size_t n);
 
@@ -120,12 +175,15 @@ struct db_clock {
 struct db_item {
 	int64_t id;
 	char *tracking;
-	char *kind, *channel, *subject, *body;
+	enum kind kind;
+	enum channel channel;
+	char *subject, *body;
 	char *name, *phone, *email; /* may be NULL */
 	int publish;
 	unsigned char query_hash[32];
 	int64_t received, created, updated;
-	char *state, *resume_state;  /* resume_state may be NULL */
+	enum wf_state state;
+	enum wf_state resume_state; /* WF_NONE unless paused (waiting or extension requested) */
 	int64_t section_id, assignee_id, merged_into; /* 0 when none */
 	char *extension;             /* none | requested | approved | refused */
 	char *draft, *reply, *reason; /* may be NULL */
@@ -196,7 +254,7 @@ void db_items_free(struct db_item *items, size_t n);
 
 /* One page of Open311's list for one kind and one status. */
 struct db_o311_filter {
-	const char *kind;
+	enum kind kind;
 	int closed;              /* 1: replied, closed, rejected, merged; 0: the others */
 	int64_t from, to;        /* received from..to, both included */
 	int64_t before_received; /* keyset cursor: only items before (received, id) in the */
@@ -262,13 +320,21 @@ int db_submit_many(struct db_submitter *s, struct db_submission *const *subs, si
 
 #define DB_PAGE_MAX 101 /* rows of one page: 100 shown, one more to tell there is a next page */
 
-/* Filters of the queue; zero / NULL fields filter nothing. */
+/* Which states a queue filter takes. */
+enum db_states {
+	DB_STATES_OPEN, /* every open item (all but closed, rejected, merged) */
+	DB_STATES_ALL,  /* every state */
+	DB_STATES_ONE,  /* the filter's state only */
+};
+
+/* Filters of the queue; zero / NULL fields filter nothing (states: open items). */
 struct db_queue_filter {
 	int64_t section_id;  /* 0: any section */
 	int64_t assignee_id; /* 0: anyone */
-	const char *state;   /* a state; NULL: open items (all but closed, rejected, merged);
-	                      * "all": every state */
-	const char *kind;    /* NULL: any */
+	enum db_states states;
+	enum wf_state state; /* with DB_STATES_ONE */
+	int by_kind;         /* 0: any kind; 1: kind only */
+	enum kind kind;
 	int64_t due_before;  /* 0: no bound; else only items with next_due < due_before
 	                      * (overdue: due_before = now) */
 	const char *text;    /* NULL: any; else a substring of subject or body (taken literally) */
@@ -280,7 +346,9 @@ struct db_queue_filter {
 /* A line of the queue. */
 struct db_queue_row {
 	int64_t id;
-	char *tracking, *kind, *subject, *state;
+	char *tracking, *subject;
+	enum kind kind;
+	enum wf_state state;
 	char *section;   /* section name, or NULL */
 	char *assignee;  /* assignee's username, or NULL */
 	int64_t received;
@@ -298,7 +366,8 @@ void db_queue_rows_free(struct db_queue_row *rows, size_t n);
 /* A published item as the public board shows it: masked public version only. */
 struct db_public_row {
 	int64_t id;
-	char *tracking, *kind;
+	char *tracking;
+	enum kind kind;
 	char *subject, *body, *reply; /* public_subject, public_body, public_reply (may be NULL) */
 	int64_t received, replied_at;
 };
@@ -368,7 +437,7 @@ struct db_account {
 	int64_t id;
 	char *username;
 	char *display_name;  /* may be NULL */
-	char *role;          /* handler | section_head | dispatcher | supervisor | admin */
+	enum role role;
 	int64_t section_id;  /* 0 when none */
 	char *email, *phone; /* may be NULL */
 	char *status;        /* active | suspended | revoked */
@@ -604,6 +673,7 @@ struct db_fact {
 	int reply_wd;         /* working days from receipt to that reply; -1 when unknown */
 	int64_t reply_due;    /* due instant of the reply clock; 0 while paused or none */
 	int64_t supervised;   /* when a supervision order was given */
+	int64_t first_due;    /* reply due instant when it first ended; 0 before, or unknown */
 };
 
 /* The facts of item_id: 1 found / 0 not found / -1. */

@@ -93,7 +93,7 @@ read_account(sqlite3_stmt *st, struct db_account *a)
 	a->id = sqlite3_column_int64(st, 0);
 	a->username = db_col_text(st, 1);
 	a->display_name = db_col_text(st, 2);
-	a->role = db_col_text(st, 3);
+	a->role = (enum role)db_col_name(st, 3, role_parse);
 	a->section_id = sqlite3_column_int64(st, 4);
 	a->email = db_col_text(st, 5);
 	a->phone = db_col_text(st, 6);
@@ -102,7 +102,7 @@ read_account(sqlite3_stmt *st, struct db_account *a)
 	a->password_changed = sqlite3_column_int64(st, 9);
 	a->must_change = sqlite3_column_int(st, 10);
 	a->created = sqlite3_column_int64(st, 11);
-	if (a->username == NULL || a->role == NULL || a->status == NULL ||
+	if (a->username == NULL || (int)a->role < 0 || a->status == NULL ||
 	    a->password_hash == NULL ||
 	    (sqlite3_column_type(st, 2) != SQLITE_NULL && a->display_name == NULL) ||
 	    (sqlite3_column_type(st, 5) != SQLITE_NULL && a->email == NULL) ||
@@ -129,7 +129,7 @@ db_account_add(struct db_conn *c, const struct db_account *a, int64_t *id)
 	if (st == NULL)
 		return -1;
 	if (db_bind_text(st, 1, a->username) || db_bind_text(st, 2, a->display_name) ||
-	    db_bind_text(st, 3, a->role) || bind_section(st, 4, a->section_id) ||
+	    db_bind_text(st, 3, role_name(a->role)) || bind_section(st, 4, a->section_id) ||
 	    db_bind_text(st, 5, a->email) || db_bind_text(st, 6, a->phone) ||
 	    db_bind_text(st, 7, a->status ? a->status : "active") ||
 	    db_bind_text(st, 8, a->password_hash) || db_bind_int(st, 9, a->password_changed) ||
@@ -211,7 +211,7 @@ db_account_update(struct db_conn *c, const struct db_account *a)
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, a->role) || bind_section(st, 2, a->section_id) ||
+	if (db_bind_text(st, 1, role_name(a->role)) || bind_section(st, 2, a->section_id) ||
 	    db_bind_text(st, 3, a->status) || db_bind_text(st, 4, a->display_name) ||
 	    db_bind_text(st, 5, a->email) || db_bind_text(st, 6, a->phone) ||
 	    db_bind_int(st, 7, a->id) || db_exec_stmt(c, st) != 0)
@@ -278,7 +278,6 @@ db_account_free(struct db_account *a)
 		return;
 	free(a->username);
 	free(a->display_name);
-	free(a->role);
 	free(a->email);
 	free(a->phone);
 	free(a->status);

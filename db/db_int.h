@@ -64,6 +64,9 @@ int db_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n);
 
 /* A new copy of a text column, or NULL for SQL NULL (or out of memory). */
 char *db_col_text(sqlite3_stmt *st, int i);
+/* Column i read by parse (role_parse, kind_parse, channel_parse, wf_state_parse): the enum, or
+ * -1 for NULL or a name this binary does not know. */
+int db_col_name(sqlite3_stmt *st, int i, int (*parse)(const char *));
 
 /* Runs a statement that returns no rows: 0 or -1 (logged). Resets it. */
 int db_exec_stmt(struct db_conn *c, sqlite3_stmt *st);

@@ -182,6 +182,13 @@ clocks_put(struct db_conn *c, int64_t item_id, const struct db_item *item)
 	return 0;
 }
 
+/* The stored resume_state: NULL unless the item is paused. */
+static const char *
+resume_name(const struct db_item *item)
+{
+	return item->resume_state == WF_NONE ? NULL : wf_state_name(item->resume_state);
+}
+
 int
 db_item_insert(struct db_conn *c, struct db_item *item)
 {
@@ -190,24 +197,39 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, item->tracking) || db_bind_text(st, 2, item->kind) ||
-	    db_bind_text(st, 3, item->channel) || db_bind_text(st, 4, item->subject) ||
-	    db_bind_text(st, 5, item->body) || db_bind_text(st, 6, item->name) ||
-	    db_bind_text(st, 7, item->phone) || db_bind_text(st, 8, item->email) ||
+	if (db_bind_text(st, 1, item->tracking) ||
+	    db_bind_text(st, 2, kind_name(item->kind)) ||
+	    db_bind_text(st, 3, channel_name(item->channel)) ||
+	    db_bind_text(st, 4, item->subject) ||
+	    db_bind_text(st, 5, item->body) ||
+	    db_bind_text(st, 6, item->name) ||
+	    db_bind_text(st, 7, item->phone) ||
+	    db_bind_text(st, 8, item->email) ||
 	    db_bind_int(st, 9, item->publish != 0) ||
 	    db_bind_blob(st, 10, item->query_hash, sizeof(item->query_hash)) ||
-	    db_bind_int(st, 11, item->received) || db_bind_int(st, 12, item->created) ||
-	    db_bind_int(st, 13, item->created) || db_bind_text(st, 14, item->state) ||
-	    db_bind_text(st, 15, item->resume_state) || bind_opt(st, 16, item->section_id) ||
-	    bind_opt(st, 17, item->assignee_id) || bind_opt(st, 18, item->merged_into) ||
+	    db_bind_int(st, 11, item->received) ||
+	    db_bind_int(st, 12, item->created) ||
+	    db_bind_int(st, 13, item->created) ||
+	    db_bind_text(st, 14, wf_state_name(item->state)) ||
+	    db_bind_text(st, 15, resume_name(item)) ||
+	    bind_opt(st, 16, item->section_id) ||
+	    bind_opt(st, 17, item->assignee_id) ||
+	    bind_opt(st, 18, item->merged_into) ||
 	    db_bind_text(st, 19, item->extension ? item->extension : "none") ||
-	    db_bind_text(st, 20, item->draft) || db_bind_text(st, 21, item->reply) ||
-	    db_bind_text(st, 22, item->reason) || bind_opt(st, 23, item->replied_at) ||
-	    db_bind_int(st, 24, due) || db_bind_text(st, 25, item->public_subject) ||
-	    db_bind_text(st, 26, item->public_body) || db_bind_text(st, 27, item->public_reply) ||
-	    db_bind_int(st, 28, item->published != 0) || db_bind_text(st, 29, item->source_ref) ||
-	    db_bind_text(st, 30, item->address) || db_bind_text(st, 31, item->lat) ||
-	    db_bind_text(st, 32, item->lng) || bind_opt(st, 33, item->waiting_since) ||
+	    db_bind_text(st, 20, item->draft) ||
+	    db_bind_text(st, 21, item->reply) ||
+	    db_bind_text(st, 22, item->reason) ||
+	    bind_opt(st, 23, item->replied_at) ||
+	    db_bind_int(st, 24, due) ||
+	    db_bind_text(st, 25, item->public_subject) ||
+	    db_bind_text(st, 26, item->public_body) ||
+	    db_bind_text(st, 27, item->public_reply) ||
+	    db_bind_int(st, 28, item->published != 0) ||
+	    db_bind_text(st, 29, item->source_ref) ||
+	    db_bind_text(st, 30, item->address) ||
+	    db_bind_text(st, 31, item->lat) ||
+	    db_bind_text(st, 32, item->lng) ||
+	    bind_opt(st, 33, item->waiting_since) ||
 	    db_exec_stmt(c, st) != 0) {
 		db_reset(st);
 		return -1;
@@ -227,23 +249,38 @@ db_item_update(struct db_conn *c, const struct db_item *item)
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, item->kind) || db_bind_text(st, 2, item->channel) ||
-	    db_bind_text(st, 3, item->subject) || db_bind_text(st, 4, item->body) ||
-	    db_bind_text(st, 5, item->name) || db_bind_text(st, 6, item->phone) ||
-	    db_bind_text(st, 7, item->email) || db_bind_int(st, 8, item->publish != 0) ||
-	    db_bind_int(st, 9, item->received) || db_bind_int(st, 10, item->updated) ||
-	    db_bind_text(st, 11, item->state) || db_bind_text(st, 12, item->resume_state) ||
-	    bind_opt(st, 13, item->section_id) || bind_opt(st, 14, item->assignee_id) ||
+	if (db_bind_text(st, 1, kind_name(item->kind)) ||
+	    db_bind_text(st, 2, channel_name(item->channel)) ||
+	    db_bind_text(st, 3, item->subject) ||
+	    db_bind_text(st, 4, item->body) ||
+	    db_bind_text(st, 5, item->name) ||
+	    db_bind_text(st, 6, item->phone) ||
+	    db_bind_text(st, 7, item->email) ||
+	    db_bind_int(st, 8, item->publish != 0) ||
+	    db_bind_int(st, 9, item->received) ||
+	    db_bind_int(st, 10, item->updated) ||
+	    db_bind_text(st, 11, wf_state_name(item->state)) ||
+	    db_bind_text(st, 12, resume_name(item)) ||
+	    bind_opt(st, 13, item->section_id) ||
+	    bind_opt(st, 14, item->assignee_id) ||
 	    bind_opt(st, 15, item->merged_into) ||
 	    db_bind_text(st, 16, item->extension ? item->extension : "none") ||
-	    db_bind_text(st, 17, item->draft) || db_bind_text(st, 18, item->reply) ||
-	    db_bind_text(st, 19, item->reason) || bind_opt(st, 20, item->replied_at) ||
-	    db_bind_int(st, 21, db_item_next_due(item)) || db_bind_text(st, 22, item->public_subject) ||
-	    db_bind_text(st, 23, item->public_body) || db_bind_text(st, 24, item->public_reply) ||
-	    db_bind_int(st, 25, item->published != 0) || db_bind_text(st, 26, item->source_ref) ||
-	    db_bind_text(st, 27, item->address) || db_bind_text(st, 28, item->lat) ||
-	    db_bind_text(st, 29, item->lng) || bind_opt(st, 30, item->waiting_since) ||
-	    db_bind_int(st, 31, item->id) || db_exec_stmt(c, st) != 0) {
+	    db_bind_text(st, 17, item->draft) ||
+	    db_bind_text(st, 18, item->reply) ||
+	    db_bind_text(st, 19, item->reason) ||
+	    bind_opt(st, 20, item->replied_at) ||
+	    db_bind_int(st, 21, db_item_next_due(item)) ||
+	    db_bind_text(st, 22, item->public_subject) ||
+	    db_bind_text(st, 23, item->public_body) ||
+	    db_bind_text(st, 24, item->public_reply) ||
+	    db_bind_int(st, 25, item->published != 0) ||
+	    db_bind_text(st, 26, item->source_ref) ||
+	    db_bind_text(st, 27, item->address) ||
+	    db_bind_text(st, 28, item->lat) ||
+	    db_bind_text(st, 29, item->lng) ||
+	    bind_opt(st, 30, item->waiting_since) ||
+	    db_bind_int(st, 31, item->id) ||
+	    db_exec_stmt(c, st) != 0) {
 		db_reset(st);
 		return -1;
 	}
@@ -298,8 +335,8 @@ read_item(sqlite3_stmt *st, struct db_item *it)
 	memset(it, 0, sizeof(*it));
 	it->id = sqlite3_column_int64(st, 0);
 	it->tracking = db_col_text(st, 1);
-	it->kind = db_col_text(st, 2);
-	it->channel = db_col_text(st, 3);
+	it->kind = (enum kind)db_col_name(st, 2, kind_parse);
+	it->channel = (enum channel)db_col_name(st, 3, channel_parse);
 	it->subject = db_col_text(st, 4);
 	it->body = db_col_text(st, 5);
 	it->name = db_col_text(st, 6);
@@ -312,8 +349,8 @@ read_item(sqlite3_stmt *st, struct db_item *it)
 	it->received = sqlite3_column_int64(st, 11);
 	it->created = sqlite3_column_int64(st, 12);
 	it->updated = sqlite3_column_int64(st, 13);
-	it->state = db_col_text(st, 14);
-	it->resume_state = db_col_text(st, 15);
+	it->state = (enum wf_state)db_col_name(st, 14, wf_state_parse);
+	it->resume_state = (enum wf_state)db_col_name(st, 15, wf_state_parse);
 	it->section_id = sqlite3_column_int64(st, 16);
 	it->assignee_id = sqlite3_column_int64(st, 17);
 	it->merged_into = sqlite3_column_int64(st, 18);
@@ -334,8 +371,8 @@ read_item(sqlite3_stmt *st, struct db_item *it)
 	it->lat = db_col_text(st, 33);
 	it->lng = db_col_text(st, 34);
 	it->waiting_since = sqlite3_column_int64(st, 35);
-	if (it->tracking == NULL || it->kind == NULL || it->channel == NULL ||
-	    it->subject == NULL || it->body == NULL || it->state == NULL || it->extension == NULL) {
+	if (it->tracking == NULL || (int)it->kind < 0 || (int)it->channel < 0 ||
+	    it->subject == NULL || it->body == NULL || (int)it->state < 0 || it->extension == NULL) {
 		db_item_free(it);
 		return -1;
 	}
@@ -434,15 +471,11 @@ db_item_free(struct db_item *it)
 	if (it == NULL)
 		return;
 	free(it->tracking);
-	free(it->kind);
-	free(it->channel);
 	free(it->subject);
 	free(it->body);
 	free(it->name);
 	free(it->phone);
 	free(it->email);
-	free(it->state);
-	free(it->resume_state);
 	free(it->extension);
 	free(it->draft);
 	free(it->reply);
@@ -684,7 +717,7 @@ db_item_list_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_i
 	if (st == NULL)
 		return -1;
 	v = calloc(limit, sizeof(*v));
-	if (v == NULL || db_bind_text(st, 1, f->kind) || db_bind_int(st, 2, f->closed != 0) ||
+	if (v == NULL || db_bind_text(st, 1, kind_name(f->kind)) || db_bind_int(st, 2, f->closed != 0) ||
 	    db_bind_int(st, 3, f->from) || db_bind_int(st, 4, to) ||
 	    db_bind_int(st, 5, f->before_received) || db_bind_int(st, 6, f->before_id) ||
 	    db_bind_int(st, 7, (int64_t)limit))

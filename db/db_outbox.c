@@ -133,35 +133,24 @@ read_row(sqlite3_stmt *st, struct db_outbox *o)
 	return 0;
 }
 
+static int
+read_row_any(sqlite3_stmt *st, void *row)
+{
+	return read_row(st, row);
+}
+
+static void
+free_rows_any(void *rows, size_t n)
+{
+	db_outboxes_free(rows, n);
+}
+
 /* Steps st (bound) to the end, collecting rows into a new array. Resets st. */
 static int
 read_rows(struct db_conn *c, sqlite3_stmt *st, struct db_outbox **out, size_t *n)
 {
-	struct db_outbox *v = NULL, *nv;
-	size_t len = 0, cap = 0;
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = db_grow(v, len, &cap, sizeof(*v));
-		if (nv == NULL)
-			goto fail;
-		v = nv;
-		if (read_row(st, &v[len]) != 0)
-			goto fail;
-		len++;
-	}
-	if (rc != SQLITE_DONE) {
-		db_log("%s", sqlite3_errmsg(c->h));
-		goto fail;
-	}
-	db_reset(st);
-	*out = v;
-	*n = len;
-	return 0;
-fail:
-	db_reset(st);
-	db_outboxes_free(v, len);
-	return -1;
+	return db_list_rows(c, st, sizeof(**out), "outbox", read_row_any, free_rows_any,
+	                    (void **)out, n);
 }
 
 int
@@ -401,53 +390,45 @@ db_notify_missing_add(struct db_conn *c, const struct db_missing_new *m)
 	return sqlite3_changes(c->h) == 0;
 }
 
+static int
+missing_row(sqlite3_stmt *st, void *row)
+{
+	struct db_notify_missing *m = row;
+
+	m->id = sqlite3_column_int64(st, 0);
+	m->item_id = sqlite3_column_int64(st, 1);
+	m->clock = db_col_text(st, 2);
+	m->step = db_col_text(st, 3);
+	m->channel = db_col_text(st, 4);
+	m->account_id = sqlite3_column_int64(st, 5);
+	m->role = db_col_text(st, 6);
+	m->section_id = sqlite3_column_int64(st, 7);
+	m->at = sqlite3_column_int64(st, 8);
+	m->tracking = db_col_text(st, 9);
+	m->username = db_col_text(st, 10);
+	m->section = db_col_text(st, 11);
+	return m->clock && m->step && m->channel && m->role ? 0 : -1;
+}
+
+static void
+missing_rows_free(void *rows, size_t n)
+{
+	db_notify_missing_free(rows, n);
+}
+
 int
 db_notify_missing_list(struct db_conn *c, int limit, struct db_notify_missing **out, size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_MISSING_LIST]);
-	struct db_notify_missing *v = NULL, *nv, *m;
-	size_t len = 0, cap = 0;
-	int rc;
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, limit) != 0)
-		goto fail;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = db_grow(v, len, &cap, sizeof(*v));
-		if (nv == NULL)
-			goto fail;
-		v = nv;
-		m = &v[len];
-		memset(m, 0, sizeof(*m));
-		len++;
-		m->id = sqlite3_column_int64(st, 0);
-		m->item_id = sqlite3_column_int64(st, 1);
-		m->clock = db_col_text(st, 2);
-		m->step = db_col_text(st, 3);
-		m->channel = db_col_text(st, 4);
-		m->account_id = sqlite3_column_int64(st, 5);
-		m->role = db_col_text(st, 6);
-		m->section_id = sqlite3_column_int64(st, 7);
-		m->at = sqlite3_column_int64(st, 8);
-		m->tracking = db_col_text(st, 9);
-		m->username = db_col_text(st, 10);
-		m->section = db_col_text(st, 11);
-		if (m->clock == NULL || m->step == NULL || m->channel == NULL || m->role == NULL)
-			goto fail;
+	if (db_bind_int(st, 1, limit) != 0) {
+		db_reset(st);
+		return -1;
 	}
-	if (rc != SQLITE_DONE) {
-		db_log("%s", sqlite3_errmsg(c->h));
-		goto fail;
-	}
-	db_reset(st);
-	*out = v;
-	*n = len;
-	return 0;
-fail:
-	db_reset(st);
-	db_notify_missing_free(v, len);
-	return -1;
+	return db_list_rows(c, st, sizeof(**out), "notify_missing", missing_row,
+	                    missing_rows_free, (void **)out, n);
 }
 
 void

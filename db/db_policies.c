@@ -21,13 +21,13 @@ static int
 read_row(sqlite3_stmt *st, struct db_policy *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->kind = db_col_text(st, 0);
+	p->kind = (enum kind)db_col_name(st, 0, kind_parse);
 	p->key = db_col_text(st, 1);
 	p->value = db_col_text(st, 2);
 	p->updated_at = sqlite3_column_int64(st, 3);
 	p->updated_by = sqlite3_column_int64(st, 4);
 	p->updated_by_name = db_col_text(st, 5);
-	if (p->kind == NULL || p->key == NULL || p->value == NULL ||
+	if ((int)p->kind < 0 || p->key == NULL || p->value == NULL ||
 	    (sqlite3_column_type(st, 5) != SQLITE_NULL && p->updated_by_name == NULL)) {
 		db_policy_free(p);
 		return -1;
@@ -68,7 +68,7 @@ db_policy_set(struct db_conn *c, const struct db_policy *p)
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, p->kind) || db_bind_text(st, 2, p->key) ||
+	if (db_bind_text(st, 1, kind_name(p->kind)) || db_bind_text(st, 2, p->key) ||
 	    db_bind_text(st, 3, p->value) || db_bind_int(st, 4, p->updated_at))
 		goto fail;
 	if (p->updated_by > 0 ? db_bind_int(st, 5, p->updated_by) : db_bind_text(st, 5, NULL))
@@ -80,13 +80,13 @@ fail:
 }
 
 int
-db_policy_delete(struct db_conn *c, const char *kind, const char *key)
+db_policy_delete(struct db_conn *c, enum kind kind, const char *key)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_DELETE]);
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, kind) || db_bind_text(st, 2, key)) {
+	if (db_bind_text(st, 1, kind_name(kind)) || db_bind_text(st, 2, key)) {
 		db_reset(st);
 		return -1;
 	}
@@ -100,7 +100,6 @@ db_policy_free(struct db_policy *p)
 {
 	if (p == NULL)
 		return;
-	free(p->kind);
 	free(p->key);
 	free(p->value);
 	free(p->updated_by_name);

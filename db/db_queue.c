@@ -98,9 +98,7 @@ db_queue_rows_free(struct db_queue_row *rows, size_t n)
 		return;
 	for (i = 0; i < n; i++) {
 		free(rows[i].tracking);
-		free(rows[i].kind);
 		free(rows[i].subject);
-		free(rows[i].state);
 		free(rows[i].section);
 		free(rows[i].assignee);
 	}
@@ -113,15 +111,15 @@ queue_row(sqlite3_stmt *st, struct db_queue_row *r)
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, 0);
 	r->tracking = db_col_text(st, 1);
-	r->kind = db_col_text(st, 2);
+	r->kind = (enum kind)db_col_name(st, 2, kind_parse);
 	r->subject = db_col_text(st, 3);
-	r->state = db_col_text(st, 4);
+	r->state = (enum wf_state)db_col_name(st, 4, wf_state_parse);
 	r->section = db_col_text(st, 5);
 	r->assignee = db_col_text(st, 6);
 	r->received = sqlite3_column_int64(st, 7);
 	r->next_due = sqlite3_column_int64(st, 8);
 	r->waiting_since = sqlite3_column_int64(st, 9);
-	if (r->tracking == NULL || r->kind == NULL || r->subject == NULL || r->state == NULL)
+	if (r->tracking == NULL || (int)r->kind < 0 || r->subject == NULL || (int)r->state < 0)
 		return -1;
 	return 0;
 }
@@ -134,16 +132,14 @@ db_queue_list(struct db_conn *c, const struct db_queue_filter *f, struct db_queu
 	struct db_queue_row *v = NULL;
 	sqlite3_stmt *st;
 	char *pattern = NULL;
-	const char *state = f->state;
+	const char *state = f->states == DB_STATES_ONE ? wf_state_name(f->state) : NULL;
 	size_t len = 0;
 	int rc = SQLITE_DONE, open_only = 0, limit = f->limit;
 
 	if (limit < 1 || limit > DB_PAGE_MAX)
 		limit = DB_PAGE_MAX;
-	if (state == NULL)
+	if (f->states == DB_STATES_OPEN)
 		open_only = 1;
-	else if (strcmp(state, "all") == 0)
-		state = NULL;
 	if (f->section_id != 0)
 		which = STMT_QUEUE_SECTION;
 	else if (f->assignee_id != 0)
@@ -161,7 +157,7 @@ db_queue_list(struct db_conn *c, const struct db_queue_filter *f, struct db_queu
 		goto fail;
 	if (db_bind_int(st, 1, f->section_id) || db_bind_int(st, 2, f->assignee_id) ||
 	    db_bind_text(st, 3, state) || db_bind_int(st, 4, open_only) ||
-	    db_bind_text(st, 5, f->kind) ||
+	    db_bind_text(st, 5, f->by_kind ? kind_name(f->kind) : NULL) ||
 	    db_bind_int(st, 6, f->due_before != 0 ? f->due_before - 1 : DB_NO_DUE) ||
 	    db_bind_int(st, 7, f->after_id != 0 ? f->after_due : INT64_MIN) ||
 	    db_bind_int(st, 8, f->after_id) || db_bind_text(st, 9, pattern) ||
@@ -196,7 +192,6 @@ db_public_row_free(struct db_public_row *r)
 	if (r == NULL)
 		return;
 	free(r->tracking);
-	free(r->kind);
 	free(r->subject);
 	free(r->body);
 	free(r->reply);
@@ -221,13 +216,13 @@ public_row(sqlite3_stmt *st, struct db_public_row *r)
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, 0);
 	r->tracking = db_col_text(st, 1);
-	r->kind = db_col_text(st, 2);
+	r->kind = (enum kind)db_col_name(st, 2, kind_parse);
 	r->subject = db_col_text(st, 3);
 	r->body = db_col_text(st, 4);
 	r->reply = db_col_text(st, 5);
 	r->received = sqlite3_column_int64(st, 6);
 	r->replied_at = sqlite3_column_int64(st, 7);
-	if (r->tracking == NULL || r->kind == NULL)
+	if (r->tracking == NULL || (int)r->kind < 0)
 		return -1;
 	return 0;
 }

@@ -32,7 +32,7 @@ enum stmt {
 
 #define FACT_COLS                                                                                  \
 	"item_id, section_id, received, accepted, first_end, reopened, ended, outcome, replied_at, " \
-	"reply_result, reply_wd, reply_due, supervised"
+	"reply_result, reply_wd, reply_due, supervised, first_due"
 #define RATING_COLS                                                                                \
 	"id, item_id, round, section_id, at, value, comment, followup, followup_at, followup_by, "   \
 	"followup_note"
@@ -43,7 +43,7 @@ enum stmt {
 static const char *const stmts[STMT__MAX] = {
 	[STMT_FACT_GET] = "SELECT " FACT_COLS " FROM item_facts WHERE item_id = ?",
 	[STMT_FACT_PUT] = "INSERT OR REPLACE INTO item_facts (" FACT_COLS ") "
-	                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_DAILY_ADD] = "INSERT INTO stats_daily (section_id, day, open, overdue, received, "
 	                   "accepted, replied, on_time, late, wd_sum, rejected, merged, closed, "
 	                   "supervised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -173,6 +173,7 @@ db_fact_get(struct db_conn *c, int64_t item_id, struct db_fact *out)
 		                    sqlite3_column_int(st, 10);
 		out->reply_due = sqlite3_column_int64(st, 11);
 		out->supervised = sqlite3_column_int64(st, 12);
+		out->first_due = sqlite3_column_int64(st, 13);
 	}
 	db_reset(st);
 	return rc;
@@ -194,7 +195,8 @@ db_fact_put(struct db_conn *c, const struct db_fact *f)
 	    db_bind_text(st, 10, f->reply_result[0] ? f->reply_result : NULL) ||
 	    (f->reply_wd < 0 ? sqlite3_bind_null(st, 11) != SQLITE_OK :
 	                       db_bind_int(st, 11, f->reply_wd) != 0) ||
-	    bind_opt(st, 12, f->reply_due) || bind_opt(st, 13, f->supervised)) {
+	    bind_opt(st, 12, f->reply_due) || bind_opt(st, 13, f->supervised) ||
+	    bind_opt(st, 14, f->first_due)) {
 		db_reset(st);
 		return -1;
 	}
@@ -353,14 +355,32 @@ bind_period(sqlite3_stmt *st, int64_t from, int64_t to, int64_t only_section, in
 	return 0;
 }
 
+static int
+wd_row(sqlite3_stmt *st, void *row)
+{
+	struct db_stats_wd *w = row;
+
+	w->section_id = sqlite3_column_int64(st, 0);
+	w->wd = sqlite3_column_int(st, 1);
+	w->n = sqlite3_column_int64(st, 2);
+	return 0;
+}
+
+static void
+wd_rows_free(void *rows, size_t n)
+{
+	(void)n;
+	free(rows);
+}
+
 int
 db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t from_day, int32_t to_day,
                 int32_t end_day, int64_t only_section, struct db_stats_row **rows,
                 size_t *nrows, struct db_stats_wd **wd, size_t *nwd)
 {
 	struct db_stats_row *v = NULL;
-	struct db_stats_wd *w = NULL, *nw;
-	size_t n = 0, cap = 0, wn = 0, wcap = 0, q, k;
+	struct db_stats_wd *w = NULL;
+	size_t n = 0, cap = 0, wn = 0, q, k;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -390,21 +410,11 @@ db_stats_period(struct db_conn *c, int64_t from, int64_t to, int32_t from_day, i
 	st = db_prep(c, stmts[STMT_P_WD]);
 	if (st == NULL || bind_period(st, from, to, only_section, from_day, to_day, end_day) != 0)
 		goto fail;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nw = db_grow(w, wn, &wcap, sizeof(*w));
-		if (nw == NULL)
-			goto fail;
-		w = nw;
-		w[wn].section_id = sqlite3_column_int64(st, 0);
-		w[wn].wd = sqlite3_column_int(st, 1);
-		w[wn].n = sqlite3_column_int64(st, 2);
-		wn++;
-	}
-	if (rc != SQLITE_DONE) {
-		db_log("%s", sqlite3_errmsg(c->h));
+	if (db_list_rows(c, st, sizeof(*w), "stats_wd", wd_row, wd_rows_free, (void **)&w, &wn) !=
+	    0) {
+		st = NULL; /* reset by db_list_rows */
 		goto fail;
 	}
-	db_reset(st);
 	*rows = v;
 	*nrows = n;
 	*wd = w;

@@ -80,7 +80,7 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 	for (i = 0; i < item->nclocks; i++)
 		if (strcmp(item->clocks[i].name, "reply") == 0 && item->clocks[i].due > 0)
 			notify_format_time(item->clocks[i].due, due, sizeof(due));
-	kind_label(item->kind, &kzh, &ken);
+	kind_label(kind_name(item->kind), &kzh, &ken);
 	cut(item->subject, 600, quoted, sizeof(quoted));
 	cut(note != NULL ? note : "", sizeof(said) - 1, said, sizeof(said));
 	if (events[ev].repeats)

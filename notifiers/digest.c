@@ -127,7 +127,7 @@ digest_section(struct db_conn *c, const struct notify_config *cfg,
 		else
 			notify_format_time(rows[i].next_due, due, sizeof(due));
 		append(body, DIGEST_MAX, &len, "%s  %-10s  %s%s  %s\n", rows[i].tracking,
-		       rows[i].state, due,
+		       wf_state_name(rows[i].state), due,
 		       rows[i].next_due != DB_NO_DUE && rows[i].next_due < now ? " 逾期" : "",
 		       rows[i].subject);
 	}
@@ -137,7 +137,7 @@ digest_section(struct db_conn *c, const struct notify_config *cfg,
 	    queue_mail(c, cfg, cal, step, s->email, 0, subject, body, now, queued) != 0)
 		goto out;
 	for (i = 0; i < nacc; i++)
-		if (strcmp(acc[i].role, "section_head") == 0 && acc[i].section_id == s->id &&
+		if (acc[i].role == ROLE_SECTION_HEAD && acc[i].section_id == s->id &&
 		    strcmp(acc[i].status, "active") == 0 && acc[i].email != NULL &&
 		    acc[i].email[0] != '\0' &&
 		    queue_mail(c, cfg, cal, step, acc[i].email, acc[i].id, subject, body, now,
@@ -175,7 +175,7 @@ coverage(struct db_conn *c, const struct notify_config *cfg, const struct sla_ca
 	         "dates beyond it count on the base week and are marked provisional.\n",
 	         lastbuf, lastbuf);
 	for (i = 0; i < nacc; i++)
-		if (strcmp(acc[i].role, "admin") == 0 && strcmp(acc[i].status, "active") == 0 &&
+		if (acc[i].role == ROLE_ADMIN && strcmp(acc[i].status, "active") == 0 &&
 		    acc[i].email != NULL && acc[i].email[0] != '\0' &&
 		    queue_mail(c, cfg, cal, step, acc[i].email, acc[i].id, subject, body, now,
 		               queued) != 0)

@@ -113,13 +113,13 @@ to_account(struct scan *s, const struct step *st, const struct db_account *a)
 	if (a->email != NULL && a->email[0] != '\0') {
 		if (queue(s, st, "email", a->email, a) != 0)
 			return -1;
-	} else if (missing(s, st, "email", a->role, a) != 0)
+	} else if (missing(s, st, "email", role_name(a->role), a) != 0)
 		return -1;
 	if (!st->sms)
 		return 0;
 	if (a->phone != NULL && a->phone[0] != '\0')
 		return queue(s, st, "sms", a->phone, a);
-	return missing(s, st, "sms", a->role, a);
+	return missing(s, st, "sms", role_name(a->role), a);
 }
 
 /* Sends st to every active account of role (in section when section_id is not 0). Returns the
@@ -133,7 +133,7 @@ to_role(struct scan *s, const struct step *st, const char *role, int64_t section
 	for (i = 0; i < s->nacc; i++) {
 		const struct db_account *a = &s->acc[i];
 
-		if (strcmp(a->role, role) != 0 || strcmp(a->status, "active") != 0 ||
+		if (strcmp(role_name(a->role), role) != 0 || strcmp(a->status, "active") != 0 ||
 		    (section_id != 0 && a->section_id != section_id))
 			continue;
 		if (to_account(s, st, a) != 0)
@@ -179,8 +179,9 @@ compose(struct step *st, const char *kind, const struct db_clock *k, const char 
 	         "事项 %s（%s）的%s时限为 %s。%s\n"
 	         "主题：%s\n处室：%s\n承办人：%s\n状态：%s\n\n"
 	         "Item %s: the %s clock is due %s. %s\n",
-	         it->tracking, it->kind, clock_zh(k->name, 0), due, extra_zh, it->subject,
-	         section_of(it), it->assignee_name != NULL ? it->assignee_name : "-", it->state,
+	         it->tracking, kind_name(it->kind), clock_zh(k->name, 0), due, extra_zh, it->subject,
+	         section_of(it), it->assignee_name != NULL ? it->assignee_name : "-",
+	         wf_state_name(it->state),
 	         it->tracking, clock_zh(k->name, 1), due, extra_en);
 	snprintf(st->text, sizeof(st->text), "【civicdesk】%s %s%s时限%.16s%s", kind, it->tracking,
 	         clock_zh(k->name, 0), due, extra_zh);

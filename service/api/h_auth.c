@@ -113,7 +113,7 @@ h_me(struct req *req, struct resp *resp)
 	}
 	resp_json(resp, 200,
 	          json_pack("{s:s, s:s, s:o, s:s?, s:s?, s:s?, s:b, s:s}", "username", a.username,
-	                    "role", a.role, "section", section_json(req, a.section_id),
+	                    "role", role_name(a.role), "section", section_json(req, a.section_id),
 	                    "display_name", a.display_name, "email", a.email, "phone", a.phone,
 	                    "must_change", s->must_change, "csrf_token", s->csrf_token));
 	db_account_free(&a);

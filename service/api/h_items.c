@@ -209,8 +209,8 @@ created_json(struct req *req, const struct db_item *item, const char *code)
 {
 	struct sla_calendar *cal = app_calendar(req->app);
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "tracking", item->tracking,
-	                      "query_code", code, "state", item->state, "kind", item->kind,
-	                      "channel", item->channel, "received", json_time(item->received),
+	                      "query_code", code, "state", wf_state_name(item->state), "kind",
+	                      kind_name(item->kind), "channel", channel_name(item->channel), "received", json_time(item->received),
 	                      "clocks", clocks_json(item, cal, req->now));
 
 	sla_calendar_unref(cal);

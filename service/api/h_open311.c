@@ -324,10 +324,10 @@ masked(const struct app *app, const char *edited, const char *text, const struct
 }
 
 static int
-is_closed(const char *state)
+is_closed(enum wf_state state)
 {
-	return strcmp(state, "replied") == 0 || strcmp(state, "closed") == 0 ||
-	       strcmp(state, "rejected") == 0 || strcmp(state, "merged") == 0;
+	return state == WF_REPLIED || state == WF_CLOSED || state == WF_REJECTED ||
+	       state == WF_MERGED;
 }
 
 /* The public Open311 view of an item under core_public_view's rule: every GeoReport field is in
@@ -337,7 +337,7 @@ static json_t *
 request_json(const struct app *app, const struct db_item *item)
 {
 	enum public_view view = core_public_view(item);
-	int k = kind_parse(item->kind), full = view == PUBLIC_FULL;
+	int k = (int)item->kind, full = view == PUBLIC_FULL;
 	const struct db_clock *reply = NULL;
 	size_t i;
 
@@ -351,7 +351,7 @@ request_json(const struct app *app, const struct db_item *item)
 	    "service_request_id", item->tracking, "status",
 	    is_closed(item->state) ? "closed" : "open", "status_notes",
 	    full ? masked(app, item->public_reply, item->reply, item) : json_null(), "service_name",
-	    k >= 0 ? services[k].name : item->kind, "service_code", item->kind, "description",
+	    services[k].name, "service_code", kind_name(item->kind), "description",
 	    full ? masked(app, item->public_body, item->body, item) : json_null(), "agency_responsible",
 	    full ? json_str_or_null(item->section_name) : json_null(), "requested_datetime",
 	    json_time(item->received), "updated_datetime", json_time(item->updated),
@@ -549,7 +549,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 			    !in_list(status, closed ? "closed" : "open"))
 				continue;
 			memset(&f, 0, sizeof(f));
-			f.kind = kind_name((enum kind)k);
+			f.kind = (enum kind)k;
 			f.closed = closed;
 			f.from = start;
 			f.to = end;

@@ -146,7 +146,7 @@ h_admin_policies_patch(struct req *req, struct resp *resp)
 	for (k = 0; k < POLICY_KEY__MAX; k++) {
 		if (set & (1u << k)) {
 			memset(&row, 0, sizeof(row));
-			row.kind = (char *)kind_name((enum kind)kind);
+			row.kind = (enum kind)kind;
 			row.key = (char *)policy_key_name((enum policy_key)k);
 			row.value = values[k];
 			row.updated_at = req->now;
@@ -154,7 +154,7 @@ h_admin_policies_patch(struct req *req, struct resp *resp)
 			if (db_policy_set(req->db, &row) != 0)
 				goto fail;
 		} else if ((clear & (1u << k)) &&
-		           db_policy_delete(req->db, kind_name((enum kind)kind),
+		           db_policy_delete(req->db, (enum kind)kind,
 		                            policy_key_name((enum policy_key)k)) < 0) {
 			goto fail;
 		}

@@ -23,7 +23,7 @@ static json_t *
 public_json(const struct db_public_row *r)
 {
 	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "tracking", r->tracking, "kind",
-	                 r->kind, "subject", str_json(r->subject), "body", str_json(r->body),
+	                 kind_name(r->kind), "subject", str_json(r->subject), "body", str_json(r->body),
 	                 "reply", str_json(r->reply), "received", json_time(r->received), "replied",
 	                 json_time(r->replied_at));
 }

@@ -134,11 +134,15 @@ read_filter(struct req *req, struct resp *resp, struct db_queue_filter *f)
 	}
 	s = req_query(req, "state");
 	if (s != NULL && *s != '\0' && strcmp(s, "open") != 0) {
-		if (strcmp(s, "all") != 0 && wf_state_parse(s) < 0) {
+		if (strcmp(s, "all") == 0) {
+			f->states = DB_STATES_ALL;
+		} else if (wf_state_parse(s) >= 0) {
+			f->states = DB_STATES_ONE;
+			f->state = (enum wf_state)wf_state_parse(s);
+		} else {
 			resp_error_field(resp, 400, "state", "state must be a state, open or all");
 			return -1;
 		}
-		f->state = s;
 	}
 	s = req_query(req, "kind");
 	if (s != NULL && *s != '\0') {
@@ -147,7 +151,8 @@ read_filter(struct req *req, struct resp *resp, struct db_queue_filter *f)
 			                 "kind must be letter, complaint or consultation");
 			return -1;
 		}
-		f->kind = s;
+		f->by_kind = 1;
+		f->kind = (enum kind)kind_parse(s);
 	}
 	s = req_query(req, "overdue");
 	if (s != NULL && *s != '\0') {
@@ -228,8 +233,8 @@ h_queue(struct req *req, struct resp *resp)
 		int running = r->next_due != DB_NO_DUE;
 
 		o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "tracking",
-		              r->tracking, "kind", r->kind, "subject", r->subject, "state",
-		              r->state, "section", str_json(r->section), "assignee",
+		              r->tracking, "kind", kind_name(r->kind), "subject", r->subject, "state",
+		              wf_state_name(r->state), "section", str_json(r->section), "assignee",
 		              str_json(r->assignee), "received", json_time(r->received), "next_due",
 		              running ? json_time(r->next_due) : json_null(), "overdue",
 		              running && r->next_due < req->now);

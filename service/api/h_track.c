@@ -54,7 +54,7 @@ h_track(struct req *req, struct resp *resp)
 	history = item_history_json(req->db, item.id, 1);
 	cal = app_calendar(req->app);
 	j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "tracking", item.tracking, "state",
-	              item.state, "kind", item.kind, "subject", item.subject, "received",
+	              wf_state_name(item.state), "kind", kind_name(item.kind), "subject", item.subject, "received",
 	              json_time(item.received), "clocks", clocks_json(&item, cal, req->now),
 	              "history", history ? history : json_array());
 	sla_calendar_unref(cal);
@@ -62,7 +62,7 @@ h_track(struct req *req, struct resp *resp)
 		json_object_set_new(j, "reply", json_string(item.reply));
 		json_object_set_new(j, "replied_at", json_time(item.replied_at));
 	}
-	if (j != NULL && item.reason != NULL && strcmp(item.state, "rejected") == 0)
+	if (j != NULL && item.reason != NULL && item.state == WF_REJECTED)
 		json_object_set_new(j, "reason", json_string(item.reason));
 	if (j != NULL && item.replied_at != 0) /* the citizen's own rating, without follow-up */
 		json_object_set_new(j, "rating", rating_json(req->db, item.id, 0));
@@ -121,7 +121,7 @@ h_track_supplement(struct req *req, struct resp *resp)
 		goto out;
 	}
 	resp_json(resp, 200, json_pack("{s:s, s:s}", "tracking", item.tracking, "state",
-	                               item.state));
+	                               wf_state_name(item.state)));
 	db_item_free(&item);
 out:
 	json_decref(j);
@@ -174,7 +174,7 @@ h_track_withdraw(struct req *req, struct resp *resp)
 		goto out;
 	}
 	resp_json(resp, 200, json_pack("{s:s, s:s, s:b}", "tracking", item.tracking, "state",
-	                               item.state, "publish", item.publish));
+	                               wf_state_name(item.state), "publish", item.publish));
 	db_item_free(&item);
 out:
 	json_decref(j);

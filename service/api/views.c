@@ -116,7 +116,7 @@ account_json(struct db_conn *c, const struct db_account *a)
 		db_section_free(&s);
 	}
 	j = json_pack("{s:s, s:s?, s:s, s:o, s:s?, s:s?, s:s, s:b, s:o, s:o}", "username",
-	              a->username, "display_name", a->display_name, "role", a->role, "section",
+	              a->username, "display_name", a->display_name, "role", role_name(a->role), "section",
 	              section, "email", a->email, "phone", a->phone, "status", a->status,
 	              "must_change", a->must_change, "password_changed",
 	              time_json(a->password_changed), "created", time_json(a->created));
@@ -282,8 +282,8 @@ answer(struct req *req, struct resp *resp, const char *tracking, int read)
 		                     "content_type", att[i].content_type));
 	cal = app_calendar(req->app);
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:o, s:o, s:o}",
-	              "tracking", item.tracking, "kind", item.kind, "channel", item.channel,
-	              "state", item.state, "subject", item.subject, "body", item.body, "name",
+	              "tracking", item.tracking, "kind", kind_name(item.kind), "channel",
+	              channel_name(item.channel), "state", wf_state_name(item.state), "subject", item.subject, "body", item.body, "name",
 	              json_str_or_null(item.name), "phone", json_str_or_null(item.phone), "email",
 	              json_str_or_null(item.email), "publish", item.publish, "received",
 	              json_time(item.received), "created", json_time(item.created), "updated",

@@ -82,7 +82,6 @@ cmd_ingest_mail(int argc, char **argv)
 	}
 	if (app_open(&app, config, stderr) != 0) {
 		/* the database busy (another writer) or unavailable: the MTA retries */
-		app_close(&app);
 		free(raw);
 		return EX_TEMPFAIL;
 	}

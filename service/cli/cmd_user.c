@@ -93,7 +93,7 @@ user_list(struct db_conn *c)
 	for (i = 0; i < n; i++) {
 		int has = v[i].section_id != 0 && db_section_get(c, v[i].section_id, &s) > 0;
 
-		printf("%s\t%s\t%s\t%s%s\n", v[i].username, v[i].role, has ? s.name : "-",
+		printf("%s\t%s\t%s\t%s%s\n", v[i].username, role_name(v[i].role), has ? s.name : "-",
 		       v[i].status, v[i].must_change ? "\tmust-change" : "");
 		if (has)
 			db_section_free(&s);

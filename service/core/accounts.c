@@ -153,7 +153,7 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
 	}
 	a.username = (char *)spec->username;
 	a.display_name = or_null(spec->display_name);
-	a.role = (char *)spec->role;
+	a.role = (enum role)role_parse(spec->role);
 	a.email = or_null(spec->email);
 	a.phone = or_null(spec->phone);
 	a.status = (char *)"active";
@@ -201,7 +201,6 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 	struct db_section old_sec;
 	char hash[AUTH_HASH_SIZE], detail[DETAIL_MAX] = "";
 	const char *old_status = NULL, *action;
-	char *old_role = NULL;
 	int64_t now = app_now(app), section_id;
 	enum acct_err e;
 	size_t i;
@@ -257,14 +256,8 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 		}
 	}
 	if (ch->role != NULL) {
-		note_change(detail, sizeof(detail), "role", a.role, ch->role);
-		old_role = a.role;
-		a.role = strdup(ch->role);
-		if (a.role == NULL) {
-			a.role = old_role;
-			old_role = NULL;
-			goto nomem;
-		}
+		note_change(detail, sizeof(detail), "role", role_name(a.role), ch->role);
+		a.role = (enum role)role_parse(ch->role);
 	}
 #define SET_TEXT(f)                                                                                \
 	do {                                                                                       \
@@ -316,18 +309,15 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 		goto store;
 	if (db_commit(c) != 0)
 		goto store;
-	free(old_role);
 	free((char *)old_status);
 	db_account_free(&a);
 	return ACCT_OK;
 nomem:
 	db_rollback(c);
-	free(old_role);
 	free((char *)old_status);
 	db_account_free(&a);
 	return fail(err, ACCT_ERROR, NULL, "out of memory");
 store:
-	free(old_role);
 	free((char *)old_status);
 	db_account_free(&a);
 	return storage(c, err);

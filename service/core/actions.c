@@ -85,7 +85,7 @@ precheck(const struct wf_transition *t, const struct db_item *item, enum wf_stat
 		if (by->role != ROLE_SECTION_HEAD &&
 		    !(WF_BIT(state) & (WF_BIT(WF_RECEIVED) | WF_BIT(WF_ASSIGNED) |
 		                       WF_BIT(WF_FORWARDED)))) {
-			snprintf(msg, size, "assign is not possible from state %s", item->state);
+			snprintf(msg, size, "assign is not possible from state %s", wf_state_name(item->state));
 			return 1;
 		}
 		return 0;
@@ -202,7 +202,7 @@ find_assignee(struct db_conn *c, const char *username, int64_t section_id, int64
 		return 0;
 	}
 	ok = strcmp(a.status, "active") == 0 &&
-	     (strcmp(a.role, "handler") == 0 || strcmp(a.role, "section_head") == 0) &&
+	     (a.role == ROLE_HANDLER || a.role == ROLE_SECTION_HEAD) &&
 	     a.section_id == section_id;
 	*id = a.id;
 	db_account_free(&a);
@@ -371,9 +371,11 @@ apply_fields(struct app *app, struct db_conn *c, const struct by *s, const struc
 		return 0;
 	case WF_ASK_CITIZEN:
 		item->waiting_since = now;
-		return core_set_str(&item->resume_state, wf_state_name(state)) == 0 ? 0 : -1;
+		item->resume_state = state;
+		return 0;
 	case WF_CITIZEN_ANSWER:
-		return core_set_str(&item->resume_state, NULL);
+		item->resume_state = WF_NONE;
+		return 0;
 	case WF_REQUEST_EXTENSION:
 		return core_set_str(&item->extension, "requested");
 	case WF_APPROVE_EXTENSION:
@@ -397,8 +399,8 @@ apply_fields(struct app *app, struct db_conn *c, const struct by *s, const struc
 		rc = db_item_get(c, in->target, &target);
 		if (rc < 0)
 			return core_fail(err, CORE_ERROR, NULL, "the target cannot be read");
-		if (rc == 0 || target.id == item->id || strcmp(target.state, "merged") == 0 ||
-		    strcmp(target.state, "rejected") == 0) {
+		if (rc == 0 || target.id == item->id || target.state == WF_MERGED ||
+		    target.state == WF_REJECTED) {
 			if (rc > 0)
 				db_item_free(&target);
 			return core_fail(err, CORE_INVALID, "target",
@@ -424,7 +426,7 @@ audit_refused(struct db_conn *c, int64_t now, const struct by *by, const char *a
 	char detail[64];
 
 	snprintf(detail, sizeof(detail), "refused (%s) from %s", core_strerror(err->code),
-	         item->state);
+	         wf_state_name(item->state));
 	audit_write(c, now, &who, action, item->tracking, 0, detail);
 }
 
@@ -489,15 +491,15 @@ reply_to_merged(struct app *app, struct db_conn *c, const struct by *by, const c
 		h.actor_id = by->id;
 		h.actor = (char *)by->name;
 		h.action = (char *)"send_reply";
-		h.from_state = m.state;
-		h.to_state = m.state;
+		h.from_state = (char *)wf_state_name(m.state);
+		h.to_state = (char *)wf_state_name(m.state);
 		h.note = note;
 		h.citizen = 1;
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = CORE_EV_ACTION;
 		ev.item = &m;
 		ev.action = WF_SEND_REPLY;
-		ev.from_state = m.state;
+		ev.from_state = wf_state_name(m.state);
 		ev.note = note;
 		ev.at = now;
 		if (db_item_update(c, &m) != 1 || db_history_add(c, m.id, &h) != 0 ||
@@ -533,8 +535,8 @@ note_merge_on_target(struct db_conn *c, const struct by *by, const struct db_ite
 	h.actor_id = by->id;
 	h.actor = (char *)by->name;
 	h.action = (char *)"merged_in";
-	h.from_state = target.state;
-	h.to_state = target.state;
+	h.from_state = (char *)wf_state_name(target.state);
+	h.to_state = (char *)wf_state_name(target.state);
 	h.note = note;
 	rc = db_history_add(c, target.id, &h);
 	db_item_free(&target);
@@ -555,8 +557,9 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	struct policy policy;
 	struct db_history h;
 	const char *note;
-	char from[32], detail[80], msg[160];
-	int state, next, kind, ret = -1, rc;
+	const char *from;
+	char detail[80], msg[160];
+	int state, next, ret = -1, rc;
 
 	err->code = CORE_OK;
 	err->state = -1;
@@ -570,16 +573,11 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 		          "no item matches this tracking number and query code");
 		goto out;
 	}
-	state = wf_state_parse(txn.item.state);
-	if (state < 0) {
-		log_err("item %s has an unknown state %s", txn.item.tracking, txn.item.state);
-		core_fail(err, CORE_ERROR, NULL, "the item's state is unknown");
-		goto out;
-	}
+	state = (int)txn.item.state;
 	if (by->role < 0) {
 		if (!(t->from & WF_BIT(state))) {
 			snprintf(msg, sizeof(msg), "%s is not possible from state %s", t->name,
-			         txn.item.state);
+			         wf_state_name(txn.item.state));
 			conflict(err, &txn.item, (enum wf_state)state, by, now, msg);
 			goto refused;
 		}
@@ -596,7 +594,7 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 			goto refused;
 		case WF_ERR_STATE:
 			snprintf(msg, sizeof(msg), "%s is not possible from state %s", t->name,
-			         txn.item.state);
+			         wf_state_name(txn.item.state));
 			conflict(err, &txn.item, (enum wf_state)state, by, now, msg);
 			goto refused;
 		case WF_OK:
@@ -615,7 +613,7 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	if (check_needs(t, in, err) != 0)
 		goto out;
 	next = wf_next_state(a, (enum wf_state)state,
-	                     txn.item.resume_state ? wf_state_parse(txn.item.resume_state) : -1);
+	                     txn.item.resume_state);
 	if (next < 0)
 		next = WF_IN_PROGRESS; /* waiting without a remembered state: back to work */
 	note = in->note;
@@ -629,27 +627,19 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 			goto refused;
 		goto out;
 	}
-	kind = kind_parse(txn.item.kind);
-	if (kind < 0) {
-		core_fail(err, CORE_ERROR, NULL, "the item's kind is unknown");
-		goto out;
-	}
-	app_policy(app, (enum kind)kind, &policy);
+	app_policy(app, txn.item.kind, &policy);
 	cal = app_calendar(app);
 	core_apply_clocks(t, &txn.item, &policy, cal, now);
-	snprintf(from, sizeof(from), "%s", txn.item.state);
-	if (core_set_str(&txn.item.state, wf_state_name((enum wf_state)next)) != 0) {
-		core_fail(err, CORE_ERROR, NULL, "out of memory");
-		goto out;
-	}
+	from = wf_state_name(txn.item.state);
+	txn.item.state = (enum wf_state)next;
 	txn.item.updated = now;
 	memset(&h, 0, sizeof(h));
 	h.at = now;
 	h.actor_id = by->id;
 	h.actor = (char *)by->name;
 	h.action = (char *)t->name;
-	h.from_state = from;
-	h.to_state = txn.item.state;
+	h.from_state = (char *)from;
+	h.to_state = (char *)wf_state_name(txn.item.state);
 	h.note = (char *)note;
 	h.citizen = t->citizen;
 	memset(&ev, 0, sizeof(ev));
@@ -659,7 +649,7 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	ev.from_state = from;
 	ev.note = note;
 	ev.at = now;
-	snprintf(detail, sizeof(detail), "%s -> %s", from, txn.item.state);
+	snprintf(detail, sizeof(detail), "%s -> %s", from, wf_state_name(txn.item.state));
 	if ((a == WF_SEND_REPLY && reply_to_merged(app, c, by, addr, &txn.item, now) != 0) ||
 	    (a == WF_MERGE &&
 	     note_merge_on_target(c, by, &txn.item, txn.item.merged_into, now) != 0)) {
@@ -716,7 +706,7 @@ core_citizen_withdraw(struct app *app, struct db_conn *c, const char *tracking, 
 	struct core_event ev;
 	struct core_txn txn;
 	struct db_history h;
-	char from[32];
+	const char *from = "";
 	size_t i;
 	int state, ret = -1;
 
@@ -730,8 +720,8 @@ core_citizen_withdraw(struct app *app, struct db_conn *c, const char *tracking, 
 		          "no item matches this tracking number and query code");
 		goto out;
 	}
-	state = wf_state_parse(txn.item.state);
-	snprintf(from, sizeof(from), "%s", txn.item.state);
+	state = (int)txn.item.state;
+	from = wf_state_name(txn.item.state);
 	/* consent withdrawn takes it off the board and out of Open311 at once */
 	txn.item.publish = 0;
 	txn.item.published = 0;
@@ -739,7 +729,7 @@ core_citizen_withdraw(struct app *app, struct db_conn *c, const char *tracking, 
 		if (state < 0 || state == WF_REPLIED || state == WF_CLOSED || state == WF_REJECTED ||
 		    state == WF_MERGED) {
 			core_fail(err, CORE_CONFLICT, NULL, "%s is %s: there is nothing to withdraw",
-			          txn.item.tracking, txn.item.state);
+			          txn.item.tracking, from);
 			err->code_name = "not_open";
 			goto out;
 		}
@@ -755,19 +745,19 @@ core_citizen_withdraw(struct app *app, struct db_conn *c, const char *tracking, 
 		clocks_freeze(&txn.item, now);
 		txn.item.next_due = db_item_next_due(&txn.item);
 		txn.item.waiting_since = 0;
-		if (core_set_str(&txn.item.reason, "withdrawn by the citizen") != 0 ||
-		    core_set_str(&txn.item.state, wf_state_name(WF_CLOSED)) != 0) {
+		if (core_set_str(&txn.item.reason, "withdrawn by the citizen") != 0) {
 			core_fail(err, CORE_ERROR, NULL, "out of memory");
 			goto out;
 		}
+		txn.item.state = WF_CLOSED;
 	}
 	txn.item.updated = now;
 	memset(&h, 0, sizeof(h));
 	h.at = now;
 	h.actor = (char *)"citizen";
 	h.action = (char *)(item_too ? "withdraw" : "withdraw_consent");
-	h.from_state = from;
-	h.to_state = txn.item.state;
+	h.from_state = (char *)from;
+	h.to_state = (char *)wf_state_name(txn.item.state);
 	h.note = (char *)(item_too ? "withdrawn by the citizen" : "consent to publication withdrawn");
 	h.citizen = 1;
 	memset(&ev, 0, sizeof(ev));

@@ -158,26 +158,14 @@ out:
 	return rc;
 }
 
-int
-app_open(struct app *app, const char *config_path, FILE *demo_out)
+/* The parts of app_open that may fail after the locks exist; app_open closes what they opened. */
+static int
+open_parts(struct app *app, const char *config_path, FILE *demo_out)
 {
 	char err[1024];
 	const char *path = config_path;
 	int explicit_path = path != NULL, created = 0;
 
-	memset(app, 0, sizeof(*app));
-	/* Once, before any thread: randomness and hashing (auth.c) need it. */
-	if (sodium_init() < 0) {
-		fprintf(stderr, "civicdesk: libsodium cannot be initialised\n");
-		return -1;
-	}
-	pthread_mutex_init(&app->cal_lock, NULL);
-	pthread_mutex_init(&app->policy_lock, NULL);
-	pthread_mutex_init(&app->policy_write, NULL);
-	sem_init(&app->pwhash_slots, 0, AUTH_PWHASH_SLOTS);
-#ifdef CIVICDESK_TEST_HOOKS
-	pthread_mutex_init(&app->test_lock, NULL);
-#endif
 	if (path == NULL && getenv("CIVICDESK_CONFIG") != NULL) {
 		path = getenv("CIVICDESK_CONFIG");
 		explicit_path = 1;
@@ -243,6 +231,29 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 	}
 	if (db_submitter_start(app->db, &app->submitter) != 0) {
 		fprintf(stderr, "civicdesk: cannot start the database writer\n");
+		return -1;
+	}
+	return 0;
+}
+
+int
+app_open(struct app *app, const char *config_path, FILE *demo_out)
+{
+	memset(app, 0, sizeof(*app));
+	/* Once, before any thread: randomness and hashing (auth.c) need it. */
+	if (sodium_init() < 0) {
+		fprintf(stderr, "civicdesk: libsodium cannot be initialised\n");
+		return -1;
+	}
+	pthread_mutex_init(&app->cal_lock, NULL);
+	pthread_mutex_init(&app->policy_lock, NULL);
+	pthread_mutex_init(&app->policy_write, NULL);
+	sem_init(&app->pwhash_slots, 0, AUTH_PWHASH_SLOTS);
+#ifdef CIVICDESK_TEST_HOOKS
+	pthread_mutex_init(&app->test_lock, NULL);
+#endif
+	if (open_parts(app, config_path, demo_out) != 0) {
+		app_close(app);
 		return -1;
 	}
 	return 0;

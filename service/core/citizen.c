@@ -19,8 +19,9 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 	struct core_txn txn;
 	struct policy policy;
 	struct db_history h;
-	char from[32], detail[80];
-	int state, next, kind, answer, ret = -1;
+	const char *from;
+	char detail[80];
+	int state, next, answer, ret = -1;
 	size_t i;
 
 	err->code = CORE_OK;
@@ -31,29 +32,20 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 		core_fail(err, CORE_NOT_FOUND, NULL, "item %s is not the sender's", in->tracking);
 		goto out;
 	}
-	state = wf_state_parse(txn.item.state);
-	kind = kind_parse(txn.item.kind);
-	if (state < 0 || kind < 0) {
-		core_fail(err, CORE_ERROR, NULL, "the item's state or kind is unknown");
-		goto out;
-	}
-	snprintf(from, sizeof(from), "%s", txn.item.state);
+	state = (int)txn.item.state;
+	from = wf_state_name(txn.item.state);
 	answer = state == WF_WAITING_CITIZEN;
 	memset(&ev, 0, sizeof(ev));
 	if (answer) {
 		next = wf_next_state(WF_CITIZEN_ANSWER, (enum wf_state)state,
-		                     txn.item.resume_state ? wf_state_parse(txn.item.resume_state)
-		                                           : -1);
+		                     txn.item.resume_state);
 		if (next < 0)
 			next = WF_IN_PROGRESS;
-		app_policy(app, (enum kind)kind, &policy);
+		app_policy(app, txn.item.kind, &policy);
 		cal = app_calendar(app);
 		core_apply_clocks(t, &txn.item, &policy, cal, now);
-		if (core_set_str(&txn.item.resume_state, NULL) != 0 ||
-		    core_set_str(&txn.item.state, wf_state_name((enum wf_state)next)) != 0) {
-			core_fail(err, CORE_ERROR, NULL, "out of memory");
-			goto out;
-		}
+		txn.item.resume_state = WF_NONE;
+		txn.item.state = (enum wf_state)next;
 		ev.kind = CORE_EV_ACTION;
 		ev.item = &txn.item;
 		ev.action = (int)WF_CITIZEN_ANSWER;
@@ -66,8 +58,8 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 	h.at = now;
 	h.actor = (char *)"citizen";
 	h.action = (char *)(answer ? t->name : "citizen_mail");
-	h.from_state = from;
-	h.to_state = txn.item.state;
+	h.from_state = (char *)from;
+	h.to_state = (char *)wf_state_name(txn.item.state);
 	h.note = (char *)in->text;
 	h.citizen = 1;
 	for (i = 0; i < in->natt; i++)
@@ -79,7 +71,7 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 		core_fail(err, CORE_ERROR, NULL, "the message could not be stored");
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "by e-mail: %s -> %s", from, txn.item.state);
+	snprintf(detail, sizeof(detail), "by e-mail: %s -> %s", from, wf_state_name(txn.item.state));
 	if (txn_commit(&txn, &who, &h, detail, answer ? &ev : NULL, err) != 0)
 		goto out;
 	*answered = answer;

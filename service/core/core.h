@@ -22,32 +22,10 @@
 #define CIVICDESK_VERSION "0.1.0"
 
 
-/* --- domain names (names.c) -------------------------------------------------------------- */
+/* --- domain names ------------------------------------------------------------------------ */
 
-enum role {
-	ROLE_HANDLER,
-	ROLE_SECTION_HEAD,
-	ROLE_DISPATCHER,
-	ROLE_SUPERVISOR,
-	ROLE_ADMIN,
-	ROLE__MAX
-};
-#define ROLE_BIT(r) (1u << (r))
-#define ROLES_STAFF ((1u << ROLE__MAX) - 1)
-
-enum kind { KIND_LETTER, KIND_COMPLAINT, KIND_CONSULTATION, KIND__MAX };
-enum channel { CHANNEL_WEB, CHANNEL_EMAIL, CHANNEL_POST, CHANNEL_PHONE, CHANNEL__MAX };
-enum clock_name { CLOCK_FORWARD, CLOCK_REPLY, CLOCK_EXPLAIN, CLOCK__MAX };
-
-/* Names as stored and as the API spells them; *_parse returns the enum or -1. */
-const char *role_name(enum role r);
-int role_parse(const char *s);
-const char *kind_name(enum kind k);
-int kind_parse(const char *s);
-const char *channel_name(enum channel c);
-int channel_parse(const char *s);
-const char *clock_label(enum clock_name c);
-int clock_parse(const char *s);
+/* enum role, kind, channel, wf_state and clock_name, with role_name, kind_name, …, clock_label
+ * and their *_parse, live in db.h: they are the names the store holds. */
 
 /* --- configuration (config.c) ------------------------------------------------------------ */
 
@@ -395,8 +373,9 @@ void app_policies(struct app *app, struct policies *out);
 void app_policies_swap(struct app *app, const struct policies *p);
 /* Loads the configuration (--config FILE / CIVICDESK_CONFIG / ./civicdesk.conf), sets the time
  * zone, loads the calendar and opens the database into app, for every command. Returns 0 or -1
- * (message printed). A database it creates gets the demo data (with demo = 1), printed on
- * `demo_out`: stdout for serve, stderr for commands whose stdout scripts read. */
+ * (message printed; on failure everything is closed again, do not call app_close). A database
+ * it creates gets the demo data (with demo = 1), printed on `demo_out`: stdout for serve,
+ * stderr for commands whose stdout scripts read. */
 int app_open(struct app *app, const char *config_path, FILE *demo_out);
 void app_close(struct app *app);
 
@@ -673,28 +652,7 @@ int audit_write(struct db_conn *c, int64_t now, const struct actor *who, const c
 
 /* --- workflow (workflow.c) ---------------------------------------------------------------- */
 
-/* The states of an item (DESIGN.md "Items and clocks"). Approval is a state of its own: a
- * section head's approval moves a reviewed draft in_review -> approved, and sending the reply
- * is a separate action approved -> replied, so that who approved and who sent (and when) are
- * two rows of the history, and an approved reply can wait for sending without a flag. */
-enum wf_state {
-	WF_RECEIVED,
-	WF_ASSIGNED,
-	WF_IN_PROGRESS,
-	WF_WAITING_CITIZEN,
-	WF_EXTENSION_REQUESTED,
-	WF_DRAFTED,
-	WF_IN_REVIEW,
-	WF_RETURNED,
-	WF_APPROVED,
-	WF_REPLIED,
-	WF_CLOSED,
-	WF_FORWARDED,
-	WF_REJECTED,
-	WF_MERGED,
-	WF_STATE__MAX
-};
-#define WF_BIT(s) (1u << (s))
+/* enum wf_state (the states of an item) and WF_BIT are in db.h. */
 
 /* The actions of POST /api/v1/items/{tracking}/actions/{action}. */
 enum wf_action {
@@ -767,9 +725,7 @@ enum wf_verdict {
 	WF_ERR_STATE,   /* 409: not from the item's current state */
 };
 
-const char *wf_state_name(enum wf_state s);
 /* The state or -1. */
-int wf_state_parse(const char *s);
 /* The action named s or -1. */
 int wf_action_parse(const char *s);
 /* The table row of an action (never NULL for a valid action). */

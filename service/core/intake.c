@@ -238,8 +238,8 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	memset(h, 0, sizeof(*h));
 	memset(sub, 0, sizeof(*sub));
 	query_code_new(code);
-	item->kind = strdup(kind_name(kind));
-	item->channel = strdup(channel_name(in->channel));
+	item->kind = kind;
+	item->channel = in->channel;
 	item->subject = strdup(in->subject);
 	item->body = strdup(in->body);
 	item->name = dup_opt(in->name);
@@ -248,10 +248,10 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	item->address = dup_opt(in->address);
 	item->lat = dup_opt(in->lat);
 	item->lng = dup_opt(in->lng);
-	item->state = strdup("received");
+	item->state = WF_RECEIVED;
+	item->resume_state = WF_NONE;
 	item->extension = strdup("none");
-	if (item->kind == NULL || item->channel == NULL || item->subject == NULL ||
-	    item->body == NULL || item->state == NULL || item->extension == NULL ||
+	if (item->subject == NULL || item->body == NULL || item->extension == NULL ||
 	    (present(in->name) && item->name == NULL) ||
 	    (present(in->phone) && item->phone == NULL) ||
 	    (present(in->email) && item->email == NULL) ||

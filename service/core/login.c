@@ -46,7 +46,7 @@ session_new(const struct db_account *a, const char *csrf, int must_change,
             const unsigned char token_hash[DB_TOKEN_HASH])
 {
 	struct session *s = calloc(1, sizeof(*s));
-	int role = role_parse(a->role);
+	int role = (int)a->role;
 
 	if (s == NULL)
 		return NULL;
@@ -332,7 +332,7 @@ auth_seed_demo(struct app *app, struct db_conn *c, int64_t now, FILE *out)
 		if (auth_hash_password(otp, 1, hash) != 0)
 			return -1;
 		a.username = (char *)demo_accounts[i].name;
-		a.role = (char *)role_name(demo_accounts[i].role);
+		a.role = demo_accounts[i].role;
 		a.status = (char *)"active";
 		a.password_hash = hash;
 		a.password_changed = a.created = now;
@@ -342,10 +342,10 @@ auth_seed_demo(struct app *app, struct db_conn *c, int64_t now, FILE *out)
 			return -1;
 		if (demo_accounts[i].section != NULL)
 			fprintf(out, "demo account: %s (%s, %s) one-time password: %s\n",
-			        a.username, a.role, demo_accounts[i].section, otp);
+			        a.username, role_name(a.role), demo_accounts[i].section, otp);
 		else
 			fprintf(out, "demo account: %s (%s) one-time password: %s\n", a.username,
-			        a.role, otp);
+			        role_name(a.role), otp);
 	}
 	sodium_memzero(otp, sizeof(otp));
 	return 0;

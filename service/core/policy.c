@@ -217,11 +217,11 @@ policies_build(const struct config *cfg, const struct db_policy *rows, size_t n,
 	for (i = 0; i < n; i++) {
 		const struct db_policy *r = &rows[i];
 
-		kind = kind_parse(r->kind);
+		kind = (unsigned)r->kind < KIND__MAX ? (int)r->kind : -1;
 		key = policy_key_parse(r->key);
 		if (kind < 0 || key < 0) {
 			snprintf(err, errsize, "stored policy %s.%s (set by %s): unknown %s",
-			         r->kind, r->key, r->updated_by_name ? r->updated_by_name : "?",
+			         kind_name(r->kind), r->key, r->updated_by_name ? r->updated_by_name : "?",
 			         kind < 0 ? "kind" : "key");
 			return -1;
 		}
@@ -229,7 +229,7 @@ policies_build(const struct config *cfg, const struct db_policy *rows, size_t n,
 			snprintf(
 			    err, errsize,
 			    "stored policy %s.%s = '%s' (set by %s): invalid value, expected %s",
-			    r->kind, r->key, r->value,
+			    kind_name(r->kind), r->key, r->value,
 			    r->updated_by_name ? r->updated_by_name : "?", why);
 			return -1;
 		}

@@ -171,11 +171,10 @@ core_public_edit_confirmed(struct app *app, struct db_conn *c, const struct sess
 			err->code_name = "no_consent";
 			goto out;
 		}
-		if (strcmp(txn.item.state, "replied") != 0 &&
-		    strcmp(txn.item.state, "closed") != 0) {
+		if (txn.item.state != WF_REPLIED && txn.item.state != WF_CLOSED) {
 			core_fail(err, CORE_CONFLICT, NULL,
 			          "only replied items are published; %s is %s", txn.item.tracking,
-			          txn.item.state);
+			          wf_state_name(txn.item.state));
 			err->code_name = "not_replied";
 			goto out;
 		}
@@ -206,8 +205,8 @@ core_public_edit_confirmed(struct app *app, struct db_conn *c, const struct sess
 	h.actor_id = s->account_id;
 	h.actor = s->username;
 	h.action = (char *)(publish == 1 ? "publish" : publish == 0 ? "unpublish" : "edit_public");
-	h.from_state = txn.item.state;
-	h.to_state = txn.item.state;
+	h.from_state = (char *)wf_state_name(txn.item.state);
+	h.to_state = (char *)wf_state_name(txn.item.state);
 	h.note = (char *)(changed ? "public version edited" : NULL);
 	if (!changed)
 		snprintf(detail, sizeof(detail), "%s",

@@ -28,11 +28,11 @@ value_valid(const char *s)
 
 /* CORE_CONFLICT with a machine-readable code. Returns -1. */
 static int
-conflict(struct core_error *err, const char *code_name, const char *state, const char *msg)
+conflict(struct core_error *err, const char *code_name, enum wf_state state, const char *msg)
 {
 	core_fail(err, CORE_CONFLICT, NULL, "%s", msg);
 	err->code_name = code_name;
-	err->state = wf_state_parse(state);
+	err->state = (int)state;
 	return -1;
 }
 
@@ -103,7 +103,7 @@ core_rate(struct app *app, struct db_conn *c, const char *tracking, const char *
 		core_fail(err, CORE_NOT_FOUND, NULL, "no item %s", tracking);
 		goto out;
 	}
-	if ((strcmp(txn.item.state, "replied") != 0 && strcmp(txn.item.state, "closed") != 0) ||
+	if ((txn.item.state != WF_REPLIED && txn.item.state != WF_CLOSED) ||
 	    txn.item.replied_at == 0) {
 		conflict(err, "not_replied", txn.item.state, "only a sent reply can be rated");
 		goto out;
@@ -139,8 +139,9 @@ core_rate(struct app *app, struct db_conn *c, const char *tracking, const char *
 		goto out;
 	}
 	txn.item.updated = now;
-	h = history_row(now, 0, "citizen", "rate", txn.item.state, txn.item.state, value, 1);
-	ev = event(CORE_EV_RATED, &txn.item, txn.item.state, value, now);
+	h = history_row(now, 0, "citizen", "rate", wf_state_name(txn.item.state),
+	                wf_state_name(txn.item.state), value, 1);
+	ev = event(CORE_EV_RATED, &txn.item, wf_state_name(txn.item.state), value, now);
 	if (txn_commit(&txn, &who, &h, value, &ev, err) != 0)
 		goto out;
 	ret = 0;
@@ -162,7 +163,7 @@ core_followup(struct app *app, struct db_conn *c, const struct session *s, const
 	struct core_txn txn;
 	struct policy policy;
 	char from[32];
-	int have_rating = 0, kind, ret = -1;
+	int have_rating = 0, ret = -1;
 	long len;
 
 	err->code = CORE_OK;
@@ -195,7 +196,7 @@ core_followup(struct app *app, struct db_conn *c, const struct session *s, const
 		core_fail(err, CORE_ERROR, NULL, "the follow-up cannot be stored");
 		goto out;
 	}
-	snprintf(from, sizeof(from), "%s", txn.item.state);
+	snprintf(from, sizeof(from), "%s", wf_state_name(txn.item.state));
 	txn.item.updated = now;
 	if (!reopen) {
 		h = history_row(now, s->account_id, s->username, "confirm_rating", from, from, note, 0);
@@ -205,23 +206,19 @@ core_followup(struct app *app, struct db_conn *c, const struct session *s, const
 		goto out;
 	}
 	/* 重办: back to work on the same tracking number, with a new reply clock from now */
-	kind = kind_parse(txn.item.kind);
-	if (kind < 0) {
-		core_fail(err, CORE_ERROR, NULL, "the item's kind is unknown");
-		goto out;
-	}
-	app_policy(app, (enum kind)kind, &policy);
+	app_policy(app, txn.item.kind, &policy);
 	cal = app_calendar(app);
 	if (clock_open(&txn.item, CLOCK_REPLY, &policy.reply, cal, now) == NULL ||
-	    core_set_str(&txn.item.state, wf_state_name(WF_IN_PROGRESS)) != 0 ||
 	    core_set_str(&txn.item.extension, "none") != 0 ||
-	    core_set_str(&txn.item.draft, NULL) != 0 ||
-	    core_set_str(&txn.item.resume_state, NULL) != 0) {
+	    core_set_str(&txn.item.draft, NULL) != 0) {
 		core_fail(err, CORE_ERROR, NULL, "out of memory");
 		goto out;
 	}
+	txn.item.state = WF_IN_PROGRESS;
+	txn.item.resume_state = WF_NONE;
 	txn.item.next_due = db_item_next_due(&txn.item);
-	h = history_row(now, s->account_id, s->username, "reopen", from, txn.item.state, note, 1);
+	h = history_row(now, s->account_id, s->username, "reopen", from,
+	                wf_state_name(txn.item.state), note, 1);
 	ev = event(CORE_EV_REOPENED, &txn.item, from, note, now);
 	if (txn_commit(&txn, &who, &h, "reopened after an unsatisfied rating", &ev, err) != 0)
 		goto out;

@@ -210,10 +210,9 @@ rank_sort(struct stats_section *v, size_t n, const int *order)
 
 /* 1 if an item in state s has ended (no longer open), else 0. */
 static int
-state_ended(const char *s)
+state_ended(enum wf_state s)
 {
-	return strcmp(s, "replied") == 0 || strcmp(s, "closed") == 0 ||
-	       strcmp(s, "rejected") == 0 || strcmp(s, "merged") == 0;
+	return s == WF_REPLIED || s == WF_CLOSED || s == WF_REJECTED || s == WF_MERGED;
 }
 
 /* The reply clock of item (lent), or NULL. */
@@ -243,13 +242,13 @@ add_one(struct db_conn *c, const struct db_fact *f, int64_t t, size_t field, int
 
 /* Adds sign times the per-day contributions of the facts f (stats_daily, stats_wd): its events
  * on their days, its reply due day (by the day of its first reply), and its open and overdue
- * changes. The item is open from its receipt to its
- * first end, and again from its reopening to its last end; it is overdue in its last open
- * stretch from its reply due time on. 0 or -1. */
+ * changes. The item is open from its receipt to its first end, and again from its reopening to
+ * its last end; it is overdue in each of these two stretches from that stretch's reply due time
+ * on (first_due for the first one). 0 or -1. */
 static int
 apply_deltas(struct db_conn *c, const struct db_fact *f, int sign)
 {
-	int64_t a, b;
+	int64_t a, b, due;
 	int rc = 0;
 
 	rc |= add_one(c, f, f->received, D(received), sign);
@@ -272,8 +271,10 @@ apply_deltas(struct db_conn *c, const struct db_fact *f, int sign)
 	}
 	if (f->supervised != 0)
 		rc |= add_one(c, f, f->supervised, D(supervised), sign);
-	if (f->reply_due != 0)
-		rc |= db_stats_due_add(c, f->section_id, sla_local_day(f->reply_due),
+	/* counted on the day its first reply was due: a reopening does not move it */
+	due = f->first_due != 0 ? f->first_due : f->reply_due;
+	if (due != 0)
+		rc |= db_stats_due_add(c, f->section_id, sla_local_day(due),
 		                       f->replied_at != 0 ? sla_local_day(f->replied_at) : -1, sign);
 	if (f->first_end != 0 && strcmp(f->outcome, "rejected") == 0)
 		rc |= add_one(c, f, f->first_end, D(rejected), sign);
@@ -284,6 +285,11 @@ apply_deltas(struct db_conn *c, const struct db_fact *f, int sign)
 	if (f->reopened != 0 && f->first_end != 0) {
 		rc |= add_one(c, f, f->received, D(open), sign);
 		rc |= add_one(c, f, f->first_end, D(open), -sign);
+		if (f->first_due != 0 && f->first_due < f->first_end) {
+			rc |= add_one(c, f, f->first_due > f->received ? f->first_due : f->received,
+			              D(overdue), sign);
+			rc |= add_one(c, f, f->first_end, D(overdue), -sign);
+		}
 		a = f->reopened;
 	} else {
 		a = f->received;
@@ -308,7 +314,7 @@ deltas_differ(const struct db_fact *x, const struct db_fact *y)
 	       x->accepted != y->accepted || x->first_end != y->first_end ||
 	       x->reopened != y->reopened || x->ended != y->ended || x->reply_due != y->reply_due ||
 	       x->replied_at != y->replied_at || x->reply_wd != y->reply_wd ||
-	       x->supervised != y->supervised ||
+	       x->supervised != y->supervised || x->first_due != y->first_due ||
 	       strcmp(x->outcome, y->outcome) != 0 || strcmp(x->reply_result, y->reply_result) != 0;
 }
 
@@ -349,8 +355,9 @@ stats_record(struct app *app, struct db_conn *c, const struct db_item *item, con
 		f.ended = at;
 		if (f.first_end == 0) {
 			f.first_end = at;
-			if (strcmp(item->state, "rejected") == 0 || strcmp(item->state, "merged") == 0)
-				snprintf(f.outcome, sizeof(f.outcome), "%s", item->state);
+			f.first_due = k != NULL ? k->due : 0;
+			if (item->state == WF_REJECTED || item->state == WF_MERGED)
+				snprintf(f.outcome, sizeof(f.outcome), "%s", wf_state_name(item->state));
 			else
 				snprintf(f.outcome, sizeof(f.outcome), "%s",
 				         item->replied_at != 0 ? "replied" : "closed");
@@ -400,6 +407,13 @@ stats_backfill(struct app *app)
 	c = db_acquire(app->db);
 	if (c == NULL)
 		goto out;
+	/* a read first: a database whose facts are complete (after its first start) needs no write */
+	if (db_fact_missing(c, last, ids, 1, &n) != 0)
+		goto out;
+	if (n == 0) {
+		ret = 0;
+		goto out;
+	}
 	for (;;) {
 		if (db_begin(c) != 0)
 			goto out;

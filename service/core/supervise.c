@@ -38,11 +38,11 @@ core_supervise(struct app *app, struct db_conn *c, const struct session *s, cons
 		return core_fail(err, CORE_INVALID, "due", "due lies in the past");
 	if (txn_begin(&txn, app, c, tracking, err) != 0)
 		goto out;
-	if (strcmp(txn.item.state, "replied") == 0 || strcmp(txn.item.state, "closed") == 0 ||
-	    strcmp(txn.item.state, "rejected") == 0 || strcmp(txn.item.state, "merged") == 0) {
+	if (txn.item.state == WF_REPLIED || txn.item.state == WF_CLOSED ||
+	    txn.item.state == WF_REJECTED || txn.item.state == WF_MERGED) {
 		core_fail(err, CORE_CONFLICT, NULL, "item %s is no longer open", tracking);
 		err->code_name = "closed";
-		err->state = wf_state_parse(txn.item.state);
+		err->state = (int)txn.item.state;
 		goto out;
 	}
 	memset(&sup, 0, sizeof(sup));
@@ -61,7 +61,7 @@ core_supervise(struct app *app, struct db_conn *c, const struct session *s, cons
 	if (rc == 1) {
 		core_fail(err, CORE_CONFLICT, NULL, "item %s is supervised already", tracking);
 		err->code_name = "supervised";
-		err->state = wf_state_parse(txn.item.state);
+		err->state = (int)txn.item.state;
 		goto out;
 	}
 	txn.item.updated = now;
@@ -70,14 +70,14 @@ core_supervise(struct app *app, struct db_conn *c, const struct session *s, cons
 	h.actor_id = s->account_id;
 	h.actor = s->username;
 	h.action = (char *)"supervise";
-	h.from_state = txn.item.state;
-	h.to_state = txn.item.state;
+	h.from_state = (char *)wf_state_name(txn.item.state);
+	h.to_state = (char *)wf_state_name(txn.item.state);
 	h.note = (char *)note;
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = CORE_EV_SUPERVISED;
 	ev.item = &txn.item;
 	ev.action = -1;
-	ev.from_state = txn.item.state;
+	ev.from_state = wf_state_name(txn.item.state);
 	ev.note = note;
 	ev.at = now;
 	snprintf(detail, sizeof(detail), "due %s", due);

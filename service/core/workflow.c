@@ -20,23 +20,6 @@
 #define B(s) WF_BIT(WF_##s)
 #define R(r) ROLE_BIT(ROLE_##r)
 
-static const char *const states[WF_STATE__MAX] = {
-    [WF_RECEIVED] = "received",
-    [WF_ASSIGNED] = "assigned",
-    [WF_IN_PROGRESS] = "in_progress",
-    [WF_WAITING_CITIZEN] = "waiting_citizen",
-    [WF_EXTENSION_REQUESTED] = "extension_requested",
-    [WF_DRAFTED] = "drafted",
-    [WF_IN_REVIEW] = "in_review",
-    [WF_RETURNED] = "returned",
-    [WF_APPROVED] = "approved",
-    [WF_REPLIED] = "replied",
-    [WF_CLOSED] = "closed",
-    [WF_FORWARDED] = "forwarded",
-    [WF_REJECTED] = "rejected",
-    [WF_MERGED] = "merged",
-};
-
 /* The states in which an interim explanation may be sent (the explain clock may run). */
 #define EXPLAINABLE                                                                                \
 	(B(IN_PROGRESS) | B(WAITING_CITIZEN) | B(EXTENSION_REQUESTED) | B(DRAFTED) |               \
@@ -92,25 +75,6 @@ static const struct wf_transition table[WF_ACTION__MAX] = {
     [WF_MERGE] = {WF_MERGE, "merge", OPEN, WF_MERGED, R(HANDLER) | R(SECTION_HEAD) | R(DISPATCHER), 1, WF_IN_TARGET, 1,
                   WF_FX_STOP_ALL},
 };
-
-const char *
-wf_state_name(enum wf_state s)
-{
-	return (unsigned)s < WF_STATE__MAX ? states[s] : "?";
-}
-
-int
-wf_state_parse(const char *s)
-{
-	int i;
-
-	if (s == NULL)
-		return -1;
-	for (i = 0; i < WF_STATE__MAX; i++)
-		if (strcmp(states[i], s) == 0)
-			return i;
-	return -1;
-}
 
 int
 wf_action_parse(const char *s)

@@ -313,9 +313,10 @@ citizen_view(struct page *pg, struct db_item *item)
 	}
 	page_datetime(item->received, received);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "tracking", item->tracking,
-	              "state", item->state, "state_label", page_msg2(pg, "state.", item->state),
-	              "state_text", page_msg2(pg, "statetext.", item->state), "kind_label",
-	              page_msg2(pg, "kind.", item->kind), "received", received, "received_iso",
+	              "state", wf_state_name(item->state), "state_label",
+	              page_msg2(pg, "state.", wf_state_name(item->state)), "state_text",
+	              page_msg2(pg, "statetext.", wf_state_name(item->state)), "kind_label",
+	              page_msg2(pg, "kind.", kind_name(item->kind)), "received", received, "received_iso",
 	              json_string(""), "clocks", list, "timeline", tl);
 	if (o != NULL) {
 		char iso[40];
@@ -456,12 +457,12 @@ pg_board(struct req *req, struct resp *resp)
 		char date[11];
 
 		/* the kind filter works on each page read (the cursor follows the rows read) */
-		if (kind != NULL && strcmp(rows[i].kind, kind) != 0)
+		if (kind != NULL && strcmp(kind_name(rows[i].kind), kind) != 0)
 			continue;
 		page_date(rows[i].replied_at ? rows[i].replied_at : rows[i].received, date);
 		json_array_append_new(items, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s}",
 		                                       "tracking", rows[i].tracking, "kind_label",
-		                                       page_msg2(&pg, "kind.", rows[i].kind),
+		                                       page_msg2(&pg, "kind.", kind_name(rows[i].kind)),
 		                                       "subject", rows[i].subject, "body",
 		                                       rows[i].body, "reply", rows[i].reply, "date",
 		                                       date));

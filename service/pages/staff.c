@@ -296,9 +296,10 @@ queue_row(struct page *pg, const struct sla_calendar *cal, const struct db_queue
 		sla_format_local(r->next_due, iso, sizeof(iso));
 	}
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "tracking", r->tracking,
-	                 "subject", r->subject, "state_label", page_msg2(pg, "sstate.", r->state),
-	                 "section", r->section ? r->section : "—", "due", due, "due_iso", iso,
-	                 "urgency", urgency, "state", r->state, "left_label", label);
+	                 "subject", r->subject, "state_label",
+	                 page_msg2(pg, "sstate.", wf_state_name(r->state)), "section",
+	                 r->section ? r->section : "—", "due", due, "due_iso", iso, "urgency", urgency,
+	                 "state", wf_state_name(r->state), "left_label", label);
 }
 
 void
@@ -325,7 +326,12 @@ pg_staff_queue(struct req *req, struct resp *resp)
 		state = NULL;
 	if (q != NULL && (q[0] == '\0' || strlen(q) > 300 || text_check(q, strlen(q), 0) < 0))
 		q = NULL;
-	f.state = state;
+	if (state != NULL && strcmp(state, "all") == 0) {
+		f.states = DB_STATES_ALL;
+	} else if (state != NULL) {
+		f.states = DB_STATES_ONE;
+		f.state = (enum wf_state)wf_state_parse(state);
+	}
 	f.text = q;
 	f.limit = PAGE_SIZE;
 	memset(&err, 0, sizeof(err));
@@ -371,7 +377,7 @@ static json_t *
 action_forms(struct page *pg, const struct db_item *item)
 {
 	enum wf_action acts[MAX_ACTIONS];
-	int state = wf_state_parse(item->state);
+	int state = (int)item->state;
 	size_t n, i;
 	json_t *a = json_array();
 
@@ -408,7 +414,7 @@ handler_choices(struct page *pg, const struct db_section *secs, size_t nsec)
 	for (i = 0; i < n; i++) {
 		const char *section = "";
 
-		if (strcmp(acc[i].role, "handler") != 0 || strcmp(acc[i].status, "active") != 0)
+		if (acc[i].role != ROLE_HANDLER || strcmp(acc[i].status, "active") != 0)
 			continue;
 		for (j = 0; j < nsec; j++)
 			if (secs[j].id == acc[i].section_id)
@@ -509,8 +515,10 @@ item_view(struct page *pg, const char *tracking)
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, "
 	              "s:s?, s:s, s:s?, s:s?, s:o, s:b, s:o, s:o, s:o}",
 	              "tracking", item.tracking, "subject", item.subject, "body", item.body,
-	              "state", item.state, "state_label", page_msg2(pg, "sstate.", item.state),
-	              "kind_label", page_msg2(pg, "kind.", item.kind), "channel", item.channel,
+	              "state", wf_state_name(item.state), "state_label",
+	              page_msg2(pg, "sstate.", wf_state_name(item.state)), "kind_label",
+	              page_msg2(pg, "kind.", kind_name(item.kind)), "channel",
+	              channel_name(item.channel),
 	              "received", received, "received_iso", iso, "section", item.section_name,
 	              "assignee", item.assignee_name, "name", item.name, "phone", item.phone,
 	              "email", item.email, "publish_label",
@@ -809,7 +817,8 @@ pg_staff_dashboard(struct req *req, struct resp *resp)
 	                                       counts, "near"));
 	memset(&f, 0, sizeof(f));
 	f.limit = DASH_MAX;
-	f.state = "extension_requested";
+	f.states = DB_STATES_ONE;
+	f.state = WF_EXTENSION_REQUESTED;
 	json_array_append_new(lists, dash_list(&pg, cal, page_msg(&pg, "dash.extensions"), &f, 0,
 	                                       NULL, NULL));
 	sla_calendar_unref(cal);
@@ -904,7 +913,7 @@ pg_staff_admin(struct req *req, struct resp *resp)
 				section = secs[j].name;
 		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "username",
 		                                   acc[i].username, "role",
-		                                   page_msg2(&pg, "role.", acc[i].role), "section",
+		                                   page_msg2(&pg, "role.", role_name(acc[i].role)), "section",
 		                                   section, "status", acc[i].status));
 	}
 	json_object_set_new(pg.data, "accounts", a);

@@ -19,6 +19,10 @@ BIN = os.path.abspath(os.environ.get("CIVICDESK_BIN", "build/test/civicdesk"))
 SCHEMA_LATEST = max(int(f[:3]) for f in os.listdir(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schema"))
     if f.endswith(".sql"))
+# Takes migration 017 (the statistics' first due time) back out; first in the undo chain.
+UNDO_017 = """
+    ALTER TABLE item_facts DROP COLUMN first_due;
+"""
 # Takes migration 009 (the audit chain) back out of a database, for tests that make a database
 # look like one written by an older civicdesk.
 UNDO_009 = """

@@ -204,6 +204,22 @@ class AuditChain(unittest.TestCase):
         self.assertRegex(r.stdout, r"audit chain intact: \d+ records; head record \d+ hash "
                                    r"[0-9a-f]{64}")
 
+    def test_reading_commands_do_not_wait_for_a_writer(self):
+        """Opening a database that is up to date writes nothing: commands that only read run
+        while another process holds the write lock (before, each waited for the lock and
+        failed after the busy timeout)."""
+        con = sqlite3.connect(self.srv.db, timeout=30, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            r = self.srv.cli("audit", "verify")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            r = self.srv.cli("user", "list")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("alice", r.stdout)
+            con.execute("ROLLBACK")
+        finally:
+            con.close()
+
     def test_the_trigger_still_refuses_changes(self):
         path = self.copy("plain.db")
         with self.assertRaises(sqlite3.DatabaseError):
@@ -256,7 +272,8 @@ class AuditUpgrade(unittest.TestCase):
             # Make the database look like one from before migration 009.
             db = sqlite3.connect(srv.db)
             n = db.execute("SELECT count(*) FROM audit").fetchone()[0]
-            db.executescript(harness.UNDO_009 + harness.UNDO_006 + harness.UNDO_005 +
+            db.executescript(harness.UNDO_017 + harness.UNDO_009 + harness.UNDO_006 +
+                             harness.UNDO_005 +
                              harness.UNDO_004 +
                              "PRAGMA user_version = 2;")
             db.close()

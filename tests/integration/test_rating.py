@@ -264,5 +264,40 @@ class Supervision(Base):
         self.assertEqual((r.status, r.json()["error"]["code"]), (409, "closed"))
 
 
+class ReopenedStats(Base):
+    def test_first_stretch_stays_overdue_in_past_periods(self):
+        """Reopening an item that was late before its first reply leaves the days it was overdue
+        in the months already past (frozen results), and its first due date where it was."""
+        # Monday 1 December 2025: the reply clock runs 5 working days, due Monday 8 December
+        self.clock("2025-12-01T09:00")
+        item = self.submit()
+        t = item["tracking"]
+        self.act("disp_r", t, "assign", section="法规处")
+        self.act("hand_r", t, "accept")
+        self.assertEqual(self.item(t)["clocks"]["reply"]["due"], "2025-12-08T23:59:59+08:00")
+        # replied late, on Wednesday 10 December
+        self.clock("2025-12-10T10:00")
+        self.reply(t, first=False)
+        before = self.stats("2025-12-01..2025-12-09")["法规处"]
+        self.assertEqual((before["open"], before["overdue"]), (1, 1))
+        due_before = self.stats("2025-12")["法规处"]
+        # unsatisfied, then reopened (重办) with a new reply clock
+        self.clock("2025-12-10T11:00")
+        self.assertEqual(self.rate(item, "unsatisfied", "没有解决").status, 201)
+        self.clock("2025-12-11T10:00")
+        r = self.followup("head_r", t, "reopen", note="请重新处理")
+        self.assertEqual(r.status, 200, r)
+        after = self.stats("2025-12-01..2025-12-09")["法规处"]
+        self.assertEqual((after["open"], after["overdue"]), (1, 1))
+        self.assertEqual(after["replied"], before["replied"])
+        # the month's 办结率 keeps the first due date: the same items due, the same replied
+        due_after = self.stats("2025-12")["法规处"]
+        for key in ("due", "due_replied", "completion_rate", "replied", "replied_late"):
+            self.assertEqual(due_after.get(key), due_before.get(key), key)
+        # on the day after the reopening the item is open again, not overdue (due 18 December)
+        now = self.stats("2025-12-01..2025-12-11")["法规处"]
+        self.assertEqual((now["open"], now["overdue"]), (1, 0))
+
+
 if __name__ == "__main__":
     harness.main()

@@ -42,7 +42,7 @@ hook(void *cls, struct db_conn *c, const struct core_event *ev)
 	h->last_action = ev->action;
 	snprintf(h->tracking, sizeof(h->tracking), "%s", ev->item->tracking);
 	snprintf(h->from, sizeof(h->from), "%s", ev->from_state ? ev->from_state : "");
-	snprintf(h->to, sizeof(h->to), "%s", ev->item->state);
+	snprintf(h->to, sizeof(h->to), "%s", wf_state_name(ev->item->state));
 	/* the hook runs on the change's own connection, inside its transaction */
 	if (db_history_list(c, ev->item->id, 0, &rows, &n) == 0)
 		h->in_txn_rows = (int)n;
@@ -76,7 +76,7 @@ staff(const char *name)
 	if (c != NULL && db_account_by_name(c, name, &a) == 1) {
 		s.account_id = a.id;
 		s.username = strdup(a.username);
-		s.role = (enum role)role_parse(a.role);
+		s.role = a.role;
 		s.section_id = a.section_id;
 		db_account_free(&a);
 	}
@@ -129,7 +129,7 @@ test_submit_stores_and_notifies(struct t *t)
 	CHECK_INT(t, log.in_txn_rows, 1); /* the "submit" row is there before the hook runs */
 	c = db_acquire(app.db);
 	CHECK_INT(t, db_item_get(c, item.tracking, &got), 1);
-	CHECK_STR(t, got.state, "received");
+	CHECK_STR(t, wf_state_name(got.state), "received");
 	CHECK(t, query_code_verify(code, got.query_hash));
 	db_item_free(&got);
 	db_release(app.db, c);
@@ -205,7 +205,7 @@ test_act_assign_accept(struct t *t)
 	CHECK_INT(t, core_act(&app, c, &h1, NULL, tracking, WF_ACCEPT, &in, app_now(&app), &err),
 	          0);
 	CHECK_INT(t, db_item_get(c, tracking, &item), 1);
-	CHECK_STR(t, item.state, "in_progress");
+	CHECK_STR(t, wf_state_name(item.state), "in_progress");
 	CHECK_INT(t, item.assignee_id, h1.account_id);
 	CHECK(t, clock_find(&item, CLOCK_FORWARD)->stopped_at != 0);
 	CHECK_INT(t, db_history_list(c, item.id, 0, &rows, &n), 0);
@@ -310,7 +310,7 @@ test_act_hook_failure_rolls_back(struct t *t)
 	CHECK_INT(t, err.code, CORE_ERROR);
 	CHECK_INT(t, log.actions, 1);
 	CHECK_INT(t, db_item_get(c, tracking, &item), 1);
-	CHECK_STR(t, item.state, "received");
+	CHECK_STR(t, wf_state_name(item.state), "received");
 	CHECK_INT(t, item.section_id, 0);
 	CHECK_INT(t, db_history_list(c, item.id, 0, &rows, &n), 0);
 	CHECK_INT(t, n, 1);

@@ -276,12 +276,13 @@ static void
 fill_item(struct db_item *it, const char *kind)
 {
 	memset(it, 0, sizeof(*it));
-	it->kind = (char *)kind;
-	it->channel = (char *)"web";
+	it->kind = (enum kind)kind_parse(kind);
+	it->channel = CHANNEL_WEB;
 	it->subject = (char *)"subject";
 	it->body = (char *)"body";
 	it->phone = (char *)"13812345678";
-	it->state = (char *)"received";
+	it->state = WF_RECEIVED;
+	it->resume_state = WF_NONE;
 	it->extension = (char *)"none";
 	it->publish = 1;
 	it->received = it->created = at("2025-09-30T10:00");
@@ -338,15 +339,14 @@ test_read_snapshot(struct t *t, struct db *db, struct db_conn *c, const char *tr
 	CHECK_INT(t, db_item_get(c, tracking, &it), 1);
 	/* another worker assigns the item meanwhile */
 	CHECK_INT(t, db_item_get(w, tracking, &again), 1);
-	free(again.state);
-	again.state = strdup("assigned");
+	again.state = WF_ASSIGNED;
 	CHECK_INT(t, db_begin(w), 0);
 	CHECK_INT(t, db_item_update(w, &again), 1);
 	CHECK_INT(t, db_history_add(w, again.id, &h), 0);
 	CHECK_INT(t, db_commit(w), 0);
 	/* the reader's history is that of the state it read */
 	CHECK_INT(t, db_history_list(c, it.id, 0, &hist, &nh), 0);
-	CHECK_STR(t, it.state, "received");
+	CHECK_STR(t, wf_state_name(it.state), "received");
 	CHECK_INT(t, nh, 1);
 	db_history_free(hist, nh);
 	db_end_read(c);
@@ -411,7 +411,7 @@ test_group_commit(struct t *t)
 
 	c = db_acquire(db);
 	CHECK_INT(t, db_item_get(c, w[1].tracking[0], &got), 1);
-	CHECK_STR(t, got.kind, "letter");
+	CHECK_STR(t, kind_name(got.kind), "letter");
 	CHECK_INT(t, got.nclocks, 2);
 	CHECK_STR(t, got.clocks[0].name, "forward");
 	CHECK_STR(t, got.clocks[1].name, "reply");

@@ -659,7 +659,7 @@ add_account(struct env *e, const char *name, const char *role, int64_t section, 
 
 	memset(&a, 0, sizeof(a));
 	a.username = (char *)(uintptr_t)name;
-	a.role = (char *)(uintptr_t)role;
+	a.role = (enum role)role_parse(role);
 	a.section_id = section;
 	a.email = (char *)(uintptr_t)mail;
 	a.phone = (char *)(uintptr_t)phone;
@@ -679,13 +679,14 @@ add_item(struct env *e, const char *tracking, int64_t received, int64_t section,
 
 	memset(&it, 0, sizeof(it));
 	it.tracking = (char *)(uintptr_t)tracking;
-	it.kind = (char *)(uintptr_t) "letter";
-	it.channel = (char *)(uintptr_t) "web";
+	it.kind = KIND_LETTER;
+	it.channel = CHANNEL_WEB;
 	it.subject = (char *)(uintptr_t) "噪音扰民";
 	it.body = (char *)(uintptr_t) "正文";
 	it.email = (char *)(uintptr_t) "citizen@example.com";
 	it.received = it.created = received;
-	it.state = (char *)(uintptr_t) "assigned";
+	it.state = WF_ASSIGNED;
+	it.resume_state = WF_NONE;
 	it.section_id = section;
 	it.assignee_id = assignee;
 	it.nclocks = 2;

@@ -157,14 +157,14 @@ test_build(struct t *t)
 	struct policies p, untouched;
 	char err[512];
 	struct db_policy rows[] = {
-	    {(char *)"complaint", (char *)"on_forward", (char *)"restart", 0, 1, (char *)"root"},
-	    {(char *)"letter", (char *)"end_of_day", (char *)"17:30", 0, 1, (char *)"root"},
-	    {(char *)"letter", (char *)"reply_days", (char *)"10", 0, 1, (char *)"root"},
+	    {KIND_COMPLAINT, (char *)"on_forward", (char *)"restart", 0, 1, (char *)"root"},
+	    {KIND_LETTER, (char *)"end_of_day", (char *)"17:30", 0, 1, (char *)"root"},
+	    {KIND_LETTER, (char *)"reply_days", (char *)"10", 0, 1, (char *)"root"},
 	};
-	struct db_policy bad_value = {(char *)"letter", (char *)"reply_days", (char *)"ten", 0, 1,
+	struct db_policy bad_value = {KIND_LETTER, (char *)"reply_days", (char *)"ten", 0, 1,
 	                              (char *)"root"};
-	struct db_policy bad_key = {(char *)"letter", (char *)"colour", (char *)"red", 0, 0, NULL};
-	struct db_policy bad_kind = {(char *)"memo", (char *)"reply_days", (char *)"5", 0, 0, NULL};
+	struct db_policy bad_key = {KIND_LETTER, (char *)"colour", (char *)"red", 0, 0, NULL};
+	struct db_policy bad_kind = {KIND__MAX, (char *)"reply_days", (char *)"5", 0, 0, NULL};
 
 	cfg.policy[KIND_LETTER].forward.days = 2; /* as if from the configuration file */
 	CHECK_INT(t, policies_build(&cfg, NULL, 0, &p, err, sizeof(err)), 0);

@@ -1,7 +1,8 @@
-/* names.c: the names of roles, kinds, channels and clocks as stored and as the API spells them. */
+/* db_names.c: the names of roles, kinds, channels, item states and clocks, as the store holds
+ * them and as the API spells them. The one table of each; everything above db/ passes enums. */
 #include <string.h>
 
-#include "core_int.h"
+#include "db.h"
 
 static const char *const roles[ROLE__MAX] = {
 	[ROLE_HANDLER] = "handler",       [ROLE_SECTION_HEAD] = "section_head",
@@ -20,6 +21,23 @@ static const char *const channels[CHANNEL__MAX] = {
 	[CHANNEL_EMAIL] = "email",
 	[CHANNEL_POST] = "post",
 	[CHANNEL_PHONE] = "phone",
+};
+
+static const char *const states[WF_STATE__MAX] = {
+	[WF_RECEIVED] = "received",
+	[WF_ASSIGNED] = "assigned",
+	[WF_IN_PROGRESS] = "in_progress",
+	[WF_WAITING_CITIZEN] = "waiting_citizen",
+	[WF_EXTENSION_REQUESTED] = "extension_requested",
+	[WF_DRAFTED] = "drafted",
+	[WF_IN_REVIEW] = "in_review",
+	[WF_RETURNED] = "returned",
+	[WF_APPROVED] = "approved",
+	[WF_REPLIED] = "replied",
+	[WF_CLOSED] = "closed",
+	[WF_FORWARDED] = "forwarded",
+	[WF_REJECTED] = "rejected",
+	[WF_MERGED] = "merged",
 };
 
 static const char *const clocks[CLOCK__MAX] = {
@@ -75,6 +93,18 @@ int
 channel_parse(const char *s)
 {
 	return find(channels, CHANNEL__MAX, s);
+}
+
+const char *
+wf_state_name(enum wf_state s)
+{
+	return (unsigned)s < WF_STATE__MAX ? states[s] : "?";
+}
+
+int
+wf_state_parse(const char *s)
+{
+	return find(states, WF_STATE__MAX, s);
 }
 
 const char *
