@@ -49,10 +49,14 @@ add_id(struct bwalk *w, const char *id)
 static GMimeMessage *
 parse_headers(GMimeParserOptions *opts, const char *buf, size_t len)
 {
-	GMimeStream *s = g_mime_stream_mem_new_with_buffer(buf, len);
-	GMimeParser *p = g_mime_parser_new_with_stream(s);
+	GMimeStream *s;
+	GMimeParser *p;
 	GMimeMessage *msg;
 
+	if (len == 0)
+		return NULL;
+	s = g_mime_stream_mem_new_with_buffer(buf, len);
+	p = g_mime_parser_new_with_stream(s);
 	g_mime_parser_set_format(p, GMIME_FORMAT_MESSAGE);
 	msg = g_mime_parser_construct_message(p, opts);
 	g_object_unref(p);
@@ -105,9 +109,14 @@ static void
 delivery_status(struct bwalk *w, GMimePart *part)
 {
 	GByteArray *ba = part_bytes(part);
-	const char *p = (const char *)ba->data, *end = p + ba->len, *e, *next;
+	const char *p = (const char *)ba->data, *end, *e, *next;
 	int blocks = 0;
 
+	if (ba->len == 0) {
+		g_byte_array_unref(ba);
+		return;
+	}
+	end = p + ba->len;
 	while (p < end && blocks++ < DSN_BLOCKS_MAX) {
 		GMimeMessage *b;
 		char *action, *status, *diag;
