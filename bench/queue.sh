@@ -16,7 +16,7 @@
 # database that gen_items filled before (kept, reused as it is: filling takes minutes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-BIN=build/rel/civicdesk
+BIN=${BENCH_BIN:-build/rel/civicdesk} # BENCH_BIN: another build to compare
 GEN=build/rel/bench/gen_items
 N=${BENCH_ITEMS:-1000000}
 DUR=${BENCH_DURATION:-5s}

@@ -63,7 +63,7 @@ db_mail_in_add(struct db_conn *c, const struct db_mail_in *m)
 	if (rc == SQLITE_CONSTRAINT &&
 	    sqlite3_extended_errcode(c->h) == SQLITE_CONSTRAINT_UNIQUE)
 		return 1;
-	db_log("mail_in: %s", sqlite3_errmsg(c->h));
+	db_step_failed(c, "mail_in");
 	return -1;
 }
 
@@ -81,7 +81,7 @@ one_text(struct db_conn *c, sqlite3_stmt *st, char **out)
 	db_reset(st);
 	if (rc == SQLITE_DONE)
 		return 0;
-	db_log("mail_in: %s", sqlite3_errmsg(c->h));
+	db_step_failed(c, "mail_in");
 	return -1;
 }
 
@@ -132,7 +132,7 @@ db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidity, i
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	db_log("mail_in: %s", sqlite3_errmsg(c->h));
+	db_step_failed(c, "mail_in");
 	return -1;
 }
 
@@ -155,7 +155,7 @@ db_mail_imap_last(struct db_conn *c, const char *mailbox, int64_t uidvalidity, i
 	db_reset(st);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return 0;
-	db_log("mail_in: %s", sqlite3_errmsg(c->h));
+	db_step_failed(c, "mail_in");
 	return -1;
 }
 

@@ -22,6 +22,8 @@ enum stmt {
 	STMT_QUEUE_ASSIGNEE,
 	STMT_QUEUE_STATE,
 	STMT_PUBLIC_LIST,
+	STMT_PUBLIC_MONTHS,
+	STMT_PUBLIC_SEARCH,
 	STMT_PUBLIC_GET,
 	STMT__MAX
 };
@@ -31,14 +33,16 @@ enum stmt {
  * any), ?10 limit. */
 #define QUEUE_HEAD(index)                                                                          \
 	"SELECT i.id, i.tracking, i.kind, i.subject, i.state, s.name, a.username, i.received, "    \
-	"i.next_due, i.waiting_since FROM items AS i INDEXED BY " index " "                                         \
+	"i.next_due, i.waiting_since, v.id, v.at, v.by_id, v.by_name, v.note, v.due, "            \
+	"v.section_id FROM items AS i INDEXED BY " index " "                                       \
 	"LEFT JOIN sections AS s ON s.id = i.section_id "                                          \
+	"LEFT JOIN supervision AS v ON v.item_id = i.id "                                          \
 	"LEFT JOIN accounts AS a ON a.id = i.assignee_id WHERE "
 #define QUEUE_TAIL                                                                                 \
 	"i.next_due >= ?7 AND i.next_due <= ?6 AND (i.next_due > ?7 OR i.id > ?8) "                \
 	"AND (?1 = 0 OR i.section_id = ?1) AND (?2 = 0 OR i.assignee_id = ?2) "                    \
 	"AND (?3 IS NULL OR i.state = ?3) "                                                        \
-	"AND (?4 = 0 OR i.state NOT IN ('closed', 'rejected', 'merged')) "                         \
+	"AND (?4 = 0 OR (i.state <> 'closed' AND i.state <> 'rejected' AND i.state <> 'merged')) " \
 	"AND (?5 IS NULL OR i.kind = ?5) "                                                         \
 	"AND (?9 IS NULL OR i.subject LIKE ?9 ESCAPE '\\' OR i.body LIKE ?9 ESCAPE '\\') "         \
 	"ORDER BY i.next_due, i.id LIMIT ?10"
@@ -46,6 +50,30 @@ enum stmt {
 #define PUBLIC_COLS                                                                                \
 	"SELECT id, tracking, kind, public_subject, public_body, public_reply, received, "         \
 	"replied_at FROM items "
+
+/* The published items of each month between bounds ?k and ?k+1 (DB_PUBLIC_MONTHS of them). */
+#define MONTH_SUM(a, b) "COALESCE(SUM(replied_at >= ?" #a " AND replied_at < ?" #b "), 0)"
+#define MONTH_SUMS                                                                                 \
+	MONTH_SUM(1, 2) ", " MONTH_SUM(2, 3) ", " MONTH_SUM(3, 4) ", " MONTH_SUM(4, 5) ", "        \
+	MONTH_SUM(5, 6) ", " MONTH_SUM(6, 7) ", " MONTH_SUM(7, 8) ", " MONTH_SUM(8, 9) ", "        \
+	MONTH_SUM(9, 10) ", " MONTH_SUM(10, 11) ", " MONTH_SUM(11, 12) ", " MONTH_SUM(12, 13)
+
+/* The board's search through board_fts (schema 016): ?1 the text, ?2 its LIKE pattern, ?3 the
+ * cursor as a board_fts rowid (replied_at * 2^31 + id; larger than any: first page), ?4 limit,
+ * ?5 kind (NULL any), ?6 ?7 the replies' period [from, to). The text becomes the phrase of its
+ * two-character pieces in hex, or for one character the prefix of its hex, with the functions
+ * the triggers index with; every row found is checked against the texts themselves. */
+#define PUBLIC_SEARCH                                                                              \
+	"SELECT i.id, i.tracking, i.kind, i.public_subject, i.public_body, i.public_reply, "      \
+	"i.received, i.replied_at FROM board_fts AS f "                                            \
+	"CROSS JOIN items AS i ON i.id = (f.rowid & 2147483647) "                                  \
+	"WHERE f.board_fts MATCH (CASE WHEN length(?1) = 1 THEN '\"' || hex(lower(?1)) || '\"*' " \
+	"ELSE '\"' || (SELECT group_concat(hex(substr(lower(?1), p.i, 2)), ' ') "                 \
+	"FROM board_pos AS p WHERE p.i < length(?1)) || '\"' END) "                               \
+	"AND f.rowid < ?3 AND i.published = 1 AND i.publish = 1 "                                  \
+	"AND i.replied_at >= ?6 AND i.replied_at < ?7 AND (?5 IS NULL OR i.kind = ?5) "           \
+	"AND (i.public_subject LIKE ?2 ESCAPE '\\' OR i.public_body LIKE ?2 ESCAPE '\\' "        \
+	"OR i.public_reply LIKE ?2 ESCAPE '\\') ORDER BY f.rowid DESC LIMIT ?4"
 
 static const char *const stmts[STMT__MAX] = {
     [STMT_QUEUE_ALL] = QUEUE_HEAD("items_queue") QUEUE_TAIL,
@@ -55,9 +83,16 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_PUBLIC_LIST] =
         PUBLIC_COLS "INDEXED BY items_public WHERE published = 1 AND publish = 1 "
                     "AND replied_at <= ?1 AND (replied_at < ?1 OR id < ?2) "
+                    "AND replied_at >= ?6 AND replied_at < ?7 AND (?5 IS NULL OR kind = ?5) "
                     "AND (?3 IS NULL OR public_subject LIKE ?3 ESCAPE '\\' "
                     "OR public_body LIKE ?3 ESCAPE '\\' OR public_reply LIKE ?3 ESCAPE '\\') "
                     "ORDER BY replied_at DESC, id DESC LIMIT ?4",
+    /* ?1..?13: the bounds of DB_PUBLIC_MONTHS months, oldest first; ?14 kind (NULL any) */
+    [STMT_PUBLIC_MONTHS] =
+        "SELECT " MONTH_SUMS " FROM items INDEXED BY items_public WHERE published = 1 "
+        "AND publish = 1 AND replied_at >= ?1 AND replied_at < ?13 "
+        "AND (?14 IS NULL OR kind = ?14)",
+    [STMT_PUBLIC_SEARCH] = PUBLIC_SEARCH,
     [STMT_PUBLIC_GET] = PUBLIC_COLS "WHERE tracking = ? AND published = 1 AND publish = 1",
 };
 
@@ -101,6 +136,10 @@ db_queue_rows_free(struct db_queue_row *rows, size_t n)
 		free(rows[i].subject);
 		free(rows[i].section);
 		free(rows[i].assignee);
+		if (rows[i].supervision != NULL) {
+			db_supervision_free(rows[i].supervision);
+			free(rows[i].supervision);
+		}
 	}
 	free(rows);
 }
@@ -119,6 +158,23 @@ queue_row(sqlite3_stmt *st, struct db_queue_row *r)
 	r->received = sqlite3_column_int64(st, 7);
 	r->next_due = sqlite3_column_int64(st, 8);
 	r->waiting_since = sqlite3_column_int64(st, 9);
+	if (sqlite3_column_type(st, 10) != SQLITE_NULL) { /* the supervision order, joined */
+		struct db_supervision *v = calloc(1, sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		r->supervision = v;
+		v->id = sqlite3_column_int64(st, 10);
+		v->item_id = r->id;
+		v->at = sqlite3_column_int64(st, 11);
+		v->by_id = sqlite3_column_int64(st, 12);
+		v->by_name = db_col_text(st, 13);
+		v->note = db_col_text(st, 14);
+		v->due = sqlite3_column_int64(st, 15);
+		v->section_id = sqlite3_column_int64(st, 16);
+		if (v->by_name == NULL || v->note == NULL)
+			return -1;
+	}
 	if (r->tracking == NULL || (int)r->kind < 0 || r->subject == NULL || (int)r->state < 0)
 		return -1;
 	return 0;
@@ -231,11 +287,52 @@ int
 db_public_list(struct db_conn *c, const char *text, int64_t before_replied, int64_t before_id,
                int limit, struct db_public_row **out, size_t *n)
 {
+	struct db_public_filter f;
+
+	memset(&f, 0, sizeof(f));
+	f.text = text;
+	f.before_replied = before_replied;
+	f.before_id = before_id;
+	f.limit = limit;
+	return db_public_find(c, &f, out, n);
+}
+
+int
+db_public_months(struct db_conn *c, const int64_t bounds[DB_PUBLIC_MONTHS + 1], int by_kind, enum kind kind, int64_t counts[DB_PUBLIC_MONTHS])
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_PUBLIC_MONTHS]);
+	int i, ret = -1;
+
+	if (st == NULL)
+		return -1;
+	for (i = 0; i <= DB_PUBLIC_MONTHS; i++)
+		if (db_bind_int(st, i + 1, bounds[i]))
+			goto out;
+	if (db_bind_text(st, DB_PUBLIC_MONTHS + 2, by_kind ? kind_name(kind) : NULL))
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_log("public board months: %s", sqlite3_errmsg(c->h));
+		goto out;
+	}
+	for (i = 0; i < DB_PUBLIC_MONTHS; i++)
+		counts[i] = sqlite3_column_int64(st, i);
+	ret = 0;
+out:
+	db_reset(st);
+	return ret;
+}
+
+int
+db_public_find(struct db_conn *c, const struct db_public_filter *f, struct db_public_row **out,
+               size_t *n)
+{
 	struct db_public_row *v = NULL;
 	sqlite3_stmt *st;
 	char *pattern = NULL;
 	size_t len = 0;
-	int rc = SQLITE_DONE;
+	int rc = SQLITE_DONE, limit = f->limit;
+	int64_t before_replied = f->before_replied, before_id = f->before_id;
+	const char *text = f->text;
 
 	if (limit < 1 || limit > DB_PAGE_MAX)
 		limit = DB_PAGE_MAX;
@@ -243,17 +340,35 @@ db_public_list(struct db_conn *c, const char *text, int64_t before_replied, int6
 		before_replied = INT64_MAX;
 		before_id = INT64_MAX;
 	}
+	if (text != NULL && text[0] == '\0')
+		text = NULL;
 	if (text != NULL) {
 		pattern = like_pattern(text);
 		if (pattern == NULL)
 			return -1;
 	}
 	v = calloc((size_t)limit, sizeof(*v));
-	st = db_prep(c, stmts[STMT_PUBLIC_LIST]);
+	st = db_prep(c, stmts[text != NULL ? STMT_PUBLIC_SEARCH : STMT_PUBLIC_LIST]);
 	if (v == NULL || st == NULL)
 		goto fail;
-	if (db_bind_int(st, 1, before_replied) || db_bind_int(st, 2, before_id) ||
-	    db_bind_text(st, 3, pattern) || db_bind_int(st, 4, limit))
+	if (text != NULL) {
+		/* the cursor as a board_fts rowid; a first page (or a cursor past 2106) reads from
+		 * the newest */
+		int64_t key = INT64_MAX;
+
+		if (before_replied >= 0 && before_replied < INT64_C(4294967296) && before_id > 0 &&
+		    before_id < INT64_C(2147483648))
+			key = before_replied * INT64_C(2147483648) + before_id;
+		if (db_bind_text(st, 1, text) || db_bind_text(st, 2, pattern) ||
+		    db_bind_int(st, 3, key) || db_bind_int(st, 4, limit))
+			goto fail;
+	} else if (db_bind_int(st, 1, before_replied) || db_bind_int(st, 2, before_id) ||
+	           db_bind_text(st, 3, pattern) || db_bind_int(st, 4, limit)) {
+		goto fail;
+	}
+	if (db_bind_text(st, 5, f->by_kind ? kind_name(f->kind) : NULL) ||
+	    db_bind_int(st, 6, f->from) ||
+	    db_bind_int(st, 7, f->to > 0 ? f->to : INT64_MAX))
 		goto fail;
 	while (len < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (public_row(st, &v[len++]) != 0)

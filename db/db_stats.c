@@ -16,6 +16,9 @@ enum stmt {
 	STMT_RATING_MOVE,
 	STMT_FORWARD_ADD,
 	STMT_FACT_MISSING,
+	STMT_CHECKED_GET,
+	STMT_CHECKED_SET,
+	STMT_ITEM_MAX,
 	STMT_P_DAILY,
 	STMT_P_FORWARDED,
 	STMT_P_OPEN,
@@ -79,6 +82,11 @@ static const char *const stmts[STMT__MAX] = {
 	                     "VALUES (?, ?, ?, ?)",
 	[STMT_FACT_MISSING] = "SELECT id FROM items WHERE id > ? AND NOT EXISTS "
 	                      "(SELECT 1 FROM item_facts WHERE item_id = items.id) ORDER BY id LIMIT ?",
+	[STMT_CHECKED_GET] = "SELECT last_item FROM stats_checked WHERE id = 1",
+	[STMT_CHECKED_SET] = "INSERT INTO stats_checked (id, last_item) "
+	                     "SELECT 1, coalesce(max(id), 0) FROM items WHERE id <= ?1 "
+	                     "ON CONFLICT (id) DO UPDATE SET last_item = excluded.last_item",
+	[STMT_ITEM_MAX] = "SELECT coalesce(max(id), 0) FROM items",
 	[STMT_P_DAILY] = "SELECT section_id, sum(received), sum(accepted), sum(replied), "
 	                 "sum(on_time), sum(late), sum(rejected), sum(merged), sum(closed), "
 	                 "sum(supervised), sum(rated), sum(satisfied), sum(basically_satisfied), "
@@ -143,7 +151,7 @@ step_one(struct db_conn *c, sqlite3_stmt *st)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	db_log("%s", sqlite3_errmsg(c->h));
+	db_step_failed(c, "statistics");
 	return -1;
 }
 
@@ -290,6 +298,62 @@ db_fact_missing(struct db_conn *c, int64_t after_id, int64_t *ids, size_t max, s
 	db_reset(st);
 	*n = len;
 	return 0;
+}
+
+int
+db_fact_checked(struct db_conn *c, int64_t *last_item)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_CHECKED_GET]);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*last_item = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		*last_item = 0;
+	else
+		db_log("%s", sqlite3_errmsg(c->h));
+	db_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+db_fact_checked_set(struct db_conn *c, int64_t upto)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_CHECKED_SET]);
+
+	if (st == NULL || db_bind_int(st, 1, upto) != 0)
+		return -1;
+	return db_exec_stmt(c, st);
+}
+
+void
+db_fact_checked_advance(struct db_conn *c)
+{
+	sqlite3_stmt *st;
+	int64_t last = 0, max = 0;
+	int rc;
+
+	if (db_fact_checked(c, &last) != 0)
+		return;
+	st = db_prep(c, stmts[STMT_ITEM_MAX]);
+	if (st == NULL)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		max = sqlite3_column_int64(st, 0);
+	db_reset(st);
+	if (max <= last)
+		return; /* up to date: nothing written */
+	sqlite3_busy_timeout(c->h, 0);
+	rc = sqlite3_exec(c->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	sqlite3_busy_timeout(c->h, BUSY_TIMEOUT_MS);
+	if (rc != SQLITE_OK)
+		return; /* another writer holds the lock, or the file is read-only: next time */
+	if (db_fact_checked_set(c, INT64_MAX) != 0 ||
+	    sqlite3_exec(c->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* The row of section_id in rows (sorted by section_id), inserted if missing; NULL when out of

@@ -503,9 +503,9 @@ requests_by_id(struct req *req, struct resp *resp, const char *ids)
 	resp_json(resp, 200, a);
 }
 
-/* One page of one (kind, status) list: a new array of items or NULL. */
+/* One page of one (kind, status) list: its keys (a new array or NULL). */
 struct o311_page {
-	struct db_item *items;
+	struct db_item_key *keys;
 	size_t n, next;
 };
 
@@ -514,8 +514,8 @@ struct o311_page {
  * argument; see requests_by_id), service_code and status (lists, comma-delimited), start_date
  * and end_date (on requested_datetime, both included), limit (at most LIST_MAX); 400 for a date
  * that does not parse; 429 over the public rate. Each (kind, status) pair the filters allow is
- * one indexed read of at most `limit` rows (items_o311), merged here: a page never reads more
- * than 6 × limit rows, whatever the filters. */
+ * one indexed read of at most `limit` keys (items_o311 alone), merged here; only the `limit`
+ * items shown are then read with their clocks, whatever the filters. */
 void
 h_open311_requests_get(struct req *req, struct resp *resp)
 {
@@ -556,7 +556,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 			f.before_received = INT64_MAX;
 			f.before_id = INT64_MAX;
 			f.limit = (int)limit;
-			if (db_item_list_o311(req->db, &f, &pages[npages].items, &pages[npages].n) !=
+			if (db_item_keys_o311(req->db, &f, &pages[npages].keys, &pages[npages].n) !=
 			    0) {
 				o311_error(resp, 500, "the requests cannot be read");
 				goto out;
@@ -565,13 +565,15 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 		}
 	a = json_array();
 	while (a != NULL && json_array_size(a) < limit) {
-		const struct db_item *b = NULL, *x;
+		const struct db_item_key *b = NULL, *x;
+		struct db_item item;
+		int rc;
 
 		best = npages;
 		for (i = 0; i < npages; i++) {
 			if (pages[i].next >= pages[i].n)
 				continue;
-			x = &pages[i].items[pages[i].next];
+			x = &pages[i].keys[pages[i].next];
 			if (b == NULL || x->received > b->received ||
 			    (x->received == b->received && x->id > b->id)) {
 				b = x;
@@ -581,17 +583,25 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 		if (b == NULL)
 			break;
 		pages[best].next++;
+		rc = db_item_get_id(req->db, b->id, &item);
+		if (rc < 0) {
+			o311_error(resp, 500, "the requests cannot be read");
+			goto out;
+		}
+		if (rc == 0)
+			continue;
 		{
-			json_t *r = request_json(req->app, b);
+			json_t *r = request_json(req->app, &item);
 
 			if (r != NULL)
 				json_array_append_new(a, r);
 		}
+		db_item_free(&item);
 	}
 	resp_json(resp, 200, a);
 	a = NULL;
 out:
 	json_decref(a);
 	for (i = 0; i < npages; i++)
-		db_items_free(pages[i].items, pages[i].n);
+		free(pages[i].keys);
 }

@@ -38,6 +38,18 @@ h_item_supervise(struct req *req, struct resp *resp)
 }
 
 json_t *
+supervision_view(const struct db_supervision *s, int64_t now)
+{
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	j = json_pack("{s:o, s:s, s:s, s:o, s:b}", "at", json_time(s->at), "by", s->by_name, "note",
+	              s->note, "due", json_time(s->due), "overdue", now > s->due);
+	return j ? j : json_null();
+}
+
+json_t *
 supervision_json(struct db_conn *c, int64_t item_id, int64_t now)
 {
 	struct db_supervision s;
@@ -45,10 +57,9 @@ supervision_json(struct db_conn *c, int64_t item_id, int64_t now)
 
 	if (db_supervision_get(c, item_id, &s) != 1)
 		return json_null();
-	j = json_pack("{s:o, s:s, s:s, s:o, s:b}", "at", json_time(s.at), "by", s.by_name, "note",
-	              s.note, "due", json_time(s.due), "overdue", now > s.due);
+	j = supervision_view(&s, now);
 	db_supervision_free(&s);
-	return j ? j : json_null();
+	return j;
 }
 
 json_t *

@@ -66,16 +66,28 @@ clock_json(const struct db_clock *k, const struct sla_calendar *cal, int64_t now
 		left = json_integer(sla_days_left(cal, k->due, now));
 		overdue = now > k->due;
 	}
-	o = json_pack("{s:o, s:i, s:s, s:o, s:o, s:b, s:s, s:b, s:o, s:o}", "due",
-	              json_time(k->due), "days", k->days, "unit",
-	              k->unit[0] ? k->unit : "working_days", "started", json_time(k->started),
-	              "working_days_left", left, "overdue", overdue, "state", state, "provisional",
-	              k->provisional != 0, "explanation", explanation(k, cal), "result",
-	              k->result[0] ? json_string(k->result) : json_null());
-	if (o != NULL && k->stopped_at != 0)
-		json_object_set_new(o, "stopped", json_time(k->stopped_at));
-	if (o != NULL && k->paused_at != 0)
-		json_object_set_new(o, "paused", json_time(k->paused_at));
+	/* member by member, keys unchecked (ASCII constants): json_pack parsed its format for
+	 * every clock of every answer (issue 20) */
+	o = json_object();
+	if (o == NULL) {
+		json_decref(left);
+		return NULL;
+	}
+	json_object_set_new_nocheck(o, "due", json_time(k->due));
+	json_object_set_new_nocheck(o, "days", json_integer(k->days));
+	json_object_set_new_nocheck(o, "unit", json_string(k->unit[0] ? k->unit : "working_days"));
+	json_object_set_new_nocheck(o, "started", json_time(k->started));
+	json_object_set_new_nocheck(o, "working_days_left", left);
+	json_object_set_new_nocheck(o, "overdue", json_boolean(overdue));
+	json_object_set_new_nocheck(o, "state", json_string_nocheck(state));
+	json_object_set_new_nocheck(o, "provisional", json_boolean(k->provisional != 0));
+	json_object_set_new_nocheck(o, "explanation", explanation(k, cal));
+	json_object_set_new_nocheck(o, "result",
+	                            k->result[0] ? json_string(k->result) : json_null());
+	if (k->stopped_at != 0)
+		json_object_set_new_nocheck(o, "stopped", json_time(k->stopped_at));
+	if (k->paused_at != 0)
+		json_object_set_new_nocheck(o, "paused", json_time(k->paused_at));
 	return o;
 }
 
@@ -120,6 +132,9 @@ account_json(struct db_conn *c, const struct db_account *a)
 	              section, "email", a->email, "phone", a->phone, "status", a->status,
 	              "must_change", a->must_change, "password_changed",
 	              time_json(a->password_changed), "created", time_json(a->created));
+	/* whether the account logs in with a second factor (enrolled and confirmed) */
+	if (j != NULL)
+		json_object_set_new(j, "totp", json_boolean(totp_enrolled(c, a->id) > 0));
 	return j;
 }
 
@@ -169,6 +184,11 @@ history_json(const struct db_history *h, size_t n, int citizen)
 		                      h[i].action, "to_state", h[i].to_state, "note",
 		                      internal ? NULL : h[i].note);
 
+		/* a step that set or moved a due time shows it (#14 point 11) */
+		if (o != NULL && h[i].clock != NULL && h[i].due != 0) {
+			json_object_set_new(o, "clock", json_string(h[i].clock));
+			json_object_set_new(o, "due", json_time(h[i].due));
+		}
 		if (o != NULL && !citizen) {
 			json_object_set_new(o, "actor", json_string(h[i].actor));
 			json_object_set_new(o, "from_state",
@@ -312,6 +332,7 @@ answer(struct req *req, struct resp *resp, const char *tracking, int read)
 		json_object_set_new(j, "public_reply", json_str_or_null(item.public_reply));
 		json_object_set_new(j, "published", json_boolean(item.published));
 		json_object_set_new(j, "supervision", supervision_json(req->db, item.id, req->now));
+		json_object_set_new(j, "screening", screening_json(req->db, item.id));
 		json_object_set_new(j, "rating", rating_json(req->db, item.id, 1));
 		files = history = NULL;
 	}

@@ -148,6 +148,8 @@ struct hook_ctx {
 	struct app *app;
 	const struct intake *in;
 	int64_t now;
+	const struct scan_report *scan; /* what the virus scan found (scan.c) */
+	const char *screened;           /* prohibited entries found in the text (screen.c) */
 };
 
 /* Whether item's citizen gets an acknowledgement: 1 yes, 0 no (an e-mail item whose address
@@ -203,6 +205,8 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 	ev.action = -1;
 	ev.at = h->now;
 	if (stats_record(h->app, c, item, "submit", h->now) != 0 ||
+	    scan_record(c, item, h->scan, h->now) != 0 ||
+	    screen_record(c, item, h->screened, h->now) != 0 ||
 	    core_notify_event(h->app, c, &ev) != 0)
 		return -1;
 	return h->in->also != NULL ? h->in->also(h->in->also_cls, c, item) : 0;
@@ -212,6 +216,8 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
  * answered. */
 struct pending {
 	struct intake in; /* the checked copy (attachment types by content) */
+	struct scan_report report;           /* what the virus scan did to in's attachments */
+	char screened[SCREEN_MATCHED_MAX];   /* prohibited entries found in the text */
 	struct db_item item;
 	struct db_history h;
 	struct db_submission sub;
@@ -292,6 +298,8 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	p->hook.app = app;
 	p->hook.in = in;
 	p->hook.now = now;
+	p->hook.scan = &p->report;
+	p->hook.screened = p->screened;
 	return 0;
 }
 
@@ -301,9 +309,7 @@ static int
 check(struct app *app, const struct intake *in, int64_t now, struct pending *p,
       struct core_error *err)
 {
-	const char *ctype, *name;
-	int64_t total = 0;
-	size_t i;
+	const char *texts[2];
 
 	if (core_submit_check(in, err) != 0)
 		return -1;
@@ -313,31 +319,22 @@ check(struct app *app, const struct intake *in, int64_t now, struct pending *p,
 		                 "received lies more than %ld days back", app->cfg.receipt_max_age_days);
 	/* attachments: their type by content, allowed by configuration; size caps (point 15) */
 	p->in = *in;
-	for (i = 0; i < in->natt; i++) {
-		const struct db_attachment *a = &in->att[i];
-
-		if (a->size > app->cfg.attachment_max)
-			return core_fail(err, CORE_TOO_LARGE, "attachment",
-			                 "attachment %s is larger than %ld bytes", a->filename,
-			                 app->cfg.attachment_max);
-		total += a->size;
-		ctype = attach_sniff(a->data, (size_t)a->size, &name);
-		if (ctype == NULL || !attach_allowed(app->cfg.attachment_types, name))
-			return core_fail(err, CORE_INVALID, "attachment",
-			                 "attachment %s is not of an allowed type (%s)", a->filename,
-			                 app->cfg.attachment_types);
-		p->in.att[i].content_type = (char *)ctype;
-	}
-	if (total > app->cfg.attachment_item_max)
-		return core_fail(err, CORE_TOO_LARGE, "attachment",
-		                 "the attachments are larger than %ld bytes together",
-		                 app->cfg.attachment_item_max);
+	if (attach_check(app, p->in.att, p->in.natt, 0, err) != 0)
+		return -1;
+	/* infected files are taken out here (the item is stored and says why), unscanned ones
+	 * held (scan.c) */
+	scan_intake(app, &p->in, &p->report);
+	/* prohibited words flag the item for the dispatcher; its text stays as written */
+	texts[0] = in->subject;
+	texts[1] = in->body;
+	screen_match(app->cfg.screen_list, texts, 2, p->screened, sizeof(p->screened));
 	return 0;
 }
 
 int
-core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
-            char code[QUERY_CODE_LEN + 1], struct core_error *err)
+core_submit_report(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
+                   char code[QUERY_CODE_LEN + 1], struct scan_report *report,
+                   struct core_error *err)
 {
 	struct pending p;
 
@@ -348,7 +345,17 @@ core_submit(struct app *app, const struct intake *in, int64_t now, struct db_ite
 		return core_fail(err, CORE_BUSY, NULL, "the item could not be stored; try again");
 	}
 	*out = p.item;
+	*report = p.report;
 	return 0;
+}
+
+int
+core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
+            char code[QUERY_CODE_LEN + 1], struct core_error *err)
+{
+	struct scan_report report;
+
+	return core_submit_report(app, in, now, out, code, &report, err);
 }
 
 int

@@ -3,6 +3,7 @@
  * their clocks and history, the per-day tracking counter, the queue's order and filters, the
  * public board, sessions, the append-only audit log and policy overrides.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +209,155 @@ test_public_board(struct t *t)
 	CHECK_INT(t, db_public_get(c, "XJ-20250930-00010", &one), 0);
 }
 
+/* The board's search through board_fts (schema 016) finds exactly the published items whose
+ * public subject, body or reply holds the text (ASCII letters in any case, as LIKE), newest
+ * reply first and page by page, for random texts and queries of one to four characters, while
+ * texts are edited and items withdrawn and published again. */
+static const char *const search_alphabet[] = {"小", "区", "路", "灯", "门", "口", "a", "B",
+                                              " ", "%", "_", "号"};
+#define SEARCH_ITEMS 60
+#define SEARCH_CHARS 8
+
+static uint64_t search_rng = 0x9e3779b97f4a7c15u;
+
+static unsigned
+search_next(unsigned n)
+{
+	search_rng ^= search_rng << 13;
+	search_rng ^= search_rng >> 7;
+	search_rng ^= search_rng << 17;
+	return (unsigned)(search_rng % n);
+}
+
+/* A random text of up to max characters of the alphabet (a new string). */
+static char *
+search_text(int max)
+{
+	char buf[SEARCH_CHARS * 4 + 1] = "";
+	int i, n = 1 + (int)search_next((unsigned)max);
+
+	for (i = 0; i < n; i++)
+		strcat(buf, search_alphabet[search_next(sizeof(search_alphabet) / sizeof(char *))]);
+	return strdup(buf);
+}
+
+/* 1 if hay holds needle, ASCII letters compared in lower case. */
+static int
+search_holds(const char *hay, const char *needle)
+{
+	size_t i, j, n = strlen(needle);
+
+	if (hay == NULL)
+		return 0;
+	for (i = 0; hay[i] != '\0'; i++) {
+		for (j = 0; j < n && hay[i + j] != '\0'; j++) {
+			char a = hay[i + j], b = needle[j];
+
+			if (a >= 'A' && a <= 'Z')
+				a = (char)(a - 'A' + 'a');
+			if (b >= 'A' && b <= 'Z')
+				b = (char)(b - 'A' + 'a');
+			if (a != b)
+				break;
+		}
+		if (j == n)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+test_board_search(struct t *t)
+{
+	int64_t ids[SEARCH_ITEMS];
+	char tracking[32];
+	int round, i, bad = 0, found = 0;
+
+	for (i = 0; i < SEARCH_ITEMS; i++) {
+		snprintf(tracking, sizeof(tracking), "XJ-20251001-%05d", i + 1);
+		ids[i] = new_item(tracking, "replied", 0, DB_NO_DUE, 1);
+	}
+	for (round = 0; round < 6 && bad < 3; round++) {
+		int q;
+
+		/* edit, withdraw or publish some items; replies at few distinct instants, so that
+		 * pages break between items replied at the same second */
+		for (i = 0; i < SEARCH_ITEMS; i++) {
+			struct db_item it;
+
+			if (round > 0 && search_next(3) != 0)
+				continue;
+			if (db_item_get_id(c, ids[i], &it) != 1) {
+				bad++;
+				continue;
+			}
+			free(it.public_subject);
+			free(it.public_body);
+			free(it.public_reply);
+			it.public_subject = search_text(4);
+			it.public_body = search_text(SEARCH_CHARS);
+			it.public_reply = search_next(4) == 0 ? NULL : search_text(SEARCH_CHARS);
+			it.published = search_next(5) != 0;
+			it.publish = search_next(8) != 0;
+			it.replied_at = 1750100000 + search_next(4);
+			if (db_item_update(c, &it) != 1)
+				bad++;
+			db_item_free(&it);
+		}
+		for (q = 0; q < 40 && bad < 3; q++) {
+			char *text = search_text(4);
+			struct db_public_row *rows = NULL;
+			int64_t before_replied = 0, before_id = 0, last_r = INT64_MAX, last_id = 0;
+			size_t n = 0, k, got = 0, want = 0;
+
+			for (i = 0; i < SEARCH_ITEMS; i++) {
+				struct db_item it;
+
+				if (db_item_get_id(c, ids[i], &it) != 1)
+					continue;
+				want += it.published && it.publish &&
+				        (search_holds(it.public_subject, text) ||
+				         search_holds(it.public_body, text) ||
+				         search_holds(it.public_reply, text));
+				db_item_free(&it);
+			}
+			do { /* pages of 7 */
+				if (db_public_list(c, text, before_replied, before_id, 7, &rows, &n) != 0) {
+					bad++;
+					break;
+				}
+				for (k = 0; k < n; k++) {
+					if (!(search_holds(rows[k].subject, text) ||
+					      search_holds(rows[k].body, text) ||
+					      search_holds(rows[k].reply, text)) ||
+					    rows[k].replied_at > last_r ||
+					    (rows[k].replied_at == last_r && rows[k].id >= last_id)) {
+						printf("# %s: row %s out of place\n", text, rows[k].tracking);
+						bad++;
+					}
+					last_r = rows[k].replied_at;
+					last_id = rows[k].id;
+				}
+				for (k = 0; k < n; k++) /* test_public_board's item aside */
+					got += strncmp(rows[k].tracking, "XJ-20251001-", 12) == 0;
+				if (n > 0) {
+					before_replied = rows[n - 1].replied_at;
+					before_id = rows[n - 1].id;
+				}
+				db_public_rows_free(rows, n);
+			} while (n == 7);
+			if (got != want) {
+				printf("# search %s: %zu rows, want %zu\n", text, got, want);
+				bad++;
+			}
+			found += got > 0;
+			free(text);
+		}
+	}
+	CHECK_INT(t, bad, 0);
+	CHECK(t, found > 20); /* the queries did find rows */
+}
+
 static void
 test_sessions_and_audit(struct t *t)
 {
@@ -341,6 +491,7 @@ main(void)
 	RUN(&t, test_items_and_history);
 	RUN(&t, test_queue_order);
 	RUN(&t, test_public_board);
+	RUN(&t, test_board_search);
 	RUN(&t, test_sessions_and_audit);
 	RUN(&t, test_policies);
 	RUN(&t, test_migration_gap);

@@ -274,6 +274,98 @@ test_zone_fold_at_midnight(struct t *t)
 	CHECK_INT(t, sla_set_zone("Asia/Shanghai"), 0);
 }
 
+/* The offset table (zone.c) against the C library itself, in zones with summer time at 02:00,
+ * at midnight, by 30 minutes, and without: local days, formatted instants and day ends agree for
+ * random instants from 1990 to 2100 and for every second around each change of 2025. */
+static uint64_t zone_rng = 88172645463325252u;
+
+static uint64_t
+zone_next(void)
+{
+	zone_rng ^= zone_rng << 13;
+	zone_rng ^= zone_rng >> 7;
+	zone_rng ^= zone_rng << 17;
+	return zone_rng;
+}
+
+/* 1 if sla and the C library agree at t, else 0 (printed). */
+static int
+zone_agrees(const char *zone, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm, want_tm;
+	char buf[64], want[64];
+	long off;
+	int64_t end, want_end;
+	sla_day day;
+	int minutes;
+
+	localtime_r(&tt, &tm);
+	off = tm.tm_gmtoff;
+	snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	         off < 0 ? '-' : '+', labs(off) / 3600, labs(off) / 60 % 60);
+	sla_format_local(t, buf, sizeof(buf));
+	day = sla_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	if (sla_local_day(t) != day || strcmp(buf, want) != 0) {
+		printf("# %s %lld: %s, want %s\n", zone, (long long)t, buf, want);
+		return 0;
+	}
+	minutes = (int)(zone_next() % 1440);
+	memset(&want_tm, 0, sizeof(want_tm));
+	want_tm.tm_year = tm.tm_year;
+	want_tm.tm_mon = tm.tm_mon;
+	want_tm.tm_mday = tm.tm_mday;
+	want_tm.tm_hour = minutes / 60;
+	want_tm.tm_min = minutes % 60;
+	want_tm.tm_isdst = -1;
+	want_end = (int64_t)mktime(&want_tm);
+	end = sla_day_end(day, minutes);
+	/* inside a gap or a fold mktime may pick either instant; elsewhere there is one */
+	if (end != want_end && (end - want_end > 7200 || want_end - end > 7200 ||
+	                        sla_local_day(end) != day)) {
+		printf("# %s day %d minute %d: %lld, want %lld\n", zone, (int)day, minutes,
+		       (long long)end, (long long)want_end);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+test_zone_table(struct t *t)
+{
+	static const char *const zones[] = {"Asia/Shanghai", "America/New_York",
+	                                    "America/Santiago", "Australia/Lord_Howe",
+	                                    "Europe/Berlin", "Asia/Kathmandu"};
+	size_t z;
+	int i, bad;
+	int64_t s, k;
+
+	for (z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
+		if (sla_set_zone(zones[z]) != 0) {
+			printf("# %s: not in this tzdata, skipped\n", zones[z]);
+			continue;
+		}
+		bad = 0;
+		for (i = 0; i < 20000 && bad < 5; i++)
+			bad += !zone_agrees(zones[z], 631152000 + (int64_t)(zone_next() % 3471292800u));
+		/* every 2025 change (a week's probes, then each second within an hour of it) */
+		for (s = 1735689600; s < 1767225600 && bad < 5; s += 3600) {
+			time_t a = (time_t)s, b = (time_t)(s + 3600);
+			struct tm ta, tb;
+
+			localtime_r(&a, &ta);
+			localtime_r(&b, &tb);
+			if (ta.tm_gmtoff == tb.tm_gmtoff)
+				continue;
+			for (k = s - 3600; k < s + 7200 && bad < 5; k++)
+				bad += !zone_agrees(zones[z], k);
+		}
+		CHECK_INT(t, bad, 0);
+	}
+	CHECK_INT(t, sla_set_zone("Asia/Shanghai"), 0);
+}
+
 /* --- parser -------------------------------------------------------------------------------- */
 
 static char *
@@ -946,6 +1038,46 @@ test_refcount(struct t *t)
 	sla_calendar_unref(cal);
 }
 
+/* The files a calendar is made of (#14 point 10: loaded files go on top of them). */
+static void
+test_files(struct t *t)
+{
+	static const char *const paths[] = {CAL_DIR "/2025.txt", CAL_DIR "/nonexistent.txt"};
+	struct sla_file *f = NULL, *g = NULL;
+	size_t n = 0, m = 0, i;
+	char err[256];
+	int year = 0;
+
+	CHECK_INT(t, sla_files_read(NULL, &f, &n, err, sizeof(err)), 0);
+	CHECK(t, n >= 3);
+	CHECK_INT(t, sla_files_read(CAL_DIR, &g, &m, err, sizeof(err)), 0);
+	CHECK_INT(t, (int)m, (int)n);
+	for (i = 0; i < n && i < m; i++) {
+		CHECK(t, strstr(g[i].name, f[i].name) != NULL); /* the same files, in order */
+		CHECK_STR(t, g[i].text, f[i].text);
+	}
+	CHECK_INT(t, sla_file_year(f[0].name, f[0].text, &year, err, sizeof(err)), 0);
+	CHECK_INT(t, year, 2024);
+	sla_files_free(f, n);
+	sla_files_free(g, m);
+	CHECK_INT(t, sla_files_read("tests/unit", &f, &n, err, sizeof(err)), -1);
+	CHECK_INT(t, sla_files_read_paths(paths, 1, &f, err, sizeof(err)), 0);
+	CHECK_INT(t, sla_file_year(f[0].name, f[0].text, &year, err, sizeof(err)), 0);
+	CHECK_INT(t, year, 2025);
+	sla_files_free(f, 1);
+	CHECK_INT(t, sla_files_read_paths(paths, 2, &f, err, sizeof(err)), -1);
+	CHECK(t, strstr(err, "nonexistent.txt") != NULL);
+	/* a file's faults are named with their line; a New Year block in the December before */
+	CHECK_INT(t, sla_file_year("x.txt", "# c\n2027-01-06 off a\n2027-01-11 work b\n", &year,
+	                           err, sizeof(err)),
+	          -1);
+	CHECK(t, strncmp(err, "x.txt:3:", 8) == 0);
+	CHECK_INT(t, sla_file_year("y.txt", "2026-12-31 off a\n2027-01-01 off a\n", &year, err,
+	                           sizeof(err)),
+	          0);
+	CHECK_INT(t, year, 2027);
+}
+
 int
 main(void)
 {
@@ -958,6 +1090,7 @@ main(void)
 	RUN(&t, test_dates);
 	RUN(&t, test_zone);
 	RUN(&t, test_zone_fold_at_midnight);
+	RUN(&t, test_zone_table);
 	RUN(&t, test_parser_cases);
 	RUN(&t, test_parser_bytes);
 	RUN(&t, test_load);
@@ -969,5 +1102,6 @@ main(void)
 	RUN(&t, test_explain);
 	RUN(&t, test_range);
 	RUN(&t, test_refcount);
+	RUN(&t, test_files);
 	return t_done(&t);
 }
