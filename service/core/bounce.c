@@ -38,7 +38,8 @@ core_bounce(struct app *app, const struct core_bounce *in, int64_t now, int64_t 
 		id = 0;
 	if (id != 0) {
 		snprintf(error, sizeof(error), "bounced: %s",
-		         in->reason != NULL && in->reason[0] != '\0' ? in->reason : "no reason given");
+		         in->reason != NULL && in->reason[0] != '\0' ? in->reason
+		                                                     : "no reason given");
 		snprintf(target, sizeof(target), "outbox %lld", (long long)id);
 		if ((live && db_mail_outbox_bounced(c, id, error) < 0) ||
 		    audit_write(c, now, &who, "mail_bounced", target, 1, error) != 0)

@@ -18,11 +18,11 @@
 struct bwalk {
 	GMimeParserOptions *opts;
 	struct mail_msg *m;
-	GString *quoted;   /* Message-IDs quoted in the text, one per line, for after the parts */
-	char *first_line;  /* first non-empty line of the text (GLib), or NULL */
-	char *dsn;         /* the report's reason (GLib), or NULL */
-	int dsn_failed;    /* the report names a failed recipient */
-	int dsn_actions;   /* recipient blocks with an Action */
+	GString *quoted;  /* Message-IDs quoted in the text, one per line, for after the parts */
+	char *first_line; /* first non-empty line of the text (GLib), or NULL */
+	char *dsn;        /* the report's reason (GLib), or NULL */
+	int dsn_failed;   /* the report names a failed recipient */
+	int dsn_actions;  /* recipient blocks with an Action */
 	int parts;
 	int nomem;
 };
@@ -49,10 +49,14 @@ add_id(struct bwalk *w, const char *id)
 static GMimeMessage *
 parse_headers(GMimeParserOptions *opts, const char *buf, size_t len)
 {
-	GMimeStream *s = g_mime_stream_mem_new_with_buffer(buf, len);
-	GMimeParser *p = g_mime_parser_new_with_stream(s);
+	GMimeStream *s;
+	GMimeParser *p;
 	GMimeMessage *msg;
 
+	if (len == 0)
+		return NULL;
+	s = g_mime_stream_mem_new_with_buffer(buf, len);
+	p = g_mime_parser_new_with_stream(s);
 	g_mime_parser_set_format(p, GMIME_FORMAT_MESSAGE);
 	msg = g_mime_parser_construct_message(p, opts);
 	g_object_unref(p);
@@ -105,9 +109,14 @@ static void
 delivery_status(struct bwalk *w, GMimePart *part)
 {
 	GByteArray *ba = part_bytes(part);
-	const char *p = (const char *)ba->data, *end = p + ba->len, *e, *next;
+	const char *p = (const char *)ba->data, *end, *e, *next;
 	int blocks = 0;
 
+	if (ba->len == 0) {
+		g_byte_array_unref(ba);
+		return;
+	}
+	end = p + ba->len;
 	while (p < end && blocks++ < DSN_BLOCKS_MAX) {
 		GMimeMessage *b;
 		char *action, *status, *diag;
@@ -129,7 +138,8 @@ delivery_status(struct bwalk *w, GMimePart *part)
 		status = field(GMIME_OBJECT(b), "Status");
 		diag = field(GMIME_OBJECT(b), "Diagnostic-Code");
 		failed = action != NULL && g_ascii_strncasecmp(action, "failed", 6) == 0;
-		if ((status != NULL || diag != NULL) && (w->dsn == NULL || (failed && !w->dsn_failed))) {
+		if ((status != NULL || diag != NULL) &&
+		    (w->dsn == NULL || (failed && !w->dsn_failed))) {
 			g_free(w->dsn);
 			w->dsn = g_strdup_printf("%s%s%s", status != NULL ? status : "",
 			                         status != NULL && diag != NULL ? " " : "",
@@ -211,7 +221,8 @@ bounce_part(struct bwalk *w, GMimePart *part)
 		return;
 	}
 	if (is_type(ct, "text", "plain") || ct == NULL) {
-		const char *cs = ct != NULL ? g_mime_content_type_get_parameter(ct, "charset") : NULL;
+		const char *cs =
+		    ct != NULL ? g_mime_content_type_get_parameter(ct, "charset") : NULL;
 		char *text;
 
 		ba = part_bytes(part);
@@ -236,7 +247,8 @@ bounce_walk(struct bwalk *w, GMimeObject *obj, int depth)
 	if (GMIME_IS_MULTIPART(obj)) {
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
 		for (i = 0; i < n; i++)
-			bounce_walk(w, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), depth + 1);
+			bounce_walk(w, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
+			            depth + 1);
 	} else if (GMIME_IS_MESSAGE_PART(obj)) {
 		/* the returned message: its Message-ID, not what it contains */
 		returned_message(w, g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj)));

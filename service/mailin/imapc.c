@@ -17,18 +17,18 @@
 #include "mailin_int.h"
 #include "service/core/core.h"
 
-#define IN_CHUNK (256 * 1024)        /* bytes asked of the connection at once */
-#define TEXT_MAX (8L * 1024 * 1024)  /* bytes of a response's text (SEARCH lists) at most */
-#define WAIT_MS 60000                /* silence from the server that ends the connection */
+#define IN_CHUNK (256 * 1024)       /* bytes asked of the connection at once */
+#define TEXT_MAX (8L * 1024 * 1024) /* bytes of a response's text (SEARCH lists) at most */
+#define WAIT_MS 60000               /* silence from the server that ends the connection */
 
 struct imapc {
 	CURL *curl;
-	char *errbuf;       /* the poller's CURLOPT_ERRORBUFFER (lent) */
-	const char *key;    /* the mailbox URL without credentials, for the log (lent) */
-	unsigned tag;       /* the last tag sent */
-	char *in;           /* bytes received, not yet used: in[pos..len) */
+	char *errbuf;    /* the poller's CURLOPT_ERRORBUFFER (lent) */
+	const char *key; /* the mailbox URL without credentials, for the log (lent) */
+	unsigned tag;    /* the last tag sent */
+	char *in;        /* bytes received, not yet used: in[pos..len) */
 	size_t pos, len, cap;
-	size_t lit_max;     /* bytes of a literal kept at most (the rest is read and dropped) */
+	size_t lit_max; /* bytes of a literal kept at most (the rest is read and dropped) */
 };
 
 int
@@ -85,7 +85,8 @@ wait_io(struct imapc *c, int w)
 	pfd.revents = 0;
 	rc = poll(&pfd, 1, WAIT_MS);
 	if (rc <= 0) {
-		log_warn("imap %s: %s", c->key, rc == 0 ? "the server did not answer" : "poll failed");
+		log_warn("imap %s: %s", c->key,
+		         rc == 0 ? "the server did not answer" : "poll failed");
 		return -1;
 	}
 	return 0;
@@ -145,7 +146,8 @@ fill(struct imapc *c)
 		}
 		if (rc != CURLE_OK || n == 0) {
 			log_warn("imap %s: %s", c->key,
-			         rc != CURLE_OK ? curl_easy_strerror(rc) : "the server closed the connection");
+			         rc != CURLE_OK ? curl_easy_strerror(rc)
+			                        : "the server closed the connection");
 			return -1;
 		}
 		c->len += n;
@@ -281,7 +283,8 @@ read_response(struct imapc *c, struct imapc_resp *r)
 		if (lit < 0)
 			return 0;
 		if (r->nlit == IMAPC_LITS) {
-			log_warn("imap %s: a response holds more than %d literals", c->key, IMAPC_LITS);
+			log_warn("imap %s: a response holds more than %d literals", c->key,
+			         IMAPC_LITS);
 			return -1;
 		}
 		if (read_literal(c, r, lit) != 0)
@@ -321,8 +324,9 @@ imapc_cmd(struct imapc *c, imapc_untagged_fn *fn, void *cls, const char *fmt, ..
 			if (strncmp(r.text + tl + 1, "OK", 2) == 0) {
 				ret = 0;
 			} else {
-				log_warn("imap %s: %.*s: %.200s", c->key, (int)(strcspn(cmd + tl + 1, " ")),
-				         cmd + tl + 1, r.text + tl + 1);
+				log_warn("imap %s: %.*s: %.200s", c->key,
+				         (int)(strcspn(cmd + tl + 1, " ")), cmd + tl + 1,
+				         r.text + tl + 1);
 				ret = 1;
 			}
 			goto out;

@@ -602,6 +602,7 @@ walk_message_part(struct walk *w, GMimeMessagePart *mp)
 		subj = text_header(w->opts, GMIME_OBJECT(inner), "Subject");
 		if (subj != NULL && subj[0] != '\0') {
 			mail_cut(subj, 60);
+			g_strdelimit(subj, "/\\", '_'); /* a base name, as a named file's */
 			filename = g_strdup_printf("%s.eml", subj);
 		} else {
 			filename = g_strdup("message.eml");

@@ -309,6 +309,38 @@ test_long_subject_and_body(struct t *t)
 	free(msg);
 }
 
+/* An attached message without a file name is named by its subject: a base name even when the
+ * subject holds a slash (found by fuzz_mail). An empty delivery-status part is no reason. */
+static void
+test_attached_message_name_and_empty_report(struct t *t)
+{
+	static const char msg[] =
+	    "From: a@b.cn\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+	    "--b\r\nContent-Type: text/plain\r\n\r\ntext\r\n"
+	    "--b\r\nContent-Type: message/rfc822\r\n\r\n"
+	    "Subject: a/b\\c\r\nMessage-ID: <in@x.cn>\r\n\r\ninner\r\n--b--\r\n";
+	static const char dsn[] =
+	    "From: mailer-daemon@x.cn\r\nSubject: failed\r\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+	    "--b\r\nContent-Type: message/delivery-status\r\n\r\n\r\n--b--\r\n";
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256];
+
+	mail_config_default(&cfg);
+	cfg.limits.types = NULL;
+	CHECK_INT(t, mail_parse(&cfg, msg, sizeof(msg) - 1, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_INT(t, m.natt, 1);
+	if (m.natt == 1)
+		CHECK_STR(t, m.att[0].filename, "a_b_c.eml");
+	mail_msg_free(&m);
+	CHECK_INT(t, mail_parse(&cfg, dsn, sizeof(dsn) - 1, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_INT(t, m.bounce, 1);
+	CHECK_STR(t, m.bounce_reason, "failed");
+	CHECK_INT(t, m.nbounce_ids, 0);
+	mail_msg_free(&m);
+}
+
 int
 main(void)
 {
@@ -320,6 +352,7 @@ main(void)
 	RUN(&t, test_exact_address_kind);
 	RUN(&t, test_never_storable);
 	RUN(&t, test_long_subject_and_body);
+	RUN(&t, test_attached_message_name_and_empty_report);
 	RUN(&t, test_corpus);
 	return t_done(&t);
 }
