@@ -691,8 +691,9 @@ int db_fact_missing(struct db_conn *c, int64_t after_id, int64_t *ids, size_t ma
 int db_fact_checked(struct db_conn *c, int64_t *last_item);
 /* Records that every item up to the largest id at most upto has been looked at. 0 or -1. */
 int db_fact_checked_set(struct db_conn *c, int64_t upto);
-/* Moves the mark to the largest item id when it lies behind and the write lock is free at once
- * (no wait: a reading command must not queue behind a writer); otherwise leaves it. */
+/* Moves the mark to the largest item id when it lies more than 10,000 items behind and the
+ * write lock is free at once (no wait: a reading command must not queue behind a writer, and
+ * writes nothing in the common case); otherwise leaves it. */
 void db_fact_checked_advance(struct db_conn *c);
 
 /* What one section did in a period — the local days from_day..to_day, the instants [from, to)
