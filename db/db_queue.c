@@ -52,16 +52,17 @@ enum stmt {
 
 /* The board's search through board_fts (schema 016): ?1 the text, ?2 its LIKE pattern, ?3 the
  * cursor as a board_fts rowid (replied_at * 2^31 + id; larger than any: first page), ?4 limit.
- * The text becomes the phrase of its two-character pieces in hex, or for one character the
+ * The text becomes the phrase of its six-byte pieces in hex, or if shorter than six bytes the
  * prefix of its hex, with the functions the triggers index with; every row found is checked
  * against the texts themselves. */
 #define PUBLIC_SEARCH                                                                              \
 	"SELECT i.id, i.tracking, i.kind, i.public_subject, i.public_body, i.public_reply, "      \
 	"i.received, i.replied_at FROM board_fts AS f "                                            \
 	"CROSS JOIN items AS i ON i.id = (f.rowid & 2147483647) "                                  \
-	"WHERE f.board_fts MATCH (CASE WHEN length(?1) = 1 THEN '\"' || hex(lower(?1)) || '\"*' " \
-	"ELSE '\"' || (SELECT group_concat(hex(substr(lower(?1), p.i, 2)), ' ') "                 \
-	"FROM board_pos AS p WHERE p.i < length(?1)) || '\"' END) "                               \
+	"WHERE f.board_fts MATCH (CASE WHEN length(CAST(?1 AS BLOB)) < 6 "                         \
+	"THEN '\"' || hex(lower(?1)) || '\"*' "                                                   \
+	"ELSE '\"' || (SELECT group_concat(hex(lower(substr(CAST(?1 AS BLOB), p.i, 6))), ' ') "   \
+	"FROM board_pos AS p WHERE p.i <= length(CAST(?1 AS BLOB)) - 5) || '\"' END) "            \
 	"AND f.rowid < ?3 AND i.published = 1 AND i.publish = 1 "                                  \
 	"AND (i.public_subject LIKE ?2 ESCAPE '\\' OR i.public_body LIKE ?2 ESCAPE '\\' "        \
 	"OR i.public_reply LIKE ?2 ESCAPE '\\') ORDER BY f.rowid DESC LIMIT ?4"
