@@ -52,9 +52,9 @@ enum stmt {
 
 /* The board's search through board_fts (schema 016): ?1 the text, ?2 its LIKE pattern, ?3 the
  * cursor as a board_fts rowid (replied_at * 2^31 + id; larger than any: first page), ?4 limit.
- * The text becomes the phrase of its six-byte pieces in hex, or if shorter than six bytes the
- * prefix of its hex, with the functions the triggers index with; every row found is checked
- * against the texts themselves. */
+ * The text becomes the phrase of the six-byte pieces (in hex) that start at its characters, or
+ * if shorter than six bytes the prefix of its hex, with the functions the triggers index with;
+ * every row found is checked against the texts themselves. */
 #define PUBLIC_SEARCH                                                                              \
 	"SELECT i.id, i.tracking, i.kind, i.public_subject, i.public_body, i.public_reply, "      \
 	"i.received, i.replied_at FROM board_fts AS f "                                            \
@@ -62,7 +62,8 @@ enum stmt {
 	"WHERE f.board_fts MATCH (CASE WHEN length(CAST(?1 AS BLOB)) < 6 "                         \
 	"THEN '\"' || hex(lower(?1)) || '\"*' "                                                   \
 	"ELSE '\"' || (SELECT group_concat(hex(lower(substr(CAST(?1 AS BLOB), p.i, 6))), ' ') "   \
-	"FROM board_pos AS p WHERE p.i <= length(CAST(?1 AS BLOB)) - 5) || '\"' END) "            \
+	"FROM board_pos AS p WHERE p.i <= length(CAST(?1 AS BLOB)) - 5 AND "                       \
+	"substr(CAST(?1 AS BLOB), p.i, 1) NOT BETWEEN x'80' AND x'BF') || '\"' END) "              \
 	"AND f.rowid < ?3 AND i.published = 1 AND i.publish = 1 "                                  \
 	"AND (i.public_subject LIKE ?2 ESCAPE '\\' OR i.public_body LIKE ?2 ESCAPE '\\' "        \
 	"OR i.public_reply LIKE ?2 ESCAPE '\\') ORDER BY f.rowid DESC LIMIT ?4"

@@ -95,14 +95,15 @@ CREATE INDEX items_o311 ON items(kind, (state = 'replied' OR state = 'closed' OR
 -- and publish = 1), its reviewed and masked public texts only, written by the triggers below in
 -- the transaction that publishes, edits or withdraws them. Chinese has no spaces and its words
 -- are mostly two characters long (FTS5's trigram tokenizer finds nothing shorter than three), so
--- each text is indexed as its overlapping six-byte pieces of UTF-8, one at every byte, written
--- in hex so that the built-in 'ascii' tokenizer keeps each as one token: a two-character Chinese
--- word (six bytes) is one token; a longer text is the phrase of its consecutive pieces; a
--- shorter one (one Chinese character, a few letters) a token prefix. Valid UTF-8 can only match
--- valid UTF-8 at character boundaries, so bytes find exactly the substrings. Bytes rather than
--- characters because substr() on a BLOB is O(1) and on TEXT walks from the start (characters
--- made publishing a text of 20,000 characters take 1.7 s). Letters are compared in lower case,
--- as LIKE does. db_queue.c builds the query with the same SQL functions.
+-- each text is indexed as the six bytes of UTF-8 from each character on, written in hex so that
+-- the built-in 'ascii' tokenizer keeps each as one token: a two-character Chinese word (six
+-- bytes) is one token; a longer text is the phrase of the pieces of its characters; a shorter
+-- one (one Chinese character, a few letters) a token prefix. Valid UTF-8 matches valid UTF-8 only
+-- at character boundaries, so these pieces find exactly the substrings. Bytes (a character
+-- starts at each byte outside 0x80-0xBF) rather than characters because substr() on a BLOB is
+-- O(1) and on TEXT walks from the start (characters made publishing a text of 20,000 characters
+-- take 1.7 s). Letters are compared in lower case, as LIKE does. db_queue.c builds the query with
+-- the same SQL functions.
 -- Contentless (content=''): the texts are not stored twice; a removal hands FTS5 the old texts
 -- (the trigger's OLD row), which the same functions turn into the same tokens. The board checks
 -- each row it finds against the texts themselves (LIKE), so the index only chooses candidates.
@@ -134,11 +135,14 @@ BEGIN
   INSERT INTO board_fts(rowid, subject, body, reply) VALUES (
     coalesce(NEW.replied_at, 0) * 2147483648 + NEW.id,
     (SELECT group_concat(hex(lower(substr(CAST(NEW.public_subject AS BLOB), i, 6))), ' ')
-     FROM board_pos WHERE i <= length(CAST(NEW.public_subject AS BLOB))),
+     FROM board_pos WHERE i <= length(CAST(NEW.public_subject AS BLOB)) AND
+       substr(CAST(NEW.public_subject AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'),
     (SELECT group_concat(hex(lower(substr(CAST(NEW.public_body AS BLOB), i, 6))), ' ')
-     FROM board_pos WHERE i <= length(CAST(NEW.public_body AS BLOB))),
+     FROM board_pos WHERE i <= length(CAST(NEW.public_body AS BLOB)) AND
+       substr(CAST(NEW.public_body AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'),
     (SELECT group_concat(hex(lower(substr(CAST(NEW.public_reply AS BLOB), i, 6))), ' ')
-     FROM board_pos WHERE i <= length(CAST(NEW.public_reply AS BLOB))));
+     FROM board_pos WHERE i <= length(CAST(NEW.public_reply AS BLOB)) AND
+       substr(CAST(NEW.public_reply AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'));
 END;
 
 DROP TRIGGER IF EXISTS board_fts_update;
@@ -152,20 +156,26 @@ BEGIN
   INSERT INTO board_fts(board_fts, rowid, subject, body, reply)
   SELECT 'delete', coalesce(OLD.replied_at, 0) * 2147483648 + OLD.id,
     (SELECT group_concat(hex(lower(substr(CAST(OLD.public_subject AS BLOB), i, 6))), ' ')
-     FROM board_pos WHERE i <= length(CAST(OLD.public_subject AS BLOB))),
+     FROM board_pos WHERE i <= length(CAST(OLD.public_subject AS BLOB)) AND
+       substr(CAST(OLD.public_subject AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'),
     (SELECT group_concat(hex(lower(substr(CAST(OLD.public_body AS BLOB), i, 6))), ' ')
-     FROM board_pos WHERE i <= length(CAST(OLD.public_body AS BLOB))),
+     FROM board_pos WHERE i <= length(CAST(OLD.public_body AS BLOB)) AND
+       substr(CAST(OLD.public_body AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'),
     (SELECT group_concat(hex(lower(substr(CAST(OLD.public_reply AS BLOB), i, 6))), ' ')
-     FROM board_pos WHERE i <= length(CAST(OLD.public_reply AS BLOB)))
+     FROM board_pos WHERE i <= length(CAST(OLD.public_reply AS BLOB)) AND
+       substr(CAST(OLD.public_reply AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF')
   WHERE OLD.published = 1 AND OLD.publish = 1;
   INSERT INTO board_fts(rowid, subject, body, reply)
   SELECT coalesce(NEW.replied_at, 0) * 2147483648 + NEW.id,
     (SELECT group_concat(hex(lower(substr(CAST(NEW.public_subject AS BLOB), i, 6))), ' ')
-     FROM board_pos WHERE i <= length(CAST(NEW.public_subject AS BLOB))),
+     FROM board_pos WHERE i <= length(CAST(NEW.public_subject AS BLOB)) AND
+       substr(CAST(NEW.public_subject AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'),
     (SELECT group_concat(hex(lower(substr(CAST(NEW.public_body AS BLOB), i, 6))), ' ')
-     FROM board_pos WHERE i <= length(CAST(NEW.public_body AS BLOB))),
+     FROM board_pos WHERE i <= length(CAST(NEW.public_body AS BLOB)) AND
+       substr(CAST(NEW.public_body AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'),
     (SELECT group_concat(hex(lower(substr(CAST(NEW.public_reply AS BLOB), i, 6))), ' ')
-     FROM board_pos WHERE i <= length(CAST(NEW.public_reply AS BLOB)))
+     FROM board_pos WHERE i <= length(CAST(NEW.public_reply AS BLOB)) AND
+       substr(CAST(NEW.public_reply AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF')
   WHERE NEW.published = 1 AND NEW.publish = 1;
 END;
 
@@ -176,22 +186,28 @@ BEGIN
   INSERT INTO board_fts(board_fts, rowid, subject, body, reply) VALUES ('delete',
     coalesce(OLD.replied_at, 0) * 2147483648 + OLD.id,
     (SELECT group_concat(hex(lower(substr(CAST(OLD.public_subject AS BLOB), i, 6))), ' ')
-     FROM board_pos WHERE i <= length(CAST(OLD.public_subject AS BLOB))),
+     FROM board_pos WHERE i <= length(CAST(OLD.public_subject AS BLOB)) AND
+       substr(CAST(OLD.public_subject AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'),
     (SELECT group_concat(hex(lower(substr(CAST(OLD.public_body AS BLOB), i, 6))), ' ')
-     FROM board_pos WHERE i <= length(CAST(OLD.public_body AS BLOB))),
+     FROM board_pos WHERE i <= length(CAST(OLD.public_body AS BLOB)) AND
+       substr(CAST(OLD.public_body AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'),
     (SELECT group_concat(hex(lower(substr(CAST(OLD.public_reply AS BLOB), i, 6))), ' ')
-     FROM board_pos WHERE i <= length(CAST(OLD.public_reply AS BLOB))));
+     FROM board_pos WHERE i <= length(CAST(OLD.public_reply AS BLOB)) AND
+       substr(CAST(OLD.public_reply AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'));
 END;
 
 -- The items already on the board.
 INSERT INTO board_fts(rowid, subject, body, reply)
 SELECT coalesce(replied_at, 0) * 2147483648 + id,
   (SELECT group_concat(hex(lower(substr(CAST(public_subject AS BLOB), i, 6))), ' ')
-   FROM board_pos WHERE i <= length(CAST(public_subject AS BLOB))),
+   FROM board_pos WHERE i <= length(CAST(public_subject AS BLOB)) AND
+     substr(CAST(public_subject AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'),
   (SELECT group_concat(hex(lower(substr(CAST(public_body AS BLOB), i, 6))), ' ')
-   FROM board_pos WHERE i <= length(CAST(public_body AS BLOB))),
+   FROM board_pos WHERE i <= length(CAST(public_body AS BLOB)) AND
+     substr(CAST(public_body AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'),
   (SELECT group_concat(hex(lower(substr(CAST(public_reply AS BLOB), i, 6))), ' ')
-   FROM board_pos WHERE i <= length(CAST(public_reply AS BLOB)))
+   FROM board_pos WHERE i <= length(CAST(public_reply AS BLOB)) AND
+     substr(CAST(public_reply AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF')
 FROM items WHERE published = 1 AND publish = 1;
 INSERT INTO board_fts(board_fts) VALUES ('optimize');
 
