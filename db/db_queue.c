@@ -32,7 +32,7 @@ enum stmt {
  * any), ?10 limit. */
 #define QUEUE_HEAD(index)                                                                          \
 	"SELECT i.id, i.tracking, i.kind, i.subject, i.state, s.name, a.username, i.received, "    \
-	"i.next_due, i.waiting_since, v.id, v.at, v.by_id, v.by_name, v.note, v.due, "            \
+	"i.next_due, i.waiting_since, v.id, v.at, v.by_id, v.by_name, v.note, v.due, "             \
 	"v.section_id FROM items AS i INDEXED BY " index " "                                       \
 	"LEFT JOIN sections AS s ON s.id = i.section_id "                                          \
 	"LEFT JOIN supervision AS v ON v.item_id = i.id "                                          \
@@ -56,16 +56,16 @@ enum stmt {
  * if shorter than six bytes the prefix of its hex, with the functions the triggers index with;
  * every row found is checked against the texts themselves. */
 #define PUBLIC_SEARCH                                                                              \
-	"SELECT i.id, i.tracking, i.kind, i.public_subject, i.public_body, i.public_reply, "      \
+	"SELECT i.id, i.tracking, i.kind, i.public_subject, i.public_body, i.public_reply, "       \
 	"i.received, i.replied_at FROM board_fts AS f "                                            \
 	"CROSS JOIN items AS i ON i.id = (f.rowid & 2147483647) "                                  \
 	"WHERE f.board_fts MATCH (CASE WHEN length(CAST(?1 AS BLOB)) < 6 "                         \
-	"THEN '\"' || hex(lower(?1)) || '\"*' "                                                   \
-	"ELSE '\"' || (SELECT group_concat(hex(lower(substr(CAST(?1 AS BLOB), p.i, 6))), ' ') "   \
+	"THEN '\"' || hex(lower(?1)) || '\"*' "                                                    \
+	"ELSE '\"' || (SELECT group_concat(hex(lower(substr(CAST(?1 AS BLOB), p.i, 6))), ' ') "    \
 	"FROM board_pos AS p WHERE p.i <= length(CAST(?1 AS BLOB)) - 5 AND "                       \
 	"substr(CAST(?1 AS BLOB), p.i, 1) NOT BETWEEN x'80' AND x'BF') || '\"' END) "              \
 	"AND f.rowid < ?3 AND i.published = 1 AND i.publish = 1 "                                  \
-	"AND (i.public_subject LIKE ?2 ESCAPE '\\' OR i.public_body LIKE ?2 ESCAPE '\\' "        \
+	"AND (i.public_subject LIKE ?2 ESCAPE '\\' OR i.public_body LIKE ?2 ESCAPE '\\' "          \
 	"OR i.public_reply LIKE ?2 ESCAPE '\\') ORDER BY f.rowid DESC LIMIT ?4"
 
 static const char *const stmts[STMT__MAX] = {
