@@ -4,13 +4,14 @@
 #   make test    install what the tests need, build with -Werror (and ASan+UBSan), run every test
 #   make bench   build optimised and run the benchmarks in bench/
 #   make fuzz    build the libFuzzer targets with clang (not part of make test)
+#   make soak    30 minutes of mixed load: RSS growth, errors, p99 (not part of make test)
 #   make install the binary, a systemd unit and /etc/civicdesk/civicdesk.conf (kept if present)
 #
 # Build variants live in separate folders: build/rel (optimised, `make run`, benchmarks),
 # build/test (-Werror, test hooks compiled in), build/asan (ASan+UBSan, test hooks).
 
 V ?= rel
-PKGS := libmicrohttpd sqlite3 libcurl libesmtp-1.0 jansson gmime-3.0 libsodium
+PKGS := libmicrohttpd sqlite3 libcurl libesmtp-1.0 jansson gmime-3.0 libsodium liboath
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -43,6 +44,8 @@ MIGRATIONS := $(sort $(wildcard schema/*.sql))
 WEB_TEMPLATES := $(sort $(wildcard web/templates/*.html))
 WEB_STATIC := $(sort $(wildcard web/static/*))
 WEB_I18N := $(sort $(wildcard web/i18n/*.txt))
+# static files worth compressing, gzipped at build time and embedded beside them (web.h)
+WEB_GZ := $(patsubst web/static/%,$(B)/gen/static/%.gz,$(filter %.css %.js %.svg %.txt %.json,$(WEB_STATIC)))
 GEN_SRC := $(B)/gen/calendars.c $(B)/gen/schema.c $(B)/gen/passwords.c \
 	$(B)/gen/web_templates.c $(B)/gen/web_static.c $(B)/gen/web_i18n.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_SRC:$(B)/gen/%.c=$(B)/obj/gen/%.o)
@@ -54,7 +57,7 @@ EMBED := build/tools/embed
 
 .SECONDARY:
 
-.PHONY: all build unit bench-bin run test bench fuzz deps deps-test deps-bench clean format install
+.PHONY: all build unit bench-bin run test bench fuzz deps deps-test deps-bench clean format install soak
 
 all: build
 
@@ -99,9 +102,13 @@ $(B)/gen/web_templates.c: $(EMBED) $(WEB_TEMPLATES)
 	@mkdir -p $(@D)
 	@$(EMBED) web/web_int.h "struct web_blob" web_builtin_templates $(WEB_TEMPLATES) > $@.tmp && mv $@.tmp $@
 
-$(B)/gen/web_static.c: $(EMBED) $(WEB_STATIC)
+$(B)/gen/static/%.gz: web/static/%
 	@mkdir -p $(@D)
-	@$(EMBED) web/web_int.h "struct web_blob" web_builtin_static $(WEB_STATIC) > $@.tmp && mv $@.tmp $@
+	@gzip -9 -n -c $< > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/web_static.c: $(EMBED) $(WEB_STATIC) $(WEB_GZ)
+	@mkdir -p $(@D)
+	@$(EMBED) web/web_int.h "struct web_blob" web_builtin_static $(WEB_STATIC) $(WEB_GZ) > $@.tmp && mv $@.tmp $@
 
 $(B)/gen/web_i18n.c: $(EMBED) $(WEB_I18N)
 	@mkdir -p $(@D)
@@ -166,6 +173,12 @@ install: deps
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && ! id civicdesk >/dev/null 2>&1; then \
 		useradd --system --home-dir /var/lib/civicdesk --shell /usr/sbin/nologin civicdesk; \
 	fi
+
+# 30 minutes of mixed load at a steady rate (SOAK_DURATION seconds, SOAK_RATE requests/s):
+# RSS growth, error answers and p99 per window; not part of make test.
+soak: deps-test
+	@$(MAKE) --no-print-directory -j2 V=rel build
+	@BENCH_BIN=build/rel/civicdesk python3 bench/soak.py
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory -j2 V=rel build bench-bin

@@ -25,7 +25,12 @@ struct db {
 	int max;              /* at most this many (0: no bound) */
 	int wait_ms;          /* how long db_acquire waits for one to come free */
 	int version;          /* user_version after migrations */
+	pthread_mutex_t log_lock; /* guards the two below */
+	int64_t unwritable_logged; /* monotonic second of the last "cannot write" line, 0: none */
+	long unwritable_quiet;     /* such lines not logged since */
 };
+
+#define UNWRITABLE_LOG_EVERY 60 /* seconds between lines about a full or read-only database */
 
 void
 db_log(const char *fmt, ...)
@@ -37,6 +42,46 @@ db_log(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void
+db_log_failure(struct db_conn *c, const char *fmt, ...)
+{
+	struct db *db = c != NULL && c->unwritable != 0 ? c->store : NULL;
+	struct timespec now;
+	long quiet = 0;
+	va_list ap;
+
+	if (db != NULL) {
+		/* a full or read-only disk fails every write: say it once a minute, not each time */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		pthread_mutex_lock(&db->log_lock);
+		if (db->unwritable_logged != 0 &&
+		    now.tv_sec - db->unwritable_logged < UNWRITABLE_LOG_EVERY) {
+			db->unwritable_quiet++;
+			pthread_mutex_unlock(&db->log_lock);
+			return;
+		}
+		quiet = db->unwritable_quiet;
+		db->unwritable_logged = now.tv_sec;
+		db->unwritable_quiet = 0;
+		pthread_mutex_unlock(&db->log_lock);
+	}
+	fputs("civicdesk: db: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (db != NULL)
+		fprintf(stderr, " (the database cannot take writes: answering 503; %ld more such "
+		                "failures in the last minute not logged)", quiet);
+	fputc('\n', stderr);
+}
+
+void
+db_step_failed(struct db_conn *c, const char *what)
+{
+	db_note_error(c, sqlite3_extended_errcode(c->h));
+	db_log_failure(c, "%s: %s", what, sqlite3_errmsg(c->h));
 }
 
 static void
@@ -309,6 +354,7 @@ db_open(const char *path, struct db **out, int *created, char *err, size_t errsi
 		return -1;
 	}
 	pthread_mutex_init(&db->lock, NULL);
+	pthread_mutex_init(&db->log_lock, NULL);
 	pthread_cond_init(&db->freed, NULL);
 	c = conn_open(path, err, errsize);
 	if (c == NULL)
@@ -326,6 +372,7 @@ db_open(const char *path, struct db **out, int *created, char *err, size_t errsi
 	if (sealed > 0)
 		db_log("audit: %lld records written before the upgrade were chained",
 		       (long long)sealed);
+	c->store = db;
 	c->all = db->all;
 	db->all = c;
 	c->next = db->free;
@@ -335,6 +382,7 @@ db_open(const char *path, struct db **out, int *created, char *err, size_t errsi
 	return 0;
 fail:
 	pthread_cond_destroy(&db->freed);
+	pthread_mutex_destroy(&db->log_lock);
 	pthread_mutex_destroy(&db->lock);
 	free(db->path);
 	free(db);
@@ -353,6 +401,7 @@ db_close(struct db *db)
 		conn_free(c);
 	}
 	pthread_cond_destroy(&db->freed);
+	pthread_mutex_destroy(&db->log_lock);
 	pthread_mutex_destroy(&db->lock);
 	free(db->path);
 	free(db);
@@ -414,6 +463,7 @@ db_acquire(struct db *db)
 		db->count--;
 		pthread_cond_signal(&db->freed);
 	} else {
+		c->store = db;
 		c->all = db->all;
 		db->all = c;
 	}
@@ -470,7 +520,7 @@ simple(struct db_conn *c, const char *sql)
 
 	if (conn_exec(c->h, sql, err, sizeof(err)) != 0) {
 		db_note_error(c, sqlite3_extended_errcode(c->h));
-		db_log("%s: %s", sql, err);
+		db_log_failure(c, "%s: %s", sql, err);
 		return -1;
 	}
 	return 0;
@@ -638,7 +688,7 @@ db_exec_stmt(struct db_conn *c, sqlite3_stmt *st)
 
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		db_note_error(c, rc);
-		db_log("%s: %s", sqlite3_errmsg(c->h), sqlite3_sql(st));
+		db_log_failure(c, "%s: %s", sqlite3_errmsg(c->h), sqlite3_sql(st));
 		db_reset(st);
 		return -1;
 	}

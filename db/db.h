@@ -170,6 +170,8 @@ struct db_clock {
 	int64_t stopped_at;  /* 0 while running */
 	int provisional;     /* 1: due date outside calendar coverage */
 	char result[8];      /* "" | on_time | late (frozen at close) */
+	int64_t resumed_at;  /* when it resumed with `remaining` working days (policy pause): its
+	                      * due counts from then; 0 otherwise */
 };
 
 struct db_item {
@@ -205,6 +207,8 @@ struct db_history {
 	int64_t actor_id;  /* 0: citizen or system */
 	char *actor, *action, *from_state, *to_state, *note; /* from_state, note may be NULL */
 	int citizen;       /* 1: shown to the citizen */
+	char *clock;       /* the clock whose due time the step set or moved, or NULL */
+	int64_t due;       /* its due instant after the step; 0 with clock NULL */
 };
 
 struct db_attachment {
@@ -314,6 +318,11 @@ void db_submitter_stop(struct db_submitter *s);
 /* Queues sub and waits until it is committed: 0 (item->id, item->tracking set; the tracking
  * number is XJ-YYYYMMDD-NNNNN from the per-day counter) or -1 (nothing of it was stored). */
 int db_submit(struct db_submitter *s, struct db_submission *sub);
+/* Queues subs[0..n) together and waits until each is done: they are stored in one transaction
+ * (or with the submissions queued beside them), so that a batch costs one commit. Each
+ * subs[i]->result is then 0 (stored, as db_submit) or -1. Returns 0, or -1 when the writer is
+ * stopping (nothing stored). */
+int db_submit_many(struct db_submitter *s, struct db_submission *const *subs, size_t n);
 
 /* --- the staff queue and the public board (db_queue.c) ---------------------------------- */
 
@@ -378,6 +387,29 @@ struct db_public_row {
  * start); limit 1..DB_PAGE_MAX. A new array of *n rows, freed by db_public_rows_free. 0 or -1. */
 int db_public_list(struct db_conn *c, const char *text, int64_t before_replied,
                    int64_t before_id, int limit, struct db_public_row **out, size_t *n);
+/* Which published items to list: NULL and 0 filter nothing. */
+struct db_public_filter {
+	const char *text;        /* a literal substring of the public subject, body or reply */
+	int by_kind;             /* 1: only items of kind */
+	enum kind kind;
+	int64_t from, to;        /* replied from <= replied_at < to (to 0: no bound) */
+	int64_t before_replied;  /* keyset cursor (replied_at DESC, id DESC); before_id 0: from */
+	int64_t before_id;       /* the start */
+	int limit;               /* 1..DB_PAGE_MAX */
+};
+
+/* db_public_list with every filter: the board by kind and month. 0 or -1. */
+int db_public_find(struct db_conn *c, const struct db_public_filter *f, struct db_public_row **out,
+                   size_t *n);
+
+#define DB_PUBLIC_MONTHS 12 /* months one db_public_months call counts */
+
+/* The published items (of kind when by_kind, else of any) replied in each of DB_PUBLIC_MONTHS
+ * periods: from bounds[i] (included) to bounds[i + 1] (excluded), into counts[i]; one range read
+ * of the board's index. 0 or -1. */
+int db_public_months(struct db_conn *c, const int64_t bounds[DB_PUBLIC_MONTHS + 1], int by_kind,
+                     enum kind kind, int64_t counts[DB_PUBLIC_MONTHS]);
+
 /* One published item by tracking number: 1 found / 0 not found or not published / -1. */
 int db_public_get(struct db_conn *c, const char *tracking, struct db_public_row *out);
 void db_public_row_free(struct db_public_row *r);
@@ -414,6 +446,20 @@ int db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidit
  * highest), 0 when there is none, into *uid. 0 or -1. */
 int db_mail_imap_last(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t skip,
                       int64_t *uid);
+/* The e-mail outbox row whose Message-ID is id (a bounce names it): its id, its item's id (0:
+ * none) and whether it is still pending or sent (*sent 1) rather than failed already. 1 found /
+ * 0 not found / -1. */
+int db_mail_outbox_by_message_id(struct db_conn *c, const char *id, int64_t *outbox_id,
+                                 int64_t *item_id, int *sent);
+/* Marks outbox row outbox_id failed with error, whether it was pending or sent (a bounce comes
+ * after the server accepted the message): 1 / 0 it was failed already / -1. */
+int db_mail_outbox_bounced(struct db_conn *c, int64_t outbox_id, const char *error);
+/* The acknowledgement limit of e-mail senders (table mail_ack): when sender (lower-case) was
+ * acknowledged less than interval seconds before now, writes when to *last and returns 0 (no
+ * acknowledgement now); else records now and returns 1 (acknowledge). -1 on error. Call inside
+ * the transaction that stores the item. */
+int db_mail_ack_claim(struct db_conn *c, const char *sender, int64_t now, int64_t interval,
+                      int64_t *last);
 
 /* --- accounts, passwords, login failures, sessions, audit (db_accounts.c) ------------------ */
 
@@ -580,6 +626,10 @@ int db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id);
  * limit: a new array of *n rows (db_outboxes_free). 0 or -1. */
 int db_outbox_due(struct db_conn *c, const char *channel, int64_t now, int limit,
                   struct db_outbox **out, size_t *n);
+/* The pending rows of channel that were tried as one message (message_id) and are due again
+ * at send_after, by id: a new array (db_outboxes_free). 0 or -1. */
+int db_outbox_group(struct db_conn *c, const char *channel, int64_t send_after,
+                    const char *message_id, struct db_outbox **out, size_t *n);
 /* Before an attempt: counts it, sets last_attempt = now, the Message-ID if the row has none
  * yet, and send_after = retry_at (when the next attempt is due should this one never be
  * marked). 1 done / 0 the row is not pending / -1. */
@@ -590,8 +640,9 @@ int db_outbox_claim(struct db_conn *c, int64_t id, int64_t now, const char *mess
 int db_outbox_sent(struct db_conn *c, int64_t id, int64_t now);
 int db_outbox_failed(struct db_conn *c, int64_t id, const char *error);
 int db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const char *error);
-/* A failed row pending again from now, attempts from 0, giving up at give_up_at (an
- * administrator's retry): 1 / 0 not failed / -1. */
+/* A failed row pending again from now, attempts from 0, giving up at give_up_at, with a new
+ * Message-ID at its next attempt (an administrator's retry; it was never accepted, and its
+ * message may have held other rows): 1 / 0 not failed / -1. */
 int db_outbox_requeue(struct db_conn *c, int64_t id, int64_t now, int64_t give_up_at);
 /* Rows in state (NULL: any), newest first, with an id below before (INT64_MAX: from the
  * newest), at most limit: a new array (db_outboxes_free). 0 or -1. */
@@ -610,6 +661,14 @@ void db_outboxes_free(struct db_outbox *v, size_t n);
 int db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t *n);
 /* When the scan must next look at item_id (INT64_MAX: not until it changes). 0 or -1. */
 int db_ladder_set(struct db_conn *c, int64_t item_id, int64_t next_at);
+/* db_ladder_due writing beside each id the instant that was set (0: changed since) to marks. */
+int db_ladder_due_marks(struct db_conn *c, int64_t now, size_t limit, int64_t *ids,
+                        int64_t *marks, size_t *n);
+/* Sets the page cache of connection c to size (as PRAGMA cache_size takes it: negative for
+ * KiB), writing the size it had to *old when not NULL: the ladder scan writes notices next to
+ * each item's earlier ones all over the outbox's unique index, which a pool connection's small
+ * cache would spill to the WAL and read back page by page. 0 or -1. */
+int db_ladder_cache(struct db_conn *c, int size, int *old);
 
 /* An account (or a role nobody holds) that a notice was meant for without an address for its
  * channel (strings lent). */
@@ -762,6 +821,16 @@ int db_supervision_add(struct db_conn *c, struct db_supervision *s);
 /* The order on item_id: 1 / 0 none / -1. Freed with db_supervision_free. */
 int db_supervision_get(struct db_conn *c, int64_t item_id, struct db_supervision *out);
 void db_supervision_free(struct db_supervision *s);
+/* The reminder of order order_id on its due date, due at remind_at (written with the order;
+ * replaces an earlier one). 0 or -1 (db_orders.c). */
+int db_supervision_remind_add(struct db_conn *c, int64_t order_id, int64_t remind_at);
+/* The orders whose reminder is due by now, the earliest first, at most limit: a new array
+ * (db_supervisions_free). 0 or -1. */
+int db_supervision_remind_due(struct db_conn *c, int64_t now, int limit,
+                              struct db_supervision **out, size_t *n);
+/* Takes the reminder of order_id off the queue (in the transaction that queued it). 0 or -1. */
+int db_supervision_remind_done(struct db_conn *c, int64_t order_id);
+void db_supervisions_free(struct db_supervision *v, size_t n);
 
 /* --- operations: backup, restore, the audit chain (db_backup.c, db_audit.c) -------------- */
 
@@ -814,7 +883,9 @@ struct db_audit_check {
 	int64_t head_id;                   /* the last verified record (0: none) */
 	unsigned char head[DB_AUDIT_HASH]; /* its hash: anchor it outside to detect a cut tail */
 	int64_t broken_id;                 /* the first broken or missing record; 0 when intact */
-	char reason[256];                  /* what is wrong with it */
+	char reason[512];                  /* what is wrong with it */
+	int64_t archived;                  /* of the records, how many in archive files ... */
+	int64_t archives;                  /* ... and in how many files */
 };
 
 /* Recomputes the audit chain on c from the first record: 0 intact, 1 broken (out names the
@@ -829,5 +900,125 @@ int db_audit_head(struct db_conn *c, int64_t *id, unsigned char hash[DB_AUDIT_HA
  * not ours, newer, or error). */
 int db_audit_verify_file(const char *path, struct db_audit_check *out,
                          enum db_file_status *status, char *err, size_t errsize);
+
+/* --- calendars (db_calendar.c) ------------------------------------------------------------ */
+
+/* A calendar file as stored: a loaded one (calendar_files) or one of the applied calendar. */
+struct db_calendar_file {
+	int year;          /* calendar_files: the year it covers; 0 for an applied one */
+	char *name, *text;
+	int64_t loaded_at;
+	char *loaded_by;   /* NULL for an applied one */
+};
+
+/* The loaded files, by year. 0 or -1. */
+int db_calendar_files(struct db_conn *c, struct db_calendar_file **out, size_t *n);
+/* Stores a loaded file, replacing the one of its year. 0 or -1. */
+int db_calendar_file_put(struct db_conn *c, const struct db_calendar_file *f);
+/* The files of the calendar the clocks were last computed with, in order, and its fingerprint
+ * (into fp, size bytes). 1 found, 0 none recorded yet, -1 error. */
+int db_calendar_applied(struct db_conn *c, struct db_calendar_file **out, size_t *n, char *fp,
+                        size_t size);
+/* Records the applied calendar (replacing the one before): its files, fingerprint and time, in
+ * the caller's transaction. 0 or -1. */
+int db_calendar_applied_set(struct db_conn *c, const char *const *names,
+                            const char *const *texts, size_t n, const char *fingerprint,
+                            int64_t at);
+/* The fingerprint of the applied calendar alone, into fp. 1 / 0 / -1 as above. */
+int db_calendar_fingerprint(struct db_conn *c, char *fp, size_t size);
+void db_calendar_files_free(struct db_calendar_file *f, size_t n);
+/* Items with a running clock (not stopped, not paused, no result yet), id > after_id in id
+ * order: at most max ids and tracking numbers (new strings the caller frees). 0 or -1. */
+int db_items_running(struct db_conn *c, int64_t after_id, size_t max, int64_t *ids,
+                     char **trackings, size_t *n);
+/* What db_audit_archive did. */
+struct db_archive_info {
+	int64_t first_id, last_id; /* the records archived (0 when none) */
+	int64_t records;
+	char file[4096];           /* the archive written */
+};
+
+/* Moves the audit records older than `before` (a prefix of the chain: up to the first record
+ * at or after it) into a new archive file in dir (audit-FIRST-LAST.db, an SQLite database with
+ * the records and their hashes as they were, written, synced and named before anything leaves
+ * the live log), then records the archive (its range, the hash before it and its last hash,
+ * from which the live chain goes on) and deletes those records from the live log in one
+ * transaction. The records are checked against their chain first: a broken chain is not
+ * archived. 0 (out->records 0: nothing was old enough), or -1 with err. */
+int db_audit_archive(struct db_conn *c, const char *dir, int64_t before, int64_t now,
+                     struct db_archive_info *out, char *err, size_t errsize);
+
+/* --- the staff second factor: TOTP secrets and recovery codes (db_totp.c) ---------------- */
+
+#define DB_TOTP_SECRET 20   /* bytes of a TOTP key */
+#define DB_TOTP_CODE_HASH 32 /* bytes of a recovery code's hash */
+
+struct db_totp {
+	int64_t account_id;
+	unsigned char secret[DB_TOTP_SECRET];
+	int confirmed;     /* 0: enrolment started, 1: in use */
+	int64_t last_step; /* newest time step whose code was accepted */
+	int64_t created;
+};
+
+/* The TOTP row of an account: 1 found / 0 none / -1. */
+int db_totp_get(struct db_conn *c, int64_t account_id, struct db_totp *out);
+/* Starts an enrolment: stores secret unconfirmed (replacing any row of the account) and
+ * removes the account's recovery codes. 0 or -1. */
+int db_totp_begin(struct db_conn *c, int64_t account_id,
+                  const unsigned char secret[DB_TOTP_SECRET], int64_t now);
+/* Confirms the enrolment with the step of the code that proved it. 1 / 0 no row / -1. */
+int db_totp_confirm(struct db_conn *c, int64_t account_id, int64_t step);
+/* Records that the code of time step was used, unless a code of that step or a later one was
+ * used already: 1 recorded / 0 replayed (or no row) / -1. */
+int db_totp_use_step(struct db_conn *c, int64_t account_id, int64_t step);
+/* Removes the account's TOTP row and recovery codes: 1 there was a row / 0 none / -1. */
+int db_totp_delete(struct db_conn *c, int64_t account_id);
+/* Adds one recovery code hash of the account. 0 or -1. */
+int db_totp_recovery_add(struct db_conn *c, int64_t account_id,
+                         const unsigned char hash[DB_TOTP_CODE_HASH]);
+/* Marks the unused recovery code with that hash used at now: 1 done / 0 no such unused code /
+ * -1. */
+int db_totp_recovery_use(struct db_conn *c, int64_t account_id,
+                         const unsigned char hash[DB_TOTP_CODE_HASH], int64_t now);
+/* Unused recovery codes of the account into *n. 0 or -1. */
+int db_totp_recovery_left(struct db_conn *c, int64_t account_id, int64_t *n);
+
+/* --- attachment scans and content screening (db_scan.c) ---------------------------------- */
+
+/* Records the scan state of an attachment ("clean", "pending", "infected") with its note. 0 or
+ * -1. */
+int db_scan_set(struct db_conn *c, int64_t attachment_id, const char *state, const char *note,
+                int64_t at);
+/* The scan state of an attachment into state: 1, 0 when it has none, -1. */
+int db_scan_state(struct db_conn *c, int64_t attachment_id, char state[16]);
+/* A held attachment. */
+struct db_scan_held {
+	int64_t attachment_id, item_id;
+};
+/* At most max held attachments, the least tried first. 0 or -1. */
+int db_scan_pending(struct db_conn *c, struct db_scan_held *out, size_t max, size_t *n);
+/* Counts one more failed scan of a held attachment. 0 or -1. */
+int db_scan_try(struct db_conn *c, int64_t attachment_id);
+/* Removes the content of an infected attachment (its row, name and size stay). 0 or -1. */
+int db_scan_purge(struct db_conn *c, int64_t attachment_id);
+
+/* The screening flag of an item (prohibited words or patterns found in its text). */
+struct db_screen {
+	int64_t item_id;
+	char *matched;        /* the entries it matched, as configured */
+	int64_t at;
+	int64_t cleared_by;   /* account id; 0 while flagged */
+	char *cleared_name;   /* its username (joined), or NULL */
+	int64_t cleared_at;   /* 0 while flagged */
+};
+
+/* Flags item_id (a flag it has already is kept). 0 or -1. */
+int db_screen_add(struct db_conn *c, int64_t item_id, const char *matched, int64_t at);
+/* The flag of item_id: 1 / 0 none / -1; freed with db_screen_free. */
+int db_screen_get(struct db_conn *c, int64_t item_id, struct db_screen *out);
+/* Clears the flag of item_id by account at: 1 / 0 no open flag / -1. */
+int db_screen_clear(struct db_conn *c, int64_t item_id, int64_t account_id, int64_t at);
+void db_screen_free(struct db_screen *s);
 
 #endif

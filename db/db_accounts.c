@@ -79,7 +79,7 @@ static const char *const stmts[STMT__MAX] = {
 static int
 step_error(struct db_conn *c, sqlite3_stmt *st)
 {
-	db_log("%s", sqlite3_errmsg(c->h));
+	db_step_failed(c, "accounts");
 	db_reset(st);
 	return -1;
 }

@@ -1,9 +1,14 @@
 /* db_audit.c: the append-only audit log as a tamper-evident chain. Each row's hash is BLAKE2b-256
  * (libsodium) over a fixed encoding of its columns and the previous row's hash, written in the
- * same transaction as the row; verification recomputes the chain from the first row. */
+ * same transaction as the row; verification recomputes the chain from the first row, through
+ * the archive files that older records were moved to (audit_archive_days) and on into the live
+ * log. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -17,6 +22,14 @@ enum stmt {
 	STMT_ADD,
 	STMT_FROM,
 	STMT_SEAL,
+	STMT_HAS_ARCHIVES,
+	STMT_ANCHOR,
+	STMT_ARCHIVES,
+	STMT_FIRST_AT,
+	STMT_ARCH_ADD,
+	STMT_ARCH_DELETE,
+	STMT_FILE_META,
+	STMT_FILE_ROWS,
 	STMT__MAX
 };
 
@@ -28,7 +41,34 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_FROM] = "SELECT id, at, actor_id, actor, addr, action, target, detail, ok, hash "
                   "FROM audit WHERE id >= ? ORDER BY id",
     [STMT_SEAL] = "UPDATE audit SET hash = ? WHERE id = ? AND hash IS NULL",
+    [STMT_HAS_ARCHIVES] = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                          "name = 'audit_archives'",
+    /* where the live chain goes on from when older records were archived */
+    [STMT_ANCHOR] = "SELECT last_id, last_hash FROM audit_archives ORDER BY last_id DESC LIMIT 1",
+    [STMT_ARCHIVES] = "SELECT first_id, last_id, prev_hash, last_hash, file FROM audit_archives "
+                      "ORDER BY first_id",
+    /* the first record at or after a time: archiving stops before it */
+    [STMT_FIRST_AT] = "SELECT min(id) FROM audit WHERE at >= ?",
+    [STMT_ARCH_ADD] = "INSERT INTO audit_archives (first_id, last_id, prev_hash, last_hash, file, "
+                      "at) VALUES (?, ?, ?, ?, ?, ?)",
+    [STMT_ARCH_DELETE] = "DELETE FROM audit WHERE id <= ?",
+    /* in an archive file */
+    [STMT_FILE_META] = "SELECT first_id, last_id, prev_hash, last_hash FROM archive",
+    [STMT_FILE_ROWS] = "SELECT id, at, actor_id, actor, addr, action, target, detail, ok, hash "
+                       "FROM audit ORDER BY id",
 };
+
+/* The DDL of an archive file: the records as in the live log, and what the archive holds. */
+static const char archive_ddl[] =
+    "CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor_id INTEGER, "
+    "actor TEXT NOT NULL, addr TEXT, action TEXT NOT NULL, target TEXT, detail TEXT, "
+    "ok INTEGER NOT NULL, hash BLOB NOT NULL);"
+    "CREATE TABLE archive (first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, "
+    "prev_hash BLOB NOT NULL, last_hash BLOB NOT NULL, created INTEGER NOT NULL);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+    "BEGIN SELECT RAISE(ABORT, 'archived audit records are read-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+    "BEGIN SELECT RAISE(ABORT, 'archived audit records are read-only'); END;";
 
 /* One column as the hash sees it: its SQLite type and value. */
 struct field {
@@ -131,6 +171,66 @@ row_hash(sqlite3_stmt *st, const unsigned char prev[DB_AUDIT_HASH],
 	chain_hash(f, prev, out);
 }
 
+/* Runs a one-integer query (bound to v when bind) into *out (0 for NULL). 0 or -1. */
+static int
+one_int(struct db_conn *c, enum stmt which, int bind, int64_t v, int64_t *out)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[which]);
+	int rc;
+
+	if (st == NULL || (bind && db_bind_int(st, 1, v) != 0)) {
+		db_reset(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		db_note_error(c, rc);
+		db_log("audit: %s", sqlite3_errmsg(c->h));
+		db_reset(st);
+		return -1;
+	}
+	*out = sqlite3_column_int64(st, 0);
+	db_reset(st);
+	return 0;
+}
+
+/* 1 if the database has the table of archives (schema 15 on), 0 if not, -1 on error. */
+static int
+has_archives(struct db_conn *c)
+{
+	int64_t n;
+
+	return one_int(c, STMT_HAS_ARCHIVES, 0, 0, &n) != 0 ? -1 : n > 0;
+}
+
+/* The newest archive's last record and hash: 1, 0 when nothing was archived, -1 on error. */
+static int
+archive_anchor(struct db_conn *c, int64_t *id, unsigned char hash[DB_AUDIT_HASH])
+{
+	sqlite3_stmt *st;
+	int rc = has_archives(c);
+
+	if (rc <= 0)
+		return rc;
+	st = db_prep(c, stmts[STMT_ANCHOR]);
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		db_reset(st);
+		return 0;
+	}
+	if (rc != SQLITE_ROW || sqlite3_column_bytes(st, 1) != DB_AUDIT_HASH) {
+		db_log("audit: archives: %s", sqlite3_errmsg(c->h));
+		db_reset(st);
+		return -1;
+	}
+	*id = sqlite3_column_int64(st, 0);
+	memcpy(hash, sqlite3_column_blob(st, 1), DB_AUDIT_HASH);
+	db_reset(st);
+	return 1;
+}
+
 /* The newest row: 1 with its id and hash (*sealed 0 when it has none yet), 0 when the log is
  * empty, -1 on error. */
 static int
@@ -144,7 +244,11 @@ last_row(struct db_conn *c, int64_t *id, unsigned char hash[DB_AUDIT_HASH], int 
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		db_reset(st);
-		return 0;
+		/* every record archived: the chain goes on from the newest archive */
+		rc = archive_anchor(c, id, hash);
+		if (rc > 0)
+			*sealed = 1;
+		return rc;
 	}
 	if (rc != SQLITE_ROW) {
 		db_log("audit: %s", sqlite3_errmsg(c->h));
@@ -289,69 +393,388 @@ out:
 	return rc;
 }
 
-int
-db_audit_verify(struct db_conn *c, struct db_audit_check *out)
-{
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_FROM]);
-	unsigned char prev[DB_AUDIT_HASH], h[DB_AUDIT_HASH];
-	int64_t expect = 1, id;
-	int rc = SQLITE_DONE, broken = 0;
+/* The chain as it is being checked: the hash to chain on and the id expected next. */
+struct chain_pos {
+	unsigned char prev[DB_AUDIT_HASH];
+	int64_t expect;
+};
 
-	memset(out, 0, sizeof(*out));
-	if (st == NULL)
-		return -1;
-	memset(prev, 0, sizeof(prev));
-	if (db_bind_int(st, 1, INT64_MIN) != 0) {
-		db_reset(st);
-		return -1;
-	}
+/* Checks the rows of st (columns as STMT_FROM orders them) against the chain from pos, moving
+ * it on; where names the place ("" for the live log, else " in archive FILE"). 0 intact, 1
+ * broken (out says where), -1 error. Resets st. */
+static int
+verify_rows(sqlite3_stmt *st, struct chain_pos *pos, const char *where,
+            struct db_audit_check *out)
+{
+	unsigned char h[DB_AUDIT_HASH];
+	int64_t id;
+	int rc, broken = 0;
+
 	while (!broken && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		id = sqlite3_column_int64(st, 0);
 		out->broken_id = id;
-		if (id != expect) {
-			if (id > expect)
+		if (id != pos->expect) {
+			if (id > pos->expect)
 				snprintf(out->reason, sizeof(out->reason),
-				         "record %lld is missing (the log goes from %lld to %lld)",
-				         (long long)expect, (long long)(expect - 1), (long long)id);
+				         "record %lld is missing (the log goes from %lld to %lld%s)",
+				         (long long)pos->expect, (long long)(pos->expect - 1),
+				         (long long)id, where);
 			else
-				snprintf(out->reason, sizeof(out->reason), "record %lld is out of place",
-				         (long long)id);
-			out->broken_id = id > expect ? expect : id;
+				snprintf(out->reason, sizeof(out->reason),
+				         "record %lld is out of place%s", (long long)id, where);
+			out->broken_id = id > pos->expect ? pos->expect : id;
 			broken = 1;
 			break;
 		}
 		if (sqlite3_column_bytes(st, 9) != DB_AUDIT_HASH) {
 			snprintf(out->reason, sizeof(out->reason),
 			         "record %lld has no hash (the chain ends there; start the service once "
-			         "to chain records written before the upgrade)",
-			         (long long)id);
+			         "to chain records written before the upgrade)%s",
+			         (long long)id, where);
 			broken = 1;
 			break;
 		}
-		row_hash(st, prev, h);
+		row_hash(st, pos->prev, h);
 		if (sodium_memcmp(h, sqlite3_column_blob(st, 9), DB_AUDIT_HASH) != 0) {
 			snprintf(out->reason, sizeof(out->reason),
 			         "record %lld does not match its hash: it, or the record before it, was "
-			         "changed",
-			         (long long)id);
+			         "changed%s",
+			         (long long)id, where);
 			broken = 1;
 			break;
 		}
-		memcpy(prev, h, sizeof(h));
+		memcpy(pos->prev, h, sizeof(h));
 		out->records++;
 		out->head_id = id;
-		expect = id + 1;
+		pos->expect = id + 1;
 	}
 	if (!broken && rc != SQLITE_DONE) {
-		db_log("audit: %s", sqlite3_errmsg(c->h));
+		db_log("audit: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
 		db_reset(st);
 		return -1;
 	}
 	db_reset(st);
-	memcpy(out->head, prev, sizeof(prev));
+	return broken;
+}
+
+/* Checks the archive file `file` that the live log says holds records first..last chained
+ * from prev to last_hash, moving pos on. 0 intact, 1 broken (out says why), -1 error. */
+static int
+verify_archive(const char *file, int64_t first, int64_t last, const unsigned char *prev,
+               const unsigned char *last_hash, struct chain_pos *pos, struct db_audit_check *out)
+{
+	char err[256], where[300];
+	struct db_conn *a;
+	sqlite3_stmt *st;
+	int64_t before = out->records;
+	int rc;
+
+	snprintf(where, sizeof(where), " in archive %s", file);
+	if (first != pos->expect || sodium_memcmp(prev, pos->prev, DB_AUDIT_HASH) != 0) {
+		out->broken_id = pos->expect;
+		snprintf(out->reason, sizeof(out->reason),
+		         "the archive list does not go on from record %lld (archive %s starts at "
+		         "%lld)", (long long)(pos->expect - 1), file, (long long)first);
+		return 1;
+	}
+	a = access(file, R_OK) == 0 ? db_conn_open_file(file, 1, err, sizeof(err)) : NULL;
+	if (a == NULL) {
+		out->broken_id = first;
+		snprintf(out->reason, sizeof(out->reason),
+		         "records %lld to %lld are missing: their archive %s cannot be read",
+		         (long long)first, (long long)last, file);
+		return 1;
+	}
+	st = db_prep(a, stmts[STMT_FILE_META]);
+	rc = st != NULL ? sqlite3_step(st) : SQLITE_ERROR;
+	if (rc != SQLITE_ROW || sqlite3_column_int64(st, 0) != first ||
+	    sqlite3_column_int64(st, 1) != last ||
+	    sqlite3_column_bytes(st, 2) != DB_AUDIT_HASH ||
+	    sqlite3_column_bytes(st, 3) != DB_AUDIT_HASH ||
+	    sodium_memcmp(sqlite3_column_blob(st, 2), prev, DB_AUDIT_HASH) != 0 ||
+	    sodium_memcmp(sqlite3_column_blob(st, 3), last_hash, DB_AUDIT_HASH) != 0) {
+		db_reset(st);
+		db_conn_close(a);
+		out->broken_id = first;
+		snprintf(out->reason, sizeof(out->reason),
+		         "archive %s is not the one recorded for records %lld to %lld", file,
+		         (long long)first, (long long)last);
+		return 1;
+	}
+	db_reset(st);
+	st = db_prep(a, stmts[STMT_FILE_ROWS]);
+	rc = st == NULL ? -1 : verify_rows(st, pos, where, out);
+	db_conn_close(a);
+	if (rc != 0)
+		return rc;
+	if (pos->expect != last + 1 || sodium_memcmp(pos->prev, last_hash, DB_AUDIT_HASH) != 0) {
+		out->broken_id = pos->expect;
+		snprintf(out->reason, sizeof(out->reason),
+		         "archive %s ends at record %lld, not %lld as recorded", file,
+		         (long long)(pos->expect - 1), (long long)last);
+		return 1;
+	}
+	out->archived += out->records - before;
+	out->archives++;
+	return 0;
+}
+
+/* Checks every archive in order, moving pos on to where the live log starts. 0, 1, -1. */
+static int
+verify_archives(struct db_conn *c, struct chain_pos *pos, struct db_audit_check *out)
+{
+	sqlite3_stmt *st;
+	char *file;
+	unsigned char prev[DB_AUDIT_HASH], last_hash[DB_AUDIT_HASH];
+	int64_t first, last;
+	int rc = has_archives(c), step;
+
+	if (rc <= 0)
+		return rc;
+	st = db_prep(c, stmts[STMT_ARCHIVES]);
+	if (st == NULL)
+		return -1;
+	rc = 0;
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		first = sqlite3_column_int64(st, 0);
+		last = sqlite3_column_int64(st, 1);
+		if (sqlite3_column_bytes(st, 2) != DB_AUDIT_HASH ||
+		    sqlite3_column_bytes(st, 3) != DB_AUDIT_HASH) {
+			out->broken_id = first;
+			snprintf(out->reason, sizeof(out->reason), "the archive list is damaged");
+			rc = 1;
+			break;
+		}
+		memcpy(prev, sqlite3_column_blob(st, 2), DB_AUDIT_HASH);
+		memcpy(last_hash, sqlite3_column_blob(st, 3), DB_AUDIT_HASH);
+		file = db_col_text(st, 4);
+		rc = file == NULL ? -1 : verify_archive(file, first, last, prev, last_hash, pos, out);
+		free(file);
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = -1;
+	db_reset(st);
+	return rc;
+}
+
+int
+db_audit_verify(struct db_conn *c, struct db_audit_check *out)
+{
+	sqlite3_stmt *st;
+	struct chain_pos pos;
+	int broken;
+
+	memset(out, 0, sizeof(*out));
+	memset(&pos, 0, sizeof(pos));
+	pos.expect = 1;
+	broken = verify_archives(c, &pos, out);
+	if (broken == 0) {
+		st = db_prep(c, stmts[STMT_FROM]);
+		if (st == NULL || db_bind_int(st, 1, INT64_MIN) != 0) {
+			db_reset(st);
+			return -1;
+		}
+		broken = verify_rows(st, &pos, "", out);
+	}
+	if (broken < 0)
+		return -1;
+	memcpy(out->head, pos.prev, sizeof(pos.prev));
 	if (!broken)
 		out->broken_id = 0;
 	return broken;
+}
+
+/* Creates the archive file tmp with records first..last of c, checked against the chain from
+ * prev (*last_hash: the hash of record last). 0, or -1 with err. */
+static int
+write_archive(struct db_conn *c, const char *tmp, int64_t first, int64_t last,
+              const unsigned char prev[DB_AUDIT_HASH], int64_t now,
+              unsigned char last_hash[DB_AUDIT_HASH], char *err, size_t errsize)
+{
+	struct db_audit_check chk;
+	struct chain_pos pos;
+	sqlite3 *a = NULL;
+	sqlite3_stmt *rd = db_prep(c, stmts[STMT_FROM]), *wr = NULL, *meta = NULL;
+	unsigned char h[DB_AUDIT_HASH];
+	int rc, k, ret = -1;
+
+	memset(&chk, 0, sizeof(chk));
+	memcpy(pos.prev, prev, DB_AUDIT_HASH);
+	pos.expect = first;
+	if (rd == NULL || db_bind_int(rd, 1, first) != 0) {
+		snprintf(err, errsize, "audit: %s", sqlite3_errmsg(c->h));
+		goto out;
+	}
+	unlink(tmp);
+	if (sqlite3_open_v2(tmp, &a, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	        SQLITE_OK ||
+	    sqlite3_exec(a, "PRAGMA synchronous=FULL; BEGIN;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(a, archive_ddl, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(a,
+	                       "INSERT INTO audit (id, at, actor_id, actor, addr, action, target, "
+	                       "detail, ok, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                       -1, &wr, NULL) != SQLITE_OK) {
+		snprintf(err, errsize, "%s: %s", tmp, a ? sqlite3_errmsg(a) : "cannot create");
+		goto out;
+	}
+	while ((rc = sqlite3_step(rd)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(rd, 0);
+
+		if (id > last)
+			break;
+		if (id != pos.expect || sqlite3_column_bytes(rd, 9) != DB_AUDIT_HASH) {
+			snprintf(err, errsize, "audit record %lld is missing or has no hash: nothing "
+			         "archived (run civicdesk audit verify)", (long long)pos.expect);
+			goto out;
+		}
+		row_hash(rd, pos.prev, h);
+		if (sodium_memcmp(h, sqlite3_column_blob(rd, 9), DB_AUDIT_HASH) != 0) {
+			snprintf(err, errsize, "audit record %lld does not match its hash: nothing "
+			         "archived (run civicdesk audit verify)", (long long)id);
+			goto out;
+		}
+		memcpy(pos.prev, h, sizeof(h));
+		pos.expect = id + 1;
+		/* the values as they are (types included): the hash covers them */
+		for (k = 0; k < 10; k++)
+			sqlite3_bind_value(wr, k + 1, sqlite3_column_value(rd, k));
+		if (sqlite3_step(wr) != SQLITE_DONE) {
+			snprintf(err, errsize, "%s: %s", tmp, sqlite3_errmsg(a));
+			goto out;
+		}
+		sqlite3_reset(wr);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		snprintf(err, errsize, "audit: %s", sqlite3_errmsg(c->h));
+		goto out;
+	}
+	if (pos.expect != last + 1) {
+		snprintf(err, errsize, "audit records %lld to %lld are not all there: nothing "
+		         "archived", (long long)first, (long long)last);
+		goto out;
+	}
+	if (sqlite3_prepare_v2(a, "INSERT INTO archive VALUES (?, ?, ?, ?, ?)", -1, &meta, NULL) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_int64(meta, 1, first) != SQLITE_OK ||
+	    sqlite3_bind_int64(meta, 2, last) != SQLITE_OK ||
+	    sqlite3_bind_blob(meta, 3, prev, DB_AUDIT_HASH, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_blob(meta, 4, pos.prev, DB_AUDIT_HASH, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(meta, 5, now) != SQLITE_OK || sqlite3_step(meta) != SQLITE_DONE ||
+	    sqlite3_exec(a, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errsize, "%s: %s", tmp, sqlite3_errmsg(a));
+		goto out;
+	}
+	memcpy(last_hash, pos.prev, DB_AUDIT_HASH);
+	ret = 0;
+out:
+	db_reset(rd);
+	sqlite3_finalize(wr);
+	sqlite3_finalize(meta);
+	if (a != NULL && sqlite3_close(a) != SQLITE_OK && ret == 0) {
+		snprintf(err, errsize, "%s: cannot close", tmp);
+		ret = -1;
+	}
+	if (ret != 0)
+		unlink(tmp);
+	return ret;
+}
+
+/* fsync of a file or folder by path. 0 or -1. */
+static int
+sync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+db_audit_archive(struct db_conn *c, const char *dir, int64_t before, int64_t now,
+                 struct db_archive_info *out, char *err, size_t errsize)
+{
+	unsigned char prev[DB_AUDIT_HASH], last_hash[DB_AUDIT_HASH];
+	char tmp[sizeof(out->file) + 8];
+	int64_t anchor = 0, first, last, next;
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(prev, 0, sizeof(prev));
+	rc = archive_anchor(c, &anchor, prev);
+	if (rc < 0) {
+		snprintf(err, errsize, "audit: %s", sqlite3_errmsg(c->h));
+		return -1;
+	}
+	first = anchor + 1;
+	/* the prefix of the log older than `before`: up to the first record at or after it */
+	if (one_int(c, STMT_FIRST_AT, 1, before, &next) != 0) {
+		snprintf(err, errsize, "audit: %s", sqlite3_errmsg(c->h));
+		return -1;
+	}
+	if (next == 0) { /* every record is older: all of them */
+		int64_t head;
+		unsigned char hh[DB_AUDIT_HASH];
+		int sealed = 0;
+
+		if (last_row(c, &head, hh, &sealed) < 0) {
+			snprintf(err, errsize, "audit: %s", sqlite3_errmsg(c->h));
+			return -1;
+		}
+		last = head;
+	} else
+		last = next - 1;
+	if (last < first)
+		return 0;
+	snprintf(out->file, sizeof(out->file), "%s/audit-%lld-%lld.db", dir, (long long)first,
+	         (long long)last);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", out->file);
+	/* 1. the file, complete and durable under its name, before anything leaves the log */
+	if (db_begin_read(c) != 0) {
+		snprintf(err, errsize, "audit: %s", sqlite3_errmsg(c->h));
+		return -1;
+	}
+	rc = write_archive(c, tmp, first, last, prev, now, last_hash, err, errsize);
+	db_end_read(c);
+	if (rc != 0)
+		return -1;
+	if (sync_path(tmp) != 0 || rename(tmp, out->file) != 0 || sync_path(dir) != 0) {
+		snprintf(err, errsize, "%s: %s", out->file, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	/* 2. the archive recorded and the records deleted, as one */
+	if (db_begin(c) != 0) {
+		snprintf(err, errsize, "audit: %s", sqlite3_errmsg(c->h));
+		return -1;
+	}
+	st = db_prep(c, stmts[STMT_ARCH_ADD]);
+	if (st == NULL || db_bind_int(st, 1, first) || db_bind_int(st, 2, last) ||
+	    db_bind_blob(st, 3, prev, DB_AUDIT_HASH) || db_bind_blob(st, 4, last_hash, DB_AUDIT_HASH) ||
+	    db_bind_text(st, 5, out->file) || db_bind_int(st, 6, now) || db_exec_stmt(c, st) != 0) {
+		db_reset(st);
+		goto fail;
+	}
+	st = db_prep(c, stmts[STMT_ARCH_DELETE]);
+	if (st == NULL || db_bind_int(st, 1, last) != 0 || db_exec_stmt(c, st) != 0) {
+		db_reset(st);
+		goto fail;
+	}
+	if (db_commit(c) != 0) {
+		snprintf(err, errsize, "audit: %s", sqlite3_errmsg(c->h));
+		return -1;
+	}
+	out->first_id = first;
+	out->last_id = last;
+	out->records = last - first + 1;
+	return 0;
+fail:
+	snprintf(err, errsize, "audit: %s", sqlite3_errmsg(c->h));
+	db_rollback(c);
+	return -1;
 }
 
 int

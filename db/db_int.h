@@ -27,6 +27,7 @@ struct db_conn {
 	struct db_cached *cache; /* prepared statements, open addressing on the SQL's address */
 	size_t cache_size;      /* slots, a power of two */
 	size_t cache_used;
+	struct db *store;       /* the pool it belongs to; NULL for a file opened on its own */
 	int unwritable;         /* SQLite's primary code when a statement failed because the
 	                         * database is full, read-only, locked or unreadable; 0 otherwise
 	                         * (reset by db_acquire) */
@@ -52,6 +53,13 @@ int db_audit_seal(struct db_conn *c, int64_t *count);
 
 /* Logs a storage error with the library's own words. */
 void db_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same for a failed statement on c, after db_note_error: when it means the database cannot
+ * take writes (full, read-only, I/O), at most one line a minute per store (with how many were
+ * left out), so that a full disk does not flood the log. */
+void db_log_failure(struct db_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Notes and logs the error of the statement that just failed on c (a direct sqlite3_step
+ * write path): db_note_error with SQLite's code, then db_log_failure with what and its message. */
+void db_step_failed(struct db_conn *c, const char *what);
 
 /* The prepared statement for sql (a string from a static const table of the calling file),
  * prepared once per connection and reset before it is returned; NULL on error (logged). The

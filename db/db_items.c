@@ -82,23 +82,25 @@ static const char *const stmts[STMT__MAX] = {
                                 "body, reply, published) VALUES (?, ?, ?, ?, ?, ?, ?)",
     [STMT_CLOCK_PUT] =
         "INSERT INTO clocks (item_id, name, started, days, unit, end_minutes, due, "
-        "paused_at, remaining, stopped_at, provisional, result) VALUES (?, ?, ?, ?, ?, ?, ?, "
-        "?, ?, ?, ?, ?) ON CONFLICT (item_id, name) DO UPDATE SET started = "
+        "paused_at, remaining, stopped_at, provisional, result, resumed_at) VALUES (?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, name) DO UPDATE SET started = "
         "excluded.started, days = excluded.days, unit = excluded.unit, end_minutes = "
         "excluded.end_minutes, due = excluded.due, paused_at = excluded.paused_at, "
         "remaining = excluded.remaining, stopped_at = excluded.stopped_at, provisional = "
-        "excluded.provisional, result = excluded.result",
+        "excluded.provisional, result = excluded.result, resumed_at = excluded.resumed_at",
     [STMT_CLOCK_LIST] = "SELECT name, started, days, unit, end_minutes, due, paused_at, "
-                        "remaining, stopped_at, provisional, result FROM clocks WHERE item_id = "
+                        "remaining, stopped_at, provisional, result, resumed_at FROM clocks "
+                        "WHERE item_id = "
                         "? ORDER BY CASE name WHEN 'forward' THEN 0 WHEN 'reply' THEN 1 ELSE 2 "
                         "END",
     [STMT_HISTORY_ADD] = "INSERT INTO history (item_id, at, actor_id, actor, action, "
-                         "from_state, to_state, note, citizen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         "from_state, to_state, note, citizen, clock, due) VALUES (?, ?, ?, ?, ?, "
+                         "?, ?, ?, ?, ?, ?)",
     [STMT_HISTORY_LIST] = "SELECT id, at, actor_id, actor, action, from_state, to_state, note, "
-                          "citizen FROM history WHERE item_id = ? ORDER BY id",
+                          "citizen, clock, due FROM history WHERE item_id = ? ORDER BY id",
     [STMT_HISTORY_LIST_CITIZEN] = "SELECT id, at, actor_id, actor, action, from_state, "
-                                  "to_state, note, citizen FROM history WHERE item_id = ? AND "
-                                  "citizen = 1 ORDER BY id",
+                                  "to_state, note, citizen, clock, due FROM history WHERE "
+                                  "item_id = ? AND citizen = 1 ORDER BY id",
     [STMT_ATTACHMENT_ADD] = "INSERT INTO attachments (item_id, filename, content_type, size, "
                             "data) VALUES (?, ?, ?, ?, ?)",
     [STMT_ATTACHMENT_LIST] = "SELECT id, filename, content_type, size FROM attachments WHERE "
@@ -151,7 +153,7 @@ db_tracking_next(struct db_conn *c, int yyyymmdd, int *seq)
 		*seq = sqlite3_column_int(st, 0);
 		ret = 0;
 	} else {
-		db_log("tracking counter: %s", sqlite3_errmsg(c->h));
+		db_step_failed(c, "tracking counter");
 	}
 	db_reset(st);
 	return ret;
@@ -173,9 +175,10 @@ clocks_put(struct db_conn *c, int64_t item_id, const struct db_item *item)
 		    db_bind_text(st, 5, k->unit[0] ? k->unit : "working_days") ||
 		    db_bind_int(st, 6, k->end_minutes > 0 ? k->end_minutes : 1440) ||
 		    bind_opt(st, 7, k->due) || bind_opt(st, 8, k->paused_at) ||
-		    (k->paused_at ? db_bind_int(st, 9, k->remaining) : 0) ||
+		    (k->paused_at || k->resumed_at ? db_bind_int(st, 9, k->remaining) : 0) ||
 		    bind_opt(st, 10, k->stopped_at) || db_bind_int(st, 11, k->provisional != 0) ||
 		    db_bind_text(st, 12, k->result[0] ? k->result : NULL) ||
+		    bind_opt(st, 13, k->resumed_at) ||
 		    db_exec_stmt(c, st) != 0) {
 			db_reset(st);
 			return -1;
@@ -318,6 +321,7 @@ read_clocks(struct db_conn *c, struct db_item *item)
 		k->stopped_at = sqlite3_column_int64(st, 8);
 		k->provisional = sqlite3_column_int(st, 9);
 		copy_str(k->result, sizeof(k->result), sqlite3_column_text(st, 10));
+		k->resumed_at = sqlite3_column_int64(st, 11);
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		db_log("clocks: %s", sqlite3_errmsg(c->h));
@@ -517,7 +521,8 @@ db_history_add(struct db_conn *c, int64_t item_id, const struct db_history *h)
 	    bind_opt(st, 3, h->actor_id) || db_bind_text(st, 4, h->actor ? h->actor : "system") ||
 	    db_bind_text(st, 5, h->action) || db_bind_text(st, 6, h->from_state) ||
 	    db_bind_text(st, 7, h->to_state) || db_bind_text(st, 8, h->note) ||
-	    db_bind_int(st, 9, h->citizen != 0) || db_exec_stmt(c, st) != 0) {
+	    db_bind_int(st, 9, h->citizen != 0) || db_bind_text(st, 10, h->clock) ||
+	    bind_opt(st, 11, h->clock != NULL ? h->due : 0) || db_exec_stmt(c, st) != 0) {
 		db_reset(st);
 		return -1;
 	}
@@ -537,7 +542,12 @@ read_history(sqlite3_stmt *st, struct db_history *h)
 	h->to_state = db_col_text(st, 6);
 	h->note = db_col_text(st, 7);
 	h->citizen = sqlite3_column_int(st, 8);
-	return h->actor && h->action && h->to_state ? 0 : -1;
+	h->clock = db_col_text(st, 9);
+	h->due = sqlite3_column_int64(st, 10);
+	return h->actor && h->action && h->to_state &&
+	               (h->clock != NULL || sqlite3_column_type(st, 9) == SQLITE_NULL) ?
+	           0 :
+	           -1;
 }
 
 static int
@@ -581,6 +591,7 @@ db_history_free(struct db_history *h, size_t n)
 		free(h[i].from_state);
 		free(h[i].to_state);
 		free(h[i].note);
+		free(h[i].clock);
 	}
 	free(h);
 }

@@ -10,6 +10,10 @@ enum stmt {
 	STMT_BY_OUTBOX,
 	STMT_IMAP_SEEN,
 	STMT_IMAP_LAST,
+	STMT_OUTBOX_BY_MID,
+	STMT_OUTBOX_BOUNCED,
+	STMT_ACK_GET,
+	STMT_ACK_SET,
 	STMT__MAX
 };
 
@@ -24,6 +28,13 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_IMAP_SEEN] = "SELECT 1 FROM mail_in WHERE mailbox = ? AND uidvalidity = ? AND uid = ?",
     [STMT_IMAP_LAST] = "SELECT uid FROM mail_in WHERE mailbox = ? AND uidvalidity = ? AND "
                        "uid IS NOT NULL ORDER BY uid DESC LIMIT 1 OFFSET ?",
+    [STMT_OUTBOX_BY_MID] = "SELECT id, coalesce(item_id, 0), state FROM outbox "
+                           "WHERE message_id = ? AND channel = 'email'",
+    [STMT_OUTBOX_BOUNCED] = "UPDATE outbox SET state = 'failed', last_error = ? "
+                            "WHERE id = ? AND state IN ('pending','sent')",
+    [STMT_ACK_GET] = "SELECT last FROM mail_ack WHERE sender = ?",
+    [STMT_ACK_SET] = "INSERT INTO mail_ack (sender, last) VALUES (?, ?) "
+                     "ON CONFLICT (sender) DO UPDATE SET last = excluded.last",
 };
 
 int
@@ -52,7 +63,7 @@ db_mail_in_add(struct db_conn *c, const struct db_mail_in *m)
 	if (rc == SQLITE_CONSTRAINT &&
 	    sqlite3_extended_errcode(c->h) == SQLITE_CONSTRAINT_UNIQUE)
 		return 1;
-	db_log("mail_in: %s", sqlite3_errmsg(c->h));
+	db_step_failed(c, "mail_in");
 	return -1;
 }
 
@@ -70,7 +81,7 @@ one_text(struct db_conn *c, sqlite3_stmt *st, char **out)
 	db_reset(st);
 	if (rc == SQLITE_DONE)
 		return 0;
-	db_log("mail_in: %s", sqlite3_errmsg(c->h));
+	db_step_failed(c, "mail_in");
 	return -1;
 }
 
@@ -121,7 +132,7 @@ db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidity, i
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	db_log("mail_in: %s", sqlite3_errmsg(c->h));
+	db_step_failed(c, "mail_in");
 	return -1;
 }
 
@@ -144,6 +155,83 @@ db_mail_imap_last(struct db_conn *c, const char *mailbox, int64_t uidvalidity, i
 	db_reset(st);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return 0;
-	db_log("mail_in: %s", sqlite3_errmsg(c->h));
+	db_step_failed(c, "mail_in");
 	return -1;
+}
+
+int
+db_mail_outbox_by_message_id(struct db_conn *c, const char *id, int64_t *outbox_id,
+                             int64_t *item_id, int *sent)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_OUTBOX_BY_MID]);
+	const unsigned char *state;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, id)) {
+		db_reset(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*outbox_id = sqlite3_column_int64(st, 0);
+		*item_id = sqlite3_column_int64(st, 1);
+		state = sqlite3_column_text(st, 2);
+		*sent = state != NULL && strcmp((const char *)state, "failed") != 0;
+		db_reset(st);
+		return 1;
+	}
+	db_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_log("outbox: %s", sqlite3_errmsg(c->h));
+	return -1;
+}
+
+int
+db_mail_outbox_bounced(struct db_conn *c, int64_t outbox_id, const char *error)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_OUTBOX_BOUNCED]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, error) || db_bind_int(st, 2, outbox_id) ||
+	    db_exec_stmt(c, st) != 0)
+		return -1;
+	return sqlite3_changes(c->h) > 0 ? 1 : 0;
+}
+
+int
+db_mail_ack_claim(struct db_conn *c, const char *sender, int64_t now, int64_t interval,
+                  int64_t *last)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ACK_GET]);
+	int64_t prev = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, sender)) {
+		db_reset(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		prev = sqlite3_column_int64(st, 0);
+	db_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_log("mail_ack: %s", sqlite3_errmsg(c->h));
+		return -1;
+	}
+	if (rc == SQLITE_ROW && prev <= now && now - prev < interval) {
+		*last = prev;
+		return 0;
+	}
+	st = db_prep(c, stmts[STMT_ACK_SET]);
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, sender) || db_bind_int(st, 2, now) || db_exec_stmt(c, st) != 0)
+		return -1;
+	return 1;
 }

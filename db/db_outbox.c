@@ -24,6 +24,7 @@ enum stmt {
 	STMT_MISSING_LIST,
 	STMT_RUN_GET,
 	STMT_RUN_SET,
+	STMT_GROUP,
 	STMT__MAX
 };
 
@@ -50,14 +51,15 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_LATER] = "UPDATE outbox SET send_after = max(send_after, ?), last_error = ? "
 	               "WHERE id = ? AND state = 'pending'",
 	[STMT_REQUEUE] = "UPDATE outbox SET state = 'pending', send_after = ?, attempts = 0, "
-	                 "give_up_at = ? WHERE id = ? AND state = 'failed'",
+	                 "give_up_at = ?, message_id = NULL WHERE id = ? AND state = 'failed'",
 	[STMT_LIST] = "SELECT " OUTBOX_COLS "WHERE o.state = ? AND o.id < ? "
 	              "ORDER BY o.id DESC LIMIT ?",
 	[STMT_LIST_ALL] = "SELECT " OUTBOX_COLS "WHERE o.id < ? ORDER BY o.id DESC LIMIT ?",
 	[STMT_GET] = "SELECT " OUTBOX_COLS "WHERE o.id = ?",
 	[STMT_COUNT] = "SELECT count(*) FROM outbox WHERE state = ?",
-	[STMT_LADDER_DUE] = "SELECT item_id FROM ladder WHERE next_at <= ? "
-	                    "ORDER BY next_at, item_id LIMIT ?",
+	/* the bound below is the partial index's (schema 018): items with no running clock */
+	[STMT_LADDER_DUE] = "SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
+	                    "AND next_at < 9223372036854775807 ORDER BY next_at, item_id LIMIT ?",
 	[STMT_LADDER_SET] = "INSERT INTO ladder (item_id, next_at) VALUES (?, ?) "
 	                    "ON CONFLICT (item_id) DO UPDATE SET next_at = excluded.next_at",
 	[STMT_MISSING_ADD] = "INSERT INTO notify_missing (item_id, clock, step, channel, account_id, "
@@ -73,6 +75,10 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_RUN_GET] = "SELECT last FROM notify_runs WHERE name = ?",
 	[STMT_RUN_SET] = "INSERT INTO notify_runs (name, last) VALUES (?, ?) "
 	                 "ON CONFLICT (name) DO UPDATE SET last = excluded.last",
+	/* the rows of one combined message share their send_after: the index outbox_due finds
+	 * them */
+	[STMT_GROUP] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = ? AND "
+	               "o.send_after = ? AND o.message_id = ? ORDER BY o.id",
 };
 
 static int
@@ -162,6 +168,22 @@ db_outbox_due(struct db_conn *c, const char *channel, int64_t now, int limit,
 	if (st == NULL)
 		return -1;
 	if (db_bind_text(st, 1, channel) || db_bind_int(st, 2, now) || db_bind_int(st, 3, limit)) {
+		db_reset(st);
+		return -1;
+	}
+	return read_rows(c, st, out, n);
+}
+
+int
+db_outbox_group(struct db_conn *c, const char *channel, int64_t send_after,
+                const char *message_id, struct db_outbox **out, size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_GROUP]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, channel) || db_bind_int(st, 2, send_after) ||
+	    db_bind_text(st, 3, message_id)) {
 		db_reset(st);
 		return -1;
 	}
@@ -337,11 +359,12 @@ db_outboxes_free(struct db_outbox *v, size_t n)
 }
 
 int
-db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t *n)
+db_ladder_due_marks(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, int64_t *marks,
+                    size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_LADDER_DUE]);
 	size_t len = 0;
-	int rc;
+	int rc = SQLITE_DONE;
 
 	if (st == NULL)
 		return -1;
@@ -349,8 +372,12 @@ db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t
 		db_reset(st);
 		return -1;
 	}
-	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		ids[len++] = sqlite3_column_int64(st, 0);
+	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ids[len] = sqlite3_column_int64(st, 0);
+		if (marks != NULL)
+			marks[len] = sqlite3_column_int64(st, 1);
+		len++;
+	}
 	if (len < limit && rc != SQLITE_DONE) {
 		db_log("%s", sqlite3_errmsg(c->h));
 		db_reset(st);
@@ -359,6 +386,12 @@ db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t
 	db_reset(st);
 	*n = len;
 	return 0;
+}
+
+int
+db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t *n)
+{
+	return db_ladder_due_marks(c, now, limit, ids, NULL, n);
 }
 
 int
@@ -373,6 +406,28 @@ db_ladder_set(struct db_conn *c, int64_t item_id, int64_t next_at)
 		return -1;
 	}
 	return db_exec_stmt(c, st);
+}
+
+int
+db_ladder_cache(struct db_conn *c, int size, int *old)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[64];
+	int rc = -1;
+
+	/* PRAGMA takes no parameters: the old size is read, the new one written as text */
+	if (sqlite3_prepare_v2(c->h, "PRAGMA cache_size", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	if (old != NULL)
+		*old = sqlite3_column_int(st, 0);
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=%d", size);
+	rc = sqlite3_exec(c->h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+out:
+	if (rc != 0)
+		db_log("cache_size: %s", sqlite3_errmsg(c->h));
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int

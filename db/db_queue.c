@@ -22,6 +22,7 @@ enum stmt {
 	STMT_QUEUE_ASSIGNEE,
 	STMT_QUEUE_STATE,
 	STMT_PUBLIC_LIST,
+	STMT_PUBLIC_MONTHS,
 	STMT_PUBLIC_SEARCH,
 	STMT_PUBLIC_GET,
 	STMT__MAX
@@ -50,11 +51,29 @@ enum stmt {
 	"SELECT id, tracking, kind, public_subject, public_body, public_reply, received, "         \
 	"replied_at FROM items "
 
+/* The published items of each month between bounds ?k and ?k+1 (DB_PUBLIC_MONTHS of them). */
+#define MONTH_SUM(a, b) "COALESCE(SUM(replied_at >= ?" #a " AND replied_at < ?" #b "), 0)"
+#define MONTH_SUMS                                                                                                                              \
+	MONTH_SUM(1, 2)                                                                                                                         \
+	", " MONTH_SUM(2, 3) ", " MONTH_SUM(3, 4) ", " MONTH_SUM(4, 5) ", " MONTH_SUM(                                                          \
+	    5,                                                                                                                                  \
+	    6) ", " MONTH_SUM(6,                                                                                                                \
+	                      7) ", " MONTH_SUM(7,                                                                                              \
+	                                        8) ", " MONTH_SUM(8,                                                                            \
+	                                                          9) ", " MONTH_SUM(9,                                                          \
+	                                                                            10) ","                                                     \
+	                                                                                " " MONTH_SUM(10,                                       \
+	                                                                                              11) ", " MONTH_SUM(11,                    \
+	                                                                                                                 12) ", " MONTH_SUM(12, \
+	                                                                                                                                    13)
+
 /* The board's search through board_fts (schema 016): ?1 the text, ?2 its LIKE pattern, ?3 the
- * cursor as a board_fts rowid (replied_at * 2^31 + id; larger than any: first page), ?4 limit.
- * The text becomes the phrase of the six-byte pieces (in hex) that start at its characters, or
- * if shorter than six bytes the prefix of its hex, with the functions the triggers index with;
- * every row found is checked against the texts themselves. */
+ * cursor as a board_fts rowid (replied_at * 2^31 + id; larger than any: first page), ?4 limit,
+ * ?5 kind (NULL any), ?6 ?7 the replies' period [from, to), ?8 its start as a board_fts rowid
+ * (?3 is at most its end's). The text becomes the phrase of the
+ * six-byte pieces (in hex) that start at its characters, or if shorter than six bytes the prefix
+ * of its hex, with the functions the triggers index with; every row found is checked against
+ * the texts themselves. */
 #define PUBLIC_SEARCH                                                                              \
 	"SELECT i.id, i.tracking, i.kind, i.public_subject, i.public_body, i.public_reply, "       \
 	"i.received, i.replied_at FROM board_fts AS f "                                            \
@@ -64,7 +83,8 @@ enum stmt {
 	"ELSE '\"' || (SELECT group_concat(hex(lower(substr(CAST(?1 AS BLOB), p.i, 6))), ' ') "    \
 	"FROM board_pos AS p WHERE p.i <= length(CAST(?1 AS BLOB)) - 5 AND "                       \
 	"substr(CAST(?1 AS BLOB), p.i, 1) NOT BETWEEN x'80' AND x'BF') || '\"' END) "              \
-	"AND f.rowid < ?3 AND i.published = 1 AND i.publish = 1 "                                  \
+	"AND f.rowid < ?3 AND f.rowid >= ?8 AND i.published = 1 AND i.publish = 1 "                \
+	"AND i.replied_at >= ?6 AND i.replied_at < ?7 AND (?5 IS NULL OR i.kind = ?5) "            \
 	"AND (i.public_subject LIKE ?2 ESCAPE '\\' OR i.public_body LIKE ?2 ESCAPE '\\' "          \
 	"OR i.public_reply LIKE ?2 ESCAPE '\\') ORDER BY f.rowid DESC LIMIT ?4"
 
@@ -76,9 +96,15 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_PUBLIC_LIST] =
         PUBLIC_COLS "INDEXED BY items_public WHERE published = 1 AND publish = 1 "
                     "AND replied_at <= ?1 AND (replied_at < ?1 OR id < ?2) "
+                    "AND replied_at >= ?6 AND replied_at < ?7 AND (?5 IS NULL OR kind = ?5) "
                     "AND (?3 IS NULL OR public_subject LIKE ?3 ESCAPE '\\' "
                     "OR public_body LIKE ?3 ESCAPE '\\' OR public_reply LIKE ?3 ESCAPE '\\') "
                     "ORDER BY replied_at DESC, id DESC LIMIT ?4",
+    /* ?1..?13: the bounds of DB_PUBLIC_MONTHS months, oldest first; ?14 kind (NULL any) */
+    [STMT_PUBLIC_MONTHS] =
+        "SELECT " MONTH_SUMS " FROM items INDEXED BY items_public WHERE published = 1 "
+        "AND publish = 1 AND replied_at >= ?1 AND replied_at < ?13 "
+        "AND (?14 IS NULL OR kind = ?14)",
     [STMT_PUBLIC_SEARCH] = PUBLIC_SEARCH,
     [STMT_PUBLIC_GET] = PUBLIC_COLS "WHERE tracking = ? AND published = 1 AND publish = 1",
 };
@@ -274,11 +300,53 @@ int
 db_public_list(struct db_conn *c, const char *text, int64_t before_replied, int64_t before_id,
                int limit, struct db_public_row **out, size_t *n)
 {
+	struct db_public_filter f;
+
+	memset(&f, 0, sizeof(f));
+	f.text = text;
+	f.before_replied = before_replied;
+	f.before_id = before_id;
+	f.limit = limit;
+	return db_public_find(c, &f, out, n);
+}
+
+int
+db_public_months(struct db_conn *c, const int64_t bounds[DB_PUBLIC_MONTHS + 1], int by_kind,
+                 enum kind kind, int64_t counts[DB_PUBLIC_MONTHS])
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_PUBLIC_MONTHS]);
+	int i, ret = -1;
+
+	if (st == NULL)
+		return -1;
+	for (i = 0; i <= DB_PUBLIC_MONTHS; i++)
+		if (db_bind_int(st, i + 1, bounds[i]))
+			goto out;
+	if (db_bind_text(st, DB_PUBLIC_MONTHS + 2, by_kind ? kind_name(kind) : NULL))
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_log("public board months: %s", sqlite3_errmsg(c->h));
+		goto out;
+	}
+	for (i = 0; i < DB_PUBLIC_MONTHS; i++)
+		counts[i] = sqlite3_column_int64(st, i);
+	ret = 0;
+out:
+	db_reset(st);
+	return ret;
+}
+
+int
+db_public_find(struct db_conn *c, const struct db_public_filter *f, struct db_public_row **out,
+               size_t *n)
+{
 	struct db_public_row *v = NULL;
 	sqlite3_stmt *st;
 	char *pattern = NULL;
 	size_t len = 0;
-	int rc = SQLITE_DONE;
+	int rc = SQLITE_DONE, limit = f->limit;
+	int64_t before_replied = f->before_replied, before_id = f->before_id;
+	const char *text = f->text;
 
 	if (limit < 1 || limit > DB_PAGE_MAX)
 		limit = DB_PAGE_MAX;
@@ -302,16 +370,27 @@ db_public_list(struct db_conn *c, const char *text, int64_t before_replied, int6
 		 * the newest */
 		int64_t key = INT64_MAX;
 
+		int64_t low = INT64_MIN;
+
 		if (before_replied >= 0 && before_replied < INT64_C(4294967296) && before_id > 0 &&
 		    before_id < INT64_C(2147483648))
 			key = before_replied * INT64_C(2147483648) + before_id;
+		/* a period bounds the index's rowids too, so that a month long past does not
+		 * read every newer match first */
+		if (f->to > 0 && f->to < INT64_C(4294967296) && f->to * INT64_C(2147483648) < key)
+			key = f->to * INT64_C(2147483648);
+		if (f->from > 0 && f->from < INT64_C(4294967296))
+			low = f->from * INT64_C(2147483648);
 		if (db_bind_text(st, 1, text) || db_bind_text(st, 2, pattern) ||
-		    db_bind_int(st, 3, key) || db_bind_int(st, 4, limit))
+		    db_bind_int(st, 3, key) || db_bind_int(st, 4, limit) || db_bind_int(st, 8, low))
 			goto fail;
 	} else if (db_bind_int(st, 1, before_replied) || db_bind_int(st, 2, before_id) ||
 	           db_bind_text(st, 3, pattern) || db_bind_int(st, 4, limit)) {
 		goto fail;
 	}
+	if (db_bind_text(st, 5, f->by_kind ? kind_name(f->kind) : NULL) ||
+	    db_bind_int(st, 6, f->from) || db_bind_int(st, 7, f->to > 0 ? f->to : INT64_MAX))
+		goto fail;
 	while (len < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (public_row(st, &v[len++]) != 0)
 			goto fail;

@@ -64,7 +64,7 @@ get_one(struct db_conn *c, sqlite3_stmt *st, struct db_section *out)
 	else if (rc == SQLITE_DONE)
 		ret = 0;
 	else {
-		db_log("%s", sqlite3_errmsg(c->h));
+		db_step_failed(c, "section");
 		ret = -1;
 	}
 	db_reset(st);

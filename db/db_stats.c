@@ -151,7 +151,7 @@ step_one(struct db_conn *c, sqlite3_stmt *st)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	db_log("%s", sqlite3_errmsg(c->h));
+	db_step_failed(c, "statistics");
 	return -1;
 }
 

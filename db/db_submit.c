@@ -282,3 +282,42 @@ db_submit(struct db_submitter *sm, struct db_submission *sub)
 	sub->waiter = NULL;
 	return sub->result;
 }
+
+int
+db_submit_many(struct db_submitter *sm, struct db_submission *const *subs, size_t n)
+{
+	struct db_waiter w;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		subs[i]->result = -1;
+		subs[i]->done = 0;
+		subs[i]->next = NULL;
+		subs[i]->waiter = &w;
+	}
+	if (n == 0)
+		return 0;
+	pthread_cond_init(&w.done, NULL);
+	pthread_mutex_lock(&sm->lock);
+	if (sm->stopping) {
+		pthread_mutex_unlock(&sm->lock);
+		pthread_cond_destroy(&w.done);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (sm->tail != NULL)
+			sm->tail->next = subs[i];
+		else
+			sm->queue = subs[i];
+		sm->tail = subs[i];
+	}
+	pthread_cond_signal(&sm->work);
+	for (i = 0; i < n; i++)
+		while (!subs[i]->done)
+			pthread_cond_wait(&w.done, &sm->lock);
+	pthread_mutex_unlock(&sm->lock);
+	pthread_cond_destroy(&w.done);
+	for (i = 0; i < n; i++)
+		subs[i]->waiter = NULL;
+	return 0;
+}

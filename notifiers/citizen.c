@@ -1,7 +1,10 @@
-/* citizen.c: the e-mails to a citizen who gave an address: acknowledgement, information asked,
- * extension approved, interim explanation, reply sent, rejected, merged. Queued inside the
- * transaction of the submission or action (the core's notification hook). The query code is
- * never in a message (it is shown once, at submission). */
+/* citizen.c: the notices to a citizen: acknowledgement, information asked, extension approved,
+ * interim explanation, reply sent (with the link to rate it), rejected, merged, the reply of the
+ * item it was merged into, reopened. By e-mail when an address was given, and by SMS to a
+ * mobile number when configured (sms_citizens). Queued inside the transaction of the submission
+ * or action (the core's notification hook). The query code is never in a message (it is shown
+ * once, at submission). */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,10 +23,13 @@ static const struct {
 	[NOTIFY_EV_INFO] = {"info", 1, "请补充材料", "Please send us more information"},
 	[NOTIFY_EV_EXTENSION] = {"extension", 1, "答复期限已延长", "The reply time was extended"},
 	[NOTIFY_EV_EXPLAINED] = {"explained", 1, "办理情况说明", "An explanation of the delay"},
-	[NOTIFY_EV_REPLIED] = {"replied", 0, "您的来信已答复", "Your message was answered"},
+	[NOTIFY_EV_REPLIED] = {"replied", 1, "您的来信已答复", "Your message was answered"},
 	[NOTIFY_EV_REJECTED] = {"rejected", 0, "您的来信不予受理", "Your message was not accepted"},
 	[NOTIFY_EV_MERGED] = {"merged", 0, "您的来信已与同类事项合并办理",
 	                      "Your message is handled together with another one"},
+	[NOTIFY_EV_MERGED_REPLIED] = {"merged-replied", 0, "与您的来信合并办理的事项已答复",
+	                              "The message yours was merged with was answered"},
+	[NOTIFY_EV_REOPENED] = {"reopened", 1, "您的来信已重新办理", "Your message is handled again"},
 };
 
 static const struct {
@@ -65,21 +71,93 @@ cut(const char *s, size_t max, char *buf, size_t size)
 }
 
 int
+notify_mobile(const char *phone, char *buf, size_t size)
+{
+	char d[24];
+	size_t n = 0;
+	const char *p;
+
+	if (phone == NULL)
+		return 0;
+	for (p = phone; *p != '\0'; p++) {
+		if (isdigit((unsigned char)*p)) {
+			if (n + 1 >= sizeof(d))
+				return 0;
+			d[n++] = *p;
+		} else if (*p != ' ' && *p != '-' && !(*p == '+' && n == 0))
+			return 0;
+	}
+	d[n] = '\0';
+	p = d;
+	if (n == 13 && strncmp(d, "86", 2) == 0)
+		p = d + 2;
+	else if (n == 15 && strncmp(d, "0086", 4) == 0)
+		p = d + 4;
+	if (strlen(p) != 11 || p[0] != '1' || p[1] < '3' || size < 12)
+		return 0;
+	snprintf(buf, size, "%s", p);
+	return 1;
+}
+
+/* Where the citizen rates the reply: the tracking page with the number filled in. */
+static void
+rate_link(const struct notify_config *cfg, const struct db_item *item, char *buf, size_t size)
+{
+	const char *base = cfg->public_url != NULL ? cfg->public_url : "";
+	size_t len = strlen(base);
+
+	while (len > 0 && base[len - 1] == '/')
+		len--;
+	if (len > 0)
+		snprintf(buf, size, "%.*s/track?tracking=%s", (int)len, base, item->tracking);
+	else
+		snprintf(buf, size, "http://%s/track?tracking=%s",
+		         cfg->listen != NULL ? cfg->listen : "localhost", item->tracking);
+}
+
+static int
+queue_one(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+          const struct db_item *item, const char *step, const char *channel, const char *to,
+          const char *subject, const char *body, int64_t at)
+{
+	struct db_notice n;
+
+	memset(&n, 0, sizeof(n));
+	n.item_id = item->id;
+	n.clock = "";
+	n.step = step;
+	n.channel = channel;
+	n.recipient = to;
+	n.subject = subject;
+	n.body = body;
+	return notify_queue(c, cfg, cal, &n, at) < 0 ? -1 : 0;
+}
+
+int
 notify_citizen(struct db_conn *c, const struct notify_config *cfg,
                const struct sla_calendar *cal, enum notify_event ev,
                const struct db_item *item, const char *note, int64_t at)
 {
 	char subject[512], text[BODY_MAX], step[64], due[32] = "-", quoted[1024], said[8192];
+	char link[400], rate[1200] = "", sms[512], mobile[16];
 	const char *kzh, *ken;
-	struct db_notice n;
+	int has_mail, has_mobile;
 	size_t i;
-	int rc;
 
-	if ((unsigned)ev >= NOTIFY_EV__MAX || item->email == NULL || item->email[0] == '\0')
+	if ((unsigned)ev >= NOTIFY_EV__MAX)
 		return 0;
-	for (i = 0; i < item->nclocks; i++)
-		if (strcmp(item->clocks[i].name, "reply") == 0 && item->clocks[i].due > 0)
+	has_mail = item->email != NULL && item->email[0] != '\0';
+	has_mobile = cfg->sms_citizens && notify_mobile(item->phone, mobile, sizeof(mobile));
+	if (!has_mail && !has_mobile)
+		return 0;
+	for (i = 0; i < item->nclocks; i++) {
+		if (strcmp(item->clocks[i].name, "reply") != 0)
+			continue;
+		if (item->clocks[i].due > 0)
 			notify_format_time(item->clocks[i].due, due, sizeof(due));
+		else if (item->clocks[i].paused_at != 0)
+			snprintf(due, sizeof(due), "暂停 / paused");
+	}
 	kind_label(kind_name(item->kind), &kzh, &ken);
 	cut(item->subject, 600, quoted, sizeof(quoted));
 	cut(note != NULL ? note : "", sizeof(said) - 1, said, sizeof(said));
@@ -87,23 +165,37 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 		snprintf(step, sizeof(step), "%s/%lld", events[ev].step, (long long)at);
 	else
 		snprintf(step, sizeof(step), "%s", events[ev].step);
-	snprintf(subject, sizeof(subject), "%s：%s / %s: %s", events[ev].zh, item->tracking,
-	         events[ev].en, item->tracking);
-	snprintf(text, sizeof(text),
-	         "%s。\n\n受理编号：%s\n类别：%s\n主题：“%s”\n答复期限：%s\n"
-	         "请凭受理编号和查询码查询办理情况。\n\n"
-	         "%s.\nTracking number: %s\nKind: %s\nSubject: \"%s\"\nReply due: %s\n"
-	         "Follow it with the tracking number and your query code.\n%s%s",
-	         events[ev].zh, item->tracking, kzh, quoted, due, events[ev].en, item->tracking, ken,
-	         quoted, due, said[0] ? "\n----\n" : "", said);
-	memset(&n, 0, sizeof(n));
-	n.item_id = item->id;
-	n.clock = "";
-	n.step = step;
-	n.channel = "email";
-	n.recipient = item->email;
-	n.subject = subject;
-	n.body = text;
-	rc = notify_queue(c, cfg, cal, &n, at);
-	return rc < 0 ? -1 : 0;
+	if (ev == NOTIFY_EV_REPLIED) {
+		rate_link(cfg, item, link, sizeof(link));
+		snprintf(rate, sizeof(rate),
+		         "请对答复作出评价（满意 / 基本满意 / 不满意），凭受理编号和查询码：\n%s\n"
+		         "Please rate the reply (satisfied / basically satisfied / unsatisfied) with the "
+		         "tracking number and your query code:\n%s\n\n",
+		         link, link);
+	}
+	if (has_mail) {
+		snprintf(subject, sizeof(subject), "%s：%s / %s: %s", events[ev].zh, item->tracking,
+		         events[ev].en, item->tracking);
+		snprintf(text, sizeof(text),
+		         "%s。\n\n受理编号：%s\n类别：%s\n主题：“%s”\n答复期限：%s\n"
+		         "请凭受理编号和查询码查询办理情况。\n\n"
+		         "%s.\nTracking number: %s\nKind: %s\nSubject: \"%s\"\nReply due: %s\n"
+		         "Follow it with the tracking number and your query code.\n\n%s%s%s",
+		         events[ev].zh, item->tracking, kzh, quoted, due, events[ev].en,
+		         item->tracking, ken, quoted, due, rate, said[0] ? "----\n" : "", said);
+		if (queue_one(c, cfg, cal, item, step, "email", item->email, subject, text, at) != 0)
+			return -1;
+	}
+	if (has_mobile) {
+		/* short: the number and the due date; never the query code, nor what was written */
+		if (strcmp(due, "-") != 0 && strncmp(due, "暂停", 6) != 0)
+			snprintf(sms, sizeof(sms), "【civicdesk】%s，受理编号%s，答复期限%s。",
+			         events[ev].zh, item->tracking, due);
+		else
+			snprintf(sms, sizeof(sms), "【civicdesk】%s，受理编号%s，请凭查询码在网站查看。",
+			         events[ev].zh, item->tracking);
+		if (queue_one(c, cfg, cal, item, step, "sms", mobile, NULL, sms, at) != 0)
+			return -1;
+	}
+	return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "notifiers_int.h"
+#include "service/core/core.h"
 
 #define DIGEST_ITEMS 100    /* items listed per section (the queue has the rest) */
 #define DIGEST_MAX 32768    /* bytes of a digest */
@@ -70,6 +71,30 @@ queue_mail(struct db_conn *c, const struct notify_config *cfg, const struct sla_
 	if (rc == 0)
 		(*queued)++;
 	return rc < 0 ? -1 : 0;
+}
+
+/* The mail to every active account of role (in section_id when not 0), recording those
+ * without an address and a role nobody holds (notify_missing). 0 or -1. */
+static int
+staff_mail(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+           const struct db_account *acc, size_t nacc, int role, int64_t section_id,
+           const char *step, const char *subject, const char *body, int64_t now,
+           size_t *queued)
+{
+	struct notify_staff st;
+
+	memset(&st, 0, sizeof(st));
+	st.c = c;
+	st.cfg = cfg;
+	st.cal = cal;
+	st.now = now;
+	st.step = step;
+	st.subject = subject;
+	st.body = body;
+	if (notify_staff_role(&st, acc, nacc, role, section_id) != 0)
+		return -1;
+	*queued += st.queued;
+	return 0;
 }
 
 /* Appends printf text to buf (len bytes used of size), silently cut at the end. */
@@ -136,13 +161,10 @@ digest_section(struct db_conn *c, const struct notify_config *cfg,
 	if (s->email != NULL && s->email[0] != '\0' &&
 	    queue_mail(c, cfg, cal, step, s->email, 0, subject, body, now, queued) != 0)
 		goto out;
-	for (i = 0; i < nacc; i++)
-		if (acc[i].role == ROLE_SECTION_HEAD && acc[i].section_id == s->id &&
-		    strcmp(acc[i].status, "active") == 0 && acc[i].email != NULL &&
-		    acc[i].email[0] != '\0' &&
-		    queue_mail(c, cfg, cal, step, acc[i].email, acc[i].id, subject, body, now,
-		               queued) != 0)
-			goto out;
+	/* the heads; one without an address, or a section without a head, is listed */
+	if (staff_mail(c, cfg, cal, acc, nacc, ROLE_SECTION_HEAD, s->id, step, subject, body, now,
+	               queued) != 0)
+		goto out;
 	rc = 0;
 out:
 	free(body);
@@ -158,7 +180,6 @@ coverage(struct db_conn *c, const struct notify_config *cfg, const struct sla_ca
 {
 	sla_day first, last, today = sla_local_day(now);
 	char lastbuf[11], step[64], subject[200], body[1024];
-	size_t i;
 
 	sla_calendar_range(cal, &first, &last);
 	if (last - today > COVERAGE_DAYS)
@@ -174,13 +195,7 @@ coverage(struct db_conn *c, const struct notify_config *cfg, const struct sla_ca
 	         "(civicdesk calendar load) once the State Council publishes it; until then due "
 	         "dates beyond it count on the base week and are marked provisional.\n",
 	         lastbuf, lastbuf);
-	for (i = 0; i < nacc; i++)
-		if (acc[i].role == ROLE_ADMIN && strcmp(acc[i].status, "active") == 0 &&
-		    acc[i].email != NULL && acc[i].email[0] != '\0' &&
-		    queue_mail(c, cfg, cal, step, acc[i].email, acc[i].id, subject, body, now,
-		               queued) != 0)
-			return -1;
-	return 0;
+	return staff_mail(c, cfg, cal, acc, nacc, ROLE_ADMIN, 0, step, subject, body, now, queued);
 }
 
 int

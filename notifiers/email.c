@@ -1,58 +1,95 @@
 /* email.c: the e-mail channel. Messages are built with GMime (RFC 2047 subject, UTF-8 body in
  * base64, Date, Message-ID, Auto-Submitted) and a batch is sent in one SMTP session with
- * libesmtp. SMTP 5xx fails a notice at once; 4xx and connection failures are retried. */
+ * libesmtp, with STARTTLS off, optional or required and, when a user is configured, SMTP AUTH
+ * through libesmtp's SASL client (PLAIN or LOGIN). SMTP 5xx fails a notice at once; 4xx and
+ * connection failures are retried. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <auth-client.h>
 #include <gmime/gmime.h>
 #include <libesmtp.h>
 
 #include "notifiers_int.h"
 
-/* A new message text with CRLF line ends (g_free), or NULL. */
-static char *
-build(const struct notify_config *cfg, const struct notify_msg *m)
-{
-	GMimeMessage *msg = g_mime_message_new(TRUE);
-	GMimeTextPart *part = NULL;
-	GMimeFormatOptions *fo = NULL;
-	GDateTime *date = NULL;
-	char *text = NULL;
+/* One message object for every message of a batch: From, Auto-Submitted and the part's type
+ * are set once, each message replaces To, Subject, Date, Message-ID and the text in place (a
+ * new object per message cost as much as writing it out). */
+struct builder {
+	GMimeMessage *msg; /* NULL: could not be made */
+	GMimeTextPart *part;
+	GMimeFormatOptions *fo;
+};
 
-	if (msg == NULL)
+static void
+builder_free(struct builder *b)
+{
+	if (b->fo != NULL)
+		g_mime_format_options_free(b->fo);
+	if (b->part != NULL)
+		g_object_unref(b->part);
+	if (b->msg != NULL)
+		g_object_unref(b->msg);
+	memset(b, 0, sizeof(*b));
+}
+
+/* 0, or -1 with b->msg NULL. The headers are made in the order a message has them. */
+static int
+builder_init(struct builder *b, const struct notify_config *cfg)
+{
+	memset(b, 0, sizeof(*b));
+	b->msg = g_mime_message_new(TRUE);
+	b->part = g_mime_text_part_new_with_subtype("plain");
+	b->fo = g_mime_format_options_new();
+	if (b->msg == NULL || b->part == NULL || b->fo == NULL) {
+		builder_free(b);
+		return -1;
+	}
+	g_mime_message_add_mailbox(b->msg, GMIME_ADDRESS_TYPE_FROM, "civicdesk", cfg->smtp_from);
+	g_mime_message_add_mailbox(b->msg, GMIME_ADDRESS_TYPE_TO, NULL, "to@invalid");
+	g_mime_message_set_subject(b->msg, "civicdesk", "utf-8");
+	g_mime_object_set_header(GMIME_OBJECT(b->msg), "Date", "Thu, 01 Jan 1970 00:00:00 +0000",
+	                         NULL);
+	g_mime_message_set_message_id(b->msg, "civicdesk@invalid");
+	g_mime_object_set_header(GMIME_OBJECT(b->msg), "Auto-Submitted", "auto-generated", NULL);
+	g_mime_message_set_mime_part(b->msg, GMIME_OBJECT(b->part));
+	g_mime_format_options_set_newline_format(b->fo, GMIME_NEWLINE_FORMAT_DOS);
+	return 0;
+}
+
+/* The text of m with CRLF line ends (g_free), or NULL. */
+static char *
+build(struct builder *b, const struct notify_msg *m)
+{
+	InternetAddressList *to;
+	InternetAddress *rcpt;
+	GDateTime *date;
+
+	if (b->msg == NULL)
 		return NULL;
-	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, "civicdesk", cfg->smtp_from);
-	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, m->row->recipient);
-	g_mime_message_set_subject(msg, m->row->subject != NULL ? m->row->subject : "civicdesk",
-	                           "utf-8");
+	to = g_mime_message_get_addresses(b->msg, GMIME_ADDRESS_TYPE_TO);
+	rcpt = internet_address_mailbox_new(NULL, m->row->recipient);
 	date = g_date_time_new_from_unix_local(m->date);
-	if (date == NULL)
-		goto out;
-	g_mime_message_set_date(msg, date);
-	g_mime_message_set_message_id(msg, m->message_id);
-	g_mime_object_set_header(GMIME_OBJECT(msg), "Auto-Submitted", "auto-generated", NULL);
-	part = g_mime_text_part_new_with_subtype("plain");
-	if (part == NULL)
-		goto out;
-	g_mime_text_part_set_text(part, m->row->body);
-	g_mime_text_part_set_charset(part, "utf-8");
-	g_mime_part_set_content_encoding(GMIME_PART(part), GMIME_CONTENT_ENCODING_BASE64);
-	g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
-	fo = g_mime_format_options_new();
-	if (fo == NULL)
-		goto out;
-	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
-	text = g_mime_object_to_string(GMIME_OBJECT(msg), fo);
-out:
-	if (fo != NULL)
-		g_mime_format_options_free(fo);
-	if (part != NULL)
-		g_object_unref(part);
-	if (date != NULL)
-		g_date_time_unref(date);
-	g_object_unref(msg);
-	return text;
+	if (to == NULL || rcpt == NULL || date == NULL) {
+		if (rcpt != NULL)
+			g_object_unref(rcpt);
+		if (date != NULL)
+			g_date_time_unref(date);
+		return NULL;
+	}
+	internet_address_list_set_address(to, 0, rcpt);
+	g_object_unref(rcpt);
+	g_mime_message_set_subject(b->msg, m->row->subject != NULL ? m->row->subject : "civicdesk",
+	                           "utf-8");
+	g_mime_message_set_date(b->msg, date);
+	g_date_time_unref(date);
+	g_mime_message_set_message_id(b->msg, m->message_id);
+	g_mime_text_part_set_text(b->part, m->row->body);
+	g_mime_text_part_set_charset(b->part, "utf-8");
+	g_mime_part_set_content_encoding(GMIME_PART(b->part), GMIME_CONTENT_ENCODING_BASE64);
+	return g_mime_object_to_string(GMIME_OBJECT(b->msg), b->fo);
 }
 
 /* Parses smtp://host[:port] into "host:port" (port 25 by default). 0 or -1. */
@@ -107,18 +144,103 @@ all_retry(struct notify_msg *msgs, size_t n, const char *why)
 	}
 }
 
+/* libesmtp's SASL client asks for the user and the password. */
+static int
+auth_interact(auth_client_request_t req, char **result, int fields, void *arg)
+{
+	const struct notify_config *cfg = arg;
+	int i;
+
+	for (i = 0; i < fields; i++) {
+		if (req[i].flags & AUTH_USER)
+			result[i] = (char *)cfg->smtp_user;
+		else if (req[i].flags & AUTH_PASS)
+			result[i] = (char *)cfg->smtp_password;
+		else
+			return 0; /* a realm or anything else: not configured */
+	}
+	return 1;
+}
+
+/* The server's last reply line (never what we write: that holds the AUTH exchange). */
+struct last_reply {
+	char line[160];
+	int no_starttls; /* the server offers no STARTTLS while it is required */
+	char tls[200];   /* why the TLS session was refused, or "" */
+};
+
+static void
+on_protocol(const char *buf, int len, int writing, void *arg)
+{
+	struct last_reply *lr = arg;
+	size_t n;
+
+	if (writing != SMTP_CB_READING || len <= 0)
+		return;
+	n = strcspn(buf, "\r\n");
+	if (n > (size_t)len)
+		n = (size_t)len;
+	if (n >= sizeof(lr->line))
+		n = sizeof(lr->line) - 1;
+	memcpy(lr->line, buf, n);
+	lr->line[n] = '\0';
+}
+
+/* libesmtp's events: a missing STARTTLS, and a server certificate it refuses (libesmtp 1.1
+ * checks it against $XDG_CONFIG_DIR/libesmtp/ca.pem or ~/.config/libesmtp/ca.pem, or the
+ * system's CAs when there is none, and the host name of smtp_url against its names; a refused
+ * certificate ends the session). */
+static void
+on_event(smtp_session_t s, int event, void *arg, ...)
+{
+	struct last_reply *lr = arg;
+	va_list ap;
+	long verify;
+
+	(void)s;
+	switch (event) {
+	case SMTP_EV_EXTNA_STARTTLS:
+		lr->no_starttls = 1;
+		break;
+	case SMTP_EV_INVALID_PEER_CERTIFICATE:
+		va_start(ap, arg);
+		verify = va_arg(ap, long);
+		va_end(ap);
+		snprintf(lr->tls, sizeof(lr->tls),
+		         "the server's certificate is not trusted (OpenSSL verify result %ld)", verify);
+		break;
+	case SMTP_EV_WRONG_PEER_CERTIFICATE:
+		snprintf(lr->tls, sizeof(lr->tls), "the server's certificate is for another host");
+		break;
+	case SMTP_EV_NO_PEER_CERTIFICATE:
+		snprintf(lr->tls, sizeof(lr->tls), "the server showed no certificate");
+		break;
+	case SMTP_EV_UNUSABLE_CA_LIST:
+		snprintf(lr->tls, sizeof(lr->tls),
+		         "libesmtp's ca.pem cannot be used (a file of mode 0600 of this user)");
+		break;
+	default:
+		break;
+	}
+}
+
 static void
 email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 {
 	smtp_session_t s = NULL;
+	auth_context_t auth = NULL;
+	struct last_reply lr = {"", 0, ""};
+	char ended[600];
 	smtp_message_t *sm = NULL;
 	smtp_recipient_t *rc = NULL;
 	char **texts = NULL, hostport[300], ebuf[200];
 	const smtp_status_t *st;
 	size_t i;
+	struct builder b;
 
 	if (n == 0)
 		return;
+	builder_init(&b, cfg); /* on failure every message says "cannot build the message" */
 	sm = calloc(n, sizeof(*sm));
 	rc = calloc(n, sizeof(*rc));
 	texts = calloc(n, sizeof(*texts));
@@ -136,11 +258,24 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 		all_retry(msgs, n, smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
 		goto out;
 	}
+	if (cfg->smtp_user[0] != '\0') {
+		/* PLAIN and LOGIN send the password as it is: allowed, since the administrator
+		 * chose the server and its STARTTLS mode */
+		auth = auth_create_context();
+		if (auth == NULL || auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0) == 0 ||
+		    auth_set_interact_cb(auth, auth_interact, (void *)cfg) == 0 ||
+		    smtp_auth_set_context(s, auth) == 0) {
+			all_retry(msgs, n, "libesmtp: cannot set up SMTP AUTH");
+			goto out;
+		}
+	}
+	smtp_set_monitorcb(s, on_protocol, &lr, 0);
+	smtp_set_eventcb(s, on_event, &lr);
 	for (i = 0; i < (size_t)Timeout_DATA2 + 1; i++)
 		smtp_set_timeout(s, (int)i | Timeout_OVERRIDE_RFC2822_MINIMUM, cfg->smtp_timeout);
 	for (i = 0; i < n; i++) {
 		msgs[i].result = NOTIFY_RETRY;
-		texts[i] = build(cfg, &msgs[i]);
+		texts[i] = build(&b, &msgs[i]);
 		if (texts[i] == NULL) {
 			snprintf(msgs[i].error, sizeof(msgs[i].error), "cannot build the message");
 			continue;
@@ -178,22 +313,34 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 				msgs[i].result = st != NULL ? by_code(st->code) : NOTIFY_RETRY;
 			}
 		}
-		if (msgs[i].result != NOTIFY_SENT) {
-			snprintf(msgs[i].error, sizeof(msgs[i].error), "SMTP %d %s",
-			         st != NULL ? st->code : 0,
-			         st != NULL && st->text != NULL ? st->text : "no answer");
+		if (msgs[i].result != NOTIFY_SENT && (st == NULL || st->code == 0)) {
+			/* the session ended before this message: say why */
+			snprintf(ended, sizeof(ended), "SMTP session ended%s%s%s: %s",
+			         lr.no_starttls ? " (the server offers no STARTTLS, smtp_starttls = "
+			                          "required)"
+			         : auth != NULL && strncmp(lr.line, "334", 3) == 0
+			                 ? " (AUTH refused: check smtp_user and smtp_password)"
+			                 : "",
+			         lr.tls[0] ? ": " : "", lr.tls, lr.line[0] ? lr.line : "no answer");
+			snprintf(msgs[i].error, sizeof(msgs[i].error), "%.250s", ended);
+		} else if (msgs[i].result != NOTIFY_SENT) {
+			snprintf(msgs[i].error, sizeof(msgs[i].error), "SMTP %d %s", st->code,
+			         st->text != NULL ? st->text : "");
 			msgs[i].error[strcspn(msgs[i].error, "\r\n")] = '\0';
 		}
 	}
 out:
 	if (s != NULL)
 		smtp_destroy_session(s);
+	if (auth != NULL)
+		auth_destroy_context(auth);
 	if (texts != NULL)
 		for (i = 0; i < n; i++)
 			g_free(texts[i]);
 	free(texts);
 	free(rc);
 	free(sm);
+	builder_free(&b);
 }
 
 const struct notify_channel notify_email = {"email", email_send};

@@ -1,6 +1,8 @@
 /* hook.c: the notifiers as the service uses them: configuration from struct config, the
  * notification hook called by the core inside each submission's and action's transaction, and
  * the threads of `civicdesk serve` on the application's clock and calendar. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "notifiers_int.h"
@@ -25,6 +27,20 @@ notify_config_from_app(const struct app *app, struct notify_config *out)
 	out->sms_timeout = cfg->sms_timeout_ms;
 	out->sms_connect_timeout = cfg->sms_connect_timeout_ms;
 	out->digest = cfg->digest;
+	out->smtp_user = cfg->smtp_user;
+	out->smtp_password = cfg->smtp_password;
+	out->sms_method = cfg->sms_method;
+	out->sms_headers = cfg->sms_headers;
+	out->sms_format = cfg->sms_format;
+	out->sms_body = cfg->sms_body;
+	out->sms_success = cfg->sms_success;
+	out->sms_segment_chars = cfg->sms_segment_chars;
+	out->sms_max_segments = cfg->sms_max_segments;
+	out->sms_citizens = cfg->sms_citizens != 0;
+	out->public_url = cfg->public_url;
+	out->listen = cfg->listen;
+	out->combine_max = cfg->notify_combine_max;
+	out->smtp_timeout = cfg->smtp_timeout;
 }
 
 /* Which citizen notice a workflow action makes (-1: none). */
@@ -46,7 +62,60 @@ static const int by_action[WF_ACTION__MAX] = {
 	[WF_CLOSE] = -1,
 	[WF_REJECT] = NOTIFY_EV_REJECTED,
 	[WF_MERGE] = NOTIFY_EV_MERGED,
+	[WF_SEND_BACK] = -1,
 };
+
+/* The reply of target (just sent) to the citizens of the items merged into it. */
+static int
+merged_replied(struct db_conn *c, const struct notify_config *cfg,
+               const struct sla_calendar *cal, const struct db_item *target, int64_t at)
+{
+	int64_t *ids = NULL;
+	char **trackings = NULL, note[8192];
+	struct db_item it;
+	size_t n = 0, i;
+	int rc = -1, r;
+
+	if (db_item_merged(c, target->id, &ids, &trackings, &n) != 0)
+		return -1;
+	snprintf(note, sizeof(note), "与 %s 合并办理，答复如下 / answered together with %s:\n\n%s",
+	         target->tracking, target->tracking, target->reply != NULL ? target->reply : "");
+	for (i = 0; i < n; i++) {
+		r = db_item_get_id(c, ids[i], &it);
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			continue;
+		r = notify_citizen(c, cfg, cal, NOTIFY_EV_MERGED_REPLIED, &it, note, at);
+		db_item_free(&it);
+		if (r != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(ids);
+	db_strings_free(trackings, n);
+	return rc;
+}
+
+/* An unsatisfied rating: the follow-up notice to the section heads, with the comment. */
+static int
+rated(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+      const struct core_event *ev)
+{
+	struct db_rating r;
+	int rc;
+
+	if (ev->note == NULL || strcmp(ev->note, "unsatisfied") != 0)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	rc = db_rating_last(c, ev->item->id, &r);
+	if (rc < 0)
+		return -1;
+	rc = notify_followup(c, cfg, cal, ev->item, rc > 0 ? r.comment : NULL, ev->at);
+	db_rating_free(&r);
+	return rc;
+}
 
 int
 notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
@@ -55,15 +124,15 @@ notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
 	struct notify_config cfg;
 	struct sla_calendar *cal;
 	const char *note = ev->note;
-	int kind, rc;
+	int kind = -1, rc = 0;
 
 	if (ev->kind == CORE_EV_SUBMITTED)
 		kind = NOTIFY_EV_RECEIVED;
-	else if (ev->action >= 0 && ev->action < WF_ACTION__MAX)
+	else if (ev->kind == CORE_EV_ACTION && ev->action >= 0 && ev->action < WF_ACTION__MAX)
 		kind = by_action[ev->action];
-	else
-		kind = -1;
-	if (kind < 0)
+	else if (ev->kind == CORE_EV_REOPENED)
+		kind = NOTIFY_EV_REOPENED;
+	else if (ev->kind != CORE_EV_RATED && ev->kind != CORE_EV_SUPERVISED)
 		return 0;
 	/* the reply and the rejection reason are what the citizen waits for: quote them */
 	if (kind == NOTIFY_EV_REPLIED && ev->item->reply != NULL)
@@ -72,7 +141,14 @@ notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
 		note = ev->item->reason;
 	notify_config_from_app(app, &cfg);
 	cal = app_calendar(app);
-	rc = notify_citizen(c, &cfg, cal, (enum notify_event)kind, ev->item, note, ev->at);
+	if (kind >= 0)
+		rc = notify_citizen(c, &cfg, cal, (enum notify_event)kind, ev->item, note, ev->at);
+	if (rc == 0 && kind == NOTIFY_EV_REPLIED)
+		rc = merged_replied(c, &cfg, cal, ev->item, ev->at);
+	if (rc == 0 && ev->kind == CORE_EV_RATED)
+		rc = rated(c, &cfg, cal, ev);
+	if (rc == 0 && ev->kind == CORE_EV_SUPERVISED)
+		rc = notify_supervised(c, &cfg, cal, ev->item, ev->at);
 	sla_calendar_unref(cal);
 	if (rc != 0)
 		notify_log("cannot queue the notice of %s: %s", ev->item->tracking, db_errmsg(c));

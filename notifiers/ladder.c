@@ -14,9 +14,22 @@
 
 #include "notifiers_int.h"
 
-#define SCAN_BATCH 256     /* items per transaction */
+#define SCAN_BATCH 2048     /* items per transaction */
+#define SCAN_CACHE (-16384) /* the scan's page cache (16 MiB as cache_size says), given back */
 #define PREV_SEARCH_DAYS 60 /* longer than any holiday block */
 #define TEXT_MAX 2048
+#define MEMO_SLOTS 64       /* due instants a scan remembers (many clocks share a day's end) */
+
+/* What the ladder makes of one due instant at the scan's moment. */
+struct due_info {
+	int64_t due;         /* the key; 0: an empty slot */
+	sla_day day;         /* the due day */
+	int64_t remind_at;   /* from the start of the working day before it */
+	int64_t esc_at;      /* from the start of the second working day after it */
+	int late;            /* working days overdue at the scan's moment */
+	char date[11];       /* the due day, YYYY-MM-DD (the steps carry it) */
+	char text[32];       /* "YYYY-MM-DD HH:MM" for the messages */
+};
 
 /* What one scan knows besides the item. */
 struct scan {
@@ -24,9 +37,13 @@ struct scan {
 	const struct notify_config *cfg;
 	const struct sla_calendar *cal;
 	int64_t now;
+	sla_day today;
+	char today_date[11];
+	int64_t sms_after;      /* when an SMS queued now may leave (quiet hours) */
 	struct db_account *acc; /* every account */
 	size_t nacc;
 	struct notify_scan_stats *stats;
+	struct due_info memo[MEMO_SLOTS]; /* time zone and calendar work, once per due instant */
 };
 
 /* One notice of the ladder for one item and clock. */
@@ -101,7 +118,7 @@ queue(struct scan *s, const struct step *st, const char *channel, const char *to
 		n.body = st->body;
 	} else
 		n.body = st->text;
-	rc = notify_queue(s->c, s->cfg, s->cal, &n, s->now);
+	rc = notify_queue_at(s->c, s->cfg, &n, s->now, s->sms_after);
 	if (rc == 0)
 		s->stats->queued++;
 	return rc < 0 ? -1 : 0;
@@ -166,13 +183,11 @@ section_of(const struct db_item *item)
 }
 
 static void
-compose(struct step *st, const char *kind, const struct db_clock *k, const char *extra_zh,
-        const char *extra_en)
+compose(struct step *st, const char *kind, const struct db_clock *k, const char *due,
+        const char *extra_zh, const char *extra_en)
 {
 	const struct db_item *it = st->item;
-	char due[32];
 
-	notify_format_time(k->due, due, sizeof(due));
 	snprintf(st->subject, sizeof(st->subject), "【%s】%s %s时限 %s / %s: %s",
 	         kind, it->tracking, clock_zh(k->name, 0), due, kind, it->tracking);
 	snprintf(st->body, sizeof(st->body),
@@ -200,7 +215,8 @@ prev_working_day(const struct sla_calendar *cal, sla_day d)
 }
 
 static int
-step_remind(struct scan *s, const struct db_item *it, const struct db_clock *k, const char *day)
+step_remind(struct scan *s, const struct db_item *it, const struct db_clock *k,
+            const struct due_info *d)
 {
 	struct step st;
 	size_t i;
@@ -208,8 +224,8 @@ step_remind(struct scan *s, const struct db_item *it, const struct db_clock *k, 
 	memset(&st, 0, sizeof(st));
 	st.item = it;
 	st.clock = k->name;
-	snprintf(st.name, sizeof(st.name), "remind/%s", day);
-	compose(&st, "提醒", k, "请按时办理。", "Please handle it in time.");
+	snprintf(st.name, sizeof(st.name), "remind/%s", d->date);
+	compose(&st, "提醒", k, d->text, "请按时办理。", "Please handle it in time.");
 	if (it->assignee_id != 0)
 		for (i = 0; i < s->nacc; i++)
 			if (s->acc[i].id == it->assignee_id && strcmp(s->acc[i].status, "active") == 0)
@@ -220,7 +236,8 @@ step_remind(struct scan *s, const struct db_item *it, const struct db_clock *k, 
 }
 
 static int
-step_overdue(struct scan *s, const struct db_item *it, const struct db_clock *k, const char *day)
+step_overdue(struct scan *s, const struct db_item *it, const struct db_clock *k,
+             const struct due_info *d)
 {
 	struct step st;
 
@@ -228,33 +245,30 @@ step_overdue(struct scan *s, const struct db_item *it, const struct db_clock *k,
 	st.item = it;
 	st.clock = k->name;
 	st.sms = 1;
-	snprintf(st.name, sizeof(st.name), "overdue/%s", day);
-	compose(&st, "逾期", k, "已逾期，请督办。", "It is overdue.");
+	snprintf(st.name, sizeof(st.name), "overdue/%s", d->date);
+	compose(&st, "逾期", k, d->text, "已逾期，请督办。", "It is overdue.");
 	if (it->section_id != 0)
 		return to_role_or_missing(s, &st, "section_head", it->section_id);
 	return to_role_or_missing(s, &st, "dispatcher", 0);
 }
 
 static int
-step_escalate(struct scan *s, const struct db_item *it, const struct db_clock *k, const char *day,
-              sla_day today)
+step_escalate(struct scan *s, const struct db_item *it, const struct db_clock *k,
+              const struct due_info *d)
 {
 	struct step st;
-	char date[11];
-	int late = -sla_days_left(s->cal, k->due, s->now);
 
 	memset(&st, 0, sizeof(st));
 	st.item = it;
 	st.clock = k->name;
 	st.sms = 1;
-	sla_date_format(today, date);
-	snprintf(st.name, sizeof(st.name), "escalate/%s/%s", day, date);
+	snprintf(st.name, sizeof(st.name), "escalate/%s/%s", d->date, s->today_date);
 	{
 		char zh[96], en[96];
 
-		snprintf(zh, sizeof(zh), "已逾期%d个工作日。", late);
-		snprintf(en, sizeof(en), "It is %d working days overdue.", late);
-		compose(&st, "督办", k, zh, en);
+		snprintf(zh, sizeof(zh), "已逾期%d个工作日。", d->late);
+		snprintf(en, sizeof(en), "It is %d working days overdue.", d->late);
+		compose(&st, "督办", k, d->text, zh, en);
 	}
 	return to_role_or_missing(s, &st, "supervisor", 0);
 }
@@ -265,44 +279,63 @@ min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-/* Queues what item needs at s->now and writes the next instant to look at it. */
+/* The ladder's instants and texts for due instant due, from the scan's memo or computed (and
+ * remembered) now. */
+static const struct due_info *
+due_info(struct scan *s, int64_t due)
+{
+	struct due_info *d = &s->memo[((uint64_t)due * 0x9E3779B97F4A7C15ull) >> 58];
+
+	if (d->due == due)
+		return d;
+	d->due = due;
+	d->day = sla_local_day(due);
+	sla_date_format(d->day, d->date);
+	d->remind_at = sla_day_end(prev_working_day(s->cal, d->day), 0);
+	d->esc_at = sla_day_end(sla_add_working_days(s->cal, d->day, 2), 0);
+	d->late = -sla_days_left(s->cal, due, s->now);
+	notify_format_time(due, d->text, sizeof(d->text));
+	return d;
+}
+
+/* Queues what item needs at s->now and writes the next instant to look at it. mark is the
+ * instant the last scan set (0: the item changed since, or is new): a mark past a clock's
+ * overdue point means that scan already queued the overdue notice in its transaction (it
+ * would have set a mark at or before that point otherwise), so a daily escalation does not
+ * write it again only to have the outbox's unique key turn it away. */
 static int
-ladder_item(struct scan *s, const struct db_item *it, int64_t *next)
+ladder_item(struct scan *s, const struct db_item *it, int64_t mark, int64_t *next)
 {
 	size_t i;
 
 	*next = INT64_MAX;
 	for (i = 0; i < it->nclocks; i++) {
 		const struct db_clock *k = &it->clocks[i];
-		sla_day due_day, today = sla_local_day(s->now);
-		int64_t remind_at, over_at, esc_at;
-		char day[11];
+		const struct due_info *d;
+		int64_t over_at;
 
 		if (k->stopped_at != 0 || k->paused_at != 0 || k->due <= 0)
 			continue;
-		due_day = sla_local_day(k->due);
-		sla_date_format(due_day, day);
-		remind_at = sla_day_end(prev_working_day(s->cal, due_day), 0);
+		d = due_info(s, k->due);
 		over_at = k->due + 1;
-		esc_at = sla_day_end(sla_add_working_days(s->cal, due_day, 2), 0);
 		if (s->now < over_at) {
-			if (s->now >= remind_at) {
-				if (step_remind(s, it, k, day) != 0)
+			if (s->now >= d->remind_at) {
+				if (step_remind(s, it, k, d) != 0)
 					return -1;
 			} else
-				*next = min64(*next, remind_at);
+				*next = min64(*next, d->remind_at);
 			*next = min64(*next, over_at);
 			continue;
 		}
-		if (step_overdue(s, it, k, day) != 0)
+		if ((mark == 0 || mark <= over_at) && step_overdue(s, it, k, d) != 0)
 			return -1;
-		if (s->now < esc_at) {
-			*next = min64(*next, esc_at);
+		if (s->now < d->esc_at) {
+			*next = min64(*next, d->esc_at);
 			continue;
 		}
-		if (sla_is_working_day(s->cal, today) && step_escalate(s, it, k, day, today) != 0)
+		if (sla_is_working_day(s->cal, s->today) && step_escalate(s, it, k, d) != 0)
 			return -1;
-		*next = min64(*next, sla_day_end(sla_next_working_day(s->cal, today + 1), 0));
+		*next = min64(*next, sla_day_end(sla_next_working_day(s->cal, s->today + 1), 0));
 	}
 	return 0;
 }
@@ -312,10 +345,12 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
             int64_t now, struct notify_scan_stats *stats)
 {
 	struct scan s;
-	int64_t ids[SCAN_BATCH], next;
+	int64_t ids[SCAN_BATCH], marks[SCAN_BATCH], next;
 	size_t n, i;
 	struct db_item item;
-	int rc = -1, r;
+	struct notify_quiet q;
+	char err[200];
+	int rc = -1, r, cache = 0, raised = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.c = c;
@@ -326,7 +361,7 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 	for (;;) {
 		if (db_begin(c) != 0)
 			goto out;
-		if (db_ladder_due(c, now, SCAN_BATCH, ids, &n) != 0)
+		if (db_ladder_due_marks(c, now, SCAN_BATCH, ids, marks, &n) != 0)
 			goto rollback;
 		if (n == 0) {
 			db_rollback(c);
@@ -334,6 +369,16 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 		}
 		if (s.acc == NULL && db_account_list(c, &s.acc, &s.nacc) != 0)
 			goto rollback;
+		if (!raised) { /* the first item due: what the whole scan shares */
+			if (db_ladder_cache(c, SCAN_CACHE, &cache) != 0)
+				goto rollback;
+			raised = 1;
+			s.today = sla_local_day(now);
+			sla_date_format(s.today, s.today_date);
+			s.sms_after = notify_quiet_parse(cfg->sms_quiet, &q, err, sizeof(err)) == 0
+			                  ? notify_quiet_next(&q, cal, now)
+			                  : now;
+		}
 		for (i = 0; i < n; i++) {
 			r = db_item_get_id(c, ids[i], &item);
 			if (r < 0)
@@ -341,7 +386,7 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 			next = INT64_MAX;
 			if (r > 0) {
 				stats->items++;
-				r = ladder_item(&s, &item, &next);
+				r = ladder_item(&s, &item, marks[i], &next);
 				db_item_free(&item);
 				if (r != 0)
 					goto rollback;
@@ -362,6 +407,8 @@ rollback:
 	notify_log("ladder scan: %s", db_errmsg(c));
 	db_rollback(c);
 out:
+	if (raised)
+		db_ladder_cache(c, cache, NULL);
 	db_accounts_free(s.acc, s.nacc);
 	return rc;
 }

@@ -37,6 +37,19 @@ struct notify_config {
 	long batch;                /* rows per dispatch pass (one SMTP session) */
 	long poll_ms;              /* dispatcher wake-up period, milliseconds */
 	const char *digest;        /* weekly digest: "mon 09:00" (local), or "off" */
+	const char *smtp_user;     /* SMTP AUTH user ("" = no AUTH) … */
+	const char *smtp_password; /* … and password (SASL PLAIN or LOGIN) */
+	const char *sms_method;    /* POST | PUT | GET */
+	const char *sms_headers;   /* "Name: value | Name: value" ("" = none) */
+	const char *sms_format;    /* json | form */
+	const char *sms_body;      /* template with {phone} and {text} ("" = the default JSON) */
+	const char *sms_success;   /* "FIELD=VALUE" of a 2xx JSON answer ("" = any 2xx) */
+	long sms_segment_chars;    /* characters of one SMS segment (70) */
+	long sms_max_segments;     /* segments at most; longer texts are cut (0: no cut) */
+	int sms_citizens;          /* 1: citizens' mobile numbers get their notices by SMS */
+	const char *public_url;    /* base of links in notices, e.g. https://host ("" = listen) */
+	const char *listen;        /* host:port served, for links when public_url is "" */
+	long combine_max;          /* notices at most in one combined message (1: none combined) */
 };
 
 /* The defaults (every key of the configuration's notify section): smtp/sms unset, quiet
@@ -88,6 +101,13 @@ struct notify_channel {
 extern const struct notify_channel notify_email;
 extern const struct notify_channel notify_sms;
 
+/* The text of an SMS as sent: s cut to cfg's segments (sms_segment_chars × sms_max_segments
+ * characters, cut at a character boundary and ended with "…"), into a new string (free()), or
+ * NULL when out of memory (sms.c). */
+char *notify_sms_text(const struct notify_config *cfg, const char *s);
+/* Number of characters (code points) of UTF-8 s. */
+size_t notify_utf8_len(const char *s);
+
 /* A Message-ID for a new row: "civicdesk.ID.RANDOM@DOMAIN" (DOMAIN from the sender address)
  * into buf. */
 void notify_message_id(const struct notify_config *cfg, int64_t id, char *buf, size_t size);
@@ -128,15 +148,39 @@ enum notify_event {
 	NOTIFY_EV_REPLIED,   /* the reply is out */
 	NOTIFY_EV_REJECTED,  /* not accepted, with the reason */
 	NOTIFY_EV_MERGED,    /* merged into another item */
+	NOTIFY_EV_MERGED_REPLIED, /* the item it was merged into was answered (note: that reply) */
+	NOTIFY_EV_REOPENED,  /* reopened (重办) after an unsatisfied rating: the new reply due */
 	NOTIFY_EV__MAX
 };
 
-/* Queues the e-mail to the item's citizen for ev (nothing when no address was given), inside
- * the caller's transaction; note is the reason, question or explanation (may be NULL), `at`
- * tells repeated events apart. Never puts the query code in a message. 0 or -1. */
+/* Queues the notice of ev to the item's citizen inside the caller's transaction: an e-mail when
+ * an address was given, and an SMS when cfg->sms_citizens is set and the phone is a mobile
+ * number; note is the reason, question, explanation or reply (may be NULL), `at` tells
+ * repeated events apart. The reply notice carries the link to rate it on /track. Never puts the
+ * query code in a message. 0 or -1. */
 int notify_citizen(struct db_conn *c, const struct notify_config *cfg,
                    const struct sla_calendar *cal, enum notify_event ev,
                    const struct db_item *item, const char *note, int64_t at);
+/* The mobile number (11 digits, 1[3-9]…) in phone, without +86, spaces or dashes, into buf:
+ * 1 found / 0 not a mobile number. */
+int notify_mobile(const char *phone, char *buf, size_t size);
+
+/* --- supervision (orders.c) ------------------------------------------------------------------ */
+
+/* An unsatisfied rating of item `it` (comment may be NULL): the follow-up notice (回访) to the
+ * heads of its section, by e-mail, inside the rating's transaction. 0 or -1. */
+int notify_followup(struct db_conn *c, const struct notify_config *cfg,
+                    const struct sla_calendar *cal, const struct db_item *it,
+                    const char *comment, int64_t at);
+/* The supervision order just given on `it`: its notice to the heads of the item's section, by
+ * e-mail and SMS, inside the order's transaction. 0 or -1. */
+int notify_supervised(struct db_conn *c, const struct notify_config *cfg,
+                      const struct sla_calendar *cal, const struct db_item *it, int64_t at);
+/* The scan's part: each order whose due date has come (and whose item is still open) gets its
+ * reminder to the section heads, once (the order is marked in the same transaction). *queued
+ * (may be NULL) counts rows written. 0 or -1. */
+int notify_orders_scan(struct db_conn *c, const struct notify_config *cfg,
+                       const struct sla_calendar *cal, int64_t now, size_t *queued);
 
 /* --- the threads (notify.c) --------------------------------------------------------------------- */
 

@@ -15,8 +15,61 @@ int notify_smtp_hostport(const char *url, char *buf, size_t size);
 /* Local "YYYY-MM-DD HH:MM" of t into buf (at least 17 bytes). */
 void notify_format_time(int64_t t, char *buf, size_t size);
 
+/* notify_queue for a caller that queues many notices at one moment (the ladder scan): an SMS
+ * leaves at sms_after, which the caller found once with notify_quiet_next. */
+int notify_queue_at(struct db_conn *c, const struct notify_config *cfg, const struct db_notice *in,
+                    int64_t now, int64_t sms_after);
+
 /* Queues one notice (both channels share the unique key and the give-up rule). */
 int notify_queue(struct db_conn *c, const struct notify_config *cfg,
                  const struct sla_calendar *cal, const struct db_notice *in, int64_t now);
+
+/* Checks the SMS gateway keys (method, headers, format, body template, success rule): 0, or -1
+ * with a sentence in err (sms.c). */
+int notify_sms_config_check(const struct notify_config *cfg, char *err, size_t errsize);
+
+/* Rows of one pass that go out as one message (combine.c). */
+struct notify_group {
+	size_t *idx;          /* indexes into the pass's rows, ascending */
+	size_t n;             /* how many */
+	size_t bytes, chars;  /* of the texts so far (the group's size limits) */
+	struct db_outbox msg; /* what is sent: the lead row, or the combined text */
+	char *subject, *body; /* owned: the combined texts (NULL for a single row) */
+	size_t msg_index;     /* the dispatcher's message of the group */
+};
+
+/* Groups rows[0..n) (those with skip[i] == 0; skip may be NULL) by recipient: rows tried
+ * before together (the same Message-ID) form their group again; fresh rows join a fresh group
+ * up to cfg->combine_max rows and the size of one message (an SMS within its segments). A new
+ * array *out of *ng groups (notify_groups_free). 0 or -1. */
+int notify_group_rows(const struct notify_config *cfg, int sms, const struct db_outbox *rows,
+                      size_t n, const unsigned char *skip, struct notify_group **out,
+                      size_t *ng);
+/* Fills g->msg: the lead row itself, or for several rows one message holding every notice
+ * (an e-mail with each subject and body, an SMS with one text a line). 0 or -1. */
+int notify_group_message(struct notify_group *g, const struct db_outbox *rows, int sms);
+void notify_groups_free(struct notify_group *g, size_t n);
+
+/* A notice to staff outside the ladder (staff.c); strings lent. */
+struct notify_staff {
+	struct db_conn *c;
+	const struct notify_config *cfg;
+	const struct sla_calendar *cal;
+	int64_t now;
+	const struct db_item *item; /* the item concerned */
+	const char *step;           /* e.g. "supervised", "followup/1" */
+	const char *subject, *body; /* the e-mail */
+	const char *text;           /* the SMS, or NULL: e-mail only */
+	int64_t section_id;         /* out: the section of a role nobody holds */
+	size_t queued, missing;     /* out: rows written */
+};
+
+/* Queues st to every active account of role r (enum role) (in section_id when not 0) among acc, recording
+ * accounts without an address and a role nobody holds (notify_missing). 0 or -1. */
+int notify_staff_role(struct notify_staff *st, const struct db_account *acc, size_t nacc,
+                      int r, int64_t section_id);
+/* notify_staff_role to the section heads of st->item's section (the dispatchers while it has
+ * none), reading the accounts. 0 or -1. */
+int notify_staff_heads(struct notify_staff *st);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <auth-client.h>
 #include <curl/curl.h>
 #include <gmime/gmime.h>
 #include <sodium.h>
@@ -45,6 +46,19 @@ notify_config_defaults(struct notify_config *cfg)
 	cfg->batch = 100;
 	cfg->poll_ms = 1000;
 	cfg->digest = "mon 09:00";
+	cfg->smtp_user = "";
+	cfg->smtp_password = "";
+	cfg->sms_method = "POST";
+	cfg->sms_headers = "";
+	cfg->sms_format = "json";
+	cfg->sms_body = "";
+	cfg->sms_success = "";
+	cfg->sms_segment_chars = 70;
+	cfg->sms_max_segments = 0;
+	cfg->sms_citizens = 0;
+	cfg->public_url = "";
+	cfg->listen = "127.0.0.1:8080";
+	cfg->combine_max = 20;
 }
 
 int
@@ -80,6 +94,8 @@ notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 	}
 	if (notify_quiet_parse(cfg->sms_quiet, &q, err, errsize) != 0)
 		return -1;
+	if (notify_sms_config_check(cfg, err, errsize) != 0)
+		return -1;
 	{
 		int wd, min;
 
@@ -91,7 +107,7 @@ notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 	}
 	if (cfg->scan_interval < 1 || cfg->backoff_min < 1 || cfg->backoff_max < cfg->backoff_min ||
 	    cfg->give_up < 1 || cfg->batch < 1 || cfg->poll_ms < 10 || cfg->sms_timeout < 1 ||
-	    cfg->sms_connect_timeout < 1 || cfg->smtp_timeout < 1) {
+	    cfg->sms_connect_timeout < 1 || cfg->smtp_timeout < 1 || cfg->combine_max < 1) {
 		snprintf(err, errsize,
 		         "scan_interval, backoff_min, give_up, the timeouts must be positive and "
 		         "backoff_max at least backoff_min");
@@ -124,25 +140,36 @@ notify_format_time(int64_t t, char *buf, size_t size)
 }
 
 int
-notify_queue(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
-             const struct db_notice *in, int64_t now)
+notify_queue_at(struct db_conn *c, const struct notify_config *cfg, const struct db_notice *in,
+                int64_t now, int64_t sms_after)
 {
 	struct db_notice n = *in;
-	struct notify_quiet q;
-	char err[200];
 	int rc;
 
 	n.created = now;
 	n.send_after = now;
 	n.give_up_at = now + cfg->give_up;
-	if (strcmp(n.channel, "sms") == 0 &&
-	    notify_quiet_parse(cfg->sms_quiet, &q, err, sizeof(err)) == 0) {
-		n.send_after = notify_quiet_next(&q, cal, now);
+	if (strcmp(n.channel, "sms") == 0) {
+		n.send_after = sms_after;
 		/* a notice held by quiet hours still gets its whole retry time */
 		n.give_up_at = n.send_after + cfg->give_up;
 	}
 	rc = db_outbox_add(c, &n, NULL);
 	return rc < 0 ? -1 : rc;
+}
+
+int
+notify_queue(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+             const struct db_notice *in, int64_t now)
+{
+	struct notify_quiet q;
+	char err[200];
+	int64_t sms_after = now;
+
+	if (strcmp(in->channel, "sms") == 0 &&
+	    notify_quiet_parse(cfg->sms_quiet, &q, err, sizeof(err)) == 0)
+		sms_after = notify_quiet_next(&q, cal, now);
+	return notify_queue_at(c, cfg, in, now, sms_after);
 }
 
 /* --- the dispatcher ------------------------------------------------------------------------- */
@@ -159,94 +186,169 @@ backoff(const struct notify_config *cfg, int attempt)
 	return d < cfg->backoff_max ? d : cfg->backoff_max;
 }
 
-/* One pass of one channel: claims due rows, sends them as one batch, marks them. */
+/* Adds to rows the pending rows of every message tried before (a Message-ID) that the due
+ * query's limit cut off, so that such a message is sent again whole. 0 or -1. */
+static int
+complete_groups(struct db_conn *c, const char *channel, struct db_outbox **rows, size_t *n)
+{
+	struct db_outbox *grp = NULL, *nv;
+	size_t ng = 0, i, j, k, len = *n;
+	int found;
+
+	for (i = 0; i < len; i++) {
+		const struct db_outbox *r = &(*rows)[i];
+
+		if (r->message_id == NULL)
+			continue;
+		for (j = 0; j < i; j++) /* once per Message-ID */
+			if ((*rows)[j].message_id != NULL &&
+			    strcmp((*rows)[j].message_id, r->message_id) == 0)
+				break;
+		if (j < i)
+			continue;
+		if (db_outbox_group(c, channel, r->send_after, r->message_id, &grp, &ng) != 0)
+			return -1;
+		for (k = 0; k < ng; k++) {
+			found = 0;
+			for (j = 0; j < len && !found; j++)
+				found = (*rows)[j].id == grp[k].id;
+			if (found)
+				continue;
+			nv = realloc(*rows, (len + 1) * sizeof(**rows));
+			if (nv == NULL) {
+				db_outboxes_free(grp, ng);
+				*n = len;
+				return -1;
+			}
+			*rows = nv;
+			(*rows)[len++] = grp[k];
+			memset(&grp[k], 0, sizeof(grp[k])); /* moved */
+		}
+		db_outboxes_free(grp, ng);
+		grp = NULL;
+		ng = 0;
+	}
+	*n = len;
+	return 0;
+}
+
+/* One pass of one channel: claims due rows, combines those for one recipient into one message
+ * each (combine.c), sends the messages as one batch, marks every row with its message's
+ * result. */
 static int
 dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
                  const struct notify_channel *ch, const struct notify_quiet *q,
                  const struct sla_calendar *cal, int64_t now, size_t *sent)
 {
 	struct db_outbox *rows = NULL;
+	struct notify_group *groups = NULL;
 	struct notify_msg *msgs = NULL;
 	char(*mids)[MID_MAX] = NULL;
+	unsigned char *skip = NULL;
 	int64_t *retry_at = NULL, at, next;
-	size_t n = 0, k = 0, i;
+	size_t n = 0, ng = 0, k = 0, i, j, m;
 	int sms = strcmp(ch->name, "sms") == 0, rc = -1, r;
 
 	if (db_outbox_due(c, ch->name, now, (int)cfg->batch, &rows, &n) != 0)
 		return -1;
 	if (n == 0)
 		return 0;
-	msgs = calloc(n, sizeof(*msgs));
-	mids = calloc(n, sizeof(*mids));
-	retry_at = calloc(n, sizeof(*retry_at));
-	if (msgs == NULL || mids == NULL || retry_at == NULL)
+	if ((long)n >= cfg->batch && complete_groups(c, ch->name, &rows, &n) != 0)
+		goto out;
+	skip = calloc(n, 1);
+	if (skip == NULL)
 		goto out;
 	/* 1. claim: count the attempt and fix the Message-ID before anything leaves */
 	if (db_begin(c) != 0)
 		goto out;
-	for (i = 0; i < n; i++) {
-		if (sms && (next = notify_quiet_next(q, cal, now)) > now) {
+	next = sms ? notify_quiet_next(q, cal, now) : now;
+	for (i = 0; i < n; i++)
+		if (next > now) {
+			skip[i] = 1;
 			if (db_outbox_later(c, rows[i].id, next, rows[i].last_error) < 0)
 				goto rollback;
+		}
+	if (notify_group_rows(cfg, sms, rows, n, skip, &groups, &ng) != 0)
+		goto rollback;
+	msgs = calloc(ng > 0 ? ng : 1, sizeof(*msgs));
+	mids = calloc(ng > 0 ? ng : 1, sizeof(*mids));
+	retry_at = calloc(ng > 0 ? ng : 1, sizeof(*retry_at));
+	if (msgs == NULL || mids == NULL || retry_at == NULL)
+		goto rollback;
+	for (j = 0; j < ng; j++) {
+		struct notify_group *g = &groups[j];
+		const struct db_outbox *lead = &rows[g->idx[0]];
+
+		if (lead->message_id != NULL)
+			snprintf(mids[j], MID_MAX, "%s", lead->message_id);
+		else
+			notify_message_id(cfg, lead->id, mids[j], MID_MAX);
+		at = now + backoff(cfg, lead->attempts + 1);
+		retry_at[j] = sms ? notify_quiet_next(q, cal, at) : at;
+		for (i = m = 0; i < g->n; i++) {
+			r = db_outbox_claim(c, rows[g->idx[i]].id, now, mids[j], retry_at[j]);
+			if (r < 0)
+				goto rollback;
+			if (r > 0)
+				g->idx[m++] = g->idx[i];
+		}
+		g->n = m;
+		if (m == 0 || notify_group_message(g, rows, sms) != 0) {
+			g->n = 0;
 			continue;
 		}
-		if (rows[i].message_id != NULL)
-			snprintf(mids[k], MID_MAX, "%s", rows[i].message_id);
-		else
-			notify_message_id(cfg, rows[i].id, mids[k], MID_MAX);
-		at = now + backoff(cfg, rows[i].attempts + 1);
-		retry_at[k] = sms ? notify_quiet_next(q, cal, at) : at;
-		r = db_outbox_claim(c, rows[i].id, now, mids[k], retry_at[k]);
-		if (r < 0)
-			goto rollback;
-		if (r == 0)
-			continue;
-		msgs[k].row = &rows[i];
-		msgs[k].message_id = mids[k];
+		msgs[k].row = &g->msg;
+		msgs[k].message_id = mids[j];
 		msgs[k].date = now;
+		g->msg_index = k;
 		k++;
 	}
 	if (db_commit(c) != 0)
 		goto out;
 	/* 2. send; a crash from here to the commit below resends these once, same Message-ID */
 	ch->send(cfg, msgs, k);
-	/* 3. mark */
+	/* 3. mark every row of each message with its result */
 	if (db_begin(c) != 0)
 		goto out;
-	for (i = 0; i < k; i++) {
-		const struct db_outbox *row = msgs[i].row;
+	for (j = 0; j < ng; j++) {
+		struct notify_group *g = &groups[j];
+		const struct notify_msg *msg = &msgs[g->msg_index];
 		char why[300];
 
-		switch (msgs[i].result) {
-		case NOTIFY_SENT:
-			r = db_outbox_sent(c, row->id, now);
-			if (r > 0 && sent != NULL)
-				(*sent)++;
-			break;
-		case NOTIFY_FAILED:
-			notify_log("%s to %s (outbox %lld) failed: %s", ch->name, row->recipient,
-			           (long long)row->id, msgs[i].error);
-			r = db_outbox_failed(c, row->id, msgs[i].error);
-			break;
-		default:
-			if (row->give_up_at != 0 && now >= row->give_up_at) {
-				snprintf(why, sizeof(why), "gave up after %d attempts: %s",
-				         row->attempts + 1, msgs[i].error);
-				notify_log("%s to %s (outbox %lld): %s", ch->name, row->recipient,
-				           (long long)row->id, why);
-				r = db_outbox_failed(c, row->id, why);
+		for (i = 0; i < g->n; i++) {
+			const struct db_outbox *row = &rows[g->idx[i]];
+
+			switch (msg->result) {
+			case NOTIFY_SENT:
+				r = db_outbox_sent(c, row->id, now);
+				if (r > 0 && sent != NULL)
+					(*sent)++;
+				break;
+			case NOTIFY_FAILED:
+				notify_log("%s to %s (outbox %lld) failed: %s", ch->name,
+				           row->recipient, (long long)row->id, msg->error);
+				r = db_outbox_failed(c, row->id, msg->error);
+				break;
+			default:
+				if (row->give_up_at != 0 && now >= row->give_up_at) {
+					snprintf(why, sizeof(why), "gave up after %d attempts: %s",
+					         row->attempts + 1, msg->error);
+					notify_log("%s to %s (outbox %lld): %s", ch->name,
+					           row->recipient, (long long)row->id, why);
+					r = db_outbox_failed(c, row->id, why);
+					break;
+				}
+				at = retry_at[j];
+				if (msg->retry_after > 0 && now + msg->retry_after > at)
+					at = now + msg->retry_after;
+				if (sms)
+					at = notify_quiet_next(q, cal, at);
+				r = db_outbox_later(c, row->id, at, msg->error);
 				break;
 			}
-			at = retry_at[i];
-			if (msgs[i].retry_after > 0 && now + msgs[i].retry_after > at)
-				at = now + msgs[i].retry_after;
-			if (sms)
-				at = notify_quiet_next(q, cal, at);
-			r = db_outbox_later(c, row->id, at, msgs[i].error);
-			break;
+			if (r < 0)
+				goto rollback;
 		}
-		if (r < 0)
-			goto rollback;
 	}
 	if (db_commit(c) != 0)
 		goto out;
@@ -258,6 +360,8 @@ out:
 	free(retry_at);
 	free(mids);
 	free(msgs);
+	free(skip);
+	notify_groups_free(groups, ng);
 	db_outboxes_free(rows, n);
 	return rc;
 }
@@ -369,6 +473,7 @@ scanner_main(void *cls)
 
 			notify_scan(c, &n->cfg, cal, now, &st);
 			notify_weekly(c, &n->cfg, cal, now, &st.queued);
+			notify_orders_scan(c, &n->cfg, cal, now, &st.queued);
 			if (st.queued > 0)
 				notify_kick(n);
 		}
@@ -395,6 +500,9 @@ scanner_main(void *cls)
 void
 notify_init(void)
 {
+	/* libesmtp's SASL client loads its mechanisms when first used; it keeps no count, and
+	 * auth_client_exit would unload them under another sender, so it is never called */
+	auth_client_init();
 	g_mime_init();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }

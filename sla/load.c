@@ -101,14 +101,15 @@ is_calendar_name(const char *name)
 	return name[0] != '.' && len > 4 && strcmp(name + len - 4, ".txt") == 0;
 }
 
-int
-sla_calendar_load_dir(const char *dir, struct sla_calendar **out, char *err, size_t errsize)
+/* The paths of dir's calendar files (*.txt, dot files skipped), sorted by name: 0 with *out
+ * (each path and the array freed by the caller) and *n >= 1, or -1 with err. */
+static int
+list_dir(const char *dir, char ***out, size_t *nout, char *err, size_t errsize)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	char **paths = NULL;
 	size_t n = 0, cap = 0, i;
-	int rc = -1;
 
 	if (d == NULL) {
 		set_err(err, errsize, dir, strerror(errno));
@@ -134,21 +135,145 @@ sla_calendar_load_dir(const char *dir, struct sla_calendar **out, char *err, siz
 		snprintf(paths[n], size, "%s/%s", dir, e->d_name);
 		n++;
 	}
+	closedir(d);
 	if (n == 0) {
+		free(paths);
 		set_err(err, errsize, dir, "no calendar files (*.txt)");
-		goto out;
+		return -1;
 	}
 	qsort(paths, n, sizeof(*paths), cmp_str);
-	rc = sla_calendar_load_files((const char *const *)paths, n, out, err, errsize);
-	goto out;
+	*out = paths;
+	*nout = n;
+	return 0;
 oom:
 	set_err(err, errsize, dir, "out of memory");
-out:
 	for (i = 0; i < n; i++)
 		free(paths[i]);
 	free(paths);
 	closedir(d);
+	return -1;
+}
+
+int
+sla_calendar_load_dir(const char *dir, struct sla_calendar **out, char *err, size_t errsize)
+{
+	char **paths = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (list_dir(dir, &paths, &n, err, errsize) != 0)
+		return -1;
+	rc = sla_calendar_load_files((const char *const *)paths, n, out, err, errsize);
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
 	return rc;
+}
+
+void
+sla_files_free(struct sla_file *f, size_t n)
+{
+	size_t i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(f[i].name);
+		free(f[i].text);
+	}
+	free(f);
+}
+
+int
+sla_files_read(const char *dir, struct sla_file **out, size_t *nout, char *err, size_t errsize)
+{
+	struct sla_file *f = NULL;
+	char **paths = NULL;
+	size_t n = 0, i;
+	int rc = -1;
+
+	if (dir == NULL || dir[0] == '\0') {
+		for (n = 0; sla_builtin_files[n].name != NULL; n++)
+			;
+	} else if (list_dir(dir, &paths, &n, err, errsize) != 0) {
+		return -1;
+	}
+	f = calloc(n ? n : 1, sizeof(*f));
+	if (f == NULL) {
+		set_err(err, errsize, "calendar", "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (paths == NULL) {
+			f[i].name = strdup(sla_builtin_files[i].name);
+			f[i].text = strdup(sla_builtin_files[i].data);
+			if (f[i].name == NULL || f[i].text == NULL) {
+				set_err(err, errsize, "calendar", "out of memory");
+				goto out;
+			}
+			continue;
+		}
+		f[i].name = strdup(paths[i]);
+		if (f[i].name == NULL) {
+			set_err(err, errsize, "calendar", "out of memory");
+			goto out;
+		}
+		if (read_text(paths[i], &f[i].text, err, errsize) != 0)
+			goto out;
+	}
+	*out = f;
+	*nout = n;
+	f = NULL;
+	rc = 0;
+out:
+	sla_files_free(f, n);
+	for (i = 0; paths != NULL && i < n; i++)
+		free(paths[i]);
+	free(paths);
+	return rc;
+}
+
+int
+sla_files_read_paths(const char *const *paths, size_t n, struct sla_file **out, char *err,
+                     size_t errsize)
+{
+	struct sla_file *f = calloc(n ? n : 1, sizeof(*f));
+	size_t i;
+
+	if (f == NULL) {
+		set_err(err, errsize, "calendar", "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		f[i].name = strdup(paths[i]);
+		if (f[i].name == NULL) {
+			set_err(err, errsize, paths[i], "out of memory");
+			goto fail;
+		}
+		if (read_text(paths[i], &f[i].text, err, errsize) != 0)
+			goto fail;
+	}
+	*out = f;
+	return 0;
+fail:
+	sla_files_free(f, n);
+	return -1;
+}
+
+int
+sla_file_year(const char *name, const char *text, int *year, char *err, size_t errsize)
+{
+	struct sla_calendar *cal = NULL;
+	sla_day first, last;
+	int y, m, d;
+
+	if (sla_calendar_parse(&name, &text, 1, &cal, err, errsize) != 0)
+		return -1;
+	sla_calendar_range(cal, &first, &last);
+	sla_calendar_unref(cal);
+	sla_split(last, &y, &m, &d);
+	*year = y;
+	return 0;
 }
 
 int

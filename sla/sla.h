@@ -100,6 +100,25 @@ int sla_calendar_load_files(const char *const *paths, size_t n, struct sla_calen
 /* The calendars built into the binary (sla/calendars/cn/). */
 int sla_calendar_builtin(struct sla_calendar **out, char *err, size_t errsize);
 
+/* A calendar file's name and text, as read, for a caller that composes a calendar of files
+ * from several places (sla_calendar_parse). */
+struct sla_file {
+	char *name; /* the path, or the base name of a built-in file */
+	char *text; /* NUL-terminated */
+};
+
+/* Reads the files a calendar is made of by default: dir's *.txt files in the order of
+ * sla_calendar_load_dir (same checks), or the built-in ones when dir is NULL or "". 0 with *out
+ * (freed with sla_files_free) and *n, or -1 with err. */
+int sla_files_read(const char *dir, struct sla_file **out, size_t *n, char *err, size_t errsize);
+/* Reads the given files (at most 1 MiB each, no NUL byte), names as given. Same contract. */
+int sla_files_read_paths(const char *const *paths, size_t n, struct sla_file **out, char *err,
+                         size_t errsize);
+void sla_files_free(struct sla_file *f, size_t n);
+/* The year a file covers (that of its latest date), checking the file on its own under the
+ * rules of sla_calendar_parse. 0 with *year, or -1 with err ("name:line: reason"). */
+int sla_file_year(const char *name, const char *text, int *year, char *err, size_t errsize);
+
 /* Reference counting (atomic): ref returns its argument; unref frees at zero; NULL is fine. */
 struct sla_calendar *sla_calendar_ref(struct sla_calendar *cal);
 void sla_calendar_unref(struct sla_calendar *cal);

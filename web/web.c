@@ -25,15 +25,16 @@ static const char *const lang_tags[WEB_LANG__MAX] = {
 static const struct {
 	const char *ext;
 	const char *type;
+	int compress; /* 1: worth serving gzip-compressed; 0: compressed already */
 } content_types[] = {
-	{ ".css", "text/css; charset=utf-8" },
-	{ ".js", "text/javascript; charset=utf-8" },
-	{ ".svg", "image/svg+xml" },
-	{ ".png", "image/png" },
-	{ ".ico", "image/x-icon" },
-	{ ".woff2", "font/woff2" },
-	{ ".txt", "text/plain; charset=utf-8" },
-	{ ".json", "application/json" },
+	{ ".css", "text/css; charset=utf-8", 1 },
+	{ ".js", "text/javascript; charset=utf-8", 1 },
+	{ ".svg", "image/svg+xml", 1 },
+	{ ".png", "image/png", 0 },
+	{ ".ico", "image/x-icon", 0 },
+	{ ".woff2", "font/woff2", 0 },
+	{ ".txt", "text/plain; charset=utf-8", 1 },
+	{ ".json", "application/json", 1 },
 };
 
 const char *
@@ -83,17 +84,30 @@ name_safe(const char *name)
 	return 1;
 }
 
+/* The content type of a file by its name; *compress says whether gzip is worth it. */
 static const char *
-type_of(const char *name)
+type_of(const char *name, int *compress)
 {
 	size_t i, n = strlen(name), e;
 
+	*compress = 0;
 	for (i = 0; i < sizeof(content_types) / sizeof(content_types[0]); i++) {
 		e = strlen(content_types[i].ext);
-		if (n > e && strcmp(name + n - e, content_types[i].ext) == 0)
+		if (n > e && strcmp(name + n - e, content_types[i].ext) == 0) {
+			*compress = content_types[i].compress;
 			return content_types[i].type;
+		}
 	}
 	return "application/octet-stream";
+}
+
+/* 1 if name ends in ".gz". */
+static int
+is_gz(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 3 && strcmp(name + n - 3, ".gz") == 0;
 }
 
 /* A strong ETag from the content: FNV-1a 64. */
@@ -223,6 +237,7 @@ items_dir(const char *dir, const char *sub, struct web_item **out, size_t *nout,
 		}
 		it[n].name = strdup(de->d_name);
 		it[n].owned = 1;
+		it[n].mtime = (long long)st.st_mtime;
 		if (it[n].name == NULL) {
 			seterr(err, errsize, "out of memory");
 			goto out;
@@ -371,8 +386,31 @@ web_new(const char *dir, char *err, size_t errsize)
 	if (ni18n > 0)
 		qsort(i18n, ni18n, sizeof(*i18n), item_cmp);
 	for (i = 0; i < w->nstatics; i++) {
-		w->statics[i].content_type = type_of(w->statics[i].name);
+		int compress;
+
+		w->statics[i].content_type = type_of(w->statics[i].name, &compress);
 		etag_of(w->statics[i].data, w->statics[i].len, w->statics[i].etag);
+	}
+	/* each NAME.gz becomes the compressed form of NAME, when NAME is worth compressing, the
+	 * compressed form is smaller, and (in a folder) it is not older than NAME */
+	for (i = 0; i < w->nstatics; i++) {
+		struct web_item *plain;
+		char base[160];
+		int compress;
+
+		if (!is_gz(w->statics[i].name) || strlen(w->statics[i].name) >= sizeof(base))
+			continue;
+		snprintf(base, sizeof(base), "%.*s", (int)strlen(w->statics[i].name) - 3,
+		         w->statics[i].name);
+		plain = (struct web_item *)item_find(w->statics, w->nstatics, base);
+		if (plain == NULL)
+			continue;
+		type_of(plain->name, &compress);
+		if (!compress || w->statics[i].len >= plain->len ||
+		    w->statics[i].mtime < plain->mtime)
+			continue;
+		plain->gz = &w->statics[i];
+		etag_of(w->statics[i].data, w->statics[i].len, plain->gz_etag);
 	}
 	for (l = 0; l < WEB_LANG__MAX; l++) {
 		const struct web_item *f;
@@ -438,7 +476,7 @@ web_static(const struct web *w, const char *name, struct web_file *out)
 {
 	const struct web_item *it;
 
-	if (!name_safe(name))
+	if (!name_safe(name) || is_gz(name))
 		return 0;
 	it = item_find(w->statics, w->nstatics, name);
 	if (it == NULL)
@@ -447,6 +485,9 @@ web_static(const struct web *w, const char *name, struct web_file *out)
 	out->len = it->len;
 	out->content_type = it->content_type;
 	out->etag = it->etag;
+	out->gz_data = it->gz ? it->gz->data : NULL;
+	out->gz_len = it->gz ? it->gz->len : 0;
+	out->gz_etag = it->gz ? it->gz_etag : NULL;
 	return 1;
 }
 

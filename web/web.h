@@ -36,6 +36,9 @@ struct web_file {
 	size_t len;
 	const char *content_type; /* static string, with charset for text */
 	const char *etag;         /* strong ETag with its quotes */
+	const char *gz_data;      /* the same file gzip-compressed, or NULL (see web_static) */
+	size_t gz_len;
+	const char *gz_etag;      /* the ETag of the compressed representation */
 };
 
 /* The language tag ("zh-Hans", "zh-Hant", "en") of l. */
@@ -60,7 +63,11 @@ int web_render(const struct web *w, const char *name, enum web_lang l, json_t *d
 const char *web_msg(const struct web *w, enum web_lang l, const char *key);
 
 /* The static file called name: 1 found (*out filled), 0 not found (also for any name with a
- * character outside letters, digits, '.', '-', '_', or a leading '.'). */
+ * character outside letters, digits, '.', '-', '_', or a leading '.', and for NAME.gz).
+ * A compressible file (text, SVG, JSON) has its gzip form when it is smaller: built in, the
+ * Makefile compresses it at build time (gzip -9 -n) and embeds NAME.gz beside NAME; in a
+ * configured folder, a NAME.gz at least as new as NAME is used. Already-compressed types
+ * (PNG, WOFF2, ICO) never get one. */
 int web_static(const struct web *w, const char *name, struct web_file *out);
 
 /* Checks the catalogues against each other and the templates: every key of one language is in

@@ -29,6 +29,9 @@ struct web_item {
 	int owned;
 	const char *content_type;  /* static files */
 	char etag[WEB_ETAG_SIZE];  /* static files */
+	long long mtime;           /* read from the folder: its modification time; else 0 */
+	const struct web_item *gz; /* static files: NAME.gz, the compressed form, or NULL */
+	char gz_etag[WEB_ETAG_SIZE];
 };
 
 struct web_msgdef {

@@ -76,6 +76,9 @@ struct item_input {
  * 400 naming the field. The checks of the item itself are core_submit's. */
 int item_input_json(struct req *req, struct resp *resp, struct item_input *ir);
 int item_input_form(struct req *req, struct resp *resp, struct item_input *ir);
+/* The last path segment of an uploaded file's name as browsers may send it (C:\dir\file.pdf):
+ * points into s. */
+const char *upload_name(const char *s);
 
 /* --- handlers (h_*.c) --------------------------------------------------------------------- */
 
@@ -85,6 +88,15 @@ void h_login(struct req *req, struct resp *resp);
 void h_logout(struct req *req, struct resp *resp);
 void h_me(struct req *req, struct resp *resp);
 void h_password(struct req *req, struct resp *resp);
+/* h_screening.c: the screening flag of an item as {"matched","at","cleared","cleared_by",
+ * "cleared_at"}, or JSON null: a new reference. */
+json_t *screening_json(struct db_conn *c, int64_t item_id);
+void h_item_screening(struct req *req, struct resp *resp);
+/* h_totp.c */
+void h_totp_status(struct req *req, struct resp *resp);
+void h_totp_enroll(struct req *req, struct resp *resp);
+void h_totp_confirm(struct req *req, struct resp *resp);
+void h_admin_totp_reset(struct req *req, struct resp *resp);
 /* h_outbox.c */
 void h_admin_outbox_list(struct req *req, struct resp *resp);
 void h_admin_outbox_retry(struct req *req, struct resp *resp);

@@ -9,9 +9,6 @@
 
 #include "api_int.h"
 
-#define SECTION_NAME_MAX 100
-#define SECTION_EMAIL_MAX 254
-
 /* Reads an optional string member: 0 absent, 1 string (*out), 2 null; -1 after answering 400. */
 static int
 opt_string(json_t *j, const char *name, const char **out, struct resp *resp)
@@ -247,33 +244,6 @@ section_json(const struct db_section *s)
 	                 s->email, "active", s->active);
 }
 
-/* Checks a section's name and e-mail; answers 400 and returns -1 when bad. */
-static int
-section_fields(const char *name, const char *email, struct resp *resp)
-{
-	size_t i;
-
-	if (name != NULL) {
-		if (name[0] == '\0' || strlen(name) > SECTION_NAME_MAX) {
-			resp_error_field(resp, 400, "name", "a section name has 1 to %d bytes",
-			                 SECTION_NAME_MAX);
-			return -1;
-		}
-		for (i = 0; name[i] != '\0'; i++)
-			if ((unsigned char)name[i] < 0x20) {
-				resp_error_field(resp, 400, "name",
-				                 "a section name has no control characters");
-				return -1;
-			}
-	}
-	if (email != NULL && email[0] != '\0' &&
-	    (strlen(email) > SECTION_EMAIL_MAX || strchr(email, '@') == NULL)) {
-		resp_error_field(resp, 400, "email", "'%s' is not an e-mail address", email);
-		return -1;
-	}
-	return 0;
-}
-
 /* GET /api/v1/admin/sections: 200 {"sections":[{"id","name","email","active"}…]}. */
 void
 h_admin_sections_list(struct req *req, struct resp *resp)
@@ -293,66 +263,66 @@ h_admin_sections_list(struct req *req, struct resp *resp)
 	resp_json(resp, 200, a ? json_pack("{s:o}", "sections", a) : NULL);
 }
 
+/* The answer of a refusal by core about a section: 400 naming the field, 404, 409 "exists",
+ * 500, 503. */
+static void
+section_refused(struct resp *resp, const struct core_error *err)
+{
+	if (err->code == CORE_CONFLICT)
+		resp_error(resp, 409, "exists", "%s", err->message);
+	else
+		resp_core_error(resp, err);
+}
+
 /* POST /api/v1/admin/sections {"name"[,"email"]}: 201 with the section; 409 if the name is
- * taken; 400 naming a bad field. */
+ * taken; 400 naming a bad field. core_section_add stores and audits it. */
 void
 h_admin_sections_add(struct req *req, struct resp *resp)
 {
 	static const char *const fields[] = {"name", "email"};
 	const char *name = NULL, *email = NULL;
+	struct actor who = actor_of(req);
+	struct core_error err;
 	struct db_section s;
 	int64_t id = 0;
 	json_t *j;
-	int rc;
 
 	if (req_json(req, resp, &j) != 0)
 		return;
 	if (known_fields(j, fields, 2, resp) != 0 || opt_string(j, "name", &name, resp) < 0 ||
 	    opt_string(j, "email", &email, resp) < 0)
 		goto out;
-	if (name == NULL) {
-		resp_error_field(resp, 400, "name", "name is required");
+	memset(&err, 0, sizeof(err));
+	if (core_section_add(req->app, req->db, &who, name, email, req->now, &id, &err) != 0) {
+		section_refused(resp, &err);
 		goto out;
 	}
-	if (section_fields(name, email, resp) != 0)
-		goto out;
-	if (db_begin(req->db) != 0)
-		goto fail;
-	rc = db_section_add(req->db, name, email && email[0] ? email : NULL, req->now, &id);
-	if (rc == 1) {
-		db_rollback(req->db);
-		resp_error(resp, 409, "exists", "a section named '%s' exists already", name);
+	if (db_section_get(req->db, id, &s) <= 0) {
+		resp_error(resp, 500, "internal", "the section cannot be read back");
 		goto out;
 	}
-	if (rc != 0 || audit_log(req, "section_add", name, NULL) != 0 || db_commit(req->db) != 0) {
-		db_rollback(req->db);
-		goto fail;
-	}
-	if (db_section_get(req->db, id, &s) <= 0)
-		goto fail;
 	resp_json(resp, 201, section_json(&s));
 	db_section_free(&s);
-	goto out;
-fail:
-	resp_error(resp, 500, "internal", "the section cannot be stored");
 out:
 	json_decref(j);
 }
 
 /* PATCH /api/v1/admin/sections/{id} with any of "name", "email" (null clears), "active" (bool):
- * 200 with the section; 404 unknown id; 409 when the new name is taken; 400 naming a bad field. */
+ * 200 with the section; 404 unknown id; 409 when the new name is taken; 400 naming a bad field.
+ * core_section_update stores it with the request as the audit detail. */
 void
 h_admin_sections_patch(struct req *req, struct resp *resp)
 {
 	static const char *const fields[] = {"name", "email", "active"};
 	const char *name = NULL, *email = NULL;
-	struct db_section s, other;
+	struct actor who = actor_of(req);
+	struct core_error err;
+	struct db_section s;
 	json_t *j, *active;
-	char *end, *copy, *changes = NULL;
+	char *end, *changes = NULL;
 	long long id = strtoll(req->params[0], &end, 10);
-	int rc, erc = 0;
+	int erc = 0;
 
-	memset(&s, 0, sizeof(s));
 	if (*end != '\0' || id <= 0) {
 		resp_error(resp, 404, "not_found", "there is no section %s", req->params[0]);
 		return;
@@ -362,61 +332,28 @@ h_admin_sections_patch(struct req *req, struct resp *resp)
 	if (known_fields(j, fields, 3, resp) != 0 || opt_string(j, "name", &name, resp) < 0 ||
 	    (erc = opt_string(j, "email", &email, resp)) < 0)
 		goto out;
+	if (erc == 2)
+		email = ""; /* null clears */
 	active = json_object_get(j, "active");
 	if (active != NULL && !json_is_boolean(active)) {
 		resp_error_field(resp, 400, "active", "active must be true or false");
 		goto out;
 	}
-	if (section_fields(name, email, resp) != 0)
-		goto out;
-	if (db_begin(req->db) != 0)
-		goto fail;
-	rc = db_section_get(req->db, id, &s);
-	if (rc < 0)
-		goto rollback;
-	if (rc == 0) {
-		db_rollback(req->db);
-		resp_error(resp, 404, "not_found", "there is no section %lld", id);
-		goto out;
-	}
-	if (name != NULL && strcmp(name, s.name) != 0) {
-		rc = db_section_by_name(req->db, name, &other);
-		if (rc < 0)
-			goto rollback;
-		if (rc > 0) {
-			db_section_free(&other);
-			db_rollback(req->db);
-			resp_error(resp, 409, "exists", "a section named '%s' exists already",
-			           name);
-			goto out;
-		}
-		copy = strdup(name);
-		if (copy == NULL)
-			goto rollback;
-		free(s.name);
-		s.name = copy;
-	}
-	if (erc != 0) {
-		copy = erc == 1 && email[0] != '\0' ? strdup(email) : NULL;
-		if (erc == 1 && email[0] != '\0' && copy == NULL)
-			goto rollback;
-		free(s.email);
-		s.email = copy;
-	}
-	if (active != NULL)
-		s.active = json_is_true(active);
 	changes = json_dumps(j, JSON_COMPACT);
-	if (changes == NULL || db_section_update(req->db, &s) <= 0 ||
-	    audit_log(req, "section_update", s.name, "%s", changes) != 0 || db_commit(req->db) != 0)
-		goto rollback;
+	if (changes == NULL) {
+		resp_error(resp, 500, "internal", "out of memory");
+		goto out;
+	}
+	memset(&err, 0, sizeof(err));
+	if (core_section_update(req->app, req->db, &who, id, name, email,
+	                        active == NULL ? -1 : json_is_true(active), changes, req->now, &s,
+	                        &err) != 0) {
+		section_refused(resp, &err);
+		goto out;
+	}
 	resp_json(resp, 200, section_json(&s));
-	goto out;
-rollback:
-	db_rollback(req->db);
-fail:
-	resp_error(resp, 500, "internal", "the section cannot be stored");
+	db_section_free(&s);
 out:
 	free(changes);
-	db_section_free(&s);
 	json_decref(j);
 }

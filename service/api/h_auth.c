@@ -32,9 +32,23 @@ section_json(struct req *req, int64_t id)
 	return j;
 }
 
-/* POST /api/v1/login {"username","password"}: 200 with the session cookie and
- * {"csrf_token","username","role","section","must_change"}; 401 login_failed for a wrong
- * password and for an unknown, locked or inactive account alike; 400 for a malformed body. */
+/* The optional string member name of j: NULL when absent, "" (refused later) when not a
+ * string. */
+static const char *
+opt_field(json_t *j, const char *name)
+{
+	json_t *v = json_object_get(j, name);
+
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+/* POST /api/v1/login {"username","password"[,"totp"|"recovery_code"]}: 200 with the session
+ * cookie and {"csrf_token","username","role","section","must_change","must_enroll"}; 401
+ * login_failed for a wrong password, a wrong second factor and an unknown, locked or inactive
+ * account alike; 401 totp_required when the password is right and the account's second factor
+ * (its code "totp", or a recovery code) is missing; 400 for a malformed body. */
 void
 h_login(struct req *req, struct resp *resp)
 {
@@ -50,7 +64,8 @@ h_login(struct req *req, struct resp *resp)
 	pw = user ? string_field(j, "password", resp) : NULL;
 	if (pw == NULL)
 		goto out;
-	rc = core_login(req->app, req->db, user, pw, req->addr, req->now, token, &s);
+	rc = core_login_2fa(req->app, req->db, user, pw, opt_field(j, "totp"),
+	                    opt_field(j, "recovery_code"), req->addr, req->now, token, &s);
 	if (rc < 0) {
 		resp_error(resp, 500, "internal", "the login cannot be processed; try again");
 		goto out;
@@ -66,6 +81,12 @@ h_login(struct req *req, struct resp *resp)
 		resp_header(resp, "Retry-After", "%lld", (long long)wait);
 		goto out;
 	}
+	if (rc == 3) {
+		resp_error(resp, 401, "totp_required",
+		           "this account logs in with a second factor: send the code of the "
+		           "authenticator app as \"totp\" (or a recovery code as \"recovery_code\")");
+		goto out;
+	}
 	if (rc > 0) {
 		resp_error(resp, 401, "login_failed",
 		           "wrong account name or password, or the account is locked or inactive");
@@ -73,9 +94,10 @@ h_login(struct req *req, struct resp *resp)
 	}
 	auth_cookie(req, resp, token);
 	resp_json(resp, 200,
-	          json_pack("{s:s, s:s, s:s, s:o, s:b}", "csrf_token", s->csrf_token, "username",
-	                    s->username, "role", role_name(s->role), "section",
-	                    section_json(req, s->section_id), "must_change", s->must_change));
+	          json_pack("{s:s, s:s, s:s, s:o, s:b, s:b}", "csrf_token", s->csrf_token,
+	                    "username", s->username, "role", role_name(s->role), "section",
+	                    section_json(req, s->section_id), "must_change", s->must_change,
+	                    "must_enroll", s->must_enroll));
 out:
 	sodium_memzero(token, sizeof(token));
 	session_free(s);

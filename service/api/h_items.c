@@ -64,9 +64,8 @@ item_input_json(struct req *req, struct resp *resp, struct item_input *ir)
 	return 0;
 }
 
-/* The last path segment of a file name as browsers may send it (C:\dir\file.pdf). */
-static const char *
-base_name(const char *s)
+const char *
+upload_name(const char *s)
 {
 	const char *p, *base = s;
 
@@ -129,7 +128,7 @@ item_input_form(struct req *req, struct resp *resp, struct item_input *ir)
 				return -1;
 			}
 			a = &ir->in.att[ir->in.natt];
-			a->filename = (char *)base_name(f->filename);
+			a->filename = (char *)upload_name(f->filename);
 			clean_ctype(f->content_type ? f->content_type : "", ir->ctypes[ir->in.natt],
 			            sizeof(ir->ctypes[0]));
 			a->content_type = ir->ctypes[ir->in.natt];
@@ -217,8 +216,30 @@ created_json(struct req *req, const struct db_item *item, const char *code)
 	return j;
 }
 
+/* With a virus scanner: "attachments_refused":[{"filename","reason"}] (infected files, not
+ * stored) and "attachments_held":N (stored, served once a later scan finds them clean) added
+ * to j, the answer to a new item. Returns j. */
+static json_t *
+scan_json(json_t *j, const struct scan_report *r)
+{
+	json_t *list;
+	size_t i;
+
+	if (j == NULL || !r->configured)
+		return j;
+	list = json_array();
+	for (i = 0; list != NULL && i < r->nrefused; i++)
+		json_array_append_new(
+		    list, json_pack("{s:s, s:s}", "filename", r->refused[i].filename, "reason",
+		                    "the virus scanner found something harmful in it; it was not "
+		                    "stored"));
+	json_object_set_new(j, "attachments_refused", list);
+	json_object_set_new(j, "attachments_held", json_integer((json_int_t)r->held));
+	return j;
+}
+
 /* POST /api/v1/items: 201 {"tracking","query_code","state","kind","channel","received",
- * "clocks"}; 400 naming the field; 401/403 for staff fields without a staff session; 413 (body
+ * "clocks"[,"attachments_refused","attachments_held"]}; 400 naming the field; 401/403 for staff fields without a staff session; 413 (body
  * or attachment too large); 429 with Retry-After over the per-address rate; 503. */
 void
 h_items_post(struct req *req, struct resp *resp)
@@ -227,6 +248,7 @@ h_items_post(struct req *req, struct resp *resp)
 	struct core_error err;
 	struct db_item item;
 	char code[QUERY_CODE_LEN + 1];
+	struct scan_report scan;
 	int64_t retry;
 	int staff;
 
@@ -251,9 +273,9 @@ h_items_post(struct req *req, struct resp *resp)
 		resp_header(resp, "Retry-After", "%lld", (long long)retry);
 		goto out;
 	}
-	if (core_submit(req->app, &ir.in, req->now, &item, code, &err) != 0)
+	if (core_submit_report(req->app, &ir.in, req->now, &item, code, &scan, &err) != 0)
 		goto refused;
-	resp_json(resp, 201, created_json(req, &item, code));
+	resp_json(resp, 201, scan_json(created_json(req, &item, code), &scan));
 	resp_header(resp, "Location", "/api/v1/track/%s", item.tracking);
 	goto out;
 refused:

@@ -108,10 +108,11 @@ out:
 void
 h_admin_outbox_retry(struct req *req, struct resp *resp)
 {
+	struct actor who = req_actor(req);
+	struct core_error err;
 	struct db_outbox o;
 	int64_t id;
 	char *end;
-	int rc;
 
 	errno = 0;
 	id = strtoll(req->params[0], &end, 10);
@@ -119,39 +120,18 @@ h_admin_outbox_retry(struct req *req, struct resp *resp)
 		resp_error(resp, 404, "not_found", "no such notice");
 		return;
 	}
-	if (db_begin(req->db) != 0)
-		goto fail;
-	rc = db_outbox_get(req->db, id, &o);
-	if (rc < 0) {
-		db_rollback(req->db);
-		goto fail;
-	}
-	if (rc == 0) {
-		db_rollback(req->db);
-		resp_error(resp, 404, "not_found", "no such notice");
+	memset(&err, 0, sizeof(err));
+	if (core_outbox_retry(req->app, req->db, &who, id, req->now, &err) != 0) {
+		if (err.code == CORE_CONFLICT)
+			resp_error(resp, 409, "conflict", "%s", err.message);
+		else
+			resp_core_error(resp, &err);
 		return;
 	}
-	rc = db_outbox_requeue(req->db, id, req->now, req->now + req->app->cfg.notify_give_up);
-	if (rc == 0) {
-		db_rollback(req->db);
-		resp_error(resp, 409, "conflict", "the notice is %s, not failed", o.state);
-		db_outbox_free(&o);
+	if (db_outbox_get(req->db, id, &o) != 1) {
+		resp_error(resp, 500, "internal", "the notice cannot be changed");
 		return;
 	}
-	if (rc < 0 ||
-	    audit_log(req, "outbox_retry", o.recipient, "%s %s %s", o.channel, o.step,
-	              o.tracking != NULL ? o.tracking : "-") != 0 ||
-	    db_commit(req->db) != 0) {
-		db_rollback(req->db);
-		db_outbox_free(&o);
-		goto fail;
-	}
-	db_outbox_free(&o);
-	if (db_outbox_get(req->db, id, &o) != 1)
-		goto fail;
 	resp_json(resp, 200, outbox_json(&o));
 	db_outbox_free(&o);
-	return;
-fail:
-	resp_error(resp, 500, "internal", "the notice cannot be changed");
 }

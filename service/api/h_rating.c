@@ -26,8 +26,8 @@ body_text(json_t *j, const char *key, struct resp *resp, const char **out)
 }
 
 /* 201 {"tracking","rating":{"value","at","followup"}}; 400 naming "value" or "comment"; 404 for
- * an unknown number or a wrong code (the same answer, counted against the address as on
- * GET /api/v1/track); 409 "not_replied", "rated", "too_late"; 429 with Retry-After; 500. */
+ * an unknown number or a wrong code (the same answer, counted per address and per tracking
+ * number as on GET /api/v1/track); 409 "not_replied", "rated", "too_late"; 429 with Retry-After; 500. */
 void
 h_track_rating(struct req *req, struct resp *resp)
 {
@@ -36,9 +36,9 @@ h_track_rating(struct req *req, struct resp *resp)
 	int64_t retry;
 	json_t *j = NULL;
 
-	if (ratelimit_check(req->app->track_limit, req->addr, req->now, &retry)) {
+	if (core_track_refused(req->app, req->addr, req->params[0], req->now, &retry)) {
 		resp_error(resp, 429, "rate_limited",
-		           "too many failed look-ups from your address; try again in %lld seconds",
+		           "too many failed look-ups; try again in %lld seconds",
 		           (long long)retry);
 		resp_header(resp, "Retry-After", "%lld", (long long)retry);
 		return;
@@ -51,7 +51,8 @@ h_track_rating(struct req *req, struct resp *resp)
 	if (core_rate(req->app, req->db, req->params[0], code, value, comment, req->addr, req->now,
 	              &err) != 0) {
 		if (err.code == CORE_NOT_FOUND) {
-			ratelimit_hit(req->app->track_limit, req->addr, req->now, &retry);
+			/* counted like every wrong code: per address and per tracking number */
+			core_track_failed(req->app, req->addr, req->params[0], req->now);
 			resp_error(resp, 404, "not_found",
 			           "no item matches this tracking number and query code");
 		} else

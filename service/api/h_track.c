@@ -70,18 +70,69 @@ h_track(struct req *req, struct resp *resp)
 	resp_json(resp, 200, j);
 }
 
-/* POST /api/v1/track/{tracking}/supplement, header X-Query-Code (or "query_code" in the body),
- * JSON {"text": …}: the citizen's supplement while the item waits for them (core_citizen_act).
- * 200 {"tracking","state"}; 400 naming the field (also an unknown one); 404 unknown number or
- * wrong code (the same answer); 409 not waiting for the citizen; 429 after repeated failures. */
+/* The form of a supplement (multipart/form-data or urlencoded): fields "text" and "query_code",
+ * files "attachment" (at most INTAKE_MAX_ATTACHMENTS) into att. 0, or -1 having answered 400
+ * naming the field. */
+static int
+supplement_form(struct req *req, struct resp *resp, const char **text, const char **code,
+                struct db_attachment *att, size_t *natt)
+{
+	const struct form_field *f;
+	size_t i;
+
+	for (i = 0; i < req->nform; i++) {
+		f = &req->form[i];
+		if (f->filename != NULL && strcmp(f->name, "attachment") == 0) {
+			if (f->filename[0] == '\0' && f->size == 0)
+				continue; /* an empty file input */
+			if (*natt == INTAKE_MAX_ATTACHMENTS) {
+				resp_error_field(resp, 400, "attachment", "at most %d attachments",
+				                 INTAKE_MAX_ATTACHMENTS);
+				return -1;
+			}
+			memset(&att[*natt], 0, sizeof(att[0]));
+			att[*natt].filename = (char *)upload_name(f->filename);
+			att[*natt].content_type = (char *)"application/octet-stream"; /* sniffed */
+			att[*natt].data = f->data;
+			att[*natt].size = (int64_t)f->size;
+			(*natt)++;
+			continue;
+		}
+		if (f->filename != NULL ||
+		    (strcmp(f->name, "text") != 0 && strcmp(f->name, "query_code") != 0)) {
+			resp_error_field(resp, 400, f->name, "unknown field %.64s", f->name);
+			return -1;
+		}
+		if (strlen(f->data) != f->size || text_check(f->data, f->size, TEXT_MULTILINE) < 0) {
+			resp_error_field(resp, 400, f->name, "%.64s is not valid UTF-8 text", f->name);
+			return -1;
+		}
+	}
+	f = req_form(req, "text");
+	*text = f != NULL ? f->data : NULL;
+	f = req_form(req, "query_code");
+	if (*code == NULL && f != NULL)
+		*code = f->data;
+	return 0;
+}
+
+/* POST /api/v1/track/{tracking}/supplement, header X-Query-Code (or "query_code" in the body):
+ * the citizen's supplement while the item waits for them (core_citizen_act), as JSON
+ * {"text": …} or as a form (multipart/form-data: "text" and files "attachment", under the
+ * submission's type and size caps; the item's files count towards its cap). 200
+ * {"tracking","state","attachments":N}; 400 naming the field (also an unknown one, or an
+ * attachment of a type not allowed); 404 unknown number or wrong code (the same answer); 409
+ * not waiting for the citizen; 413 an attachment too large; 429 after repeated failures. */
 void
 h_track_supplement(struct req *req, struct resp *resp)
 {
+	struct db_attachment att[INTAKE_MAX_ATTACHMENTS];
 	struct core_action_input in;
 	struct core_error err;
 	struct db_item item;
-	const char *code = req_header(req, "X-Query-Code"), *key;
+	const char *code = req_header(req, "X-Query-Code"), *key, *text = NULL;
 	json_t *j = NULL, *v;
+	size_t natt = 0;
 	int64_t retry;
 
 	if (core_track_refused(req->app, req->addr, req->params[0], req->now, &retry)) {
@@ -91,23 +142,32 @@ h_track_supplement(struct req *req, struct resp *resp)
 		resp_header(resp, "Retry-After", "%lld", (long long)retry);
 		return;
 	}
-	if (req_json(req, resp, &j) != 0)
-		return;
-	json_object_foreach(j, key, v) {
-		if (strcmp(key, "text") != 0 && strcmp(key, "query_code") != 0) {
-			resp_error_field(resp, 400, key, "unknown field %.64s", key);
-			goto out;
+	if (req->is_form) {
+		if (supplement_form(req, resp, &text, &code, att, &natt) != 0)
+			return;
+	} else {
+		if (req_json(req, resp, &j) != 0)
+			return;
+		json_object_foreach(j, key, v) {
+			if (strcmp(key, "text") != 0 && strcmp(key, "query_code") != 0) {
+				resp_error_field(resp, 400, key, "unknown field %.64s", key);
+				goto out;
+			}
 		}
+		v = json_object_get(j, "text");
+		if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v))
+			text = json_string_value(v);
+		if (code == NULL && json_is_string(json_object_get(j, "query_code")))
+			code = json_string_value(json_object_get(j, "query_code"));
 	}
-	v = json_object_get(j, "text");
-	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+	if (text == NULL) {
 		resp_error_field(resp, 400, "text", "text must be a string");
 		goto out;
 	}
-	if (code == NULL && json_is_string(json_object_get(j, "query_code")))
-		code = json_string_value(json_object_get(j, "query_code"));
 	memset(&in, 0, sizeof(in));
-	in.text = json_string_value(v);
+	in.text = text;
+	in.att = att;
+	in.natt = natt;
 	if (core_citizen_act(req->app, req->db, req->params[0], code ? code : "", req->addr,
 	                     WF_CITIZEN_ANSWER, &in, req->now, &err) != 0) {
 		if (err.code == CORE_NOT_FOUND)
@@ -120,8 +180,8 @@ h_track_supplement(struct req *req, struct resp *resp)
 		resp_error(resp, 500, "internal", "the item cannot be read");
 		goto out;
 	}
-	resp_json(resp, 200, json_pack("{s:s, s:s}", "tracking", item.tracking, "state",
-	                               wf_state_name(item.state)));
+	resp_json(resp, 200, json_pack("{s:s, s:s, s:I}", "tracking", item.tracking, "state",
+	                               wf_state_name(item.state), "attachments", (json_int_t)natt));
 	db_item_free(&item);
 out:
 	json_decref(j);

@@ -132,6 +132,9 @@ account_json(struct db_conn *c, const struct db_account *a)
 	              section, "email", a->email, "phone", a->phone, "status", a->status,
 	              "must_change", a->must_change, "password_changed",
 	              time_json(a->password_changed), "created", time_json(a->created));
+	/* whether the account logs in with a second factor (enrolled and confirmed) */
+	if (j != NULL)
+		json_object_set_new(j, "totp", json_boolean(totp_enrolled(c, a->id) > 0));
 	return j;
 }
 
@@ -181,6 +184,11 @@ history_json(const struct db_history *h, size_t n, int citizen)
 		                      h[i].action, "to_state", h[i].to_state, "note",
 		                      internal ? NULL : h[i].note);
 
+		/* a step that set or moved a due time shows it (#14 point 11) */
+		if (o != NULL && h[i].clock != NULL && h[i].due != 0) {
+			json_object_set_new(o, "clock", json_string(h[i].clock));
+			json_object_set_new(o, "due", json_time(h[i].due));
+		}
 		if (o != NULL && !citizen) {
 			json_object_set_new(o, "actor", json_string(h[i].actor));
 			json_object_set_new(o, "from_state",
@@ -324,6 +332,7 @@ answer(struct req *req, struct resp *resp, const char *tracking, int read)
 		json_object_set_new(j, "public_reply", json_str_or_null(item.public_reply));
 		json_object_set_new(j, "published", json_boolean(item.published));
 		json_object_set_new(j, "supervision", supervision_json(req->db, item.id, req->now));
+		json_object_set_new(j, "screening", screening_json(req->db, item.id));
 		json_object_set_new(j, "rating", rating_json(req->db, item.id, 1));
 		files = history = NULL;
 	}

@@ -20,5 +20,7 @@ struct app;
  * log line (to anchor outside), and the daily backup into backup_dir with its retention. */
 void daily_audit_head(struct app *app);
 void daily_backup(struct app *app);
+/* Archives the audit records older than audit_archive_days (core_audit_archive), logged. */
+void daily_audit_archive(struct app *app);
 
 #endif

@@ -1,11 +1,14 @@
 /*
  * cmd_calendar.c: `civicdesk calendar …`: checks calendar files and does working-day arithmetic
- * from the command line (check, due, is-workday, between, explain).
+ * from the command line (check, due, is-workday, between, explain), and loads calendar files into
+ * the database (load: the service's clocks are recomputed).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "service/core/core.h"
 #include "service/http/http.h"
@@ -13,11 +16,23 @@
 #include "cli.h"
 
 #define EX_USAGE 64   /* bad command line */
-#define EX_DATAERR 65 /* a date, number or zone that does not parse */
+#define EX_DATAERR 65 /* a date, number or zone that does not parse; a bad calendar file */
+#define EX_NOINPUT 66 /* a file that cannot be read */
+#define EX_SOFTWARE 70
+#define EX_TEMPFAIL 75 /* the database is busy: try again */
 #define ARGS_MAX 64   /* positional arguments after the subcommand */
 #define DAYS_MAX 3660 /* largest --days */
 
-enum opt { OPT_CALENDAR, OPT_TZ, OPT_FROM, OPT_DAYS, OPT_CALENDAR_DAYS, OPT_HELP, OPT__MAX };
+enum opt {
+	OPT_CALENDAR,
+	OPT_TZ,
+	OPT_FROM,
+	OPT_DAYS,
+	OPT_CALENDAR_DAYS,
+	OPT_CONFIG,
+	OPT_HELP,
+	OPT__MAX
+};
 
 #define O(x) (1u << (x))
 #define O_COMMON (O(OPT_CALENDAR) | O(OPT_TZ) | O(OPT_HELP))
@@ -37,6 +52,7 @@ static const struct option_row {
     [OPT_DAYS] = {"days", "N", "the limit, in working days (0..3660)"},
     [OPT_CALENDAR_DAYS] = {"calendar-days", NULL,
                            "count calendar days, rolled forward to a working day"},
+    [OPT_CONFIG] = {"config", "FILE", "load: the service's configuration (env CIVICDESK_CONFIG)"},
     [OPT_HELP] = {"help", NULL, "this text"},
 };
 
@@ -61,6 +77,7 @@ static int run_due(struct ctx *c);
 static int run_is_workday(struct ctx *c);
 static int run_between(struct ctx *c);
 static int run_explain(struct ctx *c);
+static int run_load(struct ctx *c);
 
 static const struct subcommand subcommands[] = {
     {"check", run_check, "check [FILE...]", "validate calendar files, print the range covered", 0,
@@ -72,6 +89,9 @@ static const struct subcommand subcommands[] = {
      O_COMMON},
     {"explain", run_explain, "explain --from WHEN --days N",
      "print the due date, then the holidays and make-up days up to it", 0, 0, O_COMMON | O_CLOCK},
+    {"load", run_load, "load FILE...",
+     "store files in the database (each replaces its year), move the due times",
+     1, ARGS_MAX - 1, O(OPT_CONFIG) | O(OPT_HELP)},
 };
 
 static void
@@ -104,7 +124,7 @@ usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr,
-	        "\nusage: civicdesk calendar check|due|is-workday|between|explain [OPTIONS] "
+	        "\nusage: civicdesk calendar check|due|is-workday|between|explain|load [OPTIONS] "
 	        "(--help lists them)\n");
 	return EX_USAGE;
 }
@@ -305,6 +325,55 @@ run_between(struct ctx *c)
 	return 0;
 }
 
+/* Loads the files into the database of the service (core_calendar_load): a file that does not
+ * parse is named with its line (65) and nothing changes. */
+static int
+run_load(struct ctx *c)
+{
+	static const struct actor cli = {0, "cli", NULL};
+	struct sla_file *files = NULL;
+	const char *names[ARGS_MAX], *texts[ARGS_MAX];
+	struct calendar_report rep;
+	struct core_error err;
+	struct app app;
+	char msg[512];
+	size_t n = (size_t)c->nargs - 1, i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if (access(c->args[i + 1], R_OK) != 0) {
+			fprintf(stderr, "civicdesk calendar: %s: %s\n", c->args[i + 1],
+			        strerror(errno));
+			return EX_NOINPUT;
+		}
+	if (sla_files_read_paths(c->args + 1, n, &files, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "civicdesk calendar: %s\n", msg);
+		return EX_DATAERR;
+	}
+	for (i = 0; i < n; i++) {
+		names[i] = files[i].name;
+		texts[i] = files[i].text;
+	}
+	if (app_open(&app, c->opt[OPT_CONFIG], stderr) != 0) {
+		sla_files_free(files, n);
+		return EX_SOFTWARE;
+	}
+	if (core_calendar_load(&app, &cli, names, texts, n, app_now(&app), &rep, &err) != 0) {
+		fprintf(stderr, "civicdesk calendar: %s\n", err.message);
+		rc = err.code == CORE_INVALID ? EX_DATAERR
+		     : err.code == CORE_BUSY  ? EX_TEMPFAIL
+		                              : EX_SOFTWARE;
+	} else {
+		printf("loaded: calendar %s..%s; %zu due times moved on %zu items, %zu provisional "
+		       "marks changed, %zu due times left as set\n",
+		       rep.first, rep.last, rep.moved, rep.items, rep.confirmed, rep.left);
+		rc = 0;
+	}
+	app_close(&app);
+	sla_files_free(files, n);
+	return rc;
+}
+
 /* Loads the calendar: check's FILEs, else --calendar, CIVICDESK_CALENDAR_DIR or the built-in one.
  * Prints the parser's "file:line: reason" alone on stderr for check. */
 static int
@@ -363,6 +432,8 @@ cmd_calendar(int argc, char **argv)
 			return usage_error("%s does not take --%s", sc->name, options[o].name);
 	if (sc->run == run_check && c.nargs > 1 && c.opt[OPT_CALENDAR] != NULL)
 		return usage_error("check takes FILEs or --calendar, not both");
+	if (sc->run == run_load) /* the service's own configuration, zone and database */
+		return run_load(&c);
 
 	tz = c.opt[OPT_TZ];
 	if (tz == NULL)

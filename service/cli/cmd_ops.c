@@ -158,6 +158,39 @@ cmd_restore(int argc, char **argv)
 	return file_exit[st];
 }
 
+/* civicdesk audit archive [--config FILE]: 0 done (or nothing old enough), 70 on error. */
+static int
+audit_archive(int argc, char **argv)
+{
+	struct db_archive_info info;
+	const char *config = NULL;
+	struct app app;
+	char err[1024];
+	int rc = EX_SOFTWARE;
+
+	if (argc == 4 && strcmp(argv[2], "--config") == 0)
+		config = argv[3];
+	else if (argc != 2) {
+		fprintf(stderr, "usage: civicdesk audit archive [--config FILE]\n");
+		return EX_USAGE;
+	}
+	if (app_open(&app, config, stderr) != 0)
+		return EX_SOFTWARE;
+	if (core_audit_archive(&app, app_now(&app), &info, err, sizeof(err)) != 0)
+		fprintf(stderr, "civicdesk audit: %s\n", err);
+	else {
+		if (info.records > 0)
+			printf("archived records %lld to %lld (%lld records) to %s\n",
+			       (long long)info.first_id, (long long)info.last_id,
+			       (long long)info.records, info.file);
+		else
+			printf("no audit records older than %ld days\n", app.cfg.audit_archive_days);
+		rc = EX_OK;
+	}
+	app_close(&app);
+	return rc;
+}
+
 int
 cmd_audit(int argc, char **argv)
 {
@@ -168,11 +201,16 @@ cmd_audit(int argc, char **argv)
 	char err[1024], hex[DB_AUDIT_HASH * 2 + 1];
 	int rc;
 
+	if (argc >= 2 && strcmp(argv[1], "archive") == 0)
+		return audit_archive(argc, argv);
 	if (argc < 2 || strcmp(argv[1], "verify") != 0 ||
 	    ops_args(argc, argv, 2, 0, &config, &file) != 0) {
 		fprintf(stderr, "usage: civicdesk audit verify [--config FILE] [DATABASE-FILE]\n"
 		                "  checks the audit chain of the database (default: the configured "
-		                "one; a backup file may be given)\n");
+		                "one; a backup file may be given), with its archive files\n"
+		                "       civicdesk audit archive [--config FILE]\n"
+		                "  moves records older than audit_archive_days to an archive file now "
+		                "(serve does it daily)\n");
 		return EX_USAGE;
 	}
 	if (ops_config(&cfg, config, "audit") != 0)
@@ -184,7 +222,12 @@ cmd_audit(int argc, char **argv)
 		return st == DB_FILE_OK ? EX_SOFTWARE : file_exit[st];
 	}
 	sodium_bin2hex(hex, sizeof(hex), chk.head, sizeof(chk.head));
-	if (rc == 0)
+	if (rc == 0 && chk.archives > 0)
+		printf("audit chain intact: %lld records (%lld of them in %lld archive files); head "
+		       "record %lld hash %s\n",
+		       (long long)chk.records, (long long)chk.archived, (long long)chk.archives,
+		       (long long)chk.head_id, hex);
+	else if (rc == 0)
 		printf("audit chain intact: %lld records; head record %lld hash %s\n",
 		       (long long)chk.records, (long long)chk.head_id, hex);
 	else

@@ -16,6 +16,25 @@
 
 #define DAILY_TICK 60 /* seconds between looks at the local date */
 
+static const struct actor calendar_actor = {0, "system", NULL};
+
+/* Takes up a change of calendar (#14 point 10): at start, a new file in calendar_dir or a new
+ * binary; later, files loaded by `civicdesk calendar load` from another process. */
+static void
+calendar_sync(struct app *app, int at_start)
+{
+	struct calendar_report rep;
+	int changed;
+
+	if (core_calendar_sync(app, &calendar_actor, app_now(app), &rep, &changed) != 0)
+		return;
+	if (changed || rep.moved || rep.confirmed)
+		log_info("calendar %s..%s%s: %zu due times moved on %zu items, %zu provisional marks "
+		         "changed, %zu due times left as set",
+		         rep.first, rep.last, at_start ? " at start" : " (loaded)", rep.moved,
+		         rep.items, rep.confirmed, rep.left);
+}
+
 static void
 usage(void)
 {
@@ -86,6 +105,7 @@ cmd_serve(int argc, char **argv)
 	}
 	/* every submission and action queues its citizen notice in its own transaction */
 	notify_attach(&app);
+	calendar_sync(&app, 1);
 	/* the pages (built in, or web_dir) and one route table: the API's, then the pages' */
 	app.pages = pages_new(app.cfg.web_dir, err, sizeof(err));
 	if (app.pages == NULL) {
@@ -137,16 +157,31 @@ cmd_serve(int argc, char **argv)
 	fflush(stdout);
 	/* The main thread waits for a stop signal, waking each minute for the daily tasks. */
 	last_day = sla_local_day(app_now(&app));
+	daily_audit_archive(&app);
 	daily_backup(&app);
 	for (;;) {
-		struct timespec tick = {DAILY_TICK, 0};
+		/* the calendar is looked at each scan_interval (at most each DAILY_TICK) */
+		struct timespec tick = {
+		    app.cfg.scan_interval > 0 && app.cfg.scan_interval < DAILY_TICK
+		        ? (time_t)app.cfg.scan_interval
+		        : DAILY_TICK,
+		    0};
+		int scanned = 0;
 
+		/* with a virus scanner, held attachments are scanned again every clamd_rescan s */
+		if (app.cfg.clamd_socket[0] != '\0' && app.cfg.clamd_rescan < tick.tv_sec)
+			tick.tv_sec = app.cfg.clamd_rescan;
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig > 0)
 			break;
+		calendar_sync(&app, 0);
+		if (app.cfg.clamd_socket[0] != '\0' &&
+		    (scan_pending(&app, app_now(&app), &scanned) != 0 || scanned > 0))
+			log_info("scan: %d held attachments decided", scanned);
 		if (sla_local_day(app_now(&app)) != last_day) {
 			last_day = sla_local_day(app_now(&app));
 			daily_audit_head(&app);
+			daily_audit_archive(&app);
 			daily_backup(&app);
 		}
 	}

@@ -36,6 +36,7 @@ usage(void)
 	    "  set-role NAME ROLE [--section NAME]\n"
 	    "  suspend NAME | reactivate NAME | revoke NAME\n"
 	    "  reset-password NAME     print a new one-time password\n"
+	    "  totp-reset NAME         remove the second factor (TOTP) of a lost phone\n"
 	    "  passwd NAME --password-stdin\n"
 	    "roles: handler, section_head, dispatcher, supervisor, admin\n");
 }
@@ -74,7 +75,9 @@ report(enum acct_err e, const struct acct_error *err)
 	if (e == ACCT_OK)
 		return EX_OK;
 	fprintf(stderr, "civicdesk user: %s\n", err->message);
-	if (e == ACCT_INVALID && err->field != NULL && strcmp(err->field, "role") == 0)
+	/* a bad role, or a handler or section head without --section: the command line is wrong */
+	if (e == ACCT_INVALID && err->field != NULL &&
+	    (strcmp(err->field, "role") == 0 || strcmp(err->field, "section") == 0))
 		return EX_USAGE;
 	return e == ACCT_ERROR ? EX_SOFTWARE : EX_DATAERR;
 }
@@ -153,7 +156,8 @@ cmd_user(int argc, char **argv)
 	    : strcmp(cmd, "add") == 0      ? name == NULL || arg2 != NULL || role == NULL
 	    : strcmp(cmd, "passwd") == 0   ? name == NULL || arg2 != NULL || !from_stdin
 	    : (strcmp(cmd, "suspend") == 0 || strcmp(cmd, "reactivate") == 0 ||
-	       strcmp(cmd, "revoke") == 0 || strcmp(cmd, "reset-password") == 0)
+	       strcmp(cmd, "revoke") == 0 || strcmp(cmd, "reset-password") == 0 ||
+	       strcmp(cmd, "totp-reset") == 0)
 	        ? name == NULL || arg2 != NULL
 	        : 1) {
 		usage();
@@ -200,6 +204,16 @@ cmd_user(int argc, char **argv)
 			printf("created %s (%s)\n", name, role);
 		else if (rc == EX_OK)
 			printf("created %s (%s) one-time password: %s\n", name, role, otp);
+	} else if (strcmp(cmd, "totp-reset") == 0) {
+		struct core_error cerr;
+
+		if (core_totp_reset(&app, c, &cli, name, app_now(&app), &cerr) != 0) {
+			fprintf(stderr, "civicdesk user: %s\n", cerr.message);
+			rc = cerr.code == CORE_NOT_FOUND ? EX_DATAERR : EX_SOFTWARE;
+		} else {
+			printf("%s: second factor removed; enrol again at the next login\n", name);
+			rc = EX_OK;
+		}
 	} else if (strcmp(cmd, "passwd") == 0) {
 		e = account_set_password(&app, c, &cli, name, pw, 0, NULL, &err);
 		rc = report(e, &err);

@@ -101,3 +101,16 @@ daily_backup(struct app *app)
 	}
 	prune(app->cfg.backup_dir, app->cfg.backup_keep);
 }
+
+void
+daily_audit_archive(struct app *app)
+{
+	struct db_archive_info info;
+	char err[1024];
+
+	if (core_audit_archive(app, app_now(app), &info, err, sizeof(err)) != 0)
+		log_err("audit archive: %s", err);
+	else if (info.records > 0)
+		log_info("audit archive: records %lld to %lld moved to %s", (long long)info.first_id,
+		         (long long)info.last_id, info.file);
+}

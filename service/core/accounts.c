@@ -91,6 +91,16 @@ find_section(struct db_conn *c, const char *name, int64_t *id, struct acct_error
 	return ACCT_OK;
 }
 
+/* Handlers and section heads work in a section: an account of those roles without one is
+ * refused (#14 point 16). */
+static int
+needs_section(const char *role)
+{
+	int r = role_parse(role);
+
+	return r == ROLE_HANDLER || r == ROLE_SECTION_HEAD;
+}
+
 static enum acct_err
 storage(struct db_conn *c, struct acct_error *err)
 {
@@ -137,6 +147,8 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
 	} else {
 		auth_one_time_password(spec->username, otp);
 	}
+	if (needs_section(spec->role) && (spec->section == NULL || spec->section[0] == '\0'))
+		return fail(err, ACCT_INVALID, "section", "a %s needs a section", spec->role);
 	auth_pwhash_enter(app);
 	rc = auth_hash_password(password ? password : otp, password == NULL, hash);
 	auth_pwhash_leave(app);
@@ -214,6 +226,13 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 	if (!known)
 		return fail(err, ACCT_INVALID, "status",
 		            "unknown status '%s' (active, suspended, revoked)", ch->status);
+	/* no administrator locks themself out, whichever way in they use */
+	if (who != NULL && who->id != 0 && who->name != NULL && strcmp(username, who->name) == 0 &&
+	    ((ch->status != NULL && strcmp(ch->status, "active") != 0) ||
+	     (ch->role != NULL && strcmp(ch->role, "admin") != 0)))
+		return fail(err, ACCT_INVALID,
+		            ch->role != NULL && strcmp(ch->role, "admin") != 0 ? "role" : "status",
+		            "you cannot suspend, revoke or demote your own account");
 	if (ch->reset_password) {
 		auth_one_time_password(username, otp);
 		if (auth_hash_password(otp, 1, hash) != 0)
@@ -254,6 +273,14 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 			db_section_free(&old_sec);
 			a.section_id = section_id;
 		}
+	}
+	/* the account as it would be: a handler or section head keeps a section */
+	if ((ch->role != NULL || ch->set_section) &&
+	    needs_section(ch->role != NULL ? ch->role : role_name(a.role)) && a.section_id == 0) {
+		db_rollback(c);
+		db_account_free(&a);
+		return fail(err, ACCT_INVALID, "section", "a %s needs a section",
+		            ch->role != NULL ? ch->role : role_name(a.role));
 	}
 	if (ch->role != NULL) {
 		note_change(detail, sizeof(detail), "role", role_name(a.role), ch->role);

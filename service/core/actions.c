@@ -214,18 +214,6 @@ find_assignee(struct db_conn *c, const char *username, int64_t section_id, int64
 	return 1;
 }
 
-/* The limit of a clock as a rule (its own days, unit and end of day). */
-static struct sla_rule
-clock_rule(const struct db_clock *k)
-{
-	struct sla_rule r;
-
-	r.unit = strcmp(k->unit, "calendar_days") == 0 ? SLA_CALENDAR_DAYS : SLA_WORKING_DAYS;
-	r.days = k->days;
-	r.end_minutes = k->end_minutes > 0 ? k->end_minutes : 1440;
-	return r;
-}
-
 /* Moves the reply clock to the extended limit. In working days the due date moves by the
  * difference, so that time already paused and resumed stays counted; in calendar days it is
  * recomputed from the clock's start. */
@@ -240,9 +228,12 @@ extend_reply(struct db_clock *k, const struct sla_calendar *cal, int days)
 	if (r.unit == SLA_WORKING_DAYS && k->paused_at == 0 && k->due != 0) {
 		d = sla_add_working_days(cal, sla_local_day(k->due), days - k->days);
 		k->due = sla_day_end(d, r.end_minutes);
+		if (k->resumed_at != 0) /* counted from its resumption: the days left grow too */
+			k->remaining += days - k->days;
 		k->days = days;
-		k->provisional =
-		    !sla_calendar_covers(cal, sla_local_day(k->started), sla_local_day(k->due));
+		k->provisional = !sla_calendar_covers(
+		    cal, sla_local_day(k->resumed_at ? k->resumed_at : k->started),
+		    sla_local_day(k->due));
 		return;
 	}
 	r.days = days;
@@ -368,6 +359,10 @@ apply_fields(struct app *app, struct db_conn *c, const struct by *s, const struc
 	case WF_ACCEPT:
 		if (s->role == ROLE_HANDLER)
 			item->assignee_id = s->id;
+		return 0;
+	case WF_SEND_BACK: /* back to the dispatchers' triage: no section, no handler */
+		item->section_id = 0;
+		item->assignee_id = 0;
 		return 0;
 	case WF_ASK_CITIZEN:
 		item->waiting_since = now;
@@ -543,6 +538,31 @@ note_merge_on_target(struct db_conn *c, const struct by *by, const struct db_ite
 	return rc;
 }
 
+/* Stores the files sent with an action (the citizen's supplement) on item, after the checks of
+ * attach_check with the item's stored files counted. 0, or -1 with err. */
+static int
+add_attachments(struct app *app, struct db_conn *c, const struct db_item *item,
+                const struct core_action_input *in, struct core_error *err)
+{
+	struct db_attachment *have = NULL;
+	int64_t stored = 0;
+	size_t n = 0, i;
+
+	if (in->natt == 0)
+		return 0;
+	if (db_attachment_list(c, item->id, &have, &n) != 0)
+		return core_fail(err, CORE_ERROR, NULL, "the attachments cannot be read");
+	for (i = 0; i < n; i++)
+		stored += have[i].size;
+	db_attachments_free(have, n);
+	if (attach_check(app, in->att, in->natt, stored, err) != 0)
+		return -1;
+	for (i = 0; i < in->natt; i++)
+		if (db_attachment_add(c, item->id, &in->att[i]) != 0)
+			return core_fail(err, CORE_ERROR, NULL, "an attachment could not be stored");
+	return 0;
+}
+
 /* Takes action a for by: staff (role >= 0) or the citizen (role -1, code: the query code). */
 static int
 act(struct app *app, struct db_conn *c, const struct by *by, const char *code, const char *addr,
@@ -557,6 +577,8 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	struct policy policy;
 	struct db_history h;
 	const char *note;
+	struct db_clock *k;
+	int64_t reply_due;
 	const char *from;
 	char detail[80], msg[160];
 	int state, next, ret = -1, rc;
@@ -629,6 +651,8 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	}
 	app_policy(app, txn.item.kind, &policy);
 	cal = app_calendar(app);
+	k = clock_find(&txn.item, CLOCK_REPLY);
+	reply_due = k != NULL ? k->due : 0;
 	core_apply_clocks(t, &txn.item, &policy, cal, now);
 	from = wf_state_name(txn.item.state);
 	txn.item.state = (enum wf_state)next;
@@ -642,6 +666,16 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	h.to_state = (char *)wf_state_name(txn.item.state);
 	h.note = (char *)note;
 	h.citizen = t->citizen;
+	/* what moves the citizen's due date is shown with the new due date (#14 point 11): the
+	 * reply's after a forward, an approved extension or anything that moved it, the
+	 * explanation's after an extension request */
+	k = clock_find(&txn.item, a == WF_REQUEST_EXTENSION ? CLOCK_EXPLAIN : CLOCK_REPLY);
+	if (k != NULL && k->stopped_at == 0 && k->due != 0 &&
+	    (a == WF_FORWARD || a == WF_REQUEST_EXTENSION || a == WF_APPROVE_EXTENSION ||
+	     k->due != reply_due)) {
+		h.clock = k->name;
+		h.due = k->due;
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = CORE_EV_ACTION;
 	ev.item = &txn.item;
@@ -650,6 +684,8 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	ev.note = note;
 	ev.at = now;
 	snprintf(detail, sizeof(detail), "%s -> %s", from, wf_state_name(txn.item.state));
+	if (add_attachments(app, c, &txn.item, in, err) != 0)
+		goto out;
 	if ((a == WF_SEND_REPLY && reply_to_merged(app, c, by, addr, &txn.item, now) != 0) ||
 	    (a == WF_MERGE &&
 	     note_merge_on_target(c, by, &txn.item, txn.item.merged_into, now) != 0)) {

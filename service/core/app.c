@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <liboath/oath.h>
 #include <sodium.h>
 
 #include "core_int.h"
@@ -180,6 +181,10 @@ open_parts(struct app *app, const char *config_path, FILE *demo_out)
 		fprintf(stderr, "civicdesk: configuration: trusted_proxies: %s\n", err);
 		return -1;
 	}
+	if (netaddr_ranges_check(app->cfg.submit_rate_ranges, err, sizeof(err)) != 0) {
+		fprintf(stderr, "civicdesk: configuration: submit_rate_ranges: %s\n", err);
+		return -1;
+	}
 	if (netaddr_networks_check(app->cfg.staff_networks, err, sizeof(err)) != 0) {
 		fprintf(stderr, "civicdesk: configuration: staff_networks: %s\n", err);
 		return -1;
@@ -209,6 +214,20 @@ open_parts(struct app *app, const char *config_path, FILE *demo_out)
 		return -1;
 	}
 	db_pool_limit(app->db, (int)app->cfg.db_connections, 10000);
+	/* the calendar in force: the files loaded into the database on top (calendar.c) */
+	{
+		struct db_conn *c = db_acquire(app->db);
+		struct sla_calendar *cal = NULL;
+
+		if (c == NULL || calendar_current(app, c, &cal, err, sizeof(err)) != 0) {
+			fprintf(stderr, "civicdesk: calendar: %s\n",
+			        c == NULL ? "no database connection" : err);
+			db_release(app->db, c);
+			return -1;
+		}
+		db_release(app->db, c);
+		app_calendar_swap(app, cal);
+	}
 	if (created && app->cfg.demo && seed_demo(app, demo_out) != 0) {
 		fprintf(stderr, "civicdesk: cannot create the demo data\n");
 		return -1;
@@ -223,7 +242,9 @@ open_parts(struct app *app, const char *config_path, FILE *demo_out)
 	app->track_pair_limit = ratelimit_new(TRACK_FAILURES, TRACK_WINDOW);
 	app->track_item_limit = ratelimit_new(TRACK_ITEM_FAILURES, TRACK_WINDOW);
 	app->track_addr_limit = ratelimit_new(TRACK_ADDR_FAILURES, TRACK_WINDOW);
-	if (app->submit_limit == NULL || app->track_limit == NULL || app->public_limit == NULL ||
+	if (app->submit_limit == NULL ||
+	    ratelimit_set_ranges(app->submit_limit, app->cfg.submit_rate_ranges) != 0 ||
+	    app->track_limit == NULL || app->public_limit == NULL ||
 	    app->track_pair_limit == NULL || app->track_item_limit == NULL ||
 	    app->track_addr_limit == NULL) {
 		fprintf(stderr, "civicdesk: out of memory\n");
@@ -243,6 +264,10 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 	/* Once, before any thread: randomness and hashing (auth.c) need it. */
 	if (sodium_init() < 0) {
 		fprintf(stderr, "civicdesk: libsodium cannot be initialised\n");
+		return -1;
+	}
+	if (oath_init() != OATH_OK) { /* TOTP (totp.c) */
+		fprintf(stderr, "civicdesk: liboath cannot be initialised\n");
 		return -1;
 	}
 	pthread_mutex_init(&app->cal_lock, NULL);

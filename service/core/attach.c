@@ -83,3 +83,43 @@ attach_allowed(const char *list, const char *name)
 	}
 	return 0;
 }
+
+int
+attach_check(struct app *app, struct db_attachment *att, size_t natt, int64_t stored,
+             struct core_error *err)
+{
+	const char *ctype, *name;
+	int64_t total = stored;
+	size_t i;
+
+	if (natt > INTAKE_MAX_ATTACHMENTS)
+		return core_fail(err, CORE_INVALID, "attachment", "at most %d attachments",
+		                 INTAKE_MAX_ATTACHMENTS);
+	for (i = 0; i < natt; i++) {
+		struct db_attachment *a = &att[i];
+
+		if (a->filename == NULL || a->filename[0] == '\0' ||
+		    strlen(a->filename) > INTAKE_FILENAME_MAX ||
+		    text_check(a->filename, strlen(a->filename), 0) < 0)
+			return core_fail(err, CORE_INVALID, "attachment",
+			                 "an attachment's file name is missing, too long or not UTF-8");
+		if (a->size > app->cfg.attachment_max || a->size > INTAKE_ATTACHMENT_MAX)
+			return core_fail(err, CORE_TOO_LARGE, "attachment",
+			                 "attachment %s is larger than %ld bytes", a->filename,
+			                 app->cfg.attachment_max < INTAKE_ATTACHMENT_MAX
+			                     ? app->cfg.attachment_max
+			                     : INTAKE_ATTACHMENT_MAX);
+		total += a->size;
+		ctype = attach_sniff(a->data, (size_t)a->size, &name);
+		if (ctype == NULL || !attach_allowed(app->cfg.attachment_types, name))
+			return core_fail(err, CORE_INVALID, "attachment",
+			                 "attachment %s is not of an allowed type (%s)", a->filename,
+			                 app->cfg.attachment_types);
+		a->content_type = (char *)ctype;
+	}
+	if (total > app->cfg.attachment_item_max)
+		return core_fail(err, CORE_TOO_LARGE, "attachment",
+		                 "the attachments of the item are larger than %ld bytes together",
+		                 app->cfg.attachment_item_max);
+	return 0;
+}

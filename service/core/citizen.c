@@ -21,10 +21,18 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 	struct db_history h;
 	const char *from;
 	char detail[80];
+	struct intake scanned;
+	struct scan_report report;
 	int state, next, answer, ret = -1;
 	size_t i;
 
 	err->code = CORE_OK;
+	/* the virus scan before the transaction (clamd may take its time): infected files are
+	 * left out and recorded with the item, unscanned ones held (scan.c) */
+	memset(&scanned, 0, sizeof(scanned));
+	scanned.natt = in->natt < INTAKE_MAX_ATTACHMENTS ? in->natt : INTAKE_MAX_ATTACHMENTS;
+	memcpy(scanned.att, in->att, scanned.natt * sizeof(scanned.att[0]));
+	scan_intake(app, &scanned, &report);
 	if (txn_begin(&txn, app, c, in->tracking, err) != 0)
 		goto out;
 	if (txn.item.email == NULL || in->from == NULL ||
@@ -62,11 +70,23 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 	h.to_state = (char *)wf_state_name(txn.item.state);
 	h.note = (char *)in->text;
 	h.citizen = 1;
-	for (i = 0; i < in->natt; i++)
-		if (db_attachment_add(c, txn.item.id, &in->att[i]) != 0) {
+	if (answer) { /* the answer restarts or resumes the clocks: the new due date (point 11) */
+		const struct db_clock *k = clock_find(&txn.item, CLOCK_REPLY);
+
+		if (k != NULL && k->stopped_at == 0 && k->paused_at == 0 && k->due != 0) {
+			h.clock = (char *)k->name;
+			h.due = k->due;
+		}
+	}
+	for (i = 0; i < scanned.natt; i++)
+		if (db_attachment_add(c, txn.item.id, &scanned.att[i]) != 0) {
 			core_fail(err, CORE_ERROR, NULL, "an attachment could not be stored");
 			goto out;
 		}
+	if (scan_record(c, &txn.item, &report, now) != 0) {
+		core_fail(err, CORE_ERROR, NULL, "the virus scan could not be recorded");
+		goto out;
+	}
 	if (in->also != NULL && in->also(in->also_cls, c, &txn.item) != 0) {
 		core_fail(err, CORE_ERROR, NULL, "the message could not be stored");
 		goto out;

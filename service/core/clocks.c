@@ -42,6 +42,7 @@ clock_restart(struct db_clock *k, const struct sla_calendar *cal, int64_t at,
 	k->due = sla_due(cal, at, rule);
 	k->paused_at = 0;
 	k->remaining = 0;
+	k->resumed_at = 0;
 	k->stopped_at = 0;
 	k->provisional = provisional(cal, at, k->due);
 	if (strcmp(k->result, "late") != 0) /* a clock that ran out stays late (#14 point 8) */
@@ -100,7 +101,61 @@ clock_resume(struct db_clock *k, const struct sla_calendar *cal, int64_t at)
 		return;
 	k->due = sla_resume(cal, at, k->remaining, k->end_minutes);
 	k->paused_at = 0;
+	k->resumed_at = at; /* its due now counts from here (clock_recalc) */
 	k->provisional = provisional(cal, at, k->due);
+}
+
+struct sla_rule
+clock_rule(const struct db_clock *k)
+{
+	struct sla_rule r;
+
+	r.unit = strcmp(k->unit, "calendar_days") == 0 ? SLA_CALENDAR_DAYS : SLA_WORKING_DAYS;
+	r.days = k->days;
+	r.end_minutes = k->end_minutes > 0 ? k->end_minutes : 1440;
+	return r;
+}
+
+/* The due time of k counted on cal as it was first computed: from its start under its own
+ * rule, or from the instant it resumed with the working days it had left; the instant it
+ * counts from goes to *from. */
+static int64_t
+due_on(const struct db_clock *k, const struct sla_calendar *cal, int64_t *from)
+{
+	struct sla_rule r = clock_rule(k);
+
+	if (k->resumed_at != 0) {
+		*from = k->resumed_at;
+		return sla_resume(cal, k->resumed_at, k->remaining, r.end_minutes);
+	}
+	*from = k->started;
+	return sla_due(cal, k->started, &r);
+}
+
+enum clock_recalc
+clock_recalc(struct db_clock *k, const struct sla_calendar *old, const struct sla_calendar *cal,
+             int64_t now)
+{
+	int64_t from, due;
+	int prov;
+
+	if (k->stopped_at != 0 || k->paused_at != 0 || k->due == 0 || k->result[0] != '\0')
+		return CLOCK_RECALC_NONE;
+	if (now > k->due) /* it ran out: it stays late, whatever the calendar says now */
+		return CLOCK_RECALC_NONE;
+	due = due_on(k, cal, &from);
+	prov = provisional(cal, from, due);
+	if (due == k->due) {
+		if (prov == (k->provisional != 0))
+			return CLOCK_RECALC_NONE;
+		k->provisional = prov;
+		return CLOCK_RECALC_CONFIRMED;
+	}
+	if (old != NULL && due_on(k, old, &from) != k->due)
+		return CLOCK_RECALC_LEFT; /* not what its start gives: set otherwise, left alone */
+	k->due = due;
+	k->provisional = prov;
+	return CLOCK_RECALC_MOVED;
 }
 
 void

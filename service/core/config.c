@@ -84,6 +84,40 @@ static const struct cfg_key keys[] = {
 	          "milliseconds a request to the SMS gateway may take in all"),
 	KEY_RANGE("sms_connect_timeout_ms", sms_connect_timeout_ms, "5000", 100, 600000,
 	          "milliseconds to connect to the SMS gateway"),
+	KEY_RANGE("smtp_timeout", smtp_timeout, "60", 1, 3600,
+	          "seconds the mail server may take for one step of the SMTP dialogue (1 to 3600)"),
+	KEY("smtp_user", CFG_STR, smtp_user, "",
+	    "user name for SMTP AUTH (PLAIN or LOGIN); empty: no AUTH"),
+	KEY("smtp_password", CFG_STR, smtp_password, "", "password for SMTP AUTH"),
+	KEY("sms_method", CFG_STR, sms_method, "POST",
+	    "HTTP method of a request to the SMS gateway: POST, PUT or GET (GET sends the form "
+	    "in the query string)"),
+	KEY("sms_headers", CFG_STR, sms_headers, "",
+	    "extra headers of a request to the SMS gateway, \"Name: value\", separated by \" | \""),
+	KEY("sms_format", CFG_STR, sms_format, "json",
+	    "json or form: how sms_body is filled in and sent (application/json or "
+	    "application/x-www-form-urlencoded)"),
+	KEY("sms_body", CFG_STR, sms_body, "",
+	    "template of the gateway request with {phone} and {text}: a JSON object whose string "
+	    "values hold them (json), or name={phone}&content={text} (form); empty: "
+	    "{\"phone\":…,\"text\":…}"),
+	KEY("sms_success", CFG_STR, sms_success, "",
+	    "FIELD=VALUE that a 2xx JSON answer must hold for the SMS to count as accepted (e.g. "
+	    "code=0, result.status=ok); other answers fail the notice; empty: any 2xx"),
+	KEY_RANGE("sms_segment_chars", sms_segment_chars, "70", 1, 1000,
+	          "characters of one SMS segment (70 for Chinese text)"),
+	KEY_RANGE("sms_max_segments", sms_max_segments, "0", 0, 100,
+	          "segments an SMS may take at most: longer texts are cut at a character "
+	          "boundary; 0: no cut"),
+	KEY_RANGE("sms_citizens", sms_citizens, "0", 0, 1,
+	          "1: a citizen who gave a mobile number gets the notices by SMS too (never the "
+	          "query code)"),
+	KEY_RANGE("notify_combine_max", notify_combine_max, "20", 1, 100,
+	          "notices for one recipient due at one moment that go out as one message (e-mail "
+	          "or SMS; an SMS within its segments); 1: each alone"),
+	KEY("public_url", CFG_STR, public_url, "",
+	    "where citizens reach the pages, e.g. https://xinxiang.example.gov.cn, for links in "
+	    "notices (empty: http://LISTEN)"),
 
 	KEY("imap_url", CFG_STR, imap_url, "",
 	    "mailbox to fetch citizen mail from, imap[s]://user:pass@host:port/INBOX"),
@@ -92,8 +126,15 @@ static const struct cfg_key keys[] = {
 	KEY("mail_kinds", CFG_STR, mail_kinds, "director=letter,complaint=complaint,ask=consultation",
 	    "kind of mailed-in items by receiving address: ADDRESS=KIND, comma-separated; ADDRESS "
 	    "is a local part (any domain) or a whole address; other mail is a letter"),
+	KEY_RANGE("mail_ack_interval", mail_ack_interval, "86400", 0, 31L * 86400,
+	          "seconds during which one e-mail sender gets at most one acknowledgement (0: "
+	          "every letter is acknowledged); later letters are stored all the same"),
 	KEY("submit_rate", CFG_LONG, submit_rate, "10",
 	    "submissions per minute from one address (0: no limit)"),
+	KEY("submit_rate_ranges", CFG_STR, submit_rate_ranges, "",
+	    "submissions per minute from one address of some networks instead of submit_rate: "
+	    "NETWORK=N, comma-separated, e.g. a NAT gateway's 10.8.0.0/16=600 (0: no limit); the "
+	    "most specific network wins"),
 	KEY_RANGE("max_body", max_body, "10485760", 4096, 1L << 32,
 	          "largest request body in bytes, attachments included (4096 to 2^32)"),
 	KEY_RANGE("max_connections", max_connections, "512", 1, 65535,
@@ -163,6 +204,30 @@ static const struct cfg_key keys[] = {
 	    "completion, speed"),
 	KEY_RANGE("rating_days", rating_days, "15", 1, 365,
 	          "days after the reply in which the citizen may rate it (1 to 365)"),
+	KEY_RANGE("audit_archive_days", audit_archive_days, "180", 180, 36500,
+	          "audit records older than this many days (180 to 36500; the law asks for at "
+	          "least 180 days kept) are moved to an archive file that audit verify checks too"),
+	KEY("audit_archive_dir", CFG_STR, audit_archive_dir, "",
+	    "folder of the audit archive files (empty: audit-archive beside the database)"),
+	KEY("screen_words", CFG_STR, screen_words, "",
+	    "prohibited words that flag a new item for the dispatcher (never dropped), "
+	    "comma-separated; an entry re:PATTERN is a POSIX extended regular expression; "
+	    "case-insensitive"),
+	KEY("screen_file", CFG_STR, screen_file, "",
+	    "a file of more such entries, one a line (# starts a comment; read at start)"),
+	KEY("clamd_socket", CFG_STR, clamd_socket, "",
+	    "clamd's socket for virus scans of attachments: a path (/run/clamav/clamd.ctl) or "
+	    "host:port (empty: no scanning)"),
+	KEY_RANGE("clamd_timeout_ms", clamd_timeout_ms, "30000", 100, 600000,
+	          "milliseconds a scan may wait for clamd before the file is held for later"),
+	KEY_RANGE("clamd_rescan", clamd_rescan, "60", 1, 60,
+	          "seconds (1 to 60) between serve's scans of the attachments held while clamd was away"),
+	KEY("totp_roles", CFG_STR, totp_roles, "admin,supervisor",
+	    "roles whose accounts must log in with a second factor (TOTP, RFC 6238), "
+	    "comma-separated, from handler, section_head, dispatcher, supervisor, admin (empty: "
+	    "none; an account that enrolled always needs it)"),
+	KEY("totp_issuer", CFG_STR, totp_issuer, "civicdesk",
+	    "the issuer an authenticator app shows for the accounts' TOTP keys"),
 	POLICY_KEYS("letter", KIND_LETTER),
 	POLICY_KEYS("complaint", KIND_COMPLAINT),
 	POLICY_KEYS("consultation", KIND_CONSULTATION),
@@ -292,6 +357,33 @@ read_file(struct config *cfg, const char *path, FILE *f, char *err, size_t errsi
 	return 0;
 }
 
+/* Checks a list of role names (totp_roles): 0, or -1 naming the unknown one in err. */
+static int
+roles_check(const char *list, char *err, size_t errsize)
+{
+	char name[32];
+	const char *p = list;
+	size_t n;
+
+	while (*p != '\0') {
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		n = 0;
+		while (p[n] != '\0' && p[n] != ',' && !isspace((unsigned char)p[n]))
+			n++;
+		if (n == 0)
+			break;
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		if (n >= sizeof(name) || role_parse(name) < 0) {
+			snprintf(err, errsize, "totp_roles: unknown role '%.*s' (handler, section_head, "
+			         "dispatcher, supervisor, admin)", (int)(n > 40 ? 40 : n), p);
+			return -1;
+		}
+		p += n;
+	}
+	return 0;
+}
+
 int
 config_load(struct config *cfg, const char *path, int explicit_path, char *err, size_t errsize)
 {
@@ -329,6 +421,10 @@ config_load(struct config *cfg, const char *path, int explicit_path, char *err, 
 			goto fail;
 		}
 	}
+	if (roles_check(cfg->totp_roles, err, errsize) != 0 ||
+	    screen_list_build(cfg->screen_words, cfg->screen_file, &cfg->screen_list, err,
+	                      errsize) != 0)
+		goto fail;
 	for (i = 0; i < KIND__MAX; i++) {
 		const struct policy *p = &cfg->policy[i];
 		const char *bad, *why = policy_inconsistent(p, &bad);
@@ -359,6 +455,8 @@ config_free(struct config *cfg)
 {
 	size_t i;
 
+	free(cfg->screen_list);
+	cfg->screen_list = NULL;
 	for (i = 0; i < NKEYS; i++) {
 		if (keys[i].type == CFG_STR) {
 			char **field = (char **)((char *)cfg + keys[i].offset);

@@ -60,10 +60,25 @@ struct config {
 	long notify_give_up; /* seconds after which a failing notice ends failed */
 	long notify_poll_ms; /* dispatcher's idle period */
 	long sms_timeout_ms, sms_connect_timeout_ms; /* SMS gateway timeouts */
+	char *smtp_user, *smtp_password; /* SMTP AUTH (PLAIN or LOGIN); "" = none */
+	char *sms_method;   /* POST | PUT | GET */
+	char *sms_headers;  /* extra request headers, "Name: value" separated by " | " */
+	char *sms_format;   /* json | form: how sms_body is filled and sent */
+	char *sms_body;     /* body template with {phone} and {text}; "" = {"phone","text"} */
+	char *sms_success;  /* "FIELD=VALUE" the gateway's JSON answer must hold; "" = any 2xx */
+	long sms_segment_chars, sms_max_segments; /* characters per SMS segment; segments at
+	                                           * most (0: no cut) */
+	long sms_citizens;  /* 1: citizens who gave a mobile number get their notices by SMS */
+	long notify_combine_max; /* notices for one recipient at one moment in one message */
+	long smtp_timeout;  /* seconds the SMTP server may take for one protocol step */
+	char *public_url;   /* where citizens reach the pages (links in notices); "" = LISTEN */
 	char *imap_url;     /* CIVICDESK_IMAP_URL */
 	long imap_interval; /* CIVICDESK_IMAP_INTERVAL: seconds between IMAP polls */
 	char *mail_kinds;   /* CIVICDESK_MAIL_KINDS: receiving address -> kind (mailin.h) */
+	long mail_ack_interval; /* seconds: one acknowledgement per e-mail sender at most (0: off) */
 	long submit_rate;   /* CIVICDESK_SUBMIT_RATE: submissions per minute per address, 0 = off */
+	char *submit_rate_ranges; /* NETWORK=N: submissions per minute per address there instead
+	                           * (a NAT gateway's range higher, 0 = off) */
 	long max_body;      /* largest request body in bytes (413 above) */
 	long max_connections; /* HTTP connections at once, one thread each */
 	long max_connections_per_ip; /* of them from one client address */
@@ -93,6 +108,16 @@ struct config {
 	long demo;          /* 1: a new database gets demo sections and accounts */
 	char *stats_rank;   /* ranking criteria, e.g. "on_time,satisfaction,volume" (stats.c) */
 	long rating_days;   /* days after the reply in which the citizen may rate it */
+	char *screen_words; /* prohibited words and patterns, comma-separated (screen.c) */
+	char *screen_file;  /* a file of them, one a line ("": none) */
+	char *screen_list;  /* both, one a line, checked (built by config_load; not a key) */
+	long audit_archive_days; /* audit records older than this are archived (at least 180) */
+	char *audit_archive_dir; /* where to ("": audit-archive beside the database) */
+	char *clamd_socket; /* clamd's socket (path or host:port) for attachment scans; "": none */
+	long clamd_timeout_ms; /* a scan's connection and answer timeout */
+	long clamd_rescan;  /* seconds between serve's rescans of held attachments */
+	char *totp_roles;   /* roles that must use a second factor (TOTP), comma-separated */
+	char *totp_issuer;  /* the issuer named in otpauth:// URIs */
 	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
 	                                  * overrides; handlers read app_policy(), not these */
 };
@@ -187,6 +212,23 @@ void clock_resume(struct db_clock *k, const struct sla_calendar *cal, int64_t at
 /* Restarts a clock from `at` under rule (policy "restart", forward with restart, extension). */
 void clock_restart(struct db_clock *k, const struct sla_calendar *cal, int64_t at,
                    const struct sla_rule *rule);
+/* The limit of a clock as a rule: its own days, unit and end of day (stored with it). */
+struct sla_rule clock_rule(const struct db_clock *k);
+
+enum clock_recalc {
+	CLOCK_RECALC_NONE,      /* nothing to do: not running, ran out, or the same on cal */
+	CLOCK_RECALC_MOVED,     /* its due time moved (and its provisional mark follows cal) */
+	CLOCK_RECALC_CONFIRMED, /* the same due time, only the provisional mark changed */
+	CLOCK_RECALC_LEFT,      /* its due time is not what `old` gives from its start: it was
+	                         * set otherwise and is left alone */
+};
+/* Counts a running clock's due time again on calendar cal after a change of calendar (#14
+ * point 10): from its start under its own rule, or, resumed with the working days it had
+ * left, from then. old: the calendar it was computed with (its due time must be what old
+ * gives, else it is left alone), or NULL. A stopped, paused or frozen clock, or one that ran out
+ * at now, is left alone. Changes k's due and provisional mark. */
+enum clock_recalc clock_recalc(struct db_clock *k, const struct sla_calendar *old,
+                               const struct sla_calendar *cal, int64_t now);
 /* Freezes the on_time / late result of every clock that has none (at close): a stopped clock
  * by its stop time, a running one by `now`, a paused one by the days it had left. */
 void clocks_freeze(struct db_item *item, int64_t now);
@@ -200,6 +242,10 @@ struct ratelimit;
 /* A new table allowing `limit` events per address in `window` seconds; limit 0 = no limit.
  * NULL when out of memory. */
 struct ratelimit *ratelimit_new(long limit, int64_t window);
+/* Gives the addresses of some networks their own limit: ranges is a checked NETWORK=N list
+ * (netaddr_ranges_check; N 0 = no limit), the most specific network holding an address decides,
+ * the others keep `limit`. A copy is kept. 0 or -1 (out of memory). */
+int ratelimit_set_ranges(struct ratelimit *rl, const char *ranges);
 void ratelimit_free(struct ratelimit *rl);
 /* Counts one event of addr at `now`. Returns 0 when allowed, 1 when over the limit (the event
  * is not counted) and writes the seconds until the window ends into *retry_after. */
@@ -281,6 +327,8 @@ int core_fail(struct core_error *err, enum core_err code, const char *field, con
 
 enum core_event_kind {
 	CORE_EV_SUBMITTED, /* a new item was stored */
+	CORE_EV_SUBMITTED_QUIET, /* a new item was stored; its citizen is not acknowledged (one
+	                          * went to the address within intake.ack_interval) */
 	CORE_EV_ACTION,    /* a workflow action changed an item */
 	CORE_EV_RATED,     /* the citizen rated the reply (note: the value); an unsatisfied rating
 	                    * opens a follow-up for the section head (rating.c) */
@@ -376,6 +424,49 @@ void app_policies_swap(struct app *app, const struct policies *p);
 int app_open(struct app *app, const char *config_path, FILE *demo_out);
 void app_close(struct app *app);
 
+/* --- the calendar in force and its changes (calendar.c) ------------------------------------ */
+
+#define CALENDAR_FP_SIZE 65 /* a calendar's fingerprint: 64 hex digits and a NUL */
+
+/* What a change of calendar did to the clocks. */
+struct calendar_report {
+	size_t items;     /* items with a moved due time */
+	size_t moved;     /* due times moved: one citizen-visible history row each */
+	size_t confirmed; /* clocks whose due time stayed, with the provisional mark changed */
+	size_t left;      /* clocks whose due time was set otherwise than from their start (under
+	                   * the calendar before): left alone */
+	size_t failed;    /* items that could not be changed now (busy): the next start or sync
+	                   * takes them up again */
+	char first[11], last[11]; /* the range the calendar covers, YYYY-MM-DD */
+};
+
+/* The calendar in force, read on c: the base files (calendar_dir's, or the built-in ones) with
+ * the files loaded into the database on top (a loaded file replaces its year's file or adds a
+ * year). 0 with *out (a new reference), or -1 with err ("file:line: reason"). */
+int calendar_current(struct app *app, struct db_conn *c, struct sla_calendar **out, char *err,
+                     size_t errsize);
+/* The fingerprint of cal (its range and every dated override) as hex into fp. 0 or -1. */
+int calendar_fingerprint(const struct sla_calendar *cal, char fp[CALENDAR_FP_SIZE]);
+/* `civicdesk calendar load FILE...` (names: as given, texts: their contents): every file is
+ * checked alone and with the calendar in force; on any fault nothing changes (CORE_INVALID, the
+ * message "file:line: reason"). Then the files are stored (each replaces its year), the app's
+ * calendar swapped, every running clock whose due time depends on the changed days recomputed
+ * (per item: its due times, provisional marks, statistics' facts, one citizen-visible history
+ * row "recalculate" per moved due time with the new due time, an audit row; items in batches of
+ * one transaction, an item that fails retried alone), and the calendar recorded as applied. who: the actor of those rows. 0, or -1 with err
+ * (CORE_INVALID, CORE_BUSY, CORE_ERROR); *rep says what moved. */
+int core_calendar_load(struct app *app, const struct actor *who, const char *const *names,
+                       const char *const *texts, size_t n, int64_t now,
+                       struct calendar_report *rep, struct core_error *err);
+/* At start and from serve's tick: when the calendar in force differs from the one the clocks
+ * were last computed with (a file loaded by another process, a new file in calendar_dir or a
+ * new binary), or from the app's own, swaps it in and recomputes the clocks as
+ * core_calendar_load does. A database with no calendar recorded yet (older than migration 011)
+ * records the one in force without recomputing. *changed: 1 when the app's calendar was
+ * swapped. 0 or -1 (logged). */
+int core_calendar_sync(struct app *app, const struct actor *who, int64_t now,
+                       struct calendar_report *rep, int *changed);
+
 /* --- network addresses (netaddr.c) ------------------------------------------------------- */
 
 /* Checks a list of numeric IPv4/IPv6 addresses separated by commas or spaces (trusted_proxies):
@@ -394,6 +485,13 @@ int netaddr_networks_check(const char *list, char *err, size_t errsize);
 /* 1 if the numeric address addr lies in one of the networks of list, or list is empty (any
  * address); else 0 (an address that does not parse is in no network). */
 int netaddr_in_networks(const char *list, const char *addr);
+/* Checks a list of networks with a number each (submit_rate_ranges: NETWORK=N, NETWORK as in
+ * staff_networks, N from 0 to 1000000, separated by commas or blanks): 0, or -1 with the bad
+ * entry named in err. */
+int netaddr_ranges_check(const char *list, char *err, size_t errsize);
+/* The number of the most specific network of list (NETWORK=N entries) that holds the numeric
+ * address addr: 1 with *value written, 0 when none does (or addr does not parse). */
+int netaddr_range_value(const char *list, const char *addr, long *value);
 
 /* --- intake (intake.c) ---------------------------------------------------------------------- */
 
@@ -422,6 +520,10 @@ struct intake {
 	 * the raw message there); -1 rolls the item back. */
 	int (*also)(void *cls, struct db_conn *c, const struct db_item *item);
 	void *also_cls;
+	/* channel email: seconds during which one address gets at most one acknowledgement (0:
+	 * every item is acknowledged); within them the item is stored all the same, the hook
+	 * gets CORE_EV_SUBMITTED_QUIET and a staff history row says why no acknowledgement went */
+	int64_t ack_interval;
 };
 
 /* Checks in: required kind, subject, body; lengths in code points; valid UTF-8 without control
@@ -440,6 +542,19 @@ char *intake_name_join(const char *first, const char *last);
  * once). 0, or -1 with err filled (CORE_INVALID, CORE_BUSY). */
 int core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
                 char code[QUERY_CODE_LEN + 1], struct core_error *err);
+/* core_submit of in[0..n) at once, stored together in one transaction of the group commit
+ * (one fsync for the batch): for each i, errs[i].code is CORE_OK with out[i] (freed by the
+ * caller) and codes[i] filled, or the error of that one alone. Returns 0, or -1 when out of
+ * memory (nothing stored). */
+int core_submit_many(struct app *app, const struct intake *const *in, size_t n, int64_t now,
+                     struct db_item *out, char (*codes)[QUERY_CODE_LEN + 1],
+                     struct core_error *errs);
+struct scan_report;
+/* core_submit that also reports what the virus scan did (report: the files not stored because
+ * they are infected, and how many are held for a later scan), for the answer to the citizen. */
+int core_submit_report(struct app *app, const struct intake *in, int64_t now,
+                       struct db_item *out, char code[QUERY_CODE_LEN + 1],
+                       struct scan_report *report, struct core_error *err);
 
 /* --- mail from citizens to existing items (citizen.c) ---------------------------------- */
 
@@ -465,6 +580,26 @@ struct core_citizen_mail {
 int core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_mail *in,
                       int64_t now, int *answered, struct core_error *err);
 
+/* --- bounces of our e-mail (bounce.c) ------------------------------------------------------- */
+
+/* A bounce that mail-in received (strings lent). */
+struct core_bounce {
+	const char *const *ids; /* Message-IDs it names, most likely the failed notice's first */
+	size_t nids;
+	const char *reason;     /* the reporting server's words (status, diagnostic), or NULL */
+	/* optional: called in the transaction before it commits, with the outbox row's id (0: none
+	 * matched); -1 rolls everything back */
+	int (*also)(void *cls, struct db_conn *c, int64_t outbox_id);
+	void *also_cls;
+};
+
+/* Matches in to the e-mail outbox row whose Message-ID is the first of in->ids that is one,
+ * and marks that row failed with "bounced: REASON" (a row failed already stays as it is), with
+ * an audit row, in one transaction with in->also. Writes the row's id (0: none matched, which
+ * is no error) to *outbox. 0, or -1 with err (CORE_BUSY). */
+int core_bounce(struct app *app, const struct core_bounce *in, int64_t now, int64_t *outbox,
+                struct core_error *err);
+
 /* --- authentication (auth.c) -------------------------------------------------------------- */
 
 #define AUTH_COOKIE "civicdesk_session" /* name of the session cookie */
@@ -482,6 +617,8 @@ struct session {
 	int64_t section_id; /* 0 when none */
 	char *csrf_token;
 	int must_change;    /* password change required before anything else */
+	int must_enroll;    /* the role needs a second factor (totp_roles) that the account has
+	                     * not enrolled yet: enrolment required before anything else */
 	unsigned char token_hash[DB_TOKEN_HASH]; /* which session this is (of the account's) */
 };
 
@@ -596,7 +733,8 @@ enum acct_err account_create(struct app *app, struct db_conn *c, const struct ac
                              const struct account_spec *spec, const char *password,
                              char otp[AUTH_OTP_SIZE], struct acct_error *err);
 /* Changes an account; suspending or revoking ends its sessions. With reset_password, the new
- * one-time password is written into otp. */
+ * one-time password is written into otp. A staff member (who->id set) cannot suspend, revoke or
+ * demote their own account (ACCT_INVALID, field "status" or "role"). */
 enum acct_err account_change(struct app *app, struct db_conn *c, const struct actor *who,
                              const char *username, const struct account_change *ch,
                              char otp[AUTH_OTP_SIZE], struct acct_error *err);
@@ -609,12 +747,102 @@ enum acct_err account_set_password(struct app *app, struct db_conn *c, const str
 /* 1 if the password of a must be changed now (first login, or older than the maximum age). */
 int account_must_change(struct app *app, const struct db_account *a, int64_t now);
 
+/* --- sections, policy overrides, notices (admin.c): shared by the admin API and pages --- */
+
+#define CORE_SECTION_NAME_MAX 100  /* bytes of a section's name */
+#define CORE_SECTION_EMAIL_MAX 254 /* bytes of its e-mail address */
+
+/* Each runs in its own transaction on c with its audit row for who. 0, or -1 with err. */
+/* Adds a section (email NULL or "": none); writes its id. CORE_INVALID (field "name" or
+ * "email"), CORE_CONFLICT (code_name "exists"), CORE_BUSY, CORE_ERROR. */
+int core_section_add(struct app *app, struct db_conn *c, const struct actor *who, const char *name,
+                     const char *email, int64_t now, int64_t *id, struct core_error *err);
+/* Changes section id: name (NULL: keep), email (NULL: keep, "": none), active (-1: keep);
+ * detail is the audit row's detail (NULL: "name: A -> B, email: …, active: 1 -> 0"). On success
+ * fills *out when not NULL (db_section_free). CORE_INVALID, CORE_NOT_FOUND, CORE_CONFLICT
+ * ("exists"), CORE_BUSY, CORE_ERROR. */
+int core_section_update(struct app *app, struct db_conn *c, const struct actor *who, int64_t id,
+                        const char *name, const char *email, int active, const char *detail,
+                        int64_t now, struct db_section *out, struct core_error *err);
+/* Overrides the keys of kind's policy whose values[k] is not NULL (text as policy_set reads it)
+ * and takes the keys of the clear bits (1u << key) back to the configuration's; checks every
+ * value before writing anything, then the policy as a whole (reply_extended_days at least
+ * reply_days, policy_inconsistent), writes the rows and one audit row "policy_update" (detail
+ * "KEY: OLD (source) -> NEW (source), …"), commits and swaps the effective policies in, under
+ * app->policy_write so that swaps happen in commit order. A change applies to clocks started
+ * after it. *out gets the effective policies after it (the current ones when nothing is asked).
+ * CORE_INVALID (field: the key), CORE_NOT_FOUND (kind), CORE_BUSY, CORE_ERROR. */
+int core_policy_change(struct app *app, struct db_conn *c, const struct actor *who, enum kind kind,
+                       const char *const values[POLICY_KEY__MAX], unsigned clear, int64_t now,
+                       struct policies *out, struct core_error *err);
+/* A failed notice pending again from now, attempts from 0, with the whole give-up time
+ * (audited "outbox_retry", target its recipient). CORE_NOT_FOUND, CORE_CONFLICT (code_name
+ * "not_failed"), CORE_BUSY, CORE_ERROR. */
+int core_outbox_retry(struct app *app, struct db_conn *c, const struct actor *who, int64_t id,
+                      int64_t now, struct core_error *err);
+/* --- the staff second factor (totp.c) --------------------------------------------------------- */
+
+#define TOTP_DIGITS 6           /* digits of a code (RFC 6238 with HMAC-SHA1) */
+#define TOTP_STEP 30            /* seconds of a time step */
+#define TOTP_SECRET_TEXT 33     /* the key in base32 (32 characters) and its NUL */
+#define TOTP_URI_MAX 512        /* bytes of an otpauth:// URI and its NUL */
+#define TOTP_RECOVERY_CODES 10  /* recovery codes per enrolment */
+#define TOTP_RECOVERY_SIZE 20   /* a recovery code "xxxx-xxxx-xxxx-xxxx" (80 bits) and its NUL */
+
+/* 1 if accounts of role r must use a second factor (cfg.totp_roles), else 0. */
+int totp_required(const struct app *app, enum role r);
+/* 1 if the account has a confirmed TOTP enrolment, 0 if not, -1 on error. */
+int totp_enrolled(struct db_conn *c, int64_t account_id);
+/* Starts (or restarts, while unconfirmed) the enrolment of the session's account: a new random
+ * key, stored unconfirmed, written into secret (base32) and uri (otpauth://totp/ISSUER:NAME?…),
+ * in one transaction with an audit row. 0, or -1 with err: CORE_CONFLICT (code_name "enrolled":
+ * an administrator resets it first), CORE_BUSY, CORE_ERROR. */
+int core_totp_enroll(struct app *app, struct db_conn *c, const struct session *s,
+                     const char *addr, int64_t now, char secret[TOTP_SECRET_TEXT],
+                     char uri[TOTP_URI_MAX], struct core_error *err);
+/* Confirms the enrolment with a current code: the second factor is in use from now, and ten new
+ * one-time recovery codes (stored hashed) are written into codes. Audited. 0, or -1 with err:
+ * CORE_INVALID (field "code": wrong or reused), CORE_CONFLICT ("not_enrolling": no enrolment
+ * started, or "enrolled"), CORE_BUSY, CORE_ERROR. */
+int core_totp_confirm(struct app *app, struct db_conn *c, const struct session *s,
+                      const char *addr, const char *code, int64_t now,
+                      char codes[TOTP_RECOVERY_CODES][TOTP_RECOVERY_SIZE],
+                      struct core_error *err);
+/* Removes the second factor of account username (a lost phone), for an administrator or the
+ * command line, audited; the account's sessions end. 0, or -1 with err: CORE_NOT_FOUND (no such
+ * account, or it has no second factor), CORE_BUSY, CORE_ERROR. */
+int core_totp_reset(struct app *app, struct db_conn *c, const struct actor *who,
+                    const char *username, int64_t now, struct core_error *err);
+/* The unused recovery codes of an account into *n. 0 or -1. */
+int core_totp_recovery_left(struct db_conn *c, int64_t account_id, int64_t *n);
+/* Checks a second factor of account_id inside the caller's write transaction: code (6 digits,
+ * within one step of now, never one of a step used before) or else recovery (an unused
+ * recovery code, then used up). 1 accepted (*how: "totp" or "recovery code"; a used recovery
+ * code is audited with the codes left), 0 refused, -1 error. */
+int totp_check(struct db_conn *c, int64_t account_id, const char *username, const char *addr,
+               const char *code, const char *recovery, int64_t now, const char **how);
+/* core_login with a second factor: code or recovery (either may be NULL) are checked after the
+ * password for an account that enrolled one. Returns as core_login, and 3 when the password is
+ * right but the account needs its second factor and neither was given (audited, not counted as
+ * a failure). A wrong code counts as a failed login. */
+int core_login_2fa(struct app *app, struct db_conn *c, const char *username, const char *password,
+                   const char *code, const char *recovery, const char *addr, int64_t now,
+                   char token[AUTH_TOKEN_SIZE], struct session **out);
+
 /* --- audit (audit.c) ------------------------------------------------------------------------ */
 
 /* Writes one audit row for who at now, inside the caller's transaction if one is open on c:
  * ok is 0 for refused attempts; detail may be NULL. 0 or -1. */
 int audit_write(struct db_conn *c, int64_t now, const struct actor *who, const char *action,
                 const char *target, int ok, const char *detail);
+/* Archives the audit records older than cfg.audit_archive_days (at least 180) at now into a
+ * new file in cfg.audit_archive_dir (default: the folder audit-archive beside the database,
+ * created), which `civicdesk audit verify` checks with the live log (db_audit_archive), and
+ * audits that it did. 0 (info->records 0: nothing old enough), or -1 with err. */
+int core_audit_archive(struct app *app, int64_t now, struct db_archive_info *info, char *err,
+                       size_t errsize);
+/* The folder of audit archives: cfg.audit_archive_dir, or audit-archive beside cfg.db. */
+void core_audit_archive_dir(const struct config *cfg, char *buf, size_t size);
 
 /* --- workflow (workflow.c) ---------------------------------------------------------------- */
 
@@ -639,6 +867,7 @@ enum wf_action {
 	WF_CLOSE,
 	WF_REJECT,
 	WF_MERGE,
+	WF_SEND_BACK, /* 申请退回: a section returns a mis-assigned item to the dispatcher */
 	WF_ACTION__MAX
 };
 
@@ -760,6 +989,9 @@ struct core_action_input {
 	int64_t section_id;   /* ... or by id */
 	const char *assignee; /* username */
 	const char *target;   /* tracking number of the item merged into */
+	struct db_attachment *att; /* files sent with the citizen's supplement (data lent; their
+	                            * content types are set by attach_check) */
+	size_t natt;
 };
 
 /* Takes action a on the item `tracking` for staff member who (role and section from s) at now:
@@ -773,7 +1005,8 @@ int core_act(struct app *app, struct db_conn *c, const struct session *who, cons
              int64_t now, struct core_error *err);
 
 /* The citizen's side of the workflow (query code instead of a session): their supplement
- * while the item waits for them (WF_CITIZEN_ANSWER, in->text required), applied in one
+ * while the item waits for them (WF_CITIZEN_ANSWER, in->text required, in->att optional: the
+ * checks of attach_check, the item's stored files counting towards its cap), applied in one
  * transaction like core_act, with history actor "citizen" and an audit row; the clocks resume
  * as the kind's policy says. A wrong code answers CORE_NOT_FOUND, as an unknown number does.
  * 0, or -1 with err: CORE_NOT_FOUND, CORE_INVALID, CORE_CONFLICT (not waiting), CORE_FORBIDDEN
@@ -837,6 +1070,81 @@ int item_make_public(struct db_item *item, const char *keep);
 const char *attach_sniff(const void *data, size_t n, const char **name);
 /* 1 if the short name is in the comma-separated list (attachment_types), else 0. */
 int attach_allowed(const char *list, const char *name);
+/* The checks of attachments for an item, whatever the way in (a submission, the citizen's
+ * supplement): at most INTAKE_MAX_ATTACHMENTS, a UTF-8 file name, each at most attachment_max
+ * bytes, a type allowed by attachment_types decided by content (att[i].content_type is set to
+ * the sniffed type), and with the `stored` bytes the item holds already at most
+ * attachment_item_max. 0, or -1 with err: CORE_INVALID or CORE_TOO_LARGE, field
+ * "attachment". */
+int attach_check(struct app *app, struct db_attachment *att, size_t natt, int64_t stored,
+                 struct core_error *err);
+
+/* --- virus scanning of attachments (scan.c) ------------------------------------------------ */
+
+#define SCAN_NOTE_MAX 160 /* bytes of a scan's note (the signature found, or why it failed) */
+
+enum scan_result {
+	SCAN_CLEAN,
+	SCAN_INFECTED,    /* the note names the signature */
+	SCAN_UNAVAILABLE, /* clamd could not be reached or did not answer: hold the file */
+};
+
+/* What the scan of a new item's attachments found (filled by scan_intake). */
+struct scan_report {
+	int configured;  /* 0: no scanner (clamd_socket empty); nothing else is set */
+	const char *state[INTAKE_MAX_ATTACHMENTS]; /* "clean" | "pending", of the kept files */
+	char note[INTAKE_MAX_ATTACHMENTS][SCAN_NOTE_MAX];
+	size_t held;     /* kept files held for a later scan */
+	struct scan_refused {
+		char filename[INTAKE_FILENAME_MAX + 1];
+		char signature[SCAN_NOTE_MAX];
+	} refused[INTAKE_MAX_ATTACHMENTS]; /* infected files, not stored */
+	size_t nrefused;
+};
+
+/* Sends data[0..n) to clamd at spec (a socket path or host:port) with INSTREAM; the note says
+ * what it found. */
+enum scan_result scan_data(const char *spec, long timeout_ms, const void *data, size_t n,
+                           char *note, size_t size);
+/* Scans the attachments of in when cfg.clamd_socket is set: infected ones are taken out of
+ * in->att (not stored), the others kept in order with their state. 0. */
+int scan_intake(struct app *app, struct intake *in, struct scan_report *out);
+/* Inside the transaction that stores item (or adds attachments to it): the scan state of each
+ * kept attachment (the item's newest ones, in order), and for each refused one a history row
+ * shown to the citizen and an audit row. 0 or -1. */
+int scan_record(struct db_conn *c, const struct db_item *item, const struct scan_report *r,
+                int64_t now);
+/* serve's rescan: the held attachments scanned again, each outcome in its own transaction
+ * (clean: served from now; infected: its content removed, history and audit say why); stops
+ * at the first that still cannot be scanned. *done: how many were decided. 0 or -1. */
+int scan_pending(struct app *app, int64_t now, int *done);
+/* The scan state of an attachment ("clean", "pending", "infected"): 1, 0 when it has none (no
+ * scanner was configured), -1 on error. */
+int core_attachment_scan_state(struct db_conn *c, int64_t attachment_id, char state[16]);
+
+/* --- content screening (screen.c) ------------------------------------------------------------ */
+
+#define SCREEN_MATCHED_MAX 1024 /* bytes of the matched entries recorded for one item */
+
+/* Builds the screening list (entries one a line) from screen_words (comma-separated) and the
+ * file screen_file ("" for none), checking every pattern: 0 with a new string in *out, or -1
+ * with the reason in err. */
+int screen_list_build(const char *words, const char *file, char **out, char *err,
+                      size_t errsize);
+/* The entries of list found in the texts (NULL texts are skipped), written into buf
+ * comma-separated: how many matched. */
+int screen_match(const char *list, const char *const *texts, size_t ntexts, char *buf,
+                 size_t size);
+/* Inside the transaction that stores item: flags it with matched (nothing when NULL or ""),
+ * with a staff-only history row and an audit row. 0 or -1. */
+int screen_record(struct db_conn *c, const struct db_item *item, const char *matched,
+                  int64_t now);
+/* A dispatcher, supervisor or admin clears the screening flag of item `tracking` after review,
+ * with a note, audited. 0, or -1 with err: CORE_INVALID ("note"), CORE_NOT_FOUND,
+ * CORE_CONFLICT ("not_flagged"), CORE_BUSY, CORE_ERROR. */
+int core_screen_clear(struct app *app, struct db_conn *c, const struct session *s,
+                      const char *addr, const char *tracking, const char *note, int64_t now,
+                      struct core_error *err);
 
 /* --- reading items (read.c) ---------------------------------------------------------------- */
 

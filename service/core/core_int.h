@@ -28,6 +28,20 @@ int txn_begin(struct core_txn *t, struct app *app, struct db_conn *c, const char
  * (CORE_BUSY, CORE_ERROR) and the transaction rolled back. */
 int txn_commit(struct core_txn *t, const struct actor *who, const struct db_history *h,
                const char *detail, const struct core_event *ev, struct core_error *err);
+/* The same with nh history rows (0 or more, e.g. one per moved due time) and the audit and
+ * statistics' action named apart, at `at`. */
+int txn_commit_rows(struct core_txn *t, const struct actor *who, const char *action, int64_t at,
+                    const struct db_history *h, size_t nh, const char *detail,
+                    const struct core_event *ev, struct core_error *err);
+/* For a batch: loads item `tracking` into t inside the transaction the caller holds open on c
+ * (txn_end then frees the item and leaves the transaction alone). 0, or -1 with err. */
+int txn_load(struct core_txn *t, struct app *app, struct db_conn *c, const char *tracking,
+             struct core_error *err);
+/* Writes what txn_commit_rows writes, without committing: the caller commits the batch, or
+ * rolls it back on -1 (err). */
+int txn_write_rows(struct core_txn *t, const struct actor *who, const char *action, int64_t at,
+                   const struct db_history *h, size_t nh, const char *detail,
+                   const struct core_event *ev, struct core_error *err);
 /* Rolls back what is still open and frees the item. */
 void txn_end(struct core_txn *t);
 

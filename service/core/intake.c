@@ -148,116 +148,168 @@ struct hook_ctx {
 	struct app *app;
 	const struct intake *in;
 	int64_t now;
+	const struct scan_report *scan; /* what the virus scan found (scan.c) */
+	const char *screened;           /* prohibited entries found in the text (screen.c) */
 };
+
+/* Whether item's citizen gets an acknowledgement: 1 yes, 0 no (an e-mail item whose address
+ * was acknowledged within h->in->ack_interval: a staff history row says so), -1 error. */
+static int
+acknowledge(const struct hook_ctx *h, struct db_conn *c, const struct db_item *item)
+{
+	struct db_history hist;
+	char addr[256], when[32], note[200];
+	int64_t last = 0;
+	size_t i;
+	int rc;
+
+	if (h->in->channel != CHANNEL_EMAIL || !present(item->email) ||
+	    strlen(item->email) >= sizeof(addr))
+		return 1;
+	for (i = 0; item->email[i] != '\0'; i++)
+		addr[i] = (char)(item->email[i] >= 'A' && item->email[i] <= 'Z' ? item->email[i] + 32
+		                                                                : item->email[i]);
+	addr[i] = '\0';
+	/* recorded with an interval of 0 too, so that a limit set later counts from it */
+	rc = db_mail_ack_claim(c, addr, h->now, h->in->ack_interval, &last);
+	if (rc != 0)
+		return rc;
+	sla_format_local(last, when, sizeof(when));
+	snprintf(note, sizeof(note),
+	         "no acknowledgement sent: this address was acknowledged at %.16s, less than "
+	         "mail_ack_interval (%lld s) before",
+	         when, (long long)h->in->ack_interval);
+	memset(&hist, 0, sizeof(hist));
+	hist.at = h->now;
+	hist.actor = (char *)"system";
+	hist.action = (char *)"ack_skipped";
+	hist.from_state = (char *)"received";
+	hist.to_state = (char *)"received";
+	hist.note = note;
+	hist.citizen = 0;
+	return db_history_add(c, item->id, &hist) == 0 ? 0 : -1;
+}
 
 static int
 after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 {
 	const struct hook_ctx *h = cls;
 	struct core_event ev;
+	int ack = acknowledge(h, c, item);
 
+	if (ack < 0)
+		return -1;
 	memset(&ev, 0, sizeof(ev));
-	ev.kind = CORE_EV_SUBMITTED;
+	ev.kind = ack ? CORE_EV_SUBMITTED : CORE_EV_SUBMITTED_QUIET;
 	ev.item = item;
 	ev.action = -1;
 	ev.at = h->now;
 	if (stats_record(h->app, c, item, "submit", h->now) != 0 ||
+	    scan_record(c, item, h->scan, h->now) != 0 ||
+	    screen_record(c, item, h->screened, h->now) != 0 ||
 	    core_notify_event(h->app, c, &ev) != 0)
 		return -1;
 	return h->in->also != NULL ? h->in->also(h->in->also_cls, c, item) : 0;
 }
 
-static int
-store(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
-             char code[QUERY_CODE_LEN + 1], struct core_error *err)
-{
+/* A submission on its way to the writer: everything db_submit reads lives here until it is
+ * answered. */
+struct pending {
+	struct intake in; /* the checked copy (attachment types by content) */
+	struct scan_report report;           /* what the virus scan did to in's attachments */
+	char screened[SCREEN_MATCHED_MAX];   /* prohibited entries found in the text */
 	struct db_item item;
 	struct db_history h;
 	struct db_submission sub;
 	struct hook_ctx hook;
+	char note[64];
+};
+
+/* Fills p (from p->in) for the writer: the item with its clocks, its first history row, the
+ * hook. 0, or -1 with err (nothing to free). */
+static int
+prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LEN + 1],
+        struct core_error *err)
+{
+	const struct intake *in = &p->in;
+	struct db_item *item = &p->item;
+	struct db_history *h = &p->h;
+	struct db_submission *sub = &p->sub;
 	struct sla_calendar *cal;
 	struct policy policy;
 	enum kind kind = (enum kind)kind_parse(in->kind);
 	int year, month, mday;
-	char note[64];
 
-	memset(&item, 0, sizeof(item));
-	memset(&h, 0, sizeof(h));
-	memset(&sub, 0, sizeof(sub));
+	memset(item, 0, sizeof(*item));
+	memset(h, 0, sizeof(*h));
+	memset(sub, 0, sizeof(*sub));
 	query_code_new(code);
-	item.kind = kind;
-	item.channel = in->channel;
-	item.subject = strdup(in->subject);
-	item.body = strdup(in->body);
-	item.name = dup_opt(in->name);
-	item.phone = dup_opt(in->phone);
-	item.email = dup_opt(in->email);
-	item.address = dup_opt(in->address);
-	item.lat = dup_opt(in->lat);
-	item.lng = dup_opt(in->lng);
-	item.state = WF_RECEIVED;
-	item.resume_state = WF_NONE;
-	item.extension = strdup("none");
-	if (item.subject == NULL || item.body == NULL || item.extension == NULL ||
-	    (present(in->name) && item.name == NULL) ||
-	    (present(in->phone) && item.phone == NULL) ||
-	    (present(in->email) && item.email == NULL) ||
-	    (present(in->address) && item.address == NULL) ||
-	    (present(in->lat) && item.lat == NULL) || (present(in->lng) && item.lng == NULL)) {
-		core_fail(err, CORE_BUSY, NULL, "out of memory; try again");
-		goto fail;
+	item->kind = kind;
+	item->channel = in->channel;
+	item->subject = strdup(in->subject);
+	item->body = strdup(in->body);
+	item->name = dup_opt(in->name);
+	item->phone = dup_opt(in->phone);
+	item->email = dup_opt(in->email);
+	item->address = dup_opt(in->address);
+	item->lat = dup_opt(in->lat);
+	item->lng = dup_opt(in->lng);
+	item->state = WF_RECEIVED;
+	item->resume_state = WF_NONE;
+	item->extension = strdup("none");
+	if (item->subject == NULL || item->body == NULL || item->extension == NULL ||
+	    (present(in->name) && item->name == NULL) ||
+	    (present(in->phone) && item->phone == NULL) ||
+	    (present(in->email) && item->email == NULL) ||
+	    (present(in->address) && item->address == NULL) ||
+	    (present(in->lat) && item->lat == NULL) || (present(in->lng) && item->lng == NULL)) {
+		db_item_free(item);
+		return core_fail(err, CORE_BUSY, NULL, "out of memory; try again");
 	}
-	item.publish = in->publish == 1;
-	query_code_hash(code, item.query_hash);
-	item.received = in->received;
-	item.created = item.updated = now;
+	item->publish = in->publish == 1;
+	query_code_hash(code, item->query_hash);
+	item->received = in->received;
+	item->created = item->updated = now;
 	/* the policy in force now: a later change never moves this item's due times */
 	app_policy(app, kind, &policy);
 	cal = app_calendar(app);
-	clocks_start(&item, &policy, cal, in->received);
+	clocks_start(item, &policy, cal, in->received);
 	sla_calendar_unref(cal);
 
-	h.at = now;
-	h.actor_id = in->staff ? in->staff->account_id : 0;
-	h.actor = in->staff ? in->staff->username : (char *)"citizen";
-	h.action = (char *)"submit";
-	h.to_state = (char *)"received";
+	h->at = now;
+	h->actor_id = in->staff ? in->staff->account_id : 0;
+	h->actor = in->staff ? in->staff->username : (char *)"citizen";
+	h->action = (char *)"submit";
+	h->to_state = (char *)"received";
 	if (in->channel != CHANNEL_WEB) {
-		snprintf(note, sizeof(note), "registered from %s", channel_name(in->channel));
-		h.note = note;
+		snprintf(p->note, sizeof(p->note), "registered from %s", channel_name(in->channel));
+		h->note = p->note;
 	}
-	h.citizen = 1;
+	h->citizen = 1;
 
 	sla_split(sla_local_day(now), &year, &month, &mday);
-	sub.item = &item;
-	sub.day = year * 10000 + month * 100 + mday;
-	sub.att = in->att;
-	sub.natt = in->natt;
-	sub.history = &h;
-	sub.after = after_insert;
-	sub.after_cls = &hook;
-	hook.app = app;
-	hook.in = in;
-	hook.now = now;
-	if (db_submit(app->submitter, &sub) != 0) {
-		core_fail(err, CORE_BUSY, NULL, "the item could not be stored; try again");
-		goto fail;
-	}
-	*out = item;
+	sub->item = item;
+	sub->day = year * 10000 + month * 100 + mday;
+	sub->att = in->att;
+	sub->natt = in->natt;
+	sub->history = h;
+	sub->after = after_insert;
+	sub->after_cls = &p->hook;
+	p->hook.app = app;
+	p->hook.in = in;
+	p->hook.now = now;
+	p->hook.scan = &p->report;
+	p->hook.screened = p->screened;
 	return 0;
-fail:
-	db_item_free(&item);
-	return -1;
 }
 
-int
-core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
-            char code[QUERY_CODE_LEN + 1], struct core_error *err)
+/* Checks in (as core_submit) into p->in, a copy with the attachments' types by content. 0,
+ * or -1 with err. */
+static int
+check(struct app *app, const struct intake *in, int64_t now, struct pending *p,
+      struct core_error *err)
 {
-	struct intake copy;
-	const char *ctype, *name;
-	int64_t total = 0;
-	size_t i;
+	const char *texts[2];
 
 	if (core_submit_check(in, err) != 0)
 		return -1;
@@ -266,25 +318,79 @@ core_submit(struct app *app, const struct intake *in, int64_t now, struct db_ite
 		return core_fail(err, CORE_INVALID, "received",
 		                 "received lies more than %ld days back", app->cfg.receipt_max_age_days);
 	/* attachments: their type by content, allowed by configuration; size caps (point 15) */
-	copy = *in;
-	for (i = 0; i < in->natt; i++) {
-		const struct db_attachment *a = &in->att[i];
+	p->in = *in;
+	if (attach_check(app, p->in.att, p->in.natt, 0, err) != 0)
+		return -1;
+	/* infected files are taken out here (the item is stored and says why), unscanned ones
+	 * held (scan.c) */
+	scan_intake(app, &p->in, &p->report);
+	/* prohibited words flag the item for the dispatcher; its text stays as written */
+	texts[0] = in->subject;
+	texts[1] = in->body;
+	screen_match(app->cfg.screen_list, texts, 2, p->screened, sizeof(p->screened));
+	return 0;
+}
 
-		if (a->size > app->cfg.attachment_max)
-			return core_fail(err, CORE_TOO_LARGE, "attachment",
-			                 "attachment %s is larger than %ld bytes", a->filename,
-			                 app->cfg.attachment_max);
-		total += a->size;
-		ctype = attach_sniff(a->data, (size_t)a->size, &name);
-		if (ctype == NULL || !attach_allowed(app->cfg.attachment_types, name))
-			return core_fail(err, CORE_INVALID, "attachment",
-			                 "attachment %s is not of an allowed type (%s)", a->filename,
-			                 app->cfg.attachment_types);
-		copy.att[i].content_type = (char *)ctype;
+int
+core_submit_report(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
+                   char code[QUERY_CODE_LEN + 1], struct scan_report *report,
+                   struct core_error *err)
+{
+	struct pending p;
+
+	if (check(app, in, now, &p, err) != 0 || prepare(app, &p, now, code, err) != 0)
+		return -1;
+	if (db_submit(app->submitter, &p.sub) != 0) {
+		db_item_free(&p.item);
+		return core_fail(err, CORE_BUSY, NULL, "the item could not be stored; try again");
 	}
-	if (total > app->cfg.attachment_item_max)
-		return core_fail(err, CORE_TOO_LARGE, "attachment",
-		                 "the attachments are larger than %ld bytes together",
-		                 app->cfg.attachment_item_max);
-	return store(app, &copy, now, out, code, err);
+	*out = p.item;
+	*report = p.report;
+	return 0;
+}
+
+int
+core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
+            char code[QUERY_CODE_LEN + 1], struct core_error *err)
+{
+	struct scan_report report;
+
+	return core_submit_report(app, in, now, out, code, &report, err);
+}
+
+int
+core_submit_many(struct app *app, const struct intake *const *in, size_t n, int64_t now,
+                 struct db_item *out, char (*codes)[QUERY_CODE_LEN + 1], struct core_error *errs)
+{
+	struct pending *p = calloc(n > 0 ? n : 1, sizeof(*p));
+	struct db_submission **subs = calloc(n > 0 ? n : 1, sizeof(*subs));
+	size_t i, k = 0;
+	int ret = -1;
+
+	if (p == NULL || subs == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		errs[i].code = CORE_OK;
+		if (check(app, in[i], now, &p[i], &errs[i]) == 0 &&
+		    prepare(app, &p[i], now, codes[i], &errs[i]) == 0)
+			subs[k++] = &p[i].sub;
+	}
+	if (db_submit_many(app->submitter, subs, k) != 0)
+		for (i = 0; i < k; i++)
+			subs[i]->result = -1;
+	for (i = 0; i < n; i++) {
+		if (errs[i].code != CORE_OK)
+			continue;
+		if (p[i].sub.result != 0) {
+			db_item_free(&p[i].item);
+			core_fail(&errs[i], CORE_BUSY, NULL, "the item could not be stored; try again");
+			continue;
+		}
+		out[i] = p[i].item;
+	}
+	ret = 0;
+out:
+	free(subs);
+	free(p);
+	return ret;
 }

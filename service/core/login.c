@@ -133,6 +133,33 @@ int
 core_login(struct app *app, struct db_conn *c, const char *username, const char *password,
            const char *addr, int64_t now, char token[AUTH_TOKEN_SIZE], struct session **out)
 {
+	int rc = core_login_2fa(app, c, username, password, NULL, NULL, addr, now, token, out);
+
+	/* without a way to send a code, an account with a second factor cannot log in here */
+	return rc == 3 ? 1 : rc;
+}
+
+/* 1 when account a must enrol a second factor before anything else: its role needs one
+ * (totp_roles) and it has none confirmed. 0, or -1 on error. */
+static int
+must_enroll(struct app *app, struct db_conn *c, const struct db_account *a)
+{
+	int rc;
+
+	if (!totp_required(app, a->role))
+		return 0;
+	rc = totp_enrolled(c, a->id);
+	return rc < 0 ? -1 : !rc;
+}
+
+int
+core_login_2fa(struct app *app, struct db_conn *c, const char *username, const char *password,
+               const char *code, const char *recovery, const char *addr, int64_t now,
+               char token[AUTH_TOKEN_SIZE], struct session **out)
+{
+	const char *second = NULL;
+	char login_detail[64];
+	int enroll = 0, factor;
 	struct db_account a;
 	struct db_session s;
 	struct actor who;
@@ -206,6 +233,32 @@ core_login(struct app *app, struct db_conn *c, const char *username, const char 
 		why = strcmp(a.status, "revoked") == 0 ? "account revoked" : "account suspended";
 	else
 		why = NULL;
+	/* The second factor, after the password: an account that enrolled one needs it. */
+	if (why == NULL) {
+		factor = totp_enrolled(c, a.id);
+		if (factor < 0)
+			goto rollback;
+		if (factor && (code == NULL || *code == '\0') &&
+		    (recovery == NULL || *recovery == '\0')) {
+			if (audit_write(c, now, &who, "login_failed", name, 0,
+			                "second factor required") != 0 ||
+			    db_commit(c) != 0)
+				goto rollback;
+			ret = 3;
+			goto out;
+		}
+		if (factor) {
+			factor = totp_check(c, a.id, name, addr, code, recovery, now, &second);
+			if (factor < 0)
+				goto rollback;
+			if (factor == 0)
+				why = "wrong or reused second factor";
+		} else {
+			enroll = must_enroll(app, c, &a);
+			if (enroll < 0)
+				goto rollback;
+		}
+	}
 	if (why != NULL) {
 		forget = now - app->cfg.lockout_window - app->cfg.lockout_duration;
 		/* An attempt at a locked name does not extend its lock, but still counts for the
@@ -224,6 +277,10 @@ core_login(struct app *app, struct db_conn *c, const char *username, const char 
 	s.csrf_token = csrf;
 	s.created = s.last_seen = now;
 	s.addr = (char *)addr;
+	if (second != NULL)
+		snprintf(login_detail, sizeof(login_detail), "second factor: %s", second);
+	else if (enroll)
+		snprintf(login_detail, sizeof(login_detail), "second factor to enrol");
 	/* A timeout of 0 is off (as in auth_check): it prunes nothing. */
 	if (db_login_failure_clear_from(c, name, addr) != 0 || db_session_add(c, &s) != 0 ||
 	    db_session_prune(c,
@@ -231,11 +288,13 @@ core_login(struct app *app, struct db_conn *c, const char *username, const char 
 	                                               : INT64_MIN,
 	                     app->cfg.session_max > 0 ? now - app->cfg.session_max
 	                                              : INT64_MIN) ||
-	    audit_write(c, now, &who, "login", name, 1, NULL) != 0 || db_commit(c) != 0)
+	    audit_write(c, now, &who, "login", name, 1,
+	                second != NULL || enroll ? login_detail : NULL) != 0 || db_commit(c) != 0)
 		goto rollback;
 	*out = session_new(&a, csrf, account_must_change(app, &a, now), s.token_hash);
 	if (*out == NULL)
 		goto out;
+	(*out)->must_enroll = enroll;
 	ret = 0;
 	goto out;
 rollback:
@@ -272,6 +331,7 @@ core_session_get(struct app *app, struct db_conn *c, const char *token, int64_t 
 	struct db_session s;
 	struct db_account a;
 	enum session_err ret = SESSION_ERROR;
+	int64_t touch_every;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
@@ -296,9 +356,19 @@ core_session_get(struct app *app, struct db_conn *c, const char *token, int64_t 
 		ret = SESSION_INACTIVE;
 		goto out;
 	}
-	if (now - s.last_seen >= AUTH_TOUCH_EVERY && db_session_touch(c, hash, now) != 0)
+	/* written at most once a minute, and at least twice per session_idle, so that a short
+	 * idle timeout never ends a session in use */
+	touch_every = AUTH_TOUCH_EVERY;
+	if (app->cfg.session_idle > 0 && app->cfg.session_idle / 2 < touch_every)
+		touch_every = app->cfg.session_idle / 2;
+	if (now - s.last_seen >= touch_every && db_session_touch(c, hash, now) != 0)
 		log_warn("auth: cannot record the session's activity: %s", db_errmsg(c));
+	rc = must_enroll(app, c, &a);
+	if (rc < 0)
+		goto out;
 	*out = session_new(&a, s.csrf_token, account_must_change(app, &a, now), hash);
+	if (*out != NULL)
+		(*out)->must_enroll = rc;
 	ret = *out != NULL ? SESSION_OK : SESSION_ERROR;
 out:
 	db_session_free(&s);

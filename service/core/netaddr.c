@@ -198,3 +198,70 @@ netaddr_in_networks(const char *list, const char *addr)
 	}
 	return !any;
 }
+
+#define RANGE_VALUE_MAX 1000000L /* largest value of a NETWORK=N entry */
+
+/* Splits a NETWORK=N entry of len bytes at p: the network's length in *nlen and N in *value.
+ * 0, or -1 when it has no "=" or N is not a decimal number up to RANGE_VALUE_MAX. */
+static int
+range_entry(const char *p, size_t len, size_t *nlen, long *value)
+{
+	const char *eq = memchr(p, '=', len);
+	size_t i;
+	long v = 0;
+
+	if (eq == NULL || eq == p || (size_t)(eq - p) + 1 == len)
+		return -1;
+	for (i = (size_t)(eq - p) + 1; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9' || v > RANGE_VALUE_MAX)
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	if (v > RANGE_VALUE_MAX)
+		return -1;
+	*nlen = (size_t)(eq - p);
+	*value = v;
+	return 0;
+}
+
+int
+netaddr_ranges_check(const char *list, char *err, size_t errsize)
+{
+	unsigned char net[16];
+	const char *p;
+	size_t len, nlen;
+	long v;
+	int bits;
+
+	for (p = list_entry(list, &len); len > 0; p = list_entry(p + len, &len)) {
+		if (range_entry(p, len, &nlen, &v) != 0 || cidr_parse(p, nlen, net, &bits) == 0) {
+			snprintf(err, errsize,
+			         "'%.*s' is not NETWORK=N (a numeric address or ADDRESS/BITS, '=', and "
+			         "a number from 0 to %ld), e.g. 10.8.0.0/16=600",
+			         (int)(len > 64 ? 64 : len), p, RANGE_VALUE_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+netaddr_range_value(const char *list, const char *addr, long *value)
+{
+	unsigned char a[16], net[16];
+	int family = addr_parse(addr, strlen(addr), a), bits, best = -1;
+	const char *p;
+	size_t len, nlen;
+	long v;
+
+	if (family == 0)
+		return 0;
+	for (p = list_entry(list, &len); len > 0; p = list_entry(p + len, &len)) {
+		if (range_entry(p, len, &nlen, &v) != 0 || cidr_parse(p, nlen, net, &bits) != family ||
+		    !prefix_equal(a, net, bits) || bits <= best)
+			continue;
+		best = bits; /* the most specific network wins */
+		*value = v;
+	}
+	return best >= 0;
+}

@@ -23,6 +23,7 @@ struct rl_slot {
 struct ratelimit {
 	pthread_mutex_t lock; /* guards slots */
 	long limit;
+	char *ranges; /* NETWORK=N limits of some networks, or NULL (set before use) */
 	int64_t window;
 	unsigned char hkey[crypto_shorthash_KEYBYTES];
 	struct rl_slot slots[RL_BUCKETS][RL_WAYS];
@@ -48,7 +49,23 @@ ratelimit_free(struct ratelimit *rl)
 	if (rl == NULL)
 		return;
 	pthread_mutex_destroy(&rl->lock);
+	free(rl->ranges);
 	free(rl);
+}
+
+int
+ratelimit_set_ranges(struct ratelimit *rl, const char *ranges)
+{
+	char *copy = NULL;
+
+	if (ranges != NULL && ranges[0] != '\0') {
+		copy = strdup(ranges);
+		if (copy == NULL)
+			return -1;
+	}
+	free(rl->ranges);
+	rl->ranges = copy;
+	return 0;
 }
 
 /* The slot of addr (found, or a fresh one taking the place of the stalest), under the lock. */
@@ -86,9 +103,15 @@ static int
 limited(struct ratelimit *rl, const char *addr, int64_t now, int64_t *retry_after, int count)
 {
 	struct rl_slot *s;
+	long limit;
 	int over = 0;
 
-	if (rl == NULL || rl->limit <= 0)
+	if (rl == NULL)
+		return 0;
+	limit = rl->limit;
+	if (rl->ranges != NULL)
+		netaddr_range_value(rl->ranges, addr, &limit);
+	if (limit <= 0)
 		return 0;
 	pthread_mutex_lock(&rl->lock);
 	s = slot_of(rl, addr, now);
@@ -96,7 +119,7 @@ limited(struct ratelimit *rl, const char *addr, int64_t now, int64_t *retry_afte
 		s->start = now;
 		s->count = 0;
 	}
-	if (s->count >= rl->limit) {
+	if (s->count >= limit) {
 		over = 1;
 		*retry_after = s->start + rl->window - now;
 		if (*retry_after < 1)

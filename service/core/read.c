@@ -87,6 +87,27 @@ core_attachment_read(struct app *app, struct db_conn *c, const struct session *s
 		return rc == 0 ? core_fail(err, CORE_NOT_FOUND, NULL, "no such attachment")
 		               : core_fail(err, CORE_ERROR, NULL, "the attachment cannot be read");
 	}
+	/* a file the virus scanner has not cleared is never served (scan.c) */
+	{
+		char state[16];
+
+		rc = core_attachment_scan_state(c, id, state);
+		if (rc != 0 && (rc < 0 || strcmp(state, "clean") != 0)) {
+			db_attachment_free(out);
+			db_item_free(&item);
+			if (rc < 0)
+				return core_fail(err, CORE_ERROR, NULL, "the attachment cannot be read");
+			core_fail(err, CORE_CONFLICT, NULL,
+			          strcmp(state, "pending") == 0
+			              ? "the attachment is held until the virus scanner has checked it"
+			              : "the virus scanner found something harmful in the attachment; "
+			                "its content was removed");
+			err->code_name = strcmp(state, "pending") == 0 ? "scan_pending" : "infected";
+			err->state = -1;
+			err->allowed = 0;
+			return -1;
+		}
+	}
 	if (audit_read(app, now, &who, "read_attachment", item.tracking, 1, detail) != 0) {
 		db_attachment_free(out);
 		db_item_free(&item);

@@ -9,6 +9,7 @@
  *   in_review|approved -return-> returned;  approved -send_reply-> replied -close-> closed
  *   assigned|in_progress|forwarded -forward-> forwarded -accept (there)-> in_progress
  *   received|assigned|in_progress|forwarded -reject-> rejected, -merge-> merged
+ *   assigned|in_progress|forwarded -send_back-> received (back to the dispatchers, no section)
  *
  * Approval is a state (approved): the section head approves, then the reply is sent (by the
  * handler or the head) as a separate action, so both are rows of the history.
@@ -74,6 +75,13 @@ static const struct wf_transition table[WF_ACTION__MAX] = {
     /* no freeze: a merged item's clocks take the target's results when its reply is sent */
     [WF_MERGE] = {WF_MERGE, "merge", OPEN, WF_MERGED, R(HANDLER) | R(SECTION_HEAD) | R(DISPATCHER), 1, WF_IN_TARGET, 1,
                   WF_FX_STOP_ALL},
+    /* 申请退回 (point 12): the section it was assigned or forwarded to returns it to the
+     * dispatchers' triage with a reason, before work on the reply began; it leaves the section
+     * and its handler (actions.c), and a stopped forward clock runs again with its original
+     * due time until a section accepts it */
+    [WF_SEND_BACK] = {WF_SEND_BACK, "send_back", B(ASSIGNED) | B(IN_PROGRESS) | B(FORWARDED),
+                      WF_RECEIVED, R(HANDLER) | R(SECTION_HEAD), 1, WF_IN_NOTE, 0,
+                      WF_FX_RESUME_FORWARD},
 };
 
 int

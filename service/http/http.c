@@ -25,6 +25,7 @@ struct http_server {
 	struct app *app;
 	const struct route *routes; /* lent by the caller of http_start */
 	size_t nroutes;
+	const struct route *errors;  /* the ROUTE_ERRORS row, or NULL */
 	struct MHD_Daemon *mhd;
 };
 
@@ -42,6 +43,7 @@ struct call {
 	size_t received;               /* body bytes seen */
 	int form_error;                /* too many fields or out of memory */
 	int answered;                  /* a response was queued */
+	int handled;                   /* the route's handler ran */
 	int refused;                   /* resp holds an error found while the body came in: the
 	                                  rest is discarded, then resp is sent (MHD refuses to
 	                                  queue a response in the middle of a body) */
@@ -495,6 +497,7 @@ call_dispatch(struct call *call)
 		resp_header(&call->resp, "Retry-After", "1");
 		goto out;
 	}
+	call->handled = 1;
 	call->route->handler(req, &call->resp);
 	if (reading)
 		db_end_read(req->db);
@@ -525,19 +528,73 @@ expects_continue(struct MHD_Connection *conn)
 	return v != NULL && strcasecmp(v, "100-continue") == 0;
 }
 
+/* Sends the answer of call; an error the layer made itself goes through the ROUTE_ERRORS
+ * handler first. */
+static enum MHD_Result
+call_send(struct http_server *srv, struct MHD_Connection *conn, struct call *call)
+{
+	if (!call->handled && call->resp.status >= 400 && srv->errors != NULL) {
+		if (call->req.now == 0)
+			call->req.now = app_now(srv->app);
+		srv->errors->handler(&call->req, &call->resp);
+	}
+	return send_resp(conn, &call->resp);
+}
+
+/* The mark the URI logger leaves for a request whose path holds an encoded NUL (%00): the
+ * decoded path would end there and name another resource (/api/v1/health%00x). */
+static const char nul_in_path_mark;
+#define NUL_IN_PATH ((void *)&nul_in_path_mark)
+
+/* MHD_OPTION_URI_LOG_CALLBACK: sees the request target before it is decoded; its result is
+ * the request's first *con_cls. */
+static void *
+uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	const char *p;
+
+	(void)cls;
+	(void)conn;
+	for (p = uri; p != NULL && *p != '\0' && *p != '?'; p++)
+		if (p[0] == '%' && p[1] == '0' && p[2] == '0')
+			return NUL_IN_PATH;
+	return NULL;
+}
+
+/* Why the request is refused before routing, or NULL: an encoded NUL in the path, or an
+ * HTTP/1.1 request without Host (RFC 9112 section 3.2). */
+static const char *
+malformed(struct MHD_Connection *conn, const char *version, int nul_in_path)
+{
+	if (nul_in_path)
+		return "the path holds an encoded NUL (%00)";
+	if (version != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST) == NULL)
+		return "an HTTP/1.1 request must have a Host header";
+	return NULL;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct http_server *srv = cls;
 	struct call *call = *con_cls;
+	int nul_in_path = call == NUL_IN_PATH;
+	const char *bad;
 
-	(void)version;
+	if (nul_in_path)
+		call = NULL;
 	if (call == NULL) {
 		call = call_new(srv, conn, url, method);
 		if (call == NULL)
 			return MHD_NO;
 		*con_cls = call;
+		bad = malformed(conn, version, nul_in_path);
+		if (bad != NULL) {
+			call->match = 0;
+			resp_error(&call->resp, 400, "bad_request", "%s", bad);
+		}
 		if (call->resp.status == 0)
 			return MHD_YES;
 		/* Refused before the body: a client waiting for "100 Continue" gets the answer
@@ -546,7 +603,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		 * answer: its body is read and discarded first. */
 		if (expects_continue(conn)) {
 			call->answered = 1;
-			return send_resp(conn, &call->resp);
+			return call_send(srv, conn, call);
 		}
 		call->refused = 1;
 		return MHD_YES;
@@ -565,7 +622,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		call_dispatch(call);
 	call->answered = 1;
 	resp_header(&call->resp, "X-Request-Id", "%s", call->id);
-	return send_resp(conn, &call->resp);
+	return call_send(srv, conn, call);
 }
 
 /* The request's one log line: id, method, route pattern (never the path itself: it may name
@@ -593,6 +650,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	(void)cls;
 	(void)conn;
+	if (*con_cls == NUL_IN_PATH) { /* ended before on_request saw it */
+		*con_cls = NULL;
+		return;
+	}
 	if (*con_cls != NULL)
 		log_request(*con_cls, toe);
 	call_free(*con_cls);
@@ -640,6 +701,7 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	                 MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
 	struct http_server *srv;
+	size_t i;
 
 	if (resolve(app->cfg.listen, &ss, &len) != 0) {
 		log_err("listen: '%s' is not host:port", app->cfg.listen);
@@ -651,11 +713,15 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	srv->app = app;
 	srv->routes = routes;
 	srv->nroutes = nroutes;
+	for (i = 0; i < nroutes && srv->errors == NULL; i++)
+		if (routes[i].flags & ROUTE_ERRORS)
+			srv->errors = &routes[i];
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, uri_seen,
+		srv, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)app->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned)app->cfg.max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)app->cfg.http_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,

@@ -98,7 +98,13 @@ void http_stop(struct http_server *s);
 /* --- router (router.c) ------------------------------------------------------------------- */
 
 enum route_flags {
-	ROUTE_FORM = 1 << 0, /* accepts urlencoded / multipart bodies */
+	ROUTE_FORM = 1 << 0,   /* accepts urlencoded / multipart bodies */
+	ROUTE_ERRORS = 1 << 1, /* not a route: its handler is given every answer of 400 and above
+	                        * that the HTTP layer makes itself, before any handler ran (no
+	                        * route, method not allowed, body too large or malformed, no
+	                        * database), with resp holding the JSON error and its headers; it
+	                        * may replace the body (the pages answer HTML for their paths).
+	                        * Never matched by route_match; the first such row counts. */
 };
 
 struct route {

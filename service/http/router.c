@@ -57,6 +57,8 @@ route_allow(const struct route *routes, size_t nroutes, const char *path, char *
 		return;
 	buf[0] = '\0';
 	for (i = 0; i < nroutes; i++) {
+		if (routes[i].flags & ROUTE_ERRORS)
+			continue;
 		for (j = 0; j < i; j++)
 			if (strcmp(routes[j].method, routes[i].method) == 0 &&
 			    match(routes[j].pattern, path, NULL))
@@ -79,6 +81,8 @@ route_match(const struct route *routes, size_t nroutes, const char *method, cons
 	int other = 0;
 
 	for (i = 0; i < nroutes; i++) {
+		if (routes[i].flags & ROUTE_ERRORS)
+			continue;
 		if (strcmp(routes[i].method, method) != 0) {
 			if (!other && match(routes[i].pattern, path, NULL))
 				other = 1;

@@ -18,7 +18,12 @@ static const char *const change_exempt[] = {
     "/api/v1/me",
 };
 
-/* Characters of one-time passwords: no 0/O, 1/l/I. */
+/* Routes a session that must enrol its second factor may still use. */
+static const char *const enroll_exempt[] = {
+    "/api/v1/totp", "/api/v1/totp/enroll", "/api/v1/totp/confirm",
+    "/api/v1/password", "/api/v1/logout", "/api/v1/me",
+};
+
 void
 auth_cookie(struct req *req, struct resp *resp, const char *token)
 {
@@ -45,14 +50,20 @@ changes_state(const char *method)
 }
 
 static int
-change_exempt_path(const char *path)
+path_listed(const char *path, const char *const *list, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(change_exempt) / sizeof(change_exempt[0]); i++)
-		if (strcmp(path, change_exempt[i]) == 0)
+	for (i = 0; i < n; i++)
+		if (strcmp(path, list[i]) == 0)
 			return 1;
 	return 0;
+}
+
+static int
+change_exempt_path(const char *path)
+{
+	return path_listed(path, change_exempt, sizeof(change_exempt) / sizeof(change_exempt[0]));
 }
 
 int
@@ -92,6 +103,14 @@ auth_check(struct req *req, struct resp *resp, unsigned roles)
 	if (s->must_change && !change_exempt_path(req->path)) {
 		resp_error(resp, 403, "password_change_required",
 		           "the password must be changed first (POST /api/v1/password)");
+		goto refused;
+	}
+	if (s->must_enroll &&
+	    !path_listed(req->path, enroll_exempt, sizeof(enroll_exempt) / sizeof(enroll_exempt[0]))) {
+		resp_error(resp, 403, "totp_enrolment_required",
+		           "the role %s needs a second factor: enrol one first (POST "
+		           "/api/v1/totp/enroll, then /api/v1/totp/confirm)",
+		           role_name(s->role));
 		goto refused;
 	}
 	if (!(roles & ROLE_BIT(s->role))) {

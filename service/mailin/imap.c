@@ -1,13 +1,17 @@
 /*
- * imap.c: the IMAP poller of `civicdesk serve` (libcurl): every interval it asks the mailbox
- * for its UIDVALIDITY and the UIDs above the highest one stored, fetches each message, stores
- * it (ingest.c) and only then marks it \Seen. The position (mailbox, UIDVALIDITY, UID) is
- * written with the message, so a restart or a dropped connection neither loses nor doubles
- * one: the next poll starts after the last UID stored.
+ * imap.c: the IMAP poller of `civicdesk serve`. libcurl connects and logs in; the commands go
+ * over that one connection (imapc.c), which stays open between polls. Every interval: SELECT
+ * (the mailbox's UIDVALIDITY), the UIDs to fetch (UID SEARCH), their sizes, then batches of up
+ * to BATCH messages fetched with one UID FETCH … BODY.PEEK[] each, stored (ingest.c) while the
+ * next batch is fetched, and marked \Seen with one UID STORE over the batch's set once its
+ * items are committed.
  *
- * libcurl fetches with BODY[] (the server sets \Seen as it sends): a message that could not be
- * stored gets \Seen taken back, and messages stored but still unseen (a crash between the
- * commit and the STORE) are marked at the next poll. \Seen is never what decides what to fetch.
+ * Exactly once: the position (mailbox, UIDVALIDITY, UID) is written with each message, in the
+ * transaction that stores it. BODY.PEEK leaves \Seen alone, so a message is \Seen only once it
+ * is stored: a message left for later (storage busy) stays unseen and is fetched again; one
+ * stored but not yet marked (a crash, a dropped connection between the commit and the STORE)
+ * is marked at the next poll. \Seen never decides alone what is fetched: every UID above the
+ * stored window is looked at too (a person may have read the mailbox first).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -15,26 +19,26 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
 #include "service/core/core.h"
-#include "mailin.h"
+#include "mailin_int.h"
 
-#define CMD_MAX (1024 * 1024)   /* bytes of a command's answer (SEARCH lists) */
-#define BATCH_SEEN 64           /* UIDs marked \Seen in one STORE */
-#define BATCH 32                /* messages fetched, then stored at once, per round */
-#define STORE_THREADS 8         /* threads storing a batch (their commits share one fsync) */
-#define SEARCH_MAX 100000       /* UIDs taken from one SEARCH */
+#define BATCH 64                      /* messages fetched with one UID FETCH, then stored */
+#define BATCH_BYTES (32L * 1024 * 1024) /* bytes of the messages of one batch at most */
+#define WINDOW (2 * BATCH)            /* stored UIDs above the floor looked at again */
+#define SET_UIDS 2000                 /* UIDs named in one command at most */
+#define SEARCH_MAX 1000000            /* UIDs taken from one poll's searches */
+#define INFLIGHT 2                    /* batches being stored while the next is fetched */
 
 struct mailin_poller {
 	struct app *app;
 	struct mail_config cfg;
 	char *base;      /* imap[s]://user:pass@host:port/ */
-	char *box;       /* the configured URL, with the mailbox */
 	char *mailbox;   /* the mailbox name, decoded ("INBOX") */
 	char *key;       /* the URL without credentials: mail_in.mailbox */
 	long interval;   /* seconds */
-	CURL *curl;      /* one handle: its connection is reused between polls */
+	CURL *curl;      /* the handle of the connection (NULL after a failure, until reopened) */
+	struct imapc *conn; /* the logged-in connection, NULL until (re)opened */
+	struct mail_pin *pin; /* the charset tables, loaded once */
 	char errbuf[CURL_ERROR_SIZE];
 	pthread_t thread;
 	int started;
@@ -43,76 +47,28 @@ struct mailin_poller {
 	int stop;
 };
 
-struct buf {
-	char *data;
-	size_t len, cap, max;
-	int over; /* more than max bytes came */
+/* A list of UIDs. */
+struct uids {
+	int64_t *v;
+	size_t n, cap;
 };
 
-static size_t
-on_data(char *p, size_t size, size_t n, void *cls)
-{
-	struct buf *b = cls;
-	size_t k = size * n, want;
-	char *nd;
-
-	if (b->len + k > b->max) {
-		b->over = 1;
-		k = b->max - b->len;
-	}
-	if (b->len + k + 1 > b->cap) {
-		want = b->cap ? b->cap : 64 * 1024;
-		while (want < b->len + k + 1)
-			want *= 2;
-		nd = realloc(b->data, want);
-		if (nd == NULL)
-			return 0;
-		b->data = nd;
-		b->cap = want;
-	}
-	memcpy(b->data + b->len, p, k);
-	b->len += k;
-	b->data[b->len] = '\0';
-	return b->over ? 0 : size * n;
-}
-
-/* Runs one request (custom: an IMAP command, or NULL for a fetch) on url into b. 0 or -1
- * (logged); a transfer cut by b's cap returns 0 with b->over set. */
 static int
-run(struct mailin_poller *p, const char *url, const char *custom, struct buf *b, size_t max)
+uids_add(struct uids *u, int64_t uid)
 {
-	CURLcode rc;
+	int64_t *nv;
 
-	memset(b, 0, sizeof(*b));
-	b->max = max;
-	curl_easy_setopt(p->curl, CURLOPT_URL, url);
-	curl_easy_setopt(p->curl, CURLOPT_CUSTOMREQUEST, custom);
-	curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, b);
-	p->errbuf[0] = '\0';
-	rc = curl_easy_perform(p->curl);
-	if (rc == CURLE_WRITE_ERROR && b->over)
-		return 0;
-	if (rc != CURLE_OK) {
-		log_warn("imap %s: %s%s%s", p->key, curl_easy_strerror(rc), p->errbuf[0] ? ": " : "",
-		         p->errbuf);
-		return -1;
+	if (u->n == u->cap) {
+		if (u->n >= SEARCH_MAX)
+			return 0;
+		nv = realloc(u->v, (u->cap ? u->cap * 2 : 256) * sizeof(*nv));
+		if (nv == NULL)
+			return -1;
+		u->v = nv;
+		u->cap = u->cap ? u->cap * 2 : 256;
 	}
+	u->v[u->n++] = uid;
 	return 0;
-}
-
-/* The number after word in the answer (e.g. "UIDVALIDITY 1795964073"), or -1. */
-static int64_t
-number_after(const char *s, const char *word)
-{
-	const char *q = s != NULL ? strstr(s, word) : NULL;
-	char *end;
-	long long v;
-
-	if (q == NULL)
-		return -1;
-	v = strtoll(q + strlen(word), &end, 10);
-	return end != q + strlen(word) && v >= 0 ? (int64_t)v : -1;
 }
 
 static int
@@ -123,167 +79,264 @@ cmp_uid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The UIDs of "* SEARCH n n n" lines, ascending: a new array of *n. */
-static int64_t *
-search_uids(const char *s, size_t *n)
+/* "1:5,7,9:12" for the ascending uids[0..n) into a new string. */
+static char *
+uid_set(const int64_t *uids, size_t n)
 {
-	int64_t *v = NULL, *nv;
-	size_t len = 0, cap = 0;
-	const char *q = s;
-	char *end;
+	char *s = malloc(n * 42 + 1);
+	size_t i = 0, j, off = 0;
 
-	*n = 0;
-	while (q != NULL && (q = strstr(q, "* SEARCH")) != NULL) {
-		q += strlen("* SEARCH");
-		while (*q == ' ' && len < SEARCH_MAX) {
-			long long u = strtoll(q + 1, &end, 10);
-
-			if (end == q + 1)
-				break;
-			if (len == cap) {
-				cap = cap ? cap * 2 : 256;
-				nv = realloc(v, cap * sizeof(*v));
-				if (nv == NULL) {
-					free(v);
-					return NULL;
-				}
-				v = nv;
-			}
-			v[len++] = (int64_t)u;
-			q = end;
-		}
+	if (s == NULL)
+		return NULL;
+	s[0] = '\0';
+	while (i < n) {
+		for (j = i; j + 1 < n && uids[j + 1] == uids[j] + 1; j++)
+			;
+		if (j > i)
+			off += (size_t)sprintf(s + off, "%s%lld:%lld", off ? "," : "", (long long)uids[i],
+			                       (long long)uids[j]);
+		else
+			off += (size_t)sprintf(s + off, "%s%lld", off ? "," : "", (long long)uids[i]);
+		i = j + 1;
 	}
-	if (len > 1)
-		qsort(v, len, sizeof(*v), cmp_uid);
-	*n = len;
-	return v;
+	return s;
 }
 
-/* Sets (+) or takes back (-) \Seen of uids on the server. 0 or -1. */
-static int
-mark(struct mailin_poller *p, const int64_t *uids, size_t n, char sign)
+/* The number after word in text (e.g. "UIDVALIDITY 1795964073"), or -1. */
+static int64_t
+number_after(const char *text, const char *word)
 {
-	char cmd[BATCH_SEEN * 21 + 64];
-	struct buf b;
-	size_t i, off;
-	int rc;
+	const char *q = text != NULL ? strstr(text, word) : NULL;
+	char *end;
+	long long v;
 
-	if (n == 0)
+	if (q == NULL)
+		return -1;
+	v = strtoll(q + strlen(word), &end, 10);
+	return end != q + strlen(word) && v >= 0 ? (int64_t)v : -1;
+}
+
+/* The UID of a FETCH response ("… (UID 12 …" or "… UID 12)"), or -1. */
+static int64_t
+fetch_uid(const char *text)
+{
+	const char *q = strstr(text, " FETCH (");
+	int64_t v;
+
+	if (q == NULL)
+		return -1;
+	v = number_after(q, "(UID ");
+	return v >= 0 ? v : number_after(q, " UID ");
+}
+
+/* A new curl handle for the next connection (its options): 0 or -1. */
+static int
+new_handle(struct mailin_poller *p)
+{
+	p->curl = curl_easy_init();
+	if (p->curl == NULL)
+		return -1;
+	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, p->errbuf);
+	curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(p->curl, CURLOPT_PROTOCOLS_STR, "imap,imaps");
+	return 0;
+}
+
+/* Drops the connection (a failed command leaves it in no known state); the next poll opens a
+ * new one. */
+static void
+close_conn(struct mailin_poller *p)
+{
+	imapc_free(p->conn);
+	p->conn = NULL;
+	if (p->curl != NULL)
+		curl_easy_cleanup(p->curl);
+	p->curl = NULL;
+}
+
+/* Opens the connection if there is none. 0 or -1 (logged). */
+static int
+open_conn(struct mailin_poller *p)
+{
+	if (p->conn != NULL)
 		return 0;
-	off = (size_t)snprintf(cmd, sizeof(cmd), "UID STORE ");
-	for (i = 0; i < n && i < BATCH_SEEN; i++)
-		off += (size_t)snprintf(cmd + off, sizeof(cmd) - off, "%s%lld", i ? "," : "",
-		                        (long long)uids[i]);
-	snprintf(cmd + off, sizeof(cmd) - off, " %cFLAGS.SILENT (\\Seen)", sign);
-	rc = run(p, p->box, cmd, &b, CMD_MAX);
-	free(b.data);
-	if (rc == 0 && n > BATCH_SEEN)
-		return mark(p, uids + BATCH_SEEN, n - BATCH_SEEN, sign);
-	return rc;
+	if (p->curl == NULL && new_handle(p) != 0)
+		return -1;
+	if (imapc_open(p->curl, p->base, p->errbuf, p->key, (size_t)MAIL_RAW_MAX, &p->conn) != 0) {
+		close_conn(p);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- what the commands answer ---------------------------------------------------------------- */
+
+static int
+on_select(void *cls, struct imapc_resp *r)
+{
+	int64_t *validity = cls, v = number_after(r->text, "[UIDVALIDITY ");
+
+	if (v >= 0)
+		*validity = v;
+	return 0;
+}
+
+static int
+on_search(void *cls, struct imapc_resp *r)
+{
+	struct uids *u = cls;
+	const char *q = r->text;
+	char *end;
+	long long v;
+
+	if (strncmp(q, "* SEARCH", 8) != 0)
+		return 0;
+	q += 8;
+	while (*q == ' ') {
+		v = strtoll(q + 1, &end, 10);
+		if (end == q + 1 || v <= 0)
+			break;
+		if (uids_add(u, (int64_t)v) != 0)
+			return -1;
+		q = end;
+	}
+	return 0;
 }
 
 /* One fetched message and what storing it did. */
 struct job {
 	int64_t uid;
-	struct buf raw;
+	int64_t size;  /* RFC822.SIZE; -1 until known */
+	char *raw;     /* the message, NULL until fetched */
+	size_t len;
+	int over;      /* larger than MAIL_RAW_MAX: not fetched */
+	int fetched;
 	enum mailin_outcome outcome;
 };
 
-/* A batch stored by several threads at once: their items share the group commit's fsync. */
+struct jobs {
+	struct job *v;
+	size_t n;
+};
+
+static struct job *
+job_of(struct jobs *j, int64_t uid)
+{
+	size_t lo = 0, hi = j->n, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (j->v[mid].uid == uid)
+			return &j->v[mid];
+		if (j->v[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int
+on_size(void *cls, struct imapc_resp *r)
+{
+	struct job *j = job_of(cls, fetch_uid(r->text));
+	int64_t size = number_after(r->text, "RFC822.SIZE ");
+
+	if (j != NULL && size >= 0)
+		j->size = size;
+	return 0;
+}
+
+static int
+on_body(void *cls, struct imapc_resp *r)
+{
+	struct job *j = job_of(cls, fetch_uid(r->text));
+	const char *b = strstr(r->text, "BODY[] {");
+	size_t i;
+
+	if (j == NULL || b == NULL)
+		return 0; /* a FLAGS change, or a message expunged meanwhile (BODY[] NIL) */
+	for (i = 0; i < r->nlit; i++) {
+		if (r->lit[i].at != (size_t)(strchr(b, '}') - r->text) + 1)
+			continue;
+		free(j->raw);
+		j->raw = r->lit[i].data;
+		j->len = r->lit[i].len;
+		j->over = r->lit[i].size > r->lit[i].len;
+		j->fetched = 1;
+		r->lit[i].data = NULL;
+	}
+	return 0;
+}
+
+/* --- storing a batch ------------------------------------------------------------------------ */
+
+/* A batch: stored by its own thread (mailin_store_batch: one transaction for its new items)
+ * while the next one is fetched. */
 struct batch {
 	struct mailin_poller *p;
 	struct mailin_source src;
 	struct job *jobs;
-	size_t n, next;
-	pthread_mutex_t lock;
+	size_t n;
+	pthread_t thread;
+	int running;
 };
 
 static void *
-store_jobs(void *cls)
+store_batch(void *cls)
 {
 	struct batch *b = cls;
-	struct job *j;
-	char line[512];
-	size_t i;
+	struct mailin_msg msgs[BATCH];
+	size_t i, k = 0, idx[BATCH];
 
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		i = b->next++;
-		pthread_mutex_unlock(&b->lock);
-		if (i >= b->n)
-			return NULL;
-		j = &b->jobs[i];
-		{
-			struct mailin_source src = b->src;
+	for (i = 0; i < b->n && k < BATCH; i++) {
+		struct job *j = &b->jobs[i];
 
-			src.uid = j->uid;
-			j->outcome = mailin_store(b->p->app, &b->p->cfg, j->raw.data ? j->raw.data : "",
-			                          j->raw.over ? j->raw.len + 1 : j->raw.len, &src,
-			                          app_now(b->p->app), line, sizeof(line));
+		if (!j->fetched && !j->over) {
+			j->outcome = MAILIN_RETRY; /* not fetched: expunged, or the connection dropped */
+			continue;
 		}
+		memset(&msgs[k], 0, sizeof(msgs[k]));
+		msgs[k].raw = j->raw != NULL ? j->raw : "";
+		msgs[k].len = j->over ? (size_t)MAIL_RAW_MAX + 1 : j->len;
+		msgs[k].src = b->src;
+		msgs[k].src.uid = j->uid;
+		idx[k++] = i;
+	}
+	mailin_store_batch(b->p->app, &b->p->cfg, msgs, k, app_now(b->p->app));
+	for (i = 0; i < k; i++) {
+		struct job *j = &b->jobs[idx[i]];
+
+		j->outcome = msgs[i].outcome;
 		if (j->outcome == MAILIN_RETRY)
-			log_warn("imap %s: UID %lld not stored (%s): tried again at the next poll",
-			         b->p->key, (long long)j->uid, line);
+			log_warn("imap %s: UID %lld not stored: tried again at the next poll",
+			         b->p->key, (long long)j->uid);
+		free(j->raw);
+		j->raw = NULL;
 	}
+	return NULL;
 }
 
-static int
-stopping(struct mailin_poller *p)
+/* Waits for the thread storing b, counts what it did into st, and marks the stored ones \Seen
+ * with one STORE (when the connection is up). Returns the number left for later. */
+static size_t
+finish_batch(struct mailin_poller *p, struct batch *b, struct mailin_poll_stats *st)
 {
-	int stop;
+	int64_t ok[BATCH];
+	size_t i, nok = 0, again = 0;
+	char *set;
 
-	pthread_mutex_lock(&p->lock);
-	stop = p->stop;
-	pthread_mutex_unlock(&p->lock);
-	return stop;
-}
-
-/* Fetches uids[0..n) and stores them with STORE_THREADS threads, then marks the stored ones
- * \Seen and takes \Seen back from those left for later. 0, 1 when one is left for later (the
- * poll stops), -1 when the server could not be reached. */
-static int
-run_batch(struct mailin_poller *p, int64_t validity, const int64_t *uids, size_t n,
-          struct mailin_poll_stats *st)
-{
-	struct job jobs[BATCH];
-	struct batch b;
-	pthread_t th[STORE_THREADS];
-	int64_t ok[BATCH], again[BATCH];
-	size_t i, nth = 0, nok = 0, nagain = 0, fetched = 0;
-	char url[2048];
-	int ret = 0;
-
-	memset(jobs, 0, sizeof(jobs));
-	for (i = 0; i < n; i++) {
-		jobs[i].uid = uids[i];
-		snprintf(url, sizeof(url), "%s;UID=%lld", p->box, (long long)uids[i]);
-		if (run(p, url, NULL, &jobs[i].raw, (size_t)MAIL_RAW_MAX + 1) != 0) {
-			free(jobs[i].raw.data);
-			jobs[i].raw.data = NULL;
-			ret = -1; /* the connection dropped: store what came, the rest next poll */
-			break;
-		}
-		fetched++;
-	}
-	memset(&b, 0, sizeof(b));
-	b.p = p;
-	b.src.mailbox = p->key;
-	b.src.uidvalidity = validity;
-	b.jobs = jobs;
-	b.n = fetched;
-	pthread_mutex_init(&b.lock, NULL);
-	for (i = 0; i + 1 < STORE_THREADS && i + 1 < fetched; i++)
-		if (pthread_create(&th[nth], NULL, store_jobs, &b) == 0)
-			nth++;
-	store_jobs(&b);
-	for (i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&b.lock);
-	for (i = 0; i < fetched; i++) {
-		switch (jobs[i].outcome) {
+	if (b->jobs == NULL)
+		return 0; /* none stored yet */
+	if (b->running)
+		pthread_join(b->thread, NULL);
+	b->running = 0;
+	for (i = 0; i < b->n; i++) {
+		switch (b->jobs[i].outcome) {
 		case MAILIN_RETRY:
-			again[nagain++] = jobs[i].uid;
 			st->retry++;
+			again++;
 			continue;
 		case MAILIN_IGNORED:
 		case MAILIN_INVALID:
@@ -297,109 +350,220 @@ run_batch(struct mailin_poller *p, int64_t validity, const int64_t *uids, size_t
 			st->stored++;
 			break;
 		}
-		ok[nok++] = jobs[i].uid;
+		ok[nok++] = b->jobs[i].uid;
 	}
-	for (i = 0; i < n; i++)
-		free(jobs[i].raw.data);
-	/* BODY[] set \Seen as it was sent: taken back where storing failed, so that the UNSEEN
-	 * search of the next poll finds them; set (again) where the commit is done */
-	if (mark(p, again, nagain, '-') != 0 || mark(p, ok, nok, '+') != 0)
+	b->jobs = NULL;
+	if (nok > 0 && p->conn != NULL) {
+		set = uid_set(ok, nok);
+		if (set == NULL ||
+		    imapc_cmd(p->conn, NULL, NULL, "UID STORE %s +FLAGS.SILENT (\\Seen)", set) < 0)
+			close_conn(p); /* marked at the next poll */
+		free(set);
+	}
+	b->n = 0;
+	return again;
+}
+
+/* --- one poll ---------------------------------------------------------------------------- */
+
+static int
+stopping(struct mailin_poller *p)
+{
+	int stop;
+
+	pthread_mutex_lock(&p->lock);
+	stop = p->stop;
+	pthread_mutex_unlock(&p->lock);
+	return stop;
+}
+
+/* Runs the command "head SET tail" over uids[0..n) in sets of SET_UIDS. 0, 1 (NO), -1. */
+static int
+over_sets(struct mailin_poller *p, imapc_untagged_fn *fn, void *cls, const char *head,
+          const char *tail, const int64_t *uids, size_t n)
+{
+	size_t i, k;
+	char *set;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i += k) {
+		k = n - i < SET_UIDS ? n - i : SET_UIDS;
+		set = uid_set(uids + i, k);
+		if (set == NULL)
+			return -1;
+		rc = imapc_cmd(p->conn, fn, cls, "%s %s %s", head, set, tail);
+		free(set);
+	}
+	return rc;
+}
+
+/* The UIDs to fetch (not stored) into todo, and those stored but not \Seen into mark. */
+static int
+what_to_do(struct mailin_poller *p, int64_t validity, struct uids *todo, struct uids *mark)
+{
+	struct uids above = {0}, unseen = {0};
+	struct db_conn *c;
+	int64_t floor = 0;
+	size_t i;
+	int rc, ret = -1;
+
+	c = db_acquire(p->app->db);
+	if (c == NULL)
 		return -1;
-	if (ret == 0 && nagain > 0)
-		ret = 1;
+	rc = db_mail_imap_last(c, p->key, validity, WINDOW, &floor);
+	db_release(p->app->db, c);
+	if (rc != 0)
+		return -1;
+	if (imapc_cmd(p->conn, on_search, &above, "UID SEARCH UID %lld:*", (long long)floor + 1) != 0 ||
+	    imapc_cmd(p->conn, on_search, &unseen, "UID SEARCH UNSEEN") != 0)
+		goto out;
+	c = db_acquire(p->app->db);
+	if (c == NULL)
+		goto out;
+	for (i = 0; i < unseen.n; i++) {
+		rc = db_mail_imap_seen(c, p->key, validity, unseen.v[i]);
+		if ((rc == 1 && uids_add(mark, unseen.v[i]) != 0) ||
+		    (rc == 0 && unseen.v[i] <= floor && uids_add(todo, unseen.v[i]) != 0))
+			rc = -1;
+		if (rc < 0)
+			break;
+	}
+	for (i = 0; i < above.n && rc >= 0; i++) {
+		if (above.v[i] <= floor)
+			continue; /* "N:*" names the highest UID even below N */
+		rc = db_mail_imap_seen(c, p->key, validity, above.v[i]);
+		if (rc == 0 && uids_add(todo, above.v[i]) != 0)
+			rc = -1;
+	}
+	db_release(p->app->db, c);
+	if (rc < 0)
+		goto out;
+	if (todo->n > 1)
+		qsort(todo->v, todo->n, sizeof(*todo->v), cmp_uid);
+	if (mark->n > 1)
+		qsort(mark->v, mark->n, sizeof(*mark->v), cmp_uid);
+	/* a UID in both searches is fetched once */
+	for (i = 1, rc = 0; i < todo->n; i++)
+		if (todo->v[i] != todo->v[rc])
+			todo->v[++rc] = todo->v[i];
+	todo->n = todo->n > 0 ? (size_t)rc + 1 : 0;
+	ret = 0;
+out:
+	free(above.v);
+	free(unseen.v);
 	return ret;
 }
 
 int
 mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 {
-	struct db_conn *c;
-	struct buf b;
-	char cmd[512];
-	int64_t validity, floor = 0, *uids = NULL, *unseen = NULL, *todo = NULL, *seen = NULL;
-	size_t n = 0, nunseen = 0, ntodo = 0, nseen = 0, i;
-	int ret = -1, rc;
+	struct uids todo = {0}, mark = {0};
+	struct jobs all = {0};
+	struct batch b[INFLIGHT];
+	int64_t validity = -1, bytes;
+	size_t i, k, cur = 0, again = 0;
+	int ret = -1, rc, reused;
 
 	memset(st, 0, sizeof(*st));
-	/* the mailbox's UIDVALIDITY */
-	snprintf(cmd, sizeof(cmd), "STATUS \"%s\" (UIDVALIDITY)", p->mailbox);
-	if (run(p, p->base, cmd, &b, CMD_MAX) != 0) {
-		free(b.data);
+	memset(b, 0, sizeof(b));
+	reused = p->conn != NULL;
+	if (open_conn(p) != 0)
 		goto out;
-	}
-	validity = number_after(b.data, "UIDVALIDITY ");
-	free(b.data);
-	if (validity < 0) {
-		log_warn("imap %s: no UIDVALIDITY in the STATUS answer", p->key);
-		goto out;
-	}
-	/* Batches are stored out of order, so a crash can leave holes only among the last batch:
-	 * below at most BATCH stored UIDs. Every UID above the one with BATCH above it is looked
-	 * at again (a stored one is skipped). */
-	c = db_acquire(p->app->db);
-	if (c == NULL)
-		goto out;
-	rc = db_mail_imap_last(c, p->key, validity, BATCH, &floor);
-	db_release(p->app->db, c);
-	if (rc != 0)
-		goto out;
-	snprintf(cmd, sizeof(cmd), "UID SEARCH UID %lld:*", (long long)floor + 1);
-	if (run(p, p->box, cmd, &b, CMD_MAX) != 0) {
-		free(b.data);
-		goto out;
-	}
-	uids = search_uids(b.data, &n);
-	free(b.data);
-	/* unseen ones: stored (a crash between commit and STORE) are marked; not stored and
-	 * deeper than the window (left for later by an earlier poll) are fetched again */
-	if (run(p, p->box, "UID SEARCH UNSEEN", &b, CMD_MAX) != 0) {
-		free(b.data);
-		goto out;
-	}
-	unseen = search_uids(b.data, &nunseen);
-	free(b.data);
-	todo = calloc(n + nunseen + 1, sizeof(*todo));
-	seen = calloc(nunseen + 1, sizeof(*seen));
-	if (todo == NULL || seen == NULL || (n > 0 && uids == NULL) ||
-	    (nunseen > 0 && unseen == NULL))
-		goto out;
-	c = db_acquire(p->app->db);
-	if (c == NULL)
-		goto out;
-	for (i = 0; i < nunseen; i++) {
-		rc = db_mail_imap_seen(c, p->key, validity, unseen[i]);
-		if (rc == 1)
-			seen[nseen++] = unseen[i];
-		else if (rc == 0 && unseen[i] <= floor)
-			todo[ntodo++] = unseen[i];
-	}
-	for (i = 0; i < n; i++) {
-		if (uids[i] <= floor)
-			continue; /* "N:*" names the highest UID even below N */
-		if (db_mail_imap_seen(c, p->key, validity, uids[i]) == 0)
-			todo[ntodo++] = uids[i];
-	}
-	db_release(p->app->db, c);
-	if (mark(p, seen, nseen, '+') != 0)
-		goto out;
-	if (ntodo > 1)
-		qsort(todo, ntodo, sizeof(*todo), cmp_uid);
-	for (i = 0; i < ntodo && !stopping(p); i += BATCH) {
-		rc = run_batch(p, validity, todo + i, ntodo - i < BATCH ? ntodo - i : BATCH, st);
-		if (rc < 0)
+	rc = imapc_cmd(p->conn, on_select, &validity, "SELECT \"%s\"", p->mailbox);
+	if (rc < 0 && reused) { /* the server closed the idle connection: once more, anew */
+		close_conn(p);
+		if (open_conn(p) != 0)
 			goto out;
-		if (rc > 0)
-			break; /* storage busy: the next poll goes on */
+		rc = imapc_cmd(p->conn, on_select, &validity, "SELECT \"%s\"", p->mailbox);
 	}
-	ret = 0;
+	if (rc != 0 || validity < 0) {
+		if (rc == 0)
+			log_warn("imap %s: no UIDVALIDITY in the SELECT answer", p->key);
+		goto fail;
+	}
+	if (what_to_do(p, validity, &todo, &mark) != 0)
+		goto fail;
+	if (mark.n > 0 && over_sets(p, NULL, NULL, "UID STORE", "+FLAGS.SILENT (\\Seen)", mark.v,
+	                            mark.n) < 0)
+		goto fail;
+	if (todo.n == 0) {
+		ret = 0;
+		goto out;
+	}
+	/* sizes first: a batch holds at most BATCH_BYTES, a message over the limit is not fetched */
+	all.v = calloc(todo.n, sizeof(*all.v));
+	if (all.v == NULL)
+		goto out;
+	all.n = todo.n;
+	for (i = 0; i < todo.n; i++) {
+		all.v[i].uid = todo.v[i];
+		all.v[i].size = -1;
+	}
+	if (over_sets(p, on_size, &all, "UID FETCH", "(UID RFC822.SIZE)", todo.v, todo.n) != 0)
+		goto fail;
+	/* batch i is fetched while i - 1 and i - 2 are stored (parsing, committing); i - 2 is
+	 * marked \Seen once it is committed, before i is handed to its thread */
+	for (i = 0; i < all.n && !stopping(p) && again == 0; i += k) {
+		int64_t want[BATCH];
+		size_t nwant = 0;
+		struct batch *nb = &b[cur];
+
+		bytes = 0;
+		for (k = 0; i + k < all.n && k < BATCH; k++) {
+			struct job *j = &all.v[i + k];
+
+			if (k > 0 && bytes + j->size > BATCH_BYTES)
+				break;
+			if (j->size > MAIL_RAW_MAX)
+				j->over = 1; /* recorded as too large, never fetched */
+			else if (j->size >= 0) {
+				want[nwant++] = j->uid;
+				bytes += j->size;
+			}
+		}
+		if (nwant > 0) {
+			struct jobs batch_jobs = {all.v + i, k};
+			char *set = uid_set(want, nwant);
+
+			rc = set != NULL ? imapc_cmd(p->conn, on_body, &batch_jobs,
+			                             "UID FETCH %s (UID BODY.PEEK[])", set)
+			                 : -1;
+			free(set);
+			if (rc < 0)
+				close_conn(p); /* store what came; the rest at the next poll */
+		}
+		again += finish_batch(p, nb, st); /* the one fetched two rounds ago */
+		memset(nb, 0, sizeof(*nb));
+		nb->p = p;
+		nb->src.mailbox = p->key;
+		nb->src.uidvalidity = validity;
+		nb->jobs = all.v + i;
+		nb->n = k;
+		if (pthread_create(&nb->thread, NULL, store_batch, nb) == 0)
+			nb->running = 1;
+		else
+			store_batch(nb);
+		cur = (cur + 1) % INFLIGHT;
+		if (p->conn == NULL)
+			break;
+	}
+	for (k = 0; k < INFLIGHT; k++) {
+		again += finish_batch(p, &b[cur], st);
+		cur = (cur + 1) % INFLIGHT;
+	}
+	ret = p->conn != NULL ? 0 : -1;
+	goto out;
+fail:
+	close_conn(p);
 out:
 	if (st->stored + st->duplicate + st->ignored + st->retry > 0)
 		log_info("imap %s: %zu stored, %zu already stored, %zu ignored, %zu to retry", p->key,
 		         st->stored, st->duplicate, st->ignored, st->retry);
-	free(uids);
-	free(unseen);
-	free(todo);
-	free(seen);
+	for (i = 0; i < all.n; i++)
+		free(all.v[i].raw);
+	free(all.v);
+	free(todo.v);
+	free(mark.v);
 	return ret;
 }
 
@@ -449,11 +613,6 @@ split_url(struct mailin_poller *p, const char *url, char *err, size_t errsize)
 		snprintf(err, errsize, "imap_url: the mailbox name must not hold \" \\ / ; or line ends");
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
-		goto bad;
-	p->box = strdup(s);
-	curl_free(s);
-	s = NULL;
 	k = curl_url_dup(u);
 	if (k == NULL || curl_url_set(k, CURLUPART_USER, NULL, 0) != CURLUE_OK ||
 	    curl_url_set(k, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK ||
@@ -466,11 +625,8 @@ split_url(struct mailin_poller *p, const char *url, char *err, size_t errsize)
 	    curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
 		goto bad;
 	p->base = strdup(s);
-	if (p->box == NULL || p->key == NULL || p->base == NULL)
+	if (p->key == NULL || p->base == NULL)
 		goto bad;
-	/* the UID is appended to the mailbox URL: no trailing slash before it */
-	if (p->box[strlen(p->box) - 1] == '/')
-		p->box[strlen(p->box) - 1] = '\0';
 	ret = 0;
 	goto out;
 bad:
@@ -489,12 +645,13 @@ mailin_poller_free(struct mailin_poller *p)
 {
 	if (p == NULL)
 		return;
+	imapc_free(p->conn);
+	mail_charsets_unpin(p->pin);
 	if (p->curl != NULL)
 		curl_easy_cleanup(p->curl);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p->base);
-	free(p->box);
 	free(p->mailbox);
 	free(p->key);
 	free(p);
@@ -523,17 +680,11 @@ mailin_poller_new(struct app *app, struct mailin_poller **out, char *err, size_t
 	if (mailin_config(app, &p->cfg, err, errsize) != 0 ||
 	    split_url(p, app->cfg.imap_url, err, errsize) != 0)
 		goto fail;
-	p->curl = curl_easy_init();
-	if (p->curl == NULL) {
+	p->pin = mail_charsets_pin();
+	if (new_handle(p) != 0) {
 		snprintf(err, errsize, "libcurl: no handle");
 		goto fail;
 	}
-	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, p->errbuf);
-	curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(p->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(p->curl, CURLOPT_LOW_SPEED_TIME, 30L);
-	curl_easy_setopt(p->curl, CURLOPT_PROTOCOLS_STR, "imap,imaps");
 	*out = p;
 	return 0;
 fail:

@@ -5,6 +5,7 @@
  * in the subject) added to their item; anything else a new item of channel email. The raw
  * message, its Message-ID and IMAP position are written in the transaction that stores the item.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,70 @@ note_row(struct app *app, const struct raw_ctx *x, int64_t item_id, const char *
 out:
 	db_release(app->db, c);
 	return rc;
+}
+
+/* What a bounce's transaction records: its mail_in row, the notice named in its reason. */
+struct bounce_ctx {
+	const struct raw_ctx *x;
+	char reason[300];
+	int polled;
+};
+
+static int
+bounce_row(void *cls, struct db_conn *c, int64_t outbox_id)
+{
+	struct bounce_ctx *b = cls;
+	struct db_mail_in r;
+
+	if (outbox_id != 0)
+		snprintf(b->reason, sizeof(b->reason), "%s: outbox %lld", b->x->m->ignored,
+		         (long long)outbox_id);
+	else
+		snprintf(b->reason, sizeof(b->reason), "%s", b->x->m->ignored);
+	mail_row(b->x, 0, &r);
+	r.reason = b->reason;
+	return db_mail_in_add(c, &r) >= 0 || !b->polled ? 0 : -1;
+}
+
+/* A bounce: the outbox row it returns is marked failed (through core), the bounce recorded and
+ * ignored. MAILIN_IGNORED, or MAILIN_RETRY when it could not be recorded. */
+static enum mailin_outcome
+bounce(struct app *app, const struct mail_msg *m, struct raw_ctx *x, int64_t now, char *line,
+       size_t linesize)
+{
+	struct core_bounce in;
+	struct bounce_ctx b;
+	struct core_error err;
+	int64_t outbox = 0;
+
+	memset(&b, 0, sizeof(b));
+	b.x = x;
+	b.polled = x->src != NULL;
+	x->outcome = "ignored";
+	if (m->bounce_delayed) { /* delivery is still being tried: nothing failed */
+		if (note_row(app, x, 0, m->ignored) < 0 && x->src != NULL) {
+			snprintf(line, linesize, "the database is unavailable");
+			return MAILIN_RETRY;
+		}
+		snprintf(line, linesize, "ignored: %s: delayed, not failed", m->ignored);
+		return MAILIN_IGNORED;
+	}
+	memset(&in, 0, sizeof(in));
+	in.ids = (const char *const *)m->bounce_ids;
+	in.nids = m->nbounce_ids;
+	in.reason = m->bounce_reason;
+	in.also = bounce_row;
+	in.also_cls = &b;
+	if (core_bounce(app, &in, now, &outbox, &err) != 0) {
+		snprintf(line, linesize, "%s", err.message);
+		return MAILIN_RETRY;
+	}
+	if (outbox != 0)
+		snprintf(line, linesize, "ignored: %s: outbox %lld marked failed", m->ignored,
+		         (long long)outbox);
+	else
+		snprintf(line, linesize, "ignored: %s", m->ignored);
+	return MAILIN_IGNORED;
 }
 
 /* The item id of tracking (for the duplicate row), 0 when unknown. */
@@ -217,6 +282,27 @@ add_to_item(struct app *app, struct db_conn *c, const struct mail_msg *m, struct
 	return rc;
 }
 
+/* The new item m makes, its raw message kept by x in the storing transaction. */
+static void
+new_intake(struct app *app, const struct mail_msg *m, struct raw_ctx *x, int64_t now,
+           struct intake *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->kind = m->kind;
+	in->subject = m->subject;
+	in->body = m->body;
+	in->name = m->from_name;
+	in->email = m->from_addr != NULL && email_valid(m->from_addr) ? m->from_addr : NULL;
+	in->publish = 0; /* consent to publish is not given by mail */
+	in->channel = CHANNEL_EMAIL;
+	in->received = now;
+	in->ack_interval = app->cfg.mail_ack_interval;
+	to_attachments(m, in->att, &in->natt);
+	x->outcome = "created";
+	in->also = keep_raw;
+	in->also_cls = x;
+}
+
 enum mailin_outcome
 mailin_store(struct app *app, const struct mail_config *cfg, const char *raw, size_t len,
              const struct mailin_source *src, int64_t now, char *line, size_t linesize)
@@ -250,6 +336,10 @@ mailin_store(struct app *app, const struct mail_config *cfg, const char *raw, si
 		return MAILIN_INVALID;
 	}
 	x.m = &m;
+	if (m.bounce) {
+		ret = bounce(app, &m, &x, now, line, linesize);
+		goto out;
+	}
 	if (m.ignored != NULL) {
 		x.outcome = "ignored";
 		if (note_row(app, &x, 0, m.ignored) < 0 && src != NULL)
@@ -284,19 +374,7 @@ mailin_store(struct app *app, const struct mail_config *cfg, const char *raw, si
 		goto out;
 	}
 
-	memset(&in, 0, sizeof(in));
-	in.kind = m.kind;
-	in.subject = m.subject;
-	in.body = m.body;
-	in.name = m.from_name;
-	in.email = m.from_addr != NULL && email_valid(m.from_addr) ? m.from_addr : NULL;
-	in.publish = 0; /* consent to publish is not given by mail */
-	in.channel = CHANNEL_EMAIL;
-	in.received = now;
-	to_attachments(&m, in.att, &in.natt);
-	x.outcome = "created";
-	in.also = keep_raw;
-	in.also_cls = &x;
+	new_intake(app, &m, &x, now, &in);
 	if (core_submit(app, &in, now, &item, code, &err) != 0) {
 		snprintf(line, linesize, "%s", x.conflict ? "stored meanwhile; try again" : err.message);
 		ret = err.code == CORE_INVALID || err.code == CORE_TOO_LARGE ? MAILIN_INVALID
@@ -312,4 +390,228 @@ out:
 		db_release(app->db, c);
 	mail_msg_free(&m);
 	return ret;
+}
+
+/* --- a batch (the IMAP poller): parsed by PARSE_THREADS, new items in one transaction ---------- */
+
+#define PARSE_THREADS 2 /* the machine's cores are shared with the writer and the fetch */
+
+/* One message of a batch while it is stored. */
+struct slot {
+	struct mailin_msg *in;
+	struct mail_msg m;
+	enum mail_err perr;
+	char why[256];
+	struct raw_ctx x;
+	struct intake intake;
+	const char *note;   /* a row without the raw message to write: its reason (or "") */
+	int64_t note_item;  /* its item (duplicates) */
+	int is_new;         /* to be submitted */
+	int later;          /* stored alone after the batch (a Message-ID twice in the batch) */
+};
+
+struct parse_work {
+	const struct mail_config *cfg;
+	struct slot *v;
+	size_t n, next;
+	pthread_mutex_t lock;
+};
+
+static void *
+parse_slots(void *cls)
+{
+	struct parse_work *w = cls;
+	struct slot *s;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		i = w->next++;
+		pthread_mutex_unlock(&w->lock);
+		if (i >= w->n)
+			return NULL;
+		s = &w->v[i];
+		s->perr = mail_parse(w->cfg, s->in->raw, s->in->len, &s->m, s->why, sizeof(s->why));
+	}
+}
+
+/* The note rows of the batch in one transaction. 0 or -1 (then none is written). */
+static int
+write_notes(struct app *app, struct slot *v, size_t n)
+{
+	struct db_conn *c;
+	struct db_mail_in r;
+	size_t i, k = 0;
+	int ret = -1;
+
+	for (i = 0; i < n; i++)
+		k += v[i].note != NULL;
+	if (k == 0)
+		return 0;
+	c = db_acquire(app->db);
+	if (c == NULL)
+		return -1;
+	if (db_begin(c) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (v[i].note == NULL)
+			continue;
+		mail_row(&v[i].x, v[i].note_item, &r);
+		r.reason = v[i].note[0] != '\0' ? v[i].note : NULL;
+		if (db_mail_in_add(c, &r) < 0) {
+			db_rollback(c);
+			goto out;
+		}
+	}
+	ret = db_commit(c) == 0 ? 0 : -1;
+	if (ret != 0)
+		db_rollback(c);
+out:
+	db_release(app->db, c);
+	return ret;
+}
+
+/* Decides what slot s is, on c: a note (ignored, invalid, duplicate), a bounce or a reply
+ * (stored now, alone), a new item (is_new), or later. */
+static void
+classify(struct app *app, struct db_conn *c, struct slot *v, size_t i, int64_t now)
+{
+	struct slot *s = &v[i];
+	char *dup = NULL, line[512];
+	size_t j;
+	int rc;
+
+	s->x.raw = s->in->raw;
+	s->x.len = s->in->len;
+	s->x.src = &s->in->src;
+	s->x.now = now;
+	s->in->outcome = MAILIN_RETRY;
+	if (s->perr != MAIL_OK) {
+		if (s->perr == MAIL_INVALID) {
+			s->x.outcome = "ignored";
+			s->note = s->why;
+			s->in->outcome = MAILIN_INVALID;
+		}
+		return;
+	}
+	s->x.m = &s->m;
+	if (s->m.bounce) {
+		s->in->outcome = bounce(app, &s->m, &s->x, now, line, sizeof(line));
+		return;
+	}
+	if (s->m.ignored != NULL) {
+		s->x.outcome = "ignored";
+		s->note = s->m.ignored;
+		s->in->outcome = MAILIN_IGNORED;
+		return;
+	}
+	if (s->m.message_id != NULL) {
+		for (j = 0; j < i; j++)
+			if (v[j].perr == MAIL_OK && v[j].m.message_id != NULL &&
+			    strcmp(v[j].m.message_id, s->m.message_id) == 0) {
+				s->later = 1;
+				return;
+			}
+		rc = db_mail_item_by_message_id(c, s->m.message_id, &dup);
+		if (rc < 0)
+			return;
+		if (rc == 1) {
+			s->x.outcome = "duplicate";
+			s->note = "";
+			s->note_item = item_id(c, dup);
+			s->in->outcome = MAILIN_DUPLICATE;
+			free(dup);
+			return;
+		}
+	}
+	rc = add_to_item(app, c, &s->m, &s->x, now, line, sizeof(line));
+	if (rc != 0) {
+		s->in->outcome = rc > 0 ? MAILIN_ADDED : MAILIN_RETRY;
+		return;
+	}
+	new_intake(app, &s->m, &s->x, now, &s->intake);
+	s->is_new = 1;
+}
+
+void
+mailin_store_batch(struct app *app, const struct mail_config *cfg, struct mailin_msg *msgs,
+                   size_t n, int64_t now)
+{
+	struct slot *v = calloc(n > 0 ? n : 1, sizeof(*v));
+	const struct intake **ins = calloc(n > 0 ? n : 1, sizeof(*ins));
+	struct db_item *items = calloc(n > 0 ? n : 1, sizeof(*items));
+	char(*codes)[QUERY_CODE_LEN + 1] = calloc(n > 0 ? n : 1, sizeof(*codes));
+	struct core_error *errs = calloc(n > 0 ? n : 1, sizeof(*errs));
+	size_t *which = calloc(n > 0 ? n : 1, sizeof(*which));
+	struct parse_work w;
+	pthread_t th[PARSE_THREADS];
+	struct db_conn *c;
+	size_t i, k = 0, nth = 0;
+	char line[512];
+
+	for (i = 0; i < n; i++)
+		msgs[i].outcome = MAILIN_RETRY;
+	if (v == NULL || ins == NULL || items == NULL || codes == NULL || errs == NULL ||
+	    which == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		v[i].in = &msgs[i];
+	memset(&w, 0, sizeof(w));
+	w.cfg = cfg;
+	w.v = v;
+	w.n = n;
+	pthread_mutex_init(&w.lock, NULL);
+	for (i = 0; i + 1 < PARSE_THREADS && i + 1 < n; i++)
+		if (pthread_create(&th[nth], NULL, parse_slots, &w) == 0)
+			nth++;
+	parse_slots(&w);
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&w.lock);
+
+	c = db_acquire(app->db);
+	if (c == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		classify(app, c, v, i, now);
+	db_release(app->db, c);
+
+	for (i = 0; i < n; i++)
+		if (v[i].is_new) {
+			which[k] = i;
+			ins[k++] = &v[i].intake;
+		}
+	if (k > 0 && core_submit_many(app, ins, k, now, items, codes, errs) == 0) {
+		for (i = 0; i < k; i++) {
+			struct slot *s = &v[which[i]];
+
+			if (errs[i].code == CORE_OK) {
+				db_item_free(&items[i]);
+				s->in->outcome = MAILIN_CREATED;
+			} else if (errs[i].code == CORE_INVALID || errs[i].code == CORE_TOO_LARGE) {
+				s->x.outcome = "ignored";
+				s->note = errs[i].message;
+				s->in->outcome = MAILIN_INVALID;
+			}
+		}
+	}
+	if (write_notes(app, v, n) != 0)
+		for (i = 0; i < n; i++)
+			if (v[i].note != NULL)
+				v[i].in->outcome = MAILIN_RETRY;
+	/* a Message-ID twice in the batch: the later ones now that the first is committed */
+	for (i = 0; i < n; i++)
+		if (v[i].later)
+			msgs[i].outcome = mailin_store(app, cfg, msgs[i].raw, msgs[i].len, &msgs[i].src,
+			                               now, line, sizeof(line));
+out:
+	for (i = 0; v != NULL && i < n; i++)
+		if (v[i].perr == MAIL_OK)
+			mail_msg_free(&v[i].m);
+	free(which);
+	free(errs);
+	free(codes);
+	free(items);
+	free(ins);
+	free(v);
 }

@@ -24,6 +24,7 @@
 #define MAIL_DEPTH_MAX 16                /* nesting of multiparts looked into */
 #define MAIL_TRACKING_LEN 17             /* XJ-YYYYMMDD-NNNNN */
 #define MAIL_KIND_LEN 16                 /* bytes of a kind name and its NUL */
+#define MAIL_BOUNCE_IDS 8                /* Message-IDs a bounce is matched by at most */
 
 /* The limits of web attachments and fields, applied to mail alike. */
 struct mail_limits {
@@ -83,6 +84,14 @@ struct mail_msg {
 	struct mail_attachment att[MAIL_ATT_MAX];
 	size_t natt;
 	size_t dropped;        /* attachments over the limits, not kept (noted in the body) */
+	/* a bounce (ignored starts "bounce"): what it says about the message it returns */
+	int bounce;
+	char *bounce_ids[MAIL_BOUNCE_IDS]; /* Message-IDs it names: the returned message's first,
+	                                    * then ids quoted in its text, then its references */
+	size_t nbounce_ids;
+	char *bounce_reason;   /* the failed recipient's Status and Diagnostic-Code, else the
+	                        * subject and first line of its text; never NULL in a bounce */
+	int bounce_delayed;    /* 1: a report of delayed recipients only: no failure */
 };
 
 enum mail_err {
@@ -133,6 +142,21 @@ enum mailin_outcome mailin_store(struct app *app, const struct mail_config *cfg,
                                  size_t len, const struct mailin_source *src, int64_t now,
                                  char *line, size_t linesize);
 
+/* One message of a batch. */
+struct mailin_msg {
+	const char *raw;            /* lent */
+	size_t len;
+	struct mailin_source src;   /* its IMAP position */
+	enum mailin_outcome outcome; /* out: as mailin_store's */
+};
+
+/* mailin_store of msgs[0..n) at now: parsed by two threads, the new items stored together in
+ * one transaction of the group commit (one fsync), the ignored and duplicate ones recorded in
+ * one more; replies and bounces each in their own. Each msgs[i].outcome says what was done;
+ * only CREATED, ADDED, DUPLICATE, IGNORED and INVALID are durably recorded. */
+void mailin_store_batch(struct app *app, const struct mail_config *cfg, struct mailin_msg *msgs,
+                        size_t n, int64_t now);
+
 /* --- the IMAP poller of serve (imap.c) ----------------------------------------------------- */
 
 struct mailin_poller;
@@ -157,6 +181,13 @@ int mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st);
 /* Stops the thread (the message being stored finishes) and frees p; NULL is fine. */
 void mailin_poller_stop(struct mailin_poller *p);
 void mailin_poller_free(struct mailin_poller *p);
+
+/* The charset tables of Chinese mail (GB18030, Big5) kept loaded while a long-lived caller (the
+ * poller) parses many messages: a new pin (NULL when out of memory), freed by
+ * mail_charsets_unpin (NULL is fine). */
+struct mail_pin;
+struct mail_pin *mail_charsets_pin(void);
+void mail_charsets_unpin(struct mail_pin *p);
 
 /* Text helpers, public for the tests. Each returns a new string (free()) or NULL when out of
  * memory. */

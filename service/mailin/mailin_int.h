@@ -2,6 +2,7 @@
 #ifndef MAILIN_INT_H
 #define MAILIN_INT_H
 
+#include <curl/curl.h>
 #include <gmime/gmime.h>
 
 #include "mailin.h"
@@ -24,7 +25,52 @@ char *mail_clean(char *s, int multiline);
 int mail_cut(char *s, size_t max);
 
 /* noise.c */
-/* The reason why msg is automatic mail that makes no item, or NULL. */
-const char *mail_noise(GMimeMessage *msg, const char *from_addr, const char *subject);
+/* The reason why msg is automatic mail that makes no item, or NULL; *bounce is set to 1 when
+ * it is a bounce (the reason starts "bounce"), else 0. */
+const char *mail_noise(GMimeMessage *msg, const char *from_addr, const char *subject,
+                       int *bounce);
+
+/* bounce.c */
+/* Fills the bounce fields of m (bounce_ids, bounce_reason, bounce_delayed) from the bounce msg;
+ * m's subject and refs are set already. 0, or -1 when out of memory. */
+int mail_bounce(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m);
+
+/* imapc.c: IMAP commands over a connection libcurl opened and logged in */
+struct imapc;
+
+#define IMAPC_LITS 8 /* literals one response may hold */
+
+struct imapc_lit {
+	size_t at;   /* offset in the response's text just after its "{N}" */
+	size_t size; /* N: bytes the server sent */
+	char *data;  /* the first len of them (NUL-terminated); a handler may take it (NULL) */
+	size_t len;
+};
+
+/* One untagged response: its text (lines joined, literals left out, the "{N}" kept) and the
+ * literals it holds. */
+struct imapc_resp {
+	char *text;
+	size_t len, cap;
+	struct imapc_lit lit[IMAPC_LITS];
+	size_t nlit;
+};
+
+/* Called for each untagged response ("* …") of a command: 0, or -1 to stop (the connection is
+ * then unusable). */
+typedef int imapc_untagged_fn(void *cls, struct imapc_resp *r);
+
+/* Connects curl to url (imap[s]://user:pass@host:port/) and logs in, for commands. errbuf is
+ * curl's error buffer, key names the mailbox in the log (both lent for the connection's life);
+ * literals are kept up to lit_max bytes. 0 and *out (imapc_free; curl stays the caller's), or
+ * -1 (logged). */
+int imapc_open(CURL *curl, const char *url, char *errbuf, const char *key, size_t lit_max,
+               struct imapc **out);
+void imapc_free(struct imapc *c);
+/* Sends the command fmt (a tag is put before it, CRLF after) and reads its responses, each
+ * untagged one handed to fn (may be NULL), up to the tagged one: 0 for OK, 1 for NO or BAD
+ * (logged), -1 when the connection failed or fn stopped (close it). */
+int imapc_cmd(struct imapc *c, imapc_untagged_fn *fn, void *cls, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -69,22 +69,40 @@ list_id(const struct noise_ctx *x)
 	return has(x, "List-Id");
 }
 
-/* A multipart/report of delivery status (RFC 3464) or a read receipt (RFC 8098). */
-static int
-report(const struct noise_ctx *x)
+/* The report type of a multipart/report top part, "" when it names none, NULL when the message
+ * is no report. */
+static const char *
+report_type(const struct noise_ctx *x)
 {
 	GMimeObject *top = g_mime_message_get_mime_part(x->msg);
 	GMimeContentType *ct;
 	const char *rt;
 
 	if (top == NULL)
-		return 0;
+		return NULL;
 	ct = g_mime_object_get_content_type(top);
 	if (ct == NULL || !g_mime_content_type_is_type(ct, "multipart", "report"))
-		return 0;
+		return NULL;
 	rt = g_mime_content_type_get_parameter(ct, "report-type");
-	return rt == NULL || g_ascii_strcasecmp(rt, "delivery-status") == 0 ||
-	       g_ascii_strcasecmp(rt, "disposition-notification") == 0;
+	return rt != NULL ? rt : "";
+}
+
+/* A delivery status report (RFC 3464); a report of no type is taken as one. */
+static int
+dsn_report(const struct noise_ctx *x)
+{
+	const char *rt = report_type(x);
+
+	return rt != NULL && (rt[0] == '\0' || g_ascii_strcasecmp(rt, "delivery-status") == 0);
+}
+
+/* A read receipt (RFC 8098). */
+static int
+mdn_report(const struct noise_ctx *x)
+{
+	const char *rt = report_type(x);
+
+	return rt != NULL && g_ascii_strcasecmp(rt, "disposition-notification") == 0;
 }
 
 static int
@@ -153,28 +171,33 @@ null_sender(const struct noise_ctx *x)
 static const struct {
 	int (*holds)(const struct noise_ctx *x);
 	const char *reason;
+	int bounce; /* 1: a bounce, matched to the notice it returns */
 } rules[] = {
-	{ report, "delivery status report" },
-	{ aliyun_bounce, "aliyun bounce" },
-	{ qq_auto_reply, "qq auto-reply" },
-	{ apple_auto_reply, "apple auto-reply" },
-	{ other_auto_reply, "auto-reply" },
-	{ auto_submitted, "auto-submitted" },
-	{ precedence, "bulk precedence" },
-	{ list_id, "list mail" },
-	{ auto_reply_subject, "auto-reply subject" },
-	{ daemon_bounce, "bounce" },
-	{ null_sender, "null sender" },
+	{ dsn_report, "bounce (delivery status report)", 1 },
+	{ mdn_report, "read receipt", 0 },
+	{ aliyun_bounce, "bounce (aliyun)", 1 },
+	{ qq_auto_reply, "qq auto-reply", 0 },
+	{ apple_auto_reply, "apple auto-reply", 0 },
+	{ other_auto_reply, "auto-reply", 0 },
+	{ auto_submitted, "auto-submitted", 0 },
+	{ precedence, "bulk precedence", 0 },
+	{ list_id, "list mail", 0 },
+	{ auto_reply_subject, "auto-reply subject", 0 },
+	{ daemon_bounce, "bounce (postmaster)", 1 },
+	{ null_sender, "null sender", 0 },
 };
 
 const char *
-mail_noise(GMimeMessage *msg, const char *from_addr, const char *subject)
+mail_noise(GMimeMessage *msg, const char *from_addr, const char *subject, int *bounce)
 {
 	struct noise_ctx x = { msg, from_addr, subject };
 	size_t i;
 
+	*bounce = 0;
 	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		if (rules[i].holds(&x))
+		if (rules[i].holds(&x)) {
+			*bounce = rules[i].bounce;
 			return rules[i].reason;
+		}
 	return NULL;
 }

@@ -705,7 +705,9 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	if (references(opts, msg, &m) != 0)
 		goto out;
 	find_tracking(m.subject, m.tracking);
-	m.ignored = mail_noise(msg, m.from_addr, m.subject);
+	m.ignored = mail_noise(msg, m.from_addr, m.subject, &m.bounce);
+	if (m.bounce && mail_bounce(opts, msg, &m) != 0)
+		goto out;
 
 	w.cfg = cfg;
 	w.opts = opts;
@@ -788,6 +790,9 @@ mail_msg_free(struct mail_msg *m)
 	g_free(m->message_id);
 	for (i = 0; i < m->nrefs; i++)
 		free(m->refs[i]);
+	for (i = 0; i < m->nbounce_ids; i++)
+		free(m->bounce_ids[i]);
+	g_free(m->bounce_reason);
 	for (i = 0; i < m->natt; i++) {
 		free(m->att[i].filename);
 		free(m->att[i].content_type);

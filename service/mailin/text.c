@@ -5,6 +5,7 @@
  * iconv's; this file only chooses names and cleans the result.
  */
 #include <ctype.h>
+#include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -164,6 +165,41 @@ mail_decode_header(GMimeParserOptions *opts, const char *value)
 	return g_string_free(out, FALSE);
 }
 
+/* The tables of Chinese mail (those the label map names, and the labels GMime decodes headers
+ * with itself), kept loaded by a pin (iconv loads a table's module at the
+ * first open and may unload it at the last close: once per message otherwise). */
+static const char *const pinned[] = { "GB18030", "GBK", "GB2312", "BIG5", "BIG5-HKSCS" };
+
+struct mail_pin {
+	iconv_t cd[sizeof(pinned) / sizeof(pinned[0])];
+};
+
+struct mail_pin *
+mail_charsets_pin(void)
+{
+	struct mail_pin *p = malloc(sizeof(*p));
+	size_t i;
+
+	if (p == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++)
+		p->cd[i] = iconv_open("UTF-8", pinned[i]);
+	return p;
+}
+
+void
+mail_charsets_unpin(struct mail_pin *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++)
+		if (p->cd[i] != (iconv_t)-1)
+			iconv_close(p->cd[i]);
+	free(p);
+}
+
 /* Converts through GMime's charset filter; NULL if iconv does not know the charset. */
 static char *
 convert(const char *charset, const char *buf, size_t len)
@@ -235,8 +271,12 @@ mail_clean(char *s, int multiline)
 
 	if (s == NULL)
 		return NULL;
-	v = g_utf8_make_valid(s, -1);
-	g_free(s);
+	if (g_utf8_validate(s, -1, NULL)) {
+		v = s; /* the usual case: no copy */
+	} else {
+		v = g_utf8_make_valid(s, -1);
+		g_free(s);
+	}
 	for (r = v, w = v; *r != '\0'; r++) {
 		unsigned char c = (unsigned char)*r;
 
@@ -280,6 +320,8 @@ mail_cut(char *s, size_t max)
 	size_t n = 0;
 	char *p = s;
 
+	if (strlen(s) <= max)
+		return 0; /* a code point takes a byte at least */
 	while (*p != '\0') {
 		if (n == max) {
 			*p = '\0';

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pages_int.h"
 
@@ -288,81 +289,286 @@ pg_track_get(struct req *req, struct resp *resp)
 	track_form(&pg, 200, t != NULL && strlen(t) <= 40 ? t : NULL);
 }
 
-/* The item as its citizen sees it. */
+/* The label of a history row for the citizen: the action's, and for a rating the rating's. */
+static json_t *
+timeline_row(struct page *pg, const struct db_history *h)
+{
+	char at[17], iso[40];
+	const char *note = h->note;
+
+	page_datetime(h->at, at);
+	sla_format_local(h->at, iso, sizeof(iso));
+	if (strcmp(h->action, "rate") == 0 && note != NULL)
+		note = page_msg2(pg, "rating.", note);
+	return json_pack("{s:s, s:s, s:s, s:s?}", "at", at, "at_iso", iso, "label",
+	                 page_msg2(pg, "action.", h->action), "note", note);
+}
+
+/* The value choices of the rating form, `current` checked. */
+static json_t *
+rating_choices(struct page *pg, const char *current)
+{
+	static const char *const values[] = { "satisfied", "basically_satisfied", "unsatisfied" };
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "value", values[i], "label",
+		                                   page_msg2(pg, "rating.", values[i]), "checked",
+		                                   current != NULL && strcmp(current, values[i]) == 0));
+	return a;
+}
+
+/* What the citizen may do now, into o: can_supplement (the item waits for them), can_withdraw
+ * (it is open), can_withdraw_consent (publication allowed), can_rate (a sent reply not rated
+ * yet, within rating_days) or rating_done {label, comment}. core decides in the end: these only
+ * choose the forms shown. */
+static void
+citizen_forms(struct page *pg, const struct db_item *item, json_t *o)
+{
+	struct db_rating r;
+	int state = (int)item->state, rounds = 0, rc;
+	int open = state >= 0 && state != WF_REPLIED && state != WF_CLOSED && state != WF_REJECTED &&
+	           state != WF_MERGED;
+	int replied = (state == WF_REPLIED || state == WF_CLOSED) && item->replied_at != 0;
+
+	json_object_set_new(o, "can_supplement", json_boolean(state == WF_WAITING_CITIZEN));
+	json_object_set_new(o, "can_withdraw", json_boolean(open));
+	json_object_set_new(o, "can_withdraw_consent", json_boolean(item->publish));
+	if (!replied)
+		return;
+	memset(&r, 0, sizeof(r));
+	rc = db_rating_last(pg->req->db, item->id, &r);
+	if (rc < 0 || db_rating_rounds(pg->req->db, item->id, &rounds) != 0) {
+		if (rc == 1)
+			db_rating_free(&r);
+		return;
+	}
+	if (rc == 1 && r.round == rounds) {
+		json_object_set_new(o, "rating_done",
+		                    json_pack("{s:s, s:s?}", "label", page_msg2(pg, "rating.", r.value),
+		                              "comment", r.comment));
+	} else if (pg->req->now <= item->replied_at + (int64_t)pg->req->app->cfg.rating_days * 86400) {
+		json_object_set_new(o, "can_rate", json_true());
+		json_object_set_new(o, "ratings",
+		                    rating_choices(pg, page_field(pg, "value")));
+	}
+	if (rc == 1)
+		db_rating_free(&r);
+}
+
+/* The item as its citizen sees it, with the forms of what they may do. */
 static json_t *
 citizen_view(struct page *pg, struct db_item *item)
 {
-	json_t *list = page_clocks(pg, item), *tl, *o;
+	json_t *list = page_clocks(pg, item), *tl, *o, *question;
 	struct db_history *h = NULL;
 	size_t nh = 0, i;
-	char received[17];
+	char received[17], iso[40];
 
 	tl = json_array();
+	question = NULL;
 	if (db_history_list(pg->req->db, item->id, 1, &h, &nh) == 0) {
 		for (i = 0; i < nh; i++) {
-			char at[17], iso[40];
-
-			page_datetime(h[i].at, at);
-			sla_format_local(h[i].at, iso, sizeof(iso));
-			json_array_append_new(tl, json_pack("{s:s, s:s, s:s, s:s?}", "at", at, "at_iso",
-			                                    iso, "label",
-			                                    page_msg2(pg, "action.", h[i].action),
-			                                    "note", h[i].note));
+			json_array_append_new(tl, timeline_row(pg, &h[i]));
+			if (strcmp(h[i].action, "ask_citizen") == 0 && h[i].note != NULL) {
+				json_decref(question);
+				question = json_string(h[i].note);
+			}
 		}
 		db_history_free(h, nh);
 	}
 	page_datetime(item->received, received);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "tracking", item->tracking,
+	sla_format_local(item->received, iso, sizeof(iso));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "tracking", item->tracking,
 	              "state", wf_state_name(item->state), "state_label",
 	              page_msg2(pg, "state.", wf_state_name(item->state)), "state_text",
 	              page_msg2(pg, "statetext.", wf_state_name(item->state)), "kind_label",
-	              page_msg2(pg, "kind.", kind_name(item->kind)), "received", received, "received_iso",
-	              json_string(""), "clocks", list, "timeline", tl);
-	if (o != NULL) {
-		char iso[40];
-
-		sla_format_local(item->received, iso, sizeof(iso));
-		json_object_set_new(o, "received_iso", json_string(iso));
-		if (item->replied_at != 0 && item->reply != NULL)
-			json_object_set_new(o, "reply", json_string(item->reply));
+	              page_msg2(pg, "kind.", kind_name(item->kind)), "received", received,
+	              "received_iso", iso, "clocks", list, "timeline", tl);
+	if (o == NULL) {
+		json_decref(question);
+		return NULL;
 	}
+	if (item->replied_at != 0 && item->reply != NULL)
+		json_object_set_new(o, "reply", json_string(item->reply));
+	citizen_forms(pg, item, o);
+	/* what was asked, above the form that answers it */
+	if (question != NULL && item->state == WF_WAITING_CITIZEN)
+		json_object_set_new(o, "question", question);
+	else
+		json_decref(question);
 	return o;
 }
 
+/* The citizen's actions on /track, each through the core function the API's track endpoints
+ * use; the hidden field "action" names it. */
+enum track_act { TRACK_SUPPLEMENT, TRACK_WITHDRAW, TRACK_WITHDRAW_CONSENT, TRACK_RATE,
+	         TRACK_ACT__MAX };
+
+static const struct {
+	const char *name;     /* the form's "action" */
+	const char *done_key; /* the message once done */
+} track_acts[TRACK_ACT__MAX] = {
+	[TRACK_SUPPLEMENT] = { "supplement", "track.supplement_done" },
+	[TRACK_WITHDRAW] = { "withdraw", "track.withdraw_done" },
+	[TRACK_WITHDRAW_CONSENT] = { "withdraw_consent", "track.consent_done" },
+	[TRACK_RATE] = { "rate", "track.rate_done" },
+};
+
+/* The message of a refusal by core of a citizen's action: the field's (into the page's e_FIELD
+ * with *status 400) or the conflict's (into "problem", 409). */
+static void
+track_refusal(struct page *pg, enum track_act a, const struct core_error *err, int *status)
+{
+	const char *field = NULL, *key = "err.internal", *cn = err->code_name;
+
+	*status = err->code == CORE_BUSY ? 503 : 500;
+	if (err->code == CORE_INVALID) {
+		*status = 400;
+		if (a == TRACK_SUPPLEMENT) {
+			field = "e_supplement";
+			key = "err.supplement_text";
+		} else if (a == TRACK_RATE && err->field != NULL &&
+		           strcmp(err->field, "comment") == 0) {
+			field = "e_comment";
+			key = "err.rate_comment";
+		} else {
+			field = "e_value";
+			key = "err.rate_value";
+		}
+	} else if (err->code == CORE_CONFLICT || err->code == CORE_FORBIDDEN) {
+		*status = 409;
+		if (a == TRACK_SUPPLEMENT)
+			key = "track.not_waiting";
+		else if (a == TRACK_RATE && cn != NULL && strcmp(cn, "rated") == 0)
+			key = "track.rated_already";
+		else if (a == TRACK_RATE && cn != NULL && strcmp(cn, "too_late") == 0)
+			key = "track.rate_too_late";
+		else if (a == TRACK_RATE)
+			key = "track.rate_not_replied";
+		else
+			key = "track.not_open";
+	}
+	json_object_set_new(pg->data, field ? field : "problem", json_string(page_msg(pg, key)));
+}
+
+/* Takes action a on tracking with code. 0 done, 1 refused (the message is on the page, the
+ * status in *status), -1 the number or the code is wrong (CORE_NOT_FOUND). */
+static int
+track_act(struct page *pg, enum track_act a, const char *tracking, const char *code,
+          int *status)
+{
+	struct req *req = pg->req;
+	struct core_action_input in;
+	struct core_error err;
+	const char *confirm = page_field(pg, "confirm");
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	memset(&in, 0, sizeof(in));
+	if ((a == TRACK_WITHDRAW || a == TRACK_WITHDRAW_CONSENT) && confirm == NULL) {
+		/* nothing is withdrawn unless the box says so: a withdrawal cannot be undone */
+		json_object_set_new(pg->data,
+		                    a == TRACK_WITHDRAW ? "e_withdraw" : "e_consent",
+		                    json_string(page_msg(pg, "err.withdraw_confirm")));
+		*status = 400;
+		return 1;
+	}
+	switch (a) {
+	case TRACK_SUPPLEMENT:
+		in.text = page_field(pg, "text");
+		rc = core_citizen_act(req->app, req->db, tracking, code, req->addr,
+		                      WF_CITIZEN_ANSWER, &in, req->now, &err);
+		break;
+	case TRACK_WITHDRAW:
+	case TRACK_WITHDRAW_CONSENT:
+		rc = core_citizen_withdraw(req->app, req->db, tracking, code, req->addr,
+		                           a == TRACK_WITHDRAW, req->now, &err);
+		break;
+	default:
+		rc = core_rate(req->app, req->db, tracking, code, page_field(pg, "value"),
+		               page_field(pg, "comment"), req->addr, req->now, &err);
+		break;
+	}
+	if (rc == 0) {
+		json_object_set_new(pg->data, "flash",
+		                    json_string(page_msg(pg, track_acts[a].done_key)));
+		*status = 200;
+		return 0;
+	}
+	if (err.code == CORE_NOT_FOUND)
+		return -1;
+	track_refusal(pg, a, &err, status);
+	return 1;
+}
+
+/* POST /track: a look-up (tracking number and query code), or one of the citizen's actions
+ * (hidden field "action") followed by the look-up. Wrong codes are counted per address and per
+ * tracking number (core_track_failed), as the API counts them; 429 while refused. */
 void
 pg_track_post(struct req *req, struct resp *resp)
 {
 	static const unsigned char nohash[QUERY_HASH_LEN];
 	struct page pg;
 	struct db_item item;
-	const char *tracking, *code;
+	const char *tracking, *code, *action;
 	int64_t retry;
-	int rc, ok;
+	int rc, ok, status = 200, a = -1, i;
 
 	if (page_begin(&pg, req, resp, "track.title", "track") != 0)
 		return;
 	tracking = page_field(&pg, "tracking");
 	code = page_field(&pg, "code");
+	action = page_field(&pg, "action");
 	if (!page_csrf_ok(&pg, "track")) {
 		json_object_set_new(pg.data, "csrf_failed", json_true());
 		page_error(&pg, 403, "err.csrf");
 		return;
 	}
-	if (ratelimit_check(req->app->track_limit, req->addr, req->now, &retry)) {
-		json_object_set_new(pg.data, "limited", json_true());
-		resp_header(resp, "Retry-After", "%lld", (long long)retry);
-		track_form(&pg, 429, NULL);
-		return;
-	}
-	if (tracking == NULL || code == NULL || strlen(tracking) > 40) {
+	if (tracking == NULL || code == NULL || strlen(tracking) > 40 || strlen(code) > 40) {
 		json_object_set_new(pg.data, "notfound", json_true());
 		track_form(&pg, 404, NULL);
 		return;
 	}
 	while (*tracking == ' ')
 		tracking++;
+	if (core_track_refused(req->app, req->addr, tracking, req->now, &retry)) {
+		json_object_set_new(pg.data, "limited", json_true());
+		resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		track_form(&pg, 429, NULL);
+		return;
+	}
+	for (i = 0; action != NULL && i < TRACK_ACT__MAX; i++)
+		if (strcmp(action, track_acts[i].name) == 0)
+			a = i;
+	if (a >= 0) {
+		rc = track_act(&pg, (enum track_act)a, tracking, code, &status);
+		if (rc < 0) {
+			core_track_failed(req->app, req->addr, tracking, req->now);
+			json_object_set_new(pg.data, "notfound", json_true());
+			track_form(&pg, 404, tracking);
+			return;
+		}
+		if (rc > 0) {
+			/* what was typed stays in the form */
+			json_object_set_new(pg.data, "f_text", json_string(page_field(&pg, "text")
+			                                                       ? page_field(&pg, "text")
+			                                                       : ""));
+			json_object_set_new(pg.data, "f_comment",
+			                    json_string(page_field(&pg, "comment")
+			                                    ? page_field(&pg, "comment")
+			                                    : ""));
+		}
+	}
+	/* one snapshot for the item, its clocks, history and rating */
+	if (db_begin_read(req->db) != 0) {
+		page_error(&pg, 503, "err.internal");
+		return;
+	}
 	rc = db_item_get(req->db, tracking, &item);
 	if (rc < 0) {
+		db_end_read(req->db);
 		page_error(&pg, 500, "err.internal");
 		return;
 	}
@@ -371,14 +577,17 @@ pg_track_post(struct req *req, struct resp *resp)
 	if (!ok) {
 		if (rc == 1)
 			db_item_free(&item);
-		ratelimit_hit(req->app->track_limit, req->addr, req->now, &retry);
+		db_end_read(req->db);
+		core_track_failed(req->app, req->addr, tracking, req->now);
 		json_object_set_new(pg.data, "notfound", json_true());
 		track_form(&pg, 404, tracking);
 		return;
 	}
+	json_object_set_new(pg.data, "f_code", json_string(code));
 	json_object_set_new(pg.data, "item", citizen_view(&pg, &item));
 	db_item_free(&item);
-	track_form(&pg, 200, NULL);
+	db_end_read(req->db);
+	track_form(&pg, status, NULL);
 }
 
 /* --- the public board -------------------------------------------------------------------- */
@@ -404,51 +613,131 @@ cursor_read(const char *s, int64_t *a, int64_t *b)
 	return 0;
 }
 
-/* The board's address with q and kind, percent-encoded, and the cursor when not NULL. */
+/* Percent-encodes s into buf at *n (unreserved characters stay). */
 static void
-board_href(char *buf, size_t size, const char *q, const char *kind, const char *cursor)
+url_put(char *buf, size_t size, size_t *n, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t n;
 	const unsigned char *p;
 
-	n = (size_t)snprintf(buf, size, "/board?q=");
-	for (p = (const unsigned char *)(q ? q : ""); *p != '\0' && n + 4 < size; p++) {
+	for (p = (const unsigned char *)(s ? s : ""); *p != '\0' && *n + 4 < size; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.') {
-			buf[n++] = (char)*p;
+			buf[(*n)++] = (char)*p;
 		} else {
-			buf[n++] = '%';
-			buf[n++] = hex[*p >> 4];
-			buf[n++] = hex[*p & 15];
+			buf[(*n)++] = '%';
+			buf[(*n)++] = hex[*p >> 4];
+			buf[(*n)++] = hex[*p & 15];
 		}
 	}
-	buf[n] = '\0';
-	snprintf(buf + n, size - n, "&kind=%s%s%s", kind ? kind : "", cursor ? "&cursor=" : "",
-	         cursor ? cursor : "");
+	buf[*n] = '\0';
 }
 
+/* The board's address with q, kind and month, percent-encoded, and the cursor when not NULL. */
+static void
+board_href(char *buf, size_t size, const char *q, const char *kind, const char *month,
+           const char *cursor)
+{
+	size_t n;
+
+	n = (size_t)snprintf(buf, size, "/board?q=");
+	url_put(buf, size, &n, q);
+	snprintf(buf + n, size - n, "&kind=%s&month=%s%s%s", kind ? kind : "", month ? month : "",
+	         cursor ? "&cursor=" : "", cursor ? cursor : "");
+}
+
+/* The instant local day d starts. */
+static int64_t
+day_start(sla_day d)
+{
+	return sla_day_end(d - 1, 1440) + 1;
+}
+
+/* "YYYY-MM" into the first day of that month and of the next; 0 or -1. */
+static int
+month_read(const char *s, sla_day *first, sla_day *next)
+{
+	int y, m;
+	char tail;
+
+	if (s == NULL || strlen(s) != 7 || sscanf(s, "%4d-%2d%c", &y, &m, &tail) != 2 ||
+	    s[4] != '-' || y < 1970 || y > 9998 || m < 1 || m > 12)
+		return -1;
+	*first = sla_ymd(y, m, 1);
+	*next = m == 12 ? sla_ymd(y + 1, 1, 1) : sla_ymd(y, m + 1, 1);
+	return 0;
+}
+
+/* The archive: the last DB_PUBLIC_MONTHS months, newest first, each with its count, a link
+ * when it has something, and current set for the month shown. */
+static json_t *
+board_months(struct page *pg, const char *q, const char *kind, const char *month)
+{
+	int64_t bounds[DB_PUBLIC_MONTHS + 1], counts[DB_PUBLIC_MONTHS];
+	char today[11], label[16], href[700];
+	json_t *a = json_array();
+	int y, m, i;
+
+	page_date(pg->req->now, today);
+	if (sscanf(today, "%d-%d", &y, &m) != 2)
+		return a;
+	for (i = 0; i <= DB_PUBLIC_MONTHS; i++) {
+		int t = y * 12 + (m - 1) - (DB_PUBLIC_MONTHS - 1) + i;
+
+		bounds[i] = day_start(sla_ymd(t / 12, t % 12 + 1, 1));
+	}
+	if (db_public_months(pg->req->db, bounds, kind != NULL,
+	                     kind != NULL ? (enum kind)kind_parse(kind) : KIND_LETTER, counts) != 0)
+		return a;
+	for (i = DB_PUBLIC_MONTHS - 1; i >= 0; i--) {
+		int t = y * 12 + (m - 1) - (DB_PUBLIC_MONTHS - 1) + i;
+
+		snprintf(label, sizeof(label), "%04d-%02d", t / 12, t % 12 + 1);
+		board_href(href, sizeof(href), q, kind, label, NULL);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:b, s:b}", "label", label,
+		                                   "href", href, "count", (json_int_t)counts[i],
+		                                   "has", counts[i] > 0, "current",
+		                                   month != NULL && strcmp(month, label) == 0));
+	}
+	return a;
+}
+
+/* GET /board?q=&kind=&month=YYYY-MM&cursor=: the published items, newest reply first, searched,
+ * by kind and by month (the archive lists the last twelve months with their counts), paged. */
 void
 pg_board(struct req *req, struct resp *resp)
 {
 	struct page pg;
 	const char *q = req_query(req, "q"), *kind = req_query(req, "kind");
-	const char *cursor = req_query(req, "cursor");
+	const char *cursor = req_query(req, "cursor"), *month = req_query(req, "month");
 	struct db_public_row *rows = NULL;
-	int64_t before_replied = 0, before_id = 0;
+	struct db_public_filter f;
+	sla_day first, next;
 	size_t n = 0, i;
 	json_t *items;
-	char href[600];
+	char href[700];
 
 	if (page_begin(&pg, req, resp, "board.title", "board") != 0)
 		return;
+	memset(&f, 0, sizeof(f));
 	if (q != NULL && (q[0] == '\0' || strlen(q) > 300 || text_check(q, strlen(q), 0) < 0))
 		q = NULL;
 	if (kind != NULL && kind_parse(kind) < 0)
 		kind = NULL;
-	if (cursor != NULL && cursor_read(cursor, &before_replied, &before_id) != 0)
+	if (month != NULL && month_read(month, &first, &next) == 0) {
+		f.from = day_start(first);
+		f.to = day_start(next);
+		json_object_set_new(pg.data, "month", json_string(month));
+	} else {
+		month = NULL;
+	}
+	if (cursor != NULL && cursor_read(cursor, &f.before_replied, &f.before_id) != 0)
 		cursor = NULL;
-	if (db_public_list(req->db, q, before_replied, before_id, PAGE_SIZE, &rows, &n) != 0) {
+	f.text = q;
+	f.by_kind = kind != NULL;
+	f.kind = kind != NULL ? (enum kind)kind_parse(kind) : KIND_LETTER;
+	f.limit = PAGE_SIZE;
+	if (db_public_find(req->db, &f, &rows, &n) != 0) {
 		page_error(&pg, 500, "err.internal");
 		return;
 	}
@@ -456,9 +745,6 @@ pg_board(struct req *req, struct resp *resp)
 	for (i = 0; i < n; i++) {
 		char date[11];
 
-		/* the kind filter works on each page read (the cursor follows the rows read) */
-		if (kind != NULL && strcmp(kind_name(rows[i].kind), kind) != 0)
-			continue;
 		page_date(rows[i].replied_at ? rows[i].replied_at : rows[i].received, date);
 		json_array_append_new(items, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s}",
 		                                       "tracking", rows[i].tracking, "kind_label",
@@ -470,16 +756,19 @@ pg_board(struct req *req, struct resp *resp)
 	json_object_set_new(pg.data, "items", items);
 	json_object_set_new(pg.data, "q", json_string(q ? q : ""));
 	json_object_set_new(pg.data, "kinds", kind_choices(&pg, kind));
+	json_object_set_new(pg.data, "months", board_months(&pg, q, kind, month));
+	board_href(href, sizeof(href), q, kind, NULL, NULL);
+	json_object_set_new(pg.data, "all_months_href", json_string(href));
 	if (n == PAGE_SIZE) {
-		char next[48];
+		char next_cursor[48];
 
-		snprintf(next, sizeof(next), "%lld:%lld", (long long)rows[n - 1].replied_at,
-		         (long long)rows[n - 1].id);
-		board_href(href, sizeof(href), q, kind, next);
+		snprintf(next_cursor, sizeof(next_cursor), "%lld:%lld",
+		         (long long)rows[n - 1].replied_at, (long long)rows[n - 1].id);
+		board_href(href, sizeof(href), q, kind, month, next_cursor);
 		json_object_set_new(pg.data, "next_href", json_string(href));
 	}
 	if (cursor != NULL) {
-		board_href(href, sizeof(href), q, kind, NULL);
+		board_href(href, sizeof(href), q, kind, month, NULL);
 		json_object_set_new(pg.data, "first_href", json_string(href));
 	}
 	db_public_rows_free(rows, n);
@@ -488,22 +777,92 @@ pg_board(struct req *req, struct resp *resp)
 
 /* --- static files -------------------------------------------------------------------------- */
 
-/* GET /static/{name}: the file with its Content-Type and ETag, 304 when If-None-Match names
- * it, 404 for anything else (no name leaves web/static: the files are looked up in a table). */
+/* 1 if the Accept-Encoding value v accepts gzip: a "gzip" (or "x-gzip") entry with a q above 0,
+ * else a "*" entry with a q above 0. */
+static int
+accepts_gzip(const char *v)
+{
+	int gzip = -1, star = -1;
+
+	while (v != NULL && *v != '\0') {
+		const char *end = v + strcspn(v, ","), *semi, *q;
+		size_t n;
+		int ok = 1;
+
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		semi = memchr(v, ';', (size_t)(end - v));
+		n = (size_t)((semi ? semi : end) - v);
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		for (q = semi; q != NULL && q < end; q = memchr(q + 1, ';', (size_t)(end - q - 1))) {
+			const char *p = q + 1;
+
+			while (p < end && (*p == ' ' || *p == '\t'))
+				p++;
+			if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+				ok = strtod(p + 2, NULL) > 0;
+		}
+		if ((n == 4 && strncasecmp(v, "gzip", 4) == 0) ||
+		    (n == 6 && strncasecmp(v, "x-gzip", 6) == 0))
+			gzip = ok;
+		else if (n == 1 && v[0] == '*')
+			star = ok;
+		v = *end == ',' ? end + 1 : end;
+	}
+	return gzip >= 0 ? gzip : star > 0;
+}
+
+/* 1 if the If-None-Match value v names etag ("*", or one of its entity tags; W/ ignored, as
+ * the weak comparison of If-None-Match wants). */
+static int
+none_match(const char *v, const char *etag)
+{
+	size_t elen = strlen(etag);
+
+	while (v != NULL && *v != '\0') {
+		const char *end = v + strcspn(v, ",");
+
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		if (end - v >= 2 && v[0] == 'W' && v[1] == '/')
+			v += 2;
+		if ((end - v >= 1 && v[0] == '*') ||
+		    ((size_t)(end - v) >= elen && strncmp(v, etag, elen) == 0 &&
+		     strspn(v + elen, " \t") == (size_t)(end - v) - elen))
+			return 1;
+		v = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* GET /static/{name}: the file with its Content-Type and ETag, gzip-compressed when the file
+ * has a compressed form and Accept-Encoding takes gzip (each form its own ETag; Vary:
+ * Accept-Encoding), 304 when If-None-Match names the ETag of the form chosen, 404 for anything
+ * else (no name leaves web/static: the files are looked up in a table). */
 void
 pg_static(struct req *req, struct resp *resp)
 {
 	struct web_file f;
 	const char *inm = req_header(req, "If-None-Match");
+	int gz;
 
 	if (web_static(req->app->pages->web, req->params[0], &f) != 1) {
 		resp_text(resp, 404, "text/plain; charset=utf-8", "not found\n", 10);
 		return;
 	}
-	resp_header(resp, "ETag", "%s", f.etag);
+	gz = f.gz_data != NULL && accepts_gzip(req_header(req, "Accept-Encoding"));
+	if (f.gz_data != NULL)
+		resp_header(resp, "Vary", "Accept-Encoding");
+	resp_header(resp, "ETag", "%s", gz ? f.gz_etag : f.etag);
 	resp_header(resp, "Cache-Control", "public, max-age=3600");
-	if (inm != NULL && strstr(inm, f.etag) != NULL) {
+	if (inm != NULL && none_match(inm, gz ? f.gz_etag : f.etag)) {
 		resp_text(resp, 304, NULL, "", 0);
+		return;
+	}
+	if (gz) {
+		resp_header(resp, "Content-Encoding", "gzip");
+		resp_text(resp, 200, f.content_type, f.gz_data, f.gz_len);
 		return;
 	}
 	resp_text(resp, 200, f.content_type, f.data, f.len);

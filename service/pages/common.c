@@ -415,3 +415,41 @@ page_clocks(struct page *pg, const struct db_item *item)
 	sla_calendar_unref(cal);
 	return a;
 }
+
+/* The page of an error the HTTP layer answers itself, by status: heading and message keys. */
+static const struct {
+	int status;
+	const char *heading, *message;
+} layer_errors[] = {
+	{ 400, "err.title", "err.bad_request" },
+	{ 404, "err.not_found_title", "err.not_found" },
+	{ 405, "err.title", "err.method" },
+	{ 413, "err.title", "err.too_large" },
+};
+
+/* The ROUTE_ERRORS handler: for a page path (anything outside the JSON API under /api/ and
+ * /open311/, and the static files) the layer's JSON error becomes an HTML page in the
+ * visitor's language with the same status and headers (Allow of a 405 stays). */
+void
+pg_layer_error(struct req *req, struct resp *resp)
+{
+	static const char *const not_pages[] = { "/api/", "/open311/", "/static/" };
+	const char *heading = "err.title", *message = "err.internal";
+	int status = resp->status;
+	struct page pg;
+	size_t i;
+
+	for (i = 0; i < sizeof(not_pages) / sizeof(not_pages[0]); i++)
+		if (strncmp(req->path, not_pages[i], strlen(not_pages[i])) == 0)
+			return;
+	for (i = 0; i < sizeof(layer_errors) / sizeof(layer_errors[0]); i++)
+		if (layer_errors[i].status == status) {
+			heading = layer_errors[i].heading;
+			message = layer_errors[i].message;
+		}
+	if (page_begin(&pg, req, resp, heading, NULL) != 0)
+		return;
+	json_object_set_new(pg.data, "heading", json_string(page_msg(&pg, heading)));
+	json_object_set_new(pg.data, "message", json_string(page_msg(&pg, message)));
+	page_end(&pg, status, "error");
+}

@@ -85,6 +85,17 @@ const char *page_urgency(const struct sla_calendar *cal, int64_t due, int64_t no
 int page_staff(struct page *pg, int *expired);
 /* Adds the staff data (username, role_label, csrf, dashboard) to the page. */
 void page_staff_data(struct page *pg);
+/* Starts a staff page: 1 with the session (and its data set), 0 when the page has answered (a
+ * redirect to the sign-in or password page, or an error). allow_must_change: the page may be
+ * shown before a forced password change. */
+int page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
+                     const char *nav, int allow_must_change);
+/* 1 if the role sees every section (dispatcher, supervisor, admin). */
+int page_sees_all(enum role r);
+/* The statistics part of the dashboard (supervisors and administrators): the period asked in
+ * ?period= (this month by default) and its choices, the ranked table of the sections, the
+ * charts as SVG geometry and the CSV link (dashboard.c). */
+void page_dash_stats(struct page *pg);
 
 /* handlers (citizen.c, staff.c) */
 void pg_home(struct req *req, struct resp *resp);
@@ -94,6 +105,7 @@ void pg_track_get(struct req *req, struct resp *resp);
 void pg_track_post(struct req *req, struct resp *resp);
 void pg_board(struct req *req, struct resp *resp);
 void pg_static(struct req *req, struct resp *resp);
+void pg_layer_error(struct req *req, struct resp *resp);
 void pg_staff_login_get(struct req *req, struct resp *resp);
 void pg_staff_login_post(struct req *req, struct resp *resp);
 void pg_staff_logout(struct req *req, struct resp *resp);
@@ -105,5 +117,12 @@ void pg_staff_act(struct req *req, struct resp *resp);
 void pg_staff_public(struct req *req, struct resp *resp);
 void pg_staff_dashboard(struct req *req, struct resp *resp);
 void pg_staff_admin(struct req *req, struct resp *resp);
+void pg_staff_stats_csv(struct req *req, struct resp *resp);
+void pg_admin_account_add(struct req *req, struct resp *resp);
+void pg_admin_account_change(struct req *req, struct resp *resp);
+void pg_admin_section_add(struct req *req, struct resp *resp);
+void pg_admin_section_change(struct req *req, struct resp *resp);
+void pg_admin_policy(struct req *req, struct resp *resp);
+void pg_admin_outbox_retry(struct req *req, struct resp *resp);
 
 #endif

@@ -22,6 +22,14 @@ const struct route pages_routes[] = {
 	{ "POST", "/staff/item/{}/public", pg_staff_public, 0, ROUTE_FORM },
 	{ "GET", "/staff/dashboard", pg_staff_dashboard, 0, 0 },
 	{ "GET", "/staff/admin", pg_staff_admin, 0, 0 },
+	{ "POST", "/staff/admin/accounts", pg_admin_account_add, 0, ROUTE_FORM },
+	{ "POST", "/staff/admin/accounts/{}", pg_admin_account_change, 0, ROUTE_FORM },
+	{ "POST", "/staff/admin/sections", pg_admin_section_add, 0, ROUTE_FORM },
+	{ "POST", "/staff/admin/sections/{}", pg_admin_section_change, 0, ROUTE_FORM },
+	{ "POST", "/staff/admin/policies/{}", pg_admin_policy, 0, ROUTE_FORM },
+	{ "POST", "/staff/admin/outbox/{}/retry", pg_admin_outbox_retry, 0, ROUTE_FORM },
+	{ "GET", "/staff/stats.csv", pg_staff_stats_csv, 0, 0 },
+	{ "", "/", pg_layer_error, 0, ROUTE_ERRORS },
 };
 
 const size_t pages_nroutes = sizeof(pages_routes) / sizeof(pages_routes[0]);

@@ -49,10 +49,8 @@ page_staff_data(struct page *pg)
 	page_csrf_set(pg, "staff");
 }
 
-/* Starts a staff page: 1 with the session (and its data set), 0 when the page has answered (a
- * redirect to the sign-in or password page, or an error). */
-static int
-staff_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
+int
+page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
             const char *nav, int allow_must_change)
 {
 	int expired, rc;
@@ -183,7 +181,7 @@ pg_staff_password_get(struct req *req, struct resp *resp)
 {
 	struct page pg;
 
-	if (!staff_begin(&pg, req, resp, "password.title", NULL, 1))
+	if (!page_staff_begin(&pg, req, resp, "password.title", NULL, 1))
 		return;
 	password_form(&pg, 200, NULL);
 }
@@ -199,7 +197,7 @@ pg_staff_password_post(struct req *req, struct resp *resp)
 	char msg[400];
 	int rc;
 
-	if (!staff_begin(&pg, req, resp, "password.title", NULL, 1))
+	if (!page_staff_begin(&pg, req, resp, "password.title", NULL, 1))
 		return;
 	if (!page_csrf_ok(&pg, "staff")) {
 		password_form(&pg, 403, page_msg(&pg, "err.csrf"));
@@ -244,9 +242,8 @@ pg_staff_password_post(struct req *req, struct resp *resp)
 
 /* --- the queue ----------------------------------------------------------------------------- */
 
-/* 1 if the role sees every section (dispatcher, supervisor, admin). */
-static int
-sees_all(enum role r)
+int
+page_sees_all(enum role r)
 {
 	return r == ROLE_DISPATCHER || r == ROLE_SUPERVISOR || r == ROLE_ADMIN;
 }
@@ -317,7 +314,7 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	long long a, b;
 	char href[600];
 
-	if (!staff_begin(&pg, req, resp, "queue.title", "queue", 0))
+	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
 	memset(&f, 0, sizeof(f));
 	if (state != NULL && strcmp(state, "all") != 0 && wf_state_parse(state) < 0)
@@ -566,7 +563,7 @@ pg_staff_item(struct req *req, struct resp *resp)
 	struct page pg;
 	const char *done = req_query(req, "done");
 
-	if (!staff_begin(&pg, req, resp, "queue.title", "queue", 0))
+	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
 	if (done != NULL && wf_action_parse(done) >= 0) {
 		char flash[200];
@@ -624,7 +621,7 @@ pg_staff_act(struct req *req, struct resp *resp)
 	char msg[400], loc[200];
 	int a;
 
-	if (!staff_begin(&pg, req, resp, "queue.title", "queue", 0))
+	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
 	if (!tracking_plain(req->params[0])) {
 		page_error(&pg, 404, "item.not_found");
@@ -717,7 +714,7 @@ pg_staff_public(struct req *req, struct resp *resp)
 	char msg[400], loc[200];
 	int rc;
 
-	if (!staff_begin(&pg, req, resp, "queue.title", "queue", 0))
+	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
 	if (!tracking_plain(req->params[0])) {
 		page_error(&pg, 404, "item.not_found");
@@ -797,10 +794,10 @@ pg_staff_dashboard(struct req *req, struct resp *resp)
 	const char *k;
 	int64_t soon;
 
-	if (!staff_begin(&pg, req, resp, "dash.title", "dashboard", 0))
+	if (!page_staff_begin(&pg, req, resp, "dash.title", "dashboard", 0))
 		return;
-	if (!sees_all(pg.staff->role)) {
-		page_error(&pg, 403, "item.not_found");
+	if (!page_sees_all(pg.staff->role)) {
+		page_error(&pg, 403, "err.forbidden");
 		return;
 	}
 	cal = app_calendar(req->app);
@@ -829,111 +826,7 @@ pg_staff_dashboard(struct req *req, struct resp *resp)
 	json_object_set_new(pg.data, "has_sections", json_boolean(json_array_size(secs) > 0));
 	json_object_set_new(pg.data, "sections", secs);
 	json_object_set_new(pg.data, "lists", lists);
+	if (pg.staff->role == ROLE_SUPERVISOR || pg.staff->role == ROLE_ADMIN)
+		page_dash_stats(&pg);
 	page_end(&pg, 200, "staff_dashboard");
-}
-
-/* GET /staff/admin (admin): accounts, sections, the effective policies, the calendar's
- * coverage and the latest audit rows (filtered by actor and action), read-only. */
-void
-pg_staff_admin(struct req *req, struct resp *resp)
-{
-	struct page pg;
-	struct db_account *acc = NULL;
-	struct db_section *secs = NULL;
-	struct db_audit *au = NULL;
-	struct db_audit_filter af;
-	struct policies pol;
-	struct sla_calendar *cal;
-	const char *actor = req_query(req, "actor"), *action = req_query(req, "action");
-	size_t nacc = 0, nsec = 0, nau = 0, i, j;
-	json_t *a, *keys;
-	char first[11], last[11];
-	sla_day d0, d1;
-	int k, kind;
-
-	if (!staff_begin(&pg, req, resp, "admin.title", "admin", 0))
-		return;
-	if (pg.staff->role != ROLE_ADMIN) {
-		page_error(&pg, 403, "item.not_found");
-		return;
-	}
-	if (actor != NULL && (actor[0] == '\0' || strlen(actor) > 64))
-		actor = NULL;
-	if (action != NULL && (action[0] == '\0' || strlen(action) > 64))
-		action = NULL;
-	memset(&af, 0, sizeof(af));
-	af.actor = actor;
-	af.action = action;
-	af.limit = 100;
-	if (db_account_list(req->db, &acc, &nacc) != 0 || db_section_list(req->db, &secs, &nsec) != 0 ||
-	    db_audit_list(req->db, &af, &au, &nau) != 0) {
-		db_accounts_free(acc, nacc);
-		db_sections_free(secs, nsec);
-		page_error(&pg, 500, "err.internal");
-		return;
-	}
-	cal = app_calendar(req->app);
-	sla_calendar_range(cal, &d0, &d1);
-	sla_calendar_unref(cal);
-	sla_date_format(d0, first);
-	sla_date_format(d1, last);
-	json_object_set_new(pg.data, "cal_first", json_string(first));
-	json_object_set_new(pg.data, "cal_last", json_string(last));
-	app_policies(req->app, &pol);
-	keys = json_array();
-	for (k = 0; k < POLICY_KEY__MAX; k++)
-		json_array_append_new(keys, json_string(policy_key_name((enum policy_key)k)));
-	json_object_set_new(pg.data, "policy_keys", keys);
-	a = json_array();
-	for (kind = 0; kind < KIND__MAX; kind++) {
-		json_t *values = json_array();
-
-		for (k = 0; k < POLICY_KEY__MAX; k++) {
-			char v[POLICY_VALUE_MAX];
-
-			policy_format(&pol.kind[kind], (enum policy_key)k, v);
-			json_array_append_new(values, json_string(v));
-		}
-		json_array_append_new(a, json_pack("{s:s, s:o}", "kind",
-		                                   page_msg2(&pg, "kind.", kind_name((enum kind)kind)),
-		                                   "values", values));
-	}
-	json_object_set_new(pg.data, "policies", a);
-	a = json_array();
-	for (i = 0; i < nsec; i++)
-		json_array_append_new(a, json_pack("{s:s, s:b}", "name", secs[i].name, "active",
-		                                   secs[i].active));
-	json_object_set_new(pg.data, "sections", a);
-	a = json_array();
-	for (i = 0; i < nacc; i++) {
-		const char *section = "";
-
-		for (j = 0; j < nsec; j++)
-			if (secs[j].id == acc[i].section_id)
-				section = secs[j].name;
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "username",
-		                                   acc[i].username, "role",
-		                                   page_msg2(&pg, "role.", role_name(acc[i].role)), "section",
-		                                   section, "status", acc[i].status));
-	}
-	json_object_set_new(pg.data, "accounts", a);
-	a = json_array();
-	for (i = 0; i < nau; i++) {
-		char at[17];
-
-		page_datetime(au[i].at, at);
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?}", "at", at,
-		                                   "actor", au[i].actor, "action", au[i].action,
-		                                   "target", au[i].target, "result",
-		                                   page_msg(&pg, au[i].ok ? "admin.ok"
-		                                                          : "admin.refused"),
-		                                   "addr", au[i].addr));
-	}
-	json_object_set_new(pg.data, "audit", a);
-	json_object_set_new(pg.data, "f_actor", json_string(actor ? actor : ""));
-	json_object_set_new(pg.data, "f_action", json_string(action ? action : ""));
-	db_audits_free(au, nau);
-	db_accounts_free(acc, nacc);
-	db_sections_free(secs, nsec);
-	page_end(&pg, 200, "staff_admin");
 }

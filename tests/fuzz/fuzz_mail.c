@@ -1,6 +1,6 @@
 /*
  * fuzz_mail.c: libFuzzer target for the mail-in parser (mail_parse: GMime, charset labels,
- * encoded words, HTML to text, noise rules, attachments under limits). Each input is parsed
+ * encoded words, HTML to text, noise rules, bounces, attachments under limits). Each input is parsed
  * under small limits (so that the cutting paths run) and the invariants of a struct mail_msg
  * are checked: UTF-8 subject and body without control characters, never empty, within limits.
  * Build: make fuzz; run: build/fuzz/fuzz_mail tests/fuzz/corpus-mail/
@@ -56,6 +56,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m.att[i].filename[0] == '\0' || strchr(m.att[i].filename, '/') != NULL ||
 		    m.att[i].size > 4096 || strlen(m.att[i].filename) > cfg.limits.filename_max)
 			abort();
+	}
+	/* a bounce: its reason is text within its cap, its ids within theirs */
+	if (m.bounce) {
+		if (m.ignored == NULL || m.bounce_reason == NULL || m.nbounce_ids > MAIL_BOUNCE_IDS ||
+		    g_utf8_strlen(m.bounce_reason, -1) > 200)
+			abort();
+		check_text(m.bounce_reason, 0);
+		for (i = 0; i < m.nbounce_ids; i++)
+			if (m.bounce_ids[i] == NULL || m.bounce_ids[i][0] == '\0' ||
+			    strlen(m.bounce_ids[i]) > 255)
+				abort();
+	} else if (m.nbounce_ids != 0 || m.bounce_reason != NULL) {
+		abort();
 	}
 	mail_msg_free(&m);
 	return 0;

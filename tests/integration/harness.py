@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -33,9 +34,37 @@ UNDO_009 = """
     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+# Takes migration 011 (workflow: loaded calendars, resumed clocks, due times in the history)
+# back out; after UNDO_017, before UNDO_009.
+UNDO_011 = """
+    DROP TABLE calendar_files;
+    DROP TABLE calendar_applied;
+    DROP TABLE calendar_state;
+    ALTER TABLE clocks DROP COLUMN resumed_at;
+    ALTER TABLE history DROP COLUMN clock;
+    ALTER TABLE history DROP COLUMN due;
+"""
+# Takes migration 015 (TOTP, attachment scans, screening, audit archives) back out; it comes
+# first in any UNDO sequence. (015 also runs again on a database that still has it.)
+UNDO_015 = """
+    DROP TRIGGER audit_no_delete;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    DROP TABLE audit_archives;
+    DROP TABLE screening;
+    DROP TABLE attachment_scans;
+    DROP TABLE totp_recovery;
+    DROP TABLE totp;
+"""
 # Takes migration 006 (mail-in) back out, after UNDO_009.
 UNDO_006 = """
     DROP TABLE mail_in;
+"""
+# Takes migration 013 (mail-in: bounce look-up, acknowledgement limit) back out, before
+# UNDO_009 (013 is written to be applied twice, so older-schema tests may leave it).
+UNDO_013 = """
+    DROP INDEX IF EXISTS outbox_message_id;
+    DROP TABLE IF EXISTS mail_ack;
 """
 # Takes migration 004 (workflow and privacy, #14) back out, for the same tests.
 UNDO_004 = """
@@ -46,6 +75,17 @@ UNDO_004 = """
     ALTER TABLE items DROP COLUMN lat;
     ALTER TABLE items DROP COLUMN lng;
     ALTER TABLE items DROP COLUMN waiting_since;
+"""
+
+# Takes migration 018 (the notifiers' indexes, #15) back out: outbox_once over every row,
+# outbox_item again, ladder_next over every item. Before UNDO_005 when both are used.
+UNDO_018 = """
+    DROP INDEX outbox_once;
+    CREATE UNIQUE INDEX outbox_once
+      ON outbox(coalesce(item_id, 0), coalesce(clock, ''), step, channel, recipient);
+    CREATE INDEX outbox_item ON outbox(item_id);
+    DROP INDEX ladder_next;
+    CREATE INDEX ladder_next ON ladder(next_at);
 """
 
 # Takes migration 005 (the notifiers: outbox delivery state, ladder marks) back out; undo in
@@ -69,6 +109,11 @@ UNDO_005 = """
     CREATE INDEX outbox_pending ON outbox(sent_at, send_after);
 """
 
+# Takes migration 012 (the notifiers' reminders of supervision orders) back out.
+UNDO_012 = """
+    DROP TABLE supervision_reminders;
+"""
+
 # Takes migration 016 (constant lists compared in place) back out: the state triggers and
 # Open311's index as 003 and 004 wrote them; the rewritten CHECK texts accept and refuse the
 # same values, and 016 applied again leaves them as they are. Undo it before UNDO_009.
@@ -89,6 +134,12 @@ UNDO_016 = """
     CREATE INDEX items_o311 ON items(kind, (state IN ('replied','closed','rejected','merged')),
       received, id) WHERE publish = 1;
 """
+
+
+# Every migration after 002 taken back out, newest first: a database as civicdesk wrote it at
+# schema 2 (003, 008 and 010 apply again as they are). A new migration adds its UNDO here.
+UNDO_TO_2 = (UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 + UNDO_012 + UNDO_011 +
+             UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)
 
 
 def run_cli(*args, stdin=None, env=None, timeout=60):
@@ -134,8 +185,13 @@ class Server:
         self.db = os.path.join(self.dir, "civicdesk.db")
         self.env = dict(os.environ)
         self.env.update({"CIVICDESK_DB": self.db, "CIVICDESK_LISTEN": "127.0.0.1:0"})
+        # No second factor for the suites' admins and supervisors unless a test asks for it
+        # (test_totp.py); a value of None in env removes a variable (the built-in default).
+        self.env.setdefault("CIVICDESK_TOTP_ROLES", "")
         if env:
             self.env.update(env)
+        for k in [k for k, v in self.env.items() if v is None]:
+            del self.env[k]
         self.args = list(args)
         self.proc = None
         self.port = None
@@ -155,14 +211,37 @@ class Server:
             raise RuntimeError("server did not start:\n" + "\n".join(self.startup))
         return self
 
+    def drain(self):
+        """Reads the daemon's output in a thread from now on, so that a long load (one log
+        line per request) never fills the pipe and blocks the daemon; stop() collects it."""
+        def run(out, sink):
+            for line in out:
+                sink.append(line.rstrip("\n"))
+        self.drained = []
+        self.drainer = threading.Thread(target=run, args=(self.proc.stdout, self.drained),
+                                        daemon=True)
+        self.drainer.start()
+        return self
+
     def stop(self):
-        if self.proc is not None:
+        if self.proc is not None and getattr(self, "drainer", None) is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.drainer.join(timeout=20)
+            self.drainer = None
+            rest = "\n".join(self.drained)
+        elif self.proc is not None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 rest = self.proc.communicate(timeout=20)[0]
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 rest = self.proc.communicate()[0]
+        if self.proc is not None:
             self.exit_code = self.proc.returncode
             self.output = "\n".join(self.startup) + "\n" + (rest or "")
             self.proc = None

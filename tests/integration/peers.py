@@ -4,8 +4,11 @@ lines in a log file.
 
 As a program (for the C unit tests):
     peers.py smtp --log FILE [--port N] [--reject ADDR]... [--tempfail ADDR]... [--delay S]
+             [--auth USER:PASSWORD]   (AUTH PLAIN/LOGIN required; without TLS unless --tls)
+             [--tls CERT:KEY]         (STARTTLS offered and required before MAIL and AUTH)
+             [--tls-no-tickets]       (no TLS 1.3 session tickets after the handshake)
     peers.py sms --log FILE [--port N] [--script 500,timeout,429:120,200] [--perm PHONE]...
-             [--sleep SECONDS]
+             [--sleep SECONDS] [--answer JSON]   (the body of a 2xx answer)
 prints "port N" on its first line of standard output, then serves until killed.
 As a module: SmtpPeer / SmsPeer start that program and stop it.
 """
@@ -20,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.abspath(__file__)
@@ -72,14 +76,37 @@ def serve_smtp(args):
                 "date": str(msg["date"]),
                 "auto_submitted": str(msg["auto-submitted"]),
                 "content_type": str(msg["content-type"]),
+                "tls": session.ssl is not None,
                 "t": time.time(),
             })
             return "250 OK"
 
+    auth = {}
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = (isinstance(auth_data, smtp.LoginPassword) and
+                  auth_data.login.decode() == user and auth_data.password.decode() == password)
+            _append(args.log, {"auth": mechanism, "login": auth_data.login.decode(),
+                               "ok": ok, "t": time.time()})
+            return smtp.AuthResult(success=ok)
+
+        auth = {"authenticator": authenticator, "auth_required": True,
+                "auth_require_tls": bool(args.tls)}
+    if args.tls:
+        import ssl
+        cert, _, key = args.tls.partition(":")
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key)
+        if args.tls_no_tickets:
+            ctx.num_tickets = 0
+        auth.update({"tls_context": ctx, "require_starttls": True})
+
     async def main():
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
-            lambda: smtp.SMTP(Handler(), enable_SMTPUTF8=True, decode_data=False),
+            lambda: smtp.SMTP(Handler(), enable_SMTPUTF8=True, decode_data=False, **auth),
             "127.0.0.1", args.port)
         print("port %d" % server.sockets[0].getsockname()[1], flush=True)
         await server.serve_forever()
@@ -95,13 +122,35 @@ def serve_sms(args):
         def log_message(self, *a):
             pass
 
+        def do_GET(self):
+            self.do_POST()
+
+        def do_PUT(self):
+            self.do_POST()
+
         def do_POST(self):
             n = int(self.headers.get("Content-Length", "0"))
             data = self.rfile.read(n)
-            try:
-                req = json.loads(data.decode("utf-8"))
-            except ValueError:
-                req = {"invalid": data.decode("utf-8", "replace")}
+            path, _, query = self.path.partition("?")
+            ctype = self.headers.get("Content-Type", "")
+            if self.command == "GET":
+                req = {k: v[0] for k, v in urllib.parse.parse_qs(query).items()}
+            elif ctype.startswith("application/x-www-form-urlencoded"):
+                req = {k: v[0] for k, v in urllib.parse.parse_qs(data.decode("ascii")).items()}
+            else:
+                try:
+                    req = json.loads(data.decode("utf-8"))
+                except ValueError:
+                    req = {"invalid": data.decode("utf-8", "replace")}
+            if not isinstance(req, dict):
+                req = {"invalid": req}
+            if "phone" not in req:  # a configured template names the fields otherwise
+                req["fields"] = dict(req)
+                for k in ("mobile", "to", "phone"):
+                    if k in req["fields"]:
+                        req["phone"] = req["fields"][k]
+            req.update({"method": self.command, "path": path, "raw": data.decode("utf-8", "replace"),
+                        "headers": {k.lower(): v for k, v in self.headers.items()}})
             with lock:
                 step = script.pop(0) if script else "200"
             if req.get("phone") in args.perm:
@@ -123,6 +172,8 @@ def serve_sms(args):
 
         def _answer(self, code, retry=""):
             body = b'{"ok":%s}' % (b"true" if code < 300 else b"false")
+            if code < 300 and args.answer:
+                body = args.answer.encode("utf-8")
             self.send_response(code)
             if retry:
                 self.send_header("Retry-After", retry)
@@ -203,6 +254,10 @@ def main():
     p.add_argument("--perm", action="append", default=[])
     p.add_argument("--sleep", type=float, default=3.0)
     p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument("--auth", default="")
+    p.add_argument("--tls", default="")
+    p.add_argument("--tls-no-tickets", action="store_true")
+    p.add_argument("--answer", default="")
     args = p.parse_args()
     if args.kind == "smtp":
         serve_smtp(args)

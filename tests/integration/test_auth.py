@@ -95,7 +95,7 @@ class AuthTest(unittest.TestCase):
     def test_secure_cookie_when_configured(self):
         self.srv.cleanup()
         self.srv = harness.Server(env={"CIVICDESK_COOKIE_SECURE": "1"}).start()
-        self.srv.add_user("alice", "handler")
+        self.srv.add_user("alice", "handler", "办公室")
         r = self.login_raw("alice", PW)
         self.assertIn("Secure", [a.strip() for a in r.header("Set-Cookie").split(";")])
 
@@ -110,7 +110,7 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(r.status, 400)
 
     def test_wrong_password_and_unknown_user_identical(self):
-        self.srv.add_user("alice", "handler")
+        self.srv.add_user("alice", "handler", "办公室")
         wrong = self.login_raw("alice", "Wrong-Passw0rd")
         unknown = self.login_raw("nobody", "Wrong-Passw0rd")
         self.assertEqual(wrong.status, 401)
@@ -124,7 +124,7 @@ class AuthTest(unittest.TestCase):
 
     def test_lockout_and_unlock(self):
         self.srv.set_clock(T0)
-        self.srv.add_user("alice", "handler")
+        self.srv.add_user("alice", "handler", "办公室")
         failed = self.login_raw("alice", "Wrong-Passw0rd").body
         for _ in range(4):
             self.assertEqual(self.login_raw("alice", "Wrong-Passw0rd").status, 401)
@@ -144,7 +144,7 @@ class AuthTest(unittest.TestCase):
 
     def test_failures_outside_window_do_not_lock(self):
         self.srv.set_clock(T0)
-        self.srv.add_user("alice", "handler")
+        self.srv.add_user("alice", "handler", "办公室")
         for i in range(5):  # one every 4 minutes: never 5 within 15 minutes
             self.srv.set_clock(at(minutes=4 * i))
             self.login_raw("alice", "Wrong-Passw0rd")
@@ -154,7 +154,7 @@ class AuthTest(unittest.TestCase):
 
     def test_session_idle_expiry(self):
         self.srv.set_clock(T0)
-        s = self.srv.staff("alice", "handler")
+        s = self.srv.staff("alice", "handler", "办公室")
         self.srv.set_clock(at(minutes=29, seconds=59))
         self.assertEqual(s.request("GET", "/api/v1/me").status, 200)
         # Activity keeps it alive: 29 minutes after the last request, still valid.
@@ -166,7 +166,7 @@ class AuthTest(unittest.TestCase):
 
     def test_session_absolute_expiry(self):
         self.srv.set_clock(T0)
-        s = self.srv.staff("alice", "handler")
+        s = self.srv.staff("alice", "handler", "办公室")
         minutes = 0
         while minutes + 25 < 12 * 60:  # active every 25 minutes, for 12 hours
             minutes += 25
@@ -177,7 +177,7 @@ class AuthTest(unittest.TestCase):
         self.assertEqual((r.status, r.json()["error"]["code"]), (401, "unauthenticated"))
 
     def test_csrf_required_on_state_changes(self):
-        s = self.srv.staff("alice", "handler")
+        s = self.srv.staff("alice", "handler", "办公室")
         r = s.request("POST", "/api/v1/logout", csrf=False)
         self.assertEqual((r.status, r.json()["error"]["code"]), (403, "csrf"))
         r = s.request("POST", "/api/v1/logout", headers={"X-CSRF-Token": "x" * 43})
@@ -240,7 +240,7 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(r.json()["error"]["code"], "password_change_required")
 
     def test_password_change_rules(self):
-        s = self.srv.staff("alice", "handler")
+        s = self.srv.staff("alice", "handler", "办公室")
         elsewhere = self.srv.login("alice", PW)  # the same account on another computer
 
         def change(old, new):
@@ -290,9 +290,12 @@ class AuthTest(unittest.TestCase):
         otp = r.json()["one_time_password"]
         self.assertEqual((r.json()["section"], r.json()["status"]), ("稽查处", "active"))
         r = admin.request("POST", "/api/v1/admin/users",
-                          json_body={"username": "bob", "role": "handler"})
+                          json_body={"username": "bob", "role": "handler", "section": "办公室"})
         self.assertEqual(r.status, 409)
         for body, field in (({"username": "b", "role": "handler"}, "username"),
+                            ({"username": "carol", "role": "handler"}, "section"),
+                            ({"username": "carol", "role": "section_head", "section": None},
+                             "section"),
                             ({"username": "carol", "role": "boss"}, "role"),
                             ({"username": "carol", "role": "handler", "section": "无"}, "section"),
                             ({"username": "carol", "role": "handler", "extra": 1}, "extra")):
@@ -334,7 +337,7 @@ class AuthTest(unittest.TestCase):
         self.assertNotIn("password_hash", users["bob"])
 
     def test_cli_suspend_ends_sessions(self):
-        s = self.srv.staff("alice", "handler")
+        s = self.srv.staff("alice", "handler", "办公室")
         r = self.srv.cli("user", "suspend", "alice")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(s.request("GET", "/api/v1/me").status, 401)
@@ -373,7 +376,7 @@ class AuthTest(unittest.TestCase):
 
     def test_audit_log(self):
         self.srv.set_clock(T0)
-        self.srv.add_user("alice", "handler")
+        self.srv.add_user("alice", "handler", "办公室")
         self.login_raw("alice", "Wrong-Passw0rd")
         self.login_raw("nobody", "Wrong-Passw0rd")
         alice = self.srv.login("alice", PW)
@@ -433,7 +436,8 @@ class AuthTest(unittest.TestCase):
 
     def test_account_changes_audited(self):
         admin = self.admin()
-        admin.request("POST", "/api/v1/admin/users", json_body={"username": "bob", "role": "handler"})
+        admin.request("POST", "/api/v1/admin/users",
+                      json_body={"username": "bob", "role": "handler", "section": "办公室"})
         admin.request("PATCH", "/api/v1/admin/users/bob",
                       json_body={"role": "dispatcher", "status": "suspended", "reset_password": True})
         rows = self.audit(admin, "?target=bob&actor=root1")
@@ -441,15 +445,35 @@ class AuthTest(unittest.TestCase):
                          ["user_reset_password", "user_suspend", "user_update", "user_add"])
         self.assertIn("handler -> dispatcher", rows[2]["detail"])
 
+    def test_p16_handler_and_head_need_a_section(self):
+        """#14 point 16: a handler or section head without a section is refused at create and
+        at change, naming the field."""
+        admin = self.admin()
+        r = admin.request("POST", "/api/v1/admin/users",
+                          json_body={"username": "dora", "role": "dispatcher"})
+        self.assertEqual(r.status, 201, r)
+        for body in ({"role": "handler"}, {"role": "section_head", "section": None}):
+            r = admin.request("PATCH", "/api/v1/admin/users/dora", json_body=body)
+            self.assertEqual((r.status, r.json()["error"].get("field")), (400, "section"), body)
+        r = admin.request("PATCH", "/api/v1/admin/users/dora",
+                          json_body={"role": "handler", "section": "法规处"})
+        self.assertEqual((r.status, r.json()["role"]), (200, "handler"), r)
+        r = admin.request("PATCH", "/api/v1/admin/users/dora", json_body={"section": None})
+        self.assertEqual((r.status, r.json()["error"].get("field")), (400, "section"), r)
+        r = admin.request("PATCH", "/api/v1/admin/users/dora", json_body={"role": "section_head"})
+        self.assertEqual(r.status, 200, r)
+        users = {u["username"]: u for u in admin.request("GET", "/api/v1/admin/users").json()["users"]}
+        self.assertEqual((users["dora"]["role"], users["dora"]["section"]), ("section_head", "法规处"))
+
     # --- command line -------------------------------------------------------------------------
 
     def test_cli_exit_codes(self):
-        r = self.srv.cli("user", "add", "alice", "--role", "handler", "--password-stdin",
-                         stdin="short\n")
+        r = self.srv.cli("user", "add", "alice", "--role", "handler", "--section", "办公室",
+                         "--password-stdin", stdin="short\n")
         self.assertEqual(r.returncode, 65)
         self.assertIn("8 characters", r.stderr)
-        r = self.srv.cli("user", "add", "alice", "--role", "handler", "--password-stdin",
-                         stdin="xalice-Passw0rd\n")
+        r = self.srv.cli("user", "add", "alice", "--role", "handler", "--section", "办公室",
+                         "--password-stdin", stdin="xalice-Passw0rd\n")
         self.assertEqual(r.returncode, 65)
         self.assertIn("account name", r.stderr)
         r = self.srv.cli("user", "add", "alice", "--role", "boss", "--password-stdin",
@@ -460,10 +484,16 @@ class AuthTest(unittest.TestCase):
                          "--password-stdin", stdin=PW + "\n")
         self.assertEqual(r.returncode, 65)
         self.assertIn("unknown section", r.stderr)
-        self.assertEqual(self.srv.cli("user", "add", "alice", "--role", "handler",
-                                      "--password-stdin", stdin=PW).returncode, 0)  # no newline
+        # a handler without a section (#14 point 16)
         r = self.srv.cli("user", "add", "alice", "--role", "handler", "--password-stdin",
                          stdin=PW + "\n")
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("needs a section", r.stderr)
+        self.assertEqual(self.srv.cli("user", "add", "alice", "--role", "handler", "--section",
+                                      "办公室", "--password-stdin", stdin=PW).returncode,
+                         0)  # no newline
+        r = self.srv.cli("user", "add", "alice", "--role", "handler", "--section", "办公室",
+                         "--password-stdin", stdin=PW + "\n")
         self.assertEqual(r.returncode, 65)
         self.assertIn("exists", r.stderr)
         self.assertEqual(self.srv.cli("user", "add", "alice").returncode, 64)
@@ -471,7 +501,7 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(self.srv.cli("user", "suspend", "nobody").returncode, 65)
         r = self.srv.cli("user", "list")
         self.assertEqual(r.returncode, 0)
-        self.assertIn("alice\thandler\t-\tactive", r.stdout)
+        self.assertIn("alice\thandler\t办公室\tactive", r.stdout)
         self.assertEqual(self.login_raw("alice", PW).status, 200)
         r = self.srv.cli("user", "passwd", "alice", "--password-stdin", stdin=PW + "\n")
         self.assertEqual(r.returncode, 65)  # the current one
@@ -492,9 +522,9 @@ class DisabledTimeouts(unittest.TestCase):
     def test_no_idle_timeout_keeps_other_sessions(self):
         self.srv = harness.Server(env={"CIVICDESK_SESSION_IDLE": "0"}).start()
         self.srv.set_clock(T0)
-        alice = self.srv.staff("alice", "handler")
+        alice = self.srv.staff("alice", "handler", "办公室")
         self.srv.set_clock(at(minutes=90))
-        self.srv.staff("bob1", "handler")  # another login, an hour and a half later
+        self.srv.staff("bob1", "handler", "办公室")  # another login, an hour and a half later
         self.assertEqual(alice.request("GET", "/api/v1/me").status, 200)
         self.srv.set_clock(at(minutes=12 * 60, seconds=1))
         self.assertEqual(alice.request("GET", "/api/v1/me").status, 401)  # session_max holds
@@ -502,13 +532,13 @@ class DisabledTimeouts(unittest.TestCase):
     def test_no_absolute_timeout(self):
         self.srv = harness.Server(env={"CIVICDESK_SESSION_MAX": "0"}).start()
         self.srv.set_clock(T0)
-        self.srv.add_user("alice", "handler")
+        self.srv.add_user("alice", "handler", "办公室")
         r = self.srv.request("POST", LOGIN, json_body={"username": "alice", "password": PW})
         self.assertEqual(r.status, 200, r)
         self.assertNotIn("Max-Age=0", r.header("Set-Cookie"))  # a browser would drop it at once
         alice = self.srv.login("alice", PW)
         self.srv.set_clock(at(minutes=1))
-        self.srv.staff("bob1", "handler")
+        self.srv.staff("bob1", "handler", "办公室")
         self.assertEqual(alice.request("GET", "/api/v1/me").status, 200)
         self.srv.set_clock(at(minutes=31, seconds=1))
         self.assertEqual(alice.request("GET", "/api/v1/me").status, 401)  # session_idle holds

@@ -122,6 +122,29 @@ class ImapPoll(unittest.TestCase):
         wait_for(lambda: all("\\Seen" in v for v in self.dc.flags().values()), 30,
                  "every message \\Seen")
 
+    def test_over_size_recorded_not_fetched(self):
+        """A message over 32 MiB is never storable: recorded (so not looked at again) and \\Seen,
+        without being fetched; the letter after it is stored as usual."""
+        line = b"x" * 76 + b"\r\n"
+        big = (b"From: big@example.cn\r\nTo: director@bureau.example\r\nSubject: big\r\n"
+               b"Message-ID: <big-1@example.cn>\r\n\r\n" + line * (33 * 1024 * 1024 // 78))
+        uids = self.dc.append([big, letter(7)])
+        server = self.serve()
+        wait_for(lambda: self.rows(server) == 2, 120, "both recorded")
+        con = sqlite3.connect(server.db, timeout=30)
+        try:
+            outcome, reason, raw = con.execute(
+                "SELECT outcome, reason, raw FROM mail_in WHERE uid = ?", (uids[0],)).fetchone()
+        finally:
+            con.close()
+        self.assertEqual(outcome, "ignored")
+        self.assertIn("larger than", reason)
+        self.assertIsNone(raw)
+        self.assertEqual(self.count(server, "SELECT count(*) FROM items WHERE channel = 'email'"),
+                         1)
+        wait_for(lambda: all("\\Seen" in v for v in self.dc.flags().values()), 30,
+                 "both \\Seen")
+
     def test_not_seen_until_stored(self):
         """While another process holds the database's write lock the message cannot be stored:
         \\Seen is taken back, and it is stored (and marked) once the lock is gone."""

@@ -4,27 +4,35 @@ shows them, the raw message kept byte for byte, the Message-ID guard, a citizen'
 their item (resuming its clocks), and the sysexits codes: 65 never storable, 75 while another
 process holds the database's write lock."""
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
-from email.mime.text import MIMEText
 from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.message import MIMEMessage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import peers  # noqa: E402
 
 harness.BIN = os.path.abspath(harness.BIN)
 CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mail")
 
 
-def ingest(server, raw, timeout=60):
+def ingest(server, raw, timeout=60, env_extra=None):
     """Runs ingest-mail on server's database with raw (bytes) on stdin."""
     env = dict(os.environ)
     env["CIVICDESK_DB"] = server.db
     if server.clock is not None:
         env["CIVICDESK_TEST_NOW"] = server.clock
+    env.update(env_extra or {})
     return subprocess.run([harness.BIN, "ingest-mail"], input=raw, capture_output=True,
                           env=env, timeout=timeout)
 
@@ -88,7 +96,11 @@ class MailIn(unittest.TestCase):
                 self.assertEqual(len(lines), 1, r.stdout)
                 ignored = read(case, "ignored")
                 if ignored is not None:
-                    self.assertEqual(lines[0], "ignored: " + ignored)
+                    # a bounce naming no notice of ours is ignored all the same; a report of
+                    # delayed recipients only is no failure
+                    delayed = (read(case, "bounce-reason") or "").startswith("delayed: ")
+                    self.assertEqual(lines[0], "ignored: " + ignored +
+                                     (": delayed, not failed" if delayed else ""))
                     continue
                 tracking = lines[0]
                 self.assertRegex(tracking, r"^XJ-\d{8}-\d{5}$")
@@ -151,6 +163,45 @@ class MailIn(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout.decode(), r"^XJ-\d{8}-\d{5}\n$")
 
+    def test_unavailable_database_is_75(self):
+        """A database that cannot be opened (its folder cannot exist: a file is in the way) is a
+        temporary failure: the MTA keeps the message and retries."""
+        raw = letter("数据库不可用", "数据库所在的目录无法创建。", msgid="gone-1@example.cn")
+        blocker = os.path.join(self.server.dir, "not-a-folder")
+        with open(blocker, "w") as f:
+            f.write("x")
+        env = dict(os.environ, CIVICDESK_DB=os.path.join(blocker, "x.db"))
+        r = subprocess.run([harness.BIN, "ingest-mail"], input=raw, capture_output=True, env=env,
+                           timeout=60)
+        self.assertEqual(r.returncode, 75, r.stderr)
+        self.assertEqual(r.stdout, b"")
+
+    def test_usage_is_64(self):
+        r = subprocess.run([harness.BIN, "ingest-mail", "--bogus"], input=b"", capture_output=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 64, r.stderr)
+
+    def test_bounce_while_busy_is_75(self):
+        """A bounce is only answered 0 once it is recorded: while another process holds the
+        write lock it is 75, then 0 (and recorded once)."""
+        raw = dsn_bounce("<civicdesk.999.0000000000000000@bureau.example>")
+        con = sqlite3.connect(self.server.db, timeout=30, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            r = ingest(self.server, raw)
+            self.assertEqual(r.returncode, 75, r.stderr)
+            self.assertEqual(r.stdout, b"")
+            con.execute("ROLLBACK")
+        finally:
+            con.close()
+        r = ingest(self.server, raw)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"ignored: bounce (delivery status report)\n")
+        with self.db() as con:
+            n = con.execute("SELECT count(*) FROM mail_in WHERE message_id = ?",
+                            ("dsn-civicdesk.999.0000000000000000@bureau.example",)).fetchone()[0]
+        self.assertEqual(n, 1)
+
     def test_reply_is_the_citizens_answer(self):
         first = letter("路面塌陷", "人民路有个坑。", sender="citizen7@example.cn",
                        msgid="first-7@example.cn")
@@ -200,6 +251,218 @@ class MailIn(unittest.TestCase):
             rows = con.execute("SELECT m.outcome FROM mail_in m JOIN items i ON i.id = m.item_id "
                                "WHERE i.tracking = ? ORDER BY m.id", (tracking,)).fetchall()
         self.assertEqual([r[0] for r in rows], ["created", "added", "added"])
+
+
+def returned_notice(message_id, subject="我们已收到您的来信"):
+    """A notice as the notifiers sent it, as a bounce returns it."""
+    m = MIMEText("您好，我们已收到您的来信。", "plain", "utf-8")
+    m["From"] = "civicdesk@bureau.example"
+    m["To"] = "nobody@example.cn"
+    m["Subject"] = Header(subject, "utf-8")
+    m["Message-ID"] = message_id
+    m["Auto-Submitted"] = "auto-generated"
+    return m
+
+
+def dsn_bounce(message_id, status="5.1.1", diag="smtp; 550 5.1.1 user unknown"):
+    """An RFC 3464 report returning the message with message_id (in angle brackets)."""
+    report = MIMEMultipart("report", report_type="delivery-status")
+    report.attach(MIMEText("Delivery failed.", "plain", "us-ascii"))
+    status_part = MIMEBase("message", "delivery-status")
+    per_msg, per_rcpt = Message(), Message()
+    per_msg["Reporting-MTA"] = "dns; mx.example.cn"
+    per_rcpt["Final-Recipient"] = "rfc822; nobody@example.cn"
+    per_rcpt["Action"] = "failed"
+    per_rcpt["Status"] = status
+    per_rcpt["Diagnostic-Code"] = diag
+    status_part.set_payload([per_msg, per_rcpt])
+    report.attach(status_part)
+    report.attach(MIMEMessage(returned_notice(message_id)))
+    report["From"] = "MAILER-DAEMON@mx.example.cn"
+    report["To"] = "civicdesk@bureau.example"
+    report["Subject"] = "Undelivered Mail Returned to Sender"
+    report["Message-ID"] = "<dsn-%s>" % message_id.strip("<>")
+    return report.as_bytes()
+
+
+def aliyun_bounce(message_id):
+    m = MIMEMultipart("mixed")
+    m.attach(MIMEText("您发送的邮件被退回。", "plain", "utf-8"))
+    m.attach(MIMEMessage(returned_notice(message_id)))
+    m["From"] = "postmaster@mxhichina.com"
+    m["To"] = "civicdesk@bureau.example"
+    m["Subject"] = Header("系统退信", "utf-8")
+    m["X-Aliyun-Bounce"] = "1"
+    return m.as_bytes()
+
+
+def notes_bounce(message_id):
+    text = ("Your message did not reach some or all of the intended recipients.\n\n"
+            "--- original message headers ---\nFrom: civicdesk@bureau.example\n"
+            "Message-ID: %s\n" % message_id)
+    m = MIMEText(text, "plain", "utf-8")
+    m["From"] = "postmaster@notes.example"
+    m["To"] = "civicdesk@bureau.example"
+    m["Subject"] = "Undeliverable: acknowledgement"
+    return m.as_bytes()
+
+
+class Bounces(unittest.TestCase):
+    """Real acknowledgements sent through a real SMTP server (aiosmtpd), then bounces naming
+    their Message-IDs fed to ingest-mail: each marks its outbox row failed with the reason,
+    shown to administrators; a bounce of something else is ignored all the same."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="civicdesk-bounce-")
+        cls.smtp = peers.Peer("smtp", cls.tmp).start()
+        cls.server = harness.Server(env={
+            "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % cls.smtp.port,
+            "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example",
+            "CIVICDESK_NOTIFY_POLL_MS": "50",
+            "CIVICDESK_SUBMIT_RATE": "0",
+            "CIVICDESK_DIGEST": "off"}).start()
+        cls.admin = cls.server.staff("bounce_admin", "admin")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.server.cleanup()
+        finally:
+            cls.smtp.stop()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def acknowledged(self, email):
+        """Submits an item with email and waits for its acknowledgement to reach the SMTP server:
+        (outbox row id, the Message-ID as sent, with angle brackets)."""
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "路灯不亮", "body": "人民路的路灯坏了。",
+            "email": email, "publish": False})
+        self.assertEqual(r.status, 201, r)
+        rec = peers.wait_for(lambda: [x for x in self.smtp.records() if email in x["rcpt"]],
+                             60, "the acknowledgement to " + email)[0]
+        with sqlite3.connect(self.server.db, timeout=30) as con:
+            row = con.execute("SELECT id, state FROM outbox WHERE message_id = ?",
+                              (rec["message_id"].strip("<>"),)).fetchone()
+        self.assertIsNotNone(row, rec)
+        peers.wait_for(lambda: self.state(row[0]) == "sent", 30, "the row marked sent")
+        return row[0], rec["message_id"]
+
+    def state(self, oid):
+        with sqlite3.connect(self.server.db, timeout=30) as con:
+            return con.execute("SELECT state FROM outbox WHERE id = ?", (oid,)).fetchone()[0]
+
+    def failed(self):
+        r = self.admin.request("GET", "/api/v1/admin/outbox?state=failed")
+        self.assertEqual(r.status, 200, r)
+        return {o["id"]: o for o in r.json()["outbox"]}
+
+    def items(self):
+        with sqlite3.connect(self.server.db, timeout=30) as con:
+            return con.execute("SELECT count(*) FROM items").fetchone()[0]
+
+    def test_each_bounce_shape_marks_its_notice_failed(self):
+        shapes = [
+            ("dsn", dsn_bounce, "bounce (delivery status report)",
+             "bounced: 5.1.1 smtp; 550 5.1.1 user unknown"),
+            ("aliyun", aliyun_bounce, "bounce (aliyun)", "bounced: 系统退信: 您发送的邮件被退回。"),
+            ("notes", notes_bounce, "bounce (postmaster)",
+             "bounced: Undeliverable: acknowledgement: Your message did not reach some or all "
+             "of the intended recipients."),
+        ]
+        for name, make, reason, error in shapes:
+            with self.subTest(shape=name):
+                oid, mid = self.acknowledged("bounce-%s@example.cn" % name)
+                before = self.items()
+                r = ingest(self.server, make(mid))
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout.decode(),
+                                 "ignored: %s: outbox %d marked failed\n" % (reason, oid))
+                self.assertEqual(self.state(oid), "failed")
+                row = self.failed().get(oid)
+                self.assertIsNotNone(row, "shown among the failed notices")
+                self.assertEqual(row["last_error"], error)
+                self.assertEqual(self.items(), before, "a bounce makes no item")
+                with sqlite3.connect(self.server.db, timeout=30) as con:
+                    self.assertEqual(con.execute(
+                        "SELECT count(*) FROM audit WHERE action = 'mail_bounced' AND "
+                        "target = ?", ("outbox %d" % oid,)).fetchone()[0], 1)
+                    self.assertEqual(con.execute(
+                        "SELECT outcome, reason FROM mail_in ORDER BY id DESC LIMIT 1"
+                        ).fetchone(), ("ignored", "%s: outbox %d" % (reason, oid)))
+
+    def test_unmatched_bounce_is_ignored(self):
+        oid, mid = self.acknowledged("bounce-other@example.cn")
+        before, failed = self.items(), len(self.failed())
+        # a Message-ID of ours that was never sent, and one of somebody else's
+        for other in ("<civicdesk.%d.0000000000000000@bureau.example>" % oid,
+                      "<something@elsewhere.example>"):
+            r = ingest(self.server, dsn_bounce(other))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout.decode(), "ignored: bounce (delivery status report)\n")
+        self.assertEqual(self.state(oid), "sent")
+        self.assertEqual((self.items(), len(self.failed())), (before, failed))
+
+
+class Acknowledgements(unittest.TestCase):
+    """At most one acknowledgement per sender per mail_ack_interval (default 24 hours): every
+    letter is stored, only the notice is skipped, and the item's history says so."""
+
+    def setUp(self):
+        self.server = harness.Server(env={"CIVICDESK_TEST_NOW": "2026-03-02T09:00"}).start()
+        self.server.clock = "2026-03-02T09:00"
+        self.admin = self.server.staff("ack_admin", "admin")
+
+    def tearDown(self):
+        self.server.cleanup()
+
+    def acks(self, sender):
+        with sqlite3.connect(self.server.db, timeout=30) as con:
+            return con.execute("SELECT i.tracking FROM outbox o JOIN items i ON i.id = o.item_id "
+                               "WHERE o.step = 'ack' AND o.recipient = ? ORDER BY o.id",
+                               (sender,)).fetchall()
+
+    def history(self, tracking):
+        r = self.admin.request("GET", "/api/v1/items/" + tracking)
+        self.assertEqual(r.status, 200, r)
+        return [(h["action"], h.get("note")) for h in r.json()["history"]]
+
+    def send(self, subject, sender, when, **env):
+        self.server.clock = when
+        r = ingest(self.server, letter(subject, "来信正文。", sender=sender), env_extra=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tracking = r.stdout.decode().strip()
+        self.assertRegex(tracking, r"^XJ-\d{8}-\d{5}$")
+        return tracking
+
+    def test_two_letters_from_one_sender(self):
+        a = self.send("第一封信", "wang@example.cn", "2026-03-02T09:00")
+        b = self.send("第二封信", "Wang@Example.cn", "2026-03-02T15:00")
+        self.assertNotEqual(a, b, "both letters are stored as items")
+        self.assertEqual(self.acks("wang@example.cn"), [(a,)])
+        self.assertEqual(self.acks("Wang@Example.cn"), [])
+        skipped = [n for act, n in self.history(b) if act == "ack_skipped"]
+        self.assertEqual(len(skipped), 1, self.history(b))
+        self.assertIn("mail_ack_interval", skipped[0])
+        self.assertNotIn("ack_skipped", [act for act, _ in self.history(a)])
+        # the citizen does not see the staff note
+        # another sender is acknowledged on their own
+        c = self.send("邻居的信", "li@example.cn", "2026-03-02T15:30")
+        self.assertEqual(self.acks("li@example.cn"), [(c,)])
+        # a day after the first acknowledgement, the next letter is acknowledged again
+        d = self.send("第三封信", "wang@example.cn", "2026-03-03T09:00")
+        self.assertEqual(self.acks("wang@example.cn"), [(a,), (d,)])
+
+    def test_interval_is_configurable(self):
+        a = self.send("第一封信", "zhao@example.cn", "2026-03-02T09:00",
+                      CIVICDESK_MAIL_ACK_INTERVAL="0")
+        b = self.send("第二封信", "zhao@example.cn", "2026-03-02T09:05",
+                      CIVICDESK_MAIL_ACK_INTERVAL="0")
+        self.assertEqual(self.acks("zhao@example.cn"), [(a,), (b,)])
+        c = self.send("第三封信", "zhao@example.cn", "2026-03-02T10:00",
+                      CIVICDESK_MAIL_ACK_INTERVAL="3600")
+        self.assertEqual(self.acks("zhao@example.cn"), [(a,), (b,)])
+        self.assertIn("ack_skipped", [act for act, _ in self.history(c)])
 
 
 if __name__ == "__main__":

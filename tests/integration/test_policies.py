@@ -275,9 +275,7 @@ class PolicyConfig(unittest.TestCase):
             stop_clean(self, srv)
             db = sqlite3.connect(srv.db)
             db.execute("DROP TABLE policy_overrides")
-            db.executescript(harness.UNDO_017 + harness.UNDO_009 + harness.UNDO_006 +
-                             harness.UNDO_005 +
-                             harness.UNDO_004)
+            db.executescript(harness.UNDO_TO_2)
             db.execute("PRAGMA user_version=1")
             db.commit()
             db.close()

@@ -25,19 +25,19 @@ class Passwords(unittest.TestCase):
     def test_common_password_refused_on_the_command_line(self):
         for pw in ("Passw0rd!", "P@ssword123", "Qwerty123!", "W0aini1314!"):
             with self.subTest(password=pw):
-                r = self.srv.cli("user", "add", "wangli", "--role", "handler",
-                                 "--password-stdin", stdin=pw + "\n")
+                r = self.srv.cli("user", "add", "wangli", "--role", "handler", "--section",
+                                 "办公室", "--password-stdin", stdin=pw + "\n")
                 self.assertEqual(r.returncode, 65, r.stderr)
                 self.assertIn("common password", r.stderr)
-        r = self.srv.cli("user", "add", "wangli", "--role", "handler", "--password-stdin",
-                         stdin="Kx7#mq2-Lp\n")
+        r = self.srv.cli("user", "add", "wangli", "--role", "handler", "--section", "办公室",
+                         "--password-stdin", stdin="Kx7#mq2-Lp\n")
         self.assertEqual(r.returncode, 0, r.stderr)
         r = self.srv.cli("user", "passwd", "wangli", "--password-stdin", stdin="Passw0rd!\n")
         self.assertEqual(r.returncode, 65, r.stderr)
         self.assertIn("common password", r.stderr)
 
     def test_own_name_and_phone_refused_at_every_change(self):
-        self.srv.add_user("wangli", "handler")
+        self.srv.add_user("wangli", "handler", "办公室")
         r = self.admin.request("PATCH", "/api/v1/admin/users/wangli",
                                json_body={"display_name": "Wang Li", "phone": "13812345678",
                                           "email": "zhoujie@example.cn"})
@@ -91,7 +91,7 @@ class StaffNetworks(unittest.TestCase):
         self.srv = harness.Server(env={
             "CIVICDESK_TRUSTED_PROXIES": "127.0.0.1",
             "CIVICDESK_STAFF_NETWORKS": "10.0.0.0/8, 192.168.7.0/24, 2001:db8::/32"}).start()
-        self.srv.add_user("alice", "handler")
+        self.srv.add_user("alice", "handler", "办公室")
 
     def tearDown(self):
         self.srv.cleanup()

@@ -406,7 +406,8 @@ class Refusals(Base):
         self.ok("disp_a", self.t, "assign", section="法规处")
         r = self.staff["hand_fg"].act(self.t, "draft", text="x")
         self.assertEqual(r.status, 409, r)
-        self.assertEqual(r.json()["error"]["allowed"], ["accept", "forward", "reject", "merge"])
+        self.assertEqual(r.json()["error"]["allowed"], ["accept", "forward", "reject", "merge",
+                                                       "send_back"])
         r = self.staff["hand_fg"].act(self.t, "send_reply")
         self.assertEqual(r.status, 409, r)
         r = self.staff["hand_fg"].act(self.t, "send_explanation", text="x")

@@ -53,6 +53,51 @@ class Fixes(Base):
                                 headers={"X-Query-Code": item["query_code"]})
         self.assertEqual(r.status, 409, r)
 
+    def test_p06_supplement_with_attachments(self):
+        """The online supplement takes files (multipart), under the submission's type and size
+        rules."""
+        from test_intake import multipart
+        item = self.waiting()
+        t = item["tracking"]
+        path = "/api/v1/track/%s/supplement" % t
+        png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+        code = {"X-Query-Code": item["query_code"]}
+
+        def post(fields, files, headers=code):
+            body, ct = multipart(fields, files)
+            return self.server.request("POST", path, body=body,
+                                       headers=dict(headers, **{"Content-Type": ct}))
+        # a wrong code, a file type not allowed, an unknown field: nothing changes
+        r = post([("text", "补充")], [("attachment", "a.png", "image/png", png)],
+                 {"X-Query-Code": "WRONGCODE000"})
+        self.assertEqual(r.status, 404, r)
+        r = post([("text", "补充")], [("attachment", "a.pdf", "application/pdf",
+                                        b"MZ\x90\x00binary")])
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "attachment"), r)
+        r = post([("text", "补充"), ("x", "1")], [])
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "x"), r)
+        r = post([], [("attachment", "a.png", "image/png", png)])
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "text"), r)
+        it = self.staff["hand_fg"].get("/api/v1/items/" + t).json()
+        self.assertEqual((it["state"], it["attachments"]), ("waiting_citizen", []))
+        # the supplement with two files: stored by their content's type
+        r = post([("text", "补充材料见附件")],
+                 [("attachment", "现场照片.png", "text/html", png),
+                  ("attachment", "说明.txt", "text/plain", "情况说明".encode())])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["state"], r.json()["attachments"]), ("in_progress", 2))
+        it = self.staff["hand_fg"].get("/api/v1/items/" + t).json()
+        self.assertEqual([(a["filename"], a["content_type"]) for a in it["attachments"]],
+                         [("现场照片.png", "image/png"), ("说明.txt", "text/plain")])
+        self.assertEqual((it["history"][-1]["actor"], it["history"][-1]["note"]),
+                         ("citizen", "补充材料见附件"))
+        # the clocks restarted: the citizen's row carries the new reply due date (point 11)
+        self.assertEqual((it["history"][-1]["clock"], it["history"][-1]["due"]),
+                         ("reply", it["clocks"]["reply"]["due"]))
+        a = self.staff["hand_fg"].get("/api/v1/items/%s/attachments/%d" %
+                                      (t, it["attachments"][0]["id"]))
+        self.assertEqual((a.status, a.body), (200, png))
+
     def test_p08_extension_only_before_the_reply_runs_out(self):
         self.clock("2025-09-30T10:00")
         t = self.submit()["tracking"]
@@ -96,6 +141,18 @@ class Fixes(Base):
             self.assertEqual(actions.count(a), 1, actions)
         self.assertNotIn("内部原因", str(tr["history"]))
         self.assertEqual(tr["clocks"]["reply"]["due"], "2025-10-28T23:59:59+08:00")
+        # each with the due date it set: the reply's kept at the forward, the explanation's
+        # at the request, the reply's moved at the approval
+        due = {h["action"]: (h.get("clock"), h.get("due")) for h in tr["history"]}
+        self.assertEqual(due["forward"], ("reply", "2025-10-14T23:59:59+08:00"))
+        self.assertEqual(due["request_extension"], ("explain", "2025-10-11T23:59:59+08:00"))
+        self.assertEqual(due["approve_extension"], ("reply", "2025-10-28T23:59:59+08:00"))
+        self.assertEqual(due["submit"], (None, None))
+        # no step twice: the whole history, each row once
+        steps = [(h["action"], h["at"], h.get("due")) for h in tr["history"]]
+        self.assertEqual(len(steps), len(set(steps)), steps)
+        self.assertEqual(actions, ["submit", "assign", "forward", "accept", "request_extension",
+                                   "approve_extension"])
 
     def test_p12_section_work_distribution(self):
         self.clock("2025-09-30T10:00")
@@ -112,6 +169,50 @@ class Fixes(Base):
         # the handler no longer acts on the head's item
         r = self.staff["hand_fg"].act(t, "accept")
         self.assertEqual(r.status, 403, r)
+
+    def test_p12_section_sends_a_misassigned_item_back(self):
+        """申请退回: the section returns a mis-assigned item to the dispatchers with a reason;
+        a handler acts only on their own or unassigned items of their section."""
+        self.clock("2025-09-30T10:00")
+        item = self.submit()
+        t = item["tracking"]
+        self.ok("disp_a", t, "assign", section="法规处")
+        # unassigned in the section: a handler of the section acts on it, another section not
+        r = self.staff["hand_jc"].act(t, "send_back", reason="x")
+        self.assertEqual(r.status, 403, r)
+        it = self.ok("hand_fg", t, "accept")
+        self.assertEqual((it["assignee"], it["clocks"]["forward"]["state"]),
+                         ("hand_fg", "stopped"))
+        r = self.staff["hand_fg"].act(t, "send_back")
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "reason"), r)
+        # the head may reassign it, and then the handler no longer acts on it
+        self.ok("head_fg", t, "assign", section="法规处", assignee="head_fg")
+        r = self.staff["hand_fg"].act(t, "send_back", reason="不属本处职责")
+        self.assertEqual(r.status, 403, r)
+        self.ok("head_fg", t, "accept")
+        self.clock("2025-10-09T10:00")
+        it = self.ok("head_fg", t, "send_back", reason="不属本处职责，应由稽查处办理")
+        self.assertEqual((it["state"], it["section"], it["assignee"]), ("received", None, None))
+        # the forward clock runs again with its original due time until a section accepts
+        self.assertEqual(it["clocks"]["forward"]["state"], "running")
+        self.assertEqual(it["clocks"]["forward"]["due"], "2025-10-11T23:59:59+08:00")
+        self.assertEqual(it["history"][-1]["action"], "send_back")
+        self.assertEqual(it["history"][-1]["note"], "不属本处职责，应由稽查处办理")
+        # 法规处 no longer acts on it; the dispatcher triages it again
+        r = self.staff["head_fg"].act(t, "accept")
+        self.assertEqual(r.status, 403, r)
+        q = self.staff["disp_a"].get("/api/v1/queue?state=received").json()
+        self.assertIn(t, [x["tracking"] for x in q["items"]])
+        self.ok("disp_a", t, "assign", section="稽查处")
+        it = self.ok("hand_jc", t, "accept")
+        self.assertEqual(it["clocks"]["forward"]["state"], "stopped")
+        # an internal step: the citizen does not see it
+        self.assertNotIn("send_back", [h["action"] for h in self.track(item)["history"]])
+        # once the reply is being written it stays in the section
+        self.ok("hand_jc", t, "draft", text="草稿")
+        r = self.staff["hand_jc"].act(t, "send_back", reason="x")
+        self.assertEqual(r.status, 409, r)
+        self.assertNotIn("send_back", r.json()["error"]["allowed"])
 
     def test_p13_reject_merge_from_every_open_state(self):
         self.clock("2025-09-30T10:00")
@@ -255,6 +356,29 @@ class AttachmentCaps(Base):
         r = self.server.request("POST", "/api/v1/items", body=body, headers={"Content-Type": ct})
         self.assertEqual(r.status, 201, r)
 
+    def test_p06_supplement_attachments_capped_with_the_items_own(self):
+        from test_intake import multipart
+        fields = [("kind", "letter"), ("subject", "附件"), ("body", "见附件"),
+                  ("phone", "13812345678"), ("publish", "false")]
+        body, ct = multipart(fields, [("attachment", "a.txt", "text/plain", b"a" * 800)])
+        r = self.server.request("POST", "/api/v1/items", body=body, headers={"Content-Type": ct})
+        self.assertEqual(r.status, 201, r)
+        item = r.json()
+        t = item["tracking"]
+        self.ok("disp_a", t, "assign", section="法规处")
+        self.ok("hand_fg", t, "accept")
+        self.ok("hand_fg", t, "ask_citizen", reason="请补充")
+        path = "/api/v1/track/%s/supplement" % t
+        for size, status in ((1001, 413), (800, 413), (700, 200)):
+            body, ct = multipart([("text", "补充")],
+                                 [("attachment", "b.txt", "text/plain", b"b" * size)])
+            r = self.server.request("POST", path, body=body,
+                                    headers={"Content-Type": ct,
+                                             "X-Query-Code": item["query_code"]})
+            self.assertEqual(r.status, status, (size, r))
+        it = self.staff["hand_fg"].get("/api/v1/items/" + t).json()
+        self.assertEqual([a["size"] for a in it["attachments"]], [800, 700])
+
     def test_p16_citizen_withdraws_consent_and_item(self):
         self.clock("2025-09-30T10:00")
         a = self.submit()
@@ -294,6 +418,38 @@ class AttachmentCaps(Base):
         self.assertEqual(self.track(a)["tracking"], a["tracking"])
         it = self.staff["disp_a"].get("/api/v1/items/" + a["tracking"])
         self.assertEqual(it.status, 200, it)
+
+
+class SubmitRanges(Base):
+    """#14 point 14: behind trusted_proxies, a NAT gateway's range gets a higher submission limit
+    (submit_rate_ranges) while another address keeps submit_rate."""
+    ENV = {"CIVICDESK_SUBMIT_RATE": "2", "CIVICDESK_TRUSTED_PROXIES": "127.0.0.1",
+           "CIVICDESK_SUBMIT_RATE_RANGES": "10.8.0.0/16=6, 10.8.9.0/24=0"}
+
+    def post(self, client):
+        return self.server.request("POST", "/api/v1/items", headers={"X-Forwarded-For": client},
+                                   json_body={"kind": "letter", "subject": "来信", "body": "内容",
+                                              "phone": "13812345678", "publish": False})
+
+    def test_p14_submission_limit_per_range(self):
+        self.clock("2025-09-30T10:00")
+        nat = [self.post("10.8.1.%d" % (i % 2 + 1)).status for i in range(8)]
+        # each address of the range has its own six a minute
+        self.assertEqual(nat, [201] * 8)
+        nat = [self.post("10.8.1.1").status for _ in range(4)]
+        self.assertEqual(nat, [201, 201, 429, 429])
+        self.assertEqual([self.post("10.8.9.7").status for _ in range(10)], [201] * 10)
+        other = [self.post("203.0.113.5").status for _ in range(4)]
+        self.assertEqual(other, [201, 201, 429, 429])
+        r = self.post("203.0.113.5")
+        self.assertTrue(int(r.header("Retry-After")) >= 1, r)
+        # a bad range refuses the start, naming the key
+        p = subprocess.run([harness.BIN, "serve"], capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, CIVICDESK_SUBMIT_RATE_RANGES="10.8.0.0/16",
+                                    CIVICDESK_DB=self.server.db + ".other",
+                                    CIVICDESK_LISTEN="127.0.0.1:0"))
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn("submit_rate_ranges", p.stderr)
 
 
 class SupplementDays(Base):

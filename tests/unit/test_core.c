@@ -344,6 +344,81 @@ out:
 	db_release(app.db, c);
 }
 
+/* #14 point 10: a running clock counted again on a new calendar (clock_recalc). Received Mon
+ * 2026-12-28 10:00 on the built-in calendar (ends 2026-12-31: 2027 on the base week); the new one
+ * adds a 2027 file with 6 and 7 Jan off and Saturday 9 Jan worked. */
+static void
+test_clock_recalc(struct t *t)
+{
+	static const char cal2027[] = "2027-01-06 off 测试\n2027-01-07 off 测试\n"
+	                              "2027-01-09 work 测试\n";
+	struct sla_rule r5 = {SLA_WORKING_DAYS, 5, 1440}, r15 = {SLA_WORKING_DAYS, 15, 1440};
+	struct sla_calendar *old = NULL, *cal = NULL;
+	struct sla_file *f = NULL;
+	const char *names[16], *texts[16];
+	struct db_clock k;
+	struct db_item item;
+	int64_t at, now;
+	size_t n = 0, i;
+	char err[256];
+
+	memset(&item, 0, sizeof(item));
+	CHECK(t, sla_calendar_builtin(&old, err, sizeof(err)) == 0);
+	CHECK(t, sla_files_read(NULL, &f, &n, err, sizeof(err)) == 0 && n < 15);
+	if (old == NULL || f == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		names[i] = f[i].name;
+		texts[i] = f[i].text;
+	}
+	names[n] = "2027.txt";
+	texts[n] = cal2027;
+	CHECK(t, sla_calendar_parse(names, texts, n + 1, &cal, err, sizeof(err)) == 0);
+	if (cal == NULL)
+		goto out;
+	CHECK(t, sla_parse_local("2026-12-28T10:00", &at) == 0);
+	now = at + 3600;
+
+	/* 15 WD: 18 Jan on the base week, 19 Jan on the new calendar */
+	k = *clock_open(&item, CLOCK_REPLY, &r15, old, at);
+	CHECK_INT(t, k.provisional, 1);
+	CHECK_INT(t, clock_recalc(&k, old, cal, now), CLOCK_RECALC_MOVED);
+	CHECK_INT(t, sla_local_day(k.due), sla_ymd(2027, 1, 19));
+	CHECK_INT(t, k.provisional, 0);
+	CHECK_INT(t, clock_recalc(&k, old, cal, now), CLOCK_RECALC_NONE); /* done: nothing twice */
+	/* 5 WD: 4 Jan either way; only the provisional mark goes */
+	k = *clock_open(&item, CLOCK_REPLY, &r5, old, at);
+	CHECK_INT(t, clock_recalc(&k, old, cal, now), CLOCK_RECALC_CONFIRMED);
+	CHECK_INT(t, sla_local_day(k.due), sla_ymd(2027, 1, 4));
+	CHECK_INT(t, k.provisional, 0);
+	/* a due time that is not what its start gives on the old calendar is left alone */
+	k = *clock_open(&item, CLOCK_REPLY, &r15, old, at);
+	k.due += 2 * 86400;
+	CHECK_INT(t, clock_recalc(&k, old, cal, now), CLOCK_RECALC_LEFT);
+	CHECK_INT(t, clock_recalc(&k, NULL, cal, now), CLOCK_RECALC_MOVED);
+	/* paused, stopped, frozen or run out: left alone */
+	k = *clock_open(&item, CLOCK_REPLY, &r15, old, at);
+	clock_pause(&k, old, now);
+	CHECK_INT(t, clock_recalc(&k, old, cal, now), CLOCK_RECALC_NONE);
+	/* resumed on 29 Dec with the 15 days it had left: counted from the resumption, 19 Jan on
+	 * the base week, 20 Jan on the new calendar */
+	clock_resume(&k, old, now + 86400);
+	CHECK_INT(t, sla_local_day(k.due), sla_ymd(2027, 1, 19));
+	CHECK_INT(t, clock_recalc(&k, old, cal, now + 86400), CLOCK_RECALC_MOVED);
+	CHECK_INT(t, sla_local_day(k.due), sla_ymd(2027, 1, 20));
+	k = *clock_open(&item, CLOCK_REPLY, &r15, old, at);
+	clock_stop(&k, now);
+	CHECK_INT(t, clock_recalc(&k, old, cal, now), CLOCK_RECALC_NONE);
+	k = *clock_open(&item, CLOCK_REPLY, &r15, old, at);
+	CHECK_INT(t, clock_recalc(&k, old, cal, k.due + 1), CLOCK_RECALC_NONE);
+	snprintf(k.result, sizeof(k.result), "late");
+	CHECK_INT(t, clock_recalc(&k, old, cal, now), CLOCK_RECALC_NONE);
+out:
+	sla_files_free(f, n);
+	sla_calendar_unref(old);
+	sla_calendar_unref(cal);
+}
+
 int
 main(void)
 {
@@ -369,6 +444,7 @@ main(void)
 	RUN(&t, test_act_errors);
 	RUN(&t, test_act_hook_failure_rolls_back);
 	RUN(&t, test_public_edit_needs_reply);
+	RUN(&t, test_clock_recalc);
 	app_close(&app);
 	fclose(devnull);
 	snprintf(db, sizeof(db), "rm -rf '%s'", dir);

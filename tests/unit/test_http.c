@@ -109,6 +109,53 @@ test_forwarded(struct t *t)
 	CHECK_STR(t, buf, "192.0.2.1");
 }
 
+/* #14 point 14: submission limits per network (submit_rate_ranges). */
+static void
+test_submit_ranges(struct t *t)
+{
+	static const char ranges[] = "10.8.0.0/16=600, 10.8.5.0/24=0 2001:db8::/32=50";
+	struct ratelimit *rl;
+	char err[256];
+	int64_t retry = 0, now = 1700000000;
+	long v = -1;
+	int i, refused;
+
+	CHECK_INT(t, netaddr_ranges_check(ranges, err, sizeof(err)), 0);
+	CHECK_INT(t, netaddr_ranges_check("", err, sizeof(err)), 0);
+	CHECK_INT(t, netaddr_ranges_check("10.8.0.0/16", err, sizeof(err)), -1);
+	CHECK_INT(t, netaddr_ranges_check("10.8.0.0/16=", err, sizeof(err)), -1);
+	CHECK_INT(t, netaddr_ranges_check("10.8.0.0/16=x", err, sizeof(err)), -1);
+	CHECK_INT(t, netaddr_ranges_check("10.8.0.0/33=5", err, sizeof(err)), -1);
+	CHECK_INT(t, netaddr_ranges_check("host=5", err, sizeof(err)), -1);
+	CHECK_INT(t, netaddr_ranges_check("10.0.0.1=99999999999", err, sizeof(err)), -1);
+	CHECK(t, strstr(err, "10.0.0.1=99999999999") != NULL);
+	CHECK_INT(t, netaddr_range_value(ranges, "10.8.1.1", &v), 1);
+	CHECK_INT(t, v, 600);
+	CHECK_INT(t, netaddr_range_value(ranges, "10.8.5.9", &v), 1); /* the more specific one */
+	CHECK_INT(t, v, 0);
+	CHECK_INT(t, netaddr_range_value(ranges, "::ffff:10.8.1.1", &v), 1);
+	CHECK_INT(t, v, 600);
+	CHECK_INT(t, netaddr_range_value(ranges, "2001:db8::7", &v), 1);
+	CHECK_INT(t, v, 50);
+	CHECK_INT(t, netaddr_range_value(ranges, "10.9.0.1", &v), 0);
+	CHECK_INT(t, netaddr_range_value(ranges, "garbage", &v), 0);
+
+	rl = ratelimit_new(2, 60);
+	CHECK(t, rl != NULL && ratelimit_set_ranges(rl, "10.8.0.0/16=5, 10.8.5.0/24=0") == 0);
+	if (rl == NULL)
+		return;
+	for (i = 0, refused = 0; i < 10; i++)
+		refused += ratelimit_hit(rl, "10.8.1.1", now, &retry);
+	CHECK_INT(t, refused, 5);
+	for (i = 0, refused = 0; i < 10; i++)
+		refused += ratelimit_hit(rl, "10.8.5.1", now, &retry);
+	CHECK_INT(t, refused, 0);
+	for (i = 0, refused = 0; i < 10; i++)
+		refused += ratelimit_hit(rl, "198.51.100.1", now, &retry);
+	CHECK_INT(t, refused, 8);
+	ratelimit_free(rl);
+}
+
 static void
 test_cursor(struct t *t)
 {
@@ -133,5 +180,6 @@ main(void)
 	RUN(&t, test_router);
 	RUN(&t, test_forwarded);
 	RUN(&t, test_cursor);
+	RUN(&t, test_submit_ranges);
 	return t_done(&t);
 }

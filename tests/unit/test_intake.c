@@ -295,7 +295,7 @@ writer(void *p)
 	struct db_item it;
 	struct db_attachment a = {0, (char *)"a.txt", (char *)"text/plain", 5, (void *)"hello"};
 	struct db_history h = {
-	    0, 0, 0, (char *)"citizen", (char *)"submit", NULL, (char *)"received", NULL, 1};
+	    0, 0, 0, (char *)"citizen", (char *)"submit", NULL, (char *)"received", NULL, 1, NULL, 0};
 	struct db_submission sub;
 	struct policy pol = default_policy();
 	int i;
@@ -329,7 +329,7 @@ test_read_snapshot(struct t *t, struct db *db, struct db_conn *c, const char *tr
 	struct db_item it, again;
 	struct db_history *hist = NULL;
 	struct db_history h = {0, 0, 0, (char *)"disp", (char *)"assign", (char *)"received",
-	                       (char *)"assigned", NULL, 0};
+	                       (char *)"assigned", NULL, 0, NULL, 0};
 	size_t nh = 0;
 
 	CHECK(t, w != NULL && w != c);
@@ -477,7 +477,7 @@ hook_after(void *cls, struct db_conn *c, const struct db_item *item)
 {
 	struct hook_count *count = cls;
 	struct db_history h = {0, 0, 0, (char *)"system", (char *)"hooked", NULL,
-	                       (char *)"received", NULL, 0};
+	                       (char *)"received", NULL, 0, NULL, 0};
 
 	pthread_mutex_lock(&count->lock);
 	count->calls++;
@@ -493,7 +493,7 @@ hook_writer(void *p)
 {
 	struct hook_arg *w = p;
 	struct db_history h = {
-	    0, 0, 0, (char *)"citizen", (char *)"submit", NULL, (char *)"received", NULL, 1};
+	    0, 0, 0, (char *)"citizen", (char *)"submit", NULL, (char *)"received", NULL, 1, NULL, 0};
 	struct db_submission sub;
 	struct db_item it;
 	struct policy pol = default_policy();

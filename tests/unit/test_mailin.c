@@ -75,6 +75,27 @@ check_case(struct t *t, const struct mail_config *cfg, const char *dir)
 	want = expected(dir, "ignored");
 	CHECK_STR(t, m.ignored, want);
 	free(want);
+	CHECK_INT(t, m.bounce, m.ignored != NULL && strncmp(m.ignored, "bounce", 6) == 0);
+	if (m.bounce) {
+		/* bounce-ids: the Message-IDs it names, in order; bounce-reason: why it failed
+		 * ("delayed: …" for a report of delayed recipients only) */
+		char got[2048];
+		size_t off = 0;
+
+		for (i = 0; i < m.nbounce_ids && off < sizeof(got); i++)
+			off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%s", i ? "\n" : "",
+			                        m.bounce_ids[i]);
+		got[off < sizeof(got) ? off : sizeof(got) - 1] = '\0';
+		want = expected(dir, "bounce-ids");
+		CHECK_STR(t, got, want != NULL ? want : "");
+		free(want);
+		snprintf(got, sizeof(got), "%s%s", m.bounce_delayed ? "delayed: " : "",
+		         m.bounce_reason ? m.bounce_reason : "(null)");
+		want = expected(dir, "bounce-reason");
+		CHECK_STR(t, got, want);
+		free(want);
+		i = 0;
+	}
 	if (m.ignored == NULL) {
 		want = expected(dir, "subject");
 		CHECK_STR(t, m.subject, want);

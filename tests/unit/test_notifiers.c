@@ -183,8 +183,10 @@ test_config(struct notify_config *cfg)
 {
 	notify_config_defaults(cfg);
 	cfg->sms_quiet = "off";
-	cfg->sms_timeout = 700;
-	cfg->sms_connect_timeout = 700;
+	/* under the peer's 2 s "timeout" step (--sleep 2), with room for a loaded machine: at
+	 * 700 ms an ASan build on a busy machine saw a plain answer time out */
+	cfg->sms_timeout = 1500;
+	cfg->sms_connect_timeout = 1500;
 	cfg->smtp_timeout = 5;
 	cfg->smtp_from = "civicdesk@bureau.example";
 }
@@ -410,9 +412,9 @@ test_smtp_down_then_up(struct t *t)
 	struct env e;
 	struct peer p = {0, 0, ""};
 	struct notify_config cfg;
-	char url[64], to[64], step[32];
+	char url[64], to[64], step[32], body[32];
 	int64_t now = at("2025-10-09T10:00"), n_pending = -1, n_sent = -1;
-	int port = free_port(), i;
+	int port = free_port(), i, seen[500] = {0}, once = 0;
 	size_t sent = 0, max = 0, pass;
 	json_t *recs = NULL;
 
@@ -426,7 +428,8 @@ test_smtp_down_then_up(struct t *t)
 	for (i = 0; i < 500; i++) {
 		snprintf(to, sizeof(to), "head%d@example.com", i % 7);
 		snprintf(step, sizeof(step), "overdue/%d", i);
-		queue(&e, &cfg, "email", to, step, "逾期提醒", "正文", now);
+		snprintf(body, sizeof(body), "正文 <%d>", i);
+		queue(&e, &cfg, "email", to, step, "逾期提醒", body, now);
 	}
 	/* the server is down: every row waits, none is lost or failed */
 	for (pass = 0; pass < 5; pass++)
@@ -445,9 +448,33 @@ test_smtp_down_then_up(struct t *t)
 	CHECK_INT(t, db_outbox_count(e.c, "sent", &n_sent), 0);
 	CHECK_INT(t, n_sent, 500);
 	recs = peer_records(&p);
-	CHECK_INT(t, json_array_size(recs), 500);
-	CHECK_INT(t, distinct_ids(recs, &max), 500);
+	/* the notices of one head in one pass (100 rows) go out together, 20 to a message at
+	 * most: 5 passes of 7 heads with 14 or 15 rows each */
+	CHECK_INT(t, json_array_size(recs), 5 * 7);
+	CHECK_INT(t, distinct_ids(recs, &max), json_array_size(recs));
 	CHECK_INT(t, max, 1);
+	/* every notice in exactly one message, to its own head */
+	{
+		json_t *r;
+		size_t k;
+
+		json_array_foreach(recs, k, r) {
+			const char *b = rec_str(r, "body"), *rcpt;
+			int head;
+
+			rcpt = json_string_value(json_array_get(json_object_get(r, "rcpt"), 0));
+			if (rcpt == NULL || sscanf(rcpt, "head%d@", &head) != 1)
+				continue;
+			for (i = 0; i < 500; i++) {
+				snprintf(body, sizeof(body), "正文 <%d>", i);
+				if (strstr(b, body) != NULL && i % 7 == head)
+					seen[i]++;
+			}
+		}
+		for (i = 0; i < 500; i++)
+			once += seen[i] == 1;
+		CHECK_INT(t, once, 500);
+	}
 out:
 	json_decref(recs);
 	peer_stop(&p);
@@ -975,7 +1002,455 @@ test_weekly(struct t *t)
 	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2026-11-09T07:00"), &q), 0);
 	CHECK_INT(t, q, 2);
 	CHECK_INT(t, count_rows(&e, "digest/", NULL), 4);
+	/* never skipped silently: 稽查处 has no head (nor a mailbox); admin2 has no address */
+	add_account(&e, "admin2", "admin", 0, NULL, NULL);
+	CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2026-11-16T07:00"), &q), 0);
+	{
+		struct db_notify_missing *m = NULL;
+		size_t nm = 0, k, head = 0, admin = 0;
+
+		CHECK_INT(t, db_notify_missing_list(e.c, 100, &m, &nm), 0);
+		for (k = 0; k < nm; k++) {
+			if (strcmp(m[k].role, "section_head") == 0 && m[k].account_id == 0 &&
+			    m[k].section_id == other && strcmp(m[k].step, "digest/2025-10-06") == 0)
+				head++;
+			if (strcmp(m[k].role, "admin") == 0 && m[k].username != NULL &&
+			    strcmp(m[k].username, "admin2") == 0 &&
+			    strcmp(m[k].step, "coverage/2026-12-31/2026-11-16") == 0)
+				admin++;
+		}
+		CHECK_INT(t, head, 1);
+		CHECK_INT(t, admin, 1);
+		db_notify_missing_free(m, nm);
+	}
 	env_close(&e);
+}
+
+
+/* --- gateways of real SMS providers, segments, SMTP AUTH (#15) --------------------------------- */
+
+/* The field of record r's decoded request (the gateway's own field names). */
+static const char *
+rec_field(json_t *r, const char *name)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(r, "fields"), name));
+
+	return s != NULL ? s : "";
+}
+
+static const char *
+rec_header(json_t *r, const char *name)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(r, "headers"), name));
+
+	return s != NULL ? s : "";
+}
+
+/* One SMS through a gateway started with extra arguments, configured by cfg (its sms_url is set
+ * here): the row's final state into o (db_outbox_free), the gateway's records (json_decref). */
+static json_t *
+sms_once(struct t *t, struct notify_config *cfg, const char *const *extra, const char *body,
+         struct db_outbox *o)
+{
+	struct env e;
+	struct peer p = {0, 0, ""};
+	char url[80], err[200];
+	int64_t now = at("2025-10-09T10:00"), id;
+	size_t sent = 0;
+	json_t *recs = NULL;
+
+	memset(o, 0, sizeof(*o));
+	if (env_open(&e) != 0 || peer_start(&e, &p, "sms", 0, extra) != 0) {
+		CHECK(t, 0);
+		goto out;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/sms?acct=civic", p.port);
+	cfg->sms_url = url;
+	CHECK_INT(t, notify_config_check(cfg, err, sizeof(err)), 0);
+	id = queue(&e, cfg, "sms", "13800000001", "g1", NULL, body, now);
+	CHECK_INT(t, notify_dispatch(e.c, cfg, e.cal, now, &sent), 0);
+	row(&e, id, o);
+	recs = peer_records(&p);
+out:
+	peer_stop(&p);
+	env_close(&e);
+	return recs;
+}
+
+static void
+test_sms_gateway_form(struct t *t)
+{
+	const char *extra[] = {"--answer", "{\"code\":0,\"msg\":\"ok\"}", NULL};
+	struct notify_config cfg;
+	struct db_outbox o;
+	json_t *recs, *r;
+
+	test_config(&cfg);
+	cfg.sms_format = "form";
+	cfg.sms_body = "mobile={phone}&content={text}&sign=%E5%B1%80";
+	cfg.sms_headers = "X-Api-Key: k1 |X-Trace: t 2";
+	cfg.sms_success = "code=0";
+	recs = sms_once(t, &cfg, extra, "【civicdesk】逾期 XJ-1 a&b=c", &o);
+	CHECK_STR(t, o.state, "sent");
+	CHECK_INT(t, json_array_size(recs), 1);
+	r = json_array_get(recs, 0);
+	CHECK_STR(t, rec_str(r, "method"), "POST");
+	CHECK_STR(t, rec_str(r, "path"), "/api/sms");
+	CHECK_STR(t, rec_field(r, "mobile"), "13800000001");
+	CHECK_STR(t, rec_field(r, "content"), "【civicdesk】逾期 XJ-1 a&b=c");
+	CHECK_STR(t, rec_field(r, "sign"), "局");
+	CHECK_STR(t, rec_header(r, "x-api-key"), "k1");
+	CHECK_STR(t, rec_header(r, "x-trace"), "t 2");
+	CHECK(t, strncmp(rec_header(r, "content-type"), "application/x-www-form-urlencoded", 33) == 0);
+	db_outbox_free(&o);
+	json_decref(recs);
+}
+
+static void
+test_sms_gateway_rule(struct t *t)
+{
+	const char *refused[] = {"--answer", "{\"code\":1001,\"msg\":\"no balance\"}", NULL};
+	const char *nested[] = {"--answer", "{\"result\":{\"status\":\"ok\",\"id\":7}}", NULL};
+	const char *plain[] = {"--answer", "accepted", NULL};
+	struct notify_config cfg;
+	struct db_outbox o;
+	json_t *recs, *r;
+
+	/* a 200 that breaks the success rule fails the notice, in the gateway's words */
+	test_config(&cfg);
+	cfg.sms_success = "code=0";
+	recs = sms_once(t, &cfg, refused, "text", &o);
+	CHECK_STR(t, o.state, "failed");
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "code is 1001") != NULL);
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "no balance") != NULL);
+	CHECK_INT(t, json_array_size(recs), 1);
+	db_outbox_free(&o);
+	json_decref(recs);
+	/* a JSON template sent with PUT; a nested field in the rule */
+	test_config(&cfg);
+	cfg.sms_method = "PUT";
+	cfg.sms_body = "{\"to\":\"{phone}\",\"msg\":{\"body\":\"{text}\",\"n\":1},\"tags\":[\"{phone}\"]}";
+	cfg.sms_success = "result.status=ok";
+	recs = sms_once(t, &cfg, nested, "引号\"与\\反斜杠", &o);
+	CHECK_STR(t, o.state, "sent");
+	r = json_array_get(recs, 0);
+	CHECK_STR(t, rec_str(r, "method"), "PUT");
+	CHECK_STR(t, rec_field(r, "to"), "13800000001");
+	CHECK_STR(t, json_string_value(json_object_get(json_object_get(json_object_get(r, "fields"),
+	                                                               "msg"), "body")),
+	          "引号\"与\\反斜杠");
+	CHECK_STR(t, json_string_value(json_array_get(json_object_get(json_object_get(r, "fields"),
+	                                                              "tags"), 0)),
+	          "13800000001");
+	db_outbox_free(&o);
+	json_decref(recs);
+	/* an answer that is not JSON breaks a rule */
+	test_config(&cfg);
+	cfg.sms_success = "code=0";
+	recs = sms_once(t, &cfg, plain, "text", &o);
+	CHECK_STR(t, o.state, "failed");
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "not JSON") != NULL);
+	db_outbox_free(&o);
+	json_decref(recs);
+	/* GET: the form in the query string, after the URL's own */
+	test_config(&cfg);
+	cfg.sms_method = "GET";
+	cfg.sms_format = "form";
+	cfg.sms_body = "to={phone}&msg={text}";
+	recs = sms_once(t, &cfg, NULL, "短信 1+1", &o);
+	CHECK_STR(t, o.state, "sent");
+	r = json_array_get(recs, 0);
+	CHECK_STR(t, rec_str(r, "method"), "GET");
+	CHECK_STR(t, rec_field(r, "msg"), "短信 1+1");
+	CHECK_STR(t, rec_field(r, "acct"), "civic");
+	db_outbox_free(&o);
+	json_decref(recs);
+}
+
+static void
+test_sms_segments(struct t *t)
+{
+	struct notify_config cfg;
+	struct db_outbox o;
+	json_t *recs;
+	char long_text[1024] = "", *cut;
+	size_t i;
+
+	/* 100 Chinese characters, one segment of 70: 69 and the ellipsis, cut between characters */
+	for (i = 0; i < 100; i++)
+		strcat(long_text, i % 10 == 9 ? "九" : "字");
+	test_config(&cfg);
+	CHECK_INT(t, notify_utf8_len(long_text), 100);
+	cut = notify_sms_text(&cfg, long_text);
+	CHECK_STR(t, cut, long_text); /* no cut unless configured */
+	free(cut);
+	cfg.sms_max_segments = 1;
+	cut = notify_sms_text(&cfg, long_text);
+	CHECK_INT(t, cut != NULL ? notify_utf8_len(cut) : 0, 70);
+	CHECK(t, cut != NULL && strcmp(cut + strlen(cut) - 3, "…") == 0);
+	CHECK(t, cut != NULL && strncmp(cut, long_text, strlen(cut) - 3) == 0);
+	free(cut);
+	cfg.sms_max_segments = 2;
+	cut = notify_sms_text(&cfg, long_text);
+	CHECK_STR(t, cut, long_text); /* fits in two */
+	free(cut);
+	/* through the gateway: what it receives is valid UTF-8 of 70 characters */
+	cfg.sms_max_segments = 1;
+	recs = sms_once(t, &cfg, NULL, long_text, &o);
+	CHECK_STR(t, o.state, "sent");
+	CHECK_STR(t, o.body, long_text); /* the outbox keeps it whole */
+	CHECK_INT(t, notify_utf8_len(rec_str(json_array_get(recs, 0), "text")), 70);
+	db_outbox_free(&o);
+	json_decref(recs);
+}
+
+static void
+test_sms_config_check(struct t *t)
+{
+	struct notify_config cfg;
+	char err[200];
+
+	test_config(&cfg);
+	cfg.sms_method = "DELETE";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	test_config(&cfg);
+	cfg.sms_method = "GET";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1); /* GET needs form */
+	cfg.sms_format = "form";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
+	test_config(&cfg);
+	cfg.sms_body = "{\"mobile\":\"{phone}\"}"; /* no {text} */
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_body = "[\"{phone}\",\"{text}\"]"; /* not an object */
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_body = "{\"mobile\":\"{phone}\",\"content\":\"{text}\"}";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
+	cfg.sms_headers = "no colon here";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_headers = "A: 1 | B: 2";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
+	cfg.sms_success = "=0";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_success = "code";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_format = "xml";
+	cfg.sms_success = "";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+}
+
+/* One e-mail through an SMTP server started with extra arguments: its state into o. */
+static json_t *
+mail_once(struct t *t, struct notify_config *cfg, const char *const *extra, struct db_outbox *o)
+{
+	struct env e;
+	struct peer p = {0, 0, ""};
+	char url[64];
+	int64_t now = at("2025-10-09T10:00"), id;
+	size_t sent = 0;
+	json_t *recs = NULL;
+
+	memset(o, 0, sizeof(*o));
+	if (env_open(&e) != 0 || peer_start(&e, &p, "smtp", 0, extra) != 0) {
+		CHECK(t, 0);
+		goto out;
+	}
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", p.port);
+	cfg->smtp_url = url;
+	id = queue(&e, cfg, "email", "head@example.com", "a1", "主题", "正文", now);
+	CHECK_INT(t, notify_dispatch(e.c, cfg, e.cal, now, &sent), 0);
+	row(&e, id, o);
+	recs = peer_records(&p);
+out:
+	peer_stop(&p);
+	env_close(&e);
+	return recs;
+}
+
+static size_t
+count_key(json_t *recs, const char *key)
+{
+	json_t *r;
+	size_t i, n = 0;
+
+	json_array_foreach(recs, i, r)
+		if (json_object_get(r, key) != NULL)
+			n++;
+	return n;
+}
+
+static void
+test_smtp_auth(struct t *t)
+{
+	const char *extra[] = {"--auth", "civic:s3cret-Pass", NULL};
+	struct notify_config cfg;
+	struct db_outbox o;
+	json_t *recs, *r;
+
+	/* the right password: authenticated, delivered */
+	test_config(&cfg);
+	cfg.smtp_user = "civic";
+	cfg.smtp_password = "s3cret-Pass";
+	recs = mail_once(t, &cfg, extra, &o);
+	CHECK_STR(t, o.state, "sent");
+	CHECK_INT(t, count_key(recs, "auth"), 1);
+	CHECK_INT(t, count_key(recs, "rcpt"), 1);
+	r = json_array_get(recs, 0);
+	CHECK(t, json_is_true(json_object_get(r, "ok")));
+	CHECK_STR(t, rec_str(r, "login"), "civic");
+	db_outbox_free(&o);
+	json_decref(recs);
+	/* no AUTH configured: the server refuses the mail, nothing is delivered */
+	test_config(&cfg);
+	recs = mail_once(t, &cfg, extra, &o);
+	CHECK(t, o.state != NULL && strcmp(o.state, "sent") != 0);
+	CHECK_INT(t, count_key(recs, "rcpt"), 0);
+	db_outbox_free(&o);
+	json_decref(recs);
+	/* a wrong password: refused, nothing delivered, the reason kept */
+	test_config(&cfg);
+	cfg.smtp_user = "civic";
+	cfg.smtp_password = "wrong";
+	recs = mail_once(t, &cfg, extra, &o);
+	CHECK(t, o.state != NULL && strcmp(o.state, "sent") != 0);
+	CHECK_STR(t, o.state, "pending"); /* retried: the configuration may be fixed */
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "AUTH refused") != NULL);
+	CHECK_INT(t, count_key(recs, "rcpt"), 0);
+	db_outbox_free(&o);
+	json_decref(recs);
+	/* STARTTLS required from a server that does not offer it: nothing sent in clear */
+	test_config(&cfg);
+	cfg.smtp_starttls = "required";
+	recs = mail_once(t, &cfg, NULL, &o);
+	CHECK_STR(t, o.state, "pending");
+	CHECK(t, o.last_error != NULL && strstr(o.last_error, "no STARTTLS") != NULL);
+	CHECK_INT(t, json_array_size(recs), 0);
+	db_outbox_free(&o);
+	json_decref(recs);
+}
+
+
+/* Several notices for one recipient at one moment: one message, every row marked together with
+ * its Message-ID; a message tried before is sent again whole, even past the batch limit. */
+static void
+test_combine(struct t *t)
+{
+	struct env e;
+	struct peer p = {0, 0, ""}, g = {0, 0, ""};
+	struct notify_config cfg;
+	char url[64], body[64];
+	int64_t now = at("2025-10-09T10:00"), id[4], sid[3];
+	struct db_outbox o[4];
+	size_t sent = 0, i;
+	int port = free_port();
+	json_t *recs = NULL, *r;
+	char sixty[256] = "";
+
+	if (env_open(&e) != 0 || peer_start(&e, &g, "sms", 0, NULL) != 0) {
+		CHECK(t, 0);
+		goto out;
+	}
+	test_config(&cfg);
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", port);
+	cfg.smtp_url = url;
+	for (i = 0; i < 3; i++) {
+		snprintf(body, sizeof(body), "事项 XJ-%zu 已逾期。", i);
+		id[i] = queue(&e, &cfg, "email", "head@example.com", body, "逾期", body, now);
+	}
+	id[3] = queue(&e, &cfg, "email", "other@example.com", "o1", "单独一条", "正文", now);
+	/* the server is down: the three are tried as one message (one Message-ID) */
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now, &sent), 0);
+	for (i = 0; i < 4; i++)
+		row(&e, id[i], &o[i]);
+	CHECK(t, o[0].message_id != NULL && o[1].message_id != NULL && o[2].message_id != NULL);
+	CHECK(t, o[0].message_id && o[1].message_id && strcmp(o[0].message_id, o[1].message_id) == 0);
+	CHECK(t, o[0].message_id && o[2].message_id && strcmp(o[0].message_id, o[2].message_id) == 0);
+	CHECK(t, o[0].message_id && o[3].message_id && strcmp(o[0].message_id, o[3].message_id) != 0);
+	CHECK_INT(t, o[0].send_after, o[2].send_after);
+	for (i = 0; i < 4; i++)
+		db_outbox_free(&o[i]);
+	/* up again, with a batch of 2: the limit cuts the message, which is completed */
+	if (peer_start(&e, &p, "smtp", port, NULL) != 0) {
+		CHECK(t, 0);
+		goto out;
+	}
+	cfg.batch = 2;
+	for (i = 0; i < 3; i++)
+		CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 60, &sent), 0);
+	CHECK_INT(t, sent, 4);
+	recs = peer_records(&p);
+	CHECK_INT(t, json_array_size(recs), 2);
+	for (i = 0; i < 4; i++)
+		row(&e, id[i], &o[i]);
+	json_array_foreach(recs, i, r) {
+		const char *to = json_string_value(json_array_get(json_object_get(r, "rcpt"), 0));
+		char mid[200];
+
+		if (to != NULL && strcmp(to, "head@example.com") == 0) {
+			snprintf(mid, sizeof(mid), "<%s>", o[0].message_id ? o[0].message_id : "");
+			CHECK_STR(t, rec_str(r, "message_id"), mid);
+			CHECK(t, strstr(rec_str(r, "subject"), "3 条通知") != NULL);
+			CHECK(t, strstr(rec_str(r, "body"), "事项 XJ-0 已逾期。") != NULL);
+			CHECK(t, strstr(rec_str(r, "body"), "事项 XJ-1 已逾期。") != NULL);
+			CHECK(t, strstr(rec_str(r, "body"), "事项 XJ-2 已逾期。") != NULL);
+		} else
+			CHECK_STR(t, rec_str(r, "subject"), "单独一条");
+	}
+	for (i = 0; i < 4; i++) {
+		CHECK_STR(t, o[i].state, "sent");
+		CHECK_INT(t, o[i].attempts, 2);
+		db_outbox_free(&o[i]);
+	}
+	/* SMS within two segments of 70: two 60-character texts share one, the third waits for
+	 * the next */
+	for (i = 0; i < 60; i++)
+		strcat(sixty, "字");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/send", g.port);
+	cfg.sms_url = url;
+	cfg.smtp_url = "";
+	cfg.batch = 100;
+	cfg.sms_max_segments = 2;
+	for (i = 0; i < 3; i++) {
+		snprintf(body, sizeof(body), "s%zu", i);
+		sid[i] = queue(&e, &cfg, "sms", "13800000001", body, NULL, sixty, now + 100);
+	}
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 100, &sent), 0);
+	json_decref(recs);
+	recs = peer_records(&g);
+	CHECK_INT(t, json_array_size(recs), 2);
+	CHECK_INT(t, notify_utf8_len(rec_str(json_array_get(recs, 0), "text")), 121);
+	for (i = 0; i < 3; i++) {
+		row(&e, sid[i], &o[i]);
+		CHECK_STR(t, o[i].state, "sent");
+		db_outbox_free(&o[i]);
+	}
+out:
+	json_decref(recs);
+	peer_stop(&p);
+	peer_stop(&g);
+	env_close(&e);
+}
+
+
+/* Which citizens' numbers get SMS: mainland mobile numbers, written in any of the usual ways. */
+static void
+test_mobile(struct t *t)
+{
+	char buf[16] = "";
+
+	CHECK_INT(t, notify_mobile("13912345678", buf, sizeof(buf)), 1);
+	CHECK_STR(t, buf, "13912345678");
+	CHECK_INT(t, notify_mobile("+86 139-1234-5678", buf, sizeof(buf)), 1);
+	CHECK_STR(t, buf, "13912345678");
+	CHECK_INT(t, notify_mobile("008613912345678", buf, sizeof(buf)), 1);
+	CHECK_INT(t, notify_mobile("+8619912345678", buf, sizeof(buf)), 1);
+	CHECK_STR(t, buf, "19912345678");
+	CHECK_INT(t, notify_mobile("010-12345678", buf, sizeof(buf)), 0);
+	CHECK_INT(t, notify_mobile("12345678901", buf, sizeof(buf)), 0);
+	CHECK_INT(t, notify_mobile("1391234567", buf, sizeof(buf)), 0);
+	CHECK_INT(t, notify_mobile("139123456789", buf, sizeof(buf)), 0);
+	CHECK_INT(t, notify_mobile("139-1234-567x", buf, sizeof(buf)), 0);
+	CHECK_INT(t, notify_mobile("", buf, sizeof(buf)), 0);
+	CHECK_INT(t, notify_mobile(NULL, buf, sizeof(buf)), 0);
 }
 
 int
@@ -1001,6 +1476,13 @@ main(void)
 	RUN(&t, test_ladder_old_receipt);
 	RUN(&t, test_citizen);
 	RUN(&t, test_weekly);
+	RUN(&t, test_sms_gateway_form);
+	RUN(&t, test_sms_gateway_rule);
+	RUN(&t, test_sms_segments);
+	RUN(&t, test_sms_config_check);
+	RUN(&t, test_smtp_auth);
+	RUN(&t, test_combine);
+	RUN(&t, test_mobile);
 	notify_cleanup();
 	return t_done(&t);
 }

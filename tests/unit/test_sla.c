@@ -1039,6 +1039,46 @@ test_refcount(struct t *t)
 	sla_calendar_unref(cal);
 }
 
+/* The files a calendar is made of (#14 point 10: loaded files go on top of them). */
+static void
+test_files(struct t *t)
+{
+	static const char *const paths[] = {CAL_DIR "/2025.txt", CAL_DIR "/nonexistent.txt"};
+	struct sla_file *f = NULL, *g = NULL;
+	size_t n = 0, m = 0, i;
+	char err[256];
+	int year = 0;
+
+	CHECK_INT(t, sla_files_read(NULL, &f, &n, err, sizeof(err)), 0);
+	CHECK(t, n >= 3);
+	CHECK_INT(t, sla_files_read(CAL_DIR, &g, &m, err, sizeof(err)), 0);
+	CHECK_INT(t, (int)m, (int)n);
+	for (i = 0; i < n && i < m; i++) {
+		CHECK(t, strstr(g[i].name, f[i].name) != NULL); /* the same files, in order */
+		CHECK_STR(t, g[i].text, f[i].text);
+	}
+	CHECK_INT(t, sla_file_year(f[0].name, f[0].text, &year, err, sizeof(err)), 0);
+	CHECK_INT(t, year, 2024);
+	sla_files_free(f, n);
+	sla_files_free(g, m);
+	CHECK_INT(t, sla_files_read("tests/unit", &f, &n, err, sizeof(err)), -1);
+	CHECK_INT(t, sla_files_read_paths(paths, 1, &f, err, sizeof(err)), 0);
+	CHECK_INT(t, sla_file_year(f[0].name, f[0].text, &year, err, sizeof(err)), 0);
+	CHECK_INT(t, year, 2025);
+	sla_files_free(f, 1);
+	CHECK_INT(t, sla_files_read_paths(paths, 2, &f, err, sizeof(err)), -1);
+	CHECK(t, strstr(err, "nonexistent.txt") != NULL);
+	/* a file's faults are named with their line; a New Year block in the December before */
+	CHECK_INT(t, sla_file_year("x.txt", "# c\n2027-01-06 off a\n2027-01-11 work b\n", &year,
+	                           err, sizeof(err)),
+	          -1);
+	CHECK(t, strncmp(err, "x.txt:3:", 8) == 0);
+	CHECK_INT(t, sla_file_year("y.txt", "2026-12-31 off a\n2027-01-01 off a\n", &year, err,
+	                           sizeof(err)),
+	          0);
+	CHECK_INT(t, year, 2027);
+}
+
 int
 main(void)
 {
@@ -1063,5 +1103,6 @@ main(void)
 	RUN(&t, test_explain);
 	RUN(&t, test_range);
 	RUN(&t, test_refcount);
+	RUN(&t, test_files);
 	return t_done(&t);
 }

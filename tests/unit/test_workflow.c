@@ -68,6 +68,10 @@ static const struct legal legal[] = {
     {"in_review", "merge", "section_head", "merged"},
     {"returned", "merge", "handler", "merged"},
     {"approved", "merge", "dispatcher", "merged"},
+    /* 申请退回 (point 12) */
+    {"assigned", "send_back", "handler", "received"},
+    {"in_progress", "send_back", "section_head", "received"},
+    {"forwarded", "send_back", "handler", "received"},
 };
 #define NLEGAL (sizeof(legal) / sizeof(legal[0]))
 
@@ -190,10 +194,11 @@ test_allowed_lists(struct t *t)
 	allowed_str(WF_RECEIVED, ROLE_HANDLER, buf, sizeof(buf));
 	CHECK_STR(t, buf, "reject,merge");
 	allowed_str(WF_ASSIGNED, ROLE_HANDLER, buf, sizeof(buf));
-	CHECK_STR(t, buf, "accept,forward,reject,merge");
+	CHECK_STR(t, buf, "accept,forward,reject,merge,send_back");
 	allowed_str(WF_IN_PROGRESS, ROLE_HANDLER, buf, sizeof(buf));
 	CHECK_STR(t, buf,
-	          "forward,ask_citizen,request_extension,send_explanation,draft,reject,merge");
+	          "forward,ask_citizen,request_extension,send_explanation,draft,reject,merge,"
+	          "send_back");
 	allowed_str(WF_IN_REVIEW, ROLE_SECTION_HEAD, buf, sizeof(buf));
 	CHECK_STR(t, buf, "send_explanation,approve,return,reject,merge");
 	allowed_str(WF_IN_REVIEW, ROLE_HANDLER, buf, sizeof(buf));
@@ -205,7 +210,7 @@ test_allowed_lists(struct t *t)
 	allowed_str(WF_IN_PROGRESS, ROLE_ADMIN, buf, sizeof(buf));
 	CHECK_STR(t, buf, "");
 	/* max caps what is written, not the count */
-	CHECK_INT(t, wf_allowed(WF_IN_PROGRESS, ROLE_HANDLER, out, 2), 7);
+	CHECK_INT(t, wf_allowed(WF_IN_PROGRESS, ROLE_HANDLER, out, 2), 8);
 	CHECK_INT(t, out[0], WF_FORWARD);
 	CHECK_INT(t, out[1], WF_ASK_CITIZEN);
 	CHECK_INT(t, wf_allowed(WF_STATE__MAX, ROLE_HANDLER, out, 2), 0);

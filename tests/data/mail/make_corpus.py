@@ -469,42 +469,185 @@ def noise_apple():
                  sender="me@icloud.com")
 
 
-@case
-def noise_aliyun_bounce():
-    returned = MIMEText("原来的信", "plain", "utf-8")
-    returned["Subject"] = "acknowledgement"
-    msg = MIMEMultipart("mixed")
-    msg.attach(MIMEText("您发送的邮件被退回。", "plain", "utf-8"))
-    msg.attach(MIMEMessage(returned))
-    headers(msg, "系统退信", sender="postmaster@mxhichina.com")
-    msg["X-Aliyun-Bounce"] = "1"
-    return msg, expect(ignored="aliyun bounce")
+# --- bounces: matched to the notice they return by its Message-ID ------------------------------
+# Our Message-IDs are civicdesk.OUTBOX-ID.RANDOM@DOMAIN (notifiers/notify.c); a bounce names one
+# in the returned message (message/rfc822, text/rfc822-headers, an attached .eml), in quoted
+# header lines of its text, or in its own references. Beside each: bounce-ids (the ids in the
+# order they are tried) and bounce-reason (the failed recipient's Status and Diagnostic-Code,
+# else the subject and first line of the text; "delayed: " when nothing failed).
+
+OURS = "civicdesk.%d.0123456789abcdef@bureau.example"
 
 
-@case
-def noise_aliyun_subject_only():
-    return noise("您的邮件未能送达 退信", "aliyun bounce", sender="postmaster@aliyun.com")
+def returned(outbox, subject="我们已收到您的来信 XJ-20260302-00001", to="citizen@example.cn"):
+    """The notice as we sent it (as the notifiers write it: Auto-Submitted, our Message-ID)."""
+    m = MIMEText("您好，我们已收到您的来信。", "plain", "utf-8")
+    m["From"] = "civicdesk@bureau.example"
+    m["To"] = to
+    m["Subject"] = Header(subject, "utf-8")
+    m["Date"] = DATE
+    m["Message-ID"] = "<%s>" % (OURS % outbox)
+    m["Auto-Submitted"] = "auto-generated"
+    return m
 
 
-@case
-def noise_exchange_postmaster():
-    return noise("Undeliverable: acknowledgement", "bounce", sender="postmaster@contoso.example")
+def dsn(action="failed", status="5.1.1",
+        diag="smtp; 550 5.1.1 <citizen@example.cn>: Recipient address rejected: user unknown"):
+    status_part = MIMEBase("message", "delivery-status")
+    per_msg, per_rcpt = Message(), Message()
+    per_msg["Reporting-MTA"] = "dns; mx.example.cn"
+    per_msg["Arrival-Date"] = DATE
+    per_rcpt["Final-Recipient"] = "rfc822; citizen@example.cn"
+    per_rcpt["Action"] = action
+    per_rcpt["Status"] = status
+    if diag:
+        per_rcpt["Diagnostic-Code"] = diag
+    status_part.set_payload([per_msg, per_rcpt])
+    return status_part
+
+
+def expect_bounce(reason, ids, why):
+    exp = expect(ignored=reason)
+    exp["bounce_ids"] = ids
+    exp["bounce_reason"] = why
+    return exp
+
+
+DIAG = "5.1.1 smtp; 550 5.1.1 <citizen@example.cn>: Recipient address rejected: user unknown"
 
 
 @case
 def noise_dsn_report():
+    """RFC 3464 with the returned message's headers only (text/rfc822-headers)."""
     report = MIMEMultipart("report", report_type="delivery-status")
-    report.attach(MIMEText("Delivery failed.", "plain", "us-ascii"))
-    status = MIMEBase("message", "delivery-status")
-    per_msg, per_rcpt = Message(), Message()
-    per_msg["Reporting-MTA"] = "dns; mx.example"
-    per_rcpt["Final-Recipient"] = "rfc822; x@y.example"
-    per_rcpt["Action"] = "failed"
-    per_rcpt["Status"] = "5.1.1"
-    status.set_payload([per_msg, per_rcpt])
-    report.attach(status)
-    headers(report, "Delivery Status Notification (Failure)", sender="mailer@mx.example")
-    return report, expect(ignored="delivery status report")
+    report.attach(MIMEText("Delivery to the following recipient failed permanently.",
+                           "plain", "us-ascii"))
+    report.attach(dsn())
+    headers_only = MIMEBase("text", "rfc822-headers")
+    ret = returned(41)
+    headers_only.set_payload(ret.as_string().split("\n\n")[0] + "\n")
+    report.attach(headers_only)
+    headers(report, "Delivery Status Notification (Failure)", sender="mailer-daemon@mx.example.cn")
+    return report, expect_bounce("bounce (delivery status report)", [OURS % 41], DIAG)
+
+
+@case
+def bounce_dsn_rfc822():
+    """RFC 3464 with the whole returned message (message/rfc822), a null sender (MAILER-DAEMON)."""
+    report = MIMEMultipart("report", report_type="delivery-status")
+    report.attach(MIMEText("Your message could not be delivered.", "plain", "us-ascii"))
+    report.attach(dsn(diag="smtp; 550 mailbox unavailable"))
+    report.attach(MIMEMessage(returned(42)))
+    headers(report, "Undelivered Mail Returned to Sender", sender="MAILER-DAEMON@mx.example.cn")
+    report["Return-Path"] = "<>"
+    return report, expect_bounce("bounce (delivery status report)", [OURS % 42],
+                                 "5.1.1 smtp; 550 mailbox unavailable")
+
+
+@case
+def bounce_dsn_delayed():
+    """A warning: delivery delayed, still being tried. Not a failure."""
+    report = MIMEMultipart("report", report_type="delivery-status")
+    report.attach(MIMEText("Delivery has been delayed.", "plain", "us-ascii"))
+    report.attach(dsn(action="delayed", status="4.4.7", diag=None))
+    report.attach(MIMEMessage(returned(43)))
+    headers(report, "Delayed Mail (still being retried)", sender="mailer-daemon@mx.example.cn")
+    return report, expect_bounce("bounce (delivery status report)", [OURS % 43],
+                                 "delayed: 4.4.7")
+
+
+@case
+def noise_aliyun_bounce():
+    """Aliyun (mxhichina): from postmaster@, subject ending 退信, X-Aliyun-Bounce, the returned
+    message attached, no delivery-status part."""
+    msg = MIMEMultipart("mixed")
+    msg.attach(MIMEText("您发送的邮件被退回。\n收件人地址不存在。", "plain", "utf-8"))
+    msg.attach(MIMEMessage(returned(44)))
+    headers(msg, "系统退信", sender="postmaster@mxhichina.com")
+    msg["X-Aliyun-Bounce"] = "1"
+    return msg, expect_bounce("bounce (aliyun)", [OURS % 44], "系统退信: 您发送的邮件被退回。")
+
+
+@case
+def bounce_aliyun_eml():
+    """Aliyun with the returned message as an attached .eml file (application/octet-stream)."""
+    msg = MIMEMultipart("mixed")
+    msg.attach(MIMEText("很抱歉，您的邮件无法送达。", "plain", "utf-8"))
+    msg.attach(attachment(returned(45).as_bytes(), "application/octet-stream",
+                          filename="原邮件.eml"))
+    headers(msg, "您的邮件未能送达 退信", sender="postmaster@aliyun.com")
+    return msg, expect_bounce("bounce (aliyun)", [OURS % 45],
+                              "您的邮件未能送达 退信: 很抱歉，您的邮件无法送达。")
+
+
+@case
+def noise_aliyun_subject_only():
+    """An Aliyun bounce that returns nothing: recorded, matched to nothing."""
+    return (noise("您的邮件未能送达 退信", "bounce (aliyun)", sender="postmaster@aliyun.com")[0],
+            expect_bounce("bounce (aliyun)", [], "您的邮件未能送达 退信: 自动发送的邮件。"))
+
+
+@case
+def noise_exchange_postmaster():
+    """Exchange: from postmaster@, a multipart/report whose text is the NDR, the original
+    message attached."""
+    report = MIMEMultipart("report", report_type="delivery-status")
+    report.attach(MIMEText("Delivery has failed to these recipients or groups:\n\n"
+                           "citizen@example.cn\nThe e-mail address you entered couldn't be "
+                           "found.", "plain", "us-ascii"))
+    report.attach(dsn(status="5.1.10", diag="smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound; "
+                      "Recipient not found by SMTP address lookup"))
+    report.attach(MIMEMessage(returned(46)))
+    headers(report, "Undeliverable: 我们已收到您的来信", sender="postmaster@contoso.example")
+    return report, expect_bounce(
+        "bounce (delivery status report)", [OURS % 46],
+        "5.1.10 smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP "
+        "address lookup")
+
+
+@case
+def bounce_exchange_plain():
+    """An older Exchange or Notes postmaster bounce: plain text, the returned headers quoted in
+    it, nothing attached, no report."""
+    text = ("Your message did not reach some or all of the intended recipients.\n\n"
+            "      Subject:\t我们已收到您的来信\n"
+            "      Sent:\t3/2/2026 9:30 AM\n\n"
+            "The following recipient(s) cannot be reached:\n\n"
+            "      citizen@example.cn on 3/2/2026 9:31 AM\n"
+            "            User unknown\n\n"
+            "--- original message headers ---\n"
+            "From: civicdesk@bureau.example\n"
+            "To: citizen@example.cn\n"
+            "Message-ID: <%s>\n" % (OURS % 47))
+    msg = headers(MIMEText(text, "plain", "utf-8"), "Undeliverable: acknowledgement",
+                  sender="postmaster@notes.example")
+    return msg, expect_bounce(
+        "bounce (postmaster)", [OURS % 47],
+        "Undeliverable: acknowledgement: Your message did not reach some or all of the "
+        "intended recipients.")
+
+
+@case
+def bounce_references_only():
+    """A postmaster bounce that names our message only in its In-Reply-To."""
+    msg = headers(MIMEText("Mail delivery failed: mailbox full.", "plain", "utf-8"),
+                  "Mail delivery failed", sender="postmaster@example.cn")
+    msg["In-Reply-To"] = "<%s>" % (OURS % 48)
+    return msg, expect_bounce("bounce (postmaster)", [OURS % 48],
+                              "Mail delivery failed: Mail delivery failed: mailbox full.")
+
+
+@case
+def noise_read_receipt():
+    """A read receipt (RFC 8098) is no bounce."""
+    report = MIMEMultipart("report", report_type="disposition-notification")
+    report.attach(MIMEText("Your message was displayed.", "plain", "us-ascii"))
+    mdn = MIMEBase("message", "disposition-notification")
+    mdn.set_payload("Final-Recipient: rfc822; citizen@example.cn\n"
+                    "Disposition: manual-action/MDN-sent-manually; displayed\n")
+    report.attach(mdn)
+    headers(report, "Read: 我们已收到您的来信", sender="citizen@example.cn")
+    return report, expect(ignored="read receipt")
 
 
 def write_case(name, msg, exp):
@@ -526,6 +669,9 @@ def write_case(name, msg, exp):
 
     if exp["ignored"]:
         put("ignored", exp["ignored"] + "\n")
+        if "bounce_ids" in exp:
+            put("bounce-ids", "".join(i + "\n" for i in exp["bounce_ids"]))
+            put("bounce-reason", exp["bounce_reason"] + "\n")
         return
     put("subject", exp["subject"] + "\n")
     put("body", exp["body"] + "\n")

@@ -1,0 +1,376 @@
+/*
+ * totp.c: the staff second factor: TOTP (RFC 6238, HMAC-SHA1, 6 digits, 30 s) through liboath,
+ * its enrolment (a random key shown once as base32 and as an otpauth:// URI, confirmed with a
+ * code), one-time recovery codes (stored as BLAKE2b hashes), and the check at login. A code is
+ * accepted within one step of the clock and never twice (the newest step used is stored).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <liboath/oath.h>
+#include <sodium.h>
+
+#include "core_int.h"
+
+#define TOTP_WINDOW 1 /* steps of clock drift accepted either side */
+#define RECOVERY_ALPHABET "abcdefghjkmnpqrstuvwxyz23456789" /* no 0/o, 1/l/i */
+#define RECOVERY_CHARS 16 /* characters of a recovery code, without its dashes */
+
+int
+totp_required(const struct app *app, enum role r)
+{
+	const char *list = app->cfg.totp_roles, *name = role_name(r), *p = list;
+	size_t n = strlen(name);
+
+	if (list == NULL)
+		return 0;
+	while (*p != '\0') {
+		const char *end;
+
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		end = p;
+		while (*end != '\0' && *end != ',' && !isspace((unsigned char)*end))
+			end++;
+		if ((size_t)(end - p) == n && memcmp(p, name, n) == 0)
+			return 1;
+		p = end;
+	}
+	return 0;
+}
+
+int
+totp_enrolled(struct db_conn *c, int64_t account_id)
+{
+	struct db_totp t;
+	int rc = db_totp_get(c, account_id, &t);
+
+	if (rc <= 0)
+		return rc;
+	rc = t.confirmed;
+	sodium_memzero(&t, sizeof(t));
+	return rc;
+}
+
+/* Appends s percent-encoded (RFC 3986: everything but unreserved characters) to buf. */
+static void
+uri_append(char *buf, size_t size, const char *s)
+{
+	size_t n = strlen(buf);
+
+	for (; *s != '\0' && n + 4 < size; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~')
+			buf[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(buf + n, size - n, "%%%02X", ch);
+	}
+	buf[n] = '\0';
+}
+
+/* The base32 text of key (no padding: 20 bytes are 32 characters). 0 or -1. */
+static int
+key_text(const unsigned char key[DB_TOTP_SECRET], char out[TOTP_SECRET_TEXT])
+{
+	char *b32 = NULL;
+	size_t len = 0;
+
+	if (oath_base32_encode((const char *)key, DB_TOTP_SECRET, &b32, &len) != OATH_OK)
+		return -1;
+	if (len + 1 > TOTP_SECRET_TEXT) {
+		free(b32);
+		return -1;
+	}
+	memcpy(out, b32, len);
+	out[len] = '\0';
+	sodium_memzero(b32, len);
+	free(b32);
+	return 0;
+}
+
+/* The step of a 6-digit code valid for key at now (within TOTP_WINDOW steps): 1 with *step,
+ * 0 when it is not, -1 on error. */
+static int
+code_step(const unsigned char key[DB_TOTP_SECRET], const char *code, int64_t now, int64_t *step)
+{
+	int pos = 0, rc;
+	size_t i;
+
+	if (code == NULL || strlen(code) != TOTP_DIGITS)
+		return 0;
+	for (i = 0; i < TOTP_DIGITS; i++)
+		if (!isdigit((unsigned char)code[i]))
+			return 0;
+	rc = oath_totp_validate2((const char *)key, DB_TOTP_SECRET, (time_t)now, TOTP_STEP, 0,
+	                         TOTP_WINDOW, &pos, code);
+	if (rc == OATH_INVALID_OTP)
+		return 0;
+	if (rc < 0) {
+		log_err("totp: %s", oath_strerror(rc));
+		return -1;
+	}
+	*step = now / TOTP_STEP + pos;
+	return 1;
+}
+
+/* The stored hash of a recovery code as typed (case, spaces and dashes ignored): 0, or -1
+ * when it cannot be one. */
+static int
+recovery_hash(const char *code, unsigned char out[DB_TOTP_CODE_HASH])
+{
+	char norm[RECOVERY_CHARS + 1];
+	size_t n = 0;
+
+	for (; *code != '\0'; code++) {
+		if (*code == '-' || *code == ' ')
+			continue;
+		if (n == RECOVERY_CHARS)
+			return -1;
+		norm[n++] = (char)tolower((unsigned char)*code);
+	}
+	if (n != RECOVERY_CHARS)
+		return -1;
+	norm[n] = '\0';
+	crypto_generichash(out, DB_TOTP_CODE_HASH, (const unsigned char *)norm, n,
+	                   (const unsigned char *)"civicdesk recovery", 18);
+	sodium_memzero(norm, sizeof(norm));
+	return 0;
+}
+
+/* A new random recovery code "xxxx-xxxx-xxxx-xxxx". */
+static void
+recovery_new(char out[TOTP_RECOVERY_SIZE])
+{
+	size_t i, n = 0, alpha = sizeof(RECOVERY_ALPHABET) - 1;
+
+	for (i = 0; i < RECOVERY_CHARS; i++) {
+		if (i > 0 && i % 4 == 0)
+			out[n++] = '-';
+		out[n++] = RECOVERY_ALPHABET[randombytes_uniform((uint32_t)alpha)];
+	}
+	out[n] = '\0';
+}
+
+/* The error of a failed transaction step: busy when the storage cannot take writes. */
+static int
+store_fail(struct db_conn *c, struct core_error *err)
+{
+	if (db_unavailable(c))
+		return core_fail(err, CORE_BUSY, NULL, "the database is busy or full; try again");
+	return core_fail(err, CORE_ERROR, NULL, "the second factor cannot be stored");
+}
+
+int
+core_totp_enroll(struct app *app, struct db_conn *c, const struct session *s, const char *addr,
+                 int64_t now, char secret[TOTP_SECRET_TEXT], char uri[TOTP_URI_MAX],
+                 struct core_error *err)
+{
+	struct actor who = {s->account_id, s->username, addr};
+	unsigned char key[DB_TOTP_SECRET];
+	char text[TOTP_SECRET_TEXT], u[TOTP_URI_MAX];
+	int rc, ret = -1;
+
+	randombytes_buf(key, sizeof(key));
+	if (key_text(key, text) != 0) {
+		core_fail(err, CORE_ERROR, NULL, "the key cannot be encoded");
+		goto out;
+	}
+	if (db_begin(c) != 0) {
+		store_fail(c, err);
+		goto out;
+	}
+	rc = totp_enrolled(c, s->account_id);
+	if (rc != 0) {
+		db_rollback(c);
+		if (rc < 0)
+			store_fail(c, err);
+		else {
+			core_fail(err, CORE_CONFLICT, NULL,
+			          "a second factor is enrolled already; an administrator resets it "
+			          "before a new one");
+			err->code_name = "enrolled";
+		}
+		goto out;
+	}
+	if (db_totp_begin(c, s->account_id, key, now) != 0 ||
+	    audit_write(c, now, &who, "totp_enroll", s->username, 1, "enrolment started") != 0 ||
+	    db_commit(c) != 0) {
+		db_rollback(c);
+		store_fail(c, err);
+		goto out;
+	}
+	u[0] = '\0';
+	snprintf(u, sizeof(u), "otpauth://totp/");
+	uri_append(u, sizeof(u), app->cfg.totp_issuer);
+	uri_append(u, sizeof(u), ":");
+	uri_append(u, sizeof(u), s->username);
+	snprintf(u + strlen(u), sizeof(u) - strlen(u), "?secret=%s&issuer=", text);
+	uri_append(u, sizeof(u), app->cfg.totp_issuer);
+	snprintf(u + strlen(u), sizeof(u) - strlen(u), "&algorithm=SHA1&digits=%d&period=%d",
+	         TOTP_DIGITS, TOTP_STEP);
+	memcpy(secret, text, sizeof(text));
+	memcpy(uri, u, sizeof(u));
+	ret = 0;
+out:
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(text, sizeof(text));
+	sodium_memzero(u, sizeof(u));
+	return ret;
+}
+
+int
+core_totp_confirm(struct app *app, struct db_conn *c, const struct session *s, const char *addr,
+                  const char *code, int64_t now,
+                  char codes[TOTP_RECOVERY_CODES][TOTP_RECOVERY_SIZE], struct core_error *err)
+{
+	struct actor who = {s->account_id, s->username, addr};
+	char fresh[TOTP_RECOVERY_CODES][TOTP_RECOVERY_SIZE];
+	unsigned char h[DB_TOTP_CODE_HASH];
+	struct db_totp t;
+	int64_t step = 0;
+	int rc, ret = -1;
+	size_t i;
+
+	(void)app;
+	memset(&t, 0, sizeof(t));
+	if (db_begin(c) != 0) {
+		store_fail(c, err);
+		goto out;
+	}
+	rc = db_totp_get(c, s->account_id, &t);
+	if (rc < 0) {
+		store_fail(c, err);
+		goto rollback;
+	}
+	if (rc == 0 || t.confirmed) {
+		core_fail(err, CORE_CONFLICT, NULL,
+		          rc == 0 ? "no enrolment was started (POST /api/v1/totp/enroll)"
+		                  : "the second factor is confirmed already");
+		err->code_name = rc == 0 ? "not_enrolling" : "enrolled";
+		goto rollback;
+	}
+	rc = code_step(t.secret, code, now, &step);
+	if (rc <= 0) {
+		if (rc < 0) {
+			core_fail(err, CORE_ERROR, NULL, "the code cannot be checked");
+			goto rollback;
+		}
+		/* the refusal is audited on its own (the transaction is rolled back) */
+		db_rollback(c);
+		if (db_begin(c) == 0 &&
+		    (audit_write(c, now, &who, "totp_confirm", s->username, 0, "wrong code") != 0 ||
+		     db_commit(c) != 0))
+			db_rollback(c);
+		core_fail(err, CORE_INVALID, "code",
+		          "the code is wrong: enter the %d digits the app shows now", TOTP_DIGITS);
+		goto out;
+	}
+	for (i = 0; i < TOTP_RECOVERY_CODES; i++) {
+		recovery_new(fresh[i]);
+		if (recovery_hash(fresh[i], h) != 0 ||
+		    db_totp_recovery_add(c, s->account_id, h) != 0) {
+			store_fail(c, err);
+			goto rollback;
+		}
+	}
+	if (db_totp_confirm(c, s->account_id, step) <= 0 ||
+	    audit_write(c, now, &who, "totp_enrolled", s->username, 1,
+	                "second factor confirmed; 10 recovery codes issued") != 0 ||
+	    db_commit(c) != 0) {
+		store_fail(c, err);
+		goto rollback;
+	}
+	memcpy(codes, fresh, sizeof(fresh));
+	ret = 0;
+	goto out;
+rollback:
+	db_rollback(c);
+out:
+	sodium_memzero(fresh, sizeof(fresh));
+	sodium_memzero(&t, sizeof(t));
+	return ret;
+}
+
+int
+core_totp_reset(struct app *app, struct db_conn *c, const struct actor *who,
+                const char *username, int64_t now, struct core_error *err)
+{
+	struct db_account a;
+	int rc;
+
+	(void)app;
+	memset(&a, 0, sizeof(a));
+	if (db_begin(c) != 0)
+		return store_fail(c, err);
+	rc = db_account_by_name(c, username, &a);
+	if (rc <= 0) {
+		db_rollback(c);
+		if (rc < 0)
+			return store_fail(c, err);
+		return core_fail(err, CORE_NOT_FOUND, NULL, "no account %s", username);
+	}
+	rc = db_totp_delete(c, a.id);
+	if (rc == 0) {
+		db_rollback(c);
+		db_account_free(&a);
+		return core_fail(err, CORE_NOT_FOUND, NULL, "%s has no second factor", username);
+	}
+	if (rc < 0 || db_session_delete_account(c, a.id) != 0 ||
+	    audit_write(c, now, who, "totp_reset", username, 1,
+	                "second factor and recovery codes removed; sessions ended") != 0 ||
+	    db_commit(c) != 0) {
+		db_rollback(c);
+		db_account_free(&a);
+		return store_fail(c, err);
+	}
+	db_account_free(&a);
+	return 0;
+}
+
+int
+core_totp_recovery_left(struct db_conn *c, int64_t account_id, int64_t *n)
+{
+	return db_totp_recovery_left(c, account_id, n);
+}
+
+int
+totp_check(struct db_conn *c, int64_t account_id, const char *username, const char *addr,
+           const char *code, const char *recovery, int64_t now, const char **how)
+{
+	struct actor who = {account_id, username, addr};
+	unsigned char h[DB_TOTP_CODE_HASH];
+	struct db_totp t;
+	int64_t step = 0, left = 0;
+	char detail[64];
+	int rc;
+
+	if (code != NULL && *code != '\0') {
+		rc = db_totp_get(c, account_id, &t);
+		if (rc <= 0)
+			return rc;
+		rc = code_step(t.secret, code, now, &step);
+		sodium_memzero(&t, sizeof(t));
+		if (rc <= 0)
+			return rc;
+		/* a code of a step at or before the newest used one is a replay */
+		rc = db_totp_use_step(c, account_id, step);
+		if (rc > 0)
+			*how = "totp";
+		return rc;
+	}
+	if (recovery == NULL || recovery_hash(recovery, h) != 0)
+		return 0;
+	rc = db_totp_recovery_use(c, account_id, h, now);
+	if (rc <= 0)
+		return rc;
+	if (db_totp_recovery_left(c, account_id, &left) != 0)
+		return -1;
+	snprintf(detail, sizeof(detail), "%lld recovery codes left", (long long)left);
+	if (audit_write(c, now, &who, "totp_recovery_used", username, 1, detail) != 0)
+		return -1;
+	*how = "recovery code";
+	return 1;
+}

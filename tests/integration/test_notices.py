@@ -1,0 +1,345 @@
+"""Every notice to a citizen, and the supervision notices to staff (#15 with #18), from the real
+daemon to a real SMTP server (aiosmtpd) and an HTTP SMS gateway on 127.0.0.1
+(tests/integration/peers.py): what arrives, decoded, with the tracking number and the due date.
+
+November 2025 has no holidays: an item received Monday 3 November 09:00 has its reply due
+Monday 10 November 23:59. The clock is moved by the test; each step waits for the mail it
+causes before the next one, so that nothing is combined by chance.
+"""
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import peers  # noqa: E402
+from test_notify import PASSWORD, add_accounts, at_moment, set_clock, start_server  # noqa: E402
+
+harness.BIN = os.path.abspath(harness.BIN)
+
+PUBLIC = "https://xf.example.gov.cn"
+MOBILE = "13912345678"
+
+
+class Notices(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="civicdesk-notices-")
+        cls.smtp = peers.Peer("smtp", cls.tmp).start()
+        cls.sms = peers.Peer("sms", cls.tmp).start()
+        cls.server = start_server(cls.tmp, cls.smtp.port, cls.sms.port, "2025-11-03T09:00", {
+            "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_SMS_CITIZENS": "1",
+            "CIVICDESK_PUBLIC_URL": PUBLIC + "/", "CIVICDESK_RATING_DAYS": "10"})
+        add_accounts(cls.server)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.server.cleanup()
+        finally:
+            cls.smtp.stop()
+            cls.sms.stop()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def act(self, who, tracking, action, **fields):
+        staff = self.server.login(who, PASSWORD)
+        r = staff.request("POST", "/api/v1/items/%s/actions/%s" % (tracking, action),
+                          json_body=fields)
+        self.assertEqual(r.status, 200, "%s %s: %r" % (who, action, r))
+        return r.json()
+
+    def submit(self, email, phone=MOBILE, subject="路灯不亮"):
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "complaint", "subject": subject, "body": "小区门口路灯坏了一周。",
+            "name": "张三", "phone": phone, "email": email, "publish": False})
+        self.assertEqual(r.status, 201, r)
+        return r.json()
+
+    def mail(self, to, *words):
+        """The one message to `to` whose subject and body hold every word (waits for it)."""
+        def find():
+            got = [m for m in self.smtp.records() if to in m.get("rcpt", []) and
+                   all(w in (m["subject"] + "\n" + (m["body"] or "")) for w in words)]
+            return got
+        got = peers.wait_for(find, 30, "mail to %s with %r" % (to, words))
+        self.assertEqual(len(got), 1, [(m["subject"], m["body"][:200]) for m in got])
+        return got[0]
+
+    def texts(self, phone):
+        return [s["text"] for s in self.sms.records() if s.get("phone") == phone]
+
+    def text(self, phone, *words):
+        got = peers.wait_for(lambda: [t for t in self.texts(phone) if all(w in t for w in words)],
+                             30, "SMS to %s with %r" % (phone, words))
+        self.assertEqual(len(got), 1, got)
+        return got[0]
+
+    def due(self, item_json, clock="reply"):
+        """"2025-11-10T23:59:59+08:00" -> "2025-11-10 23:59" as the notices write it."""
+        d = item_json["clocks"][clock]["due"]
+        return d[:10] + " " + d[11:16]
+
+    def check_citizen(self, m, tracking, due):
+        self.assertIn(tracking, m["subject"])
+        self.assertIn(tracking, m["body"])
+        self.assertIn("答复期限：" + due, m["body"])
+        self.assertEqual(m["auto_submitted"], "auto-generated")
+
+    # --- the citizen's notices ----------------------------------------------------------------
+
+    def test_a_lifecycle(self):
+        """Acknowledgement, information asked, extension approved, interim explanation, reply
+        sent (with the rating link), and after an unsatisfied rating: the follow-up to the
+        section head and the reopened notice to the citizen."""
+        set_clock(self.server, "2025-11-03T09:00")
+        to = "lamp@citizen.example"
+        item = self.submit(to, phone="+8613912345678")
+        t, code = item["tracking"], item["query_code"]
+        m = self.mail(to, "我们已收到您的来信", t)
+        self.check_citizen(m, t, "2025-11-10 23:59")
+        self.assertIn("“路灯不亮”", m["body"])
+        self.assertIn("投诉举报", m["body"])
+        s = self.text(MOBILE, t, "我们已收到")
+        self.assertIn("2025-11-10 23:59", s)
+
+        self.act("disp_n", t, "assign", section="法规处", assignee="hand_n")
+        self.act("hand_n", t, "accept")
+        it = self.act("hand_n", t, "ask_citizen", note="请补充路灯所在的具体位置")
+        m = self.mail(to, "请补充材料", t)
+        self.assertIn("请补充路灯所在的具体位置", m["body"])
+        self.assertIn("暂停 / paused", m["body"])
+        self.text(MOBILE, t, "请补充材料")
+
+        set_clock(self.server, "2025-11-04T10:00")
+        self.act("hand_n", t, "citizen_answer", note="在3号门")
+        self.act("hand_n", t, "request_extension", reason="需要更换线路")
+        it = self.act("sup_n", t, "approve_extension", note="同意")
+        m = self.mail(to, "答复期限已延长", t)
+        self.check_citizen(m, t, self.due(it))
+        self.assertNotEqual(self.due(it), "2025-11-10 23:59")
+        it = self.act("hand_n", t, "send_explanation", text="线路老化，需要更换，将尽快修复。")
+        m = self.mail(to, "办理情况说明", t)
+        self.check_citizen(m, t, self.due(it))
+        self.assertIn("线路老化，需要更换，将尽快修复。", m["body"])
+
+        set_clock(self.server, "2025-11-05T10:00")
+        self.act("hand_n", t, "draft", text="路灯已于11月5日修复。")
+        self.act("hand_n", t, "submit_review")
+        self.act("head_n", t, "approve")
+        it = self.act("hand_n", t, "send_reply")
+        m = self.mail(to, "您的来信已答复", t)
+        self.check_citizen(m, t, self.due(it))
+        self.assertIn("路灯已于11月5日修复。", m["body"])
+        self.assertIn(PUBLIC + "/track?tracking=" + t, m["body"])
+        self.text(MOBILE, t, "已答复")
+
+        # an unsatisfied rating: the head is asked to follow it up, with the comment
+        r = self.server.request("POST", "/api/v1/track/%s/rating" % t,
+                                json_body={"value": "unsatisfied", "comment": "灯又坏了"},
+                                headers={"X-Query-Code": code})
+        self.assertEqual(r.status, 201, r)
+        m = self.mail("head@example.com", "回访", t)
+        self.assertIn("灯又坏了", m["body"])
+        # 重办: the citizen hears of it, with the new reply due date
+        head = self.server.login("head_n", PASSWORD)
+        r = head.request("POST", "/api/v1/items/%s/followup" % t,
+                         json_body={"decision": "reopen", "note": "重新检修"})
+        self.assertEqual(r.status, 200, r)
+        m = self.mail(to, "您的来信已重新办理", t)
+        self.check_citizen(m, t, self.due(r.json()))
+        self.assertNotEqual(self.due(r.json()), self.due(it))
+        self.text(MOBILE, t, "重新办理")
+
+        # the query code: never by SMS, never in a mail
+        self.assertFalse([x for x in self.texts(MOBILE) if code in x])
+        self.assertFalse([x for x in self.smtp.records() if code in (x.get("body") or "")])
+
+    def test_b_rejected_and_merged(self):
+        """Rejected with the reason; merged, and the merged item's citizen gets the target's
+        reply when it is sent. A landline gets no SMS."""
+        set_clock(self.server, "2025-11-03T11:00")
+        rej = self.submit("rej@citizen.example", phone="010-12345678", subject="咨询社保")
+        self.mail("rej@citizen.example", "我们已收到", rej["tracking"])
+        it = self.act("disp_n", rej["tracking"], "reject", reason="不属于本局职责，请向社保局反映")
+        m = self.mail("rej@citizen.example", "不予受理", rej["tracking"])
+        self.check_citizen(m, rej["tracking"], "2025-11-10 23:59")
+        self.assertIn("不属于本局职责，请向社保局反映", m["body"])
+        self.assertFalse([s for s in self.sms.records() if s.get("phone", "").endswith("12345678")
+                          and s["phone"] != MOBILE])
+
+        target = self.submit("target@citizen.example", phone="", subject="噪音扰民")
+        dup = self.submit("dup@citizen.example", phone="", subject="噪音扰民（重复）")
+        self.mail("dup@citizen.example", "我们已收到", dup["tracking"])
+        self.act("disp_n", dup["tracking"], "merge", target=target["tracking"])
+        m = self.mail("dup@citizen.example", "合并办理", dup["tracking"])
+        self.check_citizen(m, dup["tracking"], "2025-11-10 23:59")
+
+        t = target["tracking"]
+        self.act("disp_n", t, "assign", section="法规处", assignee="hand_n")
+        self.act("hand_n", t, "accept")
+        self.act("hand_n", t, "draft", text="已责令工地夜间停工。")
+        self.act("hand_n", t, "submit_review")
+        self.act("head_n", t, "approve")
+        it = self.act("hand_n", t, "send_reply")
+        m = self.mail("target@citizen.example", "您的来信已答复", t)
+        self.check_citizen(m, t, self.due(it))
+        m = self.mail("dup@citizen.example", "与您的来信合并办理的事项已答复", dup["tracking"])
+        self.assertIn(t, m["body"])
+        self.assertIn("已责令工地夜间停工。", m["body"])
+        self.assertIn("答复期限：2025-11-10 23:59", m["body"])
+
+    # --- supervision (#18) --------------------------------------------------------------------
+
+    def test_c_supervision_order(self):
+        """An order goes to the section head at once (mail and SMS) and again on its due date,
+        once; an order on an item that is answered by then is not reminded; a section without
+        a head is listed to the administrators."""
+        set_clock(self.server, "2025-11-04T09:00")
+        a = self.submit("a@citizen.example", phone="", subject="井盖缺失")
+        b = self.submit("b@citizen.example", phone="", subject="树木倒伏")
+        c = self.submit("c@citizen.example", phone="", subject="占道经营")
+        self.act("disp_n", a["tracking"], "assign", section="法规处", assignee="hand_n")
+        self.act("disp_n", b["tracking"], "assign", section="法规处", assignee="hand_n")
+        self.act("disp_n", c["tracking"], "assign", section="稽查处")
+        sup = self.server.login("sup_n", PASSWORD)
+        for item, due in ((a, "2025-11-07"), (b, "2025-11-07"), (c, "2025-11-06")):
+            r = sup.request("POST", "/api/v1/items/%s/supervision" % item["tracking"],
+                            json_body={"note": "请尽快处理，周五前办结", "due": due})
+            self.assertEqual(r.status, 201, r)
+        m = self.mail("head@example.com", "督办", a["tracking"], "请尽快处理，周五前办结")
+        self.assertIn("2025-11-07 23:59", m["body"])
+        self.text("13800000011", "督办", a["tracking"])
+        self.mail("head@example.com", "督办", b["tracking"])
+        # b is answered before its order's due date
+        self.act("hand_n", b["tracking"], "accept")
+        self.act("hand_n", b["tracking"], "draft", text="已处理。")
+        self.act("hand_n", b["tracking"], "submit_review")
+        self.act("head_n", b["tracking"], "approve")
+        self.act("hand_n", b["tracking"], "send_reply")
+        # 稽查处 has no head: listed, never skipped silently
+        admin = self.server.login("admin_n", PASSWORD)
+        r = admin.request("GET", "/api/v1/admin/outbox")
+        self.assertEqual(r.status, 200, r)
+        self.assertIn(("section_head", None, "稽查处", c["tracking"], "supervised"),
+                      {(x["role"], x["account"], x["section"], x["tracking"], x["step"])
+                       for x in r.json()["missing"]})
+
+        def reminders(tracking):
+            return [x for x in self.smtp.records() if "督办到期" in x["subject"] and
+                    tracking in x["body"]]
+        at_moment(self.server, "2025-11-06T18:00")
+        self.assertEqual(reminders(a["tracking"]), [])
+        at_moment(self.server, "2025-11-07T09:30")
+        m = self.mail("head@example.com", "督办到期", a["tracking"])
+        self.assertIn("2025-11-07 23:59", m["body"])
+        self.text("13800000011", "督办到期", a["tracking"])
+        at_moment(self.server, "2025-11-07T15:00")
+        self.assertEqual(len(reminders(a["tracking"])), 1)
+        self.assertEqual(reminders(b["tracking"]), [])
+
+
+def make_certs(d):
+    """A test CA and a certificate for localhost signed by it, made with Debian's openssl;
+    and a self-signed one for localhost that no CA vouches for. Returns the file names."""
+    def run(*a):
+        subprocess.run(["openssl", *a], cwd=d, check=True, capture_output=True)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=civicdesk test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
+        "-subj", "/CN=localhost")
+    with open(os.path.join(d, "san.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost\n")
+    run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "san.ext")
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self.key", "-out",
+        "self.pem", "-days", "2", "-subj", "/CN=localhost")
+    return {k: os.path.join(d, k) for k in ("ca.pem", "srv.pem", "srv.key", "self.pem",
+                                             "self.key")}
+
+
+class StartTLS(unittest.TestCase):
+    """smtp_starttls = required with SMTP AUTH against a server that offers STARTTLS and takes
+    AUTH only over TLS: delivered over TLS when its certificate is trusted (libesmtp reads the
+    trusted CAs from ~/.config/libesmtp/ca.pem of the user civicdesk runs as, or
+    $XDG_CONFIG_DIR/libesmtp/ca.pem), refused otherwise.
+
+    The test server sends no TLS 1.3 session tickets (--tls-no-tickets): with them, Debian 12's
+    libesmtp 1.1.0 ends about one first session in three after STARTTLS (the ticket is read
+    where the answer to EHLO is expected), and the next attempt was seen to hang in the TLS
+    handshake for longer than smtp_timeout. That is a finding about libesmtp, not a test of
+    civicdesk; README "Not done yet" has it."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="civicdesk-tls-")
+        self.certs = make_certs(self.tmp)
+        self.home = os.path.join(self.tmp, "home")
+        os.makedirs(os.path.join(self.home, ".config", "libesmtp"), mode=0o700)
+        ca = os.path.join(self.home, ".config", "libesmtp", "ca.pem")
+        shutil.copy(self.certs["ca.pem"], ca)
+        os.chmod(ca, 0o600)
+        self.peer = self.server = None
+
+    def tearDown(self):
+        try:
+            if self.server is not None:
+                self.server.cleanup()
+        finally:
+            if self.peer is not None:
+                self.peer.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run_with(self, cert, key, tickets=False):
+        extra = [] if tickets else ["--tls-no-tickets"]
+        self.peer = peers.Peer("smtp", self.tmp, "--tls", "%s:%s" % (cert, key),
+                               "--auth", "civic:Tls-s3cret", *extra).start()
+        self.server = harness.Server(env={
+            "HOME": self.home, "CIVICDESK_SMTP_URL": "smtp://localhost:%d" % self.peer.port,
+            "CIVICDESK_SMTP_STARTTLS": "required", "CIVICDESK_SMTP_USER": "civic",
+            "CIVICDESK_SMTP_PASSWORD": "Tls-s3cret", "CIVICDESK_SMTP_FROM": "cd@bureau.example",
+            "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
+            "CIVICDESK_NOTIFY_BACKOFF_MIN": "1", "CIVICDESK_NOTIFY_BACKOFF_MAX": "2",
+            "CIVICDESK_SMTP_TIMEOUT": "3", "CIVICDESK_DIGEST": "off"}).start()
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "加密投递", "body": "正文", "name": "王五",
+            "email": "tls@citizen.example", "publish": False})
+        self.assertEqual(r.status, 201, r)
+        return r.json()["tracking"]
+
+    def test_trusted_certificate(self):
+        t = self.run_with(self.certs["srv.pem"], self.certs["srv.key"])
+        recs = peers.wait_for(lambda: [m for m in self.peer.records() if "rcpt" in m], 30,
+                              "the acknowledgement over TLS")
+        peers.wait_for(lambda: self.outbox()[0][0] == "sent", 30, "the row marked sent")
+        self.assertEqual(self.outbox()[0][:2], ("sent", 1))  # at the first attempt
+        self.assertEqual(len(recs), 1)
+        self.assertTrue(recs[0]["tls"])
+        self.assertIn(t, recs[0]["subject"])
+        self.assertTrue([a for a in self.peer.records() if a.get("auth") and a["ok"]])
+
+    def outbox(self):
+        with sqlite3.connect(os.path.join(self.server.dir, "civicdesk.db"), timeout=30) as d:
+            return d.execute("SELECT state, attempts, last_error FROM outbox").fetchall()
+
+    def test_untrusted_certificate(self):
+        self.run_with(self.certs["self.pem"], self.certs["self.key"])
+        db = os.path.join(self.server.dir, "civicdesk.db")
+
+        def error():
+            with sqlite3.connect(db, timeout=30) as d:
+                row = d.execute("SELECT state, last_error FROM outbox").fetchone()
+            return row if row is not None and row[1] else None
+        state, err = peers.wait_for(error, 30, "the refused attempt")
+        self.assertEqual(state, "pending")
+        self.assertIn("certificate is not trusted", err)
+        self.assertEqual([m for m in self.peer.records() if "rcpt" in m], [])
+        self.assertEqual([a for a in self.peer.records() if a.get("auth")], [])
+
+
+if __name__ == "__main__":
+    harness.main()

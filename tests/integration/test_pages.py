@@ -1,0 +1,563 @@
+"""The pages over HTTP, through the real daemon (the browser suite in tests/browser drives the
+same pages in chromium): the citizen's actions on /track (supplement, withdrawal of the item and
+of the consent to publication, the rating) through core, wrong query codes limited per address
+and per tracking number, the dashboard's statistics and CSV, the admin forms (CSRF, audited),
+the board by month, gzip and ETags of the static files, and HTML error pages in the chosen
+language.
+
+November 2025 has no holidays: from Wednesday 5 November the 5th working day is Wednesday 12.
+"""
+import gzip
+import html
+import os
+import re
+import sys
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+harness.BIN = os.path.abspath(harness.BIN)
+
+PW = "Passw0rd!Pages"
+SECTION = "法规处"
+ACCOUNTS = [
+    ("disp_p", "dispatcher", None),
+    ("sup_p", "supervisor", None),
+    ("admin_p", "admin", None),
+    ("hand_p", "handler", SECTION),
+    ("head_p", "section_head", SECTION),
+]
+
+
+class Browser:
+    """A cookie jar and the forms of the last page: what a browser without script does."""
+
+    def __init__(self, server):
+        self.server = server
+        self.cookies = {}
+        self.last = None
+
+    def _cookie_header(self):
+        return "; ".join("%s=%s" % kv for kv in self.cookies.items())
+
+    def request(self, method, path, fields=None, headers=None):
+        hdrs = dict(headers or {})
+        if self.cookies:
+            hdrs["Cookie"] = self._cookie_header()
+        body = None
+        if fields is not None:
+            body = urllib.parse.urlencode(fields)
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        r = self.server.request(method, path, body=body, headers=hdrs)
+        for v in r.headers_all("Set-Cookie"):
+            name, _, rest = v.partition("=")
+            value = rest.split(";", 1)[0]
+            if "Max-Age=0" in v or value == "":
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        self.last = r
+        return r
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def text(self):
+        return self.last.body.decode("utf-8")
+
+    def csrf(self):
+        """The form token of the last page that had one (a redirect has none)."""
+        m = re.search(r'name="csrf_token" value="([^"]*)"', self.text())
+        if m:
+            self.token = html.unescape(m.group(1))
+        assert getattr(self, "token", None), "no form token on the page"
+        return self.token
+
+    def post(self, path, fields):
+        fields = dict(fields)
+        fields.setdefault("csrf_token", self.csrf())
+        return self.request("POST", path, fields=fields)
+
+
+class Base(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        for name, role, section in ACCOUNTS:
+            cls.server.add_user(name, role, section, password=PW)
+        cls.staff = {name: cls.server.login(name, PW) for name, _, _ in ACCOUNTS}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def act(self, who, tracking, action, **fields):
+        r = self.staff[who].request("POST", "/api/v1/items/%s/actions/%s" % (tracking, action),
+                                    json_body=fields)
+        self.assertEqual(r.status, 200, "%s %s: %r" % (who, action, r))
+        return r.json()
+
+    def submit(self, publish=True, subject="路灯不亮"):
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": subject, "body": "小区门口的路灯坏了。",
+            "name": "张三", "phone": "13812345678", "publish": publish})
+        self.assertEqual(r.status, 201, r)
+        return r.json()
+
+    def citizen(self, lang="en"):
+        b = Browser(self.server)
+        b.get("/track?lang=" + lang)
+        return b
+
+    def track(self, b, item, **fields):
+        b.get("/track")
+        f = {"tracking": item["tracking"], "code": item["query_code"]}
+        f.update(fields)
+        return b.post("/track", f)
+
+    def replied(self):
+        item = self.submit()
+        t = item["tracking"]
+        self.act("disp_p", t, "assign", section=SECTION)
+        self.act("hand_p", t, "accept")
+        self.act("hand_p", t, "draft", text="路灯已修复。")
+        self.act("hand_p", t, "submit_review")
+        self.act("head_p", t, "approve")
+        self.act("hand_p", t, "send_reply")
+        return item
+
+
+class TrackActions(Base):
+    def test_supplement_when_asked(self):
+        item = self.submit()
+        t = item["tracking"]
+        b = self.citizen()
+        r = self.track(b, item)
+        self.assertEqual(r.status, 200)
+        self.assertNotIn('value="supplement"', b.text(), "no supplement form before it is asked")
+        self.act("disp_p", t, "assign", section=SECTION)
+        self.act("hand_p", t, "accept")
+        self.act("hand_p", t, "ask_citizen", note="请提供路灯编号。")
+        r = self.track(b, item)
+        self.assertIn('value="supplement"', b.text())
+        self.assertRegex(b.text(), r'<div class="question">.*请提供路灯编号。',
+                         "what was asked, above the form")
+        # an empty supplement: the field's message, nothing changes
+        r = b.post("/track", {"action": "supplement", "tracking": t,
+                              "code": item["query_code"], "text": "  "})
+        self.assertEqual(r.status, 400, b.text())
+        self.assertIn('id="supplement-error"', b.text())
+        self.assertIn("supplement-error", re.search(r'<textarea id="supplement"[^>]*>',
+                                                    b.text()).group(0))
+        r = b.post("/track", {"action": "supplement", "tracking": t,
+                              "code": item["query_code"], "text": "编号 A-17 <script>x</script>"})
+        self.assertEqual(r.status, 200, b.text())
+        self.assertIn('id="flash"', b.text())
+        self.assertIn("编号 A-17 &lt;script&gt;", b.text())
+        self.assertNotIn("<script>x</script>", b.text())
+        s = self.staff["hand_p"].request("GET", "/api/v1/items/" + t).json()
+        self.assertEqual(s["state"], "in_progress")
+        # not waiting any more: refused with the conflict's message
+        r = b.post("/track", {"action": "supplement", "tracking": t,
+                              "code": item["query_code"], "text": "again"})
+        self.assertEqual(r.status, 409)
+
+    def test_rating_after_the_reply(self):
+        item = self.replied()
+        b = self.citizen("zh-Hans")
+        self.track(b, item)
+        self.assertIn('value="rate"', b.text())
+        r = b.post("/track", {"action": "rate", "tracking": item["tracking"],
+                              "code": item["query_code"], "comment": "x" * 501,
+                              "value": "unsatisfied"})
+        self.assertEqual(r.status, 400)
+        self.assertIn('id="rate-comment-error"', b.text())
+        r = b.post("/track", {"action": "rate", "tracking": item["tracking"],
+                              "code": item["query_code"]})
+        self.assertEqual(r.status, 400)
+        self.assertIn('id="rate-value-error"', b.text())
+        r = b.post("/track", {"action": "rate", "tracking": item["tracking"],
+                              "code": item["query_code"], "value": "basically_satisfied",
+                              "comment": "还行"})
+        self.assertEqual(r.status, 200, b.text())
+        self.assertIn("基本满意", b.text())
+        self.assertNotIn('value="rate"', b.text(), "rated once")
+        a = self.staff["admin_p"].request(
+            "GET", "/api/v1/audit?action=rate&target=" + item["tracking"]).json()
+        self.assertEqual(len(a["entries"]), 1, a)
+
+    def test_withdraw_consent_then_item(self):
+        item = self.submit(publish=True)
+        t = item["tracking"]
+        b = self.citizen()
+        self.track(b, item)
+        r = b.post("/track", {"action": "withdraw_consent", "tracking": t,
+                              "code": item["query_code"]})
+        self.assertEqual(r.status, 400, "the box must be ticked")
+        self.assertIn('id="consent-error"', b.text())
+        r = b.post("/track", {"action": "withdraw_consent", "tracking": t,
+                              "code": item["query_code"], "confirm": "1"})
+        self.assertEqual(r.status, 200, b.text())
+        self.assertNotIn('value="withdraw_consent"', b.text())
+        s = self.staff["disp_p"].request("GET", "/api/v1/items/" + t).json()
+        self.assertFalse(s.get("publish"), s)
+        r = b.post("/track", {"action": "withdraw", "tracking": t,
+                              "code": item["query_code"], "confirm": "1"})
+        self.assertEqual(r.status, 200, b.text())
+        self.assertIn("state-closed", b.text())
+        self.assertNotIn('value="withdraw"', b.text())
+        r = b.post("/track", {"action": "withdraw", "tracking": t,
+                              "code": item["query_code"], "confirm": "1"})
+        self.assertEqual(r.status, 409)
+
+    def test_wrong_code_changes_nothing(self):
+        item = self.submit()
+        b = self.citizen()
+        self.track(b, item)
+        r = b.post("/track", {"action": "withdraw", "tracking": item["tracking"],
+                              "code": "WRONGWRONG12", "confirm": "1"})
+        self.assertEqual(r.status, 404)
+        self.assertNotIn("status-title", b.text())
+        s = self.staff["disp_p"].request("GET", "/api/v1/items/" + item["tracking"]).json()
+        self.assertEqual(s["state"], "received")
+
+
+class TrackLimits(Base):
+    def test_per_address_and_tracking_number(self):
+        """Ten wrong codes for one number lock that number for this address only: another
+        number still answers from here (per address alone would refuse it)."""
+        a, other = self.submit(), self.submit()
+        b = self.citizen()
+        for _ in range(10):
+            r = self.track(b, a, code="WRONGWRONG12")
+            self.assertEqual(r.status, 404)
+        r = self.track(b, a)
+        self.assertEqual(r.status, 429, "the right code waits too while refused")
+        self.assertTrue(r.header("Retry-After"))
+        r = self.track(b, other)
+        self.assertEqual(r.status, 200, "another number is not refused")
+        # the API's look-up counts the same failures
+        r = self.server.request("GET", "/api/v1/track/" + a["tracking"],
+                                headers={"X-Query-Code": a["query_code"]})
+        self.assertEqual(r.status, 429)
+
+    def test_rating_guesses_count_like_look_ups(self):
+        """Wrong codes sent to the API's rating count per tracking number like any other: they
+        cannot be used to guess a code past the look-up's limits."""
+        a = self.submit()
+        for _ in range(10):
+            r = self.server.request("POST", "/api/v1/track/%s/rating" % a["tracking"],
+                                    json_body={"value": "satisfied"},
+                                    headers={"X-Query-Code": "WRONGWRONG12"})
+            self.assertEqual(r.status, 404, r)
+        b = self.citizen()
+        r = self.track(b, a)
+        self.assertEqual(r.status, 429, "the page refuses the number too")
+
+
+class Dashboard(Base):
+    def test_ranking_csv_and_periods(self):
+        item = self.replied()
+        sup = Browser(self.server)
+        sup.get("/staff/login?lang=en")
+        r = sup.post("/staff/login", {"username": "sup_p", "password": PW})
+        self.assertEqual(r.status, 303)
+        month = item["clocks"]["reply"]["due"][:7]
+        r = sup.get("/staff/dashboard?period=" + month)
+        self.assertEqual(r.status, 200)
+        page = sup.text()
+        self.assertIn('<table class="ranking">', page)
+        row = re.search(r"<tr><td>1</td><th scope=\"row\">%s</th>(.*?)</tr>" % SECTION, page)
+        self.assertTrue(row, page[-3000:])
+        self.assertIn("<svg", page)
+        self.assertIn('class="chart-rates"', page)
+        self.assertNotRegex(page, r"<script(?![^>]*\bsrc=)")
+        api = self.staff["sup_p"].request("GET", "/api/v1/stats?period=" + month).json()
+        mine = [s for s in api["sections"] if s["section"] == SECTION][0]
+        cells = re.findall(r"<td>([^<]*)</td>", row.group(1))
+        self.assertEqual(int(cells[0]), mine["received"])
+        self.assertEqual(int(cells[1]), mine["replied"])
+        for period in (month[:4], "%s-Q%d" % (month[:4], (int(month[5:7]) - 1) // 3 + 1)):
+            r = sup.get("/staff/dashboard?period=" + period)
+            self.assertEqual(r.status, 200)
+            self.assertIn('<option value="%s" selected>' % period, sup.text())
+        r = sup.get("/staff/dashboard?period=nonsense")
+        self.assertEqual(r.status, 200)
+        self.assertIn("error-summary", sup.text())
+        r = sup.get("/staff/stats.csv?period=" + month)
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.header("Content-Type").startswith("text/csv"))
+        self.assertIn("attachment", r.header("Content-Disposition"))
+        csv = r.body.decode("utf-8")
+        self.assertTrue(csv.startswith("period,from,to,section,rank"), csv[:200])
+        self.assertIn('"%s",1,' % SECTION, csv)
+        # a handler sees neither
+        h = Browser(self.server)
+        h.get("/staff/login")
+        h.post("/staff/login", {"username": "hand_p", "password": PW})
+        self.assertEqual(h.get("/staff/dashboard").status, 403)
+        self.assertEqual(h.get("/staff/stats.csv?period=" + month).status, 403)
+
+
+class Board(Base):
+    def test_by_month_and_kind(self):
+        item = self.replied()
+        t = item["tracking"]
+        r = self.staff["head_p"].request("PATCH", "/api/v1/items/%s/public" % t,
+                                         json_body={"published": True})
+        self.assertEqual(r.status, 200, r)
+        b = Browser(self.server)
+        r = b.get("/board?lang=en")
+        self.assertEqual(r.status, 200)
+        page = b.text()
+        self.assertIn(t, page)
+        m = re.search(r'<a href="(/board\?q=&amp;kind=&amp;month=(\d{4}-\d{2}))">\2</a> \((\d+)\)',
+                      page)
+        self.assertTrue(m, "the archive links this month: " + page[:4000])
+        month, count = m.group(2), int(m.group(3))
+        self.assertGreaterEqual(count, 1)
+        r = b.get(html.unescape(m.group(1)))
+        self.assertEqual(r.status, 200)
+        self.assertIn(t, b.text())
+        self.assertIn('<span aria-current="page">%s (%d)</span>' % (month, count), b.text())
+        y, mo = int(month[:4]), int(month[5:])
+        before = "%04d-%02d" % (y - 1, mo) if mo == 1 else "%04d-%02d" % (y, mo - 1)
+        b.get("/board?month=" + before)
+        self.assertNotIn(t, b.text(), "not in the month before")
+        b.get("/board?kind=complaint&month=" + month)
+        self.assertNotIn(t, b.text(), "not among the complaints")
+        b.get("/board?kind=letter&month=" + month)
+        self.assertIn(t, b.text())
+        b.get("/board?month=2025-13")
+        self.assertEqual(b.last.status, 200, "a bad month shows every month")
+        self.assertIn(t, b.text())
+
+
+class Static(Base):
+    def test_gzip_etag(self):
+        plain = self.server.request("GET", "/static/style.css")
+        self.assertEqual(plain.status, 200)
+        self.assertIsNone(plain.header("Content-Encoding"))
+        self.assertEqual(plain.header("Vary"), "Accept-Encoding")
+        z = self.server.request("GET", "/static/style.css",
+                                headers={"Accept-Encoding": "br;q=1, gzip;q=0.5"})
+        self.assertEqual(z.status, 200)
+        self.assertEqual(z.header("Content-Encoding"), "gzip")
+        self.assertEqual(gzip.decompress(z.body), plain.body)
+        self.assertLess(len(z.body), len(plain.body))
+        self.assertNotEqual(z.header("ETag"), plain.header("ETag"))
+        for ae in ("gzip;q=0", "identity", "*;q=0", "deflate"):
+            r = self.server.request("GET", "/static/style.css", headers={"Accept-Encoding": ae})
+            self.assertIsNone(r.header("Content-Encoding"), ae)
+        r = self.server.request("GET", "/static/style.css", headers={"Accept-Encoding": "*"})
+        self.assertEqual(r.header("Content-Encoding"), "gzip")
+        # each form answers 304 to its own ETag only
+        r = self.server.request("GET", "/static/style.css", headers={
+            "Accept-Encoding": "gzip", "If-None-Match": z.header("ETag")})
+        self.assertEqual(r.status, 304)
+        self.assertEqual(r.body, b"")
+        r = self.server.request("GET", "/static/style.css", headers={
+            "Accept-Encoding": "gzip", "If-None-Match": plain.header("ETag")})
+        self.assertEqual(r.status, 200)
+        r = self.server.request("GET", "/static/style.css", headers={
+            "If-None-Match": '"x", W/%s' % plain.header("ETag")})
+        self.assertEqual(r.status, 304)
+        self.assertEqual(self.server.request("GET", "/static/style.css.gz").status, 404)
+
+    def test_html_errors_in_the_language(self):
+        b = Browser(self.server)
+        b.get("/?lang=zh-Hant")
+        r = b.get("/no/such/page")
+        self.assertEqual(r.status, 404)
+        self.assertTrue(r.header("Content-Type").startswith("text/html"))
+        self.assertIn('<html lang="zh-Hant">', b.text())
+        self.assertIn("找不到頁面", b.text())
+        self.assertIn("frame-ancestors 'none'", r.header("Content-Security-Policy"))
+        r = b.request("DELETE", "/board")
+        self.assertEqual(r.status, 405)
+        self.assertIn("GET", r.header("Allow"))
+        self.assertIn('<html lang="zh-Hant">', b.text())
+        r = b.request("POST", "/submit?lang=en", headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Length": str(200 * 1024 * 1024), "Expect": "100-continue"})
+        self.assertEqual(r.status, 413)
+        self.assertIn('<html lang="en">', b.text())
+        # the API keeps its JSON errors
+        r = self.server.request("GET", "/api/v1/nothing")
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.json()["error"]["code"], "not_found")
+        r = self.server.request("GET", "/open311/v2/nothing.json")
+        self.assertEqual(r.status, 404)
+        self.assertTrue(r.header("Content-Type").startswith("application/json"))
+
+
+class Admin(Base):
+    def admin(self):
+        b = Browser(self.server)
+        b.get("/staff/login?lang=en")
+        r = b.post("/staff/login", {"username": "admin_p", "password": PW})
+        self.assertEqual(r.status, 303)
+        b.get("/staff/admin")
+        self.assertEqual(b.last.status, 200)
+        return b
+
+    def audit(self, action, target):
+        return self.staff["admin_p"].request(
+            "GET", "/api/v1/audit?action=%s&target=%s" % (action, urllib.parse.quote(target))
+        ).json()["entries"]
+
+    def test_forms_need_the_token(self):
+        b = self.admin()
+        r = b.request("POST", "/staff/admin/sections", fields={"name": "无令牌科", "csrf_token": "x"})
+        self.assertEqual(r.status, 403)
+        self.assertEqual(self.audit("section_add", "无令牌科"), [])
+        h = Browser(self.server)
+        h.get("/staff/login")
+        h.post("/staff/login", {"username": "hand_p", "password": PW})
+        r = h.post("/staff/admin/sections", {"name": "越权科"})
+        self.assertEqual(r.status, 403)
+        self.assertEqual(self.audit("section_add", "越权科"), [])
+
+    def test_accounts(self):
+        b = self.admin()
+        r = b.post("/staff/admin/accounts", {"username": "1bad", "role": "handler"})
+        self.assertEqual(r.status, 400)
+        self.assertIn('id="new-username-error"', b.text())
+        self.assertIn('value="1bad"', b.text(), "what was typed stays")
+        r = b.post("/staff/admin/accounts", {"username": "new_h", "role": "handler",
+                                             "section": SECTION, "email": "h@example.com"})
+        self.assertEqual(r.status, 201, b.text()[-2000:])
+        otp = html.unescape(re.search(r'<strong class="code" id="otp">([^<]+)<', b.text()).group(1))
+        rows = self.audit("user_add", "new_h")
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0]["actor"], "admin_p")
+        r = self.server.request("POST", "/api/v1/login",
+                                json_body={"username": "new_h", "password": otp})
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json().get("must_change", r.json().get("password_change_required")),
+                        r.json())
+        b.get("/staff/admin")
+        self.assertNotIn(otp, b.text(), "the one-time password is shown once")
+        # role and section
+        r = b.post("/staff/admin/accounts/new_h", {"op": "save", "role": "section_head",
+                                                   "section": SECTION, "status": "active"})
+        self.assertEqual(r.status, 303)
+        self.assertIn("done=account_changed", r.header("Location"))
+        a = self.staff["admin_p"].request("GET", "/api/v1/admin/users").json()["users"]
+        me = [u for u in a if u["username"] == "new_h"][0]
+        self.assertEqual(me["role"], "section_head")
+        # lock it with failures, unlock through the page
+        for _ in range(6):
+            self.server.request("POST", "/api/v1/login",
+                                json_body={"username": "new_h", "password": "wrong-Passw0rd"})
+        r = b.post("/staff/admin/accounts/new_h", {"op": "unlock"})
+        self.assertEqual(r.status, 303)
+        self.assertIn("done=account_unlocked", r.header("Location"))
+        self.assertEqual(len(self.audit("user_unlock", "new_h")), 1)
+        # reset: a new one-time password, shown once
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/accounts/new_h", {"op": "reset"})
+        self.assertEqual(r.status, 200)
+        otp2 = html.unescape(re.search(r'id="otp">([^<]+)<', b.text()).group(1))
+        self.assertNotEqual(otp, otp2)
+        r = self.server.request("POST", "/api/v1/login",
+                                json_body={"username": "new_h", "password": otp2})
+        self.assertEqual(r.status, 200, r)
+        # suspend
+        r = b.post("/staff/admin/accounts/new_h", {"op": "save", "role": "section_head",
+                                                   "section": SECTION, "status": "suspended"})
+        self.assertEqual(r.status, 303)
+        r = self.server.request("POST", "/api/v1/login",
+                                json_body={"username": "new_h", "password": otp2})
+        self.assertEqual(r.status, 401)
+        # no administrator demotes or suspends themself
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/accounts/admin_p", {"op": "save", "role": "handler",
+                                                     "section": "", "status": "active"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("error-summary", b.text())
+        me = [u for u in self.staff["admin_p"].request("GET", "/api/v1/admin/users").json()[
+            "users"] if u["username"] == "admin_p"][0]
+        self.assertEqual(me["role"], "admin")
+        r = self.staff["admin_p"].request("PATCH", "/api/v1/admin/users/admin_p",
+                                          json_body={"status": "suspended"})
+        self.assertEqual(r.status, 400)
+
+    def test_sections(self):
+        b = self.admin()
+        r = b.post("/staff/admin/sections", {"name": "信访科", "email": "xf@example.com"})
+        self.assertEqual(r.status, 303)
+        self.assertEqual(len(self.audit("section_add", "信访科")), 1)
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/sections", {"name": "信访科"})
+        self.assertEqual(r.status, 409)
+        self.assertIn('id="new-section-name-error"', b.text())
+        r = b.post("/staff/admin/sections", {"name": "x", "email": "not-an-address"})
+        self.assertEqual(r.status, 400)
+        self.assertIn('id="new-section-email-error"', b.text())
+        secs = self.staff["admin_p"].request("GET", "/api/v1/admin/sections").json()["sections"]
+        sid = [x["id"] for x in secs if x["name"] == "信访科"][0]
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/sections/%d" % sid, {"name": "信访办", "email": ""})
+        self.assertEqual(r.status, 303)
+        secs = self.staff["admin_p"].request("GET", "/api/v1/admin/sections").json()["sections"]
+        mine = [x for x in secs if x["id"] == sid][0]
+        self.assertEqual((mine["name"], mine["email"], mine["active"]), ("信访办", None, False))
+        rows = self.audit("section_update", "信访办")
+        self.assertEqual(len(rows), 1)
+        self.assertIn("active: 1 -> 0", rows[0]["detail"])
+
+    def test_policies(self):
+        b = self.admin()
+        r = b.post("/staff/admin/policies/complaint", {"reply_days": "abc"})
+        self.assertEqual(r.status, 400)
+        self.assertEqual(self.audit("policy_update", "complaint"), [])
+        r = b.post("/staff/admin/policies/complaint", {"reply_days": "7", "forward_days": "3"})
+        self.assertEqual(r.status, 303, b.text()[-1500:])
+        p = self.staff["admin_p"].request("GET", "/api/v1/admin/policies").json()["policies"]
+        self.assertEqual(p["complaint"]["reply_days"], 7)
+        self.assertEqual(p["complaint"]["source"]["reply_days"], "admin")
+        self.assertEqual(p["complaint"]["source"]["forward_days"], "config", "unchanged: not set")
+        rows = self.audit("policy_update", "complaint")
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0]["actor"], "admin_p")
+        self.assertIn("reply_days: 5 (config) -> 7 (admin)", rows[0]["detail"])
+        b.get("/staff/admin")
+        self.assertIn('name="reset_reply_days"', b.text())
+        r = b.post("/staff/admin/policies/complaint", {"reset_reply_days": "1"})
+        self.assertEqual(r.status, 303)
+        p = self.staff["admin_p"].request("GET", "/api/v1/admin/policies").json()["policies"]
+        self.assertEqual((p["complaint"]["reply_days"], p["complaint"]["source"]["reply_days"]),
+                         (5, "config"))
+
+    def test_outbox_retry_and_audit_filters(self):
+        import sqlite3
+        with sqlite3.connect(self.server.db) as d:
+            d.execute("INSERT INTO outbox (item_id, clock, step, channel, recipient, body, "
+                      "created, send_after, attempts, state, last_error, give_up_at) VALUES "
+                      "(NULL, NULL, 'test/page', 'sms', '13800000099', 'x', 1, 1, 3, 'failed', "
+                      "'gateway said 400', 2)")
+            oid = d.execute("SELECT max(id) FROM outbox").fetchone()[0]
+        b = self.admin()
+        self.assertIn("gateway said 400", b.text())
+        r = b.post("/staff/admin/outbox/%d/retry" % oid, {})
+        self.assertEqual(r.status, 303)
+        self.assertEqual(len(self.audit("outbox_retry", "13800000099")), 1)
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/outbox/%d/retry" % oid, {})
+        self.assertIn(r.status, (303, 409), "pending again: a second retry is refused")
+        # the audit log filtered by action, target and dates
+        r = b.get("/staff/admin?action=outbox_retry&target=13800000099")
+        rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>",
+                          b.text().split('<table class="audit">')[1])
+        self.assertTrue(rows and all(a == "outbox_retry" for _, a in rows), rows)
+        r = b.get("/staff/admin?action=outbox_retry&from=2000-01-01&to=2000-01-02")
+        self.assertNotIn("13800000099</td><td>", b.text().split('<table class="audit">')[1])
+        r = b.get("/staff/admin?from=yesterday")
+        self.assertIn('id="from-error"', b.text())
+
+
+if __name__ == "__main__":
+    harness.main()

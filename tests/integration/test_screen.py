@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Content screening: the configured prohibited words and patterns (screen_words, screen_file)
+flag a new item for the dispatcher (the queue and the item show it); nothing is dropped, the
+text stays as written, the citizen's history does not show the flag, and a dispatcher clears
+it after review (audited)."""
+import os
+import sqlite3
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+
+def submit(srv, subject, body):
+    r = srv.request("POST", "/api/v1/items", json_body={
+        "kind": "complaint", "subject": subject, "body": body, "email": "a@b.cn",
+        "publish": False})
+    if r.status != 201:
+        raise AssertionError(r)
+    return r.json()
+
+
+class Screening(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="civicdesk-screen-")
+        cls.file = os.path.join(cls.tmp, "words.txt")
+        with open(cls.file, "w") as f:
+            f.write("# prohibited words of the bureau\n赌博\n\n  re:[0-9]{3}-?bet  \n")
+        cls.srv = harness.Server(env={"CIVICDESK_SCREEN_WORDS": "casino, re:炸(药|弹)",
+                                      "CIVICDESK_SCREEN_FILE": cls.file,
+                                      "CIVICDESK_SUBMIT_RATE": "0"}).start()
+        cls.disp = cls.srv.staff("disp", "dispatcher")
+        cls.hand = cls.srv.staff("hand", "handler", "法规处")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+        import shutil
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def queue_row(self, tracking):
+        r = self.disp.request("GET", "/api/v1/queue?state=all&limit=100")
+        self.assertEqual(r.status, 200, r)
+        return {i["tracking"]: i for i in r.json()["items"]}[tracking]
+
+    def test_flags_without_dropping(self):
+        cases = [
+            ("网上赌场", "有人在网上开CASINO赌场", "casino"),
+            ("危险品", "邻居家里私藏炸药", "re:炸(药|弹)"),
+            ("聚众", "楼下有人聚众赌博", "赌博"),
+            ("广告", "短信推广 888bet 网站", "re:[0-9]{3}-?bet"),
+        ]
+        for subject, body, want in cases:
+            with self.subTest(word=want):
+                a = submit(self.srv, subject, body)
+                row = self.queue_row(a["tracking"])
+                self.assertEqual(row["screening"]["matched"], want)
+                self.assertFalse(row["screening"]["cleared"])
+                it = self.disp.request("GET", "/api/v1/items/" + a["tracking"]).json()
+                self.assertEqual((it["subject"], it["body"]), (subject, body))  # original kept
+                self.assertEqual(it["screening"]["matched"], want)
+                self.assertIn("screened", [h["action"] for h in it["history"]])
+                t = self.srv.request("GET", "/api/v1/track/" + a["tracking"],
+                                     headers={"X-Query-Code": a["query_code"]}).json()
+                self.assertNotIn("screened", [h["action"] for h in t["history"]])
+        a = submit(self.srv, "路灯", "路灯坏了")
+        self.assertIsNone(self.queue_row(a["tracking"])["screening"])
+
+    def test_dispatcher_clears_after_review(self):
+        a = submit(self.srv, "举报", "疑似赌博窝点")
+        path = "/api/v1/items/%s/screening" % a["tracking"]
+        r = self.hand.request("POST", path, json_body={"note": "x"})
+        self.assertEqual(r.status, 403, r)
+        r = self.disp.request("POST", path, json_body={})
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "note"), r)
+        r = self.disp.request("POST", path, json_body={"note": "举报内容，不是违规信息"})
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json()["screening"]["cleared"])
+        self.assertEqual(r.json()["screening"]["cleared_by"], "disp")
+        r = self.disp.request("POST", path, json_body={"note": "again"})
+        self.assertEqual((r.status, r.json()["error"]["code"]), (409, "not_flagged"), r)
+        db = sqlite3.connect(self.srv.db)
+        acts = [x for (x,) in db.execute("SELECT action FROM audit WHERE target = ? ORDER BY id",
+                                         (a["tracking"],))]
+        db.close()
+        self.assertIn("screened", acts)
+        self.assertIn("screening_cleared", acts)
+
+    def test_bad_pattern_stops_the_start(self):
+        r = harness.run_cli("serve", env={"CIVICDESK_SCREEN_WORDS": "re:([unclosed",
+                                          "CIVICDESK_DB": "/nonexistent/x.db"})
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("pattern '([unclosed'", r.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()

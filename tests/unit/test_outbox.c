@@ -1,0 +1,269 @@
+/* test_outbox.c: the outbox's "once" rule after migration 018 (the table's UNIQUE for rows with
+ * an item and a clock, the partial outbox_once for the others) and the ladder scan across
+ * transactions (more due items than one transaction takes, each queued once, the connection's
+ * page cache given back). No peers: nothing is sent. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "notifiers/notifiers.h"
+#include "sla/sla.h"
+#include "tests/check.h"
+
+#define SCAN_ITEMS 2100 /* more than the scan's 2048 items per transaction */
+
+struct env {
+	char dir[256];
+	struct db *db;
+	struct db_conn *c;
+	struct sla_calendar *cal;
+	int64_t section;
+};
+
+static int64_t
+at(const char *local)
+{
+	int64_t t = 0;
+
+	if (sla_parse_local(local, &t) != 0) {
+		fprintf(stderr, "bad time %s\n", local);
+		exit(1);
+	}
+	return t;
+}
+
+static int
+account(struct env *e, const char *name, enum role role, int64_t section, const char *mail,
+        const char *phone)
+{
+	struct db_account a;
+
+	memset(&a, 0, sizeof(a));
+	a.username = (char *)(uintptr_t)name;
+	a.role = role;
+	a.section_id = section;
+	a.email = (char *)(uintptr_t)mail;
+	a.phone = (char *)(uintptr_t)phone;
+	a.status = (char *)(uintptr_t) "active";
+	a.password_hash = (char *)(uintptr_t) "x";
+	return db_account_add(e->c, &a, NULL);
+}
+
+static int
+env_open(struct env *e)
+{
+	char path[300], err[256];
+	int created;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->dir, sizeof(e->dir), "/tmp/civicdesk-outbox-XXXXXX");
+	if (mkdtemp(e->dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/db.sqlite", e->dir);
+	if (db_open(path, &e->db, &created, err, sizeof(err)) != 0 ||
+	    sla_calendar_builtin(&e->cal, err, sizeof(err)) != 0) {
+		fprintf(stdout, "# %s\n", err);
+		return -1;
+	}
+	e->c = db_acquire(e->db);
+	if (e->c == NULL || db_begin(e->c) != 0 ||
+	    db_section_add(e->c, "法规处", NULL, 0, &e->section) != 0 ||
+	    account(e, "head", ROLE_SECTION_HEAD, e->section, "head@example.com",
+	            "13800000011") != 0 ||
+	    account(e, "sup", ROLE_SUPERVISOR, 0, "sup@example.com", "13800000013") != 0 ||
+	    db_commit(e->c) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+env_close(struct env *e)
+{
+	char cmd[400];
+
+	db_release(e->db, e->c);
+	db_close(e->db);
+	sla_calendar_unref(e->cal);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+	if (system(cmd) != 0)
+		fprintf(stdout, "# could not remove %s\n", e->dir);
+}
+
+/* An assigned item of the section received at `received` with its reply clock running (5
+ * working days); its id, or 0. */
+static int64_t
+item(struct env *e, int n, int64_t received)
+{
+	struct sla_rule r5 = {SLA_WORKING_DAYS, 5, 1440};
+	struct db_item it;
+	char tracking[32];
+
+	memset(&it, 0, sizeof(it));
+	snprintf(tracking, sizeof(tracking), "XJ-TEST-%08d", n);
+	it.tracking = tracking;
+	it.kind = KIND_LETTER;
+	it.channel = CHANNEL_WEB;
+	it.subject = (char *)(uintptr_t) "噪音扰民";
+	it.body = (char *)(uintptr_t) "正文";
+	it.received = it.created = received;
+	it.state = WF_ASSIGNED;
+	it.resume_state = WF_NONE;
+	it.section_id = e->section;
+	it.nclocks = 1;
+	snprintf(it.clocks[0].name, sizeof(it.clocks[0].name), "reply");
+	snprintf(it.clocks[0].unit, sizeof(it.clocks[0].unit), "working_days");
+	it.clocks[0].started = received;
+	it.clocks[0].days = 5;
+	it.clocks[0].end_minutes = 1440;
+	it.clocks[0].due = sla_due(e->cal, received, &r5);
+	return db_item_insert(e->c, &it) == 0 ? it.id : 0;
+}
+
+static int
+add(struct env *e, int64_t item_id, const char *clock, const char *step, const char *channel,
+    const char *to)
+{
+	struct db_notice n;
+
+	memset(&n, 0, sizeof(n));
+	n.item_id = item_id;
+	n.clock = clock;
+	n.step = step;
+	n.channel = channel;
+	n.recipient = to;
+	n.subject = "s";
+	n.body = "b";
+	n.created = n.send_after = at("2025-10-10T09:00");
+	n.give_up_at = n.created + 86400;
+	return db_outbox_add(e->c, &n, NULL);
+}
+
+/* Each notice once per (item, clock, step, channel, recipient), with or without an item. */
+static void
+test_once(struct t *t)
+{
+	struct env e;
+	int64_t id, n = 0;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	CHECK_INT(t, db_begin(e.c), 0);
+	id = item(&e, 1, at("2025-10-09T10:00"));
+	CHECK(t, id > 0);
+	/* a ladder notice: an item and a clock (the table's UNIQUE) */
+	CHECK_INT(t, add(&e, id, "reply", "overdue/2025-10-16", "email", "head@example.com"), 0);
+	CHECK_INT(t, add(&e, id, "reply", "overdue/2025-10-16", "email", "head@example.com"), 1);
+	CHECK_INT(t, add(&e, id, "reply", "overdue/2025-10-16", "sms", "13800000011"), 0);
+	CHECK_INT(t, add(&e, id, "reply", "overdue/2025-10-16", "email", "sup@example.com"), 0);
+	CHECK_INT(t, add(&e, id, "forward", "overdue/2025-10-16", "email", "head@example.com"), 0);
+	/* a citizen's notice: an item, no clock ("" as stored) */
+	CHECK_INT(t, add(&e, id, NULL, "ack", "email", "citizen@example.com"), 0);
+	CHECK_INT(t, add(&e, id, "", "ack", "email", "citizen@example.com"), 1);
+	/* a digest or calendar warning: no item (SQL NULL, which the table's UNIQUE lets repeat;
+	 * the partial outbox_once keeps it once) */
+	CHECK_INT(t, add(&e, 0, NULL, "digest/2025-10-13", "email", "fagui@example.com"), 0);
+	CHECK_INT(t, add(&e, 0, NULL, "digest/2025-10-13", "email", "fagui@example.com"), 1);
+	CHECK_INT(t, add(&e, 0, "", "digest/2025-10-13", "email", "fagui@example.com"), 1);
+	CHECK_INT(t, add(&e, 0, NULL, "digest/2025-10-13", "email", "head@example.com"), 0);
+	CHECK_INT(t, add(&e, 0, NULL, "digest/2025-10-20", "email", "fagui@example.com"), 0);
+	CHECK_INT(t, db_commit(e.c), 0);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, 8);
+	env_close(&e);
+}
+
+/* More due items than one transaction of the scan: every one gets its notices once, a scan
+ * with nothing due reads nothing, and the pool connection's page cache is given back. */
+static void
+test_scan_batches(struct t *t)
+{
+	struct env e;
+	struct notify_config cfg;
+	struct notify_scan_stats st;
+	int64_t n = 0;
+	int i, before = 0, after = 0, ok = 1;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	notify_config_defaults(&cfg);
+	cfg.sms_quiet = "off";
+	CHECK_INT(t, db_begin(e.c), 0);
+	/* received a month before: the reply clock was due Tue 16 Sep */
+	for (i = 0; i < SCAN_ITEMS && ok; i++)
+		ok = item(&e, i, at("2025-09-09T10:00")) > 0;
+	CHECK(t, ok);
+	/* one item with nothing due for days: read by the first scan only (it is new) */
+	CHECK(t, item(&e, SCAN_ITEMS, at("2025-10-09T10:00")) > 0);
+	CHECK_INT(t, db_commit(e.c), 0);
+	CHECK_INT(t, db_ladder_cache(e.c, -512, &before), 0);
+	/* Thu 9 Oct: overdue to the head and escalated to the supervisor, e-mail and SMS each */
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-09T12:00"), &st), 0);
+	CHECK_INT(t, st.items, SCAN_ITEMS + 1);
+	CHECK_INT(t, st.queued, SCAN_ITEMS * 4);
+	CHECK_INT(t, db_ladder_cache(e.c, -512, &after), 0);
+	CHECK_INT(t, after, before);
+	/* the same moment again: nothing is due */
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-09T12:00"), &st), 0);
+	CHECK_INT(t, st.items, 0);
+	CHECK_INT(t, st.queued, 0);
+	/* the next working day: the supervisor's daily escalation, and only that */
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-10T00:30"), &st), 0);
+	CHECK_INT(t, st.items, SCAN_ITEMS);
+	CHECK_INT(t, st.queued, SCAN_ITEMS * 2);
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-10T12:00"), &st), 0);
+	CHECK_INT(t, st.items, 0);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, SCAN_ITEMS * 6);
+	/* a second section head from now on; one item changes (its mark goes back to 0): that
+	 * item is looked at afresh and its overdue notice goes to the new head as well, while the
+	 * next day's escalation of the others does not write their overdue notices again */
+	{
+		struct db_item it;
+
+		CHECK_INT(t, db_begin(e.c), 0);
+		CHECK_INT(t, account(&e, "head2", ROLE_SECTION_HEAD, e.section, "head2@example.com",
+		                     NULL),
+		          0);
+		CHECK_INT(t, db_item_get(e.c, "XJ-TEST-00000007", &it), 1);
+		CHECK_INT(t, db_item_update(e.c, &it), 1);
+		db_item_free(&it);
+		CHECK_INT(t, db_commit(e.c), 0);
+	}
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-10T13:00"), &st), 0);
+	CHECK_INT(t, st.items, 1);
+	CHECK_INT(t, st.queued, 1); /* head2's e-mail; head2 has no phone: recorded as missing */
+	CHECK_INT(t, st.missing, 1);
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-13T00:30"), &st), 0);
+	CHECK_INT(t, st.items, SCAN_ITEMS);
+	CHECK_INT(t, st.queued, SCAN_ITEMS * 2);
+	CHECK_INT(t, st.missing, 0);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, SCAN_ITEMS * 8 + 1);
+	env_close(&e);
+}
+
+int
+main(void)
+{
+	struct t t = {0, 0, 0};
+
+	setenv("TZ", "Asia/Shanghai", 1);
+	if (sla_set_zone("Asia/Shanghai") != 0) {
+		printf("not ok 1 - time zone\n");
+		return 1;
+	}
+	RUN(&t, test_once);
+	RUN(&t, test_scan_batches);
+	return t_done(&t);
+}
