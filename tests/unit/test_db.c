@@ -309,17 +309,23 @@ test_board_search(struct t *t)
 			char *text = search_text(4);
 			struct db_public_row *rows = NULL;
 			int64_t before_replied = 0, before_id = 0, last_r = INT64_MAX, last_id = 0;
-			size_t n = 0, k, got = 0, want = 0;
+			size_t n = 0, k, got = 0, want = 0, want_period = 0, got_period = 0;
+			struct db_public_filter pf;
 
 			for (i = 0; i < SEARCH_ITEMS; i++) {
 				struct db_item it;
 
 				if (db_item_get_id(c, ids[i], &it) != 1)
 					continue;
-				want += it.published && it.publish &&
-				        (search_holds(it.public_subject, text) ||
-				         search_holds(it.public_body, text) ||
-				         search_holds(it.public_reply, text));
+				if (it.published && it.publish &&
+				    (search_holds(it.public_subject, text) ||
+				     search_holds(it.public_body, text) ||
+				     search_holds(it.public_reply, text))) {
+					want++;
+					/* the middle two of the four reply instants */
+					want_period += it.replied_at >= 1750100001 &&
+					               it.replied_at < 1750100003;
+				}
 				db_item_free(&it);
 			}
 			do { /* pages of 7 */
@@ -351,6 +357,25 @@ test_board_search(struct t *t)
 				printf("# search %s: %zu rows, want %zu\n", text, got, want);
 				bad++;
 			}
+			/* within a period (the board by month) */
+			memset(&pf, 0, sizeof(pf));
+			pf.text = text;
+			pf.from = 1750100001;
+			pf.to = 1750100003;
+			pf.limit = 100;
+			if (db_public_find(c, &pf, &rows, &n) != 0) {
+				bad++;
+				n = 0;
+			}
+			for (k = 0; k < n; k++)
+				got_period += strncmp(rows[k].tracking, "XJ-20251001-", 12) == 0 &&
+				              rows[k].replied_at >= pf.from && rows[k].replied_at < pf.to;
+			if (got_period != want_period || got_period != n) {
+				printf("# search %s in a period: %zu rows, want %zu\n", text, n,
+				       want_period);
+				bad++;
+			}
+			db_public_rows_free(rows, n);
 			found += got > 0;
 			free(text);
 		}
