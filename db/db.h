@@ -266,17 +266,13 @@ struct db_o311_filter {
 	int limit;               /* 1..1000 */
 };
 
-/* Items whose submitter allowed publication (published or not) matching f, newest receipt
- * first, with their clocks, read through the index items_o311 (a page reads its own rows only).
- * A new array freed with db_items_free. 0 or -1. */
-int db_item_list_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item **out,
-                      size_t *n);
 /* An item's place in Open311's list. */
 struct db_item_key {
 	int64_t received, id;
 };
-/* The keys of the items db_item_list_o311 would give, read from the index alone (no row, no
- * clocks): a new array of *n keys (free it). 0 or -1. */
+/* Items whose submitter allowed publication (published or not) matching f, newest receipt
+ * first: their keys, read through the index items_o311 (a page reads its own entries only;
+ * the caller reads the items it shows). A new array of *n keys (free it). 0 or -1. */
 int db_item_keys_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item_key **out,
                       size_t *n);
 /* The items merged into target_id, oldest first: new arrays of *n ids and tracking numbers
@@ -754,8 +750,9 @@ int db_fact_missing(struct db_conn *c, int64_t after_id, int64_t *ids, size_t ma
 int db_fact_checked(struct db_conn *c, int64_t *last_item);
 /* Records that every item up to the largest id at most upto has been looked at. 0 or -1. */
 int db_fact_checked_set(struct db_conn *c, int64_t upto);
-/* Moves the mark to the largest item id when it lies behind and the write lock is free at once
- * (no wait: a reading command must not queue behind a writer); otherwise leaves it. */
+/* Moves the mark to the largest item id when it lies more than 10,000 items behind and the
+ * write lock is free at once (no wait: a reading command must not queue behind a writer, and
+ * writes nothing in the common case); otherwise leaves it. */
 void db_fact_checked_advance(struct db_conn *c);
 
 /* What one section did in a period — the local days from_day..to_day, the instants [from, to)

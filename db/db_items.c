@@ -24,7 +24,6 @@ enum stmt {
 	STMT_ITEM_GET,
 	STMT_ITEM_GET_ID,
 	STMT_ITEM_LIST_PUBLIC,
-	STMT_ITEM_LIST_O311,
 	STMT_ITEM_KEYS_O311,
 	STMT_ITEM_MERGED,
 	STMT_PUBLIC_VERSION_ADD,
@@ -68,16 +67,9 @@ static const char *const stmts[STMT__MAX] = {
          * the cursor reads a page's own rows and the few unpublished between them */
         "SELECT " ITEM_COLS "WHERE i.publish = 1 AND +i.published = 1 AND i.id < ? "
         "ORDER BY i.id DESC LIMIT ?",
-    /* ?1 kind, ?2 1: closed states, ?3..?4 received (the cursor's time folded into ?4),
-     * ?5 ?6 cursor (received, id), ?7 limit */
-    [STMT_ITEM_LIST_O311] =
-        "SELECT " ITEM_FIELDS "FROM items i INDEXED BY items_o311 " ITEM_JOINS
-        "WHERE i.publish = 1 AND i.kind = ?1 AND "
-        "(i.state = 'replied' OR i.state = 'closed' OR i.state = 'rejected' OR "
-        "i.state = 'merged') = ?2 AND " /* items_o311's expression (schema 016) */
-        "i.received BETWEEN ?3 AND ?4 AND (i.received, i.id) < (?5, ?6) "
-        "ORDER BY i.received DESC, i.id DESC LIMIT ?7",
-    /* the same rows as STMT_ITEM_LIST_O311, their keys only: read from items_o311 alone */
+    /* Open311's list, keys only, through items_o311 (its expression as schema 016 wrote it):
+     * ?1 kind, ?2 1: closed states, ?3..?4 received (the cursor's time folded into ?4), ?5 ?6
+     * cursor (received, id), ?7 limit */
     [STMT_ITEM_KEYS_O311] =
         "SELECT i.received, i.id FROM items i INDEXED BY items_o311 "
         "WHERE i.publish = 1 AND i.kind = ?1 AND "
@@ -724,46 +716,6 @@ db_attachments_free(struct db_attachment *a, size_t n)
 }
 
 /* --- Open311's list, merged items, earlier public versions (schema 004) -------------------- */
-
-int
-db_item_list_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item **out,
-                  size_t *n)
-{
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_LIST_O311]);
-	struct db_item *v = NULL;
-	size_t len = 0, i, limit = f->limit > 0 && f->limit <= 1000 ? (size_t)f->limit : 1;
-	int64_t to = f->to < f->before_received ? f->to : f->before_received;
-	int rc = SQLITE_DONE;
-
-	if (st == NULL)
-		return -1;
-	v = calloc(limit, sizeof(*v));
-	if (v == NULL || db_bind_text(st, 1, kind_name(f->kind)) || db_bind_int(st, 2, f->closed != 0) ||
-	    db_bind_int(st, 3, f->from) || db_bind_int(st, 4, to) ||
-	    db_bind_int(st, 5, f->before_received) || db_bind_int(st, 6, f->before_id) ||
-	    db_bind_int(st, 7, (int64_t)limit))
-		goto fail;
-	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (read_item(st, &v[len]) != 0)
-			goto fail;
-		len++;
-	}
-	if (len < limit && rc != SQLITE_DONE) {
-		db_log("open311 list: %s", sqlite3_errmsg(c->h));
-		goto fail;
-	}
-	db_reset(st);
-	for (i = 0; i < len; i++)
-		if (read_clocks(c, &v[i]) != 0)
-			goto fail;
-	*out = v;
-	*n = len;
-	return 0;
-fail:
-	db_reset(st);
-	db_items_free(v, len);
-	return -1;
-}
 
 int
 db_item_keys_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item_key **out,

@@ -33,7 +33,7 @@ enum stmt {
  * any), ?10 limit. */
 #define QUEUE_HEAD(index)                                                                          \
 	"SELECT i.id, i.tracking, i.kind, i.subject, i.state, s.name, a.username, i.received, "    \
-	"i.next_due, i.waiting_since, v.id, v.at, v.by_id, v.by_name, v.note, v.due, "            \
+	"i.next_due, i.waiting_since, v.id, v.at, v.by_id, v.by_name, v.note, v.due, "             \
 	"v.section_id FROM items AS i INDEXED BY " index " "                                       \
 	"LEFT JOIN sections AS s ON s.id = i.section_id "                                          \
 	"LEFT JOIN supervision AS v ON v.item_id = i.id "                                          \
@@ -53,26 +53,39 @@ enum stmt {
 
 /* The published items of each month between bounds ?k and ?k+1 (DB_PUBLIC_MONTHS of them). */
 #define MONTH_SUM(a, b) "COALESCE(SUM(replied_at >= ?" #a " AND replied_at < ?" #b "), 0)"
-#define MONTH_SUMS                                                                                 \
-	MONTH_SUM(1, 2) ", " MONTH_SUM(2, 3) ", " MONTH_SUM(3, 4) ", " MONTH_SUM(4, 5) ", "        \
-	MONTH_SUM(5, 6) ", " MONTH_SUM(6, 7) ", " MONTH_SUM(7, 8) ", " MONTH_SUM(8, 9) ", "        \
-	MONTH_SUM(9, 10) ", " MONTH_SUM(10, 11) ", " MONTH_SUM(11, 12) ", " MONTH_SUM(12, 13)
+#define MONTH_SUMS                                                                                                                              \
+	MONTH_SUM(1, 2)                                                                                                                         \
+	", " MONTH_SUM(2, 3) ", " MONTH_SUM(3, 4) ", " MONTH_SUM(4, 5) ", " MONTH_SUM(                                                          \
+	    5,                                                                                                                                  \
+	    6) ", " MONTH_SUM(6,                                                                                                                \
+	                      7) ", " MONTH_SUM(7,                                                                                              \
+	                                        8) ", " MONTH_SUM(8,                                                                            \
+	                                                          9) ", " MONTH_SUM(9,                                                          \
+	                                                                            10) ","                                                     \
+	                                                                                " " MONTH_SUM(10,                                       \
+	                                                                                              11) ", " MONTH_SUM(11,                    \
+	                                                                                                                 12) ", " MONTH_SUM(12, \
+	                                                                                                                                    13)
 
 /* The board's search through board_fts (schema 016): ?1 the text, ?2 its LIKE pattern, ?3 the
  * cursor as a board_fts rowid (replied_at * 2^31 + id; larger than any: first page), ?4 limit,
- * ?5 kind (NULL any), ?6 ?7 the replies' period [from, to). The text becomes the phrase of its
- * two-character pieces in hex, or for one character the prefix of its hex, with the functions
- * the triggers index with; every row found is checked against the texts themselves. */
+ * ?5 kind (NULL any), ?6 ?7 the replies' period [from, to), ?8 its start as a board_fts rowid
+ * (?3 is at most its end's). The text becomes the phrase of the
+ * six-byte pieces (in hex) that start at its characters, or if shorter than six bytes the prefix
+ * of its hex, with the functions the triggers index with; every row found is checked against
+ * the texts themselves. */
 #define PUBLIC_SEARCH                                                                              \
-	"SELECT i.id, i.tracking, i.kind, i.public_subject, i.public_body, i.public_reply, "      \
+	"SELECT i.id, i.tracking, i.kind, i.public_subject, i.public_body, i.public_reply, "       \
 	"i.received, i.replied_at FROM board_fts AS f "                                            \
 	"CROSS JOIN items AS i ON i.id = (f.rowid & 2147483647) "                                  \
-	"WHERE f.board_fts MATCH (CASE WHEN length(?1) = 1 THEN '\"' || hex(lower(?1)) || '\"*' " \
-	"ELSE '\"' || (SELECT group_concat(hex(substr(lower(?1), p.i, 2)), ' ') "                 \
-	"FROM board_pos AS p WHERE p.i < length(?1)) || '\"' END) "                               \
-	"AND f.rowid < ?3 AND i.published = 1 AND i.publish = 1 "                                  \
-	"AND i.replied_at >= ?6 AND i.replied_at < ?7 AND (?5 IS NULL OR i.kind = ?5) "           \
-	"AND (i.public_subject LIKE ?2 ESCAPE '\\' OR i.public_body LIKE ?2 ESCAPE '\\' "        \
+	"WHERE f.board_fts MATCH (CASE WHEN length(CAST(?1 AS BLOB)) < 6 "                         \
+	"THEN '\"' || hex(lower(?1)) || '\"*' "                                                    \
+	"ELSE '\"' || (SELECT group_concat(hex(lower(substr(CAST(?1 AS BLOB), p.i, 6))), ' ') "    \
+	"FROM board_pos AS p WHERE p.i <= length(CAST(?1 AS BLOB)) - 5 AND "                       \
+	"substr(CAST(?1 AS BLOB), p.i, 1) NOT BETWEEN x'80' AND x'BF') || '\"' END) "              \
+	"AND f.rowid < ?3 AND f.rowid >= ?8 AND i.published = 1 AND i.publish = 1 "                \
+	"AND i.replied_at >= ?6 AND i.replied_at < ?7 AND (?5 IS NULL OR i.kind = ?5) "            \
+	"AND (i.public_subject LIKE ?2 ESCAPE '\\' OR i.public_body LIKE ?2 ESCAPE '\\' "          \
 	"OR i.public_reply LIKE ?2 ESCAPE '\\') ORDER BY f.rowid DESC LIMIT ?4"
 
 static const char *const stmts[STMT__MAX] = {
@@ -298,7 +311,8 @@ db_public_list(struct db_conn *c, const char *text, int64_t before_replied, int6
 }
 
 int
-db_public_months(struct db_conn *c, const int64_t bounds[DB_PUBLIC_MONTHS + 1], int by_kind, enum kind kind, int64_t counts[DB_PUBLIC_MONTHS])
+db_public_months(struct db_conn *c, const int64_t bounds[DB_PUBLIC_MONTHS + 1], int by_kind,
+                 enum kind kind, int64_t counts[DB_PUBLIC_MONTHS])
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_PUBLIC_MONTHS]);
 	int i, ret = -1;
@@ -356,19 +370,26 @@ db_public_find(struct db_conn *c, const struct db_public_filter *f, struct db_pu
 		 * the newest */
 		int64_t key = INT64_MAX;
 
+		int64_t low = INT64_MIN;
+
 		if (before_replied >= 0 && before_replied < INT64_C(4294967296) && before_id > 0 &&
 		    before_id < INT64_C(2147483648))
 			key = before_replied * INT64_C(2147483648) + before_id;
+		/* a period bounds the index's rowids too, so that a month long past does not
+		 * read every newer match first */
+		if (f->to > 0 && f->to < INT64_C(4294967296) && f->to * INT64_C(2147483648) < key)
+			key = f->to * INT64_C(2147483648);
+		if (f->from > 0 && f->from < INT64_C(4294967296))
+			low = f->from * INT64_C(2147483648);
 		if (db_bind_text(st, 1, text) || db_bind_text(st, 2, pattern) ||
-		    db_bind_int(st, 3, key) || db_bind_int(st, 4, limit))
+		    db_bind_int(st, 3, key) || db_bind_int(st, 4, limit) || db_bind_int(st, 8, low))
 			goto fail;
 	} else if (db_bind_int(st, 1, before_replied) || db_bind_int(st, 2, before_id) ||
 	           db_bind_text(st, 3, pattern) || db_bind_int(st, 4, limit)) {
 		goto fail;
 	}
 	if (db_bind_text(st, 5, f->by_kind ? kind_name(f->kind) : NULL) ||
-	    db_bind_int(st, 6, f->from) ||
-	    db_bind_int(st, 7, f->to > 0 ? f->to : INT64_MAX))
+	    db_bind_int(st, 6, f->from) || db_bind_int(st, 7, f->to > 0 ? f->to : INT64_MAX))
 		goto fail;
 	while (len < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (public_row(st, &v[len++]) != 0)

@@ -49,12 +49,13 @@ zone_known(const char *zone)
 
 /* --- the offset table ---------------------------------------------------------------------- */
 
-#define SPAN_FIRST INT64_C(631152000)  /* 1990-01-01T00:00:00Z */
-#define SPAN_LAST INT64_C(4102444800)  /* 2100-01-01T00:00:00Z: the table covers [FIRST, LAST) */
-#define SPAN_STEP INT64_C(604800)      /* probes a week apart: two transitions less than a week
-                                        * apart that come back to the same offset would be
-                                        * missed; tzdata has none since 1990 */
-#define SPANS_MAX 1024                 /* more transitions than this: no table */
+#define SPAN_FIRST INT64_C(631152000) /* 1990-01-01T00:00:00Z */
+#define SPAN_LAST INT64_C(4102444800) /* 2100-01-01T00:00:00Z: the table covers [FIRST, LAST) */
+#define SPAN_STEP                                                                                  \
+	INT64_C(604800) /* probes a week apart: two transitions less than a week                   \
+	                 * apart that come back to the same offset would be                        \
+	                 * missed; tzdata has none since 1990 */
+#define SPANS_MAX 1024  /* more transitions than this: no table */
 
 /* The UTC offset in force from `from` until the next span's `from`. */
 struct zone_span {
@@ -251,7 +252,8 @@ sla_format_local(int64_t t, char *buf, size_t size)
 	sod = local - day * 86400;
 	sla_split((sla_day)day, &y, &m, &d);
 	if (y >= 0 && y <= 9999 && size >= 26) {
-		/* digits by hand: snprintf was a tenth of a queue page (50 rows, two instants each) */
+		/* digits by hand: snprintf was a tenth of a queue page (50 rows, two instants each)
+		 */
 		long ao = labs(off);
 
 		put2(buf, y / 100);
@@ -273,9 +275,9 @@ sla_format_local(int64_t t, char *buf, size_t size)
 		buf[25] = '\0';
 		return;
 	}
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld", y, m, d, (int)(sod / 3600),
-	         (int)(sod / 60 % 60), (int)(sod % 60), off < 0 ? '-' : '+', labs(off) / 3600,
-	         labs(off) / 60 % 60);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld", y, m, d,
+	         (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), off < 0 ? '-' : '+',
+	         labs(off) / 3600, labs(off) / 60 % 60);
 }
 
 /* Parses exactly two digits into *v, at most max. */

@@ -114,10 +114,18 @@ UNDO_012 = """
     DROP TABLE supervision_reminders;
 """
 
-# Takes migration 016 (constant lists compared in place) back out: the state triggers and
-# Open311's index as 003 and 004 wrote them; the rewritten CHECK texts accept and refuse the
-# same values, and 016 applied again leaves them as they are. Undo it before UNDO_009.
+# Takes migration 016 (performance) back out: the board's index and its triggers, the
+# statistics' mark, the state triggers and Open311's index as 003 and 004 wrote them; the
+# rewritten CHECK texts accept and refuse the same values, and 016 applied again leaves them as
+# they are. Undo it before UNDO_009.
 UNDO_016 = """
+    DROP TRIGGER board_fts_insert;
+    DROP TRIGGER board_fts_update;
+    DROP TRIGGER board_fts_delete;
+    DROP TABLE board_fts;
+    DROP TABLE board_pos;
+    DROP TRIGGER stats_checked_reset;
+    DROP TABLE stats_checked;
     DROP TRIGGER items_state_insert;
     DROP TRIGGER items_state_update;
     CREATE TRIGGER items_state_insert BEFORE INSERT ON items

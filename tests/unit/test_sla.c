@@ -322,8 +322,8 @@ zone_agrees(const char *zone, int64_t t)
 	want_end = (int64_t)mktime(&want_tm);
 	end = sla_day_end(day, minutes);
 	/* inside a gap or a fold mktime may pick either instant; elsewhere there is one */
-	if (end != want_end && (end - want_end > 7200 || want_end - end > 7200 ||
-	                        sla_local_day(end) != day)) {
+	if (end != want_end &&
+	    (end - want_end > 7200 || want_end - end > 7200 || sla_local_day(end) != day)) {
 		printf("# %s day %d minute %d: %lld, want %lld\n", zone, (int)day, minutes,
 		       (long long)end, (long long)want_end);
 		return 0;
@@ -334,9 +334,9 @@ zone_agrees(const char *zone, int64_t t)
 static void
 test_zone_table(struct t *t)
 {
-	static const char *const zones[] = {"Asia/Shanghai", "America/New_York",
+	static const char *const zones[] = {"Asia/Shanghai",    "America/New_York",
 	                                    "America/Santiago", "Australia/Lord_Howe",
-	                                    "Europe/Berlin", "Asia/Kathmandu"};
+	                                    "Europe/Berlin",    "Asia/Kathmandu"};
 	size_t z;
 	int i, bad;
 	int64_t s, k;
@@ -348,7 +348,8 @@ test_zone_table(struct t *t)
 		}
 		bad = 0;
 		for (i = 0; i < 20000 && bad < 5; i++)
-			bad += !zone_agrees(zones[z], 631152000 + (int64_t)(zone_next() % 3471292800u));
+			bad += !zone_agrees(zones[z],
+			                    631152000 + (int64_t)(zone_next() % 3471292800u));
 		/* every 2025 change (a week's probes, then each second within an hour of it) */
 		for (s = 1735689600; s < 1767225600 && bad < 5; s += 3600) {
 			time_t a = (time_t)s, b = (time_t)(s + 3600);
