@@ -58,8 +58,8 @@ static void *
 submitter(void *p)
 {
 	struct arg *a = p;
-	struct db_history h = {0, 0, 0, (char *)"citizen", (char *)"submit", NULL,
-	                       (char *)"received", NULL, 1};
+	struct db_history h = {.actor = (char *)"citizen", .action = (char *)"submit",
+	                       .to_state = (char *)"received", .citizen = 1};
 	int64_t now = (int64_t)time(NULL);
 
 	for (int i = 0; i < PER_THREAD; i++) {
