@@ -649,5 +649,77 @@ class Calendar(Base):
         self.assertEqual(r.status, 400)
 
 
+class SignIn(unittest.TestCase):
+    """The staff sign-in page with the second factor and the address throttle (own daemons:
+    the throttle counts every failure from 127.0.0.1)."""
+
+    def test_throttled_address_gets_429_not_a_crash(self):
+        srv = harness.Server().start()
+        try:
+            b = Browser(srv)
+            b.get("/staff/login?lang=en")
+            statuses = []
+            for i in range(24):
+                r = b.post("/staff/login", {"username": "nobody%d" % i, "password": "Wrong-pass1"})
+                statuses.append(r.status)
+                if r.status == 429:
+                    break
+            self.assertEqual(statuses[-1], 429, statuses)
+            self.assertTrue(r.header("Retry-After"))
+            self.assertIn('<html lang="en">', b.text())
+            self.assertIn("error-summary", b.text())
+            self.assertEqual(srv.request("GET", "/api/v1/health").status, 200, "still serving")
+        finally:
+            srv.cleanup()
+
+    def test_second_factor_and_enrolment(self):
+        import base64
+        import hashlib
+        import hmac
+        import struct
+
+        def totp(secret, now):
+            key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+            mac = hmac.new(key, struct.pack(">Q", now // 30), hashlib.sha1).digest()
+            off = mac[-1] & 0x0F
+            return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 10**6)
+
+        t0 = 1790000000
+        srv = harness.Server(env={"CIVICDESK_TOTP_ROLES": None}).start()
+        try:
+            srv.set_clock(t0)
+            srv.add_user("root_p", "admin", password=PW)
+            b = Browser(srv)
+            b.get("/staff/login?lang=en")
+            r = b.post("/staff/login", {"username": "root_p", "password": PW})
+            self.assertEqual(r.status, 303)
+            r = b.get("/staff/admin")
+            self.assertEqual(r.status, 403, "no staff page before the second factor is enrolled")
+            self.assertIn("/api/v1/totp/enroll", b.text())
+            r = b.get("/staff/")
+            self.assertEqual(r.status, 403)
+            # enrol through the API
+            s = srv.login("root_p", PW)
+            r = s.request("POST", "/api/v1/totp/enroll")
+            secret = r.json()["secret"]
+            r = s.request("POST", "/api/v1/totp/confirm", json_body={"code": totp(secret, t0)})
+            self.assertEqual(r.status, 200, r)
+            srv.set_clock(t0 + 60)
+            b = Browser(srv)
+            b.get("/staff/login?lang=en")
+            r = b.post("/staff/login", {"username": "root_p", "password": PW})
+            self.assertEqual(r.status, 401)
+            self.assertIn('id="second-error"', b.text())
+            self.assertIn("second-error", re.search(r'<input[^>]*id="second"[^>]*>', b.text()).group(0))
+            r = b.post("/staff/login", {"username": "root_p", "password": PW, "second": "000000"})
+            self.assertEqual(r.status, 401)
+            r = b.post("/staff/login", {"username": "root_p", "password": PW,
+                                        "second": totp(secret, t0 + 60)})
+            self.assertEqual(r.status, 303, b.text()[-1500:])
+            self.assertEqual(b.get("/staff/admin").status, 200)
+        finally:
+            srv.cleanup()
+
+
 if __name__ == "__main__":
     harness.main()
