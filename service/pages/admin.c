@@ -665,3 +665,124 @@ pg_admin_outbox_retry(struct req *req, struct resp *resp)
 	}
 	page_redirect(&pg, "/staff/admin?done=outbox_retried#outbox-title");
 }
+
+#define CAL_FILES_MAX 4     /* calendar files of one upload */
+#define CAL_FAULTS_MAX 50   /* faults listed by line */
+
+/* The faults of a calendar file line by line: each line checked on its own with the parser's
+ * rules (sla_file_year), into a new array of {file, line, reason}. Faults that need several lines
+ * (a date twice, a gap between years) come from the whole check (core_calendar_load). */
+static json_t *
+calendar_faults(const char *name, const char *text)
+{
+	json_t *a = json_array();
+	const char *p = text;
+	size_t lineno = 0;
+
+	while (*p != '\0' && json_array_size(a) < CAL_FAULTS_MAX) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char line[512], err[512];
+		int year;
+
+		lineno++;
+		if (len >= sizeof(line)) {
+			json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "file", name, "line",
+			                                   (json_int_t)lineno, "reason",
+			                                   "the line is too long"));
+			p = end ? end + 1 : p + len;
+			continue;
+		}
+		memcpy(line, p, len);
+		line[len] = '\0';
+		if (text_nonblank(line) && line[strspn(line, " \t")] != '#' &&
+		    sla_file_year(name, line, &year, err, sizeof(err)) != 0) {
+			/* "name:1: reason" -> "reason" */
+			const char *reason = strstr(err, ": ");
+
+			reason = reason ? strstr(reason + 2, ": ") : NULL;
+			reason = reason ? reason + 2 : err;
+			if (strstr(err, ":1: ") == NULL)
+				reason = err;
+			json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "file", name, "line",
+			                                   (json_int_t)lineno, "reason", reason));
+		}
+		p = end ? end + 1 : p + len;
+	}
+	return a;
+}
+
+/* The last part of a path a browser may send as a file name. */
+static const char *
+file_base(const char *s)
+{
+	const char *p, *base = s;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p == '/' || *p == '\\')
+			base = p + 1;
+	return base;
+}
+
+/* POST /staff/admin/calendar (multipart, field "calendar"): one or more calendar files (a year
+ * each, "YYYY-MM-DD off|work NAME" lines) loaded through core_calendar_load, which checks them
+ * alone and with the calendar in force, stores them, swaps the calendar in and recomputes the
+ * running clocks, with history and audit rows; on any fault nothing changes and the page lists
+ * the faults by file and line. */
+void
+pg_admin_calendar(struct req *req, struct resp *resp)
+{
+	struct page pg;
+	struct actor who;
+	struct core_error err;
+	struct calendar_report rep;
+	const char *names[CAL_FILES_MAX], *texts[CAL_FILES_MAX];
+	json_t *faults;
+	size_t n = 0, i;
+
+	if (!admin_begin(&pg, req, resp, 1))
+		return;
+	who = actor_of(&pg);
+	for (i = 0; i < req->nform; i++) {
+		const struct form_field *f = &req->form[i];
+
+		if (f->filename == NULL || strcmp(f->name, "calendar") != 0 ||
+		    (f->filename[0] == '\0' && f->size == 0))
+			continue;
+		if (n == CAL_FILES_MAX) {
+			refused(&pg, 400, "cal", "file", page_msg(&pg, "admin.calendar_many"));
+			return;
+		}
+		if (strlen(f->data) != f->size || text_check(f->data, f->size, TEXT_MULTILINE) < 0) {
+			refused(&pg, 400, "cal", "file", page_msg(&pg, "admin.calendar_text"));
+			return;
+		}
+		names[n] = file_base(f->filename);
+		texts[n] = f->data;
+		n++;
+	}
+	if (n == 0) {
+		refused(&pg, 400, "cal", "file", page_msg(&pg, "admin.calendar_none"));
+		return;
+	}
+	memset(&err, 0, sizeof(err));
+	memset(&rep, 0, sizeof(rep));
+	if (core_calendar_load(req->app, &who, names, texts, n, req->now, &rep, &err) != 0) {
+		faults = json_array();
+		for (i = 0; i < n; i++) {
+			json_t *f = calendar_faults(names[i], texts[i]);
+
+			json_array_extend(faults, f);
+			json_decref(f);
+		}
+		json_object_set_new(pg.data, "cal_faults", faults);
+		json_object_set_new(pg.data, "has_cal_faults", json_boolean(json_array_size(faults) > 0));
+		refused(&pg, core_status(&err), "cal", "file", err.message);
+		return;
+	}
+	json_object_set_new(pg.data, "cal_report",
+	                    json_pack("{s:s, s:s, s:I, s:I}", "first", rep.first, "last", rep.last,
+	                              "items", (json_int_t)rep.items, "moved",
+	                              (json_int_t)rep.moved));
+	admin_page(&pg, 200);
+}

@@ -424,7 +424,12 @@ track_refusal(struct page *pg, enum track_act a, const struct core_error *err, i
 	const char *field = NULL, *key = "err.internal", *cn = err->code_name;
 
 	*status = err->code == CORE_BUSY ? 503 : 500;
-	if (err->code == CORE_INVALID) {
+	if ((err->code == CORE_INVALID || err->code == CORE_TOO_LARGE) && err->field != NULL &&
+	    strcmp(err->field, "attachment") == 0) {
+		*status = err->code == CORE_TOO_LARGE ? 413 : 400;
+		field = "e_sup_attachment";
+		key = "err.attachment";
+	} else if (err->code == CORE_INVALID) {
 		*status = 400;
 		if (a == TRACK_SUPPLEMENT) {
 			field = "e_supplement";
@@ -453,6 +458,34 @@ track_refusal(struct page *pg, enum track_act a, const struct core_error *err, i
 	json_object_set_new(pg->data, field ? field : "problem", json_string(page_msg(pg, key)));
 }
 
+/* The files sent with the supplement (field "attachment") into att (data lent by the request):
+ * 0, or -1 when there are more than INTAKE_MAX_ATTACHMENTS. core checks the rest. */
+static int
+supplement_files(struct page *pg, struct db_attachment *att,
+                 char ctypes[][INTAKE_CTYPE_MAX + 1], size_t *natt)
+{
+	size_t i;
+
+	*natt = 0;
+	for (i = 0; i < pg->req->nform; i++) {
+		const struct form_field *ff = &pg->req->form[i];
+
+		if (ff->filename == NULL || strcmp(ff->name, "attachment") != 0 ||
+		    (ff->filename[0] == '\0' && ff->size == 0))
+			continue;
+		if (*natt == INTAKE_MAX_ATTACHMENTS)
+			return -1;
+		memset(&att[*natt], 0, sizeof(att[*natt]));
+		att[*natt].filename = (char *)base_name(ff->filename);
+		clean_type(ff->content_type, ctypes[*natt], INTAKE_CTYPE_MAX + 1);
+		att[*natt].content_type = ctypes[*natt];
+		att[*natt].data = ff->data;
+		att[*natt].size = (int64_t)ff->size;
+		(*natt)++;
+	}
+	return 0;
+}
+
 /* Takes action a on tracking with code. 0 done, 1 refused (the message is on the page, the
  * status in *status), -1 the number or the code is wrong (CORE_NOT_FOUND). */
 static int
@@ -463,6 +496,8 @@ track_act(struct page *pg, enum track_act a, const char *tracking, const char *c
 	struct core_action_input in;
 	struct core_error err;
 	const char *confirm = page_field(pg, "confirm");
+	struct db_attachment att[INTAKE_MAX_ATTACHMENTS];
+	char ctypes[INTAKE_MAX_ATTACHMENTS][INTAKE_CTYPE_MAX + 1];
 	int rc;
 
 	memset(&err, 0, sizeof(err));
@@ -478,6 +513,13 @@ track_act(struct page *pg, enum track_act a, const char *tracking, const char *c
 	switch (a) {
 	case TRACK_SUPPLEMENT:
 		in.text = page_field(pg, "text");
+		if (supplement_files(pg, att, ctypes, &in.natt) != 0) {
+			json_object_set_new(pg->data, "e_sup_attachment",
+			                    json_string(page_msg(pg, "err.attachment")));
+			*status = 400;
+			return 1;
+		}
+		in.att = att;
 		rc = core_citizen_act(req->app, req->db, tracking, code, req->addr,
 		                      WF_CITIZEN_ANSWER, &in, req->now, &err);
 		break;

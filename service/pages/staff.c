@@ -70,6 +70,12 @@ page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char
 		page_redirect(pg, "/staff/password");
 		return 0;
 	}
+	/* a role that needs a second factor uses no staff page before enrolling one (as the API) */
+	if (pg->staff->must_enroll && !allow_must_change) {
+		page_staff_data(pg);
+		page_error(pg, 403, "login.must_enroll");
+		return 0;
+	}
 	page_staff_data(pg);
 	return 1;
 }
@@ -109,10 +115,10 @@ void
 pg_staff_login_post(struct req *req, struct resp *resp)
 {
 	struct page pg;
-	const char *user, *pass;
+	const char *user, *pass, *second;
 	char token[AUTH_TOKEN_SIZE];
 	struct session *s = NULL;
-	int rc;
+	int rc, is_code;
 
 	if (page_begin(&pg, req, resp, "login.title", NULL) != 0)
 		return;
@@ -127,12 +133,34 @@ pg_staff_login_post(struct req *req, struct resp *resp)
 		login_form(&pg, 401, "login.failed", NULL);
 		return;
 	}
-	rc = core_login(req->app, req->db, user, pass, req->addr, req->now, token, &s);
+	/* the second factor: six digits are an authenticator code, anything else a recovery code */
+	second = page_field(&pg, "second");
+	if (second != NULL && !text_nonblank(second))
+		second = NULL;
+	is_code = second != NULL && strlen(second) == TOTP_DIGITS &&
+	          strspn(second, "0123456789") == TOTP_DIGITS;
+	rc = core_login_2fa(req->app, req->db, user, pass, is_code ? second : NULL,
+	                    is_code ? NULL : second, req->addr, req->now, token, &s);
 	if (rc < 0) {
 		page_error(&pg, 503, "err.internal");
 		return;
 	}
-	if (rc == 1) {
+	if (rc == 2) {
+		int64_t wait = 1;
+
+		if (core_login_throttle(req->app, req->db, req->addr, req->now, &wait) != 1)
+			wait = 1;
+		resp_header(resp, "Retry-After", "%lld", (long long)wait);
+		login_form(&pg, 429, "login.throttled", user);
+		return;
+	}
+	if (rc == 3) {
+		/* the password was right: the second factor is asked for beside its field */
+		json_object_set_new(pg.data, "need_second", json_true());
+		login_form(&pg, 401, "login.second_needed", user);
+		return;
+	}
+	if (rc != 0 || s == NULL) {
 		login_form(&pg, 401, "login.failed", user);
 		return;
 	}

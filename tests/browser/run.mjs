@@ -449,6 +449,7 @@ await test("track: the citizen sends the information asked for; <script> in it s
 	assert((await p.locator("#supplement-error").count()) === 1, "the field's message");
 	assert((await p.getAttribute("#supplement", "aria-describedby")).includes("supplement-error"), "tied with aria-describedby");
 	await p.fill("#supplement", `位置：学院路口 ${XSS}`);
+	await p.setInputFiles("#supplement-attachment", { name: "位置.txt", mimeType: "text/plain", buffer: Buffer.from("学院路口东侧\n") });
 	await clickAndWait(p, "form.citizen-supplement button[type=submit]");
 	assert((await p.locator("#flash").count()) === 1, "done");
 	assert((await p.textContent("p.state")).includes("办理中"), `back in progress: ${await p.textContent("p.state")}`);
@@ -461,6 +462,7 @@ await test("track: the citizen sends the information asked for; <script> in it s
 	await s.goto(`${BASE}/staff/item/${waiting.tracking}`);
 	assert((await s.textContent("ol.timeline")).includes("<script>document.body.dataset.xss"), "as text on the item page");
 	assert((await s.evaluate(() => document.body.dataset.xss)) === undefined, "nothing ran on the item page");
+	assert((await s.textContent("section[aria-labelledby=letter-title]")).includes("位置.txt"), "the supplement's file is with the item");
 	// asked again, for the screenshots
 	await apiAct(hand, waiting.tracking, "ask_citizen", { note: "请再提供一张照片。" });
 	assert(c.problems.length === 0, c.problems.join("; "));
@@ -649,6 +651,28 @@ await test("admin: create an account (one-time password once), change its role, 
 	await p.goto(`${BASE}/staff/admin?actor=admin_b`);
 	const targets = await p.locator("table.audit tbody tr td:nth-child(4)").allTextContents();
 	assert(targets.includes("hand_new") && targets.includes("新科室"), `every change audited: ${targets}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
+await test("admin: a new year's holiday file is uploaded; faults are listed by line and change nothing", async () => {
+	const c = await context();
+	const p = await c.newPage();
+	await staffLogin(p, "admin_b");
+	await p.goto(`${BASE}/staff/admin?lang=zh-Hans`);
+	const last = await p.locator("#calendar-title + p time").nth(1).getAttribute("datetime");
+	const year = Number(last.slice(0, 4)) + 1;
+	await p.setInputFiles("#calendar-file", { name: `${year}.txt`, mimeType: "text/plain",
+		buffer: Buffer.from(`${year}-01-01 off 元旦\n${year}-13-01 off 不存在\n${year}-01-02 holiday x\n`) });
+	await clickAndWait(p, "form.calendar-upload button[type=submit]");
+	const rows = await p.locator("table.cal-faults tbody tr td:nth-child(2)").allTextContents();
+	assert(JSON.stringify(rows) === JSON.stringify(["2", "3"]), `faults by line: ${rows}`);
+	assert((await p.getAttribute("#calendar-file", "aria-describedby")).includes("calendar-error"), "tied to the field");
+	assert((await p.locator("#calendar-title + p time").nth(1).getAttribute("datetime")) === last, "nothing changed");
+	await p.setInputFiles("#calendar-file", { name: `${year}.txt`, mimeType: "text/plain", buffer: Buffer.from(`${year}-01-01 off 元旦\n`) });
+	await clickAndWait(p, "form.calendar-upload button[type=submit]");
+	assert((await p.locator("#cal-report").count()) === 1, `loaded: ${await p.textContent("main")}`);
+	assert((await p.locator("#calendar-title + p time").nth(1).getAttribute("datetime")) === `${year}-12-31`, "covered");
 	assert(c.problems.length === 0, c.problems.join("; "));
 	await c.close();
 });

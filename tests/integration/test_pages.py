@@ -80,6 +80,31 @@ class Browser:
         fields.setdefault("csrf_token", self.csrf())
         return self.request("POST", path, fields=fields)
 
+    def post_files(self, path, fields, files):
+        """A multipart/form-data POST: fields {name: value}, files [(field, filename, type,
+        bytes)]."""
+        fields = dict(fields)
+        fields.setdefault("csrf_token", self.csrf())
+        boundary = "----pagetest7d9f3a"
+        parts = []
+        for k, v in fields.items():
+            parts.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n"
+                          % (boundary, k)).encode() + v.encode("utf-8") + b"\r\n")
+        for field, filename, ctype, data in files:
+            parts.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"; "
+                          "filename=\"%s\"\r\nContent-Type: %s\r\n\r\n"
+                          % (boundary, field, filename, ctype)).encode("utf-8") + data + b"\r\n")
+        body = b"".join(parts) + ("--%s--\r\n" % boundary).encode()
+        hdrs = {"Content-Type": "multipart/form-data; boundary=" + boundary}
+        if self.cookies:
+            hdrs["Cookie"] = self._cookie_header()
+        r = self.server.request("POST", path, body=body, headers=hdrs)
+        for v in r.headers_all("Set-Cookie"):
+            name, _, rest = v.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        self.last = r
+        return r
+
 
 class Base(unittest.TestCase):
     @classmethod
@@ -163,6 +188,34 @@ class TrackActions(Base):
         r = b.post("/track", {"action": "supplement", "tracking": t,
                               "code": item["query_code"], "text": "again"})
         self.assertEqual(r.status, 409)
+
+    def test_supplement_with_attachments(self):
+        item = self.submit()
+        t = item["tracking"]
+        self.act("disp_p", t, "assign", section=SECTION)
+        self.act("hand_p", t, "accept")
+        self.act("hand_p", t, "ask_citizen", note="请提供照片。")
+        b = self.citizen()
+        self.track(b, item)
+        self.assertIn('enctype="multipart/form-data" class="stack citizen-supplement"', b.text())
+        f = {"action": "supplement", "tracking": t, "code": item["query_code"],
+             "text": "照片见附件。"}
+        # a type the bureau does not take: refused beside the field, nothing changes
+        r = b.post_files("/track", f, [("attachment", "x.html", "text/html",
+                                        b"<html><script>alert(1)</script></html>")])
+        self.assertEqual(r.status, 400, b.text()[-1500:])
+        self.assertIn('id="supplement-attachment-error"', b.text())
+        s = self.staff["hand_p"].request("GET", "/api/v1/items/" + t).json()
+        self.assertEqual(s["state"], "waiting_citizen")
+        png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01"
+               b"\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f"
+               b"\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+        r = b.post_files("/track", f, [("attachment", "C:\\photos\\井盖.png", "image/png", png)])
+        self.assertEqual(r.status, 200, b.text()[-1500:])
+        s = self.staff["hand_p"].request("GET", "/api/v1/items/" + t).json()
+        self.assertEqual(s["state"], "in_progress")
+        self.assertIn(("井盖.png", len(png)),
+                      [(a["filename"], a["size"]) for a in s["attachments"]])
 
     def test_rating_after_the_reply(self):
         item = self.replied()
@@ -557,6 +610,115 @@ class Admin(Base):
         self.assertNotIn("13800000099</td><td>", b.text().split('<table class="audit">')[1])
         r = b.get("/staff/admin?from=yesterday")
         self.assertIn('id="from-error"', b.text())
+
+
+class Calendar(Base):
+    def test_upload_with_faults_by_line(self):
+        b = Browser(self.server)
+        b.get("/staff/login?lang=en")
+        b.post("/staff/login", {"username": "admin_p", "password": PW})
+        b.get("/staff/admin")
+        last = re.search(r'<time datetime="(\d{4})-12-31">', b.text()).group(1)
+        year = int(last) + 1
+        # faults: nothing changes, each listed with its line
+        bad = ("# %d\n%d-02-30 off 春节\n%d-01-01 off 元旦\nnonsense\n" % (year, year, year))
+        r = b.post_files("/staff/admin/calendar", {},
+                         [("calendar", "%d.txt" % year, "text/plain", bad.encode())])
+        self.assertEqual(r.status, 400, b.text()[-2000:])
+        self.assertIn('id="calendar-error"', b.text())
+        table = b.text().split('<table class="cal-faults">')[1].split("</table>")[0]
+        lines = re.findall(r"<tr><td>%d\.txt</td><td>(\d+)</td><td>([^<]+)</td>" % year, table)
+        self.assertEqual([int(n) for n, _ in lines], [2, 4], table)
+        self.assertIn('<time datetime="%s-12-31">' % last, b.text(), "coverage unchanged")
+        self.assertEqual(self.staff["admin_p"].request(
+            "GET", "/api/v1/audit?action=calendar_load").json()["entries"], [])
+        # the year's file: loaded, covered, audited
+        good = "%d-01-01 off 元旦\n" % year
+        r = b.post_files("/staff/admin/calendar", {},
+                         [("calendar", "%d.txt" % year, "text/plain", good.encode())])
+        self.assertEqual(r.status, 200, b.text()[-2000:])
+        self.assertIn('id="cal-report"', b.text())
+        self.assertIn('<time datetime="%d-12-31">' % year, b.text())
+        h = self.server.request("GET", "/api/v1/health").json()
+        self.assertEqual(h["calendar"]["last"], "%d-12-31" % year)
+        rows = self.staff["admin_p"].request("GET", "/api/v1/audit?action=calendar_load").json()
+        self.assertEqual(len(rows["entries"]), 1, rows)
+        self.assertEqual(rows["entries"][0]["actor"], "admin_p")
+        # none chosen
+        r = b.post_files("/staff/admin/calendar", {}, [])
+        self.assertEqual(r.status, 400)
+
+
+class SignIn(unittest.TestCase):
+    """The staff sign-in page with the second factor and the address throttle (own daemons:
+    the throttle counts every failure from 127.0.0.1)."""
+
+    def test_throttled_address_gets_429_not_a_crash(self):
+        srv = harness.Server().start()
+        try:
+            b = Browser(srv)
+            b.get("/staff/login?lang=en")
+            statuses = []
+            for i in range(24):
+                r = b.post("/staff/login", {"username": "nobody%d" % i, "password": "Wrong-pass1"})
+                statuses.append(r.status)
+                if r.status == 429:
+                    break
+            self.assertEqual(statuses[-1], 429, statuses)
+            self.assertTrue(r.header("Retry-After"))
+            self.assertIn('<html lang="en">', b.text())
+            self.assertIn("error-summary", b.text())
+            self.assertEqual(srv.request("GET", "/api/v1/health").status, 200, "still serving")
+        finally:
+            srv.cleanup()
+
+    def test_second_factor_and_enrolment(self):
+        import base64
+        import hashlib
+        import hmac
+        import struct
+
+        def totp(secret, now):
+            key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+            mac = hmac.new(key, struct.pack(">Q", now // 30), hashlib.sha1).digest()
+            off = mac[-1] & 0x0F
+            return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 10**6)
+
+        t0 = 1790000000
+        srv = harness.Server(env={"CIVICDESK_TOTP_ROLES": None}).start()
+        try:
+            srv.set_clock(t0)
+            srv.add_user("root_p", "admin", password=PW)
+            b = Browser(srv)
+            b.get("/staff/login?lang=en")
+            r = b.post("/staff/login", {"username": "root_p", "password": PW})
+            self.assertEqual(r.status, 303)
+            r = b.get("/staff/admin")
+            self.assertEqual(r.status, 403, "no staff page before the second factor is enrolled")
+            self.assertIn("/api/v1/totp/enroll", b.text())
+            r = b.get("/staff/")
+            self.assertEqual(r.status, 403)
+            # enrol through the API
+            s = srv.login("root_p", PW)
+            r = s.request("POST", "/api/v1/totp/enroll")
+            secret = r.json()["secret"]
+            r = s.request("POST", "/api/v1/totp/confirm", json_body={"code": totp(secret, t0)})
+            self.assertEqual(r.status, 200, r)
+            srv.set_clock(t0 + 60)
+            b = Browser(srv)
+            b.get("/staff/login?lang=en")
+            r = b.post("/staff/login", {"username": "root_p", "password": PW})
+            self.assertEqual(r.status, 401)
+            self.assertIn('id="second-error"', b.text())
+            self.assertIn("second-error", re.search(r'<input[^>]*id="second"[^>]*>', b.text()).group(0))
+            r = b.post("/staff/login", {"username": "root_p", "password": PW, "second": "000000"})
+            self.assertEqual(r.status, 401)
+            r = b.post("/staff/login", {"username": "root_p", "password": PW,
+                                        "second": totp(secret, t0 + 60)})
+            self.assertEqual(r.status, 303, b.text()[-1500:])
+            self.assertEqual(b.get("/staff/admin").status, 200)
+        finally:
+            srv.cleanup()
 
 
 if __name__ == "__main__":
