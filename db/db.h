@@ -1013,7 +1013,8 @@ struct db_screen {
 	int64_t cleared_at;   /* 0 while flagged */
 };
 
-/* Flags item_id (a flag it has already is kept). 0 or -1. */
+/* Flags item_id with what matched at `at` (a flag it had, even cleared, is replaced: the new
+ * text needs a review of its own). 0 or -1. */
 int db_screen_add(struct db_conn *c, int64_t item_id, const char *matched, int64_t at);
 /* The flag of item_id: 1 / 0 none / -1; freed with db_screen_free. */
 int db_screen_get(struct db_conn *c, int64_t item_id, struct db_screen *out);

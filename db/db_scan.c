@@ -29,8 +29,10 @@ static const char *const stmts[STMT__MAX] = {
                      "ORDER BY s.tries, s.attachment_id LIMIT ?",
     [STMT_TRY] = "UPDATE attachment_scans SET tries = tries + 1 WHERE attachment_id = ?",
     [STMT_PURGE] = "UPDATE attachments SET data = x'' WHERE id = ?",
+    /* a later match (the citizen's mail) flags the item again, for a new review */
     [STMT_SCREEN_ADD] = "INSERT INTO screening (item_id, matched, at) VALUES (?, ?, ?) "
-                        "ON CONFLICT (item_id) DO NOTHING",
+                        "ON CONFLICT (item_id) DO UPDATE SET matched = excluded.matched, "
+                        "at = excluded.at, cleared_by = NULL, cleared_at = NULL",
     [STMT_SCREEN_GET] = "SELECT s.matched, s.at, s.cleared_by, a.username, s.cleared_at "
                         "FROM screening s LEFT JOIN accounts a ON a.id = s.cleared_by "
                         "WHERE s.item_id = ?",

@@ -23,6 +23,8 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 	char detail[80];
 	struct intake scanned;
 	struct scan_report report;
+	const char *texts[1];
+	char screened[SCREEN_MATCHED_MAX];
 	int state, next, answer, ret = -1;
 	size_t i;
 
@@ -33,6 +35,9 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 	scanned.natt = in->natt < INTAKE_MAX_ATTACHMENTS ? in->natt : INTAKE_MAX_ATTACHMENTS;
 	memcpy(scanned.att, in->att, scanned.natt * sizeof(scanned.att[0]));
 	scan_intake(app, &scanned, &report);
+	/* prohibited words in what the citizen wrote flag the item for review again */
+	texts[0] = in->text;
+	screen_match(app->cfg.screen_list, texts, 1, screened, sizeof(screened));
 	if (txn_begin(&txn, app, c, in->tracking, err) != 0)
 		goto out;
 	if (txn.item.email == NULL || in->from == NULL ||
@@ -83,8 +88,9 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 			core_fail(err, CORE_ERROR, NULL, "an attachment could not be stored");
 			goto out;
 		}
-	if (scan_record(c, &txn.item, &report, now) != 0) {
-		core_fail(err, CORE_ERROR, NULL, "the virus scan could not be recorded");
+	if (scan_record(c, &txn.item, &report, now) != 0 ||
+	    screen_record(c, &txn.item, screened, now) != 0) {
+		core_fail(err, CORE_ERROR, NULL, "the virus scan or screening could not be recorded");
 		goto out;
 	}
 	if (in->also != NULL && in->also(in->also_cls, c, &txn.item) != 0) {

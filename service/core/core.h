@@ -1135,8 +1135,9 @@ int screen_list_build(const char *words, const char *file, char **out, char *err
  * comma-separated: how many matched. */
 int screen_match(const char *list, const char *const *texts, size_t ntexts, char *buf,
                  size_t size);
-/* Inside the transaction that stores item: flags it with matched (nothing when NULL or ""),
- * with a staff-only history row and an audit row. 0 or -1. */
+/* Inside the transaction that stores item (or adds a citizen's mail to it): flags it with
+ * matched (nothing when NULL or ""; a cleared flag is raised again), with a staff-only
+ * history row and an audit row. 0 or -1. */
 int screen_record(struct db_conn *c, const struct db_item *item, const char *matched,
                   int64_t now);
 /* A dispatcher, supervisor or admin clears the screening flag of item `tracking` after review,

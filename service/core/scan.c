@@ -244,16 +244,55 @@ out:
 	return ret;
 }
 
+/* An infected held attachment of the item item_id: its content removed, its scan state, and a
+ * citizen-visible history row and an audit row saying why, on the transaction skeleton of
+ * txn.c. 0 or -1. */
+static int
+held_infected(struct app *app, struct db_conn *c, int64_t item_id, int64_t attachment_id,
+              const char *filename, const char *note, int64_t now)
+{
+	struct actor system = {0, "system", NULL};
+	char hnote[INTAKE_FILENAME_MAX + SCAN_NOTE_MAX + 96], tracking[64];
+	struct core_error err;
+	struct db_history h;
+	struct core_txn txn;
+	struct db_item item;
+	int ret = -1;
+
+	memset(&item, 0, sizeof(item));
+	if (db_item_get_id(c, item_id, &item) <= 0)
+		return -1;
+	snprintf(tracking, sizeof(tracking), "%s", item.tracking);
+	db_item_free(&item);
+	if (txn_begin(&txn, app, c, tracking, &err) != 0)
+		goto out;
+	snprintf(hnote, sizeof(hnote),
+	         "attachment %s was removed: the virus scanner found %s in it", filename, note);
+	memset(&h, 0, sizeof(h));
+	h.at = now;
+	h.actor = (char *)"system";
+	h.action = (char *)"attachment_refused";
+	h.from_state = (char *)wf_state_name(txn.item.state);
+	h.to_state = (char *)wf_state_name(txn.item.state);
+	h.note = hnote;
+	h.citizen = 1;
+	if (db_scan_purge(c, attachment_id) != 0 ||
+	    db_scan_set(c, attachment_id, "infected", note, now) != 0 ||
+	    txn_commit(&txn, &system, &h, hnote, NULL, &err) != 0)
+		goto out;
+	ret = 0;
+out:
+	txn_end(&txn);
+	return ret;
+}
+
 int
 scan_pending(struct app *app, int64_t now, int *done)
 {
-	struct actor system = {0, "system", NULL};
 	struct db_scan_held held[SCAN_RESCAN_BATCH];
 	struct db_attachment a;
-	struct db_item item;
-	struct db_history h;
 	struct db_conn *c;
-	char note[SCAN_NOTE_MAX], hnote[INTAKE_FILENAME_MAX + SCAN_NOTE_MAX + 96];
+	char note[SCAN_NOTE_MAX];
 	size_t n = 0, i;
 	enum scan_result r;
 	int ret = -1, rc;
@@ -283,36 +322,12 @@ scan_pending(struct app *app, int64_t now, int *done)
 				goto out;
 			break; /* the scanner is away: the rest wait for the next round */
 		}
-		if (db_begin(c) != 0) {
-			db_attachment_free(&a);
-			goto out;
-		}
-		rc = 0;
-		if (r == SCAN_INFECTED) {
-			memset(&item, 0, sizeof(item));
-			rc = db_item_get_id(c, held[i].item_id, &item) > 0 ? 0 : -1;
-			snprintf(hnote, sizeof(hnote),
-			         "attachment %s was removed: the virus scanner found %s in it",
-			         a.filename, note);
-			memset(&h, 0, sizeof(h));
-			h.at = now;
-			h.actor = (char *)"system";
-			h.action = (char *)"attachment_refused";
-			h.to_state = (char *)wf_state_name(item.state);
-			h.note = hnote;
-			h.citizen = 1;
-			if (rc == 0 && (db_scan_purge(c, held[i].attachment_id) != 0 ||
-			                db_history_add(c, item.id, &h) != 0 ||
-			                audit_write(c, now, &system, "attachment_refused", item.tracking,
-			                            0, hnote) != 0))
-				rc = -1;
-			db_item_free(&item);
-		}
-		if (rc != 0 ||
-		    db_scan_set(c, held[i].attachment_id, r == SCAN_CLEAN ? "clean" : "infected",
-		                note, now) != 0 ||
-		    db_commit(c) != 0) {
-			db_rollback(c);
+		if (r == SCAN_INFECTED)
+			rc = held_infected(app, c, held[i].item_id, held[i].attachment_id, a.filename,
+			                   note, now);
+		else /* clean: served from now on; the item itself does not change */
+			rc = db_scan_set(c, held[i].attachment_id, "clean", note, now);
+		if (rc != 0) {
 			db_attachment_free(&a);
 			goto out;
 		}

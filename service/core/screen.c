@@ -213,33 +213,28 @@ core_screen_clear(struct app *app, struct db_conn *c, const struct session *s, c
 {
 	struct actor who = {s->account_id, s->username, addr};
 	struct db_history h;
-	struct db_item item;
+	struct core_txn txn;
 	char detail[600];
-	int rc;
+	int rc, ret = -1;
 
-	(void)app;
 	if (note == NULL || !text_nonblank(note) || text_check(note, strlen(note), TEXT_MULTILINE) < 0 ||
 	    strlen(note) > 500)
 		return core_fail(err, CORE_INVALID, "note",
 		                 "note is required: why the flag is cleared (at most 500 bytes)");
-	memset(&item, 0, sizeof(item));
-	if (db_begin(c) != 0)
-		return core_fail(err, CORE_BUSY, NULL, "the database is busy or full; try again");
-	rc = db_item_get(c, tracking, &item);
+	if (txn_begin(&txn, app, c, tracking, err) != 0)
+		goto out;
+	rc = db_screen_clear(c, txn.item.id, s->account_id, now);
 	if (rc <= 0) {
-		db_rollback(c);
-		return rc < 0 ? core_fail(err, CORE_ERROR, NULL, "the item cannot be read")
-		              : core_fail(err, CORE_NOT_FOUND, NULL, "no item %s", tracking);
-	}
-	rc = db_screen_clear(c, item.id, s->account_id, now);
-	if (rc == 0) {
-		db_rollback(c);
-		db_item_free(&item);
-		core_fail(err, CORE_CONFLICT, NULL, "item %s is not flagged", tracking);
-		err->code_name = "not_flagged";
-		err->state = -1;
-		err->allowed = 0;
-		return -1;
+		if (rc < 0)
+			core_fail(err, db_unavailable(c) ? CORE_BUSY : CORE_ERROR, NULL,
+			          "the flag cannot be cleared; try again");
+		else {
+			core_fail(err, CORE_CONFLICT, NULL, "item %s is not flagged", tracking);
+			err->code_name = "not_flagged";
+			err->state = -1;
+			err->allowed = 0;
+		}
+		goto out;
 	}
 	snprintf(detail, sizeof(detail), "screening flag cleared: %s", note);
 	memset(&h, 0, sizeof(h));
@@ -247,16 +242,13 @@ core_screen_clear(struct app *app, struct db_conn *c, const struct session *s, c
 	h.actor_id = s->account_id;
 	h.actor = s->username;
 	h.action = (char *)"screening_cleared";
-	h.to_state = (char *)wf_state_name(item.state);
+	h.from_state = (char *)wf_state_name(txn.item.state);
+	h.to_state = (char *)wf_state_name(txn.item.state);
 	h.note = detail;
-	if (rc < 0 || db_history_add(c, item.id, &h) != 0 ||
-	    audit_write(c, now, &who, "screening_cleared", tracking, 1, detail) != 0 ||
-	    db_commit(c) != 0) {
-		db_rollback(c);
-		db_item_free(&item);
-		return core_fail(err, db_unavailable(c) ? CORE_BUSY : CORE_ERROR, NULL,
-		                 "the flag cannot be cleared; try again");
-	}
-	db_item_free(&item);
-	return 0;
+	if (txn_commit(&txn, &who, &h, detail, NULL, err) != 0)
+		goto out;
+	ret = 0;
+out:
+	txn_end(&txn);
+	return ret;
 }

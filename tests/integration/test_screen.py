@@ -89,6 +89,37 @@ class Screening(unittest.TestCase):
         self.assertIn("screened", acts)
         self.assertIn("screening_cleared", acts)
 
+    def test_mail_in_and_the_citizens_later_mail(self):
+        import subprocess
+        import uuid
+        from email.message import EmailMessage
+
+        def mail(subject, text):
+            m = EmailMessage()
+            m["From"], m["To"], m["Subject"] = ("li@example.cn", "director@bureau.example",
+                                                subject)
+            m["Message-ID"] = "<%s@example.cn>" % uuid.uuid4().hex
+            m.set_content(text)
+            r = subprocess.run([harness.BIN, "ingest-mail"], input=m.as_bytes(),
+                               capture_output=True, timeout=60,
+                               env=dict(os.environ, CIVICDESK_DB=self.srv.db,
+                                        CIVICDESK_SCREEN_WORDS="casino, re:炸(药|弹)",
+                                        CIVICDESK_SCREEN_FILE=self.file))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return r.stdout.decode().strip()
+
+        tracking = mail("路灯", "路灯坏了。")
+        self.assertIsNone(self.queue_row(tracking)["screening"])
+        self.assertEqual(mail("补充 " + tracking, "楼下还有人聚众赌博。"), tracking)
+        self.assertEqual(self.queue_row(tracking)["screening"]["matched"], "赌博")
+        r = self.disp.request("POST", "/api/v1/items/%s/screening" % tracking,
+                              json_body={"note": "已核实"})
+        self.assertEqual(r.status, 200, r)
+        # a later mail that matches again raises the flag again, for a new review
+        self.assertEqual(mail("再补充 " + tracking, "网上 CASINO 广告"), tracking)
+        row = self.queue_row(tracking)["screening"]
+        self.assertEqual((row["matched"], row["cleared"]), ("casino", False))
+
     def test_bad_pattern_stops_the_start(self):
         r = harness.run_cli("serve", env={"CIVICDESK_SCREEN_WORDS": "re:([unclosed",
                                           "CIVICDESK_DB": "/nonexistent/x.db"})
