@@ -128,12 +128,17 @@ db_account_add(struct db_conn *c, const struct db_account *a, int64_t *id)
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, a->username) || db_bind_text(st, 2, a->display_name) ||
-	    db_bind_text(st, 3, role_name(a->role)) || bind_section(st, 4, a->section_id) ||
-	    db_bind_text(st, 5, a->email) || db_bind_text(st, 6, a->phone) ||
+	if (db_bind_text(st, 1, a->username) ||
+	    db_bind_text(st, 2, a->display_name) ||
+	    db_bind_text(st, 3, role_name(a->role)) ||
+	    bind_section(st, 4, a->section_id) ||
+	    db_bind_text(st, 5, a->email) ||
+	    db_bind_text(st, 6, a->phone) ||
 	    db_bind_text(st, 7, a->status ? a->status : "active") ||
-	    db_bind_text(st, 8, a->password_hash) || db_bind_int(st, 9, a->password_changed) ||
-	    db_bind_int(st, 10, a->must_change) || db_bind_int(st, 11, a->created) ||
+	    db_bind_text(st, 8, a->password_hash) ||
+	    db_bind_int(st, 9, a->password_changed) ||
+	    db_bind_int(st, 10, a->must_change) ||
+	    db_bind_int(st, 11, a->created) ||
 	    db_exec_stmt(c, st) != 0)
 		return -1;
 	if (sqlite3_changes(c->h) == 0)
@@ -211,10 +216,14 @@ db_account_update(struct db_conn *c, const struct db_account *a)
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, role_name(a->role)) || bind_section(st, 2, a->section_id) ||
-	    db_bind_text(st, 3, a->status) || db_bind_text(st, 4, a->display_name) ||
-	    db_bind_text(st, 5, a->email) || db_bind_text(st, 6, a->phone) ||
-	    db_bind_int(st, 7, a->id) || db_exec_stmt(c, st) != 0)
+	if (db_bind_text(st, 1, role_name(a->role)) ||
+	    bind_section(st, 2, a->section_id) ||
+	    db_bind_text(st, 3, a->status) ||
+	    db_bind_text(st, 4, a->display_name) ||
+	    db_bind_text(st, 5, a->email) ||
+	    db_bind_text(st, 6, a->phone) ||
+	    db_bind_int(st, 7, a->id) ||
+	    db_exec_stmt(c, st) != 0)
 		return -1;
 	return sqlite3_changes(c->h) > 0;
 }
@@ -226,18 +235,26 @@ db_account_set_password(struct db_conn *c, int64_t id, const char *hash, int mus
 	sqlite3_stmt *st;
 
 	st = db_prep(c, stmts[STMT_ACC_HIST_ADD]);
-	if (st == NULL || db_bind_int(st, 1, now) || db_bind_int(st, 2, id) ||
+	if (st == NULL ||
+	    db_bind_int(st, 1, now) ||
+	    db_bind_int(st, 2, id) ||
 	    db_exec_stmt(c, st) != 0)
 		return -1;
 	if (sqlite3_changes(c->h) == 0)
 		return 0;
 	st = db_prep(c, stmts[STMT_ACC_HIST_TRIM]);
-	if (st == NULL || db_bind_int(st, 1, id) || db_bind_int(st, 2, DB_PASSWORD_HISTORY) ||
+	if (st == NULL ||
+	    db_bind_int(st, 1, id) ||
+	    db_bind_int(st, 2, DB_PASSWORD_HISTORY) ||
 	    db_exec_stmt(c, st) != 0)
 		return -1;
 	st = db_prep(c, stmts[STMT_ACC_SET_PW]);
-	if (st == NULL || db_bind_text(st, 1, hash) || db_bind_int(st, 2, now) ||
-	    db_bind_int(st, 3, must_change) || db_bind_int(st, 4, id) || db_exec_stmt(c, st) != 0)
+	if (st == NULL ||
+	    db_bind_text(st, 1, hash) ||
+	    db_bind_int(st, 2, now) ||
+	    db_bind_int(st, 3, must_change) ||
+	    db_bind_int(st, 4, id) ||
+	    db_exec_stmt(c, st) != 0)
 		return -1;
 	return sqlite3_changes(c->h) > 0;
 }
@@ -323,8 +340,11 @@ db_login_failure_add(struct db_conn *c, const char *username, int64_t at, const 
 	if (st == NULL || db_bind_int(st, 1, forget_before) || db_exec_stmt(c, st) != 0)
 		return -1;
 	st = db_prep(c, stmts[STMT_FAIL_ADD]);
-	if (st == NULL || db_bind_text(st, 1, username) || db_bind_int(st, 2, at) ||
-	    db_bind_text(st, 3, addr) || db_exec_stmt(c, st) != 0)
+	if (st == NULL ||
+	    db_bind_text(st, 1, username) ||
+	    db_bind_int(st, 2, at) ||
+	    db_bind_text(st, 3, addr) ||
+	    db_exec_stmt(c, st) != 0)
 		return -1;
 	return 0;
 }
@@ -382,9 +402,12 @@ db_session_add(struct db_conn *c, const struct db_session *s)
 	if (st == NULL)
 		return -1;
 	if (db_bind_blob(st, 1, s->token_hash, DB_TOKEN_HASH) ||
-	    db_bind_int(st, 2, s->account_id) || db_bind_text(st, 3, s->csrf_token) ||
-	    db_bind_int(st, 4, s->created) || db_bind_int(st, 5, s->last_seen) ||
-	    db_bind_text(st, 6, s->addr) || db_exec_stmt(c, st) != 0)
+	    db_bind_int(st, 2, s->account_id) ||
+	    db_bind_text(st, 3, s->csrf_token) ||
+	    db_bind_int(st, 4, s->created) ||
+	    db_bind_int(st, 5, s->last_seen) ||
+	    db_bind_text(st, 6, s->addr) ||
+	    db_exec_stmt(c, st) != 0)
 		return -1;
 	return 0;
 }
@@ -436,7 +459,9 @@ db_session_touch(struct db_conn *c, const unsigned char hash[DB_TOKEN_HASH], int
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_SES_TOUCH]);
 
-	if (st == NULL || db_bind_int(st, 1, now) || db_bind_blob(st, 2, hash, DB_TOKEN_HASH) ||
+	if (st == NULL ||
+	    db_bind_int(st, 1, now) ||
+	    db_bind_blob(st, 2, hash, DB_TOKEN_HASH) ||
 	    db_exec_stmt(c, st) != 0)
 		return -1;
 	return 0;
@@ -475,7 +500,9 @@ db_session_prune(struct db_conn *c, int64_t idle_before, int64_t created_before)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_SES_PRUNE]);
 
-	if (st == NULL || db_bind_int(st, 1, idle_before) || db_bind_int(st, 2, created_before) ||
+	if (st == NULL ||
+	    db_bind_int(st, 1, idle_before) ||
+	    db_bind_int(st, 2, created_before) ||
 	    db_exec_stmt(c, st) != 0)
 		return -1;
 	return 0;
@@ -541,11 +568,14 @@ db_audit_list(struct db_conn *c, const struct db_audit_filter *f, struct db_audi
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, f->actor) || db_bind_text(st, 2, f->action) ||
-	    db_bind_text(st, 3, f->target) || db_bind_int(st, 4, f->from ? f->from : INT64_MIN) ||
+	if (db_bind_text(st, 1, f->actor) ||
+	    db_bind_text(st, 2, f->action) ||
+	    db_bind_text(st, 3, f->target) ||
+	    db_bind_int(st, 4, f->from ? f->from : INT64_MIN) ||
 	    db_bind_int(st, 5, f->to ? f->to : INT64_MAX) ||
 	    db_bind_int(st, 6, f->before > 0 ? f->before : INT64_MAX) ||
-	    db_bind_int(st, 7, limit) || db_bind_int(st, 8, f->offset > 0 ? f->offset : 0)) {
+	    db_bind_int(st, 7, limit) ||
+	    db_bind_int(st, 8, f->offset > 0 ? f->offset : 0)) {
 		db_reset(st);
 		return -1;
 	}

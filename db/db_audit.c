@@ -367,12 +367,15 @@ db_audit_add(struct db_conn *c, const struct db_audit *a, int64_t *id)
 	st = db_prep(c, stmts[STMT_ADD]);
 	if (st == NULL)
 		goto out;
-	if (db_bind_int(st, 1, newid) || db_bind_int(st, 2, a->at) ||
-	    (a->actor_id ? db_bind_int(st, 3, a->actor_id)
-	                 : sqlite3_bind_null(st, 3) != SQLITE_OK) ||
-	    db_bind_text(st, 4, a->actor ? a->actor : "system") || db_bind_text(st, 5, a->addr) ||
-	    db_bind_text(st, 6, a->action) || db_bind_text(st, 7, a->target) ||
-	    db_bind_text(st, 8, a->detail) || db_bind_int(st, 9, a->ok) ||
+	if (db_bind_int(st, 1, newid) ||
+	    db_bind_int(st, 2, a->at) ||
+	    (a->actor_id ? db_bind_int(st, 3, a->actor_id) : sqlite3_bind_null(st, 3) != SQLITE_OK) ||
+	    db_bind_text(st, 4, a->actor ? a->actor : "system") ||
+	    db_bind_text(st, 5, a->addr) ||
+	    db_bind_text(st, 6, a->action) ||
+	    db_bind_text(st, 7, a->target) ||
+	    db_bind_text(st, 8, a->detail) ||
+	    db_bind_int(st, 9, a->ok) ||
 	    db_bind_blob(st, 10, h, sizeof(h))) {
 		db_reset(st);
 		goto out;
@@ -752,9 +755,14 @@ db_audit_archive(struct db_conn *c, const char *dir, int64_t before, int64_t now
 		return -1;
 	}
 	st = db_prep(c, stmts[STMT_ARCH_ADD]);
-	if (st == NULL || db_bind_int(st, 1, first) || db_bind_int(st, 2, last) ||
-	    db_bind_blob(st, 3, prev, DB_AUDIT_HASH) || db_bind_blob(st, 4, last_hash, DB_AUDIT_HASH) ||
-	    db_bind_text(st, 5, out->file) || db_bind_int(st, 6, now) || db_exec_stmt(c, st) != 0) {
+	if (st == NULL ||
+	    db_bind_int(st, 1, first) ||
+	    db_bind_int(st, 2, last) ||
+	    db_bind_blob(st, 3, prev, DB_AUDIT_HASH) ||
+	    db_bind_blob(st, 4, last_hash, DB_AUDIT_HASH) ||
+	    db_bind_text(st, 5, out->file) ||
+	    db_bind_int(st, 6, now) ||
+	    db_exec_stmt(c, st) != 0) {
 		db_reset(st);
 		goto fail;
 	}

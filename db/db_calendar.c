@@ -84,9 +84,12 @@ db_calendar_file_put(struct db_conn *c, const struct db_calendar_file *f)
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, f->year) || db_bind_text(st, 2, f->name) ||
-	    db_bind_text(st, 3, f->text) || db_bind_int(st, 4, f->loaded_at) ||
-	    db_bind_text(st, 5, f->loaded_by ? f->loaded_by : "cli") || db_exec_stmt(c, st) != 0) {
+	if (db_bind_int(st, 1, f->year) ||
+	    db_bind_text(st, 2, f->name) ||
+	    db_bind_text(st, 3, f->text) ||
+	    db_bind_int(st, 4, f->loaded_at) ||
+	    db_bind_text(st, 5, f->loaded_by ? f->loaded_by : "cli") ||
+	    db_exec_stmt(c, st) != 0) {
 		db_reset(st);
 		return -1;
 	}
@@ -148,8 +151,10 @@ db_calendar_applied_set(struct db_conn *c, const char *const *names, const char 
 		st = db_prep(c, stmts[STMT_APPLIED_ADD]);
 		if (st == NULL)
 			return -1;
-		if (db_bind_int(st, 1, (int64_t)i + 1) || db_bind_text(st, 2, names[i]) ||
-		    db_bind_text(st, 3, texts[i]) || db_exec_stmt(c, st) != 0) {
+		if (db_bind_int(st, 1, (int64_t)i + 1) ||
+		    db_bind_text(st, 2, names[i]) ||
+		    db_bind_text(st, 3, texts[i]) ||
+		    db_exec_stmt(c, st) != 0) {
 			db_reset(st);
 			return -1;
 		}

@@ -170,13 +170,17 @@ clocks_put(struct db_conn *c, int64_t item_id, const struct db_item *item)
 
 		if (st == NULL)
 			return -1;
-		if (db_bind_int(st, 1, item_id) || db_bind_text(st, 2, k->name) ||
-		    db_bind_int(st, 3, k->started) || db_bind_int(st, 4, k->days) ||
+		if (db_bind_int(st, 1, item_id) ||
+		    db_bind_text(st, 2, k->name) ||
+		    db_bind_int(st, 3, k->started) ||
+		    db_bind_int(st, 4, k->days) ||
 		    db_bind_text(st, 5, k->unit[0] ? k->unit : "working_days") ||
 		    db_bind_int(st, 6, k->end_minutes > 0 ? k->end_minutes : 1440) ||
-		    bind_opt(st, 7, k->due) || bind_opt(st, 8, k->paused_at) ||
+		    bind_opt(st, 7, k->due) ||
+		    bind_opt(st, 8, k->paused_at) ||
 		    (k->paused_at || k->resumed_at ? db_bind_int(st, 9, k->remaining) : 0) ||
-		    bind_opt(st, 10, k->stopped_at) || db_bind_int(st, 11, k->provisional != 0) ||
+		    bind_opt(st, 10, k->stopped_at) ||
+		    db_bind_int(st, 11, k->provisional != 0) ||
 		    db_bind_text(st, 12, k->result[0] ? k->result : NULL) ||
 		    bind_opt(st, 13, k->resumed_at) ||
 		    db_exec_stmt(c, st) != 0) {
@@ -517,12 +521,18 @@ db_history_add(struct db_conn *c, int64_t item_id, const struct db_history *h)
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, item_id) || db_bind_int(st, 2, h->at) ||
-	    bind_opt(st, 3, h->actor_id) || db_bind_text(st, 4, h->actor ? h->actor : "system") ||
-	    db_bind_text(st, 5, h->action) || db_bind_text(st, 6, h->from_state) ||
-	    db_bind_text(st, 7, h->to_state) || db_bind_text(st, 8, h->note) ||
-	    db_bind_int(st, 9, h->citizen != 0) || db_bind_text(st, 10, h->clock) ||
-	    bind_opt(st, 11, h->clock != NULL ? h->due : 0) || db_exec_stmt(c, st) != 0) {
+	if (db_bind_int(st, 1, item_id) ||
+	    db_bind_int(st, 2, h->at) ||
+	    bind_opt(st, 3, h->actor_id) ||
+	    db_bind_text(st, 4, h->actor ? h->actor : "system") ||
+	    db_bind_text(st, 5, h->action) ||
+	    db_bind_text(st, 6, h->from_state) ||
+	    db_bind_text(st, 7, h->to_state) ||
+	    db_bind_text(st, 8, h->note) ||
+	    db_bind_int(st, 9, h->citizen != 0) ||
+	    db_bind_text(st, 10, h->clock) ||
+	    bind_opt(st, 11, h->clock != NULL ? h->due : 0) ||
+	    db_exec_stmt(c, st) != 0) {
 		db_reset(st);
 		return -1;
 	}
@@ -603,8 +613,10 @@ db_attachment_add(struct db_conn *c, int64_t item_id, const struct db_attachment
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, item_id) || db_bind_text(st, 2, a->filename) ||
-	    db_bind_text(st, 3, a->content_type) || db_bind_int(st, 4, a->size) ||
+	if (db_bind_int(st, 1, item_id) ||
+	    db_bind_text(st, 2, a->filename) ||
+	    db_bind_text(st, 3, a->content_type) ||
+	    db_bind_int(st, 4, a->size) ||
 	    db_bind_blob(st, 5, a->data ? a->data : "", (size_t)a->size) ||
 	    db_exec_stmt(c, st) != 0) {
 		db_reset(st);
@@ -730,10 +742,14 @@ db_item_keys_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_i
 	if (st == NULL)
 		return -1;
 	v = calloc(limit, sizeof(*v));
-	if (v == NULL || db_bind_text(st, 1, kind_name(f->kind)) ||
-	    db_bind_int(st, 2, f->closed != 0) || db_bind_int(st, 3, f->from) ||
-	    db_bind_int(st, 4, to) || db_bind_int(st, 5, f->before_received) ||
-	    db_bind_int(st, 6, f->before_id) || db_bind_int(st, 7, (int64_t)limit))
+	if (v == NULL ||
+	    db_bind_text(st, 1, kind_name(f->kind)) ||
+	    db_bind_int(st, 2, f->closed != 0) ||
+	    db_bind_int(st, 3, f->from) ||
+	    db_bind_int(st, 4, to) ||
+	    db_bind_int(st, 5, f->before_received) ||
+	    db_bind_int(st, 6, f->before_id) ||
+	    db_bind_int(st, 7, (int64_t)limit))
 		goto fail;
 	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		v[len].received = sqlite3_column_int64(st, 0);
@@ -808,9 +824,13 @@ db_public_version_add(struct db_conn *c, const struct db_item *item, int64_t at,
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, item->id) || db_bind_int(st, 2, at) || bind_opt(st, 3, actor_id) ||
-	    db_bind_text(st, 4, item->public_subject) || db_bind_text(st, 5, item->public_body) ||
-	    db_bind_text(st, 6, item->public_reply) || db_bind_int(st, 7, item->published != 0) ||
+	if (db_bind_int(st, 1, item->id) ||
+	    db_bind_int(st, 2, at) ||
+	    bind_opt(st, 3, actor_id) ||
+	    db_bind_text(st, 4, item->public_subject) ||
+	    db_bind_text(st, 5, item->public_body) ||
+	    db_bind_text(st, 6, item->public_reply) ||
+	    db_bind_int(st, 7, item->published != 0) ||
 	    db_exec_stmt(c, st) != 0) {
 		db_reset(st);
 		return -1;

@@ -94,12 +94,18 @@ db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id)
 
 	if (st == NULL)
 		return -1;
-	if (bind_id(st, 1, o->item_id) || db_bind_text(st, 2, o->clock ? o->clock : "") ||
-	    db_bind_text(st, 3, o->step) || db_bind_text(st, 4, o->channel) ||
-	    db_bind_text(st, 5, o->recipient) || db_bind_text(st, 6, o->subject) ||
-	    db_bind_text(st, 7, o->body) || db_bind_int(st, 8, o->created) ||
-	    db_bind_int(st, 9, o->send_after) || db_bind_int(st, 10, o->give_up_at) ||
-	    bind_id(st, 11, o->account_id) || db_exec_stmt(c, st) != 0)
+	if (bind_id(st, 1, o->item_id) ||
+	    db_bind_text(st, 2, o->clock ? o->clock : "") ||
+	    db_bind_text(st, 3, o->step) ||
+	    db_bind_text(st, 4, o->channel) ||
+	    db_bind_text(st, 5, o->recipient) ||
+	    db_bind_text(st, 6, o->subject) ||
+	    db_bind_text(st, 7, o->body) ||
+	    db_bind_int(st, 8, o->created) ||
+	    db_bind_int(st, 9, o->send_after) ||
+	    db_bind_int(st, 10, o->give_up_at) ||
+	    bind_id(st, 11, o->account_id) ||
+	    db_exec_stmt(c, st) != 0)
 		return -1;
 	if (sqlite3_changes(c->h) == 0)
 		return 1;
@@ -207,8 +213,10 @@ db_outbox_claim(struct db_conn *c, int64_t id, int64_t now, const char *message_
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, now) || db_bind_text(st, 2, message_id) ||
-	    db_bind_int(st, 3, retry_at) || db_bind_int(st, 4, id)) {
+	if (db_bind_int(st, 1, now) ||
+	    db_bind_text(st, 2, message_id) ||
+	    db_bind_int(st, 3, retry_at) ||
+	    db_bind_int(st, 4, id)) {
 		db_reset(st);
 		return -1;
 	}
@@ -437,10 +445,15 @@ db_notify_missing_add(struct db_conn *c, const struct db_missing_new *m)
 
 	if (st == NULL)
 		return -1;
-	if (bind_id(st, 1, m->item_id) || db_bind_text(st, 2, m->clock ? m->clock : "") ||
-	    db_bind_text(st, 3, m->step) || db_bind_text(st, 4, m->channel) ||
-	    bind_id(st, 5, m->account_id) || db_bind_text(st, 6, m->role) ||
-	    bind_id(st, 7, m->section_id) || db_bind_int(st, 8, m->at) || db_exec_stmt(c, st) != 0)
+	if (bind_id(st, 1, m->item_id) ||
+	    db_bind_text(st, 2, m->clock ? m->clock : "") ||
+	    db_bind_text(st, 3, m->step) ||
+	    db_bind_text(st, 4, m->channel) ||
+	    bind_id(st, 5, m->account_id) ||
+	    db_bind_text(st, 6, m->role) ||
+	    bind_id(st, 7, m->section_id) ||
+	    db_bind_int(st, 8, m->at) ||
+	    db_exec_stmt(c, st) != 0)
 		return -1;
 	return sqlite3_changes(c->h) == 0;
 }

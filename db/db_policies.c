@@ -68,8 +68,10 @@ db_policy_set(struct db_conn *c, const struct db_policy *p)
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, kind_name(p->kind)) || db_bind_text(st, 2, p->key) ||
-	    db_bind_text(st, 3, p->value) || db_bind_int(st, 4, p->updated_at))
+	if (db_bind_text(st, 1, kind_name(p->kind)) ||
+	    db_bind_text(st, 2, p->key) ||
+	    db_bind_text(st, 3, p->value) ||
+	    db_bind_int(st, 4, p->updated_at))
 		goto fail;
 	if (p->updated_by > 0 ? db_bind_int(st, 5, p->updated_by) : db_bind_text(st, 5, NULL))
 		goto fail;

@@ -224,12 +224,15 @@ db_queue_list(struct db_conn *c, const struct db_queue_filter *f, struct db_queu
 	st = db_prep(c, stmts[which]);
 	if (v == NULL || st == NULL)
 		goto fail;
-	if (db_bind_int(st, 1, f->section_id) || db_bind_int(st, 2, f->assignee_id) ||
-	    db_bind_text(st, 3, state) || db_bind_int(st, 4, open_only) ||
+	if (db_bind_int(st, 1, f->section_id) ||
+	    db_bind_int(st, 2, f->assignee_id) ||
+	    db_bind_text(st, 3, state) ||
+	    db_bind_int(st, 4, open_only) ||
 	    db_bind_text(st, 5, f->by_kind ? kind_name(f->kind) : NULL) ||
 	    db_bind_int(st, 6, f->due_before != 0 ? f->due_before - 1 : DB_NO_DUE) ||
 	    db_bind_int(st, 7, f->after_id != 0 ? f->after_due : INT64_MIN) ||
-	    db_bind_int(st, 8, f->after_id) || db_bind_text(st, 9, pattern) ||
+	    db_bind_int(st, 8, f->after_id) ||
+	    db_bind_text(st, 9, pattern) ||
 	    db_bind_int(st, 10, limit))
 		goto fail;
 	while (len < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -381,11 +384,16 @@ db_public_find(struct db_conn *c, const struct db_public_filter *f, struct db_pu
 			key = f->to * INT64_C(2147483648);
 		if (f->from > 0 && f->from < INT64_C(4294967296))
 			low = f->from * INT64_C(2147483648);
-		if (db_bind_text(st, 1, text) || db_bind_text(st, 2, pattern) ||
-		    db_bind_int(st, 3, key) || db_bind_int(st, 4, limit) || db_bind_int(st, 8, low))
+		if (db_bind_text(st, 1, text) ||
+		    db_bind_text(st, 2, pattern) ||
+		    db_bind_int(st, 3, key) ||
+		    db_bind_int(st, 4, limit) ||
+		    db_bind_int(st, 8, low))
 			goto fail;
-	} else if (db_bind_int(st, 1, before_replied) || db_bind_int(st, 2, before_id) ||
-	           db_bind_text(st, 3, pattern) || db_bind_int(st, 4, limit)) {
+	} else if (db_bind_int(st, 1, before_replied) ||
+	           db_bind_int(st, 2, before_id) ||
+	           db_bind_text(st, 3, pattern) ||
+	           db_bind_int(st, 4, limit)) {
 		goto fail;
 	}
 	if (db_bind_text(st, 5, f->by_kind ? kind_name(f->kind) : NULL) ||

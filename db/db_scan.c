@@ -55,8 +55,11 @@ db_scan_set(struct db_conn *c, int64_t attachment_id, const char *state, const c
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_SET]);
 
-	if (st == NULL || db_bind_int(st, 1, attachment_id) || db_bind_text(st, 2, state) ||
-	    db_bind_text(st, 3, note) || db_bind_int(st, 4, at)) {
+	if (st == NULL ||
+	    db_bind_int(st, 1, attachment_id) ||
+	    db_bind_text(st, 2, state) ||
+	    db_bind_text(st, 3, note) ||
+	    db_bind_int(st, 4, at)) {
 		db_reset(st);
 		return -1;
 	}
@@ -136,7 +139,9 @@ db_screen_add(struct db_conn *c, int64_t item_id, const char *matched, int64_t a
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_SCREEN_ADD]);
 
-	if (st == NULL || db_bind_int(st, 1, item_id) || db_bind_text(st, 2, matched) ||
+	if (st == NULL ||
+	    db_bind_int(st, 1, item_id) ||
+	    db_bind_text(st, 2, matched) ||
 	    db_bind_int(st, 3, at)) {
 		db_reset(st);
 		return -1;
@@ -183,7 +188,9 @@ db_screen_clear(struct db_conn *c, int64_t item_id, int64_t account_id, int64_t 
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_SCREEN_CLEAR]);
 
-	if (st == NULL || db_bind_int(st, 1, item_id) || db_bind_int(st, 2, account_id) ||
+	if (st == NULL ||
+	    db_bind_int(st, 1, item_id) ||
+	    db_bind_int(st, 2, account_id) ||
 	    db_bind_int(st, 3, at)) {
 		db_reset(st);
 		return -1;

@@ -45,7 +45,9 @@ db_section_add(struct db_conn *c, const char *name, const char *email, int64_t n
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, name) || db_bind_text(st, 2, email) || db_bind_int(st, 3, now) ||
+	if (db_bind_text(st, 1, name) ||
+	    db_bind_text(st, 2, email) ||
+	    db_bind_int(st, 3, now) ||
 	    db_exec_stmt(c, st) != 0)
 		return -1;
 	if (sqlite3_changes(c->h) == 0)
@@ -124,8 +126,11 @@ db_section_update(struct db_conn *c, const struct db_section *s)
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, s->name) || db_bind_text(st, 2, s->email) ||
-	    db_bind_int(st, 3, s->active) || db_bind_int(st, 4, s->id) || db_exec_stmt(c, st) != 0)
+	if (db_bind_text(st, 1, s->name) ||
+	    db_bind_text(st, 2, s->email) ||
+	    db_bind_int(st, 3, s->active) ||
+	    db_bind_int(st, 4, s->id) ||
+	    db_exec_stmt(c, st) != 0)
 		return -1;
 	return sqlite3_changes(c->h) > 0;
 }

@@ -219,13 +219,20 @@ db_stats_daily_add(struct db_conn *c, int64_t section_id, int32_t day,
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, section_id) || db_bind_int(st, 2, day) ||
-	    db_bind_int(st, 3, d->open) || db_bind_int(st, 4, d->overdue) ||
-	    db_bind_int(st, 5, d->received) || db_bind_int(st, 6, d->accepted) ||
-	    db_bind_int(st, 7, d->replied) || db_bind_int(st, 8, d->on_time) ||
-	    db_bind_int(st, 9, d->late) || db_bind_int(st, 10, d->wd_sum) ||
-	    db_bind_int(st, 11, d->rejected) || db_bind_int(st, 12, d->merged) ||
-	    db_bind_int(st, 13, d->closed) || db_bind_int(st, 14, d->supervised)) {
+	if (db_bind_int(st, 1, section_id) ||
+	    db_bind_int(st, 2, day) ||
+	    db_bind_int(st, 3, d->open) ||
+	    db_bind_int(st, 4, d->overdue) ||
+	    db_bind_int(st, 5, d->received) ||
+	    db_bind_int(st, 6, d->accepted) ||
+	    db_bind_int(st, 7, d->replied) ||
+	    db_bind_int(st, 8, d->on_time) ||
+	    db_bind_int(st, 9, d->late) ||
+	    db_bind_int(st, 10, d->wd_sum) ||
+	    db_bind_int(st, 11, d->rejected) ||
+	    db_bind_int(st, 12, d->merged) ||
+	    db_bind_int(st, 13, d->closed) ||
+	    db_bind_int(st, 14, d->supervised)) {
 		db_reset(st);
 		return -1;
 	}
@@ -239,7 +246,9 @@ db_stats_wd_add(struct db_conn *c, int64_t section_id, int32_t day, int wd, int 
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, section_id) || db_bind_int(st, 2, day) || db_bind_int(st, 3, wd) ||
+	if (db_bind_int(st, 1, section_id) ||
+	    db_bind_int(st, 2, day) ||
+	    db_bind_int(st, 3, wd) ||
 	    db_bind_int(st, 4, n)) {
 		db_reset(st);
 		return -1;
@@ -255,8 +264,10 @@ db_stats_due_add(struct db_conn *c, int64_t section_id, int32_t due_day, int32_t
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, due_day) || db_bind_int(st, 2, section_id) ||
-	    db_bind_int(st, 3, replied_day) || db_bind_int(st, 4, n)) {
+	if (db_bind_int(st, 1, due_day) ||
+	    db_bind_int(st, 2, section_id) ||
+	    db_bind_int(st, 3, replied_day) ||
+	    db_bind_int(st, 4, n)) {
 		db_reset(st);
 		return -1;
 	}
@@ -271,8 +282,10 @@ db_stats_forward_add(struct db_conn *c, int64_t item_id, int64_t at, int64_t fro
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, item_id) || db_bind_int(st, 2, at) ||
-	    db_bind_int(st, 3, from_section) || db_bind_int(st, 4, to_section)) {
+	if (db_bind_int(st, 1, item_id) ||
+	    db_bind_int(st, 2, at) ||
+	    db_bind_int(st, 3, from_section) ||
+	    db_bind_int(st, 4, to_section)) {
 		db_reset(st);
 		return -1;
 	}
@@ -503,18 +516,25 @@ db_rating_add(struct db_conn *c, struct db_rating *r)
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, r->item_id) || db_bind_int(st, 2, r->round) ||
-	    db_bind_int(st, 3, r->section_id) || db_bind_int(st, 4, r->at) ||
-	    db_bind_int(st, 5, r->day) || db_bind_text(st, 6, r->value) ||
-	    db_bind_text(st, 7, r->comment) || db_bind_text(st, 8, r->followup) ||
+	if (db_bind_int(st, 1, r->item_id) ||
+	    db_bind_int(st, 2, r->round) ||
+	    db_bind_int(st, 3, r->section_id) ||
+	    db_bind_int(st, 4, r->at) ||
+	    db_bind_int(st, 5, r->day) ||
+	    db_bind_text(st, 6, r->value) ||
+	    db_bind_text(st, 7, r->comment) ||
+	    db_bind_text(st, 8, r->followup) ||
 	    db_exec_stmt(c, st) != 0)
 		return -1;
 	if (sqlite3_changes(c->h) == 0)
 		return 1;
 	r->id = sqlite3_last_insert_rowid(c->h);
 	st = db_prep(c, stmts[STMT_RATING_COUNT]);
-	if (st == NULL || db_bind_int(st, 1, r->section_id) || db_bind_int(st, 2, r->day) ||
-	    db_bind_text(st, 3, r->value) || db_bind_text(st, 4, r->followup) ||
+	if (st == NULL ||
+	    db_bind_int(st, 1, r->section_id) ||
+	    db_bind_int(st, 2, r->day) ||
+	    db_bind_text(st, 3, r->value) ||
+	    db_bind_text(st, 4, r->followup) ||
 	    db_exec_stmt(c, st) != 0)
 		return -1;
 	return 0;
@@ -559,13 +579,19 @@ db_rating_followup(struct db_conn *c, int64_t id, const char *followup, int64_t 
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, followup) || db_bind_int(st, 2, at) || bind_opt(st, 3, by) ||
-	    db_bind_text(st, 4, note) || db_bind_int(st, 5, id) || db_exec_stmt(c, st) != 0)
+	if (db_bind_text(st, 1, followup) ||
+	    db_bind_int(st, 2, at) ||
+	    bind_opt(st, 3, by) ||
+	    db_bind_text(st, 4, note) ||
+	    db_bind_int(st, 5, id) ||
+	    db_exec_stmt(c, st) != 0)
 		return -1;
 	if (sqlite3_changes(c->h) == 0)
 		return 0;
 	st = db_prep(c, stmts[STMT_RATING_MOVE]);
-	if (st == NULL || db_bind_text(st, 1, followup) || db_bind_int(st, 2, id) ||
+	if (st == NULL ||
+	    db_bind_text(st, 1, followup) ||
+	    db_bind_int(st, 2, id) ||
 	    db_exec_stmt(c, st) != 0)
 		return -1;
 	return 1;
@@ -605,10 +631,14 @@ db_supervision_add(struct db_conn *c, struct db_supervision *s)
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, s->item_id) || db_bind_int(st, 2, s->at) ||
-	    bind_opt(st, 3, s->by_id) || db_bind_text(st, 4, s->by_name) ||
-	    db_bind_text(st, 5, s->note) || db_bind_int(st, 6, s->due) ||
-	    db_bind_int(st, 7, s->section_id) || db_exec_stmt(c, st) != 0)
+	if (db_bind_int(st, 1, s->item_id) ||
+	    db_bind_int(st, 2, s->at) ||
+	    bind_opt(st, 3, s->by_id) ||
+	    db_bind_text(st, 4, s->by_name) ||
+	    db_bind_text(st, 5, s->note) ||
+	    db_bind_int(st, 6, s->due) ||
+	    db_bind_int(st, 7, s->section_id) ||
+	    db_exec_stmt(c, st) != 0)
 		return -1;
 	if (sqlite3_changes(c->h) == 0)
 		return 1;

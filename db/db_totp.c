@@ -87,7 +87,9 @@ db_totp_begin(struct db_conn *c, int64_t account_id, const unsigned char secret[
 	if (exec_account(c, STMT_REC_CLEAR, account_id, 0, 0) < 0)
 		return -1;
 	st = db_prep(c, stmts[STMT_BEGIN]);
-	if (st == NULL || db_bind_int(st, 1, account_id) || db_bind_blob(st, 2, secret, DB_TOTP_SECRET) ||
+	if (st == NULL ||
+	    db_bind_int(st, 1, account_id) ||
+	    db_bind_blob(st, 2, secret, DB_TOTP_SECRET) ||
 	    db_bind_int(st, 3, now)) {
 		db_reset(st);
 		return -1;
@@ -142,8 +144,10 @@ db_totp_recovery_use(struct db_conn *c, int64_t account_id,
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_REC_USE]);
 
-	if (st == NULL || db_bind_int(st, 1, account_id) ||
-	    db_bind_blob(st, 2, hash, DB_TOTP_CODE_HASH) || db_bind_int(st, 3, now)) {
+	if (st == NULL ||
+	    db_bind_int(st, 1, account_id) ||
+	    db_bind_blob(st, 2, hash, DB_TOTP_CODE_HASH) ||
+	    db_bind_int(st, 3, now)) {
 		db_reset(st);
 		return -1;
 	}
