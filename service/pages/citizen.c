@@ -293,15 +293,23 @@ pg_track_get(struct req *req, struct resp *resp)
 static json_t *
 timeline_row(struct page *pg, const struct db_history *h)
 {
-	char at[17], iso[40];
+	char at[17], iso[40], due[17], due_iso[40];
 	const char *note = h->note;
+	json_t *row;
 
 	page_datetime(h->at, at);
 	sla_format_local(h->at, iso, sizeof(iso));
 	if (strcmp(h->action, "rate") == 0 && note != NULL)
 		note = page_msg2(pg, "rating.", note);
-	return json_pack("{s:s, s:s, s:s, s:s?}", "at", at, "at_iso", iso, "label",
-	                 page_msg2(pg, "action.", h->action), "note", note);
+	row = json_pack("{s:s, s:s, s:s, s:s?}", "at", at, "at_iso", iso, "label",
+	                page_msg2(pg, "action.", h->action), "note", note);
+	/* the due date the step set (forward, extension, supplement, recalculation: #14 point 11) */
+	if (row != NULL && h->due != 0) {
+		page_datetime(h->due, due);
+		sla_format_local(h->due, due_iso, sizeof(due_iso));
+		json_object_set_new(row, "due", json_pack("{s:s, s:s}", "at", due, "iso", due_iso));
+	}
+	return row;
 }
 
 /* The value choices of the rating form, `current` checked. */

@@ -189,6 +189,29 @@ class TrackActions(Base):
                               "code": item["query_code"], "text": "again"})
         self.assertEqual(r.status, 409)
 
+    def test_timeline_shows_the_new_due_date(self):
+        """A step that moves the reply's due date shows the new date in the citizen's timeline
+        (#14 point 11 on the page, as the API's track answer has it)."""
+        item = self.submit()
+        t = item["tracking"]
+        self.act("disp_p", t, "assign", section=SECTION)
+        self.act("hand_p", t, "accept")
+        b = self.citizen()
+        self.track(b, item)
+        self.assertNotIn('class="due"', b.text())
+        self.act("hand_p", t, "request_extension", reason="需要现场核查")
+        self.act("sup_p", t, "approve_extension")
+        due = self.staff["hand_p"].request("GET", "/api/v1/items/" + t).json()
+        due = due["clocks"]["reply"]["due"]
+        r = self.track(b, item)
+        self.assertEqual(r.status, 200)
+        shown = re.findall(r'<span class="due">new due date: <time datetime="([^"]+)">',
+                           b.text())
+        self.assertIn(due[:16], [d[:16] for d in shown], "the extended due date in the timeline")
+        b.get("/track?lang=zh-Hans")
+        self.track(b, item)
+        self.assertIn("新的答复时限：", b.text())
+
     def test_supplement_with_attachments(self):
         item = self.submit()
         t = item["tracking"]
