@@ -137,6 +137,9 @@ static const struct cfg_key keys[] = {
 	    "most specific network wins"),
 	KEY_RANGE("max_body", max_body, "10485760", 4096, 1L << 32,
 	          "largest request body in bytes, attachments included (4096 to 2^32)"),
+	KEY_RANGE("max_json", max_json, "1048576", 4096, 1L << 32,
+	          "largest request body in bytes that is not a form, i.e. JSON, which carries no "
+	          "attachments (4096 to 2^32; max_body if that is smaller)"),
 	KEY_RANGE("max_connections", max_connections, "512", 1, 65535,
 	          "most HTTP connections served at once (one thread each), 1 to 65535"),
 	KEY_RANGE("max_connections_per_ip", max_connections_per_ip, "64", 1, 65535,
