@@ -229,6 +229,10 @@ static const struct cfg_key keys[] = {
 	    "roles whose accounts must log in with a second factor (TOTP, RFC 6238), "
 	    "comma-separated, from handler, section_head, dispatcher, supervisor, admin (empty: "
 	    "none; an account that enrolled always needs it)"),
+	KEY_RANGE("totp_grace", totp_grace, "259200", 0, 90L * 86400,
+	          "seconds after an account of a role in totp_roles was created during which it may "
+	          "work without a second factor (reminded at each login); then it must enrol before "
+	          "anything else (0: at once; at most 90 days)"),
 	KEY("totp_issuer", CFG_STR, totp_issuer, "civicdesk",
 	    "the issuer an authenticator app shows for the accounts' TOTP keys"),
 	POLICY_KEYS("letter", KIND_LETTER),

@@ -118,6 +118,7 @@ struct config {
 	long clamd_timeout_ms; /* a scan's connection and answer timeout */
 	long clamd_rescan;  /* seconds between serve's rescans of held attachments */
 	char *totp_roles;   /* roles that must use a second factor (TOTP), comma-separated */
+	long totp_grace;    /* seconds a new account of such a role may work before enrolling */
 	char *totp_issuer;  /* the issuer named in otpauth:// URIs */
 	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
 	                                  * overrides; handlers read app_policy(), not these */
@@ -619,7 +620,11 @@ struct session {
 	char *csrf_token;
 	int must_change;    /* password change required before anything else */
 	int must_enroll;    /* the role needs a second factor (totp_roles) that the account has
-	                     * not enrolled yet: enrolment required before anything else */
+	                     * not enrolled yet, and its grace period (totp_grace) is over:
+	                     * enrolment required before anything else */
+	int64_t enroll_by;  /* the role needs a second factor the account has not enrolled, and
+	                     * it may work without one until this instant (totp_grace after the
+	                     * account was created); 0 when nothing is pending */
 	unsigned char token_hash[DB_TOKEN_HASH]; /* which session this is (of the account's) */
 };
 

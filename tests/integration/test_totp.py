@@ -49,11 +49,53 @@ def audit_rows(srv, action):
         db.close()
 
 
+class GracePeriod(unittest.TestCase):
+    """Built-in defaults (totp_roles admin,supervisor; totp_grace 3 days): an account that an
+    operator just created with `civicdesk user add` works at once, is told at each login that it
+    must enrol and by when, and is held to enrolment once the grace period is over."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = harness.Server(env={"CIVICDESK_TOTP_ROLES": None}).start()
+        cls.srv.set_clock(T0)
+        cls.srv.add_user("sup", "supervisor")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def test_new_supervisor_works_then_must_enrol(self):
+        r = login(self.srv, "sup")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json()["must_enroll"])
+        self.assertTrue(r.json()["enroll_by"].startswith("2026-09-24T"), r.json())
+        s = session(self.srv, r)
+        r = s.request("GET", "/api/v1/stats?period=2026-09&by=section")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(s.request("GET", "/api/v1/me").json()["enroll_by"],
+                         login(self.srv, "sup").json()["enroll_by"])
+        self.assertIn(("sup", "sup", 1, "second factor to enrol (grace period)"),
+                      audit_rows(self.srv, "login"))
+        self.srv.set_clock(T0 + 3 * 86400 - 120)
+        s = session(self.srv, login(self.srv, "sup"))
+        self.assertEqual(s.request("GET", "/api/v1/queue").status, 200)
+        self.srv.set_clock(T0 + 3 * 86400)  # the same session, once the grace period is over
+        r = s.request("GET", "/api/v1/stats?period=2026-09&by=section")
+        self.assertEqual((r.status, r.json()["error"]["code"]),
+                         (403, "totp_enrolment_required"), r)
+        r = login(self.srv, "sup")
+        self.assertTrue(r.json()["must_enroll"])
+        r = session(self.srv, r).request("GET", "/api/v1/queue")
+        self.assertEqual(r.status, 403, r)
+
+
 class Totp(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        # None: the built-in default of totp_roles (admin, supervisor), not the harness's off.
-        cls.srv = harness.Server(env={"CIVICDESK_TOTP_ROLES": None}).start()
+        # None: the built-in default of totp_roles (admin, supervisor), not the harness's off;
+        # no grace period, so that enrolment is required at once.
+        cls.srv = harness.Server(env={"CIVICDESK_TOTP_ROLES": None,
+                                      "CIVICDESK_TOTP_GRACE": "0"}).start()
         cls.srv.set_clock(T0)
         for name, role in (("root", "admin"), ("boss", "supervisor"), ("hand", "handler")):
             cls.srv.add_user(name, role, "法规处" if role == "handler" else None)
