@@ -61,6 +61,21 @@ perf_ctl(const char *cmd)
 	fclose(f);
 }
 
+/* The 1-minute load average (uptime's first figure) into buf. */
+static const char *
+load_avg(char *buf, size_t size)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	snprintf(buf, size, "?");
+	if (f != NULL) {
+		if (fscanf(f, "%63s", buf) != 1 || size < 64)
+			snprintf(buf, size, "?");
+		fclose(f);
+	}
+	return buf;
+}
+
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -517,8 +532,9 @@ bench_scan(const char *dir, const struct sla_calendar *cal)
 	int64_t steady;
 	char path[512], cmd[1200];
 	struct rusage ru;
-	double t1, t2, cpu, scan_wall, scan_cpu;
+	double t1, t2, cpu, scan_wall, scan_cpu, fan_wall, fan_cpu;
 	size_t due, queued;
+	char loadbuf[64];
 	int rc = -1;
 
 	notify_config_defaults(&cfg);
@@ -546,24 +562,40 @@ bench_scan(const char *dir, const struct sla_calendar *cal)
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/floor.db' && sync", path, dir);
 	if (system(cmd) != 0 || open_db(dir, "scan.db", &db, &c) != 0)
 		goto out;
-	/* a later scan: only the 1% whose mark has come (the next working day's escalation) */
+	/* a later scan: only the 1% whose mark has come (the next working day's escalation); the
+	 * scan proper (it holds the target), then the fan-out of what it recorded */
 	memset(&st, 0, sizeof(st));
 	perf_ctl("enable");
 	cpu = cpu_secs();
 	t1 = secs();
-	if (notify_scan(c, &cfg, cal, steady, &st) != 0)
+	if (notify_scan_steps(c, cal, steady, &st) != 0)
 		goto out;
 	t2 = secs();
 	cpu = cpu_secs() - cpu;
 	perf_ctl("disable");
-	printf("scan: %ld open items, %zu due (%.1f%%): %.1f ms (CPU %.1f ms), %zu notices queued\n",
+	printf("scan: %ld open items, %zu due (%.1f%%): %.1f ms (CPU %.1f ms), %zu steps "
+	       "recorded (load %s)\n",
 	       n, st.items, 100.0 * (double)st.items / (double)n, (t2 - t1) * 1000, cpu * 1000,
-	       st.queued);
+	       st.steps, load_avg(loadbuf, sizeof(loadbuf)));
 	scan_wall = t2 - t1;
 	scan_cpu = cpu;
 	due = st.items;
+	printf("scan: %.1f ms against the target < 200 ms: %s\n", scan_wall * 1000,
+	       scan_wall < 0.2 ? "PASS" : "FAIL");
+	cpu = cpu_secs();
+	t1 = secs();
+	if (notify_fanout(c, &cfg, cal, steady, &st) != 0)
+		goto out;
+	t2 = secs();
+	cpu = cpu_secs() - cpu;
 	queued = st.queued;
-	printf("scan: target < 200 ms: %s\n", t2 - t1 < 0.2 ? "PASS" : "FAIL");
+	printf("scan: the fan-out after it (texts and outbox rows of the %zu steps, 512 steps per "
+	       "transaction): %.1f ms (CPU %.1f ms), %zu notices queued; scan and fan-out %.1f ms "
+	       "(CPU %.1f ms)\n",
+	       st.steps, (t2 - t1) * 1000, cpu * 1000, queued, (scan_wall + t2 - t1) * 1000,
+	       (scan_cpu + cpu) * 1000);
+	fan_wall = t2 - t1;
+	fan_cpu = cpu;
 	/* and a scan with nothing due */
 	memset(&st, 0, sizeof(st));
 	t1 = secs();
@@ -578,16 +610,16 @@ bench_scan(const char *dir, const struct sla_calendar *cal)
 		size_t k = 0;
 		double fw = 0, fc = 0;
 
-		/* the scan's transactions take 2048 items each (notifiers/ladder.c) */
+		/* the fan-out's transactions take 512 steps each (notifiers/ladder.c) */
 		if (db_outbox_list(c, "pending", INT64_MAX, (int)queued, &rows, &k) != 0 ||
-		    store_floor(dir, rows, k, (due + 2047) / 2048, &fw, &fc) != 0) {
+		    store_floor(dir, rows, k, (due * 2 + 511) / 512, &fw, &fc) != 0) {
 			db_outboxes_free(rows, k);
 			goto out;
 		}
 		db_outboxes_free(rows, k);
 		printf("scan: floor: the same %zu notices stored alone (no scan) into a copy of the "
-		       "database: %.1f ms (CPU %.1f ms); the scan took %.2fx that (CPU %.2fx)\n",
-		       k, fw * 1000, fc * 1000, scan_wall / fw, scan_cpu / fc);
+		       "database: %.1f ms (CPU %.1f ms); the fan-out took %.2fx that (CPU %.2fx)\n",
+		       k, fw * 1000, fc * 1000, fan_wall / fw, fan_cpu / fc);
 	}
 	rc = 0;
 out:
