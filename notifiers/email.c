@@ -1,15 +1,19 @@
 /* email.c: the e-mail channel. Messages are built with GMime (RFC 2047 subject, UTF-8 body in
  * base64, Date, Message-ID, Auto-Submitted) and a batch is sent in one SMTP session with
- * libesmtp, with STARTTLS off, optional or required and, when a user is configured, SMTP AUTH
- * through libesmtp's SASL client (PLAIN or LOGIN). SMTP 5xx fails a notice at once; 4xx and
- * connection failures are retried. */
+ * libesmtp, with STARTTLS off, optional or required (through an OpenSSL context of ours, see
+ * tls_ctx) and, when a user is configured, SMTP AUTH through libesmtp's SASL client (PLAIN or
+ * LOGIN). SMTP 5xx fails a notice at once; 4xx and connection failures are retried. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <auth-client.h>
 #include <gmime/gmime.h>
+#include <openssl/ssl.h> /* first: libesmtp.h declares smtp_starttls_set_ctx after it only */
 #include <libesmtp.h>
 
 #include "notifiers_int.h"
@@ -110,6 +114,87 @@ notify_smtp_hostport(const char *url, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%.*s:25", (int)len, p);
 	return 0;
+}
+
+/* 1 present and usable, 0 absent, -1 present but refused: the rule libesmtp 1.1.0 applies to
+ * its CA list (a non-empty file, or a directory, of this user, that group and others cannot
+ * read). */
+static int
+ca_usable(const char *path, int dir)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (dir ? !S_ISDIR(st.st_mode) : !(S_ISREG(st.st_mode) && st.st_size > 0))
+		return -1;
+	if ((st.st_mode & ((dir ? 0 : S_IXUSR) | S_IRWXG | S_IRWXO)) || st.st_uid != getuid())
+		return -1;
+	return 1;
+}
+
+/* The TLS context of a session (a new reference: SSL_CTX_free), or NULL with the reason in why.
+ *
+ * Why our own: Debian 12's libesmtp 1.1.0 makes one SSL_CTX, keeps it in a static variable for
+ * the sessions to come and frees it with the first session that used STARTTLS, so every later
+ * session of the process calls SSL_new on freed memory (AddressSanitizer: heap-use-after-free
+ * in SSL_new from the second session on; without it, a handshake that hangs or fails at
+ * random). A context set with smtp_starttls_set_ctx is counted and freed with its session
+ * instead (upstream stopped caching it after 1.1.0).
+ *
+ * Why TLS 1.2 at most: after a TLS 1.3 handshake the server sends its session tickets (Python's
+ * ssl two, Postfix one). libesmtp 1.1.0 writes EHLO into its buffer and polls for reading and
+ * writing at once; when the tickets have arrived, it reads before it flushes: SSL_read takes
+ * the tickets, finds no answer and waits (poll, smtp_timeout) for the answer to an EHLO it has
+ * not sent, then ends the session (siobuf.c raw_read, protocol.c's loop). TLS 1.2 carries its
+ * ticket inside the handshake and nothing after it (renegotiation refused).
+ *
+ * Certificate checks stay libesmtp's: the same CA list (libesmtp/ca.pem and libesmtp/ca under
+ * $XDG_CONFIG_DIR or ~/.config, else the system's), the same verdict after the handshake (the
+ * chain's result, the host name; SMTP_EV_INVALID_PEER_CERTIFICATE and the others). */
+static SSL_CTX *
+tls_ctx(char *why, size_t size)
+{
+	const char *cfgdir = getenv("XDG_CONFIG_DIR"), *home = getenv("HOME");
+	char file[1024], dir[1024];
+	int fok, dok;
+	SSL_CTX *ctx;
+
+	if (cfgdir != NULL) {
+		snprintf(file, sizeof(file), "%s/libesmtp/ca.pem", cfgdir);
+		snprintf(dir, sizeof(dir), "%s/libesmtp/ca", cfgdir);
+	} else {
+		snprintf(file, sizeof(file), "%s/.config/libesmtp/ca.pem", home ? home : "");
+		snprintf(dir, sizeof(dir), "%s/.config/libesmtp/ca", home ? home : "");
+	}
+	fok = ca_usable(file, 0);
+	dok = ca_usable(dir, 1);
+	if (fok < 0 || dok < 0) {
+		snprintf(why, size, "libesmtp's ca.pem cannot be used (a file of mode 0600 of this "
+		         "user): %.100s", fok < 0 ? file : dir);
+		return NULL;
+	}
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		snprintf(why, size, "OpenSSL: cannot make a TLS context");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	if (fok > 0 || dok > 0) {
+		if (SSL_CTX_load_verify_locations(ctx, fok > 0 ? file : NULL, dok > 0 ? dir : NULL) !=
+		    1) {
+			snprintf(why, size, "OpenSSL cannot read %.100s", fok > 0 ? file : dir);
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		snprintf(why, size, "OpenSSL cannot find the system's certificate authorities");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
 }
 
 static enum starttls_option
@@ -237,6 +322,7 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 	const smtp_status_t *st;
 	size_t i;
 	struct builder b;
+	SSL_CTX *tls = NULL;
 
 	if (n == 0)
 		return;
@@ -252,9 +338,17 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 		all_retry(msgs, n, "smtp_url is not smtp://host:port");
 		goto out;
 	}
+	if (starttls_mode(cfg->smtp_starttls) != Starttls_DISABLED) {
+		tls = tls_ctx(ebuf, sizeof(ebuf));
+		if (tls == NULL) {
+			all_retry(msgs, n, ebuf);
+			goto out;
+		}
+	}
 	s = smtp_create_session();
 	if (s == NULL || smtp_set_server(s, hostport) == 0 ||
-	    smtp_starttls_enable(s, starttls_mode(cfg->smtp_starttls)) == 0) {
+	    smtp_starttls_enable(s, starttls_mode(cfg->smtp_starttls)) == 0 ||
+	    (tls != NULL && smtp_starttls_set_ctx(s, tls) == 0)) {
 		all_retry(msgs, n, smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
 		goto out;
 	}
@@ -331,7 +425,8 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 	}
 out:
 	if (s != NULL)
-		smtp_destroy_session(s);
+		smtp_destroy_session(s); /* drops the session's reference to tls */
+	SSL_CTX_free(tls);
 	if (auth != NULL)
 		auth_destroy_context(auth);
 	if (texts != NULL)
