@@ -187,6 +187,11 @@ int notify_followup(struct db_conn *c, const struct notify_config *cfg,
  * e-mail and SMS, inside the order's transaction. 0 or -1. */
 int notify_supervised(struct db_conn *c, const struct notify_config *cfg,
                       const struct sla_calendar *cal, const struct db_item *it, int64_t at);
+/* Item `it` just sent back by its section (send_back; reason may be NULL): the notice to every
+ * dispatcher, by e-mail, inside the action's transaction (staff.c). 0 or -1. */
+int notify_sent_back(struct db_conn *c, const struct notify_config *cfg,
+                     const struct sla_calendar *cal, const struct db_item *it,
+                     const char *reason, int64_t at);
 /* The scan's part: each order whose due date has come (and whose item is still open) gets its
  * reminder to the section heads, once (the order is marked in the same transaction). *queued
  * (may be NULL) counts rows written. 0 or -1. */

@@ -67,6 +67,9 @@ struct notify_staff {
 	size_t queued, missing;     /* out: rows written */
 };
 
+/* Cuts s to at most max bytes at a character boundary (in place). */
+void notify_cut_utf8(char *s, size_t max);
+
 /* Queues st to account a, as holder of role r (enum role): an e-mail, and an SMS when st->text
  * is set; a channel without an address is recorded (notify_missing). 0 or -1. */
 int notify_staff_account(struct notify_staff *st, const struct db_account *a, int r);

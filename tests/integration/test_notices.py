@@ -196,6 +196,29 @@ class Notices(unittest.TestCase):
 
     # --- supervision (#18) --------------------------------------------------------------------
 
+    def test_d_sent_back(self):
+        """A section sends an item back (send_back): every dispatcher gets a notice naming the
+        tracking number and the section's reason, once, by e-mail; nothing to the citizen."""
+        set_clock(self.server, "2025-11-12T10:00")
+        to = "back@citizen.example"
+        t = self.submit(to, phone="", subject="噪声扰民")["tracking"]
+        self.mail(to, "我们已收到您的来信", t)
+        self.act("disp_n", t, "assign", section="法规处", assignee="hand_n")
+        self.act("hand_n", t, "accept")
+        it = self.act("hand_n", t, "send_back", reason="不属本处职责，应由稽查处办理")
+        self.assertEqual(it["state"], "received")
+        m = self.mail("disp@example.com", "退回", t, "不属本处职责，应由稽查处办理")
+        self.assertIn("请重新分办", m["body"])
+        self.assertIn("sent back", m["subject"])
+        self.assertEqual(m["auto_submitted"], "auto-generated")
+        with sqlite3.connect(self.server.db, timeout=30) as d:
+            rows = d.execute("SELECT o.recipient, o.channel FROM outbox o JOIN items i ON "
+                             "i.id = o.item_id WHERE i.tracking = ? AND o.step LIKE "
+                             "'sent-back/%'", (t,)).fetchall()
+        self.assertEqual(rows, [("disp@example.com", "email")])
+        self.assertEqual([x for x in self.smtp.records() if to in x.get("rcpt", []) and
+                          "退回" in x["subject"]], [])
+
     def test_c_supervision_order(self):
         """An order goes to the section head at once (mail and SMS) and again on its due date,
         once; an order on an item that is answered by then is not reminded; a section without
