@@ -219,6 +219,35 @@ class Notices(unittest.TestCase):
         self.assertEqual([x for x in self.smtp.records() if to in x.get("rcpt", []) and
                           "退回" in x["subject"]], [])
 
+    def test_e_sms_in_the_citizens_language(self):
+        """A citizen who wrote in English gets the SMS in English (the e-mail has both
+        languages); one who wrote Chinese, even among English words, in Chinese."""
+        set_clock(self.server, "2025-11-13T10:00")
+        en_phone, zh_phone = "13912340001", "13912340002"
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "consultation", "subject": "Street light out",
+            "body": "The street light at gate 3 has been out for a week.", "name": "John Doe",
+            "phone": en_phone, "email": "en@citizen.example", "publish": False})
+        self.assertEqual(r.status, 201, r)
+        t = r.json()["tracking"]
+        s = self.text(en_phone, "We have received your message", t)
+        self.assertEqual(s, "[civicdesk] We have received your message. Tracking number %s, "
+                            "reply due %s." % (t, self.due(r.json())))
+        self.act("disp_n", t, "assign", section="法规处", assignee="hand_n")
+        self.act("hand_n", t, "accept")
+        self.act("hand_n", t, "ask_citizen", note="Which street, please?")
+        s = self.text(en_phone, "Please send us more information", t)
+        self.assertIn("query code", s)
+        self.assertNotIn("受理编号", s)
+        m = self.mail("en@citizen.example", "Please send us more information", t)
+        self.assertIn("请补充材料", m["subject"])
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "consultation", "subject": "WiFi 信号", "body": "Library WiFi is down.",
+            "name": "李四", "phone": zh_phone, "publish": False})
+        self.assertEqual(r.status, 201, r)
+        s = self.text(zh_phone, "我们已收到您的来信", r.json()["tracking"])
+        self.assertNotIn("Tracking number", s)
+
     def test_c_supervision_order(self):
         """An order goes to the section head at once (mail and SMS) and again on its due date,
         once; an order on an item that is answered by then is not reminded; a section without
