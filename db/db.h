@@ -683,22 +683,18 @@ int db_ladder_taken(struct db_conn *c, int64_t next_at, int64_t item_id);
 int db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_ladder_clock *out,
                          size_t max, size_t *n);
 
-/* A step of the ladder decided by the scan, to be fanned out to its recipients (schema 019;
- * strings lent when written, owned when read: db_ladder_steps_free). */
-struct db_ladder_step {
+/* An item a scan found with notices to send, for the fan-out (schema 019). */
+struct db_ladder_fanout {
+	int64_t at;      /* the scan's moment */
 	int64_t item_id;
-	char clock[8];
-	char step[64];  /* remind/DUE, overdue/DUE, escalate/DUE/DAY */
-	int64_t due;    /* the clock's due instant then */
-	int late;       /* working days overdue then */
-	int64_t at;     /* when decided */
+	int64_t mark;    /* the instant of the entry the scan took (0: changed) */
 };
-/* Records a step (once: 1 when it was there already). 0 / 1 / -1. */
-int db_ladder_step_add(struct db_conn *c, const struct db_ladder_step *s);
-/* At most max steps, by item: into out, *n of them. 0 or -1. */
-int db_ladder_steps(struct db_conn *c, struct db_ladder_step *out, size_t max, size_t *n);
-/* Removes a step that was fanned out. 0 or -1. */
-int db_ladder_step_done(struct db_conn *c, const struct db_ladder_step *s);
+/* Records one (once per moment and item). 0 or -1. */
+int db_ladder_fanout_add(struct db_conn *c, const struct db_ladder_fanout *f);
+/* At most max of them, the oldest first: into out, *n of them. 0 or -1. */
+int db_ladder_fanouts(struct db_conn *c, struct db_ladder_fanout *out, size_t max, size_t *n);
+/* Removes one that was fanned out. 0 or -1. */
+int db_ladder_fanout_done(struct db_conn *c, const struct db_ladder_fanout *f);
 /* Sets the page cache of connection c to size (as PRAGMA cache_size takes it: negative for
  * KiB), writing the size it had to *old when not NULL: the ladder scan writes notices next to
  * each item's earlier ones all over the outbox's unique index, which a pool connection's small

@@ -27,9 +27,9 @@ enum stmt {
 	STMT_GROUP,
 	STMT_LADDER_CLOCKS,
 	STMT_LADDER_TAKEN,
-	STMT_STEP_ADD,
-	STMT_STEP_LIST,
-	STMT_STEP_DONE,
+	STMT_FAN_ADD,
+	STMT_FAN_LIST,
+	STMT_FAN_DONE,
 	STMT__MAX
 };
 
@@ -94,11 +94,9 @@ static const char *const stmts[STMT__MAX] = {
 	/* the entries a scan took: the front of the table up to (next_at, item_id) */
 	[STMT_LADDER_TAKEN] = "DELETE FROM ladder WHERE next_at < ?1 OR "
 	                      "(next_at = ?1 AND item_id <= ?2)",
-	[STMT_STEP_ADD] = "INSERT OR IGNORE INTO ladder_steps (item_id, clock, step, due, late, at) "
-	                  "VALUES (?, ?, ?, ?, ?, ?)",
-	[STMT_STEP_LIST] = "SELECT item_id, clock, step, due, late, at FROM ladder_steps "
-	                   "ORDER BY item_id, clock, step LIMIT ?",
-	[STMT_STEP_DONE] = "DELETE FROM ladder_steps WHERE item_id = ? AND clock = ? AND step = ?",
+	[STMT_FAN_ADD] = "INSERT OR IGNORE INTO ladder_fanout (at, item_id, mark) VALUES (?, ?, ?)",
+	[STMT_FAN_LIST] = "SELECT at, item_id, mark FROM ladder_fanout ORDER BY at, item_id LIMIT ?",
+	[STMT_FAN_DONE] = "DELETE FROM ladder_fanout WHERE at = ? AND item_id = ?",
 };
 
 static int
@@ -622,27 +620,24 @@ db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_lad
 }
 
 int
-db_ladder_step_add(struct db_conn *c, const struct db_ladder_step *s)
+db_ladder_fanout_add(struct db_conn *c, const struct db_ladder_fanout *f)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_STEP_ADD]);
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_FAN_ADD]);
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, s->item_id) ||
-	    db_bind_text(st, 2, s->clock) ||
-	    db_bind_text(st, 3, s->step) ||
-	    db_bind_int(st, 4, s->due) ||
-	    db_bind_int(st, 5, s->late) ||
-	    db_bind_int(st, 6, s->at) ||
-	    db_exec_stmt(c, st) != 0)
+	if (db_bind_int(st, 1, f->at) || db_bind_int(st, 2, f->item_id) ||
+	    db_bind_int(st, 3, f->mark)) {
+		db_reset(st);
 		return -1;
-	return sqlite3_changes(c->h) == 0;
+	}
+	return db_exec_stmt(c, st);
 }
 
 int
-db_ladder_steps(struct db_conn *c, struct db_ladder_step *out, size_t max, size_t *n)
+db_ladder_fanouts(struct db_conn *c, struct db_ladder_fanout *out, size_t max, size_t *n)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_STEP_LIST]);
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_FAN_LIST]);
 	size_t len = 0;
 	int rc = SQLITE_DONE;
 
@@ -653,20 +648,14 @@ db_ladder_steps(struct db_conn *c, struct db_ladder_step *out, size_t max, size_
 		return -1;
 	}
 	while (len < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct db_ladder_step *s = &out[len++];
-		const unsigned char *clock = sqlite3_column_text(st, 1);
-		const unsigned char *step = sqlite3_column_text(st, 2);
-
-		s->item_id = sqlite3_column_int64(st, 0);
-		snprintf(s->clock, sizeof(s->clock), "%s", clock != NULL ? (const char *)clock : "");
-		snprintf(s->step, sizeof(s->step), "%s", step != NULL ? (const char *)step : "");
-		s->due = sqlite3_column_int64(st, 3);
-		s->late = sqlite3_column_int(st, 4);
-		s->at = sqlite3_column_int64(st, 5);
+		out[len].at = sqlite3_column_int64(st, 0);
+		out[len].item_id = sqlite3_column_int64(st, 1);
+		out[len].mark = sqlite3_column_int64(st, 2);
+		len++;
 	}
 	if (len < max && rc != SQLITE_DONE) {
 		db_note_error(c, rc);
-		db_log("ladder steps: %s", sqlite3_errmsg(c->h));
+		db_log("ladder fan-out: %s", sqlite3_errmsg(c->h));
 		db_reset(st);
 		return -1;
 	}
@@ -676,16 +665,16 @@ db_ladder_steps(struct db_conn *c, struct db_ladder_step *out, size_t max, size_
 }
 
 int
-db_ladder_step_done(struct db_conn *c, const struct db_ladder_step *s)
+db_ladder_fanout_done(struct db_conn *c, const struct db_ladder_fanout *f)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_STEP_DONE]);
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_FAN_DONE]);
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, s->item_id) ||
-	    db_bind_text(st, 2, s->clock) ||
-	    db_bind_text(st, 3, s->step))
+	if (db_bind_int(st, 1, f->at) || db_bind_int(st, 2, f->item_id)) {
+		db_reset(st);
 		return -1;
+	}
 	return db_exec_stmt(c, st);
 }
 

@@ -8,10 +8,11 @@
  *             clock stops: e-mail and SMS to every supervisor (the step carries the day).
  * Steps carry the due date, so that a clock restarted with a new due time is reminded afresh;
  * the outbox's unique key makes each notice once per (item, clock, step, recipient).
- * Two passes, each in transactions of its own: the scan reads the due items' clocks only and
- * records each step that has come (table ladder_steps) with the item's next mark; the fan-out
- * turns each recorded step into the texts and the outbox rows of its recipients (staff.c) and
- * deletes it. A crash between them leaves the steps for the next fan-out. */
+ * Two passes, each in transactions of its own: the scan reads the due items' clocks only, takes
+ * their entries and adds each one's next, and records each item that has steps to send (table
+ * ladder_fanout: its moment and mark); the fan-out reads each such item, finds the same steps
+ * for that moment, queues their texts to their recipients (staff.c) and deletes the record. A
+ * crash between them leaves the records for the next fan-out. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 #include "notifiers_int.h"
 
 #define SCAN_BATCH 2048     /* items per transaction of the scan */
-#define FAN_BATCH 512       /* steps per transaction of the fan-out */
+#define FAN_BATCH 256       /* items per transaction of the fan-out */
 #define SCAN_CACHE (-16384) /* the scan's page cache (16 MiB as cache_size says), given back */
 #define PREV_SEARCH_DAYS 60 /* longer than any holiday block */
 #define TEXT_MAX 2048
@@ -35,14 +36,18 @@ struct due_info {
 	char date[11];     /* the due day, YYYY-MM-DD (the steps carry it) */
 };
 
-/* What one scan knows besides the item. */
+/* What one scan (or the fan-out of one scan's moment) knows besides the item. */
 struct scan {
 	struct db_conn *c;
 	const struct sla_calendar *cal;
 	int64_t now;
 	sla_day today;
 	char today_date[11];
-	struct notify_scan_stats *stats;
+	size_t steps;                 /* steps found for the item at hand */
+	struct notify_staff *ns;      /* the fan-out: where the steps go (NULL: only counted) */
+	const struct db_account *acc; /* the fan-out: every account */
+	size_t nacc;
+	const struct db_item *item;   /* the fan-out: the item at hand */
 	struct due_info memo[MEMO_SLOTS]; /* time zone and calendar work, once per due instant */
 };
 
@@ -133,35 +138,85 @@ due_info(struct scan *s, int64_t due)
 	return d;
 }
 
-/* Records the step named "prefix/DUE[/TODAY]" of clock k. 0 or -1. */
-static int
-record(struct scan *s, const struct db_ladder_clock *k, const struct due_info *d,
-       const char *prefix, int daily)
+static void
+scan_init(struct scan *s, struct db_conn *c, const struct sla_calendar *cal, int64_t now)
 {
-	struct db_ladder_step st;
-	int rc;
-
-	memset(&st, 0, sizeof(st));
-	st.item_id = k->item_id;
-	snprintf(st.clock, sizeof(st.clock), "%s", k->name);
-	if (daily)
-		snprintf(st.step, sizeof(st.step), "%s/%s/%s", prefix, d->date, s->today_date);
-	else
-		snprintf(st.step, sizeof(st.step), "%s/%s", prefix, d->date);
-	st.due = k->due;
-	st.late = d->late;
-	st.at = s->now;
-	rc = db_ladder_step_add(s->c, &st);
-	if (rc == 0)
-		s->stats->steps++;
-	return rc < 0 ? -1 : 0;
+	memset(s->memo, 0, sizeof(s->memo));
+	s->c = c;
+	s->cal = cal;
+	s->now = now;
+	s->today = sla_local_day(now);
+	sla_date_format(s->today, s->today_date);
 }
 
-/* Records the steps item's clocks k[0..n) need at s->now and writes the next instant to look
- * at it. mark is the instant the last scan set (0: the item changed since, or is new): a mark
- * past a clock's overdue point means that scan already recorded the overdue step in its
- * transaction (it would have set a mark at or before that point otherwise), so a daily
- * escalation does not record it again only to have the outbox's unique key turn it away. */
+/* Queues step `name` (its kind by prefix) of clock k of s->item to its recipients: remind to
+ * the assignee, or the section's handlers, or the dispatchers when there is no section; overdue
+ * to the section's heads, or the dispatchers; escalate to every supervisor. 0 or -1. */
+static int
+fan_step(struct scan *s, const struct db_ladder_clock *k, const struct due_info *d,
+         const char *prefix, const char *name)
+{
+	struct notify_staff *ns = s->ns;
+	const struct db_item *it = s->item;
+	struct texts t;
+	char due[32], zh[96], en[96];
+	size_t i;
+
+	notify_format_time(k->due, due, sizeof(due));
+	ns->item = it;
+	ns->clock = k->name;
+	ns->step = name;
+	ns->subject = t.subject;
+	ns->body = t.body;
+	if (strcmp(prefix, "remind") == 0) {
+		compose(&t, it, "提醒", k->name, due, "请按时办理。", "Please handle it in time.");
+		ns->text = NULL;
+		if (it->assignee_id != 0)
+			for (i = 0; i < s->nacc; i++)
+				if (s->acc[i].id == it->assignee_id &&
+				    strcmp(s->acc[i].status, "active") == 0)
+					return notify_staff_account(ns, &s->acc[i], s->acc[i].role);
+		if (it->section_id != 0)
+			return notify_staff_role(ns, s->acc, s->nacc, ROLE_HANDLER, it->section_id);
+		return notify_staff_role(ns, s->acc, s->nacc, ROLE_DISPATCHER, 0);
+	}
+	ns->text = t.text;
+	if (strcmp(prefix, "overdue") == 0) {
+		compose(&t, it, "逾期", k->name, due, "已逾期，请督办。", "It is overdue.");
+		if (it->section_id != 0)
+			return notify_staff_role(ns, s->acc, s->nacc, ROLE_SECTION_HEAD,
+			                         it->section_id);
+		return notify_staff_role(ns, s->acc, s->nacc, ROLE_DISPATCHER, 0);
+	}
+	snprintf(zh, sizeof(zh), "已逾期%d个工作日。", d->late);
+	snprintf(en, sizeof(en), "It is %d working days overdue.", d->late);
+	compose(&t, it, "督办", k->name, due, zh, en);
+	return notify_staff_role(ns, s->acc, s->nacc, ROLE_SUPERVISOR, 0);
+}
+
+/* A step that has come for clock k, named "prefix/DUE[/TODAY]": counted by the scan, queued by
+ * the fan-out. 0 or -1. */
+static int
+emit(struct scan *s, const struct db_ladder_clock *k, const struct due_info *d,
+     const char *prefix, int daily)
+{
+	char name[64];
+
+	s->steps++;
+	if (s->ns == NULL)
+		return 0;
+	if (daily)
+		snprintf(name, sizeof(name), "%s/%s/%s", prefix, d->date, s->today_date);
+	else
+		snprintf(name, sizeof(name), "%s/%s", prefix, d->date);
+	return fan_step(s, k, d, prefix, name);
+}
+
+/* Emits the steps item's clocks k[0..n) need at s->now and writes the next instant to look at
+ * it. mark is the instant of the entry taken (0: the item changed since, or is new): a mark
+ * past a clock's overdue point means the scan that set it already had the overdue step (it
+ * would have set a mark at or before that point otherwise), so a daily escalation does not
+ * queue it again only to have the outbox's unique key turn it away. */
 static int
 ladder_item(struct scan *s, const struct db_ladder_clock *k, size_t n, int64_t mark,
             int64_t *next)
@@ -179,20 +234,20 @@ ladder_item(struct scan *s, const struct db_ladder_clock *k, size_t n, int64_t m
 		over_at = k[i].due + 1;
 		if (s->now < over_at) {
 			if (s->now >= d->remind_at) {
-				if (record(s, &k[i], d, "remind", 0) != 0)
+				if (emit(s, &k[i], d, "remind", 0) != 0)
 					return -1;
 			} else
 				*next = min64(*next, d->remind_at);
 			*next = min64(*next, over_at);
 			continue;
 		}
-		if ((mark == 0 || mark <= over_at) && record(s, &k[i], d, "overdue", 0) != 0)
+		if ((mark == 0 || mark <= over_at) && emit(s, &k[i], d, "overdue", 0) != 0)
 			return -1;
 		if (s->now < d->esc_at) {
 			*next = min64(*next, d->esc_at);
 			continue;
 		}
-		if (sla_is_working_day(s->cal, s->today) && record(s, &k[i], d, "escalate", 1) != 0)
+		if (sla_is_working_day(s->cal, s->today) && emit(s, &k[i], d, "escalate", 1) != 0)
 			return -1;
 		*next = min64(*next, sla_day_end(sla_next_working_day(s->cal, s->today + 1), 0));
 	}
@@ -210,12 +265,7 @@ notify_scan_steps(struct db_conn *c, const struct sla_calendar *cal, int64_t now
 	int rc = -1, cache = 0, raised = 0;
 
 	memset(&s, 0, sizeof(s));
-	s.c = c;
-	s.cal = cal;
-	s.now = now;
-	s.stats = stats;
-	s.today = sla_local_day(now);
-	sla_date_format(s.today, s.today_date);
+	scan_init(&s, c, cal, now);
 	if (db_ladder_scanning(c, 1) != 0) /* outside a transaction, as SQLite asks */
 		goto out;
 	for (;;) {
@@ -246,8 +296,16 @@ notify_scan_steps(struct db_conn *c, const struct sla_calendar *cal, int64_t now
 			     j++)
 				;
 			stats->items++;
+			s.steps = 0;
 			if (ladder_item(&s, &k[i], j - i, k[i].mark, &next) != 0)
 				goto rollback;
+			if (s.steps > 0) { /* the item's notices, for the fan-out */
+				struct db_ladder_fanout f = {now, k[i].item_id, k[i].mark};
+
+				stats->steps += s.steps;
+				if (db_ladder_fanout_add(c, &f) != 0)
+					goto rollback;
+			}
 			if (next <= now) /* never look again in this scan */
 				next = now + 1;
 			if (db_ladder_set(c, k[i].item_id, next) != 0)
@@ -271,75 +329,54 @@ out:
 	return rc;
 }
 
-/* --- the fan-out: each recorded step to its recipients --------------------------------------- */
+/* --- the fan-out: the steps of each item a scan found, to their recipients ---------------- */
 
-/* Queues step st of item it: texts, then the recipients of its kind (remind: the assignee, or
- * the section's handlers, or the dispatchers when there is no section; overdue: the section's
- * heads, or the dispatchers; escalate: every supervisor). 0 or -1. */
+/* The steps of item it at the moment of f (s set to that moment), queued. 0 or -1. */
 static int
-fan_step(struct notify_staff *ns, const struct db_account *acc, size_t nacc,
-         const struct db_item *it, const struct db_ladder_step *st)
+fan_item(struct scan *s, const struct db_item *it, const struct db_ladder_fanout *f)
 {
-	struct texts t;
-	char due[32], zh[96], en[96];
-	size_t i;
+	struct db_ladder_clock k[sizeof(it->clocks) / sizeof(it->clocks[0])];
+	int64_t next;
+	size_t i, n = 0;
 
-	notify_format_time(st->due, due, sizeof(due));
-	ns->item = it;
-	ns->clock = st->clock;
-	ns->step = st->step;
-	ns->subject = t.subject;
-	ns->body = t.body;
-	if (strncmp(st->step, "remind/", 7) == 0) {
-		compose(&t, it, "提醒", st->clock, due, "请按时办理。", "Please handle it in time.");
-		ns->text = NULL;
-		if (it->assignee_id != 0)
-			for (i = 0; i < nacc; i++)
-				if (acc[i].id == it->assignee_id &&
-				    strcmp(acc[i].status, "active") == 0)
-					return notify_staff_account(ns, &acc[i], acc[i].role);
-		if (it->section_id != 0)
-			return notify_staff_role(ns, acc, nacc, ROLE_HANDLER, it->section_id);
-		return notify_staff_role(ns, acc, nacc, ROLE_DISPATCHER, 0);
+	for (i = 0; i < it->nclocks && n < sizeof(k) / sizeof(k[0]); i++, n++) {
+		k[n].item_id = it->id;
+		k[n].mark = f->mark;
+		snprintf(k[n].name, sizeof(k[n].name), "%s", it->clocks[i].name);
+		k[n].due = it->clocks[i].due;
+		k[n].running = it->clocks[i].stopped_at == 0 && it->clocks[i].paused_at == 0;
 	}
-	ns->text = t.text;
-	if (strncmp(st->step, "overdue/", 8) == 0) {
-		compose(&t, it, "逾期", st->clock, due, "已逾期，请督办。", "It is overdue.");
-		if (it->section_id != 0)
-			return notify_staff_role(ns, acc, nacc, ROLE_SECTION_HEAD, it->section_id);
-		return notify_staff_role(ns, acc, nacc, ROLE_DISPATCHER, 0);
-	}
-	snprintf(zh, sizeof(zh), "已逾期%d个工作日。", st->late);
-	snprintf(en, sizeof(en), "It is %d working days overdue.", st->late);
-	compose(&t, it, "督办", st->clock, due, zh, en);
-	return notify_staff_role(ns, acc, nacc, ROLE_SUPERVISOR, 0);
+	s->item = it;
+	s->steps = 0;
+	return ladder_item(s, k, n, f->mark, &next);
 }
 
 int
 notify_fanout(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
               int64_t now, struct notify_scan_stats *stats)
 {
-	struct db_ladder_step *steps = NULL;
+	struct db_ladder_fanout *rows = NULL;
 	struct db_account *acc = NULL;
 	struct notify_staff ns;
+	struct scan s;
 	struct db_item item;
 	size_t nacc = 0, n, i;
-	int64_t have = 0; /* the item read (0: none) */
-	int rc = -1, r = 0;
+	int rc = -1, r;
 
-	memset(&item, 0, sizeof(item));
 	memset(&ns, 0, sizeof(ns));
 	ns.c = c;
 	ns.cfg = cfg;
 	ns.cal = cal;
 	ns.now = now;
-	steps = malloc(FAN_BATCH * sizeof(*steps));
-	if (steps == NULL)
+	memset(&s, 0, sizeof(s));
+	s.ns = &ns;
+	rows = malloc(FAN_BATCH * sizeof(*rows));
+	if (rows == NULL)
 		return -1;
 	for (;;) {
 		if (db_begin(c) != 0)
 			goto out;
-		if (db_ladder_steps(c, steps, FAN_BATCH, &n) != 0)
+		if (db_ladder_fanouts(c, rows, FAN_BATCH, &n) != 0)
 			goto rollback;
 		if (n == 0) {
 			db_rollback(c);
@@ -347,26 +384,23 @@ notify_fanout(struct db_conn *c, const struct notify_config *cfg, const struct s
 		}
 		if (acc == NULL && db_account_list(c, &acc, &nacc) != 0)
 			goto rollback;
+		s.acc = acc;
+		s.nacc = nacc;
 		for (i = 0; i < n; i++) {
-			if (have != steps[i].item_id) {
-				if (have != 0)
-					db_item_free(&item);
-				have = 0;
-				r = db_item_get_id(c, steps[i].item_id, &item);
-				if (r < 0)
-					goto rollback;
-				if (r > 0)
-					have = steps[i].item_id;
-			}
-			/* a step whose item is gone is dropped */
-			if (have != 0 && fan_step(&ns, acc, nacc, &item, &steps[i]) != 0)
+			if (s.c == NULL || s.now != rows[i].at) /* the steps as at the scan's moment */
+				scan_init(&s, c, cal, rows[i].at);
+			r = db_item_get_id(c, rows[i].item_id, &item);
+			if (r < 0)
 				goto rollback;
-			if (db_ladder_step_done(c, &steps[i]) != 0)
+			if (r > 0) { /* an item that is gone is dropped */
+				r = fan_item(&s, &item, &rows[i]);
+				db_item_free(&item);
+				if (r != 0)
+					goto rollback;
+			}
+			if (db_ladder_fanout_done(c, &rows[i]) != 0)
 				goto rollback;
 		}
-		if (have != 0) /* read afresh in the next transaction */
-			db_item_free(&item);
-		have = 0;
 		if (db_commit(c) != 0)
 			goto out;
 		if (n < FAN_BATCH)
@@ -378,12 +412,10 @@ rollback:
 	notify_log("ladder fan-out: %s", db_errmsg(c));
 	db_rollback(c);
 out:
-	if (have != 0)
-		db_item_free(&item);
 	stats->queued += ns.queued;
 	stats->missing += ns.missing;
 	db_accounts_free(acc, nacc);
-	free(steps);
+	free(rows);
 	return rc;
 }
 

@@ -77,10 +77,10 @@ UNDO_004 = """
     ALTER TABLE items DROP COLUMN waiting_since;
 """
 
-# Takes migration 019 (the ladder's entries by time and its steps, #15) back out: one mark per
+# Takes migration 019 (the ladder's entries by time and its fan-out, #15) back out: one mark per
 # item again, as 018 left it. Before UNDO_018.
 UNDO_019 = """
-    DROP TABLE ladder_steps;
+    DROP TABLE ladder_fanout;
     DROP TRIGGER ladder_item_insert;
     DROP TRIGGER ladder_item_update;
     CREATE TABLE ladder_v1 (item_id INTEGER PRIMARY KEY REFERENCES items(id),
