@@ -573,6 +573,9 @@ bench_scan(const char *dir, const struct sla_calendar *cal)
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/floor.db' && sync", path, dir);
 	if (system(cmd) != 0 || open_db(dir, "scan.db", &db, &c) != 0)
 		goto out;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("scan: peak resident memory before the scan (filling, migrating) %ld MiB\n",
+	       ru.ru_maxrss / 1024);
 	/* a later scan: only the 1% whose mark has come (the next working day's escalation); the
 	 * scan proper (it holds the target), then the fan-out of what it recorded */
 	memset(&st, 0, sizeof(st));

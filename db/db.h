@@ -700,12 +700,11 @@ int db_ladder_fanout_done(struct db_conn *c, const struct db_ladder_fanout *f);
  * each item's earlier ones all over the outbox's unique index, which a pool connection's small
  * cache would spill to the WAL and read back page by page. 0 or -1. */
 int db_ladder_cache(struct db_conn *c, int size, int *old);
-/* The ladder scan's mode of connection c (on = 1) and back to the service's (0). On, commits
- * wait for no fsync (synchronous NORMAL): a scan's transaction lost to a power cut is only
- * done again by the next scan (its entries come back with it), and any later commit with
- * synchronous FULL (every notice marked sent) makes it durable first, the WAL being written in
- * order; and the database file is read through mmap (256 MiB), the scan reading the clocks of
- * items spread over all of it. 0 or -1. */
+/* The ladder scan's mode of connection c (on = 1) and back to the service's (0): on, commits
+ * wait for no fsync (synchronous NORMAL). A scan's transaction lost to a power cut is only done
+ * again by the next scan (its entries come back with it), and any later commit with synchronous
+ * FULL (every notice marked sent, every change of an item) makes it durable first, the WAL being
+ * written in order. Outside a transaction only (SQLite's rule). 0 or -1. */
 int db_ladder_scanning(struct db_conn *c, int on);
 
 /* An account (or a role nobody holds) that a notice was meant for without an address for its

@@ -696,8 +696,7 @@ int
 db_ladder_scanning(struct db_conn *c, int on)
 {
 	/* PRAGMA takes no parameters; both texts are constants */
-	const char *sql = on ? "PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456"
-	                     : "PRAGMA synchronous=FULL; PRAGMA mmap_size=0";
+	const char *sql = on ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL";
 
 	if (sqlite3_exec(c->h, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		db_log("ladder scan mode: %s", sqlite3_errmsg(c->h));
