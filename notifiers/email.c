@@ -3,12 +3,17 @@
  * libesmtp, with STARTTLS off, optional or required (through an OpenSSL context of ours, see
  * tls_ctx) and, when a user is configured, SMTP AUTH through libesmtp's SASL client (PLAIN or
  * LOGIN). SMTP 5xx fails a notice at once; 4xx and connection failures are retried. */
+#include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <auth-client.h>
@@ -247,11 +252,126 @@ auth_interact(auth_client_request_t req, char **result, int fields, void *arg)
 	return 1;
 }
 
+/* The bound of a whole SMTP session. libesmtp bounds each wait (poll) by smtp_timeout but not a
+ * session: a server that trickles a byte now and then keeps it, and the dispatcher, forever. A
+ * watchdog thread shuts the session's socket down when the bound has passed; libesmtp then
+ * reads the end of the connection and ends the session, the messages not accepted by then wait
+ * for their next attempt. libesmtp does not lend its socket: it is found when libesmtp reports
+ * the connection (SMTP_EV_CONNECT), as this process's TCP socket connected to the server's
+ * port (the dispatcher is the only SMTP client; the highest such descriptor is the newest). */
+struct watchdog {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct timespec deadline; /* CLOCK_MONOTONIC */
+	int port;                 /* the server's */
+	int fd;                   /* the session's socket (-1: not known) */
+	int done;                 /* the session ended */
+	int fired;                /* the bound cut it */
+};
+
+/* 1 when fd is a TCP socket connected to port. */
+static int
+peer_port_is(int fd, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
+	    getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port) == port;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) == port;
+	return 0;
+}
+
+/* The newest socket connected to port, or -1. */
+static int
+find_socket(int port)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int fd, best = -1;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		fd = atoi(e->d_name);
+		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd != dirfd(d) && fd > best &&
+		    peer_port_is(fd, port))
+			best = fd;
+	}
+	closedir(d);
+	return best;
+}
+
+static void *
+watchdog_main(void *arg)
+{
+	struct watchdog *w = arg;
+	int rc = 0;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&w->cv, &w->mu, &w->deadline);
+	if (!w->done && w->fd >= 0 && peer_port_is(w->fd, w->port)) {
+		shutdown(w->fd, SHUT_RDWR);
+		w->fired = 1;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Starts the watchdog of a session bounded by `seconds` to port: 0, or -1 (no watchdog). */
+static int
+watchdog_start(struct watchdog *w, pthread_t *th, int port, long seconds)
+{
+	pthread_condattr_t ca;
+
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	w->port = port;
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&w->cv, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		return -1;
+	}
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&w->mu, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+	w->deadline.tv_sec += seconds;
+	if (pthread_create(th, NULL, watchdog_main, w) != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		return -1;
+	}
+	return 0;
+}
+
+/* Ends the watchdog (the session is over). */
+static void
+watchdog_stop(struct watchdog *w, pthread_t th)
+{
+	pthread_mutex_lock(&w->mu);
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(th, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+}
+
 /* The server's last reply line (never what we write: that holds the AUTH exchange). */
 struct last_reply {
 	char line[160];
 	int no_starttls; /* the server offers no STARTTLS while it is required */
 	char tls[200];   /* why the TLS session was refused, or "" */
+	struct watchdog *wd; /* the session's bound, or NULL */
 };
 
 static void
@@ -284,6 +404,22 @@ on_event(smtp_session_t s, int event, void *arg, ...)
 
 	(void)s;
 	switch (event) {
+	case SMTP_EV_CONNECT:
+		if (lr->wd != NULL) {
+			int fd = find_socket(lr->wd->port);
+
+			pthread_mutex_lock(&lr->wd->mu);
+			lr->wd->fd = fd;
+			pthread_mutex_unlock(&lr->wd->mu);
+		}
+		break;
+	case SMTP_EV_DISCONNECT: /* closed: its number may be another socket's from now on */
+		if (lr->wd != NULL) {
+			pthread_mutex_lock(&lr->wd->mu);
+			lr->wd->fd = -1;
+			pthread_mutex_unlock(&lr->wd->mu);
+		}
+		break;
 	case SMTP_EV_EXTNA_STARTTLS:
 		lr->no_starttls = 1;
 		break;
@@ -314,7 +450,11 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 {
 	smtp_session_t s = NULL;
 	auth_context_t auth = NULL;
-	struct last_reply lr = {"", 0, ""};
+	struct last_reply lr = {"", 0, "", NULL};
+	struct watchdog wd;
+	pthread_t wd_thread;
+	long bound = 0;
+	int started, fired = 0;
 	char ended[600];
 	smtp_message_t *sm = NULL;
 	smtp_recipient_t *rc = NULL;
@@ -383,12 +523,26 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 			continue;
 		}
 	}
-	if (smtp_start_session(s) == 0) {
+	/* the whole session: twice smtp_timeout, and a second more per message */
+	bound = 2 * cfg->smtp_timeout + (long)n;
+	if (watchdog_start(&wd, &wd_thread, atoi(strrchr(hostport, ':') + 1), bound) == 0)
+		lr.wd = &wd;
+	started = smtp_start_session(s);
+	if (lr.wd != NULL) {
+		watchdog_stop(&wd, wd_thread);
+		fired = wd.fired;
+		lr.wd = NULL;
+	}
+	if (fired) /* what the messages not accepted by then say */
+		snprintf(lr.tls, sizeof(lr.tls),
+		         "cut after %ld s (twice smtp_timeout and a second per message)", bound);
+	if (started == 0) {
 		/* no session at all: every message waits for the next attempt */
-		char why[256];
+		char why[512];
 
-		snprintf(why, sizeof(why), "SMTP %.80s: %s", hostport,
-		         smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
+		snprintf(why, sizeof(why), "SMTP %.80s: %s%s%s", hostport,
+		         smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)), fired ? ": " : "",
+		         fired ? lr.tls : "");
 		all_retry(msgs, n, why);
 		goto out;
 	}

@@ -10,8 +10,11 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import socket
 import sys
 import tempfile
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -461,6 +464,82 @@ class StartTLS(unittest.TestCase):
         self.assertIn("certificate is not trusted", err)
         self.assertEqual([m for m in self.peer.records() if "rcpt" in m], [])
         self.assertEqual([a for a in self.peer.records() if a.get("auth")], [])
+
+
+class Tarpit(unittest.TestCase):
+    """An SMTP server that trickles its greeting, a byte every half second, without end: each
+    of libesmtp's waits (smtp_timeout, 2 s here) sees data in time, so only the bound of the
+    whole session (twice smtp_timeout and a second per message: 5 s) ends the attempt. The
+    dispatcher is free again after it; the notice waits for its next attempt."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="civicdesk-tarpit-")
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.stop = threading.Event()
+        self.accepted = []
+        threading.Thread(target=self.serve, daemon=True).start()
+        self.server = None
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted.append(time.time())
+            threading.Thread(target=self.trickle, args=(conn,), daemon=True).start()
+
+    def trickle(self, conn):
+        line = b"220-slow.example greets you slowly\r\n"
+        try:
+            for i in range(240):  # 120 s at most
+                if self.stop.is_set():
+                    break
+                conn.sendall(line[i % len(line):i % len(line) + 1])
+                time.sleep(0.5)
+        except OSError:
+            pass  # cut by the client
+        finally:
+            conn.close()
+
+    def tearDown(self):
+        self.stop.set()
+        try:
+            if self.server is not None:
+                self.server.cleanup()
+        finally:
+            self.sock.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_session_bounded(self):
+        self.server = harness.Server(env={
+            "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % self.sock.getsockname()[1],
+            "CIVICDESK_SMTP_FROM": "cd@bureau.example", "CIVICDESK_SMTP_TIMEOUT": "2",
+            "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
+            "CIVICDESK_NOTIFY_BACKOFF_MIN": "60", "CIVICDESK_DIGEST": "off"}).start()
+        t0 = time.time()
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "慢服务器", "body": "正文", "name": "赵六",
+            "email": "slow@citizen.example", "publish": False})
+        self.assertEqual(r.status, 201, r)
+
+        def tried():
+            with sqlite3.connect(self.server.db, timeout=30) as d:
+                row = d.execute("SELECT state, attempts, last_error FROM outbox").fetchone()
+            return row if row is not None and row[2] else None
+        state, attempts, err = peers.wait_for(tried, 30, "the attempt to end")
+        took = time.time() - t0
+        self.assertEqual((state, attempts), ("pending", 1))
+        self.assertIn("cut after 5 s", err)
+        self.assertEqual(len(self.accepted), 1)
+        self.assertGreater(took, 4)
+        self.assertLess(took, 12, err)
+        # the dispatcher is not held: the service still answers and nothing is tried again
+        # before the backoff (60 s)
+        self.assertEqual(self.server.request("GET", "/api/v1/health").status, 200)
 
 
 if __name__ == "__main__":
