@@ -19,6 +19,7 @@
 #include <auth-client.h>
 #include <gmime/gmime.h>
 #include <openssl/ssl.h> /* first: libesmtp.h declares smtp_starttls_set_ctx after it only */
+#include <openssl/x509.h>
 #include <libesmtp.h>
 
 #include "notifiers_int.h"
@@ -157,28 +158,45 @@ ca_usable(const char *path, int dir)
  * Certificate checks stay libesmtp's: the same CA list (libesmtp/ca.pem and libesmtp/ca under
  * $XDG_CONFIG_DIR or ~/.config, else the system's), the same verdict after the handshake (the
  * chain's result, the host name; SMTP_EV_INVALID_PEER_CERTIFICATE and the others). */
-static SSL_CTX *
-tls_ctx(char *why, size_t size)
-{
-	const char *cfgdir = getenv("XDG_CONFIG_DIR"), *home = getenv("HOME");
+/* Where the CA list is (libesmtp's rule): the file and directory, each 1 usable / 0 absent. */
+struct tls_paths {
 	char file[1024], dir[1024];
 	int fok, dok;
-	SSL_CTX *ctx;
+};
+
+/* Finds the CA list before a session: 0, or -1 with the reason in why (a list that exists but
+ * is not private to this user, which libesmtp refuses too). */
+static int
+tls_paths(struct tls_paths *p, char *why, size_t size)
+{
+	const char *cfgdir = getenv("XDG_CONFIG_DIR"), *home = getenv("HOME");
 
 	if (cfgdir != NULL) {
-		snprintf(file, sizeof(file), "%s/libesmtp/ca.pem", cfgdir);
-		snprintf(dir, sizeof(dir), "%s/libesmtp/ca", cfgdir);
+		snprintf(p->file, sizeof(p->file), "%s/libesmtp/ca.pem", cfgdir);
+		snprintf(p->dir, sizeof(p->dir), "%s/libesmtp/ca", cfgdir);
 	} else {
-		snprintf(file, sizeof(file), "%s/.config/libesmtp/ca.pem", home ? home : "");
-		snprintf(dir, sizeof(dir), "%s/.config/libesmtp/ca", home ? home : "");
+		snprintf(p->file, sizeof(p->file), "%s/.config/libesmtp/ca.pem", home ? home : "");
+		snprintf(p->dir, sizeof(p->dir), "%s/.config/libesmtp/ca", home ? home : "");
 	}
-	fok = ca_usable(file, 0);
-	dok = ca_usable(dir, 1);
-	if (fok < 0 || dok < 0) {
+	p->fok = ca_usable(p->file, 0);
+	p->dok = ca_usable(p->dir, 1);
+	if (p->fok < 0 || p->dok < 0) {
 		snprintf(why, size, "libesmtp's ca.pem cannot be used (a file of mode 0600 of this "
-		         "user): %.100s", fok < 0 ? file : dir);
-		return NULL;
+		         "user): %.100s", p->fok < 0 ? p->file : p->dir);
+		return -1;
 	}
+	return 0;
+}
+
+/* The context (see above), or NULL when OpenSSL cannot make one; a CA list it cannot read
+ * leaves the context without CAs, and the reason in why. */
+static SSL_CTX *
+tls_ctx(const struct tls_paths *p, char *why, size_t size)
+{
+	const char *file = p->file, *dir = p->dir;
+	int fok = p->fok, dok = p->dok;
+	SSL_CTX *ctx;
+
 	ctx = SSL_CTX_new(TLS_client_method());
 	if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) != 1) {
@@ -190,14 +208,22 @@ tls_ctx(char *why, size_t size)
 	if (fok > 0 || dok > 0) {
 		if (SSL_CTX_load_verify_locations(ctx, fok > 0 ? file : NULL, dok > 0 ? dir : NULL) !=
 		    1) {
+			/* kept without CAs: the server's certificate is then refused, as it should */
 			snprintf(why, size, "OpenSSL cannot read %.100s", fok > 0 ? file : dir);
-			SSL_CTX_free(ctx);
-			return NULL;
 		}
-	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-		snprintf(why, size, "OpenSSL cannot find the system's certificate authorities");
-		SSL_CTX_free(ctx);
-		return NULL;
+	} else {
+		/* the system's CAs as SSL_CTX_set_default_verify_paths finds them (SSL_CERT_FILE
+		 * and SSL_CERT_DIR first), the hashed directory read certificate by certificate as a
+		 * chain needs one */
+		const char *envdir = getenv(X509_get_default_cert_dir_env());
+		const char *envfile = getenv(X509_get_default_cert_file_env());
+
+		if (SSL_CTX_load_verify_locations(ctx, envfile, envdir != NULL
+		                                                    ? envdir
+		                                                    : X509_get_default_cert_dir()) !=
+		    1) {
+			snprintf(why, size, "OpenSSL cannot find the system's certificate authorities");
+		}
 	}
 	return ctx;
 }
@@ -230,7 +256,7 @@ all_retry(struct notify_msg *msgs, size_t n, const char *why)
 
 	for (i = 0; i < n; i++) {
 		msgs[i].result = NOTIFY_RETRY;
-		snprintf(msgs[i].error, sizeof(msgs[i].error), "%s", why);
+		snprintf(msgs[i].error, sizeof(msgs[i].error), "%.255s", why);
 	}
 }
 
@@ -372,7 +398,51 @@ struct last_reply {
 	int no_starttls; /* the server offers no STARTTLS while it is required */
 	char tls[200];   /* why the TLS session was refused, or "" */
 	struct watchdog *wd; /* the session's bound, or NULL */
+	/* STARTTLS: the context is made when the server's answer to EHLO offers it (reading a
+	 * bundle of CAs takes 40 ms: not for every session), before libesmtp would make its own */
+	smtp_session_t session;
+	const struct tls_paths *paths; /* NULL: STARTTLS off */
+	SSL_CTX *ctx;                  /* made, lent to the session */
+	char seen[8];                  /* the end of the last read, for a word cut between reads */
 };
+
+/* 1 when buf[0..len) holds "STARTTLS" (any case). */
+static int
+says_starttls(const char *buf, size_t len)
+{
+	static const char w[] = "STARTTLS";
+	size_t i, j;
+
+	for (i = 0; i + 8 <= len; i++) {
+		for (j = 0; j < 8 && (buf[i + j] & ~0x20) == w[j]; j++)
+			;
+		if (j == 8)
+			return 1;
+	}
+	return 0;
+}
+
+/* A read of the session: makes and sets the TLS context when STARTTLS is offered. */
+static void
+watch_starttls(struct last_reply *lr, const char *buf, size_t len)
+{
+	char win[16];
+	size_t t = strlen(lr->seen), h = len < 8 ? len : 8;
+
+	if (lr->paths == NULL || lr->ctx != NULL)
+		return;
+	memcpy(win, lr->seen, t);
+	memcpy(win + t, buf, h);
+	if (says_starttls(win, t + h) || says_starttls(buf, len)) {
+		lr->ctx = tls_ctx(lr->paths, lr->tls, sizeof(lr->tls));
+		if (lr->ctx != NULL)
+			smtp_starttls_set_ctx(lr->session, lr->ctx);
+		return;
+	}
+	t = len < 7 ? len : 7;
+	memcpy(lr->seen, buf + len - t, t);
+	lr->seen[t] = '\0';
+}
 
 static void
 on_protocol(const char *buf, int len, int writing, void *arg)
@@ -382,6 +452,7 @@ on_protocol(const char *buf, int len, int writing, void *arg)
 
 	if (writing != SMTP_CB_READING || len <= 0)
 		return;
+	watch_starttls(lr, buf, (size_t)len);
 	/* buf holds len bytes and no terminating NUL */
 	for (n = 0; n < (size_t)len && buf[n] != '\r' && buf[n] != '\n'; n++)
 		;
@@ -450,7 +521,8 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 {
 	smtp_session_t s = NULL;
 	auth_context_t auth = NULL;
-	struct last_reply lr = {"", 0, "", NULL};
+	struct last_reply lr;
+	struct tls_paths paths;
 	struct watchdog wd;
 	pthread_t wd_thread;
 	long bound = 0;
@@ -462,10 +534,10 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 	const smtp_status_t *st;
 	size_t i;
 	struct builder b;
-	SSL_CTX *tls = NULL;
 
 	if (n == 0)
 		return;
+	memset(&lr, 0, sizeof(lr));
 	builder_init(&b, cfg); /* on failure every message says "cannot build the message" */
 	sm = calloc(n, sizeof(*sm));
 	rc = calloc(n, sizeof(*rc));
@@ -479,16 +551,16 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 		goto out;
 	}
 	if (starttls_mode(cfg->smtp_starttls) != Starttls_DISABLED) {
-		tls = tls_ctx(ebuf, sizeof(ebuf));
-		if (tls == NULL) {
+		if (tls_paths(&paths, ebuf, sizeof(ebuf)) != 0) {
 			all_retry(msgs, n, ebuf);
 			goto out;
 		}
+		lr.paths = &paths;
 	}
 	s = smtp_create_session();
+	lr.session = s;
 	if (s == NULL || smtp_set_server(s, hostport) == 0 ||
-	    smtp_starttls_enable(s, starttls_mode(cfg->smtp_starttls)) == 0 ||
-	    (tls != NULL && smtp_starttls_set_ctx(s, tls) == 0)) {
+	    smtp_starttls_enable(s, starttls_mode(cfg->smtp_starttls)) == 0) {
 		all_retry(msgs, n, smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
 		goto out;
 	}
@@ -579,8 +651,8 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 	}
 out:
 	if (s != NULL)
-		smtp_destroy_session(s); /* drops the session's reference to tls */
-	SSL_CTX_free(tls);
+		smtp_destroy_session(s); /* drops the session's reference to the context */
+	SSL_CTX_free(lr.ctx);
 	if (auth != NULL)
 		auth_destroy_context(auth);
 	if (texts != NULL)
