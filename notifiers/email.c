@@ -283,8 +283,8 @@ auth_interact(auth_client_request_t req, char **result, int fields, void *arg)
  * watchdog thread shuts the session's socket down when the bound has passed; libesmtp then
  * reads the end of the connection and ends the session, the messages not accepted by then wait
  * for their next attempt. libesmtp does not lend its socket: it is found when libesmtp reports
- * the connection (SMTP_EV_CONNECT), as this process's TCP socket connected to the server's
- * port (the dispatcher is the only SMTP client; the highest such descriptor is the newest). */
+ * the connection (SMTP_EV_CONNECT), as this process's one outgoing TCP socket to the server's
+ * port (the dispatcher is the only SMTP client). */
 struct watchdog {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -295,43 +295,89 @@ struct watchdog {
 	int fired;                /* the bound cut it */
 };
 
-/* 1 when fd is a TCP socket connected to port. */
+/* The TCP port of a socket address, or -1. */
+static int
+port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return -1;
+}
+
+/* The local port of fd when it is a TCP socket that this process connected to port (not one
+ * it accepted: its local port is then a listening one, listed in listen[0..nl)), else -1. */
+static int
+outgoing_to(int fd, int port, const int *listen, size_t nl)
+{
+	struct sockaddr_storage peer, self;
+	socklen_t plen = sizeof(peer), slen = sizeof(self), tlen = sizeof(int);
+	int type = 0, local;
+	size_t i;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
+	    getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 || port_of(&peer) != port ||
+	    getsockname(fd, (struct sockaddr *)&self, &slen) != 0)
+		return -1;
+	local = port_of(&self);
+	for (i = 0; i < nl; i++)
+		if (listen[i] == local)
+			return -1;
+	return local;
+}
+
+/* 1 when fd is still a TCP socket connected to port. */
 static int
 peer_port_is(int fd, int port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int type = 0;
-	socklen_t tlen = sizeof(type);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
-	    getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-		return 0;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port) == port;
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) == port;
-	return 0;
+	return getpeername(fd, (struct sockaddr *)&ss, &len) == 0 && port_of(&ss) == port;
 }
 
-/* The newest socket connected to port, or -1. */
+/* The session's socket: the only TCP socket of this process connected to port that it did not
+ * accept, or -1 (none, or more than one: the session is then bounded by libesmtp's waits
+ * only). */
 static int
 find_socket(int port)
 {
-	DIR *d = opendir("/proc/self/fd");
+	DIR *d;
 	struct dirent *e;
-	int fd, best = -1;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, found = -1, n = 0, on, listen[16];
+	socklen_t olen;
+	size_t nl = 0;
 
+	/* the listening ports first: sockets accepted on them are not ours to cut */
+	d = opendir("/proc/self/fd");
 	if (d == NULL)
 		return -1;
-	while ((e = readdir(d)) != NULL) {
+	while ((e = readdir(d)) != NULL && nl < sizeof(listen) / sizeof(listen[0])) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
 		fd = atoi(e->d_name);
-		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd != dirfd(d) && fd > best &&
-		    peer_port_is(fd, port))
-			best = fd;
+		on = 0;
+		olen = sizeof(on);
+		len = sizeof(ss);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &olen) == 0 && on &&
+		    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && port_of(&ss) >= 0)
+			listen[nl++] = port_of(&ss);
+	}
+	rewinddir(d);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		fd = atoi(e->d_name);
+		if (fd != dirfd(d) && outgoing_to(fd, port, listen, nl) >= 0) {
+			found = fd;
+			n++;
+		}
 	}
 	closedir(d);
-	return best;
+	return n == 1 ? found : -1;
 }
 
 static void *
