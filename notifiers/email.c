@@ -181,8 +181,10 @@ tls_paths(struct tls_paths *p, char *why, size_t size)
 	p->fok = ca_usable(p->file, 0);
 	p->dok = ca_usable(p->dir, 1);
 	if (p->fok < 0 || p->dok < 0) {
-		snprintf(why, size, "libesmtp's ca.pem cannot be used (a file of mode 0600 of this "
-		         "user): %.100s", p->fok < 0 ? p->file : p->dir);
+		snprintf(why, size,
+		         "libesmtp's ca.pem cannot be used (a file of mode 0600 of this "
+		         "user): %.100s",
+		         p->fok < 0 ? p->file : p->dir);
 		return -1;
 	}
 	return 0;
@@ -206,23 +208,22 @@ tls_ctx(const struct tls_paths *p, char *why, size_t size)
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	if (fok > 0 || dok > 0) {
-		if (SSL_CTX_load_verify_locations(ctx, fok > 0 ? file : NULL, dok > 0 ? dir : NULL) !=
-		    1) {
-			/* kept without CAs: the server's certificate is then refused, as it should */
+		if (SSL_CTX_load_verify_locations(ctx, fok > 0 ? file : NULL,
+		                                  dok > 0 ? dir : NULL) != 1) {
+			/* kept without CAs: the certificate is then refused, as it should */
 			snprintf(why, size, "OpenSSL cannot read %.100s", fok > 0 ? file : dir);
 		}
 	} else {
 		/* the system's CAs as SSL_CTX_set_default_verify_paths finds them (SSL_CERT_FILE
-		 * and SSL_CERT_DIR first), the hashed directory read certificate by certificate as a
-		 * chain needs one */
+		 * and SSL_CERT_DIR first), the hashed directory read certificate by certificate as
+		 * a chain needs one */
 		const char *envdir = getenv(X509_get_default_cert_dir_env());
 		const char *envfile = getenv(X509_get_default_cert_file_env());
 
-		if (SSL_CTX_load_verify_locations(ctx, envfile, envdir != NULL
-		                                                    ? envdir
-		                                                    : X509_get_default_cert_dir()) !=
-		    1) {
-			snprintf(why, size, "OpenSSL cannot find the system's certificate authorities");
+		if (SSL_CTX_load_verify_locations(
+		        ctx, envfile, envdir != NULL ? envdir : X509_get_default_cert_dir()) != 1) {
+			snprintf(why, size,
+			         "OpenSSL cannot find the system's certificate authorities");
 		}
 	}
 	return ctx;
@@ -441,8 +442,8 @@ watchdog_stop(struct watchdog *w, pthread_t th)
 /* The server's last reply line (never what we write: that holds the AUTH exchange). */
 struct last_reply {
 	char line[160];
-	int no_starttls; /* the server offers no STARTTLS while it is required */
-	char tls[200];   /* why the TLS session was refused, or "" */
+	int no_starttls;     /* the server offers no STARTTLS while it is required */
+	char tls[200];       /* why the TLS session was refused, or "" */
 	struct watchdog *wd; /* the session's bound, or NULL */
 	/* STARTTLS: the context is made when the server's answer to EHLO offers it (reading a
 	 * bundle of CAs takes 40 ms: not for every session), before libesmtp would make its own */
@@ -545,7 +546,8 @@ on_event(smtp_session_t s, int event, void *arg, ...)
 		verify = va_arg(ap, long);
 		va_end(ap);
 		snprintf(lr->tls, sizeof(lr->tls),
-		         "the server's certificate is not trusted (OpenSSL verify result %ld)", verify);
+		         "the server's certificate is not trusted (OpenSSL verify result %ld)",
+		         verify);
 		break;
 	case SMTP_EV_WRONG_PEER_CERTIFICATE:
 		snprintf(lr->tls, sizeof(lr->tls), "the server's certificate is for another host");
@@ -682,11 +684,12 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 		if (msgs[i].result != NOTIFY_SENT && (st == NULL || st->code == 0)) {
 			/* the session ended before this message: say why */
 			snprintf(ended, sizeof(ended), "SMTP session ended%s%s%s: %s",
-			         lr.no_starttls ? " (the server offers no STARTTLS, smtp_starttls = "
-			                          "required)"
+			         lr.no_starttls
+			             ? " (the server offers no STARTTLS, smtp_starttls = "
+			               "required)"
 			         : auth != NULL && strncmp(lr.line, "334", 3) == 0
-			                 ? " (AUTH refused: check smtp_user and smtp_password)"
-			                 : "",
+			             ? " (AUTH refused: check smtp_user and smtp_password)"
+			             : "",
 			         lr.tls[0] ? ": " : "", lr.tls, lr.line[0] ? lr.line : "no answer");
 			snprintf(msgs[i].error, sizeof(msgs[i].error), "%.250s", ended);
 		} else if (msgs[i].result != NOTIFY_SENT) {

@@ -1,8 +1,9 @@
 /* staff.c: notices to staff accounts and to the staff of a role: the steps of the clock ladder
  * (ladder.c), the follow-up of an unsatisfied rating (回访), a supervision order (督办) and its
- * due-date reminder, the weekly digest, an item sent back to the dispatchers. Each account gets an e-mail (and an SMS when asked); an
- * account without an address for a channel, or a role that nobody holds, is recorded in
- * notify_missing (listed on GET /api/v1/admin/outbox), never skipped silently. */
+ * due-date reminder, the weekly digest, an item sent back to the dispatchers. Each account gets an
+ * e-mail (and an SMS when asked); an account without an address for a channel, or a role that
+ * nobody holds, is recorded in notify_missing (listed on GET /api/v1/admin/outbox), never skipped
+ * silently. */
 #include <stdio.h>
 #include <string.h>
 
@@ -128,9 +129,8 @@ notify_staff_heads(struct notify_staff *st)
 }
 
 int
-notify_sent_back(struct db_conn *c, const struct notify_config *cfg,
-                 const struct sla_calendar *cal, const struct db_item *it, const char *reason,
-                 int64_t at)
+notify_sent_back(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+                 const struct db_item *it, const char *reason, int64_t at)
 {
 	struct db_account *acc = NULL;
 	struct notify_staff st;
