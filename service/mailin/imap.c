@@ -319,13 +319,15 @@ store_batch(void *cls)
 }
 
 /* Waits for the thread storing b, counts what it did into st, and marks the stored ones \Seen
- * with one STORE (when the connection is up). Returns the number left for later. */
+ * with one STORE (when the connection is up): sent ahead of the next command (ahead), whose
+ * answer is read with that command's, else waited for. Returns the number left for later. */
 static size_t
-finish_batch(struct mailin_poller *p, struct batch *b, struct mailin_poll_stats *st)
+finish_batch(struct mailin_poller *p, struct batch *b, struct mailin_poll_stats *st, int ahead)
 {
 	int64_t ok[BATCH];
 	size_t i, nok = 0, again = 0;
 	char *set;
+	int rc;
 
 	if (b->jobs == NULL)
 		return 0; /* none stored yet */
@@ -355,8 +357,13 @@ finish_batch(struct mailin_poller *p, struct batch *b, struct mailin_poll_stats 
 	b->jobs = NULL;
 	if (nok > 0 && p->conn != NULL) {
 		set = uid_set(ok, nok);
-		if (set == NULL ||
-		    imapc_cmd(p->conn, NULL, NULL, "UID STORE %s +FLAGS.SILENT (\\Seen)", set) < 0)
+		if (set == NULL)
+			rc = -1;
+		else if (ahead)
+			rc = imapc_send(p->conn, "UID STORE %s +FLAGS.SILENT (\\Seen)", set);
+		else
+			rc = imapc_cmd(p->conn, NULL, NULL, "UID STORE %s +FLAGS.SILENT (\\Seen)", set);
+		if (rc < 0)
 			close_conn(p); /* marked at the next poll */
 		free(set);
 	}
@@ -463,7 +470,9 @@ mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 	int64_t validity = -1, bytes;
 	size_t i, k, cur = 0, again = 0;
 	int ret = -1, rc, reused;
+	struct timespec t0, t1;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(st, 0, sizeof(*st));
 	memset(b, 0, sizeof(b));
 	reused = p->conn != NULL;
@@ -532,7 +541,8 @@ mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 			if (rc < 0)
 				close_conn(p); /* store what came; the rest at the next poll */
 		}
-		again += finish_batch(p, nb, st); /* the one fetched two rounds ago */
+		/* the one fetched two rounds ago: its STORE goes with the next FETCH */
+		again += finish_batch(p, nb, st, 1);
 		memset(nb, 0, sizeof(*nb));
 		nb->p = p;
 		nb->src.mailbox = p->key;
@@ -548,17 +558,21 @@ mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 			break;
 	}
 	for (k = 0; k < INFLIGHT; k++) {
-		again += finish_batch(p, &b[cur], st);
+		again += finish_batch(p, &b[cur], st, 0);
 		cur = (cur + 1) % INFLIGHT;
 	}
+	if (p->conn != NULL && imapc_flush(p->conn) < 0)
+		close_conn(p);
 	ret = p->conn != NULL ? 0 : -1;
 	goto out;
 fail:
 	close_conn(p);
 out:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (st->stored + st->duplicate + st->ignored + st->retry > 0)
-		log_info("imap %s: %zu stored, %zu already stored, %zu ignored, %zu to retry", p->key,
-		         st->stored, st->duplicate, st->ignored, st->retry);
+		log_info("imap %s: %zu stored, %zu already stored, %zu ignored, %zu to retry in %.3f s",
+		         p->key, st->stored, st->duplicate, st->ignored, st->retry,
+		         (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	for (i = 0; i < all.n; i++)
 		free(all.v[i].raw);
 	free(all.v);

@@ -29,6 +29,8 @@ struct imapc {
 	char *in;        /* bytes received, not yet used: in[pos..len) */
 	size_t pos, len, cap;
 	size_t lit_max; /* bytes of a literal kept at most (the rest is read and dropped) */
+	unsigned pend[IMAPC_PEND]; /* tags of commands sent by imapc_send, not yet answered */
+	size_t npend;
 };
 
 int
@@ -292,45 +294,116 @@ read_response(struct imapc *c, struct imapc_resp *r)
 	}
 }
 
+/* Sends the command fmt (ap) with the next tag: 0 and its tag in *tag, or -1. */
+static int
+send_cmd(struct imapc *c, unsigned *tag, const char *fmt, va_list ap)
+{
+	char *cmd;
+	va_list aq;
+	int n, tl, ret;
+
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0 || (cmd = malloc(16 + (size_t)n + 3)) == NULL)
+		return -1;
+	*tag = ++c->tag;
+	tl = snprintf(cmd, 16, "c%u ", *tag);
+	vsnprintf(cmd + tl, (size_t)n + 1, fmt, ap);
+	memcpy(cmd + tl + n, "\r\n", 3);
+	ret = send_all(c, cmd, (size_t)tl + (size_t)n + 2);
+	free(cmd);
+	return ret;
+}
+
+int imapc_flush(struct imapc *c);
+
+/* The tag of a tagged response line ("c12 OK …"), or 0. */
+static unsigned
+tag_of(const char *text)
+{
+	unsigned v = 0;
+	const char *p = text + 1;
+
+	if (text[0] != 'c' || *p < '1' || *p > '9')
+		return 0;
+	for (; *p >= '0' && *p <= '9' && v < 100000000u; p++)
+		v = v * 10 + (unsigned)(*p - '0');
+	return *p == ' ' ? v : 0;
+}
+
+int
+imapc_send(struct imapc *c, const char *fmt, ...)
+{
+	va_list ap;
+	unsigned tag;
+	int rc;
+
+	if (c->npend == IMAPC_PEND && imapc_flush(c) < 0)
+		return -1;
+	va_start(ap, fmt);
+	rc = send_cmd(c, &tag, fmt, ap);
+	va_end(ap);
+	if (rc == 0)
+		c->pend[c->npend++] = tag;
+	return rc;
+}
+
+/* A tagged answer to a command sent by imapc_send: taken off the list (a NO or BAD logged).
+ * 1 if it was one, else 0. */
+static int
+pending_done(struct imapc *c, unsigned tag, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < c->npend && c->pend[i] != tag; i++)
+		;
+	if (i == c->npend)
+		return 0;
+	c->pend[i] = c->pend[--c->npend];
+	text = strchr(text, ' ') + 1;
+	if (strncmp(text, "OK", 2) != 0)
+		log_warn("imap %s: c%u: %.200s", c->key, tag, text);
+	return 1;
+}
+
+int
+imapc_flush(struct imapc *c)
+{
+	return c->npend > 0 ? imapc_cmd(c, NULL, NULL, "NOOP") : 0;
+}
+
 int
 imapc_cmd(struct imapc *c, imapc_untagged_fn *fn, void *cls, const char *fmt, ...)
 {
 	struct imapc_resp r;
-	char tag[16], *cmd = NULL;
 	va_list ap;
-	int n, ret = -1;
-	size_t tl;
+	unsigned tag, t;
+	int ret = -1, rc;
 
 	memset(&r, 0, sizeof(r));
-	snprintf(tag, sizeof(tag), "c%u", ++c->tag);
-	tl = strlen(tag);
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	rc = send_cmd(c, &tag, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (cmd = malloc(tl + 1 + (size_t)n + 3)) == NULL)
+	if (rc != 0)
 		return -1;
-	memcpy(cmd, tag, tl);
-	cmd[tl] = ' ';
-	va_start(ap, fmt);
-	vsnprintf(cmd + tl + 1, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	memcpy(cmd + tl + 1 + n, "\r\n", 3);
-	if (send_all(c, cmd, tl + 1 + (size_t)n + 2) != 0)
-		goto out;
 	for (;;) {
 		if (read_response(c, &r) != 0)
 			goto out;
-		if (r.len > tl && strncmp(r.text, tag, tl) == 0 && r.text[tl] == ' ') {
-			if (strncmp(r.text + tl + 1, "OK", 2) == 0) {
+		t = tag_of(r.text);
+		if (t == tag) {
+			const char *st = strchr(r.text, ' ') + 1;
+
+			if (strncmp(st, "OK", 2) == 0) {
 				ret = 0;
 			} else {
-				log_warn("imap %s: %.*s: %.200s", c->key,
-				         (int)(strcspn(cmd + tl + 1, " ")), cmd + tl + 1,
-				         r.text + tl + 1);
+				log_warn("imap %s: %.*s: %.200s", c->key, (int)strcspn(fmt, " "), fmt, st);
 				ret = 1;
 			}
 			goto out;
 		}
+		if (t != 0 && pending_done(c, t, r.text))
+			continue;
 		if (r.len >= 2 && r.text[0] == '*' && r.text[1] == ' ') {
 			if (strncmp(r.text + 2, "BYE", 3) == 0) {
 				log_warn("imap %s: %.200s", c->key, r.text);
@@ -344,6 +417,5 @@ imapc_cmd(struct imapc *c, imapc_untagged_fn *fn, void *cls, const char *fmt, ..
 out:
 	resp_clear(&r);
 	free(r.text);
-	free(cmd);
 	return ret;
 }

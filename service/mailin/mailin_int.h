@@ -39,6 +39,7 @@ int mail_bounce(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
 struct imapc;
 
 #define IMAPC_LITS 8 /* literals one response may hold */
+#define IMAPC_PEND 4 /* commands sent ahead (imapc_send) whose answers are not yet read */
 
 struct imapc_lit {
 	size_t at;   /* offset in the response's text just after its "{N}" */
@@ -72,5 +73,14 @@ void imapc_free(struct imapc *c);
  * (logged), -1 when the connection failed or fn stopped (close it). */
 int imapc_cmd(struct imapc *c, imapc_untagged_fn *fn, void *cls, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Sends the command fmt without waiting for its answer, which the next imapc_cmd reads (a NO
+ * or BAD is logged; its untagged responses go to that command's fn): for a command whose result
+ * the caller need not know (a UID STORE whose failure the next poll repairs). 0, or -1 (then
+ * close the connection). With IMAPC_PEND commands waiting already, their answers are read
+ * first. */
+int imapc_send(struct imapc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reads the answers of the commands imapc_send sent (one NOOP when there are some): 0, 1, -1
+ * as imapc_cmd. */
+int imapc_flush(struct imapc *c);
 
 #endif
