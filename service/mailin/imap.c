@@ -252,13 +252,13 @@ static int
 on_body(void *cls, struct imapc_resp *r)
 {
 	struct job *j = job_of(cls, fetch_uid(r->text));
-	const char *b = strstr(r->text, "BODY[] {");
+	const char *b = strstr(r->text, "BODY[] {"), *e = b != NULL ? strchr(b, '}') : NULL;
 	size_t i;
 
-	if (j == NULL || b == NULL)
+	if (j == NULL || e == NULL)
 		return 0; /* a FLAGS change, or a message expunged meanwhile (BODY[] NIL) */
 	for (i = 0; i < r->nlit; i++) {
-		if (r->lit[i].at != (size_t)(strchr(b, '}') - r->text) + 1)
+		if (r->lit[i].at != (size_t)(e - r->text) + 1)
 			continue;
 		free(j->raw);
 		j->raw = r->lit[i].data;
@@ -268,6 +268,55 @@ on_body(void *cls, struct imapc_resp *r)
 		r->lit[i].data = NULL;
 	}
 	return 0;
+}
+
+/* The poller's conversation without a database (the fuzz target's): SELECT, UID SEARCH, the
+ * sizes and the bodies of the first BATCH UIDs found, a UID STORE sent ahead and flushed. */
+int
+imap_exercise(struct imapc *c, size_t *fetched, size_t *bytes)
+{
+	struct uids u = {0};
+	struct jobs all = {0};
+	int64_t validity = -1;
+	char *set = NULL;
+	size_t i, k;
+	int ret = -1;
+
+	*fetched = *bytes = 0;
+	if (imapc_cmd(c, on_select, &validity, "SELECT \"INBOX\"") < 0 ||
+	    imapc_cmd(c, on_search, &u, "UID SEARCH UNSEEN") < 0)
+		goto out;
+	if (u.n > 1)
+		qsort(u.v, u.n, sizeof(*u.v), cmp_uid);
+	for (i = 1, k = u.n > 0; i < u.n && k < BATCH; i++)
+		if (u.v[i] != u.v[k - 1])
+			u.v[k++] = u.v[i];
+	all.v = calloc(k > 0 ? k : 1, sizeof(*all.v));
+	set = uid_set(u.v, k);
+	if (all.v == NULL || set == NULL)
+		goto out;
+	all.n = k;
+	for (i = 0; i < k; i++) {
+		all.v[i].uid = u.v[i];
+		all.v[i].size = -1;
+	}
+	if (imapc_cmd(c, on_size, &all, "UID FETCH %s (UID RFC822.SIZE)", set) < 0 ||
+	    imapc_cmd(c, on_body, &all, "UID FETCH %s (UID BODY.PEEK[])", set) < 0 ||
+	    imapc_send(c, "UID STORE %s +FLAGS.SILENT (\\Seen)", set) < 0 || imapc_flush(c) < 0)
+		goto out;
+	for (i = 0; i < all.n; i++)
+		if (all.v[i].fetched) {
+			(*fetched)++;
+			*bytes += all.v[i].len;
+		}
+	ret = 0;
+out:
+	for (i = 0; i < all.n; i++)
+		free(all.v[i].raw);
+	free(all.v);
+	free(set);
+	free(u.v);
+	return ret;
 }
 
 /* --- storing a batch ------------------------------------------------------------------------ */

@@ -22,8 +22,8 @@
 #define WAIT_MS 60000               /* silence from the server that ends the connection */
 
 struct imapc {
-	CURL *curl;
-	char *errbuf;    /* the poller's CURLOPT_ERRORBUFFER (lent) */
+	struct imapc_io io; /* how bytes come and go: libcurl's connection, or a test's */
+	CURL *curl;      /* the connection (imapc_open), or NULL */
 	const char *key; /* the mailbox URL without credentials, for the log (lent) */
 	unsigned tag;    /* the last tag sent */
 	char *in;        /* bytes received, not yet used: in[pos..len) */
@@ -32,42 +32,6 @@ struct imapc {
 	unsigned pend[IMAPC_PEND]; /* tags of commands sent by imapc_send, not yet answered */
 	size_t npend;
 };
-
-int
-imapc_open(CURL *curl, const char *url, char *errbuf, const char *key, size_t lit_max,
-           struct imapc **out)
-{
-	struct imapc *c;
-	CURLcode rc;
-
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
-	errbuf[0] = '\0';
-	rc = curl_easy_perform(curl);
-	if (rc != CURLE_OK) {
-		log_warn("imap %s: %s%s%s", key, curl_easy_strerror(rc), errbuf[0] ? ": " : "",
-		         errbuf);
-		return -1;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return -1;
-	c->curl = curl;
-	c->errbuf = errbuf;
-	c->key = key;
-	c->lit_max = lit_max;
-	*out = c;
-	return 0;
-}
-
-void
-imapc_free(struct imapc *c)
-{
-	if (c == NULL)
-		return;
-	free(c->in);
-	free(c);
-}
 
 /* Waits until the connection can be read (w = 0) or written (w = 1). 0, or -1 (logged). */
 static int
@@ -94,9 +58,11 @@ wait_io(struct imapc *c, int w)
 	return 0;
 }
 
+/* struct imapc_io over libcurl's connection (cls: the struct imapc) */
 static int
-send_all(struct imapc *c, const char *buf, size_t len)
+curl_send(void *cls, const char *buf, size_t len)
 {
+	struct imapc *c = cls;
 	size_t n, off = 0;
 	CURLcode rc;
 
@@ -117,12 +83,92 @@ send_all(struct imapc *c, const char *buf, size_t len)
 	return 0;
 }
 
+static int
+curl_recv(void *cls, char *buf, size_t cap, size_t *got)
+{
+	struct imapc *c = cls;
+	size_t n = 0;
+	CURLcode rc;
+
+	for (;;) {
+		rc = curl_easy_recv(c->curl, buf, cap, &n);
+		if (rc == CURLE_AGAIN) {
+			if (wait_io(c, 0) != 0)
+				return -1;
+			continue;
+		}
+		if (rc != CURLE_OK || n == 0) {
+			log_warn("imap %s: %s", c->key,
+			         rc != CURLE_OK ? curl_easy_strerror(rc)
+			                        : "the server closed the connection");
+			return -1;
+		}
+		*got = n;
+		return 0;
+	}
+}
+
+int
+imapc_new(const struct imapc_io *io, const char *key, size_t lit_max, struct imapc **out)
+{
+	struct imapc *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return -1;
+	if (io != NULL)
+		c->io = *io;
+	c->key = key;
+	c->lit_max = lit_max;
+	*out = c;
+	return 0;
+}
+
+int
+imapc_open(CURL *curl, const char *url, char *errbuf, const char *key, size_t lit_max,
+           struct imapc **out)
+{
+	struct imapc *c;
+	CURLcode rc;
+
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
+	errbuf[0] = '\0';
+	rc = curl_easy_perform(curl);
+	if (rc != CURLE_OK) {
+		log_warn("imap %s: %s%s%s", key, curl_easy_strerror(rc), errbuf[0] ? ": " : "",
+		         errbuf);
+		return -1;
+	}
+	if (imapc_new(NULL, key, lit_max, &c) != 0)
+		return -1;
+	c->curl = curl;
+	c->io.send = curl_send;
+	c->io.recv = curl_recv;
+	c->io.cls = c;
+	*out = c;
+	return 0;
+}
+
+void
+imapc_free(struct imapc *c)
+{
+	if (c == NULL)
+		return;
+	free(c->in);
+	free(c);
+}
+
+static int
+send_all(struct imapc *c, const char *buf, size_t len)
+{
+	return c->io.send(c->io.cls, buf, len);
+}
+
 /* Reads more bytes into c->in. 0, or -1 (closed, error: logged). */
 static int
 fill(struct imapc *c)
 {
 	size_t n = 0;
-	CURLcode rc;
 	char *nb;
 
 	if (c->pos > 0 && c->pos == c->len)
@@ -139,22 +185,10 @@ fill(struct imapc *c)
 		c->in = nb;
 		c->cap += IN_CHUNK;
 	}
-	for (;;) {
-		rc = curl_easy_recv(c->curl, c->in + c->len, c->cap - c->len, &n);
-		if (rc == CURLE_AGAIN) {
-			if (wait_io(c, 0) != 0)
-				return -1;
-			continue;
-		}
-		if (rc != CURLE_OK || n == 0) {
-			log_warn("imap %s: %s", c->key,
-			         rc != CURLE_OK ? curl_easy_strerror(rc)
-			                        : "the server closed the connection");
-			return -1;
-		}
-		c->len += n;
-		return 0;
-	}
+	if (c->io.recv(c->io.cls, c->in + c->len, c->cap - c->len, &n) != 0)
+		return -1;
+	c->len += n;
+	return 0;
 }
 
 /* The length of a literal announced at the end of line[0..n) ("… {123}"), or -1 if none. */
