@@ -458,53 +458,40 @@ static int
 what_to_do(struct mailin_poller *p, int64_t validity, struct uids *todo, struct uids *mark)
 {
 	struct uids above = {0}, unseen = {0};
-	struct db_conn *c;
+	unsigned char *known = NULL;
 	int64_t floor = 0;
-	size_t i;
-	int rc, ret = -1;
+	size_t i, k;
+	int ret = -1;
 
-	c = db_acquire(p->app->db);
-	if (c == NULL)
-		return -1;
-	rc = db_mail_imap_last(c, p->key, validity, WINDOW, &floor);
-	db_release(p->app->db, c);
-	if (rc != 0)
+	if (core_mail_imap_floor(p->app, p->key, validity, WINDOW, &floor) != 0)
 		return -1;
 	if (imapc_cmd(p->conn, on_search, &above, "UID SEARCH UID %lld:*", (long long)floor + 1) != 0 ||
 	    imapc_cmd(p->conn, on_search, &unseen, "UID SEARCH UNSEEN") != 0)
 		goto out;
-	c = db_acquire(p->app->db);
-	if (c == NULL)
+	known = malloc(above.n + unseen.n + 1);
+	if (known == NULL ||
+	    core_mail_imap_known(p->app, p->key, validity, unseen.v, unseen.n, known) != 0 ||
+	    core_mail_imap_known(p->app, p->key, validity, above.v, above.n, known + unseen.n) != 0)
 		goto out;
-	for (i = 0; i < unseen.n; i++) {
-		rc = db_mail_imap_seen(c, p->key, validity, unseen.v[i]);
-		if ((rc == 1 && uids_add(mark, unseen.v[i]) != 0) ||
-		    (rc == 0 && unseen.v[i] <= floor && uids_add(todo, unseen.v[i]) != 0))
-			rc = -1;
-		if (rc < 0)
-			break;
-	}
-	for (i = 0; i < above.n && rc >= 0; i++) {
-		if (above.v[i] <= floor)
-			continue; /* "N:*" names the highest UID even below N */
-		rc = db_mail_imap_seen(c, p->key, validity, above.v[i]);
-		if (rc == 0 && uids_add(todo, above.v[i]) != 0)
-			rc = -1;
-	}
-	db_release(p->app->db, c);
-	if (rc < 0)
-		goto out;
+	for (i = 0; i < unseen.n; i++)
+		if ((known[i] && uids_add(mark, unseen.v[i]) != 0) ||
+		    (!known[i] && unseen.v[i] <= floor && uids_add(todo, unseen.v[i]) != 0))
+			goto out;
+	for (i = 0; i < above.n; i++) /* "N:*" names the highest UID even below N */
+		if (above.v[i] > floor && !known[unseen.n + i] && uids_add(todo, above.v[i]) != 0)
+			goto out;
 	if (todo->n > 1)
 		qsort(todo->v, todo->n, sizeof(*todo->v), cmp_uid);
 	if (mark->n > 1)
 		qsort(mark->v, mark->n, sizeof(*mark->v), cmp_uid);
 	/* a UID in both searches is fetched once */
-	for (i = 1, rc = 0; i < todo->n; i++)
-		if (todo->v[i] != todo->v[rc])
-			todo->v[++rc] = todo->v[i];
-	todo->n = todo->n > 0 ? (size_t)rc + 1 : 0;
+	for (i = 1, k = todo->n > 0; i < todo->n; i++)
+		if (todo->v[i] != todo->v[k - 1])
+			todo->v[k++] = todo->v[i];
+	todo->n = k;
 	ret = 0;
 out:
+	free(known);
 	free(above.v);
 	free(unseen.v);
 	return ret;
