@@ -3,11 +3,15 @@
 attachments) built with Python's email package,
   1. through `civicdesk ingest-mail`, one process per message as an MTA runs it (sequential, and
      4 at once),
-  2. through IMAP: APPENDed to a local Dovecot (tests/integration/dovecot.py), fetched raw by curl
-     (the ceiling: the same messages, one connection), then polled by `civicdesk serve` (parse,
-     store durably, mark \\Seen) from the moment it listens until every message is stored.
-Prints messages per second for each, with the load average; the IMAP target is 1,000
-messages/s. MAIL_BENCH_IMAP_ONLY=1 runs the IMAP part alone (MAIL_BENCH_N: messages, 1000)."""
+  2. through IMAP: APPENDed to a local Dovecot (tests/integration/dovecot.py), fetched raw in
+     the same run (curl: one UID per FETCH, the most it does; and in the poller's batches of 64
+     UIDs per UID FETCH), then polled by `civicdesk serve` (fetch, parse, store durably, mark
+     \\Seen): the poll's own time, and the time from serve's exec to the end of that poll.
+Prints messages per second for each beside its target (IMAP: 1,000 messages/s, for the poll
+itself: fetch, parse, store durably, mark \\Seen), the CPU per message of each process and the
+load average. MAIL_BENCH_IMAP_ONLY=1 runs the IMAP part alone (MAIL_BENCH_N: messages, 1000);
+MAIL_BENCH_PERF=FILE records serve with `perf record -g` (MAIL_BENCH_PERF_OPTS: other options,
+e.g. "--call-graph dwarf"); MAIL_BENCH_DEBUG=1 shows serve's output."""
 import base64
 import concurrent.futures
 import os
@@ -82,7 +86,7 @@ def bench_pipe(msgs, workers):
     d = tempfile.mkdtemp(prefix="civicdesk-bench-mail-")
     try:
         db, env = fresh_db(d)
-        t = time.monotonic()
+        c0, t = children_cpu(), time.monotonic()
         if workers == 1:
             for raw in msgs:
                 ingest(env, raw)
@@ -90,8 +94,9 @@ def bench_pipe(msgs, workers):
             with concurrent.futures.ThreadPoolExecutor(workers) as ex:
                 list(ex.map(lambda r: ingest(env, r), msgs))
         dt = time.monotonic() - t
+        cpu = (children_cpu() - c0) / len(msgs)
         assert count(db) == len(msgs), count(db)
-        return len(msgs) / dt
+        return len(msgs) / dt, cpu
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -261,12 +266,12 @@ def main():
     fmt = "%-62s %9s  %-9s  %s"
     print(fmt % ("path", "msg/s", "target", "verdict, CPU per message, load"))
     if os.environ.get("MAIL_BENCH_IMAP_ONLY") != "1":
-        seq = bench_pipe(msgs, 1)
+        seq, cpu = bench_pipe(msgs, 1)
         print(fmt % ("ingest-mail, one process per message, sequential", "%.0f" % seq, "-",
-                     load()))
-        par = bench_pipe(msgs, 4)
+                     "ingest-mail %s; %s" % (ms(cpu), load())))
+        par, cpu = bench_pipe(msgs, 4)
         print(fmt % ("ingest-mail, one process per message, 4 at once", "%.0f" % par, "-",
-                     load()))
+                     "ingest-mail %s; %s" % (ms(cpu), load())))
     r = bench_imap(msgs)
     rate, cpu, dcpu, ld = r["curl"]
     print(fmt % ("IMAP raw fetch, curl (one UID per FETCH, one connection)", "%.0f" % rate, "-",
