@@ -111,8 +111,8 @@ add_unique(char **out, size_t *n, char *t)
 }
 
 size_t
-core_mail_candidates(struct app *app, const char *const *refs, size_t nrefs,
-                     const char *tracking, char **out, size_t max)
+core_mail_candidates(struct app *app, const char *const *refs, size_t nrefs, const char *tracking,
+                     char **out, size_t max)
 {
 	struct db_conn *c;
 	size_t n = 0, i;
@@ -157,8 +157,8 @@ core_mail_imap_floor(struct app *app, const char *mailbox, int64_t uidvalidity, 
 }
 
 int
-core_mail_imap_known(struct app *app, const char *mailbox, int64_t uidvalidity,
-                     const int64_t *uids, size_t n, unsigned char *known)
+core_mail_imap_known(struct app *app, const char *mailbox, int64_t uidvalidity, const int64_t *uids,
+                     size_t n, unsigned char *known)
 {
 	struct db_conn *c;
 	size_t i;

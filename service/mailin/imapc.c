@@ -23,10 +23,10 @@
 
 struct imapc {
 	struct imapc_io io; /* how bytes come and go: libcurl's connection, or a test's */
-	CURL *curl;      /* the connection (imapc_open), or NULL */
-	const char *key; /* the mailbox URL without credentials, for the log (lent) */
-	unsigned tag;    /* the last tag sent */
-	char *in;        /* bytes received, not yet used: in[pos..len) */
+	CURL *curl;         /* the connection (imapc_open), or NULL */
+	const char *key;    /* the mailbox URL without credentials, for the log (lent) */
+	unsigned tag;       /* the last tag sent */
+	char *in;           /* bytes received, not yet used: in[pos..len) */
 	size_t pos, len, cap;
 	size_t lit_max; /* bytes of a literal kept at most (the rest is read and dropped) */
 	unsigned pend[IMAPC_PEND]; /* tags of commands sent by imapc_send, not yet answered */
@@ -431,7 +431,8 @@ imapc_cmd(struct imapc *c, imapc_untagged_fn *fn, void *cls, const char *fmt, ..
 			if (strncmp(st, "OK", 2) == 0) {
 				ret = 0;
 			} else {
-				log_warn("imap %s: %.*s: %.200s", c->key, (int)strcspn(fmt, " "), fmt, st);
+				log_warn("imap %s: %.*s: %.200s", c->key, (int)strcspn(fmt, " "),
+				         fmt, st);
 				ret = 1;
 			}
 			goto out;
