@@ -320,6 +320,7 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	p->hook.now = now;
 	p->hook.scan = &p->report;
 	p->hook.screened = p->screened;
+	p->hook.mail_conflict = 0;
 	return 0;
 }
 
