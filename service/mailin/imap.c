@@ -4,7 +4,8 @@
  * (the mailbox's UIDVALIDITY), the UIDs to fetch (UID SEARCH), their sizes, then batches of up
  * to BATCH messages fetched with one UID FETCH … BODY.PEEK[] each, stored (ingest.c) while the
  * next batch is fetched, and marked \Seen with one UID STORE over the batch's set once its
- * items are committed.
+ * items are committed (sent ahead of the next UID FETCH: its answer is read with that one's).
+ * What is stored and looked up goes through core (ingest.c; core/mailin.c).
  *
  * Exactly once: the position (mailbox, UIDVALIDITY, UID) is written with each message, in the
  * transaction that stores it. BODY.PEEK leaves \Seen alone, so a message is \Seen only once it
