@@ -432,12 +432,13 @@ struct db_mail_in {
 	int64_t uidvalidity, uid; /* imap; else 0 */
 };
 
-/* Stores m. Returns 0, 1 when its Message-ID (created or added) or its IMAP position is
- * stored already (nothing written), -1 on error. */
-int db_mail_in_add(struct db_conn *c, const struct db_mail_in *m);
-/* The tracking number of the item that holds a message with Message-ID id (created or added),
- * into a new string *tracking: 1 found / 0 not found / -1. */
-int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking);
+/* Stores m, its row id into *id (NULL: not wanted). Returns 0, 1 when its Message-ID (created
+ * or added) or its IMAP position is stored already (nothing written), -1 on error. */
+int db_mail_in_add(struct db_conn *c, const struct db_mail_in *m, int64_t *id);
+/* The item that holds a message with Message-ID id (created or added): its tracking number
+ * into a new string *tracking and its id into *item_id: 1 found / 0 not found / -1. */
+int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking,
+                               int64_t *item_id);
 /* The tracking number of the item outbox row id concerns: 1 / 0 / -1. */
 int db_mail_item_by_outbox(struct db_conn *c, int64_t id, char **tracking);
 /* Whether the IMAP message (mailbox, uidvalidity, uid) is stored: 1 / 0 / -1. */

@@ -518,10 +518,10 @@ struct intake {
 	const struct session *staff;       /* the registering staff member, or NULL */
 	struct db_attachment att[INTAKE_MAX_ATTACHMENTS]; /* filename, content_type, data lent */
 	size_t natt;
-	/* optional: called in the storing transaction once the item is inserted (mail-in keeps
-	 * the raw message there); -1 rolls the item back. */
-	int (*also)(void *cls, struct db_conn *c, const struct db_item *item);
-	void *also_cls;
+	/* channel email: the message's mail_in row (outcome "created", the raw message kept),
+	 * written in the storing transaction with the new item's id; its Message-ID or IMAP
+	 * position recorded already rolls the item back (CORE_CONFLICT). NULL: none. */
+	const struct db_mail_in *mail;
 	/* channel email: seconds during which one address gets at most one acknowledgement (0:
 	 * every item is acknowledged); within them the item is stored all the same, the hook
 	 * gets CORE_EV_SUBMITTED_QUIET and a staff history row says why no acknowledgement went */
@@ -541,7 +541,8 @@ char *intake_name_join(const char *first, const char *last);
  * clocks from the kind's policy counted from in->received, its attachments, a citizen-visible
  * "submit" history row and, in the same transaction, what the notification hook writes. On
  * success fills *out (freed by the caller with db_item_free) and code (the query code, shown
- * once). 0, or -1 with err filled (CORE_INVALID, CORE_BUSY). */
+ * once). 0, or -1 with err filled (CORE_INVALID, CORE_TOO_LARGE, CORE_BUSY; CORE_CONFLICT:
+ * in->mail was recorded meanwhile). */
 int core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
                 char code[QUERY_CODE_LEN + 1], struct core_error *err);
 /* core_submit of in[0..n) at once, stored together in one transaction of the group commit
@@ -568,19 +569,19 @@ struct core_citizen_mail {
 	const char *text;                 /* what they wrote (UTF-8) */
 	const struct db_attachment *att;  /* attachments with data */
 	size_t natt;
-	/* optional, as in struct intake: called in the transaction before it commits */
-	int (*also)(void *cls, struct db_conn *c, const struct db_item *item);
-	void *also_cls;
+	/* the message's mail_in row (outcome "added", the raw message kept), written in the
+	 * transaction with the item's id; recorded already: CORE_CONFLICT. NULL: none. */
+	const struct db_mail_in *mail;
 };
 
-/* Adds a citizen's mail to item in->tracking in one transaction on c: when the item waits for
- * the citizen it is their answer (citizen_answer: back to the state before, clocks resumed or
+/* Adds a citizen's mail to item in->tracking in one transaction: when the item waits for the
+ * citizen it is their answer (citizen_answer: back to the state before, clocks resumed or
  * restarted per policy on_supplement), else a citizen-visible "citizen_mail" history row; the
- * attachments are added; history, audit and the hook's rows commit with it. *answered is set
- * to 1 for an answer. 0, or -1 with err: CORE_NOT_FOUND (no such item, or it is not the
- * sender's: the caller makes a new item), CORE_BUSY, CORE_ERROR. */
-int core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_mail *in,
-                      int64_t now, int *answered, struct core_error *err);
+ * attachments are added; history, audit, the hook's rows and in->mail commit with it.
+ * *answered is set to 1 for an answer. 0, or -1 with err: CORE_NOT_FOUND (no such item, or it
+ * is not the sender's: the caller makes a new item), CORE_CONFLICT, CORE_BUSY, CORE_ERROR. */
+int core_citizen_mail(struct app *app, const struct core_citizen_mail *in, int64_t now,
+                      int *answered, struct core_error *err);
 
 /* --- bounces of our e-mail (bounce.c) ------------------------------------------------------- */
 
@@ -589,18 +590,48 @@ struct core_bounce {
 	const char *const *ids; /* Message-IDs it names, most likely the failed notice's first */
 	size_t nids;
 	const char *reason;     /* the reporting server's words (status, diagnostic), or NULL */
-	/* optional: called in the transaction before it commits, with the outbox row's id (0: none
-	 * matched); -1 rolls everything back */
-	int (*also)(void *cls, struct db_conn *c, int64_t outbox_id);
-	void *also_cls;
+	/* the bounce's own mail_in row (outcome "ignored"), or NULL: written in the transaction,
+	 * its reason followed by ": outbox ID" when a row matched (recorded already: skipped) */
+	const struct db_mail_in *mail;
 };
 
 /* Matches in to the e-mail outbox row whose Message-ID is the first of in->ids that is one,
  * and marks that row failed with "bounced: REASON" (a row failed already stays as it is), with
- * an audit row, in one transaction with in->also. Writes the row's id (0: none matched, which
+ * an audit row, in one transaction with in->mail. Writes the row's id (0: none matched, which
  * is no error) to *outbox. 0, or -1 with err (CORE_BUSY). */
 int core_bounce(struct app *app, const struct core_bounce *in, int64_t now, int64_t *outbox,
                 struct core_error *err);
+
+/* --- mail-in's records (mailin.c) ----------------------------------------------------------- */
+
+/* A message recorded without a change to an item. */
+struct core_mail_note {
+	struct db_mail_in row;            /* outcome "ignored" or "duplicate"; strings lent */
+	const struct core_error *refused; /* core refused the message (core_submit's CORE_INVALID,
+	                                   * CORE_TOO_LARGE), or NULL */
+};
+
+/* Records v[0..n) in one transaction at now; a row whose Message-ID or IMAP position is
+ * recorded already is skipped. A refused message is recorded as ignored with the reason
+ * "refused: MESSAGE", with an audit row "mail_refused" (target "mail_in ID", its code and
+ * field, no words of the citizen's) that administrators see, so that it is neither fetched
+ * again nor lost from sight. 0, or -1 (nothing written). */
+int core_mail_note(struct app *app, const struct core_mail_note *v, size_t n, int64_t now);
+/* The item that holds the message with Message-ID id (created or added): 1 with its tracking
+ * number (a new string) and its id, 0 none, -1 error. */
+int core_mail_stored(struct app *app, const char *id, char **tracking, int64_t *item_id);
+/* The items a message may answer, most likely first: the items of our notices and of the
+ * messages that its references refs[0..nrefs) name, then tracking (a number in its subject, or
+ * NULL); at most max tracking numbers (new strings) into out. Returns how many. */
+size_t core_mail_candidates(struct app *app, const char *const *refs, size_t nrefs,
+                            const char *tracking, char **out, size_t max);
+/* IMAP positions recorded for (mailbox, uidvalidity): the UID that has skip higher ones above
+ * it (0 when there is none) into *uid. 0 or -1. */
+int core_mail_imap_floor(struct app *app, const char *mailbox, int64_t uidvalidity, int64_t skip,
+                         int64_t *uid);
+/* known[i] = 1 when uids[i] of (mailbox, uidvalidity) is recorded, else 0, for i < n. 0 or -1. */
+int core_mail_imap_known(struct app *app, const char *mailbox, int64_t uidvalidity,
+                         const int64_t *uids, size_t n, unsigned char *known);
 
 /* --- authentication (auth.c) -------------------------------------------------------------- */
 
