@@ -800,6 +800,11 @@ int totp_enrolled(struct db_conn *c, int64_t account_id);
 int core_totp_enroll(struct app *app, struct db_conn *c, const struct session *s,
                      const char *addr, int64_t now, char secret[TOTP_SECRET_TEXT],
                      char uri[TOTP_URI_MAX], struct core_error *err);
+/* The enrolment the session's account started and has not confirmed yet: 1 with its key
+ * (base32) in secret and its otpauth:// URI in uri (shown again to the same account until it
+ * confirms), 0 when there is none (or it is confirmed), -1 on error. */
+int core_totp_pending(struct app *app, struct db_conn *c, const struct session *s,
+                      char secret[TOTP_SECRET_TEXT], char uri[TOTP_URI_MAX]);
 /* Confirms the enrolment with a current code: the second factor is in use from now, and ten new
  * one-time recovery codes (stored hashed) are written into codes. Audited. 0, or -1 with err:
  * CORE_INVALID (field "code": wrong or reused), CORE_CONFLICT ("not_enrolling": no enrolment

@@ -91,6 +91,20 @@ key_text(const unsigned char key[DB_TOTP_SECRET], char out[TOTP_SECRET_TEXT])
 	return 0;
 }
 
+/* The otpauth:// URI (Google Authenticator's Key Uri Format) of the base32 key text for user. */
+static void
+key_uri(const struct app *app, const char *user, const char *text, char u[TOTP_URI_MAX])
+{
+	snprintf(u, TOTP_URI_MAX, "otpauth://totp/");
+	uri_append(u, TOTP_URI_MAX, app->cfg.totp_issuer);
+	uri_append(u, TOTP_URI_MAX, ":");
+	uri_append(u, TOTP_URI_MAX, user);
+	snprintf(u + strlen(u), TOTP_URI_MAX - strlen(u), "?secret=%s&issuer=", text);
+	uri_append(u, TOTP_URI_MAX, app->cfg.totp_issuer);
+	snprintf(u + strlen(u), TOTP_URI_MAX - strlen(u), "&algorithm=SHA1&digits=%d&period=%d",
+	         TOTP_DIGITS, TOTP_STEP);
+}
+
 /* The step of a 6-digit code valid for key at now (within TOTP_WINDOW steps): 1 with *step,
  * 0 when it is not, -1 on error. */
 static int
@@ -202,15 +216,7 @@ core_totp_enroll(struct app *app, struct db_conn *c, const struct session *s, co
 		store_fail(c, err);
 		goto out;
 	}
-	u[0] = '\0';
-	snprintf(u, sizeof(u), "otpauth://totp/");
-	uri_append(u, sizeof(u), app->cfg.totp_issuer);
-	uri_append(u, sizeof(u), ":");
-	uri_append(u, sizeof(u), s->username);
-	snprintf(u + strlen(u), sizeof(u) - strlen(u), "?secret=%s&issuer=", text);
-	uri_append(u, sizeof(u), app->cfg.totp_issuer);
-	snprintf(u + strlen(u), sizeof(u) - strlen(u), "&algorithm=SHA1&digits=%d&period=%d",
-	         TOTP_DIGITS, TOTP_STEP);
+	key_uri(app, s->username, text, u);
 	memcpy(secret, text, sizeof(text));
 	memcpy(uri, u, sizeof(u));
 	ret = 0;
@@ -219,6 +225,28 @@ out:
 	sodium_memzero(text, sizeof(text));
 	sodium_memzero(u, sizeof(u));
 	return ret;
+}
+
+int
+core_totp_pending(struct app *app, struct db_conn *c, const struct session *s,
+                  char secret[TOTP_SECRET_TEXT], char uri[TOTP_URI_MAX])
+{
+	struct db_totp t;
+	int rc;
+
+	rc = db_totp_get(c, s->account_id, &t);
+	if (rc <= 0)
+		return rc;
+	if (t.confirmed) {
+		sodium_memzero(&t, sizeof(t));
+		return 0;
+	}
+	rc = key_text(t.secret, secret);
+	sodium_memzero(&t, sizeof(t));
+	if (rc != 0)
+		return -1;
+	key_uri(app, s->username, secret, uri);
+	return 1;
 }
 
 int
