@@ -455,7 +455,7 @@ config_free(struct config *cfg)
 {
 	size_t i;
 
-	free(cfg->screen_list);
+	screen_list_free(cfg->screen_list);
 	cfg->screen_list = NULL;
 	for (i = 0; i < NKEYS; i++) {
 		if (keys[i].type == CFG_STR) {

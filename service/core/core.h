@@ -110,7 +110,7 @@ struct config {
 	long rating_days;   /* days after the reply in which the citizen may rate it */
 	char *screen_words; /* prohibited words and patterns, comma-separated (screen.c) */
 	char *screen_file;  /* a file of them, one a line ("": none) */
-	char *screen_list;  /* both, one a line, checked (built by config_load; not a key) */
+	struct screen_list *screen_list; /* both, compiled (built by config_load; not a key) */
 	long audit_archive_days; /* audit records older than this are archived (at least 180) */
 	char *audit_archive_dir; /* where to ("": audit-archive beside the database) */
 	char *clamd_socket; /* clamd's socket (path or host:port) for attachment scans; "": none */
@@ -1131,15 +1131,17 @@ int core_attachment_scan_state(struct db_conn *c, int64_t attachment_id, char st
 
 #define SCREEN_MATCHED_MAX 1024 /* bytes of the matched entries recorded for one item */
 
-/* Builds the screening list (entries one a line) from screen_words (comma-separated) and the
- * file screen_file ("" for none), checking every pattern: 0 with a new string in *out, or -1
- * with the reason in err. */
-int screen_list_build(const char *words, const char *file, char **out, char *err,
+struct screen_list;
+/* Builds the screening list from screen_words (comma-separated) and the file screen_file (""
+ * for none; one entry a line), compiling every pattern (on characters: C.UTF-8): 0 with a new
+ * list in *out (screen_list_free), or -1 with the reason in err. */
+int screen_list_build(const char *words, const char *file, struct screen_list **out, char *err,
                       size_t errsize);
-/* The entries of list found in the texts (NULL texts are skipped), written into buf
- * comma-separated: how many matched. */
-int screen_match(const char *list, const char *const *texts, size_t ntexts, char *buf,
-                 size_t size);
+void screen_list_free(struct screen_list *l);
+/* The entries of list (NULL: none) found in the texts (NULL texts are skipped), written into
+ * buf comma-separated: how many matched. Safe from any thread (the locale is the thread's). */
+int screen_match(const struct screen_list *list, const char *const *texts, size_t ntexts,
+                 char *buf, size_t size);
 /* Inside the transaction that stores item (or adds a citizen's mail to it): flags it with
  * matched (nothing when NULL or ""; a cleared flag is raised again), with a staff-only
  * history row and an audit row. 0 or -1. */
