@@ -154,6 +154,11 @@ pg_staff_login_post(struct req *req, struct resp *resp)
 		login_form(&pg, 429, "login.throttled", user);
 		return;
 	}
+	if (rc == 4) {
+		resp_header(resp, "Retry-After", "60");
+		login_form(&pg, 503, "login.second_unavailable", user);
+		return;
+	}
 	if (rc == 3) {
 		/* the password was right: the second factor is asked for beside its field */
 		json_object_set_new(pg.data, "need_second", json_true());
