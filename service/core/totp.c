@@ -233,13 +233,15 @@ totp_keys_start(struct app *app)
 	 * opened once, so that a wrong key file is told now and not at someone's sign-in */
 	for (i = 0; i < n; i++)
 		plain += rows[i].stored_len == DB_TOTP_SECRET;
+	/* a write transaction only when there is something to seal (a read-only database
+	 * starts as before) */
 	if (plain > 0) {
 		if (db_totp_scrub(c, 1) != 0)
 			goto out;
 		scrubbing = 1;
+		if (db_begin(c) != 0)
+			goto out;
 	}
-	if (db_begin(c) != 0)
-		goto out;
 	for (i = 0; i < n; i++) {
 		if (unseal(app, &rows[i], key) != 0) {
 			name_add(c, rows[i].account_id, bad++, names, sizeof(names));
@@ -249,16 +251,15 @@ totp_keys_start(struct app *app)
 			seal(app, rows[i].account_id, key, sealed);
 			if (db_totp_store(c, rows[i].account_id, sealed, sizeof(sealed)) != 1) {
 				db_rollback(c);
-				log_err("totp: the keys cannot be sealed: %s", db_errmsg(c));
-				goto out;
+				sodium_memzero(key, sizeof(key));
+				goto unsealed;
 			}
 		}
 	}
 	sodium_memzero(key, sizeof(key));
-	if (db_commit(c) != 0) {
+	if (plain > 0 && db_commit(c) != 0) {
 		db_rollback(c);
-		log_err("totp: the keys cannot be sealed: %s", db_errmsg(c));
-		goto out;
+		goto unsealed;
 	}
 	if (plain > 0) {
 		/* the old bytes were zeroed as they were overwritten; the log is cut off now */
@@ -275,6 +276,13 @@ totp_keys_start(struct app *app)
 		        "until the right file is put back (a recovery code still works; else "
 		        "`civicdesk user totp-reset NAME` and a new enrolment): %s",
 		        bad, path, names);
+	ret = 0;
+	goto out;
+unsealed:
+	/* a full or read-only disk: they stay readable as they are, and the next start seals
+	 * them */
+	log_err("totp: %zu second-factor key(s) stored in the clear cannot be sealed now: %s",
+	        plain, db_errmsg(c));
 	ret = 0;
 out:
 	if (scrubbing)
