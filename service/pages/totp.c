@@ -41,12 +41,14 @@ qr_svg(const char *text)
 	             w + 2 * QR_QUIET, w + 2 * QR_QUIET, w + 2 * QR_QUIET, w + 2 * QR_QUIET);
 	used = (size_t)k;
 	for (y = 0; y < w; y++)
-		for (x = 0; x < w; x += run > 0 ? run : 1) {
+		for (x = 0; x < w; x += run) {
 			run = 0;
 			while (x + run < w && (qr->data[y * w + x + run] & 1))
 				run++;
-			if (run == 0)
+			if (run == 0) {
+				run = 1; /* a white module */
 				continue;
+			}
 			k = snprintf(out + used, size - used, "M%d %dh%dv1h-%dz", x + QR_QUIET,
 			             y + QR_QUIET, run, run);
 			if (k < 0 || (size_t)k >= size - used)
@@ -167,9 +169,12 @@ pg_staff_totp_enroll(struct req *req, struct resp *resp)
 		return;
 	}
 	memset(&err, 0, sizeof(err));
-	if (core_totp_enroll(req->app, req->db, pg.staff, req->addr, req->now, secret, uri,
-	                     &err) != 0) {
-		totp_show(&pg, err.code == CORE_CONFLICT ? 409 : err.code == CORE_BUSY ? 503 : 500,
+	if (core_totp_enroll(req->app, req->db, pg.staff, req->addr, req->now, secret, uri, &err) !=
+	    0) {
+		totp_show(&pg,
+		          err.code == CORE_CONFLICT ? 409
+		          : err.code == CORE_BUSY   ? 503
+		                                    : 500,
 		          page_msg(&pg, err.code == CORE_CONFLICT ? "totp.enrolled_already"
 		                                                  : "totp.failed"));
 		return;
@@ -199,14 +204,16 @@ pg_staff_totp_confirm(struct req *req, struct resp *resp)
 	}
 	code = page_field(&pg, "code");
 	memset(&err, 0, sizeof(err));
-	if (code == NULL ||
-	    core_totp_confirm(req->app, req->db, pg.staff, req->addr, code, req->now, codes,
-	                      &err) != 0) {
+	if (code == NULL || core_totp_confirm(req->app, req->db, pg.staff, req->addr, code,
+	                                      req->now, codes, &err) != 0) {
 		if (code == NULL || err.code == CORE_INVALID) {
 			json_object_set_new(pg.data, "code_error", json_true());
 			totp_show(&pg, 400, page_msg(&pg, "totp.wrong_code"));
 		} else {
-			totp_show(&pg, err.code == CORE_CONFLICT ? 409 : err.code == CORE_BUSY ? 503 : 500,
+			totp_show(&pg,
+			          err.code == CORE_CONFLICT ? 409
+			          : err.code == CORE_BUSY   ? 503
+			                                    : 500,
 			          page_msg(&pg, err.code == CORE_CONFLICT ? "totp.not_pending"
 			                                                  : "totp.failed"));
 		}
