@@ -209,6 +209,7 @@ class TotpSealed(unittest.TestCase):
 
     def start(self, **env):
         env.setdefault("CIVICDESK_TOTP_ROLES", None)
+        env.setdefault("CIVICDESK_TOTP_GRACE", "0")
         self.srv = harness.Server(env=env, dbdir=self.dir).start()
         self.srv.set_clock(self.now)
         return self.srv
