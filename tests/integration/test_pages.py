@@ -672,6 +672,34 @@ class Calendar(Base):
         self.assertEqual(r.status, 400)
 
 
+def qr_decode(svg):
+    """What zbarimg (Debian's zbar-tools; tools/deps test) reads from the QR code of an SVG as
+    /staff/totp draws it: one path of runs of black modules ("MX Yh N v1h-Nz") in a viewBox of
+    modules, redrawn here as a bitmap (PBM) of 4 pixels a module; the decoding is zbar's."""
+    import shutil
+    import subprocess
+    import tempfile
+    assert shutil.which("zbarimg"), "zbarimg is missing: run tools/deps test (zbar-tools)"
+    n = int(re.search(r'viewBox="0 0 (\d+) \1"', svg).group(1))
+    grid = [[0] * n for _ in range(n)]
+    for x, y, run in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\d+z", svg):
+        for i in range(int(run)):
+            grid[int(y)][int(x) + i] = 1
+    scale = 4
+    rows = []
+    for r in grid:
+        rows += [" ".join(str(v) for v in r for _ in range(scale))] * scale
+    with tempfile.NamedTemporaryFile("w", suffix=".pbm", delete=False) as f:
+        f.write("P1\n%d %d\n%s\n" % (n * scale, n * scale, "\n".join(rows)))
+    try:
+        r = subprocess.run(["zbarimg", "--raw", "-q", f.name], capture_output=True, text=True,
+                           timeout=60)
+    finally:
+        os.unlink(f.name)
+    assert r.returncode == 0, "zbarimg found no code: %s" % r.stderr[-300:]
+    return r.stdout.strip()
+
+
 class SignIn(unittest.TestCase):
     """The staff sign-in page with the second factor and the address throttle (own daemons:
     the throttle counts every failure from 127.0.0.1)."""
@@ -755,6 +783,8 @@ class SignIn(unittest.TestCase):
             self.assertIn('id="qr-caption"', page)
             self.assertRegex(svg.group(0), r'<path fill="#000" d="(M\d+ \d+h\d+v1h-\d+z){100,}"')
             self.assertNotIn("<script", svg.group(0))
+            # the QR code encodes the URI: its modules drawn into a bitmap, read by zbarimg
+            self.assertEqual(qr_decode(svg.group(0)), uri)
             # a reload shows the same key until it is confirmed
             b.get("/staff/totp")
             self.assertIn(groups, html.unescape(b.text()))
