@@ -194,6 +194,11 @@ def main():
             sorted({(x[1], x[2]) for x in errors})[:10]))
         print("soak: RSS %d KiB after warm-up, %d KiB at the end: %+.1f %%" % (
             rss_warm, rss_end, growth))
+        # caches filling early or a steady climb: the second half's growth on its own
+        mid = [kib for t, kib in rss if t >= DURATION / 2]
+        if mid:
+            print("soak: RSS %d KiB at half time, %d KiB at the end: %+.1f %% over the second "
+                  "half" % (mid[0], rss_end, (rss_end - mid[0]) * 100.0 / mid[0]))
         cpu_ms, busy, loads = [], [], []
         for w, (n, p50, p99) in enumerate(windows):
             a, b = s.marks[w], s.marks[min(w + 1, len(s.marks) - 1)]
