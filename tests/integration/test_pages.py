@@ -2,8 +2,9 @@
 same pages in chromium): the citizen's actions on /track (supplement, withdrawal of the item and
 of the consent to publication, the rating) through core, wrong query codes limited per address
 and per tracking number, the dashboard's statistics and CSV, the admin forms (CSRF, audited),
-the board by month, gzip and ETags of the static files, and HTML error pages in the chosen
-language.
+the board by month, gzip and ETags of the static files, HTML error pages in the chosen
+language, and the second factor's enrolment page (key, otpauth:// URI, its QR code as inline
+SVG read back by zbarimg, recovery codes once).
 
 November 2025 has no holidays: from Wednesday 5 November the 5th working day is Wednesday 12.
 """
