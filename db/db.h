@@ -989,11 +989,14 @@ int db_audit_archive(struct db_conn *c, const char *dir, int64_t before, int64_t
 /* --- the staff second factor: TOTP secrets and recovery codes (db_totp.c) ---------------- */
 
 #define DB_TOTP_SECRET 20   /* bytes of a TOTP key */
+#define DB_TOTP_SEALED 68   /* bytes of a sealed TOTP key (schema 021; sealed by totp.c) */
 #define DB_TOTP_CODE_HASH 32 /* bytes of a recovery code's hash */
 
 struct db_totp {
 	int64_t account_id;
-	unsigned char secret[DB_TOTP_SECRET];
+	unsigned char stored[DB_TOTP_SEALED]; /* the key as stored: sealed (DB_TOTP_SEALED bytes)
+	                                       * or, written before schema 021, plain */
+	size_t stored_len; /* DB_TOTP_SEALED or DB_TOTP_SECRET */
 	int confirmed;     /* 0: enrolment started, 1: in use */
 	int64_t last_step; /* newest time step whose code was accepted */
 	int64_t created;
@@ -1001,10 +1004,23 @@ struct db_totp {
 
 /* The TOTP row of an account: 1 found / 0 none / -1. */
 int db_totp_get(struct db_conn *c, int64_t account_id, struct db_totp *out);
-/* Starts an enrolment: stores secret unconfirmed (replacing any row of the account) and
- * removes the account's recovery codes. 0 or -1. */
-int db_totp_begin(struct db_conn *c, int64_t account_id,
-                  const unsigned char secret[DB_TOTP_SECRET], int64_t now);
+/* Every TOTP row, by account id, into a new array (db_totp_list_free). 0 or -1. */
+int db_totp_list(struct db_conn *c, struct db_totp **out, size_t *n);
+void db_totp_list_free(struct db_totp *rows, size_t n);
+/* Replaces the stored form of the account's key (len DB_TOTP_SEALED or DB_TOTP_SECRET).
+ * 1 / 0 no row / -1. */
+int db_totp_store(struct db_conn *c, int64_t account_id, const unsigned char *stored,
+                  size_t len);
+/* on = 1: what the connection deletes or overwrites from now on is zeroed on disk (SQLite's
+ * secure_delete), for rewriting keys stored in the clear; on = 0: back to the default, then
+ * the write-ahead log is checkpointed and truncated so that no old frame keeps them. Outside
+ * a transaction. 0 or -1 (a busy checkpoint: -1, the data is safe, the frames stay until the
+ * next checkpoint). */
+int db_totp_scrub(struct db_conn *c, int on);
+/* Starts an enrolment: stores the key's stored form (len as above) unconfirmed (replacing any
+ * row of the account) and removes the account's recovery codes. 0 or -1. */
+int db_totp_begin(struct db_conn *c, int64_t account_id, const unsigned char *stored,
+                  size_t len, int64_t now);
 /* Confirms the enrolment with the step of the code that proved it. 1 / 0 no row / -1. */
 int db_totp_confirm(struct db_conn *c, int64_t account_id, int64_t step);
 /* Records that the code of time step was used, unless a code of that step or a later one was

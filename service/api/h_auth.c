@@ -50,7 +50,9 @@ opt_field(json_t *j, const char *name)
  * when it may work without one, null when nothing is pending); 401
  * login_failed for a wrong password, a wrong second factor and an unknown, locked or inactive
  * account alike; 401 totp_required when the password is right and the account's second factor
- * (its code "totp", or a recovery code) is missing; 400 for a malformed body. */
+ * (its code "totp", or a recovery code) is missing; 503 totp_key_unavailable when the password
+ * is right but the code cannot be checked (the key file that seals the TOTP keys is missing or
+ * wrong); 400 for a malformed body. */
 void
 h_login(struct req *req, struct resp *resp)
 {
@@ -87,6 +89,14 @@ h_login(struct req *req, struct resp *resp)
 		resp_error(resp, 401, "totp_required",
 		           "this account logs in with a second factor: send the code of the "
 		           "authenticator app as \"totp\" (or a recovery code as \"recovery_code\")");
+		goto out;
+	}
+	if (rc == 4) {
+		resp_error(resp, 503, "totp_key_unavailable",
+		           "the second factor cannot be checked now: the server's key file for the "
+		           "second factors is missing or wrong (an administrator puts it back; its log "
+		           "says which file); a recovery code still works");
+		resp_header(resp, "Retry-After", "60");
 		goto out;
 	}
 	if (rc > 0) {

@@ -235,6 +235,10 @@ static const struct cfg_key keys[] = {
 	          "anything else (0: at once; at most 90 days)"),
 	KEY("totp_issuer", CFG_STR, totp_issuer, "civicdesk",
 	    "the issuer an authenticator app shows for the accounts' TOTP keys"),
+	KEY("secret_key_file", CFG_STR, secret_key_file, "",
+	    "the key file that seals the accounts' TOTP keys in the database (0600, made by the "
+	    "first serve; back it up apart from the database; empty: civicdesk.key beside the "
+	    "database)"),
 	POLICY_KEYS("letter", KIND_LETTER),
 	POLICY_KEYS("complaint", KIND_COMPLAINT),
 	POLICY_KEYS("consultation", KIND_CONSULTATION),
@@ -462,7 +466,7 @@ config_free(struct config *cfg)
 {
 	size_t i;
 
-	free(cfg->screen_list);
+	screen_list_free(cfg->screen_list);
 	cfg->screen_list = NULL;
 	for (i = 0; i < NKEYS; i++) {
 		if (keys[i].type == CFG_STR) {

@@ -136,7 +136,7 @@ core_login(struct app *app, struct db_conn *c, const char *username, const char 
 	int rc = core_login_2fa(app, c, username, password, NULL, NULL, addr, now, token, out);
 
 	/* without a way to send a code, an account with a second factor cannot log in here */
-	return rc == 3 ? 1 : rc;
+	return rc == 3 || rc == 4 ? 1 : rc;
 }
 
 /* Whether account a must enrol a second factor: its role needs one (totp_roles) and it has none
@@ -258,7 +258,17 @@ core_login_2fa(struct app *app, struct db_conn *c, const char *username, const c
 			goto out;
 		}
 		if (factor) {
-			factor = totp_check(c, a.id, name, addr, code, recovery, now, &second);
+			factor = totp_check(app, c, a.id, name, addr, code, recovery, now, &second);
+			if (factor == TOTP_KEY_UNAVAILABLE) {
+				/* not the user's fault: audited, not counted as a failure */
+				if (audit_write(c, now, &who, "login_failed", name, 0,
+				                "second factor cannot be checked: the key file is "
+				                "missing or wrong") != 0 ||
+				    db_commit(c) != 0)
+					goto rollback;
+				ret = 4;
+				goto out;
+			}
 			if (factor < 0)
 				goto rollback;
 			if (factor == 0)

@@ -166,9 +166,24 @@ UNDO_016 = """
 """
 
 
+# Takes migration 021 (the TOTP keys sealed at rest) back out: the totp table as 015 made it
+# (only keys written before 021, of 20 bytes, fit). First in the undo chain.
+UNDO_021 = """
+    CREATE TABLE totp_old (
+      account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+      secret BLOB NOT NULL CHECK (length(secret) = 20),
+      confirmed INTEGER NOT NULL DEFAULT 0 CHECK (confirmed IN (0, 1)),
+      last_step INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);
+    INSERT INTO totp_old SELECT * FROM totp;
+    DROP TABLE totp;
+    ALTER TABLE totp_old RENAME TO totp;
+"""
+
+
 # Every migration after 002 taken back out, newest first: a database as civicdesk wrote it at
 # schema 2 (003, 008 and 010 apply again as they are). A new migration adds its UNDO here.
-UNDO_TO_2 = (UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 + UNDO_012 +
+UNDO_TO_2 = (UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
+             UNDO_012 +
              UNDO_011 + UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)
 
 
