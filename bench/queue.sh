@@ -34,6 +34,9 @@ p99() { # in ms
 	awk '$1=="99%" { v=$2; if (v ~ /us$/) { sub(/us$/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v*=1000 } print v }' "$1"
 }
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
+reqs() { awk '/requests in/ { print $1 }' "$1"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
 non2xx() { local n; n=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1"); echo "${n:-0}"; }
 now_ms() { date +%s%3N; }
 
@@ -80,16 +83,26 @@ for _ in $(seq 1 400); do
 done
 cport=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$dir/ceiling.out" | head -1)
 
-# name connections url [header]: one wrk run; prints "rows p99 rps non2xx" and notes the
-# server's RSS after it in $dir/rss
+# name connections url [header]: one wrk run; prints "rows p99 rps non2xx cpu" (cpu: the
+# server's user+system time per request in us, "-" for the ceiling, another process) and notes
+# the server's RSS after it in $dir/rss. BENCH_ONLY (a regular expression) runs only the reads
+# whose name matches (q1 q16 b0 b1 b2 o0 o1 o2; the ceiling always runs).
 run() {
-	local name=$1 conns=$2 url=$3 rows
+	local name=$1 conns=$2 url=$3 rows c0 c1 cpu=-
 	shift 3
+	if [ "$name" != ceiling ] && ! [[ "$name" =~ ^(${BENCH_ONLY:-.*})$ ]]; then
+		echo "- - - 0 -"
+		return
+	fi
 	rows=$(curl -s -m 60 "$@" "$url" | grep -o '"tracking"\|"service_request_id"' | wc -l)
+	c0=$(cpu_ticks "$pid")
 	wrk -t"$([ "$conns" -gt 1 ] && echo 2 || echo 1)" -c"$conns" -d"$DUR" --timeout 30s --latency "$@" "$url" \
 		>"$dir/$name.txt"
+	c1=$(cpu_ticks "$pid")
+	[ "$name" = ceiling ] || cpu=$(awk -v a="$c0" -v b="$c1" -v n="$(reqs "$dir/$name.txt")" \
+		-v hz="$hz" 'BEGIN { printf "%.0f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')
 	awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" >>"$dir/rss"
-	echo "$rows $(p99 "$dir/$name.txt") $(rps "$dir/$name.txt") $(non2xx "$dir/$name.txt")"
+	echo "$rows $(p99 "$dir/$name.txt") $(rps "$dir/$name.txt") $(non2xx "$dir/$name.txt") $cpu"
 }
 q="$base/api/v1/queue?section=%E6%B3%95%E8%A7%84%E5%A4%84&overdue=1&limit=50"
 board="$base/api/v1/public/items"
@@ -115,10 +128,12 @@ add "Open311 list, a month a year back" 10 \
 
 rss=$(sort -n "$dir/rss" | tail -1)
 echo "reads on $N items (wrk -t2, $DUR per run; rows = rows of the page)"
-printf '%-40s %6s %10s %12s %10s %8s\n' "read" "rows" "p99 ms" "requests/s" "target" "verdict"
+printf '%-40s %6s %10s %12s %12s %10s %8s\n' "read" "rows" "p99 ms" "requests/s" "CPU us/req" \
+	"target" "verdict"
 fail=0
 while IFS=$'\t' read -r label fields; do
-	read -r target rows p r bad <<<"$fields"
+	read -r target rows p r bad cpu <<<"$fields"
+	[ "$rows" = - ] && continue # not in BENCH_ONLY
 	verdict=-
 	if [ "$target" != - ]; then
 		verdict=$(awk -v p="$p" -v t="$target" -v bad="$bad" -v r="$r" \
@@ -127,7 +142,8 @@ while IFS=$'\t' read -r label fields; do
 		target="< $target"
 	fi
 	[ "$bad" = 0 ] || verdict="$verdict ($bad non-2xx)"
-	printf '%-40s %6s %10s %12s %10s %8s\n' "$label" "$rows" "$p" "$r" "$target" "$verdict"
+	printf '%-40s %6s %10s %12s %12s %10s %8s\n' "$label" "$rows" "$p" "$r" "$cpu" "$target" \
+		"$verdict"
 done <"$dir/results"
 v=PASS; [ "$startup" -lt 100 ] || { v=FAIL; fail=1; }
 echo "start-up on $N items: ${startup} ms (median of ${starts[*]} ms; target < 100 ms: $v)"

@@ -343,22 +343,49 @@ request_json(const struct app *app, const struct db_item *item)
 
 	if (view == PUBLIC_HIDDEN)
 		return NULL;
+	json_t *o;
+
 	for (i = 0; i < item->nclocks; i++)
 		if (strcmp(item->clocks[i].name, "reply") == 0)
 			reply = &item->clocks[i];
-	return json_pack(
-	    "{s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:n, s:n, s:n, s:n, s:n, s:n}",
-	    "service_request_id", item->tracking, "status",
-	    is_closed(item->state) ? "closed" : "open", "status_notes",
-	    full ? masked(app, item->public_reply, item->reply, item) : json_null(), "service_name",
-	    services[k].name, "service_code", kind_name(item->kind), "description",
-	    full ? masked(app, item->public_body, item->body, item) : json_null(), "agency_responsible",
-	    full ? json_str_or_null(item->section_name) : json_null(), "requested_datetime",
-	    json_time(item->received), "updated_datetime", json_time(item->updated),
-	    "expected_datetime", json_time(reply && reply->stopped_at == 0 ? reply->due : 0),
-	    "title", full ? masked(app, item->public_subject, item->subject, item) : json_null(),
-	    "address",
-	    "address_id", "zipcode", "lat", "long", "media_url");
+	/* member by member, without json_pack's format parsing (a list page builds 50 of these):
+	 * the keys are this file's literals, the service's name and code its constants; every
+	 * text from the database goes through json_string, which checks it */
+	o = json_object();
+	if (o == NULL)
+		return NULL;
+	if (json_object_set_new_nocheck(o, "service_request_id", json_string(item->tracking)) ||
+	    json_object_set_new_nocheck(o, "status", json_string_nocheck(is_closed(item->state)
+	                                                                     ? "closed"
+	                                                                     : "open")) ||
+	    json_object_set_new_nocheck(o, "status_notes",
+	                                full ? masked(app, item->public_reply, item->reply, item)
+	                                     : json_null()) ||
+	    json_object_set_new_nocheck(o, "service_name", json_string_nocheck(services[k].name)) ||
+	    json_object_set_new_nocheck(o, "service_code",
+	                                json_string_nocheck(kind_name(item->kind))) ||
+	    json_object_set_new_nocheck(o, "description",
+	                                full ? masked(app, item->public_body, item->body, item)
+	                                     : json_null()) ||
+	    json_object_set_new_nocheck(o, "agency_responsible",
+	                                full ? json_str_or_null(item->section_name) : json_null()) ||
+	    json_object_set_new_nocheck(o, "requested_datetime", json_time(item->received)) ||
+	    json_object_set_new_nocheck(o, "updated_datetime", json_time(item->updated)) ||
+	    json_object_set_new_nocheck(
+	        o, "expected_datetime", json_time(reply && reply->stopped_at == 0 ? reply->due : 0)) ||
+	    json_object_set_new_nocheck(o, "title",
+	                                full ? masked(app, item->public_subject, item->subject, item)
+	                                     : json_null()) ||
+	    json_object_set_new_nocheck(o, "address", json_null()) ||
+	    json_object_set_new_nocheck(o, "address_id", json_null()) ||
+	    json_object_set_new_nocheck(o, "zipcode", json_null()) ||
+	    json_object_set_new_nocheck(o, "lat", json_null()) ||
+	    json_object_set_new_nocheck(o, "long", json_null()) ||
+	    json_object_set_new_nocheck(o, "media_url", json_null())) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* Public reads are limited per address like look-ups: 0, or -1 having answered 429. */
@@ -583,7 +610,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 		if (b == NULL)
 			break;
 		pages[best].next++;
-		rc = db_item_get_id(req->db, b->id, &item);
+		rc = db_item_get_o311(req->db, b->id, &item);
 		if (rc < 0) {
 			o311_error(resp, 500, "the requests cannot be read");
 			goto out;
