@@ -11,9 +11,14 @@
 #   connections: the part of each figure that the machine's load, not civicdesk, explains;
 # - the server's RSS after each run, the largest (target < 50 MB). VmHWM is not used: the
 #   bench's login hashes a password with argon2id, which takes 64 MiB for a moment by design.
-# Targets (issue 20): p99 < 10 ms at 16 connections for each read. BENCH_ITEMS sets the number
-# of items, BENCH_DURATION the length of each wrk run (default 5s); BENCH_QUEUE_DB names a
-# database that gen_items filled before (kept, reused as it is: filling takes minutes).
+# Targets (issue 20): p99 < 10 ms at 16 connections for each read. Each read also prints the
+# server's CPU per request (user+system from /proc over the run / requests answered), the figure
+# the machine's other load moves least. BENCH_ITEMS sets the number of items, BENCH_DURATION the
+# length of each wrk run (default 5s); BENCH_QUEUE_DB names a database file that gen_items
+# filled before, or fills now if it does not exist (kept, reused as it is: filling 1,000,000
+# items takes 5 to 10 minutes; keep it outside the repository, e.g. under /tmp); without it a
+# temporary one is filled each run. BENCH_ONLY (a regular expression over q1 q16 b0 b1 b2 o0 o1
+# o2) runs only those reads.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BENCH_BIN:-build/rel/civicdesk} # BENCH_BIN: another build to compare
@@ -43,6 +48,7 @@ now_ms() { date +%s%3N; }
 export CIVICDESK_DB="${BENCH_QUEUE_DB:-$dir/queue.db}" CIVICDESK_LISTEN=127.0.0.1:0 CIVICDESK_DEMO=0
 # one address (wrk) reads the public lists far beyond the per-address limit of public reads
 export CIVICDESK_PUBLIC_RATE=0
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 if [ -z "${BENCH_QUEUE_DB:-}" ] || [ ! -s "$BENCH_QUEUE_DB" ]; then
 	"$GEN" "$CIVICDESK_DB" "$N" || exit 1
 fi
@@ -52,7 +58,17 @@ if [ "$(sqlite3 "$CIVICDESK_DB" "SELECT count(*) FROM accounts WHERE username = 
 		--password-stdin >/dev/null || exit 1
 fi
 
-# start-up: three starts, the median (the first also warms the page cache after gen_items)
+# A first start, not timed: it applies the migrations a newer civicdesk brings (minutes on
+# 1,000,000 items for one that builds an index) and warms the page cache after gen_items.
+"$BIN" serve >"$dir/serve.out" 2>"$dir/serve.err" &
+pid=$!
+for _ in $(seq 1 18000); do # 15 minutes at most
+	grep -q 'listening on' "$dir/serve.out" 2>/dev/null && break
+	kill -0 "$pid" 2>/dev/null || { cat "$dir/serve.err"; exit 1; }
+	sleep 0.05
+done
+kill "$pid"; wait "$pid" 2>/dev/null; pid=
+# start-up: three starts, the median
 starts=()
 for i in 1 2 3; do
 	t0=$(now_ms)
@@ -127,7 +143,9 @@ add "Open311 list, a month a year back" 10 \
 	$(run o2 16 "$o311?start_date=$year_ago&end_date=$month_after")
 
 rss=$(sort -n "$dir/rss" | tail -1)
-echo "reads on $N items (wrk -t2, $DUR per run; rows = rows of the page)"
+echo "reads on $N items (wrk -t2, $DUR per run; rows = rows of the page; CPU: the server's"
+echo "user+system time per request; the same-run reference: the ceiling's p99 on the first line)"
+echo "load average before: $load0; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-40s %6s %10s %12s %12s %10s %8s\n' "read" "rows" "p99 ms" "requests/s" "CPU us/req" \
 	"target" "verdict"
 fail=0

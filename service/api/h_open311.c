@@ -15,6 +15,7 @@
 
 #define LIST_DEFAULT 50 /* requests listed by GET requests.json */
 #define LIST_MAX 200
+#define LIST_SLACK 4 /* keys read beyond a list's share of the page at first */
 #define SUBJECT_FROM_BODY 50 /* code points of the description that make the subject */
 
 struct service_def {
@@ -530,11 +531,36 @@ requests_by_id(struct req *req, struct resp *resp, const char *ids)
 	resp_json(resp, 200, a);
 }
 
-/* One page of one (kind, status) list: its keys (a new array or NULL). */
+/* One (kind, status) list of Open311's: its filter (the cursor after the keys read) and the
+ * keys read so far (a new array or NULL), next the first not yet merged. */
 struct o311_page {
+	struct db_o311_filter f;
 	struct db_item_key *keys;
 	size_t n, next;
+	int more; /* the last read filled its limit: there may be more */
 };
+
+/* Reads the next want keys of p (after those it holds). 0 or -1. */
+static int
+page_fill(struct db_conn *c, struct o311_page *p, size_t want)
+{
+	struct db_item_key *keys = NULL;
+	size_t n = 0;
+
+	if (p->n > 0) {
+		p->f.before_received = p->keys[p->n - 1].received;
+		p->f.before_id = p->keys[p->n - 1].id;
+	}
+	p->f.limit = (int)want;
+	if (db_item_keys_o311(c, &p->f, &keys, &n) != 0)
+		return -1;
+	free(p->keys);
+	p->keys = keys;
+	p->n = n;
+	p->next = 0;
+	p->more = n == want;
+	return 0;
+}
 
 /* GET /open311/v2/requests.json: 200, the requests Open311 shows (core_public_view), newest
  * receipt first, filtered as the spec says: service_request_id (a list, overriding every other
@@ -549,8 +575,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 	const char *code = req_query(req, "service_code"), *status = req_query(req, "status");
 	const char *lim = req_query(req, "limit"), *ids = req_query(req, "service_request_id");
 	struct o311_page pages[KIND__MAX * 2];
-	struct db_o311_filter f;
-	size_t npages = 0, i, limit = LIST_DEFAULT, best;
+	size_t npages = 0, i, limit = LIST_DEFAULT, best, chunk;
 	int64_t start = INT64_MIN, end = INT64_MAX;
 	int k, closed;
 	json_t *a = NULL;
@@ -572,23 +597,27 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 	memset(pages, 0, sizeof(pages));
 	for (k = 0; k < KIND__MAX; k++)
 		for (closed = 0; closed < 2; closed++) {
+			struct db_o311_filter *f = &pages[npages].f;
+
 			if (!in_list(code, kind_name((enum kind)k)) ||
 			    !in_list(status, closed ? "closed" : "open"))
 				continue;
-			memset(&f, 0, sizeof(f));
-			f.kind = (enum kind)k;
-			f.closed = closed;
-			f.from = start;
-			f.to = end;
-			f.before_received = INT64_MAX;
-			f.before_id = INT64_MAX;
-			f.limit = (int)limit;
-			if (db_item_keys_o311(req->db, &f, &pages[npages].keys, &pages[npages].n) !=
-			    0) {
-				o311_error(resp, 500, "the requests cannot be read");
-				goto out;
-			}
+			f->kind = (enum kind)k;
+			f->closed = closed;
+			f->from = start;
+			f->to = end;
+			f->before_received = INT64_MAX;
+			f->before_id = INT64_MAX;
 			npages++;
+		}
+	/* each list's first read takes its share of the page and a few more; a list used up
+	 * while it may hold more is read again for what the page still lacks (reading `limit`
+	 * of every list read six times the keys shown) */
+	chunk = npages > 0 ? (limit + npages - 1) / npages + LIST_SLACK : 0;
+	for (i = 0; i < npages; i++)
+		if (page_fill(req->db, &pages[i], chunk < limit ? chunk : limit) != 0) {
+			o311_error(resp, 500, "the requests cannot be read");
+			goto out;
 		}
 	a = json_array();
 	while (a != NULL && json_array_size(a) < limit) {
@@ -598,6 +627,11 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 
 		best = npages;
 		for (i = 0; i < npages; i++) {
+			if (pages[i].next >= pages[i].n && pages[i].more &&
+			    page_fill(req->db, &pages[i], limit - json_array_size(a)) != 0) {
+				o311_error(resp, 500, "the requests cannot be read");
+				goto out;
+			}
 			if (pages[i].next >= pages[i].n)
 				continue;
 			x = &pages[i].keys[pages[i].next];

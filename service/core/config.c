@@ -138,7 +138,7 @@ static const struct cfg_key keys[] = {
 	KEY_RANGE("max_body", max_body, "10485760", 4096, 1L << 32,
 	          "largest request body in bytes, attachments included (4096 to 2^32)"),
 	KEY_RANGE("max_connections", max_connections, "512", 1, 65535,
-	          "most HTTP connections served at once (one thread each), 1 to 65535"),
+	          "most HTTP connections served at once, 1 to 65535"),
 	KEY_RANGE("max_connections_per_ip", max_connections_per_ip, "64", 1, 65535,
 	          "most HTTP connections from one client address at once (behind a reverse proxy: "
 	          "from the proxy, so raise it there), 1 to 65535"),
