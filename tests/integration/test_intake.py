@@ -649,16 +649,18 @@ class Open311(unittest.TestCase):
                 self.post(dict(base, service_code=code, **{"attribute[publish]": "true"}))
         r = self.srv.request("GET", "/open311/v2/requests.json?limit=200")
         self.assertEqual(r.status, 200, r)
-        full = [(x["service_request_id"], x["service_code"]) for x in r.json()]
+        full = [(x["service_request_id"], x["service_code"], x["status"]) for x in r.json()]
         self.assertEqual(len(set(full)), len(full))
         with sqlite3.connect(self.srv.db) as db:
             order = [t for (t,) in db.execute(
                 "SELECT tracking FROM items WHERE publish = 1 ORDER BY received DESC, id DESC")]
-        self.assertEqual([t for t, _ in full], order)
+        self.assertEqual([t for t, _, _ in full], order)
         for limit in range(1, 18):
             with self.subTest(limit=limit):
-                self.assertEqual(self.listed("limit=%d" % limit), [t for t, _ in full][:limit])
-                want = [t for t, c in full if c in ("letter", "complaint")][:limit]
+                self.assertEqual(self.listed("limit=%d" % limit),
+                                 [t for t, _, _ in full][:limit])
+                want = [t for t, c, s in full
+                        if c in ("letter", "complaint") and s == "open"][:limit]
                 self.assertEqual(self.listed("limit=%d&service_code=letter,complaint&status=open"
                                              % limit), want)
 
