@@ -70,14 +70,16 @@ main(int argc, char *argv[])
 	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (getenv("BENCH_CEILING_TPC") != NULL && strcmp(getenv("BENCH_CEILING_TPC"), "1") == 0)
-		d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
-		                     0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
-		                     (struct sockaddr *)&sin, MHD_OPTION_CONNECTION_LIMIT, 512u,
-		                     MHD_OPTION_END);
+		d = MHD_start_daemon(
+		    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+		    on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+		    MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_END);
 	else
 		d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
 		                     on_request, NULL, MHD_OPTION_THREAD_POOL_SIZE,
-		                     (unsigned)(cpus < 1 ? 1 : cpus > 16 ? 16 : cpus),
+		                     (unsigned)(cpus < 1    ? 1
+		                                : cpus > 16 ? 16
+		                                            : cpus),
 		                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
 		                     MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_END);
 	if (d == NULL) {
