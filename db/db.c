@@ -31,6 +31,7 @@ struct db {
 };
 
 #define UNWRITABLE_LOG_EVERY 60 /* seconds between lines about a full or read-only database */
+#define READER_BUSY_TIMEOUT_MS 100 /* a reader's wait for another writer's lock (db_reader_new) */
 
 void
 db_log(const char *fmt, ...)
@@ -503,6 +504,10 @@ db_reader_new(struct db *db, long cache_kib)
 	snprintf(sql, sizeof(sql), "PRAGMA cache_size=%ld", -cache_kib);
 	if (conn_exec(c->h, sql, err, sizeof(err)) != 0)
 		db_log("%s: %s", sql, err); /* the default size is no reason to fail */
+	/* reads never wait for a writer in WAL mode; a rare write on a reader (a session's
+	 * activity, once a minute) waits through a group commit, not through a long transaction,
+	 * which would hold up every connection of the reader's thread */
+	sqlite3_busy_timeout(c->h, READER_BUSY_TIMEOUT_MS);
 	c->store = db;
 	return c;
 }

@@ -97,8 +97,9 @@ struct db_conn *db_acquire(struct db *db);
 void db_release(struct db *db, struct db_conn *c);
 /* A connection of its own for one thread's short reads (outside the pool, with a page cache of
  * cache_kib KiB that stays warm: issue 20), freed by db_reader_free before db_close; NULL on
- * error (logged). db_reader_reset before and after each request that borrows it: rolls back
- * what was left open and forgets a failure (db_unavailable), as db_acquire does. */
+ * error (logged). A write on it waits at most 100 ms for another writer's lock (then fails as
+ * busy). db_reader_reset before and after each request that borrows it: rolls back what was
+ * left open and forgets a failure (db_unavailable), as db_acquire does. */
 struct db_conn *db_reader_new(struct db *db, long cache_kib);
 void db_reader_reset(struct db_conn *c);
 void db_reader_free(struct db_conn *c);
