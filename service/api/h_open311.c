@@ -341,21 +341,21 @@ request_json(const struct app *app, const struct db_item *item)
 	int k = (int)item->kind, full = view == PUBLIC_FULL;
 	const struct db_clock *reply = NULL;
 	size_t i;
+	json_t *o;
 
 	if (view == PUBLIC_HIDDEN)
 		return NULL;
-	json_t *o;
-
 	for (i = 0; i < item->nclocks; i++)
 		if (strcmp(item->clocks[i].name, "reply") == 0)
 			reply = &item->clocks[i];
 	/* member by member, without json_pack's format parsing (a list page builds 50 of these):
-	 * the keys are this file's literals, the service's name and code its constants; every
-	 * text from the database goes through json_string, which checks it */
+	 * the keys are this file's literals, the service's name and code its constants, the
+	 * tracking number and the times ours in ASCII; every text goes through json_string,
+	 * which checks it */
 	o = json_object();
 	if (o == NULL)
 		return NULL;
-	if (json_object_set_new_nocheck(o, "service_request_id", json_string(item->tracking)) ||
+	if (json_object_set_new_nocheck(o, "service_request_id", json_string_nocheck(item->tracking)) ||
 	    json_object_set_new_nocheck(o, "status", json_string_nocheck(is_closed(item->state)
 	                                                                     ? "closed"
 	                                                                     : "open")) ||

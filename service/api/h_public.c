@@ -20,8 +20,8 @@ str_json(const char *s)
 }
 
 /* Member by member, keys unchecked (this file's ASCII literals), without json_pack's format
- * parsing; every text from the database goes through json_string, which checks it. NULL when
- * out of memory. */
+ * parsing; the tracking number is ours in ASCII, every text goes through json_string, which
+ * checks it. NULL when out of memory. */
 static json_t *
 public_json(const struct db_public_row *r)
 {
@@ -29,7 +29,7 @@ public_json(const struct db_public_row *r)
 
 	if (o == NULL)
 		return NULL;
-	if (json_object_set_new_nocheck(o, "tracking", json_string(r->tracking)) ||
+	if (json_object_set_new_nocheck(o, "tracking", json_string_nocheck(r->tracking)) ||
 	    json_object_set_new_nocheck(o, "kind", json_string_nocheck(kind_name(r->kind))) ||
 	    json_object_set_new_nocheck(o, "subject", str_json(r->subject)) ||
 	    json_object_set_new_nocheck(o, "body", str_json(r->body)) ||
