@@ -95,6 +95,14 @@ void db_pool_limit(struct db *db, int max, int wait_ms);
  * none came free in time (answer 503). */
 struct db_conn *db_acquire(struct db *db);
 void db_release(struct db *db, struct db_conn *c);
+/* A connection of its own for one thread's short reads (outside the pool, with a page cache of
+ * cache_kib KiB that stays warm: issue 20), freed by db_reader_free before db_close; NULL on
+ * error (logged). A write on it waits at most 100 ms for another writer's lock (then fails as
+ * busy). db_reader_reset before and after each request that borrows it: rolls back what was
+ * left open and forgets a failure (db_unavailable), as db_acquire does. */
+struct db_conn *db_reader_new(struct db *db, long cache_kib);
+void db_reader_reset(struct db_conn *c);
+void db_reader_free(struct db_conn *c);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -1 (logged). */
 int db_begin(struct db_conn *c);
@@ -275,6 +283,12 @@ struct db_item_key {
  * the caller reads the items it shows). A new array of *n keys (free it). 0 or -1. */
 int db_item_keys_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item_key **out,
                       size_t *n);
+/* What Open311 shows of item id, in one statement: id, tracking, kind, state, publish,
+ * published, received, updated, replied_at, section_name, the public versions, the originals
+ * (subject, body, reply) where no public version is stored and then the submitter's name (to
+ * mask them), and the reply clock alone (its due and stopped_at) as clocks[0]; the rest left
+ * zero (resume_state WF_NONE). 1 found (db_item_free it), 0 not found, -1 error. */
+int db_item_get_o311(struct db_conn *c, int64_t id, struct db_item *out);
 /* The items merged into target_id, oldest first: new arrays of *n ids and tracking numbers
  * (free the ids, db_strings_free the numbers). 0 or -1. */
 int db_item_merged(struct db_conn *c, int64_t target_id, int64_t **ids, char ***trackings,
@@ -363,6 +377,7 @@ struct db_queue_row {
 	int64_t next_due; /* DB_NO_DUE when no clock runs */
 	int64_t waiting_since; /* 0 unless waiting for the citizen's supplement */
 	struct db_supervision *supervision; /* the item's supervision order (督办), or NULL */
+	int screened;    /* 1: the item has a screening row (db_screen_get reads it) */
 };
 
 /* The queue in order of (next_due, id): a new array of *n rows (at most f->limit), freed by

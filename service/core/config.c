@@ -141,7 +141,7 @@ static const struct cfg_key keys[] = {
 	          "largest request body in bytes that is not a form, i.e. JSON, which carries no "
 	          "attachments (4096 to 2^32; max_body if that is smaller)"),
 	KEY_RANGE("max_connections", max_connections, "512", 1, 65535,
-	          "most HTTP connections served at once (one thread each), 1 to 65535"),
+	          "most HTTP connections served at once, 1 to 65535"),
 	KEY_RANGE("max_connections_per_ip", max_connections_per_ip, "64", 1, 65535,
 	          "most HTTP connections from one client address at once (behind a reverse proxy: "
 	          "from the proxy, so raise it there), 1 to 65535"),

@@ -81,7 +81,7 @@ struct config {
 	                           * (a NAT gateway's range higher, 0 = off) */
 	long max_body;      /* largest request body in bytes (413 above) */
 	long max_json;      /* largest body that is not a form (JSON: no attachments), 413 above */
-	long max_connections; /* HTTP connections at once, one thread each */
+	long max_connections; /* HTTP connections at once */
 	long max_connections_per_ip; /* of them from one client address */
 	long http_timeout;    /* seconds a connection may stay idle (slow headers or body) */
 	long db_connections;  /* database connections at most; requests wait for one */

@@ -677,6 +677,31 @@ class Open311(unittest.TestCase):
             return None
         return [x["service_request_id"] for x in r.json()]
 
+    def test_list_merges_its_lists_in_order(self):
+        # Each (service, status) list is read in part, its share of the page, then again only
+        # when it runs out (issue 20): a page of one busy service still comes out whole and in
+        # order, newest receipt first, as the same list read at once.
+        base = {"description": "Merge me.", "email": "m@example.cn"}
+        for code, n in (("complaint", 3), ("consultation", 2), ("letter", 12)):
+            for _ in range(n):
+                self.post(dict(base, service_code=code, **{"attribute[publish]": "true"}))
+        r = self.srv.request("GET", "/open311/v2/requests.json?limit=200")
+        self.assertEqual(r.status, 200, r)
+        full = [(x["service_request_id"], x["service_code"], x["status"]) for x in r.json()]
+        self.assertEqual(len(set(full)), len(full))
+        with sqlite3.connect(self.srv.db) as db:
+            order = [t for (t,) in db.execute(
+                "SELECT tracking FROM items WHERE publish = 1 ORDER BY received DESC, id DESC")]
+        self.assertEqual([t for t, _, _ in full], order)
+        for limit in range(1, 18):
+            with self.subTest(limit=limit):
+                self.assertEqual(self.listed("limit=%d" % limit),
+                                 [t for t, _, _ in full][:limit])
+                want = [t for t, c, s in full
+                        if c in ("letter", "complaint") and s == "open"][:limit]
+                self.assertEqual(self.listed("limit=%d&service_code=letter,complaint&status=open"
+                                             % limit), want)
+
     def test_list_filters_of_the_spec(self):
         base = {"description": "Filter me.", "email": "f@example.cn"}
         a = self.published(dict(base, service_code="letter"))
