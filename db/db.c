@@ -754,11 +754,11 @@ db_col_name(sqlite3_stmt *st, int i, int (*parse)(const char *))
 	return parse((const char *)sqlite3_column_text(st, i));
 }
 
-int
-db_exec_stmt(struct db_conn *c, sqlite3_stmt *st)
+/* Ends a statement whose last step answered rc: -1 (noted and logged) unless rc is a row or
+ * the end, else 0. Resets st. */
+static int
+stmt_end(struct db_conn *c, sqlite3_stmt *st, int rc)
 {
-	int rc = sqlite3_step(st);
-
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		db_note_error(c, rc);
 		db_log_failure(c, "%s: %s", sqlite3_errmsg(c->h), sqlite3_sql(st));
@@ -767,6 +767,12 @@ db_exec_stmt(struct db_conn *c, sqlite3_stmt *st)
 	}
 	db_reset(st);
 	return 0;
+}
+
+int
+db_exec_stmt(struct db_conn *c, sqlite3_stmt *st)
+{
+	return stmt_end(c, st, sqlite3_step(st));
 }
 
 int
@@ -791,13 +797,8 @@ db_step_ints(struct db_conn *c, sqlite3_stmt *st, int64_t *v, size_t max, size_t
 
 	while (len < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		v[len++] = sqlite3_column_int64(st, 0);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		db_note_error(c, rc);
-		db_log_failure(c, "%s: %s", sqlite3_errmsg(c->h), sqlite3_sql(st));
-		db_reset(st);
+	if (stmt_end(c, st, rc) != 0)
 		return -1;
-	}
-	db_reset(st);
 	*n = len;
 	return 0;
 }
