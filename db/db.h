@@ -720,7 +720,9 @@ int db_ladder_cache(struct db_conn *c, int size, int *old);
  * wait for no fsync (synchronous NORMAL). A scan's transaction lost to a power cut is only done
  * again by the next scan (its entries come back with it), and any later commit with synchronous
  * FULL (every notice marked sent, every change of an item) makes it durable first, the WAL being
- * written in order. Outside a transaction only (SQLite's rule). 0 or -1. */
+ * written in order. And no automatic checkpoint of the WAL in the scan's commits: the first
+ * commit past its size after the scan does it (the fan-out's, on the same connection, or another
+ * writer's). Outside a transaction only (SQLite's rule). 0 or -1. */
 int db_ladder_scanning(struct db_conn *c, int on);
 
 /* An account (or a role nobody holds) that a notice was meant for without an address for its

@@ -702,5 +702,8 @@ db_ladder_scanning(struct db_conn *c, int on)
 		db_log("ladder scan mode: %s", sqlite3_errmsg(c->h));
 		return -1;
 	}
+	/* SQLite's automatic checkpoint (1,000 frames, its default) off during the scan, back
+	 * after it: the next commit past the size does it (the fan-out's, or another writer's) */
+	sqlite3_wal_autocheckpoint(c->h, on ? 0 : 1000);
 	return 0;
 }
