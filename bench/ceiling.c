@@ -1,6 +1,8 @@
 /*
  * ceiling: a minimal libmicrohttpd server that answers every request with a constant JSON body,
- * threaded the same way as civicdesk serve (one thread per connection). bench/submit.sh loads it
+ * threaded the same way as civicdesk serve (libmicrohttpd's pool, one thread per CPU on epoll;
+ * BENCH_CEILING_TPC=1: one thread per connection, as civicdesk before issue 20). bench/submit.sh
+ * and bench/queue.sh load it
  * with wrk to measure what the HTTP layer alone can do on this machine: the ceiling that the
  * submission throughput is compared with.
  *
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -56,6 +59,7 @@ main(int argc, char *argv[])
 	sigset_t set;
 	int sig;
 	unsigned port = argc > 1 ? (unsigned)atoi(argv[1]) : 8090;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -65,10 +69,19 @@ main(int argc, char *argv[])
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
-	                     NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
-	                     (struct sockaddr *)&sin, MHD_OPTION_CONNECTION_LIMIT, 512u,
-	                     MHD_OPTION_END);
+	if (getenv("BENCH_CEILING_TPC") != NULL && strcmp(getenv("BENCH_CEILING_TPC"), "1") == 0)
+		d = MHD_start_daemon(
+		    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+		    on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+		    MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_END);
+	else
+		d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
+		                     on_request, NULL, MHD_OPTION_THREAD_POOL_SIZE,
+		                     (unsigned)(cpus < 1    ? 1
+		                                : cpus > 16 ? 16
+		                                            : cpus),
+		                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+		                     MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "ceiling: cannot listen on port %u\n", port);
 		return 1;

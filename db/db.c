@@ -31,6 +31,7 @@ struct db {
 };
 
 #define UNWRITABLE_LOG_EVERY 60 /* seconds between lines about a full or read-only database */
+#define READER_BUSY_TIMEOUT_MS 100 /* a reader's wait for another writer's lock (db_reader_new) */
 
 void
 db_log(const char *fmt, ...)
@@ -114,11 +115,23 @@ conn_exec(sqlite3 *h, const char *sql, char *err, size_t errsize)
 
 /* A connection to path opened with flags; with service set, in WAL mode with synchronous FULL
  * and foreign keys (what the service runs with), else left in the file's own journal mode. */
+/* SQLite counts every allocation under one process-wide mutex unless told not to; the Debian
+ * build has no lookaside, so each statement step allocates, and threads reading at once queued
+ * on that mutex (issue 20: futex wake-ups under 16 connections). Nothing here reads the counts. */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void
+sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); /* SQLITE_MISUSE if already initialised */
+}
+
 static struct db_conn *
 conn_open_flags(const char *path, int flags, int service, char *err, size_t errsize)
 {
 	struct db_conn *c;
 
+	pthread_once(&sqlite_once, sqlite_setup);
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		snprintf(err, errsize, "out of memory");
@@ -135,6 +148,10 @@ conn_open_flags(const char *path, int flags, int service, char *err, size_t errs
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->h, BUSY_TIMEOUT_MS);
+	/* A statement with `column LIKE ?` is prepared again each time ? is bound, unless the
+	 * query planner is told to keep its plans (the board's search spent a third of its CPU in
+	 * sqlite3Reprepare; none of our LIKE patterns can use an index: they start with %). */
+	sqlite3_db_config(c->h, SQLITE_DBCONFIG_ENABLE_QPSG, 1, (int *)NULL);
 	if (service &&
 	    conn_exec(c->h,
 	              "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
@@ -473,6 +490,43 @@ db_acquire(struct db *db)
 	return c;
 }
 
+struct db_conn *
+db_reader_new(struct db *db, long cache_kib)
+{
+	struct db_conn *c;
+	char err[512], sql[64];
+
+	c = conn_open(db->path, err, sizeof(err));
+	if (c == NULL) {
+		db_log("%s", err);
+		return NULL;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=%ld", -cache_kib);
+	if (conn_exec(c->h, sql, err, sizeof(err)) != 0)
+		db_log("%s: %s", sql, err); /* the default size is no reason to fail */
+	/* reads never wait for a writer in WAL mode; a rare write on a reader (a session's
+	 * activity, once a minute) waits through a group commit, not through a long transaction,
+	 * which would hold up every connection of the reader's thread */
+	sqlite3_busy_timeout(c->h, READER_BUSY_TIMEOUT_MS);
+	c->store = db;
+	return c;
+}
+
+void
+db_reader_reset(struct db_conn *c)
+{
+	if (c == NULL)
+		return;
+	db_rollback(c);
+	c->unwritable = 0;
+}
+
+void
+db_reader_free(struct db_conn *c)
+{
+	conn_free(c);
+}
+
 void
 db_release(struct db *db, struct db_conn *c)
 {
@@ -513,14 +567,33 @@ db_unavailable(struct db_conn *c)
 	return c != NULL && c->unwritable != 0;
 }
 
-static int
-simple(struct db_conn *c, const char *sql)
-{
-	char err[512];
+/* The transaction statements, prepared once per connection like every other (parsing them
+ * for each request was a twentieth of a short read's CPU). */
+enum txn_stmt { TXN_BEGIN, TXN_BEGIN_READ, TXN_COMMIT, TXN_ROLLBACK, TXN__MAX };
 
-	if (conn_exec(c->h, sql, err, sizeof(err)) != 0) {
+static const char *const txn_stmts[TXN__MAX] = {
+    [TXN_BEGIN] = "BEGIN IMMEDIATE",
+    [TXN_BEGIN_READ] = "BEGIN DEFERRED",
+    [TXN_COMMIT] = "COMMIT",
+    [TXN_ROLLBACK] = "ROLLBACK",
+};
+
+static int
+simple(struct db_conn *c, enum txn_stmt which)
+{
+	const char *sql = txn_stmts[which];
+	sqlite3_stmt *st = db_prep(c, sql);
+	int rc;
+
+	if (st == NULL) {
 		db_note_error(c, sqlite3_extended_errcode(c->h));
-		db_log_failure(c, "%s: %s", sql, err);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		db_note_error(c, rc);
+		db_log_failure(c, "%s: %s", sql, sqlite3_errmsg(c->h));
 		return -1;
 	}
 	return 0;
@@ -529,13 +602,13 @@ simple(struct db_conn *c, const char *sql)
 int
 db_begin(struct db_conn *c)
 {
-	return simple(c, "BEGIN IMMEDIATE");
+	return simple(c, TXN_BEGIN);
 }
 
 int
 db_commit(struct db_conn *c)
 {
-	if (simple(c, "COMMIT") != 0) {
+	if (simple(c, TXN_COMMIT) != 0) {
 		if (!sqlite3_get_autocommit(c->h))
 			sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
@@ -546,21 +619,21 @@ db_commit(struct db_conn *c)
 int
 db_begin_read(struct db_conn *c)
 {
-	return simple(c, "BEGIN DEFERRED");
+	return simple(c, TXN_BEGIN_READ);
 }
 
 void
 db_end_read(struct db_conn *c)
 {
-	if (!sqlite3_get_autocommit(c->h) && simple(c, "COMMIT") != 0)
-		simple(c, "ROLLBACK");
+	if (!sqlite3_get_autocommit(c->h) && simple(c, TXN_COMMIT) != 0)
+		simple(c, TXN_ROLLBACK);
 }
 
 void
 db_rollback(struct db_conn *c)
 {
 	if (!sqlite3_get_autocommit(c->h))
-		simple(c, "ROLLBACK");
+		simple(c, TXN_ROLLBACK);
 }
 
 const char *
@@ -693,6 +766,39 @@ db_exec_stmt(struct db_conn *c, sqlite3_stmt *st)
 		return -1;
 	}
 	db_reset(st);
+	return 0;
+}
+
+int
+db_exec_ints(struct db_conn *c, sqlite3_stmt *st, const int64_t *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (db_bind_int(st, (int)i + 1, v[i]) != 0) {
+			db_reset(st);
+			return -1;
+		}
+	}
+	return db_exec_stmt(c, st);
+}
+
+int
+db_step_ints(struct db_conn *c, sqlite3_stmt *st, int64_t *v, size_t max, size_t *n)
+{
+	size_t len = 0;
+	int rc = SQLITE_DONE;
+
+	while (len < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		v[len++] = sqlite3_column_int64(st, 0);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_note_error(c, rc);
+		db_log_failure(c, "%s: %s", sqlite3_errmsg(c->h), sqlite3_sql(st));
+		db_reset(st);
+		return -1;
+	}
+	db_reset(st);
+	*n = len;
 	return 0;
 }
 

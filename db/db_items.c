@@ -25,6 +25,7 @@ enum stmt {
 	STMT_ITEM_GET_ID,
 	STMT_ITEM_LIST_PUBLIC,
 	STMT_ITEM_KEYS_O311,
+	STMT_ITEM_GET_O311,
 	STMT_ITEM_MERGED,
 	STMT_PUBLIC_VERSION_ADD,
 	STMT_CLOCK_PUT,
@@ -77,6 +78,18 @@ static const char *const stmts[STMT__MAX] = {
         "i.state = 'merged') = ?2 AND "
         "i.received BETWEEN ?3 AND ?4 AND (i.received, i.id) < (?5, ?6) "
         "ORDER BY i.received DESC, i.id DESC LIMIT ?7",
+    /* one item as Open311 lists it: a row and its reply clock, not the whole item with every
+     * clock (a page of Open311's list read 50 of each) */
+    [STMT_ITEM_GET_O311] =
+        "SELECT i.id, i.tracking, i.kind, i.state, i.publish, i.published, i.received, "
+        "i.updated, i.replied_at, s.name, i.public_subject, i.public_body, i.public_reply, "
+        "CASE WHEN i.public_subject IS NULL THEN i.subject END, "
+        "CASE WHEN i.public_body IS NULL THEN i.body END, "
+        "CASE WHEN i.public_reply IS NULL THEN i.reply END, "
+        "CASE WHEN i.public_subject IS NULL OR i.public_body IS NULL OR "
+        "i.public_reply IS NULL THEN i.name END, k.due, k.stopped_at "
+        "FROM items i LEFT JOIN sections s ON s.id = i.section_id "
+        "LEFT JOIN clocks k ON k.item_id = i.id AND k.name = 'reply' WHERE i.id = ?",
     [STMT_ITEM_MERGED] = "SELECT id, tracking FROM items WHERE merged_into = ? ORDER BY id",
     [STMT_PUBLIC_VERSION_ADD] = "INSERT INTO public_versions (item_id, at, actor_id, subject, "
                                 "body, reply, published) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -435,6 +448,56 @@ db_item_get_id(struct db_conn *c, int64_t id, struct db_item *out)
 	if (st == NULL || db_bind_int(st, 1, id) != 0)
 		return -1;
 	return get_item(c, st, out);
+}
+
+int
+db_item_get_o311(struct db_conn *c, int64_t id, struct db_item *out)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_GET_O311]);
+	struct db_item it;
+	int rc;
+
+	if (st == NULL || db_bind_int(st, 1, id) != 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			db_log("item: %s", sqlite3_errmsg(c->h));
+		db_reset(st);
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
+	memset(&it, 0, sizeof(it));
+	it.id = sqlite3_column_int64(st, 0);
+	it.tracking = db_col_text(st, 1);
+	it.kind = (enum kind)db_col_name(st, 2, kind_parse);
+	it.state = (enum wf_state)db_col_name(st, 3, wf_state_parse);
+	it.resume_state = WF_NONE;
+	it.publish = sqlite3_column_int(st, 4);
+	it.published = sqlite3_column_int(st, 5);
+	it.received = sqlite3_column_int64(st, 6);
+	it.updated = sqlite3_column_int64(st, 7);
+	it.replied_at = sqlite3_column_int64(st, 8);
+	it.section_name = db_col_text(st, 9);
+	it.public_subject = db_col_text(st, 10);
+	it.public_body = db_col_text(st, 11);
+	it.public_reply = db_col_text(st, 12);
+	it.subject = db_col_text(st, 13);
+	it.body = db_col_text(st, 14);
+	it.reply = db_col_text(st, 15);
+	it.name = db_col_text(st, 16);
+	if (sqlite3_column_type(st, 17) != SQLITE_NULL || sqlite3_column_type(st, 18) != SQLITE_NULL) {
+		snprintf(it.clocks[0].name, sizeof(it.clocks[0].name), "reply");
+		it.clocks[0].due = sqlite3_column_int64(st, 17);
+		it.clocks[0].stopped_at = sqlite3_column_int64(st, 18);
+		it.nclocks = 1;
+	}
+	db_reset(st);
+	if (it.tracking == NULL || (int)it.kind < 0 || (int)it.state < 0) {
+		db_item_free(&it);
+		return -1;
+	}
+	*out = it;
+	return 1;
 }
 
 int

@@ -34,7 +34,8 @@ enum stmt {
 #define QUEUE_HEAD(index)                                                                          \
 	"SELECT i.id, i.tracking, i.kind, i.subject, i.state, s.name, a.username, i.received, "    \
 	"i.next_due, i.waiting_since, v.id, v.at, v.by_id, v.by_name, v.note, v.due, "             \
-	"v.section_id FROM items AS i INDEXED BY " index " "                                       \
+	"v.section_id, EXISTS (SELECT 1 FROM screening AS sc WHERE sc.item_id = i.id) "            \
+	"FROM items AS i INDEXED BY " index " "                                                    \
 	"LEFT JOIN sections AS s ON s.id = i.section_id "                                          \
 	"LEFT JOIN supervision AS v ON v.item_id = i.id "                                          \
 	"LEFT JOIN accounts AS a ON a.id = i.assignee_id WHERE "
@@ -171,6 +172,7 @@ queue_row(sqlite3_stmt *st, struct db_queue_row *r)
 	r->received = sqlite3_column_int64(st, 7);
 	r->next_due = sqlite3_column_int64(st, 8);
 	r->waiting_since = sqlite3_column_int64(st, 9);
+	r->screened = sqlite3_column_int(st, 17);
 	if (sqlite3_column_type(st, 10) != SQLITE_NULL) { /* the supervision order, joined */
 		struct db_supervision *v = calloc(1, sizeof(*v));
 

@@ -15,6 +15,7 @@
 
 #define LIST_DEFAULT 50 /* requests listed by GET requests.json */
 #define LIST_MAX 200
+#define LIST_SLACK 4 /* keys read beyond a list's share of the page at first */
 #define SUBJECT_FROM_BODY 50 /* code points of the description that make the subject */
 
 struct service_def {
@@ -340,25 +341,52 @@ request_json(const struct app *app, const struct db_item *item)
 	int k = (int)item->kind, full = view == PUBLIC_FULL;
 	const struct db_clock *reply = NULL;
 	size_t i;
+	json_t *o;
 
 	if (view == PUBLIC_HIDDEN)
 		return NULL;
 	for (i = 0; i < item->nclocks; i++)
 		if (strcmp(item->clocks[i].name, "reply") == 0)
 			reply = &item->clocks[i];
-	return json_pack(
-	    "{s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:n, s:n, s:n, s:n, s:n, s:n}",
-	    "service_request_id", item->tracking, "status",
-	    is_closed(item->state) ? "closed" : "open", "status_notes",
-	    full ? masked(app, item->public_reply, item->reply, item) : json_null(), "service_name",
-	    services[k].name, "service_code", kind_name(item->kind), "description",
-	    full ? masked(app, item->public_body, item->body, item) : json_null(), "agency_responsible",
-	    full ? json_str_or_null(item->section_name) : json_null(), "requested_datetime",
-	    json_time(item->received), "updated_datetime", json_time(item->updated),
-	    "expected_datetime", json_time(reply && reply->stopped_at == 0 ? reply->due : 0),
-	    "title", full ? masked(app, item->public_subject, item->subject, item) : json_null(),
-	    "address",
-	    "address_id", "zipcode", "lat", "long", "media_url");
+	/* member by member, without json_pack's format parsing (a list page builds 50 of these):
+	 * the keys are this file's literals, the service's name and code its constants, the
+	 * tracking number and the times ours in ASCII; every text goes through json_string,
+	 * which checks it */
+	o = json_object();
+	if (o == NULL)
+		return NULL;
+	if (json_object_set_new_nocheck(o, "service_request_id", json_string_nocheck(item->tracking)) ||
+	    json_object_set_new_nocheck(o, "status", json_string_nocheck(is_closed(item->state)
+	                                                                     ? "closed"
+	                                                                     : "open")) ||
+	    json_object_set_new_nocheck(o, "status_notes",
+	                                full ? masked(app, item->public_reply, item->reply, item)
+	                                     : json_null()) ||
+	    json_object_set_new_nocheck(o, "service_name", json_string_nocheck(services[k].name)) ||
+	    json_object_set_new_nocheck(o, "service_code",
+	                                json_string_nocheck(kind_name(item->kind))) ||
+	    json_object_set_new_nocheck(o, "description",
+	                                full ? masked(app, item->public_body, item->body, item)
+	                                     : json_null()) ||
+	    json_object_set_new_nocheck(o, "agency_responsible",
+	                                full ? json_str_or_null(item->section_name) : json_null()) ||
+	    json_object_set_new_nocheck(o, "requested_datetime", json_time(item->received)) ||
+	    json_object_set_new_nocheck(o, "updated_datetime", json_time(item->updated)) ||
+	    json_object_set_new_nocheck(
+	        o, "expected_datetime", json_time(reply && reply->stopped_at == 0 ? reply->due : 0)) ||
+	    json_object_set_new_nocheck(o, "title",
+	                                full ? masked(app, item->public_subject, item->subject, item)
+	                                     : json_null()) ||
+	    json_object_set_new_nocheck(o, "address", json_null()) ||
+	    json_object_set_new_nocheck(o, "address_id", json_null()) ||
+	    json_object_set_new_nocheck(o, "zipcode", json_null()) ||
+	    json_object_set_new_nocheck(o, "lat", json_null()) ||
+	    json_object_set_new_nocheck(o, "long", json_null()) ||
+	    json_object_set_new_nocheck(o, "media_url", json_null())) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* Public reads are limited per address like look-ups: 0, or -1 having answered 429. */
@@ -503,11 +531,36 @@ requests_by_id(struct req *req, struct resp *resp, const char *ids)
 	resp_json(resp, 200, a);
 }
 
-/* One page of one (kind, status) list: its keys (a new array or NULL). */
+/* One (kind, status) list of Open311's: its filter (the cursor after the keys read) and the
+ * keys read so far (a new array or NULL), next the first not yet merged. */
 struct o311_page {
+	struct db_o311_filter f;
 	struct db_item_key *keys;
 	size_t n, next;
+	int more; /* the last read filled its limit: there may be more */
 };
+
+/* Reads the next want keys of p (after those it holds). 0 or -1. */
+static int
+page_fill(struct db_conn *c, struct o311_page *p, size_t want)
+{
+	struct db_item_key *keys = NULL;
+	size_t n = 0;
+
+	if (p->n > 0) {
+		p->f.before_received = p->keys[p->n - 1].received;
+		p->f.before_id = p->keys[p->n - 1].id;
+	}
+	p->f.limit = (int)want;
+	if (db_item_keys_o311(c, &p->f, &keys, &n) != 0)
+		return -1;
+	free(p->keys);
+	p->keys = keys;
+	p->n = n;
+	p->next = 0;
+	p->more = n == want;
+	return 0;
+}
 
 /* GET /open311/v2/requests.json: 200, the requests Open311 shows (core_public_view), newest
  * receipt first, filtered as the spec says: service_request_id (a list, overriding every other
@@ -522,8 +575,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 	const char *code = req_query(req, "service_code"), *status = req_query(req, "status");
 	const char *lim = req_query(req, "limit"), *ids = req_query(req, "service_request_id");
 	struct o311_page pages[KIND__MAX * 2];
-	struct db_o311_filter f;
-	size_t npages = 0, i, limit = LIST_DEFAULT, best;
+	size_t npages = 0, i, limit = LIST_DEFAULT, best, chunk;
 	int64_t start = INT64_MIN, end = INT64_MAX;
 	int k, closed;
 	json_t *a = NULL;
@@ -545,23 +597,27 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 	memset(pages, 0, sizeof(pages));
 	for (k = 0; k < KIND__MAX; k++)
 		for (closed = 0; closed < 2; closed++) {
+			struct db_o311_filter *f = &pages[npages].f;
+
 			if (!in_list(code, kind_name((enum kind)k)) ||
 			    !in_list(status, closed ? "closed" : "open"))
 				continue;
-			memset(&f, 0, sizeof(f));
-			f.kind = (enum kind)k;
-			f.closed = closed;
-			f.from = start;
-			f.to = end;
-			f.before_received = INT64_MAX;
-			f.before_id = INT64_MAX;
-			f.limit = (int)limit;
-			if (db_item_keys_o311(req->db, &f, &pages[npages].keys, &pages[npages].n) !=
-			    0) {
-				o311_error(resp, 500, "the requests cannot be read");
-				goto out;
-			}
+			f->kind = (enum kind)k;
+			f->closed = closed;
+			f->from = start;
+			f->to = end;
+			f->before_received = INT64_MAX;
+			f->before_id = INT64_MAX;
 			npages++;
+		}
+	/* each list's first read takes its share of the page and a few more; a list used up
+	 * while it may hold more is read again for what the page still lacks (reading `limit`
+	 * of every list read six times the keys shown) */
+	chunk = npages > 0 ? (limit + npages - 1) / npages + LIST_SLACK : 0;
+	for (i = 0; i < npages; i++)
+		if (page_fill(req->db, &pages[i], chunk < limit ? chunk : limit) != 0) {
+			o311_error(resp, 500, "the requests cannot be read");
+			goto out;
 		}
 	a = json_array();
 	while (a != NULL && json_array_size(a) < limit) {
@@ -571,6 +627,11 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 
 		best = npages;
 		for (i = 0; i < npages; i++) {
+			if (pages[i].next >= pages[i].n && pages[i].more &&
+			    page_fill(req->db, &pages[i], limit - json_array_size(a)) != 0) {
+				o311_error(resp, 500, "the requests cannot be read");
+				goto out;
+			}
 			if (pages[i].next >= pages[i].n)
 				continue;
 			x = &pages[i].keys[pages[i].next];
@@ -583,7 +644,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 		if (b == NULL)
 			break;
 		pages[best].next++;
-		rc = db_item_get_id(req->db, b->id, &item);
+		rc = db_item_get_o311(req->db, b->id, &item);
 		if (rc < 0) {
 			o311_error(resp, 500, "the requests cannot be read");
 			goto out;

@@ -19,13 +19,27 @@ str_json(const char *s)
 	return s != NULL ? json_string(s) : json_null();
 }
 
+/* Member by member, keys unchecked (this file's ASCII literals), without json_pack's format
+ * parsing; the tracking number is ours in ASCII, every text goes through json_string, which
+ * checks it. NULL when out of memory. */
 static json_t *
 public_json(const struct db_public_row *r)
 {
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "tracking", r->tracking, "kind",
-	                 kind_name(r->kind), "subject", str_json(r->subject), "body", str_json(r->body),
-	                 "reply", str_json(r->reply), "received", json_time(r->received), "replied",
-	                 json_time(r->replied_at));
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	if (json_object_set_new_nocheck(o, "tracking", json_string_nocheck(r->tracking)) ||
+	    json_object_set_new_nocheck(o, "kind", json_string_nocheck(kind_name(r->kind))) ||
+	    json_object_set_new_nocheck(o, "subject", str_json(r->subject)) ||
+	    json_object_set_new_nocheck(o, "body", str_json(r->body)) ||
+	    json_object_set_new_nocheck(o, "reply", str_json(r->reply)) ||
+	    json_object_set_new_nocheck(o, "received", json_time(r->received)) ||
+	    json_object_set_new_nocheck(o, "replied", json_time(r->replied_at))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* Public reads are limited per address (public_rate): 0, or -1 having answered 429. */

@@ -257,7 +257,9 @@ h_queue(struct req *req, struct resp *resp)
 			            : json_null());
 			json_object_set_new_nocheck(o, "supervision",
 			                            supervision_view(r->supervision, req->now));
-			json_object_set_new_nocheck(o, "screening", screening_json(req->db, r->id));
+			json_object_set_new_nocheck(o, "screening", r->screened
+			                                                ? screening_json(req->db, r->id)
+			                                                : json_null());
 		}
 		json_array_append_new(items, o);
 	}

@@ -2,14 +2,24 @@
  * http.c: the HTTP layer on libmicrohttpd. Collects a request (headers, a body capped at
  * max_body, or form fields through MHD's post processor), routes it, checks the session for
  * staff routes, lends a database connection to the handler and sends its struct resp.
+ *
+ * Threads: libmicrohttpd runs a pool of one thread per CPU on epoll, which reads and writes
+ * every connection and runs the routes flagged ROUTE_READ (short reads that never wait for a
+ * lock) itself. Every other request (a submission waiting for its group commit, a staff action,
+ * a login's password hash, an upload's virus scan) is handed to a worker thread while its
+ * connection is suspended, and answered when the worker resumes it: a request that waits never
+ * holds up the connections of its I/O thread. Workers are started as needed, up to
+ * HTTP_WORKERS_MAX, and stay.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
@@ -19,14 +29,43 @@
 
 #define FORM_MAX_FIELDS 64
 #define POST_BUFFER 16384
+#define HTTP_IO_THREADS_MAX 16 /* libmicrohttpd's pool: one thread per CPU, at most this many */
+#define HTTP_WORKERS_MAX 64    /* threads running the requests that may wait (not ROUTE_READ) */
+/* libmicrohttpd's memory per connection (request line and headers, the read buffer a body
+ * streams through, the answer's headers): it zeroes all of it for each request, which at
+ * 64 KiB was a sixth of a submission's instructions (callgrind); 32 KiB (the library's default)
+ * takes request headers of up to some 16 KB, 16 KiB only 6 KB. */
+#define HTTP_CONNECTION_MEMORY 32768
+/* Page cache of the I/O threads' own database connections, all of them together, and of each
+ * at least: a page of Open311's list reads some 250 pages scattered over the file, which the
+ * pool's 512 KiB connections read again from the kernel each time (200 preads a request). */
+#define HTTP_READER_CACHE_KIB 16384
+#define HTTP_READER_CACHE_MIN_KIB 2048
 
-/* A running server: libmicrohttpd's daemon and what it routes to. */
+/* The database connection of one I/O thread, for its ROUTE_READ requests. */
+struct reader {
+	pthread_t thread;
+	struct db_conn *c;
+};
+
+struct call;
+
+/* A running server: libmicrohttpd's daemon, what it routes to and the worker threads. */
 struct http_server {
 	struct app *app;
 	const struct route *routes; /* lent by the caller of http_start */
 	size_t nroutes;
 	const struct route *errors;  /* the ROUTE_ERRORS row, or NULL */
 	struct MHD_Daemon *mhd;
+	pthread_mutex_t lock;        /* guards the five below */
+	pthread_cond_t work;         /* signalled when a call is queued or on stop */
+	struct call *queue, *tail;   /* calls waiting for a worker, oldest first */
+	size_t nworkers, idle;       /* workers started; of them, waiting for work */
+	int stopping;                /* http_stop: workers finish the queue and end */
+	pthread_t workers[HTTP_WORKERS_MAX];
+	struct reader readers[HTTP_IO_THREADS_MAX]; /* guarded by lock */
+	size_t nreaders;
+	long reader_cache_kib;
 };
 
 #define REQUEST_ID_SIZE 17 /* 16 hex digits and a NUL */
@@ -41,12 +80,18 @@ struct call {
 	struct MHD_PostProcessor *pp;  /* for form bodies */
 	size_t body_cap;               /* allocated bytes of req.body */
 	size_t received;               /* body bytes seen */
+	size_t limit;                  /* most body bytes taken: max_body for forms, else also
+	                                  max_json */
 	int form_error;                /* too many fields or out of memory */
 	int answered;                  /* a response was queued */
 	int handled;                   /* the route's handler ran */
 	int refused;                   /* resp holds an error found while the body came in: the
 	                                  rest is discarded, then resp is sent (MHD refuses to
 	                                  queue a response in the middle of a body) */
+	struct http_server *srv;
+	int deferred;                  /* handed to a worker, connection suspended */
+	int dispatched;                /* the worker ran call_dispatch: answer on resume */
+	struct call *next;             /* in the server's queue */
 	struct timespec started;       /* when the request came in (its log line's duration) */
 	char id[REQUEST_ID_SIZE];      /* random request id: the log line and X-Request-Id */
 	char method[16];               /* the method as logged (letters only) */
@@ -119,10 +164,66 @@ resp_set_body(struct resp *resp, int status, const char *type, char *body, size_
 	resp->len = len;
 }
 
+/* jansson's dump appends to a buffer of ours: json_dumps grew its own from 16 bytes by
+ * doubling (a dozen reallocations for a 20 KB page, each large one consolidating malloc's free
+ * lists) and then copied it once more. */
+struct dump_buf {
+	char *p;
+	size_t len, cap;
+};
+
+#define DUMP_FIRST 4096
+#define DUMP_MAX (64L << 20) /* a JSON answer larger than this is an error */
+
+static int
+dump_append(const char *s, size_t n, void *data)
+{
+	struct dump_buf *b = data;
+	size_t cap;
+	char *grown;
+
+	/* called for every token (a page: some 8,000 calls), most of a few bytes */
+	if (b->len + n < b->cap) {
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
+		return 0;
+	}
+	if (b->len + n + 1 > (size_t)DUMP_MAX)
+		return -1;
+	cap = b->cap ? b->cap : DUMP_FIRST;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	grown = realloc(b->p, cap);
+	if (grown == NULL)
+		return -1;
+	b->p = grown;
+	b->cap = cap;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+/* take dumped compactly: a new string (free it), NULL when out of memory or too large. */
+static char *
+json_text(json_t *take, size_t *len)
+{
+	struct dump_buf b = {NULL, 0, 0};
+
+	if (take == NULL || json_dump_callback(take, dump_append, &b, JSON_COMPACT) != 0 ||
+	    b.p == NULL) {
+		free(b.p);
+		return NULL;
+	}
+	b.p[b.len] = '\0'; /* len < cap: room was kept */
+	*len = b.len;
+	return b.p;
+}
+
 void
 resp_json(struct resp *resp, int status, json_t *take)
 {
-	char *s = take ? json_dumps(take, JSON_COMPACT) : NULL;
+	size_t len = 0;
+	char *s = json_text(take, &len);
 
 	json_decref(take);
 	if (s == NULL) {
@@ -130,7 +231,7 @@ resp_json(struct resp *resp, int status, json_t *take)
 		resp_set_body(resp, 500, "text/plain; charset=utf-8", s, s ? strlen(s) : 0);
 		return;
 	}
-	resp_set_body(resp, status, "application/json; charset=utf-8", s, strlen(s));
+	resp_set_body(resp, status, "application/json; charset=utf-8", s, len);
 }
 
 static void
@@ -374,6 +475,7 @@ call_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, 
 
 	if (call == NULL)
 		return NULL;
+	call->srv = srv;
 	clock_gettime(CLOCK_MONOTONIC, &call->started);
 	{
 		unsigned char raw[(REQUEST_ID_SIZE - 1) / 2];
@@ -407,15 +509,18 @@ call_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, 
 		resp_header(&call->resp, "Allow", "%s", allow);
 		return call;
 	}
+	type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	call->req.is_form = (call->route->flags & ROUTE_FORM) && is_form_type(type);
+	call->limit = (size_t)app->cfg.max_body;
+	if (!call->req.is_form && app->cfg.max_json < app->cfg.max_body)
+		call->limit = (size_t)app->cfg.max_json;
 	len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (len != NULL && strtoull(len, NULL, 10) > (unsigned long long)app->cfg.max_body) {
-		resp_error(&call->resp, 413, "too_large",
-		           "the request body is larger than %ld bytes", app->cfg.max_body);
+	if (len != NULL && strtoull(len, NULL, 10) > (unsigned long long)call->limit) {
+		resp_error(&call->resp, 413, "too_large", "the request body is larger than %zu bytes",
+		           call->limit);
 		return call;
 	}
-	type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if ((call->route->flags & ROUTE_FORM) && is_form_type(type)) {
-		call->req.is_form = 1;
+	if (call->req.is_form) {
 		call->pp = MHD_create_post_processor(conn, POST_BUFFER, on_form_field, call);
 		if (call->pp == NULL)
 			resp_error(&call->resp, 400, "bad_request", "the form body cannot be read");
@@ -427,13 +532,12 @@ call_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, 
 static int
 call_body(struct call *call, const char *data, size_t size)
 {
-	struct app *app = call->req.app;
 	char *grown;
 
 	call->received += size;
-	if (call->received > (size_t)app->cfg.max_body) {
-		resp_error(&call->resp, 413, "too_large", "the request body is larger than %ld bytes",
-		           app->cfg.max_body);
+	if (call->received > call->limit) {
+		resp_error(&call->resp, 413, "too_large", "the request body is larger than %zu bytes",
+		           call->limit);
 		return -1;
 	}
 	if (call->pp != NULL) {
@@ -464,12 +568,42 @@ call_body(struct call *call, const char *data, size_t size)
 	return 0;
 }
 
-/* The whole request is in: authenticate, lend a connection, run the handler. */
+/* The database connection of the calling I/O thread, opened on its first use; NULL when it
+ * cannot be opened (the caller takes one from the pool). */
+static struct db_conn *
+reader_of_thread(struct http_server *srv)
+{
+	pthread_t self = pthread_self();
+	struct db_conn *c = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&srv->lock);
+	for (i = 0; i < srv->nreaders; i++)
+		if (pthread_equal(srv->readers[i].thread, self)) {
+			c = srv->readers[i].c;
+			goto out;
+		}
+	if (srv->nreaders == HTTP_IO_THREADS_MAX)
+		goto out;
+	c = db_reader_new(srv->app->db, srv->reader_cache_kib);
+	if (c == NULL)
+		goto out;
+	srv->readers[srv->nreaders].thread = self;
+	srv->readers[srv->nreaders].c = c;
+	srv->nreaders++;
+out:
+	pthread_mutex_unlock(&srv->lock);
+	return c;
+}
+
+/* The whole request is in: authenticate, lend a connection, run the handler. On an I/O thread
+ * (a ROUTE_READ route) the connection is the thread's own, else one from the pool. */
 static void
 call_dispatch(struct call *call)
 {
 	struct req *req = &call->req;
 	struct app *app = req->app;
+	struct db_conn *reader = NULL;
 	int reading;
 
 	req->now = app_now(app);
@@ -481,7 +615,10 @@ call_dispatch(struct call *call)
 			return;
 		}
 	}
-	req->db = db_acquire(app->db);
+	if (!call->deferred)
+		reader = reader_of_thread(call->srv);
+	db_reader_reset(reader);
+	req->db = reader != NULL ? reader : db_acquire(app->db);
 	if (req->db == NULL) {
 		resp_error(&call->resp, 503, "unavailable", "the database is not available; try again");
 		resp_header(&call->resp, "Retry-After", "5");
@@ -515,8 +652,74 @@ out:
 		           "was stored; try again later");
 	if (call->resp.status == 503 && !resp_has_header(&call->resp, "Retry-After"))
 		resp_header(&call->resp, "Retry-After", "%d", HTTP_RETRY_AFTER);
-	db_release(app->db, req->db);
+	if (reader != NULL)
+		db_reader_reset(reader);
+	else
+		db_release(app->db, req->db);
 	req->db = NULL;
+}
+
+/* A worker: runs queued calls until http_stop, resuming each call's connection when done. */
+static void *
+worker(void *arg)
+{
+	struct http_server *srv = arg;
+	struct call *call;
+
+	pthread_mutex_lock(&srv->lock);
+	for (;;) {
+		while (srv->queue == NULL && !srv->stopping)
+			pthread_cond_wait(&srv->work, &srv->lock);
+		if (srv->queue == NULL)
+			break; /* stopping, and nothing left */
+		call = srv->queue;
+		srv->queue = call->next;
+		if (srv->queue == NULL)
+			srv->tail = NULL;
+		call->next = NULL;
+		srv->idle--;
+		pthread_mutex_unlock(&srv->lock);
+		call_dispatch(call);
+		call->dispatched = 1;
+		MHD_resume_connection(call->req.conn); /* on_request is called again: it answers */
+		pthread_mutex_lock(&srv->lock);
+		srv->idle++;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
+}
+
+/* Hands call to a worker and suspends its connection (from on_request only). 0, or -1 when no
+ * worker can take it (stopping, or none could be started): the caller runs it itself. */
+static int
+defer(struct http_server *srv, struct MHD_Connection *conn, struct call *call)
+{
+	int ret = -1;
+
+	pthread_mutex_lock(&srv->lock);
+	if (srv->stopping)
+		goto out;
+	if (srv->idle == 0 && srv->nworkers < HTTP_WORKERS_MAX) {
+		if (pthread_create(&srv->workers[srv->nworkers], NULL, worker, srv) == 0) {
+			srv->nworkers++;
+			srv->idle++;
+		} else if (srv->nworkers == 0) {
+			log_err("cannot start a worker thread: the request runs on the I/O thread");
+			goto out;
+		}
+	}
+	MHD_suspend_connection(conn);
+	call->deferred = 1;
+	if (srv->tail != NULL)
+		srv->tail->next = call;
+	else
+		srv->queue = call;
+	srv->tail = call;
+	pthread_cond_signal(&srv->work);
+	ret = 0;
+out:
+	pthread_mutex_unlock(&srv->lock);
+	return ret;
 }
 
 /* 1 if the client sent "Expect: 100-continue" and waits before sending its body. */
@@ -618,8 +821,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (!call->refused)
+	if (!call->refused && !call->dispatched) {
+		if (call->deferred)
+			return MHD_YES; /* not ours to answer yet (a spurious call while suspended) */
+		if (!(call->route->flags & ROUTE_READ) && defer(srv, conn, call) == 0)
+			return MHD_YES;
 		call_dispatch(call);
+	}
 	call->answered = 1;
 	resp_header(&call->resp, "X-Request-Id", "%s", call->id);
 	return call_send(srv, conn, call);
@@ -697,10 +905,12 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-	                 MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
 	struct http_server *srv;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads;
 	size_t i;
 
 	if (resolve(app->cfg.listen, &ss, &len) != 0) {
@@ -710,6 +920,12 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	srv = calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return NULL;
+	threads = cpus < 1 ? 1u : cpus > HTTP_IO_THREADS_MAX ? HTTP_IO_THREADS_MAX : (unsigned)cpus;
+	srv->reader_cache_kib = HTTP_READER_CACHE_KIB / (long)threads;
+	if (srv->reader_cache_kib < HTTP_READER_CACHE_MIN_KIB)
+		srv->reader_cache_kib = HTTP_READER_CACHE_MIN_KIB;
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->work, NULL);
 	srv->app = app;
 	srv->routes = routes;
 	srv->nroutes = nroutes;
@@ -719,15 +935,19 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, uri_seen,
 		srv, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)app->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned)app->cfg.max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)app->cfg.http_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+		(unsigned)app->cfg.http_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)HTTP_CONNECTION_MEMORY,
 		MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		log_err("cannot listen on %s", app->cfg.listen);
+		pthread_cond_destroy(&srv->work);
+		pthread_mutex_destroy(&srv->lock);
 		free(srv);
 		return NULL;
 	}
@@ -739,8 +959,23 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 void
 http_stop(struct http_server *srv)
 {
+	size_t i;
+
 	if (srv == NULL)
 		return;
+	/* the workers answer what is queued (resuming each connection) before the daemon stops,
+	 * which must not find a connection suspended; a request that comes meanwhile runs on its
+	 * I/O thread */
+	pthread_mutex_lock(&srv->lock);
+	srv->stopping = 1;
+	pthread_cond_broadcast(&srv->work);
+	pthread_mutex_unlock(&srv->lock);
+	for (i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i], NULL);
 	MHD_stop_daemon(srv->mhd);
+	for (i = 0; i < srv->nreaders; i++)
+		db_reader_free(srv->readers[i].c);
+	pthread_cond_destroy(&srv->work);
+	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

@@ -105,6 +105,8 @@ enum route_flags {
 	                        * database), with resp holding the JSON error and its headers; it
 	                        * may replace the body (the pages answer HTML for their paths).
 	                        * Never matched by route_match; the first such row counts. */
+	ROUTE_READ = 1 << 2,   /* a short read that never waits for a lock or a peer: run on the
+	                        * I/O thread; any other route runs on a worker thread */
 };
 
 struct route {

@@ -406,6 +406,44 @@ class Intake(unittest.TestCase):
             self.submit(GOOD)
 
 
+class DefaultSizeLimits(unittest.TestCase):
+    """With the default limits (max_body 10 MiB, max_json 1 MiB): a JSON submission carries no
+    attachments, so a JSON body of megabytes is too large (413) before it is parsed, while a
+    form of the same size is read and its overlong field named (400)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def test_json_of_two_mebibytes_is_413(self):
+        body = json.dumps(item(body="字" * (1 << 20)), ensure_ascii=False).encode()
+        self.assertGreater(len(body), 2 << 20)
+        r = self.srv.request("POST", "/api/v1/items", body=body,
+                             headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 413, r)
+        self.assertEqual(r.json()["error"]["code"], "too_large")
+        self.assertIn("1048576 bytes", r.json()["error"]["message"])
+
+    def test_form_of_two_mebibytes_names_the_field(self):
+        body = urllib.parse.urlencode({"kind": "letter", "subject": "s",
+                                       "body": "x" * (2 << 20)}).encode()
+        r = self.srv.request("POST", "/api/v1/items", body=body,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["error"]["field"], "body")
+
+    def test_json_at_the_largest_valid_size_is_stored(self):
+        body = json.dumps(item(name="名" * 100, subject="长" * 200, body="字" * 20000)).encode()
+        self.assertGreater(len(body), 100000)  # every character escaped as \uXXXX
+        r = self.srv.request("POST", "/api/v1/items", body=body,
+                             headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 201, r)
+
+
 class RateLimits(unittest.TestCase):
     def setUp(self):
         self.srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "3",
@@ -638,6 +676,31 @@ class Open311(unittest.TestCase):
             self.assertEqual(r.json()[0]["code"], status)
             return None
         return [x["service_request_id"] for x in r.json()]
+
+    def test_list_merges_its_lists_in_order(self):
+        # Each (service, status) list is read in part, its share of the page, then again only
+        # when it runs out (issue 20): a page of one busy service still comes out whole and in
+        # order, newest receipt first, as the same list read at once.
+        base = {"description": "Merge me.", "email": "m@example.cn"}
+        for code, n in (("complaint", 3), ("consultation", 2), ("letter", 12)):
+            for _ in range(n):
+                self.post(dict(base, service_code=code, **{"attribute[publish]": "true"}))
+        r = self.srv.request("GET", "/open311/v2/requests.json?limit=200")
+        self.assertEqual(r.status, 200, r)
+        full = [(x["service_request_id"], x["service_code"], x["status"]) for x in r.json()]
+        self.assertEqual(len(set(full)), len(full))
+        with sqlite3.connect(self.srv.db) as db:
+            order = [t for (t,) in db.execute(
+                "SELECT tracking FROM items WHERE publish = 1 ORDER BY received DESC, id DESC")]
+        self.assertEqual([t for t, _, _ in full], order)
+        for limit in range(1, 18):
+            with self.subTest(limit=limit):
+                self.assertEqual(self.listed("limit=%d" % limit),
+                                 [t for t, _, _ in full][:limit])
+                want = [t for t, c, s in full
+                        if c in ("letter", "complaint") and s == "open"][:limit]
+                self.assertEqual(self.listed("limit=%d&service_code=letter,complaint&status=open"
+                                             % limit), want)
 
     def test_list_filters_of_the_spec(self):
         base = {"description": "Filter me.", "email": "f@example.cn"}
