@@ -74,16 +74,14 @@ cmd_ingest_mail(int argc, char **argv)
 		fprintf(stderr, "civicdesk ingest-mail: cannot read the message\n");
 		return EX_TEMPFAIL;
 	}
-	if (len > (size_t)MAIL_RAW_MAX) {
-		fprintf(stderr, "civicdesk ingest-mail: the message is larger than %ld bytes\n",
-		        MAIL_RAW_MAX);
-		free(raw);
-		return EX_DATAERR;
-	}
 	if (app_open(&app, config, stderr) != 0) {
-		/* the database busy (another writer) or unavailable: the MTA retries */
+		/* the database busy (another writer) or unavailable: the MTA retries (a message over
+		 * the limit can never be stored: it is refused without its record) */
+		if (len > (size_t)MAIL_RAW_MAX)
+			fprintf(stderr, "civicdesk ingest-mail: the message is larger than %ld bytes\n",
+			        MAIL_RAW_MAX);
 		free(raw);
-		return EX_TEMPFAIL;
+		return len > (size_t)MAIL_RAW_MAX ? EX_DATAERR : EX_TEMPFAIL;
 	}
 	/* the citizen's acknowledgement is queued in the item's own transaction */
 	notify_attach(&app);

@@ -192,6 +192,17 @@ new_intake(struct app *app, const struct mail_msg *m, const struct db_mail_in *r
 	in->mail = row;
 }
 
+/* core's words for a message that can never be stored (mail_parse's MAIL_INVALID, why), so that
+ * it is recorded as refused alike. */
+static void
+never_storable(size_t len, const char *why, struct core_error *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->code = len > (size_t)MAIL_RAW_MAX ? CORE_TOO_LARGE : CORE_INVALID;
+	e->field = "message";
+	snprintf(e->message, sizeof(e->message), "%s", why);
+}
+
 /* Whether core refused what it was given for good (validation, limits), not for now. */
 static int
 refused(const struct core_error *err)
@@ -206,7 +217,7 @@ mailin_store(struct app *app, const struct mail_config *cfg, const char *raw, si
 	struct mail_msg m;
 	struct db_mail_in row, created;
 	struct intake in;
-	struct core_error err;
+	struct core_error err, never;
 	struct db_item item;
 	char code[QUERY_CODE_LEN + 1], why[256], *dup = NULL;
 	enum mail_err perr;
@@ -219,9 +230,10 @@ mailin_store(struct app *app, const struct mail_config *cfg, const char *raw, si
 		snprintf(line, linesize, "%s", why);
 		if (perr != MAIL_INVALID)
 			return MAILIN_RETRY;
-		/* recorded (polled: so that it is not fetched again; piped: best effort) */
+		/* recorded as refused (polled: so that it is not fetched again; piped: best effort) */
 		mail_row(NULL, len, src, now, "ignored", &row);
-		if (note(app, &row, why, NULL, now) != 0 && src != NULL)
+		never_storable(len, why, &never);
+		if (note(app, &row, NULL, &never, now) != 0 && src != NULL)
 			return MAILIN_RETRY;
 		return MAILIN_INVALID;
 	}
@@ -294,6 +306,7 @@ struct slot {
 	struct intake intake;
 	const char *note;       /* a row without the raw message to write: its reason (or "") */
 	const struct core_error *refused; /* core's refusal of the new item, or NULL */
+	struct core_error never;          /* why it can never be stored (MAIL_INVALID) */
 	int is_new;             /* to be submitted */
 	int later;              /* stored alone after the batch (a Message-ID twice in the batch) */
 };
@@ -368,7 +381,9 @@ classify(struct app *app, struct slot *v, size_t i, int64_t now)
 	         &s->row);
 	if (s->perr != MAIL_OK) {
 		if (s->perr == MAIL_INVALID) {
-			s->note = s->why;
+			never_storable(s->in->len, s->why, &s->never);
+			s->note = "";
+			s->refused = &s->never;
 			s->in->outcome = MAILIN_INVALID;
 		}
 		return;

@@ -143,6 +143,18 @@ class MailIn(unittest.TestCase):
         r = ingest(self.server, big)
         self.assertEqual(r.returncode, 65, r.stderr)
         self.assertIn(b"larger than", r.stderr)
+        # both recorded as refused, for the administrators' eyes (audit log)
+        with self.db() as con:
+            rows = con.execute("SELECT id, reason, raw FROM mail_in WHERE source = 'pipe' AND "
+                               "size > 33554432").fetchall()
+        self.assertEqual(len(rows), 1, rows)
+        self.assertTrue(rows[0][1].startswith("refused: the message is larger than"), rows)
+        self.assertIsNone(rows[0][2])
+        r = self.admin.request("GET", "/api/v1/audit?action=mail_refused")
+        self.assertEqual(r.status, 200, r)
+        hits = [e for e in r.json()["entries"] if e["target"] == "mail_in %d" % rows[0][0]]
+        self.assertEqual(len(hits), 1, r.json())
+        self.assertIn("too_large: message", hits[0]["detail"])
 
     def test_refused_is_recorded(self):
         """A letter core refuses (here: a body over 20,000 characters, which a test build leaves
