@@ -224,7 +224,9 @@ pg_staff_totp_confirm(struct req *req, struct resp *resp)
 		json_array_append_new(list, json_string(codes[i]));
 	sodium_memzero(codes, sizeof(codes));
 	json_object_set_new(pg.data, "codes", list);
-	/* the session's must_enroll was read before the confirmation */
+	/* the session's must_enroll and enroll_by were read before the confirmation */
 	pg.staff->must_enroll = 0;
+	pg.staff->enroll_by = 0;
+	json_object_del(pg.data, "enroll_by");
 	totp_page(&pg, 200, "done", NULL);
 }
