@@ -46,6 +46,14 @@ page_staff_data(struct page *pg)
 	                              "dashboard", r == ROLE_SUPERVISOR || r == ROLE_ADMIN ||
 	                                               r == ROLE_DISPATCHER));
 	json_object_set_new(json_object_get(pg->data, "staff"), "admin", json_boolean(r == ROLE_ADMIN));
+	/* the role needs a second factor, still within its grace period (totp_grace): a notice on
+	 * every staff page, with the date, linking to the enrolment */
+	if (pg->staff->enroll_by != 0 && !pg->staff->must_enroll) {
+		char by[17];
+
+		page_datetime(pg->staff->enroll_by, by);
+		json_object_set_new(pg->data, "enroll_by", json_string(by));
+	}
 	page_csrf_set(pg, "staff");
 }
 

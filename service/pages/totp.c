@@ -81,6 +81,19 @@ key_groups(const char *secret, char out[TOTP_SECRET_TEXT * 2])
 	out[n] = '\0';
 }
 
+/* The message of a refused enrolment or confirmation. */
+static const char *
+refusal(const struct core_error *err)
+{
+	if (err->code_name != NULL && strcmp(err->code_name, "totp_key_unavailable") == 0)
+		return "totp.key_unavailable";
+	if (err->code == CORE_CONFLICT)
+		return err->code_name != NULL && strcmp(err->code_name, "enrolled") == 0
+		           ? "totp.enrolled_already"
+		           : "totp.not_pending";
+	return "totp.failed";
+}
+
 /* Renders the page in its state (data "step": enrolled, start, pending or done) with status. */
 static void
 totp_page(struct page *pg, int status, const char *step, const char *message)
@@ -175,8 +188,7 @@ pg_staff_totp_enroll(struct req *req, struct resp *resp)
 		          err.code == CORE_CONFLICT ? 409
 		          : err.code == CORE_BUSY   ? 503
 		                                    : 500,
-		          page_msg(&pg, err.code == CORE_CONFLICT ? "totp.enrolled_already"
-		                                                  : "totp.failed"));
+		          page_msg(&pg, refusal(&err)));
 		return;
 	}
 	sodium_memzero(secret, sizeof(secret));
@@ -214,8 +226,7 @@ pg_staff_totp_confirm(struct req *req, struct resp *resp)
 			          err.code == CORE_CONFLICT ? 409
 			          : err.code == CORE_BUSY   ? 503
 			                                    : 500,
-			          page_msg(&pg, err.code == CORE_CONFLICT ? "totp.not_pending"
-			                                                  : "totp.failed"));
+			          page_msg(&pg, refusal(&err)));
 		}
 		return;
 	}
@@ -224,7 +235,9 @@ pg_staff_totp_confirm(struct req *req, struct resp *resp)
 		json_array_append_new(list, json_string(codes[i]));
 	sodium_memzero(codes, sizeof(codes));
 	json_object_set_new(pg.data, "codes", list);
-	/* the session's must_enroll was read before the confirmation */
+	/* the session's must_enroll and enroll_by were read before the confirmation */
 	pg.staff->must_enroll = 0;
+	pg.staff->enroll_by = 0;
+	json_object_del(pg.data, "enroll_by");
 	totp_page(&pg, 200, "done", NULL);
 }

@@ -724,6 +724,43 @@ class SignIn(unittest.TestCase):
         finally:
             srv.cleanup()
 
+    def test_second_factor_grace_period_notice(self):
+        """A new account of a role that needs a second factor works during its grace period
+        (totp_grace): every staff page says until when, linking to /staff/totp."""
+        srv = harness.Server(env={"CIVICDESK_TOTP_ROLES": None,
+                                  "CIVICDESK_TOTP_GRACE": "86400"}).start()
+        try:
+            srv.set_clock("2025-11-05T10:00")
+            srv.add_user("grace_p", "supervisor", password=PW)
+            b = Browser(srv)
+            b.get("/staff/login?lang=en")
+            r = b.post("/staff/login", {"username": "grace_p", "password": PW})
+            self.assertEqual((r.status, r.header("Location")), (303, "/staff/"))
+            for path in ("/staff/", "/staff/dashboard"):
+                r = b.get(path)
+                self.assertEqual(r.status, 200, path)
+                notice = re.search(r'<p class="notice" role="status" id="enroll-notice">(.*?)</p>',
+                                   b.text(), re.S)
+                self.assertIsNotNone(notice, path)
+                self.assertIn("2025-11-06 10:00", notice.group(1))
+                self.assertIn('href="/staff/totp"', notice.group(1))
+            b.get("/staff/?lang=zh-Hans")
+            self.assertIn("之前完成绑定", b.text())
+            # once the grace is over, the staff pages wait for the enrolment
+            srv.set_clock("2025-11-06T10:01")
+            b = Browser(srv)
+            b.get("/staff/login?lang=en")
+            r = b.post("/staff/login", {"username": "grace_p", "password": PW})
+            self.assertEqual((r.status, r.header("Location")), (303, "/staff/totp"))
+            r = b.get("/staff/")
+            self.assertEqual((r.status, r.header("Location")), (303, "/staff/totp"))
+            b.get("/staff/totp")
+            self.assertNotIn('id="enroll-notice"', b.text())
+            self.assertIn("Your role needs a second factor: enrol an authenticator app now",
+                          b.text())
+        finally:
+            srv.cleanup()
+
     def test_second_factor_and_enrolment(self):
         import base64
         import hashlib

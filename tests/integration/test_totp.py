@@ -351,6 +351,13 @@ class TotpSealed(unittest.TestCase):
         bs = session(srv, login(srv, "boss"))
         r = bs.request("POST", "/api/v1/totp/enroll")
         self.assertEqual((r.status, r.json()["error"]["code"]), (503, "totp_key_unavailable"), r)
+        b = test_pages.Browser(srv)
+        b.get("/staff/login?lang=en")
+        b.post("/staff/login", {"username": "boss", "password": PW})
+        b.get("/staff/totp")
+        r = b.post("/staff/totp/enroll", {})
+        self.assertEqual(r.status, 503)
+        self.assertIn("key file for the second factor is missing or wrong", b.text())
         self.assertIn(("root", "root", 0, "second factor cannot be checked: the key file is "
                        "missing or wrong"), audit_rows(srv, "login_failed"))
 
