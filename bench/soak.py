@@ -5,6 +5,12 @@ workflow actions (assign). Prints the server's RSS after the warm-up and at the 
 answers, and p50/p99 latency per sixth of the run (p99 should stay flat), with the machine's
 load. Exit 1 when RSS grew by 10 % or more or any answer was an error.
 
+Per window it also prints the server's CPU per request (its utime+stime from /proc/PID/stat
+over the window, divided by the requests answered in it) and the whole machine's busy share
+(/proc/stat) and load average, so that an inspector can tell load from a leak: a p99 that moves
+with the machine's busy share while the CPU per request stays flat is the machine's other work;
+a CPU per request that grows with the run's length is the server's own.
+
 Environment: SOAK_DURATION (s), SOAK_RATE (requests per second, default 20), BENCH_BIN (the
 binary, default build/rel/civicdesk)."""
 import json
@@ -24,6 +30,7 @@ DURATION = float(os.environ.get("SOAK_DURATION", "1800"))
 RATE = float(os.environ.get("SOAK_RATE", "20"))
 WORKERS = 8
 WINDOWS = 6
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid):
@@ -32,6 +39,34 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def cpu_ticks(pid):
+    """The process's utime + stime, in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return int(rest[11]) + int(rest[12])
+
+
+def machine_ticks():
+    """The whole machine's (busy, total) clock ticks since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
+    return sum(v) - idle, sum(v)
+
+
+def correlation(a, b):
+    """Pearson's r of two equally long lists (None when either does not vary)."""
+    n = len(a)
+    if n < 3:
+        return None
+    ma, mb = sum(a) / n, sum(b) / n
+    va = sum((x - ma) ** 2 for x in a)
+    vb = sum((y - mb) ** 2 for y in b)
+    if va == 0 or vb == 0:
+        return None
+    return sum((x - ma) * (y - mb) for x, y in zip(a, b)) / (va * vb) ** 0.5
 
 
 def load_avg():
@@ -110,8 +145,14 @@ class Soak:
         rss_warm = None
         rss = []
         next_at, next_rss, n = start, start, 0
+        # at each window's edge: (t, the server's CPU ticks, machine busy and total ticks, load)
+        pid = self.srv.proc.pid
+        self.marks = [(start, cpu_ticks(pid)) + machine_ticks() + (load_avg(),)]
+        width = DURATION / WINDOWS
         while time.monotonic() - start < DURATION:
             now = time.monotonic()
+            if len(self.marks) < WINDOWS and now >= start + len(self.marks) * width:
+                self.marks.append((now, cpu_ticks(pid)) + machine_ticks() + (load_avg(),))
             if now >= next_rss:
                 rss.append((now - start, rss_kib(self.srv.proc.pid)))
                 next_rss += 10
@@ -125,6 +166,7 @@ class Soak:
             next_at = start + n / RATE
         for _ in threads:
             self.jobs.put(None)
+        self.marks.append((time.monotonic(), cpu_ticks(pid)) + machine_ticks() + (load_avg(),))
         for t in threads:
             t.join()
         end_rss = rss_kib(self.srv.proc.pid)
@@ -152,9 +194,33 @@ def main():
             sorted({(x[1], x[2]) for x in errors})[:10]))
         print("soak: RSS %d KiB after warm-up, %d KiB at the end: %+.1f %%" % (
             rss_warm, rss_end, growth))
+        # caches filling early or a steady climb: the second half's growth on its own
+        mid = [kib for t, kib in rss if t >= DURATION / 2]
+        if mid:
+            print("soak: RSS %d KiB at half time, %d KiB at the end: %+.1f %% over the second "
+                  "half" % (mid[0], rss_end, (rss_end - mid[0]) * 100.0 / mid[0]))
+        cpu_ms, busy, loads = [], [], []
         for w, (n, p50, p99) in enumerate(windows):
-            print("soak: window %d/%d: %d requests, p50 %.1f ms, p99 %.1f ms" % (
-                w + 1, WINDOWS, n, p50, p99))
+            a, b = s.marks[w], s.marks[min(w + 1, len(s.marks) - 1)]
+            ms = (b[1] - a[1]) * 1000.0 / CLK_TCK / max(n, 1)
+            share = (b[2] - a[2]) * 100.0 / max(b[3] - a[3], 1)
+            cpu_ms.append(ms)
+            busy.append(share)
+            # the machine's run queue over the window: the 1-minute load at its two edges
+            loads.append((float(a[4].split()[0]) + float(b[4].split()[0])) / 2)
+            print("soak: window %d/%d: %d requests, p50 %.1f ms, p99 %.1f ms, server CPU %.2f "
+                  "ms/request, machine %.0f %% busy, load %s" % (
+                      w + 1, WINDOWS, n, p50, p99, ms, share, b[4]))
+        p99s = [w[2] for w in windows]
+        fmt = lambda r: "n/a" if r is None else "%+.2f" % r  # noqa: E731
+        print("soak: p99 per window against the machine's load average r = %s, its busy share "
+              "r = %s, the server's CPU per request r = %s, the window's number r = %s" % (
+                  fmt(correlation(p99s, loads)), fmt(correlation(p99s, busy)),
+                  fmt(correlation(p99s, cpu_ms)), fmt(correlation(p99s, list(range(WINDOWS))))))
+        print("soak: server CPU per request %.2f ms in the first window, %.2f ms in the last "
+              "(%+.0f %%; flat: the server does no more work per request as the run goes on)" % (
+                  cpu_ms[0], cpu_ms[-1],
+                  (cpu_ms[-1] - cpu_ms[0]) * 100.0 / max(cpu_ms[0], 1e-9)))
         print("soak: load average %s at the start, %s at the end (uptime)" % (load0, load1))
         print("soak: RSS samples (s, KiB): %s" % json.dumps(rss[::max(1, len(rss) // 12)]))
         ok = growth < 10 and not errors

@@ -769,6 +769,39 @@ db_exec_stmt(struct db_conn *c, sqlite3_stmt *st)
 	return 0;
 }
 
+int
+db_exec_ints(struct db_conn *c, sqlite3_stmt *st, const int64_t *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (db_bind_int(st, (int)i + 1, v[i]) != 0) {
+			db_reset(st);
+			return -1;
+		}
+	}
+	return db_exec_stmt(c, st);
+}
+
+int
+db_step_ints(struct db_conn *c, sqlite3_stmt *st, int64_t *v, size_t max, size_t *n)
+{
+	size_t len = 0;
+	int rc = SQLITE_DONE;
+
+	while (len < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		v[len++] = sqlite3_column_int64(st, 0);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_note_error(c, rc);
+		db_log_failure(c, "%s: %s", sqlite3_errmsg(c->h), sqlite3_sql(st));
+		db_reset(st);
+		return -1;
+	}
+	db_reset(st);
+	*n = len;
+	return 0;
+}
+
 void *
 db_grow(void *v, size_t len, size_t *cap, size_t size)
 {

@@ -457,12 +457,13 @@ struct db_mail_in {
 	int64_t uidvalidity, uid; /* imap; else 0 */
 };
 
-/* Stores m. Returns 0, 1 when its Message-ID (created or added) or its IMAP position is
- * stored already (nothing written), -1 on error. */
-int db_mail_in_add(struct db_conn *c, const struct db_mail_in *m);
-/* The tracking number of the item that holds a message with Message-ID id (created or added),
- * into a new string *tracking: 1 found / 0 not found / -1. */
-int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking);
+/* Stores m, its row id into *id (NULL: not wanted). Returns 0, 1 when its Message-ID (created
+ * or added) or its IMAP position is stored already (nothing written), -1 on error. */
+int db_mail_in_add(struct db_conn *c, const struct db_mail_in *m, int64_t *id);
+/* The item that holds a message with Message-ID id (created or added): its tracking number
+ * into a new string *tracking and its id into *item_id: 1 found / 0 not found / -1. */
+int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking,
+                               int64_t *item_id);
 /* The tracking number of the item outbox row id concerns: 1 / 0 / -1. */
 int db_mail_item_by_outbox(struct db_conn *c, int64_t id, char **tracking);
 /* Whether the IMAP message (mailbox, uidvalidity, uid) is stored: 1 / 0 / -1. */
@@ -680,20 +681,57 @@ int db_outbox_count(struct db_conn *c, const char *state, int64_t *n);
 void db_outbox_free(struct db_outbox *o);
 void db_outboxes_free(struct db_outbox *v, size_t n);
 
-/* Items the ladder scan must look at by now (every inserted or updated item is due at once;
- * the scan sets the next instant with db_ladder_set): at most limit ids into ids, the earliest
- * first. 0 or -1. */
+/* The ladder's entries (schema 019): (instant, item) pairs, ordered by instant. Every inserted
+ * or updated item gets an entry at 0 (due at once); the scan takes the due entries from the
+ * front (db_ladder_taken) and adds each item's next one (db_ladder_set). An item may have an
+ * older entry beside a newer one: the scan reads its clocks afresh for each. */
+/* Items whose entries are due by now: at most limit ids into ids, the earliest first. 0 or -1. */
 int db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t *n);
-/* When the scan must next look at item_id (INT64_MAX: not until it changes). 0 or -1. */
+/* Adds the entry (next_at, item_id) (INT64_MAX: none, not until it changes). 0 or -1. */
 int db_ladder_set(struct db_conn *c, int64_t item_id, int64_t next_at);
 /* db_ladder_due writing beside each id the instant that was set (0: changed since) to marks. */
 int db_ladder_due_marks(struct db_conn *c, int64_t now, size_t limit, int64_t *ids,
                         int64_t *marks, size_t *n);
+/* One clock of an item due for the ladder scan (db_ladder_due_clocks). */
+struct db_ladder_clock {
+	int64_t item_id;
+	int64_t mark;  /* the instant the last scan set (0: changed since) */
+	char name[8];  /* forward | reply | explain; "" for an item without clocks */
+	int64_t due;   /* its due instant (0: none) */
+	int running;   /* 1: neither stopped nor paused */
+};
+/* Removes every entry up to (next_at, item_id) in the table's order (the ones a scan took).
+ * 0 or -1. */
+int db_ladder_taken(struct db_conn *c, int64_t next_at, int64_t item_id);
+/* The clocks of the items the ladder scan must look at by now, at most `items` items (the
+ * earliest marks first), each item's clocks together: at most max rows into out (max must be
+ * at least 3 * items). 0 or -1. */
+int db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_ladder_clock *out,
+                         size_t max, size_t *n);
+
+/* An item a scan found with notices to send, for the fan-out (schema 019). */
+struct db_ladder_fanout {
+	int64_t at;      /* the scan's moment */
+	int64_t item_id;
+	int64_t mark;    /* the instant of the entry the scan took (0: changed) */
+};
+/* Records one (once per moment and item). 0 or -1. */
+int db_ladder_fanout_add(struct db_conn *c, const struct db_ladder_fanout *f);
+/* At most max of them, the oldest first: into out, *n of them. 0 or -1. */
+int db_ladder_fanouts(struct db_conn *c, struct db_ladder_fanout *out, size_t max, size_t *n);
+/* Removes one that was fanned out. 0 or -1. */
+int db_ladder_fanout_done(struct db_conn *c, const struct db_ladder_fanout *f);
 /* Sets the page cache of connection c to size (as PRAGMA cache_size takes it: negative for
  * KiB), writing the size it had to *old when not NULL: the ladder scan writes notices next to
  * each item's earlier ones all over the outbox's unique index, which a pool connection's small
  * cache would spill to the WAL and read back page by page. 0 or -1. */
 int db_ladder_cache(struct db_conn *c, int size, int *old);
+/* The ladder scan's mode of connection c (on = 1) and back to the service's (0): on, commits
+ * wait for no fsync (synchronous NORMAL). A scan's transaction lost to a power cut is only done
+ * again by the next scan (its entries come back with it), and any later commit with synchronous
+ * FULL (every notice marked sent, every change of an item) makes it durable first, the WAL being
+ * written in order. Outside a transaction only (SQLite's rule). 0 or -1. */
+int db_ladder_scanning(struct db_conn *c, int on);
 
 /* An account (or a role nobody holds) that a notice was meant for without an address for its
  * channel (strings lent). */
@@ -976,11 +1014,14 @@ int db_audit_archive(struct db_conn *c, const char *dir, int64_t before, int64_t
 /* --- the staff second factor: TOTP secrets and recovery codes (db_totp.c) ---------------- */
 
 #define DB_TOTP_SECRET 20   /* bytes of a TOTP key */
+#define DB_TOTP_SEALED 68   /* bytes of a sealed TOTP key (schema 021; sealed by totp.c) */
 #define DB_TOTP_CODE_HASH 32 /* bytes of a recovery code's hash */
 
 struct db_totp {
 	int64_t account_id;
-	unsigned char secret[DB_TOTP_SECRET];
+	unsigned char stored[DB_TOTP_SEALED]; /* the key as stored: sealed (DB_TOTP_SEALED bytes)
+	                                       * or, written before schema 021, plain */
+	size_t stored_len; /* DB_TOTP_SEALED or DB_TOTP_SECRET */
 	int confirmed;     /* 0: enrolment started, 1: in use */
 	int64_t last_step; /* newest time step whose code was accepted */
 	int64_t created;
@@ -988,10 +1029,23 @@ struct db_totp {
 
 /* The TOTP row of an account: 1 found / 0 none / -1. */
 int db_totp_get(struct db_conn *c, int64_t account_id, struct db_totp *out);
-/* Starts an enrolment: stores secret unconfirmed (replacing any row of the account) and
- * removes the account's recovery codes. 0 or -1. */
-int db_totp_begin(struct db_conn *c, int64_t account_id,
-                  const unsigned char secret[DB_TOTP_SECRET], int64_t now);
+/* Every TOTP row, by account id, into a new array (db_totp_list_free). 0 or -1. */
+int db_totp_list(struct db_conn *c, struct db_totp **out, size_t *n);
+void db_totp_list_free(struct db_totp *rows, size_t n);
+/* Replaces the stored form of the account's key (len DB_TOTP_SEALED or DB_TOTP_SECRET).
+ * 1 / 0 no row / -1. */
+int db_totp_store(struct db_conn *c, int64_t account_id, const unsigned char *stored,
+                  size_t len);
+/* on = 1: what the connection deletes or overwrites from now on is zeroed on disk (SQLite's
+ * secure_delete), for rewriting keys stored in the clear; on = 0: back to the default, then
+ * the write-ahead log is checkpointed and truncated so that no old frame keeps them. Outside
+ * a transaction. 0 or -1 (a busy checkpoint: -1, the data is safe, the frames stay until the
+ * next checkpoint). */
+int db_totp_scrub(struct db_conn *c, int on);
+/* Starts an enrolment: stores the key's stored form (len as above) unconfirmed (replacing any
+ * row of the account) and removes the account's recovery codes. 0 or -1. */
+int db_totp_begin(struct db_conn *c, int64_t account_id, const unsigned char *stored,
+                  size_t len, int64_t now);
 /* Confirms the enrolment with the step of the code that proved it. 1 / 0 no row / -1. */
 int db_totp_confirm(struct db_conn *c, int64_t account_id, int64_t step);
 /* Records that the code of time step was used, unless a code of that step or a later one was

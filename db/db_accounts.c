@@ -368,18 +368,10 @@ db_login_failure_recent(struct db_conn *c, const char *username, int64_t *times,
                         size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_FAIL_RECENT]);
-	size_t len = 0;
-	int rc = SQLITE_DONE;
 
 	if (st == NULL || db_bind_text(st, 1, username) || db_bind_int(st, 2, (int64_t)max))
 		return -1;
-	while (len < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		times[len++] = sqlite3_column_int64(st, 0);
-	if (len < max && rc != SQLITE_DONE)
-		return step_error(c, st);
-	db_reset(st);
-	*n = len;
-	return 0;
+	return db_step_ints(c, st, times, max, n);
 }
 
 int

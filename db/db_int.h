@@ -80,6 +80,11 @@ int db_col_name(sqlite3_stmt *st, int i, int (*parse)(const char *));
 
 /* Runs a statement that returns no rows: 0 or -1 (logged). Resets it. */
 int db_exec_stmt(struct db_conn *c, sqlite3_stmt *st);
+/* Binds v[0..n) to the parameters 1..n of st and runs it as db_exec_stmt does: 0 or -1. */
+int db_exec_ints(struct db_conn *c, sqlite3_stmt *st, const int64_t *v, size_t n);
+/* Steps the bound statement st, reading its first column of up to max rows into v: 0 with *n
+ * written, or -1 (logged). Resets it. */
+int db_step_ints(struct db_conn *c, sqlite3_stmt *st, int64_t *v, size_t max, size_t *n);
 
 /* Room for one more element of `size` bytes in the array v, which holds len of *cap: v itself
  * while there is room, else a larger copy (*cap updated, v freed by realloc). NULL when out of

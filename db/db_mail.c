@@ -21,7 +21,7 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_ADD] = "INSERT INTO mail_in (item_id, outcome, reason, message_id, sender, raw, size, "
                  "received, source, mailbox, uidvalidity, uid) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [STMT_BY_MESSAGE_ID] = "SELECT i.tracking FROM mail_in m JOIN items i ON i.id = m.item_id "
+    [STMT_BY_MESSAGE_ID] = "SELECT i.tracking, i.id FROM mail_in m JOIN items i ON i.id = m.item_id "
                            "WHERE m.message_id = ? AND m.outcome IN ('created','added') LIMIT 1",
     [STMT_BY_OUTBOX] = "SELECT i.tracking FROM outbox o JOIN items i ON i.id = o.item_id "
                        "WHERE o.id = ?",
@@ -41,7 +41,7 @@ static const char *const stmts[STMT__MAX] = {
 };
 
 int
-db_mail_in_add(struct db_conn *c, const struct db_mail_in *m)
+db_mail_in_add(struct db_conn *c, const struct db_mail_in *m, int64_t *id)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_ADD]);
 	int rc;
@@ -61,8 +61,11 @@ db_mail_in_add(struct db_conn *c, const struct db_mail_in *m)
 	}
 	rc = sqlite3_step(st);
 	db_reset(st);
-	if (rc == SQLITE_DONE)
+	if (rc == SQLITE_DONE) {
+		if (id != NULL)
+			*id = sqlite3_last_insert_rowid(c->h);
 		return 0;
+	}
 	if (rc == SQLITE_CONSTRAINT &&
 	    sqlite3_extended_errcode(c->h) == SQLITE_CONSTRAINT_UNIQUE)
 		return 1;
@@ -89,9 +92,10 @@ one_text(struct db_conn *c, sqlite3_stmt *st, char **out)
 }
 
 int
-db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking)
+db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking, int64_t *item_id)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_BY_MESSAGE_ID]);
+	int rc;
 
 	if (st == NULL)
 		return -1;
@@ -99,7 +103,18 @@ db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking)
 		db_reset(st);
 		return -1;
 	}
-	return one_text(c, st, tracking);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*tracking = db_col_text(st, 0);
+		*item_id = sqlite3_column_int64(st, 1);
+		db_reset(st);
+		return *tracking != NULL ? 1 : -1;
+	}
+	db_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_step_failed(c, "mail_in");
+	return -1;
 }
 
 int

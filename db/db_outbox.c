@@ -25,6 +25,11 @@ enum stmt {
 	STMT_RUN_GET,
 	STMT_RUN_SET,
 	STMT_GROUP,
+	STMT_LADDER_CLOCKS,
+	STMT_LADDER_TAKEN,
+	STMT_FAN_ADD,
+	STMT_FAN_LIST,
+	STMT_FAN_DONE,
 	STMT__MAX
 };
 
@@ -57,11 +62,10 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_LIST_ALL] = "SELECT " OUTBOX_COLS "WHERE o.id < ? ORDER BY o.id DESC LIMIT ?",
 	[STMT_GET] = "SELECT " OUTBOX_COLS "WHERE o.id = ?",
 	[STMT_COUNT] = "SELECT count(*) FROM outbox WHERE state = ?",
-	/* the bound below is the partial index's (schema 018): items with no running clock */
+	/* the ladder's entries by time (schema 019): the table is its own index */
 	[STMT_LADDER_DUE] = "SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
-	                    "AND next_at < 9223372036854775807 ORDER BY next_at, item_id LIMIT ?",
-	[STMT_LADDER_SET] = "INSERT INTO ladder (item_id, next_at) VALUES (?, ?) "
-	                    "ON CONFLICT (item_id) DO UPDATE SET next_at = excluded.next_at",
+	                    "ORDER BY next_at, item_id LIMIT ?",
+	[STMT_LADDER_SET] = "INSERT OR IGNORE INTO ladder (next_at, item_id) VALUES (?2, ?1)",
 	[STMT_MISSING_ADD] = "INSERT INTO notify_missing (item_id, clock, step, channel, account_id, "
 	                     "role, section_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
 	                     "ON CONFLICT DO NOTHING",
@@ -79,6 +83,20 @@ static const char *const stmts[STMT__MAX] = {
 	 * them */
 	[STMT_GROUP] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = ? AND "
 	               "o.send_after = ? AND o.message_id = ? ORDER BY o.id",
+	/* the due items through ladder_next, then each one's clocks by their key; the outer
+	 * order keeps an item's clocks together */
+	[STMT_LADDER_CLOCKS] = "SELECT l.item_id, l.next_at, coalesce(k.name, ''), "
+	                       "coalesce(k.due, 0), k.stopped_at IS NULL AND k.paused_at IS NULL "
+	                       "FROM (SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
+	                       "ORDER BY next_at, item_id LIMIT ?) l "
+	                       "LEFT JOIN clocks k ON k.item_id = l.item_id "
+	                       "ORDER BY l.next_at, l.item_id",
+	/* the entries a scan took: the front of the table up to (next_at, item_id) */
+	[STMT_LADDER_TAKEN] = "DELETE FROM ladder WHERE next_at < ?1 OR "
+	                      "(next_at = ?1 AND item_id <= ?2)",
+	[STMT_FAN_ADD] = "INSERT OR IGNORE INTO ladder_fanout (at, item_id, mark) VALUES (?, ?, ?)",
+	[STMT_FAN_LIST] = "SELECT at, item_id, mark FROM ladder_fanout ORDER BY at, item_id LIMIT ?",
+	[STMT_FAN_DONE] = "DELETE FROM ladder_fanout WHERE at = ? AND item_id = ?",
 };
 
 static int
@@ -405,8 +423,11 @@ db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t
 int
 db_ladder_set(struct db_conn *c, int64_t item_id, int64_t next_at)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_LADDER_SET]);
+	sqlite3_stmt *st;
 
+	if (next_at == INT64_MAX) /* no clock runs: no entry until the item changes */
+		return 0;
+	st = db_prep(c, stmts[STMT_LADDER_SET]);
 	if (st == NULL)
 		return -1;
 	if (db_bind_int(st, 1, item_id) || db_bind_int(st, 2, next_at)) {
@@ -555,4 +576,131 @@ db_notify_run_set(struct db_conn *c, const char *name, const char *last)
 		return -1;
 	}
 	return db_exec_stmt(c, st);
+}
+
+int
+db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_ladder_clock *out,
+                     size_t max, size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_LADDER_CLOCKS]);
+	size_t len = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, now) || db_bind_int(st, 2, (int64_t)items)) {
+		db_reset(st);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_ladder_clock *k = &out[len];
+		const unsigned char *name = sqlite3_column_text(st, 2);
+
+		if (len == max) {
+			db_log("ladder: more clocks than %zu", max);
+			db_reset(st);
+			return -1;
+		}
+		k->item_id = sqlite3_column_int64(st, 0);
+		k->mark = sqlite3_column_int64(st, 1);
+		snprintf(k->name, sizeof(k->name), "%s", name != NULL ? (const char *)name : "");
+		k->due = sqlite3_column_int64(st, 3);
+		k->running = sqlite3_column_int(st, 4);
+		len++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_note_error(c, rc);
+		db_log("ladder: %s", sqlite3_errmsg(c->h));
+		db_reset(st);
+		return -1;
+	}
+	db_reset(st);
+	*n = len;
+	return 0;
+}
+
+int
+db_ladder_fanout_add(struct db_conn *c, const struct db_ladder_fanout *f)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_FAN_ADD]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, f->at) || db_bind_int(st, 2, f->item_id) ||
+	    db_bind_int(st, 3, f->mark)) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
+}
+
+int
+db_ladder_fanouts(struct db_conn *c, struct db_ladder_fanout *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_FAN_LIST]);
+	size_t len = 0;
+	int rc = SQLITE_DONE;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, (int64_t)max) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	while (len < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out[len].at = sqlite3_column_int64(st, 0);
+		out[len].item_id = sqlite3_column_int64(st, 1);
+		out[len].mark = sqlite3_column_int64(st, 2);
+		len++;
+	}
+	if (len < max && rc != SQLITE_DONE) {
+		db_note_error(c, rc);
+		db_log("ladder fan-out: %s", sqlite3_errmsg(c->h));
+		db_reset(st);
+		return -1;
+	}
+	db_reset(st);
+	*n = len;
+	return 0;
+}
+
+int
+db_ladder_fanout_done(struct db_conn *c, const struct db_ladder_fanout *f)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_FAN_DONE]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, f->at) || db_bind_int(st, 2, f->item_id)) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
+}
+
+int
+db_ladder_taken(struct db_conn *c, int64_t next_at, int64_t item_id)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_LADDER_TAKEN]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, next_at) || db_bind_int(st, 2, item_id)) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
+}
+
+int
+db_ladder_scanning(struct db_conn *c, int on)
+{
+	/* PRAGMA takes no parameters; both texts are constants */
+	const char *sql = on ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL";
+
+	if (sqlite3_exec(c->h, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		db_log("ladder scan mode: %s", sqlite3_errmsg(c->h));
+		return -1;
+	}
+	return 0;
 }

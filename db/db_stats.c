@@ -216,44 +216,21 @@ db_stats_daily_add(struct db_conn *c, int64_t section_id, int32_t day,
                    const struct db_stats_delta *d)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_DAILY_ADD]);
+	const int64_t v[] = {
+	    section_id, day,         d->open,   d->overdue, d->received, d->accepted, d->replied,
+	    d->on_time, d->late,     d->wd_sum, d->rejected, d->merged,  d->closed,   d->supervised,
+	};
 
-	if (st == NULL)
-		return -1;
-	if (db_bind_int(st, 1, section_id) ||
-	    db_bind_int(st, 2, day) ||
-	    db_bind_int(st, 3, d->open) ||
-	    db_bind_int(st, 4, d->overdue) ||
-	    db_bind_int(st, 5, d->received) ||
-	    db_bind_int(st, 6, d->accepted) ||
-	    db_bind_int(st, 7, d->replied) ||
-	    db_bind_int(st, 8, d->on_time) ||
-	    db_bind_int(st, 9, d->late) ||
-	    db_bind_int(st, 10, d->wd_sum) ||
-	    db_bind_int(st, 11, d->rejected) ||
-	    db_bind_int(st, 12, d->merged) ||
-	    db_bind_int(st, 13, d->closed) ||
-	    db_bind_int(st, 14, d->supervised)) {
-		db_reset(st);
-		return -1;
-	}
-	return db_exec_stmt(c, st);
+	return st == NULL ? -1 : db_exec_ints(c, st, v, sizeof(v) / sizeof(v[0]));
 }
 
 int
 db_stats_wd_add(struct db_conn *c, int64_t section_id, int32_t day, int wd, int n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_WD_ADD]);
+	const int64_t v[] = {section_id, day, wd, n};
 
-	if (st == NULL)
-		return -1;
-	if (db_bind_int(st, 1, section_id) ||
-	    db_bind_int(st, 2, day) ||
-	    db_bind_int(st, 3, wd) ||
-	    db_bind_int(st, 4, n)) {
-		db_reset(st);
-		return -1;
-	}
-	return db_exec_stmt(c, st);
+	return st == NULL ? -1 : db_exec_ints(c, st, v, sizeof(v) / sizeof(v[0]));
 }
 
 int
@@ -261,17 +238,9 @@ db_stats_due_add(struct db_conn *c, int64_t section_id, int32_t due_day, int32_t
                  int n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_DUE_ADD]);
+	const int64_t v[] = {due_day, section_id, replied_day, n};
 
-	if (st == NULL)
-		return -1;
-	if (db_bind_int(st, 1, due_day) ||
-	    db_bind_int(st, 2, section_id) ||
-	    db_bind_int(st, 3, replied_day) ||
-	    db_bind_int(st, 4, n)) {
-		db_reset(st);
-		return -1;
-	}
-	return db_exec_stmt(c, st);
+	return st == NULL ? -1 : db_exec_ints(c, st, v, sizeof(v) / sizeof(v[0]));
 }
 
 int
@@ -279,38 +248,19 @@ db_stats_forward_add(struct db_conn *c, int64_t item_id, int64_t at, int64_t fro
                      int64_t to_section)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_FORWARD_ADD]);
+	const int64_t v[] = {item_id, at, from_section, to_section};
 
-	if (st == NULL)
-		return -1;
-	if (db_bind_int(st, 1, item_id) ||
-	    db_bind_int(st, 2, at) ||
-	    db_bind_int(st, 3, from_section) ||
-	    db_bind_int(st, 4, to_section)) {
-		db_reset(st);
-		return -1;
-	}
-	return db_exec_stmt(c, st);
+	return st == NULL ? -1 : db_exec_ints(c, st, v, sizeof(v) / sizeof(v[0]));
 }
 
 int
 db_fact_missing(struct db_conn *c, int64_t after_id, int64_t *ids, size_t max, size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_FACT_MISSING]);
-	size_t len = 0;
-	int rc;
 
 	if (st == NULL || db_bind_int(st, 1, after_id) || db_bind_int(st, 2, (int64_t)max))
 		return -1;
-	while (len < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		ids[len++] = sqlite3_column_int64(st, 0);
-	if (len < max && rc != SQLITE_DONE) {
-		db_log("%s", sqlite3_errmsg(c->h));
-		db_reset(st);
-		return -1;
-	}
-	db_reset(st);
-	*n = len;
-	return 0;
+	return db_step_ints(c, st, ids, max, n);
 }
 
 int

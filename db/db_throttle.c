@@ -23,8 +23,6 @@ db_login_failure_recent_from(struct db_conn *c, const char *username, const char
                              int64_t *times, size_t max, size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_RECENT_FROM]);
-	size_t len = 0;
-	int rc;
 
 	if (st == NULL)
 		return -1;
@@ -33,16 +31,7 @@ db_login_failure_recent_from(struct db_conn *c, const char *username, const char
 		db_reset(st);
 		return -1;
 	}
-	while (len < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		times[len++] = sqlite3_column_int64(st, 0);
-	if (len < max && rc != SQLITE_DONE) {
-		db_log("%s", sqlite3_errmsg(c->h));
-		db_reset(st);
-		return -1;
-	}
-	db_reset(st);
-	*n = len;
-	return 0;
+	return db_step_ints(c, st, times, max, n);
 }
 
 int

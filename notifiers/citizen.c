@@ -1,9 +1,10 @@
 /* citizen.c: the notices to a citizen: acknowledgement, information asked, extension approved,
  * interim explanation, reply sent (with the link to rate it), rejected, merged, the reply of the
  * item it was merged into, reopened. By e-mail when an address was given, and by SMS to a
- * mobile number when configured (sms_citizens). Queued inside the transaction of the submission
- * or action (the core's notification hook). The query code is never in a message (it is shown
- * once, at submission). */
+ * mobile number when configured (sms_citizens). The e-mail is in Chinese and English; the SMS,
+ * short, in the citizen's language (citizen_lang). Queued inside the transaction of the
+ * submission or action (the core's notification hook). The query code is never in a message
+ * (it is shown once, at submission). */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,6 +100,52 @@ notify_mobile(const char *phone, char *buf, size_t size)
 	return 1;
 }
 
+/* 1 when UTF-8 s holds a Han character (CJK ideographs, their extensions and compatibility
+ * forms), or CJK punctuation or full-width forms. */
+static int
+has_han(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long cp;
+
+	for (; p != NULL && *p != '\0'; p++) {
+		if (p[0] >= 0xE3 && p[0] <= 0xE9 && p[1] >= 0x80 && p[2] >= 0x80) {
+			cp = ((unsigned long)(p[0] & 0x0F) << 12) | ((unsigned long)(p[1] & 0x3F) << 6) |
+			     (p[2] & 0x3F);
+			if ((cp >= 0x3000 && cp <= 0x303F) || (cp >= 0x3400 && cp <= 0x9FFF))
+				return 1;
+		} else if (p[0] == 0xEF && p[1] >= 0xA4 && p[1] <= 0xBF) {
+			return 1; /* U+F900..U+FFFF: compatibility ideographs, full-width forms */
+		} else if (p[0] == 0xF0 && (p[1] == 0xA0 || p[1] == 0xA1 || p[1] == 0xA2 ||
+		                            p[1] == 0xA3 || p[1] == 0xAA || p[1] == 0xAB)) {
+			return 1; /* U+20000.. : the extensions of the ideographs */
+		}
+	}
+	return 0;
+}
+
+/* The language the citizen wrote in: English (1) when the subject and the text hold Latin
+ * letters and no Chinese, else Chinese (0). Items do not record the language of the page or
+ * client a citizen used, so what the citizen wrote is the evidence. */
+static int
+citizen_english(const struct db_item *item)
+{
+	const char *t[2] = {item->subject, item->body};
+	int latin = 0;
+	size_t i;
+	const char *p;
+
+	for (i = 0; i < 2; i++) {
+		if (t[i] == NULL)
+			continue;
+		if (has_han(t[i]))
+			return 0;
+		for (p = t[i]; *p != '\0' && !latin; p++)
+			latin = isalpha((unsigned char)*p) != 0;
+	}
+	return latin;
+}
+
 /* Where the citizen rates the reply: the tracking page with the number filled in. */
 static void
 rate_link(const struct notify_config *cfg, const struct db_item *item, char *buf, size_t size)
@@ -187,8 +234,17 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 			return -1;
 	}
 	if (has_mobile) {
-		/* short: the number and the due date; never the query code, nor what was written */
-		if (strcmp(due, "-") != 0 && strncmp(due, "暂停", 6) != 0)
+		/* short, in the citizen's language: the number and the due date; never the query
+		 * code, nor what was written */
+		int dated = strcmp(due, "-") != 0 && strncmp(due, "暂停", 6) != 0;
+
+		if (citizen_english(item) && dated)
+			snprintf(sms, sizeof(sms), "[civicdesk] %s. Tracking number %s, reply due %s.",
+			         events[ev].en, item->tracking, due);
+		else if (citizen_english(item))
+			snprintf(sms, sizeof(sms), "[civicdesk] %s. Tracking number %s: see it on our "
+			         "website with your query code.", events[ev].en, item->tracking);
+		else if (dated)
 			snprintf(sms, sizeof(sms), "【civicdesk】%s，受理编号%s，答复期限%s。",
 			         events[ev].zh, item->tracking, due);
 		else

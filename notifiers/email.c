@@ -1,15 +1,25 @@
 /* email.c: the e-mail channel. Messages are built with GMime (RFC 2047 subject, UTF-8 body in
  * base64, Date, Message-ID, Auto-Submitted) and a batch is sent in one SMTP session with
- * libesmtp, with STARTTLS off, optional or required and, when a user is configured, SMTP AUTH
- * through libesmtp's SASL client (PLAIN or LOGIN). SMTP 5xx fails a notice at once; 4xx and
- * connection failures are retried. */
+ * libesmtp, with STARTTLS off, optional or required (through an OpenSSL context of ours, see
+ * tls_ctx) and, when a user is configured, SMTP AUTH through libesmtp's SASL client (PLAIN or
+ * LOGIN). SMTP 5xx fails a notice at once; 4xx and connection failures are retried. */
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <auth-client.h>
 #include <gmime/gmime.h>
+#include <openssl/ssl.h> /* first: libesmtp.h declares smtp_starttls_set_ctx after it only */
+#include <openssl/x509.h>
 #include <libesmtp.h>
 
 #include "notifiers_int.h"
@@ -112,6 +122,113 @@ notify_smtp_hostport(const char *url, char *buf, size_t size)
 	return 0;
 }
 
+/* 1 present and usable, 0 absent, -1 present but refused: the rule libesmtp 1.1.0 applies to
+ * its CA list (a non-empty file, or a directory, of this user, that group and others cannot
+ * read). */
+static int
+ca_usable(const char *path, int dir)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (dir ? !S_ISDIR(st.st_mode) : !(S_ISREG(st.st_mode) && st.st_size > 0))
+		return -1;
+	if ((st.st_mode & ((dir ? 0 : S_IXUSR) | S_IRWXG | S_IRWXO)) || st.st_uid != getuid())
+		return -1;
+	return 1;
+}
+
+/* The TLS context of a session (a new reference: SSL_CTX_free), or NULL with the reason in why.
+ *
+ * Why our own: Debian 12's libesmtp 1.1.0 makes one SSL_CTX, keeps it in a static variable for
+ * the sessions to come and frees it with the first session that used STARTTLS, so every later
+ * session of the process calls SSL_new on freed memory (AddressSanitizer: heap-use-after-free
+ * in SSL_new from the second session on; without it, a handshake that hangs or fails at
+ * random). A context set with smtp_starttls_set_ctx is counted and freed with its session
+ * instead (upstream stopped caching it after 1.1.0).
+ *
+ * Why TLS 1.2 at most: after a TLS 1.3 handshake the server sends its session tickets (Python's
+ * ssl two, Postfix one). libesmtp 1.1.0 writes EHLO into its buffer and polls for reading and
+ * writing at once; when the tickets have arrived, it reads before it flushes: SSL_read takes
+ * the tickets, finds no answer and waits (poll, smtp_timeout) for the answer to an EHLO it has
+ * not sent, then ends the session (siobuf.c raw_read, protocol.c's loop). TLS 1.2 carries its
+ * ticket inside the handshake and nothing after it (renegotiation refused).
+ *
+ * Certificate checks stay libesmtp's: the same CA list (libesmtp/ca.pem and libesmtp/ca under
+ * $XDG_CONFIG_DIR or ~/.config, else the system's), the same verdict after the handshake (the
+ * chain's result, the host name; SMTP_EV_INVALID_PEER_CERTIFICATE and the others). */
+/* Where the CA list is (libesmtp's rule): the file and directory, each 1 usable / 0 absent. */
+struct tls_paths {
+	char file[1024], dir[1024];
+	int fok, dok;
+};
+
+/* Finds the CA list before a session: 0, or -1 with the reason in why (a list that exists but
+ * is not private to this user, which libesmtp refuses too). */
+static int
+tls_paths(struct tls_paths *p, char *why, size_t size)
+{
+	const char *cfgdir = getenv("XDG_CONFIG_DIR"), *home = getenv("HOME");
+
+	if (cfgdir != NULL) {
+		snprintf(p->file, sizeof(p->file), "%s/libesmtp/ca.pem", cfgdir);
+		snprintf(p->dir, sizeof(p->dir), "%s/libesmtp/ca", cfgdir);
+	} else {
+		snprintf(p->file, sizeof(p->file), "%s/.config/libesmtp/ca.pem", home ? home : "");
+		snprintf(p->dir, sizeof(p->dir), "%s/.config/libesmtp/ca", home ? home : "");
+	}
+	p->fok = ca_usable(p->file, 0);
+	p->dok = ca_usable(p->dir, 1);
+	if (p->fok < 0 || p->dok < 0) {
+		snprintf(why, size,
+		         "libesmtp's ca.pem cannot be used (a file of mode 0600 of this "
+		         "user): %.100s",
+		         p->fok < 0 ? p->file : p->dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* The context (see above), or NULL when OpenSSL cannot make one; a CA list it cannot read
+ * leaves the context without CAs, and the reason in why. */
+static SSL_CTX *
+tls_ctx(const struct tls_paths *p, char *why, size_t size)
+{
+	const char *file = p->file, *dir = p->dir;
+	int fok = p->fok, dok = p->dok;
+	SSL_CTX *ctx;
+
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		snprintf(why, size, "OpenSSL: cannot make a TLS context");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	if (fok > 0 || dok > 0) {
+		if (SSL_CTX_load_verify_locations(ctx, fok > 0 ? file : NULL,
+		                                  dok > 0 ? dir : NULL) != 1) {
+			/* kept without CAs: the certificate is then refused, as it should */
+			snprintf(why, size, "OpenSSL cannot read %.100s", fok > 0 ? file : dir);
+		}
+	} else {
+		/* the system's CAs as SSL_CTX_set_default_verify_paths finds them (SSL_CERT_FILE
+		 * and SSL_CERT_DIR first), the hashed directory read certificate by certificate as
+		 * a chain needs one */
+		const char *envdir = getenv(X509_get_default_cert_dir_env());
+		const char *envfile = getenv(X509_get_default_cert_file_env());
+
+		if (SSL_CTX_load_verify_locations(
+		        ctx, envfile, envdir != NULL ? envdir : X509_get_default_cert_dir()) != 1) {
+			snprintf(why, size,
+			         "OpenSSL cannot find the system's certificate authorities");
+		}
+	}
+	return ctx;
+}
+
 static enum starttls_option
 starttls_mode(const char *s)
 {
@@ -140,7 +257,7 @@ all_retry(struct notify_msg *msgs, size_t n, const char *why)
 
 	for (i = 0; i < n; i++) {
 		msgs[i].result = NOTIFY_RETRY;
-		snprintf(msgs[i].error, sizeof(msgs[i].error), "%s", why);
+		snprintf(msgs[i].error, sizeof(msgs[i].error), "%.255s", why);
 	}
 }
 
@@ -162,12 +279,217 @@ auth_interact(auth_client_request_t req, char **result, int fields, void *arg)
 	return 1;
 }
 
+/* The bound of a whole SMTP session. libesmtp bounds each wait (poll) by smtp_timeout but not a
+ * session: a server that trickles a byte now and then keeps it, and the dispatcher, forever. A
+ * watchdog thread shuts the session's socket down when the bound has passed; libesmtp then
+ * reads the end of the connection and ends the session, the messages not accepted by then wait
+ * for their next attempt. libesmtp does not lend its socket: it is found when libesmtp reports
+ * the connection (SMTP_EV_CONNECT), as this process's one outgoing TCP socket to the server's
+ * port (the dispatcher is the only SMTP client). */
+struct watchdog {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct timespec deadline; /* CLOCK_MONOTONIC */
+	int port;                 /* the server's */
+	int fd;                   /* the session's socket (-1: not known) */
+	int done;                 /* the session ended */
+	int fired;                /* the bound cut it */
+};
+
+/* The TCP port of a socket address, or -1. */
+static int
+port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return -1;
+}
+
+/* The local port of fd when it is a TCP socket that this process connected to port (not one
+ * it accepted: its local port is then a listening one, listed in listen[0..nl)), else -1. */
+static int
+outgoing_to(int fd, int port, const int *listen, size_t nl)
+{
+	struct sockaddr_storage peer, self;
+	socklen_t plen = sizeof(peer), slen = sizeof(self), tlen = sizeof(int);
+	int type = 0, local;
+	size_t i;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
+	    getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 || port_of(&peer) != port ||
+	    getsockname(fd, (struct sockaddr *)&self, &slen) != 0)
+		return -1;
+	local = port_of(&self);
+	for (i = 0; i < nl; i++)
+		if (listen[i] == local)
+			return -1;
+	return local;
+}
+
+/* 1 when fd is still a TCP socket connected to port. */
+static int
+peer_port_is(int fd, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	return getpeername(fd, (struct sockaddr *)&ss, &len) == 0 && port_of(&ss) == port;
+}
+
+/* The session's socket: the only TCP socket of this process connected to port that it did not
+ * accept, or -1 (none, or more than one: the session is then bounded by libesmtp's waits
+ * only). */
+static int
+find_socket(int port)
+{
+	DIR *d;
+	struct dirent *e;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, found = -1, n = 0, on, listen[16];
+	socklen_t olen;
+	size_t nl = 0;
+
+	/* the listening ports first: sockets accepted on them are not ours to cut */
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL && nl < sizeof(listen) / sizeof(listen[0])) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		fd = atoi(e->d_name);
+		on = 0;
+		olen = sizeof(on);
+		len = sizeof(ss);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &olen) == 0 && on &&
+		    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && port_of(&ss) >= 0)
+			listen[nl++] = port_of(&ss);
+	}
+	rewinddir(d);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		fd = atoi(e->d_name);
+		if (fd != dirfd(d) && outgoing_to(fd, port, listen, nl) >= 0) {
+			found = fd;
+			n++;
+		}
+	}
+	closedir(d);
+	return n == 1 ? found : -1;
+}
+
+static void *
+watchdog_main(void *arg)
+{
+	struct watchdog *w = arg;
+	int rc = 0;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&w->cv, &w->mu, &w->deadline);
+	if (!w->done && w->fd >= 0 && peer_port_is(w->fd, w->port)) {
+		shutdown(w->fd, SHUT_RDWR);
+		w->fired = 1;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Starts the watchdog of a session bounded by `seconds` to port: 0, or -1 (no watchdog). */
+static int
+watchdog_start(struct watchdog *w, pthread_t *th, int port, long seconds)
+{
+	pthread_condattr_t ca;
+
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	w->port = port;
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&w->cv, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		return -1;
+	}
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&w->mu, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+	w->deadline.tv_sec += seconds;
+	if (pthread_create(th, NULL, watchdog_main, w) != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		return -1;
+	}
+	return 0;
+}
+
+/* Ends the watchdog (the session is over). */
+static void
+watchdog_stop(struct watchdog *w, pthread_t th)
+{
+	pthread_mutex_lock(&w->mu);
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(th, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+}
+
 /* The server's last reply line (never what we write: that holds the AUTH exchange). */
 struct last_reply {
 	char line[160];
-	int no_starttls; /* the server offers no STARTTLS while it is required */
-	char tls[200];   /* why the TLS session was refused, or "" */
+	int no_starttls;     /* the server offers no STARTTLS while it is required */
+	char tls[200];       /* why the TLS session was refused, or "" */
+	struct watchdog *wd; /* the session's bound, or NULL */
+	/* STARTTLS: the context is made when the server's answer to EHLO offers it (reading a
+	 * bundle of CAs takes 40 ms: not for every session), before libesmtp would make its own */
+	smtp_session_t session;
+	const struct tls_paths *paths; /* NULL: STARTTLS off */
+	SSL_CTX *ctx;                  /* made, lent to the session */
+	char seen[8];                  /* the end of the last read, for a word cut between reads */
 };
+
+/* 1 when buf[0..len) holds "STARTTLS" (any case). */
+static int
+says_starttls(const char *buf, size_t len)
+{
+	static const char w[] = "STARTTLS";
+	size_t i, j;
+
+	for (i = 0; i + 8 <= len; i++) {
+		for (j = 0; j < 8 && (buf[i + j] & ~0x20) == w[j]; j++)
+			;
+		if (j == 8)
+			return 1;
+	}
+	return 0;
+}
+
+/* A read of the session: makes and sets the TLS context when STARTTLS is offered. */
+static void
+watch_starttls(struct last_reply *lr, const char *buf, size_t len)
+{
+	char win[16];
+	size_t t = strlen(lr->seen), h = len < 8 ? len : 8;
+
+	if (lr->paths == NULL || lr->ctx != NULL)
+		return;
+	memcpy(win, lr->seen, t);
+	memcpy(win + t, buf, h);
+	if (says_starttls(win, t + h) || says_starttls(buf, len)) {
+		lr->ctx = tls_ctx(lr->paths, lr->tls, sizeof(lr->tls));
+		if (lr->ctx != NULL)
+			smtp_starttls_set_ctx(lr->session, lr->ctx);
+		return;
+	}
+	t = len < 7 ? len : 7;
+	memcpy(lr->seen, buf + len - t, t);
+	lr->seen[t] = '\0';
+}
 
 static void
 on_protocol(const char *buf, int len, int writing, void *arg)
@@ -177,6 +499,7 @@ on_protocol(const char *buf, int len, int writing, void *arg)
 
 	if (writing != SMTP_CB_READING || len <= 0)
 		return;
+	watch_starttls(lr, buf, (size_t)len);
 	/* buf holds len bytes and no terminating NUL */
 	for (n = 0; n < (size_t)len && buf[n] != '\r' && buf[n] != '\n'; n++)
 		;
@@ -199,6 +522,22 @@ on_event(smtp_session_t s, int event, void *arg, ...)
 
 	(void)s;
 	switch (event) {
+	case SMTP_EV_CONNECT:
+		if (lr->wd != NULL) {
+			int fd = find_socket(lr->wd->port);
+
+			pthread_mutex_lock(&lr->wd->mu);
+			lr->wd->fd = fd;
+			pthread_mutex_unlock(&lr->wd->mu);
+		}
+		break;
+	case SMTP_EV_DISCONNECT: /* closed: its number may be another socket's from now on */
+		if (lr->wd != NULL) {
+			pthread_mutex_lock(&lr->wd->mu);
+			lr->wd->fd = -1;
+			pthread_mutex_unlock(&lr->wd->mu);
+		}
+		break;
 	case SMTP_EV_EXTNA_STARTTLS:
 		lr->no_starttls = 1;
 		break;
@@ -207,7 +546,8 @@ on_event(smtp_session_t s, int event, void *arg, ...)
 		verify = va_arg(ap, long);
 		va_end(ap);
 		snprintf(lr->tls, sizeof(lr->tls),
-		         "the server's certificate is not trusted (OpenSSL verify result %ld)", verify);
+		         "the server's certificate is not trusted (OpenSSL verify result %ld)",
+		         verify);
 		break;
 	case SMTP_EV_WRONG_PEER_CERTIFICATE:
 		snprintf(lr->tls, sizeof(lr->tls), "the server's certificate is for another host");
@@ -229,7 +569,12 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 {
 	smtp_session_t s = NULL;
 	auth_context_t auth = NULL;
-	struct last_reply lr = {"", 0, ""};
+	struct last_reply lr;
+	struct tls_paths paths;
+	struct watchdog wd;
+	pthread_t wd_thread;
+	long bound = 0;
+	int started, fired = 0;
 	char ended[600];
 	smtp_message_t *sm = NULL;
 	smtp_recipient_t *rc = NULL;
@@ -240,6 +585,7 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 
 	if (n == 0)
 		return;
+	memset(&lr, 0, sizeof(lr));
 	builder_init(&b, cfg); /* on failure every message says "cannot build the message" */
 	sm = calloc(n, sizeof(*sm));
 	rc = calloc(n, sizeof(*rc));
@@ -252,7 +598,15 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 		all_retry(msgs, n, "smtp_url is not smtp://host:port");
 		goto out;
 	}
+	if (starttls_mode(cfg->smtp_starttls) != Starttls_DISABLED) {
+		if (tls_paths(&paths, ebuf, sizeof(ebuf)) != 0) {
+			all_retry(msgs, n, ebuf);
+			goto out;
+		}
+		lr.paths = &paths;
+	}
 	s = smtp_create_session();
+	lr.session = s;
 	if (s == NULL || smtp_set_server(s, hostport) == 0 ||
 	    smtp_starttls_enable(s, starttls_mode(cfg->smtp_starttls)) == 0) {
 		all_retry(msgs, n, smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
@@ -289,12 +643,26 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 			continue;
 		}
 	}
-	if (smtp_start_session(s) == 0) {
+	/* the whole session: twice smtp_timeout, and a second more per message */
+	bound = 2 * cfg->smtp_timeout + (long)n;
+	if (watchdog_start(&wd, &wd_thread, atoi(strrchr(hostport, ':') + 1), bound) == 0)
+		lr.wd = &wd;
+	started = smtp_start_session(s);
+	if (lr.wd != NULL) {
+		watchdog_stop(&wd, wd_thread);
+		fired = wd.fired;
+		lr.wd = NULL;
+	}
+	if (fired) /* what the messages not accepted by then say */
+		snprintf(lr.tls, sizeof(lr.tls),
+		         "cut after %ld s (twice smtp_timeout and a second per message)", bound);
+	if (started == 0) {
 		/* no session at all: every message waits for the next attempt */
-		char why[256];
+		char why[512];
 
-		snprintf(why, sizeof(why), "SMTP %.80s: %s", hostport,
-		         smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
+		snprintf(why, sizeof(why), "SMTP %.80s: %s%s%s", hostport,
+		         smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)), fired ? ": " : "",
+		         fired ? lr.tls : "");
 		all_retry(msgs, n, why);
 		goto out;
 	}
@@ -316,11 +684,12 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 		if (msgs[i].result != NOTIFY_SENT && (st == NULL || st->code == 0)) {
 			/* the session ended before this message: say why */
 			snprintf(ended, sizeof(ended), "SMTP session ended%s%s%s: %s",
-			         lr.no_starttls ? " (the server offers no STARTTLS, smtp_starttls = "
-			                          "required)"
+			         lr.no_starttls
+			             ? " (the server offers no STARTTLS, smtp_starttls = "
+			               "required)"
 			         : auth != NULL && strncmp(lr.line, "334", 3) == 0
-			                 ? " (AUTH refused: check smtp_user and smtp_password)"
-			                 : "",
+			             ? " (AUTH refused: check smtp_user and smtp_password)"
+			             : "",
 			         lr.tls[0] ? ": " : "", lr.tls, lr.line[0] ? lr.line : "no answer");
 			snprintf(msgs[i].error, sizeof(msgs[i].error), "%.250s", ended);
 		} else if (msgs[i].result != NOTIFY_SENT) {
@@ -331,7 +700,8 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 	}
 out:
 	if (s != NULL)
-		smtp_destroy_session(s);
+		smtp_destroy_session(s); /* drops the session's reference to the context */
+	SSL_CTX_free(lr.ctx);
 	if (auth != NULL)
 		auth_destroy_context(auth);
 	if (texts != NULL)

@@ -149,6 +149,8 @@ notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
 		rc = rated(c, &cfg, cal, ev);
 	if (rc == 0 && ev->kind == CORE_EV_SUPERVISED)
 		rc = notify_supervised(c, &cfg, cal, ev->item, ev->at);
+	if (rc == 0 && ev->kind == CORE_EV_ACTION && ev->action == WF_SEND_BACK)
+		rc = notify_sent_back(c, &cfg, cal, ev->item, ev->note, ev->at);
 	sla_calendar_unref(cal);
 	if (rc != 0)
 		notify_log("cannot queue the notice of %s: %s", ev->item->tracking, db_errmsg(c));

@@ -116,15 +116,26 @@ void notify_message_id(const struct notify_config *cfg, int64_t id, char *buf, s
 
 struct notify_scan_stats {
 	size_t items;   /* items looked at */
+	size_t steps;   /* steps recorded (an item's clock at a point of the ladder) */
 	size_t queued;  /* outbox rows written */
 	size_t missing; /* recipients without an address, recorded */
 };
 
-/* One scan at `now`: every item whose ladder mark is due gets its reminders, overdue notices
- * and supervisor escalations queued (once per item, clock, step, recipient), its next mark set,
- * each batch in one transaction. 0 or -1. */
+/* One scan at `now`: notify_scan_steps, then notify_fanout (also of the steps an earlier scan
+ * left). 0 or -1. */
 int notify_scan(struct db_conn *c, const struct notify_config *cfg,
                 const struct sla_calendar *cal, int64_t now, struct notify_scan_stats *stats);
+/* The scan proper: every item whose ladder mark is due has the steps that came for its running
+ * clocks recorded (reminder, overdue notice, the day's supervisor escalation; once per item,
+ * clock and step) and its next mark set, 2,048 items per transaction, reading only the clocks of
+ * those items. 0 or -1. */
+int notify_scan_steps(struct db_conn *c, const struct sla_calendar *cal, int64_t now,
+                      struct notify_scan_stats *stats);
+/* The fan-out of the recorded steps: each one's texts and outbox rows to its recipients
+ * (accounts without an address recorded as missing), the step deleted in the same transaction,
+ * 512 steps per transaction. 0 or -1. */
+int notify_fanout(struct db_conn *c, const struct notify_config *cfg,
+                  const struct sla_calendar *cal, int64_t now, struct notify_scan_stats *stats);
 
 /* --- weekly notices (digest.c) -------------------------------------------------------------- */
 
@@ -176,6 +187,11 @@ int notify_followup(struct db_conn *c, const struct notify_config *cfg,
  * e-mail and SMS, inside the order's transaction. 0 or -1. */
 int notify_supervised(struct db_conn *c, const struct notify_config *cfg,
                       const struct sla_calendar *cal, const struct db_item *it, int64_t at);
+/* Item `it` just sent back by its section (send_back; reason may be NULL): the notice to every
+ * dispatcher, by e-mail, inside the action's transaction (staff.c). 0 or -1. */
+int notify_sent_back(struct db_conn *c, const struct notify_config *cfg,
+                     const struct sla_calendar *cal, const struct db_item *it,
+                     const char *reason, int64_t at);
 /* The scan's part: each order whose due date has come (and whose item is still open) gets its
  * reminder to the section heads, once (the order is marked in the same transaction). *queued
  * (may be NULL) counts rows written. 0 or -1. */

@@ -50,20 +50,29 @@ int notify_group_rows(const struct notify_config *cfg, int sms, const struct db_
 int notify_group_message(struct notify_group *g, const struct db_outbox *rows, int sms);
 void notify_groups_free(struct notify_group *g, size_t n);
 
-/* A notice to staff outside the ladder (staff.c); strings lent. */
+/* A notice to staff (staff.c): the ladder's steps, the follow-up of an unsatisfied rating, a
+ * supervision order, the digests; strings lent. */
 struct notify_staff {
 	struct db_conn *c;
 	const struct notify_config *cfg;
 	const struct sla_calendar *cal;
 	int64_t now;
-	const struct db_item *item; /* the item concerned */
-	const char *step;           /* e.g. "supervised", "followup/1" */
+	const struct db_item *item; /* the item concerned, or NULL */
+	const char *clock;          /* the clock concerned, or NULL */
+	const char *step;           /* e.g. "overdue/2025-10-14", "supervised", "followup/1" */
 	const char *subject, *body; /* the e-mail */
 	const char *text;           /* the SMS, or NULL: e-mail only */
+	int64_t sms_after;          /* when an SMS queued now may leave (0: not found yet) */
 	int64_t section_id;         /* out: the section of a role nobody holds */
 	size_t queued, missing;     /* out: rows written */
 };
 
+/* Cuts s to at most max bytes at a character boundary (in place). */
+void notify_cut_utf8(char *s, size_t max);
+
+/* Queues st to account a, as holder of role r (enum role): an e-mail, and an SMS when st->text
+ * is set; a channel without an address is recorded (notify_missing). 0 or -1. */
+int notify_staff_account(struct notify_staff *st, const struct db_account *a, int r);
 /* Queues st to every active account of role r (enum role) (in section_id when not 0) among acc, recording
  * accounts without an address and a role nobody holds (notify_missing). 0 or -1. */
 int notify_staff_role(struct notify_staff *st, const struct db_account *acc, size_t nacc,

@@ -232,91 +232,122 @@ complete_groups(struct db_conn *c, const char *channel, struct db_outbox **rows,
 	return 0;
 }
 
-/* One pass of one channel: claims due rows, combines those for one recipient into one message
- * each (combine.c), sends the messages as one batch, marks every row with its message's
- * result. */
-static int
-dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
-                 const struct notify_channel *ch, const struct notify_quiet *q,
-                 const struct sla_calendar *cal, int64_t now, size_t *sent)
-{
-	struct db_outbox *rows = NULL;
-	struct notify_group *groups = NULL;
-	struct notify_msg *msgs = NULL;
-	char(*mids)[MID_MAX] = NULL;
-	unsigned char *skip = NULL;
-	int64_t *retry_at = NULL, at, next;
-	size_t n = 0, ng = 0, k = 0, i, j, m;
-	int sms = strcmp(ch->name, "sms") == 0, rc = -1, r;
+#define DISPATCH_ROUNDS 8 /* batches of one channel per pass */
 
-	if (db_outbox_due(c, ch->name, now, (int)cfg->batch, &rows, &n) != 0)
+/* One batch of a channel: its rows, their messages and what became of them. */
+struct batch {
+	const struct notify_channel *ch;
+	int sms;
+	struct db_outbox *rows;
+	size_t n;
+	struct notify_group *groups;
+	size_t ng;
+	struct notify_msg *msgs;
+	size_t k; /* messages */
+	char (*mids)[MID_MAX];
+	unsigned char *skip;
+	int64_t *retry_at;
+};
+
+static void
+batch_free(struct batch *b)
+{
+	free(b->retry_at);
+	free(b->mids);
+	free(b->msgs);
+	free(b->skip);
+	notify_groups_free(b->groups, b->ng);
+	db_outboxes_free(b->rows, b->n);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Reads the due rows of b->ch (outside a transaction): 0 (b->n may be 0) or -1. */
+static int
+batch_load(struct db_conn *c, const struct notify_config *cfg, struct batch *b, int64_t now)
+{
+	if (db_outbox_due(c, b->ch->name, now, (int)cfg->batch, &b->rows, &b->n) != 0)
 		return -1;
-	if (n == 0)
+	if (b->n == 0)
 		return 0;
-	if ((long)n >= cfg->batch && complete_groups(c, ch->name, &rows, &n) != 0)
-		goto out;
-	skip = calloc(n, 1);
-	if (skip == NULL)
-		goto out;
-	/* 1. claim: count the attempt and fix the Message-ID before anything leaves */
-	if (db_begin(c) != 0)
-		goto out;
-	next = sms ? notify_quiet_next(q, cal, now) : now;
-	for (i = 0; i < n; i++)
+	if ((long)b->n >= cfg->batch && complete_groups(c, b->ch->name, &b->rows, &b->n) != 0)
+		return -1;
+	b->skip = calloc(b->n, 1);
+	return b->skip != NULL ? 0 : -1;
+}
+
+/* Inside the caller's transaction: counts the attempt of each row and fixes its message's
+ * Message-ID before anything leaves (SMS in quiet hours wait instead), combining the rows of
+ * one recipient into one message each (combine.c). 0 or -1. */
+static int
+batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct notify_quiet *q,
+            const struct sla_calendar *cal, struct batch *b, int64_t now)
+{
+	int64_t next = b->sms ? notify_quiet_next(q, cal, now) : now, at;
+	size_t i, j, m, ng;
+	int r;
+
+	for (i = 0; i < b->n; i++)
 		if (next > now) {
-			skip[i] = 1;
-			if (db_outbox_later(c, rows[i].id, next, rows[i].last_error) < 0)
-				goto rollback;
+			b->skip[i] = 1;
+			if (db_outbox_later(c, b->rows[i].id, next, b->rows[i].last_error) < 0)
+				return -1;
 		}
-	if (notify_group_rows(cfg, sms, rows, n, skip, &groups, &ng) != 0)
-		goto rollback;
-	msgs = calloc(ng > 0 ? ng : 1, sizeof(*msgs));
-	mids = calloc(ng > 0 ? ng : 1, sizeof(*mids));
-	retry_at = calloc(ng > 0 ? ng : 1, sizeof(*retry_at));
-	if (msgs == NULL || mids == NULL || retry_at == NULL)
-		goto rollback;
-	for (j = 0; j < ng; j++) {
-		struct notify_group *g = &groups[j];
-		const struct db_outbox *lead = &rows[g->idx[0]];
+	if (notify_group_rows(cfg, b->sms, b->rows, b->n, b->skip, &b->groups, &b->ng) != 0)
+		return -1;
+	ng = b->ng > 0 ? b->ng : 1;
+	b->msgs = calloc(ng, sizeof(*b->msgs));
+	b->mids = calloc(ng, sizeof(*b->mids));
+	b->retry_at = calloc(ng, sizeof(*b->retry_at));
+	if (b->msgs == NULL || b->mids == NULL || b->retry_at == NULL)
+		return -1;
+	for (j = 0; j < b->ng; j++) {
+		struct notify_group *g = &b->groups[j];
+		const struct db_outbox *lead = &b->rows[g->idx[0]];
 
 		if (lead->message_id != NULL)
-			snprintf(mids[j], MID_MAX, "%s", lead->message_id);
+			snprintf(b->mids[j], MID_MAX, "%s", lead->message_id);
 		else
-			notify_message_id(cfg, lead->id, mids[j], MID_MAX);
+			notify_message_id(cfg, lead->id, b->mids[j], MID_MAX);
 		at = now + backoff(cfg, lead->attempts + 1);
-		retry_at[j] = sms ? notify_quiet_next(q, cal, at) : at;
+		b->retry_at[j] = b->sms ? notify_quiet_next(q, cal, at) : at;
 		for (i = m = 0; i < g->n; i++) {
-			r = db_outbox_claim(c, rows[g->idx[i]].id, now, mids[j], retry_at[j]);
+			r = db_outbox_claim(c, b->rows[g->idx[i]].id, now, b->mids[j], b->retry_at[j]);
 			if (r < 0)
-				goto rollback;
+				return -1;
 			if (r > 0)
 				g->idx[m++] = g->idx[i];
 		}
 		g->n = m;
-		if (m == 0 || notify_group_message(g, rows, sms) != 0) {
+		if (m == 0 || notify_group_message(g, b->rows, b->sms) != 0) {
 			g->n = 0;
 			continue;
 		}
-		msgs[k].row = &g->msg;
-		msgs[k].message_id = mids[j];
-		msgs[k].date = now;
-		g->msg_index = k;
-		k++;
+		b->msgs[b->k].row = &g->msg;
+		b->msgs[b->k].message_id = b->mids[j];
+		b->msgs[b->k].date = now;
+		g->msg_index = b->k;
+		b->k++;
 	}
-	if (db_commit(c) != 0)
-		goto out;
-	/* 2. send; a crash from here to the commit below resends these once, same Message-ID */
-	ch->send(cfg, msgs, k);
-	/* 3. mark every row of each message with its result */
-	if (db_begin(c) != 0)
-		goto out;
-	for (j = 0; j < ng; j++) {
-		struct notify_group *g = &groups[j];
-		const struct notify_msg *msg = &msgs[g->msg_index];
+	return 0;
+}
+
+/* Inside the caller's transaction: marks every row of each message of b with its result. 0 or
+ * -1. */
+static int
+batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_calendar *cal,
+           struct batch *b, int64_t now, size_t *sent)
+{
+	size_t i, j;
+	int64_t at;
+	int r;
+
+	for (j = 0; j < b->ng; j++) {
+		struct notify_group *g = &b->groups[j];
+		const struct notify_msg *msg = &b->msgs[g->msg_index];
 		char why[300];
 
 		for (i = 0; i < g->n; i++) {
-			const struct db_outbox *row = &rows[g->idx[i]];
+			const struct db_outbox *row = &b->rows[g->idx[i]];
 
 			switch (msg->result) {
 			case NOTIFY_SENT:
@@ -325,7 +356,7 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 					(*sent)++;
 				break;
 			case NOTIFY_FAILED:
-				notify_log("%s to %s (outbox %lld) failed: %s", ch->name,
+				notify_log("%s to %s (outbox %lld) failed: %s", b->ch->name,
 				           row->recipient, (long long)row->id, msg->error);
 				r = db_outbox_failed(c, row->id, msg->error);
 				break;
@@ -333,36 +364,77 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 				if (row->give_up_at != 0 && now >= row->give_up_at) {
 					snprintf(why, sizeof(why), "gave up after %d attempts: %s",
 					         row->attempts + 1, msg->error);
-					notify_log("%s to %s (outbox %lld): %s", ch->name,
+					notify_log("%s to %s (outbox %lld): %s", b->ch->name,
 					           row->recipient, (long long)row->id, why);
 					r = db_outbox_failed(c, row->id, why);
 					break;
 				}
-				at = retry_at[j];
+				at = b->retry_at[j];
 				if (msg->retry_after > 0 && now + msg->retry_after > at)
 					at = now + msg->retry_after;
-				if (sms)
+				if (b->sms)
 					at = notify_quiet_next(q, cal, at);
 				r = db_outbox_later(c, row->id, at, msg->error);
 				break;
 			}
 			if (r < 0)
-				goto rollback;
+				return -1;
 		}
 	}
-	if (db_commit(c) != 0)
-		goto out;
+	return 0;
+}
+
+/* One pass of one channel: up to DISPATCH_ROUNDS batches, each claimed, sent as one batch
+ * (one SMTP session), and marked with its messages' results in the transaction that claims
+ * the next batch (one commit per batch instead of two; the last marks alone). A crash between a
+ * send and its marks resends that batch once, with the same Message-IDs: its rows wait for
+ * their retry time, which the claim set, so no later batch of the pass takes them again. */
+static int
+dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
+                 const struct notify_channel *ch, const struct notify_quiet *q,
+                 const struct sla_calendar *cal, int64_t now, size_t *sent)
+{
+	struct batch prev, cur;
+	int rc = -1, round, more = 1;
+
+	memset(&prev, 0, sizeof(prev));
+	memset(&cur, 0, sizeof(cur));
+	for (round = 0; round < DISPATCH_ROUNDS && more; round++) {
+		cur.ch = ch;
+		cur.sms = strcmp(ch->name, "sms") == 0;
+		if (batch_load(c, cfg, &cur, now) != 0)
+			goto out;
+		if (cur.n == 0)
+			break;
+		more = (long)cur.n >= cfg->batch;
+		if (db_begin(c) != 0)
+			goto out;
+		if ((prev.ch != NULL && batch_mark(c, q, cal, &prev, now, sent) != 0) ||
+		    batch_claim(c, cfg, q, cal, &cur, now) != 0) {
+			db_rollback(c);
+			goto out;
+		}
+		if (db_commit(c) != 0)
+			goto out;
+		batch_free(&prev);
+		/* a crash from here to the commit of its marks resends this batch once */
+		ch->send(cfg, cur.msgs, cur.k);
+		prev = cur;
+		memset(&cur, 0, sizeof(cur));
+	}
 	rc = 0;
-	goto out;
-rollback:
-	db_rollback(c);
 out:
-	free(retry_at);
-	free(mids);
-	free(msgs);
-	free(skip);
-	notify_groups_free(groups, ng);
-	db_outboxes_free(rows, n);
+	if (prev.ch != NULL) {
+		if (db_begin(c) != 0)
+			rc = -1;
+		else if (batch_mark(c, q, cal, &prev, now, sent) != 0) {
+			db_rollback(c);
+			rc = -1;
+		} else if (db_commit(c) != 0)
+			rc = -1;
+	}
+	batch_free(&prev);
+	batch_free(&cur);
 	return rc;
 }
 

@@ -12,19 +12,6 @@
 #define ORDERS_BATCH 256   /* orders per transaction of the reminder scan */
 #define REMIND_MINUTES 540 /* 09:00 local on the order's due date */
 
-/* Cuts s to at most max bytes at a character boundary (in place). */
-static void
-cut_utf8(char *s, size_t max)
-{
-	size_t len = strlen(s);
-
-	if (len <= max)
-		return;
-	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-		max--;
-	s[max] = '\0';
-}
-
 static void
 due_of(const struct db_item *it, char *buf, size_t size)
 {
@@ -45,7 +32,7 @@ notify_followup(struct db_conn *c, const struct notify_config *cfg, const struct
 
 	snprintf(step, sizeof(step), "followup/%lld", (long long)at);
 	snprintf(said, sizeof(said), "%s", comment != NULL ? comment : "");
-	cut_utf8(said, 900);
+	notify_cut_utf8(said, 900);
 	snprintf(subject, sizeof(subject), "【回访】%s 答复不满意 / unsatisfied rating: %s",
 	         it->tracking, it->tracking);
 	snprintf(body, sizeof(body),
@@ -82,7 +69,7 @@ order_notice(struct db_conn *c, const struct notify_config *cfg, const struct sl
 	notify_format_time(order_due, due, sizeof(due));
 	due_of(it, reply_due, sizeof(reply_due));
 	snprintf(quoted, sizeof(quoted), "%s", note != NULL ? note : "");
-	cut_utf8(quoted, 2000);
+	notify_cut_utf8(quoted, 2000);
 	if (reminder)
 		snprintf(step, sizeof(step), "supervision-due/%.10s", due);
 	else

@@ -1,8 +1,9 @@
-/* staff.c: notices to the staff of a role (a section's heads, the dispatchers) outside the
- * clock ladder: the follow-up of an unsatisfied rating (回访), a supervision order (督办) and its
- * due-date reminder. Each account gets an e-mail (and an SMS when asked); an account without
- * an address for a channel, or a role that nobody holds, is recorded in notify_missing (listed
- * on GET /api/v1/admin/outbox), never skipped silently. */
+/* staff.c: notices to staff accounts and to the staff of a role: the steps of the clock ladder
+ * (ladder.c), the follow-up of an unsatisfied rating (回访), a supervision order (督办) and its
+ * due-date reminder, the weekly digest, an item sent back to the dispatchers. Each account gets an
+ * e-mail (and an SMS when asked); an account without an address for a channel, or a role that
+ * nobody holds, is recorded in notify_missing (listed on GET /api/v1/admin/outbox), never skipped
+ * silently. */
 #include <stdio.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@ missing(struct notify_staff *st, const char *channel, enum role r, const struct 
 
 	memset(&m, 0, sizeof(m));
 	m.item_id = st->item != NULL ? st->item->id : 0;
-	m.clock = "";
+	m.clock = st->clock != NULL ? st->clock : "";
 	m.step = st->step;
 	m.channel = channel;
 	m.role = role_name(r);
@@ -45,7 +46,7 @@ queue(struct notify_staff *st, const char *channel, const char *to, const struct
 
 	memset(&n, 0, sizeof(n));
 	n.item_id = st->item != NULL ? st->item->id : 0;
-	n.clock = "";
+	n.clock = st->clock != NULL ? st->clock : "";
 	n.step = st->step;
 	n.channel = channel;
 	n.recipient = to;
@@ -55,14 +56,22 @@ queue(struct notify_staff *st, const char *channel, const char *to, const struct
 		n.body = st->body;
 	} else
 		n.body = st->text;
-	rc = notify_queue(st->c, st->cfg, st->cal, &n, st->now);
+	if (strcmp(channel, "sms") == 0 && st->sms_after == 0) { /* once per notify_staff */
+		struct notify_quiet q;
+		char err[200];
+
+		st->sms_after = notify_quiet_parse(st->cfg->sms_quiet, &q, err, sizeof(err)) == 0
+		                    ? notify_quiet_next(&q, st->cal, st->now)
+		                    : st->now;
+	}
+	rc = notify_queue_at(st->c, st->cfg, &n, st->now, st->sms_after);
 	if (rc == 0)
 		st->queued++;
 	return rc < 0 ? -1 : 0;
 }
 
-static int
-to_account(struct notify_staff *st, const struct db_account *a, enum role r)
+int
+notify_staff_account(struct notify_staff *st, const struct db_account *a, int r)
 {
 	if (a->email != NULL && a->email[0] != '\0') {
 		if (queue(st, "email", a->email, a) != 0)
@@ -89,7 +98,7 @@ notify_staff_role(struct notify_staff *st, const struct db_account *acc, size_t 
 		if (!has_role(a, r) || strcmp(a->status, "active") != 0 ||
 		    (section_id != 0 && a->section_id != section_id))
 			continue;
-		if (to_account(st, a, r) != 0)
+		if (notify_staff_account(st, a, r) != 0)
 			return -1;
 		found++;
 	}
@@ -117,4 +126,51 @@ notify_staff_heads(struct notify_staff *st)
 		rc = notify_staff_role(st, acc, nacc, ROLE_DISPATCHER, 0);
 	db_accounts_free(acc, nacc);
 	return rc;
+}
+
+int
+notify_sent_back(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+                 const struct db_item *it, const char *reason, int64_t at)
+{
+	struct db_account *acc = NULL;
+	struct notify_staff st;
+	char step[64], subject[512], body[4096], why[1300];
+	size_t nacc = 0;
+	int rc;
+
+	snprintf(why, sizeof(why), "%s", reason != NULL && reason[0] ? reason : "-");
+	notify_cut_utf8(why, 1200);
+	snprintf(step, sizeof(step), "sent-back/%lld", (long long)at);
+	snprintf(subject, sizeof(subject), "【退回】%s 请重新分办 / sent back for triage: %s",
+	         it->tracking, it->tracking);
+	snprintf(body, sizeof(body),
+	         "事项 %s 已被处室退回，请重新分办。\n退回理由：%.1200s\n主题：%.600s\n状态：%s\n\n"
+	         "Item %s was sent back by its section: please assign it again.\nReason: %.1200s\n",
+	         it->tracking, why, it->subject, wf_state_name(it->state), it->tracking, why);
+	memset(&st, 0, sizeof(st));
+	st.c = c;
+	st.cfg = cfg;
+	st.cal = cal;
+	st.now = at;
+	st.item = it;
+	st.step = step;
+	st.subject = subject;
+	st.body = body;
+	if (db_account_list(c, &acc, &nacc) != 0)
+		return -1;
+	rc = notify_staff_role(&st, acc, nacc, ROLE_DISPATCHER, 0);
+	db_accounts_free(acc, nacc);
+	return rc;
+}
+
+void
+notify_cut_utf8(char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (len <= max)
+		return;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	s[max] = '\0';
 }

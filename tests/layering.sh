@@ -41,7 +41,7 @@ rule "service/api calls core and http, nothing above them" "service/api/*.c serv
 	'^(api\.h|api_int\.h|service/core/core\.h|service/http/http\.h|db/db\.h|sla/sla\.h)$' \
 	'^(sqlite3|curl/|libesmtp|gmime)'
 rule "service/mailin calls core only" "service/mailin/*.c service/mailin/*.h" \
-	'^(mailin\.h|mailin_int\.h|service/core/core\.h|db/db\.h|sla/sla\.h)$' '^(sqlite3|microhttpd)'
+	'^(mailin\.h|mailin_int\.h|service/core/core\.h)$' '^(sqlite3|microhttpd)'
 rule "service/pages calls core, http and web/" "service/pages/*.c service/pages/*.h" \
 	'^(pages\.h|pages_int\.h|service/core/core\.h|service/http/http\.h|web/web\.h|db/db\.h|sla/sla\.h)$' \
 	'^(sqlite3|curl/|libesmtp|gmime)'
@@ -52,6 +52,20 @@ rule "web/ includes nothing of service/" "web/*.c web/*.h" '^(web\.h|web_int\.h)
 rule "service/cli uses public headers only" "service/cli/*.c service/cli/*.h" \
 	'^(cli\.h|service/(core/core|http/http|api/api|mailin/mailin|pages/pages)\.h|notifiers/notifiers\.h|db/db\.h|sla/sla\.h)$' \
 	'^(sqlite3)'
+
+# mail-in's rows are written by core in the transaction of the item they belong to: service/mailin
+# calls no function of db/ (core.h brings db.h's types along) but the ones that free what core
+# hands back (db_item_free).
+n=$((n + 1))
+bad=$(grep -nE '\bdb_[a-z_]+\(' service/mailin/*.c service/mailin/*.h 2>/dev/null |
+	grep -vE '\bdb_[a-z_]+_free\(' | grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/?\*|//)')
+if [ -z "$bad" ]; then
+	echo "ok $n - service/mailin calls no db/ function (core writes its rows)"
+else
+	echo "not ok $n - service/mailin calls no db/ function (core writes its rows)"
+	printf '%s\n' "$bad" | sed 's/^/#   /'
+	failed=$((failed + 1))
+fi
 
 n=$((n + 1))
 bad=$(grep -lE '\bsqlite3_[a-z_]+\(' --include='*.c' -r service notifiers web sla 2>/dev/null)

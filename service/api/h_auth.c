@@ -45,10 +45,14 @@ opt_field(json_t *j, const char *name)
 }
 
 /* POST /api/v1/login {"username","password"[,"totp"|"recovery_code"]}: 200 with the session
- * cookie and {"csrf_token","username","role","section","must_change","must_enroll"}; 401
+ * cookie and {"csrf_token","username","role","section","must_change","must_enroll","enroll_by"}
+ * (must_enroll: the role needs a second factor the account has not enrolled; enroll_by: until
+ * when it may work without one, null when nothing is pending); 401
  * login_failed for a wrong password, a wrong second factor and an unknown, locked or inactive
  * account alike; 401 totp_required when the password is right and the account's second factor
- * (its code "totp", or a recovery code) is missing; 400 for a malformed body. */
+ * (its code "totp", or a recovery code) is missing; 503 totp_key_unavailable when the password
+ * is right but the code cannot be checked (the key file that seals the TOTP keys is missing or
+ * wrong); 400 for a malformed body. */
 void
 h_login(struct req *req, struct resp *resp)
 {
@@ -87,6 +91,14 @@ h_login(struct req *req, struct resp *resp)
 		           "authenticator app as \"totp\" (or a recovery code as \"recovery_code\")");
 		goto out;
 	}
+	if (rc == 4) {
+		resp_error(resp, 503, "totp_key_unavailable",
+		           "the second factor cannot be checked now: the server's key file for the "
+		           "second factors is missing or wrong (an administrator puts it back; its log "
+		           "says which file); a recovery code still works");
+		resp_header(resp, "Retry-After", "60");
+		goto out;
+	}
 	if (rc > 0) {
 		resp_error(resp, 401, "login_failed",
 		           "wrong account name or password, or the account is locked or inactive");
@@ -94,10 +106,10 @@ h_login(struct req *req, struct resp *resp)
 	}
 	auth_cookie(req, resp, token);
 	resp_json(resp, 200,
-	          json_pack("{s:s, s:s, s:s, s:o, s:b, s:b}", "csrf_token", s->csrf_token,
+	          json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:o}", "csrf_token", s->csrf_token,
 	                    "username", s->username, "role", role_name(s->role), "section",
 	                    section_json(req, s->section_id), "must_change", s->must_change,
-	                    "must_enroll", s->must_enroll));
+	                    "must_enroll", s->enroll_by != 0, "enroll_by", json_time(s->enroll_by)));
 out:
 	sodium_memzero(token, sizeof(token));
 	session_free(s);
@@ -120,7 +132,7 @@ h_logout(struct req *req, struct resp *resp)
 }
 
 /* GET /api/v1/me: the session's account: 200 {"username","role","section","display_name",
- * "must_change","csrf_token"}. */
+ * "must_change","must_enroll","enroll_by","csrf_token"}. */
 void
 h_me(struct req *req, struct resp *resp)
 {
@@ -134,10 +146,12 @@ h_me(struct req *req, struct resp *resp)
 		return;
 	}
 	resp_json(resp, 200,
-	          json_pack("{s:s, s:s, s:o, s:s?, s:s?, s:s?, s:b, s:s}", "username", a.username,
-	                    "role", role_name(a.role), "section", section_json(req, a.section_id),
-	                    "display_name", a.display_name, "email", a.email, "phone", a.phone,
-	                    "must_change", s->must_change, "csrf_token", s->csrf_token));
+	          json_pack("{s:s, s:s, s:o, s:s?, s:s?, s:s?, s:b, s:b, s:o, s:s}", "username",
+	                    a.username, "role", role_name(a.role), "section",
+	                    section_json(req, a.section_id), "display_name", a.display_name, "email",
+	                    a.email, "phone", a.phone, "must_change", s->must_change, "must_enroll",
+	                    s->enroll_by != 0, "enroll_by", json_time(s->enroll_by), "csrf_token",
+	                    s->csrf_token));
 	db_account_free(&a);
 }
 

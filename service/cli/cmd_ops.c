@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -113,13 +114,23 @@ cmd_backup(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&info, 0, sizeof(info));
 	st = db_backup(cfg.db, dest, &info, err, sizeof(err));
-	if (st != DB_FILE_OK)
+	if (st != DB_FILE_OK) {
 		fprintf(stderr, "civicdesk backup: %s\n", err);
-	else
+	} else {
+		char key[4096];
+
 		printf("backup of %s written to %s: schema %d, %lld items, %lld audit records, %lld "
 		       "bytes, %.2f s\n",
 		       cfg.db, dest, info.version, (long long)info.items, (long long)info.audit,
 		       (long long)info.bytes, seconds_since(&t0));
+		/* deliberately not copied beside it: a stolen backup gives no TOTP key away */
+		totp_key_path(&cfg, key, sizeof(key));
+		if (access(key, F_OK) == 0)
+			printf("the second factors' keys in it are sealed with the key file %s, which "
+			       "is not in the backup: keep a copy of that file, apart from the "
+			       "backups\n",
+			       key);
+	}
 	config_free(&cfg);
 	return file_exit[st];
 }

@@ -103,6 +103,10 @@ cmd_serve(int argc, char **argv)
 		free(app.cfg.listen);
 		app.cfg.listen = copy;
 	}
+	/* the key file that seals the TOTP keys (made at the first start; a missing or wrong one
+	 * is told here, naming the accounts it concerns) */
+	if (totp_keys_start(&app) != 0)
+		goto out;
 	/* every submission and action queues its citizen notice in its own transaction */
 	notify_attach(&app);
 	calendar_sync(&app, 1);

@@ -130,7 +130,7 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
 	if (spec->username == NULL || !auth_username_valid(spec->username))
 		return fail(
 		    err, ACCT_INVALID, "username",
-		    "an account name has 3 to 64 characters (letters, digits, '.', '_', '-') "
+		    "an account name has 2 to 64 characters (letters, digits, '.', '_', '-') "
 		    "and starts with a letter");
 	if (spec->role == NULL)
 		return fail(err, ACCT_INVALID, "role", "a role is required");

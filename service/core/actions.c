@@ -580,14 +580,37 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	struct db_clock *k;
 	int64_t reply_due;
 	const char *from;
-	char detail[80], msg[160];
+	char detail[80], msg[160], screened[SCREEN_MATCHED_MAX];
+	struct core_action_input kept;
+	struct scan_report report;
+	struct intake scanned;
 	int state, next, ret = -1, rc;
 
 	err->code = CORE_OK;
 	err->state = -1;
 	err->allowed = 0;
+	screened[0] = '\0';
 	if (check_texts(in, err) != 0)
 		return -1;
+	/* what the citizen adds online is screened like a submission (screen.c): a match flags
+	 * the item for the dispatcher again, the text is stored as written */
+	if (by->role < 0 && in->text != NULL) {
+		const char *texts[1] = { in->text };
+
+		screen_match(app->cfg.screen_list, texts, 1, screened, sizeof(screened));
+	}
+	/* and its files are scanned as a submission's, before the transaction (clamd may take
+	 * its time): infected ones are left out and recorded, unscanned ones held (scan.c) */
+	memset(&report, 0, sizeof(report));
+	kept = *in;
+	if (by->role < 0 && in->natt > 0 && in->natt <= INTAKE_MAX_ATTACHMENTS) {
+		memset(&scanned, 0, sizeof(scanned));
+		scanned.natt = in->natt;
+		memcpy(scanned.att, in->att, in->natt * sizeof(in->att[0]));
+		scan_intake(app, &scanned, &report);
+		kept.att = scanned.att;
+		kept.natt = scanned.natt;
+	}
 	if (txn_begin(&txn, app, c, tracking, err) != 0)
 		goto out;
 	if (by->role < 0 && !query_code_verify(code, txn.item.query_hash)) {
@@ -684,8 +707,13 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 	ev.note = note;
 	ev.at = now;
 	snprintf(detail, sizeof(detail), "%s -> %s", from, wf_state_name(txn.item.state));
-	if (add_attachments(app, c, &txn.item, in, err) != 0)
+	if (add_attachments(app, c, &txn.item, &kept, err) != 0)
 		goto out;
+	if (scan_record(c, &txn.item, &report, now) != 0 ||
+	    screen_record(c, &txn.item, screened, now) != 0) {
+		core_fail(err, CORE_ERROR, NULL, "the virus scan or screening could not be recorded");
+		goto out;
+	}
 	if ((a == WF_SEND_REPLY && reply_to_merged(app, c, by, addr, &txn.item, now) != 0) ||
 	    (a == WF_MERGE &&
 	     note_merge_on_target(c, by, &txn.item, txn.item.merged_into, now) != 0)) {

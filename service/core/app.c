@@ -303,6 +303,8 @@ app_close(struct app *app)
 	sla_calendar_unref(app->cal);
 	app->cal = NULL;
 	config_free(&app->cfg);
+	sodium_memzero(app->totp_seal, sizeof(app->totp_seal));
+	app->totp_seal_ok = 0;
 	pthread_mutex_destroy(&app->cal_lock);
 	pthread_mutex_destroy(&app->policy_lock);
 	pthread_mutex_destroy(&app->policy_write);

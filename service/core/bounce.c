@@ -1,7 +1,7 @@
 /*
  * bounce.c: a bounce of one of our e-mails, as mail-in reports it: the outbox row whose stable
  * Message-ID the bounce names is marked failed with the bounce's reason (administrators see it
- * among the failed notices), with an audit row, in one transaction with what mail-in records.
+ * among the failed notices), with an audit row, in one transaction with the bounce's mail_in row.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +16,8 @@ core_bounce(struct app *app, const struct core_bounce *in, int64_t now, int64_t 
 {
 	struct actor who = {0, "system", NULL};
 	struct db_conn *c;
-	char error[BOUNCE_ERROR_MAX], target[32];
+	char error[BOUNCE_ERROR_MAX], target[32], reason[BOUNCE_ERROR_MAX];
+	struct db_mail_in row;
 	int64_t id = 0, item = 0;
 	size_t i;
 	int rc = 0, live = 0, ret = -1;
@@ -45,8 +46,16 @@ core_bounce(struct app *app, const struct core_bounce *in, int64_t now, int64_t 
 		    audit_write(c, now, &who, "mail_bounced", target, 1, error) != 0)
 			goto fail;
 	}
-	if (in->also != NULL && in->also(in->also_cls, c, id) != 0)
-		goto fail;
+	if (in->mail != NULL) { /* the bounce itself, recorded (once) */
+		row = *in->mail;
+		if (id != 0) {
+			snprintf(reason, sizeof(reason), "%s: outbox %lld",
+			         row.reason != NULL ? row.reason : "bounce", (long long)id);
+			row.reason = reason;
+		}
+		if (db_mail_in_add(c, &row, NULL) < 0)
+			goto fail;
+	}
 	if (db_commit(c) != 0)
 		goto fail;
 	*outbox = id;

@@ -9,8 +9,8 @@
 #include "core_int.h"
 
 int
-core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_mail *in,
-                  int64_t now, int *answered, struct core_error *err)
+core_citizen_mail(struct app *app, const struct core_citizen_mail *in, int64_t now,
+                  int *answered, struct core_error *err)
 {
 	const struct wf_transition *t = wf_transition(WF_CITIZEN_ANSWER);
 	struct actor who = {0, "citizen", NULL};
@@ -25,10 +25,13 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 	struct scan_report report;
 	const char *texts[1];
 	char screened[SCREEN_MATCHED_MAX];
-	int state, next, answer, ret = -1;
+	struct db_mail_in row;
+	struct db_conn *c = NULL;
+	int state, next, answer, ret = -1, rc;
 	size_t i;
 
 	err->code = CORE_OK;
+	memset(&txn, 0, sizeof(txn));
 	/* the virus scan before the transaction (clamd may take its time): infected files are
 	 * left out and recorded with the item, unscanned ones held (scan.c) */
 	memset(&scanned, 0, sizeof(scanned));
@@ -38,6 +41,11 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 	/* prohibited words in what the citizen wrote flag the item for review again */
 	texts[0] = in->text;
 	screen_match(app->cfg.screen_list, texts, 1, screened, sizeof(screened));
+	c = db_acquire(app->db);
+	if (c == NULL) {
+		core_fail(err, CORE_BUSY, NULL, "the database is unavailable; try again");
+		goto out;
+	}
 	if (txn_begin(&txn, app, c, in->tracking, err) != 0)
 		goto out;
 	if (txn.item.email == NULL || in->from == NULL ||
@@ -93,9 +101,16 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 		core_fail(err, CORE_ERROR, NULL, "the virus scan or screening could not be recorded");
 		goto out;
 	}
-	if (in->also != NULL && in->also(in->also_cls, c, &txn.item) != 0) {
-		core_fail(err, CORE_ERROR, NULL, "the message could not be stored");
-		goto out;
+	if (in->mail != NULL) {
+		row = *in->mail;
+		row.item_id = txn.item.id;
+		rc = db_mail_in_add(c, &row, NULL);
+		if (rc != 0) {
+			core_fail(err, rc == 1 ? CORE_CONFLICT : CORE_ERROR, NULL,
+			          rc == 1 ? "the message was stored meanwhile"
+			                  : "the message could not be stored");
+			goto out;
+		}
 	}
 	snprintf(detail, sizeof(detail), "by e-mail: %s -> %s", from, wf_state_name(txn.item.state));
 	if (txn_commit(&txn, &who, &h, detail, answer ? &ev : NULL, err) != 0)
@@ -103,7 +118,10 @@ core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_
 	*answered = answer;
 	ret = 0;
 out:
-	txn_end(&txn);
+	if (txn.c != NULL) {
+		txn_end(&txn);
+		db_release(app->db, c);
+	}
 	sla_calendar_unref(cal);
 	return ret;
 }

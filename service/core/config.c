@@ -137,6 +137,9 @@ static const struct cfg_key keys[] = {
 	    "most specific network wins"),
 	KEY_RANGE("max_body", max_body, "10485760", 4096, 1L << 32,
 	          "largest request body in bytes, attachments included (4096 to 2^32)"),
+	KEY_RANGE("max_json", max_json, "1048576", 4096, 1L << 32,
+	          "largest request body in bytes that is not a form, i.e. JSON, which carries no "
+	          "attachments (4096 to 2^32; max_body if that is smaller)"),
 	KEY_RANGE("max_connections", max_connections, "512", 1, 65535,
 	          "most HTTP connections served at once, 1 to 65535"),
 	KEY_RANGE("max_connections_per_ip", max_connections_per_ip, "64", 1, 65535,
@@ -226,8 +229,16 @@ static const struct cfg_key keys[] = {
 	    "roles whose accounts must log in with a second factor (TOTP, RFC 6238), "
 	    "comma-separated, from handler, section_head, dispatcher, supervisor, admin (empty: "
 	    "none; an account that enrolled always needs it)"),
+	KEY_RANGE("totp_grace", totp_grace, "259200", 0, 90L * 86400,
+	          "seconds after an account of a role in totp_roles was created during which it may "
+	          "work without a second factor (reminded at each login); then it must enrol before "
+	          "anything else (0: at once; at most 90 days)"),
 	KEY("totp_issuer", CFG_STR, totp_issuer, "civicdesk",
 	    "the issuer an authenticator app shows for the accounts' TOTP keys"),
+	KEY("secret_key_file", CFG_STR, secret_key_file, "",
+	    "the key file that seals the accounts' TOTP keys in the database (0600, made by the "
+	    "first serve; back it up apart from the database; empty: civicdesk.key beside the "
+	    "database)"),
 	POLICY_KEYS("letter", KIND_LETTER),
 	POLICY_KEYS("complaint", KIND_COMPLAINT),
 	POLICY_KEYS("consultation", KIND_CONSULTATION),
@@ -455,7 +466,7 @@ config_free(struct config *cfg)
 {
 	size_t i;
 
-	free(cfg->screen_list);
+	screen_list_free(cfg->screen_list);
 	cfg->screen_list = NULL;
 	for (i = 0; i < NKEYS; i++) {
 		if (keys[i].type == CFG_STR) {

@@ -80,6 +80,7 @@ struct config {
 	char *submit_rate_ranges; /* NETWORK=N: submissions per minute per address there instead
 	                           * (a NAT gateway's range higher, 0 = off) */
 	long max_body;      /* largest request body in bytes (413 above) */
+	long max_json;      /* largest body that is not a form (JSON: no attachments), 413 above */
 	long max_connections; /* HTTP connections at once */
 	long max_connections_per_ip; /* of them from one client address */
 	long http_timeout;    /* seconds a connection may stay idle (slow headers or body) */
@@ -110,14 +111,16 @@ struct config {
 	long rating_days;   /* days after the reply in which the citizen may rate it */
 	char *screen_words; /* prohibited words and patterns, comma-separated (screen.c) */
 	char *screen_file;  /* a file of them, one a line ("": none) */
-	char *screen_list;  /* both, one a line, checked (built by config_load; not a key) */
+	struct screen_list *screen_list; /* both, compiled (built by config_load; not a key) */
 	long audit_archive_days; /* audit records older than this are archived (at least 180) */
 	char *audit_archive_dir; /* where to ("": audit-archive beside the database) */
 	char *clamd_socket; /* clamd's socket (path or host:port) for attachment scans; "": none */
 	long clamd_timeout_ms; /* a scan's connection and answer timeout */
 	long clamd_rescan;  /* seconds between serve's rescans of held attachments */
 	char *totp_roles;   /* roles that must use a second factor (TOTP), comma-separated */
+	long totp_grace;    /* seconds a new account of such a role may work before enrolling */
 	char *totp_issuer;  /* the issuer named in otpauth:// URIs */
+	char *secret_key_file; /* the key file sealing the TOTP keys ("": beside the database) */
 	struct policy policy[KIND__MAX]; /* policy.* keys: the defaults under the administrators'
 	                                  * overrides; handlers read app_policy(), not these */
 };
@@ -376,6 +379,8 @@ struct actor {
 
 struct pages;
 
+#define TOTP_SEAL_KEY 32 /* bytes of the key of secret_key_file (crypto_secretbox_KEYBYTES) */
+
 struct app {
 	struct config cfg;
 	struct db *db;
@@ -396,6 +401,8 @@ struct app {
 	struct pages *pages;            /* the pages' state (service/pages), set by serve; opaque
 	                                 * here, NULL when no pages are served */
 	sem_t pwhash_slots;        /* argon2id computations at once (64 MiB each): auth.c */
+	unsigned char totp_seal[TOTP_SEAL_KEY]; /* seals the TOTP keys at rest (totp.c) */
+	int totp_seal_ok;          /* 1: totp_seal was read from the key file (serve's start) */
 #ifdef CIVICDESK_TEST_HOOKS
 	int64_t test_now; /* test builds only: the injected clock, 0 = real time */
 	pthread_mutex_t test_lock;
@@ -516,10 +523,10 @@ struct intake {
 	const struct session *staff;       /* the registering staff member, or NULL */
 	struct db_attachment att[INTAKE_MAX_ATTACHMENTS]; /* filename, content_type, data lent */
 	size_t natt;
-	/* optional: called in the storing transaction once the item is inserted (mail-in keeps
-	 * the raw message there); -1 rolls the item back. */
-	int (*also)(void *cls, struct db_conn *c, const struct db_item *item);
-	void *also_cls;
+	/* channel email: the message's mail_in row (outcome "created", the raw message kept),
+	 * written in the storing transaction with the new item's id; its Message-ID or IMAP
+	 * position recorded already rolls the item back (CORE_CONFLICT). NULL: none. */
+	const struct db_mail_in *mail;
 	/* channel email: seconds during which one address gets at most one acknowledgement (0:
 	 * every item is acknowledged); within them the item is stored all the same, the hook
 	 * gets CORE_EV_SUBMITTED_QUIET and a staff history row says why no acknowledgement went */
@@ -539,7 +546,8 @@ char *intake_name_join(const char *first, const char *last);
  * clocks from the kind's policy counted from in->received, its attachments, a citizen-visible
  * "submit" history row and, in the same transaction, what the notification hook writes. On
  * success fills *out (freed by the caller with db_item_free) and code (the query code, shown
- * once). 0, or -1 with err filled (CORE_INVALID, CORE_BUSY). */
+ * once). 0, or -1 with err filled (CORE_INVALID, CORE_TOO_LARGE, CORE_BUSY; CORE_CONFLICT:
+ * in->mail was recorded meanwhile). */
 int core_submit(struct app *app, const struct intake *in, int64_t now, struct db_item *out,
                 char code[QUERY_CODE_LEN + 1], struct core_error *err);
 /* core_submit of in[0..n) at once, stored together in one transaction of the group commit
@@ -580,19 +588,19 @@ struct core_citizen_mail {
 	const char *text;                 /* what they wrote (UTF-8) */
 	const struct db_attachment *att;  /* attachments with data */
 	size_t natt;
-	/* optional, as in struct intake: called in the transaction before it commits */
-	int (*also)(void *cls, struct db_conn *c, const struct db_item *item);
-	void *also_cls;
+	/* the message's mail_in row (outcome "added", the raw message kept), written in the
+	 * transaction with the item's id; recorded already: CORE_CONFLICT. NULL: none. */
+	const struct db_mail_in *mail;
 };
 
-/* Adds a citizen's mail to item in->tracking in one transaction on c: when the item waits for
- * the citizen it is their answer (citizen_answer: back to the state before, clocks resumed or
+/* Adds a citizen's mail to item in->tracking in one transaction: when the item waits for the
+ * citizen it is their answer (citizen_answer: back to the state before, clocks resumed or
  * restarted per policy on_supplement), else a citizen-visible "citizen_mail" history row; the
- * attachments are added; history, audit and the hook's rows commit with it. *answered is set
- * to 1 for an answer. 0, or -1 with err: CORE_NOT_FOUND (no such item, or it is not the
- * sender's: the caller makes a new item), CORE_BUSY, CORE_ERROR. */
-int core_citizen_mail(struct app *app, struct db_conn *c, const struct core_citizen_mail *in,
-                      int64_t now, int *answered, struct core_error *err);
+ * attachments are added; history, audit, the hook's rows and in->mail commit with it.
+ * *answered is set to 1 for an answer. 0, or -1 with err: CORE_NOT_FOUND (no such item, or it
+ * is not the sender's: the caller makes a new item), CORE_CONFLICT, CORE_BUSY, CORE_ERROR. */
+int core_citizen_mail(struct app *app, const struct core_citizen_mail *in, int64_t now,
+                      int *answered, struct core_error *err);
 
 /* --- bounces of our e-mail (bounce.c) ------------------------------------------------------- */
 
@@ -601,18 +609,48 @@ struct core_bounce {
 	const char *const *ids; /* Message-IDs it names, most likely the failed notice's first */
 	size_t nids;
 	const char *reason;     /* the reporting server's words (status, diagnostic), or NULL */
-	/* optional: called in the transaction before it commits, with the outbox row's id (0: none
-	 * matched); -1 rolls everything back */
-	int (*also)(void *cls, struct db_conn *c, int64_t outbox_id);
-	void *also_cls;
+	/* the bounce's own mail_in row (outcome "ignored"), or NULL: written in the transaction,
+	 * its reason followed by ": outbox ID" when a row matched (recorded already: skipped) */
+	const struct db_mail_in *mail;
 };
 
 /* Matches in to the e-mail outbox row whose Message-ID is the first of in->ids that is one,
  * and marks that row failed with "bounced: REASON" (a row failed already stays as it is), with
- * an audit row, in one transaction with in->also. Writes the row's id (0: none matched, which
+ * an audit row, in one transaction with in->mail. Writes the row's id (0: none matched, which
  * is no error) to *outbox. 0, or -1 with err (CORE_BUSY). */
 int core_bounce(struct app *app, const struct core_bounce *in, int64_t now, int64_t *outbox,
                 struct core_error *err);
+
+/* --- mail-in's records (mailin.c) ----------------------------------------------------------- */
+
+/* A message recorded without a change to an item. */
+struct core_mail_note {
+	struct db_mail_in row;            /* outcome "ignored" or "duplicate"; strings lent */
+	const struct core_error *refused; /* core refused the message (core_submit's CORE_INVALID,
+	                                   * CORE_TOO_LARGE), or NULL */
+};
+
+/* Records v[0..n) in one transaction at now; a row whose Message-ID or IMAP position is
+ * recorded already is skipped. A refused message is recorded as ignored with the reason
+ * "refused: MESSAGE", with an audit row "mail_refused" (target "mail_in ID", its code and
+ * field, no words of the citizen's) that administrators see, so that it is neither fetched
+ * again nor lost from sight. 0, or -1 (nothing written). */
+int core_mail_note(struct app *app, const struct core_mail_note *v, size_t n, int64_t now);
+/* The item that holds the message with Message-ID id (created or added): 1 with its tracking
+ * number (a new string) and its id, 0 none, -1 error. */
+int core_mail_stored(struct app *app, const char *id, char **tracking, int64_t *item_id);
+/* The items a message may answer, most likely first: the items of our notices and of the
+ * messages that its references refs[0..nrefs) name, then tracking (a number in its subject, or
+ * NULL); at most max tracking numbers (new strings) into out. Returns how many. */
+size_t core_mail_candidates(struct app *app, const char *const *refs, size_t nrefs,
+                            const char *tracking, char **out, size_t max);
+/* IMAP positions recorded for (mailbox, uidvalidity): the UID that has skip higher ones above
+ * it (0 when there is none) into *uid. 0 or -1. */
+int core_mail_imap_floor(struct app *app, const char *mailbox, int64_t uidvalidity, int64_t skip,
+                         int64_t *uid);
+/* known[i] = 1 when uids[i] of (mailbox, uidvalidity) is recorded, else 0, for i < n. 0 or -1. */
+int core_mail_imap_known(struct app *app, const char *mailbox, int64_t uidvalidity,
+                         const int64_t *uids, size_t n, unsigned char *known);
 
 /* --- authentication (auth.c) -------------------------------------------------------------- */
 
@@ -632,7 +670,11 @@ struct session {
 	char *csrf_token;
 	int must_change;    /* password change required before anything else */
 	int must_enroll;    /* the role needs a second factor (totp_roles) that the account has
-	                     * not enrolled yet: enrolment required before anything else */
+	                     * not enrolled yet, and its grace period (totp_grace) is over:
+	                     * enrolment required before anything else */
+	int64_t enroll_by;  /* the role needs a second factor the account has not enrolled, and
+	                     * it may work without one until this instant (totp_grace after the
+	                     * account was created); 0 when nothing is pending */
 	unsigned char token_hash[DB_TOKEN_HASH]; /* which session this is (of the account's) */
 };
 
@@ -814,6 +856,11 @@ int totp_enrolled(struct db_conn *c, int64_t account_id);
 int core_totp_enroll(struct app *app, struct db_conn *c, const struct session *s,
                      const char *addr, int64_t now, char secret[TOTP_SECRET_TEXT],
                      char uri[TOTP_URI_MAX], struct core_error *err);
+/* The enrolment the session's account started and has not confirmed yet: 1 with its key
+ * (base32) in secret and its otpauth:// URI in uri (shown again to the same account until it
+ * confirms), 0 when there is none (or it is confirmed), -1 on error. */
+int core_totp_pending(struct app *app, struct db_conn *c, const struct session *s,
+                      char secret[TOTP_SECRET_TEXT], char uri[TOTP_URI_MAX]);
 /* Confirms the enrolment with a current code: the second factor is in use from now, and ten new
  * one-time recovery codes (stored hashed) are written into codes. Audited. 0, or -1 with err:
  * CORE_INVALID (field "code": wrong or reused), CORE_CONFLICT ("not_enrolling": no enrolment
@@ -829,16 +876,33 @@ int core_totp_reset(struct app *app, struct db_conn *c, const struct actor *who,
                     const char *username, int64_t now, struct core_error *err);
 /* The unused recovery codes of an account into *n. 0 or -1. */
 int core_totp_recovery_left(struct db_conn *c, int64_t account_id, int64_t *n);
+#define TOTP_KEY_UNAVAILABLE (-2) /* totp_check: the sealed key does not open */
 /* Checks a second factor of account_id inside the caller's write transaction: code (6 digits,
  * within one step of now, never one of a step used before) or else recovery (an unused
  * recovery code, then used up). 1 accepted (*how: "totp" or "recovery code"; a used recovery
- * code is audited with the codes left), 0 refused, -1 error. */
-int totp_check(struct db_conn *c, int64_t account_id, const char *username, const char *addr,
-               const char *code, const char *recovery, int64_t now, const char **how);
+ * code is audited with the codes left), 0 refused, TOTP_KEY_UNAVAILABLE when a code cannot be
+ * checked because the account's key is sealed and the key file is missing or wrong, -1
+ * error. */
+int totp_check(const struct app *app, struct db_conn *c, int64_t account_id,
+               const char *username, const char *addr, const char *code,
+               const char *recovery, int64_t now, const char **how);
+/* The key file that seals the TOTP keys: secret_key_file, else civicdesk.key in the folder of
+ * the database. */
+void totp_key_path(const struct config *cfg, char *buf, size_t size);
+/* serve's start: reads the key file into app (totp_seal, totp_seal_ok), making it (0600, a
+ * random key) when it is missing and no stored key is sealed yet — never a new key over sealed
+ * ones; seals the keys stored in the clear (written before schema 021) in one transaction; and
+ * opens every sealed key once. A missing, unreadable or wrong key file is logged naming the
+ * accounts that cannot sign in with a code (serve runs on: they are refused with a clear
+ * message, enrolment is refused, recovery codes still work). 0, or -1 when the database cannot
+ * be read or written. */
+int totp_keys_start(struct app *app);
 /* core_login with a second factor: code or recovery (either may be NULL) are checked after the
  * password for an account that enrolled one. Returns as core_login, and 3 when the password is
  * right but the account needs its second factor and neither was given (audited, not counted as
- * a failure). A wrong code counts as a failed login. */
+ * a failure); 4 when the password is right but a code cannot be checked because the key file
+ * that seals the account's key is missing or wrong (audited, not counted; answer 503, a
+ * recovery code still works). A wrong code counts as a failed login. */
 int core_login_2fa(struct app *app, struct db_conn *c, const char *username, const char *password,
                    const char *code, const char *recovery, const char *addr, int64_t now,
                    char token[AUTH_TOKEN_SIZE], struct session **out);
@@ -1140,15 +1204,17 @@ int core_attachment_scan_state(struct db_conn *c, int64_t attachment_id, char st
 
 #define SCREEN_MATCHED_MAX 1024 /* bytes of the matched entries recorded for one item */
 
-/* Builds the screening list (entries one a line) from screen_words (comma-separated) and the
- * file screen_file ("" for none), checking every pattern: 0 with a new string in *out, or -1
- * with the reason in err. */
-int screen_list_build(const char *words, const char *file, char **out, char *err,
+struct screen_list;
+/* Builds the screening list from screen_words (comma-separated) and the file screen_file (""
+ * for none; one entry a line), compiling every pattern (on characters: C.UTF-8): 0 with a new
+ * list in *out (screen_list_free), or -1 with the reason in err. */
+int screen_list_build(const char *words, const char *file, struct screen_list **out, char *err,
                       size_t errsize);
-/* The entries of list found in the texts (NULL texts are skipped), written into buf
- * comma-separated: how many matched. */
-int screen_match(const char *list, const char *const *texts, size_t ntexts, char *buf,
-                 size_t size);
+void screen_list_free(struct screen_list *l);
+/* The entries of list (NULL: none) found in the texts (NULL texts are skipped), written into
+ * buf comma-separated: how many matched. Safe from any thread (the locale is the thread's). */
+int screen_match(const struct screen_list *list, const char *const *texts, size_t ntexts,
+                 char *buf, size_t size);
 /* Inside the transaction that stores item (or adds a citizen's mail to it): flags it with
  * matched (nothing when NULL or ""; a cleared flag is raised again), with a staff-only
  * history row and an audit row. 0 or -1. */

@@ -150,6 +150,7 @@ struct hook_ctx {
 	int64_t now;
 	const struct scan_report *scan; /* what the virus scan found (scan.c) */
 	const char *screened;           /* prohibited entries found in the text (screen.c) */
+	int mail_conflict;              /* in->mail was recorded already: the item rolled back */
 };
 
 /* Whether item's citizen gets an acknowledgement: 1 yes, 0 no (an e-mail item whose address
@@ -190,10 +191,29 @@ acknowledge(const struct hook_ctx *h, struct db_conn *c, const struct db_item *i
 	return db_history_add(c, item->id, &hist) == 0 ? 0 : -1;
 }
 
+/* The message's mail_in row with the new item (channel email): 0, or -1 (h->mail_conflict set
+ * when it was recorded already). */
+static int
+mail_row(struct hook_ctx *h, struct db_conn *c, const struct db_item *item)
+{
+	struct db_mail_in row;
+	int rc;
+
+	h->mail_conflict = 0;
+	if (h->in->mail == NULL)
+		return 0;
+	row = *h->in->mail;
+	row.item_id = item->id;
+	rc = db_mail_in_add(c, &row, NULL);
+	if (rc == 1)
+		h->mail_conflict = 1;
+	return rc == 0 ? 0 : -1;
+}
+
 static int
 after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 {
-	const struct hook_ctx *h = cls;
+	struct hook_ctx *h = cls;
 	struct core_event ev;
 	int ack = acknowledge(h, c, item);
 
@@ -209,7 +229,7 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 	    screen_record(c, item, h->screened, h->now) != 0 ||
 	    core_notify_event(h->app, c, &ev) != 0)
 		return -1;
-	return h->in->also != NULL ? h->in->also(h->in->also_cls, c, item) : 0;
+	return mail_row(h, c, item);
 }
 
 /* A submission on its way to the writer: everything db_submit reads lives here until it is
@@ -300,6 +320,7 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	p->hook.now = now;
 	p->hook.scan = &p->report;
 	p->hook.screened = p->screened;
+	p->hook.mail_conflict = 0;
 	return 0;
 }
 
@@ -342,6 +363,8 @@ core_submit_report(struct app *app, const struct intake *in, int64_t now, struct
 		return -1;
 	if (db_submit(app->submitter, &p.sub) != 0) {
 		db_item_free(&p.item);
+		if (p.hook.mail_conflict)
+			return core_fail(err, CORE_CONFLICT, NULL, "the message was stored meanwhile");
 		return core_fail(err, CORE_BUSY, NULL, "the item could not be stored; try again");
 	}
 	*out = p.item;
@@ -430,7 +453,11 @@ core_submit_many(struct app *app, const struct intake *const *in, size_t n, int6
 			continue;
 		if (p[i].sub.result != 0) {
 			db_item_free(&p[i].item);
-			core_fail(&errs[i], CORE_BUSY, NULL, "the item could not be stored; try again");
+			if (p[i].hook.mail_conflict)
+				core_fail(&errs[i], CORE_CONFLICT, NULL, "the message was stored meanwhile");
+			else
+				core_fail(&errs[i], CORE_BUSY, NULL,
+				          "the item could not be stored; try again");
 			continue;
 		}
 		out[i] = p[i].item;

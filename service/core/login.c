@@ -136,20 +136,29 @@ core_login(struct app *app, struct db_conn *c, const char *username, const char 
 	int rc = core_login_2fa(app, c, username, password, NULL, NULL, addr, now, token, out);
 
 	/* without a way to send a code, an account with a second factor cannot log in here */
-	return rc == 3 ? 1 : rc;
+	return rc == 3 || rc == 4 ? 1 : rc;
 }
 
-/* 1 when account a must enrol a second factor before anything else: its role needs one
- * (totp_roles) and it has none confirmed. 0, or -1 on error. */
+/* Whether account a must enrol a second factor: its role needs one (totp_roles) and it has none
+ * confirmed. Then *by is the end of its grace period (totp_grace after the account was created)
+ * and the result is 1 once that has passed (enrol before anything else), else 0 (*by = 0 when
+ * nothing is pending). -1 on error. */
 static int
-must_enroll(struct app *app, struct db_conn *c, const struct db_account *a)
+must_enroll(struct app *app, struct db_conn *c, const struct db_account *a, int64_t now,
+            int64_t *by)
 {
 	int rc;
 
+	*by = 0;
 	if (!totp_required(app, a->role))
 		return 0;
 	rc = totp_enrolled(c, a->id);
-	return rc < 0 ? -1 : !rc;
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	*by = a->created + app->cfg.totp_grace;
+	if (*by < 1) /* 1 at least: 0 means nothing pending */
+		*by = 1;
+	return now >= *by;
 }
 
 int
@@ -160,6 +169,7 @@ core_login_2fa(struct app *app, struct db_conn *c, const char *username, const c
 	const char *second = NULL;
 	char login_detail[64];
 	int enroll = 0, factor;
+	int64_t enroll_by = 0;
 	struct db_account a;
 	struct db_session s;
 	struct actor who;
@@ -248,13 +258,23 @@ core_login_2fa(struct app *app, struct db_conn *c, const char *username, const c
 			goto out;
 		}
 		if (factor) {
-			factor = totp_check(c, a.id, name, addr, code, recovery, now, &second);
+			factor = totp_check(app, c, a.id, name, addr, code, recovery, now, &second);
+			if (factor == TOTP_KEY_UNAVAILABLE) {
+				/* not the user's fault: audited, not counted as a failure */
+				if (audit_write(c, now, &who, "login_failed", name, 0,
+				                "second factor cannot be checked: the key file is "
+				                "missing or wrong") != 0 ||
+				    db_commit(c) != 0)
+					goto rollback;
+				ret = 4;
+				goto out;
+			}
 			if (factor < 0)
 				goto rollback;
 			if (factor == 0)
 				why = "wrong or reused second factor";
 		} else {
-			enroll = must_enroll(app, c, &a);
+			enroll = must_enroll(app, c, &a, now, &enroll_by);
 			if (enroll < 0)
 				goto rollback;
 		}
@@ -281,6 +301,8 @@ core_login_2fa(struct app *app, struct db_conn *c, const char *username, const c
 		snprintf(login_detail, sizeof(login_detail), "second factor: %s", second);
 	else if (enroll)
 		snprintf(login_detail, sizeof(login_detail), "second factor to enrol");
+	else if (enroll_by != 0)
+		snprintf(login_detail, sizeof(login_detail), "second factor to enrol (grace period)");
 	/* A timeout of 0 is off (as in auth_check): it prunes nothing. */
 	if (db_login_failure_clear_from(c, name, addr) != 0 || db_session_add(c, &s) != 0 ||
 	    db_session_prune(c,
@@ -289,12 +311,14 @@ core_login_2fa(struct app *app, struct db_conn *c, const char *username, const c
 	                     app->cfg.session_max > 0 ? now - app->cfg.session_max
 	                                              : INT64_MIN) ||
 	    audit_write(c, now, &who, "login", name, 1,
-	                second != NULL || enroll ? login_detail : NULL) != 0 || db_commit(c) != 0)
+	                second != NULL || enroll_by != 0 ? login_detail : NULL) != 0 ||
+	    db_commit(c) != 0)
 		goto rollback;
 	*out = session_new(&a, csrf, account_must_change(app, &a, now), s.token_hash);
 	if (*out == NULL)
 		goto out;
 	(*out)->must_enroll = enroll;
+	(*out)->enroll_by = enroll_by;
 	ret = 0;
 	goto out;
 rollback:
@@ -331,7 +355,7 @@ core_session_get(struct app *app, struct db_conn *c, const char *token, int64_t 
 	struct db_session s;
 	struct db_account a;
 	enum session_err ret = SESSION_ERROR;
-	int64_t touch_every;
+	int64_t touch_every, enroll_by;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
@@ -363,12 +387,14 @@ core_session_get(struct app *app, struct db_conn *c, const char *token, int64_t 
 		touch_every = app->cfg.session_idle / 2;
 	if (now - s.last_seen >= touch_every && db_session_touch(c, hash, now) != 0)
 		log_warn("auth: cannot record the session's activity: %s", db_errmsg(c));
-	rc = must_enroll(app, c, &a);
+	rc = must_enroll(app, c, &a, now, &enroll_by);
 	if (rc < 0)
 		goto out;
 	*out = session_new(&a, s.csrf_token, account_must_change(app, &a, now), hash);
-	if (*out != NULL)
+	if (*out != NULL) {
 		(*out)->must_enroll = rc;
+		(*out)->enroll_by = enroll_by;
+	}
 	ret = *out != NULL ? SESSION_OK : SESSION_ERROR;
 out:
 	db_session_free(&s);

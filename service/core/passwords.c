@@ -152,7 +152,7 @@ auth_username_valid(const char *name)
 {
 	size_t i, len = strlen(name);
 
-	if (len < 3 || len > AUTH_NAME_MAX || !isalpha((unsigned char)name[0]))
+	if (len < 2 || len > AUTH_NAME_MAX || !isalpha((unsigned char)name[0]))
 		return 0;
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)name[i];

@@ -4,10 +4,13 @@
  * match flags the item for the dispatcher (the queue shows it) in the transaction that stores
  * it; nothing is dropped and the text stays as the citizen wrote it. A word matches as a
  * case-insensitive substring; an entry "re:PATTERN" is a POSIX extended regular expression
- * (case-insensitive).
+ * (case-insensitive) on characters, not bytes: the patterns are compiled once and run under
+ * the C.UTF-8 locale, set for the calling thread only (uselocale), so that "代.办" or "[赌博]"
+ * mean what they say.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <locale.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +55,15 @@ each_entry(const char *list, int (*fn)(void *cls, const char *entry), void *cls)
 	return 0;
 }
 
+struct screen_list {
+	char *text;     /* the entries, one a line */
+	locale_t utf8;  /* C.UTF-8, for the patterns ((locale_t)0 when there are none) */
+	regex_t *re;    /* the compiled patterns, in the order of their entries */
+	size_t nre;
+};
+
 struct check_ctx {
+	struct screen_list *list;
 	char *err;
 	size_t errsize;
 	size_t count;
@@ -62,7 +73,8 @@ static int
 check_one(void *cls, const char *entry)
 {
 	struct check_ctx *k = cls;
-	regex_t re;
+	struct screen_list *l = k->list;
+	locale_t old;
 	int rc;
 
 	if (++k->count > SCREEN_ENTRIES_MAX) {
@@ -71,23 +83,51 @@ check_one(void *cls, const char *entry)
 	}
 	if (strncmp(entry, "re:", 3) != 0)
 		return 0;
-	rc = regcomp(&re, entry + 3, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+	if (l->utf8 == (locale_t)0) {
+		l->utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+		if (l->utf8 == (locale_t)0) {
+			snprintf(k->err, k->errsize,
+			         "the locale C.UTF-8 is not available (%s): patterns need it",
+			         strerror(errno));
+			return -1;
+		}
+	}
+	old = uselocale(l->utf8);
+	rc = regcomp(&l->re[l->nre], entry + 3, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+	uselocale(old);
 	if (rc != 0) {
 		char why[128];
 
-		regerror(rc, &re, why, sizeof(why));
+		regerror(rc, &l->re[l->nre], why, sizeof(why));
 		snprintf(k->err, k->errsize, "pattern '%.80s': %s", entry + 3, why);
 		return -1;
 	}
-	regfree(&re);
+	l->nre++;
 	return 0;
 }
 
-int
-screen_list_build(const char *words, const char *file, char **out, char *err, size_t errsize)
+void
+screen_list_free(struct screen_list *l)
 {
-	struct check_ctx k = {err, errsize, 0};
-	size_t wl = strlen(words), fl = 0, i;
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->nre; i++)
+		regfree(&l->re[i]);
+	free(l->re);
+	if (l->utf8 != (locale_t)0)
+		freelocale(l->utf8);
+	free(l->text);
+	free(l);
+}
+
+int
+screen_list_build(const char *words, const char *file, struct screen_list **out, char *err,
+                  size_t errsize)
+{
+	struct check_ctx k = {NULL, err, errsize, 0};
+	size_t wl = strlen(words), fl = 0, i, lines = 1;
 	char *list = NULL, *data = NULL;
 	FILE *f;
 
@@ -109,8 +149,11 @@ screen_list_build(const char *words, const char *file, char **out, char *err, si
 		}
 	}
 	list = malloc(wl + fl + 2);
-	if (list == NULL) {
+	k.list = calloc(1, sizeof(*k.list));
+	if (list == NULL || k.list == NULL) {
 		free(data);
+		free(list);
+		free(k.list);
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
@@ -122,24 +165,35 @@ screen_list_build(const char *words, const char *file, char **out, char *err, si
 		memcpy(list + wl + 1, data, fl);
 	list[wl + 1 + fl] = '\0';
 	free(data);
+	k.list->text = list;
 	if (text_check(list, strlen(list), TEXT_MULTILINE) < 0) {
 		snprintf(err, errsize, "screen_words / screen_file: not valid UTF-8 text");
-		free(list);
+		screen_list_free(k.list);
+		return -1;
+	}
+	for (i = 0; list[i] != '\0'; i++)
+		lines += list[i] == '\n';
+	k.list->re = calloc(lines, sizeof(regex_t)); /* at most one pattern a line */
+	if (k.list->re == NULL) {
+		snprintf(err, errsize, "out of memory");
+		screen_list_free(k.list);
 		return -1;
 	}
 	if (each_entry(list, check_one, &k) != 0) {
-		free(list);
+		screen_list_free(k.list);
 		return -1;
 	}
-	*out = list;
+	*out = k.list;
 	return 0;
 }
 
 struct match_ctx {
+	const struct screen_list *list;
 	const char *const *texts;
 	size_t ntexts;
 	char *buf;
 	size_t size, used;
+	size_t ri; /* the next compiled pattern */
 	int found;
 };
 
@@ -147,16 +201,17 @@ static int
 match_one(void *cls, const char *entry)
 {
 	struct match_ctx *m = cls;
-	regex_t re;
 	size_t i;
 	int hit = 0;
 
 	if (strncmp(entry, "re:", 3) == 0) {
-		if (regcomp(&re, entry + 3, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
-			return 0; /* checked at start */
+		const regex_t *re;
+
+		if (m->ri >= m->list->nre)
+			return 0; /* cannot be: every pattern compiled at start */
+		re = &m->list->re[m->ri++];
 		for (i = 0; !hit && i < m->ntexts; i++)
-			hit = m->texts[i] != NULL && regexec(&re, m->texts[i], 0, NULL, 0) == 0;
-		regfree(&re);
+			hit = m->texts[i] != NULL && regexec(re, m->texts[i], 0, NULL, 0) == 0;
 	} else {
 		for (i = 0; !hit && i < m->ntexts; i++)
 			hit = m->texts[i] != NULL && strcasestr(m->texts[i], entry) != NULL;
@@ -173,14 +228,21 @@ match_one(void *cls, const char *entry)
 }
 
 int
-screen_match(const char *list, const char *const *texts, size_t ntexts, char *buf, size_t size)
+screen_match(const struct screen_list *list, const char *const *texts, size_t ntexts, char *buf,
+             size_t size)
 {
-	struct match_ctx m = {texts, ntexts, buf, size, 0, 0};
+	struct match_ctx m = {list, texts, ntexts, buf, size, 0, 0, 0};
+	locale_t old = (locale_t)0;
 
 	buf[0] = '\0';
 	if (list == NULL)
 		return 0;
-	each_entry(list, match_one, &m);
+	/* the patterns run on characters: this thread in C.UTF-8 for the call, then as it was */
+	if (list->utf8 != (locale_t)0)
+		old = uselocale(list->utf8);
+	each_entry(list->text, match_one, &m);
+	if (list->utf8 != (locale_t)0)
+		uselocale(old);
 	return m.found;
 }
 

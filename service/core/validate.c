@@ -50,6 +50,19 @@ text_check(const char *s, size_t len, unsigned flags)
 	size_t k;
 
 	while (p < end) {
+		/* the common cases inline: printable ASCII, and three-byte sequences whose lead
+		 * (E1..EC, EE, EF) can be neither overlong nor a surrogate (CJK among them) */
+		if (*p >= 0x20 && *p < 0x7f) {
+			p++;
+			n++;
+			continue;
+		}
+		if (((*p >= 0xe1 && *p <= 0xec) || *p >= 0xee) && *p <= 0xef && end - p > 2 &&
+		    (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80) {
+			p += 3;
+			n++;
+			continue;
+		}
 		k = utf8_seq(p, end, &cp);
 		if (k == 0)
 			return -1;

@@ -82,6 +82,8 @@ struct call {
 	struct MHD_PostProcessor *pp;  /* for form bodies */
 	size_t body_cap;               /* allocated bytes of req.body */
 	size_t received;               /* body bytes seen */
+	size_t limit;                  /* most body bytes taken: max_body for forms, else also
+	                                  max_json */
 	int form_error;                /* too many fields or out of memory */
 	int answered;                  /* a response was queued */
 	int handled;                   /* the route's handler ran */
@@ -510,15 +512,18 @@ call_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, 
 		resp_header(&call->resp, "Allow", "%s", allow);
 		return call;
 	}
+	type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	call->req.is_form = (call->route->flags & ROUTE_FORM) && is_form_type(type);
+	call->limit = (size_t)app->cfg.max_body;
+	if (!call->req.is_form && app->cfg.max_json < app->cfg.max_body)
+		call->limit = (size_t)app->cfg.max_json;
 	len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (len != NULL && strtoull(len, NULL, 10) > (unsigned long long)app->cfg.max_body) {
-		resp_error(&call->resp, 413, "too_large",
-		           "the request body is larger than %ld bytes", app->cfg.max_body);
+	if (len != NULL && strtoull(len, NULL, 10) > (unsigned long long)call->limit) {
+		resp_error(&call->resp, 413, "too_large", "the request body is larger than %zu bytes",
+		           call->limit);
 		return call;
 	}
-	type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if ((call->route->flags & ROUTE_FORM) && is_form_type(type)) {
-		call->req.is_form = 1;
+	if (call->req.is_form) {
 		call->pp = MHD_create_post_processor(conn, POST_BUFFER, on_form_field, call);
 		if (call->pp == NULL)
 			resp_error(&call->resp, 400, "bad_request", "the form body cannot be read");
@@ -530,13 +535,12 @@ call_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, 
 static int
 call_body(struct call *call, const char *data, size_t size)
 {
-	struct app *app = call->req.app;
 	char *grown;
 
 	call->received += size;
-	if (call->received > (size_t)app->cfg.max_body) {
-		resp_error(&call->resp, 413, "too_large", "the request body is larger than %ld bytes",
-		           app->cfg.max_body);
+	if (call->received > call->limit) {
+		resp_error(&call->resp, 413, "too_large", "the request body is larger than %zu bytes",
+		           call->limit);
 		return -1;
 	}
 	if (call->pp != NULL) {

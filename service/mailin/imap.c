@@ -4,7 +4,8 @@
  * (the mailbox's UIDVALIDITY), the UIDs to fetch (UID SEARCH), their sizes, then batches of up
  * to BATCH messages fetched with one UID FETCH … BODY.PEEK[] each, stored (ingest.c) while the
  * next batch is fetched, and marked \Seen with one UID STORE over the batch's set once its
- * items are committed.
+ * items are committed (sent ahead of the next UID FETCH: its answer is read with that one's).
+ * What is stored and looked up goes through core (ingest.c; core/mailin.c).
  *
  * Exactly once: the position (mailbox, UIDVALIDITY, UID) is written with each message, in the
  * transaction that stores it. BODY.PEEK leaves \Seen alone, so a message is \Seen only once it
@@ -252,13 +253,13 @@ static int
 on_body(void *cls, struct imapc_resp *r)
 {
 	struct job *j = job_of(cls, fetch_uid(r->text));
-	const char *b = strstr(r->text, "BODY[] {");
+	const char *b = strstr(r->text, "BODY[] {"), *e = b != NULL ? strchr(b, '}') : NULL;
 	size_t i;
 
-	if (j == NULL || b == NULL)
+	if (j == NULL || e == NULL)
 		return 0; /* a FLAGS change, or a message expunged meanwhile (BODY[] NIL) */
 	for (i = 0; i < r->nlit; i++) {
-		if (r->lit[i].at != (size_t)(strchr(b, '}') - r->text) + 1)
+		if (r->lit[i].at != (size_t)(e - r->text) + 1)
 			continue;
 		free(j->raw);
 		j->raw = r->lit[i].data;
@@ -268,6 +269,55 @@ on_body(void *cls, struct imapc_resp *r)
 		r->lit[i].data = NULL;
 	}
 	return 0;
+}
+
+/* The poller's conversation without a database (the fuzz target's): SELECT, UID SEARCH, the
+ * sizes and the bodies of the first BATCH UIDs found, a UID STORE sent ahead and flushed. */
+int
+imap_exercise(struct imapc *c, size_t *fetched, size_t *bytes)
+{
+	struct uids u = {0};
+	struct jobs all = {0};
+	int64_t validity = -1;
+	char *set = NULL;
+	size_t i, k;
+	int ret = -1;
+
+	*fetched = *bytes = 0;
+	if (imapc_cmd(c, on_select, &validity, "SELECT \"INBOX\"") < 0 ||
+	    imapc_cmd(c, on_search, &u, "UID SEARCH UNSEEN") < 0)
+		goto out;
+	if (u.n > 1)
+		qsort(u.v, u.n, sizeof(*u.v), cmp_uid);
+	for (i = 1, k = u.n > 0; i < u.n && k < BATCH; i++)
+		if (u.v[i] != u.v[k - 1])
+			u.v[k++] = u.v[i];
+	all.v = calloc(k > 0 ? k : 1, sizeof(*all.v));
+	set = uid_set(u.v, k);
+	if (all.v == NULL || set == NULL)
+		goto out;
+	all.n = k;
+	for (i = 0; i < k; i++) {
+		all.v[i].uid = u.v[i];
+		all.v[i].size = -1;
+	}
+	if (imapc_cmd(c, on_size, &all, "UID FETCH %s (UID RFC822.SIZE)", set) < 0 ||
+	    imapc_cmd(c, on_body, &all, "UID FETCH %s (UID BODY.PEEK[])", set) < 0 ||
+	    imapc_send(c, "UID STORE %s +FLAGS.SILENT (\\Seen)", set) < 0 || imapc_flush(c) < 0)
+		goto out;
+	for (i = 0; i < all.n; i++)
+		if (all.v[i].fetched) {
+			(*fetched)++;
+			*bytes += all.v[i].len;
+		}
+	ret = 0;
+out:
+	for (i = 0; i < all.n; i++)
+		free(all.v[i].raw);
+	free(all.v);
+	free(set);
+	free(u.v);
+	return ret;
 }
 
 /* --- storing a batch ------------------------------------------------------------------------ */
@@ -319,13 +369,15 @@ store_batch(void *cls)
 }
 
 /* Waits for the thread storing b, counts what it did into st, and marks the stored ones \Seen
- * with one STORE (when the connection is up). Returns the number left for later. */
+ * with one STORE (when the connection is up): sent ahead of the next command (ahead), whose
+ * answer is read with that command's, else waited for. Returns the number left for later. */
 static size_t
-finish_batch(struct mailin_poller *p, struct batch *b, struct mailin_poll_stats *st)
+finish_batch(struct mailin_poller *p, struct batch *b, struct mailin_poll_stats *st, int ahead)
 {
 	int64_t ok[BATCH];
 	size_t i, nok = 0, again = 0;
 	char *set;
+	int rc;
 
 	if (b->jobs == NULL)
 		return 0; /* none stored yet */
@@ -355,8 +407,13 @@ finish_batch(struct mailin_poller *p, struct batch *b, struct mailin_poll_stats 
 	b->jobs = NULL;
 	if (nok > 0 && p->conn != NULL) {
 		set = uid_set(ok, nok);
-		if (set == NULL ||
-		    imapc_cmd(p->conn, NULL, NULL, "UID STORE %s +FLAGS.SILENT (\\Seen)", set) < 0)
+		if (set == NULL)
+			rc = -1;
+		else if (ahead)
+			rc = imapc_send(p->conn, "UID STORE %s +FLAGS.SILENT (\\Seen)", set);
+		else
+			rc = imapc_cmd(p->conn, NULL, NULL, "UID STORE %s +FLAGS.SILENT (\\Seen)", set);
+		if (rc < 0)
 			close_conn(p); /* marked at the next poll */
 		free(set);
 	}
@@ -402,53 +459,40 @@ static int
 what_to_do(struct mailin_poller *p, int64_t validity, struct uids *todo, struct uids *mark)
 {
 	struct uids above = {0}, unseen = {0};
-	struct db_conn *c;
+	unsigned char *known = NULL;
 	int64_t floor = 0;
-	size_t i;
-	int rc, ret = -1;
+	size_t i, k;
+	int ret = -1;
 
-	c = db_acquire(p->app->db);
-	if (c == NULL)
-		return -1;
-	rc = db_mail_imap_last(c, p->key, validity, WINDOW, &floor);
-	db_release(p->app->db, c);
-	if (rc != 0)
+	if (core_mail_imap_floor(p->app, p->key, validity, WINDOW, &floor) != 0)
 		return -1;
 	if (imapc_cmd(p->conn, on_search, &above, "UID SEARCH UID %lld:*", (long long)floor + 1) != 0 ||
 	    imapc_cmd(p->conn, on_search, &unseen, "UID SEARCH UNSEEN") != 0)
 		goto out;
-	c = db_acquire(p->app->db);
-	if (c == NULL)
+	known = malloc(above.n + unseen.n + 1);
+	if (known == NULL ||
+	    core_mail_imap_known(p->app, p->key, validity, unseen.v, unseen.n, known) != 0 ||
+	    core_mail_imap_known(p->app, p->key, validity, above.v, above.n, known + unseen.n) != 0)
 		goto out;
-	for (i = 0; i < unseen.n; i++) {
-		rc = db_mail_imap_seen(c, p->key, validity, unseen.v[i]);
-		if ((rc == 1 && uids_add(mark, unseen.v[i]) != 0) ||
-		    (rc == 0 && unseen.v[i] <= floor && uids_add(todo, unseen.v[i]) != 0))
-			rc = -1;
-		if (rc < 0)
-			break;
-	}
-	for (i = 0; i < above.n && rc >= 0; i++) {
-		if (above.v[i] <= floor)
-			continue; /* "N:*" names the highest UID even below N */
-		rc = db_mail_imap_seen(c, p->key, validity, above.v[i]);
-		if (rc == 0 && uids_add(todo, above.v[i]) != 0)
-			rc = -1;
-	}
-	db_release(p->app->db, c);
-	if (rc < 0)
-		goto out;
+	for (i = 0; i < unseen.n; i++)
+		if ((known[i] && uids_add(mark, unseen.v[i]) != 0) ||
+		    (!known[i] && unseen.v[i] <= floor && uids_add(todo, unseen.v[i]) != 0))
+			goto out;
+	for (i = 0; i < above.n; i++) /* "N:*" names the highest UID even below N */
+		if (above.v[i] > floor && !known[unseen.n + i] && uids_add(todo, above.v[i]) != 0)
+			goto out;
 	if (todo->n > 1)
 		qsort(todo->v, todo->n, sizeof(*todo->v), cmp_uid);
 	if (mark->n > 1)
 		qsort(mark->v, mark->n, sizeof(*mark->v), cmp_uid);
 	/* a UID in both searches is fetched once */
-	for (i = 1, rc = 0; i < todo->n; i++)
-		if (todo->v[i] != todo->v[rc])
-			todo->v[++rc] = todo->v[i];
-	todo->n = todo->n > 0 ? (size_t)rc + 1 : 0;
+	for (i = 1, k = todo->n > 0; i < todo->n; i++)
+		if (todo->v[i] != todo->v[k - 1])
+			todo->v[k++] = todo->v[i];
+	todo->n = k;
 	ret = 0;
 out:
+	free(known);
 	free(above.v);
 	free(unseen.v);
 	return ret;
@@ -463,7 +507,9 @@ mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 	int64_t validity = -1, bytes;
 	size_t i, k, cur = 0, again = 0;
 	int ret = -1, rc, reused;
+	struct timespec t0, t1;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(st, 0, sizeof(*st));
 	memset(b, 0, sizeof(b));
 	reused = p->conn != NULL;
@@ -532,7 +578,8 @@ mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 			if (rc < 0)
 				close_conn(p); /* store what came; the rest at the next poll */
 		}
-		again += finish_batch(p, nb, st); /* the one fetched two rounds ago */
+		/* the one fetched two rounds ago: its STORE goes with the next FETCH */
+		again += finish_batch(p, nb, st, 1);
 		memset(nb, 0, sizeof(*nb));
 		nb->p = p;
 		nb->src.mailbox = p->key;
@@ -548,17 +595,21 @@ mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 			break;
 	}
 	for (k = 0; k < INFLIGHT; k++) {
-		again += finish_batch(p, &b[cur], st);
+		again += finish_batch(p, &b[cur], st, 0);
 		cur = (cur + 1) % INFLIGHT;
 	}
+	if (p->conn != NULL && imapc_flush(p->conn) < 0)
+		close_conn(p);
 	ret = p->conn != NULL ? 0 : -1;
 	goto out;
 fail:
 	close_conn(p);
 out:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (st->stored + st->duplicate + st->ignored + st->retry > 0)
-		log_info("imap %s: %zu stored, %zu already stored, %zu ignored, %zu to retry", p->key,
-		         st->stored, st->duplicate, st->ignored, st->retry);
+		log_info("imap %s: %zu stored, %zu already stored, %zu ignored, %zu to retry in %.3f s",
+		         p->key, st->stored, st->duplicate, st->ignored, st->retry,
+		         (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	for (i = 0; i < all.n; i++)
 		free(all.v[i].raw);
 	free(all.v);

@@ -22,50 +22,16 @@
 #define WAIT_MS 60000               /* silence from the server that ends the connection */
 
 struct imapc {
-	CURL *curl;
-	char *errbuf;    /* the poller's CURLOPT_ERRORBUFFER (lent) */
-	const char *key; /* the mailbox URL without credentials, for the log (lent) */
-	unsigned tag;    /* the last tag sent */
-	char *in;        /* bytes received, not yet used: in[pos..len) */
+	struct imapc_io io; /* how bytes come and go: libcurl's connection, or a test's */
+	CURL *curl;         /* the connection (imapc_open), or NULL */
+	const char *key;    /* the mailbox URL without credentials, for the log (lent) */
+	unsigned tag;       /* the last tag sent */
+	char *in;           /* bytes received, not yet used: in[pos..len) */
 	size_t pos, len, cap;
 	size_t lit_max; /* bytes of a literal kept at most (the rest is read and dropped) */
+	unsigned pend[IMAPC_PEND]; /* tags of commands sent by imapc_send, not yet answered */
+	size_t npend;
 };
-
-int
-imapc_open(CURL *curl, const char *url, char *errbuf, const char *key, size_t lit_max,
-           struct imapc **out)
-{
-	struct imapc *c;
-	CURLcode rc;
-
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
-	errbuf[0] = '\0';
-	rc = curl_easy_perform(curl);
-	if (rc != CURLE_OK) {
-		log_warn("imap %s: %s%s%s", key, curl_easy_strerror(rc), errbuf[0] ? ": " : "",
-		         errbuf);
-		return -1;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return -1;
-	c->curl = curl;
-	c->errbuf = errbuf;
-	c->key = key;
-	c->lit_max = lit_max;
-	*out = c;
-	return 0;
-}
-
-void
-imapc_free(struct imapc *c)
-{
-	if (c == NULL)
-		return;
-	free(c->in);
-	free(c);
-}
 
 /* Waits until the connection can be read (w = 0) or written (w = 1). 0, or -1 (logged). */
 static int
@@ -92,9 +58,11 @@ wait_io(struct imapc *c, int w)
 	return 0;
 }
 
+/* struct imapc_io over libcurl's connection (cls: the struct imapc) */
 static int
-send_all(struct imapc *c, const char *buf, size_t len)
+curl_send(void *cls, const char *buf, size_t len)
 {
+	struct imapc *c = cls;
 	size_t n, off = 0;
 	CURLcode rc;
 
@@ -115,12 +83,92 @@ send_all(struct imapc *c, const char *buf, size_t len)
 	return 0;
 }
 
+static int
+curl_recv(void *cls, char *buf, size_t cap, size_t *got)
+{
+	struct imapc *c = cls;
+	size_t n = 0;
+	CURLcode rc;
+
+	for (;;) {
+		rc = curl_easy_recv(c->curl, buf, cap, &n);
+		if (rc == CURLE_AGAIN) {
+			if (wait_io(c, 0) != 0)
+				return -1;
+			continue;
+		}
+		if (rc != CURLE_OK || n == 0) {
+			log_warn("imap %s: %s", c->key,
+			         rc != CURLE_OK ? curl_easy_strerror(rc)
+			                        : "the server closed the connection");
+			return -1;
+		}
+		*got = n;
+		return 0;
+	}
+}
+
+int
+imapc_new(const struct imapc_io *io, const char *key, size_t lit_max, struct imapc **out)
+{
+	struct imapc *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return -1;
+	if (io != NULL)
+		c->io = *io;
+	c->key = key;
+	c->lit_max = lit_max;
+	*out = c;
+	return 0;
+}
+
+int
+imapc_open(CURL *curl, const char *url, char *errbuf, const char *key, size_t lit_max,
+           struct imapc **out)
+{
+	struct imapc *c;
+	CURLcode rc;
+
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
+	errbuf[0] = '\0';
+	rc = curl_easy_perform(curl);
+	if (rc != CURLE_OK) {
+		log_warn("imap %s: %s%s%s", key, curl_easy_strerror(rc), errbuf[0] ? ": " : "",
+		         errbuf);
+		return -1;
+	}
+	if (imapc_new(NULL, key, lit_max, &c) != 0)
+		return -1;
+	c->curl = curl;
+	c->io.send = curl_send;
+	c->io.recv = curl_recv;
+	c->io.cls = c;
+	*out = c;
+	return 0;
+}
+
+void
+imapc_free(struct imapc *c)
+{
+	if (c == NULL)
+		return;
+	free(c->in);
+	free(c);
+}
+
+static int
+send_all(struct imapc *c, const char *buf, size_t len)
+{
+	return c->io.send(c->io.cls, buf, len);
+}
+
 /* Reads more bytes into c->in. 0, or -1 (closed, error: logged). */
 static int
 fill(struct imapc *c)
 {
 	size_t n = 0;
-	CURLcode rc;
 	char *nb;
 
 	if (c->pos > 0 && c->pos == c->len)
@@ -137,22 +185,10 @@ fill(struct imapc *c)
 		c->in = nb;
 		c->cap += IN_CHUNK;
 	}
-	for (;;) {
-		rc = curl_easy_recv(c->curl, c->in + c->len, c->cap - c->len, &n);
-		if (rc == CURLE_AGAIN) {
-			if (wait_io(c, 0) != 0)
-				return -1;
-			continue;
-		}
-		if (rc != CURLE_OK || n == 0) {
-			log_warn("imap %s: %s", c->key,
-			         rc != CURLE_OK ? curl_easy_strerror(rc)
-			                        : "the server closed the connection");
-			return -1;
-		}
-		c->len += n;
-		return 0;
-	}
+	if (c->io.recv(c->io.cls, c->in + c->len, c->cap - c->len, &n) != 0)
+		return -1;
+	c->len += n;
+	return 0;
 }
 
 /* The length of a literal announced at the end of line[0..n) ("… {123}"), or -1 if none. */
@@ -292,45 +328,117 @@ read_response(struct imapc *c, struct imapc_resp *r)
 	}
 }
 
+/* Sends the command fmt (ap) with the next tag: 0 and its tag in *tag, or -1. */
+static int
+send_cmd(struct imapc *c, unsigned *tag, const char *fmt, va_list ap)
+{
+	char *cmd;
+	va_list aq;
+	int n, tl, ret;
+
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0 || (cmd = malloc(16 + (size_t)n + 3)) == NULL)
+		return -1;
+	*tag = ++c->tag;
+	tl = snprintf(cmd, 16, "c%u ", *tag);
+	vsnprintf(cmd + tl, (size_t)n + 1, fmt, ap);
+	memcpy(cmd + tl + n, "\r\n", 3);
+	ret = send_all(c, cmd, (size_t)tl + (size_t)n + 2);
+	free(cmd);
+	return ret;
+}
+
+int imapc_flush(struct imapc *c);
+
+/* The tag of a tagged response line ("c12 OK …"), or 0. */
+static unsigned
+tag_of(const char *text)
+{
+	unsigned v = 0;
+	const char *p = text + 1;
+
+	if (text[0] != 'c' || *p < '1' || *p > '9')
+		return 0;
+	for (; *p >= '0' && *p <= '9' && v < 100000000u; p++)
+		v = v * 10 + (unsigned)(*p - '0');
+	return *p == ' ' ? v : 0;
+}
+
+int
+imapc_send(struct imapc *c, const char *fmt, ...)
+{
+	va_list ap;
+	unsigned tag;
+	int rc;
+
+	if (c->npend == IMAPC_PEND && imapc_flush(c) < 0)
+		return -1;
+	va_start(ap, fmt);
+	rc = send_cmd(c, &tag, fmt, ap);
+	va_end(ap);
+	if (rc == 0)
+		c->pend[c->npend++] = tag;
+	return rc;
+}
+
+/* A tagged answer to a command sent by imapc_send: taken off the list (a NO or BAD logged).
+ * 1 if it was one, else 0. */
+static int
+pending_done(struct imapc *c, unsigned tag, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < c->npend && c->pend[i] != tag; i++)
+		;
+	if (i == c->npend)
+		return 0;
+	c->pend[i] = c->pend[--c->npend];
+	text = strchr(text, ' ') + 1;
+	if (strncmp(text, "OK", 2) != 0)
+		log_warn("imap %s: c%u: %.200s", c->key, tag, text);
+	return 1;
+}
+
+int
+imapc_flush(struct imapc *c)
+{
+	return c->npend > 0 ? imapc_cmd(c, NULL, NULL, "NOOP") : 0;
+}
+
 int
 imapc_cmd(struct imapc *c, imapc_untagged_fn *fn, void *cls, const char *fmt, ...)
 {
 	struct imapc_resp r;
-	char tag[16], *cmd = NULL;
 	va_list ap;
-	int n, ret = -1;
-	size_t tl;
+	unsigned tag, t;
+	int ret = -1, rc;
 
 	memset(&r, 0, sizeof(r));
-	snprintf(tag, sizeof(tag), "c%u", ++c->tag);
-	tl = strlen(tag);
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	rc = send_cmd(c, &tag, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (cmd = malloc(tl + 1 + (size_t)n + 3)) == NULL)
+	if (rc != 0)
 		return -1;
-	memcpy(cmd, tag, tl);
-	cmd[tl] = ' ';
-	va_start(ap, fmt);
-	vsnprintf(cmd + tl + 1, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	memcpy(cmd + tl + 1 + n, "\r\n", 3);
-	if (send_all(c, cmd, tl + 1 + (size_t)n + 2) != 0)
-		goto out;
 	for (;;) {
 		if (read_response(c, &r) != 0)
 			goto out;
-		if (r.len > tl && strncmp(r.text, tag, tl) == 0 && r.text[tl] == ' ') {
-			if (strncmp(r.text + tl + 1, "OK", 2) == 0) {
+		t = tag_of(r.text);
+		if (t == tag) {
+			const char *st = strchr(r.text, ' ') + 1;
+
+			if (strncmp(st, "OK", 2) == 0) {
 				ret = 0;
 			} else {
-				log_warn("imap %s: %.*s: %.200s", c->key,
-				         (int)(strcspn(cmd + tl + 1, " ")), cmd + tl + 1,
-				         r.text + tl + 1);
+				log_warn("imap %s: %.*s: %.200s", c->key, (int)strcspn(fmt, " "),
+				         fmt, st);
 				ret = 1;
 			}
 			goto out;
 		}
+		if (t != 0 && pending_done(c, t, r.text))
+			continue;
 		if (r.len >= 2 && r.text[0] == '*' && r.text[1] == ' ') {
 			if (strncmp(r.text + 2, "BYE", 3) == 0) {
 				log_warn("imap %s: %.200s", c->key, r.text);
@@ -344,6 +452,5 @@ imapc_cmd(struct imapc *c, imapc_untagged_fn *fn, void *cls, const char *fmt, ..
 out:
 	resp_clear(&r);
 	free(r.text);
-	free(cmd);
 	return ret;
 }

@@ -39,6 +39,7 @@ int mail_bounce(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
 struct imapc;
 
 #define IMAPC_LITS 8 /* literals one response may hold */
+#define IMAPC_PEND 4 /* commands sent ahead (imapc_send) whose answers are not yet read */
 
 struct imapc_lit {
 	size_t at;   /* offset in the response's text just after its "{N}" */
@@ -60,6 +61,17 @@ struct imapc_resp {
  * then unusable). */
 typedef int imapc_untagged_fn(void *cls, struct imapc_resp *r);
 
+/* How a connection's bytes come and go. */
+struct imapc_io {
+	/* reads at most cap bytes into buf: 0 with *got > 0, or -1 (closed, failed: logged) */
+	int (*recv)(void *cls, char *buf, size_t cap, size_t *got);
+	/* sends buf[0..len): 0, or -1 (logged) */
+	int (*send)(void *cls, const char *buf, size_t len);
+	void *cls;
+};
+
+/* A connection over io (copied; a test's bytes, the fuzz target's), as imapc_open's. 0 or -1. */
+int imapc_new(const struct imapc_io *io, const char *key, size_t lit_max, struct imapc **out);
 /* Connects curl to url (imap[s]://user:pass@host:port/) and logs in, for commands. errbuf is
  * curl's error buffer, key names the mailbox in the log (both lent for the connection's life);
  * literals are kept up to lit_max bytes. 0 and *out (imapc_free; curl stays the caller's), or
@@ -72,5 +84,21 @@ void imapc_free(struct imapc *c);
  * (logged), -1 when the connection failed or fn stopped (close it). */
 int imapc_cmd(struct imapc *c, imapc_untagged_fn *fn, void *cls, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Sends the command fmt without waiting for its answer, which the next imapc_cmd reads (a NO
+ * or BAD is logged; its untagged responses go to that command's fn): for a command whose result
+ * the caller need not know (a UID STORE whose failure the next poll repairs). 0, or -1 (then
+ * close the connection). With IMAPC_PEND commands waiting already, their answers are read
+ * first. */
+int imapc_send(struct imapc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reads the answers of the commands imapc_send sent (one NOOP when there are some): 0, 1, -1
+ * as imapc_cmd. */
+int imapc_flush(struct imapc *c);
+
+/* imap.c */
+/* The poller's commands on c with its readers of the answers, without a database (for the fuzz
+ * target): SELECT, UID SEARCH, then the sizes and the bodies (BODY.PEEK[]) of the first 64 UIDs
+ * found, and a UID STORE sent ahead and flushed. Writes how many bodies came and their bytes
+ * kept. 0, or -1 at the first command that failed. */
+int imap_exercise(struct imapc *c, size_t *fetched, size_t *bytes);
 
 #endif

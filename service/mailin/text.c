@@ -277,7 +277,19 @@ mail_clean(char *s, int multiline)
 		v = g_utf8_make_valid(s, -1);
 		g_free(s);
 	}
-	for (r = v, w = v; *r != '\0'; r++) {
+	/* the usual case again: nothing to change before the first control, CR or C1 */
+	for (r = v; *r != '\0'; r++) {
+		unsigned char c = (unsigned char)*r;
+
+		if (c >= 0x20 && c != 0x7f && c != 0xc2)
+			continue;
+		if ((c == '\n' || c == '\t') && multiline)
+			continue;
+		if (c == 0xc2 && ((unsigned char)r[1] < 0x80 || (unsigned char)r[1] > 0x9f))
+			continue;
+		break;
+	}
+	for (w = (char *)r; *r != '\0'; r++) {
 		unsigned char c = (unsigned char)*r;
 
 		if (multiline && c == '\r') {

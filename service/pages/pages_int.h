@@ -85,11 +85,13 @@ const char *page_urgency(const struct sla_calendar *cal, int64_t due, int64_t no
 int page_staff(struct page *pg, int *expired);
 /* Adds the staff data (username, role_label, csrf, dashboard) to the page. */
 void page_staff_data(struct page *pg);
+#define PAGE_ALLOW_CHANGE 1u /* page_staff_begin: shown before a forced password change */
+#define PAGE_ALLOW_ENROLL 2u /* page_staff_begin: shown before a required second factor */
 /* Starts a staff page: 1 with the session (and its data set), 0 when the page has answered (a
- * redirect to the sign-in or password page, or an error). allow_must_change: the page may be
- * shown before a forced password change. */
+ * redirect to the sign-in, password or second-factor page, or an error). allow: the
+ * PAGE_ALLOW_* bits of the page (0 for most). */
 int page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
-                     const char *nav, int allow_must_change);
+                     const char *nav, unsigned allow);
 /* 1 if the role sees every section (dispatcher, supervisor, admin). */
 int page_sees_all(enum role r);
 /* The statistics part of the dashboard (supervisors and administrators): the period asked in
@@ -111,6 +113,9 @@ void pg_staff_login_post(struct req *req, struct resp *resp);
 void pg_staff_logout(struct req *req, struct resp *resp);
 void pg_staff_password_get(struct req *req, struct resp *resp);
 void pg_staff_password_post(struct req *req, struct resp *resp);
+void pg_staff_totp_get(struct req *req, struct resp *resp);
+void pg_staff_totp_enroll(struct req *req, struct resp *resp);
+void pg_staff_totp_confirm(struct req *req, struct resp *resp);
 void pg_staff_queue(struct req *req, struct resp *resp);
 void pg_staff_item(struct req *req, struct resp *resp);
 void pg_staff_act(struct req *req, struct resp *resp);

@@ -51,7 +51,7 @@ page_staff_data(struct page *pg)
 
 int
 page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
-            const char *nav, int allow_must_change)
+            const char *nav, unsigned allow)
 {
 	int expired, rc;
 
@@ -66,14 +66,14 @@ page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char
 		page_redirect(pg, expired ? "/staff/login?expired=1" : "/staff/login");
 		return 0;
 	}
-	if (pg->staff->must_change && !allow_must_change) {
+	if (pg->staff->must_change && !(allow & PAGE_ALLOW_CHANGE)) {
 		page_redirect(pg, "/staff/password");
 		return 0;
 	}
-	/* a role that needs a second factor uses no staff page before enrolling one (as the API) */
-	if (pg->staff->must_enroll && !allow_must_change) {
-		page_staff_data(pg);
-		page_error(pg, 403, "login.must_enroll");
+	/* a role that needs a second factor uses no other staff page before enrolling one (as
+	 * the API): the enrolment page is where it goes */
+	if (pg->staff->must_enroll && !(allow & PAGE_ALLOW_ENROLL)) {
+		page_redirect(pg, "/staff/totp");
 		return 0;
 	}
 	page_staff_data(pg);
@@ -154,6 +154,11 @@ pg_staff_login_post(struct req *req, struct resp *resp)
 		login_form(&pg, 429, "login.throttled", user);
 		return;
 	}
+	if (rc == 4) {
+		resp_header(resp, "Retry-After", "60");
+		login_form(&pg, 503, "login.second_unavailable", user);
+		return;
+	}
 	if (rc == 3) {
 		/* the password was right: the second factor is asked for beside its field */
 		json_object_set_new(pg.data, "need_second", json_true());
@@ -165,7 +170,9 @@ pg_staff_login_post(struct req *req, struct resp *resp)
 		return;
 	}
 	auth_cookie(req, resp, token);
-	page_redirect(&pg, s->must_change ? "/staff/password" : "/staff/");
+	page_redirect(&pg, s->must_change   ? "/staff/password"
+	                   : s->must_enroll ? "/staff/totp"
+	                                    : "/staff/");
 	session_free(s);
 }
 
@@ -209,7 +216,8 @@ pg_staff_password_get(struct req *req, struct resp *resp)
 {
 	struct page pg;
 
-	if (!page_staff_begin(&pg, req, resp, "password.title", NULL, 1))
+	if (!page_staff_begin(&pg, req, resp, "password.title", NULL,
+	                      PAGE_ALLOW_CHANGE | PAGE_ALLOW_ENROLL))
 		return;
 	password_form(&pg, 200, NULL);
 }
@@ -225,7 +233,8 @@ pg_staff_password_post(struct req *req, struct resp *resp)
 	char msg[400];
 	int rc;
 
-	if (!page_staff_begin(&pg, req, resp, "password.title", NULL, 1))
+	if (!page_staff_begin(&pg, req, resp, "password.title", NULL,
+	                      PAGE_ALLOW_CHANGE | PAGE_ALLOW_ENROLL))
 		return;
 	if (!page_csrf_ok(&pg, "staff")) {
 		password_form(&pg, 403, page_msg(&pg, "err.csrf"));

@@ -6,6 +6,7 @@
 import { chromium } from "playwright-core";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createHmac } from "node:crypto";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createRequire } from "node:module";
@@ -63,6 +64,7 @@ const env = {
 let output = "";
 const server = spawn(BIN, ["serve"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
 server.stderr.on("data", (d) => { output += d; });
+server.on("exit", (code, sig) => { if (process.env.BROWSER_DEBUG) log(`# daemon exit ${code} ${sig}\n` + output.slice(-3000).replace(/^/gm, "# ")); });
 const port = await new Promise((ok, fail) => {
 	let buf = "";
 	const timer = setTimeout(() => fail(new Error("the daemon did not start:\n" + buf)), 20000);
@@ -186,6 +188,7 @@ addUser("disp_b", "dispatcher");
 addUser("hand_b", "handler", SECTION);
 addUser("head_b", "section_head", SECTION);
 addUser("admin_b", "admin");
+addUser("totp_b", "handler", SECTION);
 
 const ctx = await context();
 const page = await ctx.newPage();
@@ -702,6 +705,77 @@ await test("board: by month through the archive; static files gzip with ETags; a
 	await c.close();
 });
 
+// RFC 6238 (HMAC-SHA1, 6 digits, 30 s) from a base32 key, computed here with node's crypto.
+function totpCode(base32, unixSeconds) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	let bits = 0, value = 0;
+	const bytes = [];
+	for (const ch of base32.replace(/[\s=]/g, "")) {
+		value = (value << 5) | alphabet.indexOf(ch);
+		bits += 5;
+		if (bits >= 8) { bytes.push((value >>> (bits - 8)) & 0xff); bits -= 8; }
+	}
+	const counter = Buffer.alloc(8);
+	counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+	const mac = createHmac("sha1", Buffer.from(bytes)).update(counter).digest();
+	const off = mac[mac.length - 1] & 0x0f;
+	return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+await test("second factor: enrol on /staff/totp (key, otpauth URI, QR code read back by zbarimg), confirm, recovery codes once, sign in with a code", async () => {
+	const c = await context();
+	const p = await c.newPage();
+	await staffLogin(p, "totp_b");
+	await p.goto(`${BASE}/staff/totp?lang=en`);
+	assert((await p.locator("nav.main-nav a[href='/staff/totp'][aria-current=page]").count()) === 1, "the nav link, current");
+	await clickAndWait(p, "#totp-start");
+	const secret = (await p.textContent("#totp-secret")).trim();
+	assert(/^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$/.test(secret), `the key in groups of four: ${secret}`);
+	const uri = (await p.textContent("#totp-uri")).trim();
+	assert(uri === `otpauth://totp/civicdesk%3Atotp_b?secret=${secret.replace(/ /g, "")}&issuer=civicdesk&algorithm=SHA1&digits=6&period=30`, `the URI: ${uri}`);
+	assert((await p.getAttribute("#totp-uri-link", "href")) === uri, "the link opens the same URI");
+	// the QR code: inline SVG, named by its caption; decoded from a screenshot by zbarimg
+	const svg = p.locator("figure.qr svg");
+	assert((await svg.count()) === 1, "one inline SVG");
+	assert((await svg.getAttribute("role")) === "img" && (await svg.getAttribute("aria-labelledby")) === "qr-caption", "an image named by its caption");
+	const box = await svg.boundingBox();
+	assert(box.width >= 150 && box.width <= 300, `a QR code of a usable size: ${box.width}px`);
+	const png = join(OUT, "totp-qr.png");
+	await svg.screenshot({ path: png });
+	const z = spawnSync("zbarimg", ["--raw", "-q", png], { encoding: "utf8" });
+	assert(z.error === undefined, `zbarimg (Debian's zbar-tools; tools/deps test): ${z.error}`);
+	assert(z.status === 0 && z.stdout.trim() === uri, `the QR code encodes the URI: ${z.status} ${z.stdout} ${z.stderr}`);
+	// on a phone the QR code fits the screen and the URI wraps
+	await p.setViewportSize({ width: 375, height: 740 });
+	const phone = await svg.boundingBox();
+	const wide = await p.evaluate(() => document.documentElement.scrollWidth);
+	assert(phone.width <= 343 && wide <= 375, `fits a phone: QR ${phone.width}px, page ${wide}px`);
+	await p.screenshot({ path: join(OUT, "totp-enrol-en-phone.png"), fullPage: true });
+	await p.setViewportSize({ width: 1280, height: 900 });
+	// confirm with the code of now, computed from the key as shown
+	const now = Date.now() / 1000;
+	await p.fill("#code", totpCode(secret, now));
+	await clickAndWait(p, "form[action='/staff/totp/confirm'] button[type=submit]");
+	const codes = await p.locator("#recovery-codes li").allTextContents();
+	assert(codes.length === 10 && codes.every((x) => /^[a-z2-9]{4}(-[a-z2-9]{4}){3}$/.test(x.trim())), `ten recovery codes: ${codes}`);
+	await p.goto(`${BASE}/staff/totp`);
+	assert((await p.locator("#recovery-codes").count()) === 0 && (await p.locator("figure.qr").count()) === 0, "shown once");
+	// sign out, then in with the password and the code of the next step (the one of now was
+	// used by the confirmation; the server accepts one step of drift)
+	await clickAndWait(p, "form[action='/staff/logout'] button");
+	await p.goto(`${BASE}/staff/login`);
+	await p.fill("#username", "totp_b");
+	await p.fill("#password", PASSWORD);
+	await clickAndWait(p, "form.stack button[type=submit]");
+	assert((await p.locator("#second-error").count()) === 1, "the second factor is asked for");
+	await p.fill("#password", PASSWORD);
+	await p.fill("#second", totpCode(secret, now + 30));
+	await clickAndWait(p, "form.stack button[type=submit]");
+	assert(new URL(p.url()).pathname === "/staff/", `signed in: ${p.url()}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
 // Every page in every language: axe-core (no serious or critical violation) and screenshots at
 // phone and desktop width. CSP is bypassed in this context only, to inject axe.
 await test("axe-core on every page in every language: no serious or critical violation; screenshots", async () => {
@@ -727,6 +801,11 @@ await test("axe-core on every page in every language: no serious or critical vio
 		["board-month", async () => { await p.goto(`${BASE}/board`); await clickAndWait(p, "nav.archive a >> nth=0"); }],
 		["error-404", async () => p.goto(`${BASE}/no-such-page`)],
 		["staff-password", async () => p.goto(`${BASE}/staff/password`)],
+		// the enrolment with its QR code (started once, then shown again until confirmed)
+		["staff-totp", async () => {
+			await p.goto(`${BASE}/staff/totp`);
+			if (await p.locator("#totp-start").count()) await clickAndWait(p, "#totp-start");
+		}],
 	];
 	const bad = [];
 	for (const lang of LANGS) {

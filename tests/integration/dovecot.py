@@ -120,13 +120,15 @@ class Dovecot:
         m.login(USER, PASSWORD)
         return m
 
-    def append(self, messages):
-        """APPENDs each message (bytes) to INBOX; returns their UIDs."""
+    def append(self, messages, mailbox="INBOX"):
+        """APPENDs each message (bytes) to mailbox (created if need be); returns their UIDs."""
         m = self.client()
         uids = []
         try:
+            if mailbox != "INBOX":
+                m.create(mailbox)
             for raw in messages:
-                typ, data = m.append("INBOX", None, None, raw)
+                typ, data = m.append(mailbox, None, None, raw)
                 if typ != "OK":
                     raise RuntimeError("APPEND: %r" % data)
                 uids.append(int(data[0].split(b"]")[0].split()[-1]))
@@ -134,11 +136,38 @@ class Dovecot:
             m.logout()
         return uids
 
-    def flags(self):
-        """{uid: set of flags} of INBOX."""
+    def cpu(self):
+        """CPU seconds (user + system) of the master and of its children that ended (each IMAP
+        connection's process ends with it and is reaped by the master), from /proc; waits
+        (bounded) until no imap process of this Dovecot is left."""
+        tick = os.sysconf("SC_CLK_TCK")
+        end = time.time() + 10
+        while time.time() < end and self._imap_children():
+            time.sleep(0.02)
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return sum(int(x) for x in v[11:15]) / tick
+
+    def _imap_children(self):
+        n = 0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    s = f.read()
+            except OSError:
+                continue
+            name, rest = s.split(" (", 1)[1].rsplit(")", 1)
+            if int(rest.split()[1]) == self.proc.pid and name.startswith("imap"):
+                n += 1
+        return n
+
+    def flags(self, mailbox="INBOX"):
+        """{uid: set of flags} of mailbox."""
         m = self.client()
         try:
-            m.select("INBOX", readonly=True)
+            m.select(mailbox, readonly=True)
             typ, data = m.uid("FETCH", "1:*", "(FLAGS)")
             out = {}
             for line in data:

@@ -77,6 +77,28 @@ UNDO_004 = """
     ALTER TABLE items DROP COLUMN waiting_since;
 """
 
+# Takes migration 019 (the ladder's entries by time and its fan-out, #15) back out: one mark per
+# item again, as 018 left it. Before UNDO_018.
+UNDO_019 = """
+    DROP TABLE ladder_fanout;
+    DROP TRIGGER ladder_item_insert;
+    DROP TRIGGER ladder_item_update;
+    CREATE TABLE ladder_v1 (item_id INTEGER PRIMARY KEY REFERENCES items(id),
+      next_at INTEGER NOT NULL);
+    INSERT INTO ladder_v1 (item_id, next_at) SELECT id, coalesce(
+      (SELECT min(next_at) FROM ladder WHERE item_id = items.id), 9223372036854775807)
+      FROM items;
+    DROP TABLE ladder;
+    ALTER TABLE ladder_v1 RENAME TO ladder;
+    CREATE INDEX ladder_next ON ladder(next_at) WHERE next_at < 9223372036854775807;
+    CREATE TRIGGER ladder_item_insert AFTER INSERT ON items
+    BEGIN INSERT INTO ladder(item_id, next_at) VALUES (NEW.id, 0)
+      ON CONFLICT (item_id) DO UPDATE SET next_at = 0; END;
+    CREATE TRIGGER ladder_item_update AFTER UPDATE ON items
+    BEGIN INSERT INTO ladder(item_id, next_at) VALUES (NEW.id, 0)
+      ON CONFLICT (item_id) DO UPDATE SET next_at = 0; END;
+"""
+
 # Takes migration 018 (the notifiers' indexes, #15) back out: outbox_once over every row,
 # outbox_item again, ladder_next over every item. Before UNDO_005 when both are used.
 UNDO_018 = """
@@ -144,10 +166,25 @@ UNDO_016 = """
 """
 
 
+# Takes migration 021 (the TOTP keys sealed at rest) back out: the totp table as 015 made it
+# (only keys written before 021, of 20 bytes, fit). First in the undo chain.
+UNDO_021 = """
+    CREATE TABLE totp_old (
+      account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+      secret BLOB NOT NULL CHECK (length(secret) = 20),
+      confirmed INTEGER NOT NULL DEFAULT 0 CHECK (confirmed IN (0, 1)),
+      last_step INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);
+    INSERT INTO totp_old SELECT * FROM totp;
+    DROP TABLE totp;
+    ALTER TABLE totp_old RENAME TO totp;
+"""
+
+
 # Every migration after 002 taken back out, newest first: a database as civicdesk wrote it at
 # schema 2 (003, 008 and 010 apply again as they are). A new migration adds its UNDO here.
-UNDO_TO_2 = (UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 + UNDO_012 + UNDO_011 +
-             UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)
+UNDO_TO_2 = (UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
+             UNDO_012 +
+             UNDO_011 + UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)
 
 
 def run_cli(*args, stdin=None, env=None, timeout=60):

@@ -99,6 +99,49 @@ class ImapPoll(unittest.TestCase):
         self.assertEqual(self.count(server, "SELECT count(*) FROM mail_in WHERE uid = ?",
                                     (more[0],)), 1)
 
+    def test_refused_recorded_not_fetched_again(self):
+        """A letter core refuses (a body over its limit, left uncut by a test build) is recorded
+        with core's reason and marked \\Seen, in the batch and in the one-by-one path (the same
+        Message-ID twice in a poll), and never fetched again."""
+        long = MIMEText("很长的内容。" * 4000, "plain", "utf-8")
+        long["From"] = "long@example.cn"
+        long["To"] = "director@bureau.example"
+        long["Subject"] = Header("太长的来信", "utf-8")
+        long["Message-ID"] = "<imap-refused@example.cn>"
+        uids = self.dc.append([long.as_bytes(), letter(1), long.as_bytes()])
+        s = harness.Server(env={"CIVICDESK_IMAP_URL": self.dc.url, "CIVICDESK_IMAP_INTERVAL": "1",
+                                "CIVICDESK_SUBMIT_RATE": "0", "CIVICDESK_TEST_MAIL_UNCUT": "1"})
+        self.servers.append(s)
+        server = s.start().drain()
+        wait_for(lambda: self.rows(server) == 3, 60, "the three messages recorded")
+        con = sqlite3.connect(server.db, timeout=30)
+        try:
+            refused = con.execute("SELECT uid, outcome, reason, item_id FROM mail_in WHERE "
+                                  "message_id = 'imap-refused@example.cn' ORDER BY uid").fetchall()
+            audits = con.execute("SELECT count(*) FROM audit WHERE action = 'mail_refused'"
+                                 ).fetchone()[0]
+        finally:
+            con.close()
+        self.assertEqual([r[0] for r in refused], [uids[0], uids[2]])
+        for uid, outcome, reason, item in refused:
+            self.assertEqual((outcome, item), ("ignored", None))
+            self.assertTrue(reason.startswith("refused: body is longer than"), reason)
+        self.assertEqual(audits, 2)
+        self.assertEqual(self.count(server, "SELECT count(*) FROM items WHERE channel = 'email'"), 1)
+        wait_for(lambda: all("\\Seen" in f for f in self.dc.flags().values()), 30,
+                 "every message \\Seen")
+        # later polls: the next letter is stored, the refused ones are not fetched again (each
+        # poll that does something logs what it did: a refused message counts as ignored)
+        more = self.dc.append([letter(2)])
+        wait_for(lambda: self.rows(server) == 4, 30, "the next message")
+        polls = wait_for(lambda: (lambda v: v if len(v) >= 2 else None)(
+            [x for x in list(s.drained) if " already stored, " in x]), 30, "the second poll's line")
+        self.assertIn("1 stored, 0 already stored, 2 ignored", polls[0])
+        for line in polls[1:]:
+            self.assertIn(" 0 ignored", line)
+        self.assertEqual(self.count(server, "SELECT count(*) FROM mail_in WHERE uid = ?",
+                                    (more[0],)), 1)
+
     def test_restarts_mid_poll_lose_and_double_nothing(self):
         total = 400
         self.dc.append([letter(i, 20000) for i in range(total)])

@@ -406,6 +406,44 @@ class Intake(unittest.TestCase):
             self.submit(GOOD)
 
 
+class DefaultSizeLimits(unittest.TestCase):
+    """With the default limits (max_body 10 MiB, max_json 1 MiB): a JSON submission carries no
+    attachments, so a JSON body of megabytes is too large (413) before it is parsed, while a
+    form of the same size is read and its overlong field named (400)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def test_json_of_two_mebibytes_is_413(self):
+        body = json.dumps(item(body="字" * (1 << 20)), ensure_ascii=False).encode()
+        self.assertGreater(len(body), 2 << 20)
+        r = self.srv.request("POST", "/api/v1/items", body=body,
+                             headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 413, r)
+        self.assertEqual(r.json()["error"]["code"], "too_large")
+        self.assertIn("1048576 bytes", r.json()["error"]["message"])
+
+    def test_form_of_two_mebibytes_names_the_field(self):
+        body = urllib.parse.urlencode({"kind": "letter", "subject": "s",
+                                       "body": "x" * (2 << 20)}).encode()
+        r = self.srv.request("POST", "/api/v1/items", body=body,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["error"]["field"], "body")
+
+    def test_json_at_the_largest_valid_size_is_stored(self):
+        body = json.dumps(item(name="名" * 100, subject="长" * 200, body="字" * 20000)).encode()
+        self.assertGreater(len(body), 100000)  # every character escaped as \uXXXX
+        r = self.srv.request("POST", "/api/v1/items", body=body,
+                             headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 201, r)
+
+
 class RateLimits(unittest.TestCase):
     def setUp(self):
         self.srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "3",

@@ -144,6 +144,33 @@ class MailIn(unittest.TestCase):
         self.assertEqual(r.returncode, 65, r.stderr)
         self.assertIn(b"larger than", r.stderr)
 
+    def test_refused_is_recorded(self):
+        """A letter core refuses (here: a body over 20,000 characters, which a test build leaves
+        uncut) exits 65 and is recorded in mail_in with core's reason, and an administrator
+        sees it in the audit log (code and field, not the citizen's words)."""
+        raw = letter("太长的来信", "很长的内容。" * 4000, msgid="refused-1@example.cn")
+        r = ingest(self.server, raw, env_extra={"CIVICDESK_TEST_MAIL_UNCUT": "1"})
+        self.assertEqual(r.returncode, 65, r.stderr)
+        self.assertEqual(r.stdout, b"")
+        self.assertIn(b"longer than", r.stderr)
+        with self.db() as con:
+            rows = con.execute("SELECT id, outcome, reason, item_id, raw, source FROM mail_in "
+                               "WHERE message_id = 'refused-1@example.cn'").fetchall()
+        self.assertEqual(len(rows), 1, rows)
+        rid, outcome, reason, item, kept, source = rows[0]
+        self.assertEqual((outcome, item, kept, source), ("ignored", None, None, "pipe"))
+        self.assertTrue(reason.startswith("refused: body is longer than"), reason)
+        r = self.admin.request("GET", "/api/v1/audit?action=mail_refused")
+        self.assertEqual(r.status, 200, r)
+        hits = [e for e in r.json()["entries"] if e["target"] == "mail_in %d" % rid]
+        self.assertEqual(len(hits), 1, r.json())
+        self.assertIn("invalid: body", hits[0]["detail"])
+        self.assertNotIn("很长", hits[0]["detail"])
+        # the same letter within the limits is stored as usual
+        raw = letter("来信", "正常的内容。", msgid="refused-2@example.cn")
+        r = ingest(self.server, raw, env_extra={"CIVICDESK_TEST_MAIL_UNCUT": "1"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_busy_database_is_75(self):
         raw = letter("锁住的数据库", "另一个进程持有写锁。", msgid="busy-1@example.cn")
         con = sqlite3.connect(self.server.db, timeout=30, isolation_level=None)

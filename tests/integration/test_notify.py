@@ -77,10 +77,11 @@ def set_clock(server, when):
 
 
 def settled(server, now):
-    """True once the scan has looked at every item due by now and nothing is due to send or
-    being sent."""
+    """True once the scan has looked at every item due by now, its steps are fanned out to the
+    outbox, and nothing is due to send or being sent."""
     with db(server) as d:
         marks = d.execute("SELECT count(*) FROM ladder WHERE next_at <= ?", (now,)).fetchone()[0]
+        marks += d.execute("SELECT count(*) FROM ladder_fanout").fetchone()[0]
         # due, or being sent (tried and neither marked nor failed yet)
         due = d.execute("SELECT count(*) FROM outbox WHERE state = 'pending' AND "
                         "(send_after <= ? OR (last_attempt IS NOT NULL AND "

@@ -2,8 +2,9 @@
 same pages in chromium): the citizen's actions on /track (supplement, withdrawal of the item and
 of the consent to publication, the rating) through core, wrong query codes limited per address
 and per tracking number, the dashboard's statistics and CSV, the admin forms (CSRF, audited),
-the board by month, gzip and ETags of the static files, and HTML error pages in the chosen
-language.
+the board by month, gzip and ETags of the static files, HTML error pages in the chosen
+language, and the second factor's enrolment page (key, otpauth:// URI, its QR code as inline
+SVG read back by zbarimg, recovery codes once).
 
 November 2025 has no holidays: from Wednesday 5 November the 5th working day is Wednesday 12.
 """
@@ -672,6 +673,34 @@ class Calendar(Base):
         self.assertEqual(r.status, 400)
 
 
+def qr_decode(svg):
+    """What zbarimg (Debian's zbar-tools; tools/deps test) reads from the QR code of an SVG as
+    /staff/totp draws it: one path of runs of black modules ("MX Yh N v1h-Nz") in a viewBox of
+    modules, redrawn here as a bitmap (PBM) of 4 pixels a module; the decoding is zbar's."""
+    import shutil
+    import subprocess
+    import tempfile
+    assert shutil.which("zbarimg"), "zbarimg is missing: run tools/deps test (zbar-tools)"
+    n = int(re.search(r'viewBox="0 0 (\d+) \1"', svg).group(1))
+    grid = [[0] * n for _ in range(n)]
+    for x, y, run in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\d+z", svg):
+        for i in range(int(run)):
+            grid[int(y)][int(x) + i] = 1
+    scale = 4
+    rows = []
+    for r in grid:
+        rows += [" ".join(str(v) for v in r for _ in range(scale))] * scale
+    with tempfile.NamedTemporaryFile("w", suffix=".pbm", delete=False) as f:
+        f.write("P1\n%d %d\n%s\n" % (n * scale, n * scale, "\n".join(rows)))
+    try:
+        r = subprocess.run(["zbarimg", "--raw", "-q", f.name], capture_output=True, text=True,
+                           timeout=60)
+    finally:
+        os.unlink(f.name)
+    assert r.returncode == 0, "zbarimg found no code: %s" % r.stderr[-300:]
+    return r.stdout.strip()
+
+
 class SignIn(unittest.TestCase):
     """The staff sign-in page with the second factor and the address throttle (own daemons:
     the throttle counts every failure from 127.0.0.1)."""
@@ -708,7 +737,9 @@ class SignIn(unittest.TestCase):
             return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 10**6)
 
         t0 = 1790000000
-        srv = harness.Server(env={"CIVICDESK_TOTP_ROLES": None}).start()
+        # the built-in roles that need a second factor, without a grace period for new accounts
+        srv = harness.Server(env={"CIVICDESK_TOTP_ROLES": None,
+                                  "CIVICDESK_TOTP_GRACE": "0"}).start()
         try:
             srv.set_clock(t0)
             srv.add_user("root_p", "admin", password=PW)
@@ -716,17 +747,76 @@ class SignIn(unittest.TestCase):
             b.get("/staff/login?lang=en")
             r = b.post("/staff/login", {"username": "root_p", "password": PW})
             self.assertEqual(r.status, 303)
-            r = b.get("/staff/admin")
-            self.assertEqual(r.status, 403, "no staff page before the second factor is enrolled")
-            self.assertIn("/api/v1/totp/enroll", b.text())
-            r = b.get("/staff/")
+            self.assertEqual(r.header("Location"), "/staff/totp", "sent to the enrolment")
+            for path in ("/staff/admin", "/staff/"):
+                r = b.get(path)
+                self.assertEqual(r.status, 303, "no staff page before the second factor")
+                self.assertEqual(r.header("Location"), "/staff/totp")
+            r = b.get("/staff/totp")
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.header("Cache-Control"), "no-store")
+            self.assertIn('id="totp-start"', b.text())
+            self.assertNotIn("<svg", b.text())
+            # the start needs the session's form token
+            r = b.post("/staff/totp/enroll", {"csrf_token": "x" * 43})
             self.assertEqual(r.status, 403)
-            # enrol through the API
-            s = srv.login("root_p", PW)
-            r = s.request("POST", "/api/v1/totp/enroll")
-            secret = r.json()["secret"]
-            r = s.request("POST", "/api/v1/totp/confirm", json_body={"code": totp(secret, t0)})
-            self.assertEqual(r.status, 200, r)
+            self.assertNotIn("<svg", b.text())
+            b.get("/staff/totp")
+            r = b.post("/staff/totp/enroll", {})
+            self.assertEqual(r.status, 200, b.text()[-1500:])
+            page = b.text()
+            # the key grouped for typing, the otpauth:// URI (escaped in HTML), its QR code
+            groups = html.unescape(re.search(r'id="totp-secret">([^<]*)<', page).group(1))
+            self.assertRegex(groups, r"^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$")
+            secret = groups.replace(" ", "")
+            uri = html.unescape(re.search(r'id="totp-uri">([^<]*)<', page).group(1))
+            u = urllib.parse.urlsplit(uri)
+            self.assertEqual((u.scheme, u.netloc), ("otpauth", "totp"))
+            self.assertEqual(urllib.parse.unquote(u.path), "/civicdesk:root_p")
+            q = dict(urllib.parse.parse_qsl(u.query))
+            self.assertEqual(q, {"secret": secret, "issuer": "civicdesk", "algorithm": "SHA1",
+                                 "digits": "6", "period": "30"})
+            self.assertIn('href="%s"' % html.escape(uri, quote=True), page)
+            svg = re.search(r"<svg[^>]*>.*?</svg>", page, re.S)
+            self.assertIsNotNone(svg, "an inline SVG QR code")
+            self.assertIn('role="img"', svg.group(0))
+            self.assertIn('aria-labelledby="qr-caption"', svg.group(0))
+            self.assertIn('id="qr-caption"', page)
+            self.assertRegex(svg.group(0), r'<path fill="#000" d="(M\d+ \d+h\d+v1h-\d+z){100,}"')
+            self.assertNotIn("<script", svg.group(0))
+            # the QR code encodes the URI: its modules drawn into a bitmap, read by zbarimg
+            self.assertEqual(qr_decode(svg.group(0)), uri)
+            # a reload shows the same key until it is confirmed
+            b.get("/staff/totp")
+            self.assertIn(groups, html.unescape(b.text()))
+            # a wrong code: the key again, the field marked
+            r = b.post("/staff/totp/confirm", {"code": "000000"
+                                               if totp(secret, t0) != "000000" else "111111"})
+            self.assertEqual(r.status, 400)
+            self.assertIn('id="code-error"', b.text())
+            self.assertIn('aria-invalid="true"', b.text())
+            self.assertIn(groups, html.unescape(b.text()))
+            self.assertEqual(b.get("/staff/").status, 303, "still not enrolled")
+            r = b.post("/staff/totp/confirm", {"code": totp(secret, t0)})
+            self.assertEqual(r.status, 200, b.text()[-1500:])
+            codes = re.findall(r'<li><span class="code">([a-z2-9-]+)</span></li>', b.text())
+            self.assertEqual(len(codes), 10, b.text()[-2000:])
+            self.assertNotIn(groups, html.unescape(b.text()), "the key is not shown again")
+            self.assertEqual(b.get("/staff/").status, 200, "enrolled: the staff pages open")
+            r = b.get("/staff/totp")
+            self.assertIn("Recovery codes left unused: 10.", b.text())
+            self.assertNotIn(groups, html.unescape(b.text()))
+            self.assertNotIn("<svg", b.text())
+            self.assertNotIn(codes[0], b.text(), "the recovery codes are shown once")
+            # a second enrolment is refused while one is in use
+            r = b.post("/staff/totp/enroll", {})
+            self.assertEqual(r.status, 409)
+            # in the other languages
+            for lang, word in (("zh-Hans", "恢复码"), ("zh-Hant", "復原碼")):
+                r = b.get("/staff/totp?lang=" + lang)
+                self.assertIn('<html lang="%s">' % lang, b.text())
+                self.assertIn(word, b.text())
+            b.get("/staff/totp?lang=en")
             srv.set_clock(t0 + 60)
             b = Browser(srv)
             b.get("/staff/login?lang=en")
@@ -740,6 +830,17 @@ class SignIn(unittest.TestCase):
                                         "second": totp(secret, t0 + 60)})
             self.assertEqual(r.status, 303, b.text()[-1500:])
             self.assertEqual(b.get("/staff/admin").status, 200)
+            # a recovery code shown by the page signs in once
+            b = Browser(srv)
+            b.get("/staff/login?lang=en")
+            r = b.post("/staff/login", {"username": "root_p", "password": PW,
+                                        "second": codes[3]})
+            self.assertEqual(r.status, 303, b.text()[-1500:])
+            b = Browser(srv)
+            b.get("/staff/login?lang=en")
+            r = b.post("/staff/login", {"username": "root_p", "password": PW,
+                                        "second": codes[3]})
+            self.assertEqual(r.status, 401)
         finally:
             srv.cleanup()
 

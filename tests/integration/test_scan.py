@@ -170,6 +170,34 @@ class Scan(unittest.TestCase):
         self.assertTrue(any("again.pdf was not stored" in (h.get("note") or "")
                             for h in it["history"]))
 
+    def test_4_online_supplement(self):
+        if self.clamd.proc is None:
+            self.clamd.start()
+        a = submit(self.srv, [])
+        t = a["tracking"]
+        hand = self.srv.staff("hand_s", "handler", "法规处")
+        for who, action, body in ((self.staff, "assign", {"section": "法规处"}),
+                                  (hand, "accept", {}),
+                                  (hand, "ask_citizen", {"note": "请补充照片"})):
+            r = who.request("POST", "/api/v1/items/%s/actions/%s" % (t, action), json_body=body)
+            self.assertEqual(r.status, 200, r)
+        body, ctype = multipart([("text", "照片见附件")],
+                                [("site.pdf", CLEAN), ("supp-virus.pdf", INFECTED)])
+        r = self.srv.request("POST", "/api/v1/track/%s/supplement" % t, body=body,
+                             headers={"Content-Type": ctype, "X-Query-Code": a["query_code"]})
+        self.assertEqual(r.status, 200, r)
+        it = self.item(t)
+        self.assertEqual([f["filename"] for f in it["attachments"]], ["site.pdf"])
+        self.assertEqual(self.download(t, it["attachments"][0]["id"]).status, 200)
+        r = self.srv.request("GET", "/api/v1/track/" + t, headers={"X-Query-Code": a["query_code"]})
+        self.assertTrue(any("supp-virus.pdf was not stored" in (h.get("note") or "")
+                            for h in r.json()["history"]))
+        db = sqlite3.connect(self.srv.db)
+        stored = db.execute("SELECT count(*) FROM attachments WHERE instr(data, ?) > 0",
+                            (clamd.EICAR,)).fetchone()[0]
+        db.close()
+        self.assertEqual(stored, 0)
+
 
 if __name__ == "__main__":
     harness.main()

@@ -120,6 +120,30 @@ class Screening(unittest.TestCase):
         row = self.queue_row(tracking)["screening"]
         self.assertEqual((row["matched"], row["cleared"]), ("casino", False))
 
+    def test_the_citizens_online_supplement(self):
+        a = submit(self.srv, "路灯", "路灯坏了")
+        t = a["tracking"]
+        for who, action, body in ((self.disp, "assign", {"section": "法规处"}),
+                                  (self.hand, "accept", {}),
+                                  (self.hand, "ask_citizen", {"note": "请说明具体位置"})):
+            r = who.request("POST", "/api/v1/items/%s/actions/%s" % (t, action), json_body=body)
+            self.assertEqual(r.status, 200, r)
+        self.assertIsNone(self.queue_row(t)["screening"])
+        text = "在东门，旁边有人开 Casino 网站，还有人卖炸弹"
+        r = self.srv.request("POST", "/api/v1/track/%s/supplement" % t,
+                             json_body={"text": text}, headers={"X-Query-Code": a["query_code"]})
+        self.assertEqual(r.status, 200, r)
+        row = self.queue_row(t)["screening"]
+        self.assertEqual((row["matched"], row["cleared"]), ("casino, re:炸(药|弹)", False))
+        it = self.disp.request("GET", "/api/v1/items/" + t).json()
+        self.assertEqual(it["state"], "in_progress")  # taken, not dropped
+        notes = [h.get("note") for h in it["history"]]
+        self.assertIn(text, notes)  # kept as written
+        self.assertIn("screened", [h["action"] for h in it["history"]])
+        tr = self.srv.request("GET", "/api/v1/track/" + t,
+                              headers={"X-Query-Code": a["query_code"]}).json()
+        self.assertNotIn("screened", [h["action"] for h in tr["history"]])
+
     def test_bad_pattern_stops_the_start(self):
         r = harness.run_cli("serve", env={"CIVICDESK_SCREEN_WORDS": "re:([unclosed",
                                           "CIVICDESK_DB": "/nonexistent/x.db"})

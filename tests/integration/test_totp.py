@@ -49,11 +49,53 @@ def audit_rows(srv, action):
         db.close()
 
 
+class GracePeriod(unittest.TestCase):
+    """Built-in defaults (totp_roles admin,supervisor; totp_grace 3 days): an account that an
+    operator just created with `civicdesk user add` works at once, is told at each login that it
+    must enrol and by when, and is held to enrolment once the grace period is over."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = harness.Server(env={"CIVICDESK_TOTP_ROLES": None}).start()
+        cls.srv.set_clock(T0)
+        cls.srv.add_user("sup", "supervisor")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def test_new_supervisor_works_then_must_enrol(self):
+        r = login(self.srv, "sup")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json()["must_enroll"])
+        self.assertTrue(r.json()["enroll_by"].startswith("2026-09-24T"), r.json())
+        s = session(self.srv, r)
+        r = s.request("GET", "/api/v1/stats?period=2026-09&by=section")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(s.request("GET", "/api/v1/me").json()["enroll_by"],
+                         login(self.srv, "sup").json()["enroll_by"])
+        self.assertIn(("sup", "sup", 1, "second factor to enrol (grace period)"),
+                      audit_rows(self.srv, "login"))
+        self.srv.set_clock(T0 + 3 * 86400 - 120)
+        s = session(self.srv, login(self.srv, "sup"))
+        self.assertEqual(s.request("GET", "/api/v1/queue").status, 200)
+        self.srv.set_clock(T0 + 3 * 86400)  # the same session, once the grace period is over
+        r = s.request("GET", "/api/v1/stats?period=2026-09&by=section")
+        self.assertEqual((r.status, r.json()["error"]["code"]),
+                         (403, "totp_enrolment_required"), r)
+        r = login(self.srv, "sup")
+        self.assertTrue(r.json()["must_enroll"])
+        r = session(self.srv, r).request("GET", "/api/v1/queue")
+        self.assertEqual(r.status, 403, r)
+
+
 class Totp(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        # None: the built-in default of totp_roles (admin, supervisor), not the harness's off.
-        cls.srv = harness.Server(env={"CIVICDESK_TOTP_ROLES": None}).start()
+        # None: the built-in default of totp_roles (admin, supervisor), not the harness's off;
+        # no grace period, so that enrolment is required at once.
+        cls.srv = harness.Server(env={"CIVICDESK_TOTP_ROLES": None,
+                                      "CIVICDESK_TOTP_GRACE": "0"}).start()
         cls.srv.set_clock(T0)
         for name, role in (("root", "admin"), ("boss", "supervisor"), ("hand", "handler")):
             cls.srv.add_user(name, role, "法规处" if role == "handler" else None)
@@ -199,6 +241,166 @@ class Totp(unittest.TestCase):
         r = s.request("POST", "/api/v1/totp/confirm", json_body={"code": totp(secret, now)})
         self.assertEqual(r.status, 200, r)
         return secret, r.json()["recovery_codes"], s
+
+
+class TotpSealed(unittest.TestCase):
+    """The keys sealed at rest under the key file (secret_key_file): none in the clear in the
+    database, sign-in after a restart, keys written in the clear before schema 021 sealed at
+    the next start, and a missing or wrong key file told at start and at sign-in, never a new
+    key over sealed ones."""
+
+    def start(self, **env):
+        env.setdefault("CIVICDESK_TOTP_ROLES", None)
+        env.setdefault("CIVICDESK_TOTP_GRACE", "0")
+        self.srv = harness.Server(env=env, dbdir=self.dir).start()
+        self.srv.set_clock(self.now)
+        return self.srv
+
+    def setUp(self):
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="civicdesk-totp-")
+        self.key = os.path.join(self.dir, "civicdesk.key")
+        self.now = T0
+        self.srv = None
+
+    def tearDown(self):
+        import shutil
+        if self.srv is not None:
+            self.srv.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def restart(self, **env):
+        self.srv.stop()
+        self.srv.cleanup()
+        return self.start(**env)
+
+    def db_bytes(self):
+        """Everything of the database on disk: the file and its write-ahead log."""
+        out = b""
+        for suffix in ("", "-wal"):
+            if os.path.exists(self.srv.db + suffix):
+                with open(self.srv.db + suffix, "rb") as f:
+                    out += f.read()
+        return out
+
+    def code_login(self, name, secret):
+        """Logs in with the code of the next step (the clock moved on: no code twice)."""
+        self.now += 30
+        self.srv.set_clock(self.now)
+        return login(self.srv, name, totp=totp(secret, self.now))
+
+    def test_sealed_restart_missing_and_wrong_key(self):
+        import sqlite3
+        srv = self.start()
+        self.assertIn("created the key file %s" % self.key, "\n".join(srv.startup))
+        self.assertEqual(os.stat(self.key).st_mode & 0o777, 0o600)
+        srv.add_user("root", "admin")
+        s = session(srv, login(srv, "root"))
+        secret = s.request("POST", "/api/v1/totp/enroll").json()["secret"]
+        raw = base64.b32decode(secret)
+        r = s.request("POST", "/api/v1/totp/confirm", json_body={"code": totp(secret, T0)})
+        self.assertEqual(r.status, 200, r)
+        codes = r.json()["recovery_codes"]
+        # the database holds the key sealed only: 68 bytes, and the key's bytes nowhere
+        db = sqlite3.connect(srv.db)
+        (stored,) = db.execute("SELECT secret FROM totp").fetchone()
+        db.close()
+        self.assertEqual(len(stored), 68)
+        self.assertFalse(raw in self.db_bytes(), "the key in the clear on disk")
+        self.assertFalse(secret.encode() in self.db_bytes(), "the base32 key on disk")
+        # a backup says where the key is, and does not hold it
+        b = srv.cli("backup", os.path.join(self.dir, "backup.db"))
+        self.assertEqual(b.returncode, 0, b.stderr)
+        self.assertIn("sealed with the key file %s" % self.key, b.stdout)
+        with open(os.path.join(self.dir, "backup.db"), "rb") as f:
+            self.assertFalse(raw in f.read(), "the key in the clear in the backup")
+
+        # sign-in with a code after a restart
+        srv = self.restart()
+        self.assertNotIn("totp:", "\n".join(srv.startup))
+        r = self.code_login("root", secret)
+        self.assertEqual(r.status, 200, r)
+
+        # the key file gone: told at start, naming the account; no new key is made; a code is
+        # refused with a clear message (not "wrong password"); a recovery code still works
+        os.rename(self.key, self.key + ".saved")
+        srv = self.restart()
+        start = "\n".join(srv.startup)
+        self.assertIn("the key file %s is missing" % self.key, start)
+        self.assertIn("cannot sign in with a code", start)
+        self.assertIn(": root", start)
+        self.assertFalse(os.path.exists(self.key), "no new key over the sealed one")
+        r = self.code_login("root", secret)
+        self.assertEqual((r.status, r.json()["error"]["code"]), (503, "totp_key_unavailable"), r)
+        self.assertIn("key file", r.json()["error"]["message"])
+        self.assertEqual(srv.request("GET", "/api/v1/health").status, 200)
+        # the sign-in page says so too
+        import test_pages
+        b = test_pages.Browser(srv)
+        b.get("/staff/login?lang=en")
+        self.now += 30
+        srv.set_clock(self.now)
+        r = b.post("/staff/login", {"username": "root", "password": PW,
+                                    "second": totp(secret, self.now)})
+        self.assertEqual(r.status, 503)
+        self.assertIn("key file for the second factor is missing or wrong", b.text())
+        r = login(srv, "root", recovery_code=codes[0])
+        self.assertEqual(r.status, 200, r)
+        # nobody can enrol meanwhile
+        srv.add_user("boss", "supervisor")
+        bs = session(srv, login(srv, "boss"))
+        r = bs.request("POST", "/api/v1/totp/enroll")
+        self.assertEqual((r.status, r.json()["error"]["code"]), (503, "totp_key_unavailable"), r)
+        self.assertIn(("root", "root", 0, "second factor cannot be checked: the key file is "
+                       "missing or wrong"), audit_rows(srv, "login_failed"))
+
+        # a wrong key file: told at start; codes refused as above
+        with open(self.key, "w") as f:
+            f.write("ab" * 32 + "\n")
+        os.chmod(self.key, 0o600)
+        srv = self.restart()
+        self.assertIn("do not open with the key file %s" % self.key, "\n".join(srv.startup))
+        r = self.code_login("root", secret)
+        self.assertEqual(r.status, 503, r)
+
+        # the right file back: everything as before
+        os.replace(self.key + ".saved", self.key)
+        srv = self.restart()
+        self.assertNotIn("totp:", "\n".join(srv.startup))
+        r = self.code_login("root", secret)
+        self.assertEqual(r.status, 200, r)
+
+    def test_keys_in_the_clear_are_sealed_at_start(self):
+        import sqlite3
+        srv = self.start(CIVICDESK_SECRET_KEY_FILE=os.path.join(self.dir, "elsewhere.key"))
+        srv.add_user("root", "admin")
+        srv.stop()
+        # a database from before schema 021, with a key as civicdesk wrote it then: the 20
+        # bytes themselves
+        raw = bytes(range(1, 21))
+        secret = base64.b32encode(raw).decode()
+        db = sqlite3.connect(srv.db)
+        db.executescript(harness.UNDO_021 + "DELETE FROM schema_migrations WHERE number >= 21;"
+                         "PRAGMA user_version = 19;")
+        (uid,) = db.execute("SELECT id FROM accounts WHERE username = 'root'").fetchone()
+        db.execute("INSERT INTO totp (account_id, secret, confirmed, last_step, created) "
+                   "VALUES (?, ?, 1, 0, ?)", (uid, raw, T0))
+        db.commit()
+        db.close()
+        self.assertTrue(raw in self.db_bytes())
+        srv.cleanup()
+        srv = self.start(CIVICDESK_SECRET_KEY_FILE=os.path.join(self.dir, "elsewhere.key"))
+        self.assertIn("1 second-factor key(s) stored in the clear were sealed",
+                      "\n".join(srv.startup))
+        self.assertIn("(schema %d)" % harness.SCHEMA_LATEST, "\n".join(srv.startup))
+        self.assertFalse(os.path.exists(self.key), "the configured path is used")
+        db = sqlite3.connect(srv.db)
+        (stored,) = db.execute("SELECT secret FROM totp").fetchone()
+        db.close()
+        self.assertEqual(len(stored), 68)
+        self.assertFalse(raw in self.db_bytes(), "the key in the clear on disk")
+        r = self.code_login("root", secret)
+        self.assertEqual(r.status, 200, r)
 
 
 class TotpConfig(unittest.TestCase):

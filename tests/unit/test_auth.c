@@ -103,7 +103,8 @@ usernames(struct t *t)
 {
 	CHECK_INT(t, auth_username_valid("handler1"), 1);
 	CHECK_INT(t, auth_username_valid("li.ming_2-x"), 1);
-	CHECK_INT(t, auth_username_valid("ab"), 0);
+	CHECK_INT(t, auth_username_valid("wu"), 1); /* a surname is a name people use */
+	CHECK_INT(t, auth_username_valid("w"), 0);
 	CHECK_INT(t, auth_username_valid("1abc"), 0);
 	CHECK_INT(t, auth_username_valid("a b c"), 0);
 	CHECK_INT(t, auth_username_valid("李明明"), 0);

@@ -9,7 +9,8 @@
 static void
 screening(struct t *t)
 {
-	char *list = NULL, err[256], buf[SCREEN_MATCHED_MAX];
+	struct screen_list *list = NULL;
+	char err[256], buf[SCREEN_MATCHED_MAX];
 	const char *texts[2] = {"有人在网上开 Casino", "私藏炸药"};
 	const char *clean[2] = {"路灯坏了", NULL};
 
@@ -20,17 +21,53 @@ screening(struct t *t)
 	CHECK_STR(t, buf, "casino, re:炸(药|弹)");
 	CHECK_INT(t, screen_match(list, clean, 2, buf, sizeof(buf)), 0);
 	CHECK_STR(t, buf, "");
-	free(list);
+	screen_list_free(list);
 	list = NULL;
 	/* an empty list matches nothing; a bad pattern or a missing file is refused */
 	CHECK_INT(t, screen_list_build("", "", &list, err, sizeof(err)), 0);
 	CHECK_INT(t, screen_match(list, texts, 2, buf, sizeof(buf)), 0);
-	free(list);
+	screen_list_free(list);
 	list = NULL;
 	CHECK_INT(t, screen_list_build("re:([a", "", &list, err, sizeof(err)), -1);
 	CHECK(t, strstr(err, "pattern") != NULL);
 	CHECK_INT(t, screen_list_build("", "/nonexistent/words.txt", &list, err, sizeof(err)), -1);
 	CHECK(t, list == NULL);
+}
+
+/* One pattern against one text: 1 matched, 0 not, -1 the list was refused. */
+static int
+one(const char *pattern, const char *text)
+{
+	struct screen_list *list = NULL;
+	char err[256], buf[SCREEN_MATCHED_MAX];
+	const char *texts[1] = {text};
+	int rc;
+
+	if (screen_list_build(pattern, "", &list, err, sizeof(err)) != 0)
+		return -1;
+	rc = screen_match(list, texts, 1, buf, sizeof(buf));
+	screen_list_free(list);
+	return rc;
+}
+
+/* Patterns work on characters, not bytes: each of these but "聚众赌钱" (the control) gives
+ * the other answer when run byte-wise (in the C locale). */
+static void
+screening_characters(struct t *t)
+{
+	/* "." is one character (three bytes in UTF-8) */
+	CHECK_INT(t, one("re:代.办", "可以代开办证明"), 1);
+	CHECK_INT(t, one("re:^.{4}$", "路灯坏了"), 1);
+	/* a bracket is a set of characters: neither matches a byte of another character
+	 * ("路" shares its first byte with "赌"), and a repeat counts characters */
+	CHECK_INT(t, one("re:[赌博]", "路灯坏了"), 0);
+	CHECK_INT(t, one("re:[赌博]", "聚众赌钱"), 1);
+	CHECK_INT(t, one("re:举报[赌博]{2}窝点", "举报赌博窝点"), 1);
+	CHECK_INT(t, one("re:推广.bet", "短信推广赌bet网站"), 1);
+	/* case-insensitive beyond ASCII (full-width letters) */
+	CHECK_INT(t, one("re:ｃａｓｉｎｏ", "网上ＣＡＳＩＮＯ"), 1);
+	/* the calling thread's locale is left as it was */
+	CHECK(t, MB_CUR_MAX == 1);
 }
 
 static void
@@ -68,6 +105,7 @@ main(void)
 	struct t t = {0, 0, 0};
 
 	RUN(&t, screening);
+	RUN(&t, screening_characters);
 	RUN(&t, second_factor_roles);
 	RUN(&t, scanner_away);
 	return t_done(&t);

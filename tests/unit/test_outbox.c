@@ -253,6 +253,64 @@ test_scan_batches(struct t *t)
 	env_close(&e);
 }
 
+/* The scan and its fan-out apart (migration 019): steps recorded by a scan whose fan-out never
+ * ran (a crash between them) go out at the next scan's fan-out, once; an item changed between
+ * two scans keeps its older ladder entry beside the new one, and that older entry coming due
+ * queues nothing twice. */
+static void
+test_scan_fanout(struct t *t)
+{
+	struct env e;
+	struct notify_config cfg;
+	struct notify_scan_stats st;
+	struct db_item it;
+	int64_t n = 0, id;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	notify_config_defaults(&cfg);
+	cfg.sms_quiet = "off";
+	CHECK_INT(t, db_begin(e.c), 0);
+	id = item(&e, 1, at("2025-09-09T10:00")); /* reply due Tue 16 Sep */
+	CHECK(t, id > 0);
+	CHECK_INT(t, db_commit(e.c), 0);
+	/* the scan alone: two steps recorded (overdue, today's escalation), no notice yet */
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan_steps(e.c, e.cal, at("2025-10-09T12:00"), &st), 0);
+	CHECK_INT(t, st.items, 1);
+	CHECK_INT(t, st.steps, 2);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, 0);
+	/* the next scan finds nothing due and fans out what the first one left */
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-09T12:05"), &st), 0);
+	CHECK_INT(t, st.items, 0);
+	CHECK_INT(t, st.queued, 4);
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_fanout(e.c, &cfg, e.cal, at("2025-10-09T12:06"), &st), 0);
+	CHECK_INT(t, st.queued, 0);
+	/* the item changes: a new entry at once beside the one for tomorrow */
+	CHECK_INT(t, db_begin(e.c), 0);
+	CHECK_INT(t, db_item_get_id(e.c, id, &it), 1);
+	CHECK_INT(t, db_item_update(e.c, &it), 1);
+	db_item_free(&it);
+	CHECK_INT(t, db_commit(e.c), 0);
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-09T13:00"), &st), 0);
+	CHECK_INT(t, st.items, 1);
+	CHECK_INT(t, st.queued, 0); /* looked at afresh: the same steps, already queued */
+	/* tomorrow: both entries lead to one escalation, e-mail and SMS */
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-10T00:30"), &st), 0);
+	CHECK_INT(t, st.items, 1);
+	CHECK_INT(t, st.queued, 2);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, 6);
+	env_close(&e);
+}
+
 int
 main(void)
 {
@@ -265,5 +323,6 @@ main(void)
 	}
 	RUN(&t, test_once);
 	RUN(&t, test_scan_batches);
+	RUN(&t, test_scan_fanout);
 	return t_done(&t);
 }
