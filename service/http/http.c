@@ -9,7 +9,9 @@
  * a login's password hash, an upload's virus scan) is handed to a worker thread while its
  * connection is suspended, and answered when the worker resumes it: a request that waits never
  * holds up the connections of its I/O thread. Workers are started as needed, up to
- * HTTP_WORKERS_MAX, and stay.
+ * HTTP_WORKERS_MAX, and stay. A ROUTE_ASYNC route with a JSON body (a submission) runs on the
+ * I/O thread too: its handler queues the work and suspends the connection (req_suspend); the
+ * thread that does the work (the writer) resumes it, and the I/O thread answers.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -614,7 +616,8 @@ out:
 }
 
 /* The whole request is in: authenticate, lend a connection, run the handler. On an I/O thread
- * (a ROUTE_READ route) the connection is the thread's own, else one from the pool. */
+ * (ROUTE_READ, or ROUTE_ASYNC with a JSON body) the connection is the thread's own, else one
+ * from the pool. */
 static void
 call_dispatch(struct call *call)
 {
