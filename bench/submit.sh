@@ -58,6 +58,7 @@ wrk_cpu() {
 		'BEGIN { printf "%.0f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }'
 }
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 : >"$dir/runs"
 for run in $(seq 1 "$RUNS"); do
 	fs=$(build/rel/bench/fsync_ref "$dir" 2)
@@ -86,6 +87,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 echo
+echo "load average before: $load0; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 med() { cut -d' ' -f"$1" "$dir/runs" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 awk '{ print $0, $1 / $4 }' "$dir/runs" >"$dir/runs2" && mv "$dir/runs2" "$dir/runs"
 bad=$(awk '{ n += $3 } END { print n }' "$dir/runs")

@@ -317,6 +317,11 @@ struct db_submission {
 	 * the connection it is given. */
 	int (*after)(void *cls, struct db_conn *c, const struct db_item *item);
 	void *after_cls;
+	/* in, for db_submit_start: called on the writer's thread once the submission is done
+	 * (result 0: committed; -1: nothing of it stored); it must not wait, and sub belongs to
+	 * the caller again from then on */
+	void (*on_done)(void *cls);
+	void *done_cls;
 	/* private to db_submit.c */
 	int result;                      /* 0 stored, -1 failed */
 	int done;
@@ -332,6 +337,11 @@ void db_submitter_stop(struct db_submitter *s);
 /* Queues sub and waits until it is committed: 0 (item->id, item->tracking set; the tracking
  * number is XJ-YYYYMMDD-NNNNN from the per-day counter) or -1 (nothing of it was stored). */
 int db_submit(struct db_submitter *s, struct db_submission *sub);
+/* Queues sub (with on_done set) without waiting: sub->on_done(sub->done_cls) is called once it
+ * is committed or failed; then db_submit_result tells which. 0 queued, -1 not (stopping). */
+int db_submit_start(struct db_submitter *s, struct db_submission *sub);
+/* After on_done: 0 stored (as db_submit), -1 not. */
+int db_submit_result(const struct db_submission *sub);
 /* Queues subs[0..n) together and waits until each is done: they are stored in one transaction
  * (or with the submissions queued beside them), so that a batch costs one commit. Each
  * subs[i]->result is then 0 (stored, as db_submit) or -1. Returns 0, or -1 when the writer is

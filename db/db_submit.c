@@ -177,7 +177,7 @@ static void *
 writer(void *arg)
 {
 	struct db_submitter *sm = arg;
-	struct db_submission *batch, *s, *next;
+	struct db_submission *batch, *s, *next, *started, **tail;
 
 	pthread_mutex_lock(&sm->lock);
 	for (;;) {
@@ -190,11 +190,28 @@ writer(void *arg)
 		pthread_mutex_unlock(&sm->lock);
 		store_batch(sm->c, batch);
 		pthread_mutex_lock(&sm->lock);
+		started = NULL;
+		tail = &started;
 		for (s = batch; s != NULL; s = next) {
 			next = s->next; /* s belongs to its waiter again once done is set */
 			s->next = NULL;
+			if (s->waiter == NULL) { /* db_submit_start: told below, unlocked */
+				*tail = s;
+				tail = &s->next;
+				continue;
+			}
 			s->done = 1;
 			pthread_cond_signal(&s->waiter->done);
+		}
+		if (started != NULL) {
+			pthread_mutex_unlock(&sm->lock);
+			for (s = started; s != NULL; s = next) {
+				next = s->next; /* s is its caller's again once told */
+				s->next = NULL;
+				s->done = 1;
+				s->on_done(s->done_cls);
+			}
+			pthread_mutex_lock(&sm->lock);
 		}
 		if (sm->wal_frames >= CHECKPOINT_FRAMES) {
 			pthread_mutex_unlock(&sm->lock);
@@ -281,6 +298,36 @@ db_submit(struct db_submitter *sm, struct db_submission *sub)
 	pthread_cond_destroy(&w.done);
 	sub->waiter = NULL;
 	return sub->result;
+}
+
+int
+db_submit_start(struct db_submitter *sm, struct db_submission *sub)
+{
+	sub->result = -1;
+	sub->done = 0;
+	sub->next = NULL;
+	sub->waiter = NULL;
+	if (sub->on_done == NULL)
+		return -1;
+	pthread_mutex_lock(&sm->lock);
+	if (sm->stopping) {
+		pthread_mutex_unlock(&sm->lock);
+		return -1;
+	}
+	if (sm->tail != NULL)
+		sm->tail->next = sub;
+	else
+		sm->queue = sub;
+	sm->tail = sub;
+	pthread_cond_signal(&sm->work);
+	pthread_mutex_unlock(&sm->lock);
+	return 0;
+}
+
+int
+db_submit_result(const struct db_submission *sub)
+{
+	return sub->done && sub->result == 0 ? 0 : -1;
 }
 
 int

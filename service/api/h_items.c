@@ -238,6 +238,63 @@ scan_json(json_t *j, const struct scan_report *r)
 	return j;
 }
 
+/* A JSON submission on an I/O thread, waiting for the writer without a thread (req_suspend). */
+struct post_wait {
+	json_t *json;                /* owns the strings of the submission */
+	struct core_submission *sub; /* NULL: refused before it was queued (err) */
+	struct core_error err;
+};
+
+/* On the writer's thread: the submission is committed (or failed). */
+static void
+post_done(void *cls)
+{
+	req_resume(cls);
+}
+
+/* On the I/O thread, resumed: the answer h_items_post would have given. */
+static void
+post_answer(struct req *req, struct resp *resp)
+{
+	struct post_wait *w = req->ctx;
+	struct db_item item;
+	char code[QUERY_CODE_LEN + 1];
+	struct scan_report scan;
+
+	memset(&item, 0, sizeof(item));
+	if (w->sub == NULL || core_submit_finish(w->sub, &item, code, &scan, &w->err) != 0) {
+		resp_core_error(resp, &w->err);
+	} else {
+		resp_json(resp, 201, scan_json(created_json(req, &item, code), &scan));
+		resp_header(resp, "Location", "/api/v1/track/%s", item.tracking);
+	}
+	db_item_free(&item);
+	json_decref(w->json);
+	free(w);
+	req->ctx = NULL;
+}
+
+/* Queues the checked JSON submission of ir for the writer and suspends req until it is
+ * committed (post_answer answers then): 0, taking ir->json; -1 when req cannot wait so (not on
+ * an I/O thread, out of memory): the caller stores it itself. */
+static int
+post_start(struct req *req, struct item_input *ir)
+{
+	struct post_wait *w = calloc(1, sizeof(*w));
+
+	if (w == NULL || req_suspend(req, post_answer, w) != 0) {
+		free(w);
+		return -1;
+	}
+	w->json = ir->json;
+	ir->json = NULL;
+	if (core_submit_start(req->app, &ir->in, req->now, post_done, req, &w->sub, &w->err) != 0) {
+		w->sub = NULL;
+		req_resume(req); /* answered at once, with w->err */
+	}
+	return 0;
+}
+
 /* POST /api/v1/items: 201 {"tracking","query_code","state","kind","channel","received",
  * "clocks"[,"attachments_refused","attachments_held"]}; 400 naming the field; 401/403 for staff fields without a staff session; 413 (body
  * or attachment too large); 429 with Retry-After over the per-address rate; 503. */
@@ -273,6 +330,10 @@ h_items_post(struct req *req, struct resp *resp)
 		resp_header(resp, "Retry-After", "%lld", (long long)retry);
 		goto out;
 	}
+	/* on an I/O thread (a JSON body: no attachment to scan), the request waits for its
+	 * commit without holding a thread; answered by post_answer */
+	if (!req->is_form && post_start(req, &ir) == 0)
+		goto out;
 	if (core_submit_report(req->app, &ir.in, req->now, &item, code, &scan, &err) != 0)
 		goto refused;
 	resp_json(resp, 201, scan_json(created_json(req, &item, code), &scan));

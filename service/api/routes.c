@@ -24,7 +24,7 @@ const struct route api_routes[] = {
 	{ "GET", "/api/v1/admin/outbox", h_admin_outbox_list, ROLE_BIT(ROLE_ADMIN), 0 },
 	{ "POST", "/api/v1/admin/outbox/{}/retry", h_admin_outbox_retry, ROLE_BIT(ROLE_ADMIN), 0 },
 	{ "GET", "/api/v1/audit", h_audit, ROLE_BIT(ROLE_ADMIN), 0 },
-	{ "POST", "/api/v1/items", h_items_post, 0, ROUTE_FORM },
+	{ "POST", "/api/v1/items", h_items_post, 0, ROUTE_FORM | ROUTE_ASYNC },
 	{ "GET", "/api/v1/items/{}", h_item_get, STAFF, 0 },
 	{ "GET", "/api/v1/items/{}/attachments/{}", h_item_attachment, STAFF, 0 },
 	{ "GET", "/api/v1/track/{}", h_track, 0, ROUTE_READ },

@@ -563,6 +563,20 @@ struct scan_report;
 int core_submit_report(struct app *app, const struct intake *in, int64_t now,
                        struct db_item *out, char code[QUERY_CODE_LEN + 1],
                        struct scan_report *report, struct core_error *err);
+/* core_submit_report without waiting, for a thread that must not (an HTTP I/O thread): checks
+ * and prepares in, queues it for the writer and returns; done(cls) is called on the writer's
+ * thread once it is committed (or failed), and must not wait. in's strings and attachments
+ * must stay until then. 0 with *out (hand it to core_submit_finish, after done only), or -1
+ * with err (done is never called). */
+struct core_submission;
+int core_submit_start(struct app *app, const struct intake *in, int64_t now,
+                      void (*done)(void *cls), void *cls, struct core_submission **out,
+                      struct core_error *err);
+/* After done: what core_submit_report would have answered (0 with out, code and report
+ * filled, or -1 with err); frees s. */
+int core_submit_finish(struct core_submission *s, struct db_item *out,
+                       char code[QUERY_CODE_LEN + 1], struct scan_report *report,
+                       struct core_error *err);
 
 /* --- mail from citizens to existing items (citizen.c) ---------------------------------- */
 

@@ -381,6 +381,53 @@ core_submit(struct app *app, const struct intake *in, int64_t now, struct db_ite
 	return core_submit_report(app, in, now, out, code, &report, err);
 }
 
+/* A submission on its way to the writer (core_submit_start). */
+struct core_submission {
+	struct pending p;
+	char code[QUERY_CODE_LEN + 1];
+};
+
+int
+core_submit_start(struct app *app, const struct intake *in, int64_t now, void (*done)(void *cls),
+                  void *cls, struct core_submission **out, struct core_error *err)
+{
+	struct core_submission *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return core_fail(err, CORE_BUSY, NULL, "out of memory; try again");
+	if (check(app, in, now, &s->p, err) != 0 || prepare(app, &s->p, now, s->code, err) != 0) {
+		free(s);
+		return -1;
+	}
+	s->p.sub.on_done = done;
+	s->p.sub.done_cls = cls;
+	if (db_submit_start(app->submitter, &s->p.sub) != 0) {
+		db_item_free(&s->p.item);
+		free(s);
+		return core_fail(err, CORE_BUSY, NULL, "the item could not be stored; try again");
+	}
+	*out = s;
+	return 0;
+}
+
+int
+core_submit_finish(struct core_submission *s, struct db_item *out, char code[QUERY_CODE_LEN + 1],
+                   struct scan_report *report, struct core_error *err)
+{
+	int ret = 0;
+
+	if (db_submit_result(&s->p.sub) != 0) {
+		db_item_free(&s->p.item);
+		ret = core_fail(err, CORE_BUSY, NULL, "the item could not be stored; try again");
+	} else {
+		*out = s->p.item;
+		memcpy(code, s->code, sizeof(s->code));
+		*report = s->p.report;
+	}
+	free(s);
+	return ret;
+}
+
 int
 core_submit_many(struct app *app, const struct intake *const *in, size_t n, int64_t now,
                  struct db_item *out, char (*codes)[QUERY_CODE_LEN + 1], struct core_error *errs)

@@ -9,7 +9,9 @@
  * a login's password hash, an upload's virus scan) is handed to a worker thread while its
  * connection is suspended, and answered when the worker resumes it: a request that waits never
  * holds up the connections of its I/O thread. Workers are started as needed, up to
- * HTTP_WORKERS_MAX, and stay.
+ * HTTP_WORKERS_MAX, and stay. A ROUTE_ASYNC route with a JSON body (a submission) runs on the
+ * I/O thread too: its handler queues the work and suspends the connection (req_suspend); the
+ * thread that does the work (the writer) resumes it, and the I/O thread answers.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -57,10 +59,12 @@ struct http_server {
 	size_t nroutes;
 	const struct route *errors;  /* the ROUTE_ERRORS row, or NULL */
 	struct MHD_Daemon *mhd;
-	pthread_mutex_t lock;        /* guards the five below */
+	pthread_mutex_t lock;        /* guards the seven below */
 	pthread_cond_t work;         /* signalled when a call is queued or on stop */
+	pthread_cond_t resumed;      /* signalled when a req_suspend's call is answered */
 	struct call *queue, *tail;   /* calls waiting for a worker, oldest first */
 	size_t nworkers, idle;       /* workers started; of them, waiting for work */
+	size_t nsuspended;           /* calls suspended by req_suspend, not yet answered */
 	int stopping;                /* http_stop: workers finish the queue and end */
 	pthread_t workers[HTTP_WORKERS_MAX];
 	struct reader readers[HTTP_IO_THREADS_MAX]; /* guarded by lock */
@@ -89,6 +93,7 @@ struct call {
 	                                  rest is discarded, then resp is sent (MHD refuses to
 	                                  queue a response in the middle of a body) */
 	struct http_server *srv;
+	void (*then)(struct req *, struct resp *); /* req_suspend: the handler's second half */
 	int deferred;                  /* handed to a worker, connection suspended */
 	int dispatched;                /* the worker ran call_dispatch: answer on resume */
 	struct call *next;             /* in the server's queue */
@@ -568,6 +573,20 @@ call_body(struct call *call, const char *data, size_t size)
 	return 0;
 }
 
+/* What every answer of a handler gets: no caching unless it says otherwise, a Retry-After with
+ * a 503. */
+static void
+resp_finish(struct resp *resp)
+{
+	/* Nothing the API answers may sit in a shared or browser cache: a citizen's tracking page
+	 * holds their reply, staff answers hold personal data. Only a handler that says otherwise
+	 * (the pages' static files) is cached. */
+	if (!resp_has_header(resp, "Cache-Control"))
+		resp_header(resp, "Cache-Control", "no-store");
+	if (resp->status == 503 && !resp_has_header(resp, "Retry-After"))
+		resp_header(resp, "Retry-After", "%d", HTTP_RETRY_AFTER);
+}
+
 /* The database connection of the calling I/O thread, opened on its first use; NULL when it
  * cannot be opened (the caller takes one from the pool). */
 static struct db_conn *
@@ -597,7 +616,8 @@ out:
 }
 
 /* The whole request is in: authenticate, lend a connection, run the handler. On an I/O thread
- * (a ROUTE_READ route) the connection is the thread's own, else one from the pool. */
+ * (ROUTE_READ, or ROUTE_ASYNC with a JSON body) the connection is the thread's own, else one
+ * from the pool. */
 static void
 call_dispatch(struct call *call)
 {
@@ -635,14 +655,13 @@ call_dispatch(struct call *call)
 		goto out;
 	}
 	call->handled = 1;
+	req->io_thread = !call->deferred;
 	call->route->handler(req, &call->resp);
+	req->io_thread = 0;
 	if (reading)
 		db_end_read(req->db);
-	/* Nothing the API answers may sit in a shared or browser cache: a citizen's tracking page
-	 * holds their reply, staff answers hold personal data. Only a handler that says otherwise
-	 * (the pages' static files) is cached. */
-	if (!resp_has_header(&call->resp, "Cache-Control"))
-		resp_header(&call->resp, "Cache-Control", "no-store");
+	if (call->then == NULL)
+		resp_finish(&call->resp);
 out:
 	/* A write the database could not take (disk full, read-only, locked) is the client's to
 	 * retry later, not an internal error; SQLite's own words stay in the log. */
@@ -650,7 +669,8 @@ out:
 		resp_error(&call->resp, 503, "unavailable",
 		           "the database cannot take changes right now (full or read-only); nothing "
 		           "was stored; try again later");
-	if (call->resp.status == 503 && !resp_has_header(&call->resp, "Retry-After"))
+	if (call->then == NULL && call->resp.status == 503 &&
+	    !resp_has_header(&call->resp, "Retry-After"))
 		resp_header(&call->resp, "Retry-After", "%d", HTTP_RETRY_AFTER);
 	if (reader != NULL)
 		db_reader_reset(reader);
@@ -744,6 +764,33 @@ call_send(struct http_server *srv, struct MHD_Connection *conn, struct call *cal
 	return send_resp(conn, &call->resp);
 }
 
+int
+req_suspend(struct req *req, void (*then)(struct req *req, struct resp *resp), void *ctx)
+{
+	struct call *call = (struct call *)req; /* req is its call's first member */
+	struct http_server *srv = call->srv;
+
+	if (!req->io_thread || then == NULL || call->then != NULL)
+		return -1;
+	pthread_mutex_lock(&srv->lock);
+	if (srv->stopping) { /* http_stop waits for every suspended call: no new ones */
+		pthread_mutex_unlock(&srv->lock);
+		return -1;
+	}
+	srv->nsuspended++;
+	pthread_mutex_unlock(&srv->lock);
+	MHD_suspend_connection(req->conn); /* inside on_request, as the library requires */
+	call->then = then;
+	req->ctx = ctx;
+	return 0;
+}
+
+void
+req_resume(struct req *req)
+{
+	MHD_resume_connection(req->conn); /* on_request is called again: it runs then */
+}
+
 /* The mark the URI logger leaves for a request whose path holds an encoded NUL (%00): the
  * decoded path would end there and name another resource (/api/v1/health%00x). */
 static const char nul_in_path_mark;
@@ -775,6 +822,19 @@ malformed(struct MHD_Connection *conn, const char *version, int nul_in_path)
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST) == NULL)
 		return "an HTTP/1.1 request must have a Host header";
 	return NULL;
+}
+
+/* Runs the second half of a call its handler suspended (once resumed: by on_request, or by
+ * on_completed when the client went away meanwhile, to free what it holds). */
+static void
+call_then(struct http_server *srv, struct call *call)
+{
+	call->then(&call->req, &call->resp);
+	call->then = NULL;
+	pthread_mutex_lock(&srv->lock);
+	srv->nsuspended--;
+	pthread_cond_broadcast(&srv->resumed);
+	pthread_mutex_unlock(&srv->lock);
 }
 
 static enum MHD_Result
@@ -824,9 +884,18 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	if (!call->refused && !call->dispatched) {
 		if (call->deferred)
 			return MHD_YES; /* not ours to answer yet (a spurious call while suspended) */
-		if (!(call->route->flags & ROUTE_READ) && defer(srv, conn, call) == 0)
-			return MHD_YES;
-		call_dispatch(call);
+		if (call->then != NULL) { /* resumed after req_suspend */
+			call_then(srv, call);
+			resp_finish(&call->resp);
+		} else {
+			if (!(call->route->flags & ROUTE_READ) &&
+			    !((call->route->flags & ROUTE_ASYNC) && !call->req.is_form) &&
+			    defer(srv, conn, call) == 0)
+				return MHD_YES;
+			call_dispatch(call);
+			if (call->then != NULL)
+				return MHD_YES; /* suspended: answered once resumed */
+		}
 	}
 	call->answered = 1;
 	resp_header(&call->resp, "X-Request-Id", "%s", call->id);
@@ -856,12 +925,15 @@ static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
+	struct call *call = *con_cls;
+
 	(void)conn;
-	if (*con_cls == NUL_IN_PATH) { /* ended before on_request saw it */
+	if (call == NUL_IN_PATH) { /* ended before on_request saw it */
 		*con_cls = NULL;
 		return;
 	}
+	if (call != NULL && call->then != NULL) /* resumed, but the client had gone */
+		call_then(cls, call);
 	if (*con_cls != NULL)
 		log_request(*con_cls, toe);
 	call_free(*con_cls);
@@ -926,6 +998,7 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 		srv->reader_cache_kib = HTTP_READER_CACHE_MIN_KIB;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->work, NULL);
+	pthread_cond_init(&srv->resumed, NULL);
 	srv->app = app;
 	srv->routes = routes;
 	srv->nroutes = nroutes;
@@ -946,6 +1019,7 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 		MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		log_err("cannot listen on %s", app->cfg.listen);
+		pthread_cond_destroy(&srv->resumed);
 		pthread_cond_destroy(&srv->work);
 		pthread_mutex_destroy(&srv->lock);
 		free(srv);
@@ -969,12 +1043,17 @@ http_stop(struct http_server *srv)
 	pthread_mutex_lock(&srv->lock);
 	srv->stopping = 1;
 	pthread_cond_broadcast(&srv->work);
+	/* a call suspended by its handler is resumed by whoever it waits for (the writer, which
+	 * stops after this server) and answered by its I/O thread */
+	while (srv->nsuspended > 0)
+		pthread_cond_wait(&srv->resumed, &srv->lock);
 	pthread_mutex_unlock(&srv->lock);
 	for (i = 0; i < srv->nworkers; i++)
 		pthread_join(srv->workers[i], NULL);
 	MHD_stop_daemon(srv->mhd);
 	for (i = 0; i < srv->nreaders; i++)
 		db_reader_free(srv->readers[i].c);
+	pthread_cond_destroy(&srv->resumed);
 	pthread_cond_destroy(&srv->work);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);

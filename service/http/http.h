@@ -45,6 +45,8 @@ struct req {
 	struct db_conn *db;  /* lent for the duration of the request */
 	struct session *session; /* set for routes that need a role */
 	int64_t now;         /* time of the request (app_now) */
+	int io_thread;       /* 1: runs on an I/O thread, which must not wait (req_suspend) */
+	void *ctx;           /* the handler's, across req_suspend */
 };
 
 #define RESP_MAX_HEADERS 8
@@ -95,6 +97,15 @@ struct http_server *http_start(struct app *app, const struct route *routes, size
                                int *port);
 void http_stop(struct http_server *s);
 
+/* Called by a handler running on an I/O thread (req->io_thread) instead of waiting: nothing is
+ * answered when the handler returns; the connection waits, without a thread, until another
+ * thread calls req_resume(req) (once); then then(req, resp) runs on the I/O thread (req->db is
+ * NULL there) and resp is sent. ctx is kept in req->ctx. 0, or -1 when req is not on an I/O
+ * thread (the handler does its work itself and answers). */
+int req_suspend(struct req *req, void (*then)(struct req *req, struct resp *resp), void *ctx);
+/* From any thread, once per req_suspend. */
+void req_resume(struct req *req);
+
 /* --- router (router.c) ------------------------------------------------------------------- */
 
 enum route_flags {
@@ -107,6 +118,8 @@ enum route_flags {
 	                        * Never matched by route_match; the first such row counts. */
 	ROUTE_READ = 1 << 2,   /* a short read that never waits for a lock or a peer: run on the
 	                        * I/O thread; any other route runs on a worker thread */
+	ROUTE_ASYNC = 1 << 3,  /* a JSON (not form) request runs on the I/O thread like ROUTE_READ;
+	                        * where it would wait, its handler suspends (req_suspend) */
 };
 
 struct route {

@@ -119,5 +119,54 @@ class Concurrency(unittest.TestCase):
             self.assertNotIn(bad, self.srv.output)
 
 
+    def test_clients_that_go_away(self):
+        # A JSON submission waits for its commit with its connection suspended, no thread
+        # holding it (issue 20): a client that closes its socket meanwhile must not leak what
+        # the submission holds, hold up the others, or keep the daemon from stopping; every 201
+        # answered is stored.
+        import json
+        import socket
+        body = json.dumps(ITEM).encode()
+        raw = (b"POST /api/v1/items HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n" % len(body)) + body
+        answered = []
+
+        def submit_and_go(n):
+            socks = []
+            for _ in range(n):
+                s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=30)
+                s.sendall(raw)
+                socks.append(s)
+            for s in socks:
+                s.close()
+
+        def submit():
+            for _ in range(PER_SUBMITTER):
+                r = self.srv.request("POST", "/api/v1/items", json_body=ITEM)
+                if r.status != 201:
+                    self.fail_later("submit: %r" % r)
+                else:
+                    with self.lock:
+                        answered.append(r.json()["tracking"])
+
+        # 2 x 15 sockets at once, below the 64 connections allowed from one address
+        threads = [threading.Thread(target=submit_and_go, args=(15,)) for _ in range(2)]
+        threads += [threading.Thread(target=submit) for _ in range(3)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=120)
+        self.assertEqual(self.errors, [])
+        self.assertEqual(len(answered), 3 * PER_SUBMITTER)
+        self.assertEqual(self.srv.request("GET", "/api/v1/health").status, 200)
+        with sqlite3.connect(self.srv.db) as db:
+            stored = {t for (t,) in db.execute("SELECT tracking FROM items")}
+        self.assertLessEqual(set(answered), stored)
+        self.srv.stop()
+        self.assertEqual(self.srv.exit_code, 0, self.srv.output)
+        for bad in ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer"):
+            self.assertNotIn(bad, self.srv.output)
+
+
 if __name__ == "__main__":
     harness.main()

@@ -269,8 +269,45 @@ test_ratelimit(struct t *t)
 struct writer_arg {
 	struct db_submitter *sm;
 	int n, failed, bad;
+	int async; /* db_submit_start and a wait of our own, as an HTTP I/O thread does */
 	char tracking[PER_WRITER][32];
 };
+
+/* A db_submit_start caller's wait: on_done sets done (called once, on the writer's thread). */
+struct async_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+};
+
+static void
+async_done(void *cls)
+{
+	struct async_wait *a = cls;
+
+	pthread_mutex_lock(&a->lock);
+	a->done++;
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* Stores sub through db_submit_start: 0 or -1 (db_submit_result), as db_submit. */
+static int
+submit_async(struct db_submitter *sm, struct db_submission *sub, int *calls)
+{
+	struct async_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+
+	sub->on_done = async_done;
+	sub->done_cls = &a;
+	if (db_submit_start(sm, sub) != 0)
+		return -1;
+	pthread_mutex_lock(&a.lock);
+	while (a.done == 0)
+		pthread_cond_wait(&a.cond, &a.lock);
+	pthread_mutex_unlock(&a.lock);
+	*calls = a.done;
+	return db_submit_result(sub);
+}
 
 static void
 fill_item(struct db_item *it, const char *kind)
@@ -298,7 +335,7 @@ writer(void *p)
 	    0, 0, 0, (char *)"citizen", (char *)"submit", NULL, (char *)"received", NULL, 1, NULL, 0};
 	struct db_submission sub;
 	struct policy pol = default_policy();
-	int i;
+	int i, rc;
 
 	for (i = 0; i < PER_WRITER; i++) {
 		/* every tenth item of writer 0 violates the schema (unknown kind) */
@@ -310,7 +347,16 @@ writer(void *p)
 		sub.att = &a;
 		sub.natt = 1;
 		sub.history = &h;
-		if (db_submit(w->sm, &sub) != 0) {
+		if (w->async) {
+			int calls = 0;
+
+			rc = submit_async(w->sm, &sub, &calls);
+			if (calls != 1)
+				w->failed += 1000; /* told more than once: the test fails on the count */
+		} else {
+			rc = db_submit(w->sm, &sub);
+		}
+		if (rc != 0) {
 			w->failed++;
 			continue;
 		}
@@ -384,6 +430,7 @@ test_group_commit(struct t *t)
 	for (i = 0; i < WRITERS; i++) {
 		w[i].sm = sm;
 		w[i].bad = i == 0;
+		w[i].async = i % 2 == 0; /* half of them as the HTTP I/O threads do, the bad one too */
 		pthread_create(&th[i], NULL, writer, &w[i]);
 	}
 	for (i = 0; i < WRITERS; i++)
