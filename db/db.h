@@ -466,6 +466,26 @@ int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **trackin
                                int64_t *item_id);
 /* The tracking number of the item outbox row id concerns: 1 / 0 / -1. */
 int db_mail_item_by_outbox(struct db_conn *c, int64_t id, char **tracking);
+/* One received message as administrators see it (GET /api/v1/admin/mail): never its text. */
+struct db_mail_row {
+	int64_t id, received, size, uid; /* uid: IMAP only, else 0 */
+	char *source;                    /* pipe | imap */
+	char *outcome;                   /* created | added | duplicate | ignored */
+	char *reason;                    /* ignored: why ("refused: …" when core refused it); or NULL */
+	char *message_id, *sender;       /* as recorded, or NULL */
+	char *mailbox;                   /* imap: the polled URL without credentials; or NULL */
+	char *tracking;                  /* the item it made or joined, or NULL */
+};
+/* How many messages of each outcome are recorded. */
+struct db_mail_counts {
+	int64_t created, added, duplicate, ignored;
+};
+/* Up to limit rows with id < before, newest first, of one outcome (NULL: every outcome), into a
+ * new array *out of *n rows (free with db_mail_rows_free). 0 or -1. */
+int db_mail_list(struct db_conn *c, const char *outcome, int64_t before, int limit,
+                 struct db_mail_row **out, size_t *n);
+void db_mail_rows_free(struct db_mail_row *v, size_t n);
+int db_mail_counts(struct db_conn *c, struct db_mail_counts *out);
 /* Whether the IMAP message (mailbox, uidvalidity, uid) is stored: 1 / 0 / -1. */
 int db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t uid);
 /* The UID stored for (mailbox, uidvalidity) that has `skip` higher ones above it (0: the
