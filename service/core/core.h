@@ -170,6 +170,8 @@ const char *policy_key_name(enum policy_key k);
 int policy_key_parse(const char *s);
 /* 1 if key k takes an integer (the days keys), 0 if it takes a name or a time. */
 int policy_key_is_days(enum policy_key k);
+/* The names key k takes (NULL-terminated), or NULL for a key that takes days or a time. */
+const char *const *policy_key_values(enum policy_key k);
 /* Sets key k of p from its text form: days "1".."60" (decimal digits only), unit
  * "working_days" | "calendar_days", end_of_day "HH:MM" from "00:01" to "24:00", on_forward
  * "keep" | "restart", on_supplement "restart" | "pause". Returns 0, or -1 with p unchanged and

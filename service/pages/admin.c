@@ -86,6 +86,24 @@ section_name(const struct db_section *secs, size_t n, int64_t id)
 	return "";
 }
 
+/* The names key k takes, as the options of a select with `current` chosen: [{value, label,
+ * selected}], or false for a key typed in (days, a time). */
+static json_t *
+policy_choices(struct page *pg, enum policy_key k, const char *current)
+{
+	const char *const *names = policy_key_values(k);
+	json_t *a;
+
+	if (names == NULL)
+		return json_false();
+	a = json_array();
+	for (; *names != NULL; names++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "value", *names, "label",
+		                                   page_msg2(pg, "policy.value.", *names), "selected",
+		                                   strcmp(*names, current) == 0));
+	return a;
+}
+
 /* The policies of every kind as forms: {kind, label, keys[{key, id, value, admin, days}]}. */
 static json_t *
 policy_forms(struct page *pg)
@@ -100,18 +118,21 @@ policy_forms(struct page *pg)
 
 		for (k = 0; k < POLICY_KEY__MAX; k++) {
 			char v[POLICY_VALUE_MAX], id[64];
+			json_t *choices;
 
 			policy_format(&pol.kind[kind], (enum policy_key)k, v);
 			snprintf(id, sizeof(id), "pol-%s-%s", kind_name((enum kind)kind),
 			         policy_key_name((enum policy_key)k));
+			choices = policy_choices(pg, (enum policy_key)k, v);
 			json_array_append_new(
 			    keys,
-			    json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "key",
+			    json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:o}", "key",
 			              policy_key_name((enum policy_key)k), "label",
 			              page_msg2(pg, "policy.", policy_key_name((enum policy_key)k)),
 			              "id", id, "value", v, "admin",
 			              (pol.admin[kind] & (1u << k)) != 0, "days",
-			              policy_key_is_days((enum policy_key)k)));
+			              policy_key_is_days((enum policy_key)k), "has_choices",
+			              json_is_array(choices), "choices", choices));
 		}
 		json_array_append_new(
 		    a, json_pack("{s:s, s:s, s:o}", "kind", kind_name((enum kind)kind), "label",
