@@ -1213,8 +1213,11 @@ struct screen_list;
 int screen_list_build(const char *words, const char *file, struct screen_list **out, char *err,
                       size_t errsize);
 void screen_list_free(struct screen_list *l);
-/* The entries of list (NULL: none) found in the texts (NULL texts are skipped), written into
- * buf comma-separated: how many matched. Safe from any thread (the locale is the thread's). */
+/* The entries of list (NULL: none) found in the texts (NULL texts are skipped; the first 8 are
+ * looked at), written into buf comma-separated as the entries are written: how many matched.
+ * A word matches the text when both, folded (NFKC, case, invisible characters left out),
+ * contain it; a pattern, the text as it is or folded. Safe from any thread (the locale is the
+ * thread's). */
 int screen_match(const struct screen_list *list, const char *const *texts, size_t ntexts,
                  char *buf, size_t size);
 /* Inside the transaction that stores item (or adds a citizen's mail to it): flags it with
