@@ -318,9 +318,10 @@ mail_clean(char *s, int multiline)
 	n = strlen(v);
 	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\n' || v[n - 1] == '\t'))
 		v[--n] = '\0';
+	/* and at the start, a byte order mark too (some clients put U+FEFF before the text) */
 	r = v;
-	while (*r == ' ' || *r == '\n' || *r == '\t')
-		r++;
+	while (*r == ' ' || *r == '\n' || *r == '\t' || strncmp(r, "\xEF\xBB\xBF", 3) == 0)
+		r += *r == ' ' || *r == '\n' || *r == '\t' ? 1 : 3;
 	if (r != v)
 		memmove(v, r, strlen(r) + 1);
 	return v;

@@ -282,6 +282,23 @@ test_never_storable(struct t *t)
 	}
 }
 
+/* A byte order mark before the text (some clients write one) is not part of the body. */
+static void
+test_byte_order_mark(struct t *t)
+{
+	static const char raw[] = "From: bom@example.cn\r\nSubject: BOM\r\nMIME-Version: 1.0\r\n"
+	                          "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+	                          "\xEF\xBB\xBF\xE5\xB8\xA6" "BOM\xEF\xBB\xBF\r\n";
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256];
+
+	mail_config_default(&cfg);
+	CHECK_INT(t, mail_parse(&cfg, raw, sizeof(raw) - 1, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_STR(t, m.body, "\xE5\xB8\xA6" "BOM\xEF\xBB\xBF"); /* only the leading one */
+	mail_msg_free(&m);
+}
+
 static void
 test_long_subject_and_body(struct t *t)
 {
@@ -352,6 +369,7 @@ main(void)
 	RUN(&t, test_exact_address_kind);
 	RUN(&t, test_never_storable);
 	RUN(&t, test_long_subject_and_body);
+	RUN(&t, test_byte_order_mark);
 	RUN(&t, test_attached_message_name_and_empty_report);
 	RUN(&t, test_corpus);
 	return t_done(&t);
