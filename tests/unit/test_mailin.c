@@ -282,6 +282,39 @@ test_never_storable(struct t *t)
 	}
 }
 
+/* The subject as mail_parse decodes it from the header value `subject`. */
+static void
+check_subject(struct t *t, const char *subject, const char *want)
+{
+	struct mail_config cfg;
+	struct mail_msg m;
+	char raw[1024], err[256];
+	int n;
+
+	mail_config_default(&cfg);
+	n = snprintf(raw, sizeof(raw), "From: split@example.cn\r\nSubject: %s\r\n\r\nbody\r\n",
+	             subject);
+	CHECK_INT(t, mail_parse(&cfg, raw, (size_t)n, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_STR(t, m.subject, want);
+	mail_msg_free(&m);
+}
+
+/* Mailers split a long subject into encoded words anywhere, even inside a character, and pad
+ * each B word: the words of one charset are decoded together (关于噪音扰民的投诉 in GB2312,
+ * cut after its fifth and eleventh bytes). */
+static void
+test_split_encoded_words(struct t *t)
+{
+	check_subject(t, "=?gb2312?B?udjT2tQ=?=\r\n =?GB2312?B?69L0yMXD?=\r\n "
+	                 "=?gb2312?B?8bXEzbbL3w==?=",
+	              "关于噪音扰民的投诉");
+	check_subject(t, "=?gbk?Q?=B9=D8=D3=DA=D4?= =?gbk?Q?=EB=D2=F4=C8=C5=C3=F1=B5=C4=CD=B6=CB=DF?=",
+	              "关于噪音扰民的投诉");
+	/* words of two charsets, then plain text */
+	check_subject(t, "=?utf-8?B?5L2g5aW9?= =?gbk?B?ysC95w==?= plain end", "你好世界 plain end");
+	check_subject(t, "=?utf-8?B?5oqV6K+J?= about noise", "投诉 about noise");
+}
+
 /* A byte order mark before the text (some clients write one) is not part of the body. */
 static void
 test_byte_order_mark(struct t *t)
@@ -370,6 +403,7 @@ main(void)
 	RUN(&t, test_never_storable);
 	RUN(&t, test_long_subject_and_body);
 	RUN(&t, test_byte_order_mark);
+	RUN(&t, test_split_encoded_words);
 	RUN(&t, test_attached_message_name_and_empty_report);
 	RUN(&t, test_corpus);
 	return t_done(&t);
