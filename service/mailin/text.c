@@ -309,6 +309,66 @@ mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t
 	return g_mime_utils_decode_8bit(opts, buf, len);
 }
 
+/* The length of line [p, end) without its CR, and its quote depth (the leading '>'s, which
+ * *content is moved past along with one space of space-stuffing). */
+static size_t
+flowed_line(const char *p, const char *end, const char **content, int *depth)
+{
+	size_t n = (size_t)(end - p);
+
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	*depth = 0;
+	while (n > 0 && *p == '>') {
+		(*depth)++;
+		p++;
+		n--;
+	}
+	if (n > 0 && *p == ' ') {
+		p++;
+		n--;
+	}
+	*content = p;
+	return n;
+}
+
+char *
+mail_unflow(const char *text, int delsp)
+{
+	GString *out = g_string_sized_new(strlen(text));
+	const char *p = text;
+	int open = 0, open_depth = 0;
+
+	/* RFC 3676: a line that ends in a space (other than the signature separator "-- ") goes
+	 * on in the next line of the same quote depth; with DelSp=yes that space was added by the
+	 * sender (text without spaces between words, such as Chinese) and is dropped */
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n'), *end = nl != NULL ? nl : p + strlen(p), *content;
+		int depth, flowed;
+		size_t n = flowed_line(p, end, &content, &depth);
+
+		flowed = n > 0 && content[n - 1] == ' ' && !(n == 3 && memcmp(content, "-- ", 3) == 0);
+		if (open && depth != open_depth) { /* a quote that ends inside a paragraph */
+			g_string_append_c(out, '\n');
+			open = 0;
+		}
+		if (!open && depth > 0) {
+			for (int i = 0; i < depth; i++)
+				g_string_append_c(out, '>');
+			g_string_append_c(out, ' ');
+		}
+		if (flowed && delsp)
+			n--;
+		g_string_append_len(out, content, (gssize)n);
+		open = flowed;
+		open_depth = depth;
+		if (!flowed)
+			g_string_append_c(out, '\n');
+		p = nl != NULL ? nl + 1 : end;
+	}
+	return g_string_free(out, FALSE);
+}
+
 char *
 mail_clean(char *s, int multiline)
 {
