@@ -36,6 +36,8 @@
 -- notices not yet fanned out) stay there: the next scan queues them, first, as keys, at the
 -- moment they were found (notifiers/ladder.c), and no scan records new ones.
 
+DROP VIEW IF EXISTS outbox_notices;
+
 CREATE TEMP TABLE outbox_keys AS
   SELECT id, item_id, account_id,
          ((kind * 4 + clockno) * 2 + sms) * 10000000000000000 +
@@ -101,3 +103,22 @@ CREATE UNIQUE INDEX outbox_once
 CREATE INDEX outbox_due ON outbox(send_after) WHERE state = 'pending';
 CREATE INDEX outbox_failed ON outbox(id) WHERE state = 'failed';
 CREATE INDEX outbox_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;
+
+-- Every row with its clock and step written out (a key row's from lkey), for people and tests
+-- reading the database (the store reads them back in C, db/db_outbox.c).
+CREATE VIEW outbox_notices AS
+  SELECT id, item_id,
+    CASE WHEN lkey IS NULL THEN clock
+         ELSE CASE lkey / 10000000000000000 / 2 % 4 WHEN 0 THEN 'forward' WHEN 1 THEN 'reply'
+              ELSE 'explain' END END AS clock,
+    CASE WHEN lkey IS NULL THEN step
+         ELSE CASE lkey / 10000000000000000 / 8 WHEN 1 THEN 'remind/' WHEN 2 THEN 'overdue/'
+              ELSE 'escalate/' END ||
+              printf('%04d-%02d-%02d', lkey / 100000000 % 100000000 / 10000,
+                     lkey / 100000000 % 100000000 / 100 % 100, lkey / 100000000 % 100) ||
+              CASE WHEN lkey % 100000000 > 0 THEN printf('/%04d-%02d-%02d',
+                     lkey % 100000000 / 10000, lkey % 100000000 / 100 % 100, lkey % 100)
+                   ELSE '' END END AS step,
+    channel, recipient, subject, body, created, send_after, attempts, sent_at, last_error,
+    state, message_id, give_up_at, last_attempt, account_id, lkey
+  FROM outbox;

@@ -186,6 +186,7 @@ UNDO_021 = """
 # (its UNIQUE and foreign keys, a text in every row), each key row's clock and step written out
 # again; a dropped row counts as failed. Before UNDO_021.
 UNDO_022 = """
+    DROP VIEW outbox_notices;
     CREATE TABLE outbox_v2 (
       id INTEGER PRIMARY KEY, item_id INTEGER REFERENCES items(id), clock TEXT,
       step TEXT NOT NULL, channel TEXT NOT NULL CHECK (channel IN ('email','sms')),
