@@ -711,8 +711,8 @@ struct db_ladder_clock {
  * 0 or -1. */
 int db_ladder_taken(struct db_conn *c, int64_t next_at, int64_t item_id);
 /* The clocks of the items the ladder scan must look at by now, at most `items` items (the
- * earliest marks first), each item's clocks together: at most max rows into out (max must be
- * at least 3 * items). 0 or -1. */
+ * earliest marks first; in that order as SQLite's nested loop gives them, which callers must not
+ * count on): at most max rows into out (max must be at least 3 * items). 0 or -1. */
 int db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_ladder_clock *out,
                          size_t max, size_t *n);
 

@@ -28,6 +28,7 @@ enum stmt {
 	STMT_GROUP,
 	STMT_LADDER_CLOCKS,
 	STMT_LADDER_TAKEN,
+	STMT_ADD_KEY,
 	STMT_DROPPED,
 	STMT_OWNER,
 	STMT_FAN_LIST,
@@ -43,7 +44,7 @@ enum stmt {
 	"FROM outbox o LEFT JOIN items i ON i.id = o.item_id "
 
 static const char *const stmts[STMT__MAX] = {
-	/* a key row (lkey set) is once by outbox_key, a row with its text by outbox_once */
+	/* once per (key or 0, item, clock, step, channel, recipient): outbox_once (022) */
 	[STMT_ADD] = "INSERT INTO outbox (item_id, clock, step, channel, recipient, subject, body, "
 	             "created, send_after, give_up_at, account_id, lkey) "
 	             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -87,17 +88,21 @@ static const char *const stmts[STMT__MAX] = {
 	 * them */
 	[STMT_GROUP] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = ? AND "
 	               "o.send_after = ? AND o.message_id = ? ORDER BY o.id",
-	/* the due items through ladder_next, then each one's clocks by their key; the outer
-	 * order keeps an item's clocks together */
+	/* the due entries in their order, then each one's clocks by their key (the nested loop
+	 * keeps an item's clocks together, without sorting the whole result again; the caller
+	 * does not count on it) */
 	[STMT_LADDER_CLOCKS] = "SELECT l.item_id, l.next_at, coalesce(k.name, ''), "
 	                       "coalesce(k.due, 0), k.stopped_at IS NULL AND k.paused_at IS NULL "
 	                       "FROM (SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
 	                       "ORDER BY next_at, item_id LIMIT ?) l "
-	                       "LEFT JOIN clocks k ON k.item_id = l.item_id "
-	                       "ORDER BY l.next_at, l.item_id",
+	                       "LEFT JOIN clocks k ON k.item_id = l.item_id",
 	/* the entries a scan took: the front of the table up to (next_at, item_id) */
 	[STMT_LADDER_TAKEN] = "DELETE FROM ladder WHERE next_at < ?1 OR "
 	                      "(next_at = ?1 AND item_id <= ?2)",
+	/* a ladder notice: its key and recipient only (the scan writes 40,000 of these at a time) */
+	[STMT_ADD_KEY] = "INSERT INTO outbox (item_id, channel, recipient, created, send_after, "
+	                 "give_up_at, account_id, lkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+	                 "ON CONFLICT DO NOTHING",
 	[STMT_DROPPED] = "UPDATE outbox SET state = 'dropped', last_error = ? "
 	                 "WHERE id = ? AND state = 'pending'",
 	[STMT_OWNER] = "SELECT coalesce(section_id, 0), coalesce(assignee_id, 0) FROM items "
@@ -112,11 +117,43 @@ bind_id(sqlite3_stmt *st, int i, int64_t id)
 	return id != 0 ? db_bind_int(st, i, id) : (sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1);
 }
 
+/* A ladder notice's row: 0 queued / 1 there already / -1. Its strings are bound without a
+ * copy: they outlive the statement's step. */
+static int
+add_key(struct db_conn *c, const struct db_notice *o, int64_t *id)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ADD_KEY]);
+
+	if (st == NULL)
+		return -1;
+	if (sqlite3_bind_int64(st, 1, o->item_id) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, o->channel, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 3, o->recipient, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, o->created) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, o->send_after) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 6, o->give_up_at) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 7, o->account_id) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 8, o->lkey) != SQLITE_OK) {
+		db_reset(st);
+		return -1;
+	}
+	if (db_exec_stmt(c, st) != 0)
+		return -1;
+	if (sqlite3_changes(c->h) == 0)
+		return 1;
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(c->h);
+	return 0;
+}
+
 int
 db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_ADD]);
+	sqlite3_stmt *st;
 
+	if (o->lkey != 0 && o->item_id != 0 && o->account_id != 0)
+		return add_key(c, o, id);
+	st = db_prep(c, stmts[STMT_ADD]);
 	if (st == NULL)
 		return -1;
 	if (bind_id(st, 1, o->item_id) ||

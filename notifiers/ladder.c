@@ -24,9 +24,9 @@
 
 #include "notifiers_int.h"
 
-#define SCAN_BATCH 2048     /* items per transaction of the scan */
+#define SCAN_BATCH 16384    /* items per transaction of the scan (10,000 due: one) */
 #define DRAIN_BATCH 256     /* items of ladder_fanout (before 022) per transaction */
-#define SCAN_CACHE (-16384) /* the scan's page cache (16 MiB as cache_size says), given back */
+#define SCAN_CACHE (-65536) /* the scan's page cache (64 MiB as cache_size says), given back */
 #define PREV_SEARCH_DAYS 60 /* longer than any holiday block */
 #define TEXT_MAX 2048
 #define MEMO_SLOTS 64       /* due instants a scan remembers (many clocks share a day's end) */
@@ -353,8 +353,13 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 				goto rollback;
 			raised = 1;
 		}
-		/* the entries taken; each item's next one lies after now, beyond them */
-		if (db_ladder_taken(c, k[n - 1].mark, k[n - 1].item_id) != 0)
+		/* the entries taken (up to the last one read); each item's next one lies after
+		 * now, beyond them */
+		for (i = 1, j = 0; i < n; i++)
+			if (k[i].mark > k[j].mark ||
+			    (k[i].mark == k[j].mark && k[i].item_id > k[j].item_id))
+				j = i;
+		if (db_ladder_taken(c, k[j].mark, k[j].item_id) != 0)
 			goto rollback;
 		for (i = 0, items = 0; i < n; i = j, items++) {
 			for (j = i + 1; j < n && k[j].item_id == k[i].item_id && k[j].mark == k[i].mark;

@@ -17,20 +17,19 @@
 --    text when it sends, from the item as it is then, and drops a notice that no longer holds
 --    (state 'dropped', the reason in last_error): the clock stopped or paused, its due time
 --    moved, the item is gone, the account is no longer active.
---    Once per (item, clock, step, channel, recipient) is outbox_key's (item_id, lkey,
---    account_id): the recipient of a ladder notice is an account (its address is in recipient,
---    as queued).
+--    The recipient is an account (account_id) at its address as queued (recipient).
 -- 2. Every other notice (to citizens in the transaction of a submission or action, follow-ups,
---    supervision, digests, calendar warnings) keeps its text, once per (item, clock, step,
---    channel, recipient) by outbox_once over those rows.
+--    supervision, digests, calendar warnings) keeps its text.
+--    Both are once per (item, clock, step, channel, recipient) by one unique index, outbox_once,
+--    whose first column is the key (0 for a notice with its text).
 -- 3. The table has no foreign keys (items and accounts are never deleted; each key row paid a
 --    look-up of its item, spread over the items table), body may be NULL, and 'dropped' is a
 --    state. outbox_due holds the pending rows only, by send_after (the dispatcher filters the
---    channel); outbox_failed the failed ones (rare: the admin page counts them).
+--    channel). Each insert opens a cursor on the table and on every index, partial or not: the
+--    table has three (outbox_once, outbox_due, outbox_message_id).
 --
 -- Every row is copied. A ladder row written before (with its text) gets its key, so that the
--- once rule covers it: when several rows would share one key (an account's address changed
--- between two scans), the oldest gets it and the others stay text rows. A pending one loses its
+-- once rule covers it (its clock and step are its key one for one). A pending one loses its
 -- text (the dispatcher writes it when it sends, and drops it if it no longer holds); a sent or
 -- failed one keeps it as the record of what went out. The items of ladder_fanout (a scan's
 -- notices not yet fanned out) stay there: the next scan queues them, first, as keys, at the
@@ -39,12 +38,12 @@
 DROP VIEW IF EXISTS outbox_notices;
 
 CREATE TEMP TABLE outbox_keys AS
-  SELECT id, item_id, account_id,
+  SELECT id,
          ((kind * 4 + clockno) * 2 + sms) * 10000000000000000 +
          CAST(replace(substr(step, instr(step, '/') + 1, 10), '-', '') AS INTEGER) * 100000000 +
          CASE kind WHEN 3 THEN CAST(replace(substr(step, 21, 10), '-', '') AS INTEGER)
                    ELSE 0 END AS lkey
-  FROM (SELECT id, item_id, account_id, step, channel = 'sms' AS sms,
+  FROM (SELECT id, step, channel = 'sms' AS sms,
                CASE WHEN step GLOB 'remind/[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' THEN 1
                     WHEN step GLOB 'overdue/[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' THEN 2
                     WHEN step GLOB 'escalate/[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]/[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' THEN 3
@@ -52,10 +51,8 @@ CREATE TEMP TABLE outbox_keys AS
                CASE clock WHEN 'forward' THEN 0 WHEN 'reply' THEN 1 WHEN 'explain' THEN 2
                END AS clockno
         FROM outbox)
-  WHERE kind IS NOT NULL AND clockno IS NOT NULL AND item_id IS NOT NULL
-    AND account_id IS NOT NULL;
-DELETE FROM outbox_keys WHERE id NOT IN
-  (SELECT min(id) FROM outbox_keys GROUP BY item_id, lkey, account_id);
+  WHERE kind IS NOT NULL AND clockno IS NOT NULL
+    AND id IN (SELECT id FROM outbox WHERE item_id IS NOT NULL AND account_id IS NOT NULL);
 
 CREATE TABLE outbox_v3 (
   id           INTEGER PRIMARY KEY,
@@ -96,12 +93,13 @@ DROP TABLE outbox_keys;
 DROP TABLE outbox;
 ALTER TABLE outbox_v3 RENAME TO outbox;
 
-CREATE UNIQUE INDEX outbox_key ON outbox(item_id, lkey, account_id) WHERE lkey IS NOT NULL;
+-- Once per (item, clock, step, channel, recipient), a key row's clock and step being its lkey
+-- (0 for the others). lkey first: a scan's new keys go to the end of a few runs (one per step,
+-- clock, channel and due day), not next to each item's older notices all over the index.
 CREATE UNIQUE INDEX outbox_once
-  ON outbox(coalesce(item_id, 0), coalesce(clock, ''), step, channel, recipient)
-  WHERE lkey IS NULL;
+  ON outbox(coalesce(lkey, 0), coalesce(item_id, 0), coalesce(clock, ''), coalesce(step, ''),
+            channel, recipient);
 CREATE INDEX outbox_due ON outbox(send_after) WHERE state = 'pending';
-CREATE INDEX outbox_failed ON outbox(id) WHERE state = 'failed';
 CREATE INDEX outbox_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;
 
 -- Every row with its clock and step written out (a key row's from lkey), for people and tests
