@@ -402,8 +402,8 @@ test_scan_keys(struct t *t)
 }
 
 /* A scan's notices and its ladder entries are one transaction: a scan that fails on its third
- * outbox row leaves no row and takes no entry, so the next scan at the same moment finds the
- * item due and queues its four notices. */
+ * outbox row, or after its rows on the item's next ladder entry, leaves no row and takes no
+ * entry, so the next scan at the same moment finds the item due and queues its four notices. */
 static void
 test_scan_atomic(struct t *t)
 {
@@ -423,6 +423,15 @@ test_scan_atomic(struct t *t)
 	CHECK_INT(t, db_commit(e.c), 0);
 	CHECK_INT(t, raw(&e, "CREATE TRIGGER fault BEFORE INSERT ON outbox WHEN "
 	                     "(SELECT count(*) FROM outbox) >= 2 "
+	                     "BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"),
+	          0);
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-09T12:00"), &st), -1);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, 0);
+	CHECK_INT(t, raw(&e, "DROP TRIGGER fault"), 0);
+	/* the rows come before the item's next ladder entry: a fault there takes them back too */
+	CHECK_INT(t, raw(&e, "CREATE TRIGGER fault BEFORE INSERT ON ladder "
 	                     "BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"),
 	          0);
 	memset(&st, 0, sizeof(st));
