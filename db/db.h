@@ -643,6 +643,8 @@ struct db_notice {
 	const char *body;
 	int64_t created, send_after, give_up_at;
 	int64_t account_id; /* the staff recipient, 0 for citizens and sections */
+	int64_t lkey;       /* a ladder notice's key (db_ladder_key; clock, step, subject and body
+	                     * are then not stored), or 0: a notice with its text */
 };
 
 /* A row of the outbox as read (strings owned, freed by db_outbox_free). */
@@ -662,6 +664,8 @@ struct db_outbox {
 	int64_t give_up_at, last_attempt; /* 0 when none */
 	int64_t account_id; /* 0 when none */
 	char *tracking;     /* the item's tracking number, or NULL (joined) */
+	int64_t lkey;       /* a ladder notice's key (clock and step read back from it; body NULL
+	                     * while pending: the dispatcher writes the text), or 0 */
 };
 
 /* Queues a notice unless one with the same (item, clock, step, channel, recipient) exists:
@@ -686,6 +690,9 @@ int db_outbox_claim(struct db_conn *c, int64_t id, int64_t now, const char *mess
 int db_outbox_sent(struct db_conn *c, int64_t id, int64_t now);
 int db_outbox_failed(struct db_conn *c, int64_t id, const char *error);
 int db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const char *error);
+/* Marks a pending row dropped (a ladder notice that no longer holds when it is due: its clock
+ * stopped, its due time moved…) with the reason: 1 / 0 not pending / -1. */
+int db_outbox_dropped(struct db_conn *c, int64_t id, const char *reason);
 /* A failed row pending again from now, attempts from 0, giving up at give_up_at, with a new
  * Message-ID at its next attempt (an administrator's retry; it was never accepted, and its
  * message may have held other rows): 1 / 0 not failed / -1. */
@@ -724,22 +731,44 @@ struct db_ladder_clock {
  * 0 or -1. */
 int db_ladder_taken(struct db_conn *c, int64_t next_at, int64_t item_id);
 /* The clocks of the items the ladder scan must look at by now, at most `items` items (the
- * earliest marks first), each item's clocks together: at most max rows into out (max must be
- * at least 3 * items). 0 or -1. */
+ * earliest marks first; in that order as SQLite's nested loop gives them, which callers must not
+ * count on): at most max rows into out (max must be at least 3 * items). 0 or -1. */
 int db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_ladder_clock *out,
                          size_t max, size_t *n);
 
-/* An item a scan found with notices to send, for the fan-out (schema 019). */
+/* The section and assignee of item id (0 when none; both 0 when the item is gone), for the
+ * recipients of a reminder or overdue notice. 0 or -1. */
+int db_ladder_owner(struct db_conn *c, int64_t id, int64_t *section_id, int64_t *assignee_id);
+
+/* A ladder notice's key (schema 022): which step of which clock, by which channel. */
+struct db_ladder_key {
+	int kind;  /* DB_STEP_REMIND, DB_STEP_OVERDUE, DB_STEP_ESCALATE */
+	int clock; /* 0 forward, 1 reply, 2 explain */
+	int sms;   /* 1: SMS, 0: e-mail */
+	int due;   /* the due day, YYYYMMDD */
+	int day;   /* the working day of an escalation, YYYYMMDD; 0 for the others */
+};
+enum { DB_STEP_REMIND = 1, DB_STEP_OVERDUE = 2, DB_STEP_ESCALATE = 3 };
+/* The integer outbox.lkey of k (as 022 computes it: ((kind * 4 + clock) * 2 + sms) * 10^16 +
+ * due * 10^8 + day). */
+int64_t db_ladder_key(const struct db_ladder_key *k);
+/* Reads v back into *k: 0, or -1 when v is no key. */
+int db_ladder_key_parse(int64_t v, struct db_ladder_key *k);
+/* The clock's name of a key (forward | reply | explain), and its step's name ("remind/DUE",
+ * "overdue/DUE", "escalate/DUE/DAY", the dates YYYY-MM-DD) into buf. */
+const char *db_ladder_key_clock(const struct db_ladder_key *k);
+void db_ladder_key_step(const struct db_ladder_key *k, char *buf, size_t size);
+
+/* An item a scan of schema 019-021 found with notices not yet queued (table ladder_fanout, no
+ * longer written): the next scan queues them first, at their moment. */
 struct db_ladder_fanout {
 	int64_t at;      /* the scan's moment */
 	int64_t item_id;
 	int64_t mark;    /* the instant of the entry the scan took (0: changed) */
 };
-/* Records one (once per moment and item). 0 or -1. */
-int db_ladder_fanout_add(struct db_conn *c, const struct db_ladder_fanout *f);
 /* At most max of them, the oldest first: into out, *n of them. 0 or -1. */
 int db_ladder_fanouts(struct db_conn *c, struct db_ladder_fanout *out, size_t max, size_t *n);
-/* Removes one that was fanned out. 0 or -1. */
+/* Removes one that was queued. 0 or -1. */
 int db_ladder_fanout_done(struct db_conn *c, const struct db_ladder_fanout *f);
 /* Sets the page cache of connection c to size (as PRAGMA cache_size takes it: negative for
  * KiB), writing the size it had to *old when not NULL: the ladder scan writes notices next to
