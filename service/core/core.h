@@ -378,6 +378,7 @@ struct actor {
 #define TRACK_ADDR_FAILURES 100 /* wrong codes from one address, over all numbers */
 
 struct pages;
+struct api_state;
 
 #define TOTP_SEAL_KEY 32 /* bytes of the key of secret_key_file (crypto_secretbox_KEYBYTES) */
 
@@ -404,6 +405,8 @@ struct app {
 	struct core_notify notify;      /* the notifiers' hook; zero: none */
 	struct pages *pages;            /* the pages' state (service/pages), set by serve; opaque
 	                                 * here, NULL when no pages are served */
+	struct api_state *api;          /* the API's state (service/api), set by serve; opaque
+	                                 * here, NULL: the API keeps nothing across requests */
 	sem_t pwhash_slots;        /* argon2id computations at once (64 MiB each): auth.c */
 	unsigned char totp_seal[TOTP_SEAL_KEY]; /* seals the TOTP keys at rest (totp.c) */
 	int totp_seal_ok;          /* 1: totp_seal was read from the key file (serve's start) */
