@@ -96,10 +96,12 @@ main(int argc, char *argv[])
 		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 		        MHD_USE_ERROR_LOG,
 		    0, NULL, NULL, on_request, NULL, MHD_OPTION_THREAD_POOL_SIZE,
-		    (unsigned)(cpus < 1 ? 1 : cpus > 16 ? 16 : cpus), MHD_OPTION_SOCK_ADDR,
-		    (struct sockaddr *)&sin, MHD_OPTION_CONNECTION_LIMIT, 512u,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
+		    (unsigned)(cpus < 1    ? 1
+		               : cpus > 16 ? 16
+		                           : cpus),
+		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_CONNECTION_LIMIT,
+		    512u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
+		    30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "ceiling: cannot listen on port %u\n", port);
 		return 1;
