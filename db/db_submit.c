@@ -1,8 +1,11 @@
 /*
- * db_submit.c: group commit of new items. Handler threads queue a prepared submission and wait;
- * one writer thread takes every waiting submission and stores them in one BEGIN IMMEDIATE …
- * COMMIT (one fsync under synchronous=FULL for the whole batch), each inside its own SAVEPOINT so
- * that a failing item does not fail the others, then wakes each waiter with its result.
+ * db_submit.c: group commit of new items. Handler threads queue a prepared submission (and wait,
+ * or are called back); one writer thread takes every waiting submission and stores them in one
+ * BEGIN IMMEDIATE … COMMIT (one fsync under synchronous=FULL for the whole batch), then tells
+ * each its result. The batch's tracking numbers are taken in one statement, and a batch hook
+ * (db_batch_hook) may write once what every submission adds to the same rows. When one
+ * submission fails, the batch is rolled back and stored again with a SAVEPOINT each, so that
+ * it does not fail the others.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -216,6 +219,7 @@ writer(void *arg)
 {
 	struct db_submitter *sm = arg;
 	struct db_submission *batch, *s, *next, *started, **tail;
+	struct db_batch_hook hook;
 
 	pthread_mutex_lock(&sm->lock);
 	for (;;) {
@@ -225,8 +229,9 @@ writer(void *arg)
 			break;
 		batch = sm->queue;
 		sm->queue = sm->tail = NULL;
+		hook = sm->hook;
 		pthread_mutex_unlock(&sm->lock);
-		store_batch(sm->c, batch, &sm->hook);
+		store_batch(sm->c, batch, &hook);
 		pthread_mutex_lock(&sm->lock);
 		started = NULL;
 		tail = &started;
