@@ -228,6 +228,9 @@ struct db_attachment {
 
 /* Gives the next tracking sequence number of local day yyyymmdd (inside a transaction). */
 int db_tracking_next(struct db_conn *c, int yyyymmdd, int *seq);
+/* Takes n (>= 1) consecutive sequence numbers of local day yyyymmdd at once (inside a
+ * transaction): the first into *first. 0 or -1. */
+int db_tracking_reserve(struct db_conn *c, int yyyymmdd, int n, int *first);
 /* Inserts item (tracking, fields and clocks; id, created are written back). Attachments and
  * history are added separately. Returns 0, 1 if the tracking number exists, -1 on error. */
 int db_item_insert(struct db_conn *c, struct db_item *item);
@@ -327,11 +330,28 @@ struct db_submission {
 	int done;
 	struct db_waiter *waiter;        /* the waiting thread's wake-up */
 	char tracking[32];               /* the number given, until the batch commits */
+	int seq;                         /* its sequence number taken with the batch's (0: none) */
 	struct db_submission *next;
+};
+
+/* Optional, told of each batch the writer stores (on the writer's thread), so that what every
+ * submission of a batch adds to the same rows (the statistics of the day) is written once per
+ * batch instead of once per submission. */
+struct db_batch_hook {
+	/* a batch's transaction has begun (again, after a rollback: forget what was gathered);
+	 * `guarded`: each submission of this attempt has a savepoint of its own, and a failing one
+	 * is taken back alone, so its `after` hook must write its rows itself, not gather them */
+	void (*begin)(void *cls, int guarded);
+	/* every submission is stored: write what was gathered on c before the COMMIT. 0, or -1
+	 * (the batch is taken back and stored again, guarded) */
+	int (*end)(void *cls, struct db_conn *c);
+	void *cls;
 };
 
 /* Starts the writer thread on a connection of db. 0 or -1. */
 int db_submitter_start(struct db *db, struct db_submitter **out);
+/* Sets the batch hook (copied; NULL: none), before the first submission. */
+void db_submitter_set_hook(struct db_submitter *s, const struct db_batch_hook *hook);
 /* Stores the remaining queue, stops the thread and frees it; NULL is fine. */
 void db_submitter_stop(struct db_submitter *s);
 /* Queues sub and waits until it is committed: 0 (item->id, item->tracking set; the tracking
