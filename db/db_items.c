@@ -451,10 +451,9 @@ db_item_get_id(struct db_conn *c, int64_t id, struct db_item *out)
 }
 
 int
-db_item_get_o311(struct db_conn *c, int64_t id, struct db_item *out)
+db_item_get_o311(struct db_conn *c, int64_t id, struct db_row *row)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_GET_O311]);
-	struct db_item it;
 	int rc;
 
 	if (st == NULL || db_bind_int(st, 1, id) != 0)
@@ -466,38 +465,70 @@ db_item_get_o311(struct db_conn *c, int64_t id, struct db_item *out)
 		db_reset(st);
 		return rc == SQLITE_DONE ? 0 : -1;
 	}
-	memset(&it, 0, sizeof(it));
-	it.id = sqlite3_column_int64(st, 0);
-	it.tracking = db_col_text(st, 1);
-	it.kind = (enum kind)db_col_name(st, 2, kind_parse);
-	it.state = (enum wf_state)db_col_name(st, 3, wf_state_parse);
-	it.resume_state = WF_NONE;
-	it.publish = sqlite3_column_int(st, 4);
-	it.published = sqlite3_column_int(st, 5);
-	it.received = sqlite3_column_int64(st, 6);
-	it.updated = sqlite3_column_int64(st, 7);
-	it.replied_at = sqlite3_column_int64(st, 8);
-	it.section_name = db_col_text(st, 9);
-	it.public_subject = db_col_text(st, 10);
-	it.public_body = db_col_text(st, 11);
-	it.public_reply = db_col_text(st, 12);
-	it.subject = db_col_text(st, 13);
-	it.body = db_col_text(st, 14);
-	it.reply = db_col_text(st, 15);
-	it.name = db_col_text(st, 16);
-	if (sqlite3_column_type(st, 17) != SQLITE_NULL || sqlite3_column_type(st, 18) != SQLITE_NULL) {
-		snprintf(it.clocks[0].name, sizeof(it.clocks[0].name), "reply");
-		it.clocks[0].due = sqlite3_column_int64(st, 17);
-		it.clocks[0].stopped_at = sqlite3_column_int64(st, 18);
-		it.nclocks = 1;
-	}
+	rc = db_row_read(st, row);
 	db_reset(st);
-	if (it.tracking == NULL || (int)it.kind < 0 || (int)it.state < 0) {
-		db_item_free(&it);
+	if (rc != 0) {
+		db_log("item %lld: its row cannot be kept", (long long)id);
 		return -1;
 	}
-	*out = it;
 	return 1;
+}
+
+/* A name column of a row read back (kind_parse, wf_state_parse): the enum or -1. */
+static int
+rowc_name(struct db_row_cursor *rc, int (*parse)(const char *))
+{
+	const char *s = db_rowc_text(rc);
+
+	return s != NULL ? parse(s) : -1;
+}
+
+/* lends the row's texts: the fields are char * for struct db_item's other uses, never
+ * written through here */
+#define LENT(s) ((char *)(s))
+
+int
+db_item_o311_view(const struct db_row *row, struct db_item *out)
+{
+	struct db_row_cursor rc = {row->p, row->p + row->len};
+	struct db_item it;
+	int64_t due, stopped;
+	int due_type, stopped_type;
+
+	/* the columns of STMT_ITEM_GET_O311, in order */
+	memset(&it, 0, sizeof(it));
+	it.id = db_rowc_int(&rc);
+	it.tracking = LENT(db_rowc_text(&rc));
+	it.kind = (enum kind)rowc_name(&rc, kind_parse);
+	it.state = (enum wf_state)rowc_name(&rc, wf_state_parse);
+	it.resume_state = WF_NONE;
+	it.publish = (int)db_rowc_int(&rc);
+	it.published = (int)db_rowc_int(&rc);
+	it.received = db_rowc_int(&rc);
+	it.updated = db_rowc_int(&rc);
+	it.replied_at = db_rowc_int(&rc);
+	it.section_name = LENT(db_rowc_text(&rc));
+	it.public_subject = LENT(db_rowc_text(&rc));
+	it.public_body = LENT(db_rowc_text(&rc));
+	it.public_reply = LENT(db_rowc_text(&rc));
+	it.subject = LENT(db_rowc_text(&rc));
+	it.body = LENT(db_rowc_text(&rc));
+	it.reply = LENT(db_rowc_text(&rc));
+	it.name = LENT(db_rowc_text(&rc));
+	due_type = db_rowc_type(&rc);
+	due = db_rowc_int(&rc);
+	stopped_type = db_rowc_type(&rc);
+	stopped = db_rowc_int(&rc);
+	if (due_type != SQLITE_NULL || stopped_type != SQLITE_NULL) {
+		snprintf(it.clocks[0].name, sizeof(it.clocks[0].name), "reply");
+		it.clocks[0].due = due;
+		it.clocks[0].stopped_at = stopped;
+		it.nclocks = 1;
+	}
+	if (it.tracking == NULL || (int)it.kind < 0 || (int)it.state < 0)
+		return -1;
+	*out = it;
+	return 0;
 }
 
 int
