@@ -921,6 +921,14 @@ db_rowc_text(struct db_row_cursor *c)
 	return rowc_next(c, &v, &n) == SQLITE_TEXT ? (const char *)v : NULL;
 }
 
+int
+db_rowc_name(struct db_row_cursor *c, int (*parse)(const char *))
+{
+	const char *s = db_rowc_text(c);
+
+	return s != NULL ? parse(s) : -1;
+}
+
 /* Ends a statement whose last step answered rc: -1 (noted and logged) unless rc is a row or
  * the end, else 0. Resets st. */
 static int

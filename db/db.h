@@ -407,6 +407,7 @@ struct db_queue_row {
 	int64_t waiting_since; /* 0 unless waiting for the citizen's supplement */
 	struct db_supervision *supervision; /* the item's supervision order (督办), or NULL */
 	int screened;    /* 1: the item has a screening row (db_screen_get reads it) */
+	struct db_row row; /* the row as read (db_row): the strings above are lent from it */
 };
 
 /* The queue in order of (next_due, id): a new array of *n rows (at most f->limit), freed by
@@ -423,6 +424,7 @@ struct db_public_row {
 	enum kind kind;
 	char *subject, *body, *reply; /* public_subject, public_body, public_reply (may be NULL) */
 	int64_t received, replied_at;
+	struct db_row row; /* the row as read (db_row): the strings above are lent from it */
 };
 
 /* Published items (published = 1 and consent given), newest reply first, in the order

@@ -95,6 +95,10 @@ int db_rowc_type(const struct db_row_cursor *c);
 int64_t db_rowc_int(struct db_row_cursor *c);
 /* The next column as a string lent from the row (NULL for SQL NULL or another type). */
 const char *db_rowc_text(struct db_row_cursor *c);
+/* The next column read by parse (kind_parse, wf_state_parse): the enum, or -1. */
+int db_rowc_name(struct db_row_cursor *c, int (*parse)(const char *));
+/* A text lent from a row into a struct's char * field (never written through, never freed). */
+#define DB_LENT(s) ((char *)(s))
 
 /* Runs a statement that returns no rows: 0 or -1 (logged). Resets it. */
 int db_exec_stmt(struct db_conn *c, sqlite3_stmt *st);

@@ -474,19 +474,6 @@ db_item_get_o311(struct db_conn *c, int64_t id, struct db_row *row)
 	return 1;
 }
 
-/* A name column of a row read back (kind_parse, wf_state_parse): the enum or -1. */
-static int
-rowc_name(struct db_row_cursor *rc, int (*parse)(const char *))
-{
-	const char *s = db_rowc_text(rc);
-
-	return s != NULL ? parse(s) : -1;
-}
-
-/* lends the row's texts: the fields are char * for struct db_item's other uses, never
- * written through here */
-#define LENT(s) ((char *)(s))
-
 int
 db_item_o311_view(const struct db_row *row, struct db_item *out)
 {
@@ -498,23 +485,23 @@ db_item_o311_view(const struct db_row *row, struct db_item *out)
 	/* the columns of STMT_ITEM_GET_O311, in order */
 	memset(&it, 0, sizeof(it));
 	it.id = db_rowc_int(&rc);
-	it.tracking = LENT(db_rowc_text(&rc));
-	it.kind = (enum kind)rowc_name(&rc, kind_parse);
-	it.state = (enum wf_state)rowc_name(&rc, wf_state_parse);
+	it.tracking = DB_LENT(db_rowc_text(&rc));
+	it.kind = (enum kind)db_rowc_name(&rc, kind_parse);
+	it.state = (enum wf_state)db_rowc_name(&rc, wf_state_parse);
 	it.resume_state = WF_NONE;
 	it.publish = (int)db_rowc_int(&rc);
 	it.published = (int)db_rowc_int(&rc);
 	it.received = db_rowc_int(&rc);
 	it.updated = db_rowc_int(&rc);
 	it.replied_at = db_rowc_int(&rc);
-	it.section_name = LENT(db_rowc_text(&rc));
-	it.public_subject = LENT(db_rowc_text(&rc));
-	it.public_body = LENT(db_rowc_text(&rc));
-	it.public_reply = LENT(db_rowc_text(&rc));
-	it.subject = LENT(db_rowc_text(&rc));
-	it.body = LENT(db_rowc_text(&rc));
-	it.reply = LENT(db_rowc_text(&rc));
-	it.name = LENT(db_rowc_text(&rc));
+	it.section_name = DB_LENT(db_rowc_text(&rc));
+	it.public_subject = DB_LENT(db_rowc_text(&rc));
+	it.public_body = DB_LENT(db_rowc_text(&rc));
+	it.public_reply = DB_LENT(db_rowc_text(&rc));
+	it.subject = DB_LENT(db_rowc_text(&rc));
+	it.body = DB_LENT(db_rowc_text(&rc));
+	it.reply = DB_LENT(db_rowc_text(&rc));
+	it.name = DB_LENT(db_rowc_text(&rc));
 	due_type = db_rowc_type(&rc);
 	due = db_rowc_int(&rc);
 	stopped_type = db_rowc_type(&rc);

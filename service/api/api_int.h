@@ -47,19 +47,21 @@ struct rcache;
 enum rcache_kind {
 	RCACHE_O311,  /* a request of Open311's list */
 	RCACHE_BOARD, /* an item of the board */
+	RCACHE_QUEUE, /* an item of the staff queue */
 	RCACHE__MAX
 };
 /* The cache of req's thread (lent; made at its first use), or NULL: off, or not an I/O
  * thread. */
 struct rcache *rcache_of(struct req *req);
 /* 1 with *text, *len (lent until the next rcache_keep) the record of (kind, id) built from
- * exactly row; 0 when there is none (or rc is NULL). */
-int rcache_find(struct rcache *rc, enum rcache_kind kind, int64_t id, const struct db_row *row,
-                const char **text, size_t *len);
-/* Keeps a copy of the record text built from row, replacing what the slot held; nothing when
+ * exactly src (srclen bytes: the row, db_row, and whatever else the record shows, such as
+ * values computed from the time); 0 when there is none (or rc is NULL). */
+int rcache_find(struct rcache *rc, enum rcache_kind kind, int64_t id, const void *src,
+                size_t srclen, const char **text, size_t *len);
+/* Keeps a copy of the record text built from src, replacing what the slot held; nothing when
  * rc is NULL, or when it would go over the budget. */
-void rcache_keep(struct rcache *rc, enum rcache_kind kind, int64_t id, const struct db_row *row,
-                 const char *text, size_t len);
+void rcache_keep(struct rcache *rc, enum rcache_kind kind, int64_t id, const void *src,
+                 size_t srclen, const char *text, size_t len);
 
 /* An answer assembled from records that jansson encoded and the punctuation between them
  * (no JSON is written by hand: every value is jansson's). Zero it to start. */

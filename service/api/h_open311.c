@@ -678,7 +678,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 			continue;
 		if (shown > 0)
 			jout_raw(&out, ",", 1);
-		if (rcache_find(cache, RCACHE_O311, b->id, &row, &text, &len)) {
+		if (rcache_find(cache, RCACHE_O311, b->id, row.p, row.len, &text, &len)) {
 			jout_raw(&out, text, len);
 			shown++;
 			continue;
@@ -693,7 +693,8 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 				out.len--;
 			continue;
 		}
-		rcache_keep(cache, RCACHE_O311, b->id, &row, out.p + out.len - (size_t)rc, (size_t)rc);
+		rcache_keep(cache, RCACHE_O311, b->id, row.p, row.len, out.p + out.len - (size_t)rc,
+		            (size_t)rc);
 		shown++;
 	}
 	jout_raw(&out, "]", 1);

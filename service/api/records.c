@@ -20,13 +20,16 @@
 struct entry {
 	int64_t id;
 	int kind;              /* enum rcache_kind; -1: empty */
-	unsigned char *row;    /* the row (rowlen bytes), then the record (textlen bytes) */
+	unsigned char *row;    /* what it was built from (rowlen bytes: the row, and for the
+	                        * queue the values computed from the time), then the record
+	                        * (textlen bytes) */
 	size_t rowlen, textlen;
 };
 
 struct rcache {
 	struct entry *slots;
-	size_t nslots; /* a power of two */
+	size_t nslots; /* 2^bits */
+	unsigned bits;
 	size_t bytes;  /* of every entry's row and record */
 	size_t budget;
 };
@@ -50,11 +53,14 @@ rcache_new(size_t budget)
 {
 	struct rcache *rc = calloc(1, sizeof(*rc));
 	size_t n = 64, i;
+	unsigned bits = 6;
 
 	if (rc == NULL)
 		return NULL;
-	while (n < budget / SLOT_BYTES)
+	while (n < budget / SLOT_BYTES && bits < 24) {
 		n *= 2;
+		bits++;
+	}
 	rc->slots = calloc(n, sizeof(*rc->slots));
 	if (rc->slots == NULL) {
 		free(rc);
@@ -63,6 +69,7 @@ rcache_new(size_t budget)
 	for (i = 0; i < n; i++)
 		rc->slots[i].kind = -1;
 	rc->nslots = n;
+	rc->bits = bits;
 	rc->budget = budget;
 	return rc;
 }
@@ -86,16 +93,18 @@ rcache_of(struct req *req)
 	return rc;
 }
 
+/* Fibonacci hashing of (id, kind): the top bits of the product, so that an item's records of
+ * different kinds (Open311's, the board's) land in different slots. */
 static struct entry *
 slot_of(struct rcache *rc, enum rcache_kind kind, int64_t id)
 {
-	uint64_t h = ((uint64_t)id * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)kind << 61);
+	uint64_t h = ((uint64_t)id * RCACHE__MAX + (uint64_t)kind) * 0x9e3779b97f4a7c15ULL;
 
-	return &rc->slots[(h ^ (h >> 29)) & (rc->nslots - 1)];
+	return &rc->slots[h >> (64 - rc->bits)];
 }
 
 int
-rcache_find(struct rcache *rc, enum rcache_kind kind, int64_t id, const struct db_row *row,
+rcache_find(struct rcache *rc, enum rcache_kind kind, int64_t id, const void *src, size_t srclen,
             const char **text, size_t *len)
 {
 	struct entry *e;
@@ -103,8 +112,8 @@ rcache_find(struct rcache *rc, enum rcache_kind kind, int64_t id, const struct d
 	if (rc == NULL)
 		return 0;
 	e = slot_of(rc, kind, id);
-	if (e->kind != (int)kind || e->id != id || e->rowlen != row->len ||
-	    memcmp(e->row, row->p, row->len) != 0)
+	if (e->kind != (int)kind || e->id != id || e->rowlen != srclen ||
+	    memcmp(e->row, src, srclen) != 0)
 		return 0;
 	*text = (const char *)e->row + e->rowlen;
 	*len = e->textlen;
@@ -112,11 +121,11 @@ rcache_find(struct rcache *rc, enum rcache_kind kind, int64_t id, const struct d
 }
 
 void
-rcache_keep(struct rcache *rc, enum rcache_kind kind, int64_t id, const struct db_row *row,
+rcache_keep(struct rcache *rc, enum rcache_kind kind, int64_t id, const void *src, size_t srclen,
             const char *text, size_t len)
 {
 	struct entry *e;
-	size_t size = row->len + len;
+	size_t size = srclen + len;
 
 	if (rc == NULL)
 		return;
@@ -133,9 +142,9 @@ rcache_keep(struct rcache *rc, enum rcache_kind kind, int64_t id, const struct d
 	e->row = malloc(size > 0 ? size : 1);
 	if (e->row == NULL)
 		return;
-	memcpy(e->row, row->p, row->len);
-	memcpy(e->row + row->len, text, len);
-	e->rowlen = row->len;
+	memcpy(e->row, src, srclen);
+	memcpy(e->row + srclen, text, len);
+	e->rowlen = srclen;
 	e->textlen = len;
 	e->id = id;
 	e->kind = (int)kind;
@@ -198,8 +207,10 @@ jout_dump(struct jout *o, json_t *j)
 {
 	size_t start = o->len;
 
-	/* the flags of resp_json's dump, so that the record reads as it would in one tree */
-	if (o->failed || j == NULL || json_dump_callback(j, jout_append, o, JSON_COMPACT) != 0) {
+	/* the flags of resp_json's dump, so that a record reads as it would in one tree (and any
+	 * value, for a member such as next_cursor) */
+	if (o->failed || j == NULL ||
+	    json_dump_callback(j, jout_append, o, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
 		o->failed = 1;
 		o->len = start;
 		return -1;

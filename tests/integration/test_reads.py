@@ -10,7 +10,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from test_workflow import Base  # noqa: E402
+from test_workflow import PASSWORD, Base  # noqa: E402
 
 LIST = "/open311/v2/requests.json"
 BOARD = "/api/v1/public/items"
@@ -158,6 +158,64 @@ class Changes(Base):
         self.assertNotIn(a, self.board())
 
 
+class Queue(Base):
+    """The staff queue's records show values of the time (overdue, working days left): they
+    follow the clock, and every change to the item, at once."""
+
+    def test_queue_follows_each_change_and_the_time(self):
+        self.clock("2025-09-30T10:00")
+        t = self.submit(kind="letter", subject="排队的来信")["tracking"]
+        self.ok("disp_a", t, "assign", section="法规处")
+        head = self.staff["head_fg"]
+        path = "/api/v1/queue?limit=100"
+
+        def warm():
+            first = head.get(path)
+            self.assertEqual(first.status, 200, first)
+            for _ in range(WARM):
+                self.assertEqual(head.get(path).body, first.body)
+
+        def rec():
+            r = head.get(path)
+            self.assertEqual(r.status, 200, r)
+            return {x["tracking"]: x for x in r.json()["items"]}[t]
+
+        warm()
+        r = rec()
+        self.assertFalse(r["overdue"])
+        left = r["working_days_left"]
+        self.assertIsNone(r["supervision"])
+
+        # the time moves on: fewer working days left, then overdue
+        self.clock("2025-10-09T10:00")
+        r = rec()
+        self.assertLess(r["working_days_left"], left)
+        self.assertFalse(r["overdue"])
+        warm()
+        self.clock("2025-10-20T10:00")
+        r = rec()
+        self.assertTrue(r["overdue"])
+        self.assertLess(r["working_days_left"], 0)
+
+        # the state changes
+        warm()
+        self.ok("hand_fg", t, "accept")
+        self.assertEqual(rec()["state"], "in_progress")
+
+        # a supervision order, then its due date passes
+        warm()
+        r = self.server.request("POST", "/api/v1/items/%s/supervision" % t,
+                                json_body={"note": "请尽快办理", "due": "2025-10-22"},
+                                headers=self.staff["sup_a"].headers())
+        self.assertIn(r.status, (200, 201), r)
+        r = rec()
+        self.assertEqual(r["supervision"]["note"], "请尽快办理")
+        self.assertFalse(r["supervision"]["overdue"])
+        warm()
+        self.clock("2025-10-23T10:00")
+        self.assertTrue(rec()["supervision"]["overdue"])
+
+
 class SameAsWithoutCache(Base):
     """A server without the cache, on a copy of the database, answers the same bytes."""
     ENV = {"CIVICDESK_PUBLIC_RATE": "0"}
@@ -171,6 +229,7 @@ class SameAsWithoutCache(Base):
                               dbdir=d).start(), d
 
     def test_same_bytes(self):
+        self.now = "2025-10-20T10:00"  # some items overdue
         self.clock("2025-09-30T10:00")
         items = [self.submit(kind=k, subject="事项%d" % i, body="内容%d，小区" % i)["tracking"]
                  for i, k in enumerate(["letter", "complaint", "consultation"] * 4)]
@@ -178,12 +237,21 @@ class SameAsWithoutCache(Base):
             self.to_replied(t)
         for t in items[:3]:
             self.publish(t)
+        for t in items[5:9]:
+            self.ok("disp_a", t, "assign", section="法规处")
+        self.clock(self.now)
         paths = [LIST, LIST + "?status=closed", LIST + "?service_code=letter,complaint",
                  LIST + "?limit=3", BOARD, BOARD + "?limit=2", BOARD + "?q=%E5%B0%8F%E5%8C%BA"]
+        staff_paths = ["/api/v1/queue?limit=100", "/api/v1/queue?state=all&limit=5",
+                       "/api/v1/queue?section=%E6%B3%95%E8%A7%84%E5%A4%84&overdue=1"]
+        head = self.staff["head_fg"]
         for rnd in range(3):
             for p in paths:
                 for _ in range(3):  # both I/O threads' caches warm
                     self.server.request("GET", p)
+            for p in staff_paths:
+                for _ in range(3):
+                    head.get(p)
             if rnd == 1:
                 self.publish(items[0], published=False)
             elif rnd == 2:
@@ -192,11 +260,17 @@ class SameAsWithoutCache(Base):
                 self.assertEqual(r.status, 200, r)
             bare, d = self.bare()
             try:
+                bare.set_clock(self.now)
+                bare_head = bare.login("head_fg", PASSWORD)
                 for p in paths:
                     r1 = self.server.request("GET", p)
                     r2 = bare.request("GET", p)
                     self.assertEqual((r1.status, r1.body), (r2.status, r2.body), p)
                     self.assertEqual(r1.header("Content-Type"), r2.header("Content-Type"))
+                for p in staff_paths:
+                    r1 = head.get(p)
+                    r2 = bare_head.request("GET", p)
+                    self.assertEqual((r1.status, r1.body), (r2.status, r2.body), p)
             finally:
                 bare.cleanup()
                 shutil.rmtree(d, ignore_errors=True)
