@@ -304,6 +304,11 @@ void db_row_free(struct db_row *r);
  * mask them), and the reply clock alone (its due and stopped_at), as the row row (every column
  * of the statement). 1 found, 0 not found, -1 error. */
 int db_item_get_o311(struct db_conn *c, int64_t id, struct db_row *row);
+/* db_item_get_o311 for n (at most DB_O311_BATCH, distinct) items at once, in one statement:
+ * rows[i] is ids[i]'s row when found[i] is 1 (0: no such item, rows[i] untouched). 0 or -1. */
+#define DB_O311_BATCH 50
+int db_items_get_o311(struct db_conn *c, const int64_t *ids, size_t n, struct db_row *rows,
+                      int *found);
 /* The item of a row that db_item_get_o311 read: the fields above, the reply clock as
  * clocks[0]; the rest left zero (resume_state WF_NONE). Its strings are lent from row (never
  * db_item_free it; valid while row is unchanged). 0, or -1 (not such a row). */

@@ -26,6 +26,7 @@ enum stmt {
 	STMT_ITEM_LIST_PUBLIC,
 	STMT_ITEM_KEYS_O311,
 	STMT_ITEM_GET_O311,
+	STMT_ITEMS_GET_O311,
 	STMT_ITEM_MERGED,
 	STMT_PUBLIC_VERSION_ADD,
 	STMT_CLOCK_PUT,
@@ -90,6 +91,24 @@ static const char *const stmts[STMT__MAX] = {
         "i.public_reply IS NULL THEN i.name END, k.due, k.stopped_at "
         "FROM items i LEFT JOIN sections s ON s.id = i.section_id "
         "LEFT JOIN clocks k ON k.item_id = i.id AND k.name = 'reply' WHERE i.id = ?",
+    /* the same for up to DB_O311_BATCH items at once (?1..?50, NULL for none): one statement
+     * for a page instead of one per item; VALUES is read as a co-routine, in its order, each
+     * item by its rowid (no temporary b-tree, as IN (…) builds) */
+    [STMT_ITEMS_GET_O311] =
+        "WITH k(id) AS (VALUES "
+        "(?1),(?2),(?3),(?4),(?5),(?6),(?7),(?8),(?9),(?10),(?11),(?12),(?13),(?14),(?15),"
+        "(?16),(?17),(?18),(?19),(?20),(?21),(?22),(?23),(?24),(?25),(?26),(?27),(?28),"
+        "(?29),(?30),(?31),(?32),(?33),(?34),(?35),(?36),(?37),(?38),(?39),(?40),(?41),"
+        "(?42),(?43),(?44),(?45),(?46),(?47),(?48),(?49),(?50)) "
+        "SELECT i.id, i.tracking, i.kind, i.state, i.publish, i.published, i.received, "
+        "i.updated, i.replied_at, s.name, i.public_subject, i.public_body, i.public_reply, "
+        "CASE WHEN i.public_subject IS NULL THEN i.subject END, "
+        "CASE WHEN i.public_body IS NULL THEN i.body END, "
+        "CASE WHEN i.public_reply IS NULL THEN i.reply END, "
+        "CASE WHEN i.public_subject IS NULL OR i.public_body IS NULL OR "
+        "i.public_reply IS NULL THEN i.name END, c.due, c.stopped_at "
+        "FROM k CROSS JOIN items i ON i.id = k.id LEFT JOIN sections s ON s.id = i.section_id "
+        "LEFT JOIN clocks c ON c.item_id = i.id AND c.name = 'reply'",
     [STMT_ITEM_MERGED] = "SELECT id, tracking FROM items WHERE merged_into = ? ORDER BY id",
     [STMT_PUBLIC_VERSION_ADD] = "INSERT INTO public_versions (item_id, at, actor_id, subject, "
                                 "body, reply, published) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -472,6 +491,52 @@ db_item_get_o311(struct db_conn *c, int64_t id, struct db_row *row)
 		return -1;
 	}
 	return 1;
+}
+
+int
+db_items_get_o311(struct db_conn *c, const int64_t *ids, size_t n, struct db_row *rows,
+                  int *found)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEMS_GET_O311]);
+	size_t i, j, next = 0;
+	int64_t id;
+	int rc;
+
+	if (st == NULL || n > DB_O311_BATCH)
+		return -1;
+	for (i = 0; i < DB_O311_BATCH; i++) {
+		if (i < n)
+			found[i] = 0;
+		if ((i < n ? db_bind_int(st, (int)i + 1, ids[i])
+		           : (sqlite3_bind_null(st, (int)i + 1) == SQLITE_OK ? 0 : -1)) != 0) {
+			db_reset(st);
+			return -1;
+		}
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		/* in the order of ids as a rule: look there first */
+		j = next < n && ids[next] == id ? next : n;
+		for (i = 0; j == n && i < n; i++)
+			if (ids[i] == id && !found[i])
+				j = i;
+		if (j == n || found[j])
+			continue;
+		if (db_row_read(st, &rows[j]) != 0) {
+			db_log("item %lld: its row cannot be kept", (long long)id);
+			db_reset(st);
+			return -1;
+		}
+		found[j] = 1;
+		next = j + 1;
+	}
+	if (rc != SQLITE_DONE) {
+		db_log("open311 items: %s", sqlite3_errmsg(c->h));
+		db_reset(st);
+		return -1;
+	}
+	db_reset(st);
+	return 0;
 }
 
 int

@@ -600,7 +600,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 	int64_t start = INT64_MIN, end = INT64_MAX;
 	int k, closed;
 	struct rcache *cache = rcache_of(req);
-	struct db_row row = {NULL, 0, 0};
+	struct db_row rows[DB_O311_BATCH];
 	struct jout out = {NULL, 0, 0, 0};
 	size_t shown = 0;
 
@@ -610,6 +610,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 		requests_by_id(req, resp, ids);
 		return;
 	}
+	memset(rows, 0, sizeof(rows));
 	if (date_param(req, resp, "start_date", &start) != 0 ||
 	    date_param(req, resp, "end_date", &end) != 0)
 		return;
@@ -645,63 +646,79 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 		}
 	jout_raw(&out, "[", 1);
 	while (!out.failed && shown < limit) {
-		const struct db_item_key *b = NULL, *x;
-		const char *text;
-		size_t len;
-		int rc;
+		int64_t batch[DB_O311_BATCH];
+		int found[DB_O311_BATCH];
+		size_t nb = 0, want = limit - shown, j;
 
-		best = npages;
-		for (i = 0; i < npages; i++) {
-			if (pages[i].next >= pages[i].n && pages[i].more &&
-			    page_fill(req->db, &pages[i], limit - shown) != 0) {
+		/* the next items of the merged lists, read in one statement */
+		if (want > DB_O311_BATCH)
+			want = DB_O311_BATCH;
+		while (nb < want) {
+			const struct db_item_key *b = NULL, *x;
+
+			best = npages;
+			for (i = 0; i < npages; i++) {
+				if (pages[i].next >= pages[i].n && pages[i].more &&
+				    page_fill(req->db, &pages[i], limit - shown - nb) != 0) {
+					o311_error(resp, 500, "the requests cannot be read");
+					goto out;
+				}
+				if (pages[i].next >= pages[i].n)
+					continue;
+				x = &pages[i].keys[pages[i].next];
+				if (b == NULL || x->received > b->received ||
+				    (x->received == b->received && x->id > b->id)) {
+					b = x;
+					best = i;
+				}
+			}
+			if (b == NULL)
+				break;
+			pages[best].next++;
+			batch[nb++] = b->id;
+		}
+		if (nb == 0)
+			break;
+		if (db_items_get_o311(req->db, batch, nb, rows, found) != 0) {
+			o311_error(resp, 500, "the requests cannot be read");
+			goto out;
+		}
+		for (j = 0; j < nb && !out.failed; j++) {
+			const char *text;
+			size_t len;
+			int rc;
+
+			if (!found[j])
+				continue; /* gone since its key was read */
+			if (shown > 0)
+				jout_raw(&out, ",", 1);
+			if (rcache_find(cache, RCACHE_O311, batch[j], rows[j].p, rows[j].len, &text,
+			                &len)) {
+				jout_raw(&out, text, len);
+				shown++;
+				continue;
+			}
+			rc = request_record(req->app, &rows[j], &out);
+			if (rc < 0) {
 				o311_error(resp, 500, "the requests cannot be read");
 				goto out;
 			}
-			if (pages[i].next >= pages[i].n)
+			if (rc == 0) { /* hidden since its key was read: take its comma back */
+				if (shown > 0)
+					out.len--;
 				continue;
-			x = &pages[i].keys[pages[i].next];
-			if (b == NULL || x->received > b->received ||
-			    (x->received == b->received && x->id > b->id)) {
-				b = x;
-				best = i;
 			}
-		}
-		if (b == NULL)
-			break;
-		pages[best].next++;
-		rc = db_item_get_o311(req->db, b->id, &row);
-		if (rc < 0) {
-			o311_error(resp, 500, "the requests cannot be read");
-			goto out;
-		}
-		if (rc == 0)
-			continue;
-		if (shown > 0)
-			jout_raw(&out, ",", 1);
-		if (rcache_find(cache, RCACHE_O311, b->id, row.p, row.len, &text, &len)) {
-			jout_raw(&out, text, len);
+			rcache_keep(cache, RCACHE_O311, batch[j], rows[j].p, rows[j].len,
+			            out.p + out.len - (size_t)rc, (size_t)rc);
 			shown++;
-			continue;
 		}
-		rc = request_record(req->app, &row, &out);
-		if (rc < 0) {
-			o311_error(resp, 500, "the requests cannot be read");
-			goto out;
-		}
-		if (rc == 0) { /* hidden since its key was read: take its comma back */
-			if (shown > 0)
-				out.len--;
-			continue;
-		}
-		rcache_keep(cache, RCACHE_O311, b->id, row.p, row.len, out.p + out.len - (size_t)rc,
-		            (size_t)rc);
-		shown++;
 	}
 	jout_raw(&out, "]", 1);
 	jout_send(&out, resp, 200);
 out:
 	jout_free(&out);
-	db_row_free(&row);
+	for (i = 0; i < DB_O311_BATCH; i++)
+		db_row_free(&rows[i]);
 	for (i = 0; i < npages; i++)
 		free(pages[i].keys);
 }
