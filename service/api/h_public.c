@@ -80,10 +80,10 @@ public_record(struct rcache *cache, const struct db_public_row *r, struct jout *
 	return rc;
 }
 
-/* GET /api/v1/public/items?q=&cursor=&limit= (public; 429 over the public rate). Answers 200 {"items":[{tracking, kind,
- * subject, body, reply, received, replied}], "next_cursor": … or null}, newest reply first;
- * 400 naming a bad parameter; 500. The items are encoded by jansson one by one (and kept by
- * the thread's cache of records, records.c), the answer assembled from them. */
+/* GET /api/v1/public/items?q=&cursor=&limit= (public; 429 over the public rate). Answers 200
+ * {"items":[{tracking, kind, subject, body, reply, received, replied}], "next_cursor": … or null},
+ * newest reply first; 400 naming a bad parameter; 500. The items are encoded by jansson one by one
+ * (and kept by the thread's cache of records, records.c), the answer assembled from them. */
 void
 h_public_list(struct req *req, struct resp *resp)
 {

@@ -19,10 +19,10 @@
 
 struct entry {
 	int64_t id;
-	int kind;              /* enum rcache_kind; -1: empty */
-	unsigned char *row;    /* what it was built from (rowlen bytes: the row, and for the
-	                        * queue the values computed from the time), then the record
-	                        * (textlen bytes) */
+	int kind;           /* enum rcache_kind; -1: empty */
+	unsigned char *row; /* what it was built from (rowlen bytes: the row, and for the
+	                     * queue the values computed from the time), then the record
+	                     * (textlen bytes) */
 	size_t rowlen, textlen;
 };
 
@@ -30,7 +30,7 @@ struct rcache {
 	struct entry *slots;
 	size_t nslots; /* 2^bits */
 	unsigned bits;
-	size_t bytes;  /* of every entry's row and record */
+	size_t bytes; /* of every entry's row and record */
 	size_t budget;
 };
 
