@@ -807,36 +807,41 @@ int
 db_row_read(sqlite3_stmt *st, struct db_row *r)
 {
 	int i, n = sqlite3_column_count(st), type, bytes;
+	sqlite3_value *val;
 	const void *v;
 	int64_t iv;
 	double dv;
 	uint32_t len;
 
 	r->len = 0;
+	/* room for every column's type and number at once; texts and blobs ask for theirs */
+	if (row_room(r, (size_t)n * 9) != 0)
+		return -1;
 	for (i = 0; i < n; i++) {
-		type = sqlite3_column_type(st, i);
-		if (row_room(r, 1 + 8) != 0)
-			return -1;
+		/* the column's value itself: one call each for its type and its content, where
+		 * sqlite3_column_* checks the statement and the connection's error every time */
+		val = sqlite3_column_value(st, i);
+		type = sqlite3_value_type(val);
 		r->p[r->len++] = (unsigned char)type;
 		switch (type) {
 		case SQLITE_INTEGER:
-			iv = sqlite3_column_int64(st, i);
+			iv = sqlite3_value_int64(val);
 			memcpy(r->p + r->len, &iv, 8);
 			r->len += 8;
 			break;
 		case SQLITE_FLOAT:
-			dv = sqlite3_column_double(st, i);
+			dv = sqlite3_value_double(val);
 			memcpy(r->p + r->len, &dv, 8);
 			r->len += 8;
 			break;
 		case SQLITE_TEXT:
 		case SQLITE_BLOB:
 			/* the value before its length, as SQLite asks (a text may be converted) */
-			v = type == SQLITE_TEXT ? (const void *)sqlite3_column_text(st, i)
-			                        : sqlite3_column_blob(st, i);
-			bytes = sqlite3_column_bytes(st, i);
+			v = type == SQLITE_TEXT ? (const void *)sqlite3_value_text(val)
+			                        : sqlite3_value_blob(val);
+			bytes = sqlite3_value_bytes(val);
 			if (bytes < 0 || (bytes > 0 && v == NULL) ||
-			    row_room(r, 4 + (size_t)bytes + 1) != 0)
+			    row_room(r, 4 + (size_t)bytes + 1 + (size_t)(n - i) * 9) != 0)
 				return -1;
 			len = (uint32_t)bytes;
 			memcpy(r->p + r->len, &len, 4);
