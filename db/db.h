@@ -103,6 +103,11 @@ void db_release(struct db *db, struct db_conn *c);
 struct db_conn *db_reader_new(struct db *db, long cache_kib);
 void db_reader_reset(struct db_conn *c);
 void db_reader_free(struct db_conn *c);
+/* State that the one thread using connection c keeps with it (a reader's cache of encoded
+ * answers: issue 20): lent, NULL until set. db_conn_set_user sets it once (-1 if already set);
+ * free_fn (may be NULL) releases it when c is closed. */
+void *db_conn_user(struct db_conn *c);
+int db_conn_set_user(struct db_conn *c, void *p, void (*free_fn)(void *));
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -1 (logged). */
 int db_begin(struct db_conn *c);
@@ -286,12 +291,31 @@ struct db_item_key {
  * the caller reads the items it shows). A new array of *n keys (free it). 0 or -1. */
 int db_item_keys_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item_key **out,
                       size_t *n);
+/* The values of one result row, every column of the statement in order with its type, in one
+ * buffer (reused from call to call; db_row_free releases it): what a cache of answers built
+ * from the row compares with what it keeps, so that it serves nothing the database no longer
+ * holds (issue 20). At most DB_ROW_MAX bytes. */
+struct db_row {
+	unsigned char *p;
+	size_t len, cap;
+};
+#define DB_ROW_MAX (16L << 20)
+void db_row_free(struct db_row *r);
 /* What Open311 shows of item id, in one statement: id, tracking, kind, state, publish,
  * published, received, updated, replied_at, section_name, the public versions, the originals
  * (subject, body, reply) where no public version is stored and then the submitter's name (to
- * mask them), and the reply clock alone (its due and stopped_at) as clocks[0]; the rest left
- * zero (resume_state WF_NONE). 1 found (db_item_free it), 0 not found, -1 error. */
-int db_item_get_o311(struct db_conn *c, int64_t id, struct db_item *out);
+ * mask them), and the reply clock alone (its due and stopped_at), as the row row (every column
+ * of the statement). 1 found, 0 not found, -1 error. */
+int db_item_get_o311(struct db_conn *c, int64_t id, struct db_row *row);
+/* db_item_get_o311 for n (at most DB_O311_BATCH, distinct) items at once, in one statement:
+ * rows[i] is ids[i]'s row when found[i] is 1 (0: no such item, rows[i] untouched). 0 or -1. */
+#define DB_O311_BATCH 50
+int db_items_get_o311(struct db_conn *c, const int64_t *ids, size_t n, struct db_row *rows,
+                      int *found);
+/* The item of a row that db_item_get_o311 read: the fields above, the reply clock as
+ * clocks[0]; the rest left zero (resume_state WF_NONE). Its strings are lent from row (never
+ * db_item_free it; valid while row is unchanged). 0, or -1 (not such a row). */
+int db_item_o311_view(const struct db_row *row, struct db_item *out);
 /* The items merged into target_id, oldest first: new arrays of *n ids and tracking numbers
  * (free the ids, db_strings_free the numbers). 0 or -1. */
 int db_item_merged(struct db_conn *c, int64_t target_id, int64_t **ids, char ***trackings,
@@ -408,6 +432,7 @@ struct db_queue_row {
 	int64_t waiting_since; /* 0 unless waiting for the citizen's supplement */
 	struct db_supervision *supervision; /* the item's supervision order (督办), or NULL */
 	int screened;    /* 1: the item has a screening row (db_screen_get reads it) */
+	struct db_row row; /* the row as read (db_row): the strings above are lent from it */
 };
 
 /* The queue in order of (next_due, id): a new array of *n rows (at most f->limit), freed by
@@ -424,6 +449,7 @@ struct db_public_row {
 	enum kind kind;
 	char *subject, *body, *reply; /* public_subject, public_body, public_reply (may be NULL) */
 	int64_t received, replied_at;
+	struct db_row row; /* the row as read (db_row): the strings above are lent from it */
 };
 
 /* Published items (published = 1 and consent given), newest reply first, in the order

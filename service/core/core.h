@@ -100,6 +100,7 @@ struct config {
 	long lockout_failures_any; /* failures of a name from any addresses that lock it for all */
 	char *public_contacts; /* the bureau's published numbers and addresses: never masked */
 	long public_rate;      /* public GETs (board, Open311) per minute per address, 0 = off */
+	long read_cache;       /* KiB of encoded public records kept per I/O thread, 0 = off */
 	long receipt_max_age_days; /* how far back a letter's date of receipt may lie */
 	long supplement_days;      /* working days a citizen has to supplement before the queue
 	                            * marks the item (supplement_overdue) */
