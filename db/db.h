@@ -103,6 +103,11 @@ void db_release(struct db *db, struct db_conn *c);
 struct db_conn *db_reader_new(struct db *db, long cache_kib);
 void db_reader_reset(struct db_conn *c);
 void db_reader_free(struct db_conn *c);
+/* State that the one thread using connection c keeps with it (a reader's cache of encoded
+ * answers: issue 20): lent, NULL until set. db_conn_set_user sets it once (-1 if already set);
+ * free_fn (may be NULL) releases it when c is closed. */
+void *db_conn_user(struct db_conn *c);
+int db_conn_set_user(struct db_conn *c, void *p, void (*free_fn)(void *));
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -1 (logged). */
 int db_begin(struct db_conn *c);
@@ -228,6 +233,9 @@ struct db_attachment {
 
 /* Gives the next tracking sequence number of local day yyyymmdd (inside a transaction). */
 int db_tracking_next(struct db_conn *c, int yyyymmdd, int *seq);
+/* Takes n (>= 1) consecutive sequence numbers of local day yyyymmdd at once (inside a
+ * transaction): the first into *first. 0 or -1. */
+int db_tracking_reserve(struct db_conn *c, int yyyymmdd, int n, int *first);
 /* Inserts item (tracking, fields and clocks; id, created are written back). Attachments and
  * history are added separately. Returns 0, 1 if the tracking number exists, -1 on error. */
 int db_item_insert(struct db_conn *c, struct db_item *item);
@@ -283,12 +291,31 @@ struct db_item_key {
  * the caller reads the items it shows). A new array of *n keys (free it). 0 or -1. */
 int db_item_keys_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item_key **out,
                       size_t *n);
+/* The values of one result row, every column of the statement in order with its type, in one
+ * buffer (reused from call to call; db_row_free releases it): what a cache of answers built
+ * from the row compares with what it keeps, so that it serves nothing the database no longer
+ * holds (issue 20). At most DB_ROW_MAX bytes. */
+struct db_row {
+	unsigned char *p;
+	size_t len, cap;
+};
+#define DB_ROW_MAX (16L << 20)
+void db_row_free(struct db_row *r);
 /* What Open311 shows of item id, in one statement: id, tracking, kind, state, publish,
  * published, received, updated, replied_at, section_name, the public versions, the originals
  * (subject, body, reply) where no public version is stored and then the submitter's name (to
- * mask them), and the reply clock alone (its due and stopped_at) as clocks[0]; the rest left
- * zero (resume_state WF_NONE). 1 found (db_item_free it), 0 not found, -1 error. */
-int db_item_get_o311(struct db_conn *c, int64_t id, struct db_item *out);
+ * mask them), and the reply clock alone (its due and stopped_at), as the row row (every column
+ * of the statement). 1 found, 0 not found, -1 error. */
+int db_item_get_o311(struct db_conn *c, int64_t id, struct db_row *row);
+/* db_item_get_o311 for n (at most DB_O311_BATCH, distinct) items at once, in one statement:
+ * rows[i] is ids[i]'s row when found[i] is 1 (0: no such item, rows[i] untouched). 0 or -1. */
+#define DB_O311_BATCH 50
+int db_items_get_o311(struct db_conn *c, const int64_t *ids, size_t n, struct db_row *rows,
+                      int *found);
+/* The item of a row that db_item_get_o311 read: the fields above, the reply clock as
+ * clocks[0]; the rest left zero (resume_state WF_NONE). Its strings are lent from row (never
+ * db_item_free it; valid while row is unchanged). 0, or -1 (not such a row). */
+int db_item_o311_view(const struct db_row *row, struct db_item *out);
 /* The items merged into target_id, oldest first: new arrays of *n ids and tracking numbers
  * (free the ids, db_strings_free the numbers). 0 or -1. */
 int db_item_merged(struct db_conn *c, int64_t target_id, int64_t **ids, char ***trackings,
@@ -327,11 +354,28 @@ struct db_submission {
 	int done;
 	struct db_waiter *waiter;        /* the waiting thread's wake-up */
 	char tracking[32];               /* the number given, until the batch commits */
+	int seq;                         /* its sequence number taken with the batch's (0: none) */
 	struct db_submission *next;
+};
+
+/* Optional, told of each batch the writer stores (on the writer's thread), so that what every
+ * submission of a batch adds to the same rows (the statistics of the day) is written once per
+ * batch instead of once per submission. */
+struct db_batch_hook {
+	/* a batch's transaction has begun (again, after a rollback: forget what was gathered);
+	 * `guarded`: each submission of this attempt has a savepoint of its own, and a failing one
+	 * is taken back alone, so its `after` hook must write its rows itself, not gather them */
+	void (*begin)(void *cls, int guarded);
+	/* every submission is stored: write what was gathered on c before the COMMIT. 0, or -1
+	 * (the batch is taken back and stored again, guarded) */
+	int (*end)(void *cls, struct db_conn *c);
+	void *cls;
 };
 
 /* Starts the writer thread on a connection of db. 0 or -1. */
 int db_submitter_start(struct db *db, struct db_submitter **out);
+/* Sets the batch hook (copied; NULL: none), before the first submission. */
+void db_submitter_set_hook(struct db_submitter *s, const struct db_batch_hook *hook);
 /* Stores the remaining queue, stops the thread and frees it; NULL is fine. */
 void db_submitter_stop(struct db_submitter *s);
 /* Queues sub and waits until it is committed: 0 (item->id, item->tracking set; the tracking
@@ -388,6 +432,7 @@ struct db_queue_row {
 	int64_t waiting_since; /* 0 unless waiting for the citizen's supplement */
 	struct db_supervision *supervision; /* the item's supervision order (督办), or NULL */
 	int screened;    /* 1: the item has a screening row (db_screen_get reads it) */
+	struct db_row row; /* the row as read (db_row): the strings above are lent from it */
 };
 
 /* The queue in order of (next_due, id): a new array of *n rows (at most f->limit), freed by
@@ -404,6 +449,7 @@ struct db_public_row {
 	enum kind kind;
 	char *subject, *body, *reply; /* public_subject, public_body, public_reply (may be NULL) */
 	int64_t received, replied_at;
+	struct db_row row; /* the row as read (db_row): the strings above are lent from it */
 };
 
 /* Published items (published = 1 and consent given), newest reply first, in the order
@@ -466,6 +512,26 @@ int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **trackin
                                int64_t *item_id);
 /* The tracking number of the item outbox row id concerns: 1 / 0 / -1. */
 int db_mail_item_by_outbox(struct db_conn *c, int64_t id, char **tracking);
+/* One received message as administrators see it (GET /api/v1/admin/mail): never its text. */
+struct db_mail_row {
+	int64_t id, received, size, uid; /* uid: IMAP only, else 0 */
+	char *source;                    /* pipe | imap */
+	char *outcome;                   /* created | added | duplicate | ignored */
+	char *reason;                    /* ignored: why ("refused: …" when core refused it); or NULL */
+	char *message_id, *sender;       /* as recorded, or NULL */
+	char *mailbox;                   /* imap: the polled URL without credentials; or NULL */
+	char *tracking;                  /* the item it made or joined, or NULL */
+};
+/* How many messages of each outcome are recorded. */
+struct db_mail_counts {
+	int64_t created, added, duplicate, ignored;
+};
+/* Up to limit rows with id < before, newest first, of one outcome (NULL: every outcome), into a
+ * new array *out of *n rows (free with db_mail_rows_free). 0 or -1. */
+int db_mail_list(struct db_conn *c, const char *outcome, int64_t before, int limit,
+                 struct db_mail_row **out, size_t *n);
+void db_mail_rows_free(struct db_mail_row *v, size_t n);
+int db_mail_counts(struct db_conn *c, struct db_mail_counts *out);
 /* Whether the IMAP message (mailbox, uidvalidity, uid) is stored: 1 / 0 / -1. */
 int db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t uid);
 /* The UID stored for (mailbox, uidvalidity) that has `skip` higher ones above it (0: the
