@@ -18,7 +18,8 @@
 # filled before, or fills now if it does not exist (kept, reused as it is: filling 1,000,000
 # items takes 5 to 10 minutes; keep it outside the repository, e.g. under /tmp); without it a
 # temporary one is filled each run. BENCH_ONLY (a regular expression over q1 q16 b0 b1 b2 o0 o1
-# o2) runs only those reads.
+# o2, and q16c b0c … o2c: the reads again with the cache of encoded records off, on a server
+# started with CIVICDESK_READ_CACHE=0) runs only those reads.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BENCH_BIN:-build/rel/civicdesk} # BENCH_BIN: another build to compare
@@ -102,7 +103,7 @@ cport=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$dir/ceiling
 # name connections url [header]: one wrk run; prints "rows p99 rps non2xx cpu" (cpu: the
 # server's user+system time per request in us, "-" for the ceiling, another process) and notes
 # the server's RSS after it in $dir/rss. BENCH_ONLY (a regular expression) runs only the reads
-# whose name matches (q1 q16 b0 b1 b2 o0 o1 o2; the ceiling always runs).
+# whose name matches (q1 q16 b0 b1 b2 o0 o1 o2 q16c b0c … o2c; the ceiling always runs).
 run() {
 	local name=$1 conns=$2 url=$3 rows c0 c1 cpu=-
 	shift 3
@@ -141,6 +142,38 @@ add "Open311 list, no filter" 10 $(run o0 16 "$o311")
 add "Open311 list, complaint + closed" 10 $(run o1 16 "$o311?service_code=complaint&status=closed")
 add "Open311 list, a month a year back" 10 \
 	$(run o2 16 "$o311?start_date=$year_ago&end_date=$month_after")
+
+# The same reads with the cache of encoded records off (CIVICDESK_READ_CACHE=0): every record of
+# every answer built and encoded by jansson, as for a page that no one has read since its items
+# (or, for the queue, the values of the time it shows) last changed. Above, the cache is warm:
+# wrk reads the same page again and again.
+if [[ "q16c o0c o1c o2c b0c b1c b2c" =~ (^| )(${BENCH_ONLY:-.*})( |$) ]]; then
+	kill "$pid"; wait "$pid" 2>/dev/null; pid=
+	CIVICDESK_READ_CACHE=0 "$BIN" serve >"$dir/serve.out" 2>"$dir/serve.err" &
+	pid=$!
+	for _ in $(seq 1 2000); do
+		grep -q 'listening on' "$dir/serve.out" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || { cat "$dir/serve.err"; exit 1; }
+		sleep 0.01
+	done
+	port=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$dir/serve.out" | head -1)
+	base="http://127.0.0.1:$port"
+	board="$base/api/v1/public/items"
+	o311="$base/open311/v2/requests.json"
+	q="$base/api/v1/queue?section=%E6%B3%95%E8%A7%84%E5%A4%84&overdue=1&limit=50"
+	cookie=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
+		-d "{\"username\":\"benchhead\",\"password\":\"$PASSWORD\"}" "$base/api/v1/login" |
+		sed -n 's/^Set-Cookie: \([^;]*\).*/\1/ip' | head -1)
+	add "queue, 16 connections, cache off" 10 $(run q16c 16 "$q" -H "Cookie: $cookie")
+	add "board, first page, cache off" 10 $(run b0c 16 "$board")
+	add "board, search 小区, cache off" 10 $(run b1c 16 "$board?q=%E5%B0%8F%E5%8C%BA")
+	add "board, search 路灯, cache off" 10 $(run b2c 16 "$board?q=%E8%B7%AF%E7%81%AF")
+	add "Open311 list, no filter, cache off" 10 $(run o0c 16 "$o311")
+	add "Open311, complaint + closed, cache off" 10 \
+		$(run o1c 16 "$o311?service_code=complaint&status=closed")
+	add "Open311, a month a year back, cache off" 10 \
+		$(run o2c 16 "$o311?start_date=$year_ago&end_date=$month_after")
+fi
 
 rss=$(sort -n "$dir/rss" | tail -1)
 echo "reads on $N items (wrk -t2, $DUR per run; rows = rows of the page; CPU: the server's"

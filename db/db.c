@@ -92,6 +92,8 @@ conn_free(struct db_conn *c)
 
 	if (c == NULL)
 		return;
+	if (c->user_free != NULL)
+		c->user_free(c->user);
 	for (i = 0; i < c->cache_size; i++)
 		if (c->cache[i].st != NULL)
 			sqlite3_finalize(c->cache[i].st);
@@ -527,6 +529,22 @@ db_reader_free(struct db_conn *c)
 	conn_free(c);
 }
 
+void *
+db_conn_user(struct db_conn *c)
+{
+	return c != NULL ? c->user : NULL;
+}
+
+int
+db_conn_set_user(struct db_conn *c, void *p, void (*free_fn)(void *))
+{
+	if (c == NULL || c->user != NULL)
+		return -1;
+	c->user = p;
+	c->user_free = free_fn;
+	return 0;
+}
+
 void
 db_release(struct db *db, struct db_conn *c)
 {
@@ -752,6 +770,168 @@ int
 db_col_name(sqlite3_stmt *st, int i, int (*parse)(const char *))
 {
 	return parse((const char *)sqlite3_column_text(st, i));
+}
+
+void
+db_row_free(struct db_row *r)
+{
+	if (r == NULL)
+		return;
+	free(r->p);
+	r->p = NULL;
+	r->len = r->cap = 0;
+}
+
+/* Room for n more bytes in r: 0, or -1 (out of memory, over DB_ROW_MAX). */
+static int
+row_room(struct db_row *r, size_t n)
+{
+	size_t cap = r->cap ? r->cap : 1024;
+	unsigned char *p;
+
+	if (r->len + n <= r->cap)
+		return 0;
+	if (r->len + n > (size_t)DB_ROW_MAX)
+		return -1;
+	while (cap < r->len + n)
+		cap *= 2;
+	p = realloc(r->p, cap);
+	if (p == NULL)
+		return -1;
+	r->p = p;
+	r->cap = cap;
+	return 0;
+}
+
+int
+db_row_read(sqlite3_stmt *st, struct db_row *r)
+{
+	int i, n = sqlite3_column_count(st), type, bytes;
+	sqlite3_value *val;
+	const void *v;
+	int64_t iv;
+	double dv;
+	uint32_t len;
+
+	r->len = 0;
+	/* room for every column's type and number at once; texts and blobs ask for theirs */
+	if (row_room(r, (size_t)n * 9) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		/* the column's value itself: one call each for its type and its content, where
+		 * sqlite3_column_* checks the statement and the connection's error every time */
+		val = sqlite3_column_value(st, i);
+		type = sqlite3_value_type(val);
+		r->p[r->len++] = (unsigned char)type;
+		switch (type) {
+		case SQLITE_INTEGER:
+			iv = sqlite3_value_int64(val);
+			memcpy(r->p + r->len, &iv, 8);
+			r->len += 8;
+			break;
+		case SQLITE_FLOAT:
+			dv = sqlite3_value_double(val);
+			memcpy(r->p + r->len, &dv, 8);
+			r->len += 8;
+			break;
+		case SQLITE_TEXT:
+		case SQLITE_BLOB:
+			/* the value before its length, as SQLite asks (a text may be converted) */
+			v = type == SQLITE_TEXT ? (const void *)sqlite3_value_text(val)
+			                        : sqlite3_value_blob(val);
+			bytes = sqlite3_value_bytes(val);
+			if (bytes < 0 || (bytes > 0 && v == NULL) ||
+			    row_room(r, 4 + (size_t)bytes + 1 + (size_t)(n - i) * 9) != 0)
+				return -1;
+			len = (uint32_t)bytes;
+			memcpy(r->p + r->len, &len, 4);
+			r->len += 4;
+			if (bytes > 0)
+				memcpy(r->p + r->len, v, (size_t)bytes);
+			r->len += (size_t)bytes;
+			r->p[r->len++] = '\0'; /* so that a text can be lent from the row */
+			break;
+		default: /* SQLITE_NULL: the type alone */
+			break;
+		}
+	}
+	return 0;
+}
+
+int
+db_rowc_type(const struct db_row_cursor *c)
+{
+	return c->p < c->end ? c->p[0] : SQLITE_NULL;
+}
+
+/* Moves c past its next column: its value's bytes (lent) and length. */
+static int
+rowc_next(struct db_row_cursor *c, const unsigned char **v, size_t *n)
+{
+	int type = db_rowc_type(c);
+	uint32_t len = 0;
+
+	*v = NULL;
+	*n = 0;
+	if (c->p >= c->end)
+		return SQLITE_NULL;
+	c->p++;
+	switch (type) {
+	case SQLITE_INTEGER:
+	case SQLITE_FLOAT:
+		len = 8;
+		break;
+	case SQLITE_TEXT:
+	case SQLITE_BLOB:
+		if (c->end - c->p < 4) {
+			c->p = c->end;
+			return SQLITE_NULL;
+		}
+		memcpy(&len, c->p, 4);
+		c->p += 4;
+		break;
+	default:
+		return SQLITE_NULL;
+	}
+	if ((size_t)(c->end - c->p) < len) {
+		c->p = c->end;
+		return SQLITE_NULL;
+	}
+	*v = c->p;
+	*n = len;
+	c->p += len;
+	if (type == SQLITE_TEXT || type == SQLITE_BLOB)
+		c->p += c->p < c->end; /* the NUL after it */
+	return type;
+}
+
+int64_t
+db_rowc_int(struct db_row_cursor *c)
+{
+	const unsigned char *v;
+	size_t n;
+	int64_t iv = 0;
+
+	if (rowc_next(c, &v, &n) == SQLITE_INTEGER)
+		memcpy(&iv, v, 8);
+	return iv;
+}
+
+const char *
+db_rowc_text(struct db_row_cursor *c)
+{
+	const unsigned char *v;
+	size_t n;
+
+	return rowc_next(c, &v, &n) == SQLITE_TEXT ? (const char *)v : NULL;
+}
+
+int
+db_rowc_name(struct db_row_cursor *c, int (*parse)(const char *))
+{
+	const char *s = db_rowc_text(c);
+
+	return s != NULL ? parse(s) : -1;
 }
 
 /* Ends a statement whose last step answered rc: -1 (noted and logged) unless rc is a row or

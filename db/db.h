@@ -103,6 +103,11 @@ void db_release(struct db *db, struct db_conn *c);
 struct db_conn *db_reader_new(struct db *db, long cache_kib);
 void db_reader_reset(struct db_conn *c);
 void db_reader_free(struct db_conn *c);
+/* State that the one thread using connection c keeps with it (a reader's cache of encoded
+ * answers: issue 20): lent, NULL until set. db_conn_set_user sets it once (-1 if already set);
+ * free_fn (may be NULL) releases it when c is closed. */
+void *db_conn_user(struct db_conn *c);
+int db_conn_set_user(struct db_conn *c, void *p, void (*free_fn)(void *));
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -1 (logged). */
 int db_begin(struct db_conn *c);
@@ -286,12 +291,31 @@ struct db_item_key {
  * the caller reads the items it shows). A new array of *n keys (free it). 0 or -1. */
 int db_item_keys_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item_key **out,
                       size_t *n);
+/* The values of one result row, every column of the statement in order with its type, in one
+ * buffer (reused from call to call; db_row_free releases it): what a cache of answers built
+ * from the row compares with what it keeps, so that it serves nothing the database no longer
+ * holds (issue 20). At most DB_ROW_MAX bytes. */
+struct db_row {
+	unsigned char *p;
+	size_t len, cap;
+};
+#define DB_ROW_MAX (16L << 20)
+void db_row_free(struct db_row *r);
 /* What Open311 shows of item id, in one statement: id, tracking, kind, state, publish,
  * published, received, updated, replied_at, section_name, the public versions, the originals
  * (subject, body, reply) where no public version is stored and then the submitter's name (to
- * mask them), and the reply clock alone (its due and stopped_at) as clocks[0]; the rest left
- * zero (resume_state WF_NONE). 1 found (db_item_free it), 0 not found, -1 error. */
-int db_item_get_o311(struct db_conn *c, int64_t id, struct db_item *out);
+ * mask them), and the reply clock alone (its due and stopped_at), as the row row (every column
+ * of the statement). 1 found, 0 not found, -1 error. */
+int db_item_get_o311(struct db_conn *c, int64_t id, struct db_row *row);
+/* db_item_get_o311 for n (at most DB_O311_BATCH, distinct) items at once, in one statement:
+ * rows[i] is ids[i]'s row when found[i] is 1 (0: no such item, rows[i] untouched). 0 or -1. */
+#define DB_O311_BATCH 50
+int db_items_get_o311(struct db_conn *c, const int64_t *ids, size_t n, struct db_row *rows,
+                      int *found);
+/* The item of a row that db_item_get_o311 read: the fields above, the reply clock as
+ * clocks[0]; the rest left zero (resume_state WF_NONE). Its strings are lent from row (never
+ * db_item_free it; valid while row is unchanged). 0, or -1 (not such a row). */
+int db_item_o311_view(const struct db_row *row, struct db_item *out);
 /* The items merged into target_id, oldest first: new arrays of *n ids and tracking numbers
  * (free the ids, db_strings_free the numbers). 0 or -1. */
 int db_item_merged(struct db_conn *c, int64_t target_id, int64_t **ids, char ***trackings,
@@ -408,6 +432,7 @@ struct db_queue_row {
 	int64_t waiting_since; /* 0 unless waiting for the citizen's supplement */
 	struct db_supervision *supervision; /* the item's supervision order (督办), or NULL */
 	int screened;    /* 1: the item has a screening row (db_screen_get reads it) */
+	struct db_row row; /* the row as read (db_row): the strings above are lent from it */
 };
 
 /* The queue in order of (next_due, id): a new array of *n rows (at most f->limit), freed by
@@ -424,6 +449,7 @@ struct db_public_row {
 	enum kind kind;
 	char *subject, *body, *reply; /* public_subject, public_body, public_reply (may be NULL) */
 	int64_t received, replied_at;
+	struct db_row row; /* the row as read (db_row): the strings above are lent from it */
 };
 
 /* Published items (published = 1 and consent given), newest reply first, in the order
@@ -486,6 +512,26 @@ int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **trackin
                                int64_t *item_id);
 /* The tracking number of the item outbox row id concerns: 1 / 0 / -1. */
 int db_mail_item_by_outbox(struct db_conn *c, int64_t id, char **tracking);
+/* One received message as administrators see it (GET /api/v1/admin/mail): never its text. */
+struct db_mail_row {
+	int64_t id, received, size, uid; /* uid: IMAP only, else 0 */
+	char *source;                    /* pipe | imap */
+	char *outcome;                   /* created | added | duplicate | ignored */
+	char *reason;                    /* ignored: why ("refused: …" when core refused it); or NULL */
+	char *message_id, *sender;       /* as recorded, or NULL */
+	char *mailbox;                   /* imap: the polled URL without credentials; or NULL */
+	char *tracking;                  /* the item it made or joined, or NULL */
+};
+/* How many messages of each outcome are recorded. */
+struct db_mail_counts {
+	int64_t created, added, duplicate, ignored;
+};
+/* Up to limit rows with id < before, newest first, of one outcome (NULL: every outcome), into a
+ * new array *out of *n rows (free with db_mail_rows_free). 0 or -1. */
+int db_mail_list(struct db_conn *c, const char *outcome, int64_t before, int limit,
+                 struct db_mail_row **out, size_t *n);
+void db_mail_rows_free(struct db_mail_row *v, size_t n);
+int db_mail_counts(struct db_conn *c, struct db_mail_counts *out);
 /* Whether the IMAP message (mailbox, uidvalidity, uid) is stored: 1 / 0 / -1. */
 int db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t uid);
 /* The UID stored for (mailbox, uidvalidity) that has `skip` higher ones above it (0: the
@@ -643,6 +689,8 @@ struct db_notice {
 	const char *body;
 	int64_t created, send_after, give_up_at;
 	int64_t account_id; /* the staff recipient, 0 for citizens and sections */
+	int64_t lkey;       /* a ladder notice's key (db_ladder_key; clock, step, subject and body
+	                     * are then not stored), or 0: a notice with its text */
 };
 
 /* A row of the outbox as read (strings owned, freed by db_outbox_free). */
@@ -662,6 +710,8 @@ struct db_outbox {
 	int64_t give_up_at, last_attempt; /* 0 when none */
 	int64_t account_id; /* 0 when none */
 	char *tracking;     /* the item's tracking number, or NULL (joined) */
+	int64_t lkey;       /* a ladder notice's key (clock and step read back from it; body NULL
+	                     * while pending: the dispatcher writes the text), or 0 */
 };
 
 /* Queues a notice unless one with the same (item, clock, step, channel, recipient) exists:
@@ -686,6 +736,9 @@ int db_outbox_claim(struct db_conn *c, int64_t id, int64_t now, const char *mess
 int db_outbox_sent(struct db_conn *c, int64_t id, int64_t now);
 int db_outbox_failed(struct db_conn *c, int64_t id, const char *error);
 int db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const char *error);
+/* Marks a pending row dropped (a ladder notice that no longer holds when it is due: its clock
+ * stopped, its due time moved…) with the reason: 1 / 0 not pending / -1. */
+int db_outbox_dropped(struct db_conn *c, int64_t id, const char *reason);
 /* A failed row pending again from now, attempts from 0, giving up at give_up_at, with a new
  * Message-ID at its next attempt (an administrator's retry; it was never accepted, and its
  * message may have held other rows): 1 / 0 not failed / -1. */
@@ -724,22 +777,44 @@ struct db_ladder_clock {
  * 0 or -1. */
 int db_ladder_taken(struct db_conn *c, int64_t next_at, int64_t item_id);
 /* The clocks of the items the ladder scan must look at by now, at most `items` items (the
- * earliest marks first), each item's clocks together: at most max rows into out (max must be
- * at least 3 * items). 0 or -1. */
+ * earliest marks first; in that order as SQLite's nested loop gives them, which callers must not
+ * count on): at most max rows into out (max must be at least 3 * items). 0 or -1. */
 int db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_ladder_clock *out,
                          size_t max, size_t *n);
 
-/* An item a scan found with notices to send, for the fan-out (schema 019). */
+/* The section and assignee of item id (0 when none; both 0 when the item is gone), for the
+ * recipients of a reminder or overdue notice. 0 or -1. */
+int db_ladder_owner(struct db_conn *c, int64_t id, int64_t *section_id, int64_t *assignee_id);
+
+/* A ladder notice's key (schema 022): which step of which clock, by which channel. */
+struct db_ladder_key {
+	int kind;  /* DB_STEP_REMIND, DB_STEP_OVERDUE, DB_STEP_ESCALATE */
+	int clock; /* 0 forward, 1 reply, 2 explain */
+	int sms;   /* 1: SMS, 0: e-mail */
+	int due;   /* the due day, YYYYMMDD */
+	int day;   /* the working day of an escalation, YYYYMMDD; 0 for the others */
+};
+enum { DB_STEP_REMIND = 1, DB_STEP_OVERDUE = 2, DB_STEP_ESCALATE = 3 };
+/* The integer outbox.lkey of k (as 022 computes it: ((kind * 4 + clock) * 2 + sms) * 10^16 +
+ * due * 10^8 + day). */
+int64_t db_ladder_key(const struct db_ladder_key *k);
+/* Reads v back into *k: 0, or -1 when v is no key. */
+int db_ladder_key_parse(int64_t v, struct db_ladder_key *k);
+/* The clock's name of a key (forward | reply | explain), and its step's name ("remind/DUE",
+ * "overdue/DUE", "escalate/DUE/DAY", the dates YYYY-MM-DD) into buf. */
+const char *db_ladder_key_clock(const struct db_ladder_key *k);
+void db_ladder_key_step(const struct db_ladder_key *k, char *buf, size_t size);
+
+/* An item a scan of schema 019-021 found with notices not yet queued (table ladder_fanout, no
+ * longer written): the next scan queues them first, at their moment. */
 struct db_ladder_fanout {
 	int64_t at;      /* the scan's moment */
 	int64_t item_id;
 	int64_t mark;    /* the instant of the entry the scan took (0: changed) */
 };
-/* Records one (once per moment and item). 0 or -1. */
-int db_ladder_fanout_add(struct db_conn *c, const struct db_ladder_fanout *f);
 /* At most max of them, the oldest first: into out, *n of them. 0 or -1. */
 int db_ladder_fanouts(struct db_conn *c, struct db_ladder_fanout *out, size_t max, size_t *n);
-/* Removes one that was fanned out. 0 or -1. */
+/* Removes one that was queued. 0 or -1. */
 int db_ladder_fanout_done(struct db_conn *c, const struct db_ladder_fanout *f);
 /* Sets the page cache of connection c to size (as PRAGMA cache_size takes it: negative for
  * KiB), writing the size it had to *old when not NULL: the ladder scan writes notices next to

@@ -28,6 +28,8 @@ struct db_conn {
 	size_t cache_size;      /* slots, a power of two */
 	size_t cache_used;
 	struct db *store;       /* the pool it belongs to; NULL for a file opened on its own */
+	void *user;             /* its user's state (db_conn_user), freed by user_free */
+	void (*user_free)(void *);
 	int unwritable;         /* SQLite's primary code when a statement failed because the
 	                         * database is full, read-only, locked or unreadable; 0 otherwise
 	                         * (reset by db_acquire) */
@@ -77,6 +79,26 @@ char *db_col_text(sqlite3_stmt *st, int i);
 /* Column i read by parse (role_parse, kind_parse, channel_parse, wf_state_parse): the enum, or
  * -1 for NULL or a name this binary does not know. */
 int db_col_name(sqlite3_stmt *st, int i, int (*parse)(const char *));
+
+/* Appends every column of st's current row to r (emptied first): per column its type
+ * (SQLITE_INTEGER … SQLITE_NULL, one byte), then an integer or a float as 8 bytes, a text or a
+ * blob as its length (4 bytes), its bytes and a NUL. 0, or -1 (out of memory, over
+ * DB_ROW_MAX). */
+int db_row_read(sqlite3_stmt *st, struct db_row *r);
+/* Reads a row of db_row_read back, column after column. */
+struct db_row_cursor {
+	const unsigned char *p, *end;
+};
+/* The type of the next column (SQLITE_NULL past the end), without moving. */
+int db_rowc_type(const struct db_row_cursor *c);
+/* The next column as an integer (0 for NULL or another type). */
+int64_t db_rowc_int(struct db_row_cursor *c);
+/* The next column as a string lent from the row (NULL for SQL NULL or another type). */
+const char *db_rowc_text(struct db_row_cursor *c);
+/* The next column read by parse (kind_parse, wf_state_parse): the enum, or -1. */
+int db_rowc_name(struct db_row_cursor *c, int (*parse)(const char *));
+/* A text lent from a row into a struct's char * field (never written through, never freed). */
+#define DB_LENT(s) ((char *)(s))
 
 /* Runs a statement that returns no rows: 0 or -1 (logged). Resets it. */
 int db_exec_stmt(struct db_conn *c, sqlite3_stmt *st);

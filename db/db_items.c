@@ -27,6 +27,7 @@ enum stmt {
 	STMT_ITEM_LIST_PUBLIC,
 	STMT_ITEM_KEYS_O311,
 	STMT_ITEM_GET_O311,
+	STMT_ITEMS_GET_O311,
 	STMT_ITEM_MERGED,
 	STMT_PUBLIC_VERSION_ADD,
 	STMT_CLOCK_PUT,
@@ -94,6 +95,24 @@ static const char *const stmts[STMT__MAX] = {
         "i.public_reply IS NULL THEN i.name END, k.due, k.stopped_at "
         "FROM items i LEFT JOIN sections s ON s.id = i.section_id "
         "LEFT JOIN clocks k ON k.item_id = i.id AND k.name = 'reply' WHERE i.id = ?",
+    /* the same for up to DB_O311_BATCH items at once (?1..?50, NULL for none): one statement
+     * for a page instead of one per item; VALUES is read as a co-routine, in its order, each
+     * item by its rowid (no temporary b-tree, as IN (…) builds) */
+    [STMT_ITEMS_GET_O311] =
+        "WITH k(id) AS (VALUES "
+        "(?1),(?2),(?3),(?4),(?5),(?6),(?7),(?8),(?9),(?10),(?11),(?12),(?13),(?14),(?15),"
+        "(?16),(?17),(?18),(?19),(?20),(?21),(?22),(?23),(?24),(?25),(?26),(?27),(?28),"
+        "(?29),(?30),(?31),(?32),(?33),(?34),(?35),(?36),(?37),(?38),(?39),(?40),(?41),"
+        "(?42),(?43),(?44),(?45),(?46),(?47),(?48),(?49),(?50)) "
+        "SELECT i.id, i.tracking, i.kind, i.state, i.publish, i.published, i.received, "
+        "i.updated, i.replied_at, s.name, i.public_subject, i.public_body, i.public_reply, "
+        "CASE WHEN i.public_subject IS NULL THEN i.subject END, "
+        "CASE WHEN i.public_body IS NULL THEN i.body END, "
+        "CASE WHEN i.public_reply IS NULL THEN i.reply END, "
+        "CASE WHEN i.public_subject IS NULL OR i.public_body IS NULL OR "
+        "i.public_reply IS NULL THEN i.name END, c.due, c.stopped_at "
+        "FROM k CROSS JOIN items i ON i.id = k.id LEFT JOIN sections s ON s.id = i.section_id "
+        "LEFT JOIN clocks c ON c.item_id = i.id AND c.name = 'reply'",
     [STMT_ITEM_MERGED] = "SELECT id, tracking FROM items WHERE merged_into = ? ORDER BY id",
     [STMT_PUBLIC_VERSION_ADD] = "INSERT INTO public_versions (item_id, at, actor_id, subject, "
                                 "body, reply, published) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -516,10 +535,9 @@ db_item_get_id(struct db_conn *c, int64_t id, struct db_item *out)
 }
 
 int
-db_item_get_o311(struct db_conn *c, int64_t id, struct db_item *out)
+db_item_get_o311(struct db_conn *c, int64_t id, struct db_row *row)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_GET_O311]);
-	struct db_item it;
 	int rc;
 
 	if (st == NULL || db_bind_int(st, 1, id) != 0)
@@ -531,38 +549,103 @@ db_item_get_o311(struct db_conn *c, int64_t id, struct db_item *out)
 		db_reset(st);
 		return rc == SQLITE_DONE ? 0 : -1;
 	}
-	memset(&it, 0, sizeof(it));
-	it.id = sqlite3_column_int64(st, 0);
-	it.tracking = db_col_text(st, 1);
-	it.kind = (enum kind)db_col_name(st, 2, kind_parse);
-	it.state = (enum wf_state)db_col_name(st, 3, wf_state_parse);
-	it.resume_state = WF_NONE;
-	it.publish = sqlite3_column_int(st, 4);
-	it.published = sqlite3_column_int(st, 5);
-	it.received = sqlite3_column_int64(st, 6);
-	it.updated = sqlite3_column_int64(st, 7);
-	it.replied_at = sqlite3_column_int64(st, 8);
-	it.section_name = db_col_text(st, 9);
-	it.public_subject = db_col_text(st, 10);
-	it.public_body = db_col_text(st, 11);
-	it.public_reply = db_col_text(st, 12);
-	it.subject = db_col_text(st, 13);
-	it.body = db_col_text(st, 14);
-	it.reply = db_col_text(st, 15);
-	it.name = db_col_text(st, 16);
-	if (sqlite3_column_type(st, 17) != SQLITE_NULL || sqlite3_column_type(st, 18) != SQLITE_NULL) {
-		snprintf(it.clocks[0].name, sizeof(it.clocks[0].name), "reply");
-		it.clocks[0].due = sqlite3_column_int64(st, 17);
-		it.clocks[0].stopped_at = sqlite3_column_int64(st, 18);
-		it.nclocks = 1;
-	}
+	rc = db_row_read(st, row);
 	db_reset(st);
-	if (it.tracking == NULL || (int)it.kind < 0 || (int)it.state < 0) {
-		db_item_free(&it);
+	if (rc != 0) {
+		db_log("item %lld: its row cannot be kept", (long long)id);
 		return -1;
 	}
-	*out = it;
 	return 1;
+}
+
+int
+db_items_get_o311(struct db_conn *c, const int64_t *ids, size_t n, struct db_row *rows,
+                  int *found)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEMS_GET_O311]);
+	size_t i, j, next = 0;
+	int64_t id;
+	int rc;
+
+	if (st == NULL || n > DB_O311_BATCH)
+		return -1;
+	for (i = 0; i < DB_O311_BATCH; i++) {
+		if (i < n)
+			found[i] = 0;
+		if ((i < n ? db_bind_int(st, (int)i + 1, ids[i])
+		           : (sqlite3_bind_null(st, (int)i + 1) == SQLITE_OK ? 0 : -1)) != 0) {
+			db_reset(st);
+			return -1;
+		}
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		/* in the order of ids as a rule: look there first */
+		j = next < n && ids[next] == id ? next : n;
+		for (i = 0; j == n && i < n; i++)
+			if (ids[i] == id && !found[i])
+				j = i;
+		if (j == n || found[j])
+			continue;
+		if (db_row_read(st, &rows[j]) != 0) {
+			db_log("item %lld: its row cannot be kept", (long long)id);
+			db_reset(st);
+			return -1;
+		}
+		found[j] = 1;
+		next = j + 1;
+	}
+	if (rc != SQLITE_DONE) {
+		db_log("open311 items: %s", sqlite3_errmsg(c->h));
+		db_reset(st);
+		return -1;
+	}
+	db_reset(st);
+	return 0;
+}
+
+int
+db_item_o311_view(const struct db_row *row, struct db_item *out)
+{
+	struct db_row_cursor rc = {row->p, row->p + row->len};
+	struct db_item it;
+	int64_t due, stopped;
+	int due_type, stopped_type;
+
+	/* the columns of STMT_ITEM_GET_O311, in order */
+	memset(&it, 0, sizeof(it));
+	it.id = db_rowc_int(&rc);
+	it.tracking = DB_LENT(db_rowc_text(&rc));
+	it.kind = (enum kind)db_rowc_name(&rc, kind_parse);
+	it.state = (enum wf_state)db_rowc_name(&rc, wf_state_parse);
+	it.resume_state = WF_NONE;
+	it.publish = (int)db_rowc_int(&rc);
+	it.published = (int)db_rowc_int(&rc);
+	it.received = db_rowc_int(&rc);
+	it.updated = db_rowc_int(&rc);
+	it.replied_at = db_rowc_int(&rc);
+	it.section_name = DB_LENT(db_rowc_text(&rc));
+	it.public_subject = DB_LENT(db_rowc_text(&rc));
+	it.public_body = DB_LENT(db_rowc_text(&rc));
+	it.public_reply = DB_LENT(db_rowc_text(&rc));
+	it.subject = DB_LENT(db_rowc_text(&rc));
+	it.body = DB_LENT(db_rowc_text(&rc));
+	it.reply = DB_LENT(db_rowc_text(&rc));
+	it.name = DB_LENT(db_rowc_text(&rc));
+	due_type = db_rowc_type(&rc);
+	due = db_rowc_int(&rc);
+	stopped_type = db_rowc_type(&rc);
+	stopped = db_rowc_int(&rc);
+	if (due_type != SQLITE_NULL || stopped_type != SQLITE_NULL) {
+		snprintf(it.clocks[0].name, sizeof(it.clocks[0].name), "reply");
+		it.clocks[0].due = due;
+		it.clocks[0].stopped_at = stopped;
+		it.nclocks = 1;
+	}
+	if (it.tracking == NULL || (int)it.kind < 0 || (int)it.state < 0)
+		return -1;
+	*out = it;
+	return 0;
 }
 
 int

@@ -146,10 +146,7 @@ db_queue_rows_free(struct db_queue_row *rows, size_t n)
 	if (rows == NULL)
 		return;
 	for (i = 0; i < n; i++) {
-		free(rows[i].tracking);
-		free(rows[i].subject);
-		free(rows[i].section);
-		free(rows[i].assignee);
+		db_row_free(&rows[i].row); /* and the strings lent from it */
 		if (rows[i].supervision != NULL) {
 			db_supervision_free(rows[i].supervision);
 			free(rows[i].supervision);
@@ -158,38 +155,60 @@ db_queue_rows_free(struct db_queue_row *rows, size_t n)
 	free(rows);
 }
 
+/* A copy of the next column's text (the supervision order owns its strings). */
+static char *
+rowc_copy(struct db_row_cursor *rc)
+{
+	const char *s = db_rowc_text(rc);
+
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* Reads the row (kept whole in r->row, for a cache of answers to compare) and the fields lent
+ * from it, in the order of QUEUE_HEAD's columns. */
 static int
 queue_row(sqlite3_stmt *st, struct db_queue_row *r)
 {
+	struct db_row_cursor rc;
+
 	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(st, 0);
-	r->tracking = db_col_text(st, 1);
-	r->kind = (enum kind)db_col_name(st, 2, kind_parse);
-	r->subject = db_col_text(st, 3);
-	r->state = (enum wf_state)db_col_name(st, 4, wf_state_parse);
-	r->section = db_col_text(st, 5);
-	r->assignee = db_col_text(st, 6);
-	r->received = sqlite3_column_int64(st, 7);
-	r->next_due = sqlite3_column_int64(st, 8);
-	r->waiting_since = sqlite3_column_int64(st, 9);
-	r->screened = sqlite3_column_int(st, 17);
-	if (sqlite3_column_type(st, 10) != SQLITE_NULL) { /* the supervision order, joined */
+	if (db_row_read(st, &r->row) != 0)
+		return -1;
+	rc.p = r->row.p;
+	rc.end = r->row.p + r->row.len;
+	r->id = db_rowc_int(&rc);
+	r->tracking = DB_LENT(db_rowc_text(&rc));
+	r->kind = (enum kind)db_rowc_name(&rc, kind_parse);
+	r->subject = DB_LENT(db_rowc_text(&rc));
+	r->state = (enum wf_state)db_rowc_name(&rc, wf_state_parse);
+	r->section = DB_LENT(db_rowc_text(&rc));
+	r->assignee = DB_LENT(db_rowc_text(&rc));
+	r->received = db_rowc_int(&rc);
+	r->next_due = db_rowc_int(&rc);
+	r->waiting_since = db_rowc_int(&rc);
+	if (db_rowc_type(&rc) != SQLITE_NULL) { /* the supervision order, joined */
 		struct db_supervision *v = calloc(1, sizeof(*v));
 
 		if (v == NULL)
 			return -1;
 		r->supervision = v;
-		v->id = sqlite3_column_int64(st, 10);
+		v->id = db_rowc_int(&rc);
 		v->item_id = r->id;
-		v->at = sqlite3_column_int64(st, 11);
-		v->by_id = sqlite3_column_int64(st, 12);
-		v->by_name = db_col_text(st, 13);
-		v->note = db_col_text(st, 14);
-		v->due = sqlite3_column_int64(st, 15);
-		v->section_id = sqlite3_column_int64(st, 16);
+		v->at = db_rowc_int(&rc);
+		v->by_id = db_rowc_int(&rc);
+		v->by_name = rowc_copy(&rc);
+		v->note = rowc_copy(&rc);
+		v->due = db_rowc_int(&rc);
+		v->section_id = db_rowc_int(&rc);
 		if (v->by_name == NULL || v->note == NULL)
 			return -1;
+	} else {
+		int i;
+
+		for (i = 10; i <= 16; i++) /* past the order's columns, all NULL */
+			(void)db_rowc_int(&rc);
 	}
+	r->screened = (int)db_rowc_int(&rc);
 	if (r->tracking == NULL || (int)r->kind < 0 || r->subject == NULL || (int)r->state < 0)
 		return -1;
 	return 0;
@@ -265,10 +284,7 @@ db_public_row_free(struct db_public_row *r)
 {
 	if (r == NULL)
 		return;
-	free(r->tracking);
-	free(r->subject);
-	free(r->body);
-	free(r->reply);
+	db_row_free(&r->row); /* and the strings lent from it */
 	memset(r, 0, sizeof(*r));
 }
 
@@ -284,18 +300,26 @@ db_public_rows_free(struct db_public_row *rows, size_t n)
 	free(rows);
 }
 
+/* Reads the row (kept whole in r->row) and the fields lent from it, in the order of
+ * PUBLIC_COLS (and PUBLIC_SEARCH's). */
 static int
 public_row(sqlite3_stmt *st, struct db_public_row *r)
 {
+	struct db_row_cursor rc;
+
 	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(st, 0);
-	r->tracking = db_col_text(st, 1);
-	r->kind = (enum kind)db_col_name(st, 2, kind_parse);
-	r->subject = db_col_text(st, 3);
-	r->body = db_col_text(st, 4);
-	r->reply = db_col_text(st, 5);
-	r->received = sqlite3_column_int64(st, 6);
-	r->replied_at = sqlite3_column_int64(st, 7);
+	if (db_row_read(st, &r->row) != 0)
+		return -1;
+	rc.p = r->row.p;
+	rc.end = r->row.p + r->row.len;
+	r->id = db_rowc_int(&rc);
+	r->tracking = DB_LENT(db_rowc_text(&rc));
+	r->kind = (enum kind)db_rowc_name(&rc, kind_parse);
+	r->subject = DB_LENT(db_rowc_text(&rc));
+	r->body = DB_LENT(db_rowc_text(&rc));
+	r->reply = DB_LENT(db_rowc_text(&rc));
+	r->received = db_rowc_int(&rc);
+	r->replied_at = db_rowc_int(&rc);
 	if (r->tracking == NULL || (int)r->kind < 0)
 		return -1;
 	return 0;

@@ -37,6 +37,47 @@ void item_answer(struct req *req, struct resp *resp, const char *tracking);
 /* GET /api/v1/items/{tracking}: the item through core_item_read (section rule, audited). */
 void item_read_answer(struct req *req, struct resp *resp, const char *tracking);
 
+/* --- encoded records (records.c) --------------------------------------------------------- */
+
+/* The public lists' records as jansson encoded them, kept per I/O thread (with its read
+ * connection) up to cfg.read_cache KiB, each with the row it was built from (db_row): served
+ * again only for a row byte for byte the same, so that no change committed to what a record
+ * shows is ever answered from an older record (issue 20). */
+struct rcache;
+enum rcache_kind {
+	RCACHE_O311,  /* a request of Open311's list */
+	RCACHE_BOARD, /* an item of the board */
+	RCACHE_QUEUE, /* an item of the staff queue */
+	RCACHE__MAX
+};
+/* The cache of req's thread (lent; made at its first use), or NULL: off, or not an I/O
+ * thread. */
+struct rcache *rcache_of(struct req *req);
+/* 1 with *text, *len (lent until the next rcache_keep) the record of (kind, id) built from
+ * exactly src (srclen bytes: the row, db_row, and whatever else the record shows, such as
+ * values computed from the time); 0 when there is none (or rc is NULL). */
+int rcache_find(struct rcache *rc, enum rcache_kind kind, int64_t id, const void *src,
+                size_t srclen, const char **text, size_t *len);
+/* Keeps a copy of the record text built from src, replacing what the slot held; nothing when
+ * rc is NULL, or when it would go over the budget. */
+void rcache_keep(struct rcache *rc, enum rcache_kind kind, int64_t id, const void *src,
+                 size_t srclen, const char *text, size_t len);
+
+/* An answer assembled from records that jansson encoded and the punctuation between them
+ * (no JSON is written by hand: every value is jansson's). Zero it to start. */
+struct jout {
+	char *p;
+	size_t len, cap;
+	int failed; /* out of memory or over the cap: jout_send answers 500 */
+};
+/* Appends n bytes: punctuation, or a record jansson encoded earlier. */
+void jout_raw(struct jout *o, const char *s, size_t n);
+/* Appends j (not taken) as resp_json would encode it: 0, or -1 (o->failed set). */
+int jout_dump(struct jout *o, json_t *j);
+/* Answers status with the text (500 if it failed), then frees it. */
+void jout_send(struct jout *o, struct resp *resp, int status);
+void jout_free(struct jout *o);
+
 /* --- helpers (util.c) --------------------------------------------------------------------- */
 
 /* Writes one audit row for the actor and address of req (the session's account, or
@@ -100,6 +141,8 @@ void h_admin_totp_reset(struct req *req, struct resp *resp);
 /* h_outbox.c */
 void h_admin_outbox_list(struct req *req, struct resp *resp);
 void h_admin_outbox_retry(struct req *req, struct resp *resp);
+/* h_mail.c */
+void h_admin_mail_list(struct req *req, struct resp *resp);
 /* h_admin.c */
 void h_admin_users_list(struct req *req, struct resp *resp);
 void h_admin_users_add(struct req *req, struct resp *resp);
@@ -126,6 +169,14 @@ void h_open311_service(struct req *req, struct resp *resp);
 void h_open311_requests_post(struct req *req, struct resp *resp);
 void h_open311_requests_get(struct req *req, struct resp *resp);
 void h_open311_request_get(struct req *req, struct resp *resp);
+/* h_open311_xml.c: the same answers in XML; the discovery document */
+void h_open311_services_xml(struct req *req, struct resp *resp);
+void h_open311_service_any(struct req *req, struct resp *resp);
+void h_open311_requests_post_xml(struct req *req, struct resp *resp);
+void h_open311_requests_get_xml(struct req *req, struct resp *resp);
+void h_open311_request_any(struct req *req, struct resp *resp);
+void h_open311_discovery(struct req *req, struct resp *resp);
+void h_open311_discovery_xml(struct req *req, struct resp *resp);
 /* h_actions.c, h_queue.c, h_public.c */
 void h_item_action(struct req *req, struct resp *resp);
 void h_queue(struct req *req, struct resp *resp);

@@ -50,16 +50,23 @@ o311_error(struct resp *resp, int status, const char *fmt, ...)
 	resp_json(resp, status, json_pack("[{s:i, s:s}]", "code", status, "description", msg));
 }
 
-/* The part of a path segment before ".json"; 0, or -1 for another format. */
+/* The part of a path segment before ".json" (or ".xml": h_open311_xml.c writes the answer
+ * again in XML); 0, or -1 for another format. */
 static int
 strip_json(const char *seg, char *out, size_t size)
 {
-	size_t len = strlen(seg);
+	size_t len = strlen(seg), ext;
 
-	if (len <= 5 || strcmp(seg + len - 5, ".json") != 0 || len - 5 >= size)
+	if (len > 5 && strcmp(seg + len - 5, ".json") == 0)
+		ext = 5;
+	else if (len > 4 && strcmp(seg + len - 4, ".xml") == 0)
+		ext = 4;
+	else
 		return -1;
-	memcpy(out, seg, len - 5);
-	out[len - 5] = '\0';
+	if (len - ext >= size)
+		return -1;
+	memcpy(out, seg, len - ext);
+	out[len - ext] = '\0';
 	return 0;
 }
 
@@ -562,6 +569,27 @@ page_fill(struct db_conn *c, struct o311_page *p, size_t want)
 	return 0;
 }
 
+/* Appends the record of the item in row (db_item_get_o311) to out, encoded by jansson: its
+ * length in bytes, 0 when the item is hidden (nothing appended), -1 on error. */
+static int
+request_record(const struct app *app, const struct db_row *row, struct jout *out)
+{
+	struct db_item item; /* lent from row */
+	size_t start = out->len;
+	json_t *r;
+	int rc, hidden;
+
+	if (db_item_o311_view(row, &item) != 0)
+		return -1;
+	hidden = core_public_view(&item) == PUBLIC_HIDDEN;
+	r = hidden ? NULL : request_json(app, &item);
+	if (r == NULL)
+		return hidden ? 0 : -1;
+	rc = jout_dump(out, r);
+	json_decref(r);
+	return rc == 0 ? (int)(out->len - start) : -1;
+}
+
 /* GET /open311/v2/requests.json: 200, the requests Open311 shows (core_public_view), newest
  * receipt first, filtered as the spec says: service_request_id (a list, overriding every other
  * argument; see requests_by_id), service_code and status (lists, comma-delimited), start_date
@@ -578,7 +606,10 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 	size_t npages = 0, i, limit = LIST_DEFAULT, best, chunk;
 	int64_t start = INT64_MIN, end = INT64_MAX;
 	int k, closed;
-	json_t *a = NULL;
+	struct rcache *cache = rcache_of(req);
+	struct db_row rows[DB_O311_BATCH];
+	struct jout out = {NULL, 0, 0, 0};
+	size_t shown = 0;
 
 	if (public_rate(req, resp) != 0)
 		return;
@@ -586,6 +617,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 		requests_by_id(req, resp, ids);
 		return;
 	}
+	memset(rows, 0, sizeof(rows));
 	if (date_param(req, resp, "start_date", &start) != 0 ||
 	    date_param(req, resp, "end_date", &end) != 0)
 		return;
@@ -619,50 +651,81 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 			o311_error(resp, 500, "the requests cannot be read");
 			goto out;
 		}
-	a = json_array();
-	while (a != NULL && json_array_size(a) < limit) {
-		const struct db_item_key *b = NULL, *x;
-		struct db_item item;
-		int rc;
+	jout_raw(&out, "[", 1);
+	while (!out.failed && shown < limit) {
+		int64_t batch[DB_O311_BATCH];
+		int found[DB_O311_BATCH];
+		size_t nb = 0, want = limit - shown, j;
 
-		best = npages;
-		for (i = 0; i < npages; i++) {
-			if (pages[i].next >= pages[i].n && pages[i].more &&
-			    page_fill(req->db, &pages[i], limit - json_array_size(a)) != 0) {
-				o311_error(resp, 500, "the requests cannot be read");
-				goto out;
+		/* the next items of the merged lists, read in one statement */
+		if (want > DB_O311_BATCH)
+			want = DB_O311_BATCH;
+		while (nb < want) {
+			const struct db_item_key *b = NULL, *x;
+
+			best = npages;
+			for (i = 0; i < npages; i++) {
+				if (pages[i].next >= pages[i].n && pages[i].more &&
+				    page_fill(req->db, &pages[i], limit - shown - nb) != 0) {
+					o311_error(resp, 500, "the requests cannot be read");
+					goto out;
+				}
+				if (pages[i].next >= pages[i].n)
+					continue;
+				x = &pages[i].keys[pages[i].next];
+				if (b == NULL || x->received > b->received ||
+				    (x->received == b->received && x->id > b->id)) {
+					b = x;
+					best = i;
+				}
 			}
-			if (pages[i].next >= pages[i].n)
-				continue;
-			x = &pages[i].keys[pages[i].next];
-			if (b == NULL || x->received > b->received ||
-			    (x->received == b->received && x->id > b->id)) {
-				b = x;
-				best = i;
-			}
+			if (b == NULL)
+				break;
+			pages[best].next++;
+			batch[nb++] = b->id;
 		}
-		if (b == NULL)
+		if (nb == 0)
 			break;
-		pages[best].next++;
-		rc = db_item_get_o311(req->db, b->id, &item);
-		if (rc < 0) {
+		if (db_items_get_o311(req->db, batch, nb, rows, found) != 0) {
 			o311_error(resp, 500, "the requests cannot be read");
 			goto out;
 		}
-		if (rc == 0)
-			continue;
-		{
-			json_t *r = request_json(req->app, &item);
+		for (j = 0; j < nb && !out.failed; j++) {
+			const char *text;
+			size_t len;
+			int rc;
 
-			if (r != NULL)
-				json_array_append_new(a, r);
+			if (!found[j])
+				continue; /* gone since its key was read */
+			if (shown > 0)
+				jout_raw(&out, ",", 1);
+			if (rcache_find(cache, RCACHE_O311, batch[j], rows[j].p, rows[j].len, &text,
+			                &len)) {
+				jout_raw(&out, text, len);
+				shown++;
+				continue;
+			}
+			rc = request_record(req->app, &rows[j], &out);
+			if (rc < 0) {
+				o311_error(resp, 500, "the requests cannot be read");
+				goto out;
+			}
+			if (rc == 0) { /* hidden since its key was read: take its comma back */
+				if (shown > 0)
+					out.len--;
+				continue;
+			}
+			rcache_keep(cache, RCACHE_O311, batch[j], rows[j].p, rows[j].len,
+			            out.p + out.len - (size_t)rc, (size_t)rc);
+			shown++;
 		}
-		db_item_free(&item);
 	}
-	resp_json(resp, 200, a);
-	a = NULL;
+	jout_raw(&out, "]", 1);
+	jout_send(&out, resp, 200);
 out:
-	json_decref(a);
+	jout_free(&out);
+	for (i = 0; i < DB_O311_BATCH; i++)
+		db_row_free(&rows[i]);
 	for (i = 0; i < npages; i++)
 		free(pages[i].keys);
 }

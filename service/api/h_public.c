@@ -57,17 +57,43 @@ public_rate(struct req *req, struct resp *resp)
 	return -1;
 }
 
-/* GET /api/v1/public/items?q=&cursor=&limit= (public; 429 over the public rate). Answers 200 {"items":[{tracking, kind,
- * subject, body, reply, received, replied}], "next_cursor": … or null}, newest reply first;
- * 400 naming a bad parameter; 500. */
+/* Appends the record of board row r to out: from the thread's cache when r's row is the one it
+ * was built from, else built, encoded by jansson and kept. 0 or -1. */
+static int
+public_record(struct rcache *cache, const struct db_public_row *r, struct jout *out)
+{
+	size_t start = out->len, len;
+	const char *text;
+	json_t *o;
+	int rc;
+
+	if (rcache_find(cache, RCACHE_BOARD, r->id, r->row.p, r->row.len, &text, &len)) {
+		jout_raw(out, text, len);
+		return out->failed ? -1 : 0;
+	}
+	o = public_json(r);
+	rc = jout_dump(out, o);
+	json_decref(o);
+	if (rc == 0)
+		rcache_keep(cache, RCACHE_BOARD, r->id, r->row.p, r->row.len, out->p + start,
+		            out->len - start);
+	return rc;
+}
+
+/* GET /api/v1/public/items?q=&cursor=&limit= (public; 429 over the public rate). Answers 200
+ * {"items":[{tracking, kind, subject, body, reply, received, replied}], "next_cursor": … or null},
+ * newest reply first; 400 naming a bad parameter; 500. The items are encoded by jansson one by one
+ * (and kept by the thread's cache of records, records.c), the answer assembled from them. */
 void
 h_public_list(struct req *req, struct resp *resp)
 {
 	struct db_public_row *rows = NULL;
+	struct rcache *cache = rcache_of(req);
+	struct jout out = {NULL, 0, 0, 0};
 	const char *q, *c;
 	int64_t before = 0, before_id = 0;
 	size_t n = 0, i, shown;
-	json_t *items;
+	json_t *next;
 	char cursor[64];
 	int limit;
 
@@ -86,15 +112,23 @@ h_public_list(struct req *req, struct resp *resp)
 		return;
 	}
 	shown = n > (size_t)limit ? (size_t)limit : n;
-	items = json_array();
-	for (i = 0; items != NULL && i < shown; i++)
-		json_array_append_new(items, public_json(&rows[i]));
+	/* {"items":[…],"next_cursor":…} as json_pack("{s:o, s:o}") would encode it: the keys
+	 * are these ASCII literals, every value is jansson's */
+	jout_raw(&out, "{\"items\":[", 10);
+	for (i = 0; !out.failed && i < shown; i++) {
+		if (i > 0)
+			jout_raw(&out, ",", 1);
+		public_record(cache, &rows[i], &out);
+	}
 	if (n > (size_t)limit && shown > 0)
 		snprintf(cursor, sizeof(cursor), "%" PRId64 ":%" PRId64, rows[shown - 1].replied_at,
 		         rows[shown - 1].id);
-	resp_json(resp, 200,
-	          json_pack("{s:o, s:o}", "items", items ? items : json_array(), "next_cursor",
-	                    n > (size_t)limit && shown > 0 ? json_string(cursor) : json_null()));
+	next = n > (size_t)limit && shown > 0 ? json_string(cursor) : json_null();
+	jout_raw(&out, "],\"next_cursor\":", 16);
+	jout_dump(&out, next);
+	json_decref(next);
+	jout_raw(&out, "}", 1);
+	jout_send(&out, resp, 200);
 	db_public_rows_free(rows, n);
 }
 

@@ -194,13 +194,104 @@ str_json(const char *s)
 	return s != NULL ? json_string(s) : json_null();
 }
 
+/* What a queue record shows besides its row: the values computed from the time and the
+ * calendar (zeroed as a whole, so that two of them compare by their bytes). */
+struct derived {
+	int64_t left;                /* working days left (running only) */
+	unsigned char overdue;       /* running and due before now */
+	unsigned char supplement;    /* core_supplement_overdue */
+	unsigned char order_overdue; /* the supervision order's due time passed */
+};
+
+static json_t *
+queue_json(struct req *req, const struct db_queue_row *r, const struct derived *d)
+{
+	int running = r->next_due != DB_NO_DUE;
+	json_t *o = json_object();
+
+	/* one member at a time, keys unchecked (ASCII constants): json_pack parsed its format
+	 * and checked every key again for each of the 50 rows (a fifth of a page) */
+	if (o == NULL)
+		return NULL;
+	json_object_set_new_nocheck(o, "tracking", json_string_nocheck(r->tracking));
+	json_object_set_new_nocheck(o, "kind", json_string_nocheck(kind_name(r->kind)));
+	json_object_set_new_nocheck(o, "subject", json_string(r->subject));
+	json_object_set_new_nocheck(o, "state", json_string_nocheck(wf_state_name(r->state)));
+	json_object_set_new_nocheck(o, "section", str_json(r->section));
+	json_object_set_new_nocheck(o, "assignee", str_json(r->assignee));
+	json_object_set_new_nocheck(o, "received", json_time(r->received));
+	json_object_set_new_nocheck(o, "next_due", running ? json_time(r->next_due) : json_null());
+	json_object_set_new_nocheck(o, "overdue", json_boolean(d->overdue));
+	json_object_set_new_nocheck(o, "supplement_overdue", json_boolean(d->supplement));
+	json_object_set_new_nocheck(o, "working_days_left",
+	                            running ? json_integer(d->left) : json_null());
+	json_object_set_new_nocheck(o, "supervision", supervision_view(r->supervision, req->now));
+	json_object_set_new_nocheck(o, "screening",
+	                            r->screened ? screening_json(req->db, r->id) : json_null());
+	return o;
+}
+
+/* Appends the record of queue row r to out: from the thread's cache when it was built from
+ * the same row and the same values of the time (a screened item's record, which reads its
+ * screening row, is always built), else built, encoded by jansson and kept. 0 or -1. */
+static int
+queue_record(struct req *req, struct rcache *cache, const struct sla_calendar *cal,
+             const struct db_queue_row *r, struct db_row *src, struct jout *out)
+{
+	int running = r->next_due != DB_NO_DUE;
+	size_t start = out->len, len;
+	struct derived d;
+	const char *text;
+	json_t *o;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.overdue = running && r->next_due < req->now;
+	d.supplement = core_supplement_overdue(req->app, r->waiting_since, req->now) != 0;
+	d.left = running ? sla_days_left(cal, r->next_due, req->now) : 0;
+	d.order_overdue = r->supervision != NULL && req->now > r->supervision->due;
+	if (r->screened)
+		cache = NULL;
+	src->len = 0;
+	if (cache != NULL) {
+		/* the row, then the values of the time: what the record is built from */
+		if (src->cap < r->row.len + sizeof(d)) {
+			unsigned char *p = realloc(src->p, r->row.len + sizeof(d));
+
+			if (p == NULL)
+				cache = NULL;
+			else {
+				src->p = p;
+				src->cap = r->row.len + sizeof(d);
+			}
+		}
+	}
+	if (cache != NULL) {
+		memcpy(src->p, r->row.p, r->row.len);
+		memcpy(src->p + r->row.len, &d, sizeof(d));
+		src->len = r->row.len + sizeof(d);
+		if (rcache_find(cache, RCACHE_QUEUE, r->id, src->p, src->len, &text, &len)) {
+			jout_raw(out, text, len);
+			return out->failed ? -1 : 0;
+		}
+	}
+	o = queue_json(req, r, &d);
+	rc = jout_dump(out, o);
+	json_decref(o);
+	if (rc == 0 && cache != NULL)
+		rcache_keep(cache, RCACHE_QUEUE, r->id, src->p, src->len, out->p + start,
+		            out->len - start);
+	return rc;
+}
+
 /* GET /api/v1/queue?section=&state=&kind=&assignee=&overdue=1&due_before=YYYY-MM-DD&q=&cursor=
  * &limit= (staff). section: name or id; state: a state, "open" (default: all but closed,
  * rejected, merged) or "all"; assignee: username; overdue: next due time passed; due_before:
  * due before that local date begins; q: substring of subject or body. Answers 200
  * {"items":[{tracking, kind, subject, state, section, assignee, received, next_due, overdue,
  * working_days_left}], "next_cursor": "next_due:id" or null}, sorted by next due time then id;
- * 400 naming a bad parameter; 500. */
+ * 400 naming a bad parameter; 500. The items are encoded by jansson one by one (and kept by the
+ * thread's cache of records, records.c), the answer assembled from them. */
 void
 h_queue(struct req *req, struct resp *resp)
 {
@@ -208,8 +299,11 @@ h_queue(struct req *req, struct resp *resp)
 	struct core_error err;
 	struct db_queue_row *rows = NULL;
 	struct sla_calendar *cal = NULL;
-	json_t *items = NULL, *o;
+	struct rcache *cache = rcache_of(req);
+	struct db_row src = {NULL, 0, 0};
+	struct jout out = {NULL, 0, 0, 0};
 	size_t n = 0, i, shown;
+	json_t *next;
 	int limit;
 	char cursor[64];
 
@@ -226,49 +320,25 @@ h_queue(struct req *req, struct resp *resp)
 		return;
 	}
 	cal = app_calendar(req->app);
-	items = json_array();
 	shown = n > (size_t)limit ? (size_t)limit : n;
-	for (i = 0; items != NULL && i < shown; i++) {
-		const struct db_queue_row *r = &rows[i];
-		int running = r->next_due != DB_NO_DUE;
-
-		/* one member at a time, keys unchecked (ASCII constants): json_pack parsed its
-		 * format and checked every key again for each of the 50 rows (a fifth of a page) */
-		o = json_object();
-		if (o != NULL) {
-			json_object_set_new_nocheck(o, "tracking", json_string_nocheck(r->tracking));
-			json_object_set_new_nocheck(o, "kind", json_string_nocheck(kind_name(r->kind)));
-			json_object_set_new_nocheck(o, "subject", json_string(r->subject));
-			json_object_set_new_nocheck(o, "state",
-			                            json_string_nocheck(wf_state_name(r->state)));
-			json_object_set_new_nocheck(o, "section", str_json(r->section));
-			json_object_set_new_nocheck(o, "assignee", str_json(r->assignee));
-			json_object_set_new_nocheck(o, "received", json_time(r->received));
-			json_object_set_new_nocheck(o, "next_due",
-			                            running ? json_time(r->next_due) : json_null());
-			json_object_set_new_nocheck(o, "overdue",
-			                            json_boolean(running && r->next_due < req->now));
-			json_object_set_new_nocheck(
-			    o, "supplement_overdue",
-			    json_boolean(core_supplement_overdue(req->app, r->waiting_since, req->now)));
-			json_object_set_new_nocheck(
-			    o, "working_days_left",
-			    running ? json_integer(sla_days_left(cal, r->next_due, req->now))
-			            : json_null());
-			json_object_set_new_nocheck(o, "supervision",
-			                            supervision_view(r->supervision, req->now));
-			json_object_set_new_nocheck(o, "screening", r->screened
-			                                                ? screening_json(req->db, r->id)
-			                                                : json_null());
-		}
-		json_array_append_new(items, o);
+	/* {"items":[…],"next_cursor":…} as json_pack("{s:o, s:o}") would encode it: the keys
+	 * are these ASCII literals, every value is jansson's */
+	jout_raw(&out, "{\"items\":[", 10);
+	for (i = 0; !out.failed && i < shown; i++) {
+		if (i > 0)
+			jout_raw(&out, ",", 1);
+		queue_record(req, cache, cal, &rows[i], &src, &out);
 	}
 	if (n > (size_t)limit && shown > 0)
 		snprintf(cursor, sizeof(cursor), "%" PRId64 ":%" PRId64, rows[shown - 1].next_due,
 		         rows[shown - 1].id);
-	resp_json(resp, 200,
-	          json_pack("{s:o, s:o}", "items", items ? items : json_array(), "next_cursor",
-	                    n > (size_t)limit && shown > 0 ? json_string(cursor) : json_null()));
+	next = n > (size_t)limit && shown > 0 ? json_string(cursor) : json_null();
+	jout_raw(&out, "],\"next_cursor\":", 16);
+	jout_dump(&out, next);
+	json_decref(next);
+	jout_raw(&out, "}", 1);
+	jout_send(&out, resp, 200);
+	db_row_free(&src);
 	sla_calendar_unref(cal);
 	db_queue_rows_free(rows, n);
 }

@@ -100,6 +100,7 @@ struct config {
 	long lockout_failures_any; /* failures of a name from any addresses that lock it for all */
 	char *public_contacts; /* the bureau's published numbers and addresses: never masked */
 	long public_rate;      /* public GETs (board, Open311) per minute per address, 0 = off */
+	long read_cache;       /* KiB of encoded public records kept per I/O thread, 0 = off */
 	long receipt_max_age_days; /* how far back a letter's date of receipt may lie */
 	long supplement_days;      /* working days a citizen has to supplement before the queue
 	                            * marks the item (supplement_overdue) */
@@ -170,6 +171,8 @@ const char *policy_key_name(enum policy_key k);
 int policy_key_parse(const char *s);
 /* 1 if key k takes an integer (the days keys), 0 if it takes a name or a time. */
 int policy_key_is_days(enum policy_key k);
+/* The names key k takes (NULL-terminated), or NULL for a key that takes days or a time. */
+const char *const *policy_key_values(enum policy_key k);
 /* Sets key k of p from its text form: days "1".."60" (decimal digits only), unit
  * "working_days" | "calendar_days", end_of_day "HH:MM" from "00:01" to "24:00", on_forward
  * "keep" | "restart", on_supplement "restart" | "pause". Returns 0, or -1 with p unchanged and
@@ -1218,8 +1221,11 @@ struct screen_list;
 int screen_list_build(const char *words, const char *file, struct screen_list **out, char *err,
                       size_t errsize);
 void screen_list_free(struct screen_list *l);
-/* The entries of list (NULL: none) found in the texts (NULL texts are skipped), written into
- * buf comma-separated: how many matched. Safe from any thread (the locale is the thread's). */
+/* The entries of list (NULL: none) found in the texts (NULL texts are skipped; the first 8 are
+ * looked at), written into buf comma-separated as the entries are written: how many matched.
+ * A word matches the text when both, folded (NFKC, case, invisible characters left out),
+ * contain it; a pattern, the text as it is or folded. Safe from any thread (the locale is the
+ * thread's). */
 int screen_match(const struct screen_list *list, const char *const *texts, size_t ntexts,
                  char *buf, size_t size);
 /* Inside the transaction that stores item (or adds a citizen's mail to it): flags it with

@@ -783,7 +783,7 @@ class Open311(unittest.TestCase):
         self.assertEqual(r.status, 405, r)
         self.assertEqual(r.json()[0]["code"], 405)
         self.assertTrue(r.json()[0]["description"])
-        r = self.srv.request("GET", "/open311/v2/services.xml")
+        r = self.srv.request("GET", "/open311/v2/services.txt")
         self.assertEqual(r.status, 404, r)
         self.assertEqual(r.json()[0]["code"], 404)
         body = urllib.parse.urlencode({"service_code": "letter", "email": "a@b.cn",

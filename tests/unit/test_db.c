@@ -210,6 +210,88 @@ test_public_board(struct t *t)
 	CHECK_INT(t, db_public_get(c, "XJ-20250930-00010", &one), 0);
 }
 
+static int user_freed;
+
+static void
+count_free(void *p)
+{
+	user_freed += p == (void *)&user_freed;
+}
+
+/* Open311's rows (issue 20): one item alone and up to DB_O311_BATCH at once give the same bytes
+ * (what the cache of encoded records compares), the item read back from them lends its texts,
+ * an unknown id is not found, and a change to what Open311 shows changes the bytes. A reader
+ * connection's user state is freed with it. */
+static void
+test_o311_rows(struct t *t)
+{
+	int64_t ids[4], id2 = 0;
+	struct db_row one = {NULL, 0, 0}, rows[4];
+	struct db_item it, view;
+	int found[4];
+	size_t i;
+
+	memset(rows, 0, sizeof(rows));
+	ids[0] = new_item("XJ-20250930-00101", "in_progress", 0, 1750500000, 1);
+	ids[1] = new_item("XJ-20250930-00102", "replied", 0, DB_NO_DUE, 1);
+	ids[2] = 999999; /* none */
+	ids[3] = new_item("XJ-20250930-00103", "received", 0, 1750600000, 0);
+	CHECK(t, ids[0] > 0 && ids[1] > 0 && ids[3] > 0);
+	CHECK_INT(t, db_item_get(c, "XJ-20250930-00102", &it), 1);
+	it.public_subject = strdup("路灯");
+	it.public_reply = strdup("");
+	it.published = 1;
+	it.replied_at = 1750100000;
+	CHECK_INT(t, db_item_update(c, &it), 1);
+	db_item_free(&it);
+	/* the order of the batch is kept whatever the ids' order */
+	id2 = ids[0];
+	ids[0] = ids[3];
+	ids[3] = id2;
+	CHECK_INT(t, db_items_get_o311(c, ids, 4, rows, found), 0);
+	CHECK_INT(t, found[0] + found[1] + found[2] * 10 + found[3], 3);
+	for (i = 0; i < 4; i++) {
+		if (!found[i])
+			continue;
+		CHECK_INT(t, db_item_get_o311(c, ids[i], &one), 1);
+		CHECK_INT(t, (int)one.len, (int)rows[i].len);
+		CHECK(t, one.len == rows[i].len && memcmp(one.p, rows[i].p, one.len) == 0);
+		CHECK_INT(t, db_item_o311_view(&rows[i], &view), 0);
+		CHECK(t, view.id == ids[i]);
+	}
+	CHECK_INT(t, db_item_get_o311(c, 999999, &one), 0);
+	CHECK_INT(t, db_item_o311_view(&rows[1], &view), 0);
+	CHECK_STR(t, view.tracking, "XJ-20250930-00102");
+	CHECK_STR(t, view.public_subject, "路灯");
+	CHECK_STR(t, view.public_reply, "");
+	CHECK(t, view.public_body == NULL);
+	CHECK_STR(t, view.body, "学院路的路灯坏了"); /* the original where no public version is */
+	CHECK(t, view.reply == NULL && view.published == 1 && view.nclocks == 1);
+	CHECK_INT(t, db_item_o311_view(&rows[3], &view), 0);
+	CHECK(t, view.clocks[0].due == 1750500000 && view.state == WF_IN_PROGRESS);
+	/* withdrawn from publication: other bytes */
+	CHECK_INT(t, db_item_get(c, "XJ-20250930-00102", &it), 1);
+	it.published = 0;
+	CHECK_INT(t, db_item_update(c, &it), 1);
+	db_item_free(&it);
+	CHECK_INT(t, db_item_get_o311(c, ids[1], &one), 1);
+	CHECK(t, one.len != rows[1].len || memcmp(one.p, rows[1].p, one.len) != 0);
+	db_row_free(&one);
+	for (i = 0; i < 4; i++)
+		db_row_free(&rows[i]);
+	/* a reader's state goes with it */
+	{
+		struct db_conn *r = db_reader_new(db, 1024);
+
+		CHECK(t, r != NULL && db_conn_user(r) == NULL);
+		CHECK_INT(t, db_conn_set_user(r, &user_freed, count_free), 0);
+		CHECK_INT(t, db_conn_set_user(r, &user_freed, count_free), -1);
+		CHECK(t, db_conn_user(r) == &user_freed);
+		db_reader_free(r);
+		CHECK_INT(t, user_freed, 1);
+	}
+}
+
 /* The board's search through board_fts (schema 016) finds exactly the published items whose
  * public subject, body or reply holds the text (ASCII letters in any case, as LIKE), newest
  * reply first and page by page, for random texts and queries of one to four characters, while
@@ -582,6 +664,7 @@ main(void)
 	RUN(&t, test_items_and_history);
 	RUN(&t, test_queue_order);
 	RUN(&t, test_public_board);
+	RUN(&t, test_o311_rows);
 	RUN(&t, test_board_search);
 	RUN(&t, test_board_long_text);
 	RUN(&t, test_sessions_and_audit);

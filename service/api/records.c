@@ -1,0 +1,237 @@
+/*
+ * records.c: the public lists' answers assembled from records that jansson encoded (issue 20),
+ * and a bounded cache of those encoded records, one per I/O thread (kept with the thread's read
+ * connection). Each record is kept with the database row it was built from, every column's
+ * type and bytes: it is served again only when the row read for this answer is byte for byte
+ * that row, so a change committed to an item, its consent, publication, public version, state,
+ * reply clock or its section's name is never answered from an older record. The cache saves
+ * building, encoding and freeing the record (jansson walks every character), not the read.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_int.h"
+
+#define SLOT_BYTES 512        /* one slot per this many bytes of the budget */
+#define RECORD_MAX (64 << 10) /* a row and its record larger than this are not kept */
+#define JOUT_FIRST 16384
+#define JOUT_MAX (64L << 20) /* an answer larger than this is an error */
+
+struct entry {
+	int64_t id;
+	int kind;           /* enum rcache_kind; -1: empty */
+	unsigned char *row; /* what it was built from (rowlen bytes: the row, and for the
+	                     * queue the values computed from the time), then the record
+	                     * (textlen bytes) */
+	size_t rowlen, textlen;
+};
+
+struct rcache {
+	struct entry *slots;
+	size_t nslots; /* 2^bits */
+	unsigned bits;
+	size_t bytes; /* of every entry's row and record */
+	size_t budget;
+};
+
+static void
+rcache_free(void *p)
+{
+	struct rcache *rc = p;
+	size_t i;
+
+	if (rc == NULL)
+		return;
+	for (i = 0; i < rc->nslots; i++)
+		free(rc->slots[i].row);
+	free(rc->slots);
+	free(rc);
+}
+
+static struct rcache *
+rcache_new(size_t budget)
+{
+	struct rcache *rc = calloc(1, sizeof(*rc));
+	size_t n = 64, i;
+	unsigned bits = 6;
+
+	if (rc == NULL)
+		return NULL;
+	while (n < budget / SLOT_BYTES && bits < 24) {
+		n *= 2;
+		bits++;
+	}
+	rc->slots = calloc(n, sizeof(*rc->slots));
+	if (rc->slots == NULL) {
+		free(rc);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		rc->slots[i].kind = -1;
+	rc->nslots = n;
+	rc->bits = bits;
+	rc->budget = budget;
+	return rc;
+}
+
+struct rcache *
+rcache_of(struct req *req)
+{
+	struct rcache *rc;
+
+	/* only the I/O threads' own connections: the pool's are shared by the workers */
+	if (!req->io_thread || req->app->cfg.read_cache <= 0 || req->db == NULL)
+		return NULL;
+	rc = db_conn_user(req->db);
+	if (rc != NULL)
+		return rc;
+	rc = rcache_new((size_t)req->app->cfg.read_cache * 1024);
+	if (rc == NULL || db_conn_set_user(req->db, rc, rcache_free) != 0) {
+		rcache_free(rc);
+		return NULL;
+	}
+	return rc;
+}
+
+/* Fibonacci hashing of (id, kind): the top bits of the product, so that an item's records of
+ * different kinds (Open311's, the board's) land in different slots. */
+static struct entry *
+slot_of(struct rcache *rc, enum rcache_kind kind, int64_t id)
+{
+	uint64_t h = ((uint64_t)id * RCACHE__MAX + (uint64_t)kind) * 0x9e3779b97f4a7c15ULL;
+
+	return &rc->slots[h >> (64 - rc->bits)];
+}
+
+int
+rcache_find(struct rcache *rc, enum rcache_kind kind, int64_t id, const void *src, size_t srclen,
+            const char **text, size_t *len)
+{
+	struct entry *e;
+
+	if (rc == NULL)
+		return 0;
+	e = slot_of(rc, kind, id);
+	if (e->kind != (int)kind || e->id != id || e->rowlen != srclen ||
+	    memcmp(e->row, src, srclen) != 0)
+		return 0;
+	*text = (const char *)e->row + e->rowlen;
+	*len = e->textlen;
+	return 1;
+}
+
+void
+rcache_keep(struct rcache *rc, enum rcache_kind kind, int64_t id, const void *src, size_t srclen,
+            const char *text, size_t len)
+{
+	struct entry *e;
+	size_t size = srclen + len;
+
+	if (rc == NULL)
+		return;
+	e = slot_of(rc, kind, id);
+	/* the slot's record is another item's, or this item's built from an older row: gone */
+	if (e->row != NULL) {
+		rc->bytes -= e->rowlen + e->textlen;
+		free(e->row);
+		e->row = NULL;
+		e->kind = -1;
+	}
+	if (size > RECORD_MAX || rc->bytes + size > rc->budget)
+		return;
+	e->row = malloc(size > 0 ? size : 1);
+	if (e->row == NULL)
+		return;
+	memcpy(e->row, src, srclen);
+	memcpy(e->row + srclen, text, len);
+	e->rowlen = srclen;
+	e->textlen = len;
+	e->id = id;
+	e->kind = (int)kind;
+	rc->bytes += size;
+}
+
+/* --- answers assembled from encoded records -------------------------------------------- */
+
+static int
+jout_room(struct jout *o, size_t n)
+{
+	size_t cap = o->cap ? o->cap : JOUT_FIRST;
+	char *p;
+
+	if (o->len + n < o->cap)
+		return 0;
+	if (o->len + n + 1 > (size_t)JOUT_MAX)
+		return -1;
+	while (cap < o->len + n + 1)
+		cap *= 2;
+	p = realloc(o->p, cap);
+	if (p == NULL)
+		return -1;
+	o->p = p;
+	o->cap = cap;
+	return 0;
+}
+
+void
+jout_raw(struct jout *o, const char *s, size_t n)
+{
+	if (o->failed || jout_room(o, n) != 0) {
+		o->failed = 1;
+		return;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+static int
+jout_append(const char *s, size_t n, void *data)
+{
+	struct jout *o = data;
+
+	/* called for every token jansson writes (a page: some 8,000), most of a few bytes */
+	if (o->len + n < o->cap) {
+		memcpy(o->p + o->len, s, n);
+		o->len += n;
+		return 0;
+	}
+	if (jout_room(o, n) != 0)
+		return -1;
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	return 0;
+}
+
+int
+jout_dump(struct jout *o, json_t *j)
+{
+	size_t start = o->len;
+
+	/* the flags of resp_json's dump, so that a record reads as it would in one tree (and any
+	 * value, for a member such as next_cursor) */
+	if (o->failed || j == NULL ||
+	    json_dump_callback(j, jout_append, o, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+		o->failed = 1;
+		o->len = start;
+		return -1;
+	}
+	return 0;
+}
+
+void
+jout_send(struct jout *o, struct resp *resp, int status)
+{
+	if (o->failed || o->p == NULL)
+		resp_text(resp, 500, "text/plain; charset=utf-8", "internal error\n", 15);
+	else
+		resp_text(resp, status, "application/json; charset=utf-8", o->p, o->len);
+	jout_free(o);
+}
+
+void
+jout_free(struct jout *o)
+{
+	free(o->p);
+	o->p = NULL;
+	o->len = o->cap = 0;
+}
