@@ -293,10 +293,10 @@ struct db_o311_query {
 int db_o311_list(struct db_conn *c, const struct db_o311_query *q, struct db_row *rows,
                  size_t max, size_t *n);
 /* The item of a row that db_o311_list read: id, tracking, kind, state, publish, published,
- * received, updated, replied_at, section_name, the public versions, the originals (subject,
- * body, reply) where no public version is stored and then the submitter's name (to mask them),
- * the reply clock alone (its due and stopped_at) as clocks[0]; the rest left zero
- * (resume_state WF_NONE). Its strings are lent from row (never db_item_free it; valid while
+ * received, updated, replied_at; for an item shown in full (published and replied) also
+ * section_name, the public versions, the originals (subject, body, reply) where no public
+ * version is stored and then the submitter's name (to mask them); the reply clock alone (its
+ * due and stopped_at) as clocks[0]; the rest left zero (resume_state WF_NONE). Its strings are lent from row (never db_item_free it; valid while
  * row is unchanged). 0, or -1 (not such a row). */
 int db_item_o311_view(const struct db_row *row, struct db_item *out);
 /* The items merged into target_id, oldest first: new arrays of *n ids and tracking numbers

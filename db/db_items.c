@@ -19,16 +19,22 @@
 /* Open311's closed statuses, as items_o311 indexes them (schema 016) */
 #define O311_CLOSED                                                                                \
 	"(state = 'replied' OR state = 'closed' OR state = 'rejected' OR state = 'merged')"
+/* Whether Open311 shows item i in full (core_public_view's rule for a consented item: published
+ * and replied); otherwise status, service and dates only, and its texts are not even read */
+#define O311_FULL "(i.published = 1 AND i.replied_at <> 0)"
 /* What Open311 shows of an item i (its section s, its reply clock c): db_item_o311_view reads
  * them in this order */
 #define O311_COLS                                                                                  \
 	"i.id, i.tracking, i.kind, i.state, i.publish, i.published, i.received, i.updated, "       \
-	"i.replied_at, s.name, i.public_subject, i.public_body, i.public_reply, "                  \
-	"CASE WHEN i.public_subject IS NULL THEN i.subject END, "                                  \
-	"CASE WHEN i.public_body IS NULL THEN i.body END, "                                        \
-	"CASE WHEN i.public_reply IS NULL THEN i.reply END, "                                      \
-	"CASE WHEN i.public_subject IS NULL OR i.public_body IS NULL OR "                          \
-	"i.public_reply IS NULL THEN i.name END, c.due, c.stopped_at "
+	"i.replied_at, CASE WHEN " O311_FULL " THEN s.name END, "                                  \
+	"CASE WHEN " O311_FULL " THEN i.public_subject END, "                                      \
+	"CASE WHEN " O311_FULL " THEN i.public_body END, "                                         \
+	"CASE WHEN " O311_FULL " THEN i.public_reply END, "                                        \
+	"CASE WHEN " O311_FULL " AND i.public_subject IS NULL THEN i.subject END, "                \
+	"CASE WHEN " O311_FULL " AND i.public_body IS NULL THEN i.body END, "                      \
+	"CASE WHEN " O311_FULL " AND i.public_reply IS NULL THEN i.reply END, "                    \
+	"CASE WHEN " O311_FULL " AND (i.public_subject IS NULL OR i.public_body IS NULL OR "       \
+	"i.public_reply IS NULL) THEN i.name END, c.due, c.stopped_at "
 
 enum stmt {
 	STMT_TRACKING_NEXT,
