@@ -11,7 +11,7 @@
 # build/test (-Werror, test hooks compiled in), build/asan (ASan+UBSan, test hooks).
 
 V ?= rel
-PKGS := libmicrohttpd sqlite3 libcurl libesmtp-1.0 jansson gmime-3.0 libsodium liboath openssl libqrencode
+PKGS := libmicrohttpd sqlite3 libcurl libesmtp-1.0 jansson gmime-3.0 libsodium liboath openssl libqrencode libxml-2.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

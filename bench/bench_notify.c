@@ -7,9 +7,11 @@
  *    database). Without smtp-sink, the aiosmtpd peer of the tests stands in (much slower).
  * 2. The ladder scan over BENCH_NOTIFY_ITEMS (1,000,000) open items of which 1% need a notice:
  *    the scan reads only the clocks of the items whose entry has come (the ladder table is
- *    ordered by instant), and records which items have notices to send; then the fan-out
- *    writes those notices (texts, recipients) to the outbox, timed apart and beside the floor
- *    (the same outbox rows stored with nothing around them).
+ *    ordered by instant) and writes their notices' outbox rows (keys, schema 022) in its own
+ *    transactions: the figure against the 200 ms target is the scan with its rows committed.
+ *    Beside it the floor (the same rows stored with nothing around them, in as many
+ *    transactions: rows per second into the outbox alone) and what the dispatcher then spends
+ *    writing each row's text from its item (notify_ladder_render).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,6 +30,7 @@
 
 #include "db/db.h"
 #include "notifiers/notifiers.h"
+#include "notifiers/notifiers_int.h"
 #include "sla/sla.h"
 
 static double
@@ -507,6 +510,7 @@ store_floor(const char *dir, const struct db_outbox *rows, size_t k, size_t ntx,
 		o.send_after = rows[i].send_after;
 		o.give_up_at = rows[i].give_up_at;
 		o.account_id = rows[i].account_id;
+		o.lkey = rows[i].lkey;
 		if (db_outbox_add(c, &o, NULL) != 0)
 			goto out;
 		if (++done % per == 0 && i > 0 && (db_commit(c) != 0 || db_begin(c) != 0))
@@ -535,7 +539,7 @@ bench_scan(const char *dir, const struct sla_calendar *cal)
 	int64_t steady;
 	char path[512], cmd[1200];
 	struct rusage ru;
-	double t1, t2, cpu, scan_wall, scan_cpu, fan_wall, fan_cpu;
+	double t1, t2, cpu, scan_wall, scan_cpu;
 	size_t due, queued;
 	char loadbuf[64];
 	int rc = -1;
@@ -576,40 +580,27 @@ bench_scan(const char *dir, const struct sla_calendar *cal)
 	getrusage(RUSAGE_SELF, &ru);
 	printf("scan: peak resident memory before the scan (filling, migrating) %ld MiB\n",
 	       ru.ru_maxrss / 1024);
-	/* a later scan: only the 1% whose mark has come (the next working day's escalation); the
-	 * scan proper (it holds the target), then the fan-out of what it recorded */
+	/* a later scan: only the 1% whose mark has come (the next working day's escalation),
+	 * with the outbox rows of its notices written and committed in its transactions */
 	memset(&st, 0, sizeof(st));
 	perf_ctl("enable");
 	cpu = cpu_secs();
 	t1 = secs();
-	if (notify_scan_steps(c, cal, steady, &st) != 0)
+	if (notify_scan(c, &cfg, cal, steady, &st) != 0)
 		goto out;
 	t2 = secs();
 	cpu = cpu_secs() - cpu;
 	perf_ctl("disable");
-	printf("scan: %ld open items, %zu due (%.1f%%): %.1f ms (CPU %.1f ms), %zu steps "
-	       "found (load %s)\n",
-	       n, st.items, 100.0 * (double)st.items / (double)n, (t2 - t1) * 1000, cpu * 1000,
-	       st.steps, load_avg(loadbuf, sizeof(loadbuf)));
 	scan_wall = t2 - t1;
 	scan_cpu = cpu;
 	due = st.items;
-	printf("scan: %.1f ms against the target < 200 ms: %s\n", scan_wall * 1000,
-	       scan_wall < 0.2 ? "PASS" : "FAIL");
-	cpu = cpu_secs();
-	t1 = secs();
-	if (notify_fanout(c, &cfg, cal, steady, &st) != 0)
-		goto out;
-	t2 = secs();
-	cpu = cpu_secs() - cpu;
 	queued = st.queued;
-	printf("scan: the fan-out after it (texts and outbox rows of the %zu steps, 256 items per "
-	       "transaction): %.1f ms (CPU %.1f ms), %zu notices queued; scan and fan-out %.1f ms "
-	       "(CPU %.1f ms)\n",
-	       st.steps, (t2 - t1) * 1000, cpu * 1000, queued, (scan_wall + t2 - t1) * 1000,
-	       (scan_cpu + cpu) * 1000);
-	fan_wall = t2 - t1;
-	fan_cpu = cpu;
+	printf("scan: %ld open items, %zu due (%.1f%%): %.1f ms (CPU %.1f ms), %zu steps, %zu outbox "
+	       "rows written and committed by the scan (load %s)\n",
+	       n, st.items, 100.0 * (double)st.items / (double)n, scan_wall * 1000, cpu * 1000,
+	       st.steps, queued, load_avg(loadbuf, sizeof(loadbuf)));
+	printf("scan: %.1f ms (its %zu outbox rows included) against the target < 200 ms: %s\n",
+	       scan_wall * 1000, queued, scan_wall < 0.2 ? "PASS" : "FAIL");
 	/* and a scan with nothing due */
 	memset(&st, 0, sizeof(st));
 	t1 = secs();
@@ -621,19 +612,37 @@ bench_scan(const char *dir, const struct sla_calendar *cal)
 	printf("scan: peak resident memory %ld MiB\n", ru.ru_maxrss / 1024);
 	{
 		struct db_outbox *rows = NULL;
-		size_t k = 0;
-		double fw = 0, fc = 0;
+		struct notify_render r;
+		size_t k = 0, i, held = 0;
+		double fw = 0, fc = 0, rc0;
+		char why[200];
 
-		/* the fan-out's transactions take 256 items each (notifiers/ladder.c) */
+		/* the scan's transactions take 2,048 items each (notifiers/ladder.c) */
 		if (db_outbox_list(c, "pending", INT64_MAX, (int)queued, &rows, &k) != 0 ||
-		    store_floor(dir, rows, k, (due + 255) / 256, &fw, &fc) != 0) {
+		    store_floor(dir, rows, k, (due + 2047) / 2048, &fw, &fc) != 0) {
 			db_outboxes_free(rows, k);
 			goto out;
 		}
+		printf("scan: floor: the same %zu rows stored alone (no scan) into a copy of the "
+		       "database: %.1f ms (CPU %.1f ms, %.0f rows/s of CPU); the scan took %.2fx that "
+		       "(CPU %.2fx)\n",
+		       k, fw * 1000, fc * 1000, (double)k / (fc > 0 ? fc : 1), scan_wall / fw,
+		       scan_cpu / fc);
+		/* what moved to the dispatcher: each row's text from its item, when it is sent */
+		notify_render_init(&r);
+		rc0 = cpu_secs();
+		t1 = secs();
+		for (i = 0; i < k; i++)
+			if (rows[i].lkey != 0 && rows[i].body == NULL &&
+			    notify_ladder_render(c, cal, &r, &rows[i], why, sizeof(why)) == 1)
+				held++;
+		t2 = secs();
+		rc0 = cpu_secs() - rc0;
+		notify_render_free(&r);
+		printf("scan: the dispatcher's part: the texts of those %zu rows written from their "
+		       "items (%zu hold): %.1f ms (CPU %.1f ms, %.1f us a row), spread over the sends\n",
+		       k, held, (t2 - t1) * 1000, rc0 * 1000, rc0 * 1e6 / (double)(k ? k : 1));
 		db_outboxes_free(rows, k);
-		printf("scan: floor: the same %zu notices stored alone (no scan) into a copy of the "
-		       "database: %.1f ms (CPU %.1f ms); the fan-out took %.2fx that (CPU %.2fx)\n",
-		       k, fw * 1000, fc * 1000, fan_wall / fw, fan_cpu / fc);
 	}
 	rc = 0;
 out:

@@ -233,6 +233,9 @@ struct db_attachment {
 
 /* Gives the next tracking sequence number of local day yyyymmdd (inside a transaction). */
 int db_tracking_next(struct db_conn *c, int yyyymmdd, int *seq);
+/* Takes n (>= 1) consecutive sequence numbers of local day yyyymmdd at once (inside a
+ * transaction): the first into *first. 0 or -1. */
+int db_tracking_reserve(struct db_conn *c, int yyyymmdd, int n, int *first);
 /* Inserts item (tracking, fields and clocks; id, created are written back). Attachments and
  * history are added separately. Returns 0, 1 if the tracking number exists, -1 on error. */
 int db_item_insert(struct db_conn *c, struct db_item *item);
@@ -337,11 +340,28 @@ struct db_submission {
 	int done;
 	struct db_waiter *waiter;        /* the waiting thread's wake-up */
 	char tracking[32];               /* the number given, until the batch commits */
+	int seq;                         /* its sequence number taken with the batch's (0: none) */
 	struct db_submission *next;
+};
+
+/* Optional, told of each batch the writer stores (on the writer's thread), so that what every
+ * submission of a batch adds to the same rows (the statistics of the day) is written once per
+ * batch instead of once per submission. */
+struct db_batch_hook {
+	/* a batch's transaction has begun (again, after a rollback: forget what was gathered);
+	 * `guarded`: each submission of this attempt has a savepoint of its own, and a failing one
+	 * is taken back alone, so its `after` hook must write its rows itself, not gather them */
+	void (*begin)(void *cls, int guarded);
+	/* every submission is stored: write what was gathered on c before the COMMIT. 0, or -1
+	 * (the batch is taken back and stored again, guarded) */
+	int (*end)(void *cls, struct db_conn *c);
+	void *cls;
 };
 
 /* Starts the writer thread on a connection of db. 0 or -1. */
 int db_submitter_start(struct db *db, struct db_submitter **out);
+/* Sets the batch hook (copied; NULL: none), before the first submission. */
+void db_submitter_set_hook(struct db_submitter *s, const struct db_batch_hook *hook);
 /* Stores the remaining queue, stops the thread and frees it; NULL is fine. */
 void db_submitter_stop(struct db_submitter *s);
 /* Queues sub and waits until it is committed: 0 (item->id, item->tracking set; the tracking
@@ -478,6 +498,26 @@ int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **trackin
                                int64_t *item_id);
 /* The tracking number of the item outbox row id concerns: 1 / 0 / -1. */
 int db_mail_item_by_outbox(struct db_conn *c, int64_t id, char **tracking);
+/* One received message as administrators see it (GET /api/v1/admin/mail): never its text. */
+struct db_mail_row {
+	int64_t id, received, size, uid; /* uid: IMAP only, else 0 */
+	char *source;                    /* pipe | imap */
+	char *outcome;                   /* created | added | duplicate | ignored */
+	char *reason;                    /* ignored: why ("refused: …" when core refused it); or NULL */
+	char *message_id, *sender;       /* as recorded, or NULL */
+	char *mailbox;                   /* imap: the polled URL without credentials; or NULL */
+	char *tracking;                  /* the item it made or joined, or NULL */
+};
+/* How many messages of each outcome are recorded. */
+struct db_mail_counts {
+	int64_t created, added, duplicate, ignored;
+};
+/* Up to limit rows with id < before, newest first, of one outcome (NULL: every outcome), into a
+ * new array *out of *n rows (free with db_mail_rows_free). 0 or -1. */
+int db_mail_list(struct db_conn *c, const char *outcome, int64_t before, int limit,
+                 struct db_mail_row **out, size_t *n);
+void db_mail_rows_free(struct db_mail_row *v, size_t n);
+int db_mail_counts(struct db_conn *c, struct db_mail_counts *out);
 /* Whether the IMAP message (mailbox, uidvalidity, uid) is stored: 1 / 0 / -1. */
 int db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t uid);
 /* The UID stored for (mailbox, uidvalidity) that has `skip` higher ones above it (0: the
@@ -635,6 +675,8 @@ struct db_notice {
 	const char *body;
 	int64_t created, send_after, give_up_at;
 	int64_t account_id; /* the staff recipient, 0 for citizens and sections */
+	int64_t lkey;       /* a ladder notice's key (db_ladder_key; clock, step, subject and body
+	                     * are then not stored), or 0: a notice with its text */
 };
 
 /* A row of the outbox as read (strings owned, freed by db_outbox_free). */
@@ -654,6 +696,8 @@ struct db_outbox {
 	int64_t give_up_at, last_attempt; /* 0 when none */
 	int64_t account_id; /* 0 when none */
 	char *tracking;     /* the item's tracking number, or NULL (joined) */
+	int64_t lkey;       /* a ladder notice's key (clock and step read back from it; body NULL
+	                     * while pending: the dispatcher writes the text), or 0 */
 };
 
 /* Queues a notice unless one with the same (item, clock, step, channel, recipient) exists:
@@ -678,6 +722,9 @@ int db_outbox_claim(struct db_conn *c, int64_t id, int64_t now, const char *mess
 int db_outbox_sent(struct db_conn *c, int64_t id, int64_t now);
 int db_outbox_failed(struct db_conn *c, int64_t id, const char *error);
 int db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const char *error);
+/* Marks a pending row dropped (a ladder notice that no longer holds when it is due: its clock
+ * stopped, its due time moved…) with the reason: 1 / 0 not pending / -1. */
+int db_outbox_dropped(struct db_conn *c, int64_t id, const char *reason);
 /* A failed row pending again from now, attempts from 0, giving up at give_up_at, with a new
  * Message-ID at its next attempt (an administrator's retry; it was never accepted, and its
  * message may have held other rows): 1 / 0 not failed / -1. */
@@ -716,22 +763,44 @@ struct db_ladder_clock {
  * 0 or -1. */
 int db_ladder_taken(struct db_conn *c, int64_t next_at, int64_t item_id);
 /* The clocks of the items the ladder scan must look at by now, at most `items` items (the
- * earliest marks first), each item's clocks together: at most max rows into out (max must be
- * at least 3 * items). 0 or -1. */
+ * earliest marks first; in that order as SQLite's nested loop gives them, which callers must not
+ * count on): at most max rows into out (max must be at least 3 * items). 0 or -1. */
 int db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_ladder_clock *out,
                          size_t max, size_t *n);
 
-/* An item a scan found with notices to send, for the fan-out (schema 019). */
+/* The section and assignee of item id (0 when none; both 0 when the item is gone), for the
+ * recipients of a reminder or overdue notice. 0 or -1. */
+int db_ladder_owner(struct db_conn *c, int64_t id, int64_t *section_id, int64_t *assignee_id);
+
+/* A ladder notice's key (schema 022): which step of which clock, by which channel. */
+struct db_ladder_key {
+	int kind;  /* DB_STEP_REMIND, DB_STEP_OVERDUE, DB_STEP_ESCALATE */
+	int clock; /* 0 forward, 1 reply, 2 explain */
+	int sms;   /* 1: SMS, 0: e-mail */
+	int due;   /* the due day, YYYYMMDD */
+	int day;   /* the working day of an escalation, YYYYMMDD; 0 for the others */
+};
+enum { DB_STEP_REMIND = 1, DB_STEP_OVERDUE = 2, DB_STEP_ESCALATE = 3 };
+/* The integer outbox.lkey of k (as 022 computes it: ((kind * 4 + clock) * 2 + sms) * 10^16 +
+ * due * 10^8 + day). */
+int64_t db_ladder_key(const struct db_ladder_key *k);
+/* Reads v back into *k: 0, or -1 when v is no key. */
+int db_ladder_key_parse(int64_t v, struct db_ladder_key *k);
+/* The clock's name of a key (forward | reply | explain), and its step's name ("remind/DUE",
+ * "overdue/DUE", "escalate/DUE/DAY", the dates YYYY-MM-DD) into buf. */
+const char *db_ladder_key_clock(const struct db_ladder_key *k);
+void db_ladder_key_step(const struct db_ladder_key *k, char *buf, size_t size);
+
+/* An item a scan of schema 019-021 found with notices not yet queued (table ladder_fanout, no
+ * longer written): the next scan queues them first, at their moment. */
 struct db_ladder_fanout {
 	int64_t at;      /* the scan's moment */
 	int64_t item_id;
 	int64_t mark;    /* the instant of the entry the scan took (0: changed) */
 };
-/* Records one (once per moment and item). 0 or -1. */
-int db_ladder_fanout_add(struct db_conn *c, const struct db_ladder_fanout *f);
 /* At most max of them, the oldest first: into out, *n of them. 0 or -1. */
 int db_ladder_fanouts(struct db_conn *c, struct db_ladder_fanout *out, size_t max, size_t *n);
-/* Removes one that was fanned out. 0 or -1. */
+/* Removes one that was queued. 0 or -1. */
 int db_ladder_fanout_done(struct db_conn *c, const struct db_ladder_fanout *f);
 /* Sets the page cache of connection c to size (as PRAGMA cache_size takes it: negative for
  * KiB), writing the size it had to *old when not NULL: the ladder scan writes notices next to

@@ -39,6 +39,7 @@
 enum stmt {
 	STMT_TRACKING_NEXT,
 	STMT_TRACKING_LAST,
+	STMT_TRACKING_RESERVE,
 	STMT_ITEM_INSERT,
 	STMT_ITEM_UPDATE,
 	STMT_ITEM_GET,
@@ -48,6 +49,7 @@ enum stmt {
 	STMT_ITEM_MERGED,
 	STMT_PUBLIC_VERSION_ADD,
 	STMT_CLOCK_PUT,
+	STMT_CLOCK_ADD2,
 	STMT_CLOCK_LIST,
 	STMT_HISTORY_ADD,
 	STMT_HISTORY_LIST,
@@ -64,6 +66,8 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_TRACKING_NEXT] = "INSERT INTO tracking_counters (day, last) VALUES (?, 1) "
                            "ON CONFLICT (day) DO UPDATE SET last = last + 1",
     [STMT_TRACKING_LAST] = "SELECT last FROM tracking_counters WHERE day = ?",
+    [STMT_TRACKING_RESERVE] = "INSERT INTO tracking_counters (day, last) VALUES (?1, ?2) "
+                              "ON CONFLICT (day) DO UPDATE SET last = last + ?2",
     [STMT_ITEM_INSERT] =
         "INSERT INTO items (tracking, kind, channel, subject, body, name, phone, email, "
         "publish, query_hash, received, created, updated, state, resume_state, section_id, "
@@ -125,6 +129,12 @@ static const char *const stmts[STMT__MAX] = {
         "excluded.end_minutes, due = excluded.due, paused_at = excluded.paused_at, "
         "remaining = excluded.remaining, stopped_at = excluded.stopped_at, provisional = "
         "excluded.provisional, result = excluded.result, resumed_at = excluded.resumed_at",
+    /* a new item's two clocks in one statement (db_item_insert) */
+    [STMT_CLOCK_ADD2] =
+        "INSERT INTO clocks (item_id, name, started, days, unit, end_minutes, due, "
+        "paused_at, remaining, stopped_at, provisional, result, resumed_at) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13), "
+        "(?1, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     [STMT_CLOCK_LIST] = "SELECT name, started, days, unit, end_minutes, due, paused_at, "
                         "remaining, stopped_at, provisional, result, resumed_at FROM clocks "
                         "WHERE item_id = "
@@ -174,20 +184,23 @@ copy_str(char *dst, size_t size, const unsigned char *src)
 	snprintf(dst, size, "%s", src ? (const char *)src : "");
 }
 
-int
-db_tracking_next(struct db_conn *c, int yyyymmdd, int *seq)
+/* The counter of yyyymmdd after the statement `which` (bound with yyyymmdd and n) into *last. */
+static int
+tracking_bump(struct db_conn *c, enum stmt which, int yyyymmdd, int n, int *last)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_TRACKING_NEXT]);
+	sqlite3_stmt *st = db_prep(c, stmts[which]);
 	int rc, ret = -1;
 
-	if (st == NULL || db_bind_int(st, 1, yyyymmdd) != 0 || db_exec_stmt(c, st) != 0)
+	if (st == NULL || db_bind_int(st, 1, yyyymmdd) != 0 ||
+	    (which == STMT_TRACKING_RESERVE && db_bind_int(st, 2, n) != 0) ||
+	    db_exec_stmt(c, st) != 0)
 		return -1;
 	st = db_prep(c, stmts[STMT_TRACKING_LAST]);
 	if (st == NULL || db_bind_int(st, 1, yyyymmdd) != 0)
 		return -1;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int(st, 0);
+		*last = sqlite3_column_int(st, 0);
 		ret = 0;
 	} else {
 		db_step_failed(c, "tracking counter");
@@ -196,34 +209,86 @@ db_tracking_next(struct db_conn *c, int yyyymmdd, int *seq)
 	return ret;
 }
 
+int
+db_tracking_next(struct db_conn *c, int yyyymmdd, int *seq)
+{
+	return tracking_bump(c, STMT_TRACKING_NEXT, yyyymmdd, 1, seq);
+}
+
+int
+db_tracking_reserve(struct db_conn *c, int yyyymmdd, int n, int *first)
+{
+	int last;
+
+	if (n < 1 || tracking_bump(c, STMT_TRACKING_RESERVE, yyyymmdd, n, &last) != 0)
+		return -1;
+	*first = last - n + 1;
+	return 0;
+}
+
+/* Text bound without a copy: for statements run (and reset) before s can change. */
+static int
+bind_static(sqlite3_stmt *st, int i, const char *s)
+{
+	return (s == NULL ? sqlite3_bind_null(st, i) : sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC)) ==
+	               SQLITE_OK ?
+	           0 :
+	           -1;
+}
+
+/* Binds clock k from parameter `first` on (name, started, days, unit, end_minutes, due,
+ * paused_at, remaining, stopped_at, provisional, result, resumed_at). 0 or -1. */
+static int
+bind_clock(sqlite3_stmt *st, int first, const struct db_clock *k)
+{
+	int i = first;
+
+	return bind_static(st, i, k->name) || db_bind_int(st, i + 1, k->started) ||
+	       db_bind_int(st, i + 2, k->days) ||
+	       bind_static(st, i + 3, k->unit[0] ? k->unit : "working_days") ||
+	       db_bind_int(st, i + 4, k->end_minutes > 0 ? k->end_minutes : 1440) ||
+	       bind_opt(st, i + 5, k->due) || bind_opt(st, i + 6, k->paused_at) ||
+	       (k->paused_at || k->resumed_at ? db_bind_int(st, i + 7, k->remaining) : 0) ||
+	       bind_opt(st, i + 8, k->stopped_at) || db_bind_int(st, i + 9, k->provisional != 0) ||
+	       bind_static(st, i + 10, k->result[0] ? k->result : NULL) ||
+	       bind_opt(st, i + 11, k->resumed_at);
+}
+
 static int
 clocks_put(struct db_conn *c, int64_t item_id, const struct db_item *item)
 {
 	size_t i;
 
 	for (i = 0; i < item->nclocks; i++) {
-		const struct db_clock *k = &item->clocks[i];
 		sqlite3_stmt *st = db_prep(c, stmts[STMT_CLOCK_PUT]);
 
 		if (st == NULL)
 			return -1;
-		if (db_bind_int(st, 1, item_id) ||
-		    db_bind_text(st, 2, k->name) ||
-		    db_bind_int(st, 3, k->started) ||
-		    db_bind_int(st, 4, k->days) ||
-		    db_bind_text(st, 5, k->unit[0] ? k->unit : "working_days") ||
-		    db_bind_int(st, 6, k->end_minutes > 0 ? k->end_minutes : 1440) ||
-		    bind_opt(st, 7, k->due) ||
-		    bind_opt(st, 8, k->paused_at) ||
-		    (k->paused_at || k->resumed_at ? db_bind_int(st, 9, k->remaining) : 0) ||
-		    bind_opt(st, 10, k->stopped_at) ||
-		    db_bind_int(st, 11, k->provisional != 0) ||
-		    db_bind_text(st, 12, k->result[0] ? k->result : NULL) ||
-		    bind_opt(st, 13, k->resumed_at) ||
+		if (db_bind_int(st, 1, item_id) || bind_clock(st, 2, &item->clocks[i]) ||
 		    db_exec_stmt(c, st) != 0) {
 			db_reset(st);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* The clocks of a new item (none stored yet): two (forward and reply, as every new item has)
+ * in one statement, else as clocks_put. */
+static int
+clocks_add(struct db_conn *c, int64_t item_id, const struct db_item *item)
+{
+	sqlite3_stmt *st;
+
+	if (item->nclocks != 2)
+		return clocks_put(c, item_id, item);
+	st = db_prep(c, stmts[STMT_CLOCK_ADD2]);
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, item_id) || bind_clock(st, 2, &item->clocks[0]) ||
+	    bind_clock(st, 14, &item->clocks[1]) || db_exec_stmt(c, st) != 0) {
+		db_reset(st);
+		return -1;
 	}
 	return 0;
 }
@@ -243,38 +308,38 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, item->tracking) ||
-	    db_bind_text(st, 2, kind_name(item->kind)) ||
-	    db_bind_text(st, 3, channel_name(item->channel)) ||
-	    db_bind_text(st, 4, item->subject) ||
-	    db_bind_text(st, 5, item->body) ||
-	    db_bind_text(st, 6, item->name) ||
-	    db_bind_text(st, 7, item->phone) ||
-	    db_bind_text(st, 8, item->email) ||
+	if (bind_static(st, 1, item->tracking) ||
+	    bind_static(st, 2, kind_name(item->kind)) ||
+	    bind_static(st, 3, channel_name(item->channel)) ||
+	    bind_static(st, 4, item->subject) ||
+	    bind_static(st, 5, item->body) ||
+	    bind_static(st, 6, item->name) ||
+	    bind_static(st, 7, item->phone) ||
+	    bind_static(st, 8, item->email) ||
 	    db_bind_int(st, 9, item->publish != 0) ||
 	    db_bind_blob(st, 10, item->query_hash, sizeof(item->query_hash)) ||
 	    db_bind_int(st, 11, item->received) ||
 	    db_bind_int(st, 12, item->created) ||
 	    db_bind_int(st, 13, item->created) ||
-	    db_bind_text(st, 14, wf_state_name(item->state)) ||
-	    db_bind_text(st, 15, resume_name(item)) ||
+	    bind_static(st, 14, wf_state_name(item->state)) ||
+	    bind_static(st, 15, resume_name(item)) ||
 	    bind_opt(st, 16, item->section_id) ||
 	    bind_opt(st, 17, item->assignee_id) ||
 	    bind_opt(st, 18, item->merged_into) ||
-	    db_bind_text(st, 19, item->extension ? item->extension : "none") ||
-	    db_bind_text(st, 20, item->draft) ||
-	    db_bind_text(st, 21, item->reply) ||
-	    db_bind_text(st, 22, item->reason) ||
+	    bind_static(st, 19, item->extension ? item->extension : "none") ||
+	    bind_static(st, 20, item->draft) ||
+	    bind_static(st, 21, item->reply) ||
+	    bind_static(st, 22, item->reason) ||
 	    bind_opt(st, 23, item->replied_at) ||
 	    db_bind_int(st, 24, due) ||
-	    db_bind_text(st, 25, item->public_subject) ||
-	    db_bind_text(st, 26, item->public_body) ||
-	    db_bind_text(st, 27, item->public_reply) ||
+	    bind_static(st, 25, item->public_subject) ||
+	    bind_static(st, 26, item->public_body) ||
+	    bind_static(st, 27, item->public_reply) ||
 	    db_bind_int(st, 28, item->published != 0) ||
-	    db_bind_text(st, 29, item->source_ref) ||
-	    db_bind_text(st, 30, item->address) ||
-	    db_bind_text(st, 31, item->lat) ||
-	    db_bind_text(st, 32, item->lng) ||
+	    bind_static(st, 29, item->source_ref) ||
+	    bind_static(st, 30, item->address) ||
+	    bind_static(st, 31, item->lat) ||
+	    bind_static(st, 32, item->lng) ||
 	    bind_opt(st, 33, item->waiting_since) ||
 	    db_exec_stmt(c, st) != 0) {
 		db_reset(st);
@@ -285,7 +350,7 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 	item->id = sqlite3_last_insert_rowid(c->h);
 	item->updated = item->created;
 	item->next_due = due;
-	return clocks_put(c, item->id, item);
+	return clocks_add(c, item->id, item);
 }
 
 int
@@ -666,13 +731,13 @@ db_history_add(struct db_conn *c, int64_t item_id, const struct db_history *h)
 	if (db_bind_int(st, 1, item_id) ||
 	    db_bind_int(st, 2, h->at) ||
 	    bind_opt(st, 3, h->actor_id) ||
-	    db_bind_text(st, 4, h->actor ? h->actor : "system") ||
-	    db_bind_text(st, 5, h->action) ||
-	    db_bind_text(st, 6, h->from_state) ||
-	    db_bind_text(st, 7, h->to_state) ||
-	    db_bind_text(st, 8, h->note) ||
+	    bind_static(st, 4, h->actor ? h->actor : "system") ||
+	    bind_static(st, 5, h->action) ||
+	    bind_static(st, 6, h->from_state) ||
+	    bind_static(st, 7, h->to_state) ||
+	    bind_static(st, 8, h->note) ||
 	    db_bind_int(st, 9, h->citizen != 0) ||
-	    db_bind_text(st, 10, h->clock) ||
+	    bind_static(st, 10, h->clock) ||
 	    bind_opt(st, 11, h->clock != NULL ? h->due : 0) ||
 	    db_exec_stmt(c, st) != 0) {
 		db_reset(st);

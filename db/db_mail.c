@@ -14,6 +14,9 @@ enum stmt {
 	STMT_OUTBOX_BOUNCED,
 	STMT_ACK_GET,
 	STMT_ACK_SET,
+	STMT_LIST,
+	STMT_LIST_ALL,
+	STMT_COUNT,
 	STMT__MAX
 };
 
@@ -38,6 +41,14 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_ACK_GET] = "SELECT last FROM mail_ack WHERE sender = ?",
     [STMT_ACK_SET] = "INSERT INTO mail_ack (sender, last) VALUES (?, ?) "
                      "ON CONFLICT (sender) DO UPDATE SET last = excluded.last",
+#define MAIL_LIST_COLS                                                                             \
+	"SELECT m.id, m.received, m.source, m.outcome, m.reason, m.message_id, m.sender, m.size, " \
+	"m.mailbox, coalesce(m.uid, 0), i.tracking FROM mail_in m LEFT JOIN items i ON i.id = m.item_id "
+    /* newest first, through the primary key: a page reads its own rows */
+    [STMT_LIST] = MAIL_LIST_COLS "WHERE m.outcome = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?",
+    [STMT_LIST_ALL] = MAIL_LIST_COLS "WHERE m.id < ? ORDER BY m.id DESC LIMIT ?",
+#undef MAIL_LIST_COLS
+    [STMT_COUNT] = "SELECT outcome, count(*) FROM mail_in GROUP BY outcome",
 };
 
 int
@@ -252,4 +263,108 @@ db_mail_ack_claim(struct db_conn *c, const char *sender, int64_t now, int64_t in
 	if (db_bind_text(st, 1, sender) || db_bind_int(st, 2, now) || db_exec_stmt(c, st) != 0)
 		return -1;
 	return 1;
+}
+
+static void
+mail_row_clear(struct db_mail_row *r)
+{
+	free(r->source);
+	free(r->outcome);
+	free(r->reason);
+	free(r->message_id);
+	free(r->sender);
+	free(r->mailbox);
+	free(r->tracking);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+read_mail_row(sqlite3_stmt *st, void *row)
+{
+	struct db_mail_row *r = row;
+
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->received = sqlite3_column_int64(st, 1);
+	r->source = db_col_text(st, 2);
+	r->outcome = db_col_text(st, 3);
+	r->reason = db_col_text(st, 4);
+	r->message_id = db_col_text(st, 5);
+	r->sender = db_col_text(st, 6);
+	r->size = sqlite3_column_int64(st, 7);
+	r->mailbox = db_col_text(st, 8);
+	r->uid = sqlite3_column_int64(st, 9);
+	r->tracking = db_col_text(st, 10);
+	if (r->source == NULL || r->outcome == NULL) {
+		mail_row_clear(r);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+free_mail_rows(void *rows, size_t n)
+{
+	db_mail_rows_free(rows, n);
+}
+
+int
+db_mail_list(struct db_conn *c, const char *outcome, int64_t before, int limit,
+             struct db_mail_row **out, size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[outcome != NULL ? STMT_LIST : STMT_LIST_ALL]);
+	int i = 1;
+
+	if (st == NULL)
+		return -1;
+	if ((outcome != NULL && db_bind_text(st, i++, outcome)) || db_bind_int(st, i++, before) ||
+	    db_bind_int(st, i, limit)) {
+		db_reset(st);
+		return -1;
+	}
+	return db_list_rows(c, st, sizeof(**out), "mail_in", read_mail_row, free_mail_rows,
+	                    (void **)out, n);
+}
+
+void
+db_mail_rows_free(struct db_mail_row *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		mail_row_clear(&v[i]);
+	free(v);
+}
+
+int
+db_mail_counts(struct db_conn *c, struct db_mail_counts *out)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_COUNT]);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *o = (const char *)sqlite3_column_text(st, 0);
+		int64_t k = sqlite3_column_int64(st, 1);
+
+		if (o == NULL)
+			continue;
+		if (strcmp(o, "created") == 0)
+			out->created = k;
+		else if (strcmp(o, "added") == 0)
+			out->added = k;
+		else if (strcmp(o, "duplicate") == 0)
+			out->duplicate = k;
+		else if (strcmp(o, "ignored") == 0)
+			out->ignored = k;
+	}
+	db_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_step_failed(c, "mail_in");
+	return -1;
 }

@@ -1,5 +1,6 @@
-/* db_outbox.c: storage of the notices to send (outbox), the escalation ladder's marks and the
- * accounts that should have received a notice but have no address for it (schema 005). */
+/* db_outbox.c: storage of the notices to send (outbox; a ladder notice as its key since schema
+ * 022), the escalation ladder's marks and the accounts that should have received a notice but
+ * have no address for it (schema 005). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,9 @@ enum stmt {
 	STMT_GROUP,
 	STMT_LADDER_CLOCKS,
 	STMT_LADDER_TAKEN,
-	STMT_FAN_ADD,
+	STMT_ADD_KEY,
+	STMT_DROPPED,
+	STMT_OWNER,
 	STMT_FAN_LIST,
 	STMT_FAN_DONE,
 	STMT__MAX
@@ -37,13 +40,15 @@ enum stmt {
 	"o.id, coalesce(o.item_id, 0), coalesce(o.clock, ''), o.step, o.channel, o.recipient, "    \
 	"o.subject, o.body, o.created, o.send_after, o.attempts, coalesce(o.sent_at, 0), "         \
 	"o.last_error, o.state, o.message_id, coalesce(o.give_up_at, 0), "                         \
-	"coalesce(o.last_attempt, 0), coalesce(o.account_id, 0), i.tracking "                      \
+	"coalesce(o.last_attempt, 0), coalesce(o.account_id, 0), i.tracking, o.lkey "              \
 	"FROM outbox o LEFT JOIN items i ON i.id = o.item_id "
 
 static const char *const stmts[STMT__MAX] = {
+	/* once per (key or 0, item, clock, step, channel, recipient): outbox_once (022) */
 	[STMT_ADD] = "INSERT INTO outbox (item_id, clock, step, channel, recipient, subject, body, "
-	             "created, send_after, give_up_at, account_id) "
-	             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+	             "created, send_after, give_up_at, account_id, lkey) "
+	             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+	/* through outbox_due (the pending rows by send_after, 022) */
 	[STMT_DUE] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = ? AND o.send_after <= ? "
 	             "ORDER BY o.send_after, o.id LIMIT ?",
 	[STMT_CLAIM] = "UPDATE outbox SET attempts = attempts + 1, last_attempt = ?, "
@@ -83,18 +88,25 @@ static const char *const stmts[STMT__MAX] = {
 	 * them */
 	[STMT_GROUP] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = ? AND "
 	               "o.send_after = ? AND o.message_id = ? ORDER BY o.id",
-	/* the due items through ladder_next, then each one's clocks by their key; the outer
-	 * order keeps an item's clocks together */
+	/* the due entries in their order, then each one's clocks by their key (the nested loop
+	 * keeps an item's clocks together, without sorting the whole result again; the caller
+	 * does not count on it) */
 	[STMT_LADDER_CLOCKS] = "SELECT l.item_id, l.next_at, coalesce(k.name, ''), "
 	                       "coalesce(k.due, 0), k.stopped_at IS NULL AND k.paused_at IS NULL "
 	                       "FROM (SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
 	                       "ORDER BY next_at, item_id LIMIT ?) l "
-	                       "LEFT JOIN clocks k ON k.item_id = l.item_id "
-	                       "ORDER BY l.next_at, l.item_id",
+	                       "LEFT JOIN clocks k ON k.item_id = l.item_id",
 	/* the entries a scan took: the front of the table up to (next_at, item_id) */
 	[STMT_LADDER_TAKEN] = "DELETE FROM ladder WHERE next_at < ?1 OR "
 	                      "(next_at = ?1 AND item_id <= ?2)",
-	[STMT_FAN_ADD] = "INSERT OR IGNORE INTO ladder_fanout (at, item_id, mark) VALUES (?, ?, ?)",
+	/* a ladder notice: its key and recipient only (the scan writes 40,000 of these at a time) */
+	[STMT_ADD_KEY] = "INSERT INTO outbox (item_id, channel, recipient, created, send_after, "
+	                 "give_up_at, account_id, lkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+	                 "ON CONFLICT DO NOTHING",
+	[STMT_DROPPED] = "UPDATE outbox SET state = 'dropped', last_error = ? "
+	                 "WHERE id = ? AND state = 'pending'",
+	[STMT_OWNER] = "SELECT coalesce(section_id, 0), coalesce(assignee_id, 0) FROM items "
+	               "WHERE id = ?",
 	[STMT_FAN_LIST] = "SELECT at, item_id, mark FROM ladder_fanout ORDER BY at, item_id LIMIT ?",
 	[STMT_FAN_DONE] = "DELETE FROM ladder_fanout WHERE at = ? AND item_id = ?",
 };
@@ -105,16 +117,48 @@ bind_id(sqlite3_stmt *st, int i, int64_t id)
 	return id != 0 ? db_bind_int(st, i, id) : (sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1);
 }
 
-int
-db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id)
+/* A ladder notice's row: 0 queued / 1 there already / -1. Its strings are bound without a
+ * copy: they outlive the statement's step. */
+static int
+add_key(struct db_conn *c, const struct db_notice *o, int64_t *id)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_ADD]);
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ADD_KEY]);
 
 	if (st == NULL)
 		return -1;
+	if (sqlite3_bind_int64(st, 1, o->item_id) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, o->channel, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 3, o->recipient, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, o->created) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, o->send_after) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 6, o->give_up_at) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 7, o->account_id) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 8, o->lkey) != SQLITE_OK) {
+		db_reset(st);
+		return -1;
+	}
+	if (db_exec_stmt(c, st) != 0)
+		return -1;
+	if (sqlite3_changes(c->h) == 0)
+		return 1;
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(c->h);
+	return 0;
+}
+
+int
+db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id)
+{
+	sqlite3_stmt *st;
+
+	if (o->lkey != 0 && o->item_id != 0 && o->account_id != 0)
+		return add_key(c, o, id);
+	st = db_prep(c, stmts[STMT_ADD]);
+	if (st == NULL)
+		return -1;
 	if (bind_id(st, 1, o->item_id) ||
-	    db_bind_text(st, 2, o->clock ? o->clock : "") ||
-	    db_bind_text(st, 3, o->step) ||
+	    db_bind_text(st, 2, o->lkey != 0 ? NULL : o->clock ? o->clock : "") ||
+	    db_bind_text(st, 3, o->lkey != 0 ? NULL : o->step) ||
 	    db_bind_text(st, 4, o->channel) ||
 	    db_bind_text(st, 5, o->recipient) ||
 	    db_bind_text(st, 6, o->subject) ||
@@ -123,6 +167,7 @@ db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id)
 	    db_bind_int(st, 9, o->send_after) ||
 	    db_bind_int(st, 10, o->give_up_at) ||
 	    bind_id(st, 11, o->account_id) ||
+	    bind_id(st, 12, o->lkey) ||
 	    db_exec_stmt(c, st) != 0)
 		return -1;
 	if (sqlite3_changes(c->h) == 0)
@@ -155,8 +200,22 @@ read_row(sqlite3_stmt *st, struct db_outbox *o)
 	o->last_attempt = sqlite3_column_int64(st, 16);
 	o->account_id = sqlite3_column_int64(st, 17);
 	o->tracking = db_col_text(st, 18);
+	o->lkey = sqlite3_column_int64(st, 19);
+	if (o->lkey != 0) { /* a key row: its clock and step from the key */
+		struct db_ladder_key k;
+		char step[64];
+
+		free(o->clock);
+		free(o->step);
+		o->clock = o->step = NULL;
+		if (db_ladder_key_parse(o->lkey, &k) == 0) {
+			db_ladder_key_step(&k, step, sizeof(step));
+			o->clock = strdup(db_ladder_key_clock(&k));
+			o->step = strdup(step);
+		}
+	}
 	if (o->clock == NULL || o->step == NULL || o->channel == NULL || o->recipient == NULL ||
-	    o->body == NULL || o->state == NULL) {
+	    (o->body == NULL && o->lkey == 0) || o->state == NULL) {
 		db_outbox_free(o);
 		return -1;
 	}
@@ -278,6 +337,20 @@ db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const char *e
 		return -1;
 	if (db_bind_int(st, 1, send_after) || db_bind_text(st, 2, error) ||
 	    db_bind_int(st, 3, id)) {
+		db_reset(st);
+		return -1;
+	}
+	return update_one(c, st);
+}
+
+int
+db_outbox_dropped(struct db_conn *c, int64_t id, const char *reason)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_DROPPED]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, reason) || db_bind_int(st, 2, id)) {
 		db_reset(st);
 		return -1;
 	}
@@ -620,21 +693,6 @@ db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_lad
 }
 
 int
-db_ladder_fanout_add(struct db_conn *c, const struct db_ladder_fanout *f)
-{
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_FAN_ADD]);
-
-	if (st == NULL)
-		return -1;
-	if (db_bind_int(st, 1, f->at) || db_bind_int(st, 2, f->item_id) ||
-	    db_bind_int(st, 3, f->mark)) {
-		db_reset(st);
-		return -1;
-	}
-	return db_exec_stmt(c, st);
-}
-
-int
 db_ladder_fanouts(struct db_conn *c, struct db_ladder_fanout *out, size_t max, size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_FAN_LIST]);
@@ -706,4 +764,86 @@ db_ladder_scanning(struct db_conn *c, int on)
 	 * after it: the next commit past the size does it (the fan-out's, or another writer's) */
 	sqlite3_wal_autocheckpoint(c->h, on ? 0 : 1000);
 	return 0;
+}
+
+int
+db_ladder_owner(struct db_conn *c, int64_t id, int64_t *section_id, int64_t *assignee_id)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_OWNER]);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, id) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_note_error(c, rc);
+		db_log("ladder: %s", sqlite3_errmsg(c->h));
+		db_reset(st);
+		return -1;
+	}
+	*section_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	*assignee_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+	db_reset(st);
+	return 0;
+}
+
+/* --- a ladder notice's key (schema 022) ------------------------------------------------------ */
+
+#define KEY_DATE 100000000LL          /* one YYYYMMDD field */
+#define KEY_HEAD 10000000000000000LL /* above both dates: kind, clock and channel */
+
+static const char *const key_clocks[] = {"forward", "reply", "explain"};
+static const char *const key_kinds[] = {NULL, "remind", "overdue", "escalate"};
+
+int64_t
+db_ladder_key(const struct db_ladder_key *k)
+{
+	return ((int64_t)(k->kind * 4 + k->clock) * 2 + (k->sms ? 1 : 0)) * KEY_HEAD +
+	       (int64_t)k->due * KEY_DATE + k->day;
+}
+
+int
+db_ladder_key_parse(int64_t v, struct db_ladder_key *k)
+{
+	int64_t head = v / KEY_HEAD;
+	struct db_ladder_key r;
+
+	if (v <= 0)
+		return -1;
+	r.sms = (int)(head % 2);
+	r.clock = (int)(head / 2 % 4);
+	r.kind = (int)(head / 8);
+	r.due = (int)(v / KEY_DATE % KEY_DATE);
+	r.day = (int)(v % KEY_DATE);
+	if (r.kind < DB_STEP_REMIND || r.kind > DB_STEP_ESCALATE || r.clock > 2 || r.due <= 0 ||
+	    (r.kind == DB_STEP_ESCALATE) != (r.day > 0))
+		return -1;
+	*k = r;
+	return 0;
+}
+
+const char *
+db_ladder_key_clock(const struct db_ladder_key *k)
+{
+	return k->clock >= 0 && k->clock <= 2 ? key_clocks[k->clock] : "";
+}
+
+void
+db_ladder_key_step(const struct db_ladder_key *k, char *buf, size_t size)
+{
+	const char *kind = k->kind >= DB_STEP_REMIND && k->kind <= DB_STEP_ESCALATE
+	                       ? key_kinds[k->kind]
+	                       : "?";
+
+	if (k->day > 0)
+		snprintf(buf, size, "%s/%04d-%02d-%02d/%04d-%02d-%02d", kind, k->due / 10000,
+		         k->due / 100 % 100, k->due % 100, k->day / 10000, k->day / 100 % 100,
+		         k->day % 100);
+	else
+		snprintf(buf, size, "%s/%04d-%02d-%02d", kind, k->due / 10000, k->due / 100 % 100,
+		         k->due % 100);
 }

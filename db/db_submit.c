@@ -1,8 +1,11 @@
 /*
- * db_submit.c: group commit of new items. Handler threads queue a prepared submission and wait;
- * one writer thread takes every waiting submission and stores them in one BEGIN IMMEDIATE …
- * COMMIT (one fsync under synchronous=FULL for the whole batch), each inside its own SAVEPOINT so
- * that a failing item does not fail the others, then wakes each waiter with its result.
+ * db_submit.c: group commit of new items. Handler threads queue a prepared submission (and wait,
+ * or are called back); one writer thread takes every waiting submission and stores them in one
+ * BEGIN IMMEDIATE … COMMIT (one fsync under synchronous=FULL for the whole batch), then tells
+ * each its result. The batch's tracking numbers are taken in one statement, and a batch hook
+ * (db_batch_hook) may write once what every submission adds to the same rows. When one
+ * submission fails, the batch is rolled back and stored again with a SAVEPOINT each, so that
+ * it does not fail the others.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -33,6 +36,7 @@ struct db_submitter {
 	pthread_cond_t work;  /* signalled when the queue gets a submission or on stop */
 	struct db_submission *queue, *tail;
 	int stopping;
+	struct db_batch_hook hook; /* set before the first submission; begin NULL: none */
 	int wal_frames; /* frames in the WAL after the writer's last commit (writer thread only) */
 };
 
@@ -75,8 +79,9 @@ run(struct db_conn *c, enum stmt which)
 }
 
 /* Stores one submission inside the batch's transaction: 0 or -1. With `guarded`, the
- * submission has its own savepoint and a failure takes back only its rows; without, a failure
- * leaves its rows half-written and the caller must roll the whole transaction back. */
+ * submission has its own savepoint and a failure takes back only its rows (its tracking number
+ * is taken inside it); without, its number is sub->seq, taken with the batch's (reserve), and a
+ * failure leaves its rows half-written: the caller must roll the whole transaction back. */
 static int
 store_one(struct db_conn *c, struct db_submission *sub, int guarded)
 {
@@ -88,7 +93,8 @@ store_one(struct db_conn *c, struct db_submission *sub, int guarded)
 
 	if (guarded && run(c, STMT_SAVEPOINT) != 0)
 		return -1;
-	if (db_tracking_next(c, sub->day, &seq) != 0)
+	seq = sub->seq;
+	if (guarded && db_tracking_next(c, sub->day, &seq) != 0)
 		goto fail;
 	snprintf(tracking, sizeof(tracking), "XJ-%08d-%05d", sub->day, seq);
 	it->tracking = tracking;
@@ -126,36 +132,67 @@ fail:
 	return -1;
 }
 
+/* Gives each submission of batch its sequence number (sub->seq), one counter update per day
+ * in the batch instead of two statements per submission: 0, or -1. */
+static int
+reserve(struct db_conn *c, struct db_submission *batch)
+{
+	struct db_submission *s, *t;
+	int n, first;
+
+	for (s = batch; s != NULL; s = s->next)
+		s->seq = 0;
+	for (s = batch; s != NULL; s = s->next) {
+		if (s->seq != 0)
+			continue;
+		n = 0;
+		for (t = s; t != NULL; t = t->next)
+			n += t->seq == 0 && t->day == s->day;
+		if (db_tracking_reserve(c, s->day, n, &first) != 0)
+			return -1;
+		for (t = s; t != NULL; t = t->next)
+			if (t->seq == 0 && t->day == s->day)
+				t->seq = first++;
+	}
+	return 0;
+}
+
 /* Stores a batch in one transaction; writes each result. Failures are rare (a full disk, a
  * hook refusing), so the batch is first stored without a savepoint per submission (two
  * statements fewer per item); if one fails, the transaction is rolled back and the batch is
  * stored again with a savepoint each, so that a failing submission does not fail the others. */
 static void
-store_batch(struct db_conn *c, struct db_submission *batch)
+store_batch(struct db_conn *c, struct db_submission *batch, const struct db_batch_hook *hook)
 {
 	struct db_submission *s;
 	int guarded = 0, ok;
 
 	for (;;) {
-		if (db_begin(c) != 0) {
-			for (s = batch; s != NULL; s = s->next)
-				s->result = -1;
-			return;
-		}
+		if (db_begin(c) != 0)
+			goto failed;
+		if (hook->begin != NULL)
+			hook->begin(hook->cls, guarded);
 		/* After SQLITE_FULL, IOERR or NOMEM, SQLite may have rolled the whole transaction
 		 * back: the connection is then in autocommit mode, and the next SAVEPOINT ...
 		 * RELEASE would store an item on its own while the batch is answered as failed. So
 		 * the rest of the batch fails. */
-		ok = 1;
+		ok = guarded || reserve(c, batch) == 0;
 		for (s = batch; s != NULL && ok; s = s->next) {
 			s->result = sqlite3_get_autocommit(c->h) ? -1 : store_one(c, s, guarded);
 			ok = guarded || s->result == 0;
 		}
+		if (ok && hook->end != NULL && hook->end(hook->cls, c) != 0) {
+			if (guarded) { /* nothing was gathered: cannot happen, but fail safe */
+				db_rollback(c);
+				goto failed;
+			}
+			ok = 0;
+		}
 		if (ok)
 			break;
 		db_rollback(c);
-		if (batch->next == NULL)
-			return; /* alone in its batch: its failure is the answer */
+		if (batch->next == NULL) /* alone in its batch: its failure is the answer */
+			goto failed;
 		guarded = 1;
 	}
 	if (db_commit(c) != 0) {
@@ -171,6 +208,10 @@ store_batch(struct db_conn *c, struct db_submission *batch)
 		if (s->item->tracking == NULL)
 			s->result = -1; /* stored, but the caller cannot say its number: report failure */
 	}
+	return;
+failed:
+	for (s = batch; s != NULL; s = s->next)
+		s->result = -1;
 }
 
 static void *
@@ -178,6 +219,7 @@ writer(void *arg)
 {
 	struct db_submitter *sm = arg;
 	struct db_submission *batch, *s, *next, *started, **tail;
+	struct db_batch_hook hook;
 
 	pthread_mutex_lock(&sm->lock);
 	for (;;) {
@@ -187,8 +229,9 @@ writer(void *arg)
 			break;
 		batch = sm->queue;
 		sm->queue = sm->tail = NULL;
+		hook = sm->hook;
 		pthread_mutex_unlock(&sm->lock);
-		store_batch(sm->c, batch);
+		store_batch(sm->c, batch, &hook);
 		pthread_mutex_lock(&sm->lock);
 		started = NULL;
 		tail = &started;
@@ -251,6 +294,17 @@ db_submitter_start(struct db *db, struct db_submitter **out)
 	}
 	*out = sm;
 	return 0;
+}
+
+void
+db_submitter_set_hook(struct db_submitter *sm, const struct db_batch_hook *hook)
+{
+	pthread_mutex_lock(&sm->lock);
+	if (hook != NULL)
+		sm->hook = *hook;
+	else
+		memset(&sm->hook, 0, sizeof(sm->hook));
+	pthread_mutex_unlock(&sm->lock);
 }
 
 void

@@ -6,22 +6,27 @@
  *             when there is no section);
  *   escalate  from the second working day after the due day, on each working day until the
  *             clock stops: e-mail and SMS to every supervisor (the step carries the day).
- * Steps carry the due date, so that a clock restarted with a new due time is reminded afresh;
- * the outbox's unique key makes each notice once per (item, clock, step, recipient).
- * Two passes, each in transactions of its own: the scan reads the due items' clocks only, takes
- * their entries and adds each one's next, and records each item that has steps to send (table
- * ladder_fanout: its moment and mark); the fan-out reads each such item, finds the same steps
- * for that moment, queues their texts to their recipients (staff.c) and deletes the record. A
- * crash between them leaves the records for the next fan-out. */
+ * Steps carry the due date, so that a clock restarted with a new due time is reminded afresh.
+ *
+ * The scan writes each notice's outbox row itself, in the transaction that takes the item's
+ * ladder entry and adds its next one (2,048 items per transaction): a crash loses a scan's
+ * transaction whole, entries and notices alike, and the next scan does it again. A row is the
+ * notice's key (schema 022: item, clock, step, channel, account; its address and send_after),
+ * once by the outbox's unique key; its text is written when it is sent (notify_ladder_render),
+ * from the item as it is then. A notice that no longer holds by then is dropped, with its
+ * reason, never sent: its clock stopped or paused (the item was answered, closed, waits for the
+ * citizen), its due time moved (an extension, a restart), the item is gone, or the account is
+ * no longer active. What a sent notice says is therefore true when it is sent; the row keeps
+ * what was due and when it was queued. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "notifiers_int.h"
 
-#define SCAN_BATCH 2048     /* items per transaction of the scan */
-#define FAN_BATCH 256       /* items per transaction of the fan-out */
-#define SCAN_CACHE (-16384) /* the scan's page cache (16 MiB as cache_size says), given back */
+#define SCAN_BATCH 16384    /* items per transaction of the scan (10,000 due: one) */
+#define DRAIN_BATCH 256     /* items of ladder_fanout (before 022) per transaction */
+#define SCAN_CACHE (-65536) /* the scan's page cache (64 MiB as cache_size says), given back */
 #define PREV_SEARCH_DAYS 60 /* longer than any holiday block */
 #define TEXT_MAX 2048
 #define MEMO_SLOTS 64       /* due instants a scan remembers (many clocks share a day's end) */
@@ -32,30 +37,24 @@ struct due_info {
 	sla_day day;       /* the due day */
 	int64_t remind_at; /* from the start of the working day before it */
 	int64_t esc_at;    /* from the start of the second working day after it */
-	int late;          /* working days overdue at the scan's moment */
-	char date[11];     /* the due day, YYYY-MM-DD (the steps carry it) */
+	int ymd;           /* the due day as YYYYMMDD (the steps carry it) */
 };
 
-/* What one scan (or the fan-out of one scan's moment) knows besides the item. */
+/* What one scan knows besides the item at hand. */
 struct scan {
 	struct db_conn *c;
 	const struct sla_calendar *cal;
-	int64_t now;
+	int64_t now;                  /* the moment the steps are found for */
 	sla_day today;
-	char today_date[11];
-	size_t steps;                 /* steps found for the item at hand */
-	struct notify_staff *ns;      /* the fan-out: where the steps go (NULL: only counted) */
-	const struct db_account *acc; /* the fan-out: every account */
+	int today_ymd;
+	size_t steps;                 /* steps found */
+	struct notify_staff *ns;      /* where the notices go */
+	const struct db_account *acc; /* every account, read once per scan */
 	size_t nacc;
-	const struct db_item *item;   /* the fan-out: the item at hand */
+	struct db_item item;          /* the item at hand: id, and its section and assignee once
+	                               * a step needs them (owner_known) */
+	int owner_known;
 	struct due_info memo[MEMO_SLOTS]; /* time zone and calendar work, once per due instant */
-};
-
-/* The texts of one step for one item. */
-struct texts {
-	char subject[512];
-	char body[TEXT_MAX];
-	char text[512]; /* the SMS */
 };
 
 static const struct {
@@ -66,40 +65,35 @@ static const struct {
 	{"explain", "说明", "explanation"},
 };
 
-static const char *
-clock_zh(const char *name, int en)
+/* The index of clock `name` in clock_names (the keys' clock), or -1. */
+static int
+clock_index(const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(clock_names) / sizeof(clock_names[0]); i++)
 		if (strcmp(clock_names[i].name, name) == 0)
-			return en ? clock_names[i].en : clock_names[i].zh;
-	return name;
+			return (int)i;
+	return -1;
 }
 
-/* The item's section for a message ("-" when none). */
 static const char *
-section_of(const struct db_item *item)
+clock_word(const char *name, int en)
 {
-	return item->section_name != NULL ? item->section_name : "-";
+	int i = clock_index(name);
+
+	if (i < 0)
+		return name;
+	return en ? clock_names[i].en : clock_names[i].zh;
 }
 
-static void
-compose(struct texts *t, const struct db_item *it, const char *kind, const char *clock,
-        const char *due, const char *extra_zh, const char *extra_en)
+static int
+ymd_of(sla_day d)
 {
-	snprintf(t->subject, sizeof(t->subject), "【%s】%s %s时限 %s / %s: %s",
-	         kind, it->tracking, clock_zh(clock, 0), due, kind, it->tracking);
-	snprintf(t->body, sizeof(t->body),
-	         "事项 %s（%s）的%s时限为 %s。%s\n"
-	         "主题：%s\n处室：%s\n承办人：%s\n状态：%s\n\n"
-	         "Item %s: the %s clock is due %s. %s\n",
-	         it->tracking, kind_name(it->kind), clock_zh(clock, 0), due, extra_zh, it->subject,
-	         section_of(it), it->assignee_name != NULL ? it->assignee_name : "-",
-	         wf_state_name(it->state),
-	         it->tracking, clock_zh(clock, 1), due, extra_en);
-	snprintf(t->text, sizeof(t->text), "【civicdesk】%s %s%s时限%.16s%s", kind, it->tracking,
-	         clock_zh(clock, 0), due, extra_zh);
+	int y, m, md;
+
+	sla_split(d, &y, &m, &md);
+	return y * 10000 + m * 100 + md;
 }
 
 /* The working day before day d (the day itself when none is found). */
@@ -131,88 +125,82 @@ due_info(struct scan *s, int64_t due)
 		return d;
 	d->due = due;
 	d->day = sla_local_day(due);
-	sla_date_format(d->day, d->date);
+	d->ymd = ymd_of(d->day);
 	d->remind_at = sla_day_end(prev_working_day(s->cal, d->day), 0);
 	d->esc_at = sla_day_end(sla_add_working_days(s->cal, d->day, 2), 0);
-	d->late = -sla_days_left(s->cal, due, s->now);
 	return d;
 }
 
+/* The steps are found for moment `now` (the memo holds only that moment's work). */
 static void
-scan_init(struct scan *s, struct db_conn *c, const struct sla_calendar *cal, int64_t now)
+scan_moment(struct scan *s, int64_t now)
 {
 	memset(s->memo, 0, sizeof(s->memo));
-	s->c = c;
-	s->cal = cal;
 	s->now = now;
 	s->today = sla_local_day(now);
-	sla_date_format(s->today, s->today_date);
+	s->today_ymd = ymd_of(s->today);
 }
 
-/* Queues step `name` (its kind by prefix) of clock k of s->item to its recipients: remind to
- * the assignee, or the section's handlers, or the dispatchers when there is no section; overdue
- * to the section's heads, or the dispatchers; escalate to every supervisor. 0 or -1. */
+/* Reads the section and assignee of the item at hand, once. 0 or -1. */
 static int
-fan_step(struct scan *s, const struct db_ladder_clock *k, const struct due_info *d,
-         const char *prefix, const char *name)
+owner(struct scan *s)
+{
+	if (s->owner_known)
+		return 0;
+	if (db_ladder_owner(s->c, s->item.id, &s->item.section_id, &s->item.assignee_id) != 0)
+		return -1;
+	s->owner_known = 1;
+	return 0;
+}
+
+/* Queues step kind of clock k (due day d) of the item at hand to its recipients, as key rows:
+ * remind to the assignee, or the section's handlers, or the dispatchers when there is no
+ * section; overdue to the section's heads, or the dispatchers; escalate (the day carried) to
+ * every supervisor. 0 or -1. */
+static int
+emit(struct scan *s, const struct db_ladder_clock *k, const struct due_info *d, int kind)
 {
 	struct notify_staff *ns = s->ns;
-	const struct db_item *it = s->item;
-	struct texts t;
-	char due[32], zh[96], en[96];
+	struct db_ladder_key key;
 	size_t i;
 
-	notify_format_time(k->due, due, sizeof(due));
-	ns->item = it;
-	ns->clock = k->name;
-	ns->step = name;
-	ns->subject = t.subject;
-	ns->body = t.body;
-	if (strcmp(prefix, "remind") == 0) {
-		compose(&t, it, "提醒", k->name, due, "请按时办理。", "Please handle it in time.");
-		ns->text = NULL;
-		if (it->assignee_id != 0)
-			for (i = 0; i < s->nacc; i++)
-				if (s->acc[i].id == it->assignee_id &&
-				    strcmp(s->acc[i].status, "active") == 0)
-					return notify_staff_account(ns, &s->acc[i], s->acc[i].role);
-		if (it->section_id != 0)
-			return notify_staff_role(ns, s->acc, s->nacc, ROLE_HANDLER, it->section_id);
-		return notify_staff_role(ns, s->acc, s->nacc, ROLE_DISPATCHER, 0);
-	}
-	ns->text = t.text;
-	if (strcmp(prefix, "overdue") == 0) {
-		compose(&t, it, "逾期", k->name, due, "已逾期，请督办。", "It is overdue.");
-		if (it->section_id != 0)
-			return notify_staff_role(ns, s->acc, s->nacc, ROLE_SECTION_HEAD,
-			                         it->section_id);
-		return notify_staff_role(ns, s->acc, s->nacc, ROLE_DISPATCHER, 0);
-	}
-	snprintf(zh, sizeof(zh), "已逾期%d个工作日。", d->late);
-	snprintf(en, sizeof(en), "It is %d working days overdue.", d->late);
-	compose(&t, it, "督办", k->name, due, zh, en);
-	return notify_staff_role(ns, s->acc, s->nacc, ROLE_SUPERVISOR, 0);
-}
-
-/* A step that has come for clock k, named "prefix/DUE[/TODAY]": counted by the scan, queued by
- * the fan-out. 0 or -1. */
-static int
-emit(struct scan *s, const struct db_ladder_clock *k, const struct due_info *d,
-     const char *prefix, int daily)
-{
-	char name[64];
-
 	s->steps++;
-	if (s->ns == NULL)
+	key.kind = kind;
+	key.clock = clock_index(k->name);
+	key.sms = 0;
+	key.due = d->ymd;
+	key.day = kind == DB_STEP_ESCALATE ? s->today_ymd : 0;
+	if (key.clock < 0)
 		return 0;
-	if (daily)
-		snprintf(name, sizeof(name), "%s/%s/%s", prefix, d->date, s->today_date);
-	else
-		snprintf(name, sizeof(name), "%s/%s", prefix, d->date);
-	return fan_step(s, k, d, prefix, name);
+	ns->item = &s->item;
+	ns->clock = k->name;
+	ns->key = &key;
+	ns->step = NULL; /* named from the key when a recipient is recorded as missing */
+	if (kind == DB_STEP_ESCALATE) {
+		ns->text = ""; /* and by SMS */
+		return notify_staff_role(ns, s->acc, s->nacc, ROLE_SUPERVISOR, 0);
+	}
+	if (owner(s) != 0)
+		return -1;
+	if (kind == DB_STEP_OVERDUE) {
+		ns->text = "";
+		if (s->item.section_id != 0)
+			return notify_staff_role(ns, s->acc, s->nacc, ROLE_SECTION_HEAD,
+			                         s->item.section_id);
+		return notify_staff_role(ns, s->acc, s->nacc, ROLE_DISPATCHER, 0);
+	}
+	ns->text = NULL; /* a reminder: e-mail only */
+	if (s->item.assignee_id != 0)
+		for (i = 0; i < s->nacc; i++)
+			if (s->acc[i].id == s->item.assignee_id &&
+			    strcmp(s->acc[i].status, "active") == 0)
+				return notify_staff_account(ns, &s->acc[i], s->acc[i].role);
+	if (s->item.section_id != 0)
+		return notify_staff_role(ns, s->acc, s->nacc, ROLE_HANDLER, s->item.section_id);
+	return notify_staff_role(ns, s->acc, s->nacc, ROLE_DISPATCHER, 0);
 }
 
-/* Emits the steps item's clocks k[0..n) need at s->now and writes the next instant to look at
+/* Queues the steps item's clocks k[0..n) need at s->now and writes the next instant to look at
  * it. mark is the instant of the entry taken (0: the item changed since, or is new): a mark
  * past a clock's overdue point means the scan that set it already had the overdue step (it
  * would have set a mark at or before that point otherwise), so a daily escalation does not
@@ -224,6 +212,10 @@ ladder_item(struct scan *s, const struct db_ladder_clock *k, size_t n, int64_t m
 	size_t i;
 
 	*next = INT64_MAX;
+	memset(&s->item, 0, sizeof(s->item));
+	s->item.resume_state = WF_NONE;
+	s->item.id = n > 0 ? k[0].item_id : 0;
+	s->owner_known = 0;
 	for (i = 0; i < n; i++) {
 		const struct due_info *d;
 		int64_t over_at;
@@ -234,40 +226,113 @@ ladder_item(struct scan *s, const struct db_ladder_clock *k, size_t n, int64_t m
 		over_at = k[i].due + 1;
 		if (s->now < over_at) {
 			if (s->now >= d->remind_at) {
-				if (emit(s, &k[i], d, "remind", 0) != 0)
+				if (emit(s, &k[i], d, DB_STEP_REMIND) != 0)
 					return -1;
 			} else
 				*next = min64(*next, d->remind_at);
 			*next = min64(*next, over_at);
 			continue;
 		}
-		if ((mark == 0 || mark <= over_at) && emit(s, &k[i], d, "overdue", 0) != 0)
+		if ((mark == 0 || mark <= over_at) && emit(s, &k[i], d, DB_STEP_OVERDUE) != 0)
 			return -1;
 		if (s->now < d->esc_at) {
 			*next = min64(*next, d->esc_at);
 			continue;
 		}
-		if (sla_is_working_day(s->cal, s->today) && emit(s, &k[i], d, "escalate", 1) != 0)
+		if (sla_is_working_day(s->cal, s->today) && emit(s, &k[i], d, DB_STEP_ESCALATE) != 0)
 			return -1;
 		*next = min64(*next, sla_day_end(sla_next_working_day(s->cal, s->today + 1), 0));
 	}
 	return 0;
 }
 
-int
-notify_scan_steps(struct db_conn *c, const struct sla_calendar *cal, int64_t now,
-                  struct notify_scan_stats *stats)
+/* The items a scan of schema 019-021 recorded in ladder_fanout and whose notices were never
+ * queued (an upgrade between a scan and its fan-out): their steps as at the moment they were
+ * found, queued now, each record deleted in the same transaction. 0 or -1. */
+static int
+drain_fanout(struct scan *s)
 {
+	struct db_ladder_fanout f[DRAIN_BATCH];
+	struct db_item it;
+	size_t n, i, j, nk;
+	int64_t next, now = s->now;
+	int r;
+
+	for (;;) {
+		if (db_begin(s->c) != 0)
+			return -1;
+		if (db_ladder_fanouts(s->c, f, DRAIN_BATCH, &n) != 0)
+			goto rollback;
+		if (n == 0) {
+			db_rollback(s->c);
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			struct db_ladder_clock k[3];
+
+			r = db_item_get_id(s->c, f[i].item_id, &it);
+			if (r < 0)
+				goto rollback;
+			for (j = nk = 0; r > 0 && j < it.nclocks && nk < 3; j++, nk++) {
+				k[nk].item_id = it.id;
+				k[nk].mark = f[i].mark;
+				snprintf(k[nk].name, sizeof(k[nk].name), "%s", it.clocks[j].name);
+				k[nk].due = it.clocks[j].due;
+				k[nk].running = it.clocks[j].stopped_at == 0 &&
+				                it.clocks[j].paused_at == 0;
+			}
+			if (r > 0)
+				db_item_free(&it);
+			scan_moment(s, f[i].at); /* the steps as at the moment they were found */
+			if (nk > 0 && ladder_item(s, k, nk, f[i].mark, &next) != 0)
+				goto rollback;
+			if (db_ladder_fanout_done(s->c, &f[i]) != 0)
+				goto rollback;
+		}
+		if (db_commit(s->c) != 0)
+			return -1;
+		if (n < DRAIN_BATCH)
+			break;
+	}
+	scan_moment(s, now);
+	return 0;
+rollback:
+	db_rollback(s->c);
+	scan_moment(s, now);
+	return -1;
+}
+
+int
+notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+            int64_t now, struct notify_scan_stats *stats)
+{
+	struct notify_staff ns;
 	struct scan s;
 	struct db_ladder_clock *k = NULL;
+	struct db_account *acc = NULL;
+	size_t nacc = 0;
 	int64_t next;
 	size_t n, i, j, items;
 	int rc = -1, cache = 0, raised = 0;
 
 	memset(&s, 0, sizeof(s));
-	scan_init(&s, c, cal, now);
+	memset(&ns, 0, sizeof(ns));
+	ns.c = c;
+	ns.cfg = cfg;
+	ns.cal = cal;
+	ns.now = now;
+	s.c = c;
+	s.cal = cal;
+	s.ns = &ns;
+	scan_moment(&s, now);
 	if (db_ladder_scanning(c, 1) != 0) /* outside a transaction, as SQLite asks */
 		goto out;
+	if (db_account_list(c, &acc, &nacc) != 0)
+		goto out;
+	s.acc = acc;
+	s.nacc = nacc;
+	if (drain_fanout(&s) != 0)
+		goto fail;
 	for (;;) {
 		if (db_begin(c) != 0)
 			goto out;
@@ -288,24 +353,21 @@ notify_scan_steps(struct db_conn *c, const struct sla_calendar *cal, int64_t now
 				goto rollback;
 			raised = 1;
 		}
-		/* the entries taken; each item's next one lies after now, beyond them */
-		if (db_ladder_taken(c, k[n - 1].mark, k[n - 1].item_id) != 0)
+		/* the entries taken (up to the last one read); each item's next one lies after
+		 * now, beyond them */
+		for (i = 1, j = 0; i < n; i++)
+			if (k[i].mark > k[j].mark ||
+			    (k[i].mark == k[j].mark && k[i].item_id > k[j].item_id))
+				j = i;
+		if (db_ladder_taken(c, k[j].mark, k[j].item_id) != 0)
 			goto rollback;
 		for (i = 0, items = 0; i < n; i = j, items++) {
 			for (j = i + 1; j < n && k[j].item_id == k[i].item_id && k[j].mark == k[i].mark;
 			     j++)
 				;
 			stats->items++;
-			s.steps = 0;
 			if (ladder_item(&s, &k[i], j - i, k[i].mark, &next) != 0)
 				goto rollback;
-			if (s.steps > 0) { /* the item's notices, for the fan-out */
-				struct db_ladder_fanout f = {now, k[i].item_id, k[i].mark};
-
-				stats->steps += s.steps;
-				if (db_ladder_fanout_add(c, &f) != 0)
-					goto rollback;
-			}
 			if (next <= now) /* never look again in this scan */
 				next = now + 1;
 			if (db_ladder_set(c, k[i].item_id, next) != 0)
@@ -321,112 +383,158 @@ notify_scan_steps(struct db_conn *c, const struct sla_calendar *cal, int64_t now
 rollback:
 	notify_log("ladder scan: %s", db_errmsg(c));
 	db_rollback(c);
+	goto out;
+fail:
+	notify_log("ladder scan: the items of ladder_fanout could not be queued");
 out:
+	stats->steps += s.steps;
+	stats->queued += ns.queued;
+	stats->missing += ns.missing;
 	if (raised)
 		db_ladder_cache(c, cache, NULL);
 	db_ladder_scanning(c, 0);
+	db_accounts_free(acc, nacc);
 	free(k);
 	return rc;
 }
 
-/* --- the fan-out: the steps of each item a scan found, to their recipients ---------------- */
+/* --- the text of a ladder notice, when it is sent ------------------------------------------ */
 
-/* The steps of item it at the moment of f (s set to that moment), queued. 0 or -1. */
+void
+notify_render_init(struct notify_render *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void
+notify_render_free(struct notify_render *r)
+{
+	if (r == NULL)
+		return;
+	if (r->have_item > 0)
+		db_item_free(&r->item);
+	db_accounts_free(r->acc, r->nacc);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The item of row id into r (read once per item): 1 / 0 gone / -1. */
 static int
-fan_item(struct scan *s, const struct db_item *it, const struct db_ladder_fanout *f)
+render_item(struct db_conn *c, struct notify_render *r, int64_t id)
 {
-	struct db_ladder_clock k[sizeof(it->clocks) / sizeof(it->clocks[0])];
-	int64_t next;
-	size_t i, n = 0;
-
-	for (i = 0; i < it->nclocks && n < sizeof(k) / sizeof(k[0]); i++, n++) {
-		k[n].item_id = it->id;
-		k[n].mark = f->mark;
-		snprintf(k[n].name, sizeof(k[n].name), "%s", it->clocks[i].name);
-		k[n].due = it->clocks[i].due;
-		k[n].running = it->clocks[i].stopped_at == 0 && it->clocks[i].paused_at == 0;
-	}
-	s->item = it;
-	s->steps = 0;
-	return ladder_item(s, k, n, f->mark, &next);
-}
-
-int
-notify_fanout(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
-              int64_t now, struct notify_scan_stats *stats)
-{
-	struct db_ladder_fanout *rows = NULL;
-	struct db_account *acc = NULL;
-	struct notify_staff ns;
-	struct scan s;
-	struct db_item item;
-	size_t nacc = 0, n, i;
-	int rc = -1, r;
-
-	memset(&ns, 0, sizeof(ns));
-	ns.c = c;
-	ns.cfg = cfg;
-	ns.cal = cal;
-	ns.now = now;
-	memset(&s, 0, sizeof(s));
-	s.ns = &ns;
-	rows = malloc(FAN_BATCH * sizeof(*rows));
-	if (rows == NULL)
+	if (r->have_item != 0 && r->item_id == id)
+		return r->have_item > 0;
+	if (r->have_item > 0)
+		db_item_free(&r->item);
+	r->item_id = id;
+	r->have_item = db_item_get_id(c, id, &r->item);
+	if (r->have_item < 0) {
+		r->have_item = 0;
 		return -1;
-	for (;;) {
-		if (db_begin(c) != 0)
-			goto out;
-		if (db_ladder_fanouts(c, rows, FAN_BATCH, &n) != 0)
-			goto rollback;
-		if (n == 0) {
-			db_rollback(c);
-			break;
-		}
-		if (acc == NULL && db_account_list(c, &acc, &nacc) != 0)
-			goto rollback;
-		s.acc = acc;
-		s.nacc = nacc;
-		for (i = 0; i < n; i++) {
-			if (s.c == NULL || s.now != rows[i].at) /* the steps as at the scan's moment */
-				scan_init(&s, c, cal, rows[i].at);
-			r = db_item_get_id(c, rows[i].item_id, &item);
-			if (r < 0)
-				goto rollback;
-			if (r > 0) { /* an item that is gone is dropped */
-				r = fan_item(&s, &item, &rows[i]);
-				db_item_free(&item);
-				if (r != 0)
-					goto rollback;
-			}
-			if (db_ladder_fanout_done(c, &rows[i]) != 0)
-				goto rollback;
-		}
-		if (db_commit(c) != 0)
-			goto out;
-		if (n < FAN_BATCH)
-			break;
 	}
-	rc = 0;
-	goto out;
-rollback:
-	notify_log("ladder fan-out: %s", db_errmsg(c));
-	db_rollback(c);
-out:
-	stats->queued += ns.queued;
-	stats->missing += ns.missing;
-	db_accounts_free(acc, nacc);
-	free(rows);
-	return rc;
+	return r->have_item > 0 ? 1 : (r->have_item = -1, 0);
+}
+
+static char *
+dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+dup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = malloc(TEXT_MAX);
+
+	if (s == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(s, TEXT_MAX, fmt, ap);
+	va_end(ap);
+	return s;
 }
 
 int
-notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
-            int64_t now, struct notify_scan_stats *stats)
+notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct notify_render *r,
+                     struct db_outbox *o, char *why, size_t whysize)
 {
-	int rc = notify_scan_steps(c, cal, now, stats);
+	static const char *const words[] = {NULL, "提醒", "逾期", "督办"};
+	struct db_ladder_key key;
+	const struct db_clock *k = NULL;
+	const struct db_account *a = NULL;
+	const struct db_item *it;
+	char due[32], zh[96], en[96];
+	size_t i;
+	int rc;
 
-	/* steps recorded by an earlier scan that stopped before its fan-out go out too */
-	if (notify_fanout(c, cfg, cal, now, stats) != 0)
-		rc = -1;
-	return rc;
+	if (db_ladder_key_parse(o->lkey, &key) != 0) {
+		snprintf(why, whysize, "not a ladder notice");
+		return 0;
+	}
+	rc = render_item(c, r, o->item_id);
+	if (rc <= 0) {
+		snprintf(why, whysize, "the item is gone");
+		return rc;
+	}
+	it = &r->item;
+	for (i = 0; i < it->nclocks; i++)
+		if (strcmp(it->clocks[i].name, o->clock) == 0)
+			k = &it->clocks[i];
+	if (k == NULL || k->stopped_at != 0) {
+		snprintf(why, whysize, "the %s clock stopped (item %s)", o->clock, wf_state_name(it->state));
+		return 0;
+	}
+	if (k->paused_at != 0 || k->due <= 0) {
+		snprintf(why, whysize, "the %s clock is paused (item %s)", o->clock, wf_state_name(it->state));
+		return 0;
+	}
+	notify_format_time(k->due, due, sizeof(due));
+	if (ymd_of(sla_local_day(k->due)) != key.due) {
+		snprintf(why, whysize, "the %s clock is now due %s", o->clock, due);
+		return 0;
+	}
+	if (r->acc == NULL && db_account_list(c, &r->acc, &r->nacc) != 0)
+		return -1;
+	for (i = 0; i < r->nacc; i++)
+		if (r->acc[i].id == o->account_id)
+			a = &r->acc[i];
+	if (a == NULL || strcmp(a->status, "active") != 0) {
+		snprintf(why, whysize, "the account is %s", a != NULL ? a->status : "gone");
+		return 0;
+	}
+	if (key.kind == DB_STEP_REMIND) {
+		snprintf(zh, sizeof(zh), "请按时办理。");
+		snprintf(en, sizeof(en), "Please handle it in time.");
+	} else if (key.kind == DB_STEP_OVERDUE) {
+		snprintf(zh, sizeof(zh), "已逾期，请督办。");
+		snprintf(en, sizeof(en), "It is overdue.");
+	} else {
+		/* working days overdue on the day of this escalation */
+		int late = sla_working_days_between(
+		    cal, sla_local_day(k->due),
+		    sla_ymd(key.day / 10000, key.day / 100 % 100, key.day % 100));
+
+		snprintf(zh, sizeof(zh), "已逾期%d个工作日。", late);
+		snprintf(en, sizeof(en), "It is %d working days overdue.", late);
+	}
+	free(o->subject);
+	free(o->body);
+	o->subject = NULL;
+	if (key.sms)
+		o->body = dup_printf("【civicdesk】%s %s%s时限%.16s%s", words[key.kind], it->tracking,
+		                     clock_word(o->clock, 0), due, zh);
+	else {
+		o->subject = dup_printf("【%s】%s %s时限 %s / %s: %s", words[key.kind], it->tracking,
+		                        clock_word(o->clock, 0), due, words[key.kind], it->tracking);
+		o->body = dup_printf(
+		    "事项 %s（%s）的%s时限为 %s。%s\n"
+		    "主题：%.600s\n处室：%s\n承办人：%s\n状态：%s\n\n"
+		    "Item %s: the %s clock is due %s. %s\n",
+		    it->tracking, kind_name(it->kind), clock_word(o->clock, 0), due, zh, it->subject,
+		    it->section_name != NULL ? it->section_name : "-",
+		    it->assignee_name != NULL ? it->assignee_name : "-", wf_state_name(it->state),
+		    it->tracking, clock_word(o->clock, 1), due, en);
+		if (o->subject == NULL) {
+			free(o->body);
+			o->body = NULL;
+		}
+	}
+	return o->body != NULL ? 1 : -1;
 }

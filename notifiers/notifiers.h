@@ -5,8 +5,10 @@
  *
  * Notices are rows of the outbox table, written in the transaction of what causes them (a scan
  * here; a submission or an action through notify_citizen) and unique per (item, clock, step,
- * channel, recipient). A dispatcher thread sends due rows with exponential backoff; a crash
- * between sending and marking resends the row once, with the same Message-ID.
+ * channel, recipient). The ladder's rows are keys, their text written when they are sent (and
+ * a notice that no longer holds then is dropped); the others carry their text. A dispatcher
+ * thread sends due rows with exponential backoff; a crash between sending and marking resends
+ * the row once, with the same Message-ID.
  *
  * This module calls db/ and sla/ only; it knows nothing of HTTP.
  */
@@ -116,26 +118,20 @@ void notify_message_id(const struct notify_config *cfg, int64_t id, char *buf, s
 
 struct notify_scan_stats {
 	size_t items;   /* items looked at */
-	size_t steps;   /* steps recorded (an item's clock at a point of the ladder) */
+	size_t steps;   /* steps found (an item's clock at a point of the ladder) */
 	size_t queued;  /* outbox rows written */
 	size_t missing; /* recipients without an address, recorded */
 };
 
-/* One scan at `now`: notify_scan_steps, then notify_fanout (also of the steps an earlier scan
- * left). 0 or -1. */
+/* One scan at `now`: every item whose ladder mark is due has the notices of the steps that came
+ * for its running clocks (reminder, overdue notice, the day's supervisor escalation) queued to
+ * their recipients, as key rows (schema 022; once per item, clock, step, channel and account),
+ * and its next mark set, in one transaction per 2,048 items, reading only the clocks of those
+ * items (and the section and assignee of an item with a reminder or an overdue notice).
+ * Accounts without an address are recorded as missing. The items a scan before 022 left in
+ * ladder_fanout are queued first, at the moment they were found. 0 or -1. */
 int notify_scan(struct db_conn *c, const struct notify_config *cfg,
                 const struct sla_calendar *cal, int64_t now, struct notify_scan_stats *stats);
-/* The scan proper: every item whose ladder mark is due has the steps that came for its running
- * clocks recorded (reminder, overdue notice, the day's supervisor escalation; once per item,
- * clock and step) and its next mark set, 2,048 items per transaction, reading only the clocks of
- * those items. 0 or -1. */
-int notify_scan_steps(struct db_conn *c, const struct sla_calendar *cal, int64_t now,
-                      struct notify_scan_stats *stats);
-/* The fan-out of the recorded steps: each one's texts and outbox rows to its recipients
- * (accounts without an address recorded as missing), the step deleted in the same transaction,
- * 512 steps per transaction. 0 or -1. */
-int notify_fanout(struct db_conn *c, const struct notify_config *cfg,
-                  const struct sla_calendar *cal, int64_t now, struct notify_scan_stats *stats);
 
 /* --- weekly notices (digest.c) -------------------------------------------------------------- */
 

@@ -62,6 +62,8 @@ struct notify_staff {
 	const char *step;           /* e.g. "overdue/2025-10-14", "supervised", "followup/1" */
 	const char *subject, *body; /* the e-mail */
 	const char *text;           /* the SMS, or NULL: e-mail only */
+	const struct db_ladder_key *key; /* a ladder notice: queued as its key (clock, subject, body
+	                                  * and text unused but text != NULL for SMS), or NULL */
 	int64_t sms_after;          /* when an SMS queued now may leave (0: not found yet) */
 	int64_t section_id;         /* out: the section of a role nobody holds */
 	size_t queued, missing;     /* out: rows written */
@@ -80,5 +82,22 @@ int notify_staff_role(struct notify_staff *st, const struct db_account *acc, siz
 /* notify_staff_role to the section heads of st->item's section (the dispatchers while it has
  * none), reading the accounts. 0 or -1. */
 int notify_staff_heads(struct notify_staff *st);
+
+/* The text of ladder key rows, written when they are sent (ladder.c): the item and the accounts
+ * read once per batch. */
+struct notify_render {
+	int64_t item_id;       /* the item read */
+	int have_item;         /* 1 read, -1 gone, 0 none yet */
+	struct db_item item;
+	struct db_account *acc; /* every account (NULL: not read yet) */
+	size_t nacc;
+};
+void notify_render_init(struct notify_render *r);
+void notify_render_free(struct notify_render *r);
+/* Writes the subject and body of key row o (lkey set) from its item and clock as they are now:
+ * 1 written / 0 the notice no longer holds (its clock stopped or paused, its due day moved, the
+ * item is gone, the account is not active), the reason in why / -1 error. */
+int notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct notify_render *r,
+                         struct db_outbox *o, char *why, size_t whysize);
 
 #endif

@@ -15,6 +15,7 @@
 #include "notifiers_int.h"
 
 #define MID_MAX 160 /* bytes of a Message-ID */
+#define WHY_MAX 200 /* bytes of the reason a ladder notice was dropped */
 
 void
 notify_log(const char *fmt, ...)
@@ -245,7 +246,8 @@ struct batch {
 	struct notify_msg *msgs;
 	size_t k; /* messages */
 	char (*mids)[MID_MAX];
-	unsigned char *skip;
+	unsigned char *skip; /* 1: not this time (quiet hours), 2: dropped (why) */
+	char (*why)[WHY_MAX];
 	int64_t *retry_at;
 };
 
@@ -253,6 +255,7 @@ static void
 batch_free(struct batch *b)
 {
 	free(b->retry_at);
+	free(b->why);
 	free(b->mids);
 	free(b->msgs);
 	free(b->skip);
@@ -261,10 +264,17 @@ batch_free(struct batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* Reads the due rows of b->ch (outside a transaction): 0 (b->n may be 0) or -1. */
+/* Reads the due rows of b->ch (outside a transaction) and writes the text of the ladder's key
+ * rows from their items as they are now, marking those that no longer hold to be dropped: 0
+ * (b->n may be 0) or -1. */
 static int
-batch_load(struct db_conn *c, const struct notify_config *cfg, struct batch *b, int64_t now)
+batch_load(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+           struct batch *b, int64_t now)
 {
+	struct notify_render r;
+	size_t i;
+	int rc = 0, k;
+
 	if (db_outbox_due(c, b->ch->name, now, (int)cfg->batch, &b->rows, &b->n) != 0)
 		return -1;
 	if (b->n == 0)
@@ -272,7 +282,21 @@ batch_load(struct db_conn *c, const struct notify_config *cfg, struct batch *b, 
 	if ((long)b->n >= cfg->batch && complete_groups(c, b->ch->name, &b->rows, &b->n) != 0)
 		return -1;
 	b->skip = calloc(b->n, 1);
-	return b->skip != NULL ? 0 : -1;
+	b->why = calloc(b->n, sizeof(*b->why));
+	if (b->skip == NULL || b->why == NULL)
+		return -1;
+	notify_render_init(&r);
+	for (i = 0; i < b->n && rc == 0; i++) {
+		if (b->rows[i].lkey == 0 || b->rows[i].body != NULL)
+			continue;
+		k = notify_ladder_render(c, cal, &r, &b->rows[i], b->why[i], WHY_MAX);
+		if (k < 0)
+			rc = -1;
+		else if (k == 0)
+			b->skip[i] = 2;
+	}
+	notify_render_free(&r);
+	return rc;
 }
 
 /* Inside the caller's transaction: counts the attempt of each row and fixes its message's
@@ -287,7 +311,12 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 	int r;
 
 	for (i = 0; i < b->n; i++)
-		if (next > now) {
+		if (b->skip[i] == 2) {
+			notify_log("%s to %s (outbox %lld) dropped: %s", b->ch->name,
+			           b->rows[i].recipient, (long long)b->rows[i].id, b->why[i]);
+			if (db_outbox_dropped(c, b->rows[i].id, b->why[i]) < 0)
+				return -1;
+		} else if (next > now) {
 			b->skip[i] = 1;
 			if (db_outbox_later(c, b->rows[i].id, next, b->rows[i].last_error) < 0)
 				return -1;
@@ -402,7 +431,7 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 	for (round = 0; round < DISPATCH_ROUNDS && more; round++) {
 		cur.ch = ch;
 		cur.sms = strcmp(ch->name, "sms") == 0;
-		if (batch_load(c, cfg, &cur, now) != 0)
+		if (batch_load(c, cfg, cal, &cur, now) != 0)
 			goto out;
 		if (cur.n == 0)
 			break;

@@ -21,12 +21,17 @@ static int
 missing(struct notify_staff *st, const char *channel, enum role r, const struct db_account *a)
 {
 	struct db_missing_new m;
+	char step[64];
 	int rc;
 
 	memset(&m, 0, sizeof(m));
 	m.item_id = st->item != NULL ? st->item->id : 0;
 	m.clock = st->clock != NULL ? st->clock : "";
 	m.step = st->step;
+	if (st->key != NULL && st->step == NULL) {
+		db_ladder_key_step(st->key, step, sizeof(step));
+		m.step = step;
+	}
 	m.channel = channel;
 	m.role = role_name(r);
 	m.account_id = a != NULL ? a->id : 0;
@@ -51,7 +56,12 @@ queue(struct notify_staff *st, const char *channel, const char *to, const struct
 	n.channel = channel;
 	n.recipient = to;
 	n.account_id = a->id;
-	if (strcmp(channel, "email") == 0) {
+	if (st->key != NULL) { /* a ladder notice: its key; the text is written when it is sent */
+		struct db_ladder_key k = *st->key;
+
+		k.sms = strcmp(channel, "sms") == 0;
+		n.lkey = db_ladder_key(&k);
+	} else if (strcmp(channel, "email") == 0) {
 		n.subject = st->subject;
 		n.body = st->body;
 	} else

@@ -9,6 +9,12 @@
 #include <stddef.h>
 
 struct route;
+struct api_state;
+
+/* The API's state across requests (what it keeps of its answers, h_items.c), for app->api: new
+ * (NULL when out of memory: the API then keeps nothing), and free (NULL is fine). */
+struct api_state *api_state_new(void);
+void api_state_free(struct api_state *a);
 
 /* The routes of the API (lent, static). */
 extern const struct route api_routes[];

@@ -147,6 +147,8 @@ void h_admin_totp_reset(struct req *req, struct resp *resp);
 /* h_outbox.c */
 void h_admin_outbox_list(struct req *req, struct resp *resp);
 void h_admin_outbox_retry(struct req *req, struct resp *resp);
+/* h_mail.c */
+void h_admin_mail_list(struct req *req, struct resp *resp);
 /* h_admin.c */
 void h_admin_users_list(struct req *req, struct resp *resp);
 void h_admin_users_add(struct req *req, struct resp *resp);
@@ -173,6 +175,14 @@ void h_open311_service(struct req *req, struct resp *resp);
 void h_open311_requests_post(struct req *req, struct resp *resp);
 void h_open311_requests_get(struct req *req, struct resp *resp);
 void h_open311_request_get(struct req *req, struct resp *resp);
+/* h_open311_xml.c: the same answers in XML; the discovery document */
+void h_open311_services_xml(struct req *req, struct resp *resp);
+void h_open311_service_any(struct req *req, struct resp *resp);
+void h_open311_requests_post_xml(struct req *req, struct resp *resp);
+void h_open311_requests_get_xml(struct req *req, struct resp *resp);
+void h_open311_request_any(struct req *req, struct resp *resp);
+void h_open311_discovery(struct req *req, struct resp *resp);
+void h_open311_discovery_xml(struct req *req, struct resp *resp);
 /* h_actions.c, h_queue.c, h_public.c */
 void h_item_action(struct req *req, struct resp *resp);
 void h_queue(struct req *req, struct resp *resp);

@@ -49,16 +49,23 @@ o311_error(struct resp *resp, int status, const char *fmt, ...)
 	resp_json(resp, status, json_pack("[{s:i, s:s}]", "code", status, "description", msg));
 }
 
-/* The part of a path segment before ".json"; 0, or -1 for another format. */
+/* The part of a path segment before ".json" (or ".xml": h_open311_xml.c writes the answer
+ * again in XML); 0, or -1 for another format. */
 static int
 strip_json(const char *seg, char *out, size_t size)
 {
-	size_t len = strlen(seg);
+	size_t len = strlen(seg), ext;
 
-	if (len <= 5 || strcmp(seg + len - 5, ".json") != 0 || len - 5 >= size)
+	if (len > 5 && strcmp(seg + len - 5, ".json") == 0)
+		ext = 5;
+	else if (len > 4 && strcmp(seg + len - 4, ".xml") == 0)
+		ext = 4;
+	else
 		return -1;
-	memcpy(out, seg, len - 5);
-	out[len - 5] = '\0';
+	if (len - ext >= size)
+		return -1;
+	memcpy(out, seg, len - ext);
+	out[len - ext] = '\0';
 	return 0;
 }
 

@@ -34,15 +34,17 @@ missing_json(const struct db_notify_missing *m)
 	                 m->role, "section", json_str_or_null(m->section), "at", json_time(m->at));
 }
 
-/* GET /api/v1/admin/outbox?state=pending|sent|failed&before=ID&limit=N: 200 {"outbox":[row…],
- * "counts":{"pending":N,"sent":N,"failed":N},"missing":[{"tracking","clock","step","channel",
+/* GET /api/v1/admin/outbox?state=pending|sent|failed|dropped&before=ID&limit=N: 200
+ * {"outbox":[row…], "counts":{"pending":N,"sent":N,"failed":N,"dropped":N},"missing":[{"tracking","clock","step","channel",
  * "account","role","section","at"}…],"next_before":ID|null}, newest first; 400 naming a bad
  * parameter. "missing" lists the accounts (account null: nobody holds the role) that should
- * have received a notice but have no address for its channel. */
+ * have received a notice but have no address for its channel. A ladder notice (schema 022) shows
+ * its clock and step and a null subject: its text is written when it is sent; a dropped one has
+ * the reason in last_error. */
 void
 h_admin_outbox_list(struct req *req, struct resp *resp)
 {
-	static const char *const states[] = {"pending", "sent", "failed"};
+	static const char *const states[] = {"pending", "sent", "failed", "dropped"};
 	const char *state = req_query(req, "state"), *before_s = req_query(req, "before");
 	struct db_outbox *v = NULL;
 	struct db_notify_missing *m = NULL;
@@ -54,9 +56,11 @@ h_admin_outbox_list(struct req *req, struct resp *resp)
 
 	if (state != NULL && strcmp(state, "all") == 0)
 		state = NULL;
-	if (state != NULL && strcmp(state, "pending") != 0 && strcmp(state, "sent") != 0 &&
-	    strcmp(state, "failed") != 0) {
-		resp_error_field(resp, 400, "state", "state is pending, sent, failed or all");
+	for (i = 0; state != NULL && i < sizeof(states) / sizeof(states[0]); i++)
+		if (strcmp(state, states[i]) == 0)
+			break;
+	if (state != NULL && i == sizeof(states) / sizeof(states[0])) {
+		resp_error_field(resp, 400, "state", "state is pending, sent, failed, dropped or all");
 		return;
 	}
 	if (before_s != NULL) {

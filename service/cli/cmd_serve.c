@@ -116,6 +116,7 @@ cmd_serve(int argc, char **argv)
 		log_err("pages: %s", err);
 		goto out;
 	}
+	app.api = api_state_new(); /* NULL: the API answers without it */
 	routes = calloc(api_nroutes + pages_nroutes, sizeof(*routes));
 	if (routes == NULL)
 		goto out;
@@ -200,6 +201,8 @@ out:
 	free(routes);
 	pages_free(app.pages);
 	app.pages = NULL;
+	api_state_free(app.api); /* after the server that used it */
+	app.api = NULL;
 	app_close(&app);
 	db_serve_unlock(lock_fd);
 	return rc;

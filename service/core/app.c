@@ -254,6 +254,12 @@ open_parts(struct app *app, const char *config_path, FILE *demo_out)
 		fprintf(stderr, "civicdesk: cannot start the database writer\n");
 		return -1;
 	}
+	app->submit_stats = stats_batch_new();
+	if (app->submit_stats != NULL) { /* without it, each submission writes its own */
+		struct db_batch_hook hook = {stats_batch_begin, stats_batch_end, app->submit_stats};
+
+		db_submitter_set_hook(app->submitter, &hook);
+	}
 	return 0;
 }
 
@@ -289,6 +295,8 @@ app_close(struct app *app)
 {
 	db_submitter_stop(app->submitter);
 	app->submitter = NULL;
+	stats_batch_free(app->submit_stats); /* after the writer that used it */
+	app->submit_stats = NULL;
 	ratelimit_free(app->submit_limit);
 	ratelimit_free(app->track_limit);
 	ratelimit_free(app->public_limit);

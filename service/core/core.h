@@ -171,6 +171,8 @@ const char *policy_key_name(enum policy_key k);
 int policy_key_parse(const char *s);
 /* 1 if key k takes an integer (the days keys), 0 if it takes a name or a time. */
 int policy_key_is_days(enum policy_key k);
+/* The names key k takes (NULL-terminated), or NULL for a key that takes days or a time. */
+const char *const *policy_key_values(enum policy_key k);
 /* Sets key k of p from its text form: days "1".."60" (decimal digits only), unit
  * "working_days" | "calendar_days", end_of_day "HH:MM" from "00:01" to "24:00", on_forward
  * "keep" | "restart", on_supplement "restart" | "pause". Returns 0, or -1 with p unchanged and
@@ -379,8 +381,11 @@ struct actor {
 #define TRACK_ADDR_FAILURES 100 /* wrong codes from one address, over all numbers */
 
 struct pages;
+struct api_state;
 
 #define TOTP_SEAL_KEY 32 /* bytes of the key of secret_key_file (crypto_secretbox_KEYBYTES) */
+
+struct stats_batch;
 
 struct app {
 	struct config cfg;
@@ -398,9 +403,13 @@ struct app {
 	struct ratelimit *track_item_limit; /* ... per tracking number */
 	struct ratelimit *track_addr_limit; /* ... per address, over all numbers */
 	struct db_submitter *submitter; /* group commit of new items (db_submit.c) */
+	struct stats_batch *submit_stats; /* the writer's statistics per batch (stats.c); used on
+	                                   * the writer's thread only */
 	struct core_notify notify;      /* the notifiers' hook; zero: none */
 	struct pages *pages;            /* the pages' state (service/pages), set by serve; opaque
 	                                 * here, NULL when no pages are served */
+	struct api_state *api;          /* the API's state (service/api), set by serve; opaque
+	                                 * here, NULL: the API keeps nothing across requests */
 	sem_t pwhash_slots;        /* argon2id computations at once (64 MiB each): auth.c */
 	unsigned char totp_seal[TOTP_SEAL_KEY]; /* seals the TOTP keys at rest (totp.c) */
 	int totp_seal_ok;          /* 1: totp_seal was read from the key file (serve's start) */
@@ -1212,8 +1221,11 @@ struct screen_list;
 int screen_list_build(const char *words, const char *file, struct screen_list **out, char *err,
                       size_t errsize);
 void screen_list_free(struct screen_list *l);
-/* The entries of list (NULL: none) found in the texts (NULL texts are skipped), written into
- * buf comma-separated: how many matched. Safe from any thread (the locale is the thread's). */
+/* The entries of list (NULL: none) found in the texts (NULL texts are skipped; the first 8 are
+ * looked at), written into buf comma-separated as the entries are written: how many matched.
+ * A word matches the text when both, folded (NFKC, case, invisible characters left out),
+ * contain it; a pattern, the text as it is or folded. Safe from any thread (the locale is the
+ * thread's). */
 int screen_match(const struct screen_list *list, const char *const *texts, size_t ntexts,
                  char *buf, size_t size);
 /* Inside the transaction that stores item (or adds a citizen's mail to it): flags it with
@@ -1309,6 +1321,17 @@ char *stats_csv_new(const struct stats_report *r);
  * result and working days) is never rewritten. 0 or -1. */
 int stats_record(struct app *app, struct db_conn *c, const struct db_item *item,
                  const char *action, int64_t at);
+/* stats_record for the group-commit writer's `after` hook: between stats_batch_begin and
+ * stats_batch_end of an unguarded batch (app->submit_stats, the writer's db_batch_hook), the
+ * summary rows' changes are gathered and written by stats_batch_end; else as stats_record. */
+int stats_record_batched(struct app *app, struct db_conn *c, const struct db_item *item,
+                         const char *action, int64_t at);
+/* The writer's gathering (opaque): new (NULL when out of memory), and free (NULL is fine). */
+struct stats_batch *stats_batch_new(void);
+void stats_batch_free(struct stats_batch *b);
+/* db_batch_hook's begin and end, with cls a struct stats_batch. */
+void stats_batch_begin(void *cls, int guarded);
+int stats_batch_end(void *cls, struct db_conn *c);
 /* Checks cfg.stats_rank and gives facts to the items stored before the statistics existed.
  * 0 or -1 (printed). */
 int stats_backfill(struct app *app);

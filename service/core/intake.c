@@ -224,7 +224,7 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 	ev.item = item;
 	ev.action = -1;
 	ev.at = h->now;
-	if (stats_record(h->app, c, item, "submit", h->now) != 0 ||
+	if (stats_record_batched(h->app, c, item, "submit", h->now) != 0 ||
 	    scan_record(c, item, h->scan, h->now) != 0 ||
 	    screen_record(c, item, h->screened, h->now) != 0 ||
 	    core_notify_event(h->app, c, &ev) != 0)

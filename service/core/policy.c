@@ -76,6 +76,12 @@ policy_key_is_days(enum policy_key k)
 	return (unsigned)k < POLICY_KEY__MAX && pkeys[k].type == PT_DAYS;
 }
 
+const char *const *
+policy_key_values(enum policy_key k)
+{
+	return (unsigned)k < POLICY_KEY__MAX ? pkeys[k].values : NULL;
+}
+
 /* Decimal digits only (no sign, no blanks), POLICY_DAYS_MIN..MAX: 0 and *out, or -1. */
 static int
 parse_days(const char *s, int *out)

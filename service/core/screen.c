@@ -3,7 +3,10 @@
  * patterns of screen_words and screen_file, looked for in a new item's subject and body. A
  * match flags the item for the dispatcher (the queue shows it) in the transaction that stores
  * it; nothing is dropped and the text stays as the citizen wrote it. A word matches as a
- * case-insensitive substring; an entry "re:PATTERN" is a POSIX extended regular expression
+ * substring of the text once both are folded (GLib: NFKC, so that full-width ＣＡＳＩＮＯ and
+ * circled ①②③ are the letters and digits they show; case folding in every script; the
+ * invisible format characters, such as zero-width spaces, dropped), so that a word cannot be
+ * hidden by writing it another way; an entry "re:PATTERN" is a POSIX extended regular expression
  * (case-insensitive) on characters, not bytes: the patterns are compiled once and run under
  * the C.UTF-8 locale, set for the calling thread only (uselocale), so that "代.办" or "[赌博]"
  * mean what they say.
@@ -15,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <glib.h>
 
 #include "core_int.h"
 
@@ -55,12 +60,48 @@ each_entry(const char *list, int (*fn)(void *cls, const char *entry), void *cls)
 	return 0;
 }
 
+/* One entry of the list. */
+struct screen_entry {
+	char *text;   /* as written, for the record of what matched */
+	char *folded; /* a word: folded (screen_fold); a pattern: NULL */
+	regex_t *re;  /* a pattern: compiled; a word: NULL */
+};
+
 struct screen_list {
 	char *text;     /* the entries, one a line */
 	locale_t utf8;  /* C.UTF-8, for the patterns ((locale_t)0 when there are none) */
 	regex_t *re;    /* the compiled patterns, in the order of their entries */
 	size_t nre;
+	struct screen_entry *entries; /* every entry, in order */
+	size_t nentries;
 };
+
+/* s folded for matching, in a new string (g_free): NFKC, case-folded, with the format
+ * characters (Unicode category Cf: zero-width spaces and joiners, the soft hyphen, marks of
+ * direction) left out. NULL when s is not valid UTF-8 or memory is short. */
+static char *
+screen_fold(const char *s)
+{
+	char *nfkc = g_utf8_normalize(s, -1, G_NORMALIZE_NFKC), *folded, *p, *out;
+
+	if (nfkc == NULL)
+		return NULL;
+	folded = g_utf8_casefold(nfkc, -1);
+	g_free(nfkc);
+	if (folded == NULL)
+		return NULL;
+	for (p = out = folded; *p != '\0';) {
+		char *next = g_utf8_next_char(p);
+
+		if (g_unichar_type(g_utf8_get_char(p)) != G_UNICODE_FORMAT) {
+			memmove(out, p, (size_t)(next - p));
+			out += next - p;
+		}
+		p = next;
+	}
+	*out = '\0';
+	return folded;
+}
 
 struct check_ctx {
 	struct screen_list *list;
@@ -77,12 +118,27 @@ check_one(void *cls, const char *entry)
 	locale_t old;
 	int rc;
 
+	struct screen_entry *e;
+
 	if (++k->count > SCREEN_ENTRIES_MAX) {
 		snprintf(k->err, k->errsize, "more than %d entries", SCREEN_ENTRIES_MAX);
 		return -1;
 	}
-	if (strncmp(entry, "re:", 3) != 0)
+	e = &l->entries[l->nentries];
+	e->text = strdup(entry);
+	if (e->text == NULL) {
+		snprintf(k->err, k->errsize, "out of memory");
+		return -1;
+	}
+	l->nentries++;
+	if (strncmp(entry, "re:", 3) != 0) {
+		e->folded = screen_fold(entry);
+		if (e->folded == NULL) {
+			snprintf(k->err, k->errsize, "out of memory");
+			return -1;
+		}
 		return 0;
+	}
 	if (l->utf8 == (locale_t)0) {
 		l->utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 		if (l->utf8 == (locale_t)0) {
@@ -102,7 +158,7 @@ check_one(void *cls, const char *entry)
 		snprintf(k->err, k->errsize, "pattern '%.80s': %s", entry + 3, why);
 		return -1;
 	}
-	l->nre++;
+	e->re = &l->re[l->nre++];
 	return 0;
 }
 
@@ -116,6 +172,11 @@ screen_list_free(struct screen_list *l)
 	for (i = 0; i < l->nre; i++)
 		regfree(&l->re[i]);
 	free(l->re);
+	for (i = 0; i < l->nentries; i++) {
+		free(l->entries[i].text);
+		g_free(l->entries[i].folded);
+	}
+	free(l->entries);
 	if (l->utf8 != (locale_t)0)
 		freelocale(l->utf8);
 	free(l->text);
@@ -174,7 +235,8 @@ screen_list_build(const char *words, const char *file, struct screen_list **out,
 	for (i = 0; list[i] != '\0'; i++)
 		lines += list[i] == '\n';
 	k.list->re = calloc(lines, sizeof(regex_t)); /* at most one pattern a line */
-	if (k.list->re == NULL) {
+	k.list->entries = calloc(lines, sizeof(*k.list->entries)); /* at most one entry a line */
+	if (k.list->re == NULL || k.list->entries == NULL) {
 		snprintf(err, errsize, "out of memory");
 		screen_list_free(k.list);
 		return -1;
@@ -187,63 +249,58 @@ screen_list_build(const char *words, const char *file, struct screen_list **out,
 	return 0;
 }
 
-struct match_ctx {
-	const struct screen_list *list;
-	const char *const *texts;
-	size_t ntexts;
-	char *buf;
-	size_t size, used;
-	size_t ri; /* the next compiled pattern */
-	int found;
-};
-
-static int
-match_one(void *cls, const char *entry)
+/* Appends entry to the record of what matched ("a, b"), within size. */
+static void
+record_match(char *buf, size_t size, size_t *used, int found, const char *entry)
 {
-	struct match_ctx *m = cls;
-	size_t i;
-	int hit = 0;
+	int k = snprintf(buf + *used, size - *used, "%s%s", found ? ", " : "", entry);
 
-	if (strncmp(entry, "re:", 3) == 0) {
-		const regex_t *re;
-
-		if (m->ri >= m->list->nre)
-			return 0; /* cannot be: every pattern compiled at start */
-		re = &m->list->re[m->ri++];
-		for (i = 0; !hit && i < m->ntexts; i++)
-			hit = m->texts[i] != NULL && regexec(re, m->texts[i], 0, NULL, 0) == 0;
-	} else {
-		for (i = 0; !hit && i < m->ntexts; i++)
-			hit = m->texts[i] != NULL && strcasestr(m->texts[i], entry) != NULL;
-	}
-	if (hit) {
-		int k = snprintf(m->buf + m->used, m->size - m->used, "%s%s", m->found ? ", " : "",
-		                 entry);
-
-		m->found++;
-		if (k > 0 && (size_t)k < m->size - m->used)
-			m->used += (size_t)k;
-	}
-	return 0;
+	if (k > 0 && (size_t)k < size - *used)
+		*used += (size_t)k;
 }
 
 int
 screen_match(const struct screen_list *list, const char *const *texts, size_t ntexts, char *buf,
              size_t size)
 {
-	struct match_ctx m = {list, texts, ntexts, buf, size, 0, 0, 0};
+	char *folded[8] = {NULL};
 	locale_t old = (locale_t)0;
+	size_t i, j, used = 0;
+	int found = 0;
 
 	buf[0] = '\0';
-	if (list == NULL)
+	if (list == NULL || list->nentries == 0)
 		return 0;
+	if (ntexts > sizeof(folded) / sizeof(folded[0]))
+		ntexts = sizeof(folded) / sizeof(folded[0]);
+	for (j = 0; j < ntexts; j++)
+		if (texts[j] != NULL)
+			folded[j] = screen_fold(texts[j]);
 	/* the patterns run on characters: this thread in C.UTF-8 for the call, then as it was */
 	if (list->utf8 != (locale_t)0)
 		old = uselocale(list->utf8);
-	each_entry(list->text, match_one, &m);
+	for (i = 0; i < list->nentries; i++) {
+		const struct screen_entry *e = &list->entries[i];
+		int hit = 0;
+
+		for (j = 0; !hit && j < ntexts; j++) {
+			if (texts[j] == NULL)
+				continue;
+			if (e->re != NULL)
+				hit = regexec(e->re, texts[j], 0, NULL, 0) == 0 ||
+				      (folded[j] != NULL && regexec(e->re, folded[j], 0, NULL, 0) == 0);
+			else
+				hit = folded[j] != NULL ? strstr(folded[j], e->folded) != NULL
+				                        : strcasestr(texts[j], e->text) != NULL;
+		}
+		if (hit)
+			record_match(buf, size, &used, found++, e->text);
+	}
 	if (list->utf8 != (locale_t)0)
 		uselocale(old);
-	return m.found;
+	for (j = 0; j < ntexts; j++)
+		g_free(folded[j]);
+	return found;
 }
 
 int

@@ -17,6 +17,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,10 @@ struct http_server {
 	struct reader readers[HTTP_IO_THREADS_MAX]; /* guarded by lock */
 	size_t nreaders;
 	long reader_cache_kib;
+	/* request ids: SipHash of a counter under a key drawn at start, unique and unguessable
+	 * like random ones, without a getrandom system call per request */
+	unsigned char id_key[crypto_shorthash_KEYBYTES];
+	_Atomic unsigned long long id_next;
 };
 
 #define REQUEST_ID_SIZE 17 /* 16 hex digits and a NUL */
@@ -484,9 +489,11 @@ call_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, 
 	clock_gettime(CLOCK_MONOTONIC, &call->started);
 	{
 		unsigned char raw[(REQUEST_ID_SIZE - 1) / 2];
+		unsigned long long n = srv->id_next++;
 		size_t i;
 
-		randombytes_buf(raw, sizeof(raw));
+		_Static_assert(sizeof(raw) == crypto_shorthash_BYTES, "a request id is one SipHash");
+		crypto_shorthash(raw, (const unsigned char *)&n, sizeof(n), srv->id_key);
 		sodium_bin2hex(call->id, sizeof(call->id), raw, sizeof(raw));
 		for (i = 0; i + 1 < sizeof(call->method) && method[i] >= 'A' && method[i] <= 'Z';
 		     i++)
@@ -909,15 +916,17 @@ static void
 log_request(const struct call *call, enum MHD_RequestTerminationCode toe)
 {
 	struct timespec now;
-	double ms;
+	long long tenths; /* of a millisecond, rounded: formatted without floating point */
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (double)(now.tv_sec - call->started.tv_sec) * 1e3 +
-	     (double)(now.tv_nsec - call->started.tv_nsec) / 1e6;
-	log_info("request id=%s method=%s route=%s status=%d ms=%.1f addr=%s%s", call->id,
+	tenths = ((long long)(now.tv_sec - call->started.tv_sec) * 1000000000LL +
+	          (now.tv_nsec - call->started.tv_nsec) + 50000) / 100000;
+	if (tenths < 0)
+		tenths = 0;
+	log_info("request id=%s method=%s route=%s status=%d ms=%lld.%lld addr=%s%s", call->id,
 	         call->method[0] ? call->method : "-",
 	         call->match == 1 && call->route != NULL ? call->route->pattern : "-",
-	         call->resp.status, ms, call->req.addr,
+	         call->resp.status, tenths / 10, tenths % 10, call->req.addr,
 	         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 }
 
@@ -993,6 +1002,7 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	if (srv == NULL)
 		return NULL;
 	threads = cpus < 1 ? 1u : cpus > HTTP_IO_THREADS_MAX ? HTTP_IO_THREADS_MAX : (unsigned)cpus;
+	randombytes_buf(srv->id_key, sizeof(srv->id_key));
 	srv->reader_cache_kib = HTTP_READER_CACHE_KIB / (long)threads;
 	if (srv->reader_cache_kib < HTTP_READER_CACHE_MIN_KIB)
 		srv->reader_cache_kib = HTTP_READER_CACHE_MIN_KIB;

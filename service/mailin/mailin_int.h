@@ -21,6 +21,9 @@ char *mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, 
  * LF (CR LF and CR become LF), else every control becomes a space; leading and trailing blanks
  * are trimmed. Returns a GLib string or NULL. */
 char *mail_clean(char *s, int multiline);
+/* Text of a text/plain; format=flowed part (RFC 3676) with its soft line breaks joined (delsp:
+ * DelSp=yes, the space before each soft break dropped): a new GLib string. */
+char *mail_unflow(const char *text, int delsp);
 /* Cuts s (UTF-8) to at most max code points; returns 1 if it was cut. */
 int mail_cut(char *s, size_t max);
 

@@ -545,6 +545,15 @@ add_text(GString *to, const char *text)
 
 static void walk(struct walk *w, GMimeObject *obj, int depth);
 
+/* Whether a text/plain part is format=flowed (RFC 3676). */
+static int
+flowed(GMimeContentType *ct)
+{
+	const char *f = ct != NULL ? g_mime_content_type_get_parameter(ct, "format") : NULL;
+
+	return f != NULL && g_ascii_strcasecmp(f, "flowed") == 0;
+}
+
 static void
 walk_part(struct walk *w, GMimePart *part)
 {
@@ -569,6 +578,12 @@ walk_part(struct walk *w, GMimePart *part)
 			g_free(t2);
 		} else if (w->qq) {
 			t2 = mail_entities_decode(text);
+			add_text(w->plain, t2);
+			g_free(t2);
+		} else if (flowed(ct)) {
+			const char *delsp = g_mime_content_type_get_parameter(ct, "delsp");
+
+			t2 = mail_unflow(text, delsp != NULL && g_ascii_strcasecmp(delsp, "yes") == 0);
 			add_text(w->plain, t2);
 			g_free(t2);
 		} else {

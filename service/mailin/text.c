@@ -107,62 +107,109 @@ mail_fix_labels(const char *raw)
 	return mail_clean(g_string_free(out, FALSE), 1);
 }
 
-/* Where a B-encoded word at p ("=?cs?B?...?=") ends, after its "?=", or NULL if p starts none;
- * *padded is set when its text ends with '=' padding. */
-static const char *
-b_word_end(const char *p, int *padded)
+/* One B-encoded word "=?charset[*lang]?B?text?=". */
+struct b_word {
+	const char *cs, *cs_end;     /* the charset label */
+	const char *text, *text_end; /* the base64 text */
+	const char *end;             /* after its "?=" */
+};
+
+/* Whether p starts a B-encoded word; if so, its parts into *w. */
+static int
+b_word_at(const char *p, struct b_word *w)
 {
-	const char *q;
+	const char *q, *star;
 
 	if (p[0] != '=' || p[1] != '?')
-		return NULL;
-	q = strchr(p + 2, '?');
-	if (q == NULL || (q[1] != 'B' && q[1] != 'b') || q[2] != '?')
-		return NULL;
-	q += 3;
-	while (*q != '\0' && *q != '?' && *q != ' ' && *q != '\t')
-		q++;
+		return 0;
+	w->cs = p + 2;
+	q = strchr(w->cs, '?');
+	if (q == NULL || q == w->cs || (q[1] != 'B' && q[1] != 'b') || q[2] != '?')
+		return 0;
+	star = memchr(w->cs, '*', (size_t)(q - w->cs));
+	w->cs_end = star != NULL ? star : q;
+	w->text = q + 3;
+	for (q = w->text; *q != '\0' && *q != '?' && *q != ' ' && *q != '\t'; q++)
+		;
 	if (q[0] != '?' || q[1] != '=')
-		return NULL;
-	*padded = q[-1] == '=';
-	return q + 2;
+		return 0;
+	w->text_end = q;
+	w->end = q + 2;
+	return 1;
+}
+
+static int
+same_charset(const struct b_word *a, const struct b_word *b)
+{
+	size_t n = (size_t)(a->cs_end - a->cs);
+
+	return (size_t)(b->cs_end - b->cs) == n && g_ascii_strncasecmp(a->cs, b->cs, n) == 0;
+}
+
+/* Appends the bytes the base64 text of w stands for (GLib decodes). */
+static void
+append_bytes(GByteArray *to, const struct b_word *w)
+{
+	char *text = g_strndup(w->text, (gsize)(w->text_end - w->text));
+	gsize n = 0;
+	guchar *bytes = g_base64_decode(text, &n);
+
+	g_byte_array_append(to, bytes, (guint)n);
+	g_free(bytes);
+	g_free(text);
 }
 
 char *
 mail_decode_header(GMimeParserOptions *opts, const char *value)
 {
-	GString *out = g_string_new("");
-	char *piece, *d;
-	const char *start = value, *p = value, *end, *next;
-	int padded;
+	GString *words = g_string_sized_new(strlen(value));
+	const char *p = value, *next;
+	struct b_word w, x;
+	char *d;
 
-	/* GMime 3.2.13 joins the text of adjacent B words of one charset before decoding, and
-	 * stops at a padded word's '=' (GMime issue #133): such words are decoded one by one,
-	 * the white space between them dropped (RFC 2047 §6.2). */
+	/* Mailers split a long subject into B words anywhere, even inside a character (二 bytes of
+	 * GBK in two words), and pad each word's base64 with '=': GMime 3.2.13 joins the text of
+	 * adjacent B words of one charset before decoding but stops at a padded word's '=' (GMime
+	 * issue #133). So each run of B words of one charset, apart by white space only, becomes
+	 * one word holding the bytes of them all (GLib's base64), which GMime then decodes in that
+	 * charset: split characters are whole again and no padding is in the way. */
 	while (*p != '\0') {
-		end = b_word_end(p, &padded);
-		if (end == NULL) {
-			p++;
+		GByteArray *bytes;
+		char *b64;
+
+		if (!b_word_at(p, &w)) {
+			g_string_append_c(words, *p++);
 			continue;
 		}
-		next = end;
+		next = w.end;
 		while (*next == ' ' || *next == '\t')
 			next++;
-		if (padded && next[0] == '=' && next[1] == '?') {
-			piece = g_strndup(start, (gsize)(end - start));
-			d = g_mime_utils_header_decode_text(opts, piece);
-			g_string_append(out, d);
-			g_free(d);
-			g_free(piece);
-			start = p = next;
+		if (!b_word_at(next, &x) || !same_charset(&w, &x)) {
+			g_string_append_len(words, p, w.end - p);
+			p = w.end;
 			continue;
 		}
-		p = end;
+		bytes = g_byte_array_new();
+		append_bytes(bytes, &w);
+		do {
+			append_bytes(bytes, &x);
+			p = x.end;
+			next = p;
+			while (*next == ' ' || *next == '\t')
+				next++;
+		} while (b_word_at(next, &x) && same_charset(&w, &x));
+		b64 = g_base64_encode(bytes->data, bytes->len);
+		g_string_append(words, "=?");
+		g_string_append_len(words, w.cs, w.cs_end - w.cs);
+		g_string_append(words, "?B?");
+		g_string_append(words, b64);
+		g_string_append(words, "?=");
+		g_free(b64);
+		g_byte_array_free(bytes, TRUE);
 	}
-	d = g_mime_utils_header_decode_text(opts, start);
-	g_string_append(out, d);
-	g_free(d);
-	return g_string_free(out, FALSE);
+	d = g_mime_utils_header_decode_text(opts, words->str);
+	g_string_free(words, TRUE);
+	return d;
 }
 
 /* The tables of Chinese mail (those the label map names, and the labels GMime decodes headers
@@ -262,6 +309,66 @@ mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t
 	return g_mime_utils_decode_8bit(opts, buf, len);
 }
 
+/* The length of line [p, end) without its CR, and its quote depth (the leading '>'s, which
+ * *content is moved past along with one space of space-stuffing). */
+static size_t
+flowed_line(const char *p, const char *end, const char **content, int *depth)
+{
+	size_t n = (size_t)(end - p);
+
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	*depth = 0;
+	while (n > 0 && *p == '>') {
+		(*depth)++;
+		p++;
+		n--;
+	}
+	if (n > 0 && *p == ' ') {
+		p++;
+		n--;
+	}
+	*content = p;
+	return n;
+}
+
+char *
+mail_unflow(const char *text, int delsp)
+{
+	GString *out = g_string_sized_new(strlen(text));
+	const char *p = text;
+	int open = 0, open_depth = 0;
+
+	/* RFC 3676: a line that ends in a space (other than the signature separator "-- ") goes
+	 * on in the next line of the same quote depth; with DelSp=yes that space was added by the
+	 * sender (text without spaces between words, such as Chinese) and is dropped */
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n'), *end = nl != NULL ? nl : p + strlen(p), *content;
+		int depth, flowed;
+		size_t n = flowed_line(p, end, &content, &depth);
+
+		flowed = n > 0 && content[n - 1] == ' ' && !(n == 3 && memcmp(content, "-- ", 3) == 0);
+		if (open && depth != open_depth) { /* a quote that ends inside a paragraph */
+			g_string_append_c(out, '\n');
+			open = 0;
+		}
+		if (!open && depth > 0) {
+			for (int i = 0; i < depth; i++)
+				g_string_append_c(out, '>');
+			g_string_append_c(out, ' ');
+		}
+		if (flowed && delsp)
+			n--;
+		g_string_append_len(out, content, (gssize)n);
+		open = flowed;
+		open_depth = depth;
+		if (!flowed)
+			g_string_append_c(out, '\n');
+		p = nl != NULL ? nl + 1 : end;
+	}
+	return g_string_free(out, FALSE);
+}
+
 char *
 mail_clean(char *s, int multiline)
 {
@@ -318,9 +425,10 @@ mail_clean(char *s, int multiline)
 	n = strlen(v);
 	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\n' || v[n - 1] == '\t'))
 		v[--n] = '\0';
+	/* and at the start, a byte order mark too (some clients put U+FEFF before the text) */
 	r = v;
-	while (*r == ' ' || *r == '\n' || *r == '\t')
-		r++;
+	while (*r == ' ' || *r == '\n' || *r == '\t' || strncmp(r, "\xEF\xBB\xBF", 3) == 0)
+		r += *r == ' ' || *r == '\n' || *r == '\t' ? 1 : 3;
 	if (r != v)
 		memmove(v, r, strlen(r) + 1);
 	return v;

@@ -15,6 +15,7 @@
 
 #define AUDIT_ROWS 100 /* rows of the audit log on one page */
 #define OUTBOX_ROWS 50 /* failed notices listed */
+#define MAIL_ROWS 20   /* messages that made no item listed */
 #define FILTER_MAX 64  /* bytes of an audit text filter */
 
 /* The messages of ?done= after a change (the page comes back with one). */
@@ -85,6 +86,24 @@ section_name(const struct db_section *secs, size_t n, int64_t id)
 	return "";
 }
 
+/* The names key k takes, as the options of a select with `current` chosen: [{value, label,
+ * selected}], or false for a key typed in (days, a time). */
+static json_t *
+policy_choices(struct page *pg, enum policy_key k, const char *current)
+{
+	const char *const *names = policy_key_values(k);
+	json_t *a;
+
+	if (names == NULL)
+		return json_false();
+	a = json_array();
+	for (; *names != NULL; names++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "value", *names, "label",
+		                                   page_msg2(pg, "policy.value.", *names), "selected",
+		                                   strcmp(*names, current) == 0));
+	return a;
+}
+
 /* The policies of every kind as forms: {kind, label, keys[{key, id, value, admin, days}]}. */
 static json_t *
 policy_forms(struct page *pg)
@@ -99,18 +118,21 @@ policy_forms(struct page *pg)
 
 		for (k = 0; k < POLICY_KEY__MAX; k++) {
 			char v[POLICY_VALUE_MAX], id[64];
+			json_t *choices;
 
 			policy_format(&pol.kind[kind], (enum policy_key)k, v);
 			snprintf(id, sizeof(id), "pol-%s-%s", kind_name((enum kind)kind),
 			         policy_key_name((enum policy_key)k));
+			choices = policy_choices(pg, (enum policy_key)k, v);
 			json_array_append_new(
 			    keys,
-			    json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "key",
+			    json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:o}", "key",
 			              policy_key_name((enum policy_key)k), "label",
 			              page_msg2(pg, "policy.", policy_key_name((enum policy_key)k)),
 			              "id", id, "value", v, "admin",
 			              (pol.admin[kind] & (1u << k)) != 0, "days",
-			              policy_key_is_days((enum policy_key)k)));
+			              policy_key_is_days((enum policy_key)k), "has_choices",
+			              json_is_array(choices), "choices", choices));
 		}
 		json_array_append_new(
 		    a, json_pack("{s:s, s:s, s:o}", "kind", kind_name((enum kind)kind), "label",
@@ -150,6 +172,39 @@ outbox_data(struct page *pg)
 	json_object_set_new(pg->data, "has_outbox", json_boolean(json_array_size(rows) > 0));
 	json_object_set_new(pg->data, "outbox", rows);
 	json_object_set_new(pg->data, "outbox_counts", counts);
+}
+
+/* The messages mail-in made nothing of (ignored: automatic mail, or refused with core's
+ * reason), newest first, and the counts by outcome. */
+static void
+mail_data(struct page *pg)
+{
+	struct db_mail_row *v = NULL;
+	struct db_mail_counts k;
+	json_t *rows = json_array();
+	size_t n = 0, i;
+
+	if (db_mail_counts(pg->req->db, &k) == 0)
+		json_object_set_new(pg->data, "mail_counts",
+		                    json_pack("{s:I, s:I, s:I, s:I}", "created", (json_int_t)k.created,
+		                              "added", (json_int_t)k.added, "duplicate",
+		                              (json_int_t)k.duplicate, "ignored",
+		                              (json_int_t)k.ignored));
+	if (db_mail_list(pg->req->db, "ignored", INT64_MAX, MAIL_ROWS, &v, &n) == 0) {
+		for (i = 0; i < n; i++) {
+			char at[17];
+
+			page_datetime(v[i].received, at);
+			json_array_append_new(
+			    rows, json_pack("{s:s, s:s, s:s, s:s, s:I}", "at", at, "source", v[i].source,
+			                    "sender", v[i].sender ? v[i].sender : "—", "reason",
+			                    v[i].reason ? v[i].reason : "—", "size",
+			                    (json_int_t)v[i].size));
+		}
+		db_mail_rows_free(v, n);
+	}
+	json_object_set_new(pg->data, "has_mail", json_boolean(json_array_size(rows) > 0));
+	json_object_set_new(pg->data, "mail", rows);
 }
 
 /* A date filter "YYYY-MM-DD" as the instant its day starts (end: the day after); 0 or -1. */
@@ -313,6 +368,7 @@ admin_page(struct page *pg, int status)
 	json_object_set_new(pg->data, "new_sections",
 	                    section_choices(pg, secs, nsec, page_field(pg, "section")));
 	outbox_data(pg);
+	mail_data(pg);
 	db_accounts_free(acc, nacc);
 	db_sections_free(secs, nsec);
 	page_end(pg, status, "staff_admin");

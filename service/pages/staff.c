@@ -656,6 +656,24 @@ given(struct page *pg, const char *name)
 	return v != NULL && text_nonblank(v) ? v : NULL;
 }
 
+/* The start of a form posted on an item's page (/staff/items/{tracking}/…): a staff session, a
+ * tracking number of the right form and the form's CSRF token. 1 to go on, 0 answered. */
+static int
+item_post_begin(struct page *pg, struct req *req, struct resp *resp)
+{
+	if (!page_staff_begin(pg, req, resp, "queue.title", "queue", 0))
+		return 0;
+	if (!tracking_plain(req->params[0])) {
+		page_error(pg, 404, "item.not_found");
+		return 0;
+	}
+	if (!page_csrf_ok(pg, "staff")) {
+		item_page(pg, 403, req->params[0], page_msg(pg, "err.csrf"));
+		return 0;
+	}
+	return 1;
+}
+
 void
 pg_staff_act(struct req *req, struct resp *resp)
 {
@@ -666,16 +684,8 @@ pg_staff_act(struct req *req, struct resp *resp)
 	char msg[400], loc[200];
 	int a;
 
-	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
+	if (!item_post_begin(&pg, req, resp))
 		return;
-	if (!tracking_plain(req->params[0])) {
-		page_error(&pg, 404, "item.not_found");
-		return;
-	}
-	if (!page_csrf_ok(&pg, "staff")) {
-		item_page(&pg, 403, req->params[0], page_msg(&pg, "err.csrf"));
-		return;
-	}
 	name = page_field(&pg, "action");
 	a = name ? wf_action_parse(name) : -1;
 	if (a < 0) {
@@ -759,16 +769,8 @@ pg_staff_public(struct req *req, struct resp *resp)
 	char msg[400], loc[200];
 	int rc;
 
-	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
+	if (!item_post_begin(&pg, req, resp))
 		return;
-	if (!tracking_plain(req->params[0])) {
-		page_error(&pg, 404, "item.not_found");
-		return;
-	}
-	if (!page_csrf_ok(&pg, "staff")) {
-		item_page(&pg, 403, req->params[0], page_msg(&pg, "err.csrf"));
-		return;
-	}
 	publish = page_field(&pg, "publish");
 	if (public_texts(&pg, req->params[0], &subject, &body, &reply, &cur) != 0) {
 		item_page(&pg, 404, req->params[0], page_msg(&pg, "item.not_found"));

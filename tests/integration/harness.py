@@ -182,7 +182,45 @@ UNDO_021 = """
 
 # Every migration after 002 taken back out, newest first: a database as civicdesk wrote it at
 # schema 2 (003, 008 and 010 apply again as they are). A new migration adds its UNDO here.
-UNDO_TO_2 = (UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
+# Takes migration 022 (the ladder's notices as keys, #15) back out: the outbox as 016-021 left it
+# (its UNIQUE and foreign keys, a text in every row), each key row's clock and step written out
+# again; a dropped row counts as failed. Before UNDO_021.
+UNDO_022 = """
+    DROP VIEW outbox_notices;
+    CREATE TABLE outbox_v2 (
+      id INTEGER PRIMARY KEY, item_id INTEGER REFERENCES items(id), clock TEXT,
+      step TEXT NOT NULL, channel TEXT NOT NULL CHECK (channel IN ('email','sms')),
+      recipient TEXT NOT NULL, subject TEXT, body TEXT NOT NULL, created INTEGER NOT NULL,
+      send_after INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, sent_at INTEGER,
+      last_error TEXT, state TEXT NOT NULL DEFAULT 'pending'
+      CHECK (state = 'pending' OR state = 'sent' OR state = 'failed'), message_id TEXT,
+      give_up_at INTEGER, last_attempt INTEGER, account_id INTEGER REFERENCES accounts(id),
+      UNIQUE (item_id, clock, step, channel, recipient));
+    INSERT INTO outbox_v2 SELECT id, item_id,
+      CASE WHEN lkey IS NULL THEN clock
+           ELSE CASE lkey / 10000000000000000 / 2 % 4 WHEN 0 THEN 'forward' WHEN 1 THEN 'reply'
+                ELSE 'explain' END END,
+      CASE WHEN lkey IS NULL THEN step
+           ELSE CASE lkey / 10000000000000000 / 8 WHEN 1 THEN 'remind/' WHEN 2 THEN 'overdue/'
+                ELSE 'escalate/' END ||
+                printf('%04d-%02d-%02d', lkey / 100000000 % 100000000 / 10000,
+                       lkey / 100000000 % 100000000 / 100 % 100, lkey / 100000000 % 100) ||
+                CASE WHEN lkey % 100000000 > 0 THEN printf('/%04d-%02d-%02d',
+                       lkey % 100000000 / 10000, lkey % 100000000 / 100 % 100, lkey % 100)
+                     ELSE '' END END,
+      channel, recipient, subject, coalesce(body, ''), created, send_after, attempts, sent_at,
+      last_error, CASE state WHEN 'dropped' THEN 'failed' ELSE state END, message_id,
+      give_up_at, last_attempt, account_id FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_v2 RENAME TO outbox;
+    CREATE INDEX outbox_due ON outbox(state, channel, send_after);
+    CREATE UNIQUE INDEX outbox_once
+      ON outbox(coalesce(item_id, 0), coalesce(clock, ''), step, channel, recipient)
+      WHERE item_id IS NULL OR clock IS NULL;
+    CREATE INDEX outbox_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;
+"""
+
+UNDO_TO_2 = (UNDO_022 + UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
              UNDO_012 +
              UNDO_011 + UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)
 

@@ -113,6 +113,22 @@ class Concurrency(unittest.TestCase):
         self.assertEqual({s for _, s in rows}, {"assigned"})
         self.assertEqual(histories, 2 * TOTAL)  # submit + assign, one row each
 
+        # the statistics, which the writer gathers per batch and writes once at its end (issue
+        # 20): every item counted once as received and open, in the section it went to, and
+        # the rows it left while it had no section back at zero
+        with sqlite3.connect(self.srv.db) as db:
+            fg = db.execute("SELECT id FROM sections WHERE name = '法规处'").fetchone()[0]
+            daily = db.execute("SELECT coalesce(section_id, 0), sum(received), sum(open) "
+                               "FROM stats_daily GROUP BY 1").fetchall()
+            due = db.execute("SELECT coalesce(section_id, 0), sum(n) FROM stats_due "
+                             "GROUP BY 1").fetchall()
+            facts = db.execute("SELECT count(*) FROM item_facts WHERE section_id = ?",
+                               (fg,)).fetchone()[0]
+        self.assertEqual({k: (r, o) for k, r, o in daily if (r, o) != (0, 0)},
+                         {fg: (TOTAL, TOTAL)})
+        self.assertEqual({k: n for k, n in due if n != 0}, {fg: TOTAL})
+        self.assertEqual(facts, TOTAL)
+
         self.srv.stop()
         self.assertEqual(self.srv.exit_code, 0, self.srv.output)
         for bad in ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer"):

@@ -104,6 +104,42 @@ class Intake(unittest.TestCase):
         self.assertIn(("2025-10-11", "work"), expl)
         self.assertNotIn("explain", clocks)
 
+    def test_answers_from_kept_parts(self):
+        # The 201's members after the tracking number and query code are dumped once per kind
+        # and second and kept (issue 20); every answer must still be its own item's, whole: a
+        # compact JSON object with its members in order, its own number and code, the clocks
+        # its tracking page shows; kinds and a staff item with another date of receipt between
+        # them must not mix.
+        keys = ["tracking", "query_code", "state", "kind", "channel", "received", "clocks"]
+        bodies = [item(), item(kind="complaint"), item(), item(kind="consultation"), item()]
+        if self.staff is not None:
+            bodies.insert(2, item(channel="post", received="2025-09-26", phone=..., email=...))
+        seen = set()
+        for body in bodies:
+            headers = self.staff if body.get("channel") == "post" else None
+            r = self.srv.request("POST", "/api/v1/items", json_body=body, headers=headers)
+            self.assertEqual(r.status, 201, r)
+            a = r.json()
+            self.assertEqual(list(a), keys)
+            self.assertEqual(r.body, json.dumps(a, ensure_ascii=False,
+                                                separators=(",", ":")).encode())
+            self.assertEqual(a["kind"], body["kind"])
+            self.assertNotIn(a["tracking"], seen)
+            self.assertNotIn(a["query_code"], seen)
+            seen.update((a["tracking"], a["query_code"]))
+            self.assertEqual(r.header("Location"), "/api/v1/track/" + a["tracking"])
+            t = self.track(a["tracking"], a["query_code"])
+            self.assertEqual(t.status, 200, t)
+            self.assertEqual(a["clocks"], t.json()["clocks"])
+            self.assertEqual(a["received"], t.json()["received"])
+            if body.get("channel") == "post":
+                self.assertEqual(a["channel"], "post")
+                self.assertTrue(a["received"].startswith("2025-09-26"))
+            else:
+                self.assertEqual(a["received"], "2025-09-30T10:00:00+08:00")
+                if a["kind"] == "letter":
+                    self.check_clocks(a["clocks"])
+
     def test_json_submission_and_tracking(self):
         a = self.submit(GOOD)
         self.assertRegex(a["tracking"], TRACKING)
@@ -747,7 +783,7 @@ class Open311(unittest.TestCase):
         self.assertEqual(r.status, 405, r)
         self.assertEqual(r.json()[0]["code"], 405)
         self.assertTrue(r.json()[0]["description"])
-        r = self.srv.request("GET", "/open311/v2/services.xml")
+        r = self.srv.request("GET", "/open311/v2/services.txt")
         self.assertEqual(r.status, 404, r)
         self.assertEqual(r.json()[0]["code"], 404)
         body = urllib.parse.urlencode({"service_code": "letter", "email": "a@b.cn",

@@ -183,6 +183,63 @@ class MailIn(unittest.TestCase):
         r = ingest(self.server, raw, env_extra={"CIVICDESK_TEST_MAIL_UNCUT": "1"})
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_admin_sees_what_mail_made(self):
+        """GET /api/v1/admin/mail lists each message with what it became (and why nothing),
+        newest first, filtered by outcome, paged; others get 403; /staff/admin shows the
+        messages that made no item. Never the message's text."""
+        made = ingest(self.server, letter("管理员看得见", "正文不应出现在列表里。",
+                                          msgid="adm-made@example.cn"))
+        self.assertEqual(made.returncode, 0, made.stderr)
+        tracking = made.stdout.decode().strip()
+        auto = letter("自动回复", "我不在办公室。", msgid="adm-auto@example.cn",
+                      Auto_Submitted="auto-replied")
+        r = ingest(self.server, auto)
+        self.assertEqual(r.stdout.decode().strip(), "ignored: auto-submitted")
+        r = self.admin.request("GET", "/api/v1/admin/mail?outcome=all&limit=100")
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        rows = {m["message_id"]: m for m in body["mail"]}
+        ids = [m["id"] for m in body["mail"]]
+        self.assertEqual(ids, sorted(ids, reverse=True))
+        self.assertEqual(rows["adm-made@example.cn"]["outcome"], "created")
+        self.assertEqual(rows["adm-made@example.cn"]["tracking"], tracking)
+        self.assertEqual(rows["adm-made@example.cn"]["source"], "pipe")
+        self.assertEqual(rows["adm-auto@example.cn"]["outcome"], "ignored")
+        self.assertEqual(rows["adm-auto@example.cn"]["reason"], "auto-submitted")
+        self.assertIsNone(rows["adm-auto@example.cn"]["tracking"])
+        self.assertNotIn("正文不应出现", r.body.decode())
+        with self.db() as con:
+            want = dict(con.execute("SELECT outcome, count(*) FROM mail_in GROUP BY outcome"))
+        for k in ("created", "added", "duplicate", "ignored"):
+            self.assertEqual(body["counts"][k], want.get(k, 0), k)
+        r = self.admin.request("GET", "/api/v1/admin/mail?outcome=ignored")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json()["mail"])
+        self.assertEqual({m["outcome"] for m in r.json()["mail"]}, {"ignored"})
+        # paging: one row a page walks the same rows
+        seen, before = [], None
+        for _ in range(len(ids) + 1):
+            q = "/api/v1/admin/mail?limit=1" + ("&before=%d" % before if before else "")
+            r = self.admin.request("GET", q)
+            self.assertEqual(r.status, 200, r)
+            seen += [m["id"] for m in r.json()["mail"]]
+            before = r.json()["next_before"]
+            if before is None:
+                break
+        self.assertEqual(seen[:len(ids)], ids)
+        for q, field in (("outcome=bogus", "outcome"), ("before=x", "before"),
+                         ("limit=0", "limit")):
+            r = self.admin.request("GET", "/api/v1/admin/mail?" + q)
+            self.assertEqual(r.status, 400, (q, r))
+            self.assertEqual(r.json()["error"].get("field"), field, q)
+        r = self.disp.request("GET", "/api/v1/admin/mail")
+        self.assertEqual(r.status, 403, r)
+        page = self.admin.request("GET", "/staff/admin?lang=en")
+        self.assertEqual(page.status, 200, page)
+        html = page.body.decode()
+        self.assertIn('id="mail-title"', html)
+        self.assertIn("auto-submitted", html)
+
     def test_busy_database_is_75(self):
         raw = letter("锁住的数据库", "另一个进程持有写锁。", msgid="busy-1@example.cn")
         con = sqlite3.connect(self.server.db, timeout=30, isolation_level=None)

@@ -77,11 +77,10 @@ def set_clock(server, when):
 
 
 def settled(server, now):
-    """True once the scan has looked at every item due by now, its steps are fanned out to the
-    outbox, and nothing is due to send or being sent."""
+    """True once the scan has looked at every item due by now (queueing its notices), and nothing
+    is due to send or being sent."""
     with db(server) as d:
         marks = d.execute("SELECT count(*) FROM ladder WHERE next_at <= ?", (now,)).fetchone()[0]
-        marks += d.execute("SELECT count(*) FROM ladder_fanout").fetchone()[0]
         # due, or being sent (tried and neither marked nor failed yet)
         due = d.execute("SELECT count(*) FROM outbox WHERE state = 'pending' AND "
                         "(send_after <= ? OR (last_attempt IS NOT NULL AND "
@@ -251,7 +250,7 @@ class Restarts(unittest.TestCase):
         def steps():
             with db(self.server) as d:
                 return sorted(d.execute(
-                    "SELECT o.step, o.channel, o.recipient FROM outbox o JOIN items i ON "
+                    "SELECT o.step, o.channel, o.recipient FROM outbox_notices o JOIN items i ON "
                     "i.id = o.item_id WHERE i.tracking = ?", (t,)).fetchall())
 
         first = steps()

@@ -603,6 +603,20 @@ class Admin(Base):
         self.assertIn("reply_days: 5 (config) -> 7 (admin)", rows[0]["detail"])
         b.get("/staff/admin")
         self.assertIn('name="reset_reply_days"', b.text())
+        # the named values are chosen from a list, the effective one selected
+        html = b.text()
+        self.assertRegex(html, r'<select id="pol-complaint-unit" name="unit"><option '
+                               r'value="working_days" selected>[^<]+</option><option '
+                               r'value="calendar_days">[^<]+</option></select>')
+        self.assertIn('<select id="pol-complaint-on_supplement" name="on_supplement">', html)
+        self.assertNotIn('<input type="text" id="pol-complaint-unit"', html)
+        r = b.post("/staff/admin/policies/complaint", {"on_forward": "restart"})
+        self.assertEqual(r.status, 303, b.text()[-1500:])
+        b.get("/staff/admin")
+        self.assertIn('<option value="restart" selected>', b.text().split(
+            'id="pol-complaint-on_forward"')[1].split("</select>")[0])
+        r = b.post("/staff/admin/policies/complaint", {"reset_on_forward": "1"})
+        self.assertEqual(r.status, 303)
         r = b.post("/staff/admin/policies/complaint", {"reset_reply_days": "1"})
         self.assertEqual(r.status, 303)
         p = self.staff["admin_p"].request("GET", "/api/v1/admin/policies").json()["policies"]

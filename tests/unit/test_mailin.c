@@ -282,6 +282,98 @@ test_never_storable(struct t *t)
 	}
 }
 
+/* The subject as mail_parse decodes it from the header value `subject`. */
+static void
+check_subject(struct t *t, const char *subject, const char *want)
+{
+	struct mail_config cfg;
+	struct mail_msg m;
+	char raw[1024], err[256];
+	int n;
+
+	mail_config_default(&cfg);
+	n = snprintf(raw, sizeof(raw), "From: split@example.cn\r\nSubject: %s\r\n\r\nbody\r\n",
+	             subject);
+	CHECK_INT(t, mail_parse(&cfg, raw, (size_t)n, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_STR(t, m.subject, want);
+	mail_msg_free(&m);
+}
+
+/* Mailers split a long subject into encoded words anywhere, even inside a character, and pad
+ * each B word: the words of one charset are decoded together (关于噪音扰民的投诉 in GB2312,
+ * cut after its fifth and eleventh bytes). */
+static void
+test_split_encoded_words(struct t *t)
+{
+	check_subject(t, "=?gb2312?B?udjT2tQ=?=\r\n =?GB2312?B?69L0yMXD?=\r\n "
+	                 "=?gb2312?B?8bXEzbbL3w==?=",
+	              "关于噪音扰民的投诉");
+	check_subject(t, "=?gbk?Q?=B9=D8=D3=DA=D4?= =?gbk?Q?=EB=D2=F4=C8=C5=C3=F1=B5=C4=CD=B6=CB=DF?=",
+	              "关于噪音扰民的投诉");
+	/* words of two charsets, then plain text */
+	check_subject(t, "=?utf-8?B?5L2g5aW9?= =?gbk?B?ysC95w==?= plain end", "你好世界 plain end");
+	check_subject(t, "=?utf-8?B?5oqV6K+J?= about noise", "投诉 about noise");
+}
+
+/* The body as mail_parse decodes it from a text/plain part with Content-Type parameters
+ * `params` and text `body`. */
+static void
+check_body(struct t *t, const char *params, const char *body, const char *want)
+{
+	struct mail_config cfg;
+	struct mail_msg m;
+	char raw[2048], err[256];
+	int n;
+
+	mail_config_default(&cfg);
+	n = snprintf(raw, sizeof(raw),
+	             "From: flowed@example.cn\r\nSubject: flowed\r\nMIME-Version: 1.0\r\n"
+	             "Content-Type: text/plain; charset=utf-8%s\r\n"
+	             "Content-Transfer-Encoding: 8bit\r\n\r\n%s",
+	             params, body);
+	CHECK_INT(t, mail_parse(&cfg, raw, (size_t)n, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_STR(t, m.body, want);
+	mail_msg_free(&m);
+}
+
+/* format=flowed (RFC 3676, Thunderbird's and Apple Mail's plain text): soft line breaks are
+ * joined, with DelSp=yes without their space; quotes keep their depth; space-stuffing is
+ * undone; the signature separator and fixed text stay as they are. */
+static void
+test_format_flowed(struct t *t)
+{
+	check_body(t, "; format=flowed",
+	           "The street light at the corner has been \r\nbroken for three months.\r\n"
+	           "\r\n> Earlier you \r\n> wrote this.\r\n>> And \r\n>> this.\r\n"
+	           " From the residents\r\n-- \r\nZhang\r\n",
+	           "The street light at the corner has been broken for three months.\n\n"
+	           "> Earlier you wrote this.\n>> And this.\nFrom the residents\n-- \nZhang");
+	check_body(t, "; format=flowed; delsp=yes", "路灯坏了三个月， \r\n请尽快修理。\r\n",
+	           "路灯坏了三个月，请尽快修理。");
+	/* a paragraph whose quote ends without a fixed line */
+	check_body(t, "; format=flowed", "> quoted \r\nnot quoted\r\n",
+	           "> quoted \nnot quoted");
+	/* not flowed: the lines stay */
+	check_body(t, "", "one \r\ntwo\r\n", "one \ntwo");
+}
+
+/* A byte order mark before the text (some clients write one) is not part of the body. */
+static void
+test_byte_order_mark(struct t *t)
+{
+	static const char raw[] = "From: bom@example.cn\r\nSubject: BOM\r\nMIME-Version: 1.0\r\n"
+	                          "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+	                          "\xEF\xBB\xBF\xE5\xB8\xA6" "BOM\xEF\xBB\xBF\r\n";
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256];
+
+	mail_config_default(&cfg);
+	CHECK_INT(t, mail_parse(&cfg, raw, sizeof(raw) - 1, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_STR(t, m.body, "\xE5\xB8\xA6" "BOM\xEF\xBB\xBF"); /* only the leading one */
+	mail_msg_free(&m);
+}
+
 static void
 test_long_subject_and_body(struct t *t)
 {
@@ -352,6 +444,9 @@ main(void)
 	RUN(&t, test_exact_address_kind);
 	RUN(&t, test_never_storable);
 	RUN(&t, test_long_subject_and_body);
+	RUN(&t, test_byte_order_mark);
+	RUN(&t, test_split_encoded_words);
+	RUN(&t, test_format_flowed);
 	RUN(&t, test_attached_message_name_and_empty_report);
 	RUN(&t, test_corpus);
 	return t_done(&t);

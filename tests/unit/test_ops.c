@@ -19,6 +19,9 @@ screening(struct t *t)
 	          0);
 	CHECK_INT(t, screen_match(list, texts, 2, buf, sizeof(buf)), 2);
 	CHECK_STR(t, buf, "casino, re:炸(药|弹)");
+	texts[0] = "有人在网上开 ＣＡＳＩＮＯ";
+	CHECK_INT(t, screen_match(list, texts, 2, buf, sizeof(buf)), 2);
+	CHECK_STR(t, buf, "casino, re:炸(药|弹)");
 	CHECK_INT(t, screen_match(list, clean, 2, buf, sizeof(buf)), 0);
 	CHECK_STR(t, buf, "");
 	screen_list_free(list);
@@ -66,6 +69,19 @@ screening_characters(struct t *t)
 	CHECK_INT(t, one("re:推广.bet", "短信推广赌bet网站"), 1);
 	/* case-insensitive beyond ASCII (full-width letters) */
 	CHECK_INT(t, one("re:ｃａｓｉｎｏ", "网上ＣＡＳＩＮＯ"), 1);
+	/* a word matches however it is written: full-width, another case in any script, split
+	 * by invisible characters, circled digits; the record names the entry as written */
+	CHECK_INT(t, one("casino", "网上ＣＡＳＩＮＯ"), 1);
+	CHECK_INT(t, one("ｃａｓｉｎｏ", "online casino"), 1);
+	CHECK_INT(t, one("casino", "ca\u200bsi\u00adno 网站"), 1);
+	CHECK_INT(t, one("école", "ÉCOLE privée"), 1);
+	CHECK_INT(t, one("казино", "КАЗИНО онлайн"), 1);
+	CHECK_INT(t, one("代办证件123", "代办证件①②③"), 1);
+	CHECK_INT(t, one("casino", "cassino"), 0);
+	CHECK_INT(t, one("代办", "代\u200d办"), 1);
+	CHECK_INT(t, one("代办", "代理办理"), 0);
+	/* a pattern also sees the folded text */
+	CHECK_INT(t, one("re:bet[0-9]+", "ＢＥＴ３６５"), 1);
 	/* the calling thread's locale is left as it was */
 	CHECK(t, MB_CUR_MAX == 1);
 }

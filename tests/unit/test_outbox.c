@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "db/db.h"
 #include "notifiers/notifiers.h"
+#include "notifiers/notifiers_int.h"
 #include "sla/sla.h"
 #include "tests/check.h"
 
@@ -139,6 +142,26 @@ add(struct env *e, int64_t item_id, const char *clock, const char *step, const c
 	return db_outbox_add(e->c, &n, NULL);
 }
 
+/* A ladder notice as its key: kind, clock (0 forward, 1 reply), due and day (YYYYMMDD), by SMS
+ * or e-mail, to account acc at address to. */
+static int
+add_key(struct env *e, int64_t item_id, int clock, int kind, int due, int day, int sms,
+        int64_t acc, const char *to)
+{
+	struct db_ladder_key k = {kind, clock, sms, due, day};
+	struct db_notice n;
+
+	memset(&n, 0, sizeof(n));
+	n.item_id = item_id;
+	n.channel = sms ? "sms" : "email";
+	n.recipient = to;
+	n.account_id = acc;
+	n.lkey = db_ladder_key(&k);
+	n.created = n.send_after = at("2025-10-10T09:00");
+	n.give_up_at = n.created + 86400;
+	return db_outbox_add(e->c, &n, NULL);
+}
+
 /* Each notice once per (item, clock, step, channel, recipient), with or without an item. */
 static void
 test_once(struct t *t)
@@ -169,9 +192,31 @@ test_once(struct t *t)
 	CHECK_INT(t, add(&e, 0, "", "digest/2025-10-13", "email", "fagui@example.com"), 1);
 	CHECK_INT(t, add(&e, 0, NULL, "digest/2025-10-13", "email", "head@example.com"), 0);
 	CHECK_INT(t, add(&e, 0, NULL, "digest/2025-10-20", "email", "fagui@example.com"), 0);
+	/* a ladder notice as its key (022): once per (item, clock, step, channel, recipient) as
+	 * well, whichever account has the address */
+	CHECK_INT(t, add_key(&e, id, 1, DB_STEP_ESCALATE, 20251016, 20251020, 0, 2, "s@x"), 0);
+	CHECK_INT(t, add_key(&e, id, 1, DB_STEP_ESCALATE, 20251016, 20251020, 0, 2, "s@x"), 1);
+	CHECK_INT(t, add_key(&e, id, 1, DB_STEP_ESCALATE, 20251016, 20251020, 0, 1, "s@x"), 1);
+	CHECK_INT(t, add_key(&e, id, 1, DB_STEP_ESCALATE, 20251016, 20251020, 1, 2, "1380"), 0);
+	CHECK_INT(t, add_key(&e, id, 1, DB_STEP_ESCALATE, 20251016, 20251021, 0, 2, "s@x"), 0);
+	CHECK_INT(t, add_key(&e, id, 0, DB_STEP_ESCALATE, 20251016, 20251020, 0, 2, "s@x"), 0);
+	CHECK_INT(t, add_key(&e, id, 1, DB_STEP_OVERDUE, 20251016, 0, 0, 2, "s@x"), 0);
+	CHECK_INT(t, add_key(&e, id, 1, DB_STEP_OVERDUE, 20251016, 0, 0, 1, "h@x"), 0);
+	CHECK_INT(t, add_key(&e, id, 1, DB_STEP_OVERDUE, 20251016, 0, 0, 1, "h@x"), 1);
 	CHECK_INT(t, db_commit(e.c), 0);
 	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
-	CHECK_INT(t, n, 8);
+	CHECK_INT(t, n, 14);
+	{
+		struct db_ladder_key k = {DB_STEP_ESCALATE, 1, 1, 20251016, 20251020}, r;
+		char step[64];
+
+		CHECK_INT(t, db_ladder_key_parse(db_ladder_key(&k), &r), 0);
+		CHECK(t, memcmp(&k, &r, sizeof(k)) == 0);
+		db_ladder_key_step(&r, step, sizeof(step));
+		CHECK_STR(t, step, "escalate/2025-10-16/2025-10-20");
+		CHECK_STR(t, db_ladder_key_clock(&r), "reply");
+		CHECK_INT(t, db_ladder_key_parse(0, &r), -1);
+	}
 	env_close(&e);
 }
 
@@ -253,18 +298,54 @@ test_scan_batches(struct t *t)
 	env_close(&e);
 }
 
-/* The scan and its fan-out apart (migration 019): steps recorded by a scan whose fan-out never
- * ran (a crash between them) go out at the next scan's fan-out, once; an item changed between
- * two scans keeps its older ladder entry beside the new one, and that older entry coming due
- * queues nothing twice. */
+/* Runs sql on the database file of e (a second connection, as an older civicdesk or a fault
+ * would leave it). 0 or -1. */
+static int
+raw(struct env *e, const char *sql)
+{
+	char path[300];
+	sqlite3 *h = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/db.sqlite", e->dir);
+	if (sqlite3_open(path, &h) != SQLITE_OK) {
+		sqlite3_close(h);
+		return -1;
+	}
+	sqlite3_busy_timeout(h, 5000);
+	rc = sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	if (rc != 0)
+		printf("# %s: %s\n", sql, sqlite3_errmsg(h));
+	sqlite3_close(h);
+	return rc;
+}
+
+/* The pending e-mails due at now, as the dispatcher reads them: *n rows (db_outboxes_free). */
+static struct db_outbox *
+due_mails(struct env *e, int64_t now, size_t *n)
+{
+	struct db_outbox *v = NULL;
+
+	*n = 0;
+	if (db_outbox_due(e->c, "email", now, 100, &v, n) != 0)
+		return NULL;
+	return v;
+}
+
+/* The scan writes its notices itself (schema 022): key rows (clock, step and account; no text)
+ * committed with the ladder's entries; an item changed between two scans keeps its older ladder
+ * entry beside the new one, and that older entry coming due queues nothing twice. */
 static void
-test_scan_fanout(struct t *t)
+test_scan_keys(struct t *t)
 {
 	struct env e;
 	struct notify_config cfg;
 	struct notify_scan_stats st;
+	struct db_outbox *v;
 	struct db_item it;
 	int64_t n = 0, id;
+	size_t k = 0, i;
+	int over = 0, esc = 0;
 
 	if (env_open(&e) != 0) {
 		CHECK(t, 0);
@@ -276,21 +357,30 @@ test_scan_fanout(struct t *t)
 	id = item(&e, 1, at("2025-09-09T10:00")); /* reply due Tue 16 Sep */
 	CHECK(t, id > 0);
 	CHECK_INT(t, db_commit(e.c), 0);
-	/* the scan alone: two steps recorded (overdue, today's escalation), no notice yet */
+	/* the scan: the overdue notice to the head, today's escalation to the supervisor, e-mail
+	 * and SMS each, written by the scan */
 	memset(&st, 0, sizeof(st));
-	CHECK_INT(t, notify_scan_steps(e.c, e.cal, at("2025-10-09T12:00"), &st), 0);
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-09T12:00"), &st), 0);
 	CHECK_INT(t, st.items, 1);
 	CHECK_INT(t, st.steps, 2);
-	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
-	CHECK_INT(t, n, 0);
-	/* the next scan finds nothing due and fans out what the first one left */
-	memset(&st, 0, sizeof(st));
-	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-09T12:05"), &st), 0);
-	CHECK_INT(t, st.items, 0);
 	CHECK_INT(t, st.queued, 4);
-	memset(&st, 0, sizeof(st));
-	CHECK_INT(t, notify_fanout(e.c, &cfg, e.cal, at("2025-10-09T12:06"), &st), 0);
-	CHECK_INT(t, st.queued, 0);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, 4);
+	v = due_mails(&e, at("2025-10-09T12:00"), &k);
+	CHECK_INT(t, k, 2);
+	for (i = 0; v != NULL && i < k; i++) {
+		CHECK(t, v[i].lkey != 0);
+		CHECK(t, v[i].body == NULL && v[i].subject == NULL); /* written when sent */
+		CHECK_STR(t, v[i].clock, "reply");
+		CHECK(t, v[i].account_id != 0);
+		if (strcmp(v[i].step, "overdue/2025-09-16") == 0)
+			over += strcmp(v[i].recipient, "head@example.com") == 0;
+		if (strcmp(v[i].step, "escalate/2025-09-16/2025-10-09") == 0)
+			esc += strcmp(v[i].recipient, "sup@example.com") == 0;
+	}
+	CHECK_INT(t, over, 1);
+	CHECK_INT(t, esc, 1);
+	db_outboxes_free(v, k);
 	/* the item changes: a new entry at once beside the one for tomorrow */
 	CHECK_INT(t, db_begin(e.c), 0);
 	CHECK_INT(t, db_item_get_id(e.c, id, &it), 1);
@@ -311,6 +401,220 @@ test_scan_fanout(struct t *t)
 	env_close(&e);
 }
 
+/* A scan's notices and its ladder entries are one transaction: a scan that fails on its third
+ * outbox row, or after its rows on the item's next ladder entry, leaves no row and takes no
+ * entry, so the next scan at the same moment finds the item due and queues its four notices. */
+static void
+test_scan_atomic(struct t *t)
+{
+	struct env e;
+	struct notify_config cfg;
+	struct notify_scan_stats st;
+	int64_t n = -1;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	notify_config_defaults(&cfg);
+	cfg.sms_quiet = "off";
+	CHECK_INT(t, db_begin(e.c), 0);
+	CHECK(t, item(&e, 1, at("2025-09-09T10:00")) > 0);
+	CHECK_INT(t, db_commit(e.c), 0);
+	CHECK_INT(t, raw(&e, "CREATE TRIGGER fault BEFORE INSERT ON outbox WHEN "
+	                     "(SELECT count(*) FROM outbox) >= 2 "
+	                     "BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"),
+	          0);
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-09T12:00"), &st), -1);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, 0);
+	CHECK_INT(t, raw(&e, "DROP TRIGGER fault"), 0);
+	/* the rows come before the item's next ladder entry: a fault there takes them back too */
+	CHECK_INT(t, raw(&e, "CREATE TRIGGER fault BEFORE INSERT ON ladder "
+	                     "BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"),
+	          0);
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-09T12:00"), &st), -1);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, 0);
+	CHECK_INT(t, raw(&e, "DROP TRIGGER fault"), 0);
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-09T12:00"), &st), 0);
+	CHECK_INT(t, st.items, 1);
+	CHECK_INT(t, st.queued, 4);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, 4);
+	env_close(&e);
+}
+
+/* An upgrade between a scan of schema 019-021 and its fan-out: the item it recorded in
+ * ladder_fanout gets the notices of that moment at the next scan (today's escalation as of
+ * that day, not the overdue notice its mark says was queued already), once; the record goes. */
+static void
+test_fanout_upgrade(struct t *t)
+{
+	struct env e;
+	struct notify_config cfg;
+	struct notify_scan_stats st;
+	struct db_outbox *v;
+	char sql[512];
+	int64_t id, n = 0;
+	size_t k = 0, i;
+	int esc = 0;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	notify_config_defaults(&cfg);
+	cfg.sms_quiet = "off";
+	CHECK_INT(t, db_begin(e.c), 0);
+	id = item(&e, 1, at("2025-09-09T10:00"));
+	CHECK(t, id > 0);
+	CHECK_INT(t, db_commit(e.c), 0);
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-09-30T12:00"), &st), 0);
+	CHECK_INT(t, st.queued, 4); /* overdue, and the escalation of Tue 30 Sep */
+	/* as a scan of 021 left it on Thu 9 Oct 00:30: the entry taken and the next one set, the
+	 * item recorded for the fan-out, which never ran */
+	snprintf(sql, sizeof(sql),
+	         "DELETE FROM ladder WHERE item_id = %lld; "
+	         "INSERT INTO ladder (next_at, item_id) VALUES (%lld, %lld); "
+	         "INSERT INTO ladder_fanout (at, item_id, mark) VALUES (%lld, %lld, %lld);",
+	         (long long)id, (long long)at("2025-10-10T00:00"), (long long)id,
+	         (long long)at("2025-10-09T00:30"), (long long)id,
+	         (long long)at("2025-10-09T00:00"));
+	CHECK_INT(t, raw(&e, sql), 0);
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-09T12:00"), &st), 0);
+	CHECK_INT(t, st.items, 0);  /* nothing due: the entry is for tomorrow */
+	CHECK_INT(t, st.queued, 2); /* the escalation of 9 Oct, e-mail and SMS */
+	v = due_mails(&e, at("2025-10-09T12:00"), &k);
+	for (i = 0; v != NULL && i < k; i++)
+		esc += strcmp(v[i].step, "escalate/2025-09-16/2025-10-09") == 0;
+	CHECK_INT(t, esc, 1);
+	db_outboxes_free(v, k);
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-09T12:01"), &st), 0);
+	CHECK_INT(t, st.queued, 0); /* the record went with its notices */
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, at("2025-10-10T00:30"), &st), 0);
+	CHECK_INT(t, st.queued, 2);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, 8);
+	env_close(&e);
+}
+
+/* The text of a key row is written when it is sent, from the item as it is then; a notice that
+ * no longer holds is dropped by the dispatcher with its reason (state dropped), never sent:
+ * the clock stopped, its due day moved, the account suspended. */
+static void
+test_render(struct t *t)
+{
+	struct env e;
+	struct notify_config cfg;
+	struct notify_scan_stats st;
+	struct notify_render r;
+	struct db_outbox *v;
+	struct db_item it;
+	struct db_account a;
+	char why[200];
+	int64_t id, due, n = 0, now = at("2025-10-09T12:00");
+	size_t k = 0, sent = 0;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	notify_config_defaults(&cfg);
+	cfg.sms_quiet = "off";
+	CHECK_INT(t, db_begin(e.c), 0);
+	id = item(&e, 1, at("2025-09-09T10:00"));
+	CHECK(t, id > 0);
+	CHECK_INT(t, db_commit(e.c), 0);
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, now, &st), 0);
+	CHECK_INT(t, st.queued, 4);
+	v = due_mails(&e, now, &k);
+	CHECK_INT(t, k, 2);
+	if (k != 2) {
+		db_outboxes_free(v, k);
+		env_close(&e);
+		return;
+	}
+	notify_render_init(&r);
+	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[0], why, sizeof(why)), 1);
+	CHECK(t, v[0].subject != NULL && strstr(v[0].subject, "XJ-TEST-00000001") != NULL);
+	CHECK(t, v[0].body != NULL && strstr(v[0].body, "2025-09-16 23:59") != NULL);
+	CHECK(t, v[0].body != NULL && strstr(v[0].body, "噪音扰民") != NULL);
+	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[1], why, sizeof(why)), 1);
+	/* 12 working days from Tue 16 Sep to Thu 9 Oct (National Day off, Sun 28 Sep worked) */
+	CHECK(t, strstr(v[0].body, "12个工作日") != NULL || strstr(v[1].body, "12个工作日") != NULL);
+	notify_render_free(&r);
+	/* the due day moves (an extension): the notices of the old due day no longer hold */
+	CHECK_INT(t, db_begin(e.c), 0);
+	CHECK_INT(t, db_item_get_id(e.c, id, &it), 1);
+	due = it.clocks[0].due;
+	it.clocks[0].due = due + 7 * 86400;
+	CHECK_INT(t, db_item_update(e.c, &it), 1);
+	db_item_free(&it);
+	CHECK_INT(t, db_commit(e.c), 0);
+	notify_render_init(&r);
+	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[0], why, sizeof(why)), 0);
+	CHECK(t, strstr(why, "now due") != NULL);
+	notify_render_free(&r);
+	/* the clock stops (the reply is sent) */
+	CHECK_INT(t, db_begin(e.c), 0);
+	CHECK_INT(t, db_item_get_id(e.c, id, &it), 1);
+	it.clocks[0].due = due;
+	it.clocks[0].stopped_at = now;
+	CHECK_INT(t, db_item_update(e.c, &it), 1);
+	db_item_free(&it);
+	CHECK_INT(t, db_commit(e.c), 0);
+	notify_render_init(&r);
+	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[1], why, sizeof(why)), 0);
+	CHECK(t, strstr(why, "stopped") != NULL);
+	notify_render_free(&r);
+	/* running again, but the supervisor suspended */
+	CHECK_INT(t, db_begin(e.c), 0);
+	CHECK_INT(t, db_item_get_id(e.c, id, &it), 1);
+	it.clocks[0].stopped_at = 0;
+	CHECK_INT(t, db_item_update(e.c, &it), 1);
+	db_item_free(&it);
+	CHECK_INT(t, db_account_by_name(e.c, "sup", &a), 1);
+	free(a.status);
+	a.status = strdup("suspended");
+	CHECK_INT(t, db_account_update(e.c, &a), 1);
+	db_account_free(&a);
+	CHECK_INT(t, db_commit(e.c), 0);
+	notify_render_init(&r);
+	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[0], why, sizeof(why)) +
+	                 notify_ladder_render(e.c, e.cal, &r, &v[1], why, sizeof(why)),
+	          1); /* the head's notice holds, the supervisor's does not */
+	notify_render_free(&r);
+	db_outboxes_free(v, k);
+	/* the dispatcher drops it (an SMTP server that is not there: the other waits) and sends
+	 * nothing of it */
+	CHECK_INT(t, db_begin(e.c), 0);
+	CHECK_INT(t, db_item_get_id(e.c, id, &it), 1);
+	it.clocks[0].stopped_at = now;
+	CHECK_INT(t, db_item_update(e.c, &it), 1);
+	db_item_free(&it);
+	CHECK_INT(t, db_commit(e.c), 0);
+	cfg.smtp_url = "smtp://127.0.0.1:9";
+	cfg.smtp_timeout = 2;
+	notify_init();
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now, &sent), 0);
+	notify_cleanup();
+	CHECK_INT(t, sent, 0);
+	CHECK_INT(t, db_outbox_count(e.c, "dropped", &n), 0);
+	CHECK_INT(t, n, 2); /* both e-mails: the clock stopped */
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, 2); /* the SMS: no gateway configured, not looked at */
+	env_close(&e);
+}
+
 int
 main(void)
 {
@@ -323,6 +627,9 @@ main(void)
 	}
 	RUN(&t, test_once);
 	RUN(&t, test_scan_batches);
-	RUN(&t, test_scan_fanout);
+	RUN(&t, test_scan_keys);
+	RUN(&t, test_scan_atomic);
+	RUN(&t, test_fanout_upgrade);
+	RUN(&t, test_render);
 	return t_done(&t);
 }

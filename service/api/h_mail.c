@@ -1,0 +1,102 @@
+/* h_mail.c: the messages that came in by e-mail, as administrators see them — what each became
+ * (an item, a reply added to one, a duplicate, or nothing and why), never what it says. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_int.h"
+
+#define MAIL_PAGE 100 /* rows of one page, at most */
+
+static const char *const outcomes[] = {"created", "added", "duplicate", "ignored"};
+
+static json_t *
+mail_json(const struct db_mail_row *m)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "id", json_integer(m->id));
+	json_object_set_new(o, "received", json_time(m->received));
+	json_object_set_new(o, "source", json_string(m->source));
+	json_object_set_new(o, "outcome", json_string(m->outcome));
+	json_object_set_new(o, "reason", json_str_or_null(m->reason));
+	json_object_set_new(o, "tracking", json_str_or_null(m->tracking));
+	json_object_set_new(o, "sender", json_str_or_null(m->sender));
+	json_object_set_new(o, "message_id", json_str_or_null(m->message_id));
+	json_object_set_new(o, "size", json_integer(m->size));
+	json_object_set_new(o, "mailbox", json_str_or_null(m->mailbox));
+	json_object_set_new(o, "uid", m->uid != 0 ? json_integer(m->uid) : json_null());
+	return o;
+}
+
+static int
+outcome_known(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+		if (strcmp(s, outcomes[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* GET /api/v1/admin/mail?outcome=created|added|duplicate|ignored|all&before=ID&limit=N: 200
+ * {"mail":[{"id","received","source","outcome","reason","tracking","sender","message_id","size",
+ * "mailbox","uid"}…],"counts":{"created":N,…},"next_before":ID|null}, newest first; 400 naming a
+ * bad parameter. A message core refused (too large, a virus, nothing to store) is "ignored" with
+ * its reason "refused: …". */
+void
+h_admin_mail_list(struct req *req, struct resp *resp)
+{
+	const char *outcome = req_query(req, "outcome"), *before_s = req_query(req, "before");
+	struct db_mail_row *v = NULL;
+	struct db_mail_counts k;
+	size_t n = 0, i;
+	int64_t before = INT64_MAX;
+	json_t *rows = NULL, *counts = NULL;
+	int limit;
+	char *end;
+
+	if (outcome != NULL && strcmp(outcome, "all") == 0)
+		outcome = NULL;
+	if (outcome != NULL && !outcome_known(outcome)) {
+		resp_error_field(resp, 400, "outcome",
+		                 "outcome is created, added, duplicate, ignored or all");
+		return;
+	}
+	if (before_s != NULL) {
+		errno = 0;
+		before = strtoll(before_s, &end, 10);
+		if (errno != 0 || end == before_s || *end != '\0' || before < 1) {
+			resp_error_field(resp, 400, "before", "before is the id of a row");
+			return;
+		}
+	}
+	if (limit_param(req, resp, MAIL_PAGE, MAIL_PAGE, &limit) != 0)
+		return;
+	/* a GET runs in one read snapshot (http/): the rows and the counts agree */
+	rows = json_array();
+	if (rows == NULL || db_mail_list(req->db, outcome, before, limit, &v, &n) != 0 ||
+	    db_mail_counts(req->db, &k) != 0)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(rows, mail_json(&v[i])) != 0)
+			goto fail;
+	counts = json_pack("{s:I, s:I, s:I, s:I}", "created", (json_int_t)k.created, "added",
+	                   (json_int_t)k.added, "duplicate", (json_int_t)k.duplicate, "ignored",
+	                   (json_int_t)k.ignored);
+	if (counts == NULL)
+		goto fail;
+	resp_json(resp, 200,
+	          json_pack("{s:o, s:o, s:o}", "mail", rows, "counts", counts, "next_before",
+	                    (int)n == limit && n > 0 ? json_integer(v[n - 1].id) : json_null()));
+	rows = NULL;
+	goto out;
+fail:
+	resp_error(resp, 500, "internal", "the received mail cannot be read");
+out:
+	json_decref(rows);
+	db_mail_rows_free(v, n);
+}
