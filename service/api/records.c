@@ -1,11 +1,12 @@
 /*
- * records.c: the public lists' answers assembled from records that jansson encoded (issue 20),
- * and a bounded cache of those encoded records, one per I/O thread (kept with the thread's read
- * connection). Each record is kept with the database row it was built from, every column's
- * type and bytes: it is served again only when the row read for this answer is byte for byte
- * that row, so a change committed to an item, its consent, publication, public version, state,
- * reply clock or its section's name is never answered from an older record. The cache saves
- * building, encoding and freeing the record (jansson walks every character), not the read.
+ * records.c: the answers of Open311's list, the board and the staff queue assembled from records
+ * that jansson encoded (issue 20), and a bounded cache of those encoded records, one per I/O
+ * thread (kept with the thread's read connection). Each record is kept with the database row it
+ * was built from, every column's type and bytes (and, for the queue, the values it computes from
+ * the time): it is served again only when what this answer read is byte for byte the same, so a
+ * change committed to an item, its consent, publication, public version, state, clocks or its
+ * section's name is never answered from an older record. The cache saves building, encoding
+ * and freeing the record (jansson walks every character), not the read.
  */
 #include <stdlib.h>
 #include <string.h>
