@@ -150,6 +150,15 @@ req_json(struct req *req, struct resp *resp, json_t **out)
 	if (j == NULL) {
 		if (json_error_code(&e) == json_error_invalid_utf8)
 			resp_error(resp, 400, "invalid_utf8", "the body is not valid UTF-8");
+		else if (json_error_code(&e) == json_error_null_character)
+			resp_error(resp, 400, "malformed_json",
+			           "a text in the body holds the character \\u0000 (line %d column "
+			           "%d), which no field may contain",
+			           e.line, e.column);
+		else if (json_error_code(&e) == json_error_duplicate_key)
+			resp_error(resp, 400, "malformed_json",
+			           "a member is given twice (%s, line %d column %d): give each once",
+			           e.text, e.line, e.column);
 		else
 			resp_error(resp, 400, "malformed_json", "malformed JSON at line %d column %d: %s",
 			           e.line, e.column, e.text);
