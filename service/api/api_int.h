@@ -104,6 +104,9 @@ int core_error_status(const struct core_error *err);
  * characters), NULL when absent or blank. */
 int cursor_parse(const char *s, int64_t *a, int64_t *b);
 int limit_param(struct req *req, struct resp *resp, int def, int max, int *out);
+/* "before", the id a newest-first page of rows continues below: INT64_MAX when absent; -1
+ * after answering 400. */
+int before_param(struct req *req, struct resp *resp, int64_t *out);
 int search_param(struct req *req, struct resp *resp, const char **out);
 
 /* --- a new item from a request (h_items.c) ----------------------------------------------- */

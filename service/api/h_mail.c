@@ -1,6 +1,5 @@
 /* h_mail.c: the messages that came in by e-mail, as administrators see them — what each became
  * (an item, a reply added to one, a duplicate, or nothing and why), never what it says. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,14 +49,13 @@ outcome_known(const char *s)
 void
 h_admin_mail_list(struct req *req, struct resp *resp)
 {
-	const char *outcome = req_query(req, "outcome"), *before_s = req_query(req, "before");
+	const char *outcome = req_query(req, "outcome");
 	struct db_mail_row *v = NULL;
 	struct db_mail_counts k;
 	size_t n = 0, i;
-	int64_t before = INT64_MAX;
+	int64_t before;
 	json_t *rows = NULL, *counts = NULL;
 	int limit;
-	char *end;
 
 	if (outcome != NULL && strcmp(outcome, "all") == 0)
 		outcome = NULL;
@@ -66,15 +64,8 @@ h_admin_mail_list(struct req *req, struct resp *resp)
 		                 "outcome is created, added, duplicate, ignored or all");
 		return;
 	}
-	if (before_s != NULL) {
-		errno = 0;
-		before = strtoll(before_s, &end, 10);
-		if (errno != 0 || end == before_s || *end != '\0' || before < 1) {
-			resp_error_field(resp, 400, "before", "before is the id of a row");
-			return;
-		}
-	}
-	if (limit_param(req, resp, MAIL_PAGE, MAIL_PAGE, &limit) != 0)
+	if (before_param(req, resp, &before) != 0 ||
+	    limit_param(req, resp, MAIL_PAGE, MAIL_PAGE, &limit) != 0)
 		return;
 	/* a GET runs in one read snapshot (http/): the rows and the counts agree */
 	rows = json_array();

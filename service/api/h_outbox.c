@@ -45,14 +45,13 @@ void
 h_admin_outbox_list(struct req *req, struct resp *resp)
 {
 	static const char *const states[] = {"pending", "sent", "failed", "dropped"};
-	const char *state = req_query(req, "state"), *before_s = req_query(req, "before");
+	const char *state = req_query(req, "state");
 	struct db_outbox *v = NULL;
 	struct db_notify_missing *m = NULL;
 	size_t n = 0, nm = 0, i;
-	int64_t before = INT64_MAX, count;
+	int64_t before, count;
 	json_t *rows = NULL, *miss = NULL, *counts = NULL;
 	int limit;
-	char *end;
 
 	if (state != NULL && strcmp(state, "all") == 0)
 		state = NULL;
@@ -63,15 +62,8 @@ h_admin_outbox_list(struct req *req, struct resp *resp)
 		resp_error_field(resp, 400, "state", "state is pending, sent, failed, dropped or all");
 		return;
 	}
-	if (before_s != NULL) {
-		errno = 0;
-		before = strtoll(before_s, &end, 10);
-		if (errno != 0 || end == before_s || *end != '\0' || before < 1) {
-			resp_error_field(resp, 400, "before", "before is the id of a row");
-			return;
-		}
-	}
-	if (limit_param(req, resp, OUTBOX_PAGE, OUTBOX_PAGE, &limit) != 0)
+	if (before_param(req, resp, &before) != 0 ||
+	    limit_param(req, resp, OUTBOX_PAGE, OUTBOX_PAGE, &limit) != 0)
 		return;
 	/* a GET runs in one read snapshot (http/): the rows and the counts agree */
 	rows = json_array();

@@ -1,4 +1,5 @@
-/* util.c: helpers the handlers share: the audit row of a request. */
+/* util.c: helpers the handlers share: the audit row of a request, the "before" parameter. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,4 +77,22 @@ resp_core_error(struct resp *resp, const struct core_error *err)
 		resp_error(resp, status, code, "%s", err->message);
 	if (status == 503)
 		resp_header(resp, "Retry-After", "5");
+}
+
+int
+before_param(struct req *req, struct resp *resp, int64_t *out)
+{
+	const char *s = req_query(req, "before");
+	char *end;
+
+	*out = INT64_MAX;
+	if (s == NULL)
+		return 0;
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || *out < 1) {
+		resp_error_field(resp, 400, "before", "before is the id of a row");
+		return -1;
+	}
+	return 0;
 }

@@ -424,6 +424,12 @@ class StartTLS(unittest.TestCase):
         with sqlite3.connect(os.path.join(self.server.dir, "civicdesk.db"), timeout=30) as d:
             return d.execute("SELECT state, attempts, last_error FROM outbox").fetchall()
 
+    def first_error(self):
+        """(state, last_error) of the first notice once an attempt has failed, else None."""
+        with sqlite3.connect(os.path.join(self.server.dir, "civicdesk.db"), timeout=30) as d:
+            row = d.execute("SELECT state, last_error FROM outbox ORDER BY id").fetchone()
+        return row if row is not None and row[1] else None
+
     def test_session_tickets(self):
         """A server that sends TLS 1.3 session tickets after the handshake (Python's ssl sends
         two, Postfix one): SESSIONS sessions in a row, one notice each, every one delivered at
@@ -453,13 +459,7 @@ class StartTLS(unittest.TestCase):
 
     def test_untrusted_certificate(self):
         self.run_with(self.certs["self.pem"], self.certs["self.key"])
-        db = os.path.join(self.server.dir, "civicdesk.db")
-
-        def error():
-            with sqlite3.connect(db, timeout=30) as d:
-                row = d.execute("SELECT state, last_error FROM outbox").fetchone()
-            return row if row is not None and row[1] else None
-        state, err = peers.wait_for(error, 30, "the refused attempt")
+        state, err = peers.wait_for(self.first_error, 30, "the refused attempt")
         self.assertEqual(state, "pending")
         self.assertIn("certificate is not trusted", err)
         self.assertEqual([m for m in self.peer.records() if "rcpt" in m], [])
@@ -491,13 +491,7 @@ class Smtps(StartTLS):
 
     def test_untrusted_certificate(self):
         self.run_with(self.certs["self.pem"], self.certs["self.key"])
-        db = os.path.join(self.server.dir, "civicdesk.db")
-
-        def error():
-            with sqlite3.connect(db, timeout=30) as d:
-                row = d.execute("SELECT state, last_error FROM outbox").fetchone()
-            return row if row is not None and row[1] else None
-        state, err = peers.wait_for(error, 30, "the refused attempt")
+        state, err = peers.wait_for(self.first_error, 30, "the refused attempt")
         self.assertEqual(state, "pending")
         self.assertIn("certificate is refused", err)
         self.assertEqual([m for m in self.peer.records() if "rcpt" in m], [])
@@ -514,13 +508,7 @@ class Smtps(StartTLS):
             "kind": "letter", "subject": "稍后投递", "body": "正文", "name": "王五",
             "email": "tls@citizen.example", "publish": False})
         self.assertEqual(r.status, 201, r)
-        db = os.path.join(self.server.dir, "civicdesk.db")
-
-        def error():
-            with sqlite3.connect(db, timeout=30) as d:
-                row = d.execute("SELECT state, last_error FROM outbox").fetchone()
-            return row if row is not None and row[1] else None
-        state, err = peers.wait_for(error, 30, "the failed attempt")
+        state, err = peers.wait_for(self.first_error, 30, "the failed attempt")
         self.assertEqual(state, "pending")
         self.assertIn("smtps://localhost:%d" % port, err)
         self.assertEqual(self.server.request("GET", "/api/v1/health").status, 200)
