@@ -20,8 +20,7 @@ enum stmt {
 	STMT_GET,
 	STMT_COUNT,
 	STMT_COUNT_PENDING,
-	STMT_LIST_FAILED,
-	STMT_LIST_DROPPED,
+	STMT_LIST_MARKED,
 	STMT_LADDER_DUE,
 	STMT_LADDER_SET,
 	STMT_MISSING_ADD,
@@ -72,11 +71,10 @@ static const char *const stmts[STMT__MAX] = {
 	/* the counts kept by schema 025's trigger; the pending rows through outbox_due */
 	[STMT_COUNT] = "SELECT coalesce((SELECT n FROM outbox_counts WHERE state = ?), 0)",
 	[STMT_COUNT_PENDING] = "SELECT count(*) FROM outbox WHERE state = 'pending'",
-	/* through the partial indexes outbox_failed and outbox_dropped (025) */
-	[STMT_LIST_FAILED] = "SELECT " OUTBOX_COLS "WHERE o.state = 'failed' AND o.id < ? "
-	                     "ORDER BY o.id DESC LIMIT ?",
-	[STMT_LIST_DROPPED] = "SELECT " OUTBOX_COLS "WHERE o.state = 'dropped' AND o.id < ? "
-	                      "ORDER BY o.id DESC LIMIT ?",
+	/* the failed or dropped rows through outbox_marked (025), each by its id */
+	[STMT_LIST_MARKED] = "SELECT " OUTBOX_COLS "JOIN outbox_marked m ON m.id = o.id "
+	                     "WHERE m.state = ? AND m.id < ? AND o.state = m.state "
+	                     "ORDER BY m.id DESC LIMIT ?",
 	/* the ladder's entries by time (schema 019): the table is its own index */
 	[STMT_LADDER_DUE] = "SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
 	                    "ORDER BY next_at, item_id LIMIT ?",
@@ -385,16 +383,15 @@ int
 db_outbox_list(struct db_conn *c, const char *state, int64_t before, int limit,
                struct db_outbox **out, size_t *n)
 {
-	enum stmt which = state == NULL ? STMT_LIST_ALL
-	                  : strcmp(state, "failed") == 0  ? STMT_LIST_FAILED
-	                  : strcmp(state, "dropped") == 0 ? STMT_LIST_DROPPED
-	                                                  : STMT_LIST;
+	enum stmt which = state == NULL                                                   ? STMT_LIST_ALL
+	                  : strcmp(state, "failed") == 0 || strcmp(state, "dropped") == 0 ? STMT_LIST_MARKED
+	                                                                                  : STMT_LIST;
 	sqlite3_stmt *st = db_prep(c, stmts[which]);
 	int i = 1;
 
 	if (st == NULL)
 		return -1;
-	if ((which == STMT_LIST && db_bind_text(st, i++, state)) || db_bind_int(st, i++, before) ||
+	if ((which != STMT_LIST_ALL && db_bind_text(st, i++, state)) || db_bind_int(st, i++, before) ||
 	    db_bind_int(st, i, limit)) {
 		db_reset(st);
 		return -1;

@@ -182,13 +182,12 @@ UNDO_021 = """
 
 # Every migration after 002 taken back out, newest first: a database as civicdesk wrote it at
 # schema 2 (003, 008 and 010 apply again as they are). A new migration adds its UNDO here.
-# Takes migration 025 (the outbox's counts and its failed and dropped rows by index, #15) back
+# Takes migration 025 (the outbox's counts and its failed and dropped rows kept by a trigger, #15) back
 # out. Before UNDO_022.
 UNDO_025 = """
     DROP TRIGGER outbox_counts_state;
     DROP TABLE outbox_counts;
-    DROP INDEX outbox_failed;
-    DROP INDEX outbox_dropped;
+    DROP TABLE outbox_marked;
 """
 
 # Takes migration 022 (the ladder's notices as keys, #15) back out: the outbox as 016-021 left it
