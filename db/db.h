@@ -272,25 +272,6 @@ int db_item_list_public(struct db_conn *c, int64_t before, size_t limit, struct 
                         size_t *n);
 void db_items_free(struct db_item *items, size_t n);
 
-/* One page of Open311's list for one kind and one status. */
-struct db_o311_filter {
-	enum kind kind;
-	int closed;              /* 1: replied, closed, rejected, merged; 0: the others */
-	int64_t from, to;        /* received from..to, both included */
-	int64_t before_received; /* keyset cursor: only items before (received, id) in the */
-	int64_t before_id;       /* order (received DESC, id DESC); INT64_MAX for the first page */
-	int limit;               /* 1..1000 */
-};
-
-/* An item's place in Open311's list. */
-struct db_item_key {
-	int64_t received, id;
-};
-/* Items whose submitter allowed publication (published or not) matching f, newest receipt
- * first: their keys, read through the index items_o311 (a page reads its own entries only;
- * the caller reads the items it shows). A new array of *n keys (free it). 0 or -1. */
-int db_item_keys_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item_key **out,
-                      size_t *n);
 /* The values of one result row, every column of the statement in order with its type, in one
  * buffer (reused from call to call; db_row_free releases it): what a cache of answers built
  * from the row compares with what it keeps, so that it serves nothing the database no longer
@@ -301,20 +282,25 @@ struct db_row {
 };
 #define DB_ROW_MAX (16L << 20)
 void db_row_free(struct db_row *r);
-/* What Open311 shows of item id, in one statement: id, tracking, kind, state, publish,
- * published, received, updated, replied_at, section_name, the public versions, the originals
- * (subject, body, reply) where no public version is stored and then the submitter's name (to
- * mask them), and the reply clock alone (its due and stopped_at), as the row row (every column
- * of the statement). 1 found, 0 not found, -1 error. */
-int db_item_get_o311(struct db_conn *c, int64_t id, struct db_row *row);
-/* db_item_get_o311 for n (at most DB_O311_BATCH, distinct) items at once, in one statement:
- * rows[i] is ids[i]'s row when found[i] is 1 (0: no such item, rows[i] untouched). 0 or -1. */
-#define DB_O311_BATCH 50
-int db_items_get_o311(struct db_conn *c, const int64_t *ids, size_t n, struct db_row *rows,
-                      int *found);
-/* The item of a row that db_item_get_o311 read: the fields above, the reply clock as
- * clocks[0]; the rest left zero (resume_state WF_NONE). Its strings are lent from row (never
- * db_item_free it; valid while row is unchanged). 0, or -1 (not such a row). */
+/* Which of Open311's items to list: the (kind, status) lists to read and the receipt range. */
+struct db_o311_query {
+	int lists[KIND__MAX][2]; /* [kind][1: closed statuses]: 1 to list those items */
+	int64_t from, to;        /* received from..to, both included */
+	int limit;               /* at most this many rows (and at most max) */
+};
+/* Items whose submitter allowed publication (published or not) in the lists q names, newest
+ * receipt first (then id), in one statement: each list read through items_o311 in its order
+ * and merged, so that a page reads its own entries and rows only; each row (what
+ * db_item_o311_view reads) into rows[0..*n) (each a db_row, reused: db_row_free them).
+ * 0 or -1. */
+int db_o311_list(struct db_conn *c, const struct db_o311_query *q, struct db_row *rows,
+                 size_t max, size_t *n);
+/* The item of a row that db_o311_list read: id, tracking, kind, state, publish, published,
+ * received, updated, replied_at; for an item shown in full (published and replied) also
+ * section_name, the public versions, the originals (subject, body, reply) where no public
+ * version is stored and then the submitter's name (to mask them); the reply clock alone (its
+ * due and stopped_at) as clocks[0]; the rest left zero (resume_state WF_NONE). Its strings are lent from row (never db_item_free it; valid while
+ * row is unchanged). 0, or -1 (not such a row). */
 int db_item_o311_view(const struct db_row *row, struct db_item *out);
 /* The items merged into target_id, oldest first: new arrays of *n ids and tracking numbers
  * (free the ids, db_strings_free the numbers). 0 or -1. */

@@ -16,6 +16,26 @@
 	"LEFT JOIN sections s ON s.id = i.section_id LEFT JOIN accounts a ON a.id = i.assignee_id "
 #define ITEM_COLS ITEM_FIELDS "FROM items i " ITEM_JOINS
 
+/* Open311's closed statuses, as items_o311 indexes them (schema 016) */
+#define O311_CLOSED                                                                                \
+	"(state = 'replied' OR state = 'closed' OR state = 'rejected' OR state = 'merged')"
+/* Whether Open311 shows item i in full (core_public_view's rule for a consented item: published
+ * and replied); otherwise status, service and dates only, and its texts are not even read */
+#define O311_FULL "(i.published = 1 AND i.replied_at <> 0)"
+/* What Open311 shows of an item i (its section s, its reply clock c): db_item_o311_view reads
+ * them in this order */
+#define O311_COLS                                                                                  \
+	"i.id, i.tracking, i.kind, i.state, i.publish, i.published, i.received, i.updated, "       \
+	"i.replied_at, CASE WHEN " O311_FULL " THEN s.name END, "                                  \
+	"CASE WHEN " O311_FULL " THEN i.public_subject END, "                                      \
+	"CASE WHEN " O311_FULL " THEN i.public_body END, "                                         \
+	"CASE WHEN " O311_FULL " THEN i.public_reply END, "                                        \
+	"CASE WHEN " O311_FULL " AND i.public_subject IS NULL THEN i.subject END, "                \
+	"CASE WHEN " O311_FULL " AND i.public_body IS NULL THEN i.body END, "                      \
+	"CASE WHEN " O311_FULL " AND i.public_reply IS NULL THEN i.reply END, "                    \
+	"CASE WHEN " O311_FULL " AND (i.public_subject IS NULL OR i.public_body IS NULL OR "       \
+	"i.public_reply IS NULL) THEN i.name END, c.due, c.stopped_at "
+
 enum stmt {
 	STMT_TRACKING_NEXT,
 	STMT_TRACKING_LAST,
@@ -25,9 +45,7 @@ enum stmt {
 	STMT_ITEM_GET,
 	STMT_ITEM_GET_ID,
 	STMT_ITEM_LIST_PUBLIC,
-	STMT_ITEM_KEYS_O311,
-	STMT_ITEM_GET_O311,
-	STMT_ITEMS_GET_O311,
+	STMT_O311_LIST,
 	STMT_ITEM_MERGED,
 	STMT_PUBLIC_VERSION_ADD,
 	STMT_CLOCK_PUT,
@@ -73,44 +91,31 @@ static const char *const stmts[STMT__MAX] = {
          * the cursor reads a page's own rows and the few unpublished between them */
         "SELECT " ITEM_COLS "WHERE i.publish = 1 AND +i.published = 1 AND i.id < ? "
         "ORDER BY i.id DESC LIMIT ?",
-    /* Open311's list, keys only, through items_o311 (its expression as schema 016 wrote it):
-     * ?1 kind, ?2 1: closed states, ?3..?4 received (the cursor's time folded into ?4), ?5 ?6
-     * cursor (received, id), ?7 limit */
-    [STMT_ITEM_KEYS_O311] =
-        "SELECT i.received, i.id FROM items i INDEXED BY items_o311 "
-        "WHERE i.publish = 1 AND i.kind = ?1 AND "
-        "(i.state = 'replied' OR i.state = 'closed' OR i.state = 'rejected' OR "
-        "i.state = 'merged') = ?2 AND "
-        "i.received BETWEEN ?3 AND ?4 AND (i.received, i.id) < (?5, ?6) "
-        "ORDER BY i.received DESC, i.id DESC LIMIT ?7",
-    /* one item as Open311 lists it: a row and its reply clock, not the whole item with every
-     * clock (a page of Open311's list read 50 of each) */
-    [STMT_ITEM_GET_O311] =
-        "SELECT i.id, i.tracking, i.kind, i.state, i.publish, i.published, i.received, "
-        "i.updated, i.replied_at, s.name, i.public_subject, i.public_body, i.public_reply, "
-        "CASE WHEN i.public_subject IS NULL THEN i.subject END, "
-        "CASE WHEN i.public_body IS NULL THEN i.body END, "
-        "CASE WHEN i.public_reply IS NULL THEN i.reply END, "
-        "CASE WHEN i.public_subject IS NULL OR i.public_body IS NULL OR "
-        "i.public_reply IS NULL THEN i.name END, k.due, k.stopped_at "
-        "FROM items i LEFT JOIN sections s ON s.id = i.section_id "
-        "LEFT JOIN clocks k ON k.item_id = i.id AND k.name = 'reply' WHERE i.id = ?",
-    /* the same for up to DB_O311_BATCH items at once (?1..?50, NULL for none): one statement
-     * for a page instead of one per item; VALUES is read as a co-routine, in its order, each
-     * item by its rowid (no temporary b-tree, as IN (…) builds) */
-    [STMT_ITEMS_GET_O311] =
-        "WITH k(id) AS (VALUES "
-        "(?1),(?2),(?3),(?4),(?5),(?6),(?7),(?8),(?9),(?10),(?11),(?12),(?13),(?14),(?15),"
-        "(?16),(?17),(?18),(?19),(?20),(?21),(?22),(?23),(?24),(?25),(?26),(?27),(?28),"
-        "(?29),(?30),(?31),(?32),(?33),(?34),(?35),(?36),(?37),(?38),(?39),(?40),(?41),"
-        "(?42),(?43),(?44),(?45),(?46),(?47),(?48),(?49),(?50)) "
-        "SELECT i.id, i.tracking, i.kind, i.state, i.publish, i.published, i.received, "
-        "i.updated, i.replied_at, s.name, i.public_subject, i.public_body, i.public_reply, "
-        "CASE WHEN i.public_subject IS NULL THEN i.subject END, "
-        "CASE WHEN i.public_body IS NULL THEN i.body END, "
-        "CASE WHEN i.public_reply IS NULL THEN i.reply END, "
-        "CASE WHEN i.public_subject IS NULL OR i.public_body IS NULL OR "
-        "i.public_reply IS NULL THEN i.name END, c.due, c.stopped_at "
+    /* Open311's list in one statement: the (kind, status) lists of items_o311 (?1..?6: the kind
+     * of each, NULL to leave it out; ?7..?8 received; ?9 limit), merged by SQLite (MERGE
+     * (UNION ALL): each list read in its index's order, a page reads its own entries only), and
+     * the rows shown, each by its rowid, with the columns of O311_COLS */
+    [STMT_O311_LIST] =
+        "WITH k(received, id) AS (SELECT received, id FROM ("
+        "SELECT received, id FROM items INDEXED BY items_o311 WHERE publish = 1 AND "
+        "kind = ?1 AND " O311_CLOSED " = 0 AND received BETWEEN ?7 AND ?8 "
+        "UNION ALL "
+        "SELECT received, id FROM items INDEXED BY items_o311 WHERE publish = 1 AND "
+        "kind = ?2 AND " O311_CLOSED " = 1 AND received BETWEEN ?7 AND ?8 "
+        "UNION ALL "
+        "SELECT received, id FROM items INDEXED BY items_o311 WHERE publish = 1 AND "
+        "kind = ?3 AND " O311_CLOSED " = 0 AND received BETWEEN ?7 AND ?8 "
+        "UNION ALL "
+        "SELECT received, id FROM items INDEXED BY items_o311 WHERE publish = 1 AND "
+        "kind = ?4 AND " O311_CLOSED " = 1 AND received BETWEEN ?7 AND ?8 "
+        "UNION ALL "
+        "SELECT received, id FROM items INDEXED BY items_o311 WHERE publish = 1 AND "
+        "kind = ?5 AND " O311_CLOSED " = 0 AND received BETWEEN ?7 AND ?8 "
+        "UNION ALL "
+        "SELECT received, id FROM items INDEXED BY items_o311 WHERE publish = 1 AND "
+        "kind = ?6 AND " O311_CLOSED " = 1 AND received BETWEEN ?7 AND ?8 "
+        ") ORDER BY received DESC, id DESC LIMIT ?9) "
+        "SELECT " O311_COLS
         "FROM k CROSS JOIN items i ON i.id = k.id LEFT JOIN sections s ON s.id = i.section_id "
         "LEFT JOIN clocks c ON c.item_id = i.id AND c.name = 'reply'",
     [STMT_ITEM_MERGED] = "SELECT id, tracking FROM items WHERE merged_into = ? ORDER BY id",
@@ -535,73 +540,64 @@ db_item_get_id(struct db_conn *c, int64_t id, struct db_item *out)
 }
 
 int
-db_item_get_o311(struct db_conn *c, int64_t id, struct db_row *row)
+db_o311_list(struct db_conn *c, const struct db_o311_query *q, struct db_row *rows, size_t max,
+             size_t *n)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_GET_O311]);
-	int rc;
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_O311_LIST]);
+	size_t len = 0, limit = q->limit > 0 && (size_t)q->limit <= max ? (size_t)q->limit : max;
+	int64_t *keys = NULL; /* received and id of each row, to check the order */
+	struct db_row tmp;
+	int k, closed, rc = SQLITE_DONE, ret = -1;
+	size_t j;
 
-	if (st == NULL || db_bind_int(st, 1, id) != 0)
+	if (st == NULL)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			db_log("item: %s", sqlite3_errmsg(c->h));
-		db_reset(st);
-		return rc == SQLITE_DONE ? 0 : -1;
-	}
-	rc = db_row_read(st, row);
-	db_reset(st);
-	if (rc != 0) {
-		db_log("item %lld: its row cannot be kept", (long long)id);
-		return -1;
-	}
-	return 1;
-}
-
-int
-db_items_get_o311(struct db_conn *c, const int64_t *ids, size_t n, struct db_row *rows,
-                  int *found)
-{
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEMS_GET_O311]);
-	size_t i, j, next = 0;
-	int64_t id;
-	int rc;
-
-	if (st == NULL || n > DB_O311_BATCH)
-		return -1;
-	for (i = 0; i < DB_O311_BATCH; i++) {
-		if (i < n)
-			found[i] = 0;
-		if ((i < n ? db_bind_int(st, (int)i + 1, ids[i])
-		           : (sqlite3_bind_null(st, (int)i + 1) == SQLITE_OK ? 0 : -1)) != 0) {
-			db_reset(st);
-			return -1;
+	keys = malloc((limit ? limit : 1) * 2 * sizeof(*keys));
+	if (keys == NULL)
+		goto out;
+	for (k = 0; k < KIND__MAX; k++)
+		for (closed = 0; closed < 2; closed++)
+			if (db_bind_text(st, k * 2 + closed + 1,
+			                 q->lists[k][closed] ? kind_name((enum kind)k) : NULL) != 0)
+				goto out;
+	if (db_bind_int(st, 7, q->from) || db_bind_int(st, 8, q->to) ||
+	    db_bind_int(st, 9, (int64_t)limit))
+		goto out;
+	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (db_row_read(st, &rows[len]) != 0) {
+			db_log("open311 list: a row cannot be kept");
+			goto out;
 		}
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		/* in the order of ids as a rule: look there first */
-		j = next < n && ids[next] == id ? next : n;
-		for (i = 0; j == n && i < n; i++)
-			if (ids[i] == id && !found[i])
-				j = i;
-		if (j == n || found[j])
-			continue;
-		if (db_row_read(st, &rows[j]) != 0) {
-			db_log("item %lld: its row cannot be kept", (long long)id);
-			db_reset(st);
-			return -1;
+		keys[len * 2] = sqlite3_column_int64(st, 6); /* received */
+		keys[len * 2 + 1] = sqlite3_column_int64(st, 0);
+		/* the rows come in the merged lists' order; should a plan ever give them in
+		 * another, each is put in its place (newest receipt first, then id) */
+		for (j = len; j > 0 && (keys[(j - 1) * 2] < keys[j * 2] ||
+		                        (keys[(j - 1) * 2] == keys[j * 2] &&
+		                         keys[(j - 1) * 2 + 1] < keys[j * 2 + 1]));
+		     j--) {
+			int64_t r0 = keys[j * 2], r1 = keys[j * 2 + 1];
+
+			keys[j * 2] = keys[(j - 1) * 2];
+			keys[j * 2 + 1] = keys[(j - 1) * 2 + 1];
+			keys[(j - 1) * 2] = r0;
+			keys[(j - 1) * 2 + 1] = r1;
+			tmp = rows[j];
+			rows[j] = rows[j - 1];
+			rows[j - 1] = tmp;
 		}
-		found[j] = 1;
-		next = j + 1;
+		len++;
 	}
-	if (rc != SQLITE_DONE) {
-		db_log("open311 items: %s", sqlite3_errmsg(c->h));
-		db_reset(st);
-		return -1;
+	if (len < limit && rc != SQLITE_DONE) {
+		db_log("open311 list: %s", sqlite3_errmsg(c->h));
+		goto out;
 	}
+	*n = len;
+	ret = 0;
+out:
 	db_reset(st);
-	return 0;
+	free(keys);
+	return ret;
 }
 
 int
@@ -612,7 +608,7 @@ db_item_o311_view(const struct db_row *row, struct db_item *out)
 	int64_t due, stopped;
 	int due_type, stopped_type;
 
-	/* the columns of STMT_ITEM_GET_O311, in order */
+	/* the columns of O311_COLS, in order */
 	memset(&it, 0, sizeof(it));
 	it.id = db_rowc_int(&rc);
 	it.tracking = DB_LENT(db_rowc_text(&rc));
@@ -939,47 +935,6 @@ db_attachments_free(struct db_attachment *a, size_t n)
 }
 
 /* --- Open311's list, merged items, earlier public versions (schema 004) -------------------- */
-
-int
-db_item_keys_o311(struct db_conn *c, const struct db_o311_filter *f, struct db_item_key **out,
-                  size_t *n)
-{
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_KEYS_O311]);
-	struct db_item_key *v = NULL;
-	size_t len = 0, limit = f->limit > 0 && f->limit <= 1000 ? (size_t)f->limit : 1;
-	int64_t to = f->to < f->before_received ? f->to : f->before_received;
-	int rc = SQLITE_DONE;
-
-	if (st == NULL)
-		return -1;
-	v = calloc(limit, sizeof(*v));
-	if (v == NULL ||
-	    db_bind_text(st, 1, kind_name(f->kind)) ||
-	    db_bind_int(st, 2, f->closed != 0) ||
-	    db_bind_int(st, 3, f->from) ||
-	    db_bind_int(st, 4, to) ||
-	    db_bind_int(st, 5, f->before_received) ||
-	    db_bind_int(st, 6, f->before_id) ||
-	    db_bind_int(st, 7, (int64_t)limit))
-		goto fail;
-	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v[len].received = sqlite3_column_int64(st, 0);
-		v[len].id = sqlite3_column_int64(st, 1);
-		len++;
-	}
-	if (len < limit && rc != SQLITE_DONE) {
-		db_log("open311 list: %s", sqlite3_errmsg(c->h));
-		goto fail;
-	}
-	db_reset(st);
-	*out = v;
-	*n = len;
-	return 0;
-fail:
-	db_reset(st);
-	free(v);
-	return -1;
-}
 
 int
 db_item_merged(struct db_conn *c, int64_t target_id, int64_t **ids, char ***trackings,

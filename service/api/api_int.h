@@ -53,13 +53,19 @@ enum rcache_kind {
 /* The cache of req's thread (lent; made at its first use), or NULL: off, or not an I/O
  * thread. */
 struct rcache *rcache_of(struct req *req);
+/* A new cache of budget bytes (rows and records; a record over 64 KiB is never kept), or NULL;
+ * rcache_free releases it (rcache_of's are freed with their connection). */
+struct rcache *rcache_new(size_t budget);
+void rcache_free(void *rc);
+/* The bytes its rows and records take now (at most its budget). */
+size_t rcache_bytes(const struct rcache *rc);
 /* 1 with *text, *len (lent until the next rcache_keep) the record of (kind, id) built from
  * exactly src (srclen bytes: the row, db_row, and whatever else the record shows, such as
  * values computed from the time); 0 when there is none (or rc is NULL). */
 int rcache_find(struct rcache *rc, enum rcache_kind kind, int64_t id, const void *src,
                 size_t srclen, const char **text, size_t *len);
-/* Keeps a copy of the record text built from src, replacing what the slot held; nothing when
- * rc is NULL, or when it would go over the budget. */
+/* Keeps a copy of the record text built from src, replacing what the slot held and, when the
+ * budget is spent, other slots' records in turn; nothing when rc is NULL. */
 void rcache_keep(struct rcache *rc, enum rcache_kind kind, int64_t id, const void *src,
                  size_t srclen, const char *text, size_t len);
 

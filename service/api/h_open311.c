@@ -15,7 +15,6 @@
 
 #define LIST_DEFAULT 50 /* requests listed by GET requests.json */
 #define LIST_MAX 200
-#define LIST_SLACK 4 /* keys read beyond a list's share of the page at first */
 #define SUBJECT_FROM_BODY 50 /* code points of the description that make the subject */
 
 struct service_def {
@@ -538,39 +537,8 @@ requests_by_id(struct req *req, struct resp *resp, const char *ids)
 	resp_json(resp, 200, a);
 }
 
-/* One (kind, status) list of Open311's: its filter (the cursor after the keys read) and the
- * keys read so far (a new array or NULL), next the first not yet merged. */
-struct o311_page {
-	struct db_o311_filter f;
-	struct db_item_key *keys;
-	size_t n, next;
-	int more; /* the last read filled its limit: there may be more */
-};
-
-/* Reads the next want keys of p (after those it holds). 0 or -1. */
-static int
-page_fill(struct db_conn *c, struct o311_page *p, size_t want)
-{
-	struct db_item_key *keys = NULL;
-	size_t n = 0;
-
-	if (p->n > 0) {
-		p->f.before_received = p->keys[p->n - 1].received;
-		p->f.before_id = p->keys[p->n - 1].id;
-	}
-	p->f.limit = (int)want;
-	if (db_item_keys_o311(c, &p->f, &keys, &n) != 0)
-		return -1;
-	free(p->keys);
-	p->keys = keys;
-	p->n = n;
-	p->next = 0;
-	p->more = n == want;
-	return 0;
-}
-
-/* Appends the record of the item in row (db_item_get_o311) to out, encoded by jansson: its
- * length in bytes, 0 when the item is hidden (nothing appended), -1 on error. */
+/* Appends the record of the item in row (db_o311_list) to out, encoded by jansson: its length
+ * in bytes, 0 when the item is hidden (nothing appended), -1 on error. */
 static int
 request_record(const struct app *app, const struct db_row *row, struct jout *out)
 {
@@ -594,22 +562,22 @@ request_record(const struct app *app, const struct db_row *row, struct jout *out
  * receipt first, filtered as the spec says: service_request_id (a list, overriding every other
  * argument; see requests_by_id), service_code and status (lists, comma-delimited), start_date
  * and end_date (on requested_datetime, both included), limit (at most LIST_MAX); 400 for a date
- * that does not parse; 429 over the public rate. Each (kind, status) pair the filters allow is
- * one indexed read of at most `limit` keys (items_o311 alone), merged here; only the `limit`
- * items shown are then read with their clocks, whatever the filters. */
+ * that does not parse; 429 over the public rate. The (kind, status) lists the filters allow are
+ * read through items_o311 and merged in one statement with the rows shown (db_o311_list), so a
+ * page reads its own entries and rows only, whatever the filters. Each record is encoded by
+ * jansson, or served from the thread's cache when its row is the one it was built from
+ * (records.c). */
 void
 h_open311_requests_get(struct req *req, struct resp *resp)
 {
 	const char *code = req_query(req, "service_code"), *status = req_query(req, "status");
 	const char *lim = req_query(req, "limit"), *ids = req_query(req, "service_request_id");
-	struct o311_page pages[KIND__MAX * 2];
-	size_t npages = 0, i, limit = LIST_DEFAULT, best, chunk;
-	int64_t start = INT64_MIN, end = INT64_MAX;
-	int k, closed;
 	struct rcache *cache = rcache_of(req);
-	struct db_row rows[DB_O311_BATCH];
+	struct db_row rows[LIST_MAX];
+	struct db_o311_query q;
 	struct jout out = {NULL, 0, 0, 0};
-	size_t shown = 0;
+	size_t n = 0, i, shown = 0, limit = LIST_DEFAULT;
+	int k, closed, any = 0;
 
 	if (public_rate(req, resp) != 0)
 		return;
@@ -617,115 +585,62 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 		requests_by_id(req, resp, ids);
 		return;
 	}
-	memset(rows, 0, sizeof(rows));
-	if (date_param(req, resp, "start_date", &start) != 0 ||
-	    date_param(req, resp, "end_date", &end) != 0)
+	memset(&q, 0, sizeof(q));
+	q.from = INT64_MIN;
+	q.to = INT64_MAX;
+	if (date_param(req, resp, "start_date", &q.from) != 0 ||
+	    date_param(req, resp, "end_date", &q.to) != 0)
 		return;
 	if (lim != NULL) {
 		long l = strtol(lim, NULL, 10);
 
 		limit = l > 0 && l <= LIST_MAX ? (size_t)l : LIST_DEFAULT;
 	}
-	memset(pages, 0, sizeof(pages));
+	q.limit = (int)limit;
 	for (k = 0; k < KIND__MAX; k++)
 		for (closed = 0; closed < 2; closed++) {
-			struct db_o311_filter *f = &pages[npages].f;
-
-			if (!in_list(code, kind_name((enum kind)k)) ||
-			    !in_list(status, closed ? "closed" : "open"))
-				continue;
-			f->kind = (enum kind)k;
-			f->closed = closed;
-			f->from = start;
-			f->to = end;
-			f->before_received = INT64_MAX;
-			f->before_id = INT64_MAX;
-			npages++;
+			q.lists[k][closed] = in_list(code, kind_name((enum kind)k)) &&
+			                     in_list(status, closed ? "closed" : "open");
+			any |= q.lists[k][closed];
 		}
-	/* each list's first read takes its share of the page and a few more; a list used up
-	 * while it may hold more is read again for what the page still lacks (reading `limit`
-	 * of every list read six times the keys shown) */
-	chunk = npages > 0 ? (limit + npages - 1) / npages + LIST_SLACK : 0;
-	for (i = 0; i < npages; i++)
-		if (page_fill(req->db, &pages[i], chunk < limit ? chunk : limit) != 0) {
-			o311_error(resp, 500, "the requests cannot be read");
-			goto out;
-		}
+	memset(rows, 0, sizeof(rows));
+	if (any && db_o311_list(req->db, &q, rows, LIST_MAX, &n) != 0) {
+		o311_error(resp, 500, "the requests cannot be read");
+		goto out;
+	}
 	jout_raw(&out, "[", 1);
-	while (!out.failed && shown < limit) {
-		int64_t batch[DB_O311_BATCH];
-		int found[DB_O311_BATCH];
-		size_t nb = 0, want = limit - shown, j;
+	for (i = 0; i < n && !out.failed; i++) {
+		const char *text;
+		size_t len;
+		int64_t id;
+		int rc;
 
-		/* the next items of the merged lists, read in one statement */
-		if (want > DB_O311_BATCH)
-			want = DB_O311_BATCH;
-		while (nb < want) {
-			const struct db_item_key *b = NULL, *x;
-
-			best = npages;
-			for (i = 0; i < npages; i++) {
-				if (pages[i].next >= pages[i].n && pages[i].more &&
-				    page_fill(req->db, &pages[i], limit - shown - nb) != 0) {
-					o311_error(resp, 500, "the requests cannot be read");
-					goto out;
-				}
-				if (pages[i].next >= pages[i].n)
-					continue;
-				x = &pages[i].keys[pages[i].next];
-				if (b == NULL || x->received > b->received ||
-				    (x->received == b->received && x->id > b->id)) {
-					b = x;
-					best = i;
-				}
-			}
-			if (b == NULL)
-				break;
-			pages[best].next++;
-			batch[nb++] = b->id;
+		if (shown > 0)
+			jout_raw(&out, ",", 1);
+		memcpy(&id, rows[i].p + 1, sizeof(id)); /* the first column, i.id (db_row_read) */
+		if (rcache_find(cache, RCACHE_O311, id, rows[i].p, rows[i].len, &text, &len)) {
+			jout_raw(&out, text, len);
+			shown++;
+			continue;
 		}
-		if (nb == 0)
-			break;
-		if (db_items_get_o311(req->db, batch, nb, rows, found) != 0) {
+		rc = request_record(req->app, &rows[i], &out);
+		if (rc < 0) {
 			o311_error(resp, 500, "the requests cannot be read");
 			goto out;
 		}
-		for (j = 0; j < nb && !out.failed; j++) {
-			const char *text;
-			size_t len;
-			int rc;
-
-			if (!found[j])
-				continue; /* gone since its key was read */
+		if (rc == 0) { /* hidden (items_o311 lists none): take its comma back */
 			if (shown > 0)
-				jout_raw(&out, ",", 1);
-			if (rcache_find(cache, RCACHE_O311, batch[j], rows[j].p, rows[j].len, &text,
-			                &len)) {
-				jout_raw(&out, text, len);
-				shown++;
-				continue;
-			}
-			rc = request_record(req->app, &rows[j], &out);
-			if (rc < 0) {
-				o311_error(resp, 500, "the requests cannot be read");
-				goto out;
-			}
-			if (rc == 0) { /* hidden since its key was read: take its comma back */
-				if (shown > 0)
-					out.len--;
-				continue;
-			}
-			rcache_keep(cache, RCACHE_O311, batch[j], rows[j].p, rows[j].len,
-			            out.p + out.len - (size_t)rc, (size_t)rc);
-			shown++;
+				out.len--;
+			continue;
 		}
+		rcache_keep(cache, RCACHE_O311, id, rows[i].p, rows[i].len,
+		            out.p + out.len - (size_t)rc, (size_t)rc);
+		shown++;
 	}
 	jout_raw(&out, "]", 1);
 	jout_send(&out, resp, 200);
 out:
 	jout_free(&out);
-	for (i = 0; i < DB_O311_BATCH; i++)
+	for (i = 0; i < LIST_MAX; i++)
 		db_row_free(&rows[i]);
-	for (i = 0; i < npages; i++)
-		free(pages[i].keys);
 }

@@ -1,11 +1,12 @@
 /*
- * records.c: the public lists' answers assembled from records that jansson encoded (issue 20),
- * and a bounded cache of those encoded records, one per I/O thread (kept with the thread's read
- * connection). Each record is kept with the database row it was built from, every column's
- * type and bytes: it is served again only when the row read for this answer is byte for byte
- * that row, so a change committed to an item, its consent, publication, public version, state,
- * reply clock or its section's name is never answered from an older record. The cache saves
- * building, encoding and freeing the record (jansson walks every character), not the read.
+ * records.c: the answers of Open311's list, the board and the staff queue assembled from records
+ * that jansson encoded (issue 20), and a bounded cache of those encoded records, one per I/O
+ * thread (kept with the thread's read connection). Each record is kept with the database row it
+ * was built from, every column's type and bytes (and, for the queue, the values it computes from
+ * the time): it is served again only when what this answer read is byte for byte the same, so a
+ * change committed to an item, its consent, publication, public version, state, clocks or its
+ * section's name is never answered from an older record. The cache saves building, encoding
+ * and freeing the record (jansson walks every character), not the read.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,10 @@ struct rcache {
 	unsigned bits;
 	size_t bytes; /* of every entry's row and record */
 	size_t budget;
+	size_t hand; /* the next slot emptied when the budget is spent */
 };
 
-static void
+void
 rcache_free(void *p)
 {
 	struct rcache *rc = p;
@@ -48,7 +50,7 @@ rcache_free(void *p)
 	free(rc);
 }
 
-static struct rcache *
+struct rcache *
 rcache_new(size_t budget)
 {
 	struct rcache *rc = calloc(1, sizeof(*rc));
@@ -120,6 +122,23 @@ rcache_find(struct rcache *rc, enum rcache_kind kind, int64_t id, const void *sr
 	return 1;
 }
 
+static void
+entry_clear(struct rcache *rc, struct entry *e)
+{
+	if (e->row == NULL)
+		return;
+	rc->bytes -= e->rowlen + e->textlen;
+	free(e->row);
+	e->row = NULL;
+	e->kind = -1;
+}
+
+size_t
+rcache_bytes(const struct rcache *rc)
+{
+	return rc != NULL ? rc->bytes : 0;
+}
+
 void
 rcache_keep(struct rcache *rc, enum rcache_kind kind, int64_t id, const void *src, size_t srclen,
             const char *text, size_t len)
@@ -131,14 +150,15 @@ rcache_keep(struct rcache *rc, enum rcache_kind kind, int64_t id, const void *sr
 		return;
 	e = slot_of(rc, kind, id);
 	/* the slot's record is another item's, or this item's built from an older row: gone */
-	if (e->row != NULL) {
-		rc->bytes -= e->rowlen + e->textlen;
-		free(e->row);
-		e->row = NULL;
-		e->kind = -1;
-	}
-	if (size > RECORD_MAX || rc->bytes + size > rc->budget)
+	entry_clear(rc, e);
+	if (size > RECORD_MAX || size > rc->budget)
 		return;
+	/* the budget spent: empty slots in turn (records of items no longer read, or read from
+	 * other rows, would otherwise keep it spent for good) */
+	while (rc->bytes + size > rc->budget) {
+		entry_clear(rc, &rc->slots[rc->hand]);
+		rc->hand = (rc->hand + 1) & (rc->nslots - 1);
+	}
 	e->row = malloc(size > 0 ? size : 1);
 	if (e->row == NULL)
 		return;

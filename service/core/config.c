@@ -188,10 +188,10 @@ static const struct cfg_key keys[] = {
 	    "public reads (board, Open311 lists and requests) per minute from one address (0: no "
 	    "limit)"),
 	KEY_RANGE("read_cache", read_cache, "4096", 0, 1L << 20,
-	          "KiB of Open311's and the board's records, as encoded for their answers, kept per "
-	          "I/O thread for the next answer that lists them unchanged (0: off; every record "
-	          "is still read from the database and served from here only when its row is "
-	          "unchanged)"),
+	          "KiB of Open311's, the board's and the queue's records, as encoded for their "
+	          "answers, kept per I/O thread (one per CPU, at most 16) for the next answer that "
+	          "lists them unchanged (0: off; every record is still read from the database and "
+	          "served from here only when its row is unchanged)"),
 	KEY_RANGE("receipt_max_age_days", receipt_max_age_days, "365", 1, 3660,
 	          "how many days back the date of receipt staff enter for a letter or call may lie "
 	          "(1 to 3660)"),

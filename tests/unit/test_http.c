@@ -172,6 +172,64 @@ test_cursor(struct t *t)
 	CHECK_INT(t, cursor_parse("", &a, &b), -1);
 }
 
+/* The cache of encoded records (records.c): a record is found only for the same kind, item and
+ * source bytes; its memory stays within the budget however many records are kept, and once the
+ * budget is spent new records still get in (older ones make room); answers assembled from
+ * records read as jansson writes the whole. */
+static void
+test_records(struct t *t)
+{
+	struct rcache *rc = rcache_new(64 * 1024);
+	char src[700], text[300];
+	const char *got;
+	size_t len, i, found = 0;
+	struct jout out = {NULL, 0, 0, 0};
+	json_t *a, *o;
+	char *whole;
+
+	CHECK(t, rc != NULL);
+	memset(src, 'r', sizeof(src));
+	memset(text, 't', sizeof(text));
+	rcache_keep(rc, RCACHE_O311, 7, src, sizeof(src), "{\"a\":1}", 7);
+	CHECK_INT(t, rcache_find(rc, RCACHE_O311, 7, src, sizeof(src), &got, &len), 1);
+	CHECK(t, len == 7 && memcmp(got, "{\"a\":1}", 7) == 0);
+	CHECK_INT(t, rcache_find(rc, RCACHE_BOARD, 7, src, sizeof(src), &got, &len), 0);
+	CHECK_INT(t, rcache_find(rc, RCACHE_O311, 8, src, sizeof(src), &got, &len), 0);
+	src[699] = 's'; /* one byte of the row changed */
+	CHECK_INT(t, rcache_find(rc, RCACHE_O311, 7, src, sizeof(src), &got, &len), 0);
+	CHECK_INT(t, rcache_find(rc, RCACHE_O311, 7, src, sizeof(src) - 1, &got, &len), 0);
+	/* a thousand records of 1,000 bytes in 64 KiB */
+	for (i = 0; i < 1000; i++) {
+		memcpy(src, &i, sizeof(i));
+		rcache_keep(rc, RCACHE_BOARD, (int64_t)i, src, sizeof(src), text, sizeof(text));
+		CHECK(t, rcache_bytes(rc) <= 64 * 1024);
+		/* the record just kept is there: the spent budget made room for it */
+		found += rcache_find(rc, RCACHE_BOARD, (int64_t)i, src, sizeof(src), &got, &len);
+	}
+	CHECK_INT(t, (int)found, 1000);
+	CHECK(t, rcache_bytes(rc) > 32 * 1024);
+	rcache_keep(rc, RCACHE_QUEUE, 1, src, sizeof(src), text, 70000); /* too large: not kept */
+	CHECK_INT(t, rcache_find(rc, RCACHE_QUEUE, 1, src, sizeof(src), &got, &len), 0);
+	rcache_free(rc);
+	rcache_free(NULL);
+	/* [record,record] assembled equals the array dumped whole */
+	a = json_array();
+	o = json_pack("{s:s, s:n, s:i}", "k", "小区\"\n", "n", "i", 3);
+	json_array_append(a, o);
+	json_array_append(a, o);
+	jout_raw(&out, "[", 1);
+	CHECK_INT(t, jout_dump(&out, o), 0);
+	jout_raw(&out, ",", 1);
+	CHECK_INT(t, jout_dump(&out, o), 0);
+	jout_raw(&out, "]", 1);
+	whole = json_dumps(a, JSON_COMPACT);
+	CHECK(t, whole != NULL && out.len == strlen(whole) && memcmp(out.p, whole, out.len) == 0);
+	free(whole);
+	json_decref(o);
+	json_decref(a);
+	jout_free(&out);
+}
+
 int
 main(void)
 {
@@ -181,5 +239,6 @@ main(void)
 	RUN(&t, test_forwarded);
 	RUN(&t, test_cursor);
 	RUN(&t, test_submit_ranges);
+	RUN(&t, test_records);
 	return t_done(&t);
 }
