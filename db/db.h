@@ -735,7 +735,8 @@ int db_outbox_list(struct db_conn *c, const char *state, int64_t before, int lim
                    struct db_outbox **out, size_t *n);
 /* One row: 1 / 0 not found / -1. */
 int db_outbox_get(struct db_conn *c, int64_t id, struct db_outbox *out);
-/* Number of rows in state. 0 or -1. */
+/* Number of rows in state (pending through their index, the others from the counts schema 025
+ * keeps; never a read of the whole outbox). 0 or -1. */
 int db_outbox_count(struct db_conn *c, const char *state, int64_t *n);
 void db_outbox_free(struct db_outbox *o);
 void db_outboxes_free(struct db_outbox *v, size_t n);

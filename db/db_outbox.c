@@ -19,6 +19,8 @@ enum stmt {
 	STMT_LIST_ALL,
 	STMT_GET,
 	STMT_COUNT,
+	STMT_COUNT_PENDING,
+	STMT_LIST_MARKED,
 	STMT_LADDER_DUE,
 	STMT_LADDER_SET,
 	STMT_MISSING_ADD,
@@ -66,7 +68,13 @@ static const char *const stmts[STMT__MAX] = {
 	              "ORDER BY o.id DESC LIMIT ?",
 	[STMT_LIST_ALL] = "SELECT " OUTBOX_COLS "WHERE o.id < ? ORDER BY o.id DESC LIMIT ?",
 	[STMT_GET] = "SELECT " OUTBOX_COLS "WHERE o.id = ?",
-	[STMT_COUNT] = "SELECT count(*) FROM outbox WHERE state = ?",
+	/* the counts kept by schema 025's trigger; the pending rows through outbox_due */
+	[STMT_COUNT] = "SELECT coalesce((SELECT n FROM outbox_counts WHERE state = ?), 0)",
+	[STMT_COUNT_PENDING] = "SELECT count(*) FROM outbox WHERE state = 'pending'",
+	/* the failed or dropped rows through outbox_marked (025), each by its id */
+	[STMT_LIST_MARKED] = "SELECT " OUTBOX_COLS "JOIN outbox_marked m ON m.id = o.id "
+	                     "WHERE m.state = ? AND m.id < ? AND o.state = m.state "
+	                     "ORDER BY m.id DESC LIMIT ?",
 	/* the ladder's entries by time (schema 019): the table is its own index */
 	[STMT_LADDER_DUE] = "SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
 	                    "ORDER BY next_at, item_id LIMIT ?",
@@ -375,12 +383,15 @@ int
 db_outbox_list(struct db_conn *c, const char *state, int64_t before, int limit,
                struct db_outbox **out, size_t *n)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[state != NULL ? STMT_LIST : STMT_LIST_ALL]);
+	enum stmt which = state == NULL                                                   ? STMT_LIST_ALL
+	                  : strcmp(state, "failed") == 0 || strcmp(state, "dropped") == 0 ? STMT_LIST_MARKED
+	                                                                                  : STMT_LIST;
+	sqlite3_stmt *st = db_prep(c, stmts[which]);
 	int i = 1;
 
 	if (st == NULL)
 		return -1;
-	if ((state != NULL && db_bind_text(st, i++, state)) || db_bind_int(st, i++, before) ||
+	if ((which != STMT_LIST_ALL && db_bind_text(st, i++, state)) || db_bind_int(st, i++, before) ||
 	    db_bind_int(st, i, limit)) {
 		db_reset(st);
 		return -1;
@@ -413,12 +424,13 @@ out:
 int
 db_outbox_count(struct db_conn *c, const char *state, int64_t *n)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_COUNT]);
+	int pending = strcmp(state, "pending") == 0;
+	sqlite3_stmt *st = db_prep(c, stmts[pending ? STMT_COUNT_PENDING : STMT_COUNT]);
 	int ret = -1;
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, state) == 0 && sqlite3_step(st) == SQLITE_ROW) {
+	if ((pending || db_bind_text(st, 1, state) == 0) && sqlite3_step(st) == SQLITE_ROW) {
 		*n = sqlite3_column_int64(st, 0);
 		ret = 0;
 	} else

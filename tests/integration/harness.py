@@ -182,6 +182,14 @@ UNDO_021 = """
 
 # Every migration after 002 taken back out, newest first: a database as civicdesk wrote it at
 # schema 2 (003, 008 and 010 apply again as they are). A new migration adds its UNDO here.
+# Takes migration 025 (the outbox's counts and its failed and dropped rows kept by a trigger, #15) back
+# out. Before UNDO_022.
+UNDO_025 = """
+    DROP TRIGGER outbox_counts_state;
+    DROP TABLE outbox_counts;
+    DROP TABLE outbox_marked;
+"""
+
 # Takes migration 022 (the ladder's notices as keys, #15) back out: the outbox as 016-021 left it
 # (its UNIQUE and foreign keys, a text in every row), each key row's clock and step written out
 # again; a dropped row counts as failed. Before UNDO_021.
@@ -220,7 +228,7 @@ UNDO_022 = """
     CREATE INDEX outbox_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;
 """
 
-UNDO_TO_2 = (UNDO_022 + UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
+UNDO_TO_2 = (UNDO_025 + UNDO_022 + UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
              UNDO_012 +
              UNDO_011 + UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)
 

@@ -626,11 +626,15 @@ class Admin(Base):
     def test_outbox_retry_and_audit_filters(self):
         import sqlite3
         with sqlite3.connect(self.server.db) as d:
+            # written pending and then failed, as the dispatcher does (schema 025 counts and
+            # lists failed rows as they change state)
             d.execute("INSERT INTO outbox (item_id, clock, step, channel, recipient, body, "
                       "created, send_after, attempts, state, last_error, give_up_at) VALUES "
-                      "(NULL, NULL, 'test/page', 'sms', '13800000099', 'x', 1, 1, 3, 'failed', "
-                      "'gateway said 400', 2)")
+                      "(NULL, NULL, 'test/page', 'sms', '13800000099', 'x', 1, 1, 3, 'pending', "
+                      "NULL, 2)")
             oid = d.execute("SELECT max(id) FROM outbox").fetchone()[0]
+            d.execute("UPDATE outbox SET state = 'failed', last_error = 'gateway said 400' "
+                      "WHERE id = ?", (oid,))
         b = self.admin()
         self.assertIn("gateway said 400", b.text())
         r = b.post("/staff/admin/outbox/%d/retry" % oid, {})

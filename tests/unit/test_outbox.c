@@ -615,6 +615,75 @@ test_render(struct t *t)
 	env_close(&e);
 }
 
+/* The counts by state without reading the whole outbox (schema 025): after marks, a failure,
+ * a drop, an administrator's retry and a bounce they equal the rows' own count, and the failed
+ * and dropped lists hold exactly those rows. */
+static void
+test_counts(struct t *t)
+{
+	static const char *const states[] = {"pending", "sent", "failed", "dropped"};
+	struct env e;
+	struct db_outbox *v = NULL;
+	int64_t id, ids[6], n = 0, want;
+	size_t i, k = 0;
+	char sql[200], path[300];
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	CHECK_INT(t, db_begin(e.c), 0);
+	id = item(&e, 1, at("2025-10-09T10:00"));
+	for (i = 0; i < 6; i++) {
+		char step[32];
+		struct db_notice o;
+
+		memset(&o, 0, sizeof(o));
+		snprintf(step, sizeof(step), "info/%zu", i);
+		o.item_id = id;
+		o.step = step;
+		o.channel = "email";
+		o.recipient = "c@example.com";
+		o.body = "b";
+		o.created = o.send_after = at("2025-10-10T09:00");
+		CHECK_INT(t, db_outbox_add(e.c, &o, &ids[i]), 0);
+	}
+	CHECK_INT(t, db_outbox_sent(e.c, ids[0], 1), 1);
+	CHECK_INT(t, db_outbox_sent(e.c, ids[1], 1), 1);
+	CHECK_INT(t, db_outbox_failed(e.c, ids[2], "550"), 1);
+	CHECK_INT(t, db_outbox_failed(e.c, ids[3], "550"), 1);
+	CHECK_INT(t, db_outbox_requeue(e.c, ids[3], 2, 100), 1); /* failed -> pending */
+	CHECK_INT(t, db_outbox_dropped(e.c, ids[4], "the reply clock stopped"), 1);
+	CHECK_INT(t, db_outbox_sent(e.c, ids[4], 1), 0); /* dropped stays dropped */
+	CHECK_INT(t, db_mail_outbox_bounced(e.c, ids[1], "bounced") >= 0, 1); /* sent -> failed */
+	CHECK_INT(t, db_commit(e.c), 0);
+	snprintf(path, sizeof(path), "%s/db.sqlite", e.dir);
+	CHECK_INT(t, sqlite3_open(path, &h), SQLITE_OK);
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE state = '%s'", states[i]);
+		want = -1;
+		if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			want = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		CHECK_INT(t, db_outbox_count(e.c, states[i], &n), 0);
+		CHECK_INT(t, n, want);
+	}
+	sqlite3_close(h);
+	CHECK_INT(t, db_outbox_count(e.c, "failed", &n), 0);
+	CHECK_INT(t, n, 2);
+	CHECK_INT(t, db_outbox_list(e.c, "failed", INT64_MAX, 10, &v, &k), 0);
+	CHECK_INT(t, k, 2);
+	CHECK(t, k == 2 && v[0].id == ids[2] && v[1].id == ids[1]);
+	db_outboxes_free(v, k);
+	CHECK_INT(t, db_outbox_list(e.c, "dropped", INT64_MAX, 10, &v, &k), 0);
+	CHECK(t, k == 1 && v[0].id == ids[4] && strcmp(v[0].last_error, "the reply clock stopped") == 0);
+	db_outboxes_free(v, k);
+	env_close(&e);
+}
+
 int
 main(void)
 {
@@ -631,5 +700,6 @@ main(void)
 	RUN(&t, test_scan_atomic);
 	RUN(&t, test_fanout_upgrade);
 	RUN(&t, test_render);
+	RUN(&t, test_counts);
 	return t_done(&t);
 }
