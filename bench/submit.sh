@@ -25,6 +25,9 @@ port=
 pid=
 start() { # name command... : starts a server printing "listening on http://HOST:PORT"; sets port, pid
 	local name=$1; shift
+	# emptied before the start: the background shell opens it later, and the loop below would
+	# read the previous run's port meanwhile (a run of wrk against nothing, seen once in four)
+	: >"$dir/$name.out"
 	"$@" >"$dir/$name.out" 2>"$dir/$name.err" &
 	pid=$!
 	pids+=($pid)

@@ -102,23 +102,34 @@ build(struct builder *b, const struct notify_msg *m)
 	return g_mime_object_to_string(GMIME_OBJECT(b->msg), b->fo);
 }
 
-/* Parses smtp://host[:port] into "host:port" (port 25 by default). 0 or -1. */
+/* Whether url asks for implicit TLS (smtps://). */
+static int
+implicit_tls(const char *url)
+{
+	return strncmp(url, "smtps://", 8) == 0;
+}
+
+/* Parses smtp://host[:port] (port 25 by default) or smtps://host[:port] (465) into
+ * "host:port". 0 or -1. */
 int
 notify_smtp_hostport(const char *url, char *buf, size_t size)
 {
 	const char *p;
 	size_t len;
 
-	if (strncmp(url, "smtp://", 7) != 0)
+	if (strncmp(url, "smtp://", 7) == 0)
+		p = url + 7;
+	else if (implicit_tls(url))
+		p = url + 8;
+	else
 		return -1;
-	p = url + 7;
 	len = strcspn(p, "/");
-	if (len == 0 || len + 4 >= size)
+	if (len == 0 || len + 5 >= size)
 		return -1;
 	if (memchr(p, ':', len) != NULL)
 		snprintf(buf, size, "%.*s", (int)len, p);
 	else
-		snprintf(buf, size, "%.*s:25", (int)len, p);
+		snprintf(buf, size, "%.*s:%s", (int)len, p, implicit_tls(url) ? "465" : "25");
 	return 0;
 }
 
@@ -582,6 +593,9 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 	const smtp_status_t *st;
 	size_t i;
 	struct builder b;
+	struct smtps_relay relay;
+	SSL_CTX *tls = NULL;
+	int relayed = 0;
 
 	if (n == 0)
 		return;
@@ -598,7 +612,26 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 		all_retry(msgs, n, "smtp_url is not smtp://host:port");
 		goto out;
 	}
-	if (starttls_mode(cfg->smtp_starttls) != Starttls_DISABLED) {
+	if (implicit_tls(cfg->smtp_url)) {
+		/* smtps://: the TLS is the relay's, libesmtp talks to it in plain text */
+		char why[300];
+
+		if (tls_paths(&paths, ebuf, sizeof(ebuf)) != 0) {
+			all_retry(msgs, n, ebuf);
+			goto out;
+		}
+		tls = tls_ctx(&paths, ebuf, sizeof(ebuf));
+		if (tls == NULL || smtps_relay_open(&relay, tls, hostport, (int)cfg->smtp_timeout,
+		                                    why, sizeof(why)) != 0) {
+			char msg[400];
+
+			snprintf(msg, sizeof(msg), "SMTP smtps://%.80s: %s", hostport,
+			         tls == NULL ? ebuf : why);
+			all_retry(msgs, n, msg);
+			goto out;
+		}
+		relayed = 1;
+	} else if (starttls_mode(cfg->smtp_starttls) != Starttls_DISABLED) {
 		if (tls_paths(&paths, ebuf, sizeof(ebuf)) != 0) {
 			all_retry(msgs, n, ebuf);
 			goto out;
@@ -607,8 +640,9 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 	}
 	s = smtp_create_session();
 	lr.session = s;
-	if (s == NULL || smtp_set_server(s, hostport) == 0 ||
-	    smtp_starttls_enable(s, starttls_mode(cfg->smtp_starttls)) == 0) {
+	if (s == NULL || smtp_set_server(s, relayed ? relay.local : hostport) == 0 ||
+	    smtp_starttls_enable(s, relayed ? Starttls_DISABLED
+	                                    : starttls_mode(cfg->smtp_starttls)) == 0) {
 		all_retry(msgs, n, smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
 		goto out;
 	}
@@ -645,7 +679,8 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 	}
 	/* the whole session: twice smtp_timeout, and a second more per message */
 	bound = 2 * cfg->smtp_timeout + (long)n;
-	if (watchdog_start(&wd, &wd_thread, atoi(strrchr(hostport, ':') + 1), bound) == 0)
+	if (watchdog_start(&wd, &wd_thread, relayed ? relay.port : atoi(strrchr(hostport, ':') + 1),
+	                   bound) == 0)
 		lr.wd = &wd;
 	started = smtp_start_session(s);
 	if (lr.wd != NULL) {
@@ -701,6 +736,9 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 out:
 	if (s != NULL)
 		smtp_destroy_session(s); /* drops the session's reference to the context */
+	if (relayed)
+		smtps_relay_close(&relay);
+	SSL_CTX_free(tls);
 	SSL_CTX_free(lr.ctx);
 	if (auth != NULL)
 		auth_destroy_context(auth);

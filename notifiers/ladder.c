@@ -24,9 +24,9 @@
 
 #include "notifiers_int.h"
 
-#define SCAN_BATCH 16384    /* items per transaction of the scan (10,000 due: one) */
+#define SCAN_BATCH 2048     /* items per transaction of the scan */
 #define DRAIN_BATCH 256     /* items of ladder_fanout (before 022) per transaction */
-#define SCAN_CACHE (-65536) /* the scan's page cache (64 MiB as cache_size says), given back */
+#define SCAN_CACHE (-16384) /* the scan's page cache (16 MiB as cache_size says), given back */
 #define PREV_SEARCH_DAYS 60 /* longer than any holiday block */
 #define TEXT_MAX 2048
 #define MEMO_SLOTS 64       /* due instants a scan remembers (many clocks share a day's end) */

@@ -2,15 +2,34 @@
 #ifndef NOTIFIERS_INT_H
 #define NOTIFIERS_INT_H
 
+#include <pthread.h>
 #include <stdarg.h>
+
+#include <openssl/ssl.h>
 
 #include "notifiers.h"
 
 /* Logs a notifier's event or error with the library's own words (stderr). */
 void notify_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* "host:port" of an smtp://host[:port] URL (port 25 by default) into buf. 0 or -1. */
+/* "host:port" of an smtp://host[:port] URL (port 25 by default) or an smtps://host[:port] URL
+ * (port 465: implicit TLS) into buf. 0 or -1. */
 int notify_smtp_hostport(const char *url, char *buf, size_t size);
+
+/* smtps.c: SMTP over implicit TLS for libesmtp (a relay from a loopback port of its own). */
+struct smtps_relay {
+	int listen_fd, tcp_fd, stop[2];
+	SSL *ssl;
+	pthread_t thread;
+	int running, timeout, port;
+	char local[32]; /* "127.0.0.1:PORT", for smtp_set_server */
+};
+/* Connects to hostport over TLS (ctx's CAs; the server's name checked; each step bounded by
+ * timeout seconds) and starts the relay: 0, or -1 with why. */
+int smtps_relay_open(struct smtps_relay *r, SSL_CTX *ctx, const char *hostport, int timeout,
+                     char *why, size_t size);
+/* Stops the relay (after libesmtp's session) and frees it. */
+void smtps_relay_close(struct smtps_relay *r);
 
 /* Local "YYYY-MM-DD HH:MM" of t into buf (at least 17 bytes). */
 void notify_format_time(int64_t t, char *buf, size_t size);

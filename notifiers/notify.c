@@ -68,15 +68,8 @@ notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 	struct notify_quiet q;
 	char hp[300];
 
-	if (cfg->smtp_url[0] != '\0' && strncmp(cfg->smtp_url, "smtps://", 8) == 0) {
-		snprintf(err, errsize,
-		         "smtp_url: libesmtp speaks STARTTLS, not implicit TLS: give smtp://HOST:587 "
-		         "with smtp_starttls = required instead of %s",
-		         cfg->smtp_url);
-		return -1;
-	}
 	if (cfg->smtp_url[0] != '\0' && notify_smtp_hostport(cfg->smtp_url, hp, sizeof(hp)) != 0) {
-		snprintf(err, errsize, "smtp_url: '%s' is not smtp://HOST[:PORT]", cfg->smtp_url);
+		snprintf(err, errsize, "smtp_url: '%s' is not smtp://HOST[:PORT] or smtps://HOST[:PORT]", cfg->smtp_url);
 		return -1;
 	}
 	if (strcmp(cfg->smtp_starttls, "off") != 0 && strcmp(cfg->smtp_starttls, "optional") != 0 &&

@@ -7,6 +7,7 @@ As a program (for the C unit tests):
              [--auth USER:PASSWORD]   (AUTH PLAIN/LOGIN required; without TLS unless --tls)
              [--tls CERT:KEY]         (STARTTLS offered and required before MAIL and AUTH)
              [--tls-no-tickets]       (no TLS 1.3 session tickets after the handshake)
+             [--smtps CERT:KEY]       (implicit TLS from the first byte, as on port 465)
     peers.py sms --log FILE [--port N] [--script 500,timeout,429:120,200] [--perm PHONE]...
              [--sleep SECONDS] [--answer JSON]   (the body of a 2xx answer)
 prints "port N" on its first line of standard output, then serves until killed.
@@ -76,7 +77,7 @@ def serve_smtp(args):
                 "date": str(msg["date"]),
                 "auto_submitted": str(msg["auto-submitted"]),
                 "content_type": str(msg["content-type"]),
-                "tls": session.ssl is not None,
+                "tls": session.ssl is not None or implicit is not None,
                 "t": time.time(),
             })
             return "250 OK"
@@ -94,20 +95,26 @@ def serve_smtp(args):
 
         auth = {"authenticator": authenticator, "auth_required": True,
                 "auth_require_tls": bool(args.tls)}
-    if args.tls:
+    implicit = None
+    if args.tls or args.smtps:
         import ssl
-        cert, _, key = args.tls.partition(":")
+        cert, _, key = (args.tls or args.smtps).partition(":")
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cert, key)
         if args.tls_no_tickets:
             ctx.num_tickets = 0
-        auth.update({"tls_context": ctx, "require_starttls": True})
+        if args.tls:
+            auth.update({"tls_context": ctx, "require_starttls": True})
+        else:
+            implicit = ctx  # TLS from the first byte (smtps, port 465)
+            if args.auth:
+                auth["auth_require_tls"] = False  # aiosmtpd sees no STARTTLS: the link is TLS
 
     async def main():
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
             lambda: smtp.SMTP(Handler(), enable_SMTPUTF8=True, decode_data=False, **auth),
-            "127.0.0.1", args.port)
+            "127.0.0.1", args.port, ssl=implicit)
         print("port %d" % server.sockets[0].getsockname()[1], flush=True)
         await server.serve_forever()
 
@@ -257,6 +264,7 @@ def main():
     p.add_argument("--auth", default="")
     p.add_argument("--tls", default="")
     p.add_argument("--tls-no-tickets", action="store_true")
+    p.add_argument("--smtps", default="")
     p.add_argument("--answer", default="")
     args = p.parse_args()
     if args.kind == "smtp":

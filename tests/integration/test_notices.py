@@ -466,6 +466,66 @@ class StartTLS(unittest.TestCase):
         self.assertEqual([a for a in self.peer.records() if a.get("auth")], [])
 
 
+class Smtps(StartTLS):
+    """smtps:// (implicit TLS, as on port 465) with SMTP AUTH: libesmtp speaks only STARTTLS,
+    so civicdesk opens the TLS connection itself (the same trusted CAs, the server's name
+    checked, TLS 1.3 and its session tickets allowed) and relays libesmtp's session through it:
+    delivered once over TLS when the certificate is trusted, held and retried with the reason
+    when it is not, and never sent in the clear."""
+
+    def run_with(self, cert, key, tickets=True):
+        self.peer = peers.Peer("smtp", self.tmp, "--smtps", "%s:%s" % (cert, key),
+                               "--auth", "civic:Tls-s3cret").start()
+        self.server = harness.Server(env={
+            "HOME": self.home, "CIVICDESK_SMTP_URL": "smtps://localhost:%d" % self.peer.port,
+            "CIVICDESK_SMTP_USER": "civic", "CIVICDESK_SMTP_PASSWORD": "Tls-s3cret",
+            "CIVICDESK_SMTP_FROM": "cd@bureau.example", "CIVICDESK_NOTIFY_POLL_MS": "50",
+            "CIVICDESK_SUBMIT_RATE": "0", "CIVICDESK_NOTIFY_BACKOFF_MIN": "1",
+            "CIVICDESK_NOTIFY_BACKOFF_MAX": "2", "CIVICDESK_SMTP_TIMEOUT": "3",
+            "CIVICDESK_DIGEST": "off"}).start()
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "加密投递", "body": "正文", "name": "王五",
+            "email": "tls@citizen.example", "publish": False})
+        self.assertEqual(r.status, 201, r)
+        return r.json()["tracking"]
+
+    def test_untrusted_certificate(self):
+        self.run_with(self.certs["self.pem"], self.certs["self.key"])
+        db = os.path.join(self.server.dir, "civicdesk.db")
+
+        def error():
+            with sqlite3.connect(db, timeout=30) as d:
+                row = d.execute("SELECT state, last_error FROM outbox").fetchone()
+            return row if row is not None and row[1] else None
+        state, err = peers.wait_for(error, 30, "the refused attempt")
+        self.assertEqual(state, "pending")
+        self.assertIn("certificate is refused", err)
+        self.assertEqual([m for m in self.peer.records() if "rcpt" in m], [])
+        self.assertEqual([a for a in self.peer.records() if a.get("auth")], [])
+
+    def test_server_down(self):
+        """Nothing listening: the notice waits with the reason; the daemon serves on."""
+        port = peers.free_port()
+        self.server = harness.Server(env={
+            "HOME": self.home, "CIVICDESK_SMTP_URL": "smtps://localhost:%d" % port,
+            "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
+            "CIVICDESK_SMTP_TIMEOUT": "3", "CIVICDESK_DIGEST": "off"}).start()
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "稍后投递", "body": "正文", "name": "王五",
+            "email": "tls@citizen.example", "publish": False})
+        self.assertEqual(r.status, 201, r)
+        db = os.path.join(self.server.dir, "civicdesk.db")
+
+        def error():
+            with sqlite3.connect(db, timeout=30) as d:
+                row = d.execute("SELECT state, last_error FROM outbox").fetchone()
+            return row if row is not None and row[1] else None
+        state, err = peers.wait_for(error, 30, "the failed attempt")
+        self.assertEqual(state, "pending")
+        self.assertIn("smtps://localhost:%d" % port, err)
+        self.assertEqual(self.server.request("GET", "/api/v1/health").status, 200)
+
+
 class Tarpit(unittest.TestCase):
     """An SMTP server that trickles its greeting, a byte every quarter second, for two minutes:
     each of libesmtp's waits (smtp_timeout, 4 s here) sees data in time, so the bound of the

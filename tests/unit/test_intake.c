@@ -500,6 +500,61 @@ out:
 		printf("# cannot remove %s\n", path);
 }
 
+/* --- tracking numbers taken for a whole batch --------------------------------------------- */
+
+#define MIDNIGHT_N 12
+
+/* A batch spanning midnight (items of two days interleaved, queued at once: db_submit_many) gets
+ * its numbers with one counter update per day: each day's dense from where its counter stood, in
+ * the batch's order; the next batch goes on from there. */
+static void
+test_batch_numbers(struct t *t)
+{
+	char path[] = "/tmp/civicdesk-test-XXXXXX", file[64], err[256], want[32];
+	struct db *db = NULL;
+	struct db_submitter *sm = NULL;
+	struct db_item it[MIDNIGHT_N];
+	struct db_submission sub[MIDNIGHT_N], *subs[MIDNIGHT_N];
+	struct db_history h = {
+	    0, 0, 0, (char *)"citizen", (char *)"submit", NULL, (char *)"received", NULL, 1, NULL, 0};
+	struct policy pol = default_policy();
+	int created, i, round, next[2];
+
+	CHECK(t, mkdtemp(path) != NULL);
+	snprintf(file, sizeof(file), "%s/db", path);
+	CHECK_INT(t, db_open(file, &db, &created, err, sizeof(err)), 0);
+	if (db == NULL)
+		goto out;
+	CHECK_INT(t, db_submitter_start(db, &sm), 0);
+	next[0] = next[1] = 1;
+	for (round = 0; round < 2 && sm != NULL; round++) {
+		for (i = 0; i < MIDNIGHT_N; i++) {
+			fill_item(&it[i], "letter");
+			clocks_start(&it[i], &pol, cal, it[i].received);
+			memset(&sub[i], 0, sizeof(sub[i]));
+			sub[i].item = &it[i];
+			sub[i].day = i % 3 == 0 ? 20251001 : 20250930; /* after midnight: one in three */
+			sub[i].history = &h;
+			subs[i] = &sub[i];
+		}
+		CHECK_INT(t, db_submit_many(sm, subs, MIDNIGHT_N), 0);
+		for (i = 0; i < MIDNIGHT_N; i++) {
+			int d = sub[i].day == 20251001;
+
+			CHECK_INT(t, sub[i].result, 0);
+			snprintf(want, sizeof(want), "XJ-%d-%05d", sub[i].day, next[d]++);
+			CHECK_STR(t, it[i].tracking, want);
+			free(it[i].tracking);
+		}
+	}
+	db_submitter_stop(sm);
+out:
+	db_close(db);
+	snprintf(file, sizeof(file), "rm -rf %s", path);
+	if (system(file) != 0)
+		fprintf(stderr, "cannot remove %s\n", path);
+}
+
 /* --- the notification hook in a batch that is stored again -------------------------------- */
 
 #define HOOK_WRITERS 8
@@ -721,6 +776,7 @@ main(void)
 	RUN(&t, test_ratelimit);
 	RUN(&t, test_group_commit);
 	RUN(&t, test_group_commit_hook);
+	RUN(&t, test_batch_numbers);
 	sla_calendar_unref(cal);
 	return t_done(&t);
 }
