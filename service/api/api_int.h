@@ -59,6 +59,10 @@ struct rcache *rcache_new(size_t budget);
 void rcache_free(void *rc);
 /* The bytes its rows and records take now (at most its budget). */
 size_t rcache_bytes(const struct rcache *rc);
+/* n row buffers (db_row) that one answer at a time reads its rows into, kept by the thread's
+ * cache from answer to answer (no allocation per row); lent until the next call; NULL when rc
+ * is NULL or out of memory (the caller then uses rows of its own). */
+struct db_row *rcache_rows(struct rcache *rc, size_t n);
 /* 1 with *text, *len (lent until the next rcache_keep) the record of (kind, id) built from
  * exactly src (srclen bytes: the row, db_row, and whatever else the record shows, such as
  * values computed from the time); 0 when there is none (or rc is NULL). */

@@ -573,7 +573,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 	const char *code = req_query(req, "service_code"), *status = req_query(req, "status");
 	const char *lim = req_query(req, "limit"), *ids = req_query(req, "service_request_id");
 	struct rcache *cache = rcache_of(req);
-	struct db_row rows[LIST_MAX];
+	struct db_row own[LIST_MAX], *rows = own;
 	struct db_o311_query q;
 	struct jout out = {NULL, 0, 0, 0};
 	size_t n = 0, i, shown = 0, limit = LIST_DEFAULT;
@@ -603,7 +603,9 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 			                     in_list(status, closed ? "closed" : "open");
 			any |= q.lists[k][closed];
 		}
-	memset(rows, 0, sizeof(rows));
+	memset(own, 0, sizeof(own));
+	if (cache != NULL && rcache_rows(cache, LIST_MAX) != NULL)
+		rows = rcache_rows(cache, LIST_MAX); /* the thread's, kept from answer to answer */
 	if (any && db_o311_list(req->db, &q, rows, LIST_MAX, &n) != 0) {
 		o311_error(resp, 500, "the requests cannot be read");
 		goto out;
@@ -642,5 +644,5 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 out:
 	jout_free(&out);
 	for (i = 0; i < LIST_MAX; i++)
-		db_row_free(&rows[i]);
+		db_row_free(&own[i]);
 }

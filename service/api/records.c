@@ -15,6 +15,7 @@
 
 #define SLOT_BYTES 512        /* one slot per this many bytes of the budget */
 #define RECORD_MAX (64 << 10) /* a row and its record larger than this are not kept */
+#define SCRATCH_KEEP 4096 /* a row buffer kept from one answer to the next: at most this */
 #define JOUT_FIRST 16384
 #define JOUT_MAX (64L << 20) /* an answer larger than this is an error */
 
@@ -34,6 +35,8 @@ struct rcache {
 	size_t bytes; /* of every entry's row and record */
 	size_t budget;
 	size_t hand; /* the next slot emptied when the budget is spent */
+	struct db_row *scratch; /* rows lent to one answer at a time (rcache_rows) */
+	size_t nscratch;
 };
 
 void
@@ -46,6 +49,9 @@ rcache_free(void *p)
 		return;
 	for (i = 0; i < rc->nslots; i++)
 		free(rc->slots[i].row);
+	for (i = 0; i < rc->nscratch; i++)
+		db_row_free(&rc->scratch[i]);
+	free(rc->scratch);
 	free(rc->slots);
 	free(rc);
 }
@@ -131,6 +137,29 @@ entry_clear(struct rcache *rc, struct entry *e)
 	free(e->row);
 	e->row = NULL;
 	e->kind = -1;
+}
+
+struct db_row *
+rcache_rows(struct rcache *rc, size_t n)
+{
+	struct db_row *v;
+	size_t i;
+
+	if (rc == NULL)
+		return NULL;
+	/* a buffer grown by an unusually large row is not kept for the next answer */
+	for (i = 0; i < rc->nscratch; i++)
+		if (rc->scratch[i].cap > SCRATCH_KEEP)
+			db_row_free(&rc->scratch[i]);
+	if (n <= rc->nscratch)
+		return rc->scratch;
+	v = realloc(rc->scratch, n * sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	memset(v + rc->nscratch, 0, (n - rc->nscratch) * sizeof(*v));
+	rc->scratch = v;
+	rc->nscratch = n;
+	return v;
 }
 
 size_t
