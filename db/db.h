@@ -704,6 +704,11 @@ struct db_outbox {
  * 0 queued (its id written to *id when id is not NULL), 1 it was there already, -1 error. Call
  * inside the transaction of the change or scan that causes it. */
 int db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id);
+/* Queues the ladder notices v[0..n) as key rows in one statement (the scan's rows of one
+ * transaction: each has item_id, account_id, lkey, channel and recipient; strings lent); a
+ * notice queued before (or twice in v) is left as it is. *added: the rows written. 0 or -1
+ * (a row that is not a key row: nothing written). */
+int db_outbox_add_keys(struct db_conn *c, const struct db_notice *v, size_t n, size_t *added);
 /* Pending rows of channel with send_after <= now, in the order (send_after, id), at most
  * limit: a new array of *n rows (db_outboxes_free). 0 or -1. */
 int db_outbox_due(struct db_conn *c, const char *channel, int64_t now, int limit,
@@ -749,6 +754,14 @@ void db_outboxes_free(struct db_outbox *v, size_t n);
 int db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t *n);
 /* Adds the entry (next_at, item_id) (INT64_MAX: none, not until it changes). 0 or -1. */
 int db_ladder_set(struct db_conn *c, int64_t item_id, int64_t next_at);
+/* An item's next ladder entry, for db_ladder_set_many. */
+struct db_ladder_next {
+	int64_t item_id;
+	int64_t next_at; /* INT64_MAX: none */
+};
+/* db_ladder_set for each of v[0..n) in one statement (the scan's items of one transaction).
+ * 0 or -1. */
+int db_ladder_set_many(struct db_conn *c, const struct db_ladder_next *v, size_t n);
 /* db_ladder_due writing beside each id the instant that was set (0: changed since) to marks. */
 int db_ladder_due_marks(struct db_conn *c, int64_t now, size_t limit, int64_t *ids,
                         int64_t *marks, size_t *n);

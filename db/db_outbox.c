@@ -1,6 +1,7 @@
 /* db_outbox.c: storage of the notices to send (outbox; a ladder notice as its key since schema
  * 022), the escalation ladder's marks and the accounts that should have received a notice but
  * have no address for it (schema 005). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,8 @@
 
 enum stmt {
 	STMT_ADD,
-	STMT_DUE,
+	STMT_DUE_EMAIL,
+	STMT_DUE_SMS,
 	STMT_CLAIM,
 	STMT_SENT,
 	STMT_FAILED,
@@ -27,7 +29,8 @@ enum stmt {
 	STMT_MISSING_LIST,
 	STMT_RUN_GET,
 	STMT_RUN_SET,
-	STMT_GROUP,
+	STMT_GROUP_EMAIL,
+	STMT_GROUP_SMS,
 	STMT_LADDER_CLOCKS,
 	STMT_LADDER_TAKEN,
 	STMT_ADD_KEY,
@@ -35,6 +38,8 @@ enum stmt {
 	STMT_OWNER,
 	STMT_FAN_LIST,
 	STMT_FAN_DONE,
+	STMT_ADD_KEYS,
+	STMT_LADDER_SET_MANY,
 	STMT__MAX
 };
 
@@ -46,13 +51,17 @@ enum stmt {
 	"FROM outbox o LEFT JOIN items i ON i.id = o.item_id "
 
 static const char *const stmts[STMT__MAX] = {
-	/* once per (key or 0, item, clock, step, channel, recipient): outbox_once (022) */
+	/* once per (item, clock, step, channel, recipient): outbox_once, or outbox_keys for a
+	 * key row (026) */
 	[STMT_ADD] = "INSERT INTO outbox (item_id, clock, step, channel, recipient, subject, body, "
 	             "created, send_after, give_up_at, account_id, lkey) "
 	             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-	/* through outbox_due (the pending rows by send_after, 022) */
-	[STMT_DUE] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = ? AND o.send_after <= ? "
-	             "ORDER BY o.send_after, o.id LIMIT ?",
+	/* through outbox_due_email or outbox_due_sms (the pending rows of a channel by send_after,
+	 * 026: a partial index is used only where the query names its channel) */
+	[STMT_DUE_EMAIL] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = 'email' "
+	                   "AND o.send_after <= ?1 ORDER BY o.send_after, o.id LIMIT ?2",
+	[STMT_DUE_SMS] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = 'sms' "
+	                 "AND o.send_after <= ?1 ORDER BY o.send_after, o.id LIMIT ?2",
 	[STMT_CLAIM] = "UPDATE outbox SET attempts = attempts + 1, last_attempt = ?, "
 	               "message_id = coalesce(message_id, ?), send_after = ? "
 	               "WHERE id = ? AND state = 'pending'",
@@ -68,9 +77,11 @@ static const char *const stmts[STMT__MAX] = {
 	              "ORDER BY o.id DESC LIMIT ?",
 	[STMT_LIST_ALL] = "SELECT " OUTBOX_COLS "WHERE o.id < ? ORDER BY o.id DESC LIMIT ?",
 	[STMT_GET] = "SELECT " OUTBOX_COLS "WHERE o.id = ?",
-	/* the counts kept by schema 025's trigger; the pending rows through outbox_due */
+	/* the counts kept by schema 025's trigger; the pending rows through outbox_due_* */
 	[STMT_COUNT] = "SELECT coalesce((SELECT n FROM outbox_counts WHERE state = ?), 0)",
-	[STMT_COUNT_PENDING] = "SELECT count(*) FROM outbox WHERE state = 'pending'",
+	[STMT_COUNT_PENDING] = "SELECT (SELECT count(*) FROM outbox WHERE state = 'pending' AND "
+	                       "channel = 'email') + (SELECT count(*) FROM outbox WHERE "
+	                       "state = 'pending' AND channel = 'sms')",
 	/* the failed or dropped rows through outbox_marked (025), each by its id */
 	[STMT_LIST_MARKED] = "SELECT " OUTBOX_COLS "JOIN outbox_marked m ON m.id = o.id "
 	                     "WHERE m.state = ? AND m.id < ? AND o.state = m.state "
@@ -92,10 +103,11 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_RUN_GET] = "SELECT last FROM notify_runs WHERE name = ?",
 	[STMT_RUN_SET] = "INSERT INTO notify_runs (name, last) VALUES (?, ?) "
 	                 "ON CONFLICT (name) DO UPDATE SET last = excluded.last",
-	/* the rows of one combined message share their send_after: the index outbox_due finds
-	 * them */
-	[STMT_GROUP] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = ? AND "
-	               "o.send_after = ? AND o.message_id = ? ORDER BY o.id",
+	/* the rows of one combined message share their send_after: outbox_due_* finds them */
+	[STMT_GROUP_EMAIL] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = 'email' "
+	                     "AND o.send_after = ?1 AND o.message_id = ?2 ORDER BY o.id",
+	[STMT_GROUP_SMS] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = 'sms' "
+	                   "AND o.send_after = ?1 AND o.message_id = ?2 ORDER BY o.id",
 	/* the due entries in their order, then each one's clocks by their key (the nested loop
 	 * keeps an item's clocks together, without sorting the whole result again; the caller
 	 * does not count on it) */
@@ -117,6 +129,14 @@ static const char *const stmts[STMT__MAX] = {
 	               "WHERE id = ?",
 	[STMT_FAN_LIST] = "SELECT at, item_id, mark FROM ladder_fanout ORDER BY at, item_id LIMIT ?",
 	[STMT_FAN_DONE] = "DELETE FROM ladder_fanout WHERE at = ? AND item_id = ?",
+	/* a transaction's worth of the scan's key rows in one statement (db_batch.c): the table's
+	 * and each index's cursor opened once, each row appended where the last one went */
+	[STMT_ADD_KEYS] = "INSERT INTO outbox (item_id, channel, recipient, created, send_after, "
+	                  "give_up_at, account_id, lkey) "
+	                  "SELECT c0, c1, c2, c3, c4, c5, c6, c7 FROM db_rows(?1) WHERE 1 "
+	                  "ON CONFLICT DO NOTHING",
+	[STMT_LADDER_SET_MANY] = "INSERT OR IGNORE INTO ladder (next_at, item_id) "
+	                         "SELECT c1, c0 FROM db_rows(?1) WHERE 1",
 };
 
 static int
@@ -183,6 +203,82 @@ db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id)
 	if (id != NULL)
 		*id = sqlite3_last_insert_rowid(c->h);
 	return 0;
+}
+
+int
+db_outbox_add_keys(struct db_conn *c, const struct db_notice *v, size_t n, size_t *added)
+{
+	static const struct {
+		enum db_rows_type type;
+		size_t offset;
+	} cols[] = {
+	    {DB_ROWS_INT, offsetof(struct db_notice, item_id)},
+	    {DB_ROWS_TEXT, offsetof(struct db_notice, channel)},
+	    {DB_ROWS_TEXT, offsetof(struct db_notice, recipient)},
+	    {DB_ROWS_INT, offsetof(struct db_notice, created)},
+	    {DB_ROWS_INT, offsetof(struct db_notice, send_after)},
+	    {DB_ROWS_INT, offsetof(struct db_notice, give_up_at)},
+	    {DB_ROWS_INT, offsetof(struct db_notice, account_id)},
+	    {DB_ROWS_INT, offsetof(struct db_notice, lkey)},
+	};
+	struct db_rows r;
+	sqlite3_stmt *st;
+	size_t i;
+
+	*added = 0;
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (v[i].item_id == 0 || v[i].account_id == 0 || v[i].lkey == 0 ||
+		    v[i].channel == NULL || v[i].recipient == NULL) {
+			db_log("outbox: row %zu of a batch is not a ladder key", i);
+			return -1;
+		}
+	memset(&r, 0, sizeof(r));
+	r.rows = v;
+	r.n = n;
+	r.size = sizeof(*v);
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		r.cols[i].type = cols[i].type;
+		r.cols[i].offset = cols[i].offset;
+	}
+	st = db_prep(c, stmts[STMT_ADD_KEYS]);
+	if (st == NULL)
+		return -1;
+	if (db_bind_rows(st, 1, &r) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	if (db_exec_stmt(c, st) != 0)
+		return -1;
+	*added = (size_t)sqlite3_changes(c->h);
+	return 0;
+}
+
+int
+db_ladder_set_many(struct db_conn *c, const struct db_ladder_next *v, size_t n)
+{
+	struct db_rows r;
+	sqlite3_stmt *st;
+
+	if (n == 0)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.rows = v;
+	r.n = n;
+	r.size = sizeof(*v);
+	r.cols[0].type = DB_ROWS_INT;
+	r.cols[0].offset = offsetof(struct db_ladder_next, item_id);
+	r.cols[1].type = DB_ROWS_INT;
+	r.cols[1].offset = offsetof(struct db_ladder_next, next_at);
+	st = db_prep(c, stmts[STMT_LADDER_SET_MANY]);
+	if (st == NULL)
+		return -1;
+	if (db_bind_rows(st, 1, &r) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
 }
 
 static int
@@ -254,11 +350,16 @@ int
 db_outbox_due(struct db_conn *c, const char *channel, int64_t now, int limit,
               struct db_outbox **out, size_t *n)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_DUE]);
+	sqlite3_stmt *st;
 
+	if (strcmp(channel, "email") != 0 && strcmp(channel, "sms") != 0) {
+		db_log("outbox: no channel %s", channel);
+		return -1;
+	}
+	st = db_prep(c, stmts[strcmp(channel, "sms") == 0 ? STMT_DUE_SMS : STMT_DUE_EMAIL]);
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, channel) || db_bind_int(st, 2, now) || db_bind_int(st, 3, limit)) {
+	if (db_bind_int(st, 1, now) || db_bind_int(st, 2, limit)) {
 		db_reset(st);
 		return -1;
 	}
@@ -269,12 +370,16 @@ int
 db_outbox_group(struct db_conn *c, const char *channel, int64_t send_after,
                 const char *message_id, struct db_outbox **out, size_t *n)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_GROUP]);
+	sqlite3_stmt *st;
 
+	if (strcmp(channel, "email") != 0 && strcmp(channel, "sms") != 0) {
+		db_log("outbox: no channel %s", channel);
+		return -1;
+	}
+	st = db_prep(c, stmts[strcmp(channel, "sms") == 0 ? STMT_GROUP_SMS : STMT_GROUP_EMAIL]);
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, channel) || db_bind_int(st, 2, send_after) ||
-	    db_bind_text(st, 3, message_id)) {
+	if (db_bind_int(st, 1, send_after) || db_bind_text(st, 2, message_id)) {
 		db_reset(st);
 		return -1;
 	}

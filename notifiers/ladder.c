@@ -289,6 +289,8 @@ drain_fanout(struct scan *s)
 			if (db_ladder_fanout_done(s->c, &f[i]) != 0)
 				goto rollback;
 		}
+		if (notify_keys_flush(s->ns) != 0)
+			goto rollback;
 		if (db_commit(s->c) != 0)
 			return -1;
 		if (n < DRAIN_BATCH)
@@ -298,6 +300,7 @@ drain_fanout(struct scan *s)
 	return 0;
 rollback:
 	db_rollback(s->c);
+	s->ns->keys->n = 0;
 	scan_moment(s, now);
 	return -1;
 }
@@ -307,16 +310,20 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
             int64_t now, struct notify_scan_stats *stats)
 {
 	struct notify_staff ns;
+	struct notify_keys keys;
 	struct scan s;
 	struct db_ladder_clock *k = NULL;
+	struct db_ladder_next *nx = NULL;
 	struct db_account *acc = NULL;
 	size_t nacc = 0;
 	int64_t next;
-	size_t n, i, j, items;
+	size_t n, i, j, items, nn;
 	int rc = -1, cache = 0, raised = 0;
 
 	memset(&s, 0, sizeof(s));
 	memset(&ns, 0, sizeof(ns));
+	memset(&keys, 0, sizeof(keys));
+	ns.keys = &keys; /* the rows of a transaction stored together, before its entries */
 	ns.c = c;
 	ns.cfg = cfg;
 	ns.cal = cal;
@@ -339,7 +346,8 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 		if (k == NULL) {
 			/* three clocks at most per item */
 			k = malloc(3 * SCAN_BATCH * sizeof(*k));
-			if (k == NULL)
+			nx = malloc(SCAN_BATCH * sizeof(*nx));
+			if (k == NULL || nx == NULL)
 				goto rollback;
 		}
 		if (db_ladder_due_clocks(c, now, SCAN_BATCH, k, 3 * SCAN_BATCH, &n) != 0)
@@ -361,7 +369,7 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 				j = i;
 		if (db_ladder_taken(c, k[j].mark, k[j].item_id) != 0)
 			goto rollback;
-		for (i = 0, items = 0; i < n; i = j, items++) {
+		for (i = 0, items = 0, nn = 0; i < n; i = j, items++) {
 			for (j = i + 1; j < n && k[j].item_id == k[i].item_id && k[j].mark == k[i].mark;
 			     j++)
 				;
@@ -370,9 +378,14 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 				goto rollback;
 			if (next <= now) /* never look again in this scan */
 				next = now + 1;
-			if (db_ladder_set(c, k[i].item_id, next) != 0)
-				goto rollback;
+			if (next != INT64_MAX) { /* no clock runs: no entry until the item changes */
+				nx[nn].item_id = k[i].item_id;
+				nx[nn++].next_at = next;
+			}
 		}
+		/* the notices, then the items' next entries: one statement each */
+		if (notify_keys_flush(&ns) != 0 || db_ladder_set_many(c, nx, nn) != 0)
+			goto rollback;
 		if (db_commit(c) != 0)
 			goto out;
 		if (items < SCAN_BATCH)
@@ -383,6 +396,7 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 rollback:
 	notify_log("ladder scan: %s", db_errmsg(c));
 	db_rollback(c);
+	keys.n = 0;
 	goto out;
 fail:
 	notify_log("ladder scan: the items of ladder_fanout could not be queued");
@@ -394,6 +408,8 @@ out:
 		db_ladder_cache(c, cache, NULL);
 	db_ladder_scanning(c, 0);
 	db_accounts_free(acc, nacc);
+	notify_keys_free(&keys);
+	free(nx);
 	free(k);
 	return rc;
 }

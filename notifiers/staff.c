@@ -5,6 +5,7 @@
  * nobody holds, is recorded in notify_missing (listed on GET /api/v1/admin/outbox), never skipped
  * silently. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "notifiers_int.h"
@@ -74,10 +75,67 @@ queue(struct notify_staff *st, const char *channel, const char *to, const struct
 		                    ? notify_quiet_next(&q, st->cal, st->now)
 		                    : st->now;
 	}
+	if (st->key != NULL && st->keys != NULL) { /* the scan: stored with its batch */
+		struct notify_keys *k = st->keys;
+
+		if (k->n == k->cap) {
+			struct db_notice *nv;
+
+			if (k->cap == NOTIFY_KEYS_MAX)
+				return notify_keys_flush(st) == 0 ? queue(st, channel, to, a) : -1;
+			nv = realloc(k->v, (k->cap > 0 ? k->cap * 2 : 256) * sizeof(*nv));
+			if (nv == NULL)
+				return -1;
+			k->v = nv;
+			k->cap = k->cap > 0 ? k->cap * 2 : 256;
+		}
+		notify_notice_times(st->cfg, &n, st->now, st->sms_after);
+		k->v[k->n++] = n;
+		return 0;
+	}
 	rc = notify_queue_at(st->c, st->cfg, &n, st->now, st->sms_after);
 	if (rc == 0)
 		st->queued++;
 	return rc < 0 ? -1 : 0;
+}
+
+/* The order of the rows a batch stores: by send_after, then by their key (the order of the
+ * indexes' entries, so that each lands next to the one before). */
+static int
+key_order(const void *pa, const void *pb)
+{
+	const struct db_notice *a = pa, *b = pb;
+
+	if (a->item_id != b->item_id)
+		return a->item_id < b->item_id ? -1 : 1;
+	if (a->lkey != b->lkey)
+		return a->lkey < b->lkey ? -1 : 1;
+	return 0;
+}
+
+int
+notify_keys_flush(struct notify_staff *st)
+{
+	struct notify_keys *k = st->keys;
+	size_t added = 0;
+
+	if (k == NULL || k->n == 0)
+		return 0;
+	qsort(k->v, k->n, sizeof(*k->v), key_order);
+	if (db_outbox_add_keys(st->c, k->v, k->n, &added) != 0)
+		return -1;
+	st->queued += added;
+	k->n = 0;
+	return 0;
+}
+
+void
+notify_keys_free(struct notify_keys *k)
+{
+	if (k == NULL)
+		return;
+	free(k->v);
+	memset(k, 0, sizeof(*k));
 }
 
 int

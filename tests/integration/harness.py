@@ -184,6 +184,19 @@ UNDO_021 = """
 # schema 2 (003, 008 and 010 apply again as they are). A new migration adds its UNDO here.
 # Takes migration 025 (the outbox's counts and its failed and dropped rows kept by a trigger, #15) back
 # out. Before UNDO_022.
+# Takes migration 026 (the scan's outbox rows appended at the end of each index, #15) back out:
+# 022's outbox_once over every row and its one outbox_due. Before UNDO_025.
+UNDO_026 = """
+    DROP INDEX outbox_keys;
+    DROP INDEX outbox_once;
+    DROP INDEX outbox_due_email;
+    DROP INDEX outbox_due_sms;
+    CREATE UNIQUE INDEX outbox_once
+      ON outbox(coalesce(lkey, 0), coalesce(item_id, 0), coalesce(clock, ''), coalesce(step, ''),
+                channel, recipient);
+    CREATE INDEX outbox_due ON outbox(send_after) WHERE state = 'pending';
+"""
+
 UNDO_025 = """
     DROP TRIGGER outbox_counts_state;
     DROP TABLE outbox_counts;
@@ -228,7 +241,7 @@ UNDO_022 = """
     CREATE INDEX outbox_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;
 """
 
-UNDO_TO_2 = (UNDO_025 + UNDO_022 + UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
+UNDO_TO_2 = (UNDO_026 + UNDO_025 + UNDO_022 + UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
              UNDO_012 +
              UNDO_011 + UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)
 
