@@ -634,7 +634,8 @@ bench_scan(const char *dir, const struct sla_calendar *cal)
 		t1 = secs();
 		for (i = 0; i < k; i++)
 			if (rows[i].lkey != 0 && rows[i].body == NULL &&
-			    notify_ladder_render(c, cal, &r, &rows[i], why, sizeof(why)) == 1)
+			    notify_ladder_render(c, cal, &r, &rows[i], steady, why,
+			                         sizeof(why)) == 1)
 				held++;
 		t2 = secs();
 		rc0 = cpu_secs() - rc0;

@@ -15,9 +15,11 @@
  * once by the outbox's unique key; its text is written when it is sent (notify_ladder_render),
  * from the item as it is then. A notice that no longer holds by then is dropped, with its
  * reason, never sent: its clock stopped or paused (the item was answered, closed, waits for the
- * citizen), its due time moved (an extension, a restart), the item is gone, or the account is
- * no longer active. What a sent notice says is therefore true when it is sent; the row keeps
- * what was due and when it was queued. */
+ * citizen), its due time moved (an extension, a restart), the item is gone, the account is no
+ * longer active, or it is a reminder and the due time it reminds of has passed (the dispatcher,
+ * the SMTP server or quiet hours held it: the overdue notice takes its place). What a sent
+ * notice says is therefore true when it is sent; the row keeps what was due and when it was
+ * queued. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,7 +471,7 @@ dup_printf(const char *fmt, ...)
 
 int
 notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct notify_render *r,
-                     struct db_outbox *o, char *why, size_t whysize)
+                     struct db_outbox *o, int64_t now, char *why, size_t whysize)
 {
 	static const char *const words[] = {NULL, "提醒", "逾期", "督办"};
 	struct db_ladder_key key;
@@ -504,6 +506,11 @@ notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct n
 	notify_format_time(k->due, due, sizeof(due));
 	if (ymd_of(sla_local_day(k->due)) != key.due) {
 		snprintf(why, whysize, "the %s clock is now due %s", o->clock, due);
+		return 0;
+	}
+	if (key.kind == DB_STEP_REMIND && now > k->due) { /* late: the overdue notice says it */
+		snprintf(why, whysize, "a reminder after the %s clock's due time %s: the overdue "
+		         "notice takes its place", o->clock, due);
 		return 0;
 	}
 	if (r->acc == NULL && db_account_list(c, &r->acc, &r->nacc) != 0)

@@ -133,9 +133,10 @@ struct notify_render {
 void notify_render_init(struct notify_render *r);
 void notify_render_free(struct notify_render *r);
 /* Writes the subject and body of key row o (lkey set) from its item and clock as they are now:
- * 1 written / 0 the notice no longer holds (its clock stopped or paused, its due day moved, the
- * item is gone, the account is not active), the reason in why / -1 error. */
+ * 1 written / 0 the notice no longer holds at now (its clock stopped or paused, its due day
+ * moved, the item is gone, the account is not active, a reminder whose due time has passed),
+ * the reason in why / -1 error. */
 int notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct notify_render *r,
-                         struct db_outbox *o, char *why, size_t whysize);
+                         struct db_outbox *o, int64_t now, char *why, size_t whysize);
 
 #endif

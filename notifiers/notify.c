@@ -289,7 +289,7 @@ batch_load(struct db_conn *c, const struct notify_config *cfg, const struct sla_
 	for (i = 0; i < b->n && rc == 0; i++) {
 		if (b->rows[i].lkey == 0 || b->rows[i].body != NULL)
 			continue;
-		k = notify_ladder_render(c, cal, &r, &b->rows[i], b->why[i], WHY_MAX);
+		k = notify_ladder_render(c, cal, &r, &b->rows[i], now, b->why[i], WHY_MAX);
 		if (k < 0)
 			rc = -1;
 		else if (k == 0)
