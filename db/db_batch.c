@@ -36,6 +36,7 @@ rows_connect(sqlite3 *h, void *aux, int argc, const char *const *argv, sqlite3_v
 	rc = sqlite3_declare_vtab(h, "CREATE TABLE x(c0, c1, c2, c3, c4, c5, c6, c7, arg HIDDEN)");
 	if (rc != SQLITE_OK)
 		return rc;
+	sqlite3_vtab_config(h, SQLITE_VTAB_DIRECTONLY); /* not from a trigger or a view */
 	v = sqlite3_malloc(sizeof(*v));
 	if (v == NULL)
 		return SQLITE_NOMEM;

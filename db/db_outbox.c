@@ -773,7 +773,7 @@ db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_lad
                      size_t max, size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_LADDER_CLOCKS]);
-	size_t len = 0;
+	size_t len = 0, len_name;
 	int rc;
 
 	if (st == NULL)
@@ -793,7 +793,11 @@ db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_lad
 		}
 		k->item_id = sqlite3_column_int64(st, 0);
 		k->mark = sqlite3_column_int64(st, 1);
-		snprintf(k->name, sizeof(k->name), "%s", name != NULL ? (const char *)name : "");
+		len_name = name != NULL ? (size_t)sqlite3_column_bytes(st, 2) : 0;
+		if (len_name >= sizeof(k->name)) /* no clock has such a name: matches none */
+			len_name = 0;
+		memcpy(k->name, name != NULL ? (const char *)name : "", len_name);
+		k->name[len_name] = '\0';
 		k->due = sqlite3_column_int64(st, 3);
 		k->running = sqlite3_column_int(st, 4);
 		len++;

@@ -117,11 +117,14 @@ int
 notify_keys_flush(struct notify_staff *st)
 {
 	struct notify_keys *k = st->keys;
-	size_t added = 0;
+	size_t added = 0, i;
 
 	if (k == NULL || k->n == 0)
 		return 0;
-	qsort(k->v, k->n, sizeof(*k->v), key_order);
+	for (i = 1; i < k->n && key_order(&k->v[i - 1], &k->v[i]) <= 0; i++)
+		;
+	if (i < k->n) /* the scan's items come in order, mostly */
+		qsort(k->v, k->n, sizeof(*k->v), key_order);
 	if (db_outbox_add_keys(st->c, k->v, k->n, &added) != 0)
 		return -1;
 	st->queued += added;
