@@ -323,13 +323,9 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 	int rc = -1, cache = 0, raised = 0;
 
 	memset(&s, 0, sizeof(s));
-	memset(&ns, 0, sizeof(ns));
 	memset(&keys, 0, sizeof(keys));
+	notify_staff_init(&ns, c, cfg, cal, now, NULL, NULL, NULL, NULL, NULL);
 	ns.keys = &keys; /* the rows of a transaction stored together, before its entries */
-	ns.c = c;
-	ns.cfg = cfg;
-	ns.cal = cal;
-	ns.now = now;
 	s.c = c;
 	s.cal = cal;
 	s.ns = &ns;

@@ -107,6 +107,14 @@ struct notify_keys {
 int notify_keys_flush(struct notify_staff *st);
 void notify_keys_free(struct notify_keys *k);
 
+/* Sets st up for notices at now (every other field zero): on connection c with cfg and cal,
+ * about item it (or NULL), step, the e-mail's subject and body, and the SMS text (NULL: e-mail
+ * only). The strings are lent until st is done with. */
+void notify_staff_init(struct notify_staff *st, struct db_conn *c, const struct notify_config *cfg,
+                       const struct sla_calendar *cal, int64_t now, const struct db_item *it,
+                       const char *step, const char *subject, const char *body,
+                       const char *text);
+
 /* Cuts s to at most max bytes at a character boundary (in place). */
 void notify_cut_utf8(char *s, size_t max);
 

@@ -141,6 +141,23 @@ notify_keys_free(struct notify_keys *k)
 	memset(k, 0, sizeof(*k));
 }
 
+void
+notify_staff_init(struct notify_staff *st, struct db_conn *c, const struct notify_config *cfg,
+                  const struct sla_calendar *cal, int64_t now, const struct db_item *it,
+                  const char *step, const char *subject, const char *body, const char *text)
+{
+	memset(st, 0, sizeof(*st));
+	st->c = c;
+	st->cfg = cfg;
+	st->cal = cal;
+	st->now = now;
+	st->item = it;
+	st->step = step;
+	st->subject = subject;
+	st->body = body;
+	st->text = text;
+}
+
 int
 notify_staff_account(struct notify_staff *st, const struct db_account *a, int r)
 {
@@ -218,15 +235,7 @@ notify_sent_back(struct db_conn *c, const struct notify_config *cfg, const struc
 	         "事项 %s 已被处室退回，请重新分办。\n退回理由：%.1200s\n主题：%.600s\n状态：%s\n\n"
 	         "Item %s was sent back by its section: please assign it again.\nReason: %.1200s\n",
 	         it->tracking, why, it->subject, wf_state_name(it->state), it->tracking, why);
-	memset(&st, 0, sizeof(st));
-	st.c = c;
-	st.cfg = cfg;
-	st.cal = cal;
-	st.now = at;
-	st.item = it;
-	st.step = step;
-	st.subject = subject;
-	st.body = body;
+	notify_staff_init(&st, c, cfg, cal, at, it, step, subject, body, NULL);
 	if (db_account_list(c, &acc, &nacc) != 0)
 		return -1;
 	rc = notify_staff_role(&st, acc, nacc, ROLE_DISPATCHER, 0);
