@@ -88,7 +88,7 @@ static const char *const stmts[STMT__MAX] = {
 	                     "ORDER BY m.id DESC LIMIT ?",
 	/* the ladder's entries by time (schema 019): the table is its own index */
 	[STMT_LADDER_DUE] = "SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
-	                    "ORDER BY next_at, item_id LIMIT ?",
+	                    "ORDER BY next_at, seq, item_id LIMIT ?",
 	[STMT_LADDER_SET] = "INSERT OR IGNORE INTO ladder (next_at, item_id) VALUES (?2, ?1)",
 	[STMT_MISSING_ADD] = "INSERT INTO notify_missing (item_id, clock, step, channel, account_id, "
 	                     "role, section_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -111,14 +111,13 @@ static const char *const stmts[STMT__MAX] = {
 	/* the due entries in their order, then each one's clocks by their key (the nested loop
 	 * keeps an item's clocks together, without sorting the whole result again; the caller
 	 * does not count on it) */
-	[STMT_LADDER_CLOCKS] = "SELECT l.item_id, l.next_at, coalesce(k.name, ''), "
+	[STMT_LADDER_CLOCKS] = "SELECT l.item_id, l.next_at, l.seq, coalesce(k.name, ''), "
 	                       "coalesce(k.due, 0), k.stopped_at IS NULL AND k.paused_at IS NULL "
-	                       "FROM (SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
-	                       "ORDER BY next_at, item_id LIMIT ?) l "
+	                       "FROM (SELECT item_id, next_at, seq FROM ladder WHERE next_at <= ? "
+	                       "ORDER BY next_at, seq, item_id LIMIT ?) l "
 	                       "LEFT JOIN clocks k ON k.item_id = l.item_id",
-	/* the entries a scan took: the front of the table up to (next_at, item_id) */
-	[STMT_LADDER_TAKEN] = "DELETE FROM ladder WHERE next_at < ?1 OR "
-	                      "(next_at = ?1 AND item_id <= ?2)",
+	/* the entries a scan took: the front of the table up to (next_at, seq, item_id) */
+	[STMT_LADDER_TAKEN] = "DELETE FROM ladder WHERE (next_at, seq, item_id) <= (?1, ?2, ?3)",
 	/* a ladder notice: its key and recipient only (the scan writes 40,000 of these at a time) */
 	[STMT_ADD_KEY] = "INSERT INTO outbox (item_id, channel, recipient, created, send_after, "
 	                 "give_up_at, account_id, lkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -135,8 +134,8 @@ static const char *const stmts[STMT__MAX] = {
 	                  "give_up_at, account_id, lkey) "
 	                  "SELECT c0, c1, c2, c3, c4, c5, c6, c7 FROM db_rows(?1) WHERE 1 "
 	                  "ON CONFLICT DO NOTHING",
-	[STMT_LADDER_SET_MANY] = "INSERT OR IGNORE INTO ladder (next_at, item_id) "
-	                         "SELECT c1, c0 FROM db_rows(?1) WHERE 1",
+	[STMT_LADDER_SET_MANY] = "INSERT OR IGNORE INTO ladder (next_at, seq, item_id) "
+	                         "SELECT c1, ?2, c0 FROM db_rows(?1) WHERE 1",
 };
 
 static int
@@ -256,7 +255,7 @@ db_outbox_add_keys(struct db_conn *c, const struct db_notice *v, size_t n, size_
 }
 
 int
-db_ladder_set_many(struct db_conn *c, const struct db_ladder_next *v, size_t n)
+db_ladder_set_many(struct db_conn *c, const struct db_ladder_next *v, size_t n, int64_t seq)
 {
 	struct db_rows r;
 	sqlite3_stmt *st;
@@ -274,7 +273,7 @@ db_ladder_set_many(struct db_conn *c, const struct db_ladder_next *v, size_t n)
 	st = db_prep(c, stmts[STMT_LADDER_SET_MANY]);
 	if (st == NULL)
 		return -1;
-	if (db_bind_rows(st, 1, &r) != 0) {
+	if (db_bind_rows(st, 1, &r) != 0 || db_bind_int(st, 2, seq) != 0) {
 		db_reset(st);
 		return -1;
 	}
@@ -784,7 +783,7 @@ db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_lad
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct db_ladder_clock *k = &out[len];
-		const unsigned char *name = sqlite3_column_text(st, 2);
+		const unsigned char *name = sqlite3_column_text(st, 3);
 
 		if (len == max) {
 			db_log("ladder: more clocks than %zu", max);
@@ -793,13 +792,14 @@ db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_lad
 		}
 		k->item_id = sqlite3_column_int64(st, 0);
 		k->mark = sqlite3_column_int64(st, 1);
-		len_name = name != NULL ? (size_t)sqlite3_column_bytes(st, 2) : 0;
+		k->seq = sqlite3_column_int64(st, 2);
+		len_name = name != NULL ? (size_t)sqlite3_column_bytes(st, 3) : 0;
 		if (len_name >= sizeof(k->name)) /* no clock has such a name: matches none */
 			len_name = 0;
 		memcpy(k->name, name != NULL ? (const char *)name : "", len_name);
 		k->name[len_name] = '\0';
-		k->due = sqlite3_column_int64(st, 3);
-		k->running = sqlite3_column_int(st, 4);
+		k->due = sqlite3_column_int64(st, 4);
+		k->running = sqlite3_column_int(st, 5);
 		len++;
 	}
 	if (rc != SQLITE_DONE) {
@@ -858,13 +858,13 @@ db_ladder_fanout_done(struct db_conn *c, const struct db_ladder_fanout *f)
 }
 
 int
-db_ladder_taken(struct db_conn *c, int64_t next_at, int64_t item_id)
+db_ladder_taken(struct db_conn *c, int64_t next_at, int64_t seq, int64_t item_id)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_LADDER_TAKEN]);
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, next_at) || db_bind_int(st, 2, item_id)) {
+	if (db_bind_int(st, 1, next_at) || db_bind_int(st, 2, seq) || db_bind_int(st, 3, item_id)) {
 		db_reset(st);
 		return -1;
 	}

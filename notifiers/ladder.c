@@ -32,6 +32,8 @@
 #define PREV_SEARCH_DAYS 60 /* longer than any holiday block */
 #define TEXT_MAX 2048
 #define MEMO_SLOTS 64       /* due instants a scan remembers (many clocks share a day's end) */
+#define SEEN_SLOTS 65536    /* items a scan remembers having looked at (512 KiB; half of it
+                             * used at most, then an item may be looked at twice) */
 
 /* What the ladder makes of one due instant at the scan's moment. */
 struct due_info {
@@ -131,6 +133,34 @@ due_info(struct scan *s, int64_t due)
 	d->remind_at = sla_day_end(prev_working_day(s->cal, d->day), 0);
 	d->esc_at = sla_day_end(sla_add_working_days(s->cal, d->day, 2), 0);
 	return d;
+}
+
+/* The items a scan looked at (open addressing on the id; 0 marks a free slot). Two entries of
+ * one item can come due in one scan (two scans wrote one at the same instant, schema 026): the
+ * second finds the same steps (queued once by their keys) and the same next entry. */
+struct seen {
+	int64_t *id; /* SEEN_SLOTS slots, or NULL: nothing remembered */
+	size_t n;
+};
+
+/* 1 when id was looked at before in this scan, 0 when not (and now remembered, while there is
+ * room). */
+static int
+seen_before(struct seen *v, int64_t id)
+{
+	size_t i;
+
+	if (v->id == NULL || id == 0)
+		return 0;
+	for (i = ((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 48; v->id[i] != 0;
+	     i = (i + 1) & (SEEN_SLOTS - 1))
+		if (v->id[i] == id)
+			return 1;
+	if (v->n < SEEN_SLOTS / 2) {
+		v->id[i] = id;
+		v->n++;
+	}
+	return 0;
 }
 
 /* The steps are found for moment `now` (the memo holds only that moment's work). */
@@ -278,6 +308,7 @@ drain_fanout(struct scan *s)
 			for (j = nk = 0; r > 0 && j < it.nclocks && nk < 3; j++, nk++) {
 				k[nk].item_id = it.id;
 				k[nk].mark = f[i].mark;
+				k[nk].seq = 0;
 				snprintf(k[nk].name, sizeof(k[nk].name), "%s", it.clocks[j].name);
 				k[nk].due = it.clocks[j].due;
 				k[nk].running = it.clocks[j].stopped_at == 0 &&
@@ -316,6 +347,7 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 	struct scan s;
 	struct db_ladder_clock *k = NULL;
 	struct db_ladder_next *nx = NULL;
+	struct seen seen = {NULL, 0};
 	struct db_account *acc = NULL;
 	size_t nacc = 0;
 	int64_t next;
@@ -345,7 +377,8 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 			/* three clocks at most per item */
 			k = malloc(3 * SCAN_BATCH * sizeof(*k));
 			nx = malloc(SCAN_BATCH * sizeof(*nx));
-			if (k == NULL || nx == NULL)
+			seen.id = calloc(SEEN_SLOTS, sizeof(*seen.id));
+			if (k == NULL || nx == NULL || seen.id == NULL)
 				goto rollback;
 		}
 		if (db_ladder_due_clocks(c, now, SCAN_BATCH, k, 3 * SCAN_BATCH, &n) != 0)
@@ -363,14 +396,22 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 		 * now, beyond them */
 		for (i = 1, j = 0; i < n; i++)
 			if (k[i].mark > k[j].mark ||
-			    (k[i].mark == k[j].mark && k[i].item_id > k[j].item_id))
+			    (k[i].mark == k[j].mark &&
+			     (k[i].seq > k[j].seq ||
+			      (k[i].seq == k[j].seq && k[i].item_id > k[j].item_id))))
 				j = i;
-		if (db_ladder_taken(c, k[j].mark, k[j].item_id) != 0)
+		if (db_ladder_taken(c, k[j].mark, k[j].seq, k[j].item_id) != 0)
 			goto rollback;
 		for (i = 0, items = 0, nn = 0; i < n; i = j, items++) {
-			for (j = i + 1; j < n && k[j].item_id == k[i].item_id && k[j].mark == k[i].mark;
+			for (j = i + 1; j < n && k[j].item_id == k[i].item_id && k[j].mark == k[i].mark &&
+			                k[j].seq == k[i].seq;
 			     j++)
 				;
+			/* an entry of an item this scan looked at already: only an item changed since
+			 * (mark 0) is looked at again; the first look had the earliest mark, the most
+			 * steps */
+			if (seen_before(&seen, k[i].item_id) && k[i].mark != 0)
+				continue;
 			stats->items++;
 			if (ladder_item(&s, &k[i], j - i, k[i].mark, &next) != 0)
 				goto rollback;
@@ -382,7 +423,7 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 			}
 		}
 		/* the notices, then the items' next entries: one statement each */
-		if (notify_keys_flush(&ns) != 0 || db_ladder_set_many(c, nx, nn) != 0)
+		if (notify_keys_flush(&ns) != 0 || db_ladder_set_many(c, nx, nn, now) != 0)
 			goto rollback;
 		if (db_commit(c) != 0)
 			goto out;
@@ -407,6 +448,7 @@ out:
 	db_ladder_scanning(c, 0);
 	db_accounts_free(acc, nacc);
 	notify_keys_free(&keys);
+	free(seen.id);
 	free(nx);
 	free(k);
 	return rc;

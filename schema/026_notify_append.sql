@@ -37,3 +37,28 @@ CREATE INDEX IF NOT EXISTS outbox_due_email ON outbox(send_after)
   WHERE state = 'pending' AND channel = 'email';
 CREATE INDEX IF NOT EXISTS outbox_due_sms ON outbox(send_after)
   WHERE state = 'pending' AND channel = 'sms';
+
+-- 3. The ladder's entries (019) by (next_at, seq, item_id): seq is the moment the scan wrote the
+--    entry (0 for the entry a change of an item adds). The scan re-adds its items' next entries
+--    at the start of a working day, the instant at which most other items' entries wait too
+--    (their reminders, due times and escalations): keyed by (next_at, item_id), each entry went
+--    between two others, on its own page (10,000 entries over the 3,600 pages of the bench's
+--    ladder, every one written to the WAL at commit). Written after every entry of its instant
+--    that earlier scans wrote, a scan's entries make one run: 1.3 times less CPU for the scan.
+--    An item may have two entries at one instant (written by two scans): the scan looks at it
+--    twice and finds the same steps, queued once (as for an older entry beside a change's).
+DROP TRIGGER IF EXISTS ladder_item_insert;
+DROP TRIGGER IF EXISTS ladder_item_update;
+CREATE TABLE ladder_v3 (
+  next_at INTEGER NOT NULL,           -- Unix seconds when the scan must look at the item; 0: changed
+  seq     INTEGER NOT NULL DEFAULT 0, -- when the scan wrote the entry (Unix seconds); 0: a change
+  item_id INTEGER NOT NULL,           -- the item
+  PRIMARY KEY (next_at, seq, item_id)
+) WITHOUT ROWID;
+INSERT INTO ladder_v3 (next_at, seq, item_id) SELECT next_at, 0, item_id FROM ladder;
+DROP TABLE ladder;
+ALTER TABLE ladder_v3 RENAME TO ladder;
+CREATE TRIGGER ladder_item_insert AFTER INSERT ON items
+BEGIN INSERT OR IGNORE INTO ladder (next_at, seq, item_id) VALUES (0, 0, NEW.id); END;
+CREATE TRIGGER ladder_item_update AFTER UPDATE ON items
+BEGIN INSERT OR IGNORE INTO ladder (next_at, seq, item_id) VALUES (0, 0, NEW.id); END;

@@ -184,8 +184,9 @@ UNDO_021 = """
 # schema 2 (003, 008 and 010 apply again as they are). A new migration adds its UNDO here.
 # Takes migration 025 (the outbox's counts and its failed and dropped rows kept by a trigger, #15) back
 # out. Before UNDO_022.
-# Takes migration 026 (the scan's outbox rows appended at the end of each index, #15) back out:
-# 022's outbox_once over every row and its one outbox_due. Before UNDO_025.
+# Takes migration 026 (the scan's outbox rows and ladder entries appended at the end of each
+# index, #15) back out: 022's outbox_once over every row and its one outbox_due, 019's ladder
+# keyed by (next_at, item_id). Before UNDO_025.
 UNDO_026 = """
     DROP INDEX outbox_keys;
     DROP INDEX outbox_once;
@@ -195,6 +196,17 @@ UNDO_026 = """
       ON outbox(coalesce(lkey, 0), coalesce(item_id, 0), coalesce(clock, ''), coalesce(step, ''),
                 channel, recipient);
     CREATE INDEX outbox_due ON outbox(send_after) WHERE state = 'pending';
+    DROP TRIGGER ladder_item_insert;
+    DROP TRIGGER ladder_item_update;
+    CREATE TABLE ladder_v2 (next_at INTEGER NOT NULL, item_id INTEGER NOT NULL,
+                            PRIMARY KEY (next_at, item_id)) WITHOUT ROWID;
+    INSERT OR IGNORE INTO ladder_v2 (next_at, item_id) SELECT next_at, item_id FROM ladder;
+    DROP TABLE ladder;
+    ALTER TABLE ladder_v2 RENAME TO ladder;
+    CREATE TRIGGER ladder_item_insert AFTER INSERT ON items
+    BEGIN INSERT OR IGNORE INTO ladder (next_at, item_id) VALUES (0, NEW.id); END;
+    CREATE TRIGGER ladder_item_update AFTER UPDATE ON items
+    BEGIN INSERT OR IGNORE INTO ladder (next_at, item_id) VALUES (0, NEW.id); END;
 """
 
 UNDO_025 = """
