@@ -177,13 +177,15 @@ static const sqlite3_module rows_module = {
 int
 db_rows_register(sqlite3 *h)
 {
-	return sqlite3_create_module_v2(h, "db_rows", &rows_module, NULL, NULL) == SQLITE_OK ? 0
-	                                                                                   : -1;
+	int rc = sqlite3_create_module_v2(h, "db_rows", &rows_module, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : -1;
 }
 
 int
 db_bind_rows(sqlite3_stmt *st, int i, const struct db_rows *r)
 {
-	return sqlite3_bind_pointer(st, i, (void *)(uintptr_t)r, ROWS_TYPE, NULL) == SQLITE_OK ? 0
-	                                                                                       : -1;
+	int rc = sqlite3_bind_pointer(st, i, (void *)(uintptr_t)r, ROWS_TYPE, NULL);
+
+	return rc == SQLITE_OK ? 0 : -1;
 }
