@@ -377,8 +377,7 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 			/* three clocks at most per item */
 			k = malloc(3 * SCAN_BATCH * sizeof(*k));
 			nx = malloc(SCAN_BATCH * sizeof(*nx));
-			seen.id = calloc(SEEN_SLOTS, sizeof(*seen.id));
-			if (k == NULL || nx == NULL || seen.id == NULL)
+			if (k == NULL || nx == NULL)
 				goto rollback;
 		}
 		if (db_ladder_due_clocks(c, now, SCAN_BATCH, k, 3 * SCAN_BATCH, &n) != 0)
@@ -391,6 +390,9 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 			if (db_ladder_cache(c, SCAN_CACHE, &cache) != 0)
 				goto rollback;
 			raised = 1;
+			seen.id = calloc(SEEN_SLOTS, sizeof(*seen.id));
+			if (seen.id == NULL)
+				goto rollback;
 		}
 		/* the entries taken (up to the last one read); each item's next one lies after
 		 * now, beyond them */
