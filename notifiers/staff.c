@@ -99,8 +99,9 @@ queue(struct notify_staff *st, const char *channel, const char *to, const struct
 	return rc < 0 ? -1 : 0;
 }
 
-/* The order of the rows a batch stores: by send_after, then by their key (the order of the
- * indexes' entries, so that each lands next to the one before). */
+/* The order of the rows a batch stores: by item, then by key, the order of outbox_keys' entries
+ * within a day (schema 026), so that each lands at the end of the index, after the one before;
+ * the due indexes (one per channel) take them in the order of their ids. */
 static int
 key_order(const void *pa, const void *pb)
 {
