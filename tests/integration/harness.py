@@ -182,8 +182,11 @@ UNDO_021 = """
 
 # Every migration after 002 taken back out, newest first: a database as civicdesk wrote it at
 # schema 2 (003, 008 and 010 apply again as they are). A new migration adds its UNDO here.
-# Takes migration 025 (the outbox's counts and its failed and dropped rows kept by a trigger, #15) back
-# out. Before UNDO_022.
+# Takes migration 029 (how each polled mailbox is doing, #16/#19) back out. Before UNDO_026.
+UNDO_029 = """
+    DROP TABLE mailbox_status;
+"""
+
 # Takes migration 026 (the scan's outbox rows and ladder entries appended at the end of each
 # index, #15) back out: 022's outbox_once over every row and its one outbox_due, 019's ladder
 # keyed by (next_at, item_id). Before UNDO_025.
@@ -209,6 +212,8 @@ UNDO_026 = """
     BEGIN INSERT OR IGNORE INTO ladder (next_at, item_id) VALUES (0, NEW.id); END;
 """
 
+# Takes migration 025 (the outbox's counts and its failed and dropped rows kept by a trigger, #15) back
+# out. Before UNDO_022.
 UNDO_025 = """
     DROP TRIGGER outbox_counts_state;
     DROP TABLE outbox_counts;
@@ -253,7 +258,8 @@ UNDO_022 = """
     CREATE INDEX outbox_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;
 """
 
-UNDO_TO_2 = (UNDO_026 + UNDO_025 + UNDO_022 + UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
+UNDO_TO_2 = (UNDO_029 + UNDO_026 + UNDO_025 + UNDO_022 + UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 +
+             UNDO_016 + UNDO_015 + UNDO_013 +
              UNDO_012 +
              UNDO_011 + UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)
 
