@@ -55,6 +55,8 @@ struct scan {
 	struct notify_staff *ns;      /* where the notices go */
 	const struct db_account *acc; /* every account, read once per scan */
 	size_t nacc;
+	const struct db_account *role_acc[ROLE__MAX]; /* the active accounts of each role (shallow */
+	size_t role_n[ROLE__MAX];                     /* copies in by_role), for the steps */
 	struct db_item item;          /* the item at hand: id, and its section and assignee once
 	                               * a step needs them (owner_known) */
 	int owner_known;
@@ -185,6 +187,34 @@ owner(struct scan *s)
 	return 0;
 }
 
+/* notify_staff_role to the active accounts of role r (in section_id when not 0), from the
+ * scan's accounts of that role. */
+static int
+staff_role(struct scan *s, enum role r, int64_t section_id)
+{
+	return notify_staff_role(s->ns, s->role_acc[r], s->role_n[r], r, section_id);
+}
+
+/* Sorts the active accounts of acc[0..n) by role into by_role (n shallow copies, the caller's),
+ * pointing s->role_acc[r] at those of role r: a step looks only at its role's accounts, not at
+ * every account (300 accounts made each step's look 8 % of the scan). */
+static void
+scan_roles(struct scan *s, const struct db_account *acc, size_t n, struct db_account *by_role)
+{
+	size_t i, at = 0;
+	int r;
+
+	for (r = 0; r < ROLE__MAX; r++) {
+		s->role_acc[r] = &by_role[at];
+		s->role_n[r] = 0;
+		for (i = 0; i < n; i++)
+			if ((int)acc[i].role == r && strcmp(acc[i].status, "active") == 0) {
+				by_role[at++] = acc[i];
+				s->role_n[r]++;
+			}
+	}
+}
+
 /* Queues step kind of clock k (due day d) of the item at hand to its recipients, as key rows:
  * remind to the assignee, or the section's handlers, or the dispatchers when there is no
  * section; overdue to the section's heads, or the dispatchers; escalate (the day carried) to
@@ -210,16 +240,15 @@ emit(struct scan *s, const struct db_ladder_clock *k, const struct due_info *d, 
 	ns->step = NULL; /* named from the key when a recipient is recorded as missing */
 	if (kind == DB_STEP_ESCALATE) {
 		ns->text = ""; /* and by SMS */
-		return notify_staff_role(ns, s->acc, s->nacc, ROLE_SUPERVISOR, 0);
+		return staff_role(s, ROLE_SUPERVISOR, 0);
 	}
 	if (owner(s) != 0)
 		return -1;
 	if (kind == DB_STEP_OVERDUE) {
 		ns->text = "";
 		if (s->item.section_id != 0)
-			return notify_staff_role(ns, s->acc, s->nacc, ROLE_SECTION_HEAD,
-			                         s->item.section_id);
-		return notify_staff_role(ns, s->acc, s->nacc, ROLE_DISPATCHER, 0);
+			return staff_role(s, ROLE_SECTION_HEAD, s->item.section_id);
+		return staff_role(s, ROLE_DISPATCHER, 0);
 	}
 	ns->text = NULL; /* a reminder: e-mail only */
 	if (s->item.assignee_id != 0)
@@ -228,8 +257,8 @@ emit(struct scan *s, const struct db_ladder_clock *k, const struct due_info *d, 
 			    strcmp(s->acc[i].status, "active") == 0)
 				return notify_staff_account(ns, &s->acc[i], s->acc[i].role);
 	if (s->item.section_id != 0)
-		return notify_staff_role(ns, s->acc, s->nacc, ROLE_HANDLER, s->item.section_id);
-	return notify_staff_role(ns, s->acc, s->nacc, ROLE_DISPATCHER, 0);
+		return staff_role(s, ROLE_HANDLER, s->item.section_id);
+	return staff_role(s, ROLE_DISPATCHER, 0);
 }
 
 /* Queues the steps item's clocks k[0..n) need at s->now and writes the next instant to look at
@@ -348,7 +377,7 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 	struct db_ladder_clock *k = NULL;
 	struct db_ladder_next *nx = NULL;
 	struct seen seen = {NULL, 0};
-	struct db_account *acc = NULL;
+	struct db_account *acc = NULL, *by_role = NULL;
 	size_t nacc = 0;
 	int64_t next;
 	size_t n, i, j, items, nn;
@@ -368,6 +397,10 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 		goto out;
 	s.acc = acc;
 	s.nacc = nacc;
+	by_role = malloc((nacc > 0 ? nacc : 1) * sizeof(*by_role));
+	if (by_role == NULL)
+		goto out;
+	scan_roles(&s, acc, nacc, by_role);
 	if (drain_fanout(&s) != 0)
 		goto fail;
 	for (;;) {
@@ -448,6 +481,7 @@ out:
 	if (raised)
 		db_ladder_cache(c, cache, NULL);
 	db_ladder_scanning(c, 0);
+	free(by_role); /* shallow copies: the strings are acc's */
 	db_accounts_free(acc, nacc);
 	notify_keys_free(&keys);
 	free(seen.id);
