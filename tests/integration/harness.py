@@ -180,6 +180,27 @@ UNDO_021 = """
 """
 
 
+# Takes migration 027 (the submission path, #20) back out: the board's insert trigger as 016
+# wrote it. First in the undo chain (UNDO_016 drops it).
+UNDO_027 = """
+    CREATE TRIGGER board_fts_insert AFTER INSERT ON items
+    WHEN NEW.published = 1 AND NEW.publish = 1
+    BEGIN
+      INSERT INTO board_fts(rowid, subject, body, reply) VALUES (
+        coalesce(NEW.replied_at, 0) * 2147483648 + NEW.id,
+        (SELECT group_concat(hex(lower(substr(CAST(NEW.public_subject AS BLOB), i, 6))), ' ')
+         FROM board_pos WHERE i <= length(CAST(NEW.public_subject AS BLOB)) AND
+           substr(CAST(NEW.public_subject AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'),
+        (SELECT group_concat(hex(lower(substr(CAST(NEW.public_body AS BLOB), i, 6))), ' ')
+         FROM board_pos WHERE i <= length(CAST(NEW.public_body AS BLOB)) AND
+           substr(CAST(NEW.public_body AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'),
+        (SELECT group_concat(hex(lower(substr(CAST(NEW.public_reply AS BLOB), i, 6))), ' ')
+         FROM board_pos WHERE i <= length(CAST(NEW.public_reply AS BLOB)) AND
+           substr(CAST(NEW.public_reply AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'));
+    END;
+"""
+
+
 # Every migration after 002 taken back out, newest first: a database as civicdesk wrote it at
 # schema 2 (003, 008 and 010 apply again as they are). A new migration adds its UNDO here.
 # Takes migration 025 (the outbox's counts and its failed and dropped rows kept by a trigger, #15) back
@@ -228,7 +249,7 @@ UNDO_022 = """
     CREATE INDEX outbox_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;
 """
 
-UNDO_TO_2 = (UNDO_025 + UNDO_022 + UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
+UNDO_TO_2 = (UNDO_027 + UNDO_025 + UNDO_022 + UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
              UNDO_012 +
              UNDO_011 + UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)
 
