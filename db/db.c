@@ -153,7 +153,6 @@ conn_open_flags(const char *path, int flags, int service, char *err, size_t errs
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->h, BUSY_TIMEOUT_MS);
-	sqlite3_wal_autocheckpoint(c->h, DB_CHECKPOINT_FRAMES);
 	/* A statement with `column LIKE ?` is prepared again each time ? is bound, unless the
 	 * query planner is told to keep its plans (the board's search spent a third of its CPU in
 	 * sqlite3Reprepare; none of our LIKE patterns can use an index: they start with %). */

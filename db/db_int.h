@@ -10,12 +10,6 @@
 #include "db.h"
 
 #define BUSY_TIMEOUT_MS 10000 /* how long a statement waits for another writer's lock */
-/* Frames in the WAL that start a checkpoint (SQLite's default: 1000). Every commit rewrites the
- * last page of each table and index it appends to (some 20 a group commit), so a larger WAL
- * copies fewer pages into the database per item: 0.52 pages read back per submission at 1000
- * frames, 0.40 at 4000 (issue 20). Below 4096, the frames of one hash table of the wal-index,
- * so a reader's look-up in it stays one table; 16 MiB of WAL at most between checkpoints. */
-#define DB_CHECKPOINT_FRAMES 4000
 
 /* The VFS every connection opens its files through (db_vfs.c): SQLite's own, with the frames of
  * a WAL transaction written in one system call. */

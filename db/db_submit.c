@@ -40,12 +40,12 @@ struct db_submitter {
 	int wal_frames; /* frames in the WAL after the writer's last commit (writer thread only) */
 };
 
-/* SQLite's own automatic checkpoint runs inside the COMMIT that takes the WAL past its size:
+/* SQLite's own automatic checkpoint runs inside the COMMIT that takes the WAL past 1000 pages:
  * the batch's submitters waited for it (copying the pages into the database file and an
  * fsync of it: 1 to 15 ms on this disk). The writer's connection has it off; the writer
  * checkpoints at the same size itself once the batch's submitters are answered. Other
- * connections (staff actions, commands) keep SQLite's automatic checkpoint at that size. */
-#define CHECKPOINT_FRAMES DB_CHECKPOINT_FRAMES
+ * connections (staff actions, commands) keep SQLite's automatic checkpoint. */
+#define CHECKPOINT_FRAMES 1000
 
 static int
 wal_hook(void *cls, sqlite3 *h, const char *name, int frames)
