@@ -42,6 +42,7 @@ enum stmt {
 	STMT_TRACKING_RESERVE,
 	STMT_ITEM_INSERT,
 	STMT_ITEM_BOARD_ADD,
+	STMT_ITEM_LADDER_ADD,
 	STMT_ITEM_UPDATE,
 	STMT_ITEM_GET,
 	STMT_ITEM_GET_ID,
@@ -93,6 +94,8 @@ static const char *const stmts[STMT__MAX] = {
         "FROM board_pos WHERE i <= length(CAST(n.public_reply AS BLOB)) AND "
         "substr(CAST(n.public_reply AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF') "
         "FROM items n WHERE n.id = ? AND n.published = 1 AND n.publish = 1",
+    /* a new item's mark for the ladder scan (schema 019's trigger did it until 027) */
+    [STMT_ITEM_LADDER_ADD] = "INSERT OR IGNORE INTO ladder (next_at, item_id) VALUES (0, ?)",
     [STMT_ITEM_UPDATE] =
         "UPDATE items SET kind = ?, channel = ?, subject = ?, body = ?, name = ?, phone = ?, "
         "email = ?, publish = ?, received = ?, updated = ?, state = ?, resume_state = ?, "
@@ -325,6 +328,11 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 
 	if (st == NULL)
 		return -1;
+	/* the state check of items_state_update, for a new item (schema 027) */
+	if ((unsigned)item->state >= WF_STATE__MAX) {
+		db_log("item %s: state %d is not a workflow state", item->tracking, (int)item->state);
+		return -1;
+	}
 	if (bind_static(st, 1, item->tracking) ||
 	    bind_static(st, 2, kind_name(item->kind)) ||
 	    bind_static(st, 3, channel_name(item->channel)) ||
@@ -367,6 +375,11 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 	item->id = sqlite3_last_insert_rowid(c->h);
 	item->updated = item->created;
 	item->next_due = due;
+	st = db_prep(c, stmts[STMT_ITEM_LADDER_ADD]);
+	if (st == NULL || db_bind_int(st, 1, item->id) != 0 || db_exec_stmt(c, st) != 0) {
+		db_reset(st);
+		return -1;
+	}
 	if (item->published && item->publish) {
 		st = db_prep(c, stmts[STMT_ITEM_BOARD_ADD]);
 		if (st == NULL || db_bind_int(st, 1, item->id) != 0 || db_exec_stmt(c, st) != 0) {

@@ -571,6 +571,8 @@ static void
 test_board_insert_published(struct t *t)
 {
 	static const char *const text = "路灯整夜不亮 streetlamp dark";
+	static const char *const numbers[3] = {"XJ-20251102-00001", "XJ-20251102-00002",
+	                                       "XJ-20251102-00003"};
 	struct db_public_row *rows = NULL;
 	struct db_item it;
 	int64_t ids[3];
@@ -579,8 +581,7 @@ test_board_insert_published(struct t *t)
 
 	for (k = 0; k < 3; k++) {
 		memset(&it, 0, sizeof(it));
-		it.tracking = (char *)(k == 0 ? "XJ-20251102-00001" :
-		                       k == 1 ? "XJ-20251102-00002" : "XJ-20251102-00003");
+		it.tracking = (char *)numbers[k];
 		it.kind = KIND_COMPLAINT;
 		it.channel = CHANNEL_WEB;
 		it.subject = it.public_subject = (char *)text;
@@ -615,6 +616,48 @@ test_board_insert_published(struct t *t)
 		seen[0] += rows[i].id == ids[0];
 	db_public_rows_free(rows, n);
 	CHECK_INT(t, seen[0], 1);
+}
+
+/* A new item gets the ladder's mark (0, id) from db_item_insert, and a state that is not the
+ * workflow's is refused with nothing stored (schema 027 moved both out of triggers). */
+static void
+test_item_insert_marks(struct t *t)
+{
+	static const char *const marks_sql =
+	    "SELECT (SELECT count(*) FROM ladder WHERE next_at = 0 AND item_id = ?), "
+	    "(SELECT count(*) FROM items WHERE tracking = 'XJ-20251103-00002')";
+	char path[sizeof(dir) + 32];
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t id;
+	struct db_item it;
+	int marks = -1, items = -1;
+
+	id = new_item("XJ-20251103-00001", "received", 0, 1760000000, 1);
+	CHECK(t, id > 0);
+	memset(&it, 0, sizeof(it));
+	it.tracking = (char *)"XJ-20251103-00002";
+	it.kind = KIND_LETTER;
+	it.channel = CHANNEL_WEB;
+	it.subject = it.body = (char *)"x";
+	it.state = (enum wf_state)WF_STATE__MAX;
+	it.resume_state = WF_NONE;
+	it.received = it.created = it.updated = 1760000000;
+	it.next_due = DB_NO_DUE;
+	CHECK_INT(t, db_item_insert(c, &it), -1);
+	it.state = WF_NONE;
+	CHECK_INT(t, db_item_insert(c, &it), -1);
+	snprintf(path, sizeof(path), "%s/test.db", dir);
+	CHECK_INT(t, sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	if (sqlite3_prepare_v2(h, marks_sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 1, id) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		marks = sqlite3_column_int(st, 0);
+		items = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	CHECK_INT(t, marks, 1);
+	CHECK_INT(t, items, 0);
 }
 
 static void
@@ -705,7 +748,7 @@ test_migration_gap(struct t *t)
 	d2 = NULL;
 	CHECK_INT(t, sqlite3_open(path, &h), SQLITE_OK);
 	CHECK_INT(t, sqlite3_exec(h, "DELETE FROM schema_migrations WHERE number = 3; "
-	                             "DROP TRIGGER items_state_insert; "
+	                             "DROP TRIGGER IF EXISTS items_state_insert; "
 	                             "DROP TRIGGER items_state_update;",
 	                          NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
@@ -754,6 +797,7 @@ main(void)
 	RUN(&t, test_board_search);
 	RUN(&t, test_board_long_text);
 	RUN(&t, test_board_insert_published);
+	RUN(&t, test_item_insert_marks);
 	RUN(&t, test_sessions_and_audit);
 	RUN(&t, test_policies);
 	RUN(&t, test_migration_gap);

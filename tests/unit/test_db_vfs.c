@@ -4,9 +4,11 @@
  * anyone else can look: another connection (through SQLite's own VFS) sees each commit at once
  * even without a sync; a rolled-back transaction whose frames were spilled to the WAL leaves
  * no stale bytes to overwrite another connection's commit; transactions larger than its buffer
- * store whole; and a process killed after its commits leaves a WAL from which every committed
- * row is recovered.
+ * store whole; a process killed after its commits leaves a WAL from which every committed
+ * row is recovered; and connections of several threads committing, rolling back spilled
+ * transactions and checkpointing at once lose no committed change.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +230,105 @@ test_killed_writer(struct t *t)
 	sqlite3_close(h);
 }
 
+#define STRESS_THREADS 4
+#define STRESS_ROUNDS 250
+
+struct stress {
+	const char *path;
+	int id;
+	int committed; /* transactions this thread committed */
+	int failed;    /* statements that failed unexpectedly */
+};
+
+/* One connection: transactions adding 1 to a counter and a row to a log, every fifth one with
+ * 60 rows more and rolled back instead (a 20-page cache: its frames spill into the WAL), every
+ * tenth followed by a passive checkpoint (the WAL restarts when another catches up). */
+static void *
+stress_thread(void *arg)
+{
+	struct stress *s = arg;
+	sqlite3 *h = open_with(s->path, VFS, "FULL");
+	char sql[256];
+	int i;
+
+	if (h == NULL || exec(h, "PRAGMA cache_size=20") != 0) {
+		s->failed++;
+		sqlite3_close(h);
+		return NULL;
+	}
+	for (i = 0; i < STRESS_ROUNDS; i++) {
+		int back = i % 5 == 4;
+
+		snprintf(sql, sizeof(sql),
+		         "BEGIN IMMEDIATE; UPDATE k SET v = v + 1 WHERE id = %d; "
+		         "INSERT INTO log (t, pad) VALUES (%d, hex(randomblob(300)));",
+		         (i * 7 + s->id) % 16, s->id);
+		if (exec(h, sql) != 0) {
+			s->failed++;
+			exec(h, "ROLLBACK");
+			continue;
+		}
+		if (back) {
+			if (exec(h,
+			         "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n "
+			         "WHERE x < 60) INSERT INTO log (t, pad) SELECT -1, "
+			         "hex(randomblob(400)) FROM n") != 0)
+				s->failed++;
+			if (exec(h, "ROLLBACK") != 0)
+				s->failed++;
+			continue;
+		}
+		if (exec(h, "COMMIT") != 0) {
+			s->failed++;
+			exec(h, "ROLLBACK");
+			continue;
+		}
+		s->committed++;
+		if (i % 10 == 9)
+			sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	}
+	sqlite3_close(h);
+	return NULL;
+}
+
+static void
+test_threads(struct t *t)
+{
+	char path[sizeof(dir) + 32], buf[64];
+	struct stress st[STRESS_THREADS];
+	pthread_t th[STRESS_THREADS];
+	sqlite3 *h;
+	int i, total = 0, failed = 0;
+
+	snprintf(path, sizeof(path), "%s/threads.db", dir);
+	h = open_with(path, VFS, "FULL");
+	CHECK_INT(t,
+	          exec(h, "CREATE TABLE k (id INTEGER PRIMARY KEY, v INTEGER NOT NULL); "
+	                  "CREATE TABLE log (id INTEGER PRIMARY KEY, t INTEGER, pad TEXT); "
+	                  "CREATE INDEX log_t ON log(t); "
+	                  "WITH RECURSIVE n(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM n "
+	                  "WHERE x < 15) INSERT INTO k SELECT x, 0 FROM n"),
+	          0);
+	sqlite3_close(h);
+	for (i = 0; i < STRESS_THREADS; i++) {
+		st[i] = (struct stress){path, i, 0, 0};
+		CHECK_INT(t, pthread_create(&th[i], NULL, stress_thread, &st[i]), 0);
+	}
+	for (i = 0; i < STRESS_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		total += st[i].committed;
+		failed += st[i].failed;
+	}
+	CHECK_INT(t, failed, 0);
+	h = open_with(path, NULL, "FULL");
+	CHECK_INT(t, value(h, "SELECT sum(v) FROM k"), total);
+	CHECK_INT(t, value(h, "SELECT count(*) FROM log"), total);
+	CHECK_INT(t, value(h, "SELECT count(*) FROM log WHERE t < 0"), 0);
+	CHECK_STR(t, text(h, "PRAGMA integrity_check", buf, sizeof(buf)), "ok");
+	printf("# %d transactions committed by %d threads\n", total, STRESS_THREADS);
+	sqlite3_close(h);
+}
+
 int
 main(void)
 {
@@ -251,6 +352,7 @@ main(void)
 	RUN(&t, test_rollback_spill);
 	RUN(&t, test_large_transaction);
 	RUN(&t, test_killed_writer);
+	RUN(&t, test_threads);
 	db_close(db);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	if (system(path) != 0)
