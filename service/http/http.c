@@ -58,7 +58,7 @@ struct http_server {
 	struct app *app;
 	const struct route *routes; /* lent by the caller of http_start */
 	size_t nroutes;
-	const struct route *errors;  /* the ROUTE_ERRORS row, or NULL */
+	int errors;                  /* 1 if routes has ROUTE_ERRORS rows */
 	struct MHD_Daemon *mhd;
 	pthread_mutex_t lock;        /* guards the seven below */
 	pthread_cond_t work;         /* signalled when a call is queued or on stop */
@@ -768,14 +768,18 @@ expects_continue(struct MHD_Connection *conn)
 }
 
 /* Sends the answer of call; an error the layer made itself goes through the ROUTE_ERRORS
- * handler first. */
+ * handlers first, in the table's order. */
 static enum MHD_Result
 call_send(struct http_server *srv, struct MHD_Connection *conn, struct call *call)
 {
-	if (!call->handled && call->resp.status >= 400 && srv->errors != NULL) {
+	size_t i;
+
+	if (!call->handled && call->resp.status >= 400 && srv->errors) {
 		if (call->req.now == 0)
 			call->req.now = app_now(srv->app);
-		srv->errors->handler(&call->req, &call->resp);
+		for (i = 0; i < srv->nroutes; i++)
+			if (srv->routes[i].flags & ROUTE_ERRORS)
+				srv->routes[i].handler(&call->req, &call->resp);
 	}
 	return send_resp(conn, &call->resp);
 }
@@ -1021,9 +1025,9 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	srv->app = app;
 	srv->routes = routes;
 	srv->nroutes = nroutes;
-	for (i = 0; i < nroutes && srv->errors == NULL; i++)
+	for (i = 0; i < nroutes; i++)
 		if (routes[i].flags & ROUTE_ERRORS)
-			srv->errors = &routes[i];
+			srv->errors = 1;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->mhd = MHD_start_daemon(

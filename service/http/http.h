@@ -114,8 +114,10 @@ enum route_flags {
 	                        * that the HTTP layer makes itself, before any handler ran (no
 	                        * route, method not allowed, body too large or malformed, no
 	                        * database), with resp holding the JSON error and its headers; it
-	                        * may replace the body (the pages answer HTML for their paths).
-	                        * Never matched by route_match; the first such row counts. */
+	                        * may replace the body (the pages answer HTML for their paths,
+	                        * Open311 XML for its .xml paths). Never matched by route_match;
+	                        * every such row runs, in the table's order, each leaving alone
+	                        * the paths that are not its own. */
 	ROUTE_READ = 1 << 2,   /* a short read that never waits for a lock or a peer: run on the
 	                        * I/O thread; any other route runs on a worker thread */
 	ROUTE_ASYNC = 1 << 3,  /* a JSON (not form) request runs on the I/O thread like ROUTE_READ;
