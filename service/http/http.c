@@ -324,7 +324,27 @@ resp_header(struct resp *resp, const char *name, const char *fmt, ...)
 		return;
 	resp->headers[resp->nheaders].name = name;
 	resp->headers[resp->nheaders].value = value;
+	resp->headers[resp->nheaders].lent = 0;
 	resp->nheaders++;
+}
+
+void
+resp_header_lent(struct resp *resp, const char *name, const char *value)
+{
+	if (resp->nheaders == RESP_MAX_HEADERS) {
+		log_err("too many response headers: %s dropped", name);
+		return;
+	}
+	resp->headers[resp->nheaders].name = name;
+	resp->headers[resp->nheaders].value = value;
+	resp->headers[resp->nheaders].lent = 1;
+	resp->nheaders++;
+}
+
+void
+resp_take(struct resp *resp, int status, const char *content_type, char *body, size_t len)
+{
+	resp_set_body(resp, status, content_type, body, len);
 }
 
 /* 1 if the handler added a header called name. */
@@ -346,7 +366,8 @@ resp_free(struct resp *resp)
 
 	free(resp->body);
 	for (i = 0; i < resp->nheaders; i++)
-		free(resp->headers[i].value);
+		if (!resp->headers[i].lent)
+			free((char *)resp->headers[i].value);
 	memset(resp, 0, sizeof(*resp));
 }
 
@@ -469,9 +490,16 @@ client_addr(const struct app *app, struct MHD_Connection *conn, char *buf, size_
 	snprintf(buf, size, "unknown");
 	if (ci == NULL || ci->client_addr == NULL)
 		return;
-	if (ci->client_addr->sa_family == AF_INET)
-		len = sizeof(struct sockaddr_in);
-	if (getnameinfo(ci->client_addr, len, buf, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0) {
+	/* IPv4 by inet_ntop, which getnameinfo calls after checks and copies of its own; IPv6
+	 * by getnameinfo, which adds a link-local address's scope */
+	if (ci->client_addr->sa_family == AF_INET) {
+		if (inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, buf,
+		              (socklen_t)size) == NULL) {
+			snprintf(buf, size, "unknown");
+			return;
+		}
+	} else if (getnameinfo(ci->client_addr, len, buf, (socklen_t)size, NULL, 0,
+	                       NI_NUMERICHOST) != 0) {
 		snprintf(buf, size, "unknown");
 		return;
 	}
@@ -598,7 +626,7 @@ resp_finish(struct resp *resp)
 	 * holds their reply, staff answers hold personal data. Only a handler that says otherwise
 	 * (the pages' static files) is cached. */
 	if (!resp_has_header(resp, "Cache-Control"))
-		resp_header(resp, "Cache-Control", "no-store");
+		resp_header_lent(resp, "Cache-Control", "no-store");
 	if (resp->status == 503 && !resp_has_header(resp, "Retry-After"))
 		resp_header(resp, "Retry-After", "%d", HTTP_RETRY_AFTER);
 }
@@ -918,7 +946,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		}
 	}
 	call->answered = 1;
-	resp_header(&call->resp, "X-Request-Id", "%s", call->id);
+	resp_header_lent(&call->resp, "X-Request-Id", call->id); /* call outlives its resp */
 	return call_send(srv, conn, call);
 }
 

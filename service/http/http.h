@@ -57,8 +57,9 @@ struct resp {
 	size_t len;
 	const char *content_type; /* static string */
 	struct {
-		const char *name; /* static string */
-		char *value;      /* owned */
+		const char *name;  /* static string */
+		const char *value; /* owned (freed by resp_free) unless lent */
+		int lent;          /* value outlives resp: not freed */
 	} headers[RESP_MAX_HEADERS];
 	size_t nheaders;
 	int georeport;            /* errors as GeoReport arrays [{"code","description"}]: the
@@ -88,6 +89,10 @@ void resp_text(struct resp *resp, int status, const char *content_type, const ch
 /* Adds a header; the value is copied. */
 void resp_header(struct resp *resp, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Adds a header whose value is lent: a string that outlives resp (a literal), not copied. */
+void resp_header_lent(struct resp *resp, const char *name, const char *value);
+/* Answers status with body (len bytes, NUL-terminated, from malloc), which resp takes. */
+void resp_take(struct resp *resp, int status, const char *content_type, char *body, size_t len);
 void resp_free(struct resp *resp);
 
 /* Starts libmicrohttpd on app->cfg.listen serving the nroutes routes (lent for the server's
