@@ -88,6 +88,7 @@ struct call {
 	int match;                     /* route_match result */
 	struct MHD_PostProcessor *pp;  /* for form bodies */
 	size_t body_cap;               /* allocated bytes of req.body */
+	size_t declared;               /* the Content-Length (at most limit), or 0 */
 	size_t received;               /* body bytes seen */
 	size_t limit;                  /* most body bytes taken: max_body for forms, else also
 	                                  max_json */
@@ -479,6 +480,30 @@ is_form_type(const char *type)
 	       strncasecmp(type, "multipart/form-data", 19) == 0;
 }
 
+/* a in dotted decimal into buf (at least 16 bytes, else "unknown"): what inet_ntop writes,
+ * without the sprintf it calls for it */
+static void
+ipv4_text(const struct in_addr *a, char *buf, size_t size)
+{
+	const unsigned char *b = (const unsigned char *)&a->s_addr; /* network order */
+	size_t n = 0, i;
+
+	if (size < INET_ADDRSTRLEN) {
+		snprintf(buf, size, "unknown");
+		return;
+	}
+	for (i = 0; i < 4; i++) {
+		if (i > 0)
+			buf[n++] = '.';
+		if (b[i] >= 100)
+			buf[n++] = (char)('0' + b[i] / 100);
+		if (b[i] >= 10)
+			buf[n++] = (char)('0' + b[i] / 10 % 10);
+		buf[n++] = (char)('0' + b[i] % 10);
+	}
+	buf[n] = '\0';
+}
+
 static void
 client_addr(const struct app *app, struct MHD_Connection *conn, char *buf, size_t size)
 {
@@ -490,14 +515,10 @@ client_addr(const struct app *app, struct MHD_Connection *conn, char *buf, size_
 	snprintf(buf, size, "unknown");
 	if (ci == NULL || ci->client_addr == NULL)
 		return;
-	/* IPv4 by inet_ntop, which getnameinfo calls after checks and copies of its own; IPv6
-	 * by getnameinfo, which adds a link-local address's scope */
+	/* IPv4 written here (getnameinfo: checks, copies and inet_ntop's sprintf); IPv6 by
+	 * getnameinfo, which adds a link-local address's scope */
 	if (ci->client_addr->sa_family == AF_INET) {
-		if (inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, buf,
-		              (socklen_t)size) == NULL) {
-			snprintf(buf, size, "unknown");
-			return;
-		}
+		ipv4_text(&((const struct sockaddr_in *)ci->client_addr)->sin_addr, buf, size);
 	} else if (getnameinfo(ci->client_addr, len, buf, (socklen_t)size, NULL, 0,
 	                       NI_NUMERICHOST) != 0) {
 		snprintf(buf, size, "unknown");
@@ -564,10 +585,15 @@ call_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, 
 	if (!call->req.is_form && app->cfg.max_json < app->cfg.max_body)
 		call->limit = (size_t)app->cfg.max_json;
 	len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (len != NULL && strtoull(len, NULL, 10) > (unsigned long long)call->limit) {
-		resp_error(&call->resp, 413, "too_large", "the request body is larger than %zu bytes",
-		           call->limit);
-		return call;
+	if (len != NULL) {
+		unsigned long long declared = strtoull(len, NULL, 10);
+
+		if (declared > (unsigned long long)call->limit) {
+			resp_error(&call->resp, 413, "too_large",
+			           "the request body is larger than %zu bytes", call->limit);
+			return call;
+		}
+		call->declared = (size_t)declared;
 	}
 	if (call->req.is_form) {
 		call->pp = MHD_create_post_processor(conn, POST_BUFFER, on_form_field, call);
@@ -599,7 +625,11 @@ call_body(struct call *call, const char *data, size_t size)
 		return 0;
 	}
 	if (call->req.body_len + size + 1 > call->body_cap) {
-		size_t cap = call->body_cap ? call->body_cap : 4096;
+		/* the size announced, when there is one: a body of a few hundred bytes then takes
+		 * one of malloc's small cached blocks */
+		size_t cap = call->body_cap  ? call->body_cap
+		             : call->declared ? call->declared + 1
+		                              : 4096;
 
 		while (cap < call->req.body_len + size + 1)
 			cap *= 2;
