@@ -559,6 +559,7 @@ h_items_post(struct req *req, struct resp *resp)
 		goto out;
 	if (core_submit_check(&ir.in, &err) != 0)
 		goto refused;
+	ir.in.checked = 1; /* not again by core_submit_* */
 	/* Only well-formed submissions count against the address: a citizen correcting a form
 	 * is not held up by their own mistakes. */
 	if (!staff && ratelimit_hit(req->app->submit_limit, req->addr, req->now, &retry)) {

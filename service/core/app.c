@@ -276,6 +276,7 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 		fprintf(stderr, "civicdesk: liboath cannot be initialised\n");
 		return -1;
 	}
+	randombytes_buf(app->code_key, sizeof(app->code_key)); /* app_query_code */
 	pthread_mutex_init(&app->cal_lock, NULL);
 	pthread_mutex_init(&app->policy_lock, NULL);
 	pthread_mutex_init(&app->policy_write, NULL);

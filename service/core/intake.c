@@ -263,7 +263,7 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	memset(item, 0, sizeof(*item));
 	memset(h, 0, sizeof(*h));
 	memset(sub, 0, sizeof(*sub));
-	query_code_new(code);
+	app_query_code(app, code);
 	item->kind = kind;
 	item->channel = in->channel;
 	item->subject = strdup(in->subject);
@@ -332,7 +332,7 @@ check(struct app *app, const struct intake *in, int64_t now, struct pending *p,
 {
 	const char *texts[2];
 
-	if (core_submit_check(in, err) != 0)
+	if (!in->checked && core_submit_check(in, err) != 0)
 		return -1;
 	/* a date of receipt on a letter lies at most receipt_max_age_days back (#14 point 16) */
 	if (in->received < now - app->cfg.receipt_max_age_days * 86400L)

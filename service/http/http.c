@@ -66,6 +66,10 @@ struct http_server {
 	struct call *queue, *tail;   /* calls waiting for a worker, oldest first */
 	size_t nworkers, idle;       /* workers started; of them, waiting for work */
 	size_t nsuspended;           /* calls suspended by req_suspend, not yet answered */
+	pthread_mutex_t rlock;       /* guards the three below */
+	struct call *resumable, *rtail; /* req_resume'd calls that the first of them (below)
+	                                   resumes on its I/O thread, oldest first */
+	int draining;                /* a call was resumed that will resume the queued ones */
 	int stopping;                /* http_stop: workers finish the queue and end */
 	pthread_t workers[HTTP_WORKERS_MAX];
 	struct reader readers[HTTP_IO_THREADS_MAX]; /* guarded by lock */
@@ -103,6 +107,7 @@ struct call {
 	int deferred;                  /* handed to a worker, connection suspended */
 	int dispatched;                /* the worker ran call_dispatch: answer on resume */
 	struct call *next;             /* in the server's queue */
+	struct call *rnext;            /* in the server's resumable list */
 	struct timespec started;       /* when the request came in (its log line's duration) */
 	char id[REQUEST_ID_SIZE];      /* random request id: the log line and X-Request-Id */
 	char method[16];               /* the method as logged (letters only) */
@@ -863,10 +868,50 @@ req_suspend(struct req *req, void (*then)(struct req *req, struct resp *resp), v
 	return 0;
 }
 
+/* Resuming a connection writes to its I/O thread's eventfd, a system call (and a wake-up)
+ * each time; the writer answers a batch of submissions at once, one after the other, and would
+ * make eight of them in a row on its own thread, the one that bounds the rate. So only the
+ * first req_resume of a batch resumes its connection itself; the others queue their calls, and
+ * that first call resumes them all from its I/O thread before it answers (resume_queued). */
 void
 req_resume(struct req *req)
 {
+	struct call *call = (struct call *)req; /* req is its call's first member */
+	struct http_server *srv = call->srv;
+
+	pthread_mutex_lock(&srv->rlock);
+	if (srv->draining) {
+		call->rnext = NULL;
+		if (srv->rtail != NULL)
+			srv->rtail->rnext = call;
+		else
+			srv->resumable = call;
+		srv->rtail = call;
+		pthread_mutex_unlock(&srv->rlock);
+		return;
+	}
+	srv->draining = 1;
+	pthread_mutex_unlock(&srv->rlock);
 	MHD_resume_connection(req->conn); /* on_request is called again: it runs then */
+}
+
+/* On an I/O thread, a resumed call about to run its second half: resumes the calls queued by
+ * req_resume since it was resumed. */
+static void
+resume_queued(struct http_server *srv)
+{
+	struct call *c, *next;
+
+	pthread_mutex_lock(&srv->rlock);
+	c = srv->resumable;
+	srv->resumable = srv->rtail = NULL;
+	srv->draining = 0;
+	pthread_mutex_unlock(&srv->rlock);
+	for (; c != NULL; c = next) {
+		next = c->rnext; /* c may be answered and freed once resumed */
+		c->rnext = NULL;
+		MHD_resume_connection(c->req.conn);
+	}
 }
 
 /* The mark the URI logger leaves for a request whose path holds an encoded NUL (%00): the
@@ -907,6 +952,7 @@ malformed(struct MHD_Connection *conn, const char *version, int nul_in_path)
 static void
 call_then(struct http_server *srv, struct call *call)
 {
+	resume_queued(srv);
 	call->then(&call->req, &call->resp);
 	call->then = NULL;
 	pthread_mutex_lock(&srv->lock);
@@ -1078,6 +1124,7 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	if (srv->reader_cache_kib < HTTP_READER_CACHE_MIN_KIB)
 		srv->reader_cache_kib = HTTP_READER_CACHE_MIN_KIB;
 	pthread_mutex_init(&srv->lock, NULL);
+	pthread_mutex_init(&srv->rlock, NULL);
 	pthread_cond_init(&srv->work, NULL);
 	pthread_cond_init(&srv->resumed, NULL);
 	srv->app = app;
@@ -1102,6 +1149,7 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 		log_err("cannot listen on %s", app->cfg.listen);
 		pthread_cond_destroy(&srv->resumed);
 		pthread_cond_destroy(&srv->work);
+		pthread_mutex_destroy(&srv->rlock);
 		pthread_mutex_destroy(&srv->lock);
 		free(srv);
 		return NULL;
@@ -1136,6 +1184,7 @@ http_stop(struct http_server *srv)
 		db_reader_free(srv->readers[i].c);
 	pthread_cond_destroy(&srv->resumed);
 	pthread_cond_destroy(&srv->work);
+	pthread_mutex_destroy(&srv->rlock);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }
