@@ -518,6 +518,21 @@ int db_mail_list(struct db_conn *c, const char *outcome, int64_t before, int lim
                  struct db_mail_row **out, size_t *n);
 void db_mail_rows_free(struct db_mail_row *v, size_t n);
 int db_mail_counts(struct db_conn *c, struct db_mail_counts *out);
+/* How a polled mailbox is doing (table mailbox_status): the outcome of its last poll. */
+struct db_mailbox_status {
+	char *mailbox;         /* the polled URL without credentials */
+	int64_t last_poll;     /* when the last poll ended */
+	int64_t last_ok;       /* when a poll last succeeded; 0: never */
+	int64_t failing_since; /* the first of the polls failing in a row; 0: the last succeeded */
+	int64_t failures;      /* polls failed in a row */
+	char *error;           /* why the last poll failed; NULL when it succeeded */
+};
+/* Records a poll of mailbox that ended at now: error NULL when it succeeded, else why it
+ * failed (no credentials in it). 0 or -1. */
+int db_mailbox_status_put(struct db_conn *c, const char *mailbox, int64_t now, const char *error);
+/* Every polled mailbox's status, by URL, into a new array (db_mailbox_status_free). 0 or -1. */
+int db_mailbox_status_list(struct db_conn *c, struct db_mailbox_status **out, size_t *n);
+void db_mailbox_status_free(struct db_mailbox_status *v, size_t n);
 /* Whether the IMAP message (mailbox, uidvalidity, uid) is stored: 1 / 0 / -1. */
 int db_mail_imap_seen(struct db_conn *c, const char *mailbox, int64_t uidvalidity, int64_t uid);
 /* The UID stored for (mailbox, uidvalidity) that has `skip` higher ones above it (0: the

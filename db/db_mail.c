@@ -17,6 +17,8 @@ enum stmt {
 	STMT_LIST,
 	STMT_LIST_ALL,
 	STMT_COUNT,
+	STMT_STATUS_PUT,
+	STMT_STATUS_LIST,
 	STMT__MAX
 };
 
@@ -49,6 +51,20 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_LIST_ALL] = MAIL_LIST_COLS "WHERE m.id < ? ORDER BY m.id DESC LIMIT ?",
 #undef MAIL_LIST_COLS
     [STMT_COUNT] = "SELECT outcome, count(*) FROM mail_in GROUP BY outcome",
+    /* ?1 mailbox, ?2 now, ?3 the error (NULL: the poll succeeded) */
+    [STMT_STATUS_PUT] =
+        "INSERT INTO mailbox_status (mailbox, last_poll, last_ok, failing_since, failures, error) "
+        "VALUES (?1, ?2, CASE WHEN ?3 IS NULL THEN ?2 END, CASE WHEN ?3 IS NOT NULL THEN ?2 END, "
+        "?3 IS NOT NULL, ?3) "
+        "ON CONFLICT (mailbox) DO UPDATE SET last_poll = excluded.last_poll, "
+        "last_ok = coalesce(excluded.last_ok, last_ok), "
+        "failing_since = CASE WHEN excluded.error IS NULL THEN NULL "
+        "ELSE coalesce(failing_since, excluded.last_poll) END, "
+        "failures = CASE WHEN excluded.error IS NULL THEN 0 ELSE failures + 1 END, "
+        "error = excluded.error",
+    [STMT_STATUS_LIST] = "SELECT mailbox, last_poll, coalesce(last_ok, 0), "
+                         "coalesce(failing_since, 0), failures, error FROM mailbox_status "
+                         "ORDER BY mailbox LIMIT 64",
 };
 
 int
@@ -366,5 +382,84 @@ db_mail_counts(struct db_conn *c, struct db_mail_counts *out)
 	if (rc == SQLITE_DONE)
 		return 0;
 	db_step_failed(c, "mail_in");
+	return -1;
+}
+
+int
+db_mailbox_status_put(struct db_conn *c, const char *mailbox, int64_t now, const char *error)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_STATUS_PUT]);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, mailbox) || db_bind_int(st, 2, now) || db_bind_text(st, 3, error)) {
+		db_reset(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	db_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_step_failed(c, "mailbox_status");
+	return -1;
+}
+
+void
+db_mailbox_status_free(struct db_mailbox_status *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].mailbox);
+		free(v[i].error);
+	}
+	free(v);
+}
+
+int
+db_mailbox_status_list(struct db_conn *c, struct db_mailbox_status **out, size_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_STATUS_LIST]);
+	struct db_mailbox_status *v = NULL, *nv;
+	size_t k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_mailbox_status *r;
+
+		nv = realloc(v, (k + 1) * sizeof(*v));
+		if (nv == NULL)
+			goto fail;
+		v = nv;
+		r = &v[k++];
+		memset(r, 0, sizeof(*r));
+		r->last_poll = sqlite3_column_int64(st, 1);
+		r->last_ok = sqlite3_column_int64(st, 2);
+		r->failing_since = sqlite3_column_int64(st, 3);
+		r->failures = sqlite3_column_int64(st, 4);
+		r->mailbox = db_col_text(st, 0);
+		r->error = db_col_text(st, 5);
+		if (r->mailbox == NULL)
+			goto fail;
+	}
+	db_reset(st);
+	if (rc != SQLITE_DONE) {
+		db_step_failed(c, "mailbox_status");
+		db_mailbox_status_free(v, k);
+		return -1;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+fail:
+	db_reset(st);
+	db_mailbox_status_free(v, k);
 	return -1;
 }

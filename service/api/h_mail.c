@@ -30,6 +30,29 @@ mail_json(const struct db_mail_row *m)
 	return o;
 }
 
+/* The polled mailboxes, how their last poll went; NULL when out of memory. */
+static json_t *
+mailboxes_json(const struct db_mailbox_status *v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < n; i++)
+		if (json_array_append_new(
+		        a, json_pack("{s:s, s:o, s:o, s:o, s:I, s:o}", "mailbox", v[i].mailbox,
+		                     "last_poll", json_time(v[i].last_poll), "last_ok",
+		                     v[i].last_ok != 0 ? json_time(v[i].last_ok) : json_null(),
+		                     "failing_since",
+		                     v[i].failing_since != 0 ? json_time(v[i].failing_since)
+		                                             : json_null(),
+		                     "failures", (json_int_t)v[i].failures, "error",
+		                     json_str_or_null(v[i].error))) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 static int
 outcome_known(const char *s)
 {
@@ -43,8 +66,9 @@ outcome_known(const char *s)
 
 /* GET /api/v1/admin/mail?outcome=created|added|duplicate|ignored|all&before=ID&limit=N: 200
  * {"mail":[{"id","received","source","outcome","reason","tracking","sender","message_id","size",
- * "mailbox","uid"}…],"counts":{"created":N,…},"next_before":ID|null}, newest first; 400 naming a
- * bad parameter. A message core refused (too large, a virus, nothing to store) is "ignored" with
+ * "mailbox","uid"}…],"counts":{"created":N,…},"next_before":ID|null,"mailboxes":[{"mailbox",
+ * "last_poll","last_ok","failing_since","failures","error"}…]}, newest first; 400 naming a
+ * bad parameter. "mailboxes" says how the IMAP poller's last poll of each mailbox went. A message core refused (too large, a virus, nothing to store) is "ignored" with
  * its reason "refused: …". */
 void
 h_admin_mail_list(struct req *req, struct resp *resp)
@@ -52,9 +76,10 @@ h_admin_mail_list(struct req *req, struct resp *resp)
 	const char *outcome = req_query(req, "outcome");
 	struct db_mail_row *v = NULL;
 	struct db_mail_counts k;
-	size_t n = 0, i;
+	struct db_mailbox_status *boxes = NULL;
+	size_t n = 0, nboxes = 0, i;
 	int64_t before;
-	json_t *rows = NULL, *counts = NULL;
+	json_t *rows = NULL, *counts = NULL, *mailboxes = NULL;
 	int limit;
 
 	if (outcome != NULL && strcmp(outcome, "all") == 0)
@@ -70,7 +95,7 @@ h_admin_mail_list(struct req *req, struct resp *resp)
 	/* a GET runs in one read snapshot (http/): the rows and the counts agree */
 	rows = json_array();
 	if (rows == NULL || db_mail_list(req->db, outcome, before, limit, &v, &n) != 0 ||
-	    db_mail_counts(req->db, &k) != 0)
+	    db_mail_counts(req->db, &k) != 0 || db_mailbox_status_list(req->db, &boxes, &nboxes) != 0)
 		goto fail;
 	for (i = 0; i < n; i++)
 		if (json_array_append_new(rows, mail_json(&v[i])) != 0)
@@ -78,11 +103,16 @@ h_admin_mail_list(struct req *req, struct resp *resp)
 	counts = json_pack("{s:I, s:I, s:I, s:I}", "created", (json_int_t)k.created, "added",
 	                   (json_int_t)k.added, "duplicate", (json_int_t)k.duplicate, "ignored",
 	                   (json_int_t)k.ignored);
-	if (counts == NULL)
+	mailboxes = mailboxes_json(boxes, nboxes);
+	if (counts == NULL || mailboxes == NULL) {
+		json_decref(counts);
+		json_decref(mailboxes);
 		goto fail;
+	}
 	resp_json(resp, 200,
-	          json_pack("{s:o, s:o, s:o}", "mail", rows, "counts", counts, "next_before",
-	                    (int)n == limit && n > 0 ? json_integer(v[n - 1].id) : json_null()));
+	          json_pack("{s:o, s:o, s:o, s:o}", "mail", rows, "counts", counts, "next_before",
+	                    (int)n == limit && n > 0 ? json_integer(v[n - 1].id) : json_null(),
+	                    "mailboxes", mailboxes));
 	rows = NULL;
 	goto out;
 fail:
@@ -90,4 +120,5 @@ fail:
 out:
 	json_decref(rows);
 	db_mail_rows_free(v, n);
+	db_mailbox_status_free(boxes, nboxes);
 }

@@ -673,6 +673,10 @@ int core_mail_imap_floor(struct app *app, const char *mailbox, int64_t uidvalidi
 int core_mail_imap_known(struct app *app, const char *mailbox, int64_t uidvalidity,
                          const int64_t *uids, size_t n, unsigned char *known);
 
+/* Records how a poll of mailbox ended at now (error NULL: it succeeded; else why not, with no
+ * credentials in it), for /staff/admin and GET /api/v1/admin/mail. 0 or -1. */
+int core_mail_polled(struct app *app, const char *mailbox, int64_t now, const char *error);
+
 /* --- authentication (auth.c) -------------------------------------------------------------- */
 
 #define AUTH_COOKIE "civicdesk_session" /* name of the session cookie */

@@ -176,3 +176,16 @@ core_mail_imap_known(struct app *app, const char *mailbox, int64_t uidvalidity, 
 	db_release(app->db, c);
 	return rc < 0 ? -1 : 0;
 }
+
+int
+core_mail_polled(struct app *app, const char *mailbox, int64_t now, const char *error)
+{
+	struct db_conn *c = db_acquire(app->db);
+	int rc;
+
+	if (c == NULL)
+		return -1;
+	rc = db_mailbox_status_put(c, mailbox, now, error);
+	db_release(app->db, c);
+	return rc;
+}

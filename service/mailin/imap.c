@@ -28,6 +28,7 @@
 #define WINDOW (2 * BATCH)            /* stored UIDs above the floor looked at again */
 #define SET_UIDS 2000                 /* UIDs named in one command at most */
 #define SEARCH_MAX 1000000            /* UIDs taken from one poll's searches */
+#define SAY_AGAIN 3600                 /* seconds between log lines of a mailbox out of reach */
 #define INFLIGHT 2                    /* batches being stored while the next is fetched */
 
 struct mailin_poller {
@@ -41,6 +42,11 @@ struct mailin_poller {
 	struct imapc *conn; /* the logged-in connection, NULL until (re)opened */
 	struct mail_pin *pin; /* the charset tables, loaded once */
 	char errbuf[CURL_ERROR_SIZE];
+	char why[CURL_ERROR_SIZE + 64]; /* why the poll failed (no credentials); "" until it does */
+	int64_t failing_since;          /* the first poll of those failing in a row; 0: none */
+	int64_t failures;               /* polls failed in a row */
+	int64_t said;                   /* when the failure was last logged */
+	char last_why[CURL_ERROR_SIZE + 64]; /* the reason last logged */
 	pthread_t thread;
 	int started;
 	pthread_mutex_t lock;
@@ -156,15 +162,26 @@ close_conn(struct mailin_poller *p)
 	p->curl = NULL;
 }
 
-/* Opens the connection if there is none. 0 or -1 (logged). */
+/* Why the poll failed, unless a reason was given already. */
+static void
+failed(struct mailin_poller *p, const char *why)
+{
+	if (p->why[0] == '\0')
+		snprintf(p->why, sizeof(p->why), "%s", why);
+}
+
+/* Opens the connection if there is none. 0 or -1 (why in p->why). */
 static int
 open_conn(struct mailin_poller *p)
 {
 	if (p->conn != NULL)
 		return 0;
-	if (p->curl == NULL && new_handle(p) != 0)
+	if (p->curl == NULL && new_handle(p) != 0) {
+		failed(p, "libcurl: no handle");
 		return -1;
+	}
 	if (imapc_open(p->curl, p->base, p->errbuf, p->key, (size_t)MAIL_RAW_MAX, &p->conn) != 0) {
+		failed(p, p->errbuf);
 		close_conn(p);
 		return -1;
 	}
@@ -512,6 +529,7 @@ mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(st, 0, sizeof(*st));
 	memset(b, 0, sizeof(b));
+	p->why[0] = '\0';
 	reused = p->conn != NULL;
 	if (open_conn(p) != 0)
 		goto out;
@@ -525,6 +543,10 @@ mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 	if (rc != 0 || validity < 0) {
 		if (rc == 0)
 			log_warn("imap %s: no UIDVALIDITY in the SELECT answer", p->key);
+		snprintf(p->why, sizeof(p->why), "the mailbox \"%.64s\" %s", p->mailbox,
+		         rc > 0 ? "cannot be selected (the server said NO)"
+		                : rc == 0 ? "has no UIDVALIDITY" : "could not be selected: the "
+		                                                   "connection failed");
 		goto fail;
 	}
 	if (what_to_do(p, validity, &todo, &mark) != 0)
@@ -605,6 +627,8 @@ mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 fail:
 	close_conn(p);
 out:
+	if (ret != 0)
+		failed(p, "the IMAP session failed during the poll (the log says where)");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (st->stored + st->duplicate + st->ignored + st->retry > 0)
 		log_info("imap %s: %zu stored, %zu already stored, %zu ignored, %zu to retry in %.3f s",
@@ -616,6 +640,37 @@ out:
 	free(todo.v);
 	free(mark.v);
 	return ret;
+}
+
+/* Records how the poll that ended at now went (rc: mailin_poll_once's), and says so in the log
+ * when it changes: the first failure, a different reason, every SAY_AGAIN seconds while the
+ * mailbox stays out of reach, and the first success after failures. */
+static void
+polled(struct mailin_poller *p, int rc, int64_t now)
+{
+	if (rc == 0) {
+		if (p->failures > 0)
+			log_info("imap %s: polled again after %lld failed polls since %lld s ago",
+			         p->key, (long long)p->failures, (long long)(now - p->failing_since));
+		p->failures = 0;
+		p->failing_since = 0;
+		p->said = 0;
+		p->last_why[0] = '\0';
+	} else {
+		if (p->failures++ == 0)
+			p->failing_since = now;
+		if (p->failures == 1 || strcmp(p->why, p->last_why) != 0) {
+			log_warn("imap %s: the poll failed: %s", p->key, p->why);
+			p->said = now;
+		} else if (now - p->said >= SAY_AGAIN) {
+			log_warn("imap %s: still failing, %lld polls since %lld s ago: %s", p->key,
+			         (long long)p->failures, (long long)(now - p->failing_since), p->why);
+			p->said = now;
+		}
+		snprintf(p->last_why, sizeof(p->last_why), "%s", p->why);
+	}
+	if (core_mail_polled(p->app, p->key, now, rc == 0 ? NULL : p->why) != 0)
+		log_warn("imap %s: the poll's outcome could not be recorded", p->key);
 }
 
 static void *
@@ -632,7 +687,7 @@ loop(void *cls)
 			break;
 		}
 		pthread_mutex_unlock(&p->lock);
-		mailin_poll_once(p, &st);
+		polled(p, mailin_poll_once(p, &st), app_now(p->app));
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += p->interval;
 		pthread_mutex_lock(&p->lock);

@@ -135,8 +135,13 @@ imapc_open(CURL *curl, const char *url, char *errbuf, const char *key, size_t li
 	errbuf[0] = '\0';
 	rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK) {
-		log_warn("imap %s: %s%s%s", key, curl_easy_strerror(rc), errbuf[0] ? ": " : "",
-		         errbuf);
+		char detail[CURL_ERROR_SIZE];
+
+		/* the caller says it, once (a server that is down fails every poll) */
+		snprintf(detail, sizeof(detail), "%s", errbuf);
+		if (snprintf(errbuf, CURL_ERROR_SIZE, "%s%s%s", curl_easy_strerror(rc),
+		             detail[0] ? ": " : "", detail) >= CURL_ERROR_SIZE)
+			errbuf[CURL_ERROR_SIZE - 1] = '\0'; /* cut: a reason, not a record */
 		return -1;
 	}
 	if (imapc_new(NULL, key, lit_max, &c) != 0)

@@ -78,7 +78,7 @@ int imapc_new(const struct imapc_io *io, const char *key, size_t lit_max, struct
 /* Connects curl to url (imap[s]://user:pass@host:port/) and logs in, for commands. errbuf is
  * curl's error buffer, key names the mailbox in the log (both lent for the connection's life);
  * literals are kept up to lit_max bytes. 0 and *out (imapc_free; curl stays the caller's), or
- * -1 (logged). */
+ * -1 with why in errbuf (not logged: the caller decides how often to say it). */
 int imapc_open(CURL *curl, const char *url, char *errbuf, const char *key, size_t lit_max,
                struct imapc **out);
 void imapc_free(struct imapc *c);

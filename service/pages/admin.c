@@ -174,6 +174,34 @@ outbox_data(struct page *pg)
 	json_object_set_new(pg->data, "outbox_counts", counts);
 }
 
+/* How the IMAP poller's last poll of each mailbox went: a mailbox out of reach first. */
+static void
+mailbox_data(struct page *pg)
+{
+	struct db_mailbox_status *v = NULL;
+	json_t *rows = json_array();
+	size_t n = 0, i;
+
+	if (db_mailbox_status_list(pg->req->db, &v, &n) == 0) {
+		for (i = 0; i < n; i++) {
+			char last[17], ok[17], since[17];
+
+			page_datetime(v[i].last_poll, last);
+			page_datetime(v[i].last_ok, ok);
+			page_datetime(v[i].failing_since, since);
+			json_array_append_new(
+			    rows, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:b, s:b}", "mailbox",
+			                    v[i].mailbox, "last_poll", last, "last_ok",
+			                    v[i].last_ok != 0 ? ok : "—", "since", since, "failures",
+			                    (json_int_t)v[i].failures, "error",
+			                    v[i].error != NULL ? v[i].error : "", "failing",
+			                    v[i].error != NULL, "never_ok", v[i].last_ok == 0));
+		}
+		db_mailbox_status_free(v, n);
+	}
+	json_object_set_new(pg->data, "mailboxes", rows);
+}
+
 /* The messages mail-in made nothing of (ignored: automatic mail, or refused with core's
  * reason), newest first, and the counts by outcome. */
 static void
@@ -205,6 +233,7 @@ mail_data(struct page *pg)
 	}
 	json_object_set_new(pg->data, "has_mail", json_boolean(json_array_size(rows) > 0));
 	json_object_set_new(pg->data, "mail", rows);
+	mailbox_data(pg);
 }
 
 /* A date filter "YYYY-MM-DD" as the instant its day starts (end: the day after); 0 or -1. */

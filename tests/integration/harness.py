@@ -182,6 +182,11 @@ UNDO_021 = """
 
 # Every migration after 002 taken back out, newest first: a database as civicdesk wrote it at
 # schema 2 (003, 008 and 010 apply again as they are). A new migration adds its UNDO here.
+# Takes migration 029 (how each polled mailbox is doing, #16/#19) back out. Before UNDO_025.
+UNDO_029 = """
+    DROP TABLE mailbox_status;
+"""
+
 # Takes migration 025 (the outbox's counts and its failed and dropped rows kept by a trigger, #15) back
 # out. Before UNDO_022.
 UNDO_025 = """
@@ -228,7 +233,7 @@ UNDO_022 = """
     CREATE INDEX outbox_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;
 """
 
-UNDO_TO_2 = (UNDO_025 + UNDO_022 + UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
+UNDO_TO_2 = (UNDO_029 + UNDO_025 + UNDO_022 + UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
              UNDO_012 +
              UNDO_011 + UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)
 

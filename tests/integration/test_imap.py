@@ -218,5 +218,55 @@ class ImapPoll(unittest.TestCase):
         wait_for(lambda: "\\Seen" in self.dc.flags()[uid], 30, "\\Seen after the commit")
 
 
+    def test_mailbox_out_of_reach_shown_and_said_once(self):
+        """A mailbox the poller cannot reach (the IMAP server down) is recorded at every poll and
+        shown to administrators (GET /api/v1/admin/mail, /staff/admin) with why and since when,
+        without its password; the log says it once, not at every poll, and says when polling
+        works again, after which the status is fine and the waiting letter is stored."""
+        self.dc.stop()
+        server = self.serve()
+        threading.Thread(target=lambda: [server.startup.append(l) for l in server.proc.stdout],
+                         daemon=True).start()
+        admin = server.staff("box_admin", "admin")
+
+        def status():
+            r = admin.request("GET", "/api/v1/admin/mail")
+            self.assertEqual(r.status, 200, r)
+            boxes = r.json()["mailboxes"]
+            return boxes[0] if boxes else None
+
+        box = wait_for(lambda: (lambda b: b if b and b["failures"] >= 3 else None)(status()),
+                       60, "three failed polls recorded")
+        self.assertTrue(box["error"], box)
+        self.assertIsNone(box["last_ok"])
+        self.assertIsNotNone(box["failing_since"])
+        self.assertIn("127.0.0.1:%d" % self.dc.port, box["mailbox"])
+        self.assertNotIn(dovecot.PASSWORD, box["mailbox"] + box["error"])
+        said = [l for l in list(server.startup) if "the poll failed" in l]
+        self.assertEqual(len(said), 1, said)
+        self.assertFalse([l for l in list(server.startup) if dovecot.PASSWORD in l])
+        page = admin.request("GET", "/staff/admin?lang=en")
+        self.assertEqual(page.status, 200, page)
+        html = page.body.decode()
+        self.assertIn("mailbox-failing", html)
+        self.assertIn("cannot be read", html)
+        self.assertIn("It has never been read.", html)
+        self.assertNotIn(dovecot.PASSWORD, html)
+
+        self.dc.start()
+        self.dc.append([letter(1)])
+        box = wait_for(lambda: (lambda b: b if b["error"] is None else None)(status()), 60,
+                       "a poll that succeeds")
+        self.assertEqual(box["failures"], 0)
+        self.assertIsNone(box["failing_since"])
+        self.assertIsNotNone(box["last_ok"])
+        wait_for(lambda: self.rows(server) == 1, 60, "the waiting letter stored")
+        self.assertTrue([l for l in list(server.startup) if "polled again after" in l])
+        self.assertEqual(len([l for l in list(server.startup) if "the poll failed" in l]), 1)
+        html = admin.request("GET", "/staff/admin?lang=en").body.decode()
+        self.assertIn("mailbox-ok", html)
+        self.assertNotIn("mailbox-failing", html)
+
+
 if __name__ == "__main__":
     harness.main()
