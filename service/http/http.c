@@ -53,6 +53,13 @@ struct reader {
 
 struct call;
 
+/* The calls of one I/O thread that req_resume queued for the first of them (draining) to
+ * resume when its thread runs it. */
+struct resume_queue {
+	struct call *head, *tail; /* oldest first */
+	int draining;             /* a call of this thread was resumed and will resume these */
+};
+
 /* A running server: libmicrohttpd's daemon, what it routes to and the worker threads. */
 struct http_server {
 	struct app *app;
@@ -66,10 +73,11 @@ struct http_server {
 	struct call *queue, *tail;   /* calls waiting for a worker, oldest first */
 	size_t nworkers, idle;       /* workers started; of them, waiting for work */
 	size_t nsuspended;           /* calls suspended by req_suspend, not yet answered */
-	pthread_mutex_t rlock;       /* guards the three below */
-	struct call *resumable, *rtail; /* req_resume'd calls that the first of them (below)
-	                                   resumes on its I/O thread, oldest first */
-	int draining;                /* a call was resumed that will resume the queued ones */
+	pthread_t io[HTTP_IO_THREADS_MAX]; /* the I/O threads seen by req_suspend (guarded by
+	                                    * lock) */
+	size_t nio;
+	pthread_mutex_t rlock;       /* guards resume */
+	struct resume_queue resume[HTTP_IO_THREADS_MAX]; /* per I/O thread, as io (req_resume) */
 	int stopping;                /* http_stop: workers finish the queue and end */
 	pthread_t workers[HTTP_WORKERS_MAX];
 	struct reader readers[HTTP_IO_THREADS_MAX]; /* guarded by lock */
@@ -107,7 +115,9 @@ struct call {
 	int deferred;                  /* handed to a worker, connection suspended */
 	int dispatched;                /* the worker ran call_dispatch: answer on resume */
 	struct call *next;             /* in the server's queue */
-	struct call *rnext;            /* in the server's resumable list */
+	struct call *rnext;            /* in its I/O thread's resume queue */
+	int io;                        /* req_suspend: the index of its I/O thread in srv->io, or
+	                                  -1 (resumed alone) */
 	struct timespec started;       /* when the request came in (its log line's duration) */
 	char id[REQUEST_ID_SIZE];      /* random request id: the log line and X-Request-Id */
 	char method[16];               /* the method as logged (letters only) */
@@ -847,6 +857,23 @@ call_send(struct http_server *srv, struct MHD_Connection *conn, struct call *cal
 	return send_resp(conn, &call->resp);
 }
 
+/* The index of the calling I/O thread in srv->io (added when first seen), or -1. With lock
+ * held. */
+static int
+io_index(struct http_server *srv)
+{
+	pthread_t self = pthread_self();
+	size_t i;
+
+	for (i = 0; i < srv->nio; i++)
+		if (pthread_equal(srv->io[i], self))
+			return (int)i;
+	if (srv->nio == HTTP_IO_THREADS_MAX)
+		return -1;
+	srv->io[srv->nio] = self;
+	return (int)srv->nio++;
+}
+
 int
 req_suspend(struct req *req, void (*then)(struct req *req, struct resp *resp), void *ctx)
 {
@@ -861,6 +888,7 @@ req_suspend(struct req *req, void (*then)(struct req *req, struct resp *resp), v
 		return -1;
 	}
 	srv->nsuspended++;
+	call->io = io_index(srv);
 	pthread_mutex_unlock(&srv->lock);
 	MHD_suspend_connection(req->conn); /* inside on_request, as the library requires */
 	call->then = then;
@@ -871,41 +899,52 @@ req_suspend(struct req *req, void (*then)(struct req *req, struct resp *resp), v
 /* Resuming a connection writes to its I/O thread's eventfd, a system call (and a wake-up)
  * each time; the writer answers a batch of submissions at once, one after the other, and would
  * make eight of them in a row on its own thread, the one that bounds the rate. So only the
- * first req_resume of a batch resumes its connection itself; the others queue their calls, and
- * that first call resumes them all from its I/O thread before it answers (resume_queued). */
+ * first req_resume of a batch for each I/O thread resumes its connection itself; the others of
+ * that thread queue their calls, and that first call resumes them from their own I/O thread
+ * before it answers (resume_queued): no wake-up there, and no call waits for another thread. */
 void
 req_resume(struct req *req)
 {
 	struct call *call = (struct call *)req; /* req is its call's first member */
 	struct http_server *srv = call->srv;
+	struct resume_queue *q;
 
+	if (call->io < 0) {
+		MHD_resume_connection(req->conn);
+		return;
+	}
+	q = &srv->resume[call->io];
 	pthread_mutex_lock(&srv->rlock);
-	if (srv->draining) {
+	if (q->draining) {
 		call->rnext = NULL;
-		if (srv->rtail != NULL)
-			srv->rtail->rnext = call;
+		if (q->tail != NULL)
+			q->tail->rnext = call;
 		else
-			srv->resumable = call;
-		srv->rtail = call;
+			q->head = call;
+		q->tail = call;
 		pthread_mutex_unlock(&srv->rlock);
 		return;
 	}
-	srv->draining = 1;
+	q->draining = 1;
 	pthread_mutex_unlock(&srv->rlock);
 	MHD_resume_connection(req->conn); /* on_request is called again: it runs then */
 }
 
-/* On an I/O thread, a resumed call about to run its second half: resumes the calls queued by
- * req_resume since it was resumed. */
+/* On an I/O thread, a resumed call (of this thread) about to run its second half: resumes the
+ * calls of this thread queued by req_resume since it was resumed. */
 static void
-resume_queued(struct http_server *srv)
+resume_queued(struct http_server *srv, const struct call *call)
 {
+	struct resume_queue *q;
 	struct call *c, *next;
 
+	if (call->io < 0)
+		return;
+	q = &srv->resume[call->io];
 	pthread_mutex_lock(&srv->rlock);
-	c = srv->resumable;
-	srv->resumable = srv->rtail = NULL;
-	srv->draining = 0;
+	c = q->head;
+	q->head = q->tail = NULL;
+	q->draining = 0;
 	pthread_mutex_unlock(&srv->rlock);
 	for (; c != NULL; c = next) {
 		next = c->rnext; /* c may be answered and freed once resumed */
@@ -952,7 +991,7 @@ malformed(struct MHD_Connection *conn, const char *version, int nul_in_path)
 static void
 call_then(struct http_server *srv, struct call *call)
 {
-	resume_queued(srv);
+	resume_queued(srv, call);
 	call->then(&call->req, &call->resp);
 	call->then = NULL;
 	pthread_mutex_lock(&srv->lock);
