@@ -3,9 +3,9 @@
  *
  * The code is QUERY_CODE_LEN characters drawn uniformly from 32 unambiguous symbols (60 bits of
  * entropy): a new item's from the application's ChaCha20 stream (app_query_code: no system
- * call per submission), elsewhere from libsodium's randombytes. For a high-entropy random secret a fast hash is enough:
- * BLAKE2b (crypto_generichash) cannot be inverted and 2^60 guesses are out of reach, the more
- * so as failed look-ups are rate-limited. A slow password hash (argon2id) would add nothing
+ * call per submission), elsewhere from libsodium's randombytes. For a high-entropy random
+ * secret a fast hash is enough: BLAKE2b (crypto_generichash) cannot be inverted and 2^60
+ * guesses are out of reach, the more so as failed look-ups are rate-limited. A slow password hash (argon2id) would add nothing
  * here and would cost tens of milliseconds per submission, killing intake throughput.
  */
 #include <ctype.h>
