@@ -414,6 +414,11 @@ struct app {
 	struct core_notify notify;      /* the notifiers' hook; zero: none */
 	struct pages *pages;            /* the pages' state (service/pages), set by serve; opaque
 	                                 * here, NULL when no pages are served */
+	pthread_mutex_t spare_lock;     /* guards the two below */
+	struct core_submission *spare;  /* finished submissions' memory kept for the next ones
+	                                 * (intake.c: a new one of 5 KB made malloc consolidate its
+	                                 * small free blocks at every submission) */
+	size_t nspare;
 	struct api_state *api;          /* the API's state (service/api), set by serve; opaque
 	                                 * here, NULL: the API keeps nothing across requests */
 	sem_t pwhash_slots;        /* argon2id computations at once (64 MiB each): auth.c */
