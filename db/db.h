@@ -236,8 +236,10 @@ int db_tracking_next(struct db_conn *c, int yyyymmdd, int *seq);
 /* Takes n (>= 1) consecutive sequence numbers of local day yyyymmdd at once (inside a
  * transaction): the first into *first. 0 or -1. */
 int db_tracking_reserve(struct db_conn *c, int yyyymmdd, int n, int *first);
-/* Inserts item (tracking, fields and clocks; id, created are written back). Attachments and
- * history are added separately. Returns 0, 1 if the tracking number exists, -1 on error. */
+/* Inserts item (tracking, fields and clocks; id, created are written back); one stored
+ * published (publish and published set) enters the board's index too. Attachments and history
+ * are added separately. Returns 0, 1 if the tracking number exists, -1 on error (the caller
+ * rolls back: part of it may be written). */
 int db_item_insert(struct db_conn *c, struct db_item *item);
 /* The nearest due instant of a running (neither stopped nor paused) clock, DB_NO_DUE when none
  * runs: what insert and update store in items.next_due, the queue's sort key. */

@@ -11,6 +11,13 @@
 
 #define BUSY_TIMEOUT_MS 10000 /* how long a statement waits for another writer's lock */
 
+/* The VFS every connection opens its files through (db_vfs.c): SQLite's own, with the frames of
+ * a WAL transaction written in one system call. */
+#define DB_VFS_NAME "civicdesk"
+/* Registers it (once per process, before any connection opens): its name, or NULL when it
+ * could not be (connections then use SQLite's default VFS). */
+const char *db_vfs_register(void);
+
 /* A migration built into the binary (generated from schema/ by tools/embed). */
 struct db_blob {
 	const char *name; /* base name, e.g. "001_init.sql" */
