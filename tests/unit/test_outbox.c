@@ -678,6 +678,54 @@ test_late_reminder(struct t *t)
 	env_close(&e);
 }
 
+/* The scan's batch of key rows (db_outbox_add_keys, one statement): each notice once, a repeat
+ * within the batch or of an earlier row left as it is, counted as not added; a row that is not
+ * a key row refuses the whole batch. */
+static void
+test_add_keys(struct t *t)
+{
+	struct env e;
+	struct db_ladder_key k1 = {DB_STEP_ESCALATE, 1, 0, 20250916, 20251009};
+	struct db_ladder_key k2 = {DB_STEP_ESCALATE, 1, 1, 20250916, 20251009};
+	struct db_notice v[4];
+	int64_t id, n = -1;
+	size_t added = 99, i;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	CHECK_INT(t, db_begin(e.c), 0);
+	id = item(&e, 1, at("2025-09-09T10:00"));
+	CHECK(t, id > 0);
+	memset(v, 0, sizeof(v));
+	for (i = 0; i < 4; i++) {
+		v[i].item_id = id;
+		v[i].account_id = 2;
+		v[i].created = v[i].send_after = at("2025-10-09T12:00");
+		v[i].give_up_at = v[i].created + 86400;
+	}
+	v[0].lkey = v[2].lkey = db_ladder_key(&k1); /* v[2] repeats v[0] */
+	v[0].channel = v[2].channel = "email";
+	v[0].recipient = v[2].recipient = "sup@example.com";
+	v[1].lkey = v[3].lkey = db_ladder_key(&k2); /* v[3] repeats v[1] */
+	v[1].channel = v[3].channel = "sms";
+	v[1].recipient = v[3].recipient = "13800000013";
+	CHECK_INT(t, db_outbox_add_keys(e.c, v, 4, &added), 0);
+	CHECK_INT(t, added, 2);
+	CHECK_INT(t, db_outbox_add_keys(e.c, v, 2, &added), 0); /* queued before */
+	CHECK_INT(t, added, 0);
+	v[3].lkey = 0; /* not a key row */
+	CHECK_INT(t, db_outbox_add_keys(e.c, &v[2], 2, &added), -1);
+	CHECK_INT(t, db_commit(e.c), 0);
+	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
+	CHECK_INT(t, n, 2);
+	CHECK_INT(t, raw(&e, "INSERT INTO outbox (item_id, channel, recipient, created, send_after) "
+	                     "SELECT c0, 'email', 'x', 1, 1 FROM db_rows(1)"),
+	          -1); /* db_rows exists on civicdesk's own connections only */
+	env_close(&e);
+}
+
 /* The counts by state without reading the whole outbox (schema 025): after marks, a failure,
  * a drop, an administrator's retry and a bounce they equal the rows' own count, and the failed
  * and dropped lists hold exactly those rows. */
@@ -765,6 +813,7 @@ main(void)
 	RUN(&t, test_fanout_upgrade);
 	RUN(&t, test_render);
 	RUN(&t, test_late_reminder);
+	RUN(&t, test_add_keys);
 	RUN(&t, test_counts);
 	notify_cleanup();
 	return t_done(&t);
