@@ -126,6 +126,8 @@ static void
 sqlite_setup(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); /* SQLITE_MISUSE if already initialised */
+	if (db_vfs_register() == NULL)
+		db_log("cannot register the %s VFS: SQLite's default is used", DB_VFS_NAME);
 }
 
 static struct db_conn *
@@ -145,11 +147,16 @@ conn_open_flags(const char *path, int flags, int service, char *err, size_t errs
 		snprintf(err, errsize, "out of memory");
 		goto fail;
 	}
-	if (sqlite3_open_v2(path, &c->h, flags, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &c->h, flags,
+	                    sqlite3_vfs_find(DB_VFS_NAME) != NULL ? DB_VFS_NAME : NULL) != SQLITE_OK) {
 		snprintf(err, errsize, "%s: %s", path, c->h ? sqlite3_errmsg(c->h) : "cannot open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->h, BUSY_TIMEOUT_MS);
+	if (db_rows_register(c->h) != 0) {
+		snprintf(err, errsize, "%s: db_rows: %s", path, sqlite3_errmsg(c->h));
+		goto fail;
+	}
 	/* A statement with `column LIKE ?` is prepared again each time ? is bound, unless the
 	 * query planner is told to keep its plans (the board's search spent a third of its CPU in
 	 * sqlite3Reprepare; none of our LIKE patterns can use an index: they start with %). */

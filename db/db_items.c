@@ -41,6 +41,8 @@ enum stmt {
 	STMT_TRACKING_LAST,
 	STMT_TRACKING_RESERVE,
 	STMT_ITEM_INSERT,
+	STMT_ITEM_BOARD_ADD,
+	STMT_ITEM_LADDER_ADD,
 	STMT_ITEM_UPDATE,
 	STMT_ITEM_GET,
 	STMT_ITEM_GET_ID,
@@ -76,6 +78,24 @@ static const char *const stmts[STMT__MAX] = {
         "waiting_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
         "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (tracking) DO NOTHING",
+    /* a new item stored published enters the board's index as board_fts_update enters an item
+     * published later (schema 016; the insert trigger is gone since 027): its public texts as
+     * tokens of up to 6 bytes from each character on (n: the item, i: board_pos) */
+    [STMT_ITEM_BOARD_ADD] =
+        "INSERT INTO board_fts(rowid, subject, body, reply) SELECT "
+        "coalesce(n.replied_at, 0) * 2147483648 + n.id, "
+        "(SELECT group_concat(hex(lower(substr(CAST(n.public_subject AS BLOB), i, 6))), ' ') "
+        "FROM board_pos WHERE i <= length(CAST(n.public_subject AS BLOB)) AND "
+        "substr(CAST(n.public_subject AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'), "
+        "(SELECT group_concat(hex(lower(substr(CAST(n.public_body AS BLOB), i, 6))), ' ') "
+        "FROM board_pos WHERE i <= length(CAST(n.public_body AS BLOB)) AND "
+        "substr(CAST(n.public_body AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF'), "
+        "(SELECT group_concat(hex(lower(substr(CAST(n.public_reply AS BLOB), i, 6))), ' ') "
+        "FROM board_pos WHERE i <= length(CAST(n.public_reply AS BLOB)) AND "
+        "substr(CAST(n.public_reply AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF') "
+        "FROM items n WHERE n.id = ? AND n.published = 1 AND n.publish = 1",
+    /* a new item's mark for the ladder scan (schema 019's trigger did it until 027) */
+    [STMT_ITEM_LADDER_ADD] = "INSERT OR IGNORE INTO ladder (next_at, item_id) VALUES (0, ?)",
     [STMT_ITEM_UPDATE] =
         "UPDATE items SET kind = ?, channel = ?, subject = ?, body = ?, name = ?, phone = ?, "
         "email = ?, publish = ?, received = ?, updated = ?, state = ?, resume_state = ?, "
@@ -308,6 +328,11 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 
 	if (st == NULL)
 		return -1;
+	/* the state check of items_state_update, for a new item (schema 027) */
+	if ((unsigned)item->state >= WF_STATE__MAX) {
+		db_log("item %s: state %d is not a workflow state", item->tracking, (int)item->state);
+		return -1;
+	}
 	if (bind_static(st, 1, item->tracking) ||
 	    bind_static(st, 2, kind_name(item->kind)) ||
 	    bind_static(st, 3, channel_name(item->channel)) ||
@@ -350,6 +375,18 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 	item->id = sqlite3_last_insert_rowid(c->h);
 	item->updated = item->created;
 	item->next_due = due;
+	st = db_prep(c, stmts[STMT_ITEM_LADDER_ADD]);
+	if (st == NULL || db_bind_int(st, 1, item->id) != 0 || db_exec_stmt(c, st) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	if (item->published && item->publish) {
+		st = db_prep(c, stmts[STMT_ITEM_BOARD_ADD]);
+		if (st == NULL || db_bind_int(st, 1, item->id) != 0 || db_exec_stmt(c, st) != 0) {
+			db_reset(st);
+			return -1;
+		}
+	}
 	return clocks_add(c, item->id, item);
 }
 
