@@ -478,50 +478,48 @@ scan_fill(struct db_conn *c, const struct sla_calendar *cal, long n)
 
 /* The floor under a scan: the notices it queued (rows, newest first) stored again, as they are,
  * into the copy floor.db of the database the scan started from, with no scan around them, in
- * ntx transactions (as many as the scan's) and the scan's page cache. 0 or -1. */
+ * ntx transactions (as many as the scan's), each one statement as the scan stores them
+ * (db_outbox_add_keys), with the scan's page cache. 0 or -1. */
 static int
 store_floor(const char *dir, const struct db_outbox *rows, size_t k, size_t ntx, double *wall,
             double *cpu)
 {
 	struct db *db = NULL;
 	struct db_conn *c = NULL;
-	size_t i, done = 0, per = ntx > 0 ? (k + ntx - 1) / ntx : k;
+	struct db_notice *v = NULL;
+	size_t i, added, per = ntx > 0 ? (k + ntx - 1) / ntx : k;
 	double t0, c0;
 	int rc = -1;
 
-	if (open_db(dir, "floor.db", &db, &c) != 0 || db_ladder_cache(c, -16384, NULL) != 0)
+	v = calloc(k > 0 ? k : 1, sizeof(*v));
+	if (v == NULL || open_db(dir, "floor.db", &db, &c) != 0 ||
+	    db_ladder_cache(c, -16384, NULL) != 0)
 		goto out;
+	for (i = 0; i < k; i++) { /* oldest first: the order the scan stored them in */
+		const struct db_outbox *o = &rows[k - 1 - i];
+
+		v[i].item_id = o->item_id;
+		v[i].channel = o->channel;
+		v[i].recipient = o->recipient;
+		v[i].created = o->created;
+		v[i].send_after = o->send_after;
+		v[i].give_up_at = o->give_up_at;
+		v[i].account_id = o->account_id;
+		v[i].lkey = o->lkey;
+	}
 	c0 = cpu_secs();
 	t0 = secs();
-	if (db_begin(c) != 0)
-		goto out;
-	for (i = k; i-- > 0;) {
-		struct db_notice o;
-
-		memset(&o, 0, sizeof(o));
-		o.item_id = rows[i].item_id;
-		o.clock = rows[i].clock;
-		o.step = rows[i].step;
-		o.channel = rows[i].channel;
-		o.recipient = rows[i].recipient;
-		o.subject = rows[i].subject;
-		o.body = rows[i].body;
-		o.created = rows[i].created;
-		o.send_after = rows[i].send_after;
-		o.give_up_at = rows[i].give_up_at;
-		o.account_id = rows[i].account_id;
-		o.lkey = rows[i].lkey;
-		if (db_outbox_add(c, &o, NULL) != 0)
-			goto out;
-		if (++done % per == 0 && i > 0 && (db_commit(c) != 0 || db_begin(c) != 0))
+	for (i = 0; i < k; i += per) {
+		if (db_begin(c) != 0 ||
+		    db_outbox_add_keys(c, &v[i], k - i < per ? k - i : per, &added) != 0 ||
+		    db_commit(c) != 0)
 			goto out;
 	}
-	if (db_commit(c) != 0)
-		goto out;
 	*wall = secs() - t0;
 	*cpu = cpu_secs() - c0;
 	rc = 0;
 out:
+	free(v);
 	db_release(db, c);
 	db_close(db);
 	return rc;
@@ -634,7 +632,8 @@ bench_scan(const char *dir, const struct sla_calendar *cal)
 		t1 = secs();
 		for (i = 0; i < k; i++)
 			if (rows[i].lkey != 0 && rows[i].body == NULL &&
-			    notify_ladder_render(c, cal, &r, &rows[i], why, sizeof(why)) == 1)
+			    notify_ladder_render(c, cal, &r, &rows[i], steady, why,
+			                         sizeof(why)) == 1)
 				held++;
 		t2 = secs();
 		rc0 = cpu_secs() - rc0;

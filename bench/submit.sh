@@ -10,7 +10,8 @@
 # CPU on epoll, suspend/resume, 32 KiB per connection) and answers a submission's 201 (603
 # bytes, the same headers), to the same POSTs. Server CPU per request is the server process's user+system time over the
 # requests answered (from /proc), the part of the figures that the machine's other load moves
-# least.
+# least; it is split into the group-commit writer thread's and libmicrohttpd's I/O threads'
+# (the connections, JSON in and out, the hand-off to the writer and back).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BENCH_BIN:-build/rel/civicdesk} # BENCH_BIN: another build to compare
@@ -54,6 +55,18 @@ writer_ticks() {
 	echo "$best"
 }
 
+# libmicrohttpd's I/O threads (the connections, JSON in and out, the hand-off to the writer):
+# ticks
+io_ticks() {
+	local t s=0 v
+	for t in /proc/"$1"/task/*; do
+		grep -q MHD "$t/comm" 2>/dev/null || continue
+		v=$(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null) || continue
+		s=$((s + ${v:-0}))
+	done
+	echo "$s"
+}
+
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 reqs() { awk '/requests in/ { print $1 }' "$1"; }
 p99() { # in ms
@@ -63,18 +76,22 @@ non2xx() { local n; n=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/
 hz=$(getconf CLK_TCK)
 
 # wrk_cpu name: runs wrk against $port, writes $dir/name.txt and prints the server's CPU in us
-# per request
+# per request; $dir/name.writer and $dir/name.io: the writer thread's and the I/O threads'
 wrk_cpu() {
-	local c0 c1 w0 w1
+	local c0 c1 w0 w1 i0 i1
 	c0=$(cpu_ticks "$pid")
 	w0=$(writer_ticks "$pid")
+	i0=$(io_ticks "$pid")
 	wrk -t2 -c16 -d"$DUR" --latency -s bench/wrk/submit.lua "http://127.0.0.1:$port" >"$dir/$1.txt"
 	c1=$(cpu_ticks "$pid")
 	w1=$(writer_ticks "$pid")
+	i1=$(io_ticks "$pid")
 	awk -v a="$c0" -v b="$c1" -v n="$(reqs "$dir/$1.txt")" -v hz="$hz" \
 		'BEGIN { printf "%.0f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }'
 	awk -v a="$w0" -v b="$w1" -v n="$(reqs "$dir/$1.txt")" -v hz="$hz" \
 		'BEGIN { printf " %.0f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }' >"$dir/$1.writer"
+	awk -v a="$i0" -v b="$i1" -v n="$(reqs "$dir/$1.txt")" -v hz="$hz" \
+		'BEGIN { printf "%.0f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }' >"$dir/$1.io"
 }
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -99,23 +116,27 @@ for run in $(seq 1 "$RUNS"); do
 	c_rps=$(rps "$dir/ceiling.txt"); c_p99=$(p99 "$dir/ceiling.txt")
 	[ "$run" = 1 ] && cat "$dir/submit.txt"
 	s_wr=$(cat "$dir/submit.writer")
+	s_io=$(cat "$dir/submit.io")
+	c_io=$(cat "$dir/ceiling.io")
 	echo "run $run: submissions ${s_rps}/s p99 ${s_p99} ms (non-2xx ${bad}, stored ${stored}," \
-		"server CPU ${s_cpu} us/request, of it the writer thread${s_wr}) | ceiling ${c_rps}/s p99 ${c_p99} ms" \
-		"(${c_cpu} us/request) | disk fdatasync p50 ${fs50} ms p99 ${fs99} ms" |
+		"server CPU ${s_cpu} us/request, of it the writer thread${s_wr}, the I/O threads ${s_io})" \
+		"| ceiling ${c_rps}/s p99 ${c_p99} ms (${c_cpu} us/request, the I/O threads ${c_io})" \
+		"| disk fdatasync p50 ${fs50} ms p99 ${fs99} ms" |
 		awk -v s="$s_rps" -v c="$c_rps" '{ printf "%s | ratio %.3f\n", $0, s / c }'
-	echo "$s_rps $s_p99 $bad $c_rps $fs50 $s_cpu $c_cpu $s_wr" >>"$dir/runs"
+	echo "$s_rps $s_p99 $bad $c_rps $fs50 $s_cpu $c_cpu $s_wr $s_io" >>"$dir/runs"
 done
 
 echo
 echo "load average before: $load0; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 med() { cut -d' ' -f"$1" "$dir/runs" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-awk '{ print $1, $2, $3, $4, $5, $6, $7, $1 / $4, $8 }' "$dir/runs" >"$dir/runs2" &&
+awk '{ print $1, $2, $3, $4, $5, $6, $7, $1 / $4, $8, $9 }' "$dir/runs" >"$dir/runs2" &&
 	mv "$dir/runs2" "$dir/runs"
 bad=$(awk '{ n += $3 } END { print n }' "$dir/runs")
 awk -v s="$(med 1)" -v p="$(med 2)" -v bad="$bad" -v c="$(med 4)" -v f="$(med 5)" \
-	-v sc="$(med 6)" -v cc="$(med 7)" -v r="$(med 8)" -v w="$(med 9)" -v n="$RUNS" 'BEGIN {
+	-v sc="$(med 6)" -v cc="$(med 7)" -v r="$(med 8)" -v w="$(med 9)" -v io="$(med 10)" \
+	-v n="$RUNS" 'BEGIN {
 	printf "median of %d runs: submissions %.0f/s, p99 %.2f ms, server CPU %d us/request ", n, s, p, sc
-	printf "(the writer thread %d); ", w
+	printf "(the writer thread %d, the I/O threads %d); ", w, io
 	printf "ceiling %.0f/s (%d us/request); disk fdatasync p50 %.3f ms\n", c, cc, f
 	printf "median ratio submissions/ceiling: %.3f (target >= 0.3: %s)\n", r, (r >= 0.3 ? "PASS" : "FAIL")
 	printf "the disk alone, one fdatasync per batch of about 8 (16 connections: half commit while "

@@ -153,6 +153,10 @@ conn_open_flags(const char *path, int flags, int service, char *err, size_t errs
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->h, BUSY_TIMEOUT_MS);
+	if (db_rows_register(c->h) != 0) {
+		snprintf(err, errsize, "%s: db_rows: %s", path, sqlite3_errmsg(c->h));
+		goto fail;
+	}
 	/* A statement with `column LIKE ?` is prepared again each time ? is bound, unless the
 	 * query planner is told to keep its plans (the board's search spent a third of its CPU in
 	 * sqlite3Reprepare; none of our LIKE patterns can use an index: they start with %). */

@@ -721,6 +721,11 @@ struct db_outbox {
  * 0 queued (its id written to *id when id is not NULL), 1 it was there already, -1 error. Call
  * inside the transaction of the change or scan that causes it. */
 int db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id);
+/* Queues the ladder notices v[0..n) as key rows in one statement (the scan's rows of one
+ * transaction: each has item_id, account_id, lkey, channel and recipient; strings lent); a
+ * notice queued before (or twice in v) is left as it is. *added: the rows written. 0 or -1
+ * (a row that is not a key row: nothing written). */
+int db_outbox_add_keys(struct db_conn *c, const struct db_notice *v, size_t n, size_t *added);
 /* Pending rows of channel with send_after <= now, in the order (send_after, id), at most
  * limit: a new array of *n rows (db_outboxes_free). 0 or -1. */
 int db_outbox_due(struct db_conn *c, const char *channel, int64_t now, int limit,
@@ -758,14 +763,24 @@ int db_outbox_count(struct db_conn *c, const char *state, int64_t *n);
 void db_outbox_free(struct db_outbox *o);
 void db_outboxes_free(struct db_outbox *v, size_t n);
 
-/* The ladder's entries (schema 019): (instant, item) pairs, ordered by instant. Every inserted
- * or updated item gets an entry at 0 (due at once); the scan takes the due entries from the
- * front (db_ladder_taken) and adds each item's next one (db_ladder_set). An item may have an
- * older entry beside a newer one: the scan reads its clocks afresh for each. */
+/* The ladder's entries (schema 019): (instant, item) pairs, ordered by instant (and, since 026,
+ * by when a scan wrote them: seq). Every inserted or updated item gets an entry at 0 (due at
+ * once); the scan takes the due entries from the front (db_ladder_taken) and adds each item's
+ * next one (db_ladder_set_many). An item may have an older entry beside a newer one: the scan
+ * reads its clocks afresh for each. */
 /* Items whose entries are due by now: at most limit ids into ids, the earliest first. 0 or -1. */
 int db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t *n);
 /* Adds the entry (next_at, item_id) (INT64_MAX: none, not until it changes). 0 or -1. */
 int db_ladder_set(struct db_conn *c, int64_t item_id, int64_t next_at);
+/* An item's next ladder entry, for db_ladder_set_many. */
+struct db_ladder_next {
+	int64_t item_id;
+	int64_t next_at; /* INT64_MAX: none */
+};
+/* db_ladder_set for each of v[0..n) in one statement (the scan's items of one transaction),
+ * written at seq (the scan's moment: after every entry of the same instant that an earlier scan
+ * wrote, so that a scan's entries make one run; schema 026). 0 or -1. */
+int db_ladder_set_many(struct db_conn *c, const struct db_ladder_next *v, size_t n, int64_t seq);
 /* db_ladder_due writing beside each id the instant that was set (0: changed since) to marks. */
 int db_ladder_due_marks(struct db_conn *c, int64_t now, size_t limit, int64_t *ids,
                         int64_t *marks, size_t *n);
@@ -773,13 +788,14 @@ int db_ladder_due_marks(struct db_conn *c, int64_t now, size_t limit, int64_t *i
 struct db_ladder_clock {
 	int64_t item_id;
 	int64_t mark;  /* the instant the last scan set (0: changed since) */
+	int64_t seq;   /* when that scan wrote it (0: a change; schema 026) */
 	char name[8];  /* forward | reply | explain; "" for an item without clocks */
 	int64_t due;   /* its due instant (0: none) */
 	int running;   /* 1: neither stopped nor paused */
 };
-/* Removes every entry up to (next_at, item_id) in the table's order (the ones a scan took).
- * 0 or -1. */
-int db_ladder_taken(struct db_conn *c, int64_t next_at, int64_t item_id);
+/* Removes every entry up to (next_at, seq, item_id) in the table's order (the ones a scan
+ * took). 0 or -1. */
+int db_ladder_taken(struct db_conn *c, int64_t next_at, int64_t seq, int64_t item_id);
 /* The clocks of the items the ladder scan must look at by now, at most `items` items (the
  * earliest marks first; in that order as SQLite's nested loop gives them, which callers must not
  * count on): at most max rows into out (max must be at least 3 * items). 0 or -1. */

@@ -76,6 +76,25 @@ void db_step_failed(struct db_conn *c, const char *what);
 sqlite3_stmt *db_prep(struct db_conn *c, const char *sql);
 void db_reset(sqlite3_stmt *st);
 
+/* Rows of a C array read by SQL through the table-valued function db_rows(?) (db_batch.c):
+ * columns c0..c7, each a member of the row (an int64_t, or a const char * read as text, NULL
+ * as SQL NULL) or unused (NULL). */
+#define DB_ROWS_COLS 8
+enum db_rows_type { DB_ROWS_NONE, DB_ROWS_INT, DB_ROWS_TEXT };
+struct db_rows {
+	const void *rows; /* the first row */
+	size_t n, size;   /* rows, and the size of one */
+	struct {
+		enum db_rows_type type;
+		size_t offset; /* of the member in the row */
+	} cols[DB_ROWS_COLS];
+};
+/* Makes db_rows(?) known on connection h. 0 or -1. */
+int db_rows_register(sqlite3 *h);
+/* Binds r to parameter i of st, for db_rows(?i); r and its rows (and strings) are lent until the
+ * statement is reset. 0 or -1. */
+int db_bind_rows(sqlite3_stmt *st, int i, const struct db_rows *r);
+
 /* Binding helpers: NULL text binds SQL NULL. Return 0 or -1. */
 int db_bind_text(sqlite3_stmt *st, int i, const char *s);
 int db_bind_int(sqlite3_stmt *st, int i, int64_t v);

@@ -1,6 +1,7 @@
 /* db_outbox.c: storage of the notices to send (outbox; a ladder notice as its key since schema
  * 022), the escalation ladder's marks and the accounts that should have received a notice but
  * have no address for it (schema 005). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,8 @@
 
 enum stmt {
 	STMT_ADD,
-	STMT_DUE,
+	STMT_DUE_EMAIL,
+	STMT_DUE_SMS,
 	STMT_CLAIM,
 	STMT_SENT,
 	STMT_FAILED,
@@ -27,7 +29,8 @@ enum stmt {
 	STMT_MISSING_LIST,
 	STMT_RUN_GET,
 	STMT_RUN_SET,
-	STMT_GROUP,
+	STMT_GROUP_EMAIL,
+	STMT_GROUP_SMS,
 	STMT_LADDER_CLOCKS,
 	STMT_LADDER_TAKEN,
 	STMT_ADD_KEY,
@@ -35,6 +38,8 @@ enum stmt {
 	STMT_OWNER,
 	STMT_FAN_LIST,
 	STMT_FAN_DONE,
+	STMT_ADD_KEYS,
+	STMT_LADDER_SET_MANY,
 	STMT__MAX
 };
 
@@ -46,13 +51,17 @@ enum stmt {
 	"FROM outbox o LEFT JOIN items i ON i.id = o.item_id "
 
 static const char *const stmts[STMT__MAX] = {
-	/* once per (key or 0, item, clock, step, channel, recipient): outbox_once (022) */
+	/* once per (item, clock, step, channel, recipient): outbox_once, or outbox_keys for a
+	 * key row (026) */
 	[STMT_ADD] = "INSERT INTO outbox (item_id, clock, step, channel, recipient, subject, body, "
 	             "created, send_after, give_up_at, account_id, lkey) "
 	             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-	/* through outbox_due (the pending rows by send_after, 022) */
-	[STMT_DUE] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = ? AND o.send_after <= ? "
-	             "ORDER BY o.send_after, o.id LIMIT ?",
+	/* through outbox_due_email or outbox_due_sms (the pending rows of a channel by send_after,
+	 * 026: a partial index is used only where the query names its channel) */
+	[STMT_DUE_EMAIL] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = 'email' "
+	                   "AND o.send_after <= ?1 ORDER BY o.send_after, o.id LIMIT ?2",
+	[STMT_DUE_SMS] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = 'sms' "
+	                 "AND o.send_after <= ?1 ORDER BY o.send_after, o.id LIMIT ?2",
 	[STMT_CLAIM] = "UPDATE outbox SET attempts = attempts + 1, last_attempt = ?, "
 	               "message_id = coalesce(message_id, ?), send_after = ? "
 	               "WHERE id = ? AND state = 'pending'",
@@ -68,16 +77,18 @@ static const char *const stmts[STMT__MAX] = {
 	              "ORDER BY o.id DESC LIMIT ?",
 	[STMT_LIST_ALL] = "SELECT " OUTBOX_COLS "WHERE o.id < ? ORDER BY o.id DESC LIMIT ?",
 	[STMT_GET] = "SELECT " OUTBOX_COLS "WHERE o.id = ?",
-	/* the counts kept by schema 025's trigger; the pending rows through outbox_due */
+	/* the counts kept by schema 025's trigger; the pending rows through outbox_due_* */
 	[STMT_COUNT] = "SELECT coalesce((SELECT n FROM outbox_counts WHERE state = ?), 0)",
-	[STMT_COUNT_PENDING] = "SELECT count(*) FROM outbox WHERE state = 'pending'",
+	[STMT_COUNT_PENDING] = "SELECT (SELECT count(*) FROM outbox WHERE state = 'pending' AND "
+	                       "channel = 'email') + (SELECT count(*) FROM outbox WHERE "
+	                       "state = 'pending' AND channel = 'sms')",
 	/* the failed or dropped rows through outbox_marked (025), each by its id */
 	[STMT_LIST_MARKED] = "SELECT " OUTBOX_COLS "JOIN outbox_marked m ON m.id = o.id "
 	                     "WHERE m.state = ? AND m.id < ? AND o.state = m.state "
 	                     "ORDER BY m.id DESC LIMIT ?",
 	/* the ladder's entries by time (schema 019): the table is its own index */
 	[STMT_LADDER_DUE] = "SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
-	                    "ORDER BY next_at, item_id LIMIT ?",
+	                    "ORDER BY next_at, seq, item_id LIMIT ?",
 	[STMT_LADDER_SET] = "INSERT OR IGNORE INTO ladder (next_at, item_id) VALUES (?2, ?1)",
 	[STMT_MISSING_ADD] = "INSERT INTO notify_missing (item_id, clock, step, channel, account_id, "
 	                     "role, section_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -92,21 +103,21 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_RUN_GET] = "SELECT last FROM notify_runs WHERE name = ?",
 	[STMT_RUN_SET] = "INSERT INTO notify_runs (name, last) VALUES (?, ?) "
 	                 "ON CONFLICT (name) DO UPDATE SET last = excluded.last",
-	/* the rows of one combined message share their send_after: the index outbox_due finds
-	 * them */
-	[STMT_GROUP] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = ? AND "
-	               "o.send_after = ? AND o.message_id = ? ORDER BY o.id",
+	/* the rows of one combined message share their send_after: outbox_due_* finds them */
+	[STMT_GROUP_EMAIL] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = 'email' "
+	                     "AND o.send_after = ?1 AND o.message_id = ?2 ORDER BY o.id",
+	[STMT_GROUP_SMS] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = 'sms' "
+	                   "AND o.send_after = ?1 AND o.message_id = ?2 ORDER BY o.id",
 	/* the due entries in their order, then each one's clocks by their key (the nested loop
 	 * keeps an item's clocks together, without sorting the whole result again; the caller
 	 * does not count on it) */
-	[STMT_LADDER_CLOCKS] = "SELECT l.item_id, l.next_at, coalesce(k.name, ''), "
+	[STMT_LADDER_CLOCKS] = "SELECT l.item_id, l.next_at, l.seq, coalesce(k.name, ''), "
 	                       "coalesce(k.due, 0), k.stopped_at IS NULL AND k.paused_at IS NULL "
-	                       "FROM (SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
-	                       "ORDER BY next_at, item_id LIMIT ?) l "
+	                       "FROM (SELECT item_id, next_at, seq FROM ladder WHERE next_at <= ? "
+	                       "ORDER BY next_at, seq, item_id LIMIT ?) l "
 	                       "LEFT JOIN clocks k ON k.item_id = l.item_id",
-	/* the entries a scan took: the front of the table up to (next_at, item_id) */
-	[STMT_LADDER_TAKEN] = "DELETE FROM ladder WHERE next_at < ?1 OR "
-	                      "(next_at = ?1 AND item_id <= ?2)",
+	/* the entries a scan took: the front of the table up to (next_at, seq, item_id) */
+	[STMT_LADDER_TAKEN] = "DELETE FROM ladder WHERE (next_at, seq, item_id) <= (?1, ?2, ?3)",
 	/* a ladder notice: its key and recipient only (the scan writes 40,000 of these at a time) */
 	[STMT_ADD_KEY] = "INSERT INTO outbox (item_id, channel, recipient, created, send_after, "
 	                 "give_up_at, account_id, lkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -117,6 +128,14 @@ static const char *const stmts[STMT__MAX] = {
 	               "WHERE id = ?",
 	[STMT_FAN_LIST] = "SELECT at, item_id, mark FROM ladder_fanout ORDER BY at, item_id LIMIT ?",
 	[STMT_FAN_DONE] = "DELETE FROM ladder_fanout WHERE at = ? AND item_id = ?",
+	/* a transaction's worth of the scan's key rows in one statement (db_batch.c): the table's
+	 * and each index's cursor opened once, each row appended where the last one went */
+	[STMT_ADD_KEYS] = "INSERT INTO outbox (item_id, channel, recipient, created, send_after, "
+	                  "give_up_at, account_id, lkey) "
+	                  "SELECT c0, c1, c2, c3, c4, c5, c6, c7 FROM db_rows(?1) WHERE 1 "
+	                  "ON CONFLICT DO NOTHING",
+	[STMT_LADDER_SET_MANY] = "INSERT OR IGNORE INTO ladder (next_at, seq, item_id) "
+	                         "SELECT c1, ?2, c0 FROM db_rows(?1) WHERE 1",
 };
 
 static int
@@ -183,6 +202,82 @@ db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id)
 	if (id != NULL)
 		*id = sqlite3_last_insert_rowid(c->h);
 	return 0;
+}
+
+int
+db_outbox_add_keys(struct db_conn *c, const struct db_notice *v, size_t n, size_t *added)
+{
+	static const struct {
+		enum db_rows_type type;
+		size_t offset;
+	} cols[] = {
+	    {DB_ROWS_INT, offsetof(struct db_notice, item_id)},
+	    {DB_ROWS_TEXT, offsetof(struct db_notice, channel)},
+	    {DB_ROWS_TEXT, offsetof(struct db_notice, recipient)},
+	    {DB_ROWS_INT, offsetof(struct db_notice, created)},
+	    {DB_ROWS_INT, offsetof(struct db_notice, send_after)},
+	    {DB_ROWS_INT, offsetof(struct db_notice, give_up_at)},
+	    {DB_ROWS_INT, offsetof(struct db_notice, account_id)},
+	    {DB_ROWS_INT, offsetof(struct db_notice, lkey)},
+	};
+	struct db_rows r;
+	sqlite3_stmt *st;
+	size_t i;
+
+	*added = 0;
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (v[i].item_id == 0 || v[i].account_id == 0 || v[i].lkey == 0 ||
+		    v[i].channel == NULL || v[i].recipient == NULL) {
+			db_log("outbox: row %zu of a batch is not a ladder key", i);
+			return -1;
+		}
+	memset(&r, 0, sizeof(r));
+	r.rows = v;
+	r.n = n;
+	r.size = sizeof(*v);
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		r.cols[i].type = cols[i].type;
+		r.cols[i].offset = cols[i].offset;
+	}
+	st = db_prep(c, stmts[STMT_ADD_KEYS]);
+	if (st == NULL)
+		return -1;
+	if (db_bind_rows(st, 1, &r) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	if (db_exec_stmt(c, st) != 0)
+		return -1;
+	*added = (size_t)sqlite3_changes(c->h);
+	return 0;
+}
+
+int
+db_ladder_set_many(struct db_conn *c, const struct db_ladder_next *v, size_t n, int64_t seq)
+{
+	struct db_rows r;
+	sqlite3_stmt *st;
+
+	if (n == 0)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.rows = v;
+	r.n = n;
+	r.size = sizeof(*v);
+	r.cols[0].type = DB_ROWS_INT;
+	r.cols[0].offset = offsetof(struct db_ladder_next, item_id);
+	r.cols[1].type = DB_ROWS_INT;
+	r.cols[1].offset = offsetof(struct db_ladder_next, next_at);
+	st = db_prep(c, stmts[STMT_LADDER_SET_MANY]);
+	if (st == NULL)
+		return -1;
+	if (db_bind_rows(st, 1, &r) != 0 || db_bind_int(st, 2, seq) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
 }
 
 static int
@@ -254,11 +349,16 @@ int
 db_outbox_due(struct db_conn *c, const char *channel, int64_t now, int limit,
               struct db_outbox **out, size_t *n)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_DUE]);
+	sqlite3_stmt *st;
 
+	if (strcmp(channel, "email") != 0 && strcmp(channel, "sms") != 0) {
+		db_log("outbox: no channel %s", channel);
+		return -1;
+	}
+	st = db_prep(c, stmts[strcmp(channel, "sms") == 0 ? STMT_DUE_SMS : STMT_DUE_EMAIL]);
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, channel) || db_bind_int(st, 2, now) || db_bind_int(st, 3, limit)) {
+	if (db_bind_int(st, 1, now) || db_bind_int(st, 2, limit)) {
 		db_reset(st);
 		return -1;
 	}
@@ -269,12 +369,16 @@ int
 db_outbox_group(struct db_conn *c, const char *channel, int64_t send_after,
                 const char *message_id, struct db_outbox **out, size_t *n)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[STMT_GROUP]);
+	sqlite3_stmt *st;
 
+	if (strcmp(channel, "email") != 0 && strcmp(channel, "sms") != 0) {
+		db_log("outbox: no channel %s", channel);
+		return -1;
+	}
+	st = db_prep(c, stmts[strcmp(channel, "sms") == 0 ? STMT_GROUP_SMS : STMT_GROUP_EMAIL]);
 	if (st == NULL)
 		return -1;
-	if (db_bind_text(st, 1, channel) || db_bind_int(st, 2, send_after) ||
-	    db_bind_text(st, 3, message_id)) {
+	if (db_bind_int(st, 1, send_after) || db_bind_text(st, 2, message_id)) {
 		db_reset(st);
 		return -1;
 	}
@@ -668,7 +772,7 @@ db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_lad
                      size_t max, size_t *n)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_LADDER_CLOCKS]);
-	size_t len = 0;
+	size_t len = 0, len_name;
 	int rc;
 
 	if (st == NULL)
@@ -679,7 +783,7 @@ db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_lad
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct db_ladder_clock *k = &out[len];
-		const unsigned char *name = sqlite3_column_text(st, 2);
+		const unsigned char *name = sqlite3_column_text(st, 3);
 
 		if (len == max) {
 			db_log("ladder: more clocks than %zu", max);
@@ -688,9 +792,14 @@ db_ladder_due_clocks(struct db_conn *c, int64_t now, size_t items, struct db_lad
 		}
 		k->item_id = sqlite3_column_int64(st, 0);
 		k->mark = sqlite3_column_int64(st, 1);
-		snprintf(k->name, sizeof(k->name), "%s", name != NULL ? (const char *)name : "");
-		k->due = sqlite3_column_int64(st, 3);
-		k->running = sqlite3_column_int(st, 4);
+		k->seq = sqlite3_column_int64(st, 2);
+		len_name = name != NULL ? (size_t)sqlite3_column_bytes(st, 3) : 0;
+		if (len_name >= sizeof(k->name)) /* no clock has such a name: matches none */
+			len_name = 0;
+		memcpy(k->name, name != NULL ? (const char *)name : "", len_name);
+		k->name[len_name] = '\0';
+		k->due = sqlite3_column_int64(st, 4);
+		k->running = sqlite3_column_int(st, 5);
 		len++;
 	}
 	if (rc != SQLITE_DONE) {
@@ -749,13 +858,13 @@ db_ladder_fanout_done(struct db_conn *c, const struct db_ladder_fanout *f)
 }
 
 int
-db_ladder_taken(struct db_conn *c, int64_t next_at, int64_t item_id)
+db_ladder_taken(struct db_conn *c, int64_t next_at, int64_t seq, int64_t item_id)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_LADDER_TAKEN]);
 
 	if (st == NULL)
 		return -1;
-	if (db_bind_int(st, 1, next_at) || db_bind_int(st, 2, item_id)) {
+	if (db_bind_int(st, 1, next_at) || db_bind_int(st, 2, seq) || db_bind_int(st, 3, item_id)) {
 		db_reset(st);
 		return -1;
 	}

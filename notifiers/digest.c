@@ -83,14 +83,7 @@ staff_mail(struct db_conn *c, const struct notify_config *cfg, const struct sla_
 {
 	struct notify_staff st;
 
-	memset(&st, 0, sizeof(st));
-	st.c = c;
-	st.cfg = cfg;
-	st.cal = cal;
-	st.now = now;
-	st.step = step;
-	st.subject = subject;
-	st.body = body;
+	notify_staff_init(&st, c, cfg, cal, now, NULL, step, subject, body, NULL);
 	if (notify_staff_role(&st, acc, nacc, role, section_id) != 0)
 		return -1;
 	*queued += st.queued;

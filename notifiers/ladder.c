@@ -15,9 +15,11 @@
  * once by the outbox's unique key; its text is written when it is sent (notify_ladder_render),
  * from the item as it is then. A notice that no longer holds by then is dropped, with its
  * reason, never sent: its clock stopped or paused (the item was answered, closed, waits for the
- * citizen), its due time moved (an extension, a restart), the item is gone, or the account is
- * no longer active. What a sent notice says is therefore true when it is sent; the row keeps
- * what was due and when it was queued. */
+ * citizen), its due time moved (an extension, a restart), the item is gone, the account is no
+ * longer active, or it is a reminder and the due time it reminds of has passed (the dispatcher,
+ * the SMTP server or quiet hours held it: the overdue notice takes its place). What a sent
+ * notice says is therefore true when it is sent; the row keeps what was due and when it was
+ * queued. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,8 @@
 #define PREV_SEARCH_DAYS 60 /* longer than any holiday block */
 #define TEXT_MAX 2048
 #define MEMO_SLOTS 64       /* due instants a scan remembers (many clocks share a day's end) */
+#define SEEN_SLOTS 65536    /* items a scan remembers having looked at (512 KiB; half of it
+                             * used at most, then an item may be looked at twice) */
 
 /* What the ladder makes of one due instant at the scan's moment. */
 struct due_info {
@@ -129,6 +133,34 @@ due_info(struct scan *s, int64_t due)
 	d->remind_at = sla_day_end(prev_working_day(s->cal, d->day), 0);
 	d->esc_at = sla_day_end(sla_add_working_days(s->cal, d->day, 2), 0);
 	return d;
+}
+
+/* The items a scan looked at (open addressing on the id; 0 marks a free slot). Two entries of
+ * one item can come due in one scan (two scans wrote one at the same instant, schema 026): the
+ * second finds the same steps (queued once by their keys) and the same next entry. */
+struct seen {
+	int64_t *id; /* SEEN_SLOTS slots, or NULL: nothing remembered */
+	size_t n;
+};
+
+/* 1 when id was looked at before in this scan, 0 when not (and now remembered, while there is
+ * room). */
+static int
+seen_before(struct seen *v, int64_t id)
+{
+	size_t i;
+
+	if (v->id == NULL || id == 0)
+		return 0;
+	for (i = ((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 48; v->id[i] != 0;
+	     i = (i + 1) & (SEEN_SLOTS - 1))
+		if (v->id[i] == id)
+			return 1;
+	if (v->n < SEEN_SLOTS / 2) {
+		v->id[i] = id;
+		v->n++;
+	}
+	return 0;
 }
 
 /* The steps are found for moment `now` (the memo holds only that moment's work). */
@@ -276,6 +308,7 @@ drain_fanout(struct scan *s)
 			for (j = nk = 0; r > 0 && j < it.nclocks && nk < 3; j++, nk++) {
 				k[nk].item_id = it.id;
 				k[nk].mark = f[i].mark;
+				k[nk].seq = 0;
 				snprintf(k[nk].name, sizeof(k[nk].name), "%s", it.clocks[j].name);
 				k[nk].due = it.clocks[j].due;
 				k[nk].running = it.clocks[j].stopped_at == 0 &&
@@ -289,6 +322,8 @@ drain_fanout(struct scan *s)
 			if (db_ladder_fanout_done(s->c, &f[i]) != 0)
 				goto rollback;
 		}
+		if (notify_keys_flush(s->ns) != 0)
+			goto rollback;
 		if (db_commit(s->c) != 0)
 			return -1;
 		if (n < DRAIN_BATCH)
@@ -298,6 +333,7 @@ drain_fanout(struct scan *s)
 	return 0;
 rollback:
 	db_rollback(s->c);
+	s->ns->keys->n = 0;
 	scan_moment(s, now);
 	return -1;
 }
@@ -307,20 +343,21 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
             int64_t now, struct notify_scan_stats *stats)
 {
 	struct notify_staff ns;
+	struct notify_keys keys;
 	struct scan s;
 	struct db_ladder_clock *k = NULL;
+	struct db_ladder_next *nx = NULL;
+	struct seen seen = {NULL, 0};
 	struct db_account *acc = NULL;
 	size_t nacc = 0;
 	int64_t next;
-	size_t n, i, j, items;
+	size_t n, i, j, items, nn;
 	int rc = -1, cache = 0, raised = 0;
 
 	memset(&s, 0, sizeof(s));
-	memset(&ns, 0, sizeof(ns));
-	ns.c = c;
-	ns.cfg = cfg;
-	ns.cal = cal;
-	ns.now = now;
+	memset(&keys, 0, sizeof(keys));
+	notify_staff_init(&ns, c, cfg, cal, now, NULL, NULL, NULL, NULL, NULL);
+	ns.keys = &keys; /* the rows of a transaction stored together, before its entries */
 	s.c = c;
 	s.cal = cal;
 	s.ns = &ns;
@@ -339,7 +376,8 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 		if (k == NULL) {
 			/* three clocks at most per item */
 			k = malloc(3 * SCAN_BATCH * sizeof(*k));
-			if (k == NULL)
+			nx = malloc(SCAN_BATCH * sizeof(*nx));
+			if (k == NULL || nx == NULL)
 				goto rollback;
 		}
 		if (db_ladder_due_clocks(c, now, SCAN_BATCH, k, 3 * SCAN_BATCH, &n) != 0)
@@ -352,27 +390,43 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 			if (db_ladder_cache(c, SCAN_CACHE, &cache) != 0)
 				goto rollback;
 			raised = 1;
+			seen.id = calloc(SEEN_SLOTS, sizeof(*seen.id));
+			if (seen.id == NULL)
+				goto rollback;
 		}
 		/* the entries taken (up to the last one read); each item's next one lies after
 		 * now, beyond them */
 		for (i = 1, j = 0; i < n; i++)
 			if (k[i].mark > k[j].mark ||
-			    (k[i].mark == k[j].mark && k[i].item_id > k[j].item_id))
+			    (k[i].mark == k[j].mark &&
+			     (k[i].seq > k[j].seq ||
+			      (k[i].seq == k[j].seq && k[i].item_id > k[j].item_id))))
 				j = i;
-		if (db_ladder_taken(c, k[j].mark, k[j].item_id) != 0)
+		if (db_ladder_taken(c, k[j].mark, k[j].seq, k[j].item_id) != 0)
 			goto rollback;
-		for (i = 0, items = 0; i < n; i = j, items++) {
-			for (j = i + 1; j < n && k[j].item_id == k[i].item_id && k[j].mark == k[i].mark;
+		for (i = 0, items = 0, nn = 0; i < n; i = j, items++) {
+			for (j = i + 1; j < n && k[j].item_id == k[i].item_id && k[j].mark == k[i].mark &&
+			                k[j].seq == k[i].seq;
 			     j++)
 				;
+			/* an entry of an item this scan looked at already: only an item changed since
+			 * (mark 0) is looked at again; the first look had the earliest mark, the most
+			 * steps */
+			if (seen_before(&seen, k[i].item_id) && k[i].mark != 0)
+				continue;
 			stats->items++;
 			if (ladder_item(&s, &k[i], j - i, k[i].mark, &next) != 0)
 				goto rollback;
 			if (next <= now) /* never look again in this scan */
 				next = now + 1;
-			if (db_ladder_set(c, k[i].item_id, next) != 0)
-				goto rollback;
+			if (next != INT64_MAX) { /* no clock runs: no entry until the item changes */
+				nx[nn].item_id = k[i].item_id;
+				nx[nn++].next_at = next;
+			}
 		}
+		/* the notices, then the items' next entries: one statement each */
+		if (notify_keys_flush(&ns) != 0 || db_ladder_set_many(c, nx, nn, now) != 0)
+			goto rollback;
 		if (db_commit(c) != 0)
 			goto out;
 		if (items < SCAN_BATCH)
@@ -383,6 +437,7 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 rollback:
 	notify_log("ladder scan: %s", db_errmsg(c));
 	db_rollback(c);
+	keys.n = 0;
 	goto out;
 fail:
 	notify_log("ladder scan: the items of ladder_fanout could not be queued");
@@ -394,6 +449,9 @@ out:
 		db_ladder_cache(c, cache, NULL);
 	db_ladder_scanning(c, 0);
 	db_accounts_free(acc, nacc);
+	notify_keys_free(&keys);
+	free(seen.id);
+	free(nx);
 	free(k);
 	return rc;
 }
@@ -453,7 +511,7 @@ dup_printf(const char *fmt, ...)
 
 int
 notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct notify_render *r,
-                     struct db_outbox *o, char *why, size_t whysize)
+                     struct db_outbox *o, int64_t now, char *why, size_t whysize)
 {
 	static const char *const words[] = {NULL, "提醒", "逾期", "督办"};
 	struct db_ladder_key key;
@@ -488,6 +546,11 @@ notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct n
 	notify_format_time(k->due, due, sizeof(due));
 	if (ymd_of(sla_local_day(k->due)) != key.due) {
 		snprintf(why, whysize, "the %s clock is now due %s", o->clock, due);
+		return 0;
+	}
+	if (key.kind == DB_STEP_REMIND && now > k->due) { /* late: the overdue notice says it */
+		snprintf(why, whysize, "a reminder after the %s clock's due time %s: the overdue "
+		         "notice takes its place", o->clock, due);
 		return 0;
 	}
 	if (r->acc == NULL && db_account_list(c, &r->acc, &r->nacc) != 0)

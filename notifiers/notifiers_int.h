@@ -34,6 +34,11 @@ void smtps_relay_close(struct smtps_relay *r);
 /* Local "YYYY-MM-DD HH:MM" of t into buf (at least 17 bytes). */
 void notify_format_time(int64_t t, char *buf, size_t size);
 
+/* Sets n's created, send_after and give_up_at for a notice queued at now (an SMS leaves at
+ * sms_after and still gets its whole retry time). */
+void notify_notice_times(const struct notify_config *cfg, struct db_notice *n, int64_t now,
+                         int64_t sms_after);
+
 /* notify_queue for a caller that queues many notices at one moment (the ladder scan): an SMS
  * leaves at sms_after, which the caller found once with notify_quiet_next. */
 int notify_queue_at(struct db_conn *c, const struct notify_config *cfg, const struct db_notice *in,
@@ -83,10 +88,32 @@ struct notify_staff {
 	const char *text;           /* the SMS, or NULL: e-mail only */
 	const struct db_ladder_key *key; /* a ladder notice: queued as its key (clock, subject, body
 	                                  * and text unused but text != NULL for SMS), or NULL */
+	struct notify_keys *keys;   /* not NULL: a ladder notice is added here (the scan), and
+	                             * stored by notify_keys_flush, instead of at once */
 	int64_t sms_after;          /* when an SMS queued now may leave (0: not found yet) */
 	int64_t section_id;         /* out: the section of a role nobody holds */
 	size_t queued, missing;     /* out: rows written */
 };
+
+/* The ladder notices a scan found in one transaction, stored together (one statement) before
+ * it commits: at most NOTIFY_KEYS_MAX rows are held, the next one stores them first. */
+#define NOTIFY_KEYS_MAX 8192
+struct notify_keys {
+	struct db_notice *v; /* the rows (strings lent: "email"/"sms", the accounts' addresses) */
+	size_t n, cap;
+};
+/* Stores st->keys' rows (db_outbox_add_keys), adding those written to st->queued, and empties
+ * it. 0 or -1. */
+int notify_keys_flush(struct notify_staff *st);
+void notify_keys_free(struct notify_keys *k);
+
+/* Sets st up for notices at now (every other field zero): on connection c with cfg and cal,
+ * about item it (or NULL), step, the e-mail's subject and body, and the SMS text (NULL: e-mail
+ * only). The strings are lent until st is done with. */
+void notify_staff_init(struct notify_staff *st, struct db_conn *c, const struct notify_config *cfg,
+                       const struct sla_calendar *cal, int64_t now, const struct db_item *it,
+                       const char *step, const char *subject, const char *body,
+                       const char *text);
 
 /* Cuts s to at most max bytes at a character boundary (in place). */
 void notify_cut_utf8(char *s, size_t max);
@@ -114,9 +141,10 @@ struct notify_render {
 void notify_render_init(struct notify_render *r);
 void notify_render_free(struct notify_render *r);
 /* Writes the subject and body of key row o (lkey set) from its item and clock as they are now:
- * 1 written / 0 the notice no longer holds (its clock stopped or paused, its due day moved, the
- * item is gone, the account is not active), the reason in why / -1 error. */
+ * 1 written / 0 the notice no longer holds at now (its clock stopped or paused, its due day
+ * moved, the item is gone, the account is not active, a reminder whose due time has passed),
+ * the reason in why / -1 error. */
 int notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct notify_render *r,
-                         struct db_outbox *o, char *why, size_t whysize);
+                         struct db_outbox *o, int64_t now, char *why, size_t whysize);
 
 #endif

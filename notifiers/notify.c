@@ -133,6 +133,20 @@ notify_format_time(int64_t t, char *buf, size_t size)
 	snprintf(buf, size, "%.10s %.5s", iso, iso + 11);
 }
 
+void
+notify_notice_times(const struct notify_config *cfg, struct db_notice *n, int64_t now,
+                    int64_t sms_after)
+{
+	n->created = now;
+	n->send_after = now;
+	n->give_up_at = now + cfg->give_up;
+	if (strcmp(n->channel, "sms") == 0) {
+		n->send_after = sms_after;
+		/* a notice held by quiet hours still gets its whole retry time */
+		n->give_up_at = n->send_after + cfg->give_up;
+	}
+}
+
 int
 notify_queue_at(struct db_conn *c, const struct notify_config *cfg, const struct db_notice *in,
                 int64_t now, int64_t sms_after)
@@ -140,14 +154,7 @@ notify_queue_at(struct db_conn *c, const struct notify_config *cfg, const struct
 	struct db_notice n = *in;
 	int rc;
 
-	n.created = now;
-	n.send_after = now;
-	n.give_up_at = now + cfg->give_up;
-	if (strcmp(n.channel, "sms") == 0) {
-		n.send_after = sms_after;
-		/* a notice held by quiet hours still gets its whole retry time */
-		n.give_up_at = n.send_after + cfg->give_up;
-	}
+	notify_notice_times(cfg, &n, now, sms_after);
 	rc = db_outbox_add(c, &n, NULL);
 	return rc < 0 ? -1 : rc;
 }
@@ -282,7 +289,7 @@ batch_load(struct db_conn *c, const struct notify_config *cfg, const struct sla_
 	for (i = 0; i < b->n && rc == 0; i++) {
 		if (b->rows[i].lkey == 0 || b->rows[i].body != NULL)
 			continue;
-		k = notify_ladder_render(c, cal, &r, &b->rows[i], b->why[i], WHY_MAX);
+		k = notify_ladder_render(c, cal, &r, &b->rows[i], now, b->why[i], WHY_MAX);
 		if (k < 0)
 			rc = -1;
 		else if (k == 0)

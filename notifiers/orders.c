@@ -42,15 +42,7 @@ notify_followup(struct db_conn *c, const struct notify_config *cfg, const struct
 	         "rating with a note, or reopen the item.\n",
 	         it->tracking, it->subject, it->section_name != NULL ? it->section_name : "-",
 	         said[0] ? "评价意见 / comment: " : "", said, it->tracking);
-	memset(&st, 0, sizeof(st));
-	st.c = c;
-	st.cfg = cfg;
-	st.cal = cal;
-	st.now = at;
-	st.item = it;
-	st.step = step;
-	st.subject = subject;
-	st.body = body;
+	notify_staff_init(&st, c, cfg, cal, at, it, step, subject, body, NULL);
 	return notify_staff_heads(&st);
 }
 
@@ -86,16 +78,7 @@ order_notice(struct db_conn *c, const struct notify_config *cfg, const struct sl
 	         it->tracking, by, due);
 	snprintf(text, sizeof(text), "【civicdesk】%s %s 督办期限%s，请及时办理。",
 	         reminder ? "督办到期" : "督办", it->tracking, due);
-	memset(&st, 0, sizeof(st));
-	st.c = c;
-	st.cfg = cfg;
-	st.cal = cal;
-	st.now = now;
-	st.item = it;
-	st.step = step;
-	st.subject = subject;
-	st.body = body;
-	st.text = text;
+	notify_staff_init(&st, c, cfg, cal, now, it, step, subject, body, text);
 	rc = notify_staff_heads(&st);
 	if (rc == 0 && queued != NULL)
 		*queued += st.queued;

@@ -5,6 +5,7 @@
  * nobody holds, is recorded in notify_missing (listed on GET /api/v1/admin/outbox), never skipped
  * silently. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "notifiers_int.h"
@@ -74,10 +75,88 @@ queue(struct notify_staff *st, const char *channel, const char *to, const struct
 		                    ? notify_quiet_next(&q, st->cal, st->now)
 		                    : st->now;
 	}
+	if (st->key != NULL && st->keys != NULL) { /* the scan: stored with its batch */
+		struct notify_keys *k = st->keys;
+
+		if (k->n == k->cap) {
+			struct db_notice *nv;
+
+			if (k->cap == NOTIFY_KEYS_MAX)
+				return notify_keys_flush(st) == 0 ? queue(st, channel, to, a) : -1;
+			nv = realloc(k->v, (k->cap > 0 ? k->cap * 2 : 256) * sizeof(*nv));
+			if (nv == NULL)
+				return -1;
+			k->v = nv;
+			k->cap = k->cap > 0 ? k->cap * 2 : 256;
+		}
+		notify_notice_times(st->cfg, &n, st->now, st->sms_after);
+		k->v[k->n++] = n;
+		return 0;
+	}
 	rc = notify_queue_at(st->c, st->cfg, &n, st->now, st->sms_after);
 	if (rc == 0)
 		st->queued++;
 	return rc < 0 ? -1 : 0;
+}
+
+/* The order of the rows a batch stores: by item, then by key, the order of outbox_keys' entries
+ * within a day (schema 026), so that each lands at the end of the index, after the one before;
+ * the due indexes (one per channel) take them in the order of their ids. */
+static int
+key_order(const void *pa, const void *pb)
+{
+	const struct db_notice *a = pa, *b = pb;
+
+	if (a->item_id != b->item_id)
+		return a->item_id < b->item_id ? -1 : 1;
+	if (a->lkey != b->lkey)
+		return a->lkey < b->lkey ? -1 : 1;
+	return 0;
+}
+
+int
+notify_keys_flush(struct notify_staff *st)
+{
+	struct notify_keys *k = st->keys;
+	size_t added = 0, i;
+
+	if (k == NULL || k->n == 0)
+		return 0;
+	for (i = 1; i < k->n && key_order(&k->v[i - 1], &k->v[i]) <= 0; i++)
+		;
+	if (i < k->n) /* the scan's items come in order, mostly */
+		qsort(k->v, k->n, sizeof(*k->v), key_order);
+	if (db_outbox_add_keys(st->c, k->v, k->n, &added) != 0)
+		return -1;
+	st->queued += added;
+	k->n = 0;
+	return 0;
+}
+
+void
+notify_keys_free(struct notify_keys *k)
+{
+	if (k == NULL)
+		return;
+	free(k->v);
+	memset(k, 0, sizeof(*k));
+}
+
+void
+notify_staff_init(struct notify_staff *st, struct db_conn *c, const struct notify_config *cfg,
+                  const struct sla_calendar *cal, int64_t now, const struct db_item *it,
+                  const char *step, const char *subject, const char *body, const char *text)
+{
+	memset(st, 0, sizeof(*st));
+	st->c = c;
+	st->cfg = cfg;
+	st->cal = cal;
+	st->now = now;
+	st->item = it;
+	st->step = step;
+	st->subject = subject;
+	st->body = body;
+	st->text = text;
 }
 
 int
@@ -157,15 +236,7 @@ notify_sent_back(struct db_conn *c, const struct notify_config *cfg, const struc
 	         "事项 %s 已被处室退回，请重新分办。\n退回理由：%.1200s\n主题：%.600s\n状态：%s\n\n"
 	         "Item %s was sent back by its section: please assign it again.\nReason: %.1200s\n",
 	         it->tracking, why, it->subject, wf_state_name(it->state), it->tracking, why);
-	memset(&st, 0, sizeof(st));
-	st.c = c;
-	st.cfg = cfg;
-	st.cal = cal;
-	st.now = at;
-	st.item = it;
-	st.step = step;
-	st.subject = subject;
-	st.body = body;
+	notify_staff_init(&st, c, cfg, cal, at, it, step, subject, body, NULL);
 	if (db_account_list(c, &acc, &nacc) != 0)
 		return -1;
 	rc = notify_staff_role(&st, acc, nacc, ROLE_DISPATCHER, 0);

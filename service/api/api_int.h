@@ -190,6 +190,7 @@ void h_open311_requests_get_xml(struct req *req, struct resp *resp);
 void h_open311_request_any(struct req *req, struct resp *resp);
 void h_open311_discovery(struct req *req, struct resp *resp);
 void h_open311_discovery_xml(struct req *req, struct resp *resp);
+void h_open311_layer_error(struct req *req, struct resp *resp);
 /* h_actions.c, h_queue.c, h_public.c */
 void h_item_action(struct req *req, struct resp *resp);
 void h_queue(struct req *req, struct resp *resp);

@@ -188,6 +188,21 @@ h_open311_request_any(struct req *req, struct resp *resp)
 	by_segment(req, resp, h_open311_request_get, "service_requests");
 }
 
+/* The API's ROUTE_ERRORS handler: an error that the HTTP layer answered itself, before any
+ * handler ran (no such resource, 405, 413, a malformed form, no database), on an Open311 path
+ * in XML (/open311/….xml) is written in GeoReport XML, as the handlers' own errors there are;
+ * every other path is left alone. */
+void
+h_open311_layer_error(struct req *req, struct resp *resp)
+{
+	size_t len = strlen(req->path);
+
+	if (!resp->georeport || strncmp(req->path, "/open311/", 9) != 0 || len < 4 ||
+	    strcmp(req->path + len - 4, ".xml") != 0)
+		return;
+	answer_xml(resp, "errors");
+}
+
 /* The discovery document: where GeoReport v2 is served and in which formats. */
 static json_t *
 discovery(const struct app *app)

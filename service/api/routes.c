@@ -41,6 +41,8 @@ const struct route api_routes[] = {
 	{ "GET", "/open311/v2/requests.json", h_open311_requests_get, 0, ROUTE_READ },
 	{ "GET", "/open311/v2/requests.xml", h_open311_requests_get_xml, 0, ROUTE_READ },
 	{ "GET", "/open311/v2/requests/{}", h_open311_request_any, 0, ROUTE_READ },
+	/* the layer's own errors on Open311's .xml paths, in XML */
+	{ "", "/open311/", h_open311_layer_error, 0, ROUTE_ERRORS },
 	{ "POST", "/api/v1/items/{}/actions/{}", h_item_action, STAFF, 0 },
 	{ "PATCH", "/api/v1/items/{}/public", h_item_public_patch,
 	  ROLE_BIT(ROLE_SECTION_HEAD) | ROLE_BIT(ROLE_ADMIN), 0 },

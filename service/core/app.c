@@ -276,6 +276,8 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 		fprintf(stderr, "civicdesk: liboath cannot be initialised\n");
 		return -1;
 	}
+	randombytes_buf(app->code_key, sizeof(app->code_key)); /* app_query_code */
+	pthread_mutex_init(&app->spare_lock, NULL);
 	pthread_mutex_init(&app->cal_lock, NULL);
 	pthread_mutex_init(&app->policy_lock, NULL);
 	pthread_mutex_init(&app->policy_write, NULL);
@@ -295,6 +297,7 @@ app_close(struct app *app)
 {
 	db_submitter_stop(app->submitter);
 	app->submitter = NULL;
+	intake_spares_free(app); /* no submission in flight now */
 	stats_batch_free(app->submit_stats); /* after the writer that used it */
 	app->submit_stats = NULL;
 	ratelimit_free(app->submit_limit);
@@ -313,6 +316,7 @@ app_close(struct app *app)
 	config_free(&app->cfg);
 	sodium_memzero(app->totp_seal, sizeof(app->totp_seal));
 	app->totp_seal_ok = 0;
+	pthread_mutex_destroy(&app->spare_lock);
 	pthread_mutex_destroy(&app->cal_lock);
 	pthread_mutex_destroy(&app->policy_lock);
 	pthread_mutex_destroy(&app->policy_write);

@@ -24,6 +24,19 @@ unit_name(enum sla_unit u)
 	return u == SLA_CALENDAR_DAYS ? "calendar_days" : "working_days";
 }
 
+/* src into dst of size bytes, cut to fit and NUL-terminated (what snprintf "%s" did, without
+ * its formatting machinery: two of these per clock of every new item). */
+static void
+label_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static int
 provisional(const struct sla_calendar *cal, int64_t from, int64_t due)
 {
@@ -36,7 +49,7 @@ clock_restart(struct db_clock *k, const struct sla_calendar *cal, int64_t at,
 {
 	k->started = at;
 	k->days = rule->days;
-	snprintf(k->unit, sizeof(k->unit), "%s", unit_name(rule->unit));
+	label_copy(k->unit, sizeof(k->unit), unit_name(rule->unit));
 	k->end_minutes =
 	    rule->end_minutes > 0 && rule->end_minutes <= 1440 ? rule->end_minutes : 1440;
 	k->due = sla_due(cal, at, rule);
@@ -60,7 +73,7 @@ clock_open(struct db_item *item, enum clock_name name, const struct sla_rule *ru
 			return NULL;
 		k = &item->clocks[item->nclocks++];
 		memset(k, 0, sizeof(*k));
-		snprintf(k->name, sizeof(k->name), "%s", clock_label(name));
+		label_copy(k->name, sizeof(k->name), clock_label(name));
 	}
 	clock_restart(k, cal, at, rule);
 	return k;

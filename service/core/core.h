@@ -284,8 +284,14 @@ int email_valid(const char *s);
 #define QUERY_CODE_LEN 12 /* characters of a citizen's query code */
 #define QUERY_HASH_LEN 32 /* bytes of its stored hash */
 
+#define QUERY_CODE_KEY 32 /* bytes of the key of app_query_code's stream */
+
 /* Writes a new random query code (QUERY_CODE_LEN characters and a NUL) into code. */
 void query_code_new(char code[QUERY_CODE_LEN + 1]);
+struct app;
+/* The same, from app's stream: ChaCha20 under a random key drawn at app_open, a new nonce each
+ * time (no system call, unlike query_code_new's getrandom). */
+void app_query_code(struct app *app, char code[QUERY_CODE_LEN + 1]);
 /* The stored hash of a code as typed (case, spaces and dashes ignored). 0, or -1 when the
  * text cannot be a code (too long). */
 int query_code_hash(const char *code, unsigned char hash[QUERY_HASH_LEN]);
@@ -408,9 +414,17 @@ struct app {
 	struct core_notify notify;      /* the notifiers' hook; zero: none */
 	struct pages *pages;            /* the pages' state (service/pages), set by serve; opaque
 	                                 * here, NULL when no pages are served */
+	pthread_mutex_t spare_lock;     /* guards the two below */
+	struct core_submission *spare;  /* finished submissions' memory kept for the next ones
+	                                 * (intake.c: a new one of 5 KB made malloc consolidate its
+	                                 * small free blocks at every submission) */
+	size_t nspare;
 	struct api_state *api;          /* the API's state (service/api), set by serve; opaque
 	                                 * here, NULL: the API keeps nothing across requests */
 	sem_t pwhash_slots;        /* argon2id computations at once (64 MiB each): auth.c */
+	unsigned char code_key[QUERY_CODE_KEY]; /* query codes: ChaCha20's key, drawn at app_open
+	                                         * (query_code.c) */
+	_Atomic unsigned long long code_next;   /* query codes: the next nonce */
 	unsigned char totp_seal[TOTP_SEAL_KEY]; /* seals the TOTP keys at rest (totp.c) */
 	int totp_seal_ok;          /* 1: totp_seal was read from the key file (serve's start) */
 #ifdef CIVICDESK_TEST_HOOKS
@@ -533,6 +547,8 @@ struct intake {
 	const struct session *staff;       /* the registering staff member, or NULL */
 	struct db_attachment att[INTAKE_MAX_ATTACHMENTS]; /* filename, content_type, data lent */
 	size_t natt;
+	int checked; /* 1: core_submit_check passed on this intake as it is now (a caller that
+	              * checks before its rate limit): core_submit_* do not check it again */
 	/* channel email: the message's mail_in row (outcome "created", the raw message kept),
 	 * written in the storing transaction with the new item's id; its Message-ID or IMAP
 	 * position recorded already rolls the item back (CORE_CONFLICT). NULL: none. */

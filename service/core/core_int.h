@@ -6,6 +6,9 @@
 
 #include "core.h"
 
+/* Frees the submissions' memory app keeps (intake.c), once no submission is in flight. */
+void intake_spares_free(struct app *app);
+
 /* Replaces an owned string field with a copy of s (NULL clears it). 0 or -1. */
 int core_set_str(char **field, const char *s);
 

@@ -53,12 +53,19 @@ struct reader {
 
 struct call;
 
+/* The calls of one I/O thread that req_resume queued for the first of them (draining) to
+ * resume when its thread runs it. */
+struct resume_queue {
+	struct call *head, *tail; /* oldest first */
+	int draining;             /* a call of this thread was resumed and will resume these */
+};
+
 /* A running server: libmicrohttpd's daemon, what it routes to and the worker threads. */
 struct http_server {
 	struct app *app;
 	const struct route *routes; /* lent by the caller of http_start */
 	size_t nroutes;
-	const struct route *errors;  /* the ROUTE_ERRORS row, or NULL */
+	int errors;                  /* 1 if routes has ROUTE_ERRORS rows */
 	struct MHD_Daemon *mhd;
 	pthread_mutex_t lock;        /* guards the seven below */
 	pthread_cond_t work;         /* signalled when a call is queued or on stop */
@@ -66,6 +73,11 @@ struct http_server {
 	struct call *queue, *tail;   /* calls waiting for a worker, oldest first */
 	size_t nworkers, idle;       /* workers started; of them, waiting for work */
 	size_t nsuspended;           /* calls suspended by req_suspend, not yet answered */
+	pthread_t io[HTTP_IO_THREADS_MAX]; /* the I/O threads seen by req_suspend (guarded by
+	                                    * lock) */
+	size_t nio;
+	pthread_mutex_t rlock;       /* guards resume */
+	struct resume_queue resume[HTTP_IO_THREADS_MAX]; /* per I/O thread, as io (req_resume) */
 	int stopping;                /* http_stop: workers finish the queue and end */
 	pthread_t workers[HTTP_WORKERS_MAX];
 	struct reader readers[HTTP_IO_THREADS_MAX]; /* guarded by lock */
@@ -88,6 +100,7 @@ struct call {
 	int match;                     /* route_match result */
 	struct MHD_PostProcessor *pp;  /* for form bodies */
 	size_t body_cap;               /* allocated bytes of req.body */
+	size_t declared;               /* the Content-Length (at most limit), or 0 */
 	size_t received;               /* body bytes seen */
 	size_t limit;                  /* most body bytes taken: max_body for forms, else also
 	                                  max_json */
@@ -102,6 +115,9 @@ struct call {
 	int deferred;                  /* handed to a worker, connection suspended */
 	int dispatched;                /* the worker ran call_dispatch: answer on resume */
 	struct call *next;             /* in the server's queue */
+	struct call *rnext;            /* in its I/O thread's resume queue */
+	int io;                        /* req_suspend: the index of its I/O thread in srv->io, or
+	                                  -1 (resumed alone) */
 	struct timespec started;       /* when the request came in (its log line's duration) */
 	char id[REQUEST_ID_SIZE];      /* random request id: the log line and X-Request-Id */
 	char method[16];               /* the method as logged (letters only) */
@@ -324,7 +340,27 @@ resp_header(struct resp *resp, const char *name, const char *fmt, ...)
 		return;
 	resp->headers[resp->nheaders].name = name;
 	resp->headers[resp->nheaders].value = value;
+	resp->headers[resp->nheaders].lent = 0;
 	resp->nheaders++;
+}
+
+void
+resp_header_lent(struct resp *resp, const char *name, const char *value)
+{
+	if (resp->nheaders == RESP_MAX_HEADERS) {
+		log_err("too many response headers: %s dropped", name);
+		return;
+	}
+	resp->headers[resp->nheaders].name = name;
+	resp->headers[resp->nheaders].value = value;
+	resp->headers[resp->nheaders].lent = 1;
+	resp->nheaders++;
+}
+
+void
+resp_take(struct resp *resp, int status, const char *content_type, char *body, size_t len)
+{
+	resp_set_body(resp, status, content_type, body, len);
 }
 
 /* 1 if the handler added a header called name. */
@@ -346,7 +382,8 @@ resp_free(struct resp *resp)
 
 	free(resp->body);
 	for (i = 0; i < resp->nheaders; i++)
-		free(resp->headers[i].value);
+		if (!resp->headers[i].lent)
+			free((char *)resp->headers[i].value);
 	memset(resp, 0, sizeof(*resp));
 }
 
@@ -458,6 +495,30 @@ is_form_type(const char *type)
 	       strncasecmp(type, "multipart/form-data", 19) == 0;
 }
 
+/* a in dotted decimal into buf (at least 16 bytes, else "unknown"): what inet_ntop writes,
+ * without the sprintf it calls for it */
+static void
+ipv4_text(const struct in_addr *a, char *buf, size_t size)
+{
+	const unsigned char *b = (const unsigned char *)&a->s_addr; /* network order */
+	size_t n = 0, i;
+
+	if (size < INET_ADDRSTRLEN) {
+		snprintf(buf, size, "unknown");
+		return;
+	}
+	for (i = 0; i < 4; i++) {
+		if (i > 0)
+			buf[n++] = '.';
+		if (b[i] >= 100)
+			buf[n++] = (char)('0' + b[i] / 100);
+		if (b[i] >= 10)
+			buf[n++] = (char)('0' + b[i] / 10 % 10);
+		buf[n++] = (char)('0' + b[i] % 10);
+	}
+	buf[n] = '\0';
+}
+
 static void
 client_addr(const struct app *app, struct MHD_Connection *conn, char *buf, size_t size)
 {
@@ -469,9 +530,12 @@ client_addr(const struct app *app, struct MHD_Connection *conn, char *buf, size_
 	snprintf(buf, size, "unknown");
 	if (ci == NULL || ci->client_addr == NULL)
 		return;
-	if (ci->client_addr->sa_family == AF_INET)
-		len = sizeof(struct sockaddr_in);
-	if (getnameinfo(ci->client_addr, len, buf, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0) {
+	/* IPv4 written here (getnameinfo: checks, copies and inet_ntop's sprintf); IPv6 by
+	 * getnameinfo, which adds a link-local address's scope */
+	if (ci->client_addr->sa_family == AF_INET) {
+		ipv4_text(&((const struct sockaddr_in *)ci->client_addr)->sin_addr, buf, size);
+	} else if (getnameinfo(ci->client_addr, len, buf, (socklen_t)size, NULL, 0,
+	                       NI_NUMERICHOST) != 0) {
 		snprintf(buf, size, "unknown");
 		return;
 	}
@@ -536,10 +600,15 @@ call_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, 
 	if (!call->req.is_form && app->cfg.max_json < app->cfg.max_body)
 		call->limit = (size_t)app->cfg.max_json;
 	len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (len != NULL && strtoull(len, NULL, 10) > (unsigned long long)call->limit) {
-		resp_error(&call->resp, 413, "too_large", "the request body is larger than %zu bytes",
-		           call->limit);
-		return call;
+	if (len != NULL) {
+		unsigned long long declared = strtoull(len, NULL, 10);
+
+		if (declared > (unsigned long long)call->limit) {
+			resp_error(&call->resp, 413, "too_large",
+			           "the request body is larger than %zu bytes", call->limit);
+			return call;
+		}
+		call->declared = (size_t)declared;
 	}
 	if (call->req.is_form) {
 		call->pp = MHD_create_post_processor(conn, POST_BUFFER, on_form_field, call);
@@ -571,7 +640,11 @@ call_body(struct call *call, const char *data, size_t size)
 		return 0;
 	}
 	if (call->req.body_len + size + 1 > call->body_cap) {
-		size_t cap = call->body_cap ? call->body_cap : 4096;
+		/* the size announced, when there is one: a body of a few hundred bytes then takes
+		 * one of malloc's small cached blocks */
+		size_t cap = call->body_cap  ? call->body_cap
+		             : call->declared ? call->declared + 1
+		                              : 4096;
 
 		while (cap < call->req.body_len + size + 1)
 			cap *= 2;
@@ -598,7 +671,7 @@ resp_finish(struct resp *resp)
 	 * holds their reply, staff answers hold personal data. Only a handler that says otherwise
 	 * (the pages' static files) is cached. */
 	if (!resp_has_header(resp, "Cache-Control"))
-		resp_header(resp, "Cache-Control", "no-store");
+		resp_header_lent(resp, "Cache-Control", "no-store");
 	if (resp->status == 503 && !resp_has_header(resp, "Retry-After"))
 		resp_header(resp, "Retry-After", "%d", HTTP_RETRY_AFTER);
 }
@@ -768,16 +841,37 @@ expects_continue(struct MHD_Connection *conn)
 }
 
 /* Sends the answer of call; an error the layer made itself goes through the ROUTE_ERRORS
- * handler first. */
+ * handlers first, in the table's order. */
 static enum MHD_Result
 call_send(struct http_server *srv, struct MHD_Connection *conn, struct call *call)
 {
-	if (!call->handled && call->resp.status >= 400 && srv->errors != NULL) {
+	size_t i;
+
+	if (!call->handled && call->resp.status >= 400 && srv->errors) {
 		if (call->req.now == 0)
 			call->req.now = app_now(srv->app);
-		srv->errors->handler(&call->req, &call->resp);
+		for (i = 0; i < srv->nroutes; i++)
+			if (srv->routes[i].flags & ROUTE_ERRORS)
+				srv->routes[i].handler(&call->req, &call->resp);
 	}
 	return send_resp(conn, &call->resp);
+}
+
+/* The index of the calling I/O thread in srv->io (added when first seen), or -1. With lock
+ * held. */
+static int
+io_index(struct http_server *srv)
+{
+	pthread_t self = pthread_self();
+	size_t i;
+
+	for (i = 0; i < srv->nio; i++)
+		if (pthread_equal(srv->io[i], self))
+			return (int)i;
+	if (srv->nio == HTTP_IO_THREADS_MAX)
+		return -1;
+	srv->io[srv->nio] = self;
+	return (int)srv->nio++;
 }
 
 int
@@ -794,6 +888,7 @@ req_suspend(struct req *req, void (*then)(struct req *req, struct resp *resp), v
 		return -1;
 	}
 	srv->nsuspended++;
+	call->io = io_index(srv);
 	pthread_mutex_unlock(&srv->lock);
 	MHD_suspend_connection(req->conn); /* inside on_request, as the library requires */
 	call->then = then;
@@ -801,10 +896,61 @@ req_suspend(struct req *req, void (*then)(struct req *req, struct resp *resp), v
 	return 0;
 }
 
+/* Resuming a connection writes to its I/O thread's eventfd, a system call (and a wake-up)
+ * each time; the writer answers a batch of submissions at once, one after the other, and would
+ * make eight of them in a row on its own thread, the one that bounds the rate. So only the
+ * first req_resume of a batch for each I/O thread resumes its connection itself; the others of
+ * that thread queue their calls, and that first call resumes them from their own I/O thread
+ * before it answers (resume_queued): no wake-up there, and no call waits for another thread. */
 void
 req_resume(struct req *req)
 {
+	struct call *call = (struct call *)req; /* req is its call's first member */
+	struct http_server *srv = call->srv;
+	struct resume_queue *q;
+
+	if (call->io < 0) {
+		MHD_resume_connection(req->conn);
+		return;
+	}
+	q = &srv->resume[call->io];
+	pthread_mutex_lock(&srv->rlock);
+	if (q->draining) {
+		call->rnext = NULL;
+		if (q->tail != NULL)
+			q->tail->rnext = call;
+		else
+			q->head = call;
+		q->tail = call;
+		pthread_mutex_unlock(&srv->rlock);
+		return;
+	}
+	q->draining = 1;
+	pthread_mutex_unlock(&srv->rlock);
 	MHD_resume_connection(req->conn); /* on_request is called again: it runs then */
+}
+
+/* On an I/O thread, a resumed call (of this thread) about to run its second half: resumes the
+ * calls of this thread queued by req_resume since it was resumed. */
+static void
+resume_queued(struct http_server *srv, const struct call *call)
+{
+	struct resume_queue *q;
+	struct call *c, *next;
+
+	if (call->io < 0)
+		return;
+	q = &srv->resume[call->io];
+	pthread_mutex_lock(&srv->rlock);
+	c = q->head;
+	q->head = q->tail = NULL;
+	q->draining = 0;
+	pthread_mutex_unlock(&srv->rlock);
+	for (; c != NULL; c = next) {
+		next = c->rnext; /* c may be answered and freed once resumed */
+		c->rnext = NULL;
+		MHD_resume_connection(c->req.conn);
+	}
 }
 
 /* The mark the URI logger leaves for a request whose path holds an encoded NUL (%00): the
@@ -845,6 +991,7 @@ malformed(struct MHD_Connection *conn, const char *version, int nul_in_path)
 static void
 call_then(struct http_server *srv, struct call *call)
 {
+	resume_queued(srv, call);
 	call->then(&call->req, &call->resp);
 	call->then = NULL;
 	pthread_mutex_lock(&srv->lock);
@@ -914,7 +1061,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		}
 	}
 	call->answered = 1;
-	resp_header(&call->resp, "X-Request-Id", "%s", call->id);
+	resp_header_lent(&call->resp, "X-Request-Id", call->id); /* call outlives its resp */
 	return call_send(srv, conn, call);
 }
 
@@ -1016,14 +1163,15 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	if (srv->reader_cache_kib < HTTP_READER_CACHE_MIN_KIB)
 		srv->reader_cache_kib = HTTP_READER_CACHE_MIN_KIB;
 	pthread_mutex_init(&srv->lock, NULL);
+	pthread_mutex_init(&srv->rlock, NULL);
 	pthread_cond_init(&srv->work, NULL);
 	pthread_cond_init(&srv->resumed, NULL);
 	srv->app = app;
 	srv->routes = routes;
 	srv->nroutes = nroutes;
-	for (i = 0; i < nroutes && srv->errors == NULL; i++)
+	for (i = 0; i < nroutes; i++)
 		if (routes[i].flags & ROUTE_ERRORS)
-			srv->errors = &routes[i];
+			srv->errors = 1;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->mhd = MHD_start_daemon(
@@ -1040,6 +1188,7 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 		log_err("cannot listen on %s", app->cfg.listen);
 		pthread_cond_destroy(&srv->resumed);
 		pthread_cond_destroy(&srv->work);
+		pthread_mutex_destroy(&srv->rlock);
 		pthread_mutex_destroy(&srv->lock);
 		free(srv);
 		return NULL;
@@ -1074,6 +1223,7 @@ http_stop(struct http_server *srv)
 		db_reader_free(srv->readers[i].c);
 	pthread_cond_destroy(&srv->resumed);
 	pthread_cond_destroy(&srv->work);
+	pthread_mutex_destroy(&srv->rlock);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

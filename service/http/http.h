@@ -57,8 +57,9 @@ struct resp {
 	size_t len;
 	const char *content_type; /* static string */
 	struct {
-		const char *name; /* static string */
-		char *value;      /* owned */
+		const char *name;  /* static string */
+		const char *value; /* owned (freed by resp_free) unless lent */
+		int lent;          /* value outlives resp: not freed */
 	} headers[RESP_MAX_HEADERS];
 	size_t nheaders;
 	int georeport;            /* errors as GeoReport arrays [{"code","description"}]: the
@@ -88,6 +89,10 @@ void resp_text(struct resp *resp, int status, const char *content_type, const ch
 /* Adds a header; the value is copied. */
 void resp_header(struct resp *resp, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Adds a header whose value is lent: a string that outlives resp (a literal), not copied. */
+void resp_header_lent(struct resp *resp, const char *name, const char *value);
+/* Answers status with body (len bytes, NUL-terminated, from malloc), which resp takes. */
+void resp_take(struct resp *resp, int status, const char *content_type, char *body, size_t len);
 void resp_free(struct resp *resp);
 
 /* Starts libmicrohttpd on app->cfg.listen serving the nroutes routes (lent for the server's
@@ -114,8 +119,10 @@ enum route_flags {
 	                        * that the HTTP layer makes itself, before any handler ran (no
 	                        * route, method not allowed, body too large or malformed, no
 	                        * database), with resp holding the JSON error and its headers; it
-	                        * may replace the body (the pages answer HTML for their paths).
-	                        * Never matched by route_match; the first such row counts. */
+	                        * may replace the body (the pages answer HTML for their paths,
+	                        * Open311 XML for its .xml paths). Never matched by route_match;
+	                        * every such row runs, in the table's order, each leaving alone
+	                        * the paths that are not its own. */
 	ROUTE_READ = 1 << 2,   /* a short read that never waits for a lock or a peer: run on the
 	                        * I/O thread; any other route runs on a worker thread */
 	ROUTE_ASYNC = 1 << 3,  /* a JSON (not form) request runs on the I/O thread like ROUTE_READ;

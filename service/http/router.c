@@ -78,21 +78,19 @@ route_match(const struct route *routes, size_t nroutes, const char *method, cons
             struct req *req, const struct route **out)
 {
 	size_t i;
-	int other = 0;
 
 	for (i = 0; i < nroutes; i++) {
-		if (routes[i].flags & ROUTE_ERRORS)
+		if ((routes[i].flags & ROUTE_ERRORS) || strcmp(routes[i].method, method) != 0)
 			continue;
-		if (strcmp(routes[i].method, method) != 0) {
-			if (!other && match(routes[i].pattern, path, NULL))
-				other = 1;
-			continue;
-		}
 		if (match(routes[i].pattern, path, req)) {
 			req->pattern = routes[i].pattern;
 			*out = &routes[i];
 			return 1;
 		}
 	}
-	return other ? 2 : 0;
+	/* not found: is it there under another method (405)? */
+	for (i = 0; i < nroutes; i++)
+		if (!(routes[i].flags & ROUTE_ERRORS) && match(routes[i].pattern, path, NULL))
+			return 2;
+	return 0;
 }

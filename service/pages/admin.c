@@ -141,11 +141,12 @@ policy_forms(struct page *pg)
 	return a;
 }
 
-/* The failed notices, newest first, and the counts by state. */
+/* The failed notices, newest first, and the counts by state (those of
+ * GET /api/v1/admin/outbox). */
 static void
 outbox_data(struct page *pg)
 {
-	static const char *const states[] = {"pending", "sent", "failed"};
+	static const char *const states[] = {"pending", "sent", "failed", "dropped"};
 	struct db_outbox *v = NULL;
 	json_t *rows = json_array(), *counts = json_object();
 	size_t n = 0, i;

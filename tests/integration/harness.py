@@ -212,9 +212,34 @@ UNDO_027 = """
 
 # Every migration after 002 taken back out, newest first: a database as civicdesk wrote it at
 # schema 2 (003, 008 and 010 apply again as they are). A new migration adds its UNDO here.
-# Takes migration 029 (how each polled mailbox is doing, #16/#19) back out. Before UNDO_025.
+# Takes migration 029 (how each polled mailbox is doing, #16/#19) back out. Before UNDO_027.
 UNDO_029 = """
     DROP TABLE mailbox_status;
+"""
+
+# Takes migration 026 (the scan's outbox rows and ladder entries appended at the end of each
+# index, #15) back out: 022's outbox_once over every row and its one outbox_due, 019's ladder
+# keyed by (next_at, item_id). Before UNDO_025.
+UNDO_026 = """
+    DROP INDEX outbox_keys;
+    DROP INDEX outbox_once;
+    DROP INDEX outbox_due_email;
+    DROP INDEX outbox_due_sms;
+    CREATE UNIQUE INDEX outbox_once
+      ON outbox(coalesce(lkey, 0), coalesce(item_id, 0), coalesce(clock, ''), coalesce(step, ''),
+                channel, recipient);
+    CREATE INDEX outbox_due ON outbox(send_after) WHERE state = 'pending';
+    DROP TRIGGER ladder_item_insert;
+    DROP TRIGGER ladder_item_update;
+    CREATE TABLE ladder_v2 (next_at INTEGER NOT NULL, item_id INTEGER NOT NULL,
+                            PRIMARY KEY (next_at, item_id)) WITHOUT ROWID;
+    INSERT OR IGNORE INTO ladder_v2 (next_at, item_id) SELECT next_at, item_id FROM ladder;
+    DROP TABLE ladder;
+    ALTER TABLE ladder_v2 RENAME TO ladder;
+    CREATE TRIGGER ladder_item_insert AFTER INSERT ON items
+    BEGIN INSERT OR IGNORE INTO ladder (next_at, item_id) VALUES (0, NEW.id); END;
+    CREATE TRIGGER ladder_item_update AFTER UPDATE ON items
+    BEGIN INSERT OR IGNORE INTO ladder (next_at, item_id) VALUES (0, NEW.id); END;
 """
 
 # Takes migration 025 (the outbox's counts and its failed and dropped rows kept by a trigger, #15) back
@@ -263,7 +288,8 @@ UNDO_022 = """
     CREATE INDEX outbox_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;
 """
 
-UNDO_TO_2 = (UNDO_029 + UNDO_027 + UNDO_025 + UNDO_022 + UNDO_021 + UNDO_019 + UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
+UNDO_TO_2 = (UNDO_029 + UNDO_027 + UNDO_026 + UNDO_025 + UNDO_022 + UNDO_021 + UNDO_019 +
+             UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
              UNDO_012 +
              UNDO_011 + UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)
 

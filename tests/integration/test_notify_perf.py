@@ -32,12 +32,15 @@ class Migration018(unittest.TestCase):
             srv.stop()
             have = indexes(srv.db)
             self.assertNotIn("outbox_item", have)
-            self.assertIn("coalesce(lkey, 0)", have["outbox_once"])  # 022: one for every row
+            self.assertIn("WHERE lkey IS NULL", have["outbox_once"])  # 026: rows with a text
+            self.assertIn("WHERE lkey IS NOT NULL", have["outbox_keys"])  # and key rows
+            self.assertNotIn("outbox_due", have)  # 026: one per channel
+            self.assertIn("channel = 'sms'", have["outbox_due_sms"])
             self.assertNotIn("ladder_next", have)  # 019: the table is its own index
             # Make the database look like one from before migration 018, with a digest row.
             db = sqlite3.connect(srv.db)
-            db.executescript(harness.UNDO_027 + harness.UNDO_025 + harness.UNDO_022 +
-                             harness.UNDO_019 +
+            db.executescript(harness.UNDO_027 + harness.UNDO_026 + harness.UNDO_025 +
+                             harness.UNDO_022 + harness.UNDO_019 +
                              harness.UNDO_018 +
                              "PRAGMA user_version = 17;")
             db.execute(ROW, ("digest/2025-10-13", "fagui@example.com"))

@@ -2,6 +2,8 @@
 document: every XML answer says what the JSON answer of the same request says, element for
 member, so the one privacy rule holds in both; XML escaping holds for what citizens wrote. The
 real daemon over HTTP, the XML read back with Python's parser."""
+import http.client
+import json
 import os
 import sys
 import unittest
@@ -136,6 +138,60 @@ class Xml(Base):
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
         self.assertEqual(r.status, 400, r)
         self.assertEqual(ET.fromstring(r.body).tag, "errors")
+
+    def test_layer_errors(self):
+        """The errors the HTTP layer answers itself, before any handler runs (405, 413, a form
+        with too many fields, no such resource), are GeoReport XML on the .xml paths and stay
+        GeoReport JSON on the .json paths, with their status and headers."""
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        many = urlencode({"f%d" % i: "x" for i in range(100)}).encode()
+        cases = [
+            ("DELETE", "/open311/v2/requests", None, {}, 405),
+            ("PUT", "/open311/v2/services", b"", {}, 405),
+            ("POST", "/open311/v2/requests", many, form, 400),
+            ("GET", "/open311/v2/nothing", None, {}, 404),
+            ("GET", "/open311/v2/requests/a/b", None, {}, 404),
+        ]
+        for method, path, body, headers, status in cases:
+            for ext in (".json", ".xml"):
+                with self.subTest(method=method, path=path + ext):
+                    r = self.server.request(method, path + ext, body=body, headers=headers)
+                    self.assertEqual(r.status, status, r)
+                    if status == 405:
+                        self.assertIn(method == "PUT" and "GET" or "POST", r.header("Allow"))
+                    if ext == ".json":
+                        self.assertEqual(r.json()[0]["code"], status, r)
+                        continue
+                    self.assertEqual(r.header("Content-Type"), "text/xml; charset=utf-8", r)
+                    doc = ET.fromstring(r.body)
+                    self.assertEqual(doc.tag, "errors", r)
+                    self.assertEqual([e.tag for e in doc], ["error"], r)
+                    self.assertEqual(doc.findtext("error/code"), str(status), r)
+                    self.assertTrue(doc.findtext("error/description"), r)
+        # too large: refused from its Content-Length, before the body is sent
+        for ext in (".json", ".xml"):
+            with self.subTest(too_large=ext):
+                conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+                try:
+                    conn.putrequest("POST", "/open311/v2/requests" + ext)
+                    conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+                    conn.putheader("Content-Length", str(1 << 40))
+                    conn.putheader("Expect", "100-continue")
+                    conn.endheaders()
+                    r = conn.getresponse()
+                    status, ctype, body = r.status, r.getheader("Content-Type"), r.read()
+                finally:
+                    conn.close()
+                self.assertEqual(status, 413, body)
+                if ext == ".json":
+                    self.assertEqual(json.loads(body)[0]["code"], 413, body)
+                else:
+                    self.assertEqual(ctype, "text/xml; charset=utf-8", body)
+                    self.assertEqual(ET.fromstring(body).findtext("error/code"), "413", body)
+        # the rest of the API keeps its JSON errors
+        r = self.server.request("DELETE", "/api/v1/items")
+        self.assertEqual(r.status, 405, r)
+        self.assertEqual(r.json()["error"]["code"], "method_not_allowed", r)
 
 
 if __name__ == "__main__":

@@ -623,6 +623,25 @@ class Admin(Base):
         self.assertEqual((p["complaint"]["reply_days"], p["complaint"]["source"]["reply_days"]),
                          (5, "config"))
 
+    def test_outbox_counts_as_the_api(self):
+        """/staff/admin shows the outbox's count in each state, dropped included, as
+        GET /api/v1/admin/outbox counts them."""
+        import sqlite3
+        with sqlite3.connect(self.server.db) as d:
+            for i, state in enumerate(("dropped", "dropped", "failed")):
+                d.execute("INSERT INTO outbox (item_id, clock, step, channel, recipient, body, "
+                          "created, send_after, give_up_at) VALUES (NULL, NULL, ?, 'email', "
+                          "'x@example.com', 'x', 1, 1, 2)", ("test/counts/%d" % i,))
+                d.execute("UPDATE outbox SET state = ?, last_error = 'test' WHERE id = "
+                          "(SELECT max(id) FROM outbox)", (state,))
+        c = self.staff["admin_p"].request("GET", "/api/v1/admin/outbox").json()["counts"]
+        self.assertGreaterEqual(c["dropped"], 2)
+        b = self.admin()
+        self.assertIn("Pending %d, sent %d, failed %d, dropped %d." % (
+            c["pending"], c["sent"], c["failed"], c["dropped"]), b.text())
+        b.get("/staff/admin?lang=zh-Hans")
+        self.assertIn("已作废 %d" % c["dropped"], b.text())
+
     def test_outbox_retry_and_audit_filters(self):
         import sqlite3
         with sqlite3.connect(self.server.db) as d:

@@ -231,6 +231,59 @@ test_query_codes(struct t *t)
 	CHECK_INT(t, query_code_hash("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", h), -1);
 }
 
+static int
+cmp_code(const void *x, const void *y)
+{
+	return memcmp(x, y, QUERY_CODE_LEN + 1);
+}
+
+/* app_query_code (the submissions' codes, from a ChaCha20 stream under a random key): every
+ * code distinct, the 32 symbols evenly used, another key another sequence. */
+static void
+test_query_code_stream(struct t *t)
+{
+	enum { N = 4096 };
+	struct app *x = calloc(1, sizeof(*x)), *y = calloc(1, sizeof(*y));
+	char(*codes)[QUERY_CODE_LEN + 1] = calloc(N, QUERY_CODE_LEN + 1);
+	char other[QUERY_CODE_LEN + 1];
+	static const char alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+	size_t count[32] = {0}, i, j, dup = 0, low = (size_t)N * QUERY_CODE_LEN, high = 0;
+
+	if (x == NULL || y == NULL || codes == NULL) {
+		CHECK(t, 0);
+		goto out;
+	}
+	randombytes_buf(x->code_key, sizeof(x->code_key));
+	randombytes_buf(y->code_key, sizeof(y->code_key));
+	for (i = 0; i < N; i++) {
+		app_query_code(x, codes[i]);
+		CHECK_INT(t, strlen(codes[i]), QUERY_CODE_LEN);
+		for (j = 0; j < QUERY_CODE_LEN; j++) {
+			const char *at = codes[i][j] != '\0' ? strchr(alphabet, codes[i][j]) : NULL;
+
+			CHECK(t, at != NULL);
+			if (at != NULL)
+				count[at - alphabet]++;
+		}
+	}
+	app_query_code(y, other);
+	CHECK(t, strcmp(other, codes[0]) != 0);
+	/* each symbol N * 12 / 32 = 1536 times expected, standard deviation about 38 */
+	for (i = 0; i < 32; i++) {
+		low = count[i] < low ? count[i] : low;
+		high = count[i] > high ? count[i] : high;
+	}
+	CHECK(t, low > 1536 - 300 && high < 1536 + 300);
+	qsort(codes, N, QUERY_CODE_LEN + 1, cmp_code);
+	for (i = 1; i < N; i++)
+		dup += memcmp(codes[i - 1], codes[i], QUERY_CODE_LEN + 1) == 0;
+	CHECK_INT(t, dup, 0);
+out:
+	free(codes);
+	free(y);
+	free(x);
+}
+
 static void
 test_ratelimit(struct t *t)
 {
@@ -773,6 +826,7 @@ main(void)
 	RUN(&t, test_clocks_json);
 	RUN(&t, test_text_checks);
 	RUN(&t, test_query_codes);
+	RUN(&t, test_query_code_stream);
 	RUN(&t, test_ratelimit);
 	RUN(&t, test_group_commit);
 	RUN(&t, test_group_commit_hook);

@@ -1,5 +1,6 @@
 /* test_ops.c: the pieces of issue 19 that need no daemon: the screening list and its matching,
  * which roles need a second factor, and a scan against a clamd that is not there. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +87,89 @@ screening_characters(struct t *t)
 	CHECK(t, MB_CUR_MAX == 1);
 }
 
+/* A long list matches as its entries do one by one: the words found in one pass over the
+ * text and the patterns run in groups (screen.c) name exactly the entries that a list of each
+ * entry alone names, in the list's order, on texts made of the entries' pieces. */
+static void
+screening_many_entries(struct t *t)
+{
+	static const char *const words[] = {
+	    "赌博", "博彩", "六合彩", "代开发票", "办证", "casino", "ｃａｓｉｎｏ", "bet", "代办",
+	    "路灯", "école", "казино", "代办证件123", "Viagra", "枪支", "毒品", "刷单", "洗钱",
+	    "a", "ab", "abc", "bc", "灯", "坏了", "\u200b"};
+	static const char *const patterns[] = {
+	    "代.办", "[赌博]{2}", "bet[0-9]+", "^路灯", "坏了$", "(a|b)c", "q{2}[0-9]{3}",
+	    "ｃａｓｉｎｏ", "(ab)\\1", "x*", "[[:digit:]]{4}", "加[微v]信", "é", "^$"};
+	static const char *const pieces[] = {
+	    "赌", "博", "彩", "代", "开", "办", "证", "件", "123", "①②③", "ＣＡＳＩＮＯ", "casino",
+	    "BET", "365", "路", "灯", "坏", "了", "ÉCOLE", "КАЗИНО", "\u200b", "\u00ad", "a", "b",
+	    "c", "abab", "qq", "1234", "加", "v", "信", "，", " "};
+	char list[4096], err[256], buf[SCREEN_MATCHED_MAX], want[SCREEN_MATCHED_MAX], text[2][256];
+	struct screen_list *all = NULL;
+	size_t i, j, n = 0, round, used;
+	unsigned seed = 12345;
+	int found, one_rc, mismatches = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < 3; i++) /* 3 × 39 entries: the patterns make two groups and more */
+		for (j = 0; j < sizeof(words) / sizeof(words[0]) + sizeof(patterns) / sizeof(patterns[0]);
+		     j++) {
+			size_t w = sizeof(words) / sizeof(words[0]);
+			const char *e = j < w ? words[j] : patterns[j - w];
+
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s%s", n ? "," : "",
+			                      j < w ? "" : "re:", e);
+		}
+	CHECK(t, n < sizeof(list));
+	CHECK_INT(t, screen_list_build(list, "", &all, err, sizeof(err)), 0);
+	if (all == NULL)
+		return;
+	for (round = 0; round < 300; round++) {
+		const char *texts[2] = {text[0], text[1]};
+
+		for (i = 0; i < 2; i++) {
+			size_t k = 0, m = 1 + (seed = seed * 1103515245u + 12345u) % 12;
+
+			text[i][0] = '\0';
+			for (j = 0; j < m; j++) {
+				seed = seed * 1103515245u + 12345u;
+				k += (size_t)snprintf(text[i] + k, sizeof(text[i]) - k, "%s",
+				                      pieces[(seed >> 8) % (sizeof(pieces) / sizeof(pieces[0]))]);
+			}
+		}
+		/* what each entry alone says, in the list's order (every entry 3 times) */
+		want[0] = '\0';
+		used = 0;
+		found = 0;
+		for (i = 0; i < 3; i++)
+			for (j = 0; j < sizeof(words) / sizeof(words[0]) +
+			                    sizeof(patterns) / sizeof(patterns[0]);
+			     j++) {
+				size_t w = sizeof(words) / sizeof(words[0]);
+				char entry[300];
+				struct screen_list *one_list = NULL;
+
+				snprintf(entry, sizeof(entry), "%s%s", j < w ? "" : "re:",
+				         j < w ? words[j] : patterns[j - w]);
+				if (screen_list_build(entry, "", &one_list, err, sizeof(err)) != 0)
+					continue;
+				one_rc = screen_match(one_list, texts, 2, buf, sizeof(buf));
+				screen_list_free(one_list);
+				if (one_rc == 1)
+					used += (size_t)snprintf(want + used, sizeof(want) - used, "%s%s",
+					                         found++ ? ", " : "", entry);
+			}
+		/* the record is cut at SCREEN_MATCHED_MAX: compared whole while it fits */
+		if (screen_match(all, texts, 2, buf, sizeof(buf)) != found ||
+		    (used < sizeof(want) - 64 && strcmp(buf, want) != 0)) {
+			if (mismatches++ == 0)
+				fprintf(stderr, "# %s | %s: got %s, want %s\n", text[0], text[1], buf, want);
+		}
+	}
+	CHECK_INT(t, mismatches, 0);
+	screen_list_free(all);
+}
+
 static void
 second_factor_roles(struct t *t)
 {
@@ -122,6 +206,7 @@ main(void)
 
 	RUN(&t, screening);
 	RUN(&t, screening_characters);
+	RUN(&t, screening_many_entries);
 	RUN(&t, second_factor_roles);
 	RUN(&t, scanner_away);
 	return t_done(&t);

@@ -544,11 +544,11 @@ test_render(struct t *t)
 		return;
 	}
 	notify_render_init(&r);
-	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[0], why, sizeof(why)), 1);
+	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[0], now, why, sizeof(why)), 1);
 	CHECK(t, v[0].subject != NULL && strstr(v[0].subject, "XJ-TEST-00000001") != NULL);
 	CHECK(t, v[0].body != NULL && strstr(v[0].body, "2025-09-16 23:59") != NULL);
 	CHECK(t, v[0].body != NULL && strstr(v[0].body, "噪音扰民") != NULL);
-	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[1], why, sizeof(why)), 1);
+	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[1], now, why, sizeof(why)), 1);
 	/* 12 working days from Tue 16 Sep to Thu 9 Oct (National Day off, Sun 28 Sep worked) */
 	CHECK(t, strstr(v[0].body, "12个工作日") != NULL || strstr(v[1].body, "12个工作日") != NULL);
 	notify_render_free(&r);
@@ -561,7 +561,7 @@ test_render(struct t *t)
 	db_item_free(&it);
 	CHECK_INT(t, db_commit(e.c), 0);
 	notify_render_init(&r);
-	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[0], why, sizeof(why)), 0);
+	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[0], now, why, sizeof(why)), 0);
 	CHECK(t, strstr(why, "now due") != NULL);
 	notify_render_free(&r);
 	/* the clock stops (the reply is sent) */
@@ -573,7 +573,7 @@ test_render(struct t *t)
 	db_item_free(&it);
 	CHECK_INT(t, db_commit(e.c), 0);
 	notify_render_init(&r);
-	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[1], why, sizeof(why)), 0);
+	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[1], now, why, sizeof(why)), 0);
 	CHECK(t, strstr(why, "stopped") != NULL);
 	notify_render_free(&r);
 	/* running again, but the supervisor suspended */
@@ -589,8 +589,8 @@ test_render(struct t *t)
 	db_account_free(&a);
 	CHECK_INT(t, db_commit(e.c), 0);
 	notify_render_init(&r);
-	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[0], why, sizeof(why)) +
-	                 notify_ladder_render(e.c, e.cal, &r, &v[1], why, sizeof(why)),
+	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[0], now, why, sizeof(why)) +
+	                 notify_ladder_render(e.c, e.cal, &r, &v[1], now, why, sizeof(why)),
 	          1); /* the head's notice holds, the supervisor's does not */
 	notify_render_free(&r);
 	db_outboxes_free(v, k);
@@ -604,14 +604,77 @@ test_render(struct t *t)
 	CHECK_INT(t, db_commit(e.c), 0);
 	cfg.smtp_url = "smtp://127.0.0.1:9";
 	cfg.smtp_timeout = 2;
-	notify_init();
 	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now, &sent), 0);
-	notify_cleanup();
 	CHECK_INT(t, sent, 0);
 	CHECK_INT(t, db_outbox_count(e.c, "dropped", &n), 0);
 	CHECK_INT(t, n, 2); /* both e-mails: the clock stopped */
 	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
 	CHECK_INT(t, n, 2); /* the SMS: no gateway configured, not looked at */
+	env_close(&e);
+}
+
+/* A reminder ("one working day before the due time") that is dispatched only after the due
+ * time passed (the dispatcher was down, the SMTP server down for hours) is not sent: the
+ * dispatcher drops it with the reason, the overdue notice taking its place. */
+static void
+test_late_reminder(struct t *t)
+{
+	struct env e;
+	struct notify_config cfg;
+	struct notify_scan_stats st;
+	struct notify_render r;
+	struct db_outbox *v;
+	struct db_item it;
+	char why[200];
+	int64_t id, due, n = 0;
+	size_t k = 0, sent = 0;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	notify_config_defaults(&cfg);
+	cfg.sms_quiet = "off";
+	CHECK_INT(t, db_begin(e.c), 0);
+	CHECK_INT(t, account(&e, "hand", ROLE_HANDLER, e.section, "hand@example.com", NULL), 0);
+	id = item(&e, 1, at("2025-10-09T10:00"));
+	CHECK(t, id > 0);
+	CHECK_INT(t, db_commit(e.c), 0);
+	CHECK_INT(t, db_item_get_id(e.c, id, &it), 1);
+	due = it.clocks[0].due;
+	db_item_free(&it);
+	/* half a day before the due time: the reminder to the section's handler */
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, notify_scan(e.c, &cfg, e.cal, due - 12 * 3600, &st), 0);
+	CHECK_INT(t, st.queued, 1);
+	v = due_mails(&e, due, &k);
+	CHECK_INT(t, k, 1);
+	if (k != 1) {
+		db_outboxes_free(v, k);
+		env_close(&e);
+		return;
+	}
+	CHECK(t, strncmp(v[0].step, "remind/", 7) == 0);
+	CHECK_STR(t, v[0].recipient, "hand@example.com");
+	notify_render_init(&r);
+	/* sent in time it holds, at the due time itself too */
+	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[0], due, why, sizeof(why)), 1);
+	/* a second after it, it does not */
+	CHECK_INT(t, notify_ladder_render(e.c, e.cal, &r, &v[0], due + 1, why, sizeof(why)), 0);
+	CHECK(t, strstr(why, "overdue notice") != NULL);
+	notify_render_free(&r);
+	db_outboxes_free(v, k);
+	/* the dispatcher, up again after the due time (no SMTP server: nothing could leave),
+	 * drops it and sends nothing */
+	cfg.smtp_url = "smtp://127.0.0.1:9";
+	cfg.smtp_timeout = 2;
+	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, due + 3600, &sent), 0);
+	CHECK_INT(t, sent, 0);
+	CHECK_INT(t, db_outbox_count(e.c, "dropped", &n), 0);
+	CHECK_INT(t, n, 1);
+	CHECK_INT(t, db_outbox_list(e.c, "dropped", INT64_MAX, 10, &v, &k), 0);
+	CHECK(t, k == 1 && v[0].last_error != NULL && strstr(v[0].last_error, "reminder") != NULL);
+	db_outboxes_free(v, k);
 	env_close(&e);
 }
 
@@ -694,12 +757,15 @@ main(void)
 		printf("not ok 1 - time zone\n");
 		return 1;
 	}
+	notify_init(); /* GMime, once per process */
 	RUN(&t, test_once);
 	RUN(&t, test_scan_batches);
 	RUN(&t, test_scan_keys);
 	RUN(&t, test_scan_atomic);
 	RUN(&t, test_fanout_upgrade);
 	RUN(&t, test_render);
+	RUN(&t, test_late_reminder);
 	RUN(&t, test_counts);
+	notify_cleanup();
 	return t_done(&t);
 }
