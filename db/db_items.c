@@ -94,8 +94,9 @@ static const char *const stmts[STMT__MAX] = {
         "FROM board_pos WHERE i <= length(CAST(n.public_reply AS BLOB)) AND "
         "substr(CAST(n.public_reply AS BLOB), i, 1) NOT BETWEEN x'80' AND x'BF') "
         "FROM items n WHERE n.id = ? AND n.published = 1 AND n.publish = 1",
-    /* a new item's mark for the ladder scan (schema 019's trigger did it until 027) */
-    [STMT_ITEM_LADDER_ADD] = "INSERT OR IGNORE INTO ladder (next_at, item_id) VALUES (0, ?)",
+    /* a new item's mark for the ladder scan: a change's entry (schema 026's trigger until 027) */
+    [STMT_ITEM_LADDER_ADD] =
+        "INSERT OR IGNORE INTO ladder (next_at, seq, item_id) VALUES (0, 0, ?)",
     [STMT_ITEM_UPDATE] =
         "UPDATE items SET kind = ?, channel = ?, subject = ?, body = ?, name = ?, phone = ?, "
         "email = ?, publish = ?, received = ?, updated = ?, state = ?, resume_state = ?, "

@@ -7,8 +7,8 @@
 -- 1. board_fts_insert: a new item enters the public board's index when it is stored published
 --    already (bench/gen_items does; a submission never is, and SQLite entered the trigger only
 --    to find its WHEN false): db_item_insert adds the same row (the same expressions).
--- 2. ladder_item_insert: the ladder's mark (0, item) of a new item, written by db_item_insert
---    with the same INSERT OR IGNORE.
+-- 2. ladder_item_insert: the ladder's entry (0, 0, item) of a new item (026), written by
+--    db_item_insert with the same INSERT OR IGNORE.
 -- 3. items_state_insert: a new item's state is one of the workflow's states; db_item_insert
 --    writes the name of its enum and refuses any other value. Changes of state keep their
 --    trigger (items_state_update), as every other trigger on items stays. A migration that

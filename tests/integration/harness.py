@@ -181,7 +181,7 @@ UNDO_021 = """
 
 
 # Takes migration 027 (the submission path, #20) back out: the three insert triggers on items
-# as 016 and 019 wrote them. First in the undo chain (UNDO_019 and UNDO_016 drop them).
+# as 016 and 026 wrote them. Before UNDO_026, UNDO_019 and UNDO_016, which drop them.
 UNDO_027 = """
     CREATE TRIGGER items_state_insert BEFORE INSERT ON items
     WHEN NOT (NEW.state = 'received' OR NEW.state = 'assigned' OR NEW.state = 'in_progress' OR
@@ -191,7 +191,7 @@ UNDO_027 = """
               NEW.state = 'forwarded' OR NEW.state = 'rejected' OR NEW.state = 'merged')
     BEGIN SELECT RAISE(ABORT, 'items.state: not a workflow state'); END;
     CREATE TRIGGER ladder_item_insert AFTER INSERT ON items
-    BEGIN INSERT OR IGNORE INTO ladder (next_at, item_id) VALUES (0, NEW.id); END;
+    BEGIN INSERT OR IGNORE INTO ladder (next_at, seq, item_id) VALUES (0, 0, NEW.id); END;
     CREATE TRIGGER board_fts_insert AFTER INSERT ON items
     WHEN NEW.published = 1 AND NEW.publish = 1
     BEGIN

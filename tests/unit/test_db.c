@@ -618,13 +618,13 @@ test_board_insert_published(struct t *t)
 	CHECK_INT(t, seen[0], 1);
 }
 
-/* A new item gets the ladder's mark (0, id) from db_item_insert, and a state that is not the
+/* A new item gets the ladder's entry (0, 0, id) from db_item_insert, and a state that is not the
  * workflow's is refused with nothing stored (schema 027 moved both out of triggers). */
 static void
 test_item_insert_marks(struct t *t)
 {
 	static const char *const marks_sql =
-	    "SELECT (SELECT count(*) FROM ladder WHERE next_at = 0 AND item_id = ?), "
+	    "SELECT (SELECT count(*) FROM ladder WHERE next_at = 0 AND seq = 0 AND item_id = ?), "
 	    "(SELECT count(*) FROM items WHERE tracking = 'XJ-20251103-00002')";
 	char path[sizeof(dir) + 32];
 	sqlite3 *h = NULL;
