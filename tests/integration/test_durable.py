@@ -3,9 +3,10 @@
 what is in the page cache, so kill -9 (test_crash.py) cannot show it; the system calls can. The
 daemon runs under strace; each submission is sent alone, so its item's frames are the WAL
 writes between its request's arrival and its 201. Each 201 must come after an fdatasync (or
-fsync) of the WAL that began after the last of those writes ended. The writer commits with
-synchronous=NORMAL and a syncer thread makes the WAL durable before the answers go out
-(db/db_submit.c): without that thread, or with the answer sent before its sync, this fails.
+fsync) of the WAL that began after the last of those writes ended. The writer's COMMIT
+(synchronous=FULL) returns after that fdatasync, and only then are the batch's submitters
+answered (db/db_submit.c): a commit without its sync (synchronous=NORMAL or OFF), or an answer
+sent before the COMMIT returns, fails this.
 
 Bounded: 12 submissions, one at a time; a few seconds under strace."""
 import http.client
