@@ -317,8 +317,10 @@ read_row(sqlite3_stmt *st, struct db_outbox *o)
 			o->step = strdup(step);
 		}
 	}
+	/* body NULL: a ladder key row, or a citizen's acknowledgement (notifiers/citizen.c), whose
+	 * text the dispatcher writes when it sends it */
 	if (o->clock == NULL || o->step == NULL || o->channel == NULL || o->recipient == NULL ||
-	    (o->body == NULL && o->lkey == 0) || o->state == NULL) {
+	    o->state == NULL) {
 		db_outbox_free(o);
 		return -1;
 	}

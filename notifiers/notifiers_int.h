@@ -140,6 +140,14 @@ struct notify_render {
 };
 void notify_render_init(struct notify_render *r);
 void notify_render_free(struct notify_render *r);
+/* The item id into r (read once while the rows are of the same item): 1 / 0 gone / -1. */
+int notify_render_item(struct db_conn *c, struct notify_render *r, int64_t id);
+/* Writes the subject (e-mail) and body of a citizen's notice queued without its text (the
+ * acknowledgement: step "ack", body NULL) from its item as it is now, as notify_citizen would
+ * have written it: 1 written / 0 not such a row or the item is gone, the reason in why / -1. */
+int notify_citizen_render(struct db_conn *c, const struct notify_config *cfg,
+                          struct notify_render *r, struct db_outbox *o, char *why,
+                          size_t whysize);
 /* Writes the subject and body of key row o (lkey set) from its item and clock as they are now:
  * 1 written / 0 the notice no longer holds at now (its clock stopped or paused, its due day
  * moved, the item is gone, the account is not active, a reminder whose due time has passed),
