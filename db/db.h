@@ -726,6 +726,12 @@ int db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id);
  * notice queued before (or twice in v) is left as it is. *added: the rows written. 0 or -1
  * (a row that is not a key row: nothing written). */
 int db_outbox_add_keys(struct db_conn *c, const struct db_notice *v, size_t n, size_t *added);
+/* Queues the notices v[0..n) that have no text yet (a citizen's acknowledgement, whose text the
+ * dispatcher writes when it sends it: item_id, step, channel, recipient and the times; no clock,
+ * subject, body, account or key) in one statement (a batch of the group-commit writer); a
+ * notice queued before (or twice in v) is left as it is. *added: the rows written. 0 or -1 (a
+ * row that is not such a notice: nothing written). */
+int db_outbox_add_bare(struct db_conn *c, const struct db_notice *v, size_t n, size_t *added);
 /* Pending rows of channel with send_after <= now, in the order (send_after, id), at most
  * limit: a new array of *n rows (db_outboxes_free). 0 or -1. */
 int db_outbox_due(struct db_conn *c, const char *channel, int64_t now, int limit,

@@ -255,12 +255,47 @@ sms_text(enum notify_event ev, const struct db_item *item, char *sms, size_t siz
 }
 
 int
+notify_citizen_bare(const struct notify_config *cfg, const struct sla_calendar *cal,
+                    enum notify_event ev, const struct db_item *item, int64_t at,
+                    struct notify_bare out[2])
+{
+	struct notify_quiet q;
+	char err[200];
+	int n = 0;
+
+	if ((unsigned)ev >= NOTIFY_EV__MAX || !events[ev].later || events[ev].repeats)
+		return -1;
+	memset(out, 0, 2 * sizeof(*out));
+	if (item->email != NULL && item->email[0] != '\0') {
+		out[n].n.item_id = item->id;
+		out[n].n.step = events[ev].step;
+		out[n].n.channel = "email";
+		out[n].n.recipient = item->email;
+		notify_notice_times(cfg, &out[n].n, at, at);
+		n++;
+	}
+	if (cfg->sms_citizens && notify_mobile(item->phone, out[n].mobile, sizeof(out[n].mobile))) {
+		int64_t sms_after = at;
+
+		if (notify_quiet_parse(cfg->sms_quiet, &q, err, sizeof(err)) == 0)
+			sms_after = notify_quiet_next(&q, cal, at);
+		out[n].n.item_id = item->id;
+		out[n].n.step = events[ev].step;
+		out[n].n.channel = "sms";
+		out[n].n.recipient = out[n].mobile;
+		notify_notice_times(cfg, &out[n].n, at, sms_after);
+		n++;
+	}
+	return n;
+}
+
+int
 notify_citizen(struct db_conn *c, const struct notify_config *cfg,
                const struct sla_calendar *cal, enum notify_event ev,
                const struct db_item *item, const char *note, int64_t at)
 {
 	char subject[512], text[BODY_MAX], step[64], sms[512], mobile[16];
-	int has_mail, has_mobile, later;
+	int has_mail, has_mobile;
 
 	if ((unsigned)ev >= NOTIFY_EV__MAX)
 		return 0;
@@ -268,25 +303,30 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 	has_mobile = cfg->sms_citizens && notify_mobile(item->phone, mobile, sizeof(mobile));
 	if (!has_mail && !has_mobile)
 		return 0;
+	/* a notice without a note whose text the dispatcher writes when it sends it (the
+	 * acknowledgement: no text in the submission's transaction) */
+	if (events[ev].later && note == NULL) {
+		struct notify_bare b[2];
+		struct db_notice v[2];
+		size_t added;
+		int n = notify_citizen_bare(cfg, cal, ev, item, at, b), i;
+
+		for (i = 0; i < n; i++)
+			v[i] = b[i].n;
+		return n < 0 || db_outbox_add_bare(c, v, (size_t)n, &added) != 0 ? -1 : 0;
+	}
 	if (events[ev].repeats)
 		snprintf(step, sizeof(step), "%s/%lld", events[ev].step, (long long)at);
 	else
 		snprintf(step, sizeof(step), "%s", events[ev].step);
-	/* a notice without a note whose text the dispatcher writes when it sends it (the
-	 * acknowledgement: no text in the submission's transaction) */
-	later = events[ev].later && note == NULL;
 	if (has_mail) {
-		if (!later)
-			mail_text(cfg, ev, item, note, subject, sizeof(subject), text, sizeof(text));
-		if (queue_one(c, cfg, cal, item, step, "email", item->email, later ? NULL : subject,
-		              later ? NULL : text, at) != 0)
+		mail_text(cfg, ev, item, note, subject, sizeof(subject), text, sizeof(text));
+		if (queue_one(c, cfg, cal, item, step, "email", item->email, subject, text, at) != 0)
 			return -1;
 	}
 	if (has_mobile) {
-		if (!later)
-			sms_text(ev, item, sms, sizeof(sms));
-		if (queue_one(c, cfg, cal, item, step, "sms", mobile, NULL, later ? NULL : sms, at) !=
-		    0)
+		sms_text(ev, item, sms, sizeof(sms));
+		if (queue_one(c, cfg, cal, item, step, "sms", mobile, NULL, sms, at) != 0)
 			return -1;
 	}
 	return 0;

@@ -210,12 +210,85 @@ mail_row(struct hook_ctx *h, struct db_conn *c, const struct db_item *item)
 	return rc == 0 ? 0 : -1;
 }
 
+/* The writer's batch hook: see core_int.h. */
+struct intake_batch {
+	struct app *app;
+	struct stats_batch *stats;
+	int gathering;          /* 1 between begin and end of an unguarded batch */
+	struct core_event *ev;  /* the batch's CORE_EV_SUBMITTED events, for on_batch */
+	size_t n, cap;
+};
+
+struct intake_batch *
+intake_batch_new(struct app *app, struct stats_batch *stats)
+{
+	struct intake_batch *b = calloc(1, sizeof(*b));
+
+	if (b != NULL) {
+		b->app = app;
+		b->stats = stats;
+	}
+	return b;
+}
+
+void
+intake_batch_free(struct intake_batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->ev);
+	free(b);
+}
+
+void
+intake_batch_begin(void *cls, int guarded)
+{
+	struct intake_batch *b = cls;
+
+	stats_batch_begin(b->stats, guarded);
+	b->gathering = !guarded;
+	b->n = 0;
+}
+
+int
+intake_batch_end(void *cls, struct db_conn *c)
+{
+	struct intake_batch *b = cls;
+	int rc = b->gathering ? core_notify_batch(b->app, c, b->ev, b->n) : 0;
+
+	b->gathering = 0;
+	b->n = 0;
+	if (stats_batch_end(b->stats, c) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* Keeps ev (its item lent until the batch commits) for the notifiers' on_batch at the batch's
+ * end: 1 kept, 0 not gathering (the caller calls the hook now), -1 out of memory. */
+static int
+batch_keep(struct intake_batch *b, const struct core_event *ev)
+{
+	if (b == NULL || !b->gathering || b->app->notify.on_batch == NULL)
+		return 0;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct core_event *v = realloc(b->ev, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		b->ev = v;
+		b->cap = cap;
+	}
+	b->ev[b->n++] = *ev;
+	return 1;
+}
+
 static int
 after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 {
 	struct hook_ctx *h = cls;
 	struct core_event ev;
-	int ack = acknowledge(h, c, item);
+	int ack = acknowledge(h, c, item), kept = 0;
 
 	if (ack < 0)
 		return -1;
@@ -226,8 +299,12 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 	ev.at = h->now;
 	if (stats_record_batched(h->app, c, item, "submit", h->now) != 0 ||
 	    scan_record(c, item, h->scan, h->now) != 0 ||
-	    screen_record(c, item, h->screened, h->now) != 0 ||
-	    core_notify_event(h->app, c, &ev) != 0)
+	    screen_record(c, item, h->screened, h->now) != 0)
+		return -1;
+	/* a batch's acknowledgements are queued together at its end (one statement) */
+	if (ev.kind == CORE_EV_SUBMITTED)
+		kept = batch_keep(h->app->submit_batch, &ev);
+	if (kept < 0 || (kept == 0 && core_notify_event(h->app, c, &ev) != 0))
 		return -1;
 	return mail_row(h, c, item);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "notifiers/notifiers.h"
 #include "service/core/core.h"
 #include "tests/check.h"
 
@@ -419,6 +420,94 @@ out:
 	sla_calendar_unref(cal);
 }
 
+/* The outbox rows of step "ack" to recipient: how many, each checked to be without text. */
+static int
+acks_to(struct t *t, const char *recipient)
+{
+	struct db_conn *c = db_acquire(app.db);
+	struct db_outbox *v = NULL;
+	size_t n = 0, i;
+	int found = 0;
+
+	if (c == NULL || db_outbox_list(c, NULL, INT64_MAX, 1000, &v, &n) != 0) {
+		CHECK(t, 0);
+		n = 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i].step, "ack") != 0 || strcmp(v[i].recipient, recipient) != 0)
+			continue;
+		found++;
+		CHECK(t, v[i].body == NULL && v[i].subject == NULL && v[i].item_id != 0);
+		CHECK_STR(t, v[i].state, "pending");
+	}
+	db_outboxes_free(v, n);
+	db_release(app.db, c);
+	return found;
+}
+
+static int refused_batches;
+
+static int
+refuse_batch(void *cls, struct db_conn *c, const struct core_event *ev, size_t n)
+{
+	(void)cls;
+	(void)c;
+	(void)ev;
+	(void)n;
+	refused_batches++;
+	return -1;
+}
+
+/* A batch of submissions with the notifiers' hook: the acknowledgements of the whole batch are
+ * queued at its end (on_batch, one statement), one per item with an address, none without; a
+ * refusing on_batch makes the batch stored again one submission at a time (on_event each). */
+static void
+test_submit_many_acknowledged(struct t *t)
+{
+	static const char *const mails[] = {"a1@citizen.example", "a2@citizen.example", NULL,
+	                                    "a1@citizen.example"};
+	struct intake in[4];
+	const struct intake *inp[4];
+	struct db_item out[4];
+	char codes[4][QUERY_CODE_LEN + 1];
+	struct core_error errs[4];
+	struct hook_log log;
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		letter(&in[i]);
+		in[i].email = mails[i];
+		in[i].phone = "13800138000";
+		in[i].publish = 0;
+		inp[i] = &in[i];
+	}
+	notify_attach(&app);
+	CHECK_INT(t, core_submit_many(&app, inp, 4, app_now(&app), out, codes, errs), 0);
+	for (i = 0; i < 4; i++) {
+		CHECK_INT(t, errs[i].code, CORE_OK);
+		if (errs[i].code == CORE_OK)
+			db_item_free(&out[i]);
+	}
+	CHECK_INT(t, acks_to(t, "a1@citizen.example"), 2);
+	CHECK_INT(t, acks_to(t, "a2@citizen.example"), 1);
+	/* on_batch refuses: every submission is stored all the same, each through on_event */
+	memset(&log, 0, sizeof(log));
+	app.notify.cls = &log;
+	app.notify.on_event = hook;
+	app.notify.on_batch = refuse_batch;
+	for (i = 0; i < 4; i++)
+		in[i].email = "a3@citizen.example";
+	CHECK_INT(t, core_submit_many(&app, inp, 4, app_now(&app), out, codes, errs), 0);
+	for (i = 0; i < 4; i++) {
+		CHECK_INT(t, errs[i].code, CORE_OK);
+		if (errs[i].code == CORE_OK)
+			db_item_free(&out[i]);
+	}
+	CHECK_INT(t, refused_batches, 1);
+	CHECK_INT(t, log.submitted, 4);
+	memset(&app.notify, 0, sizeof(app.notify));
+}
+
 int
 main(void)
 {
@@ -445,6 +534,7 @@ main(void)
 	RUN(&t, test_act_hook_failure_rolls_back);
 	RUN(&t, test_public_edit_needs_reply);
 	RUN(&t, test_clock_recalc);
+	RUN(&t, test_submit_many_acknowledged);
 	app_close(&app);
 	fclose(devnull);
 	snprintf(db, sizeof(db), "rm -rf '%s'", dir);
