@@ -77,9 +77,9 @@ sqlite3_stmt *db_prep(struct db_conn *c, const char *sql);
 void db_reset(sqlite3_stmt *st);
 
 /* Rows of a C array read by SQL through the table-valued function db_rows(?) (db_batch.c):
- * columns c0..c7, each a member of the row (an int64_t, or a const char * read as text, NULL
+ * columns c0..c15, each a member of the row (an int64_t, or a const char * read as text, NULL
  * as SQL NULL) or unused (NULL). */
-#define DB_ROWS_COLS 8
+#define DB_ROWS_COLS 16 /* as many as db_batch.c declares */
 enum db_rows_type { DB_ROWS_NONE, DB_ROWS_INT, DB_ROWS_TEXT };
 struct db_rows {
 	const void *rows; /* the first row */

@@ -217,6 +217,9 @@ struct intake_batch {
 	int gathering;          /* 1 between begin and end of an unguarded batch */
 	struct core_event *ev;  /* the batch's CORE_EV_SUBMITTED events, for on_batch */
 	size_t n, cap;
+	const struct db_item **items; /* the batch's items, whose clocks and ladder marks are
+	                               * written at its end (clocks_later) */
+	size_t nitems, capitems;
 };
 
 struct intake_batch *
@@ -237,6 +240,7 @@ intake_batch_free(struct intake_batch *b)
 	if (b == NULL)
 		return;
 	free(b->ev);
+	free(b->items);
 	free(b);
 }
 
@@ -248,16 +252,21 @@ intake_batch_begin(void *cls, int guarded)
 	stats_batch_begin(b->stats, guarded);
 	b->gathering = !guarded;
 	b->n = 0;
+	b->nitems = 0;
 }
 
 int
 intake_batch_end(void *cls, struct db_conn *c)
 {
 	struct intake_batch *b = cls;
-	int rc = b->gathering ? core_notify_batch(b->app, c, b->ev, b->n) : 0;
+	int rc = 0;
 
+	if (b->gathering && (db_items_clocks_add(c, b->items, b->nitems) != 0 ||
+	                     core_notify_batch(b->app, c, b->ev, b->n) != 0))
+		rc = -1;
 	b->gathering = 0;
 	b->n = 0;
+	b->nitems = 0;
 	if (stats_batch_end(b->stats, c) != 0)
 		rc = -1;
 	return rc;
@@ -283,13 +292,37 @@ batch_keep(struct intake_batch *b, const struct core_event *ev)
 	return 1;
 }
 
+/* The clocks and ladder mark of item (inserted with clocks_later): kept for the batch's end
+ * when it gathers, else written now. 0 or -1. */
+static int
+clocks_keep(struct intake_batch *b, struct db_conn *c, const struct db_item *item)
+{
+	if (b == NULL || !b->gathering)
+		return db_items_clocks_add(c, &item, 1);
+	if (b->nitems == b->capitems) {
+		size_t cap = b->capitems ? b->capitems * 2 : 16;
+		const struct db_item **v = realloc(b->items, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		b->items = v;
+		b->capitems = cap;
+	}
+	b->items[b->nitems++] = item;
+	return 0;
+}
+
 static int
 after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 {
 	struct hook_ctx *h = cls;
 	struct core_event ev;
-	int ack = acknowledge(h, c, item), kept = 0;
+	int ack, kept = 0;
 
+	/* its clocks and mark, in one statement for the batch at its end */
+	if (item->clocks_later && clocks_keep(h->app->submit_batch, c, item) != 0)
+		return -1;
+	ack = acknowledge(h, c, item);
 	if (ack < 0)
 		return -1;
 	memset(&ev, 0, sizeof(ev));
@@ -353,6 +386,7 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	item->lng = dup_opt(in->lng);
 	item->state = WF_RECEIVED;
 	item->resume_state = WF_NONE;
+	item->clocks_later = 1; /* after_insert writes them (with the batch's, at its end) */
 	item->extension = strdup("none");
 	if (item->subject == NULL || item->body == NULL || item->extension == NULL ||
 	    (present(in->name) && item->name == NULL) ||

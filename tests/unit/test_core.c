@@ -445,6 +445,44 @@ acks_to(struct t *t, const char *recipient)
 	return found;
 }
 
+/* The clocks, facts and ladder mark of each of out[0..n) as stored: 1 when every item has its
+ * two clocks (as the item answered), its facts and its mark (0, 0, id), else 0. */
+static int
+children_stored(struct t *t, const struct db_item *out, size_t n)
+{
+	struct db_conn *c = db_acquire(app.db);
+	int64_t ids[64];
+	size_t nids = 0, i, j, found;
+	int ok = c != NULL && db_ladder_due(c, 0, 64, ids, &nids) == 0;
+
+	for (i = 0; ok && i < n; i++) {
+		struct db_item got;
+		struct db_fact f;
+
+		if (db_item_get_id(c, out[i].id, &got) != 1) {
+			ok = 0;
+			break;
+		}
+		CHECK_INT(t, got.nclocks, 2);
+		for (j = 0; j < got.nclocks && j < out[i].nclocks; j++) {
+			CHECK_STR(t, got.clocks[j].name, out[i].clocks[j].name);
+			CHECK_INT(t, got.clocks[j].due, out[i].clocks[j].due);
+			CHECK_INT(t, got.clocks[j].days, out[i].clocks[j].days);
+			CHECK_INT(t, got.clocks[j].started, out[i].clocks[j].started);
+		}
+		ok = got.nclocks == 2;
+		db_item_free(&got);
+		CHECK_INT(t, db_fact_get(c, out[i].id, &f), 1);
+		CHECK_INT(t, f.received, out[i].received);
+		for (j = found = 0; j < nids; j++)
+			found += ids[j] == out[i].id;
+		CHECK_INT(t, found, 1);
+		ok = ok && found == 1;
+	}
+	db_release(app.db, c);
+	return ok;
+}
+
 static int refused_batches;
 
 static int
@@ -459,8 +497,9 @@ refuse_batch(void *cls, struct db_conn *c, const struct core_event *ev, size_t n
 }
 
 /* A batch of submissions with the notifiers' hook: the acknowledgements of the whole batch are
- * queued at its end (on_batch, one statement), one per item with an address, none without; a
- * refusing on_batch makes the batch stored again one submission at a time (on_event each). */
+ * queued at its end (on_batch, one statement), one per item with an address, none without, and
+ * the items' clocks, facts and ladder marks are written there too; a refusing on_batch makes
+ * the batch stored again one submission at a time (on_event each), each with its own rows. */
 static void
 test_submit_many_acknowledged(struct t *t)
 {
@@ -483,11 +522,13 @@ test_submit_many_acknowledged(struct t *t)
 	}
 	notify_attach(&app);
 	CHECK_INT(t, core_submit_many(&app, inp, 4, app_now(&app), out, codes, errs), 0);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 4; i++)
 		CHECK_INT(t, errs[i].code, CORE_OK);
+	/* the clocks, facts and ladder marks of the batch, written at its end */
+	CHECK(t, children_stored(t, out, 4));
+	for (i = 0; i < 4; i++)
 		if (errs[i].code == CORE_OK)
 			db_item_free(&out[i]);
-	}
 	CHECK_INT(t, acks_to(t, "a1@citizen.example"), 2);
 	CHECK_INT(t, acks_to(t, "a2@citizen.example"), 1);
 	/* on_batch refuses: every submission is stored all the same, each through on_event */
@@ -498,11 +539,13 @@ test_submit_many_acknowledged(struct t *t)
 	for (i = 0; i < 4; i++)
 		in[i].email = "a3@citizen.example";
 	CHECK_INT(t, core_submit_many(&app, inp, 4, app_now(&app), out, codes, errs), 0);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 4; i++)
 		CHECK_INT(t, errs[i].code, CORE_OK);
+	/* stored one at a time: each writes its own */
+	CHECK(t, children_stored(t, out, 4));
+	for (i = 0; i < 4; i++)
 		if (errs[i].code == CORE_OK)
 			db_item_free(&out[i]);
-	}
 	CHECK_INT(t, refused_batches, 1);
 	CHECK_INT(t, log.submitted, 4);
 	memset(&app.notify, 0, sizeof(app.notify));
