@@ -40,6 +40,7 @@ struct db_conn {
 	int unwritable;         /* SQLite's primary code when a statement failed because the
 	                         * database is full, read-only, locked or unreadable; 0 otherwise
 	                         * (reset by db_acquire) */
+	size_t last;            /* the cache slot db_prep last handed out (stmt_end marks it clean) */
 };
 
 /* Remembers on c that rc (a failed statement's result) means the database cannot take writes
@@ -49,6 +50,7 @@ void db_note_error(struct db_conn *c, int rc);
 struct db_cached {
 	const char *sql; /* key: address of a string in a static const table */
 	sqlite3_stmt *st;
+	int clean;       /* 1: reset with its bindings cleared since db_prep last handed it out */
 };
 
 /* A connection to an existing database file, without migrations and in the file's own journal
