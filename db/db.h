@@ -259,6 +259,10 @@ int db_item_get_id(struct db_conn *c, int64_t id, struct db_item *out);
 void db_item_free(struct db_item *item);
 
 int db_history_add(struct db_conn *c, int64_t item_id, const struct db_history *h);
+/* db_history_add of h[i] to item_ids[i] for i in 0..n, in one statement (a batch of the
+ * group-commit writer), in that order. 0 or -1. */
+int db_history_add_many(struct db_conn *c, const int64_t *item_ids,
+                        const struct db_history *const *h, size_t n);
 /* The item's history, oldest first (citizen_only: only citizen-visible rows). */
 int db_history_list(struct db_conn *c, int64_t item_id, int citizen_only,
                     struct db_history **out, size_t *n);

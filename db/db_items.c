@@ -57,6 +57,7 @@ enum stmt {
 	STMT_LADDER_ADD_MANY,
 	STMT_CLOCK_LIST,
 	STMT_HISTORY_ADD,
+	STMT_HISTORY_ADD_MANY,
 	STMT_HISTORY_LIST,
 	STMT_HISTORY_LIST_CITIZEN,
 	STMT_ATTACHMENT_ADD,
@@ -177,6 +178,11 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_HISTORY_ADD] = "INSERT INTO history (item_id, at, actor_id, actor, action, "
                          "from_state, to_state, note, citizen, clock, due) VALUES (?, ?, ?, ?, ?, "
                          "?, ?, ?, ?, ?, ?)",
+    /* a batch's history rows in one statement (db_history_add_many): what db_history_add binds */
+    [STMT_HISTORY_ADD_MANY] =
+        "INSERT INTO history (item_id, at, actor_id, actor, action, from_state, to_state, note, "
+        "citizen, clock, due) SELECT c0, c1, nullif(c2, 0), c3, c4, c5, c6, c7, c8, c9, "
+        "CASE WHEN c9 IS NOT NULL THEN nullif(c10, 0) END FROM db_rows(?1) WHERE 1",
     [STMT_HISTORY_LIST] = "SELECT id, at, actor_id, actor, action, from_state, to_state, note, "
                           "citizen, clock, due FROM history WHERE item_id = ? ORDER BY id",
     [STMT_HISTORY_LIST_CITIZEN] = "SELECT id, at, actor_id, actor, action, from_state, "
@@ -902,6 +908,79 @@ db_history_add(struct db_conn *c, int64_t item_id, const struct db_history *h)
 		return -1;
 	}
 	return 0;
+}
+
+/* A history row as db_rows reads it (STMT_HISTORY_ADD_MANY). */
+struct history_row {
+	int64_t item_id, at, actor_id;
+	const char *actor, *action, *from_state, *to_state, *note;
+	int64_t citizen;
+	const char *clock;
+	int64_t due;
+};
+
+int
+db_history_add_many(struct db_conn *c, const int64_t *item_ids, const struct db_history *const *h,
+                    size_t n)
+{
+	static const struct {
+		enum db_rows_type type;
+		size_t offset;
+	} cols[] = {
+	    {DB_ROWS_INT, offsetof(struct history_row, item_id)},
+	    {DB_ROWS_INT, offsetof(struct history_row, at)},
+	    {DB_ROWS_INT, offsetof(struct history_row, actor_id)},
+	    {DB_ROWS_TEXT, offsetof(struct history_row, actor)},
+	    {DB_ROWS_TEXT, offsetof(struct history_row, action)},
+	    {DB_ROWS_TEXT, offsetof(struct history_row, from_state)},
+	    {DB_ROWS_TEXT, offsetof(struct history_row, to_state)},
+	    {DB_ROWS_TEXT, offsetof(struct history_row, note)},
+	    {DB_ROWS_INT, offsetof(struct history_row, citizen)},
+	    {DB_ROWS_TEXT, offsetof(struct history_row, clock)},
+	    {DB_ROWS_INT, offsetof(struct history_row, due)},
+	};
+	struct history_row small[32], *rows = small;
+	struct db_rows r;
+	sqlite3_stmt *st;
+	size_t i;
+	int ret = -1;
+
+	if (n == 0)
+		return 0;
+	if (n > sizeof(small) / sizeof(small[0])) {
+		rows = calloc(n, sizeof(*rows));
+		if (rows == NULL)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		rows[i].item_id = item_ids[i];
+		rows[i].at = h[i]->at;
+		rows[i].actor_id = h[i]->actor_id;
+		rows[i].actor = h[i]->actor ? h[i]->actor : "system";
+		rows[i].action = h[i]->action;
+		rows[i].from_state = h[i]->from_state;
+		rows[i].to_state = h[i]->to_state;
+		rows[i].note = h[i]->note;
+		rows[i].citizen = h[i]->citizen != 0;
+		rows[i].clock = h[i]->clock;
+		rows[i].due = h[i]->due;
+	}
+	memset(&r, 0, sizeof(r));
+	r.rows = rows;
+	r.n = n;
+	r.size = sizeof(*rows);
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		r.cols[i].type = cols[i].type;
+		r.cols[i].offset = cols[i].offset;
+	}
+	st = db_prep(c, stmts[STMT_HISTORY_ADD_MANY]);
+	if (st == NULL || db_bind_rows(st, 1, &r) != 0)
+		db_reset(st);
+	else
+		ret = db_exec_stmt(c, st);
+	if (rows != small)
+		free(rows);
+	return ret;
 }
 
 static int

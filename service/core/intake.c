@@ -151,6 +151,7 @@ struct hook_ctx {
 	const struct scan_report *scan; /* what the virus scan found (scan.c) */
 	const char *screened;           /* prohibited entries found in the text (screen.c) */
 	int mail_conflict;              /* in->mail was recorded already: the item rolled back */
+	const struct db_history *history; /* the item's submit row, written by after_insert */
 };
 
 /* Whether item's citizen gets an acknowledgement: 1 yes, 0 no (an e-mail item whose address
@@ -220,6 +221,9 @@ struct intake_batch {
 	const struct db_item **items; /* the batch's items, whose clocks and ladder marks are
 	                               * written at its end (clocks_later) */
 	size_t nitems, capitems;
+	int64_t *hids;                  /* the submit history rows written at its end: items */
+	const struct db_history **hs;   /* ... and rows */
+	size_t nh, caph;
 };
 
 struct intake_batch *
@@ -241,6 +245,8 @@ intake_batch_free(struct intake_batch *b)
 		return;
 	free(b->ev);
 	free(b->items);
+	free(b->hids);
+	free(b->hs);
 	free(b);
 }
 
@@ -253,6 +259,7 @@ intake_batch_begin(void *cls, int guarded)
 	b->gathering = !guarded;
 	b->n = 0;
 	b->nitems = 0;
+	b->nh = 0;
 }
 
 int
@@ -262,11 +269,13 @@ intake_batch_end(void *cls, struct db_conn *c)
 	int rc = 0;
 
 	if (b->gathering && (db_items_clocks_add(c, b->items, b->nitems) != 0 ||
+	                     db_history_add_many(c, b->hids, b->hs, b->nh) != 0 ||
 	                     core_notify_batch(b->app, c, b->ev, b->n) != 0))
 		rc = -1;
 	b->gathering = 0;
 	b->n = 0;
 	b->nitems = 0;
+	b->nh = 0;
 	if (stats_batch_end(b->stats, c) != 0)
 		rc = -1;
 	return rc;
@@ -312,6 +321,49 @@ clocks_keep(struct intake_batch *b, struct db_conn *c, const struct db_item *ite
 	return 0;
 }
 
+/* Whether the submit history row of h's item may be written at the batch's end: nothing in
+ * this hook writes another history row of the item before it would be (an e-mail's skipped
+ * acknowledgement, a refused attachment, a screened word), and the notifiers' hook, which may
+ * read it, is called at the batch's end too (on_batch) or not at all. */
+static int
+history_later(const struct hook_ctx *h)
+{
+	const struct core_notify *n = &h->app->notify;
+
+	return h->in->channel != CHANNEL_EMAIL &&
+	       (h->scan == NULL || !h->scan->configured || h->scan->nrefused == 0) &&
+	       (h->screened == NULL || h->screened[0] == '\0') &&
+	       (n->on_event == NULL || n->on_batch != NULL);
+}
+
+/* The submit history row of item: kept for the batch's end when it gathers and nothing comes
+ * before it there (history_later), else written now. 0 or -1. */
+static int
+history_keep(struct hook_ctx *h, struct db_conn *c, const struct db_item *item)
+{
+	struct intake_batch *b = h->app->submit_batch;
+
+	if (b == NULL || !b->gathering || !history_later(h))
+		return db_history_add(c, item->id, h->history);
+	if (b->nh == b->caph) {
+		size_t cap = b->caph ? b->caph * 2 : 16;
+		int64_t *ids = realloc(b->hids, cap * sizeof(*ids));
+		const struct db_history **hs;
+
+		if (ids == NULL)
+			return -1;
+		b->hids = ids;
+		hs = realloc(b->hs, cap * sizeof(*hs));
+		if (hs == NULL)
+			return -1;
+		b->hs = hs;
+		b->caph = cap;
+	}
+	b->hids[b->nh] = item->id;
+	b->hs[b->nh++] = h->history;
+	return 0;
+}
+
 static int
 after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 {
@@ -319,8 +371,11 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 	struct core_event ev;
 	int ack, kept = 0;
 
-	/* its clocks and mark, in one statement for the batch at its end */
+	/* its clocks and mark, and its submit history row, in one statement each for the batch
+	 * at its end */
 	if (item->clocks_later && clocks_keep(h->app->submit_batch, c, item) != 0)
+		return -1;
+	if (h->history != NULL && history_keep(h, c, item) != 0)
 		return -1;
 	ack = acknowledge(h, c, item);
 	if (ack < 0)
@@ -423,7 +478,7 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	sub->day = year * 10000 + month * 100 + mday;
 	sub->att = in->att;
 	sub->natt = in->natt;
-	sub->history = h;
+	sub->history = NULL; /* after_insert writes h (with the batch's, at its end) */
 	sub->after = after_insert;
 	sub->after_cls = &p->hook;
 	p->hook.app = app;
@@ -432,6 +487,7 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	p->hook.scan = &p->report;
 	p->hook.screened = p->screened;
 	p->hook.mail_conflict = 0;
+	p->hook.history = h;
 	return 0;
 }
 

@@ -445,8 +445,9 @@ acks_to(struct t *t, const char *recipient)
 	return found;
 }
 
-/* The clocks, facts and ladder mark of each of out[0..n) as stored: 1 when every item has its
- * two clocks (as the item answered), its facts and its mark (0, 0, id), else 0. */
+/* The clocks, facts, submit history row and ladder mark of each of out[0..n) as stored: 1 when
+ * every item has its two clocks (as the item answered), its facts, "submit" as its first
+ * history row and its mark (0, 0, id), else 0. */
 static int
 children_stored(struct t *t, const struct db_item *out, size_t n)
 {
@@ -472,6 +473,18 @@ children_stored(struct t *t, const struct db_item *out, size_t n)
 		}
 		ok = got.nclocks == 2;
 		db_item_free(&got);
+		{
+			struct db_history *hist = NULL;
+			size_t nh = 0;
+
+			CHECK_INT(t, db_history_list(c, out[i].id, 0, &hist, &nh), 0);
+			CHECK(t, nh >= 1 && strcmp(hist[0].action, "submit") == 0 &&
+			             strcmp(hist[0].actor, "citizen") == 0 && hist[0].citizen == 1 &&
+			             strcmp(hist[0].to_state, "received") == 0 &&
+			             hist[0].from_state == NULL && hist[0].actor_id == 0);
+			ok = ok && nh >= 1;
+			db_history_free(hist, nh);
+		}
 		CHECK_INT(t, db_fact_get(c, out[i].id, &f), 1);
 		CHECK_INT(t, f.received, out[i].received);
 		for (j = found = 0; j < nids; j++)
