@@ -211,6 +211,9 @@ mail_row(struct hook_ctx *h, struct db_conn *c, const struct db_item *item)
 	return rc == 0 ? 0 : -1;
 }
 
+/* Rows of each kind a batch gathers: beyond, a submission's are written as it is stored. */
+#define BATCH_KEEP_MAX 1024
+
 /* The writer's batch hook: see core_int.h. */
 struct intake_batch {
 	struct app *app;
@@ -286,7 +289,7 @@ intake_batch_end(void *cls, struct db_conn *c)
 static int
 batch_keep(struct intake_batch *b, const struct core_event *ev)
 {
-	if (b == NULL || !b->gathering || b->app->notify.on_batch == NULL)
+	if (b == NULL || !b->gathering || b->app->notify.on_batch == NULL || b->n >= BATCH_KEEP_MAX)
 		return 0;
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
@@ -306,7 +309,7 @@ batch_keep(struct intake_batch *b, const struct core_event *ev)
 static int
 clocks_keep(struct intake_batch *b, struct db_conn *c, const struct db_item *item)
 {
-	if (b == NULL || !b->gathering)
+	if (b == NULL || !b->gathering || b->nitems >= BATCH_KEEP_MAX)
 		return db_items_clocks_add(c, &item, 1);
 	if (b->nitems == b->capitems) {
 		size_t cap = b->capitems ? b->capitems * 2 : 16;
@@ -343,7 +346,7 @@ history_keep(struct hook_ctx *h, struct db_conn *c, const struct db_item *item)
 {
 	struct intake_batch *b = h->app->submit_batch;
 
-	if (b == NULL || !b->gathering || !history_later(h))
+	if (b == NULL || !b->gathering || !history_later(h) || b->nh >= BATCH_KEEP_MAX)
 		return db_history_add(c, item->id, h->history);
 	if (b->nh == b->caph) {
 		size_t cap = b->caph ? b->caph * 2 : 16;

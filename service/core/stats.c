@@ -429,6 +429,8 @@ struct stats_batch {
 	size_t nfacts, cap;
 };
 
+#define BATCH_FACTS_MAX 1024 /* facts a batch gathers: beyond, each is written at once */
+
 /* Keeps f for the batch's end: 0, or -1 (out of memory). */
 static int
 batch_fact(struct stats_batch *b, const struct db_fact *f)
@@ -526,7 +528,8 @@ record(struct app *app, struct db_conn *c, const struct db_item *item, const cha
 		    apply_deltas(c, &acc, &f, 1) != 0 || deltas_flush(c, &acc) != 0)
 			return -1;
 	}
-	return batch != NULL ? batch_fact(batch, &f) : db_fact_put(c, &f);
+	return batch != NULL && batch->nfacts < BATCH_FACTS_MAX ? batch_fact(batch, &f) :
+	                                                        db_fact_put(c, &f);
 }
 
 int
