@@ -10,6 +10,7 @@ enum stmt {
 	STMT_FACT_GET,
 	STMT_FACT_PUT,
 	STMT_FACT_PUT_MANY,
+	STMT_FACT_PUT_MANY_NEW,
 	STMT_DAILY_ADD,
 	STMT_WD_ADD,
 	STMT_DUE_ADD,
@@ -73,6 +74,19 @@ static const char *const stmts[STMT__MAX] = {
 	                       "reply_result = excluded.reply_result, reply_wd = excluded.reply_wd, "
 	                       "reply_due = excluded.reply_due, supervised = excluded.supervised, "
 	                       "first_due = excluded.first_due",
+	/* the same for the facts of items that never ended, were accepted, replied or supervised
+	 * (every new item's): fewer columns to read from db_rows, the others NULL */
+	[STMT_FACT_PUT_MANY_NEW] = "INSERT INTO item_facts (" FACT_COLS ") "
+	                           "SELECT c0, c1, c2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+	                           "NULL, nullif(c11, 0), NULL, NULL FROM db_rows(?1) WHERE 1 "
+	                           "ON CONFLICT (item_id) DO UPDATE SET "
+	                           "section_id = excluded.section_id, received = excluded.received, "
+	                           "accepted = excluded.accepted, first_end = excluded.first_end, "
+	                           "reopened = excluded.reopened, ended = excluded.ended, "
+	                           "outcome = excluded.outcome, replied_at = excluded.replied_at, "
+	                           "reply_result = excluded.reply_result, "
+	                           "reply_wd = excluded.reply_wd, reply_due = excluded.reply_due, "
+	                           "supervised = excluded.supervised, first_due = excluded.first_due",
 	[STMT_DAILY_ADD] = "INSERT INTO stats_daily (section_id, day, open, overdue, received, "
 	                   "accepted, replied, on_time, late, wd_sum, rejected, merged, closed, "
 	                   "supervised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -272,7 +286,7 @@ db_facts_put(struct db_conn *c, const struct db_fact *v, size_t n)
 	struct db_rows r;
 	sqlite3_stmt *st;
 	size_t i;
-	int ret = -1;
+	int ret = -1, fresh = 1;
 
 	if (n == 0)
 		return 0;
@@ -299,6 +313,10 @@ db_facts_put(struct db_conn *c, const struct db_fact *v, size_t n)
 		w->reply_due = f->reply_due;
 		w->supervised = f->supervised;
 		w->first_due = f->first_due;
+		fresh = fresh && f->accepted == 0 && f->first_end == 0 && f->reopened == 0 &&
+		        f->ended == 0 && f->outcome[0] == '\0' && f->replied_at == 0 &&
+		        f->reply_result[0] == '\0' && f->reply_wd < 0 && f->supervised == 0 &&
+		        f->first_due == 0;
 	}
 	memset(&r, 0, sizeof(r));
 	r.rows = rows;
@@ -308,7 +326,7 @@ db_facts_put(struct db_conn *c, const struct db_fact *v, size_t n)
 		r.cols[i].type = cols[i].type;
 		r.cols[i].offset = cols[i].offset;
 	}
-	st = db_prep(c, stmts[STMT_FACT_PUT_MANY]);
+	st = db_prep(c, stmts[fresh ? STMT_FACT_PUT_MANY_NEW : STMT_FACT_PUT_MANY]);
 	if (st == NULL || db_bind_rows(st, 1, &r) != 0)
 		db_reset(st);
 	else
