@@ -202,11 +202,12 @@ static const char *const stmts[STMT__MAX] = {
                             "WHERE item_id = ? AND id = ?",
 };
 
-/* Binds v, or SQL NULL when v is 0 (optional ids and times). */
+/* Binds v, or leaves SQL NULL when v is 0 (optional ids and times): db_prep hands a statement
+ * out with every parameter NULL, and this file binds each statement once per db_prep. */
 static int
 bind_opt(sqlite3_stmt *st, int i, int64_t v)
 {
-	return v == 0 ? (sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1) : db_bind_int(st, i, v);
+	return v == 0 ? 0 : db_bind_int(st, i, v);
 }
 
 int64_t
@@ -272,14 +273,12 @@ db_tracking_reserve(struct db_conn *c, int yyyymmdd, int n, int *first)
 	return 0;
 }
 
-/* Text bound without a copy: for statements run (and reset) before s can change. */
+/* Text bound without a copy: for statements run (and reset) before s can change. NULL is left
+ * as db_prep hands the parameter out (bind_opt). */
 static int
 bind_static(sqlite3_stmt *st, int i, const char *s)
 {
-	return (s == NULL ? sqlite3_bind_null(st, i) : sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC)) ==
-	               SQLITE_OK ?
-	           0 :
-	           -1;
+	return s == NULL || sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
 }
 
 /* Binds clock k from parameter `first` on (name, started, days, unit, end_minutes, due,
@@ -368,7 +367,8 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 	    bind_static(st, 7, item->phone) ||
 	    bind_static(st, 8, item->email) ||
 	    db_bind_int(st, 9, item->publish != 0) ||
-	    db_bind_blob(st, 10, item->query_hash, sizeof(item->query_hash)) ||
+	    sqlite3_bind_blob(st, 10, item->query_hash, sizeof(item->query_hash), SQLITE_STATIC) !=
+	        SQLITE_OK ||
 	    db_bind_int(st, 11, item->received) ||
 	    db_bind_int(st, 12, item->created) ||
 	    db_bind_int(st, 13, item->created) ||
