@@ -708,8 +708,14 @@ db_prep(struct db_conn *c, const char *sql)
 	for (i = slot_of(sql, c->cache_size); c->cache[i].sql != NULL;
 	     i = (i + 1) & (c->cache_size - 1)) {
 		if (c->cache[i].sql == sql) {
-			sqlite3_reset(c->cache[i].st);
-			sqlite3_clear_bindings(c->cache[i].st);
+			/* reset and cleared by stmt_end since it was last handed out: as it is;
+			 * else (read to a row only, abandoned, ended by db_reset) both now */
+			if (!c->cache[i].clean) {
+				sqlite3_reset(c->cache[i].st);
+				sqlite3_clear_bindings(c->cache[i].st);
+			}
+			c->cache[i].clean = 0;
+			c->last = i;
 			return c->cache[i].st;
 		}
 	}
@@ -728,7 +734,9 @@ db_prep(struct db_conn *c, const char *sql)
 		;
 	c->cache[i].sql = sql;
 	c->cache[i].st = st;
+	c->cache[i].clean = 0;
 	c->cache_used++;
+	c->last = i;
 	return st;
 }
 
@@ -942,18 +950,22 @@ db_rowc_name(struct db_row_cursor *c, int (*parse)(const char *))
 }
 
 /* Ends a statement whose last step answered rc: -1 (noted and logged) unless rc is a row or
- * the end, else 0. Resets st. */
+ * the end, else 0. Resets st and clears its bindings; when st is the statement db_prep last
+ * handed out, its slot is marked clean, so that the next db_prep of it does neither again
+ * (twice per statement was 2 % of the group-commit writer's instructions, issue 20). */
 static int
 stmt_end(struct db_conn *c, sqlite3_stmt *st, int rc)
 {
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	int failed = rc != SQLITE_DONE && rc != SQLITE_ROW;
+
+	if (failed) {
 		db_note_error(c, rc);
 		db_log_failure(c, "%s: %s", sqlite3_errmsg(c->h), sqlite3_sql(st));
-		db_reset(st);
-		return -1;
 	}
 	db_reset(st);
-	return 0;
+	if (c->cache[c->last].st == st)
+		c->cache[c->last].clean = 1;
+	return failed ? -1 : 0;
 }
 
 int

@@ -212,6 +212,9 @@ struct db_item {
 	struct db_clock clocks[3];   /* nclocks of them */
 	size_t nclocks;
 	char *section_name, *assignee_name; /* look-ups only (joined); ignored when written */
+	int clocks_later;            /* db_item_insert: 1 = the caller writes the clocks and the
+	                              * ladder's mark in the same transaction (db_items_clocks_add,
+	                              * for a batch at once); 0 = written with the row */
 };
 
 struct db_history {
@@ -241,6 +244,10 @@ int db_tracking_reserve(struct db_conn *c, int yyyymmdd, int n, int *first);
  * are added separately. Returns 0, 1 if the tracking number exists, -1 on error (the caller
  * rolls back: part of it may be written). */
 int db_item_insert(struct db_conn *c, struct db_item *item);
+/* The clocks and the ladder's mark of v[0..n), new items inserted with clocks_later (their ids
+ * set), in two statements (a batch of the group-commit writer). 0 or -1 (the caller rolls
+ * back). */
+int db_items_clocks_add(struct db_conn *c, const struct db_item *const *v, size_t n);
 /* The nearest due instant of a running (neither stopped nor paused) clock, DB_NO_DUE when none
  * runs: what insert and update store in items.next_due, the queue's sort key. */
 int64_t db_item_next_due(const struct db_item *item);
@@ -252,6 +259,10 @@ int db_item_get_id(struct db_conn *c, int64_t id, struct db_item *out);
 void db_item_free(struct db_item *item);
 
 int db_history_add(struct db_conn *c, int64_t item_id, const struct db_history *h);
+/* db_history_add of h[i] to item_ids[i] for i in 0..n, in one statement (a batch of the
+ * group-commit writer), in that order. 0 or -1. */
+int db_history_add_many(struct db_conn *c, const int64_t *item_ids,
+                        const struct db_history *const *h, size_t n);
 /* The item's history, oldest first (citizen_only: only citizen-visible rows). */
 int db_history_list(struct db_conn *c, int64_t item_id, int citizen_only,
                     struct db_history **out, size_t *n);
@@ -726,6 +737,12 @@ int db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id);
  * notice queued before (or twice in v) is left as it is. *added: the rows written. 0 or -1
  * (a row that is not a key row: nothing written). */
 int db_outbox_add_keys(struct db_conn *c, const struct db_notice *v, size_t n, size_t *added);
+/* Queues the notices v[0..n) that have no text yet (a citizen's acknowledgement, whose text the
+ * dispatcher writes when it sends it: item_id, step, channel, recipient and the times; no clock,
+ * subject, body, account or key) in one statement (a batch of the group-commit writer); a
+ * notice queued before (or twice in v) is left as it is. *added: the rows written. 0 or -1 (a
+ * row that is not such a notice: nothing written). */
+int db_outbox_add_bare(struct db_conn *c, const struct db_notice *v, size_t n, size_t *added);
 /* Pending rows of channel with send_after <= now, in the order (send_after, id), at most
  * limit: a new array of *n rows (db_outboxes_free). 0 or -1. */
 int db_outbox_due(struct db_conn *c, const char *channel, int64_t now, int limit,
@@ -905,6 +922,8 @@ struct db_fact {
 int db_fact_get(struct db_conn *c, int64_t item_id, struct db_fact *out);
 /* Inserts or replaces the facts of f->item_id. 0 or -1. */
 int db_fact_put(struct db_conn *c, const struct db_fact *f);
+/* db_fact_put of v[0..n) in one statement (a batch of the group-commit writer). 0 or -1. */
+int db_facts_put(struct db_conn *c, const struct db_fact *v, size_t n);
 /* Changes of a section's per-day summary (stats_daily), each -1, 0 or +1 from one item. */
 struct db_stats_delta {
 	int open, overdue, received, accepted, replied, on_time, late, wd_sum, rejected, merged,

@@ -3,10 +3,10 @@
  * once per row opens a cursor on the table and on each of its indexes, descends each b-tree from
  * its root and closes them again; one statement per batch opens them once and appends.
  *
- *   SELECT c0, c1, … FROM db_rows(?1)
+ *   SELECT c0, c1, … FROM db_rows(?1)      (c0 … c15)
  *
  * ?1 is bound with db_bind_rows to a struct db_rows (rows, their size, and which member each
- * column c0…c7 is): a pointer that only C code can bind (sqlite3_bind_pointer), never a value
+ * column c0…c15 is): a pointer that only C code can bind (sqlite3_bind_pointer), never a value
  * from a request. Without it, or with another pointer type, the function yields no row. */
 #include <stddef.h>
 #include <string.h>
@@ -33,7 +33,8 @@ rows_connect(sqlite3 *h, void *aux, int argc, const char *const *argv, sqlite3_v
 	(void)argc;
 	(void)argv;
 	(void)err;
-	rc = sqlite3_declare_vtab(h, "CREATE TABLE x(c0, c1, c2, c3, c4, c5, c6, c7, arg HIDDEN)");
+	rc = sqlite3_declare_vtab(h, "CREATE TABLE x(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, "
+	                              "c10, c11, c12, c13, c14, c15, arg HIDDEN)");
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_vtab_config(h, SQLITE_VTAB_DIRECTONLY); /* not from a trigger or a view */

@@ -40,6 +40,7 @@ struct db_conn {
 	int unwritable;         /* SQLite's primary code when a statement failed because the
 	                         * database is full, read-only, locked or unreadable; 0 otherwise
 	                         * (reset by db_acquire) */
+	size_t last;            /* the cache slot db_prep last handed out (stmt_end marks it clean) */
 };
 
 /* Remembers on c that rc (a failed statement's result) means the database cannot take writes
@@ -49,6 +50,7 @@ void db_note_error(struct db_conn *c, int rc);
 struct db_cached {
 	const char *sql; /* key: address of a string in a static const table */
 	sqlite3_stmt *st;
+	int clean;       /* 1: reset with its bindings cleared since db_prep last handed it out */
 };
 
 /* A connection to an existing database file, without migrations and in the file's own journal
@@ -77,9 +79,9 @@ sqlite3_stmt *db_prep(struct db_conn *c, const char *sql);
 void db_reset(sqlite3_stmt *st);
 
 /* Rows of a C array read by SQL through the table-valued function db_rows(?) (db_batch.c):
- * columns c0..c7, each a member of the row (an int64_t, or a const char * read as text, NULL
+ * columns c0..c15, each a member of the row (an int64_t, or a const char * read as text, NULL
  * as SQL NULL) or unused (NULL). */
-#define DB_ROWS_COLS 8
+#define DB_ROWS_COLS 16 /* as many as db_batch.c declares */
 enum db_rows_type { DB_ROWS_NONE, DB_ROWS_INT, DB_ROWS_TEXT };
 struct db_rows {
 	const void *rows; /* the first row */

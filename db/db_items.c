@@ -1,4 +1,5 @@
 /* db_items.c: storage of citizen items, their clocks, history and attachments. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +53,12 @@ enum stmt {
 	STMT_PUBLIC_VERSION_ADD,
 	STMT_CLOCK_PUT,
 	STMT_CLOCK_ADD2,
+	STMT_CLOCK_ADD_MANY,
+	STMT_CLOCK_ADD_MANY_NEW,
+	STMT_LADDER_ADD_MANY,
 	STMT_CLOCK_LIST,
 	STMT_HISTORY_ADD,
+	STMT_HISTORY_ADD_MANY,
 	STMT_HISTORY_LIST,
 	STMT_HISTORY_LIST_CITIZEN,
 	STMT_ATTACHMENT_ADD,
@@ -156,6 +161,21 @@ static const char *const stmts[STMT__MAX] = {
         "paused_at, remaining, stopped_at, provisional, result, resumed_at) VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13), "
         "(?1, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+    /* the clocks of a batch's new items (db_items_clocks_add): the values bind_clock binds */
+    [STMT_CLOCK_ADD_MANY] =
+        "INSERT INTO clocks (item_id, name, started, days, unit, end_minutes, due, paused_at, "
+        "remaining, stopped_at, provisional, result, resumed_at) "
+        "SELECT c0, c1, c2, c3, c4, c5, nullif(c6, 0), nullif(c7, 0), "
+        "CASE WHEN c7 <> 0 OR c12 <> 0 THEN c8 END, nullif(c9, 0), c10, c11, nullif(c12, 0) "
+        "FROM db_rows(?1) WHERE 1",
+    /* the same for clocks that never paused, stopped or resumed (every new item's): fewer
+     * columns to read from db_rows */
+    [STMT_CLOCK_ADD_MANY_NEW] =
+        "INSERT INTO clocks (item_id, name, started, days, unit, end_minutes, due, provisional) "
+        "SELECT c0, c1, c2, c3, c4, c5, nullif(c6, 0), c10 FROM db_rows(?1) WHERE 1",
+    [STMT_LADDER_ADD_MANY] =
+        "INSERT OR IGNORE INTO ladder (next_at, seq, item_id) SELECT 0, 0, c0 FROM db_rows(?1) "
+        "WHERE 1",
     [STMT_CLOCK_LIST] = "SELECT name, started, days, unit, end_minutes, due, paused_at, "
                         "remaining, stopped_at, provisional, result, resumed_at FROM clocks "
                         "WHERE item_id = "
@@ -164,6 +184,11 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_HISTORY_ADD] = "INSERT INTO history (item_id, at, actor_id, actor, action, "
                          "from_state, to_state, note, citizen, clock, due) VALUES (?, ?, ?, ?, ?, "
                          "?, ?, ?, ?, ?, ?)",
+    /* a batch's history rows in one statement (db_history_add_many): what db_history_add binds */
+    [STMT_HISTORY_ADD_MANY] =
+        "INSERT INTO history (item_id, at, actor_id, actor, action, from_state, to_state, note, "
+        "citizen, clock, due) SELECT c0, c1, nullif(c2, 0), c3, c4, c5, c6, c7, c8, c9, "
+        "CASE WHEN c9 IS NOT NULL THEN nullif(c10, 0) END FROM db_rows(?1) WHERE 1",
     [STMT_HISTORY_LIST] = "SELECT id, at, actor_id, actor, action, from_state, to_state, note, "
                           "citizen, clock, due FROM history WHERE item_id = ? ORDER BY id",
     [STMT_HISTORY_LIST_CITIZEN] = "SELECT id, at, actor_id, actor, action, from_state, "
@@ -177,11 +202,12 @@ static const char *const stmts[STMT__MAX] = {
                             "WHERE item_id = ? AND id = ?",
 };
 
-/* Binds v, or SQL NULL when v is 0 (optional ids and times). */
+/* Binds v, or leaves SQL NULL when v is 0 (optional ids and times): db_prep hands a statement
+ * out with every parameter NULL, and this file binds each statement once per db_prep. */
 static int
 bind_opt(sqlite3_stmt *st, int i, int64_t v)
 {
-	return v == 0 ? (sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1) : db_bind_int(st, i, v);
+	return v == 0 ? 0 : db_bind_int(st, i, v);
 }
 
 int64_t
@@ -247,14 +273,12 @@ db_tracking_reserve(struct db_conn *c, int yyyymmdd, int n, int *first)
 	return 0;
 }
 
-/* Text bound without a copy: for statements run (and reset) before s can change. */
+/* Text bound without a copy: for statements run (and reset) before s can change. NULL is left
+ * as db_prep hands the parameter out (bind_opt). */
 static int
 bind_static(sqlite3_stmt *st, int i, const char *s)
 {
-	return (s == NULL ? sqlite3_bind_null(st, i) : sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC)) ==
-	               SQLITE_OK ?
-	           0 :
-	           -1;
+	return s == NULL || sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
 }
 
 /* Binds clock k from parameter `first` on (name, started, days, unit, end_minutes, due,
@@ -343,7 +367,8 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 	    bind_static(st, 7, item->phone) ||
 	    bind_static(st, 8, item->email) ||
 	    db_bind_int(st, 9, item->publish != 0) ||
-	    db_bind_blob(st, 10, item->query_hash, sizeof(item->query_hash)) ||
+	    sqlite3_bind_blob(st, 10, item->query_hash, sizeof(item->query_hash), SQLITE_STATIC) !=
+	        SQLITE_OK ||
 	    db_bind_int(st, 11, item->received) ||
 	    db_bind_int(st, 12, item->created) ||
 	    db_bind_int(st, 13, item->created) ||
@@ -376,8 +401,10 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 	item->id = sqlite3_last_insert_rowid(c->h);
 	item->updated = item->created;
 	item->next_due = due;
-	st = db_prep(c, stmts[STMT_ITEM_LADDER_ADD]);
-	if (st == NULL || db_bind_int(st, 1, item->id) != 0 || db_exec_stmt(c, st) != 0) {
+	/* clocks_later: the clocks and the mark are the caller's (db_items_clocks_add) */
+	st = item->clocks_later ? NULL : db_prep(c, stmts[STMT_ITEM_LADDER_ADD]);
+	if (!item->clocks_later &&
+	    (st == NULL || db_bind_int(st, 1, item->id) != 0 || db_exec_stmt(c, st) != 0)) {
 		db_reset(st);
 		return -1;
 	}
@@ -388,7 +415,115 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 			return -1;
 		}
 	}
-	return clocks_add(c, item->id, item);
+	return item->clocks_later ? 0 : clocks_add(c, item->id, item);
+}
+
+/* A clock as db_rows reads it (STMT_CLOCK_ADD_MANY). */
+struct clock_row {
+	int64_t item_id;
+	const char *name;
+	int64_t started, days;
+	const char *unit;
+	int64_t end_minutes, due, paused_at, remaining, stopped_at, provisional;
+	const char *result;
+	int64_t resumed_at;
+};
+
+int
+db_items_clocks_add(struct db_conn *c, const struct db_item *const *v, size_t n)
+{
+	static const struct {
+		enum db_rows_type type;
+		size_t offset;
+	} cols[] = {
+	    {DB_ROWS_INT, offsetof(struct clock_row, item_id)},
+	    {DB_ROWS_TEXT, offsetof(struct clock_row, name)},
+	    {DB_ROWS_INT, offsetof(struct clock_row, started)},
+	    {DB_ROWS_INT, offsetof(struct clock_row, days)},
+	    {DB_ROWS_TEXT, offsetof(struct clock_row, unit)},
+	    {DB_ROWS_INT, offsetof(struct clock_row, end_minutes)},
+	    {DB_ROWS_INT, offsetof(struct clock_row, due)},
+	    {DB_ROWS_INT, offsetof(struct clock_row, paused_at)},
+	    {DB_ROWS_INT, offsetof(struct clock_row, remaining)},
+	    {DB_ROWS_INT, offsetof(struct clock_row, stopped_at)},
+	    {DB_ROWS_INT, offsetof(struct clock_row, provisional)},
+	    {DB_ROWS_TEXT, offsetof(struct clock_row, result)},
+	    {DB_ROWS_INT, offsetof(struct clock_row, resumed_at)},
+	};
+	struct clock_row small[32], *rows = small;
+	struct db_rows r;
+	sqlite3_stmt *st;
+	size_t i, j, k = 0, max = 0;
+	int ret = -1, fresh = 1;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		max += v[i]->nclocks;
+	if (max < n)
+		max = n; /* the rows hold the ladder's marks afterwards */
+	if (max > sizeof(small) / sizeof(small[0])) {
+		rows = calloc(max, sizeof(*rows));
+		if (rows == NULL)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < v[i]->nclocks; j++) {
+			const struct db_clock *ck = &v[i]->clocks[j];
+			struct clock_row *w = &rows[k++];
+
+			w->item_id = v[i]->id;
+			w->name = ck->name;
+			w->started = ck->started;
+			w->days = ck->days;
+			w->unit = ck->unit[0] ? ck->unit : "working_days";
+			w->end_minutes = ck->end_minutes > 0 ? ck->end_minutes : 1440;
+			w->due = ck->due;
+			w->paused_at = ck->paused_at;
+			w->remaining = ck->remaining;
+			w->stopped_at = ck->stopped_at;
+			w->provisional = ck->provisional != 0;
+			w->result = ck->result[0] ? ck->result : NULL;
+			w->resumed_at = ck->resumed_at;
+			fresh = fresh && ck->paused_at == 0 && ck->stopped_at == 0 &&
+			        ck->result[0] == '\0' && ck->resumed_at == 0;
+		}
+	}
+	memset(&r, 0, sizeof(r));
+	r.rows = rows;
+	r.n = k;
+	r.size = sizeof(*rows);
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		r.cols[i].type = cols[i].type;
+		r.cols[i].offset = cols[i].offset;
+	}
+	if (k > 0) {
+		/* remaining is stored only with paused_at or resumed_at: NULL for fresh clocks */
+		st = db_prep(c, stmts[fresh ? STMT_CLOCK_ADD_MANY_NEW : STMT_CLOCK_ADD_MANY]);
+		if (st == NULL || db_bind_rows(st, 1, &r) != 0) {
+			db_reset(st);
+			goto out;
+		}
+		if (db_exec_stmt(c, st) != 0)
+			goto out;
+	}
+	/* the ladder's marks (0, 0, id): the item_id of each item's row, one row an item */
+	for (i = 0; i < n; i++)
+		rows[i].item_id = v[i]->id;
+	r.n = n;
+	memset(r.cols, 0, sizeof(r.cols));
+	r.cols[0].type = DB_ROWS_INT;
+	r.cols[0].offset = offsetof(struct clock_row, item_id);
+	st = db_prep(c, stmts[STMT_LADDER_ADD_MANY]);
+	if (st == NULL || db_bind_rows(st, 1, &r) != 0) {
+		db_reset(st);
+		goto out;
+	}
+	ret = db_exec_stmt(c, st);
+out:
+	if (rows != small)
+		free(rows);
+	return ret;
 }
 
 int
@@ -782,6 +917,79 @@ db_history_add(struct db_conn *c, int64_t item_id, const struct db_history *h)
 		return -1;
 	}
 	return 0;
+}
+
+/* A history row as db_rows reads it (STMT_HISTORY_ADD_MANY). */
+struct history_row {
+	int64_t item_id, at, actor_id;
+	const char *actor, *action, *from_state, *to_state, *note;
+	int64_t citizen;
+	const char *clock;
+	int64_t due;
+};
+
+int
+db_history_add_many(struct db_conn *c, const int64_t *item_ids, const struct db_history *const *h,
+                    size_t n)
+{
+	static const struct {
+		enum db_rows_type type;
+		size_t offset;
+	} cols[] = {
+	    {DB_ROWS_INT, offsetof(struct history_row, item_id)},
+	    {DB_ROWS_INT, offsetof(struct history_row, at)},
+	    {DB_ROWS_INT, offsetof(struct history_row, actor_id)},
+	    {DB_ROWS_TEXT, offsetof(struct history_row, actor)},
+	    {DB_ROWS_TEXT, offsetof(struct history_row, action)},
+	    {DB_ROWS_TEXT, offsetof(struct history_row, from_state)},
+	    {DB_ROWS_TEXT, offsetof(struct history_row, to_state)},
+	    {DB_ROWS_TEXT, offsetof(struct history_row, note)},
+	    {DB_ROWS_INT, offsetof(struct history_row, citizen)},
+	    {DB_ROWS_TEXT, offsetof(struct history_row, clock)},
+	    {DB_ROWS_INT, offsetof(struct history_row, due)},
+	};
+	struct history_row small[32], *rows = small;
+	struct db_rows r;
+	sqlite3_stmt *st;
+	size_t i;
+	int ret = -1;
+
+	if (n == 0)
+		return 0;
+	if (n > sizeof(small) / sizeof(small[0])) {
+		rows = calloc(n, sizeof(*rows));
+		if (rows == NULL)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		rows[i].item_id = item_ids[i];
+		rows[i].at = h[i]->at;
+		rows[i].actor_id = h[i]->actor_id;
+		rows[i].actor = h[i]->actor ? h[i]->actor : "system";
+		rows[i].action = h[i]->action;
+		rows[i].from_state = h[i]->from_state;
+		rows[i].to_state = h[i]->to_state;
+		rows[i].note = h[i]->note;
+		rows[i].citizen = h[i]->citizen != 0;
+		rows[i].clock = h[i]->clock;
+		rows[i].due = h[i]->due;
+	}
+	memset(&r, 0, sizeof(r));
+	r.rows = rows;
+	r.n = n;
+	r.size = sizeof(*rows);
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		r.cols[i].type = cols[i].type;
+		r.cols[i].offset = cols[i].offset;
+	}
+	st = db_prep(c, stmts[STMT_HISTORY_ADD_MANY]);
+	if (st == NULL || db_bind_rows(st, 1, &r) != 0)
+		db_reset(st);
+	else
+		ret = db_exec_stmt(c, st);
+	if (rows != small)
+		free(rows);
+	return ret;
 }
 
 static int

@@ -40,6 +40,7 @@ enum stmt {
 	STMT_FAN_DONE,
 	STMT_ADD_KEYS,
 	STMT_LADDER_SET_MANY,
+	STMT_ADD_BARE,
 	STMT__MAX
 };
 
@@ -136,6 +137,12 @@ static const char *const stmts[STMT__MAX] = {
 	                  "ON CONFLICT DO NOTHING",
 	[STMT_LADDER_SET_MANY] = "INSERT OR IGNORE INTO ladder (next_at, seq, item_id) "
 	                         "SELECT c1, ?2, c0 FROM db_rows(?1) WHERE 1",
+	/* the citizens' notices of a batch of the group-commit writer that are queued without
+	 * their text (the acknowledgements): the rows STMT_ADD writes for them, in one statement */
+	[STMT_ADD_BARE] = "INSERT INTO outbox (item_id, clock, step, channel, recipient, created, "
+	                  "send_after, give_up_at) "
+	                  "SELECT c0, '', c1, c2, c3, c4, c5, c6 FROM db_rows(?1) WHERE 1 "
+	                  "ON CONFLICT DO NOTHING",
 };
 
 static int
@@ -255,6 +262,57 @@ db_outbox_add_keys(struct db_conn *c, const struct db_notice *v, size_t n, size_
 }
 
 int
+db_outbox_add_bare(struct db_conn *c, const struct db_notice *v, size_t n, size_t *added)
+{
+	static const struct {
+		enum db_rows_type type;
+		size_t offset;
+	} cols[] = {
+	    {DB_ROWS_INT, offsetof(struct db_notice, item_id)},
+	    {DB_ROWS_TEXT, offsetof(struct db_notice, step)},
+	    {DB_ROWS_TEXT, offsetof(struct db_notice, channel)},
+	    {DB_ROWS_TEXT, offsetof(struct db_notice, recipient)},
+	    {DB_ROWS_INT, offsetof(struct db_notice, created)},
+	    {DB_ROWS_INT, offsetof(struct db_notice, send_after)},
+	    {DB_ROWS_INT, offsetof(struct db_notice, give_up_at)},
+	};
+	struct db_rows r;
+	sqlite3_stmt *st;
+	size_t i;
+
+	*added = 0;
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (v[i].item_id == 0 || v[i].account_id != 0 || v[i].lkey != 0 ||
+		    (v[i].clock != NULL && v[i].clock[0] != '\0') || v[i].subject != NULL ||
+		    v[i].body != NULL || v[i].step == NULL || v[i].channel == NULL ||
+		    v[i].recipient == NULL) {
+			db_log("outbox: row %zu of a batch is not a citizen's notice without text", i);
+			return -1;
+		}
+	memset(&r, 0, sizeof(r));
+	r.rows = v;
+	r.n = n;
+	r.size = sizeof(*v);
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		r.cols[i].type = cols[i].type;
+		r.cols[i].offset = cols[i].offset;
+	}
+	st = db_prep(c, stmts[STMT_ADD_BARE]);
+	if (st == NULL)
+		return -1;
+	if (db_bind_rows(st, 1, &r) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	if (db_exec_stmt(c, st) != 0)
+		return -1;
+	*added = (size_t)sqlite3_changes(c->h);
+	return 0;
+}
+
+int
 db_ladder_set_many(struct db_conn *c, const struct db_ladder_next *v, size_t n, int64_t seq)
 {
 	struct db_rows r;
@@ -317,8 +375,10 @@ read_row(sqlite3_stmt *st, struct db_outbox *o)
 			o->step = strdup(step);
 		}
 	}
+	/* body NULL: a ladder key row, or a citizen's acknowledgement (notifiers/citizen.c), whose
+	 * text the dispatcher writes when it sends it */
 	if (o->clock == NULL || o->step == NULL || o->channel == NULL || o->recipient == NULL ||
-	    (o->body == NULL && o->lkey == 0) || o->state == NULL) {
+	    o->state == NULL) {
 		db_outbox_free(o);
 		return -1;
 	}

@@ -9,6 +9,8 @@
 enum stmt {
 	STMT_FACT_GET,
 	STMT_FACT_PUT,
+	STMT_FACT_PUT_MANY,
+	STMT_FACT_PUT_MANY_NEW,
 	STMT_DAILY_ADD,
 	STMT_WD_ADD,
 	STMT_DUE_ADD,
@@ -57,6 +59,34 @@ static const char *const stmts[STMT__MAX] = {
 	                  "replied_at = excluded.replied_at, reply_result = excluded.reply_result, "
 	                  "reply_wd = excluded.reply_wd, reply_due = excluded.reply_due, "
 	                  "supervised = excluded.supervised, first_due = excluded.first_due",
+	/* STMT_FACT_PUT for a batch's facts in one statement (db_facts_put): the values
+	 * db_fact_put binds */
+	[STMT_FACT_PUT_MANY] = "INSERT INTO item_facts (" FACT_COLS ") "
+	                       "SELECT c0, c1, c2, nullif(c3, 0), nullif(c4, 0), nullif(c5, 0), "
+	                       "nullif(c6, 0), c7, nullif(c8, 0), c9, "
+	                       "CASE WHEN c10 >= 0 THEN c10 END, nullif(c11, 0), nullif(c12, 0), "
+	                       "nullif(c13, 0) FROM db_rows(?1) WHERE 1 "
+	                       "ON CONFLICT (item_id) DO UPDATE SET section_id = excluded.section_id, "
+	                       "received = excluded.received, accepted = excluded.accepted, "
+	                       "first_end = excluded.first_end, reopened = excluded.reopened, "
+	                       "ended = excluded.ended, outcome = excluded.outcome, "
+	                       "replied_at = excluded.replied_at, "
+	                       "reply_result = excluded.reply_result, reply_wd = excluded.reply_wd, "
+	                       "reply_due = excluded.reply_due, supervised = excluded.supervised, "
+	                       "first_due = excluded.first_due",
+	/* the same for the facts of items that never ended, were accepted, replied or supervised
+	 * (every new item's): fewer columns to read from db_rows, the others NULL */
+	[STMT_FACT_PUT_MANY_NEW] = "INSERT INTO item_facts (" FACT_COLS ") "
+	                           "SELECT c0, c1, c2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+	                           "NULL, nullif(c11, 0), NULL, NULL FROM db_rows(?1) WHERE 1 "
+	                           "ON CONFLICT (item_id) DO UPDATE SET "
+	                           "section_id = excluded.section_id, received = excluded.received, "
+	                           "accepted = excluded.accepted, first_end = excluded.first_end, "
+	                           "reopened = excluded.reopened, ended = excluded.ended, "
+	                           "outcome = excluded.outcome, replied_at = excluded.replied_at, "
+	                           "reply_result = excluded.reply_result, "
+	                           "reply_wd = excluded.reply_wd, reply_due = excluded.reply_due, "
+	                           "supervised = excluded.supervised, first_due = excluded.first_due",
 	[STMT_DAILY_ADD] = "INSERT INTO stats_daily (section_id, day, open, overdue, received, "
 	                   "accepted, replied, on_time, late, wd_sum, rejected, merged, closed, "
 	                   "supervised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -219,6 +249,91 @@ db_fact_put(struct db_conn *c, const struct db_fact *f)
 		return -1;
 	}
 	return db_exec_stmt(c, st);
+}
+
+/* A fact as db_rows reads it (STMT_FACT_PUT_MANY). */
+struct fact_row {
+	int64_t item_id, section_id, received, accepted, first_end, reopened, ended;
+	const char *outcome;
+	int64_t replied_at;
+	const char *reply_result;
+	int64_t reply_wd, reply_due, supervised, first_due;
+};
+
+int
+db_facts_put(struct db_conn *c, const struct db_fact *v, size_t n)
+{
+	static const struct {
+		enum db_rows_type type;
+		size_t offset;
+	} cols[] = {
+	    {DB_ROWS_INT, offsetof(struct fact_row, item_id)},
+	    {DB_ROWS_INT, offsetof(struct fact_row, section_id)},
+	    {DB_ROWS_INT, offsetof(struct fact_row, received)},
+	    {DB_ROWS_INT, offsetof(struct fact_row, accepted)},
+	    {DB_ROWS_INT, offsetof(struct fact_row, first_end)},
+	    {DB_ROWS_INT, offsetof(struct fact_row, reopened)},
+	    {DB_ROWS_INT, offsetof(struct fact_row, ended)},
+	    {DB_ROWS_TEXT, offsetof(struct fact_row, outcome)},
+	    {DB_ROWS_INT, offsetof(struct fact_row, replied_at)},
+	    {DB_ROWS_TEXT, offsetof(struct fact_row, reply_result)},
+	    {DB_ROWS_INT, offsetof(struct fact_row, reply_wd)},
+	    {DB_ROWS_INT, offsetof(struct fact_row, reply_due)},
+	    {DB_ROWS_INT, offsetof(struct fact_row, supervised)},
+	    {DB_ROWS_INT, offsetof(struct fact_row, first_due)},
+	};
+	struct fact_row small[32], *rows = small;
+	struct db_rows r;
+	sqlite3_stmt *st;
+	size_t i;
+	int ret = -1, fresh = 1;
+
+	if (n == 0)
+		return 0;
+	if (n > sizeof(small) / sizeof(small[0])) {
+		rows = calloc(n, sizeof(*rows));
+		if (rows == NULL)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		const struct db_fact *f = &v[i];
+		struct fact_row *w = &rows[i];
+
+		w->item_id = f->item_id;
+		w->section_id = f->section_id;
+		w->received = f->received;
+		w->accepted = f->accepted;
+		w->first_end = f->first_end;
+		w->reopened = f->reopened;
+		w->ended = f->ended;
+		w->outcome = f->outcome[0] ? f->outcome : NULL;
+		w->replied_at = f->replied_at;
+		w->reply_result = f->reply_result[0] ? f->reply_result : NULL;
+		w->reply_wd = f->reply_wd;
+		w->reply_due = f->reply_due;
+		w->supervised = f->supervised;
+		w->first_due = f->first_due;
+		fresh = fresh && f->accepted == 0 && f->first_end == 0 && f->reopened == 0 &&
+		        f->ended == 0 && f->outcome[0] == '\0' && f->replied_at == 0 &&
+		        f->reply_result[0] == '\0' && f->reply_wd < 0 && f->supervised == 0 &&
+		        f->first_due == 0;
+	}
+	memset(&r, 0, sizeof(r));
+	r.rows = rows;
+	r.n = n;
+	r.size = sizeof(*rows);
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		r.cols[i].type = cols[i].type;
+		r.cols[i].offset = cols[i].offset;
+	}
+	st = db_prep(c, stmts[fresh ? STMT_FACT_PUT_MANY_NEW : STMT_FACT_PUT_MANY]);
+	if (st == NULL || db_bind_rows(st, 1, &r) != 0)
+		db_reset(st);
+	else
+		ret = db_exec_stmt(c, st);
+	if (rows != small)
+		free(rows);
+	return ret;
 }
 
 int

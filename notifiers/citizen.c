@@ -18,19 +18,21 @@
 static const struct {
 	const char *step;
 	int repeats; /* 1: may happen more than once: the step carries the time */
+	int later;   /* 1: queued without its text, which the dispatcher writes when it sends it
+	              * from the item as it is then (notify_citizen_render) */
 	const char *zh, *en;
 } events[NOTIFY_EV__MAX] = {
-	[NOTIFY_EV_RECEIVED] = {"ack", 0, "我们已收到您的来信", "We have received your message"},
-	[NOTIFY_EV_INFO] = {"info", 1, "请补充材料", "Please send us more information"},
-	[NOTIFY_EV_EXTENSION] = {"extension", 1, "答复期限已延长", "The reply time was extended"},
-	[NOTIFY_EV_EXPLAINED] = {"explained", 1, "办理情况说明", "An explanation of the delay"},
-	[NOTIFY_EV_REPLIED] = {"replied", 1, "您的来信已答复", "Your message was answered"},
-	[NOTIFY_EV_REJECTED] = {"rejected", 0, "您的来信不予受理", "Your message was not accepted"},
-	[NOTIFY_EV_MERGED] = {"merged", 0, "您的来信已与同类事项合并办理",
+	[NOTIFY_EV_RECEIVED] = {"ack", 0, 1, "我们已收到您的来信", "We have received your message"},
+	[NOTIFY_EV_INFO] = {"info", 1, 0, "请补充材料", "Please send us more information"},
+	[NOTIFY_EV_EXTENSION] = {"extension", 1, 0, "答复期限已延长", "The reply time was extended"},
+	[NOTIFY_EV_EXPLAINED] = {"explained", 1, 0, "办理情况说明", "An explanation of the delay"},
+	[NOTIFY_EV_REPLIED] = {"replied", 1, 0, "您的来信已答复", "Your message was answered"},
+	[NOTIFY_EV_REJECTED] = {"rejected", 0, 0, "您的来信不予受理", "Your message was not accepted"},
+	[NOTIFY_EV_MERGED] = {"merged", 0, 0, "您的来信已与同类事项合并办理",
 	                      "Your message is handled together with another one"},
-	[NOTIFY_EV_MERGED_REPLIED] = {"merged-replied", 0, "与您的来信合并办理的事项已答复",
+	[NOTIFY_EV_MERGED_REPLIED] = {"merged-replied", 0, 0, "与您的来信合并办理的事项已答复",
 	                              "The message yours was merged with was answered"},
-	[NOTIFY_EV_REOPENED] = {"reopened", 1, "您的来信已重新办理", "Your message is handled again"},
+	[NOTIFY_EV_REOPENED] = {"reopened", 1, 0, "您的来信已重新办理", "Your message is handled again"},
 };
 
 static const struct {
@@ -180,38 +182,35 @@ queue_one(struct db_conn *c, const struct notify_config *cfg, const struct sla_c
 	return notify_queue(c, cfg, cal, &n, at) < 0 ? -1 : 0;
 }
 
-int
-notify_citizen(struct db_conn *c, const struct notify_config *cfg,
-               const struct sla_calendar *cal, enum notify_event ev,
-               const struct db_item *item, const char *note, int64_t at)
+/* The reply clock's due time as the notices write it ("-" when none), into due. */
+static void
+reply_due(const struct db_item *item, char *due, size_t size)
 {
-	char subject[512], text[BODY_MAX], step[64], due[32] = "-", quoted[1024], said[8192];
-	char link[400], rate[1200] = "", sms[512], mobile[16];
-	const char *kzh, *ken;
-	int has_mail, has_mobile;
 	size_t i;
 
-	if ((unsigned)ev >= NOTIFY_EV__MAX)
-		return 0;
-	has_mail = item->email != NULL && item->email[0] != '\0';
-	has_mobile = cfg->sms_citizens && notify_mobile(item->phone, mobile, sizeof(mobile));
-	if (!has_mail && !has_mobile)
-		return 0;
+	snprintf(due, size, "-");
 	for (i = 0; i < item->nclocks; i++) {
 		if (strcmp(item->clocks[i].name, "reply") != 0)
 			continue;
 		if (item->clocks[i].due > 0)
-			notify_format_time(item->clocks[i].due, due, sizeof(due));
+			notify_format_time(item->clocks[i].due, due, size);
 		else if (item->clocks[i].paused_at != 0)
-			snprintf(due, sizeof(due), "暂停 / paused");
+			snprintf(due, size, "暂停 / paused");
 	}
+}
+
+/* The e-mail of notice ev about item: its subject (512 bytes) and text (BODY_MAX). */
+static void
+mail_text(const struct notify_config *cfg, enum notify_event ev, const struct db_item *item,
+          const char *note, char *subject, size_t ssize, char *text, size_t tsize)
+{
+	char due[32], quoted[1024], said[8192], link[400], rate[1200] = "";
+	const char *kzh, *ken;
+
+	reply_due(item, due, sizeof(due));
 	kind_label(kind_name(item->kind), &kzh, &ken);
 	cut(item->subject, 600, quoted, sizeof(quoted));
 	cut(note != NULL ? note : "", sizeof(said) - 1, said, sizeof(said));
-	if (events[ev].repeats)
-		snprintf(step, sizeof(step), "%s/%lld", events[ev].step, (long long)at);
-	else
-		snprintf(step, sizeof(step), "%s", events[ev].step);
 	if (ev == NOTIFY_EV_REPLIED) {
 		rate_link(cfg, item, link, sizeof(link));
 		snprintf(rate, sizeof(rate),
@@ -220,38 +219,150 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 		         "tracking number and your query code:\n%s\n\n",
 		         link, link);
 	}
+	snprintf(subject, ssize, "%s：%s / %s: %s", events[ev].zh, item->tracking, events[ev].en,
+	         item->tracking);
+	snprintf(text, tsize,
+	         "%s。\n\n受理编号：%s\n类别：%s\n主题：“%s”\n答复期限：%s\n"
+	         "请凭受理编号和查询码查询办理情况。\n\n"
+	         "%s.\nTracking number: %s\nKind: %s\nSubject: \"%s\"\nReply due: %s\n"
+	         "Follow it with the tracking number and your query code.\n\n%s%s%s",
+	         events[ev].zh, item->tracking, kzh, quoted, due, events[ev].en, item->tracking, ken,
+	         quoted, due, rate, said[0] ? "----\n" : "", said);
+}
+
+/* The SMS of notice ev about item (512 bytes): short, in the citizen's language, the number
+ * and the due date; never the query code, nor what was written. */
+static void
+sms_text(enum notify_event ev, const struct db_item *item, char *sms, size_t size)
+{
+	char due[32];
+	int dated;
+
+	reply_due(item, due, sizeof(due));
+	dated = strcmp(due, "-") != 0 && strncmp(due, "暂停", 6) != 0;
+	if (citizen_english(item) && dated)
+		snprintf(sms, size, "[civicdesk] %s. Tracking number %s, reply due %s.", events[ev].en,
+		         item->tracking, due);
+	else if (citizen_english(item))
+		snprintf(sms, size, "[civicdesk] %s. Tracking number %s: see it on our "
+		         "website with your query code.", events[ev].en, item->tracking);
+	else if (dated)
+		snprintf(sms, size, "【civicdesk】%s，受理编号%s，答复期限%s。", events[ev].zh,
+		         item->tracking, due);
+	else
+		snprintf(sms, size, "【civicdesk】%s，受理编号%s，请凭查询码在网站查看。", events[ev].zh,
+		         item->tracking);
+}
+
+int
+notify_citizen_bare(const struct notify_config *cfg, const struct sla_calendar *cal,
+                    enum notify_event ev, const struct db_item *item, int64_t at,
+                    struct notify_bare out[2])
+{
+	struct notify_quiet q;
+	char err[200];
+	int n = 0;
+
+	if ((unsigned)ev >= NOTIFY_EV__MAX || !events[ev].later || events[ev].repeats)
+		return -1;
+	memset(out, 0, 2 * sizeof(*out));
+	if (item->email != NULL && item->email[0] != '\0') {
+		out[n].n.item_id = item->id;
+		out[n].n.step = events[ev].step;
+		out[n].n.channel = "email";
+		out[n].n.recipient = item->email;
+		notify_notice_times(cfg, &out[n].n, at, at);
+		n++;
+	}
+	if (cfg->sms_citizens && notify_mobile(item->phone, out[n].mobile, sizeof(out[n].mobile))) {
+		int64_t sms_after = at;
+
+		if (notify_quiet_parse(cfg->sms_quiet, &q, err, sizeof(err)) == 0)
+			sms_after = notify_quiet_next(&q, cal, at);
+		out[n].n.item_id = item->id;
+		out[n].n.step = events[ev].step;
+		out[n].n.channel = "sms";
+		out[n].n.recipient = out[n].mobile;
+		notify_notice_times(cfg, &out[n].n, at, sms_after);
+		n++;
+	}
+	return n;
+}
+
+int
+notify_citizen(struct db_conn *c, const struct notify_config *cfg,
+               const struct sla_calendar *cal, enum notify_event ev,
+               const struct db_item *item, const char *note, int64_t at)
+{
+	char subject[512], text[BODY_MAX], step[64], sms[512], mobile[16];
+	int has_mail, has_mobile;
+
+	if ((unsigned)ev >= NOTIFY_EV__MAX)
+		return 0;
+	has_mail = item->email != NULL && item->email[0] != '\0';
+	has_mobile = cfg->sms_citizens && notify_mobile(item->phone, mobile, sizeof(mobile));
+	if (!has_mail && !has_mobile)
+		return 0;
+	/* a notice without a note whose text the dispatcher writes when it sends it (the
+	 * acknowledgement: no text in the submission's transaction) */
+	if (events[ev].later && note == NULL) {
+		struct notify_bare b[2];
+		struct db_notice v[2];
+		size_t added;
+		int n = notify_citizen_bare(cfg, cal, ev, item, at, b), i;
+
+		for (i = 0; i < n; i++)
+			v[i] = b[i].n;
+		return n < 0 || db_outbox_add_bare(c, v, (size_t)n, &added) != 0 ? -1 : 0;
+	}
+	if (events[ev].repeats)
+		snprintf(step, sizeof(step), "%s/%lld", events[ev].step, (long long)at);
+	else
+		snprintf(step, sizeof(step), "%s", events[ev].step);
 	if (has_mail) {
-		snprintf(subject, sizeof(subject), "%s：%s / %s: %s", events[ev].zh, item->tracking,
-		         events[ev].en, item->tracking);
-		snprintf(text, sizeof(text),
-		         "%s。\n\n受理编号：%s\n类别：%s\n主题：“%s”\n答复期限：%s\n"
-		         "请凭受理编号和查询码查询办理情况。\n\n"
-		         "%s.\nTracking number: %s\nKind: %s\nSubject: \"%s\"\nReply due: %s\n"
-		         "Follow it with the tracking number and your query code.\n\n%s%s%s",
-		         events[ev].zh, item->tracking, kzh, quoted, due, events[ev].en,
-		         item->tracking, ken, quoted, due, rate, said[0] ? "----\n" : "", said);
+		mail_text(cfg, ev, item, note, subject, sizeof(subject), text, sizeof(text));
 		if (queue_one(c, cfg, cal, item, step, "email", item->email, subject, text, at) != 0)
 			return -1;
 	}
 	if (has_mobile) {
-		/* short, in the citizen's language: the number and the due date; never the query
-		 * code, nor what was written */
-		int dated = strcmp(due, "-") != 0 && strncmp(due, "暂停", 6) != 0;
-
-		if (citizen_english(item) && dated)
-			snprintf(sms, sizeof(sms), "[civicdesk] %s. Tracking number %s, reply due %s.",
-			         events[ev].en, item->tracking, due);
-		else if (citizen_english(item))
-			snprintf(sms, sizeof(sms), "[civicdesk] %s. Tracking number %s: see it on our "
-			         "website with your query code.", events[ev].en, item->tracking);
-		else if (dated)
-			snprintf(sms, sizeof(sms), "【civicdesk】%s，受理编号%s，答复期限%s。",
-			         events[ev].zh, item->tracking, due);
-		else
-			snprintf(sms, sizeof(sms), "【civicdesk】%s，受理编号%s，请凭查询码在网站查看。",
-			         events[ev].zh, item->tracking);
+		sms_text(ev, item, sms, sizeof(sms));
 		if (queue_one(c, cfg, cal, item, step, "sms", mobile, NULL, sms, at) != 0)
 			return -1;
 	}
 	return 0;
+}
+
+int
+notify_citizen_render(struct db_conn *c, const struct notify_config *cfg,
+                      struct notify_render *r, struct db_outbox *o, char *why, size_t whysize)
+{
+	char subject[512], text[BODY_MAX];
+	int ev, rc;
+
+	for (ev = 0; ev < NOTIFY_EV__MAX; ev++)
+		if (events[ev].later && strcmp(events[ev].step, o->step) == 0)
+			break;
+	if (ev == NOTIFY_EV__MAX || o->item_id == 0 || o->account_id != 0 || o->lkey != 0) {
+		snprintf(why, whysize, "not a citizen's notice written when sent (step %s)", o->step);
+		return 0;
+	}
+	rc = notify_render_item(c, r, o->item_id);
+	if (rc <= 0) {
+		snprintf(why, whysize, "the item is gone");
+		return rc;
+	}
+	free(o->subject);
+	free(o->body);
+	o->subject = o->body = NULL;
+	if (strcmp(o->channel, "sms") == 0) {
+		sms_text((enum notify_event)ev, &r->item, text, sizeof(text));
+	} else {
+		mail_text(cfg, (enum notify_event)ev, &r->item, NULL, subject, sizeof(subject), text,
+		          sizeof(text));
+		o->subject = strdup(subject);
+		if (o->subject == NULL)
+			return -1;
+	}
+	o->body = strdup(text);
+	return o->body != NULL ? 1 : -1;
 }

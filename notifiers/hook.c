@@ -157,11 +157,51 @@ notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
 	return rc;
 }
 
+int
+notify_on_batch(void *cls, struct db_conn *c, const struct core_event *ev, size_t n)
+{
+	struct app *app = cls;
+	struct notify_config cfg;
+	struct sla_calendar *cal;
+	struct notify_bare *b = calloc(2 * n, sizeof(*b));
+	struct db_notice *v = calloc(2 * n, sizeof(*v));
+	size_t i, k = 0, added;
+	int rc = -1, r;
+
+	if (b == NULL || v == NULL)
+		goto out;
+	notify_config_from_app(app, &cfg);
+	cal = app_calendar(app);
+	for (i = 0; i < n; i++) {
+		/* only the submissions' acknowledgements, queued without their text: anything else
+		 * fails the batch, which is then stored one submission at a time (on_event) */
+		r = ev[i].kind == CORE_EV_SUBMITTED ?
+		        notify_citizen_bare(&cfg, cal, NOTIFY_EV_RECEIVED, ev[i].item, ev[i].at, &b[k]) :
+		        -1;
+		if (r < 0)
+			break;
+		k += (size_t)r;
+	}
+	sla_calendar_unref(cal);
+	if (i < n)
+		goto out;
+	for (i = 0; i < k; i++)
+		v[i] = b[i].n;
+	rc = db_outbox_add_bare(c, v, k, &added);
+	if (rc != 0)
+		notify_log("cannot queue the acknowledgements of %zu submissions: %s", n, db_errmsg(c));
+out:
+	free(v);
+	free(b);
+	return rc;
+}
+
 void
 notify_attach(struct app *app)
 {
 	app->notify.cls = app;
 	app->notify.on_event = notify_on_event;
+	app->notify.on_batch = notify_on_batch;
 }
 
 static int64_t

@@ -509,9 +509,8 @@ notify_render_free(struct notify_render *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* The item of row id into r (read once per item): 1 / 0 gone / -1. */
-static int
-render_item(struct db_conn *c, struct notify_render *r, int64_t id)
+int
+notify_render_item(struct db_conn *c, struct notify_render *r, int64_t id)
 {
 	if (r->have_item != 0 && r->item_id == id)
 		return r->have_item > 0;
@@ -560,7 +559,7 @@ notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct n
 		snprintf(why, whysize, "not a ladder notice");
 		return 0;
 	}
-	rc = render_item(c, r, o->item_id);
+	rc = notify_render_item(c, r, o->item_id);
 	if (rc <= 0) {
 		snprintf(why, whysize, "the item is gone");
 		return rc;

@@ -233,10 +233,14 @@ struct core_event;
 /* The notifiers' configuration from the application's (strings lent by app->cfg). */
 void notify_config_from_app(const struct app *app, struct notify_config *out);
 /* Installs the citizen-notice hook in app->notify (cls = app): every submission and action then
- * queues its notice in its own transaction. For every command that changes items. */
+ * queues its notice in its own transaction (a batch of submissions: in one statement). For every command that changes items. */
 void notify_attach(struct app *app);
 /* The hook: maps a core event to notify_citizen. 0, or -1 (the change is rolled back). */
 int notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev);
+/* The hook's on_batch: the acknowledgements of a batch of submissions (CORE_EV_SUBMITTED), queued
+ * without their text in one statement. 0, or -1 (also for any other event: the batch is then
+ * stored one submission at a time). */
+int notify_on_batch(void *cls, struct db_conn *c, const struct core_event *ev, size_t n);
 /* Starts the dispatcher and scan threads of `civicdesk serve` on app (its clock, calendar and
  * store). 0, or -1 with a sentence in err. */
 int notify_start_app(struct app *app, struct notifier **out, char *err, size_t errsize);

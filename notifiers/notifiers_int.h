@@ -143,6 +143,27 @@ struct notify_render {
 };
 void notify_render_init(struct notify_render *r);
 void notify_render_free(struct notify_render *r);
+/* The item id into r (read once while the rows are of the same item): 1 / 0 gone / -1. */
+int notify_render_item(struct db_conn *c, struct notify_render *r, int64_t id);
+/* A citizen's notice queued without its text (its strings lent by the item, the event table
+ * and mobile). */
+struct notify_bare {
+	struct db_notice n;
+	char mobile[16];
+};
+/* The notices of ev to item's citizen that are queued without their text (the
+ * acknowledgement, written when sent: notify_citizen_render) at `at`, into out: an e-mail when
+ * the item has an address, an SMS when cfg->sms_citizens and a mobile number; their number (0:
+ * none), or -1 when ev's notices are queued with their text (notify_citizen). */
+int notify_citizen_bare(const struct notify_config *cfg, const struct sla_calendar *cal,
+                        enum notify_event ev, const struct db_item *item, int64_t at,
+                        struct notify_bare out[2]);
+/* Writes the subject (e-mail) and body of a citizen's notice queued without its text (the
+ * acknowledgement: step "ack", body NULL) from its item as it is now, as notify_citizen would
+ * have written it: 1 written / 0 not such a row or the item is gone, the reason in why / -1. */
+int notify_citizen_render(struct db_conn *c, const struct notify_config *cfg,
+                          struct notify_render *r, struct db_outbox *o, char *why,
+                          size_t whysize);
 /* Writes the subject and body of key row o (lkey set) from its item and clock as they are now:
  * 1 written / 0 the notice no longer holds at now (its clock stopped or paused, its due day
  * moved, the item is gone, the account is not active, a reminder whose due time has passed),

@@ -265,8 +265,8 @@ batch_free(struct batch *b)
 }
 
 /* Reads the due rows of b->ch (outside a transaction) and writes the text of the ladder's key
- * rows from their items as they are now, marking those that no longer hold to be dropped: 0
- * (b->n may be 0) or -1. */
+ * rows and of the citizens' acknowledgements (queued without it) from their items as they are
+ * now, marking those that no longer hold to be dropped: 0 (b->n may be 0) or -1. */
 static int
 batch_load(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
            struct batch *b, int64_t now)
@@ -287,9 +287,12 @@ batch_load(struct db_conn *c, const struct notify_config *cfg, const struct sla_
 		return -1;
 	notify_render_init(&r);
 	for (i = 0; i < b->n && rc == 0; i++) {
-		if (b->rows[i].lkey == 0 || b->rows[i].body != NULL)
+		if (b->rows[i].body != NULL)
 			continue;
-		k = notify_ladder_render(c, cal, &r, &b->rows[i], now, b->why[i], WHY_MAX);
+		if (b->rows[i].lkey != 0)
+			k = notify_ladder_render(c, cal, &r, &b->rows[i], now, b->why[i], WHY_MAX);
+		else
+			k = notify_citizen_render(c, cfg, &r, &b->rows[i], b->why[i], WHY_MAX);
 		if (k < 0)
 			rc = -1;
 		else if (k == 0)

@@ -39,8 +39,8 @@ missing_json(const struct db_notify_missing *m)
  * "account","role","section","at"}…],"next_before":ID|null}, newest first; 400 naming a bad
  * parameter. "missing" lists the accounts (account null: nobody holds the role) that should
  * have received a notice but have no address for its channel. A ladder notice (schema 022) shows
- * its clock and step and a null subject: its text is written when it is sent; a dropped one has
- * the reason in last_error. */
+ * its clock and step and a null subject: its text is written when it is sent, as is a citizen's
+ * acknowledgement's (step "ack"); a dropped one has the reason in last_error. */
 void
 h_admin_outbox_list(struct req *req, struct resp *resp)
 {

@@ -255,8 +255,10 @@ open_parts(struct app *app, const char *config_path, FILE *demo_out)
 		return -1;
 	}
 	app->submit_stats = stats_batch_new();
-	if (app->submit_stats != NULL) { /* without it, each submission writes its own */
-		struct db_batch_hook hook = {stats_batch_begin, stats_batch_end, app->submit_stats};
+	if (app->submit_stats != NULL)
+		app->submit_batch = intake_batch_new(app, app->submit_stats);
+	if (app->submit_batch != NULL) { /* without it, each submission writes its own */
+		struct db_batch_hook hook = {intake_batch_begin, intake_batch_end, app->submit_batch};
 
 		db_submitter_set_hook(app->submitter, &hook);
 	}
@@ -298,7 +300,9 @@ app_close(struct app *app)
 	db_submitter_stop(app->submitter);
 	app->submitter = NULL;
 	intake_spares_free(app); /* no submission in flight now */
-	stats_batch_free(app->submit_stats); /* after the writer that used it */
+	intake_batch_free(app->submit_batch); /* after the writer that used them */
+	app->submit_batch = NULL;
+	stats_batch_free(app->submit_stats);
 	app->submit_stats = NULL;
 	ratelimit_free(app->submit_limit);
 	ratelimit_free(app->track_limit);

@@ -364,11 +364,20 @@ struct core_event {
 struct core_notify {
 	void *cls;
 	int (*on_event)(void *cls, struct db_conn *c, const struct core_event *ev);
+	/* Optional: the CORE_EV_SUBMITTED events of one batch of the group-commit writer at once,
+	 * ev[0..n), at the batch's end (still inside its transaction; their items lent until it
+	 * commits, with their ids but without their tracking numbers: NULL); 0, or -1 to roll the
+	 * batch back (it is then stored again one submission at a time, each with on_event). NULL:
+	 * on_event for each submission. */
+	int (*on_batch)(void *cls, struct db_conn *c, const struct core_event *ev, size_t n);
 };
 
 struct app;
 /* Calls the hook of app for ev on c: 0 when there is none. */
 int core_notify_event(struct app *app, struct db_conn *c, const struct core_event *ev);
+/* Calls the hook's on_batch for ev[0..n) on c (without one, on_event for each): 0 when there is
+ * none or n is 0. */
+int core_notify_batch(struct app *app, struct db_conn *c, const struct core_event *ev, size_t n);
 
 /* --- who acts (audit.c) ------------------------------------------------------------------ */
 
@@ -392,6 +401,7 @@ struct api_state;
 #define TOTP_SEAL_KEY 32 /* bytes of the key of secret_key_file (crypto_secretbox_KEYBYTES) */
 
 struct stats_batch;
+struct intake_batch;
 
 struct app {
 	struct config cfg;
@@ -411,6 +421,8 @@ struct app {
 	struct db_submitter *submitter; /* group commit of new items (db_submit.c) */
 	struct stats_batch *submit_stats; /* the writer's statistics per batch (stats.c); used on
 	                                   * the writer's thread only */
+	struct intake_batch *submit_batch; /* the writer's batch hook (intake.c): the statistics
+	                                    * above and the notices of the batch's submissions */
 	struct core_notify notify;      /* the notifiers' hook; zero: none */
 	struct pages *pages;            /* the pages' state (service/pages), set by serve; opaque
 	                                 * here, NULL when no pages are served */

@@ -9,6 +9,15 @@
 /* Frees the submissions' memory app keeps (intake.c), once no submission is in flight. */
 void intake_spares_free(struct app *app);
 
+/* The group-commit writer's batch hook (intake.c, cls app->submit_batch): between begin and end
+ * of an unguarded batch, the statistics' changes (stats_batch) and the submissions' events for
+ * the notifiers' on_batch are gathered, and end writes them. New (NULL when out of memory) for
+ * app, with its statistics' gathering; free (NULL is fine). */
+struct intake_batch *intake_batch_new(struct app *app, struct stats_batch *stats);
+void intake_batch_free(struct intake_batch *b);
+void intake_batch_begin(void *cls, int guarded);
+int intake_batch_end(void *cls, struct db_conn *c);
+
 /* Replaces an owned string field with a copy of s (NULL clears it). 0 or -1. */
 int core_set_str(char **field, const char *s);
 

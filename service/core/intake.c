@@ -151,6 +151,7 @@ struct hook_ctx {
 	const struct scan_report *scan; /* what the virus scan found (scan.c) */
 	const char *screened;           /* prohibited entries found in the text (screen.c) */
 	int mail_conflict;              /* in->mail was recorded already: the item rolled back */
+	const struct db_history *history; /* the item's submit row, written by after_insert */
 };
 
 /* Whether item's citizen gets an acknowledgement: 1 yes, 0 no (an e-mail item whose address
@@ -210,13 +211,176 @@ mail_row(struct hook_ctx *h, struct db_conn *c, const struct db_item *item)
 	return rc == 0 ? 0 : -1;
 }
 
+/* Rows of each kind a batch gathers: beyond, a submission's are written as it is stored. */
+#define BATCH_KEEP_MAX 1024
+
+/* The writer's batch hook: see core_int.h. */
+struct intake_batch {
+	struct app *app;
+	struct stats_batch *stats;
+	int gathering;          /* 1 between begin and end of an unguarded batch */
+	struct core_event *ev;  /* the batch's CORE_EV_SUBMITTED events, for on_batch */
+	size_t n, cap;
+	const struct db_item **items; /* the batch's items, whose clocks and ladder marks are
+	                               * written at its end (clocks_later) */
+	size_t nitems, capitems;
+	int64_t *hids;                  /* the submit history rows written at its end: items */
+	const struct db_history **hs;   /* ... and rows */
+	size_t nh, caph;
+};
+
+struct intake_batch *
+intake_batch_new(struct app *app, struct stats_batch *stats)
+{
+	struct intake_batch *b = calloc(1, sizeof(*b));
+
+	if (b != NULL) {
+		b->app = app;
+		b->stats = stats;
+	}
+	return b;
+}
+
+void
+intake_batch_free(struct intake_batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->ev);
+	free(b->items);
+	free(b->hids);
+	free(b->hs);
+	free(b);
+}
+
+void
+intake_batch_begin(void *cls, int guarded)
+{
+	struct intake_batch *b = cls;
+
+	stats_batch_begin(b->stats, guarded);
+	b->gathering = !guarded;
+	b->n = 0;
+	b->nitems = 0;
+	b->nh = 0;
+}
+
+int
+intake_batch_end(void *cls, struct db_conn *c)
+{
+	struct intake_batch *b = cls;
+	int rc = 0;
+
+	if (b->gathering && (db_items_clocks_add(c, b->items, b->nitems) != 0 ||
+	                     db_history_add_many(c, b->hids, b->hs, b->nh) != 0 ||
+	                     core_notify_batch(b->app, c, b->ev, b->n) != 0))
+		rc = -1;
+	b->gathering = 0;
+	b->n = 0;
+	b->nitems = 0;
+	b->nh = 0;
+	if (stats_batch_end(b->stats, c) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* Keeps ev (its item lent until the batch commits) for the notifiers' on_batch at the batch's
+ * end: 1 kept, 0 not gathering (the caller calls the hook now), -1 out of memory. */
+static int
+batch_keep(struct intake_batch *b, const struct core_event *ev)
+{
+	if (b == NULL || !b->gathering || b->app->notify.on_batch == NULL || b->n >= BATCH_KEEP_MAX)
+		return 0;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct core_event *v = realloc(b->ev, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		b->ev = v;
+		b->cap = cap;
+	}
+	b->ev[b->n++] = *ev;
+	return 1;
+}
+
+/* The clocks and ladder mark of item (inserted with clocks_later): kept for the batch's end
+ * when it gathers, else written now. 0 or -1. */
+static int
+clocks_keep(struct intake_batch *b, struct db_conn *c, const struct db_item *item)
+{
+	if (b == NULL || !b->gathering || b->nitems >= BATCH_KEEP_MAX)
+		return db_items_clocks_add(c, &item, 1);
+	if (b->nitems == b->capitems) {
+		size_t cap = b->capitems ? b->capitems * 2 : 16;
+		const struct db_item **v = realloc(b->items, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		b->items = v;
+		b->capitems = cap;
+	}
+	b->items[b->nitems++] = item;
+	return 0;
+}
+
+/* Whether the submit history row of h's item may be written at the batch's end: nothing in
+ * this hook writes another history row of the item before it would be (an e-mail's skipped
+ * acknowledgement, a refused attachment, a screened word), and the notifiers' hook, which may
+ * read it, is called at the batch's end too (on_batch) or not at all. */
+static int
+history_later(const struct hook_ctx *h)
+{
+	const struct core_notify *n = &h->app->notify;
+
+	return h->in->channel != CHANNEL_EMAIL &&
+	       (h->scan == NULL || !h->scan->configured || h->scan->nrefused == 0) &&
+	       (h->screened == NULL || h->screened[0] == '\0') &&
+	       (n->on_event == NULL || n->on_batch != NULL);
+}
+
+/* The submit history row of item: kept for the batch's end when it gathers and nothing comes
+ * before it there (history_later), else written now. 0 or -1. */
+static int
+history_keep(struct hook_ctx *h, struct db_conn *c, const struct db_item *item)
+{
+	struct intake_batch *b = h->app->submit_batch;
+
+	if (b == NULL || !b->gathering || !history_later(h) || b->nh >= BATCH_KEEP_MAX)
+		return db_history_add(c, item->id, h->history);
+	if (b->nh == b->caph) {
+		size_t cap = b->caph ? b->caph * 2 : 16;
+		int64_t *ids = realloc(b->hids, cap * sizeof(*ids));
+		const struct db_history **hs;
+
+		if (ids == NULL)
+			return -1;
+		b->hids = ids;
+		hs = realloc(b->hs, cap * sizeof(*hs));
+		if (hs == NULL)
+			return -1;
+		b->hs = hs;
+		b->caph = cap;
+	}
+	b->hids[b->nh] = item->id;
+	b->hs[b->nh++] = h->history;
+	return 0;
+}
+
 static int
 after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 {
 	struct hook_ctx *h = cls;
 	struct core_event ev;
-	int ack = acknowledge(h, c, item);
+	int ack, kept = 0;
 
+	/* its clocks and mark, and its submit history row, in one statement each for the batch
+	 * at its end */
+	if (item->clocks_later && clocks_keep(h->app->submit_batch, c, item) != 0)
+		return -1;
+	if (h->history != NULL && history_keep(h, c, item) != 0)
+		return -1;
+	ack = acknowledge(h, c, item);
 	if (ack < 0)
 		return -1;
 	memset(&ev, 0, sizeof(ev));
@@ -226,8 +390,12 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 	ev.at = h->now;
 	if (stats_record_batched(h->app, c, item, "submit", h->now) != 0 ||
 	    scan_record(c, item, h->scan, h->now) != 0 ||
-	    screen_record(c, item, h->screened, h->now) != 0 ||
-	    core_notify_event(h->app, c, &ev) != 0)
+	    screen_record(c, item, h->screened, h->now) != 0)
+		return -1;
+	/* a batch's acknowledgements are queued together at its end (one statement) */
+	if (ev.kind == CORE_EV_SUBMITTED)
+		kept = batch_keep(h->app->submit_batch, &ev);
+	if (kept < 0 || (kept == 0 && core_notify_event(h->app, c, &ev) != 0))
 		return -1;
 	return mail_row(h, c, item);
 }
@@ -276,6 +444,7 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	item->lng = dup_opt(in->lng);
 	item->state = WF_RECEIVED;
 	item->resume_state = WF_NONE;
+	item->clocks_later = 1; /* after_insert writes them (with the batch's, at its end) */
 	item->extension = strdup("none");
 	if (item->subject == NULL || item->body == NULL || item->extension == NULL ||
 	    (present(in->name) && item->name == NULL) ||
@@ -312,7 +481,7 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	sub->day = year * 10000 + month * 100 + mday;
 	sub->att = in->att;
 	sub->natt = in->natt;
-	sub->history = h;
+	sub->history = NULL; /* after_insert writes h (with the batch's, at its end) */
 	sub->after = after_insert;
 	sub->after_cls = &p->hook;
 	p->hook.app = app;
@@ -321,6 +490,7 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	p->hook.scan = &p->report;
 	p->hook.screened = p->screened;
 	p->hook.mail_conflict = 0;
+	p->hook.history = h;
 	return 0;
 }
 

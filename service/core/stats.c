@@ -417,12 +417,44 @@ deltas_differ(const struct db_fact *x, const struct db_fact *y)
 	       strcmp(x->outcome, y->outcome) != 0 || strcmp(x->reply_result, y->reply_result) != 0;
 }
 
-/* stats_record; with `into`, the summary's changes are added to it (written by its owner),
- * else written before it returns. */
+/* The statistics' changes of the submissions of one batch of the group-commit writer: every
+ * submission adds to the same two or three summary rows (the day's received and open, the due
+ * day's overdue and stats_due), which are written once per batch (stats_batch_end) instead of
+ * three UPSERTs per submission (issue 20: 8 % of a submission's instructions), and the new
+ * items' facts, written in one statement at the end too. */
+struct stats_batch {
+	int gathering; /* 1 between begin and end of an unguarded batch */
+	struct day_deltas acc;
+	struct db_fact *facts; /* the batch's facts, for db_facts_put */
+	size_t nfacts, cap;
+};
+
+#define BATCH_FACTS_MAX 1024 /* facts a batch gathers: beyond, each is written at once */
+
+/* Keeps f for the batch's end: 0, or -1 (out of memory). */
+static int
+batch_fact(struct stats_batch *b, const struct db_fact *f)
+{
+	if (b->nfacts == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct db_fact *v = realloc(b->facts, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		b->facts = v;
+		b->cap = cap;
+	}
+	b->facts[b->nfacts++] = *f;
+	return 0;
+}
+
+/* stats_record; with `batch` (gathering), the summary's changes and the facts are added to it
+ * (written by stats_batch_end), else written before it returns. */
 static int
 record(struct app *app, struct db_conn *c, const struct db_item *item, const char *action,
-       int64_t at, struct day_deltas *into)
+       int64_t at, struct stats_batch *batch)
 {
+	struct day_deltas *into = batch != NULL ? &batch->acc : NULL;
 	const struct db_clock *k = reply_clock(item);
 	struct db_fact old, f;
 	int have;
@@ -496,7 +528,8 @@ record(struct app *app, struct db_conn *c, const struct db_item *item, const cha
 		    apply_deltas(c, &acc, &f, 1) != 0 || deltas_flush(c, &acc) != 0)
 			return -1;
 	}
-	return db_fact_put(c, &f);
+	return batch != NULL && batch->nfacts < BATCH_FACTS_MAX ? batch_fact(batch, &f) :
+	                                                        db_fact_put(c, &f);
 }
 
 int
@@ -505,15 +538,6 @@ stats_record(struct app *app, struct db_conn *c, const struct db_item *item, con
 {
 	return record(app, c, item, action, at, NULL);
 }
-
-/* The statistics' changes of the submissions of one batch of the group-commit writer: every
- * submission adds to the same two or three summary rows (the day's received and open, the due
- * day's overdue and stats_due), which are written once per batch (stats_batch_end) instead of
- * three UPSERTs per submission (issue 20: 8 % of a submission's instructions). */
-struct stats_batch {
-	int gathering; /* 1 between begin and end of an unguarded batch */
-	struct day_deltas acc;
-};
 
 struct stats_batch *
 stats_batch_new(void)
@@ -524,6 +548,8 @@ stats_batch_new(void)
 void
 stats_batch_free(struct stats_batch *b)
 {
+	if (b != NULL)
+		free(b->facts);
 	free(b);
 }
 
@@ -535,15 +561,20 @@ stats_batch_begin(void *cls, int guarded)
 	b->gathering = !guarded;
 	b->acc.n = 0;
 	b->acc.ndue = 0;
+	b->nfacts = 0;
 }
 
 int
 stats_batch_end(void *cls, struct db_conn *c)
 {
 	struct stats_batch *b = cls;
-	int rc = b->gathering ? deltas_flush(c, &b->acc) : 0;
+	int rc = 0;
 
+	if (b->gathering &&
+	    (db_facts_put(c, b->facts, b->nfacts) != 0 || deltas_flush(c, &b->acc) != 0))
+		rc = -1;
 	b->gathering = 0;
+	b->nfacts = 0;
 	return rc;
 }
 
@@ -553,7 +584,7 @@ stats_record_batched(struct app *app, struct db_conn *c, const struct db_item *i
 {
 	struct stats_batch *b = app->submit_stats;
 
-	return record(app, c, item, action, at, b != NULL && b->gathering ? &b->acc : NULL);
+	return record(app, c, item, action, at, b != NULL && b->gathering ? b : NULL);
 }
 
 int

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "notifiers/notifiers.h"
 #include "service/core/core.h"
 #include "tests/check.h"
 
@@ -419,6 +420,150 @@ out:
 	sla_calendar_unref(cal);
 }
 
+/* The outbox rows of step "ack" to recipient: how many, each checked to be without text. */
+static int
+acks_to(struct t *t, const char *recipient)
+{
+	struct db_conn *c = db_acquire(app.db);
+	struct db_outbox *v = NULL;
+	size_t n = 0, i;
+	int found = 0;
+
+	if (c == NULL || db_outbox_list(c, NULL, INT64_MAX, 1000, &v, &n) != 0) {
+		CHECK(t, 0);
+		n = 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i].step, "ack") != 0 || strcmp(v[i].recipient, recipient) != 0)
+			continue;
+		found++;
+		CHECK(t, v[i].body == NULL && v[i].subject == NULL && v[i].item_id != 0);
+		CHECK_STR(t, v[i].state, "pending");
+	}
+	db_outboxes_free(v, n);
+	db_release(app.db, c);
+	return found;
+}
+
+/* The clocks, facts, submit history row and ladder mark of each of out[0..n) as stored: 1 when
+ * every item has its two clocks (as the item answered), its facts, "submit" as its first
+ * history row and its mark (0, 0, id), else 0. */
+static int
+children_stored(struct t *t, const struct db_item *out, size_t n)
+{
+	struct db_conn *c = db_acquire(app.db);
+	int64_t ids[64];
+	size_t nids = 0, i, j, found;
+	int ok = c != NULL && db_ladder_due(c, 0, 64, ids, &nids) == 0;
+
+	for (i = 0; ok && i < n; i++) {
+		struct db_item got;
+		struct db_fact f;
+
+		if (db_item_get_id(c, out[i].id, &got) != 1) {
+			ok = 0;
+			break;
+		}
+		CHECK_INT(t, got.nclocks, 2);
+		for (j = 0; j < got.nclocks && j < out[i].nclocks; j++) {
+			CHECK_STR(t, got.clocks[j].name, out[i].clocks[j].name);
+			CHECK_INT(t, got.clocks[j].due, out[i].clocks[j].due);
+			CHECK_INT(t, got.clocks[j].days, out[i].clocks[j].days);
+			CHECK_INT(t, got.clocks[j].started, out[i].clocks[j].started);
+		}
+		ok = got.nclocks == 2;
+		db_item_free(&got);
+		{
+			struct db_history *hist = NULL;
+			size_t nh = 0;
+
+			CHECK_INT(t, db_history_list(c, out[i].id, 0, &hist, &nh), 0);
+			CHECK(t, nh >= 1 && strcmp(hist[0].action, "submit") == 0 &&
+			             strcmp(hist[0].actor, "citizen") == 0 && hist[0].citizen == 1 &&
+			             strcmp(hist[0].to_state, "received") == 0 &&
+			             hist[0].from_state == NULL && hist[0].actor_id == 0);
+			ok = ok && nh >= 1;
+			db_history_free(hist, nh);
+		}
+		CHECK_INT(t, db_fact_get(c, out[i].id, &f), 1);
+		CHECK_INT(t, f.received, out[i].received);
+		for (j = found = 0; j < nids; j++)
+			found += ids[j] == out[i].id;
+		CHECK_INT(t, found, 1);
+		ok = ok && found == 1;
+	}
+	db_release(app.db, c);
+	return ok;
+}
+
+static int refused_batches;
+
+static int
+refuse_batch(void *cls, struct db_conn *c, const struct core_event *ev, size_t n)
+{
+	(void)cls;
+	(void)c;
+	(void)ev;
+	(void)n;
+	refused_batches++;
+	return -1;
+}
+
+/* A batch of submissions with the notifiers' hook: the acknowledgements of the whole batch are
+ * queued at its end (on_batch, one statement), one per item with an address, none without, and
+ * the items' clocks, facts and ladder marks are written there too; a refusing on_batch makes
+ * the batch stored again one submission at a time (on_event each), each with its own rows. */
+static void
+test_submit_many_acknowledged(struct t *t)
+{
+	static const char *const mails[] = {"a1@citizen.example", "a2@citizen.example", NULL,
+	                                    "a1@citizen.example"};
+	struct intake in[4];
+	const struct intake *inp[4];
+	struct db_item out[4];
+	char codes[4][QUERY_CODE_LEN + 1];
+	struct core_error errs[4];
+	struct hook_log log;
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		letter(&in[i]);
+		in[i].email = mails[i];
+		in[i].phone = "13800138000";
+		in[i].publish = 0;
+		inp[i] = &in[i];
+	}
+	notify_attach(&app);
+	CHECK_INT(t, core_submit_many(&app, inp, 4, app_now(&app), out, codes, errs), 0);
+	for (i = 0; i < 4; i++)
+		CHECK_INT(t, errs[i].code, CORE_OK);
+	/* the clocks, facts and ladder marks of the batch, written at its end */
+	CHECK(t, children_stored(t, out, 4));
+	for (i = 0; i < 4; i++)
+		if (errs[i].code == CORE_OK)
+			db_item_free(&out[i]);
+	CHECK_INT(t, acks_to(t, "a1@citizen.example"), 2);
+	CHECK_INT(t, acks_to(t, "a2@citizen.example"), 1);
+	/* on_batch refuses: every submission is stored all the same, each through on_event */
+	memset(&log, 0, sizeof(log));
+	app.notify.cls = &log;
+	app.notify.on_event = hook;
+	app.notify.on_batch = refuse_batch;
+	for (i = 0; i < 4; i++)
+		in[i].email = "a3@citizen.example";
+	CHECK_INT(t, core_submit_many(&app, inp, 4, app_now(&app), out, codes, errs), 0);
+	for (i = 0; i < 4; i++)
+		CHECK_INT(t, errs[i].code, CORE_OK);
+	/* stored one at a time: each writes its own */
+	CHECK(t, children_stored(t, out, 4));
+	for (i = 0; i < 4; i++)
+		if (errs[i].code == CORE_OK)
+			db_item_free(&out[i]);
+	CHECK_INT(t, refused_batches, 1);
+	CHECK_INT(t, log.submitted, 4);
+	memset(&app.notify, 0, sizeof(app.notify));
+}
+
 int
 main(void)
 {
@@ -445,6 +590,7 @@ main(void)
 	RUN(&t, test_act_hook_failure_rolls_back);
 	RUN(&t, test_public_edit_needs_reply);
 	RUN(&t, test_clock_recalc);
+	RUN(&t, test_submit_many_acknowledged);
 	app_close(&app);
 	fclose(devnull);
 	snprintf(db, sizeof(db), "rm -rf '%s'", dir);

@@ -660,6 +660,143 @@ test_item_insert_marks(struct t *t)
 	CHECK_INT(t, items, 0);
 }
 
+/* The batch writers of the group-commit writer (db_items_clocks_add, db_facts_put,
+ * db_history_add_many) store what the one-row writers store, in every column: clocks fresh and
+ * paused, stopped or resumed; facts new and ended. */
+static void
+test_batch_writers(struct t *t)
+{
+	struct db_item it[2], got;
+	const struct db_item *v[2] = {&it[0], &it[1]};
+	struct db_fact f[2], back;
+	struct db_history h[2], *hist = NULL;
+	const struct db_history *hv[2] = {&h[0], &h[1]};
+	int64_t ids[2];
+	size_t i, j, nh = 0;
+
+	memset(it, 0, sizeof(it));
+	for (i = 0; i < 2; i++) {
+		char tracking[32];
+
+		snprintf(tracking, sizeof(tracking), "XJ-20251104-%05zu", i + 1);
+		it[i].tracking = strdup(tracking);
+		it[i].kind = KIND_COMPLAINT;
+		it[i].channel = CHANNEL_WEB;
+		it[i].subject = it[i].body = (char *)"x";
+		it[i].state = WF_RECEIVED;
+		it[i].resume_state = WF_NONE;
+		it[i].received = it[i].created = it[i].updated = 1760000000;
+		it[i].clocks_later = 1;
+		it[i].nclocks = 2;
+		snprintf(it[i].clocks[0].name, sizeof(it[i].clocks[0].name), "forward");
+		snprintf(it[i].clocks[1].name, sizeof(it[i].clocks[1].name), "reply");
+		for (j = 0; j < 2; j++) {
+			it[i].clocks[j].started = 1760000000;
+			it[i].clocks[j].days = j ? 5 : 3;
+			it[i].clocks[j].due = 1760000000 + (int64_t)(j + 1) * 86400;
+		}
+		CHECK_INT(t, db_item_insert(c, &it[i]), 0);
+	}
+	/* the second item's clocks: paused (remaining kept), stopped with a result, resumed */
+	it[1].clocks[0].stopped_at = 1760003600;
+	snprintf(it[1].clocks[0].result, sizeof(it[1].clocks[0].result), "on_time");
+	it[1].clocks[0].provisional = 1;
+	snprintf(it[1].clocks[0].unit, sizeof(it[1].clocks[0].unit), "calendar_days");
+	it[1].clocks[0].end_minutes = 1020;
+	it[1].clocks[1].paused_at = 1760007200;
+	it[1].clocks[1].due = 0;
+	it[1].clocks[1].remaining = 4;
+	it[1].clocks[1].resumed_at = 1760001000;
+	/* fresh clocks alone, then the others */
+	CHECK_INT(t, db_items_clocks_add(c, v, 1), 0);
+	CHECK_INT(t, db_items_clocks_add(c, v + 1, 1), 0);
+	for (i = 0; i < 2; i++) {
+		CHECK_INT(t, db_item_get_id(c, it[i].id, &got), 1);
+		CHECK_INT(t, got.nclocks, 2);
+		for (j = 0; j < got.nclocks && j < 2; j++) {
+			const struct db_clock *a = &it[i].clocks[j], *b = &got.clocks[j];
+
+			CHECK_STR(t, b->name, a->name);
+			CHECK_INT(t, b->started, a->started);
+			CHECK_INT(t, b->days, a->days);
+			CHECK_STR(t, b->unit, a->unit[0] ? a->unit : "working_days");
+			CHECK_INT(t, b->end_minutes, a->end_minutes > 0 ? a->end_minutes : 1440);
+			CHECK_INT(t, b->due, a->due);
+			CHECK_INT(t, b->paused_at, a->paused_at);
+			CHECK_INT(t, b->remaining, a->paused_at || a->resumed_at ? a->remaining : 0);
+			CHECK_INT(t, b->stopped_at, a->stopped_at);
+			CHECK_INT(t, b->provisional, a->provisional);
+			CHECK_STR(t, b->result, a->result);
+			CHECK_INT(t, b->resumed_at, a->resumed_at);
+		}
+		db_item_free(&got);
+	}
+	/* facts: a new one and an ended one, in one statement */
+	memset(f, 0, sizeof(f));
+	for (i = 0; i < 2; i++) {
+		f[i].item_id = it[i].id;
+		f[i].received = 1760000000;
+		f[i].reply_due = 1760172800;
+		f[i].reply_wd = -1;
+	}
+	f[1].section_id = 3;
+	f[1].accepted = 1760000100;
+	f[1].first_end = f[1].ended = 1760000200;
+	snprintf(f[1].outcome, sizeof(f[1].outcome), "replied");
+	f[1].replied_at = 1760000200;
+	snprintf(f[1].reply_result, sizeof(f[1].reply_result), "late");
+	f[1].reply_wd = 0;
+	f[1].supervised = 1760000150;
+	f[1].first_due = 1760000190;
+	CHECK_INT(t, db_facts_put(c, f, 2), 0);
+	CHECK_INT(t, db_facts_put(c, f, 1), 0); /* again: the same row (an UPSERT) */
+	for (i = 0; i < 2; i++) {
+		CHECK_INT(t, db_fact_get(c, it[i].id, &back), 1);
+		CHECK(t, back.item_id == f[i].item_id && back.section_id == f[i].section_id &&
+		             back.received == f[i].received && back.accepted == f[i].accepted &&
+		             back.first_end == f[i].first_end && back.reopened == f[i].reopened &&
+		             back.ended == f[i].ended && strcmp(back.outcome, f[i].outcome) == 0 &&
+		             back.replied_at == f[i].replied_at &&
+		             strcmp(back.reply_result, f[i].reply_result) == 0 &&
+		             back.reply_wd == f[i].reply_wd && back.reply_due == f[i].reply_due &&
+		             back.supervised == f[i].supervised && back.first_due == f[i].first_due);
+	}
+	/* history: rows in the order given, each as db_history_add stores it */
+	memset(h, 0, sizeof(h));
+	h[0].at = 1760000000;
+	h[0].actor = (char *)"citizen";
+	h[0].action = (char *)"submit";
+	h[0].to_state = (char *)"received";
+	h[0].citizen = 1;
+	h[1].at = 1760000001;
+	h[1].actor = (char *)"system";
+	h[1].action = (char *)"clock";
+	h[1].from_state = (char *)"received";
+	h[1].to_state = (char *)"received";
+	h[1].note = (char *)"due moved";
+	h[1].clock = (char *)"reply";
+	h[1].due = 1760300000;
+	ids[0] = ids[1] = it[0].id;
+	CHECK_INT(t, db_history_add_many(c, ids, hv, 2), 0);
+	CHECK_INT(t, db_history_list(c, it[0].id, 0, &hist, &nh), 0);
+	CHECK_INT(t, nh, 2);
+	if (nh == 2) {
+		CHECK_STR(t, hist[0].action, "submit");
+		CHECK(t, hist[0].from_state == NULL && hist[0].note == NULL && hist[0].clock == NULL);
+		CHECK_INT(t, hist[0].citizen, 1);
+		CHECK_INT(t, hist[0].due, 0);
+		CHECK_STR(t, hist[1].action, "clock");
+		CHECK_STR(t, hist[1].from_state, "received");
+		CHECK_STR(t, hist[1].note, "due moved");
+		CHECK(t, hist[1].clock != NULL && strcmp(hist[1].clock, "reply") == 0);
+		CHECK_INT(t, hist[1].due, 1760300000);
+		CHECK(t, hist[0].id < hist[1].id);
+	}
+	db_history_free(hist, nh);
+	for (i = 0; i < 2; i++)
+		free(it[i].tracking);
+}
+
 static void
 test_sessions_and_audit(struct t *t)
 {
@@ -798,6 +935,7 @@ main(void)
 	RUN(&t, test_board_long_text);
 	RUN(&t, test_board_insert_published);
 	RUN(&t, test_item_insert_marks);
+	RUN(&t, test_batch_writers);
 	RUN(&t, test_sessions_and_audit);
 	RUN(&t, test_policies);
 	RUN(&t, test_migration_gap);
