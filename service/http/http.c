@@ -36,8 +36,12 @@
 #define HTTP_WORKERS_MAX 64    /* threads running the requests that may wait (not ROUTE_READ) */
 /* libmicrohttpd's memory per connection (request line and headers, the read buffer a body
  * streams through, the answer's headers): it zeroes all of it for each request, which at
- * 64 KiB was a sixth of a submission's instructions (callgrind); 32 KiB (the library's default)
- * takes request headers of up to some 16 KB, 16 KiB only 6 KB. */
+ * 64 KiB was a sixth of a submission's instructions (callgrind). 32 KiB (the library's default)
+ * takes request headers of up to about 32 KB, of which cookies up to about 11 KB or some 130 of
+ * them (libmicrohttpd parses each into the same memory); 16 KiB would save about 1 us a request
+ * (here and in bench/ceiling.c alike) but took only some 60 cookies of 85 bytes beside a
+ * browser's other headers, and closed the connection without an answer at the edge (issue 20,
+ * bench/RESULTS.md). Larger headers get 431 (tests/integration/test_edges.py). */
 #define HTTP_CONNECTION_MEMORY 32768
 /* Page cache of the I/O threads' own database connections, all of them together, and of each
  * at least: a page of Open311's list reads some 250 pages scattered over the file, which the
