@@ -14,6 +14,7 @@
  * thread that does the work (the writer) resumes it, and the I/O thread answers.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -48,6 +49,24 @@
  * pool's 512 KiB connections read again from the kernel each time (200 preads a request). */
 #define HTTP_READER_CACHE_KIB 16384
 #define HTTP_READER_CACHE_MIN_KIB 2048
+
+/* The requests' log lines (one each, log_request), gathered and written by a thread of their
+ * own at most ACCESS_LOG_MS after the first of them: one write for every hundred requests under
+ * load instead of one system call each on the I/O threads (issue 20). */
+#define ACCESS_LOG_SIZE 65536 /* bytes of lines waiting (each line at most LOG_FORMAT_SIZE) */
+#define ACCESS_LOG_MS 20
+
+struct access_log {
+	pthread_mutex_t lock;  /* guards the rest */
+	pthread_cond_t more;   /* signalled by a first line, a half-full buffer, and on stop */
+	pthread_cond_t room;   /* broadcast when the flusher has taken the lines */
+	char *buf;             /* the lines waiting, len bytes */
+	size_t len;
+	char *spare;           /* the other buffer, NULL while the flusher writes from it */
+	int running;           /* the flusher runs: else lines are written at once */
+	int stopping;          /* access_log_stop: write what is left and end */
+	pthread_t thread;
+};
 
 /* The database connection of one I/O thread, for its ROUTE_READ requests. */
 struct reader {
@@ -91,6 +110,7 @@ struct http_server {
 	 * like random ones, without a getrandom system call per request */
 	unsigned char id_key[crypto_shorthash_KEYBYTES];
 	_Atomic unsigned long long id_next;
+	struct access_log log;
 };
 
 #define REQUEST_ID_SIZE 17 /* 16 hex digits and a NUL */
@@ -1069,25 +1089,132 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	return call_send(srv, conn, call);
 }
 
+/* The flusher: writes the lines gathered over ACCESS_LOG_MS (or until the buffer is half
+ * full) in one go, while the next ones go into the other buffer; on stop, what is left. */
+static void *
+access_flusher(void *arg)
+{
+	struct access_log *l = arg;
+	struct timespec until;
+	char *out;
+	size_t n;
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		while (l->len == 0 && !l->stopping)
+			pthread_cond_wait(&l->more, &l->lock);
+		if (l->len == 0)
+			break; /* stopping, all written */
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += ACCESS_LOG_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!l->stopping && l->len < ACCESS_LOG_SIZE / 2 &&
+		       pthread_cond_timedwait(&l->more, &l->lock, &until) != ETIMEDOUT)
+			;
+		out = l->buf;
+		n = l->len;
+		l->buf = l->spare;
+		l->len = 0;
+		l->spare = NULL;
+		pthread_mutex_unlock(&l->lock);
+		log_write(out, n);
+		pthread_mutex_lock(&l->lock);
+		l->spare = out;
+		pthread_cond_broadcast(&l->room);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+/* Sets up l and starts its flusher; without one (no memory or thread), lines are written at
+ * once. */
+static void
+access_log_start(struct access_log *l)
+{
+	pthread_condattr_t monotonic;
+
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC); /* no wait stretched by a clock step */
+	pthread_cond_init(&l->more, &monotonic);
+	pthread_condattr_destroy(&monotonic);
+	pthread_cond_init(&l->room, NULL);
+	l->buf = malloc(ACCESS_LOG_SIZE);
+	l->spare = malloc(ACCESS_LOG_SIZE);
+	if (l->buf != NULL && l->spare != NULL &&
+	    pthread_create(&l->thread, NULL, access_flusher, l) == 0)
+		l->running = 1;
+}
+
+/* Has the line (of log_format) written by the flusher, or at once without one. */
+static void
+access_log_add(struct access_log *l, const char *line, size_t n)
+{
+	size_t was;
+
+	if (!l->running) {
+		log_write(line, n);
+		return;
+	}
+	pthread_mutex_lock(&l->lock);
+	while (l->len + n > ACCESS_LOG_SIZE) { /* the flusher is behind (stderr blocks): wait */
+		pthread_cond_signal(&l->more);
+		pthread_cond_wait(&l->room, &l->lock);
+	}
+	was = l->len;
+	memcpy(l->buf + l->len, line, n);
+	l->len += n;
+	/* the flusher waits for a first line, or for the buffer to be half full */
+	if (was == 0 || (was < ACCESS_LOG_SIZE / 2 && l->len >= ACCESS_LOG_SIZE / 2))
+		pthread_cond_signal(&l->more);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Writes the lines left and ends the flusher (after the daemon, whose last requests log). */
+static void
+access_log_stop(struct access_log *l)
+{
+	if (l->running) {
+		pthread_mutex_lock(&l->lock);
+		l->stopping = 1;
+		pthread_cond_signal(&l->more);
+		pthread_mutex_unlock(&l->lock);
+		pthread_join(l->thread, NULL);
+	}
+	free(l->buf);
+	free(l->spare);
+	pthread_cond_destroy(&l->room);
+	pthread_cond_destroy(&l->more);
+	pthread_mutex_destroy(&l->lock);
+}
+
 /* The request's one log line: id, method, route pattern (never the path itself: it may name
  * an item), status, duration and client address. Nothing from the headers or the body (no
  * password, query code, session or CSRF token) is ever logged. */
 static void
-log_request(const struct call *call, enum MHD_RequestTerminationCode toe)
+log_request(struct http_server *srv, const struct call *call, enum MHD_RequestTerminationCode toe)
 {
 	struct timespec now;
 	long long tenths; /* of a millisecond, rounded: formatted without floating point */
+	char line[LOG_FORMAT_SIZE];
+	size_t n;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	tenths = ((long long)(now.tv_sec - call->started.tv_sec) * 1000000000LL +
 	          (now.tv_nsec - call->started.tv_nsec) + 50000) / 100000;
 	if (tenths < 0)
 		tenths = 0;
-	log_info("request id=%s method=%s route=%s status=%d ms=%lld.%lld addr=%s%s", call->id,
-	         call->method[0] ? call->method : "-",
-	         call->match == 1 && call->route != NULL ? call->route->pattern : "-",
-	         call->resp.status, tenths / 10, tenths % 10, call->req.addr,
-	         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	n = log_format(line, sizeof(line),
+	               "request id=%s method=%s route=%s status=%d ms=%lld.%lld addr=%s%s", call->id,
+	               call->method[0] ? call->method : "-",
+	               call->match == 1 && call->route != NULL ? call->route->pattern : "-",
+	               call->resp.status, tenths / 10, tenths % 10, call->req.addr,
+	               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	if (n > 0)
+		access_log_add(&srv->log, line, n);
 }
 
 static void
@@ -1104,7 +1231,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (call != NULL && call->then != NULL) /* resumed, but the client had gone */
 		call_then(cls, call);
 	if (*con_cls != NULL)
-		log_request(*con_cls, toe);
+		log_request(cls, *con_cls, toe);
 	call_free(*con_cls);
 	*con_cls = NULL;
 }
@@ -1170,6 +1297,7 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	pthread_mutex_init(&srv->rlock, NULL);
 	pthread_cond_init(&srv->work, NULL);
 	pthread_cond_init(&srv->resumed, NULL);
+	access_log_start(&srv->log);
 	srv->app = app;
 	srv->routes = routes;
 	srv->nroutes = nroutes;
@@ -1190,6 +1318,7 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 		MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		log_err("cannot listen on %s", app->cfg.listen);
+		access_log_stop(&srv->log);
 		pthread_cond_destroy(&srv->resumed);
 		pthread_cond_destroy(&srv->work);
 		pthread_mutex_destroy(&srv->rlock);
@@ -1223,6 +1352,7 @@ http_stop(struct http_server *srv)
 	for (i = 0; i < srv->nworkers; i++)
 		pthread_join(srv->workers[i], NULL);
 	MHD_stop_daemon(srv->mhd);
+	access_log_stop(&srv->log);
 	for (i = 0; i < srv->nreaders; i++)
 		db_reader_free(srv->readers[i].c);
 	pthread_cond_destroy(&srv->resumed);
