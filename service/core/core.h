@@ -1255,6 +1255,10 @@ void screen_list_free(struct screen_list *l);
  * thread's). */
 int screen_match(const struct screen_list *list, const char *const *texts, size_t ntexts,
                  char *buf, size_t size);
+/* s as screening compares it: NFKC, case-folded, the format characters (zero-width spaces, the
+ * soft hyphen, marks of direction) left out. A new string (g_free), or NULL when s is not valid
+ * UTF-8 or memory is short. */
+char *screen_fold(const char *s);
 /* Inside the transaction that stores item (or adds a citizen's mail to it): flags it with
  * matched (nothing when NULL or ""; a cleared flag is raised again), with a staff-only
  * history row and an audit row. 0 or -1. */
