@@ -76,11 +76,12 @@ struct reader {
 
 struct call;
 
-/* The calls of one I/O thread that req_resume queued for the first of them (draining) to
+/* The calls of one I/O thread that req_resume queued for a resumed call of that thread to
  * resume when its thread runs it. */
 struct resume_queue {
 	struct call *head, *tail; /* oldest first */
-	int draining;             /* a call of this thread was resumed and will resume these */
+	size_t pending;           /* calls of this thread resumed whose second half has not run
+	                           * yet: each resumes what is queued when it runs */
 };
 
 /* A running server: libmicrohttpd's daemon, what it routes to and the worker threads. */
@@ -922,10 +923,12 @@ req_suspend(struct req *req, void (*then)(struct req *req, struct resp *resp), v
 
 /* Resuming a connection writes to its I/O thread's eventfd, a system call (and a wake-up)
  * each time; the writer answers a batch of submissions at once, one after the other, and would
- * make eight of them in a row on its own thread, the one that bounds the rate. So only the
- * first req_resume of a batch for each I/O thread resumes its connection itself; the others of
- * that thread queue their calls, and that first call resumes them from their own I/O thread
- * before it answers (resume_queued): no wake-up there, and no call waits for another thread. */
+ * make eight of them in a row on its own thread, the one that bounds the rate. So a req_resume
+ * resumes its connection itself only when no call of its I/O thread is resumed and waiting to
+ * run; else it queues its call, and the next resumed call of that thread to run resumes the
+ * queued ones from their own I/O thread before it answers (resume_queued). Those are then
+ * pending too: what the writer tells while the thread answers the first of a batch is taken by
+ * the later ones, one wake-up a batch, and no call waits for another thread. */
 void
 req_resume(struct req *req)
 {
@@ -939,7 +942,7 @@ req_resume(struct req *req)
 	}
 	q = &srv->resume[call->io];
 	pthread_mutex_lock(&srv->rlock);
-	if (q->draining) {
+	if (q->pending > 0) {
 		call->rnext = NULL;
 		if (q->tail != NULL)
 			q->tail->rnext = call;
@@ -949,18 +952,19 @@ req_resume(struct req *req)
 		pthread_mutex_unlock(&srv->rlock);
 		return;
 	}
-	q->draining = 1;
+	q->pending = 1;
 	pthread_mutex_unlock(&srv->rlock);
 	MHD_resume_connection(req->conn); /* on_request is called again: it runs then */
 }
 
-/* On an I/O thread, a resumed call (of this thread) about to run its second half: resumes the
- * calls of this thread queued by req_resume since it was resumed. */
+/* On an I/O thread, a resumed call (of this thread) about to run its second half: no longer
+ * pending; resumes the calls of this thread queued by req_resume meanwhile, pending now. */
 static void
 resume_queued(struct http_server *srv, const struct call *call)
 {
 	struct resume_queue *q;
 	struct call *c, *next;
+	size_t n = 0;
 
 	if (call->io < 0)
 		return;
@@ -968,7 +972,11 @@ resume_queued(struct http_server *srv, const struct call *call)
 	pthread_mutex_lock(&srv->rlock);
 	c = q->head;
 	q->head = q->tail = NULL;
-	q->draining = 0;
+	for (next = c; next != NULL; next = next->rnext)
+		n++;
+	if (q->pending > 0)
+		q->pending--;
+	q->pending += n;
 	pthread_mutex_unlock(&srv->rlock);
 	for (; c != NULL; c = next) {
 		next = c->rnext; /* c may be answered and freed once resumed */
