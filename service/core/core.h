@@ -303,12 +303,12 @@ int query_code_verify(const char *code, const unsigned char hash[QUERY_HASH_LEN]
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The line log_info would write, formatted into buf for writing later with others (the access
- * log): its length with the newline, or 0 when size is below LOG_FORMAT_SIZE. */
+/* The line log_info would write of the parts joined (no format: the access log's line, a
+ * tenth of the instructions of vsnprintf's), into buf for writing later with others: its
+ * length with the newline, or 0 when size is below LOG_FORMAT_SIZE. */
 #define LOG_FORMAT_SIZE (2048 + 64)
-size_t log_format(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Writes lines that log_format made, as they are, to the log. */
+size_t log_join(char *buf, size_t size, const char *const *parts, size_t nparts);
+/* Writes lines that log_join made, as they are, to the log. */
 void log_write(const char *lines, size_t len);
 
 /* --- errors of the core (error.c) -------------------------------------------------------- */

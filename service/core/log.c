@@ -39,14 +39,22 @@ vlog(const char *level, const char *fmt, va_list ap)
 }
 
 size_t
-log_format(char *buf, size_t size, const char *fmt, ...)
+log_join(char *buf, size_t size, const char *const *parts, size_t nparts)
 {
-	va_list ap;
-	size_t n;
+	static const char prefix[] = "civicdesk: ";
+	size_t n = sizeof(prefix) - 1, i, k;
 
-	va_start(ap, fmt);
-	n = vformat(buf, size, "", fmt, ap);
-	va_end(ap);
+	if (size < LOG_FORMAT_SIZE)
+		return 0;
+	memcpy(buf, prefix, n);
+	for (i = 0; i < nparts; i++) {
+		k = strlen(parts[i]);
+		if (k > LOG_FORMAT_SIZE - 2 - n) /* cut where vformat cuts */
+			k = LOG_FORMAT_SIZE - 2 - n;
+		memcpy(buf + n, parts[i], k);
+		n += k;
+	}
+	buf[n++] = '\n';
 	return n;
 }
 

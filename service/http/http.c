@@ -1157,7 +1157,7 @@ access_log_start(struct access_log *l)
 		l->running = 1;
 }
 
-/* Has the line (of log_format) written by the flusher, or at once without one. */
+/* Has the line (of log_join) written by the flusher, or at once without one. */
 static void
 access_log_add(struct access_log *l, const char *line, size_t n)
 {
@@ -1202,25 +1202,53 @@ access_log_stop(struct access_log *l)
 /* The request's one log line: id, method, route pattern (never the path itself: it may name
  * an item), status, duration and client address. Nothing from the headers or the body (no
  * password, query code, session or CSRF token) is ever logged. */
+/* v in decimal at the end of buf: where it starts. */
+static const char *
+decimal(unsigned long long v, char buf[24])
+{
+	char *p = buf + 23;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	return p;
+}
+
 static void
 log_request(struct http_server *srv, const struct call *call, enum MHD_RequestTerminationCode toe)
 {
 	struct timespec now;
 	long long tenths; /* of a millisecond, rounded: formatted without floating point */
-	char line[LOG_FORMAT_SIZE];
-	size_t n;
+	char line[LOG_FORMAT_SIZE], status[24], ms[24], tenth[2];
+	const char *parts[16];
+	size_t n = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	tenths = ((long long)(now.tv_sec - call->started.tv_sec) * 1000000000LL +
 	          (now.tv_nsec - call->started.tv_nsec) + 50000) / 100000;
 	if (tenths < 0)
 		tenths = 0;
-	n = log_format(line, sizeof(line),
-	               "request id=%s method=%s route=%s status=%d ms=%lld.%lld addr=%s%s", call->id,
-	               call->method[0] ? call->method : "-",
-	               call->match == 1 && call->route != NULL ? call->route->pattern : "-",
-	               call->resp.status, tenths / 10, tenths % 10, call->req.addr,
-	               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	tenth[0] = (char)('0' + tenths % 10);
+	tenth[1] = '\0';
+	/* request id=… method=… route=… status=… ms=….… addr=…[ aborted=1] */
+	parts[n++] = "request id=";
+	parts[n++] = call->id;
+	parts[n++] = " method=";
+	parts[n++] = call->method[0] ? call->method : "-";
+	parts[n++] = " route=";
+	parts[n++] = call->match == 1 && call->route != NULL ? call->route->pattern : "-";
+	parts[n++] = " status=";
+	parts[n++] = decimal((unsigned)call->resp.status, status);
+	parts[n++] = " ms=";
+	parts[n++] = decimal((unsigned long long)(tenths / 10), ms);
+	parts[n++] = ".";
+	parts[n++] = tenth;
+	parts[n++] = " addr=";
+	parts[n++] = call->req.addr;
+	parts[n++] = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1";
+	n = log_join(line, sizeof(line), parts, n);
 	if (n > 0)
 		access_log_add(&srv->log, line, n);
 }
