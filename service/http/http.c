@@ -370,6 +370,27 @@ resp_header(struct resp *resp, const char *name, const char *fmt, ...)
 }
 
 void
+resp_header_join(struct resp *resp, const char *name, const char *prefix, const char *rest)
+{
+	size_t a = strlen(prefix), b = strlen(rest);
+	char *value;
+
+	if (resp->nheaders == RESP_MAX_HEADERS) {
+		log_err("too many response headers: %s dropped", name);
+		return;
+	}
+	value = malloc(a + b + 1);
+	if (value == NULL)
+		return;
+	memcpy(value, prefix, a);
+	memcpy(value + a, rest, b + 1);
+	resp->headers[resp->nheaders].name = name;
+	resp->headers[resp->nheaders].value = value;
+	resp->headers[resp->nheaders].lent = 0;
+	resp->nheaders++;
+}
+
+void
 resp_header_lent(struct resp *resp, const char *name, const char *value)
 {
 	if (resp->nheaders == RESP_MAX_HEADERS) {
