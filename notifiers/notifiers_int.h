@@ -30,6 +30,9 @@ int smtps_relay_open(struct smtps_relay *r, SSL_CTX *ctx, const char *hostport, 
                      char *why, size_t size);
 /* Stops the relay (after libesmtp's session) and frees it. */
 void smtps_relay_close(struct smtps_relay *r);
+/* 1 when fd, a connection accepted on a loopback port, comes from a socket of this process
+ * (found through /proc/net/tcp and /proc/self/fd); 0 otherwise. */
+int smtps_peer_is_own(int fd);
 
 /* Local "YYYY-MM-DD HH:MM" of t into buf (at least 17 bytes). */
 void notify_format_time(int64_t t, char *buf, size_t size);

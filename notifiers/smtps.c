@@ -3,7 +3,10 @@
  * STARTTLS, the server's name checked), then listens on a loopback port of its own for the one
  * connection libesmtp makes, and carries bytes between the two until either side closes. The
  * listening port lives only while the session starts, takes one connection and is closed
- * after it. */
+ * after it. Any local process could connect to that port; only a connection from a socket of
+ * this process is taken (smtps_peer_is_own), the others are closed unanswered: another
+ * process never gets the TLS session with the mail server. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -110,6 +113,95 @@ write_all(int fd, const char *buf, size_t n)
 	return 0;
 }
 
+/* The inode of the TCP socket whose local end is 127.0.0.1:local and remote end 127.0.0.1:remote,
+ * from /proc/net/tcp (hexadecimal, the address in network order read as a little-endian word);
+ * 0 when there is none. */
+static unsigned long
+loopback_inode(unsigned local, unsigned remote)
+{
+	FILE *f = fopen("/proc/net/tcp", "re");
+	char line[512];
+	unsigned la, lp, ra, rp;
+	unsigned long inode, found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (found == 0 && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, " %*d: %8X:%4X %8X:%4X %*X %*X:%*X %*X:%*X %*X %*u %*d %lu", &la, &lp,
+		           &ra, &rp, &inode) == 5 &&
+		    la == 0x0100007FU && ra == 0x0100007FU && lp == local && rp == remote)
+			found = inode;
+	fclose(f);
+	return found;
+}
+
+int
+smtps_peer_is_own(int fd)
+{
+	struct sockaddr_in peer, me;
+	socklen_t plen = sizeof(peer), mlen = sizeof(me);
+	char want[64], link[64], path[64];
+	unsigned long inode;
+	struct dirent *e;
+	DIR *d;
+	ssize_t n;
+	int own = 0;
+
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&me, &mlen) != 0 || peer.sin_family != AF_INET ||
+	    peer.sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+		return 0;
+	inode = loopback_inode(ntohs(peer.sin_port), ntohs(me.sin_port));
+	if (inode == 0)
+		return 0;
+	snprintf(want, sizeof(want), "socket:[%lu]", inode);
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return 0;
+	while (!own && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%.20s", e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		own = strcmp(link, want) == 0;
+	}
+	closedir(d);
+	return own;
+}
+
+/* Waits for libesmtp's connection on r->listen_fd until the relay's timeout or its stop, and
+ * closes the listening socket: the connection, or -1. A connection from another process is
+ * closed unanswered, and logged. */
+static int
+accept_own(struct smtps_relay *r)
+{
+	struct pollfd p[2];
+	int plain = -1, n;
+
+	for (;;) {
+		p[0] = (struct pollfd){r->listen_fd, POLLIN, 0};
+		p[1] = (struct pollfd){r->stop[0], POLLIN, 0};
+		n = poll(p, 2, r->timeout * 1000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || !(p[0].revents & POLLIN) || p[1].revents != 0)
+			break;
+		plain = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (plain < 0 || smtps_peer_is_own(plain))
+			break;
+		close(plain);
+		plain = -1;
+		notify_log("the TLS relay to the mail server refused a connection from another "
+		           "process on its loopback port %d", r->port);
+	}
+	close(r->listen_fd);
+	r->listen_fd = -1;
+	return plain;
+}
+
 static void *
 relay_main(void *arg)
 {
@@ -119,13 +211,7 @@ relay_main(void *arg)
 	int plain = -1, n;
 
 	/* the one connection: libesmtp's, or the stop pipe */
-	p[0] = (struct pollfd){r->listen_fd, POLLIN, 0};
-	p[1] = (struct pollfd){r->stop[0], POLLIN, 0};
-	if (poll(p, 2, r->timeout * 1000) <= 0 || !(p[0].revents & POLLIN))
-		goto out;
-	plain = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	close(r->listen_fd);
-	r->listen_fd = -1;
+	plain = accept_own(r);
 	if (plain < 0)
 		goto out;
 	for (;;) {

@@ -331,8 +331,9 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 class Server:
     """A civicdesk daemon on 127.0.0.1 with its own temporary folder and database."""
 
-    def __init__(self, env=None, args=(), dbdir=None):
+    def __init__(self, env=None, args=(), dbdir=None, wrap=()):
         self.own_dir = dbdir is None
+        self.wrap = list(wrap)  # a command the daemon runs under (e.g. strace ...)
         self.dir = dbdir or tempfile.mkdtemp(prefix="civicdesk-test-")
         self.db = os.path.join(self.dir, "civicdesk.db")
         self.env = dict(os.environ)
@@ -351,7 +352,8 @@ class Server:
         self.clock = None  # the injected clock as set by set_clock, passed on to cli()
 
     def start(self):
-        self.proc = subprocess.Popen([BIN, "serve", *self.args], stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([*self.wrap, BIN, "serve", *self.args],
+                                     stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, env=self.env,
                                      cwd=self.dir)
         for line in self.proc.stdout:
@@ -398,6 +400,19 @@ class Server:
             self.output = "\n".join(self.startup) + "\n" + (rest or "")
             self.proc = None
         return self
+
+    def stop_traced(self):
+        """stop() for a daemon started under a wrapper that ends with it (strace): the signal
+        goes to the daemon, the wrapper's child."""
+        if self.proc is None:
+            return self
+        kids = []
+        for tid in os.listdir("/proc/%d/task" % self.proc.pid):
+            with open("/proc/%d/task/%s/children" % (self.proc.pid, tid)) as f:
+                kids += [int(k) for k in f.read().split()]
+        for k in kids:
+            os.kill(k, signal.SIGTERM)
+        return self.stop()
 
     def cleanup(self):
         """Stops the daemon and removes its folder; raises if the daemon reported a sanitizer

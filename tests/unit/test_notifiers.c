@@ -4,6 +4,7 @@
  * ladder scan over the 2025 National Day holiday (1-8 Oct off, Sat 11 Oct a make-up working
  * day), on a store of its own. Time is passed in, so no test sleeps. */
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 
 #include "db/db.h"
 #include "notifiers/notifiers.h"
+#include "notifiers/notifiers_int.h"
 #include "sla/sla.h"
 #include "tests/check.h"
 
@@ -1454,6 +1456,71 @@ test_mobile(struct t *t)
 	CHECK_INT(t, notify_mobile(NULL, buf, sizeof(buf)), 0);
 }
 
+/* The smtps relay takes libesmtp's connection only: a connection to its loopback port from this
+ * process is its own, one from another process (a child here) is not. */
+static int
+connect_to(int port)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void
+test_relay_peer(struct t *t)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), cfd, afd, go[2], port;
+	pid_t child;
+	char c = 0;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(t, lfd >= 0 && bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	             listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&sin, &len) == 0);
+	port = ntohs(sin.sin_port);
+
+	cfd = connect_to(port); /* this process */
+	afd = accept(lfd, NULL, NULL);
+	CHECK(t, cfd >= 0 && afd >= 0);
+	CHECK_INT(t, smtps_peer_is_own(afd), 1);
+	close(afd);
+	close(cfd);
+
+	CHECK_INT(t, pipe(go), 0);
+	child = fork();
+	if (child == 0) { /* another process: connects, then waits to be told to go */
+		int fd = connect_to(port);
+
+		close(go[1]);
+		if (read(go[0], &c, 1) < 0)
+			c = 0;
+		_exit(fd >= 0 ? 0 : 1);
+	}
+	close(go[0]);
+	afd = accept(lfd, NULL, NULL);
+	CHECK(t, afd >= 0);
+	CHECK_INT(t, smtps_peer_is_own(afd), 0);
+	close(afd);
+	if (write(go[1], "x", 1) < 0)
+		c = 1;
+	close(go[1]);
+	waitpid(child, NULL, 0);
+	close(lfd);
+	(void)c;
+}
+
 int
 main(void)
 {
@@ -1484,6 +1551,7 @@ main(void)
 	RUN(&t, test_smtp_auth);
 	RUN(&t, test_combine);
 	RUN(&t, test_mobile);
+	RUN(&t, test_relay_peer);
 	notify_cleanup();
 	return t_done(&t);
 }
