@@ -452,7 +452,7 @@ created_answer(struct req *req, struct resp *resp, const struct db_item *item, c
 		resp_take(resp, 201, "application/json; charset=utf-8", text, len);
 	else
 		resp_json(resp, 201, scan_json(created_json(req, item, code), scan));
-	resp_header(resp, "Location", "/api/v1/track/%s", item->tracking);
+	resp_header_join(resp, "Location", "/api/v1/track/", item->tracking);
 }
 
 /* With a virus scanner: "attachments_refused":[{"filename","reason"}] (infected files, not

@@ -303,6 +303,13 @@ int query_code_verify(const char *code, const unsigned char hash[QUERY_HASH_LEN]
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The line log_info would write of the parts joined (no format: the access log's line, a
+ * tenth of the instructions of vsnprintf's), into buf for writing later with others: its
+ * length with the newline, or 0 when size is below LOG_FORMAT_SIZE. */
+#define LOG_FORMAT_SIZE (2048 + 64)
+size_t log_join(char *buf, size_t size, const char *const *parts, size_t nparts);
+/* Writes lines that log_join made, as they are, to the log. */
+void log_write(const char *lines, size_t len);
 
 /* --- errors of the core (error.c) -------------------------------------------------------- */
 
@@ -1260,6 +1267,10 @@ void screen_list_free(struct screen_list *l);
  * thread's). */
 int screen_match(const struct screen_list *list, const char *const *texts, size_t ntexts,
                  char *buf, size_t size);
+/* s as screening compares it: NFKC, case-folded, the format characters (zero-width spaces, the
+ * soft hyphen, marks of direction) left out. A new string (g_free), or NULL when s is not valid
+ * UTF-8 or memory is short. */
+char *screen_fold(const char *s);
 /* Inside the transaction that stores item (or adds a citizen's mail to it): flags it with
  * matched (nothing when NULL or ""; a cleared flag is raised again), with a staff-only
  * history row and an audit row. 0 or -1. */

@@ -14,6 +14,7 @@
  * thread that does the work (the writer) resumes it, and the I/O thread answers.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -36,14 +37,36 @@
 #define HTTP_WORKERS_MAX 64    /* threads running the requests that may wait (not ROUTE_READ) */
 /* libmicrohttpd's memory per connection (request line and headers, the read buffer a body
  * streams through, the answer's headers): it zeroes all of it for each request, which at
- * 64 KiB was a sixth of a submission's instructions (callgrind); 32 KiB (the library's default)
- * takes request headers of up to some 16 KB, 16 KiB only 6 KB. */
+ * 64 KiB was a sixth of a submission's instructions (callgrind). 32 KiB (the library's default)
+ * takes request headers of up to about 32 KB, of which cookies up to about 11 KB or some 130 of
+ * them (libmicrohttpd parses each into the same memory); 16 KiB would save about 1 us a request
+ * (here and in bench/ceiling.c alike) but took only some 60 cookies of 85 bytes beside a
+ * browser's other headers, and closed the connection without an answer at the edge (issue 20,
+ * bench/RESULTS.md). Larger headers get 431 (tests/integration/test_edges.py). */
 #define HTTP_CONNECTION_MEMORY 32768
 /* Page cache of the I/O threads' own database connections, all of them together, and of each
  * at least: a page of Open311's list reads some 250 pages scattered over the file, which the
  * pool's 512 KiB connections read again from the kernel each time (200 preads a request). */
 #define HTTP_READER_CACHE_KIB 16384
 #define HTTP_READER_CACHE_MIN_KIB 2048
+
+/* The requests' log lines (one each, log_request), gathered and written by a thread of their
+ * own at most ACCESS_LOG_MS after the first of them: one write for every hundred requests under
+ * load instead of one system call each on the I/O threads (issue 20). */
+#define ACCESS_LOG_SIZE 65536 /* bytes of lines waiting (each line at most LOG_FORMAT_SIZE) */
+#define ACCESS_LOG_MS 20
+
+struct access_log {
+	pthread_mutex_t lock;  /* guards the rest */
+	pthread_cond_t more;   /* signalled by a first line, a half-full buffer, and on stop */
+	pthread_cond_t room;   /* broadcast when the flusher has taken the lines */
+	char *buf;             /* the lines waiting, len bytes */
+	size_t len;
+	char *spare;           /* the other buffer, NULL while the flusher writes from it */
+	int running;           /* the flusher runs: else lines are written at once */
+	int stopping;          /* access_log_stop: write what is left and end */
+	pthread_t thread;
+};
 
 /* The database connection of one I/O thread, for its ROUTE_READ requests. */
 struct reader {
@@ -53,11 +76,12 @@ struct reader {
 
 struct call;
 
-/* The calls of one I/O thread that req_resume queued for the first of them (draining) to
+/* The calls of one I/O thread that req_resume queued for a resumed call of that thread to
  * resume when its thread runs it. */
 struct resume_queue {
 	struct call *head, *tail; /* oldest first */
-	int draining;             /* a call of this thread was resumed and will resume these */
+	size_t pending;           /* calls of this thread resumed whose second half has not run
+	                           * yet: each resumes what is queued when it runs */
 };
 
 /* A running server: libmicrohttpd's daemon, what it routes to and the worker threads. */
@@ -87,6 +111,7 @@ struct http_server {
 	 * like random ones, without a getrandom system call per request */
 	unsigned char id_key[crypto_shorthash_KEYBYTES];
 	_Atomic unsigned long long id_next;
+	struct access_log log;
 };
 
 #define REQUEST_ID_SIZE 17 /* 16 hex digits and a NUL */
@@ -338,6 +363,27 @@ resp_header(struct resp *resp, const char *name, const char *fmt, ...)
 	va_end(ap);
 	if (value == NULL)
 		return;
+	resp->headers[resp->nheaders].name = name;
+	resp->headers[resp->nheaders].value = value;
+	resp->headers[resp->nheaders].lent = 0;
+	resp->nheaders++;
+}
+
+void
+resp_header_join(struct resp *resp, const char *name, const char *prefix, const char *rest)
+{
+	size_t a = strlen(prefix), b = strlen(rest);
+	char *value;
+
+	if (resp->nheaders == RESP_MAX_HEADERS) {
+		log_err("too many response headers: %s dropped", name);
+		return;
+	}
+	value = malloc(a + b + 1);
+	if (value == NULL)
+		return;
+	memcpy(value, prefix, a);
+	memcpy(value + a, rest, b + 1);
 	resp->headers[resp->nheaders].name = name;
 	resp->headers[resp->nheaders].value = value;
 	resp->headers[resp->nheaders].lent = 0;
@@ -898,10 +944,12 @@ req_suspend(struct req *req, void (*then)(struct req *req, struct resp *resp), v
 
 /* Resuming a connection writes to its I/O thread's eventfd, a system call (and a wake-up)
  * each time; the writer answers a batch of submissions at once, one after the other, and would
- * make eight of them in a row on its own thread, the one that bounds the rate. So only the
- * first req_resume of a batch for each I/O thread resumes its connection itself; the others of
- * that thread queue their calls, and that first call resumes them from their own I/O thread
- * before it answers (resume_queued): no wake-up there, and no call waits for another thread. */
+ * make eight of them in a row on its own thread, the one that bounds the rate. So a req_resume
+ * resumes its connection itself only when no call of its I/O thread is resumed and waiting to
+ * run; else it queues its call, and the next resumed call of that thread to run resumes the
+ * queued ones from their own I/O thread before it answers (resume_queued). Those are then
+ * pending too: what the writer tells while the thread answers the first of a batch is taken by
+ * the later ones, one wake-up a batch, and no call waits for another thread. */
 void
 req_resume(struct req *req)
 {
@@ -915,7 +963,7 @@ req_resume(struct req *req)
 	}
 	q = &srv->resume[call->io];
 	pthread_mutex_lock(&srv->rlock);
-	if (q->draining) {
+	if (q->pending > 0) {
 		call->rnext = NULL;
 		if (q->tail != NULL)
 			q->tail->rnext = call;
@@ -925,18 +973,19 @@ req_resume(struct req *req)
 		pthread_mutex_unlock(&srv->rlock);
 		return;
 	}
-	q->draining = 1;
+	q->pending = 1;
 	pthread_mutex_unlock(&srv->rlock);
 	MHD_resume_connection(req->conn); /* on_request is called again: it runs then */
 }
 
-/* On an I/O thread, a resumed call (of this thread) about to run its second half: resumes the
- * calls of this thread queued by req_resume since it was resumed. */
+/* On an I/O thread, a resumed call (of this thread) about to run its second half: no longer
+ * pending; resumes the calls of this thread queued by req_resume meanwhile, pending now. */
 static void
 resume_queued(struct http_server *srv, const struct call *call)
 {
 	struct resume_queue *q;
 	struct call *c, *next;
+	size_t n = 0;
 
 	if (call->io < 0)
 		return;
@@ -944,7 +993,11 @@ resume_queued(struct http_server *srv, const struct call *call)
 	pthread_mutex_lock(&srv->rlock);
 	c = q->head;
 	q->head = q->tail = NULL;
-	q->draining = 0;
+	for (next = c; next != NULL; next = next->rnext)
+		n++;
+	if (q->pending > 0)
+		q->pending--;
+	q->pending += n;
 	pthread_mutex_unlock(&srv->rlock);
 	for (; c != NULL; c = next) {
 		next = c->rnext; /* c may be answered and freed once resumed */
@@ -1065,25 +1118,160 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	return call_send(srv, conn, call);
 }
 
+/* The flusher: writes the lines gathered over ACCESS_LOG_MS (or until the buffer is half
+ * full) in one go, while the next ones go into the other buffer; on stop, what is left. */
+static void *
+access_flusher(void *arg)
+{
+	struct access_log *l = arg;
+	struct timespec until;
+	char *out;
+	size_t n;
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		while (l->len == 0 && !l->stopping)
+			pthread_cond_wait(&l->more, &l->lock);
+		if (l->len == 0)
+			break; /* stopping, all written */
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += ACCESS_LOG_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!l->stopping && l->len < ACCESS_LOG_SIZE / 2 &&
+		       pthread_cond_timedwait(&l->more, &l->lock, &until) != ETIMEDOUT)
+			;
+		out = l->buf;
+		n = l->len;
+		l->buf = l->spare;
+		l->len = 0;
+		l->spare = NULL;
+		pthread_mutex_unlock(&l->lock);
+		log_write(out, n);
+		pthread_mutex_lock(&l->lock);
+		l->spare = out;
+		pthread_cond_broadcast(&l->room);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+/* Sets up l and starts its flusher; without one (no memory or thread), lines are written at
+ * once. */
+static void
+access_log_start(struct access_log *l)
+{
+	pthread_condattr_t monotonic;
+
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC); /* no wait stretched by a clock step */
+	pthread_cond_init(&l->more, &monotonic);
+	pthread_condattr_destroy(&monotonic);
+	pthread_cond_init(&l->room, NULL);
+	l->buf = malloc(ACCESS_LOG_SIZE);
+	l->spare = malloc(ACCESS_LOG_SIZE);
+	if (l->buf != NULL && l->spare != NULL &&
+	    pthread_create(&l->thread, NULL, access_flusher, l) == 0)
+		l->running = 1;
+}
+
+/* Has the line (of log_join) written by the flusher, or at once without one. */
+static void
+access_log_add(struct access_log *l, const char *line, size_t n)
+{
+	size_t was;
+
+	if (!l->running) {
+		log_write(line, n);
+		return;
+	}
+	pthread_mutex_lock(&l->lock);
+	while (l->len + n > ACCESS_LOG_SIZE) { /* the flusher is behind (stderr blocks): wait */
+		pthread_cond_signal(&l->more);
+		pthread_cond_wait(&l->room, &l->lock);
+	}
+	was = l->len;
+	memcpy(l->buf + l->len, line, n);
+	l->len += n;
+	/* the flusher waits for a first line, or for the buffer to be half full */
+	if (was == 0 || (was < ACCESS_LOG_SIZE / 2 && l->len >= ACCESS_LOG_SIZE / 2))
+		pthread_cond_signal(&l->more);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Writes the lines left and ends the flusher (after the daemon, whose last requests log). */
+static void
+access_log_stop(struct access_log *l)
+{
+	if (l->running) {
+		pthread_mutex_lock(&l->lock);
+		l->stopping = 1;
+		pthread_cond_signal(&l->more);
+		pthread_mutex_unlock(&l->lock);
+		pthread_join(l->thread, NULL);
+	}
+	free(l->buf);
+	free(l->spare);
+	pthread_cond_destroy(&l->room);
+	pthread_cond_destroy(&l->more);
+	pthread_mutex_destroy(&l->lock);
+}
+
 /* The request's one log line: id, method, route pattern (never the path itself: it may name
  * an item), status, duration and client address. Nothing from the headers or the body (no
  * password, query code, session or CSRF token) is ever logged. */
+/* v in decimal at the end of buf: where it starts. */
+static const char *
+decimal(unsigned long long v, char buf[24])
+{
+	char *p = buf + 23;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	return p;
+}
+
 static void
-log_request(const struct call *call, enum MHD_RequestTerminationCode toe)
+log_request(struct http_server *srv, const struct call *call, enum MHD_RequestTerminationCode toe)
 {
 	struct timespec now;
 	long long tenths; /* of a millisecond, rounded: formatted without floating point */
+	char line[LOG_FORMAT_SIZE], status[24], ms[24], tenth[2];
+	const char *parts[16];
+	size_t n = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	tenths = ((long long)(now.tv_sec - call->started.tv_sec) * 1000000000LL +
 	          (now.tv_nsec - call->started.tv_nsec) + 50000) / 100000;
 	if (tenths < 0)
 		tenths = 0;
-	log_info("request id=%s method=%s route=%s status=%d ms=%lld.%lld addr=%s%s", call->id,
-	         call->method[0] ? call->method : "-",
-	         call->match == 1 && call->route != NULL ? call->route->pattern : "-",
-	         call->resp.status, tenths / 10, tenths % 10, call->req.addr,
-	         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	tenth[0] = (char)('0' + tenths % 10);
+	tenth[1] = '\0';
+	/* request id=… method=… route=… status=… ms=….… addr=…[ aborted=1] */
+	parts[n++] = "request id=";
+	parts[n++] = call->id;
+	parts[n++] = " method=";
+	parts[n++] = call->method[0] ? call->method : "-";
+	parts[n++] = " route=";
+	parts[n++] = call->match == 1 && call->route != NULL ? call->route->pattern : "-";
+	parts[n++] = " status=";
+	parts[n++] = decimal((unsigned)call->resp.status, status);
+	parts[n++] = " ms=";
+	parts[n++] = decimal((unsigned long long)(tenths / 10), ms);
+	parts[n++] = ".";
+	parts[n++] = tenth;
+	parts[n++] = " addr=";
+	parts[n++] = call->req.addr;
+	parts[n++] = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1";
+	n = log_join(line, sizeof(line), parts, n);
+	if (n > 0)
+		access_log_add(&srv->log, line, n);
 }
 
 static void
@@ -1100,7 +1288,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (call != NULL && call->then != NULL) /* resumed, but the client had gone */
 		call_then(cls, call);
 	if (*con_cls != NULL)
-		log_request(*con_cls, toe);
+		log_request(cls, *con_cls, toe);
 	call_free(*con_cls);
 	*con_cls = NULL;
 }
@@ -1166,6 +1354,7 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	pthread_mutex_init(&srv->rlock, NULL);
 	pthread_cond_init(&srv->work, NULL);
 	pthread_cond_init(&srv->resumed, NULL);
+	access_log_start(&srv->log);
 	srv->app = app;
 	srv->routes = routes;
 	srv->nroutes = nroutes;
@@ -1186,6 +1375,7 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 		MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		log_err("cannot listen on %s", app->cfg.listen);
+		access_log_stop(&srv->log);
 		pthread_cond_destroy(&srv->resumed);
 		pthread_cond_destroy(&srv->work);
 		pthread_mutex_destroy(&srv->rlock);
@@ -1219,6 +1409,7 @@ http_stop(struct http_server *srv)
 	for (i = 0; i < srv->nworkers; i++)
 		pthread_join(srv->workers[i], NULL);
 	MHD_stop_daemon(srv->mhd);
+	access_log_stop(&srv->log);
 	for (i = 0; i < srv->nreaders; i++)
 		db_reader_free(srv->readers[i].c);
 	pthread_cond_destroy(&srv->resumed);

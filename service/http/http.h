@@ -91,6 +91,9 @@ void resp_header(struct resp *resp, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Adds a header whose value is lent: a string that outlives resp (a literal), not copied. */
 void resp_header_lent(struct resp *resp, const char *name, const char *value);
+/* Adds a header whose value is prefix and rest joined (no format: cheaper than resp_header for
+ * a path built of an identifier). */
+void resp_header_join(struct resp *resp, const char *name, const char *prefix, const char *rest);
 /* Answers status with body (len bytes, NUL-terminated, from malloc), which resp takes. */
 void resp_take(struct resp *resp, int status, const char *content_type, char *body, size_t len);
 void resp_free(struct resp *resp);

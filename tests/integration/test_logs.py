@@ -2,9 +2,12 @@
 client address), and no secret the test used in any line the daemon wrote: query codes,
 passwords (right and wrong), session tokens, CSRF tokens.
 """
+import http.client
 import os
 import re
 import sys
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -62,6 +65,49 @@ class RequestLogs(unittest.TestCase):
         for secret in secrets + ["secret.citizen", "不应出现在日志里"]:
             with self.subTest(secret=secret[:4] + "…"):
                 self.assertNotIn(secret, out)
+
+    def test_lines_written_while_running_and_none_lost(self):
+        # the lines are gathered and written by a thread of their own (issue 20): one appears
+        # while the daemon runs, without waiting for the stop; under load none is lost
+        srv = harness.Server().start().drain()
+        try:
+            r = srv.request("GET", "/api/v1/health")
+            rid = r.header("X-Request-Id")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not any(
+                    "request id=" + rid in l for l in list(srv.drained)):
+                time.sleep(0.01)
+            self.assertTrue(any("request id=" + rid in l for l in list(srv.drained)),
+                            "the line of a request while the daemon runs")
+            ids = []
+            lock = threading.Lock()
+
+            def load():
+                c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+                got = []
+                for _ in range(400):  # some 150 KB of lines: both buffers several times
+                    c.request("GET", "/api/v1/health?x=" + "y" * 40)
+                    r = c.getresponse()
+                    r.read()
+                    got.append(r.getheader("X-Request-Id"))
+                c.close()
+                with lock:
+                    ids.extend(got)
+            threads = [threading.Thread(target=load) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            srv.stop()
+            out = srv.output
+            srv.cleanup()
+        lines = [LINE.match(l) for l in out.splitlines() if "request id=" in l]
+        self.assertTrue(all(lines))
+        logged = [m.group(1) for m in lines]
+        self.assertEqual(len(ids), 1600)
+        self.assertEqual(len(set(logged)), len(logged), "each line once")
+        self.assertEqual(set(ids) - set(logged), set(), "every request logged")
 
 
 if __name__ == "__main__":

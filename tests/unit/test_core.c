@@ -564,6 +564,26 @@ test_submit_many_acknowledged(struct t *t)
 	memset(&app.notify, 0, sizeof(app.notify));
 }
 
+/* log_join: the line log_info writes ("civicdesk: " and a newline), cut as it cuts at 2 KiB. */
+static void
+test_log_join(struct t *t)
+{
+	char line[LOG_FORMAT_SIZE], small[64], big[3000];
+	const char *parts[] = {"request id=", "00ff", " status=", "201", ""};
+	const char *long_parts[] = {"x=", big};
+	size_t n;
+
+	n = log_join(line, sizeof(line), parts, 5);
+	CHECK_INT(t, (int)n, (int)strlen("civicdesk: request id=00ff status=201\n"));
+	CHECK(t, memcmp(line, "civicdesk: request id=00ff status=201\n", n) == 0);
+	CHECK_INT(t, (int)log_join(small, sizeof(small), parts, 5), 0);
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	n = log_join(line, sizeof(line), long_parts, 2);
+	CHECK_INT(t, (int)n, LOG_FORMAT_SIZE - 1);
+	CHECK(t, line[n - 1] == '\n' && line[n - 2] == 'b');
+}
+
 int
 main(void)
 {
@@ -583,6 +603,7 @@ main(void)
 		printf("not ok 1 - setup: app_open\n");
 		return 1;
 	}
+	RUN(&t, test_log_join);
 	RUN(&t, test_submit_stores_and_notifies);
 	RUN(&t, test_submit_refuses_bad_input);
 	RUN(&t, test_act_assign_accept);

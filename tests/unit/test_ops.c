@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "service/core/core.h"
 #include "tests/check.h"
 
@@ -170,6 +172,91 @@ screening_many_entries(struct t *t)
 	screen_list_free(all);
 }
 
+/* GLib's fold of the whole text, as screen_fold made it before it copied what folding leaves
+ * as it is (issue 20). */
+static char *
+fold_whole(const char *s)
+{
+	char *nfkc = g_utf8_normalize(s, -1, G_NORMALIZE_NFKC), *folded, *p, *out;
+
+	if (nfkc == NULL)
+		return NULL;
+	folded = g_utf8_casefold(nfkc, -1);
+	g_free(nfkc);
+	for (p = out = folded; *p != '\0';) {
+		char *next = g_utf8_next_char(p);
+
+		if (g_unichar_type(g_utf8_get_char(p)) != G_UNICODE_FORMAT) {
+			memmove(out, p, (size_t)(next - p));
+			out += next - p;
+		}
+		p = next;
+	}
+	*out = '\0';
+	return folded;
+}
+
+/* screen_fold, which folds only the runs between the characters that folding leaves as they
+ * are, gives GLib's fold of the whole text: on texts of those characters mixed with what NFKC
+ * joins to them (combining marks, kana voicing marks, Hangul jamo), changes, expands or drops
+ * (full-width and circled forms, ligatures, format characters), and invalid UTF-8 (NULL). */
+static void
+screening_fold_pieces(struct t *t)
+{
+	static const char *const pieces[] = {
+	    "a", "e", "z", "A", "Z", "0", " ", ",", "\n", "\t", "~", "一", "鿿", "汉", "字", "博",
+	    "\xe4\xb7\xbf" /* U+4DFF, below the ideographs */, "\xea\x80\x80" /* U+A000 */,
+	    "\xcc\x81" /* U+0301 combining acute */, "\xcc\xa7" /* U+0327 cedilla */,
+	    "\xcc\xa3" /* U+0323 dot below */, "\xcd\x85" /* U+0345 ypogegrammeni */,
+	    "\xe3\x82\x99" /* U+3099 voicing mark */, "\xe3\x81\x8b" /* か */,
+	    "\xef\xbd\xb6" /* half-width カ */, "\xef\xbe\x9e" /* half-width voicing mark */,
+	    "\xe1\x84\x80" /* U+1100 jamo L */, "\xe1\x85\xa1" /* U+1161 jamo V */,
+	    "\xe1\x86\xa8" /* U+11A8 jamo T */, "\xea\xb0\x80" /* 가 */,
+	    "\xe2\x80\x8b" /* zero-width space */, "\xc2\xad" /* soft hyphen */,
+	    "\xe2\x80\x8f" /* RLM */, "\xef\xbc\x8c" /* ， */, "\xe3\x80\x81" /* 、 */,
+	    "\xe3\x80\x80" /* ideographic space */, "\xef\xbc\xa3" /* Ｃ */,
+	    "\xef\xbd\x81" /* ａ */, "\xe2\x91\xa0" /* ① */, "\xef\xac\x81" /* ﬁ */,
+	    "\xe1\xba\x9e" /* ẞ */, "\xc4\xb0" /* İ */, "\xce\xa3" /* Σ */, "\xcf\x82" /* ς */,
+	    "\xe2\x84\xab" /* Å angstrom sign */, "\xe3\x8e\x8f" /* ㎏ */,
+	    "\xef\xa4\x80" /* U+F900 compatibility ideograph */, "\xe2\xbc\x80" /* ⼀ radical */,
+	    "\xe0\xad\x87" /* U+0B47 */, "\xe0\xac\xbe" /* U+0B3E, joins U+0B47 */,
+	    "\xe0\xbd\xb3" /* U+0F73 */, "\xf0\x9d\x85\x9e" /* U+1D15E */,
+	    "\xf0\xa0\x80\x80" /* U+20000 */, "\xc3\xa9" /* é */, "\xc3\x89" /* É */};
+	char text[512], *got, *want;
+	size_t i, j, k, m;
+	unsigned seed = 4242;
+	int mismatches = 0, checked = 0;
+
+	for (i = 0; i < 20000; i++) {
+		k = 0;
+		m = (seed = seed * 1103515245u + 12345u) % 24;
+		for (j = 0; j < m; j++) {
+			seed = seed * 1103515245u + 12345u;
+			k += (size_t)snprintf(text + k, sizeof(text) - k, "%s",
+			                      pieces[(seed >> 8) % (sizeof(pieces) / sizeof(pieces[0]))]);
+		}
+		if (i % 1000 == 999) /* a byte that cannot be UTF-8 */
+			text[(seed >> 4) % (k + 1)] = (char)0xff;
+		got = screen_fold(text);
+		want = fold_whole(text);
+		checked += want != NULL;
+		if ((got == NULL) != (want == NULL) || (got != NULL && strcmp(got, want) != 0)) {
+			if (mismatches++ == 0)
+				fprintf(stderr, "# fold of %s: got %s, want %s\n", text,
+				        got ? got : "(null)", want ? want : "(null)");
+		}
+		g_free(got);
+		g_free(want);
+	}
+	CHECK_INT(t, mismatches, 0);
+	CHECK(t, checked > 19000);
+	/* and the letter of the benchmark, whose full-width punctuation GLib folds */
+	got = screen_fold("我们小区门口的道路已经破损多时，雨天积水严重，老人和孩子出行很不方便。");
+	CHECK(t, got != NULL && strcmp(got, "我们小区门口的道路已经破损多时,雨天积水严重,"
+	                                    "老人和孩子出行很不方便。") == 0);
+	g_free(got);
+}
+
 static void
 second_factor_roles(struct t *t)
 {
@@ -207,6 +294,7 @@ main(void)
 	RUN(&t, screening);
 	RUN(&t, screening_characters);
 	RUN(&t, screening_many_entries);
+	RUN(&t, screening_fold_pieces);
 	RUN(&t, second_factor_roles);
 	RUN(&t, scanner_away);
 	return t_done(&t);
