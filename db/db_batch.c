@@ -190,3 +190,31 @@ db_bind_rows(sqlite3_stmt *st, int i, const struct db_rows *r)
 
 	return rc == SQLITE_OK ? 0 : -1;
 }
+
+int
+db_rows_set(struct db_rows *r, const void *rows, size_t n, size_t size,
+            const struct db_rows_col *cols, size_t ncols)
+{
+	if (ncols > DB_ROWS_COLS)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	r->rows = rows;
+	r->n = n;
+	r->size = size;
+	memcpy(r->cols, cols, ncols * sizeof(*cols));
+	return 0;
+}
+
+int
+db_rows_exec(struct db_conn *c, const char *sql, const struct db_rows *r)
+{
+	sqlite3_stmt *st = db_prep(c, sql);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_rows(st, 1, r) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	return db_exec_stmt(c, st);
+}

@@ -83,19 +83,27 @@ void db_reset(sqlite3_stmt *st);
  * as SQL NULL) or unused (NULL). */
 #define DB_ROWS_COLS 16 /* as many as db_batch.c declares */
 enum db_rows_type { DB_ROWS_NONE, DB_ROWS_INT, DB_ROWS_TEXT };
+struct db_rows_col {
+	enum db_rows_type type;
+	size_t offset; /* of the member in the row */
+};
 struct db_rows {
 	const void *rows; /* the first row */
 	size_t n, size;   /* rows, and the size of one */
-	struct {
-		enum db_rows_type type;
-		size_t offset; /* of the member in the row */
-	} cols[DB_ROWS_COLS];
+	struct db_rows_col cols[DB_ROWS_COLS];
 };
 /* Makes db_rows(?) known on connection h. 0 or -1. */
 int db_rows_register(sqlite3 *h);
 /* Binds r to parameter i of st, for db_rows(?i); r and its rows (and strings) are lent until the
  * statement is reset. 0 or -1. */
 int db_bind_rows(sqlite3_stmt *st, int i, const struct db_rows *r);
+/* Sets r to n rows of size bytes from rows, read through the ncols columns cols (c0, c1, ...).
+ * 0, or -1 when ncols is more than DB_ROWS_COLS. */
+int db_rows_set(struct db_rows *r, const void *rows, size_t n, size_t size,
+                const struct db_rows_col *cols, size_t ncols);
+/* Runs sql (of the calling file's static table), whose only parameter is db_rows(?1), over r on
+ * c: 0 or -1. sqlite3_changes(c->h) then tells the rows it wrote. */
+int db_rows_exec(struct db_conn *c, const char *sql, const struct db_rows *r);
 
 /* Binding helpers: NULL text binds SQL NULL. Return 0 or -1. */
 int db_bind_text(sqlite3_stmt *st, int i, const char *s);

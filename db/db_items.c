@@ -432,10 +432,7 @@ struct clock_row {
 int
 db_items_clocks_add(struct db_conn *c, const struct db_item *const *v, size_t n)
 {
-	static const struct {
-		enum db_rows_type type;
-		size_t offset;
-	} cols[] = {
+	static const struct db_rows_col cols[] = {
 	    {DB_ROWS_INT, offsetof(struct clock_row, item_id)},
 	    {DB_ROWS_TEXT, offsetof(struct clock_row, name)},
 	    {DB_ROWS_INT, offsetof(struct clock_row, started)},
@@ -450,9 +447,11 @@ db_items_clocks_add(struct db_conn *c, const struct db_item *const *v, size_t n)
 	    {DB_ROWS_TEXT, offsetof(struct clock_row, result)},
 	    {DB_ROWS_INT, offsetof(struct clock_row, resumed_at)},
 	};
+	static const struct db_rows_col mark_cols[] = {
+	    {DB_ROWS_INT, offsetof(struct clock_row, item_id)},
+	};
 	struct clock_row small[32], *rows = small;
 	struct db_rows r;
-	sqlite3_stmt *st;
 	size_t i, j, k = 0, max = 0;
 	int ret = -1, fresh = 1;
 
@@ -489,37 +488,16 @@ db_items_clocks_add(struct db_conn *c, const struct db_item *const *v, size_t n)
 			        ck->result[0] == '\0' && ck->resumed_at == 0;
 		}
 	}
-	memset(&r, 0, sizeof(r));
-	r.rows = rows;
-	r.n = k;
-	r.size = sizeof(*rows);
-	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-		r.cols[i].type = cols[i].type;
-		r.cols[i].offset = cols[i].offset;
-	}
-	if (k > 0) {
-		/* remaining is stored only with paused_at or resumed_at: NULL for fresh clocks */
-		st = db_prep(c, stmts[fresh ? STMT_CLOCK_ADD_MANY_NEW : STMT_CLOCK_ADD_MANY]);
-		if (st == NULL || db_bind_rows(st, 1, &r) != 0) {
-			db_reset(st);
-			goto out;
-		}
-		if (db_exec_stmt(c, st) != 0)
-			goto out;
-	}
+	/* remaining is stored only with paused_at or resumed_at: NULL for fresh clocks */
+	if (k > 0 &&
+	    (db_rows_set(&r, rows, k, sizeof(*rows), cols, sizeof(cols) / sizeof(cols[0])) != 0 ||
+	     db_rows_exec(c, stmts[fresh ? STMT_CLOCK_ADD_MANY_NEW : STMT_CLOCK_ADD_MANY], &r) != 0))
+		goto out;
 	/* the ladder's marks (0, 0, id): the item_id of each item's row, one row an item */
 	for (i = 0; i < n; i++)
 		rows[i].item_id = v[i]->id;
-	r.n = n;
-	memset(r.cols, 0, sizeof(r.cols));
-	r.cols[0].type = DB_ROWS_INT;
-	r.cols[0].offset = offsetof(struct clock_row, item_id);
-	st = db_prep(c, stmts[STMT_LADDER_ADD_MANY]);
-	if (st == NULL || db_bind_rows(st, 1, &r) != 0) {
-		db_reset(st);
-		goto out;
-	}
-	ret = db_exec_stmt(c, st);
+	if (db_rows_set(&r, rows, n, sizeof(*rows), mark_cols, 1) == 0)
+		ret = db_rows_exec(c, stmts[STMT_LADDER_ADD_MANY], &r);
 out:
 	if (rows != small)
 		free(rows);
@@ -932,10 +910,7 @@ int
 db_history_add_many(struct db_conn *c, const int64_t *item_ids, const struct db_history *const *h,
                     size_t n)
 {
-	static const struct {
-		enum db_rows_type type;
-		size_t offset;
-	} cols[] = {
+	static const struct db_rows_col cols[] = {
 	    {DB_ROWS_INT, offsetof(struct history_row, item_id)},
 	    {DB_ROWS_INT, offsetof(struct history_row, at)},
 	    {DB_ROWS_INT, offsetof(struct history_row, actor_id)},
@@ -950,7 +925,6 @@ db_history_add_many(struct db_conn *c, const int64_t *item_ids, const struct db_
 	};
 	struct history_row small[32], *rows = small;
 	struct db_rows r;
-	sqlite3_stmt *st;
 	size_t i;
 	int ret = -1;
 
@@ -974,19 +948,8 @@ db_history_add_many(struct db_conn *c, const int64_t *item_ids, const struct db_
 		rows[i].clock = h[i]->clock;
 		rows[i].due = h[i]->due;
 	}
-	memset(&r, 0, sizeof(r));
-	r.rows = rows;
-	r.n = n;
-	r.size = sizeof(*rows);
-	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-		r.cols[i].type = cols[i].type;
-		r.cols[i].offset = cols[i].offset;
-	}
-	st = db_prep(c, stmts[STMT_HISTORY_ADD_MANY]);
-	if (st == NULL || db_bind_rows(st, 1, &r) != 0)
-		db_reset(st);
-	else
-		ret = db_exec_stmt(c, st);
+	if (db_rows_set(&r, rows, n, sizeof(*rows), cols, sizeof(cols) / sizeof(cols[0])) == 0)
+		ret = db_rows_exec(c, stmts[STMT_HISTORY_ADD_MANY], &r);
 	if (rows != small)
 		free(rows);
 	return ret;

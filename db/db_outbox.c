@@ -214,10 +214,7 @@ db_outbox_add(struct db_conn *c, const struct db_notice *o, int64_t *id)
 int
 db_outbox_add_keys(struct db_conn *c, const struct db_notice *v, size_t n, size_t *added)
 {
-	static const struct {
-		enum db_rows_type type;
-		size_t offset;
-	} cols[] = {
+	static const struct db_rows_col cols[] = {
 	    {DB_ROWS_INT, offsetof(struct db_notice, item_id)},
 	    {DB_ROWS_TEXT, offsetof(struct db_notice, channel)},
 	    {DB_ROWS_TEXT, offsetof(struct db_notice, recipient)},
@@ -228,7 +225,6 @@ db_outbox_add_keys(struct db_conn *c, const struct db_notice *v, size_t n, size_
 	    {DB_ROWS_INT, offsetof(struct db_notice, lkey)},
 	};
 	struct db_rows r;
-	sqlite3_stmt *st;
 	size_t i;
 
 	*added = 0;
@@ -240,22 +236,8 @@ db_outbox_add_keys(struct db_conn *c, const struct db_notice *v, size_t n, size_
 			db_log("outbox: row %zu of a batch is not a ladder key", i);
 			return -1;
 		}
-	memset(&r, 0, sizeof(r));
-	r.rows = v;
-	r.n = n;
-	r.size = sizeof(*v);
-	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-		r.cols[i].type = cols[i].type;
-		r.cols[i].offset = cols[i].offset;
-	}
-	st = db_prep(c, stmts[STMT_ADD_KEYS]);
-	if (st == NULL)
-		return -1;
-	if (db_bind_rows(st, 1, &r) != 0) {
-		db_reset(st);
-		return -1;
-	}
-	if (db_exec_stmt(c, st) != 0)
+	if (db_rows_set(&r, v, n, sizeof(*v), cols, sizeof(cols) / sizeof(cols[0])) != 0 ||
+	    db_rows_exec(c, stmts[STMT_ADD_KEYS], &r) != 0)
 		return -1;
 	*added = (size_t)sqlite3_changes(c->h);
 	return 0;
@@ -264,10 +246,7 @@ db_outbox_add_keys(struct db_conn *c, const struct db_notice *v, size_t n, size_
 int
 db_outbox_add_bare(struct db_conn *c, const struct db_notice *v, size_t n, size_t *added)
 {
-	static const struct {
-		enum db_rows_type type;
-		size_t offset;
-	} cols[] = {
+	static const struct db_rows_col cols[] = {
 	    {DB_ROWS_INT, offsetof(struct db_notice, item_id)},
 	    {DB_ROWS_TEXT, offsetof(struct db_notice, step)},
 	    {DB_ROWS_TEXT, offsetof(struct db_notice, channel)},
@@ -277,7 +256,6 @@ db_outbox_add_bare(struct db_conn *c, const struct db_notice *v, size_t n, size_
 	    {DB_ROWS_INT, offsetof(struct db_notice, give_up_at)},
 	};
 	struct db_rows r;
-	sqlite3_stmt *st;
 	size_t i;
 
 	*added = 0;
@@ -291,22 +269,8 @@ db_outbox_add_bare(struct db_conn *c, const struct db_notice *v, size_t n, size_
 			db_log("outbox: row %zu of a batch is not a citizen's notice without text", i);
 			return -1;
 		}
-	memset(&r, 0, sizeof(r));
-	r.rows = v;
-	r.n = n;
-	r.size = sizeof(*v);
-	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-		r.cols[i].type = cols[i].type;
-		r.cols[i].offset = cols[i].offset;
-	}
-	st = db_prep(c, stmts[STMT_ADD_BARE]);
-	if (st == NULL)
-		return -1;
-	if (db_bind_rows(st, 1, &r) != 0) {
-		db_reset(st);
-		return -1;
-	}
-	if (db_exec_stmt(c, st) != 0)
+	if (db_rows_set(&r, v, n, sizeof(*v), cols, sizeof(cols) / sizeof(cols[0])) != 0 ||
+	    db_rows_exec(c, stmts[STMT_ADD_BARE], &r) != 0)
 		return -1;
 	*added = (size_t)sqlite3_changes(c->h);
 	return 0;
@@ -315,19 +279,17 @@ db_outbox_add_bare(struct db_conn *c, const struct db_notice *v, size_t n, size_
 int
 db_ladder_set_many(struct db_conn *c, const struct db_ladder_next *v, size_t n, int64_t seq)
 {
+	static const struct db_rows_col cols[] = {
+	    {DB_ROWS_INT, offsetof(struct db_ladder_next, item_id)},
+	    {DB_ROWS_INT, offsetof(struct db_ladder_next, next_at)},
+	};
 	struct db_rows r;
 	sqlite3_stmt *st;
 
 	if (n == 0)
 		return 0;
-	memset(&r, 0, sizeof(r));
-	r.rows = v;
-	r.n = n;
-	r.size = sizeof(*v);
-	r.cols[0].type = DB_ROWS_INT;
-	r.cols[0].offset = offsetof(struct db_ladder_next, item_id);
-	r.cols[1].type = DB_ROWS_INT;
-	r.cols[1].offset = offsetof(struct db_ladder_next, next_at);
+	if (db_rows_set(&r, v, n, sizeof(*v), cols, sizeof(cols) / sizeof(cols[0])) != 0)
+		return -1;
 	st = db_prep(c, stmts[STMT_LADDER_SET_MANY]);
 	if (st == NULL)
 		return -1;

@@ -263,10 +263,7 @@ struct fact_row {
 int
 db_facts_put(struct db_conn *c, const struct db_fact *v, size_t n)
 {
-	static const struct {
-		enum db_rows_type type;
-		size_t offset;
-	} cols[] = {
+	static const struct db_rows_col cols[] = {
 	    {DB_ROWS_INT, offsetof(struct fact_row, item_id)},
 	    {DB_ROWS_INT, offsetof(struct fact_row, section_id)},
 	    {DB_ROWS_INT, offsetof(struct fact_row, received)},
@@ -284,7 +281,6 @@ db_facts_put(struct db_conn *c, const struct db_fact *v, size_t n)
 	};
 	struct fact_row small[32], *rows = small;
 	struct db_rows r;
-	sqlite3_stmt *st;
 	size_t i;
 	int ret = -1, fresh = 1;
 
@@ -318,19 +314,8 @@ db_facts_put(struct db_conn *c, const struct db_fact *v, size_t n)
 		        f->reply_result[0] == '\0' && f->reply_wd < 0 && f->supervised == 0 &&
 		        f->first_due == 0;
 	}
-	memset(&r, 0, sizeof(r));
-	r.rows = rows;
-	r.n = n;
-	r.size = sizeof(*rows);
-	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-		r.cols[i].type = cols[i].type;
-		r.cols[i].offset = cols[i].offset;
-	}
-	st = db_prep(c, stmts[fresh ? STMT_FACT_PUT_MANY_NEW : STMT_FACT_PUT_MANY]);
-	if (st == NULL || db_bind_rows(st, 1, &r) != 0)
-		db_reset(st);
-	else
-		ret = db_exec_stmt(c, st);
+	if (db_rows_set(&r, rows, n, sizeof(*rows), cols, sizeof(cols) / sizeof(cols[0])) == 0)
+		ret = db_rows_exec(c, stmts[fresh ? STMT_FACT_PUT_MANY_NEW : STMT_FACT_PUT_MANY], &r);
 	if (rows != small)
 		free(rows);
 	return ret;
