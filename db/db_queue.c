@@ -4,10 +4,12 @@
  *
  * The queue has one statement per leading index, so that a page reads O(limit) index entries:
  * the filter given first among section, assignee and state picks the index
- * (items_section_queue, items_assignee_queue, items_state_queue, else items_queue), and every
- * other filter is a residual condition with a "not given" value. The keyset cursor and the due
- * bound are both written as ranges on next_due, so the scan of the chosen index starts at the
- * cursor and stops at the bound (overdue: next_due < now).
+ * (items_section_queue, items_assignee_queue, items_state_queue), and every other filter is a
+ * residual condition with a "not given" value. The keyset cursor and the due bound are both
+ * written as ranges on next_due, so the scan of the chosen index starts at the cursor and stops
+ * at the bound (overdue: next_due < now). Without any of the three, the queue reads
+ * items_state_queue once per workflow state, the lists merged in (next_due, id) order (schema
+ * 030 dropped items_queue (next_due, id), one index entry fewer for every submission).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -89,8 +91,41 @@ enum stmt {
 	"AND (i.public_subject LIKE ?2 ESCAPE '\\' OR i.public_body LIKE ?2 ESCAPE '\\' "          \
 	"OR i.public_reply LIKE ?2 ESCAPE '\\') ORDER BY f.rowid DESC LIMIT ?4"
 
+/* The queue without a section, assignee or state filter (STMT_QUEUE_ALL): the entries of
+ * items_state_queue of each workflow state (a list each, in (next_due, id) order), merged by
+ * SQLite (MERGE (UNION ALL): each list read in its index's order, so a page reads its own
+ * entries and one more per list), then each row shown read by its rowid. The same parameters
+ * as QUEUE_TAIL; ?4 (open items only) leaves out the lists of the three ended states whole (a
+ * condition on parameters only is tested once, before the list is read). A workflow state
+ * added to db.h needs its list here (the _Static_assert below). */
+#define QUEUE_ALL_LIST(state)                                                                      \
+	"SELECT i.next_due, i.id FROM items AS i INDEXED BY items_state_queue "                    \
+	"WHERE i.state = '" state "' AND i.next_due >= ?7 AND i.next_due <= ?6 "                   \
+	"AND (i.next_due > ?7 OR i.id > ?8) AND (?1 = 0 OR i.section_id = ?1) "                    \
+	"AND (?2 = 0 OR i.assignee_id = ?2) AND (?3 IS NULL OR i.state = ?3) "                     \
+	"AND (?5 IS NULL OR i.kind = ?5) "                                                         \
+	"AND (?9 IS NULL OR i.subject LIKE ?9 ESCAPE '\\' OR i.body LIKE ?9 ESCAPE '\\') "
+#define QUEUE_ALL_OPEN(state) QUEUE_ALL_LIST(state) "UNION ALL "
+#define QUEUE_ALL_ENDED(state) QUEUE_ALL_LIST(state) "AND ?4 = 0 "
+#define QUEUE_ALL                                                                                  \
+	"WITH k(next_due, id) AS (SELECT next_due, id FROM ("                                      \
+	QUEUE_ALL_OPEN("received") QUEUE_ALL_OPEN("assigned") QUEUE_ALL_OPEN("in_progress")        \
+	QUEUE_ALL_OPEN("waiting_citizen") QUEUE_ALL_OPEN("extension_requested")                    \
+	QUEUE_ALL_OPEN("drafted") QUEUE_ALL_OPEN("in_review") QUEUE_ALL_OPEN("returned")           \
+	QUEUE_ALL_OPEN("approved") QUEUE_ALL_OPEN("replied") QUEUE_ALL_OPEN("forwarded")           \
+	QUEUE_ALL_ENDED("closed") "UNION ALL " QUEUE_ALL_ENDED("rejected") "UNION ALL "            \
+	QUEUE_ALL_ENDED("merged") ") ORDER BY next_due, id LIMIT ?10) "                             \
+	"SELECT i.id, i.tracking, i.kind, i.subject, i.state, s.name, a.username, i.received, "    \
+	"i.next_due, i.waiting_since, v.id, v.at, v.by_id, v.by_name, v.note, v.due, "             \
+	"v.section_id, EXISTS (SELECT 1 FROM screening AS sc WHERE sc.item_id = i.id) "            \
+	"FROM k CROSS JOIN items AS i ON i.id = k.id "                                             \
+	"LEFT JOIN sections AS s ON s.id = i.section_id "                                          \
+	"LEFT JOIN supervision AS v ON v.item_id = i.id "                                          \
+	"LEFT JOIN accounts AS a ON a.id = i.assignee_id ORDER BY k.next_due, k.id"
+_Static_assert(WF_STATE__MAX == 14, "QUEUE_ALL lists every workflow state");
+
 static const char *const stmts[STMT__MAX] = {
-    [STMT_QUEUE_ALL] = QUEUE_HEAD("items_queue") QUEUE_TAIL,
+    [STMT_QUEUE_ALL] = QUEUE_ALL,
     [STMT_QUEUE_SECTION] = QUEUE_HEAD("items_section_queue") "i.section_id = ?1 AND " QUEUE_TAIL,
     [STMT_QUEUE_ASSIGNEE] = QUEUE_HEAD("items_assignee_queue") "i.assignee_id = ?2 AND " QUEUE_TAIL,
     [STMT_QUEUE_STATE] = QUEUE_HEAD("items_state_queue") "i.state = ?3 AND " QUEUE_TAIL,

@@ -509,6 +509,19 @@ refuse_batch(void *cls, struct db_conn *c, const struct core_event *ev, size_t n
 	return -1;
 }
 
+/* The notifiers' on_batch (notify_attach's), for queue_then_refuse. */
+static int (*real_on_batch)(void *cls, struct db_conn *c, const struct core_event *ev, size_t n);
+
+/* Queues the batch's acknowledgements as the notifiers do, then fails the batch. */
+static int
+queue_then_refuse(void *cls, struct db_conn *c, const struct core_event *ev, size_t n)
+{
+	if (real_on_batch(cls, c, ev, n) != 0)
+		return -1;
+	refused_batches++;
+	return -1;
+}
+
 /* A batch of submissions with the notifiers' hook: the acknowledgements of the whole batch are
  * queued at its end (on_batch, one statement), one per item with an address, none without, and
  * the items' clocks, facts and ladder marks are written there too; a refusing on_batch makes
@@ -561,6 +574,23 @@ test_submit_many_acknowledged(struct t *t)
 			db_item_free(&out[i]);
 	CHECK_INT(t, refused_batches, 1);
 	CHECK_INT(t, log.submitted, 4);
+	/* the batch fails after its acknowledgements were queued: they go back with it, and each
+	 * submission stored again on its own (on_event) queues its own, so one an item (the
+	 * acknowledgement is once by this alone: outbox_once does not hold it since 030) */
+	notify_attach(&app);
+	real_on_batch = app.notify.on_batch;
+	app.notify.on_batch = queue_then_refuse;
+	for (i = 0; i < 4; i++)
+		in[i].email = "a4@citizen.example";
+	CHECK_INT(t, core_submit_many(&app, inp, 4, app_now(&app), out, codes, errs), 0);
+	for (i = 0; i < 4; i++)
+		CHECK_INT(t, errs[i].code, CORE_OK);
+	CHECK(t, children_stored(t, out, 4));
+	for (i = 0; i < 4; i++)
+		if (errs[i].code == CORE_OK)
+			db_item_free(&out[i]);
+	CHECK_INT(t, refused_batches, 2);
+	CHECK_INT(t, acks_to(t, "a4@citizen.example"), 4);
 	memset(&app.notify, 0, sizeof(app.notify));
 }
 

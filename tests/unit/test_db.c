@@ -183,6 +183,114 @@ test_queue_order(struct t *t)
 	db_queue_rows_free(rows, n);
 }
 
+/* The queue without a section, assignee or state filter reads one list of items_state_queue
+ * per workflow state, merged (schema 030 dropped items_queue): every state is in it, in
+ * (next_due, id) order across the states (ties in next_due by id), the open items only without
+ * the three ended states, the due bound and the keyset cursor as on one index. Consultations
+ * only (no other test stores one): 28 items, two in each state, due times shared by items of
+ * other states, some without a running clock. */
+static void
+test_queue_all_states(struct t *t)
+{
+	int64_t ids[28], dues[28], order[28];
+	struct db_queue_filter f;
+	struct db_queue_row *rows = NULL;
+	size_t n = 0, i, j, k, got;
+	int ended;
+
+	for (i = 0; i < 28; i++) {
+		struct db_item it;
+		char tracking[32];
+
+		memset(&it, 0, sizeof(it));
+		snprintf(tracking, sizeof(tracking), "XJ-20251005-%05zu", i + 1);
+		it.tracking = tracking;
+		it.kind = KIND_CONSULTATION;
+		it.channel = CHANNEL_WEB;
+		it.subject = (char *)"咨询";
+		it.body = (char *)"咨询内容";
+		it.state = (enum wf_state)(i % WF_STATE__MAX);
+		it.resume_state = WF_NONE;
+		it.extension = (char *)"none";
+		it.received = it.created = it.updated = 1759000000;
+		it.nclocks = 1;
+		snprintf(it.clocks[0].name, sizeof(it.clocks[0].name), "reply");
+		snprintf(it.clocks[0].unit, sizeof(it.clocks[0].unit), "working_days");
+		it.clocks[0].started = 1759000000;
+		it.clocks[0].days = 5;
+		it.clocks[0].end_minutes = 1440;
+		/* 0: no running clock (next_due DB_NO_DUE) */
+		it.clocks[0].due = i % 9 == 4 ? 0 : 1760000000 + (int64_t)((i * 7) % 10) * 3600;
+		CHECK_INT(t, db_item_insert(c, &it), 0);
+		ids[i] = it.id;
+		dues[i] = db_item_next_due(&it);
+	}
+	/* the expected order: (next_due, id) */
+	for (i = 0; i < 28; i++)
+		order[i] = (int64_t)i;
+	for (i = 1; i < 28; i++)
+		for (j = i; j > 0 && (dues[order[j - 1]] > dues[order[j]] ||
+		                      (dues[order[j - 1]] == dues[order[j]] &&
+		                       ids[order[j - 1]] > ids[order[j]]));
+		     j--) {
+			int64_t x = order[j];
+
+			order[j] = order[j - 1];
+			order[j - 1] = x;
+		}
+	for (ended = 0; ended < 2; ended++) {
+		memset(&f, 0, sizeof(f));
+		f.states = ended ? DB_STATES_ALL : DB_STATES_OPEN;
+		f.by_kind = 1;
+		f.kind = KIND_CONSULTATION;
+		f.limit = DB_PAGE_MAX;
+		CHECK_INT(t, db_queue_list(c, &f, &rows, &n), 0);
+		for (i = k = 0; i < 28; i++) {
+			enum wf_state st = (enum wf_state)(order[i] % WF_STATE__MAX);
+
+			if (!ended && (st == WF_CLOSED || st == WF_REJECTED || st == WF_MERGED))
+				continue;
+			CHECK(t, k < n && rows[k].id == ids[order[i]]);
+			k++;
+		}
+		CHECK_INT(t, (int)n, ended ? 28 : 22);
+		db_queue_rows_free(rows, n);
+	}
+	/* page by page, three rows each, every state: the same rows in the same order */
+	memset(&f, 0, sizeof(f));
+	f.states = DB_STATES_ALL;
+	f.by_kind = 1;
+	f.kind = KIND_CONSULTATION;
+	f.limit = 3;
+	for (got = 0; got < 28;) {
+		CHECK_INT(t, db_queue_list(c, &f, &rows, &n), 0);
+		if (n == 0)
+			break;
+		for (i = 0; i < n && got + i < 28; i++)
+			CHECK_INT(t, rows[i].id, ids[order[got + i]]);
+		got += n;
+		f.after_due = rows[n - 1].next_due;
+		f.after_id = rows[n - 1].id;
+		db_queue_rows_free(rows, n);
+	}
+	CHECK_INT(t, (int)got, 28);
+	/* due before 1760000000 + 3 hours: the items due at +0, +1 and +2 hours */
+	memset(&f, 0, sizeof(f));
+	f.states = DB_STATES_ALL;
+	f.by_kind = 1;
+	f.kind = KIND_CONSULTATION;
+	f.limit = DB_PAGE_MAX;
+	f.due_before = 1760000000 + 3 * 3600;
+	CHECK_INT(t, db_queue_list(c, &f, &rows, &n), 0);
+	for (i = k = 0; i < 28; i++)
+		k += dues[i] < f.due_before;
+	CHECK_INT(t, (int)n, (int)k);
+	CHECK(t, k > 3);
+	for (i = 0; i < n; i++)
+		CHECK(t, rows[i].next_due < f.due_before && rows[i].id == ids[order[i]]);
+	db_queue_rows_free(rows, n);
+}
+
 static void
 test_public_board(struct t *t)
 {
@@ -929,6 +1037,7 @@ main(void)
 	RUN(&t, test_sections);
 	RUN(&t, test_items_and_history);
 	RUN(&t, test_queue_order);
+	RUN(&t, test_queue_all_states);
 	RUN(&t, test_public_board);
 	RUN(&t, test_o311_rows);
 	RUN(&t, test_board_search);

@@ -914,8 +914,9 @@ test_citizen(struct t *t)
 	test_config(&cfg);
 	id = add_item(&e, "XJ-20250930-00007", at("2025-09-30T10:00"), 0, 0);
 	CHECK_INT(t, db_item_get_id(e.c, id, &it), 1);
-	CHECK_INT(t, notify_citizen(e.c, &cfg, e.cal, NOTIFY_EV_RECEIVED, &it, NULL, it.received),
-	          0);
+	/* once: the core raises the submission's event only in the transaction that stores the
+	 * item (outbox_once does not hold acknowledgements since 030; test_core
+	 * test_submit_many_acknowledged counts them) */
 	CHECK_INT(t, notify_citizen(e.c, &cfg, e.cal, NOTIFY_EV_RECEIVED, &it, NULL, it.received),
 	          0);
 	CHECK_INT(t, notify_citizen(e.c, &cfg, e.cal, NOTIFY_EV_INFO, &it, "请提供地址", 100), 0);

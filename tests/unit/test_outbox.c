@@ -183,8 +183,13 @@ test_once(struct t *t)
 	CHECK_INT(t, add(&e, id, "reply", "overdue/2025-10-16", "email", "sup@example.com"), 0);
 	CHECK_INT(t, add(&e, id, "forward", "overdue/2025-10-16", "email", "head@example.com"), 0);
 	/* a citizen's notice: an item, no clock ("" as stored) */
+	CHECK_INT(t, add(&e, id, NULL, "rejected", "email", "citizen@example.com"), 0);
+	CHECK_INT(t, add(&e, id, "", "rejected", "email", "citizen@example.com"), 1);
+	/* but the acknowledgement, which outbox_once leaves out (030): it is queued only in the
+	 * transaction that stores its item (test_core test_submit_many_acknowledged), so the
+	 * index does not hold it; a second one asked for here is a second row */
 	CHECK_INT(t, add(&e, id, NULL, "ack", "email", "citizen@example.com"), 0);
-	CHECK_INT(t, add(&e, id, "", "ack", "email", "citizen@example.com"), 1);
+	CHECK_INT(t, add(&e, id, "", "ack", "email", "citizen@example.com"), 0);
 	/* a digest or calendar warning: no item (SQL NULL, which the table's UNIQUE lets repeat;
 	 * the partial outbox_once keeps it once) */
 	CHECK_INT(t, add(&e, 0, NULL, "digest/2025-10-13", "email", "fagui@example.com"), 0);
@@ -205,7 +210,7 @@ test_once(struct t *t)
 	CHECK_INT(t, add_key(&e, id, 1, DB_STEP_OVERDUE, 20251016, 0, 0, 1, "h@x"), 1);
 	CHECK_INT(t, db_commit(e.c), 0);
 	CHECK_INT(t, db_outbox_count(e.c, "pending", &n), 0);
-	CHECK_INT(t, n, 14);
+	CHECK_INT(t, n, 16);
 	{
 		struct db_ladder_key k = {DB_STEP_ESCALATE, 1, 1, 20251016, 20251020}, r;
 		char step[64];
