@@ -98,6 +98,7 @@ conn_free(struct db_conn *c)
 		if (c->cache[i].st != NULL)
 			sqlite3_finalize(c->cache[i].st);
 	free(c->cache);
+	free(c->later);
 	sqlite3_close(c->h);
 	free(c);
 }
@@ -627,12 +628,20 @@ simple(struct db_conn *c, enum txn_stmt which)
 int
 db_begin(struct db_conn *c)
 {
+	c->nlater = 0;
 	return simple(c, TXN_BEGIN);
 }
 
 int
 db_commit(struct db_conn *c)
 {
+	if (c->nlater != 0) { /* new items given an id but never written: not without them */
+		db_log("commit: %zu new items were not written (db_items_flush)", c->nlater);
+		c->nlater = 0;
+		if (!sqlite3_get_autocommit(c->h))
+			sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
 	if (simple(c, TXN_COMMIT) != 0) {
 		if (!sqlite3_get_autocommit(c->h))
 			sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
@@ -657,6 +666,7 @@ db_end_read(struct db_conn *c)
 void
 db_rollback(struct db_conn *c)
 {
+	c->nlater = 0;
 	if (!sqlite3_get_autocommit(c->h))
 		simple(c, TXN_ROLLBACK);
 }

@@ -27,6 +27,13 @@ struct db_blob {
 
 extern const struct db_blob db_migrations[]; /* sorted by name; ends with { NULL, NULL, 0 } */
 
+/* A new item left for db_items_flush: the item (its caller's until the flush) and a copy of
+ * its tracking number (the caller's may be lent for the insert only: db_submit.c). */
+struct db_later {
+	const struct db_item *item;
+	char tracking[32];
+};
+
 struct db_conn {
 	sqlite3 *h;
 	struct db_conn *next;   /* in the store's free list */
@@ -41,6 +48,11 @@ struct db_conn {
 	                         * database is full, read-only, locked or unreadable; 0 otherwise
 	                         * (reset by db_acquire) */
 	size_t last;            /* the cache slot db_prep last handed out (stmt_end marks it clean) */
+	/* new items db_item_insert gave an id but did not write (insert_later), in order:
+	 * db_items_flush writes them; a transaction's end forgets them (db_commit refuses) */
+	struct db_later *later;
+	size_t nlater, caplater;
+	int64_t later_next;     /* with nlater > 0: the id the next new item of the transaction gets */
 };
 
 /* Remembers on c that rc (a failed statement's result) means the database cannot take writes

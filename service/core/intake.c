@@ -271,7 +271,9 @@ intake_batch_end(void *cls, struct db_conn *c)
 	struct intake_batch *b = cls;
 	int rc = 0;
 
-	if (b->gathering && (db_items_clocks_add(c, b->items, b->nitems) != 0 ||
+	/* the batch's new items first (insert_later), then what refers to them */
+	if (b->gathering && (db_items_flush(c) != 0 ||
+	                     db_items_clocks_add(c, b->items, b->nitems) != 0 ||
 	                     db_history_add_many(c, b->hids, b->hs, b->nh) != 0 ||
 	                     core_notify_batch(b->app, c, b->ev, b->n) != 0))
 		rc = -1;
@@ -367,12 +369,26 @@ history_keep(struct hook_ctx *h, struct db_conn *c, const struct db_item *item)
 	return 0;
 }
 
+/* Whether item, given its id by db_item_insert without its row (insert_later), waits for the
+ * batch's end with its clocks, history, facts and acknowledgement: a gathering batch with room
+ * for its every row (else each is written at once, and the item before them). */
+static int
+item_later(const struct intake_batch *b)
+{
+	return b != NULL && b->gathering && b->nitems < BATCH_KEEP_MAX && b->nh < BATCH_KEEP_MAX &&
+	       b->n < BATCH_KEEP_MAX;
+}
+
 static int
 after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 {
 	struct hook_ctx *h = cls;
 	struct core_event ev;
 	int ack, kept = 0;
+
+	/* an item left for the batch's end is written now when its rows are */
+	if (item->insert_later && !item_later(h->app->submit_batch) && db_items_flush(c) != 0)
+		return -1;
 
 	/* its clocks and mark, and its submit history row, in one statement each for the batch
 	 * at its end */
@@ -491,6 +507,10 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	p->hook.screened = p->screened;
 	p->hook.mail_conflict = 0;
 	p->hook.history = h;
+	/* its row written at the batch's end with the others' (one statement), when nothing of it
+	 * is written before: no attachment, no history row before its submit row (history_later),
+	 * no mail_in row */
+	item->insert_later = p->in.natt == 0 && in->mail == NULL && history_later(&p->hook);
 	return 0;
 }
 

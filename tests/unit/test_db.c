@@ -768,6 +768,116 @@ test_item_insert_marks(struct t *t)
 	CHECK_INT(t, items, 0);
 }
 
+/* A new item fields as a web submission's (tracking in buf). */
+static void
+later_item(struct db_item *it, char buf[32], int n)
+{
+	memset(it, 0, sizeof(*it));
+	snprintf(buf, 32, "XJ-20251106-%05d", n);
+	it->tracking = buf;
+	it->kind = KIND_COMPLAINT;
+	it->channel = CHANNEL_WEB;
+	it->subject = (char *)"井盖缺失";
+	it->body = (char *)"学院路口的井盖不见了";
+	it->name = (char *)"李四";
+	it->email = (char *)"lisi@example.cn";
+	it->publish = 1;
+	memset(it->query_hash, n, sizeof(it->query_hash));
+	it->state = WF_RECEIVED;
+	it->resume_state = WF_NONE;
+	it->extension = (char *)"none";
+	it->received = 1762000000;
+	it->created = 1762000000 + n;
+	it->nclocks = 1;
+	snprintf(it->clocks[0].name, sizeof(it->clocks[0].name), "reply");
+	it->clocks[0].due = 1762500000 + n;
+	it->clocks_later = 1; /* as intake's: the clocks are the caller's */
+}
+
+/* New items left for db_items_flush (insert_later): each given the id it would have had,
+ * written at the flush (16 a statement) with every column as written at once, ids in order
+ * with one written at once between them; a COMMIT with one unwritten fails and stores none of
+ * the transaction; a tracking number that exists fails the flush; outside a transaction the
+ * item is written at once. */
+static void
+test_items_later(struct t *t)
+{
+	struct db_item it[20], now, got;
+	char tr[22][32];
+	size_t i;
+	int64_t first = 0;
+
+	CHECK_INT(t, db_begin(c), 0);
+	for (i = 0; i < 20; i++) {
+		later_item(&it[i], tr[i], (int)i + 1);
+		it[i].insert_later = 1;
+		CHECK_INT(t, db_item_insert(c, &it[i]), 0);
+		if (i == 0)
+			first = it[0].id;
+		CHECK_INT(t, it[i].id, first + (int64_t)i + (i > 9));
+		CHECK_INT(t, it[i].next_due, 1762500000 + (int64_t)i + 1);
+		if (i == 9) { /* one written at once meanwhile: the id after the ones left */
+			later_item(&now, tr[20], 21);
+			CHECK_INT(t, db_item_insert(c, &now), 0);
+			CHECK_INT(t, now.id, first + 10);
+			CHECK_INT(t, db_item_get(c, tr[20], &got), 1);
+			db_item_free(&got);
+		}
+	}
+	CHECK_INT(t, db_item_get(c, tr[0], &got), 0); /* not written yet */
+	CHECK_INT(t, db_items_flush(c), 0);
+	CHECK_INT(t, db_items_flush(c), 0); /* none left */
+	CHECK_INT(t, db_commit(c), 0);
+	for (i = 0; i < 20; i++) {
+		CHECK_INT(t, db_item_get(c, tr[i], &got), 1);
+		CHECK_INT(t, got.id, it[i].id);
+		CHECK_INT(t, got.kind, KIND_COMPLAINT);
+		CHECK_INT(t, got.channel, CHANNEL_WEB);
+		CHECK_STR(t, got.subject, "井盖缺失");
+		CHECK_STR(t, got.body, "学院路口的井盖不见了");
+		CHECK_STR(t, got.name, "李四");
+		CHECK(t, got.phone == NULL && got.address == NULL && got.draft == NULL &&
+		             got.source_ref == NULL && got.section_id == 0 && got.replied_at == 0);
+		CHECK_STR(t, got.email, "lisi@example.cn");
+		CHECK_INT(t, got.publish, 1);
+		CHECK_INT(t, got.published, 0);
+		CHECK(t, memcmp(got.query_hash, it[i].query_hash, sizeof(got.query_hash)) == 0);
+		CHECK_INT(t, got.state, WF_RECEIVED);
+		CHECK_INT(t, got.resume_state, WF_NONE);
+		CHECK_STR(t, got.extension, "none");
+		CHECK_INT(t, got.received, 1762000000);
+		CHECK_INT(t, got.created, it[i].created);
+		CHECK_INT(t, got.updated, it[i].created);
+		CHECK_INT(t, got.next_due, it[i].next_due);
+		db_item_free(&got);
+	}
+	/* a COMMIT with an item left unwritten fails: nothing of the transaction is stored */
+	CHECK_INT(t, db_begin(c), 0);
+	later_item(&now, tr[21], 22);
+	CHECK_INT(t, db_item_insert(c, &now), 0);
+	later_item(&it[0], tr[0], 23);
+	snprintf(tr[0], 32, "XJ-20251106-%05d", 23);
+	it[0].insert_later = 1;
+	CHECK_INT(t, db_item_insert(c, &it[0]), 0);
+	CHECK_INT(t, db_commit(c), -1);
+	CHECK_INT(t, db_item_get(c, tr[21], &got), 0);
+	CHECK_INT(t, db_item_get(c, tr[0], &got), 0);
+	/* a tracking number that exists: the flush says so (1), the caller rolls back */
+	CHECK_INT(t, db_begin(c), 0);
+	later_item(&it[0], tr[0], 1);
+	it[0].insert_later = 1;
+	CHECK_INT(t, db_item_insert(c, &it[0]), 0);
+	CHECK_INT(t, db_items_flush(c), 1);
+	db_rollback(c);
+	/* outside a transaction: written at once */
+	later_item(&it[0], tr[0], 24);
+	it[0].insert_later = 1;
+	CHECK_INT(t, db_item_insert(c, &it[0]), 0);
+	CHECK_INT(t, db_item_get(c, tr[0], &got), 1);
+	CHECK_INT(t, got.id, it[0].id);
+	db_item_free(&got);
+}
+
 /* The batch writers of the group-commit writer (db_items_clocks_add, db_facts_put,
  * db_history_add_many) store what the one-row writers store, in every column: clocks fresh and
  * paused, stopped or resumed; facts new and ended. */
@@ -1045,6 +1155,7 @@ main(void)
 	RUN(&t, test_board_insert_published);
 	RUN(&t, test_item_insert_marks);
 	RUN(&t, test_batch_writers);
+	RUN(&t, test_items_later);
 	RUN(&t, test_sessions_and_audit);
 	RUN(&t, test_policies);
 	RUN(&t, test_migration_gap);
