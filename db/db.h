@@ -215,10 +215,12 @@ struct db_item {
 	int clocks_later;            /* db_item_insert: 1 = the caller writes the clocks and the
 	                              * ladder's mark in the same transaction (db_items_clocks_add,
 	                              * for a batch at once); 0 = written with the row */
-	int insert_later;            /* db_item_insert inside a transaction: 1 = gives the item its
-	                              * id only; db_items_flush writes the row (with the others of
-	                              * the transaction, in one statement) before anything that
-	                              * refers to it; 0 = written at once */
+	int insert_later;            /* db_item_insert inside a transaction, for a new item whose
+	                              * clocks are later too and whose workflow columns are all
+	                              * unset: 1 = gives the item its id only; db_items_flush writes
+	                              * the row (with the others of the transaction, in one
+	                              * statement) before anything that refers to it; 0 (or any
+	                              * other item) = written at once */
 };
 
 struct db_history {
@@ -249,7 +251,7 @@ int db_tracking_reserve(struct db_conn *c, int yyyymmdd, int n, int *first);
  * rolls back: part of it may be written). */
 int db_item_insert(struct db_conn *c, struct db_item *item);
 /* Writes the new items that db_item_insert gave an id without writing them (insert_later), in
- * a few statements; each item must stay valid until then. 0 (also with none), 1 if a tracking
+ * one statement; each item must stay valid until then. 0 (also with none), 1 if a tracking
  * number exists already (nothing of them written), -1 on error (the caller rolls back). A
  * transaction's COMMIT fails while any is left unwritten. */
 int db_items_flush(struct db_conn *c);

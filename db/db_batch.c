@@ -3,10 +3,10 @@
  * once per row opens a cursor on the table and on each of its indexes, descends each b-tree from
  * its root and closes them again; one statement per batch opens them once and appends.
  *
- *   SELECT c0, c1, … FROM db_rows(?1)      (c0 … c15)
+ *   SELECT c0, c1, … FROM db_rows(?1)      (c0 … c23)
  *
  * ?1 is bound with db_bind_rows to a struct db_rows (rows, their size, and which member each
- * column c0…c15 is): a pointer that only C code can bind (sqlite3_bind_pointer), never a value
+ * column c0…c23 is): a pointer that only C code can bind (sqlite3_bind_pointer), never a value
  * from a request. Without it, or with another pointer type, the function yields no row. */
 #include <stddef.h>
 #include <string.h>
@@ -34,7 +34,8 @@ rows_connect(sqlite3 *h, void *aux, int argc, const char *const *argv, sqlite3_v
 	(void)argv;
 	(void)err;
 	rc = sqlite3_declare_vtab(h, "CREATE TABLE x(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, "
-	                              "c10, c11, c12, c13, c14, c15, arg HIDDEN)");
+	                              "c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20, "
+	                              "c21, c22, c23, arg HIDDEN)");
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_vtab_config(h, SQLITE_VTAB_DIRECTONLY); /* not from a trigger or a view */
@@ -139,6 +140,9 @@ rows_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 
 		memcpy(&v, row, sizeof(v));
 		sqlite3_result_int64(ctx, v);
+	} else if (r->cols[col].type == DB_ROWS_HASH) {
+		/* in the row, which outlives the statement's step */
+		sqlite3_result_blob(ctx, row, DB_ROWS_HASH_LEN, SQLITE_STATIC);
 	} else {
 		const char *s;
 

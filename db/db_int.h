@@ -93,8 +93,11 @@ void db_reset(sqlite3_stmt *st);
 /* Rows of a C array read by SQL through the table-valued function db_rows(?) (db_batch.c):
  * columns c0..c15, each a member of the row (an int64_t, or a const char * read as text, NULL
  * as SQL NULL) or unused (NULL). */
-#define DB_ROWS_COLS 16 /* as many as db_batch.c declares */
-enum db_rows_type { DB_ROWS_NONE, DB_ROWS_INT, DB_ROWS_TEXT };
+#define DB_ROWS_COLS 24 /* as many as db_batch.c declares */
+/* A member read as a column: int64_t, const char * (NULL: SQL NULL), or an array of
+ * DB_ROWS_HASH_LEN bytes in the row itself (a BLOB: a BLAKE2b hash) */
+enum db_rows_type { DB_ROWS_NONE, DB_ROWS_INT, DB_ROWS_TEXT, DB_ROWS_HASH };
+#define DB_ROWS_HASH_LEN 32
 struct db_rows_col {
 	enum db_rows_type type;
 	size_t offset; /* of the member in the row */

@@ -781,6 +781,9 @@ later_item(struct db_item *it, char buf[32], int n)
 	it->body = (char *)"学院路口的井盖不见了";
 	it->name = (char *)"李四";
 	it->email = (char *)"lisi@example.cn";
+	it->address = (char *)"学院路 1 号";
+	it->lat = (char *)"39.99";
+	it->lng = (char *)"116.33";
 	it->publish = 1;
 	memset(it->query_hash, n, sizeof(it->query_hash));
 	it->state = WF_RECEIVED;
@@ -795,10 +798,10 @@ later_item(struct db_item *it, char buf[32], int n)
 }
 
 /* New items left for db_items_flush (insert_later): each given the id it would have had,
- * written at the flush (16 a statement) with every column as written at once, ids in order
- * with one written at once between them; a COMMIT with one unwritten fails and stores none of
- * the transaction; a tracking number that exists fails the flush; outside a transaction the
- * item is written at once. */
+ * written at the flush (one statement) with every column as written at once, ids in order
+ * with one written at once between them; one that is not new (a section set) is written at
+ * once; a COMMIT with one unwritten fails and stores none of the transaction; a tracking
+ * number that exists fails the flush; outside a transaction the item is written at once. */
 static void
 test_items_later(struct t *t)
 {
@@ -825,6 +828,15 @@ test_items_later(struct t *t)
 		}
 	}
 	CHECK_INT(t, db_item_get(c, tr[0], &got), 0); /* not written yet */
+	/* not a new one's columns: written at once, after the ones left */
+	later_item(&now, tr[21], 30);
+	now.insert_later = 1;
+	now.section_id = 1;
+	CHECK_INT(t, db_item_insert(c, &now), 0);
+	CHECK_INT(t, now.id, first + 21);
+	CHECK_INT(t, db_item_get(c, tr[21], &got), 1);
+	CHECK_INT(t, got.section_id, 1);
+	db_item_free(&got);
 	CHECK_INT(t, db_items_flush(c), 0);
 	CHECK_INT(t, db_items_flush(c), 0); /* none left */
 	CHECK_INT(t, db_commit(c), 0);
@@ -836,8 +848,11 @@ test_items_later(struct t *t)
 		CHECK_STR(t, got.subject, "井盖缺失");
 		CHECK_STR(t, got.body, "学院路口的井盖不见了");
 		CHECK_STR(t, got.name, "李四");
-		CHECK(t, got.phone == NULL && got.address == NULL && got.draft == NULL &&
-		             got.source_ref == NULL && got.section_id == 0 && got.replied_at == 0);
+		CHECK(t, got.phone == NULL && got.draft == NULL && got.source_ref == NULL &&
+		             got.section_id == 0 && got.replied_at == 0);
+		CHECK_STR(t, got.address, "学院路 1 号");
+		CHECK_STR(t, got.lat, "39.99");
+		CHECK_STR(t, got.lng, "116.33");
 		CHECK_STR(t, got.email, "lisi@example.cn");
 		CHECK_INT(t, got.publish, 1);
 		CHECK_INT(t, got.published, 0);
