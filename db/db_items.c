@@ -488,6 +488,8 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 		db_log("item %s: state %d is not a workflow state", item->tracking, (int)item->state);
 		return -1;
 	}
+	if (c->nlater > 0 && sqlite3_get_autocommit(c->h))
+		c->nlater = 0; /* left by a transaction that SQLite ended itself (IOERR, FULL) */
 	/* written by db_items_flush, with the transaction's others: only when nothing written
 	 * here refers to it (its clocks and mark are the caller's, it enters no board) */
 	if (item->insert_later && item_fresh(item) && !sqlite3_get_autocommit(c->h)) {
