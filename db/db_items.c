@@ -437,6 +437,8 @@ next_item_id(struct db_conn *c, int64_t *id)
 	return 0;
 }
 
+#define LATER_MAX 1024 /* items a transaction leaves for db_items_flush: beyond, written at once */
+
 /* Whether item is one that db_items_flush writes as db_item_insert would: a new item whose
  * clocks and ladder mark are its caller's, that enters no board, with every column that
  * STMT_ITEMS_ADD leaves out NULL (or 0) as bind_item would leave it. 1 or 0. */
@@ -492,7 +494,8 @@ db_item_insert(struct db_conn *c, struct db_item *item)
 		c->nlater = 0; /* left by a transaction that SQLite ended itself (IOERR, FULL) */
 	/* written by db_items_flush, with the transaction's others: only when nothing written
 	 * here refers to it (its clocks and mark are the caller's, it enters no board) */
-	if (item->insert_later && item_fresh(item) && !sqlite3_get_autocommit(c->h)) {
+	if (item->insert_later && item_fresh(item) && c->nlater < LATER_MAX &&
+	    !sqlite3_get_autocommit(c->h)) {
 		if (later_keep(c, item) != 0)
 			return -1;
 		item->updated = item->created;
