@@ -392,9 +392,12 @@ struct db_writer_stats {
 int db_submitter_start(struct db *db, struct db_submitter **out);
 /* Sets the batch hook (copied; NULL: none), before the first submission. */
 void db_submitter_set_hook(struct db_submitter *s, const struct db_batch_hook *hook);
-/* Stores the remaining queue, stops the thread (logging its figures, db_writer_line, when it
- * stored anything) and frees it; NULL is fine. */
+/* Stores the remaining queue, stops the thread (logging its figures, db_submitter_log) and
+ * frees it; NULL is fine. */
 void db_submitter_stop(struct db_submitter *s);
+/* on: the writer logs its figures (db_writer_line) every 10 minutes in which it stored anything
+ * and when it stops (serve); off (the default): never (a command storing one item). */
+void db_submitter_log(struct db_submitter *s, int on);
 /* A copy of the writer's figures so far (as of its last batch). */
 void db_submitter_stats(struct db_submitter *s, struct db_writer_stats *out);
 /* The COMMIT duration below which a share q (0..1) of st's commits took: the upper bound of its

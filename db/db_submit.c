@@ -41,6 +41,7 @@ struct db_submitter {
 	struct db_batch_hook hook; /* set before the first submission; begin NULL: none */
 	int wal_frames; /* frames in the WAL after the writer's last commit (writer thread only) */
 	struct db_writer_stats stats; /* guarded by lock: the writer's, copied after each batch */
+	int log;                      /* guarded by lock: log the figures (db_submitter_log) */
 };
 
 /* The writer's figures are logged every STATS_LOG_S seconds in which it stored anything, and
@@ -333,6 +334,7 @@ writer(void *arg)
 	struct db_batch_hook hook;
 	struct db_writer_stats st, logged;
 	uint64_t t0, t1, t2, t3, cpu0, logged_at;
+	int log;
 
 	memset(&st, 0, sizeof(st));
 	logged = st;
@@ -398,7 +400,7 @@ writer(void *arg)
 		st.cpu_us += t1 - cpu0;
 		cpu0 = t1;
 		sm->stats = st;
-		if (t0 - logged_at >= (uint64_t)STATS_LOG_S * 1000000u) {
+		if (sm->log && t0 - logged_at >= (uint64_t)STATS_LOG_S * 1000000u) {
 			pthread_mutex_unlock(&sm->lock);
 			stats_log(&st, &logged);
 			logged = st;
@@ -406,9 +408,19 @@ writer(void *arg)
 			pthread_mutex_lock(&sm->lock);
 		}
 	}
+	log = sm->log;
 	pthread_mutex_unlock(&sm->lock);
-	stats_log(&st, &logged);
+	if (log)
+		stats_log(&st, &logged);
 	return NULL;
+}
+
+void
+db_submitter_log(struct db_submitter *sm, int on)
+{
+	pthread_mutex_lock(&sm->lock);
+	sm->log = on;
+	pthread_mutex_unlock(&sm->lock);
 }
 
 void

@@ -579,6 +579,8 @@ test_batch_numbers(struct t *t)
 	if (db == NULL)
 		goto out;
 	CHECK_INT(t, db_submitter_start(db, &sm), 0);
+	if (sm != NULL)
+		db_submitter_log(sm, 1); /* its line at the stop below, as serve's */
 	next[0] = next[1] = 1;
 	for (round = 0; round < 2 && sm != NULL; round++) {
 		for (i = 0; i < MIDNIGHT_N; i++) {
