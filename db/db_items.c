@@ -364,8 +364,8 @@ resume_name(const struct db_item *item)
 }
 
 /* Binds item's row from parameter `first` on: its id (0: left NULL, SQLite's next), then the
- * columns of ITEMS_INSERT (tracking and next_due as given). Its texts without a copy: the statement is run and
- * reset before item changes. 0 or -1. */
+ * columns of ITEMS_INSERT (tracking and next_due as given). Its texts without a copy: the
+ * statement is run and reset before item changes. 0 or -1. */
 static int
 bind_item(sqlite3_stmt *st, int first, const struct db_item *item, const char *tracking,
           int64_t id, int64_t due)
