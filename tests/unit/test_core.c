@@ -512,6 +512,28 @@ refuse_batch(void *cls, struct db_conn *c, const struct core_event *ev, size_t n
 /* The notifiers' on_batch (notify_attach's), for queue_then_refuse. */
 static int (*real_on_batch)(void *cls, struct db_conn *c, const struct core_event *ev, size_t n);
 
+static int batch_items_found, batch_items_asked;
+
+/* The notifiers' on_batch, after counting the batch's items that its connection finds: they
+ * are written (db_items_flush) before anything that refers to them. */
+static int
+count_then_queue(void *cls, struct db_conn *c, const struct core_event *ev, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct db_item got;
+
+		batch_items_asked++;
+		if (db_item_get_id(c, ev[i].item->id, &got) == 1) {
+			batch_items_found += strcmp(got.subject, ev[i].item->subject) == 0 &&
+			                     got.received == ev[i].item->received;
+			db_item_free(&got);
+		}
+	}
+	return real_on_batch(cls, c, ev, n);
+}
+
 /* Queues the batch's acknowledgements as the notifiers do, then fails the batch. */
 static int
 queue_then_refuse(void *cls, struct db_conn *c, const struct core_event *ev, size_t n)
@@ -547,9 +569,17 @@ test_submit_many_acknowledged(struct t *t)
 		inp[i] = &in[i];
 	}
 	notify_attach(&app);
+	real_on_batch = app.notify.on_batch;
+	app.notify.on_batch = count_then_queue;
 	CHECK_INT(t, core_submit_many(&app, inp, 4, app_now(&app), out, codes, errs), 0);
 	for (i = 0; i < 4; i++)
 		CHECK_INT(t, errs[i].code, CORE_OK);
+	/* the items rows, written at the batch's end too (insert_later), before its
+	 * acknowledgements' hook: each with the id it was given */
+	CHECK_INT(t, batch_items_asked, 4);
+	CHECK_INT(t, batch_items_found, 4);
+	for (i = 0; i < 4; i++)
+		CHECK(t, out[i].insert_later == 1 && out[i].id > 0);
 	/* the clocks, facts and ladder marks of the batch, written at its end */
 	CHECK(t, children_stored(t, out, 4));
 	for (i = 0; i < 4; i++)
