@@ -686,7 +686,11 @@ core_submit_finish(struct core_submission *s, struct db_item *out, char code[QUE
 	} else {
 		*out = s->p.item;
 		memcpy(code, s->code, sizeof(s->code));
-		*report = s->p.report;
+		/* without a scanner nothing but configured is set: not 2.9 KB copied */
+		if (s->p.report.configured)
+			*report = s->p.report;
+		else
+			report->configured = 0;
 	}
 	submission_free(s);
 	return ret;
