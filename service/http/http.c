@@ -104,8 +104,9 @@ struct http_server {
 	struct resume_queue resume[HTTP_IO_THREADS_MAX]; /* per I/O thread, as io (req_resume) */
 	int stopping;                /* http_stop: workers finish the queue and end */
 	pthread_t workers[HTTP_WORKERS_MAX];
-	struct reader readers[HTTP_IO_THREADS_MAX]; /* guarded by lock */
-	size_t nreaders;
+	struct reader readers[HTTP_IO_THREADS_MAX]; /* added under lock, never changed once
+	                                             * counted in nreaders */
+	_Atomic size_t nreaders;     /* read without lock (reader_of_thread) */
 	long reader_cache_kib;
 	/* request ids: SipHash of a counter under a key drawn at start, unique and unguessable
 	 * like random ones, without a getrandom system call per request */
@@ -723,28 +724,29 @@ resp_finish(struct resp *resp)
 }
 
 /* The database connection of the calling I/O thread, opened on its first use; NULL when it
- * cannot be opened (the caller takes one from the pool). */
+ * cannot be opened (the caller takes one from the pool). Found without the server's lock (a
+ * lock shared by the I/O threads, taken for each of their requests, moved its cache line
+ * between them): a thread's entry is written once, before nreaders counts it. */
 static struct db_conn *
 reader_of_thread(struct http_server *srv)
 {
 	pthread_t self = pthread_self();
 	struct db_conn *c = NULL;
-	size_t i;
+	size_t i, n = atomic_load_explicit(&srv->nreaders, memory_order_acquire);
 
-	pthread_mutex_lock(&srv->lock);
-	for (i = 0; i < srv->nreaders; i++)
-		if (pthread_equal(srv->readers[i].thread, self)) {
-			c = srv->readers[i].c;
-			goto out;
-		}
-	if (srv->nreaders == HTTP_IO_THREADS_MAX)
+	for (i = 0; i < n; i++)
+		if (pthread_equal(srv->readers[i].thread, self))
+			return srv->readers[i].c;
+	pthread_mutex_lock(&srv->lock); /* the first request of this thread: add its entry */
+	n = atomic_load_explicit(&srv->nreaders, memory_order_relaxed);
+	if (n == HTTP_IO_THREADS_MAX)
 		goto out;
 	c = db_reader_new(srv->app->db, srv->reader_cache_kib);
 	if (c == NULL)
 		goto out;
-	srv->readers[srv->nreaders].thread = self;
-	srv->readers[srv->nreaders].c = c;
-	srv->nreaders++;
+	srv->readers[n].thread = self;
+	srv->readers[n].c = c;
+	atomic_store_explicit(&srv->nreaders, n + 1, memory_order_release);
 out:
 	pthread_mutex_unlock(&srv->lock);
 	return c;
@@ -1410,7 +1412,7 @@ http_stop(struct http_server *srv)
 		pthread_join(srv->workers[i], NULL);
 	MHD_stop_daemon(srv->mhd);
 	access_log_stop(&srv->log);
-	for (i = 0; i < srv->nreaders; i++)
+	for (i = 0; i < atomic_load(&srv->nreaders); i++)
 		db_reader_free(srv->readers[i].c);
 	pthread_cond_destroy(&srv->resumed);
 	pthread_cond_destroy(&srv->work);
