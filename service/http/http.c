@@ -1332,6 +1332,12 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	/* epoll, not poll. libmicrohttpd 0.9.75 on epoll takes a suspended connection out of its
+	 * epoll set and puts it back after the answer, once a read finds nothing: epoll_ctl twice
+	 * and a recv more per submission (7.3 system calls on the I/O threads under wrk, the
+	 * ceiling's 2.2). On poll a submission makes 4.0, but each turn of an I/O thread walks all
+	 * its connections: beside 1,000 idle keep-alive connections the I/O threads took 3.5 times
+	 * the CPU per submission (issue 20, bench/RESULTS.md). bench/ceiling.c is set up the same. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
