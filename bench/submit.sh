@@ -11,7 +11,9 @@
 # bytes, the same headers), to the same POSTs. Server CPU per request is the server process's user+system time over the
 # requests answered (from /proc), the part of the figures that the machine's other load moves
 # least; it is split into the group-commit writer thread's and libmicrohttpd's I/O threads'
-# (the connections, JSON in and out, the hand-off to the writer and back).
+# (the connections, JSON in and out, the hand-off to the writer and back). Each run also prints
+# the writer's account of its batches (logged by serve when it stops): waiting, storing,
+# committing (the WAL's fdatasync), answering, checkpointing, and its time off the CPU.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BENCH_BIN:-build/rel/civicdesk} # BENCH_BIN: another build to compare
@@ -124,6 +126,8 @@ for run in $(seq 1 "$RUNS"); do
 		"| disk fdatasync p50 ${fs50} ms p99 ${fs99} ms" |
 		awk -v s="$s_rps" -v c="$c_rps" '{ printf "%s | ratio %.3f\n", $0, s / c }'
 	echo "$s_rps $s_p99 $bad $c_rps $fs50 $s_cpu $c_cpu $s_wr $s_io" >>"$dir/runs"
+	# the writer's own account of the run (logged when serve stops): where a batch's time went
+	sed -n 's/^civicdesk: db: writer: /  the writer: /p' "$dir/civicdesk.err"
 done
 
 echo

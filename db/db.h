@@ -371,12 +371,41 @@ struct db_batch_hook {
 	void *cls;
 };
 
+/* What the writer thread did since it started, for the administrator's log and the benchmarks:
+ * where a batch's time goes tells a slow disk (committing: the WAL's fdatasync) from a busy CPU
+ * (off the CPU while storing or answering) from a lack of work (waiting). Microseconds. */
+#define DB_WRITER_BUCKETS 96 /* commit durations: four buckets per power of two, 1 us .. 16 s */
+struct db_writer_stats {
+	uint64_t batches;       /* transactions (committed or not) */
+	uint64_t items;         /* submissions in them */
+	uint64_t wait_us;       /* waiting for a submission */
+	uint64_t store_us;      /* storing the batches (their statements, before the COMMIT) */
+	uint64_t commit_us;     /* COMMIT: the WAL's frames written and fdatasync'ed */
+	uint64_t answer_us;     /* telling each submitter its result */
+	uint64_t checkpoint_us; /* checkpoints, between batches */
+	uint64_t checkpoints;
+	uint64_t cpu_us;        /* the writer thread's CPU time over all of the above */
+	uint64_t commits[DB_WRITER_BUCKETS]; /* COMMITs by duration (db_writer_quantile) */
+};
+
 /* Starts the writer thread on a connection of db. 0 or -1. */
 int db_submitter_start(struct db *db, struct db_submitter **out);
 /* Sets the batch hook (copied; NULL: none), before the first submission. */
 void db_submitter_set_hook(struct db_submitter *s, const struct db_batch_hook *hook);
-/* Stores the remaining queue, stops the thread and frees it; NULL is fine. */
+/* Stores the remaining queue, stops the thread (logging its figures, db_submitter_log) and
+ * frees it; NULL is fine. */
 void db_submitter_stop(struct db_submitter *s);
+/* on: the writer logs its figures (db_writer_line) every 10 minutes in which it stored anything
+ * and when it stops (serve); off (the default): never (a command storing one item). */
+void db_submitter_log(struct db_submitter *s, int on);
+/* A copy of the writer's figures so far (as of its last batch). */
+void db_submitter_stats(struct db_submitter *s, struct db_writer_stats *out);
+/* The COMMIT duration below which a share q (0..1) of st's commits took: the upper bound of its
+ * bucket (within 25 %), microseconds; 0 when there was none. */
+uint64_t db_writer_quantile(const struct db_writer_stats *st, double q);
+/* One line of st's figures per batch ("writer: 8274 batches, 63546 submissions (7.7 a batch) in 4.0 s;
+ * a batch: waiting 11 us, storing 199, committing 227 (p50 <= 215, p99 <= 861) ..."). */
+void db_writer_line(const struct db_writer_stats *st, char *buf, size_t size);
 /* Queues sub and waits until it is committed: 0 (item->id, item->tracking set; the tracking
  * number is XJ-YYYYMMDD-NNNNN from the per-day counter) or -1 (nothing of it was stored). */
 int db_submit(struct db_submitter *s, struct db_submission *sub);

@@ -7,10 +7,12 @@
  * submission fails, the batch is rolled back and stored again with a SAVEPOINT each, so that
  * it does not fail the others.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db_int.h"
 
@@ -38,7 +40,114 @@ struct db_submitter {
 	int stopping;
 	struct db_batch_hook hook; /* set before the first submission; begin NULL: none */
 	int wal_frames; /* frames in the WAL after the writer's last commit (writer thread only) */
+	struct db_writer_stats stats; /* guarded by lock: the writer's, copied after each batch */
+	int log;                      /* guarded by lock: log the figures (db_submitter_log) */
 };
+
+/* The writer's figures are logged every STATS_LOG_S seconds in which it stored anything, and
+ * when it stops. */
+#define STATS_LOG_S 600
+
+static uint64_t
+now_us(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The bucket of a commit of us microseconds: four per power of two. */
+static int
+bucket_of(uint64_t us)
+{
+	int lg = 0, i;
+
+	if (us < 1)
+		return 0;
+	while ((us >> lg) > 1)
+		lg++;
+	/* the two bits below the leading one */
+	i = 4 * lg + (lg >= 2 ? (int)((us >> (lg - 2)) & 3) : lg == 1 ? (int)(us & 1) * 2 : 0);
+	return i < DB_WRITER_BUCKETS ? i : DB_WRITER_BUCKETS - 1;
+}
+
+/* The longest duration of bucket i (microseconds). */
+static uint64_t
+bucket_top(int i)
+{
+	int lg = i / 4, q = i % 4;
+
+	if (lg < 2)
+		return ((uint64_t)1 << lg) + (lg == 1 ? (uint64_t)(q / 2) : 0);
+	return ((uint64_t)1 << lg) + (((uint64_t)q + 1) << (lg - 2)) - 1;
+}
+
+uint64_t
+db_writer_quantile(const struct db_writer_stats *st, double q)
+{
+	uint64_t n = 0, want, seen = 0;
+	int i;
+
+	for (i = 0; i < DB_WRITER_BUCKETS; i++)
+		n += st->commits[i];
+	if (n == 0)
+		return 0;
+	want = (uint64_t)ceil(q * (double)n);
+	if (want < 1)
+		want = 1;
+	for (i = 0; i < DB_WRITER_BUCKETS; i++) {
+		seen += st->commits[i];
+		if (seen >= want)
+			return bucket_top(i);
+	}
+	return bucket_top(DB_WRITER_BUCKETS - 1);
+}
+
+void
+db_writer_line(const struct db_writer_stats *st, char *buf, size_t size)
+{
+	double b = st->batches > 0 ? (double)st->batches : 1;
+	uint64_t wall = st->wait_us + st->store_us + st->commit_us + st->answer_us + st->checkpoint_us;
+
+	snprintf(buf, size,
+	         "writer: %llu batches, %llu submissions (%.1f a batch) in %.1f s; a batch: waiting %.0f us, "
+	         "storing %.0f, committing %.0f (p50 <= %llu, p99 <= %llu: the WAL's write and "
+	         "fdatasync), answering %.0f, checkpointing %.0f (%llu checkpoints); on the CPU %.0f, "
+	         "off it while working %.0f (the disk, or waiting for a CPU)",
+	         (unsigned long long)st->batches, (unsigned long long)st->items,
+	         (double)st->items / b, (double)wall / 1e6, (double)st->wait_us / b, (double)st->store_us / b,
+	         (double)st->commit_us / b, (unsigned long long)db_writer_quantile(st, 0.5),
+	         (unsigned long long)db_writer_quantile(st, 0.99), (double)st->answer_us / b,
+	         (double)st->checkpoint_us / b, (unsigned long long)st->checkpoints,
+	         (double)st->cpu_us / b,
+	         ((double)wall - (double)st->wait_us - (double)st->cpu_us) / b);
+}
+
+/* Logs what the writer did since `since` (a copy of its figures then), if anything. */
+static void
+stats_log(const struct db_writer_stats *now, const struct db_writer_stats *since)
+{
+	struct db_writer_stats d;
+	char line[512];
+	int i;
+
+	if (now->batches == since->batches)
+		return;
+	d.batches = now->batches - since->batches;
+	d.items = now->items - since->items;
+	d.wait_us = now->wait_us - since->wait_us;
+	d.store_us = now->store_us - since->store_us;
+	d.commit_us = now->commit_us - since->commit_us;
+	d.answer_us = now->answer_us - since->answer_us;
+	d.checkpoint_us = now->checkpoint_us - since->checkpoint_us;
+	d.checkpoints = now->checkpoints - since->checkpoints;
+	d.cpu_us = now->cpu_us - since->cpu_us;
+	for (i = 0; i < DB_WRITER_BUCKETS; i++)
+		d.commits[i] = now->commits[i] - since->commits[i];
+	db_writer_line(&d, line, sizeof(line));
+	db_log("%s", line);
+}
 
 /* SQLite's own automatic checkpoint runs inside the COMMIT that takes the WAL past 1000 pages:
  * the batch's submitters waited for it (copying the pages into the database file and an
@@ -162,7 +271,8 @@ reserve(struct db_conn *c, struct db_submission *batch)
  * statements fewer per item); if one fails, the transaction is rolled back and the batch is
  * stored again with a savepoint each, so that a failing submission does not fail the others. */
 static void
-store_batch(struct db_conn *c, struct db_submission *batch, const struct db_batch_hook *hook)
+store_batch(struct db_conn *c, struct db_submission *batch, const struct db_batch_hook *hook,
+            uint64_t *commit_at)
 {
 	struct db_submission *s;
 	int guarded = 0, ok;
@@ -195,6 +305,7 @@ store_batch(struct db_conn *c, struct db_submission *batch, const struct db_batc
 			goto failed;
 		guarded = 1;
 	}
+	*commit_at = now_us(CLOCK_MONOTONIC);
 	if (db_commit(c) != 0) {
 		for (s = batch; s != NULL; s = s->next)
 			s->result = -1;
@@ -210,6 +321,7 @@ store_batch(struct db_conn *c, struct db_submission *batch, const struct db_batc
 	}
 	return;
 failed:
+	*commit_at = now_us(CLOCK_MONOTONIC);
 	for (s = batch; s != NULL; s = s->next)
 		s->result = -1;
 }
@@ -220,7 +332,14 @@ writer(void *arg)
 	struct db_submitter *sm = arg;
 	struct db_submission *batch, *s, *next, *started, **tail;
 	struct db_batch_hook hook;
+	struct db_writer_stats st, logged;
+	uint64_t t0, t1, t2, t3, cpu0, logged_at;
+	int log;
 
+	memset(&st, 0, sizeof(st));
+	logged = st;
+	t0 = logged_at = now_us(CLOCK_MONOTONIC);
+	cpu0 = now_us(CLOCK_THREAD_CPUTIME_ID);
 	pthread_mutex_lock(&sm->lock);
 	for (;;) {
 		while (sm->queue == NULL && !sm->stopping)
@@ -231,8 +350,18 @@ writer(void *arg)
 		sm->queue = sm->tail = NULL;
 		hook = sm->hook;
 		pthread_mutex_unlock(&sm->lock);
-		store_batch(sm->c, batch, &hook);
+		t1 = now_us(CLOCK_MONOTONIC);
+		st.wait_us += t1 - t0;
+		st.batches++;
+		for (s = batch; s != NULL; s = s->next)
+			st.items++;
+		store_batch(sm->c, batch, &hook, &t2);
+		t3 = now_us(CLOCK_MONOTONIC);
+		st.store_us += t2 - t1;
+		st.commit_us += t3 - t2;
+		st.commits[bucket_of(t3 - t2)]++;
 		pthread_mutex_lock(&sm->lock);
+		sm->stats = st; /* before the submitters hear: they may look */
 		started = NULL;
 		tail = &started;
 		for (s = batch; s != NULL; s = next) {
@@ -256,14 +385,50 @@ writer(void *arg)
 			}
 			pthread_mutex_lock(&sm->lock);
 		}
+		t0 = now_us(CLOCK_MONOTONIC);
+		st.answer_us += t0 - t3;
 		if (sm->wal_frames >= CHECKPOINT_FRAMES) {
 			pthread_mutex_unlock(&sm->lock);
 			checkpoint(sm);
+			t1 = now_us(CLOCK_MONOTONIC);
+			st.checkpoint_us += t1 - t0;
+			st.checkpoints++;
+			t0 = t1;
+			pthread_mutex_lock(&sm->lock);
+		}
+		t1 = now_us(CLOCK_THREAD_CPUTIME_ID);
+		st.cpu_us += t1 - cpu0;
+		cpu0 = t1;
+		sm->stats = st;
+		if (sm->log && t0 - logged_at >= (uint64_t)STATS_LOG_S * 1000000u) {
+			pthread_mutex_unlock(&sm->lock);
+			stats_log(&st, &logged);
+			logged = st;
+			logged_at = t0;
 			pthread_mutex_lock(&sm->lock);
 		}
 	}
+	log = sm->log;
 	pthread_mutex_unlock(&sm->lock);
+	if (log)
+		stats_log(&st, &logged);
 	return NULL;
+}
+
+void
+db_submitter_log(struct db_submitter *sm, int on)
+{
+	pthread_mutex_lock(&sm->lock);
+	sm->log = on;
+	pthread_mutex_unlock(&sm->lock);
+}
+
+void
+db_submitter_stats(struct db_submitter *sm, struct db_writer_stats *out)
+{
+	pthread_mutex_lock(&sm->lock);
+	*out = sm->stats;
+	pthread_mutex_unlock(&sm->lock);
 }
 
 int

@@ -90,6 +90,7 @@ cmd_serve(int argc, char **argv)
 	raise_nofile();
 	if (app_open(&app, config, stdout) != 0)
 		return 1;
+	app_log_writer(&app);
 	/* Held until exit: civicdesk restore refuses to replace the database under a server. */
 	if (db_serve_lock(app.cfg.db, &lock_fd, err, sizeof(err)) != 0) {
 		fprintf(stderr, "civicdesk: %s\n", err);

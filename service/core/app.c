@@ -295,6 +295,12 @@ app_open(struct app *app, const char *config_path, FILE *demo_out)
 }
 
 void
+app_log_writer(struct app *app)
+{
+	db_submitter_log(app->submitter, 1);
+}
+
+void
 app_close(struct app *app)
 {
 	db_submitter_stop(app->submitter);

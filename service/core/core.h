@@ -473,6 +473,9 @@ void app_policies_swap(struct app *app, const struct policies *p);
  * stderr for commands whose stdout scripts read. */
 int app_open(struct app *app, const char *config_path, FILE *demo_out);
 void app_close(struct app *app);
+/* The group-commit writer logs where its time goes, every 10 minutes and when app_close stops it
+ * (serve; other commands stay quiet). */
+void app_log_writer(struct app *app);
 
 /* --- the calendar in force and its changes (calendar.c) ------------------------------------ */
 

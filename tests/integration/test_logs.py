@@ -109,6 +109,34 @@ class RequestLogs(unittest.TestCase):
         self.assertEqual(len(set(logged)), len(logged), "each line once")
         self.assertEqual(set(ids) - set(logged), set(), "every request logged")
 
+    def test_writer_account_at_stop(self):
+        # the group-commit writer says where its time went when serve stops (issue 20: what
+        # stalls, the disk or the CPU): its batches, its submissions, each phase per batch
+        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        try:
+            for i in range(5):
+                r = srv.request("POST", "/api/v1/items",
+                                json_body={"kind": "letter", "subject": "记账 %d" % i,
+                                           "body": "写入线程的账", "phone": "13800138000",
+                                           "publish": False})
+                self.assertEqual(r.status, 201, r)
+        finally:
+            srv.stop()
+            out = srv.output
+            srv.cleanup()
+        lines = [l for l in out.splitlines() if l.startswith("civicdesk: db: writer: ")]
+        self.assertEqual(len(lines), 1, out[-2000:])
+        m = re.match(r"civicdesk: db: writer: (\d+) batches, (\d+) submissions \([0-9.]+ a batch\) "
+                     r"in [0-9.]+ s; a batch: waiting \d+ us, storing \d+, committing \d+ "
+                     r"\(p50 <= (\d+), p99 <= (\d+): the WAL's write and fdatasync\), "
+                     r"answering \d+, checkpointing \d+ \(0 checkpoints\); on the CPU \d+, "
+                     r"off it while working -?\d+ \(the disk, or waiting for a CPU\)$", lines[0])
+        self.assertTrue(m, lines[0])
+        # one at a time: a batch each; p50 of fdatasync'ed commits is at least a microsecond
+        self.assertEqual((int(m.group(1)), int(m.group(2))), (5, 5))
+        self.assertTrue(1 <= int(m.group(3)) <= int(m.group(4)))
+        self.assertNotIn("记账", out)
+
 
 if __name__ == "__main__":
     harness.main()

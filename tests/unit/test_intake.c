@@ -579,6 +579,8 @@ test_batch_numbers(struct t *t)
 	if (db == NULL)
 		goto out;
 	CHECK_INT(t, db_submitter_start(db, &sm), 0);
+	if (sm != NULL)
+		db_submitter_log(sm, 1); /* its line at the stop below, as serve's */
 	next[0] = next[1] = 1;
 	for (round = 0; round < 2 && sm != NULL; round++) {
 		for (i = 0; i < MIDNIGHT_N; i++) {
@@ -600,12 +602,52 @@ test_batch_numbers(struct t *t)
 			free(it[i].tracking);
 		}
 	}
+	if (sm != NULL) {
+		struct db_writer_stats st;
+		char line[512];
+		uint64_t n = 0;
+
+		/* each db_submit_many was one batch: the writer's figures count them */
+		db_submitter_stats(sm, &st);
+		CHECK_INT(t, st.batches, 2);
+		CHECK_INT(t, st.items, 2 * MIDNIGHT_N);
+		for (i = 0; i < DB_WRITER_BUCKETS; i++)
+			n += st.commits[i];
+		CHECK_INT(t, n, 2);
+		CHECK(t, st.commit_us > 0 && st.store_us > 0 && st.cpu_us > 0);
+		/* the slowest commit's bucket holds at least the mean */
+		CHECK(t, db_writer_quantile(&st, 1.0) >= st.commit_us / 2);
+		CHECK(t, db_writer_quantile(&st, 0.5) <= db_writer_quantile(&st, 1.0));
+		db_writer_line(&st, line, sizeof(line));
+		CHECK(t, strstr(line, "writer: 2 batches, 24 submissions (12.0 a batch)") == line);
+	}
 	db_submitter_stop(sm);
 out:
 	db_close(db);
 	snprintf(file, sizeof(file), "rm -rf %s", path);
 	if (system(file) != 0)
 		fprintf(stderr, "cannot remove %s\n", path);
+}
+
+/* The commit durations' quantiles: the upper bound of the bucket a share of them falls in, four
+ * buckets per power of two. */
+static void
+test_writer_quantiles(struct t *t)
+{
+	struct db_writer_stats st;
+
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(t, db_writer_quantile(&st, 0.5), 0);
+	st.commits[39] = 99; /* 896..1023 us */
+	st.commits[60] = 1;  /* 32768..40959 us */
+	CHECK_INT(t, db_writer_quantile(&st, 0.5), 1023);
+	CHECK_INT(t, db_writer_quantile(&st, 0.99), 1023);
+	CHECK_INT(t, db_writer_quantile(&st, 0.995), 40959);
+	CHECK_INT(t, db_writer_quantile(&st, 1.0), 40959);
+	st.commits[0] = 1; /* 1 us */
+	st.commits[6] = 1; /* 3 us */
+	CHECK_INT(t, db_writer_quantile(&st, 0.001), 1);
+	CHECK_INT(t, db_writer_quantile(&st, 0.015), 3); /* the second of 102 */
 }
 
 /* --- the notification hook in a batch that is stored again -------------------------------- */
@@ -831,6 +873,7 @@ main(void)
 	RUN(&t, test_group_commit);
 	RUN(&t, test_group_commit_hook);
 	RUN(&t, test_batch_numbers);
+	RUN(&t, test_writer_quantiles);
 	sla_calendar_unref(cal);
 	return t_done(&t);
 }
