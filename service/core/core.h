@@ -621,7 +621,8 @@ int core_submit_start(struct app *app, const struct intake *in, int64_t now,
                       void (*done)(void *cls), void *cls, struct core_submission **out,
                       struct core_error *err);
 /* After done: what core_submit_report would have answered (0 with out, code and report
- * filled, or -1 with err); frees s. */
+ * filled, or -1 with err); frees s. out holds no texts (subject, body, name, phone, email,
+ * address, lat, lng and extension NULL): the stored item had in's strings, lent, not copies. */
 int core_submit_finish(struct core_submission *s, struct db_item *out,
                        char code[QUERY_CODE_LEN + 1], struct scan_report *report,
                        struct core_error *err);

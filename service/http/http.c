@@ -91,21 +91,27 @@ struct http_server {
 	size_t nroutes;
 	int errors;                  /* 1 if routes has ROUTE_ERRORS rows */
 	struct MHD_Daemon *mhd;
-	pthread_mutex_t lock;        /* guards the seven below */
+	pthread_mutex_t lock;        /* guards queue, tail, nworkers and idle, and the adding to
+	                              * io and readers */
 	pthread_cond_t work;         /* signalled when a call is queued or on stop */
-	pthread_cond_t resumed;      /* signalled when a req_suspend's call is answered */
+	pthread_cond_t resumed;      /* signalled when the last suspended call is answered while
+	                              * stopping (http_stop waits for it) */
 	struct call *queue, *tail;   /* calls waiting for a worker, oldest first */
 	size_t nworkers, idle;       /* workers started; of them, waiting for work */
-	size_t nsuspended;           /* calls suspended by req_suspend, not yet answered */
-	pthread_t io[HTTP_IO_THREADS_MAX]; /* the I/O threads seen by req_suspend (guarded by
-	                                    * lock) */
-	size_t nio;
+	/* calls suspended by req_suspend, not yet answered: counted without the lock, which the
+	 * two I/O threads took twice a submission for it (its cache line moved between them) */
+	_Atomic size_t nsuspended;
+	pthread_t io[HTTP_IO_THREADS_MAX]; /* the I/O threads seen by req_suspend: added under
+	                                    * lock, never changed once counted in nio */
+	_Atomic size_t nio;
 	pthread_mutex_t rlock;       /* guards resume */
 	struct resume_queue resume[HTTP_IO_THREADS_MAX]; /* per I/O thread, as io (req_resume) */
-	int stopping;                /* http_stop: workers finish the queue and end */
+	_Atomic int stopping;        /* http_stop (set under lock): workers finish the queue and
+	                              * end, no call is suspended any more */
 	pthread_t workers[HTTP_WORKERS_MAX];
-	struct reader readers[HTTP_IO_THREADS_MAX]; /* guarded by lock */
-	size_t nreaders;
+	struct reader readers[HTTP_IO_THREADS_MAX]; /* added under lock, never changed once
+	                                             * counted in nreaders */
+	_Atomic size_t nreaders;     /* read without lock (reader_of_thread) */
 	long reader_cache_kib;
 	/* request ids: SipHash of a counter under a key drawn at start, unique and unguessable
 	 * like random ones, without a getrandom system call per request */
@@ -723,28 +729,29 @@ resp_finish(struct resp *resp)
 }
 
 /* The database connection of the calling I/O thread, opened on its first use; NULL when it
- * cannot be opened (the caller takes one from the pool). */
+ * cannot be opened (the caller takes one from the pool). Found without the server's lock (a
+ * lock shared by the I/O threads, taken for each of their requests, moved its cache line
+ * between them): a thread's entry is written once, before nreaders counts it. */
 static struct db_conn *
 reader_of_thread(struct http_server *srv)
 {
 	pthread_t self = pthread_self();
 	struct db_conn *c = NULL;
-	size_t i;
+	size_t i, n = atomic_load_explicit(&srv->nreaders, memory_order_acquire);
 
-	pthread_mutex_lock(&srv->lock);
-	for (i = 0; i < srv->nreaders; i++)
-		if (pthread_equal(srv->readers[i].thread, self)) {
-			c = srv->readers[i].c;
-			goto out;
-		}
-	if (srv->nreaders == HTTP_IO_THREADS_MAX)
+	for (i = 0; i < n; i++)
+		if (pthread_equal(srv->readers[i].thread, self))
+			return srv->readers[i].c;
+	pthread_mutex_lock(&srv->lock); /* the first request of this thread: add its entry */
+	n = atomic_load_explicit(&srv->nreaders, memory_order_relaxed);
+	if (n == HTTP_IO_THREADS_MAX)
 		goto out;
 	c = db_reader_new(srv->app->db, srv->reader_cache_kib);
 	if (c == NULL)
 		goto out;
-	srv->readers[srv->nreaders].thread = self;
-	srv->readers[srv->nreaders].c = c;
-	srv->nreaders++;
+	srv->readers[n].thread = self;
+	srv->readers[n].c = c;
+	atomic_store_explicit(&srv->nreaders, n + 1, memory_order_release);
 out:
 	pthread_mutex_unlock(&srv->lock);
 	return c;
@@ -903,21 +910,41 @@ call_send(struct http_server *srv, struct MHD_Connection *conn, struct call *cal
 	return send_resp(conn, &call->resp);
 }
 
-/* The index of the calling I/O thread in srv->io (added when first seen), or -1. With lock
- * held. */
+/* The index of the calling I/O thread in srv->io (added when first seen, under lock), or
+ * -1. */
 static int
 io_index(struct http_server *srv)
 {
 	pthread_t self = pthread_self();
-	size_t i;
+	size_t i, n = atomic_load_explicit(&srv->nio, memory_order_acquire);
+	int ret = -1;
 
-	for (i = 0; i < srv->nio; i++)
+	for (i = 0; i < n; i++)
 		if (pthread_equal(srv->io[i], self))
 			return (int)i;
-	if (srv->nio == HTTP_IO_THREADS_MAX)
-		return -1;
-	srv->io[srv->nio] = self;
-	return (int)srv->nio++;
+	pthread_mutex_lock(&srv->lock);
+	n = atomic_load_explicit(&srv->nio, memory_order_relaxed);
+	if (n < HTTP_IO_THREADS_MAX) {
+		srv->io[n] = self;
+		atomic_store_explicit(&srv->nio, n + 1, memory_order_release);
+		ret = (int)n;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return ret;
+}
+
+/* A call suspended by req_suspend is answered (or was not suspended after all): one fewer;
+ * the last one while stopping wakes http_stop. nsuspended and stopping are sequentially
+ * consistent: http_stop sets stopping, then reads the count, and each call counts itself, then
+ * reads stopping, so that one of them sees the other. */
+static void
+suspended_end(struct http_server *srv)
+{
+	if (atomic_fetch_sub(&srv->nsuspended, 1) == 1 && atomic_load(&srv->stopping)) {
+		pthread_mutex_lock(&srv->lock);
+		pthread_cond_broadcast(&srv->resumed);
+		pthread_mutex_unlock(&srv->lock);
+	}
 }
 
 int
@@ -928,14 +955,13 @@ req_suspend(struct req *req, void (*then)(struct req *req, struct resp *resp), v
 
 	if (!req->io_thread || then == NULL || call->then != NULL)
 		return -1;
-	pthread_mutex_lock(&srv->lock);
-	if (srv->stopping) { /* http_stop waits for every suspended call: no new ones */
-		pthread_mutex_unlock(&srv->lock);
+	atomic_fetch_add(&srv->nsuspended, 1);
+	if (atomic_load(&srv->stopping)) { /* http_stop waits for every suspended call: no new
+	                                    * ones */
+		suspended_end(srv);
 		return -1;
 	}
-	srv->nsuspended++;
 	call->io = io_index(srv);
-	pthread_mutex_unlock(&srv->lock);
 	MHD_suspend_connection(req->conn); /* inside on_request, as the library requires */
 	call->then = then;
 	req->ctx = ctx;
@@ -1047,10 +1073,7 @@ call_then(struct http_server *srv, struct call *call)
 	resume_queued(srv, call);
 	call->then(&call->req, &call->resp);
 	call->then = NULL;
-	pthread_mutex_lock(&srv->lock);
-	srv->nsuspended--;
-	pthread_cond_broadcast(&srv->resumed);
-	pthread_mutex_unlock(&srv->lock);
+	suspended_end(srv);
 }
 
 static enum MHD_Result
@@ -1330,6 +1353,12 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	/* epoll, not poll. libmicrohttpd 0.9.75 on epoll takes a suspended connection out of its
+	 * epoll set and puts it back after the answer, once a read finds nothing: epoll_ctl twice
+	 * and a recv more per submission (7.3 system calls on the I/O threads under wrk, the
+	 * ceiling's 2.2). On poll a submission makes 4.0, but each turn of an I/O thread walks all
+	 * its connections: beside 1,000 idle keep-alive connections the I/O threads took 3.5 times
+	 * the CPU per submission (issue 20, bench/RESULTS.md). bench/ceiling.c is set up the same. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
@@ -1399,18 +1428,19 @@ http_stop(struct http_server *srv)
 	 * which must not find a connection suspended; a request that comes meanwhile runs on its
 	 * I/O thread */
 	pthread_mutex_lock(&srv->lock);
-	srv->stopping = 1;
+	atomic_store(&srv->stopping, 1);
 	pthread_cond_broadcast(&srv->work);
 	/* a call suspended by its handler is resumed by whoever it waits for (the writer, which
-	 * stops after this server) and answered by its I/O thread */
-	while (srv->nsuspended > 0)
+	 * stops after this server) and answered by its I/O thread; the last one wakes this
+	 * (suspended_end) */
+	while (atomic_load(&srv->nsuspended) > 0)
 		pthread_cond_wait(&srv->resumed, &srv->lock);
 	pthread_mutex_unlock(&srv->lock);
 	for (i = 0; i < srv->nworkers; i++)
 		pthread_join(srv->workers[i], NULL);
 	MHD_stop_daemon(srv->mhd);
 	access_log_stop(&srv->log);
-	for (i = 0; i < srv->nreaders; i++)
+	for (i = 0; i < atomic_load(&srv->nreaders); i++)
 		db_reader_free(srv->readers[i].c);
 	pthread_cond_destroy(&srv->resumed);
 	pthread_cond_destroy(&srv->work);

@@ -137,6 +137,13 @@ TABLE = [
     row("unknown kind", "POST", ITEMS, 400, "invalid_field", "kind", body=item(kind="petition")),
     row("attachments in JSON", "POST", ITEMS, 400, "invalid_field", "attachments",
         body=item(attachments=[{"filename": "a.txt"}])),
+    # the members are checked in a fixed order (kind, subject, body, name, phone, email, channel,
+    # received, publish, attachments), not in the body's: the first wrong one of that order is
+    # named, wherever it stands
+    row("email a boolean before kind a number", "POST", ITEMS, 400, "invalid_field", "kind",
+        body=b'{"email":true,"publish":"yes","subject":"x","body":"y","kind":1}'),
+    row("publish a string before subject a number", "POST", ITEMS, 400, "invalid_field",
+        "subject", body=b'{"attachments":[],"publish":"yes","subject":7,"kind":"letter"}'),
     row("action: reason a number", "POST", ACT + "reject", 400, "invalid_field", "reason",
         body={"reason": 42}, who="disp"),
     row("action: section a list", "POST", ACT + "assign", 400, "invalid_field", "section",

@@ -183,6 +183,61 @@ class Concurrency(unittest.TestCase):
         for bad in ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer"):
             self.assertNotIn(bad, self.srv.output)
 
+    def test_stop_while_submissions_wait(self):
+        # SIGTERM while JSON submissions wait suspended for their group commit (issue 20):
+        # http_stop waits for every suspended call, the writer commits and resumes them, the
+        # daemon exits 0 without a sanitizer report, and every 201 answered is stored.
+        import http.client
+        import json
+        import signal
+        import time
+        body = json.dumps(ITEM).encode()
+        answered = []
+        stop = threading.Event()
+
+        def submit():
+            c = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=30)
+            try:
+                for _ in range(200):  # bounded; ends at the stop
+                    if stop.is_set():
+                        break
+                    c.request("POST", "/api/v1/items", body=body,
+                              headers={"Content-Type": "application/json"})
+                    r = c.getresponse()
+                    data = r.read()
+                    if r.status == 201:
+                        with self.lock:
+                            answered.append(json.loads(data)["tracking"])
+            except (OSError, http.client.HTTPException):
+                pass  # the daemon went away under this connection: expected once stopped
+            finally:
+                c.close()
+
+        self.srv.drain()
+        threads = [threading.Thread(target=submit) for _ in range(8)]
+        for th in threads:
+            th.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(answered) >= 40:
+                    break
+            time.sleep(0.01)
+        self.assertGreaterEqual(len(answered), 40)
+        self.srv.proc.send_signal(signal.SIGTERM)  # submissions still coming in
+        code = self.srv.proc.wait(timeout=30)
+        stop.set()
+        for th in threads:
+            th.join(timeout=60)
+        self.srv.stop()
+        self.assertEqual(code, 0, self.srv.output)
+        self.assertIn("stopping", self.srv.output)
+        for bad in ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer"):
+            self.assertNotIn(bad, self.srv.output)
+        with sqlite3.connect(self.srv.db) as db:
+            stored = {t for (t,) in db.execute("SELECT tracking FROM items")}
+        self.assertLessEqual(set(answered), stored)
+
 
 if __name__ == "__main__":
     harness.main()

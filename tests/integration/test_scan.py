@@ -170,6 +170,17 @@ class Scan(unittest.TestCase):
         self.assertTrue(any("again.pdf was not stored" in (h.get("note") or "")
                             for h in it["history"]))
 
+    def test_3b_json_submission_answers_the_scan(self):
+        # a JSON submission (no attachment) waits on its I/O thread (core_submit_start); with
+        # a scanner configured its 201 still says what the scan did: nothing refused or held
+        r = self.srv.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "路灯", "body": "路灯不亮。", "email": "a@b.cn",
+            "publish": False})
+        self.assertEqual(r.status, 201, r)
+        a = r.json()
+        self.assertEqual((a["attachments_refused"], a["attachments_held"]), ([], 0))
+        self.assertEqual(self.item(a["tracking"])["attachments"], [])
+
     def test_4_online_supplement(self):
         if self.clamd.proc is None:
             self.clamd.start()

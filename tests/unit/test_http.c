@@ -57,6 +57,14 @@ test_router(struct t *t)
 	CHECK_INT(t, route_match(table, NTABLE, "GET", "/api/v1/items/", &req, &r), 0);
 	CHECK_INT(t, route_match(table, NTABLE, "GET", "/api/v1/items/a/b", &req, &r), 0);
 	CHECK_INT(t, route_match(table, NTABLE, "GET", "/api/v1/itemsX", &req, &r), 0);
+	/* methods of the same first letter are told apart (POST, PATCH, PUT) */
+	CHECK_INT(t, route_match(table, NTABLE, "PATCH", "/api/v1/items/XJ-1/public", &req, &r), 1);
+	CHECK(t, r == &table[3]);
+	req_clear(&req);
+	CHECK_INT(t, route_match(table, NTABLE, "POST", "/api/v1/items/XJ-1/public", &req, &r), 2);
+	CHECK_INT(t, route_match(table, NTABLE, "PUT", "/api/v1/items", &req, &r), 2);
+	CHECK_INT(t, route_match(table, NTABLE, "POSTX", "/api/v1/items", &req, &r), 2);
+	CHECK_INT(t, req.nparams, 0);
 	/* the path exists with other methods: 405, and Allow lists them (GET brings HEAD) */
 	CHECK_INT(t, route_match(table, NTABLE, "DELETE", "/api/v1/items/XJ-1", &req, &r), 2);
 	CHECK_INT(t, req.nparams, 0);
