@@ -108,20 +108,22 @@ void
 db_writer_line(const struct db_writer_stats *st, char *buf, size_t size)
 {
 	double b = st->batches > 0 ? (double)st->batches : 1;
-	uint64_t wall = st->wait_us + st->store_us + st->commit_us + st->answer_us + st->checkpoint_us;
+	double wall = (double)(st->wait_us + st->store_us + st->commit_us + st->answer_us +
+	                       st->checkpoint_us);
 
 	snprintf(buf, size,
-	         "writer: %llu batches, %llu submissions (%.1f a batch) in %.1f s; a batch: waiting %.0f us, "
-	         "storing %.0f, committing %.0f (p50 <= %llu, p99 <= %llu: the WAL's write and "
-	         "fdatasync), answering %.0f, checkpointing %.0f (%llu checkpoints); on the CPU %.0f, "
-	         "off it while working %.0f (the disk, or waiting for a CPU)",
+	         "writer: %llu batches, %llu submissions (%.1f a batch) in %.1f s; a batch: "
+	         "waiting %.0f us, storing %.0f, committing %.0f (p50 <= %llu, p99 <= %llu: the "
+	         "WAL's write and fdatasync), answering %.0f, checkpointing %.0f (%llu "
+	         "checkpoints); on the CPU %.0f, off it while working %.0f (the disk, or waiting "
+	         "for a CPU)",
 	         (unsigned long long)st->batches, (unsigned long long)st->items,
-	         (double)st->items / b, (double)wall / 1e6, (double)st->wait_us / b, (double)st->store_us / b,
-	         (double)st->commit_us / b, (unsigned long long)db_writer_quantile(st, 0.5),
+	         (double)st->items / b, wall / 1e6, (double)st->wait_us / b,
+	         (double)st->store_us / b, (double)st->commit_us / b,
+	         (unsigned long long)db_writer_quantile(st, 0.5),
 	         (unsigned long long)db_writer_quantile(st, 0.99), (double)st->answer_us / b,
 	         (double)st->checkpoint_us / b, (unsigned long long)st->checkpoints,
-	         (double)st->cpu_us / b,
-	         ((double)wall - (double)st->wait_us - (double)st->cpu_us) / b);
+	         (double)st->cpu_us / b, (wall - (double)st->wait_us - (double)st->cpu_us) / b);
 }
 
 /* Logs what the writer did since `since` (a copy of its figures then), if anything. */
