@@ -25,25 +25,8 @@ for tool in valgrind callgrind_annotate curl python3; do
 done
 printf '%s' '{"kind":"letter","subject":"关于小区道路维修的建议","body":"我们小区门口的道路已经破损多时，雨天积水严重，老人和孩子出行很不方便，希望有关部门尽快安排维修。","name":"张三","phone":"13800138000","email":"zhangsan@example.cn","publish":true}' >"$dir/body.json"
 
-port=
-pid=
-start() { # name command...: a server printing "listening on http://HOST:PORT"; sets port, pid
-	local name=$1; shift
-	: >"$dir/$name.out"
-	"$@" >"$dir/$name.out" 2>"$dir/$name.err" &
-	pid=$!
-	pids+=($pid)
-	port=
-	for _ in $(seq 1 1200); do # at most 60 s (valgrind starts slowly)
-		port=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$dir/$name.out")
-		[ -n "$port" ] && return 0
-		kill -0 "$pid" 2>/dev/null || { cat "$dir/$name.err"; return 1; }
-		sleep 0.05
-	done
-	echo "$name did not start" >&2
-	return 1
-}
-stop() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+START_WAIT=60 # valgrind starts slowly
+. bench/server.sh # start, stop
 posts() { # n: n submissions one after the other on one connection
 	local i
 	for i in $(seq 1 "$1"); do

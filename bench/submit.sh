@@ -24,27 +24,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$dir"; }
 trap cleanup EXIT
 
-port=
-pid=
-start() { # name command... : starts a server printing "listening on http://HOST:PORT"; sets port, pid
-	local name=$1; shift
-	# emptied before the start: the background shell opens it later, and the loop below would
-	# read the previous run's port meanwhile (a run of wrk against nothing, seen once in four)
-	: >"$dir/$name.out"
-	"$@" >"$dir/$name.out" 2>"$dir/$name.err" &
-	pid=$!
-	pids+=($pid)
-	port=
-	for _ in $(seq 1 400); do # waits for the line, at most 20 s
-		port=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$dir/$name.out")
-		[ -n "$port" ] && return 0
-		kill -0 "$pid" 2>/dev/null || { cat "$dir/$name.err"; return 1; }
-		sleep 0.05
-	done
-	echo "$name did not start" >&2
-	return 1
-}
-stop() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+. bench/server.sh # start, stop
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # the busiest thread that is not one of libmicrohttpd's (the group-commit writer): ticks
 writer_ticks() {
