@@ -10,6 +10,7 @@ leave out. Which suite covers each clause is listed in the audit's report; this 
 - the 404 of the tracking look-up: unknown number, wrong code, no code, another item's code,
   the right code on a mistyped number: the same status, headers and body (but Date and
   X-Request-Id, which differ on every answer);
+- the Open311 discovery document names the address the client used (not 127.0.0.1:0);
 - an Open311 client's form POST as such clients send it (api_key, jurisdiction_id, names,
   e-mail, phone, attribute[publish]=true), its answer's members, and its reads by urllib;
 - the queue's limit given as text, and who sees which sections' items;
@@ -269,6 +270,19 @@ class Contract(Base):
         for k in ("description", "title", "agency_responsible"):
             self.assertIn(k, rec)
             self.assertIsNone(rec[k], k)
+
+    def test_open311_discovery_names_the_address_asked(self):
+        # no public_url configured: the listening address is 127.0.0.1:0, which no client can
+        # reach; the document names the host and port the client used
+        for path in ("/open311/discovery.json", "/open311/discovery.xml"):
+            with self.subTest(path):
+                status, _, raw, _ = urlopen(self.url(path))
+                self.assertEqual(status, 200, raw)
+                self.assertIn(("http://127.0.0.1:%d/open311/v2" % self.server.port).encode(),
+                              raw)
+        r = self.server.request("GET", "/open311/discovery.json",
+                                headers={"Host": "evil\"><x>"})
+        self.assertNotIn("evil", r.json()["endpoints"][0]["url"])
 
     # --- GET /api/v1/queue --------------------------------------------------------------------
 
