@@ -184,9 +184,6 @@ req_form(struct req *req, const char *name)
 }
 
 static int is_form_type(const char *type);
-static void resp_error_code_field(struct resp *resp, int status, const char *code,
-                                  const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
 
 /* 1 if a body declared as type may be read as JSON: no type, application/json or a +json
  * type, or a form type (what `curl -d` sends for any body); 0 for any other declared type
@@ -359,8 +356,7 @@ resp_error(struct resp *resp, int status, const char *code, const char *fmt, ...
 	va_end(ap);
 }
 
-/* resp_error with "field":FIELD and a code other than invalid_field. */
-static void
+void
 resp_error_code_field(struct resp *resp, int status, const char *code, const char *field,
                       const char *fmt, ...)
 {
@@ -725,6 +721,14 @@ call_body(struct call *call, const char *data, size_t size)
 		return -1;
 	}
 	if (call->pp != NULL) {
+		if (call->received == size) { /* the first chunk */
+			size_t i = 0;
+
+			while (i < size && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' ||
+			                    data[i] == '\n'))
+				i++;
+			call->req.form_is_json = i < size && data[i] == '{';
+		}
 		if (MHD_post_process(call->pp, data, size) != MHD_YES || call->form_error) {
 			resp_error(&call->resp, 400, "bad_request",
 			           call->form_error ? "the form has too many fields"

@@ -2,7 +2,8 @@
 urllib against the real daemon (harness: port 0, a fresh database), for what the other suites
 leave out. Which suite covers each clause is listed in the audit's report; this one adds:
 - a JSON body declared as something else (text/plain, XML, ...) is refused with 400 naming
-  Content-Type, on the items and on every other JSON resource, and nothing is stored;
+  Content-Type, on the items and on every other JSON resource, and nothing is stored; so is
+  one sent as a form (curl -d without -H), instead of a misleading "kind is required";
 - the 201 of POST /api/v1/items read by curl and urllib on the real clock (no test clock): the
   tracking number carries today's Shanghai date, both due times are local +08:00 times;
 - odd inputs the table of test_bad_inputs.py lacks (a raw NUL byte in JSON, %00 in a form,
@@ -111,6 +112,16 @@ class Contract(Base):
                 r = self.server.request("POST", "/api/v1/items", body=body,
                                         headers={"Content-Type": ctype} if ctype else {})
                 self.assertEqual(r.status, 201, r)
+        before = self.count_items()
+        # JSON sent as a form (curl -d without -H): the same, not "kind is required"
+        for body in (json.dumps(GOOD), json.dumps(dict(GOOD, body="a&b=c"), ensure_ascii=False)):
+            with self.subTest(form=body[:20]):
+                r = subprocess.run(["curl", "-sS", "-d", body, self.url("/api/v1/items")],
+                                   capture_output=True, timeout=60)
+                err = json.loads(r.stdout)["error"]
+                self.assertEqual((err["code"], err["field"]), ("unsupported_media_type",
+                                                               "Content-Type"), err)
+        self.assertEqual(self.count_items(), before)
         # and the same rule on the other JSON resources
         r = self.server.request("POST", "/api/v1/login", body=json.dumps(
             {"username": "disp_a", "password": "x"}), headers={"Content-Type": "text/plain"})
@@ -249,6 +260,13 @@ class Contract(Base):
                              set(created[0]))
         sid = created[0]["service_request_id"]
         self.assertRegex(sid, TRACKING)
+        # the same fields as JSON, sent as a form (curl -d without -H): told so
+        r = subprocess.run(["curl", "-sS", "-d", json.dumps(dict(fields, attribute={
+            "publish": True})), self.url("/open311/v2/requests.json")], capture_output=True,
+            timeout=60)
+        err = json.loads(r.stdout)
+        self.assertEqual(err[0]["code"], 400, err)
+        self.assertIn("Content-Type: application/json", err[0]["description"])
         secrets = ("Wei", "Wang", "wangwei", "13912345678", "first_name", "\"email\"",
                    "\"phone\"")
         for path in ("/open311/v2/requests/%s.json" % sid,
