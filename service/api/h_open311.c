@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api_int.h"
 
@@ -183,9 +184,9 @@ publish_attr(struct req *req, json_t *j, int *publish)
 		return -1;
 	if (v == NULL)
 		*publish = -1;
-	else if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
-		*publish = 1;
-	else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
+	else if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0)
+		*publish = 1; /* in any case: a Python client's urlencode writes True */
+	else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0)
 		*publish = 0;
 	else
 		return -1;

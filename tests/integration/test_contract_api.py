@@ -6,6 +6,7 @@ leave out. Which suite covers each clause is listed in the audit's report; this 
   one sent as a form (curl -d without -H), instead of a misleading "kind is required";
 - the 201 of POST /api/v1/items read by curl and urllib on the real clock (no test clock): the
   tracking number carries today's Shanghai date, both due times are local +08:00 times;
+- forms as Python clients make them from dicts: publish=True / attribute[publish]=True;
 - odd inputs the table of test_bad_inputs.py lacks (a raw NUL byte in JSON, %00 in a form,
   unknown methods and paths under /api/v1/), each answered with the error object;
 - the 404 of the tracking look-up: unknown number, wrong code, no code, another item's code,
@@ -169,6 +170,26 @@ class Contract(Base):
         self.assertEqual((t["tracking"], t["state"]), (b["tracking"], "received"))
         self.assertEqual({k: v["due"] for k, v in t["clocks"].items()},
                          {k: v["due"] for k, v in b["clocks"].items()})
+
+    def test_forms_from_python_dicts(self):
+        # urlencode({"publish": True}) writes "True": a form's yes and no in any case
+        s = self.staff["disp_a"]
+        for value, consent in ((True, True), (False, False), ("TRUE", True), ("No", False)):
+            with self.subTest(publish=value):
+                status, _, raw, _ = urlopen(self.url("/api/v1/items"), data=urllib.parse.urlencode(
+                    dict(GOOD, publish=value)).encode())
+                self.assertEqual(status, 201, raw)
+                it = s.get("/api/v1/items/" + json.loads(raw)["tracking"]).json()
+                self.assertIs(it["publish"], consent)
+                status, _, raw, _ = urlopen(self.url("/open311/v2/requests.json"),
+                                            data=urllib.parse.urlencode({
+                                                "service_code": "letter", "description": "d",
+                                                "email": "a@example.cn",
+                                                "attribute[publish]": value}).encode())
+                self.assertEqual(status, 201, raw)
+                sid = json.loads(raw)[0]["service_request_id"]
+                status, _, raw, _ = urlopen(self.url("/open311/v2/requests/%s.json" % sid))
+                self.assertEqual(status, 200 if consent else 404, raw)
 
     def test_odd_inputs_get_the_error_object(self):
         form = {"Content-Type": "application/x-www-form-urlencoded"}
