@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "web_int.h"
@@ -51,7 +52,7 @@ web_lang_parse(const char *tag)
 	if (tag == NULL)
 		return -1;
 	for (i = 0; i < WEB_LANG__MAX; i++)
-		if (strcmp(tag, lang_tags[i]) == 0)
+		if (strcasecmp(tag, lang_tags[i]) == 0) /* BCP 47 tags ignore case */
 			return i;
 	return -1;
 }

@@ -43,7 +43,7 @@ struct web_file {
 
 /* The language tag ("zh-Hans", "zh-Hant", "en") of l. */
 const char *web_lang_tag(enum web_lang l);
-/* The language of a tag (exactly as web_lang_tag spells it), or -1. */
+/* The language of a tag (as web_lang_tag spells it, in any case: zh-hant), or -1. */
 int web_lang_parse(const char *tag);
 
 /* A new engine: the built-in pages when dir is NULL or "", else the files of dir/templates,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api_int.h"
 
@@ -143,6 +144,13 @@ item_input_form(struct req *req, struct resp *resp, struct item_input *ir)
 	const struct form_field *f;
 	size_t i;
 
+	/* a JSON object sent as a form (curl -d sends every body as one) */
+	if (req->form_is_json) {
+		resp_error_code_field(resp, 400, "unsupported_media_type", "Content-Type",
+		                      "the body is JSON but was sent as a form: send it as "
+		                      "Content-Type: application/json");
+		return -1;
+	}
 	for (i = 0; i < req->nform; i++) {
 		f = &req->form[i];
 		if (f->filename != NULL) {
@@ -181,11 +189,12 @@ item_input_form(struct req *req, struct resp *resp, struct item_input *ir)
 	if (f != NULL) {
 		const char *v = f->data;
 
-		if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "on") == 0 ||
-		    strcmp(v, "yes") == 0)
+		/* in any case: a Python client's urlencode writes True and False */
+		if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0 ||
+		    strcasecmp(v, "yes") == 0)
 			ir->in.publish = 1;
-		else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "off") == 0 ||
-		         strcmp(v, "no") == 0)
+		else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 ||
+		         strcasecmp(v, "off") == 0 || strcasecmp(v, "no") == 0)
 			ir->in.publish = 0;
 		else {
 			resp_error_field(resp, 400, "publish", "publish must be true or false");

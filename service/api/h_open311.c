@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api_int.h"
 
@@ -183,9 +184,9 @@ publish_attr(struct req *req, json_t *j, int *publish)
 		return -1;
 	if (v == NULL)
 		*publish = -1;
-	else if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
-		*publish = 1;
-	else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
+	else if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0)
+		*publish = 1; /* in any case: a Python client's urlencode writes True */
+	else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0)
 		*publish = 0;
 	else
 		return -1;
@@ -235,6 +236,12 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 
 	memset(&in, 0, sizeof(in));
 	memset(&item, 0, sizeof(item));
+	if (req->is_form && req->form_is_json) { /* curl -d '{…}' without -H */
+		o311_error(resp, 400,
+		           "the body is JSON but was sent as a form: send it as Content-Type: "
+		           "application/json");
+		goto out;
+	}
 	if (!req->is_form) {
 		j = req->body ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je)
 		              : NULL;

@@ -203,18 +203,33 @@ h_open311_layer_error(struct req *req, struct resp *resp)
 	answer_xml(resp, "errors");
 }
 
-/* The discovery document: where GeoReport v2 is served and in which formats. */
-static json_t *
-discovery(const struct app *app)
+/* 1 if host (a Host header) is a host name or address with an optional port, else 0. */
+static int
+host_ok(const char *host)
 {
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyz"
+	                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]";
+	size_t n = host != NULL ? strlen(host) : 0;
+
+	return n > 0 && n <= 255 && strspn(host, chars) == n;
+}
+
+/* The discovery document: where GeoReport v2 is served and in which formats. Without a
+ * configured public_url, at the host the client asked (its Host header): the listening address
+ * may be a wildcard or port 0. */
+static json_t *
+discovery(struct req *req)
+{
+	const struct app *app = req->app;
 	char url[512];
-	const char *base = app->cfg.public_url;
+	const char *base = app->cfg.public_url, *host = req_header(req, "Host");
 
 	if (base != NULL && base[0] != '\0')
 		snprintf(url, sizeof(url), "%.*s/open311/v2",
 		         (int)(strlen(base) - (base[strlen(base) - 1] == '/')), base);
 	else
-		snprintf(url, sizeof(url), "http://%s/open311/v2", app->cfg.listen);
+		snprintf(url, sizeof(url), "http://%s/open311/v2",
+		         host_ok(host) ? host : app->cfg.listen);
 	return json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:[s, s]}]}", "changeset",
 	                 DISCOVERY_CHANGESET, "contact",
 	                 app->cfg.public_contacts != NULL ? app->cfg.public_contacts : "",
@@ -227,13 +242,13 @@ discovery(const struct app *app)
 void
 h_open311_discovery(struct req *req, struct resp *resp)
 {
-	resp_json(resp, 200, discovery(req->app));
+	resp_json(resp, 200, discovery(req));
 }
 
 /* GET /open311/discovery.xml: the same in XML. */
 void
 h_open311_discovery_xml(struct req *req, struct resp *resp)
 {
-	resp_json(resp, 200, discovery(req->app));
+	resp_json(resp, 200, discovery(req));
 	answer_xml(resp, "discovery");
 }

@@ -183,12 +183,39 @@ req_form(struct req *req, const char *name)
 	return NULL;
 }
 
+static int is_form_type(const char *type);
+
+/* 1 if a body declared as type may be read as JSON: no type, application/json or a +json
+ * type, or a form type (what `curl -d` sends for any body); 0 for any other declared type
+ * (text/plain, application/xml, ...), which the sender meant as something else. */
+static int
+json_type_ok(const char *type)
+{
+	size_t n;
+
+	if (type == NULL)
+		return 1;
+	while (*type == ' ' || *type == '\t')
+		type++;
+	n = strcspn(type, "; \t");
+	if (n == 0 || (n == 16 && strncasecmp(type, "application/json", 16) == 0) ||
+	    (n > 5 && strncasecmp(type + n - 5, "+json", 5) == 0))
+		return 1;
+	return is_form_type(type);
+}
+
 int
 req_json(struct req *req, struct resp *resp, json_t **out)
 {
 	json_error_t e;
 	json_t *j;
 
+	if (!json_type_ok(req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		resp_error_code_field(resp, 400, "unsupported_media_type", "Content-Type",
+		                      "the body must be JSON, sent as Content-Type: "
+		                      "application/json");
+		return -1;
+	}
 	if (req->is_form || req->body == NULL || req->body_len == 0) {
 		resp_error(resp, 400, "bad_request", "a JSON object is expected in the request body");
 		return -1;
@@ -326,6 +353,17 @@ resp_error(struct resp *resp, int status, const char *code, const char *fmt, ...
 
 	va_start(ap, fmt);
 	verror(resp, status, code, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+resp_error_code_field(struct resp *resp, int status, const char *code, const char *field,
+                      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(resp, status, code, field, fmt, ap);
 	va_end(ap);
 }
 
@@ -683,6 +721,14 @@ call_body(struct call *call, const char *data, size_t size)
 		return -1;
 	}
 	if (call->pp != NULL) {
+		if (call->received == size) { /* the first chunk */
+			size_t i = 0;
+
+			while (i < size && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' ||
+			                    data[i] == '\n'))
+				i++;
+			call->req.form_is_json = i < size && data[i] == '{';
+		}
 		if (MHD_post_process(call->pp, data, size) != MHD_YES || call->form_error) {
 			resp_error(&call->resp, 400, "bad_request",
 			           call->form_error ? "the form has too many fields"

@@ -189,8 +189,18 @@ page_end(struct page *pg, int status, const char *template)
 void
 page_redirect(struct page *pg, const char *location)
 {
+	const char *q = req_query(pg->req, "lang");
+	size_t path = strcspn(location, "?#");
+
 	resp_text(pg->resp, 303, "text/plain; charset=utf-8", "", 0);
-	resp_header(pg->resp, "Location", "%s", location);
+	/* a language chosen in this request's ?lang= goes on with it: a client that follows the
+	 * redirect without keeping the cookie (urllib, curl -L) still gets the page in it */
+	if (q != NULL && web_lang_parse(q) >= 0 && strstr(location, "lang=") == NULL)
+		resp_header(pg->resp, "Location", "%.*s?lang=%s%s%s", (int)path, location,
+		            web_lang_tag(pg->lang), location[path] == '?' ? "&" : "",
+		            location + path + (location[path] == '?'));
+	else
+		resp_header(pg->resp, "Location", "%s", location);
 	page_headers(pg);
 	page_free(pg);
 }

@@ -116,6 +116,7 @@ void pg_staff_password_post(struct req *req, struct resp *resp);
 void pg_staff_totp_get(struct req *req, struct resp *resp);
 void pg_staff_totp_enroll(struct req *req, struct resp *resp);
 void pg_staff_totp_confirm(struct req *req, struct resp *resp);
+void pg_staff_slash(struct req *req, struct resp *resp);
 void pg_staff_queue(struct req *req, struct resp *resp);
 void pg_staff_item(struct req *req, struct resp *resp);
 void pg_staff_act(struct req *req, struct resp *resp);

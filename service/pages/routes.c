@@ -11,6 +11,7 @@ const struct route pages_routes[] = {
 	{ "POST", "/track", pg_track_post, 0, ROUTE_FORM },
 	{ "GET", "/board", pg_board, 0, 0 },
 	{ "GET", "/static/{}", pg_static, 0, 0 },
+	{ "GET", "/staff", pg_staff_slash, 0, 0 },
 	{ "GET", "/staff/", pg_staff_queue, 0, 0 },
 	{ "GET", "/staff/login", pg_staff_login_get, 0, 0 },
 	{ "POST", "/staff/login", pg_staff_login_post, 0, ROUTE_FORM },

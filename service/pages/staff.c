@@ -100,6 +100,17 @@ login_form(struct page *pg, int status, const char *message_key, const char *use
 	page_end(pg, status, "staff_login");
 }
 
+/* GET /staff: 303 to /staff/, the staff pages' home (with the request's ?lang=). */
+void
+pg_staff_slash(struct req *req, struct resp *resp)
+{
+	struct page pg;
+
+	if (page_begin(&pg, req, resp, "login.title", NULL) != 0)
+		return;
+	page_redirect(&pg, "/staff/");
+}
+
 void
 pg_staff_login_get(struct req *req, struct resp *resp)
 {

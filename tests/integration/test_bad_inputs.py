@@ -111,7 +111,7 @@ TABLE = [
     row("empty body", "POST", ITEMS, 400, "bad_request", body=b""),
     row("nesting beyond the parser's depth", "POST", ITEMS, 400, "malformed_json",
         body=b"[" * 3000 + b"]" * 3000),
-    row("JSON sent as a form", "POST", ITEMS, 400, "invalid_field", "kind",
+    row("JSON sent as a form", "POST", ITEMS, 400, "unsupported_media_type", "Content-Type",
         body=json.dumps(GOOD).encode(), ctype=FORM),
     row("malformed JSON to an action", "POST", ACT + "assign", 400, "malformed_json",
         body=b"{not json", who="disp"),

@@ -205,6 +205,8 @@ test_builtin(struct t *t)
 		}
 	CHECK_INT(t, web_lang_parse("zh-Hant"), WEB_ZH_HANT);
 	CHECK_INT(t, web_lang_parse("zh"), -1);
+	CHECK_INT(t, web_lang_parse("zh-hant"), WEB_ZH_HANT); /* BCP 47: any case */
+	CHECK_INT(t, web_lang_parse("EN"), WEB_EN);
 	web_free(w);
 }
 
