@@ -62,6 +62,25 @@ notify_config_defaults(struct notify_config *cfg)
 	cfg->combine_max = 20;
 }
 
+/* 1 if libcurl takes url as a URL with a host (and a port of 1 to 65535 when it names one),
+ * 0 if not, -1 out of memory. */
+static int
+url_usable(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	int rc = -1;
+
+	if (u == NULL)
+		return -1;
+	rc = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	     curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host != NULL &&
+	     host[0] != '\0';
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 int
 notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 {
@@ -81,8 +100,9 @@ notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 		snprintf(err, errsize, "smtp_from: '%s' is not an e-mail address", cfg->smtp_from);
 		return -1;
 	}
-	if (cfg->sms_url[0] != '\0' && strncmp(cfg->sms_url, "http://", 7) != 0 &&
-	    strncmp(cfg->sms_url, "https://", 8) != 0) {
+	if (cfg->sms_url[0] != '\0' && ((strncmp(cfg->sms_url, "http://", 7) != 0 &&
+	                                 strncmp(cfg->sms_url, "https://", 8) != 0) ||
+	                                url_usable(cfg->sms_url) != 1)) {
 		snprintf(err, errsize, "sms_url: '%s' is not an http:// or https:// URL", cfg->sms_url);
 		return -1;
 	}
