@@ -12,6 +12,7 @@ import base64
 import email
 import email.header
 import email.policy
+import json
 import os
 import quopri
 import shutil
@@ -397,6 +398,211 @@ class IngestShapes(unittest.TestCase):
             return con.execute("SELECT count(*) FROM items").fetchone()[0]
         finally:
             con.close()
+
+
+class MailedLetterNotices(unittest.TestCase):
+    """A letter that came by e-mail (Outlook, GBK, a folded three-charset subject), followed as
+    the contract's notice clauses say, through a real SMTP server and SMS gateway: the
+    acknowledgement as received (decoded: tracking number, the whole Chinese subject quoted), the
+    citizen's reply to it added to the item, the overdue notice to the section head by e-mail and
+    SMS and the supervisors' two working days later each naming the tracking number, and a
+    restart that sends nothing again. November 2025 has no holidays: received Mon 3 Nov 09:00,
+    the forward clock is due Thu 6 Nov, the supervisors are told on Mon 10 Nov."""
+
+    @classmethod
+    def setUpClass(cls):
+        from test_notify import add_accounts, start_server
+        cls.tmp = tempfile.mkdtemp(prefix="civicdesk-ops-")
+        cls.dbdir = tempfile.mkdtemp(prefix="civicdesk-ops-db-")
+        cls.smtp = peers.Peer("smtp", cls.tmp).start()
+        # the gateway accepts the first SMS with 202 (no body of ours), the second with 204
+        cls.sms = peers.Peer("sms", cls.tmp, "--script", "202,204").start()
+        cls.server = start_server(cls.tmp, cls.smtp.port, cls.sms.port, "2025-11-03T09:00",
+                                  {"CIVICDESK_SMS_QUIET": "off"}, dbdir=cls.dbdir)
+        cls.server.clock = "2025-11-03T09:00"
+        add_accounts(cls.server)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.server.cleanup()
+        finally:
+            cls.smtp.stop()
+            cls.sms.stop()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            shutil.rmtree(cls.dbdir, ignore_errors=True)
+
+    def mails(self, to):
+        return [m for m in self.smtp.records() if to in m.get("rcpt", [])]
+
+    def texts(self, phone):
+        return [s for s in self.sms.records() if s.get("phone") == phone]
+
+    def items(self):
+        con = sqlite3.connect(self.server.db, timeout=30)
+        try:
+            return con.execute("SELECT count(*) FROM items").fetchone()[0]
+        finally:
+            con.close()
+
+    def test_acknowledged_answered_overdue_escalated_once(self):
+        from test_notify import PASSWORD, at_moment
+        raw, subject, _, _ = outlook_gbk()
+        r = ingest(self.server, raw)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        t = r.stdout.decode().strip()
+        self.assertRegex(t, r"^XJ-20251103-\d{5}$")
+
+        # the acknowledgement, decoded as the citizen's mail client shows it
+        ack = peers.wait_for(lambda: self.mails("li.si@outlook.example"), 60,
+                             "the acknowledgement")
+        self.assertEqual(len(ack), 1, ack)
+        ack = ack[0]
+        self.assertIn(t, ack["subject"])
+        self.assertIn(t, ack["body"])
+        self.assertIn(subject, ack["body"])
+        self.assertTrue(ack["raw_subject"].isascii(), ack["raw_subject"])  # RFC 2047 words
+        self.assertEqual(ack["auto_submitted"], "auto-generated")
+        self.assertEqual(ack["from"], "civicdesk@bureau.example")  # CIVICDESK_SMTP_FROM
+
+        # the citizen answers it: Outlook's "答复: " and its own encoding of our subject
+        n = self.items()
+        reply = crlf(
+            "From: =?gb2312?B?%s?= <li.si@outlook.example>\n"
+            "To: <civicdesk@bureau.example>\n"
+            "Subject: %s\n"
+            "Date: %s\n"
+            "Message-ID: <000002db0002$aabbccdd$11223344@outlook.example>\n"
+            "In-Reply-To: %s\n"
+            "References: %s\n"
+            "MIME-Version: 1.0\n"
+            "Content-Type: text/plain; charset=\"gb2312\"\n"
+            "Content-Transfer-Encoding: quoted-printable\n\n%s\n"
+            % (base64.b64encode("李四".encode("gbk")).decode(),
+               b64w("答复: " + ack["subject"], "gb2312", "gbk"), DATE, ack["message_id"],
+               ack["message_id"],
+               qp("补充：施工单位是某某建筑公司。\n\n-----原始邮件-----\n> 我们已收到您的来信",
+                  "gbk")))
+        r = ingest(self.server, reply)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode(), t + "\n")
+        self.assertEqual(self.items(), n, "a reply adds to the item, it makes none")
+        staff = self.server.login("disp_n", PASSWORD)
+        it = staff.request("GET", "/api/v1/items/" + t).json()
+        self.assertTrue(any("施工单位是某某建筑公司" in (h.get("note") or "")
+                            for h in it["history"]), it["history"])
+        self.assertEqual(len(self.mails("li.si@outlook.example")), 1, "no second acknowledgement")
+
+        r = staff.request("POST", "/api/v1/items/%s/actions/assign" % t,
+                          json_body={"section": "法规处", "assignee": "hand_n"})
+        self.assertEqual(r.status, 200, r)
+
+        # Fri 7 Nov: the forward clock ran out on Thu: the section head, by e-mail and SMS
+        at_moment(self.server, "2025-11-07T09:00")
+        head_mail = [m for m in self.mails("head@example.com") if "逾期" in m["subject"]]
+        self.assertEqual(len(head_mail), 1, head_mail)
+        self.assertIn(t, head_mail[0]["subject"] + head_mail[0]["body"])
+        head_sms = self.texts("13800000011")
+        self.assertEqual(len(head_sms), 1, head_sms)
+        self.assertIn(t, head_sms[0]["text"])
+        self.assertFalse(self.mails("sup@example.com"), "no supervisor yet")
+
+        # Mon 10 Nov: two working days later, every supervisor, by e-mail and SMS
+        at_moment(self.server, "2025-11-10T09:00")
+        for to in ("sup@example.com", "sup2@example.com"):
+            got = self.mails(to)
+            self.assertEqual(len(got), 1, (to, got))
+            self.assertIn(t, got[0]["subject"] + got[0]["body"])
+        sup_sms = self.texts("13800000013")
+        self.assertEqual(len(sup_sms), 1, sup_sms)
+        self.assertIn(t, sup_sms[0]["text"])
+        # the gateway's request: a POST of JSON {"phone","text"}; 202 and 204 both accepted
+        for rec, answer in ((head_sms[0], 202), (sup_sms[0], 204)):
+            self.assertEqual((rec["method"], rec["answer"]), ("POST", answer))
+            self.assertTrue(rec["content_type"].startswith("application/json"), rec)
+            self.assertEqual(set(json.loads(rec["raw"])), {"phone", "text"})
+        con = sqlite3.connect(self.server.db, timeout=30)
+        try:
+            states = con.execute("SELECT state, attempts FROM outbox WHERE channel = 'sms'"
+                                 ).fetchall()
+        finally:
+            con.close()
+        self.assertEqual(states, [("sent", 1), ("sent", 1)])
+
+        # a restart at the same moment sends nothing again
+        before_m, before_t = len(self.smtp.records()), len(self.sms.records())
+        self.server.stop()
+        self.server.start()
+        at_moment(self.server, "2025-11-10T09:00")
+        self.assertEqual((len(self.smtp.records()), len(self.sms.records())),
+                         (before_m, before_t))
+
+
+class Environment(unittest.TestCase):
+    """Each contract variable with a bad value: `civicdesk serve` refuses to start (exit 1, never
+    "listening"), and says which setting and value it refused."""
+
+    # variable, bad value, words the message must hold
+    BAD = [
+        ("CIVICDESK_LISTEN", "nonsense", ["listen", "nonsense"]),
+        ("CIVICDESK_LISTEN", "127.0.0.1:99999", ["listen", "127.0.0.1:99999"]),
+        ("CIVICDESK_LISTEN", "127.0.0.1:http", ["listen", "127.0.0.1:http"]),
+        ("CIVICDESK_DB", "/proc/no/such/dir/civicdesk.db", ["/proc/no/such/dir/civicdesk.db"]),
+        ("CIVICDESK_CALENDAR_DIR", "/nonexistent/calendars", ["/nonexistent/calendars"]),
+        ("CIVICDESK_TZ", "Mars/Olympus", ["time zone", "Mars/Olympus"]),
+        ("CIVICDESK_SMTP_URL", "ftp://mail.example", ["smtp_url", "ftp://mail.example"]),
+        ("CIVICDESK_SMTP_URL", "smtp://mail.example:99999", ["smtp_url", "99999"]),
+        ("CIVICDESK_SMTP_URL", "smtps://mail.example:x", ["smtp_url", "smtps://mail.example:x"]),
+        ("CIVICDESK_SMTP_FROM", "civicdesk", ["smtp_from", "civicdesk"]),
+        ("CIVICDESK_SMS_URL", "sms.example/send", ["sms_url", "sms.example/send"]),
+        ("CIVICDESK_SMS_URL", "http://127.0.0.1:99999/send", ["sms_url", "99999"]),
+        ("CIVICDESK_SMS_URL", "http://", ["sms_url", "http://"]),
+        ("CIVICDESK_IMAP_URL", "http://mail.example/INBOX", ["imap_url"]),
+        ("CIVICDESK_IMAP_URL", "imap://u:p@127.0.0.1:99999/INBOX", ["imap_url"]),
+        ("CIVICDESK_SUBMIT_RATE", "-1", ["CIVICDESK_SUBMIT_RATE", "-1"]),
+        ("CIVICDESK_SUBMIT_RATE", "ten", ["CIVICDESK_SUBMIT_RATE", "ten"]),
+        ("CIVICDESK_IMAP_INTERVAL", "0", ["CIVICDESK_IMAP_INTERVAL", "0"]),
+        ("CIVICDESK_IMAP_INTERVAL", "1m", ["CIVICDESK_IMAP_INTERVAL", "1m"]),
+        ("CIVICDESK_SCAN_INTERVAL", "0", ["CIVICDESK_SCAN_INTERVAL", "0"]),
+        ("CIVICDESK_SCAN_INTERVAL", "-60", ["CIVICDESK_SCAN_INTERVAL", "-60"]),
+        ("CIVICDESK_SMS_QUIET", "sometimes", ["sms_quiet", "sometimes"]),
+        ("CIVICDESK_SMS_QUIET", "21:00-25:00", ["sms_quiet", "21:00-25:00"]),
+        ("CIVICDESK_SMS_QUIET", "21:00-08:00 weekends", ["sms_quiet", "weekends"]),
+    ]
+
+    def test_bad_values_refused(self):
+        for var, value, words in self.BAD:
+            with self.subTest(var=var, value=value):
+                srv = harness.Server(env={var: value})
+                try:
+                    p = subprocess.run([harness.BIN, "serve"], env=srv.env, cwd=srv.dir,
+                                       capture_output=True, text=True, timeout=30)
+                finally:
+                    srv.cleanup()
+                self.assertEqual(p.returncode, 1, (p.stdout[-500:], p.stderr[-500:]))
+                self.assertNotIn("listening on", p.stdout)
+                for w in words:
+                    self.assertIn(w, p.stderr)
+
+    def test_good_values_taken(self):
+        """The forms the contract names start: smtps://, SMS quiet hours off and other hours,
+        an IMAP URL of the contract's form; the time zone is the one of the due times."""
+        env = {"CIVICDESK_SMTP_URL": "smtps://127.0.0.1:%d" % peers.free_port(),
+               "CIVICDESK_SMS_URL": "http://127.0.0.1:%d/send?key=k" % peers.free_port(),
+               "CIVICDESK_SMS_QUIET": "22:30-07:00", "CIVICDESK_SUBMIT_RATE": "0",
+               "CIVICDESK_IMAP_URL": "imap://civic:secret@127.0.0.1:%d/INBOX" % peers.free_port(),
+               "CIVICDESK_IMAP_INTERVAL": "86400", "CIVICDESK_SCAN_INTERVAL": "86400",
+               "CIVICDESK_TZ": "Europe/Berlin", "CIVICDESK_TEST_NOW": "2025-11-03T09:00"}
+        srv = harness.Server(env=env).start()
+        try:
+            r = srv.request("POST", "/api/v1/items", json_body={
+                "kind": "letter", "subject": "时区", "body": "正文", "email": "tz@example.cn",
+                "publish": False})
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(r.json()["clocks"]["reply"]["due"], "2025-11-10T23:59:59+01:00")
+        finally:
+            srv.cleanup()
+        self.assertIn("time zone Europe/Berlin", srv.output)
 
 
 if __name__ == "__main__":
