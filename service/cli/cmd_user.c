@@ -176,6 +176,15 @@ cmd_user(int argc, char **argv)
 		        role);
 		return EX_USAGE;
 	}
+	/* the number the escalations' SMS go to: a number the gateway can reach, or refused now
+	 * rather than at the first overdue item */
+	if (phone != NULL && phone[0] != '\0' && !phone_valid(phone)) {
+		fprintf(stderr,
+		        "civicdesk user: '%s' is not a phone number (a mobile number 1XXXXXXXXXX, "
+		        "optionally after +86, or a landline 0XX-XXXXXXXX)\n",
+		        phone);
+		return EX_DATAERR;
+	}
 	if (from_stdin && read_password(pw, sizeof(pw)) != 0)
 		return EX_DATAERR;
 
