@@ -538,6 +538,65 @@ class MailedLetterNotices(unittest.TestCase):
                          (before_m, before_t))
 
 
+class UserAdd(unittest.TestCase):
+    """`civicdesk user add` for every role, on a daemon with the built-in second-factor
+    settings (not the suites' CIVICDESK_TOTP_ROLES=""): each account logs in at once, with no
+    forced change, and works; a bad e-mail or phone is refused with a clear message (the other
+    refusals are in test_auth.py's test_cli_exit_codes)."""
+
+    ROLES = [("handler", "法规处"), ("section_head", "法规处"), ("dispatcher", None),
+             ("supervisor", None), ("admin", None)]
+    PW = "Contract-Passw0rd"
+
+    def setUp(self):
+        self.server = harness.Server(env={"CIVICDESK_TOTP_ROLES": None}).start()
+
+    def tearDown(self):
+        self.server.cleanup()
+
+    def add(self, name, role, section=None, email=None, phone=None, password=None):
+        args = ["user", "add", name, "--role", role]
+        if section:
+            args += ["--section", section]
+        if email:
+            args += ["--email", email]
+        if phone:
+            args += ["--phone", phone]
+        return self.server.cli(*args, "--password-stdin", stdin=(password or self.PW) + "\n")
+
+    def test_every_role_logs_in_at_once(self):
+        for role, section in self.ROLES:
+            with self.subTest(role=role):
+                name = "c_" + role
+                r = self.add(name, role, section, email=role + "@bureau.example",
+                             phone="13800000099")
+                self.assertEqual((r.returncode, r.stdout), (0, "created %s (%s)\n" % (name, role)),
+                                 r.stderr)
+                r = self.server.request("POST", "/api/v1/login",
+                                        json_body={"username": name, "password": self.PW})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual((r.json()["role"], r.json()["section"], r.json()["must_change"]),
+                                 (role, section, False))
+                cookie = r.header("Set-Cookie").split(";", 1)[0]
+                q = self.server.request("GET", "/api/v1/queue?state=all",
+                                        headers={"Cookie": cookie})
+                self.assertEqual(q.status, 200, q)
+                me = self.server.request("GET", "/api/v1/me", headers={"Cookie": cookie})
+                self.assertEqual(me.status, 200, me)
+
+    def test_bad_contact_refused(self):
+        for field, value in (("email", "not-an-address"), ("phone", "abc"),
+                             ("phone", "12345")):
+            with self.subTest(field=field, value=value):
+                r = self.add("c_bad", "supervisor", **{field: value})
+                self.assertEqual(r.returncode, 65, r.stderr)
+                self.assertEqual(r.stdout, "")
+                self.assertIn("'%s' is not a%s" % (value, "n e-mail" if field == "email" else
+                                                     " phone"), r.stderr)
+        r = self.server.cli("user", "list")
+        self.assertNotIn("c_bad", r.stdout)
+
+
 class Environment(unittest.TestCase):
     """Each contract variable with a bad value: `civicdesk serve` refuses to start (exit 1, never
     "listening"), and says which setting and value it refused."""
