@@ -400,6 +400,61 @@ class IngestShapes(unittest.TestCase):
             con.close()
 
 
+class ImapShapes(unittest.TestCase):
+    """The same messages delivered to a real Dovecot and fetched by `civicdesk serve` over IMAP
+    (CIVICDESK_IMAP_URL, CIVICDESK_IMAP_INTERVAL): the same items, the same automatic mail
+    ignored. (test_imap.py counts the corpus's items; here each item is checked as the API
+    shows it.)"""
+
+    def setUp(self):
+        self.dc = dovecot.Dovecot().start()
+        self.server = None
+
+    def tearDown(self):
+        try:
+            if self.server is not None:
+                self.server.cleanup()
+        finally:
+            self.dc.cleanup()
+
+    def rows(self):
+        con = sqlite3.connect(self.server.db, timeout=30)
+        try:
+            return {uid: (outcome, reason, tracking) for uid, outcome, reason, tracking in
+                    con.execute("SELECT m.uid, m.outcome, m.reason, i.tracking FROM mail_in m "
+                                "LEFT JOIN items i ON i.id = m.item_id WHERE m.source = 'imap'")}
+        finally:
+            con.close()
+
+    def test_client_shapes_over_imap(self):
+        made = [make() for _, make in MESSAGES]
+        made += [(raw, None, words, atts) for _, raw, words, atts in BROKEN]
+        noise = [raw for _, raw, _ in NOISE]
+        uids = self.dc.append([m[0] for m in made] + noise)
+        self.server = harness.Server(env={"CIVICDESK_IMAP_URL": self.dc.url,
+                                          "CIVICDESK_IMAP_INTERVAL": "1",
+                                          "CIVICDESK_SUBMIT_RATE": "0"}).start()
+        admin = self.server.staff("imap_admin", "admin")
+        rows = peers.wait_for(lambda: (lambda r: r if len(r) == len(uids) else None)(
+            self.rows()), 120, "every message fetched and stored")
+        for uid, (raw, subject, body, atts) in zip(uids, made):
+            with self.subTest(uid=uid, subject=subject or body):
+                outcome, reason, tracking = rows[uid]
+                self.assertEqual(outcome, "created", reason)
+                it = admin.request("GET", "/api/v1/items/" + tracking).json()
+                self.assertEqual(it["channel"], "email")
+                if subject is None:  # a malformed one: the words it must hold
+                    self.assertIn(body, it["body"])
+                else:
+                    self.assertEqual((it["subject"], it["body"]), (subject, body))
+                self.assertEqual([(a["filename"], a["size"]) for a in it["attachments"]], atts)
+        for uid, (_, _, reason) in zip(uids[len(made):], NOISE):
+            with self.subTest(uid=uid, ignored=reason):
+                self.assertEqual(rows[uid][0], "ignored")
+                self.assertTrue(rows[uid][1].startswith(reason), rows[uid])
+                self.assertIsNone(rows[uid][2])
+
+
 class MailedLetterNotices(unittest.TestCase):
     """A letter that came by e-mail (Outlook, GBK, a folded three-charset subject), followed as
     the contract's notice clauses say, through a real SMTP server and SMS gateway: the
