@@ -533,10 +533,12 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 	w->kept += (int64_t)size;
 }
 
+/* Appends text to a body being built; a text of white space alone adds nothing (an
+ * alternative whose text/plain is a blank line must not hide its HTML). */
 static void
 add_text(GString *to, const char *text)
 {
-	if (text[0] == '\0')
+	if (text[strspn(text, " \t\r\n\f\v")] == '\0')
 		return;
 	if (to->len > 0)
 		g_string_append(to, "\n\n");

@@ -316,6 +316,11 @@ BROKEN = [
     ("unknown transfer encoding", broken_raw(
         "bad cte", "text/plain; charset=utf-8\nContent-Transfer-Encoding: x-weird",
         "未知编码的正文\n"), "未知编码的正文", []),
+    ("blank text/plain beside the HTML", broken_raw(
+        "blank plain", "multipart/alternative; boundary=\"A\"",
+        "--A\nContent-Type: text/plain; charset=utf-8\n\n \n\n--A\n"
+        "Content-Type: text/html; charset=utf-8\n\n<p>只在HTML里的正文</p>\n--A--\n"),
+     "只在HTML里的正文", []),
     ("unknown charset", broken_raw(
         "unknown charset", "text/plain; charset=x-klingon", "未知字符集的正文\n"),
      "未知字符集的正文", []),
