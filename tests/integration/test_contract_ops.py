@@ -703,6 +703,24 @@ class Environment(unittest.TestCase):
                 for w in words:
                     self.assertIn(w, p.stderr)
 
+    def test_bad_calendar_dir_refused(self):
+        d = tempfile.mkdtemp(prefix="civicdesk-cal-")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.mkdir(os.path.join(d, "empty"))
+        os.mkdir(os.path.join(d, "bad"))
+        with open(os.path.join(d, "bad", "2027.txt"), "w") as f:
+            f.write("2027-13-01 off 坏日期\n")
+        for sub, words in (("empty", "no calendar files"), ("bad", "2027.txt:1")):
+            with self.subTest(dir=sub):
+                srv = harness.Server(env={"CIVICDESK_CALENDAR_DIR": os.path.join(d, sub)})
+                try:
+                    p = subprocess.run([harness.BIN, "serve"], env=srv.env, cwd=srv.dir,
+                                       capture_output=True, text=True, timeout=30)
+                finally:
+                    srv.cleanup()
+                self.assertEqual(p.returncode, 1, p.stderr[-500:])
+                self.assertIn(words, p.stderr)
+
     def test_good_values_taken(self):
         """The forms the contract names start: smtps://, SMS quiet hours off and other hours,
         an IMAP URL of the contract's form; the time zone is the one of the due times."""
