@@ -123,8 +123,9 @@ cmd_serve(int argc, char **argv)
 		app.cfg.listen = copy;
 	}
 	if (!listen_port_ok(app.cfg.listen)) {
-		fprintf(stderr, "civicdesk: error: listen: '%s' is not host:port (a port of 0 to "
-		        "65535)\n", app.cfg.listen);
+		fprintf(stderr,
+		        "civicdesk: error: listen: '%s' is not host:port (a port of 0 to 65535)\n",
+		        app.cfg.listen);
 		goto out;
 	}
 	/* the key file that seals the TOTP keys (made at the first start; a missing or wrong one
