@@ -9,9 +9,6 @@ citizen's reply to it; bad values of the environment variables refused at start.
 Which suite covers each clause is listed in the final report of the audit_ops session; this file
 adds only what none of them checks."""
 import base64
-import email
-import email.header
-import email.policy
 import json
 import os
 import quopri
@@ -20,7 +17,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 import urllib.parse
 
@@ -146,7 +142,8 @@ def foxmail_gb18030():
         "This is a multi-part message in MIME format.\n"
         "\n"
         "------=_001_NextPart012345678901_=----\n"
-        "Content-Type: multipart/alternative;\n\tboundary=\"----=_002_NextPart987654321098_=----\"\n"
+        "Content-Type: multipart/alternative;\n"
+        "\tboundary=\"----=_002_NextPart987654321098_=----\"\n"
         "\n\n"
         "------=_002_NextPart987654321098_=----\n"
         "Content-Type: text/plain;\n\tcharset=\"GB18030\"\n"
