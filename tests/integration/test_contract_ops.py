@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import urllib.parse
 
@@ -652,6 +653,54 @@ class UserAdd(unittest.TestCase):
                                                      " phone"), r.stderr)
         r = self.server.cli("user", "list")
         self.assertNotIn("c_bad", r.stdout)
+
+
+class RestoreKeepsEveryCopy(unittest.TestCase):
+    """`civicdesk restore FILE` keeps the database it replaces as DB.pre-restore-UNIXTIME; a
+    second restore in the same second put its copy (and could pair a stale WAL) over the
+    first. Here the names of the next seconds are taken already: the copy goes beside them,
+    which stay as they were, and it is the whole replaced database."""
+
+    def test_restore_never_overwrites_a_kept_copy(self):
+        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        tmp = tempfile.mkdtemp(prefix="civicdesk-restore-")
+        try:
+            first = srv.request("POST", "/api/v1/items", json_body={
+                "kind": "letter", "subject": "备份前", "body": "正文", "email": "a@example.cn",
+                "publish": False}).json()["tracking"]
+            backup = os.path.join(tmp, "b.db")
+            self.assertEqual(srv.cli("backup", backup).returncode, 0)
+            later = srv.request("POST", "/api/v1/items", json_body={
+                "kind": "letter", "subject": "备份后", "body": "正文", "email": "a@example.cn",
+                "publish": False}).json()["tracking"]
+            srv.stop()
+            now = int(time.time())
+            taken = {}
+            for t in range(now - 1, now + 30):
+                path = "%s.pre-restore-%d" % (srv.db, t)
+                for suffix in ("", "-wal"):
+                    with open(path + suffix, "wb") as f:
+                        f.write(b"an earlier kept copy %d%s" % (t, suffix.encode()))
+                    taken[path + suffix] = b"an earlier kept copy %d%s" % (t, suffix.encode())
+            r = srv.cli("restore", backup)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            kept = r.stdout.split("kept as ", 1)[1].strip()
+            self.assertFalse(kept in taken, "kept over an earlier copy: " + kept)
+            for path, data in taken.items():
+                with open(path, "rb") as f:
+                    self.assertEqual(f.read(), data, path)
+            con = sqlite3.connect("file:%s?mode=ro" % kept, uri=True)
+            try:
+                self.assertEqual({t for (t,) in con.execute("SELECT tracking FROM items")},
+                                 {first, later})
+            finally:
+                con.close()
+            srv.start()
+            r = srv.request("GET", "/api/v1/health")
+            self.assertEqual(r.status, 200, r)
+        finally:
+            srv.cleanup()
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class Environment(unittest.TestCase):
