@@ -674,6 +674,11 @@ class RestoreKeepsEveryCopy(unittest.TestCase):
                 "kind": "letter", "subject": "备份后", "body": "正文", "email": "a@example.cn",
                 "publish": False}).json()["tracking"]
             srv.stop()
+            # the live database (WAL) restored onto itself, its connection open throughout: the
+            # working copy's WAL and shared memory are not left behind for the next restore
+            r = srv.cli("restore", srv.db)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual([f for f in os.listdir(srv.dir) if ".restoring" in f], [])
             now = int(time.time())
             taken = {}
             for t in range(now - 1, now + 30):
@@ -685,6 +690,8 @@ class RestoreKeepsEveryCopy(unittest.TestCase):
             r = srv.cli("restore", backup)
             self.assertEqual(r.returncode, 0, r.stderr)
             kept = r.stdout.split("kept as ", 1)[1].strip()
+            self.assertEqual([f for f in os.listdir(srv.dir) if ".restoring" in f], [],
+                             "the restore's working files are gone")
             self.assertFalse(kept in taken, "kept over an earlier copy: " + kept)
             for path, data in taken.items():
                 with open(path, "rb") as f:
