@@ -726,6 +726,7 @@ class Environment(unittest.TestCase):
         ("CIVICDESK_SMTP_URL", "smtp://mail.example:99999", ["smtp_url", "99999"]),
         ("CIVICDESK_SMTP_URL", "smtps://mail.example:x", ["smtp_url", "smtps://mail.example:x"]),
         ("CIVICDESK_SMTP_FROM", "civicdesk", ["smtp_from", "civicdesk"]),
+        ("CIVICDESK_SMTP_FROM", "信访办 <xf@bureau.example>", ["smtp_from", "信访办"]),
         ("CIVICDESK_SMS_URL", "sms.example/send", ["sms_url", "sms.example/send"]),
         ("CIVICDESK_SMS_URL", "http://127.0.0.1:99999/send", ["sms_url", "99999"]),
         ("CIVICDESK_SMS_URL", "http://", ["sms_url", "http://"]),

@@ -295,6 +295,19 @@ test_config_check(struct t *t)
 	cfg.smtp_url = "smtp://mail.example:0";
 	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
 	cfg.smtp_url = "smtp://mail.example:587";
+	/* smtp_from is the envelope sender too: the address alone */
+	cfg.smtp_from = "信访办 <xf@bureau.example>";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_from = "xf@bureau.example ";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_from = "@bureau.example";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_from = "xf@";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_from = "civicdesk@localhost";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
+	cfg.smtp_from = "xin-fang.ban+notices@bureau.example.gov.cn";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
 	cfg.sms_url = "ftp://x";
 	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
 	cfg.sms_url = "http://";
