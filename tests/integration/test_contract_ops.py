@@ -643,7 +643,9 @@ class UserAdd(unittest.TestCase):
                 self.assertEqual(me.status, 200, me)
 
     def test_bad_contact_refused(self):
-        for field, value in (("email", "not-an-address"), ("phone", "abc"),
+        for field, value in (("email", "not-an-address"), ("email", "x y@bureau.example"),
+                             ("email", "张三 <z@bureau.example>"),
+                             ("email", "a@bureau.example,b@bureau.example"), ("phone", "abc"),
                              ("phone", "12345")):
             with self.subTest(field=field, value=value):
                 r = self.add("c_bad", "supervisor", **{field: value})
