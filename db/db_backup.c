@@ -352,6 +352,47 @@ move_aside(const char *path, const char *saved, char *err, size_t errsize)
 	return 0;
 }
 
+/* Removes the -wal, -shm and -journal files of path, if any. */
+static void
+unlink_journals(const char *path)
+{
+	static const char *const suffixes[] = {"-wal", "-shm", "-journal"};
+	char name[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
+		unlink(name);
+	}
+}
+
+/* A name for the database being replaced: path.pre-restore-UNIXTIME, or with -2, -3 … after it
+ * when a copy of that name (or its journal) is there already (two restores in one second must
+ * not put one kept copy, or its WAL, over the other). 0, or -1 when none of 100 is free. */
+static int
+saved_name(const char *path, char *saved, size_t size)
+{
+	static const char *const suffixes[] = {"", "-wal", "-journal"};
+	char probe[4096];
+	long long now = (long long)time(NULL);
+	size_t i;
+	int n, taken;
+
+	for (n = 1; n <= 100; n++) {
+		if (n == 1)
+			snprintf(saved, size, "%s.pre-restore-%lld", path, now);
+		else
+			snprintf(saved, size, "%s.pre-restore-%lld-%d", path, now, n);
+		for (taken = 0, i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+			snprintf(probe, sizeof(probe), "%s%s", saved, suffixes[i]);
+			taken |= file_exists(probe);
+		}
+		if (!taken)
+			return 0;
+	}
+	return -1;
+}
+
 /* Copies src (open) into a new file at dest with the backup API, all in one step. */
 static enum db_file_status
 copy_into(struct db_conn *src, const char *dest, char *err, size_t errsize)
@@ -362,6 +403,7 @@ copy_into(struct db_conn *src, const char *dest, char *err, size_t errsize)
 	int code;
 
 	unlink(dest);
+	unlink_journals(dest); /* an interrupted restore's: never replayed into the new copy */
 	if (sqlite3_open_v2(dest, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		rc = fail(DB_FILE_IO, err, errsize, "%s: %s", dest,
@@ -437,7 +479,10 @@ db_restore(const char *src, const char *path, char *saved, size_t savedsize,
 		if (chown(tmp, old.st_uid, old.st_gid) != 0 && errno != EPERM)
 			db_log("restore: chown %s: %s", tmp, strerror(errno));
 		chmod(tmp, old.st_mode & 07777);
-		snprintf(saved, savedsize, "%s.pre-restore-%lld", path, (long long)time(NULL));
+		if (saved_name(path, saved, savedsize) != 0) {
+			rc = fail(DB_FILE_IO, err, errsize, "no free name to keep %s under", path);
+			goto out;
+		}
 		if (move_aside(path, saved, err, errsize) != 0) {
 			saved[0] = '\0';
 			rc = DB_FILE_IO;
@@ -453,6 +498,8 @@ db_restore(const char *src, const char *path, char *saved, size_t savedsize,
 out:
 	if (tmp != NULL && rc != DB_FILE_OK)
 		unlink(tmp);
+	if (tmp != NULL)
+		unlink_journals(tmp); /* the check's connection leaves an empty -wal and -shm */
 	free(tmp);
 	db_serve_unlock(fd);
 	db_conn_close(c);

@@ -109,6 +109,40 @@ implicit_tls(const char *url)
 	return strncmp(url, "smtps://", 8) == 0;
 }
 
+/* 1 if p[0..len) is HOST, HOST:PORT, [V6] or [V6]:PORT with a non-empty host and a port of
+ * 1 to 65535 in decimal, else 0. */
+static int
+valid_hostport(const char *p, size_t len)
+{
+	const char *end = p + len, *colon = NULL, *q;
+	long port = 0;
+
+	if (p[0] == '[') {
+		q = memchr(p, ']', len);
+		if (q == NULL || q == p + 1)
+			return 0;
+		if (q + 1 == end)
+			return 1;
+		if (q[1] != ':')
+			return 0;
+		colon = q + 1;
+	} else {
+		colon = memchr(p, ':', len);
+		if (colon == NULL)
+			return 1;
+		if (colon == p)
+			return 0;
+	}
+	if (colon + 1 == end || end - colon > 6)
+		return 0;
+	for (q = colon + 1; q < end; q++) {
+		if (*q < '0' || *q > '9')
+			return 0;
+		port = port * 10 + (*q - '0');
+	}
+	return port >= 1 && port <= 65535;
+}
+
 /* Parses smtp://host[:port] (port 25 by default) or smtps://host[:port] (465) into
  * "host:port". 0 or -1. */
 int
@@ -126,7 +160,9 @@ notify_smtp_hostport(const char *url, char *buf, size_t size)
 	len = strcspn(p, "/");
 	if (len == 0 || len + 5 >= size)
 		return -1;
-	if (memchr(p, ':', len) != NULL)
+	if (valid_hostport(p, len) != 1)
+		return -1;
+	if (p[len - 1] != ']' && memchr(p, ':', len) != NULL)
 		snprintf(buf, size, "%.*s", (int)len, p);
 	else
 		snprintf(buf, size, "%.*s:%s", (int)len, p, implicit_tls(url) ? "465" : "25");

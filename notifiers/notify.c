@@ -62,6 +62,42 @@ notify_config_defaults(struct notify_config *cfg)
 	cfg->combine_max = 20;
 }
 
+/* 1 if s is an address alone, LOCAL@DOMAIN in printable ASCII with no space or the marks of
+ * a name form ("Name <addr>"), else 0. The SMTP server refused the MAIL FROM of a name form
+ * with 501 and every notice failed. */
+static int
+bare_address(const char *s)
+{
+	const char *at = strchr(s, '@'), *p;
+
+	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
+	    strlen(s) > 254)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (*p <= ' ' || *p > '~' || strchr("<>()[]\",;:\\", *p) != NULL)
+			return 0;
+	return 1;
+}
+
+/* 1 if libcurl takes url as a URL with a host (and a port of 1 to 65535 when it names one),
+ * 0 if not, -1 out of memory. */
+static int
+url_usable(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	int rc = -1;
+
+	if (u == NULL)
+		return -1;
+	rc = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	     curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host != NULL &&
+	     host[0] != '\0';
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 int
 notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 {
@@ -77,12 +113,16 @@ notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 		snprintf(err, errsize, "smtp_starttls: give off, optional or required");
 		return -1;
 	}
-	if (strchr(cfg->smtp_from, '@') == NULL) {
-		snprintf(err, errsize, "smtp_from: '%s' is not an e-mail address", cfg->smtp_from);
+	if (!bare_address(cfg->smtp_from)) {
+		snprintf(err, errsize,
+		         "smtp_from: '%s' is not an e-mail address (the address alone, as "
+		         "civicdesk@bureau.example: it is the envelope sender too)",
+		         cfg->smtp_from);
 		return -1;
 	}
-	if (cfg->sms_url[0] != '\0' && strncmp(cfg->sms_url, "http://", 7) != 0 &&
-	    strncmp(cfg->sms_url, "https://", 8) != 0) {
+	if (cfg->sms_url[0] != '\0' && ((strncmp(cfg->sms_url, "http://", 7) != 0 &&
+	                                 strncmp(cfg->sms_url, "https://", 8) != 0) ||
+	                                url_usable(cfg->sms_url) != 1)) {
 		snprintf(err, errsize, "sms_url: '%s' is not an http:// or https:// URL", cfg->sms_url);
 		return -1;
 	}

@@ -55,8 +55,8 @@ notify_quiet_parse(const char *s, struct notify_quiet *out, char *err, size_t er
 	return 0;
 bad:
 	snprintf(err, errsize,
-	         "'%s' is not quiet hours: give \"HH:MM-HH:MM\", \"HH:MM-HH:MM rest-days\", "
-	         "\"rest-days\" or \"off\"",
+	         "sms_quiet: '%s' is not quiet hours: give \"HH:MM-HH:MM\", "
+	         "\"HH:MM-HH:MM rest-days\", \"rest-days\" or \"off\"",
 	         s);
 	return -1;
 }

@@ -44,6 +44,24 @@ usage(void)
 
 /* Raises the soft limit of open files to the hard one (LimitNOFILE in the systemd unit): each
  * connection holds a socket, each database connection its files. */
+/* 1 if listen ends in ":PORT" with a decimal port of 0 to 65535 (0: any free port), else 0.
+ * The resolver takes "99999" and wraps it to 34463: a mistyped port must stop the start. */
+static int
+listen_port_ok(const char *listen)
+{
+	const char *colon = strrchr(listen, ':'), *p;
+	long port = 0;
+
+	if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) > 5)
+		return 0;
+	for (p = colon + 1; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		port = port * 10 + (*p - '0');
+	}
+	return port <= 65535;
+}
+
 static void
 raise_nofile(void)
 {
@@ -103,6 +121,12 @@ cmd_serve(int argc, char **argv)
 			goto out;
 		free(app.cfg.listen);
 		app.cfg.listen = copy;
+	}
+	if (!listen_port_ok(app.cfg.listen)) {
+		fprintf(stderr,
+		        "civicdesk: error: listen: '%s' is not host:port (a port of 0 to 65535)\n",
+		        app.cfg.listen);
+		goto out;
 	}
 	/* the key file that seals the TOTP keys (made at the first start; a missing or wrong one
 	 * is told here, naming the accounts it concerns) */

@@ -533,10 +533,12 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 	w->kept += (int64_t)size;
 }
 
+/* Appends text to a body being built; a text of white space alone adds nothing (an
+ * alternative whose text/plain is a blank line must not hide its HTML). */
 static void
 add_text(GString *to, const char *text)
 {
-	if (text[0] == '\0')
+	if (text[strspn(text, " \t\r\n\f\v")] == '\0')
 		return;
 	if (to->len > 0)
 		g_string_append(to, "\n\n");
@@ -634,6 +636,27 @@ walk_message_part(struct walk *w, GMimeMessagePart *mp)
 	g_free(filename);
 }
 
+/* A multipart in which no part was found (no boundary parameter, or a boundary that never
+ * occurs): all its content is its prologue. Kept as text, as mail clients show such a message,
+ * rather than losing the citizen's words to "(no text)". */
+static void
+walk_broken(struct walk *w, GMimeMultipart *mp)
+{
+	const char *pro = g_mime_multipart_get_prologue(mp);
+	char *text;
+
+	if (pro == NULL)
+		return;
+	text = mail_decode(w->opts, NULL, pro, strlen(pro));
+	if (text == NULL) {
+		w->nomem = 1;
+		return;
+	}
+	g_strstrip(text);
+	add_text(w->plain, text);
+	g_free(text);
+}
+
 static void
 walk(struct walk *w, GMimeObject *obj, int depth)
 {
@@ -645,6 +668,8 @@ walk(struct walk *w, GMimeObject *obj, int depth)
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
 		for (i = 0; i < n; i++)
 			walk(w, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), depth + 1);
+		if (n == 0)
+			walk_broken(w, GMIME_MULTIPART(obj));
 	} else if (GMIME_IS_MESSAGE_PART(obj)) {
 		walk_message_part(w, GMIME_MESSAGE_PART(obj));
 	} else if (GMIME_IS_PART(obj)) {

@@ -280,8 +280,44 @@ test_config_check(struct t *t)
 	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
 	cfg.smtp_url = "smtp://mail.example:587";
 	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
+	cfg.smtp_url = "smtp://[::1]:25";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
+	/* a port out of range, not a number, missing, or no host: refused at start, not at the
+	 * first notice */
+	cfg.smtp_url = "smtp://mail.example:99999";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_url = "smtp://mail.example:25x";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_url = "smtp://mail.example:";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_url = "smtp://:25";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_url = "smtp://mail.example:0";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_url = "smtp://mail.example:587";
+	/* smtp_from is the envelope sender too: the address alone */
+	cfg.smtp_from = "信访办 <xf@bureau.example>";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_from = "xf@bureau.example ";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_from = "@bureau.example";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_from = "xf@";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_from = "civicdesk@localhost";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
+	cfg.smtp_from = "xin-fang.ban+notices@bureau.example.gov.cn";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
 	cfg.sms_url = "ftp://x";
 	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_url = "http://";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_url = "http://127.0.0.1:99999/send";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_url = "http://127.0.0.1:abc/send";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.sms_url = "http://127.0.0.1:8080/send?user=a&key=b";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
 	cfg.sms_url = "https://sms.example/send";
 	cfg.sms_quiet = "sometimes";
 	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
