@@ -144,13 +144,6 @@ item_input_form(struct req *req, struct resp *resp, struct item_input *ir)
 	const struct form_field *f;
 	size_t i;
 
-	/* a JSON object sent as a form (curl -d sends every body as one) */
-	if (req->form_is_json) {
-		resp_error_code_field(resp, 400, "unsupported_media_type", "Content-Type",
-		                      "the body is JSON but was sent as a form: send it as "
-		                      "Content-Type: application/json");
-		return -1;
-	}
 	for (i = 0; i < req->nform; i++) {
 		f = &req->form[i];
 		if (f->filename != NULL) {

@@ -236,12 +236,6 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 
 	memset(&in, 0, sizeof(in));
 	memset(&item, 0, sizeof(item));
-	if (req->is_form && req->form_is_json) { /* curl -d '{…}' without -H */
-		o311_error(resp, 400,
-		           "the body is JSON but was sent as a form: send it as Content-Type: "
-		           "application/json");
-		goto out;
-	}
 	if (!req->is_form) {
 		j = req->body ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je)
 		              : NULL;

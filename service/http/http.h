@@ -41,7 +41,6 @@ struct req {
 	struct form_field *form; /* parsed form fields (urlencoded / multipart), or NULL */
 	size_t nform;
 	int is_form;         /* 1: the body was a form */
-	int form_is_json;    /* 1: a form body that begins with '{' (JSON sent as a form) */
 	char addr[64];       /* client address */
 	struct db_conn *db;  /* lent for the duration of the request */
 	struct session *session; /* set for routes that need a role */
@@ -85,10 +84,6 @@ void resp_error(struct resp *resp, int status, const char *code, const char *fmt
 	__attribute__((format(printf, 4, 5)));
 void resp_error_field(struct resp *resp, int status, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* resp_error with "field":FIELD and a code of the caller's (resp_error_field's is
- * invalid_field). */
-void resp_error_code_field(struct resp *resp, int status, const char *code, const char *field,
-                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void resp_text(struct resp *resp, int status, const char *content_type, const char *text,
                size_t len);
 /* Adds a header; the value is copied. */
