@@ -45,10 +45,39 @@ builder_free(struct builder *b)
 	memset(b, 0, sizeof(*b));
 }
 
+int
+notify_sender(const char *smtp_from, char *name, size_t name_size, char *addr, size_t addr_size)
+{
+	InternetAddressList *list = internet_address_list_parse(NULL, smtp_from);
+	InternetAddress *a;
+	const char *n, *m;
+	int rc = -1;
+
+	if (list == NULL || internet_address_list_length(list) != 1)
+		goto out;
+	a = internet_address_list_get_address(list, 0);
+	if (!INTERNET_ADDRESS_IS_MAILBOX(a))
+		goto out;
+	m = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+	n = internet_address_get_name(a);
+	if (m == NULL || strchr(m, '@') == NULL || m[0] == '@' || strchr(m, '@')[1] == '\0' ||
+	    strchr(m, ' ') != NULL || strlen(m) >= addr_size)
+		goto out;
+	snprintf(addr, addr_size, "%s", m);
+	snprintf(name, name_size, "%s", n != NULL ? n : "");
+	rc = 0;
+out:
+	if (list != NULL)
+		g_object_unref(list);
+	return rc;
+}
+
 /* 0, or -1 with b->msg NULL. The headers are made in the order a message has them. */
 static int
 builder_init(struct builder *b, const struct notify_config *cfg)
 {
+	char name[256] = "", addr[256];
+
 	memset(b, 0, sizeof(*b));
 	b->msg = g_mime_message_new(TRUE);
 	b->part = g_mime_text_part_new_with_subtype("plain");
@@ -57,7 +86,11 @@ builder_init(struct builder *b, const struct notify_config *cfg)
 		builder_free(b);
 		return -1;
 	}
-	g_mime_message_add_mailbox(b->msg, GMIME_ADDRESS_TYPE_FROM, "civicdesk", cfg->smtp_from);
+	/* smtp_from was checked at start (notify_config_check) */
+	if (notify_sender(cfg->smtp_from, name, sizeof(name), addr, sizeof(addr)) != 0)
+		snprintf(addr, sizeof(addr), "%s", cfg->smtp_from);
+	g_mime_message_add_mailbox(b->msg, GMIME_ADDRESS_TYPE_FROM,
+	                           name[0] != '\0' ? name : "civicdesk", addr);
 	g_mime_message_add_mailbox(b->msg, GMIME_ADDRESS_TYPE_TO, NULL, "to@invalid");
 	g_mime_message_set_subject(b->msg, "civicdesk", "utf-8");
 	g_mime_object_set_header(GMIME_OBJECT(b->msg), "Date", "Thu, 01 Jan 1970 00:00:00 +0000",
@@ -625,7 +658,7 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 	char ended[600];
 	smtp_message_t *sm = NULL;
 	smtp_recipient_t *rc = NULL;
-	char **texts = NULL, hostport[300], ebuf[200];
+	char **texts = NULL, hostport[300], ebuf[200], from_name[256], from[256];
 	const smtp_status_t *st;
 	size_t i;
 	struct builder b;
@@ -637,6 +670,8 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 		return;
 	memset(&lr, 0, sizeof(lr));
 	builder_init(&b, cfg); /* on failure every message says "cannot build the message" */
+	if (notify_sender(cfg->smtp_from, from_name, sizeof(from_name), from, sizeof(from)) != 0)
+		snprintf(from, sizeof(from), "%s", cfg->smtp_from); /* checked at start */
 	sm = calloc(n, sizeof(*sm));
 	rc = calloc(n, sizeof(*rc));
 	texts = calloc(n, sizeof(*texts));
@@ -705,7 +740,7 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 			continue;
 		}
 		sm[i] = smtp_add_message(s);
-		if (sm[i] == NULL || smtp_set_reverse_path(sm[i], cfg->smtp_from) == 0 ||
+		if (sm[i] == NULL || smtp_set_reverse_path(sm[i], from) == 0 ||
 		    (rc[i] = smtp_add_recipient(sm[i], msgs[i].row->recipient)) == NULL ||
 		    smtp_set_message_str(sm[i], texts[i]) == 0) {
 			snprintf(msgs[i].error, sizeof(msgs[i].error), "libesmtp: %s",

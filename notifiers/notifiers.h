@@ -57,7 +57,8 @@ struct notify_config {
 /* The defaults (every key of the configuration's notify section): smtp/sms unset, quiet
  * "21:00-08:00 rest-days", scan 60 s, backoff 60 s doubling to 3600 s, give up after 86400 s. */
 void notify_config_defaults(struct notify_config *cfg);
-/* Checks cfg (URL schemes, quiet hours, ranges): 0, or -1 with a sentence in err. */
+/* Checks cfg (URL schemes, the sender, quiet hours, ranges): 0, or -1 with a sentence in err.
+ * After notify_init (GMime reads the sender); notify_start checks its own. */
 int notify_config_check(const struct notify_config *cfg, char *err, size_t errsize);
 
 /* --- quiet hours (quiet.c) ------------------------------------------------------------------- */

@@ -16,6 +16,12 @@ void notify_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (port 465: implicit TLS) into buf. 0 or -1. */
 int notify_smtp_hostport(const char *url, char *buf, size_t size);
 
+/* The display name (empty when none) and the address of smtp_from, which is an address alone
+ * (civicdesk@bureau.example) or one mailbox with its name (信访办 <xf@bureau.example>), as GMime
+ * reads it: 0, or -1 when it is not one mailbox with an address. */
+int notify_sender(const char *smtp_from, char *name, size_t name_size, char *addr,
+                  size_t addr_size);
+
 /* smtps.c: SMTP over implicit TLS for libesmtp (a relay from a loopback port of its own). */
 struct smtps_relay {
 	int listen_fd, tcp_fd, stop[2];

@@ -62,23 +62,6 @@ notify_config_defaults(struct notify_config *cfg)
 	cfg->combine_max = 20;
 }
 
-/* 1 if s is an address alone, LOCAL@DOMAIN in printable ASCII with no space or the marks of
- * a name form ("Name <addr>"), else 0. The SMTP server refused the MAIL FROM of a name form
- * with 501 and every notice failed. */
-static int
-bare_address(const char *s)
-{
-	const char *at = strchr(s, '@'), *p;
-
-	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
-	    strlen(s) > 254)
-		return 0;
-	for (p = s; *p != '\0'; p++)
-		if (*p <= ' ' || *p > '~' || strchr("<>()[]\",;:\\", *p) != NULL)
-			return 0;
-	return 1;
-}
-
 /* 1 if libcurl takes url as a URL with a host (and a port of 1 to 65535 when it names one),
  * 0 if not, -1 out of memory. */
 static int
@@ -102,7 +85,7 @@ int
 notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 {
 	struct notify_quiet q;
-	char hp[300];
+	char hp[300], name[256], addr[256];
 
 	if (cfg->smtp_url[0] != '\0' && notify_smtp_hostport(cfg->smtp_url, hp, sizeof(hp)) != 0) {
 		snprintf(err, errsize, "smtp_url: '%s' is not smtp://HOST[:PORT] or smtps://HOST[:PORT]", cfg->smtp_url);
@@ -113,10 +96,10 @@ notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 		snprintf(err, errsize, "smtp_starttls: give off, optional or required");
 		return -1;
 	}
-	if (!bare_address(cfg->smtp_from)) {
+	if (notify_sender(cfg->smtp_from, name, sizeof(name), addr, sizeof(addr)) != 0) {
 		snprintf(err, errsize,
-		         "smtp_from: '%s' is not an e-mail address (the address alone, as "
-		         "civicdesk@bureau.example: it is the envelope sender too)",
+		         "smtp_from: '%s' is not an e-mail address (civicdesk@bureau.example, or with "
+		         "a name: 信访办 <xf@bureau.example>)",
 		         cfg->smtp_from);
 		return -1;
 	}
@@ -155,12 +138,15 @@ notify_message_id(const struct notify_config *cfg, int64_t id, char *buf, size_t
 {
 	unsigned char rnd[8];
 	char hex[sizeof(rnd) * 2 + 1];
+	/* the sender's domain: after its last '@', up to the '>' of a name form */
 	const char *at = strrchr(cfg->smtp_from, '@');
-	const char *domain = at != NULL && at[1] != '\0' ? at + 1 : "localhost";
+	const char *domain = at != NULL && at[1] != '\0' && at[1] != '>' ? at + 1 : "localhost";
+	int dlen = (int)strcspn(domain, "> \t");
 
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
-	snprintf(buf, size, "civicdesk.%lld.%s@%.100s", (long long)id, hex, domain);
+	snprintf(buf, size, "civicdesk.%lld.%s@%.*s", (long long)id, hex, dlen > 100 ? 100 : dlen,
+	         domain);
 }
 
 void
@@ -665,11 +651,15 @@ notify_start(const struct notify_config *cfg, struct db *db, const struct notify
 	struct notifier *n;
 	pthread_condattr_t ca;
 
-	if (notify_config_check(cfg, err, errsize) != 0)
+	notify_init(); /* GMime for notify_config_check's sender; notify_stop ends it */
+	if (notify_config_check(cfg, err, errsize) != 0) {
+		notify_cleanup();
 		return -1;
+	}
 	n = calloc(1, sizeof(*n));
 	if (n == NULL) {
 		snprintf(err, errsize, "out of memory");
+		notify_cleanup();
 		return -1;
 	}
 	n->cfg = *cfg;
@@ -680,7 +670,6 @@ notify_start(const struct notify_config *cfg, struct db *db, const struct notify
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&n->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	notify_init();
 	if (pthread_create(&n->dispatcher, NULL, dispatcher_main, n) != 0) {
 		snprintf(err, errsize, "cannot start the dispatcher thread");
 		notify_stop(n);

@@ -69,6 +69,7 @@ def serve_smtp(args):
                     raw_subject = line.decode("ascii", "replace")
             _append(args.log, {
                 "from": envelope.mail_from,
+                "header_from": str(msg["from"]),
                 "rcpt": list(envelope.rcpt_tos),
                 "subject": str(msg["subject"]),
                 "raw_subject": raw_subject,

@@ -9,6 +9,7 @@ citizen's reply to it; bad values of the environment variables refused at start.
 Which suite covers each clause is listed in the final report of the audit_ops session; this file
 adds only what none of them checks."""
 import base64
+import email.utils
 import json
 import os
 import quopri
@@ -728,7 +729,8 @@ class Environment(unittest.TestCase):
         ("CIVICDESK_SMTP_URL", "smtp://mail.example:99999", ["smtp_url", "99999"]),
         ("CIVICDESK_SMTP_URL", "smtps://mail.example:x", ["smtp_url", "smtps://mail.example:x"]),
         ("CIVICDESK_SMTP_FROM", "civicdesk", ["smtp_from", "civicdesk"]),
-        ("CIVICDESK_SMTP_FROM", "信访办 <xf@bureau.example>", ["smtp_from", "信访办"]),
+        ("CIVICDESK_SMTP_FROM", "信访办 <xf@>", ["smtp_from", "信访办"]),
+        ("CIVICDESK_SMTP_FROM", "a@bureau.example, b@bureau.example", ["smtp_from"]),
         ("CIVICDESK_SMS_URL", "sms.example/send", ["sms_url", "sms.example/send"]),
         ("CIVICDESK_SMS_URL", "http://127.0.0.1:99999/send", ["sms_url", "99999"]),
         ("CIVICDESK_SMS_URL", "http://", ["sms_url", "http://"]),
@@ -776,6 +778,30 @@ class Environment(unittest.TestCase):
                     srv.cleanup()
                 self.assertEqual(p.returncode, 1, p.stderr[-500:])
                 self.assertIn(words, p.stderr)
+
+    def test_sender_with_a_name(self):
+        """CIVICDESK_SMTP_FROM as a mail client writes a sender, 信访办 <xf@bureau.example>:
+        the acknowledgement's From shows the name, its envelope sender and Message-ID's domain
+        are the address's."""
+        from test_notify import start_server
+        tmp = tempfile.mkdtemp(prefix="civicdesk-ops-from-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        smtp = peers.Peer("smtp", tmp).start()
+        self.addCleanup(smtp.stop)
+        srv = start_server(tmp, smtp.port, peers.free_port(), None,
+                           {"CIVICDESK_SMTP_FROM": "信访办 <xf@bureau.example>"})
+        self.addCleanup(srv.cleanup)
+        r = srv.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "路灯不亮", "body": "正文", "email": "c@example.cn",
+            "publish": False})
+        self.assertEqual(r.status, 201, r)
+        mail = peers.wait_for(lambda: [m for m in smtp.records()
+                                       if "c@example.cn" in m.get("rcpt", [])], 60,
+                              "the acknowledgement")[0]
+        self.assertEqual(mail["from"], "xf@bureau.example")
+        self.assertEqual(email.utils.parseaddr(mail["header_from"]),
+                         ("信访办", "xf@bureau.example"))
+        self.assertTrue(mail["message_id"].rstrip(">").endswith("@bureau.example"), mail)
 
     def test_good_values_taken(self):
         """The forms the contract names start: smtps://, SMS quiet hours off and other hours,

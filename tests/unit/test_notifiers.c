@@ -295,10 +295,17 @@ test_config_check(struct t *t)
 	cfg.smtp_url = "smtp://mail.example:0";
 	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
 	cfg.smtp_url = "smtp://mail.example:587";
-	/* smtp_from is the envelope sender too: the address alone */
+	/* smtp_from: an address alone or one mailbox with its name (the address is the
+	 * envelope sender); a list, a name alone or half an address is refused */
 	cfg.smtp_from = "信访办 <xf@bureau.example>";
-	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
 	cfg.smtp_from = "xf@bureau.example ";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), 0);
+	cfg.smtp_from = "xf@bureau.example, yz@bureau.example";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_from = "信访办";
+	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
+	cfg.smtp_from = "信访办 <xf@>";
 	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
 	cfg.smtp_from = "@bureau.example";
 	CHECK_INT(t, notify_config_check(&cfg, err, sizeof(err)), -1);
