@@ -4,6 +4,8 @@
  * configuration (attachment_types) allows it. Executables, HTML and the EICAR test file are none
  * of the known types and are refused.
  */
+#include <errno.h>
+#include <iconv.h>
 #include <string.h>
 #include <strings.h>
 
@@ -40,6 +42,46 @@ holds(const unsigned char *d, size_t n, const char *needle)
 	return 0;
 }
 
+/* 1 if d[0..n) is text in GB18030 (which holds GBK and GB2312, what Chinese editors and mail
+ * clients write plain text in): iconv reads it whole, and it has no control character but tab
+ * and line ends (in GB18030 a byte below 0x20 or 0x7f is always that character). Else 0. */
+static int
+gb18030_text(const unsigned char *d, size_t n)
+{
+	iconv_t cd;
+	char out[4096], *in = (char *)d, *o;
+	size_t left = n, room, i;
+	int ok = 1;
+
+	for (i = 0; i < n; i++)
+		if ((d[i] < 0x20 && d[i] != '\t' && d[i] != '\r' && d[i] != '\n') || d[i] == 0x7f)
+			return 0;
+	cd = iconv_open("UTF-8", "GB18030");
+	if (cd == (iconv_t)-1)
+		return 0;
+	while (left > 0 && ok) {
+		o = out;
+		room = sizeof(out);
+		if (iconv(cd, &in, &left, &o, &room) == (size_t)-1 && errno != E2BIG)
+			ok = 0; /* EILSEQ: not GB18030; EINVAL: cut in the middle of a character */
+	}
+	iconv_close(cd);
+	return ok;
+}
+
+/* 1 if d[0..n) is markup (it begins with '<', or holds <script or <html) or the EICAR test
+ * string: refused whatever its charset. */
+static int
+markup(const unsigned char *d, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n'); i++)
+		;
+	return (i < n && d[i] == '<') || holds(d, n, "<script") || holds(d, n, "<html") ||
+	       holds(d, n, "EICAR-STANDARD-ANTIVIRUS-TEST-FILE");
+}
+
 const char *
 attach_sniff(const void *data, size_t n, const char **name)
 {
@@ -53,16 +95,17 @@ attach_sniff(const void *data, size_t n, const char **name)
 			*name = magics[i].name;
 			return magics[i].ctype;
 		}
-	/* plain text: valid UTF-8, no NUL; not markup, not the EICAR test string */
-	if (n > 0 && memchr(d, '\0', n) == NULL && text_check((const char *)d, n, TEXT_MULTILINE) >= 0) {
-		for (i = 0; i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n');
-		     i++)
-			;
-		if ((i < n && d[i] == '<') || holds(d, n, "<script") || holds(d, n, "<html") ||
-		    holds(d, n, "EICAR-STANDARD-ANTIVIRUS-TEST-FILE"))
-			return NULL;
+	/* plain text, no NUL, not markup, not the EICAR test string: valid UTF-8, or else the
+	 * GB18030 a Chinese text file is often in (kept as it came, served with its charset) */
+	if (n == 0 || memchr(d, '\0', n) != NULL || markup(d, n))
+		return NULL;
+	if (text_check((const char *)d, n, TEXT_MULTILINE) >= 0) {
 		*name = "txt";
 		return "text/plain";
+	}
+	if (gb18030_text(d, n)) {
+		*name = "txt";
+		return "text/plain; charset=gb18030";
 	}
 	return NULL;
 }

@@ -1196,8 +1196,9 @@ int item_make_public(struct db_item *item, const char *keep);
 /* --- attachments (attach.c) ------------------------------------------------------------- */
 
 /* The content type of an attachment by its first bytes (pdf, png, jpeg, gif, webp, office
- * (zip-based documents), doc, txt), with its short name in *name; NULL for anything else
- * (executables, HTML and other markup, the EICAR test file, unknown binaries). */
+ * (zip-based documents), doc, txt: UTF-8 text as "text/plain", GB18030 (GBK, GB2312) text as
+ * "text/plain; charset=gb18030", its bytes unchanged), with its short name in *name; NULL for
+ * anything else (executables, HTML and other markup, the EICAR test file, unknown binaries). */
 const char *attach_sniff(const void *data, size_t n, const char **name);
 /* 1 if the short name is in the comma-separated list (attachment_types), else 0. */
 int attach_allowed(const char *list, const char *name);

@@ -364,6 +364,30 @@ class IngestShapes(unittest.TestCase):
                 self.assertRegex(lines[0], r"^XJ-\d{8}-\d{5}$")
                 self.check_item(lines[0], subject, body, atts)
 
+    def test_gbk_text_attachment(self):
+        """A text file in GBK, as Chinese editors save it and Foxmail attaches it (declared
+        charset=gbk): kept as it came, its byte size the decoded part's, served with its
+        charset; before, only UTF-8 counted as text and the file was left out."""
+        text = "情况说明：\r\n路灯已坏三周。\r\n".encode("gbk")
+        raw = broken_raw(
+            "GBK attachment", "multipart/mixed; boundary=\"G\"",
+            "--G\nContent-Type: text/plain; charset=utf-8\n\n见附件\n--G\n"
+            "Content-Type: text/plain; charset=\"gbk\"; name=\"=?gbk?B?%s?=\"\n"
+            "Content-Transfer-Encoding: base64\n"
+            "Content-Disposition: attachment; filename=\"=?gbk?B?%s?=\"\n\n%s\n--G--\n"
+            % (base64.b64encode("说明.txt".encode("gbk")).decode(),
+               base64.b64encode("说明.txt".encode("gbk")).decode(), b64lines(text)))
+        r = ingest(self.server, raw)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        t = r.stdout.decode().strip()
+        it = self.check_item(t, "GBK attachment", "见附件", [("说明.txt", len(text))])
+        a = it["attachments"][0]
+        self.assertEqual(a["content_type"], "text/plain; charset=gb18030")
+        got = self.admin.request("GET", "/api/v1/items/%s/attachments/%d" % (t, a["id"]))
+        self.assertEqual(got.status, 200, got)
+        self.assertEqual(got.body, text)
+        self.assertEqual(got.header("Content-Type"), "text/plain; charset=gb18030")
+
     def test_malformed_mime(self):
         """A broken structure is stored (exit 0, a tracking number), with the citizen's words
         in the body and what attachments can be read; never "(no text)" when there was text."""

@@ -629,6 +629,35 @@ out:
 		fprintf(stderr, "cannot remove %s\n", path);
 }
 
+/* Attachments are typed by their content: UTF-8 text and GB18030 (GBK) text are text, kept as
+ * they came; markup, control characters and broken GBK are not. */
+static void
+test_attach_sniff_text(struct t *t)
+{
+	/* "情况说明\r\n第二行" in GBK, and a 4-byte GB18030 sequence (U+20000) */
+	static const char gbk[] = "\xc7\xe9\xbf\xf6\xcb\xb5\xc3\xf7\r\n\xb5\xda\xb6\xfe\xd0\xd0";
+	static const char gb4[] = "a\x95\x32\x82\x36" "b";
+	const char *name = NULL, *ctype;
+
+	ctype = attach_sniff("情况说明\n", strlen("情况说明\n"), &name);
+	CHECK_STR(t, ctype, "text/plain");
+	CHECK_STR(t, name, "txt");
+	name = NULL;
+	ctype = attach_sniff(gbk, sizeof(gbk) - 1, &name);
+	CHECK_STR(t, ctype, "text/plain; charset=gb18030");
+	CHECK_STR(t, name, "txt");
+	CHECK_STR(t, attach_sniff(gb4, sizeof(gb4) - 1, &name), "text/plain; charset=gb18030");
+	/* half a character at the end, a lead byte before a space, 0x80 and 0xff alone */
+	CHECK(t, attach_sniff(gbk, sizeof(gbk) - 2, &name) == NULL);
+	CHECK(t, attach_sniff("\xc7 ok", 4, &name) == NULL);
+	CHECK(t, attach_sniff("a\x80" "b", 3, &name) == NULL);
+	CHECK(t, attach_sniff("a\xff" "b", 3, &name) == NULL);
+	/* control characters, markup in GBK, the EICAR string */
+	CHECK(t, attach_sniff("\xc7\xe9\x01\x02", 4, &name) == NULL);
+	CHECK(t, attach_sniff("<html>\xc7\xe9</html>", 15, &name) == NULL);
+	CHECK(t, attach_sniff("\xc7\xe9 <script>", 11, &name) == NULL);
+}
+
 /* The commit durations' quantiles: the upper bound of the bucket a share of them falls in, four
  * buckets per power of two. */
 static void
@@ -867,6 +896,7 @@ main(void)
 	RUN(&t, test_clocks_pause_resume_restart);
 	RUN(&t, test_clocks_json);
 	RUN(&t, test_text_checks);
+	RUN(&t, test_attach_sniff_text);
 	RUN(&t, test_query_codes);
 	RUN(&t, test_query_code_stream);
 	RUN(&t, test_ratelimit);
