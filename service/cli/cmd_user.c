@@ -68,21 +68,6 @@ read_password(char *buf, size_t size)
 	return 0;
 }
 
-/* 1 if s is one address alone (LOCAL@DOMAIN, no space, no name form, no list), else 0; a
- * domain without a dot (a local mail host) is taken. The notices' RCPT TO fails otherwise. */
-static int
-address_alone(const char *s)
-{
-	const char *at = strchr(s, '@'), *p;
-
-	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL)
-		return 0;
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f || strchr("()<>[]:;,\\\"", *p) != NULL)
-			return 0;
-	return 1;
-}
-
 /* The exit status for an account error, after printing its message. */
 static int
 report(enum acct_err e, const struct acct_error *err)
@@ -190,21 +175,6 @@ cmd_user(int argc, char **argv)
 		        "supervisor, admin)\n",
 		        role);
 		return EX_USAGE;
-	}
-	/* the number the escalations' SMS go to: a number the gateway can reach, or refused now
-	 * rather than at the first overdue item */
-	if (phone != NULL && phone[0] != '\0' && !phone_valid(phone)) {
-		fprintf(stderr,
-		        "civicdesk user: '%s' is not a phone number (a mobile number 1XXXXXXXXXX, "
-		        "optionally after +86, or a landline 0XX-XXXXXXXX)\n",
-		        phone);
-		return EX_DATAERR;
-	}
-	if (email != NULL && email[0] != '\0' && !address_alone(email)) {
-		fprintf(stderr,
-		        "civicdesk user: '%s' is not an e-mail address (one address alone)\n",
-		        email);
-		return EX_DATAERR;
 	}
 	if (from_stdin && read_password(pw, sizeof(pw)) != 0)
 		return EX_DATAERR;

@@ -50,6 +50,24 @@ check_text(struct acct_error *err, const char *field, const char *value, size_t 
 	return ACCT_OK;
 }
 
+/* 1 if s is one address alone (LOCAL@DOMAIN, no space, no name form, no list), else 0; a
+ * domain without a dot (a local mail host) is taken. The notices' RCPT TO fails otherwise. */
+static int
+address_alone(const char *s)
+{
+	const char *at = strchr(s, '@'), *p;
+
+	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || strchr("()<>[]:;,\\\"", *p) != NULL)
+			return 0;
+	return 1;
+}
+
+/* The fields an account is made or changed with, whatever the way in (the command line, the
+ * admin API): its e-mail and phone receive the reminders and escalations, so a value that no
+ * server or gateway would take is refused now rather than at the first overdue item. */
 static enum acct_err
 check_fields(struct acct_error *err, const char *role, const char *display_name, const char *email,
              const char *phone)
@@ -66,8 +84,14 @@ check_fields(struct acct_error *err, const char *role, const char *display_name,
 		e = check_text(err, "email", email, EMAIL_MAX);
 	if (e == ACCT_OK)
 		e = check_text(err, "phone", phone, PHONE_MAX);
-	if (e == ACCT_OK && email != NULL && email[0] != '\0' && strchr(email, '@') == NULL)
-		e = fail(err, ACCT_INVALID, "email", "'%s' is not an e-mail address", email);
+	if (e == ACCT_OK && email != NULL && email[0] != '\0' && !address_alone(email))
+		e = fail(err, ACCT_INVALID, "email", "'%s' is not an e-mail address (one address alone)",
+		         email);
+	if (e == ACCT_OK && phone != NULL && phone[0] != '\0' && !phone_valid(phone))
+		e = fail(err, ACCT_INVALID, "phone",
+		         "'%s' is not a phone number (a mobile number 1XXXXXXXXXX, optionally after "
+		         "+86, or a landline 0XX-XXXXXXXX)",
+		         phone);
 	return e;
 }
 

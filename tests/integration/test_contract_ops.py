@@ -682,6 +682,37 @@ class UserAdd(unittest.TestCase):
         self.assertNotIn("c_bad", r.stdout)
 
 
+class AdminApiContact(unittest.TestCase):
+    """The admin API makes accounts through the same checks as `user add`: a phone or e-mail
+    that no gateway or mail server would take is 400 naming the field, and no account is made;
+    good ones are taken."""
+
+    def setUp(self):
+        self.server = harness.Server().start()
+        self.admin = self.server.staff("api_admin", "admin")
+
+    def tearDown(self):
+        self.server.cleanup()
+
+    def test_bad_contact_refused(self):
+        for field, value in (("email", "张三 <z@bureau.example>"), ("email", "x y@bureau.example"),
+                             ("email", "a@bureau.example,b@bureau.example"), ("phone", "abc"),
+                             ("phone", "12345")):
+            with self.subTest(field=field, value=value):
+                r = self.admin.request("POST", "/api/v1/admin/users", json_body={
+                    "username": "api_bad", "role": "supervisor", field: value})
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual(r.json()["error"]["field"], field, r)
+                self.assertIn(value, r.json()["error"]["message"])
+        names = [u["username"] for u in self.admin.request(
+            "GET", "/api/v1/admin/users").json()["users"]]
+        self.assertNotIn("api_bad", names)
+        r = self.admin.request("POST", "/api/v1/admin/users", json_body={
+            "username": "api_good", "role": "supervisor", "email": "boss@localhost",
+            "phone": "+86 13912345678"})
+        self.assertEqual(r.status, 201, r)
+
+
 class RestoreKeepsEveryCopy(unittest.TestCase):
     """`civicdesk restore FILE` keeps the database it replaces as DB.pre-restore-UNIXTIME; a
     second restore in the same second put its copy (and could pair a stale WAL) over the
