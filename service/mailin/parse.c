@@ -692,6 +692,43 @@ from_qq(GMimeMessage *msg, const char *from_addr)
 
 /* --- the message ---------------------------------------------------------------------------- */
 
+#define CUT_MARK "\n[… cut here; the whole text is in the original message]"
+
+/* The item's body: text (taken) and then the notes, within max code points together (the
+ * core refuses a longer body, and a letter must never be refused for its own notes): the notes
+ * take at most half, then the text what is left, each cut with a mark. NULL out of memory. */
+static char *
+body_with_notes(char *text, GString *notes, size_t max)
+{
+	size_t mark = (size_t)g_utf8_strlen(CUT_MARK, -1), nn, room;
+	char *t;
+
+	if (max < 4 * mark) { /* no room for marks (only tests set such limits) */
+		mail_cut(text, max);
+		return text;
+	}
+	if ((size_t)g_utf8_strlen(notes->str, -1) > max / 2) {
+		mail_cut(notes->str, max / 2 - 1);
+		notes->len = strlen(notes->str);
+		g_string_append(notes, "…");
+	}
+	nn = (size_t)g_utf8_strlen(notes->str, -1);
+	room = max - nn - 1; /* and the line end between */
+	if (mail_cut(text, room - mark)) {
+		t = g_strconcat(text, CUT_MARK, NULL);
+		g_free(text);
+		text = t;
+	}
+	if (notes->len > 0 && text != NULL) {
+		/* no blank line before the notes of a letter without text */
+		t = g_strconcat(text, text[0] != '\0' ? "\n" : "", notes->str + (text[0] ? 0 : 1),
+		                NULL);
+		g_free(text);
+		text = t;
+	}
+	return text;
+}
+
 static const char *fallbacks[] = { "UTF-8", "GB18030", "ISO-8859-1", NULL };
 
 enum mail_err
@@ -764,20 +801,13 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	s = mail_clean(g_strdup(w.plain->len > 0 ? w.plain->str : w.html->str), 1);
 	if (s == NULL)
 		goto out;
-	if (mail_cut(s, cfg->limits.body_max > 40 ? cfg->limits.body_max - 40 : cfg->limits.body_max)) {
-		char *t = g_strconcat(s, "\n[… cut here; the whole text is in the original message]",
-		                      NULL);
-
-		g_free(s);
-		s = t;
-	}
-	if (w.notes->len > 0) {
-		char *t = g_strconcat(s, s[0] != '\0' ? "\n" : "", w.notes->str + (s[0] ? 0 : 1),
-		                      NULL);
-
-		g_free(s);
-		s = t;
-	}
+	/* a subject longer than an item's is cut below: the body keeps it whole */
+	if (cfg->limits.subject_max > 1 && m.ignored == NULL &&
+	    g_utf8_strlen(m.subject, -1) > (glong)cfg->limits.subject_max)
+		g_string_append_printf(w.notes, "\n[the whole subject (主题全文): %s]", m.subject);
+	s = body_with_notes(s, w.notes, cfg->limits.body_max);
+	if (s == NULL)
+		goto out;
 	if (s[0] == '\0') {
 		g_free(s);
 		s = g_strdup("(no text)");

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "service/mailin/mailin.h"
 #include "tests/check.h"
 
@@ -384,19 +386,31 @@ test_long_subject_and_body(struct t *t)
 
 	mail_config_default(&cfg);
 	cfg.limits.subject_max = 10;
-	cfg.limits.body_max = 100;
-	msg = malloc(4096);
+	cfg.limits.body_max = 400;
+	msg = malloc(8192);
 	n += (size_t)sprintf(msg, "From: a@b.cn\r\nSubject: ");
 	for (i = 0; i < 30; i++)
 		n += (size_t)sprintf(msg + n, "字");
 	n += (size_t)sprintf(msg + n, "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
-	for (i = 0; i < 300; i++)
+	for (i = 0; i < 3000; i++)
 		msg[n++] = 'a';
 	msg[n] = '\0';
 	CHECK_INT(t, mail_parse(&cfg, msg, n, &m, err, sizeof(err)), MAIL_OK);
 	CHECK_STR(t, m.subject, "字字字字字字字字字…");
 	CHECK(t, strstr(m.body, "cut here") != NULL);
-	CHECK(t, strlen(m.body) < 200);
+	/* the subject whole in the body, and text and notes within the limit together */
+	CHECK(t, strstr(m.body, "主题全文): 字字字字字字字字字字字字字字字字字字字字字字字字字字字字字字]") !=
+	             NULL);
+	CHECK(t, g_utf8_strlen(m.body, -1) <= 400);
+	mail_msg_free(&m);
+	/* a subject of 3,000 characters: its note takes at most half the body */
+	n = (size_t)sprintf(msg, "From: a@b.cn\r\nSubject: ");
+	for (i = 0; i < 3000; i++)
+		msg[n++] = 'b';
+	n += (size_t)sprintf(msg + n, "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\ntext\r\n");
+	CHECK_INT(t, mail_parse(&cfg, msg, n, &m, err, sizeof(err)), MAIL_OK);
+	CHECK(t, strncmp(m.body, "text\n\n[the whole subject", 24) == 0);
+	CHECK(t, g_utf8_strlen(m.body, -1) <= 400);
 	mail_msg_free(&m);
 	free(msg);
 }
