@@ -388,6 +388,24 @@ class IngestShapes(unittest.TestCase):
         self.assertEqual(got.body, text)
         self.assertEqual(got.header("Content-Type"), "text/plain; charset=gb18030")
 
+    def test_long_letter_stored(self):
+        """A letter longer than an item's 20,000 characters, with a subject longer than its 200:
+        stored (exit 0), cut with a note, the subject whole at the body's end. Before, the cut
+        text and its mark came to 20,016 characters and ingest-mail exited 65, which an MTA
+        turns into a bounce."""
+        subject = "长" * 250
+        raw = broken_raw("x", "text/plain; charset=utf-8", "正" * 25000 + "\n").replace(
+            b"Subject: x", ("Subject: =?utf-8?B?%s?=" % base64.b64encode(
+                subject.encode()).decode()).encode())
+        r = ingest(self.server, raw)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        it = self.item(r.stdout.decode().strip())
+        self.assertLessEqual(len(it["body"]), 20000)
+        self.assertIn("cut here", it["body"])
+        self.assertTrue(it["body"].endswith("[the whole subject (主题全文): %s]" % subject),
+                        it["body"][-300:])
+        self.assertEqual(it["subject"], "长" * 199 + "…")
+
     def test_malformed_mime(self):
         """A broken structure is stored (exit 0, a tracking number), with the citizen's words
         in the body and what attachments can be read; never "(no text)" when there was text."""
