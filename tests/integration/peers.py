@@ -11,7 +11,9 @@ As a program (for the C unit tests):
     peers.py sms --log FILE [--port N] [--script 500,timeout,429:120,200] [--perm PHONE]...
              [--sleep SECONDS] [--answer JSON]   (the body of a 2xx answer)
 prints "port N" on its first line of standard output, then serves until killed.
-As a module: SmtpPeer / SmsPeer start that program and stop it.
+As a module: Peer starts that program and stops it; the mixins PeerTest (each test starts its
+own daemon and peers) and PeerClass (one daemon and one SMTP server and SMS gateway shared by a
+class's tests) give a suite its temporary folders and stop and remove everything afterwards.
 """
 import argparse
 import asyncio
@@ -19,9 +21,11 @@ import email
 import email.policy
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -237,6 +241,76 @@ class Peer:
             return []
         with open(self.log, encoding="utf-8") as f:
             return [json.loads(line) for line in f if line.strip()]
+
+
+def close_all(server, peers, *dirs):
+    """Stops the daemon (None: none) and then every peer, and removes the folders, each step
+    taken even when one before it fails."""
+    try:
+        if server is not None:
+            server.cleanup()
+    finally:
+        try:
+            for p in peers:
+                p.stop()
+        finally:
+            for d in dirs:
+                if d:
+                    shutil.rmtree(d, ignore_errors=True)
+
+
+def _prepare(owner):
+    """Gives owner (a test, or a test class) its folders, an empty list of peers and no daemon;
+    returns the function that stops and removes them."""
+    owner.tmp = tempfile.mkdtemp(prefix=owner.PREFIX)
+    owner.dbdir = tempfile.mkdtemp(prefix=owner.PREFIX + "db-")
+    owner.peers = []
+    owner.server = None
+    return lambda: close_all(owner.server, owner.peers, owner.tmp, owner.dbdir)
+
+
+class PeerTest:
+    """Mixin (before unittest.TestCase) for tests that each start their own daemon and peers:
+    self.tmp (the peers' logs), self.dbdir (a database folder that outlives the daemon's
+    restarts), self.peer() to start a peer and self.server, which the test sets. After each
+    test, however it ended, the daemon and the peers are stopped and the folders removed."""
+    PREFIX = "civicdesk-peers-"
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(_prepare(self))
+
+    def peer(self, kind, *args, port=0):
+        """Starts a peer of kind ("smtp" or "sms") with the program's options args."""
+        p = Peer(kind, self.tmp, *args, port=port)
+        self.peers.append(p)  # stopped afterwards even if it fails to start
+        return p.start()
+
+
+class PeerClass:
+    """Mixin (before unittest.TestCase) for tests that share one daemon: cls.smtp (an SMTP
+    server started with SMTP_ARGS), cls.sms (an SMS gateway, SMS_ARGS), cls.tmp, cls.dbdir, and
+    cls.server, which the class's start_daemon() starts (given the class; it may use the two
+    peers' ports and cls.dbdir). After the class, or when its setup fails, the daemon and the
+    peers are stopped and the folders removed."""
+    PREFIX = "civicdesk-peers-"
+    SMTP_ARGS = ()
+    SMS_ARGS = ()
+
+    @classmethod
+    def start_daemon(cls):
+        raise NotImplementedError("a PeerClass defines start_daemon")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.addClassCleanup(_prepare(cls))
+        cls.smtp = Peer("smtp", cls.tmp, *cls.SMTP_ARGS)
+        cls.sms = Peer("sms", cls.tmp, *cls.SMS_ARGS)
+        cls.peers += [cls.smtp, cls.sms]
+        cls.smtp.start()
+        cls.sms.start()
+        cls.server = cls.start_daemon()
 
 
 def wait_for(cond, timeout=30.0, what="condition"):
