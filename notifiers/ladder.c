@@ -525,6 +525,44 @@ notify_render_item(struct db_conn *c, struct notify_render *r, int64_t id)
 	return r->have_item > 0 ? 1 : (r->have_item = -1, 0);
 }
 
+int
+notify_render_account(struct db_conn *c, struct notify_render *r, struct db_outbox *o,
+                      unsigned char *moved, char *why, size_t whysize)
+{
+	const struct db_account *a = NULL;
+	const char *now_to;
+	char *to;
+	size_t i;
+	int sms = strcmp(o->channel, "sms") == 0;
+
+	if (r->acc == NULL && db_account_list(c, &r->acc, &r->nacc) != 0)
+		return -1;
+	for (i = 0; i < r->nacc; i++)
+		if (r->acc[i].id == o->account_id)
+			a = &r->acc[i];
+	if (a == NULL || strcmp(a->status, "active") != 0) {
+		snprintf(why, whysize, "the account is %s", a != NULL ? a->status : "gone");
+		return 0;
+	}
+	now_to = sms ? a->phone : a->email;
+	if (now_to == NULL || now_to[0] == '\0') {
+		snprintf(why, whysize, "the account %.64s has no %s now", a->username,
+		         sms ? "phone" : "e-mail address");
+		return 0;
+	}
+	if (strcmp(now_to, o->recipient) == 0)
+		return 1;
+	to = strdup(now_to);
+	if (to == NULL)
+		return -1;
+	free(o->recipient);
+	o->recipient = to;
+	free(o->message_id);
+	o->message_id = NULL;
+	*moved = 1;
+	return 1;
+}
+
 static char *
 dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -273,6 +273,7 @@ struct batch {
 	size_t k; /* messages */
 	char (*mids)[MID_MAX];
 	unsigned char *skip; /* 1: not this time (quiet hours), 2: dropped (why) */
+	unsigned char *moved; /* 1: the account's address changed since the row was queued */
 	char (*why)[WHY_MAX];
 	int64_t *retry_at;
 };
@@ -285,6 +286,7 @@ batch_free(struct batch *b)
 	free(b->mids);
 	free(b->msgs);
 	free(b->skip);
+	free(b->moved);
 	notify_groups_free(b->groups, b->ng);
 	db_outboxes_free(b->rows, b->n);
 	memset(b, 0, sizeof(*b));
@@ -292,7 +294,9 @@ batch_free(struct batch *b)
 
 /* Reads the due rows of b->ch (outside a transaction) and writes the text of the ladder's key
  * rows and of the citizens' acknowledgements (queued without it) from their items as they are
- * now, marking those that no longer hold to be dropped: 0 (b->n may be 0) or -1. */
+ * now; a notice to a staff account goes to the account's address as it is now. Marks those
+ * that no longer hold (and those to an account no longer active or without an address for the
+ * channel) to be dropped: 0 (b->n may be 0) or -1. */
 static int
 batch_load(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
            struct batch *b, int64_t now)
@@ -308,17 +312,20 @@ batch_load(struct db_conn *c, const struct notify_config *cfg, const struct sla_
 	if ((long)b->n >= cfg->batch && complete_groups(c, b->ch->name, &b->rows, &b->n) != 0)
 		return -1;
 	b->skip = calloc(b->n, 1);
+	b->moved = calloc(b->n, 1);
 	b->why = calloc(b->n, sizeof(*b->why));
-	if (b->skip == NULL || b->why == NULL)
+	if (b->skip == NULL || b->moved == NULL || b->why == NULL)
 		return -1;
 	notify_render_init(&r);
 	for (i = 0; i < b->n && rc == 0; i++) {
-		if (b->rows[i].body != NULL)
-			continue;
-		if (b->rows[i].lkey != 0)
+		k = 1;
+		if (b->rows[i].body == NULL && b->rows[i].lkey != 0)
 			k = notify_ladder_render(c, cal, &r, &b->rows[i], now, b->why[i], WHY_MAX);
-		else
+		else if (b->rows[i].body == NULL)
 			k = notify_citizen_render(c, cfg, &r, &b->rows[i], b->why[i], WHY_MAX);
+		if (k > 0 && b->rows[i].account_id != 0)
+			k = notify_render_account(c, &r, &b->rows[i], &b->moved[i], b->why[i],
+			                          WHY_MAX);
 		if (k < 0)
 			rc = -1;
 		else if (k == 0)
@@ -339,7 +346,17 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 	size_t i, j, m, ng;
 	int r;
 
-	for (i = 0; i < b->n; i++)
+	for (i = 0; i < b->n; i++) {
+		if (b->skip[i] == 0 && b->moved[i]) {
+			r = db_outbox_readdress(c, b->rows[i].id, b->rows[i].recipient);
+			if (r < 0)
+				return -1;
+			if (r == 0) { /* the account's new address has this notice already */
+				snprintf(b->why[i], WHY_MAX, "the same notice to %.100s is queued already",
+				         b->rows[i].recipient);
+				b->skip[i] = 2;
+			}
+		}
 		if (b->skip[i] == 2) {
 			notify_log("%s to %s (outbox %lld) dropped: %s", b->ch->name,
 			           b->rows[i].recipient, (long long)b->rows[i].id, b->why[i]);
@@ -350,6 +367,7 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 			if (db_outbox_later(c, b->rows[i].id, next, b->rows[i].last_error) < 0)
 				return -1;
 		}
+	}
 	if (notify_group_rows(cfg, b->sms, b->rows, b->n, b->skip, &b->groups, &b->ng) != 0)
 		return -1;
 	ng = b->ng > 0 ? b->ng : 1;

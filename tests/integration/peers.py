@@ -4,11 +4,14 @@ lines in a log file.
 
 As a program (for the C unit tests):
     peers.py smtp --log FILE [--port N] [--reject ADDR]... [--tempfail ADDR]... [--delay S]
+             [--data-script 451,554,250]  (the answers to DATA in turn, then 250)
              [--auth USER:PASSWORD]   (AUTH PLAIN/LOGIN required; without TLS unless --tls)
              [--tls CERT:KEY]         (STARTTLS offered and required before MAIL and AUTH)
              [--tls-no-tickets]       (no TLS 1.3 session tickets after the handshake)
              [--smtps CERT:KEY]       (implicit TLS from the first byte, as on port 465)
     peers.py sms --log FILE [--port N] [--script 500,timeout,429:120,200] [--perm PHONE]...
+             (a step: CODE, CODE:RETRY-AFTER, timeout, 302 and the like with Location: /moved,
+             200nak: a 200 whose JSON body says the message was refused)
              [--sleep SECONDS] [--answer JSON]   (the body of a 2xx answer)
 prints "port N" on its first line of standard output, then serves until killed.
 As a module: Peer starts that program and stops it; the mixins PeerTest (each test starts its
@@ -51,6 +54,7 @@ def _append(path, record):
 
 def serve_smtp(args):
     smtp = _aiosmtpd()
+    data_script = [s for s in args.data_script.split(",") if s]
 
     class Handler:
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -65,6 +69,12 @@ def serve_smtp(args):
             if args.delay:
                 await asyncio.sleep(args.delay)
             raw = envelope.original_content or envelope.content
+            answer = data_script.pop(0) if data_script else "250"
+            if answer != "250":  # refused at the end of DATA: recorded, not delivered
+                _append(args.log, {"data_refused": int(answer), "to": list(envelope.rcpt_tos),
+                                   "t": time.time()})
+                return ("451 4.3.0 try again later" if answer.startswith("4") else
+                        "554 5.6.0 message refused")
             msg = email.message_from_bytes(raw, policy=email.policy.default)
             body = msg.get_body(("plain",))
             raw_subject = ""
@@ -83,6 +93,7 @@ def serve_smtp(args):
                 "auto_submitted": str(msg["auto-submitted"]),
                 "content_type": str(msg["content-type"]),
                 "tls": session.ssl is not None or implicit is not None,
+                "raw": raw.decode("utf-8", "surrogateescape"),  # as received (email.parser)
                 "t": time.time(),
             })
             return "250 OK"
@@ -177,18 +188,23 @@ def serve_sms(args):
                 except OSError:
                     pass
                 return
-            code, _, retry = step.partition(":")
+            nak = step == "200nak"
+            code, _, retry = ("200" if nak else step).partition(":")
             record["answer"] = int(code)
             _append(args.log, record)
-            self._answer(int(code), retry)
+            self._answer(int(code), retry, nak)
 
-        def _answer(self, code, retry=""):
+        def _answer(self, code, retry="", nak=False):
             body = b'{"ok":%s}' % (b"true" if code < 300 else b"false")
             if code < 300 and args.answer:
                 body = args.answer.encode("utf-8")
+            if nak:
+                body = b'{"ok":false,"error":"number blocked"}'
             self.send_response(code)
             if retry:
                 self.send_header("Retry-After", retry)
+            if 300 <= code < 400:
+                self.send_header("Location", "/moved")
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -336,6 +352,7 @@ def main():
     p.add_argument("--perm", action="append", default=[])
     p.add_argument("--sleep", type=float, default=3.0)
     p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument("--data-script", default="")
     p.add_argument("--auth", default="")
     p.add_argument("--tls", default="")
     p.add_argument("--tls-no-tickets", action="store_true")
