@@ -261,6 +261,8 @@ complete_groups(struct db_conn *c, const char *channel, struct db_outbox **rows,
 
 #define DISPATCH_ROUNDS 8 /* batches of one channel per pass */
 
+static int stopping(struct notifier *n);
+
 /* One batch of a channel: its rows, their messages and what became of them. */
 struct batch {
 	const struct notify_channel *ch;
@@ -464,11 +466,13 @@ batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_cal
  * (one SMTP session), and marked with its messages' results in the transaction that claims
  * the next batch (one commit per batch instead of two; the last marks alone). A crash between a
  * send and its marks resends that batch once, with the same Message-IDs: its rows wait for
- * their retry time, which the claim set, so no later batch of the pass takes them again. */
+ * their retry time, which the claim set, so no later batch of the pass takes them again. When
+ * n (may be NULL) is stopping, no batch is started after the one under way, whose marks are
+ * committed: a SIGTERM ends a drain after one batch, every row sent marked, none sent twice. */
 static int
 dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
                  const struct notify_channel *ch, const struct notify_quiet *q,
-                 const struct sla_calendar *cal, int64_t now, size_t *sent)
+                 const struct sla_calendar *cal, int64_t now, size_t *sent, struct notifier *n)
 {
 	struct batch prev, cur;
 	int rc = -1, round, more = 1;
@@ -476,6 +480,8 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 	memset(&prev, 0, sizeof(prev));
 	memset(&cur, 0, sizeof(cur));
 	for (round = 0; round < DISPATCH_ROUNDS && more; round++) {
+		if (n != NULL && stopping(n))
+			break;
 		cur.ch = ch;
 		cur.sms = strcmp(ch->name, "sms") == 0;
 		if (batch_load(c, cfg, cal, &cur, now) != 0)
@@ -514,9 +520,10 @@ out:
 	return rc;
 }
 
-int
-notify_dispatch(struct db_conn *c, const struct notify_config *cfg,
-                const struct sla_calendar *cal, int64_t now, size_t *sent)
+/* notify_dispatch, which the dispatcher thread of n (NULL: none) ends early when stopping. */
+static int
+dispatch(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+         int64_t now, size_t *sent, struct notifier *n)
 {
 	struct notify_quiet q;
 	char err[200];
@@ -525,11 +532,19 @@ notify_dispatch(struct db_conn *c, const struct notify_config *cfg,
 	if (notify_quiet_parse(cfg->sms_quiet, &q, err, sizeof(err)) != 0)
 		q.off = 1;
 	if (cfg->smtp_url[0] != '\0' &&
-	    dispatch_channel(c, cfg, &notify_email, &q, cal, now, sent) != 0)
+	    dispatch_channel(c, cfg, &notify_email, &q, cal, now, sent, n) != 0)
 		rc = -1;
-	if (cfg->sms_url[0] != '\0' && dispatch_channel(c, cfg, &notify_sms, &q, cal, now, sent) != 0)
+	if (cfg->sms_url[0] != '\0' &&
+	    dispatch_channel(c, cfg, &notify_sms, &q, cal, now, sent, n) != 0)
 		rc = -1;
 	return rc;
+}
+
+int
+notify_dispatch(struct db_conn *c, const struct notify_config *cfg,
+                const struct sla_calendar *cal, int64_t now, size_t *sent)
+{
+	return dispatch(c, cfg, cal, now, sent, NULL);
 }
 
 /* --- the threads ------------------------------------------------------------------------------- */
@@ -593,7 +608,7 @@ dispatcher_main(void *cls)
 		c = db_acquire(n->db);
 		cal = n->env.calendar(n->env.cls);
 		if (c != NULL && cal != NULL)
-			notify_dispatch(c, &n->cfg, cal, n->env.now(n->env.cls), &sent);
+			dispatch(c, &n->cfg, cal, n->env.now(n->env.cls), &sent, n);
 		sla_calendar_unref(cal);
 		db_release(n->db, c);
 		if (sent > 0)
