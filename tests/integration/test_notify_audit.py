@@ -256,6 +256,39 @@ class Audiences(peers.PeerTest, unittest.TestCase):
         self.assertFalse(mails(smtp, "old@example.com"))
 
 
+    def test_order_sms_held_by_quiet_hours(self):
+        """A supervision order's SMS (a notice written with its text) waits for the end of the
+        quiet hours; meanwhile one head is suspended (not sent: dropped with the reason) and the
+        other gets another phone (sent to it)."""
+        smtp = self.peer("smtp")
+        sms = self.peer("sms")
+        self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-04T22:00",
+                                   dbdir=self.dbdir)  # the default quiet hours, 21:00-08:00
+        add_accounts(self.server)
+        add_user(self.server, "head_two", "section_head", section="法规处",
+                 mail="head2@example.com", phone="13800000081")
+        t = submit(self.server, email="o@citizen.example")["tracking"]
+        act(self, "disp_n", t, "assign", section="法规处", assignee="hand_n")
+        sup = self.server.login("sup_n", PASSWORD)
+        r = sup.request("POST", "/api/v1/items/%s/supervision" % t,
+                        json_body={"note": "请尽快处理", "due": "2025-11-07"})
+        self.assertEqual(r.status, 201, r)
+        for to in ("head@example.com", "head2@example.com"):  # e-mail does not wait
+            peers.wait_for(lambda: [m for m in mails(smtp, to) if t in m["body"]], 30, to)
+        self.assertEqual(texts(sms), [])
+        admin = self.server.login("admin_n", PASSWORD)
+        for name, change in (("head_n", {"status": "suspended"}),
+                             ("head_two", {"phone": "13800000082"})):
+            r = admin.request("PATCH", "/api/v1/admin/users/" + name, json_body=change)
+            self.assertEqual(r.status, 200, (name, r))
+        at_moment(self.server, "2025-11-05T08:30")
+        self.assertEqual([(s["phone"], t in s["text"]) for s in texts(sms)],
+                         [("13800000082", True)])
+        got = {(x[4], x[5]) for x in rows(self.server, "o.step = 'supervised' AND "
+                                          "o.channel = 'sms'")}
+        self.assertEqual(got, {("13800000011", "dropped"), ("13800000082", "sent")})
+
+
 class MailServerAnswers(peers.PeerTest, unittest.TestCase):
     """The SMTP server's answers: a recipient refused (550 to RCPT) among several in one session
     fails that notice alone, at once, shown to the administrators; a 451 at the end of DATA is
