@@ -278,12 +278,14 @@ struct batch {
 	unsigned char *moved; /* 1: the account's address changed since the row was queued */
 	char (*why)[WHY_MAX];
 	int64_t *retry_at;
+	unsigned char *marked; /* per message: its rows' results committed already */
 };
 
 static void
 batch_free(struct batch *b)
 {
 	free(b->retry_at);
+	free(b->marked);
 	free(b->why);
 	free(b->mids);
 	free(b->msgs);
@@ -376,7 +378,8 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 	b->msgs = calloc(ng, sizeof(*b->msgs));
 	b->mids = calloc(ng, sizeof(*b->mids));
 	b->retry_at = calloc(ng, sizeof(*b->retry_at));
-	if (b->msgs == NULL || b->mids == NULL || b->retry_at == NULL)
+	b->marked = calloc(ng, 1);
+	if (b->msgs == NULL || b->mids == NULL || b->retry_at == NULL || b->marked == NULL)
 		return -1;
 	for (j = 0; j < b->ng; j++) {
 		struct notify_group *g = &b->groups[j];
@@ -409,11 +412,13 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 	return 0;
 }
 
-/* Inside the caller's transaction: marks every row of each message of b with its result. 0 or
- * -1. */
+#define MARK_ALL ((size_t)-1)
+
+/* Inside the caller's transaction: marks every row of message `only` of b (MARK_ALL: of each
+ * message not marked yet) with its result. 0 or -1. */
 static int
 batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_calendar *cal,
-           struct batch *b, int64_t now, size_t *sent)
+           struct batch *b, int64_t now, size_t *sent, size_t only)
 {
 	size_t i, j;
 	int64_t at;
@@ -423,6 +428,10 @@ batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_cal
 		struct notify_group *g = &b->groups[j];
 		const struct notify_msg *msg = &b->msgs[g->msg_index];
 		char why[300];
+
+		if (g->n == 0 || b->marked[g->msg_index] ||
+		    (only != MARK_ALL && g->msg_index != only))
+			continue;
 
 		for (i = 0; i < g->n; i++) {
 			const struct db_outbox *row = &b->rows[g->idx[i]];
@@ -462,6 +471,34 @@ batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_cal
 	return 0;
 }
 
+/* What an SMS's done callback needs to record its result at once. */
+struct mark_now {
+	struct db_conn *c;
+	const struct notify_quiet *q;
+	const struct sla_calendar *cal;
+	struct batch *b;
+	int64_t now;
+	size_t *sent;
+};
+
+/* A message's done callback: marks its rows in a transaction of their own (on failure they are
+ * marked with the rest of the batch). */
+static void
+mark_now(struct notify_msg *m, void *cls)
+{
+	struct mark_now *k = cls;
+	size_t i = (size_t)(m - k->b->msgs);
+
+	if (db_begin(k->c) != 0)
+		return;
+	if (batch_mark(k->c, k->q, k->cal, k->b, k->now, k->sent, i) != 0) {
+		db_rollback(k->c);
+		return;
+	}
+	if (db_commit(k->c) == 0)
+		k->b->marked[i] = 1;
+}
+
 /* One pass of one channel: up to DISPATCH_ROUNDS batches, each claimed, sent as one batch
  * (one SMTP session), and marked with its messages' results in the transaction that claims
  * the next batch (one commit per batch instead of two; the last marks alone). A crash between a
@@ -491,7 +528,7 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 		more = (long)cur.n >= cfg->batch;
 		if (db_begin(c) != 0)
 			goto out;
-		if ((prev.ch != NULL && batch_mark(c, q, cal, &prev, now, sent) != 0) ||
+		if ((prev.ch != NULL && batch_mark(c, q, cal, &prev, now, sent, MARK_ALL) != 0) ||
 		    batch_claim(c, cfg, q, cal, &cur, now) != 0) {
 			db_rollback(c);
 			goto out;
@@ -499,8 +536,20 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 		if (db_commit(c) != 0)
 			goto out;
 		batch_free(&prev);
-		/* a crash from here to the commit of its marks resends this batch once */
-		ch->send(cfg, cur.msgs, cur.k);
+		/* a crash from here to the commit of its marks resends this batch once; the SMS of a
+		 * batch are marked one by one as the gateway answers (mark_now), so a crash resends
+		 * only the one under way */
+		if (cur.sms) {
+			struct mark_now mn = {c, q, cal, &cur, now, sent};
+			size_t i;
+
+			for (i = 0; i < cur.k; i++) {
+				cur.msgs[i].done = mark_now;
+				cur.msgs[i].done_cls = &mn;
+			}
+			ch->send(cfg, cur.msgs, cur.k);
+		} else
+			ch->send(cfg, cur.msgs, cur.k);
 		prev = cur;
 		memset(&cur, 0, sizeof(cur));
 	}
@@ -509,7 +558,7 @@ out:
 	if (prev.ch != NULL) {
 		if (db_begin(c) != 0)
 			rc = -1;
-		else if (batch_mark(c, q, cal, &prev, now, sent) != 0) {
+		else if (batch_mark(c, q, cal, &prev, now, sent, MARK_ALL) != 0) {
 			db_rollback(c);
 			rc = -1;
 		} else if (db_commit(c) != 0)

@@ -446,8 +446,11 @@ sms_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 		goto out;
 	}
 	headers = nh;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		send_one(h, headers, cfg, &msgs[i]);
+		if (msgs[i].done != NULL)
+			msgs[i].done(&msgs[i], msgs[i].done_cls);
+	}
 out:
 	curl_slist_free_all(headers);
 	if (h != NULL)

@@ -11,7 +11,7 @@ As a program (for the C unit tests):
              [--smtps CERT:KEY]       (implicit TLS from the first byte, as on port 465)
     peers.py sms --log FILE [--port N] [--script 500,timeout,429:120,200] [--perm PHONE]...
              (a step: CODE, CODE:RETRY-AFTER, timeout, 302 and the like with Location: /moved,
-             200nak: a 200 whose JSON body says the message was refused)
+             200nak: a 200 whose JSON body says the message was refused) [--delay S]
              [--sleep SECONDS] [--answer JSON]   (the body of a 2xx answer)
 prints "port N" on its first line of standard output, then serves until killed.
 As a module: Peer starts that program and stops it; the mixins PeerTest (each test starts its
@@ -191,7 +191,11 @@ def serve_sms(args):
             nak = step == "200nak"
             code, _, retry = ("200" if nak else step).partition(":")
             record["answer"] = int(code)
-            _append(args.log, record)
+            if args.delay:  # a slow gateway: the request is in its log before it answers
+                _append(args.log, record)
+                time.sleep(args.delay)
+            else:
+                _append(args.log, record)
             self._answer(int(code), retry, nak)
 
         def _answer(self, code, retry="", nak=False):
