@@ -196,7 +196,10 @@ def serve_sms(args):
                 time.sleep(args.delay)
             else:
                 _append(args.log, record)
-            self._answer(int(code), retry, nak)
+            try:
+                self._answer(int(code), retry, nak)
+            except OSError:
+                pass  # the client is gone (killed, or it gave up waiting)
 
         def _answer(self, code, retry="", nak=False):
             body = b'{"ok":%s}' % (b"true" if code < 300 else b"false")

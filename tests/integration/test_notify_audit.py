@@ -233,7 +233,10 @@ class Audiences(peers.PeerTest, unittest.TestCase):
             self.assertEqual(r.status, 200, (name, r))
         smtp = self.peer("smtp", port=smtp_port)
         sms = self.peer("sms", port=sms_port)
-        at_moment(self.server, "2025-10-09T10:05")
+        # (a retried row looks settled to at_moment while it is sent: wait for the states)
+        set_clock(self.server, "2025-10-09T10:05")
+        peers.wait_for(lambda: not rows(self.server, "o.state = 'pending'"), 30,
+                       "every notice sent or dropped")
         for to in ("gone@example.com", "rev@example.com", "old@example.com"):
             self.assertFalse(mails(smtp, to), to)
         for phone in ("13800000091", "13800000092", "13800000093"):
@@ -321,7 +324,8 @@ class MailServerAnswers(peers.PeerTest, unittest.TestCase):
         self.assertIn("550", errors["sup2@example.com"])
         self.assertIn("451", errors[temp])
         # the next attempt: the 451 one delivered, the failed ones not tried again
-        at_moment(self.server, "2025-10-09T10:05")
+        set_clock(self.server, "2025-10-09T10:05")
+        peers.wait_for(lambda: state_of(temp) == {("sent", 2)}, 30, "the 451 one sent")
         at_moment(self.server, "2025-10-09T11:00")
         self.assertEqual(state_of(temp), {("sent", 2)})
         self.assertEqual(state_of(perm), {("failed", 1)})
@@ -334,6 +338,41 @@ class MailServerAnswers(peers.PeerTest, unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual({o["recipient"] for o in r.json()["outbox"]},
                          {perm, "sup2@example.com"})
+
+
+    def test_server_down_then_back(self):
+        """The SMTP server is down for a while: the overdue and escalation notices wait, tried
+        again after 1, 2, 4, 4 minutes (notify_backoff_min 60, _max 240), never failed; once it
+        is back each is delivered exactly once."""
+        port = peers.free_port()
+        sms = self.peer("sms")
+        self.server = start_server(self.tmp, port, sms.port, "2025-10-09T10:00", {
+            "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_NOTIFY_BACKOFF_MIN": "60",
+            "CIVICDESK_NOTIFY_BACKOFF_MAX": "240"}, dbdir=self.dbdir)
+        add_accounts(self.server)
+        t = register_old(self.server)
+        mail_rows = "o.channel = 'email' AND i.tracking = '%s'" % t
+
+        def attempts():
+            got = rows(self.server, mail_rows)
+            self.assertTrue(got and all(x[5] == "pending" for x in got), got)
+            return sorted({x[6] for x in got})
+        peers.wait_for(lambda: len(rows(self.server, mail_rows)) == 6 and
+                       attempts() == [1], 60, "the first attempt")
+        for when, want in (("10:00", 1), ("10:01", 2), ("10:02", 2), ("10:03", 3),
+                           ("10:06", 3), ("10:07", 4), ("10:10", 4), ("10:11", 5)):
+            at_moment(self.server, "2025-10-09T" + when)
+            self.assertEqual(attempts(), [want], when)
+            self.assertIn("127.0.0.1:%d" % port, rows(self.server, mail_rows)[0][7])
+        smtp = self.peer("smtp", port=port)
+        # (a retry's row looks settled while it is sent: it keeps its last error until marked)
+        set_clock(self.server, "2025-10-09T10:15")
+        peers.wait_for(lambda: {(x[5], x[6]) for x in rows(self.server, mail_rows)} ==
+                       {("sent", 6)}, 30, "every notice sent at the 6th attempt")
+        # disp@ (both overdue notices), sup@ and sup2@ (both escalations): one message each
+        self.assertEqual(sorted(m["rcpt"][0] for m in mails(smtp)),
+                         ["disp@example.com", "sup2@example.com", "sup@example.com"])
+        self.assertEqual(len({m["message_id"] for m in mails(smtp)}), 3)
 
 
 class GatewayAnswers(peers.PeerTest, unittest.TestCase):
@@ -379,12 +418,13 @@ class GatewayAnswers(peers.PeerTest, unittest.TestCase):
         self.assertEqual(first[phones[3]][5:7], ("failed", 1))
         self.assertIn("302", first[phones[3]][7])
         self.assertEqual(first[phones[4]][5:7], ("sent", 1))
-        at_moment(self.server, "2025-11-03T09:01")
-        self.assertEqual(sms_row(phones[0])[5:7], ("sent", 2))
+        # (a retried row looks settled to at_moment while it is sent: wait for the states)
+        set_clock(self.server, "2025-11-03T09:01")
+        peers.wait_for(lambda: sms_row(phones[0])[5:7] == ("sent", 2) and
+                       sms_row(phones[2])[5:7] == ("sent", 2), 30, "500 and timeout retried")
         self.assertEqual(sms_row(phones[1])[5:7], ("pending", 1))  # Retry-After not over
-        self.assertEqual(sms_row(phones[2])[5:7], ("sent", 2))
-        at_moment(self.server, "2025-11-03T09:03")
-        self.assertEqual(sms_row(phones[1])[5:7], ("sent", 2))
+        set_clock(self.server, "2025-11-03T09:03")
+        peers.wait_for(lambda: sms_row(phones[1])[5:7] == ("sent", 2), 30, "429 retried")
         at_moment(self.server, "2025-11-03T10:00")
         self.assertEqual(sms_row(phones[3])[5:7], ("failed", 1))  # never tried again
         recs = sms.records()
