@@ -220,15 +220,19 @@ class Audiences(peers.PeerTest, unittest.TestCase):
                  phone="13800000092")
         add_user(self.server, "sup_moved", "supervisor", mail="old@example.com",
                  phone="13800000093")
+        add_user(self.server, "sup_dup", "supervisor", mail="dup@example.com")
         t = register_old(self.server)
         esc = "o.step LIKE 'escalate/%' AND o.recipient IN ('gone@example.com', " \
-              "'rev@example.com', 'old@example.com', '13800000091', '13800000092', '13800000093')"
-        peers.wait_for(lambda: (lambda r: len(r) == 12 and all(x[6] == 1 for x in r))(
+              "'rev@example.com', 'old@example.com', '13800000091', '13800000092', " \
+              "'13800000093', 'dup@example.com')"
+        peers.wait_for(lambda: (lambda r: len(r) == 14 and all(x[6] == 1 for x in r))(
             rows(self.server, esc)), 60, "the escalations queued and tried once")
         admin = self.server.login("admin_n", PASSWORD)
         for name, change in (("sup_gone", {"status": "suspended"}),
                              ("sup_rev", {"status": "revoked"}),
-                             ("sup_moved", {"email": "new@example.com", "phone": "13800000094"})):
+                             ("sup_moved", {"email": "new@example.com", "phone": "13800000094"}),
+                             # another supervisor's address: that one has the notice already
+                             ("sup_dup", {"email": "sup@example.com"})):
             r = admin.request("PATCH", "/api/v1/admin/users/" + name, json_body=change)
             self.assertEqual(r.status, 200, (name, r))
         smtp = self.peer("smtp", port=smtp_port)
@@ -243,13 +247,17 @@ class Audiences(peers.PeerTest, unittest.TestCase):
             self.assertFalse(texts(sms, phone), phone)
         self.assertTrue([m for m in mails(smtp, "new@example.com") if t in m["body"]])
         self.assertTrue([s for s in texts(sms, "13800000094") if t in s["text"]])
-        self.assertTrue([m for m in mails(smtp, "sup@example.com") if t in m["body"]])
+        self.assertEqual(len([m for m in mails(smtp, "sup@example.com") if t in m["body"]]), 1)
         got = {(x[4], x[5]) for x in rows(self.server, esc)}
         for to in ("gone@example.com", "13800000091", "rev@example.com", "13800000092"):
             self.assertIn((to, "dropped"), got)
         reasons = {x[4]: x[7] for x in rows(self.server, esc)}
         self.assertIn("suspended", reasons["gone@example.com"])
         self.assertIn("revoked", reasons["rev@example.com"])
+        dup = rows(self.server, "o.step LIKE 'escalate/%' AND o.account_id = (SELECT id FROM "
+                   "accounts WHERE username = 'sup_dup')")
+        self.assertEqual({(x[4], x[5]) for x in dup}, {("dup@example.com", "dropped")})
+        self.assertTrue(all("queued already" in x[7] for x in dup), dup)
         # the next working day: no row for the suspended and the revoked, the new address
         at_moment(self.server, "2025-10-10T09:00")
         self.assertFalse(rows(self.server, "o.step LIKE 'escalate/%/2025-10-10' AND "
