@@ -525,6 +525,28 @@ notify_render_item(struct db_conn *c, struct notify_render *r, int64_t id)
 	return r->have_item > 0 ? 1 : (r->have_item = -1, 0);
 }
 
+/* Account id among r's accounts (read once) into *out when it is active: 1, or 0 (gone or not
+ * active, the reason in why) / -1. */
+static int
+active_account(struct db_conn *c, struct notify_render *r, int64_t id,
+               const struct db_account **out, char *why, size_t whysize)
+{
+	const struct db_account *a = NULL;
+	size_t i;
+
+	if (r->acc == NULL && db_account_list(c, &r->acc, &r->nacc) != 0)
+		return -1;
+	for (i = 0; i < r->nacc; i++)
+		if (r->acc[i].id == id)
+			a = &r->acc[i];
+	if (a == NULL || strcmp(a->status, "active") != 0) {
+		snprintf(why, whysize, "the account is %s", a != NULL ? a->status : "gone");
+		return 0;
+	}
+	*out = a;
+	return 1;
+}
+
 int
 notify_render_account(struct db_conn *c, struct notify_render *r, struct db_outbox *o,
                       unsigned char *moved, char *why, size_t whysize)
@@ -532,18 +554,11 @@ notify_render_account(struct db_conn *c, struct notify_render *r, struct db_outb
 	const struct db_account *a = NULL;
 	const char *now_to;
 	char *to;
-	size_t i;
-	int sms = strcmp(o->channel, "sms") == 0;
+	int rc, sms = strcmp(o->channel, "sms") == 0;
 
-	if (r->acc == NULL && db_account_list(c, &r->acc, &r->nacc) != 0)
-		return -1;
-	for (i = 0; i < r->nacc; i++)
-		if (r->acc[i].id == o->account_id)
-			a = &r->acc[i];
-	if (a == NULL || strcmp(a->status, "active") != 0) {
-		snprintf(why, whysize, "the account is %s", a != NULL ? a->status : "gone");
-		return 0;
-	}
+	rc = active_account(c, r, o->account_id, &a, why, whysize);
+	if (rc <= 0)
+		return rc;
 	now_to = sms ? a->phone : a->email;
 	if (now_to == NULL || now_to[0] == '\0') {
 		snprintf(why, whysize, "the account %.64s has no %s now", a->username,
@@ -624,15 +639,9 @@ notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct n
 		         "notice takes its place", o->clock, due);
 		return 0;
 	}
-	if (r->acc == NULL && db_account_list(c, &r->acc, &r->nacc) != 0)
-		return -1;
-	for (i = 0; i < r->nacc; i++)
-		if (r->acc[i].id == o->account_id)
-			a = &r->acc[i];
-	if (a == NULL || strcmp(a->status, "active") != 0) {
-		snprintf(why, whysize, "the account is %s", a != NULL ? a->status : "gone");
-		return 0;
-	}
+	rc = active_account(c, r, o->account_id, &a, why, whysize);
+	if (rc <= 0)
+		return rc;
 	if (key.kind == DB_STEP_REMIND) {
 		snprintf(zh, sizeof(zh), "请按时办理。");
 		snprintf(en, sizeof(en), "Please handle it in time.");

@@ -48,18 +48,23 @@ def start_server(tmp, smtp_port, sms_port, now, extra=None, dbdir=None):
     return harness.Server(env=env, dbdir=dbdir).start()
 
 
+def add_user(server, name, role, section=None, mail=None, phone=None):
+    """`civicdesk user add` with PASSWORD and the addresses given."""
+    args = ["user", "add", name, "--role", role, "--password-stdin"]
+    if section:
+        args += ["--section", section]
+    if mail:
+        args += ["--email", mail]
+    if phone:
+        args += ["--phone", phone]
+    r = server.cli(*args, stdin=PASSWORD + "\n")
+    if r.returncode != 0:
+        raise RuntimeError("user add %s: %s" % (name, r.stderr))
+
+
 def add_accounts(server):
     for name, role, section, mail, phone in ACCOUNTS:
-        args = ["user", "add", name, "--role", role, "--password-stdin"]
-        if section:
-            args += ["--section", section]
-        if mail:
-            args += ["--email", mail]
-        if phone:
-            args += ["--phone", phone]
-        r = server.cli(*args, stdin=PASSWORD + "\n")
-        if r.returncode != 0:
-            raise RuntimeError("user add %s: %s" % (name, r.stderr))
+        add_user(server, name, role, section, mail, phone)
 
 
 def db(server):

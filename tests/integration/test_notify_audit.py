@@ -26,8 +26,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import peers  # noqa: E402
-from test_notify import (PASSWORD, act, add_accounts, at_moment, db, set_clock,  # noqa: E402
-                         start_server, submit)
+from test_notify import (PASSWORD, act, add_accounts, add_user, at_moment, db,  # noqa: E402
+                         set_clock, start_server, submit)
 
 harness.BIN = os.path.abspath(harness.BIN)
 
@@ -69,19 +69,6 @@ def register_old(server, received="2025-09-01", subject="来信"):
     if r.status != 201:
         raise RuntimeError("register: %r" % r)
     return r.json()["tracking"]
-
-
-def add_user(server, name, role, section=None, mail=None, phone=None):
-    args = ["user", "add", name, "--role", role, "--password-stdin"]
-    if section:
-        args += ["--section", section]
-    if mail:
-        args += ["--email", mail]
-    if phone:
-        args += ["--phone", phone]
-    r = server.cli(*args, stdin=PASSWORD + "\n")
-    if r.returncode != 0:
-        raise RuntimeError("user add %s: %s" % (name, r.stderr))
 
 
 class AsRead(peers.PeerClass, unittest.TestCase):
