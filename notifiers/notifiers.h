@@ -94,8 +94,9 @@ struct notify_msg {
 	char error[256];             /* out: the peer's or library's words when not sent */
 	/* called, when not NULL, as soon as this message's result is filled in and before the
 	 * next message is sent (the SMS channel: the dispatcher records each result at once;
-	 * e-mail learns its results at the end of the session and does not call it) */
-	void (*done)(struct notify_msg *m, void *cls);
+	 * e-mail learns its results at the end of the session and does not call it); nonzero:
+	 * send no more of the batch (the dispatcher stops), the rest left to be retried */
+	int (*done)(struct notify_msg *m, void *cls);
 	void *done_cls;
 };
 

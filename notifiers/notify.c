@@ -479,24 +479,24 @@ struct mark_now {
 	struct batch *b;
 	int64_t now;
 	size_t *sent;
+	struct notifier *n; /* NULL: none */
 };
 
 /* A message's done callback: marks its rows in a transaction of their own (on failure they are
- * marked with the rest of the batch). */
-static void
+ * marked with the rest of the batch). Nonzero when the notifier is stopping: no more SMS. */
+static int
 mark_now(struct notify_msg *m, void *cls)
 {
 	struct mark_now *k = cls;
 	size_t i = (size_t)(m - k->b->msgs);
 
-	if (db_begin(k->c) != 0)
-		return;
-	if (batch_mark(k->c, k->q, k->cal, k->b, k->now, k->sent, i) != 0) {
-		db_rollback(k->c);
-		return;
+	if (db_begin(k->c) == 0) {
+		if (batch_mark(k->c, k->q, k->cal, k->b, k->now, k->sent, i) != 0)
+			db_rollback(k->c);
+		else if (db_commit(k->c) == 0)
+			k->b->marked[i] = 1;
 	}
-	if (db_commit(k->c) == 0)
-		k->b->marked[i] = 1;
+	return k->n != NULL && stopping(k->n);
 }
 
 /* One pass of one channel: up to DISPATCH_ROUNDS batches, each claimed, sent as one batch
@@ -505,7 +505,8 @@ mark_now(struct notify_msg *m, void *cls)
  * send and its marks resends that batch once, with the same Message-IDs: its rows wait for
  * their retry time, which the claim set, so no later batch of the pass takes them again. When
  * n (may be NULL) is stopping, no batch is started after the one under way, whose marks are
- * committed: a SIGTERM ends a drain after one batch, every row sent marked, none sent twice. */
+ * committed: a SIGTERM ends a drain after one batch (of SMS: after the SMS under way), every
+ * row sent marked, none sent twice. */
 static int
 dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
                  const struct notify_channel *ch, const struct notify_quiet *q,
@@ -540,7 +541,7 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 		 * batch are marked one by one as the gateway answers (mark_now), so a crash resends
 		 * only the one under way */
 		if (cur.sms) {
-			struct mark_now mn = {c, q, cal, &cur, now, sent};
+			struct mark_now mn = {c, q, cal, &cur, now, sent, n};
 			size_t i;
 
 			for (i = 0; i < cur.k; i++) {

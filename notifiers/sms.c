@@ -448,8 +448,12 @@ sms_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 	headers = nh;
 	for (i = 0; i < n; i++) {
 		send_one(h, headers, cfg, &msgs[i]);
-		if (msgs[i].done != NULL)
-			msgs[i].done(&msgs[i], msgs[i].done_cls);
+		if (msgs[i].done != NULL && msgs[i].done(&msgs[i], msgs[i].done_cls) != 0)
+			break;
+	}
+	for (i++; i < n; i++) { /* not sent: the dispatcher stops */
+		msgs[i].result = NOTIFY_RETRY;
+		snprintf(msgs[i].error, sizeof(msgs[i].error), "not sent: civicdesk stopped");
 	}
 out:
 	curl_slist_free_all(headers);

@@ -508,6 +508,36 @@ class Shutdown(peers.PeerTest, unittest.TestCase):
                              sorted(p for p, k in per.items() if k > 1))
 
 
+    def test_sigterm_while_sending_sms(self):
+        """SIGTERM while a slow gateway takes a batch of SMS: the daemon stops after the SMS
+        under way (not after the whole batch), and after the restart each SMS is sent once."""
+        port = peers.free_port()
+        self.server = start_server(self.tmp, peers.free_port(), port, "2025-11-03T09:00", {
+            "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_SMS_CITIZENS": "1",
+            "CIVICDESK_SMTP_URL": ""}, dbdir=self.dbdir)
+        n = 40
+        for i in range(n):
+            r = self.server.request("POST", "/api/v1/items", json_body={
+                "kind": "letter", "subject": "来信 %d" % i, "body": "正文", "name": "王五",
+                "phone": "1392000%04d" % i, "publish": False})
+            self.assertEqual(r.status, 201, r)
+        peers.wait_for(lambda: len(rows(self.server, "o.attempts = 1")) == n, 60,
+                       "every SMS tried once while the gateway is down")
+        sms = self.peer("sms", "--delay", "0.1", port=port)  # 4 s for the batch
+        set_clock(self.server, "2025-11-03T09:05")
+        peers.wait_for(lambda: len(texts(sms)) >= 3, 60, "the drain to begin")
+        self.server.stop()
+        self.assertEqual(self.server.exit_code, 0, self.server.output[-2000:])
+        self.assertLess(len(texts(sms)), n // 2, "SIGTERM waited for the batch")
+        self.server.start()
+        set_clock(self.server, "2025-11-03T09:10")
+        peers.wait_for(lambda: len(rows(self.server, "o.state = 'sent'")) == n, 120,
+                       "every SMS sent after the restart")
+        phones = [s["phone"] for s in texts(sms)]
+        self.assertEqual(sorted(phones), sorted(set(phones)))
+        self.assertEqual(len(phones), n)
+
+
 class Holiday(peers.PeerTest, unittest.TestCase):
     """A forward clock due just before the 2025 National Day holiday (1-8 Oct off; Sun 28 Sep
     and Sat 11 Oct make-up working days), with the default SMS quiet hours: received Thu 25 Sep
