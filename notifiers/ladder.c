@@ -595,6 +595,30 @@ dup_printf(const char *fmt, ...)
 	return s;
 }
 
+/* 1 when account a is still one that step kind of item it goes to (as emit chooses them: the
+ * assignee, else the section's handlers, else the dispatchers, for a reminder; the section's
+ * heads, else the dispatchers, for an overdue notice; the supervisors for an escalation), 0 when
+ * the item moved on (another section or assignee) or a's role changed since it was queued. */
+static int
+still_for(const struct notify_render *r, const struct db_item *it, const struct db_account *a,
+          int kind)
+{
+	size_t i;
+
+	if (kind == DB_STEP_ESCALATE)
+		return a->role == ROLE_SUPERVISOR;
+	if (kind == DB_STEP_OVERDUE)
+		return it->section_id != 0 ? a->role == ROLE_SECTION_HEAD && a->section_id == it->section_id
+		                           : a->role == ROLE_DISPATCHER;
+	if (a->id == it->assignee_id)
+		return 1;
+	for (i = 0; it->assignee_id != 0 && i < r->nacc; i++)
+		if (r->acc[i].id == it->assignee_id && strcmp(r->acc[i].status, "active") == 0)
+			return 0; /* the assignee is reminded, no one else */
+	return it->section_id != 0 ? a->role == ROLE_HANDLER && a->section_id == it->section_id
+	                           : a->role == ROLE_DISPATCHER;
+}
+
 int
 notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct notify_render *r,
                      struct db_outbox *o, int64_t now, char *why, size_t whysize)
@@ -642,6 +666,13 @@ notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct n
 	rc = active_account(c, r, o->account_id, &a, why, whysize);
 	if (rc <= 0)
 		return rc;
+	if (!still_for(r, it, a, key.kind)) {
+		snprintf(why, whysize, "the item is now with %.100s%s%.64s: %.64s no longer gets this "
+		         "notice", it->section_name != NULL ? it->section_name : "the dispatchers",
+		         it->assignee_name != NULL ? ", " : "",
+		         it->assignee_name != NULL ? it->assignee_name : "", a->username);
+		return 0;
+	}
 	if (key.kind == DB_STEP_REMIND) {
 		snprintf(zh, sizeof(zh), "请按时办理。");
 		snprintf(en, sizeof(en), "Please handle it in time.");

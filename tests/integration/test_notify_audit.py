@@ -287,6 +287,33 @@ class Audiences(peers.PeerTest, unittest.TestCase):
         self.assertEqual(got, {("13800000011", "dropped"), ("13800000082", "sent")})
 
 
+    def test_reassigned_while_waiting(self):
+        """The forward clock runs out at midnight: the section head's e-mail goes at once, the
+        SMS waits for 08:00 (quiet hours). At 07:00 the item goes to another section: its head is
+        told (e-mail and SMS), and the first head's SMS, about an item no longer in their
+        section, is dropped with the reason instead of sent."""
+        smtp = self.peer("smtp")
+        sms = self.peer("sms")
+        self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-03T09:00",
+                                   dbdir=self.dbdir)
+        add_accounts(self.server)
+        add_user(self.server, "head_j", "section_head", section="稽查处",
+                 mail="headj@example.com", phone="13800000071")
+        t = submit(self.server, email="x@citizen.example")["tracking"]
+        act(self, "disp_n", t, "assign", section="法规处", assignee="hand_n")
+        at_moment(self.server, "2025-11-07T07:00")
+        self.assertEqual(len([m for m in mails(smtp, "head@example.com") if t in m["body"]]), 1)
+        self.assertEqual(texts(sms), [])
+        act(self, "disp_n", t, "assign", section="稽查处")
+        at_moment(self.server, "2025-11-07T08:30")
+        self.assertEqual([(s["phone"], t in s["text"]) for s in texts(sms)],
+                         [("13800000071", True)])
+        self.assertEqual(len([m for m in mails(smtp, "headj@example.com") if t in m["body"]]), 1)
+        old = rows(self.server, "o.channel = 'sms' AND o.recipient = '13800000011'")
+        self.assertEqual([x[5] for x in old], ["dropped"])
+        self.assertIn("稽查处", old[0][7])
+
+
 class MailServerAnswers(peers.PeerTest, unittest.TestCase):
     """The SMTP server's answers: a recipient refused (550 to RCPT) among several in one session
     fails that notice alone, at once, shown to the administrators; a 451 at the end of DATA is
