@@ -339,6 +339,37 @@ batch_load(struct db_conn *c, const struct notify_config *cfg, const struct sla_
 	return rc;
 }
 
+/* Logs what became of row: a citizen's address (a row of an item to no account) is not written
+ * to the log, which names "the citizen of TRACKING" instead and masks the address in words
+ * (the peer's answer may quote it). */
+static void
+log_row(const char *channel, const struct db_outbox *row, const char *what, const char *words)
+{
+	char to[96], masked[600];
+	const char *p, *hit;
+	size_t len = 0, rlen = strlen(row->recipient);
+
+	if (row->account_id != 0 || row->item_id == 0 || rlen == 0) {
+		notify_log("%s to %s (outbox %lld) %s: %s", channel, row->recipient,
+		           (long long)row->id, what, words);
+		return;
+	}
+	snprintf(to, sizeof(to), "the citizen of %s", row->tracking ? row->tracking : "an item");
+	masked[0] = '\0';
+	for (p = words; *p != '\0' && len + 4 < sizeof(masked); p = hit + rlen) {
+		hit = strstr(p, row->recipient);
+		if (hit == NULL)
+			hit = p + strlen(p);
+		len += (size_t)snprintf(masked + len, sizeof(masked) - len, "%.*s%s", (int)(hit - p),
+		                        p, *hit != '\0' ? "***" : "");
+		if (len >= sizeof(masked))
+			len = sizeof(masked) - 1;
+		if (*hit == '\0')
+			break;
+	}
+	notify_log("%s to %s (outbox %lld) %s: %s", channel, to, (long long)row->id, what, masked);
+}
+
 /* Inside the caller's transaction: counts the attempt of each row and fixes its message's
  * Message-ID before anything leaves (SMS in quiet hours wait instead), combining the rows of
  * one recipient into one message each (combine.c). 0 or -1. */
@@ -362,8 +393,7 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 			}
 		}
 		if (b->skip[i] == 2) {
-			notify_log("%s to %s (outbox %lld) dropped: %s", b->ch->name,
-			           b->rows[i].recipient, (long long)b->rows[i].id, b->why[i]);
+			log_row(b->ch->name, &b->rows[i], "dropped", b->why[i]);
 			if (db_outbox_dropped(c, b->rows[i].id, b->why[i]) < 0)
 				return -1;
 		} else if (next > now) {
@@ -443,16 +473,14 @@ batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_cal
 					(*sent)++;
 				break;
 			case NOTIFY_FAILED:
-				notify_log("%s to %s (outbox %lld) failed: %s", b->ch->name,
-				           row->recipient, (long long)row->id, msg->error);
+				log_row(b->ch->name, row, "failed", msg->error);
 				r = db_outbox_failed(c, row->id, msg->error);
 				break;
 			default:
 				if (row->give_up_at != 0 && now >= row->give_up_at) {
 					snprintf(why, sizeof(why), "gave up after %d attempts: %s",
 					         row->attempts + 1, msg->error);
-					notify_log("%s to %s (outbox %lld): %s", b->ch->name,
-					           row->recipient, (long long)row->id, why);
+					log_row(b->ch->name, row, "failed", why);
 					r = db_outbox_failed(c, row->id, why);
 					break;
 				}

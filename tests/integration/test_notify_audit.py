@@ -402,11 +402,13 @@ class GatewayAnswers(peers.PeerTest, unittest.TestCase):
     retried; 429 retried after its Retry-After; an answer slower than sms_timeout_ms retried (the
     gateway may have sent the first: at least once); a redirect is not followed (the phone number
     goes nowhere but sms_url) and fails the notice at once, shown to the administrators; a 2xx
-    whose body says "no" is accepted, as the contract says (sms_success is the way to read it)."""
+    whose body says "no" is accepted, as the contract says (sms_success is the way to read it).
+    The daemon's log names the failed notices without the citizens' phone numbers and e-mail
+    addresses."""
     PREFIX = "civicdesk-audit-"
 
     def test_answers(self):
-        smtp = self.peer("smtp")
+        smtp = self.peer("smtp", "--reject", "nobody@citizen.example")
         sms = self.peer("sms", "--script", "500,429:120,timeout,302,200nak", "--sleep", "3")
         self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-03T09:00", {
             "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_SMS_CITIZENS": "1",
@@ -458,6 +460,20 @@ class GatewayAnswers(peers.PeerTest, unittest.TestCase):
         r = admin.request("GET", "/api/v1/admin/outbox?state=failed")
         self.assertEqual([(o["recipient"], o["tracking"]) for o in r.json()["outbox"]],
                          [(phones[3], tracking[phones[3]])])
+        # an acknowledgement refused for good (550): failed, logged without the address
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "来信", "body": "正文", "name": "王五",
+            "email": "nobody@citizen.example", "publish": False})
+        self.assertEqual(r.status, 201, r)
+        bad = r.json()["tracking"]
+        peers.wait_for(lambda: [x for x in rows(self.server, "o.state = 'failed'")
+                                if x[1] == bad], 30, "the refused acknowledgement")
+        self.server.stop()
+        log = self.server.output
+        self.assertIn("sms to the citizen of %s" % tracking[phones[3]], log)
+        self.assertIn("email to the citizen of %s" % bad, log)
+        for secret in phones + ["nobody@citizen.example"]:
+            self.assertNotIn(secret, log)
 
 
 class Shutdown(peers.PeerTest, unittest.TestCase):
