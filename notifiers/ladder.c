@@ -608,8 +608,9 @@ still_for(const struct notify_render *r, const struct db_item *it, const struct 
 	if (kind == DB_STEP_ESCALATE)
 		return a->role == ROLE_SUPERVISOR;
 	if (kind == DB_STEP_OVERDUE)
-		return it->section_id != 0 ? a->role == ROLE_SECTION_HEAD && a->section_id == it->section_id
-		                           : a->role == ROLE_DISPATCHER;
+		return it->section_id != 0
+		           ? a->role == ROLE_SECTION_HEAD && a->section_id == it->section_id
+		           : a->role == ROLE_DISPATCHER;
 	if (a->id == it->assignee_id)
 		return 1;
 	for (i = 0; it->assignee_id != 0 && i < r->nacc; i++)
