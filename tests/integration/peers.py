@@ -5,6 +5,7 @@ lines in a log file.
 As a program (for the C unit tests):
     peers.py smtp --log FILE [--port N] [--reject ADDR]... [--tempfail ADDR]... [--delay S]
              [--data-script 451,554,250]  (the answers to DATA in turn, then 250)
+             [--reject-from ADDR]...      (553 to MAIL FROM:<ADDR>)
              [--auth USER:PASSWORD]   (AUTH PLAIN/LOGIN required; without TLS unless --tls)
              [--tls CERT:KEY]         (STARTTLS offered and required before MAIL and AUTH)
              [--tls-no-tickets]       (no TLS 1.3 session tickets after the handshake)
@@ -57,6 +58,13 @@ def serve_smtp(args):
     data_script = [s for s in args.data_script.split(",") if s]
 
     class Handler:
+        async def handle_MAIL(self, server, session, envelope, address, mail_options):
+            if address in args.reject_from:
+                return "553 5.7.1 sender address not allowed"
+            envelope.mail_from = address
+            envelope.mail_options.extend(mail_options)
+            return "250 OK"
+
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             if address in args.reject:
                 return "550 5.1.1 no such user here"
@@ -360,6 +368,7 @@ def main():
     p.add_argument("--sleep", type=float, default=3.0)
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument("--data-script", default="")
+    p.add_argument("--reject-from", action="append", default=[])
     p.add_argument("--auth", default="")
     p.add_argument("--tls", default="")
     p.add_argument("--tls-no-tickets", action="store_true")

@@ -362,6 +362,28 @@ class MailServerAnswers(peers.PeerTest, unittest.TestCase):
                          {perm, "sup2@example.com"})
 
 
+    def test_sender_refused(self):
+        """The server refuses the sender (553 to MAIL FROM: smtp_from is not allowed there): a
+        matter of configuration, not of the notice, like a refused AUTH; the notices wait with
+        the reason, and go out once the server takes the sender, each once."""
+        port = peers.free_port()
+        smtp = self.peer("smtp", "--reject-from", "civicdesk@bureau.example", port=port)
+        self.server = start_server(self.tmp, port, peers.free_port(), "2025-11-03T09:00",
+                                   dbdir=self.dbdir)
+        t = submit(self.server, email="c1@citizen.example")["tracking"]
+        first = peers.wait_for(lambda: [x for x in rows(self.server) if x[7]], 30,
+                               "the refused attempt")
+        self.assertEqual(first[0][5:7], ("pending", 1))
+        self.assertIn("553", first[0][7])
+        self.assertIn("check smtp_from", first[0][7])
+        smtp.stop()
+        smtp = self.peer("smtp", port=port)  # the server's configuration fixed
+        set_clock(self.server, "2025-11-03T09:05")
+        peers.wait_for(lambda: [x[5] for x in rows(self.server)] == ["sent"], 30, "sent")
+        self.assertEqual(rows(self.server)[0][6], 2)
+        self.assertEqual([m["rcpt"] for m in mails(smtp) if t in m["subject"]],
+                         [["c1@citizen.example"]])
+
     def test_server_down_then_back(self):
         """The SMTP server is down for a while: the overdue and escalation notices wait, tried
         again after 1, 2, 4, 4 minutes (notify_backoff_min 60, _max 240), never failed; once it
