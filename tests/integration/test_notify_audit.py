@@ -22,6 +22,7 @@ import signal
 import sys
 import time
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -153,6 +154,32 @@ class AsRead(peers.PeerClass, unittest.TestCase):
                 self.assertNotIn(private, s["text"])
         # the citizen's query code never leaves in a notice
         self.assertFalse([m for m in mails(self.smtp) if code in m["raw"]])
+
+
+    def test_ack_every_channel(self):
+        """The acknowledgement whichever way the item came: entered by staff (a phone call) and
+        through Open311 too, each naming its tracking number and quoting its subject, once."""
+        disp = self.server.login("disp_n", PASSWORD)
+        r = disp.request("POST", "/api/v1/items", json_body={
+            "kind": "complaint", "subject": "电话来访：占道经营", "body": "正文", "name": "李四",
+            "email": "phone@citizen.example", "channel": "phone", "publish": False})
+        self.assertEqual(r.status, 201, r)
+        by_phone = r.json()["tracking"]
+        form = urllib.parse.urlencode({
+            "service_code": "complaint", "description": "小区门口占道经营", "first_name": "Li",
+            "email": "o311@citizen.example", "attribute[publish]": "false"})
+        r = self.server.request("POST", "/open311/v2/requests.json", body=form.encode(),
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 201, r)
+        by_o311 = r.json()[0]["service_request_id"]
+        for to, t, quoted in (("phone@citizen.example", by_phone, "“电话来访：占道经营”"),
+                              ("o311@citizen.example", by_o311, "“小区门口占道经营”")):
+            got = peers.wait_for(lambda: mails(self.smtp, to), 30, "the ack to " + to)
+            self.assertEqual(len(got), 1, got)
+            msg = parse(got[0])
+            self.assertIn(t, str(msg["Subject"]))
+            self.assertIn(t, msg.get_content())
+            self.assertIn(quoted, msg.get_content())
 
 
 class Audiences(peers.PeerTest, unittest.TestCase):
