@@ -449,7 +449,8 @@ class MailServerAnswers(peers.PeerTest, unittest.TestCase):
 class GatewayAnswers(peers.PeerTest, unittest.TestCase):
     """The SMS gateway's answers to a citizen's acknowledgement SMS (sms_citizens = 1): 500
     retried; 429 retried after its Retry-After; an answer slower than sms_timeout_ms retried (the
-    gateway may have sent the first: at least once); a redirect is not followed (the phone number
+    gateway may have sent the first: at least once); 401 (the gateway refuses civicdesk's
+    credentials: configuration, as a refused SMTP AUTH) retried; a redirect is not followed (the phone number
     goes nowhere but sms_url) and fails the notice at once, shown to the administrators; a 2xx
     whose body says "no" is accepted, as the contract says (sms_success is the way to read it).
     The daemon's log names the failed notices without the citizens' phone numbers and e-mail
@@ -458,12 +459,13 @@ class GatewayAnswers(peers.PeerTest, unittest.TestCase):
 
     def test_answers(self):
         smtp = self.peer("smtp", "--reject", "nobody@citizen.example")
-        sms = self.peer("sms", "--script", "500,429:120,timeout,302,200nak", "--sleep", "3")
+        sms = self.peer("sms", "--script", "500,429:120,timeout,302,200nak,401",
+                        "--sleep", "3")
         self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-03T09:00", {
             "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_SMS_CITIZENS": "1",
             "CIVICDESK_SMS_TIMEOUT_MS": "1000"}, dbdir=self.dbdir)
         add_accounts(self.server)
-        phones = ["1390000000%d" % i for i in range(1, 6)]
+        phones = ["1390000000%d" % i for i in range(1, 7)]
         tracking = {}
 
         def sms_row(phone):
@@ -491,10 +493,13 @@ class GatewayAnswers(peers.PeerTest, unittest.TestCase):
         self.assertEqual(first[phones[3]][5:7], ("failed", 1))
         self.assertIn("302", first[phones[3]][7])
         self.assertEqual(first[phones[4]][5:7], ("sent", 1))
+        self.assertEqual(first[phones[5]][5:7], ("pending", 1))  # our credentials: configuration
+        self.assertIn("401", first[phones[5]][7])
         # (a retried row looks settled to at_moment while it is sent: wait for the states)
         set_clock(self.server, "2025-11-03T09:01")
         peers.wait_for(lambda: sms_row(phones[0])[5:7] == ("sent", 2) and
-                       sms_row(phones[2])[5:7] == ("sent", 2), 30, "500 and timeout retried")
+                       sms_row(phones[2])[5:7] == ("sent", 2) and
+                       sms_row(phones[5])[5:7] == ("sent", 2), 30, "500, timeout, 401 retried")
         self.assertEqual(sms_row(phones[1])[5:7], ("pending", 1))  # Retry-After not over
         set_clock(self.server, "2025-11-03T09:03")
         peers.wait_for(lambda: sms_row(phones[1])[5:7] == ("sent", 2), 30, "429 retried")
@@ -502,7 +507,7 @@ class GatewayAnswers(peers.PeerTest, unittest.TestCase):
         self.assertEqual(sms_row(phones[3])[5:7], ("failed", 1))  # never tried again
         recs = sms.records()
         self.assertFalse([x for x in recs if x["path"] != "/send"], "the redirect followed")
-        self.assertEqual([len(texts(sms, p)) for p in phones], [2, 2, 2, 1, 1])
+        self.assertEqual([len(texts(sms, p)) for p in phones], [2, 2, 2, 1, 1, 2])
         for p in phones:
             self.assertIn(tracking[p], texts(sms, p)[-1]["text"])
         admin = self.server.login("admin_n", PASSWORD)
