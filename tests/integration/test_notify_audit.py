@@ -1,15 +1,17 @@
 """The notices of the Fixed contract (DESIGN.md, "Notices") as the people who depend on them meet
 them, from the real daemon to real peers on 127.0.0.1 (peers.py: aiosmtpd, the HTTP SMS gateway):
-the mail as a mail client reads it, the staff SMS without the citizen's personal data, the
-section heads and then the supervisors told across a holiday and its make-up working days, a
-section without a reachable head, an account suspended, revoked or given another address while
-its notice waits, the SMTP server's temporary and permanent refusals (RCPT and DATA), the SMS
-gateway's answers (500, 429, too slow, a redirect, a 2xx that says "no"), and a SIGTERM in the
-middle of a drain.
+the acknowledgement of every channel and the mail as a mail client reads it, the staff SMS
+without the citizen's personal data, the section heads and then the supervisors told across a
+holiday and its make-up working days, a section without a reachable head, an account suspended,
+revoked, moved to another section or given another address while its notice waits, the SMTP
+server down for a while, its temporary and permanent refusals (sender, RCPT and DATA), the SMS
+gateway's answers (500, 429, 401, too slow, a redirect, a 2xx that says "no"), a SIGTERM and a
+kill -9 in the middle of a drain, and a log without the citizens' addresses.
 
 The test clock stands still between moves (CIVICDESK_TEST_NOW, POST /api/v1/test/clock): a
 failed attempt's retry waits until the test moves the clock, so each step is deterministic; each
-moment waits for the daemon's own state (test_notify.settled), never for a fixed time.
+moment waits for the daemon's own state (test_notify.settled, or the rows' states where a retry
+is under way), never for a fixed time.
 """
 import datetime
 import email
