@@ -1,7 +1,8 @@
 /*
  * test_mailin.c: the mail-in parser (service/mailin) over the corpus in tests/data/mail/ (built
  * by make_corpus.py with Python's email package; each case holds message.eml and the expected
- * subject, body, attachments, kind and sender, or the ignore reason), and its text helpers.
+ * subject, body, attachments, kind and sender, or the ignore reason; real/ holds messages laid out
+ * by hand as real clients and servers write them), and its text helpers.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -154,8 +155,9 @@ check_case(struct t *t, const struct mail_config *cfg, const char *dir)
 	return 1;
 }
 
-static void
-test_corpus(struct t *t)
+/* The cases of the corpus folder top: how many there were. */
+static int
+corpus_in(struct t *t, const char *top)
 {
 	struct mail_config cfg;
 	struct dirent **names;
@@ -163,17 +165,30 @@ test_corpus(struct t *t)
 	int n, i, cases = 0;
 
 	mail_config_default(&cfg);
-	n = scandir(DATA_DIR, &names, NULL, alphasort);
+	n = scandir(top, &names, NULL, alphasort);
 	CHECK(t, n > 0);
 	for (i = 0; i < n; i++) {
 		if (names[i]->d_name[0] != '.') {
-			snprintf(dir, sizeof(dir), "%s/%s", DATA_DIR, names[i]->d_name);
+			snprintf(dir, sizeof(dir), "%s/%s", top, names[i]->d_name);
 			cases += check_case(t, &cfg, dir);
 		}
 		free(names[i]);
 	}
 	free(names);
-	CHECK(t, cases >= 30);
+	return cases;
+}
+
+static void
+test_corpus(struct t *t)
+{
+	CHECK(t, corpus_in(t, DATA_DIR) >= 30);
+}
+
+/* The hand-laid messages of real clients and servers (tests/data/mail/real/make_real.py). */
+static void
+test_real_corpus(struct t *t)
+{
+	CHECK(t, corpus_in(t, DATA_DIR "/real") >= 20);
 }
 
 static void
@@ -463,5 +478,6 @@ main(void)
 	RUN(&t, test_format_flowed);
 	RUN(&t, test_attached_message_name_and_empty_report);
 	RUN(&t, test_corpus);
+	RUN(&t, test_real_corpus);
 	return t_done(&t);
 }
