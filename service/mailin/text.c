@@ -285,6 +285,16 @@ is_ascii(const char *buf, size_t len)
 	return 1;
 }
 
+/* Whether charset name writes its text in 7-bit bytes with escape or shift sequences
+ * (ISO-2022-JP, as Japanese mailers send it; UTF-7): bytes that are all ASCII are not ASCII
+ * text in it. */
+static int
+seven_bit_coded(const char *name)
+{
+	return name != NULL && (g_ascii_strncasecmp(name, "ISO-2022", 8) == 0 ||
+	                        g_ascii_strcasecmp(name, "UTF-7") == 0);
+}
+
 char *
 mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t len)
 {
@@ -293,7 +303,7 @@ mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t
 
 	if (len == 0)
 		return g_strdup("");
-	if (is_ascii(buf, len))
+	if (is_ascii(buf, len) && !seven_bit_coded(name))
 		return g_strndup(buf, len);
 	if (name != NULL && g_ascii_strcasecmp(name, "UTF-8") == 0) {
 		if (g_utf8_validate(buf, (gssize)len, NULL))
