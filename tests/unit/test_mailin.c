@@ -462,6 +462,39 @@ test_attached_message_name_and_empty_report(struct t *t)
 	mail_msg_free(&m);
 }
 
+/* Auto-reply subjects: a responder's prefix at the start (with a colon, or in brackets),
+ * never the words inside a citizen's subject. */
+static void
+test_auto_reply_subjects(struct t *t)
+{
+	static const struct {
+		const char *subject;
+		const char *ignored;
+	} cases[] = {
+		{ "=?UTF-8?B?44CQ6Ieq5Yqo5Zue5aSN44CR5oiR5bey5pS25Yiw?=", "auto-reply subject" },
+		{ "[Automatic reply] We have your letter", "auto-reply subject" },
+		{ "automatic reply : x", "auto-reply subject" },
+		{ "=?UTF-8?B?6Ieq5Yqo5Zue5aSN?=", "auto-reply subject" },
+		{ "=?UTF-8?B?6Ieq5Yqo5Zue5aSN5pWF6Zqc?=", NULL },      /* 自动回复故障 */
+		{ "=?UTF-8?B?UmU6IOiHquWKqOWbnuWkjeaXoOWGheWuuQ==?=", NULL }, /* Re: 自动回复无内容 */
+		{ "Automatic replying machines", NULL },
+	};
+	struct mail_config cfg;
+	struct mail_msg m;
+	char msg[512], err[256];
+	size_t i;
+
+	mail_config_default(&cfg);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = snprintf(msg, sizeof(msg), "From: a@b.cn\r\nSubject: %s\r\n\r\ntext\r\n",
+		                 cases[i].subject);
+
+		CHECK_INT(t, mail_parse(&cfg, msg, (size_t)n, &m, err, sizeof(err)), MAIL_OK);
+		CHECK_STR(t, m.ignored, cases[i].ignored);
+		mail_msg_free(&m);
+	}
+}
+
 int
 main(void)
 {
@@ -477,6 +510,7 @@ main(void)
 	RUN(&t, test_split_encoded_words);
 	RUN(&t, test_format_flowed);
 	RUN(&t, test_attached_message_name_and_empty_report);
+	RUN(&t, test_auto_reply_subjects);
 	RUN(&t, test_corpus);
 	RUN(&t, test_real_corpus);
 	return t_done(&t);
