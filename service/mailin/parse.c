@@ -664,7 +664,19 @@ walk(struct walk *w, GMimeObject *obj, int depth)
 
 	if (obj == NULL || w->nomem || ++w->parts > MAIL_PARTS_MAX || depth > MAIL_DEPTH_MAX)
 		return;
-	if (GMIME_IS_MULTIPART(obj)) {
+	if (GMIME_IS_MULTIPART_SIGNED(obj) &&
+	    g_mime_multipart_get_count(GMIME_MULTIPART(obj)) > GMIME_MULTIPART_SIGNED_CONTENT) {
+		/* S/MIME or OpenPGP: the signature (smime.p7s, OpenPGP_signature.asc) is no file of
+		 * the citizen's; the signed content is the letter (the raw message keeps both) */
+		walk(w, g_mime_multipart_get_part(GMIME_MULTIPART(obj), GMIME_MULTIPART_SIGNED_CONTENT),
+		     depth + 1);
+	} else if (GMIME_IS_MULTIPART_ENCRYPTED(obj)) {
+		/* OpenPGP/MIME: nothing in it can be read here (its control part and the armoured
+		 * data are no files of the citizen's either) */
+		w->m->dropped++;
+		g_string_append(w->notes, "\n[encrypted message (加密邮件): it cannot be read here; it "
+		                          "stays in the original message]");
+	} else if (GMIME_IS_MULTIPART(obj)) {
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
 		for (i = 0; i < n; i++)
 			walk(w, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), depth + 1);

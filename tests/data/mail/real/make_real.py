@@ -812,6 +812,42 @@ Content-Disposition: attachment; filename="OpenPGP_signature.asc"
 
 
 @case
+def pgp_mime_encrypted():
+    """Thunderbird with OpenPGP encryption: multipart/encrypted (application/pgp-encrypted
+    control part, then encrypted.asc): unreadable here, said so in the body, no files."""
+    armour = ("-----BEGIN PGP MESSAGE-----\n\nwV4DR2b2udXyHrYSAQdAO3Gq0V0oQH5o2fVx5lq3oN0xR2b2udXyHrYSAQdA\n"
+              "0sBFAQkCEOmrzRqzV1Q2b2udXyHrYS\n=XyZw\n-----END PGP MESSAGE-----\n")
+    msg = f"""Message-ID: <e1f2a3b4-c5d6-4e7f-8091-a2b3c4d5e6f7@posteo.example>
+Date: Mon, 2 Mar 2026 20:05:00 +0800
+MIME-Version: 1.0
+User-Agent: Mozilla Thunderbird
+From: Li Ming <liming@posteo.example>
+To: director@bureau.example
+Subject: ...
+Content-Type: multipart/encrypted;
+ protocol="application/pgp-encrypted";
+ boundary="------------enc1A2b3C4d5E6f7G8h9I0j"
+
+This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)
+--------------enc1A2b3C4d5E6f7G8h9I0j
+Content-Type: application/pgp-encrypted
+Content-Description: PGP/MIME version identification
+
+Version: 1
+
+--------------enc1A2b3C4d5E6f7G8h9I0j
+Content-Type: application/octet-stream; name="encrypted.asc"
+Content-Description: OpenPGP encrypted message
+Content-Disposition: inline; filename="encrypted.asc"
+
+{armour}
+--------------enc1A2b3C4d5E6f7G8h9I0j--
+"""
+    return msg, expect("...", "[encrypted message (加密邮件): it cannot be read here; it stays in "
+                       "the original message]", [], "Li Ming <liming@posteo.example>", "letter")
+
+
+@case
 def only_an_attachment():
     """A scanner's "scan to e-mail": the whole message is one PDF, no text part."""
     msg = crlf(f"""From: scanner-3f <wu.hua@example.cn>
