@@ -469,7 +469,7 @@ static const struct {
 	const char *name;
 	unsigned cp;
 } entities[] = {
-	{ "nbsp", 0x20 },  { "lt", '<' },       { "gt", '>' },       { "amp", '&' },
+	{ "nbsp", 0xa0 },  { "lt", '<' },       { "gt", '>' },       { "amp", '&' },
 	{ "quot", '"' },   { "apos", '\'' },    { "ensp", 0x20 },    { "emsp", 0x20 },
 	{ "thinsp", 0x20 }, { "copy", 0xa9 },   { "reg", 0xae },     { "middot", 0xb7 },
 	{ "times", 0xd7 }, { "divide", 0xf7 },  { "yen", 0xa5 },     { "deg", 0xb0 },
@@ -528,15 +528,36 @@ put_text(GString *out, const char *p, size_t n, int decode)
 	}
 }
 
+/* s (taken) with each no-break space (U+00A0) made a space, and the spaces at the end of each
+ * line dropped (a line of no-break spaces alone is an empty line): a new GLib string. */
+static char *
+nbsp_spaces(GString *s)
+{
+	GString *out = g_string_sized_new(s->len);
+	size_t i;
+
+	for (i = 0; i < s->len; i++) {
+		if ((unsigned char)s->str[i] == 0xc2 && (unsigned char)s->str[i + 1] == 0xa0) {
+			g_string_append_c(out, ' ');
+			i++;
+			continue;
+		}
+		if (s->str[i] == '\n')
+			while (out->len > 0 && out->str[out->len - 1] == ' ')
+				g_string_truncate(out, out->len - 1);
+		g_string_append_c(out, s->str[i]);
+	}
+	g_string_free(s, TRUE);
+	return g_string_free(out, FALSE);
+}
+
 char *
 mail_entities_decode(const char *text)
 {
 	GString *out = g_string_sized_new(strlen(text));
-	char *s;
 
 	put_text(out, text, strlen(text), 1);
-	s = g_string_free(out, FALSE);
-	return s;
+	return nbsp_spaces(out);
 }
 
 /* Tags after which a line ends. */
@@ -643,5 +664,7 @@ mail_html_text(const char *html, size_t len)
 				g_string_append_c(out, '\t');
 		}
 	}
-	return mail_clean(g_string_free(out, FALSE), 1);
+	/* no-break spaces (&nbsp;) are text until here: a paragraph of them alone is a line, the
+	 * blank line Outlook writes between paragraphs as <p>&nbsp;</p> */
+	return mail_clean(nbsp_spaces(out), 1);
 }

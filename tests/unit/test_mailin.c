@@ -230,6 +230,11 @@ test_html(struct t *t)
 	s = html("unterminated <scr");
 	CHECK_STR(t, s, "unterminated");
 	free(s);
+	/* Outlook's blank line is a paragraph of a no-break space; indentation by them stays */
+	s = html("<p class=MsoNormal>a<o:p></o:p></p>\n<p class=MsoNormal><o:p>&nbsp;</o:p></p>\n"
+	         "<p>&nbsp;&nbsp;b&nbsp;</p><p>c&#160;</p>");
+	CHECK_STR(t, s, "a\n\n  b\nc");
+	free(s);
 	s = mail_entities_decode("a&nbsp;b &lt;c&gt; &#20013;&#x6587; &bogus; &#0; &");
 	CHECK_STR(t, s, "a b <c> 中文 &bogus; &#0; &");
 	free(s);

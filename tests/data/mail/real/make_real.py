@@ -299,7 +299,7 @@ def outlook_html_only_word():
     """Outlook 2016 sending HTML only (Word's HTML: conditional comments, <o:p>, styles in
     comments, &nbsp; paragraphs, &#8220; references, <br> inside a paragraph), gb2312 QP."""
     subject = "营业执照变更申请进度查询"
-    body = ("尊敬的局长：\n\n   我单位于3月1日提交的\u201c营业执照变更\u201d申请至今未办结，请协助查询。\n"
+    body = ("尊敬的局长：\n\n    我单位于3月1日提交的\u201c营业执照变更\u201d申请至今未办结，请协助查询。\n"
             "附件：申请回执 & 受理通知书\n\n此致\n敬礼")
     msg = crlf(f"""From: "{bw("赵敏", "gb2312")}" <zhaomin@company.example.com>
 To: "director@bureau.example" <director@bureau.example>
