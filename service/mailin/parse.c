@@ -601,7 +601,31 @@ walk_part(struct walk *w, GMimePart *part)
 	g_byte_array_unref(data);
 }
 
-/* An attached message (message/rfc822) is kept as a .eml attachment. */
+/* Sets the transfer encoding of a leaf part of an attached message to base64 when it is HTML
+ * or 8-bit (GMime re-encodes it when the message is written). */
+static void
+eml_part_base64(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+	GMimeContentType *ct;
+	GMimeContentEncoding enc;
+
+	(void)parent;
+	(void)data;
+	if (!GMIME_IS_PART(part))
+		return;
+	ct = g_mime_object_get_content_type(part);
+	enc = g_mime_part_get_content_encoding(GMIME_PART(part));
+	if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_UUENCODE)
+		return;
+	if ((ct != NULL && g_mime_content_type_is_type(ct, "text", "html")) ||
+	    enc == GMIME_CONTENT_ENCODING_8BIT || enc == GMIME_CONTENT_ENCODING_BINARY)
+		g_mime_part_set_content_encoding(GMIME_PART(part), GMIME_CONTENT_ENCODING_BASE64);
+}
+
+/* An attached message (message/rfc822) is kept as a .eml attachment, its HTML and 8-bit parts
+ * re-encoded in base64 by GMime: an attachment must not be markup, nor text in more than one
+ * charset, so a forwarded letter with its HTML in quoted-printable or 8bit (Outlook's,
+ * Thunderbird's) was left out as "not a type accepted". */
 static void
 walk_message_part(struct walk *w, GMimeMessagePart *mp)
 {
@@ -626,6 +650,7 @@ walk_message_part(struct walk *w, GMimeMessagePart *mp)
 		}
 		g_free(subj);
 	}
+	g_mime_message_foreach(inner, eml_part_base64, NULL);
 	ba = g_byte_array_new();
 	mem = g_mime_stream_mem_new_with_byte_array(ba);
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);

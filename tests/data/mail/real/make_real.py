@@ -412,7 +412,7 @@ Content-Type: message/rfc822
 {inner}
 ------=_NextPart_000_002C_01DCAB30.AABBCCDD--
 """)
-    return msg, expect(subject, text, [("停水通知.eml", "*", "message/rfc822")],
+    return msg, expect(subject, text, [("停水通知.eml", "*", "text/plain")],
                        "resident@outlook.example", "complaint")
 
 
