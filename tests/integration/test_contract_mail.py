@@ -7,6 +7,7 @@ GET /api/v1/items/{tracking} shows it to staff (channel, kind, subject, body, se
 attachments with their decoded names, byte sizes and types), the same by either way in. Then
 what a citizen does next (a reply with a file adds to the item, CRLF or LF alike) and what a
 temporary failure does (75, nothing stored, then stored once)."""
+import base64
 import os
 import re
 import sqlite3
@@ -139,6 +140,116 @@ class RealMail(unittest.TestCase):
             views.append(self.item(r.stdout.decode().strip()))
         self.assertEqual(views[0], views[1])
         self.assertItem(views[1], expected_view("foxmail-gbk-in-gb2312"))
+
+
+def foxmail_reply(original_id, subject, text, photo, msgid):
+    """The citizen's answer as Foxmail writes it: 回复: and the subject, In-Reply-To and
+    References naming their letter, the text in gb2312, a photo attached."""
+    return crlf(
+        "Date: Tue, 3 Mar 2026 09:12:40 +0800\n"
+        "From: \"%s\" <wangfang@foxmail.com>\n"
+        "To: director <director@bureau.example>\n"
+        "Subject: %s\n"
+        "References: <%s>\n"
+        "In-Reply-To: <%s>\n"
+        "X-Mailer: Foxmail 7.2.25.228[cn]\n"
+        "Mime-Version: 1.0\n"
+        "Message-ID: <%s>\n"
+        "Content-Type: multipart/mixed;\n"
+        "\tboundary=\"----=_001_NextPart567890123456_=----\"\n\n"
+        "This is a multi-part message in MIME format.\n\n"
+        "------=_001_NextPart567890123456_=----\n"
+        "Content-Type: text/plain;\n\tcharset=\"gb2312\"\n"
+        "Content-Transfer-Encoding: base64\n\n%s\n\n"
+        "------=_001_NextPart567890123456_=----\n"
+        "Content-Type: image/png;\n\tname=\"%s\"\n"
+        "Content-Transfer-Encoding: base64\n"
+        "Content-Disposition: attachment;\n\tfilename=\"%s\"\n\n%s\n\n"
+        "------=_001_NextPart567890123456_=------\n\n"
+        % (bword("王芳", "gb2312", "gbk"), bword("回复: " + subject, "gb2312", "gbk"),
+           original_id, original_id, msgid, b64(text.encode("gbk")),
+           bword("夜间施工.png", "gb2312", "gbk"), bword("夜间施工.png", "gb2312", "gbk"),
+           b64(photo))).encode()
+
+
+def crlf(s):
+    return s.replace("\n", "\r\n")
+
+
+def bword(text, label, codec):
+    return "=?%s?B?%s?=" % (label, base64.b64encode(text.encode(codec)).decode())
+
+
+def b64(data):
+    s = base64.b64encode(data).decode()
+    return "\n".join(s[i:i + 76] for i in range(0, len(s), 76))
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
+
+
+class CitizenAnswers(unittest.TestCase):
+    """A citizen's reply to their letter, with a photo, adds to their item (the line is that
+    item's number); while the database is held by another process it is 75 and nothing of it
+    is stored (no file, no history, no mail_in row), then it is stored once."""
+
+    def setUp(self):
+        self.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        self.admin = self.server.staff("answer_admin", "admin")
+
+    def tearDown(self):
+        self.server.cleanup()
+
+    def item(self, tracking):
+        r = self.admin.request("GET", "/api/v1/items/" + tracking)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def counts(self, tracking):
+        con = sqlite3.connect(self.server.db, timeout=30)
+        try:
+            return con.execute(
+                "SELECT (SELECT count(*) FROM attachments a JOIN items i ON i.id = a.item_id "
+                "WHERE i.tracking = ?), (SELECT count(*) FROM history h JOIN items i ON "
+                "i.id = h.item_id WHERE i.tracking = ?), (SELECT count(*) FROM mail_in), "
+                "(SELECT count(*) FROM items)", (tracking, tracking)).fetchone()
+        finally:
+            con.close()
+
+    def test_reply_with_photo_and_busy_database(self):
+        r = ingest(self.server, raw("foxmail-gbk-in-gb2312"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tracking = r.stdout.decode().strip()
+        self.assertRegex(tracking, TRACKING)
+        before = self.counts(tracking)
+        reply = foxmail_reply("202603021030124853271@foxmail.com", read(
+            "foxmail-gbk-in-gb2312", "subject"), "工地昨晚又施工到两点，附照片。", PNG,
+            "202603030912401234567@foxmail.com")
+
+        con = sqlite3.connect(self.server.db, timeout=30, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            r = ingest(self.server, reply)
+            self.assertEqual(r.returncode, 75, r.stderr)
+            self.assertEqual(r.stdout, b"")
+            con.execute("ROLLBACK")
+        finally:
+            con.close()
+        self.assertEqual(self.counts(tracking), before, "nothing of it stored")
+
+        for _ in range(2):  # the MTA's retry, then the same message again
+            r = ingest(self.server, reply)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout.decode(), tracking + "\n")
+        it = self.item(tracking)
+        self.assertEqual([(a["filename"], a["size"], a["content_type"])
+                          for a in it["attachments"]][1:], [("夜间施工.png", len(PNG), "image/png")])
+        notes = [h for h in it["history"] if h["action"] == "citizen_mail"]
+        self.assertEqual(len(notes), 1, it["history"])
+        self.assertEqual(notes[0]["note"], "工地昨晚又施工到两点，附照片。")
+        att, hist, mails, items = self.counts(tracking)
+        self.assertEqual((att, hist, mails, items),
+                         (before[0] + 1, before[1] + 1, before[2] + 1, before[3]))
 
 
 class PolledAsPiped(unittest.TestCase):
