@@ -487,6 +487,10 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 		snprintf(gen, sizeof(gen), "attachment-%d", ++w->unnamed);
 		name = gen;
 	}
+	if (size == 0) { /* nothing to keep, and no type to tell (not "a type not accepted") */
+		note_dropped(w, name, size, "an empty file");
+		return;
+	}
 	if ((int64_t)size > lim->attachment_max) {
 		snprintf(why, sizeof(why), "larger than %lld bytes", (long long)lim->attachment_max);
 		note_dropped(w, name, size, why);

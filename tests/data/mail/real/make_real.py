@@ -917,8 +917,8 @@ Content-Disposition: attachment; filename="scene.jpg"
 {b64(JPEG)}
 ------=_Part_1_2.3--
 """)
-    note = ("\n\n[attachment not kept (附件未保存): 说明.txt, 0 bytes: not a type accepted for "
-            "attachments; it stays in the original message]")
+    note = ("\n\n[attachment not kept (附件未保存): 说明.txt, 0 bytes: an empty file; it stays in "
+            "the original message]")
     return msg, expect("交通事故", text + note, [("scene.jpg", len(JPEG), "image/jpeg")],
                        "ma.li@126.example", "complaint")
 
