@@ -200,7 +200,7 @@ first_mailbox(InternetAddressList *l)
 static int
 sender(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
 {
-	char *raw = raw_header(opts, GMIME_OBJECT(msg), "From");
+	char *raw = raw_header(opts, GMIME_OBJECT(msg), "From"), *joined;
 	InternetAddressList *l;
 	InternetAddressMailbox *mb;
 	const char *name, *addr;
@@ -210,8 +210,10 @@ sender(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
 		raw = raw_header(opts, GMIME_OBJECT(msg), "Sender");
 	if (raw == NULL)
 		return 0;
-	l = internet_address_list_parse(opts, raw);
+	joined = mail_join_words(raw); /* a name's words split inside a character, or UTF-8 in GB */
 	g_free(raw);
+	l = internet_address_list_parse(opts, joined);
+	g_free(joined);
 	mb = first_mailbox(l);
 	if (mb != NULL) {
 		addr = internet_address_mailbox_get_addr(mb);
@@ -408,7 +410,10 @@ part_filename(struct walk *w, GMimeObject *obj)
 
 	raw = raw_header(w->opts, obj, "Content-Disposition");
 	if (raw != NULL) {
-		GMimeContentDisposition *d = g_mime_content_disposition_parse(w->opts, raw);
+		char *joined = mail_join_words(raw); /* a name's words split inside a character */
+		GMimeContentDisposition *d = g_mime_content_disposition_parse(w->opts, joined);
+
+		g_free(joined);
 
 		v = d != NULL ? g_mime_content_disposition_get_parameter(d, "filename") : NULL;
 		if (v != NULL)
@@ -420,7 +425,10 @@ part_filename(struct walk *w, GMimeObject *obj)
 	if (name == NULL) {
 		raw = raw_header(w->opts, obj, "Content-Type");
 		if (raw != NULL) {
-			GMimeContentType *ct = g_mime_content_type_parse(w->opts, raw);
+			char *joined = mail_join_words(raw);
+			GMimeContentType *ct = g_mime_content_type_parse(w->opts, joined);
+
+			g_free(joined);
 
 			v = ct != NULL ? g_mime_content_type_get_parameter(ct, "name") : NULL;
 			if (v != NULL)

@@ -159,56 +159,102 @@ append_bytes(GByteArray *to, const struct b_word *w)
 	g_free(text);
 }
 
+/* Whether len bytes labelled with a GB charset (GB2312, GBK, GB18030…) are UTF-8 instead (as
+ * PHP forms and some webmail send it): valid UTF-8 holding a character from U+0800 up, which
+ * Chinese text in GB bytes is not (never for GB2312's characters). */
+static int
+utf8_in_gb(const char *label, size_t n, const char *buf, size_t len)
+{
+	char low[32];
+	const char *name;
+	const unsigned char *p = (const unsigned char *)buf;
+	size_t i;
+
+	if (label == NULL || n == 0 || n >= sizeof(low))
+		return 0;
+	memcpy(low, label, n);
+	low[n] = '\0';
+	name = mail_charset(low);
+	if (name == NULL || strcmp(name, "GB18030") != 0 || !g_utf8_validate(buf, (gssize)len, NULL))
+		return 0;
+	/* U+FFFD (EF BF BD) is text a webmail already destroyed (锟斤拷 read as GB): kept as the
+	 * label says */
+	if (g_strstr_len(buf, (gssize)len, "\xEF\xBF\xBD") != NULL)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (p[i] >= 0xe0)
+			return 1;
+	return 0;
+}
+
 char *
-mail_decode_header(GMimeParserOptions *opts, const char *value)
+mail_join_words(const char *value)
 {
 	GString *words = g_string_sized_new(strlen(value));
 	const char *p = value, *next;
 	struct b_word w, x;
-	char *d;
 
-	/* Mailers split a long subject into B words anywhere, even inside a character (二 bytes of
-	 * GBK in two words), and pad each word's base64 with '=': GMime 3.2.13 joins the text of
-	 * adjacent B words of one charset before decoding but stops at a padded word's '=' (GMime
-	 * issue #133). So each run of B words of one charset, apart by white space only, becomes
-	 * one word holding the bytes of them all (GLib's base64), which GMime then decodes in that
-	 * charset: split characters are whole again and no padding is in the way. */
+	/* Mailers split a long subject or file name into B words anywhere, even inside a character
+	 * (二 bytes of GBK in two words), and pad each word's base64 with '=': GMime 3.2.13 joins
+	 * the text of adjacent B words of one charset before decoding but stops at a padded word's
+	 * '=' (GMime issue #133). So each run of B words of one charset, apart by white space only,
+	 * becomes one word holding the bytes of them all (GLib's base64), which GMime then decodes
+	 * in that charset: split characters are whole again and no padding is in the way. A GB
+	 * label on UTF-8 bytes is made UTF-8 on the way. */
 	while (*p != '\0') {
 		GByteArray *bytes;
+		const char *label, *last;
 		char *b64;
+		int run = 1;
 
 		if (!b_word_at(p, &w)) {
 			g_string_append_c(words, *p++);
 			continue;
 		}
-		next = w.end;
-		while (*next == ' ' || *next == '\t')
-			next++;
-		if (!b_word_at(next, &x) || !same_charset(&w, &x)) {
-			g_string_append_len(words, p, w.end - p);
-			p = w.end;
-			continue;
-		}
 		bytes = g_byte_array_new();
 		append_bytes(bytes, &w);
-		do {
-			append_bytes(bytes, &x);
-			p = x.end;
-			next = p;
+		last = w.end;
+		for (;;) {
+			next = last;
 			while (*next == ' ' || *next == '\t')
 				next++;
-		} while (b_word_at(next, &x) && same_charset(&w, &x));
-		b64 = g_base64_encode(bytes->data, bytes->len);
-		g_string_append(words, "=?");
-		g_string_append_len(words, w.cs, w.cs_end - w.cs);
-		g_string_append(words, "?B?");
-		g_string_append(words, b64);
-		g_string_append(words, "?=");
-		g_free(b64);
+			if (!b_word_at(next, &x) || !same_charset(&w, &x))
+				break;
+			append_bytes(bytes, &x);
+			last = x.end;
+			run++;
+		}
+		label = utf8_in_gb(w.cs, (size_t)(w.cs_end - w.cs), (const char *)bytes->data,
+		                   bytes->len)
+		            ? "UTF-8"
+		            : NULL;
+		if (run == 1 && label == NULL) { /* as it came */
+			g_string_append_len(words, p, last - p);
+		} else {
+			b64 = g_base64_encode(bytes->data, bytes->len);
+			g_string_append(words, "=?");
+			if (label != NULL)
+				g_string_append(words, label);
+			else
+				g_string_append_len(words, w.cs, w.cs_end - w.cs);
+			g_string_append(words, "?B?");
+			g_string_append(words, b64);
+			g_string_append(words, "?=");
+			g_free(b64);
+		}
+		p = last; /* the blanks after the run's last word stay */
 		g_byte_array_free(bytes, TRUE);
 	}
-	d = g_mime_utils_header_decode_text(opts, words->str);
-	g_string_free(words, TRUE);
+	return g_string_free(words, FALSE);
+}
+
+char *
+mail_decode_header(GMimeParserOptions *opts, const char *value)
+{
+	char *joined = mail_join_words(value), *d;
+
+	d = g_mime_utils_header_decode_text(opts, joined);
+	g_free(joined);
 	return d;
 }
 
@@ -310,6 +356,8 @@ mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t
 			return g_strndup(buf, len);
 		name = NULL; /* labelled UTF-8 but not: the fallbacks */
 	}
+	if (label != NULL && utf8_in_gb(label, strlen(label), buf, len))
+		return g_strndup(buf, len);
 	if (name != NULL && g_ascii_strcasecmp(name, "US-ASCII") != 0 &&
 	    g_ascii_strcasecmp(name, "ASCII") != 0 && g_ascii_strcasecmp(name, "ANSI_X3.4-1968") != 0) {
 		s = convert(name, buf, len);

@@ -672,6 +672,64 @@ def raw_8bit_gbk_no_charset():
     return msg, expect(subject, text, [], "黄伟 <huangwei@21cn.example>", "complaint")
 
 
+@case
+def php_form_utf8_labelled_gb2312():
+    """A site's PHP contact form relaying a letter: UTF-8 bytes labelled gb2312 in the subject's
+    B word and the text (decoded as GB they were mojibake)."""
+    subject = "关于小区停车位收费的咨询"
+    text = "请问小区地面停车位的收费标准由哪个部门核定？\n联系电话见表单。"
+    msg = f"""Return-Path: <www-data@portal.example>
+To: ask@bureau.example
+Subject: =?gb2312?B?{base64.b64encode(subject.encode()).decode()}?=
+X-PHP-Originating-Script: 33:contact.php
+From: =?gb2312?B?{base64.b64encode("网站留言".encode()).decode()}?= <form-relay@portal.example>
+Message-ID: <5e1a2b3c4d5e6f708192a3b4c5d6e7f8@portal.example>
+X-Mailer: PHPMailer 5.2.9 (https://github.com/PHPMailer/PHPMailer/)
+MIME-Version: 1.0
+Content-Type: text/plain; charset=gb2312
+Content-Transfer-Encoding: base64
+Date: Mon, 2 Mar 2026 13:30:00 +0800
+
+{b64(text.encode())}
+"""
+    return msg, expect(subject, text, [], "网站留言 <form-relay@portal.example>", "consultation")
+
+
+@case
+def filename_words_split_mid_character():
+    """A long Chinese file name as several GBK B words cut inside characters (inside the
+    quotes, as QQ Mail and Coremail write encoded-word names), in both Content-Type and
+    Content-Disposition."""
+    name = "关于人民路施工噪音问题的补充材料和照片说明.pdf"
+    raw = name.encode("gbk")
+    cut = [raw[:9], raw[9:25], raw[25:]]  # 9 and 25 fall inside characters
+    words = " ".join("=?GBK?B?%s?=" % base64.b64encode(c).decode() for c in cut)
+    text = "补充材料见附件。"
+    msg = crlf(f"""From: xu.ming@126.example
+To: complaint@bureau.example
+Subject: =?GBK?B?{base64.b64encode("补充材料".encode("gbk")).decode()}?=
+Date: Mon, 2 Mar 2026 13:40:00 +0800
+Message-ID: <split-name.1@126.example>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="----=_Part_9_8.7"
+
+------=_Part_9_8.7
+Content-Type: text/plain; charset=GBK
+Content-Transfer-Encoding: base64
+
+{b64(text.encode("gbk"))}
+------=_Part_9_8.7
+Content-Type: application/pdf; name="{words}"
+Content-Transfer-Encoding: base64
+Content-Disposition: attachment; filename="{words}"
+
+{b64(PDF)}
+------=_Part_9_8.7--
+""")
+    return msg, expect("补充材料", text, [(name, len(PDF), "application/pdf")],
+                       "xu.ming@126.example", "complaint")
+
+
 # --- structure -------------------------------------------------------------------------------
 
 @case
