@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libxml/HTMLparser.h>
+
 #include "mailin_int.h"
 
 /* Labels decoded with another table than iconv's of the same name: the GB family with
@@ -551,6 +553,21 @@ entity(const char *p, unsigned *cp)
 		n = strlen(entities[i].name);
 		if (strncmp(p, entities[i].name, n) == 0 && p[n] == ';') {
 			*cp = entities[i].cp;
+			return n + 1;
+		}
+	}
+	/* the rest of HTML 4's named references (&rarr;, &hellip;, &frac12;…): libxml2's table */
+	for (n = 0; n < 15 && isalnum((unsigned char)p[n]); n++)
+		;
+	if (n > 0 && p[n] == ';') {
+		char name[16];
+		const htmlEntityDesc *e;
+
+		memcpy(name, p, n);
+		name[n] = '\0';
+		e = htmlEntityLookup((const xmlChar *)name);
+		if (e != NULL && e->value != 0) {
+			*cp = e->value;
 			return n + 1;
 		}
 	}

@@ -238,6 +238,10 @@ test_html(struct t *t)
 	s = mail_entities_decode("a&nbsp;b &lt;c&gt; &#20013;&#x6587; &bogus; &#0; &");
 	CHECK_STR(t, s, "a b <c> 中文 &bogus; &#0; &");
 	free(s);
+	/* every named reference of HTML 4 (libxml2's table), as Word and webmail write them */
+	s = html("<div>A&rarr;B &frac12; &hearts;&Omega; &sup2; &lsaquo;x&rsaquo; &notareal;</div>");
+	CHECK_STR(t, s, "A→B ½ ♥Ω ² ‹x› &notareal;");
+	free(s);
 }
 
 static void
