@@ -20,7 +20,8 @@ import dovecot  # noqa: E402
 import harness  # noqa: E402
 
 harness.BIN = os.path.abspath(harness.BIN)
-REAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mail", "real")
+MAIL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mail")
+REAL = os.path.join(MAIL, "real")
 TRACKING = r"^XJ-\d{8}-\d{5}$"
 
 
@@ -30,12 +31,14 @@ def ingest(server, raw, timeout=120):
                           env=env, timeout=timeout)
 
 
-def cases():
-    return sorted(d for d in os.listdir(REAL)
-                  if os.path.exists(os.path.join(REAL, d, "message.eml")))
+def cases(top=REAL):
+    """The cases of a corpus folder, by their paths."""
+    return sorted(os.path.join(top, d) for d in os.listdir(top)
+                  if os.path.exists(os.path.join(top, d, "message.eml")))
 
 
 def read(case, name):
+    """A case's expected value (case: its name in REAL, or its path)."""
     path = os.path.join(REAL, case, name)
     if not os.path.exists(path):
         return None
@@ -102,7 +105,7 @@ class RealMail(unittest.TestCase):
         """Each message piped: its exit code, its one line, and the item staff see."""
         n = 0
         for case in cases():
-            with self.subTest(case=case):
+            with self.subTest(case=os.path.basename(case)):
                 data = raw(case)
                 r = ingest(self.server, data)
                 self.assertEqual(r.returncode, int(read(case, "exit") or 0), r.stderr)
@@ -253,9 +256,9 @@ class CitizenAnswers(unittest.TestCase):
 
 
 class PolledAsPiped(unittest.TestCase):
-    """The IMAP poller gives the same items as the pipe: the whole corpus APPENDed to a real
-    Dovecot, polled by `civicdesk serve`, each message's item compared with what the case
-    expects (which test_piped holds the pipe to)."""
+    """The IMAP poller gives the same items as the pipe: both corpora (this one and
+    make_corpus.py's, whose cases test_mailin pipes) APPENDed to a real Dovecot, polled by
+    `civicdesk serve`, each message's item compared with what its case expects."""
 
     def setUp(self):
         self.dc = dovecot.Dovecot().start()
@@ -270,7 +273,7 @@ class PolledAsPiped(unittest.TestCase):
             self.dc.cleanup()
 
     def test_polled(self):
-        names = cases()
+        names = cases(REAL) + cases(MAIL)
         raws = [raw(c) for c in names]
         self.dc.append(raws)
         self.server.start()
@@ -293,7 +296,7 @@ class PolledAsPiped(unittest.TestCase):
         finally:
             con.close()
         for case, data in zip(names, raws):
-            with self.subTest(case=case):
+            with self.subTest(case=os.path.relpath(case, MAIL)):
                 _, outcome, reason, item = by_id[message_id(data)]
                 ignored = read(case, "ignored")
                 if ignored is not None:
