@@ -634,15 +634,27 @@ eml_part_base64(GMimeObject *parent, GMimeObject *part, gpointer data)
 		g_mime_part_set_content_encoding(GMIME_PART(part), GMIME_CONTENT_ENCODING_BASE64);
 }
 
-/* An attached message (message/rfc822) is kept as a .eml attachment, its HTML and 8-bit parts
- * re-encoded in base64 by GMime: an attachment must not be markup, nor text in more than one
- * charset, so a forwarded letter with its HTML in quoted-printable or 8bit (Outlook's,
- * Thunderbird's) was left out as "not a type accepted". */
+/* The bytes GMime writes of msg (as they came when it is unchanged): a new GByteArray. */
+static GByteArray *
+eml_bytes(GMimeMessage *msg)
+{
+	GByteArray *ba = g_byte_array_new();
+	GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(ba);
+
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_mime_object_write_to_stream(GMIME_OBJECT(msg), NULL, mem);
+	g_object_unref(mem);
+	return ba;
+}
+
+/* An attached message (message/rfc822) is kept as a .eml attachment, byte for byte when it can
+ * be; else (an attachment must not be markup, nor text in more than one charset) with its HTML
+ * and 8-bit parts re-encoded in base64 by GMime: a forwarded letter with its HTML in
+ * quoted-printable or 8bit (Outlook's, Thunderbird's) was left out as "not a type accepted". */
 static void
 walk_message_part(struct walk *w, GMimeMessagePart *mp)
 {
 	GMimeMessage *inner = g_mime_message_part_get_message(mp);
-	GMimeStream *mem;
 	GByteArray *ba;
 	char *filename = part_filename(w, GMIME_OBJECT(mp)), *subj = NULL;
 
@@ -662,12 +674,18 @@ walk_message_part(struct walk *w, GMimeMessagePart *mp)
 		}
 		g_free(subj);
 	}
-	g_mime_message_foreach(inner, eml_part_base64, NULL);
-	ba = g_byte_array_new();
-	mem = g_mime_stream_mem_new_with_byte_array(ba);
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
-	g_mime_object_write_to_stream(GMIME_OBJECT(inner), NULL, mem);
-	g_object_unref(mem);
+	ba = eml_bytes(inner);
+	if (w->cfg->limits.types != NULL) {
+		const char *kind = NULL;
+
+		if (attach_sniff(ba->data, ba->len, &kind) == NULL ||
+		    !attach_allowed(w->cfg->limits.types, kind)) {
+			/* as it came it would not be kept: HTML and 8-bit parts in base64 */
+			g_byte_array_unref(ba);
+			g_mime_message_foreach(inner, eml_part_base64, NULL);
+			ba = eml_bytes(inner);
+		}
+	}
 	add_attachment(w, filename, "message/rfc822", ba->data, ba->len);
 	g_byte_array_unref(ba);
 	g_free(filename);

@@ -416,6 +416,55 @@ Content-Type: message/rfc822
                        "resident@outlook.example", "complaint")
 
 
+@case
+def thunderbird_forward_as_attachment():
+    """Thunderbird's "Forward As Attachment" of a notice in 8bit UTF-8 text: the message kept
+    as its .eml file byte for byte (its exact size), named as Thunderbird names it."""
+    inner = f"""Return-Path: <notice@water.example>
+Received: from mx.water.example (mx.water.example [192.0.2.7])
+	by mx.mail.example.org with ESMTPS id 4Zq1x2y3
+	for <wanglei@mail.example.org>; Fri, 27 Feb 2026 17:00:05 +0800 (CST)
+From: =?UTF-8?B?{base64.b64encode("自来水公司".encode()).decode()}?= <notice@water.example>
+To: wanglei@mail.example.org
+Subject: =?UTF-8?B?{base64.b64encode("停水通知".encode()).decode()}?=
+Date: Fri, 27 Feb 2026 17:00:00 +0800
+Message-ID: <notice-20260227@water.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=UTF-8
+Content-Transfer-Encoding: 8bit
+
+因管道维修，3月2日至3月4日停水。
+"""
+    text = "自来水公司连续三天停水，事先没有通知。"
+    msg = f"""Message-ID: <3c4d5e6f-7081-92a3-b4c5-d6e7f8091a2b@mail.example.org>
+Date: Mon, 2 Mar 2026 08:30:00 +0800
+MIME-Version: 1.0
+User-Agent: Mozilla Thunderbird
+Content-Language: zh-CN
+To: complaint@bureau.example
+From: Wang Lei <wanglei@mail.example.org>
+Subject: =?UTF-8?B?{base64.b64encode("Fwd: 停水通知".encode()).decode()}?=
+Content-Type: multipart/mixed; boundary="------------Lm5Nb6Vc7Xz8Aq9Sw0De1Rf2"
+
+This is a multi-part message in MIME format.
+--------------Lm5Nb6Vc7Xz8Aq9Sw0De1Rf2
+Content-Type: text/plain; charset=UTF-8
+Content-Transfer-Encoding: 8bit
+
+{text}
+
+--------------Lm5Nb6Vc7Xz8Aq9Sw0De1Rf2
+Content-Type: message/rfc822; charset=UTF-8; name="=?UTF-8?B?{base64.b64encode("停水通知.eml".encode()).decode()}?="
+Content-Disposition: attachment;
+ filename*=UTF-8''{"".join("%%%02X" % b for b in "停水通知.eml".encode())}
+
+{inner}
+--------------Lm5Nb6Vc7Xz8Aq9Sw0De1Rf2--
+"""
+    return msg, expect("Fwd: 停水通知", text, [("停水通知.eml", len(inner.encode()), "text/plain")],
+                       "Wang Lei <wanglei@mail.example.org>", "complaint")
+
+
 # --- Apple Mail, Gmail, Thunderbird ----------------------------------------------------------
 
 def flow(paragraph, width, delsp):
