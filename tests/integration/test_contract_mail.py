@@ -309,6 +309,39 @@ class PolledAsPiped(unittest.TestCase):
                 self.assertEqual(r.status, 200, r)
                 RealMail.assertItem(self, item_view(r.json()), expected_view(case))
 
+    def test_polled_reply_adds_to_item(self):
+        """The citizen's reply with a photo, polled, adds to their item as piped (CitizenAnswers)."""
+        self.dc.append([raw("foxmail-gbk-in-gb2312")])
+        self.server.start()
+        admin = self.server.staff("poll_admin2", "admin")
+
+        def item_of(mid):
+            con = sqlite3.connect(self.server.db, timeout=30)
+            try:
+                row = con.execute("SELECT m.outcome, i.tracking FROM mail_in m JOIN items i ON "
+                                  "i.id = m.item_id WHERE m.message_id = ?", (mid,)).fetchone()
+            finally:
+                con.close()
+            return row
+
+        first = harness_wait(lambda: item_of("202603021030124853271@foxmail.com"), 60,
+                             "the letter polled")
+        self.assertEqual(first[0], "created")
+        self.dc.append([foxmail_reply("202603021030124853271@foxmail.com",
+                                      read("foxmail-gbk-in-gb2312", "subject"),
+                                      "工地昨晚又施工到两点，附照片。", PNG,
+                                      "202603030912401234567@foxmail.com")])
+        second = harness_wait(lambda: item_of("202603030912401234567@foxmail.com"), 60,
+                              "the reply polled")
+        self.assertEqual(second, ("added", first[1]))
+        r = admin.request("GET", "/api/v1/items/" + first[1])
+        self.assertEqual(r.status, 200, r)
+        it = r.json()
+        self.assertEqual([(a["filename"], a["size"]) for a in it["attachments"]][1:],
+                         [("夜间施工.png", len(PNG))])
+        self.assertEqual([h["note"] for h in it["history"] if h["action"] == "citizen_mail"],
+                         ["工地昨晚又施工到两点，附照片。"])
+
 
 def harness_wait(cond, deadline, what):
     import time
