@@ -1306,6 +1306,15 @@ hello
 
 
 @case
+def from_name_without_address():
+    """A broken From: a raw 8-bit name and no address (nobody to answer): no item."""
+    msg = ("From: 张三\nTo: director@bureau.example\nSubject: hello\n"
+           "Date: Mon, 2 Mar 2026 10:03:30 +0800\nMessage-ID: <noaddr.1@example.cn>\n\n"
+           "text\n").encode("gbk")
+    return msg, expect(ignored="null sender")
+
+
+@case
 def from_without_space_before_address():
     """From as Chinese webmail writes it: a quoted GBK name glued to the address."""
     text = "请问公积金提取的办理时间。"
