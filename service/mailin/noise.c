@@ -170,15 +170,25 @@ local_is(const char *addr, const char *local)
 	return addr != NULL && strncasecmp(addr, local, n) == 0 && addr[n] == '@';
 }
 
+/* Aliyun's mail (its own domains): X-Aliyun-Bounce, or its postmaster with a subject ending
+ * 退信. QQ Mail's and 163's 系统退信 come from their own postmaster: bounce (postmaster). */
 static int
 aliyun_bounce(const struct noise_ctx *x)
 {
-	size_t n = strlen(x->subject), k = strlen("退信");
+	static const char *const domains[] = { "@aliyun.com", "@mxhichina.com", "@alibaba-inc.com" };
+	size_t n = strlen(x->subject), k = strlen("退信"), i, a, d;
 
 	if (has(x, "X-Aliyun-Bounce"))
 		return 1;
-	return local_is(x->from_addr, "postmaster") && n >= k &&
-	       strcmp(x->subject + n - k, "退信") == 0;
+	if (!local_is(x->from_addr, "postmaster") || n < k || strcmp(x->subject + n - k, "退信") != 0)
+		return 0;
+	a = strlen(x->from_addr);
+	for (i = 0; i < sizeof(domains) / sizeof(domains[0]); i++) {
+		d = strlen(domains[i]);
+		if (a > d && g_ascii_strcasecmp(x->from_addr + a - d, domains[i]) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 static int

@@ -1276,7 +1276,8 @@ Message-ID: <civicdesk.99991.0011223344556677@bureau.example>
 
 @case
 def qq_bounce_postmaster():
-    """QQ Mail's bounce in plain text from PostMaster@qq.com (系统退信)."""
+    """QQ Mail's bounce in plain text from PostMaster@qq.com (系统退信): a postmaster's, not
+    Aliyun's."""
     msg = crlf(f"""From: "PostMaster" <PostMaster@qq.com>
 To: <civicdesk@bureau.example>
 Subject: =?gb18030?B?{base64.b64encode("系统退信".encode("gb18030")).decode()}?=
@@ -1288,7 +1289,7 @@ Content-Transfer-Encoding: base64
 
 {b64("很抱歉您的邮件没有发送成功。收件人邮箱不存在。".encode("gb18030"))}
 """)
-    return msg, expect(ignored="bounce (aliyun)",
+    return msg, expect(ignored="bounce (postmaster)",
                        bounce_reason="系统退信: 很抱歉您的邮件没有发送成功。收件人邮箱不存在。")
 
 
