@@ -914,6 +914,97 @@ out:
 	return rc;
 }
 
+/* The message of raw[0..len) parsed by GMime (its headers are what is looked at), or NULL. */
+static GMimeMessage *
+headers_of(GMimeParserOptions *opts, const char *raw, size_t len)
+{
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *msg;
+
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	msg = g_mime_parser_construct_message(parser, opts);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	return msg;
+}
+
+/* The headers that tell two letters with one Message-ID apart. */
+static const char *const letter_headers[] = { "Date", "From", "Subject" };
+
+/* The unfolded, trimmed raw value of header name of msg (GLib string), or NULL. */
+static char *
+letter_header(GMimeMessage *msg, const char *name)
+{
+	GMimeHeaderList *l = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+	GMimeHeader *h = g_mime_header_list_get_header(l, name);
+
+	if (h == NULL)
+		return NULL;
+	/* unfolded and trimmed: a relay may fold a header anew */
+	return g_strstrip(g_mime_utils_header_unfold(g_mime_header_get_raw_value(h)));
+}
+
+char *
+mail_letter_key(const char *raw, size_t len, const char *id)
+{
+	GMimeParserOptions *opts;
+	GMimeMessage *msg;
+	GString *all = g_string_new("");
+	char *sum, *key;
+	size_t i;
+
+	mail_init();
+	opts = g_mime_parser_options_new();
+	msg = headers_of(opts, raw, len);
+	for (i = 0; msg != NULL && i < sizeof(letter_headers) / sizeof(letter_headers[0]); i++) {
+		char *v = letter_header(msg, letter_headers[i]);
+
+		g_string_append_printf(all, "%s\n", v != NULL ? v : "");
+		g_free(v);
+	}
+	if (msg != NULL)
+		g_object_unref(msg);
+	g_mime_parser_options_free(opts);
+	sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, all->str, (gssize)all->len);
+	g_string_free(all, TRUE);
+	key = sum != NULL ? g_strdup_printf("%.200s#%.12s", id, sum) : NULL;
+	g_free(sum);
+	return key;
+}
+
+int
+mail_same_letter(const char *a, size_t alen, const char *b, size_t blen)
+{
+	GMimeParserOptions *opts;
+	GMimeMessage *ma, *mb;
+	size_t i;
+	int same = 1;
+
+	mail_init();
+	opts = g_mime_parser_options_new();
+	ma = headers_of(opts, a, alen);
+	mb = headers_of(opts, b, blen);
+	if (ma == NULL || mb == NULL) {
+		same = ma == mb ? 1 : 0;
+		goto out;
+	}
+	for (i = 0; i < sizeof(letter_headers) / sizeof(letter_headers[0]) && same; i++) {
+		char *va = letter_header(ma, letter_headers[i]), *vb = letter_header(mb, letter_headers[i]);
+
+		same = va == NULL || vb == NULL || strcmp(va, vb) == 0;
+		g_free(va);
+		g_free(vb);
+	}
+out:
+	if (ma != NULL)
+		g_object_unref(ma);
+	if (mb != NULL)
+		g_object_unref(mb);
+	g_mime_parser_options_free(opts);
+	return same;
+}
+
 void
 mail_msg_free(struct mail_msg *m)
 {

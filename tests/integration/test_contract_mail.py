@@ -144,6 +144,27 @@ class RealMail(unittest.TestCase):
         self.assertEqual(views[0], views[1])
         self.assertItem(views[1], expected_view("foxmail-gbk-in-gb2312"))
 
+    def test_reused_message_id(self):
+        """A scanner that writes the same Message-ID on every scan: each scan is a letter of
+        its own (another Date), never answered as the first one's duplicate and lost; the
+        same scan again (an MTA's retry) is still a duplicate."""
+        first = raw("only-an-attachment")
+        second = first.replace(b"Mon, 2 Mar 2026 09:33:00 +0800", b"Tue, 3 Mar 2026 10:01:00 +0800"
+                               ).replace(b"Scanned from MFP-3F", b"Scanned from MFP-3F (2)")
+        self.assertNotEqual(first, second)
+        first = first.replace(b"1772415180.42.mfp3f", b"static.mfp3f")
+        second = second.replace(b"1772415180.42.mfp3f", b"static.mfp3f")
+        lines = []
+        for data in (first, second, second):
+            r = ingest(self.server, data)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines.append(r.stdout.decode().strip())
+        self.assertRegex(lines[0], TRACKING)
+        self.assertRegex(lines[1], TRACKING)
+        self.assertNotEqual(lines[0], lines[1], "the second scan is a letter of its own")
+        self.assertEqual(self.item(lines[1])["subject"], "Scanned from MFP-3F (2)")
+        self.assertEqual(lines[2], lines[1], "the same scan again is a duplicate")
+
 
 def foxmail_reply(original_id, subject, text, photo, msgid):
     """The citizen's answer as Foxmail writes it: 回复: and the subject, In-Reply-To and
@@ -341,6 +362,29 @@ class PolledAsPiped(unittest.TestCase):
                          [("夜间施工.png", len(PNG))])
         self.assertEqual([h["note"] for h in it["history"] if h["action"] == "citizen_mail"],
                          ["工地昨晚又施工到两点，附照片。"])
+
+    def test_polled_reused_message_id(self):
+        """Two scans under one Message-ID in one poll's batch: two items; a third copy of the
+        second is its duplicate."""
+        first = raw("only-an-attachment").replace(b"1772415180.42.mfp3f", b"static2.mfp3f")
+        second = first.replace(b"Mon, 2 Mar 2026 09:33:00 +0800",
+                               b"Tue, 3 Mar 2026 10:01:00 +0800")
+        self.dc.append([first, second, second])
+        self.server.start()
+
+        def rows():
+            con = sqlite3.connect(self.server.db, timeout=30)
+            try:
+                return con.execute("SELECT uid, outcome, item_id FROM mail_in WHERE source = "
+                                   "'imap' ORDER BY uid").fetchall()
+            finally:
+                con.close()
+
+        got = harness_wait(lambda: (lambda r: r if len(r) == 3 else None)(rows()), 60,
+                           "the three messages polled")
+        self.assertEqual([g[1] for g in got], ["created", "created", "duplicate"])
+        self.assertNotEqual(got[0][2], got[1][2])
+        self.assertEqual(got[2][2], got[1][2])
 
 
 def harness_wait(cond, deadline, what):

@@ -504,6 +504,36 @@ test_auto_reply_subjects(struct t *t)
 	}
 }
 
+/* One Message-ID, two letters: the same letter piped and polled (another line end, a header
+ * added on the way) is the same; another Date is another letter, with a key of its own. */
+static void
+test_same_letter(struct t *t)
+{
+	static const char a[] = "From: s@x.cn\nSubject: Scan\nDate: Mon, 2 Mar 2026 09:33:00 +0800\n"
+	                        "Message-ID: <static@x.cn>\n\nscan 1\n";
+	static const char b[] = "Return-Path: <s@x.cn>\r\nDelivered-To: d@bureau.example\r\n"
+	                        "From: s@x.cn\r\nSubject: Scan\r\nDate: Mon, 2 Mar 2026\r\n 09:33:00 "
+	                        "+0800\r\nMessage-ID: <static@x.cn>\r\n\r\nscan 1\r\n";
+	static const char c[] = "From: s@x.cn\nSubject: Scan\nDate: Tue, 3 Mar 2026 10:01:00 +0800\n"
+	                        "Message-ID: <static@x.cn>\n\nscan 2\n";
+	char *ka, *kc, *kc2;
+
+	CHECK_INT(t, mail_same_letter(a, sizeof(a) - 1, b, sizeof(b) - 1), 1);
+	CHECK_INT(t, mail_same_letter(a, sizeof(a) - 1, c, sizeof(c) - 1), 0);
+	ka = mail_letter_key(a, sizeof(a) - 1, "static@x.cn");
+	kc = mail_letter_key(c, sizeof(c) - 1, "static@x.cn");
+	kc2 = mail_letter_key(c, sizeof(c) - 1, "static@x.cn");
+	CHECK(t, ka != NULL && kc != NULL && kc2 != NULL);
+	if (ka != NULL && kc != NULL && kc2 != NULL) {
+		CHECK(t, strncmp(kc, "static@x.cn#", 12) == 0 && strlen(kc) == 24);
+		CHECK(t, strcmp(ka, kc) != 0);
+		CHECK_STR(t, kc, kc2);
+	}
+	g_free(ka);
+	g_free(kc);
+	g_free(kc2);
+}
+
 int
 main(void)
 {
@@ -520,6 +550,7 @@ main(void)
 	RUN(&t, test_format_flowed);
 	RUN(&t, test_attached_message_name_and_empty_report);
 	RUN(&t, test_auto_reply_subjects);
+	RUN(&t, test_same_letter);
 	RUN(&t, test_corpus);
 	RUN(&t, test_real_corpus);
 	return t_done(&t);
