@@ -161,26 +161,33 @@ append_bytes(GByteArray *to, const struct b_word *w)
 	g_free(text);
 }
 
-/* Whether len bytes labelled with a GB charset (GB2312, GBK, GB18030…) are UTF-8 instead (as
- * PHP forms and some webmail send it): valid UTF-8 holding a character from U+0800 up, which
- * Chinese text in GB bytes is not (never for GB2312's characters). */
+/* Labels that UTF-8 text is sent under by mistake: the GB family (PHP forms, some webmail)
+ * and Latin-1 (a Java mailer's default). */
+static const char *const mislabels[] = { "GB18030", "ISO-8859-1", "ISO8859-1", "LATIN1",
+	                                 "CP1252", "WINDOWS-1252" };
+
+/* Whether len bytes under label (n bytes of it) are UTF-8 instead: label is one of mislabels
+ * and they are valid UTF-8 holding a character from U+0800 up, which text in those charsets
+ * is not (never GB2312's characters; Latin-1 only as "à" and two C1 or ¡-¿ signs in a row);
+ * U+FFFD (EF BF BD) excepted, text a webmail already destroyed (锟斤拷 read as GB). */
 static int
-utf8_in_gb(const char *label, size_t n, const char *buf, size_t len)
+utf8_mislabelled(const char *label, size_t n, const char *buf, size_t len)
 {
 	char low[32];
 	const char *name;
 	const unsigned char *p = (const unsigned char *)buf;
 	size_t i;
+	int listed = 0;
 
 	if (label == NULL || n == 0 || n >= sizeof(low))
 		return 0;
 	memcpy(low, label, n);
 	low[n] = '\0';
 	name = mail_charset(low);
-	if (name == NULL || strcmp(name, "GB18030") != 0 || !g_utf8_validate(buf, (gssize)len, NULL))
+	for (i = 0; name != NULL && i < sizeof(mislabels) / sizeof(mislabels[0]); i++)
+		listed |= g_ascii_strcasecmp(name, mislabels[i]) == 0;
+	if (!listed || !g_utf8_validate(buf, (gssize)len, NULL))
 		return 0;
-	/* U+FFFD (EF BF BD) is text a webmail already destroyed (锟斤拷 read as GB): kept as the
-	 * label says */
 	if (g_strstr_len(buf, (gssize)len, "\xEF\xBF\xBD") != NULL)
 		return 0;
 	for (i = 0; i < len; i++)
@@ -202,7 +209,7 @@ mail_join_words(const char *value)
 	 * '=' (GMime issue #133). So each run of B words of one charset, apart by white space only,
 	 * becomes one word holding the bytes of them all (GLib's base64), which GMime then decodes
 	 * in that charset: split characters are whole again and no padding is in the way. A GB
-	 * label on UTF-8 bytes is made UTF-8 on the way. */
+	 * or Latin-1 label on UTF-8 bytes is made UTF-8 on the way. */
 	while (*p != '\0') {
 		GByteArray *bytes;
 		const char *label, *last;
@@ -226,7 +233,7 @@ mail_join_words(const char *value)
 			last = x.end;
 			run++;
 		}
-		label = utf8_in_gb(w.cs, (size_t)(w.cs_end - w.cs), (const char *)bytes->data,
+		label = utf8_mislabelled(w.cs, (size_t)(w.cs_end - w.cs), (const char *)bytes->data,
 		                   bytes->len)
 		            ? "UTF-8"
 		            : NULL;
@@ -358,7 +365,7 @@ mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t
 			return g_strndup(buf, len);
 		name = NULL; /* labelled UTF-8 but not: the fallbacks */
 	}
-	if (label != NULL && utf8_in_gb(label, strlen(label), buf, len))
+	if (label != NULL && utf8_mislabelled(label, strlen(label), buf, len))
 		return g_strndup(buf, len);
 	if (name != NULL && g_ascii_strcasecmp(name, "US-ASCII") != 0 &&
 	    g_ascii_strcasecmp(name, "ASCII") != 0 && g_ascii_strcasecmp(name, "ANSI_X3.4-1968") != 0) {

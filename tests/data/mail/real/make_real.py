@@ -745,6 +745,25 @@ Date: Mon, 2 Mar 2026 13:30:00 +0800
 
 
 @case
+def javamail_utf8_labelled_latin1():
+    """A Java system's notification relay (JavaMail left at its default): UTF-8 text and a
+    B-word subject labelled ISO-8859-1, quoted-printable."""
+    subject = "12345热线转办：井盖缺失"
+    text = "市民来电反映：建设路 88 号门前井盖缺失，存在安全隐患。\n请核实处理。"
+    msg = f"""Date: Mon, 2 Mar 2026 14:05:09 +0800 (CST)
+From: hotline-relay@hotline.example
+To: complaint@bureau.example
+Message-ID: <1587342991.12.1772431509123@hotline-app01>
+Subject: =?ISO-8859-1?B?{base64.b64encode(subject.encode()).decode()}?=
+MIME-Version: 1.0
+Content-Type: text/plain; charset=ISO-8859-1
+Content-Transfer-Encoding: quoted-printable
+
+{qp(text, "utf-8")}"""
+    return msg, expect(subject, text, [], "hotline-relay@hotline.example", "complaint")
+
+
+@case
 def filename_words_split_mid_character():
     """A long Chinese file name as several GBK B words cut inside characters (inside the
     quotes, as QQ Mail and Coremail write encoded-word names), in both Content-Type and
