@@ -135,9 +135,9 @@ to_attachments(const struct mail_msg *m, struct db_attachment *att, size_t *natt
 	*natt = i;
 }
 
-/* Whether raw (len bytes, Message-ID id, stored already) is the letter stored under id: 1 yes,
- * 0 another letter reusing the Message-ID (stored as a letter of its own, without it), -1 the
- * database could not tell. */
+/* Whether raw (len bytes, Message-ID id, stored already) is the letter stored under id: 1 yes
+ * (also when no raw is kept under id, which cannot be), 0 another letter reusing the Message-ID,
+ * -1 the database could not tell. */
 static int
 stored_letter(struct app *app, const char *id, const char *raw, size_t len)
 {
@@ -146,7 +146,7 @@ stored_letter(struct app *app, const char *id, const char *raw, size_t len)
 	int rc = core_mail_stored_raw(app, id, &stored, &n);
 
 	if (rc <= 0)
-		return rc == 0 ? 1 : -1; /* no raw kept (cannot be): as before, the same letter */
+		return rc == 0 ? 1 : -1;
 	rc = mail_same_letter(stored, n, raw, len);
 	free(stored);
 	return rc;
