@@ -152,7 +152,11 @@ same_charset(const struct b_word *a, const struct b_word *b)
 static void
 append_bytes(GByteArray *to, const struct b_word *w)
 {
-	char *text = g_strndup(w->text, (gsize)(w->text_end - w->text));
+	/* padded to whole quanta: some mailers leave the '=' out, and GLib (as GMime) drops the
+	 * bytes of an unfinished quantum */
+	static const char *const pad[4] = { "", "", "==", "=" };
+	size_t len = (size_t)(w->text_end - w->text);
+	char *text = g_strdup_printf("%.*s%s", (int)len, w->text, pad[len % 4]);
 	gsize n = 0;
 	guchar *bytes = g_base64_decode(text, &n);
 
@@ -237,7 +241,7 @@ mail_join_words(const char *value)
 		                   bytes->len)
 		            ? "UTF-8"
 		            : NULL;
-		if (run == 1 && label == NULL) { /* as it came */
+		if (run == 1 && label == NULL && (w.text_end - w.text) % 4 == 0) { /* as it came */
 			g_string_append_len(words, p, last - p);
 		} else {
 			b64 = g_base64_encode(bytes->data, bytes->len);

@@ -339,6 +339,11 @@ test_split_encoded_words(struct t *t)
 	/* words of two charsets, then plain text */
 	check_subject(t, "=?utf-8?B?5L2g5aW9?= =?gbk?B?ysC95w==?= plain end", "你好世界 plain end");
 	check_subject(t, "=?utf-8?B?5oqV6K+J?= about noise", "投诉 about noise");
+	/* base64 without its padding: the last bytes too */
+	check_subject(t, "=?UTF-8?B?5peg5aGr5YWFeA?=", "无填充x");
+	check_subject(t, "=?UTF-8?B?5peg5aGr5YWFeHk?= =?UTF-8?B?eg?=", "无填充xyz");
+	/* a GB label on UTF-8 bytes (PHP forms) */
+	check_subject(t, "=?gb2312?B?5qCH6aKY5rWL6K+V?=", "标题测试");
 }
 
 /* The body as mail_parse decodes it from a text/plain part with Content-Type parameters
