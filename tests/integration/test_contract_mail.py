@@ -10,14 +10,17 @@ temporary failure does (75, nothing stored, then stored once)."""
 import base64
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dovecot  # noqa: E402
 import harness  # noqa: E402
+import peers  # noqa: E402
 
 harness.BIN = os.path.abspath(harness.BIN)
 MAIL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mail")
@@ -274,6 +277,66 @@ class CitizenAnswers(unittest.TestCase):
         att, hist, mails, items = self.counts(tracking)
         self.assertEqual((att, hist, mails, items),
                          (before[0] + 1, before[1] + 1, before[2] + 1, before[3]))
+
+
+class AnswerToAcknowledgement(unittest.TestCase):
+    """The citizen answers our acknowledgement (sent through a real SMTP server): Foxmail's
+    answer naming it in In-Reply-To, and QQ Mail's web answer that names nothing but keeps our
+    subject (and so the tracking number): each adds to the item, whose number is the line."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="civicdesk-ackreply-")
+        cls.smtp = peers.Peer("smtp", cls.tmp).start()
+        cls.server = harness.Server(env={
+            "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % cls.smtp.port,
+            "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example",
+            "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
+            "CIVICDESK_DIGEST": "off"}).start()
+        cls.admin = cls.server.staff("ackreply_admin", "admin")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.server.cleanup()
+        finally:
+            cls.smtp.stop()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_answers_to_the_acknowledgement(self):
+        r = ingest(self.server, raw("qq-webmail-gb18030"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tracking = r.stdout.decode().strip()
+        ack = peers.wait_for(lambda: [m for m in self.smtp.records()
+                                      if "1234567890@qq.com" in m["rcpt"]], 60,
+                             "the acknowledgement")[0]
+        self.assertIn(tracking, ack["subject"])
+        # Foxmail-style answer naming our message
+        a = foxmail_reply(ack["message_id"].strip("<>"), ack["subject"], "补充：材料已备齐。",
+                          PNG, "answer-1@qq.com")
+        a = a.replace(b"wangfang@foxmail.com", b"1234567890@qq.com")
+        # QQ Mail's web answer: no In-Reply-To, no References, our subject after 回复：
+        b = crlf("From: \"%s\" <1234567890@qq.com>\nTo: \"civicdesk\" <civicdesk@bureau.example>"
+                 "\nSubject: %s\nMime-Version: 1.0\nContent-Type: text/plain;\n\tcharset=\"gb18030"
+                 "\"\nContent-Transfer-Encoding: base64\nDate: Wed, 4 Mar 2026 08:00:00 +0800\n"
+                 "Message-ID: <tencent_answer2@qq.com>\nX-QQ-MIME: TCMime 1.0 by Tencent\n"
+                 "X-Mailer: QQMail 2.x\nX-QQ-Mailer: QQMail 2.x\n\n%s\n"
+                 % (bword("小李", "gb18030", "gb18030"),
+                    bword("回复：" + ack["subject"], "gb18030", "gb18030"),
+                    b64("请问还需要别的材料吗？".encode("gb18030")))).encode()
+        n = len(self.smtp.records())
+        for msg, text in ((a, "补充：材料已备齐。"), (b, "请问还需要别的材料吗？")):
+            r = ingest(self.server, msg)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout.decode(), tracking + "\n")
+            it = self.admin.request("GET", "/api/v1/items/" + tracking).json()
+            self.assertEqual(it["history"][-1]["action"], "citizen_mail")
+            self.assertEqual(it["history"][-1]["note"], text)
+        self.assertEqual(len(self.admin.request("GET", "/api/v1/items/" + tracking).json()[
+            "attachments"]), 2)
+        with sqlite3.connect(self.server.db, timeout=30) as con:
+            self.assertEqual(con.execute("SELECT count(*) FROM items").fetchone()[0], 1)
+        self.assertEqual(len(self.smtp.records()), n, "no acknowledgement of an answer")
 
 
 class PolledAsPiped(unittest.TestCase):
