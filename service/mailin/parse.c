@@ -358,6 +358,41 @@ struct walk {
 	int64_t kept;  /* bytes of the attachments kept so far */
 };
 
+/* The base64 content of dw decoded by GMime once its missing '=' padding is added (some
+ * mailers leave it out, and GMime drops the bytes of the unfinished last quantum): a new
+ * GByteArray, or NULL when the content is padded or whole (GMime's own decoding is used). */
+static GByteArray *
+unpadded_base64(GMimeDataWrapper *dw)
+{
+	GMimeStream *enc = g_mime_data_wrapper_get_stream(dw);
+	GByteArray *in, *out = NULL;
+	GMimeEncoding st;
+	GMimeStream *mem;
+	size_t i, n = 0;
+
+	if (enc == NULL || g_mime_data_wrapper_get_encoding(dw) != GMIME_CONTENT_ENCODING_BASE64)
+		return NULL;
+	in = g_byte_array_new();
+	mem = g_mime_stream_mem_new_with_byte_array(in);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_mime_stream_reset(enc);
+	g_mime_stream_write_to_stream(enc, mem);
+	g_mime_stream_reset(enc);
+	g_object_unref(mem);
+	for (i = 0; i < in->len && in->data[i] != '='; i++)
+		n += g_ascii_isalnum(in->data[i]) || in->data[i] == '+' || in->data[i] == '/';
+	if (i == in->len && n % 4 >= 2) {
+		g_byte_array_append(in, (const guint8 *)"==", n % 4 == 2 ? 2 : 1);
+		g_mime_encoding_init_decode(&st, GMIME_CONTENT_ENCODING_BASE64);
+		out = g_byte_array_sized_new((guint)g_mime_encoding_outlen(&st, in->len));
+		g_byte_array_set_size(out, (guint)g_mime_encoding_outlen(&st, in->len));
+		n = g_mime_encoding_flush(&st, (const char *)in->data, in->len, (char *)out->data);
+		g_byte_array_set_size(out, (guint)n);
+	}
+	g_byte_array_unref(in);
+	return out;
+}
+
 /* The decoded content of a part (transfer encoding undone): a new GByteArray. */
 static GByteArray *
 content(GMimePart *part)
@@ -366,9 +401,12 @@ content(GMimePart *part)
 	GMimeStream *mem;
 	GByteArray *ba;
 
-	ba = g_byte_array_new();
 	if (dw == NULL)
+		return g_byte_array_new();
+	ba = unpadded_base64(dw);
+	if (ba != NULL)
 		return ba;
+	ba = g_byte_array_new();
 	mem = g_mime_stream_mem_new_with_byte_array(ba);
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
 	g_mime_data_wrapper_write_to_stream(dw, mem);

@@ -764,6 +764,43 @@ Content-Transfer-Encoding: quoted-printable
 
 
 @case
+def base64_without_padding():
+    """A hand-rolled PHP mailer that strips base64's '=' padding everywhere (subject word, text,
+    file): every last byte is kept."""
+    subject = "反映路灯问题x"
+    text = "路灯不亮已经一周了x"
+    pdf = PDF + b"xy"
+
+    def nopad(data):
+        return b64(data).rstrip("=")
+
+    assert len(subject.encode()) % 3 and len(text.encode()) % 3 and len(pdf) % 3
+    msg = f"""From: lamp@example.cn
+To: complaint@bureau.example
+Subject: =?UTF-8?B?{base64.b64encode(subject.encode()).decode().rstrip("=")}?=
+Date: Mon, 2 Mar 2026 13:50:00 +0800
+Message-ID: <nopad.1@example.cn>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b1_nopad"
+
+--b1_nopad
+Content-Type: text/plain; charset=UTF-8
+Content-Transfer-Encoding: base64
+
+{nopad(text.encode())}
+--b1_nopad
+Content-Type: application/pdf; name="lamp.pdf"
+Content-Disposition: attachment; filename="lamp.pdf"
+Content-Transfer-Encoding: base64
+
+{nopad(pdf)}
+--b1_nopad--
+"""
+    return msg, expect(subject, text, [("lamp.pdf", len(pdf), "application/pdf")],
+                       "lamp@example.cn", "complaint")
+
+
+@case
 def filename_words_split_mid_character():
     """A long Chinese file name as several GBK B words cut inside characters (inside the
     quotes, as QQ Mail and Coremail write encoded-word names), in both Content-Type and
