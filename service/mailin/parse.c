@@ -216,7 +216,9 @@ sender(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
 	g_free(joined);
 	mb = first_mailbox(l);
 	if (mb != NULL) {
-		addr = internet_address_mailbox_get_addr(mb);
+		/* the domain in its ASCII (IDNA) form, which mail can be sent to without SMTPUTF8:
+		 * GMime gives x@例子.中国 for x@xn--fsqu00a.xn--fiqs8s */
+		addr = internet_address_mailbox_get_idn_addr(mb);
 		name = internet_address_get_name(INTERNET_ADDRESS(mb));
 		if (addr != NULL && addr[0] != '\0' && strlen(addr) <= MAIL_ADDR_MAX &&
 		    strchr(addr, '@') != NULL) {

@@ -801,6 +801,27 @@ Content-Transfer-Encoding: base64
 
 
 @case
+def idn_domain_sender():
+    """A citizen at a .中国 domain whose client writes the domain in Chinese (8-bit UTF-8 headers,
+    as SMTPUTF8 mail comes): the address is kept in its ASCII (IDNA) form, which an
+    acknowledgement can be sent to without SMTPUTF8."""
+    text = "我的邮箱域名是中文的，请问能收到回复吗？"
+    msg = f"""From: =?UTF-8?B?{base64.b64encode("钟先生".encode()).decode()}?= <zhong@例子.中国>
+To: ask@bureau.example
+Subject: =?UTF-8?B?{base64.b64encode("中文域名邮箱".encode()).decode()}?=
+Date: Mon, 2 Mar 2026 14:10:00 +0800
+Message-ID: <idn.1@xn--fsqu00a.xn--fiqs8s>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=UTF-8
+Content-Transfer-Encoding: 8bit
+
+{text}
+"""
+    return msg, expect("中文域名邮箱", text, [], "钟先生 <zhong@xn--fsqu00a.xn--fiqs8s>",
+                       "consultation")
+
+
+@case
 def filename_words_split_mid_character():
     """A long Chinese file name as several GBK B words cut inside characters (inside the
     quotes, as QQ Mail and Coremail write encoded-word names), in both Content-Type and
