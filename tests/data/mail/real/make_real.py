@@ -5,7 +5,7 @@ line ends), not built by Python's email package. Only the encoded payloads are c
 (base64 / quoted-printable of the text in the charset the client uses), so that the expected
 text stays readable beside them. One folder per case under tests/data/mail/real/:
   message.eml   the message
-  exit          the exit code of ingest-mail (0 when absent)
+  exit          the exit code of ingest-mail when not 0 (then nothing else: no line, no item)
   ignored       the reason, for mail that makes no item ("ignored: REASON" is the line)
   bounce-ids, bounce-reason  for bounces: the Message-IDs named, and why delivery failed
   subject, body the item's subject and body (UTF-8) as GET /api/v1/items shows them
@@ -1410,6 +1410,13 @@ Content-Transfer-Encoding: base64
     return msg, expect("公积金提取", text, [], "刘备 <liubei@sohu.example>", "consultation")
 
 
+@case
+def not_a_message():
+    """A text file piped by mistake (a script's report with no header): never storable, 65."""
+    msg = "Daily report of 2026-03-02\n\nAll jobs finished.\n"
+    return msg, expect(exit=65)
+
+
 def write_case(name, msg, exp):
     d = os.path.join(HERE, name.replace("_", "-"))
     if os.path.isdir(d):
@@ -1425,6 +1432,7 @@ def write_case(name, msg, exp):
 
     if exp["exit"]:
         put("exit", str(exp["exit"]))
+        return
     if exp["ignored"]:
         put("ignored", exp["ignored"])
         if exp["bounce_reason"] is not None:
