@@ -807,6 +807,10 @@ int db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const cha
 /* Marks a pending row dropped (a ladder notice that no longer holds when it is due: its clock
  * stopped, its due time moved…) with the reason: 1 / 0 not pending / -1. */
 int db_outbox_dropped(struct db_conn *c, int64_t id, const char *reason);
+/* Gives pending row id the recipient to (its account's address now) and no Message-ID (its
+ * next claim gives it a new one): 1 / 0 not pending, or the same notice to `to` is queued
+ * already / -1. */
+int db_outbox_readdress(struct db_conn *c, int64_t id, const char *to);
 /* A failed row pending again from now, attempts from 0, giving up at give_up_at, with a new
  * Message-ID at its next attempt (an administrator's retry; it was never accepted, and its
  * message may have held other rows): 1 / 0 not failed / -1. */
