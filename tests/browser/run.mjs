@@ -778,7 +778,7 @@ await test("second factor: enrol on /staff/totp (key, otpauth URI, QR code read 
 
 // Every page in every language: axe-core (no serious or critical violation) and screenshots at
 // phone and desktop width. CSP is bypassed in this context only, to inject axe.
-await test("axe-core on every page in every language: no serious or critical violation; screenshots", async () => {
+await test("axe-core on every page in every language: no serious or critical violation; no horizontal scrolling at 360 and 320 px; screenshots", async () => {
 	const c = await context({ bypassCSP: true });
 	const p = await c.newPage();
 	await staffLogin(p, "admin_b");
@@ -822,7 +822,13 @@ await test("axe-core on every page in every language: no serious or critical vio
 				if (v.impact === "serious" || v.impact === "critical")
 					bad.push(`${name} ${lang}: ${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((x) => x.target.join(" ")).join(", ")}`);
 			await p.screenshot({ path: join(OUT, `${name}-${lang}-desktop.png`), fullPage: true });
-			await p.setViewportSize({ width: 375, height: 740 });
+			// a phone, and 1280 px at 400 % zoom (WCAG 1.4.10): no horizontal scrolling
+			for (const width of [360, 320]) {
+				await p.setViewportSize({ width, height: 640 });
+				const [sw, cw] = await p.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+				if (sw > cw) bad.push(`${name} ${lang}: ${sw} px wide at ${width} px`);
+			}
+			await p.setViewportSize({ width: 360, height: 640 });
 			await p.screenshot({ path: join(OUT, `${name}-${lang}-phone.png`), fullPage: true });
 		}
 	}
