@@ -87,18 +87,22 @@ field_error(struct page *pg, json_t *f, json_t *errors, const char *field, const
 }
 
 /* Every problem of the submission, by the core's own rules: each field the check refuses is
- * noted and replaced by a harmless value, and the check runs again (at most once per field). */
-static void
+ * noted and replaced by a harmless value, and the check runs again (at most once per field).
+ * 1 if one of them was a file too large (413, as the API answers), else 0. */
+static int
 all_errors(struct page *pg, struct intake in, json_t *f, json_t *errors)
 {
 	struct core_error err;
 	char key[32];
 	size_t round;
+	int too_large = 0;
 
 	for (round = 0; round < NFIELDS + 1; round++) {
 		memset(&err, 0, sizeof(err));
 		if (core_submit_check(&in, &err) == 0 || err.field == NULL)
-			return;
+			return too_large;
+		if (err.code == CORE_TOO_LARGE)
+			too_large = 1;
 		if (strcmp(err.field, "kind") == 0) {
 			in.kind = "letter";
 		} else if (strcmp(err.field, "subject") == 0) {
@@ -124,11 +128,12 @@ all_errors(struct page *pg, struct intake in, json_t *f, json_t *errors)
 			in.natt = 0;
 		} else {
 			field_error(pg, f, errors, "body", "err.field");
-			return;
+			return too_large;
 		}
 		snprintf(key, sizeof(key), "err.%s", err.field);
 		field_error(pg, f, errors, err.field, key);
 	}
+	return too_large;
 }
 
 /* "type/subtype" in lower case without parameters, or application/octet-stream. */
@@ -190,6 +195,7 @@ pg_submit_post(struct req *req, struct resp *resp)
 	json_t *f, *errors;
 	int64_t retry;
 	size_t i;
+	int too_large;
 
 	if (page_begin(&pg, req, resp, "submit.title", "submit") != 0)
 		return;
@@ -240,9 +246,9 @@ pg_submit_post(struct req *req, struct resp *resp)
 		a->size = (int64_t)ff->size;
 		in.natt++;
 	}
-	all_errors(&pg, in, f, errors);
+	too_large = all_errors(&pg, in, f, errors);
 	if (json_array_size(errors) > 0) {
-		submit_form(&pg, 400, in.kind, f, errors);
+		submit_form(&pg, too_large ? 413 : 400, in.kind, f, errors);
 		return;
 	}
 	/* only well-formed submissions count against the address, as in the API */
@@ -663,26 +669,6 @@ cursor_read(const char *s, int64_t *a, int64_t *b)
 	return 0;
 }
 
-/* Percent-encodes s into buf at *n (unreserved characters stay). */
-static void
-url_put(char *buf, size_t size, size_t *n, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)(s ? s : ""); *p != '\0' && *n + 4 < size; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.') {
-			buf[(*n)++] = (char)*p;
-		} else {
-			buf[(*n)++] = '%';
-			buf[(*n)++] = hex[*p >> 4];
-			buf[(*n)++] = hex[*p & 15];
-		}
-	}
-	buf[*n] = '\0';
-}
-
 /* The board's address with q, kind and month, percent-encoded, and the cursor when not NULL. */
 static void
 board_href(char *buf, size_t size, const char *q, const char *kind, const char *month,
@@ -691,7 +677,7 @@ board_href(char *buf, size_t size, const char *q, const char *kind, const char *
 	size_t n;
 
 	n = (size_t)snprintf(buf, size, "/board?q=");
-	url_put(buf, size, &n, q);
+	page_url_put(buf, size, &n, q);
 	snprintf(buf + n, size - n, "&kind=%s&month=%s%s%s", kind ? kind : "", month ? month : "",
 	         cursor ? "&cursor=" : "", cursor ? cursor : "");
 }

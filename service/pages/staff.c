@@ -57,6 +57,79 @@ page_staff_data(struct page *pg)
 	page_csrf_set(pg, "staff");
 }
 
+/* --- the place to come back to after signing in -------------------------------------------- */
+
+#define PLACE_COOKIE "civicdesk_place" /* the staff page a sign-in returns to */
+#define PLACE_MAX 1024
+
+/* 1 if s is a place we could have written: a path under /staff/ of unreserved characters, with
+ * a query of percent-encoded values, never "//" (no other host). */
+static int
+place_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strncmp(s, "/staff/", 7) != 0 || strlen(s) >= PLACE_MAX ||
+	    strstr(s, "//") != NULL)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || strchr("/-_.~%?&=:", s[i]) != NULL))
+			return 0;
+	return 1;
+}
+
+/* Remembers where the staff member was when the session was found absent or ended, in a cookie
+ * that the sign-in reads (place_take): a GET's page with its filters, the item or the
+ * administrators' page a form was posted from (what the form held is not kept). */
+static void
+place_remember(struct page *pg)
+{
+	static const char *const kept[] = { "state", "q", "cursor", "period", "before", "actor",
+		                            "action", "target", "from", "to" };
+	struct req *req = pg->req;
+	char place[PLACE_MAX];
+	size_t n, i;
+	int sep = '?';
+
+	if (strcmp(req->method, "GET") == 0) {
+		n = (size_t)snprintf(place, sizeof(place), "%s", req->path);
+		for (i = 0; i < sizeof(kept) / sizeof(kept[0]) && n < sizeof(place); i++) {
+			const char *v = req_query(req, kept[i]);
+
+			if (v == NULL || n + strlen(kept[i]) + 3 >= sizeof(place))
+				continue;
+			n += (size_t)snprintf(place + n, sizeof(place) - n, "%c%s=", sep, kept[i]);
+			page_url_put(place, sizeof(place), &n, v);
+			sep = '&';
+		}
+	} else if (strncmp(req->path, "/staff/item/", 12) == 0 && req->nparams > 0) {
+		n = (size_t)snprintf(place, sizeof(place), "/staff/item/");
+		page_url_put(place, sizeof(place), &n, req->params[0]);
+	} else if (strncmp(req->path, "/staff/admin", 12) == 0) {
+		snprintf(place, sizeof(place), "/staff/admin");
+	} else {
+		return;
+	}
+	if (!place_valid(place) || strcmp(place, "/staff/") == 0)
+		return;
+	resp_header(pg->resp, "Set-Cookie",
+	            "%s=%s; Path=/staff/; Max-Age=3600; HttpOnly; SameSite=Strict%s", PLACE_COOKIE,
+	            place, req->app->cfg.cookie_secure ? "; Secure" : "");
+}
+
+/* The remembered place into buf (and the cookie cleared), or "/staff/". */
+static void
+place_take(struct page *pg, char *buf, size_t size)
+{
+	const char *v = req_cookie(pg->req, PLACE_COOKIE);
+
+	snprintf(buf, size, "%s", place_valid(v) ? v : "/staff/");
+	if (v != NULL)
+		resp_header(pg->resp, "Set-Cookie", "%s=; Path=/staff/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+		            PLACE_COOKIE, pg->req->app->cfg.cookie_secure ? "; Secure" : "");
+}
+
 int
 page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
             const char *nav, unsigned allow)
@@ -71,6 +144,7 @@ page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char
 		return 0;
 	}
 	if (rc == 0) {
+		place_remember(pg);
 		page_redirect(pg, expired ? "/staff/login?expired=1" : "/staff/login");
 		return 0;
 	}
@@ -189,9 +263,17 @@ pg_staff_login_post(struct req *req, struct resp *resp)
 		return;
 	}
 	auth_cookie(req, resp, token);
-	page_redirect(&pg, s->must_change   ? "/staff/password"
-	                   : s->must_enroll ? "/staff/totp"
-	                                    : "/staff/");
+	if (s->must_change)
+		page_redirect(&pg, "/staff/password");
+	else if (s->must_enroll)
+		page_redirect(&pg, "/staff/totp");
+	else {
+		char place[PLACE_MAX];
+
+		/* back where the ended session left the staff member */
+		place_take(&pg, place, sizeof(place));
+		page_redirect(&pg, place);
+	}
 	session_free(s);
 }
 
@@ -355,6 +437,21 @@ queue_row(struct page *pg, const struct sla_calendar *cal, const struct db_queue
 	                 "state", wf_state_name(r->state), "left_label", label);
 }
 
+/* The queue's address with its filters (state, q percent-encoded) and the cursor when not
+ * NULL: paging keeps what the filters chose, in the URL (bookmarks and the back button). */
+static void
+queue_href(char *buf, size_t size, const char *state, const char *q, const char *cursor)
+{
+	size_t n;
+
+	n = (size_t)snprintf(buf, size, "/staff/?state=%s&q=", state ? state : "open");
+	if (n >= size)
+		n = size - 1;
+	page_url_put(buf, size, &n, q);
+	if (cursor != NULL)
+		snprintf(buf + n, size - n, "&cursor=%s", cursor);
+}
+
 void
 pg_staff_queue(struct req *req, struct resp *resp)
 {
@@ -368,7 +465,7 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	size_t n = 0, i;
 	json_t *items;
 	long long a, b;
-	char href[600];
+	char href[1024]; /* q (300 bytes at most) percent-encoded, state and cursor */
 
 	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
@@ -412,13 +509,17 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	json_object_set_new(pg.data, "states", state_choices(&pg, req_query(req, "state")));
 	json_object_set_new(pg.data, "q", json_string(q ? q : ""));
 	if (n == PAGE_SIZE) {
-		snprintf(href, sizeof(href), "/staff/?state=%s&cursor=%lld:%lld",
-		         state ? state : "open", (long long)rows[n - 1].next_due,
+		char next[48];
+
+		snprintf(next, sizeof(next), "%lld:%lld", (long long)rows[n - 1].next_due,
 		         (long long)rows[n - 1].id);
+		queue_href(href, sizeof(href), state, q, next);
 		json_object_set_new(pg.data, "next_href", json_string(href));
 	}
-	if (cursor != NULL)
-		json_object_set_new(pg.data, "first_href", json_string("/staff/"));
+	if (cursor != NULL) {
+		queue_href(href, sizeof(href), state, q, NULL);
+		json_object_set_new(pg.data, "first_href", json_string(href));
+	}
 	db_queue_rows_free(rows, n);
 	page_end(&pg, 200, "staff_queue");
 }

@@ -253,6 +253,58 @@ await test("server validation: messages beside their fields, tied with aria-desc
 	assert((await page.locator("#error-summary a").count()) >= 4, "the summary lists the errors");
 });
 
+await test("a phone (360 px): files too large are caught beside the field before sending, nothing typed lost; without script the server answers 413 beside the field; an over-long subject keeps the text", async () => {
+	const fill = async (p) => {
+		await p.check("#kind-complaint");
+		await p.fill("#subject", "噪音扰民");
+		await p.fill("#body", "楼下餐馆每晚营业到凌晨两点。");
+		await p.fill("#phone", "13812345678");
+	};
+	const big = { name: "录音.pdf", mimeType: "application/pdf", buffer: Buffer.alloc(6 * 1024 * 1024, 65) };
+	// with script: chosen, the file is refused at once; sending is held back
+	const c = await context({ viewport: { width: 360, height: 640 } });
+	const p = await c.newPage();
+	let posts = 0;
+	p.on("request", (r) => { if (r.method() === "POST") posts++; });
+	await p.goto(`${BASE}/submit?lang=zh-Hant`);
+	await fill(p);
+	await p.setInputFiles("#attachment", big);
+	assert((await p.locator("#attachment-error[role=alert]").count()) === 1, "the message beside the field");
+	assert((await p.getAttribute("#attachment", "aria-describedby")).split(" ").includes("attachment-error"), "tied to the field");
+	assert((await p.getAttribute("#attachment", "aria-invalid")) === "true", "aria-invalid");
+	await p.click("form.stack button[type=submit]");
+	assert(posts === 0 && new URL(p.url()).pathname === "/submit", `nothing sent (${posts} POST)`);
+	assert((await p.evaluate(() => document.activeElement.id)) === "attachment", "focus on the field");
+	assert((await p.inputValue("#body")) === "楼下餐馆每晚营业到凌晨两点。", "what was typed stays");
+	// five files of 2.5 MB each: each small enough, together over the request's limit
+	const half = Array.from({ length: 5 }, (_, i) => ({ name: `p${i}.pdf`, mimeType: "application/pdf", buffer: Buffer.alloc(2.5 * 1024 * 1024, 66) }));
+	await p.setInputFiles("#attachment", half);
+	assert((await p.locator("#attachment-error").count()) === 1, "together too large");
+	await p.setInputFiles("#attachment", { name: "ok.txt", mimeType: "text/plain", buffer: Buffer.from("现场情况\n") });
+	assert((await p.locator("#attachment-error").count()) === 0 && (await p.getAttribute("#attachment", "aria-invalid")) === null, "a file that fits clears the message");
+	assert(await p.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth), "no horizontal scrolling at 360 px");
+	await c.close();
+	// without script: the server refuses the file with 413, beside the field, keeping the text
+	const n = await context({ viewport: { width: 360, height: 640 }, javaScriptEnabled: false });
+	const q = await n.newPage();
+	await q.goto(`${BASE}/submit?lang=en`);
+	await fill(q);
+	await q.setInputFiles("#attachment", big);
+	let [resp] = await Promise.all([q.waitForNavigation(), q.click("form.stack button[type=submit]")]);
+	assert(resp.status() === 413, `413 for a file over 5 MB, got ${resp.status()}`);
+	assert((await q.locator("#attachment-error").count()) === 1 && (await q.locator("#error-summary a[href='#attachment']").count()) === 1, "beside the field and in the summary");
+	assert((await q.inputValue("#body")) === "楼下餐馆每晚营业到凌晨两点。" && (await q.inputValue("#subject")) === "噪音扰民", "what was typed stays");
+	assert((await q.isChecked("#kind-complaint")), "the kind stays chosen");
+	// an over-long subject (the browser's maxlength set aside, as an old browser or a paste tool would)
+	await q.evaluate(() => { document.getElementById("subject").removeAttribute("maxlength"); document.getElementById("subject").value = "长".repeat(201); });
+	[resp] = await Promise.all([q.waitForNavigation(), q.click("form.stack button[type=submit]")]);
+	assert(resp.status() === 400, `400 for a subject of 201 characters, got ${resp.status()}`);
+	assert((await q.locator("#subject-error").count()) === 1 && (await q.inputValue("#subject")) === "长".repeat(201), "the message beside the subject, the subject kept");
+	assert((await q.inputValue("#body")) === "楼下餐馆每晚营业到凌晨两点。", "and the body");
+	assert(await q.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth), "no horizontal scrolling at 360 px with the errors");
+	await n.close();
+});
+
 await test("a form without its token is refused (CSRF)", async () => {
 	const r = await fetch(BASE + "/submit", {
 		method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" },
@@ -412,6 +464,77 @@ await test("the queue shows amber at one working day or less, red when overdue (
 	} finally {
 		await api("POST", "/api/v1/test/clock", { now: null });
 	}
+	await c.close();
+});
+
+await test("staff queue: state, search and paging stay in the URL (language links too), the back button retraces them; an ended session signs in back at the same place", async () => {
+	const marker = "分页测试";
+	for (let i = 0; i < 22; i++) {
+		const r = await api("POST", "/api/v1/items", { kind: "consultation", subject: `${marker} ${i}`, body: "排队页面的分页。", phone: "13812345678", publish: false });
+		assert(r.status === 201, r.text);
+	}
+	const c = await context();
+	const p = await c.newPage();
+	await staffLogin(p, "disp_b");
+	await p.goto(`${BASE}/staff/?lang=en`);
+	await p.selectOption("#state", "all");
+	await p.fill("#q", marker);
+	await clickAndWait(p, "form.filters button[type=submit]");
+	const first = p.url();
+	assert((await p.locator("table.queue tbody tr").count()) === 20, "a full first page");
+	await clickAndWait(p, "nav.pager a[rel=next]");
+	const second = new URL(p.url());
+	assert(second.searchParams.get("q") === marker && second.searchParams.get("state") === "all" && second.searchParams.get("cursor"), `the next page keeps the filters: ${p.url()}`);
+	const rows = await p.locator("table.queue tbody tr td:nth-child(2)").allTextContents();
+	assert(rows.length === 2 && rows.every((t) => t.startsWith(marker)), `the rest of the search: ${rows}`);
+	assert((await p.inputValue("#q")) === marker && (await p.inputValue("#state")) === "all", "the filters show what is applied");
+	// the language link keeps the page
+	await clickAndWait(p, "nav.langs a[hreflang=zh-Hant]");
+	const zh = new URL(p.url());
+	assert(zh.searchParams.get("q") === marker && zh.searchParams.get("cursor") === second.searchParams.get("cursor"), `the language link keeps the filters: ${p.url()}`);
+	assert((await p.locator("table.queue tbody tr").count()) === 2, "the same page in zh-Hant");
+	await p.goBack();
+	assert(p.url() === second.href, `back: ${p.url()}`);
+	await clickAndWait(p, "nav.pager a:not([rel])");
+	const again = new URL(p.url());
+	assert(again.searchParams.get("q") === marker && !again.searchParams.get("cursor"), `the first page keeps the filters: ${p.url()}`);
+	await p.goBack();
+	await p.goBack();
+	assert(p.url() === first, `back to the first page: ${p.url()}`);
+	// the session ends (idle past session_idle) while on the second page: the sign-in says so,
+	// then brings the staff member back to that page
+	await p.goto(second.href);
+	const r = await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + 7200 });
+	assert(r.status === 200, r.text);
+	try {
+		await p.reload();
+		assert(new URL(p.url()).pathname === "/staff/login" && p.url().includes("expired=1"), `to the sign-in: ${p.url()}`);
+		assert((await p.locator("p.notice").count()) === 1, "the session-ended notice");
+		await p.fill("#username", "disp_b");
+		await p.fill("#password", PASSWORD);
+		await clickAndWait(p, "form.stack button[type=submit]");
+		const back = new URL(p.url());
+		assert(back.pathname === "/staff/" && back.searchParams.toString() === second.searchParams.toString(), `back at the same place: ${p.url()} (want ${second.href})`);
+		assert((await p.locator("table.queue tbody tr").count()) === 2, "the same rows");
+	} finally {
+		await api("POST", "/api/v1/test/clock", { now: null });
+	}
+	// a link to an item without a session (an e-mail's): the sign-in leads to the item
+	await c.clearCookies();
+	const item = made.en.tracking;
+	await p.goto(`${BASE}/staff/item/${item}`);
+	assert(new URL(p.url()).pathname === "/staff/login", p.url());
+	await p.fill("#username", "disp_b");
+	await p.fill("#password", PASSWORD);
+	await clickAndWait(p, "form.stack button[type=submit]");
+	assert(new URL(p.url()).pathname === `/staff/item/${item}`, `at the item: ${p.url()}`);
+	// a later sign-in goes to the queue again (the place is used once)
+	await clickAndWait(p, "form[action='/staff/logout'] button");
+	await p.fill("#username", "disp_b");
+	await p.fill("#password", PASSWORD);
+	await clickAndWait(p, "form.stack button[type=submit]");
+	assert(new URL(p.url()).pathname === "/staff/", `the queue: ${p.url()}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
 	await c.close();
 });
 

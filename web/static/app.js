@@ -1,6 +1,8 @@
 /* civicdesk pages: optional enhancements only — every page works without this file.
  * A character count for text areas with data-count, a copy button for the query code,
- * and focus on the error summary. */
+ * focus on the error summary, and a check of the attachments' sizes before a form is sent
+ * (a body over the server's limit is refused before it is read, and the page that says so
+ * cannot give back what was typed). */
 (function () {
 	"use strict";
 	function count(area) {
@@ -24,7 +26,59 @@
 			});
 		});
 	}
+	// The files of input against its data-max-files, data-max-file and data-max-total (the
+	// whole request, the form's text counted too): true when they may be sent.
+	function filesFit(input) {
+		var files = Array.from(input.files || []);
+		var max = Number(input.getAttribute("data-max-file"));
+		var total = 4096;
+		input.form.querySelectorAll("input[type=text], input[type=tel], input[type=email], textarea").forEach(function (f) {
+			total += new Blob([f.value]).size;
+		});
+		files.forEach(function (f) { total += f.size + 512; });
+		return files.length <= Number(input.getAttribute("data-max-files")) &&
+			files.every(function (f) { return f.size <= max; }) &&
+			total <= Number(input.getAttribute("data-max-total"));
+	}
+	// The message beside the field, tied to it (as the server's own), or taken away.
+	function fileMessage(input, show) {
+		var id = input.id + "-error";
+		var msg = document.getElementById(id);
+		var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (x) { return x && x !== id; });
+		if (!show) {
+			if (msg && msg.hasAttribute("data-client")) msg.remove();
+			if (!document.getElementById(id)) {
+				input.removeAttribute("aria-invalid");
+				input.setAttribute("aria-describedby", described.join(" "));
+				input.parentNode.classList.remove("invalid");
+			}
+			return;
+		}
+		if (!msg) {
+			msg = document.createElement("p");
+			msg.className = "error";
+			msg.id = id;
+			input.parentNode.insertBefore(msg, input);
+		}
+		msg.setAttribute("data-client", "");
+		msg.setAttribute("role", "alert");
+		msg.textContent = input.getAttribute("data-error");
+		described.push(id);
+		input.setAttribute("aria-describedby", described.join(" "));
+		input.setAttribute("aria-invalid", "true");
+		input.parentNode.classList.add("invalid");
+	}
+	function checkFiles(input) {
+		input.addEventListener("change", function () { fileMessage(input, !filesFit(input)); });
+		input.form.addEventListener("submit", function (e) {
+			if (filesFit(input)) return;
+			e.preventDefault();
+			fileMessage(input, true);
+			input.focus();
+		});
+	}
 	document.addEventListener("DOMContentLoaded", function () {
+		document.querySelectorAll("input[type=file][data-max-total]").forEach(checkFiles);
 		document.querySelectorAll("textarea[data-count]").forEach(count);
 		document.querySelectorAll("button[data-copy]").forEach(copy);
 		var summary = document.getElementById("error-summary");
