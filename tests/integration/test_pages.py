@@ -412,6 +412,73 @@ class Board(Base):
         self.assertIn(t, b.text())
 
 
+    def walk(self, publish, body):
+        """An item replied to, its letter carrying the citizen's name and number."""
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "隐私测试 井盖", "body": body, "name": "欧阳明",
+            "phone": "13712345678", "publish": publish})
+        self.assertEqual(r.status, 201, r)
+        item = r.json()
+        t = item["tracking"]
+        self.act("disp_p", t, "assign", section=SECTION)
+        self.act("hand_p", t, "accept")
+        self.act("hand_p", t, "draft", text="欧阳明您好，井盖已更换。如有问题请回电 13712345678。")
+        self.act("hand_p", t, "submit_review")
+        self.act("head_p", t, "approve")
+        self.act("hand_p", t, "send_reply")
+        return item
+
+    def test_only_reviewed_masked_published_items(self):
+        """Privacy first: the board lists an item only once a section head has published its
+        masked version, never one whose citizen refused or withdrew consent, and its search
+        reads the masked text only (a name or number finds nothing)."""
+        shown = self.walk(True, "我是欧阳明，电话 13712345678，学院路井盖缺失。")
+        waiting = self.walk(True, "我是欧阳明，电话 13712345678，北门井盖缺失。")
+        refused = self.walk(False, "我是欧阳明，电话 13712345678，南门井盖缺失。")
+        received = self.submit(publish=True, subject="隐私测试 未办理")
+        r = self.staff["head_p"].request("PATCH", "/api/v1/items/%s/public" % shown["tracking"],
+                                         json_body={"published": True})
+        self.assertEqual(r.status, 200, r)
+        r = self.staff["head_p"].request("PATCH", "/api/v1/items/%s/public" % refused["tracking"],
+                                         json_body={"published": True})
+        self.assertGreaterEqual(r.status, 400, "no consent, no publication: %r" % r)
+        b = Browser(self.server)
+        for path in ("/board?lang=en", "/board?q=" + urllib.parse.quote("隐私测试"),
+                     "/board?q=" + urllib.parse.quote("井盖缺失")):
+            with self.subTest(path=path):
+                self.assertEqual(b.get(path).status, 200)
+                page = b.text()
+                self.assertIn(shown["tracking"], page)
+                self.assertIn("学院路井盖缺失", page)
+                self.assertIn("井盖已更换", page, "with its reply")
+                for t in (waiting, refused, received):
+                    self.assertNotIn(t["tracking"], page)
+                for private in ("北门", "南门", "未办理", "欧阳明", "13712345678"):
+                    self.assertNotIn(private, page)
+                self.assertIn("137****5678", page, "the number masked")
+        for q in ("欧阳明", "13712345678", "北门井盖"):
+            with self.subTest(q=q):
+                b.get("/board?q=" + urllib.parse.quote(q))
+                self.assertNotIn("隐私测试", b.text(), "the search reads the masked text only")
+                self.assertIn('class="empty"', b.text())
+        # the language links keep the search
+        b.get("/board?q=" + urllib.parse.quote("井盖缺失"))
+        self.assertIn('href="/board?lang=zh-Hant&amp;q=%E4%BA%95%E7%9B%96%E7%BC%BA%E5%A4%B1"',
+                      b.text())
+        # the citizen withdraws the consent: the item leaves the board at once
+        c = self.citizen()
+        self.track(c, shown)
+        r = c.post("/track", {"action": "withdraw_consent", "tracking": shown["tracking"],
+                              "code": shown["query_code"], "confirm": "1"})
+        self.assertEqual(r.status, 200, c.text())
+        b.get("/board?q=" + urllib.parse.quote("隐私测试"))
+        self.assertNotIn(shown["tracking"], b.text())
+        b.get("/board")
+        self.assertNotIn(shown["tracking"], b.text())
+        r = self.server.request("GET", "/api/v1/public/items/" + shown["tracking"])
+        self.assertEqual(r.status, 404)
+
+
 class Static(Base):
     def test_gzip_etag(self):
         plain = self.server.request("GET", "/static/style.css")
