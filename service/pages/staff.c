@@ -61,6 +61,7 @@ page_staff_data(struct page *pg)
 
 #define PLACE_COOKIE "civicdesk_place" /* the staff page a sign-in returns to */
 #define PLACE_MAX 1024
+#define QUEUE_COOKIE "civicdesk_queue" /* the queue page last shown: the item page's way back */
 
 /* 1 if s is a place we could have written: a path under /staff/ of unreserved characters, with
  * a query of percent-encoded values, never "//" (no other host). */
@@ -520,6 +521,11 @@ pg_staff_queue(struct req *req, struct resp *resp)
 		queue_href(href, sizeof(href), state, q, NULL);
 		json_object_set_new(pg.data, "first_href", json_string(href));
 	}
+	/* the item pages link back to this page of the queue, filters and all */
+	queue_href(href, sizeof(href), state, q, cursor);
+	if (place_valid(href))
+		resp_header(resp, "Set-Cookie", "%s=%s; Path=/staff/; HttpOnly; SameSite=Strict%s",
+		            QUEUE_COOKIE, href, req->app->cfg.cookie_secure ? "; Secure" : "");
 	db_queue_rows_free(rows, n);
 	page_end(&pg, 200, "staff_queue");
 }
@@ -540,17 +546,32 @@ action_forms(struct page *pg, const struct db_item *item)
 	n = wf_allowed((enum wf_state)state, pg->staff->role, acts, MAX_ACTIONS);
 	for (i = 0; i < n && i < MAX_ACTIONS; i++) {
 		const struct wf_transition *t = wf_transition(acts[i]);
+		const char *posted = page_field(pg, "action");
+		json_t *o;
 
 		if (wf_check(acts[i], (enum wf_state)state, pg->staff->role, item->section_id,
 		             pg->staff->section_id) != WF_OK)
 			continue;
-		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b}", "name", t->name, "label",
-		                 page_msg2(pg, "action.", t->name), "section",
-		                 (t->input & WF_IN_SECTION) != 0, "assignee", acts[i] == WF_ASSIGN,
-		                 "target",
-		                 (t->input & WF_IN_TARGET) != 0, "text", (t->input & WF_IN_TEXT) != 0,
-		                 "note", 1, "note_required", (t->input & WF_IN_NOTE) != 0));
+		o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b}", "name", t->name, "label",
+		              page_msg2(pg, "action.", t->name), "section",
+		              (t->input & WF_IN_SECTION) != 0, "assignee", acts[i] == WF_ASSIGN,
+		              "target", (t->input & WF_IN_TARGET) != 0, "text",
+		              (t->input & WF_IN_TEXT) != 0, "note", 1, "note_required",
+		              (t->input & WF_IN_NOTE) != 0);
+		/* the form of a refused action keeps what was typed in it (a reply written for an
+		 * hour is not lost to an expired form or a conflict) */
+		if (o != NULL && posted != NULL && strcmp(posted, t->name) == 0) {
+			const char *text = page_field(pg, "text"), *note = page_field(pg, "note");
+			const char *target = page_field(pg, "target");
+
+			if (text != NULL)
+				json_object_set_new(o, "f_text", json_string(text));
+			if (note != NULL)
+				json_object_set_new(o, "f_note", json_string(note));
+			if (target != NULL)
+				json_object_set_new(o, "f_target", json_string(target));
+		}
+		json_array_append_new(a, o);
 	}
 	return a;
 }
@@ -698,6 +719,7 @@ item_view(struct page *pg, const char *tracking)
 static void
 item_page(struct page *pg, int status, const char *tracking, const char *message)
 {
+	const char *back;
 	int rc;
 
 	if (message != NULL)
@@ -711,6 +733,9 @@ item_page(struct page *pg, int status, const char *tracking, const char *message
 		page_error(pg, 404, "item.not_found");
 		return;
 	}
+	back = req_cookie(pg->req, QUEUE_COOKIE);
+	json_object_set_new(pg->data, "queue_href",
+	                    json_string(place_valid(back) ? back : "/staff/"));
 	page_end(pg, status, "staff_item");
 }
 

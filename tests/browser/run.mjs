@@ -383,6 +383,16 @@ await test("staff flow: assign, draft, return, approve, send through the pages; 
 	await c.clearCookies();
 	await staffLogin(p, "hand_b");
 	await act(p, tracking, "accept");
+	// a refused form (here an expired form token) says why and keeps what was typed in it
+	await p.goto(`${BASE}/staff/item/${tracking}`);
+	const draftForm = p.locator("form.action:has(input[name=action][value=draft])");
+	await draftForm.locator("input[name=csrf_token]").evaluate((e) => { e.value = "expired-token"; });
+	await draftForm.locator("textarea[name=text]").fill("答复：路灯已于今日修复（草稿）。");
+	await draftForm.locator("textarea[name=note]").fill("先保存");
+	const [refused] = await Promise.all([p.waitForNavigation(), draftForm.locator("button[type=submit]").click()]);
+	assert(refused.status() === 403, `403 for an expired form, got ${refused.status()}`);
+	assert(/expired|过期|過期/.test(await p.textContent("#error-summary")), `a readable message: ${await p.textContent("#error-summary")}`);
+	assert((await draftForm.locator("textarea[name=text]").inputValue()) === "答复：路灯已于今日修复（草稿）。" && (await draftForm.locator("textarea[name=note]").inputValue()) === "先保存", "the draft and note are kept");
 	await act(p, tracking, "draft", { text: "答复：路灯已于今日修复。如有问题请联系张三 13812345678。" });
 	await act(p, tracking, "submit_review");
 	assert(!(await actions(p, tracking)).includes("approve"), "a handler cannot approve");
@@ -501,6 +511,11 @@ await test("staff queue: state, search and paging stay in the URL (language link
 	await p.goBack();
 	await p.goBack();
 	assert(p.url() === first, `back to the first page: ${p.url()}`);
+	// an item of the second page, then its "back to the queue" link: that page again
+	await p.goto(second.href);
+	await clickAndWait(p, "table.queue tbody tr a >> nth=0");
+	await clickAndWait(p, "a.back");
+	assert(new URL(p.url()).searchParams.toString() === second.searchParams.toString(), `back to the same queue page: ${p.url()}`);
 	// the session ends (idle past session_idle) while on the second page: the sign-in says so,
 	// then brings the staff member back to that page
 	await p.goto(second.href);
