@@ -140,6 +140,7 @@ async function submitLetter(page, lang, fields) {
 	await page.fill("#phone", fields.phone || "13812345678");
 	if (fields.email) await page.fill("#email", fields.email);
 	if (fields.publish) await page.check("#publish");
+	if (fields.file) await page.setInputFiles("#attachment", fields.file);
 	await Promise.all([page.waitForNavigation(), page.click("form.stack button[type=submit]")]);
 	const tracking = (await page.textContent("#tracking") || "").trim();
 	const code = (await page.textContent("#query-code") || "").trim();
@@ -226,14 +227,38 @@ await test("static files: Content-Type, ETag, 304 on If-None-Match; no path leav
 });
 
 for (const lang of LANGS) {
-	await test(`a citizen submits in ${lang} and gets a tracking number, query code and due date`, async () => {
-		made[lang] = await submitLetter(page, lang, {
-			subject: `路灯不亮 ${lang}`, body: "小区门口的路灯坏了一周。", name: "张三", publish: true,
-		});
-		assert((await page.getAttribute("html", "lang")) === lang, "the receipt keeps the language");
-		assert(/^\d{4}-\d{2}-\d{2}/.test((await page.textContent("dd time")) || ""), "a due date");
-		await page.goto(`${BASE}/board`);
-		assert((await page.getAttribute("html", "lang")) === lang, "the language is remembered");
+	await test(`a citizen on a phone (360 px) submits in ${lang}, gets a tracking number, query code and due date, and looks it up with them; a wrong code answers as an unknown number`, async () => {
+		const wide = () => page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+		await page.setViewportSize({ width: 360, height: 640 });
+		try {
+			made[lang] = await submitLetter(page, lang, {
+				subject: `路灯不亮 ${lang}`, body: "小区门口的路灯坏了一周。", name: "张三", publish: true,
+				file: lang === "zh-Hant" ? { name: "照片說明.txt", mimeType: "text/plain", buffer: Buffer.from("路燈在門口左側。\n") } : undefined,
+			});
+			assert((await page.getAttribute("html", "lang")) === lang, "the receipt keeps the language");
+			assert(/^\d{4}-\d{2}-\d{2}/.test((await page.textContent("dd time")) || ""), "a due date");
+			assert(!(await wide()), "the receipt fits the phone");
+			await lookUp(page, made[lang].tracking, made[lang].code);
+			assert((await page.getAttribute("html", "lang")) === lang, "the look-up keeps the language");
+			assert((await page.textContent("#status-title")).includes(made[lang].tracking) && (await page.locator("p.state").count()) === 1, "found with the number and code shown");
+			assert(!(await wide()), "the status fits the phone");
+			const answer = async (tracking, code) => {
+				const [r] = await Promise.all([page.waitForNavigation(), (async () => {
+					await page.fill("#tracking", tracking);
+					await page.fill("#code", code);
+					await page.click("form.look-up button[type=submit]");
+				})()]);
+				return [r.status(), (await page.textContent("main")).replace(/\s+/g, " ")];
+			};
+			const wrong = await answer(made[lang].tracking, "WRONGCODE123");
+			const unknown = await answer("XJ-20200101-99999", "WRONGCODE123");
+			assert(wrong[0] === 404 && unknown[0] === 404, `404 for both: ${wrong[0]} ${unknown[0]}`);
+			assert(wrong[1] === unknown[1], `the same answer:\n${wrong[1]}\n${unknown[1]}`);
+			await page.goto(`${BASE}/board`);
+			assert((await page.getAttribute("html", "lang")) === lang, "the language is remembered");
+		} finally {
+			await page.setViewportSize({ width: 1280, height: 900 });
+		}
 	});
 }
 
