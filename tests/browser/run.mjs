@@ -941,7 +941,7 @@ await test("second factor: enrol on /staff/totp (key, otpauth URI, QR code read 
 
 // Every page in every language: axe-core (no serious or critical violation) and screenshots at
 // phone and desktop width. CSP is bypassed in this context only, to inject axe.
-await test("axe-core on every page in every language: no serious or critical violation; no horizontal scrolling at 360 and 320 px; screenshots", async () => {
+await test("axe-core on every page in every language: no serious or critical violation; no horizontal scrolling at 360 and 320 px, nor with text at 200 %; screenshots", async () => {
 	const c = await context({ bypassCSP: true });
 	const p = await c.newPage();
 	await staffLogin(p, "admin_b");
@@ -991,6 +991,15 @@ await test("axe-core on every page in every language: no serious or critical vio
 				const [sw, cw] = await p.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
 				if (sw > cw) bad.push(`${name} ${lang}: ${sw} px wide at ${width} px`);
 			}
+			// text at 200 % (a phone's large-font setting) at 360 px: still no horizontal scrolling
+			await p.setViewportSize({ width: 360, height: 640 });
+			const [bw, bc] = await p.evaluate(() => {
+				document.documentElement.style.fontSize = "200%";
+				const r = [document.documentElement.scrollWidth, document.documentElement.clientWidth];
+				document.documentElement.style.fontSize = "";
+				return r;
+			});
+			if (bw > bc) bad.push(`${name} ${lang}: ${bw} px wide at 360 px with text at 200 %`);
 			await p.setViewportSize({ width: 360, height: 640 });
 			await p.screenshot({ path: join(OUT, `${name}-${lang}-phone.png`), fullPage: true });
 		}
