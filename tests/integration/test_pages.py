@@ -537,6 +537,39 @@ class Static(Base):
         self.assertTrue(r.header("Content-Type").startswith("application/json"))
 
 
+class SubmitLimit(unittest.TestCase):
+    """The per-address submission limit on the form: a page in the visitor's language, 429 with
+    Retry-After, the message in the summary and everything typed kept."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "2"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_429_page_keeps_the_letter(self):
+        b = Browser(self.server)
+        fields = {"kind": "complaint", "subject": "噪音", "body": "夜間施工噪音很大。",
+                  "phone": "13812345678"}
+        statuses = []
+        for _ in range(3):
+            b.get("/submit?lang=zh-Hant")
+            statuses.append(b.post_files("/submit", fields, []).status)
+        self.assertEqual(statuses, [200, 200, 429])
+        r = b.last
+        self.assertTrue(r.header("Content-Type").startswith("text/html"))
+        self.assertGreater(int(r.header("Retry-After")), 0)
+        page = b.text()
+        self.assertIn('<html lang="zh-Hant">', page)
+        self.assertIn('id="error-summary"', page)
+        self.assertIn("請稍後再試", page)
+        self.assertIn('value="噪音"', page)
+        self.assertIn("夜間施工噪音很大。</textarea>", page)
+        self.assertIn('value="13812345678"', page)
+
+
 class Admin(Base):
     def admin(self):
         b = Browser(self.server)
