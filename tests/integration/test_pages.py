@@ -479,6 +479,48 @@ class Board(Base):
         self.assertEqual(r.status, 404)
 
 
+    def test_paging_keeps_the_search(self):
+        """21 published replies found by one word: 20 on the first page, the next page (its
+        link keeps the search and the kind) has the last, in the board's order, newest reply
+        first, and the first-page link comes back."""
+        made = []
+        for i in range(21):
+            r = self.server.request("POST", "/api/v1/items", json_body={
+                "kind": "complaint", "subject": "翻页测试 第%d号" % i, "body": "人行道上的共享单车。",
+                "phone": "13812345678", "publish": True})
+            self.assertEqual(r.status, 201, r)
+            t = r.json()["tracking"]
+            self.act("disp_p", t, "assign", section=SECTION)
+            self.act("hand_p", t, "accept")
+            self.act("hand_p", t, "draft", text="已清理。")
+            self.act("hand_p", t, "submit_review")
+            self.act("head_p", t, "approve")
+            self.act("hand_p", t, "send_reply")
+            r = self.staff["head_p"].request("PATCH", "/api/v1/items/%s/public" % t,
+                                             json_body={"published": True})
+            self.assertEqual(r.status, 200, r)
+            made.append(t)
+        b = Browser(self.server)
+        b.get("/board?lang=en&kind=complaint&q=" + urllib.parse.quote("翻页测试"))
+        first = re.findall(r'<span class="code">(XJ-[0-9-]+)</span>', b.text())
+        self.assertEqual(len(first), 20, b.text()[:3000])
+        m = re.search(r'<a href="([^"]+)" rel="next">', b.text())
+        self.assertTrue(m, "a next link")
+        nxt = html.unescape(m.group(1))
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(nxt).query)
+        self.assertEqual((q["q"], q["kind"]), (["翻页测试"], ["complaint"]), nxt)
+        b.get(nxt)
+        second = re.findall(r'<span class="code">(XJ-[0-9-]+)</span>', b.text())
+        self.assertEqual(len(second), 1)
+        self.assertEqual(sorted(first + second), sorted(made), "every one once")
+        self.assertEqual(second, [made[0]], "the oldest reply last")
+        self.assertNotIn('rel="next"', b.text())
+        m = re.search(r'<nav aria-label="[^"]+" class="pager">\s*<a href="([^"]+)">', b.text())
+        self.assertTrue(m, "a first-page link in the pager")
+        b.get(html.unescape(m.group(1)))
+        self.assertEqual(re.findall(r'<span class="code">(XJ-[0-9-]+)</span>', b.text()), first)
+
+
 class Static(Base):
     def test_gzip_etag(self):
         plain = self.server.request("GET", "/static/style.css")
