@@ -378,6 +378,50 @@ class Dashboard(Base):
         self.assertEqual(h.get("/staff/stats.csv?period=" + month).status, 403)
 
 
+class Roles(Base):
+    def signed_in(self, who):
+        b = Browser(self.server)
+        b.get("/staff/login?lang=en")
+        r = b.post("/staff/login", {"username": who, "password": PW})
+        self.assertEqual(r.status, 303, b.text())
+        return b
+
+    def test_a_handler_sees_only_their_section(self):
+        """Through the pages, as through the API: another section's item is not listed, not
+        found by search, its page is 404 without its text, a form posted to it changes nothing;
+        the dashboard, statistics and administration answer 403."""
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "别科来信 稽查", "body": "只给稽查处看的内容。",
+            "phone": "13812345678", "publish": False})
+        other = r.json()["tracking"]
+        self.act("disp_p", other, "assign", section="稽查处")
+        mine = self.submit(subject="本科来信 法规")["tracking"]
+        self.act("disp_p", mine, "assign", section=SECTION)
+        for who in ("hand_p", "head_p"):
+            with self.subTest(who=who):
+                b = self.signed_in(who)
+                for path in ("/staff/?state=all", "/staff/?state=all&q=" + urllib.parse.quote("别科来信"),
+                             "/staff/?state=assigned"):
+                    self.assertEqual(b.get(path).status, 200)
+                    self.assertNotIn(other, b.text(), path)
+                    self.assertNotIn("别科来信 稽查", b.text(), path)
+                b.get("/staff/?state=all")
+                self.assertIn(mine, b.text(), "their own section's item is listed")
+                r = b.get("/staff/item/" + other)
+                self.assertEqual(r.status, 404)
+                self.assertNotIn("只给稽查处看的内容", b.text())
+                self.assertIn('<html lang="en">', b.text(), "a page, in the language")
+                b.get("/staff/item/" + mine)
+                r = b.post("/staff/item/" + other, {"action": "accept", "note": "x"})
+                self.assertEqual(r.status, 404)
+                state = self.staff["disp_p"].request("GET", "/api/v1/items/" + other).json()["state"]
+                self.assertEqual(state, "assigned", "nothing changed")
+                for path in ("/staff/dashboard", "/staff/admin", "/staff/stats.csv?period=2026"):
+                    r = b.get(path)
+                    self.assertEqual(r.status, 403, path)
+                    self.assertIn('<html lang="en">', b.text(), path)
+
+
 class Board(Base):
     def test_by_month_and_kind(self):
         item = self.replied()
