@@ -293,6 +293,13 @@ await test("a phone (360 px): files too large are caught beside the field before
 	p.on("request", (r) => { if (r.method() === "POST") posts++; });
 	await p.goto(`${BASE}/submit?lang=zh-Hant`);
 	await fill(p);
+	// the character count: shown at once, told to a screen reader once, when typing pauses
+	assert((await p.getAttribute("#body-count", "aria-live")) === null, "the visible count is not a live region");
+	assert((await p.textContent("#body-count")).includes("14"), `the count: ${await p.textContent("#body-count")}`);
+	const spoken = () => p.evaluate(() => document.getElementById("body-count-live").textContent === document.getElementById("body-count").textContent);
+	for (const end = Date.now() + 5000; !(await spoken()) && Date.now() < end;) await new Promise((ok) => setTimeout(ok, 100));
+	assert(await spoken(), "the live region tells the count once typing pauses");
+	assert((await p.getAttribute("#body-count-live", "aria-live")) === "polite", "a polite live region");
 	await p.setInputFiles("#attachment", big);
 	assert((await p.locator("#attachment-error[role=alert]").count()) === 1, "the message beside the field");
 	assert((await p.getAttribute("#attachment", "aria-describedby")).split(" ").includes("attachment-error"), "tied to the field");

@@ -5,15 +5,27 @@
  * cannot give back what was typed). */
 (function () {
 	"use strict";
+	// The count shows at once; a screen reader hears it once typing pauses (a live region
+	// updated on every key would talk over the typing).
 	function count(area) {
 		var out = document.getElementById(area.getAttribute("data-count"));
 		if (!out) return;
 		var tmpl = out.getAttribute("data-template") || "%n";
-		var update = function () {
-			out.textContent = tmpl.replace("%n", String(Array.from(area.value).length));
+		var live = document.createElement("p");
+		var timer = null;
+		live.className = "vh";
+		live.id = out.id + "-live";
+		live.setAttribute("aria-live", "polite");
+		out.parentNode.insertBefore(live, out.nextSibling);
+		var text = function () {
+			return tmpl.replace("%n", String(Array.from(area.value).length));
 		};
-		area.addEventListener("input", update);
-		update();
+		area.addEventListener("input", function () {
+			out.textContent = text();
+			clearTimeout(timer);
+			timer = setTimeout(function () { live.textContent = text(); }, 1200);
+		});
+		out.textContent = text();
 	}
 	function copy(button) {
 		var source = document.getElementById(button.getAttribute("data-copy"));
