@@ -671,10 +671,14 @@ item_view(struct page *pg, const char *tracking)
 
 		page_datetime(h[i].at, at);
 		sla_format_local(h[i].at, at_iso, sizeof(at_iso));
+		/* the citizen and the system are named in the page's language; staff by username */
 		json_array_append_new(hist, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?}", "at", at,
 		                                      "at_iso", at_iso, "label",
 		                                      page_msg2(pg, "action.", h[i].action), "actor",
-		                                      h[i].actor, "to_state",
+		                                      h[i].actor_id == 0
+		                                          ? page_msg2(pg, "actor.", h[i].actor)
+		                                          : h[i].actor,
+		                                      "to_state",
 		                                      h[i].to_state
 		                                          ? page_msg2(pg, "sstate.", h[i].to_state)
 		                                          : NULL,

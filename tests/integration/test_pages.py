@@ -411,7 +411,10 @@ class Roles(Base):
                 self.assertEqual(r.status, 404)
                 self.assertNotIn("只给稽查处看的内容", b.text())
                 self.assertIn('<html lang="en">', b.text(), "a page, in the language")
-                b.get("/staff/item/" + mine)
+                b.get("/staff/item/" + mine + "?lang=zh-Hant")
+                self.assertIn("來信人 → ", b.text(), "the citizen named in the language")
+                self.assertNotIn("citizen", b.text())
+                b.get("/staff/item/" + mine + "?lang=en")
                 r = b.post("/staff/item/" + other, {"action": "accept", "note": "x"})
                 self.assertEqual(r.status, 404)
                 state = self.staff["disp_p"].request("GET", "/api/v1/items/" + other).json()["state"]

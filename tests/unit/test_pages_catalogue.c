@@ -50,6 +50,9 @@ test_actions(struct t *t)
 	want(t, "action.", "publish");
 	want(t, "action.", "unpublish");
 	want(t, "action.", "edit_public");
+	/* the history's actors without an account (the item page names them) */
+	want(t, "actor.", "citizen");
+	want(t, "actor.", "system");
 }
 
 static void
