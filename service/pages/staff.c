@@ -697,7 +697,7 @@ item_view(struct page *pg, const char *tracking)
 	              "state", wf_state_name(item.state), "state_label",
 	              page_msg2(pg, "sstate.", wf_state_name(item.state)), "kind_label",
 	              page_msg2(pg, "kind.", kind_name(item.kind)), "channel",
-	              channel_name(item.channel),
+	              page_msg2(pg, "channel.", channel_name(item.channel)),
 	              "received", received, "received_iso", iso, "section", item.section_name,
 	              "assignee", item.assignee_name, "name", item.name, "phone", item.phone,
 	              "email", item.email, "publish_label",

@@ -413,6 +413,7 @@ class Roles(Base):
                 self.assertIn('<html lang="en">', b.text(), "a page, in the language")
                 b.get("/staff/item/" + mine + "?lang=zh-Hant")
                 self.assertIn("來信人 → ", b.text(), "the citizen named in the language")
+                self.assertIn("<dd>網上提交</dd>", b.text(), "the channel too")
                 self.assertNotIn("citizen", b.text())
                 b.get("/staff/item/" + mine + "?lang=en")
                 r = b.post("/staff/item/" + other, {"action": "accept", "note": "x"})

@@ -66,6 +66,8 @@ test_names(struct t *t)
 		want(t, "role.", role_name((enum role)i));
 	for (i = 0; i < CLOCK__MAX; i++)
 		want(t, "clock.", clock_label((enum clock_name)i));
+	for (i = 0; i < CHANNEL__MAX; i++)
+		want(t, "channel.", channel_name((enum channel)i));
 }
 
 /* The names the pages translate that core writes outside its tables: ratings, account
