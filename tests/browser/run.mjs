@@ -563,6 +563,22 @@ await test("staff queue: state, search and paging stay in the URL (language link
 		const back = new URL(p.url());
 		assert(back.pathname === "/staff/" && back.searchParams.toString() === second.searchParams.toString(), `back at the same place: ${p.url()} (want ${second.href})`);
 		assert((await p.locator("table.queue tbody tr").count()) === 2, "the same rows");
+		// the session ends while a note is written on an item page: sent, the form leads to
+		// the sign-in, which returns to the item, where the note is put back (this tab kept it)
+		await p.goto(`${BASE}/staff/item/${made.en.tracking}`);
+		const note = p.locator("form[data-keep=assign] textarea[name=note]");
+		await note.fill("先派给法规处，周一前答复。");
+		const r2 = await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + 4 * 3600 });
+		assert(r2.status === 200, r2.text);
+		await clickAndWait(p, "form[data-keep=assign] button[type=submit]");
+		assert(new URL(p.url()).pathname === "/staff/login", `to the sign-in: ${p.url()}`);
+		await p.fill("#username", "disp_b");
+		await p.fill("#password", PASSWORD);
+		await clickAndWait(p, "form.stack button[type=submit]");
+		assert(new URL(p.url()).pathname === `/staff/item/${made.en.tracking}`, `back at the item: ${p.url()}`);
+		assert((await note.inputValue()) === "先派给法规处，周一前答复。", "the note is put back");
+		assert((await p.locator("form[data-keep=assign] p.notice[role=status]").count()) === 1, "and says so");
+		assert((await p.textContent("p.state")).length > 0 && !p.url().includes("done="), "nothing was done");
 	} finally {
 		await api("POST", "/api/v1/test/clock", { now: null });
 	}

@@ -89,7 +89,34 @@
 			input.focus();
 		});
 	}
+	// The texts of the staff item page's forms (data-keep: the action) are kept in this tab's
+	// sessionStorage while typed: a session that ends while a reply is written sends the form to
+	// the sign-in, which returns to the item, where the text is put back. Done (?done=), the
+	// item's kept texts are dropped.
+	function keep(form) {
+		var prefix = "civicdesk:" + location.pathname + ":";
+		var done = new URLSearchParams(location.search).get("done");
+		form.querySelectorAll("textarea").forEach(function (area) {
+			var key = prefix + form.getAttribute("data-keep") + ":" + area.name;
+			var saved = null;
+			try { saved = sessionStorage.getItem(key); } catch (e) { return; }
+			if (done) {
+				sessionStorage.removeItem(key);
+			} else if (saved && saved !== area.value && (area.value === "" || area.value === area.defaultValue)) {
+				area.value = saved;
+				var note = document.createElement("p");
+				note.className = "notice";
+				note.setAttribute("role", "status");
+				note.textContent = form.getAttribute("data-restored");
+				area.parentNode.insertBefore(note, area);
+			}
+			area.addEventListener("input", function () {
+				try { sessionStorage.setItem(key, area.value); } catch (e) { /* full or off */ }
+			});
+		});
+	}
 	document.addEventListener("DOMContentLoaded", function () {
+		document.querySelectorAll("form[data-keep]").forEach(keep);
 		document.querySelectorAll("input[type=file][data-max-total]").forEach(checkFiles);
 		document.querySelectorAll("textarea[data-count]").forEach(count);
 		document.querySelectorAll("button[data-copy]").forEach(copy);
