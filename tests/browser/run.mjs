@@ -579,6 +579,9 @@ await test("staff queue: state, search and paging stay in the URL (language link
 		assert((await note.inputValue()) === "先派给法规处，周一前答复。", "the note is put back");
 		assert((await p.locator("form[data-keep=assign] p.notice[role=status]").count()) === 1, "and says so");
 		assert((await p.textContent("p.state")).length > 0 && !p.url().includes("done="), "nothing was done");
+		// signing out forgets it
+		await clickAndWait(p, "form[action='/staff/logout'] button");
+		assert((await p.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("civicdesk:")).length)) === 0, "no kept text after signing out");
 	} finally {
 		await api("POST", "/api/v1/test/clock", { now: null });
 	}

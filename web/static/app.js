@@ -117,6 +117,15 @@
 	}
 	document.addEventListener("DOMContentLoaded", function () {
 		document.querySelectorAll("form[data-keep]").forEach(keep);
+		// signing out forgets every kept text (a shared computer's next user sees none)
+		document.querySelectorAll("form[action='/staff/logout']").forEach(function (f) {
+			f.addEventListener("submit", function () {
+				try {
+					Object.keys(sessionStorage).filter(function (k) { return k.indexOf("civicdesk:") === 0; })
+						.forEach(function (k) { sessionStorage.removeItem(k); });
+				} catch (e) { /* storage off */ }
+			});
+		});
 		document.querySelectorAll("input[type=file][data-max-total]").forEach(checkFiles);
 		document.querySelectorAll("textarea[data-count]").forEach(count);
 		document.querySelectorAll("button[data-copy]").forEach(copy);
