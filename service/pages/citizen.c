@@ -570,21 +570,27 @@ pg_track_post(struct req *req, struct resp *resp)
 	struct db_item item;
 	const char *tracking, *code, *action;
 	int64_t retry;
-	int rc, ok, status = 200, a = -1, i;
+	int rc = 0, ok, status = 200, a = -1, i, csrf;
 
 	if (page_begin(&pg, req, resp, "track.title", "track") != 0)
 		return;
 	tracking = page_field(&pg, "tracking");
 	code = page_field(&pg, "code");
 	action = page_field(&pg, "action");
-	if (!page_csrf_ok(&pg, "track")) {
-		json_object_set_new(pg.data, "csrf_failed", json_true());
-		page_error(&pg, 403, "err.csrf");
-		return;
+	/* an expired form (a new browser session, a restarted server) does nothing, says so and
+	 * keeps what was typed: the look-up form, or the item with the refused form's text */
+	csrf = page_csrf_ok(&pg, "track");
+	if (!csrf) {
+		json_object_set_new(pg.data, "problem", json_string(page_msg(&pg, "err.csrf")));
+		status = 403;
+		action = NULL;
 	}
-	if (tracking == NULL || code == NULL || strlen(tracking) > 40 || strlen(code) > 40) {
-		json_object_set_new(pg.data, "notfound", json_true());
-		track_form(&pg, 404, NULL);
+	if (tracking == NULL || code == NULL || strlen(tracking) > 40 || strlen(code) > 40 ||
+	    (!csrf && (tracking[0] == '\0' || code[0] == '\0'))) {
+		if (csrf)
+			json_object_set_new(pg.data, "notfound", json_true());
+		track_form(&pg, csrf ? 404 : 403,
+		           tracking != NULL && strlen(tracking) <= 40 ? tracking : NULL);
 		return;
 	}
 	while (*tracking == ' ')
@@ -606,16 +612,14 @@ pg_track_post(struct req *req, struct resp *resp)
 			track_form(&pg, 404, tracking);
 			return;
 		}
-		if (rc > 0) {
-			/* what was typed stays in the form */
-			json_object_set_new(pg.data, "f_text", json_string(page_field(&pg, "text")
-			                                                       ? page_field(&pg, "text")
-			                                                       : ""));
-			json_object_set_new(pg.data, "f_comment",
-			                    json_string(page_field(&pg, "comment")
-			                                    ? page_field(&pg, "comment")
-			                                    : ""));
-		}
+	}
+	if (rc > 0 || !csrf) {
+		/* what was typed stays in the form */
+		json_object_set_new(pg.data, "f_text",
+		                    json_string(page_field(&pg, "text") ? page_field(&pg, "text") : ""));
+		json_object_set_new(pg.data, "f_comment",
+		                    json_string(page_field(&pg, "comment") ? page_field(&pg, "comment")
+		                                                           : ""));
 	}
 	/* one snapshot for the item, its clocks, history and rating */
 	if (db_begin_read(req->db) != 0) {
@@ -636,7 +640,7 @@ pg_track_post(struct req *req, struct resp *resp)
 		db_end_read(req->db);
 		core_track_failed(req->app, req->addr, tracking, req->now);
 		json_object_set_new(pg.data, "notfound", json_true());
-		track_form(&pg, 404, tracking);
+		track_form(&pg, csrf ? 404 : 403, tracking); /* wrong codes count all the same */
 		return;
 	}
 	json_object_set_new(pg.data, "f_code", json_string(code));
