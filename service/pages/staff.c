@@ -601,6 +601,16 @@ handler_choices(struct page *pg, const struct db_section *secs, size_t nsec)
 	return a;
 }
 
+/* 1 if this request posted the public version's form (POST /staff/item/{tracking}/public). */
+static int
+public_posted(struct page *pg)
+{
+	size_t n = strlen(pg->req->path);
+
+	return strcmp(pg->req->method, "POST") == 0 && n > 7 &&
+	       strcmp(pg->req->path + n - 7, "/public") == 0;
+}
+
 /* The public version for the section head of the item's section or an admin, once the reply is
  * sent and the citizen allowed publication: what staff wrote, else the masked text (what
  * publishing would fill in). JSON false otherwise. */
@@ -622,6 +632,20 @@ public_view(struct page *pg, const struct db_item *item)
 	                         : redact_text_opts(item->body, &opts, NULL);
 	reply = item->public_reply ? strdup(item->public_reply)
 	                           : redact_text_opts(item->reply, &opts, NULL);
+	/* the public form refused (personal data to confirm, an expired form): its texts as
+	 * edited, so that the confirmation sends what the section head wrote */
+	if (public_posted(pg)) {
+		const char *posted[3] = { page_field(pg, "subject"), page_field(pg, "body"),
+			                  page_field(pg, "reply") };
+		char **shown[3] = { &subject, &body, &reply };
+		size_t i;
+
+		for (i = 0; i < 3; i++)
+			if (posted[i] != NULL) {
+				free(*shown[i]);
+				*shown[i] = strdup(posted[i]);
+			}
+	}
 	o = json_pack("{s:s?, s:s?, s:s?, s:b, s:b}", "pub_subject", subject, "pub_body", body,
 	              "pub_reply", reply, "pub_published", item->published, "pub_confirm",
 	              json_is_true(json_object_get(pg->data, "confirm_needed")));

@@ -446,6 +446,29 @@ class Roles(Base):
                     self.assertIn('<html lang="en">', b.text(), path)
 
 
+    def test_public_form_refused_keeps_the_edit(self):
+        """The section head edits the public version with something that looks like personal
+        data: refused with the box to confirm, the edit still in the form, so that the
+        confirmation publishes what was written (not the masked original)."""
+        item = self.replied()
+        t = item["tracking"]
+        b = self.signed_in("head_p")
+        b.get("/staff/item/" + t + "?lang=en")
+        self.assertIn('id="pub-body"', b.text())
+        edited = "值班电话13912345678，欢迎来电。"
+        r = b.post("/staff/item/%s/public" % t, {"subject": "路灯", "body": edited, "reply": "已修复。",
+                                                  "publish": "1"})
+        self.assertEqual(r.status, 400, b.text())
+        self.assertIn('id="pub-confirm"', b.text())
+        self.assertIn(">%s</textarea>" % edited, b.text(), "the edit is kept")
+        self.assertIn(">已修复。</textarea>", b.text())
+        r = b.post("/staff/item/%s/public" % t, {"subject": "路灯", "body": edited, "reply": "已修复。",
+                                                  "publish": "1", "confirm": "1"})
+        self.assertEqual(r.status, 303, b.text())
+        pub = self.server.request("GET", "/api/v1/public/items/" + t).json()
+        self.assertEqual(pub.get("body") or pub.get("public_body"), edited, pub)
+
+
 class Board(Base):
     def test_by_month_and_kind(self):
         item = self.replied()
