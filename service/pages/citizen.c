@@ -756,9 +756,17 @@ pg_board(struct req *req, struct resp *resp)
 	size_t n = 0, i;
 	json_t *items;
 	char href[700];
+	int64_t retry;
 
 	if (page_begin(&pg, req, resp, "board.title", "board") != 0)
 		return;
+	/* the board's reads count with the API's and Open311's (public_rate), so that the page is
+	 * no way around their limit */
+	if (ratelimit_hit(req->app->public_limit, req->addr, req->now, &retry)) {
+		resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		page_error(&pg, 429, "err.too_many_reads");
+		return;
+	}
 	memset(&f, 0, sizeof(f));
 	if (q != NULL && (q[0] == '\0' || strlen(q) > 300 || text_check(q, strlen(q), 0) < 0))
 		q = NULL;

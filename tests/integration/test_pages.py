@@ -703,6 +703,26 @@ class SubmitLimit(unittest.TestCase):
         self.assertIn('value="13812345678"', page)
 
 
+class BoardLimit(unittest.TestCase):
+    """The board page counts against public_rate with the API's public reads: past the limit a
+    page in the visitor's language, 429 with Retry-After."""
+
+    def test_429_page(self):
+        srv = harness.Server(env={"CIVICDESK_PUBLIC_RATE": "3"}).start()
+        try:
+            b = Browser(srv)
+            statuses = [b.get("/board?lang=zh-Hant").status for _ in range(2)]
+            statuses.append(srv.request("GET", "/api/v1/public/items").status)
+            statuses.append(b.get("/board").status)
+            self.assertEqual(statuses, [200, 200, 200, 429])
+            self.assertGreater(int(b.last.header("Retry-After")), 0)
+            self.assertIn('<html lang="zh-Hant">', b.text())
+            self.assertIn("請稍等一分鐘後再試", b.text())
+            self.assertEqual(srv.request("GET", "/api/v1/public/items").status, 429)
+        finally:
+            srv.cleanup()
+
+
 class Admin(Base):
     def admin(self):
         b = Browser(self.server)
