@@ -11,6 +11,9 @@
 #include "pages_int.h"
 
 static const char *const kinds[] = { "letter", "complaint", "consultation" };
+#define RECEIPT_COOKIE "civicdesk_receipt" /* tracking.code of the last submission, 10 min */
+
+static int receipt(struct page *pg, const char *done);
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 /* The fields of the form, in the order their errors are listed. */
@@ -63,6 +66,8 @@ pg_submit_get(struct req *req, struct resp *resp)
 	const char *kind = req_query(req, "kind");
 
 	if (page_begin(&pg, req, resp, "submit.title", "submit") != 0)
+		return;
+	if (receipt(&pg, req_query(req, "done")))
 		return;
 	submit_form(&pg, 200, kind, json_object(), json_array());
 }
@@ -196,6 +201,7 @@ pg_submit_post(struct req *req, struct resp *resp)
 	int64_t retry;
 	size_t i;
 	int too_large;
+	char loc[80];
 
 	if (page_begin(&pg, req, resp, "submit.title", "submit") != 0)
 		return;
@@ -270,8 +276,45 @@ pg_submit_post(struct req *req, struct resp *resp)
 	}
 	json_decref(f);
 	json_decref(errors);
-	submitted(&pg, &item, code);
+	/* the receipt is a page of its own (POST, redirect, GET): reloading it shows it again
+	 * instead of sending the letter a second time. Its number and code wait in a cookie of
+	 * this browser, for /submit only, ten minutes. */
+	resp_header(resp, "Set-Cookie", "%s=%s.%s; Path=/submit; Max-Age=600; HttpOnly; "
+	            "SameSite=Strict%s", RECEIPT_COOKIE, item.tracking, code,
+	            req->app->cfg.cookie_secure ? "; Secure" : "");
+	snprintf(loc, sizeof(loc), "/submit?done=%s", item.tracking);
 	db_item_free(&item);
+	page_redirect(&pg, loc);
+}
+
+/* The receipt of the submission named by ?done= when this browser's receipt cookie holds its
+ * number and code: 1 shown, 0 not (the form is shown instead). */
+static int
+receipt(struct page *pg, const char *done)
+{
+	static const unsigned char nohash[QUERY_HASH_LEN];
+	const char *c = req_cookie(pg->req, RECEIPT_COOKIE), *dot;
+	char code[QUERY_CODE_LEN + 1];
+	struct db_item item;
+	int rc;
+
+	if (done == NULL || c == NULL || (dot = strchr(c, '.')) == NULL ||
+	    (size_t)(dot - c) != strlen(done) || strncmp(c, done, strlen(done)) != 0 ||
+	    strlen(dot + 1) != QUERY_CODE_LEN)
+		return 0;
+	snprintf(code, sizeof(code), "%s", dot + 1);
+	memset(&item, 0, sizeof(item));
+	rc = db_item_get(pg->req->db, done, &item);
+	if (rc < 0)
+		return 0;
+	if (!query_code_verify(code, rc == 1 ? item.query_hash : nohash) || rc != 1) {
+		if (rc == 1)
+			db_item_free(&item);
+		return 0;
+	}
+	submitted(pg, &item, code);
+	db_item_free(&item);
+	return 1;
 }
 
 /* --- tracking ---------------------------------------------------------------------------- */

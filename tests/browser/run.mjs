@@ -238,6 +238,9 @@ for (const lang of LANGS) {
 			assert((await page.getAttribute("html", "lang")) === lang, "the receipt keeps the language");
 			assert(/^\d{4}-\d{2}-\d{2}/.test((await page.textContent("dd time")) || ""), "a due date");
 			assert(!(await wide()), "the receipt fits the phone");
+			// reloading the receipt shows it again and sends nothing (POST, redirect, GET)
+			const again = await page.reload();
+			assert(again.request().method() === "GET" && (await page.textContent("#tracking")).trim() === made[lang].tracking, `the same receipt: ${await page.textContent("main")}`);
 			await lookUp(page, made[lang].tracking, made[lang].code);
 			assert((await page.getAttribute("html", "lang")) === lang, "the look-up keeps the language");
 			assert((await page.textContent("#status-title")).includes(made[lang].tracking) && (await page.locator("p.state").count()) === 1, "found with the number and code shown");

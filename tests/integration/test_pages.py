@@ -690,7 +690,7 @@ class SubmitLimit(unittest.TestCase):
         for _ in range(3):
             b.get("/submit?lang=zh-Hant")
             statuses.append(b.post_files("/submit", fields, []).status)
-        self.assertEqual(statuses, [200, 200, 429])
+        self.assertEqual(statuses, [303, 303, 429])
         r = b.last
         self.assertTrue(r.header("Content-Type").startswith("text/html"))
         self.assertGreater(int(r.header("Retry-After")), 0)
@@ -721,6 +721,39 @@ class BoardLimit(unittest.TestCase):
             self.assertEqual(srv.request("GET", "/api/v1/public/items").status, 429)
         finally:
             srv.cleanup()
+
+
+class Receipt(Base):
+    def test_post_redirect_get(self):
+        """A sent letter leads (303) to its receipt at /submit?done=NUMBER, shown from this
+        browser's receipt cookie: reloading it shows the same receipt and sends nothing again;
+        another browser, or a number that is not the cookie's, gets the empty form."""
+        b = Browser(self.server)
+        b.get("/submit?lang=en")
+        r = b.post_files("/submit?lang=en", {"kind": "letter", "subject": "收据", "body": "刷新不重复。",
+                                             "phone": "13812345678"}, [])
+        self.assertEqual(r.status, 303, b.text())
+        loc = r.header("Location")
+        m = re.match(r"/submit\?lang=en&done=(XJ-\d{8}-\d{5})$", loc)
+        self.assertTrue(m, loc)
+        t = m.group(1)
+        counts = []
+        for _ in range(2):
+            r = b.get(loc)
+            self.assertEqual(r.status, 200)
+            self.assertIn('id="tracking">%s<' % t, b.text())
+            code = re.search(r'id="query-code">([^<]+)<', b.text()).group(1)
+            counts.append(self.staff["disp_p"].request(
+                "GET", "/api/v1/queue?state=all&limit=100&q=" + urllib.parse.quote("刷新不重复")).json())
+        self.assertEqual([len(c["items"]) for c in counts], [1, 1], "one letter, however often shown")
+        r = self.server.request("GET", "/api/v1/track/" + t, headers={"X-Query-Code": code})
+        self.assertEqual(r.status, 200, "the code shown is the item's")
+        other = Browser(self.server)
+        other.get(loc)
+        self.assertNotIn(t, other.text())
+        self.assertIn('name="subject"', other.text(), "the form")
+        b.get("/submit?done=XJ-20200101-00001")
+        self.assertNotIn('id="query-code"', b.text())
 
 
 class Admin(Base):
