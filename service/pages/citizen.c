@@ -168,7 +168,7 @@ base_name(const char *s)
 
 /* The receipt: tracking number, query code, reply due date and what explains it. */
 static void
-submitted(struct page *pg, struct db_item *item, const char *code)
+submitted(struct page *pg, struct db_item *item, const char *code, int status)
 {
 	json_t *clocks = page_clocks(pg, item);
 	json_t *reply = json_incref(json_array_get(clocks, 0)); /* reply comes first */
@@ -185,7 +185,7 @@ submitted(struct page *pg, struct db_item *item, const char *code)
 	}
 	json_decref(reply);
 	json_decref(clocks);
-	page_end(pg, 200, "submitted");
+	page_end(pg, status, "submitted");
 }
 
 void
@@ -201,7 +201,7 @@ pg_submit_post(struct req *req, struct resp *resp)
 	int64_t retry;
 	size_t i;
 	int too_large;
-	char loc[80];
+	const char *lang;
 
 	if (page_begin(&pg, req, resp, "submit.title", "submit") != 0)
 		return;
@@ -282,9 +282,15 @@ pg_submit_post(struct req *req, struct resp *resp)
 	resp_header(resp, "Set-Cookie", "%s=%s.%s; Path=/submit; Max-Age=600; HttpOnly; "
 	            "SameSite=Strict%s", RECEIPT_COOKIE, item.tracking, code,
 	            req->app->cfg.cookie_secure ? "; Secure" : "");
-	snprintf(loc, sizeof(loc), "/submit?done=%s", item.tracking);
+	lang = req_query(req, "lang");
+	if (lang != NULL && web_lang_parse(lang) >= 0)
+		resp_header(resp, "Location", "/submit?lang=%s&done=%s", web_lang_tag(pg.lang),
+		            item.tracking);
+	else
+		resp_header(resp, "Location", "/submit?done=%s", item.tracking);
+	/* the 303's own body is the receipt too, for a client that does not follow it */
+	submitted(&pg, &item, code, 303);
 	db_item_free(&item);
-	page_redirect(&pg, loc);
 }
 
 /* The receipt of the submission named by ?done= when this browser's receipt cookie holds its
@@ -312,7 +318,7 @@ receipt(struct page *pg, const char *done)
 			db_item_free(&item);
 		return 0;
 	}
-	submitted(pg, &item, code);
+	submitted(pg, &item, code, 200);
 	db_item_free(&item);
 	return 1;
 }

@@ -737,6 +737,7 @@ class Receipt(Base):
         m = re.match(r"/submit\?lang=en&done=(XJ-\d{8}-\d{5})$", loc)
         self.assertTrue(m, loc)
         t = m.group(1)
+        self.assertIn('id="tracking">%s<' % t, b.text(), "the 303's body is the receipt too")
         counts = []
         for _ in range(2):
             r = b.get(loc)
