@@ -241,6 +241,11 @@ for (const lang of LANGS) {
 			// reloading the receipt shows it again and sends nothing (POST, redirect, GET)
 			const again = await page.reload();
 			assert(again.request().method() === "GET" && (await page.textContent("#tracking")).trim() === made[lang].tracking, `the same receipt: ${await page.textContent("main")}`);
+			// another language: the same receipt in it
+			const other = LANGS[(LANGS.indexOf(lang) + 1) % LANGS.length];
+			await clickAndWait(page, `nav.langs a[hreflang=${other}]`);
+			assert((await page.getAttribute("html", "lang")) === other && (await page.textContent("#tracking")).trim() === made[lang].tracking, `the receipt in ${other}`);
+			await page.goto(`${BASE}/?lang=${lang}`);
 			await lookUp(page, made[lang].tracking, made[lang].code);
 			assert((await page.getAttribute("html", "lang")) === lang, "the look-up keeps the language");
 			assert((await page.textContent("#status-title")).includes(made[lang].tracking) && (await page.locator("p.state").count()) === 1, "found with the number and code shown");
