@@ -302,6 +302,7 @@ receipt(struct page *pg, const char *done)
 	const char *c = req_cookie(pg->req, RECEIPT_COOKIE), *dot;
 	char code[QUERY_CODE_LEN + 1];
 	struct db_item item;
+	int64_t retry;
 	int rc;
 
 	if (done == NULL || c == NULL || (dot = strchr(c, '.')) == NULL ||
@@ -309,6 +310,10 @@ receipt(struct page *pg, const char *done)
 	    strlen(dot + 1) != QUERY_CODE_LEN)
 		return 0;
 	snprintf(code, sizeof(code), "%s", dot + 1);
+	/* the cookie is the client's to write: its code is checked, and counted when wrong, as a
+	 * look-up's on /track (no way around the limits on guessing codes) */
+	if (core_track_refused(pg->req->app, pg->req->addr, done, pg->req->now, &retry))
+		return 0;
 	memset(&item, 0, sizeof(item));
 	rc = db_item_get(pg->req->db, done, &item);
 	if (rc < 0)
@@ -316,6 +321,7 @@ receipt(struct page *pg, const char *done)
 	if (!query_code_verify(code, rc == 1 ? item.query_hash : nohash) || rc != 1) {
 		if (rc == 1)
 			db_item_free(&item);
+		core_track_failed(pg->req->app, pg->req->addr, done, pg->req->now);
 		return 0;
 	}
 	submitted(pg, &item, code, 200);

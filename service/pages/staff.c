@@ -127,8 +127,9 @@ place_take(struct page *pg, char *buf, size_t size)
 
 	snprintf(buf, size, "%s", place_valid(v) ? v : "/staff/");
 	if (v != NULL)
-		resp_header(pg->resp, "Set-Cookie", "%s=; Path=/staff/; Max-Age=0; HttpOnly; SameSite=Strict%s",
-		            PLACE_COOKIE, pg->req->app->cfg.cookie_secure ? "; Secure" : "");
+		resp_header(pg->resp, "Set-Cookie",
+		            "%s=; Path=/staff/; Max-Age=0; HttpOnly; SameSite=Strict%s", PLACE_COOKIE,
+		            pg->req->app->cfg.cookie_secure ? "; Secure" : "");
 }
 
 int
@@ -264,11 +265,11 @@ pg_staff_login_post(struct req *req, struct resp *resp)
 		return;
 	}
 	auth_cookie(req, resp, token);
-	if (s->must_change)
+	if (s->must_change) {
 		page_redirect(&pg, "/staff/password");
-	else if (s->must_enroll)
+	} else if (s->must_enroll) {
 		page_redirect(&pg, "/staff/totp");
-	else {
+	} else {
 		char place[PLACE_MAX];
 
 		/* back where the ended session left the staff member */

@@ -751,10 +751,24 @@ class Receipt(Base):
         self.assertEqual(r.status, 200, "the code shown is the item's")
         other = Browser(self.server)
         other.get(loc)
-        self.assertNotIn(t, other.text())
+        self.assertNotIn('id="query-code"', other.text())
+        self.assertNotIn('id="tracking">', other.text())
         self.assertIn('name="subject"', other.text(), "the form")
         b.get("/submit?done=XJ-20200101-00001")
         self.assertNotIn('id="query-code"', b.text())
+
+    def test_forged_receipt_cookie_counts_as_a_wrong_code(self):
+        """The receipt cookie is the client's to write: a wrong code in it shows nothing and
+        counts like a wrong code on /track, so it is no way around the limits on guessing."""
+        item = self.submit()
+        t = item["tracking"]
+        b = Browser(self.server)
+        for _ in range(10):
+            b.cookies["civicdesk_receipt"] = t + ".WRONGWRONG12"
+            b.get("/submit?done=" + t)
+            self.assertNotIn('id="query-code"', b.text())
+        r = self.track(self.citizen(), item)
+        self.assertEqual(r.status, 429, "the number is refused from this address now")
 
 
 class Admin(Base):
