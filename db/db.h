@@ -549,6 +549,9 @@ int db_mail_in_add(struct db_conn *c, const struct db_mail_in *m, int64_t *id);
  * into a new string *tracking and its id into *item_id: 1 found / 0 not found / -1. */
 int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking,
                                int64_t *item_id);
+/* The raw message stored (created or added) with Message-ID id: 1 with a malloc'd copy (NUL after
+ * its *len bytes), 0 none, -1 error. */
+int db_mail_raw_by_message_id(struct db_conn *c, const char *id, char **raw, size_t *len);
 /* The tracking number of the item outbox row id concerns: 1 / 0 / -1. */
 int db_mail_item_by_outbox(struct db_conn *c, int64_t id, char **tracking);
 /* One received message as administrators see it (GET /api/v1/admin/mail): never its text. */

@@ -11,6 +11,9 @@
 #include "pages_int.h"
 
 static const char *const kinds[] = { "letter", "complaint", "consultation" };
+#define RECEIPT_COOKIE "civicdesk_receipt" /* tracking.code of the last submission, 10 min */
+
+static int receipt(struct page *pg, const char *done);
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 /* The fields of the form, in the order their errors are listed. */
@@ -64,6 +67,8 @@ pg_submit_get(struct req *req, struct resp *resp)
 
 	if (page_begin(&pg, req, resp, "submit.title", "submit") != 0)
 		return;
+	if (receipt(&pg, req_query(req, "done")))
+		return;
 	submit_form(&pg, 200, kind, json_object(), json_array());
 }
 
@@ -87,18 +92,22 @@ field_error(struct page *pg, json_t *f, json_t *errors, const char *field, const
 }
 
 /* Every problem of the submission, by the core's own rules: each field the check refuses is
- * noted and replaced by a harmless value, and the check runs again (at most once per field). */
-static void
+ * noted and replaced by a harmless value, and the check runs again (at most once per field).
+ * 1 if one of them was a file too large (413, as the API answers), else 0. */
+static int
 all_errors(struct page *pg, struct intake in, json_t *f, json_t *errors)
 {
 	struct core_error err;
 	char key[32];
 	size_t round;
+	int too_large = 0;
 
 	for (round = 0; round < NFIELDS + 1; round++) {
 		memset(&err, 0, sizeof(err));
 		if (core_submit_check(&in, &err) == 0 || err.field == NULL)
-			return;
+			return too_large;
+		if (err.code == CORE_TOO_LARGE)
+			too_large = 1;
 		if (strcmp(err.field, "kind") == 0) {
 			in.kind = "letter";
 		} else if (strcmp(err.field, "subject") == 0) {
@@ -124,11 +133,12 @@ all_errors(struct page *pg, struct intake in, json_t *f, json_t *errors)
 			in.natt = 0;
 		} else {
 			field_error(pg, f, errors, "body", "err.field");
-			return;
+			return too_large;
 		}
 		snprintf(key, sizeof(key), "err.%s", err.field);
 		field_error(pg, f, errors, err.field, key);
 	}
+	return too_large;
 }
 
 /* "type/subtype" in lower case without parameters, or application/octet-stream. */
@@ -158,7 +168,7 @@ base_name(const char *s)
 
 /* The receipt: tracking number, query code, reply due date and what explains it. */
 static void
-submitted(struct page *pg, struct db_item *item, const char *code)
+submitted(struct page *pg, struct db_item *item, const char *code, int status)
 {
 	json_t *clocks = page_clocks(pg, item);
 	json_t *reply = json_incref(json_array_get(clocks, 0)); /* reply comes first */
@@ -175,7 +185,7 @@ submitted(struct page *pg, struct db_item *item, const char *code)
 	}
 	json_decref(reply);
 	json_decref(clocks);
-	page_end(pg, 200, "submitted");
+	page_end(pg, status, "submitted");
 }
 
 void
@@ -190,6 +200,8 @@ pg_submit_post(struct req *req, struct resp *resp)
 	json_t *f, *errors;
 	int64_t retry;
 	size_t i;
+	int too_large;
+	const char *lang;
 
 	if (page_begin(&pg, req, resp, "submit.title", "submit") != 0)
 		return;
@@ -240,9 +252,9 @@ pg_submit_post(struct req *req, struct resp *resp)
 		a->size = (int64_t)ff->size;
 		in.natt++;
 	}
-	all_errors(&pg, in, f, errors);
+	too_large = all_errors(&pg, in, f, errors);
 	if (json_array_size(errors) > 0) {
-		submit_form(&pg, 400, in.kind, f, errors);
+		submit_form(&pg, too_large ? 413 : 400, in.kind, f, errors);
 		return;
 	}
 	/* only well-formed submissions count against the address, as in the API */
@@ -264,8 +276,57 @@ pg_submit_post(struct req *req, struct resp *resp)
 	}
 	json_decref(f);
 	json_decref(errors);
-	submitted(&pg, &item, code);
+	/* the receipt is a page of its own (POST, redirect, GET): reloading it shows it again
+	 * instead of sending the letter a second time. Its number and code wait in a cookie of
+	 * this browser, for /submit only, ten minutes. */
+	resp_header(resp, "Set-Cookie", "%s=%s.%s; Path=/submit; Max-Age=600; HttpOnly; "
+	            "SameSite=Strict%s", RECEIPT_COOKIE, item.tracking, code,
+	            req->app->cfg.cookie_secure ? "; Secure" : "");
+	lang = req_query(req, "lang");
+	if (lang != NULL && web_lang_parse(lang) >= 0)
+		resp_header(resp, "Location", "/submit?lang=%s&done=%s", web_lang_tag(pg.lang),
+		            item.tracking);
+	else
+		resp_header(resp, "Location", "/submit?done=%s", item.tracking);
+	/* the 303's own body is the receipt too, for a client that does not follow it */
+	submitted(&pg, &item, code, 303);
 	db_item_free(&item);
+}
+
+/* The receipt of the submission named by ?done= when this browser's receipt cookie holds its
+ * number and code: 1 shown, 0 not (the form is shown instead). */
+static int
+receipt(struct page *pg, const char *done)
+{
+	static const unsigned char nohash[QUERY_HASH_LEN];
+	const char *c = req_cookie(pg->req, RECEIPT_COOKIE), *dot;
+	char code[QUERY_CODE_LEN + 1];
+	struct db_item item;
+	int64_t retry;
+	int rc;
+
+	if (done == NULL || c == NULL || (dot = strchr(c, '.')) == NULL ||
+	    (size_t)(dot - c) != strlen(done) || strncmp(c, done, strlen(done)) != 0 ||
+	    strlen(dot + 1) != QUERY_CODE_LEN)
+		return 0;
+	snprintf(code, sizeof(code), "%s", dot + 1);
+	/* the cookie is the client's to write: its code is checked, and counted when wrong, as a
+	 * look-up's on /track (no way around the limits on guessing codes) */
+	if (core_track_refused(pg->req->app, pg->req->addr, done, pg->req->now, &retry))
+		return 0;
+	memset(&item, 0, sizeof(item));
+	rc = db_item_get(pg->req->db, done, &item);
+	if (rc < 0)
+		return 0;
+	if (!query_code_verify(code, rc == 1 ? item.query_hash : nohash) || rc != 1) {
+		if (rc == 1)
+			db_item_free(&item);
+		core_track_failed(pg->req->app, pg->req->addr, done, pg->req->now);
+		return 0;
+	}
+	submitted(pg, &item, code, 200);
+	db_item_free(&item);
+	return 1;
 }
 
 /* --- tracking ---------------------------------------------------------------------------- */
@@ -564,21 +625,27 @@ pg_track_post(struct req *req, struct resp *resp)
 	struct db_item item;
 	const char *tracking, *code, *action;
 	int64_t retry;
-	int rc, ok, status = 200, a = -1, i;
+	int rc = 0, ok, status = 200, a = -1, i, csrf;
 
 	if (page_begin(&pg, req, resp, "track.title", "track") != 0)
 		return;
 	tracking = page_field(&pg, "tracking");
 	code = page_field(&pg, "code");
 	action = page_field(&pg, "action");
-	if (!page_csrf_ok(&pg, "track")) {
-		json_object_set_new(pg.data, "csrf_failed", json_true());
-		page_error(&pg, 403, "err.csrf");
-		return;
+	/* an expired form (a new browser session, a restarted server) does nothing, says so and
+	 * keeps what was typed: the look-up form, or the item with the refused form's text */
+	csrf = page_csrf_ok(&pg, "track");
+	if (!csrf) {
+		json_object_set_new(pg.data, "problem", json_string(page_msg(&pg, "err.csrf")));
+		status = 403;
+		action = NULL;
 	}
-	if (tracking == NULL || code == NULL || strlen(tracking) > 40 || strlen(code) > 40) {
-		json_object_set_new(pg.data, "notfound", json_true());
-		track_form(&pg, 404, NULL);
+	if (tracking == NULL || code == NULL || strlen(tracking) > 40 || strlen(code) > 40 ||
+	    (!csrf && (tracking[0] == '\0' || code[0] == '\0'))) {
+		if (csrf)
+			json_object_set_new(pg.data, "notfound", json_true());
+		track_form(&pg, csrf ? 404 : 403,
+		           tracking != NULL && strlen(tracking) <= 40 ? tracking : NULL);
 		return;
 	}
 	while (*tracking == ' ')
@@ -600,16 +667,14 @@ pg_track_post(struct req *req, struct resp *resp)
 			track_form(&pg, 404, tracking);
 			return;
 		}
-		if (rc > 0) {
-			/* what was typed stays in the form */
-			json_object_set_new(pg.data, "f_text", json_string(page_field(&pg, "text")
-			                                                       ? page_field(&pg, "text")
-			                                                       : ""));
-			json_object_set_new(pg.data, "f_comment",
-			                    json_string(page_field(&pg, "comment")
-			                                    ? page_field(&pg, "comment")
-			                                    : ""));
-		}
+	}
+	if (rc > 0 || !csrf) {
+		/* what was typed stays in the form */
+		json_object_set_new(pg.data, "f_text",
+		                    json_string(page_field(&pg, "text") ? page_field(&pg, "text") : ""));
+		json_object_set_new(pg.data, "f_comment",
+		                    json_string(page_field(&pg, "comment") ? page_field(&pg, "comment")
+		                                                           : ""));
 	}
 	/* one snapshot for the item, its clocks, history and rating */
 	if (db_begin_read(req->db) != 0) {
@@ -630,7 +695,7 @@ pg_track_post(struct req *req, struct resp *resp)
 		db_end_read(req->db);
 		core_track_failed(req->app, req->addr, tracking, req->now);
 		json_object_set_new(pg.data, "notfound", json_true());
-		track_form(&pg, 404, tracking);
+		track_form(&pg, csrf ? 404 : 403, tracking); /* wrong codes count all the same */
 		return;
 	}
 	json_object_set_new(pg.data, "f_code", json_string(code));
@@ -663,26 +728,6 @@ cursor_read(const char *s, int64_t *a, int64_t *b)
 	return 0;
 }
 
-/* Percent-encodes s into buf at *n (unreserved characters stay). */
-static void
-url_put(char *buf, size_t size, size_t *n, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)(s ? s : ""); *p != '\0' && *n + 4 < size; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.') {
-			buf[(*n)++] = (char)*p;
-		} else {
-			buf[(*n)++] = '%';
-			buf[(*n)++] = hex[*p >> 4];
-			buf[(*n)++] = hex[*p & 15];
-		}
-	}
-	buf[*n] = '\0';
-}
-
 /* The board's address with q, kind and month, percent-encoded, and the cursor when not NULL. */
 static void
 board_href(char *buf, size_t size, const char *q, const char *kind, const char *month,
@@ -691,7 +736,7 @@ board_href(char *buf, size_t size, const char *q, const char *kind, const char *
 	size_t n;
 
 	n = (size_t)snprintf(buf, size, "/board?q=");
-	url_put(buf, size, &n, q);
+	page_url_put(buf, size, &n, q);
 	snprintf(buf + n, size - n, "&kind=%s&month=%s%s%s", kind ? kind : "", month ? month : "",
 	         cursor ? "&cursor=" : "", cursor ? cursor : "");
 }
@@ -766,9 +811,17 @@ pg_board(struct req *req, struct resp *resp)
 	size_t n = 0, i;
 	json_t *items;
 	char href[700];
+	int64_t retry;
 
 	if (page_begin(&pg, req, resp, "board.title", "board") != 0)
 		return;
+	/* the board's reads count with the API's and Open311's (public_rate), so that the page is
+	 * no way around their limit */
+	if (ratelimit_hit(req->app->public_limit, req->addr, req->now, &retry)) {
+		resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		page_error(&pg, 429, "err.too_many_reads");
+		return;
+	}
 	memset(&f, 0, sizeof(f));
 	if (q != NULL && (q[0] == '\0' || strlen(q) > 300 || text_check(q, strlen(q), 0) < 0))
 		q = NULL;

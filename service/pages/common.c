@@ -91,6 +91,51 @@ cookie_flags(struct page *pg)
 	return pg->req->app->cfg.cookie_secure ? "; Secure" : "";
 }
 
+/* The query parameters of the pages that a language link keeps, so that switching the language
+ * shows the same board page, queue filter, period or audit search. */
+static const char *const kept_params[] = { "q",     "kind",  "month",  "state",   "cursor",
+	                                   "period", "before", "actor", "action", "target",
+	                                   "from",  "to",     "tracking", "expired", "out",  "done" };
+#define LANG_HREF_MAX 2048
+
+/* The address of this page in language l: its path, ?lang= and the kept parameters
+ * (percent-encoded; cut at the cap, never inside an escape). */
+static void
+lang_href(struct req *req, enum web_lang l, char *buf, size_t size)
+{
+	size_t n, i;
+
+	n = (size_t)snprintf(buf, size, "%s?lang=%s", req->path, web_lang_tag(l));
+	if (n >= size)
+		n = size - 1;
+	for (i = 0; i < sizeof(kept_params) / sizeof(kept_params[0]); i++) {
+		const char *v = req_query(req, kept_params[i]);
+		size_t need = strlen(kept_params[i]) + 2;
+
+		if (v == NULL || n + need + 1 >= size)
+			continue;
+		n += (size_t)snprintf(buf + n, size - n, "&%s=", kept_params[i]);
+		page_url_put(buf, size, &n, v);
+	}
+}
+
+/* The attachments' limits, for the hints and the script's check before sending: files per
+ * form, bytes of one (attachment_max, at most core's cap) and of a whole request (max_body,
+ * 413 above), and the same in whole MB for the sentences. */
+static void
+page_limits(struct page *pg)
+{
+	const struct config *cfg = &pg->req->app->cfg;
+	long file = cfg->attachment_max < INTAKE_ATTACHMENT_MAX ? cfg->attachment_max
+	                                                        : INTAKE_ATTACHMENT_MAX;
+
+	json_object_set_new(pg->data, "max_files", json_integer(INTAKE_MAX_ATTACHMENTS));
+	json_object_set_new(pg->data, "max_file", json_integer(file));
+	json_object_set_new(pg->data, "max_file_mb", json_integer(file / (1024 * 1024)));
+	json_object_set_new(pg->data, "max_total", json_integer(cfg->max_body));
+	json_object_set_new(pg->data, "max_total_mb", json_integer(cfg->max_body / (1024 * 1024)));
+}
+
 int
 page_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
            const char *nav)
@@ -132,15 +177,16 @@ page_begin(struct page *pg, struct req *req, struct resp *resp, const char *titl
 		return -1;
 	}
 	for (l = 0; l < WEB_LANG__MAX; l++) {
-		char href[512];
+		char href[LANG_HREF_MAX];
 
-		snprintf(href, sizeof(href), "%s?lang=%s", req->path, web_lang_tag((enum web_lang)l));
+		lang_href(req, (enum web_lang)l, href, sizeof(href));
 		json_array_append_new(langs, json_pack("{s:s, s:s, s:s, s:b}", "tag",
 		                                       web_lang_tag((enum web_lang)l), "name",
 		                                       lang_names[l], "href", href, "current",
 		                                       (enum web_lang)l == pg->lang));
 	}
 	page_date(req->now, today);
+	page_limits(pg);
 	json_object_set_new(pg->data, "lang", json_string(web_lang_tag(pg->lang)));
 	json_object_set_new(pg->data, "langs", langs);
 	json_object_set_new(pg->data, "updated", json_string(today));
@@ -245,6 +291,26 @@ page_msg_n(struct page *pg, const char *key, long n)
 		return json_string(m);
 	snprintf(buf, sizeof(buf), "%.*s%ld%s", (int)(at - m), m, n, at + 3);
 	return json_string(buf);
+}
+
+/* Percent-encodes s into buf at *n (unreserved characters stay). */
+void
+page_url_put(char *buf, size_t size, size_t *n, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)(s ? s : ""); *p != '\0' && *n + 4 < size; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.') {
+			buf[(*n)++] = (char)*p;
+		} else {
+			buf[(*n)++] = '%';
+			buf[(*n)++] = hex[*p >> 4];
+			buf[(*n)++] = hex[*p & 15];
+		}
+	}
+	buf[*n] = '\0';
 }
 
 /* The citizen form token: base64url(HMAC-SHA256(key, form NUL nonce)). */

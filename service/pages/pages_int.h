@@ -65,6 +65,10 @@ void page_csrf_set(struct page *pg, const char *form);
  * for staff pages the session's token), else 0. */
 int page_csrf_ok(struct page *pg, const char *form);
 
+/* Percent-encodes s (NULL: "") into buf at *n, unreserved characters as they are; stops before
+ * the cap, buf stays NUL-terminated. */
+void page_url_put(char *buf, size_t size, size_t *n, const char *s);
+
 /* A posted form field's value (NUL-terminated), or NULL. */
 const char *page_field(struct page *pg, const char *name);
 

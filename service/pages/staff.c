@@ -57,6 +57,81 @@ page_staff_data(struct page *pg)
 	page_csrf_set(pg, "staff");
 }
 
+/* --- the place to come back to after signing in -------------------------------------------- */
+
+#define PLACE_COOKIE "civicdesk_place" /* the staff page a sign-in returns to */
+#define PLACE_MAX 1024
+#define QUEUE_COOKIE "civicdesk_queue" /* the queue page last shown: the item page's way back */
+
+/* 1 if s is a place we could have written: a path under /staff/ of unreserved characters, with
+ * a query of percent-encoded values, never "//" (no other host). */
+static int
+place_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strncmp(s, "/staff/", 7) != 0 || strlen(s) >= PLACE_MAX ||
+	    strstr(s, "//") != NULL)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || strchr("/-_.~%?&=:", s[i]) != NULL))
+			return 0;
+	return 1;
+}
+
+/* Remembers where the staff member was when the session was found absent or ended, in a cookie
+ * that the sign-in reads (place_take): a GET's page with its filters, the item or the
+ * administrators' page a form was posted from (what the form held is not kept). */
+static void
+place_remember(struct page *pg)
+{
+	static const char *const kept[] = { "state", "q", "cursor", "period", "before", "actor",
+		                            "action", "target", "from", "to" };
+	struct req *req = pg->req;
+	char place[PLACE_MAX];
+	size_t n, i;
+	int sep = '?';
+
+	if (strcmp(req->method, "GET") == 0) {
+		n = (size_t)snprintf(place, sizeof(place), "%s", req->path);
+		for (i = 0; i < sizeof(kept) / sizeof(kept[0]) && n < sizeof(place); i++) {
+			const char *v = req_query(req, kept[i]);
+
+			if (v == NULL || n + strlen(kept[i]) + 3 >= sizeof(place))
+				continue;
+			n += (size_t)snprintf(place + n, sizeof(place) - n, "%c%s=", sep, kept[i]);
+			page_url_put(place, sizeof(place), &n, v);
+			sep = '&';
+		}
+	} else if (strncmp(req->path, "/staff/item/", 12) == 0 && req->nparams > 0) {
+		n = (size_t)snprintf(place, sizeof(place), "/staff/item/");
+		page_url_put(place, sizeof(place), &n, req->params[0]);
+	} else if (strncmp(req->path, "/staff/admin", 12) == 0) {
+		snprintf(place, sizeof(place), "/staff/admin");
+	} else {
+		return;
+	}
+	if (!place_valid(place) || strcmp(place, "/staff/") == 0)
+		return;
+	resp_header(pg->resp, "Set-Cookie",
+	            "%s=%s; Path=/staff/; Max-Age=3600; HttpOnly; SameSite=Strict%s", PLACE_COOKIE,
+	            place, req->app->cfg.cookie_secure ? "; Secure" : "");
+}
+
+/* The remembered place into buf (and the cookie cleared), or "/staff/". */
+static void
+place_take(struct page *pg, char *buf, size_t size)
+{
+	const char *v = req_cookie(pg->req, PLACE_COOKIE);
+
+	snprintf(buf, size, "%s", place_valid(v) ? v : "/staff/");
+	if (v != NULL)
+		resp_header(pg->resp, "Set-Cookie",
+		            "%s=; Path=/staff/; Max-Age=0; HttpOnly; SameSite=Strict%s", PLACE_COOKIE,
+		            pg->req->app->cfg.cookie_secure ? "; Secure" : "");
+}
+
 int
 page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
             const char *nav, unsigned allow)
@@ -71,6 +146,7 @@ page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char
 		return 0;
 	}
 	if (rc == 0) {
+		place_remember(pg);
 		page_redirect(pg, expired ? "/staff/login?expired=1" : "/staff/login");
 		return 0;
 	}
@@ -189,9 +265,17 @@ pg_staff_login_post(struct req *req, struct resp *resp)
 		return;
 	}
 	auth_cookie(req, resp, token);
-	page_redirect(&pg, s->must_change   ? "/staff/password"
-	                   : s->must_enroll ? "/staff/totp"
-	                                    : "/staff/");
+	if (s->must_change) {
+		page_redirect(&pg, "/staff/password");
+	} else if (s->must_enroll) {
+		page_redirect(&pg, "/staff/totp");
+	} else {
+		char place[PLACE_MAX];
+
+		/* back where the ended session left the staff member */
+		place_take(&pg, place, sizeof(place));
+		page_redirect(&pg, place);
+	}
 	session_free(s);
 }
 
@@ -355,6 +439,21 @@ queue_row(struct page *pg, const struct sla_calendar *cal, const struct db_queue
 	                 "state", wf_state_name(r->state), "left_label", label);
 }
 
+/* The queue's address with its filters (state, q percent-encoded) and the cursor when not
+ * NULL: paging keeps what the filters chose, in the URL (bookmarks and the back button). */
+static void
+queue_href(char *buf, size_t size, const char *state, const char *q, const char *cursor)
+{
+	size_t n;
+
+	n = (size_t)snprintf(buf, size, "/staff/?state=%s&q=", state ? state : "open");
+	if (n >= size)
+		n = size - 1;
+	page_url_put(buf, size, &n, q);
+	if (cursor != NULL)
+		snprintf(buf + n, size - n, "&cursor=%s", cursor);
+}
+
 void
 pg_staff_queue(struct req *req, struct resp *resp)
 {
@@ -368,7 +467,7 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	size_t n = 0, i;
 	json_t *items;
 	long long a, b;
-	char href[600];
+	char href[1024]; /* q (300 bytes at most) percent-encoded, state and cursor */
 
 	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
@@ -412,13 +511,22 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	json_object_set_new(pg.data, "states", state_choices(&pg, req_query(req, "state")));
 	json_object_set_new(pg.data, "q", json_string(q ? q : ""));
 	if (n == PAGE_SIZE) {
-		snprintf(href, sizeof(href), "/staff/?state=%s&cursor=%lld:%lld",
-		         state ? state : "open", (long long)rows[n - 1].next_due,
+		char next[48];
+
+		snprintf(next, sizeof(next), "%lld:%lld", (long long)rows[n - 1].next_due,
 		         (long long)rows[n - 1].id);
+		queue_href(href, sizeof(href), state, q, next);
 		json_object_set_new(pg.data, "next_href", json_string(href));
 	}
-	if (cursor != NULL)
-		json_object_set_new(pg.data, "first_href", json_string("/staff/"));
+	if (cursor != NULL) {
+		queue_href(href, sizeof(href), state, q, NULL);
+		json_object_set_new(pg.data, "first_href", json_string(href));
+	}
+	/* the item pages link back to this page of the queue, filters and all */
+	queue_href(href, sizeof(href), state, q, cursor);
+	if (place_valid(href))
+		resp_header(resp, "Set-Cookie", "%s=%s; Path=/staff/; HttpOnly; SameSite=Strict%s",
+		            QUEUE_COOKIE, href, req->app->cfg.cookie_secure ? "; Secure" : "");
 	db_queue_rows_free(rows, n);
 	page_end(&pg, 200, "staff_queue");
 }
@@ -439,17 +547,32 @@ action_forms(struct page *pg, const struct db_item *item)
 	n = wf_allowed((enum wf_state)state, pg->staff->role, acts, MAX_ACTIONS);
 	for (i = 0; i < n && i < MAX_ACTIONS; i++) {
 		const struct wf_transition *t = wf_transition(acts[i]);
+		const char *posted = page_field(pg, "action");
+		json_t *o;
 
 		if (wf_check(acts[i], (enum wf_state)state, pg->staff->role, item->section_id,
 		             pg->staff->section_id) != WF_OK)
 			continue;
-		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b}", "name", t->name, "label",
-		                 page_msg2(pg, "action.", t->name), "section",
-		                 (t->input & WF_IN_SECTION) != 0, "assignee", acts[i] == WF_ASSIGN,
-		                 "target",
-		                 (t->input & WF_IN_TARGET) != 0, "text", (t->input & WF_IN_TEXT) != 0,
-		                 "note", 1, "note_required", (t->input & WF_IN_NOTE) != 0));
+		o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b}", "name", t->name, "label",
+		              page_msg2(pg, "action.", t->name), "section",
+		              (t->input & WF_IN_SECTION) != 0, "assignee", acts[i] == WF_ASSIGN,
+		              "target", (t->input & WF_IN_TARGET) != 0, "text",
+		              (t->input & WF_IN_TEXT) != 0, "note", 1, "note_required",
+		              (t->input & WF_IN_NOTE) != 0);
+		/* the form of a refused action keeps what was typed in it (a reply written for an
+		 * hour is not lost to an expired form or a conflict) */
+		if (o != NULL && posted != NULL && strcmp(posted, t->name) == 0) {
+			const char *text = page_field(pg, "text"), *note = page_field(pg, "note");
+			const char *target = page_field(pg, "target");
+
+			if (text != NULL)
+				json_object_set_new(o, "f_text", json_string(text));
+			if (note != NULL)
+				json_object_set_new(o, "f_note", json_string(note));
+			if (target != NULL)
+				json_object_set_new(o, "f_target", json_string(target));
+		}
+		json_array_append_new(a, o);
 	}
 	return a;
 }
@@ -479,6 +602,16 @@ handler_choices(struct page *pg, const struct db_section *secs, size_t nsec)
 	return a;
 }
 
+/* 1 if this request posted the public version's form (POST /staff/item/{tracking}/public). */
+static int
+public_posted(struct page *pg)
+{
+	size_t n = strlen(pg->req->path);
+
+	return strcmp(pg->req->method, "POST") == 0 && n > 7 &&
+	       strcmp(pg->req->path + n - 7, "/public") == 0;
+}
+
 /* The public version for the section head of the item's section or an admin, once the reply is
  * sent and the citizen allowed publication: what staff wrote, else the masked text (what
  * publishing would fill in). JSON false otherwise. */
@@ -500,6 +633,20 @@ public_view(struct page *pg, const struct db_item *item)
 	                         : redact_text_opts(item->body, &opts, NULL);
 	reply = item->public_reply ? strdup(item->public_reply)
 	                           : redact_text_opts(item->reply, &opts, NULL);
+	/* the public form refused (personal data to confirm, an expired form): its texts as
+	 * edited, so that the confirmation sends what the section head wrote */
+	if (public_posted(pg)) {
+		const char *posted[3] = { page_field(pg, "subject"), page_field(pg, "body"),
+			                  page_field(pg, "reply") };
+		char **shown[3] = { &subject, &body, &reply };
+		size_t i;
+
+		for (i = 0; i < 3; i++)
+			if (posted[i] != NULL) {
+				free(*shown[i]);
+				*shown[i] = strdup(posted[i]);
+			}
+	}
 	o = json_pack("{s:s?, s:s?, s:s?, s:b, s:b}", "pub_subject", subject, "pub_body", body,
 	              "pub_reply", reply, "pub_published", item->published, "pub_confirm",
 	              json_is_true(json_object_get(pg->data, "confirm_needed")));
@@ -549,10 +696,14 @@ item_view(struct page *pg, const char *tracking)
 
 		page_datetime(h[i].at, at);
 		sla_format_local(h[i].at, at_iso, sizeof(at_iso));
+		/* the citizen and the system are named in the page's language; staff by username */
 		json_array_append_new(hist, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?}", "at", at,
 		                                      "at_iso", at_iso, "label",
 		                                      page_msg2(pg, "action.", h[i].action), "actor",
-		                                      h[i].actor, "to_state",
+		                                      h[i].actor_id == 0
+		                                          ? page_msg2(pg, "actor.", h[i].actor)
+		                                          : h[i].actor,
+		                                      "to_state",
 		                                      h[i].to_state
 		                                          ? page_msg2(pg, "sstate.", h[i].to_state)
 		                                          : NULL,
@@ -571,7 +722,7 @@ item_view(struct page *pg, const char *tracking)
 	              "state", wf_state_name(item.state), "state_label",
 	              page_msg2(pg, "sstate.", wf_state_name(item.state)), "kind_label",
 	              page_msg2(pg, "kind.", kind_name(item.kind)), "channel",
-	              channel_name(item.channel),
+	              page_msg2(pg, "channel.", channel_name(item.channel)),
 	              "received", received, "received_iso", iso, "section", item.section_name,
 	              "assignee", item.assignee_name, "name", item.name, "phone", item.phone,
 	              "email", item.email, "publish_label",
@@ -597,6 +748,7 @@ item_view(struct page *pg, const char *tracking)
 static void
 item_page(struct page *pg, int status, const char *tracking, const char *message)
 {
+	const char *back;
 	int rc;
 
 	if (message != NULL)
@@ -610,6 +762,9 @@ item_page(struct page *pg, int status, const char *tracking, const char *message
 		page_error(pg, 404, "item.not_found");
 		return;
 	}
+	back = req_cookie(pg->req, QUEUE_COOKIE);
+	json_object_set_new(pg->data, "queue_href",
+	                    json_string(place_valid(back) ? back : "/staff/"));
 	page_end(pg, status, "staff_item");
 }
 

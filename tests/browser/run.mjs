@@ -140,6 +140,7 @@ async function submitLetter(page, lang, fields) {
 	await page.fill("#phone", fields.phone || "13812345678");
 	if (fields.email) await page.fill("#email", fields.email);
 	if (fields.publish) await page.check("#publish");
+	if (fields.file) await page.setInputFiles("#attachment", fields.file);
 	await Promise.all([page.waitForNavigation(), page.click("form.stack button[type=submit]")]);
 	const tracking = (await page.textContent("#tracking") || "").trim();
 	const code = (await page.textContent("#query-code") || "").trim();
@@ -226,14 +227,46 @@ await test("static files: Content-Type, ETag, 304 on If-None-Match; no path leav
 });
 
 for (const lang of LANGS) {
-	await test(`a citizen submits in ${lang} and gets a tracking number, query code and due date`, async () => {
-		made[lang] = await submitLetter(page, lang, {
-			subject: `路灯不亮 ${lang}`, body: "小区门口的路灯坏了一周。", name: "张三", publish: true,
-		});
-		assert((await page.getAttribute("html", "lang")) === lang, "the receipt keeps the language");
-		assert(/^\d{4}-\d{2}-\d{2}/.test((await page.textContent("dd time")) || ""), "a due date");
-		await page.goto(`${BASE}/board`);
-		assert((await page.getAttribute("html", "lang")) === lang, "the language is remembered");
+	await test(`a citizen on a phone (360 px) submits in ${lang}, gets a tracking number, query code and due date, and looks it up with them; a wrong code answers as an unknown number`, async () => {
+		const wide = () => page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+		await page.setViewportSize({ width: 360, height: 640 });
+		try {
+			made[lang] = await submitLetter(page, lang, {
+				subject: `路灯不亮 ${lang}`, body: "小区门口的路灯坏了一周。", name: "张三", publish: true,
+				file: lang === "zh-Hant" ? { name: "照片說明.txt", mimeType: "text/plain", buffer: Buffer.from("路燈在門口左側。\n") } : undefined,
+			});
+			assert((await page.getAttribute("html", "lang")) === lang, "the receipt keeps the language");
+			assert(/^\d{4}-\d{2}-\d{2}/.test((await page.textContent("dd time")) || ""), "a due date");
+			assert(!(await wide()), "the receipt fits the phone");
+			// reloading the receipt shows it again and sends nothing (POST, redirect, GET)
+			const again = await page.reload();
+			assert(again.request().method() === "GET" && (await page.textContent("#tracking")).trim() === made[lang].tracking, `the same receipt: ${await page.textContent("main")}`);
+			// another language: the same receipt in it
+			const other = LANGS[(LANGS.indexOf(lang) + 1) % LANGS.length];
+			await clickAndWait(page, `nav.langs a[hreflang=${other}]`);
+			assert((await page.getAttribute("html", "lang")) === other && (await page.textContent("#tracking")).trim() === made[lang].tracking, `the receipt in ${other}`);
+			await page.goto(`${BASE}/?lang=${lang}`);
+			await lookUp(page, made[lang].tracking, made[lang].code);
+			assert((await page.getAttribute("html", "lang")) === lang, "the look-up keeps the language");
+			assert((await page.textContent("#status-title")).includes(made[lang].tracking) && (await page.locator("p.state").count()) === 1, "found with the number and code shown");
+			assert(!(await wide()), "the status fits the phone");
+			const answer = async (tracking, code) => {
+				const [r] = await Promise.all([page.waitForNavigation(), (async () => {
+					await page.fill("#tracking", tracking);
+					await page.fill("#code", code);
+					await page.click("form.look-up button[type=submit]");
+				})()]);
+				return [r.status(), (await page.textContent("main")).replace(/\s+/g, " ")];
+			};
+			const wrong = await answer(made[lang].tracking, "WRONGCODE123");
+			const unknown = await answer("XJ-20200101-99999", "WRONGCODE123");
+			assert(wrong[0] === 404 && unknown[0] === 404, `404 for both: ${wrong[0]} ${unknown[0]}`);
+			assert(wrong[1] === unknown[1], `the same answer:\n${wrong[1]}\n${unknown[1]}`);
+			await page.goto(`${BASE}/board`);
+			assert((await page.getAttribute("html", "lang")) === lang, "the language is remembered");
+		} finally {
+			await page.setViewportSize({ width: 1280, height: 900 });
+		}
 	});
 }
 
@@ -251,6 +284,65 @@ await test("server validation: messages beside their fields, tied with aria-desc
 	assert((await page.locator("#kind-error").count()) === 1, "kind has its message");
 	assert(await page.inputValue("#email") === "not-an-address", "what was typed stays");
 	assert((await page.locator("#error-summary a").count()) >= 4, "the summary lists the errors");
+});
+
+await test("a phone (360 px): files too large are caught beside the field before sending, nothing typed lost; without script the server answers 413 beside the field; an over-long subject keeps the text", async () => {
+	const fill = async (p) => {
+		await p.check("#kind-complaint");
+		await p.fill("#subject", "噪音扰民");
+		await p.fill("#body", "楼下餐馆每晚营业到凌晨两点。");
+		await p.fill("#phone", "13812345678");
+	};
+	const big = { name: "录音.pdf", mimeType: "application/pdf", buffer: Buffer.alloc(6 * 1024 * 1024, 65) };
+	// with script: chosen, the file is refused at once; sending is held back
+	const c = await context({ viewport: { width: 360, height: 640 } });
+	const p = await c.newPage();
+	let posts = 0;
+	p.on("request", (r) => { if (r.method() === "POST") posts++; });
+	await p.goto(`${BASE}/submit?lang=zh-Hant`);
+	await fill(p);
+	// the character count: shown at once, told to a screen reader once, when typing pauses
+	assert((await p.getAttribute("#body-count", "aria-live")) === null, "the visible count is not a live region");
+	assert((await p.textContent("#body-count")).includes("14"), `the count: ${await p.textContent("#body-count")}`);
+	const spoken = () => p.evaluate(() => document.getElementById("body-count-live").textContent === document.getElementById("body-count").textContent);
+	for (const end = Date.now() + 5000; !(await spoken()) && Date.now() < end;) await new Promise((ok) => setTimeout(ok, 100));
+	assert(await spoken(), "the live region tells the count once typing pauses");
+	assert((await p.getAttribute("#body-count-live", "aria-live")) === "polite", "a polite live region");
+	await p.setInputFiles("#attachment", big);
+	assert((await p.locator("#attachment-error[role=alert]").count()) === 1, "the message beside the field");
+	assert((await p.getAttribute("#attachment", "aria-describedby")).split(" ").includes("attachment-error"), "tied to the field");
+	assert((await p.getAttribute("#attachment", "aria-invalid")) === "true", "aria-invalid");
+	await p.click("form.stack button[type=submit]");
+	assert(posts === 0 && new URL(p.url()).pathname === "/submit", `nothing sent (${posts} POST)`);
+	assert((await p.evaluate(() => document.activeElement.id)) === "attachment", "focus on the field");
+	assert((await p.inputValue("#body")) === "楼下餐馆每晚营业到凌晨两点。", "what was typed stays");
+	// five files of 2.5 MB each: each small enough, together over the request's limit
+	const half = Array.from({ length: 5 }, (_, i) => ({ name: `p${i}.pdf`, mimeType: "application/pdf", buffer: Buffer.alloc(2.5 * 1024 * 1024, 66) }));
+	await p.setInputFiles("#attachment", half);
+	assert((await p.locator("#attachment-error").count()) === 1, "together too large");
+	await p.setInputFiles("#attachment", { name: "ok.txt", mimeType: "text/plain", buffer: Buffer.from("现场情况\n") });
+	assert((await p.locator("#attachment-error").count()) === 0 && (await p.getAttribute("#attachment", "aria-invalid")) === null, "a file that fits clears the message");
+	assert(await p.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth), "no horizontal scrolling at 360 px");
+	await c.close();
+	// without script: the server refuses the file with 413, beside the field, keeping the text
+	const n = await context({ viewport: { width: 360, height: 640 }, javaScriptEnabled: false });
+	const q = await n.newPage();
+	await q.goto(`${BASE}/submit?lang=en`);
+	await fill(q);
+	await q.setInputFiles("#attachment", big);
+	let [resp] = await Promise.all([q.waitForNavigation(), q.click("form.stack button[type=submit]")]);
+	assert(resp.status() === 413, `413 for a file over 5 MB, got ${resp.status()}`);
+	assert((await q.locator("#attachment-error").count()) === 1 && (await q.locator("#error-summary a[href='#attachment']").count()) === 1, "beside the field and in the summary");
+	assert((await q.inputValue("#body")) === "楼下餐馆每晚营业到凌晨两点。" && (await q.inputValue("#subject")) === "噪音扰民", "what was typed stays");
+	assert((await q.isChecked("#kind-complaint")), "the kind stays chosen");
+	// an over-long subject (the browser's maxlength set aside, as an old browser or a paste tool would)
+	await q.evaluate(() => { document.getElementById("subject").removeAttribute("maxlength"); document.getElementById("subject").value = "长".repeat(201); });
+	[resp] = await Promise.all([q.waitForNavigation(), q.click("form.stack button[type=submit]")]);
+	assert(resp.status() === 400, `400 for a subject of 201 characters, got ${resp.status()}`);
+	assert((await q.locator("#subject-error").count()) === 1 && (await q.inputValue("#subject")) === "长".repeat(201), "the message beside the subject, the subject kept");
+	assert((await q.inputValue("#body")) === "楼下餐馆每晚营业到凌晨两点。", "and the body");
+	assert(await q.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth), "no horizontal scrolling at 360 px with the errors");
+	await n.close();
 });
 
 await test("a form without its token is refused (CSRF)", async () => {
@@ -331,6 +423,16 @@ await test("staff flow: assign, draft, return, approve, send through the pages; 
 	await c.clearCookies();
 	await staffLogin(p, "hand_b");
 	await act(p, tracking, "accept");
+	// a refused form (here an expired form token) says why and keeps what was typed in it
+	await p.goto(`${BASE}/staff/item/${tracking}`);
+	const draftForm = p.locator("form.action:has(input[name=action][value=draft])");
+	await draftForm.locator("input[name=csrf_token]").evaluate((e) => { e.value = "expired-token"; });
+	await draftForm.locator("textarea[name=text]").fill("答复：路灯已于今日修复（草稿）。");
+	await draftForm.locator("textarea[name=note]").fill("先保存");
+	const [refused] = await Promise.all([p.waitForNavigation(), draftForm.locator("button[type=submit]").click()]);
+	assert(refused.status() === 403, `403 for an expired form, got ${refused.status()}`);
+	assert(/expired|过期|過期/.test(await p.textContent("#error-summary")), `a readable message: ${await p.textContent("#error-summary")}`);
+	assert((await draftForm.locator("textarea[name=text]").inputValue()) === "答复：路灯已于今日修复（草稿）。" && (await draftForm.locator("textarea[name=note]").inputValue()) === "先保存", "the draft and note are kept");
 	await act(p, tracking, "draft", { text: "答复：路灯已于今日修复。如有问题请联系张三 13812345678。" });
 	await act(p, tracking, "submit_review");
 	assert(!(await actions(p, tracking)).includes("approve"), "a handler cannot approve");
@@ -412,6 +514,101 @@ await test("the queue shows amber at one working day or less, red when overdue (
 	} finally {
 		await api("POST", "/api/v1/test/clock", { now: null });
 	}
+	await c.close();
+});
+
+await test("staff queue: state, search and paging stay in the URL (language links too), the back button retraces them; an ended session signs in back at the same place", async () => {
+	const marker = "分页测试";
+	for (let i = 0; i < 22; i++) {
+		const r = await api("POST", "/api/v1/items", { kind: "consultation", subject: `${marker} ${i}`, body: "排队页面的分页。", phone: "13812345678", publish: false });
+		assert(r.status === 201, r.text);
+	}
+	const c = await context();
+	const p = await c.newPage();
+	await staffLogin(p, "disp_b");
+	await p.goto(`${BASE}/staff/?lang=en`);
+	await p.selectOption("#state", "all");
+	await p.fill("#q", marker);
+	await clickAndWait(p, "form.filters button[type=submit]");
+	const first = p.url();
+	assert((await p.locator("table.queue tbody tr").count()) === 20, "a full first page");
+	await clickAndWait(p, "nav.pager a[rel=next]");
+	const second = new URL(p.url());
+	assert(second.searchParams.get("q") === marker && second.searchParams.get("state") === "all" && second.searchParams.get("cursor"), `the next page keeps the filters: ${p.url()}`);
+	const rows = await p.locator("table.queue tbody tr td:nth-child(2)").allTextContents();
+	assert(rows.length === 2 && rows.every((t) => t.startsWith(marker)), `the rest of the search: ${rows}`);
+	assert((await p.inputValue("#q")) === marker && (await p.inputValue("#state")) === "all", "the filters show what is applied");
+	// the language link keeps the page
+	await clickAndWait(p, "nav.langs a[hreflang=zh-Hant]");
+	const zh = new URL(p.url());
+	assert(zh.searchParams.get("q") === marker && zh.searchParams.get("cursor") === second.searchParams.get("cursor"), `the language link keeps the filters: ${p.url()}`);
+	assert((await p.locator("table.queue tbody tr").count()) === 2, "the same page in zh-Hant");
+	await p.goBack();
+	assert(p.url() === second.href, `back: ${p.url()}`);
+	await clickAndWait(p, "nav.pager a:not([rel])");
+	const again = new URL(p.url());
+	assert(again.searchParams.get("q") === marker && !again.searchParams.get("cursor"), `the first page keeps the filters: ${p.url()}`);
+	await p.goBack();
+	await p.goBack();
+	assert(p.url() === first, `back to the first page: ${p.url()}`);
+	// an item of the second page, then its "back to the queue" link: that page again
+	await p.goto(second.href);
+	await clickAndWait(p, "table.queue tbody tr a >> nth=0");
+	await clickAndWait(p, "a.back");
+	assert(new URL(p.url()).searchParams.toString() === second.searchParams.toString(), `back to the same queue page: ${p.url()}`);
+	// the session ends (idle past session_idle) while on the second page: the sign-in says so,
+	// then brings the staff member back to that page
+	await p.goto(second.href);
+	const r = await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + 7200 });
+	assert(r.status === 200, r.text);
+	try {
+		await p.reload();
+		assert(new URL(p.url()).pathname === "/staff/login" && p.url().includes("expired=1"), `to the sign-in: ${p.url()}`);
+		assert((await p.locator("p.notice").count()) === 1, "the session-ended notice");
+		await p.fill("#username", "disp_b");
+		await p.fill("#password", PASSWORD);
+		await clickAndWait(p, "form.stack button[type=submit]");
+		const back = new URL(p.url());
+		assert(back.pathname === "/staff/" && back.searchParams.toString() === second.searchParams.toString(), `back at the same place: ${p.url()} (want ${second.href})`);
+		assert((await p.locator("table.queue tbody tr").count()) === 2, "the same rows");
+		// the session ends while a note is written on an item page: sent, the form leads to
+		// the sign-in, which returns to the item, where the note is put back (this tab kept it)
+		await p.goto(`${BASE}/staff/item/${made.en.tracking}`);
+		const note = p.locator("form[data-keep=assign] textarea[name=note]");
+		await note.fill("先派给法规处，周一前答复。");
+		const r2 = await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + 4 * 3600 });
+		assert(r2.status === 200, r2.text);
+		await clickAndWait(p, "form[data-keep=assign] button[type=submit]");
+		assert(new URL(p.url()).pathname === "/staff/login", `to the sign-in: ${p.url()}`);
+		await p.fill("#username", "disp_b");
+		await p.fill("#password", PASSWORD);
+		await clickAndWait(p, "form.stack button[type=submit]");
+		assert(new URL(p.url()).pathname === `/staff/item/${made.en.tracking}`, `back at the item: ${p.url()}`);
+		assert((await note.inputValue()) === "先派给法规处，周一前答复。", "the note is put back");
+		assert((await p.locator("form[data-keep=assign] p.notice[role=status]").count()) === 1, "and says so");
+		assert((await p.textContent("p.state")).length > 0 && !p.url().includes("done="), "nothing was done");
+		// signing out forgets it
+		await clickAndWait(p, "form[action='/staff/logout'] button");
+		assert((await p.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("civicdesk:")).length)) === 0, "no kept text after signing out");
+	} finally {
+		await api("POST", "/api/v1/test/clock", { now: null });
+	}
+	// a link to an item without a session (an e-mail's): the sign-in leads to the item
+	await c.clearCookies();
+	const item = made.en.tracking;
+	await p.goto(`${BASE}/staff/item/${item}`);
+	assert(new URL(p.url()).pathname === "/staff/login", p.url());
+	await p.fill("#username", "disp_b");
+	await p.fill("#password", PASSWORD);
+	await clickAndWait(p, "form.stack button[type=submit]");
+	assert(new URL(p.url()).pathname === `/staff/item/${item}`, `at the item: ${p.url()}`);
+	// a later sign-in goes to the queue again (the place is used once)
+	await clickAndWait(p, "form[action='/staff/logout'] button");
+	await p.fill("#username", "disp_b");
+	await p.fill("#password", PASSWORD);
+	await clickAndWait(p, "form.stack button[type=submit]");
+	assert(new URL(p.url()).pathname === "/staff/", `the queue: ${p.url()}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
 	await c.close();
 });
 
@@ -778,7 +975,7 @@ await test("second factor: enrol on /staff/totp (key, otpauth URI, QR code read 
 
 // Every page in every language: axe-core (no serious or critical violation) and screenshots at
 // phone and desktop width. CSP is bypassed in this context only, to inject axe.
-await test("axe-core on every page in every language: no serious or critical violation; screenshots", async () => {
+await test("axe-core on every page in every language: no serious or critical violation; no horizontal scrolling at 360 and 320 px, nor with text at 200 %; screenshots", async () => {
 	const c = await context({ bypassCSP: true });
 	const p = await c.newPage();
 	await staffLogin(p, "admin_b");
@@ -822,7 +1019,22 @@ await test("axe-core on every page in every language: no serious or critical vio
 				if (v.impact === "serious" || v.impact === "critical")
 					bad.push(`${name} ${lang}: ${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((x) => x.target.join(" ")).join(", ")}`);
 			await p.screenshot({ path: join(OUT, `${name}-${lang}-desktop.png`), fullPage: true });
-			await p.setViewportSize({ width: 375, height: 740 });
+			// a phone, and 1280 px at 400 % zoom (WCAG 1.4.10): no horizontal scrolling
+			for (const width of [360, 320]) {
+				await p.setViewportSize({ width, height: 640 });
+				const [sw, cw] = await p.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+				if (sw > cw) bad.push(`${name} ${lang}: ${sw} px wide at ${width} px`);
+			}
+			// text at 200 % (a phone's large-font setting) at 360 px: still no horizontal scrolling
+			await p.setViewportSize({ width: 360, height: 640 });
+			const [bw, bc] = await p.evaluate(() => {
+				document.documentElement.style.fontSize = "200%";
+				const r = [document.documentElement.scrollWidth, document.documentElement.clientWidth];
+				document.documentElement.style.fontSize = "";
+				return r;
+			});
+			if (bw > bc) bad.push(`${name} ${lang}: ${bw} px wide at 360 px with text at 200 %`);
+			await p.setViewportSize({ width: 360, height: 640 });
 			await p.screenshot({ path: join(OUT, `${name}-${lang}-phone.png`), fullPage: true });
 		}
 	}

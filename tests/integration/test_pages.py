@@ -177,6 +177,24 @@ class TrackActions(Base):
         self.assertIn('id="supplement-error"', b.text())
         self.assertIn("supplement-error", re.search(r'<textarea id="supplement"[^>]*>',
                                                     b.text()).group(0))
+        # an expired form (the server restarted, the browser session ended): nothing is done,
+        # the page says so and keeps the text, and the form sent again goes through
+        r = b.post("/track", {"action": "supplement", "tracking": t, "csrf_token": "expired",
+                              "code": item["query_code"], "text": "编号 A-17 写了很久"})
+        self.assertEqual(r.status, 403, b.text())
+        self.assertIn('id="error-summary"', b.text())
+        self.assertIn("The form has expired", b.text())
+        self.assertIn(">编号 A-17 写了很久</textarea>", b.text())
+        s = self.staff["hand_p"].request("GET", "/api/v1/items/" + t).json()
+        self.assertEqual(s["state"], "waiting_citizen", "nothing done")
+        # the look-up form alone: the number typed stays; a wrong code is still counted
+        b.get("/track")
+        r = b.post("/track", {"tracking": t, "code": "", "csrf_token": "expired"})
+        self.assertEqual(r.status, 403)
+        self.assertIn("The form has expired", b.text())
+        self.assertIn('value="%s"' % t, b.text())
+        b.get("/track")
+        self.track(b, item)
         r = b.post("/track", {"action": "supplement", "tracking": t,
                               "code": item["query_code"], "text": "编号 A-17 <script>x</script>"})
         self.assertEqual(r.status, 200, b.text())
@@ -307,9 +325,11 @@ class TrackLimits(Base):
         number still answers from here (per address alone would refuse it)."""
         a, other = self.submit(), self.submit()
         b = self.citizen()
-        for _ in range(10):
-            r = self.track(b, a, code="WRONGWRONG12")
-            self.assertEqual(r.status, 404)
+        for i in range(10):
+            # half of them without a valid form token: an expired form is answered (403), and
+            # its wrong code counts all the same
+            r = self.track(b, a, code="WRONGWRONG12", **({"csrf_token": "x"} if i % 2 else {}))
+            self.assertEqual(r.status, 403 if i % 2 else 404)
         r = self.track(b, a)
         self.assertEqual(r.status, 429, "the right code waits too while refused")
         self.assertTrue(r.header("Retry-After"))
@@ -378,6 +398,77 @@ class Dashboard(Base):
         self.assertEqual(h.get("/staff/stats.csv?period=" + month).status, 403)
 
 
+class Roles(Base):
+    def signed_in(self, who):
+        b = Browser(self.server)
+        b.get("/staff/login?lang=en")
+        r = b.post("/staff/login", {"username": who, "password": PW})
+        self.assertEqual(r.status, 303, b.text())
+        return b
+
+    def test_a_handler_sees_only_their_section(self):
+        """Through the pages, as through the API: another section's item is not listed, not
+        found by search, its page is 404 without its text, a form posted to it changes nothing;
+        the dashboard, statistics and administration answer 403."""
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "别科来信 稽查", "body": "只给稽查处看的内容。",
+            "phone": "13812345678", "publish": False})
+        other = r.json()["tracking"]
+        self.act("disp_p", other, "assign", section="稽查处")
+        mine = self.submit(subject="本科来信 法规")["tracking"]
+        self.act("disp_p", mine, "assign", section=SECTION)
+        for who in ("hand_p", "head_p"):
+            with self.subTest(who=who):
+                b = self.signed_in(who)
+                for path in ("/staff/?state=all", "/staff/?state=all&q=" + urllib.parse.quote("别科来信"),
+                             "/staff/?state=assigned"):
+                    self.assertEqual(b.get(path).status, 200)
+                    self.assertNotIn(other, b.text(), path)
+                    self.assertNotIn("别科来信 稽查", b.text(), path)
+                b.get("/staff/?state=all")
+                self.assertIn(mine, b.text(), "their own section's item is listed")
+                r = b.get("/staff/item/" + other)
+                self.assertEqual(r.status, 404)
+                self.assertNotIn("只给稽查处看的内容", b.text())
+                self.assertIn('<html lang="en">', b.text(), "a page, in the language")
+                b.get("/staff/item/" + mine + "?lang=zh-Hant")
+                self.assertIn("來信人 → ", b.text(), "the citizen named in the language")
+                self.assertIn("<dd>網上提交</dd>", b.text(), "the channel too")
+                self.assertNotIn("citizen", b.text())
+                b.get("/staff/item/" + mine + "?lang=en")
+                r = b.post("/staff/item/" + other, {"action": "accept", "note": "x"})
+                self.assertEqual(r.status, 404)
+                state = self.staff["disp_p"].request("GET", "/api/v1/items/" + other).json()["state"]
+                self.assertEqual(state, "assigned", "nothing changed")
+                for path in ("/staff/dashboard", "/staff/admin", "/staff/stats.csv?period=2026"):
+                    r = b.get(path)
+                    self.assertEqual(r.status, 403, path)
+                    self.assertIn('<html lang="en">', b.text(), path)
+
+
+    def test_public_form_refused_keeps_the_edit(self):
+        """The section head edits the public version with something that looks like personal
+        data: refused with the box to confirm, the edit still in the form, so that the
+        confirmation publishes what was written (not the masked original)."""
+        item = self.replied()
+        t = item["tracking"]
+        b = self.signed_in("head_p")
+        b.get("/staff/item/" + t + "?lang=en")
+        self.assertIn('id="pub-body"', b.text())
+        edited = "值班电话13912345678，欢迎来电。"
+        r = b.post("/staff/item/%s/public" % t, {"subject": "路灯", "body": edited, "reply": "已修复。",
+                                                  "publish": "1"})
+        self.assertEqual(r.status, 400, b.text())
+        self.assertIn('id="pub-confirm"', b.text())
+        self.assertIn(">%s</textarea>" % edited, b.text(), "the edit is kept")
+        self.assertIn(">已修复。</textarea>", b.text())
+        r = b.post("/staff/item/%s/public" % t, {"subject": "路灯", "body": edited, "reply": "已修复。",
+                                                  "publish": "1", "confirm": "1"})
+        self.assertEqual(r.status, 303, b.text())
+        pub = self.server.request("GET", "/api/v1/public/items/" + t).json()
+        self.assertEqual(pub.get("body") or pub.get("public_body"), edited, pub)
+
+
 class Board(Base):
     def test_by_month_and_kind(self):
         item = self.replied()
@@ -410,6 +501,115 @@ class Board(Base):
         b.get("/board?month=2025-13")
         self.assertEqual(b.last.status, 200, "a bad month shows every month")
         self.assertIn(t, b.text())
+
+
+    def walk(self, publish, body):
+        """An item replied to, its letter carrying the citizen's name and number."""
+        r = self.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "隐私测试 井盖", "body": body, "name": "欧阳明",
+            "phone": "13712345678", "publish": publish})
+        self.assertEqual(r.status, 201, r)
+        item = r.json()
+        t = item["tracking"]
+        self.act("disp_p", t, "assign", section=SECTION)
+        self.act("hand_p", t, "accept")
+        self.act("hand_p", t, "draft", text="欧阳明您好，井盖已更换。如有问题请回电 13712345678。")
+        self.act("hand_p", t, "submit_review")
+        self.act("head_p", t, "approve")
+        self.act("hand_p", t, "send_reply")
+        return item
+
+    def test_only_reviewed_masked_published_items(self):
+        """Privacy first: the board lists an item only once a section head has published its
+        masked version, never one whose citizen refused or withdrew consent, and its search
+        reads the masked text only (a name or number finds nothing)."""
+        shown = self.walk(True, "我是欧阳明，电话 13712345678，学院路井盖缺失。")
+        waiting = self.walk(True, "我是欧阳明，电话 13712345678，北门井盖缺失。")
+        refused = self.walk(False, "我是欧阳明，电话 13712345678，南门井盖缺失。")
+        received = self.submit(publish=True, subject="隐私测试 未办理")
+        r = self.staff["head_p"].request("PATCH", "/api/v1/items/%s/public" % shown["tracking"],
+                                         json_body={"published": True})
+        self.assertEqual(r.status, 200, r)
+        r = self.staff["head_p"].request("PATCH", "/api/v1/items/%s/public" % refused["tracking"],
+                                         json_body={"published": True})
+        self.assertGreaterEqual(r.status, 400, "no consent, no publication: %r" % r)
+        b = Browser(self.server)
+        for path in ("/board?lang=en", "/board?q=" + urllib.parse.quote("隐私测试"),
+                     "/board?q=" + urllib.parse.quote("井盖缺失")):
+            with self.subTest(path=path):
+                self.assertEqual(b.get(path).status, 200)
+                page = b.text()
+                self.assertIn(shown["tracking"], page)
+                self.assertIn("学院路井盖缺失", page)
+                self.assertIn("井盖已更换", page, "with its reply")
+                for t in (waiting, refused, received):
+                    self.assertNotIn(t["tracking"], page)
+                for private in ("北门", "南门", "未办理", "欧阳明", "13712345678"):
+                    self.assertNotIn(private, page)
+                self.assertIn("137****5678", page, "the number masked")
+        for q in ("欧阳明", "13712345678", "北门井盖"):
+            with self.subTest(q=q):
+                b.get("/board?q=" + urllib.parse.quote(q))
+                self.assertNotIn("隐私测试", b.text(), "the search reads the masked text only")
+                self.assertIn('class="empty"', b.text())
+        # the language links keep the search
+        b.get("/board?q=" + urllib.parse.quote("井盖缺失"))
+        self.assertIn('href="/board?lang=zh-Hant&amp;q=%E4%BA%95%E7%9B%96%E7%BC%BA%E5%A4%B1"',
+                      b.text())
+        # the citizen withdraws the consent: the item leaves the board at once
+        c = self.citizen()
+        self.track(c, shown)
+        r = c.post("/track", {"action": "withdraw_consent", "tracking": shown["tracking"],
+                              "code": shown["query_code"], "confirm": "1"})
+        self.assertEqual(r.status, 200, c.text())
+        b.get("/board?q=" + urllib.parse.quote("隐私测试"))
+        self.assertNotIn(shown["tracking"], b.text())
+        b.get("/board")
+        self.assertNotIn(shown["tracking"], b.text())
+        r = self.server.request("GET", "/api/v1/public/items/" + shown["tracking"])
+        self.assertEqual(r.status, 404)
+
+
+    def test_paging_keeps_the_search(self):
+        """21 published replies found by one word: 20 on the first page, the next page (its
+        link keeps the search and the kind) has the last, in the board's order, newest reply
+        first, and the first-page link comes back."""
+        made = []
+        for i in range(21):
+            r = self.server.request("POST", "/api/v1/items", json_body={
+                "kind": "complaint", "subject": "翻页测试 第%d号" % i, "body": "人行道上的共享单车。",
+                "phone": "13812345678", "publish": True})
+            self.assertEqual(r.status, 201, r)
+            t = r.json()["tracking"]
+            self.act("disp_p", t, "assign", section=SECTION)
+            self.act("hand_p", t, "accept")
+            self.act("hand_p", t, "draft", text="已清理。")
+            self.act("hand_p", t, "submit_review")
+            self.act("head_p", t, "approve")
+            self.act("hand_p", t, "send_reply")
+            r = self.staff["head_p"].request("PATCH", "/api/v1/items/%s/public" % t,
+                                             json_body={"published": True})
+            self.assertEqual(r.status, 200, r)
+            made.append(t)
+        b = Browser(self.server)
+        b.get("/board?lang=en&kind=complaint&q=" + urllib.parse.quote("翻页测试"))
+        first = re.findall(r'<span class="code">(XJ-[0-9-]+)</span>', b.text())
+        self.assertEqual(len(first), 20, b.text()[:3000])
+        m = re.search(r'<a href="([^"]+)" rel="next">', b.text())
+        self.assertTrue(m, "a next link")
+        nxt = html.unescape(m.group(1))
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(nxt).query)
+        self.assertEqual((q["q"], q["kind"]), (["翻页测试"], ["complaint"]), nxt)
+        b.get(nxt)
+        second = re.findall(r'<span class="code">(XJ-[0-9-]+)</span>', b.text())
+        self.assertEqual(len(second), 1)
+        self.assertEqual(sorted(first + second), sorted(made), "every one once")
+        self.assertEqual(second, [made[0]], "the oldest reply last")
+        self.assertNotIn('rel="next"', b.text())
+        m = re.search(r'<nav aria-label="[^"]+" class="pager">\s*<a href="([^"]+)">', b.text())
+        self.assertTrue(m, "a first-page link in the pager")
+        b.get(html.unescape(m.group(1)))
+        self.assertEqual(re.findall(r'<span class="code">(XJ-[0-9-]+)</span>', b.text()), first)
 
 
 class Static(Base):
@@ -468,6 +668,107 @@ class Static(Base):
         r = self.server.request("GET", "/open311/v2/nothing.json")
         self.assertEqual(r.status, 404)
         self.assertTrue(r.header("Content-Type").startswith("application/json"))
+
+
+class SubmitLimit(unittest.TestCase):
+    """The per-address submission limit on the form: a page in the visitor's language, 429 with
+    Retry-After, the message in the summary and everything typed kept."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "2"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_429_page_keeps_the_letter(self):
+        b = Browser(self.server)
+        fields = {"kind": "complaint", "subject": "噪音", "body": "夜間施工噪音很大。",
+                  "phone": "13812345678"}
+        statuses = []
+        for _ in range(3):
+            b.get("/submit?lang=zh-Hant")
+            statuses.append(b.post_files("/submit", fields, []).status)
+        self.assertEqual(statuses, [303, 303, 429])
+        r = b.last
+        self.assertTrue(r.header("Content-Type").startswith("text/html"))
+        self.assertGreater(int(r.header("Retry-After")), 0)
+        page = b.text()
+        self.assertIn('<html lang="zh-Hant">', page)
+        self.assertIn('id="error-summary"', page)
+        self.assertIn("請稍後再試", page)
+        self.assertIn('value="噪音"', page)
+        self.assertIn("夜間施工噪音很大。</textarea>", page)
+        self.assertIn('value="13812345678"', page)
+
+
+class BoardLimit(unittest.TestCase):
+    """The board page counts against public_rate with the API's public reads: past the limit a
+    page in the visitor's language, 429 with Retry-After."""
+
+    def test_429_page(self):
+        srv = harness.Server(env={"CIVICDESK_PUBLIC_RATE": "3"}).start()
+        try:
+            b = Browser(srv)
+            statuses = [b.get("/board?lang=zh-Hant").status for _ in range(2)]
+            statuses.append(srv.request("GET", "/api/v1/public/items").status)
+            statuses.append(b.get("/board").status)
+            self.assertEqual(statuses, [200, 200, 200, 429])
+            self.assertGreater(int(b.last.header("Retry-After")), 0)
+            self.assertIn('<html lang="zh-Hant">', b.text())
+            self.assertIn("請稍等一分鐘後再試", b.text())
+            self.assertEqual(srv.request("GET", "/api/v1/public/items").status, 429)
+        finally:
+            srv.cleanup()
+
+
+class Receipt(Base):
+    def test_post_redirect_get(self):
+        """A sent letter leads (303) to its receipt at /submit?done=NUMBER, shown from this
+        browser's receipt cookie: reloading it shows the same receipt and sends nothing again;
+        another browser, or a number that is not the cookie's, gets the empty form."""
+        b = Browser(self.server)
+        b.get("/submit?lang=en")
+        r = b.post_files("/submit?lang=en", {"kind": "letter", "subject": "收据", "body": "刷新不重复。",
+                                             "phone": "13812345678"}, [])
+        self.assertEqual(r.status, 303, b.text())
+        loc = r.header("Location")
+        m = re.match(r"/submit\?lang=en&done=(XJ-\d{8}-\d{5})$", loc)
+        self.assertTrue(m, loc)
+        t = m.group(1)
+        self.assertIn('id="tracking">%s<' % t, b.text(), "the 303's body is the receipt too")
+        counts = []
+        for _ in range(2):
+            r = b.get(loc)
+            self.assertEqual(r.status, 200)
+            self.assertIn('id="tracking">%s<' % t, b.text())
+            code = re.search(r'id="query-code">([^<]+)<', b.text()).group(1)
+            counts.append(self.staff["disp_p"].request(
+                "GET", "/api/v1/queue?state=all&limit=100&q=" + urllib.parse.quote("刷新不重复")).json())
+        self.assertEqual([len(c["items"]) for c in counts], [1, 1], "one letter, however often shown")
+        r = self.server.request("GET", "/api/v1/track/" + t, headers={"X-Query-Code": code})
+        self.assertEqual(r.status, 200, "the code shown is the item's")
+        other = Browser(self.server)
+        other.get(loc)
+        self.assertNotIn('id="query-code"', other.text())
+        self.assertNotIn('id="tracking">', other.text())
+        self.assertIn('name="subject"', other.text(), "the form")
+        b.get("/submit?done=XJ-20200101-00001")
+        self.assertNotIn('id="query-code"', b.text())
+
+    def test_forged_receipt_cookie_counts_as_a_wrong_code(self):
+        """The receipt cookie is the client's to write: a wrong code in it shows nothing and
+        counts like a wrong code on /track, so it is no way around the limits on guessing."""
+        item = self.submit()
+        t = item["tracking"]
+        b = Browser(self.server)
+        for _ in range(10):
+            b.cookies["civicdesk_receipt"] = t + ".WRONGWRONG12"
+            b.get("/submit?done=" + t)
+            self.assertNotIn('id="query-code"', b.text())
+        r = self.track(self.citizen(), item)
+        self.assertEqual(r.status, 429, "the number is refused from this address now")
 
 
 class Admin(Base):

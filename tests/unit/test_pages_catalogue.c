@@ -50,6 +50,9 @@ test_actions(struct t *t)
 	want(t, "action.", "publish");
 	want(t, "action.", "unpublish");
 	want(t, "action.", "edit_public");
+	/* the history's actors without an account (the item page names them) */
+	want(t, "actor.", "citizen");
+	want(t, "actor.", "system");
 }
 
 static void
@@ -63,6 +66,8 @@ test_names(struct t *t)
 		want(t, "role.", role_name((enum role)i));
 	for (i = 0; i < CLOCK__MAX; i++)
 		want(t, "clock.", clock_label((enum clock_name)i));
+	for (i = 0; i < CHANNEL__MAX; i++)
+		want(t, "channel.", channel_name((enum channel)i));
 }
 
 /* The names the pages translate that core writes outside its tables: ratings, account

@@ -1,17 +1,31 @@
 /* civicdesk pages: optional enhancements only — every page works without this file.
  * A character count for text areas with data-count, a copy button for the query code,
- * and focus on the error summary. */
+ * focus on the error summary, and a check of the attachments' sizes before a form is sent
+ * (a body over the server's limit is refused before it is read, and the page that says so
+ * cannot give back what was typed). */
 (function () {
 	"use strict";
+	// The count shows at once; a screen reader hears it once typing pauses (a live region
+	// updated on every key would talk over the typing).
 	function count(area) {
 		var out = document.getElementById(area.getAttribute("data-count"));
 		if (!out) return;
 		var tmpl = out.getAttribute("data-template") || "%n";
-		var update = function () {
-			out.textContent = tmpl.replace("%n", String(Array.from(area.value).length));
+		var live = document.createElement("p");
+		var timer = null;
+		live.className = "vh";
+		live.id = out.id + "-live";
+		live.setAttribute("aria-live", "polite");
+		out.parentNode.insertBefore(live, out.nextSibling);
+		var text = function () {
+			return tmpl.replace("%n", String(Array.from(area.value).length));
 		};
-		area.addEventListener("input", update);
-		update();
+		area.addEventListener("input", function () {
+			out.textContent = text();
+			clearTimeout(timer);
+			timer = setTimeout(function () { live.textContent = text(); }, 1200);
+		});
+		out.textContent = text();
 	}
 	function copy(button) {
 		var source = document.getElementById(button.getAttribute("data-copy"));
@@ -24,7 +38,95 @@
 			});
 		});
 	}
+	// The files of input against its data-max-files, data-max-file and data-max-total (the
+	// whole request, the form's text counted too): true when they may be sent.
+	function filesFit(input) {
+		var files = Array.from(input.files || []);
+		var max = Number(input.getAttribute("data-max-file"));
+		var total = 4096;
+		input.form.querySelectorAll("input[type=text], input[type=tel], input[type=email], textarea").forEach(function (f) {
+			total += new Blob([f.value]).size;
+		});
+		files.forEach(function (f) { total += f.size + 512; });
+		return files.length <= Number(input.getAttribute("data-max-files")) &&
+			files.every(function (f) { return f.size <= max; }) &&
+			total <= Number(input.getAttribute("data-max-total"));
+	}
+	// The message beside the field, tied to it (as the server's own), or taken away.
+	function fileMessage(input, show) {
+		var id = input.id + "-error";
+		var msg = document.getElementById(id);
+		var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (x) { return x && x !== id; });
+		if (!show) {
+			if (msg && msg.hasAttribute("data-client")) msg.remove();
+			if (!document.getElementById(id)) {
+				input.removeAttribute("aria-invalid");
+				input.setAttribute("aria-describedby", described.join(" "));
+				input.parentNode.classList.remove("invalid");
+			}
+			return;
+		}
+		if (!msg) {
+			msg = document.createElement("p");
+			msg.className = "error";
+			msg.id = id;
+			input.parentNode.insertBefore(msg, input);
+		}
+		msg.setAttribute("data-client", "");
+		msg.setAttribute("role", "alert");
+		msg.textContent = input.getAttribute("data-error");
+		described.push(id);
+		input.setAttribute("aria-describedby", described.join(" "));
+		input.setAttribute("aria-invalid", "true");
+		input.parentNode.classList.add("invalid");
+	}
+	function checkFiles(input) {
+		input.addEventListener("change", function () { fileMessage(input, !filesFit(input)); });
+		input.form.addEventListener("submit", function (e) {
+			if (filesFit(input)) return;
+			e.preventDefault();
+			fileMessage(input, true);
+			input.focus();
+		});
+	}
+	// The texts of the staff item page's forms (data-keep: the action) are kept in this tab's
+	// sessionStorage while typed: a session that ends while a reply is written sends the form to
+	// the sign-in, which returns to the item, where the text is put back. Done (?done=), the
+	// item's kept texts are dropped.
+	function keep(form) {
+		var prefix = "civicdesk:" + location.pathname + ":";
+		var done = new URLSearchParams(location.search).get("done");
+		form.querySelectorAll("textarea").forEach(function (area) {
+			var key = prefix + form.getAttribute("data-keep") + ":" + area.name;
+			var saved = null;
+			try { saved = sessionStorage.getItem(key); } catch (e) { return; }
+			if (done) {
+				sessionStorage.removeItem(key);
+			} else if (saved && saved !== area.value && (area.value === "" || area.value === area.defaultValue)) {
+				area.value = saved;
+				var note = document.createElement("p");
+				note.className = "notice";
+				note.setAttribute("role", "status");
+				note.textContent = form.getAttribute("data-restored");
+				area.parentNode.insertBefore(note, area);
+			}
+			area.addEventListener("input", function () {
+				try { sessionStorage.setItem(key, area.value); } catch (e) { /* full or off */ }
+			});
+		});
+	}
 	document.addEventListener("DOMContentLoaded", function () {
+		document.querySelectorAll("form[data-keep]").forEach(keep);
+		// signing out forgets every kept text (a shared computer's next user sees none)
+		document.querySelectorAll("form[action='/staff/logout']").forEach(function (f) {
+			f.addEventListener("submit", function () {
+				try {
+					Object.keys(sessionStorage).filter(function (k) { return k.indexOf("civicdesk:") === 0; })
+						.forEach(function (k) { sessionStorage.removeItem(k); });
+				} catch (e) { /* storage off */ }
+			});
+		});
+		document.querySelectorAll("input[type=file][data-max-total]").forEach(checkFiles);
 		document.querySelectorAll("textarea[data-count]").forEach(count);
 		document.querySelectorAll("button[data-copy]").forEach(copy);
 		var summary = document.getElementById("error-summary");
