@@ -549,6 +549,9 @@ int db_mail_in_add(struct db_conn *c, const struct db_mail_in *m, int64_t *id);
  * into a new string *tracking and its id into *item_id: 1 found / 0 not found / -1. */
 int db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking,
                                int64_t *item_id);
+/* The raw message stored (created or added) with Message-ID id: 1 with a malloc'd copy (NUL after
+ * its *len bytes), 0 none, -1 error. */
+int db_mail_raw_by_message_id(struct db_conn *c, const char *id, char **raw, size_t *len);
 /* The tracking number of the item outbox row id concerns: 1 / 0 / -1. */
 int db_mail_item_by_outbox(struct db_conn *c, int64_t id, char **tracking);
 /* One received message as administrators see it (GET /api/v1/admin/mail): never its text. */
@@ -804,6 +807,10 @@ int db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const cha
 /* Marks a pending row dropped (a ladder notice that no longer holds when it is due: its clock
  * stopped, its due time moved…) with the reason: 1 / 0 not pending / -1. */
 int db_outbox_dropped(struct db_conn *c, int64_t id, const char *reason);
+/* Gives pending row id the recipient to (its account's address now) and no Message-ID (its
+ * next claim gives it a new one): 1 / 0 not pending, or the same notice to `to` is queued
+ * already / -1. */
+int db_outbox_readdress(struct db_conn *c, int64_t id, const char *to);
 /* A failed row pending again from now, attempts from 0, giving up at give_up_at, with a new
  * Message-ID at its next attempt (an administrator's retry; it was never accepted, and its
  * message may have held other rows): 1 / 0 not failed / -1. */

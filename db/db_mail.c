@@ -7,6 +7,7 @@
 enum stmt {
 	STMT_ADD,
 	STMT_BY_MESSAGE_ID,
+	STMT_RAW_BY_MESSAGE_ID,
 	STMT_BY_OUTBOX,
 	STMT_IMAP_SEEN,
 	STMT_IMAP_LAST,
@@ -28,6 +29,8 @@ static const char *const stmts[STMT__MAX] = {
                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [STMT_BY_MESSAGE_ID] = "SELECT i.tracking, i.id FROM mail_in m JOIN items i ON i.id = m.item_id "
                            "WHERE m.message_id = ? AND m.outcome IN ('created','added') LIMIT 1",
+    [STMT_RAW_BY_MESSAGE_ID] = "SELECT raw FROM mail_in WHERE message_id = ? AND "
+                               "outcome IN ('created','added') AND raw IS NOT NULL LIMIT 1",
     [STMT_BY_OUTBOX] = "SELECT i.tracking FROM outbox o JOIN items i ON i.id = o.item_id "
                        "WHERE o.id = ?",
     [STMT_IMAP_SEEN] = "SELECT 1 FROM mail_in WHERE mailbox = ? AND uidvalidity = ? AND uid = ?",
@@ -136,6 +139,40 @@ db_mail_item_by_message_id(struct db_conn *c, const char *id, char **tracking, i
 		*item_id = sqlite3_column_int64(st, 1);
 		db_reset(st);
 		return *tracking != NULL ? 1 : -1;
+	}
+	db_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_step_failed(c, "mail_in");
+	return -1;
+}
+
+int
+db_mail_raw_by_message_id(struct db_conn *c, const char *id, char **raw, size_t *len)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_RAW_BY_MESSAGE_ID]);
+	const void *b;
+	int rc, n;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, id)) {
+		db_reset(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		b = sqlite3_column_blob(st, 0);
+		n = sqlite3_column_bytes(st, 0);
+		*raw = malloc((size_t)n + 1);
+		if (*raw != NULL) {
+			if (n > 0)
+				memcpy(*raw, b, (size_t)n);
+			(*raw)[n] = '\0';
+			*len = (size_t)n;
+		}
+		db_reset(st);
+		return *raw != NULL ? 1 : -1;
 	}
 	db_reset(st);
 	if (rc == SQLITE_DONE)

@@ -41,6 +41,7 @@ enum stmt {
 	STMT_ADD_KEYS,
 	STMT_LADDER_SET_MANY,
 	STMT_ADD_BARE,
+	STMT_READDRESS,
 	STMT__MAX
 };
 
@@ -125,6 +126,10 @@ static const char *const stmts[STMT__MAX] = {
 	                 "ON CONFLICT DO NOTHING",
 	[STMT_DROPPED] = "UPDATE outbox SET state = 'dropped', last_error = ? "
 	                 "WHERE id = ? AND state = 'pending'",
+	/* the account's address now, and a new Message-ID at the next claim; left as it is when
+	 * the notice to that address is queued already (outbox_once, outbox_keys) */
+	[STMT_READDRESS] = "UPDATE OR IGNORE outbox SET recipient = ?, message_id = NULL "
+	                   "WHERE id = ? AND state = 'pending'",
 	[STMT_OWNER] = "SELECT coalesce(section_id, 0), coalesce(assignee_id, 0) FROM items "
 	               "WHERE id = ?",
 	[STMT_FAN_LIST] = "SELECT at, item_id, mark FROM ladder_fanout ORDER BY at, item_id LIMIT ?",
@@ -485,6 +490,20 @@ db_outbox_dropped(struct db_conn *c, int64_t id, const char *reason)
 	if (st == NULL)
 		return -1;
 	if (db_bind_text(st, 1, reason) || db_bind_int(st, 2, id)) {
+		db_reset(st);
+		return -1;
+	}
+	return update_one(c, st);
+}
+
+int
+db_outbox_readdress(struct db_conn *c, int64_t id, const char *to)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_READDRESS]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, to) || db_bind_int(st, 2, id)) {
 		db_reset(st);
 		return -1;
 	}

@@ -2,7 +2,8 @@
  * base64, Date, Message-ID, Auto-Submitted) and a batch is sent in one SMTP session with
  * libesmtp, with STARTTLS off, optional or required (through an OpenSSL context of ours, see
  * tls_ctx) and, when a user is configured, SMTP AUTH through libesmtp's SASL client (PLAIN or
- * LOGIN). SMTP 5xx fails a notice at once; 4xx and connection failures are retried. */
+ * LOGIN). SMTP 5xx to a recipient or to the message fails a notice at once; 4xx, connection
+ * failures and a refused sender (smtp_from: configuration) are retried. */
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -777,7 +778,18 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 			continue;
 		st = smtp_reverse_path_status(sm[i]);
 		if (st != NULL && st->code >= 400) {
-			msgs[i].result = by_code(st->code);
+			/* the sender refused, even for good (5xx): smtp_from or the server's setup,
+			 * not the notice; it waits for the configuration to be put right, as after a
+			 * refused AUTH (notify_give_up bounds it) */
+			char text[160];
+
+			snprintf(text, sizeof(text), "%s", st->text != NULL ? st->text : "");
+			text[strcspn(text, "\r\n")] = '\0';
+			msgs[i].result = NOTIFY_RETRY;
+			snprintf(msgs[i].error, sizeof(msgs[i].error),
+			         "SMTP %d %.120s (the server refuses the sender %.60s: check smtp_from)",
+			         st->code, text, from);
+			continue;
 		} else {
 			st = smtp_recipient_status(rc[i]);
 			if (st != NULL && st->code >= 400)

@@ -525,6 +525,59 @@ notify_render_item(struct db_conn *c, struct notify_render *r, int64_t id)
 	return r->have_item > 0 ? 1 : (r->have_item = -1, 0);
 }
 
+/* Account id among r's accounts (read once) into *out when it is active: 1, or 0 (gone or not
+ * active, the reason in why) / -1. */
+static int
+active_account(struct db_conn *c, struct notify_render *r, int64_t id,
+               const struct db_account **out, char *why, size_t whysize)
+{
+	const struct db_account *a = NULL;
+	size_t i;
+
+	if (r->acc == NULL && db_account_list(c, &r->acc, &r->nacc) != 0)
+		return -1;
+	for (i = 0; i < r->nacc; i++)
+		if (r->acc[i].id == id)
+			a = &r->acc[i];
+	if (a == NULL || strcmp(a->status, "active") != 0) {
+		snprintf(why, whysize, "the account is %s", a != NULL ? a->status : "gone");
+		return 0;
+	}
+	*out = a;
+	return 1;
+}
+
+int
+notify_render_account(struct db_conn *c, struct notify_render *r, struct db_outbox *o,
+                      unsigned char *moved, char *why, size_t whysize)
+{
+	const struct db_account *a = NULL;
+	const char *now_to;
+	char *to;
+	int rc, sms = strcmp(o->channel, "sms") == 0;
+
+	rc = active_account(c, r, o->account_id, &a, why, whysize);
+	if (rc <= 0)
+		return rc;
+	now_to = sms ? a->phone : a->email;
+	if (now_to == NULL || now_to[0] == '\0') {
+		snprintf(why, whysize, "the account %.64s has no %s now", a->username,
+		         sms ? "phone" : "e-mail address");
+		return 0;
+	}
+	if (strcmp(now_to, o->recipient) == 0)
+		return 1;
+	to = strdup(now_to);
+	if (to == NULL)
+		return -1;
+	free(o->recipient);
+	o->recipient = to;
+	free(o->message_id);
+	o->message_id = NULL;
+	*moved = 1;
+	return 1;
+}
+
 static char *
 dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -540,6 +593,31 @@ dup_printf(const char *fmt, ...)
 	vsnprintf(s, TEXT_MAX, fmt, ap);
 	va_end(ap);
 	return s;
+}
+
+/* 1 when account a is still one that step kind of item it goes to (as emit chooses them: the
+ * assignee, else the section's handlers, else the dispatchers, for a reminder; the section's
+ * heads, else the dispatchers, for an overdue notice; the supervisors for an escalation), 0 when
+ * the item moved on (another section or assignee) or a's role changed since it was queued. */
+static int
+still_for(const struct notify_render *r, const struct db_item *it, const struct db_account *a,
+          int kind)
+{
+	size_t i;
+
+	if (kind == DB_STEP_ESCALATE)
+		return a->role == ROLE_SUPERVISOR;
+	if (kind == DB_STEP_OVERDUE)
+		return it->section_id != 0
+		           ? a->role == ROLE_SECTION_HEAD && a->section_id == it->section_id
+		           : a->role == ROLE_DISPATCHER;
+	if (a->id == it->assignee_id)
+		return 1;
+	for (i = 0; it->assignee_id != 0 && i < r->nacc; i++)
+		if (r->acc[i].id == it->assignee_id && strcmp(r->acc[i].status, "active") == 0)
+			return 0; /* the assignee is reminded, no one else */
+	return it->section_id != 0 ? a->role == ROLE_HANDLER && a->section_id == it->section_id
+	                           : a->role == ROLE_DISPATCHER;
 }
 
 int
@@ -586,13 +664,14 @@ notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct n
 		         "notice takes its place", o->clock, due);
 		return 0;
 	}
-	if (r->acc == NULL && db_account_list(c, &r->acc, &r->nacc) != 0)
-		return -1;
-	for (i = 0; i < r->nacc; i++)
-		if (r->acc[i].id == o->account_id)
-			a = &r->acc[i];
-	if (a == NULL || strcmp(a->status, "active") != 0) {
-		snprintf(why, whysize, "the account is %s", a != NULL ? a->status : "gone");
+	rc = active_account(c, r, o->account_id, &a, why, whysize);
+	if (rc <= 0)
+		return rc;
+	if (!still_for(r, it, a, key.kind)) {
+		snprintf(why, whysize, "the item is now with %.100s%s%.64s: %.64s no longer gets this "
+		         "notice", it->section_name != NULL ? it->section_name : "the dispatchers",
+		         it->assignee_name != NULL ? ", " : "",
+		         it->assignee_name != NULL ? it->assignee_name : "", a->username);
 		return 0;
 	}
 	if (key.kind == DB_STEP_REMIND) {

@@ -92,6 +92,12 @@ struct notify_msg {
 	enum notify_result result;   /* out */
 	int64_t retry_after;         /* out: seconds the peer asked to wait (0: none) */
 	char error[256];             /* out: the peer's or library's words when not sent */
+	/* called, when not NULL, as soon as this message's result is filled in and before the
+	 * next message is sent (the SMS channel: the dispatcher records each result at once;
+	 * e-mail learns its results at the end of the session and does not call it); nonzero:
+	 * send no more of the batch (the dispatcher stops), the rest left to be retried */
+	int (*done)(struct notify_msg *m, void *cls);
+	void *done_cls;
 };
 
 /* A channel: one file each, behind these pointers. */

@@ -151,6 +151,13 @@ void notify_render_init(struct notify_render *r);
 void notify_render_free(struct notify_render *r);
 /* The item id into r (read once while the rows are of the same item): 1 / 0 gone / -1. */
 int notify_render_item(struct db_conn *c, struct notify_render *r, int64_t id);
+/* Row o to a staff account (o->account_id set) against the account as it is now (every account
+ * read into r once): 1 the notice holds, and o->recipient is the account's address for o's
+ * channel now (*moved set to 1 when that replaced another, with o's Message-ID cleared: a
+ * message to another address is another message); 0 the account is gone, not active, or has
+ * no address for the channel now, the reason in why; -1 error. */
+int notify_render_account(struct db_conn *c, struct notify_render *r, struct db_outbox *o,
+                          unsigned char *moved, char *why, size_t whysize);
 /* A citizen's notice queued without its text (its strings lent by the item, the event table
  * and mobile). */
 struct notify_bare {

@@ -261,6 +261,8 @@ complete_groups(struct db_conn *c, const char *channel, struct db_outbox **rows,
 
 #define DISPATCH_ROUNDS 8 /* batches of one channel per pass */
 
+static int stopping(struct notifier *n);
+
 /* One batch of a channel: its rows, their messages and what became of them. */
 struct batch {
 	const struct notify_channel *ch;
@@ -273,18 +275,22 @@ struct batch {
 	size_t k; /* messages */
 	char (*mids)[MID_MAX];
 	unsigned char *skip; /* 1: not this time (quiet hours), 2: dropped (why) */
+	unsigned char *moved; /* 1: the account's address changed since the row was queued */
 	char (*why)[WHY_MAX];
 	int64_t *retry_at;
+	unsigned char *marked; /* per message: its rows' results committed already */
 };
 
 static void
 batch_free(struct batch *b)
 {
 	free(b->retry_at);
+	free(b->marked);
 	free(b->why);
 	free(b->mids);
 	free(b->msgs);
 	free(b->skip);
+	free(b->moved);
 	notify_groups_free(b->groups, b->ng);
 	db_outboxes_free(b->rows, b->n);
 	memset(b, 0, sizeof(*b));
@@ -292,7 +298,9 @@ batch_free(struct batch *b)
 
 /* Reads the due rows of b->ch (outside a transaction) and writes the text of the ladder's key
  * rows and of the citizens' acknowledgements (queued without it) from their items as they are
- * now, marking those that no longer hold to be dropped: 0 (b->n may be 0) or -1. */
+ * now; a notice to a staff account goes to the account's address as it is now. Marks those
+ * that no longer hold (and those to an account no longer active or without an address for the
+ * channel) to be dropped: 0 (b->n may be 0) or -1. */
 static int
 batch_load(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
            struct batch *b, int64_t now)
@@ -308,17 +316,20 @@ batch_load(struct db_conn *c, const struct notify_config *cfg, const struct sla_
 	if ((long)b->n >= cfg->batch && complete_groups(c, b->ch->name, &b->rows, &b->n) != 0)
 		return -1;
 	b->skip = calloc(b->n, 1);
+	b->moved = calloc(b->n, 1);
 	b->why = calloc(b->n, sizeof(*b->why));
-	if (b->skip == NULL || b->why == NULL)
+	if (b->skip == NULL || b->moved == NULL || b->why == NULL)
 		return -1;
 	notify_render_init(&r);
 	for (i = 0; i < b->n && rc == 0; i++) {
-		if (b->rows[i].body != NULL)
-			continue;
-		if (b->rows[i].lkey != 0)
+		k = 1;
+		if (b->rows[i].body == NULL && b->rows[i].lkey != 0)
 			k = notify_ladder_render(c, cal, &r, &b->rows[i], now, b->why[i], WHY_MAX);
-		else
+		else if (b->rows[i].body == NULL)
 			k = notify_citizen_render(c, cfg, &r, &b->rows[i], b->why[i], WHY_MAX);
+		if (k > 0 && b->rows[i].account_id != 0)
+			k = notify_render_account(c, &r, &b->rows[i], &b->moved[i], b->why[i],
+			                          WHY_MAX);
 		if (k < 0)
 			rc = -1;
 		else if (k == 0)
@@ -326,6 +337,37 @@ batch_load(struct db_conn *c, const struct notify_config *cfg, const struct sla_
 	}
 	notify_render_free(&r);
 	return rc;
+}
+
+/* Logs what became of row: a citizen's address (a row of an item to no account) is not written
+ * to the log, which names "the citizen of TRACKING" instead and masks the address in words
+ * (the peer's answer may quote it). */
+static void
+log_row(const char *channel, const struct db_outbox *row, const char *what, const char *words)
+{
+	char to[96], masked[600];
+	const char *p, *hit;
+	size_t len = 0, rlen = strlen(row->recipient);
+
+	if (row->account_id != 0 || row->item_id == 0 || rlen == 0) {
+		notify_log("%s to %s (outbox %lld) %s: %s", channel, row->recipient,
+		           (long long)row->id, what, words);
+		return;
+	}
+	snprintf(to, sizeof(to), "the citizen of %s", row->tracking ? row->tracking : "an item");
+	masked[0] = '\0';
+	for (p = words; *p != '\0' && len + 4 < sizeof(masked); p = hit + rlen) {
+		hit = strstr(p, row->recipient);
+		if (hit == NULL)
+			hit = p + strlen(p);
+		len += (size_t)snprintf(masked + len, sizeof(masked) - len, "%.*s%s", (int)(hit - p),
+		                        p, *hit != '\0' ? "***" : "");
+		if (len >= sizeof(masked))
+			len = sizeof(masked) - 1;
+		if (*hit == '\0')
+			break;
+	}
+	notify_log("%s to %s (outbox %lld) %s: %s", channel, to, (long long)row->id, what, masked);
 }
 
 /* Inside the caller's transaction: counts the attempt of each row and fixes its message's
@@ -339,10 +381,19 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 	size_t i, j, m, ng;
 	int r;
 
-	for (i = 0; i < b->n; i++)
+	for (i = 0; i < b->n; i++) {
+		if (b->skip[i] == 0 && b->moved[i]) {
+			r = db_outbox_readdress(c, b->rows[i].id, b->rows[i].recipient);
+			if (r < 0)
+				return -1;
+			if (r == 0) { /* the account's new address has this notice already */
+				snprintf(b->why[i], WHY_MAX, "the same notice to %.100s is queued already",
+				         b->rows[i].recipient);
+				b->skip[i] = 2;
+			}
+		}
 		if (b->skip[i] == 2) {
-			notify_log("%s to %s (outbox %lld) dropped: %s", b->ch->name,
-			           b->rows[i].recipient, (long long)b->rows[i].id, b->why[i]);
+			log_row(b->ch->name, &b->rows[i], "dropped", b->why[i]);
 			if (db_outbox_dropped(c, b->rows[i].id, b->why[i]) < 0)
 				return -1;
 		} else if (next > now) {
@@ -350,13 +401,15 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 			if (db_outbox_later(c, b->rows[i].id, next, b->rows[i].last_error) < 0)
 				return -1;
 		}
+	}
 	if (notify_group_rows(cfg, b->sms, b->rows, b->n, b->skip, &b->groups, &b->ng) != 0)
 		return -1;
 	ng = b->ng > 0 ? b->ng : 1;
 	b->msgs = calloc(ng, sizeof(*b->msgs));
 	b->mids = calloc(ng, sizeof(*b->mids));
 	b->retry_at = calloc(ng, sizeof(*b->retry_at));
-	if (b->msgs == NULL || b->mids == NULL || b->retry_at == NULL)
+	b->marked = calloc(ng, 1);
+	if (b->msgs == NULL || b->mids == NULL || b->retry_at == NULL || b->marked == NULL)
 		return -1;
 	for (j = 0; j < b->ng; j++) {
 		struct notify_group *g = &b->groups[j];
@@ -389,11 +442,13 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 	return 0;
 }
 
-/* Inside the caller's transaction: marks every row of each message of b with its result. 0 or
- * -1. */
+#define MARK_ALL ((size_t)-1)
+
+/* Inside the caller's transaction: marks every row of message `only` of b (MARK_ALL: of each
+ * message not marked yet) with its result. 0 or -1. */
 static int
 batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_calendar *cal,
-           struct batch *b, int64_t now, size_t *sent)
+           struct batch *b, int64_t now, size_t *sent, size_t only)
 {
 	size_t i, j;
 	int64_t at;
@@ -403,6 +458,10 @@ batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_cal
 		struct notify_group *g = &b->groups[j];
 		const struct notify_msg *msg = &b->msgs[g->msg_index];
 		char why[300];
+
+		if (g->n == 0 || b->marked[g->msg_index] ||
+		    (only != MARK_ALL && g->msg_index != only))
+			continue;
 
 		for (i = 0; i < g->n; i++) {
 			const struct db_outbox *row = &b->rows[g->idx[i]];
@@ -414,16 +473,14 @@ batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_cal
 					(*sent)++;
 				break;
 			case NOTIFY_FAILED:
-				notify_log("%s to %s (outbox %lld) failed: %s", b->ch->name,
-				           row->recipient, (long long)row->id, msg->error);
+				log_row(b->ch->name, row, "failed", msg->error);
 				r = db_outbox_failed(c, row->id, msg->error);
 				break;
 			default:
 				if (row->give_up_at != 0 && now >= row->give_up_at) {
 					snprintf(why, sizeof(why), "gave up after %d attempts: %s",
 					         row->attempts + 1, msg->error);
-					notify_log("%s to %s (outbox %lld): %s", b->ch->name,
-					           row->recipient, (long long)row->id, why);
+					log_row(b->ch->name, row, "failed", why);
 					r = db_outbox_failed(c, row->id, why);
 					break;
 				}
@@ -442,15 +499,46 @@ batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_cal
 	return 0;
 }
 
+/* What an SMS's done callback needs to record its result at once. */
+struct mark_now {
+	struct db_conn *c;
+	const struct notify_quiet *q;
+	const struct sla_calendar *cal;
+	struct batch *b;
+	int64_t now;
+	size_t *sent;
+	struct notifier *n; /* NULL: none */
+};
+
+/* A message's done callback: marks its rows in a transaction of their own (on failure they are
+ * marked with the rest of the batch). Nonzero when the notifier is stopping: no more SMS. */
+static int
+mark_now(struct notify_msg *m, void *cls)
+{
+	struct mark_now *k = cls;
+	size_t i = (size_t)(m - k->b->msgs);
+
+	if (db_begin(k->c) == 0) {
+		if (batch_mark(k->c, k->q, k->cal, k->b, k->now, k->sent, i) != 0)
+			db_rollback(k->c);
+		else if (db_commit(k->c) == 0)
+			k->b->marked[i] = 1;
+	}
+	return k->n != NULL && stopping(k->n);
+}
+
 /* One pass of one channel: up to DISPATCH_ROUNDS batches, each claimed, sent as one batch
  * (one SMTP session), and marked with its messages' results in the transaction that claims
  * the next batch (one commit per batch instead of two; the last marks alone). A crash between a
  * send and its marks resends that batch once, with the same Message-IDs: its rows wait for
- * their retry time, which the claim set, so no later batch of the pass takes them again. */
+ * their retry time, which the claim set, so no later batch of the pass takes them again. When
+ * n (may be NULL) is stopping, no batch is started after the one under way, whose marks are
+ * committed: a SIGTERM ends a drain after one batch (of SMS: after the SMS under way), every
+ * row sent marked, none sent twice. */
 static int
 dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
                  const struct notify_channel *ch, const struct notify_quiet *q,
-                 const struct sla_calendar *cal, int64_t now, size_t *sent)
+                 const struct sla_calendar *cal, int64_t now, size_t *sent, struct notifier *n)
 {
 	struct batch prev, cur;
 	int rc = -1, round, more = 1;
@@ -458,6 +546,8 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 	memset(&prev, 0, sizeof(prev));
 	memset(&cur, 0, sizeof(cur));
 	for (round = 0; round < DISPATCH_ROUNDS && more; round++) {
+		if (n != NULL && stopping(n))
+			break;
 		cur.ch = ch;
 		cur.sms = strcmp(ch->name, "sms") == 0;
 		if (batch_load(c, cfg, cal, &cur, now) != 0)
@@ -467,7 +557,7 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 		more = (long)cur.n >= cfg->batch;
 		if (db_begin(c) != 0)
 			goto out;
-		if ((prev.ch != NULL && batch_mark(c, q, cal, &prev, now, sent) != 0) ||
+		if ((prev.ch != NULL && batch_mark(c, q, cal, &prev, now, sent, MARK_ALL) != 0) ||
 		    batch_claim(c, cfg, q, cal, &cur, now) != 0) {
 			db_rollback(c);
 			goto out;
@@ -475,8 +565,20 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 		if (db_commit(c) != 0)
 			goto out;
 		batch_free(&prev);
-		/* a crash from here to the commit of its marks resends this batch once */
-		ch->send(cfg, cur.msgs, cur.k);
+		/* a crash from here to the commit of its marks resends this batch once; the SMS of a
+		 * batch are marked one by one as the gateway answers (mark_now), so a crash resends
+		 * only the one under way */
+		if (cur.sms) {
+			struct mark_now mn = {c, q, cal, &cur, now, sent, n};
+			size_t i;
+
+			for (i = 0; i < cur.k; i++) {
+				cur.msgs[i].done = mark_now;
+				cur.msgs[i].done_cls = &mn;
+			}
+			ch->send(cfg, cur.msgs, cur.k);
+		} else
+			ch->send(cfg, cur.msgs, cur.k);
 		prev = cur;
 		memset(&cur, 0, sizeof(cur));
 	}
@@ -485,7 +587,7 @@ out:
 	if (prev.ch != NULL) {
 		if (db_begin(c) != 0)
 			rc = -1;
-		else if (batch_mark(c, q, cal, &prev, now, sent) != 0) {
+		else if (batch_mark(c, q, cal, &prev, now, sent, MARK_ALL) != 0) {
 			db_rollback(c);
 			rc = -1;
 		} else if (db_commit(c) != 0)
@@ -496,9 +598,10 @@ out:
 	return rc;
 }
 
-int
-notify_dispatch(struct db_conn *c, const struct notify_config *cfg,
-                const struct sla_calendar *cal, int64_t now, size_t *sent)
+/* notify_dispatch, which the dispatcher thread of n (NULL: none) ends early when stopping. */
+static int
+dispatch(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+         int64_t now, size_t *sent, struct notifier *n)
 {
 	struct notify_quiet q;
 	char err[200];
@@ -507,11 +610,19 @@ notify_dispatch(struct db_conn *c, const struct notify_config *cfg,
 	if (notify_quiet_parse(cfg->sms_quiet, &q, err, sizeof(err)) != 0)
 		q.off = 1;
 	if (cfg->smtp_url[0] != '\0' &&
-	    dispatch_channel(c, cfg, &notify_email, &q, cal, now, sent) != 0)
+	    dispatch_channel(c, cfg, &notify_email, &q, cal, now, sent, n) != 0)
 		rc = -1;
-	if (cfg->sms_url[0] != '\0' && dispatch_channel(c, cfg, &notify_sms, &q, cal, now, sent) != 0)
+	if (cfg->sms_url[0] != '\0' &&
+	    dispatch_channel(c, cfg, &notify_sms, &q, cal, now, sent, n) != 0)
 		rc = -1;
 	return rc;
+}
+
+int
+notify_dispatch(struct db_conn *c, const struct notify_config *cfg,
+                const struct sla_calendar *cal, int64_t now, size_t *sent)
+{
+	return dispatch(c, cfg, cal, now, sent, NULL);
 }
 
 /* --- the threads ------------------------------------------------------------------------------- */
@@ -575,7 +686,7 @@ dispatcher_main(void *cls)
 		c = db_acquire(n->db);
 		cal = n->env.calendar(n->env.cls);
 		if (c != NULL && cal != NULL)
-			notify_dispatch(c, &n->cfg, cal, n->env.now(n->env.cls), &sent);
+			dispatch(c, &n->cfg, cal, n->env.now(n->env.cls), &sent, n);
 		sla_calendar_unref(cal);
 		db_release(n->db, c);
 		if (sent > 0)

@@ -3,8 +3,9 @@
  * contract); for real gateways the method, extra headers, a body template (JSON or form, with
  * {phone} and {text}) and a success rule (a field of the JSON answer and its value) are
  * configuration. Texts are cut to the configured segments at a character boundary. Timeouts,
- * 408, 429 and 5xx are retried (Retry-After honoured), as are connection failures; any other
- * answer, and a 2xx that breaks the success rule, fails the notice. */
+ * 401 and 407 (credentials: configuration), 408, 429 and 5xx are retried (Retry-After
+ * honoured), as are connection failures; any other answer (a redirect is not followed), and a
+ * 2xx that breaks the success rule, fails the notice. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,7 +314,9 @@ send_one(CURL *h, struct curl_slist *headers, const struct notify_config *cfg,
 		}
 		goto out;
 	}
-	if (status == 408 || status == 429 || status >= 500) {
+	/* 401 and 407: the gateway (or a proxy) refuses civicdesk's credentials, a matter of
+	 * configuration (sms_url, sms_headers), not of the SMS: retried, as a refused SMTP AUTH */
+	if (status == 401 || status == 407 || status == 408 || status == 429 || status >= 500) {
 		if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK && retry > 0)
 			m->retry_after = (int64_t)retry;
 	} else
@@ -446,8 +449,15 @@ sms_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 		goto out;
 	}
 	headers = nh;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		send_one(h, headers, cfg, &msgs[i]);
+		if (msgs[i].done != NULL && msgs[i].done(&msgs[i], msgs[i].done_cls) != 0)
+			break;
+	}
+	for (i++; i < n; i++) { /* not sent: the dispatcher stops */
+		msgs[i].result = NOTIFY_RETRY;
+		snprintf(msgs[i].error, sizeof(msgs[i].error), "not sent: civicdesk stopped");
+	}
 out:
 	curl_slist_free_all(headers);
 	if (h != NULL)

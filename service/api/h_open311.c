@@ -6,6 +6,8 @@
  * e-mail; every other item answers 404 here (its citizen follows it with the query code).
  * Errors are GeoReport arrays: [{"code":400,"description":"…"}].
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -559,6 +561,25 @@ request_record(const struct app *app, const struct db_row *row, struct jout *out
 	return rc == 0 ? (int)(out->len - start) : -1;
 }
 
+/* The list's "limit": LIST_DEFAULT when absent or blank, a larger one cut to LIST_MAX (clients
+ * ask for what they want, the server says how many it gives); 0, or -1 when it is not a whole
+ * number of at least 1. */
+static int
+limit_of(const char *s, size_t *limit)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || *end != '\0' || v < 1 || (errno != 0 && v != LLONG_MAX))
+		return -1;
+	*limit = v > LIST_MAX ? LIST_MAX : (size_t)v;
+	return 0;
+}
+
 /* GET /open311/v2/requests.json: 200, the requests Open311 shows (core_public_view), newest
  * receipt first, filtered as the spec says: service_request_id (a list, overriding every other
  * argument; see requests_by_id), service_code and status (lists, comma-delimited), start_date
@@ -592,10 +613,9 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 	if (date_param(req, resp, "start_date", &q.from) != 0 ||
 	    date_param(req, resp, "end_date", &q.to) != 0)
 		return;
-	if (lim != NULL) {
-		long l = strtol(lim, NULL, 10);
-
-		limit = l > 0 && l <= LIST_MAX ? (size_t)l : LIST_DEFAULT;
+	if (limit_of(lim, &limit) != 0) {
+		o311_error(resp, 400, "limit: a whole number from 1 (at most %d are listed)", LIST_MAX);
+		return;
 	}
 	q.limit = (int)limit;
 	for (k = 0; k < KIND__MAX; k++)

@@ -688,6 +688,9 @@ int core_mail_note(struct app *app, const struct core_mail_note *v, size_t n, in
 /* The item that holds the message with Message-ID id (created or added): 1 with its tracking
  * number (a new string) and its id, 0 none, -1 error. */
 int core_mail_stored(struct app *app, const char *id, char **tracking, int64_t *item_id);
+/* The raw message stored with Message-ID id (to tell a letter that reuses another's Message-ID):
+ * 1 with a copy the caller frees (free) and its length, 0 none, -1 error. */
+int core_mail_stored_raw(struct app *app, const char *id, char **raw, size_t *len);
 /* The items a message may answer, most likely first: the items of our notices and of the
  * messages that its references refs[0..nrefs) name, then tracking (a number in its subject, or
  * NULL); at most max tracking numbers (new strings) into out. Returns how many. */

@@ -82,6 +82,19 @@ core_mail_stored(struct app *app, const char *id, char **tracking, int64_t *item
 	return rc;
 }
 
+int
+core_mail_stored_raw(struct app *app, const char *id, char **raw, size_t *len)
+{
+	struct db_conn *c = db_acquire(app->db);
+	int rc;
+
+	if (c == NULL)
+		return -1;
+	rc = db_mail_raw_by_message_id(c, id, raw, len);
+	db_release(app->db, c);
+	return rc;
+}
+
 /* Our Message-IDs are civicdesk.OUTBOX-ID.RANDOM@domain (notifiers): the outbox row's id. */
 static int64_t
 outbox_id(const char *ref)

@@ -1104,10 +1104,12 @@ resume_queued(struct http_server *srv, const struct call *call)
 	}
 }
 
-/* The mark the URI logger leaves for a request whose path holds an encoded NUL (%00): the
- * decoded path would end there and name another resource (/api/v1/health%00x). */
-static const char nul_in_path_mark;
-#define NUL_IN_PATH ((void *)&nul_in_path_mark)
+/* The marks the URI logger leaves for a request whose target holds an encoded NUL (%00): the
+ * decoded path would end there and name another resource (/api/v1/health%00x), a decoded
+ * query value would be cut there (q=a%00b searching for "a"). */
+static const char nul_marks[2];
+#define NUL_IN_PATH ((void *)&nul_marks[0])
+#define NUL_IN_QUERY ((void *)&nul_marks[1])
 
 /* MHD_OPTION_URI_LOG_CALLBACK: sees the request target before it is decoded; its result is
  * the request's first *con_cls. */
@@ -1115,22 +1117,27 @@ static void *
 uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	const char *p;
+	int query = 0;
 
 	(void)cls;
 	(void)conn;
-	for (p = uri; p != NULL && *p != '\0' && *p != '?'; p++)
+	for (p = uri; p != NULL && *p != '\0'; p++) {
+		query |= *p == '?';
 		if (p[0] == '%' && p[1] == '0' && p[2] == '0')
-			return NUL_IN_PATH;
+			return query ? NUL_IN_QUERY : NUL_IN_PATH;
+	}
 	return NULL;
 }
 
-/* Why the request is refused before routing, or NULL: an encoded NUL in the path, or an
- * HTTP/1.1 request without Host (RFC 9112 section 3.2). */
+/* Why the request is refused before routing, or NULL: an encoded NUL in the path or the query
+ * (mark: the URI logger's), or an HTTP/1.1 request without Host (RFC 9112 section 3.2). */
 static const char *
-malformed(struct MHD_Connection *conn, const char *version, int nul_in_path)
+malformed(struct MHD_Connection *conn, const char *version, const void *mark)
 {
-	if (nul_in_path)
+	if (mark == NUL_IN_PATH)
 		return "the path holds an encoded NUL (%00)";
+	if (mark == NUL_IN_QUERY)
+		return "a query parameter holds an encoded NUL (%00)";
 	if (version != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST) == NULL)
 		return "an HTTP/1.1 request must have a Host header";
@@ -1154,17 +1161,17 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 {
 	struct http_server *srv = cls;
 	struct call *call = *con_cls;
-	int nul_in_path = call == NUL_IN_PATH;
+	const void *mark = call == NUL_IN_PATH || call == NUL_IN_QUERY ? (const void *)call : NULL;
 	const char *bad;
 
-	if (nul_in_path)
+	if (mark != NULL)
 		call = NULL;
 	if (call == NULL) {
 		call = call_new(srv, conn, url, method);
 		if (call == NULL)
 			return MHD_NO;
 		*con_cls = call;
-		bad = malformed(conn, version, nul_in_path);
+		bad = malformed(conn, version, mark);
 		if (bad != NULL) {
 			call->match = 0;
 			resp_error(&call->resp, 400, "bad_request", "%s", bad);
@@ -1376,7 +1383,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct call *call = *con_cls;
 
 	(void)conn;
-	if (call == NUL_IN_PATH) { /* ended before on_request saw it */
+	if (call == NUL_IN_PATH || call == NUL_IN_QUERY) { /* ended before on_request saw it */
 		*con_cls = NULL;
 		return;
 	}

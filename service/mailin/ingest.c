@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <glib.h>
+
 #include "service/core/core.h"
 #include "mailin.h"
 
@@ -133,6 +135,62 @@ to_attachments(const struct mail_msg *m, struct db_attachment *att, size_t *natt
 	*natt = i;
 }
 
+/* Whether raw (len bytes, Message-ID id, stored already) is the letter stored under id: 1 yes
+ * (also when no raw is kept under id, which cannot be), 0 another letter reusing the Message-ID,
+ * -1 the database could not tell. */
+static int
+stored_letter(struct app *app, const char *id, const char *raw, size_t len)
+{
+	char *stored = NULL;
+	size_t n = 0;
+	int rc = core_mail_stored_raw(app, id, &stored, &n);
+
+	if (rc <= 0)
+		return rc == 0 ? 1 : -1;
+	rc = mail_same_letter(stored, n, raw, len);
+	free(stored);
+	return rc;
+}
+
+/* Whether m (raw, len) with its Message-ID was stored already: 1 a duplicate (*dup: the item's
+ * tracking number, a new string, and *dup_id), 0 a letter to store (a letter that reuses the
+ * Message-ID of another has m->message_id replaced by its own key, mail_letter_key), -1 the
+ * database could not tell. */
+static int
+duplicate_of(struct app *app, struct mail_msg *m, const char *raw, size_t len, char **dup,
+             int64_t *dup_id)
+{
+	int round, rc;
+
+	for (round = 0; round < 2 && m->message_id != NULL; round++) {
+		rc = core_mail_stored(app, m->message_id, dup, dup_id);
+		if (rc <= 0)
+			return rc;
+		rc = stored_letter(app, m->message_id, raw, len);
+		if (rc != 0) {
+			if (rc < 0) {
+				free(*dup);
+				*dup = NULL;
+			}
+			return rc;
+		}
+		free(*dup);
+		*dup = NULL;
+		if (round == 0) { /* another letter under this Message-ID: its own key */
+			char *key = mail_letter_key(raw, len, m->message_id);
+
+			if (key == NULL)
+				return -1;
+			g_free(m->message_id);
+			m->message_id = key;
+		} else { /* its key taken too: stored without one */
+			g_free(m->message_id);
+			m->message_id = NULL;
+		}
+	}
+	return 0;
+}
+
 /* Tries to add m to one of the sender's items, with its row (outcome added, raw kept). 1 added
  * (line: its tracking), 0 none of them, -1 retry. */
 static int
@@ -250,7 +308,8 @@ mailin_store(struct app *app, const struct mail_config *cfg, const char *raw, si
 		goto out;
 	}
 	if (m.message_id != NULL) {
-		rc = core_mail_stored(app, m.message_id, &dup, &dup_id);
+		rc = duplicate_of(app, &m, raw, len, &dup, &dup_id);
+		row.message_id = m.message_id;
 		if (rc < 0) {
 			snprintf(line, linesize, "the database is unavailable");
 			goto out;
@@ -404,7 +463,8 @@ classify(struct app *app, struct slot *v, size_t i, int64_t now)
 				s->later = 1;
 				return;
 			}
-		rc = core_mail_stored(app, s->m.message_id, &dup, &dup_id);
+		rc = duplicate_of(app, &s->m, s->in->raw, s->in->len, &dup, &dup_id);
+		s->row.message_id = s->m.message_id;
 		if (rc < 0)
 			return;
 		if (rc == 1) {
@@ -415,6 +475,13 @@ classify(struct app *app, struct slot *v, size_t i, int64_t now)
 			free(dup);
 			return;
 		}
+		/* its own key (a reused Message-ID) may be an earlier slot's too */
+		for (j = 0; j < i && s->m.message_id != NULL; j++)
+			if (v[j].perr == MAIL_OK && v[j].m.message_id != NULL &&
+			    strcmp(v[j].m.message_id, s->m.message_id) == 0) {
+				s->later = 1;
+				return;
+			}
 	}
 	s->row.raw = s->in->raw;
 	rc = add_to_item(app, &s->m, &s->row, now, line, sizeof(line));

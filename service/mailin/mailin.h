@@ -109,6 +109,15 @@ void mail_init(void);
 enum mail_err mail_parse(const struct mail_config *cfg, const char *raw, size_t len,
                          struct mail_msg *out, char *err, size_t errsize);
 void mail_msg_free(struct mail_msg *m);
+/* Whether two messages with one Message-ID are the same letter (an MTA's retry, or the letter
+ * piped and polled): their Date, From and Subject are alike (a header one of them lacks is
+ * alike). 1 the same, 0 another letter reusing the Message-ID (a scanner's, a form script's),
+ * -1 out of memory. */
+int mail_same_letter(const char *a, size_t alen, const char *b, size_t blen);
+/* The Message-ID under which a letter reusing another's id is stored: "ID#" and 12 hex digits
+ * of a SHA-256 of its Date, From and Subject (so its own retries are found): a GLib string, or
+ * NULL out of memory. */
+char *mail_letter_key(const char *raw, size_t len, const char *id);
 
 /* --- storing (ingest.c): through core/ only ---------------------------------------------- */
 

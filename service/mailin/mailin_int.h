@@ -11,6 +11,10 @@
 /* A copy of a raw header value (a GLib string) with the charset labels of its RFC 2047 words
  * and RFC 2231 parameters replaced by the names mail_charset gives. */
 char *mail_fix_labels(const char *raw);
+/* value (an unfolded header value whose labels are fixed) with each run of B-encoded words of
+ * one charset joined into one word of all their bytes (a character split across words is
+ * whole again), and a GB or Latin-1 label on bytes that are UTF-8 made UTF-8: a new GLib string. */
+char *mail_join_words(const char *value);
 /* The decoded text of an unfolded header value whose labels are fixed (GLib string). */
 char *mail_decode_header(GMimeParserOptions *opts, const char *value);
 /* The UTF-8 text of len bytes in charset label (NULL: none given): GLib string, or NULL when out

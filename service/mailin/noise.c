@@ -111,16 +111,49 @@ qq_auto_reply(const struct noise_ctx *x)
 	return has(x, "X-QQ-AUTO-REPLY") || has(x, "X-QQ-HolidayReply");
 }
 
+/* What auto-responders put before the subject they answer (Exchange and Outlook in Chinese
+ * and English, QQ, 163, 126); the longer of two that share a start comes first. */
+static const char *const auto_prefixes[] = {
+	"自动回复", "自動回覆", "自動回复", "自动答复", "自動答覆", "Automatic reply", "Auto reply",
+	"Auto-reply", "AutoReply", "Out of Office AutoReply", "Out of Office",
+};
+
+/* Whether the subject starts with one of auto_prefixes then a colon (ASCII or full-width), or is
+ * one alone or in brackets ([…], 【…】). Only at the start: a citizen may write about an
+ * auto-reply ("投诉热线的自动回复…"). */
 static int
 auto_reply_subject(const struct noise_ctx *x)
 {
-	return strstr(x->subject, "自动回复") != NULL || strstr(x->subject, "自動回覆") != NULL;
+	const char *s = x->subject, *p;
+	size_t i, n;
+	int bracket = 0;
+
+	if (strncmp(s, "[", 1) == 0 || strncmp(s, "【", strlen("【")) == 0) {
+		bracket = s[0] == '[' ? 1 : 2;
+		s += s[0] == '[' ? 1 : strlen("【");
+	}
+	for (i = 0; i < sizeof(auto_prefixes) / sizeof(auto_prefixes[0]); i++) {
+		n = strlen(auto_prefixes[i]);
+		if (g_ascii_strncasecmp(s, auto_prefixes[i], n) != 0)
+			continue;
+		p = s + n;
+		if (bracket)
+			return bracket == 1 ? *p == ']' : strncmp(p, "】", strlen("】")) == 0;
+		while (*p == ' ')
+			p++;
+		return *p == '\0' || *p == ':' || strncmp(p, "：", strlen("：")) == 0;
+	}
+	return 0;
 }
 
+/* X-Autoreply, X-Autorespond (163, 126, vacation programs) or Precedence: auto_reply. */
 static int
 other_auto_reply(const struct noise_ctx *x)
 {
-	return has(x, "X-Autoreply") || has(x, "X-Autorespond");
+	char w[16];
+
+	first_word(header(x, "Precedence"), w, sizeof(w));
+	return has(x, "X-Autoreply") || has(x, "X-Autorespond") || strcmp(w, "auto_reply") == 0;
 }
 
 static int
@@ -137,15 +170,25 @@ local_is(const char *addr, const char *local)
 	return addr != NULL && strncasecmp(addr, local, n) == 0 && addr[n] == '@';
 }
 
+/* Aliyun's mail (its own domains): X-Aliyun-Bounce, or its postmaster with a subject ending
+ * 退信. QQ Mail's and 163's 系统退信 come from their own postmaster: bounce (postmaster). */
 static int
 aliyun_bounce(const struct noise_ctx *x)
 {
-	size_t n = strlen(x->subject), k = strlen("退信");
+	static const char *const domains[] = { "@aliyun.com", "@mxhichina.com", "@alibaba-inc.com" };
+	size_t n = strlen(x->subject), k = strlen("退信"), i, a, d;
 
 	if (has(x, "X-Aliyun-Bounce"))
 		return 1;
-	return local_is(x->from_addr, "postmaster") && n >= k &&
-	       strcmp(x->subject + n - k, "退信") == 0;
+	if (!local_is(x->from_addr, "postmaster") || n < k || strcmp(x->subject + n - k, "退信") != 0)
+		return 0;
+	a = strlen(x->from_addr);
+	for (i = 0; i < sizeof(domains) / sizeof(domains[0]); i++) {
+		d = strlen(domains[i]);
+		if (a > d && g_ascii_strcasecmp(x->from_addr + a - d, domains[i]) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 static int

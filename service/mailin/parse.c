@@ -200,7 +200,7 @@ first_mailbox(InternetAddressList *l)
 static int
 sender(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
 {
-	char *raw = raw_header(opts, GMIME_OBJECT(msg), "From");
+	char *raw = raw_header(opts, GMIME_OBJECT(msg), "From"), *joined;
 	InternetAddressList *l;
 	InternetAddressMailbox *mb;
 	const char *name, *addr;
@@ -210,11 +210,15 @@ sender(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
 		raw = raw_header(opts, GMIME_OBJECT(msg), "Sender");
 	if (raw == NULL)
 		return 0;
-	l = internet_address_list_parse(opts, raw);
+	joined = mail_join_words(raw); /* a name's words split inside a character, or UTF-8 in GB */
 	g_free(raw);
+	l = internet_address_list_parse(opts, joined);
+	g_free(joined);
 	mb = first_mailbox(l);
 	if (mb != NULL) {
-		addr = internet_address_mailbox_get_addr(mb);
+		/* the domain in its ASCII (IDNA) form, which mail can be sent to without SMTPUTF8:
+		 * GMime gives x@例子.中国 for x@xn--fsqu00a.xn--fiqs8s */
+		addr = internet_address_mailbox_get_idn_addr(mb);
 		name = internet_address_get_name(INTERNET_ADDRESS(mb));
 		if (addr != NULL && addr[0] != '\0' && strlen(addr) <= MAIL_ADDR_MAX &&
 		    strchr(addr, '@') != NULL) {
@@ -356,6 +360,41 @@ struct walk {
 	int64_t kept;  /* bytes of the attachments kept so far */
 };
 
+/* The base64 content of dw decoded by GMime once its missing '=' padding is added (some
+ * mailers leave it out, and GMime drops the bytes of the unfinished last quantum): a new
+ * GByteArray, or NULL when the content is padded or whole (GMime's own decoding is used). */
+static GByteArray *
+unpadded_base64(GMimeDataWrapper *dw)
+{
+	GMimeStream *enc = g_mime_data_wrapper_get_stream(dw);
+	GByteArray *in, *out = NULL;
+	GMimeEncoding st;
+	GMimeStream *mem;
+	size_t i, n = 0;
+
+	if (enc == NULL || g_mime_data_wrapper_get_encoding(dw) != GMIME_CONTENT_ENCODING_BASE64)
+		return NULL;
+	in = g_byte_array_new();
+	mem = g_mime_stream_mem_new_with_byte_array(in);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_mime_stream_reset(enc);
+	g_mime_stream_write_to_stream(enc, mem);
+	g_mime_stream_reset(enc);
+	g_object_unref(mem);
+	for (i = 0; i < in->len && in->data[i] != '='; i++)
+		n += g_ascii_isalnum(in->data[i]) || in->data[i] == '+' || in->data[i] == '/';
+	if (i == in->len && n % 4 >= 2) {
+		g_byte_array_append(in, (const guint8 *)"==", n % 4 == 2 ? 2 : 1);
+		g_mime_encoding_init_decode(&st, GMIME_CONTENT_ENCODING_BASE64);
+		out = g_byte_array_sized_new((guint)g_mime_encoding_outlen(&st, in->len));
+		g_byte_array_set_size(out, (guint)g_mime_encoding_outlen(&st, in->len));
+		n = g_mime_encoding_flush(&st, (const char *)in->data, in->len, (char *)out->data);
+		g_byte_array_set_size(out, (guint)n);
+	}
+	g_byte_array_unref(in);
+	return out;
+}
+
 /* The decoded content of a part (transfer encoding undone): a new GByteArray. */
 static GByteArray *
 content(GMimePart *part)
@@ -364,9 +403,12 @@ content(GMimePart *part)
 	GMimeStream *mem;
 	GByteArray *ba;
 
-	ba = g_byte_array_new();
 	if (dw == NULL)
+		return g_byte_array_new();
+	ba = unpadded_base64(dw);
+	if (ba != NULL)
 		return ba;
+	ba = g_byte_array_new();
 	mem = g_mime_stream_mem_new_with_byte_array(ba);
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
 	g_mime_data_wrapper_write_to_stream(dw, mem);
@@ -408,7 +450,10 @@ part_filename(struct walk *w, GMimeObject *obj)
 
 	raw = raw_header(w->opts, obj, "Content-Disposition");
 	if (raw != NULL) {
-		GMimeContentDisposition *d = g_mime_content_disposition_parse(w->opts, raw);
+		char *joined = mail_join_words(raw); /* a name's words split inside a character */
+		GMimeContentDisposition *d = g_mime_content_disposition_parse(w->opts, joined);
+
+		g_free(joined);
 
 		v = d != NULL ? g_mime_content_disposition_get_parameter(d, "filename") : NULL;
 		if (v != NULL)
@@ -420,7 +465,10 @@ part_filename(struct walk *w, GMimeObject *obj)
 	if (name == NULL) {
 		raw = raw_header(w->opts, obj, "Content-Type");
 		if (raw != NULL) {
-			GMimeContentType *ct = g_mime_content_type_parse(w->opts, raw);
+			char *joined = mail_join_words(raw);
+			GMimeContentType *ct = g_mime_content_type_parse(w->opts, joined);
+
+			g_free(joined);
 
 			v = ct != NULL ? g_mime_content_type_get_parameter(ct, "name") : NULL;
 			if (v != NULL)
@@ -486,6 +534,10 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 	if (name == NULL || name[0] == '\0') {
 		snprintf(gen, sizeof(gen), "attachment-%d", ++w->unnamed);
 		name = gen;
+	}
+	if (size == 0) { /* nothing to keep, and no type to tell (not "a type not accepted") */
+		note_dropped(w, name, size, "an empty file");
+		return;
 	}
 	if ((int64_t)size > lim->attachment_max) {
 		snprintf(why, sizeof(why), "larger than %lld bytes", (long long)lim->attachment_max);
@@ -601,12 +653,48 @@ walk_part(struct walk *w, GMimePart *part)
 	g_byte_array_unref(data);
 }
 
-/* An attached message (message/rfc822) is kept as a .eml attachment. */
+/* Sets the transfer encoding of a leaf part of an attached message to base64 when it is HTML
+ * or 8-bit (GMime re-encodes it when the message is written). */
+static void
+eml_part_base64(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+	GMimeContentType *ct;
+	GMimeContentEncoding enc;
+
+	(void)parent;
+	(void)data;
+	if (!GMIME_IS_PART(part))
+		return;
+	ct = g_mime_object_get_content_type(part);
+	enc = g_mime_part_get_content_encoding(GMIME_PART(part));
+	if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_UUENCODE)
+		return;
+	if ((ct != NULL && g_mime_content_type_is_type(ct, "text", "html")) ||
+	    enc == GMIME_CONTENT_ENCODING_8BIT || enc == GMIME_CONTENT_ENCODING_BINARY)
+		g_mime_part_set_content_encoding(GMIME_PART(part), GMIME_CONTENT_ENCODING_BASE64);
+}
+
+/* The bytes GMime writes of msg (as they came when it is unchanged): a new GByteArray. */
+static GByteArray *
+eml_bytes(GMimeMessage *msg)
+{
+	GByteArray *ba = g_byte_array_new();
+	GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(ba);
+
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_mime_object_write_to_stream(GMIME_OBJECT(msg), NULL, mem);
+	g_object_unref(mem);
+	return ba;
+}
+
+/* An attached message (message/rfc822) is kept as a .eml attachment, byte for byte when it can
+ * be; else (an attachment must not be markup, nor text in more than one charset) with its HTML
+ * and 8-bit parts re-encoded in base64 by GMime: a forwarded letter with its HTML in
+ * quoted-printable or 8bit (Outlook's, Thunderbird's) was left out as "not a type accepted". */
 static void
 walk_message_part(struct walk *w, GMimeMessagePart *mp)
 {
 	GMimeMessage *inner = g_mime_message_part_get_message(mp);
-	GMimeStream *mem;
 	GByteArray *ba;
 	char *filename = part_filename(w, GMIME_OBJECT(mp)), *subj = NULL;
 
@@ -626,11 +714,18 @@ walk_message_part(struct walk *w, GMimeMessagePart *mp)
 		}
 		g_free(subj);
 	}
-	ba = g_byte_array_new();
-	mem = g_mime_stream_mem_new_with_byte_array(ba);
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
-	g_mime_object_write_to_stream(GMIME_OBJECT(inner), NULL, mem);
-	g_object_unref(mem);
+	ba = eml_bytes(inner);
+	if (w->cfg->limits.types != NULL) {
+		const char *kind = NULL;
+
+		if (attach_sniff(ba->data, ba->len, &kind) == NULL ||
+		    !attach_allowed(w->cfg->limits.types, kind)) {
+			/* as it came it would not be kept: HTML and 8-bit parts in base64 */
+			g_byte_array_unref(ba);
+			g_mime_message_foreach(inner, eml_part_base64, NULL);
+			ba = eml_bytes(inner);
+		}
+	}
 	add_attachment(w, filename, "message/rfc822", ba->data, ba->len);
 	g_byte_array_unref(ba);
 	g_free(filename);
@@ -664,7 +759,19 @@ walk(struct walk *w, GMimeObject *obj, int depth)
 
 	if (obj == NULL || w->nomem || ++w->parts > MAIL_PARTS_MAX || depth > MAIL_DEPTH_MAX)
 		return;
-	if (GMIME_IS_MULTIPART(obj)) {
+	if (GMIME_IS_MULTIPART_SIGNED(obj) &&
+	    g_mime_multipart_get_count(GMIME_MULTIPART(obj)) > GMIME_MULTIPART_SIGNED_CONTENT) {
+		/* S/MIME or OpenPGP: the signature (smime.p7s, OpenPGP_signature.asc) is no file of
+		 * the citizen's; the signed content is the letter (the raw message keeps both) */
+		walk(w, g_mime_multipart_get_part(GMIME_MULTIPART(obj), GMIME_MULTIPART_SIGNED_CONTENT),
+		     depth + 1);
+	} else if (GMIME_IS_MULTIPART_ENCRYPTED(obj)) {
+		/* OpenPGP/MIME: nothing in it can be read here (its control part and the armoured
+		 * data are no files of the citizen's either) */
+		w->m->dropped++;
+		g_string_append(w->notes, "\n[encrypted message (加密邮件): it cannot be read here; it "
+		                          "stays in the original message]");
+	} else if (GMIME_IS_MULTIPART(obj)) {
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
 		for (i = 0; i < n; i++)
 			walk(w, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), depth + 1);
@@ -845,6 +952,97 @@ out:
 	if (opts != NULL)
 		g_mime_parser_options_free(opts);
 	return rc;
+}
+
+/* The message of raw[0..len) parsed by GMime (its headers are what is looked at), or NULL. */
+static GMimeMessage *
+headers_of(GMimeParserOptions *opts, const char *raw, size_t len)
+{
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *msg;
+
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	msg = g_mime_parser_construct_message(parser, opts);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	return msg;
+}
+
+/* The headers that tell two letters with one Message-ID apart. */
+static const char *const letter_headers[] = { "Date", "From", "Subject" };
+
+/* The unfolded, trimmed raw value of header name of msg (GLib string), or NULL. */
+static char *
+letter_header(GMimeMessage *msg, const char *name)
+{
+	GMimeHeaderList *l = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+	GMimeHeader *h = g_mime_header_list_get_header(l, name);
+
+	if (h == NULL)
+		return NULL;
+	/* unfolded and trimmed: a relay may fold a header anew */
+	return g_strstrip(g_mime_utils_header_unfold(g_mime_header_get_raw_value(h)));
+}
+
+char *
+mail_letter_key(const char *raw, size_t len, const char *id)
+{
+	GMimeParserOptions *opts;
+	GMimeMessage *msg;
+	GString *all = g_string_new("");
+	char *sum, *key;
+	size_t i;
+
+	mail_init();
+	opts = g_mime_parser_options_new();
+	msg = headers_of(opts, raw, len);
+	for (i = 0; msg != NULL && i < sizeof(letter_headers) / sizeof(letter_headers[0]); i++) {
+		char *v = letter_header(msg, letter_headers[i]);
+
+		g_string_append_printf(all, "%s\n", v != NULL ? v : "");
+		g_free(v);
+	}
+	if (msg != NULL)
+		g_object_unref(msg);
+	g_mime_parser_options_free(opts);
+	sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, all->str, (gssize)all->len);
+	g_string_free(all, TRUE);
+	key = sum != NULL ? g_strdup_printf("%.200s#%.12s", id, sum) : NULL;
+	g_free(sum);
+	return key;
+}
+
+int
+mail_same_letter(const char *a, size_t alen, const char *b, size_t blen)
+{
+	GMimeParserOptions *opts;
+	GMimeMessage *ma, *mb;
+	size_t i;
+	int same = 1;
+
+	mail_init();
+	opts = g_mime_parser_options_new();
+	ma = headers_of(opts, a, alen);
+	mb = headers_of(opts, b, blen);
+	if (ma == NULL || mb == NULL) {
+		same = ma == mb ? 1 : 0;
+		goto out;
+	}
+	for (i = 0; i < sizeof(letter_headers) / sizeof(letter_headers[0]) && same; i++) {
+		char *va = letter_header(ma, letter_headers[i]), *vb = letter_header(mb, letter_headers[i]);
+
+		same = va == NULL || vb == NULL || strcmp(va, vb) == 0;
+		g_free(va);
+		g_free(vb);
+	}
+out:
+	if (ma != NULL)
+		g_object_unref(ma);
+	if (mb != NULL)
+		g_object_unref(mb);
+	g_mime_parser_options_free(opts);
+	return same;
 }
 
 void

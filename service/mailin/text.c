@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libxml/HTMLparser.h>
+
 #include "mailin_int.h"
 
 /* Labels decoded with another table than iconv's of the same name: the GB family with
@@ -150,7 +152,11 @@ same_charset(const struct b_word *a, const struct b_word *b)
 static void
 append_bytes(GByteArray *to, const struct b_word *w)
 {
-	char *text = g_strndup(w->text, (gsize)(w->text_end - w->text));
+	/* padded to whole quanta: some mailers leave the '=' out, and GLib (as GMime) drops the
+	 * bytes of an unfinished quantum */
+	static const char *const pad[4] = { "", "", "==", "=" };
+	size_t len = (size_t)(w->text_end - w->text);
+	char *text = g_strdup_printf("%.*s%s", (int)len, w->text, pad[len % 4]);
 	gsize n = 0;
 	guchar *bytes = g_base64_decode(text, &n);
 
@@ -159,56 +165,109 @@ append_bytes(GByteArray *to, const struct b_word *w)
 	g_free(text);
 }
 
+/* Labels that UTF-8 text is sent under by mistake: the GB family (PHP forms, some webmail)
+ * and Latin-1 (a Java mailer's default). */
+static const char *const mislabels[] = { "GB18030", "ISO-8859-1", "ISO8859-1", "LATIN1",
+	                                 "CP1252", "WINDOWS-1252" };
+
+/* Whether len bytes under label (n bytes of it) are UTF-8 instead: label is one of mislabels
+ * and they are valid UTF-8 holding a character from U+0800 up, which text in those charsets
+ * is not (never GB2312's characters; Latin-1 only as "à" and two C1 or ¡-¿ signs in a row);
+ * U+FFFD (EF BF BD) excepted, text a webmail already destroyed (锟斤拷 read as GB). */
+static int
+utf8_mislabelled(const char *label, size_t n, const char *buf, size_t len)
+{
+	char low[32];
+	const char *name;
+	const unsigned char *p = (const unsigned char *)buf;
+	size_t i;
+	int listed = 0;
+
+	if (label == NULL || n == 0 || n >= sizeof(low))
+		return 0;
+	memcpy(low, label, n);
+	low[n] = '\0';
+	name = mail_charset(low);
+	for (i = 0; name != NULL && i < sizeof(mislabels) / sizeof(mislabels[0]); i++)
+		listed |= g_ascii_strcasecmp(name, mislabels[i]) == 0;
+	if (!listed || !g_utf8_validate(buf, (gssize)len, NULL))
+		return 0;
+	if (g_strstr_len(buf, (gssize)len, "\xEF\xBF\xBD") != NULL)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (p[i] >= 0xe0)
+			return 1;
+	return 0;
+}
+
 char *
-mail_decode_header(GMimeParserOptions *opts, const char *value)
+mail_join_words(const char *value)
 {
 	GString *words = g_string_sized_new(strlen(value));
 	const char *p = value, *next;
 	struct b_word w, x;
-	char *d;
 
-	/* Mailers split a long subject into B words anywhere, even inside a character (二 bytes of
-	 * GBK in two words), and pad each word's base64 with '=': GMime 3.2.13 joins the text of
-	 * adjacent B words of one charset before decoding but stops at a padded word's '=' (GMime
-	 * issue #133). So each run of B words of one charset, apart by white space only, becomes
-	 * one word holding the bytes of them all (GLib's base64), which GMime then decodes in that
-	 * charset: split characters are whole again and no padding is in the way. */
+	/* Mailers split a long subject or file name into B words anywhere, even inside a character
+	 * (二 bytes of GBK in two words), and pad each word's base64 with '=': GMime 3.2.13 joins
+	 * the text of adjacent B words of one charset before decoding but stops at a padded word's
+	 * '=' (GMime issue #133). So each run of B words of one charset, apart by white space only,
+	 * becomes one word holding the bytes of them all (GLib's base64), which GMime then decodes
+	 * in that charset: split characters are whole again and no padding is in the way. A GB
+	 * or Latin-1 label on UTF-8 bytes is made UTF-8 on the way. */
 	while (*p != '\0') {
 		GByteArray *bytes;
+		const char *label, *last;
 		char *b64;
+		int run = 1;
 
 		if (!b_word_at(p, &w)) {
 			g_string_append_c(words, *p++);
 			continue;
 		}
-		next = w.end;
-		while (*next == ' ' || *next == '\t')
-			next++;
-		if (!b_word_at(next, &x) || !same_charset(&w, &x)) {
-			g_string_append_len(words, p, w.end - p);
-			p = w.end;
-			continue;
-		}
 		bytes = g_byte_array_new();
 		append_bytes(bytes, &w);
-		do {
-			append_bytes(bytes, &x);
-			p = x.end;
-			next = p;
+		last = w.end;
+		for (;;) {
+			next = last;
 			while (*next == ' ' || *next == '\t')
 				next++;
-		} while (b_word_at(next, &x) && same_charset(&w, &x));
-		b64 = g_base64_encode(bytes->data, bytes->len);
-		g_string_append(words, "=?");
-		g_string_append_len(words, w.cs, w.cs_end - w.cs);
-		g_string_append(words, "?B?");
-		g_string_append(words, b64);
-		g_string_append(words, "?=");
-		g_free(b64);
+			if (!b_word_at(next, &x) || !same_charset(&w, &x))
+				break;
+			append_bytes(bytes, &x);
+			last = x.end;
+			run++;
+		}
+		label = utf8_mislabelled(w.cs, (size_t)(w.cs_end - w.cs), (const char *)bytes->data,
+		                   bytes->len)
+		            ? "UTF-8"
+		            : NULL;
+		if (run == 1 && label == NULL && (w.text_end - w.text) % 4 == 0) { /* as it came */
+			g_string_append_len(words, p, last - p);
+		} else {
+			b64 = g_base64_encode(bytes->data, bytes->len);
+			g_string_append(words, "=?");
+			if (label != NULL)
+				g_string_append(words, label);
+			else
+				g_string_append_len(words, w.cs, w.cs_end - w.cs);
+			g_string_append(words, "?B?");
+			g_string_append(words, b64);
+			g_string_append(words, "?=");
+			g_free(b64);
+		}
+		p = last; /* the blanks after the run's last word stay */
 		g_byte_array_free(bytes, TRUE);
 	}
-	d = g_mime_utils_header_decode_text(opts, words->str);
-	g_string_free(words, TRUE);
+	return g_string_free(words, FALSE);
+}
+
+char *
+mail_decode_header(GMimeParserOptions *opts, const char *value)
+{
+	char *joined = mail_join_words(value), *d;
+
+	d = g_mime_utils_header_decode_text(opts, joined);
+	g_free(joined);
 	return d;
 }
 
@@ -285,6 +344,16 @@ is_ascii(const char *buf, size_t len)
 	return 1;
 }
 
+/* Whether charset name writes its text in 7-bit bytes with escape or shift sequences
+ * (ISO-2022-JP, as Japanese mailers send it; UTF-7): bytes that are all ASCII are not ASCII
+ * text in it. */
+static int
+seven_bit_coded(const char *name)
+{
+	return name != NULL && (g_ascii_strncasecmp(name, "ISO-2022", 8) == 0 ||
+	                        g_ascii_strcasecmp(name, "UTF-7") == 0);
+}
+
 char *
 mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t len)
 {
@@ -293,13 +362,15 @@ mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t
 
 	if (len == 0)
 		return g_strdup("");
-	if (is_ascii(buf, len))
+	if (is_ascii(buf, len) && !seven_bit_coded(name))
 		return g_strndup(buf, len);
 	if (name != NULL && g_ascii_strcasecmp(name, "UTF-8") == 0) {
 		if (g_utf8_validate(buf, (gssize)len, NULL))
 			return g_strndup(buf, len);
 		name = NULL; /* labelled UTF-8 but not: the fallbacks */
 	}
+	if (label != NULL && utf8_mislabelled(label, strlen(label), buf, len))
+		return g_strndup(buf, len);
 	if (name != NULL && g_ascii_strcasecmp(name, "US-ASCII") != 0 &&
 	    g_ascii_strcasecmp(name, "ASCII") != 0 && g_ascii_strcasecmp(name, "ANSI_X3.4-1968") != 0) {
 		s = convert(name, buf, len);
@@ -459,7 +530,7 @@ static const struct {
 	const char *name;
 	unsigned cp;
 } entities[] = {
-	{ "nbsp", 0x20 },  { "lt", '<' },       { "gt", '>' },       { "amp", '&' },
+	{ "nbsp", 0xa0 },  { "lt", '<' },       { "gt", '>' },       { "amp", '&' },
 	{ "quot", '"' },   { "apos", '\'' },    { "ensp", 0x20 },    { "emsp", 0x20 },
 	{ "thinsp", 0x20 }, { "copy", 0xa9 },   { "reg", 0xae },     { "middot", 0xb7 },
 	{ "times", 0xd7 }, { "divide", 0xf7 },  { "yen", 0xa5 },     { "deg", 0xb0 },
@@ -496,6 +567,21 @@ entity(const char *p, unsigned *cp)
 			return n + 1;
 		}
 	}
+	/* the rest of HTML 4's named references (&rarr;, &hellip;, &frac12;…): libxml2's table */
+	for (n = 0; n < 15 && isalnum((unsigned char)p[n]); n++)
+		;
+	if (n > 0 && p[n] == ';') {
+		char name[16];
+		const htmlEntityDesc *e;
+
+		memcpy(name, p, n);
+		name[n] = '\0';
+		e = htmlEntityLookup((const xmlChar *)name);
+		if (e != NULL && e->value != 0) {
+			*cp = e->value;
+			return n + 1;
+		}
+	}
 	return 0;
 }
 
@@ -518,15 +604,36 @@ put_text(GString *out, const char *p, size_t n, int decode)
 	}
 }
 
+/* s (taken) with each no-break space (U+00A0) made a space, and the spaces at the end of each
+ * line dropped (a line of no-break spaces alone is an empty line): a new GLib string. */
+static char *
+nbsp_spaces(GString *s)
+{
+	GString *out = g_string_sized_new(s->len);
+	size_t i;
+
+	for (i = 0; i < s->len; i++) {
+		if ((unsigned char)s->str[i] == 0xc2 && (unsigned char)s->str[i + 1] == 0xa0) {
+			g_string_append_c(out, ' ');
+			i++;
+			continue;
+		}
+		if (s->str[i] == '\n')
+			while (out->len > 0 && out->str[out->len - 1] == ' ')
+				g_string_truncate(out, out->len - 1);
+		g_string_append_c(out, s->str[i]);
+	}
+	g_string_free(s, TRUE);
+	return g_string_free(out, FALSE);
+}
+
 char *
 mail_entities_decode(const char *text)
 {
 	GString *out = g_string_sized_new(strlen(text));
-	char *s;
 
 	put_text(out, text, strlen(text), 1);
-	s = g_string_free(out, FALSE);
-	return s;
+	return nbsp_spaces(out);
 }
 
 /* Tags after which a line ends. */
@@ -633,5 +740,7 @@ mail_html_text(const char *html, size_t len)
 				g_string_append_c(out, '\t');
 		}
 	}
-	return mail_clean(g_string_free(out, FALSE), 1);
+	/* no-break spaces (&nbsp;) are text until here: a paragraph of them alone is a line, the
+	 * blank line Outlook writes between paragraphs as <p>&nbsp;</p> */
+	return mail_clean(nbsp_spaces(out), 1);
 }

@@ -4,14 +4,20 @@ lines in a log file.
 
 As a program (for the C unit tests):
     peers.py smtp --log FILE [--port N] [--reject ADDR]... [--tempfail ADDR]... [--delay S]
+             [--data-script 451,554,250]  (the answers to DATA in turn, then 250)
+             [--reject-from ADDR]...      (553 to MAIL FROM:<ADDR>)
              [--auth USER:PASSWORD]   (AUTH PLAIN/LOGIN required; without TLS unless --tls)
              [--tls CERT:KEY]         (STARTTLS offered and required before MAIL and AUTH)
              [--tls-no-tickets]       (no TLS 1.3 session tickets after the handshake)
              [--smtps CERT:KEY]       (implicit TLS from the first byte, as on port 465)
     peers.py sms --log FILE [--port N] [--script 500,timeout,429:120,200] [--perm PHONE]...
+             (a step: CODE, CODE:RETRY-AFTER, timeout, 302 and the like with Location: /moved,
+             200nak: a 200 whose JSON body says the message was refused) [--delay S]
              [--sleep SECONDS] [--answer JSON]   (the body of a 2xx answer)
 prints "port N" on its first line of standard output, then serves until killed.
-As a module: SmtpPeer / SmsPeer start that program and stop it.
+As a module: Peer starts that program and stops it; the mixins PeerTest (each test starts its
+own daemon and peers) and PeerClass (one daemon and one SMTP server and SMS gateway shared by a
+class's tests) give a suite its temporary folders and stop and remove everything afterwards.
 """
 import argparse
 import asyncio
@@ -19,9 +25,11 @@ import email
 import email.policy
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -47,8 +55,16 @@ def _append(path, record):
 
 def serve_smtp(args):
     smtp = _aiosmtpd()
+    data_script = [s for s in args.data_script.split(",") if s]
 
     class Handler:
+        async def handle_MAIL(self, server, session, envelope, address, mail_options):
+            if address in args.reject_from:
+                return "553 5.7.1 sender address not allowed"
+            envelope.mail_from = address
+            envelope.mail_options.extend(mail_options)
+            return "250 OK"
+
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             if address in args.reject:
                 return "550 5.1.1 no such user here"
@@ -61,6 +77,12 @@ def serve_smtp(args):
             if args.delay:
                 await asyncio.sleep(args.delay)
             raw = envelope.original_content or envelope.content
+            answer = data_script.pop(0) if data_script else "250"
+            if answer != "250":  # refused at the end of DATA: recorded, not delivered
+                _append(args.log, {"data_refused": int(answer), "to": list(envelope.rcpt_tos),
+                                   "t": time.time()})
+                return ("451 4.3.0 try again later" if answer.startswith("4") else
+                        "554 5.6.0 message refused")
             msg = email.message_from_bytes(raw, policy=email.policy.default)
             body = msg.get_body(("plain",))
             raw_subject = ""
@@ -79,6 +101,7 @@ def serve_smtp(args):
                 "auto_submitted": str(msg["auto-submitted"]),
                 "content_type": str(msg["content-type"]),
                 "tls": session.ssl is not None or implicit is not None,
+                "raw": raw.decode("utf-8", "surrogateescape"),  # as received (email.parser)
                 "t": time.time(),
             })
             return "250 OK"
@@ -173,18 +196,30 @@ def serve_sms(args):
                 except OSError:
                     pass
                 return
-            code, _, retry = step.partition(":")
+            nak = step == "200nak"
+            code, _, retry = ("200" if nak else step).partition(":")
             record["answer"] = int(code)
-            _append(args.log, record)
-            self._answer(int(code), retry)
+            if args.delay:  # a slow gateway: the request is in its log before it answers
+                _append(args.log, record)
+                time.sleep(args.delay)
+            else:
+                _append(args.log, record)
+            try:
+                self._answer(int(code), retry, nak)
+            except OSError:
+                pass  # the client is gone (killed, or it gave up waiting)
 
-        def _answer(self, code, retry=""):
+        def _answer(self, code, retry="", nak=False):
             body = b'{"ok":%s}' % (b"true" if code < 300 else b"false")
             if code < 300 and args.answer:
                 body = args.answer.encode("utf-8")
+            if nak:
+                body = b'{"ok":false,"error":"number blocked"}'
             self.send_response(code)
             if retry:
                 self.send_header("Retry-After", retry)
+            if 300 <= code < 400:
+                self.send_header("Location", "/moved")
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -239,6 +274,76 @@ class Peer:
             return [json.loads(line) for line in f if line.strip()]
 
 
+def close_all(server, peers, *dirs):
+    """Stops the daemon (None: none) and then every peer, and removes the folders, each step
+    taken even when one before it fails."""
+    try:
+        if server is not None:
+            server.cleanup()
+    finally:
+        try:
+            for p in peers:
+                p.stop()
+        finally:
+            for d in dirs:
+                if d:
+                    shutil.rmtree(d, ignore_errors=True)
+
+
+def _prepare(owner):
+    """Gives owner (a test, or a test class) its folders, an empty list of peers and no daemon;
+    returns the function that stops and removes them."""
+    owner.tmp = tempfile.mkdtemp(prefix=owner.PREFIX)
+    owner.dbdir = tempfile.mkdtemp(prefix=owner.PREFIX + "db-")
+    owner.peers = []
+    owner.server = None
+    return lambda: close_all(owner.server, owner.peers, owner.tmp, owner.dbdir)
+
+
+class PeerTest:
+    """Mixin (before unittest.TestCase) for tests that each start their own daemon and peers:
+    self.tmp (the peers' logs), self.dbdir (a database folder that outlives the daemon's
+    restarts), self.peer() to start a peer and self.server, which the test sets. After each
+    test, however it ended, the daemon and the peers are stopped and the folders removed."""
+    PREFIX = "civicdesk-peers-"
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(_prepare(self))
+
+    def peer(self, kind, *args, port=0):
+        """Starts a peer of kind ("smtp" or "sms") with the program's options args."""
+        p = Peer(kind, self.tmp, *args, port=port)
+        self.peers.append(p)  # stopped afterwards even if it fails to start
+        return p.start()
+
+
+class PeerClass:
+    """Mixin (before unittest.TestCase) for tests that share one daemon: cls.smtp (an SMTP
+    server started with SMTP_ARGS), cls.sms (an SMS gateway, SMS_ARGS), cls.tmp, cls.dbdir, and
+    cls.server, which the class's start_daemon() starts (given the class; it may use the two
+    peers' ports and cls.dbdir). After the class, or when its setup fails, the daemon and the
+    peers are stopped and the folders removed."""
+    PREFIX = "civicdesk-peers-"
+    SMTP_ARGS = ()
+    SMS_ARGS = ()
+
+    @classmethod
+    def start_daemon(cls):
+        raise NotImplementedError("a PeerClass defines start_daemon")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.addClassCleanup(_prepare(cls))
+        cls.smtp = Peer("smtp", cls.tmp, *cls.SMTP_ARGS)
+        cls.sms = Peer("sms", cls.tmp, *cls.SMS_ARGS)
+        cls.peers += [cls.smtp, cls.sms]
+        cls.smtp.start()
+        cls.sms.start()
+        cls.server = cls.start_daemon()
+
+
 def wait_for(cond, timeout=30.0, what="condition"):
     """Polls cond() until it returns something true; returns it, or raises after timeout."""
     deadline = time.time() + timeout
@@ -262,6 +367,8 @@ def main():
     p.add_argument("--perm", action="append", default=[])
     p.add_argument("--sleep", type=float, default=3.0)
     p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument("--data-script", default="")
+    p.add_argument("--reject-from", action="append", default=[])
     p.add_argument("--auth", default="")
     p.add_argument("--tls", default="")
     p.add_argument("--tls-no-tickets", action="store_true")

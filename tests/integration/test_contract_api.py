@@ -324,6 +324,34 @@ class Contract(Base):
                                 headers={"Host": "evil\"><x>"})
         self.assertNotIn("evil", r.json()["endpoints"][0]["url"])
 
+    def test_open311_list_limit(self):
+        for _ in range(3):
+            self.submit()
+        path = "/open311/v2/requests.json?limit="
+        for limit, n in (("2", 2), ("1", 1), ("", None), ("1000", None), ("200", None)):
+            with self.subTest(limit=limit):
+                status, _, raw, _ = urlopen(self.url(path + limit))
+                self.assertEqual(status, 200, raw)
+                got = len(json.loads(raw))
+                if n is not None:
+                    self.assertEqual(got, n)
+                else:  # absent: 50; over the most: cut to 200 (clients ask, the server gives)
+                    self.assertTrue(3 <= got <= (50 if limit == "" else 200), got)
+        # not a whole number of at least 1: the Open311 error list, not a silent default
+        for bad in ("abc", "0", "-1", "1.5", "2x", "1e2"):
+            with self.subTest(limit=bad):
+                status, headers, raw, _ = urlopen(self.url(path + urllib.parse.quote(bad)))
+                self.assertEqual(status, 400, raw)
+                self.assertTrue(headers["content-type"].startswith("application/json"))
+                err = json.loads(raw)
+                self.assertEqual(err[0]["code"], 400)
+                self.assertIn("limit", err[0]["description"])
+            with self.subTest(limit=bad, fmt="xml"):
+                status, _, raw, _ = urlopen(self.url("/open311/v2/requests.xml?limit=" +
+                                                     urllib.parse.quote(bad)))
+                self.assertEqual(status, 400, raw)
+                self.assertIn(b"<code>400</code>", raw)
+
     # --- GET /api/v1/queue --------------------------------------------------------------------
 
     def test_queue_limit_as_text_and_who_sees_what(self):

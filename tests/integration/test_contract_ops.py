@@ -308,7 +308,8 @@ BROKEN = [
         "Content-Type: image/png\nContent-Transfer-Encoding: base64\n"
         "Content-Disposition: attachment; filename=\"cut.png\"\n\n" + b64lines(PNG)[:300]
         + "\n"),
-     "没有结束边界", [("cut.png", 219)]),
+     # the bytes of the unfinished last quantum too, as Python's email package decodes it
+     "没有结束边界", [("cut.png", 220)]),
     ("bad base64", broken_raw(
         "bad base64", "text/plain; charset=utf-8\nContent-Transfer-Encoding: base64",
         "5q2j5paH!!!@@@###5Zub\n"), "正文四", []),
@@ -501,7 +502,7 @@ class ImapShapes(unittest.TestCase):
                 self.assertIsNone(rows[uid][2])
 
 
-class MailedLetterNotices(unittest.TestCase):
+class MailedLetterNotices(peers.PeerClass, unittest.TestCase):
     """A letter that came by e-mail (Outlook, GBK, a folded three-charset subject), followed as
     the contract's notice clauses say, through a real SMTP server and SMS gateway: the
     acknowledgement as received (decoded: tracking number, the whole Chinese subject quoted), the
@@ -510,28 +511,18 @@ class MailedLetterNotices(unittest.TestCase):
     restart that sends nothing again. November 2025 has no holidays: received Mon 3 Nov 09:00,
     the forward clock is due Thu 6 Nov, the supervisors are told on Mon 10 Nov."""
 
-    @classmethod
-    def setUpClass(cls):
-        from test_notify import add_accounts, start_server
-        cls.tmp = tempfile.mkdtemp(prefix="civicdesk-ops-")
-        cls.dbdir = tempfile.mkdtemp(prefix="civicdesk-ops-db-")
-        cls.smtp = peers.Peer("smtp", cls.tmp).start()
-        # the gateway accepts the first SMS with 202 (no body of ours), the second with 204
-        cls.sms = peers.Peer("sms", cls.tmp, "--script", "202,204").start()
-        cls.server = start_server(cls.tmp, cls.smtp.port, cls.sms.port, "2025-11-03T09:00",
-                                  {"CIVICDESK_SMS_QUIET": "off"}, dbdir=cls.dbdir)
-        cls.server.clock = "2025-11-03T09:00"
-        add_accounts(cls.server)
+    PREFIX = "civicdesk-ops-"
+    # the gateway accepts the first SMS with 202 (no body of ours), the second with 204
+    SMS_ARGS = ("--script", "202,204")
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.server.cleanup()
-        finally:
-            cls.smtp.stop()
-            cls.sms.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-            shutil.rmtree(cls.dbdir, ignore_errors=True)
+    def start_daemon(cls):
+        from test_notify import add_accounts, start_server
+        server = start_server(cls.tmp, cls.smtp.port, cls.sms.port, "2025-11-03T09:00",
+                              {"CIVICDESK_SMS_QUIET": "off"}, dbdir=cls.dbdir)
+        server.clock = "2025-11-03T09:00"
+        add_accounts(server)
+        return server
 
     def mails(self, to):
         return [m for m in self.smtp.records() if to in m.get("rcpt", [])]

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Smaller operational edges (issue 19): a short session_idle never ends a session in use;
 an HTTP/1.1 request without Host is refused (400); an encoded NUL in the path never reaches a
-resource (/api/v1/health%00 is not the health check). The connection memory (32 KiB, issue 20)
+resource (/api/v1/health%00 is not the health check), nor one in the query a handler (400: the
+decoded value would be cut there). The connection memory (32 KiB, issue 20)
 takes what a browser sends, with a large jar of a portal's cookies; larger headers get 431."""
 import os
 import socket
@@ -94,7 +95,13 @@ class Edges(unittest.TestCase):
             with self.subTest(path=path):
                 status = raw(port, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
                 self.assertIn(status, (400, 404))
-        self.assertEqual(raw(port, b"GET /api/v1/health?x=%00 HTTP/1.1\r\nHost: x\r\n\r\n"),
+        # in the query too: a decoded value would be cut there (q=a%00b searching for "a")
+        for target in (b"/api/v1/health?x=%00", b"/open311/v2/requests.json?status=open%00x",
+                       b"/board?q=a%00b"):
+            with self.subTest(target=target):
+                self.assertEqual(raw(port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n"),
+                                 400)
+        self.assertEqual(raw(port, b"GET /api/v1/health?x=%2500 HTTP/1.1\r\nHost: x\r\n\r\n"),
                          200)
 
     def test_browser_headers_with_cookies_fit(self):

@@ -20,7 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import peers  # noqa: E402
-from test_notify import PASSWORD, add_accounts, at_moment, set_clock, start_server  # noqa: E402
+from test_notify import PASSWORD, act, add_accounts, at_moment, set_clock, start_server  # noqa: E402
 
 harness.BIN = os.path.abspath(harness.BIN)
 
@@ -28,34 +28,21 @@ PUBLIC = "https://xf.example.gov.cn"
 MOBILE = "13912345678"
 
 
-class Notices(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="civicdesk-notices-")
-        cls.smtp = peers.Peer("smtp", cls.tmp).start()
-        cls.sms = peers.Peer("sms", cls.tmp).start()
-        cls.server = start_server(cls.tmp, cls.smtp.port, cls.sms.port, "2025-11-03T09:00", {
-            "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_SMS_CITIZENS": "1",
-            "CIVICDESK_PUBLIC_URL": PUBLIC + "/", "CIVICDESK_RATING_DAYS": "10"})
-        add_accounts(cls.server)
+class Notices(peers.PeerClass, unittest.TestCase):
+    PREFIX = "civicdesk-notices-"
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.server.cleanup()
-        finally:
-            cls.smtp.stop()
-            cls.sms.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+    def start_daemon(cls):
+        server = start_server(cls.tmp, cls.smtp.port, cls.sms.port, "2025-11-03T09:00", {
+            "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_SMS_CITIZENS": "1",
+            "CIVICDESK_PUBLIC_URL": PUBLIC + "/", "CIVICDESK_RATING_DAYS": "10"})
+        add_accounts(server)
+        return server
 
     # --- helpers ------------------------------------------------------------------------------
 
     def act(self, who, tracking, action, **fields):
-        staff = self.server.login(who, PASSWORD)
-        r = staff.request("POST", "/api/v1/items/%s/actions/%s" % (tracking, action),
-                          json_body=fields)
-        self.assertEqual(r.status, 200, "%s %s: %r" % (who, action, r))
-        return r.json()
+        return act(self, who, tracking, action, **fields)
 
     def submit(self, email, phone=MOBILE, subject="路灯不亮"):
         r = self.server.request("POST", "/api/v1/items", json_body={
@@ -299,50 +286,43 @@ class Notices(unittest.TestCase):
         self.assertEqual(reminders(b["tracking"]), [])
 
 
-class CombinedBounce(unittest.TestCase):
+class CombinedBounce(peers.PeerTest, unittest.TestCase):
     """Two acknowledgements to one address, queued while no mail server was configured, go out
     as one message once there is one (one Message-ID for both rows); a bounce of that message
     marks both rows failed."""
+    PREFIX = "civicdesk-combined-"
 
     def test_bounce_of_a_combined_message(self):
         from test_mailin import dsn_bounce, ingest
-        tmp = tempfile.mkdtemp(prefix="civicdesk-combined-")
-        dbdir = tempfile.mkdtemp(prefix="civicdesk-combined-db-")
-        smtp = peers.Peer("smtp", tmp).start()
+        smtp = self.peer("smtp")
         env = {"CIVICDESK_SMTP_FROM": "civicdesk@bureau.example", "CIVICDESK_NOTIFY_POLL_MS": "50",
                "CIVICDESK_SUBMIT_RATE": "0", "CIVICDESK_DIGEST": "off"}
-        server = harness.Server(env=env, dbdir=dbdir).start()
-        try:
-            tracking = []
-            for subject in ("路灯不亮", "井盖缺失"):
-                r = server.request("POST", "/api/v1/items", json_body={
-                    "kind": "letter", "subject": subject, "body": "正文",
-                    "email": "same@citizen.example", "publish": False})
-                self.assertEqual(r.status, 201, r)
-                tracking.append(r.json()["tracking"])
-            server.stop()
-            server.env["CIVICDESK_SMTP_URL"] = "smtp://127.0.0.1:%d" % smtp.port
-            server.start()
+        server = self.server = harness.Server(env=env, dbdir=self.dbdir).start()
+        tracking = []
+        for subject in ("路灯不亮", "井盖缺失"):
+            r = server.request("POST", "/api/v1/items", json_body={
+                "kind": "letter", "subject": subject, "body": "正文",
+                "email": "same@citizen.example", "publish": False})
+            self.assertEqual(r.status, 201, r)
+            tracking.append(r.json()["tracking"])
+        server.stop()
+        server.env["CIVICDESK_SMTP_URL"] = "smtp://127.0.0.1:%d" % smtp.port
+        server.start()
 
-            def rows():
-                with sqlite3.connect(server.db, timeout=30) as d:
-                    return d.execute("SELECT id, state, message_id, attempts FROM outbox "
-                                     "ORDER BY id").fetchall()
-            peers.wait_for(lambda: all(x[1] == "sent" for x in rows()), 30, "both rows sent")
-            recs = smtp.records()
-            self.assertEqual(len(recs), 1)
-            self.assertIn("2 条通知", recs[0]["subject"])
-            for t in tracking:
-                self.assertIn(t, recs[0]["body"])
-            self.assertEqual([x[2] for x in rows()], [recs[0]["message_id"].strip("<>")] * 2)
-            r = ingest(server, dsn_bounce(recs[0]["message_id"]))
-            self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertEqual([x[1] for x in rows()], ["failed", "failed"])
-        finally:
-            server.cleanup()
-            smtp.stop()
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.rmtree(dbdir, ignore_errors=True)
+        def rows():
+            with sqlite3.connect(server.db, timeout=30) as d:
+                return d.execute("SELECT id, state, message_id, attempts FROM outbox "
+                                 "ORDER BY id").fetchall()
+        peers.wait_for(lambda: all(x[1] == "sent" for x in rows()), 30, "both rows sent")
+        recs = smtp.records()
+        self.assertEqual(len(recs), 1)
+        self.assertIn("2 条通知", recs[0]["subject"])
+        for t in tracking:
+            self.assertIn(t, recs[0]["body"])
+        self.assertEqual([x[2] for x in rows()], [recs[0]["message_id"].strip("<>")] * 2)
+        r = ingest(server, dsn_bounce(recs[0]["message_id"]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([x[1] for x in rows()], ["failed", "failed"])
 
 
 def make_certs(d):
@@ -364,7 +344,7 @@ def make_certs(d):
                                              "self.key")}
 
 
-class StartTLS(unittest.TestCase):
+class StartTLS(peers.PeerTest, unittest.TestCase):
     """smtp_starttls = required with SMTP AUTH against a server that offers STARTTLS and takes
     AUTH only over TLS: delivered over TLS when its certificate is trusted (libesmtp reads the
     trusted CAs from ~/.config/libesmtp/ca.pem of the user civicdesk runs as, or
@@ -373,31 +353,24 @@ class StartTLS(unittest.TestCase):
     test_session_tickets runs against a server that sends TLS 1.3 session tickets (the others
     do not, --tls-no-tickets)."""
 
+    PREFIX = "civicdesk-tls-"
+
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="civicdesk-tls-")
+        super().setUp()
         self.certs = make_certs(self.tmp)
         self.home = os.path.join(self.tmp, "home")
         os.makedirs(os.path.join(self.home, ".config", "libesmtp"), mode=0o700)
         ca = os.path.join(self.home, ".config", "libesmtp", "ca.pem")
         shutil.copy(self.certs["ca.pem"], ca)
         os.chmod(ca, 0o600)
-        self.peer = self.server = None
-
-    def tearDown(self):
-        try:
-            if self.server is not None:
-                self.server.cleanup()
-        finally:
-            if self.peer is not None:
-                self.peer.stop()
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.smtp = None
 
     def run_with(self, cert, key, tickets=False):
         extra = [] if tickets else ["--tls-no-tickets"]
-        self.peer = peers.Peer("smtp", self.tmp, "--tls", "%s:%s" % (cert, key),
-                               "--auth", "civic:Tls-s3cret", *extra).start()
+        self.smtp = self.peer("smtp", "--tls", "%s:%s" % (cert, key),
+                              "--auth", "civic:Tls-s3cret", *extra)
         self.server = harness.Server(env={
-            "HOME": self.home, "CIVICDESK_SMTP_URL": "smtp://localhost:%d" % self.peer.port,
+            "HOME": self.home, "CIVICDESK_SMTP_URL": "smtp://localhost:%d" % self.smtp.port,
             "CIVICDESK_SMTP_STARTTLS": "required", "CIVICDESK_SMTP_USER": "civic",
             "CIVICDESK_SMTP_PASSWORD": "Tls-s3cret", "CIVICDESK_SMTP_FROM": "cd@bureau.example",
             "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
@@ -411,14 +384,14 @@ class StartTLS(unittest.TestCase):
 
     def test_trusted_certificate(self):
         t = self.run_with(self.certs["srv.pem"], self.certs["srv.key"])
-        recs = peers.wait_for(lambda: [m for m in self.peer.records() if "rcpt" in m], 30,
+        recs = peers.wait_for(lambda: [m for m in self.smtp.records() if "rcpt" in m], 30,
                               "the acknowledgement over TLS")
         peers.wait_for(lambda: self.outbox()[0][0] == "sent", 30, "the row marked sent")
         self.assertEqual(self.outbox()[0][:2], ("sent", 1))  # at the first attempt
         self.assertEqual(len(recs), 1)
         self.assertTrue(recs[0]["tls"])
         self.assertIn(t, recs[0]["subject"])
-        self.assertTrue([a for a in self.peer.records() if a.get("auth") and a["ok"]])
+        self.assertTrue([a for a in self.smtp.records() if a.get("auth") and a["ok"]])
 
     def outbox(self):
         with sqlite3.connect(os.path.join(self.server.dir, "civicdesk.db"), timeout=30) as d:
@@ -453,7 +426,7 @@ class StartTLS(unittest.TestCase):
         got = rows()
         self.assertEqual([(s, a, e) for s, a, e, _ in got], [("sent", 1, "")] * sessions)
         self.assertTrue(all(d < 3 for _, _, _, d in got), got)
-        recs = [m for m in self.peer.records() if "rcpt" in m]
+        recs = [m for m in self.smtp.records() if "rcpt" in m]
         self.assertEqual(len(recs), sessions)
         self.assertTrue(all(m["tls"] for m in recs))
 
@@ -462,8 +435,8 @@ class StartTLS(unittest.TestCase):
         state, err = peers.wait_for(self.first_error, 30, "the refused attempt")
         self.assertEqual(state, "pending")
         self.assertIn("certificate is not trusted", err)
-        self.assertEqual([m for m in self.peer.records() if "rcpt" in m], [])
-        self.assertEqual([a for a in self.peer.records() if a.get("auth")], [])
+        self.assertEqual([m for m in self.smtp.records() if "rcpt" in m], [])
+        self.assertEqual([a for a in self.smtp.records() if a.get("auth")], [])
 
 
 class Smtps(StartTLS):
@@ -474,10 +447,10 @@ class Smtps(StartTLS):
     when it is not, and never sent in the clear."""
 
     def run_with(self, cert, key, tickets=True):
-        self.peer = peers.Peer("smtp", self.tmp, "--smtps", "%s:%s" % (cert, key),
-                               "--auth", "civic:Tls-s3cret").start()
+        self.smtp = self.peer("smtp", "--smtps", "%s:%s" % (cert, key),
+                              "--auth", "civic:Tls-s3cret")
         self.server = harness.Server(env={
-            "HOME": self.home, "CIVICDESK_SMTP_URL": "smtps://localhost:%d" % self.peer.port,
+            "HOME": self.home, "CIVICDESK_SMTP_URL": "smtps://localhost:%d" % self.smtp.port,
             "CIVICDESK_SMTP_USER": "civic", "CIVICDESK_SMTP_PASSWORD": "Tls-s3cret",
             "CIVICDESK_SMTP_FROM": "cd@bureau.example", "CIVICDESK_NOTIFY_POLL_MS": "50",
             "CIVICDESK_SUBMIT_RATE": "0", "CIVICDESK_NOTIFY_BACKOFF_MIN": "1",
@@ -494,8 +467,8 @@ class Smtps(StartTLS):
         state, err = peers.wait_for(self.first_error, 30, "the refused attempt")
         self.assertEqual(state, "pending")
         self.assertIn("certificate is refused", err)
-        self.assertEqual([m for m in self.peer.records() if "rcpt" in m], [])
-        self.assertEqual([a for a in self.peer.records() if a.get("auth")], [])
+        self.assertEqual([m for m in self.smtp.records() if "rcpt" in m], [])
+        self.assertEqual([a for a in self.smtp.records() if a.get("auth")], [])
 
     def test_server_down(self):
         """Nothing listening: the notice waits with the reason; the daemon serves on."""

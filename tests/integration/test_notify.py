@@ -10,8 +10,6 @@ import os
 import signal
 import sqlite3
 import sys
-import tempfile
-import shutil
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -50,18 +48,23 @@ def start_server(tmp, smtp_port, sms_port, now, extra=None, dbdir=None):
     return harness.Server(env=env, dbdir=dbdir).start()
 
 
+def add_user(server, name, role, section=None, mail=None, phone=None):
+    """`civicdesk user add` with PASSWORD and the addresses given."""
+    args = ["user", "add", name, "--role", role, "--password-stdin"]
+    if section:
+        args += ["--section", section]
+    if mail:
+        args += ["--email", mail]
+    if phone:
+        args += ["--phone", phone]
+    r = server.cli(*args, stdin=PASSWORD + "\n")
+    if r.returncode != 0:
+        raise RuntimeError("user add %s: %s" % (name, r.stderr))
+
+
 def add_accounts(server):
     for name, role, section, mail, phone in ACCOUNTS:
-        args = ["user", "add", name, "--role", role, "--password-stdin"]
-        if section:
-            args += ["--section", section]
-        if mail:
-            args += ["--email", mail]
-        if phone:
-            args += ["--phone", phone]
-        r = server.cli(*args, stdin=PASSWORD + "\n")
-        if r.returncode != 0:
-            raise RuntimeError("user add %s: %s" % (name, r.stderr))
+        add_user(server, name, role, section, mail, phone)
 
 
 def db(server):
@@ -103,23 +106,24 @@ def submit(server, subject="噪音扰民", email="citizen@example.com"):
     return r.json()
 
 
-class Ladder(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="civicdesk-notify-")
-        cls.smtp = peers.Peer("smtp", cls.tmp).start()
-        cls.sms = peers.Peer("sms", cls.tmp).start()
-        cls.server = start_server(cls.tmp, cls.smtp.port, cls.sms.port, "2025-09-30T10:00")
-        add_accounts(cls.server)
+def act(case, who, tracking, action, **fields):
+    """Staff member who takes action on tracking in a fresh session (the moved clock has ended
+    the old ones); test case `case` fails unless it is taken. The item as JSON."""
+    staff = case.server.login(who, PASSWORD)
+    r = staff.request("POST", "/api/v1/items/%s/actions/%s" % (tracking, action),
+                      json_body=fields)
+    case.assertEqual(r.status, 200, "%s %s: %r" % (who, action, r))
+    return r.json()
+
+
+class Ladder(peers.PeerClass, unittest.TestCase):
+    PREFIX = "civicdesk-notify-"
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.server.cleanup()
-        finally:
-            cls.smtp.stop()
-            cls.sms.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+    def start_daemon(cls):
+        server = start_server(cls.tmp, cls.smtp.port, cls.sms.port, "2025-09-30T10:00")
+        add_accounts(server)
+        return server
 
     def mails(self, to=None):
         return [m for m in self.smtp.records() if to is None or to in m["rcpt"]]
@@ -147,12 +151,7 @@ class Ladder(unittest.TestCase):
         self.assertEqual(have_t, sorted(texts), moment)
 
     def act(self, who, tracking, action, **fields):
-        # a fresh session: the moved clock has ended the old ones
-        staff = self.server.login(who, PASSWORD)
-        r = staff.request("POST", "/api/v1/items/%s/actions/%s" % (tracking, action),
-                                    json_body=fields)
-        self.assertEqual(r.status, 200, "%s %s: %r" % (who, action, r))
-        return r.json()
+        return act(self, who, tracking, action, **fields)
 
     def test_week_over_the_holiday(self):
         self.seen_m = self.seen_t = 0
@@ -211,27 +210,8 @@ class Ladder(unittest.TestCase):
         self.assertEqual(n, 4)
 
 
-class Restarts(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="civicdesk-notify-")
-        self.dbdir = tempfile.mkdtemp(prefix="civicdesk-notify-db-")
-        self.peers = []
-        self.server = None
-
-    def tearDown(self):
-        try:
-            if self.server is not None:
-                self.server.cleanup()
-        finally:
-            for p in self.peers:
-                p.stop()
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            shutil.rmtree(self.dbdir, ignore_errors=True)
-
-    def peer(self, kind, *args, port=0):
-        p = peers.Peer(kind, self.tmp, *args, port=port).start()
-        self.peers.append(p)
-        return p
+class Restarts(peers.PeerTest, unittest.TestCase):
+    PREFIX = "civicdesk-notify-"
 
     def test_old_receipt_overdue_once_across_restart(self):
         smtp = self.peer("smtp")

@@ -14,8 +14,6 @@ import os
 import signal
 import sqlite3
 import sys
-import tempfile
-import shutil
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -62,27 +60,8 @@ def ladder_rows(server):
     return rows(server, "o.lkey IS NOT NULL")
 
 
-class Keys(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="civicdesk-keys-")
-        self.dbdir = tempfile.mkdtemp(prefix="civicdesk-keys-db-")
-        self.peers = []
-        self.server = None
-
-    def tearDown(self):
-        try:
-            if self.server is not None:
-                self.server.cleanup()
-        finally:
-            for p in self.peers:
-                p.stop()
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            shutil.rmtree(self.dbdir, ignore_errors=True)
-
-    def peer(self, kind, *args, port=0):
-        p = peers.Peer(kind, self.tmp, *args, port=port).start()
-        self.peers.append(p)
-        return p
+class Keys(peers.PeerTest, unittest.TestCase):
+    PREFIX = "civicdesk-keys-"
 
     def restart_with(self, smtp, sms, stop=True):
         """Starts the daemon again with the SMTP server and SMS gateway of these ports."""
