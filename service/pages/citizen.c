@@ -614,6 +614,25 @@ track_act(struct page *pg, enum track_act a, const char *tracking, const char *c
 	return 1;
 }
 
+/* The language links of a status page: the look-up form in that language with the number filled
+ * in (the status itself is a POST page, its code never in a URL). */
+static void
+track_lang_links(struct page *pg, const char *tracking)
+{
+	json_t *langs = json_object_get(pg->data, "langs"), *l;
+	char href[128];
+	size_t i, n;
+
+	json_array_foreach(langs, i, l) {
+		n = (size_t)snprintf(href, sizeof(href), "/track?lang=%s&tracking=",
+		                     json_string_value(json_object_get(l, "tag")));
+		if (n >= sizeof(href))
+			continue;
+		page_url_put(href, sizeof(href), &n, tracking);
+		json_object_set_new(l, "href", json_string(href));
+	}
+}
+
 /* POST /track: a look-up (tracking number and query code), or one of the citizen's actions
  * (hidden field "action") followed by the look-up. Wrong codes are counted per address and per
  * tracking number (core_track_failed), as the API counts them; 429 while refused. */
@@ -700,6 +719,7 @@ pg_track_post(struct req *req, struct resp *resp)
 	}
 	json_object_set_new(pg.data, "f_code", json_string(code));
 	json_object_set_new(pg.data, "item", citizen_view(&pg, &item));
+	track_lang_links(&pg, item.tracking);
 	db_item_free(&item);
 	db_end_read(req->db);
 	track_form(&pg, status, NULL);

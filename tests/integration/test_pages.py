@@ -163,6 +163,12 @@ class TrackActions(Base):
         r = self.track(b, item)
         self.assertEqual(r.status, 200)
         self.assertNotIn('value="supplement"', b.text(), "no supplement form before it is asked")
+        # the language links of the status page: the look-up form with the number filled in
+        self.assertIn('href="/track?lang=zh-Hant&amp;tracking=%s"' % t, b.text())
+        b.get("/track?lang=zh-Hant&tracking=" + t)
+        self.assertIn('id="tracking" name="tracking" maxlength="40" required autocomplete="off" '
+                      'spellcheck="false" value="%s"' % t, b.text())
+        b.get("/track?lang=en")
         self.act("disp_p", t, "assign", section=SECTION)
         self.act("hand_p", t, "accept")
         self.act("hand_p", t, "ask_citizen", note="请提供路灯编号。")
