@@ -14,6 +14,7 @@
  * is marked at the next poll. \Seen never decides alone what is fetched: every UID above the
  * stored window is looked at too (a person may have read the mailbox first).
  */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -642,6 +643,25 @@ out:
 	return ret;
 }
 
+/* 1 if two reasons for a failed poll say the same: runs of digits compare equal, for libcurl's
+ * messages carry a timing ("Failed to connect to 127.0.0.1 port 143 after 1 ms"). */
+static int
+same_reason(const char *a, const char *b)
+{
+	while (*a != '\0' && *b != '\0') {
+		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+			while (isdigit((unsigned char)*a))
+				a++;
+			while (isdigit((unsigned char)*b))
+				b++;
+			continue;
+		}
+		if (*a++ != *b++)
+			return 0;
+	}
+	return *a == *b;
+}
+
 /* Records how the poll that ended at now went (rc: mailin_poll_once's), and says so in the log
  * when it changes: the first failure, a different reason, every SAY_AGAIN seconds while the
  * mailbox stays out of reach, and the first success after failures. */
@@ -659,7 +679,7 @@ polled(struct mailin_poller *p, int rc, int64_t now)
 	} else {
 		if (p->failures++ == 0)
 			p->failing_since = now;
-		if (p->failures == 1 || strcmp(p->why, p->last_why) != 0) {
+		if (p->failures == 1 || !same_reason(p->why, p->last_why)) {
 			log_warn("imap %s: the poll failed: %s", p->key, p->why);
 			p->said = now;
 		} else if (now - p->said >= SAY_AGAIN) {
