@@ -11,8 +11,10 @@
 
 #include "notifiers_int.h"
 
-#define BODY_MAX 24576 /* bytes of a message; a long note is cut at a character boundary (the
+#define BODY_MAX 32768 /* bytes of a message; a long note is cut at a character boundary (the
                           tracking page has it all) */
+#define QUOTE_MAX 8000  /* bytes of the subject quoted: an e-mail item's whole subject (core's
+                          INTAKE_MAIL_SUBJECT_MAX, 2,000 code points) */
 
 /* One row per event: its step name, subject and leading sentence (zh-Hans / en). */
 static const struct {
@@ -204,12 +206,12 @@ static void
 mail_text(const struct notify_config *cfg, enum notify_event ev, const struct db_item *item,
           const char *note, char *subject, size_t ssize, char *text, size_t tsize)
 {
-	char due[32], quoted[1024], said[8192], link[400], rate[1200] = "";
+	char due[32], quoted[QUOTE_MAX + 1], said[8192], link[400], rate[1200] = "";
 	const char *kzh, *ken;
 
 	reply_due(item, due, sizeof(due));
 	kind_label(kind_name(item->kind), &kzh, &ken);
-	cut(item->subject, 600, quoted, sizeof(quoted));
+	cut(item->subject, QUOTE_MAX, quoted, sizeof(quoted));
 	cut(note != NULL ? note : "", sizeof(said) - 1, said, sizeof(said));
 	if (ev == NOTIFY_EV_REPLIED) {
 		rate_link(cfg, item, link, sizeof(link));

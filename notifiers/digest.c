@@ -118,7 +118,7 @@ digest_section(struct db_conn *c, const struct notify_config *cfg,
 {
 	struct db_queue_filter f;
 	struct db_queue_row *rows = NULL;
-	char *body = NULL, subject[300], due[32];
+	char *body = NULL, subject[300], due[32], quoted[NOTIFY_SUBJECT_QUOTE + 4];
 	size_t n = 0, i, len = 0;
 	int rc = -1, overdue = 0;
 
@@ -144,10 +144,11 @@ digest_section(struct db_conn *c, const struct notify_config *cfg,
 			snprintf(due, sizeof(due), "-");
 		else
 			notify_format_time(rows[i].next_due, due, sizeof(due));
+		notify_quote_subject(rows[i].subject, quoted);
 		append(body, DIGEST_MAX, &len, "%s  %-10s  %s%s  %s\n", rows[i].tracking,
 		       wf_state_name(rows[i].state), due,
 		       rows[i].next_due != DB_NO_DUE && rows[i].next_due < now ? " 逾期" : "",
-		       rows[i].subject);
+		       quoted);
 	}
 	snprintf(subject, sizeof(subject), "【每周提醒】%s 待办 %zu%s 件 / weekly digest", s->name,
 	         n, n == DIGEST_ITEMS ? "+" : "");

@@ -629,7 +629,7 @@ notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct n
 	const struct db_clock *k = NULL;
 	const struct db_account *a = NULL;
 	const struct db_item *it;
-	char due[32], zh[96], en[96];
+	char due[32], zh[96], en[96], quoted[NOTIFY_SUBJECT_QUOTE + 4];
 	size_t i;
 	int rc;
 
@@ -696,13 +696,14 @@ notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct n
 		o->body = dup_printf("【civicdesk】%s %s%s时限%.16s%s", words[key.kind], it->tracking,
 		                     clock_word(o->clock, 0), due, zh);
 	else {
+		notify_quote_subject(it->subject, quoted);
 		o->subject = dup_printf("【%s】%s %s时限 %s / %s: %s", words[key.kind], it->tracking,
 		                        clock_word(o->clock, 0), due, words[key.kind], it->tracking);
 		o->body = dup_printf(
 		    "事项 %s（%s）的%s时限为 %s。%s\n"
-		    "主题：%.600s\n处室：%s\n承办人：%s\n状态：%s\n\n"
+		    "主题：%s\n处室：%s\n承办人：%s\n状态：%s\n\n"
 		    "Item %s: the %s clock is due %s. %s\n",
-		    it->tracking, kind_name(it->kind), clock_word(o->clock, 0), due, zh, it->subject,
+		    it->tracking, kind_name(it->kind), clock_word(o->clock, 0), due, zh, quoted,
 		    it->section_name != NULL ? it->section_name : "-",
 		    it->assignee_name != NULL ? it->assignee_name : "-", wf_state_name(it->state),
 		    it->tracking, clock_word(o->clock, 1), due, en);

@@ -126,6 +126,11 @@ void notify_staff_init(struct notify_staff *st, struct db_conn *c, const struct 
 
 /* Cuts s to at most max bytes at a character boundary (in place). */
 void notify_cut_utf8(char *s, size_t max);
+/* An item's subject as staff notices quote it, into buf: whole when it fits in NOTIFY_SUBJECT_QUOTE
+ * bytes (every subject of the forms does), else cut at a character boundary with "…" (an e-mail
+ * item's longer one: the item shows it whole). */
+#define NOTIFY_SUBJECT_QUOTE 600
+void notify_quote_subject(const char *subject, char buf[NOTIFY_SUBJECT_QUOTE + 4]);
 
 /* Queues st to account a, as holder of role r (enum role): an e-mail, and an SMS when st->text
  * is set; a channel without an address is recorded (notify_missing). 0 or -1. */

@@ -28,11 +28,12 @@ notify_followup(struct db_conn *c, const struct notify_config *cfg, const struct
                 const struct db_item *it, const char *comment, int64_t at)
 {
 	struct notify_staff st;
-	char step[64], subject[512], body[TEXT_MAX], said[1024];
+	char step[64], subject[512], body[TEXT_MAX], said[1024], subj[NOTIFY_SUBJECT_QUOTE + 4];
 
 	snprintf(step, sizeof(step), "followup/%lld", (long long)at);
 	snprintf(said, sizeof(said), "%s", comment != NULL ? comment : "");
 	notify_cut_utf8(said, 900);
+	notify_quote_subject(it->subject, subj);
 	snprintf(subject, sizeof(subject), "【回访】%s 答复不满意 / unsatisfied rating: %s",
 	         it->tracking, it->tracking);
 	snprintf(body, sizeof(body),
@@ -40,7 +41,7 @@ notify_followup(struct db_conn *c, const struct notify_config *cfg, const struct
 	         "主题：%s\n处室：%s\n%s%s\n\n"
 	         "The reply to item %s was rated unsatisfied. Please follow it up: confirm the "
 	         "rating with a note, or reopen the item.\n",
-	         it->tracking, it->subject, it->section_name != NULL ? it->section_name : "-",
+	         it->tracking, subj, it->section_name != NULL ? it->section_name : "-",
 	         said[0] ? "评价意见 / comment: " : "", said, it->tracking);
 	notify_staff_init(&st, c, cfg, cal, at, it, step, subject, body, NULL);
 	return notify_staff_heads(&st);
@@ -56,12 +57,13 @@ order_notice(struct db_conn *c, const struct notify_config *cfg, const struct sl
 
 	struct notify_staff st;
 	char step[64], subject[512], body[TEXT_MAX], text[512], due[32], reply_due[32],
-	    quoted[2400];
+	    quoted[2400], subj[NOTIFY_SUBJECT_QUOTE + 4];
 
 	notify_format_time(order_due, due, sizeof(due));
 	due_of(it, reply_due, sizeof(reply_due));
 	snprintf(quoted, sizeof(quoted), "%s", note != NULL ? note : "");
 	notify_cut_utf8(quoted, 2000);
+	notify_quote_subject(it->subject, subj);
 	if (reminder)
 		snprintf(step, sizeof(step), "supervision-due/%.10s", due);
 	else
@@ -72,7 +74,7 @@ order_notice(struct db_conn *c, const struct notify_config *cfg, const struct sl
 	         "%s事项 %s 已被 %s 督办，督办期限 %s。\n督办意见：%s\n"
 	         "主题：%s\n处室：%s\n状态：%s\n答复期限：%s\n\n"
 	         "%sItem %s is under a supervision order of %s, due %s.\n",
-	         reminder ? "督办期限已到：" : "", it->tracking, by, due, quoted, it->subject,
+	         reminder ? "督办期限已到：" : "", it->tracking, by, due, quoted, subj,
 	         it->section_name != NULL ? it->section_name : "-", wf_state_name(it->state),
 	         reply_due, reminder ? "The supervision order's due date has come. " : "",
 	         it->tracking, by, due);

@@ -223,25 +223,36 @@ notify_sent_back(struct db_conn *c, const struct notify_config *cfg, const struc
 {
 	struct db_account *acc = NULL;
 	struct notify_staff st;
-	char step[64], subject[512], body[4096], why[1300];
+	char step[64], subject[512], body[4096], why[1300], quoted[NOTIFY_SUBJECT_QUOTE + 4];
 	size_t nacc = 0;
 	int rc;
 
 	snprintf(why, sizeof(why), "%s", reason != NULL && reason[0] ? reason : "-");
 	notify_cut_utf8(why, 1200);
+	notify_quote_subject(it->subject, quoted);
 	snprintf(step, sizeof(step), "sent-back/%lld", (long long)at);
 	snprintf(subject, sizeof(subject), "【退回】%s 请重新分办 / sent back for triage: %s",
 	         it->tracking, it->tracking);
 	snprintf(body, sizeof(body),
-	         "事项 %s 已被处室退回，请重新分办。\n退回理由：%.1200s\n主题：%.600s\n状态：%s\n\n"
+	         "事项 %s 已被处室退回，请重新分办。\n退回理由：%.1200s\n主题：%s\n状态：%s\n\n"
 	         "Item %s was sent back by its section: please assign it again.\nReason: %.1200s\n",
-	         it->tracking, why, it->subject, wf_state_name(it->state), it->tracking, why);
+	         it->tracking, why, quoted, wf_state_name(it->state), it->tracking, why);
 	notify_staff_init(&st, c, cfg, cal, at, it, step, subject, body, NULL);
 	if (db_account_list(c, &acc, &nacc) != 0)
 		return -1;
 	rc = notify_staff_role(&st, acc, nacc, ROLE_DISPATCHER, 0);
 	db_accounts_free(acc, nacc);
 	return rc;
+}
+
+void
+notify_quote_subject(const char *subject, char buf[NOTIFY_SUBJECT_QUOTE + 4])
+{
+	snprintf(buf, NOTIFY_SUBJECT_QUOTE + 4, "%s", subject != NULL ? subject : "-");
+	if (strlen(buf) > NOTIFY_SUBJECT_QUOTE) {
+		notify_cut_utf8(buf, NOTIFY_SUBJECT_QUOTE - 3);
+		strcat(buf, "…");
+	}
 }
 
 void

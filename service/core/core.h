@@ -548,7 +548,15 @@ int netaddr_range_value(const char *list, const char *addr, long *value);
 
 /* --- intake (intake.c) ---------------------------------------------------------------------- */
 
-#define INTAKE_SUBJECT_MAX 200     /* code points */
+#define INTAKE_SUBJECT_MAX 200     /* code points (web form, JSON, Open311, staff registration) */
+/* Code points of the subject of an item that came by e-mail. The contract keeps the whole
+ * decoded Subject header, so this is no field's limit but a sanity cap: 2,000 characters hold
+ * any subject a person writes (the long ones, Chinese letters whose first sentences stand in the
+ * subject, run to a few hundred), at most 8,000 bytes of UTF-8, which every copy of it (the
+ * acknowledgement that quotes it, staff notices, pages, the queue) is sized for. A longer header
+ * is not a subject but a letter in the wrong place (a script's, or a flood): mail-in cuts it with
+ * "…" and keeps it whole in a note at the body's end. */
+#define INTAKE_MAIL_SUBJECT_MAX 2000
 #define INTAKE_BODY_MAX 20000      /* code points */
 #define INTAKE_NAME_MAX 100        /* code points */
 #define INTAKE_MAX_ATTACHMENTS 5   /* files per item */
@@ -581,7 +589,8 @@ struct intake {
 	int64_t ack_interval;
 };
 
-/* Checks in: required kind, subject, body; lengths in code points; valid UTF-8 without control
+/* Checks in: required kind, subject, body; lengths in code points (a subject of channel email up
+ * to INTAKE_MAIL_SUBJECT_MAX, others INTAKE_SUBJECT_MAX); valid UTF-8 without control
  * characters; phone and e-mail formats; a contact (phone or e-mail) for web items; publication
  * consent; attachment names and types. Returns 0, or -1 with err filled (CORE_INVALID). */
 int core_submit_check(const struct intake *in, struct core_error *err);
@@ -1165,7 +1174,8 @@ struct core_public_text {
 	const char *text;
 };
 
-#define PUBLIC_SUBJECT_MAX 200 /* code points of the public subject */
+#define PUBLIC_SUBJECT_MAX 200 /* code points of the public subject (an e-mail item's longer
+                                * subject is cut to it in the prepared public version) */
 #define PUBLIC_TEXT_MAX 20000  /* code points of the public body or reply */
 
 /* Edits the public version of item `tracking` (subject, body, reply) and publishes (1),
@@ -1195,6 +1205,12 @@ int core_public_edit_confirmed(struct app *app, struct db_conn *c, const struct 
  * publishes it with core_public_edit); an item without consent is left alone. keep: the
  * bureau's contacts never masked, or NULL. 0, or -1 when out of memory. */
 int item_make_public(struct db_item *item, const char *keep);
+/* The public subject prepared from subject: masked by redact_text_opts(opts), then, when longer
+ * than PUBLIC_SUBJECT_MAX (an e-mail item's), cut to PUBLIC_SUBJECT_MAX - 1 code points and "…",
+ * so that the prepared version is one a section head can save and edit as it is (masked before
+ * it is cut: personal data across the cut is never left half shown). A new string (free()),
+ * or NULL when out of memory. */
+char *item_public_subject(const char *subject, const struct redact_opts *opts);
 
 /* --- attachments (attach.c) ------------------------------------------------------------- */
 

@@ -9,6 +9,30 @@
 
 #include "core_int.h"
 
+char *
+item_public_subject(const char *subject, const struct redact_opts *opts)
+{
+	char *s = redact_text_opts(subject, opts, NULL), *cut;
+	const char *p;
+	long n = 0;
+	size_t keep;
+
+	if (s == NULL || text_check(s, strlen(s), 0) <= PUBLIC_SUBJECT_MAX)
+		return s;
+	/* PUBLIC_SUBJECT_MAX - 1 code points kept: p stops at the first byte of the next one */
+	for (p = s; *p != '\0'; p++)
+		if (((unsigned char)*p & 0xC0) != 0x80 && n++ == PUBLIC_SUBJECT_MAX - 1)
+			break;
+	keep = (size_t)(p - s);
+	cut = malloc(keep + sizeof("…"));
+	if (cut != NULL) {
+		memcpy(cut, s, keep);
+		memcpy(cut + keep, "…", sizeof("…"));
+	}
+	free(s);
+	return cut;
+}
+
 /* Fills the masked public version of an item whose submitter allows publication: fields staff
  * already wrote are kept. It is not published: a section head publishes it after reading it.
  * keep: the bureau's contacts that are never masked (NULL: none). 0 or -1. */
@@ -21,7 +45,7 @@ item_make_public(struct db_item *item, const char *keep)
 	if (!item->publish)
 		return 0;
 	if (item->public_subject == NULL) {
-		s = redact_text_opts(item->subject, &opts, NULL);
+		s = item_public_subject(item->subject, &opts);
 		if (s == NULL)
 			return -1;
 		item->public_subject = s;

@@ -32,7 +32,7 @@ mailin_config(struct app *app, struct mail_config *out, char *err, size_t errsiz
 	                                : INTAKE_ATTACHMENT_MAX;
 	cfg.limits.types = app->cfg.attachment_types;
 	cfg.limits.item_max = app->cfg.attachment_item_max;
-	cfg.limits.subject_max = INTAKE_SUBJECT_MAX;
+	cfg.limits.subject_max = INTAKE_MAIL_SUBJECT_MAX; /* the whole Subject, within a sane cap */
 	cfg.limits.body_max = INTAKE_BODY_MAX;
 	cfg.limits.filename_max = INTAKE_FILENAME_MAX;
 #ifdef CIVICDESK_TEST_HOOKS

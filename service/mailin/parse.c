@@ -62,7 +62,7 @@ mail_config_default(struct mail_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->limits.max_attachments = 5;
 	cfg->limits.attachment_max = 5L * 1024 * 1024;
-	cfg->limits.subject_max = 200;
+	cfg->limits.subject_max = INTAKE_MAIL_SUBJECT_MAX;
 	cfg->limits.body_max = 20000;
 	cfg->limits.filename_max = 255;
 	cfg->limits.types = MAIL_TYPES_DEFAULT;
@@ -908,7 +908,9 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	s = mail_clean(g_strdup(w.plain->len > 0 ? w.plain->str : w.html->str), 1);
 	if (s == NULL)
 		goto out;
-	/* a subject longer than an item's is cut below: the body keeps it whole */
+	/* the whole decoded Subject is the item's (the contract); only one beyond the sanity cap
+	 * (INTAKE_MAIL_SUBJECT_MAX: not a subject but a letter in the header) is cut below, and
+	 * the body keeps it whole */
 	if (cfg->limits.subject_max > 1 && m.ignored == NULL &&
 	    g_utf8_strlen(m.subject, -1) > (glong)cfg->limits.subject_max)
 		g_string_append_printf(w.notes, "\n[the whole subject (主题全文): %s]", m.subject);

@@ -628,7 +628,7 @@ public_view(struct page *pg, const struct db_item *item)
 	      (r == ROLE_SECTION_HEAD && item->section_id == pg->staff->section_id)))
 		return json_false();
 	subject = item->public_subject ? strdup(item->public_subject)
-	                               : redact_text_opts(item->subject, &opts, NULL);
+	                               : item_public_subject(item->subject, &opts);
 	body = item->public_body ? strdup(item->public_body)
 	                         : redact_text_opts(item->body, &opts, NULL);
 	reply = item->public_reply ? strdup(item->public_reply)
@@ -902,7 +902,9 @@ public_texts(struct page *pg, const char *tracking, struct core_public_text *sub
 	stored[1] = cur->public_body;
 	stored[2] = cur->public_reply;
 	for (i = 0; i < 3; i++) {
-		char *shown = stored[i] ? strdup(stored[i]) : redact_text_opts(orig[i], &opts, NULL);
+		char *shown = stored[i] ? strdup(stored[i])
+		              : i == 0  ? item_public_subject(orig[i], &opts) /* as publishing fills it */
+		                        : redact_text_opts(orig[i], &opts, NULL);
 
 		out[i]->set = 0;
 		out[i]->text = NULL;
