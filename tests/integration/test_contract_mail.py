@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dovecot  # noqa: E402
@@ -410,6 +411,31 @@ class PolledAsPiped(unittest.TestCase):
                 self.assertEqual(r.status, 200, r)
                 RealMail.assertItem(self, item_view(r.json()), expected_view(case))
 
+    def test_polled_subject_whole(self):
+        """The long subjects of WholeSubject (300 and 1,500 characters, folded B and Q words of
+        UTF-8, GBK, GB18030), polled from Dovecot: each item's subject byte for byte, no note."""
+        long = long_cases()
+        self.dc.append([c[2] for c in long])
+        self.server.start()
+        admin = self.server.staff("poll_subject_admin", "admin")
+
+        def items():
+            con = sqlite3.connect(self.server.db, timeout=30)
+            try:
+                rows = con.execute("SELECT m.message_id, i.tracking FROM mail_in m JOIN items i "
+                                   "ON i.id = m.item_id WHERE m.source = 'imap'").fetchall()
+            finally:
+                con.close()
+            return dict(rows) if len(rows) == len(long) else None
+
+        got = harness_wait(items, 120, "every long subject polled")
+        for name, subject, _, _ in long:
+            with self.subTest(case=name):
+                r = admin.request("GET", "/api/v1/items/" + got["long-%s@example.cn" % name])
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.json()["subject"].encode(), subject.encode())
+                self.assertEqual(r.json()["body"], LONG_BODY)
+
     def test_polled_reply_adds_to_item(self):
         """The citizen's reply with a photo, polled, adds to their item as piped (CitizenAnswers)."""
         self.dc.append([raw("foxmail-gbk-in-gb2312")])
@@ -466,6 +492,244 @@ class PolledAsPiped(unittest.TestCase):
         self.assertNotEqual(got[0][2], got[1][2])
         self.assertEqual(got[2][2], got[1][2])
 
+
+# --- the whole decoded Subject -----------------------------------------------------------------
+
+# Pieces of the long subjects: Chinese with full-width punctuation, Latin words and digits, a
+# character outside the BMP (𠮷: four bytes in UTF-8 and in GB18030) and U+2014 (GBK's A1AA).
+SUBJECT_PIECES = ["关于人民路", "夜间施工噪音扰民", "的投诉，", "已持续三个月", "（第", "号楼）",
+                  "—", "请尽快处理。", "Renmin Road No.", "施工许可证", "“渣土车”", "凌晨两点",
+                  "𠮷野家旁", "；"]
+
+
+def long_subject(n, seed, gbk=False):
+    """A subject of exactly n code points (Python counts code points), different per seed;
+    gbk: without 𠮷 (not in GBK). No leading or trailing blank, no HTML metacharacter."""
+    out, i = "", seed
+    while len(out) < n:
+        piece = SUBJECT_PIECES[i % len(SUBJECT_PIECES)]
+        if not (gbk and "𠮷" in piece):
+            out += piece + str(i)
+        i += 1
+    out = out[:n]
+    return out[:-1] + "止" if out[-1] in " " else out
+
+
+def encoded_words(text, label, codec, enc, chunk):
+    """text as RFC 2047 words of charset label (bytes by codec), B or Q encoded, each holding
+    chunk bytes (so that words split characters, as mailers do), folded one word a line."""
+    data = text.encode(codec)
+    words = []
+    for i in range(0, len(data), chunk):
+        part = data[i:i + chunk]
+        if enc == "B":
+            payload = base64.b64encode(part).decode()
+        else:
+            payload = "".join(chr(b) if (chr(b).isalnum() and b < 0x80) else
+                              "_" if b == 0x20 else "=%02X" % b for b in part)
+        words.append("=?%s?%s?%s?=" % (label, enc, payload))
+    return "\r\n ".join(words)
+
+
+LONG_BODY = "人民路夜间施工，噪音扰民，请处理。\nThe noise goes on every night."
+
+
+def long_letter(subject_header, sender, msgid):
+    """A letter whose Subject is the (folded) header value given, text in UTF-8."""
+    return ("From: =?utf-8?B?%s?= <%s>\r\nTo: director@bureau.example\r\n"
+            "Subject: %s\r\nDate: Mon, 30 Nov 2026 09:00:00 +0800\r\nMessage-ID: <%s>\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n"
+            % (base64.b64encode("市民".encode()).decode(), sender, subject_header, msgid,
+               b64(LONG_BODY.encode()).replace("\n", "\r\n"))).encode()
+
+
+def long_cases():
+    """(name, whole subject, raw message, sender): 300 and 1,500 code points, B and Q words in
+    UTF-8, GBK and GB18030, words that split characters, folded over many lines."""
+    specs = [  # name, code points, label, codec, encoding, bytes a word
+        ("utf8-b-300", 300, "utf-8", "utf-8", "B", 45),
+        ("utf8-q-300", 300, "UTF-8", "utf-8", "Q", 20),
+        ("gbk-b-1500", 1500, "gbk", "gbk", "B", 37),
+        ("gb18030-q-1500", 1500, "gb18030", "gb18030", "Q", 23),
+        ("gb18030-b-1500", 1500, "GB18030", "gb18030", "B", 31),
+        ("utf8-b-1500", 1500, "utf-8", "utf-8", "B", 60),
+    ]
+    out = []
+    for n, (name, cps, label, codec, enc, chunk) in enumerate(specs):
+        subject = long_subject(cps, n * 5, gbk=codec == "gbk")
+        assert len(subject) == cps
+        sender = "long-%s@example.cn" % name
+        raw_msg = long_letter(encoded_words(subject, label, codec, enc, chunk), sender,
+                              "long-%s@example.cn" % name)
+        assert max(len(l) for l in raw_msg.split(b"\r\n")) < 998, name
+        out.append((name, subject, raw_msg, sender))
+    return out
+
+
+class WholeSubject(peers.PeerClass, unittest.TestCase):
+    """DESIGN.md's contract: an e-mail item's subject is the whole decoded Subject header (it
+    was cut at 200 characters, the whole text moved into a note at the body's end). Subjects of
+    300 and 1,500 characters, in RFC 2047 B and Q words of UTF-8, GBK and GB18030 that split
+    characters and are folded over many lines, piped to ingest-mail: the subject staff get from
+    GET /api/v1/items byte for byte, the body without a note, the queue (JSON and the staff
+    page) and its search, the item page, and the acknowledgement the SMTP server received
+    quoting it whole. The forms keep their 200."""
+    PREFIX = "civicdesk-subject-"
+
+    @classmethod
+    def start_daemon(cls):
+        server = harness.Server(env={
+            "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % cls.smtp.port,
+            "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example",
+            "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
+            "CIVICDESK_DIGEST": "off"}, dbdir=cls.dbdir)
+        cls.server = server  # stopped by the class cleanup even if start fails
+        server.start()
+        cls.admin = server.staff("subject_admin", "admin")
+        return server
+
+    def ack(self, sender):
+        return peers.wait_for(lambda: [m for m in self.smtp.records()
+                                       if sender in m.get("rcpt", [])], 60,
+                              "the acknowledgement to " + sender)[0]
+
+    def test_piped_subject_whole(self):
+        for name, subject, data, sender in long_cases():
+            with self.subTest(case=name):
+                r = ingest(self.server, data)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                tracking = r.stdout.decode().strip()
+                self.assertRegex(tracking, TRACKING)
+                got = self.admin.request("GET", "/api/v1/items/" + tracking)
+                self.assertEqual(got.status, 200, got)
+                it = got.json()
+                self.assertEqual(it["channel"], "email")
+                self.assertEqual(it["subject"].encode(), subject.encode(), "byte for byte")
+                self.assertEqual(it["body"], LONG_BODY, "no note of the subject in the body")
+                # the queue, searched by the subject's last words (past any old cut)
+                q = subject[-12:]
+                r = self.admin.request("GET", "/api/v1/queue?state=all&q=" + quote(q))
+                self.assertEqual(r.status, 200, r)
+                rows = [x for x in r.json()["items"] if x["tracking"] == tracking]
+                self.assertEqual([x["subject"] for x in rows], [subject])
+                # the staff pages: the queue found by those words, and the item
+                for path in ("/staff/?state=all&q=" + quote(q), "/staff/item/" + tracking):
+                    page = self.admin.request("GET", path)
+                    self.assertEqual(page.status, 200, (path, page))
+                    self.assertIn(subject, page.body.decode(), path)
+                # the acknowledgement as the SMTP server received it: UTF-8 in base64, the
+                # subject quoted whole in both languages
+                ack = self.ack(sender)
+                self.assertIn(tracking, ack["subject"])
+                self.assertIn("charset=\"utf-8\"", ack["content_type"].lower().replace(
+                    "charset=utf-8", "charset=\"utf-8\""))
+                self.assertRegex(ack["raw"], r"(?i)content-transfer-encoding: base64")
+                self.assertIn("主题：“%s”\n" % subject, ack["body"])
+                self.assertIn("Subject: \"%s\"\n" % subject, ack["body"])
+
+    def test_forms_keep_their_limit(self):
+        """Only e-mail is lifted: a JSON POST of 201 characters is still 400 naming subject (and
+        one of 200 is taken; the web form's is test_pages'). Fails before by its e-mail half: a
+        letter of 201 characters keeps them all."""
+        base = {"kind": "letter", "body": "正文", "email": "form@example.cn", "publish": False}
+        r = self.server.request("POST", "/api/v1/items", json_body=dict(base, subject="长" * 201))
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["error"]["field"], "subject")
+        r = self.server.request("POST", "/api/v1/items", json_body=dict(base, subject="长" * 200))
+        self.assertEqual(r.status, 201, r)
+        data = long_letter(encoded_words("长" * 201, "utf-8", "utf-8", "B", 45),
+                           "form-mail@example.cn", "form-mail@example.cn")
+        r = ingest(self.server, data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        it = self.admin.request("GET", "/api/v1/items/" + r.stdout.decode().strip()).json()
+        self.assertEqual(it["subject"], "长" * 201)
+
+    def test_public_version_and_staff_notice(self):
+        """Where a long subject goes on: the notice to the dispatchers when the section sends
+        the item back quotes it cut at a character boundary with … (it cut 600 bytes, inside a
+        character); the public version prepared when the reply is sent (consent set in the
+        database: mail gives none) is masked first, then cut to the public subject's 200
+        characters with … (the phone number across the cut never half shown), a version the
+        section head saves and publishes as it is and can edit; the board and Open311's title
+        show it."""
+        subject = ("A" + "夜间施工噪音扰民，请尽快处理。" * 20)[:194] + "13912345678" + (
+            "凌晨两点仍在施工。" * 20)[:95]
+        self.assertEqual(len(subject), 300)
+        data = long_letter(encoded_words(subject, "gb18030", "gb18030", "B", 29),
+                           "public@example.cn", "public@example.cn")
+        r = ingest(self.server, data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        t = r.stdout.decode().strip()
+        self.assertEqual(self.admin.request("GET", "/api/v1/items/" + t).json()["subject"],
+                         subject)
+        with sqlite3.connect(self.server.db, timeout=30) as con:
+            con.execute("UPDATE items SET publish = 1 WHERE tracking = ?", (t,))
+        pw = "Quiet-Harbour-81"
+        r = self.server.cli("user", "add", "longsubj_disp", "--role", "dispatcher", "--email",
+                            "subject-disp@bureau.example", "--password-stdin", stdin=pw + "\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        disp = self.server.login("longsubj_disp", pw)
+        hand = self.server.staff("subject_hand", "handler", "法规处")
+        head = self.server.staff("subject_head", "section_head", "法规处")
+
+        def act(who, action, **fields):
+            r = who.request("POST", "/api/v1/items/%s/actions/%s" % (t, action),
+                            json_body=fields)
+            self.assertEqual(r.status, 200, (action, r))
+            return r.json()
+
+        act(disp, "assign", section="法规处")
+        act(hand, "send_back", reason="不属本处职责")
+        m = peers.wait_for(lambda: [x for x in self.smtp.records() if
+                                    "subject-disp@bureau.example" in x.get("rcpt", [])], 60,
+                           "the sent-back notice")[0]
+        line = [l for l in m["body"].splitlines() if l.startswith("主题：")][0]
+        quoted = line[len("主题："):]
+        self.assertTrue(quoted.endswith("…"), quoted)
+        self.assertTrue(subject.startswith(quoted[:-1]), quoted)
+        self.assertLessEqual(len(quoted.encode()), 600)
+        self.assertNotIn("\ufffd", m["body"], "no character cut in half")
+        act(disp, "assign", section="法规处")
+        act(hand, "accept")
+        act(hand, "draft", text="答复：已责成施工单位整改。")
+        act(hand, "submit_review")
+        act(head, "approve")
+        it = act(hand, "send_reply")
+        masked = subject.replace("13912345678", "139****5678")
+        want = masked[:199] + "…"
+        self.assertEqual(it["public_subject"], want)
+        self.assertNotIn("1391234", it["public_subject"])
+        # the staff page's public form shows that text, within its maxlength
+        page = head.request("GET", "/staff/item/" + t).body.decode()
+        self.assertIn('name="subject" maxlength="200" value="%s"' % want, page)
+        # saved as shown and published; then edited
+        path = "/api/v1/items/%s/public" % t
+        r = head.request("PATCH", path, json_body={"subject": want, "published": True})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["public_subject"], want)
+        r = self.server.request("GET", "/api/v1/public/items/" + t)
+        self.assertEqual((r.status, r.json()["subject"]), (200, want))
+        r = self.server.request("GET", "/open311/v2/requests/%s.json" % t)
+        self.assertEqual((r.status, r.json()[0]["title"]), (200, want))
+        r = head.request("PATCH", path, json_body={"subject": masked[:150]})
+        self.assertEqual(r.status, 200, r)
+        r = self.server.request("GET", "/open311/v2/requests/%s.json" % t)
+        self.assertEqual(r.json()[0]["title"], masked[:150])
+
+    def test_beyond_the_cap(self):
+        """A Subject over the sanity cap (2,000 characters: a letter in the header, not a
+        subject) is cut there with …, and kept whole in the note at the body's end."""
+        subject = long_subject(2100, 3)
+        data = long_letter(encoded_words(subject, "utf-8", "utf-8", "B", 57),
+                           "cap@example.cn", "cap@example.cn")
+        r = ingest(self.server, data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        it = self.admin.request("GET", "/api/v1/items/" + r.stdout.decode().strip()).json()
+        self.assertEqual(it["subject"], subject[:1999] + "…")
+        self.assertTrue(it["body"].startswith(LONG_BODY), it["body"][:100])
+        self.assertTrue(it["body"].endswith("[the whole subject (主题全文): %s]" % subject),
+                        it["body"][-200:])
 
 def harness_wait(cond, deadline, what):
     import time
