@@ -452,6 +452,36 @@ test_long_subject_and_body(struct t *t)
 	free(msg);
 }
 
+/* With the default limits the whole decoded Subject is the item's: 1,500 characters in folded B
+ * words of 45 bytes (each splits a character), and no note at the body's end (it was cut at 200
+ * with the whole text noted there). */
+static void
+test_whole_long_subject(struct t *t)
+{
+	struct mail_config cfg;
+	struct mail_msg m;
+	GString *raw = g_string_new("From: a@b.cn\r\nSubject:"), *want = g_string_new("");
+	char err[256], *b64;
+	size_t i, n;
+
+	mail_config_default(&cfg);
+	for (i = 0; i < 1500; i++)
+		g_string_append(want, i % 7 == 6 ? "x" : "\xe5\xad\x97"); /* 字 and x */
+	for (i = 0; i < want->len; i += 45) {
+		n = want->len - i < 45 ? want->len - i : 45;
+		b64 = g_base64_encode((const guchar *)want->str + i, n);
+		g_string_append_printf(raw, "%s=?utf-8?B?%s?=", i ? "\r\n " : " ", b64);
+		g_free(b64);
+	}
+	g_string_append(raw, "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\ntext\r\n");
+	CHECK_INT(t, mail_parse(&cfg, raw->str, raw->len, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_STR(t, m.subject, want->str);
+	CHECK_STR(t, m.body, "text");
+	mail_msg_free(&m);
+	g_string_free(raw, TRUE);
+	g_string_free(want, TRUE);
+}
+
 /* An attached message without a file name is named by its subject: a base name even when the
  * subject holds a slash (found by fuzz_mail). An empty delivery-status part is no reason. */
 static void
@@ -558,6 +588,7 @@ main(void)
 	RUN(&t, test_exact_address_kind);
 	RUN(&t, test_never_storable);
 	RUN(&t, test_long_subject_and_body);
+	RUN(&t, test_whole_long_subject);
 	RUN(&t, test_byte_order_mark);
 	RUN(&t, test_split_encoded_words);
 	RUN(&t, test_format_flowed);
