@@ -587,6 +587,9 @@ struct intake {
 	 * every item is acknowledged); within them the item is stored all the same, the hook
 	 * gets CORE_EV_SUBMITTED_QUIET and a staff history row says why no acknowledgement went */
 	int64_t ack_interval;
+	/* channel email: what the acknowledgement says besides (the files left out of the letter
+	 * and why), or NULL; such an acknowledgement is written with the submission */
+	const char *ack_note;
 };
 
 /* Checks in: required kind, subject, body; lengths in code points (a subject of channel email up

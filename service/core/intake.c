@@ -407,12 +407,14 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 	ev.item = item;
 	ev.action = -1;
 	ev.at = h->now;
+	ev.note = h->in->ack_note;
 	if (stats_record_batched(h->app, c, item, "submit", h->now) != 0 ||
 	    scan_record(c, item, h->scan, h->now) != 0 ||
 	    screen_record(c, item, h->screened, h->now) != 0)
 		return -1;
-	/* a batch's acknowledgements are queued together at its end (one statement) */
-	if (ev.kind == CORE_EV_SUBMITTED)
+	/* a batch's acknowledgements are queued together at its end (one statement), without
+	 * their text; one with a note is written now with it */
+	if (ev.kind == CORE_EV_SUBMITTED && ev.note == NULL)
 		kept = batch_keep(h->app->submit_batch, &ev);
 	if (kept < 0 || (kept == 0 && core_notify_event(h->app, c, &ev) != 0))
 		return -1;

@@ -86,6 +86,8 @@ struct mail_msg {
 	struct mail_attachment att[MAIL_ATT_MAX];
 	size_t natt;
 	size_t dropped;        /* attachments over the limits, not kept (noted in the body) */
+	char *left_out;        /* the acknowledgement's words (Chinese and English) naming each
+	                        * file not kept and why (the first 20; more counted), or NULL */
 	/* a bounce (ignored starts "bounce"): what it says about the message it returns */
 	int bounce;
 	char *bounce_ids[MAIL_BOUNCE_IDS]; /* Message-IDs it names: the returned message's first,

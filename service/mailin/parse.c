@@ -353,6 +353,8 @@ struct walk {
 	GMimeParserOptions *opts;
 	struct mail_msg *m;
 	GString *plain, *html, *notes;
+	GString *left;   /* the citizen's list of the files left out (mail_msg.left_out) */
+	size_t nleft;    /* files in it (those past LEFT_LISTED counted only) */
 	int qq;        /* QQ Mail: character references in text/plain */
 	int parts;     /* parts looked at */
 	int unnamed;   /* attachments named by us */
@@ -511,14 +513,40 @@ part_filename(struct walk *w, GMimeObject *obj)
 	return base;
 }
 
+#define LEFT_LISTED 20 /* files the acknowledgement names; more are counted */
+
+/* A file not kept: noted in the body (why: in English) and listed for the citizen's
+ * acknowledgement with why in Chinese (zh) and English. */
 static void
-note_dropped(struct walk *w, const char *name, size_t size, const char *why)
+note_dropped(struct walk *w, const char *name, size_t size, const char *why, const char *zh)
 {
 	w->m->dropped++;
 	g_string_append_printf(w->notes,
 	                       "\n[attachment not kept (附件未保存): %s, %zu bytes: %s; it stays in "
 	                       "the original message]",
 	                       name, size, why);
+	if (++w->nleft <= LEFT_LISTED)
+		g_string_append_printf(w->left, "- %s（%zu 字节 / bytes）：%s / %s\n", name, size, zh,
+		                       why);
+}
+
+/* The acknowledgement's words on the files left out (a GLib string), or NULL when none was. */
+static char *
+left_out_text(const struct walk *w)
+{
+	GString *s;
+
+	if (w->nleft == 0)
+		return NULL;
+	s = g_string_new("以下附件未能随来信收存，原邮件已完整保存；如需提交，请按要求处理后回复本邮件。\n"
+	                 "These attachments of your letter were not kept (the original message is "
+	                 "kept whole); to send them, reply to this e-mail with them as required.\n");
+	g_string_append(s, w->left->str);
+	if (w->nleft > LEFT_LISTED)
+		g_string_append_printf(s, "- 另有 %zu 个 / %zu more\n", w->nleft - LEFT_LISTED,
+		                       w->nleft - LEFT_LISTED);
+	g_string_truncate(s, s->len - 1); /* the last line end */
+	return g_string_free(s, FALSE);
 }
 
 /* Adds an attachment (takes nothing: copies data). */
@@ -528,7 +556,7 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 {
 	const struct mail_limits *lim = &w->cfg->limits;
 	struct mail_attachment *a;
-	char gen[32], why[64];
+	char gen[32], why[64], zh[96];
 	const char *name = filename;
 
 	if (name == NULL || name[0] == '\0') {
@@ -536,17 +564,19 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 		name = gen;
 	}
 	if (size == 0) { /* nothing to keep, and no type to tell (not "a type not accepted") */
-		note_dropped(w, name, size, "an empty file");
+		note_dropped(w, name, size, "an empty file", "空文件");
 		return;
 	}
 	if ((int64_t)size > lim->attachment_max) {
 		snprintf(why, sizeof(why), "larger than %lld bytes", (long long)lim->attachment_max);
-		note_dropped(w, name, size, why);
+		snprintf(zh, sizeof(zh), "超过单个附件上限 %lld 字节", (long long)lim->attachment_max);
+		note_dropped(w, name, size, why, zh);
 		return;
 	}
 	if (w->m->natt >= lim->max_attachments || w->m->natt >= MAIL_ATT_MAX) {
 		snprintf(why, sizeof(why), "more than %zu attachments", lim->max_attachments);
-		note_dropped(w, name, size, why);
+		snprintf(zh, sizeof(zh), "附件超过 %zu 个", lim->max_attachments);
+		note_dropped(w, name, size, why, zh);
 		return;
 	}
 	/* The type is what the content is (as for web uploads), not what the message claims: a
@@ -555,7 +585,8 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 		const char *kind = NULL, *sniffed = attach_sniff(data, size, &kind);
 
 		if (sniffed == NULL || !attach_allowed(lim->types, kind)) {
-			note_dropped(w, name, size, "not a type accepted for attachments");
+			note_dropped(w, name, size, "not a type accepted for attachments",
+			             "不是可接收的附件类型");
 			return;
 		}
 		ctype = sniffed;
@@ -563,7 +594,8 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 	if (lim->item_max > 0 && w->kept + (int64_t)size > lim->item_max) {
 		snprintf(why, sizeof(why), "the attachments together exceed %lld bytes",
 		         (long long)lim->item_max);
-		note_dropped(w, name, size, why);
+		snprintf(zh, sizeof(zh), "附件合计超过 %lld 字节", (long long)lim->item_max);
+		note_dropped(w, name, size, why, zh);
 		return;
 	}
 	a = &w->m->att[w->m->natt];
@@ -900,6 +932,7 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	w.plain = g_string_new("");
 	w.html = g_string_new("");
 	w.notes = g_string_new("");
+	w.left = g_string_new("");
 	w.qq = from_qq(msg, m.from_addr);
 	if (m.ignored == NULL)
 		walk(&w, g_mime_message_get_mime_part(msg), 0);
@@ -922,6 +955,7 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 		s = g_strdup("(no text)");
 	}
 	m.body = s;
+	m.left_out = left_out_text(&w);
 	if (m.subject[0] == '\0') {
 		g_free(m.subject);
 		m.subject = g_strdup("(no subject)");
@@ -944,6 +978,8 @@ out:
 		g_string_free(w.html, TRUE);
 	if (w.notes != NULL)
 		g_string_free(w.notes, TRUE);
+	if (w.left != NULL)
+		g_string_free(w.left, TRUE);
 	mail_msg_free(&m);
 	if (msg != NULL)
 		g_object_unref(msg);
@@ -1056,6 +1092,7 @@ mail_msg_free(struct mail_msg *m)
 		return;
 	g_free(m->subject);
 	g_free(m->body);
+	g_free(m->left_out);
 	g_free(m->from_name);
 	g_free(m->from_addr);
 	g_free(m->message_id);

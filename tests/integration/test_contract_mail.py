@@ -16,6 +16,11 @@ import subprocess
 import sys
 import tempfile
 import unittest
+from email import encoders
+from email.header import Header
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -436,6 +441,28 @@ class PolledAsPiped(unittest.TestCase):
                 self.assertEqual(r.json()["subject"].encode(), subject.encode())
                 self.assertEqual(r.json()["body"], LONG_BODY)
 
+    def test_polled_acknowledgement_names_left_out_files(self):
+        """Polled (core_submit_many's batch), the acknowledgement names the files left out
+        too: its outbox row is written with that text (no SMTP server here: it waits)."""
+        self.dc.append([files_letter("polled-leftout@example.cn", "polled-leftout@example.cn",
+                                     left_out_files())])
+        self.server.start()
+
+        def ack():
+            con = sqlite3.connect(self.server.db, timeout=30)
+            try:
+                return con.execute("SELECT o.body FROM outbox o JOIN mail_in m ON "
+                                   "m.item_id = o.item_id WHERE o.step = 'ack' AND "
+                                   "m.message_id = 'polled-leftout@example.cn'").fetchone()
+            finally:
+                con.close()
+
+        body = harness_wait(ack, 60, "the acknowledgement queued")[0]
+        self.assertIsNotNone(body, "the acknowledgement is written with its words on the files")
+        for name in ("现场录像.zip", "程序.exe", "材料6.pdf"):
+            self.assertIn("- %s（" % name, body)
+        self.assertNotIn("材料5.pdf", body)
+
     def test_polled_reply_adds_to_item(self):
         """The citizen's reply with a photo, polled, adds to their item as piped (CitizenAnswers)."""
         self.dc.append([raw("foxmail-gbk-in-gb2312")])
@@ -730,6 +757,90 @@ class WholeSubject(peers.PeerClass, unittest.TestCase):
         self.assertTrue(it["body"].startswith(LONG_BODY), it["body"][:100])
         self.assertTrue(it["body"].endswith("[the whole subject (主题全文): %s]" % subject),
                         it["body"][-200:])
+
+def files_letter(sender, msgid, files):
+    """A letter with files [(name, data, type)] attached."""
+    m = MIMEMultipart("mixed")
+    m.attach(MIMEText("请看附件。", "plain", "utf-8"))
+    for name, data, ctype in files:
+        part = MIMEBase(*ctype.split("/"))
+        part.set_payload(data)
+        encoders.encode_base64(part)
+        part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", name))
+        m.attach(part)
+    m["From"] = sender
+    m["To"] = "director@bureau.example"
+    m["Subject"] = Header("附件材料", "utf-8")
+    m["Message-ID"] = "<%s>" % msgid
+    return m.as_bytes()
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def left_out_files():
+    """One file too large, one of a type not accepted, then six PDFs (the sixth one too many)."""
+    files = [("现场录像.zip", b"PK\x03\x04" + b"\0" * (5 * 1024 * 1024 - 3), "application/zip"),
+             ("程序.exe", b"MZ\x90\x00" + b"\0" * 60, "application/octet-stream")]
+    return files + [("材料%d.pdf" % i, PDF, "application/pdf") for i in range(1, 7)]
+
+
+class AckNamesLeftOut(peers.PeerClass, unittest.TestCase):
+    """A citizen whose letter came with files that could not be kept (one too large, one of a
+    type not accepted, one past the fifth) is told so in the acknowledgement the SMTP server
+    receives: each file by its name and size, and why, in Chinese and English (before, only the
+    item's body, which staff read, named them)."""
+    PREFIX = "civicdesk-leftout-"
+
+    @classmethod
+    def start_daemon(cls):
+        cls.server = harness.Server(env={
+            "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % cls.smtp.port,
+            "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example",
+            "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
+            "CIVICDESK_DIGEST": "off"}, dbdir=cls.dbdir)
+        cls.server.start()
+        return cls.server
+
+    def letter(self, sender, msgid, files):
+        return files_letter(sender, msgid, files)
+
+    def test_left_out_files_named_in_acknowledgement(self):
+        files = left_out_files()
+        big, pdf = files[0][1], files[2][1]
+        sender = "leftout@example.cn"
+        r = ingest(self.server, self.letter(sender, "leftout-1@example.cn", files))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tracking = r.stdout.decode().strip()
+        ack = peers.wait_for(lambda: [m for m in self.smtp.records()
+                                      if sender in m.get("rcpt", [])], 60,
+                             "the acknowledgement")[0]
+        self.assertIn(tracking, ack["subject"])
+        body = ack["body"]
+        self.assertIn("These attachments of your letter were not kept", body)
+        self.assertIn("- 现场录像.zip（%d 字节 / bytes）：超过单个附件上限 5242880 字节 / larger "
+                      "than 5242880 bytes\n" % len(big), body)
+        self.assertIn("- 程序.exe（64 字节 / bytes）：不是可接收的附件类型 / not a type accepted "
+                      "for attachments\n", body)
+        self.assertIn("- 材料6.pdf（%d 字节 / bytes）：附件超过 5 个 / more than 5 attachments"
+                      % len(pdf), body)
+        for i in range(1, 6):
+            self.assertNotIn("材料%d.pdf" % i, body)
+        # the item keeps the five, and its body names the three for staff as before
+        admin = self.server.staff("leftout_admin", "admin")
+        it = admin.request("GET", "/api/v1/items/" + tracking).json()
+        self.assertEqual([a["filename"] for a in it["attachments"]],
+                         ["材料%d.pdf" % i for i in range(1, 6)])
+        self.assertEqual(it["body"].count("[attachment not kept"), 3)
+        # a letter with nothing left out: the acknowledgement says nothing of it
+        sender = "allkept@example.cn"
+        r = ingest(self.server, self.letter(sender, "leftout-2@example.cn", files[2:3]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ack = peers.wait_for(lambda: [m for m in self.smtp.records()
+                                      if sender in m.get("rcpt", [])], 60,
+                             "the second acknowledgement")[0]
+        self.assertNotIn("not kept", ack["body"])
+        self.assertNotIn("----", ack["body"])
 
 def harness_wait(cond, deadline, what):
     import time
