@@ -28,6 +28,14 @@ char *mail_clean(char *s, int multiline);
 /* Text of a text/plain; format=flowed part (RFC 3676) with its soft line breaks joined (delsp:
  * DelSp=yes, the space before each soft break dropped): a new GLib string. */
 char *mail_unflow(const char *text, int delsp);
+/* The charset an HTML document of len bytes declares in a <meta> element (charset="…" or
+ * http-equiv Content-Type), as libxml2's HTML parser finds it in its first HTML_META_SCAN bytes:
+ * a GLib string, or NULL when it declares none (or UTF-16/32, which 8-bit markup cannot be:
+ * read as UTF-8, as HTML does). For a text/html part whose Content-Type names no charset. */
+#define HTML_META_SCAN (64 * 1024)
+char *mail_html_charset(const char *buf, size_t len);
+/* Readies libxml2 for parsing in several threads (mail_init calls it once). */
+void mail_text_init(void);
 /* Cuts s (UTF-8) to at most max code points; returns 1 if it was cut. */
 int mail_cut(char *s, size_t max);
 

@@ -19,6 +19,7 @@ static void
 gmime_start(void)
 {
 	g_mime_init();
+	mail_text_init();
 }
 
 void
@@ -654,7 +655,14 @@ walk_part(struct walk *w, GMimePart *part)
 
 	if ((plain || html) && !attached && filename == NULL) {
 		const char *cs = ct != NULL ? g_mime_content_type_get_parameter(ct, "charset") : NULL;
-		char *text = mail_decode(w->opts, cs, (const char *)data->data, data->len), *t2;
+		char *meta = NULL, *text, *t2;
+
+		/* HTML whose Content-Type names no charset: the one its <meta> declares (the
+		 * header's wins, as in HTML) */
+		if (html && cs == NULL)
+			cs = meta = mail_html_charset((const char *)data->data, data->len);
+		text = mail_decode(w->opts, cs, (const char *)data->data, data->len);
+		g_free(meta);
 
 		if (text == NULL) {
 			w->nomem = 1;

@@ -655,6 +655,34 @@ tag_in(const char *name, const char *const *list, size_t n)
 	return 0;
 }
 
+void
+mail_text_init(void)
+{
+	xmlInitParser();
+}
+
+char *
+mail_html_charset(const char *buf, size_t len)
+{
+	htmlDocPtr doc;
+	char *cs = NULL;
+
+	/* libxml2 reads the document as the HTML standard says, switching to the charset a <meta>
+	 * declares; which one it found is the document's encoding. Nothing is fetched, nothing
+	 * said on stderr. */
+	doc = htmlReadMemory(buf, (int)(len < HTML_META_SCAN ? len : HTML_META_SCAN), NULL, NULL,
+	                     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+	                         HTML_PARSE_NONET | HTML_PARSE_NOBLANKS);
+	if (doc == NULL)
+		return NULL;
+	if (doc->encoding != NULL && doc->encoding[0] != '\0' &&
+	    g_ascii_strncasecmp((const char *)doc->encoding, "UTF-16", 6) != 0 &&
+	    g_ascii_strncasecmp((const char *)doc->encoding, "UTF-32", 6) != 0)
+		cs = g_strdup((const char *)doc->encoding);
+	xmlFreeDoc(doc);
+	return cs;
+}
+
 char *
 mail_html_text(const char *html, size_t len)
 {

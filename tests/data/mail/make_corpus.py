@@ -249,6 +249,48 @@ def html_only():
     return msg, expect("违章停车", body, sender="张三 <zhangsan@example.cn>")
 
 
+def html_without_charset(html, codec):
+    """A text/html part whose Content-Type names no charset (the document's <meta> does)."""
+    part = MIMENonMultipart("text", "html")
+    part.set_payload(html.encode(codec))
+    email.encoders.encode_base64(part)
+    return part
+
+
+@case
+def html_meta_big5():
+    # Outlook in Taiwan, HTML only: Big5 declared by http-equiv in the document alone (read as
+    # GB18030, the fallback, it came out as other characters)
+    html = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=big5">'
+            "</head><body><p>您好：</p><p>請問戶籍謄本的申請要帶哪些證件？</p></body></html>")
+    msg = headers(html_without_charset(html, "big5"), "申請證件",
+                  sender="林小姐 <lin@example.tw>")
+    return msg, expect("申請證件", "您好：\n請問戶籍謄本的申請要帶哪些證件？",
+                       sender="林小姐 <lin@example.tw>")
+
+
+@case
+def html_meta_charset_cp1252():
+    # a web form's HTML mail in English: <meta charset> names windows-1252, whose curly quotes
+    # and dash (0x93 0x94 0x97) Latin-1 reads as control characters
+    html = ('<!DOCTYPE html><html><head><meta charset="windows-1252"><title>Form</title></head>'
+            "<body><p>The \u201cno parking\u201d sign \u2014 gate 3 \u2014 is gone.</p>"
+            "</body></html>")
+    msg = headers(html_without_charset(html, "cp1252"), "Missing sign",
+                  sender="John Smith <john@example.com>")
+    return msg, expect("Missing sign", "The \u201cno parking\u201d sign \u2014 gate 3 \u2014 is gone.",
+                       sender="John Smith <john@example.com>")
+
+
+@case
+def html_meta_header_wins():
+    # the Content-Type's charset is the text's (UTF-8); a stale <meta> naming gb2312 is not
+    html = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+            "</head><body><p>头部的字符集为准。</p></body></html>")
+    msg = headers(MIMEText(html, "html", "utf-8"), "字符集")
+    return msg, expect("字符集", "头部的字符集为准。", sender="张三 <zhangsan@example.cn>")
+
+
 @case
 def nested_multipart():
     body = "正文在最里层。"
