@@ -10,11 +10,9 @@ temporary failure does (75, nothing stored, then stored once)."""
 import base64
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import unittest
 from email import encoders
 from email.header import Header
@@ -298,29 +296,30 @@ class CitizenAnswers(unittest.TestCase):
                          (before[0] + 1, before[1] + 1, before[2] + 1, before[3]))
 
 
-class AnswerToAcknowledgement(unittest.TestCase):
-    """The citizen answers our acknowledgement (sent through a real SMTP server): Foxmail's
-    answer naming it in In-Reply-To, and QQ Mail's web answer that names nothing but keeps our
-    subject (and so the tracking number): each adds to the item, whose number is the line."""
+class SmtpDaemon(peers.PeerClass):
+    """PeerClass with the daemon these classes share: mail goes to the class's SMTP peer at
+    once (50 ms polls), no submission limit, no digest; cls.admin is an administrator named
+    ADMIN."""
+    ADMIN = "smtp_admin"
 
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="civicdesk-ackreply-")
-        cls.smtp = peers.Peer("smtp", cls.tmp).start()
+    def start_daemon(cls):
         cls.server = harness.Server(env={
             "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % cls.smtp.port,
             "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example",
             "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
-            "CIVICDESK_DIGEST": "off"}).start()
-        cls.admin = cls.server.staff("ackreply_admin", "admin")
+            "CIVICDESK_DIGEST": "off"}, dbdir=cls.dbdir)
+        cls.server.start()  # cls.server set first: stopped by the class cleanup if this fails
+        cls.admin = cls.server.staff(cls.ADMIN, "admin")
+        return cls.server
 
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.server.cleanup()
-        finally:
-            cls.smtp.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+class AnswerToAcknowledgement(SmtpDaemon, unittest.TestCase):
+    """The citizen answers our acknowledgement (sent through a real SMTP server): Foxmail's
+    answer naming it in In-Reply-To, and QQ Mail's web answer that names nothing but keeps our
+    subject (and so the tracking number): each adds to the item, whose number is the line."""
+    PREFIX = "civicdesk-ackreply-"
+    ADMIN = "ackreply_admin"
 
     def test_answers_to_the_acknowledgement(self):
         r = ingest(self.server, raw("qq-webmail-gb18030"))
@@ -594,7 +593,7 @@ def long_cases():
     return out
 
 
-class WholeSubject(peers.PeerClass, unittest.TestCase):
+class WholeSubject(SmtpDaemon, unittest.TestCase):
     """DESIGN.md's contract: an e-mail item's subject is the whole decoded Subject header (it
     was cut at 200 characters, the whole text moved into a note at the body's end). Subjects of
     300 and 1,500 characters, in RFC 2047 B and Q words of UTF-8, GBK and GB18030 that split
@@ -603,18 +602,7 @@ class WholeSubject(peers.PeerClass, unittest.TestCase):
     page) and its search, the item page, and the acknowledgement the SMTP server received
     quoting it whole. The forms keep their 200."""
     PREFIX = "civicdesk-subject-"
-
-    @classmethod
-    def start_daemon(cls):
-        server = harness.Server(env={
-            "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % cls.smtp.port,
-            "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example",
-            "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
-            "CIVICDESK_DIGEST": "off"}, dbdir=cls.dbdir)
-        cls.server = server  # stopped by the class cleanup even if start fails
-        server.start()
-        cls.admin = server.staff("subject_admin", "admin")
-        return server
+    ADMIN = "subject_admin"
 
     def ack(self, sender):
         return peers.wait_for(lambda: [m for m in self.smtp.records()
@@ -785,22 +773,13 @@ def left_out_files():
     return files + [("材料%d.pdf" % i, PDF, "application/pdf") for i in range(1, 7)]
 
 
-class AckNamesLeftOut(peers.PeerClass, unittest.TestCase):
+class AckNamesLeftOut(SmtpDaemon, unittest.TestCase):
     """A citizen whose letter came with files that could not be kept (one too large, one of a
     type not accepted, one past the fifth) is told so in the acknowledgement the SMTP server
     receives: each file by its name and size, and why, in Chinese and English (before, only the
     item's body, which staff read, named them)."""
     PREFIX = "civicdesk-leftout-"
-
-    @classmethod
-    def start_daemon(cls):
-        cls.server = harness.Server(env={
-            "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % cls.smtp.port,
-            "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example",
-            "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
-            "CIVICDESK_DIGEST": "off"}, dbdir=cls.dbdir)
-        cls.server.start()
-        return cls.server
+    ADMIN = "leftout_admin"
 
     def letter(self, sender, msgid, files):
         return files_letter(sender, msgid, files)
@@ -827,8 +806,7 @@ class AckNamesLeftOut(peers.PeerClass, unittest.TestCase):
         for i in range(1, 6):
             self.assertNotIn("材料%d.pdf" % i, body)
         # the item keeps the five, and its body names the three for staff as before
-        admin = self.server.staff("leftout_admin", "admin")
-        it = admin.request("GET", "/api/v1/items/" + tracking).json()
+        it = self.admin.request("GET", "/api/v1/items/" + tracking).json()
         self.assertEqual([a["filename"] for a in it["attachments"]],
                          ["材料%d.pdf" % i for i in range(1, 6)])
         self.assertEqual(it["body"].count("[attachment not kept"), 3)

@@ -4,11 +4,9 @@ shows them, the raw message kept byte for byte, the Message-ID guard, a citizen'
 their item (resuming its clocks), and the sysexits codes: 65 never storable, 75 while another
 process holds the database's write lock."""
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 from email.header import Header
@@ -403,30 +401,23 @@ def notes_bounce(message_id):
     return m.as_bytes()
 
 
-class Bounces(unittest.TestCase):
+class Bounces(peers.PeerClass, unittest.TestCase):
     """Real acknowledgements sent through a real SMTP server (aiosmtpd), then bounces naming
     their Message-IDs fed to ingest-mail: each marks its outbox row failed with the reason,
     shown to administrators; a bounce of something else is ignored all the same."""
+    PREFIX = "civicdesk-bounce-"
 
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="civicdesk-bounce-")
-        cls.smtp = peers.Peer("smtp", cls.tmp).start()
+    def start_daemon(cls):
         cls.server = harness.Server(env={
             "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % cls.smtp.port,
             "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example",
             "CIVICDESK_NOTIFY_POLL_MS": "50",
             "CIVICDESK_SUBMIT_RATE": "0",
-            "CIVICDESK_DIGEST": "off"}).start()
+            "CIVICDESK_DIGEST": "off"}, dbdir=cls.dbdir)
+        cls.server.start()  # cls.server set first: stopped by the class cleanup if this fails
         cls.admin = cls.server.staff("bounce_admin", "admin")
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.server.cleanup()
-        finally:
-            cls.smtp.stop()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        return cls.server
 
     def acknowledged(self, email):
         """Submits an item with email and waits for its acknowledgement to reach the SMTP server:
