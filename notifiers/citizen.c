@@ -11,10 +11,11 @@
 
 #include "notifiers_int.h"
 
-#define BODY_MAX 32768 /* bytes of a message; a long note is cut at a character boundary (the
-                          tracking page has it all) */
-#define QUOTE_MAX 8000  /* bytes of the subject quoted: an e-mail item's whole subject (core's
-                          INTAKE_MAIL_SUBJECT_MAX, 2,000 code points) */
+/* Bytes of a message; a long note is cut at a character boundary (the tracking page has it all). */
+#define BODY_MAX 32768
+/* Bytes of the subject quoted: an e-mail item's whole subject (core's INTAKE_MAIL_SUBJECT_MAX,
+ * 2,000 code points). */
+#define QUOTE_MAX 8000
 
 /* One row per event: its step name, subject and leading sentence (zh-Hans / en). */
 static const struct {

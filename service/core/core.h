@@ -548,7 +548,7 @@ int netaddr_range_value(const char *list, const char *addr, long *value);
 
 /* --- intake (intake.c) ---------------------------------------------------------------------- */
 
-#define INTAKE_SUBJECT_MAX 200     /* code points (web form, JSON, Open311, staff registration) */
+#define INTAKE_SUBJECT_MAX 200     /* code points (e-mail: below) */
 /* Code points of the subject of an item that came by e-mail. The contract keeps the whole
  * decoded Subject header, so this is no field's limit but a sanity cap: 2,000 characters hold
  * any subject a person writes (the long ones, Chinese letters whose first sentences stand in the
@@ -1177,8 +1177,9 @@ struct core_public_text {
 	const char *text;
 };
 
-#define PUBLIC_SUBJECT_MAX 200 /* code points of the public subject (an e-mail item's longer
-                                * subject is cut to it in the prepared public version) */
+/* Code points of the public subject (an e-mail item's longer subject is cut to it in the
+ * prepared public version, item_public_subject). */
+#define PUBLIC_SUBJECT_MAX 200
 #define PUBLIC_TEXT_MAX 20000  /* code points of the public body or reply */
 
 /* Edits the public version of item `tracking` (subject, body, reply) and publishes (1),

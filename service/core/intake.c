@@ -91,8 +91,8 @@ core_submit_check(const struct intake *in, struct core_error *err)
 		return core_fail(err, CORE_INVALID, "kind", "kind must be letter, complaint or consultation");
 	/* e-mail keeps the whole decoded Subject (the contract); the forms keep their limit */
 	if (check_text("subject", in->subject, 1,
-	               in->channel == CHANNEL_EMAIL ? INTAKE_MAIL_SUBJECT_MAX : INTAKE_SUBJECT_MAX, 0,
-	               err) != 0 ||
+	               in->channel == CHANNEL_EMAIL ? INTAKE_MAIL_SUBJECT_MAX : INTAKE_SUBJECT_MAX,
+	               0, err) != 0 ||
 	    check_text("body", in->body, 1, INTAKE_BODY_MAX, TEXT_MULTILINE, err) != 0 ||
 	    check_text("name", in->name, 0, INTAKE_NAME_MAX, 0, err) != 0)
 		return -1;

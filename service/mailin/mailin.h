@@ -56,7 +56,9 @@ struct mail_config {
 #define MAIL_KINDS_DEFAULT "director=letter,complaint=complaint,ask=consultation"
 
 /* Fills cfg with the web limits (5 files of 5 MiB, 20 MiB together, of the default types by
- * content; body 20000 code points; subject INTAKE_MAIL_SUBJECT_MAX, 2000, file names 255 bytes), the rules of MAIL_KINDS_DEFAULT and the default kind letter. */
+ * content; body 20000 code points; file names 255 bytes), a subject of up to
+ * INTAKE_MAIL_SUBJECT_MAX (2000) code points, the rules of MAIL_KINDS_DEFAULT and the default
+ * kind letter. */
 void mail_config_default(struct mail_config *cfg);
 /* Replaces the rules of cfg by spec, "ADDR=KIND" separated by commas or spaces ("" : none).
  * Returns 0, or -1 with cfg unchanged and the entry at fault named in err. */
@@ -74,8 +76,8 @@ struct mail_attachment {
 struct mail_msg {
 	const char *ignored;   /* static reason when the message must make no item, else NULL */
 	const char *kind;      /* lent from the config: the kind its receiving address decides */
-	char *subject;         /* whole decoded Subject (only one over subject_max cut, with "…"
-	                        * and kept whole at the body's end), "(no subject)" if none */
+	char *subject;         /* whole decoded Subject, "(no subject)" if none (one over
+	                        * subject_max cut with "…" and kept whole at the body's end) */
 	char *body;            /* decoded text (plain preferred; HTML made plain), never empty */
 	char *from_name;       /* decoded display name, or NULL */
 	char *from_addr;       /* sender address, or NULL */

@@ -354,8 +354,8 @@ struct walk {
 	GMimeParserOptions *opts;
 	struct mail_msg *m;
 	GString *plain, *html, *notes;
-	GString *left;   /* the citizen's list of the files left out (mail_msg.left_out) */
-	size_t nleft;    /* files in it (those past LEFT_LISTED counted only) */
+	GString *left; /* the citizen's list of the files left out (mail_msg.left_out) */
+	size_t nleft;  /* files in it (those past LEFT_LISTED counted only) */
 	int qq;        /* QQ Mail: character references in text/plain */
 	int parts;     /* parts looked at */
 	int unnamed;   /* attachments named by us */
@@ -527,8 +527,8 @@ note_dropped(struct walk *w, const char *name, size_t size, const char *why, con
 	                       "the original message]",
 	                       name, size, why);
 	if (++w->nleft <= LEFT_LISTED)
-		g_string_append_printf(w->left, "- %s（%zu 字节 / bytes）：%s / %s\n", name, size, zh,
-		                       why);
+		g_string_append_printf(w->left, "- %s（%zu 字节 / bytes）：%s / %s\n", name, size,
+		                       zh, why);
 }
 
 /* The acknowledgement's words on the files left out (a GLib string), or NULL when none was. */
@@ -539,9 +539,10 @@ left_out_text(const struct walk *w)
 
 	if (w->nleft == 0)
 		return NULL;
-	s = g_string_new("以下附件未能随来信收存，原邮件已完整保存；如需提交，请按要求处理后回复本邮件。\n"
-	                 "These attachments of your letter were not kept (the original message is "
-	                 "kept whole); to send them, reply to this e-mail with them as required.\n");
+	s = g_string_new(
+	    "以下附件未能随来信收存，原邮件已完整保存；如需提交，请按要求处理后回复本邮件。\n"
+	    "These attachments of your letter were not kept (the original message is "
+	    "kept whole); to send them, reply to this e-mail with them as required.\n");
 	g_string_append(s, w->left->str);
 	if (w->nleft > LEFT_LISTED)
 		g_string_append_printf(s, "- 另有 %zu 个 / %zu more\n", w->nleft - LEFT_LISTED,
@@ -570,7 +571,8 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 	}
 	if ((int64_t)size > lim->attachment_max) {
 		snprintf(why, sizeof(why), "larger than %lld bytes", (long long)lim->attachment_max);
-		snprintf(zh, sizeof(zh), "超过单个附件上限 %lld 字节", (long long)lim->attachment_max);
+		snprintf(zh, sizeof(zh), "超过单个附件上限 %lld 字节",
+		         (long long)lim->attachment_max);
 		note_dropped(w, name, size, why, zh);
 		return;
 	}

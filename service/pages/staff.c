@@ -902,9 +902,14 @@ public_texts(struct page *pg, const char *tracking, struct core_public_text *sub
 	stored[1] = cur->public_body;
 	stored[2] = cur->public_reply;
 	for (i = 0; i < 3; i++) {
-		char *shown = stored[i] ? strdup(stored[i])
-		              : i == 0  ? item_public_subject(orig[i], &opts) /* as publishing fills it */
-		                        : redact_text_opts(orig[i], &opts, NULL);
+		char *shown;
+
+		if (stored[i] != NULL)
+			shown = strdup(stored[i]);
+		else if (i == 0) /* the subject as publishing fills it */
+			shown = item_public_subject(orig[i], &opts);
+		else
+			shown = redact_text_opts(orig[i], &opts, NULL);
 
 		out[i]->set = 0;
 		out[i]->text = NULL;
