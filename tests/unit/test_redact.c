@@ -261,6 +261,38 @@ test_p02_bureau_contacts(struct t *t)
 	}
 }
 
+/* The prepared public subject (item_public_subject): masked first, then cut to
+ * PUBLIC_SUBJECT_MAX - 1 code points and "…" when longer (an e-mail item's whole subject), so
+ * that a number across the cut is never half shown; one of PUBLIC_SUBJECT_MAX stays whole. */
+static void
+test_public_subject(struct t *t)
+{
+	struct redact_opts opts = { NULL, NULL };
+	char in[2048], want[2048], *got;
+	size_t i, n = 0, w = 0;
+
+	/* 194 characters (字 and, first, an A), then a mobile number across the cut, then more */
+	n += (size_t)snprintf(in + n, sizeof(in) - n, "A");
+	for (i = 1; i < 194; i++)
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "\xe5\xad\x97");
+	memcpy(want, in, n);
+	w = n;
+	n += (size_t)snprintf(in + n, sizeof(in) - n, "13912345678");
+	for (i = 0; i < 100; i++)
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "\xf0\xa0\xae\xb7"); /* 𠮷 */
+	w += (size_t)snprintf(want + w, sizeof(want) - w, "139**\xe2\x80\xa6"); /* 139** and … */
+	got = item_public_subject(in, &opts);
+	CHECK_STR(t, got, want);
+	CHECK_INT(t, text_check(got, strlen(got), 0), PUBLIC_SUBJECT_MAX);
+	free(got);
+	/* exactly PUBLIC_SUBJECT_MAX characters (four bytes each): whole */
+	for (n = 0, i = 0; i < PUBLIC_SUBJECT_MAX; i++)
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "\xf0\xa0\xae\xb7");
+	got = item_public_subject(in, &opts);
+	CHECK_STR(t, got, in);
+	free(got);
+}
+
 int
 main(void)
 {
@@ -279,5 +311,6 @@ main(void)
 	RUN(&t, test_p02_numbers);
 	RUN(&t, test_p02_persons);
 	RUN(&t, test_p02_bureau_contacts);
+	RUN(&t, test_public_subject);
 	return t_done(&t);
 }
