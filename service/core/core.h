@@ -550,12 +550,13 @@ int netaddr_range_value(const char *list, const char *addr, long *value);
 
 #define INTAKE_SUBJECT_MAX 200     /* code points (e-mail: below) */
 /* Code points of the subject of an item that came by e-mail. The contract keeps the whole
- * decoded Subject header, so this is no field's limit but a sanity cap: 2,000 characters hold
- * any subject a person writes (the long ones, Chinese letters whose first sentences stand in the
- * subject, run to a few hundred), at most 8,000 bytes of UTF-8, which every copy of it (the
- * acknowledgement that quotes it, staff notices, pages, the queue) is sized for. A longer header
- * is not a subject but a letter in the wrong place (a script's, or a flood): mail-in cuts it with
- * "…" and keeps it whole in a note at the body's end. */
+ * decoded Subject header, so this is no field's limit but a sanity cap, ten times the forms':
+ * room for a subject into which a citizen pasted the first sentences of the letter, and at most
+ * 8,000 bytes of UTF-8, which every copy of it is sized for (the acknowledgement quotes it whole;
+ * the queue, the item and its pages show it whole; staff notices quote its first 600 bytes; the
+ * public version is cut to PUBLIC_SUBJECT_MAX). A longer header is no subject but a letter in
+ * the wrong place (a script's, or a flood meant to swell every notice and page that shows it):
+ * mail-in cuts it with "…" and keeps it whole in a note at the body's end, as the letter. */
 #define INTAKE_MAIL_SUBJECT_MAX 2000
 #define INTAKE_BODY_MAX 20000      /* code points */
 #define INTAKE_NAME_MAX 100        /* code points */
