@@ -35,10 +35,18 @@ ACCOUNTS = [
 class Browser:
     """A cookie jar and the forms of the last page: what a browser without script does."""
 
-    def __init__(self, server):
+    def __init__(self, server, follow=False):
         self.server = server
         self.cookies = {}
         self.last = None
+        # follow a POST's 303 with a GET of its Location, as a browser does (the citizen's:
+        # /track is post, redirect, get); staff tests look at the 303 itself
+        self.follow = follow
+
+    def _followed(self, method, r):
+        if self.follow and method == "POST" and r.status == 303:
+            return self.get(r.header("Location"))
+        return r
 
     def _cookie_header(self):
         return "; ".join("%s=%s" % kv for kv in self.cookies.items())
@@ -60,7 +68,7 @@ class Browser:
             else:
                 self.cookies[name] = value
         self.last = r
-        return r
+        return self._followed(method, r)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -104,7 +112,7 @@ class Browser:
             name, _, rest = v.partition("=")
             self.cookies[name] = rest.split(";", 1)[0]
         self.last = r
-        return r
+        return self._followed("POST", r)
 
 
 class Base(unittest.TestCase):
@@ -133,7 +141,7 @@ class Base(unittest.TestCase):
         return r.json()
 
     def citizen(self, lang="en"):
-        b = Browser(self.server)
+        b = Browser(self.server, follow=True)
         b.get("/track?lang=" + lang)
         return b
 
@@ -163,11 +171,19 @@ class TrackActions(Base):
         r = self.track(b, item)
         self.assertEqual(r.status, 200)
         self.assertNotIn('value="supplement"', b.text(), "no supplement form before it is asked")
-        # the language links of the status page: the look-up form with the number filled in
+        # the language links of the status page: the status in that language (the code waits
+        # in this browser's look-up cookie, never in the address); another browser gets the
+        # look-up form with the number filled in (the links led to that form while the status
+        # was a POST page)
         self.assertIn('href="/track?lang=zh-Hant&amp;tracking=%s"' % t, b.text())
         b.get("/track?lang=zh-Hant&tracking=" + t)
+        self.assertIn('<html lang="zh-Hant">', b.text())
+        self.assertIn('id="status-title"', b.text())
+        other = Browser(self.server)
+        other.get("/track?lang=zh-Hant&tracking=" + t)
+        self.assertNotIn('id="status-title"', other.text())
         self.assertIn('id="tracking" name="tracking" maxlength="40" required autocomplete="off" '
-                      'spellcheck="false" value="%s"' % t, b.text())
+                      'spellcheck="false" value="%s"' % t, other.text())
         b.get("/track?lang=en")
         self.act("disp_p", t, "assign", section=SECTION)
         self.act("hand_p", t, "accept")
@@ -323,6 +339,89 @@ class TrackActions(Base):
         self.assertNotIn("status-title", b.text())
         s = self.staff["disp_p"].request("GET", "/api/v1/items/" + item["tracking"]).json()
         self.assertEqual(s["state"], "received")
+
+
+class TrackRedirect(Base):
+    """/track is post, redirect, get: the query code is a secret, never in an address (the
+    address bar, the history, a Referer, a proxy's access log); it waits in a cookie of this
+    browser for /track only, so that a reload or the back button asks nothing again."""
+
+    def test_look_up_redirects_without_the_code(self):
+        item = self.submit()
+        t, code = item["tracking"], item["query_code"]
+        b = Browser(self.server)
+        b.get("/track?lang=en")
+        r = b.post("/track?lang=en", {"tracking": t, "code": code.lower()})
+        self.assertEqual(r.status, 303, b.text())
+        loc = r.header("Location")
+        self.assertEqual(loc, "/track?lang=en&tracking=" + t)
+        cookie = [v for v in r.headers_all("Set-Cookie") if v.startswith("civicdesk_track=")]
+        self.assertEqual(len(cookie), 1, r.headers_all("Set-Cookie"))
+        for attr in ("Path=/track", "HttpOnly", "SameSite=Strict", "Max-Age="):
+            self.assertIn(attr, cookie[0])
+        self.assertEqual(b.cookies["civicdesk_track"], "%s.%s" % (t, code),
+                         "the code as the item has it, whatever case was typed")
+        for _ in range(2):  # shown, then reloaded: the same page, nothing posted again
+            r = b.get(loc)
+            self.assertEqual(r.status, 200)
+            self.assertIn('id="status-title"', b.text())
+            self.assertIn(t, b.text())
+            for url in re.findall(r'(?:href|action|src)="([^"]*)"', b.text()):
+                self.assertNotIn(code, html.unescape(url), "no address holds the code")
+        # another browser, or another number than the cookie's: the look-up form
+        other = Browser(self.server)
+        other.get(loc)
+        self.assertNotIn('id="status-title"', other.text())
+        self.assertIn('value="%s"' % t, other.text())
+        b.get("/track?tracking=XJ-20200101-00001")
+        self.assertNotIn('id="status-title"', b.text())
+
+    def test_action_redirects_with_its_message(self):
+        item = self.submit(publish=True)
+        t = item["tracking"]
+        b = Browser(self.server)
+        b.get("/track?lang=en")
+        b.get(b.post("/track", {"tracking": t, "code": item["query_code"]}).header("Location"))
+        r = b.post("/track", {"action": "withdraw_consent", "tracking": t,
+                              "code": item["query_code"], "confirm": "1"})
+        self.assertEqual(r.status, 303, b.text())
+        self.assertEqual(r.header("Location"), "/track?tracking=%s&done=withdraw_consent" % t)
+        r = b.get(r.header("Location"))
+        self.assertEqual(r.status, 200)
+        self.assertIn('id="flash"', b.text())
+        self.assertNotIn('value="withdraw_consent"', b.text())
+        # a refused action stays on its page with the message (nothing to reload but it)
+        r = b.post("/track", {"action": "withdraw", "tracking": t, "code": item["query_code"]})
+        self.assertEqual(r.status, 400)
+        self.assertIn('id="withdraw-error"', b.text())
+
+    def test_wrong_code_and_unknown_number_answer_alike(self):
+        item = self.submit()
+        b = Browser(self.server)
+        b.get("/track?lang=zh-Hans")
+        pages = []
+        for t, code in ((item["tracking"], "WRONGWRONG12"), ("XJ-20200101-99999", "WRONGWRONG12")):
+            r = b.post("/track", {"tracking": t, "code": code})
+            self.assertEqual(r.status, 404)
+            self.assertNotIn("civicdesk_track", b.cookies)
+            main = re.search(r"<main.*</main>", b.text(), re.S).group(0)
+            pages.append(re.sub(r'(value|tracking)="[^"]*"', "", main.replace(t, "")))
+        self.assertEqual(pages[0], pages[1])
+
+    def test_forged_cookie_counts_as_a_wrong_code(self):
+        """The cookie is the client's to write: a wrong code in it shows nothing and counts like
+        a wrong code typed, so it is no way around the limits on guessing."""
+        item = self.submit()
+        t = item["tracking"]
+        b = Browser(self.server)
+        for _ in range(10):
+            b.cookies["civicdesk_track"] = t + ".WRONGWRONG12"
+            b.get("/track?tracking=" + t)
+            self.assertNotIn('id="status-title"', b.text())
+        b.cookies["civicdesk_track"] = "%s.%s" % (t, item["query_code"])
+        self.assertEqual(b.get("/track?tracking=" + t).status, 429)
+        r = self.track(self.citizen(), item)
+        self.assertEqual(r.status, 429, "the number is refused from this address now")
 
 
 class TrackLimits(Base):
