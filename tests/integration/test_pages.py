@@ -424,6 +424,60 @@ class TrackRedirect(Base):
         self.assertEqual(r.status, 429, "the number is refused from this address now")
 
 
+class Languages(Base):
+    """?lang= takes any BCP 47 tag of Chinese or English (any case) as the nearest of ours, and
+    remembers ours; with no ?lang= and no cookie, Accept-Language chooses (its q-values
+    counted); ?lang=zh-Hans|zh-Hant|en as they always were."""
+
+    def lang_of(self, b):
+        return re.search(r'<html lang="([^"]+)">', b.text()).group(1)
+
+    def test_bcp47_tags_map_to_the_nearest(self):
+        cases = [("zh-CN", "zh-Hans"), ("zh-TW", "zh-Hant"), ("zh-HK", "zh-Hant"),
+                 ("zh", "zh-Hans"), ("en-US", "en"), ("zh-hans", "zh-Hans"),
+                 ("ZH-HANT", "zh-Hant"), ("zh-Hant-TW", "zh-Hant"), ("zh-MO", "zh-Hant"),
+                 ("en-GB", "en"), ("zh-Hans", "zh-Hans"), ("zh-Hant", "zh-Hant"), ("en", "en")]
+        for tag, want in cases:
+            for path in ("/", "/submit", "/track", "/board"):
+                with self.subTest(tag=tag, path=path):
+                    b = Browser(self.server)
+                    r = b.get("%s?lang=%s" % (path, tag))
+                    self.assertEqual(r.status, 200)
+                    self.assertEqual(self.lang_of(b), want)
+                    self.assertEqual(b.cookies.get("civicdesk_lang"), want, "ours remembered")
+                    b.get("/board")
+                    self.assertEqual(self.lang_of(b), want, "and kept on the next page")
+            # the staff pages' redirect carries ours on
+            r = Browser(self.server).get("/staff/?lang=" + tag)
+            self.assertEqual((r.status, r.header("Location")),
+                             (303, "/staff/login?lang=" + want))
+        # another language is no choice: the cookie's, else Accept-Language's, stays
+        b = Browser(self.server)
+        b.get("/?lang=zh-TW")
+        r = b.get("/submit?lang=fr")
+        self.assertEqual((r.status, self.lang_of(b)), (200, "zh-Hant"))
+
+    def test_accept_language_on_a_first_visit(self):
+        cases = [("zh-TW,zh;q=0.9,en;q=0.8", "zh-Hant"), ("zh-HK", "zh-Hant"),
+                 ("zh-CN,zh;q=0.9", "zh-Hans"), ("en-US,en;q=0.9", "en"),
+                 ("fr-FR, fr;q=0.9, en;q=0.8", "en"), ("de, zh-Hant;q=0.5, en;q=0.4", "zh-Hant"),
+                 ("en;q=0, zh-TW;q=0.3", "zh-Hant"), ("ja", "zh-Hans"), ("*", "zh-Hans"),
+                 ("", "zh-Hans"), ("en;q=0.5, zh-TW;q=0.9", "zh-Hant")]
+        for value, want in cases:
+            with self.subTest(accept_language=value):
+                b = Browser(self.server)
+                b.get("/track", headers={"Accept-Language": value})
+                self.assertEqual(self.lang_of(b), want)
+                self.assertNotIn("civicdesk_lang", b.cookies, "nothing to remember: not chosen")
+        # a choice made (cookie) or asked for (?lang=) comes before the browser's
+        b = Browser(self.server)
+        b.get("/?lang=en")
+        b.get("/board", headers={"Accept-Language": "zh-TW"})
+        self.assertEqual(self.lang_of(b), "en")
+        b.get("/board?lang=zh-Hans", headers={"Accept-Language": "zh-TW"})
+        self.assertEqual(self.lang_of(b), "zh-Hans")
+
+
 class TrackLimits(Base):
     def test_per_address_and_tracking_number(self):
         """Ten wrong codes for one number lock that number for this address only: another
