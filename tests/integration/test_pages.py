@@ -478,6 +478,52 @@ class Languages(Base):
         self.assertEqual(self.lang_of(b), "zh-Hans")
 
 
+class TraditionalWording(unittest.TestCase):
+    """The zh-Hant catalogue is written for readers in Taiwan, Hong Kong and Macao, not the
+    simplified one converted character by character: none of the mainland words below (nor the
+    conversion errors) may come back. 文件 is kept out altogether: every file here is a 檔案 (a
+    document would be 公文 or 文書)."""
+
+    CATALOGUE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "web",
+                             "i18n", "zh-Hant.txt")
+    MAINLAND = {
+        "文件": "檔案", "支持": "支援", "信息": "資訊 / 資料", "用戶": "使用者",
+        "登錄": "登入", "視頻": "影片", "默認": "預設", "帳戶": "帳號", "創建": "建立",
+        "搜索": "搜尋", "鏈接": "連結", "渠道": "管道", "配置": "設定", "數據": "資料",
+        "文本": "文字", "保存": "儲存", "當前": "目前", "重置": "重設", "在線": "線上",
+        "網上": "線上", "網絡": "網路", "軟件": "軟體", "服務器": "伺服器", "程序員": "程式設計師",
+        "設置": "設定", "激活": "啟用", "屏幕": "螢幕", "打印": "列印", "菜單": "選單",
+        "鼠標": "滑鼠", "導航": "選單", "短信": "簡訊", "郵箱": "電子郵件地址 / 信箱",
+        "獲取": "取得", "質量": "品質", "優化": "最佳化", "退出": "登出",
+        "恢復碼": "復原碼", "雙重驗證": "雙因素認證",
+        # what a character-by-character conversion gets wrong
+        "聯系": "聯絡", "覆雜": "複雜", "合並": "合併", "批準": "核准", "“": "「", "”": "」",
+    }
+
+    def test_no_mainland_terms(self):
+        with open(self.CATALOGUE, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        found = ["%d: %s (→ %s): %s" % (i, term, better, line)
+                 for i, line in enumerate(lines, 1)
+                 for term, better in self.MAINLAND.items() if term in line]
+        self.assertEqual(found, [], "mainland wording in zh-Hant.txt")
+
+    def test_built_in_pages_use_it(self):
+        srv = harness.Server().start()
+        try:
+            b = Browser(srv)
+            b.get("/staff/login?lang=zh-Hant")
+            self.assertIn("工作人員登入", b.text())
+            self.assertIn("使用者名稱", b.text())
+            b.get("/submit?lang=zh-Hant")
+            self.assertIn("支援 PDF", b.text())
+            self.assertIn("個檔案", b.text())
+            for term in ("登錄", "用戶", "信息", "文件", "支持"):
+                self.assertNotIn(term, b.text())
+        finally:
+            srv.cleanup()
+
+
 class TrackLimits(Base):
     def test_per_address_and_tracking_number(self):
         """Ten wrong codes for one number lock that number for this address only: another
@@ -592,7 +638,7 @@ class Roles(Base):
                 self.assertIn('<html lang="en">', b.text(), "a page, in the language")
                 b.get("/staff/item/" + mine + "?lang=zh-Hant")
                 self.assertIn("來信人 → ", b.text(), "the citizen named in the language")
-                self.assertIn("<dd>網上提交</dd>", b.text(), "the channel too")
+                self.assertIn("<dd>線上提交</dd>", b.text(), "the channel too")
                 self.assertNotIn("citizen", b.text())
                 b.get("/staff/item/" + mine + "?lang=en")
                 r = b.post("/staff/item/" + other, {"action": "accept", "note": "x"})
