@@ -1148,6 +1148,51 @@ class Admin(Base):
         b.get("/staff/admin?lang=zh-Hans")
         self.assertIn("已作废 %d" % c["dropped"], b.text())
 
+    def test_outbox_channels_and_steps_in_words(self):
+        """The failed notices' channel and step are words in the page's language (they were the
+        notifiers' names: email, overdue/2025-10-14), with the clock and due date a clock's
+        notice is about."""
+        import sqlite3
+        rows = [("overdue/2025-10-14", "reply", "email", "head@example.com"),
+                ("escalate/2025-10-14/2025-10-16", "forward", "sms", "13800000077"),
+                ("ack", None, "email", "citizen@example.com"),
+                ("digest/2025-W42", None, "email", "digest@example.com"),
+                ("something-new/1", None, "email", "new@example.com")]
+        with sqlite3.connect(self.server.db) as d:
+            for step, clock, channel, to in rows:
+                d.execute("INSERT INTO outbox (item_id, clock, step, channel, recipient, body, "
+                          "created, send_after, attempts, state, last_error, give_up_at) "
+                          "VALUES (NULL, ?, ?, ?, ?, 'x', 1, 1, 3, 'pending', NULL, 2)",
+                          (clock, step, channel, to))
+                d.execute("UPDATE outbox SET state = 'failed', last_error = 'test words' "
+                          "WHERE id = (SELECT max(id) FROM outbox)")
+        want = {
+            "en": {"head@example.com": ("E-mail", "Overdue notice (section head) (Reply due by "
+                                        "2025-10-14)"),
+                   "13800000077": ("SMS", "Escalation (supervisor) (Forward to the section by "
+                                   "2025-10-14)"),
+                   "citizen@example.com": ("E-mail", "Acknowledgement to the citizen"),
+                   "digest@example.com": ("E-mail", "Weekly digest"),
+                   "new@example.com": ("E-mail", "Other notice")},
+            "zh-Hans": {"head@example.com": ("电子邮件", "逾期通知（科室负责人） (答复期限 2025-10-14)"),
+                        "13800000077": ("短信", "逾期上报（主管领导） (转交期限 2025-10-14)"),
+                        "citizen@example.com": ("电子邮件", "收件回执")},
+            "zh-Hant": {"head@example.com": ("電子郵件", "逾期通知（科室負責人） (答覆期限 2025-10-14)"),
+                        "13800000077": ("簡訊", "逾期上報（主管領導） (轉交期限 2025-10-14)"),
+                        "digest@example.com": ("電子郵件", "每週待辦彙總")},
+        }
+        b = self.admin()
+        for lang, cells in want.items():
+            b.get("/staff/admin?lang=" + lang)
+            table = b.text().split('<table class="outbox">')[1].split("</table>")[0]
+            shown = {html.unescape(to): (html.unescape(ch), html.unescape(st)) for ch, to, st in
+                     re.findall(r'<td>([^<]*)</td><td>([^<]*)</td><td class="step">([^<]*)</td>',
+                                table)}
+            for to, words in cells.items():
+                self.assertEqual(shown.get(to), words, lang)
+            for raw in ("overdue/", "escalate/", ">email<", ">sms<", ">ack<", "digest/"):
+                self.assertNotIn(raw, table, lang)
+
     def test_outbox_retry_and_audit_filters(self):
         import sqlite3
         with sqlite3.connect(self.server.db) as d:
