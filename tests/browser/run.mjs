@@ -732,6 +732,59 @@ await test("track: wrong codes are limited per address and tracking number, like
 	await c.close();
 });
 
+await test("track: post, redirect, get — the code is in no address; reload, Back and Forward ask nothing again; an action done is a GET page too", async () => {
+	const item = await apiItem({ subject: "重定向测试" });
+	const c = await context();
+	const p = await c.newPage();
+	const posts = [];
+	p.on("request", (r) => { if (r.isNavigationRequest() && r.method() === "POST") posts.push(r.url()); });
+	await p.goto(`${BASE}/track?lang=en`);
+	await lookUp(p, item.tracking, item.code);
+	assert((await p.locator("#status-title").count()) === 1, "found");
+	const url = new URL(p.url());
+	assert(url.pathname === "/track" && url.searchParams.get("tracking") === item.tracking, `the status's address: ${p.url()}`);
+	assert(!p.url().includes(item.code), `no code in the address: ${p.url()}`);
+	assert((await p.evaluate(() => performance.getEntriesByType("navigation")[0].type)) === "navigate", "shown by a GET");
+	const again = await p.reload();
+	assert(again.request().method() === "GET" && (await p.locator("#status-title").count()) === 1, "a reload shows the status again");
+	await p.goBack();
+	assert((await p.locator("#status-title").count()) === 0 && (await p.locator("#tracking").count()) === 1, `Back: the look-up form (${p.url()})`);
+	const fwd = await p.goForward();
+	assert(fwd && fwd.status() === 200 && (await p.locator("#status-title").count()) === 1, "Forward: the status, not a resubmission page");
+	// an action done: its message on a GET page of its own
+	await p.check("#consent-confirm");
+	await clickAndWait(p, "form.citizen-consent button[type=submit]");
+	assert((await p.locator("#flash").count()) === 1 && new URL(p.url()).searchParams.get("done") === "withdraw_consent", `done: ${p.url()}`);
+	assert(!p.url().includes(item.code), "no code in the address after the action");
+	const reloaded = await p.reload();
+	assert(reloaded.request().method() === "GET", "reloading the action's page sends nothing");
+	assert(posts.length === 2, `two forms sent, no more: ${posts}`);
+	const history = await p.evaluate(() => [location.href, document.referrer]);
+	assert(!history.join(" ").includes(item.code), `no code in location or referrer: ${history}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
+await test("language: a first visit follows the browser's language (zh-TW, zh-HK: 繁體; en-US: English); ?lang=zh-CN, zh-TW, zh, en-US map to the nearest and are remembered", async () => {
+	for (const [locale, want] of [["zh-TW", "zh-Hant"], ["zh-HK", "zh-Hant"], ["en-US", "en"], ["zh-CN", "zh-Hans"]]) {
+		const c = await context({ locale });
+		const p = await c.newPage();
+		await p.goto(`${BASE}/`);
+		assert((await p.getAttribute("html", "lang")) === want, `${locale}: ${await p.getAttribute("html", "lang")}`);
+		await c.close();
+	}
+	const c = await context({ locale: "en-US" });
+	const p = await c.newPage();
+	for (const [tag, want] of [["zh-CN", "zh-Hans"], ["zh-TW", "zh-Hant"], ["zh", "zh-Hans"], ["en-US", "en"], ["zh-hans", "zh-Hans"]]) {
+		await p.goto(`${BASE}/submit?lang=${tag}`);
+		assert((await p.getAttribute("html", "lang")) === want, `?lang=${tag}: ${await p.getAttribute("html", "lang")}`);
+		assert((await p.getAttribute("nav.langs a[aria-current=true]", "hreflang")) === want, `${tag}: the current language marked`);
+		await p.goto(`${BASE}/board`);
+		assert((await p.getAttribute("html", "lang")) === want, `${tag} remembered: ${await p.getAttribute("html", "lang")}`);
+	}
+	await c.close();
+});
+
 await test("keyboard only: look up, rate with Tab/Space/Enter; focus is visible", async () => {
 	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
 	const item = await apiItem({ subject: "键盘测试" });
