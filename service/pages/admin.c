@@ -144,9 +144,10 @@ policy_forms(struct page *pg)
 /* The kinds of notice the notifiers write (a step is its kind, then "/" and what makes it unique:
  * "overdue/2025-10-14"), each with its message ostep.<kind> ('-' written '_' in the key). */
 static const char *const outbox_kinds[] = {
-    "remind",   "overdue",  "escalate",       "ack",      "info",      "extension",
-    "explained", "replied", "rejected",       "merged",   "merged-replied", "reopened",
-    "coverage", "digest",   "followup",       "supervised", "supervision-due", "sent-back",
+    "remind",         "overdue",         "escalate",  "ack",      "info",
+    "extension",      "explained",       "replied",   "rejected", "merged",
+    "merged-replied", "reopened",        "coverage",  "digest",   "followup",
+    "supervised",     "supervision-due", "sent-back",
 };
 static const char *const outbox_channels[] = {"email", "sms"};
 
@@ -161,7 +162,8 @@ outbox_step(struct page *pg, const struct db_outbox *o, json_t *row)
 	char key[48];
 
 	for (i = 0; i < sizeof(outbox_kinds) / sizeof(outbox_kinds[0]); i++)
-		if (strlen(outbox_kinds[i]) == kind && strncmp(o->step, outbox_kinds[i], kind) == 0) {
+		if (strlen(outbox_kinds[i]) == kind &&
+		    strncmp(o->step, outbox_kinds[i], kind) == 0) {
 			snprintf(key, sizeof(key), "ostep.%s", outbox_kinds[i]);
 			for (k = 6; key[k] != '\0'; k++)
 				if (key[k] == '-')
@@ -170,7 +172,8 @@ outbox_step(struct page *pg, const struct db_outbox *o, json_t *row)
 		}
 	json_object_set_new(row, "step_label", json_string(label));
 	if (o->clock != NULL && o->clock[0] != '\0')
-		json_object_set_new(row, "step_clock", json_string(page_msg2(pg, "clock.", o->clock)));
+		json_object_set_new(row, "step_clock",
+		                    json_string(page_msg2(pg, "clock.", o->clock)));
 	/* "/YYYY-MM-DD" after a clock notice's kind: the due date it is about */
 	if (o->clock != NULL && o->clock[0] != '\0' && due[0] == '/' && strlen(due + 1) >= 10 &&
 	    due[5] == '-' && due[8] == '-' && (due[11] == '\0' || due[11] == '/'))

@@ -13,7 +13,7 @@
 static const char *const kinds[] = { "letter", "complaint", "consultation" };
 #define RECEIPT_COOKIE "civicdesk_receipt" /* tracking.code of the last submission, 10 min */
 #define TRACK_COOKIE "civicdesk_track"     /* tracking.code of the last look-up */
-#define TRACK_COOKIE_AGE 1800              /* seconds the look-up cookie lasts */
+#define TRACK_COOKIE_AGE 900 /* seconds the look-up cookie lasts unused (a shared computer) */
 #define TRACKING_MAX 48 /* bytes of a tracking number with its NUL (the pages take 40) */
 
 static int receipt(struct page *pg, const char *done);
@@ -354,8 +354,9 @@ timeline_row(struct page *pg, const struct db_history *h)
 	sla_format_local(h->at, iso, sizeof(iso));
 	if (strcmp(h->action, "rate") == 0 && note != NULL)
 		note = page_msg2(pg, "rating.", note);
-	row = json_pack("{s:s, s:s, s:s, s:s?}", "at", at, "at_iso", iso, "label",
-	                page_msg2(pg, "action.", h->action), "note", note);
+	row = json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "at", at, "at_iso", iso, "label",
+	                page_msg2(pg, "action.", h->action), "note", note, "note_lang",
+	                note == h->note ? page_text_lang(pg, note) : NULL);
 	/* the due date the step set (forward, extension, supplement, recalculation: #14 point 11) */
 	if (row != NULL && h->due != 0) {
 		page_datetime(h->due, due);
@@ -451,13 +452,20 @@ citizen_view(struct page *pg, struct db_item *item)
 		json_decref(question);
 		return NULL;
 	}
-	if (item->replied_at != 0 && item->reply != NULL)
+	if (item->replied_at != 0 && item->reply != NULL) {
 		json_object_set_new(o, "reply", json_string(item->reply));
+		if (page_text_lang(pg, item->reply) != NULL)
+			json_object_set_new(o, "reply_lang", json_string(page_text_lang(pg, item->reply)));
+	}
 	citizen_forms(pg, item, o);
 	/* what was asked, above the form that answers it */
-	if (question != NULL && item->state == WF_WAITING_CITIZEN)
+	if (question != NULL && item->state == WF_WAITING_CITIZEN) {
+		const char *ql = page_text_lang(pg, json_string_value(question));
+
+		if (ql != NULL)
+			json_object_set_new(o, "question_lang", json_string(ql));
 		json_object_set_new(o, "question", question);
-	else
+	} else
 		json_decref(question);
 	return o;
 }
@@ -476,6 +484,37 @@ static const struct {
 	[TRACK_WITHDRAW_CONSENT] = { "withdraw_consent", "track.consent_done" },
 	[TRACK_RATE] = { "rate", "track.rate_done" },
 };
+
+/* The controls the messages of the citizen's forms are about (the error summary links to them). */
+static const struct {
+	const char *key;     /* the message's data key beside the field */
+	const char *control; /* the id of the control to go to */
+} track_fields[] = {
+	{ "e_supplement", "supplement" },      { "e_sup_attachment", "supplement-attachment" },
+	{ "e_value", "rate-satisfied" },       { "e_comment", "rate-comment" },
+	{ "e_consent", "consent-confirm" },    { "e_withdraw", "withdraw-confirm" },
+};
+
+/* A refused field of a citizen's form: msg beside it (data key) and in the error summary at
+ * the top of the page ("errors": {list: [{field, message}]}, focused by the script), linked to
+ * its control, so that a screen reader hears it at once instead of the page starting over. */
+static void
+track_field_error(struct page *pg, const char *key, const char *msg)
+{
+	json_t *e = json_object_get(pg->data, "errors");
+	size_t i;
+
+	json_object_set_new(pg->data, key, json_string(msg));
+	if (e == NULL) {
+		e = json_pack("{s:[]}", "list");
+		json_object_set_new(pg->data, "errors", e);
+	}
+	for (i = 0; i < sizeof(track_fields) / sizeof(track_fields[0]); i++)
+		if (strcmp(key, track_fields[i].key) == 0)
+			json_array_append_new(json_object_get(e, "list"),
+			                      json_pack("{s:s, s:s}", "field", track_fields[i].control,
+			                                "message", msg));
+}
 
 /* The message of a refusal by core of a citizen's action: the field's (into the page's e_FIELD
  * with *status 400) or the conflict's (into "problem", 409). */
@@ -516,7 +555,10 @@ track_refusal(struct page *pg, enum track_act a, const struct core_error *err, i
 		else
 			key = "track.not_open";
 	}
-	json_object_set_new(pg->data, field ? field : "problem", json_string(page_msg(pg, key)));
+	if (field != NULL)
+		track_field_error(pg, field, page_msg(pg, key));
+	else
+		json_object_set_new(pg->data, "problem", json_string(page_msg(pg, key)));
 }
 
 /* The files sent with the supplement (field "attachment") into att (data lent by the request):
@@ -565,9 +607,8 @@ track_act(struct page *pg, enum track_act a, const char *tracking, const char *c
 	memset(&in, 0, sizeof(in));
 	if ((a == TRACK_WITHDRAW || a == TRACK_WITHDRAW_CONSENT) && confirm == NULL) {
 		/* nothing is withdrawn unless the box says so: a withdrawal cannot be undone */
-		json_object_set_new(pg->data,
-		                    a == TRACK_WITHDRAW ? "e_withdraw" : "e_consent",
-		                    json_string(page_msg(pg, "err.withdraw_confirm")));
+		track_field_error(pg, a == TRACK_WITHDRAW ? "e_withdraw" : "e_consent",
+		                  page_msg(pg, "err.withdraw_confirm"));
 		*status = 400;
 		return 1;
 	}
@@ -575,8 +616,7 @@ track_act(struct page *pg, enum track_act a, const char *tracking, const char *c
 	case TRACK_SUPPLEMENT:
 		in.text = page_field(pg, "text");
 		if (supplement_files(pg, att, ctypes, &in.natt) != 0) {
-			json_object_set_new(pg->data, "e_sup_attachment",
-			                    json_string(page_msg(pg, "err.attachment")));
+			track_field_error(pg, "e_sup_attachment", page_msg(pg, "err.attachment"));
 			*status = 400;
 			return 1;
 		}
@@ -625,6 +665,21 @@ track_lang_links(struct page *pg, const char *tracking)
 	}
 }
 
+/* Sets the look-up cookie to number.code for TRACK_COOKIE_AGE more seconds, or, when number is
+ * NULL, removes it. */
+static void
+track_cookie(struct page *pg, const char *number, const char *code)
+{
+	if (number == NULL)
+		resp_header(pg->resp, "Set-Cookie", "%s=; Path=/track; Max-Age=0; HttpOnly; "
+		            "SameSite=Strict%s", TRACK_COOKIE,
+		            pg->req->app->cfg.cookie_secure ? "; Secure" : "");
+	else
+		resp_header(pg->resp, "Set-Cookie", "%s=%s.%s; Path=/track; Max-Age=%d; HttpOnly; "
+		            "SameSite=Strict%s", TRACK_COOKIE, number, code, TRACK_COOKIE_AGE,
+		            pg->req->app->cfg.cookie_secure ? "; Secure" : "");
+}
+
 /* The status page of tracking for the right code (with the forms of what the citizen may do),
  * or the look-up form with the not-found message (status 404, or 403 for an expired form) for
  * a wrong code or an unknown number, the same for both and counted alike. posted: a POST's
@@ -660,10 +715,14 @@ track_status(struct page *pg, const char *tracking, const char *code, int status
 		if (posted)
 			db_end_read(req->db);
 		core_track_failed(req->app, req->addr, tracking, req->now);
+		if (!posted)
+			track_cookie(pg, NULL, NULL); /* the cookie's code is wrong: forgotten */
 		json_object_set_new(pg->data, "notfound", json_true());
 		track_form(pg, csrf ? 404 : 403, tracking); /* wrong codes count all the same */
 		return;
 	}
+	if (!posted)
+		track_cookie(pg, item.tracking, code); /* kept while the citizen uses it */
 	json_object_set_new(pg->data, "f_code", json_string(code));
 	json_object_set_new(pg->data, "item", citizen_view(pg, &item));
 	if (posted)
@@ -716,9 +775,7 @@ track_redirect(struct page *pg, const char *number, const char *code, const char
 	char location[TRACKING_MAX * 3 + 64];
 	size_t n;
 
-	resp_header(pg->resp, "Set-Cookie", "%s=%s.%s; Path=/track; Max-Age=%d; HttpOnly; "
-	            "SameSite=Strict%s", TRACK_COOKIE, number, code, TRACK_COOKIE_AGE,
-	            pg->req->app->cfg.cookie_secure ? "; Secure" : "");
+	track_cookie(pg, number, code);
 	n = (size_t)snprintf(location, sizeof(location), "/track?tracking=");
 	page_url_put(location, sizeof(location), &n, number);
 	if (done != NULL)
@@ -986,12 +1043,14 @@ pg_board(struct req *req, struct resp *resp)
 		char date[11];
 
 		page_date(rows[i].replied_at ? rows[i].replied_at : rows[i].received, date);
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s}",
-		                                       "tracking", rows[i].tracking, "kind_label",
-		                                       page_msg2(&pg, "kind.", kind_name(rows[i].kind)),
-		                                       "subject", rows[i].subject, "body",
-		                                       rows[i].body, "reply", rows[i].reply, "date",
-		                                       date));
+		json_array_append_new(
+		    items, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:s?, s:s?}", "tracking",
+		                     rows[i].tracking, "kind_label",
+		                     page_msg2(&pg, "kind.", kind_name(rows[i].kind)), "subject",
+		                     rows[i].subject, "body", rows[i].body, "reply", rows[i].reply,
+		                     "date", date, "subject_lang", page_text_lang(&pg, rows[i].subject),
+		                     "body_lang", page_text_lang(&pg, rows[i].body), "reply_lang",
+		                     page_text_lang(&pg, rows[i].reply)));
 	}
 	json_object_set_new(pg.data, "items", items);
 	json_object_set_new(pg.data, "q", json_string(q ? q : ""));

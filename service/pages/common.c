@@ -322,6 +322,41 @@ page_msg_n(struct page *pg, const char *key, long n)
 	return json_string(buf);
 }
 
+/* 1 if the UTF-8 text s holds a Han character (CJK unified ideographs and extension A). */
+static int
+has_han(const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if ((*p & 0xF0) == 0xE0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+			unsigned cp = ((unsigned)(*p & 0x0F) << 12) | ((unsigned)(p[1] & 0x3F) << 6) |
+			              (unsigned)(p[2] & 0x3F);
+
+			if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF))
+				return 1;
+			p += 2;
+		}
+	return 0;
+}
+
+const char *
+page_text_lang(struct page *pg, const char *text)
+{
+	const char *p;
+
+	if (text == NULL || text[0] == '\0')
+		return NULL;
+	if (pg->lang == WEB_EN)
+		return has_han(text) ? "zh" : NULL;
+	if (has_han(text))
+		return NULL;
+	for (p = text; *p != '\0'; p++)
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+			return "en";
+	return NULL;
+}
+
 /* Percent-encodes s into buf at *n (unreserved characters stay). */
 void
 page_url_put(char *buf, size_t size, size_t *n, const char *s)

@@ -785,6 +785,61 @@ await test("language: a first visit follows the browser's language (zh-TW, zh-HK
 	await c.close();
 });
 
+// The headings of the page in order: [[level, text], …].
+async function headings(p) {
+	return p.locator("main h1, main h2, main h3, main h4").evaluateAll((els) => els.map((e) => [Number(e.tagName[1]), e.textContent.trim()]));
+}
+// Serious and critical axe-core violations of the page as it is.
+async function axeSerious(p) {
+	await p.evaluate(AXE);
+	const res = await p.evaluate(() => window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+	return res.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((x) => x.target.join(" ")).join(", ")}`);
+}
+
+await test("screen reader: one h1 and no skipped heading level on the citizen pages; a refused form's summary is focused and links to its controls; a refused look-up marks both fields; Chinese text on an English page has lang=zh", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
+	const item = await apiItem({ subject: "读屏测试" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	await apiAct(hand, item.tracking, "draft", { text: "已经修好了。" });
+	await apiAct(hand, item.tracking, "submit_review");
+	await apiAct(head, item.tracking, "approve");
+	await apiAct(hand, item.tracking, "send_reply");
+	const c = await context({ bypassCSP: true });
+	const p = await c.newPage();
+	const outline = async (where) => {
+		const h = await headings(p);
+		assert(h.filter(([l]) => l === 1).length === 1 && h[0][0] === 1, `${where}: one h1, first: ${JSON.stringify(h)}`);
+		for (let i = 1; i < h.length; i++) assert(h[i][0] <= h[i - 1][0] + 1, `${where}: ${h[i - 1][1]} (h${h[i - 1][0]}) then ${h[i][1]} (h${h[i][0]})`);
+	};
+	for (const path of ["/", "/submit", "/track", "/board", "/staff/login"]) {
+		await p.goto(`${BASE}${path}?lang=en`);
+		await outline(path);
+	}
+	await p.goto(`${BASE}/track?lang=en`);
+	await lookUp(p, item.tracking, item.code);
+	await outline("the status page");
+	assert((await p.getAttribute("section.reply .text", "lang")) === "zh", "the Chinese reply on the English page is marked zh");
+	// a refused rating: the summary at the top has the focus, and its link leads to the choice
+	await clickAndWait(p, "form.citizen-rate button[type=submit]");
+	assert((await p.evaluate(() => document.activeElement && document.activeElement.id)) === "error-summary", `the summary is focused: ${await p.evaluate(() => document.activeElement && document.activeElement.outerHTML.slice(0, 80))}`);
+	const href = await p.getAttribute("#error-summary a", "href");
+	assert(href === "#rate-satisfied" && (await p.locator(href).count()) === 1, `the summary links to the control: ${href}`);
+	await outline("the refused rating");
+	let bad = await axeSerious(p);
+	assert(bad.length === 0, `axe on the refused rating: ${bad.join("; ")}`);
+	// a refused look-up: both fields invalid, tied to the message
+	await lookUp(p, item.tracking, "WRONGCODE123");
+	for (const f of ["#tracking", "#code"]) {
+		assert((await p.getAttribute(f, "aria-invalid")) === "true", `${f} invalid`);
+		assert((await p.getAttribute(f, "aria-describedby")).split(" ").includes("look-up-error"), `${f} tied to the message`);
+	}
+	assert((await p.evaluate(() => document.activeElement.id)) === "error-summary", "the message is focused");
+	bad = await axeSerious(p);
+	assert(bad.length === 0, `axe on the refused look-up: ${bad.join("; ")}`);
+	await c.close();
+});
+
 await test("keyboard only: look up, rate with Tab/Space/Enter; focus is visible", async () => {
 	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
 	const item = await apiItem({ subject: "键盘测试" });

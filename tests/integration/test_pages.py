@@ -364,6 +364,9 @@ class TrackRedirect(Base):
         for _ in range(2):  # shown, then reloaded: the same page, nothing posted again
             r = b.get(loc)
             self.assertEqual(r.status, 200)
+            self.assertTrue([v for v in r.headers_all("Set-Cookie")
+                             if v.startswith("civicdesk_track=%s." % t) and "Max-Age=900" in v],
+                            "kept 15 minutes more while it is used")
             self.assertIn('id="status-title"', b.text())
             self.assertIn(t, b.text())
             for url in re.findall(r'(?:href|action|src)="([^"]*)"', b.text()):
@@ -418,6 +421,7 @@ class TrackRedirect(Base):
             b.cookies["civicdesk_track"] = t + ".WRONGWRONG12"
             b.get("/track?tracking=" + t)
             self.assertNotIn('id="status-title"', b.text())
+            self.assertNotIn("civicdesk_track", b.cookies, "a wrong cookie is forgotten")
         b.cookies["civicdesk_track"] = "%s.%s" % (t, item["query_code"])
         self.assertEqual(b.get("/track?tracking=" + t).status, 429)
         r = self.track(self.citizen(), item)
@@ -522,6 +526,74 @@ class TraditionalWording(unittest.TestCase):
                 self.assertNotIn(term, b.text())
         finally:
             srv.cleanup()
+
+
+class ScreenReader(Base):
+    """What a screen reader needs beyond axe's rules: a refused citizen's form says so at the top
+    of the page (the summary the script focuses), linked to the control; a look-up refused marks
+    both fields invalid and ties them to the message; people's text in another language than the
+    page's carries its own lang."""
+
+    def test_refused_forms_summarised_and_linked(self):
+        item = self.replied()
+        t, code = item["tracking"], item["query_code"]
+        b = self.citizen()
+        self.track(b, item)
+        self.assertNotIn('id="error-summary"', b.text())
+        r = b.post("/track", {"action": "rate", "tracking": t, "code": code})
+        self.assertEqual(r.status, 400)
+        summary = re.search(r'<div class="error-summary" role="alert" id="error-summary" '
+                            r'tabindex="-1">(.*?)</div>', b.text(), re.S)
+        self.assertTrue(summary, "a summary at the top")
+        self.assertIn('<a href="#rate-satisfied">', summary.group(1))
+        self.assertIn('id="rate-satisfied"', b.text(), "the link leads to a control")
+        r = b.post("/track", {"action": "rate", "tracking": t, "code": code,
+                              "value": "satisfied", "comment": "x" * 501})
+        self.assertIn('<a href="#rate-comment">', b.text())
+        item2 = self.submit()
+        b2 = self.citizen()
+        self.track(b2, item2)
+        r = b2.post("/track", {"action": "withdraw", "tracking": item2["tracking"],
+                               "code": item2["query_code"]})
+        self.assertEqual(r.status, 400)
+        self.assertIn('<a href="#withdraw-confirm">', b2.text())
+        self.assertIn('id="withdraw-confirm"', b2.text())
+
+    def test_look_up_refused_marks_the_fields(self):
+        b = self.citizen()
+        r = b.post("/track", {"tracking": "XJ-20200101-99999", "code": "WRONGWRONG12"})
+        self.assertEqual(r.status, 404)
+        for field in ("tracking", "code"):
+            tag = re.search(r'<input type="text" id="%s"[^>]*>' % field, b.text()).group(0)
+            self.assertIn('aria-invalid="true"', tag)
+            self.assertIn("look-up-error", tag)
+        self.assertRegex(b.text(), r'<p id="look-up-error"><a href="#tracking">')
+
+    def test_text_in_another_language_has_its_lang(self):
+        item = self.replied()  # a Chinese letter and reply
+        b = self.citizen("en")
+        self.track(b, item)
+        self.assertRegex(b.text(), r'<div class="text" lang="zh">路灯已修复。</div>')
+        b.get("/track?lang=zh-Hans&tracking=" + item["tracking"])
+        self.assertRegex(b.text(), r'<div class="text">路灯已修复。</div>', "the page's own")
+        # an English reply on a Chinese page
+        other = self.submit(subject="Street light")
+        t = other["tracking"]
+        self.act("disp_p", t, "assign", section=SECTION)
+        self.act("hand_p", t, "accept")
+        self.act("hand_p", t, "ask_citizen", note="Which street is it?")
+        c = self.citizen("zh-Hant")
+        self.track(c, other)
+        self.assertIn('<div class="text" lang="en">Which street is it?</div>', c.text())
+        # the staff item page too: the Chinese letter and reply on an English page
+        s = Browser(self.server)
+        s.get("/staff/login?lang=en")
+        self.assertEqual(s.post("/staff/login", {"username": "hand_p", "password": PW}).status,
+                         303)
+        s.get("/staff/item/" + item["tracking"])
+        self.assertIn('<span lang="zh">路灯不亮</span></h1>', s.text())
+        self.assertRegex(s.text(), r'<div class="text letter" lang="zh">小区门口')
+        self.assertIn('<div class="text" lang="zh">路灯已修复。</div>', s.text())
 
 
 class TrackLimits(Base):
@@ -752,6 +824,12 @@ class Board(Base):
                 for private in ("北门", "南门", "未办理", "欧阳明", "13712345678"):
                     self.assertNotIn(private, page)
                 self.assertIn("137****5678", page, "the number masked")
+        # Chinese text on the English page carries its lang (a screen reader's voice)
+        b.get("/board?lang=en")
+        self.assertRegex(b.text(), r'<div class="text" lang="zh">[^<]*学院路井盖缺失')
+        self.assertRegex(b.text(), r'<div class="text reply" lang="zh">[^<]*井盖已更换')
+        b.get("/board?lang=zh-Hans")
+        self.assertNotIn('lang="zh"', b.text().split("<main")[1], "the page's own language")
         for q in ("欧阳明", "13712345678", "北门井盖"):
             with self.subTest(q=q):
                 b.get("/board?q=" + urllib.parse.quote(q))
