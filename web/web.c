@@ -44,17 +44,68 @@ web_lang_tag(enum web_lang l)
 	return (unsigned)l < WEB_LANG__MAX ? lang_tags[l] : NULL;
 }
 
+/* Subtags that choose traditional characters for a Chinese tag: the script, or the regions where
+ * they are written (Taiwan, Hong Kong, Macao). Simplified is the default (the mainland, Singapore,
+ * Malaysia, or no region). */
+static const char *const hant_regions[] = { "tw", "hk", "mo" };
+
 int
 web_lang_parse(const char *tag)
 {
-	int i;
+	char sub[9];
+	size_t n, i, k;
+	int primary = -1, script = -1, region = -1, first = 1;
 
-	if (tag == NULL)
+	if (tag == NULL || tag[0] == '\0' || strlen(tag) > 64)
 		return -1;
 	for (i = 0; i < WEB_LANG__MAX; i++)
 		if (strcasecmp(tag, lang_tags[i]) == 0) /* BCP 47 tags ignore case */
-			return i;
-	return -1;
+			return (int)i;
+	/* the nearest of ours, subtag by subtag (RFC 5646: '-' between them; '_' as some clients
+	 * write it): en-US is English; zh-CN, zh-SG, zh are simplified; zh-TW, zh-HK, zh-MO, yue
+	 * are traditional; a script subtag (Hans, Hant) comes before the region */
+	while (*tag != '\0') {
+		n = strcspn(tag, "-_");
+		if (n == 0 || n >= sizeof(sub))
+			return -1;
+		for (k = 0; k < n; k++) {
+			char c = tag[k];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+				return -1;
+			sub[k] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+		}
+		sub[n] = '\0';
+		if (first) {
+			if (strcmp(sub, "en") == 0)
+				primary = WEB_EN;
+			else if (strcmp(sub, "yue") == 0)
+				primary = WEB_ZH_HANT; /* Cantonese is written in traditional characters */
+			else if (strcmp(sub, "zh") == 0 || strcmp(sub, "cmn") == 0)
+				primary = WEB_ZH_HANS;
+			else
+				return -1;
+			first = 0;
+		} else if (strcmp(sub, "hant") == 0 && script < 0) {
+			script = WEB_ZH_HANT;
+		} else if (strcmp(sub, "hans") == 0 && script < 0) {
+			script = WEB_ZH_HANS;
+		} else if (n == 2 && region < 0) {
+			region = WEB_ZH_HANS;
+			for (k = 0; k < sizeof(hant_regions) / sizeof(hant_regions[0]); k++)
+				if (strcmp(sub, hant_regions[k]) == 0)
+					region = WEB_ZH_HANT;
+		}
+		tag += n;
+		if (*tag != '\0') {
+			tag++;
+			if (*tag == '\0')
+				return -1; /* a tag does not end with a separator */
+		}
+	}
+	if (primary == WEB_EN)
+		return WEB_EN;
+	return script >= 0 ? script : region >= 0 ? region : primary;
 }
 
 static void

@@ -43,7 +43,10 @@ struct web_file {
 
 /* The language tag ("zh-Hans", "zh-Hant", "en") of l. */
 const char *web_lang_tag(enum web_lang l);
-/* The language of a tag (as web_lang_tag spells it, in any case: zh-hant), or -1. */
+/* The language of a tag: ours as web_lang_tag spells them in any case (zh-hant), else the
+ * nearest of ours for a BCP 47 tag of Chinese or English (en-US: en; zh, zh-CN, zh-SG,
+ * zh-Hans-HK: zh-Hans; zh-TW, zh-HK, zh-MO, zh-Hant, yue: zh-Hant); -1 for any other language
+ * or a malformed tag. */
 int web_lang_parse(const char *tag);
 
 /* A new engine: the built-in pages when dir is NULL or "", else the files of dir/templates,

@@ -141,8 +141,63 @@ policy_forms(struct page *pg)
 	return a;
 }
 
+/* The kinds of notice the notifiers write (a step is its kind, then "/" and what makes it unique:
+ * "overdue/2025-10-14"), each with its message ostep.<kind> ('-' written '_' in the key). */
+static const char *const outbox_kinds[] = {
+    "remind",         "overdue",         "escalate",  "ack",      "info",
+    "extension",      "explained",       "replied",   "rejected", "merged",
+    "merged-replied", "reopened",        "coverage",  "digest",   "followup",
+    "supervised",     "supervision-due", "sent-back",
+};
+static const char *const outbox_channels[] = {"email", "sms"};
+
+/* The words of a notice's step for the page, into row: step_label (its kind's, or "other notice"
+ * for a kind not listed), and for a clock's notice step_clock (the clock's label) and step_due
+ * (the due date the step names). */
+static void
+outbox_step(struct page *pg, const struct db_outbox *o, json_t *row)
+{
+	size_t kind = strcspn(o->step, "/"), i, k;
+	const char *label = page_msg(pg, "ostep.other"), *due = o->step + kind;
+	char key[48];
+
+	for (i = 0; i < sizeof(outbox_kinds) / sizeof(outbox_kinds[0]); i++)
+		if (strlen(outbox_kinds[i]) == kind &&
+		    strncmp(o->step, outbox_kinds[i], kind) == 0) {
+			snprintf(key, sizeof(key), "ostep.%s", outbox_kinds[i]);
+			for (k = 6; key[k] != '\0'; k++)
+				if (key[k] == '-')
+					key[k] = '_';
+			label = page_msg(pg, key);
+		}
+	json_object_set_new(row, "step_label", json_string(label));
+	if (o->clock != NULL && o->clock[0] != '\0')
+		json_object_set_new(row, "step_clock",
+		                    json_string(page_msg2(pg, "clock.", o->clock)));
+	/* "/YYYY-MM-DD" after a clock notice's kind: the due date it is about */
+	if (o->clock != NULL && o->clock[0] != '\0' && due[0] == '/' && strlen(due + 1) >= 10 &&
+	    due[5] == '-' && due[8] == '-' && (due[11] == '\0' || due[11] == '/'))
+		json_object_set_new(row, "step_due", json_stringn(due + 1, 10));
+}
+
+/* The words of a notice's channel (ochannel.<name>), or the name itself when it is not one we
+ * know. */
+static const char *
+outbox_channel(struct page *pg, const char *channel)
+{
+	char key[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(outbox_channels) / sizeof(outbox_channels[0]); i++)
+		if (strcmp(channel, outbox_channels[i]) == 0) {
+			snprintf(key, sizeof(key), "ochannel.%s", channel);
+			return page_msg(pg, key);
+		}
+	return channel;
+}
+
 /* The failed notices, newest first, and the counts by state (those of
- * GET /api/v1/admin/outbox). */
+ * GET /api/v1/admin/outbox), with their channels and steps in words. */
 static void
 outbox_data(struct page *pg)
 {
@@ -159,14 +214,19 @@ outbox_data(struct page *pg)
 		for (i = 0; i < n; i++) {
 			char at[17];
 
+			json_t *row;
+
 			page_datetime(v[i].last_attempt ? v[i].last_attempt : v[i].created, at);
-			json_array_append_new(
-			    rows,
-			    json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:s?, s:s}", "id",
-			              (json_int_t)v[i].id, "tracking",
-			              v[i].tracking ? v[i].tracking : "—", "channel", v[i].channel,
-			              "recipient", v[i].recipient, "step", v[i].step, "attempts",
-			              v[i].attempts, "error", v[i].last_error, "at", at));
+			row = json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:s?, s:s}", "id",
+			                (json_int_t)v[i].id, "tracking",
+			                v[i].tracking ? v[i].tracking : "—", "channel",
+			                outbox_channel(pg, v[i].channel), "recipient", v[i].recipient,
+			                "step", v[i].step, "attempts", v[i].attempts, "error",
+			                v[i].last_error, "at", at);
+			if (row == NULL)
+				continue;
+			outbox_step(pg, &v[i], row);
+			json_array_append_new(rows, row);
 		}
 		db_outboxes_free(v, n);
 	}

@@ -12,6 +12,9 @@
 
 static const char *const kinds[] = { "letter", "complaint", "consultation" };
 #define RECEIPT_COOKIE "civicdesk_receipt" /* tracking.code of the last submission, 10 min */
+#define TRACK_COOKIE "civicdesk_track"     /* tracking.code of the last look-up */
+#define TRACK_COOKIE_AGE 900 /* seconds the look-up cookie lasts unused (a shared computer) */
+#define TRACKING_MAX 48 /* bytes of a tracking number with its NUL (the pages take 40) */
 
 static int receipt(struct page *pg, const char *done);
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -339,17 +342,6 @@ track_form(struct page *pg, int status, const char *tracking)
 	page_end(pg, status, "track");
 }
 
-void
-pg_track_get(struct req *req, struct resp *resp)
-{
-	struct page pg;
-	const char *t = req_query(req, "tracking");
-
-	if (page_begin(&pg, req, resp, "track.title", "track") != 0)
-		return;
-	track_form(&pg, 200, t != NULL && strlen(t) <= 40 ? t : NULL);
-}
-
 /* The label of a history row for the citizen: the action's, and for a rating the rating's. */
 static json_t *
 timeline_row(struct page *pg, const struct db_history *h)
@@ -362,8 +354,9 @@ timeline_row(struct page *pg, const struct db_history *h)
 	sla_format_local(h->at, iso, sizeof(iso));
 	if (strcmp(h->action, "rate") == 0 && note != NULL)
 		note = page_msg2(pg, "rating.", note);
-	row = json_pack("{s:s, s:s, s:s, s:s?}", "at", at, "at_iso", iso, "label",
-	                page_msg2(pg, "action.", h->action), "note", note);
+	row = json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "at", at, "at_iso", iso, "label",
+	                page_msg2(pg, "action.", h->action), "note", note, "note_lang",
+	                note == h->note ? page_text_lang(pg, note) : NULL);
 	/* the due date the step set (forward, extension, supplement, recalculation: #14 point 11) */
 	if (row != NULL && h->due != 0) {
 		page_datetime(h->due, due);
@@ -459,13 +452,20 @@ citizen_view(struct page *pg, struct db_item *item)
 		json_decref(question);
 		return NULL;
 	}
-	if (item->replied_at != 0 && item->reply != NULL)
+	if (item->replied_at != 0 && item->reply != NULL) {
 		json_object_set_new(o, "reply", json_string(item->reply));
+		if (page_text_lang(pg, item->reply) != NULL)
+			json_object_set_new(o, "reply_lang", json_string(page_text_lang(pg, item->reply)));
+	}
 	citizen_forms(pg, item, o);
 	/* what was asked, above the form that answers it */
-	if (question != NULL && item->state == WF_WAITING_CITIZEN)
+	if (question != NULL && item->state == WF_WAITING_CITIZEN) {
+		const char *ql = page_text_lang(pg, json_string_value(question));
+
+		if (ql != NULL)
+			json_object_set_new(o, "question_lang", json_string(ql));
 		json_object_set_new(o, "question", question);
-	else
+	} else
 		json_decref(question);
 	return o;
 }
@@ -484,6 +484,37 @@ static const struct {
 	[TRACK_WITHDRAW_CONSENT] = { "withdraw_consent", "track.consent_done" },
 	[TRACK_RATE] = { "rate", "track.rate_done" },
 };
+
+/* The controls the messages of the citizen's forms are about (the error summary links to them). */
+static const struct {
+	const char *key;     /* the message's data key beside the field */
+	const char *control; /* the id of the control to go to */
+} track_fields[] = {
+	{ "e_supplement", "supplement" },      { "e_sup_attachment", "supplement-attachment" },
+	{ "e_value", "rate-satisfied" },       { "e_comment", "rate-comment" },
+	{ "e_consent", "consent-confirm" },    { "e_withdraw", "withdraw-confirm" },
+};
+
+/* A refused field of a citizen's form: msg beside it (data key) and in the error summary at
+ * the top of the page ("errors": {list: [{field, message}]}, focused by the script), linked to
+ * its control, so that a screen reader hears it at once instead of the page starting over. */
+static void
+track_field_error(struct page *pg, const char *key, const char *msg)
+{
+	json_t *e = json_object_get(pg->data, "errors");
+	size_t i;
+
+	json_object_set_new(pg->data, key, json_string(msg));
+	if (e == NULL) {
+		e = json_pack("{s:[]}", "list");
+		json_object_set_new(pg->data, "errors", e);
+	}
+	for (i = 0; i < sizeof(track_fields) / sizeof(track_fields[0]); i++)
+		if (strcmp(key, track_fields[i].key) == 0)
+			json_array_append_new(json_object_get(e, "list"),
+			                      json_pack("{s:s, s:s}", "field", track_fields[i].control,
+			                                "message", msg));
+}
 
 /* The message of a refusal by core of a citizen's action: the field's (into the page's e_FIELD
  * with *status 400) or the conflict's (into "problem", 409). */
@@ -524,7 +555,10 @@ track_refusal(struct page *pg, enum track_act a, const struct core_error *err, i
 		else
 			key = "track.not_open";
 	}
-	json_object_set_new(pg->data, field ? field : "problem", json_string(page_msg(pg, key)));
+	if (field != NULL)
+		track_field_error(pg, field, page_msg(pg, key));
+	else
+		json_object_set_new(pg->data, "problem", json_string(page_msg(pg, key)));
 }
 
 /* The files sent with the supplement (field "attachment") into att (data lent by the request):
@@ -573,9 +607,8 @@ track_act(struct page *pg, enum track_act a, const char *tracking, const char *c
 	memset(&in, 0, sizeof(in));
 	if ((a == TRACK_WITHDRAW || a == TRACK_WITHDRAW_CONSENT) && confirm == NULL) {
 		/* nothing is withdrawn unless the box says so: a withdrawal cannot be undone */
-		json_object_set_new(pg->data,
-		                    a == TRACK_WITHDRAW ? "e_withdraw" : "e_consent",
-		                    json_string(page_msg(pg, "err.withdraw_confirm")));
+		track_field_error(pg, a == TRACK_WITHDRAW ? "e_withdraw" : "e_consent",
+		                  page_msg(pg, "err.withdraw_confirm"));
 		*status = 400;
 		return 1;
 	}
@@ -583,8 +616,7 @@ track_act(struct page *pg, enum track_act a, const char *tracking, const char *c
 	case TRACK_SUPPLEMENT:
 		in.text = page_field(pg, "text");
 		if (supplement_files(pg, att, ctypes, &in.natt) != 0) {
-			json_object_set_new(pg->data, "e_sup_attachment",
-			                    json_string(page_msg(pg, "err.attachment")));
+			track_field_error(pg, "e_sup_attachment", page_msg(pg, "err.attachment"));
 			*status = 400;
 			return 1;
 		}
@@ -614,8 +646,8 @@ track_act(struct page *pg, enum track_act a, const char *tracking, const char *c
 	return 1;
 }
 
-/* The language links of a status page: the look-up form in that language with the number filled
- * in (the status itself is a POST page, its code never in a URL). */
+/* The language links of a status page answered to a POST (a refused action): the status in
+ * that language, the number in the address (the code never: it waits in the look-up cookie). */
 static void
 track_lang_links(struct page *pg, const char *tracking)
 {
@@ -633,18 +665,174 @@ track_lang_links(struct page *pg, const char *tracking)
 	}
 }
 
+/* Sets the look-up cookie to number.code for TRACK_COOKIE_AGE more seconds, or, when number is
+ * NULL, removes it. */
+static void
+track_cookie(struct page *pg, const char *number, const char *code)
+{
+	if (number == NULL)
+		resp_header(pg->resp, "Set-Cookie", "%s=; Path=/track; Max-Age=0; HttpOnly; "
+		            "SameSite=Strict%s", TRACK_COOKIE,
+		            pg->req->app->cfg.cookie_secure ? "; Secure" : "");
+	else
+		resp_header(pg->resp, "Set-Cookie", "%s=%s.%s; Path=/track; Max-Age=%d; HttpOnly; "
+		            "SameSite=Strict%s", TRACK_COOKIE, number, code, TRACK_COOKIE_AGE,
+		            pg->req->app->cfg.cookie_secure ? "; Secure" : "");
+}
+
+/* The status page of tracking for the right code (with the forms of what the citizen may do),
+ * or the look-up form with the not-found message (status 404, or 403 for an expired form) for
+ * a wrong code or an unknown number, the same for both and counted alike. posted: a POST's
+ * page, which reads in a snapshot of its own (a GET's handler runs in one) and gets the
+ * language links of track_lang_links. Frees the page. */
+static void
+track_status(struct page *pg, const char *tracking, const char *code, int status, int csrf,
+             int posted)
+{
+	static const unsigned char nohash[QUERY_HASH_LEN];
+	struct req *req = pg->req;
+	struct db_item item;
+	int rc, ok;
+
+	/* one snapshot for the item, its clocks, history and rating */
+	if (posted && db_begin_read(req->db) != 0) {
+		page_error(pg, 503, "err.internal");
+		return;
+	}
+	memset(&item, 0, sizeof(item));
+	rc = db_item_get(req->db, tracking, &item);
+	if (rc < 0) {
+		if (posted)
+			db_end_read(req->db);
+		page_error(pg, 500, "err.internal");
+		return;
+	}
+	/* the same work whether the number exists or not, as the API does */
+	ok = query_code_verify(code, rc == 1 ? item.query_hash : nohash) && rc == 1;
+	if (!ok) {
+		if (rc == 1)
+			db_item_free(&item);
+		if (posted)
+			db_end_read(req->db);
+		core_track_failed(req->app, req->addr, tracking, req->now);
+		if (!posted)
+			track_cookie(pg, NULL, NULL); /* the cookie's code is wrong: forgotten */
+		json_object_set_new(pg->data, "notfound", json_true());
+		track_form(pg, csrf ? 404 : 403, tracking); /* wrong codes count all the same */
+		return;
+	}
+	if (!posted)
+		track_cookie(pg, item.tracking, code); /* kept while the citizen uses it */
+	json_object_set_new(pg->data, "f_code", json_string(code));
+	json_object_set_new(pg->data, "item", citizen_view(pg, &item));
+	if (posted)
+		track_lang_links(pg, item.tracking);
+	db_item_free(&item);
+	if (posted)
+		db_end_read(req->db);
+	track_form(pg, status, NULL);
+}
+
+/* 1 if code (as typed: any case, spaces and dashes) is tracking's, with the number's own spelling
+ * and the code's (upper case, nothing between) into the buffers; 0 for a wrong code or an
+ * unknown number (counted like every wrong code); -1 on error. */
+static int
+track_check(struct page *pg, const char *tracking, const char *code,
+            char number[TRACKING_MAX], char norm[QUERY_CODE_LEN + 1])
+{
+	static const unsigned char nohash[QUERY_HASH_LEN];
+	struct db_item item;
+	size_t n = 0;
+	int rc, ok;
+
+	memset(&item, 0, sizeof(item));
+	rc = db_item_get(pg->req->db, tracking, &item);
+	if (rc < 0)
+		return -1;
+	ok = query_code_verify(code, rc == 1 ? item.query_hash : nohash) && rc == 1;
+	if (ok) {
+		snprintf(number, TRACKING_MAX, "%s", item.tracking);
+		for (; *code != '\0' && n < QUERY_CODE_LEN; code++)
+			if (*code != ' ' && *code != '-')
+				norm[n++] = (char)(*code >= 'a' && *code <= 'z' ? *code - 'a' + 'A'
+				                                                : *code);
+		norm[n] = '\0';
+	}
+	if (rc == 1)
+		db_item_free(&item);
+	if (!ok)
+		core_track_failed(pg->req->app, pg->req->addr, tracking, pg->req->now);
+	return ok;
+}
+
+/* Post, redirect, get: the look-up's number and code wait in a cookie of this browser (for
+ * /track only, HttpOnly, SameSite=Strict, TRACK_COOKIE_AGE), and the page goes on (303) to
+ * /track?tracking=NUMBER[&done=ACTION], so that the address, the history, a Referer and an access
+ * log never hold the code, and a reload or the back button asks nothing again. Frees the page. */
+static void
+track_redirect(struct page *pg, const char *number, const char *code, const char *done)
+{
+	char location[TRACKING_MAX * 3 + 64];
+	size_t n;
+
+	track_cookie(pg, number, code);
+	n = (size_t)snprintf(location, sizeof(location), "/track?tracking=");
+	page_url_put(location, sizeof(location), &n, number);
+	if (done != NULL)
+		snprintf(location + n, sizeof(location) - n, "&done=%s", done);
+	page_redirect(pg, location);
+}
+
+/* GET /track[?tracking=NUMBER[&done=ACTION]]: the look-up form (the number filled in), or, when
+ * this browser's look-up cookie holds that number with its code, the item's status (with the
+ * message of the action named by done). The cookie's code is checked and, when wrong, counted
+ * like any wrong code: it is the client's to write. */
+void
+pg_track_get(struct req *req, struct resp *resp)
+{
+	struct page pg;
+	const char *t = req_query(req, "tracking"), *done = req_query(req, "done");
+	const char *c = req_cookie(req, TRACK_COOKIE), *dot;
+	char code[QUERY_CODE_LEN + 1];
+	int64_t retry;
+	int i;
+
+	if (page_begin(&pg, req, resp, "track.title", "track") != 0)
+		return;
+	if (t == NULL || strlen(t) > 40 || c == NULL || (dot = strchr(c, '.')) == NULL ||
+	    (size_t)(dot - c) != strlen(t) || strncmp(c, t, strlen(t)) != 0 ||
+	    strlen(dot + 1) != QUERY_CODE_LEN) {
+		track_form(&pg, 200, t != NULL && strlen(t) <= 40 ? t : NULL);
+		return;
+	}
+	snprintf(code, sizeof(code), "%s", dot + 1);
+	if (core_track_refused(req->app, req->addr, t, req->now, &retry)) {
+		json_object_set_new(pg.data, "limited", json_true());
+		resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		track_form(&pg, 429, NULL);
+		return;
+	}
+	for (i = 0; done != NULL && i < TRACK_ACT__MAX; i++)
+		if (strcmp(done, track_acts[i].name) == 0)
+			json_object_set_new(pg.data, "flash",
+			                    json_string(page_msg(&pg, track_acts[i].done_key)));
+	track_status(&pg, t, code, 200, 1, 0);
+}
+
 /* POST /track: a look-up (tracking number and query code), or one of the citizen's actions
- * (hidden field "action") followed by the look-up. Wrong codes are counted per address and per
- * tracking number (core_track_failed), as the API counts them; 429 while refused. */
+ * (hidden field "action"). Once done, either goes on to the status page (track_redirect: 303); a
+ * refused action shows the status with the form's message (400, 409, 413), an expired form the
+ * status or the look-up form with what was typed (403). Wrong codes are counted per address and
+ * per tracking number (core_track_failed), as the API counts them, and answered 404 with the
+ * same message for an unknown number; 429 while refused. */
 void
 pg_track_post(struct req *req, struct resp *resp)
 {
-	static const unsigned char nohash[QUERY_HASH_LEN];
 	struct page pg;
-	struct db_item item;
 	const char *tracking, *code, *action;
+	char number[TRACKING_MAX], norm[QUERY_CODE_LEN + 1];
 	int64_t retry;
-	int rc = 0, ok, status = 200, a = -1, i, csrf;
+	int rc = 0, status = 200, a = -1, i, csrf;
 
 	if (page_begin(&pg, req, resp, "track.title", "track") != 0)
 		return;
@@ -687,42 +875,28 @@ pg_track_post(struct req *req, struct resp *resp)
 			return;
 		}
 	}
-	if (rc > 0 || !csrf) {
-		/* what was typed stays in the form */
-		json_object_set_new(pg.data, "f_text",
-		                    json_string(page_field(&pg, "text") ? page_field(&pg, "text") : ""));
-		json_object_set_new(pg.data, "f_comment",
-		                    json_string(page_field(&pg, "comment") ? page_field(&pg, "comment")
-		                                                           : ""));
-	}
-	/* one snapshot for the item, its clocks, history and rating */
-	if (db_begin_read(req->db) != 0) {
-		page_error(&pg, 503, "err.internal");
-		return;
-	}
-	rc = db_item_get(req->db, tracking, &item);
-	if (rc < 0) {
-		db_end_read(req->db);
-		page_error(&pg, 500, "err.internal");
-		return;
-	}
-	/* the same work whether the number exists or not, as the API does */
-	ok = query_code_verify(code, rc == 1 ? item.query_hash : nohash) && rc == 1;
-	if (!ok) {
-		if (rc == 1)
-			db_item_free(&item);
-		db_end_read(req->db);
-		core_track_failed(req->app, req->addr, tracking, req->now);
+	if (csrf && rc == 0) {
+		/* a look-up, or an action done: on to the status page, its code in the cookie */
+		rc = track_check(&pg, tracking, code, number, norm);
+		if (rc < 0) {
+			page_error(&pg, 500, "err.internal");
+			return;
+		}
+		if (rc == 1) {
+			track_redirect(&pg, number, norm, a >= 0 ? track_acts[a].name : NULL);
+			return;
+		}
 		json_object_set_new(pg.data, "notfound", json_true());
-		track_form(&pg, csrf ? 404 : 403, tracking); /* wrong codes count all the same */
+		track_form(&pg, 404, tracking);
 		return;
 	}
-	json_object_set_new(pg.data, "f_code", json_string(code));
-	json_object_set_new(pg.data, "item", citizen_view(&pg, &item));
-	track_lang_links(&pg, item.tracking);
-	db_item_free(&item);
-	db_end_read(req->db);
-	track_form(&pg, status, NULL);
+	/* a refused action or an expired form: what was typed stays in the form */
+	json_object_set_new(pg.data, "f_text",
+	                    json_string(page_field(&pg, "text") ? page_field(&pg, "text") : ""));
+	json_object_set_new(pg.data, "f_comment",
+	                    json_string(page_field(&pg, "comment") ? page_field(&pg, "comment")
+	                                                           : ""));
+	track_status(&pg, tracking, code, status, csrf, 1);
 }
 
 /* --- the public board -------------------------------------------------------------------- */
@@ -869,12 +1043,14 @@ pg_board(struct req *req, struct resp *resp)
 		char date[11];
 
 		page_date(rows[i].replied_at ? rows[i].replied_at : rows[i].received, date);
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s}",
-		                                       "tracking", rows[i].tracking, "kind_label",
-		                                       page_msg2(&pg, "kind.", kind_name(rows[i].kind)),
-		                                       "subject", rows[i].subject, "body",
-		                                       rows[i].body, "reply", rows[i].reply, "date",
-		                                       date));
+		json_array_append_new(
+		    items, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:s?, s:s?}", "tracking",
+		                     rows[i].tracking, "kind_label",
+		                     page_msg2(&pg, "kind.", kind_name(rows[i].kind)), "subject",
+		                     rows[i].subject, "body", rows[i].body, "reply", rows[i].reply,
+		                     "date", date, "subject_lang", page_text_lang(&pg, rows[i].subject),
+		                     "body_lang", page_text_lang(&pg, rows[i].body), "reply_lang",
+		                     page_text_lang(&pg, rows[i].reply)));
 	}
 	json_object_set_new(pg.data, "items", items);
 	json_object_set_new(pg.data, "q", json_string(q ? q : ""));

@@ -52,22 +52,51 @@ pages_free(struct pages *p)
 	free(p);
 }
 
-/* The language Accept-Language prefers among ours: traditional for zh-TW/HK/MO/Hant, English
- * for en, else simplified (the default). Only the first entry counts: a browser lists the
- * user's choice first. */
+#define ACCEPT_LANGUAGE_MAX 32 /* entries of an Accept-Language value looked at */
+
+/* The language an Accept-Language value prefers among ours: of the entries whose tag has a
+ * nearest language of ours (web_lang_parse: zh-TW traditional, en-GB English, …), the one of
+ * the highest q (RFC 9110: 1 when absent; 0 means "not this one"), the first of equals, so that
+ * "fr, en;q=0.8" gets English; simplified Chinese (the default) when none has. */
 static enum web_lang
 accept_language(const char *v)
 {
-	if (v == NULL)
-		return WEB_ZH_HANS;
-	while (*v == ' ')
-		v++;
-	if (strncasecmp(v, "en", 2) == 0)
-		return WEB_EN;
-	if (strncasecmp(v, "zh-tw", 5) == 0 || strncasecmp(v, "zh-hk", 5) == 0 ||
-	    strncasecmp(v, "zh-mo", 5) == 0 || strncasecmp(v, "zh-hant", 7) == 0)
-		return WEB_ZH_HANT;
-	return WEB_ZH_HANS;
+	int best = -1, count = 0;
+	double best_q = 0;
+
+	while (v != NULL && *v != '\0' && count++ < ACCEPT_LANGUAGE_MAX) {
+		const char *end = v + strcspn(v, ","), *semi, *p;
+		char tag[65];
+		size_t n;
+		double q = 1;
+		int l;
+
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		semi = memchr(v, ';', (size_t)(end - v));
+		n = (size_t)((semi ? semi : end) - v);
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		for (p = semi; p != NULL && p < end; p = memchr(p + 1, ';', (size_t)(end - p - 1))) {
+			const char *a = p + 1;
+
+			while (a < end && (*a == ' ' || *a == '\t'))
+				a++;
+			if (end - a >= 2 && (a[0] == 'q' || a[0] == 'Q') && a[1] == '=')
+				q = strtod(a + 2, NULL);
+		}
+		if (n > 0 && n < sizeof(tag)) {
+			memcpy(tag, v, n);
+			tag[n] = '\0';
+			l = web_lang_parse(tag);
+			if (l >= 0 && q > 0 && q <= 1 && (best < 0 || q > best_q)) {
+				best = l;
+				best_q = q;
+			}
+		}
+		v = *end == ',' ? end + 1 : end;
+	}
+	return best >= 0 ? (enum web_lang)best : WEB_ZH_HANS;
 }
 
 /* 1 if s is a nonce we could have made: 43 base64url characters. */
@@ -291,6 +320,41 @@ page_msg_n(struct page *pg, const char *key, long n)
 		return json_string(m);
 	snprintf(buf, sizeof(buf), "%.*s%ld%s", (int)(at - m), m, n, at + 3);
 	return json_string(buf);
+}
+
+/* 1 if the UTF-8 text s holds a Han character (CJK unified ideographs and extension A). */
+static int
+has_han(const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if ((*p & 0xF0) == 0xE0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+			unsigned cp = ((unsigned)(*p & 0x0F) << 12) | ((unsigned)(p[1] & 0x3F) << 6) |
+			              (unsigned)(p[2] & 0x3F);
+
+			if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF))
+				return 1;
+			p += 2;
+		}
+	return 0;
+}
+
+const char *
+page_text_lang(struct page *pg, const char *text)
+{
+	const char *p;
+
+	if (text == NULL || text[0] == '\0')
+		return NULL;
+	if (pg->lang == WEB_EN)
+		return has_han(text) ? "zh" : NULL;
+	if (has_han(text))
+		return NULL;
+	for (p = text; *p != '\0'; p++)
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+			return "en";
+	return NULL;
 }
 
 /* Percent-encodes s into buf at *n (unreserved characters stay). */

@@ -59,6 +59,12 @@ const char *page_msg2(struct page *pg, const char *prefix, const char *name);
 /* The message key with its "{n}" replaced by n, as a new JSON string. */
 json_t *page_msg_n(struct page *pg, const char *key, long n);
 
+/* The language of a text written by people (a letter, a reply, a note) when it is not the
+ * page's, for its lang attribute (WCAG 3.1.2: a screen reader reads it with the right voice):
+ * "zh" for text with Han characters on an English page, "en" for text in Latin letters without
+ * Han characters on a Chinese page, else NULL (the page's own). A guess from the script. */
+const char *page_text_lang(struct page *pg, const char *text);
+
 /* The form token of the form called form for this page (into data "csrf"). */
 void page_csrf_set(struct page *pg, const char *form);
 /* 1 if the posted csrf_token is right for form (the citizen's signed double-submit cookie, or

@@ -697,7 +697,7 @@ item_view(struct page *pg, const char *tracking)
 		page_datetime(h[i].at, at);
 		sla_format_local(h[i].at, at_iso, sizeof(at_iso));
 		/* the citizen and the system are named in the page's language; staff by username */
-		json_array_append_new(hist, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?}", "at", at,
+		json_array_append_new(hist, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?}", "at", at,
 		                                      "at_iso", at_iso, "label",
 		                                      page_msg2(pg, "action.", h[i].action), "actor",
 		                                      h[i].actor_id == 0
@@ -707,7 +707,8 @@ item_view(struct page *pg, const char *tracking)
 		                                      h[i].to_state
 		                                          ? page_msg2(pg, "sstate.", h[i].to_state)
 		                                          : NULL,
-		                                      "note", h[i].note));
+		                                      "note", h[i].note, "note_lang",
+		                                      page_text_lang(pg, h[i].note)));
 	}
 	sections = json_array();
 	for (i = 0; i < nsec; i++)
@@ -732,6 +733,17 @@ item_view(struct page *pg, const char *tracking)
 	              "actions", action_forms(pg, &item));
 	if (o != NULL && item.draft != NULL)
 		json_object_set_new(o, "draft_text", json_string(item.draft));
+	/* the letter's texts in another language than the page's carry their own (lang) */
+	if (o != NULL) {
+		const char *texts[][2] = { { "subject_lang", item.subject }, { "body_lang", item.body },
+			                   { "draft_lang", item.draft },
+			                   { "reply_lang", item.replied_at ? item.reply : NULL } };
+
+		for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+			if (page_text_lang(pg, texts[i][1]) != NULL)
+				json_object_set_new(o, texts[i][0],
+				                    json_string(page_text_lang(pg, texts[i][1])));
+	}
 	if (o != NULL)
 		json_object_set_new(o, "public", public_view(pg, &item));
 	json_object_set_new(pg->data, "item", o);

@@ -732,6 +732,114 @@ await test("track: wrong codes are limited per address and tracking number, like
 	await c.close();
 });
 
+await test("track: post, redirect, get — the code is in no address; reload, Back and Forward ask nothing again; an action done is a GET page too", async () => {
+	const item = await apiItem({ subject: "重定向测试" });
+	const c = await context();
+	const p = await c.newPage();
+	const posts = [];
+	p.on("request", (r) => { if (r.isNavigationRequest() && r.method() === "POST") posts.push(r.url()); });
+	await p.goto(`${BASE}/track?lang=en`);
+	await lookUp(p, item.tracking, item.code);
+	assert((await p.locator("#status-title").count()) === 1, "found");
+	const url = new URL(p.url());
+	assert(url.pathname === "/track" && url.searchParams.get("tracking") === item.tracking, `the status's address: ${p.url()}`);
+	assert(!p.url().includes(item.code), `no code in the address: ${p.url()}`);
+	assert((await p.evaluate(() => performance.getEntriesByType("navigation")[0].type)) === "navigate", "shown by a GET");
+	const again = await p.reload();
+	assert(again.request().method() === "GET" && (await p.locator("#status-title").count()) === 1, "a reload shows the status again");
+	await p.goBack();
+	assert((await p.locator("#status-title").count()) === 0 && (await p.locator("#tracking").count()) === 1, `Back: the look-up form (${p.url()})`);
+	const fwd = await p.goForward();
+	assert(fwd && fwd.status() === 200 && (await p.locator("#status-title").count()) === 1, "Forward: the status, not a resubmission page");
+	// an action done: its message on a GET page of its own
+	await p.check("#consent-confirm");
+	await clickAndWait(p, "form.citizen-consent button[type=submit]");
+	assert((await p.locator("#flash").count()) === 1 && new URL(p.url()).searchParams.get("done") === "withdraw_consent", `done: ${p.url()}`);
+	assert(!p.url().includes(item.code), "no code in the address after the action");
+	const reloaded = await p.reload();
+	assert(reloaded.request().method() === "GET", "reloading the action's page sends nothing");
+	assert(posts.length === 2, `two forms sent, no more: ${posts}`);
+	const history = await p.evaluate(() => [location.href, document.referrer]);
+	assert(!history.join(" ").includes(item.code), `no code in location or referrer: ${history}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
+await test("language: a first visit follows the browser's language (zh-TW, zh-HK: 繁體; en-US: English); ?lang=zh-CN, zh-TW, zh, en-US map to the nearest and are remembered", async () => {
+	for (const [locale, want] of [["zh-TW", "zh-Hant"], ["zh-HK", "zh-Hant"], ["en-US", "en"], ["zh-CN", "zh-Hans"]]) {
+		const c = await context({ locale });
+		const p = await c.newPage();
+		await p.goto(`${BASE}/`);
+		assert((await p.getAttribute("html", "lang")) === want, `${locale}: ${await p.getAttribute("html", "lang")}`);
+		await c.close();
+	}
+	const c = await context({ locale: "en-US" });
+	const p = await c.newPage();
+	for (const [tag, want] of [["zh-CN", "zh-Hans"], ["zh-TW", "zh-Hant"], ["zh", "zh-Hans"], ["en-US", "en"], ["zh-hans", "zh-Hans"]]) {
+		await p.goto(`${BASE}/submit?lang=${tag}`);
+		assert((await p.getAttribute("html", "lang")) === want, `?lang=${tag}: ${await p.getAttribute("html", "lang")}`);
+		assert((await p.getAttribute("nav.langs a[aria-current=true]", "hreflang")) === want, `${tag}: the current language marked`);
+		await p.goto(`${BASE}/board`);
+		assert((await p.getAttribute("html", "lang")) === want, `${tag} remembered: ${await p.getAttribute("html", "lang")}`);
+	}
+	await c.close();
+});
+
+// The headings of the page in order: [[level, text], …].
+async function headings(p) {
+	return p.locator("main h1, main h2, main h3, main h4").evaluateAll((els) => els.map((e) => [Number(e.tagName[1]), e.textContent.trim()]));
+}
+// Serious and critical axe-core violations of the page as it is.
+async function axeSerious(p) {
+	await p.evaluate(AXE);
+	const res = await p.evaluate(() => window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+	return res.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((x) => x.target.join(" ")).join(", ")}`);
+}
+
+await test("screen reader: one h1 and no skipped heading level on the citizen pages; a refused form's summary is focused and links to its controls; a refused look-up marks both fields; Chinese text on an English page has lang=zh", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
+	const item = await apiItem({ subject: "读屏测试" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	await apiAct(hand, item.tracking, "draft", { text: "已经修好了。" });
+	await apiAct(hand, item.tracking, "submit_review");
+	await apiAct(head, item.tracking, "approve");
+	await apiAct(hand, item.tracking, "send_reply");
+	const c = await context({ bypassCSP: true });
+	const p = await c.newPage();
+	const outline = async (where) => {
+		const h = await headings(p);
+		assert(h.filter(([l]) => l === 1).length === 1 && h[0][0] === 1, `${where}: one h1, first: ${JSON.stringify(h)}`);
+		for (let i = 1; i < h.length; i++) assert(h[i][0] <= h[i - 1][0] + 1, `${where}: ${h[i - 1][1]} (h${h[i - 1][0]}) then ${h[i][1]} (h${h[i][0]})`);
+	};
+	for (const path of ["/", "/submit", "/track", "/board", "/staff/login"]) {
+		await p.goto(`${BASE}${path}?lang=en`);
+		await outline(path);
+	}
+	await p.goto(`${BASE}/track?lang=en`);
+	await lookUp(p, item.tracking, item.code);
+	await outline("the status page");
+	assert((await p.getAttribute("section.reply .text", "lang")) === "zh", "the Chinese reply on the English page is marked zh");
+	// a refused rating: the summary at the top has the focus, and its link leads to the choice
+	await clickAndWait(p, "form.citizen-rate button[type=submit]");
+	assert((await p.evaluate(() => document.activeElement && document.activeElement.id)) === "error-summary", `the summary is focused: ${await p.evaluate(() => document.activeElement && document.activeElement.outerHTML.slice(0, 80))}`);
+	const href = await p.getAttribute("#error-summary a", "href");
+	assert(href === "#rate-satisfied" && (await p.locator(href).count()) === 1, `the summary links to the control: ${href}`);
+	await outline("the refused rating");
+	let bad = await axeSerious(p);
+	assert(bad.length === 0, `axe on the refused rating: ${bad.join("; ")}`);
+	// a refused look-up: both fields invalid, tied to the message
+	await lookUp(p, item.tracking, "WRONGCODE123");
+	for (const f of ["#tracking", "#code"]) {
+		assert((await p.getAttribute(f, "aria-invalid")) === "true", `${f} invalid`);
+		assert((await p.getAttribute(f, "aria-describedby")).split(" ").includes("look-up-error"), `${f} tied to the message`);
+	}
+	assert((await p.evaluate(() => document.activeElement.id)) === "error-summary", "the message is focused");
+	bad = await axeSerious(p);
+	assert(bad.length === 0, `axe on the refused look-up: ${bad.join("; ")}`);
+	await c.close();
+});
+
 await test("keyboard only: look up, rate with Tab/Space/Enter; focus is visible", async () => {
 	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
 	const item = await apiItem({ subject: "键盘测试" });

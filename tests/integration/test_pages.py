@@ -35,10 +35,18 @@ ACCOUNTS = [
 class Browser:
     """A cookie jar and the forms of the last page: what a browser without script does."""
 
-    def __init__(self, server):
+    def __init__(self, server, follow=False):
         self.server = server
         self.cookies = {}
         self.last = None
+        # follow a POST's 303 with a GET of its Location, as a browser does (the citizen's:
+        # /track is post, redirect, get); staff tests look at the 303 itself
+        self.follow = follow
+
+    def _followed(self, method, r):
+        if self.follow and method == "POST" and r.status == 303:
+            return self.get(r.header("Location"))
+        return r
 
     def _cookie_header(self):
         return "; ".join("%s=%s" % kv for kv in self.cookies.items())
@@ -60,7 +68,7 @@ class Browser:
             else:
                 self.cookies[name] = value
         self.last = r
-        return r
+        return self._followed(method, r)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -104,7 +112,7 @@ class Browser:
             name, _, rest = v.partition("=")
             self.cookies[name] = rest.split(";", 1)[0]
         self.last = r
-        return r
+        return self._followed("POST", r)
 
 
 class Base(unittest.TestCase):
@@ -133,7 +141,7 @@ class Base(unittest.TestCase):
         return r.json()
 
     def citizen(self, lang="en"):
-        b = Browser(self.server)
+        b = Browser(self.server, follow=True)
         b.get("/track?lang=" + lang)
         return b
 
@@ -163,11 +171,19 @@ class TrackActions(Base):
         r = self.track(b, item)
         self.assertEqual(r.status, 200)
         self.assertNotIn('value="supplement"', b.text(), "no supplement form before it is asked")
-        # the language links of the status page: the look-up form with the number filled in
+        # the language links of the status page: the status in that language (the code waits
+        # in this browser's look-up cookie, never in the address); another browser gets the
+        # look-up form with the number filled in (the links led to that form while the status
+        # was a POST page)
         self.assertIn('href="/track?lang=zh-Hant&amp;tracking=%s"' % t, b.text())
         b.get("/track?lang=zh-Hant&tracking=" + t)
+        self.assertIn('<html lang="zh-Hant">', b.text())
+        self.assertIn('id="status-title"', b.text())
+        other = Browser(self.server)
+        other.get("/track?lang=zh-Hant&tracking=" + t)
+        self.assertNotIn('id="status-title"', other.text())
         self.assertIn('id="tracking" name="tracking" maxlength="40" required autocomplete="off" '
-                      'spellcheck="false" value="%s"' % t, b.text())
+                      'spellcheck="false" value="%s"' % t, other.text())
         b.get("/track?lang=en")
         self.act("disp_p", t, "assign", section=SECTION)
         self.act("hand_p", t, "accept")
@@ -325,6 +341,261 @@ class TrackActions(Base):
         self.assertEqual(s["state"], "received")
 
 
+class TrackRedirect(Base):
+    """/track is post, redirect, get: the query code is a secret, never in an address (the
+    address bar, the history, a Referer, a proxy's access log); it waits in a cookie of this
+    browser for /track only, so that a reload or the back button asks nothing again."""
+
+    def test_look_up_redirects_without_the_code(self):
+        item = self.submit()
+        t, code = item["tracking"], item["query_code"]
+        b = Browser(self.server)
+        b.get("/track?lang=en")
+        r = b.post("/track?lang=en", {"tracking": t, "code": code.lower()})
+        self.assertEqual(r.status, 303, b.text())
+        loc = r.header("Location")
+        self.assertEqual(loc, "/track?lang=en&tracking=" + t)
+        cookie = [v for v in r.headers_all("Set-Cookie") if v.startswith("civicdesk_track=")]
+        self.assertEqual(len(cookie), 1, r.headers_all("Set-Cookie"))
+        for attr in ("Path=/track", "HttpOnly", "SameSite=Strict", "Max-Age="):
+            self.assertIn(attr, cookie[0])
+        self.assertEqual(b.cookies["civicdesk_track"], "%s.%s" % (t, code),
+                         "the code as the item has it, whatever case was typed")
+        for _ in range(2):  # shown, then reloaded: the same page, nothing posted again
+            r = b.get(loc)
+            self.assertEqual(r.status, 200)
+            self.assertTrue([v for v in r.headers_all("Set-Cookie")
+                             if v.startswith("civicdesk_track=%s." % t) and "Max-Age=900" in v],
+                            "kept 15 minutes more while it is used")
+            self.assertIn('id="status-title"', b.text())
+            self.assertIn(t, b.text())
+            for url in re.findall(r'(?:href|action|src)="([^"]*)"', b.text()):
+                self.assertNotIn(code, html.unescape(url), "no address holds the code")
+        # another browser, or another number than the cookie's: the look-up form
+        other = Browser(self.server)
+        other.get(loc)
+        self.assertNotIn('id="status-title"', other.text())
+        self.assertIn('value="%s"' % t, other.text())
+        b.get("/track?tracking=XJ-20200101-00001")
+        self.assertNotIn('id="status-title"', b.text())
+
+    def test_action_redirects_with_its_message(self):
+        item = self.submit(publish=True)
+        t = item["tracking"]
+        b = Browser(self.server)
+        b.get("/track?lang=en")
+        b.get(b.post("/track", {"tracking": t, "code": item["query_code"]}).header("Location"))
+        r = b.post("/track", {"action": "withdraw_consent", "tracking": t,
+                              "code": item["query_code"], "confirm": "1"})
+        self.assertEqual(r.status, 303, b.text())
+        self.assertEqual(r.header("Location"), "/track?tracking=%s&done=withdraw_consent" % t)
+        r = b.get(r.header("Location"))
+        self.assertEqual(r.status, 200)
+        self.assertIn('id="flash"', b.text())
+        self.assertNotIn('value="withdraw_consent"', b.text())
+        # a refused action stays on its page with the message (nothing to reload but it)
+        r = b.post("/track", {"action": "withdraw", "tracking": t, "code": item["query_code"]})
+        self.assertEqual(r.status, 400)
+        self.assertIn('id="withdraw-error"', b.text())
+
+    def test_wrong_code_and_unknown_number_answer_alike(self):
+        item = self.submit()
+        b = Browser(self.server)
+        b.get("/track?lang=zh-Hans")
+        pages = []
+        for t, code in ((item["tracking"], "WRONGWRONG12"), ("XJ-20200101-99999", "WRONGWRONG12")):
+            r = b.post("/track", {"tracking": t, "code": code})
+            self.assertEqual(r.status, 404)
+            self.assertNotIn("civicdesk_track", b.cookies)
+            main = re.search(r"<main.*</main>", b.text(), re.S).group(0)
+            pages.append(re.sub(r'(value|tracking)="[^"]*"', "", main.replace(t, "")))
+        self.assertEqual(pages[0], pages[1])
+
+    def test_forged_cookie_counts_as_a_wrong_code(self):
+        """The cookie is the client's to write: a wrong code in it shows nothing and counts like
+        a wrong code typed, so it is no way around the limits on guessing."""
+        item = self.submit()
+        t = item["tracking"]
+        b = Browser(self.server)
+        for _ in range(10):
+            b.cookies["civicdesk_track"] = t + ".WRONGWRONG12"
+            b.get("/track?tracking=" + t)
+            self.assertNotIn('id="status-title"', b.text())
+            self.assertNotIn("civicdesk_track", b.cookies, "a wrong cookie is forgotten")
+        b.cookies["civicdesk_track"] = "%s.%s" % (t, item["query_code"])
+        self.assertEqual(b.get("/track?tracking=" + t).status, 429)
+        r = self.track(self.citizen(), item)
+        self.assertEqual(r.status, 429, "the number is refused from this address now")
+
+
+class Languages(Base):
+    """?lang= takes any BCP 47 tag of Chinese or English (any case) as the nearest of ours, and
+    remembers ours; with no ?lang= and no cookie, Accept-Language chooses (its q-values
+    counted); ?lang=zh-Hans|zh-Hant|en as they always were."""
+
+    def lang_of(self, b):
+        return re.search(r'<html lang="([^"]+)">', b.text()).group(1)
+
+    def test_bcp47_tags_map_to_the_nearest(self):
+        cases = [("zh-CN", "zh-Hans"), ("zh-TW", "zh-Hant"), ("zh-HK", "zh-Hant"),
+                 ("zh", "zh-Hans"), ("en-US", "en"), ("zh-hans", "zh-Hans"),
+                 ("ZH-HANT", "zh-Hant"), ("zh-Hant-TW", "zh-Hant"), ("zh-MO", "zh-Hant"),
+                 ("en-GB", "en"), ("zh-Hans", "zh-Hans"), ("zh-Hant", "zh-Hant"), ("en", "en")]
+        for tag, want in cases:
+            for path in ("/", "/submit", "/track", "/board"):
+                with self.subTest(tag=tag, path=path):
+                    b = Browser(self.server)
+                    r = b.get("%s?lang=%s" % (path, tag))
+                    self.assertEqual(r.status, 200)
+                    self.assertEqual(self.lang_of(b), want)
+                    self.assertEqual(b.cookies.get("civicdesk_lang"), want, "ours remembered")
+                    b.get("/board")
+                    self.assertEqual(self.lang_of(b), want, "and kept on the next page")
+            # the staff pages' redirect carries ours on
+            r = Browser(self.server).get("/staff/?lang=" + tag)
+            self.assertEqual((r.status, r.header("Location")),
+                             (303, "/staff/login?lang=" + want))
+        # another language is no choice: the cookie's, else Accept-Language's, stays
+        b = Browser(self.server)
+        b.get("/?lang=zh-TW")
+        r = b.get("/submit?lang=fr")
+        self.assertEqual((r.status, self.lang_of(b)), (200, "zh-Hant"))
+
+    def test_accept_language_on_a_first_visit(self):
+        cases = [("zh-TW,zh;q=0.9,en;q=0.8", "zh-Hant"), ("zh-HK", "zh-Hant"),
+                 ("zh-CN,zh;q=0.9", "zh-Hans"), ("en-US,en;q=0.9", "en"),
+                 ("fr-FR, fr;q=0.9, en;q=0.8", "en"), ("de, zh-Hant;q=0.5, en;q=0.4", "zh-Hant"),
+                 ("en;q=0, zh-TW;q=0.3", "zh-Hant"), ("ja", "zh-Hans"), ("*", "zh-Hans"),
+                 ("", "zh-Hans"), ("en;q=0.5, zh-TW;q=0.9", "zh-Hant")]
+        for value, want in cases:
+            with self.subTest(accept_language=value):
+                b = Browser(self.server)
+                b.get("/track", headers={"Accept-Language": value})
+                self.assertEqual(self.lang_of(b), want)
+                self.assertNotIn("civicdesk_lang", b.cookies, "nothing to remember: not chosen")
+        # a choice made (cookie) or asked for (?lang=) comes before the browser's
+        b = Browser(self.server)
+        b.get("/?lang=en")
+        b.get("/board", headers={"Accept-Language": "zh-TW"})
+        self.assertEqual(self.lang_of(b), "en")
+        b.get("/board?lang=zh-Hans", headers={"Accept-Language": "zh-TW"})
+        self.assertEqual(self.lang_of(b), "zh-Hans")
+
+
+class TraditionalWording(unittest.TestCase):
+    """The zh-Hant catalogue is written for readers in Taiwan, Hong Kong and Macao, not the
+    simplified one converted character by character: none of the mainland words below (nor the
+    conversion errors) may come back. 文件 is kept out altogether: every file here is a 檔案 (a
+    document would be 公文 or 文書)."""
+
+    CATALOGUE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "web",
+                             "i18n", "zh-Hant.txt")
+    MAINLAND = {
+        "文件": "檔案", "支持": "支援", "信息": "資訊 / 資料", "用戶": "使用者",
+        "登錄": "登入", "視頻": "影片", "默認": "預設", "帳戶": "帳號", "創建": "建立",
+        "搜索": "搜尋", "鏈接": "連結", "渠道": "管道", "配置": "設定", "數據": "資料",
+        "文本": "文字", "保存": "儲存", "當前": "目前", "重置": "重設", "在線": "線上",
+        "網上": "線上", "網絡": "網路", "軟件": "軟體", "服務器": "伺服器", "程序員": "程式設計師",
+        "設置": "設定", "激活": "啟用", "屏幕": "螢幕", "打印": "列印", "菜單": "選單",
+        "鼠標": "滑鼠", "導航": "選單", "短信": "簡訊", "郵箱": "電子郵件地址 / 信箱",
+        "獲取": "取得", "質量": "品質", "優化": "最佳化", "退出": "登出",
+        "恢復碼": "復原碼", "雙重驗證": "雙因素認證",
+        # what a character-by-character conversion gets wrong
+        "聯系": "聯絡", "覆雜": "複雜", "合並": "合併", "批準": "核准", "“": "「", "”": "」",
+    }
+
+    def test_no_mainland_terms(self):
+        with open(self.CATALOGUE, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        found = ["%d: %s (→ %s): %s" % (i, term, better, line)
+                 for i, line in enumerate(lines, 1)
+                 for term, better in self.MAINLAND.items() if term in line]
+        self.assertEqual(found, [], "mainland wording in zh-Hant.txt")
+
+    def test_built_in_pages_use_it(self):
+        srv = harness.Server().start()
+        try:
+            b = Browser(srv)
+            b.get("/staff/login?lang=zh-Hant")
+            self.assertIn("工作人員登入", b.text())
+            self.assertIn("使用者名稱", b.text())
+            b.get("/submit?lang=zh-Hant")
+            self.assertIn("支援 PDF", b.text())
+            self.assertIn("個檔案", b.text())
+            for term in ("登錄", "用戶", "信息", "文件", "支持"):
+                self.assertNotIn(term, b.text())
+        finally:
+            srv.cleanup()
+
+
+class ScreenReader(Base):
+    """What a screen reader needs beyond axe's rules: a refused citizen's form says so at the top
+    of the page (the summary the script focuses), linked to the control; a look-up refused marks
+    both fields invalid and ties them to the message; people's text in another language than the
+    page's carries its own lang."""
+
+    def test_refused_forms_summarised_and_linked(self):
+        item = self.replied()
+        t, code = item["tracking"], item["query_code"]
+        b = self.citizen()
+        self.track(b, item)
+        self.assertNotIn('id="error-summary"', b.text())
+        r = b.post("/track", {"action": "rate", "tracking": t, "code": code})
+        self.assertEqual(r.status, 400)
+        summary = re.search(r'<div class="error-summary" role="alert" id="error-summary" '
+                            r'tabindex="-1">(.*?)</div>', b.text(), re.S)
+        self.assertTrue(summary, "a summary at the top")
+        self.assertIn('<a href="#rate-satisfied">', summary.group(1))
+        self.assertIn('id="rate-satisfied"', b.text(), "the link leads to a control")
+        r = b.post("/track", {"action": "rate", "tracking": t, "code": code,
+                              "value": "satisfied", "comment": "x" * 501})
+        self.assertIn('<a href="#rate-comment">', b.text())
+        item2 = self.submit()
+        b2 = self.citizen()
+        self.track(b2, item2)
+        r = b2.post("/track", {"action": "withdraw", "tracking": item2["tracking"],
+                               "code": item2["query_code"]})
+        self.assertEqual(r.status, 400)
+        self.assertIn('<a href="#withdraw-confirm">', b2.text())
+        self.assertIn('id="withdraw-confirm"', b2.text())
+
+    def test_look_up_refused_marks_the_fields(self):
+        b = self.citizen()
+        r = b.post("/track", {"tracking": "XJ-20200101-99999", "code": "WRONGWRONG12"})
+        self.assertEqual(r.status, 404)
+        for field in ("tracking", "code"):
+            tag = re.search(r'<input type="text" id="%s"[^>]*>' % field, b.text()).group(0)
+            self.assertIn('aria-invalid="true"', tag)
+            self.assertIn("look-up-error", tag)
+        self.assertRegex(b.text(), r'<p id="look-up-error"><a href="#tracking">')
+
+    def test_text_in_another_language_has_its_lang(self):
+        item = self.replied()  # a Chinese letter and reply
+        b = self.citizen("en")
+        self.track(b, item)
+        self.assertRegex(b.text(), r'<div class="text" lang="zh">路灯已修复。</div>')
+        b.get("/track?lang=zh-Hans&tracking=" + item["tracking"])
+        self.assertRegex(b.text(), r'<div class="text">路灯已修复。</div>', "the page's own")
+        # an English reply on a Chinese page
+        other = self.submit(subject="Street light")
+        t = other["tracking"]
+        self.act("disp_p", t, "assign", section=SECTION)
+        self.act("hand_p", t, "accept")
+        self.act("hand_p", t, "ask_citizen", note="Which street is it?")
+        c = self.citizen("zh-Hant")
+        self.track(c, other)
+        self.assertIn('<div class="text" lang="en">Which street is it?</div>', c.text())
+        # the staff item page too: the Chinese letter and reply on an English page
+        s = Browser(self.server)
+        s.get("/staff/login?lang=en")
+        self.assertEqual(s.post("/staff/login", {"username": "hand_p", "password": PW}).status,
+                         303)
+        s.get("/staff/item/" + item["tracking"])
+        self.assertIn('<span lang="zh">路灯不亮</span></h1>', s.text())
+        self.assertRegex(s.text(), r'<div class="text letter" lang="zh">小区门口')
+        self.assertIn('<div class="text" lang="zh">路灯已修复。</div>', s.text())
+
+
 class TrackLimits(Base):
     def test_per_address_and_tracking_number(self):
         """Ten wrong codes for one number lock that number for this address only: another
@@ -439,7 +710,7 @@ class Roles(Base):
                 self.assertIn('<html lang="en">', b.text(), "a page, in the language")
                 b.get("/staff/item/" + mine + "?lang=zh-Hant")
                 self.assertIn("來信人 → ", b.text(), "the citizen named in the language")
-                self.assertIn("<dd>網上提交</dd>", b.text(), "the channel too")
+                self.assertIn("<dd>線上提交</dd>", b.text(), "the channel too")
                 self.assertNotIn("citizen", b.text())
                 b.get("/staff/item/" + mine + "?lang=en")
                 r = b.post("/staff/item/" + other, {"action": "accept", "note": "x"})
@@ -553,6 +824,12 @@ class Board(Base):
                 for private in ("北门", "南门", "未办理", "欧阳明", "13712345678"):
                     self.assertNotIn(private, page)
                 self.assertIn("137****5678", page, "the number masked")
+        # Chinese text on the English page carries its lang (a screen reader's voice)
+        b.get("/board?lang=en")
+        self.assertRegex(b.text(), r'<div class="text" lang="zh">[^<]*学院路井盖缺失')
+        self.assertRegex(b.text(), r'<div class="text reply" lang="zh">[^<]*井盖已更换')
+        b.get("/board?lang=zh-Hans")
+        self.assertNotIn('lang="zh"', b.text().split("<main")[1], "the page's own language")
         for q in ("欧阳明", "13712345678", "北门井盖"):
             with self.subTest(q=q):
                 b.get("/board?q=" + urllib.parse.quote(q))
@@ -948,6 +1225,51 @@ class Admin(Base):
             c["pending"], c["sent"], c["failed"], c["dropped"]), b.text())
         b.get("/staff/admin?lang=zh-Hans")
         self.assertIn("已作废 %d" % c["dropped"], b.text())
+
+    def test_outbox_channels_and_steps_in_words(self):
+        """The failed notices' channel and step are words in the page's language (they were the
+        notifiers' names: email, overdue/2025-10-14), with the clock and due date a clock's
+        notice is about."""
+        import sqlite3
+        rows = [("overdue/2025-10-14", "reply", "email", "head@example.com"),
+                ("escalate/2025-10-14/2025-10-16", "forward", "sms", "13800000077"),
+                ("ack", None, "email", "citizen@example.com"),
+                ("digest/2025-W42", None, "email", "digest@example.com"),
+                ("something-new/1", None, "email", "new@example.com")]
+        with sqlite3.connect(self.server.db) as d:
+            for step, clock, channel, to in rows:
+                d.execute("INSERT INTO outbox (item_id, clock, step, channel, recipient, body, "
+                          "created, send_after, attempts, state, last_error, give_up_at) "
+                          "VALUES (NULL, ?, ?, ?, ?, 'x', 1, 1, 3, 'pending', NULL, 2)",
+                          (clock, step, channel, to))
+                d.execute("UPDATE outbox SET state = 'failed', last_error = 'test words' "
+                          "WHERE id = (SELECT max(id) FROM outbox)")
+        want = {
+            "en": {"head@example.com": ("E-mail", "Overdue notice (section head) (Reply due by "
+                                        "2025-10-14)"),
+                   "13800000077": ("SMS", "Escalation (supervisor) (Forward to the section by "
+                                   "2025-10-14)"),
+                   "citizen@example.com": ("E-mail", "Acknowledgement to the citizen"),
+                   "digest@example.com": ("E-mail", "Weekly digest"),
+                   "new@example.com": ("E-mail", "Other notice")},
+            "zh-Hans": {"head@example.com": ("电子邮件", "逾期通知（科室负责人） (答复期限 2025-10-14)"),
+                        "13800000077": ("短信", "逾期上报（主管领导） (转交期限 2025-10-14)"),
+                        "citizen@example.com": ("电子邮件", "收件回执")},
+            "zh-Hant": {"head@example.com": ("電子郵件", "逾期通知（科室負責人） (答覆期限 2025-10-14)"),
+                        "13800000077": ("簡訊", "逾期上報（主管領導） (轉交期限 2025-10-14)"),
+                        "digest@example.com": ("電子郵件", "每週待辦彙總")},
+        }
+        b = self.admin()
+        for lang, cells in want.items():
+            b.get("/staff/admin?lang=" + lang)
+            table = b.text().split('<table class="outbox">')[1].split("</table>")[0]
+            shown = {html.unescape(to): (html.unescape(ch), html.unescape(st)) for ch, to, st in
+                     re.findall(r'<td>([^<]*)</td><td>([^<]*)</td><td class="step">([^<]*)</td>',
+                                table)}
+            for to, words in cells.items():
+                self.assertEqual(shown.get(to), words, lang)
+            for raw in ("overdue/", "escalate/", ">email<", ">sms<", ">ack<", "digest/"):
+                self.assertNotIn(raw, table, lang)
 
     def test_outbox_retry_and_audit_filters(self):
         import sqlite3

@@ -82,9 +82,20 @@ test_more_names(struct t *t)
 	static const char *const done[] = { "account_changed", "account_unlocked",
 		                            "section_added", "section_changed", "policy_changed",
 		                            "outbox_retried" };
+	/* the admin page's failed notices: the kinds of step the notifiers write and the channels
+	 * (service/pages/admin.c outbox_kinds, '-' as '_') */
+	static const char *const steps[] = { "remind", "overdue", "escalate", "ack", "info",
+		"extension", "explained", "replied", "rejected", "merged", "merged_replied",
+		"reopened", "coverage", "digest", "followup", "supervised", "supervision_due",
+		"sent_back", "other" };
+	static const char *const channels[] = { "email", "sms" };
 	size_t i;
 	int k;
 
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		want(t, "ostep.", steps[i]);
+	for (i = 0; i < sizeof(channels) / sizeof(channels[0]); i++)
+		want(t, "ochannel.", channels[i]);
 	for (i = 0; i < sizeof(ratings) / sizeof(ratings[0]); i++)
 		want(t, "rating.", ratings[i]);
 	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
@@ -125,7 +136,7 @@ key_like(const char *s, size_t n)
 		static const char *const prefixes[] = { "site", "nav", "foot", "form", "home", "kind",
 			"submit", "done", "track", "board", "clock", "state", "sstate", "statetext",
 			"action", "left", "role", "staff", "login", "password", "queue", "item", "err",
-			"explain", "dash", "admin", "rating", "astatus", "policy" };
+			"explain", "dash", "admin", "rating", "astatus", "policy", "ostep", "ochannel" };
 
 		for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
 			if (strcmp(first, prefixes[i]) == 0)

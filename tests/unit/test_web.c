@@ -204,9 +204,39 @@ test_builtin(struct t *t)
 			json_decref(data);
 		}
 	CHECK_INT(t, web_lang_parse("zh-Hant"), WEB_ZH_HANT);
-	CHECK_INT(t, web_lang_parse("zh"), -1);
 	CHECK_INT(t, web_lang_parse("zh-hant"), WEB_ZH_HANT); /* BCP 47: any case */
 	CHECK_INT(t, web_lang_parse("EN"), WEB_EN);
+	/* Other BCP 47 tags of Chinese and English get the nearest of ours (they were refused, and
+	 * ?lang=zh-TW fell back to the cookie or simplified Chinese: a Taiwanese reader sent by a
+	 * link written that way got the wrong script). "zh" alone was pinned to -1 here; it is
+	 * Chinese, and simplified is the bureau's default. */
+	CHECK_INT(t, web_lang_parse("zh"), WEB_ZH_HANS);
+	CHECK_INT(t, web_lang_parse("zh-CN"), WEB_ZH_HANS);
+	CHECK_INT(t, web_lang_parse("zh-hans"), WEB_ZH_HANS);
+	CHECK_INT(t, web_lang_parse("zh-SG"), WEB_ZH_HANS);
+	CHECK_INT(t, web_lang_parse("zh_CN"), WEB_ZH_HANS);
+	CHECK_INT(t, web_lang_parse("cmn-Hans-CN"), WEB_ZH_HANS);
+	CHECK_INT(t, web_lang_parse("zh-TW"), WEB_ZH_HANT);
+	CHECK_INT(t, web_lang_parse("zh-hk"), WEB_ZH_HANT);
+	CHECK_INT(t, web_lang_parse("ZH-MO"), WEB_ZH_HANT);
+	CHECK_INT(t, web_lang_parse("zh-Hant-TW"), WEB_ZH_HANT);
+	CHECK_INT(t, web_lang_parse("zh-Hans-HK"), WEB_ZH_HANS); /* the script before the region */
+	CHECK_INT(t, web_lang_parse("zh-Hant-CN"), WEB_ZH_HANT);
+	CHECK_INT(t, web_lang_parse("yue"), WEB_ZH_HANT);
+	CHECK_INT(t, web_lang_parse("en-US"), WEB_EN);
+	CHECK_INT(t, web_lang_parse("en-gb"), WEB_EN);
+	CHECK_INT(t, web_lang_parse("fr"), -1);
+	CHECK_INT(t, web_lang_parse("fr-CA"), -1);
+	CHECK_INT(t, web_lang_parse("ja"), -1);
+	CHECK_INT(t, web_lang_parse("enx"), -1);
+	CHECK_INT(t, web_lang_parse("zhx-TW"), -1);
+	CHECK_INT(t, web_lang_parse(""), -1);
+	CHECK_INT(t, web_lang_parse("*"), -1);
+	CHECK_INT(t, web_lang_parse("zh-"), -1);
+	CHECK_INT(t, web_lang_parse("-zh"), -1);
+	CHECK_INT(t, web_lang_parse("zh--TW"), -1);
+	CHECK_INT(t, web_lang_parse("en-<script>"), -1);
+	CHECK_INT(t, web_lang_parse("zh-abcdefghi"), -1); /* a subtag has at most 8 characters */
 	web_free(w);
 }
 
