@@ -804,6 +804,12 @@ int db_outbox_claim(struct db_conn *c, int64_t id, int64_t now, const char *mess
 int db_outbox_sent(struct db_conn *c, int64_t id, int64_t now);
 int db_outbox_failed(struct db_conn *c, int64_t id, const char *error);
 int db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const char *error);
+/* on: the connection's commits from now on are written to the WAL before they return, which a
+ * crash of the process (kill -9) cannot undo, but wait for no fsync (synchronous NORMAL): the
+ * marks of e-mails as the SMTP server accepts them, one transaction each. off: back to
+ * synchronous FULL, and the WAL synced once (fsync) for all of them: a power cut loses no mark
+ * made before. Outside a transaction only (SQLite's rule). 0 or -1 (logged). */
+int db_outbox_marking(struct db_conn *c, int on);
 /* Marks a pending row dropped (a ladder notice that no longer holds when it is due: its clock
  * stopped, its due time moved…) with the reason: 1 / 0 not pending / -1. */
 int db_outbox_dropped(struct db_conn *c, int64_t id, const char *reason);

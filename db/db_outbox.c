@@ -929,6 +929,33 @@ db_ladder_scanning(struct db_conn *c, int on)
 }
 
 int
+db_outbox_marking(struct db_conn *c, int on)
+{
+	/* PRAGMA takes no parameters; both texts are constants */
+	const char *sql = on ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL";
+	sqlite3_file *wal = NULL;
+	int rc;
+
+	if (sqlite3_exec(c->h, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		db_log("outbox marking mode: %s", sqlite3_errmsg(c->h));
+		return -1;
+	}
+	if (on)
+		return 0;
+	/* the WAL file of this connection (SQLite's own answer, not the VFS's), synced as a
+	 * commit with synchronous FULL would: every frame written before is durable after */
+	rc = sqlite3_file_control(c->h, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+	if (rc != SQLITE_OK || wal == NULL || wal->pMethods == NULL)
+		return 0; /* no WAL open: nothing was written through it */
+	rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+	if (rc != SQLITE_OK) {
+		db_log("outbox marks: syncing the WAL: %s", sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
 db_ladder_owner(struct db_conn *c, int64_t id, int64_t *section_id, int64_t *assignee_id)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_OWNER]);

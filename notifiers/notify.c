@@ -511,7 +511,8 @@ struct mark_now {
 };
 
 /* A message's done callback: marks its rows in a transaction of their own (on failure they are
- * marked with the rest of the batch). Nonzero when the notifier is stopping: no more SMS. */
+ * marked with the rest of the batch). Nonzero when the notifier is stopping: no more SMS (an
+ * SMTP session goes on to the end of its batch). */
 static int
 mark_now(struct notify_msg *m, void *cls)
 {
@@ -527,14 +528,20 @@ mark_now(struct notify_msg *m, void *cls)
 	return k->n != NULL && stopping(k->n);
 }
 
-/* One pass of one channel: up to DISPATCH_ROUNDS batches, each claimed, sent as one batch
- * (one SMTP session), and marked with its messages' results in the transaction that claims
- * the next batch (one commit per batch instead of two; the last marks alone). A crash between a
- * send and its marks resends that batch once, with the same Message-IDs: its rows wait for
- * their retry time, which the claim set, so no later batch of the pass takes them again. When
- * n (may be NULL) is stopping, no batch is started after the one under way, whose marks are
- * committed: a SIGTERM ends a drain after one batch (of SMS: after the SMS under way), every
- * row sent marked, none sent twice. */
+/* One pass of one channel: up to DISPATCH_ROUNDS batches, each claimed (one transaction, which
+ * also marks what the previous batch left unmarked), then sent as one batch (one SMTP session,
+ * one reused HTTP connection). Each message is marked as soon as the server or the gateway
+ * answers it, in a transaction of its own committed before the next message goes out
+ * (mark_now: an e-mail at libesmtp's SMTP_EV_MESSAGESENT, before its session writes the next
+ * MAIL FROM), so a crash of the process at any moment sends again at most the one message
+ * whose answer was being recorded, with the same Message-ID. The e-mails' marks are synced
+ * once at the end of their session (a power cut during the session may send its e-mails
+ * again, with their Message-IDs). The messages that no answer decided (a session cut short)
+ * are marked with the next claim, or alone after the last batch. Rows sent again after a crash
+ * wait for their retry time, which the claim set, so no later batch of the pass takes them
+ * again. When n (may be NULL) is stopping, no batch is started after the one under way: a
+ * SIGTERM ends a drain after the SMS under way, or after the SMTP session under way, every row
+ * sent marked, none sent twice. */
 static int
 dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
                  const struct notify_channel *ch, const struct notify_quiet *q,
@@ -546,6 +553,9 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 	memset(&prev, 0, sizeof(prev));
 	memset(&cur, 0, sizeof(cur));
 	for (round = 0; round < DISPATCH_ROUNDS && more; round++) {
+		struct mark_now mn;
+		size_t i;
+
 		if (n != NULL && stopping(n))
 			break;
 		cur.ch = ch;
@@ -565,20 +575,28 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 		if (db_commit(c) != 0)
 			goto out;
 		batch_free(&prev);
-		/* a crash from here to the commit of its marks resends this batch once; the SMS of a
-		 * batch are marked one by one as the gateway answers (mark_now), so a crash resends
-		 * only the one under way */
-		if (cur.sms) {
-			struct mark_now mn = {c, q, cal, &cur, now, sent, n};
-			size_t i;
-
-			for (i = 0; i < cur.k; i++) {
-				cur.msgs[i].done = mark_now;
-				cur.msgs[i].done_cls = &mn;
-			}
-			ch->send(cfg, cur.msgs, cur.k);
-		} else
-			ch->send(cfg, cur.msgs, cur.k);
+		mn.c = c;
+		mn.q = q;
+		mn.cal = cal;
+		mn.b = &cur;
+		mn.now = now;
+		mn.sent = sent;
+		mn.n = n;
+		for (i = 0; i < cur.k; i++) {
+			cur.msgs[i].done = mark_now;
+			cur.msgs[i].done_cls = &mn;
+		}
+		/* an e-mail's mark is written before the next e-mail goes out but synced once for
+		 * the session (db_outbox_marking): one fsync per SMTP session, not per e-mail; an
+		 * SMS's mark is synced at once (a gateway is slower than an fsync) */
+		if (!cur.sms)
+			db_outbox_marking(c, 1);
+		ch->send(cfg, cur.msgs, cur.k);
+		if (!cur.sms && db_outbox_marking(c, 0) != 0) {
+			prev = cur;
+			memset(&cur, 0, sizeof(cur));
+			goto out;
+		}
 		prev = cur;
 		memset(&cur, 0, sizeof(cur));
 	}

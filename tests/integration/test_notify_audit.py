@@ -607,6 +607,44 @@ class Shutdown(peers.PeerTest, unittest.TestCase):
                              sorted(p for p, k in per.items() if k > 1))
 
 
+    def test_kill_in_the_middle_of_an_smtp_session(self):
+        """kill -9 while one SMTP session sends 60 acknowledgements and the server holds its
+        answer to the 30th e-mail's data (the peer answers it never; the test kills the daemon
+        once the data is in): each e-mail the server accepted is marked sent before the next one
+        goes out, so the database says 29 sent at the kill, and after the restart every notice
+        arrives exactly once. Marked with their batch after the session, the 29 came again."""
+        port = peers.free_port()
+        self.server = start_server(self.tmp, port, peers.free_port(), "2025-11-03T09:00",
+                                   dbdir=self.dbdir)
+        n, held = 60, 30
+        for i in range(n):
+            submit(self.server, subject="来信 %d" % i, email="k%d@example.com" % i)
+        peers.wait_for(lambda: len(rows(self.server, "o.attempts = 1")) == n, 60,
+                       "every acknowledgement tried once while the server is down")
+        smtp = self.peer("smtp", "--hold-data", str(held), port=port)
+        set_clock(self.server, "2025-11-03T09:05")  # every one due at once: one session
+        peers.wait_for(lambda: [r for r in smtp.records() if "held" in r], 60,
+                       "the data of e-mail %d" % held)
+        self.server.proc.send_signal(signal.SIGKILL)
+        self.server.proc.wait(timeout=20)
+        self.server.proc.stdout.close()
+        self.server.proc = None
+        self.assertEqual(len(mails(smtp)), held - 1)
+        with db(self.server) as d:
+            marked = d.execute("SELECT count(*) FROM outbox WHERE state = 'sent'").fetchone()[0]
+        self.assertEqual(marked, held - 1, "each accepted e-mail marked before the next")
+        self.server.start()
+        set_clock(self.server, "2025-11-03T09:10")
+        peers.wait_for(lambda: len(rows(self.server, "o.state = 'sent'")) == n, 120,
+                       "every notice sent after the restart")
+        per = {}
+        for m in mails(smtp):
+            per[m["rcpt"][0]] = per.get(m["rcpt"][0], 0) + 1
+        self.assertEqual(sorted(per), sorted("k%d@example.com" % i for i in range(n)))
+        again = sorted(to for to, k in per.items() if k > 1)
+        self.assertLessEqual(len(again), 1, "sent again after the kill: %r" % again)
+        self.assertLessEqual(max(per.values()), 2)
+
     def test_sigterm_while_sending_sms(self):
         """SIGTERM while a slow gateway takes a batch of SMS: the daemon stops after the SMS
         under way (not after the whole batch), and after the restart each SMS is sent once."""
