@@ -279,6 +279,7 @@ struct batch {
 	char (*why)[WHY_MAX];
 	int64_t *retry_at;
 	unsigned char *marked; /* per message: its rows' results committed already */
+	size_t *group;         /* per message: its group */
 };
 
 static void
@@ -286,6 +287,7 @@ batch_free(struct batch *b)
 {
 	free(b->retry_at);
 	free(b->marked);
+	free(b->group);
 	free(b->why);
 	free(b->mids);
 	free(b->msgs);
@@ -409,7 +411,9 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 	b->mids = calloc(ng, sizeof(*b->mids));
 	b->retry_at = calloc(ng, sizeof(*b->retry_at));
 	b->marked = calloc(ng, 1);
-	if (b->msgs == NULL || b->mids == NULL || b->retry_at == NULL || b->marked == NULL)
+	b->group = calloc(ng, sizeof(*b->group));
+	if (b->msgs == NULL || b->mids == NULL || b->retry_at == NULL || b->marked == NULL ||
+	    b->group == NULL)
 		return -1;
 	for (j = 0; j < b->ng; j++) {
 		struct notify_group *g = &b->groups[j];
@@ -437,6 +441,7 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 		b->msgs[b->k].message_id = b->mids[j];
 		b->msgs[b->k].date = now;
 		g->msg_index = b->k;
+		b->group[b->k] = j;
 		b->k++;
 	}
 	return 0;
@@ -450,11 +455,16 @@ static int
 batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_calendar *cal,
            struct batch *b, int64_t now, size_t *sent, size_t only)
 {
-	size_t i, j;
+	size_t i, j, end = b->ng;
 	int64_t at;
 	int r;
 
-	for (j = 0; j < b->ng; j++) {
+	j = 0;
+	if (only != MARK_ALL) { /* that message's group alone */
+		j = b->group[only];
+		end = j + 1;
+	}
+	for (; j < end; j++) {
 		struct notify_group *g = &b->groups[j];
 		const struct notify_msg *msg = &b->msgs[g->msg_index];
 		char why[300];
