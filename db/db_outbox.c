@@ -42,6 +42,7 @@ enum stmt {
 	STMT_LADDER_SET_MANY,
 	STMT_ADD_BARE,
 	STMT_READDRESS,
+	STMT_REQUEUE_GIVEN_UP,
 	STMT__MAX
 };
 
@@ -75,6 +76,14 @@ static const char *const stmts[STMT__MAX] = {
 	               "WHERE id = ? AND state = 'pending'",
 	[STMT_REQUEUE] = "UPDATE outbox SET state = 'pending', send_after = ?, attempts = 0, "
 	                 "give_up_at = ?, message_id = NULL WHERE id = ? AND state = 'failed'",
+	/* the failed rows (through outbox_marked, 025) that failed at an attempt made at or after
+	 * their give-up time (the dispatcher gives up on such an attempt alone: notify.c
+	 * batch_mark), of channel ?3 or of both when it is NULL */
+	[STMT_REQUEUE_GIVEN_UP] = "UPDATE outbox SET state = 'pending', send_after = ?1, "
+	                          "attempts = 0, give_up_at = ?2, message_id = NULL "
+	                          "WHERE id IN (SELECT id FROM outbox_marked WHERE state = 'failed') "
+	                          "AND state = 'failed' AND give_up_at > 0 "
+	                          "AND last_attempt >= give_up_at AND (?3 IS NULL OR channel = ?3)",
 	[STMT_LIST] = "SELECT " OUTBOX_COLS "WHERE o.state = ? AND o.id < ? "
 	              "ORDER BY o.id DESC LIMIT ?",
 	[STMT_LIST_ALL] = "SELECT " OUTBOX_COLS "WHERE o.id < ? ORDER BY o.id DESC LIMIT ?",
@@ -522,6 +531,27 @@ db_outbox_requeue(struct db_conn *c, int64_t id, int64_t now, int64_t give_up_at
 		return -1;
 	}
 	return update_one(c, st);
+}
+
+int
+db_outbox_requeue_given_up(struct db_conn *c, const char *channel, int64_t now,
+                           int64_t give_up_at, int64_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_REQUEUE_GIVEN_UP]);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, now) || db_bind_int(st, 2, give_up_at) ||
+	    db_bind_text(st, 3, channel)) {
+		db_reset(st);
+		return -1;
+	}
+	rc = db_exec_stmt(c, st);
+	if (rc != 0)
+		return -1;
+	*n = sqlite3_changes64(c->h);
+	return 0;
 }
 
 int

@@ -448,6 +448,73 @@ class MailServerAnswers(peers.PeerTest, unittest.TestCase):
         self.assertEqual(len({m["message_id"] for m in mails(smtp)}), 3)
 
 
+class GivenUp(peers.PeerTest, unittest.TestCase):
+    """The SMTP server and the SMS gateway down for longer than notify_give_up: the notices end
+    failed ("gave up"); once both are back an administrator retries every given-up notice of a
+    channel, then of both, in one request each (audited once each); each is then delivered
+    once. A notice the server refused for good (550) before the outage stays failed."""
+    PREFIX = "civicdesk-audit-"
+
+    def test_retry_every_given_up_notice(self):
+        smtp_port, sms_port = peers.free_port(), peers.free_port()
+        smtp = self.peer("smtp", "--reject", "bad@example.com", port=smtp_port)
+        self.server = start_server(self.tmp, smtp_port, sms_port, "2025-11-03T09:00", {
+            "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_SMS_CITIZENS": "1",
+            "CIVICDESK_NOTIFY_GIVE_UP": "300"}, dbdir=self.dbdir)
+        add_accounts(self.server)
+        submit(self.server, email="bad@example.com")
+        peers.wait_for(lambda: [x for x in rows(self.server) if x[4] == "bad@example.com" and
+                                x[5] == "failed"], 30, "the 550")
+        smtp.stop()
+        for i in (1, 2):
+            r = self.server.request("POST", "/api/v1/items", json_body={
+                "kind": "letter", "subject": "来信 %d" % i, "body": "正文", "name": "王五",
+                "phone": "1391000000%d" % i, "email": "c%d@example.com" % i, "publish": False})
+            self.assertEqual(r.status, 201, r)
+        # the acknowledgements of the outage, and the SMS one of the first (its e-mail refused)
+        outage = "o.recipient LIKE 'c_@example.com' OR o.channel = 'sms'"
+        peers.wait_for(lambda: [x[6] for x in rows(self.server, outage)] == [1] * 5, 60,
+                       "the first attempts, both peers down")
+        set_clock(self.server, "2025-11-03T09:10")  # past give_up_at (09:05): the last attempt
+        peers.wait_for(lambda: {x[5] for x in rows(self.server, outage)} == {"failed"}, 60,
+                       "given up")
+        self.assertTrue(all(x[7].startswith("gave up after 2 attempts")
+                            for x in rows(self.server, outage)))
+        smtp = self.peer("smtp", port=smtp_port)
+        sms = self.peer("sms", port=sms_port)
+        admin = self.server.login("admin_n", PASSWORD)
+        disp = self.server.login("disp_n", PASSWORD)
+        r = disp.request("POST", "/api/v1/admin/outbox/retry", json_body={})
+        self.assertEqual(r.status, 403, r)
+        r = admin.request("POST", "/api/v1/admin/outbox/retry", json_body={"channel": "fax"})
+        self.assertEqual((r.status, r.json()["error"].get("field")), (400, "channel"), r)
+        r = admin.request("POST", "/api/v1/admin/outbox/retry", json_body={"channel": "email"})
+        self.assertEqual((r.status, r.json()), (200, {"retried": 2, "channel": "email"}), r)
+        peers.wait_for(lambda: len(rows(self.server, "o.state = 'sent'")) == 2, 60,
+                       "the two e-mails sent")
+        self.assertEqual(sorted(m["rcpt"][0] for m in mails(smtp)),
+                         ["c1@example.com", "c2@example.com"])
+        self.assertEqual({x[5] for x in rows(self.server, "o.channel = 'sms'")}, {"failed"})
+        r = admin.request("POST", "/api/v1/admin/outbox/retry")  # no body: both channels
+        self.assertEqual((r.status, r.json()), (200, {"retried": 3, "channel": None}), r)
+        peers.wait_for(lambda: len(rows(self.server, "o.state = 'sent'")) == 5, 60,
+                       "the three SMS sent")
+        self.assertEqual(sorted(s["phone"] for s in texts(sms)),
+                         ["13910000001", "13910000002", "13912345678"])
+        r = admin.request("POST", "/api/v1/admin/outbox/retry", json_body={"channel": None})
+        self.assertEqual((r.status, r.json()["retried"]), (200, 0), r)
+        self.assertEqual([x[5:7] for x in rows(self.server, "o.recipient = 'bad@example.com'")],
+                         [("failed", 1)])
+        self.assertEqual(len(mails(smtp)), 2)
+        with db(self.server) as d:
+            self.assertEqual(d.execute(
+                "SELECT actor, target, detail FROM audit WHERE action = "
+                "'outbox_retry_given_up' ORDER BY id").fetchall(), [
+                ("admin_n", "email", "2 given-up notices pending again"),
+                ("admin_n", "all", "3 given-up notices pending again"),
+                ("admin_n", "all", "0 given-up notices pending again")])
+
+
 class GatewayAnswers(peers.PeerTest, unittest.TestCase):
     """The SMS gateway's answers to a citizen's acknowledgement SMS (sms_citizens = 1): 500
     retried; 429 retried after its Retry-After; an answer slower than sms_timeout_ms retried (the
