@@ -372,6 +372,46 @@ log_row(const char *channel, const struct db_outbox *row, const char *what, cons
 	notify_log("%s to %s (outbox %lld) %s: %s", channel, to, (long long)row->id, what, masked);
 }
 
+/* 1 when ladder key rows a and b are notices of the same step of the same item (either
+ * channel). */
+static int
+same_step(const struct db_outbox *a, const struct db_outbox *b)
+{
+	struct db_ladder_key ka, kb;
+
+	return a->item_id == b->item_id && db_ladder_key_parse(a->lkey, &ka) == 0 &&
+	       db_ladder_key_parse(b->lkey, &kb) == 0 && ka.kind == kb.kind &&
+	       ka.clock == kb.clock && ka.due == kb.due && ka.day == kb.day;
+}
+
+/* Inside the caller's transaction: the recipients of each overdue notice of b resolved as it
+ * is sent (notify_ladder_complete, once per step): a section head appointed since it was
+ * queued gets it too, in a row of their own, sent by a later batch. 0 or -1. */
+static int
+complete_steps(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+               struct batch *b, int64_t now)
+{
+	struct notify_render r;
+	size_t i, j, added = 0;
+	int rc = 0;
+
+	notify_render_init(&r);
+	for (i = 0; i < b->n && rc == 0; i++) {
+		if (b->rows[i].lkey == 0 || b->rows[i].item_id == 0)
+			continue;
+		for (j = 0; j < i && !(b->rows[j].lkey != 0 && same_step(&b->rows[j], &b->rows[i]));
+		     j++)
+			;
+		if (j < i) /* that step done already */
+			continue;
+		rc = notify_ladder_complete(c, cfg, cal, &r, &b->rows[i], now, &added);
+	}
+	notify_render_free(&r);
+	if (added > 0)
+		notify_log("%zu overdue notices queued for recipients found as they were sent", added);
+	return rc;
+}
+
 /* Inside the caller's transaction: counts the attempt of each row and fixes its message's
  * Message-ID before anything leaves (SMS in quiet hours wait instead), combining the rows of
  * one recipient into one message each (combine.c). 0 or -1. */
@@ -404,6 +444,8 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 				return -1;
 		}
 	}
+	if (complete_steps(c, cfg, cal, b, now) != 0)
+		return -1;
 	if (notify_group_rows(cfg, b->sms, b->rows, b->n, b->skip, &b->groups, &b->ng) != 0)
 		return -1;
 	ng = b->ng > 0 ? b->ng : 1;

@@ -185,11 +185,12 @@ class AsRead(peers.PeerClass, unittest.TestCase):
 
 
 class Audiences(peers.PeerTest, unittest.TestCase):
-    """Who is told: a section without a head and one whose head has no address (the supervisors
-    still learn of the overdue item two working days later, as the ladder says; the missing
-    recipients are listed to the administrators), and accounts that change while their notice
-    waits for the mail server: suspended or revoked (not sent: dropped with the reason), given
-    another e-mail or phone (sent to the address the account has when it is sent)."""
+    """Who is told: a section without a head and one whose head has no address (the
+    administrators at once, and the supervisors two working days later, as the ladder says; the
+    missing recipients are listed to the administrators), and accounts that change while their
+    notice waits for the mail server: suspended or revoked (not sent: dropped with the reason),
+    given another e-mail or phone (sent to the address the account has when it is sent), a head
+    appointed (told too)."""
     PREFIX = "civicdesk-audit-"
 
     def test_no_head_supervisors_still_told(self):
@@ -282,6 +283,74 @@ class Audiences(peers.PeerTest, unittest.TestCase):
         self.assertEqual(len([m for m in mails(smtp, "new@example.com") if t in m["body"]]), 2)
         self.assertFalse(mails(smtp, "old@example.com"))
 
+
+    def test_head_appointed_while_waiting(self):
+        """The forward clock runs out while the SMTP server and the SMS gateway are down: the
+        section head's overdue notices are tried and wait. A second head of the section is
+        appointed before they go out: when they are sent, the recipients are resolved again,
+        and the new head is told too (e-mail and SMS, once each); the first head once."""
+        smtp_port, sms_port = peers.free_port(), peers.free_port()
+        self.server = start_server(self.tmp, smtp_port, sms_port, "2025-11-03T09:00",
+                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir)
+        add_accounts(self.server)
+        t = submit(self.server, email="h@citizen.example")["tracking"]
+        act(self, "disp_n", t, "assign", section="法规处", assignee="hand_n")
+        over = "o.step LIKE 'overdue/%%' AND i.tracking = '%s'" % t
+        set_clock(self.server, "2025-11-07T09:00")
+        peers.wait_for(lambda: (lambda r: len(r) == 2 and all(x[6] == 1 for x in r))(
+            rows(self.server, over)), 60, "the head's overdue notices tried once")
+        add_user(self.server, "head_new", "section_head", section="法规处",
+                 mail="headnew@example.com", phone="13800000077")
+        smtp = self.peer("smtp", port=smtp_port)
+        sms = self.peer("sms", port=sms_port)
+        set_clock(self.server, "2025-11-07T09:05")
+        peers.wait_for(lambda: (lambda r: len(r) == 4 and {x[5] for x in r} == {"sent"})(
+            rows(self.server, over)), 60, "both heads' overdue notices sent")
+        for to in ("head@example.com", "headnew@example.com"):
+            got = [m for m in mails(smtp, to) if t in m["body"] and "逾期" in m["subject"]]
+            self.assertEqual(len(got), 1, to)
+        for phone in ("13800000011", "13800000077"):
+            self.assertEqual(len([x for x in texts(sms, phone) if t in x["text"]]), 1, phone)
+        at_moment(self.server, "2025-11-07T10:00")
+        self.assertEqual(len(rows(self.server, over)), 4)
+
+    def test_no_reachable_head_admins_told_at_once(self):
+        """A section without a head, and one whose only head has neither e-mail nor phone: the
+        overdue notice goes to the administrators at once (e-mail and SMS), saying that the
+        section has no reachable head, instead of to nobody until the supervisors' escalation
+        two working days later. A section with a reachable head: its head only."""
+        smtp = self.peer("smtp")
+        sms = self.peer("sms")
+        self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-03T09:00",
+                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir)
+        add_accounts(self.server)
+        add_user(self.server, "admin_mail", "admin", mail="admin@example.com",
+                 phone="13800000055")
+        add_user(self.server, "head_bare", "section_head", section="信息中心")
+        a = submit(self.server, subject="井盖缺失", email="a@citizen.example")["tracking"]
+        b = submit(self.server, subject="路灯不亮", email="b@citizen.example")["tracking"]
+        c = submit(self.server, subject="噪音", email="c@citizen.example")["tracking"]
+        act(self, "disp_n", a, "assign", section="稽查处")  # no head at all
+        act(self, "disp_n", b, "assign", section="信息中心")  # a head without e-mail or phone
+        act(self, "disp_n", c, "assign", section="法规处")  # head@example.com
+        at_moment(self.server, "2025-11-07T09:00")
+        for t, sec in ((a, "稽查处"), (b, "信息中心")):
+            got = [m for m in mails(smtp, "admin@example.com") if t in m["body"]]
+            self.assertEqual(len(got), 1, t)
+            self.assertIn("逾期", got[0]["subject"])
+            self.assertIn(sec, got[0]["body"])
+            self.assertIn("no reachable head", got[0]["body"])
+            self.assertEqual(len([x for x in texts(sms, "13800000055") if t in x["text"]]), 1)
+        self.assertFalse([m for m in mails(smtp, "admin@example.com") if c in m["body"]])
+        self.assertEqual(len([m for m in mails(smtp, "head@example.com") if c in m["body"] and
+                              "逾期" in m["subject"]]), 1)
+        admin = self.server.login("admin_n", PASSWORD)  # no address: listed as missing
+        r = admin.request("GET", "/api/v1/admin/outbox")
+        missing = {(x["role"], x["account"], x["tracking"], x["channel"])
+                   for x in r.json()["missing"]}
+        self.assertIn(("admin", "admin_n", a, "email"), missing)
+        at_moment(self.server, "2025-11-07T12:00")
+        self.assertEqual(len([m for m in mails(smtp, "admin@example.com") if a in m["body"]]), 1)
 
     def test_order_sms_held_by_quiet_hours(self):
         """A supervision order's SMS (a notice written with its text) waits for the end of the
