@@ -821,9 +821,12 @@ int db_outbox_readdress(struct db_conn *c, int64_t id, const char *to);
  * Message-ID at its next attempt (an administrator's retry; it was never accepted, and its
  * message may have held other rows): 1 / 0 not failed / -1. */
 int db_outbox_requeue(struct db_conn *c, int64_t id, int64_t now, int64_t give_up_at);
-/* db_outbox_requeue for every failed row the dispatcher gave up on (failed at an attempt made
- * at or after its give_up_at: not one a server refused for good before, nor a bounce) of
- * channel ("email" | "sms"; NULL: both), in one statement: their number into *n. 0 or -1. */
+/* How the error of a row the dispatcher gave up on begins (notify_give_up ran out while it kept
+ * failing): "gave up after N attempts: LAST ERROR". */
+#define DB_GAVE_UP "gave up after "
+/* db_outbox_requeue for every failed row the dispatcher gave up on (its error begins with
+ * DB_GAVE_UP: not one a server refused for good, nor a bounce) of channel ("email" | "sms";
+ * NULL: both), in one statement: their number into *n. 0 or -1. */
 int db_outbox_requeue_given_up(struct db_conn *c, const char *channel, int64_t now,
                                int64_t give_up_at, int64_t *n);
 /* Rows in state (NULL: any), newest first, with an id below before (INT64_MAX: from the

@@ -76,14 +76,13 @@ static const char *const stmts[STMT__MAX] = {
 	               "WHERE id = ? AND state = 'pending'",
 	[STMT_REQUEUE] = "UPDATE outbox SET state = 'pending', send_after = ?, attempts = 0, "
 	                 "give_up_at = ?, message_id = NULL WHERE id = ? AND state = 'failed'",
-	/* the failed rows (through outbox_marked, 025) that failed at an attempt made at or after
-	 * their give-up time (the dispatcher gives up on such an attempt alone: notify.c
-	 * batch_mark), of channel ?3 or of both when it is NULL */
+	/* the failed rows (through outbox_marked, 025) the dispatcher gave up on (their error
+	 * starts with DB_GAVE_UP, ?4), of channel ?3 or of both when it is NULL */
 	[STMT_REQUEUE_GIVEN_UP] = "UPDATE outbox SET state = 'pending', send_after = ?1, "
 	                          "attempts = 0, give_up_at = ?2, message_id = NULL "
 	                          "WHERE id IN (SELECT id FROM outbox_marked WHERE state = 'failed') "
-	                          "AND state = 'failed' AND give_up_at > 0 "
-	                          "AND last_attempt >= give_up_at AND (?3 IS NULL OR channel = ?3)",
+	                          "AND state = 'failed' AND substr(last_error, 1, length(?4)) = ?4 "
+	                          "AND (?3 IS NULL OR channel = ?3)",
 	[STMT_LIST] = "SELECT " OUTBOX_COLS "WHERE o.state = ? AND o.id < ? "
 	              "ORDER BY o.id DESC LIMIT ?",
 	[STMT_LIST_ALL] = "SELECT " OUTBOX_COLS "WHERE o.id < ? ORDER BY o.id DESC LIMIT ?",
@@ -543,7 +542,7 @@ db_outbox_requeue_given_up(struct db_conn *c, const char *channel, int64_t now,
 	if (st == NULL)
 		return -1;
 	if (db_bind_int(st, 1, now) || db_bind_int(st, 2, give_up_at) ||
-	    db_bind_text(st, 3, channel)) {
+	    db_bind_text(st, 3, channel) || db_bind_text(st, 4, DB_GAVE_UP)) {
 		db_reset(st);
 		return -1;
 	}

@@ -537,9 +537,9 @@ struct last_reply {
 	/* the batch, for SMTP_EV_MESSAGESENT (each libesmtp message's application data is its
 	 * struct notify_msg) */
 	struct notify_msg *msgs;
-	smtp_recipient_t *rc;     /* each message's one recipient (NULL: not added) */
-	unsigned char *reported;  /* 1: its result is final and was handed to done */
-	const char *from;         /* the sender's address */
+	smtp_recipient_t *rc;    /* each message's one recipient (NULL: not added) */
+	unsigned char *reported; /* 1: its result is final and was handed to done */
+	const char *from;        /* the sender's address */
 };
 
 /* 1 when buf[0..len) holds "STARTTLS" (any case). */
@@ -865,7 +865,8 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 			continue;
 		/* the session ended before this message: say why */
 		snprintf(ended, sizeof(ended), "SMTP session ended%s%s%s: %s",
-		         lr.no_starttls ? " (the server offers no STARTTLS, smtp_starttls = required)"
+		         lr.no_starttls
+		             ? " (the server offers no STARTTLS, smtp_starttls = required)"
 		         : auth != NULL && strncmp(lr.line, "334", 3) == 0
 		             ? " (AUTH refused: check smtp_user and smtp_password)"
 		             : "",

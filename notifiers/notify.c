@@ -530,7 +530,7 @@ batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_cal
 				break;
 			default:
 				if (row->give_up_at != 0 && now >= row->give_up_at) {
-					snprintf(why, sizeof(why), "gave up after %d attempts: %s",
+					snprintf(why, sizeof(why), DB_GAVE_UP "%d attempts: %s",
 					         row->attempts + 1, msg->error);
 					log_row(b->ch->name, row, "failed", why);
 					r = db_outbox_failed(c, row->id, why);

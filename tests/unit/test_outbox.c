@@ -800,6 +800,81 @@ test_counts(struct t *t)
 	env_close(&e);
 }
 
+/* The rows an administrator's bulk retry takes (db_outbox_requeue_given_up): those the dispatcher
+ * gave up on, of one channel or both; not a row refused for good, nor a bounce. And a mark made in the e-mails' marking mode (db_outbox_marking),
+ * committed and the WAL synced when it is turned off. */
+static void
+test_given_up(struct t *t)
+{
+	static const char *const channels[] = {"email", "email", "sms", "email", "email"};
+	struct env e;
+	int64_t id, ids[5], n = -1, t0 = at("2025-10-10T09:00");
+	size_t i;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	CHECK_INT(t, db_begin(e.c), 0);
+	id = item(&e, 1, at("2025-10-09T10:00"));
+	for (i = 0; i < 5; i++) {
+		char step[32];
+		struct db_notice o;
+
+		memset(&o, 0, sizeof(o));
+		snprintf(step, sizeof(step), "info/%zu", i);
+		o.item_id = id;
+		o.step = step;
+		o.channel = channels[i];
+		o.recipient = i == 2 ? "13800000011" : "c@example.com";
+		o.body = "b";
+		o.created = o.send_after = t0;
+		o.give_up_at = t0 + 100;
+		CHECK_INT(t, db_outbox_add(e.c, &o, &ids[i]), 0);
+	}
+	/* 0 and 2 given up (their last attempt at t0 + 200), 1 refused for good, 3 bounced after
+	 * it was sent at its last attempt, 4 still pending */
+	CHECK_INT(t, db_outbox_claim(e.c, ids[0], t0 + 200, "m0@x", t0 + 300), 1);
+	CHECK_INT(t, db_outbox_failed(e.c, ids[0], DB_GAVE_UP "3 attempts: down"), 1);
+	CHECK_INT(t, db_outbox_claim(e.c, ids[1], t0 + 10, "m1@x", t0 + 70), 1);
+	CHECK_INT(t, db_outbox_failed(e.c, ids[1], "SMTP 550 no such user"), 1);
+	CHECK_INT(t, db_outbox_claim(e.c, ids[2], t0 + 200, "m2@x", t0 + 300), 1);
+	CHECK_INT(t, db_outbox_failed(e.c, ids[2], DB_GAVE_UP "3 attempts: 503"), 1);
+	CHECK_INT(t, db_outbox_claim(e.c, ids[3], t0 + 200, "m3@x", t0 + 300), 1);
+	CHECK_INT(t, db_outbox_sent(e.c, ids[3], t0 + 200), 1);
+	CHECK_INT(t, db_mail_outbox_bounced(e.c, ids[3], "bounced") >= 0, 1);
+	CHECK_INT(t, db_outbox_requeue_given_up(e.c, "sms", t0 + 500, t0 + 900, &n), 0);
+	CHECK_INT(t, n, 1);
+	CHECK_INT(t, db_outbox_requeue_given_up(e.c, NULL, t0 + 500, t0 + 900, &n), 0);
+	CHECK_INT(t, n, 1);
+	CHECK_INT(t, db_outbox_requeue_given_up(e.c, "email", t0 + 500, t0 + 900, &n), 0);
+	CHECK_INT(t, n, 0);
+	CHECK_INT(t, db_commit(e.c), 0);
+	for (i = 0; i < 5; i++) {
+		struct db_outbox o;
+		static const char *const want[] = {"pending", "failed", "pending", "failed",
+		                                   "pending"};
+
+		CHECK_INT(t, db_outbox_get(e.c, ids[i], &o), 1);
+		CHECK_STR(t, o.state, want[i]);
+		if (i == 0 || i == 2)
+			CHECK(t, o.attempts == 0 && o.message_id == NULL && o.give_up_at == t0 + 900 &&
+			             o.send_after == t0 + 500);
+		db_outbox_free(&o);
+	}
+	CHECK_INT(t, db_outbox_count(e.c, "failed", &n), 0);
+	CHECK_INT(t, n, 2);
+	/* the marking mode */
+	CHECK_INT(t, db_outbox_marking(e.c, 1), 0);
+	CHECK_INT(t, db_begin(e.c), 0);
+	CHECK_INT(t, db_outbox_sent(e.c, ids[4], t0 + 600), 1);
+	CHECK_INT(t, db_commit(e.c), 0);
+	CHECK_INT(t, db_outbox_marking(e.c, 0), 0);
+	CHECK_INT(t, db_outbox_count(e.c, "sent", &n), 0);
+	CHECK_INT(t, n, 1);
+	env_close(&e);
+}
+
 int
 main(void)
 {
@@ -820,6 +895,7 @@ main(void)
 	RUN(&t, test_late_reminder);
 	RUN(&t, test_add_keys);
 	RUN(&t, test_counts);
+	RUN(&t, test_given_up);
 	notify_cleanup();
 	return t_done(&t);
 }
