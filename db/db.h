@@ -804,12 +804,30 @@ int db_outbox_claim(struct db_conn *c, int64_t id, int64_t now, const char *mess
 int db_outbox_sent(struct db_conn *c, int64_t id, int64_t now);
 int db_outbox_failed(struct db_conn *c, int64_t id, const char *error);
 int db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const char *error);
-/* on: the connection's commits from now on are written to the WAL before they return, which a
- * crash of the process (kill -9) cannot undo, but wait for no fsync (synchronous NORMAL): the
- * marks of e-mails as the SMTP server accepts them, one transaction each. off: back to
- * synchronous FULL, and the WAL synced once (fsync) for all of them: a power cut loses no mark
- * made before. Outside a transaction only (SQLite's rule). 0 or -1 (logged). */
-int db_outbox_marking(struct db_conn *c, int on);
+/* Marks pending row id sent at now if its Message-ID is message_id (a line of the log of
+ * accepted e-mails): 1 / 0 not such a row, or not pending / -1. */
+int db_outbox_sent_logged(struct db_conn *c, int64_t id, const char *message_id, int64_t now);
+
+/* The log of e-mails an SMTP server accepted whose rows are not marked sent yet
+ * (db_outbox_log.c): the file DATABASE-sent, beside the database. The dispatcher appends each
+ * e-mail as the server accepts it, marks the batch's rows in one transaction after the session,
+ * then empties the log; a crash of the process in between leaves the log, which the next pass
+ * applies first. */
+struct db_sent_log;
+/* Opens (creating) the log of c's database: a new handle (db_sent_log_close), or NULL (an
+ * in-memory database; a file that cannot be opened, logged). */
+struct db_sent_log *db_sent_log_open(struct db_conn *c);
+/* Appends rows ids[0..n), sent as one message with message_id (no space or newline), in one
+ * write(2): once it returns, a crash of the process cannot lose them (a power cut can: the
+ * rows are marked, and the log emptied, soon after, in a commit that is synced). 0 or -1
+ * (logged). */
+int db_sent_log_add(struct db_sent_log *l, const int64_t *ids, size_t n, const char *message_id);
+/* Inside the caller's transaction: marks sent at now each row of the log still pending with
+ * its Message-ID (db_outbox_sent_logged); how many into *n. 0 or -1. */
+int db_sent_log_apply(struct db_conn *c, struct db_sent_log *l, int64_t now, size_t *n);
+/* Empties the log, after the commit that marked every row in it. 0 or -1 (logged). */
+int db_sent_log_clear(struct db_sent_log *l);
+void db_sent_log_close(struct db_sent_log *l);
 /* Marks a pending row dropped (a ladder notice that no longer holds when it is due: its clock
  * stopped, its due time moved…) with the reason: 1 / 0 not pending / -1. */
 int db_outbox_dropped(struct db_conn *c, int64_t id, const char *reason);

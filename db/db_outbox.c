@@ -43,6 +43,7 @@ enum stmt {
 	STMT_ADD_BARE,
 	STMT_READDRESS,
 	STMT_REQUEUE_GIVEN_UP,
+	STMT_SENT_LOGGED,
 	STMT__MAX
 };
 
@@ -70,6 +71,10 @@ static const char *const stmts[STMT__MAX] = {
 	               "WHERE id = ? AND state = 'pending'",
 	[STMT_SENT] = "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL "
 	              "WHERE id = ? AND state = 'pending'",
+	/* a line of the log of accepted e-mails (db_outbox_log.c): that row, if it still has
+	 * that Message-ID */
+	[STMT_SENT_LOGGED] = "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL "
+	                     "WHERE id = ? AND message_id = ? AND state = 'pending'",
 	[STMT_FAILED] = "UPDATE outbox SET state = 'failed', last_error = ? "
 	                "WHERE id = ? AND state = 'pending'",
 	[STMT_LATER] = "UPDATE outbox SET send_after = max(send_after, ?), last_error = ? "
@@ -455,6 +460,20 @@ db_outbox_sent(struct db_conn *c, int64_t id, int64_t now)
 	if (st == NULL)
 		return -1;
 	if (db_bind_int(st, 1, now) || db_bind_int(st, 2, id)) {
+		db_reset(st);
+		return -1;
+	}
+	return update_one(c, st);
+}
+
+int
+db_outbox_sent_logged(struct db_conn *c, int64_t id, const char *message_id, int64_t now)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_SENT_LOGGED]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, now) || db_bind_int(st, 2, id) || db_bind_text(st, 3, message_id)) {
 		db_reset(st);
 		return -1;
 	}
@@ -954,33 +973,6 @@ db_ladder_scanning(struct db_conn *c, int on)
 	/* SQLite's automatic checkpoint (1,000 frames, its default) off during the scan, back
 	 * after it: the next commit past the size does it (the fan-out's, or another writer's) */
 	sqlite3_wal_autocheckpoint(c->h, on ? 0 : 1000);
-	return 0;
-}
-
-int
-db_outbox_marking(struct db_conn *c, int on)
-{
-	/* PRAGMA takes no parameters; both texts are constants */
-	const char *sql = on ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL";
-	sqlite3_file *wal = NULL;
-	int rc;
-
-	if (sqlite3_exec(c->h, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		db_log("outbox marking mode: %s", sqlite3_errmsg(c->h));
-		return -1;
-	}
-	if (on)
-		return 0;
-	/* the WAL file of this connection (SQLite's own answer, not the VFS's), synced as a
-	 * commit with synchronous FULL would: every frame written before is durable after */
-	rc = sqlite3_file_control(c->h, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
-	if (rc != SQLITE_OK || wal == NULL || wal->pMethods == NULL)
-		return 0; /* no WAL open: nothing was written through it */
-	rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
-	if (rc != SQLITE_OK) {
-		db_log("outbox marks: syncing the WAL: %s", sqlite3_errstr(rc));
-		return -1;
-	}
 	return 0;
 }
 

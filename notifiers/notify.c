@@ -551,7 +551,7 @@ batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_cal
 	return 0;
 }
 
-/* What an SMS's done callback needs to record its result at once. */
+/* What a message's done callback needs to record its result at once. */
 struct mark_now {
 	struct db_conn *c;
 	const struct notify_quiet *q;
@@ -559,18 +559,47 @@ struct mark_now {
 	struct batch *b;
 	int64_t now;
 	size_t *sent;
-	struct notifier *n; /* NULL: none */
+	struct notifier *n;       /* NULL: none */
+	struct db_sent_log *log;  /* e-mail: the log of accepted e-mails (NULL: none) */
 };
 
-/* A message's done callback: marks its rows in a transaction of their own (on failure they are
- * marked with the rest of the batch). Nonzero when the notifier is stopping: no more SMS (an
- * SMTP session goes on to the end of its batch). */
+/* Appends the rows of message i of b, accepted by the server, to log: 0 or -1. */
+static int
+log_accepted(struct db_sent_log *log, struct batch *b, size_t i)
+{
+	const struct notify_group *g = &b->groups[b->group[i]];
+	int64_t ids[64] = {0}, *v = ids;
+	size_t j;
+	int rc;
+
+	if (g->n > sizeof(ids) / sizeof(ids[0])) {
+		v = malloc(g->n * sizeof(*v));
+		if (v == NULL)
+			return -1;
+	}
+	for (j = 0; j < g->n; j++)
+		v[j] = b->rows[g->idx[j]].id;
+	rc = db_sent_log_add(log, v, g->n, b->msgs[i].message_id);
+	if (v != ids)
+		free(v);
+	return rc;
+}
+
+/* A message's done callback. An e-mail the server accepted is appended to the log of accepted
+ * e-mails (one write: no transaction, no fsync per e-mail); its rows are marked with the
+ * batch, after the session, and the next pass marks what a crash left in the log. Any other
+ * result, and an e-mail when there is no log or it cannot be written, is marked at once in a
+ * transaction of its own (on failure, with the rest of the batch). Nonzero when the notifier
+ * is stopping: no more SMS (an SMTP session goes on to the end of its batch). */
 static int
 mark_now(struct notify_msg *m, void *cls)
 {
 	struct mark_now *k = cls;
 	size_t i = (size_t)(m - k->b->msgs);
 
+	if (!k->b->sms && m->result == NOTIFY_SENT && k->log != NULL &&
+	    log_accepted(k->log, k->b, i) == 0)
+		return k->n != NULL && stopping(k->n);
 	if (db_begin(k->c) == 0) {
 		if (batch_mark(k->c, k->q, k->cal, k->b, k->now, k->sent, i) != 0)
 			db_rollback(k->c);
@@ -580,30 +609,56 @@ mark_now(struct notify_msg *m, void *cls)
 	return k->n != NULL && stopping(k->n);
 }
 
+/* Marks sent, in a transaction of its own, the e-mails a crash left in log (accepted by the
+ * server, not marked), then empties it: 0 or -1. */
+static int
+apply_log(struct db_conn *c, struct db_sent_log *log, int64_t now)
+{
+	size_t k = 0;
+
+	if (db_begin(c) != 0)
+		return -1;
+	if (db_sent_log_apply(c, log, now, &k) != 0) {
+		db_rollback(c);
+		return -1;
+	}
+	if (db_commit(c) != 0)
+		return -1;
+	if (k > 0)
+		notify_log("%zu e-mails accepted by the SMTP server before a crash marked sent", k);
+	return db_sent_log_clear(log);
+}
+
 /* One pass of one channel: up to DISPATCH_ROUNDS batches, each claimed (one transaction, which
- * also marks what the previous batch left unmarked), then sent as one batch (one SMTP session,
- * one reused HTTP connection). Each message is marked as soon as the server or the gateway
- * answers it, in a transaction of its own committed before the next message goes out
- * (mark_now: an e-mail at libesmtp's SMTP_EV_MESSAGESENT, before its session writes the next
- * MAIL FROM), so a crash of the process at any moment sends again at most the one message
- * whose answer was being recorded, with the same Message-ID. The e-mails' marks are synced
- * once at the end of their session (a power cut during the session may send its e-mails
- * again, with their Message-IDs). The messages that no answer decided (a session cut short)
- * are marked with the next claim, or alone after the last batch. Rows sent again after a crash
- * wait for their retry time, which the claim set, so no later batch of the pass takes them
- * again. When n (may be NULL) is stopping, no batch is started after the one under way: a
- * SIGTERM ends a drain after the SMS under way, or after the SMTP session under way, every row
- * sent marked, none sent twice. */
+ * also marks the results of the previous batch), then sent as one batch (one SMTP session, one
+ * reused HTTP connection). Each message's result is recorded as soon as the server or the
+ * gateway answers it, before the next message goes out (mark_now: an e-mail at libesmtp's
+ * SMTP_EV_MESSAGESENT, before its session writes the next MAIL FROM): an SMS in a transaction
+ * of its own, an accepted e-mail in the log of accepted e-mails, applied by the next pass
+ * (before it reads a row) when a crash came before the batch's marks, and emptied after them.
+ * So a crash of the process at any moment sends again at most the one message whose answer
+ * was being recorded, with the same Message-ID. (A power cut in the middle of a session may
+ * send its e-mails again, under their Message-IDs: the log is not synced, the batch's marks
+ * are, right after the session.) Rows sent again after a crash wait for their retry time,
+ * which the claim set, so no later batch of the pass takes them again. When n (may be NULL) is
+ * stopping, no batch is started after the one under way: a SIGTERM ends a drain after the SMS
+ * under way, or after the SMTP session under way, every row sent marked, none sent twice. */
 static int
 dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
                  const struct notify_channel *ch, const struct notify_quiet *q,
                  const struct sla_calendar *cal, int64_t now, size_t *sent, struct notifier *n)
 {
 	struct batch prev, cur;
-	int rc = -1, round, more = 1;
+	struct db_sent_log *log = NULL;
+	int rc = -1, round, more = 1, sms = strcmp(ch->name, "sms") == 0;
 
 	memset(&prev, 0, sizeof(prev));
 	memset(&cur, 0, sizeof(cur));
+	if (!sms) { /* without a log, each accepted e-mail is marked in a commit of its own */
+		log = db_sent_log_open(c);
+		if (log != NULL && apply_log(c, log, now) != 0)
+			goto out;
+	}
 	for (round = 0; round < DISPATCH_ROUNDS && more; round++) {
 		struct mark_now mn;
 		size_t i;
@@ -611,7 +666,7 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 		if (n != NULL && stopping(n))
 			break;
 		cur.ch = ch;
-		cur.sms = strcmp(ch->name, "sms") == 0;
+		cur.sms = sms;
 		if (batch_load(c, cfg, cal, &cur, now) != 0)
 			goto out;
 		if (cur.n == 0)
@@ -627,6 +682,8 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 		if (db_commit(c) != 0)
 			goto out;
 		batch_free(&prev);
+		if (log != NULL && db_sent_log_clear(log) != 0)
+			goto out;
 		mn.c = c;
 		mn.q = q;
 		mn.cal = cal;
@@ -634,21 +691,12 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 		mn.now = now;
 		mn.sent = sent;
 		mn.n = n;
+		mn.log = log;
 		for (i = 0; i < cur.k; i++) {
 			cur.msgs[i].done = mark_now;
 			cur.msgs[i].done_cls = &mn;
 		}
-		/* an e-mail's mark is written before the next e-mail goes out but synced once for
-		 * the session (db_outbox_marking): one fsync per SMTP session, not per e-mail; an
-		 * SMS's mark is synced at once (a gateway is slower than an fsync) */
-		if (!cur.sms)
-			db_outbox_marking(c, 1);
 		ch->send(cfg, cur.msgs, cur.k);
-		if (!cur.sms && db_outbox_marking(c, 0) != 0) {
-			prev = cur;
-			memset(&cur, 0, sizeof(cur));
-			goto out;
-		}
 		prev = cur;
 		memset(&cur, 0, sizeof(cur));
 	}
@@ -662,7 +710,10 @@ out:
 			rc = -1;
 		} else if (db_commit(c) != 0)
 			rc = -1;
+		else if (log != NULL && db_sent_log_clear(log) != 0)
+			rc = -1;
 	}
+	db_sent_log_close(log);
 	batch_free(&prev);
 	batch_free(&cur);
 	return rc;
