@@ -825,6 +825,8 @@ int db_sent_log_add(struct db_sent_log *l, const int64_t *ids, size_t n, const c
 /* Inside the caller's transaction: marks sent at now each row of the log still pending with
  * its Message-ID (db_outbox_sent_logged); how many into *n. 0 or -1. */
 int db_sent_log_apply(struct db_conn *c, struct db_sent_log *l, int64_t now, size_t *n);
+/* 1 when the log holds nothing (no transaction needed to apply it), else 0. */
+int db_sent_log_empty(struct db_sent_log *l);
 /* Empties the log, after the commit that marked every row in it. 0 or -1 (logged). */
 int db_sent_log_clear(struct db_sent_log *l);
 void db_sent_log_close(struct db_sent_log *l);

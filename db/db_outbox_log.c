@@ -142,6 +142,14 @@ out:
 }
 
 int
+db_sent_log_empty(struct db_sent_log *l)
+{
+	struct stat st;
+
+	return fstat(l->fd, &st) == 0 && st.st_size == 0;
+}
+
+int
 db_sent_log_clear(struct db_sent_log *l)
 {
 	if (ftruncate(l->fd, 0) != 0) {

@@ -616,6 +616,8 @@ apply_log(struct db_conn *c, struct db_sent_log *log, int64_t now)
 {
 	size_t k = 0;
 
+	if (db_sent_log_empty(log))
+		return 0;
 	if (db_begin(c) != 0)
 		return -1;
 	if (db_sent_log_apply(c, log, now, &k) != 0) {
