@@ -804,6 +804,32 @@ int db_outbox_claim(struct db_conn *c, int64_t id, int64_t now, const char *mess
 int db_outbox_sent(struct db_conn *c, int64_t id, int64_t now);
 int db_outbox_failed(struct db_conn *c, int64_t id, const char *error);
 int db_outbox_later(struct db_conn *c, int64_t id, int64_t send_after, const char *error);
+/* Marks pending row id sent at now if its Message-ID is message_id (a line of the log of
+ * accepted e-mails): 1 / 0 not such a row, or not pending / -1. */
+int db_outbox_sent_logged(struct db_conn *c, int64_t id, const char *message_id, int64_t now);
+
+/* The log of e-mails an SMTP server accepted whose rows are not marked sent yet
+ * (db_outbox_log.c): the file DATABASE-sent, beside the database. The dispatcher appends each
+ * e-mail as the server accepts it, marks the batch's rows in one transaction after the session,
+ * then empties the log; a crash of the process in between leaves the log, which the next pass
+ * applies first. */
+struct db_sent_log;
+/* Opens (creating) the log of c's database: a new handle (db_sent_log_close), or NULL (an
+ * in-memory database; a file that cannot be opened, logged). */
+struct db_sent_log *db_sent_log_open(struct db_conn *c);
+/* Appends rows ids[0..n), sent as one message with message_id (no space or newline), in one
+ * write(2): once it returns, a crash of the process cannot lose them (a power cut can: the
+ * rows are marked, and the log emptied, soon after, in a commit that is synced). 0 or -1
+ * (logged). */
+int db_sent_log_add(struct db_sent_log *l, const int64_t *ids, size_t n, const char *message_id);
+/* Inside the caller's transaction: marks sent at now each row of the log still pending with
+ * its Message-ID (db_outbox_sent_logged); how many into *n. 0 or -1. */
+int db_sent_log_apply(struct db_conn *c, struct db_sent_log *l, int64_t now, size_t *n);
+/* 1 when the log holds nothing (no transaction needed to apply it), else 0. */
+int db_sent_log_empty(struct db_sent_log *l);
+/* Empties the log, after the commit that marked every row in it. 0 or -1 (logged). */
+int db_sent_log_clear(struct db_sent_log *l);
+void db_sent_log_close(struct db_sent_log *l);
 /* Marks a pending row dropped (a ladder notice that no longer holds when it is due: its clock
  * stopped, its due time moved…) with the reason: 1 / 0 not pending / -1. */
 int db_outbox_dropped(struct db_conn *c, int64_t id, const char *reason);
@@ -815,6 +841,14 @@ int db_outbox_readdress(struct db_conn *c, int64_t id, const char *to);
  * Message-ID at its next attempt (an administrator's retry; it was never accepted, and its
  * message may have held other rows): 1 / 0 not failed / -1. */
 int db_outbox_requeue(struct db_conn *c, int64_t id, int64_t now, int64_t give_up_at);
+/* How the error of a row the dispatcher gave up on begins (notify_give_up ran out while it kept
+ * failing): "gave up after N attempts: LAST ERROR". */
+#define DB_GAVE_UP "gave up after "
+/* db_outbox_requeue for every failed row the dispatcher gave up on (its error begins with
+ * DB_GAVE_UP: not one a server refused for good, nor a bounce) of channel ("email" | "sms";
+ * NULL: both), in one statement: their number into *n. 0 or -1. */
+int db_outbox_requeue_given_up(struct db_conn *c, const char *channel, int64_t now,
+                               int64_t give_up_at, int64_t *n);
 /* Rows in state (NULL: any), newest first, with an id below before (INT64_MAX: from the
  * newest), at most limit: a new array (db_outboxes_free). 0 or -1. */
 int db_outbox_list(struct db_conn *c, const char *state, int64_t before, int limit,

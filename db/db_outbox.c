@@ -42,6 +42,8 @@ enum stmt {
 	STMT_LADDER_SET_MANY,
 	STMT_ADD_BARE,
 	STMT_READDRESS,
+	STMT_REQUEUE_GIVEN_UP,
+	STMT_SENT_LOGGED,
 	STMT__MAX
 };
 
@@ -69,12 +71,23 @@ static const char *const stmts[STMT__MAX] = {
 	               "WHERE id = ? AND state = 'pending'",
 	[STMT_SENT] = "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL "
 	              "WHERE id = ? AND state = 'pending'",
+	/* a line of the log of accepted e-mails (db_outbox_log.c): that row, if it still has
+	 * that Message-ID */
+	[STMT_SENT_LOGGED] = "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL "
+	                     "WHERE id = ? AND message_id = ? AND state = 'pending'",
 	[STMT_FAILED] = "UPDATE outbox SET state = 'failed', last_error = ? "
 	                "WHERE id = ? AND state = 'pending'",
 	[STMT_LATER] = "UPDATE outbox SET send_after = max(send_after, ?), last_error = ? "
 	               "WHERE id = ? AND state = 'pending'",
 	[STMT_REQUEUE] = "UPDATE outbox SET state = 'pending', send_after = ?, attempts = 0, "
 	                 "give_up_at = ?, message_id = NULL WHERE id = ? AND state = 'failed'",
+	/* the failed rows (through outbox_marked, 025) the dispatcher gave up on (their error
+	 * starts with DB_GAVE_UP, ?4), of channel ?3 or of both when it is NULL */
+	[STMT_REQUEUE_GIVEN_UP] = "UPDATE outbox SET state = 'pending', send_after = ?1, "
+	                          "attempts = 0, give_up_at = ?2, message_id = NULL "
+	                          "WHERE id IN (SELECT id FROM outbox_marked WHERE state = 'failed') "
+	                          "AND state = 'failed' AND substr(last_error, 1, length(?4)) = ?4 "
+	                          "AND (?3 IS NULL OR channel = ?3)",
 	[STMT_LIST] = "SELECT " OUTBOX_COLS "WHERE o.state = ? AND o.id < ? "
 	              "ORDER BY o.id DESC LIMIT ?",
 	[STMT_LIST_ALL] = "SELECT " OUTBOX_COLS "WHERE o.id < ? ORDER BY o.id DESC LIMIT ?",
@@ -454,6 +467,20 @@ db_outbox_sent(struct db_conn *c, int64_t id, int64_t now)
 }
 
 int
+db_outbox_sent_logged(struct db_conn *c, int64_t id, const char *message_id, int64_t now)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_SENT_LOGGED]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, now) || db_bind_int(st, 2, id) || db_bind_text(st, 3, message_id)) {
+		db_reset(st);
+		return -1;
+	}
+	return update_one(c, st);
+}
+
+int
 db_outbox_failed(struct db_conn *c, int64_t id, const char *error)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_FAILED]);
@@ -522,6 +549,27 @@ db_outbox_requeue(struct db_conn *c, int64_t id, int64_t now, int64_t give_up_at
 		return -1;
 	}
 	return update_one(c, st);
+}
+
+int
+db_outbox_requeue_given_up(struct db_conn *c, const char *channel, int64_t now,
+                           int64_t give_up_at, int64_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_REQUEUE_GIVEN_UP]);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, now) || db_bind_int(st, 2, give_up_at) ||
+	    db_bind_text(st, 3, channel) || db_bind_text(st, 4, DB_GAVE_UP)) {
+		db_reset(st);
+		return -1;
+	}
+	rc = db_exec_stmt(c, st);
+	if (rc != 0)
+		return -1;
+	*n = sqlite3_changes64(c->h);
+	return 0;
 }
 
 int

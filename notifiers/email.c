@@ -3,7 +3,9 @@
  * libesmtp, with STARTTLS off, optional or required (through an OpenSSL context of ours, see
  * tls_ctx) and, when a user is configured, SMTP AUTH through libesmtp's SASL client (PLAIN or
  * LOGIN). SMTP 5xx to a recipient or to the message fails a notice at once; 4xx, connection
- * failures and a refused sender (smtp_from: configuration) are retried. */
+ * failures and a refused sender (smtp_from: configuration) are retried. The server's answer to
+ * each message's data is handed to the message's done callback as soon as libesmtp reads it
+ * (SMTP_EV_MESSAGESENT), before the next message's MAIL FROM is written. */
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -532,6 +534,12 @@ struct last_reply {
 	const struct tls_paths *paths; /* NULL: STARTTLS off */
 	SSL_CTX *ctx;                  /* made, lent to the session */
 	char seen[8];                  /* the end of the last read, for a word cut between reads */
+	/* the batch, for SMTP_EV_MESSAGESENT (each libesmtp message's application data is its
+	 * struct notify_msg) */
+	struct notify_msg *msgs;
+	smtp_recipient_t *rc;    /* each message's one recipient (NULL: not added) */
+	unsigned char *reported; /* 1: its result is final and was handed to done */
+	const char *from;        /* the sender's address */
 };
 
 /* 1 when buf[0..len) holds "STARTTLS" (any case). */
@@ -590,10 +598,72 @@ on_protocol(const char *buf, int len, int writing, void *arg)
 	lr->line[n] = '\0';
 }
 
-/* libesmtp's events: a missing STARTTLS, and a server certificate it refuses (libesmtp 1.1
- * checks it against $XDG_CONFIG_DIR/libesmtp/ca.pem or ~/.config/libesmtp/ca.pem, or the
- * system's CAs when there is none, and the host name of smtp_url against its names; a refused
- * certificate ends the session). */
+/* Fills m's result from libesmtp's statuses of its message sm and recipient rc, from the
+ * sender's address: 1 when an answer of the server decided it (m->error then holds the answer
+ * unless sent), 0 when the session ended before any answer to it (a retry; the caller says
+ * why). */
+static int
+message_status(struct notify_msg *m, smtp_message_t sm, smtp_recipient_t rc, const char *from)
+{
+	const smtp_status_t *st = smtp_reverse_path_status(sm);
+
+	if (st != NULL && st->code >= 400) {
+		/* the sender refused, even for good (5xx): smtp_from or the server's setup, not
+		 * the notice; it waits for the configuration to be put right, as after a refused
+		 * AUTH (notify_give_up bounds it) */
+		char text[160];
+
+		snprintf(text, sizeof(text), "%s", st->text != NULL ? st->text : "");
+		text[strcspn(text, "\r\n")] = '\0';
+		m->result = NOTIFY_RETRY;
+		snprintf(m->error, sizeof(m->error),
+		         "SMTP %d %.120s (the server refuses the sender %.60s: check smtp_from)",
+		         st->code, text, from);
+		return 1;
+	}
+	st = smtp_recipient_status(rc);
+	if (st != NULL && st->code >= 400)
+		m->result = by_code(st->code);
+	else {
+		st = smtp_message_transfer_status(sm);
+		m->result = st != NULL ? by_code(st->code) : NOTIFY_RETRY;
+	}
+	if (m->result == NOTIFY_SENT)
+		return 1;
+	if (st == NULL || st->code == 0)
+		return 0;
+	snprintf(m->error, sizeof(m->error), "SMTP %d %s", st->code,
+	         st->text != NULL ? st->text : "");
+	m->error[strcspn(m->error, "\r\n")] = '\0';
+	return 1;
+}
+
+/* SMTP_EV_MESSAGESENT: the server answered message sm's data (or refused its DATA). Its result
+ * is final: handed to its done callback now, so that the dispatcher records it before libesmtp
+ * writes the next message's MAIL FROM (a crash then sends again at most the message whose
+ * answer was being recorded). The callback's wish to stop is not followed: the session goes on
+ * to the end of its batch, each message recorded as it is answered. */
+static void
+message_sent(struct last_reply *lr, smtp_message_t sm)
+{
+	struct notify_msg *m = smtp_message_get_application_data(sm);
+	size_t i;
+
+	if (m == NULL || lr->msgs == NULL)
+		return;
+	i = (size_t)(m - lr->msgs);
+	if (lr->reported[i] || lr->rc[i] == NULL || message_status(m, sm, lr->rc[i], lr->from) == 0)
+		return;
+	lr->reported[i] = 1;
+	if (m->done != NULL)
+		(void)m->done(m, m->done_cls);
+}
+
+/* libesmtp's events: the connection (the watchdog's socket), each message answered, a missing
+ * STARTTLS, and a server certificate it refuses (libesmtp 1.1 checks it against
+ * $XDG_CONFIG_DIR/libesmtp/ca.pem or ~/.config/libesmtp/ca.pem, or the system's CAs when there
+ * is none, and the host name of smtp_url against its names; a refused certificate ends the
+ * session). */
 static void
 on_event(smtp_session_t s, int event, void *arg, ...)
 {
@@ -622,6 +692,15 @@ on_event(smtp_session_t s, int event, void *arg, ...)
 	case SMTP_EV_EXTNA_STARTTLS:
 		lr->no_starttls = 1;
 		break;
+	case SMTP_EV_MESSAGESENT: {
+		smtp_message_t sm;
+
+		va_start(ap, arg);
+		sm = va_arg(ap, smtp_message_t);
+		va_end(ap);
+		message_sent(lr, sm);
+		break;
+	}
 	case SMTP_EV_INVALID_PEER_CERTIFICATE:
 		va_start(ap, arg);
 		verify = va_arg(ap, long);
@@ -660,7 +739,6 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 	smtp_message_t *sm = NULL;
 	smtp_recipient_t *rc = NULL;
 	char **texts = NULL, hostport[300], ebuf[200], from_name[256], from[256];
-	const smtp_status_t *st;
 	size_t i;
 	struct builder b;
 	struct smtps_relay relay;
@@ -676,7 +754,8 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 	sm = calloc(n, sizeof(*sm));
 	rc = calloc(n, sizeof(*rc));
 	texts = calloc(n, sizeof(*texts));
-	if (sm == NULL || rc == NULL || texts == NULL) {
+	lr.reported = calloc(n, 1);
+	if (sm == NULL || rc == NULL || texts == NULL || lr.reported == NULL) {
 		all_retry(msgs, n, "out of memory");
 		goto out;
 	}
@@ -748,7 +827,11 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 			         smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
 			continue;
 		}
+		smtp_message_set_application_data_release(sm[i], &msgs[i], NULL);
 	}
+	lr.msgs = msgs;
+	lr.rc = rc;
+	lr.from = from;
 	/* the whole session: twice smtp_timeout, and a second more per message */
 	bound = 2 * cfg->smtp_timeout + (long)n;
 	if (watchdog_start(&wd, &wd_thread, relayed ? relay.port : atoi(strrchr(hostport, ':') + 1),
@@ -764,57 +847,31 @@ email_send(const struct notify_config *cfg, struct notify_msg *msgs, size_t n)
 		snprintf(lr.tls, sizeof(lr.tls),
 		         "cut after %ld s (twice smtp_timeout and a second per message)", bound);
 	if (started == 0) {
-		/* no session at all: every message waits for the next attempt */
+		/* the session failed: every message not answered before waits for the next
+		 * attempt (those answered keep their result, recorded already) */
 		char why[512];
 
 		snprintf(why, sizeof(why), "SMTP %.80s: %s%s%s", hostport,
 		         smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)), fired ? ": " : "",
 		         fired ? lr.tls : "");
-		all_retry(msgs, n, why);
+		for (i = 0; i < n; i++)
+			if (!lr.reported[i])
+				all_retry(&msgs[i], 1, why);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (sm[i] == NULL || rc[i] == NULL)
+		if (sm[i] == NULL || rc[i] == NULL || lr.reported[i] ||
+		    message_status(&msgs[i], sm[i], rc[i], from) == 1)
 			continue;
-		st = smtp_reverse_path_status(sm[i]);
-		if (st != NULL && st->code >= 400) {
-			/* the sender refused, even for good (5xx): smtp_from or the server's setup,
-			 * not the notice; it waits for the configuration to be put right, as after a
-			 * refused AUTH (notify_give_up bounds it) */
-			char text[160];
-
-			snprintf(text, sizeof(text), "%s", st->text != NULL ? st->text : "");
-			text[strcspn(text, "\r\n")] = '\0';
-			msgs[i].result = NOTIFY_RETRY;
-			snprintf(msgs[i].error, sizeof(msgs[i].error),
-			         "SMTP %d %.120s (the server refuses the sender %.60s: check smtp_from)",
-			         st->code, text, from);
-			continue;
-		} else {
-			st = smtp_recipient_status(rc[i]);
-			if (st != NULL && st->code >= 400)
-				msgs[i].result = by_code(st->code);
-			else {
-				st = smtp_message_transfer_status(sm[i]);
-				msgs[i].result = st != NULL ? by_code(st->code) : NOTIFY_RETRY;
-			}
-		}
-		if (msgs[i].result != NOTIFY_SENT && (st == NULL || st->code == 0)) {
-			/* the session ended before this message: say why */
-			snprintf(ended, sizeof(ended), "SMTP session ended%s%s%s: %s",
-			         lr.no_starttls
-			             ? " (the server offers no STARTTLS, smtp_starttls = "
-			               "required)"
-			         : auth != NULL && strncmp(lr.line, "334", 3) == 0
-			             ? " (AUTH refused: check smtp_user and smtp_password)"
-			             : "",
-			         lr.tls[0] ? ": " : "", lr.tls, lr.line[0] ? lr.line : "no answer");
-			snprintf(msgs[i].error, sizeof(msgs[i].error), "%.250s", ended);
-		} else if (msgs[i].result != NOTIFY_SENT) {
-			snprintf(msgs[i].error, sizeof(msgs[i].error), "SMTP %d %s", st->code,
-			         st->text != NULL ? st->text : "");
-			msgs[i].error[strcspn(msgs[i].error, "\r\n")] = '\0';
-		}
+		/* the session ended before this message: say why */
+		snprintf(ended, sizeof(ended), "SMTP session ended%s%s%s: %s",
+		         lr.no_starttls
+		             ? " (the server offers no STARTTLS, smtp_starttls = required)"
+		         : auth != NULL && strncmp(lr.line, "334", 3) == 0
+		             ? " (AUTH refused: check smtp_user and smtp_password)"
+		             : "",
+		         lr.tls[0] ? ": " : "", lr.tls, lr.line[0] ? lr.line : "no answer");
+		snprintf(msgs[i].error, sizeof(msgs[i].error), "%.250s", ended);
 	}
 out:
 	if (s != NULL)
@@ -829,6 +886,7 @@ out:
 		for (i = 0; i < n; i++)
 			g_free(texts[i]);
 	free(texts);
+	free(lr.reported);
 	free(rc);
 	free(sm);
 	builder_free(&b);

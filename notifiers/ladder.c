@@ -3,7 +3,10 @@
  *   remind    from the start of the working day before the due day: e-mail to the assignee
  *             (or the section's handlers; the dispatchers when there is no section);
  *   overdue   once the due time passed: e-mail and SMS to the section heads (the dispatchers
- *             when there is no section);
+ *             when there is no section), and to the administrators as well, saying why, when
+ *             the section has no reachable head (no active head with an address); its
+ *             recipients are resolved again when it is sent (notify_ladder_complete: a head
+ *             appointed while it waited is told too);
  *   escalate  from the second working day after the due day, on each working day until the
  *             clock stops: e-mail and SMS to every supervisor (the step carries the day).
  * Steps carry the due date, so that a clock restarted with a new due time is reminded afresh.
@@ -215,10 +218,49 @@ scan_roles(struct scan *s, const struct db_account *acc, size_t n, struct db_acc
 	}
 }
 
+/* 1 when section_id has a reachable head among acc[0..n): an active section head of it with an
+ * e-mail address or a phone. */
+static int
+head_reachable(const struct db_account *acc, size_t n, int64_t section_id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (acc[i].role == ROLE_SECTION_HEAD && acc[i].section_id == section_id &&
+		    strcmp(acc[i].status, "active") == 0 &&
+		    ((acc[i].email != NULL && acc[i].email[0] != '\0') ||
+		     (acc[i].phone != NULL && acc[i].phone[0] != '\0')))
+			return 1;
+	return 0;
+}
+
+/* Queues the overdue notice of ns (its item, clock and key set) to the accounts it goes to now:
+ * the heads of the item's section among heads[0..nheads), and the administrators among
+ * admins[0..nadmins) as well when none of those heads is reachable (none, or none with an
+ * address: told at once instead of two working days later by the supervisors' escalation);
+ * the dispatchers among disp[0..ndisp) while the item has no section. The arrays may hold
+ * accounts of other roles (skipped). 0 or -1. */
+static int
+overdue_audience(struct notify_staff *ns, const struct db_account *heads, size_t nheads,
+                 const struct db_account *admins, size_t nadmins, const struct db_account *disp,
+                 size_t ndisp)
+{
+	int64_t section = ns->item->section_id;
+
+	ns->text = ""; /* and by SMS */
+	if (section == 0)
+		return notify_staff_role(ns, disp, ndisp, ROLE_DISPATCHER, 0);
+	if (notify_staff_role(ns, heads, nheads, ROLE_SECTION_HEAD, section) != 0)
+		return -1;
+	if (head_reachable(heads, nheads, section))
+		return 0;
+	return notify_staff_role(ns, admins, nadmins, ROLE_ADMIN, 0);
+}
+
 /* Queues step kind of clock k (due day d) of the item at hand to its recipients, as key rows:
  * remind to the assignee, or the section's handlers, or the dispatchers when there is no
- * section; overdue to the section's heads, or the dispatchers; escalate (the day carried) to
- * every supervisor. 0 or -1. */
+ * section; overdue to the section's heads (and the administrators when none is reachable), or
+ * the dispatchers; escalate (the day carried) to every supervisor. 0 or -1. */
 static int
 emit(struct scan *s, const struct db_ladder_clock *k, const struct due_info *d, int kind)
 {
@@ -244,12 +286,10 @@ emit(struct scan *s, const struct db_ladder_clock *k, const struct due_info *d, 
 	}
 	if (owner(s) != 0)
 		return -1;
-	if (kind == DB_STEP_OVERDUE) {
-		ns->text = "";
-		if (s->item.section_id != 0)
-			return staff_role(s, ROLE_SECTION_HEAD, s->item.section_id);
-		return staff_role(s, ROLE_DISPATCHER, 0);
-	}
+	if (kind == DB_STEP_OVERDUE)
+		return overdue_audience(ns, s->role_acc[ROLE_SECTION_HEAD], s->role_n[ROLE_SECTION_HEAD],
+		                        s->role_acc[ROLE_ADMIN], s->role_n[ROLE_ADMIN],
+		                        s->role_acc[ROLE_DISPATCHER], s->role_n[ROLE_DISPATCHER]);
 	ns->text = NULL; /* a reminder: e-mail only */
 	if (s->item.assignee_id != 0)
 		for (i = 0; i < s->nacc; i++)
@@ -597,8 +637,10 @@ dup_printf(const char *fmt, ...)
 
 /* 1 when account a is still one that step kind of item it goes to (as emit chooses them: the
  * assignee, else the section's handlers, else the dispatchers, for a reminder; the section's
- * heads, else the dispatchers, for an overdue notice; the supervisors for an escalation), 0 when
- * the item moved on (another section or assignee) or a's role changed since it was queued. */
+ * heads, and the administrators while none is reachable, else the dispatchers, for an overdue
+ * notice; the supervisors for an escalation), 0 when the item moved on (another section or
+ * assignee), a's role changed since it was queued, or (an administrator) the section has a
+ * reachable head now (told instead: notify_ladder_complete). */
 static int
 still_for(const struct notify_render *r, const struct db_item *it, const struct db_account *a,
           int kind)
@@ -607,10 +649,13 @@ still_for(const struct notify_render *r, const struct db_item *it, const struct 
 
 	if (kind == DB_STEP_ESCALATE)
 		return a->role == ROLE_SUPERVISOR;
-	if (kind == DB_STEP_OVERDUE)
-		return it->section_id != 0
-		           ? a->role == ROLE_SECTION_HEAD && a->section_id == it->section_id
-		           : a->role == ROLE_DISPATCHER;
+	if (kind == DB_STEP_OVERDUE) {
+		if (it->section_id == 0)
+			return a->role == ROLE_DISPATCHER;
+		if (a->role == ROLE_ADMIN) /* while the section has no reachable head */
+			return !head_reachable(r->acc, r->nacc, it->section_id);
+		return a->role == ROLE_SECTION_HEAD && a->section_id == it->section_id;
+	}
 	if (a->id == it->assignee_id)
 		return 1;
 	for (i = 0; it->assignee_id != 0 && i < r->nacc; i++)
@@ -620,20 +665,21 @@ still_for(const struct notify_render *r, const struct db_item *it, const struct 
 	                           : a->role == ROLE_DISPATCHER;
 }
 
-int
-notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct notify_render *r,
-                     struct db_outbox *o, int64_t now, char *why, size_t whysize)
+/* Whether the step of key row o still holds at now for its item (read into r), whoever it goes
+ * to: 1 with its key into *key and its clock into *clock (lent by r), 0 with the reason in why
+ * (not a ladder notice, the item gone, its clock stopped or paused, its due day moved, a
+ * reminder whose due time has passed), -1 error. */
+static int
+step_holds(struct db_conn *c, struct notify_render *r, const struct db_outbox *o, int64_t now,
+           struct db_ladder_key *key, const struct db_clock **clock, char *why, size_t whysize)
 {
-	static const char *const words[] = {NULL, "提醒", "逾期", "督办"};
-	struct db_ladder_key key;
 	const struct db_clock *k = NULL;
-	const struct db_account *a = NULL;
 	const struct db_item *it;
-	char due[32], zh[96], en[96], quoted[NOTIFY_SUBJECT_QUOTE + 4];
+	char due[32];
 	size_t i;
 	int rc;
 
-	if (db_ladder_key_parse(o->lkey, &key) != 0) {
+	if (db_ladder_key_parse(o->lkey, key) != 0) {
 		snprintf(why, whysize, "not a ladder notice");
 		return 0;
 	}
@@ -655,15 +701,63 @@ notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct n
 		return 0;
 	}
 	notify_format_time(k->due, due, sizeof(due));
-	if (ymd_of(sla_local_day(k->due)) != key.due) {
+	if (ymd_of(sla_local_day(k->due)) != key->due) {
 		snprintf(why, whysize, "the %s clock is now due %s", o->clock, due);
 		return 0;
 	}
-	if (key.kind == DB_STEP_REMIND && now > k->due) { /* late: the overdue notice says it */
+	if (key->kind == DB_STEP_REMIND && now > k->due) { /* late: the overdue notice says it */
 		snprintf(why, whysize, "a reminder after the %s clock's due time %s: the overdue "
 		         "notice takes its place", o->clock, due);
 		return 0;
 	}
+	*clock = k;
+	return 1;
+}
+
+int
+notify_ladder_complete(struct db_conn *c, const struct notify_config *cfg,
+                       const struct sla_calendar *cal, struct notify_render *r,
+                       const struct db_outbox *o, int64_t now, size_t *added)
+{
+	struct notify_staff ns;
+	struct db_ladder_key key;
+	const struct db_clock *k = NULL;
+	char why[200];
+	int rc;
+
+	if (o->lkey == 0 || db_ladder_key_parse(o->lkey, &key) != 0 || key.kind != DB_STEP_OVERDUE)
+		return 0;
+	rc = step_holds(c, r, o, now, &key, &k, why, sizeof(why));
+	if (rc <= 0)
+		return rc;
+	if (r->acc == NULL && db_account_list(c, &r->acc, &r->nacc) != 0)
+		return -1;
+	notify_staff_init(&ns, c, cfg, cal, now, &r->item, NULL, NULL, NULL, "");
+	ns.clock = k->name;
+	ns.key = &key;
+	if (overdue_audience(&ns, r->acc, r->nacc, r->acc, r->nacc, r->acc, r->nacc) != 0)
+		return -1;
+	*added += ns.queued;
+	return 0;
+}
+
+int
+notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct notify_render *r,
+                     struct db_outbox *o, int64_t now, char *why, size_t whysize)
+{
+	static const char *const words[] = {NULL, "提醒", "逾期", "督办"};
+	struct db_ladder_key key;
+	const struct db_clock *k = NULL;
+	const struct db_account *a = NULL;
+	const struct db_item *it;
+	char due[32], zh[512], en[512], quoted[NOTIFY_SUBJECT_QUOTE + 4];
+	int rc;
+
+	rc = step_holds(c, r, o, now, &key, &k, why, whysize);
+	if (rc <= 0)
+		return rc;
+	it = &r->item;
+	notify_format_time(k->due, due, sizeof(due));
 	rc = active_account(c, r, o->account_id, &a, why, whysize);
 	if (rc <= 0)
 		return rc;
@@ -677,6 +771,22 @@ notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct n
 	if (key.kind == DB_STEP_REMIND) {
 		snprintf(zh, sizeof(zh), "请按时办理。");
 		snprintf(en, sizeof(en), "Please handle it in time.");
+	} else if (key.kind == DB_STEP_OVERDUE && a->role == ROLE_ADMIN) {
+		/* told because the section has no reachable head (still_for) */
+		const char *sec = it->section_name != NULL ? it->section_name : "-";
+
+		if (key.sms)
+			snprintf(zh, sizeof(zh), "已逾期。%.60s无可联系的处长，转告管理员。", sec);
+		else
+			snprintf(zh, sizeof(zh),
+			         "已逾期。处室“%.120s”没有可联系的处长（无在职的处长账户，或其账户"
+			         "没有邮箱和手机），此逾期通知因此发给管理员：请指定处长或补全其联系方式。",
+			         sec);
+		snprintf(en, sizeof(en),
+		         "It is overdue. The section %.120s has no reachable head (no active section "
+		         "head with an e-mail address or a phone), so this overdue notice goes to the "
+		         "administrators: please appoint a head or complete their addresses.",
+		         sec);
 	} else if (key.kind == DB_STEP_OVERDUE) {
 		snprintf(zh, sizeof(zh), "已逾期，请督办。");
 		snprintf(en, sizeof(en), "It is overdue.");

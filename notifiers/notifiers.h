@@ -92,10 +92,11 @@ struct notify_msg {
 	enum notify_result result;   /* out */
 	int64_t retry_after;         /* out: seconds the peer asked to wait (0: none) */
 	char error[256];             /* out: the peer's or library's words when not sent */
-	/* called, when not NULL, as soon as this message's result is filled in and before the
-	 * next message is sent (the SMS channel: the dispatcher records each result at once;
-	 * e-mail learns its results at the end of the session and does not call it); nonzero:
-	 * send no more of the batch (the dispatcher stops), the rest left to be retried */
+	/* called, when not NULL, as soon as the peer's answer decided this message's result
+	 * (filled in) and before the next message is sent, so that the dispatcher records each
+	 * result at once (SMS: the gateway's answer; e-mail: the answer to its data, libesmtp's
+	 * SMTP_EV_MESSAGESENT; a message no answer decided is not reported); nonzero: send no
+	 * more of the batch, the rest left to be retried (SMS; an SMTP session goes on) */
 	int (*done)(struct notify_msg *m, void *cls);
 	void *done_cls;
 };

@@ -188,5 +188,14 @@ int notify_citizen_render(struct db_conn *c, const struct notify_config *cfg,
  * the reason in why / -1 error. */
 int notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct notify_render *r,
                          struct db_outbox *o, int64_t now, char *why, size_t whysize);
+/* Recipients resolved when sent: for key row o of an overdue notice whose step still holds at
+ * now (its item and every account read into r), queues the step, inside the caller's
+ * transaction, to each account it goes to now (the section's heads, the administrators while
+ * none is reachable, the dispatchers while the item has no section: as the scan would) that
+ * has no row of it yet, such as a head appointed after it was queued; the outbox's unique key
+ * turns the others away. Adds the rows written to *added. 0 (also for any other row) or -1. */
+int notify_ladder_complete(struct db_conn *c, const struct notify_config *cfg,
+                           const struct sla_calendar *cal, struct notify_render *r,
+                           const struct db_outbox *o, int64_t now, size_t *added);
 
 #endif

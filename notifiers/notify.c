@@ -279,6 +279,7 @@ struct batch {
 	char (*why)[WHY_MAX];
 	int64_t *retry_at;
 	unsigned char *marked; /* per message: its rows' results committed already */
+	size_t *group;         /* per message: its group */
 };
 
 static void
@@ -286,6 +287,7 @@ batch_free(struct batch *b)
 {
 	free(b->retry_at);
 	free(b->marked);
+	free(b->group);
 	free(b->why);
 	free(b->mids);
 	free(b->msgs);
@@ -370,6 +372,46 @@ log_row(const char *channel, const struct db_outbox *row, const char *what, cons
 	notify_log("%s to %s (outbox %lld) %s: %s", channel, to, (long long)row->id, what, masked);
 }
 
+/* 1 when ladder key rows a and b are notices of the same step of the same item (either
+ * channel). */
+static int
+same_step(const struct db_outbox *a, const struct db_outbox *b)
+{
+	struct db_ladder_key ka, kb;
+
+	return a->item_id == b->item_id && db_ladder_key_parse(a->lkey, &ka) == 0 &&
+	       db_ladder_key_parse(b->lkey, &kb) == 0 && ka.kind == kb.kind &&
+	       ka.clock == kb.clock && ka.due == kb.due && ka.day == kb.day;
+}
+
+/* Inside the caller's transaction: the recipients of each overdue notice of b resolved as it
+ * is sent (notify_ladder_complete, once per step): a section head appointed since it was
+ * queued gets it too, in a row of their own, sent by a later batch. 0 or -1. */
+static int
+complete_steps(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+               struct batch *b, int64_t now)
+{
+	struct notify_render r;
+	size_t i, j, added = 0;
+	int rc = 0;
+
+	notify_render_init(&r);
+	for (i = 0; i < b->n && rc == 0; i++) {
+		if (b->rows[i].lkey == 0 || b->rows[i].item_id == 0)
+			continue;
+		for (j = 0; j < i && !(b->rows[j].lkey != 0 && same_step(&b->rows[j], &b->rows[i]));
+		     j++)
+			;
+		if (j < i) /* that step done already */
+			continue;
+		rc = notify_ladder_complete(c, cfg, cal, &r, &b->rows[i], now, &added);
+	}
+	notify_render_free(&r);
+	if (added > 0)
+		notify_log("%zu overdue notices queued for recipients found as they were sent", added);
+	return rc;
+}
+
 /* Inside the caller's transaction: counts the attempt of each row and fixes its message's
  * Message-ID before anything leaves (SMS in quiet hours wait instead), combining the rows of
  * one recipient into one message each (combine.c). 0 or -1. */
@@ -402,6 +444,8 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 				return -1;
 		}
 	}
+	if (complete_steps(c, cfg, cal, b, now) != 0)
+		return -1;
 	if (notify_group_rows(cfg, b->sms, b->rows, b->n, b->skip, &b->groups, &b->ng) != 0)
 		return -1;
 	ng = b->ng > 0 ? b->ng : 1;
@@ -409,7 +453,9 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 	b->mids = calloc(ng, sizeof(*b->mids));
 	b->retry_at = calloc(ng, sizeof(*b->retry_at));
 	b->marked = calloc(ng, 1);
-	if (b->msgs == NULL || b->mids == NULL || b->retry_at == NULL || b->marked == NULL)
+	b->group = calloc(ng, sizeof(*b->group));
+	if (b->msgs == NULL || b->mids == NULL || b->retry_at == NULL || b->marked == NULL ||
+	    b->group == NULL)
 		return -1;
 	for (j = 0; j < b->ng; j++) {
 		struct notify_group *g = &b->groups[j];
@@ -437,6 +483,7 @@ batch_claim(struct db_conn *c, const struct notify_config *cfg, const struct not
 		b->msgs[b->k].message_id = b->mids[j];
 		b->msgs[b->k].date = now;
 		g->msg_index = b->k;
+		b->group[b->k] = j;
 		b->k++;
 	}
 	return 0;
@@ -450,11 +497,16 @@ static int
 batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_calendar *cal,
            struct batch *b, int64_t now, size_t *sent, size_t only)
 {
-	size_t i, j;
+	size_t i, j, end = b->ng;
 	int64_t at;
 	int r;
 
-	for (j = 0; j < b->ng; j++) {
+	j = 0;
+	if (only != MARK_ALL) { /* that message's group alone */
+		j = b->group[only];
+		end = j + 1;
+	}
+	for (; j < end; j++) {
 		struct notify_group *g = &b->groups[j];
 		const struct notify_msg *msg = &b->msgs[g->msg_index];
 		char why[300];
@@ -478,7 +530,7 @@ batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_cal
 				break;
 			default:
 				if (row->give_up_at != 0 && now >= row->give_up_at) {
-					snprintf(why, sizeof(why), "gave up after %d attempts: %s",
+					snprintf(why, sizeof(why), DB_GAVE_UP "%d attempts: %s",
 					         row->attempts + 1, msg->error);
 					log_row(b->ch->name, row, "failed", why);
 					r = db_outbox_failed(c, row->id, why);
@@ -499,7 +551,7 @@ batch_mark(struct db_conn *c, const struct notify_quiet *q, const struct sla_cal
 	return 0;
 }
 
-/* What an SMS's done callback needs to record its result at once. */
+/* What a message's done callback needs to record its result at once. */
 struct mark_now {
 	struct db_conn *c;
 	const struct notify_quiet *q;
@@ -507,17 +559,47 @@ struct mark_now {
 	struct batch *b;
 	int64_t now;
 	size_t *sent;
-	struct notifier *n; /* NULL: none */
+	struct notifier *n;       /* NULL: none */
+	struct db_sent_log *log;  /* e-mail: the log of accepted e-mails (NULL: none) */
 };
 
-/* A message's done callback: marks its rows in a transaction of their own (on failure they are
- * marked with the rest of the batch). Nonzero when the notifier is stopping: no more SMS. */
+/* Appends the rows of message i of b, accepted by the server, to log: 0 or -1. */
+static int
+log_accepted(struct db_sent_log *log, struct batch *b, size_t i)
+{
+	const struct notify_group *g = &b->groups[b->group[i]];
+	int64_t ids[64] = {0}, *v = ids;
+	size_t j;
+	int rc;
+
+	if (g->n > sizeof(ids) / sizeof(ids[0])) {
+		v = malloc(g->n * sizeof(*v));
+		if (v == NULL)
+			return -1;
+	}
+	for (j = 0; j < g->n; j++)
+		v[j] = b->rows[g->idx[j]].id;
+	rc = db_sent_log_add(log, v, g->n, b->msgs[i].message_id);
+	if (v != ids)
+		free(v);
+	return rc;
+}
+
+/* A message's done callback. An e-mail the server accepted is appended to the log of accepted
+ * e-mails (one write: no transaction, no fsync per e-mail); its rows are marked with the
+ * batch, after the session, and the next pass marks what a crash left in the log. Any other
+ * result, and an e-mail when there is no log or it cannot be written, is marked at once in a
+ * transaction of its own (on failure, with the rest of the batch). Nonzero when the notifier
+ * is stopping: no more SMS (an SMTP session goes on to the end of its batch). */
 static int
 mark_now(struct notify_msg *m, void *cls)
 {
 	struct mark_now *k = cls;
 	size_t i = (size_t)(m - k->b->msgs);
 
+	if (!k->b->sms && m->result == NOTIFY_SENT && k->log != NULL &&
+	    log_accepted(k->log, k->b, i) == 0)
+		return k->n != NULL && stopping(k->n);
 	if (db_begin(k->c) == 0) {
 		if (batch_mark(k->c, k->q, k->cal, k->b, k->now, k->sent, i) != 0)
 			db_rollback(k->c);
@@ -527,29 +609,66 @@ mark_now(struct notify_msg *m, void *cls)
 	return k->n != NULL && stopping(k->n);
 }
 
-/* One pass of one channel: up to DISPATCH_ROUNDS batches, each claimed, sent as one batch
- * (one SMTP session), and marked with its messages' results in the transaction that claims
- * the next batch (one commit per batch instead of two; the last marks alone). A crash between a
- * send and its marks resends that batch once, with the same Message-IDs: its rows wait for
- * their retry time, which the claim set, so no later batch of the pass takes them again. When
- * n (may be NULL) is stopping, no batch is started after the one under way, whose marks are
- * committed: a SIGTERM ends a drain after one batch (of SMS: after the SMS under way), every
- * row sent marked, none sent twice. */
+/* Marks sent, in a transaction of its own, the e-mails a crash left in log (accepted by the
+ * server, not marked), then empties it: 0 or -1. */
+static int
+apply_log(struct db_conn *c, struct db_sent_log *log, int64_t now)
+{
+	size_t k = 0;
+
+	if (db_sent_log_empty(log))
+		return 0;
+	if (db_begin(c) != 0)
+		return -1;
+	if (db_sent_log_apply(c, log, now, &k) != 0) {
+		db_rollback(c);
+		return -1;
+	}
+	if (db_commit(c) != 0)
+		return -1;
+	if (k > 0)
+		notify_log("%zu e-mails accepted by the SMTP server before a crash marked sent", k);
+	return db_sent_log_clear(log);
+}
+
+/* One pass of one channel: up to DISPATCH_ROUNDS batches, each claimed (one transaction, which
+ * also marks the results of the previous batch), then sent as one batch (one SMTP session, one
+ * reused HTTP connection). Each message's result is recorded as soon as the server or the
+ * gateway answers it, before the next message goes out (mark_now: an e-mail at libesmtp's
+ * SMTP_EV_MESSAGESENT, before its session writes the next MAIL FROM): an SMS in a transaction
+ * of its own, an accepted e-mail in the log of accepted e-mails, applied by the next pass
+ * (before it reads a row) when a crash came before the batch's marks, and emptied after them.
+ * So a crash of the process at any moment sends again at most the one message whose answer
+ * was being recorded, with the same Message-ID. (A power cut in the middle of a session may
+ * send its e-mails again, under their Message-IDs: the log is not synced, the batch's marks
+ * are, right after the session.) Rows sent again after a crash wait for their retry time,
+ * which the claim set, so no later batch of the pass takes them again. When n (may be NULL) is
+ * stopping, no batch is started after the one under way: a SIGTERM ends a drain after the SMS
+ * under way, or after the SMTP session under way, every row sent marked, none sent twice. */
 static int
 dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
                  const struct notify_channel *ch, const struct notify_quiet *q,
                  const struct sla_calendar *cal, int64_t now, size_t *sent, struct notifier *n)
 {
 	struct batch prev, cur;
-	int rc = -1, round, more = 1;
+	struct db_sent_log *log = NULL;
+	int rc = -1, round, more = 1, sms = strcmp(ch->name, "sms") == 0;
 
 	memset(&prev, 0, sizeof(prev));
 	memset(&cur, 0, sizeof(cur));
+	if (!sms) { /* without a log, each accepted e-mail is marked in a commit of its own */
+		log = db_sent_log_open(c);
+		if (log != NULL && apply_log(c, log, now) != 0)
+			goto out;
+	}
 	for (round = 0; round < DISPATCH_ROUNDS && more; round++) {
+		struct mark_now mn;
+		size_t i;
+
 		if (n != NULL && stopping(n))
 			break;
 		cur.ch = ch;
-		cur.sms = strcmp(ch->name, "sms") == 0;
+		cur.sms = sms;
 		if (batch_load(c, cfg, cal, &cur, now) != 0)
 			goto out;
 		if (cur.n == 0)
@@ -565,20 +684,21 @@ dispatch_channel(struct db_conn *c, const struct notify_config *cfg,
 		if (db_commit(c) != 0)
 			goto out;
 		batch_free(&prev);
-		/* a crash from here to the commit of its marks resends this batch once; the SMS of a
-		 * batch are marked one by one as the gateway answers (mark_now), so a crash resends
-		 * only the one under way */
-		if (cur.sms) {
-			struct mark_now mn = {c, q, cal, &cur, now, sent, n};
-			size_t i;
-
-			for (i = 0; i < cur.k; i++) {
-				cur.msgs[i].done = mark_now;
-				cur.msgs[i].done_cls = &mn;
-			}
-			ch->send(cfg, cur.msgs, cur.k);
-		} else
-			ch->send(cfg, cur.msgs, cur.k);
+		if (log != NULL && db_sent_log_clear(log) != 0)
+			goto out;
+		mn.c = c;
+		mn.q = q;
+		mn.cal = cal;
+		mn.b = &cur;
+		mn.now = now;
+		mn.sent = sent;
+		mn.n = n;
+		mn.log = log;
+		for (i = 0; i < cur.k; i++) {
+			cur.msgs[i].done = mark_now;
+			cur.msgs[i].done_cls = &mn;
+		}
+		ch->send(cfg, cur.msgs, cur.k);
 		prev = cur;
 		memset(&cur, 0, sizeof(cur));
 	}
@@ -592,7 +712,10 @@ out:
 			rc = -1;
 		} else if (db_commit(c) != 0)
 			rc = -1;
+		else if (log != NULL && db_sent_log_clear(log) != 0)
+			rc = -1;
 	}
+	db_sent_log_close(log);
 	batch_free(&prev);
 	batch_free(&cur);
 	return rc;

@@ -154,6 +154,7 @@ void h_admin_totp_reset(struct req *req, struct resp *resp);
 /* h_outbox.c */
 void h_admin_outbox_list(struct req *req, struct resp *resp);
 void h_admin_outbox_retry(struct req *req, struct resp *resp);
+void h_admin_outbox_retry_given_up(struct req *req, struct resp *resp);
 /* h_mail.c */
 void h_admin_mail_list(struct req *req, struct resp *resp);
 /* h_admin.c */

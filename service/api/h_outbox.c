@@ -1,6 +1,6 @@
 /* h_outbox.c: the outbox as administrators see it (notices pending, sent or failed, and the
- * accounts that should have received one but have no address for it), and the retry of a failed
- * notice. */
+ * accounts that should have received one but have no address for it), the retry of a failed
+ * notice, and of every notice given up on. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,4 +130,44 @@ h_admin_outbox_retry(struct req *req, struct resp *resp)
 	}
 	resp_json(resp, 200, outbox_json(&o));
 	db_outbox_free(&o);
+}
+
+/* POST /api/v1/admin/outbox/retry, JSON {"channel":"email"|"sms"} or {} (both channels; no body
+ * is {} too): every notice the dispatcher gave up on (it kept failing until notify_give_up ran
+ * out: a mail server or gateway down for long) is pending again from now, as the retry of one
+ * makes it (audited once, "outbox_retry_given_up"). Notices refused for good (5xx) and bounces
+ * stay failed. 200 {"retried":N,"channel":"email"|"sms"|null}; 400 naming a bad field. */
+void
+h_admin_outbox_retry_given_up(struct req *req, struct resp *resp)
+{
+	struct actor who = req_actor(req);
+	struct core_error err;
+	const char *channel = NULL, *key;
+	json_t *j = NULL, *v;
+	int64_t n = 0;
+
+	if (req->body_len > 0 && req_json(req, resp, &j) != 0)
+		return;
+	json_object_foreach(j, key, v) {
+		if (strcmp(key, "channel") != 0) {
+			resp_error_field(resp, 400, key, "unknown field %s", key);
+			goto out;
+		}
+		if (json_is_null(v))
+			continue;
+		channel = json_string_value(v);
+		if (channel == NULL || (strcmp(channel, "email") != 0 && strcmp(channel, "sms") != 0)) {
+			resp_error_field(resp, 400, "channel", "channel is email, sms or null (both)");
+			goto out;
+		}
+	}
+	memset(&err, 0, sizeof(err));
+	if (core_outbox_retry_given_up(req->app, req->db, &who, channel, req->now, &n, &err) != 0) {
+		resp_core_error(resp, &err);
+		goto out;
+	}
+	resp_json(resp, 200, json_pack("{s:I, s:o}", "retried", (json_int_t)n, "channel",
+	                               json_str_or_null(channel)));
+out:
+	json_decref(j);
 }

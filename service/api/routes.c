@@ -23,6 +23,7 @@ const struct route api_routes[] = {
 	{ "PATCH", "/api/v1/admin/policies/{}", h_admin_policies_patch, ROLE_BIT(ROLE_ADMIN), 0 },
 	{ "GET", "/api/v1/admin/outbox", h_admin_outbox_list, ROLE_BIT(ROLE_ADMIN), 0 },
 	{ "POST", "/api/v1/admin/outbox/{}/retry", h_admin_outbox_retry, ROLE_BIT(ROLE_ADMIN), 0 },
+	{ "POST", "/api/v1/admin/outbox/retry", h_admin_outbox_retry_given_up, ROLE_BIT(ROLE_ADMIN), 0 },
 	{ "GET", "/api/v1/admin/mail", h_admin_mail_list, ROLE_BIT(ROLE_ADMIN), 0 },
 	{ "GET", "/api/v1/audit", h_audit, ROLE_BIT(ROLE_ADMIN), 0 },
 	{ "POST", "/api/v1/items", h_items_post, 0, ROUTE_FORM | ROUTE_ASYNC },

@@ -295,3 +295,28 @@ core_outbox_retry(struct app *app, struct db_conn *c, const struct actor *who, i
 	}
 	return 0;
 }
+
+int
+core_outbox_retry_given_up(struct app *app, struct db_conn *c, const struct actor *who,
+                           const char *channel, int64_t now, int64_t *n, struct core_error *err)
+{
+	char detail[64];
+	int64_t k = 0;
+
+	err->code = CORE_OK;
+	if (db_begin(c) != 0)
+		return core_fail(err, CORE_BUSY, NULL, "the notices cannot be changed now");
+	if (db_outbox_requeue_given_up(c, channel, now, now + app->cfg.notify_give_up, &k) != 0) {
+		db_rollback(c);
+		return core_fail(err, CORE_ERROR, NULL, "the notices cannot be changed");
+	}
+	snprintf(detail, sizeof(detail), "%lld given-up notices pending again", (long long)k);
+	if (audit_write(c, now, who, "outbox_retry_given_up", channel != NULL ? channel : "all", 1,
+	                detail) != 0 ||
+	    db_commit(c) != 0) {
+		db_rollback(c);
+		return core_fail(err, CORE_ERROR, NULL, "the notices cannot be changed");
+	}
+	*n = k;
+	return 0;
+}

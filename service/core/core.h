@@ -905,6 +905,13 @@ int core_policy_change(struct app *app, struct db_conn *c, const struct actor *w
  * "not_failed"), CORE_BUSY, CORE_ERROR. */
 int core_outbox_retry(struct app *app, struct db_conn *c, const struct actor *who, int64_t id,
                       int64_t now, struct core_error *err);
+/* Every notice the dispatcher gave up on (notify_give_up ran out while it kept failing) of
+ * channel ("email" | "sms"; NULL: both) pending again from now as core_outbox_retry makes one,
+ * in one transaction with one audit row "outbox_retry_given_up" (target the channel or "all",
+ * detail the number); their number into *n (0: none, still audited). CORE_BUSY, CORE_ERROR. */
+int core_outbox_retry_given_up(struct app *app, struct db_conn *c, const struct actor *who,
+                               const char *channel, int64_t now, int64_t *n,
+                               struct core_error *err);
 /* --- the staff second factor (totp.c) --------------------------------------------------------- */
 
 #define TOTP_DIGITS 6           /* digits of a code (RFC 6238 with HMAC-SHA1) */

@@ -5,6 +5,9 @@ lines in a log file.
 As a program (for the C unit tests):
     peers.py smtp --log FILE [--port N] [--reject ADDR]... [--tempfail ADDR]... [--delay S]
              [--data-script 451,554,250]  (the answers to DATA in turn, then 250)
+             [--hold-data N]          (no answer to the Nth message's data, counted over every
+                                       session: a {"held": N} record, then silence until the
+                                       client goes away; nothing of it recorded as received)
              [--reject-from ADDR]...      (553 to MAIL FROM:<ADDR>)
              [--auth USER:PASSWORD]   (AUTH PLAIN/LOGIN required; without TLS unless --tls)
              [--tls CERT:KEY]         (STARTTLS offered and required before MAIL and AUTH)
@@ -56,6 +59,7 @@ def _append(path, record):
 def serve_smtp(args):
     smtp = _aiosmtpd()
     data_script = [s for s in args.data_script.split(",") if s]
+    datas = [0]  # messages whose data came in, every session
 
     class Handler:
         async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -74,6 +78,11 @@ def serve_smtp(args):
             return "250 OK"
 
         async def handle_DATA(self, server, session, envelope):
+            datas[0] += 1
+            if datas[0] == args.hold_data:  # the client waits for an answer that never comes
+                _append(args.log, {"held": datas[0], "to": list(envelope.rcpt_tos),
+                                   "t": time.time()})
+                await asyncio.get_running_loop().create_future()
             if args.delay:
                 await asyncio.sleep(args.delay)
             raw = envelope.original_content or envelope.content
@@ -368,6 +377,7 @@ def main():
     p.add_argument("--sleep", type=float, default=3.0)
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument("--data-script", default="")
+    p.add_argument("--hold-data", type=int, default=0)
     p.add_argument("--reject-from", action="append", default=[])
     p.add_argument("--auth", default="")
     p.add_argument("--tls", default="")

@@ -185,11 +185,12 @@ class AsRead(peers.PeerClass, unittest.TestCase):
 
 
 class Audiences(peers.PeerTest, unittest.TestCase):
-    """Who is told: a section without a head and one whose head has no address (the supervisors
-    still learn of the overdue item two working days later, as the ladder says; the missing
-    recipients are listed to the administrators), and accounts that change while their notice
-    waits for the mail server: suspended or revoked (not sent: dropped with the reason), given
-    another e-mail or phone (sent to the address the account has when it is sent)."""
+    """Who is told: a section without a head and one whose head has no address (the
+    administrators at once, and the supervisors two working days later, as the ladder says; the
+    missing recipients are listed to the administrators), and accounts that change while their
+    notice waits for the mail server: suspended or revoked (not sent: dropped with the reason),
+    given another e-mail or phone (sent to the address the account has when it is sent), a head
+    appointed (told too)."""
     PREFIX = "civicdesk-audit-"
 
     def test_no_head_supervisors_still_told(self):
@@ -282,6 +283,74 @@ class Audiences(peers.PeerTest, unittest.TestCase):
         self.assertEqual(len([m for m in mails(smtp, "new@example.com") if t in m["body"]]), 2)
         self.assertFalse(mails(smtp, "old@example.com"))
 
+
+    def test_head_appointed_while_waiting(self):
+        """The forward clock runs out while the SMTP server and the SMS gateway are down: the
+        section head's overdue notices are tried and wait. A second head of the section is
+        appointed before they go out: when they are sent, the recipients are resolved again,
+        and the new head is told too (e-mail and SMS, once each); the first head once."""
+        smtp_port, sms_port = peers.free_port(), peers.free_port()
+        self.server = start_server(self.tmp, smtp_port, sms_port, "2025-11-03T09:00",
+                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir)
+        add_accounts(self.server)
+        t = submit(self.server, email="h@citizen.example")["tracking"]
+        act(self, "disp_n", t, "assign", section="法规处", assignee="hand_n")
+        over = "o.step LIKE 'overdue/%%' AND i.tracking = '%s'" % t
+        set_clock(self.server, "2025-11-07T09:00")
+        peers.wait_for(lambda: (lambda r: len(r) == 2 and all(x[6] == 1 for x in r))(
+            rows(self.server, over)), 60, "the head's overdue notices tried once")
+        add_user(self.server, "head_new", "section_head", section="法规处",
+                 mail="headnew@example.com", phone="13800000077")
+        smtp = self.peer("smtp", port=smtp_port)
+        sms = self.peer("sms", port=sms_port)
+        set_clock(self.server, "2025-11-07T09:05")
+        peers.wait_for(lambda: (lambda r: len(r) == 4 and {x[5] for x in r} == {"sent"})(
+            rows(self.server, over)), 60, "both heads' overdue notices sent")
+        for to in ("head@example.com", "headnew@example.com"):
+            got = [m for m in mails(smtp, to) if t in m["body"] and "逾期" in m["subject"]]
+            self.assertEqual(len(got), 1, to)
+        for phone in ("13800000011", "13800000077"):
+            self.assertEqual(len([x for x in texts(sms, phone) if t in x["text"]]), 1, phone)
+        at_moment(self.server, "2025-11-07T10:00")
+        self.assertEqual(len(rows(self.server, over)), 4)
+
+    def test_no_reachable_head_admins_told_at_once(self):
+        """A section without a head, and one whose only head has neither e-mail nor phone: the
+        overdue notice goes to the administrators at once (e-mail and SMS), saying that the
+        section has no reachable head, instead of to nobody until the supervisors' escalation
+        two working days later. A section with a reachable head: its head only."""
+        smtp = self.peer("smtp")
+        sms = self.peer("sms")
+        self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-03T09:00",
+                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir)
+        add_accounts(self.server)
+        add_user(self.server, "admin_mail", "admin", mail="admin@example.com",
+                 phone="13800000055")
+        add_user(self.server, "head_bare", "section_head", section="信息中心")
+        a = submit(self.server, subject="井盖缺失", email="a@citizen.example")["tracking"]
+        b = submit(self.server, subject="路灯不亮", email="b@citizen.example")["tracking"]
+        c = submit(self.server, subject="噪音", email="c@citizen.example")["tracking"]
+        act(self, "disp_n", a, "assign", section="稽查处")  # no head at all
+        act(self, "disp_n", b, "assign", section="信息中心")  # a head without e-mail or phone
+        act(self, "disp_n", c, "assign", section="法规处")  # head@example.com
+        at_moment(self.server, "2025-11-07T09:00")
+        for t, sec in ((a, "稽查处"), (b, "信息中心")):
+            got = [m for m in mails(smtp, "admin@example.com") if t in m["body"]]
+            self.assertEqual(len(got), 1, t)
+            self.assertIn("逾期", got[0]["subject"])
+            self.assertIn(sec, got[0]["body"])
+            self.assertIn("no reachable head", got[0]["body"])
+            self.assertEqual(len([x for x in texts(sms, "13800000055") if t in x["text"]]), 1)
+        self.assertFalse([m for m in mails(smtp, "admin@example.com") if c in m["body"]])
+        self.assertEqual(len([m for m in mails(smtp, "head@example.com") if c in m["body"] and
+                              "逾期" in m["subject"]]), 1)
+        admin = self.server.login("admin_n", PASSWORD)  # no address: listed as missing
+        r = admin.request("GET", "/api/v1/admin/outbox")
+        missing = {(x["role"], x["account"], x["tracking"], x["channel"])
+                   for x in r.json()["missing"]}
+        self.assertIn(("admin", "admin_n", a, "email"), missing)
+        at_moment(self.server, "2025-11-07T12:00")
+        self.assertEqual(len([m for m in mails(smtp, "admin@example.com") if a in m["body"]]), 1)
 
     def test_order_sms_held_by_quiet_hours(self):
         """A supervision order's SMS (a notice written with its text) waits for the end of the
@@ -448,6 +517,73 @@ class MailServerAnswers(peers.PeerTest, unittest.TestCase):
         self.assertEqual(len({m["message_id"] for m in mails(smtp)}), 3)
 
 
+class GivenUp(peers.PeerTest, unittest.TestCase):
+    """The SMTP server and the SMS gateway down for longer than notify_give_up: the notices end
+    failed ("gave up"); once both are back an administrator retries every given-up notice of a
+    channel, then of both, in one request each (audited once each); each is then delivered
+    once. A notice the server refused for good (550) before the outage stays failed."""
+    PREFIX = "civicdesk-audit-"
+
+    def test_retry_every_given_up_notice(self):
+        smtp_port, sms_port = peers.free_port(), peers.free_port()
+        smtp = self.peer("smtp", "--reject", "bad@example.com", port=smtp_port)
+        self.server = start_server(self.tmp, smtp_port, sms_port, "2025-11-03T09:00", {
+            "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_SMS_CITIZENS": "1",
+            "CIVICDESK_NOTIFY_GIVE_UP": "300"}, dbdir=self.dbdir)
+        add_accounts(self.server)
+        submit(self.server, email="bad@example.com")
+        peers.wait_for(lambda: [x for x in rows(self.server) if x[4] == "bad@example.com" and
+                                x[5] == "failed"], 30, "the 550")
+        smtp.stop()
+        for i in (1, 2):
+            r = self.server.request("POST", "/api/v1/items", json_body={
+                "kind": "letter", "subject": "来信 %d" % i, "body": "正文", "name": "王五",
+                "phone": "1391000000%d" % i, "email": "c%d@example.com" % i, "publish": False})
+            self.assertEqual(r.status, 201, r)
+        # the acknowledgements of the outage, and the SMS one of the first (its e-mail refused)
+        outage = "o.recipient LIKE 'c_@example.com' OR o.channel = 'sms'"
+        peers.wait_for(lambda: [x[6] for x in rows(self.server, outage)] == [1] * 5, 60,
+                       "the first attempts, both peers down")
+        set_clock(self.server, "2025-11-03T09:10")  # past give_up_at (09:05): the last attempt
+        peers.wait_for(lambda: {x[5] for x in rows(self.server, outage)} == {"failed"}, 60,
+                       "given up")
+        self.assertTrue(all(x[7].startswith("gave up after 2 attempts")
+                            for x in rows(self.server, outage)))
+        smtp = self.peer("smtp", port=smtp_port)
+        sms = self.peer("sms", port=sms_port)
+        admin = self.server.login("admin_n", PASSWORD)
+        disp = self.server.login("disp_n", PASSWORD)
+        r = disp.request("POST", "/api/v1/admin/outbox/retry", json_body={})
+        self.assertEqual(r.status, 403, r)
+        r = admin.request("POST", "/api/v1/admin/outbox/retry", json_body={"channel": "fax"})
+        self.assertEqual((r.status, r.json()["error"].get("field")), (400, "channel"), r)
+        r = admin.request("POST", "/api/v1/admin/outbox/retry", json_body={"channel": "email"})
+        self.assertEqual((r.status, r.json()), (200, {"retried": 2, "channel": "email"}), r)
+        peers.wait_for(lambda: len(rows(self.server, "o.state = 'sent'")) == 2, 60,
+                       "the two e-mails sent")
+        self.assertEqual(sorted(m["rcpt"][0] for m in mails(smtp)),
+                         ["c1@example.com", "c2@example.com"])
+        self.assertEqual({x[5] for x in rows(self.server, "o.channel = 'sms'")}, {"failed"})
+        r = admin.request("POST", "/api/v1/admin/outbox/retry")  # no body: both channels
+        self.assertEqual((r.status, r.json()), (200, {"retried": 3, "channel": None}), r)
+        peers.wait_for(lambda: len(rows(self.server, "o.state = 'sent'")) == 5, 60,
+                       "the three SMS sent")
+        self.assertEqual(sorted(s["phone"] for s in texts(sms)),
+                         ["13910000001", "13910000002", "13912345678"])
+        r = admin.request("POST", "/api/v1/admin/outbox/retry", json_body={"channel": None})
+        self.assertEqual((r.status, r.json()["retried"]), (200, 0), r)
+        self.assertEqual([x[5:7] for x in rows(self.server, "o.recipient = 'bad@example.com'")],
+                         [("failed", 1)])
+        self.assertEqual(len(mails(smtp)), 2)
+        with db(self.server) as d:
+            self.assertEqual(d.execute(
+                "SELECT actor, target, detail FROM audit WHERE action = "
+                "'outbox_retry_given_up' ORDER BY id").fetchall(), [
+                ("admin_n", "email", "2 given-up notices pending again"),
+                ("admin_n", "all", "3 given-up notices pending again"),
+                ("admin_n", "all", "0 given-up notices pending again")])
+
+
 class GatewayAnswers(peers.PeerTest, unittest.TestCase):
     """The SMS gateway's answers to a citizen's acknowledgement SMS (sms_citizens = 1): 500
     retried; 429 retried after its Retry-After; an answer slower than sms_timeout_ms retried (the
@@ -606,6 +742,45 @@ class Shutdown(peers.PeerTest, unittest.TestCase):
         self.assertLessEqual(sum(per.values()) - n, 1, "resent after the kill: %r" %
                              sorted(p for p, k in per.items() if k > 1))
 
+
+    def test_kill_in_the_middle_of_an_smtp_session(self):
+        """kill -9 while one SMTP session sends 60 acknowledgements and the server holds its
+        answer to the 30th e-mail's data (the peer answers it never; the test kills the daemon
+        once the data is in): each e-mail the server accepted was recorded before the next one
+        went out (the log of accepted e-mails), so the restarted daemon marks the 29 sent before
+        it sends anything, and every notice arrives exactly once. Recorded only with their
+        batch after the session, the 29 came again."""
+        port = peers.free_port()
+        self.server = start_server(self.tmp, port, peers.free_port(), "2025-11-03T09:00",
+                                   dbdir=self.dbdir)
+        n, held = 60, 30
+        for i in range(n):
+            submit(self.server, subject="来信 %d" % i, email="k%d@example.com" % i)
+        peers.wait_for(lambda: len(rows(self.server, "o.attempts = 1")) == n, 60,
+                       "every acknowledgement tried once while the server is down")
+        smtp = self.peer("smtp", "--hold-data", str(held), port=port)
+        set_clock(self.server, "2025-11-03T09:05")  # every one due at once: one session
+        peers.wait_for(lambda: [r for r in smtp.records() if "held" in r], 60,
+                       "the data of e-mail %d" % held)
+        self.server.proc.send_signal(signal.SIGKILL)
+        self.server.proc.wait(timeout=20)
+        self.server.proc.stdout.close()
+        self.server.proc = None
+        self.assertEqual(len(mails(smtp)), held - 1)
+        self.server.start()  # at 09:00 again: the rows tried at 09:05 wait for their retry
+        peers.wait_for(lambda: len(rows(self.server, "o.state = 'sent'")) == held - 1, 60,
+                       "the %d accepted e-mails marked sent at the restart" % (held - 1))
+        self.assertEqual(len(mails(smtp)), held - 1)
+        set_clock(self.server, "2025-11-03T09:10")
+        peers.wait_for(lambda: len(rows(self.server, "o.state = 'sent'")) == n, 120,
+                       "every notice sent after the restart")
+        per = {}
+        for m in mails(smtp):
+            per[m["rcpt"][0]] = per.get(m["rcpt"][0], 0) + 1
+        self.assertEqual(sorted(per), sorted("k%d@example.com" % i for i in range(n)))
+        again = sorted(to for to, k in per.items() if k > 1)
+        self.assertLessEqual(len(again), 1, "sent again after the kill: %r" % again)
+        self.assertLessEqual(max(per.values()), 2)
 
     def test_sigterm_while_sending_sms(self):
         """SIGTERM while a slow gateway takes a batch of SMS: the daemon stops after the SMS

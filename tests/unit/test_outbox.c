@@ -800,6 +800,120 @@ test_counts(struct t *t)
 	env_close(&e);
 }
 
+/* The rows an administrator's bulk retry takes (db_outbox_requeue_given_up): those the dispatcher
+ * gave up on, of one channel or both; not a row refused for good, nor a bounce. And the log of
+ * accepted e-mails (db_outbox_log.c): a line counts for its row with its Message-ID, once. */
+static void
+test_given_up(struct t *t)
+{
+	static const char *const channels[] = {"email", "email", "sms", "email", "email"};
+	struct env e;
+	int64_t id, ids[5], n = -1, t0 = at("2025-10-10T09:00");
+	size_t i;
+
+	if (env_open(&e) != 0) {
+		CHECK(t, 0);
+		return;
+	}
+	CHECK_INT(t, db_begin(e.c), 0);
+	id = item(&e, 1, at("2025-10-09T10:00"));
+	for (i = 0; i < 5; i++) {
+		char step[32];
+		struct db_notice o;
+
+		memset(&o, 0, sizeof(o));
+		snprintf(step, sizeof(step), "info/%zu", i);
+		o.item_id = id;
+		o.step = step;
+		o.channel = channels[i];
+		o.recipient = i == 2 ? "13800000011" : "c@example.com";
+		o.body = "b";
+		o.created = o.send_after = t0;
+		o.give_up_at = t0 + 100;
+		CHECK_INT(t, db_outbox_add(e.c, &o, &ids[i]), 0);
+	}
+	/* 0 and 2 given up (their last attempt at t0 + 200), 1 refused for good, 3 bounced after
+	 * it was sent at its last attempt, 4 still pending */
+	CHECK_INT(t, db_outbox_claim(e.c, ids[0], t0 + 200, "m0@x", t0 + 300), 1);
+	CHECK_INT(t, db_outbox_failed(e.c, ids[0], DB_GAVE_UP "3 attempts: down"), 1);
+	CHECK_INT(t, db_outbox_claim(e.c, ids[1], t0 + 10, "m1@x", t0 + 70), 1);
+	CHECK_INT(t, db_outbox_failed(e.c, ids[1], "SMTP 550 no such user"), 1);
+	CHECK_INT(t, db_outbox_claim(e.c, ids[2], t0 + 200, "m2@x", t0 + 300), 1);
+	CHECK_INT(t, db_outbox_failed(e.c, ids[2], DB_GAVE_UP "3 attempts: 503"), 1);
+	CHECK_INT(t, db_outbox_claim(e.c, ids[3], t0 + 200, "m3@x", t0 + 300), 1);
+	CHECK_INT(t, db_outbox_sent(e.c, ids[3], t0 + 200), 1);
+	CHECK_INT(t, db_mail_outbox_bounced(e.c, ids[3], "bounced") >= 0, 1);
+	CHECK_INT(t, db_outbox_requeue_given_up(e.c, "sms", t0 + 500, t0 + 900, &n), 0);
+	CHECK_INT(t, n, 1);
+	CHECK_INT(t, db_outbox_requeue_given_up(e.c, NULL, t0 + 500, t0 + 900, &n), 0);
+	CHECK_INT(t, n, 1);
+	CHECK_INT(t, db_outbox_requeue_given_up(e.c, "email", t0 + 500, t0 + 900, &n), 0);
+	CHECK_INT(t, n, 0);
+	CHECK_INT(t, db_commit(e.c), 0);
+	for (i = 0; i < 5; i++) {
+		struct db_outbox o;
+		static const char *const want[] = {"pending", "failed", "pending", "failed",
+		                                   "pending"};
+
+		CHECK_INT(t, db_outbox_get(e.c, ids[i], &o), 1);
+		CHECK_STR(t, o.state, want[i]);
+		if (i == 0 || i == 2)
+			CHECK(t, o.attempts == 0 && o.message_id == NULL && o.give_up_at == t0 + 900 &&
+			             o.send_after == t0 + 500);
+		db_outbox_free(&o);
+	}
+	CHECK_INT(t, db_outbox_count(e.c, "failed", &n), 0);
+	CHECK_INT(t, n, 2);
+	/* the log of accepted e-mails: row 4 with its Message-ID, twice (applied twice), and a
+	 * line with another Message-ID, then a line cut short: one row marked */
+	CHECK_INT(t, db_begin(e.c), 0);
+	CHECK_INT(t, db_outbox_claim(e.c, ids[4], t0 + 600, "m4@x", t0 + 700), 1);
+	CHECK_INT(t, db_commit(e.c), 0);
+	{
+		struct db_sent_log *log = db_sent_log_open(e.c);
+		int64_t one = ids[4];
+		size_t k = 99;
+		char path[300];
+		FILE *f;
+
+		CHECK(t, log != NULL);
+		if (log == NULL) {
+			env_close(&e);
+			return;
+		}
+		CHECK_INT(t, db_sent_log_add(log, &one, 1, "m4@x"), 0);
+		CHECK_INT(t, db_sent_log_add(log, &one, 1, "m4@x"), 0);
+		CHECK_INT(t, db_sent_log_add(log, &ids[0], 1, "other@x"), 0);
+		snprintf(path, sizeof(path), "%s/db.sqlite-sent", e.dir);
+		f = fopen(path, "a");
+		CHECK(t, f != NULL);
+		if (f != NULL) {
+			fputs("12", f); /* a write cut by a crash */
+			fclose(f);
+		}
+		CHECK_INT(t, db_begin(e.c), 0);
+		CHECK_INT(t, db_sent_log_apply(e.c, log, t0 + 650, &k), 0);
+		CHECK_INT(t, db_commit(e.c), 0);
+		CHECK_INT(t, k, 1);
+		CHECK_INT(t, db_sent_log_clear(log), 0);
+		CHECK_INT(t, db_begin(e.c), 0);
+		CHECK_INT(t, db_sent_log_apply(e.c, log, t0 + 650, &k), 0);
+		CHECK_INT(t, db_commit(e.c), 0);
+		CHECK_INT(t, k, 0);
+		db_sent_log_close(log);
+	}
+	CHECK_INT(t, db_outbox_count(e.c, "sent", &n), 0);
+	CHECK_INT(t, n, 1);
+	{
+		struct db_outbox o;
+
+		CHECK_INT(t, db_outbox_get(e.c, ids[0], &o), 1);
+		CHECK_STR(t, o.state, "pending");
+		db_outbox_free(&o);
+	}
+	env_close(&e);
+}
+
 int
 main(void)
 {
@@ -820,6 +934,7 @@ main(void)
 	RUN(&t, test_late_reminder);
 	RUN(&t, test_add_keys);
 	RUN(&t, test_counts);
+	RUN(&t, test_given_up);
 	notify_cleanup();
 	return t_done(&t);
 }
