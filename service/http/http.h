@@ -24,6 +24,7 @@ struct form_field {
 	char *content_type; /* for uploads, else NULL */
 	char *data;         /* value (NUL-terminated; binary for files) */
 	size_t size;        /* bytes of data */
+	size_t cap;         /* bytes allocated for data (grown by doubling) */
 };
 
 #define REQ_MAX_PARAMS 4

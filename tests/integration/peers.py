@@ -26,8 +26,10 @@ import argparse
 import asyncio
 import email
 import email.policy
+import fcntl
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -240,13 +242,54 @@ def serve_sms(args):
     server.serve_forever()
 
 
+_PORTS_LOCK = os.path.join(tempfile.gettempdir(), "civicdesk-test-ports.lock")
+_ports_fd = None     # held open while this process lives: its byte-range locks are its ports
+_ports_taken = set()
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A port that was free a moment ago (for a peer started later on a known port)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port nothing listens on, for a peer started later on a known port (or for an address
+    that must refuse connections). It is taken below the kernel's ephemeral range, where no
+    port-0 listener (a daemon, a peer) and no outgoing connection of any process gets its port,
+    and locked for as long as this process lives (one byte of a shared lock file per port), so
+    that suites running side by side (tests/run) never hand out the same one."""
+    global _ports_fd
+    if _ports_fd is None:
+        try:
+            _ports_fd = os.open(_PORTS_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:
+            _ports_fd = -1  # not ours to open: the range alone keeps the daemons' ports apart
+    low, high = 10000, min(_ephemeral_low(), 65536)
+    if high - low < 1000:  # an unusual range: the kernel's own choice, as before
+        low, high = 0, 0
+    for _ in range(1000):
+        port = random.randrange(low, high) if high else 0
+        if port in _ports_taken:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            port = s.getsockname()[1]
+        except OSError:
+            continue
+        finally:
+            s.close()
+        try:
+            if _ports_fd >= 0:
+                fcntl.lockf(_ports_fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, port)
+        except OSError:
+            continue  # another process holds it
+        _ports_taken.add(port)
+        return port
+    raise RuntimeError("no free port")
 
 
 class Peer:
