@@ -140,6 +140,7 @@ void pg_admin_section_add(struct req *req, struct resp *resp);
 void pg_admin_section_change(struct req *req, struct resp *resp);
 void pg_admin_policy(struct req *req, struct resp *resp);
 void pg_admin_outbox_retry(struct req *req, struct resp *resp);
+void pg_admin_outbox_retry_given_up(struct req *req, struct resp *resp);
 void pg_admin_calendar(struct req *req, struct resp *resp);
 
 #endif
