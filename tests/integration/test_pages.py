@@ -398,6 +398,43 @@ class TrackRedirect(Base):
         self.assertEqual(r.status, 400)
         self.assertIn('id="withdraw-error"', b.text())
 
+    def test_303_body_is_the_status_page(self):
+        """As /submit's 303 carries the receipt, /track's carries the status page the GET of its
+        Location shows: a client that does not follow redirects still sees the state (and, after
+        an action, its message); no address in it holds the code."""
+        item = self.submit()
+        t, code = item["tracking"], item["query_code"]
+        b = Browser(self.server)  # redirects not followed
+        b.get("/track?lang=en")
+        r = b.post("/track?lang=en", {"tracking": t, "code": code.lower()})
+        self.assertEqual(r.status, 303)
+        self.assertEqual(r.header("Location"), "/track?lang=en&tracking=" + t)
+        self.assertTrue(r.header("Content-Type").startswith("text/html"), r.header("Content-Type"))
+        posted = b.text()
+        self.assertIn('id="status-title"', posted)
+        self.assertIn(t, posted)
+        self.assertIn('<html lang="en">', posted)
+        for url in re.findall(r'(?:href|action|src)="([^"]*)"', posted):
+            self.assertNotIn(code, html.unescape(url), "no address holds the code")
+
+        def main(text):
+            m = re.search(r"<main.*</main>", text, re.S).group(0)
+            return re.sub(r'name="csrf_token" value="[^"]*"', "", m)
+
+        b.get(r.header("Location"))
+        self.assertEqual(b.last.status, 200)
+        self.assertEqual(main(posted), main(b.text()), "the same status as the GET shows")
+        # an action done: the 303's page says so too
+        r = b.post("/track", {"action": "withdraw_consent", "tracking": t, "code": code,
+                              "confirm": "1"})
+        self.assertEqual(r.status, 303)
+        self.assertEqual(r.header("Location"), "/track?tracking=%s&done=withdraw_consent" % t)
+        self.assertIn('id="flash"', b.text())
+        self.assertIn('id="status-title"', b.text())
+        posted = b.text()
+        b.get(r.header("Location"))
+        self.assertEqual(main(posted), main(b.text()))
+
     def test_wrong_code_and_unknown_number_answer_alike(self):
         item = self.submit()
         b = Browser(self.server)
