@@ -203,7 +203,7 @@ outbox_data(struct page *pg)
 {
 	static const char *const states[] = {"pending", "sent", "failed", "dropped"};
 	struct db_outbox *v = NULL;
-	json_t *rows = json_array(), *counts = json_object();
+	json_t *rows = json_array(), *counts = json_object(), *chans = json_array();
 	size_t n = 0, i;
 	int64_t count;
 
@@ -233,6 +233,12 @@ outbox_data(struct page *pg)
 	json_object_set_new(pg->data, "has_outbox", json_boolean(json_array_size(rows) > 0));
 	json_object_set_new(pg->data, "outbox", rows);
 	json_object_set_new(pg->data, "outbox_counts", counts);
+	/* the buttons that send again every given-up notice of a channel */
+	for (i = 0; i < sizeof(outbox_channels) / sizeof(outbox_channels[0]); i++)
+		json_array_append_new(chans, json_pack("{s:s, s:s}", "value", outbox_channels[i],
+		                                      "label", page_msg2(pg, "admin.given_up_",
+		                                                         outbox_channels[i])));
+	json_object_set_new(pg->data, "given_up_channels", chans);
 }
 
 /* How the IMAP poller's last poll of each mailbox went: a mailbox out of reach first. */
@@ -399,6 +405,29 @@ audit_data(struct page *pg)
 	return 0;
 }
 
+/* The message of ?done=given_up_email|given_up_sms&n=N (the bulk retry of the notices the
+ * dispatcher gave up on): how many of the channel will be sent again. */
+static void
+given_up_flash(struct page *pg, const char *done)
+{
+	const char *q = req_query(pg->req, "n");
+	char key[64], *end;
+	long n;
+	size_t i;
+
+	for (i = 0; done != NULL && i < sizeof(outbox_channels) / sizeof(outbox_channels[0]); i++) {
+		snprintf(key, sizeof(key), "given_up_%s", outbox_channels[i]);
+		if (strcmp(done, key) != 0 || q == NULL)
+			continue;
+		errno = 0;
+		n = strtol(q, &end, 10);
+		if (errno != 0 || end == q || *end != '\0' || n < 0)
+			return;
+		snprintf(key, sizeof(key), "admin.done_given_up_%s", outbox_channels[i]);
+		json_object_set_new(pg->data, "flash", page_msg_n(pg, key, n));
+	}
+}
+
 /* Renders the administrators' page with status. */
 static void
 admin_page(struct page *pg, int status)
@@ -416,6 +445,7 @@ admin_page(struct page *pg, int status)
 		if (strcmp(done, done_keys[i]) == 0)
 			json_object_set_new(pg->data, "flash",
 			                    json_string(page_msg2(pg, "admin.done_", done)));
+	given_up_flash(pg, done);
 	if (db_account_list(pg->req->db, &acc, &nacc) != 0 ||
 	    db_section_list(pg->req->db, &secs, &nsec) != 0 || audit_data(pg) != 0) {
 		db_accounts_free(acc, nacc);
@@ -810,6 +840,37 @@ pg_admin_outbox_retry(struct req *req, struct resp *resp)
 		return;
 	}
 	page_redirect(&pg, "/staff/admin?done=outbox_retried#outbox-title");
+}
+
+/* POST /staff/admin/outbox/retry (field channel: "email" | "sms"): every notice of the channel
+ * the dispatcher gave up on is sent again (core_outbox_retry_given_up, as
+ * POST /api/v1/admin/outbox/retry); the page comes back saying how many. */
+void
+pg_admin_outbox_retry_given_up(struct req *req, struct resp *resp)
+{
+	struct page pg;
+	struct core_error err;
+	struct actor who;
+	const char *channel;
+	char loc[128];
+	int64_t n = 0;
+
+	if (!admin_begin(&pg, req, resp, 1))
+		return;
+	who = actor_of(&pg);
+	channel = page_field(&pg, "channel");
+	if (channel == NULL || (strcmp(channel, "email") != 0 && strcmp(channel, "sms") != 0)) {
+		refused(&pg, 400, NULL, NULL, page_msg(&pg, "err.field"));
+		return;
+	}
+	memset(&err, 0, sizeof(err));
+	if (core_outbox_retry_given_up(req->app, req->db, &who, channel, req->now, &n, &err) != 0) {
+		refused(&pg, core_status(&err), NULL, NULL, err.message);
+		return;
+	}
+	snprintf(loc, sizeof(loc), "/staff/admin?done=given_up_%s&n=%lld#flash", channel,
+	         (long long)n);
+	page_redirect(&pg, loc);
 }
 
 #define CAL_FILES_MAX 4     /* calendar files of one upload */

@@ -768,7 +768,9 @@ track_check(struct page *pg, const char *tracking, const char *code,
 /* Post, redirect, get: the look-up's number and code wait in a cookie of this browser (for
  * /track only, HttpOnly, SameSite=Strict, TRACK_COOKIE_AGE), and the page goes on (303) to
  * /track?tracking=NUMBER[&done=ACTION], so that the address, the history, a Referer and an access
- * log never hold the code, and a reload or the back button asks nothing again. Frees the page. */
+ * log never hold the code, and a reload or the back button asks nothing again. The 303's own
+ * body is the status page the GET shows, for a client that does not follow it (as /submit's is
+ * the receipt). Frees the page. */
 static void
 track_redirect(struct page *pg, const char *number, const char *code, const char *done)
 {
@@ -780,7 +782,8 @@ track_redirect(struct page *pg, const char *number, const char *code, const char
 	page_url_put(location, sizeof(location), &n, number);
 	if (done != NULL)
 		snprintf(location + n, sizeof(location) - n, "&done=%s", done);
-	page_redirect(pg, location);
+	page_location(pg, location);
+	track_status(pg, number, code, 303, 1, 1);
 }
 
 /* GET /track[?tracking=NUMBER[&done=ACTION]]: the look-up form (the number filled in), or, when

@@ -262,12 +262,11 @@ page_end(struct page *pg, int status, const char *template)
 }
 
 void
-page_redirect(struct page *pg, const char *location)
+page_location(struct page *pg, const char *location)
 {
 	const char *q = req_query(pg->req, "lang");
 	size_t path = strcspn(location, "?#");
 
-	resp_text(pg->resp, 303, "text/plain; charset=utf-8", "", 0);
 	/* a language chosen in this request's ?lang= goes on with it: a client that follows the
 	 * redirect without keeping the cookie (urllib, curl -L) still gets the page in it */
 	if (q != NULL && web_lang_parse(q) >= 0 && strstr(location, "lang=") == NULL)
@@ -276,6 +275,13 @@ page_redirect(struct page *pg, const char *location)
 		            location + path + (location[path] == '?'));
 	else
 		resp_header(pg->resp, "Location", "%s", location);
+}
+
+void
+page_redirect(struct page *pg, const char *location)
+{
+	resp_text(pg->resp, 303, "text/plain; charset=utf-8", "", 0);
+	page_location(pg, location);
 	page_headers(pg);
 	page_free(pg);
 }

@@ -47,6 +47,9 @@ int page_begin(struct page *pg, struct req *req, struct resp *resp, const char *
 void page_end(struct page *pg, int status, const char *template);
 /* Frees what page_begin made without answering (after a redirect). */
 void page_free(struct page *pg);
+/* The Location header of a 303 to location (a path of ours), with this request's ?lang= carried
+ * on; for a 303 whose body is a page of its own (page_end with 303). */
+void page_location(struct page *pg, const char *location);
 /* Answers 303 to location (a path of ours) and frees the page. */
 void page_redirect(struct page *pg, const char *location);
 /* An error page with status, the catalogue's heading and the message of key. Frees the page. */
@@ -140,6 +143,7 @@ void pg_admin_section_add(struct req *req, struct resp *resp);
 void pg_admin_section_change(struct req *req, struct resp *resp);
 void pg_admin_policy(struct req *req, struct resp *resp);
 void pg_admin_outbox_retry(struct req *req, struct resp *resp);
+void pg_admin_outbox_retry_given_up(struct req *req, struct resp *resp);
 void pg_admin_calendar(struct req *req, struct resp *resp);
 
 #endif

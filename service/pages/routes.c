@@ -32,6 +32,7 @@ const struct route pages_routes[] = {
 	{ "POST", "/staff/admin/sections/{}", pg_admin_section_change, 0, ROUTE_FORM },
 	{ "POST", "/staff/admin/policies/{}", pg_admin_policy, 0, ROUTE_FORM },
 	{ "POST", "/staff/admin/outbox/{}/retry", pg_admin_outbox_retry, 0, ROUTE_FORM },
+	{ "POST", "/staff/admin/outbox/retry", pg_admin_outbox_retry_given_up, 0, ROUTE_FORM },
 	{ "POST", "/staff/admin/calendar", pg_admin_calendar, 0, ROUTE_FORM },
 	{ "GET", "/staff/stats.csv", pg_staff_stats_csv, 0, 0 },
 	{ "", "/", pg_layer_error, 0, ROUTE_ERRORS },

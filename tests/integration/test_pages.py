@@ -398,6 +398,43 @@ class TrackRedirect(Base):
         self.assertEqual(r.status, 400)
         self.assertIn('id="withdraw-error"', b.text())
 
+    def test_303_body_is_the_status_page(self):
+        """As /submit's 303 carries the receipt, /track's carries the status page the GET of its
+        Location shows: a client that does not follow redirects still sees the state (and, after
+        an action, its message); no address in it holds the code."""
+        item = self.submit()
+        t, code = item["tracking"], item["query_code"]
+        b = Browser(self.server)  # redirects not followed
+        b.get("/track?lang=en")
+        r = b.post("/track?lang=en", {"tracking": t, "code": code.lower()})
+        self.assertEqual(r.status, 303)
+        self.assertEqual(r.header("Location"), "/track?lang=en&tracking=" + t)
+        self.assertTrue(r.header("Content-Type").startswith("text/html"), r.header("Content-Type"))
+        posted = b.text()
+        self.assertIn('id="status-title"', posted)
+        self.assertIn(t, posted)
+        self.assertIn('<html lang="en">', posted)
+        for url in re.findall(r'(?:href|action|src)="([^"]*)"', posted):
+            self.assertNotIn(code, html.unescape(url), "no address holds the code")
+
+        def main(text):
+            m = re.search(r"<main.*</main>", text, re.S).group(0)
+            return re.sub(r'name="csrf_token" value="[^"]*"', "", m)
+
+        b.get(r.header("Location"))
+        self.assertEqual(b.last.status, 200)
+        self.assertEqual(main(posted), main(b.text()), "the same status as the GET shows")
+        # an action done: the 303's page says so too
+        r = b.post("/track", {"action": "withdraw_consent", "tracking": t, "code": code,
+                              "confirm": "1"})
+        self.assertEqual(r.status, 303)
+        self.assertEqual(r.header("Location"), "/track?tracking=%s&done=withdraw_consent" % t)
+        self.assertIn('id="flash"', b.text())
+        self.assertIn('id="status-title"', b.text())
+        posted = b.text()
+        b.get(r.header("Location"))
+        self.assertEqual(main(posted), main(b.text()))
+
     def test_wrong_code_and_unknown_number_answer_alike(self):
         item = self.submit()
         b = Browser(self.server)
@@ -1300,6 +1337,83 @@ class Admin(Base):
         self.assertNotIn("13800000099</td><td>", b.text().split('<table class="audit">')[1])
         r = b.get("/staff/admin?from=yesterday")
         self.assertIn('id="from-error"', b.text())
+
+    def test_retry_every_given_up_notice_of_a_channel(self):
+        """The outbox part has a button per channel that sends again every notice the
+        dispatcher gave up on (as POST /api/v1/admin/outbox/retry): the e-mail one takes the
+        given-up e-mails only (not one a server refused for good, nor the SMS), audited once, and
+        the page says how many, in the page's language; a supervisor is refused (403)."""
+        import sqlite3
+        rows = [("email", "gu1@example.com", "gave up after 2 attempts: connection refused"),
+                ("email", "gu2@example.com", "gave up after 3 attempts: 421 busy"),
+                ("email", "gu3@example.com", "SMTP 550 no such user"),
+                ("sms", "13800000055", "gave up after 2 attempts: gateway down")]
+        ids = {}
+        with sqlite3.connect(self.server.db) as d:
+            for channel, to, error in rows:
+                d.execute("INSERT INTO outbox (item_id, clock, step, channel, recipient, body, "
+                          "created, send_after, attempts, state, last_error, give_up_at) VALUES "
+                          "(NULL, NULL, 'test/given-up', ?, ?, 'x', 1, 1, 2, 'pending', NULL, 2)",
+                          (channel, to))
+                ids[to] = d.execute("SELECT max(id) FROM outbox").fetchone()[0]
+                d.execute("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?",
+                          (error, ids[to]))
+
+        def state(to):
+            with sqlite3.connect(self.server.db) as d:
+                return d.execute("SELECT state FROM outbox WHERE id = ?", (ids[to],)).fetchone()[0]
+
+        sup = Browser(self.server)
+        sup.get("/staff/login?lang=en")
+        self.assertEqual(sup.post("/staff/login", {"username": "sup_p", "password": PW}).status,
+                         303)
+        sup.get("/staff/")
+        r = sup.post("/staff/admin/outbox/retry", {"channel": "email"})
+        self.assertEqual(r.status, 403)
+        self.assertEqual(state("gu1@example.com"), "failed", "nothing changed")
+
+        b = self.admin()
+        page = b.text()
+        forms = {re.search(r'name="channel" value="([^"]*)"', f).group(1): f for f in re.findall(
+            r'<form method="post" action="/staff/admin/outbox/retry"[^>]*>(.*?)</form>',
+            page.split('id="outbox-title"')[1], re.S)}
+        self.assertEqual(sorted(forms), ["email", "sms"])
+        for channel, label in (("email", "Send again every given-up e-mail"),
+                               ("sms", "Send again every given-up SMS")):
+            self.assertIn('name="csrf_token"', forms[channel], channel)
+            self.assertIn('<button type="submit" class="button" aria-describedby="given-up-hint">'
+                          '%s</button>' % label, forms[channel], channel)
+        self.assertIn('id="given-up-hint"', page)
+        r = b.request("POST", "/staff/admin/outbox/retry",
+                      fields={"channel": "email", "csrf_token": "x"})
+        self.assertEqual(r.status, 403, "the form token is needed")
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/outbox/retry", {"channel": "fax"})
+        self.assertEqual(r.status, 400)
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/outbox/retry", {"channel": "email"})
+        self.assertEqual(r.status, 303, b.text())
+        self.assertEqual(r.header("Location"), "/staff/admin?done=given_up_email&n=2#flash")
+        self.assertNotEqual(state("gu1@example.com"), "failed")
+        self.assertNotEqual(state("gu2@example.com"), "failed")
+        self.assertEqual(state("gu3@example.com"), "failed", "refused for good: not retried")
+        self.assertEqual(state("13800000055"), "failed", "the other channel: not retried")
+        self.assertEqual([(e["actor"], e["detail"]) for e in self.audit(
+            "outbox_retry_given_up", "email")], [("admin_p", "2 given-up notices pending again")])
+        b.get(r.header("Location").split("#")[0])  # as a browser: no fragment
+        self.assertIn('<p class="notice" role="status" id="flash">Given-up e-mails sent again: '
+                      '2.</p>', b.text())
+        b.get("/staff/admin?lang=zh-Hant")
+        self.assertIn("重新發送全部已放棄的簡訊</button>", b.text())
+        r = b.post("/staff/admin/outbox/retry", {"channel": "sms"})
+        self.assertEqual(r.status, 303)
+        b.get(r.header("Location").split("#")[0])  # as a browser: no fragment
+        self.assertIn('id="flash">已放棄的簡訊將重新發送：1 則。</p>', b.text())
+        self.assertNotEqual(state("13800000055"), "failed")
+        b.get("/staff/admin?lang=zh-Hans")
+        r = b.post("/staff/admin/outbox/retry", {"channel": "sms"})
+        b.get(r.header("Location").split("#")[0])  # as a browser: no fragment
+        self.assertIn('id="flash">已放弃的短信将重新发送：0 条。</p>', b.text(), "none left")
 
 
 class Calendar(Base):
