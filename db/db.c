@@ -121,6 +121,23 @@ conn_exec(sqlite3 *h, const char *sql, char *err, size_t errsize)
 /* SQLite counts every allocation under one process-wide mutex unless told not to; the Debian
  * build has no lookaside, so each statement step allocates, and threads reading at once queued
  * on that mutex (issue 20: futex wake-ups under 16 connections). Nothing here reads the counts. */
+int
+db_busy_timeout_ms(void)
+{
+#ifdef CIVICDESK_TEST_HOOKS
+	const char *v = getenv("CIVICDESK_TEST_BUSY_MS");
+	char *end;
+	long ms;
+
+	if (v != NULL && *v != '\0') {
+		ms = strtol(v, &end, 10);
+		if (*end == '\0' && ms > 0 && ms <= BUSY_TIMEOUT_MS)
+			return (int)ms;
+	}
+#endif
+	return BUSY_TIMEOUT_MS;
+}
+
 static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -153,7 +170,7 @@ conn_open_flags(const char *path, int flags, int service, char *err, size_t errs
 		snprintf(err, errsize, "%s: %s", path, c->h ? sqlite3_errmsg(c->h) : "cannot open");
 		goto fail;
 	}
-	sqlite3_busy_timeout(c->h, BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(c->h, db_busy_timeout_ms());
 	if (db_rows_register(c->h) != 0) {
 		snprintf(err, errsize, "%s: db_rows: %s", path, sqlite3_errmsg(c->h));
 		goto fail;

@@ -11,6 +11,11 @@
 
 #define BUSY_TIMEOUT_MS 10000 /* how long a statement waits for another writer's lock */
 
+/* The busy timeout a connection is given: BUSY_TIMEOUT_MS; in test builds (CIVICDESK_TEST_HOOKS)
+ * CIVICDESK_TEST_BUSY_MS=N (1..BUSY_TIMEOUT_MS) shortens it, so that a test of the lock-timeout
+ * path does not wait the full ten seconds per attempt. */
+int db_busy_timeout_ms(void);
+
 /* The VFS every connection opens its files through (db_vfs.c): SQLite's own, with the frames of
  * a WAL transaction written in one system call. */
 #define DB_VFS_NAME "civicdesk"

@@ -425,7 +425,7 @@ db_fact_checked_advance(struct db_conn *c)
 		return; /* near enough: nothing written (a start looks at these few again) */
 	sqlite3_busy_timeout(c->h, 0);
 	rc = sqlite3_exec(c->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	sqlite3_busy_timeout(c->h, BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(c->h, db_busy_timeout_ms());
 	if (rc != SQLITE_OK)
 		return; /* another writer holds the lock, or the file is read-only: next time */
 	if (db_fact_checked_set(c, INT64_MAX) != 0 ||

@@ -820,6 +820,27 @@ dispatcher_main(void *cls)
 	return NULL;
 }
 
+/* The scanner's wait between scans, in ms: scan_interval seconds; in test builds
+ * (CIVICDESK_TEST_HOOKS) CIVICDESK_TEST_SCAN_MS=N (10..scan_interval*1000) shortens it, so that a
+ * test that moves the clock does not wait up to a second for each scan. */
+static long
+scan_wait_ms(const struct notify_config *cfg)
+{
+	long ms = cfg->scan_interval * 1000L;
+#ifdef CIVICDESK_TEST_HOOKS
+	const char *v = getenv("CIVICDESK_TEST_SCAN_MS");
+	char *end;
+	long t;
+
+	if (v != NULL && *v != '\0') {
+		t = strtol(v, &end, 10);
+		if (*end == '\0' && t >= 10 && t < ms)
+			ms = t;
+	}
+#endif
+	return ms;
+}
+
 static void *
 scanner_main(void *cls)
 {
@@ -827,6 +848,7 @@ scanner_main(void *cls)
 	struct notify_scan_stats st;
 	struct sla_calendar *cal;
 	struct db_conn *c;
+	long wait_ms = scan_wait_ms(&n->cfg);
 
 	while (!stopping(n)) {
 		memset(&st, 0, sizeof(st));
@@ -846,7 +868,7 @@ scanner_main(void *cls)
 		/* the scan's own wake-ups: the interval, never a kick */
 		{
 			struct timespec ts;
-			long left = n->cfg.scan_interval * 1000L;
+			long left = wait_ms;
 
 			while (left > 0 && !stopping(n)) {
 				long step = left < 200 ? left : 200;

@@ -7,12 +7,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -30,7 +32,8 @@ struct env {
 	struct db *db;
 	struct db_conn *c;
 	struct sla_calendar *cal;
-	int logs; /* peer logs made so far (their names) */
+	int logs;     /* peer logs made so far (their names) */
+	int ports_fd; /* free_port's lock file, -1 until opened: its locks are our ports */
 };
 
 struct peer {
@@ -129,22 +132,62 @@ peer_records(const struct peer *p)
 	return a;
 }
 
-/* A port nothing listens on (for a server started later). */
+/* A port nothing listens on, for a server started later on it (the way peers.py's free_port
+ * picks one): below the kernel's ephemeral range, where no port-0 listener and no outgoing
+ * connection of any process gets its port; free when bound; and locked (one byte of the lock
+ * file peers.py uses, held by e->ports_fd until env_close) so that no suite running beside this
+ * one hands out the same port. 0 when none could be found. */
 static int
-free_port(void)
+free_port(struct env *e)
 {
 	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0), port;
+	struct flock lk;
+	char path[300];
+	const char *tmp = getenv("TMPDIR");
+	FILE *f;
+	int low = 10000, high = 32768, span, start, i, s, port;
 
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(s, (struct sockaddr *)&a, sizeof(a));
-	getsockname(s, (struct sockaddr *)&a, &len);
-	port = ntohs(a.sin_port);
-	close(s);
-	return port;
+	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (f != NULL) {
+		if (fscanf(f, "%d", &high) != 1 || high > 65536)
+			high = 32768;
+		fclose(f);
+	}
+	if (high - low < 1000)
+		return 0;
+	if (e->ports_fd < 0) {
+		snprintf(path, sizeof(path), "%s/civicdesk-test-ports.lock",
+		         tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+		e->ports_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	}
+	span = high - low;
+	start = (int)(((unsigned)getpid() * 7919u + (unsigned)time(NULL)) % (unsigned)span);
+	for (i = 0; i < span; i++) {
+		port = low + (start + i) % span;
+		s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (s < 0)
+			return 0;
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a.sin_port = htons((uint16_t)port);
+		if (bind(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
+			close(s);
+			continue;
+		}
+		close(s);
+		if (e->ports_fd >= 0) {
+			memset(&lk, 0, sizeof(lk));
+			lk.l_type = F_WRLCK;
+			lk.l_whence = SEEK_SET;
+			lk.l_start = port;
+			lk.l_len = 1;
+			if (fcntl(e->ports_fd, F_SETLK, &lk) != 0)
+				continue; /* another process holds it */
+		}
+		return port;
+	}
+	return 0;
 }
 
 static int
@@ -154,6 +197,7 @@ env_open(struct env *e)
 	int created;
 
 	memset(e, 0, sizeof(*e));
+	e->ports_fd = -1;
 	snprintf(e->dir, sizeof(e->dir), "/tmp/civicdesk-notify-XXXXXX");
 	if (mkdtemp(e->dir) == NULL)
 		return -1;
@@ -175,6 +219,8 @@ env_close(struct env *e)
 	db_release(e->db, e->c);
 	db_close(e->db);
 	sla_calendar_unref(e->cal);
+	if (e->ports_fd >= 0)
+		close(e->ports_fd); /* the ports it locked are free again */
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
 	if (system(cmd) != 0)
 		fprintf(stdout, "# could not remove %s\n", e->dir);
@@ -460,13 +506,18 @@ test_smtp_down_then_up(struct t *t)
 	struct notify_config cfg;
 	char url[64], to[64], step[32], body[32];
 	int64_t now = at("2025-10-09T10:00"), n_pending = -1, n_sent = -1;
-	int port = free_port(), i, seen[500] = {0}, once = 0;
+	int port = 0, i, seen[500] = {0}, once = 0;
 	size_t sent = 0, max = 0, pass;
 	json_t *recs = NULL;
 
 	if (env_open(&e) != 0) {
 		CHECK(t, 0);
 		return;
+	}
+	port = free_port(&e);
+	if (port == 0) {
+		CHECK(t, 0);
+		goto out;
 	}
 	test_config(&cfg);
 	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", port);
@@ -1414,11 +1465,12 @@ test_combine(struct t *t)
 	int64_t now = at("2025-10-09T10:00"), id[4], sid[3];
 	struct db_outbox o[4];
 	size_t sent = 0, i;
-	int port = free_port();
+	int port = 0;
 	json_t *recs = NULL, *r;
 	char sixty[256] = "";
 
-	if (env_open(&e) != 0 || peer_start(&e, &g, "sms", 0, NULL) != 0) {
+	if (env_open(&e) != 0 || peer_start(&e, &g, "sms", 0, NULL) != 0 ||
+	    (port = free_port(&e)) == 0) {
 		CHECK(t, 0);
 		goto out;
 	}
