@@ -1087,30 +1087,16 @@ accepts_gzip(const char *v)
 	int gzip = -1, star = -1;
 
 	while (v != NULL && *v != '\0') {
-		const char *end = v + strcspn(v, ","), *semi, *q;
+		const char *t;
 		size_t n;
-		int ok = 1;
+		double q;
 
-		while (v < end && (*v == ' ' || *v == '\t'))
-			v++;
-		semi = memchr(v, ';', (size_t)(end - v));
-		n = (size_t)((semi ? semi : end) - v);
-		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-			n--;
-		for (q = semi; q != NULL && q < end; q = memchr(q + 1, ';', (size_t)(end - q - 1))) {
-			const char *p = q + 1;
-
-			while (p < end && (*p == ' ' || *p == '\t'))
-				p++;
-			if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
-				ok = strtod(p + 2, NULL) > 0;
-		}
-		if ((n == 4 && strncasecmp(v, "gzip", 4) == 0) ||
-		    (n == 6 && strncasecmp(v, "x-gzip", 6) == 0))
-			gzip = ok;
-		else if (n == 1 && v[0] == '*')
-			star = ok;
-		v = *end == ',' ? end + 1 : end;
+		v = page_list_entry(v, &t, &n, &q);
+		if ((n == 4 && strncasecmp(t, "gzip", 4) == 0) ||
+		    (n == 6 && strncasecmp(t, "x-gzip", 6) == 0))
+			gzip = q > 0;
+		else if (n == 1 && t[0] == '*')
+			star = q > 0;
 	}
 	return gzip >= 0 ? gzip : star > 0;
 }

@@ -54,6 +54,30 @@ pages_free(struct pages *p)
 
 #define ACCEPT_LANGUAGE_MAX 32 /* entries of an Accept-Language value looked at */
 
+const char *
+page_list_entry(const char *v, const char **token, size_t *n, double *q)
+{
+	const char *end = v + strcspn(v, ","), *semi, *p;
+
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	semi = memchr(v, ';', (size_t)(end - v));
+	*token = v;
+	*n = (size_t)((semi ? semi : end) - v);
+	while (*n > 0 && (v[*n - 1] == ' ' || v[*n - 1] == '\t'))
+		(*n)--;
+	*q = 1;
+	for (p = semi; p != NULL && p < end; p = memchr(p + 1, ';', (size_t)(end - p - 1))) {
+		const char *a = p + 1;
+
+		while (a < end && (*a == ' ' || *a == '\t'))
+			a++;
+		if (end - a >= 2 && (a[0] == 'q' || a[0] == 'Q') && a[1] == '=')
+			*q = strtod(a + 2, NULL);
+	}
+	return *end == ',' ? end + 1 : end;
+}
+
 /* The language an Accept-Language value prefers among ours: of the entries whose tag has a
  * nearest language of ours (web_lang_parse: zh-TW traditional, en-GB English, …), the one of
  * the highest q (RFC 9110: 1 when absent; 0 means "not this one"), the first of equals, so that
@@ -65,28 +89,15 @@ accept_language(const char *v)
 	double best_q = 0;
 
 	while (v != NULL && *v != '\0' && count++ < ACCEPT_LANGUAGE_MAX) {
-		const char *end = v + strcspn(v, ","), *semi, *p;
+		const char *t;
 		char tag[65];
 		size_t n;
-		double q = 1;
+		double q;
 		int l;
 
-		while (v < end && (*v == ' ' || *v == '\t'))
-			v++;
-		semi = memchr(v, ';', (size_t)(end - v));
-		n = (size_t)((semi ? semi : end) - v);
-		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-			n--;
-		for (p = semi; p != NULL && p < end; p = memchr(p + 1, ';', (size_t)(end - p - 1))) {
-			const char *a = p + 1;
-
-			while (a < end && (*a == ' ' || *a == '\t'))
-				a++;
-			if (end - a >= 2 && (a[0] == 'q' || a[0] == 'Q') && a[1] == '=')
-				q = strtod(a + 2, NULL);
-		}
+		v = page_list_entry(v, &t, &n, &q);
 		if (n > 0 && n < sizeof(tag)) {
-			memcpy(tag, v, n);
+			memcpy(tag, t, n);
 			tag[n] = '\0';
 			l = web_lang_parse(tag);
 			if (l >= 0 && q > 0 && q <= 1 && (best < 0 || q > best_q)) {
@@ -94,7 +105,6 @@ accept_language(const char *v)
 				best_q = q;
 			}
 		}
-		v = *end == ',' ? end + 1 : end;
 	}
 	return best >= 0 ? (enum web_lang)best : WEB_ZH_HANS;
 }

@@ -50,6 +50,10 @@ void page_free(struct page *pg);
 /* The Location header of a 303 to location (a path of ours), with this request's ?lang= carried
  * on; for a 303 whose body is a page of its own (page_end with 303). */
 void page_location(struct page *pg, const char *location);
+/* One entry of a comma-separated header value with parameters (Accept-Language,
+ * Accept-Encoding) from v: its token (lent, *n bytes, blanks trimmed) and its q (1 when absent,
+ * as RFC 9110 says); returns where the next entry starts (at the value's end: "") */
+const char *page_list_entry(const char *v, const char **token, size_t *n, double *q);
 /* Answers 303 to location (a path of ours) and frees the page. */
 void page_redirect(struct page *pg, const char *location);
 /* An error page with status, the catalogue's heading and the message of key. Frees the page. */
