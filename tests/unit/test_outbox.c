@@ -123,6 +123,28 @@ item(struct env *e, int n, int64_t received)
 	return db_item_insert(e->c, &it) == 0 ? it.id : 0;
 }
 
+/* Queues the notice "info/i" of item id on channel (to a phone for "sms", else an address),
+ * sendable from created and given up at give_up_at (0: never), into *id_out; db_outbox_add's
+ * result. */
+static int
+add_notice(struct env *e, int64_t id, size_t i, const char *channel, int64_t created,
+           int64_t give_up_at, int64_t *id_out)
+{
+	char step[32];
+	struct db_notice o;
+
+	memset(&o, 0, sizeof(o));
+	snprintf(step, sizeof(step), "info/%zu", i);
+	o.item_id = id;
+	o.step = step;
+	o.channel = channel;
+	o.recipient = strcmp(channel, "sms") == 0 ? "13800000011" : "c@example.com";
+	o.body = "b";
+	o.created = o.send_after = created;
+	o.give_up_at = give_up_at;
+	return db_outbox_add(e->c, &o, id_out);
+}
+
 static int
 add(struct env *e, int64_t item_id, const char *clock, const char *step, const char *channel,
     const char *to)
@@ -752,20 +774,8 @@ test_counts(struct t *t)
 	}
 	CHECK_INT(t, db_begin(e.c), 0);
 	id = item(&e, 1, at("2025-10-09T10:00"));
-	for (i = 0; i < 6; i++) {
-		char step[32];
-		struct db_notice o;
-
-		memset(&o, 0, sizeof(o));
-		snprintf(step, sizeof(step), "info/%zu", i);
-		o.item_id = id;
-		o.step = step;
-		o.channel = "email";
-		o.recipient = "c@example.com";
-		o.body = "b";
-		o.created = o.send_after = at("2025-10-10T09:00");
-		CHECK_INT(t, db_outbox_add(e.c, &o, &ids[i]), 0);
-	}
+	for (i = 0; i < 6; i++)
+		CHECK_INT(t, add_notice(&e, id, i, "email", at("2025-10-10T09:00"), 0, &ids[i]), 0);
 	CHECK_INT(t, db_outbox_sent(e.c, ids[0], 1), 1);
 	CHECK_INT(t, db_outbox_sent(e.c, ids[1], 1), 1);
 	CHECK_INT(t, db_outbox_failed(e.c, ids[2], "550"), 1);
@@ -817,21 +827,8 @@ test_given_up(struct t *t)
 	}
 	CHECK_INT(t, db_begin(e.c), 0);
 	id = item(&e, 1, at("2025-10-09T10:00"));
-	for (i = 0; i < 5; i++) {
-		char step[32];
-		struct db_notice o;
-
-		memset(&o, 0, sizeof(o));
-		snprintf(step, sizeof(step), "info/%zu", i);
-		o.item_id = id;
-		o.step = step;
-		o.channel = channels[i];
-		o.recipient = i == 2 ? "13800000011" : "c@example.com";
-		o.body = "b";
-		o.created = o.send_after = t0;
-		o.give_up_at = t0 + 100;
-		CHECK_INT(t, db_outbox_add(e.c, &o, &ids[i]), 0);
-	}
+	for (i = 0; i < 5; i++)
+		CHECK_INT(t, add_notice(&e, id, i, channels[i], t0, t0 + 100, &ids[i]), 0);
 	/* 0 and 2 given up (their last attempt at t0 + 200), 1 refused for good, 3 bounced after
 	 * it was sent at its last attempt, 4 still pending */
 	CHECK_INT(t, db_outbox_claim(e.c, ids[0], t0 + 200, "m0@x", t0 + 300), 1);
