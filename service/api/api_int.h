@@ -88,6 +88,45 @@ int jout_dump(struct jout *o, json_t *j);
 void jout_send(struct jout *o, struct resp *resp, int status);
 void jout_free(struct jout *o);
 
+/* One JSON object reused for every record of an answer (issue 20): its members are made once,
+ * in the order of keys (ASCII literals, lent for its life), each null; a record then replaces
+ * their values in place, without a tree built and freed per record: a text goes into the
+ * member's own json_string (json_string_setn, which checks it as json_string does), a static
+ * text into a json_string kept for that text, a null is jansson's singleton. jansson encodes the
+ * object as a whole (jout_dump), as it would a tree built member by member. Zero it to start;
+ * jrec_free releases it (NULL-safe). */
+struct jrec {
+	json_t *obj;  /* the record: lent to jout_dump; jrec_take hands it over */
+	void **iters; /* each member's place in obj (json_object_iter) */
+	json_t **own; /* each member's own string or integer, made at its first use */
+	size_t n;
+	struct {
+		const char *s; /* a static text (compared by address) */
+		json_t *v;     /* its json_string */
+	} statics[16];
+	size_t nstatics;
+};
+/* 0, or -1 (out of memory). */
+int jrec_init(struct jrec *r, const char *const *keys, size_t n);
+void jrec_free(struct jrec *r);
+/* The object as it is now, handed over (a new reference: the caller decrefs it); r is freed.
+ * NULL when r is not initialised. */
+json_t *jrec_take(struct jrec *r);
+/* Member i's value: v taken (a new reference, or a singleton); -1 when v is NULL (as
+ * json_object_set_new). */
+int jrec_set(struct jrec *r, size_t i, json_t *v);
+/* Member i: the text s (checked as json_string checks it: -1 when not UTF-8), or null for NULL. */
+int jrec_text(struct jrec *r, size_t i, const char *s);
+/* Member i: s, text of ours in ASCII (not checked, as json_string_nocheck), null for NULL. */
+int jrec_ascii(struct jrec *r, size_t i, const char *s);
+/* Member i: s, a static ASCII or UTF-8 text of this program (not checked; kept as one
+ * json_string per distinct s for the life of r). */
+int jrec_static(struct jrec *r, size_t i, const char *s);
+/* Member i: the instant t as json_time shows it (null for 0). */
+int jrec_time(struct jrec *r, size_t i, int64_t t);
+/* Member i: the integer v. */
+int jrec_int(struct jrec *r, size_t i, json_int_t v);
+
 /* --- helpers (util.c) --------------------------------------------------------------------- */
 
 /* Writes one audit row for the actor and address of req (the session's account, or
@@ -177,7 +216,12 @@ void h_item_attachment(struct req *req, struct resp *resp);
 void h_track_supplement(struct req *req, struct resp *resp);
 void h_track_withdraw(struct req *req, struct resp *resp);
 void h_track(struct req *req, struct resp *resp);
-/* h_open311.c */
+/* h_open311.c: a record of Open311's list and single GET. o311_record_init makes r with
+ * GeoReport's members in order; o311_record sets them for item under core_public_view's rule
+ * (every member, null where withheld; never name, phone, e-mail or location): 1, 0 for a hidden
+ * item (r left as it was), -1 on error (a text not UTF-8, out of memory). */
+int o311_record_init(struct jrec *r);
+int o311_record(const struct app *app, struct jrec *r, const struct db_item *item);
 void h_open311_services(struct req *req, struct resp *resp);
 void h_open311_service(struct req *req, struct resp *resp);
 void h_open311_requests_post(struct req *req, struct resp *resp);
@@ -192,6 +236,11 @@ void h_open311_request_any(struct req *req, struct resp *resp);
 void h_open311_discovery(struct req *req, struct resp *resp);
 void h_open311_discovery_xml(struct req *req, struct resp *resp);
 void h_open311_layer_error(struct req *req, struct resp *resp);
+/* h_public.c: a record of the board (list and single GET). board_record_init makes r with the
+ * members tracking, kind, subject, body, reply, received, replied; board_record sets them for
+ * row r: 0, or -1 (a text not UTF-8, out of memory). */
+int board_record_init(struct jrec *rec);
+int board_record(struct jrec *rec, const struct db_public_row *r);
 /* h_actions.c, h_queue.c, h_public.c */
 void h_item_action(struct req *req, struct resp *resp);
 void h_queue(struct req *req, struct resp *resp);

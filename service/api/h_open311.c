@@ -315,22 +315,24 @@ out:
 	json_decref(j);
 }
 
-/* A published text: the reviewed public version, or (none stored) the masked original. */
-static json_t *
-masked(const struct app *app, const char *edited, const char *text, const struct db_item *item)
+/* Member i of r: a published text, the reviewed public version or (none stored) the masked
+ * original; null without either (or when masking runs out of memory). 0 or -1. */
+static int
+masked(const struct app *app, struct jrec *r, size_t i, const char *edited, const char *text,
+       const struct db_item *item)
 {
 	struct redact_opts opts = {item->name, app->cfg.public_contacts};
 	char *m;
-	json_t *j;
+	int rc;
 
 	if (edited != NULL)
-		return json_string(edited);
+		return jrec_text(r, i, edited);
 	if (text == NULL)
-		return json_null();
+		return jrec_set(r, i, json_null());
 	m = redact_text_opts(text, &opts, NULL);
-	j = m ? json_string(m) : json_null();
+	rc = m != NULL ? jrec_text(r, i, m) : jrec_set(r, i, json_null());
 	free(m);
-	return j;
+	return rc;
 }
 
 static int
@@ -340,61 +342,102 @@ is_closed(enum wf_state state)
 	       state == WF_MERGED;
 }
 
-/* The public Open311 view of an item under core_public_view's rule: every GeoReport field is in
- * the record, null where withheld; never name, phone, e-mail or location. NULL for a hidden
- * item. */
-static json_t *
-request_json(const struct app *app, const struct db_item *item)
+/* The members of an Open311 request, in GeoReport's order. */
+enum o311_member {
+	O_ID,
+	O_STATUS,
+	O_NOTES,
+	O_SERVICE_NAME,
+	O_SERVICE_CODE,
+	O_DESCRIPTION,
+	O_AGENCY,
+	O_REQUESTED,
+	O_UPDATED,
+	O_EXPECTED,
+	O_TITLE,
+	O_ADDRESS,
+	O_ADDRESS_ID,
+	O_ZIPCODE,
+	O_LAT,
+	O_LONG,
+	O_MEDIA_URL,
+	O__MAX
+};
+
+static const char *const o311_keys[O__MAX] = {
+    [O_ID] = "service_request_id",
+    [O_STATUS] = "status",
+    [O_NOTES] = "status_notes",
+    [O_SERVICE_NAME] = "service_name",
+    [O_SERVICE_CODE] = "service_code",
+    [O_DESCRIPTION] = "description",
+    [O_AGENCY] = "agency_responsible",
+    [O_REQUESTED] = "requested_datetime",
+    [O_UPDATED] = "updated_datetime",
+    [O_EXPECTED] = "expected_datetime",
+    [O_TITLE] = "title",
+    [O_ADDRESS] = "address",
+    [O_ADDRESS_ID] = "address_id",
+    [O_ZIPCODE] = "zipcode",
+    [O_LAT] = "lat",
+    [O_LONG] = "long",
+    [O_MEDIA_URL] = "media_url",
+};
+
+int
+o311_record_init(struct jrec *r)
+{
+	return jrec_init(r, o311_keys, O__MAX);
+}
+
+int
+o311_record(const struct app *app, struct jrec *r, const struct db_item *item)
 {
 	enum public_view view = core_public_view(item);
-	int k = (int)item->kind, full = view == PUBLIC_FULL;
+	int k = (int)item->kind, full = view == PUBLIC_FULL, rc = 0;
 	const struct db_clock *reply = NULL;
 	size_t i;
-	json_t *o;
 
 	if (view == PUBLIC_HIDDEN)
-		return NULL;
+		return 0;
 	for (i = 0; i < item->nclocks; i++)
 		if (strcmp(item->clocks[i].name, "reply") == 0)
 			reply = &item->clocks[i];
-	/* member by member, without json_pack's format parsing (a list page builds 50 of these):
-	 * the keys are this file's literals, the service's name and code its constants, the
-	 * tracking number and the times ours in ASCII; every text goes through json_string,
-	 * which checks it */
-	o = json_object();
-	if (o == NULL)
+	/* every member set for every record (r holds the previous record's values): the service's
+	 * name and code are this file's constants, the tracking number and the times ours in
+	 * ASCII; every text is checked (jrec_text) */
+	rc |= jrec_ascii(r, O_ID, item->tracking);
+	rc |= jrec_static(r, O_STATUS, is_closed(item->state) ? "closed" : "open");
+	rc |= full ? masked(app, r, O_NOTES, item->public_reply, item->reply, item)
+	           : jrec_set(r, O_NOTES, json_null());
+	rc |= jrec_static(r, O_SERVICE_NAME, services[k].name);
+	rc |= jrec_static(r, O_SERVICE_CODE, kind_name(item->kind));
+	rc |= full ? masked(app, r, O_DESCRIPTION, item->public_body, item->body, item)
+	           : jrec_set(r, O_DESCRIPTION, json_null());
+	rc |= jrec_text(r, O_AGENCY, full ? item->section_name : NULL);
+	rc |= jrec_time(r, O_REQUESTED, item->received);
+	rc |= jrec_time(r, O_UPDATED, item->updated);
+	rc |= jrec_time(r, O_EXPECTED, reply && reply->stopped_at == 0 ? reply->due : 0);
+	rc |= full ? masked(app, r, O_TITLE, item->public_subject, item->subject, item)
+	           : jrec_set(r, O_TITLE, json_null());
+	for (i = O_ADDRESS; i < O__MAX; i++)
+		rc |= jrec_set(r, i, json_null());
+	return rc != 0 ? -1 : 1;
+}
+
+/* The public Open311 view of an item under core_public_view's rule (o311_record): a new
+ * object, NULL for a hidden item or on error. */
+static json_t *
+request_json(const struct app *app, const struct db_item *item)
+{
+	struct jrec r;
+	json_t *o = NULL;
+
+	if (o311_record_init(&r) != 0)
 		return NULL;
-	if (json_object_set_new_nocheck(o, "service_request_id", json_string_nocheck(item->tracking)) ||
-	    json_object_set_new_nocheck(o, "status", json_string_nocheck(is_closed(item->state)
-	                                                                     ? "closed"
-	                                                                     : "open")) ||
-	    json_object_set_new_nocheck(o, "status_notes",
-	                                full ? masked(app, item->public_reply, item->reply, item)
-	                                     : json_null()) ||
-	    json_object_set_new_nocheck(o, "service_name", json_string_nocheck(services[k].name)) ||
-	    json_object_set_new_nocheck(o, "service_code",
-	                                json_string_nocheck(kind_name(item->kind))) ||
-	    json_object_set_new_nocheck(o, "description",
-	                                full ? masked(app, item->public_body, item->body, item)
-	                                     : json_null()) ||
-	    json_object_set_new_nocheck(o, "agency_responsible",
-	                                full ? json_str_or_null(item->section_name) : json_null()) ||
-	    json_object_set_new_nocheck(o, "requested_datetime", json_time(item->received)) ||
-	    json_object_set_new_nocheck(o, "updated_datetime", json_time(item->updated)) ||
-	    json_object_set_new_nocheck(
-	        o, "expected_datetime", json_time(reply && reply->stopped_at == 0 ? reply->due : 0)) ||
-	    json_object_set_new_nocheck(o, "title",
-	                                full ? masked(app, item->public_subject, item->subject, item)
-	                                     : json_null()) ||
-	    json_object_set_new_nocheck(o, "address", json_null()) ||
-	    json_object_set_new_nocheck(o, "address_id", json_null()) ||
-	    json_object_set_new_nocheck(o, "zipcode", json_null()) ||
-	    json_object_set_new_nocheck(o, "lat", json_null()) ||
-	    json_object_set_new_nocheck(o, "long", json_null()) ||
-	    json_object_set_new_nocheck(o, "media_url", json_null())) {
-		json_decref(o);
-		return NULL;
-	}
+	if (o311_record(app, &r, item) == 1)
+		o = jrec_take(&r);
+	jrec_free(&r);
 	return o;
 }
 
@@ -540,25 +583,24 @@ requests_by_id(struct req *req, struct resp *resp, const char *ids)
 	resp_json(resp, 200, a);
 }
 
-/* Appends the record of the item in row (db_o311_list) to out, encoded by jansson: its length
- * in bytes, 0 when the item is hidden (nothing appended), -1 on error. */
+/* Appends the record of the item in row (db_o311_list) to out, set in r (the answer's one
+ * object) and encoded by jansson: its length in bytes, 0 when the item is hidden (nothing
+ * appended), -1 on error. */
 static int
-request_record(const struct app *app, const struct db_row *row, struct jout *out)
+request_record(const struct app *app, struct jrec *r, const struct db_row *row, struct jout *out)
 {
 	struct db_item item; /* lent from row */
 	size_t start = out->len;
-	json_t *r;
-	int rc, hidden;
+	int rc;
 
 	if (db_item_o311_view(row, &item) != 0)
 		return -1;
-	hidden = core_public_view(&item) == PUBLIC_HIDDEN;
-	r = hidden ? NULL : request_json(app, &item);
-	if (r == NULL)
-		return hidden ? 0 : -1;
-	rc = jout_dump(out, r);
-	json_decref(r);
-	return rc == 0 ? (int)(out->len - start) : -1;
+	rc = o311_record(app, r, &item);
+	if (rc <= 0)
+		return rc;
+	if (jout_dump(out, r->obj) != 0)
+		return -1;
+	return (int)(out->len - start);
 }
 
 /* The list's "limit": LIST_DEFAULT when absent or blank, a larger one cut to LIST_MAX (clients
@@ -586,9 +628,9 @@ limit_of(const char *s, size_t *limit)
  * and end_date (on requested_datetime, both included), limit (at most LIST_MAX); 400 for a date
  * that does not parse; 429 over the public rate. The (kind, status) lists the filters allow are
  * read through items_o311 and merged in one statement with the rows shown (db_o311_list), so a
- * page reads its own entries and rows only, whatever the filters. Each record is encoded by
- * jansson, or served from the thread's cache when its row is the one it was built from
- * (records.c). */
+ * page reads its own entries and rows only, whatever the filters. Each record is set in one
+ * object made for the answer (o311_record) and encoded by jansson, or served from the thread's
+ * cache when its row is the one it was built from (records.c). */
 void
 h_open311_requests_get(struct req *req, struct resp *resp)
 {
@@ -598,6 +640,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 	struct db_row own[LIST_MAX], *rows = own;
 	struct db_o311_query q;
 	struct jout out = {NULL, 0, 0, 0};
+	struct jrec rec = {0};
 	size_t n = 0, i, shown = 0, limit = LIST_DEFAULT;
 	int k, closed, any = 0;
 
@@ -646,7 +689,9 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 			shown++;
 			continue;
 		}
-		rc = request_record(req->app, &rows[i], &out);
+		rc = rec.obj != NULL || o311_record_init(&rec) == 0
+		         ? request_record(req->app, &rec, &rows[i], &out)
+		         : -1;
 		if (rc < 0) {
 			o311_error(resp, 500, "the requests cannot be read");
 			goto out;
@@ -664,6 +709,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 	jout_send(&out, resp, 200);
 out:
 	jout_free(&out);
+	jrec_free(&rec);
 	for (i = 0; i < LIST_MAX; i++)
 		db_row_free(&own[i]);
 }

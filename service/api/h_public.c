@@ -13,32 +13,50 @@
 #define BOARD_DEFAULT_LIMIT 20
 #define BOARD_MAX_LIMIT 100
 
-static json_t *
-str_json(const char *s)
+/* The members of a board record, in order. */
+enum board_member { B_TRACKING, B_KIND, B_SUBJECT, B_BODY, B_REPLY, B_RECEIVED, B_REPLIED, B__MAX };
+
+static const char *const board_keys[B__MAX] = {
+    [B_TRACKING] = "tracking", [B_KIND] = "kind",   [B_SUBJECT] = "subject",
+    [B_BODY] = "body",         [B_REPLY] = "reply", [B_RECEIVED] = "received",
+    [B_REPLIED] = "replied",
+};
+
+int
+board_record_init(struct jrec *rec)
 {
-	return s != NULL ? json_string(s) : json_null();
+	return jrec_init(rec, board_keys, B__MAX);
 }
 
-/* Member by member, keys unchecked (this file's ASCII literals), without json_pack's format
- * parsing; the tracking number is ours in ASCII, every text goes through json_string, which
- * checks it. NULL when out of memory. */
+int
+board_record(struct jrec *rec, const struct db_public_row *r)
+{
+	int rc = 0;
+
+	/* every member set for every record; the tracking number is ours in ASCII, every text is
+	 * checked (jrec_text) */
+	rc |= jrec_ascii(rec, B_TRACKING, r->tracking);
+	rc |= jrec_static(rec, B_KIND, kind_name(r->kind));
+	rc |= jrec_text(rec, B_SUBJECT, r->subject);
+	rc |= jrec_text(rec, B_BODY, r->body);
+	rc |= jrec_text(rec, B_REPLY, r->reply);
+	rc |= jrec_time(rec, B_RECEIVED, r->received);
+	rc |= jrec_time(rec, B_REPLIED, r->replied_at);
+	return rc != 0 ? -1 : 0;
+}
+
+/* The board's view of r (board_record): a new object, or NULL on error. */
 static json_t *
 public_json(const struct db_public_row *r)
 {
-	json_t *o = json_object();
+	struct jrec rec;
+	json_t *o = NULL;
 
-	if (o == NULL)
+	if (board_record_init(&rec) != 0)
 		return NULL;
-	if (json_object_set_new_nocheck(o, "tracking", json_string_nocheck(r->tracking)) ||
-	    json_object_set_new_nocheck(o, "kind", json_string_nocheck(kind_name(r->kind))) ||
-	    json_object_set_new_nocheck(o, "subject", str_json(r->subject)) ||
-	    json_object_set_new_nocheck(o, "body", str_json(r->body)) ||
-	    json_object_set_new_nocheck(o, "reply", str_json(r->reply)) ||
-	    json_object_set_new_nocheck(o, "received", json_time(r->received)) ||
-	    json_object_set_new_nocheck(o, "replied", json_time(r->replied_at))) {
-		json_decref(o);
-		return NULL;
-	}
+	if (board_record(&rec, r) == 0)
+		o = jrec_take(&rec);
+	jrec_free(&rec);
 	return o;
 }
 
@@ -58,22 +76,25 @@ public_rate(struct req *req, struct resp *resp)
 }
 
 /* Appends the record of board row r to out: from the thread's cache when r's row is the one it
- * was built from, else built, encoded by jansson and kept. 0 or -1. */
+ * was built from, else set in rec (the answer's one object, made at its first use), encoded by
+ * jansson and kept. 0 or -1. */
 static int
-public_record(struct rcache *cache, const struct db_public_row *r, struct jout *out)
+public_record(struct rcache *cache, struct jrec *rec, const struct db_public_row *r,
+              struct jout *out)
 {
 	size_t start = out->len, len;
 	const char *text;
-	json_t *o;
 	int rc;
 
 	if (rcache_find(cache, RCACHE_BOARD, r->id, r->row.p, r->row.len, &text, &len)) {
 		jout_raw(out, text, len);
 		return out->failed ? -1 : 0;
 	}
-	o = public_json(r);
-	rc = jout_dump(out, o);
-	json_decref(o);
+	if ((rec->obj == NULL && board_record_init(rec) != 0) || board_record(rec, r) != 0) {
+		out->failed = 1; /* as a record that could not be encoded: 500 */
+		return -1;
+	}
+	rc = jout_dump(out, rec->obj);
 	if (rc == 0)
 		rcache_keep(cache, RCACHE_BOARD, r->id, r->row.p, r->row.len, out->p + start,
 		            out->len - start);
@@ -82,14 +103,16 @@ public_record(struct rcache *cache, const struct db_public_row *r, struct jout *
 
 /* GET /api/v1/public/items?q=&cursor=&limit= (public; 429 over the public rate). Answers 200
  * {"items":[{tracking, kind, subject, body, reply, received, replied}], "next_cursor": … or null},
- * newest reply first; 400 naming a bad parameter; 500. The items are encoded by jansson one by one
- * (and kept by the thread's cache of records, records.c), the answer assembled from them. */
+ * newest reply first; 400 naming a bad parameter; 500. The items are set one by one in one object
+ * (board_record) and encoded by jansson (and kept by the thread's cache of records, records.c),
+ * the answer assembled from them. */
 void
 h_public_list(struct req *req, struct resp *resp)
 {
 	struct db_public_row *rows = NULL;
 	struct rcache *cache = rcache_of(req);
 	struct jout out = {NULL, 0, 0, 0};
+	struct jrec rec = {0};
 	const char *q, *c;
 	int64_t before = 0, before_id = 0;
 	size_t n = 0, i, shown;
@@ -118,7 +141,7 @@ h_public_list(struct req *req, struct resp *resp)
 	for (i = 0; !out.failed && i < shown; i++) {
 		if (i > 0)
 			jout_raw(&out, ",", 1);
-		public_record(cache, &rows[i], &out);
+		public_record(cache, &rec, &rows[i], &out);
 	}
 	if (n > (size_t)limit && shown > 0)
 		snprintf(cursor, sizeof(cursor), "%" PRId64 ":%" PRId64, rows[shown - 1].replied_at,
@@ -129,6 +152,7 @@ h_public_list(struct req *req, struct resp *resp)
 	json_decref(next);
 	jout_raw(&out, "}", 1);
 	jout_send(&out, resp, 200);
+	jrec_free(&rec);
 	db_public_rows_free(rows, n);
 }
 

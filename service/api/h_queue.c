@@ -231,12 +231,82 @@ queue_json(struct req *req, const struct db_queue_row *r, const struct derived *
 	return o;
 }
 
+/* The members of a queue record, in order (queue_json's). */
+enum queue_member {
+	Q_TRACKING,
+	Q_KIND,
+	Q_SUBJECT,
+	Q_STATE,
+	Q_SECTION,
+	Q_ASSIGNEE,
+	Q_RECEIVED,
+	Q_NEXT_DUE,
+	Q_OVERDUE,
+	Q_SUPPLEMENT,
+	Q_LEFT,
+	Q_SUPERVISION,
+	Q_SCREENING,
+	Q__MAX
+};
+
+static const char *const queue_keys[Q__MAX] = {
+    [Q_TRACKING] = "tracking",
+    [Q_KIND] = "kind",
+    [Q_SUBJECT] = "subject",
+    [Q_STATE] = "state",
+    [Q_SECTION] = "section",
+    [Q_ASSIGNEE] = "assignee",
+    [Q_RECEIVED] = "received",
+    [Q_NEXT_DUE] = "next_due",
+    [Q_OVERDUE] = "overdue",
+    [Q_SUPPLEMENT] = "supplement_overdue",
+    [Q_LEFT] = "working_days_left",
+    [Q_SUPERVISION] = "supervision",
+    [Q_SCREENING] = "screening",
+};
+
+static int
+queue_record_init(struct jrec *rec)
+{
+	return jrec_init(rec, queue_keys, Q__MAX);
+}
+
+/* queue_json's record set in rec, the answer's one object (every member, for every record):
+ * 0, or -1 where queue_json would leave a member out (a text that is not UTF-8, no subject,
+ * out of memory), for the caller to build that record with queue_json. */
+static int
+queue_record_set(struct req *req, struct jrec *rec, const struct db_queue_row *r,
+                 const struct derived *d)
+{
+	int running = r->next_due != DB_NO_DUE, rc = 0;
+
+	if (r->subject == NULL)
+		return -1;
+	rc |= jrec_ascii(rec, Q_TRACKING, r->tracking);
+	rc |= jrec_static(rec, Q_KIND, kind_name(r->kind));
+	rc |= jrec_text(rec, Q_SUBJECT, r->subject);
+	rc |= jrec_static(rec, Q_STATE, wf_state_name(r->state));
+	rc |= jrec_text(rec, Q_SECTION, r->section);
+	rc |= jrec_text(rec, Q_ASSIGNEE, r->assignee);
+	rc |= jrec_time(rec, Q_RECEIVED, r->received);
+	rc |= running ? jrec_time(rec, Q_NEXT_DUE, r->next_due)
+	              : jrec_set(rec, Q_NEXT_DUE, json_null());
+	rc |= jrec_set(rec, Q_OVERDUE, json_boolean(d->overdue));
+	rc |= jrec_set(rec, Q_SUPPLEMENT, json_boolean(d->supplement));
+	rc |= running ? jrec_int(rec, Q_LEFT, d->left) : jrec_set(rec, Q_LEFT, json_null());
+	rc |= jrec_set(rec, Q_SUPERVISION, supervision_view(r->supervision, req->now));
+	rc |= jrec_set(rec, Q_SCREENING, r->screened ? screening_json(req->db, r->id) : json_null());
+	return rc != 0 ? -1 : 0;
+}
+
 /* Appends the record of queue row r to out: from the thread's cache when it was built from
  * the same row and the same values of the time (a screened item's record, which reads its
- * screening row, is always built), else built, encoded by jansson and kept. 0 or -1. */
+ * screening row, is always built), else set in rec (the answer's one object, made at its first
+ * use; queue_json for a record it cannot show), encoded by jansson and kept. 0 or -1. */
 static int
-queue_record(struct req *req, struct rcache *cache, const struct sla_calendar *cal,
-             const struct db_queue_row *r, struct db_row *src, struct jout *out)
+queue_record(struct req *req, struct rcache *cache, struct jrec *rec,
+             const struct sla_calendar *cal, const struct db_queue_row *r, struct db_row *src,
+             struct jout *out)
 {
 	int running = r->next_due != DB_NO_DUE;
 	size_t start = out->len, len;
@@ -275,9 +345,14 @@ queue_record(struct req *req, struct rcache *cache, const struct sla_calendar *c
 			return out->failed ? -1 : 0;
 		}
 	}
-	o = queue_json(req, r, &d);
-	rc = jout_dump(out, o);
-	json_decref(o);
+	if ((rec->obj != NULL || queue_record_init(rec) == 0) &&
+	    queue_record_set(req, rec, r, &d) == 0) {
+		rc = jout_dump(out, rec->obj);
+	} else {
+		o = queue_json(req, r, &d);
+		rc = jout_dump(out, o);
+		json_decref(o);
+	}
 	if (rc == 0 && cache != NULL)
 		rcache_keep(cache, RCACHE_QUEUE, r->id, src->p, src->len, out->p + start,
 		            out->len - start);
@@ -302,6 +377,7 @@ h_queue(struct req *req, struct resp *resp)
 	struct rcache *cache = rcache_of(req);
 	struct db_row src = {NULL, 0, 0};
 	struct jout out = {NULL, 0, 0, 0};
+	struct jrec rec = {0};
 	size_t n = 0, i, shown;
 	json_t *next;
 	int limit;
@@ -327,7 +403,7 @@ h_queue(struct req *req, struct resp *resp)
 	for (i = 0; !out.failed && i < shown; i++) {
 		if (i > 0)
 			jout_raw(&out, ",", 1);
-		queue_record(req, cache, cal, &rows[i], &src, &out);
+		queue_record(req, cache, &rec, cal, &rows[i], &src, &out);
 	}
 	if (n > (size_t)limit && shown > 0)
 		snprintf(cursor, sizeof(cursor), "%" PRId64 ":%" PRId64, rows[shown - 1].next_due,
@@ -338,6 +414,7 @@ h_queue(struct req *req, struct resp *resp)
 	json_decref(next);
 	jout_raw(&out, "}", 1);
 	jout_send(&out, resp, 200);
+	jrec_free(&rec);
 	db_row_free(&src);
 	sla_calendar_unref(cal);
 	db_queue_rows_free(rows, n);

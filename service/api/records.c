@@ -284,3 +284,161 @@ jout_free(struct jout *o)
 	o->p = NULL;
 	o->len = o->cap = 0;
 }
+
+/* --- one object reused for every record of an answer ------------------------------------- */
+
+int
+jrec_init(struct jrec *r, const char *const *keys, size_t n)
+{
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->obj = json_object();
+	r->iters = calloc(n ? n : 1, sizeof(*r->iters));
+	r->own = calloc(n ? n : 1, sizeof(*r->own));
+	if (r->obj == NULL || r->iters == NULL || r->own == NULL)
+		goto fail;
+	r->n = n;
+	/* every member made now, in order: a record only replaces values, so the order stays
+	 * and no member moves (the iterators stay valid) */
+	for (i = 0; i < n; i++)
+		if (json_object_set_new_nocheck(r->obj, keys[i], json_null()) != 0)
+			goto fail;
+	for (i = 0; i < n; i++) {
+		r->iters[i] = json_object_iter_at(r->obj, keys[i]);
+		if (r->iters[i] == NULL)
+			goto fail;
+	}
+	return 0;
+fail:
+	jrec_free(r);
+	return -1;
+}
+
+void
+jrec_free(struct jrec *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	json_decref(r->obj);
+	for (i = 0; r->own != NULL && i < r->n; i++)
+		json_decref(r->own[i]);
+	for (i = 0; i < r->nstatics; i++)
+		json_decref(r->statics[i].v);
+	free(r->own);
+	free(r->iters);
+	memset(r, 0, sizeof(*r));
+}
+
+json_t *
+jrec_take(struct jrec *r)
+{
+	json_t *o = json_incref(r->obj);
+
+	/* the object keeps its own references to the values it shows */
+	jrec_free(r);
+	return o;
+}
+
+int
+jrec_set(struct jrec *r, size_t i, json_t *v)
+{
+	if (i >= r->n || v == NULL) {
+		json_decref(v);
+		return -1;
+	}
+	return json_object_iter_set_new(r->obj, r->iters[i], v);
+}
+
+/* Member i's own value of type type (JSON_STRING, JSON_INTEGER): made at its first use. */
+static json_t *
+own_value(struct jrec *r, size_t i, json_type type)
+{
+	json_t *v = r->own[i];
+
+	if (v != NULL && json_typeof(v) == type)
+		return v;
+	json_decref(v);
+	v = type == JSON_STRING ? json_string_nocheck("") : json_integer(0);
+	r->own[i] = v;
+	return v;
+}
+
+/* Member i: the text s (len bytes) in its own string; checked as json_string checks it. */
+static int
+own_text(struct jrec *r, size_t i, const char *s, size_t len, int check)
+{
+	json_t *v;
+
+	if (i >= r->n)
+		return -1;
+	if (s == NULL)
+		return jrec_set(r, i, json_null());
+	v = own_value(r, i, JSON_STRING);
+	if (v == NULL ||
+	    (check ? json_string_setn(v, s, len) : json_string_setn_nocheck(v, s, len)) != 0)
+		return -1;
+	if (json_object_iter_value(r->iters[i]) == v)
+		return 0;
+	return json_object_iter_set(r->obj, r->iters[i], v);
+}
+
+int
+jrec_text(struct jrec *r, size_t i, const char *s)
+{
+	return own_text(r, i, s, s != NULL ? strlen(s) : 0, 1);
+}
+
+int
+jrec_ascii(struct jrec *r, size_t i, const char *s)
+{
+	return own_text(r, i, s, s != NULL ? strlen(s) : 0, 0);
+}
+
+int
+jrec_static(struct jrec *r, size_t i, const char *s)
+{
+	size_t k;
+
+	if (s == NULL)
+		return jrec_set(r, i, json_null());
+	for (k = 0; k < r->nstatics; k++)
+		if (r->statics[k].s == s)
+			return jrec_set(r, i, json_incref(r->statics[k].v));
+	if (r->nstatics == sizeof(r->statics) / sizeof(r->statics[0]))
+		return jrec_ascii(r, i, s); /* more static texts than kept: as any other */
+	r->statics[r->nstatics].v = json_string_nocheck(s);
+	if (r->statics[r->nstatics].v == NULL)
+		return -1;
+	r->statics[r->nstatics].s = s;
+	k = r->nstatics++;
+	return jrec_set(r, i, json_incref(r->statics[k].v));
+}
+
+int
+jrec_time(struct jrec *r, size_t i, int64_t t)
+{
+	char buf[40];
+
+	if (t == 0)
+		return jrec_set(r, i, json_null());
+	sla_format_local(t, buf, sizeof(buf));
+	return own_text(r, i, buf, strlen(buf), 0); /* ASCII of ours, as in json_time */
+}
+
+int
+jrec_int(struct jrec *r, size_t i, json_int_t v)
+{
+	json_t *o;
+
+	if (i >= r->n)
+		return -1;
+	o = own_value(r, i, JSON_INTEGER);
+	if (o == NULL || json_integer_set(o, v) != 0)
+		return -1;
+	if (json_object_iter_value(r->iters[i]) == o)
+		return 0;
+	return json_object_iter_set(r->obj, r->iters[i], o);
+}

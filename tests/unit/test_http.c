@@ -238,6 +238,218 @@ test_records(struct t *t)
 	jout_free(&out);
 }
 
+/* Dumps what r holds now as jout_dump would: a new string (free it), or NULL. */
+static char *
+record_text(struct jrec *r)
+{
+	struct jout out = {NULL, 0, 0, 0};
+	char *s = NULL;
+
+	if (jout_dump(&out, r->obj) == 0) {
+		s = malloc(out.len + 1);
+		if (s != NULL) {
+			memcpy(s, out.p, out.len);
+			s[out.len] = '\0';
+		}
+	}
+	jout_free(&out);
+	return s;
+}
+
+/* The Open311 record of item set in an object of its own (nothing reused from another
+ * record), handed over and dumped as resp_json dumps a tree: a new string, or NULL. */
+static char *
+o311_fresh_text(const struct app *app, const struct db_item *item)
+{
+	struct jrec r;
+	json_t *o;
+	char *s;
+
+	if (o311_record_init(&r) != 0)
+		return NULL;
+	if (o311_record(app, &r, item) != 1) {
+		jrec_free(&r);
+		return NULL;
+	}
+	o = jrec_take(&r);
+	s = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(o);
+	return s;
+}
+
+/* A tree built member by member by json_pack (as request_json built every record before), then
+ * dumped: a new string. */
+static char *
+packed_text(json_t *o)
+{
+	char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+/* A record of Open311's list and of the board reads byte for byte as it always has, with nulls,
+ * escapes (quote, backslash, control characters, not the slash), text outside the BMP (written
+ * as UTF-8, not escaped), the public version or the masked original; whatever records the one
+ * reused object held before; and a text that is not UTF-8 fails the record (500) as before. */
+static void
+test_record_bytes(struct t *t)
+{
+	static struct app app; /* zero: no published contacts kept from masking */
+	struct db_item full, status, hidden, masked, bad;
+	struct db_public_row row;
+	struct jrec r, b;
+	char *a1 = NULL, *a2 = NULL, *x = NULL, *y = NULL, *m = NULL;
+	const char *want_full =
+	    "{\"service_request_id\":\"XJ-20251020-00007\",\"status\":\"closed\",\"status_notes\":"
+	    "\"已处理，电话 13812345678 见 \\\"附件\\\"\",\"service_name\":\"投诉举报 Complaint or "
+	    "report\",\"service_code\":\"complaint\",\"description\":\"第一行\\n第二行\\r\\u0001\\u001F"
+	    " 𠮷 é / \\\\ end\",\"agency_responsible\":\"法规处\",\"requested_datetime\":"
+	    "\"2025-10-20T10:00:00+08:00\",\"updated_datetime\":\"2025-10-21T15:30:05+08:00\","
+	    "\"expected_datetime\":null,\"title\":\"标题 \\\"引号\\\"\\t😀\",\"address\":null,"
+	    "\"address_id\":null,\"zipcode\":null,\"lat\":null,\"long\":null,\"media_url\":null}";
+	const char *want_status =
+	    "{\"service_request_id\":\"XJ-20251021-00012\",\"status\":\"open\",\"status_notes\":null,"
+	    "\"service_name\":\"局长信箱 Letter to the director\",\"service_code\":\"letter\","
+	    "\"description\":null,\"agency_responsible\":null,\"requested_datetime\":"
+	    "\"2025-10-21T15:30:05+08:00\",\"updated_datetime\":\"2025-10-21T15:30:05+08:00\","
+	    "\"expected_datetime\":\"2025-11-03T23:59:59+08:00\",\"title\":null,\"address\":null,"
+	    "\"address_id\":null,\"zipcode\":null,\"lat\":null,\"long\":null,\"media_url\":null}";
+	const char *want_board =
+	    "{\"tracking\":\"XJ-20251020-00007\",\"kind\":\"consultation\",\"subject\":\"路灯 \\\"坏了\\\""
+	    " 😀\",\"body\":null,\"reply\":\"已修复\\n\\\\谢谢/\",\"received\":"
+	    "\"2025-10-20T10:00:00+08:00\",\"replied\":\"2025-11-03T23:59:59+08:00\"}";
+
+	CHECK_INT(t, sla_set_zone("Asia/Shanghai"), 0);
+	memset(&full, 0, sizeof(full));
+	full.tracking = (char *)"XJ-20251020-00007";
+	full.kind = KIND_COMPLAINT;
+	full.state = WF_REPLIED;
+	full.resume_state = WF_NONE;
+	full.publish = 1;
+	full.published = 1;
+	full.received = 1760925600;
+	full.updated = 1761031805;
+	full.replied_at = 1761031805;
+	full.name = (char *)"张三";
+	full.subject = (char *)"original subject";
+	full.body = (char *)"original body";
+	full.reply = (char *)"not shown: the public reply is stored";
+	full.public_subject = (char *)"标题 \"引号\"\t\xf0\x9f\x98\x80";
+	full.public_body = (char *)"第一行\n第二行\r\x01\x1f \xf0\xa0\xae\xb7 é / \\ end";
+	full.public_reply = (char *)"已处理，电话 13812345678 见 \"附件\"";
+	full.section_name = (char *)"法规处";
+	snprintf(full.clocks[0].name, sizeof(full.clocks[0].name), "reply");
+	full.clocks[0].due = 1762185599;
+	full.clocks[0].stopped_at = 1761031805; /* stopped: no expected time */
+	full.nclocks = 1;
+
+	status = full; /* consented, not published: status, service and dates only */
+	status.tracking = (char *)"XJ-20251021-00012";
+	status.kind = KIND_LETTER;
+	status.state = WF_IN_PROGRESS;
+	status.published = 0;
+	status.replied_at = 0;
+	status.received = status.updated = 1761031805;
+	status.clocks[0].stopped_at = 0;
+
+	hidden = full;
+	hidden.publish = 0;
+
+	masked = full; /* published with no public version stored: the originals, masked */
+	masked.public_subject = masked.public_body = masked.public_reply = NULL;
+	masked.subject = (char *)"张三的投诉";
+	masked.body = (char *)"我是张三，电话13812345678，邮箱 zhang@example.com";
+	masked.reply = NULL;
+
+	bad = full;
+	bad.public_body = (char *)"not UTF-8: \xff\xfe";
+
+	CHECK_INT(t, o311_record_init(&r), 0);
+	CHECK_INT(t, o311_record(&app, &r, &full), 1);
+	a1 = record_text(&r);
+	CHECK_STR(t, a1, want_full);
+	CHECK_INT(t, o311_record(&app, &r, &status), 1);
+	x = record_text(&r);
+	CHECK_STR(t, x, want_status);
+	CHECK_INT(t, o311_record(&app, &r, &hidden), 0);
+	CHECK_INT(t, o311_record(&app, &r, &masked), 1);
+	m = record_text(&r);
+	/* the name, the number and the address masked; each member as a record of its own */
+	CHECK(t, m != NULL && strstr(m, "张三") == NULL && strstr(m, "13812345678") == NULL &&
+	             strstr(m, "zhang@example.com") == NULL);
+	CHECK(t, m != NULL && strstr(m, "\"status_notes\":null,") != NULL);
+	y = o311_fresh_text(&app, &masked);
+	CHECK_STR(t, m, y);
+	free(y);
+	CHECK_INT(t, o311_record(&app, &r, &bad), -1);
+	/* the first record again, after all the others: the same bytes */
+	CHECK_INT(t, o311_record(&app, &r, &full), 1);
+	a2 = record_text(&r);
+	CHECK_STR(t, a2, want_full);
+	y = o311_fresh_text(&app, &full);
+	CHECK_STR(t, y, want_full);
+	free(y);
+	y = o311_fresh_text(&app, &status);
+	CHECK_STR(t, y, want_status);
+	free(y);
+	jrec_free(&r);
+	jrec_free(&r); /* freed: a second free does nothing */
+	/* the expected bytes are jansson's for the same members packed one by one */
+	y = packed_text(json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:s, s:n, s:n, s:n, s:n, s:n, s:n}",
+	    "service_request_id", full.tracking, "status", "closed", "status_notes", full.public_reply,
+	    "service_name", "投诉举报 Complaint or report", "service_code", "complaint", "description",
+	    full.public_body, "agency_responsible", "法规处", "requested_datetime",
+	    "2025-10-20T10:00:00+08:00", "updated_datetime", "2025-10-21T15:30:05+08:00",
+	    "expected_datetime", "title", full.public_subject, "address", "address_id", "zipcode",
+	    "lat", "long", "media_url"));
+	CHECK_STR(t, y, want_full);
+	free(y);
+	y = packed_text(json_pack(
+	    "{s:s, s:s, s:n, s:s, s:s, s:n, s:n, s:s, s:s, s:s, s:n, s:n, s:n, s:n, s:n, s:n, s:n}",
+	    "service_request_id", status.tracking, "status", "open", "status_notes", "service_name",
+	    "局长信箱 Letter to the director", "service_code", "letter", "description",
+	    "agency_responsible", "requested_datetime", "2025-10-21T15:30:05+08:00",
+	    "updated_datetime", "2025-10-21T15:30:05+08:00", "expected_datetime",
+	    "2025-11-03T23:59:59+08:00", "title", "address", "address_id", "zipcode", "lat", "long",
+	    "media_url"));
+	CHECK_STR(t, y, want_status);
+	free(y);
+
+	memset(&row, 0, sizeof(row));
+	row.tracking = (char *)"XJ-20251020-00007";
+	row.kind = KIND_CONSULTATION;
+	row.subject = (char *)"路灯 \"坏了\" \xf0\x9f\x98\x80";
+	row.body = NULL;
+	row.reply = (char *)"已修复\n\\谢谢/";
+	row.received = 1760925600;
+	row.replied_at = 1762185599;
+	CHECK_INT(t, board_record_init(&b), 0);
+	CHECK_INT(t, board_record(&b, &row), 0);
+	free(x);
+	x = record_text(&b);
+	CHECK_STR(t, x, want_board);
+	y = packed_text(json_pack("{s:s, s:s, s:s, s:n, s:s, s:s, s:s}", "tracking", row.tracking,
+	                          "kind", "consultation", "subject", row.subject, "body", "reply",
+	                          row.reply, "received", "2025-10-20T10:00:00+08:00", "replied",
+	                          "2025-11-03T23:59:59+08:00"));
+	CHECK_STR(t, y, want_board);
+	free(y);
+	row.body = (char *)"\xc3"; /* cut inside a character */
+	CHECK_INT(t, board_record(&b, &row), -1);
+	row.body = NULL;
+	CHECK_INT(t, board_record(&b, &row), 0);
+	free(x);
+	x = record_text(&b);
+	CHECK_STR(t, x, want_board);
+	jrec_free(&b);
+	free(a1);
+	free(a2);
+	free(x);
+	free(m);
+}
+
 int
 main(void)
 {
@@ -248,5 +460,6 @@ main(void)
 	RUN(&t, test_cursor);
 	RUN(&t, test_submit_ranges);
 	RUN(&t, test_records);
+	RUN(&t, test_record_bytes);
 	return t_done(&t);
 }
