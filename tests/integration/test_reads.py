@@ -216,17 +216,138 @@ class Queue(Base):
         self.assertTrue(rec()["supervision"]["overdue"])
 
 
+def bare_server(test):
+    """A server without the cache on a backup of test's server's database taken now, and its
+    directory (remove it after bare.cleanup())."""
+    d = tempfile.mkdtemp(prefix="civicdesk-test-")
+    r = test.server.cli("backup", os.path.join(d, "civicdesk.db"))
+    test.assertEqual(r.returncode, 0, r.stderr)
+    return harness.Server(env={"CIVICDESK_READ_CACHE": "0", "CIVICDESK_PUBLIC_RATE": "0"},
+                          dbdir=d).start(), d
+
+
+class ExpectedBytes(Base):
+    """Records of Open311's list, its single GET, the board and the staff queue read byte for
+    byte as civicdesk has always written them, with the cache of encoded records warm and
+    without it: nulls, escapes (quote, backslash, tab, newline; not the slash), text outside the
+    BMP written as UTF-8, the masked original and an edited public version, a supervision order
+    and the values of the time (overdue, working days left)."""
+    ENV = {"CIVICDESK_PUBLIC_RATE": "0"}
+
+    SUBJECT = 'A "引号" \\ 反斜杠 / 斜杠 \U0001F600\U00020BB7'
+    BODY = "第一行\n我是张三，电话13812345678。\t制表\r\n“全角引号” \U0001F4A1"
+
+    def test_expected_bytes(self):
+        self.clock("2025-09-30T10:00")
+        a = self.submit(kind="complaint", subject=self.SUBJECT, body=self.BODY)["tracking"]
+        b = self.submit(kind="letter", subject="只公开状态", body="内容")["tracking"]
+        self.submit(kind="consultation", subject="不公开", publish=False)
+        d = self.submit(kind="consultation", subject="编辑过", body="原文")["tracking"]
+        self.to_replied(a)
+        self.publish(a)
+        self.to_replied(d)
+        r = self.staff["head_fg"].patch("/api/v1/items/%s/public" % d, {
+            "subject": "编辑后的标题 \"x\"", "body": "正文\t\\ \U0001F600", "reply": None,
+            "published": True})
+        self.assertEqual(r.status, 200, r)
+        o311 = {
+            a: RECORD_A % {"t": a},
+            b: RECORD_B % {"t": b},
+            d: RECORD_D % {"t": d},
+        }
+        board = {a: BOARD_A % {"t": a}, d: BOARD_D % {"t": d}}
+        expected = {
+            LIST: "[%s,%s,%s]" % (o311[d], o311[b], o311[a]),  # newest first, then id
+            LIST + "?service_code=complaint": "[%s]" % o311[a],
+            "/open311/v2/requests/%s.json" % a: "[%s]" % o311[a],
+            BOARD: '{"items":[%s,%s],"next_cursor":null}' % (board[d], board[a]),
+            "/api/v1/public/items/%s" % d: board[d],
+        }
+        # the staff queue, with a supervision order on one item, later, when both are late
+        e = self.submit(kind="complaint", subject="排队 \"引号\" \\ \U0001F600",
+                        publish=False)["tracking"]  # not in Open311's list
+        self.ok("disp_a", e, "assign", section="法规处", assignee="hand_fg")
+        r = self.server.request("POST", "/api/v1/items/%s/supervision" % e,
+                                json_body={"note": "请尽快\n办理", "due": "2025-10-09"},
+                                headers=self.staff["sup_a"].headers())
+        self.assertIn(r.status, (200, 201), r)
+        self.clock("2025-10-15T09:00")
+        queue = [QUEUE_E % {"t": e}, QUEUE_A % {"t": a}, QUEUE_D % {"t": d}]  # by due, id
+        staff = {"/api/v1/queue?state=all&limit=100":
+                 '{"items":[%s],"next_cursor":null}' % ",".join(queue)}
+        head = self.staff["head_fg"]
+        for p, want in list(expected.items()) + list(staff.items()):
+            for _ in range(WARM):  # from the caches of both I/O threads, once warm
+                r = (head.get(p) if p in staff else self.server.request("GET", p))
+                self.assertEqual((r.status, r.body.decode("utf-8")), (200, want), p)
+        bare, tmp = bare_server(self)
+        try:
+            bare.set_clock("2025-10-15T09:00")
+            bare_head = bare.login("head_fg", PASSWORD)
+            for p, want in list(expected.items()) + list(staff.items()):
+                r = bare_head.request("GET", p) if p in staff else bare.request("GET", p)
+                self.assertEqual((r.status, r.body.decode("utf-8")), (200, want), p)
+        finally:
+            bare.cleanup()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ExpectedBytes' records as civicdesk has always written them (%(t)s: the tracking number)
+RECORD_A = (
+    r'{"service_request_id":"%(t)s","status":"closed","status_notes":"答复：您反映的问题已处理。",'
+    r'"service_name":"投诉举报 Complaint or report","service_code":"complaint","description":'
+    r'"第一行\n我是张某，电话138****5678。\t制表\r\n“全角引号” 💡","agency_responsible":"法规处",'
+    r'"requested_datetime":"2025-09-30T10:00:00+08:00","updated_datetime":'
+    r'"2025-09-30T10:00:00+08:00","expected_datetime":null,"title":'
+    r'"A \"引号\" \\ 反斜杠 / 斜杠 😀𠮷","address":null,"address_id":null,"zipcode":null,'
+    r'"lat":null,"long":null,"media_url":null}')
+RECORD_B = (
+    r'{"service_request_id":"%(t)s","status":"open","status_notes":null,"service_name":'
+    r'"局长信箱 Letter to the director","service_code":"letter","description":null,'
+    r'"agency_responsible":null,"requested_datetime":"2025-09-30T10:00:00+08:00",'
+    r'"updated_datetime":"2025-09-30T10:00:00+08:00","expected_datetime":'
+    r'"2025-10-14T23:59:59+08:00","title":null,"address":null,"address_id":null,"zipcode":null,'
+    r'"lat":null,"long":null,"media_url":null}')
+RECORD_D = (
+    r'{"service_request_id":"%(t)s","status":"closed","status_notes":"答复：您反映的问题已处理。",'
+    r'"service_name":"在线咨询 Question","service_code":"consultation","description":'
+    r'"正文\t\\ 😀","agency_responsible":"法规处","requested_datetime":'
+    r'"2025-09-30T10:00:00+08:00","updated_datetime":"2025-09-30T10:00:00+08:00",'
+    r'"expected_datetime":null,"title":"编辑后的标题 \"x\"","address":null,"address_id":null,'
+    r'"zipcode":null,"lat":null,"long":null,"media_url":null}')
+BOARD_A = (
+    r'{"tracking":"%(t)s","kind":"complaint","subject":"A \"引号\" \\ 反斜杠 / 斜杠 😀𠮷",'
+    r'"body":"第一行\n我是张某，电话138****5678。\t制表\r\n“全角引号” 💡","reply":'
+    r'"答复：您反映的问题已处理。","received":"2025-09-30T10:00:00+08:00","replied":'
+    r'"2025-09-30T10:00:00+08:00"}')
+QUEUE_E = (
+    r'{"tracking":"%(t)s","kind":"complaint","subject":"排队 \"引号\" \\ 😀","state":"assigned",'
+    r'"section":"法规处","assignee":"hand_fg","received":"2025-09-30T10:00:00+08:00","next_due":'
+    r'"2025-10-11T23:59:59+08:00","overdue":true,"supplement_overdue":false,'
+    r'"working_days_left":-3,"supervision":{"at":"2025-09-30T10:00:00+08:00","by":"sup_a",'
+    r'"note":"请尽快\n办理","due":"2025-10-09T23:59:59+08:00","overdue":true},"screening":null}')
+QUEUE_A = (
+    r'{"tracking":"%(t)s","kind":"complaint","subject":"A \"引号\" \\ 反斜杠 / 斜杠 😀𠮷",'
+    r'"state":"replied","section":"法规处","assignee":"hand_fg","received":'
+    r'"2025-09-30T10:00:00+08:00","next_due":null,"overdue":false,"supplement_overdue":false,'
+    r'"working_days_left":null,"supervision":null,"screening":null}')
+QUEUE_D = (
+    r'{"tracking":"%(t)s","kind":"consultation","subject":"编辑过","state":"replied","section":'
+    r'"法规处","assignee":"hand_fg","received":"2025-09-30T10:00:00+08:00","next_due":null,'
+    r'"overdue":false,"supplement_overdue":false,"working_days_left":null,"supervision":null,'
+    r'"screening":null}')
+BOARD_D = (
+    r'{"tracking":"%(t)s","kind":"consultation","subject":"编辑后的标题 \"x\"","body":'
+    r'"正文\t\\ 😀","reply":"答复：您反映的问题已处理。","received":"2025-09-30T10:00:00+08:00",'
+    r'"replied":"2025-09-30T10:00:00+08:00"}')
+
 class SameAsWithoutCache(Base):
     """A server without the cache, on a copy of the database, answers the same bytes."""
     ENV = {"CIVICDESK_PUBLIC_RATE": "0"}
 
     def bare(self):
         """A server without the cache on a backup of this one's database taken now."""
-        d = tempfile.mkdtemp(prefix="civicdesk-test-")
-        r = self.server.cli("backup", os.path.join(d, "civicdesk.db"))
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return harness.Server(env={"CIVICDESK_READ_CACHE": "0", "CIVICDESK_PUBLIC_RATE": "0"},
-                              dbdir=d).start(), d
+        return bare_server(self)
 
     def test_same_bytes(self):
         self.now = "2025-10-20T10:00"  # some items overdue
