@@ -100,6 +100,10 @@ struct jrec {
 	void **iters; /* each member's place in obj (json_object_iter) */
 	json_t **own; /* each member's own string or integer, made at its first use */
 	size_t n;
+	int dumped;   /* 1: each record is dumped (jout_dump) as soon as it is set, and a dump
+	               * that fails fails the answer: jrec_text leaves the check of its text to
+	               * the dump (jansson's dump refuses what json_string refuses, by the same
+	               * UTF-8 rule), rather than walking every text twice */
 	struct {
 		const char *s; /* a static text (compared by address) */
 		json_t *v;     /* its json_string */
@@ -115,7 +119,8 @@ json_t *jrec_take(struct jrec *r);
 /* Member i's value: v taken (a new reference, or a singleton); -1 when v is NULL (as
  * json_object_set_new). */
 int jrec_set(struct jrec *r, size_t i, json_t *v);
-/* Member i: the text s (checked as json_string checks it: -1 when not UTF-8), or null for NULL. */
+/* Member i: the text s (checked as json_string checks it: -1 when not UTF-8; when r->dumped, by
+ * the dump), or null for NULL. */
 int jrec_text(struct jrec *r, size_t i, const char *s);
 /* Member i: s, text of ours in ASCII (not checked, as json_string_nocheck), null for NULL. */
 int jrec_ascii(struct jrec *r, size_t i, const char *s);

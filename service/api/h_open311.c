@@ -689,9 +689,9 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 			shown++;
 			continue;
 		}
-		rc = rec.obj != NULL || o311_record_init(&rec) == 0
-		         ? request_record(req->app, &rec, &rows[i], &out)
-		         : -1;
+		if (rec.obj == NULL && o311_record_init(&rec) == 0)
+			rec.dumped = 1; /* a record that jansson cannot dump fails the answer */
+		rc = rec.obj != NULL ? request_record(req->app, &rec, &rows[i], &out) : -1;
 		if (rc < 0) {
 			o311_error(resp, 500, "the requests cannot be read");
 			goto out;

@@ -90,7 +90,9 @@ public_record(struct rcache *cache, struct jrec *rec, const struct db_public_row
 		jout_raw(out, text, len);
 		return out->failed ? -1 : 0;
 	}
-	if ((rec->obj == NULL && board_record_init(rec) != 0) || board_record(rec, r) != 0) {
+	if (rec->obj == NULL && board_record_init(rec) == 0)
+		rec->dumped = 1; /* a record that jansson cannot dump fails the answer */
+	if (rec->obj == NULL || board_record(rec, r) != 0) {
 		out->failed = 1; /* as a record that could not be encoded: 500 */
 		return -1;
 	}

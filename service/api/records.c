@@ -388,7 +388,7 @@ own_text(struct jrec *r, size_t i, const char *s, size_t len, int check)
 int
 jrec_text(struct jrec *r, size_t i, const char *s)
 {
-	return own_text(r, i, s, s != NULL ? strlen(s) : 0, 1);
+	return own_text(r, i, s, s != NULL ? strlen(s) : 0, !r->dumped);
 }
 
 int
