@@ -272,8 +272,9 @@ queue_record_init(struct jrec *rec)
 }
 
 /* queue_json's record set in rec, the answer's one object (every member, for every record):
- * 0, or -1 where queue_json would leave a member out (a text that is not UTF-8, no subject,
- * out of memory), for the caller to build that record with queue_json. */
+ * 0, or -1 where queue_json would leave a member out (no subject, out of memory), for the caller
+ * to build that record with queue_json, as it does when the record's dump refuses a text that
+ * is not UTF-8 (rec->dumped). */
 static int
 queue_record_set(struct req *req, struct jrec *rec, const struct db_queue_row *r,
                  const struct derived *d)
@@ -302,7 +303,8 @@ queue_record_set(struct req *req, struct jrec *rec, const struct db_queue_row *r
 /* Appends the record of queue row r to out: from the thread's cache when it was built from
  * the same row and the same values of the time (a screened item's record, which reads its
  * screening row, is always built), else set in rec (the answer's one object, made at its first
- * use; queue_json for a record it cannot show), encoded by jansson and kept. 0 or -1. */
+ * use; queue_json for a record it cannot show, whose members queue_json leaves out), encoded by
+ * jansson and kept. 0 or -1. */
 static int
 queue_record(struct req *req, struct rcache *cache, struct jrec *rec,
              const struct sla_calendar *cal, const struct db_queue_row *r, struct db_row *src,
@@ -345,10 +347,17 @@ queue_record(struct req *req, struct rcache *cache, struct jrec *rec,
 			return out->failed ? -1 : 0;
 		}
 	}
-	if ((rec->obj != NULL || queue_record_init(rec) == 0) &&
-	    queue_record_set(req, rec, r, &d) == 0) {
+	if (out->failed)
+		return -1;
+	if (rec->obj == NULL && queue_record_init(rec) == 0)
+		rec->dumped = 1; /* texts checked by the dump: one that fails is built again below */
+	rc = -1;
+	if (rec->obj != NULL && queue_record_set(req, rec, r, &d) == 0) {
 		rc = jout_dump(out, rec->obj);
-	} else {
+		if (rc != 0)
+			out->failed = 0; /* set by this dump alone, which took its bytes back */
+	}
+	if (rc != 0) {
 		o = queue_json(req, r, &d);
 		rc = jout_dump(out, o);
 		json_decref(o);

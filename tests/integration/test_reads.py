@@ -5,6 +5,7 @@ with the caches warm; and their answers are byte for byte those of a server with
 (CIVICDESK_READ_CACHE=0) on the same database."""
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 
@@ -340,6 +341,59 @@ BOARD_D = (
     r'{"tracking":"%(t)s","kind":"consultation","subject":"编辑后的标题 \"x\"","body":'
     r'"正文\t\\ 😀","reply":"答复：您反映的问题已处理。","received":"2025-09-30T10:00:00+08:00",'
     r'"replied":"2025-09-30T10:00:00+08:00"}')
+
+class NotUtf8(Base):
+    """A text in the database that is not UTF-8 (written there by hand: nothing civicdesk takes
+    in stores one) is answered as it always was, cache warm or off: the staff queue's record
+    leaves that member out, Open311's list and the board answer 500, Open311's single GET 404."""
+    ENV = {"CIVICDESK_PUBLIC_RATE": "0"}
+
+    def test_not_utf8(self):
+        self.clock("2025-09-30T10:00")
+        good = self.submit(kind="letter", subject="好的")["tracking"]
+        bad = self.submit(kind="complaint", subject="坏的")["tracking"]
+        for t in (good, bad):
+            self.to_replied(t)
+            self.publish(t)
+        queue = "/api/v1/queue?state=all&limit=100"
+        head = self.staff["head_fg"]
+        before = {x["tracking"]: x for x in head.get(queue).json()["items"]}
+        self.assertEqual(before[bad]["subject"], "坏的")
+        db = sqlite3.connect(self.server.db, timeout=30)
+        try:
+            with db:
+                db.execute("UPDATE items SET subject = CAST(X'e59d8fff' AS TEXT), "
+                           "public_body = CAST(X'ff' AS TEXT) WHERE tracking = ?", (bad,))
+        finally:
+            db.close()
+        for server, staff in ((self.server, head), bare_with_head(self)):
+            try:
+                for _ in range(WARM):
+                    r = staff.get(queue) if staff is head else staff.request("GET", queue)
+                    self.assertEqual(r.status, 200, r)
+                    items = {x["tracking"]: x for x in r.json()["items"]}
+                    self.assertNotIn("subject", items[bad])
+                    self.assertEqual(list(items[bad]), [k for k in before[bad] if k != "subject"])
+                    self.assertEqual(items[good], before[good])
+                    for p in (LIST, BOARD):
+                        self.assertEqual(server.request("GET", p).status, 500, p)
+                    self.assertEqual(server.request(
+                        "GET", "/open311/v2/requests/%s.json" % bad).status, 404)
+                    self.assertEqual(server.request(
+                        "GET", "/open311/v2/requests/%s.json" % good).status, 200)
+            finally:
+                if server is not self.server:
+                    server.cleanup()
+                    shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def bare_with_head(test):
+    """bare_server's server and head_fg's session on it, the clock as test's; its directory in
+    test.tmp."""
+    bare, test.tmp = bare_server(test)
+    bare.set_clock("2025-09-30T10:00")
+    return bare, bare.login("head_fg", PASSWORD)
+
 
 class SameAsWithoutCache(Base):
     """A server without the cache, on a copy of the database, answers the same bytes."""
