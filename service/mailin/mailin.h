@@ -208,8 +208,12 @@ void mail_charsets_unpin(struct mail_pin *p);
  * memory. */
 /* The iconv name a charset label is decoded with (GB18030 for every gb2312/gbk/euc-cn label). */
 const char *mail_charset(const char *label);
-/* Plain text of an HTML document: no tag, script or style survives; entities decoded; blocks
- * and <br> as line ends. */
+/* The text of an HTML document (UTF-8) as a reader of the rendered mail sees it, read by
+ * libxml2's HTML parser: no tag, comment, head, title, script, style or hidden element
+ * (display:none, visibility:hidden, the hidden attribute) survives; character references
+ * decoded; layout white space folded; blocks and <br> as line ends, list items after "-" or
+ * their number, quotes after ">", table cells tab apart; a link's address in <> after its text
+ * when the text does not say it. The parse stops after 1 MiB of text (HTML_TEXT_MAX). */
 char *mail_html_text(const char *html, size_t len);
 /* text with HTML character references (&nbsp; &lt; &#20013; …) decoded, as QQ Mail writes them
  * in text/plain. */
