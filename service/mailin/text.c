@@ -671,19 +671,46 @@ mail_html_charset(const char *buf, size_t len)
  * in document order (SAX, no tree); the handlers below write what a reader of the rendered mail
  * sees, as lines. */
 
-/* Elements whose content a reader never sees: the head, scripts and styles, Word's XML islands
- * and what embedded objects hold. */
-static const char *const unseen_tags[] = { "head", "title", "script", "style", "template",
-	                                   "xml", "object", "iframe", "noembed", "noframes" };
-/* Elements that stand on lines of their own. */
-static const char *const block_tags[] = {
-	"address", "article", "aside", "blockquote", "caption", "center", "dd", "details",
-	"dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
-	"h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "legend", "li", "main", "menu", "nav",
-	"ol", "p", "pre", "section", "summary", "table", "tr", "ul",
+/* What an element is to the reader. */
+enum tag {
+	TAG_UNSEEN, /* its content is never seen: the head, scripts and styles, Word's XML islands,
+	             * what embedded objects hold */
+	TAG_BLOCK,  /* stands on lines of its own */
+	TAG_BR,
+	TAG_CELL,   /* td, th */
+	TAG_A,
+	TAG_QUOTE,  /* blockquote (a block) */
+	TAG_PRE,    /* a block */
+	TAG_LIST,   /* ul, menu, dir (blocks) */
+	TAG_OL,     /* a block */
+	TAG_TR,     /* a block */
+	TAG_LI,     /* a block */
 };
-/* Elements that hold list items. */
-static const char *const list_tags[] = { "ul", "ol", "menu", "dir" };
+
+/* The elements that are not inline text, by name (libxml2 gives HTML names in lower case). */
+static const struct tag_name {
+	const char *name;
+	enum tag tag;
+} tags[] = { /* sorted by name (strcmp) */
+	{ "a", TAG_A },           { "address", TAG_BLOCK },    { "article", TAG_BLOCK },
+	{ "aside", TAG_BLOCK },   { "blockquote", TAG_QUOTE }, { "br", TAG_BR },
+	{ "caption", TAG_BLOCK }, { "center", TAG_BLOCK },     { "dd", TAG_BLOCK },
+	{ "details", TAG_BLOCK }, { "dialog", TAG_BLOCK },     { "dir", TAG_LIST },
+	{ "div", TAG_BLOCK },     { "dl", TAG_BLOCK },         { "dt", TAG_BLOCK },
+	{ "fieldset", TAG_BLOCK }, { "figcaption", TAG_BLOCK }, { "figure", TAG_BLOCK },
+	{ "footer", TAG_BLOCK },  { "form", TAG_BLOCK },       { "h1", TAG_BLOCK },
+	{ "h2", TAG_BLOCK },      { "h3", TAG_BLOCK },         { "h4", TAG_BLOCK },
+	{ "h5", TAG_BLOCK },      { "h6", TAG_BLOCK },         { "head", TAG_UNSEEN },
+	{ "header", TAG_BLOCK },  { "hr", TAG_BLOCK },         { "iframe", TAG_UNSEEN },
+	{ "legend", TAG_BLOCK },  { "li", TAG_LI },            { "main", TAG_BLOCK },
+	{ "menu", TAG_LIST },     { "nav", TAG_BLOCK },        { "noembed", TAG_UNSEEN },
+	{ "noframes", TAG_UNSEEN }, { "object", TAG_UNSEEN },  { "ol", TAG_OL },
+	{ "p", TAG_BLOCK },       { "pre", TAG_PRE },          { "script", TAG_UNSEEN },
+	{ "section", TAG_BLOCK }, { "style", TAG_UNSEEN },     { "summary", TAG_BLOCK },
+	{ "table", TAG_BLOCK },   { "td", TAG_CELL },          { "template", TAG_UNSEEN },
+	{ "th", TAG_CELL },       { "title", TAG_UNSEEN },     { "tr", TAG_TR },
+	{ "ul", TAG_LIST },       { "xml", TAG_UNSEEN },
+};
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define HTML_LISTS 16               /* nested lists whose item numbers are kept */
@@ -711,20 +738,18 @@ struct html_out {
 };
 
 static int
-tag_in(const xmlChar *name, const char *const *list, size_t n)
+tag_cmp(const void *key, const void *entry)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (xmlStrcasecmp(name, (const xmlChar *)list[i]) == 0)
-			return 1;
-	return 0;
+	return strcmp(key, *(const char *const *)entry);
 }
 
+/* What element name is (-1: inline text, or unknown: its content is text). */
 static int
-tag_is(const xmlChar *name, const char *tag)
+tag_of(const xmlChar *name)
 {
-	return xmlStrcasecmp(name, (const xmlChar *)tag) == 0;
+	const void *e = bsearch(name, tags, N_OF(tags), sizeof(tags[0]), tag_cmp);
+
+	return e != NULL ? (int)((const struct tag_name *)e)->tag : -1;
 }
 
 /* The value of attribute name in a start tag's atts (name, value, …, NULL), or NULL. An
@@ -918,23 +943,24 @@ html_start(void *cls, const xmlChar *name, const xmlChar **atts)
 {
 	struct html_out *o = cls;
 	const char *start;
-	int i, num;
+	int i, num, tag;
 
 	o->depth++;
 	if (o->skip > 0)
 		return;
-	if (tag_in(name, unseen_tags, N_OF(unseen_tags)) || hidden(atts)) {
+	tag = tag_of(name);
+	if (tag == TAG_UNSEEN || hidden(atts)) {
 		o->skip = o->depth;
 		return;
 	}
-	if (tag_is(name, "br")) {
+	switch (tag) {
+	case TAG_BR:
 		out_flush(o);
 		out_prefix(o); /* a quoted empty line is ">" */
 		out_newline(o);
 		o->cell = o->row = 0;
 		return;
-	}
-	if (tag_is(name, "td") || tag_is(name, "th")) {
+	case TAG_CELL:
 		/* the row's first cell starts its line; the next ones follow a tab */
 		if (o->row) {
 			out_flush(o);
@@ -946,25 +972,28 @@ html_start(void *cls, const xmlChar *name, const xmlChar **atts)
 		o->cell = 1;
 		o->space = 0;
 		return;
-	}
-	if (tag_is(name, "a")) {
+	case TAG_A:
 		if (o->href == NULL && attr(atts, "href") != NULL) {
 			o->href = g_strdup(attr(atts, "href"));
 			o->link_depth = o->depth;
 			o->link_at = o->s->len;
 		}
 		return;
-	}
-	if (!tag_in(name, block_tags, N_OF(block_tags)))
+	case -1:
 		return;
+	}
 	out_block(o);
-	if (tag_is(name, "blockquote")) {
+	switch (tag) {
+	case TAG_QUOTE:
 		o->quote++;
-	} else if (tag_is(name, "pre")) {
+		break;
+	case TAG_PRE:
 		o->pre++;
-	} else if (tag_in(name, list_tags, N_OF(list_tags))) {
+		break;
+	case TAG_LIST:
+	case TAG_OL:
 		num = 0;
-		if (tag_is(name, "ol")) {
+		if (tag == TAG_OL) {
 			start = attr(atts, "start");
 			num = start != NULL ? atoi(start) : 1;
 			if (num < 1 || num > 1000000)
@@ -973,10 +1002,12 @@ html_start(void *cls, const xmlChar *name, const xmlChar **atts)
 		if (o->lists < HTML_LISTS)
 			o->number[o->lists] = num;
 		o->lists++;
-	} else if (tag_is(name, "tr")) {
+		break;
+	case TAG_TR:
 		o->row = 1;
 		o->cell = 0;
-	} else if (tag_is(name, "li")) {
+		break;
+	case TAG_LI:
 		out_flush(o);
 		o->cell = o->row = 0;
 		out_prefix(o);
@@ -991,6 +1022,7 @@ html_start(void *cls, const xmlChar *name, const xmlChar **atts)
 		}
 		o->marker = 1;
 		o->space = 1; /* one space before the item's text */
+		break;
 	}
 }
 
@@ -998,6 +1030,7 @@ static void
 html_end(void *cls, const xmlChar *name)
 {
 	struct html_out *o = cls;
+	int tag;
 
 	if (o->skip > 0) {
 		if (o->depth == o->skip)
@@ -1011,9 +1044,10 @@ html_end(void *cls, const xmlChar *name)
 		o->href = NULL;
 	}
 	o->depth--;
-	if (tag_is(name, "td") || tag_is(name, "th"))
+	tag = tag_of(name);
+	if (tag == TAG_CELL)
 		o->cell = 0;
-	if (!tag_in(name, block_tags, N_OF(block_tags)))
+	if (tag < TAG_BLOCK || tag == TAG_BR || tag == TAG_CELL || tag == TAG_A)
 		return;
 	if (o->marker) { /* an empty list item: no line */
 		while (o->s->len > 0 && o->s->str[o->s->len - 1] != '\n')
@@ -1022,11 +1056,11 @@ html_end(void *cls, const xmlChar *name)
 		o->marker = 0;
 	}
 	out_block(o);
-	if (tag_is(name, "blockquote") && o->quote > 0)
+	if (tag == TAG_QUOTE && o->quote > 0)
 		o->quote--;
-	else if (tag_is(name, "pre") && o->pre > 0)
+	else if (tag == TAG_PRE && o->pre > 0)
 		o->pre--;
-	else if (tag_in(name, list_tags, N_OF(list_tags)) && o->lists > 0)
+	else if ((tag == TAG_LIST || tag == TAG_OL) && o->lists > 0)
 		o->lists--;
 }
 
