@@ -354,6 +354,9 @@ struct walk {
 	GMimeParserOptions *opts;
 	struct mail_msg *m;
 	GString *plain, *html, *notes;
+	GPtrArray *html_parts; /* the decoded text of each text/html part (GLib strings), made
+	                        * plain only when no text/plain part has text (their usual
+	                        * alternative: no HTML parsed then) */
 	GString *left; /* the citizen's list of the files left out (mail_msg.left_out) */
 	size_t nleft;  /* files in it (those past LEFT_LISTED counted only) */
 	int qq;        /* QQ Mail: character references in text/plain */
@@ -669,9 +672,8 @@ walk_part(struct walk *w, GMimePart *part)
 		if (text == NULL) {
 			w->nomem = 1;
 		} else if (html) {
-			t2 = mail_html_text(text, strlen(text));
-			add_text(w->html, t2);
-			g_free(t2);
+			g_ptr_array_add(w->html_parts, text);
+			text = NULL; /* the array's */
 		} else if (w->qq) {
 			t2 = mail_entities_decode(text);
 			add_text(w->plain, t2);
@@ -892,6 +894,7 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	struct walk w;
 	const char *id;
 	char *s;
+	guint i;
 	enum mail_err rc = MAIL_NOMEM;
 
 	memset(&m, 0, sizeof(m));
@@ -941,6 +944,7 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	w.m = &m;
 	w.plain = g_string_new("");
 	w.html = g_string_new("");
+	w.html_parts = g_ptr_array_new_with_free_func(g_free);
 	w.notes = g_string_new("");
 	w.left = g_string_new("");
 	w.qq = from_qq(msg, m.from_addr);
@@ -948,6 +952,13 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 		walk(&w, g_mime_message_get_mime_part(msg), 0);
 	if (w.nomem)
 		goto out;
+	for (i = 0; w.plain->len == 0 && i < w.html_parts->len; i++) {
+		const char *html = g_ptr_array_index(w.html_parts, i);
+		char *t = mail_html_text(html, strlen(html));
+
+		add_text(w.html, t);
+		g_free(t);
+	}
 	s = mail_clean(g_strdup(w.plain->len > 0 ? w.plain->str : w.html->str), 1);
 	if (s == NULL)
 		goto out;
@@ -986,6 +997,8 @@ out:
 		g_string_free(w.plain, TRUE);
 	if (w.html != NULL)
 		g_string_free(w.html, TRUE);
+	if (w.html_parts != NULL)
+		g_ptr_array_free(w.html_parts, TRUE);
 	if (w.notes != NULL)
 		g_string_free(w.notes, TRUE);
 	if (w.left != NULL)
