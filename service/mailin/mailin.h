@@ -79,8 +79,11 @@ struct mail_msg {
 	char *subject;         /* whole decoded Subject, "(no subject)" if none (one over
 	                        * subject_max cut with "…" and kept whole at the body's end) */
 	char *body;            /* decoded text (plain preferred; HTML made plain), never empty */
+	/* the citizen: From's mailbox, or Reply-To's when it names one other address than From
+	 * and than ours (a web form's relay sends From itself, Reply-To the citizen) */
 	char *from_name;       /* decoded display name, or NULL */
-	char *from_addr;       /* sender address, or NULL */
+	char *from_addr;       /* address, or NULL */
+	char *relay_addr;      /* From's address when Reply-To's was taken, else NULL */
 	char *message_id;      /* Message-ID without angle brackets, or NULL */
 	char *refs[MAIL_REFS_MAX]; /* In-Reply-To, then References, without brackets */
 	size_t nrefs;

@@ -525,6 +525,64 @@ class ReplyToEndedItem(SmtpDaemon, unittest.TestCase):
         self.check_told(t, sender, text, "closed", rate=True)
 
 
+class FormRelay(SmtpDaemon, unittest.TestCase):
+    """A web form's relay mails us From its own address with Reply-To the citizen who filled
+    the form in. DESIGN.md: a citizen who gave an e-mail address gets the acknowledgement, and
+    answers by replying to our e-mail. So the item's contact is the citizen (Reply-To): the
+    acknowledgement goes to them, not to the relay, and their answer to it (From their own
+    address) adds to their item; another citizen's form through the same relay naming that
+    item's number makes a new item, acknowledged to that citizen (the one-a-day limit counts
+    each citizen, not the relay). The relay's address stays on record in mail_in."""
+    PREFIX = "civicdesk-relay-"
+    ADMIN = "relay_admin"
+    RELAY = "noreply@forms.example.gov.cn"
+
+    def item(self, tracking):
+        r = self.admin.request("GET", "/api/v1/items/" + tracking)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def test_reply_to_is_the_citizen(self):
+        data = raw("form-relay-reply-to")
+        r = ingest(self.server, data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        t = r.stdout.decode().strip()
+        self.assertRegex(t, TRACKING)
+        it = self.item(t)
+        self.assertEqual((it["email"], it["name"]), ("hexiaodong@example.cn", "何晓东"))
+        ack = peers.wait_for(lambda: [m for m in self.smtp.records()
+                                      if "hexiaodong@example.cn" in m["rcpt"]
+                                      and t in m["subject"]], 60, "the acknowledgement")[0]
+        self.assertFalse([m for m in self.smtp.records() if self.RELAY in m["rcpt"]])
+
+        answer = citizen_mail("hexiaodong@example.cn", "civicdesk@bureau.example",
+                              "Re: " + ack["subject"], "补充：物业电话是 8888 6666。",
+                              "relay-answer-1@example.cn", ack["message_id"])
+        r = ingest(self.server, answer)
+        self.assertEqual(r.stdout.decode(), t + "\n", r.stderr)
+        self.assertEqual(self.item(t)["history"][-1]["note"], "补充：物业电话是 8888 6666。")
+
+        other = re.sub(rb"(?m)^Reply-To: .*\r\n",
+                       "Reply-To: {} <wangli@example.cn>\r\n".format(
+                           bword("王丽", "UTF-8", "utf-8")).encode(), data)
+        other = re.sub(rb"(?m)^Subject: .*\r\n", ("Subject: %s\r\n" % bword(
+            "关于 %s 的补充" % t, "UTF-8", "utf-8")).encode(), other)
+        other = other.replace(b"<Zk3f9a1b2c3d4e5f6a7b8c9d0@forms", b"<Zk3f9a1b2c3d4e5f6a7b8c9d1@forms")
+        r = ingest(self.server, other)
+        t2 = r.stdout.decode().strip()
+        self.assertRegex(t2, TRACKING)
+        self.assertNotEqual(t2, t, "another citizen's form is not added to the first item")
+        self.assertEqual(self.item(t2)["email"], "wangli@example.cn")
+        peers.wait_for(lambda: [m for m in self.smtp.records()
+                                if "wangli@example.cn" in m["rcpt"] and t2 in m["subject"]], 60,
+                       "the second citizen's acknowledgement")
+        with sqlite3.connect(self.server.db, timeout=30) as con:
+            senders = con.execute("SELECT m.sender FROM mail_in m JOIN items i ON i.id = "
+                                  "m.item_id WHERE i.tracking IN (?, ?) AND m.outcome = "
+                                  "'created'", (t, t2)).fetchall()
+        self.assertEqual(senders, [(self.RELAY,), (self.RELAY,)])
+
+
 class PolledAsPiped(unittest.TestCase):
     """The IMAP poller gives the same items as the pipe: both corpora (this one and
     make_corpus.py's, whose cases test_mailin pipes) APPENDed to a real Dovecot, polled by

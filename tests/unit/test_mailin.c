@@ -337,6 +337,56 @@ test_html_as_read(struct t *t)
 	g_string_free(deep, TRUE);
 }
 
+/* Whom a message is from: Reply-To's mailbox when it is one other address than From's and not
+ * ours (a form's relay), else From's. */
+static void
+test_reply_to(struct t *t)
+{
+	static const struct {
+		const char *headers, *from, *relay;
+	} cases[] = {
+		{ "From: Forms <noreply@forms.example>\r\nReply-To: =?UTF-8?B?5L2V5pmT5Lic?= "
+		  "<he@example.cn>\r\n",
+		  "何晓东 <he@example.cn>", "noreply@forms.example" },
+		{ "From: Forms <noreply@forms.example>\r\nReply-To: he@example.cn\r\n",
+		  "he@example.cn", "noreply@forms.example" },
+		/* the same address: From's name stays */
+		{ "From: Zhang <zhang@example.cn>\r\nReply-To: ZHANG@example.cn\r\n",
+		  "Zhang <zhang@example.cn>", NULL },
+		/* one of ours (a receiving address): never the citizen */
+		{ "From: a <a@example.cn>\r\nReply-To: director@bureau.example\r\n",
+		  "a <a@example.cn>", NULL },
+		/* several, a group, nothing usable: From */
+		{ "From: a <a@example.cn>\r\nReply-To: b@example.cn, c@example.cn\r\n",
+		  "a <a@example.cn>", NULL },
+		{ "From: a <a@example.cn>\r\nReply-To: team: b@example.cn;\r\n",
+		  "a <a@example.cn>", NULL },
+		{ "From: a <a@example.cn>\r\nReply-To: not an address\r\n", "a <a@example.cn>",
+		  NULL },
+	};
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256], msg[512], got[300];
+	size_t i;
+
+	mail_config_default(&cfg);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(msg, sizeof(msg), "%sTo: director@bureau.example\r\nSubject: s\r\n\r\nbody\r\n",
+		         cases[i].headers);
+		CHECK_INT(t, mail_parse(&cfg, msg, strlen(msg), &m, err, sizeof(err)), MAIL_OK);
+		if (m.from_name != NULL)
+			snprintf(got, sizeof(got), "%s <%s>", m.from_name, m.from_addr);
+		else
+			snprintf(got, sizeof(got), "%s", m.from_addr != NULL ? m.from_addr : "(none)");
+		CHECK_STR(t, got, cases[i].from);
+		if (cases[i].relay != NULL)
+			CHECK_STR(t, m.relay_addr, cases[i].relay);
+		else
+			CHECK(t, m.relay_addr == NULL);
+		mail_msg_free(&m);
+	}
+}
+
 static void
 test_kinds(struct t *t)
 {
@@ -672,6 +722,7 @@ main(void)
 	RUN(&t, test_html_as_read);
 	RUN(&t, test_kinds);
 	RUN(&t, test_exact_address_kind);
+	RUN(&t, test_reply_to);
 	RUN(&t, test_never_storable);
 	RUN(&t, test_long_subject_and_body);
 	RUN(&t, test_whole_long_subject);

@@ -1604,6 +1604,48 @@ X-QQ-Mailer: QQMail 2.x
     return msg, expect(subject, body, [], "赵磊 <zhaolei@qq.example>", "letter")
 
 
+FORM_HTML = """<!DOCTYPE html>
+<html><head><meta charset="UTF-8"><title>网站留言</title>
+<style>table{border-collapse:collapse} th,td{border:1px solid #ccc;padding:4px}</style></head>
+<body>
+<div style="display:none;max-height:0;overflow:hidden">新留言：小区电梯长期故障</div>
+<h3>网站留言</h3>
+<table>
+<tr><th>姓名</th><td>何晓东</td></tr>
+<tr><th>电话</th><td>139 0000 1234</td></tr>
+<tr><th>邮箱</th><td><a href="mailto:hexiaodong@example.cn">hexiaodong@example.cn</a></td></tr>
+<tr><th>内容</th><td>小区 3 号楼电梯已经停了两周，
+物业说要等配件。老人上下楼很困难 <请尽快督促>。</td></tr>
+</table>
+<p style="color:#999">此邮件由网站表单自动发送，请直接回复给留言人。</p>
+</body></html>
+"""
+
+
+@case
+def form_relay_reply_to():
+    """A web form's relay (PHPMailer): From the relay's own address, Reply-To the citizen who
+    filled the form in; the fields in an HTML table (text/html alone, quoted-printable), a
+    preheader hidden by display:none, the citizen's text put in unescaped ("<请…>")."""
+    subject = "【网站留言】小区电梯长期故障"
+    body = ("网站留言\n姓名\t何晓东\n电话\t139 0000 1234\n邮箱\thexiaodong@example.cn\n"
+            "内容\t小区 3 号楼电梯已经停了两周， 物业说要等配件。老人上下楼很困难 <请尽快督促>。\n"
+            "此邮件由网站表单自动发送，请直接回复给留言人。")
+    msg = crlf(f"""Date: Mon, 2 Mar 2026 16:20:05 +0800
+To: director@bureau.example
+From: {bw("市网站留言", "UTF-8")} <noreply@forms.example.gov.cn>
+Reply-To: {bw("何晓东", "UTF-8")} <hexiaodong@example.cn>
+Subject: {bw(subject, "UTF-8")}
+Message-ID: <Zk3f9a1b2c3d4e5f6a7b8c9d0@forms.example.gov.cn>
+X-Mailer: PHPMailer 6.9.1 (https://github.com/PHPMailer/PHPMailer)
+MIME-Version: 1.0
+Content-Type: text/html; charset=UTF-8
+Content-Transfer-Encoding: quoted-printable
+
+{qp(FORM_HTML, "utf-8")}""")
+    return msg, expect(subject, body, [], "何晓东 <hexiaodong@example.cn>", "letter")
+
+
 def write_case(name, msg, exp):
     d = os.path.join(HERE, name.replace("_", "-"))
     if os.path.isdir(d):
