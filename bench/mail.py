@@ -10,6 +10,8 @@ attachments) built with Python's email package,
 Prints messages per second for each beside its target (IMAP: 1,000 messages/s, for the poll
 itself: fetch, parse, store durably, mark \\Seen), the CPU per message of each process and the
 load average. MAIL_BENCH_IMAP_ONLY=1 runs the IMAP part alone (MAIL_BENCH_N: messages, 1000);
+MAIL_BENCH_HTML=1 sends every text as HTML alone (Word's markup, as Outlook writes it: a
+paragraph per line, styles in the head), so that the HTML-to-text path is measured;
 MAIL_BENCH_PERF=FILE records serve with `perf record -g` (MAIL_BENCH_PERF_OPTS: other options,
 e.g. "--call-graph dwarf"); MAIL_BENCH_DEBUG=1 shows serve's output."""
 import base64
@@ -33,6 +35,7 @@ import dovecot  # noqa: E402
 
 BIN = os.path.abspath(os.environ.get("CIVICDESK_BIN", os.path.join(ROOT, "build/rel/civicdesk")))
 N = int(os.environ.get("MAIL_BENCH_N", "1000"))
+HTML = os.environ.get("MAIL_BENCH_HTML") == "1"
 CHARSETS = ["utf-8", "gbk", "gb18030", "big5", "gb2312"]
 TEXT = {"big5": "市民來信反映道路積水問題，請儘速處理。", "default": "市民来信反映道路积水问题，请尽快处理。"}
 
@@ -40,8 +43,16 @@ TEXT = {"big5": "市民來信反映道路積水問題，請儘速處理。", "de
 def message(i):
     cs = CHARSETS[i % len(CHARSETS)]
     line = TEXT["big5" if cs == "big5" else "default"]
-    body = "\n".join("%d. %s" % (k, line) for k in range(18000 // (len(line.encode("utf-8")) + 5)))
-    text = MIMEText(body, "plain", cs)
+    lines = ["%d. %s" % (k, line) for k in range(18000 // (len(line.encode("utf-8")) + 5))]
+    if HTML:
+        body = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=%s">'
+                "<style><!-- p.MsoNormal {margin:0cm; font-size:10.5pt;} --></style></head>"
+                '<body lang="ZH-CN"><div class="WordSection1">%s</div></body></html>'
+                % (cs, "\n".join('<p class="MsoNormal"><span lang="EN-US">%s</span>'
+                                 "<o:p></o:p></p>" % l for l in lines[:len(lines) * 2 // 3])))
+        text = MIMEText(body, "html", cs)
+    else:
+        text = MIMEText("\n".join(lines), "plain", cs)
     if i % 4 == 0:
         m = MIMEMultipart("mixed")
         m.attach(text)
@@ -262,8 +273,8 @@ def ms(v):
 def main():
     msgs = [message(i) for i in range(N)]
     size = sum(len(m) for m in msgs) / len(msgs)
-    print("messages: %d, mean size %.1f KB, charsets %s, every 4th with an attachment"
-          % (N, size / 1024, "/".join(CHARSETS)))
+    print("messages: %d, mean size %.1f KB, charsets %s, every 4th with an attachment%s"
+          % (N, size / 1024, "/".join(CHARSETS), ", the text as HTML alone" if HTML else ""))
     fmt = "%-62s %9s  %-9s  %s"
     print(fmt % ("path", "msg/s", "target", "verdict, CPU per message, load"))
     if os.environ.get("MAIL_BENCH_IMAP_ONLY") != "1":

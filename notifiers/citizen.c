@@ -20,7 +20,8 @@
 /* One row per event: its step name, subject and leading sentence (zh-Hans / en). */
 static const struct {
 	const char *step;
-	int repeats; /* 1: may happen more than once: the step carries the time */
+	int repeats; /* 1: may happen more than once: the step carries the time; 2: at most once
+	              * a day: the step carries the day (a loop with an auto-responder ends) */
 	int later;   /* 1: queued without its text, which the dispatcher writes when it sends it
 	              * from the item as it is then (notify_citizen_render) */
 	const char *zh, *en;
@@ -36,6 +37,8 @@ static const struct {
 	[NOTIFY_EV_MERGED_REPLIED] = {"merged-replied", 0, 0, "与您的来信合并办理的事项已答复",
 	                              "The message yours was merged with was answered"},
 	[NOTIFY_EV_REOPENED] = {"reopened", 1, 0, "您的来信已重新办理", "Your message is handled again"},
+	[NOTIFY_EV_ENDED_MAIL] = {"ended-mail", 2, 0, "您的邮件已收到，所涉事项已办结",
+	                          "Your e-mail was received; the item it is about has ended"},
 };
 
 static const struct {
@@ -151,9 +154,8 @@ citizen_english(const struct db_item *item)
 	return latin;
 }
 
-/* Where the citizen rates the reply: the tracking page with the number filled in. */
-static void
-rate_link(const struct notify_config *cfg, const struct db_item *item, char *buf, size_t size)
+void
+notify_link(const struct notify_config *cfg, const char *path, char *buf, size_t size)
 {
 	const char *base = cfg->public_url != NULL ? cfg->public_url : "";
 	size_t len = strlen(base);
@@ -161,10 +163,20 @@ rate_link(const struct notify_config *cfg, const struct db_item *item, char *buf
 	while (len > 0 && base[len - 1] == '/')
 		len--;
 	if (len > 0)
-		snprintf(buf, size, "%.*s/track?tracking=%s", (int)len, base, item->tracking);
+		snprintf(buf, size, "%.*s%s", (int)len, base, path);
 	else
-		snprintf(buf, size, "http://%s/track?tracking=%s",
-		         cfg->listen != NULL ? cfg->listen : "localhost", item->tracking);
+		snprintf(buf, size, "http://%s%s", cfg->listen != NULL ? cfg->listen : "localhost",
+		         path);
+}
+
+/* Where the citizen rates the reply: the tracking page with the number filled in. */
+static void
+rate_link(const struct notify_config *cfg, const struct db_item *item, char *buf, size_t size)
+{
+	char path[80];
+
+	snprintf(path, sizeof(path), "/track?tracking=%s", item->tracking);
+	notify_link(cfg, path, buf, size);
 }
 
 static int
@@ -318,7 +330,9 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 			v[i] = b[i].n;
 		return n < 0 || db_outbox_add_bare(c, v, (size_t)n, &added) != 0 ? -1 : 0;
 	}
-	if (events[ev].repeats)
+	if (events[ev].repeats == 2)
+		snprintf(step, sizeof(step), "%s/day%lld", events[ev].step, (long long)(at / 86400));
+	else if (events[ev].repeats)
 		snprintf(step, sizeof(step), "%s/%lld", events[ev].step, (long long)at);
 	else
 		snprintf(step, sizeof(step), "%s", events[ev].step);
@@ -333,6 +347,40 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 			return -1;
 	}
 	return 0;
+}
+
+int
+notify_citizen_ended_mail(struct db_conn *c, const struct notify_config *cfg,
+                          const struct sla_calendar *cal, const struct db_item *item, int64_t at)
+{
+	char rate[400], submit[400], note[4096], zh[1024] = "", en[1024] = "";
+	const char *state = wf_state_name(item->state);
+
+	rate_link(cfg, item, rate, sizeof(rate));
+	notify_link(cfg, "/submit", submit, sizeof(submit));
+	if (item->state == WF_REPLIED || item->state == WF_CLOSED) { /* a reply to rate */
+		snprintf(zh, sizeof(zh),
+		         "如对答复不满意，请凭受理编号和查询码在以下页面评价，处室负责人将回访，"
+		         "并可决定重新办理：\n%s\n",
+		         rate);
+		snprintf(en, sizeof(en),
+		         "If you are not satisfied with the reply, rate it with the tracking number and "
+		         "your query code at\n%s\nand the section head will follow it up and may reopen "
+		         "the item.\n",
+		         rate);
+	}
+	snprintf(note, sizeof(note),
+	         "您的邮件已收到，已记入该事项并转给办理该事项的处室。该事项已办结（%s），"
+	         "邮件不会使其重新办理，也不重新计算办理时限。\n%s"
+	         "如有新的问题，请另行来信（新邮件的主题中不要写受理编号），或在网站提交：\n%s\n"
+	         "我们将作为新事项受理并答复。\n\n"
+	         "Your e-mail was received, added to this item and passed to the section that "
+	         "handled it. The item has ended (%s): an e-mail does not reopen it or start its "
+	         "time limits again.\n%s"
+	         "For a new matter, write a new letter (without the tracking number in its subject) "
+	         "or submit it at\n%s\nIt becomes a new item with its own time limits.\n",
+	         state, zh, submit, state, en, submit);
+	return notify_citizen(c, cfg, cal, NOTIFY_EV_ENDED_MAIL, item, note, at);
 }
 
 int

@@ -132,7 +132,8 @@ notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
 		kind = by_action[ev->action];
 	else if (ev->kind == CORE_EV_REOPENED)
 		kind = NOTIFY_EV_REOPENED;
-	else if (ev->kind != CORE_EV_RATED && ev->kind != CORE_EV_SUPERVISED)
+	else if (ev->kind != CORE_EV_RATED && ev->kind != CORE_EV_SUPERVISED &&
+	         ev->kind != CORE_EV_CITIZEN_MAIL)
 		return 0;
 	/* the reply and the rejection reason are what the citizen waits for: quote them */
 	if (kind == NOTIFY_EV_REPLIED && ev->item->reply != NULL)
@@ -149,6 +150,10 @@ notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
 		rc = rated(c, &cfg, cal, ev);
 	if (rc == 0 && ev->kind == CORE_EV_SUPERVISED)
 		rc = notify_supervised(c, &cfg, cal, ev->item, ev->at);
+	if (rc == 0 && ev->kind == CORE_EV_CITIZEN_MAIL)
+		rc = notify_citizen_wrote(c, &cfg, cal, ev->item, ev->from_state, ev->note, ev->at);
+	if (rc == 0 && ev->kind == CORE_EV_CITIZEN_MAIL)
+		rc = notify_citizen_ended_mail(c, &cfg, cal, ev->item, ev->at);
 	if (rc == 0 && ev->kind == CORE_EV_ACTION && ev->action == WF_SEND_BACK)
 		rc = notify_sent_back(c, &cfg, cal, ev->item, ev->note, ev->at);
 	sla_calendar_unref(cal);

@@ -165,6 +165,8 @@ enum notify_event {
 	NOTIFY_EV_MERGED,    /* merged into another item */
 	NOTIFY_EV_MERGED_REPLIED, /* the item it was merged into was answered (note: that reply) */
 	NOTIFY_EV_REOPENED,  /* reopened (重办) after an unsatisfied rating: the new reply due */
+	NOTIFY_EV_ENDED_MAIL, /* the citizen's e-mail about an item that has ended was received:
+	                       * nothing reopened, how to go on (note); at most once a day */
 	NOTIFY_EV__MAX
 };
 
@@ -176,6 +178,13 @@ enum notify_event {
 int notify_citizen(struct db_conn *c, const struct notify_config *cfg,
                    const struct sla_calendar *cal, enum notify_event ev,
                    const struct db_item *item, const char *note, int64_t at);
+/* The citizen's e-mail about item (which has ended: replied, closed, rejected or merged) was
+ * added to it: NOTIFY_EV_ENDED_MAIL, saying that it reached the section that handled the item,
+ * that nothing reopened, and how to go on (rate an answered item's reply, whose follow-up may
+ * reopen it; a new letter for a new matter). 0 or -1. */
+int notify_citizen_ended_mail(struct db_conn *c, const struct notify_config *cfg,
+                              const struct sla_calendar *cal, const struct db_item *item,
+                              int64_t at);
 /* The mobile number (11 digits, 1[3-9]…) in phone, without +86, spaces or dashes, into buf:
  * 1 found / 0 not a mobile number. */
 int notify_mobile(const char *phone, char *buf, size_t size);
@@ -191,6 +200,13 @@ int notify_followup(struct db_conn *c, const struct notify_config *cfg,
  * e-mail and SMS, inside the order's transaction. 0 or -1. */
 int notify_supervised(struct db_conn *c, const struct notify_config *cfg,
                       const struct sla_calendar *cal, const struct db_item *it, int64_t at);
+/* The citizen wrote by e-mail about `it`, which had ended (from_state; text: what they wrote,
+ * quoted in part): the notice to the item's assignee and the heads of its section (the
+ * dispatchers while it has none), by e-mail, inside the transaction that added it, at most once
+ * a day and item (staff.c). 0 or -1. */
+int notify_citizen_wrote(struct db_conn *c, const struct notify_config *cfg,
+                         const struct sla_calendar *cal, const struct db_item *it,
+                         const char *from_state, const char *text, int64_t at);
 /* Item `it` just sent back by its section (send_back; reason may be NULL): the notice to every
  * dispatcher, by e-mail, inside the action's transaction (staff.c). 0 or -1. */
 int notify_sent_back(struct db_conn *c, const struct notify_config *cfg,

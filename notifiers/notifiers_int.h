@@ -124,6 +124,9 @@ void notify_staff_init(struct notify_staff *st, struct db_conn *c, const struct 
                        const char *step, const char *subject, const char *body,
                        const char *text);
 
+/* A link to path (e.g. "/track?tracking=…") on the service: cfg->public_url, else http://listen,
+ * into buf. */
+void notify_link(const struct notify_config *cfg, const char *path, char *buf, size_t size);
 /* Cuts s to at most max bytes at a character boundary (in place). */
 void notify_cut_utf8(char *s, size_t max);
 /* An item's subject as staff notices quote it, into buf: whole when it fits in NOTIFY_SUBJECT_QUOTE

@@ -1,6 +1,7 @@
 /* staff.c: notices to staff accounts and to the staff of a role: the steps of the clock ladder
  * (ladder.c), the follow-up of an unsatisfied rating (回访), a supervision order (督办) and its
- * due-date reminder, the weekly digest, an item sent back to the dispatchers. Each account gets an
+ * due-date reminder, the weekly digest, an item sent back to the dispatchers, a citizen's e-mail
+ * about an item that has ended. Each account gets an
  * e-mail (and an SMS when asked); an account without an address for a channel, or a role that
  * nobody holds, is recorded in notify_missing (listed on GET /api/v1/admin/outbox), never skipped
  * silently. */
@@ -241,6 +242,57 @@ notify_sent_back(struct db_conn *c, const struct notify_config *cfg, const struc
 	if (db_account_list(c, &acc, &nacc) != 0)
 		return -1;
 	rc = notify_staff_role(&st, acc, nacc, ROLE_DISPATCHER, 0);
+	db_accounts_free(acc, nacc);
+	return rc;
+}
+
+int
+notify_citizen_wrote(struct db_conn *c, const struct notify_config *cfg,
+                     const struct sla_calendar *cal, const struct db_item *it,
+                     const char *from_state, const char *text, int64_t at)
+{
+	struct db_account *acc = NULL;
+	struct notify_staff st;
+	char step[64], subject[512], body[4096], said[1000], quoted[NOTIFY_SUBJECT_QUOTE + 4],
+	    link[400], path[80];
+	const char *state = from_state != NULL ? from_state : wf_state_name(it->state);
+	size_t nacc = 0, i;
+	int rc = 0;
+
+	snprintf(said, sizeof(said), "%s", text != NULL && text[0] ? text : "-");
+	notify_cut_utf8(said, 900);
+	notify_quote_subject(it->subject, quoted);
+	snprintf(path, sizeof(path), "/staff/item/%s", it->tracking);
+	notify_link(cfg, path, link, sizeof(link));
+	/* once a day and item: more e-mails that day are in its history (a citizen's series, or
+	 * a loop with an auto-responder, is one notice) */
+	snprintf(step, sizeof(step), "citizen-mail/day%lld", (long long)(at / 86400));
+	snprintf(subject, sizeof(subject),
+	         "【来信】%s 已办结事项收到市民新邮件 / the citizen wrote again: %s", it->tracking,
+	         it->tracking);
+	snprintf(body, sizeof(body),
+	         "市民通过电子邮件就已办结（%s）的事项 %s 再次来信，已记入事项记录。事项未重新打开，"
+	         "办理时限未重新计算；已回复市民：如对答复不满意可评价（回访后可重办），新的问题请另行来信。\n"
+	         "主题：%s\n处室：%s\n来信摘录：%s\n%s\n\n"
+	         "The citizen wrote again by e-mail about item %s, which has ended (%s). The message "
+	         "is in the item's history; the item was not reopened and no time limit started "
+	         "again. The citizen was told how to rate the reply (its follow-up may reopen the "
+	         "item) and to write a new letter for a new matter.\n",
+	         state, it->tracking, quoted, it->section_name != NULL ? it->section_name : "-", said,
+	         link, it->tracking, state);
+	notify_staff_init(&st, c, cfg, cal, at, it, step, subject, body, NULL);
+	if (db_account_list(c, &acc, &nacc) != 0)
+		return -1;
+	/* the handler who holds it, then the heads of its section (the dispatchers while it has
+	 * none) */
+	for (i = 0; i < nacc && rc == 0; i++)
+		if (it->assignee_id != 0 && acc[i].id == it->assignee_id &&
+		    strcmp(acc[i].status, "active") == 0)
+			rc = notify_staff_account(&st, &acc[i], (int)acc[i].role);
+	if (rc == 0)
+		rc = it->section_id != 0
+		         ? notify_staff_role(&st, acc, nacc, ROLE_SECTION_HEAD, it->section_id)
+		         : notify_staff_role(&st, acc, nacc, ROLE_DISPATCHER, 0);
 	db_accounts_free(acc, nacc);
 	return rc;
 }

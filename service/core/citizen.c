@@ -1,7 +1,8 @@
 /*
  * citizen.c: a citizen's e-mail added to an item of theirs — their answer when the item waits
- * for them (the citizen_answer transition of the table, with its clock effects), else a note —
- * in the one transaction skeleton of txn.c.
+ * for them (the citizen_answer transition of the table, with its clock effects), else a note,
+ * which on an item that has ended the notification hook turns into notices to its staff and the
+ * citizen — in the one transaction skeleton of txn.c.
  */
 #include <string.h>
 #include <strings.h>
@@ -20,14 +21,14 @@ core_citizen_mail(struct app *app, const struct core_citizen_mail *in, int64_t n
 	struct policy policy;
 	struct db_history h;
 	const char *from;
-	char detail[80];
+	char detail[96];
 	struct intake scanned;
 	struct scan_report report;
 	const char *texts[1];
 	char screened[SCREEN_MATCHED_MAX];
 	struct db_mail_in row;
 	struct db_conn *c = NULL;
-	int state, next, answer, ret = -1, rc;
+	int state, next, answer, ended, ret = -1, rc;
 	size_t i;
 
 	err->code = CORE_OK;
@@ -56,7 +57,17 @@ core_citizen_mail(struct app *app, const struct core_citizen_mail *in, int64_t n
 	state = (int)txn.item.state;
 	from = wf_state_name(txn.item.state);
 	answer = state == WF_WAITING_CITIZEN;
+	ended = state == WF_REPLIED || state == WF_CLOSED || state == WF_REJECTED ||
+	        state == WF_MERGED;
 	memset(&ev, 0, sizeof(ev));
+	if (ended) { /* a note that reopens nothing, which the item's staff are told of */
+		ev.kind = CORE_EV_CITIZEN_MAIL;
+		ev.item = &txn.item;
+		ev.action = -1;
+		ev.from_state = from;
+		ev.note = in->text;
+		ev.at = now;
+	}
 	if (answer) {
 		next = wf_next_state(WF_CITIZEN_ANSWER, (enum wf_state)state,
 		                     txn.item.resume_state);
@@ -112,8 +123,9 @@ core_citizen_mail(struct app *app, const struct core_citizen_mail *in, int64_t n
 			goto out;
 		}
 	}
-	snprintf(detail, sizeof(detail), "by e-mail: %s -> %s", from, wf_state_name(txn.item.state));
-	if (txn_commit(&txn, &who, &h, detail, answer ? &ev : NULL, err) != 0)
+	snprintf(detail, sizeof(detail), "by e-mail: %s -> %s%s", from, wf_state_name(txn.item.state),
+	         ended ? " (ended: staff told)" : "");
+	if (txn_commit(&txn, &who, &h, detail, answer || ended ? &ev : NULL, err) != 0)
 		goto out;
 	*answered = answer;
 	ret = 0;

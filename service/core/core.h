@@ -354,6 +354,9 @@ enum core_event_kind {
 	CORE_EV_REOPENED,  /* a section head reopened the item after an unsatisfied rating */
 	CORE_EV_SUPERVISED, /* a supervisor gave a supervision order (note: its note; the item's
 	                     * section head is to be told at once) */
+	CORE_EV_CITIZEN_MAIL, /* the citizen wrote by e-mail about an item that has ended (replied,
+	                       * closed, rejected, merged; from_state: its state): nothing reopens,
+	                       * its staff and the citizen are told (note: what they wrote) */
 };
 
 /* What changed, handed to the notification hook inside the change's transaction. */
@@ -657,8 +660,12 @@ struct core_citizen_mail {
 
 /* Adds a citizen's mail to item in->tracking in one transaction: when the item waits for the
  * citizen it is their answer (citizen_answer: back to the state before, clocks resumed or
- * restarted per policy on_supplement), else a citizen-visible "citizen_mail" history row; the
- * attachments are added; history, audit, the hook's rows and in->mail commit with it.
+ * restarted per policy on_supplement), else a citizen-visible "citizen_mail" history row; on an
+ * item that has ended (replied, closed, rejected, merged) that row changes no state and no
+ * clock (an e-mail does not reopen an item: a section head does, after an unsatisfied rating),
+ * and the hook is told (CORE_EV_CITIZEN_MAIL: the item's staff are drawn to it, the citizen
+ * told how to go on); the attachments are added; history, audit, the hook's rows and in->mail
+ * commit with it.
  * *answered is set to 1 for an answer. 0, or -1 with err: CORE_NOT_FOUND (no such item, or it
  * is not the sender's: the caller makes a new item), CORE_CONFLICT, CORE_BUSY, CORE_ERROR. */
 int core_citizen_mail(struct app *app, const struct core_citizen_mail *in, int64_t now,

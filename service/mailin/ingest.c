@@ -56,7 +56,7 @@ mail_row(const struct mail_msg *m, size_t len, const struct mailin_source *src, 
 	memset(r, 0, sizeof(*r));
 	r->outcome = outcome;
 	r->message_id = m != NULL ? m->message_id : NULL;
-	r->sender = m != NULL ? m->from_addr : NULL;
+	r->sender = m == NULL ? NULL : m->relay_addr != NULL ? m->relay_addr : m->from_addr;
 	r->size = len;
 	r->received = now;
 	r->source = src != NULL ? "imap" : "pipe";

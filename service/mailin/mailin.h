@@ -79,8 +79,11 @@ struct mail_msg {
 	char *subject;         /* whole decoded Subject, "(no subject)" if none (one over
 	                        * subject_max cut with "…" and kept whole at the body's end) */
 	char *body;            /* decoded text (plain preferred; HTML made plain), never empty */
+	/* the citizen: From's mailbox, or Reply-To's when it names one other address than From
+	 * and than ours (a web form's relay sends From itself, Reply-To the citizen) */
 	char *from_name;       /* decoded display name, or NULL */
-	char *from_addr;       /* sender address, or NULL */
+	char *from_addr;       /* address, or NULL */
+	char *relay_addr;      /* From's address when Reply-To's was taken, else NULL */
 	char *message_id;      /* Message-ID without angle brackets, or NULL */
 	char *refs[MAIL_REFS_MAX]; /* In-Reply-To, then References, without brackets */
 	size_t nrefs;
@@ -208,8 +211,12 @@ void mail_charsets_unpin(struct mail_pin *p);
  * memory. */
 /* The iconv name a charset label is decoded with (GB18030 for every gb2312/gbk/euc-cn label). */
 const char *mail_charset(const char *label);
-/* Plain text of an HTML document: no tag, script or style survives; entities decoded; blocks
- * and <br> as line ends. */
+/* The text of an HTML document (UTF-8) as a reader of the rendered mail sees it, read by
+ * libxml2's HTML parser: no tag, comment, head, title, script, style or hidden element
+ * (display:none, visibility:hidden, the hidden attribute) survives; character references
+ * decoded; layout white space folded; blocks and <br> as line ends, list items after "-" or
+ * their number, quotes after ">", table cells tab apart; a link's address in <> after its text
+ * when the text does not say it. The parse stops after 1 MiB of text (HTML_TEXT_MAX). */
 char *mail_html_text(const char *html, size_t len);
 /* text with HTML character references (&nbsp; &lt; &#20013; …) decoded, as QQ Mail writes them
  * in text/plain. */

@@ -198,24 +198,30 @@ first_mailbox(InternetAddressList *l)
 	return NULL;
 }
 
-static int
-sender(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
+/* The address list of header name (NULL: absent or empty). */
+static InternetAddressList *
+address_header(GMimeParserOptions *opts, GMimeMessage *msg, const char *name)
 {
-	char *raw = raw_header(opts, GMIME_OBJECT(msg), "From"), *joined;
+	char *raw = raw_header(opts, GMIME_OBJECT(msg), name), *joined;
 	InternetAddressList *l;
-	InternetAddressMailbox *mb;
-	const char *name, *addr;
-	int rc = 0;
 
 	if (raw == NULL)
-		raw = raw_header(opts, GMIME_OBJECT(msg), "Sender");
-	if (raw == NULL)
-		return 0;
+		return NULL;
 	joined = mail_join_words(raw); /* a name's words split inside a character, or UTF-8 in GB */
 	g_free(raw);
 	l = internet_address_list_parse(opts, joined);
 	g_free(joined);
-	mb = first_mailbox(l);
+	return l;
+}
+
+/* The mailbox of l into m's from_addr and from_name (when its address is one). 0, or -1 when
+ * out of memory. */
+static int
+put_sender(InternetAddressMailbox *mb, struct mail_msg *m)
+{
+	const char *name, *addr;
+	int rc = 0;
+
 	if (mb != NULL) {
 		/* the domain in its ASCII (IDNA) form, which mail can be sent to without SMTPUTF8:
 		 * GMime gives x@例子.中国 for x@xn--fsqu00a.xn--fiqs8s */
@@ -238,8 +244,63 @@ sender(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
 				mail_cut(m->from_name, 100);
 		}
 	}
+	return rc;
+}
+
+static int
+sender(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
+{
+	InternetAddressList *l = address_header(opts, msg, "From");
+	int rc;
+
+	if (l == NULL)
+		l = address_header(opts, msg, "Sender");
+	rc = put_sender(first_mailbox(l), m);
 	if (l != NULL)
 		g_object_unref(l);
+	return rc;
+}
+
+/* When Reply-To names one mailbox whose address is not From's nor one of ours (a web form's
+ * relay mails us From itself with Reply-To the citizen who filled the form in), the citizen is
+ * that mailbox: m's from_addr and from_name become its, From's address is kept in
+ * m->relay_addr. The acknowledgement and every notice then go where the writer asked replies
+ * to go, and the citizen's answers (From that address) find their item. 0, or -1 when out of
+ * memory. */
+static int
+reply_to(const struct mail_config *cfg, GMimeParserOptions *opts, GMimeMessage *msg,
+         struct mail_msg *m)
+{
+	InternetAddressList *l = address_header(opts, msg, "Reply-To");
+	InternetAddress *ia;
+	const char *addr;
+	char *relay = m->from_addr, *name = m->from_name;
+	int rc = 0;
+
+	if (l == NULL)
+		return 0;
+	if (internet_address_list_length(l) != 1)
+		goto out; /* none, or several: whom to answer is not one address */
+	ia = internet_address_list_get_address(l, 0);
+	if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+		goto out;
+	addr = internet_address_mailbox_get_idn_addr(INTERNET_ADDRESS_MAILBOX(ia));
+	if (addr == NULL || strchr(addr, '@') == NULL || strlen(addr) > MAIL_ADDR_MAX ||
+	    (relay != NULL && g_ascii_strcasecmp(addr, relay) == 0) || kind_rule(cfg, addr) >= 0)
+		goto out;
+	m->from_addr = m->from_name = NULL;
+	m->relay_addr = relay;
+	rc = put_sender(INTERNET_ADDRESS_MAILBOX(ia), m);
+	if (rc == 0 && m->from_addr == NULL) { /* not an address after cleaning: From stays */
+		g_free(m->from_name);
+		m->from_addr = relay;
+		m->from_name = name;
+		m->relay_addr = NULL;
+		goto out;
+	}
+	g_free(name);
+out:
+	g_object_unref(l);
 	return rc;
 }
 
@@ -354,6 +415,9 @@ struct walk {
 	GMimeParserOptions *opts;
 	struct mail_msg *m;
 	GString *plain, *html, *notes;
+	GPtrArray *html_parts; /* the decoded text of each text/html part (GLib strings), made
+	                        * plain only when no text/plain part has text (their usual
+	                        * alternative: no HTML parsed then) */
 	GString *left; /* the citizen's list of the files left out (mail_msg.left_out) */
 	size_t nleft;  /* files in it (those past LEFT_LISTED counted only) */
 	int qq;        /* QQ Mail: character references in text/plain */
@@ -669,9 +733,8 @@ walk_part(struct walk *w, GMimePart *part)
 		if (text == NULL) {
 			w->nomem = 1;
 		} else if (html) {
-			t2 = mail_html_text(text, strlen(text));
-			add_text(w->html, t2);
-			g_free(t2);
+			g_ptr_array_add(w->html_parts, text);
+			text = NULL; /* the array's */
 		} else if (w->qq) {
 			t2 = mail_entities_decode(text);
 			add_text(w->plain, t2);
@@ -892,6 +955,7 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	struct walk w;
 	const char *id;
 	char *s;
+	guint i;
 	enum mail_err rc = MAIL_NOMEM;
 
 	memset(&m, 0, sizeof(m));
@@ -941,6 +1005,7 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	w.m = &m;
 	w.plain = g_string_new("");
 	w.html = g_string_new("");
+	w.html_parts = g_ptr_array_new_with_free_func(g_free);
 	w.notes = g_string_new("");
 	w.left = g_string_new("");
 	w.qq = from_qq(msg, m.from_addr);
@@ -948,6 +1013,16 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 		walk(&w, g_mime_message_get_mime_part(msg), 0);
 	if (w.nomem)
 		goto out;
+	/* the mailer and the noise were From's; the citizen may be Reply-To's */
+	if (m.ignored == NULL && reply_to(cfg, opts, msg, &m) != 0)
+		goto out;
+	for (i = 0; w.plain->len == 0 && i < w.html_parts->len; i++) {
+		const char *html = g_ptr_array_index(w.html_parts, i);
+		char *t = mail_html_text(html, strlen(html));
+
+		add_text(w.html, t);
+		g_free(t);
+	}
 	s = mail_clean(g_strdup(w.plain->len > 0 ? w.plain->str : w.html->str), 1);
 	if (s == NULL)
 		goto out;
@@ -986,6 +1061,8 @@ out:
 		g_string_free(w.plain, TRUE);
 	if (w.html != NULL)
 		g_string_free(w.html, TRUE);
+	if (w.html_parts != NULL)
+		g_ptr_array_free(w.html_parts, TRUE);
 	if (w.notes != NULL)
 		g_string_free(w.notes, TRUE);
 	if (w.left != NULL)
@@ -1105,6 +1182,7 @@ mail_msg_free(struct mail_msg *m)
 	g_free(m->left_out);
 	g_free(m->from_name);
 	g_free(m->from_addr);
+	g_free(m->relay_addr);
 	g_free(m->message_id);
 	for (i = 0; i < m->nrefs; i++)
 		free(m->refs[i]);

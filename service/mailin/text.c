@@ -2,15 +2,17 @@
  * text.c: charsets and text of mail-in: which iconv name a label is decoded with (GB18030 for
  * every Chinese GB label), conversions through GMime's charset filter, HTML made plain text and
  * the character references QQ Mail leaves in text/plain. The decoding itself is GMime's and
- * iconv's; this file only chooses names and cleans the result.
+ * iconv's, the HTML parsing libxml2's; this file only chooses names and cleans the result.
  */
 #include <ctype.h>
 #include <iconv.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <libxml/HTMLparser.h>
+#include <libxml/parserInternals.h>
 
 #include "mailin_int.h"
 
@@ -636,25 +638,6 @@ mail_entities_decode(const char *text)
 	return nbsp_spaces(out);
 }
 
-/* Tags after which a line ends. */
-static const char *const block_tags[] = {
-	"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol",
-	"blockquote", "pre", "hr", "dd", "dt", "section", "article", "header", "footer", "title",
-};
-/* Elements whose content is not text. */
-static const char *const skip_tags[] = { "script", "style", "head", "object", "template" };
-
-static int
-tag_in(const char *name, const char *const *list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (g_ascii_strcasecmp(name, list[i]) == 0)
-			return 1;
-	return 0;
-}
-
 void
 mail_text_init(void)
 {
@@ -683,92 +666,496 @@ mail_html_charset(const char *buf, size_t len)
 	return cs;
 }
 
+/* HTML to text: libxml2's HTML parser reads the document (tags, character references, comments,
+ * unclosed and misnested elements, as its error recovery does) and tells its elements and text
+ * in document order (SAX, no tree); the handlers below write what a reader of the rendered mail
+ * sees, as lines. */
+
+/* What an element is to the reader. */
+enum tag {
+	TAG_UNSEEN, /* its content is never seen: the head, scripts and styles, Word's XML islands,
+	             * what embedded objects hold */
+	TAG_BLOCK,  /* stands on lines of its own */
+	TAG_BR,
+	TAG_CELL,   /* td, th */
+	TAG_A,
+	TAG_QUOTE,  /* blockquote (a block) */
+	TAG_PRE,    /* a block */
+	TAG_LIST,   /* ul, menu, dir (blocks) */
+	TAG_OL,     /* a block */
+	TAG_TR,     /* a block */
+	TAG_LI,     /* a block */
+};
+
+/* The elements that are not inline text, by name (libxml2 gives HTML names in lower case). */
+static const struct tag_name {
+	const char *name;
+	enum tag tag;
+} tags[] = { /* sorted by name (strcmp) */
+	{ "a", TAG_A },           { "address", TAG_BLOCK },    { "article", TAG_BLOCK },
+	{ "aside", TAG_BLOCK },   { "blockquote", TAG_QUOTE }, { "br", TAG_BR },
+	{ "caption", TAG_BLOCK }, { "center", TAG_BLOCK },     { "dd", TAG_BLOCK },
+	{ "details", TAG_BLOCK }, { "dialog", TAG_BLOCK },     { "dir", TAG_LIST },
+	{ "div", TAG_BLOCK },     { "dl", TAG_BLOCK },         { "dt", TAG_BLOCK },
+	{ "fieldset", TAG_BLOCK }, { "figcaption", TAG_BLOCK }, { "figure", TAG_BLOCK },
+	{ "footer", TAG_BLOCK },  { "form", TAG_BLOCK },       { "h1", TAG_BLOCK },
+	{ "h2", TAG_BLOCK },      { "h3", TAG_BLOCK },         { "h4", TAG_BLOCK },
+	{ "h5", TAG_BLOCK },      { "h6", TAG_BLOCK },         { "head", TAG_UNSEEN },
+	{ "header", TAG_BLOCK },  { "hr", TAG_BLOCK },         { "iframe", TAG_UNSEEN },
+	{ "legend", TAG_BLOCK },  { "li", TAG_LI },            { "main", TAG_BLOCK },
+	{ "menu", TAG_LIST },     { "nav", TAG_BLOCK },        { "noembed", TAG_UNSEEN },
+	{ "noframes", TAG_UNSEEN }, { "object", TAG_UNSEEN },  { "ol", TAG_OL },
+	{ "p", TAG_BLOCK },       { "pre", TAG_PRE },          { "script", TAG_UNSEEN },
+	{ "section", TAG_BLOCK }, { "style", TAG_UNSEEN },     { "summary", TAG_BLOCK },
+	{ "table", TAG_BLOCK },   { "td", TAG_CELL },          { "template", TAG_UNSEEN },
+	{ "th", TAG_CELL },       { "title", TAG_UNSEEN },     { "tr", TAG_TR },
+	{ "ul", TAG_LIST },       { "xml", TAG_UNSEEN },
+};
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+#define HTML_LISTS 16               /* nested lists whose item numbers are kept */
+#define HTML_HREF_MAX 2048          /* bytes of a link's address written after its text */
+#define HTML_TEXT_MAX (1024 * 1024) /* bytes of text written; the parse stops there */
+
+struct html_out {
+	xmlParserCtxtPtr ctxt;
+	GString *s;
+	int bol;                /* at a line's start: its quote prefix not yet written */
+	int brk;                /* a block ended or started: a new line before the next text */
+	int marker;             /* the line holds a list item's marker alone */
+	int cell;               /* a table cell started and has no text yet */
+	int row;                /* a table row started and has no cell yet */
+	int space;              /* white space seen since the last character written */
+	int depth;              /* elements open */
+	int skip;               /* the depth of the unseen element being passed over (0: none) */
+	int quote;              /* blockquote depth: a ">" each before a line */
+	int pre;                /* inside <pre>: white space as written */
+	int lists;              /* ul/ol open */
+	int number[HTML_LISTS]; /* each open list's next item number (0: bullets) */
+	char *href;             /* the address of the <a> being written (GLib string) */
+	int link_depth;         /* its depth */
+	size_t link_at;         /* where its text starts in s */
+};
+
+static int
+tag_cmp(const void *key, const void *entry)
+{
+	return strcmp(key, *(const char *const *)entry);
+}
+
+/* What element name is (-1: inline text, or unknown: its content is text). */
+static int
+tag_of(const xmlChar *name)
+{
+	const void *e = bsearch(name, tags, N_OF(tags), sizeof(tags[0]), tag_cmp);
+
+	return e != NULL ? (int)((const struct tag_name *)e)->tag : -1;
+}
+
+/* The value of attribute name in a start tag's atts (name, value, …, NULL), or NULL. An
+ * attribute without a value (<p hidden>) has "". */
+static const char *
+attr(const xmlChar **atts, const char *name)
+{
+	size_t i;
+
+	for (i = 0; atts != NULL && atts[i] != NULL; i += 2)
+		if (xmlStrcasecmp(atts[i], (const xmlChar *)name) == 0)
+			return atts[i + 1] != NULL ? (const char *)atts[i + 1] : "";
+	return NULL;
+}
+
+/* Writes the quote prefix of a line about to get content. */
+static void
+out_prefix(struct html_out *o)
+{
+	int i;
+
+	if (!o->bol)
+		return;
+	for (i = 0; i < o->quote; i++)
+		g_string_append_c(o->s, '>');
+	if (o->quote > 0)
+		g_string_append_c(o->s, ' ');
+	o->bol = 0;
+	o->space = 0;
+}
+
+/* Ends the line, without the blanks at its end. */
+static void
+out_newline(struct html_out *o)
+{
+	while (o->s->len > 0 &&
+	       (o->s->str[o->s->len - 1] == ' ' || o->s->str[o->s->len - 1] == '\t'))
+		g_string_truncate(o->s, o->s->len - 1);
+	g_string_append_c(o->s, '\n');
+	o->bol = 1;
+	o->space = 0;
+	o->marker = 0;
+}
+
+/* A block starts or ends: the next text goes on a new line, unless it is the first of a list
+ * item (after its marker) or of a table cell (cells of a row stay on its line). */
+static void
+out_block(struct html_out *o)
+{
+	if (o->marker || o->cell)
+		return;
+	o->brk = 1;
+	o->space = 0;
+}
+
+/* Before content: the new line a block owes. */
+static void
+out_flush(struct html_out *o)
+{
+	if (o->brk && !o->bol)
+		out_newline(o);
+	o->brk = 0;
+}
+
+/* len bytes of text as rendered: each run of HTML white space one space, none at a line's start
+ * (inside <pre>, as written). U+00A0 is text here (nbsp_spaces makes it a space at the end). */
+static void
+out_text(struct html_out *o, const char *t, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = t[i];
+
+		if (o->pre && (c == '\n' || c == '\r')) {
+			if (c == '\n') {
+				out_flush(o);
+				out_prefix(o);
+				out_newline(o);
+			}
+			continue;
+		}
+		if (!o->pre && (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f')) {
+			o->space = 1;
+			continue;
+		}
+		out_flush(o);
+		if (o->bol)
+			out_prefix(o);
+		else if (o->space && !o->cell) /* none at a cell's start either */
+			g_string_append_c(o->s, ' ');
+		o->cell = o->row = 0;
+		o->space = 0;
+		o->marker = 0;
+		g_string_append_c(o->s, c);
+	}
+}
+
+/* Whether an element is hidden from the reader: the hidden attribute, or an inline style with
+ * display:none or visibility:hidden (a newsletter's preheader, text hidden on purpose). Such
+ * text stays in the raw message kept with the item, never in the body as if written visibly. */
+static int
+hidden(const xmlChar **atts)
+{
+	const char *style = attr(atts, "style");
+	char **decl;
+	int i, h = 0;
+
+	if (attr(atts, "hidden") != NULL)
+		return 1;
+	if (style == NULL || strchr(style, ':') == NULL)
+		return 0;
+	decl = g_strsplit(style, ";", 64);
+	for (i = 0; decl[i] != NULL && !h; i++) {
+		char *colon = strchr(decl[i], ':'), *prop, *val;
+
+		if (colon == NULL)
+			continue;
+		*colon = '\0';
+		prop = g_strstrip(decl[i]);
+		val = g_strstrip(colon + 1);
+		if (g_ascii_strcasecmp(prop, "display") == 0)
+			h = g_ascii_strncasecmp(val, "none", 4) == 0 &&
+			    (val[4] == '\0' || val[4] == ' ' || val[4] == '!');
+		else if (g_ascii_strcasecmp(prop, "visibility") == 0)
+			h = g_ascii_strncasecmp(val, "hidden", 6) == 0 ||
+			    g_ascii_strncasecmp(val, "collapse", 8) == 0;
+	}
+	g_strfreev(decl);
+	return h;
+}
+
+/* s without the scheme a reader does not compare (http://, https://, mailto:) and the "/"s at
+ * its end: where it starts, and *n its length. */
+static const char *
+bare_address(const char *s, size_t *n)
+{
+	static const char *const schemes[] = { "http://", "https://", "mailto:" };
+	size_t i, k;
+
+	for (i = 0; i < N_OF(schemes); i++) {
+		k = strlen(schemes[i]);
+		if (g_ascii_strncasecmp(s, schemes[i], k) == 0) {
+			s += k;
+			break;
+		}
+	}
+	*n = strlen(s);
+	while (*n > 0 && s[*n - 1] == '/')
+		(*n)--;
+	return s;
+}
+
+/* After a link's text: its address in angle brackets, when the link goes somewhere a reader
+ * could follow (http, https, ftp; mailto: the address alone) and its text does not say where
+ * already (a reader of the mail sees where it goes by pointing at it: a link whose text names
+ * another address than it goes to is shown as such). A link of an image alone adds nothing. */
+static void
+out_link_end(struct html_out *o)
+{
+	char *href = g_strstrip(o->href), *text, *q;
+	const char *shown = href, *x, *y;
+	size_t n, m;
+
+	if (g_ascii_strncasecmp(href, "mailto:", 7) == 0) {
+		q = strchr(href, '?');
+		if (q != NULL)
+			*q = '\0';
+		shown = href + 7;
+	} else if (g_ascii_strncasecmp(href, "http://", 7) != 0 &&
+	           g_ascii_strncasecmp(href, "https://", 8) != 0 &&
+	           g_ascii_strncasecmp(href, "ftp://", 6) != 0) {
+		return; /* javascript:, cid:, #anchor, a relative path: nowhere to follow */
+	}
+	if (shown[0] == '\0' || strlen(shown) > HTML_HREF_MAX || o->s->len <= o->link_at)
+		return;
+	text = g_strstrip(g_strndup(o->s->str + o->link_at, o->s->len - o->link_at));
+	x = bare_address(text, &n);
+	y = bare_address(href, &m);
+	if (text[0] != '\0' && (n != m || g_ascii_strncasecmp(x, y, n) != 0)) {
+		g_string_append(o->s, " <");
+		g_string_append(o->s, shown);
+		g_string_append_c(o->s, '>');
+		o->space = 0;
+	}
+	g_free(text);
+}
+
+static void
+html_start(void *cls, const xmlChar *name, const xmlChar **atts)
+{
+	struct html_out *o = cls;
+	const char *start;
+	int i, num, tag;
+
+	o->depth++;
+	if (o->skip > 0)
+		return;
+	tag = tag_of(name);
+	if (tag == TAG_UNSEEN || hidden(atts)) {
+		o->skip = o->depth;
+		return;
+	}
+	switch (tag) {
+	case TAG_BR:
+		out_flush(o);
+		out_prefix(o); /* a quoted empty line is ">" */
+		out_newline(o);
+		o->cell = o->row = 0;
+		return;
+	case TAG_CELL:
+		/* the row's first cell starts its line; the next ones follow a tab */
+		if (o->row) {
+			out_flush(o);
+		} else if (!o->marker) {
+			out_prefix(o);
+			g_string_append_c(o->s, '\t');
+		}
+		o->brk = o->row = 0;
+		o->cell = 1;
+		o->space = 0;
+		return;
+	case TAG_A:
+		if (o->href == NULL && attr(atts, "href") != NULL) {
+			o->href = g_strdup(attr(atts, "href"));
+			o->link_depth = o->depth;
+			o->link_at = o->s->len;
+		}
+		return;
+	case -1:
+		return;
+	}
+	out_block(o);
+	switch (tag) {
+	case TAG_QUOTE:
+		o->quote++;
+		break;
+	case TAG_PRE:
+		o->pre++;
+		break;
+	case TAG_LIST:
+	case TAG_OL:
+		num = 0;
+		if (tag == TAG_OL) {
+			start = attr(atts, "start");
+			num = start != NULL ? atoi(start) : 1;
+			if (num < 1 || num > 1000000)
+				num = 1;
+		}
+		if (o->lists < HTML_LISTS)
+			o->number[o->lists] = num;
+		o->lists++;
+		break;
+	case TAG_TR:
+		o->row = 1;
+		o->cell = 0;
+		break;
+	case TAG_LI:
+		out_flush(o);
+		o->cell = o->row = 0;
+		out_prefix(o);
+		for (i = 1; i < o->lists; i++)
+			g_string_append(o->s, "  ");
+		num = o->lists > 0 && o->lists <= HTML_LISTS ? o->number[o->lists - 1] : 0;
+		if (num > 0) {
+			g_string_append_printf(o->s, "%d.", num);
+			o->number[o->lists - 1]++;
+		} else {
+			g_string_append_c(o->s, '-');
+		}
+		o->marker = 1;
+		o->space = 1; /* one space before the item's text */
+		break;
+	}
+}
+
+static void
+html_end(void *cls, const xmlChar *name)
+{
+	struct html_out *o = cls;
+	int tag;
+
+	if (o->skip > 0) {
+		if (o->depth == o->skip)
+			o->skip = 0;
+		o->depth--;
+		return;
+	}
+	if (o->href != NULL && o->depth == o->link_depth) {
+		out_link_end(o);
+		g_free(o->href);
+		o->href = NULL;
+	}
+	o->depth--;
+	tag = tag_of(name);
+	if (tag == TAG_CELL)
+		o->cell = 0;
+	if (tag < TAG_BLOCK || tag == TAG_BR || tag == TAG_CELL || tag == TAG_A)
+		return;
+	if (o->marker) { /* an empty list item: no line */
+		while (o->s->len > 0 && o->s->str[o->s->len - 1] != '\n')
+			g_string_truncate(o->s, o->s->len - 1);
+		o->bol = 1;
+		o->marker = 0;
+	}
+	out_block(o);
+	if (tag == TAG_QUOTE && o->quote > 0)
+		o->quote--;
+	else if (tag == TAG_PRE && o->pre > 0)
+		o->pre--;
+	else if ((tag == TAG_LIST || tag == TAG_OL) && o->lists > 0)
+		o->lists--;
+}
+
+static void
+html_chars(void *cls, const xmlChar *ch, int len)
+{
+	struct html_out *o = cls;
+
+	if (o->skip > 0 || len <= 0)
+		return;
+	out_text(o, (const char *)ch, (size_t)len);
+	if (o->s->len > HTML_TEXT_MAX)
+		xmlStopParser(o->ctxt);
+}
+
+/* libxml2 2.9 reads "<!" that opens neither a comment nor a doctype (Word's
+ * <![if !supportLists]> … <![endif]>, a CDATA section outside SVG) as text; the HTML standard
+ * and browsers read it as a comment that ends at the first ">". A copy of html without them, or
+ * NULL when it has none (the usual case). Comments are passed over whole. */
+static GString *
+drop_bogus_comments(const char *html, size_t len)
+{
+	const char *p = html, *end = html + len, *from = html, *lt, *gt;
+	GString *out = NULL;
+
+	while (p < end) {
+		lt = memchr(p, '<', (size_t)(end - p));
+		if (lt == NULL || end - lt < 2)
+			break;
+		if (lt[1] != '!' ||
+		    (end - lt >= 9 && g_ascii_strncasecmp(lt + 2, "doctype", 7) == 0)) {
+			p = lt + 1;
+			continue;
+		}
+		if (end - lt >= 4 && lt[2] == '-' && lt[3] == '-') {
+			gt = g_strstr_len(lt + 4, end - lt - 4, "-->");
+			p = gt != NULL ? gt + 3 : end;
+			continue;
+		}
+		gt = memchr(lt, '>', (size_t)(end - lt));
+		if (gt == NULL)
+			break;
+		if (out == NULL)
+			out = g_string_sized_new(len);
+		g_string_append_len(out, from, lt - from);
+		from = p = gt + 1;
+	}
+	if (out != NULL)
+		g_string_append_len(out, from, end - from);
+	return out;
+}
+
 char *
 mail_html_text(const char *html, size_t len)
 {
-	GString *out = g_string_sized_new(len / 2 + 16);
-	const char *p = html, *end = html + len, *q;
-	char name[16], skip[16] = "";
-	size_t n;
-	int closing;
+	struct html_out o;
+	htmlSAXHandler sax;
+	xmlCharEncodingHandlerPtr utf8;
+	GString *fixed = drop_bogus_comments(html, len);
 
-	while (p < end) {
-		if (*p != '<') {
-			q = p;
-			while (q < end && *q != '<')
-				q++;
-			if (skip[0] == '\0') {
-				/* runs of white space (HTML source layout) become one space */
-				const char *r;
-
-				for (r = p; r < q; r++) {
-					if (*r == ' ' || *r == '\n' || *r == '\r' || *r == '\t') {
-						if (out->len > 0 && out->str[out->len - 1] != ' ' &&
-						    out->str[out->len - 1] != '\n')
-							g_string_append_c(out, ' ');
-						continue;
-					}
-					n = 1;
-					while (r + n < q && r[n] != ' ' && r[n] != '\n' && r[n] != '\r' &&
-					       r[n] != '\t')
-						n++;
-					put_text(out, r, n, 1);
-					r += n - 1;
-				}
-			}
-			p = q;
-			continue;
-		}
-		/* a comment, a declaration or a tag */
-		if (end - p >= 4 && strncmp(p, "<!--", 4) == 0) {
-			q = g_strstr_len(p + 4, end - p - 4, "-->");
-			p = q != NULL ? q + 3 : end;
-			continue;
-		}
-		q = p + 1;
-		closing = q < end && *q == '/';
-		if (closing)
-			q++;
-		n = 0;
-		while (q < end && (isalnum((unsigned char)*q)) && n + 1 < sizeof(name))
-			name[n++] = *q++;
-		name[n] = '\0';
-		/* the end of the tag, quotes respected */
-		{
-			char quote = 0;
-
-			while (q < end && (quote != 0 || *q != '>')) {
-				if (quote != 0 && *q == quote)
-					quote = 0;
-				else if (quote == 0 && (*q == '"' || *q == '\''))
-					quote = *q;
-				q++;
-			}
-		}
-		p = q < end ? q + 1 : end;
-		if (n == 0)
-			continue;
-		if (skip[0] != '\0') {
-			if (closing && g_ascii_strcasecmp(name, skip) == 0)
-				skip[0] = '\0';
-			continue;
-		}
-		if (!closing && tag_in(name, skip_tags, sizeof(skip_tags) / sizeof(skip_tags[0]))) {
-			g_strlcpy(skip, name, sizeof(skip));
-			continue;
-		}
-		if (tag_in(name, block_tags, sizeof(block_tags) / sizeof(block_tags[0]))) {
-			while (out->len > 0 && out->str[out->len - 1] == ' ')
-				g_string_truncate(out, out->len - 1);
-			if (g_ascii_strcasecmp(name, "br") == 0 || out->len == 0 ||
-			    out->str[out->len - 1] != '\n')
-				g_string_append_c(out, '\n');
-		} else if (g_ascii_strcasecmp(name, "td") == 0 || g_ascii_strcasecmp(name, "th") == 0) {
-			if (!closing && out->len > 0 && out->str[out->len - 1] != '\n')
-				g_string_append_c(out, '\t');
-		}
+	if (fixed != NULL) {
+		html = fixed->str;
+		len = fixed->len;
 	}
+	memset(&o, 0, sizeof(o));
+	o.s = g_string_sized_new(len / 2 + 16);
+	o.bol = 1;
+	if (len > 0 && len <= INT_MAX)
+		o.ctxt = htmlCreateMemoryParserCtxt(html, (int)len);
+	if (o.ctxt != NULL) {
+		memset(&sax, 0, sizeof(sax));
+		sax.startElement = html_start;
+		sax.endElement = html_end;
+		sax.characters = html_chars;
+		sax.ignorableWhitespace = html_chars;
+		sax.cdataBlock = html_chars;
+		sax.initialized = 1;
+		*o.ctxt->sax = sax;
+		o.ctxt->userData = &o;
+		/* no depth limit (the walk keeps counters, no stack), nothing fetched, nothing on
+		 * stderr; the text is UTF-8 already: a <meta> charset of the original does not
+		 * switch it */
+		htmlCtxtUseOptions(o.ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
+		                               HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+		                               HTML_PARSE_IGNORE_ENC | XML_PARSE_HUGE);
+		utf8 = xmlFindCharEncodingHandler("UTF-8");
+		if (utf8 != NULL)
+			xmlSwitchToEncoding(o.ctxt, utf8);
+		htmlParseDocument(o.ctxt);
+		htmlFreeParserCtxt(o.ctxt);
+	}
+	g_free(o.href);
+	if (fixed != NULL)
+		g_string_free(fixed, TRUE);
 	/* no-break spaces (&nbsp;) are text until here: a paragraph of them alone is a line, the
 	 * blank line Outlook writes between paragraphs as <p>&nbsp;</p> */
-	return mail_clean(nbsp_spaces(out), 1);
+	return mail_clean(nbsp_spaces(o.s), 1);
 }

@@ -357,6 +357,232 @@ class AnswerToAcknowledgement(SmtpDaemon, unittest.TestCase):
         self.assertEqual(len(self.smtp.records()), n, "no acknowledgement of an answer")
 
 
+STAFF_PASSWORD = "Kx7-Lamp-Wq92"
+
+
+def citizen_mail(sender, to, subject, text, msgid, in_reply_to=None):
+    """A citizen's plain UTF-8 e-mail (In-Reply-To naming our notice, when given)."""
+    m = MIMEText(text, "plain", "utf-8")
+    m["From"] = sender
+    m["To"] = to
+    m["Subject"] = Header(subject, "utf-8")
+    m["Date"] = "Mon, 30 Nov 2026 09:00:00 +0800"
+    m["Message-ID"] = "<%s>" % msgid
+    if in_reply_to:
+        m["In-Reply-To"] = in_reply_to
+        m["References"] = in_reply_to
+    return m.as_bytes()
+
+
+class ReplyToEndedItem(SmtpDaemon, unittest.TestCase):
+    """A citizen answers our reply by e-mail after the item has ended (replied; closed). It was
+    a history note nothing drew staff to. Now, in the transaction that adds it: a notice to the
+    item's handler and its section's head (with a link to the item), and one to the citizen
+    saying that the item has ended, that the e-mail reopens nothing, how to rate the reply (its
+    follow-up may reopen it) and how to write about a new matter; each at most once a day. The
+    item's state and clocks do not move. Piped to ingest-mail (replied) and polled from a real
+    Dovecot (closed); every notice sent through the real SMTP peer."""
+    PREFIX = "civicdesk-ended-"
+    ADMIN = "ended_admin"
+    HAND, HEAD = "ended_hand@bureau.example", "ended_head@bureau.example"
+
+    @classmethod
+    def start_daemon(cls):
+        cls.dc = dovecot.Dovecot().start()
+        cls.addClassCleanup(cls.dc.cleanup)
+        cls.server = harness.Server(env={
+            "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % cls.smtp.port,
+            "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example",
+            "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
+            "CIVICDESK_DIGEST": "off", "CIVICDESK_IMAP_URL": cls.dc.url,
+            "CIVICDESK_IMAP_INTERVAL": "1"}, dbdir=cls.dbdir)
+        cls.server.start().drain()  # a log line per request and poll: never a full pipe
+        cls.admin = cls.server.staff(cls.ADMIN, "admin")
+        cls.disp = cls.user("ended_disp", "dispatcher", None, None)
+        cls.hand = cls.user("ended_hand", "handler", "法规处", cls.HAND)
+        cls.head = cls.user("ended_head", "section_head", "法规处", cls.HEAD)
+        return cls.server
+
+    @classmethod
+    def user(cls, name, role, section, email):
+        args = ["user", "add", name, "--role", role, "--password-stdin"]
+        if section:
+            args += ["--section", section]
+        if email:
+            args += ["--email", email]
+        r = cls.server.cli(*args, stdin=STAFF_PASSWORD + "\n")
+        if r.returncode != 0:
+            raise RuntimeError("user add %s: %s" % (name, r.stderr))
+        return cls.server.login(name, STAFF_PASSWORD)
+
+    def act(self, who, tracking, action, **fields):
+        r = who.request("POST", "/api/v1/items/%s/actions/%s" % (tracking, action),
+                        json_body=fields)
+        self.assertEqual(r.status, 200, "%s: %r" % (action, r))
+        return r.json()
+
+    def item(self, tracking):
+        r = self.admin.request("GET", "/api/v1/items/" + tracking)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def mails_to(self, addr, tracking, text=None):
+        """What addr received about tracking (holding text, when given: notices due together
+        go out as one message)."""
+        return [m for m in self.smtp.records() if addr in m["rcpt"] and tracking in m["subject"]
+                and (text is None or text in (m["body"] or ""))]
+
+    def replied(self, sender, subject, msgid):
+        """An item from sender, answered: its number and the reply notice as received."""
+        r = ingest(self.server, citizen_mail(sender, "director@bureau.example", subject,
+                                             "路灯不亮，请修理。", msgid))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        t = r.stdout.decode().strip()
+        # the acknowledgement first: a notice due with it would go out in one message
+        peers.wait_for(lambda: self.mails_to(sender, t), 60, "the acknowledgement")
+        self.act(self.disp, t, "assign", section="法规处", assignee="ended_hand")
+        self.act(self.hand, t, "accept")
+        self.act(self.hand, t, "draft", text="答复：路灯已于本周修复。")
+        self.act(self.hand, t, "submit_review")
+        self.act(self.head, t, "approve")
+        self.act(self.hand, t, "send_reply")
+        reply = peers.wait_for(lambda: self.mails_to(sender, t, "答复：路灯已于本周修复。"), 60,
+                               "the reply notice")[0]
+        return t, reply
+
+    def notices(self, tracking):
+        with sqlite3.connect(self.server.db, timeout=30) as con:
+            return con.execute("SELECT o.step, o.recipient FROM outbox o JOIN items i ON "
+                               "i.id = o.item_id WHERE i.tracking = ? AND (o.step LIKE "
+                               "'citizen-mail/%' OR o.step LIKE 'ended-mail/%') ORDER BY o.id",
+                               (tracking,)).fetchall()
+
+    def check_told(self, tracking, sender, text, state, rate):
+        """The handler, the section head and the citizen got their notices."""
+        for addr in (self.HAND, self.HEAD):
+            m = peers.wait_for(lambda: self.mails_to(addr, tracking, "wrote again by e-mail"),
+                               60, "the notice to " + addr)[0]
+            self.assertIn("已办结（%s）" % state, m["body"])
+            self.assertIn(text[:10], m["body"])
+            self.assertIn("/staff/item/" + tracking, m["body"])
+        m = peers.wait_for(lambda: self.mails_to(sender, tracking, "The item has ended"), 60,
+                           "the citizen's notice")[0]
+        self.assertIn("The item has ended (%s)" % state, m["body"])
+        self.assertIn("/submit", m["body"])
+        self.assertEqual("/track?tracking=" + tracking in m["body"], rate)
+
+    def test_piped_reply_to_a_replied_item(self):
+        sender = "ended-piped@example.cn"
+        t, reply = self.replied(sender, "人民路路灯不亮", "ended-piped-1@example.cn")
+        before = self.item(t)
+        self.assertEqual(before["state"], "replied")
+        text = "谢谢答复，但路灯今晚还是不亮，请再派人看看。"
+        r = ingest(self.server, citizen_mail(sender, "civicdesk@bureau.example",
+                                             "Re: " + reply["subject"], text,
+                                             "ended-piped-2@example.cn", reply["message_id"]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode(), t + "\n")
+        it = self.item(t)
+        self.assertEqual(it["state"], "replied", "an e-mail reopens nothing")
+        self.assertEqual(it["clocks"], before["clocks"], "nor moves a clock")
+        self.assertEqual((it["history"][-1]["action"], it["history"][-1]["note"]),
+                         ("citizen_mail", text))
+        self.check_told(t, sender, text, "replied", rate=True)
+        # a second e-mail the same day is in the history, without more notices (a series of
+        # e-mails, or a loop with an auto-responder, makes one a day)
+        r = ingest(self.server, citizen_mail(sender, "civicdesk@bureau.example",
+                                             "Re: " + reply["subject"], "还有一盏也不亮。",
+                                             "ended-piped-3@example.cn", reply["message_id"]))
+        self.assertEqual(r.stdout.decode(), t + "\n")
+        steps = self.notices(t)
+        self.assertEqual(sorted(rcpt for step, rcpt in steps if step.startswith("citizen-mail/")),
+                         [self.HAND, self.HEAD])
+        self.assertEqual([rcpt for step, rcpt in steps if step.startswith("ended-mail/")],
+                         [sender])
+        it = self.item(t)
+        self.assertEqual((it["state"], it["history"][-1]["note"]), ("replied", "还有一盏也不亮。"))
+
+    def test_polled_reply_to_a_closed_item(self):
+        sender = "ended-polled@example.cn"
+        t, reply = self.replied(sender, "幸福路井盖缺失", "ended-polled-1@example.cn")
+        self.act(self.hand, t, "close")
+        before = self.item(t)
+        text = "井盖又被偷了，能否加装防盗装置？"
+        self.dc.append([citizen_mail(sender, "civicdesk@bureau.example", "Re: " + reply["subject"],
+                                     text, "ended-polled-2@example.cn", reply["message_id"])])
+
+        def added():
+            with sqlite3.connect(self.server.db, timeout=30) as con:
+                return con.execute("SELECT m.outcome FROM mail_in m JOIN items i ON i.id = "
+                                   "m.item_id WHERE i.tracking = ? AND m.source = 'imap'",
+                                   (t,)).fetchall()
+
+        self.assertEqual(peers.wait_for(added, 60, "the polled e-mail"), [("added",)])
+        it = self.item(t)
+        self.assertEqual(it["state"], "closed")
+        self.assertEqual(it["clocks"], before["clocks"])
+        self.assertEqual(it["history"][-1]["note"], text)
+        self.check_told(t, sender, text, "closed", rate=True)
+
+
+class FormRelay(SmtpDaemon, unittest.TestCase):
+    """A web form's relay mails us From its own address with Reply-To the citizen who filled
+    the form in. DESIGN.md: a citizen who gave an e-mail address gets the acknowledgement, and
+    answers by replying to our e-mail. So the item's contact is the citizen (Reply-To): the
+    acknowledgement goes to them, not to the relay, and their answer to it (From their own
+    address) adds to their item; another citizen's form through the same relay naming that
+    item's number makes a new item, acknowledged to that citizen (the one-a-day limit counts
+    each citizen, not the relay). The relay's address stays on record in mail_in."""
+    PREFIX = "civicdesk-relay-"
+    ADMIN = "relay_admin"
+    RELAY = "noreply@forms.example.gov.cn"
+
+    def item(self, tracking):
+        r = self.admin.request("GET", "/api/v1/items/" + tracking)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def test_reply_to_is_the_citizen(self):
+        data = raw("form-relay-reply-to")
+        r = ingest(self.server, data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        t = r.stdout.decode().strip()
+        self.assertRegex(t, TRACKING)
+        it = self.item(t)
+        self.assertEqual((it["email"], it["name"]), ("hexiaodong@example.cn", "何晓东"))
+        ack = peers.wait_for(lambda: [m for m in self.smtp.records()
+                                      if "hexiaodong@example.cn" in m["rcpt"]
+                                      and t in m["subject"]], 60, "the acknowledgement")[0]
+        self.assertFalse([m for m in self.smtp.records() if self.RELAY in m["rcpt"]])
+
+        answer = citizen_mail("hexiaodong@example.cn", "civicdesk@bureau.example",
+                              "Re: " + ack["subject"], "补充：物业电话是 8888 6666。",
+                              "relay-answer-1@example.cn", ack["message_id"])
+        r = ingest(self.server, answer)
+        self.assertEqual(r.stdout.decode(), t + "\n", r.stderr)
+        self.assertEqual(self.item(t)["history"][-1]["note"], "补充：物业电话是 8888 6666。")
+
+        other = re.sub(rb"(?m)^Reply-To: .*\r\n",
+                       "Reply-To: {} <wangli@example.cn>\r\n".format(
+                           bword("王丽", "UTF-8", "utf-8")).encode(), data)
+        other = re.sub(rb"(?m)^Subject: .*\r\n", ("Subject: %s\r\n" % bword(
+            "关于 %s 的补充" % t, "UTF-8", "utf-8")).encode(), other)
+        other = other.replace(b"<Zk3f9a1b2c3d4e5f6a7b8c9d0@forms", b"<Zk3f9a1b2c3d4e5f6a7b8c9d1@forms")
+        r = ingest(self.server, other)
+        t2 = r.stdout.decode().strip()
+        self.assertRegex(t2, TRACKING)
+        self.assertNotEqual(t2, t, "another citizen's form is not added to the first item")
+        self.assertEqual(self.item(t2)["email"], "wangli@example.cn")
+        peers.wait_for(lambda: [m for m in self.smtp.records()
+                                if "wangli@example.cn" in m["rcpt"] and t2 in m["subject"]], 60,
+                       "the second citizen's acknowledgement")
+        with sqlite3.connect(self.server.db, timeout=30) as con:
+            senders = con.execute("SELECT m.sender FROM mail_in m JOIN items i ON i.id = "
+                                  "m.item_id WHERE i.tracking IN (?, ?) AND m.outcome = "
+                                  "'created'", (t, t2)).fetchall()
+        self.assertEqual(senders, [(self.RELAY,), (self.RELAY,)])
+
+
 class PolledAsPiped(unittest.TestCase):
     """The IMAP poller gives the same items as the pipe: both corpora (this one and
     make_corpus.py's, whose cases test_mailin pipes) APPENDed to a real Dovecot, polled by

@@ -252,6 +252,141 @@ test_html(struct t *t)
 	free(s);
 }
 
+/* HTML as a reader of the rendered mail sees it (libxml2's parser, as browsers recover). */
+static void
+test_html_as_read(struct t *t)
+{
+	static const struct {
+		const char *html, *text;
+	} cases[] = {
+		/* Word's list numbers between <![if !supportLists]> and <![endif]> (comments to a
+		 * browser, text to libxml2 2.9), a CDATA section in HTML (a comment up to ">") */
+		{ "<p class=MsoListParagraph><![if !supportLists]><span>1.<span style='font:7.0pt "
+		  "\"Times New Roman\"'>&nbsp;&nbsp; </span></span><![endif]>路灯不亮<o:p></o:p></p>",
+		  "1.   路灯不亮" },
+		{ "a<![CDATA[x]]>b<![CDATA[ c > d ]]>", "ab d ]]>" },
+		/* Outlook's conditional comments: what only Outlook shows is a comment elsewhere */
+		{ "<!--[if mso]><p>only outlook</p><![endif]--><!--[if !mso]><!--><p>others</p>"
+		  "<!--<![endif]-->",
+		  "others" },
+		/* a stray "<" is text; so is one before a digit or a space */
+		{ "价格 < 100 元，噪音 <55 分贝，3<4", "价格 < 100 元，噪音 <55 分贝，3<4" },
+		/* unclosed and misnested elements, an unclosed script */
+		{ "<p>one<p>two<div>three", "one\ntwo\nthree" },
+		{ "a <b>bold <i>both</b> only i", "a bold both only i" },
+		{ "a<script>var x='<p>b</p>'", "a" },
+		/* lists: markers, numbers from start, nesting, an item whose text is a paragraph, an
+		 * empty item */
+		{ "<ul><li>a</li><li>b<ul><li>c</li></ul></li></ul><ol start=3><li>x<li>y</ol>"
+		  "<ul><li><p>para</p></li><li></li></ul>",
+		  "- a\n- b\n  - c\n3. x\n4. y\n- para" },
+		/* a quote (Gmail's reply) with its empty line */
+		{ "<div>ok</div><div class=gmail_quote><div>X wrote:<br></div><blockquote "
+		  "class=gmail_quote><div>first<br><br>second</div></blockquote></div>after",
+		  "ok\nX wrote:\n> first\n>\n> second\nafter" },
+		/* links: the address after a text that does not say it; mailto as the address;
+		 * nothing for javascript:, cid: or an image */
+		{ "<a href=\"https://pan.example.cn/s/abc\">照片</a> <a href=\"https://www.gov.cn/\">"
+		  "www.gov.cn</a> <a href=\"mailto:a@b.cn\">a@b.cn</a> <a href=\"MAILTO:a@b.cn?subject"
+		  "=x\">写信</a> <a href=\"javascript:alert(1)\">x</a> <a href=\"cid:1\"><img "
+		  "src=\"cid:1\"></a> <a href=\"#top\">top</a>",
+		  "照片 <https://pan.example.cn/s/abc> www.gov.cn a@b.cn 写信 <a@b.cn> x top" },
+		/* hidden text (a preheader) never reaches the body */
+		{ "<div style=\"display:none;max-height:0\">preheader<p>x</p></div><span style="
+		  "\"DISPLAY: NONE !important\">y</span><p hidden>h</p><p style=\"color:red; "
+		  "visibility : hidden\">v</p><p style=\"display: block\">shown</p>",
+		  "shown" },
+		/* layout white space folds; <pre> keeps it */
+		{ "<p>  a \n\t b  </p>\n\n<p>c</p>", "a b\nc" },
+		{ "t<pre>  x\n    y</pre>z", "t\n  x\n    y\nz" },
+		/* table cells on their row's line, tab apart (a paragraph in a cell too) */
+		{ "<table><tr><td><p>姓名</p></td><td><p>张三</p></td></tr><tr><td>电话</td><td></td>"
+		  "</tr><tr><td></td><td>x</td></tr></table>after",
+		  "姓名\t张三\n电话\n\tx\nafter" },
+		/* block ends and <br>: Gmail's <div><br></div> is an empty line, a <br> ending a
+		 * block is not */
+		{ "<div>您好：</div><div><br></div><div>谢谢<br></div><div>王</div><br>b",
+		  "您好：\n\n谢谢\n王\n\nb" },
+		/* the title and the head are not the letter; a <meta> charset does not switch
+		 * text that is UTF-8 already */
+		{ "<html><head><title>Secret</title><meta charset=gbk></head><body>中文</body></html>",
+		  "中文" },
+		{ "", "" },
+	};
+	GString *deep;
+	char *s;
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = html(cases[i].html);
+		CHECK_STR(t, s, cases[i].text);
+		free(s);
+	}
+	/* nesting far beyond libxml2's default limit of 256: the text after it is kept */
+	deep = g_string_new(NULL);
+	for (k = 0; k < 5000; k++)
+		g_string_append(deep, "<div>");
+	g_string_append(deep, "deep");
+	for (k = 0; k < 5000; k++)
+		g_string_append(deep, "</div>");
+	g_string_append(deep, "after");
+	s = mail_html_text(deep->str, deep->len);
+	CHECK_STR(t, s, "deep\nafter");
+	free(s);
+	g_string_free(deep, TRUE);
+}
+
+/* Whom a message is from: Reply-To's mailbox when it is one other address than From's and not
+ * ours (a form's relay), else From's. */
+static void
+test_reply_to(struct t *t)
+{
+	static const struct {
+		const char *headers, *from, *relay;
+	} cases[] = {
+		{ "From: Forms <noreply@forms.example>\r\nReply-To: =?UTF-8?B?5L2V5pmT5Lic?= "
+		  "<he@example.cn>\r\n",
+		  "何晓东 <he@example.cn>", "noreply@forms.example" },
+		{ "From: Forms <noreply@forms.example>\r\nReply-To: he@example.cn\r\n",
+		  "he@example.cn", "noreply@forms.example" },
+		/* the same address: From's name stays */
+		{ "From: Zhang <zhang@example.cn>\r\nReply-To: ZHANG@example.cn\r\n",
+		  "Zhang <zhang@example.cn>", NULL },
+		/* one of ours (a receiving address): never the citizen */
+		{ "From: a <a@example.cn>\r\nReply-To: director@bureau.example\r\n",
+		  "a <a@example.cn>", NULL },
+		/* several, a group, nothing usable: From */
+		{ "From: a <a@example.cn>\r\nReply-To: b@example.cn, c@example.cn\r\n",
+		  "a <a@example.cn>", NULL },
+		{ "From: a <a@example.cn>\r\nReply-To: team: b@example.cn;\r\n",
+		  "a <a@example.cn>", NULL },
+		{ "From: a <a@example.cn>\r\nReply-To: not an address\r\n", "a <a@example.cn>",
+		  NULL },
+	};
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256], msg[512], got[300];
+	size_t i;
+
+	mail_config_default(&cfg);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(msg, sizeof(msg), "%sTo: director@bureau.example\r\nSubject: s\r\n\r\nbody\r\n",
+		         cases[i].headers);
+		CHECK_INT(t, mail_parse(&cfg, msg, strlen(msg), &m, err, sizeof(err)), MAIL_OK);
+		if (m.from_name != NULL)
+			snprintf(got, sizeof(got), "%s <%s>", m.from_name, m.from_addr);
+		else
+			snprintf(got, sizeof(got), "%s", m.from_addr != NULL ? m.from_addr : "(none)");
+		CHECK_STR(t, got, cases[i].from);
+		if (cases[i].relay != NULL)
+			CHECK_STR(t, m.relay_addr, cases[i].relay);
+		else
+			CHECK(t, m.relay_addr == NULL);
+		mail_msg_free(&m);
+	}
+}
+
 static void
 test_kinds(struct t *t)
 {
@@ -584,8 +719,10 @@ main(void)
 
 	RUN(&t, test_charset_labels);
 	RUN(&t, test_html);
+	RUN(&t, test_html_as_read);
 	RUN(&t, test_kinds);
 	RUN(&t, test_exact_address_kind);
+	RUN(&t, test_reply_to);
 	RUN(&t, test_never_storable);
 	RUN(&t, test_long_subject_and_body);
 	RUN(&t, test_whole_long_subject);

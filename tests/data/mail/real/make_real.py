@@ -1417,6 +1417,235 @@ def not_a_message():
     return msg, expect(exit=65)
 
 
+# --- HTML as the only text: the body is what a reader of the rendered HTML sees ------------
+
+OUTLOOK_LIST_HTML = """<html xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" xmlns:w="urn:schemas-microsoft-com:office:word" xmlns:m="http://schemas.microsoft.com/office/2004/12/omml" xmlns="http://www.w3.org/TR/REC-html40">
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset=gb2312">
+<meta name="Generator" content="Microsoft Word 15 (filtered medium)">
+<!--[if !mso]><style>v\:* {behavior:url(#default#VML);}
+o\:* {behavior:url(#default#VML);}
+</style><![endif]--><style><!--
+p.MsoListParagraph, li.MsoListParagraph, div.MsoListParagraph
+	{margin:0cm;
+	text-indent:21.0pt;
+	font-size:10.5pt;
+	font-family:DengXian;}
+/* List Definitions */
+@list l0
+	{mso-list-id:1177618322;
+	mso-list-type:hybrid;}
+--></style>
+</head>
+<body lang="ZH-CN" link="#0563C1" vlink="#954F72" style="text-justify-trim:punctuation">
+<div class="WordSection1">
+<p class="MsoNormal">李科长：<span lang="EN-US"><o:p></o:p></span></p>
+<p class="MsoNormal">我公司厂区门前存在以下问题：<span lang="EN-US"><o:p></o:p></span></p>
+<p class="MsoListParagraph" style="margin-left:18.0pt;text-indent:-18.0pt;mso-list:l0 level1 lfo1"><![if !supportLists]><span lang="EN-US" style="mso-fareast-font-family:DengXian"><span style="mso-list:Ignore">1.<span style="font:7.0pt &quot;Times New Roman&quot;">&nbsp; </span></span></span><![endif]>雨后道路积水超过<span lang="EN-US">20</span>厘米；<span lang="EN-US"><o:p></o:p></span></p>
+<p class="MsoListParagraph" style="margin-left:18.0pt;text-indent:-18.0pt;mso-list:l0 level1 lfo1"><![if !supportLists]><span lang="EN-US" style="mso-fareast-font-family:DengXian"><span style="mso-list:Ignore">2.<span style="font:7.0pt &quot;Times New Roman&quot;">&nbsp; </span></span></span><![endif]>路灯损坏已两周。<span lang="EN-US"><o:p></o:p></span></p>
+<table class="MsoTableGrid" border="1" cellspacing="0" cellpadding="0" style="border-collapse:collapse;border:none">
+<tr>
+<td width="120" valign="top" style="width:90.0pt;border:solid windowtext 1.0pt;padding:0cm 5.4pt 0cm 5.4pt">
+<p class="MsoNormal">地点<span lang="EN-US"><o:p></o:p></span></p>
+</td>
+<td width="240" valign="top" style="width:180.0pt;border:solid windowtext 1.0pt;border-left:none;padding:0cm 5.4pt 0cm 5.4pt">
+<p class="MsoNormal">科技园路<span lang="EN-US">8</span>号<span lang="EN-US"><o:p></o:p></span></p>
+</td>
+</tr>
+<tr>
+<td width="120" valign="top" style="width:90.0pt;border:solid windowtext 1.0pt;border-top:none;padding:0cm 5.4pt 0cm 5.4pt">
+<p class="MsoNormal">联系人<span lang="EN-US"><o:p></o:p></span></p>
+</td>
+<td width="240" valign="top" style="width:180.0pt;border-top:none;border-left:none;border-bottom:solid windowtext 1.0pt;border-right:solid windowtext 1.0pt;padding:0cm 5.4pt 0cm 5.4pt">
+<p class="MsoNormal">周强<span lang="EN-US"><o:p></o:p></span></p>
+</td>
+</tr>
+</table>
+<p class="MsoNormal"><span lang="EN-US"><o:p>&nbsp;</o:p></span></p>
+<p class="MsoNormal">现场照片：<a href="https://pan.example.cn/s/1AbCdEfGh">网盘链接</a>（提取码<span lang="EN-US"> 8k2m</span>）<span lang="EN-US"><o:p></o:p></span></p>
+<p class="MsoNormal"><span lang="EN-US"><o:p>&nbsp;</o:p></span></p>
+<p class="MsoNormal">周强<span lang="EN-US"><o:p></o:p></span></p>
+<p class="MsoNormal">电话：<span lang="EN-US">0571-8888 1234<o:p></o:p></span></p>
+</div>
+</body>
+</html>
+"""
+
+
+@case
+def outlook_html_word_list_table():
+    """Outlook 2016, HTML only (gb2312, quoted-printable): Word's numbered list (the numbers
+    between <![if !supportLists]> and <![endif]>, which browsers read as comments), a table
+    whose cells hold paragraphs, a link whose text is not its address, styles in a conditional
+    comment."""
+    subject = "厂区门前道路积水及路灯损坏"
+    body = ("李科长：\n我公司厂区门前存在以下问题：\n1.  雨后道路积水超过20厘米；\n2.  路灯损坏已两周。\n"
+            "地点\t科技园路8号\n联系人\t周强\n\n"
+            "现场照片：网盘链接 <https://pan.example.cn/s/1AbCdEfGh>（提取码 8k2m）\n\n周强\n"
+            "电话：0571-8888 1234")
+    msg = crlf(f"""From: "{bw("周强", "gb2312")}" <zhouqiang@factory.example.com>
+To: "complaint@bureau.example" <complaint@bureau.example>
+Subject: {bw(subject, "gb2312")}
+Date: Mon, 2 Mar 2026 15:02:11 +0800
+Message-ID: <000a01dcab20$1c2d3e40$54876ac0$@factory.example.com>
+MIME-Version: 1.0
+Content-Type: text/html;
+	charset="gb2312"
+Content-Transfer-Encoding: quoted-printable
+X-Mailer: Microsoft Outlook 16.0
+Thread-Index: AdyrIBwtPkBUh2rAQ0y3m5n0Zx1qXw==
+Content-Language: zh-cn
+
+{qp(OUTLOOK_LIST_HTML, "gb2312")}""")
+    return msg, expect(subject, body, [], "周强 <zhouqiang@factory.example.com>", "complaint")
+
+
+@case
+def gmail_html_reply_quote():
+    """The markup Gmail's composer writes (a <div> per line, <div><br></div> for an empty
+    line, the earlier message in a gmail_quote <blockquote>, a link on words), sent as the only
+    part (UTF-8, quoted-printable), answering an earlier message of another address."""
+    subject = "Re: 公积金提取申请进度"
+    html = ('<div dir="ltr"><div>您好，</div><div><br></div><div>我于 3 月 2 日在网上提交了公积金提取申请'
+            '（<a href="https://gjj.example.gov.cn/apply?id=88231&amp;from=mail">申请编号 88231</a>），'
+            '至今显示“审核中”。</div><div><br></div><div>请问还需要补充什么材料？</div><div><br></div>'
+            '<div>刘伟</div></div><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">'
+            '公积金中心 &lt;<a href="mailto:service@gjj.example.gov.cn">service@gjj.example.gov.cn</a>'
+            '&gt; 于2026年3月3日周二 09:00写道：<br></div><blockquote class="gmail_quote" '
+            'style="margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,204);'
+            'padding-left:1ex"><div>您的申请已受理。<br><br>请留意短信通知。</div></blockquote></div>\n')
+    body = ("您好，\n\n我于 3 月 2 日在网上提交了公积金提取申请（申请编号 88231 "
+            "<https://gjj.example.gov.cn/apply?id=88231&from=mail>），至今显示“审核中”。\n\n"
+            "请问还需要补充什么材料？\n\n刘伟\n\n"
+            "公积金中心 <service@gjj.example.gov.cn> 于2026年3月3日周二 09:00写道：\n"
+            "> 您的申请已受理。\n>\n> 请留意短信通知。")
+    msg = crlf(f"""MIME-Version: 1.0
+Date: Tue, 3 Mar 2026 10:12:40 +0800
+References: <gjj-20260303-0900-77@gjj.example.gov.cn>
+In-Reply-To: <gjj-20260303-0900-77@gjj.example.gov.cn>
+Message-ID: <CAB8x2pQ4c7rT+9wE3nZ6yV1mK8jH5sF0dA2gL7uJ4oC3iN6bYz@mail.gmail.example>
+Subject: {bw(subject, "UTF-8")}
+From: =?UTF-8?B?{base64.b64encode("刘伟".encode()).decode()}?= <liuwei.citizen@gmail.example>
+To: director@bureau.example
+Content-Type: text/html; charset="UTF-8"
+Content-Transfer-Encoding: quoted-printable
+
+{qp(html, "utf-8")}""")
+    return msg, expect(subject, body, [], "刘伟 <liuwei.citizen@gmail.example>", "letter")
+
+
+@case
+def apple_mail_html_list():
+    """The markup Apple Mail writes (text straight in <body>, class="" on every element,
+    <br class=""> lines, a bulleted list of class MailOutline, the signature in nested <div>s),
+    sent as the only part (UTF-8, quoted-printable)."""
+    subject = "小区违规搭建"
+    html = ('<html><head><meta http-equiv="content-type" content="text/html; charset=utf-8"></head>'
+            '<body style="word-wrap: break-word; -webkit-nbsp-mode: space; line-break: '
+            'after-white-space;" class="">您好：<div class=""><br class=""></div><div class="">'
+            '小区内违规搭建情况如下：</div><div class=""><ul class="MailOutline"><li class="">3 栋楼顶加建'
+            '彩钢房</li><li class="">5 栋一楼占用绿地</li></ul><div class=""><br class=""></div></div>'
+            '<div class="">地址：幸福路 18 号&nbsp;幸福小区</div><div class=""><br class=""><div class="">\n'
+            '<div>陈静</div><div>发自我的 iPhone</div>\n</div>\n<br class=""></div></body></html>')
+    body = ("您好：\n\n小区内违规搭建情况如下：\n- 3 栋楼顶加建彩钢房\n- 5 栋一楼占用绿地\n\n"
+            "地址：幸福路 18 号 幸福小区\n\n陈静\n发自我的 iPhone")
+    msg = crlf(f"""From: =?utf-8?B?{base64.b64encode("陈静".encode()).decode()}?= <chenjing@icloud.example>
+Content-Type: text/html;
+	charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+Mime-Version: 1.0 (Mac OS X Mail 16.0 \\(3774.600.62\\))
+Subject: {bw(subject, "utf-8")}
+Message-Id: <5E2A7C1B-8D3F-4A6E-9B1C-2F4D6A8E0C13@icloud.example>
+Date: Mon, 2 Mar 2026 20:41:05 +0800
+To: complaint@bureau.example
+X-Mailer: Apple Mail (2.3774.600.62)
+
+{qp(html, "utf-8")}""")
+    return msg, expect(subject, body, [], "陈静 <chenjing@icloud.example>", "complaint")
+
+
+@case
+def qq_html_gbk_quote():
+    """The markup QQ Mail writes for an answer (GBK text in <div>s, a numbered list, the earlier
+    message under a "原始邮件" rule with its header lines in bold, &nbsp; between them, the
+    original text), sent as the only part in GBK with the charset named in a <meta> alone
+    (base64)."""
+    subject = "回复：关于噪音投诉的补充"
+    html = ('<meta http-equiv="Content-Type" content="text/html; charset=GBK">'
+            '<div>补充两点：</div><ol><li>施工时间是每晚 22:00 至次日 2:00；</li><li>工地在喆园小区'
+            '东侧。</li></ol>'
+            '<div><br></div><div>赵磊</div><div><br></div><div style="font-size: 12px;'
+            'font-family: Arial Narrow;padding:2px 0 2px 0;">------------------&nbsp;原始邮件&nbsp;'
+            '------------------</div><div style="font-size: 12px;background:#efefef;padding:8px;">'
+            '<div><b>发件人:</b>&nbsp;"赵磊"&lt;zhaolei@qq.example&gt;;</div>'
+            '<div><b>发送时间:</b>&nbsp;2026年3月2日(星期一) 晚上9:00</div>'
+            '<div><b>收件人:</b>&nbsp;"局长信箱"&lt;director@bureau.example&gt;;<wbr></div>'
+            '<div></div><div><b>主题:</b>&nbsp;关于噪音投诉</div></div><div><br></div>'
+            '<div>工地夜间施工噪音很大。</div>')
+    body = ("补充两点：\n1. 施工时间是每晚 22:00 至次日 2:00；\n2. 工地在喆园小区东侧。\n\n赵磊\n\n"
+            "------------------ 原始邮件 ------------------\n"
+            "发件人: \"赵磊\"<zhaolei@qq.example>;\n发送时间: 2026年3月2日(星期一) 晚上9:00\n"
+            "收件人: \"局长信箱\"<director@bureau.example>;\n主题: 关于噪音投诉\n\n工地夜间施工噪音很大。")
+    msg = crlf(f"""From: "{bw("赵磊", "gb18030")}" <zhaolei@qq.example>
+To: "director" <director@bureau.example>
+Subject: {bw(subject, "gb18030")}
+Mime-Version: 1.0
+Content-Type: text/html
+Content-Transfer-Encoding: base64
+Date: Mon, 2 Mar 2026 21:30:02 +0800
+X-Priority: 3
+Message-ID: <tencent_6B1F2E3D4C5A69788796A5B4@qq.example>
+X-QQ-MIME: TCMime 1.0 by Tencent
+X-Mailer: QQMail 2.x
+X-QQ-Mailer: QQMail 2.x
+
+{b64(html.encode("gbk"))}
+""")
+    return msg, expect(subject, body, [], "赵磊 <zhaolei@qq.example>", "letter")
+
+
+FORM_HTML = """<!DOCTYPE html>
+<html><head><meta charset="UTF-8"><title>网站留言</title>
+<style>table{border-collapse:collapse} th,td{border:1px solid #ccc;padding:4px}</style></head>
+<body>
+<div style="display:none;max-height:0;overflow:hidden">新留言：小区电梯长期故障</div>
+<h3>网站留言</h3>
+<table>
+<tr><th>姓名</th><td>何晓东</td></tr>
+<tr><th>电话</th><td>139 0000 1234</td></tr>
+<tr><th>邮箱</th><td><a href="mailto:hexiaodong@example.cn">hexiaodong@example.cn</a></td></tr>
+<tr><th>内容</th><td>小区 3 号楼电梯已经停了两周，
+物业说要等配件。老人上下楼很困难 <请尽快督促>。</td></tr>
+</table>
+<p style="color:#999">此邮件由网站表单自动发送，请直接回复给留言人。</p>
+</body></html>
+"""
+
+
+@case
+def form_relay_reply_to():
+    """A web form's relay (PHPMailer): From the relay's own address, Reply-To the citizen who
+    filled the form in; the fields in an HTML table (text/html alone, quoted-printable), a
+    preheader hidden by display:none, the citizen's text put in unescaped ("<请…>")."""
+    subject = "【网站留言】小区电梯长期故障"
+    body = ("网站留言\n姓名\t何晓东\n电话\t139 0000 1234\n邮箱\thexiaodong@example.cn\n"
+            "内容\t小区 3 号楼电梯已经停了两周， 物业说要等配件。老人上下楼很困难 <请尽快督促>。\n"
+            "此邮件由网站表单自动发送，请直接回复给留言人。")
+    msg = crlf(f"""Date: Mon, 2 Mar 2026 16:20:05 +0800
+To: director@bureau.example
+From: {bw("市网站留言", "UTF-8")} <noreply@forms.example.gov.cn>
+Reply-To: {bw("何晓东", "UTF-8")} <hexiaodong@example.cn>
+Subject: {bw(subject, "UTF-8")}
+Message-ID: <Zk3f9a1b2c3d4e5f6a7b8c9d0@forms.example.gov.cn>
+X-Mailer: PHPMailer 6.9.1 (https://github.com/PHPMailer/PHPMailer)
+MIME-Version: 1.0
+Content-Type: text/html; charset=UTF-8
+Content-Transfer-Encoding: quoted-printable
+
+{qp(FORM_HTML, "utf-8")}""")
+    return msg, expect(subject, body, [], "何晓东 <hexiaodong@example.cn>", "letter")
+
+
 def write_case(name, msg, exp):
     d = os.path.join(HERE, name.replace("_", "-"))
     if os.path.isdir(d):
