@@ -365,13 +365,22 @@ audit_data(struct page *pg)
 	a = json_array();
 	for (i = 0; i < nau; i++) {
 		char at[17];
+		const char *words = NULL;
 
+		/* the action in words ("audit.login_failed"); the name itself stays on the row, for
+		 * the administrator who searches the logs with it */
+		if (au[i].action != NULL) {
+			words = page_msg2(pg, "audit.", au[i].action);
+			if (words == au[i].action)
+				words = NULL;
+		}
 		page_datetime(au[i].at, at);
 		json_array_append_new(
-		    a, json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:s?}", "at", at, "actor",
-		                 au[i].actor, "action", au[i].action, "target", au[i].target,
-		                 "result", page_msg(pg, au[i].ok ? "admin.ok" : "admin.refused"),
-		                 "addr", au[i].addr, "detail", au[i].detail));
+		    a, json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s, s:s?, s:s?}", "at", at, "actor",
+		                 au[i].actor, "action", au[i].action, "action_label", words, "target",
+		                 au[i].target, "result",
+		                 page_msg(pg, au[i].ok ? "admin.ok" : "admin.refused"), "addr",
+		                 au[i].addr, "detail", au[i].detail));
 	}
 	json_object_set_new(pg->data, "audit", a);
 	if (nau == AUDIT_ROWS) {

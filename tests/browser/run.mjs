@@ -955,8 +955,11 @@ await test("admin: create an account (one-time password once), change its role, 
 	assert((await p.inputValue("#pol-consultation-reply_days")) === "6", "the policy is saved");
 	await p.fill("#action", "policy_update");
 	await clickAndWait(p, "form.audit-filters button[type=submit]");
-	const actions = await p.locator("table.audit tbody tr td:nth-child(3)").allTextContents();
+	const actions = await p.locator("table.audit tbody tr td:nth-child(3) code.action-name").allTextContents();
 	assert(actions.length >= 1 && actions.every((a) => a === "policy_update"), `filtered: ${actions}`);
+	// the action in words, its name on a second line
+	const words = await p.locator("table.audit tbody tr td:nth-child(3) .action-words").allTextContents();
+	assert(words.length === actions.length && words.every((w) => w === "Change a time-limit policy"), `in words: ${words}`);
 	assert((await p.textContent("table.audit")).includes("reply_days: 5 (config) -> 6 (admin)"), "with its detail");
 	await p.goto(`${BASE}/staff/admin?actor=admin_b`);
 	const targets = await p.locator("table.audit tbody tr td:nth-child(4)").allTextContents();
