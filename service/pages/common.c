@@ -133,8 +133,9 @@ cookie_flags(struct page *pg)
 /* The query parameters of the pages that a language link keeps, so that switching the language
  * shows the same board page, queue filter, period or audit search. */
 static const char *const kept_params[] = { "q",     "kind",  "month",  "state",   "cursor",
-	                                   "period", "before", "actor", "action", "target",
-	                                   "from",  "to",     "tracking", "expired", "out",  "done" };
+	                                   "page",  "period", "before", "actor", "action",
+	                                   "target", "from", "to",     "tracking", "expired",
+	                                   "out",   "done" };
 #define LANG_HREF_MAX 2048
 
 /* The address of this page in language l: its path, ?lang= and the kept parameters

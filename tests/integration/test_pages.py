@@ -464,6 +464,24 @@ class TrackRedirect(Base):
         r = self.track(self.citizen(), item)
         self.assertEqual(r.status, 429, "the number is refused from this address now")
 
+    def test_forged_cookie_with_done_says_nothing_was_done(self):
+        """A forged or stale cookie with ?done= (a bookmarked or shared action's address): the
+        not-found message alone, never the action's "done" message beside it."""
+        item = self.submit()
+        t = item["tracking"]
+        for done in ("withdraw_consent", "rate", "supplement", "withdraw"):
+            b = Browser(self.server)
+            b.cookies["civicdesk_track"] = t + ".WRONGWRONG12"
+            r = b.get("/track?lang=en&tracking=%s&done=%s" % (t, done))
+            self.assertEqual(r.status, 404, done)
+            self.assertIn('id="look-up-error"', b.text())
+            self.assertNotIn('id="flash"', b.text(), done)
+            # no cookie at all (it expired): the look-up form, no message either
+            b = Browser(self.server)
+            b.get("/track?lang=en&tracking=%s&done=%s" % (t, done))
+            self.assertNotIn('id="flash"', b.text(), done)
+            self.assertNotIn('id="status-title"', b.text(), done)
+
 
 class Languages(Base):
     """?lang= takes any BCP 47 tag of Chinese or English (any case) as the nearest of ours, and
@@ -930,6 +948,33 @@ class Board(Base):
         self.assertTrue(m, "a first-page link in the pager")
         b.get(html.unescape(m.group(1)))
         self.assertEqual(re.findall(r'<span class="code">(XJ-[0-9-]+)</span>', b.text()), first)
+
+        # the title names the search and, past the first, the page (the first thing a screen
+        # reader says, and what the history and the tabs list), in the page's language
+        def title(path):
+            b.get(path)
+            return html.unescape(re.search(r"<title>(.*?)</title>", b.text()).group(1))
+        q = urllib.parse.quote("翻页测试")
+        self.assertEqual(title("/board?lang=en"), "Published replies · Citizen Service Desk")
+        self.assertEqual(title("/board?lang=en&kind=complaint&q=" + q),
+                         "Search results for “翻页测试” · Complaint or report · Published replies · "
+                         "Citizen Service Desk")
+        nxt = html.unescape(re.search(r'<a href="([^"]+)" rel="next">', b.text()).group(1))
+        self.assertEqual(title(nxt), "Search results for “翻页测试” · Complaint or report · Page 2 · "
+                         "Published replies · Citizen Service Desk")
+        self.assertIn("<title>「翻页测试」的搜尋結果 · ", b.get("/board?lang=zh-Hant&q=" + q)
+                      and b.text())
+        self.assertIn("<title>“翻页测试”的搜索结果 · 投诉举报 · 第 2 页 · ",
+                      b.get(nxt.replace("/board?", "/board?lang=zh-Hans&")) and b.text())
+        # the language links keep the page's number with its cursor
+        links = re.findall(r'<a href="([^"]+)" lang="en"', b.text())
+        self.assertTrue(links and "page=2" in html.unescape(links[0]), links)
+        # a page number not believed (no cursor, or not a number) is not shown
+        self.assertNotIn("Page", title("/board?lang=en&page=7"))
+        self.assertNotIn("Page", title(nxt.replace("page=2", "page=x") + "&lang=en"))
+        # the search is escaped in the title like everywhere
+        b.get("/board?lang=en&q=" + urllib.parse.quote("</title><b>"))
+        self.assertIn("<title>Search results for “&lt;/title&gt;&lt;b&gt;” · ", b.text())
 
 
 class Static(Base):
