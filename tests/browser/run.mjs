@@ -25,11 +25,15 @@ const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.mi
 const TRACKING_RE = /^XJ-\d{8}-\d{5}$/;
 const DEADLINE = Date.now() + 480_000; // the whole suite, whatever happens
 const ALL_SHOTS = process.env.BROWSER_SCREENSHOTS === "all";
+// BROWSER_ONLY=REGEX runs the tests whose names match (while working on them; some tests use
+// what earlier ones made, and fail alone)
+const ONLY = process.env.BROWSER_ONLY ? new RegExp(process.env.BROWSER_ONLY) : null;
 
 let n = 0, failed = 0;
 const log = (s) => process.stdout.write(s + "\n");
 
 async function test(name, fn) {
+	if (ONLY && !ONLY.test(name)) return;
 	n++;
 	if (Date.now() > DEADLINE) {
 		failed++;
@@ -345,6 +349,51 @@ await test("a phone (360 px): files too large are caught beside the field before
 	assert((await q.inputValue("#body")) === "楼下餐馆每晚营业到凌晨两点。", "and the body");
 	assert(await q.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth), "no horizontal scrolling at 360 px with the errors");
 	await n.close();
+});
+
+await test("submit: a subject of 200 characters with emoji and CJK ext. B is accepted (the server counts characters, the browser's maxlength UTF-16 units); at 201 the message shows beside the field before sending and nothing is sent", async () => {
+	const c = await context();
+	const p = await c.newPage();
+	let posts = 0;
+	p.on("request", (r) => { if (r.method() === "POST") posts++; });
+	await p.goto(`${BASE}/submit?lang=en`);
+	await p.check("#kind-letter");
+	const subject = "𠀀😀".repeat(100); // 200 characters, 400 UTF-16 units
+	await p.focus("#subject");
+	await p.keyboard.insertText(subject); // as typed or pasted: the browser's maxlength applies
+	const len = () => p.evaluate(() => Array.from(document.getElementById("subject").value).length);
+	assert((await len()) === 200, `200 characters taken, got ${await len()}`);
+	assert((await p.locator("#subject-error").count()) === 0, "no message at 200");
+	await p.fill("#body", "生僻字姓名：𠀀。");
+	await p.fill("#phone", "13812345678");
+	// 201 characters (fewer UTF-16 units than 200 of those, so the browser takes them): too
+	// long, said at once beside the field, tied to it, announced
+	await p.fill("#subject", "");
+	await p.focus("#subject");
+	await p.keyboard.insertText("𠀀😀".repeat(75) + "字".repeat(51));
+	assert((await len()) === 201, `201 characters, got ${await len()}`);
+	const msg = p.locator("#subject-error[role=alert]");
+	assert((await msg.count()) === 1 && /200/.test(await msg.textContent()), `the message beside the subject: ${await p.locator("#subject-error").count()}`);
+	assert((await p.getAttribute("#subject", "aria-describedby")).split(" ").includes("subject-error"), "tied to the field");
+	assert((await p.getAttribute("#subject", "aria-invalid")) === "true", "aria-invalid");
+	await p.click("form.stack button[type=submit]");
+	assert(posts === 0 && new URL(p.url()).pathname === "/submit", `nothing sent (${posts} POST)`);
+	assert((await p.evaluate(() => document.activeElement.id)) === "subject", "focus on the subject");
+	// back to 200: the message goes
+	await p.keyboard.press("End");
+	await p.keyboard.press("Backspace");
+	assert((await len()) === 200 && (await p.locator("#subject-error").count()) === 0 && (await p.getAttribute("#subject", "aria-invalid")) === null, "fits again: no message");
+	// the 200 characters of 400 units are sent whole
+	await p.fill("#subject", "");
+	await p.focus("#subject");
+	await p.keyboard.insertText(subject);
+	await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+	const tracking = (await p.textContent("#tracking")).trim();
+	assert(TRACKING_RE.test(tracking), `sent: ${await p.textContent("main")}`);
+	const r = await api("GET", `/api/v1/items/${tracking}`, undefined, await apiLogin("disp_b"));
+	assert(r.json && r.json.subject === subject, `the subject whole: ${r.json && r.json.subject}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
 });
 
 await test("a form without its token is refused (CSRF)", async () => {
