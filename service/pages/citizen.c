@@ -718,7 +718,7 @@ track_status(struct page *pg, const char *tracking, const char *code, int status
 		core_track_failed(req->app, req->addr, tracking, req->now);
 		if (!posted)
 			track_cookie(pg, NULL, NULL); /* the cookie's code is wrong: forgotten */
-		/* nothing was done for this browser: no "done" message (?done=) beside "not found" */
+		/* nothing was done for this browser: no ?done= message beside "not found" */
 		json_object_del(pg->data, "flash");
 		json_object_set_new(pg->data, "notfound", json_true());
 		track_form(pg, csrf ? 404 : 403, tracking); /* wrong codes count all the same */

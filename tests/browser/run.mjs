@@ -196,6 +196,7 @@ addUser("hand_b", "handler", SECTION);
 addUser("head_b", "section_head", SECTION);
 addUser("admin_b", "admin");
 addUser("totp_b", "handler", SECTION);
+addUser("sup_b", "supervisor");
 
 const ctx = await context();
 const page = await ctx.newPage();
@@ -929,6 +930,258 @@ await test("keyboard only: look up, rate with Tab/Space/Enter; focus is visible"
 	assert(guard < 10, "then the button");
 	await Promise.all([p.waitForNavigation(), p.keyboard.press("Enter")]);
 	assert((await p.locator("p.rating-done").count()) === 1, `rated by keyboard: ${await p.textContent("main")}`);
+	await c.close();
+});
+
+// --- what a screen reader gets from the staff pages -----------------------------------------
+
+// The page's accessibility tree as chromium gives it to a screen reader (CDP
+// Accessibility.getFullAXTree): the nodes not ignored, each {role, name, description, props,
+// children}, and the root.
+async function axTree(p) {
+	const cdp = await p.context().newCDPSession(p);
+	try {
+		const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+		const byId = new Map(nodes.map((x) => [x.nodeId, x]));
+		const shape = (x) => ({
+			role: x.role ? x.role.value : "",
+			name: x.name ? String(x.name.value).trim() : "",
+			description: x.description ? String(x.description.value).trim() : "",
+			props: Object.fromEntries((x.properties || []).map((q) => [q.name, q.value && q.value.value])),
+			ignored: x.ignored,
+			kids: (x.childIds || []).map((id) => byId.get(id)).filter(Boolean),
+		});
+		const all = nodes.map(shape);
+		return { all: all.filter((x) => !x.ignored), byId, shape };
+	} finally {
+		await cdp.detach();
+	}
+}
+
+// What a screen reader user would trip over on the page as it is, as sentences: headings (one
+// level 1, none skipped), tables (a name from the caption, column headers), controls and
+// regions without a name, an invalid control without the message as its description, text in
+// Han characters on an English page outside an element of lang zh (read with the wrong voice).
+async function srProblems(p, where) {
+	const bad = [];
+	const { all, shape } = await axTree(p);
+	const heads = all.filter((x) => x.role === "heading").map((x) => [Number(x.props.level), x.name]);
+	if (heads.filter(([l]) => l === 1).length !== 1 || !heads.length || heads[0][0] !== 1)
+		bad.push(`${where}: one h1 first: ${JSON.stringify(heads)}`);
+	for (let i = 1; i < heads.length; i++)
+		if (heads[i][0] > heads[i - 1][0] + 1) bad.push(`${where}: heading "${heads[i - 1][1]}" (h${heads[i - 1][0]}) then "${heads[i][1]}" (h${heads[i][0]})`);
+	const below = (x, pred, out = []) => { for (const k of x.kids.map(shape)) { if (pred(k)) out.push(k); below(k, pred, out); } return out; };
+	for (const t of all.filter((x) => x.role === "table")) {
+		if (!t.name) bad.push(`${where}: a table without a name (caption)`);
+		if (!below(t, (k) => k.role === "columnheader").length) bad.push(`${where}: table "${t.name}" without column headers`);
+	}
+	const named = ["textbox", "searchbox", "combobox", "checkbox", "radio", "button", "link", "region", "navigation", "form", "figure", "img", "listbox", "spinbutton", "group", "radiogroup"];
+	for (const x of all)
+		if (["textbox", "searchbox", "combobox", "checkbox", "radio", "button", "link", "region", "navigation", "img", "spinbutton"].includes(x.role) && !x.name)
+			bad.push(`${where}: a ${x.role} without a name`);
+	void named;
+	for (const x of all)
+		if (x.props.invalid && x.props.invalid !== "false" && !x.description)
+			bad.push(`${where}: invalid ${x.role} "${x.name}" without its message as description`);
+	if ((await p.getAttribute("html", "lang")) === "en") {
+		const han = await p.evaluate(() => {
+			const out = [];
+			const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+			for (let n = w.nextNode(); n; n = w.nextNode()) {
+				if (!/\p{Script=Han}/u.test(n.data)) continue;
+				const el = n.parentElement;
+				// not read out: hidden, the options of a closed list, the inside of an image
+				if (el.closest("script, style, [hidden], option, title, [role=img], [aria-hidden=true]")) continue;
+				const lang = (el.closest("[lang]") || document.documentElement).getAttribute("lang");
+				if (!/^zh/.test(lang)) out.push(`${el.tagName.toLowerCase()}${el.className ? "." + el.className : ""}: ${n.data.trim().slice(0, 30)}`);
+			}
+			return out;
+		});
+		for (const h of han.slice(0, 8)) bad.push(`${where}: Chinese text read with the English voice: ${h}`);
+	}
+	return bad;
+}
+
+// Tabs from the top of the page to its end: the focused elements in the order Tab reaches them,
+// each with whether its focus can be seen (an outline or a box shadow), and the page's tabbable
+// elements in document order.
+async function tabWalk(p) {
+	await p.evaluate(() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); });
+	await p.keyboard.press("Tab");
+	const seen = [];
+	for (let i = 0; i < 600; i++) {
+		const f = await p.evaluate(() => {
+			const e = document.activeElement;
+			if (!e || e === document.body) return null;
+			if (!e.dataset.tabId) e.dataset.tabId = String(Math.random()).slice(2);
+			const cs = getComputedStyle(e);
+			const visible = (cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 2) || (cs.boxShadow && cs.boxShadow !== "none");
+			return { id: e.dataset.tabId, what: e.outerHTML.slice(0, 90), visible };
+		});
+		if (!f || (seen.length && f.id === seen[0].id)) break;
+		if (seen.some((x) => x.id === f.id)) break;
+		seen.push(f);
+		await p.keyboard.press("Tab");
+	}
+	const order = await p.evaluate(() => {
+		const els = Array.from(document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, [tabindex]"))
+			.filter((e) => !e.disabled && e.tabIndex >= 0 && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden");
+		return { ids: els.map((e) => e.dataset.tabId || ""), positive: Array.from(document.querySelectorAll("[tabindex]")).filter((e) => e.tabIndex > 0).length };
+	});
+	return { seen, order };
+}
+
+// Focus on every control by Tab, in the order of the page, and always visible.
+async function focusProblems(p, where) {
+	const bad = [];
+	const { seen, order } = await tabWalk(p);
+	if (order.positive) bad.push(`${where}: ${order.positive} elements with a positive tabindex`);
+	const ids = seen.map((x) => x.id);
+	const expect = order.ids.filter((id) => ids.includes(id));
+	if (JSON.stringify(ids) !== JSON.stringify(expect)) bad.push(`${where}: Tab does not follow the page's order`);
+	if (seen.length < order.ids.length) bad.push(`${where}: Tab reached ${seen.length} of ${order.ids.length} controls`);
+	for (const f of seen.filter((x) => !x.visible).slice(0, 5)) bad.push(`${where}: focus not visible on ${f.what}`);
+	return bad;
+}
+
+await test("screen reader on the staff pages (queue, review and approval, the supervisor's overdue view, admin) in English and Chinese: one h1 and headings in order, tables named by their caption with headers, every control named, Chinese text marked zh on English pages, focus visible and in order", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
+	// an item in review (the head's approve / return) and one asking for an extension (the
+	// supervisor's approve / refuse), both late (the overdue view), Chinese subjects
+	const review = await apiItem({ subject: "读屏审核测试" });
+	await apiAct(disp, review.tracking, "assign", { section: SECTION });
+	await apiAct(hand, review.tracking, "accept");
+	await apiAct(hand, review.tracking, "draft", { text: "答复：已处理。" });
+	await apiAct(hand, review.tracking, "submit_review");
+	const ext = await apiItem({ subject: "读屏延期测试" });
+	await apiAct(disp, ext.tracking, "assign", { section: SECTION });
+	await apiAct(hand, ext.tracking, "accept");
+	await apiAct(hand, ext.tracking, "request_extension", { note: "情况复杂，需要现场核查。" });
+	const c = await context();
+	const p = await c.newPage();
+	const bad = [];
+	const visit = async (who, pages) => {
+		await c.clearCookies();
+		await staffLogin(p, who);
+		for (const lang of ["en", "zh-Hans"]) {
+			for (const [name, path] of pages) {
+				await p.goto(`${BASE}${path}${path.includes("?") ? "&" : "?"}lang=${lang}`);
+				bad.push(...await srProblems(p, `${name} ${lang}`));
+				if (lang === "en") bad.push(...await focusProblems(p, `${name} ${lang}`));
+			}
+		}
+	};
+	const r = await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + 30 * 86400 });
+	assert(r.status === 200, r.text);
+	try {
+		await visit("disp_b", [["queue", "/staff/?state=all"], ["dashboard", "/staff/dashboard"]]);
+		await visit("head_b", [["review", `/staff/item/${review.tracking}`]]);
+		await visit("sup_b", [["approval", `/staff/item/${ext.tracking}`], ["overdue view", "/staff/dashboard"]]);
+		await visit("admin_b", [["admin", "/staff/admin"]]);
+	} finally {
+		await api("POST", "/api/v1/test/clock", { now: null });
+	}
+	assert(bad.length === 0, "\n" + bad.join("\n"));
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
+// The accessibility node of the element selector picks (the first): {role, name, description,
+// props}, as chromium gives it to a screen reader.
+async function axNode(p, selector) {
+	const cdp = await p.context().newCDPSession(p);
+	try {
+		const { root } = await cdp.send("DOM.getDocument", { depth: 0 });
+		const { nodeId } = await cdp.send("DOM.querySelector", { nodeId: root.nodeId, selector });
+		if (!nodeId) return null;
+		const { node } = await cdp.send("DOM.describeNode", { nodeId });
+		const { nodes } = await cdp.send("Accessibility.getPartialAXTree", { backendNodeId: node.backendNodeId, fetchRelatives: false });
+		const x = nodes[0];
+		return {
+			role: x.role ? x.role.value : "",
+			name: x.name ? String(x.name.value).trim() : "",
+			description: x.description ? String(x.description.value).trim() : "",
+			props: Object.fromEntries((x.properties || []).map((q) => [q.name, q.value && q.value.value])),
+		};
+	} finally {
+		await cdp.detach();
+	}
+}
+// The accessibility node of the element that has the focus.
+async function axFocused(p) {
+	const id = await p.evaluate(() => document.activeElement && document.activeElement.id);
+	return id ? axNode(p, `#${id}`) : null;
+}
+// The live regions (role status) and the text they hold now: [[id, text], …].
+async function liveTexts(p) {
+	return p.locator("[role=status]").evaluateAll((els) => els.map((e) => [e.id, e.textContent.replace(/\s+/g, " ").trim()]));
+}
+// Waits (at most 5 s) until the live region id says text.
+async function waitLive(p, id, text) {
+	for (const end = Date.now() + 5000; Date.now() < end;) {
+		if ((await liveTexts(p)).some(([i, t]) => i === id && t === text)) return true;
+		await new Promise((ok) => setTimeout(ok, 100));
+	}
+	return false;
+}
+// A refused form's summary has the focus and is an alert; its link leads to the control named,
+// which then has the focus, is invalid, and has the message as its description.
+async function summaryLeadsTo(p, id, where, message) {
+	const f = await axFocused(p);
+	assert(f && (await p.evaluate(() => document.activeElement.id)) === "error-summary", `${where}: the summary has the focus (${f && f.role} ${f && f.name})`);
+	assert((await p.getAttribute("#error-summary", "role")) === "alert", `${where}: an alert`);
+	const link = p.locator(`#error-summary a[href="#${id}"]`);
+	assert((await link.count()) === 1, `${where}: the summary links to #${id}: ${await p.innerHTML("#error-summary")}`);
+	await link.click();
+	const c = await axFocused(p);
+	assert((await p.evaluate(() => document.activeElement.id)) === id, `${where}: the link puts the focus on #${id}, not ${await p.evaluate(() => document.activeElement.id)}`);
+	assert(c && c.props.invalid && c.props.invalid !== "false", `${where}: #${id} is invalid (${JSON.stringify(c && c.props)})`);
+	assert(c.description.includes(message), `${where}: #${id} is described by "${message}": "${c.description}"`);
+}
+
+await test("screen reader on the staff pages: a refused form's summary is focused and links to the control, which is invalid and described by the message (admin, audit dates, the head's return); core's English sentence marked lang=en on a Chinese page; an action done is said by a live region after the page loads", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
+	const c = await context();
+	const p = await c.newPage();
+	await staffLogin(p, "admin_b");
+	// admin: a new account with a malformed name
+	await p.goto(`${BASE}/staff/admin?lang=en`);
+	await p.fill("#new-username", "1bad");
+	await clickAndWait(p, "form.new-account button[type=submit]");
+	await summaryLeadsTo(p, "new-username", "new account", (await p.textContent("#new-username-error")).trim());
+	// the audit log's filter: a date that is not one
+	await p.goto(`${BASE}/staff/admin?lang=zh-Hans&from=yesterday`);
+	await summaryLeadsTo(p, "from", "audit dates", (await p.textContent("#from-error")).trim());
+	// an action done: the message is said by a live region, filled once the page is there
+	await p.goto(`${BASE}/staff/admin?lang=en`);
+	await p.fill("#new-section-name", "读屏科");
+	await clickAndWait(p, "form.new-section button[type=submit]");
+	const flash = (await p.textContent("#flash")).trim();
+	assert(flash.length > 0 && await waitLive(p, "flash-live", flash), `the live region says "${flash}": ${JSON.stringify(await liveTexts(p))}`);
+	assert((await p.getAttribute("#flash", "role")) === null, "said once: the visible message is no live region of its own");
+	// the section head returns a draft without the note the return needs (a browser that does
+	// not check required fields): the summary leads to the note; core's sentence is English
+	const item = await apiItem({ subject: "读屏退回测试" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	await apiAct(hand, item.tracking, "draft", { text: "答复：已处理。" });
+	await apiAct(hand, item.tracking, "submit_review");
+	await c.clearCookies();
+	await staffLogin(p, "head_b");
+	await p.goto(`${BASE}/staff/item/${item.tracking}?lang=zh-Hans`);
+	const form = p.locator("form.action:has(input[name=action][value=return])");
+	await form.locator("textarea[name=note]").evaluate((e) => e.removeAttribute("required"));
+	await Promise.all([p.waitForNavigation(), form.locator("button[type=submit]").click()]);
+	const said = (await p.textContent("#return-note-error")).trim();
+	assert((await p.getAttribute("#return-note-error", "lang")) === "en", "core's English sentence beside the note is marked en");
+	assert((await p.locator("#error-summary span[lang=en]").count()) === 1, "and in the summary");
+	await summaryLeadsTo(p, "return-note", "return", said);
+	// approved: the item page says so through its live region, in the page's language
+	await form.locator("textarea[name=note]").fill("请补充时间。");
+	await Promise.all([p.waitForNavigation(), form.locator("button[type=submit]").click()]);
+	const done = (await p.textContent("#flash")).trim();
+	assert(/退回修改/.test(done) && await waitLive(p, "flash-live", done), `the live region says "${done}": ${JSON.stringify(await liveTexts(p))}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
 	await c.close();
 });
 

@@ -651,6 +651,91 @@ class ScreenReader(Base):
         self.assertIn('<div class="text" lang="zh">路灯已修复。</div>', s.text())
 
 
+class StaffScreenReader(Base):
+    """The staff pages for screen readers, as the server writes them (the browser suite checks
+    what chromium makes of them): a letter's subject and a section's name in Chinese are marked
+    lang=zh on English pages (rare characters of CJK ext. B too), the queue's rows are headed by
+    their tracking number, the dashboard's lists are tables named by a caption with their
+    count."""
+
+    def test_queue_and_dashboard(self):
+        rare = "\U00020000\U00020001"  # 𠀀𠁁: only supplementary ideographs
+        item = self.submit(subject=rare)
+        b = Browser(self.server)
+        b.get("/staff/login?lang=en")
+        b.post("/staff/login", {"username": "disp_p", "password": PW})
+        b.get("/staff/?state=all&q=" + urllib.parse.quote(rare))
+        row = re.search(r'<tr class="due-[a-z]+">(.*?)</tr>', b.text(), re.S)
+        self.assertTrue(row, b.text()[-2000:])
+        self.assertIn('<th scope="row"><a href="/staff/item/%s">' % item["tracking"], row.group(1))
+        self.assertIn('<td lang="zh">%s</td>' % rare, row.group(1))
+        self.act("disp_p", item["tracking"], "assign", section=SECTION)
+        b.get("/staff/?state=all&q=" + urllib.parse.quote(rare))
+        self.assertIn('<td lang="zh">%s</td>' % SECTION, b.text())
+        b.get("/staff/?lang=zh-Hans&state=all&q=" + urllib.parse.quote(rare))
+        self.assertNotIn('lang="zh"', b.text().split("<main")[1], "the page's own language")
+        b.get("/staff/dashboard?lang=en")
+        for key in ("overdue", "near", "extensions"):
+            self.assertRegex(b.text(), r'<h2 id="list-%s-title">[^<]+ <span class="count">\(\d+\)'
+                             r'</span></h2>' % key)
+        # an hour before the forward clock runs out: the item is in the list of those due soon
+        import datetime
+        due = datetime.datetime.fromisoformat(item["clocks"]["forward"]["due"]).timestamp()
+        r = self.server.request("POST", "/api/v1/test/clock", json_body={"now": int(due) - 3600})
+        self.assertEqual(r.status, 200, r)
+        try:
+            b = Browser(self.server)
+            b.get("/staff/login?lang=en")
+            b.post("/staff/login", {"username": "disp_p", "password": PW})
+            b.get("/staff/dashboard?lang=en&period=2000-01")
+        finally:
+            self.server.request("POST", "/api/v1/test/clock", json_body={"now": None})
+        near = re.search(r'<table class="queue list-near">\s*<caption id="list-near-caption">'
+                         r'Due within one working day \((\d+)\)</caption>', b.text())
+        self.assertTrue(near, "the list of items due soon, named by its caption")
+        self.assertIn(item["tracking"], b.text().split('class="queue list-near"')[1])
+
+
+class OverdueView(Base):
+    """The supervisor's overdue view never hides an item: past 100 overdue, the list says how
+    many more there are and the counts by section are whole; the items due soon are listed
+    whatever the number of overdue ones (they were read from the same first 100 rows, which
+    the overdue filled)."""
+
+    def test_more_than_a_page_overdue(self):
+        import datetime
+        for i in range(101):
+            r = self.server.request("POST", "/api/v1/items", json_body={
+                "kind": "letter", "subject": "逾期 %d" % i, "body": "逾期测试。",
+                "phone": "13812345678", "publish": False})
+            self.assertEqual(r.status, 201, r)
+            if i == 0:
+                due = datetime.datetime.fromisoformat(r.json()["clocks"]["forward"]["due"])
+        later = int(due.timestamp()) + 10 * 86400
+        try:
+            self.assertEqual(self.server.request("POST", "/api/v1/test/clock",
+                                                 json_body={"now": later}).status, 200)
+            soon = self.submit(subject="快到期")
+            fwd = datetime.datetime.fromisoformat(soon["clocks"]["forward"]["due"]).timestamp()
+            self.server.request("POST", "/api/v1/test/clock", json_body={"now": int(fwd) - 3600})
+            b = Browser(self.server)
+            b.get("/staff/login?lang=en")
+            b.post("/staff/login", {"username": "sup_p", "password": PW})
+            b.get("/staff/dashboard?lang=en&period=2000-01")
+        finally:
+            self.server.request("POST", "/api/v1/test/clock", json_body={"now": None})
+        page = b.text()
+        self.assertIn('<caption id="list-overdue-caption">Overdue (101)</caption>', page)
+        self.assertIn('id="list-overdue-more">Only the first 100 are listed here; 1 more', page)
+        overdue = page.split('class="queue list-overdue"')[1].split("</table>")[0]
+        self.assertEqual(len(re.findall(r"<tr class=", overdue)), 100)
+        self.assertIn('<span class="badge badge-red">101</span>',
+                      page.split('id="sections-caption"')[1].split("</table>")[0],
+                      "the count by section is whole")
+        near = page.split('class="queue list-near"')[1].split("</table>")[0]
+        self.assertIn(soon["tracking"], near, "the item due soon is listed")
+
+
 class TrackLimits(Base):
     def test_per_address_and_tracking_number(self):
         """Ten wrong codes for one number lock that number for this address only: another
@@ -698,7 +783,7 @@ class Dashboard(Base):
         self.assertEqual(r.status, 200)
         page = sup.text()
         self.assertIn('<table class="ranking">', page)
-        row = re.search(r"<tr><td>1</td><th scope=\"row\">%s</th>(.*?)</tr>" % SECTION, page)
+        row = re.search(r"<tr><td>1</td><th scope=\"row\"[^>]*>%s</th>(.*?)</tr>" % SECTION, page)
         self.assertTrue(row, page[-3000:])
         self.assertIn("<svg", page)
         self.assertIn('class="chart-rates"', page)
@@ -1474,19 +1559,19 @@ class Admin(Base):
         self.assertEqual([(e["actor"], e["detail"]) for e in self.audit(
             "outbox_retry_given_up", "email")], [("admin_p", "2 given-up notices pending again")])
         b.get(r.header("Location").split("#")[0])  # as a browser: no fragment
-        self.assertIn('<p class="notice" role="status" id="flash">Given-up e-mails sent again: '
+        self.assertIn('<p class="notice" role="status" id="flash" data-announce>Given-up e-mails sent again: '
                       '2.</p>', b.text())
         b.get("/staff/admin?lang=zh-Hant")
         self.assertIn("重新發送全部已放棄的簡訊</button>", b.text())
         r = b.post("/staff/admin/outbox/retry", {"channel": "sms"})
         self.assertEqual(r.status, 303)
         b.get(r.header("Location").split("#")[0])  # as a browser: no fragment
-        self.assertIn('id="flash">已放棄的簡訊將重新發送：1 則。</p>', b.text())
+        self.assertIn('id="flash" data-announce>已放棄的簡訊將重新發送：1 則。</p>', b.text())
         self.assertNotEqual(state("13800000055"), "failed")
         b.get("/staff/admin?lang=zh-Hans")
         r = b.post("/staff/admin/outbox/retry", {"channel": "sms"})
         b.get(r.header("Location").split("#")[0])  # as a browser: no fragment
-        self.assertIn('id="flash">已放弃的短信将重新发送：0 条。</p>', b.text(), "none left")
+        self.assertIn('id="flash" data-announce>已放弃的短信将重新发送：0 条。</p>', b.text(), "none left")
 
 
 def audit_actions(root):

@@ -143,7 +143,21 @@
 			});
 		});
 	}
+	// A status message the server wrote into the page (an action done): a screen reader says
+	// what changes in a live region, not what one held when the page loaded, so the message is
+	// said through a live region of its own (put beside it, empty) once the page is there. The
+	// visible message loses its role, not to be said twice; without this script it keeps it.
+	function announce(el) {
+		var live = document.createElement("p");
+		live.className = "vh";
+		live.id = (el.id || "status") + "-live";
+		live.setAttribute("role", "status");
+		el.parentNode.insertBefore(live, el.nextSibling);
+		el.removeAttribute("role");
+		setTimeout(function () { live.textContent = el.textContent.replace(/\s+/g, " ").trim(); }, 700);
+	}
 	document.addEventListener("DOMContentLoaded", function () {
+		document.querySelectorAll("[role=status][data-announce]").forEach(announce);
 		document.querySelectorAll("form[data-keep]").forEach(keep);
 		// signing out forgets every kept text (a shared computer's next user sees none)
 		document.querySelectorAll("form[action='/staff/logout']").forEach(function (f) {
