@@ -1142,6 +1142,8 @@ pg_board(struct req *req, struct resp *resp)
 		json_object_set_new(pg.data, "first_href", json_string(href));
 	}
 	board_title(&pg, q, kind, month, pageno);
+	/* no empty navigation landmark when there is a single page */
+	json_object_set_new(pg.data, "has_pager", json_boolean(n == PAGE_SIZE || cursor != NULL));
 	db_public_rows_free(rows, n);
 	page_end(&pg, 200, "board");
 }

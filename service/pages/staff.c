@@ -524,6 +524,8 @@ pg_staff_queue(struct req *req, struct resp *resp)
 		queue_href(href, sizeof(href), state, q, NULL);
 		json_object_set_new(pg.data, "first_href", json_string(href));
 	}
+	/* no empty navigation landmark when there is a single page */
+	json_object_set_new(pg.data, "has_pager", json_boolean(n == PAGE_SIZE || cursor != NULL));
 	/* the item pages link back to this page of the queue, filters and all */
 	queue_href(href, sizeof(href), state, q, cursor);
 	if (place_valid(href))

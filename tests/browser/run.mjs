@@ -1002,32 +1002,32 @@ async function srProblems(p, where) {
 	return bad;
 }
 
-// Tabs from the top of the page to its end: the focused elements in the order Tab reaches them,
-// each with whether its focus can be seen (an outline or a box shadow), and the page's tabbable
-// elements in document order.
+// Tabs from the top of the page to its end: the focused elements in the order Tab reaches them
+// (recorded in the page as focus moves), each with whether its focus can be seen (an outline or
+// a box shadow), and the page's tabbable elements in document order.
 async function tabWalk(p) {
-	await p.evaluate(() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); });
-	await p.keyboard.press("Tab");
-	const seen = [];
-	for (let i = 0; i < 600; i++) {
-		const f = await p.evaluate(() => {
-			const e = document.activeElement;
-			if (!e || e === document.body) return null;
-			if (!e.dataset.tabId) e.dataset.tabId = String(Math.random()).slice(2);
-			const cs = getComputedStyle(e);
-			const visible = (cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 2) || (cs.boxShadow && cs.boxShadow !== "none");
-			return { id: e.dataset.tabId, what: e.outerHTML.slice(0, 90), visible };
-		});
-		if (!f || (seen.length && f.id === seen[0].id)) break;
-		if (seen.some((x) => x.id === f.id)) break;
-		seen.push(f);
-		await p.keyboard.press("Tab");
-	}
 	const order = await p.evaluate(() => {
+		let k = 0;
 		const els = Array.from(document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, [tabindex]"))
 			.filter((e) => !e.disabled && e.tabIndex >= 0 && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden");
-		return { ids: els.map((e) => e.dataset.tabId || ""), positive: Array.from(document.querySelectorAll("[tabindex]")).filter((e) => e.tabIndex > 0).length };
+		for (const e of document.querySelectorAll("*")) e.dataset.tabId = String(k++);
+		window.__tabs = [];
+		document.addEventListener("focusin", (ev) => {
+			const e = ev.target, cs = getComputedStyle(e);
+			const visible = (cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 2) || (cs.boxShadow && cs.boxShadow !== "none");
+			window.__tabs.push({ id: e.dataset.tabId, what: e.outerHTML.slice(0, 90), visible });
+		}, true);
+		if (document.activeElement) document.activeElement.blur();
+		window.scrollTo(0, 0);
+		return { ids: els.map((e) => e.dataset.tabId), positive: Array.from(document.querySelectorAll("[tabindex]")).filter((e) => e.tabIndex > 0).length };
 	});
+	for (let i = 0; i <= order.ids.length; i++) await p.keyboard.press("Tab");
+	const all = await p.evaluate(() => window.__tabs);
+	const seen = [];
+	for (const f of all) {
+		if (seen.some((x) => x.id === f.id)) break;
+		seen.push(f);
+	}
 	return { seen, order };
 }
 

@@ -669,6 +669,10 @@ class StaffScreenReader(Base):
         self.assertTrue(row, b.text()[-2000:])
         self.assertIn('<th scope="row"><a href="/staff/item/%s">' % item["tracking"], row.group(1))
         self.assertIn('<td lang="zh">%s</td>' % rare, row.group(1))
+        # one page: no navigation landmark with nothing in it
+        self.assertNotIn('class="pager"', b.text())
+        b.get("/board?lang=en&q=" + urllib.parse.quote(rare))
+        self.assertNotIn('class="pager"', b.text())
         self.act("disp_p", item["tracking"], "assign", section=SECTION)
         b.get("/staff/?state=all&q=" + urllib.parse.quote(rare))
         self.assertIn('<td lang="zh">%s</td>' % SECTION, b.text())
@@ -1575,8 +1579,9 @@ class Admin(Base):
 
 
 def audit_actions(root):
-    """Every audit action name the C source writes: {name: "file:line"}, and the places whose
-    action this cannot follow. It reads the calls of audit_write and of the functions that pass
+    """Every audit action name the C source writes: {name: "file:line"}, the places whose
+    action this cannot follow, and the names of the history rows among them (the staff item
+    page's timeline names those). It reads the calls of audit_write and of the functions that pass
     their action on to it (their argument: a literal, or the ?: branches of one), the history
     rows' actions (txn_commit audits h->action), local variables named action, and the
     workflow table's names (actions.c audits t->name)."""
@@ -1634,7 +1639,7 @@ def audit_actions(root):
             i += 1
         return out
 
-    names, unfollowed = {}, []
+    names, unfollowed, history = {}, [], set()
     call = re.compile(r"\b(%s)\s*\(" % "|".join(funnels))
     for top in ("service", "notifiers"):
         for d, _, files in os.walk(os.path.join(root, top)):
@@ -1657,15 +1662,20 @@ def audit_actions(root):
                     lits = value.findall(arg)
                     for lit in lits:
                         names.setdefault(lit, where(m.start()))
+                        if m.group(1) == "history_row":
+                            history.add(lit)
                     if not lits and arg not in followed:
                         unfollowed.append("%s: %s(... %s ...)" % (where(m.start()),
                                                                   m.group(1), arg))
-                for m in re.finditer(r"(?:\.|->|\b)action\s*=\s*([^;=][^;]*);", src):
-                    for lit in value.findall(m.group(1).strip()):
+                for m in re.finditer(r"(\.|->|\b)action\s*=\s*([^;=][^;]*);", src):
+                    for lit in value.findall(m.group(2).strip()):
                         names.setdefault(lit, where(m.start()))
+                        if m.group(1) in (".", "->"):  # a history row's (a local's: audit only)
+                            history.add(lit)
                 for m in re.finditer(r'\[WF_\w+\]\s*=\s*\{\s*WF_\w+\s*,\s*"(\w+)"', src):
                     names.setdefault(m.group(1), where(m.start()))
-    return names, unfollowed
+                    history.add(m.group(1))
+    return names, unfollowed, history
 
 
 class AuditActions(unittest.TestCase):
@@ -1674,8 +1684,27 @@ class AuditActions(unittest.TestCase):
 
     ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
+    @staticmethod
+    def keys(lang):
+        with open(os.path.join(AuditActions.ROOT, "web", "i18n", lang + ".txt"),
+                  encoding="utf-8") as f:
+            return {line.split("=", 1)[0].strip() for line in f
+                    if "=" in line and not line.startswith("#")}
+
+    def test_every_history_action_has_words(self):
+        """The staff item page's timeline names each row's action in words (action.NAME): the
+        rows of screening, virus scans, skipped acknowledgements and confirmed ratings showed
+        their raw names."""
+        _, _, history = audit_actions(self.ROOT)
+        for known in ("screened", "attachment_refused", "confirm_rating", "assign", "rate"):
+            self.assertIn(known, history)
+        for lang in ("zh-Hans", "zh-Hant", "en"):
+            keys = self.keys(lang)
+            self.assertEqual(sorted(n for n in history if "action." + n not in keys), [],
+                             "%s.txt lacks action.NAME for" % lang)
+
     def test_every_action_has_words(self):
-        names, unfollowed = audit_actions(self.ROOT)
+        names, unfollowed, _ = audit_actions(self.ROOT)
         self.assertEqual(unfollowed, [], "audit actions this test cannot follow: teach "
                          "audit_actions() where they come from")
         # the enumeration finds what it should (were it to find nothing, it would pass)
@@ -1684,10 +1713,7 @@ class AuditActions(unittest.TestCase):
             self.assertIn(known, names)
         self.assertGreater(len(names), 50)
         for lang in ("zh-Hans", "zh-Hant", "en"):
-            with open(os.path.join(self.ROOT, "web", "i18n", lang + ".txt"),
-                      encoding="utf-8") as f:
-                keys = {line.split("=", 1)[0].strip() for line in f
-                        if "=" in line and not line.startswith("#")}
+            keys = self.keys(lang)
             missing = ["%s (%s)" % (n, at) for n, at in sorted(names.items())
                        if "audit." + n not in keys]
             self.assertEqual(missing, [], "%s.txt lacks audit.NAME for" % lang)
