@@ -56,8 +56,9 @@ section_choices(struct page *pg, const struct db_section *secs, size_t n, const 
 	for (i = 0; i < n; i++)
 		json_array_append_new(
 		    a,
-		    json_pack("{s:s, s:s, s:b}", "value", secs[i].name, "label", secs[i].name,
-		              "selected", current != NULL && strcmp(current, secs[i].name) == 0));
+		    json_pack("{s:s, s:s, s:b, s:s?}", "value", secs[i].name, "label", secs[i].name,
+		              "selected", current != NULL && strcmp(current, secs[i].name) == 0,
+		              "opt_lang", page_text_lang(pg, secs[i].name)));
 	return a;
 }
 

@@ -760,7 +760,9 @@ item_view(struct page *pg, const char *tracking)
 	sections = json_array();
 	for (i = 0; i < nsec; i++)
 		if (secs[i].active)
-			json_array_append_new(sections, json_pack("{s:s}", "name", secs[i].name));
+			json_array_append_new(sections,
+			                      json_pack("{s:s, s:s?}", "name", secs[i].name, "opt_lang",
+			                                page_text_lang(pg, secs[i].name)));
 	json_object_set_new(pg->data, "handlers", handler_choices(pg, secs, nsec));
 	page_datetime(item.received, received);
 	sla_format_local(item.received, iso, sizeof(iso));

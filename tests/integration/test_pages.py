@@ -678,6 +678,15 @@ class StaffScreenReader(Base):
         self.assertIn('<td lang="zh">%s</td>' % SECTION, b.text())
         b.get("/staff/?lang=zh-Hans&state=all&q=" + urllib.parse.quote(rare))
         self.assertNotIn('lang="zh"', b.text().split("<main")[1], "the page's own language")
+        # a period that is not one: the summary leads to the period's field
+        sup = Browser(self.server)
+        sup.get("/staff/login?lang=en")
+        sup.post("/staff/login", {"username": "sup_p", "password": PW})
+        sup.get("/staff/dashboard?lang=en&period=bogus")
+        self.assertRegex(sup.text(), r'id="error-summary" tabindex="-1"><p><a href="#period">')
+        # the sections offered by the item page's forms, in their language
+        b.get("/staff/item/%s?lang=en" % item["tracking"])
+        self.assertIn('<option value="%s" lang="zh">%s</option>' % (SECTION, SECTION), b.text())
         b.get("/staff/dashboard?lang=en")
         for key in ("overdue", "near", "extensions"):
             self.assertRegex(b.text(), r'<h2 id="list-%s-title">[^<]+ <span class="count">\(\d+\)'
