@@ -56,8 +56,9 @@ section_choices(struct page *pg, const struct db_section *secs, size_t n, const 
 	for (i = 0; i < n; i++)
 		json_array_append_new(
 		    a,
-		    json_pack("{s:s, s:s, s:b}", "value", secs[i].name, "label", secs[i].name,
-		              "selected", current != NULL && strcmp(current, secs[i].name) == 0));
+		    json_pack("{s:s, s:s, s:b, s:s?}", "value", secs[i].name, "label", secs[i].name,
+		              "selected", current != NULL && strcmp(current, secs[i].name) == 0,
+		              "opt_lang", page_text_lang(pg, secs[i].name)));
 	return a;
 }
 
@@ -346,11 +347,21 @@ audit_data(struct page *pg)
 	af.action = text_filter(pg, "action");
 	af.target = text_filter(pg, "target");
 	af.limit = AUDIT_ROWS;
+	/* a date refused: beside its field, and in the summary at the top, linked to the field */
 	if (from != NULL && date_filter(from, 0, &af.from) != 0)
 		json_object_set_new(pg->data, "e_from",
 		                    json_string(page_msg(pg, "admin.bad_date")));
 	if (to != NULL && date_filter(to, 1, &af.to) != 0)
 		json_object_set_new(pg->data, "e_to", json_string(page_msg(pg, "admin.bad_date")));
+	if (json_object_get(pg->data, "problem") == NULL &&
+	    (json_object_get(pg->data, "e_from") != NULL ||
+	     json_object_get(pg->data, "e_to") != NULL)) {
+		json_object_set_new(pg->data, "problem",
+		                    json_string(page_msg(pg, "admin.bad_date")));
+		json_object_set_new(
+		    pg->data, "problem_href",
+		    json_string(json_object_get(pg->data, "e_from") ? "#from" : "#to"));
+	}
 	if (before != NULL) {
 		char *end;
 		long long b;
@@ -365,13 +376,25 @@ audit_data(struct page *pg)
 	a = json_array();
 	for (i = 0; i < nau; i++) {
 		char at[17];
+		const char *words = NULL;
 
+		/* the action in words ("audit.login_failed"); the name itself stays on the row, for
+		 * the administrator who searches the logs with it */
+		if (au[i].action != NULL) {
+			words = page_msg2(pg, "audit.", au[i].action);
+			if (words == au[i].action)
+				words = NULL;
+		}
 		page_datetime(au[i].at, at);
 		json_array_append_new(
-		    a, json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:s?}", "at", at, "actor",
-		                 au[i].actor, "action", au[i].action, "target", au[i].target,
-		                 "result", page_msg(pg, au[i].ok ? "admin.ok" : "admin.refused"),
-		                 "addr", au[i].addr, "detail", au[i].detail));
+		    a, json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s?}",
+		                 "at", at, "actor", au[i].actor, "action", au[i].action,
+		                 "action_label", words, "target", au[i].target, "result",
+		                 page_msg(pg, au[i].ok ? "admin.ok" : "admin.refused"), "addr",
+		                 au[i].addr, "detail", au[i].detail, "actor_lang",
+		                 page_text_lang(pg, au[i].actor), "target_lang",
+		                 page_text_lang(pg, au[i].target), "detail_lang",
+		                 page_text_lang(pg, au[i].detail)));
 	}
 	json_object_set_new(pg->data, "audit", a);
 	if (nau == AUDIT_ROWS) {
@@ -462,21 +485,22 @@ admin_page(struct page *pg, int status)
 	json_object_set_new(pg->data, "policies", policy_forms(pg));
 	a = json_array();
 	for (i = 0; i < nsec; i++)
-		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:b}", "id",
+		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:b, s:s?}", "id",
 		                                   (json_int_t)secs[i].id, "name", secs[i].name,
 		                                   "email", secs[i].email ? secs[i].email : "",
-		                                   "active", secs[i].active));
+		                                   "active", secs[i].active, "name_lang",
+		                                   page_text_lang(pg, secs[i].name)));
 	json_object_set_new(pg->data, "sections", a);
 	a = json_array();
 	for (i = 0; i < nacc; i++) {
 		const char *sec = section_name(secs, nsec, acc[i].section_id);
 
 		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "username",
+		    a, json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:o, s:o, s:o, s:b}", "username",
 		                 acc[i].username, "role_label",
 		                 page_msg2(pg, "role.", role_name(acc[i].role)), "section", sec,
-		                 "status", acc[i].status, "status_label",
-		                 page_msg2(pg, "astatus.", acc[i].status), "roles",
+		                 "section_lang", page_text_lang(pg, sec), "status", acc[i].status,
+		                 "status_label", page_msg2(pg, "astatus.", acc[i].status), "roles",
 		                 role_choices(pg, role_name(acc[i].role)), "section_opts",
 		                 section_choices(pg, secs, nsec, sec), "statuses",
 		                 status_choices(pg, acc[i].status), "self",
@@ -512,19 +536,42 @@ admin_begin(struct page *pg, struct req *req, struct resp *resp, int form)
 	return 1;
 }
 
-/* Shows the page again with a refusal: message (a sentence from core, or NULL) after the
- * catalogue's "admin.not_done", and the field it names (e_<form>_<field>) when form is set. */
+/* The controls of the forms whose fields a refusal can name: form, field, the control's id. */
+static const struct {
+	const char *form, *field, *id;
+} refusable[] = {
+    {"acc", "username", "new-username"}, {"acc", "role", "new-role"},
+    {"acc", "section", "new-section"},   {"acc", "display_name", "new-display-name"},
+    {"acc", "email", "new-email"},       {"acc", "phone", "new-phone"},
+    {"sec", "name", "new-section-name"}, {"sec", "email", "new-section-email"},
+    {"cal", "file", "calendar-file"},
+};
+
+/* Shows the page again with a refusal: the catalogue's "admin.not_done" and message (a sentence
+ * from core, in English: its lang on a Chinese page; or the catalogue's), and the field it names
+ * (e_<form>_<field>, beside the field) when form is set, which the summary links to. */
 static void
 refused(struct page *pg, int status, const char *form, const char *field, const char *message)
 {
-	char text[400], key[64];
+	char key[64], href[64];
+	const char *lang = page_text_lang(pg, message);
+	size_t i;
 
-	snprintf(text, sizeof(text), "%s %s", page_msg(pg, "admin.not_done"),
-	         message ? message : "");
-	json_object_set_new(pg->data, "problem", json_string(text));
+	json_object_set_new(pg->data, "problem", json_string(page_msg(pg, "admin.not_done")));
+	if (message != NULL && message[0] != '\0')
+		json_object_set_new(pg->data, "problem_detail", json_string(message));
+	if (lang != NULL)
+		json_object_set_new(pg->data, "problem_lang", json_string(lang));
 	if (form != NULL && field != NULL) {
 		snprintf(key, sizeof(key), "e_%s_%s", form, field);
-		json_object_set_new(pg->data, key, json_string(message ? message : text));
+		json_object_set_new(pg->data, key,
+		                    json_string(message ? message : page_msg(pg, "err.field")));
+		for (i = 0; i < sizeof(refusable) / sizeof(refusable[0]); i++)
+			if (strcmp(form, refusable[i].form) == 0 &&
+			    strcmp(field, refusable[i].field) == 0) {
+				snprintf(href, sizeof(href), "#%s", refusable[i].id);
+				json_object_set_new(pg->data, "problem_href", json_string(href));
+			}
 	}
 	admin_page(pg, status);
 }

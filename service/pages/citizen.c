@@ -3,6 +3,7 @@
  * channel), the status look-up with tracking number and query code, the public board — and the
  * static files. No account: forms carry a token signed against a double-submit cookie.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -717,6 +718,8 @@ track_status(struct page *pg, const char *tracking, const char *code, int status
 		core_track_failed(req->app, req->addr, tracking, req->now);
 		if (!posted)
 			track_cookie(pg, NULL, NULL); /* the cookie's code is wrong: forgotten */
+		/* nothing was done for this browser: no ?done= message beside "not found" */
+		json_object_del(pg->data, "flash");
 		json_object_set_new(pg->data, "notfound", json_true());
 		track_form(pg, csrf ? 404 : 403, tracking); /* wrong codes count all the same */
 		return;
@@ -925,17 +928,68 @@ cursor_read(const char *s, int64_t *a, int64_t *b)
 	return 0;
 }
 
-/* The board's address with q, kind and month, percent-encoded, and the cursor when not NULL. */
+/* The board's address with q, kind and month, percent-encoded, and the cursor when not NULL
+ * with the number of the page it leads to (for the page's title). */
 static void
 board_href(char *buf, size_t size, const char *q, const char *kind, const char *month,
-           const char *cursor)
+           const char *cursor, long page)
 {
 	size_t n;
 
 	n = (size_t)snprintf(buf, size, "/board?q=");
 	page_url_put(buf, size, &n, q);
-	snprintf(buf + n, size - n, "&kind=%s&month=%s%s%s", kind ? kind : "", month ? month : "",
-	         cursor ? "&cursor=" : "", cursor ? cursor : "");
+	n += (size_t)snprintf(buf + n, size - n, "&kind=%s&month=%s", kind ? kind : "",
+	                      month ? month : "");
+	if (cursor != NULL && n < size)
+		n += (size_t)snprintf(buf + n, size - n, "&cursor=%s", cursor);
+	if (cursor != NULL && page > 1 && n < size)
+		snprintf(buf + n, size - n, "&page=%ld", page);
+}
+
+#define BOARD_PAGES_MAX 100000 /* a page number beyond it is not believed */
+
+/* The catalogue's message key with "{name}" replaced by value, into buf. */
+static void
+msg_fill(struct page *pg, const char *key, const char *name, const char *value, char *buf,
+         size_t size)
+{
+	const char *m = page_msg(pg, key), *at = strstr(m, name);
+
+	if (at == NULL)
+		snprintf(buf, size, "%s", m);
+	else
+		snprintf(buf, size, "%.*s%s%s", (int)(at - m), m, value, at + strlen(name));
+}
+
+/* The board's title: what the page shows when it is not the whole first page (the search, the
+ * kind, the month, the page's number), then the board's name — what a screen reader says first
+ * and what the browser's history and tabs list. */
+static void
+board_title(struct page *pg, const char *q, const char *kind, const char *month, long page)
+{
+	char title[1400], part[700], num[24];
+	size_t n = 0;
+
+	title[0] = '\0';
+	if (q != NULL) {
+		msg_fill(pg, "board.title_search", "{q}", q, part, sizeof(part));
+		n += (size_t)snprintf(title + n, sizeof(title) - n, "%s · ", part);
+	}
+	if (kind != NULL && n < sizeof(title))
+		n += (size_t)snprintf(title + n, sizeof(title) - n, "%s · ",
+		                      page_msg2(pg, "kind.", kind));
+	if (month != NULL && n < sizeof(title)) {
+		msg_fill(pg, "board.month_shown", "{month}", month, part, sizeof(part));
+		n += (size_t)snprintf(title + n, sizeof(title) - n, "%s · ", part);
+	}
+	if (page > 1 && n < sizeof(title)) {
+		snprintf(num, sizeof(num), "%ld", page);
+		msg_fill(pg, "board.title_page", "{n}", num, part, sizeof(part));
+		n += (size_t)snprintf(title + n, sizeof(title) - n, "%s · ", part);
+	}
+	if (n < sizeof(title))
+		snprintf(title + n, sizeof(title) - n, "%s", page_msg(pg, "board.title"));
+	json_object_set_new(pg->data, "title", json_string(title));
 }
 
 /* The instant local day d starts. */
@@ -985,7 +1039,7 @@ board_months(struct page *pg, const char *q, const char *kind, const char *month
 		int t = y * 12 + (m - 1) - (DB_PUBLIC_MONTHS - 1) + i;
 
 		snprintf(label, sizeof(label), "%04d-%02d", t / 12, t % 12 + 1);
-		board_href(href, sizeof(href), q, kind, label, NULL);
+		board_href(href, sizeof(href), q, kind, label, NULL, 0);
 		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:b, s:b}", "label", label,
 		                                   "href", href, "count", (json_int_t)counts[i],
 		                                   "has", counts[i] > 0, "current",
@@ -1002,6 +1056,7 @@ pg_board(struct req *req, struct resp *resp)
 	struct page pg;
 	const char *q = req_query(req, "q"), *kind = req_query(req, "kind");
 	const char *cursor = req_query(req, "cursor"), *month = req_query(req, "month");
+	const char *pageq = req_query(req, "page");
 	struct db_public_row *rows = NULL;
 	struct db_public_filter f;
 	sla_day first, next;
@@ -1009,6 +1064,7 @@ pg_board(struct req *req, struct resp *resp)
 	json_t *items;
 	char href[700];
 	int64_t retry;
+	long pageno = 1;
 
 	if (page_begin(&pg, req, resp, "board.title", "board") != 0)
 		return;
@@ -1033,6 +1089,17 @@ pg_board(struct req *req, struct resp *resp)
 	}
 	if (cursor != NULL && cursor_read(cursor, &f.before_replied, &f.before_id) != 0)
 		cursor = NULL;
+	/* the page's number, carried by the next-page links (only for the title: the cursor says
+	 * where the page starts); 0 when a cursor came without a believable one */
+	if (cursor != NULL) {
+		char *end;
+
+		errno = 0;
+		pageno = pageq != NULL ? strtol(pageq, &end, 10) : 0;
+		if (pageq == NULL || errno != 0 || end == pageq || *end != '\0' || pageno < 2 ||
+		    pageno > BOARD_PAGES_MAX)
+			pageno = 0;
+	}
 	f.text = q;
 	f.by_kind = kind != NULL;
 	f.kind = kind != NULL ? (enum kind)kind_parse(kind) : KIND_LETTER;
@@ -1059,20 +1126,24 @@ pg_board(struct req *req, struct resp *resp)
 	json_object_set_new(pg.data, "q", json_string(q ? q : ""));
 	json_object_set_new(pg.data, "kinds", kind_choices(&pg, kind));
 	json_object_set_new(pg.data, "months", board_months(&pg, q, kind, month));
-	board_href(href, sizeof(href), q, kind, NULL, NULL);
+	board_href(href, sizeof(href), q, kind, NULL, NULL, 0);
 	json_object_set_new(pg.data, "all_months_href", json_string(href));
 	if (n == PAGE_SIZE) {
 		char next_cursor[48];
 
 		snprintf(next_cursor, sizeof(next_cursor), "%lld:%lld",
 		         (long long)rows[n - 1].replied_at, (long long)rows[n - 1].id);
-		board_href(href, sizeof(href), q, kind, month, next_cursor);
+		board_href(href, sizeof(href), q, kind, month, next_cursor,
+		           pageno > 0 ? pageno + 1 : 0);
 		json_object_set_new(pg.data, "next_href", json_string(href));
 	}
 	if (cursor != NULL) {
-		board_href(href, sizeof(href), q, kind, month, NULL);
+		board_href(href, sizeof(href), q, kind, month, NULL, 0);
 		json_object_set_new(pg.data, "first_href", json_string(href));
 	}
+	board_title(&pg, q, kind, month, pageno);
+	/* no empty navigation landmark when there is a single page */
+	json_object_set_new(pg.data, "has_pager", json_boolean(n == PAGE_SIZE || cursor != NULL));
 	db_public_rows_free(rows, n);
 	page_end(&pg, 200, "board");
 }

@@ -132,9 +132,9 @@ cookie_flags(struct page *pg)
 
 /* The query parameters of the pages that a language link keeps, so that switching the language
  * shows the same board page, queue filter, period or audit search. */
-static const char *const kept_params[] = { "q",     "kind",  "month",  "state",   "cursor",
-	                                   "period", "before", "actor", "action", "target",
-	                                   "from",  "to",     "tracking", "expired", "out",  "done" };
+static const char *const kept_params[] = {
+    "q",      "kind",   "month", "state", "cursor",   "page",    "period", "before", "actor",
+    "action", "target", "from",  "to",    "tracking", "expired", "out",    "done"};
 #define LANG_HREF_MAX 2048
 
 /* The address of this page in language l: its path, ?lang= and the kept parameters
@@ -349,9 +349,20 @@ has_han(const char *s)
 			unsigned cp = ((unsigned)(*p & 0x0F) << 12) | ((unsigned)(p[1] & 0x3F) << 6) |
 			              (unsigned)(p[2] & 0x3F);
 
-			if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF))
+			if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+			    (cp >= 0xF900 && cp <= 0xFAFF))
 				return 1;
 			p += 2;
+		} else if ((*p & 0xF8) == 0xF0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 &&
+		           (p[3] & 0xC0) == 0x80) {
+			/* the supplementary ideographs (ext. B to H, in rare names: 𠀀) */
+			unsigned cp = ((unsigned)(*p & 0x07) << 18) |
+			              ((unsigned)(p[1] & 0x3F) << 12) |
+			              ((unsigned)(p[2] & 0x3F) << 6) | (unsigned)(p[3] & 0x3F);
+
+			if (cp >= 0x20000 && cp <= 0x323AF)
+				return 1;
+			p += 3;
 		}
 	return 0;
 }

@@ -97,9 +97,10 @@ period_choices(struct page *pg, const char *current)
 	return groups;
 }
 
-/* One row of the ranking table. */
+/* One row of the ranking table (the section's name with its lang when its script is not the
+ * page's). */
 static json_t *
-section_row(const struct stats_section *s)
+section_row(struct page *pg, const struct stats_section *s)
 {
 	const struct db_stats_row *n = &s->n;
 	char ot[16], sr[16], avg[16];
@@ -110,12 +111,12 @@ section_row(const struct stats_section *s)
 		snprintf(avg, sizeof(avg), "—");
 	else
 		snprintf(avg, sizeof(avg), "%.1f", s->avg_wd);
-	return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:b}", "rank",
-	                 s->rank, "name", s->name, "received", (json_int_t)n->received, "replied",
-	                 (json_int_t)n->replied, "on_time", (json_int_t)n->on_time, "late",
-	                 (json_int_t)n->late, "open", (json_int_t)n->open, "overdue",
-	                 (json_int_t)n->overdue, "on_time_rate", ot, "satisfaction_rate", sr,
-	                 "avg_wd", avg, "has_overdue", n->overdue > 0);
+	return json_pack("{s:i, s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:b}",
+	                 "rank", s->rank, "name", s->name, "name_lang", page_text_lang(pg, s->name),
+	                 "received", (json_int_t)n->received, "replied", (json_int_t)n->replied,
+	                 "on_time", (json_int_t)n->on_time, "late", (json_int_t)n->late, "open",
+	                 (json_int_t)n->open, "overdue", (json_int_t)n->overdue, "on_time_rate", ot,
+	                 "satisfaction_rate", sr, "avg_wd", avg, "has_overdue", n->overdue > 0);
 }
 
 /* name cut to CHART_NAME_MAX code points with "…" (whole UTF-8 sequences only), into buf. */
@@ -215,7 +216,7 @@ page_dash_stats(struct page *pg)
 	}
 	rows = json_array();
 	for (i = 0; i < r.n; i++)
-		json_array_append_new(rows, section_row(&r.sections[i]));
+		json_array_append_new(rows, section_row(pg, &r.sections[i]));
 	sla_date_format(r.period.from, from);
 	sla_date_format(r.period.to, to);
 	sla_date_format(r.end_day, at);

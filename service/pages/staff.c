@@ -432,11 +432,13 @@ queue_row(struct page *pg, const struct sla_calendar *cal, const struct db_queue
 		page_datetime(r->next_due, due);
 		sla_format_local(r->next_due, iso, sizeof(iso));
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "tracking", r->tracking,
-	                 "subject", r->subject, "state_label",
-	                 page_msg2(pg, "sstate.", wf_state_name(r->state)), "section",
-	                 r->section ? r->section : "—", "due", due, "due_iso", iso, "urgency", urgency,
-	                 "state", wf_state_name(r->state), "left_label", label);
+	/* the subject and the section in another script than the page's carry their lang */
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s?, s:s?}", "tracking", r->tracking,
+	    "subject", r->subject, "state_label", page_msg2(pg, "sstate.", wf_state_name(r->state)),
+	    "section", r->section ? r->section : "—", "due", due, "due_iso", iso, "urgency",
+	    urgency, "state", wf_state_name(r->state), "left_label", label, "subject_lang",
+	    page_text_lang(pg, r->subject), "section_lang", page_text_lang(pg, r->section));
 }
 
 /* The queue's address with its filters (state, q percent-encoded) and the cursor when not
@@ -522,6 +524,8 @@ pg_staff_queue(struct req *req, struct resp *resp)
 		queue_href(href, sizeof(href), state, q, NULL);
 		json_object_set_new(pg.data, "first_href", json_string(href));
 	}
+	/* no empty navigation landmark when there is a single page */
+	json_object_set_new(pg.data, "has_pager", json_boolean(n == PAGE_SIZE || cursor != NULL));
 	/* the item pages link back to this page of the queue, filters and all */
 	queue_href(href, sizeof(href), state, q, cursor);
 	if (place_valid(href))
@@ -532,6 +536,48 @@ pg_staff_queue(struct req *req, struct resp *resp)
 }
 
 /* --- the item ------------------------------------------------------------------------------ */
+
+/* The fields of an action's form that core may name in a refusal (core_error.field), with the id
+ * of their control: ACTION-FIELD. */
+static const char *const act_fields[] = {"section", "assignee", "target", "text", "note"};
+
+/* In the form o of the refused action called name: the field that core named (data
+ * "err_field"), marked e_FIELD (its message beside it, aria-invalid), and the summary's link
+ * to it (message_href). */
+static void
+refused_field(struct page *pg, json_t *o, const char *name)
+{
+	const char *field = json_string_value(json_object_get(pg->data, "err_field"));
+	char key[32], href[64];
+	size_t i;
+
+	/* core names the note by what it is for: a return's comment, a refusal's reason */
+	if (field != NULL && (strcmp(field, "comment") == 0 || strcmp(field, "reason") == 0))
+		field = "note";
+	for (i = 0; field != NULL && i < sizeof(act_fields) / sizeof(act_fields[0]); i++)
+		if (strcmp(field, act_fields[i]) == 0 && json_is_true(json_object_get(o, field))) {
+			snprintf(key, sizeof(key), "e_%s", field);
+			json_object_set_new(o, key, json_true());
+			snprintf(href, sizeof(href), "#%s-%s", name, field);
+			json_object_set_new(pg->data, "message_href", json_string(href));
+		}
+}
+
+/* The refusal of a form on the item page: the page's words (message) and core's sentence
+ * (core_message: English, with its lang on a Chinese page), and the field it names. */
+static void
+refusal(struct page *pg, const struct core_error *err)
+{
+	const char *lang = page_text_lang(pg, err->message);
+
+	json_object_set_new(pg->data, "message", json_string(page_msg(pg, "err.action")));
+	if (err->message[0] != '\0')
+		json_object_set_new(pg->data, "core_message", json_string(err->message));
+	if (lang != NULL)
+		json_object_set_new(pg->data, "core_message_lang", json_string(lang));
+	if (err->field != NULL)
+		json_object_set_new(pg->data, "err_field", json_string(err->field));
+}
 
 /* The forms of the actions the role may take from the item's state. */
 static json_t *
@@ -571,6 +617,7 @@ action_forms(struct page *pg, const struct db_item *item)
 				json_object_set_new(o, "f_note", json_string(note));
 			if (target != NULL)
 				json_object_set_new(o, "f_target", json_string(target));
+			refused_field(pg, o, t->name);
 		}
 		json_array_append_new(a, o);
 	}
@@ -713,7 +760,9 @@ item_view(struct page *pg, const char *tracking)
 	sections = json_array();
 	for (i = 0; i < nsec; i++)
 		if (secs[i].active)
-			json_array_append_new(sections, json_pack("{s:s}", "name", secs[i].name));
+			json_array_append_new(sections,
+			                      json_pack("{s:s, s:s?}", "name", secs[i].name, "opt_lang",
+			                                page_text_lang(pg, secs[i].name)));
 	json_object_set_new(pg->data, "handlers", handler_choices(pg, secs, nsec));
 	page_datetime(item.received, received);
 	sla_format_local(item.received, iso, sizeof(iso));
@@ -735,9 +784,12 @@ item_view(struct page *pg, const char *tracking)
 		json_object_set_new(o, "draft_text", json_string(item.draft));
 	/* the letter's texts in another language than the page's carry their own (lang) */
 	if (o != NULL) {
-		const char *texts[][2] = { { "subject_lang", item.subject }, { "body_lang", item.body },
-			                   { "draft_lang", item.draft },
-			                   { "reply_lang", item.replied_at ? item.reply : NULL } };
+		const char *texts[][2] = {{"subject_lang", item.subject},
+		                          {"body_lang", item.body},
+		                          {"draft_lang", item.draft},
+		                          {"reply_lang", item.replied_at ? item.reply : NULL},
+		                          {"section_lang", item.section_name},
+		                          {"name_lang", item.name}};
 
 		for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 			if (page_text_lang(pg, texts[i][1]) != NULL)
@@ -859,7 +911,7 @@ pg_staff_act(struct req *req, struct resp *resp)
 	struct core_action_input in;
 	struct core_error err;
 	const char *name;
-	char msg[400], loc[200];
+	char loc[200];
 	int a;
 
 	if (!item_post_begin(&pg, req, resp))
@@ -879,8 +931,8 @@ pg_staff_act(struct req *req, struct resp *resp)
 	memset(&err, 0, sizeof(err));
 	if (core_act(req->app, req->db, pg.staff, req->addr, req->params[0], (enum wf_action)a, &in,
 	             req->now, &err) != 0) {
-		snprintf(msg, sizeof(msg), "%s %s", page_msg(&pg, "err.action"), err.message);
-		item_page(&pg, core_status(err.code), req->params[0], msg);
+		refusal(&pg, &err);
+		item_page(&pg, core_status(err.code), req->params[0], NULL);
 		return;
 	}
 	snprintf(loc, sizeof(loc), "/staff/item/%s?done=%s", req->params[0],
@@ -951,7 +1003,7 @@ pg_staff_public(struct req *req, struct resp *resp)
 	struct core_error err;
 	struct db_item cur;
 	const char *publish;
-	char msg[400], loc[200];
+	char loc[200];
 	int rc;
 
 	if (!item_post_begin(&pg, req, resp))
@@ -970,48 +1022,80 @@ pg_staff_public(struct req *req, struct resp *resp)
 	if (rc != 0) {
 		if (err.code_name != NULL && strcmp(err.code_name, "personal_data") == 0)
 			json_object_set_new(pg.data, "confirm_needed", json_true());
-		snprintf(msg, sizeof(msg), "%s %s", page_msg(&pg, "err.action"), err.message);
-		item_page(&pg, core_status(err.code), req->params[0], msg);
+		refusal(&pg, &err);
+		/* the public form's fields: pub-subject, pub-body, pub-reply */
+		if (err.field != NULL &&
+		    (strcmp(err.field, "subject") == 0 || strcmp(err.field, "body") == 0 ||
+		     strcmp(err.field, "reply") == 0)) {
+			char key[32], href[32];
+
+			snprintf(key, sizeof(key), "e_pub_%s", err.field);
+			json_object_set_new(pg.data, key, json_true());
+			snprintf(href, sizeof(href), "#pub-%s", err.field);
+			json_object_set_new(pg.data, "message_href", json_string(href));
+		}
+		item_page(&pg, core_status(err.code), req->params[0], NULL);
 		return;
 	}
 	snprintf(loc, sizeof(loc), "/staff/item/%s?done=publish", req->params[0]);
 	page_redirect(&pg, loc);
 }
 
-#define DASH_MAX 100 /* rows of each list on the dashboard */
+#define DASH_MAX 100        /* rows of each list on the dashboard */
+#define DASH_PAGES_MAX 1000 /* pages of DASH_MAX read to count a list (100,000 items) */
 
-/* One list of the dashboard: {heading, has_items, items}; counts per section into sec (by
- * name) under key. */
+/* One list of the dashboard: {key, heading, count, has_items, items, more}: its first DASH_MAX
+ * items in the order of their due times and, counted through every page (a supervisor must
+ * never miss one: the list says how many more there are, the counts by section are whole),
+ * how many there are; the items due at not_before or later only (f starts there); counts per
+ * section into counts (by name) under key when key is not NULL. */
 static json_t *
-dash_list(struct page *pg, const struct sla_calendar *cal, const char *heading,
+dash_list(struct page *pg, const struct sla_calendar *cal, const char *name, const char *heading,
           struct db_queue_filter *f, int64_t not_before, json_t *counts, const char *key)
 {
 	struct db_queue_row *rows = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, total = 0;
+	int pages = 0;
 	json_t *items = json_array();
 
-	if (db_queue_list(pg->req->db, f, &rows, &n) == 0) {
+	if (not_before > 0) { /* the keyset cursor: next_due >= not_before */
+		f->after_due = not_before - 1;
+		f->after_id = INT64_MAX;
+	}
+	while (pages++ < DASH_PAGES_MAX && db_queue_list(pg->req->db, f, &rows, &n) == 0) {
 		for (i = 0; i < n; i++) {
 			json_t *c;
 			const char *sec = rows[i].section ? rows[i].section : "—";
 
 			if (rows[i].next_due < not_before)
 				continue;
-			json_array_append_new(items, queue_row(pg, cal, &rows[i]));
+			total++;
+			if (json_array_size(items) < DASH_MAX)
+				json_array_append_new(items, queue_row(pg, cal, &rows[i]));
 			if (key == NULL)
 				continue;
 			c = json_object_get(counts, sec);
 			if (c == NULL) {
-				c = json_pack("{s:s, s:i, s:i}", "name", sec, "overdue", 0, "near", 0);
+				c = json_pack("{s:s, s:s?, s:i, s:i}", "name", sec, "name_lang",
+				              page_text_lang(pg, sec), "overdue", 0, "near", 0);
 				json_object_set_new(counts, sec, c);
 			}
 			json_object_set_new(c, key,
 			                    json_integer(json_integer_value(json_object_get(c, key)) + 1));
 		}
+		if (n < (size_t)f->limit) {
+			db_queue_rows_free(rows, n);
+			break;
+		}
+		f->after_due = rows[n - 1].next_due;
+		f->after_id = rows[n - 1].id;
 		db_queue_rows_free(rows, n);
 	}
-	return json_pack("{s:s, s:b, s:o}", "heading", heading, "has_items",
-	                 json_array_size(items) > 0, "items", items);
+	return json_pack(
+	    "{s:s, s:s, s:I, s:b, s:o, s:o}", "key", name, "heading", heading, "count",
+	    (json_int_t)total, "has_items", json_array_size(items) > 0, "items", items, "more",
+	    total > json_array_size(items) ? page_msg_n(pg, "dash.more", (long)(total - DASH_MAX))
+	                                   : json_false());
 }
 
 /* GET /staff/dashboard (dispatcher, supervisor, admin): overdue items and those due within one
@@ -1039,17 +1123,20 @@ pg_staff_dashboard(struct req *req, struct resp *resp)
 	memset(&f, 0, sizeof(f));
 	f.limit = DASH_MAX;
 	f.due_before = req->now;
-	json_array_append_new(lists, dash_list(&pg, cal, page_msg(&pg, "dash.overdue"), &f, 0,
-	                                       counts, "overdue"));
+	json_array_append_new(lists, dash_list(&pg, cal, "overdue", page_msg(&pg, "dash.overdue"),
+	                                       &f, 0, counts, "overdue"));
+	memset(&f, 0, sizeof(f));
+	f.limit = DASH_MAX;
 	f.due_before = soon;
-	json_array_append_new(lists, dash_list(&pg, cal, page_msg(&pg, "dash.near"), &f, req->now,
-	                                       counts, "near"));
+	json_array_append_new(lists, dash_list(&pg, cal, "near", page_msg(&pg, "dash.near"), &f,
+	                                       req->now, counts, "near"));
 	memset(&f, 0, sizeof(f));
 	f.limit = DASH_MAX;
 	f.states = DB_STATES_ONE;
 	f.state = WF_EXTENSION_REQUESTED;
-	json_array_append_new(lists, dash_list(&pg, cal, page_msg(&pg, "dash.extensions"), &f, 0,
-	                                       NULL, NULL));
+	json_array_append_new(
+	    lists,
+	    dash_list(&pg, cal, "extensions", page_msg(&pg, "dash.extensions"), &f, 0, NULL, NULL));
 	sla_calendar_unref(cal);
 	secs = json_array();
 	json_object_foreach(counts, k, v)

@@ -25,11 +25,15 @@ const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.mi
 const TRACKING_RE = /^XJ-\d{8}-\d{5}$/;
 const DEADLINE = Date.now() + 480_000; // the whole suite, whatever happens
 const ALL_SHOTS = process.env.BROWSER_SCREENSHOTS === "all";
+// BROWSER_ONLY=REGEX runs the tests whose names match (while working on them; some tests use
+// what earlier ones made, and fail alone)
+const ONLY = process.env.BROWSER_ONLY ? new RegExp(process.env.BROWSER_ONLY) : null;
 
 let n = 0, failed = 0;
 const log = (s) => process.stdout.write(s + "\n");
 
 async function test(name, fn) {
+	if (ONLY && !ONLY.test(name)) return;
 	n++;
 	if (Date.now() > DEADLINE) {
 		failed++;
@@ -192,6 +196,7 @@ addUser("hand_b", "handler", SECTION);
 addUser("head_b", "section_head", SECTION);
 addUser("admin_b", "admin");
 addUser("totp_b", "handler", SECTION);
+addUser("sup_b", "supervisor");
 
 const ctx = await context();
 const page = await ctx.newPage();
@@ -345,6 +350,51 @@ await test("a phone (360 px): files too large are caught beside the field before
 	assert((await q.inputValue("#body")) === "楼下餐馆每晚营业到凌晨两点。", "and the body");
 	assert(await q.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth), "no horizontal scrolling at 360 px with the errors");
 	await n.close();
+});
+
+await test("submit: a subject of 200 characters with emoji and CJK ext. B is accepted (the server counts characters, the browser's maxlength UTF-16 units); at 201 the message shows beside the field before sending and nothing is sent", async () => {
+	const c = await context();
+	const p = await c.newPage();
+	let posts = 0;
+	p.on("request", (r) => { if (r.method() === "POST") posts++; });
+	await p.goto(`${BASE}/submit?lang=en`);
+	await p.check("#kind-letter");
+	const subject = "𠀀😀".repeat(100); // 200 characters, 400 UTF-16 units
+	await p.focus("#subject");
+	await p.keyboard.insertText(subject); // as typed or pasted: the browser's maxlength applies
+	const len = () => p.evaluate(() => Array.from(document.getElementById("subject").value).length);
+	assert((await len()) === 200, `200 characters taken, got ${await len()}`);
+	assert((await p.locator("#subject-error").count()) === 0, "no message at 200");
+	await p.fill("#body", "生僻字姓名：𠀀。");
+	await p.fill("#phone", "13812345678");
+	// 201 characters (fewer UTF-16 units than 200 of those, so the browser takes them): too
+	// long, said at once beside the field, tied to it, announced
+	await p.fill("#subject", "");
+	await p.focus("#subject");
+	await p.keyboard.insertText("𠀀😀".repeat(75) + "字".repeat(51));
+	assert((await len()) === 201, `201 characters, got ${await len()}`);
+	const msg = p.locator("#subject-error[role=alert]");
+	assert((await msg.count()) === 1 && /200/.test(await msg.textContent()), `the message beside the subject: ${await p.locator("#subject-error").count()}`);
+	assert((await p.getAttribute("#subject", "aria-describedby")).split(" ").includes("subject-error"), "tied to the field");
+	assert((await p.getAttribute("#subject", "aria-invalid")) === "true", "aria-invalid");
+	await p.click("form.stack button[type=submit]");
+	assert(posts === 0 && new URL(p.url()).pathname === "/submit", `nothing sent (${posts} POST)`);
+	assert((await p.evaluate(() => document.activeElement.id)) === "subject", "focus on the subject");
+	// back to 200: the message goes
+	await p.keyboard.press("End");
+	await p.keyboard.press("Backspace");
+	assert((await len()) === 200 && (await p.locator("#subject-error").count()) === 0 && (await p.getAttribute("#subject", "aria-invalid")) === null, "fits again: no message");
+	// the 200 characters of 400 units are sent whole
+	await p.fill("#subject", "");
+	await p.focus("#subject");
+	await p.keyboard.insertText(subject);
+	await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+	const tracking = (await p.textContent("#tracking")).trim();
+	assert(TRACKING_RE.test(tracking), `sent: ${await p.textContent("main")}`);
+	const r = await api("GET", `/api/v1/items/${tracking}`, undefined, await apiLogin("disp_b"));
+	assert(r.json && r.json.subject === subject, `the subject whole: ${r.json && r.json.subject}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
 });
 
 await test("a form without its token is refused (CSRF)", async () => {
@@ -883,6 +933,258 @@ await test("keyboard only: look up, rate with Tab/Space/Enter; focus is visible"
 	await c.close();
 });
 
+// --- what a screen reader gets from the staff pages -----------------------------------------
+
+// The page's accessibility tree as chromium gives it to a screen reader (CDP
+// Accessibility.getFullAXTree): the nodes not ignored, each {role, name, description, props,
+// children}, and the root.
+async function axTree(p) {
+	const cdp = await p.context().newCDPSession(p);
+	try {
+		const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+		const byId = new Map(nodes.map((x) => [x.nodeId, x]));
+		const shape = (x) => ({
+			role: x.role ? x.role.value : "",
+			name: x.name ? String(x.name.value).trim() : "",
+			description: x.description ? String(x.description.value).trim() : "",
+			props: Object.fromEntries((x.properties || []).map((q) => [q.name, q.value && q.value.value])),
+			ignored: x.ignored,
+			kids: (x.childIds || []).map((id) => byId.get(id)).filter(Boolean),
+		});
+		const all = nodes.map(shape);
+		return { all: all.filter((x) => !x.ignored), byId, shape };
+	} finally {
+		await cdp.detach();
+	}
+}
+
+// What a screen reader user would trip over on the page as it is, as sentences: headings (one
+// level 1, none skipped), tables (a name from the caption, column headers), controls and
+// regions without a name, an invalid control without the message as its description, text in
+// Han characters on an English page outside an element of lang zh (read with the wrong voice).
+async function srProblems(p, where) {
+	const bad = [];
+	const { all, shape } = await axTree(p);
+	const heads = all.filter((x) => x.role === "heading").map((x) => [Number(x.props.level), x.name]);
+	if (heads.filter(([l]) => l === 1).length !== 1 || !heads.length || heads[0][0] !== 1)
+		bad.push(`${where}: one h1 first: ${JSON.stringify(heads)}`);
+	for (let i = 1; i < heads.length; i++)
+		if (heads[i][0] > heads[i - 1][0] + 1) bad.push(`${where}: heading "${heads[i - 1][1]}" (h${heads[i - 1][0]}) then "${heads[i][1]}" (h${heads[i][0]})`);
+	const below = (x, pred, out = []) => { for (const k of x.kids.map(shape)) { if (pred(k)) out.push(k); below(k, pred, out); } return out; };
+	for (const t of all.filter((x) => x.role === "table")) {
+		if (!t.name) bad.push(`${where}: a table without a name (caption)`);
+		if (!below(t, (k) => k.role === "columnheader").length) bad.push(`${where}: table "${t.name}" without column headers`);
+	}
+	const named = ["textbox", "searchbox", "combobox", "checkbox", "radio", "button", "link", "region", "navigation", "form", "figure", "img", "listbox", "spinbutton", "group", "radiogroup"];
+	for (const x of all)
+		if (["textbox", "searchbox", "combobox", "checkbox", "radio", "button", "link", "region", "navigation", "img", "spinbutton"].includes(x.role) && !x.name)
+			bad.push(`${where}: a ${x.role} without a name`);
+	void named;
+	for (const x of all)
+		if (x.props.invalid && x.props.invalid !== "false" && !x.description)
+			bad.push(`${where}: invalid ${x.role} "${x.name}" without its message as description`);
+	if ((await p.getAttribute("html", "lang")) === "en") {
+		const han = await p.evaluate(() => {
+			const out = [];
+			const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+			for (let n = w.nextNode(); n; n = w.nextNode()) {
+				if (!/\p{Script=Han}/u.test(n.data)) continue;
+				const el = n.parentElement;
+				// not read out: hidden, the options of a closed list, the inside of an image
+				if (el.closest("script, style, [hidden], option, title, [role=img], [aria-hidden=true]")) continue;
+				const lang = (el.closest("[lang]") || document.documentElement).getAttribute("lang");
+				if (!/^zh/.test(lang)) out.push(`${el.tagName.toLowerCase()}${el.className ? "." + el.className : ""}: ${n.data.trim().slice(0, 30)}`);
+			}
+			return out;
+		});
+		for (const h of han.slice(0, 8)) bad.push(`${where}: Chinese text read with the English voice: ${h}`);
+	}
+	return bad;
+}
+
+// Tabs from the top of the page to its end: the focused elements in the order Tab reaches them
+// (recorded in the page as focus moves), each with whether its focus can be seen (an outline or
+// a box shadow), and the page's tabbable elements in document order.
+async function tabWalk(p) {
+	const order = await p.evaluate(() => {
+		let k = 0;
+		const els = Array.from(document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, [tabindex]"))
+			.filter((e) => !e.disabled && e.tabIndex >= 0 && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden");
+		for (const e of document.querySelectorAll("*")) e.dataset.tabId = String(k++);
+		window.__tabs = [];
+		document.addEventListener("focusin", (ev) => {
+			const e = ev.target, cs = getComputedStyle(e);
+			const visible = (cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 2) || (cs.boxShadow && cs.boxShadow !== "none");
+			window.__tabs.push({ id: e.dataset.tabId, what: e.outerHTML.slice(0, 90), visible });
+		}, true);
+		if (document.activeElement) document.activeElement.blur();
+		window.scrollTo(0, 0);
+		return { ids: els.map((e) => e.dataset.tabId), positive: Array.from(document.querySelectorAll("[tabindex]")).filter((e) => e.tabIndex > 0).length };
+	});
+	for (let i = 0; i <= order.ids.length; i++) await p.keyboard.press("Tab");
+	const all = await p.evaluate(() => window.__tabs);
+	const seen = [];
+	for (const f of all) {
+		if (seen.some((x) => x.id === f.id)) break;
+		seen.push(f);
+	}
+	return { seen, order };
+}
+
+// Focus on every control by Tab, in the order of the page, and always visible.
+async function focusProblems(p, where) {
+	const bad = [];
+	const { seen, order } = await tabWalk(p);
+	if (order.positive) bad.push(`${where}: ${order.positive} elements with a positive tabindex`);
+	const ids = seen.map((x) => x.id);
+	const expect = order.ids.filter((id) => ids.includes(id));
+	if (JSON.stringify(ids) !== JSON.stringify(expect)) bad.push(`${where}: Tab does not follow the page's order`);
+	if (seen.length < order.ids.length) bad.push(`${where}: Tab reached ${seen.length} of ${order.ids.length} controls`);
+	for (const f of seen.filter((x) => !x.visible).slice(0, 5)) bad.push(`${where}: focus not visible on ${f.what}`);
+	return bad;
+}
+
+await test("screen reader on the staff pages (queue, review and approval, the supervisor's overdue view, admin) in English and Chinese: one h1 and headings in order, tables named by their caption with headers, every control named, Chinese text marked zh on English pages, focus visible and in order", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
+	// an item in review (the head's approve / return) and one asking for an extension (the
+	// supervisor's approve / refuse), both late (the overdue view), Chinese subjects
+	const review = await apiItem({ subject: "读屏审核测试" });
+	await apiAct(disp, review.tracking, "assign", { section: SECTION });
+	await apiAct(hand, review.tracking, "accept");
+	await apiAct(hand, review.tracking, "draft", { text: "答复：已处理。" });
+	await apiAct(hand, review.tracking, "submit_review");
+	const ext = await apiItem({ subject: "读屏延期测试" });
+	await apiAct(disp, ext.tracking, "assign", { section: SECTION });
+	await apiAct(hand, ext.tracking, "accept");
+	await apiAct(hand, ext.tracking, "request_extension", { note: "情况复杂，需要现场核查。" });
+	const c = await context();
+	const p = await c.newPage();
+	const bad = [];
+	const visit = async (who, pages) => {
+		await c.clearCookies();
+		await staffLogin(p, who);
+		for (const lang of ["en", "zh-Hans"]) {
+			for (const [name, path] of pages) {
+				await p.goto(`${BASE}${path}${path.includes("?") ? "&" : "?"}lang=${lang}`);
+				bad.push(...await srProblems(p, `${name} ${lang}`));
+				if (lang === "en") bad.push(...await focusProblems(p, `${name} ${lang}`));
+			}
+		}
+	};
+	const r = await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + 30 * 86400 });
+	assert(r.status === 200, r.text);
+	try {
+		await visit("disp_b", [["queue", "/staff/?state=all"], ["dashboard", "/staff/dashboard"]]);
+		await visit("head_b", [["review", `/staff/item/${review.tracking}`]]);
+		await visit("sup_b", [["approval", `/staff/item/${ext.tracking}`], ["overdue view", "/staff/dashboard"]]);
+		await visit("admin_b", [["admin", "/staff/admin"]]);
+	} finally {
+		await api("POST", "/api/v1/test/clock", { now: null });
+	}
+	assert(bad.length === 0, "\n" + bad.join("\n"));
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
+// The accessibility node of the element selector picks (the first): {role, name, description,
+// props}, as chromium gives it to a screen reader.
+async function axNode(p, selector) {
+	const cdp = await p.context().newCDPSession(p);
+	try {
+		const { root } = await cdp.send("DOM.getDocument", { depth: 0 });
+		const { nodeId } = await cdp.send("DOM.querySelector", { nodeId: root.nodeId, selector });
+		if (!nodeId) return null;
+		const { node } = await cdp.send("DOM.describeNode", { nodeId });
+		const { nodes } = await cdp.send("Accessibility.getPartialAXTree", { backendNodeId: node.backendNodeId, fetchRelatives: false });
+		const x = nodes[0];
+		return {
+			role: x.role ? x.role.value : "",
+			name: x.name ? String(x.name.value).trim() : "",
+			description: x.description ? String(x.description.value).trim() : "",
+			props: Object.fromEntries((x.properties || []).map((q) => [q.name, q.value && q.value.value])),
+		};
+	} finally {
+		await cdp.detach();
+	}
+}
+// The accessibility node of the element that has the focus.
+async function axFocused(p) {
+	const id = await p.evaluate(() => document.activeElement && document.activeElement.id);
+	return id ? axNode(p, `#${id}`) : null;
+}
+// The live regions (role status) and the text they hold now: [[id, text], …].
+async function liveTexts(p) {
+	return p.locator("[role=status]").evaluateAll((els) => els.map((e) => [e.id, e.textContent.replace(/\s+/g, " ").trim()]));
+}
+// Waits (at most 5 s) until the live region id says text.
+async function waitLive(p, id, text) {
+	for (const end = Date.now() + 5000; Date.now() < end;) {
+		if ((await liveTexts(p)).some(([i, t]) => i === id && t === text)) return true;
+		await new Promise((ok) => setTimeout(ok, 100));
+	}
+	return false;
+}
+// A refused form's summary has the focus and is an alert; its link leads to the control named,
+// which then has the focus, is invalid, and has the message as its description.
+async function summaryLeadsTo(p, id, where, message) {
+	const f = await axFocused(p);
+	assert(f && (await p.evaluate(() => document.activeElement.id)) === "error-summary", `${where}: the summary has the focus (${f && f.role} ${f && f.name})`);
+	assert((await p.getAttribute("#error-summary", "role")) === "alert", `${where}: an alert`);
+	const link = p.locator(`#error-summary a[href="#${id}"]`);
+	assert((await link.count()) === 1, `${where}: the summary links to #${id}: ${await p.innerHTML("#error-summary")}`);
+	await link.click();
+	const c = await axFocused(p);
+	assert((await p.evaluate(() => document.activeElement.id)) === id, `${where}: the link puts the focus on #${id}, not ${await p.evaluate(() => document.activeElement.id)}`);
+	assert(c && c.props.invalid && c.props.invalid !== "false", `${where}: #${id} is invalid (${JSON.stringify(c && c.props)})`);
+	assert(c.description.includes(message), `${where}: #${id} is described by "${message}": "${c.description}"`);
+}
+
+await test("screen reader on the staff pages: a refused form's summary is focused and links to the control, which is invalid and described by the message (admin, audit dates, the head's return); core's English sentence marked lang=en on a Chinese page; an action done is said by a live region after the page loads", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
+	const c = await context();
+	const p = await c.newPage();
+	await staffLogin(p, "admin_b");
+	// admin: a new account with a malformed name
+	await p.goto(`${BASE}/staff/admin?lang=en`);
+	await p.fill("#new-username", "1bad");
+	await clickAndWait(p, "form.new-account button[type=submit]");
+	await summaryLeadsTo(p, "new-username", "new account", (await p.textContent("#new-username-error")).trim());
+	// the audit log's filter: a date that is not one
+	await p.goto(`${BASE}/staff/admin?lang=zh-Hans&from=yesterday`);
+	await summaryLeadsTo(p, "from", "audit dates", (await p.textContent("#from-error")).trim());
+	// an action done: the message is said by a live region, filled once the page is there
+	await p.goto(`${BASE}/staff/admin?lang=en`);
+	await p.fill("#new-section-name", "读屏科");
+	await clickAndWait(p, "form.new-section button[type=submit]");
+	const flash = (await p.textContent("#flash")).trim();
+	assert(flash.length > 0 && await waitLive(p, "flash-live", flash), `the live region says "${flash}": ${JSON.stringify(await liveTexts(p))}`);
+	assert((await p.getAttribute("#flash", "role")) === null, "said once: the visible message is no live region of its own");
+	// the section head returns a draft without the note the return needs (a browser that does
+	// not check required fields): the summary leads to the note; core's sentence is English
+	const item = await apiItem({ subject: "读屏退回测试" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	await apiAct(hand, item.tracking, "draft", { text: "答复：已处理。" });
+	await apiAct(hand, item.tracking, "submit_review");
+	await c.clearCookies();
+	await staffLogin(p, "head_b");
+	await p.goto(`${BASE}/staff/item/${item.tracking}?lang=zh-Hans`);
+	const form = p.locator("form.action:has(input[name=action][value=return])");
+	await form.locator("textarea[name=note]").evaluate((e) => e.removeAttribute("required"));
+	await Promise.all([p.waitForNavigation(), form.locator("button[type=submit]").click()]);
+	const said = (await p.textContent("#return-note-error")).trim();
+	assert((await p.getAttribute("#return-note-error", "lang")) === "en", "core's English sentence beside the note is marked en");
+	assert((await p.locator("#error-summary span[lang=en]").count()) === 1, "and in the summary");
+	await summaryLeadsTo(p, "return-note", "return", said);
+	// approved: the item page says so through its live region, in the page's language
+	await form.locator("textarea[name=note]").fill("请补充时间。");
+	await Promise.all([p.waitForNavigation(), form.locator("button[type=submit]").click()]);
+	const done = (await p.textContent("#flash")).trim();
+	assert(/退回修改/.test(done) && await waitLive(p, "flash-live", done), `the live region says "${done}": ${JSON.stringify(await liveTexts(p))}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
 await test("dashboard: the month's ranking from core's statistics, SVG charts without script, periods, CSV; section names as text", async () => {
 	const admin = await apiLogin("admin_b");
 	const weird = `科<script>document.body.dataset.xss="1"</script>`;
@@ -955,8 +1257,11 @@ await test("admin: create an account (one-time password once), change its role, 
 	assert((await p.inputValue("#pol-consultation-reply_days")) === "6", "the policy is saved");
 	await p.fill("#action", "policy_update");
 	await clickAndWait(p, "form.audit-filters button[type=submit]");
-	const actions = await p.locator("table.audit tbody tr td:nth-child(3)").allTextContents();
+	const actions = await p.locator("table.audit tbody tr td:nth-child(3) code.action-name").allTextContents();
 	assert(actions.length >= 1 && actions.every((a) => a === "policy_update"), `filtered: ${actions}`);
+	// the action in words, its name on a second line
+	const words = await p.locator("table.audit tbody tr td:nth-child(3) .action-words").allTextContents();
+	assert(words.length === actions.length && words.every((w) => w === "Change a time-limit policy"), `in words: ${words}`);
 	assert((await p.textContent("table.audit")).includes("reply_days: 5 (config) -> 6 (admin)"), "with its detail");
 	await p.goto(`${BASE}/staff/admin?actor=admin_b`);
 	const targets = await p.locator("table.audit tbody tr td:nth-child(4)").allTextContents();

@@ -464,6 +464,24 @@ class TrackRedirect(Base):
         r = self.track(self.citizen(), item)
         self.assertEqual(r.status, 429, "the number is refused from this address now")
 
+    def test_forged_cookie_with_done_says_nothing_was_done(self):
+        """A forged or stale cookie with ?done= (a bookmarked or shared action's address): the
+        not-found message alone, never the action's "done" message beside it."""
+        item = self.submit()
+        t = item["tracking"]
+        for done in ("withdraw_consent", "rate", "supplement", "withdraw"):
+            b = Browser(self.server)
+            b.cookies["civicdesk_track"] = t + ".WRONGWRONG12"
+            r = b.get("/track?lang=en&tracking=%s&done=%s" % (t, done))
+            self.assertEqual(r.status, 404, done)
+            self.assertIn('id="look-up-error"', b.text())
+            self.assertNotIn('id="flash"', b.text(), done)
+            # no cookie at all (it expired): the look-up form, no message either
+            b = Browser(self.server)
+            b.get("/track?lang=en&tracking=%s&done=%s" % (t, done))
+            self.assertNotIn('id="flash"', b.text(), done)
+            self.assertNotIn('id="status-title"', b.text(), done)
+
 
 class Languages(Base):
     """?lang= takes any BCP 47 tag of Chinese or English (any case) as the nearest of ours, and
@@ -633,6 +651,104 @@ class ScreenReader(Base):
         self.assertIn('<div class="text" lang="zh">路灯已修复。</div>', s.text())
 
 
+class StaffScreenReader(Base):
+    """The staff pages for screen readers, as the server writes them (the browser suite checks
+    what chromium makes of them): a letter's subject and a section's name in Chinese are marked
+    lang=zh on English pages (rare characters of CJK ext. B too), the queue's rows are headed by
+    their tracking number, the dashboard's lists are tables named by a caption with their
+    count."""
+
+    def test_queue_and_dashboard(self):
+        rare = "\U00020000\U00020001"  # 𠀀𠁁: only supplementary ideographs
+        item = self.submit(subject=rare)
+        b = Browser(self.server)
+        b.get("/staff/login?lang=en")
+        b.post("/staff/login", {"username": "disp_p", "password": PW})
+        b.get("/staff/?state=all&q=" + urllib.parse.quote(rare))
+        row = re.search(r'<tr class="due-[a-z]+">(.*?)</tr>', b.text(), re.S)
+        self.assertTrue(row, b.text()[-2000:])
+        self.assertIn('<th scope="row"><a href="/staff/item/%s">' % item["tracking"], row.group(1))
+        self.assertIn('<td lang="zh">%s</td>' % rare, row.group(1))
+        # one page: no navigation landmark with nothing in it
+        self.assertNotIn('class="pager"', b.text())
+        b.get("/board?lang=en&q=" + urllib.parse.quote(rare))
+        self.assertNotIn('class="pager"', b.text())
+        self.act("disp_p", item["tracking"], "assign", section=SECTION)
+        b.get("/staff/?state=all&q=" + urllib.parse.quote(rare))
+        self.assertIn('<td lang="zh">%s</td>' % SECTION, b.text())
+        b.get("/staff/?lang=zh-Hans&state=all&q=" + urllib.parse.quote(rare))
+        self.assertNotIn('lang="zh"', b.text().split("<main")[1], "the page's own language")
+        # a period that is not one: the summary leads to the period's field
+        sup = Browser(self.server)
+        sup.get("/staff/login?lang=en")
+        sup.post("/staff/login", {"username": "sup_p", "password": PW})
+        sup.get("/staff/dashboard?lang=en&period=bogus")
+        self.assertRegex(sup.text(), r'id="error-summary" tabindex="-1"><p><a href="#period">')
+        # the sections offered by the item page's forms, in their language
+        b.get("/staff/item/%s?lang=en" % item["tracking"])
+        self.assertIn('<option value="%s" lang="zh">%s</option>' % (SECTION, SECTION), b.text())
+        b.get("/staff/dashboard?lang=en")
+        for key in ("overdue", "near", "extensions"):
+            self.assertRegex(b.text(), r'<h2 id="list-%s-title">[^<]+ <span class="count">\(\d+\)'
+                             r'</span></h2>' % key)
+        # an hour before the forward clock runs out: the item is in the list of those due soon
+        import datetime
+        due = datetime.datetime.fromisoformat(item["clocks"]["forward"]["due"]).timestamp()
+        r = self.server.request("POST", "/api/v1/test/clock", json_body={"now": int(due) - 3600})
+        self.assertEqual(r.status, 200, r)
+        try:
+            b = Browser(self.server)
+            b.get("/staff/login?lang=en")
+            b.post("/staff/login", {"username": "disp_p", "password": PW})
+            b.get("/staff/dashboard?lang=en&period=2000-01")
+        finally:
+            self.server.request("POST", "/api/v1/test/clock", json_body={"now": None})
+        near = re.search(r'<table class="queue list-near">\s*<caption id="list-near-caption">'
+                         r'Due within one working day \((\d+)\)</caption>', b.text())
+        self.assertTrue(near, "the list of items due soon, named by its caption")
+        self.assertIn(item["tracking"], b.text().split('class="queue list-near"')[1])
+
+
+class OverdueView(Base):
+    """The supervisor's overdue view never hides an item: past 100 overdue, the list says how
+    many more there are and the counts by section are whole; the items due soon are listed
+    whatever the number of overdue ones (they were read from the same first 100 rows, which
+    the overdue filled)."""
+
+    def test_more_than_a_page_overdue(self):
+        import datetime
+        for i in range(101):
+            r = self.server.request("POST", "/api/v1/items", json_body={
+                "kind": "letter", "subject": "逾期 %d" % i, "body": "逾期测试。",
+                "phone": "13812345678", "publish": False})
+            self.assertEqual(r.status, 201, r)
+            if i == 0:
+                due = datetime.datetime.fromisoformat(r.json()["clocks"]["forward"]["due"])
+        later = int(due.timestamp()) + 10 * 86400
+        try:
+            self.assertEqual(self.server.request("POST", "/api/v1/test/clock",
+                                                 json_body={"now": later}).status, 200)
+            soon = self.submit(subject="快到期")
+            fwd = datetime.datetime.fromisoformat(soon["clocks"]["forward"]["due"]).timestamp()
+            self.server.request("POST", "/api/v1/test/clock", json_body={"now": int(fwd) - 3600})
+            b = Browser(self.server)
+            b.get("/staff/login?lang=en")
+            b.post("/staff/login", {"username": "sup_p", "password": PW})
+            b.get("/staff/dashboard?lang=en&period=2000-01")
+        finally:
+            self.server.request("POST", "/api/v1/test/clock", json_body={"now": None})
+        page = b.text()
+        self.assertIn('<caption id="list-overdue-caption">Overdue (101)</caption>', page)
+        self.assertIn('id="list-overdue-more">Only the first 100 are listed here; 1 more', page)
+        overdue = page.split('class="queue list-overdue"')[1].split("</table>")[0]
+        self.assertEqual(len(re.findall(r"<tr class=", overdue)), 100)
+        self.assertIn('<span class="badge badge-red">101</span>',
+                      page.split('id="sections-caption"')[1].split("</table>")[0],
+                      "the count by section is whole")
+        near = page.split('class="queue list-near"')[1].split("</table>")[0]
+        self.assertIn(soon["tracking"], near, "the item due soon is listed")
+
+
 class TrackLimits(Base):
     def test_per_address_and_tracking_number(self):
         """Ten wrong codes for one number lock that number for this address only: another
@@ -680,7 +796,7 @@ class Dashboard(Base):
         self.assertEqual(r.status, 200)
         page = sup.text()
         self.assertIn('<table class="ranking">', page)
-        row = re.search(r"<tr><td>1</td><th scope=\"row\">%s</th>(.*?)</tr>" % SECTION, page)
+        row = re.search(r"<tr><td>1</td><th scope=\"row\"[^>]*>%s</th>(.*?)</tr>" % SECTION, page)
         self.assertTrue(row, page[-3000:])
         self.assertIn("<svg", page)
         self.assertIn('class="chart-rates"', page)
@@ -930,6 +1046,33 @@ class Board(Base):
         self.assertTrue(m, "a first-page link in the pager")
         b.get(html.unescape(m.group(1)))
         self.assertEqual(re.findall(r'<span class="code">(XJ-[0-9-]+)</span>', b.text()), first)
+
+        # the title names the search and, past the first, the page (the first thing a screen
+        # reader says, and what the history and the tabs list), in the page's language
+        def title(path):
+            b.get(path)
+            return html.unescape(re.search(r"<title>(.*?)</title>", b.text()).group(1))
+        q = urllib.parse.quote("翻页测试")
+        self.assertEqual(title("/board?lang=en"), "Published replies · Citizen Service Desk")
+        self.assertEqual(title("/board?lang=en&kind=complaint&q=" + q),
+                         "Search results for “翻页测试” · Complaint or report · Published replies · "
+                         "Citizen Service Desk")
+        nxt = html.unescape(re.search(r'<a href="([^"]+)" rel="next">', b.text()).group(1))
+        self.assertEqual(title(nxt), "Search results for “翻页测试” · Complaint or report · Page 2 · "
+                         "Published replies · Citizen Service Desk")
+        self.assertIn("<title>「翻页测试」的搜尋結果 · ", b.get("/board?lang=zh-Hant&q=" + q)
+                      and b.text())
+        self.assertIn("<title>“翻页测试”的搜索结果 · 投诉举报 · 第 2 页 · ",
+                      b.get(nxt.replace("/board?", "/board?lang=zh-Hans&")) and b.text())
+        # the language links keep the page's number with its cursor
+        links = re.findall(r'<a href="([^"]+)" lang="en"', b.text())
+        self.assertTrue(links and "page=2" in html.unescape(links[0]), links)
+        # a page number not believed (no cursor, or not a number) is not shown
+        self.assertNotIn("Page", title("/board?lang=en&page=7"))
+        self.assertNotIn("Page", title(nxt.replace("page=2", "page=x") + "&lang=en"))
+        # the search is escaped in the title like everywhere
+        b.get("/board?lang=en&q=" + urllib.parse.quote("</title><b>"))
+        self.assertIn("<title>Search results for “&lt;/title&gt;&lt;b&gt;” · ", b.text())
 
 
 class Static(Base):
@@ -1308,6 +1451,33 @@ class Admin(Base):
             for raw in ("overdue/", "escalate/", ">email<", ">sms<", ">ack<", "digest/"):
                 self.assertNotIn(raw, table, lang)
 
+    def test_audit_actions_in_words(self):
+        """The audit log names each action in words of the page's language (they were the raw
+        names: login_failed, outbox_retry), with the raw name on a second line for whoever
+        searches the logs with it; an action without words shows its name alone."""
+        import sqlite3
+        bad = Browser(self.server)
+        bad.get("/staff/login?lang=en")
+        bad.post("/staff/login", {"username": "hand_p", "password": "not-the-password"})
+        with sqlite3.connect(self.server.db) as d:
+            # a name no catalogue knows (written by a newer version, say), straight into the log
+            # as audit_write does it (the chain is not checked by the page)
+            d.execute("INSERT INTO audit (at, actor, action, target, ok) "
+                      "VALUES (strftime('%s','now'), 'system', 'made_up_action', 'x', 1)")
+        want = {"en": "Sign-in failed", "zh-Hans": "登录失败", "zh-Hant": "登入失敗"}
+        b = self.admin()
+        for lang, words in want.items():
+            b.get("/staff/admin?lang=%s&actor=hand_p" % lang)
+            table = b.text().split('<table class="audit">')[1].split("</table>")[0]
+            cells = re.findall(r'<td class="action">(.*?)</td>', table)
+            self.assertTrue(cells, lang)
+            self.assertIn('<span class="action-words">%s</span> <code class="action-name" '
+                          'lang="en">login_failed</code>' % words, cells, lang)
+        b.get("/staff/admin?lang=zh-Hans&action=made_up_action")
+        table = b.text().split('<table class="audit">')[1].split("</table>")[0]
+        self.assertIn('<td class="action"><code class="action-name" lang="en">made_up_action'
+                      '</code></td>', table)
+
     def test_outbox_retry_and_audit_filters(self):
         import sqlite3
         with sqlite3.connect(self.server.db) as d:
@@ -1330,7 +1500,8 @@ class Admin(Base):
         self.assertIn(r.status, (303, 409), "pending again: a second retry is refused")
         # the audit log filtered by action, target and dates
         r = b.get("/staff/admin?action=outbox_retry&target=13800000099")
-        rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>",
+        rows = re.findall(r'<tr><td>[^<]*</td><td>([^<]*)</td><td class="action">.*?'
+                          r'<code class="action-name" lang="en">([^<]*)</code>',
                           b.text().split('<table class="audit">')[1])
         self.assertTrue(rows and all(a == "outbox_retry" for _, a in rows), rows)
         r = b.get("/staff/admin?action=outbox_retry&from=2000-01-01&to=2000-01-02")
@@ -1401,19 +1572,160 @@ class Admin(Base):
         self.assertEqual([(e["actor"], e["detail"]) for e in self.audit(
             "outbox_retry_given_up", "email")], [("admin_p", "2 given-up notices pending again")])
         b.get(r.header("Location").split("#")[0])  # as a browser: no fragment
-        self.assertIn('<p class="notice" role="status" id="flash">Given-up e-mails sent again: '
+        self.assertIn('<p class="notice" role="status" id="flash" data-announce>Given-up e-mails sent again: '
                       '2.</p>', b.text())
         b.get("/staff/admin?lang=zh-Hant")
         self.assertIn("重新發送全部已放棄的簡訊</button>", b.text())
         r = b.post("/staff/admin/outbox/retry", {"channel": "sms"})
         self.assertEqual(r.status, 303)
         b.get(r.header("Location").split("#")[0])  # as a browser: no fragment
-        self.assertIn('id="flash">已放棄的簡訊將重新發送：1 則。</p>', b.text())
+        self.assertIn('id="flash" data-announce>已放棄的簡訊將重新發送：1 則。</p>', b.text())
         self.assertNotEqual(state("13800000055"), "failed")
         b.get("/staff/admin?lang=zh-Hans")
         r = b.post("/staff/admin/outbox/retry", {"channel": "sms"})
         b.get(r.header("Location").split("#")[0])  # as a browser: no fragment
-        self.assertIn('id="flash">已放弃的短信将重新发送：0 条。</p>', b.text(), "none left")
+        self.assertIn('id="flash" data-announce>已放弃的短信将重新发送：0 条。</p>', b.text(), "none left")
+
+
+def audit_actions(root):
+    """Every audit action name the C source writes: {name: "file:line"}, the places whose
+    action this cannot follow, and the names of the history rows among them (the staff item
+    page's timeline names those). It reads the calls of audit_write and of the functions that pass
+    their action on to it (their argument: a literal, or the ?: branches of one), the history
+    rows' actions (txn_commit audits h->action), local variables named action, and the
+    workflow table's names (actions.c audits t->name)."""
+    funnels = {"audit_write": 3, "audit_read": 3, "audit_log": 1, "audit_refused": 4,
+               "txn_write_rows": 2, "txn_commit_rows": 2, "history_row": 3}
+    followed = {"action", "t->name", "h->action"}
+    value = re.compile(r'(?:^|[?:]|\(char \*\))\s*"((?:[^"\\]|\\.)*)"')
+
+    def uncomment(s):
+        out, i, n = [], 0, len(s)
+        while i < n:
+            c = s[i]
+            if c in "\"'":
+                j = i + 1
+                while j < n and s[j] != c:
+                    j += 2 if s[j] == "\\" else 1
+                out.append(s[i:j + 1])
+                i = j + 1
+            elif s.startswith("/*", i):
+                j = s.find("*/", i + 2)
+                out.append(" ")
+                i = n if j < 0 else j + 2
+            elif s.startswith("//", i):
+                j = s.find("\n", i)
+                i = n if j < 0 else j
+            else:
+                out.append(c)
+                i += 1
+        return "".join(out)
+
+    def args(s, i):
+        depth, cur, out = 0, [], []
+        while i < len(s):
+            c = s[i]
+            if c == '"':
+                k = i + 1
+                while s[k] != '"':
+                    k += 2 if s[k] == "\\" else 1
+                cur.append(s[i:k + 1])
+                i = k + 1
+                continue
+            if c in "([{":
+                depth += 1
+            elif c in ")]}":
+                if depth == 0:
+                    out.append("".join(cur).strip())
+                    return out
+                depth -= 1
+            elif c == "," and depth == 0:
+                out.append("".join(cur).strip())
+                cur = []
+                i += 1
+                continue
+            cur.append(c)
+            i += 1
+        return out
+
+    names, unfollowed, history = {}, [], set()
+    call = re.compile(r"\b(%s)\s*\(" % "|".join(funnels))
+    for top in ("service", "notifiers"):
+        for d, _, files in os.walk(os.path.join(root, top)):
+            for f in sorted(files):
+                if not f.endswith(".c"):
+                    continue
+                path = os.path.join(d, f)
+                with open(path, encoding="utf-8") as fh:
+                    src = uncomment(fh.read())
+                rel = os.path.relpath(path, root)
+
+                def where(at):
+                    return "%s:%d" % (rel, src.count("\n", 0, at) + 1)
+                for m in call.finditer(src):
+                    before = src[src.rfind("\n", 0, m.start()) + 1:m.start()]
+                    if before == "" or re.match(r"^\s*(static\s+)?(const\s+)?"
+                                                r"(int|void|struct\s+\w+)\s*\**\s*$", before):
+                        continue  # its definition (the name at the start of the line)
+                    arg = args(src, m.end())[funnels[m.group(1)]]
+                    lits = value.findall(arg)
+                    for lit in lits:
+                        names.setdefault(lit, where(m.start()))
+                        if m.group(1) == "history_row":
+                            history.add(lit)
+                    if not lits and arg not in followed:
+                        unfollowed.append("%s: %s(... %s ...)" % (where(m.start()),
+                                                                  m.group(1), arg))
+                for m in re.finditer(r"(\.|->|\b)action\s*=\s*([^;=][^;]*);", src):
+                    for lit in value.findall(m.group(2).strip()):
+                        names.setdefault(lit, where(m.start()))
+                        if m.group(1) in (".", "->"):  # a history row's (a local's: audit only)
+                            history.add(lit)
+                for m in re.finditer(r'\[WF_\w+\]\s*=\s*\{\s*WF_\w+\s*,\s*"(\w+)"', src):
+                    names.setdefault(m.group(1), where(m.start()))
+                    history.add(m.group(1))
+    return names, unfollowed, history
+
+
+class AuditActions(unittest.TestCase):
+    """Every action name the code writes to the audit log has its words (audit.NAME) in the
+    three catalogues, for the admin page's audit log."""
+
+    ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+    @staticmethod
+    def keys(lang):
+        with open(os.path.join(AuditActions.ROOT, "web", "i18n", lang + ".txt"),
+                  encoding="utf-8") as f:
+            return {line.split("=", 1)[0].strip() for line in f
+                    if "=" in line and not line.startswith("#")}
+
+    def test_every_history_action_has_words(self):
+        """The staff item page's timeline names each row's action in words (action.NAME): the
+        rows of screening, virus scans, skipped acknowledgements and confirmed ratings showed
+        their raw names."""
+        _, _, history = audit_actions(self.ROOT)
+        for known in ("screened", "attachment_refused", "confirm_rating", "assign", "rate"):
+            self.assertIn(known, history)
+        for lang in ("zh-Hans", "zh-Hant", "en"):
+            keys = self.keys(lang)
+            self.assertEqual(sorted(n for n in history if "action." + n not in keys), [],
+                             "%s.txt lacks action.NAME for" % lang)
+
+    def test_every_action_has_words(self):
+        names, unfollowed, _ = audit_actions(self.ROOT)
+        self.assertEqual(unfollowed, [], "audit actions this test cannot follow: teach "
+                         "audit_actions() where they come from")
+        # the enumeration finds what it should (were it to find nothing, it would pass)
+        for known in ("login_failed", "mail_refused", "outbox_retry", "assign", "send_reply",
+                      "user_suspend", "read_item", "screening_cleared", "rate"):
+            self.assertIn(known, names)
+        self.assertGreater(len(names), 50)
+        for lang in ("zh-Hans", "zh-Hant", "en"):
+            keys = self.keys(lang)
+            missing = ["%s (%s)" % (n, at) for n, at in sorted(names.items())
+                       if "audit." + n not in keys]
+            self.assertEqual(missing, [], "%s.txt lacks audit.NAME for" % lang)
 
 
 class Calendar(Base):

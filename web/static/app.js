@@ -1,6 +1,7 @@
 /* civicdesk pages: optional enhancements only — every page works without this file.
  * A character count for text areas with data-count, a copy button for the query code,
- * focus on the error summary, and a check of the attachments' sizes before a form is sent
+ * focus on the error summary, a check of the length of fields limited in characters
+ * (data-max-chars) and of the attachments' sizes before a form is sent
  * (a body over the server's limit is refused before it is read, and the page that says so
  * cannot give back what was typed). */
 (function () {
@@ -52,8 +53,8 @@
 			files.every(function (f) { return f.size <= max; }) &&
 			total <= Number(input.getAttribute("data-max-total"));
 	}
-	// The message beside the field, tied to it (as the server's own), or taken away.
-	function fileMessage(input, show) {
+	// The message (text) beside the field, tied to it (as the server's own), or taken away.
+	function fieldMessage(input, show, text) {
 		var id = input.id + "-error";
 		var msg = document.getElementById(id);
 		var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (x) { return x && x !== id; });
@@ -74,19 +75,46 @@
 		}
 		msg.setAttribute("data-client", "");
 		msg.setAttribute("role", "alert");
-		msg.textContent = input.getAttribute("data-error");
+		msg.textContent = text;
 		described.push(id);
 		input.setAttribute("aria-describedby", described.join(" "));
 		input.setAttribute("aria-invalid", "true");
 		input.parentNode.classList.add("invalid");
 	}
 	function checkFiles(input) {
-		input.addEventListener("change", function () { fileMessage(input, !filesFit(input)); });
+		var text = input.getAttribute("data-error");
+		input.addEventListener("change", function () { fieldMessage(input, !filesFit(input), text); });
 		input.form.addEventListener("submit", function (e) {
 			if (filesFit(input)) return;
+			// a field above that is refused already has the focus (the first one is focused)
+			var first = !e.defaultPrevented;
 			e.preventDefault();
-			fileMessage(input, true);
-			input.focus();
+			fieldMessage(input, true, text);
+			if (first) input.focus();
+		});
+	}
+	// A field whose limit is in characters (data-max-chars), counted as the server counts them:
+	// code points. The browser's maxlength counts UTF-16 units, in which an emoji or a rare
+	// CJK character (ext. B and beyond, in some names) is two, so the page sets it to twice the
+	// limit and the limit itself is checked here: the message beside the field as soon as the
+	// text is too long (once, not at every key), gone when it fits; the form is not sent.
+	function checkChars(input) {
+		var max = Number(input.getAttribute("data-max-chars"));
+		var text = input.getAttribute("data-too-long");
+		var over = function () { return Array.from(input.value).length > max; };
+		var shown = false;
+		input.addEventListener("input", function () {
+			if (over() === shown) return;
+			shown = over();
+			fieldMessage(input, shown, text);
+		});
+		input.form.addEventListener("submit", function (e) {
+			if (!over()) return;
+			var first = !e.defaultPrevented;
+			e.preventDefault();
+			shown = true;
+			fieldMessage(input, true, text);
+			if (first) input.focus();
 		});
 	}
 	// The texts of the staff item page's forms (data-keep: the action) are kept in this tab's
@@ -115,7 +143,21 @@
 			});
 		});
 	}
+	// A status message the server wrote into the page (an action done): a screen reader says
+	// what changes in a live region, not what one held when the page loaded, so the message is
+	// said through a live region of its own (put beside it, empty) once the page is there. The
+	// visible message loses its role, not to be said twice; without this script it keeps it.
+	function announce(el) {
+		var live = document.createElement("p");
+		live.className = "vh";
+		live.id = (el.id || "status") + "-live";
+		live.setAttribute("role", "status");
+		el.parentNode.insertBefore(live, el.nextSibling);
+		el.removeAttribute("role");
+		setTimeout(function () { live.textContent = el.textContent.replace(/\s+/g, " ").trim(); }, 700);
+	}
 	document.addEventListener("DOMContentLoaded", function () {
+		document.querySelectorAll("[role=status][data-announce]").forEach(announce);
 		document.querySelectorAll("form[data-keep]").forEach(keep);
 		// signing out forgets every kept text (a shared computer's next user sees none)
 		document.querySelectorAll("form[action='/staff/logout']").forEach(function (f) {
@@ -126,7 +168,10 @@
 				} catch (e) { /* storage off */ }
 			});
 		});
-		document.querySelectorAll("input[type=file][data-max-total]").forEach(checkFiles);
+		// in the order of the page, so that the first field refused gets the focus
+		document.querySelectorAll("input[data-max-chars], textarea[data-max-chars], input[type=file][data-max-total]").forEach(function (f) {
+			if (f.type === "file") checkFiles(f); else checkChars(f);
+		});
 		document.querySelectorAll("textarea[data-count]").forEach(count);
 		document.querySelectorAll("button[data-copy]").forEach(copy);
 		var summary = document.getElementById("error-summary");
