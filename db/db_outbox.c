@@ -66,8 +66,10 @@ static const char *const stmts[STMT__MAX] = {
 	                   "AND o.send_after <= ?1 ORDER BY o.send_after, o.id LIMIT ?2",
 	[STMT_DUE_SMS] = "SELECT " OUTBOX_COLS "WHERE o.state = 'pending' AND o.channel = 'sms' "
 	                 "AND o.send_after <= ?1 ORDER BY o.send_after, o.id LIMIT ?2",
+	/* a claimed row is being sent: tried, neither marked nor failed, no error of its own yet
+	 * (a retried row's last error goes, so that it does not read as the outcome of this try) */
 	[STMT_CLAIM] = "UPDATE outbox SET attempts = attempts + 1, last_attempt = ?, "
-	               "message_id = coalesce(message_id, ?), send_after = ? "
+	               "message_id = coalesce(message_id, ?), send_after = ?, last_error = NULL "
 	               "WHERE id = ? AND state = 'pending'",
 	[STMT_SENT] = "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL "
 	              "WHERE id = ? AND state = 'pending'",

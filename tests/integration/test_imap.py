@@ -264,7 +264,10 @@ class ImapPoll(unittest.TestCase):
         self.assertIsNone(box["failing_since"])
         self.assertIsNotNone(box["last_ok"])
         wait_for(lambda: self.rows(server) == 1, 60, "the waiting letter stored")
-        self.assertTrue([l for l in list(server.startup) if "polled again after" in l])
+        # the log line is read from the server's output by another thread: waited for, not
+        # looked up at once (the letter's commit may come first)
+        wait_for(lambda: [l for l in list(server.startup) if "polled again after" in l], 60,
+                 "the log saying that polling works again")
         self.assertEqual(len([l for l in list(server.startup) if "the poll failed" in l]), 1)
         html = admin.request("GET", "/staff/admin?lang=en").body.decode()
         self.assertIn("mailbox-ok", html)

@@ -781,6 +781,23 @@ test_counts(struct t *t)
 	CHECK_INT(t, db_outbox_failed(e.c, ids[2], "550"), 1);
 	CHECK_INT(t, db_outbox_failed(e.c, ids[3], "550"), 1);
 	CHECK_INT(t, db_outbox_requeue(e.c, ids[3], 2, 100), 1); /* failed -> pending */
+	CHECK_INT(t, db_outbox_list(e.c, "pending", INT64_MAX, 10, &v, &k), 0);
+	for (i = 0; i < k; i++) /* waiting to be tried again: the error that failed it shows */
+		if (v[i].id == ids[3])
+			CHECK(t, v[i].last_error != NULL && strcmp(v[i].last_error, "550") == 0);
+	db_outboxes_free(v, k);
+	/* tried again: being sent, it has no error of its own yet (a stale one read as this try's
+	 * outcome: the tests' wait for a settled outbox took it for tried and done) */
+	CHECK_INT(t, db_outbox_claim(e.c, ids[3], 2, "m3@x", 160), 1);
+	CHECK_INT(t, db_outbox_list(e.c, "pending", INT64_MAX, 10, &v, &k), 0);
+	want = 0;
+	for (i = 0; i < k; i++)
+		if (v[i].id == ids[3]) {
+			want = 1;
+			CHECK(t, v[i].last_error == NULL && v[i].attempts == 1);
+		}
+	CHECK_INT(t, want, 1);
+	db_outboxes_free(v, k);
 	CHECK_INT(t, db_outbox_dropped(e.c, ids[4], "the reply clock stopped"), 1);
 	CHECK_INT(t, db_outbox_sent(e.c, ids[4], 1), 0); /* dropped stays dropped */
 	CHECK_INT(t, db_mail_outbox_bounced(e.c, ids[1], "bounced") >= 0, 1); /* sent -> failed */
