@@ -1223,8 +1223,11 @@ struct db_archive_info {
  * the records and their hashes as they were, written, synced and named before anything leaves
  * the live log), then records the archive (its range, the hash before it and its last hash,
  * from which the live chain goes on) and deletes those records from the live log in one
- * transaction. The records are checked against their chain first: a broken chain is not
- * archived. 0 (out->records 0: nothing was old enough), or -1 with err. */
+ * transaction, which it leaves open for the caller to add its own audit record of the archive
+ * and commit (or roll back: the file stays, unrecorded, and the next archive writes it again).
+ * The records are checked against their chain first: a broken chain is not archived. 0 (with
+ * out->records > 0: the transaction open; 0: nothing was old enough, no transaction), or -1
+ * with err (no transaction). */
 int db_audit_archive(struct db_conn *c, const char *dir, int64_t before, int64_t now,
                      struct db_archive_info *out, char *err, size_t errsize);
 

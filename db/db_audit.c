@@ -749,7 +749,8 @@ db_audit_archive(struct db_conn *c, const char *dir, int64_t before, int64_t now
 		unlink(tmp);
 		return -1;
 	}
-	/* 2. the archive recorded and the records deleted, as one */
+	/* 2. the archive recorded and the records deleted, as one, with the caller's audit record
+	 * of it (committed by the caller) */
 	if (db_begin(c) != 0) {
 		snprintf(err, errsize, "audit: %s", sqlite3_errmsg(c->h));
 		return -1;
@@ -770,10 +771,6 @@ db_audit_archive(struct db_conn *c, const char *dir, int64_t before, int64_t now
 	if (st == NULL || db_bind_int(st, 1, last) != 0 || db_exec_stmt(c, st) != 0) {
 		db_reset(st);
 		goto fail;
-	}
-	if (db_commit(c) != 0) {
-		snprintf(err, errsize, "audit: %s", sqlite3_errmsg(c->h));
-		return -1;
 	}
 	out->first_id = first;
 	out->last_id = last;

@@ -70,11 +70,17 @@ core_audit_archive(struct app *app, int64_t now, struct db_archive_info *info, c
 	if (db_audit_archive(c, dir, now - app->cfg.audit_archive_days * 86400L, now, info, err,
 	                     errsize) != 0)
 		goto out;
-	if (info->records > 0) {
+	if (info->records > 0) { /* in the transaction that deleted them: never a log without it */
 		snprintf(detail, sizeof(detail), "records %lld to %lld archived to %s",
 		         (long long)info->first_id, (long long)info->last_id, info->file);
 		if (audit_write(c, now, &system, "audit_archive", info->file, 1, detail) != 0) {
+			db_rollback(c);
 			snprintf(err, errsize, "the archive is written but cannot be audited");
+			goto out;
+		}
+		if (db_commit(c) != 0) {
+			db_rollback(c);
+			snprintf(err, errsize, "the archive cannot be recorded: %s", db_errmsg(c));
 			goto out;
 		}
 	}
