@@ -16,17 +16,21 @@ static int
 section_check(const char *name, const char *email, struct core_error *err)
 {
 	size_t i;
+	long chars;
 
 	if (name != NULL) {
-		if (name[0] == '\0' || strlen(name) > CORE_SECTION_NAME_MAX)
-			return core_fail(err, CORE_INVALID, "name",
-			                 "a section name has 1 to %d bytes", CORE_SECTION_NAME_MAX);
 		for (i = 0; name[i] != '\0'; i++)
 			if ((unsigned char)name[i] < 0x20)
 				return core_fail(err, CORE_INVALID, "name",
 				                 "a section name has no control characters");
-		if (text_check(name, strlen(name), 0) < 0)
+		/* counted in characters, as the form's field counts them (a Chinese name of 100
+		 * characters is 300 bytes) */
+		chars = text_check(name, strlen(name), 0);
+		if (chars < 0)
 			return core_fail(err, CORE_INVALID, "name", "a section name is UTF-8 text");
+		if (chars == 0 || chars > CORE_SECTION_NAME_MAX)
+			return core_fail(err, CORE_INVALID, "name",
+			                 "a section name has 1 to %d characters", CORE_SECTION_NAME_MAX);
 	}
 	if (email != NULL && email[0] != '\0' &&
 	    (strlen(email) > CORE_SECTION_EMAIL_MAX || strchr(email, '@') == NULL ||

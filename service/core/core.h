@@ -881,7 +881,7 @@ int account_must_change(struct app *app, const struct db_account *a, int64_t now
 
 /* --- sections, policy overrides, notices (admin.c): shared by the admin API and pages --- */
 
-#define CORE_SECTION_NAME_MAX 100  /* bytes of a section's name */
+#define CORE_SECTION_NAME_MAX 100  /* characters (code points) of a section's name */
 #define CORE_SECTION_EMAIL_MAX 254 /* bytes of its e-mail address */
 
 /* Each runs in its own transaction on c with its audit row for who. 0, or -1 with err. */

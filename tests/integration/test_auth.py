@@ -371,6 +371,15 @@ class AuthTest(unittest.TestCase):
                                        json_body={"active": True}).status, 404)
         r = admin.request("POST", "/api/v1/admin/sections", json_body={"name": ""})
         self.assertEqual((r.status, r.json()["error"]["field"]), (400, "name"))
+        # A name is counted in characters, as the admin page's field counts them: 100 Chinese
+        # characters (300 bytes) are a name, 101 are not.
+        long_name = "区" * 99 + "室"
+        r = admin.request("POST", "/api/v1/admin/sections", json_body={"name": long_name})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["name"], long_name)
+        r = admin.request("POST", "/api/v1/admin/sections", json_body={"name": long_name + "甲"})
+        self.assertEqual((r.status, r.json()["error"]["field"]), (400, "name"))
+        self.assertIn("100 characters", r.json()["error"]["message"])
 
     # --- audit --------------------------------------------------------------------------------
 
