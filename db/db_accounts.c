@@ -9,6 +9,7 @@ enum stmt {
 	STMT_ACC_ADD,
 	STMT_ACC_GET,
 	STMT_ACC_BY_NAME,
+	STMT_ACC_BY_NAME_NOCASE,
 	STMT_ACC_LIST,
 	STMT_ACC_UPDATE,
 	STMT_ACC_HIST_ADD,
@@ -36,11 +37,19 @@ enum stmt {
 	"password_changed, must_change, created"
 
 static const char *const stmts[STMT__MAX] = {
+    /* a name that differs from an existing one only in case is taken (names are looked up
+     * without regard to case) */
     [STMT_ACC_ADD] = "INSERT INTO accounts (username, display_name, role, section_id, email, "
                      "phone, status, password_hash, password_changed, must_change, created) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING",
+                     "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE NOT EXISTS "
+                     "(SELECT 1 FROM accounts WHERE username = ?1 COLLATE NOCASE) "
+                     "ON CONFLICT (username) DO NOTHING",
     [STMT_ACC_GET] = "SELECT " ACC_COLS " FROM accounts WHERE id = ?",
     [STMT_ACC_BY_NAME] = "SELECT " ACC_COLS " FROM accounts WHERE username = ?",
+    /* at most two rows: a second means the name is ambiguous (accounts made before names were
+     * compared without regard to case) */
+    [STMT_ACC_BY_NAME_NOCASE] = "SELECT " ACC_COLS " FROM accounts "
+                                "WHERE username = ? COLLATE NOCASE LIMIT 2",
     [STMT_ACC_LIST] = "SELECT " ACC_COLS " FROM accounts ORDER BY username",
     [STMT_ACC_UPDATE] = "UPDATE accounts SET role = ?, section_id = ?, status = ?, "
                         "display_name = ?, email = ?, phone = ? WHERE id = ?",
@@ -177,10 +186,36 @@ int
 db_account_by_name(struct db_conn *c, const char *username, struct db_account *out)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_ACC_BY_NAME]);
+	int rc;
 
 	if (st == NULL || db_bind_text(st, 1, username) != 0)
 		return -1;
-	return account_one(c, st, out);
+	rc = account_one(c, st, out);
+	if (rc != 0)
+		return rc;
+	/* Not as written: the one account whose name differs only in case ("Zhangwei" typed on
+	 * a phone that capitalises the first letter), none when two do. */
+	st = db_prep(c, stmts[STMT_ACC_BY_NAME_NOCASE]);
+	if (st == NULL || db_bind_text(st, 1, username) != 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		db_reset(st);
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return step_error(c, st);
+	if (read_account(st, out) != 0) {
+		db_reset(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	db_reset(st);
+	if (rc == SQLITE_DONE)
+		return 1;
+	db_account_free(out);
+	memset(out, 0, sizeof(*out));
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 static int

@@ -219,6 +219,10 @@ core_login_2fa(struct app *app, struct db_conn *c, const char *username, const c
 		found = db_account_by_name(c, name, &a);
 		if (found < 0)
 			goto out;
+		/* found without regard to case: the lock, the throttle and the audit log know the
+		 * account by its own name */
+		if (found)
+			snprintf(name, sizeof(name), "%s", a.username);
 	}
 	auth_pwhash_enter(app);
 	ok = auth_verify_password(found ? a.password_hash : NULL, password);

@@ -142,6 +142,32 @@ class AuthTest(unittest.TestCase):
         r = self.login_raw("alice", PW)
         self.assertEqual(r.status, 200, r)
 
+    def test_username_case(self):
+        """A name is found without regard to case (a phone capitalises the first letter
+        typed), locked and audited under the account's own name, and cannot be taken again
+        in another case."""
+        self.srv.set_clock(T0)
+        self.srv.add_user("alice", "handler", "办公室")
+        r = self.login_raw("Alice", PW)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["username"], "alice")
+        # Failures in any case count for the one account: five lock it, whatever the case.
+        for name in ("ALICE", "Alice", "aLiCe", "alicE", "ALICE"):
+            self.assertEqual(self.login_raw(name, "Wrong-Passw0rd").status, 401)
+        self.assertEqual(self.login_raw("alice", PW).status, 401)
+        admin = self.admin()
+        rows = self.audit(admin, "?target=alice&action=login_failed")
+        self.assertEqual(len(rows), 6, rows)  # the five, then the locked attempt
+        # The name is taken in every case.
+        r = self.srv.cli("user", "add", "ALICE", "--role", "handler", "--section", "法规处",
+                         "--password-stdin", stdin=PW + "\n")
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("exists already", r.stderr)
+        r = admin.request("POST", "/api/v1/admin/users",
+                                 json_body={"username": "Alice", "role": "handler",
+                                            "section": "法规处"})
+        self.assertEqual((r.status, r.json()["error"]["code"]), (409, "exists"), r)
+
     def test_failures_outside_window_do_not_lock(self):
         self.srv.set_clock(T0)
         self.srv.add_user("alice", "handler", "办公室")

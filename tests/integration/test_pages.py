@@ -643,7 +643,11 @@ class ScreenReader(Base):
         # the staff item page too: the Chinese letter and reply on an English page
         s = Browser(self.server)
         s.get("/staff/login?lang=en")
-        self.assertEqual(s.post("/staff/login", {"username": "hand_p", "password": PW}).status,
+        # a phone neither capitalises nor corrects the account name typed
+        self.assertRegex(s.text(), r'<input type="text" id="username" name="username"[^>]* '
+                                   r'autocapitalize="none" spellcheck="false"')
+        # and a name typed capitalised all the same finds the account
+        self.assertEqual(s.post("/staff/login", {"username": "Hand_P", "password": PW}).status,
                          303)
         s.get("/staff/item/" + item["tracking"])
         self.assertIn('<span lang="zh">路灯不亮</span></h1>', s.text())
