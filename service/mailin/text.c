@@ -644,25 +644,112 @@ mail_text_init(void)
 	xmlInitParser();
 }
 
+/* The charset a <meta> element's content attribute names ("text/html; charset=gbk"), as the
+ * HTML standard extracts it: after "charset", blanks, "=", blanks, a quoted or bare value (up to a
+ * blank or ";"). A GLib string, or NULL. */
+static char *
+content_charset(const char *content)
+{
+	const char *p = content, *v;
+	size_t n;
+
+	while ((p = strcasestr(p, "charset")) != NULL) {
+		p += 7;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f')
+			p++;
+		if (*p != '=')
+			continue;
+		p++;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f')
+			p++;
+		if (*p == '"' || *p == '\'') {
+			v = strchr(p + 1, *p);
+			return v != NULL && v > p + 1 ? g_strndup(p + 1, (gsize)(v - p - 1)) : NULL;
+		}
+		n = strcspn(p, " \t\n\r\f;");
+		return n > 0 ? g_strndup(p, n) : NULL;
+	}
+	return NULL;
+}
+
+struct meta_scan {
+	xmlParserCtxtPtr ctxt;
+	char *charset; /* the first one declared (GLib string), or NULL */
+};
+
+/* A start tag seen by the scan: a <meta> declaring a charset (charset="…", or http-equiv
+ * Content-Type with a content naming one) ends it. */
+static void
+meta_start(void *cls, const xmlChar *name, const xmlChar **atts)
+{
+	struct meta_scan *m = cls;
+	const char *cs = NULL, *equiv = NULL, *content = NULL;
+	size_t i;
+
+	if (m->charset != NULL || xmlStrcasecmp(name, (const xmlChar *)"meta") != 0)
+		return;
+	for (i = 0; atts != NULL && atts[i] != NULL; i += 2) {
+		const char *v = atts[i + 1] != NULL ? (const char *)atts[i + 1] : "";
+
+		if (xmlStrcasecmp(atts[i], (const xmlChar *)"charset") == 0 && cs == NULL)
+			cs = v;
+		else if (xmlStrcasecmp(atts[i], (const xmlChar *)"http-equiv") == 0)
+			equiv = v;
+		else if (xmlStrcasecmp(atts[i], (const xmlChar *)"content") == 0)
+			content = v;
+	}
+	if (cs != NULL)
+		m->charset = g_strstrip(g_strdup(cs));
+	else if (equiv != NULL && content != NULL && g_ascii_strcasecmp(equiv, "content-type") == 0)
+		m->charset = content_charset(content);
+	if (m->charset != NULL && m->charset[0] == '\0') {
+		g_free(m->charset);
+		m->charset = NULL;
+	}
+	if (m->charset != NULL)
+		xmlStopParser(m->ctxt);
+}
+
 char *
 mail_html_charset(const char *buf, size_t len)
 {
-	htmlDocPtr doc;
-	char *cs = NULL;
+	struct meta_scan m;
+	htmlSAXHandler sax;
+	xmlCharEncodingHandlerPtr latin1;
+	char *cs;
 
-	/* libxml2 reads the document as the HTML standard says, switching to the charset a <meta>
-	 * declares; which one it found is the document's encoding. Nothing is fetched, nothing
-	 * said on stderr. */
-	doc = htmlReadMemory(buf, (int)(len < HTML_META_SCAN ? len : HTML_META_SCAN), NULL, NULL,
-	                     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-	                         HTML_PARSE_NONET | HTML_PARSE_NOBLANKS);
-	if (doc == NULL)
+	/* libxml2's HTML parser finds the elements (tags, attributes, comments as its error
+	 * recovery reads them); the scan takes the first <meta> that declares a charset. The
+	 * parser switches to no charset (HTML_PARSE_IGNORE_ENC) and reads the bytes as Latin-1,
+	 * which every byte is: a conversion that fails would be reported by libxml2 on stderr
+	 * through its process-wide handler, quoting the citizen's bytes. Nothing is fetched,
+	 * nothing said. */
+	if (len == 0)
 		return NULL;
-	if (doc->encoding != NULL && doc->encoding[0] != '\0' &&
-	    g_ascii_strncasecmp((const char *)doc->encoding, "UTF-16", 6) != 0 &&
-	    g_ascii_strncasecmp((const char *)doc->encoding, "UTF-32", 6) != 0)
-		cs = g_strdup((const char *)doc->encoding);
-	xmlFreeDoc(doc);
+	memset(&m, 0, sizeof(m));
+	m.ctxt =
+	    htmlCreateMemoryParserCtxt(buf, (int)(len < HTML_META_SCAN ? len : HTML_META_SCAN));
+	if (m.ctxt == NULL)
+		return NULL;
+	memset(&sax, 0, sizeof(sax));
+	sax.startElement = meta_start;
+	sax.initialized = 1;
+	*m.ctxt->sax = sax;
+	m.ctxt->userData = &m;
+	htmlCtxtUseOptions(m.ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+	                               HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC);
+	latin1 = xmlFindCharEncodingHandler("ISO-8859-1");
+	if (latin1 != NULL)
+		xmlSwitchToEncoding(m.ctxt, latin1);
+	htmlParseDocument(m.ctxt);
+	htmlFreeParserCtxt(m.ctxt);
+	cs = m.charset;
+	/* UTF-16/32, which 8-bit markup cannot be: read as UTF-8, as HTML does */
+	if (cs != NULL && (g_ascii_strncasecmp(cs, "UTF-16", 6) == 0 ||
+	                   g_ascii_strncasecmp(cs, "UTF-32", 6) == 0)) {
+		g_free(cs);
+		cs = NULL;
+	}
 	return cs;
 }
 

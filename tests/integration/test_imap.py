@@ -189,6 +189,26 @@ class ImapPoll(unittest.TestCase):
         wait_for(lambda: all("\\Seen" in v for v in self.dc.flags().values()), 30,
                  "both \\Seen")
 
+    def test_undecodable_html_leaks_nothing_to_the_log(self):
+        """Polled, an HTML-only letter whose bytes are not the charset its <meta> names (UTF-8
+        under a stale gb2312 <meta>) is stored, and the daemon's log holds nothing of it (libxml2
+        printed "encoding error … bytes 0xA0 0xE5 …" from the poller's thread)."""
+        text = "你好，我家楼下的路灯坏了三个月，夜里很危险。"
+        raw = (b"From: wangwu@example.cn\r\nTo: director@bureau.example\r\nSubject: lamp\r\n"
+               b"Message-ID: <imap-meta-undecodable@example.cn>\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: text/html\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+               b'<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+               b"</head><body><p>" + text.encode("utf-8") + b"</p></body></html>\r\n")
+        self.dc.append([raw])
+        server = self.serve().drain()
+        line = wait_for(lambda: [l for l in list(server.drained) if ": 1 stored, " in l], 60,
+                        "the poll's line")
+        before = list(server.drained)
+        before = before[:before.index(line[0])]
+        self.assertEqual(self.count(server, "SELECT body FROM items WHERE channel = 'email'"),
+                         text)
+        self.assertEqual([l for l in before if "error" in l or "0x" in l], [])
+
     def test_not_seen_until_stored(self):
         """While another process holds the database's write lock the message cannot be stored:
         \\Seen is taken back, and it is stored (and marked) once the lock is gone. (A test build's
