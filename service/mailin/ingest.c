@@ -3,7 +3,8 @@
  * already stored (same Message-ID: piped and polled, or an MTA's retry) answered with its item;
  * a citizen's reply (In-Reply-To / References naming our mail or theirs, or the tracking number
  * in the subject) added to their item; anything else a new item of channel email; a message core
- * refuses (over a limit, invalid) recorded with core's reason. The raw message, its Message-ID
+ * refuses (over a limit, invalid) recorded with core's reason; a polled one too large to fetch,
+ * with a notice to its sender when its header shows a person. The raw message, its Message-ID
  * and IMAP position (a mail_in row) are written by core in the transaction that stores the
  * item; mail-in calls core only (tests/layering.sh).
  */

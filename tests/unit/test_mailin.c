@@ -574,6 +574,46 @@ test_byte_order_mark(struct t *t)
 	mail_msg_free(&m);
 }
 
+/* An HTML part whose Content-Type names no charset is read in the one its first <meta> that
+ * declares one names, found by libxml2's parser without converting the bytes: quoted or spaced
+ * values, either attribute order, not one in a comment; UTF-16 (which 8-bit markup cannot be)
+ * and none read as UTF-8 (else GB18030). */
+static void
+test_html_meta_charset(struct t *t)
+{
+	static const struct {
+		const char *meta, *body, *text;
+	} cases[] = {
+		/* Big5 "您好", GBK "您好" */
+		{ "<meta content='text/html; charset = \"big5\"' http-equiv=CONTENT-TYPE>",
+		  "\xb1z\xa6n", "您好" },
+		{ "<META CHARSET=\" gbk \">", "\xc4\xfa\xba\xc3", "您好" },
+		{ "<meta http-equiv=\"Content-Type\" content=\"text/html\"><meta charset=big5>",
+		  "\xb1z\xa6n", "您好" },
+		{ "<!-- <meta charset=big5> --><meta name=x content=\"charset=big5\">",
+		  "\xe6\x82\xa8\xe5\xa5\xbd", "您好" },
+		{ "<meta charset=utf-16>", "\xe6\x82\xa8\xe5\xa5\xbd", "您好" },
+	};
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256];
+	GString *raw;
+	size_t i;
+
+	mail_config_default(&cfg);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		raw = g_string_new("From: meta@example.cn\r\nSubject: meta\r\nMIME-Version: 1.0\r\n"
+		                   "Content-Type: text/html\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+		                   "<html><head>");
+		g_string_append_printf(raw, "%s</head><body><p>%s</p></body></html>\r\n", cases[i].meta,
+		                       cases[i].body);
+		CHECK_INT(t, mail_parse(&cfg, raw->str, raw->len, &m, err, sizeof(err)), MAIL_OK);
+		CHECK_STR(t, m.body, cases[i].text);
+		mail_msg_free(&m);
+		g_string_free(raw, TRUE);
+	}
+}
+
 static void
 test_long_subject_and_body(struct t *t)
 {
@@ -746,6 +786,7 @@ main(void)
 	RUN(&t, test_charset_labels);
 	RUN(&t, test_html);
 	RUN(&t, test_html_as_read);
+	RUN(&t, test_html_meta_charset);
 	RUN(&t, test_kinds);
 	RUN(&t, test_exact_address_kind);
 	RUN(&t, test_reply_to);
