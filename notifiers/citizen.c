@@ -1,6 +1,7 @@
 /* citizen.c: the notices to a citizen: acknowledgement, information asked, extension approved,
  * interim explanation, reply sent (with the link to rate it), rejected, merged, the reply of the
- * item it was merged into, reopened. By e-mail when an address was given, and by SMS to a
+ * item it was merged into, reopened; and to the sender of a polled message too large to be
+ * received. By e-mail when an address was given, and by SMS to a
  * mobile number when configured (sms_citizens). The e-mail is in Chinese and English; the SMS,
  * short, in the citizen's language (citizen_lang). Queued inside the transaction of the
  * submission or action (the core's notification hook). The query code is never in a message
@@ -381,6 +382,62 @@ notify_citizen_ended_mail(struct db_conn *c, const struct notify_config *cfg,
 	         "or submit it at\n%s\nIt becomes a new item with its own time limits.\n",
 	         state, zh, submit, state, en, submit);
 	return notify_citizen(c, cfg, cal, NOTIFY_EV_ENDED_MAIL, item, note, at);
+}
+
+/* bytes as "N MiB" (one decimal below 10 MiB) into buf */
+static void
+mib(int64_t bytes, char *buf, size_t size)
+{
+	double v = (double)bytes / (1024.0 * 1024.0);
+
+	if (v < 10 && bytes % (1024 * 1024) != 0)
+		snprintf(buf, size, "%.1f MiB", v);
+	else
+		snprintf(buf, size, "%.0f MiB", v);
+}
+
+int
+notify_mail_too_large(struct db_conn *c, const struct notify_config *cfg,
+                      const struct sla_calendar *cal, const struct notify_too_large *t,
+                      int64_t at)
+{
+	char subject[512], text[BODY_MAX], step[320], quoted[QUOTE_MAX + 1], submit[400];
+	char size[32], limit[32], file_max[32], item_max[32], about_zh[QUOTE_MAX + 64] = "",
+	                                                      about_en[QUOTE_MAX + 64] = "";
+	struct db_notice n;
+
+	notify_link(cfg, "/submit", submit, sizeof(submit));
+	mib(t->size, size, sizeof(size));
+	mib(t->limit, limit, sizeof(limit));
+	mib(t->file_max, file_max, sizeof(file_max));
+	mib(t->item_max, item_max, sizeof(item_max));
+	if (t->subject != NULL && t->subject[0] != '\0') {
+		cut(t->subject, QUOTE_MAX, quoted, sizeof(quoted));
+		snprintf(about_zh, sizeof(about_zh), "（主题：“%s”）", quoted);
+		snprintf(about_en, sizeof(about_en), " (subject: \"%s\")", quoted);
+	}
+	snprintf(subject, sizeof(subject), "%s / %s", "您的邮件过大，未能受理",
+	         "Your e-mail was too large to be accepted");
+	snprintf(text, sizeof(text),
+	         "您发送的邮件%s大小为 %s，超过了本信箱每封邮件 %s 的上限，未能受理，也未保存。\n"
+	         "请重新发送：附件最多 %d 个，每个不超过 %s，合计不超过 %s；较大的文件可以压缩，"
+	         "或放在网盘中并在邮件里写明链接。也可以在网站上填写表单提交：\n%s\n\n"
+	         "Your e-mail%s is %s, more than this mailbox's limit of %s per message: it could not "
+	         "be accepted and was not kept.\n"
+	         "Please send it again with at most %d attachments of up to %s each, %s together: "
+	         "compress large files, or put them on a file-sharing service and write the link in "
+	         "your e-mail. You can also submit it with the form at\n%s\n",
+	         about_zh, size, limit, t->files, file_max, item_max, submit, about_en, size, limit,
+	         t->files, file_max, item_max, submit);
+	snprintf(step, sizeof(step), "too-large/%s", t->key);
+	memset(&n, 0, sizeof(n));
+	n.clock = "";
+	n.step = step;
+	n.channel = "email";
+	n.recipient = t->to;
+	n.subject = subject;
+	n.body = text;
+	return notify_queue(c, cfg, cal, &n, at) < 0 ? -1 : 0;
 }
 
 int

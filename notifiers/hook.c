@@ -117,6 +117,34 @@ rated(struct db_conn *c, const struct notify_config *cfg, const struct sla_calen
 	return rc;
 }
 
+/* A polled message too large to be received: the notice to its sender. */
+static int
+too_large(struct app *app, struct db_conn *c, const struct core_event *ev)
+{
+	struct notify_config cfg;
+	struct notify_too_large t;
+	struct sla_calendar *cal;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.to = ev->to;
+	t.key = ev->key;
+	t.subject = ev->note;
+	t.size = ev->size;
+	t.limit = ev->limit;
+	t.files = INTAKE_MAX_ATTACHMENTS;
+	t.file_max = app->cfg.attachment_max < INTAKE_ATTACHMENT_MAX ? app->cfg.attachment_max
+	                                                             : INTAKE_ATTACHMENT_MAX;
+	t.item_max = app->cfg.attachment_item_max;
+	notify_config_from_app(app, &cfg);
+	cal = app_calendar(app);
+	rc = notify_mail_too_large(c, &cfg, cal, &t, ev->at);
+	sla_calendar_unref(cal);
+	if (rc != 0)
+		notify_log("cannot queue the notice of a message too large: %s", db_errmsg(c));
+	return rc;
+}
+
 int
 notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
 {
@@ -126,6 +154,8 @@ notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
 	const char *note = ev->note;
 	int kind = -1, rc = 0;
 
+	if (ev->kind == CORE_EV_MAIL_TOO_LARGE) /* no item: its sender alone */
+		return too_large(app, c, ev);
 	if (ev->kind == CORE_EV_SUBMITTED)
 		kind = NOTIFY_EV_RECEIVED;
 	else if (ev->kind == CORE_EV_ACTION && ev->action >= 0 && ev->action < WF_ACTION__MAX)

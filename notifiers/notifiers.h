@@ -185,6 +185,25 @@ int notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 int notify_citizen_ended_mail(struct db_conn *c, const struct notify_config *cfg,
                               const struct sla_calendar *cal, const struct db_item *item,
                               int64_t at);
+/* What a notice of a message too large tells its sender: the limits of mail-in and of the web
+ * form's attachments. */
+struct notify_too_large {
+	const char *to;        /* the sender's address */
+	const char *key;       /* sent once per key (the Message-ID, or "mail_in ID") */
+	const char *subject;   /* the message's decoded subject, quoted (NULL: none) */
+	int64_t size;          /* its bytes */
+	int64_t limit;         /* mail-in's limit of a message, bytes */
+	int files;             /* attachments kept per item at most */
+	int64_t file_max;      /* bytes of one */
+	int64_t item_max;      /* bytes of them together */
+};
+/* A polled message over mail-in's size limit was refused unread (no MTA bounces it): the e-mail
+ * to its sender, inside the transaction that records the refusal, saying so and how to send it
+ * instead (smaller attachments within the limits, a link to large files, the web form): once per
+ * t->key and address. 0 or -1. */
+int notify_mail_too_large(struct db_conn *c, const struct notify_config *cfg,
+                          const struct sla_calendar *cal, const struct notify_too_large *t,
+                          int64_t at);
 /* The mobile number (11 digits, 1[3-9]…) in phone, without +86, spaces or dashes, into buf:
  * 1 found / 0 not a mobile number. */
 int notify_mobile(const char *phone, char *buf, size_t size);

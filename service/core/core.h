@@ -357,6 +357,9 @@ enum core_event_kind {
 	CORE_EV_CITIZEN_MAIL, /* the citizen wrote by e-mail about an item that has ended (replied,
 	                       * closed, rejected, merged; from_state: its state): nothing reopens,
 	                       * its staff and the citizen are told (note: what they wrote) */
+	CORE_EV_MAIL_TOO_LARGE, /* a polled message over mail-in's size limit was refused unread
+	                         * (item: NULL; to, key, size, limit; note: its subject): its sender is
+	                         * told how to send it instead */
 };
 
 /* What changed, handed to the notification hook inside the change's transaction. */
@@ -367,6 +370,12 @@ struct core_event {
 	const char *from_state;     /* CORE_EV_ACTION: the state before; else NULL */
 	const char *note;           /* the history row's note, or NULL */
 	int64_t at;
+	/* read for CORE_EV_MAIL_TOO_LARGE only (other kinds leave them unset) */
+	const char *to;             /* the sender's address */
+	const char *key;            /* what its notice is sent once for: the Message-ID, else
+	                             * "mail_in ID" */
+	int64_t size;               /* the message's bytes */
+	int64_t limit;              /* mail-in's limit of a message, bytes */
 };
 
 /* The notifiers' hook: on_event writes outbox rows on c, inside the transaction that stores
@@ -697,13 +706,20 @@ struct core_mail_note {
 	struct db_mail_in row;            /* outcome "ignored" or "duplicate"; strings lent */
 	const struct core_error *refused; /* core refused the message (core_submit's CORE_INVALID,
 	                                   * CORE_TOO_LARGE), or NULL */
+	const char *tell;         /* refused as CORE_TOO_LARGE unread (polled: no MTA bounces it):
+	                           * the sender's address, to be told, or NULL */
+	const char *tell_subject; /* its decoded subject, quoted to them (NULL: none) */
+	const char *tell_id;      /* its Message-ID (NULL: none): told once per letter */
+	int64_t tell_limit;       /* the limit it is over, bytes */
 };
 
 /* Records v[0..n) in one transaction at now; a row whose Message-ID or IMAP position is
  * recorded already is skipped. A refused message is recorded as ignored with the reason
  * "refused: MESSAGE", with an audit row "mail_refused" (target "mail_in ID", its code and
  * field, no words of the citizen's) that administrators see, so that it is neither fetched
- * again nor lost from sight. 0, or -1 (nothing written). */
+ * again nor lost from sight; one with tell set also gets the notification hook's
+ * CORE_EV_MAIL_TOO_LARGE in that transaction (its sender's notice, once per Message-ID).
+ * 0, or -1 (nothing written). */
 int core_mail_note(struct app *app, const struct core_mail_note *v, size_t n, int64_t now);
 /* The item that holds the message with Message-ID id (created or added): 1 with its tracking
  * number (a new string) and its id, 0 none, -1 error. */

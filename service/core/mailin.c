@@ -15,7 +15,7 @@
 
 /* One note on c (the transaction is open): 0, or -1. */
 static int
-note_one(struct db_conn *c, const struct core_mail_note *v, int64_t now)
+note_one(struct app *app, struct db_conn *c, const struct core_mail_note *v, int64_t now)
 {
 	struct actor who = {0, "system", NULL};
 	struct db_mail_in row = v->row;
@@ -37,7 +37,23 @@ note_one(struct db_conn *c, const struct core_mail_note *v, int64_t now)
 	snprintf(detail, sizeof(detail), "refused by e-mail (%s): %s%s%s, %zu bytes",
 	         row.source != NULL ? row.source : "?", core_strerror(e->code),
 	         e->field != NULL ? ": " : "", e->field != NULL ? e->field : "", row.size);
-	return audit_write(c, now, &who, "mail_refused", target, 0, detail);
+	if (audit_write(c, now, &who, "mail_refused", target, 0, detail) != 0)
+		return -1;
+	if (v->tell != NULL && e->code == CORE_TOO_LARGE) {
+		struct core_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = CORE_EV_MAIL_TOO_LARGE;
+		ev.action = -1;
+		ev.note = v->tell_subject;
+		ev.at = now;
+		ev.to = v->tell;
+		ev.key = v->tell_id != NULL ? v->tell_id : target;
+		ev.size = (int64_t)row.size;
+		ev.limit = v->tell_limit;
+		return core_notify_event(app, c, &ev);
+	}
+	return 0;
 }
 
 int
@@ -55,7 +71,7 @@ core_mail_note(struct app *app, const struct core_mail_note *v, size_t n, int64_
 	if (db_begin(c) != 0)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (note_one(c, &v[i], now) != 0) {
+		if (note_one(app, c, &v[i], now) != 0) {
 			db_rollback(c);
 			goto out;
 		}

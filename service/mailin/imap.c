@@ -5,7 +5,9 @@
  * to BATCH messages fetched with one UID FETCH … BODY.PEEK[] each, stored (ingest.c) while the
  * next batch is fetched, and marked \Seen with one UID STORE over the batch's set once its
  * items are committed (sent ahead of the next UID FETCH: its answer is read with that one's).
- * What is stored and looked up goes through core (ingest.c; core/mailin.c).
+ * A message over MAIL_RAW_MAX is not fetched: its header alone (BODY.PEEK[HEADER], HEAD_MAX
+ * bytes), so that its sender is told (ingest.c). What is stored and looked up goes through core
+ * (ingest.c; core/mailin.c).
  *
  * Exactly once: the position (mailbox, UIDVALIDITY, UID) is written with each message, in the
  * transaction that stores it. BODY.PEEK leaves \Seen alone, so a message is \Seen only once it
@@ -31,6 +33,7 @@
 #define SEARCH_MAX 1000000            /* UIDs taken from one poll's searches */
 #define SAY_AGAIN 3600                 /* seconds between log lines of a mailbox out of reach */
 #define INFLIGHT 2                    /* batches being stored while the next is fetched */
+#define HEAD_MAX 65536                /* bytes of the header of a message too large fetched */
 
 struct mailin_poller {
 	struct app *app;
@@ -230,6 +233,9 @@ struct job {
 	char *raw;     /* the message, NULL until fetched */
 	size_t len;
 	int over;      /* larger than MAIL_RAW_MAX: not fetched */
+	char *head;    /* such a message's header (up to HEAD_MAX bytes), NULL until fetched */
+	size_t head_len;
+	int head_lost; /* its header could not be asked for (the connection failed) */
 	int fetched;
 	enum mailin_outcome outcome;
 };
@@ -284,6 +290,26 @@ on_body(void *cls, struct imapc_resp *r)
 		j->len = r->lit[i].len;
 		j->over = r->lit[i].size > r->lit[i].len;
 		j->fetched = 1;
+		r->lit[i].data = NULL;
+	}
+	return 0;
+}
+
+static int
+on_head(void *cls, struct imapc_resp *r)
+{
+	struct job *j = job_of(cls, fetch_uid(r->text));
+	const char *b = strstr(r->text, "BODY[HEADER]"), *e = b != NULL ? strchr(b, '}') : NULL;
+	size_t i;
+
+	if (j == NULL || e == NULL)
+		return 0;
+	for (i = 0; i < r->nlit; i++) {
+		if (r->lit[i].at != (size_t)(e - r->text) + 1)
+			continue;
+		free(j->head);
+		j->head = r->lit[i].data;
+		j->head_len = r->lit[i].len;
 		r->lit[i].data = NULL;
 	}
 	return 0;
@@ -361,13 +387,19 @@ store_batch(void *cls)
 	for (i = 0; i < b->n && k < BATCH; i++) {
 		struct job *j = &b->jobs[i];
 
-		if (!j->fetched && !j->over) {
-			j->outcome = MAILIN_RETRY; /* not fetched: expunged, or the connection dropped */
+		if ((!j->fetched && !j->over) || j->head_lost) {
+			/* not fetched: expunged, or the connection dropped (a message too large: its
+			 * header, so that its sender is told) */
+			j->outcome = MAILIN_RETRY;
 			continue;
 		}
 		memset(&msgs[k], 0, sizeof(msgs[k]));
 		msgs[k].raw = j->raw != NULL ? j->raw : "";
-		msgs[k].len = j->over ? (size_t)MAIL_RAW_MAX + 1 : j->len;
+		msgs[k].len = !j->over                      ? j->len
+		              : j->size > (int64_t)MAIL_RAW_MAX ? (size_t)j->size
+		                                                : (size_t)MAIL_RAW_MAX + 1;
+		msgs[k].head = j->head;
+		msgs[k].head_len = j->head_len;
 		msgs[k].src = b->src;
 		msgs[k].src.uid = j->uid;
 		idx[k++] = i;
@@ -382,6 +414,8 @@ store_batch(void *cls)
 			         b->p->key, (long long)j->uid);
 		free(j->raw);
 		j->raw = NULL;
+		free(j->head);
+		j->head = NULL;
 	}
 	return NULL;
 }
@@ -573,9 +607,10 @@ mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 	/* batch i is fetched while i - 1 and i - 2 are stored (parsing, committing); i - 2 is
 	 * marked \Seen once it is committed, before i is handed to its thread */
 	for (i = 0; i < all.n && !stopping(p) && again == 0; i += k) {
-		int64_t want[BATCH];
-		size_t nwant = 0;
+		int64_t want[BATCH], big[BATCH];
+		size_t nwant = 0, nbig = 0, m;
 		struct batch *nb = &b[cur];
+		struct jobs batch_jobs;
 
 		bytes = 0;
 		for (k = 0; i + k < all.n && k < BATCH; k++) {
@@ -583,15 +618,17 @@ mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 
 			if (k > 0 && bytes + j->size > BATCH_BYTES)
 				break;
-			if (j->size > MAIL_RAW_MAX)
-				j->over = 1; /* recorded as too large, never fetched */
-			else if (j->size >= 0) {
+			if (j->size > MAIL_RAW_MAX) {
+				j->over = 1; /* recorded as too large, never fetched: its header alone */
+				big[nbig++] = j->uid;
+			} else if (j->size >= 0) {
 				want[nwant++] = j->uid;
 				bytes += j->size;
 			}
 		}
+		batch_jobs.v = all.v + i;
+		batch_jobs.n = k;
 		if (nwant > 0) {
-			struct jobs batch_jobs = {all.v + i, k};
 			char *set = uid_set(want, nwant);
 
 			rc = set != NULL ? imapc_cmd(p->conn, on_body, &batch_jobs,
@@ -600,6 +637,20 @@ mailin_poll_once(struct mailin_poller *p, struct mailin_poll_stats *st)
 			free(set);
 			if (rc < 0)
 				close_conn(p); /* store what came; the rest at the next poll */
+		}
+		if (nbig > 0) {
+			char *set = p->conn != NULL ? uid_set(big, nbig) : NULL;
+
+			rc = set != NULL ? imapc_cmd(p->conn, on_head, &batch_jobs,
+			                             "UID FETCH %s (UID BODY.PEEK[HEADER]<0.%d>)", set,
+			                             HEAD_MAX)
+			                 : -1;
+			free(set);
+			if (rc < 0) { /* each too large is left for the next poll, to tell its sender */
+				for (m = 0; m < k; m++)
+					all.v[i + m].head_lost = all.v[i + m].over;
+				close_conn(p);
+			}
 		}
 		/* the one fetched two rounds ago: its STORE goes with the next FETCH */
 		again += finish_batch(p, nb, st, 1);
@@ -635,8 +686,10 @@ out:
 		log_info("imap %s: %zu stored, %zu already stored, %zu ignored, %zu to retry in %.3f s",
 		         p->key, st->stored, st->duplicate, st->ignored, st->retry,
 		         (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	for (i = 0; i < all.n; i++)
+	for (i = 0; i < all.n; i++) {
 		free(all.v[i].raw);
+		free(all.v[i].head);
+	}
 	free(all.v);
 	free(todo.v);
 	free(mark.v);

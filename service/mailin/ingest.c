@@ -3,7 +3,8 @@
  * already stored (same Message-ID: piped and polled, or an MTA's retry) answered with its item;
  * a citizen's reply (In-Reply-To / References naming our mail or theirs, or the tracking number
  * in the subject) added to their item; anything else a new item of channel email; a message core
- * refuses (over a limit, invalid) recorded with core's reason. The raw message, its Message-ID
+ * refuses (over a limit, invalid) recorded with core's reason; a polled one too large to fetch,
+ * with a notice to its sender when its header shows a person. The raw message, its Message-ID
  * and IMAP position (a mail_in row) are written by core in the transaction that stores the
  * item; mail-in calls core only (tests/layering.sh).
  */
@@ -367,6 +368,9 @@ struct slot {
 	const char *note;       /* a row without the raw message to write: its reason (or "") */
 	const struct core_error *refused; /* core's refusal of the new item, or NULL */
 	struct core_error never;          /* why it can never be stored (MAIL_INVALID) */
+	struct mail_msg head;   /* a message too large: what its header says (head_ok) */
+	int head_ok;
+	const char *tell;       /* the sender to tell it was too large (lent from head), or NULL */
 	int is_new;             /* to be submitted */
 	int later;              /* stored alone after the batch (a Message-ID twice in the batch) */
 };
@@ -383,6 +387,7 @@ parse_slots(void *cls)
 {
 	struct parse_work *w = cls;
 	struct slot *s;
+	char why[256];
 	size_t i;
 
 	for (;;) {
@@ -393,6 +398,11 @@ parse_slots(void *cls)
 			return NULL;
 		s = &w->v[i];
 		s->perr = mail_parse(w->cfg, s->in->raw, s->in->len, &s->m, s->why, sizeof(s->why));
+		/* too large to be read: its header alone, for whom to tell */
+		if (s->perr == MAIL_INVALID && s->in->len > (size_t)MAIL_RAW_MAX &&
+		    s->in->head != NULL)
+			s->head_ok = mail_parse(w->cfg, s->in->head, s->in->head_len, &s->head, why,
+			                        sizeof(why)) == MAIL_OK;
 	}
 }
 
@@ -418,7 +428,14 @@ write_notes(struct app *app, struct slot *v, size_t n, int64_t now)
 		notes[k].row = v[i].row;
 		notes[k].row.raw = NULL;
 		notes[k].row.reason = v[i].note[0] != '\0' ? v[i].note : NULL;
-		notes[k++].refused = v[i].refused;
+		notes[k].refused = v[i].refused;
+		if (v[i].tell != NULL) {
+			notes[k].tell = v[i].tell;
+			notes[k].tell_subject = v[i].head.subject;
+			notes[k].tell_id = v[i].head.message_id;
+			notes[k].tell_limit = MAIL_RAW_MAX;
+		}
+		k++;
 	}
 	ret = core_mail_note(app, notes, k, now);
 	free(notes);
@@ -445,6 +462,11 @@ classify(struct app *app, struct slot *v, size_t i, int64_t now)
 			s->note = "";
 			s->refused = &s->never;
 			s->in->outcome = MAILIN_INVALID;
+			/* too large, polled: no MTA bounces it, so its sender is told (a person only:
+			 * never an auto-reply, a bounce or list mail, which would answer or loop) */
+			if (s->head_ok && s->head.ignored == NULL && !s->head.bounce &&
+			    s->head.from_addr != NULL && email_valid(s->head.from_addr))
+				s->tell = s->head.from_addr;
 		}
 		return;
 	}
@@ -562,9 +584,12 @@ mailin_store_batch(struct app *app, const struct mail_config *cfg, struct mailin
 			msgs[i].outcome = mailin_store(app, cfg, msgs[i].raw, msgs[i].len, &msgs[i].src,
 			                               now, line, sizeof(line));
 out:
-	for (i = 0; v != NULL && i < n; i++)
+	for (i = 0; v != NULL && i < n; i++) {
 		if (v[i].perr == MAIL_OK)
 			mail_msg_free(&v[i].m);
+		if (v[i].head_ok)
+			mail_msg_free(&v[i].head);
+	}
 	free(which);
 	free(errs);
 	free(codes);

@@ -162,8 +162,11 @@ enum mailin_outcome mailin_store(struct app *app, const struct mail_config *cfg,
 
 /* One message of a batch. */
 struct mailin_msg {
-	const char *raw;            /* lent */
-	size_t len;
+	const char *raw;            /* lent; not read when len is over MAIL_RAW_MAX */
+	size_t len;                 /* its bytes (over MAIL_RAW_MAX: the server's size, unfetched) */
+	const char *head;           /* a message over MAIL_RAW_MAX: its header, fetched alone
+	                             * (lent), or NULL */
+	size_t head_len;
 	struct mailin_source src;   /* its IMAP position */
 	enum mailin_outcome outcome; /* out: as mailin_store's */
 };
@@ -171,7 +174,10 @@ struct mailin_msg {
 /* mailin_store of msgs[0..n) at now: parsed by two threads, the new items stored together in
  * one transaction of the group commit (one fsync), the ignored and duplicate ones recorded in
  * one more; replies and bounces each in their own. Each msgs[i].outcome says what was done;
- * only CREATED, ADDED, DUPLICATE, IGNORED and INVALID are durably recorded. */
+ * only CREATED, ADDED, DUPLICATE, IGNORED and INVALID are durably recorded. A message over
+ * MAIL_RAW_MAX whose head names a sender who is a person (not automatic mail by the noise rules:
+ * auto-replies, bounces, list mail) is recorded with the notice telling that sender, in one
+ * transaction. */
 void mailin_store_batch(struct app *app, const struct mail_config *cfg, struct mailin_msg *msgs,
                         size_t n, int64_t now);
 

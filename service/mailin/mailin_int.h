@@ -28,10 +28,12 @@ char *mail_clean(char *s, int multiline);
 /* Text of a text/plain; format=flowed part (RFC 3676) with its soft line breaks joined (delsp:
  * DelSp=yes, the space before each soft break dropped): a new GLib string. */
 char *mail_unflow(const char *text, int delsp);
-/* The charset an HTML document of len bytes declares in a <meta> element (charset="…" or
- * http-equiv Content-Type), as libxml2's HTML parser finds it in its first HTML_META_SCAN bytes:
- * a GLib string, or NULL when it declares none (or UTF-16/32, which 8-bit markup cannot be:
- * read as UTF-8, as HTML does). For a text/html part whose Content-Type names no charset. */
+/* The charset an HTML document of len bytes declares in its first <meta> element that declares
+ * one (charset="…", or http-equiv Content-Type with a content naming one) among the elements
+ * libxml2's HTML parser reads in its first HTML_META_SCAN bytes (without converting them: nothing
+ * on stderr): a GLib string, or NULL when it declares none (or UTF-16/32, which 8-bit markup
+ * cannot be: read as UTF-8, as HTML does). For a text/html part whose Content-Type names no
+ * charset. */
 #define HTML_META_SCAN (64 * 1024)
 char *mail_html_charset(const char *buf, size_t len);
 /* Readies libxml2 for parsing in several threads (mail_init calls it once). */

@@ -542,6 +542,23 @@ static const struct {
 	{ "plusmn", 0xb1 }, { "trade", 0x2122 }, { "euro", 0x20ac },
 };
 
+/* What a numeric character reference to 128–159 stands for, as the HTML standard reads it: the
+ * character of windows-1252 at that byte (the references were written by software that took
+ * the page's bytes for code points); 0 where that code page has none (the code point stays). */
+static const unsigned short cp1252_c1[32] = {
+	0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, /* 0x80 */
+	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017d, 0,      /* 0x88 */
+	0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, /* 0x90 */
+	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178, /* 0x98 */
+};
+
+/* cp as a numeric reference to it reads (cp1252_c1). */
+static unsigned
+numeric_ref(unsigned cp)
+{
+	return cp >= 0x80 && cp <= 0x9f && cp1252_c1[cp - 0x80] != 0 ? cp1252_c1[cp - 0x80] : cp;
+}
+
 /* Reads a character reference at p (after '&'): writes its code point and returns the bytes it
  * takes (with ';'), or 0 when p starts none. */
 static size_t
@@ -559,7 +576,7 @@ entity(const char *p, unsigned *cp)
 		if (end == p + 1 || end == p + 2 || *end != ';' || v == 0 || v > 0x10ffff ||
 		    (v >= 0xd800 && v <= 0xdfff) || end - p > 10)
 			return 0;
-		*cp = (unsigned)v;
+		*cp = numeric_ref((unsigned)v);
 		return (size_t)(end - p) + 1;
 	}
 	for (i = 0; i < sizeof(entities) / sizeof(entities[0]); i++) {
@@ -644,25 +661,112 @@ mail_text_init(void)
 	xmlInitParser();
 }
 
+/* The charset a <meta> element's content attribute names ("text/html; charset=gbk"), as the
+ * HTML standard extracts it: after "charset", blanks, "=", blanks, a quoted or bare value (up to a
+ * blank or ";"). A GLib string, or NULL. */
+static char *
+content_charset(const char *content)
+{
+	const char *p = content, *v;
+	size_t n;
+
+	while ((p = strcasestr(p, "charset")) != NULL) {
+		p += 7;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f')
+			p++;
+		if (*p != '=')
+			continue;
+		p++;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f')
+			p++;
+		if (*p == '"' || *p == '\'') {
+			v = strchr(p + 1, *p);
+			return v != NULL && v > p + 1 ? g_strndup(p + 1, (gsize)(v - p - 1)) : NULL;
+		}
+		n = strcspn(p, " \t\n\r\f;");
+		return n > 0 ? g_strndup(p, n) : NULL;
+	}
+	return NULL;
+}
+
+struct meta_scan {
+	xmlParserCtxtPtr ctxt;
+	char *charset; /* the first one declared (GLib string), or NULL */
+};
+
+/* A start tag seen by the scan: a <meta> declaring a charset (charset="…", or http-equiv
+ * Content-Type with a content naming one) ends it. */
+static void
+meta_start(void *cls, const xmlChar *name, const xmlChar **atts)
+{
+	struct meta_scan *m = cls;
+	const char *cs = NULL, *equiv = NULL, *content = NULL;
+	size_t i;
+
+	if (m->charset != NULL || xmlStrcasecmp(name, (const xmlChar *)"meta") != 0)
+		return;
+	for (i = 0; atts != NULL && atts[i] != NULL; i += 2) {
+		const char *v = atts[i + 1] != NULL ? (const char *)atts[i + 1] : "";
+
+		if (xmlStrcasecmp(atts[i], (const xmlChar *)"charset") == 0 && cs == NULL)
+			cs = v;
+		else if (xmlStrcasecmp(atts[i], (const xmlChar *)"http-equiv") == 0)
+			equiv = v;
+		else if (xmlStrcasecmp(atts[i], (const xmlChar *)"content") == 0)
+			content = v;
+	}
+	if (cs != NULL)
+		m->charset = g_strstrip(g_strdup(cs));
+	else if (equiv != NULL && content != NULL && g_ascii_strcasecmp(equiv, "content-type") == 0)
+		m->charset = content_charset(content);
+	if (m->charset != NULL && m->charset[0] == '\0') {
+		g_free(m->charset);
+		m->charset = NULL;
+	}
+	if (m->charset != NULL)
+		xmlStopParser(m->ctxt);
+}
+
 char *
 mail_html_charset(const char *buf, size_t len)
 {
-	htmlDocPtr doc;
-	char *cs = NULL;
+	struct meta_scan m;
+	htmlSAXHandler sax;
+	xmlCharEncodingHandlerPtr latin1;
+	char *cs;
 
-	/* libxml2 reads the document as the HTML standard says, switching to the charset a <meta>
-	 * declares; which one it found is the document's encoding. Nothing is fetched, nothing
-	 * said on stderr. */
-	doc = htmlReadMemory(buf, (int)(len < HTML_META_SCAN ? len : HTML_META_SCAN), NULL, NULL,
-	                     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-	                         HTML_PARSE_NONET | HTML_PARSE_NOBLANKS);
-	if (doc == NULL)
+	/* libxml2's HTML parser finds the elements (tags, attributes, comments as its error
+	 * recovery reads them); the scan takes the first <meta> that declares a charset. The
+	 * parser switches to no charset (HTML_PARSE_IGNORE_ENC) and reads the bytes as Latin-1,
+	 * which every byte is: a conversion that fails would be reported by libxml2 on stderr
+	 * through its process-wide handler, quoting the citizen's bytes. Nothing is fetched,
+	 * nothing said. */
+	if (len == 0)
 		return NULL;
-	if (doc->encoding != NULL && doc->encoding[0] != '\0' &&
-	    g_ascii_strncasecmp((const char *)doc->encoding, "UTF-16", 6) != 0 &&
-	    g_ascii_strncasecmp((const char *)doc->encoding, "UTF-32", 6) != 0)
-		cs = g_strdup((const char *)doc->encoding);
-	xmlFreeDoc(doc);
+	memset(&m, 0, sizeof(m));
+	m.ctxt =
+	    htmlCreateMemoryParserCtxt(buf, (int)(len < HTML_META_SCAN ? len : HTML_META_SCAN));
+	if (m.ctxt == NULL)
+		return NULL;
+	memset(&sax, 0, sizeof(sax));
+	sax.startElement = meta_start;
+	sax.initialized = 1;
+	*m.ctxt->sax = sax;
+	m.ctxt->userData = &m;
+	htmlCtxtUseOptions(m.ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+	                               HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC);
+	latin1 = xmlFindCharEncodingHandler("ISO-8859-1");
+	if (latin1 != NULL)
+		xmlSwitchToEncoding(m.ctxt, latin1);
+	htmlParseDocument(m.ctxt);
+	htmlFreeParserCtxt(m.ctxt);
+	cs = m.charset;
+	/* UTF-16/32, which 8-bit markup cannot be: read as UTF-8, as HTML does */
+	if (cs != NULL && (g_ascii_strncasecmp(cs, "UTF-16", 6) == 0 ||
+	                   g_ascii_strncasecmp(cs, "UTF-32", 6) == 0)) {
+		g_free(cs);
+		cs = NULL;
+	}
 	return cs;
 }
 
@@ -735,6 +839,25 @@ struct html_out {
 	char *href;             /* the address of the <a> being written (GLib string) */
 	int link_depth;         /* its depth */
 	size_t link_at;         /* where its text starts in s */
+	int amp;                /* a "&" that libxml2 read as no reference is held: the name
+	                         * after it may be one written without its ";" */
+	int semi;               /* such a name was read whole: a ";" right after it is its own */
+	int style;              /* the depth of the <style> whose text is being read (0: none) */
+	GString *css;           /* that text (at most CSS_MAX bytes) */
+	GHashTable *rules;      /* selector (".x", "#y", "span.x") → struct css_rule, or NULL */
+	unsigned order;         /* rules read so far: a later one wins a tie */
+};
+
+#define CSS_MAX (256 * 1024) /* bytes of a <style> block read for its rules */
+#define CSS_RULES 1024       /* selectors kept */
+
+/* What the declarations of a style say of a property: unset, hides, shows. */
+enum css_say { CSS_UNSET, CSS_HIDES, CSS_SHOWS };
+
+/* The hiding properties a selector of a <style> block sets, each with its rule's place. */
+struct css_rule {
+	enum css_say display, visibility;
+	unsigned display_at, visibility_at;
 };
 
 static int
@@ -848,38 +971,229 @@ out_text(struct html_out *o, const char *t, size_t len)
 	}
 }
 
-/* Whether an element is hidden from the reader: the hidden attribute, or an inline style with
- * display:none or visibility:hidden (a newsletter's preheader, text hidden on purpose). Such
- * text stays in the raw message kept with the item, never in the body as if written visibly. */
-static int
-hidden(const xmlChar **atts)
+/* What the declarations decl ("display:none; color:red") say of display (none hides) and
+ * visibility (hidden or collapse hides): each property declared sets *display or *visibility,
+ * the last declaration winning; others are left as they are. */
+static void
+css_declarations(const char *decl, enum css_say *display, enum css_say *visibility)
 {
-	const char *style = attr(atts, "style");
-	char **decl;
-	int i, h = 0;
+	char **v;
+	int i;
 
-	if (attr(atts, "hidden") != NULL)
-		return 1;
-	if (style == NULL || strchr(style, ':') == NULL)
-		return 0;
-	decl = g_strsplit(style, ";", 64);
-	for (i = 0; decl[i] != NULL && !h; i++) {
-		char *colon = strchr(decl[i], ':'), *prop, *val;
+	if (strchr(decl, ':') == NULL)
+		return;
+	v = g_strsplit(decl, ";", 64);
+	for (i = 0; v[i] != NULL; i++) {
+		char *colon = strchr(v[i], ':'), *prop, *val;
 
 		if (colon == NULL)
 			continue;
 		*colon = '\0';
-		prop = g_strstrip(decl[i]);
+		prop = g_strstrip(v[i]);
 		val = g_strstrip(colon + 1);
 		if (g_ascii_strcasecmp(prop, "display") == 0)
-			h = g_ascii_strncasecmp(val, "none", 4) == 0 &&
-			    (val[4] == '\0' || val[4] == ' ' || val[4] == '!');
+			*display = g_ascii_strncasecmp(val, "none", 4) == 0 &&
+			                   (val[4] == '\0' || val[4] == ' ' || val[4] == '!')
+			               ? CSS_HIDES
+			               : CSS_SHOWS;
 		else if (g_ascii_strcasecmp(prop, "visibility") == 0)
-			h = g_ascii_strncasecmp(val, "hidden", 6) == 0 ||
-			    g_ascii_strncasecmp(val, "collapse", 8) == 0;
+			*visibility = g_ascii_strncasecmp(val, "hidden", 6) == 0 ||
+			                      g_ascii_strncasecmp(val, "collapse", 8) == 0
+			                  ? CSS_HIDES
+			                  : CSS_SHOWS;
 	}
-	g_strfreev(decl);
-	return h;
+	g_strfreev(v);
+}
+
+/* Whether selector (trimmed) is one this reader applies: a class or an id, after an element
+ * name or not (".preheader", "#footer", "span.hide"); nothing else in it. */
+static int
+css_simple(const char *sel)
+{
+	const char *p = sel;
+
+	while (g_ascii_isalnum(*p))
+		p++;
+	if ((*p != '.' && *p != '#') || p[1] == '\0' || (p > sel && !g_ascii_isalpha(sel[0])))
+		return 0;
+	for (p++; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && (unsigned char)*p < 0x80)
+			return 0;
+	return 1;
+}
+
+/* Records what rule body decl (between the braces) says for each simple selector of prelude. */
+static void
+css_rule_add(struct html_out *o, char *prelude, const char *decl)
+{
+	enum css_say display = CSS_UNSET, visibility = CSS_UNSET;
+	struct css_rule *r;
+	char **sel, *key, *c;
+	int i;
+
+	css_declarations(decl, &display, &visibility);
+	if (display == CSS_UNSET && visibility == CSS_UNSET)
+		return;
+	sel = g_strsplit(prelude, ",", 256);
+	for (i = 0; sel[i] != NULL; i++) {
+		key = g_strstrip(sel[i]);
+		if (!css_simple(key))
+			continue;
+		for (c = key; *c != '.' && *c != '#'; c++) /* element names as libxml2 gives them */
+			*c = g_ascii_tolower(*c);
+		if (o->rules == NULL)
+			o->rules = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+		r = g_hash_table_lookup(o->rules, key);
+		if (r == NULL) {
+			if (g_hash_table_size(o->rules) >= CSS_RULES)
+				continue;
+			r = g_new0(struct css_rule, 1);
+			g_hash_table_insert(o->rules, g_strdup(key), r);
+		}
+		o->order++;
+		if (display != CSS_UNSET) {
+			r->display = display;
+			r->display_at = o->order;
+		}
+		if (visibility != CSS_UNSET) {
+			r->visibility = visibility;
+			r->visibility_at = o->order;
+		}
+	}
+	g_strfreev(sel);
+}
+
+/* Reads the rules of the <style> block in o->css (comments dropped): the top-level ones (not
+ * those of @media, which apply to some screens only, nor of other at-rules). */
+static void
+css_read(struct html_out *o)
+{
+	GString *css = g_string_sized_new(o->css->len);
+	const char *p = o->css->str, *q;
+	char *prelude, *decl, *c;
+	int depth;
+
+	while ((q = strstr(p, "/*")) != NULL) {
+		g_string_append_len(css, p, q - p);
+		g_string_append_c(css, ' ');
+		q = strstr(q + 2, "*/");
+		if (q == NULL) {
+			p = "";
+			break;
+		}
+		p = q + 2;
+	}
+	g_string_append(css, p);
+	for (c = css->str; *c != '\0';) {
+		c += strspn(c, " \t\r\n\f}");
+		if (*c == '\0')
+			break;
+		q = c + strcspn(c, *c == '@' ? ";{" : "{");
+		if (*q == '\0')
+			break;
+		if (*c == '@' && *q == ';') { /* @import, @charset */
+			c = (char *)q + 1;
+			continue;
+		}
+		if (*c == '@') { /* a block, passed over with what it nests */
+			for (depth = 0; *q != '\0'; q++) {
+				if (*q == '{')
+					depth++;
+				else if (*q == '}' && --depth == 0)
+					break;
+			}
+			c = (char *)(*q != '\0' ? q + 1 : q);
+			continue;
+		}
+		prelude = g_strndup(c, (gsize)(q - c));
+		c = (char *)q + 1;
+		q = c + strcspn(c, "}");
+		decl = g_strndup(c, (gsize)(q - c));
+		css_rule_add(o, prelude, decl);
+		g_free(prelude);
+		g_free(decl);
+		c = (char *)(*q != '\0' ? q + 1 : q);
+	}
+	g_string_free(css, TRUE);
+}
+
+/* The rule of key, if any, into the winners of each property so far (the more specific, then
+ * the later). */
+static void
+css_match_one(struct html_out *o, const char *key, int spec, enum css_say *display,
+              int *display_spec, unsigned *display_at, enum css_say *visibility, int *vis_spec,
+              unsigned *vis_at)
+{
+	const struct css_rule *r = g_hash_table_lookup(o->rules, key);
+
+	if (r == NULL)
+		return;
+	if (r->display != CSS_UNSET &&
+	    (spec > *display_spec || (spec == *display_spec && r->display_at > *display_at))) {
+		*display = r->display;
+		*display_spec = spec;
+		*display_at = r->display_at;
+	}
+	if (r->visibility != CSS_UNSET &&
+	    (spec > *vis_spec || (spec == *vis_spec && r->visibility_at > *vis_at))) {
+		*visibility = r->visibility;
+		*vis_spec = spec;
+		*vis_at = r->visibility_at;
+	}
+}
+
+/* What the <style> rules say of an element name with atts (its class and id). */
+static void
+css_match(struct html_out *o, const xmlChar *name, const xmlChar **atts, enum css_say *display,
+          enum css_say *visibility)
+{
+	const char *id = attr(atts, "id"), *cls = attr(atts, "class");
+	int dspec = -1, vspec = -1, i;
+	unsigned dat = 0, vat = 0;
+	char **v, *key;
+
+	if (o->rules == NULL)
+		return;
+	if (id != NULL && id[0] != '\0') {
+		key = g_strconcat("#", id, NULL);
+		css_match_one(o, key, 100, display, &dspec, &dat, visibility, &vspec, &vat);
+		g_free(key);
+		key = g_strconcat((const char *)name, "#", id, NULL);
+		css_match_one(o, key, 101, display, &dspec, &dat, visibility, &vspec, &vat);
+		g_free(key);
+	}
+	if (cls == NULL || cls[0] == '\0')
+		return;
+	v = g_strsplit_set(cls, " \t\r\n\f", 64);
+	for (i = 0; v[i] != NULL; i++) {
+		if (v[i][0] == '\0')
+			continue;
+		key = g_strconcat(".", v[i], NULL);
+		css_match_one(o, key, 10, display, &dspec, &dat, visibility, &vspec, &vat);
+		g_free(key);
+		key = g_strconcat((const char *)name, ".", v[i], NULL);
+		css_match_one(o, key, 11, display, &dspec, &dat, visibility, &vspec, &vat);
+		g_free(key);
+	}
+	g_strfreev(v);
+}
+
+/* Whether an element is hidden from the reader: the hidden attribute, or display:none or
+ * visibility:hidden from its inline style or, where that says nothing of them, from a rule of a
+ * <style> block read before it (a newsletter's preheader, text hidden on purpose). Such text
+ * stays in the raw message kept with the item, never in the body as if written visibly. */
+static int
+hidden(struct html_out *o, const xmlChar *name, const xmlChar **atts)
+{
+	const char *style = attr(atts, "style");
+	enum css_say display = CSS_UNSET, visibility = CSS_UNSET;
+
+	if (attr(atts, "hidden") != NULL)
+		return 1;
+	css_match(o, name, atts, &display, &visibility);
+	if (style != NULL)
+		css_declarations(style, &display, &visibility);
+	return display == CSS_HIDES || visibility == CSS_HIDES;
 }
 
 /* s without the scheme a reader does not compare (http://, https://, mailto:) and the "/"s at
@@ -938,6 +1252,44 @@ out_link_end(struct html_out *o)
 	g_free(text);
 }
 
+/* The character a named reference written without its ";" stands for when the HTML standard
+ * reads it so: the names of HTML 2's Latin-1 characters and of & < > " (as old pages wrote them:
+ * &nbsp &copy &eacute), and AMP COPY GT LT QUOT REG; values from libxml2's table. 0 for the first
+ * n bytes of name being none of those. */
+static unsigned
+legacy_ref(const char *name, size_t n)
+{
+	static const char *const upper[] = { "AMP", "COPY", "GT", "LT", "QUOT", "REG" };
+	const htmlEntityDesc *e;
+	char buf[8];
+	size_t i;
+
+	if (n < 2 || n > 6)
+		return 0;
+	memcpy(buf, name, n);
+	buf[n] = '\0';
+	for (i = 0; i < N_OF(upper); i++)
+		if (strcmp(buf, upper[i]) == 0)
+			for (n = 0; buf[n] != '\0'; n++)
+				buf[n] = g_ascii_tolower(buf[n]);
+	e = htmlEntityLookup((const xmlChar *)buf);
+	if (e == NULL)
+		return 0;
+	if ((e->value >= 0xa0 && e->value <= 0xff) || e->value == '&' || e->value == '<' ||
+	    e->value == '>' || e->value == '"')
+		return e->value;
+	return 0;
+}
+
+/* Writes a "&" held back (o->amp) as text: what came after it was no reference. */
+static void
+amp_flush(struct html_out *o)
+{
+	if (o->amp && o->skip == 0)
+		out_text(o, "&", 1);
+	o->amp = o->semi = 0;
+}
+
 static void
 html_start(void *cls, const xmlChar *name, const xmlChar **atts)
 {
@@ -945,11 +1297,19 @@ html_start(void *cls, const xmlChar *name, const xmlChar **atts)
 	const char *start;
 	int i, num, tag;
 
+	amp_flush(o);
 	o->depth++;
+	/* a <style> anywhere (in the head, in a hidden part) applies to the document */
+	if (o->style == 0 && xmlStrcasecmp(name, (const xmlChar *)"style") == 0) {
+		o->style = o->depth;
+		if (o->css == NULL)
+			o->css = g_string_new(NULL);
+		g_string_truncate(o->css, 0);
+	}
 	if (o->skip > 0)
 		return;
 	tag = tag_of(name);
-	if (tag == TAG_UNSEEN || hidden(atts)) {
+	if (tag == TAG_UNSEEN || hidden(o, name, atts)) {
 		o->skip = o->depth;
 		return;
 	}
@@ -1032,6 +1392,11 @@ html_end(void *cls, const xmlChar *name)
 	struct html_out *o = cls;
 	int tag;
 
+	amp_flush(o);
+	if (o->style > 0 && o->depth == o->style) {
+		css_read(o);
+		o->style = 0;
+	}
 	if (o->skip > 0) {
 		if (o->depth == o->skip)
 			o->skip = 0;
@@ -1068,10 +1433,54 @@ static void
 html_chars(void *cls, const xmlChar *ch, int len)
 {
 	struct html_out *o = cls;
+	const char *t = (const char *)ch;
+	size_t n = len > 0 ? (size_t)len : 0, k = 0;
+	unsigned cp = 0;
+	char u[8];
 
-	if (o->skip > 0 || len <= 0)
+	if (o->style > 0) {
+		if (o->css->len + n <= CSS_MAX)
+			g_string_append_len(o->css, t, (gssize)n);
 		return;
-	out_text(o, (const char *)ch, (size_t)len);
+	}
+	if (o->skip > 0 || n == 0)
+		return;
+	if (o->semi && t[0] == ';') {
+		t++;
+		n--;
+	}
+	o->semi = 0;
+	/* libxml2 hands "&" alone, then the name, for a reference it does not take: a name written
+	 * without its ";" (&nbsp &copy2024) is the longest legacy name it starts with */
+	if (o->amp) {
+		o->amp = 0;
+		for (k = n < 6 ? n : 6; k >= 2; k--) {
+			cp = legacy_ref(t, k);
+			if (cp != 0)
+				break;
+		}
+		if (k >= 2) {
+			out_text(o, u, (size_t)g_unichar_to_utf8(cp, u));
+			t += k;
+			n -= k;
+			o->semi = n == 0;
+		} else {
+			out_text(o, "&", 1);
+		}
+	}
+	if (n == 1 && t[0] == '&') {
+		o->amp = 1;
+		return;
+	}
+	/* each character reference comes alone: one to 128-159 is windows-1252's character (the
+	 * five that code page lacks are controls, which show nothing) */
+	if (n == 2 && (unsigned char)t[0] == 0xc2 && (unsigned char)t[1] <= 0x9f) {
+		cp = numeric_ref((unsigned char)t[1]);
+		if (cp > 0x9f)
+			out_text(o, u, (size_t)g_unichar_to_utf8(cp, u));
+		return;
+	}
+	out_text(o, t, n);
 	if (o->s->len > HTML_TEXT_MAX)
 		xmlStopParser(o->ctxt);
 }
@@ -1150,9 +1559,14 @@ mail_html_text(const char *html, size_t len)
 		if (utf8 != NULL)
 			xmlSwitchToEncoding(o.ctxt, utf8);
 		htmlParseDocument(o.ctxt);
+		amp_flush(&o);
 		htmlFreeParserCtxt(o.ctxt);
 	}
 	g_free(o.href);
+	if (o.css != NULL)
+		g_string_free(o.css, TRUE);
+	if (o.rules != NULL)
+		g_hash_table_destroy(o.rules);
 	if (fixed != NULL)
 		g_string_free(fixed, TRUE);
 	/* no-break spaces (&nbsp;) are text until here: a paragraph of them alone is a line, the

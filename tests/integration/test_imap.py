@@ -2,7 +2,9 @@
 `civicdesk serve` polling it through libcurl. Messages delivered by APPEND are stored once each
 and marked \\Seen after they are stored; restarting Dovecot, or civicdesk, in the middle of a
 poll neither loses nor doubles a message (UIDVALIDITY and UID are stored with each one)."""
+import base64
 import os
+import shutil
 import sqlite3
 import sys
 import threading
@@ -14,6 +16,7 @@ from email.mime.text import MIMEText
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dovecot  # noqa: E402
 import harness  # noqa: E402
+import peers  # noqa: E402
 
 harness.BIN = os.path.abspath(harness.BIN)
 CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mail")
@@ -189,6 +192,26 @@ class ImapPoll(unittest.TestCase):
         wait_for(lambda: all("\\Seen" in v for v in self.dc.flags().values()), 30,
                  "both \\Seen")
 
+    def test_undecodable_html_leaks_nothing_to_the_log(self):
+        """Polled, an HTML-only letter whose bytes are not the charset its <meta> names (UTF-8
+        under a stale gb2312 <meta>) is stored, and the daemon's log holds nothing of it (libxml2
+        printed "encoding error … bytes 0xA0 0xE5 …" from the poller's thread)."""
+        text = "你好，我家楼下的路灯坏了三个月，夜里很危险。"
+        raw = (b"From: wangwu@example.cn\r\nTo: director@bureau.example\r\nSubject: lamp\r\n"
+               b"Message-ID: <imap-meta-undecodable@example.cn>\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: text/html\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+               b'<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+               b"</head><body><p>" + text.encode("utf-8") + b"</p></body></html>\r\n")
+        self.dc.append([raw])
+        server = self.serve().drain()
+        line = wait_for(lambda: [l for l in list(server.drained) if ": 1 stored, " in l], 60,
+                        "the poll's line")
+        before = list(server.drained)
+        before = before[:before.index(line[0])]
+        self.assertEqual(self.count(server, "SELECT body FROM items WHERE channel = 'email'"),
+                         text)
+        self.assertEqual([l for l in before if "error" in l or "0x" in l], [])
+
     def test_not_seen_until_stored(self):
         """While another process holds the database's write lock the message cannot be stored:
         \\Seen is taken back, and it is stored (and marked) once the lock is gone. (A test build's
@@ -272,6 +295,103 @@ class ImapPoll(unittest.TestCase):
         html = admin.request("GET", "/staff/admin?lang=en").body.decode()
         self.assertIn("mailbox-ok", html)
         self.assertNotIn("mailbox-failing", html)
+
+
+def deliver_large(dc, name, head, mib=33):
+    """Delivers a message of head (bytes, CRLF lines) and a photo archive attached in base64, of
+    over mib MiB, into dc's INBOX as an MDA does (a Maildir file in new/, with its size in the
+    name so that Dovecot need not read it): written in chunks, never whole in memory. Returns
+    its size."""
+    home = os.path.join(dc.dir, "mail", dovecot.USER)
+    m = dc.client()  # the login makes the Maildir
+    m.select("INBOX")
+    m.logout()
+    chunk = base64.encodebytes(os.urandom(57 * 18000)).replace(b"\n", b"\r\n")
+    tmp = os.path.join(home, "tmp", name)
+    with open(tmp, "wb") as f:
+        f.write(head + b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n"
+                b"\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                b"Content-Transfer-Encoding: 8bit\r\n\r\n" +
+                "局长您好：现场照片见附件。\r\n".encode() +
+                b"--b1\r\nContent-Type: application/zip; name=\"photos.zip\"\r\n"
+                b"Content-Disposition: attachment; filename=\"photos.zip\"\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n")
+        while f.tell() < mib * 1024 * 1024:
+            f.write(chunk)
+        f.write(b"--b1--\r\n")
+        size = f.tell()
+    shutil.chown(tmp, "nobody", "nogroup")
+    os.rename(tmp, os.path.join(home, "new", "%s,S=%d,W=%d" % (name, size, size)))
+    return size
+
+
+class TooLargeTold(peers.PeerTest, unittest.TestCase):
+    """A polled message over 32 MiB is refused unread (no MTA bounces it, as it does for a piped
+    one): its sender gets one e-mail saying so and how to send it instead (smaller attachments
+    within the limits, a link, the web form), through the outbox in the transaction that records
+    the refusal; once per letter (its two copies, sent to two of our addresses, make one notice);
+    never to automatic mail (an auto-reply, list mail), told apart by its header alone."""
+    PREFIX = "civicdesk-toolarge-"
+
+    def setUp(self):
+        super().setUp()
+        self.dc = dovecot.Dovecot().start()
+        self.addCleanup(self.dc.cleanup)
+
+    def test_sender_told_once(self):
+        subject = "现场照片（违章搭建）"
+        citizen = ("From: =?utf-8?b?%s?= <zhangsan@example.cn>\r\nTo: director@bureau.example, "
+                   "complaint@bureau.example\r\nSubject: =?utf-8?b?%s?=\r\n"
+                   "Date: Mon, 30 Nov 2026 10:00:00 +0800\r\n"
+                   "Message-ID: <photos-1@example.cn>\r\n" % (
+                       base64.b64encode("张三".encode()).decode(),
+                       base64.b64encode(subject.encode()).decode())).encode()
+        auto = (b"From: office@example.org\r\nTo: director@bureau.example\r\n"
+                b"Subject: Out of office: photos\r\nAuto-Submitted: auto-replied\r\n"
+                b"Message-ID: <ooo-1@example.org>\r\n")
+        listed = (b"From: news@lists.example.org\r\nTo: director@bureau.example\r\n"
+                  b"Subject: Photo digest\r\nList-Id: <photos.lists.example.org>\r\n"
+                  b"Message-ID: <digest-1@lists.example.org>\r\n")
+        size = deliver_large(self.dc, "1.M1P1.test", citizen)
+        deliver_large(self.dc, "2.M2P1.test", citizen)  # the copy to the second address
+        deliver_large(self.dc, "3.M3P1.test", auto)
+        deliver_large(self.dc, "4.M4P1.test", listed)
+        smtp = self.peer("smtp")
+        self.server = harness.Server(env={
+            "CIVICDESK_IMAP_URL": self.dc.url, "CIVICDESK_IMAP_INTERVAL": "1",
+            "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % smtp.port,
+            "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example", "CIVICDESK_NOTIFY_POLL_MS": "50",
+            "CIVICDESK_DIGEST": "off"}, dbdir=self.dbdir).start().drain()
+        db = self.server.db
+
+        def query(sql):
+            con = sqlite3.connect(db, timeout=30)
+            try:
+                return con.execute(sql).fetchall()
+            finally:
+                con.close()
+
+        wait_for(lambda: query("SELECT count(*) FROM mail_in")[0][0] == 4, 120, "four recorded")
+        rows = query("SELECT outcome, reason, size, raw FROM mail_in ORDER BY uid")
+        for outcome, reason, n, raw in rows:
+            self.assertEqual((outcome, raw), ("ignored", None))
+            self.assertIn("larger than", reason)
+        self.assertEqual(rows[0][2], size, "the size the server gave")
+        self.assertEqual(query("SELECT recipient, step FROM outbox"),
+                         [("zhangsan@example.cn", "too-large/photos-1@example.cn")])
+        sent = wait_for(lambda: smtp.records(), 60, "the notice sent")
+        self.assertEqual(len(sent), 1, sent)
+        self.assertEqual(sent[0]["rcpt"], ["zhangsan@example.cn"])
+        self.assertIn("Your e-mail was too large", sent[0]["subject"])
+        body = sent[0]["body"]
+        self.assertIn("“%s”" % subject, body)
+        self.assertIn("%.0f MiB" % (size / 1048576), body)
+        self.assertIn("at most 5 attachments of up to 5 MiB each, 20 MiB together", body)
+        self.assertIn("/submit", body)
+        self.assertEqual(sent[0]["auto_submitted"], "auto-generated")
+        self.assertEqual(query("SELECT count(*) FROM items")[0][0], 0)
+        wait_for(lambda: all("\\Seen" in v for v in self.dc.flags().values()), 30,
+                 "all four \\Seen")
 
 
 if __name__ == "__main__":

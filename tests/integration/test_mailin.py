@@ -3,6 +3,7 @@ email package by make_corpus.py) against a real daemon's database, the items as 
 shows them, the raw message kept byte for byte, the Message-ID guard, a citizen's reply added to
 their item (resuming its clocks), and the sysexits codes: 65 never storable, 75 while another
 process holds the database's write lock."""
+import base64
 import os
 import sqlite3
 import subprocess
@@ -132,6 +133,31 @@ class MailIn(unittest.TestCase):
         with self.db() as con:
             n = con.execute("SELECT count(*) FROM items WHERE subject = '重复投递'").fetchone()[0]
         self.assertEqual(n, 1)
+
+    def test_undecodable_html_leaks_nothing_to_the_log(self):
+        """An HTML-only letter whose <meta> names a charset its bytes are not in (a webmail's
+        UTF-8 under a stale gb2312 <meta>; GBK bytes under a Shift_JIS one) is stored with its
+        text, and nothing of it reaches stderr: libxml2 reported "encoding error … bytes 0xA0
+        0xE5 0xA5 0xBD" there, the citizen's own bytes, through its process-wide handler."""
+        text = "你好，我家楼下的路灯坏了三个月，夜里很危险。"
+        shapes = [("gb2312", text.encode("utf-8")), ("shift_jis", text.encode("gbk"))]
+        for label, body in shapes:
+            with self.subTest(meta=label):
+                html = (b'<html><head><meta http-equiv="Content-Type" content="text/html; '
+                        b'charset=' + label.encode() + b'"></head><body><p>' + body +
+                        b'</p></body></html>')
+                raw = (b"From: =?utf-8?b?" + base64.b64encode("王五".encode()) +
+                       b"?= <wangwu@example.cn>\r\nTo: director@bureau.example\r\n"
+                       b"Subject: =?utf-8?b?" + base64.b64encode("路灯".encode()) + b"?=\r\n"
+                       b"Message-ID: <html-meta-undecodable-" + label.encode() +
+                       b"@example.cn>\r\nMIME-Version: 1.0\r\nContent-Type: text/html\r\n"
+                       b"Content-Transfer-Encoding: 8bit\r\n\r\n" + html + b"\r\n")
+                r = ingest(self.server, raw)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stderr, b"", "nothing said on stderr")
+                tracking = r.stdout.decode().strip()
+                if label == "gb2312":  # UTF-8 after all: read by the fallbacks
+                    self.assertEqual(self.item(tracking)["body"], text)
 
     def test_never_storable(self):
         r = ingest(self.server, b"")

@@ -243,12 +243,15 @@ test_html(struct t *t)
 	         "<p>&nbsp;&nbsp;b&nbsp;</p><p>c&#160;</p>");
 	CHECK_STR(t, s, "a\n\n  b\nc");
 	free(s);
-	s = mail_entities_decode("a&nbsp;b &lt;c&gt; &#20013;&#x6587; &bogus; &#0; &");
-	CHECK_STR(t, s, "a b <c> 中文 &bogus; &#0; &");
+	/* QQ's text/plain: a reference to 150 is windows-1252's en dash too */
+	s = mail_entities_decode("a&nbsp;b &lt;c&gt; &#20013;&#x6587; &bogus; &#0; & &#150;");
+	CHECK_STR(t, s, "a b <c> 中文 &bogus; &#0; & \u2013");
 	free(s);
-	/* every named reference of HTML 4 (libxml2's table), as Word and webmail write them */
-	s = html("<div>A&rarr;B &frac12; &hearts;&Omega; &sup2; &lsaquo;x&rsaquo; &notareal;</div>");
-	CHECK_STR(t, s, "A→B ½ ♥Ω ² ‹x› &notareal;");
+	/* every named reference of HTML 4 (libxml2's table), as Word and webmail write them; an
+	 * unknown name starting with a legacy one reads as a browser reads it ("not" + "areal;") */
+	s = html("<div>A&rarr;B &frac12; &hearts;&Omega; &sup2; &lsaquo;x&rsaquo; &notareal; "
+	         "&bogus;</div>");
+	CHECK_STR(t, s, "A→B ½ ♥Ω ² ‹x› ¬areal; &bogus;");
 	free(s);
 }
 
@@ -311,6 +314,29 @@ test_html_as_read(struct t *t)
 		 * text that is UTF-8 already */
 		{ "<html><head><title>Secret</title><meta charset=gbk></head><body>中文</body></html>",
 		  "中文" },
+		/* numeric references to 128-159 are windows-1252's characters (a web form's dashes
+		 * and curly quotes); 129 is none of them: a control, shown as nothing */
+		{ "<p>9&#150;17 &#147;quoted&#148; &#145;x&#146; &#x80;5 &#133;&#153; &#129;end</p>",
+		  "9\u201317 \u201cquoted\u201d \u2018x\u2019 \u20ac5 \u2026\u2122 end" },
+		/* named references without their ";" as a browser reads them: the legacy names
+		 * only, the longest one a name starts with, a ";" after a whole one taken with it */
+		{ "<p>a&nbspb &amp x &lt y &copy 2024 &copy2024 &eacutex &notit; &AMP; &COPY "
+		  "&hellip &frac12 & &&amp</p>",
+		  "a b & x < y \u00a9 2024 \u00a92024 \u00e9x \u00acit; & \u00a9 &hellip \u00bd & "
+		  "&&" },
+		/* text hidden by a rule of a <style> block: a class, an id, after an element name
+		 * or not; a later or more specific rule, or the inline style, shows it again; rules
+		 * of @media (some screens only) and other selectors are not applied */
+		{ "<html><head><style type=\"text/css\">/* x{display:none} */ .preheader { display:"
+		  "none !important; mso-hide:all } #promo{visibility:hidden} span.tiny, .a b "
+		  "{display:none} @media screen and (max-width:600px){.desktop{display:none}} "
+		  ".shown{display:none} .shown{display:block} #win{display:block} .lose{display:none}"
+		  " p.MsoNormal{margin:0}</style></head><body><div class=\"wrap preheader\">pre"
+		  "</div><p id=promo>promo</p><span class=tiny>tiny</span><b class=tiny>b-tiny</b>"
+		  "<p class=desktop>desk</p><p class=shown>shown</p><p id=win class=lose>win</p>"
+		  "<p class=preheader style=\"display:block\">inline</p><p class=MsoNormal>text</p>"
+		  "</body></html>",
+		  "b-tiny\ndesk\nshown\nwin\ninline\ntext" },
 		{ "", "" },
 	};
 	GString *deep;
@@ -548,6 +574,46 @@ test_byte_order_mark(struct t *t)
 	mail_msg_free(&m);
 }
 
+/* An HTML part whose Content-Type names no charset is read in the one its first <meta> that
+ * declares one names, found by libxml2's parser without converting the bytes: quoted or spaced
+ * values, either attribute order, not one in a comment; UTF-16 (which 8-bit markup cannot be)
+ * and none read as UTF-8 (else GB18030). */
+static void
+test_html_meta_charset(struct t *t)
+{
+	static const struct {
+		const char *meta, *body, *text;
+	} cases[] = {
+		/* Big5 "您好", GBK "您好" */
+		{ "<meta content='text/html; charset = \"big5\"' http-equiv=CONTENT-TYPE>",
+		  "\xb1z\xa6n", "您好" },
+		{ "<META CHARSET=\" gbk \">", "\xc4\xfa\xba\xc3", "您好" },
+		{ "<meta http-equiv=\"Content-Type\" content=\"text/html\"><meta charset=big5>",
+		  "\xb1z\xa6n", "您好" },
+		{ "<!-- <meta charset=big5> --><meta name=x content=\"charset=big5\">",
+		  "\xe6\x82\xa8\xe5\xa5\xbd", "您好" },
+		{ "<meta charset=utf-16>", "\xe6\x82\xa8\xe5\xa5\xbd", "您好" },
+	};
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256];
+	GString *raw;
+	size_t i;
+
+	mail_config_default(&cfg);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		raw = g_string_new("From: meta@example.cn\r\nSubject: meta\r\nMIME-Version: 1.0\r\n"
+		                   "Content-Type: text/html\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+		                   "<html><head>");
+		g_string_append_printf(raw, "%s</head><body><p>%s</p></body></html>\r\n", cases[i].meta,
+		                       cases[i].body);
+		CHECK_INT(t, mail_parse(&cfg, raw->str, raw->len, &m, err, sizeof(err)), MAIL_OK);
+		CHECK_STR(t, m.body, cases[i].text);
+		mail_msg_free(&m);
+		g_string_free(raw, TRUE);
+	}
+}
+
 static void
 test_long_subject_and_body(struct t *t)
 {
@@ -720,6 +786,7 @@ main(void)
 	RUN(&t, test_charset_labels);
 	RUN(&t, test_html);
 	RUN(&t, test_html_as_read);
+	RUN(&t, test_html_meta_charset);
 	RUN(&t, test_kinds);
 	RUN(&t, test_exact_address_kind);
 	RUN(&t, test_reply_to);
