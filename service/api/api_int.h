@@ -93,17 +93,17 @@ void jout_free(struct jout *o);
  * their values in place, without a tree built and freed per record: a text goes into the
  * member's own json_string (json_string_setn, which checks it as json_string does), a static
  * text into a json_string kept for that text, a null is jansson's singleton. jrec_dump writes
- * the object as jansson dumps it whole (jout_dump), piece by piece: each key (with its
+ * the record as jansson dumps the object whole (jout_dump), piece by piece: each key (with its
  * punctuation) and each constant value (null, true, false, a static text) as jansson encoded
  * them once for the answer, a text of ours found printable ASCII without a quote or backslash
  * (jrec_ascii, jrec_time: a tracking number, a time) as it stands between quotes (its JSON
  * encoding, byte for byte), and every other value, every citizen's and staff's text first,
  * dumped by jansson for each record. Zero it to start; jrec_free releases it (NULL-safe). */
 struct jrec_piece {
-	const char *enc; /* the value's encoding when known without a dump, else NULL */
+	const char *enc; /* the value's encoding when known without a dump (a constant's, or
+	                  * txt), else NULL: jrec_dump dumps the object's member */
 	size_t len;      /* of enc */
-	int verbatim;    /* 1: the value is the member's own string, checked printable ASCII
-	                  * without '"' or '\\': written between quotes as it stands */
+	char txt[44];    /* '"', a text of ours in printable ASCII without '"' or '\\', '"' */
 };
 struct jrec_const {
 	const void *key; /* a static text (compared by address), or a singleton's json_t */
@@ -120,10 +120,12 @@ struct jrec {
 	               * the other: member i's at keys + koff[i], koff[i + 1] - koff[i] bytes */
 	size_t *koff;
 	size_t n;
-	int dumped;   /* 1: each record is dumped (jrec_dump) as soon as it is set, and a dump
+	int dumped;   /* 1: each record is written by jrec_dump as soon as it is set, and a dump
 	               * that fails fails the answer: jrec_text leaves the check of its text to
 	               * the dump (jansson's dump refuses what json_string refuses, by the same
-	               * UTF-8 rule), rather than walking every text twice */
+	               * UTF-8 rule), rather than walking every text twice, and a text that
+	               * jrec_dump writes as it stands is kept in its piece alone, not in obj
+	               * (obj is then not the record: jrec_take only when 0) */
 	struct jrec_const consts[24]; /* the constant values met in this answer */
 	size_t nconsts;
 };

@@ -393,13 +393,13 @@ jrec_take(struct jrec *r)
 	return o;
 }
 
-/* Member i shows v (a reference taken); piece says how jrec_dump writes it. */
+/* Member i shows v (a reference taken), written by jrec_dump as enc (len bytes; NULL: dumped
+ * by jansson). */
 static int
-member_set(struct jrec *r, size_t i, json_t *v, const char *enc, size_t len, int verbatim)
+member_set(struct jrec *r, size_t i, json_t *v, const char *enc, size_t len)
 {
 	r->pieces[i].enc = enc;
 	r->pieces[i].len = len;
-	r->pieces[i].verbatim = verbatim;
 	if (json_object_iter_value(r->iters[i]) == v) {
 		json_decref(v); /* the object's reference stays */
 		return 0;
@@ -418,7 +418,7 @@ jrec_set(struct jrec *r, size_t i, json_t *v)
 	}
 	if (json_is_null(v) || json_is_boolean(v)) /* jansson's singletons */
 		c = const_of(r, v, v);
-	return member_set(r, i, v, c != NULL ? c->enc : NULL, c != NULL ? c->len : 0, 0);
+	return member_set(r, i, v, c != NULL ? c->enc : NULL, c != NULL ? c->len : 0);
 }
 
 /* Member i's own value of type type (JSON_STRING, JSON_INTEGER): made at its first use. */
@@ -443,16 +443,15 @@ as_it_stands(const char *s, size_t len)
 	size_t k;
 
 	for (k = 0; k < len; k++)
-		if ((unsigned char)s[k] < 0x20 || (unsigned char)s[k] > 0x7e || s[k] == '"' ||
-		    s[k] == '\\')
+		if ((unsigned char)(s[k] - 0x20) > 0x5e || s[k] == '"' || s[k] == '\\')
 			return 0;
 	return 1;
 }
 
 /* Member i: the text s (len bytes) in its own string; checked as json_string checks it
- * (check), or not; ascii: a text of ours that jrec_dump may write as it stands. */
+ * (check), or not. */
 static int
-own_text(struct jrec *r, size_t i, const char *s, size_t len, int check, int ascii)
+own_text(struct jrec *r, size_t i, const char *s, size_t len, int check)
 {
 	json_t *v;
 
@@ -464,19 +463,46 @@ own_text(struct jrec *r, size_t i, const char *s, size_t len, int check, int asc
 	if (v == NULL ||
 	    (check ? json_string_setn(v, s, len) : json_string_setn_nocheck(v, s, len)) != 0)
 		return -1;
-	return member_set(r, i, json_incref(v), NULL, 0, ascii && as_it_stands(s, len));
+	return member_set(r, i, json_incref(v), NULL, 0);
+}
+
+/* Member i: the text of ours in piece i's txt + 1 (len bytes): written by jrec_dump as it
+ * stands when it may be, else dumped by jansson (not checked, as json_string_nocheck). */
+static int
+our_text(struct jrec *r, size_t i, size_t len)
+{
+	struct jrec_piece *p = &r->pieces[i];
+
+	if (!as_it_stands(p->txt + 1, len))
+		return own_text(r, i, p->txt + 1, len, 0);
+	/* the object is the record too (jrec_take) unless each record is dumped as it is set */
+	if (!r->dumped && own_text(r, i, p->txt + 1, len, 0) != 0)
+		return -1;
+	p->txt[0] = '"';
+	p->txt[len + 1] = '"';
+	p->enc = p->txt;
+	p->len = len + 2;
+	return 0;
 }
 
 int
 jrec_text(struct jrec *r, size_t i, const char *s)
 {
-	return own_text(r, i, s, s != NULL ? strlen(s) : 0, !r->dumped, 0);
+	return own_text(r, i, s, s != NULL ? strlen(s) : 0, !r->dumped);
 }
 
 int
 jrec_ascii(struct jrec *r, size_t i, const char *s)
 {
-	return own_text(r, i, s, s != NULL ? strlen(s) : 0, 0, 1);
+	size_t len;
+
+	if (i >= r->n || s == NULL)
+		return own_text(r, i, s, 0, 0);
+	len = strlen(s);
+	if (len + 2 > sizeof(r->pieces[i].txt))
+		return own_text(r, i, s, len, 0);
+	memcpy(r->pieces[i].txt + 1, s, len);
+	return our_text(r, i, len);
 }
 
 int
@@ -491,26 +517,28 @@ jrec_static(struct jrec *r, size_t i, const char *s)
 	for (k = 0; k < r->nconsts; k++)
 		if (r->consts[k].key == s)
 			return member_set(r, i, json_incref(r->consts[k].v), r->consts[k].enc,
-			                  r->consts[k].len, 0);
+			                  r->consts[k].len);
 	v = json_string_nocheck(s);
 	if (v == NULL)
 		return -1;
 	c = const_of(r, s, v);
 	json_decref(v);
 	if (c == NULL) /* more constants than kept: as any other text */
-		return own_text(r, i, s, strlen(s), 0, 0);
-	return member_set(r, i, json_incref(c->v), c->enc, c->len, 0);
+		return own_text(r, i, s, strlen(s), 0);
+	return member_set(r, i, json_incref(c->v), c->enc, c->len);
 }
 
 int
 jrec_time(struct jrec *r, size_t i, int64_t t)
 {
-	char buf[40];
+	char *txt;
 
-	if (t == 0)
+	if (i >= r->n || t == 0)
 		return jrec_set(r, i, json_null());
-	sla_format_local(t, buf, sizeof(buf));
-	return own_text(r, i, buf, strlen(buf), 0, 1); /* ASCII of ours, as in json_time */
+	/* ASCII of ours, as in json_time */
+	txt = r->pieces[i].txt;
+	sla_format_local(t, txt + 1, sizeof(r->pieces[i].txt) - 2);
+	return our_text(r, i, strlen(txt + 1));
 }
 
 int
@@ -523,7 +551,18 @@ jrec_int(struct jrec *r, size_t i, json_int_t v)
 	o = own_value(r, i, JSON_INTEGER);
 	if (o == NULL || json_integer_set(o, v) != 0)
 		return -1;
-	return member_set(r, i, json_incref(o), NULL, 0, 0);
+	return member_set(r, i, json_incref(o), NULL, 0);
+}
+
+/* Appends n bytes (jout_raw, without its call while there is room). */
+static inline void
+put(struct jout *o, const char *s, size_t n)
+{
+	if (o->len + n < o->cap && !o->failed) {
+		memcpy(o->p + o->len, s, n);
+		o->len += n;
+	} else
+		jout_raw(o, s, n);
 }
 
 int
@@ -531,28 +570,20 @@ jrec_dump(struct jrec *r, struct jout *o)
 {
 	const struct jrec_piece *p;
 	size_t start = o->len, i;
-	json_t *v;
 
 	if (o->failed || r->obj == NULL)
 		return -1;
 	if (r->n == 0)
-		jout_raw(o, "{", 1);
+		put(o, "{", 1);
 	for (i = 0; i < r->n && !o->failed; i++) {
 		p = &r->pieces[i];
-		jout_raw(o, r->keys + r->koff[i], r->koff[i + 1] - r->koff[i]);
-		if (p->enc != NULL) {
-			jout_raw(o, p->enc, p->len);
-			continue;
-		}
-		v = json_object_iter_value(r->iters[i]);
-		if (p->verbatim) {
-			jout_raw(o, "\"", 1);
-			jout_raw(o, json_string_value(v), json_string_length(v));
-			jout_raw(o, "\"", 1);
-		} else if (jout_dump(o, v) != 0)
+		put(o, r->keys + r->koff[i], r->koff[i + 1] - r->koff[i]);
+		if (p->enc != NULL)
+			put(o, p->enc, p->len);
+		else if (jout_dump(o, json_object_iter_value(r->iters[i])) != 0)
 			break;
 	}
-	jout_raw(o, "}", 1);
+	put(o, "}", 1);
 	if (o->failed) {
 		o->len = start;
 		return -1;
