@@ -92,23 +92,42 @@ void jout_free(struct jout *o);
  * in the order of keys (ASCII literals, lent for its life), each null; a record then replaces
  * their values in place, without a tree built and freed per record: a text goes into the
  * member's own json_string (json_string_setn, which checks it as json_string does), a static
- * text into a json_string kept for that text, a null is jansson's singleton. jansson encodes the
- * object as a whole (jout_dump), as it would a tree built member by member. Zero it to start;
- * jrec_free releases it (NULL-safe). */
+ * text into a json_string kept for that text, a null is jansson's singleton. jrec_dump writes
+ * the record as jansson dumps the object whole (jout_dump), piece by piece: each key (with its
+ * punctuation) and each constant value (null, true, false, a static text) as jansson encoded
+ * them once for the answer, a text of ours found printable ASCII without a quote or backslash
+ * (jrec_ascii, jrec_time: a tracking number, a time) as it stands between quotes (its JSON
+ * encoding, byte for byte), and every other value, every citizen's and staff's text first,
+ * dumped by jansson for each record. Zero it to start; jrec_free releases it (NULL-safe). */
+struct jrec_piece {
+	const char *enc; /* the value's encoding when known without a dump (a constant's, or
+	                  * txt), else NULL: jrec_dump dumps the object's member */
+	size_t len;      /* of enc */
+	char txt[44];    /* '"', a text of ours in printable ASCII without '"' or '\\', '"' */
+};
+struct jrec_const {
+	const void *key; /* a static text (compared by address), or a singleton's json_t */
+	json_t *v;       /* its json_string, or the singleton */
+	char *enc;       /* its encoding, jansson's (json_dumps) */
+	size_t len;
+};
 struct jrec {
 	json_t *obj;  /* the record: lent to jout_dump; jrec_take hands it over */
 	void **iters; /* each member's place in obj (json_object_iter) */
 	json_t **own; /* each member's own string or integer, made at its first use */
+	struct jrec_piece *pieces; /* how jrec_dump writes each member's value */
+	char *keys;   /* '{' or ',', then each member's key as jansson encodes it and ':', one after
+	               * the other: member i's at keys + koff[i], koff[i + 1] - koff[i] bytes */
+	size_t *koff;
 	size_t n;
-	int dumped;   /* 1: each record is dumped (jout_dump) as soon as it is set, and a dump
+	int dumped;   /* 1: each record is written by jrec_dump as soon as it is set, and a dump
 	               * that fails fails the answer: jrec_text leaves the check of its text to
 	               * the dump (jansson's dump refuses what json_string refuses, by the same
-	               * UTF-8 rule), rather than walking every text twice */
-	struct {
-		const char *s; /* a static text (compared by address) */
-		json_t *v;     /* its json_string */
-	} statics[16];
-	size_t nstatics;
+	               * UTF-8 rule), rather than walking every text twice, and a text that
+	               * jrec_dump writes as it stands is kept in its piece alone, not in obj
+	               * (obj is then not the record: jrec_take only when 0) */
+	struct jrec_const consts[24]; /* the constant values met in this answer */
+	size_t nconsts;
 };
 /* 0, or -1 (out of memory). */
 int jrec_init(struct jrec *r, const char *const *keys, size_t n);
@@ -116,6 +135,9 @@ void jrec_free(struct jrec *r);
 /* The object as it is now, handed over (a new reference: the caller decrefs it); r is freed.
  * NULL when r is not initialised. */
 json_t *jrec_take(struct jrec *r);
+/* Appends the record as jout_dump(o, r->obj) would, byte for byte: 0, or -1 (o->failed set,
+ * nothing appended: a text that is not UTF-8, out of memory). */
+int jrec_dump(struct jrec *r, struct jout *o);
 /* Member i's value: v taken (a new reference, or a singleton); -1 when v is NULL (as
  * json_object_set_new). */
 int jrec_set(struct jrec *r, size_t i, json_t *v);

@@ -598,7 +598,7 @@ request_record(const struct app *app, struct jrec *r, const struct db_row *row, 
 	rc = o311_record(app, r, &item);
 	if (rc <= 0)
 		return rc;
-	if (jout_dump(out, r->obj) != 0)
+	if (jrec_dump(r, out) != 0)
 		return -1;
 	return (int)(out->len - start);
 }

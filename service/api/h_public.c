@@ -96,7 +96,7 @@ public_record(struct rcache *cache, struct jrec *rec, const struct db_public_row
 		out->failed = 1; /* as a record that could not be encoded: 500 */
 		return -1;
 	}
-	rc = jout_dump(out, rec->obj);
+	rc = jrec_dump(rec, out);
 	if (rc == 0)
 		rcache_keep(cache, RCACHE_BOARD, r->id, r->row.p, r->row.len, out->p + start,
 		            out->len - start);

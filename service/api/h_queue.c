@@ -353,7 +353,7 @@ queue_record(struct req *req, struct rcache *cache, struct jrec *rec,
 		rec->dumped = 1; /* texts checked by the dump: one that fails is built again below */
 	rc = -1;
 	if (rec->obj != NULL && queue_record_set(req, rec, r, &d) == 0) {
-		rc = jout_dump(out, rec->obj);
+		rc = jrec_dump(rec, out);
 		if (rc != 0)
 			out->failed = 0; /* set by this dump alone, which took its bytes back */
 	}

@@ -287,16 +287,46 @@ jout_free(struct jout *o)
 
 /* --- one object reused for every record of an answer ------------------------------------- */
 
+/* The constant v (a singleton, or a static text's json_string) of key: its entry, its encoding
+ * made by jansson at its first use in r; NULL when r keeps no more (v is then dumped as any
+ * other value) or out of memory. Takes no reference: a new entry holds its own. */
+static const struct jrec_const *
+const_of(struct jrec *r, const void *key, json_t *v)
+{
+	struct jrec_const *c;
+	size_t k;
+
+	for (k = 0; k < r->nconsts; k++)
+		if (r->consts[k].key == key)
+			return &r->consts[k];
+	if (r->nconsts == sizeof(r->consts) / sizeof(r->consts[0]))
+		return NULL;
+	c = &r->consts[r->nconsts];
+	c->enc = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); /* jout_dump's flags */
+	if (c->enc == NULL)
+		return NULL;
+	c->len = strlen(c->enc);
+	c->key = key;
+	c->v = json_incref(v);
+	r->nconsts++;
+	return c;
+}
+
 int
 jrec_init(struct jrec *r, const char *const *keys, size_t n)
 {
+	struct jout k = {NULL, 0, 0, 0};
+	json_t *key;
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
 	r->obj = json_object();
 	r->iters = calloc(n ? n : 1, sizeof(*r->iters));
 	r->own = calloc(n ? n : 1, sizeof(*r->own));
-	if (r->obj == NULL || r->iters == NULL || r->own == NULL)
+	r->pieces = calloc(n ? n : 1, sizeof(*r->pieces));
+	r->koff = calloc(n + 1, sizeof(*r->koff));
+	if (r->obj == NULL || r->iters == NULL || r->own == NULL || r->pieces == NULL ||
+	    r->koff == NULL)
 		goto fail;
 	r->n = n;
 	/* every member made now, in order: a record only replaces values, so the order stays
@@ -308,9 +338,25 @@ jrec_init(struct jrec *r, const char *const *keys, size_t n)
 		r->iters[i] = json_object_iter_at(r->obj, keys[i]);
 		if (r->iters[i] == NULL)
 			goto fail;
+		if (jrec_set(r, i, json_null()) != 0)
+			goto fail;
 	}
+	/* each key as jansson's dump of the object writes it: the key's string, its ':' (compact),
+	 * after the object's '{' or the member's ',' */
+	for (i = 0; i < n; i++) {
+		key = json_string_nocheck(keys[i]);
+		jout_raw(&k, i == 0 ? "{" : ",", 1);
+		jout_dump(&k, key);
+		json_decref(key);
+		jout_raw(&k, ":", 1);
+		r->koff[i + 1] = k.len;
+	}
+	if (k.failed)
+		goto fail;
+	r->keys = k.p;
 	return 0;
 fail:
+	jout_free(&k);
 	jrec_free(r);
 	return -1;
 }
@@ -325,10 +371,15 @@ jrec_free(struct jrec *r)
 	json_decref(r->obj);
 	for (i = 0; r->own != NULL && i < r->n; i++)
 		json_decref(r->own[i]);
-	for (i = 0; i < r->nstatics; i++)
-		json_decref(r->statics[i].v);
+	for (i = 0; i < r->nconsts; i++) {
+		json_decref(r->consts[i].v);
+		free(r->consts[i].enc);
+	}
 	free(r->own);
 	free(r->iters);
+	free(r->pieces);
+	free(r->keys);
+	free(r->koff);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -342,14 +393,32 @@ jrec_take(struct jrec *r)
 	return o;
 }
 
+/* Member i shows v (a reference taken), written by jrec_dump as enc (len bytes; NULL: dumped
+ * by jansson). */
+static int
+member_set(struct jrec *r, size_t i, json_t *v, const char *enc, size_t len)
+{
+	r->pieces[i].enc = enc;
+	r->pieces[i].len = len;
+	if (json_object_iter_value(r->iters[i]) == v) {
+		json_decref(v); /* the object's reference stays */
+		return 0;
+	}
+	return json_object_iter_set_new(r->obj, r->iters[i], v);
+}
+
 int
 jrec_set(struct jrec *r, size_t i, json_t *v)
 {
+	const struct jrec_const *c = NULL;
+
 	if (i >= r->n || v == NULL) {
 		json_decref(v);
 		return -1;
 	}
-	return json_object_iter_set_new(r->obj, r->iters[i], v);
+	if (json_is_null(v) || json_is_boolean(v)) /* jansson's singletons */
+		c = const_of(r, v, v);
+	return member_set(r, i, v, c != NULL ? c->enc : NULL, c != NULL ? c->len : 0);
 }
 
 /* Member i's own value of type type (JSON_STRING, JSON_INTEGER): made at its first use. */
@@ -366,7 +435,21 @@ own_value(struct jrec *r, size_t i, json_type type)
 	return v;
 }
 
-/* Member i: the text s (len bytes) in its own string; checked as json_string checks it. */
+/* 1 when jansson's dump of the text s (len bytes) is s between quotes: printable ASCII, none
+ * of the characters it escapes ('"', '\\'; not '/', which jout_dump's flags leave). */
+static int
+as_it_stands(const char *s, size_t len)
+{
+	size_t k;
+
+	for (k = 0; k < len; k++)
+		if ((unsigned char)(s[k] - 0x20) > 0x5e || s[k] == '"' || s[k] == '\\')
+			return 0;
+	return 1;
+}
+
+/* Member i: the text s (len bytes) in its own string; checked as json_string checks it
+ * (check), or not. */
 static int
 own_text(struct jrec *r, size_t i, const char *s, size_t len, int check)
 {
@@ -380,9 +463,26 @@ own_text(struct jrec *r, size_t i, const char *s, size_t len, int check)
 	if (v == NULL ||
 	    (check ? json_string_setn(v, s, len) : json_string_setn_nocheck(v, s, len)) != 0)
 		return -1;
-	if (json_object_iter_value(r->iters[i]) == v)
-		return 0;
-	return json_object_iter_set(r->obj, r->iters[i], v);
+	return member_set(r, i, json_incref(v), NULL, 0);
+}
+
+/* Member i: the text of ours in piece i's txt + 1 (len bytes): written by jrec_dump as it
+ * stands when it may be, else dumped by jansson (not checked, as json_string_nocheck). */
+static int
+our_text(struct jrec *r, size_t i, size_t len)
+{
+	struct jrec_piece *p = &r->pieces[i];
+
+	if (!as_it_stands(p->txt + 1, len))
+		return own_text(r, i, p->txt + 1, len, 0);
+	/* the object is the record too (jrec_take) unless each record is dumped as it is set */
+	if (!r->dumped && own_text(r, i, p->txt + 1, len, 0) != 0)
+		return -1;
+	p->txt[0] = '"';
+	p->txt[len + 1] = '"';
+	p->enc = p->txt;
+	p->len = len + 2;
+	return 0;
 }
 
 int
@@ -394,38 +494,51 @@ jrec_text(struct jrec *r, size_t i, const char *s)
 int
 jrec_ascii(struct jrec *r, size_t i, const char *s)
 {
-	return own_text(r, i, s, s != NULL ? strlen(s) : 0, 0);
+	size_t len;
+
+	if (i >= r->n || s == NULL)
+		return own_text(r, i, s, 0, 0);
+	len = strlen(s);
+	if (len + 2 > sizeof(r->pieces[i].txt))
+		return own_text(r, i, s, len, 0);
+	memcpy(r->pieces[i].txt + 1, s, len);
+	return our_text(r, i, len);
 }
 
 int
 jrec_static(struct jrec *r, size_t i, const char *s)
 {
+	const struct jrec_const *c;
+	json_t *v;
 	size_t k;
 
 	if (s == NULL)
 		return jrec_set(r, i, json_null());
-	for (k = 0; k < r->nstatics; k++)
-		if (r->statics[k].s == s)
-			return jrec_set(r, i, json_incref(r->statics[k].v));
-	if (r->nstatics == sizeof(r->statics) / sizeof(r->statics[0]))
-		return jrec_ascii(r, i, s); /* more static texts than kept: as any other */
-	r->statics[r->nstatics].v = json_string_nocheck(s);
-	if (r->statics[r->nstatics].v == NULL)
+	for (k = 0; k < r->nconsts; k++)
+		if (r->consts[k].key == s)
+			return member_set(r, i, json_incref(r->consts[k].v), r->consts[k].enc,
+			                  r->consts[k].len);
+	v = json_string_nocheck(s);
+	if (v == NULL)
 		return -1;
-	r->statics[r->nstatics].s = s;
-	k = r->nstatics++;
-	return jrec_set(r, i, json_incref(r->statics[k].v));
+	c = const_of(r, s, v);
+	json_decref(v);
+	if (c == NULL) /* more constants than kept: as any other text */
+		return own_text(r, i, s, strlen(s), 0);
+	return member_set(r, i, json_incref(c->v), c->enc, c->len);
 }
 
 int
 jrec_time(struct jrec *r, size_t i, int64_t t)
 {
-	char buf[40];
+	char *txt;
 
-	if (t == 0)
+	if (i >= r->n || t == 0)
 		return jrec_set(r, i, json_null());
-	sla_format_local(t, buf, sizeof(buf));
-	return own_text(r, i, buf, strlen(buf), 0); /* ASCII of ours, as in json_time */
+	/* ASCII of ours, as in json_time */
+	txt = r->pieces[i].txt;
+	sla_format_local(t, txt + 1, sizeof(r->pieces[i].txt) - 2);
+	return our_text(r, i, strlen(txt + 1));
 }
 
 int
@@ -438,7 +551,42 @@ jrec_int(struct jrec *r, size_t i, json_int_t v)
 	o = own_value(r, i, JSON_INTEGER);
 	if (o == NULL || json_integer_set(o, v) != 0)
 		return -1;
-	if (json_object_iter_value(r->iters[i]) == o)
-		return 0;
-	return json_object_iter_set(r->obj, r->iters[i], o);
+	return member_set(r, i, json_incref(o), NULL, 0);
+}
+
+/* Appends n bytes (jout_raw, without its call while there is room). */
+static inline void
+put(struct jout *o, const char *s, size_t n)
+{
+	if (o->len + n < o->cap && !o->failed) {
+		memcpy(o->p + o->len, s, n);
+		o->len += n;
+	} else
+		jout_raw(o, s, n);
+}
+
+int
+jrec_dump(struct jrec *r, struct jout *o)
+{
+	const struct jrec_piece *p;
+	size_t start = o->len, i;
+
+	if (o->failed || r->obj == NULL)
+		return -1;
+	if (r->n == 0)
+		put(o, "{", 1);
+	for (i = 0; i < r->n && !o->failed; i++) {
+		p = &r->pieces[i];
+		put(o, r->keys + r->koff[i], r->koff[i + 1] - r->koff[i]);
+		if (p->enc != NULL)
+			put(o, p->enc, p->len);
+		else if (jout_dump(o, json_object_iter_value(r->iters[i])) != 0)
+			break;
+	}
+	put(o, "}", 1);
+	if (o->failed) {
+		o->len = start;
+		return -1;
+	}
+	return 0;
 }

@@ -463,6 +463,140 @@ test_record_bytes(struct t *t)
 	free(m);
 }
 
+/* Checks that jrec_dump writes r (its object the record: r->dumped 0) as jout_dump dumps r's
+ * object, and d (the same record set with d->dumped 1) the same bytes; or that all three fail,
+ * jrec_dump appending nothing. */
+static void
+check_pieces(struct t *t, struct jrec *r, struct jrec *d, const char *what)
+{
+	struct jout whole = {NULL, 0, 0, 0}, pieces = {NULL, 0, 0, 0}, listed = {NULL, 0, 0, 0};
+	int a, b, c;
+
+	jout_raw(&pieces, "[", 1);
+	jout_raw(&listed, "[", 1);
+	a = jout_dump(&whole, r->obj);
+	b = jrec_dump(r, &pieces);
+	c = jrec_dump(d, &listed);
+	CHECK_INT(t, b, a);
+	CHECK_INT(t, c, a);
+	if (a == 0 && b == 0 && c == 0) {
+		if (whole.len + 1 != pieces.len || memcmp(whole.p, pieces.p + 1, whole.len) != 0 ||
+		    listed.len != pieces.len || memcmp(listed.p, pieces.p, pieces.len) != 0) {
+			fprintf(stderr, "# %s:\n#   whole  %.*s\n#   pieces %.*s\n#   listed %.*s\n",
+			        what, (int)whole.len, whole.p, (int)pieces.len - 1, pieces.p + 1,
+			        (int)listed.len - 1, listed.p + 1);
+			CHECK(t, 0);
+		}
+	} else
+		CHECK(t, b != 0 && pieces.len == 1 && pieces.failed && c != 0 && listed.len == 1 &&
+		             listed.failed);
+	jout_free(&whole);
+	jout_free(&pieces);
+	jout_free(&listed);
+}
+
+/* jrec_dump writes what jansson's dump of the record's object writes, byte for byte, whatever
+ * each member holds and held in the records before, and the same for a list's record (dumped
+ * as it is set, its object not kept whole): keys that jansson escapes, texts of ours that are
+ * not printable ASCII (a quote, a backslash, a control character, UTF-8) and so go through
+ * jansson, more static texts than it keeps the encodings of, singletons, integers and trees;
+ * Open311's records of every kind, status and view one after the other (the constant members
+ * differ from one record to the next); a text that is not UTF-8 fails the record. */
+static void
+test_record_pieces(struct t *t)
+{
+	static const char *const keys[] = {"id", "q\"uote/é\t", "static", "time", "text", "n", "v"};
+	static const char statics[30][8] = {"s0",  "s1",  "s2",  "s3",  "s4",  "s5",  "s6",  "s7",
+	                                    "s8",  "s9",  "s10", "s11", "s12", "s13", "s14", "s15",
+	                                    "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23",
+	                                    "s24", "s25", "s26", "s27", "s28", "\"29\""};
+	static const char *const ascii[] = {
+	    "XJ-20251020-00007", "", "a/b", "with \"quote\"", "back\\slash", "tab\there", "\x7f",
+	    "中文", "\x01", "~ !#$%&'()*+,-.:;<=>?@[]^_`{|}",
+	    "longer than a piece keeps: 0123456789012345678901234567890123456789", NULL};
+	static const char *const texts[] = {"小区 \"路灯\"\n\\ /", "", "\xf0\x9f\x98\x80 ok",
+	                                    "plain", NULL};
+	static const int64_t times[] = {0, 1760925600, -1, 4102444800};
+	static struct app app;
+	struct db_item item;
+	struct jrec r, d, *x;
+	char what[64];
+	size_t i, k;
+	json_t *tree;
+
+	CHECK_INT(t, sla_set_zone("Asia/Shanghai"), 0);
+	CHECK_INT(t, jrec_init(&r, keys, 7), 0);
+	CHECK_INT(t, jrec_init(&d, keys, 7), 0);
+	d.dumped = 1;
+	check_pieces(t, &r, &d, "all null");
+	for (i = 0; i < 72; i++) {
+		snprintf(what, sizeof(what), "record %zu", i);
+		for (k = 0; k < 2; k++) {
+			x = k == 0 ? &r : &d;
+			CHECK_INT(t, jrec_ascii(x, 0, ascii[i % 12]), 0);
+			CHECK_INT(t, jrec_static(x, 1, statics[(i * 7) % 30]), 0);
+			CHECK_INT(t, i % 5 == 4 ? jrec_set(x, 2, json_true())
+			                        : jrec_static(x, 2, statics[i % 30]),
+			          0);
+			CHECK_INT(t, jrec_time(x, 3, times[i % 4]), 0);
+			CHECK_INT(t, jrec_text(x, 4, texts[i % 5]), 0);
+			CHECK_INT(t, i % 3 == 0 ? jrec_int(x, 5, (json_int_t)i * -1000003)
+			                        : jrec_set(x, 5, i % 3 == 1 ? json_false() : json_null()),
+			          0);
+			tree = i % 4 == 0 ? json_pack("{s:[i,s], s:n}", "a", (int)i, "é\"", "b")
+			                  : json_null();
+			CHECK_INT(t, jrec_set(x, 6, tree), 0);
+		}
+		check_pieces(t, &r, &d, what);
+	}
+	/* a text not UTF-8 is refused by the dump, of the whole and of the pieces */
+	r.dumped = 1;
+	CHECK_INT(t, jrec_text(&r, 4, "cut \xe5\x9d"), 0);
+	CHECK_INT(t, jrec_text(&d, 4, "cut \xe5\x9d"), 0);
+	check_pieces(t, &r, &d, "not UTF-8");
+	r.dumped = 0;
+	CHECK_INT(t, jrec_text(&r, 4, "fine again"), 0);
+	CHECK_INT(t, jrec_text(&d, 4, "fine again"), 0);
+	check_pieces(t, &r, &d, "UTF-8 again");
+	jrec_free(&r);
+	jrec_free(&d);
+
+	memset(&item, 0, sizeof(item));
+	item.resume_state = WF_NONE;
+	item.name = (char *)"张三";
+	item.section_name = (char *)"法规处";
+	item.subject = (char *)"张三的投诉 \"x\"";
+	item.body = (char *)"我是张三，电话13812345678\n/\\";
+	item.reply = (char *)"已处理";
+	item.public_subject = (char *)"编辑过的标题";
+	snprintf(item.clocks[0].name, sizeof(item.clocks[0].name), "reply");
+	item.nclocks = 1;
+	CHECK_INT(t, o311_record_init(&r), 0);
+	CHECK_INT(t, o311_record_init(&d), 0);
+	d.dumped = 1;
+	for (i = 0; i < 48; i++) {
+		item.tracking = (char *)(i % 7 == 6 ? "XJ-\"odd\"-1" : "XJ-20251020-00007");
+		item.kind = (enum kind)(i % KIND__MAX);
+		item.state = i % 4 == 0   ? WF_RECEIVED
+		             : i % 4 == 1 ? WF_REPLIED
+		             : i % 4 == 2 ? WF_CLOSED
+		                          : WF_IN_PROGRESS;
+		item.publish = i % 5 != 4;
+		item.published = i % 2;
+		item.public_body = i % 3 == 0 ? (char *)"公开的正文\t" : NULL;
+		item.received = 1760925600 + (int64_t)i * 3600;
+		item.updated = item.received + 60;
+		item.clocks[0].due = item.received + 86400 * 7;
+		item.clocks[0].stopped_at = i % 3 == 1 ? item.updated : 0;
+		snprintf(what, sizeof(what), "Open311 record %zu", i);
+		CHECK_INT(t, o311_record(&app, &d, &item), o311_record(&app, &r, &item));
+		if (item.publish)
+			check_pieces(t, &r, &d, what);
+	}
+	jrec_free(&r);
+	jrec_free(&d);
+}
+
 int
 main(void)
 {
@@ -474,5 +608,6 @@ main(void)
 	RUN(&t, test_submit_ranges);
 	RUN(&t, test_records);
 	RUN(&t, test_record_bytes);
+	RUN(&t, test_record_pieces);
 	return t_done(&t);
 }
