@@ -6,7 +6,9 @@
  * no stale bytes to overwrite another connection's commit; transactions larger than its buffer
  * store whole; a process killed after its commits leaves a WAL from which every committed
  * row is recovered; and connections of several threads committing, rolling back spilled
- * transactions and checkpointing at once lose no committed change.
+ * transactions and checkpointing at once lose no committed change, while connections of other
+ * threads reading at the same time (through the VFS's wal-index lock and barrier) each see
+ * every transaction whole or not at all.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -291,14 +293,64 @@ stress_thread(void *arg)
 	return NULL;
 }
 
+#define READ_THREADS 2
+
+struct reader {
+	const char *path;
+	int *done;  /* set (under lock) when the writers have ended */
+	pthread_mutex_t *lock;
+	int reads;  /* read transactions this thread ran */
+	int torn;   /* of them, those that saw part of a transaction */
+	int failed; /* statements that failed */
+};
+
+/* One connection reading in a loop until the writers end: in each read transaction, every
+ * committed transaction added 1 to k and one row with t >= 0 to log, so the two counts agree
+ * in any snapshot. */
+static void *
+read_thread(void *arg)
+{
+	struct reader *r = arg;
+	sqlite3 *h = open_with(r->path, VFS, "FULL");
+	long long sum, rows;
+	int done = 0;
+
+	if (h == NULL) {
+		r->failed++;
+		return NULL;
+	}
+	while (!done) {
+		pthread_mutex_lock(r->lock);
+		done = *r->done;
+		pthread_mutex_unlock(r->lock);
+		if (exec(h, "BEGIN") != 0) {
+			r->failed++;
+			continue;
+		}
+		sum = value(h, "SELECT sum(v) FROM k");
+		rows = value(h, "SELECT count(*) FROM log WHERE t >= 0");
+		if (exec(h, "COMMIT") != 0)
+			r->failed++;
+		if (sum < 0 || rows < 0)
+			r->failed++;
+		else if (sum != rows)
+			r->torn++;
+		r->reads++;
+	}
+	sqlite3_close(h);
+	return NULL;
+}
+
 static void
 test_threads(struct t *t)
 {
 	char path[sizeof(dir) + 32], buf[64];
 	struct stress st[STRESS_THREADS];
-	pthread_t th[STRESS_THREADS];
+	pthread_t th[STRESS_THREADS], rth[READ_THREADS];
+	struct reader rd[READ_THREADS];
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	sqlite3 *h;
-	int i, total = 0, failed = 0;
+	int i, total = 0, failed = 0, done = 0, reads = 0, torn = 0;
 
 	snprintf(path, sizeof(path), "%s/threads.db", dir);
 	h = open_with(path, VFS, "FULL");
@@ -310,6 +362,10 @@ test_threads(struct t *t)
 	                  "WHERE x < 15) INSERT INTO k SELECT x, 0 FROM n"),
 	          0);
 	sqlite3_close(h);
+	for (i = 0; i < READ_THREADS; i++) {
+		rd[i] = (struct reader){path, &done, &lock, 0, 0, 0};
+		CHECK_INT(t, pthread_create(&rth[i], NULL, read_thread, &rd[i]), 0);
+	}
 	for (i = 0; i < STRESS_THREADS; i++) {
 		st[i] = (struct stress){path, i, 0, 0};
 		CHECK_INT(t, pthread_create(&th[i], NULL, stress_thread, &st[i]), 0);
@@ -319,13 +375,25 @@ test_threads(struct t *t)
 		total += st[i].committed;
 		failed += st[i].failed;
 	}
+	pthread_mutex_lock(&lock);
+	done = 1;
+	pthread_mutex_unlock(&lock);
+	for (i = 0; i < READ_THREADS; i++) {
+		pthread_join(rth[i], NULL);
+		failed += rd[i].failed;
+		reads += rd[i].reads;
+		torn += rd[i].torn;
+	}
 	CHECK_INT(t, failed, 0);
+	CHECK_INT(t, torn, 0);
+	CHECK(t, reads > 0);
 	h = open_with(path, NULL, "FULL");
 	CHECK_INT(t, value(h, "SELECT sum(v) FROM k"), total);
 	CHECK_INT(t, value(h, "SELECT count(*) FROM log"), total);
 	CHECK_INT(t, value(h, "SELECT count(*) FROM log WHERE t < 0"), 0);
 	CHECK_STR(t, text(h, "PRAGMA integrity_check", buf, sizeof(buf)), "ok");
-	printf("# %d transactions committed by %d threads\n", total, STRESS_THREADS);
+	printf("# %d transactions committed by %d threads, %d read transactions by %d\n", total,
+	       STRESS_THREADS, reads, READ_THREADS);
 	sqlite3_close(h);
 }
 
