@@ -16,7 +16,7 @@
 #define SLOT_BYTES 512        /* one slot per this many bytes of the budget */
 #define RECORD_MAX (64 << 10) /* a row and its record larger than this are not kept */
 #define SCRATCH_KEEP 4096 /* a row buffer kept from one answer to the next: at most this */
-#define JOUT_FIRST 16384
+#define JOUT_FIRST 32768 /* a default page of any list (17-34 KiB) without a realloc */
 #define JOUT_MAX (64L << 20) /* an answer larger than this is an error */
 
 struct entry {
