@@ -93,17 +93,18 @@ void jout_free(struct jout *o);
  * their values in place, without a tree built and freed per record: a text goes into the
  * member's own json_string (json_string_setn, which checks it as json_string does), a static
  * text into a json_string kept for that text, a null is jansson's singleton. jrec_dump writes
- * the record as jansson dumps the object whole (jout_dump), piece by piece: each key (with its
- * punctuation) and each constant value (null, true, false, a static text) as jansson encoded
- * them once for the answer, a text of ours found printable ASCII without a quote or backslash
- * (jrec_ascii, jrec_time: a tracking number, a time) as it stands between quotes (its JSON
- * encoding, byte for byte), and every other value, every citizen's and staff's text first,
- * dumped by jansson for each record. Zero it to start; jrec_free releases it (NULL-safe). */
+ * the record as jansson dumps the object whole (jout_dump), piece by piece: each key with its
+ * punctuation once for the answer, each constant value (null, true, false, a static text) as
+ * jansson encoded it once for the answer, a text of ours found printable ASCII without a quote
+ * or backslash (a key, jrec_ascii, jrec_time: a tracking number, a time) as it stands between
+ * quotes (its JSON encoding, byte for byte), and every other value, every citizen's and
+ * staff's text first, dumped by jansson for each record. Zero it to start; jrec_free releases it (NULL-safe). */
 struct jrec_piece {
 	const char *enc; /* the value's encoding when known without a dump (a constant's, or
 	                  * txt), else NULL: jrec_dump dumps the object's member */
 	size_t len;      /* of enc */
-	char txt[44];    /* '"', a text of ours in printable ASCII without '"' or '\\', '"' */
+	char txt[44];    /* '"', a text of ours in printable ASCII without '"' or '\\' (at most
+	                  * 42 bytes; a time at most 39), '"' */
 };
 struct jrec_const {
 	const void *key; /* a static text (compared by address), or a singleton's json_t */

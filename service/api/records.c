@@ -16,7 +16,7 @@
 #define SLOT_BYTES 512        /* one slot per this many bytes of the budget */
 #define RECORD_MAX (64 << 10) /* a row and its record larger than this are not kept */
 #define SCRATCH_KEEP 4096 /* a row buffer kept from one answer to the next: at most this */
-#define JOUT_FIRST 16384
+#define JOUT_FIRST 32768 /* a default page of any list (17-34 KiB) without a realloc */
 #define JOUT_MAX (64L << 20) /* an answer larger than this is an error */
 
 struct entry {
@@ -287,6 +287,19 @@ jout_free(struct jout *o)
 
 /* --- one object reused for every record of an answer ------------------------------------- */
 
+/* 1 when jansson's dump of the text s (len bytes) is s between quotes: printable ASCII, none
+ * of the characters it escapes ('"', '\\'; not '/', which jout_dump's flags leave). */
+static int
+as_it_stands(const char *s, size_t len)
+{
+	size_t k;
+
+	for (k = 0; k < len; k++)
+		if ((unsigned char)(s[k] - 0x20) > 0x5e || s[k] == '"' || s[k] == '\\')
+			return 0;
+	return 1;
+}
+
 /* The constant v (a singleton, or a static text's json_string) of key: its entry, its encoding
  * made by jansson at its first use in r; NULL when r keeps no more (v is then dumped as any
  * other value) or out of memory. Takes no reference: a new entry holds its own. */
@@ -341,14 +354,21 @@ jrec_init(struct jrec *r, const char *const *keys, size_t n)
 		if (jrec_set(r, i, json_null()) != 0)
 			goto fail;
 	}
-	/* each key as jansson's dump of the object writes it: the key's string, its ':' (compact),
-	 * after the object's '{' or the member's ',' */
+	/* each key as jansson's dump of the object writes it: the key's string (a literal of
+	 * ours: as it stands between quotes when it may be, else jansson's dump), its ':'
+	 * (compact), after the object's '{' or the member's ',' */
 	for (i = 0; i < n; i++) {
-		key = json_string_nocheck(keys[i]);
 		jout_raw(&k, i == 0 ? "{" : ",", 1);
-		jout_dump(&k, key);
-		json_decref(key);
-		jout_raw(&k, ":", 1);
+		if (as_it_stands(keys[i], strlen(keys[i]))) {
+			jout_raw(&k, "\"", 1);
+			jout_raw(&k, keys[i], strlen(keys[i]));
+			jout_raw(&k, "\":", 2);
+		} else {
+			key = json_string_nocheck(keys[i]);
+			jout_dump(&k, key);
+			json_decref(key);
+			jout_raw(&k, ":", 1);
+		}
 		r->koff[i + 1] = k.len;
 	}
 	if (k.failed)
@@ -433,19 +453,6 @@ own_value(struct jrec *r, size_t i, json_type type)
 	v = type == JSON_STRING ? json_string_nocheck("") : json_integer(0);
 	r->own[i] = v;
 	return v;
-}
-
-/* 1 when jansson's dump of the text s (len bytes) is s between quotes: printable ASCII, none
- * of the characters it escapes ('"', '\\'; not '/', which jout_dump's flags leave). */
-static int
-as_it_stands(const char *s, size_t len)
-{
-	size_t k;
-
-	for (k = 0; k < len; k++)
-		if ((unsigned char)(s[k] - 0x20) > 0x5e || s[k] == '"' || s[k] == '\\')
-			return 0;
-	return 1;
 }
 
 /* Member i: the text s (len bytes) in its own string; checked as json_string checks it
@@ -535,9 +542,9 @@ jrec_time(struct jrec *r, size_t i, int64_t t)
 
 	if (i >= r->n || t == 0)
 		return jrec_set(r, i, json_null());
-	/* ASCII of ours, as in json_time */
+	/* ASCII of ours, as in json_time (and as long: its buffer's 40 bytes) */
 	txt = r->pieces[i].txt;
-	sla_format_local(t, txt + 1, sizeof(r->pieces[i].txt) - 2);
+	sla_format_local(t, txt + 1, 40);
 	return our_text(r, i, strlen(txt + 1));
 }
 
