@@ -8,8 +8,8 @@
 # - the read alone at 16 connections (wrk -t2 -c16, BENCH_DURATION, default 5s);
 # - the same read at 16 connections while a second wrk posts submissions to /api/v1/items
 #   (bench/wrk/submit_paced.lua) over BENCH_SUBMIT_CONNS connections (default 4), each waiting
-#   BENCH_SUBMIT_DELAY_MS milliseconds before each submission (default 10: some 300 to 400 a
-#   second, a steady load the same from run to run; 0: as fast as they are answered, which
+#   BENCH_SUBMIT_DELAY_MS milliseconds before each submission (default 10: 225 to 350 a second
+#   here, a steady load the same from run to run; 0: as fast as they are answered, which
 #   takes what CPU the reads leave, 400 to 3,600 a second here); its rate, p99 and non-2xx
 #   answers are printed beside the read's;
 # - the largest size of the write-ahead log (the -wal file) seen during that run, sampled every
@@ -21,8 +21,8 @@
 # server RSS < 50 MiB; the WAL under 64 MiB: the writer checkpoints after each 1,000 frames (4 MiB)
 # and a submission alone writes some 16 (its b-trees), so a log that readers kept from starting
 # again would pass 64 MiB within about 4,000 submissions and grow with the run (a run stores
-# 6,000 to 25,000 on this machine; the file keeps its largest size). Exit 2 when a target fails. BENCH_ONLY (a regular expression over q16 b0
-# b1 o0 o1 o2) runs only those reads.
+# 6,000 to 25,000 on this machine; the file keeps its largest size). Exit 2 when a target
+# fails. BENCH_ONLY (a regular expression over q16 b0 b1 o0 o1 o2) runs only those reads.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BENCH_BIN:-build/rel/civicdesk} # BENCH_BIN: another build to compare

@@ -19,10 +19,11 @@
  * fence alone: below, SQLite's unix VFS guards the wal-index locks of a database with one mutex
  * for all the process's connections and holds it across an fcntl, its barrier takes and releases
  * its process-wide mutex, and a thread that finds either taken sleeps on a futex. Each read
- * transaction passes both, so the I/O threads' reads met there: 2 to 4 in 100 requests slept,
- * and on a busy machine then waited for a CPU, 1 ms at the median and up to 35 (issue 20,
- * bench/mixed.sh). Serialised here, the mutex below is not contended, and a thread that waits
- * here does not give up its CPU for the length of one fcntl.
+ * transaction passes both, so the I/O threads' reads met there: some 1 in 100 reads slept, and
+ * on a busy machine then waited for a CPU, 1 ms at the median and up to 35, with the other
+ * connections of its thread (issue 20, bench/mixed.sh, bench/RESULTS.md). Serialised here, the
+ * mutex below is not contended, and a thread that waits here does not give up its CPU for the
+ * length of one fcntl.
  */
 #include <pthread.h>
 #include <stdlib.h>
