@@ -870,6 +870,9 @@ void db_outboxes_free(struct db_outbox *v, size_t n);
 int db_ladder_due(struct db_conn *c, int64_t now, size_t limit, int64_t *ids, size_t *n);
 /* Adds the entry (next_at, item_id) (INT64_MAX: none, not until it changes). 0 or -1. */
 int db_ladder_set(struct db_conn *c, int64_t item_id, int64_t next_at);
+/* Adds an entry due at once for every item that has one at instant next_at (the scan then looks
+ * at them at its next turn, as at a change), their number into *n (may be NULL). 0 or -1. */
+int db_ladder_relook(struct db_conn *c, int64_t next_at, int64_t *n);
 /* An item's next ladder entry, for db_ladder_set_many. */
 struct db_ladder_next {
 	int64_t item_id;

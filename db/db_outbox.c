@@ -44,6 +44,7 @@ enum stmt {
 	STMT_READDRESS,
 	STMT_REQUEUE_GIVEN_UP,
 	STMT_SENT_LOGGED,
+	STMT_LADDER_RELOOK,
 	STMT__MAX
 };
 
@@ -107,6 +108,10 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_LADDER_DUE] = "SELECT item_id, next_at FROM ladder WHERE next_at <= ? "
 	                    "ORDER BY next_at, seq, item_id LIMIT ?",
 	[STMT_LADDER_SET] = "INSERT OR IGNORE INTO ladder (next_at, item_id) VALUES (?2, ?1)",
+	/* an entry due at once (0, as a change adds) for each item with an entry at that instant:
+	 * the table's own order finds them */
+	[STMT_LADDER_RELOOK] = "INSERT OR IGNORE INTO ladder (next_at, seq, item_id) "
+	                       "SELECT 0, 0, item_id FROM ladder WHERE next_at = ?",
 	[STMT_MISSING_ADD] = "INSERT INTO notify_missing (item_id, clock, step, channel, account_id, "
 	                     "role, section_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
 	                     "ON CONFLICT DO NOTHING",
@@ -715,6 +720,24 @@ db_ladder_set(struct db_conn *c, int64_t item_id, int64_t next_at)
 		return -1;
 	}
 	return db_exec_stmt(c, st);
+}
+
+int
+db_ladder_relook(struct db_conn *c, int64_t next_at, int64_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_LADDER_RELOOK]);
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_int(st, 1, next_at)) {
+		db_reset(st);
+		return -1;
+	}
+	if (db_exec_stmt(c, st) != 0)
+		return -1;
+	if (n != NULL)
+		*n = sqlite3_changes(c->h);
+	return 0;
 }
 
 int

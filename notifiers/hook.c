@@ -145,6 +145,19 @@ too_large(struct app *app, struct db_conn *c, const struct core_event *ev)
 	return rc;
 }
 
+/* A supervisor appointed (or given an address): today's escalations reach them too. */
+static int
+supervisor_ready(struct app *app, struct db_conn *c, const struct core_event *ev)
+{
+	struct sla_calendar *cal = app_calendar(app);
+	int rc = notify_supervisor_ready(c, cal, ev->at);
+
+	sla_calendar_unref(cal);
+	if (rc != 0)
+		notify_log("cannot bring today's escalations to %s: %s", ev->to, db_errmsg(c));
+	return rc;
+}
+
 int
 notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
 {
@@ -156,6 +169,8 @@ notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
 
 	if (ev->kind == CORE_EV_MAIL_TOO_LARGE) /* no item: its sender alone */
 		return too_large(app, c, ev);
+	if (ev->kind == CORE_EV_SUPERVISOR_READY) /* no item: today's escalations */
+		return supervisor_ready(app, c, ev);
 	if (ev->kind == CORE_EV_SUBMITTED)
 		kind = NOTIFY_EV_RECEIVED;
 	else if (ev->kind == CORE_EV_ACTION && ev->action >= 0 && ev->action < WF_ACTION__MAX)

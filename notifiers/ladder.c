@@ -8,7 +8,9 @@
  *             recipients are resolved again when it is sent (notify_ladder_complete: a head
  *             appointed while it waited is told too);
  *   escalate  from the second working day after the due day, on each working day until the
- *             clock stops: e-mail and SMS to every supervisor (the step carries the day).
+ *             clock stops: e-mail and SMS to every supervisor (the step carries the day); a
+ *             supervisor appointed after a day's escalations went out gets that day's too, at
+ *             the next scan (notify_supervisor_ready).
  * Steps carry the due date, so that a clock restarted with a new due time is reminded afresh.
  *
  * The scan writes each notice's outbox row itself, in the transaction that takes the item's
@@ -138,6 +140,27 @@ due_info(struct scan *s, int64_t due)
 	d->remind_at = sla_day_end(prev_working_day(s->cal, d->day), 0);
 	d->esc_at = sla_day_end(sla_add_working_days(s->cal, d->day, 2), 0);
 	return d;
+}
+
+/* When the ladder looks again at an item escalated on day today: the start of the next working
+ * day (its next escalation). */
+static int64_t
+next_escalation(const struct sla_calendar *cal, sla_day today)
+{
+	return sla_day_end(sla_next_working_day(cal, today + 1), 0);
+}
+
+int
+notify_supervisor_ready(struct db_conn *c, const struct sla_calendar *cal, int64_t at)
+{
+	sla_day today = sla_local_day(at);
+
+	/* no escalation goes out on a rest day: the next working day's reaches every supervisor */
+	if (!sla_is_working_day(cal, today))
+		return 0;
+	/* every item escalated today waits for the next working day's start (an item with an
+	 * earlier entry is looked at today anyway, and escalated to every supervisor then) */
+	return db_ladder_relook(c, next_escalation(cal, today), NULL);
 }
 
 /* The items a scan looked at (open addressing on the id; 0 marks a free slot). Two entries of
@@ -342,7 +365,7 @@ ladder_item(struct scan *s, const struct db_ladder_clock *k, size_t n, int64_t m
 		}
 		if (sla_is_working_day(s->cal, s->today) && emit(s, &k[i], d, DB_STEP_ESCALATE) != 0)
 			return -1;
-		*next = min64(*next, sla_day_end(sla_next_working_day(s->cal, s->today + 1), 0));
+		*next = min64(*next, next_escalation(s->cal, s->today));
 	}
 	return 0;
 }

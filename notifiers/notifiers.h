@@ -208,6 +208,13 @@ int notify_mail_too_large(struct db_conn *c, const struct notify_config *cfg,
  * 1 found / 0 not a mobile number. */
 int notify_mobile(const char *phone, char *buf, size_t size);
 
+/* An account has just become a supervisor that the ladder reaches (created so, or made one:
+ * role, status, a first e-mail address or phone), at `at`, inside that change's transaction:
+ * the items escalated today are looked at again by the next scan, so that today's escalation
+ * reaches it too (and, by the outbox's once rule, no one twice) instead of the next working
+ * day's (ladder.c). 0 or -1. */
+int notify_supervisor_ready(struct db_conn *c, const struct sla_calendar *cal, int64_t at);
+
 /* --- supervision (orders.c) ------------------------------------------------------------------ */
 
 /* An unsatisfied rating of item `it` (comment may be NULL): the follow-up notice (回访) to the

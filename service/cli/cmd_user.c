@@ -13,6 +13,7 @@
 #include "service/core/core.h"
 #include "service/http/http.h"
 #include "service/api/api.h"
+#include "notifiers/notifiers.h"
 #include "cli.h"
 
 #define EX_OK 0
@@ -182,6 +183,7 @@ cmd_user(int argc, char **argv)
 	if (app_open(&app, config, stderr) != 0)
 		return EX_SOFTWARE;
 	opened = 1;
+	notify_attach(&app); /* a supervisor added or reactivated: today's escalations reach them */
 	c = db_acquire(app.db);
 	if (c == NULL) {
 		rc = EX_SOFTWARE;

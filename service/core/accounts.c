@@ -132,6 +132,36 @@ storage(struct db_conn *c, struct acct_error *err)
 	return fail(err, ACCT_ERROR, NULL, "storage error: %s", db_errmsg(c));
 }
 
+/* The ladder's ways to an account: bit 1 its e-mail, bit 2 its phone, when it is an active
+ * supervisor (escalations go to every one of them), else 0. */
+static int
+escalation_ways(const struct db_account *a)
+{
+	if (a->role != ROLE_SUPERVISOR || a->status == NULL || strcmp(a->status, "active") != 0)
+		return 0;
+	return (a->email != NULL && a->email[0] != '\0' ? 1 : 0) |
+	       (a->phone != NULL && a->phone[0] != '\0' ? 2 : 0);
+}
+
+/* Tells the notification hook, inside the account's transaction, that account a (named name)
+ * became reachable by the ladder on a way it was not (before: escalation_ways as it was), so
+ * that the escalations sent today reach it today. 0 or -1. */
+static int
+supervisor_ready(struct app *app, struct db_conn *c, const struct db_account *a, int before,
+                 const char *name, int64_t now)
+{
+	struct core_event ev;
+
+	if ((escalation_ways(a) & ~before) == 0)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = CORE_EV_SUPERVISOR_READY;
+	ev.action = -1;
+	ev.at = now;
+	ev.to = name;
+	return core_notify_event(app, c, &ev);
+}
+
 /* Strings of an account to store: "" clears a field. */
 static char *
 or_null(const char *s)
@@ -208,7 +238,7 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
 	         a.section_id ? ", section " : "", a.section_id ? spec->section : "",
 	         password ? "" : ", one-time password");
 	if (audit_write(c, now, who, "user_add", spec->username, 1, detail) != 0 ||
-	    db_commit(c) != 0)
+	    supervisor_ready(app, c, &a, 0, spec->username, now) != 0 || db_commit(c) != 0)
 		return storage(c, err);
 	sodium_memzero(hash, sizeof(hash));
 	return ACCT_OK;
@@ -240,7 +270,7 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 	int64_t now = app_now(app), section_id;
 	enum acct_err e;
 	size_t i;
-	int rc, known = ch->status == NULL;
+	int rc, known = ch->status == NULL, ways;
 
 	e = check_fields(err, ch->role, ch->display_name, ch->email, ch->phone);
 	if (e != ACCT_OK)
@@ -273,6 +303,7 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 		db_rollback(c);
 		return fail(err, ACCT_NOT_FOUND, NULL, "there is no account named '%s'", username);
 	}
+	ways = escalation_ways(&a);
 	if (strcmp(a.status, "revoked") == 0 &&
 	    ((ch->status != NULL && strcmp(ch->status, "revoked") != 0) || ch->reset_password)) {
 		db_rollback(c);
@@ -358,7 +389,7 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 	if ((ch->reset_password || strcmp(a.status, "active") != 0) &&
 	    db_session_delete_account(c, a.id) != 0)
 		goto store;
-	if (db_commit(c) != 0)
+	if (supervisor_ready(app, c, &a, ways, a.username, now) != 0 || db_commit(c) != 0)
 		goto store;
 	free((char *)old_status);
 	db_account_free(&a);

@@ -360,6 +360,10 @@ enum core_event_kind {
 	CORE_EV_MAIL_TOO_LARGE, /* a polled message over mail-in's size limit was refused unread
 	                         * (item: NULL; to, key, size, limit; note: its subject): its sender is
 	                         * told how to send it instead */
+	CORE_EV_SUPERVISOR_READY, /* an account became an active supervisor with an address it had
+	                           * not (created so, or its role, status, e-mail or phone changed;
+	                           * item: NULL; to: its name): the escalations under way today are
+	                           * to reach it today */
 };
 
 /* What changed, handed to the notification hook inside the change's transaction. */

@@ -284,6 +284,46 @@ class Audiences(peers.PeerTest, unittest.TestCase):
         self.assertFalse(mails(smtp, "old@example.com"))
 
 
+    def test_supervisor_appointed_mid_escalation(self):
+        """Supervisors must never miss an overdue item: one appointed on a working day after
+        that day's escalations went out (a new account by `civicdesk user add`, a suspended one
+        reactivated by an administrator) is told of every item escalated that day, the same
+        day and by every way it has; the supervisors told already are not told twice; the next
+        working day everyone is told again, once."""
+        smtp = self.peer("smtp")
+        sms = self.peer("sms")
+        self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-10T09:00",
+                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir)
+        add_accounts(self.server)
+        add_user(self.server, "sup_away", "supervisor", mail="away@example.com")
+        admin = self.server.login("admin_n", PASSWORD)
+        r = admin.request("PATCH", "/api/v1/admin/users/sup_away",
+                          json_body={"status": "suspended"})
+        self.assertEqual(r.status, 200, r)
+        t = register_old(self.server)  # received 1 Sep: long overdue, escalated today
+        at_moment(self.server, "2025-11-10T09:01")
+
+        def told(to, day="2025-11-10"):
+            return [m for m in mails(smtp, to) if t in m["body"] and
+                    email.utils.parsedate_to_datetime(str(parse(m)["Date"])).date().isoformat()
+                    == day]
+
+        self.assertEqual(len(told("sup@example.com")), 1)
+        self.assertFalse(mails(smtp, "new@example.com"))
+        add_user(self.server, "sup_new", "supervisor", mail="new@example.com",
+                 phone="13800000095")
+        r = admin.request("PATCH", "/api/v1/admin/users/sup_away", json_body={"status": "active"})
+        self.assertEqual(r.status, 200, r)
+        at_moment(self.server, "2025-11-10T10:30")
+        for to in ("new@example.com", "away@example.com", "sup@example.com",
+                   "sup2@example.com"):
+            self.assertEqual(len(told(to)), 1, to)
+        self.assertEqual(len([s for s in texts(sms, "13800000095") if t in s["text"]]), 1)
+        self.assertEqual(len([s for s in texts(sms, "13800000013") if t in s["text"]]), 1)
+        at_moment(self.server, "2025-11-11T09:00")
+        for to in ("new@example.com", "away@example.com", "sup@example.com"):
+            self.assertEqual(len(told(to, "2025-11-11")), 1, to)
+
     def test_head_appointed_while_waiting(self):
         """The forward clock runs out while the SMTP server and the SMS gateway are down: the
         section head's overdue notices are tried and wait. A second head of the section is
