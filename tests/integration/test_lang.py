@@ -111,6 +111,25 @@ class Lang(Mixin, peers.PeerClass, unittest.TestCase):
         self.assertTrue(texts[0].startswith("【civicdesk】我們已收到您的來信，受理編號" + t),
                         texts[0])
         self.assertEqual(self.staff_view(t)["lang"], "zh-Hant")
+        # the handler who answers sees which language the citizen reads
+        page = self.admin.request("GET", "/staff/item/%s?lang=en" % t)
+        self.assertEqual(page.status, 200, page)
+        self.assertIn("<dd>Traditional Chinese</dd>", page.body.decode())
+
+    def test_staff_registration(self):
+        """A letter staff register from the post or the phone: its "lang" as the staff member
+        gives it, else guessed from what they typed; the staff page names it."""
+        staff = self.server.staff("lang_disp", "dispatcher")
+        for fields, lang in (({"lang": "en"}, "en"), ({}, "zh-Hans")):
+            with self.subTest(lang=lang):
+                r = staff.request("POST", "/api/v1/items", json_body=dict({
+                    "kind": "letter", "subject": "来电反映路灯不亮", "body": "电话记录：东门路灯坏了。",
+                    "channel": "phone", "phone": "13912340009", "publish": False}, **fields))
+                self.assertEqual(r.status, 201, r)
+                t = r.json()["tracking"]
+                self.assertEqual(self.staff_view(t)["lang"], lang)
+                page = self.admin.request("GET", "/staff/item/%s?lang=zh-Hant" % t).body.decode()
+                self.assertIn("<dd>%s</dd>" % {"en": "英文", "zh-Hans": "簡體中文"}[lang], page)
 
     def test_api_en(self):
         """A JSON client's "lang":"en": the acknowledgement in English alone, the subject quoted
