@@ -37,6 +37,9 @@ enum role {
 enum kind { KIND_LETTER, KIND_COMPLAINT, KIND_CONSULTATION, KIND__MAX };
 enum channel { CHANNEL_WEB, CHANNEL_EMAIL, CHANNEL_POST, CHANNEL_PHONE, CHANNEL__MAX };
 enum clock_name { CLOCK_FORWARD, CLOCK_REPLY, CLOCK_EXPLAIN, CLOCK__MAX };
+/* The language of an item's citizen (schema 031): LANG_NONE for an item stored before it was
+ * recorded, whose notices are written in Chinese and English together. */
+enum lang { LANG_NONE, LANG_ZH_HANS, LANG_ZH_HANT, LANG_EN, LANG__MAX };
 
 /* The states of an item (DESIGN.md "Items and clocks"). Approval is a state of its own: a
  * section head's approval moves a reviewed draft in_review -> approved, and sending the reply
@@ -74,6 +77,10 @@ const char *wf_state_name(enum wf_state s);
 int wf_state_parse(const char *s);
 const char *clock_label(enum clock_name c);
 int clock_parse(const char *s);
+/* The tag of language l ("zh-Hans", "zh-Hant", "en"): NULL for LANG_NONE (stored as NULL) and
+ * out of range. lang_parse takes exactly those tags, -1 for anything else (NULL included). */
+const char *lang_name(enum lang l);
+int lang_parse(const char *s);
 
 /* --- store and connections (db.c) ------------------------------------------------------ */
 
@@ -209,6 +216,8 @@ struct db_item {
 	char *source_ref;            /* may be NULL */
 	char *address, *lat, *lng;   /* Open311 location (personal data); may be NULL */
 	int64_t waiting_since;       /* 0 unless waiting for the citizen */
+	enum lang lang;              /* the citizen's language; LANG_NONE: not recorded (written
+	                              * with the new row only, never changed by db_item_update) */
 	struct db_clock clocks[3];   /* nclocks of them */
 	size_t nclocks;
 	char *section_name, *assignee_name; /* look-ups only (joined); ignored when written */

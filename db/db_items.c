@@ -12,7 +12,7 @@
 	"i.section_id, i.assignee_id, i.merged_into, i.extension, i.draft, i.reply, i.reason, "    \
 	"i.replied_at, i.next_due, i.public_subject, i.public_body, i.public_reply, i.published, " \
 	"i.source_ref, s.name, COALESCE(a.display_name, a.username), i.address, i.lat, i.lng, "    \
-	"i.waiting_since "
+	"i.waiting_since, i.lang "
 #define ITEM_JOINS                                                                                 \
 	"LEFT JOIN sections s ON s.id = i.section_id LEFT JOIN accounts a ON a.id = i.assignee_id "
 #define ITEM_COLS ITEM_FIELDS "FROM items i " ITEM_JOINS
@@ -69,16 +69,16 @@ enum stmt {
 	STMT__MAX
 };
 
-/* A new item's row: the id (?, NULL: SQLite's next) and the 33 columns bind_item binds. */
+/* A new item's row: the id (?, NULL: SQLite's next) and the 34 columns bind_item binds. */
 #define ITEMS_INSERT                                                                               \
 	"INSERT INTO items (id, tracking, kind, channel, subject, body, name, phone, email, "       \
 	"publish, query_hash, received, created, updated, state, resume_state, section_id, "       \
 	"assignee_id, merged_into, extension, draft, reply, reason, replied_at, next_due, "        \
 	"public_subject, public_body, public_reply, published, source_ref, address, lat, lng, "    \
-	"waiting_since) VALUES "
+	"waiting_since, lang) VALUES "
 #define ITEM_ROW                                                                                   \
 	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " \
-	"?, ?, ?, ?)"
+	"?, ?, ?, ?, ?)"
 
 static const char *const stmts[STMT__MAX] = {
     /* two statements rather than one with RETURNING, which builds a temporary table on each
@@ -99,8 +99,9 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_ITEMS_ADD] =
         "INSERT INTO items (id, tracking, kind, channel, subject, body, name, phone, email, "
         "publish, query_hash, received, created, updated, state, extension, next_due, address, "
-        "lat, lng) SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c12, c13, "
-        "c14, c15, c16, c17, c18 FROM db_rows(?1) WHERE 1 ON CONFLICT (tracking) DO NOTHING",
+        "lat, lng, lang) SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c12, "
+        "c13, c14, c15, c16, c17, c18, c19 FROM db_rows(?1) WHERE 1 "
+        "ON CONFLICT (tracking) DO NOTHING",
     /* a new item stored published enters the board's index as board_fts_update enters an item
      * published later (schema 016; the insert trigger is gone since 027): its public texts as
      * tokens of up to 6 bytes from each character on (n: the item, i: board_pos) */
@@ -406,7 +407,8 @@ bind_item(sqlite3_stmt *st, int first, const struct db_item *item, const char *t
 	       bind_static(st, i + 30, item->address) ||
 	       bind_static(st, i + 31, item->lat) ||
 	       bind_static(st, i + 32, item->lng) ||
-	       bind_opt(st, i + 33, item->waiting_since);
+	       bind_opt(st, i + 33, item->waiting_since) ||
+	       bind_static(st, i + 34, lang_name(item->lang));
 }
 
 /* The id the next new item of c's transaction gets: SQLite's (the largest + 1) for the first,
@@ -543,7 +545,7 @@ struct item_row {
 	int64_t received, created;
 	const char *state, *extension;
 	int64_t next_due;
-	const char *address, *lat, *lng;
+	const char *address, *lat, *lng, *lang;
 };
 
 _Static_assert(sizeof(((struct db_item *)NULL)->query_hash) == DB_ROWS_HASH_LEN,
@@ -572,6 +574,7 @@ db_items_flush(struct db_conn *c)
 	    {DB_ROWS_TEXT, offsetof(struct item_row, address)},
 	    {DB_ROWS_TEXT, offsetof(struct item_row, lat)},
 	    {DB_ROWS_TEXT, offsetof(struct item_row, lng)},
+	    {DB_ROWS_TEXT, offsetof(struct item_row, lang)},
 	};
 	struct item_row small[32], *rows = small;
 	struct db_rows r;
@@ -609,6 +612,7 @@ db_items_flush(struct db_conn *c)
 		w->address = it->address;
 		w->lat = it->lat;
 		w->lng = it->lng;
+		w->lang = lang_name(it->lang);
 	}
 	if (db_rows_set(&r, rows, n, sizeof(*rows), cols, sizeof(cols) / sizeof(cols[0])) == 0 &&
 	    db_rows_exec(c, stmts[STMT_ITEMS_ADD], &r) == 0) {
@@ -799,6 +803,7 @@ static int
 read_item(sqlite3_stmt *st, struct db_item *it)
 {
 	const void *hash;
+	int lang;
 
 	memset(it, 0, sizeof(*it));
 	it->id = sqlite3_column_int64(st, 0);
@@ -839,6 +844,9 @@ read_item(sqlite3_stmt *st, struct db_item *it)
 	it->lat = db_col_text(st, 33);
 	it->lng = db_col_text(st, 34);
 	it->waiting_since = sqlite3_column_int64(st, 35);
+	/* NULL (an item stored before schema 031) is LANG_NONE: lang_parse's -1 */
+	lang = db_col_name(st, 36, lang_parse);
+	it->lang = lang > 0 ? (enum lang)lang : LANG_NONE;
 	if (it->tracking == NULL || (int)it->kind < 0 || (int)it->channel < 0 ||
 	    it->subject == NULL || it->body == NULL || (int)it->state < 0 || it->extension == NULL) {
 		db_item_free(it);

@@ -1,4 +1,4 @@
-/* db_names.c: the names of roles, kinds, channels, item states and clocks, as the store holds
+/* db_names.c: the names of roles, kinds, channels, item states, clocks and languages, as the store holds
  * them and as the API spells them. The one table of each; everything above db/ passes enums. */
 #include <string.h>
 
@@ -46,6 +46,12 @@ static const char *const clocks[CLOCK__MAX] = {
 	[CLOCK_EXPLAIN] = "explain",
 };
 
+static const char *const langs[LANG__MAX] = {
+	[LANG_ZH_HANS] = "zh-Hans",
+	[LANG_ZH_HANT] = "zh-Hant",
+	[LANG_EN] = "en",
+};
+
 static int
 find(const char *const *table, int n, const char *s)
 {
@@ -54,7 +60,7 @@ find(const char *const *table, int n, const char *s)
 	if (s == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (strcmp(table[i], s) == 0)
+		if (table[i] != NULL && strcmp(table[i], s) == 0)
 			return i;
 	return -1;
 }
@@ -117,4 +123,16 @@ int
 clock_parse(const char *s)
 {
 	return find(clocks, CLOCK__MAX, s);
+}
+
+const char *
+lang_name(enum lang l)
+{
+	return (unsigned)l < LANG__MAX ? langs[l] : NULL;
+}
+
+int
+lang_parse(const char *s)
+{
+	return find(langs, LANG__MAX, s);
 }

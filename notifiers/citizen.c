@@ -2,15 +2,18 @@
  * interim explanation, reply sent (with the link to rate it), rejected, merged, the reply of the
  * item it was merged into, reopened; and to the sender of a polled message too large to be
  * received. By e-mail when an address was given, and by SMS to a
- * mobile number when configured (sms_citizens). The e-mail is in Chinese and English; the SMS,
- * short, in the citizen's language (citizen_lang). Queued inside the transaction of the
- * submission or action (the core's notification hook). The query code is never in a message
- * (it is shown once, at submission). */
+ * mobile number when configured (sms_citizens). Each is in the item's language (simplified or
+ * traditional Chinese, or English: schema 031); an item stored before its language was
+ * recorded gets its e-mail in Chinese and English together, and its SMS in the language of
+ * what the citizen wrote (lang_guess). Queued inside the transaction of the submission or
+ * action (the core's notification hook). The query code is never in a message (it is shown
+ * once, at submission). */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "notifiers_int.h"
+#include "service/core/core.h"
 
 /* Bytes of a message; a long note is cut at a character boundary (the tracking page has it all). */
 #define BODY_MAX 32768
@@ -18,49 +21,91 @@
  * 2,000 code points). */
 #define QUOTE_MAX 8000
 
-/* One row per event: its step name, subject and leading sentence (zh-Hans / en). */
+/* The languages a notice is written in: an item's (LANG_ZH_HANS, LANG_ZH_HANT, LANG_EN) index
+ * these tables; LANG_NONE's e-mail is zh-Hans and en together. */
+#define HANS LANG_ZH_HANS
+#define HANT LANG_ZH_HANT
+#define EN LANG_EN
+
+/* One row per event: its step name, subject and leading sentence in each language (the
+ * traditional texts written as Taiwan and Hong Kong write them: 答覆, 資料, 電子郵件). */
 static const struct {
 	const char *step;
 	int repeats; /* 1: may happen more than once: the step carries the time; 2: at most once
 	              * a day: the step carries the day (a loop with an auto-responder ends) */
 	int later;   /* 1: queued without its text, which the dispatcher writes when it sends it
 	              * from the item as it is then (notify_citizen_render) */
-	const char *zh, *en;
+	const char *t[LANG__MAX];
 } events[NOTIFY_EV__MAX] = {
-	[NOTIFY_EV_RECEIVED] = {"ack", 0, 1, "我们已收到您的来信", "We have received your message"},
-	[NOTIFY_EV_INFO] = {"info", 1, 0, "请补充材料", "Please send us more information"},
-	[NOTIFY_EV_EXTENSION] = {"extension", 1, 0, "答复期限已延长", "The reply time was extended"},
-	[NOTIFY_EV_EXPLAINED] = {"explained", 1, 0, "办理情况说明", "An explanation of the delay"},
-	[NOTIFY_EV_REPLIED] = {"replied", 1, 0, "您的来信已答复", "Your message was answered"},
-	[NOTIFY_EV_REJECTED] = {"rejected", 0, 0, "您的来信不予受理", "Your message was not accepted"},
-	[NOTIFY_EV_MERGED] = {"merged", 0, 0, "您的来信已与同类事项合并办理",
-	                      "Your message is handled together with another one"},
-	[NOTIFY_EV_MERGED_REPLIED] = {"merged-replied", 0, 0, "与您的来信合并办理的事项已答复",
-	                              "The message yours was merged with was answered"},
-	[NOTIFY_EV_REOPENED] = {"reopened", 1, 0, "您的来信已重新办理", "Your message is handled again"},
-	[NOTIFY_EV_ENDED_MAIL] = {"ended-mail", 2, 0, "您的邮件已收到，所涉事项已办结",
-	                          "Your e-mail was received; the item it is about has ended"},
+	[NOTIFY_EV_RECEIVED] = {"ack", 0, 1,
+	                        {[HANS] = "我们已收到您的来信", [HANT] = "我們已收到您的來信",
+	                         [EN] = "We have received your message"}},
+	[NOTIFY_EV_INFO] = {"info", 1, 0,
+	                    {[HANS] = "请补充材料", [HANT] = "請補充資料",
+	                     [EN] = "Please send us more information"}},
+	[NOTIFY_EV_EXTENSION] = {"extension", 1, 0,
+	                         {[HANS] = "答复期限已延长", [HANT] = "答覆期限已延長",
+	                          [EN] = "The reply time was extended"}},
+	[NOTIFY_EV_EXPLAINED] = {"explained", 1, 0,
+	                         {[HANS] = "办理情况说明", [HANT] = "辦理情形說明",
+	                          [EN] = "An explanation of the delay"}},
+	[NOTIFY_EV_REPLIED] = {"replied", 1, 0,
+	                       {[HANS] = "您的来信已答复", [HANT] = "您的來信已答覆",
+	                        [EN] = "Your message was answered"}},
+	[NOTIFY_EV_REJECTED] = {"rejected", 0, 0,
+	                        {[HANS] = "您的来信不予受理", [HANT] = "您的來信不予受理",
+	                         [EN] = "Your message was not accepted"}},
+	[NOTIFY_EV_MERGED] = {"merged", 0, 0,
+	                      {[HANS] = "您的来信已与同类事项合并办理",
+	                       [HANT] = "您的來信已與同類事項合併辦理",
+	                       [EN] = "Your message is handled together with another one"}},
+	[NOTIFY_EV_MERGED_REPLIED] = {"merged-replied", 0, 0,
+	                              {[HANS] = "与您的来信合并办理的事项已答复",
+	                               [HANT] = "與您的來信合併辦理的事項已答覆",
+	                               [EN] = "The message yours was merged with was answered"}},
+	[NOTIFY_EV_REOPENED] = {"reopened", 1, 0,
+	                        {[HANS] = "您的来信已重新办理", [HANT] = "您的來信已重新辦理",
+	                         [EN] = "Your message is handled again"}},
+	[NOTIFY_EV_ENDED_MAIL] = {"ended-mail", 2, 0,
+	                          {[HANS] = "您的邮件已收到，所涉事项已办结",
+	                           [HANT] = "您的電子郵件已收到，所涉事項已辦結",
+	                           [EN] = "Your e-mail was received; the item it is about has ended"}},
 };
 
+/* The kinds as the pages' catalogues name them (web/i18n: 線上諮詢, not 在線諮詢). */
+static const char *const kinds[KIND__MAX][LANG__MAX] = {
+	[KIND_LETTER] = {[HANS] = "局长信箱", [HANT] = "局長信箱", [EN] = "letter to the director"},
+	[KIND_COMPLAINT] = {[HANS] = "投诉举报", [HANT] = "投訴舉報", [EN] = "complaint or report"},
+	[KIND_CONSULTATION] = {[HANS] = "在线咨询", [HANT] = "線上諮詢", [EN] = "consultation"},
+};
+
+/* The words of an e-mail around the item's details, in each language. */
 static const struct {
-	const char *name, *zh, *en;
-} kinds[] = {
-	{"letter", "局长信箱", "letter to the director"},
-	{"complaint", "投诉举报", "complaint or report"},
-	{"consultation", "在线咨询", "consultation"},
+	const char *stop;     /* after the leading sentence */
+	const char *sep;      /* between a label and its value */
+	const char *tracking, *kind, *subject, *due; /* the labels */
+	const char *open, *close; /* around the quoted subject */
+	const char *follow;   /* how to follow the item */
+	const char *rate;     /* before the link to rate the reply */
+	const char *paused;   /* the reply due while the clocks wait for the citizen */
+} words[LANG__MAX] = {
+	[HANS] = {"。\n\n", "：", "受理编号", "类别", "主题", "答复期限", "“", "”",
+	          "请凭受理编号和查询码查询办理情况。\n\n",
+	          "请对答复作出评价（满意 / 基本满意 / 不满意），凭受理编号和查询码：", "暂停"},
+	[HANT] = {"。\n\n", "：", "受理編號", "類別", "主旨", "答覆期限", "「", "」",
+	          "請憑受理編號和查詢碼查詢辦理情形。\n\n",
+	          "請對答覆進行評價（滿意／基本滿意／不滿意），憑受理編號和查詢碼：", "暫停"},
+	[EN] = {".\n", ": ", "Tracking number", "Kind", "Subject", "Reply due", "\"", "\"",
+	        "Follow it with the tracking number and your query code.\n\n",
+	        "Please rate the reply (satisfied / basically satisfied / unsatisfied) with the "
+	        "tracking number and your query code:",
+	        "paused"},
 };
 
-static void
-kind_label(const char *kind, const char **zh, const char **en)
+static const char *
+kind_label(enum kind k, enum lang l)
 {
-	size_t i;
-
-	*zh = *en = kind;
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(kinds[i].name, kind) == 0) {
-			*zh = kinds[i].zh;
-			*en = kinds[i].en;
-		}
+	return (unsigned)k < KIND__MAX ? kinds[k][l] : kind_name(k);
 }
 
 /* Cuts s (UTF-8) to at most max bytes at a character boundary, into buf. */
@@ -109,52 +154,6 @@ notify_mobile(const char *phone, char *buf, size_t size)
 	return 1;
 }
 
-/* 1 when UTF-8 s holds a Han character (CJK ideographs, their extensions and compatibility
- * forms), or CJK punctuation or full-width forms. */
-static int
-has_han(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	unsigned long cp;
-
-	for (; p != NULL && *p != '\0'; p++) {
-		if (p[0] >= 0xE3 && p[0] <= 0xE9 && p[1] >= 0x80 && p[2] >= 0x80) {
-			cp = ((unsigned long)(p[0] & 0x0F) << 12) | ((unsigned long)(p[1] & 0x3F) << 6) |
-			     (p[2] & 0x3F);
-			if ((cp >= 0x3000 && cp <= 0x303F) || (cp >= 0x3400 && cp <= 0x9FFF))
-				return 1;
-		} else if (p[0] == 0xEF && p[1] >= 0xA4 && p[1] <= 0xBF) {
-			return 1; /* U+F900..U+FFFF: compatibility ideographs, full-width forms */
-		} else if (p[0] == 0xF0 && (p[1] == 0xA0 || p[1] == 0xA1 || p[1] == 0xA2 ||
-		                            p[1] == 0xA3 || p[1] == 0xAA || p[1] == 0xAB)) {
-			return 1; /* U+20000.. : the extensions of the ideographs */
-		}
-	}
-	return 0;
-}
-
-/* The language the citizen wrote in: English (1) when the subject and the text hold Latin
- * letters and no Chinese, else Chinese (0). Items do not record the language of the page or
- * client a citizen used, so what the citizen wrote is the evidence. */
-static int
-citizen_english(const struct db_item *item)
-{
-	const char *t[2] = {item->subject, item->body};
-	int latin = 0;
-	size_t i;
-	const char *p;
-
-	for (i = 0; i < 2; i++) {
-		if (t[i] == NULL)
-			continue;
-		if (has_han(t[i]))
-			return 0;
-		for (p = t[i]; *p != '\0' && !latin; p++)
-			latin = isalpha((unsigned char)*p) != 0;
-	}
-	return latin;
-}
-
 void
 notify_link(const struct notify_config *cfg, const char *path, char *buf, size_t size)
 {
@@ -198,9 +197,10 @@ queue_one(struct db_conn *c, const struct notify_config *cfg, const struct sla_c
 	return notify_queue(c, cfg, cal, &n, at) < 0 ? -1 : 0;
 }
 
-/* The reply clock's due time as the notices write it ("-" when none), into due. */
-static void
-reply_due(const struct db_item *item, char *due, size_t size)
+/* The reply clock's due time as the notices of language l write it, into due (LANG_NONE:
+ * "暂停 / paused" while paused): 1 a time, 2 paused, 0 none ("-"). */
+static int
+reply_due(const struct db_item *item, enum lang l, char *due, size_t size)
 {
 	size_t i;
 
@@ -208,66 +208,109 @@ reply_due(const struct db_item *item, char *due, size_t size)
 	for (i = 0; i < item->nclocks; i++) {
 		if (strcmp(item->clocks[i].name, "reply") != 0)
 			continue;
-		if (item->clocks[i].due > 0)
+		if (item->clocks[i].due > 0) {
 			notify_format_time(item->clocks[i].due, due, size);
-		else if (item->clocks[i].paused_at != 0)
-			snprintf(due, size, "暂停 / paused");
+			return 1;
+		}
+		if (item->clocks[i].paused_at != 0) {
+			if (l == LANG_NONE)
+				snprintf(due, size, "%s / %s", words[HANS].paused, words[EN].paused);
+			else
+				snprintf(due, size, "%s", words[l].paused);
+			return 2;
+		}
 	}
+	return 0;
 }
 
-/* The e-mail of notice ev about item: its subject (512 bytes) and text (BODY_MAX). */
+/* Appends the details of notice ev about item in language l to buf at *len. */
+static void
+mail_part(enum lang l, enum notify_event ev, const struct db_item *item, const char *quoted,
+          const char *due, char *buf, size_t size, size_t *len)
+{
+	if (*len >= size)
+		return;
+	*len += (size_t)snprintf(buf + *len, size - *len,
+	                         "%s%s%s%s%s\n%s%s%s\n%s%s%s%s%s\n%s%s%s\n%s", events[ev].t[l],
+	                         words[l].stop, words[l].tracking, words[l].sep, item->tracking,
+	                         words[l].kind, words[l].sep, kind_label(item->kind, l),
+	                         words[l].subject, words[l].sep, words[l].open, quoted,
+	                         words[l].close, words[l].due, words[l].sep, due, words[l].follow);
+}
+
+/* The e-mail of notice ev about item: its subject (512 bytes) and text (BODY_MAX), in the
+ * item's language, or in Chinese and English for an item without one. */
 static void
 mail_text(const struct notify_config *cfg, enum notify_event ev, const struct db_item *item,
           const char *note, char *subject, size_t ssize, char *text, size_t tsize)
 {
-	char due[32], quoted[QUOTE_MAX + 1], said[8192], link[400], rate[1200] = "";
-	const char *kzh, *ken;
+	char due[32], quoted[QUOTE_MAX + 1], said[8192], link[400];
+	enum lang l = item->lang, ls[2];
+	size_t len = 0;
+	int n = 0, i;
 
-	reply_due(item, due, sizeof(due));
-	kind_label(kind_name(item->kind), &kzh, &ken);
+	if ((unsigned)l >= LANG__MAX)
+		l = LANG_NONE;
+	if (l == LANG_NONE) {
+		ls[n++] = HANS;
+		ls[n++] = EN;
+	} else {
+		ls[n++] = l;
+	}
+	reply_due(item, l, due, sizeof(due));
 	cut(item->subject, QUOTE_MAX, quoted, sizeof(quoted));
 	cut(note != NULL ? note : "", sizeof(said) - 1, said, sizeof(said));
+	if (n == 2)
+		snprintf(subject, ssize, "%s：%s / %s: %s", events[ev].t[HANS], item->tracking,
+		         events[ev].t[EN], item->tracking);
+	else
+		snprintf(subject, ssize, "%s%s%s", events[ev].t[l], words[l].sep, item->tracking);
+	text[0] = '\0';
+	for (i = 0; i < n; i++)
+		mail_part(ls[i], ev, item, quoted, due, text, tsize, &len);
 	if (ev == NOTIFY_EV_REPLIED) {
 		rate_link(cfg, item, link, sizeof(link));
-		snprintf(rate, sizeof(rate),
-		         "请对答复作出评价（满意 / 基本满意 / 不满意），凭受理编号和查询码：\n%s\n"
-		         "Please rate the reply (satisfied / basically satisfied / unsatisfied) with the "
-		         "tracking number and your query code:\n%s\n\n",
-		         link, link);
+		for (i = 0; i < n && len < tsize; i++)
+			len += (size_t)snprintf(text + len, tsize - len, "%s\n%s\n", words[ls[i]].rate,
+			                        link);
+		if (len < tsize)
+			len += (size_t)snprintf(text + len, tsize - len, "\n");
 	}
-	snprintf(subject, ssize, "%s：%s / %s: %s", events[ev].zh, item->tracking, events[ev].en,
-	         item->tracking);
-	snprintf(text, tsize,
-	         "%s。\n\n受理编号：%s\n类别：%s\n主题：“%s”\n答复期限：%s\n"
-	         "请凭受理编号和查询码查询办理情况。\n\n"
-	         "%s.\nTracking number: %s\nKind: %s\nSubject: \"%s\"\nReply due: %s\n"
-	         "Follow it with the tracking number and your query code.\n\n%s%s%s",
-	         events[ev].zh, item->tracking, kzh, quoted, due, events[ev].en, item->tracking, ken,
-	         quoted, due, rate, said[0] ? "----\n" : "", said);
+	if (len < tsize && said[0] != '\0')
+		snprintf(text + len, tsize - len, "----\n%s", said);
 }
 
-/* The SMS of notice ev about item (512 bytes): short, in the citizen's language, the number
- * and the due date; never the query code, nor what was written. */
+/* The SMS of notice ev about item (512 bytes): short, in the item's language (one without: the
+ * language of what the citizen wrote), the number and the due date; never the query code, nor
+ * what was written. */
 static void
 sms_text(enum notify_event ev, const struct db_item *item, char *sms, size_t size)
 {
 	char due[32];
+	enum lang l = item->lang;
 	int dated;
 
-	reply_due(item, due, sizeof(due));
-	dated = strcmp(due, "-") != 0 && strncmp(due, "暂停", 6) != 0;
-	if (citizen_english(item) && dated)
-		snprintf(sms, size, "[civicdesk] %s. Tracking number %s, reply due %s.", events[ev].en,
+	if (l == LANG_NONE || (unsigned)l >= LANG__MAX)
+		l = lang_guess(item->subject, item->body);
+	dated = reply_due(item, l, due, sizeof(due)) == 1;
+	if (l == EN && dated)
+		snprintf(sms, size, "[civicdesk] %s. Tracking number %s, reply due %s.", events[ev].t[EN],
 		         item->tracking, due);
-	else if (citizen_english(item))
+	else if (l == EN)
 		snprintf(sms, size, "[civicdesk] %s. Tracking number %s: see it on our "
-		         "website with your query code.", events[ev].en, item->tracking);
+		         "website with your query code.", events[ev].t[EN], item->tracking);
+	else if (l == HANT && dated)
+		snprintf(sms, size, "【civicdesk】%s，受理編號%s，答覆期限%s。", events[ev].t[HANT],
+		         item->tracking, due);
+	else if (l == HANT)
+		snprintf(sms, size, "【civicdesk】%s，受理編號%s，請憑查詢碼在網站查看。",
+		         events[ev].t[HANT], item->tracking);
 	else if (dated)
-		snprintf(sms, size, "【civicdesk】%s，受理编号%s，答复期限%s。", events[ev].zh,
+		snprintf(sms, size, "【civicdesk】%s，受理编号%s，答复期限%s。", events[ev].t[HANS],
 		         item->tracking, due);
 	else
-		snprintf(sms, size, "【civicdesk】%s，受理编号%s，请凭查询码在网站查看。", events[ev].zh,
-		         item->tracking);
+		snprintf(sms, size, "【civicdesk】%s，受理编号%s，请凭查询码在网站查看。",
+		         events[ev].t[HANS], item->tracking);
 }
 
 int
@@ -350,38 +393,86 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 	return 0;
 }
 
+/* The note of an e-mail on an ended item, in each language: its parts around the item's state,
+ * the rating paragraph (when replied: rate, the link, rated) and the submission page. */
+static const struct {
+	const char *ended, *state_end, *rate, *rated, *submit, *end;
+} ended[LANG__MAX] = {
+	[HANS] = {"您的邮件已收到，已记入该事项并转给办理该事项的处室。该事项已办结（",
+	          "），邮件不会使其重新办理，也不重新计算办理时限。\n",
+	          "如对答复不满意，请凭受理编号和查询码在以下页面评价，处室负责人将回访，"
+	          "并可决定重新办理：\n",
+	          "\n",
+	          "如有新的问题，请另行来信（新邮件的主题中不要写受理编号），或在网站提交：\n",
+	          "\n我们将作为新事项受理并答复。\n"},
+	[HANT] = {"您的電子郵件已收到，已記入該事項並轉交辦理該事項的處室。該事項已辦結（",
+	          "），郵件不會使其重新辦理，也不會重新計算辦理期限。\n",
+	          "如對答覆不滿意，請憑受理編號和查詢碼在以下頁面評價，處室主管將回訪，"
+	          "並可決定重新辦理：\n",
+	          "\n",
+	          "如有新的問題，請另行來信（新郵件的主旨請勿填寫受理編號），或在網站提交：\n",
+	          "\n我們將作為新事項受理並答覆。\n"},
+	[EN] = {"Your e-mail was received, added to this item and passed to the section that "
+	        "handled it. The item has ended (",
+	        "): an e-mail does not reopen it or start its time limits again.\n",
+	        "If you are not satisfied with the reply, rate it with the tracking number and "
+	        "your query code at\n",
+	        "\nand the section head will follow it up and may reopen the item.\n",
+	        "For a new matter, write a new letter (without the tracking number in its subject) "
+	        "or submit it at\n",
+	        "\nIt becomes a new item with its own time limits.\n"},
+};
+
+/* The note of an e-mail on ended item in language l into buf at *len. */
+static void
+ended_put(enum lang l, const struct db_item *item, const char *rate, const char *submit,
+          char *buf, size_t size, size_t *len)
+{
+	int replied = item->state == WF_REPLIED || item->state == WF_CLOSED; /* a reply to rate */
+
+	if (*len < size)
+		*len += (size_t)snprintf(buf + *len, size - *len, "%s%s%s%s%s%s%s%s%s", ended[l].ended,
+		                         wf_state_name(item->state), ended[l].state_end,
+		                         replied ? ended[l].rate : "", replied ? rate : "",
+		                         replied ? ended[l].rated : "", ended[l].submit, submit,
+		                         ended[l].end);
+}
+
 int
 notify_citizen_ended_mail(struct db_conn *c, const struct notify_config *cfg,
                           const struct sla_calendar *cal, const struct db_item *item, int64_t at)
 {
-	char rate[400], submit[400], note[4096], zh[1024] = "", en[1024] = "";
-	const char *state = wf_state_name(item->state);
+	char rate[400], submit[400], note[4096];
+	size_t len = 0;
 
 	rate_link(cfg, item, rate, sizeof(rate));
 	notify_link(cfg, "/submit", submit, sizeof(submit));
-	if (item->state == WF_REPLIED || item->state == WF_CLOSED) { /* a reply to rate */
-		snprintf(zh, sizeof(zh),
-		         "如对答复不满意，请凭受理编号和查询码在以下页面评价，处室负责人将回访，"
-		         "并可决定重新办理：\n%s\n",
-		         rate);
-		snprintf(en, sizeof(en),
-		         "If you are not satisfied with the reply, rate it with the tracking number and "
-		         "your query code at\n%s\nand the section head will follow it up and may reopen "
-		         "the item.\n",
-		         rate);
+	if (item->lang > LANG_NONE && item->lang < LANG__MAX) {
+		ended_put(item->lang, item, rate, submit, note, sizeof(note), &len);
+	} else { /* Chinese and English, a blank line apart */
+		ended_put(HANS, item, rate, submit, note, sizeof(note), &len);
+		if (len + 1 < sizeof(note))
+			note[len++] = '\n';
+		ended_put(EN, item, rate, submit, note, sizeof(note), &len);
 	}
-	snprintf(note, sizeof(note),
-	         "您的邮件已收到，已记入该事项并转给办理该事项的处室。该事项已办结（%s），"
-	         "邮件不会使其重新办理，也不重新计算办理时限。\n%s"
-	         "如有新的问题，请另行来信（新邮件的主题中不要写受理编号），或在网站提交：\n%s\n"
-	         "我们将作为新事项受理并答复。\n\n"
-	         "Your e-mail was received, added to this item and passed to the section that "
-	         "handled it. The item has ended (%s): an e-mail does not reopen it or start its "
-	         "time limits again.\n%s"
-	         "For a new matter, write a new letter (without the tracking number in its subject) "
-	         "or submit it at\n%s\nIt becomes a new item with its own time limits.\n",
-	         state, zh, submit, state, en, submit);
 	return notify_citizen(c, cfg, cal, NOTIFY_EV_ENDED_MAIL, item, note, at);
+}
+
+void
+notify_merged_note(const struct db_item *item, const struct db_item *target, char *buf,
+                   size_t size)
+{
+	const char *t = target->tracking, *reply = target->reply != NULL ? target->reply : "";
+
+	if (item->lang == HANS)
+		snprintf(buf, size, "与 %s 合并办理，答复如下：\n\n%s", t, reply);
+	else if (item->lang == HANT)
+		snprintf(buf, size, "與 %s 合併辦理，答覆如下：\n\n%s", t, reply);
+	else if (item->lang == EN)
+		snprintf(buf, size, "Answered together with %s:\n\n%s", t, reply);
+	else
+		snprintf(buf, size, "与 %s 合并办理，答复如下 / answered together with %s:\n\n%s", t,
+		         t, reply);
 }
 
 /* bytes as "N MiB" (one decimal below 10 MiB) into buf */

@@ -78,14 +78,13 @@ merged_replied(struct db_conn *c, const struct notify_config *cfg,
 
 	if (db_item_merged(c, target->id, &ids, &trackings, &n) != 0)
 		return -1;
-	snprintf(note, sizeof(note), "与 %s 合并办理，答复如下 / answered together with %s:\n\n%s",
-	         target->tracking, target->tracking, target->reply != NULL ? target->reply : "");
 	for (i = 0; i < n; i++) {
 		r = db_item_get_id(c, ids[i], &it);
 		if (r < 0)
 			goto out;
 		if (r == 0)
 			continue;
+		notify_merged_note(&it, target, note, sizeof(note));
 		r = notify_citizen(c, cfg, cal, NOTIFY_EV_MERGED_REPLIED, &it, note, at);
 		db_item_free(&it);
 		if (r != 0)

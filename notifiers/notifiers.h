@@ -185,6 +185,11 @@ int notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 int notify_citizen_ended_mail(struct db_conn *c, const struct notify_config *cfg,
                               const struct sla_calendar *cal, const struct db_item *item,
                               int64_t at);
+/* The note of NOTIFY_EV_MERGED_REPLIED to the citizen of item (merged into target): that the
+ * two were answered together, and target's reply; in item's language (Chinese and English for
+ * an item without one), into buf. */
+void notify_merged_note(const struct db_item *item, const struct db_item *target, char *buf,
+                        size_t size);
 /* What a notice of a message too large tells its sender: the limits of mail-in and of the web
  * form's attachments. */
 struct notify_too_large {

@@ -42,6 +42,7 @@ enum input_member {
 	IN_EMAIL,
 	IN_CHANNEL,
 	IN_RECEIVED,
+	IN_LANG,
 	IN_TEXTS__MAX, /* the string members above */
 	IN_PUBLISH = IN_TEXTS__MAX,
 	IN_ATTACHMENTS,
@@ -49,15 +50,15 @@ enum input_member {
 };
 
 static const char *const input_keys[IN__MAX] = {
-	"kind", "subject", "body", "name", "phone", "email", "channel", "received", "publish",
-	"attachments"};
+	"kind", "subject", "body", "name", "phone", "email", "channel", "received", "lang",
+	"publish", "attachments"};
 
 int
 item_input_json(struct req *req, struct resp *resp, struct item_input *ir)
 {
 	const char **outs[IN_TEXTS__MAX] = {&ir->in.kind,  &ir->in.subject, &ir->in.body,
 	                                    &ir->in.name,  &ir->in.phone,   &ir->in.email,
-	                                    &ir->channel, &ir->received};
+	                                    &ir->channel, &ir->received,  &ir->in.lang};
 	json_t *v[IN__MAX] = {NULL}, *value, *publish;
 	const char *key;
 	size_t i;
@@ -137,10 +138,11 @@ bad:
 int
 item_input_form(struct req *req, struct resp *resp, struct item_input *ir)
 {
-	static const char *const keys[] = {"kind",  "subject", "body",    "name",
-	                                   "phone", "email",   "channel", "received"};
-	const char **outs[] = {&ir->in.kind,  &ir->in.subject, &ir->in.body, &ir->in.name,
-	                       &ir->in.phone, &ir->in.email,   &ir->channel, &ir->received};
+	static const char *const keys[] = {"kind",  "subject", "body",     "name", "phone",
+	                                   "email", "channel", "received", "lang"};
+	const char **outs[] = {&ir->in.kind,  &ir->in.subject, &ir->in.body,  &ir->in.name,
+	                       &ir->in.phone, &ir->in.email,   &ir->channel, &ir->received,
+	                       &ir->in.lang};
 	const struct form_field *f;
 	size_t i;
 

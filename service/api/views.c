@@ -329,6 +329,9 @@ answer(struct req *req, struct resp *resp, const char *tracking, int read)
 		json_object_set_new(j, "lat", json_str_or_null(item.lat));
 		json_object_set_new(j, "long", json_str_or_null(item.lng));
 		json_object_set_new(j, "waiting_since", json_time(item.waiting_since));
+		/* the citizen's language, which their notices are written in; null: not recorded
+		 * (an item from before schema 031: Chinese and English together) */
+		json_object_set_new(j, "lang", json_str_or_null(lang_name(item.lang)));
 		json_object_set_new(j, "public_subject", json_str_or_null(item.public_subject));
 		json_object_set_new(j, "public_body", json_str_or_null(item.public_body));
 		json_object_set_new(j, "public_reply", json_str_or_null(item.public_reply));

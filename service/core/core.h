@@ -279,6 +279,15 @@ int phone_valid(const char *s);
 /* A plausible e-mail address (local@domain.tld, at most 254 bytes): 1, else 0. */
 int email_valid(const char *s);
 
+/* --- the citizen's language (lang.c) -------------------------------------------------------- */
+
+/* The language a citizen wrote subject and body in (either may be NULL), for an item whose
+ * page or client did not say: Chinese when they hold a Han character (or CJK punctuation),
+ * traditional (LANG_ZH_HANT) when more of its characters are of the traditional script only
+ * than of the simplified only, else simplified; English when they hold Latin letters and no
+ * Han; simplified when neither (the bureau's own). Never LANG_NONE. */
+enum lang lang_guess(const char *subject, const char *body);
+
 /* --- query codes (query_code.c) ------------------------------------------------------------- */
 
 #define QUERY_CODE_LEN 12 /* characters of a citizen's query code */
@@ -607,12 +616,16 @@ struct intake {
 	/* channel email: what the acknowledgement says besides (the files left out of the letter
 	 * and why), or NULL; such an acknowledgement is written with the submission */
 	const char *ack_note;
+	/* the citizen's language, "zh-Hans", "zh-Hant" or "en" (the page's, a client's "lang",
+	 * an e-mail's Big5 charset), else NULL or "": guessed from the text (lang_guess) */
+	const char *lang;
 };
 
 /* Checks in: required kind, subject, body; lengths in code points (a subject of channel email up
  * to INTAKE_MAIL_SUBJECT_MAX, others INTAKE_SUBJECT_MAX); valid UTF-8 without control
- * characters; phone and e-mail formats; a contact (phone or e-mail) for web items; publication
- * consent; attachment names and types. Returns 0, or -1 with err filled (CORE_INVALID). */
+ * characters; phone and e-mail formats; a contact (phone or e-mail) for web items; the language
+ * when given (field "lang": zh-Hans, zh-Hant or en, as spelled); publication consent;
+ * attachment names and types. Returns 0, or -1 with err filled (CORE_INVALID). */
 int core_submit_check(const struct intake *in, struct core_error *err);
 /* A submitter's name from Open311's first_name and last_name (either may be NULL): a Chinese
  * name is family name first without a space (黄 + 晓明: 黄晓明), others "first last". A new

@@ -18,6 +18,14 @@ void intake_batch_free(struct intake_batch *b);
 void intake_batch_begin(void *cls, int guarded);
 int intake_batch_end(void *cls, struct db_conn *c);
 
+/* The CJK unified ideographs U+4E00..U+9FFF of one script only (lang_hanzi.c, written by
+ * tools/gen_hanzi.py): bit (cp - 0x4E00) set when GB 2312 has it and Big5 not (hans), or Big5
+ * and not GB 2312 (hant). */
+#define LANG_HANZI_FIRST 0x4E00
+#define LANG_HANZI_BYTES ((0x9FFF - LANG_HANZI_FIRST + 1 + 7) / 8)
+extern const unsigned char lang_hans_bits[LANG_HANZI_BYTES];
+extern const unsigned char lang_hant_bits[LANG_HANZI_BYTES];
+
 /* Replaces an owned string field with a copy of s (NULL clears it). 0 or -1. */
 int core_set_str(char **field, const char *s);
 

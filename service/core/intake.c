@@ -115,6 +115,8 @@ core_submit_check(const struct intake *in, struct core_error *err)
 		return core_fail(err, CORE_INVALID, "phone",
 		            "a phone number or an e-mail address is required so that the bureau "
 		            "can answer");
+	if (present(in->lang) && lang_parse(in->lang) < 0)
+		return core_fail(err, CORE_INVALID, "lang", "lang must be zh-Hans, zh-Hant or en");
 	if (in->publish != 0 && in->publish != 1)
 		return core_fail(err, CORE_INVALID, "publish",
 		            "publish is required: true if the handled item may be published "
@@ -510,6 +512,9 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	if (item_texts(item, in, lend) != 0)
 		return core_fail(err, CORE_BUSY, NULL, "out of memory; try again");
 	item->publish = in->publish == 1;
+	/* the language the citizen's notices are written in: as said, else guessed */
+	item->lang = present(in->lang) ? (enum lang)lang_parse(in->lang)
+	                               : lang_guess(in->subject, in->body);
 	query_code_hash(code, item->query_hash);
 	item->received = in->received;
 	item->created = item->updated = now;

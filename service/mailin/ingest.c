@@ -248,6 +248,7 @@ new_intake(struct app *app, const struct mail_msg *m, const struct db_mail_in *r
 	in->received = now;
 	in->ack_interval = app->cfg.mail_ack_interval;
 	in->ack_note = m->left_out; /* the citizen is told which files were left out, and why */
+	in->lang = m->big5 ? "zh-Hant" : NULL; /* else guessed from the text */
 	to_attachments(m, in->att, &in->natt);
 	in->mail = row;
 }

@@ -91,6 +91,8 @@ struct mail_msg {
 	struct mail_attachment att[MAIL_ATT_MAX];
 	size_t natt;
 	size_t dropped;        /* attachments over the limits, not kept (noted in the body) */
+	int big5;              /* 1: a text part was in Big5 or Big5-HKSCS: the citizen writes
+	                        * traditional Chinese (the item's language, zh-Hant) */
 	char *left_out;        /* the acknowledgement's words (Chinese and English) naming each
 	                        * file not kept and why (the first 20; more counted), or NULL */
 	/* a bounce (ignored starts "bounce"): what it says about the message it returns */

@@ -728,6 +728,8 @@ walk_part(struct walk *w, GMimePart *part)
 		if (html && cs == NULL)
 			cs = meta = mail_html_charset((const char *)data->data, data->len);
 		text = mail_decode(w->opts, cs, (const char *)data->data, data->len);
+		if (cs != NULL && mail_charset(cs) != NULL && strncmp(mail_charset(cs), "BIG5", 4) == 0)
+			w->m->big5 = 1;
 		g_free(meta);
 
 		if (text == NULL) {

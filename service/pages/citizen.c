@@ -221,6 +221,8 @@ pg_submit_post(struct req *req, struct resp *resp)
 	in.publish = page_field(&pg, "publish") != NULL;
 	in.channel = CHANNEL_WEB;
 	in.received = req->now;
+	/* the citizen wrote on a page in this language: their notices are in it */
+	in.lang = web_lang_tag(pg.lang);
 	f = json_pack("{s:{s:s?}, s:{s:s?}, s:{s:s?}, s:{s:s?}, s:{s:s?}, s:{s:b}}", "subject",
 	              "value", in.subject, "body", "value", in.body, "name", "value", in.name,
 	              "phone", "value", in.phone, "email", "value", in.email, "publish", "checked",

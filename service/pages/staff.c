@@ -782,6 +782,14 @@ item_view(struct page *pg, const char *tracking)
 	              "actions", action_forms(pg, &item));
 	if (o != NULL && item.draft != NULL)
 		json_object_set_new(o, "draft_text", json_string(item.draft));
+	/* the language the citizen's notices go in (an item from before schema 031 has none),
+	 * for the handler who answers them */
+	if (o != NULL && item.lang == LANG_ZH_HANS)
+		json_object_set_new(o, "citizen_lang", json_string(page_msg(pg, "lang_name.zh-hans")));
+	else if (o != NULL && item.lang == LANG_ZH_HANT)
+		json_object_set_new(o, "citizen_lang", json_string(page_msg(pg, "lang_name.zh-hant")));
+	else if (o != NULL && item.lang == LANG_EN)
+		json_object_set_new(o, "citizen_lang", json_string(page_msg(pg, "lang_name.en")));
 	/* the letter's texts in another language than the page's carry their own (lang) */
 	if (o != NULL) {
 		const char *texts[][2] = {{"subject_lang", item.subject},

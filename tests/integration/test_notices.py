@@ -103,7 +103,7 @@ class Notices(peers.PeerClass, unittest.TestCase):
         it = self.act("hand_n", t, "ask_citizen", note="请补充路灯所在的具体位置")
         m = self.mail(to, "请补充材料", t)
         self.assertIn("请补充路灯所在的具体位置", m["body"])
-        self.assertIn("暂停 / paused", m["body"])
+        self.assertIn("答复期限：暂停\n", m["body"])
         self.text(MOBILE, t, "请补充材料")
 
         set_clock(self.server, "2025-11-04T10:00")
@@ -210,8 +210,9 @@ class Notices(peers.PeerClass, unittest.TestCase):
                           "退回" in x["subject"]], [])
 
     def test_e_sms_in_the_citizens_language(self):
-        """A citizen who wrote in English gets the SMS in English (the e-mail has both
-        languages); one who wrote Chinese, even among English words, in Chinese."""
+        """A citizen who wrote in English gets the SMS in English, and the e-mail too (the
+        language guessed, schema 031); one who wrote Chinese, even among English words, in
+        Chinese."""
         set_clock(self.server, "2025-11-13T10:00")
         en_phone, zh_phone = "13912340001", "13912340002"
         r = self.server.request("POST", "/api/v1/items", json_body={
@@ -230,7 +231,8 @@ class Notices(peers.PeerClass, unittest.TestCase):
         self.assertIn("query code", s)
         self.assertNotIn("受理编号", s)
         m = self.mail("en@citizen.example", "Please send us more information", t)
-        self.assertIn("请补充材料", m["subject"])
+        self.assertEqual(m["subject"], "Please send us more information: " + t)
+        self.assertNotIn("请补充材料", m["body"])
         r = self.server.request("POST", "/api/v1/items", json_body={
             "kind": "consultation", "subject": "WiFi 信号", "body": "Library WiFi is down.",
             "name": "李四", "phone": zh_phone, "publish": False})

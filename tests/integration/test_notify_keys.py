@@ -180,8 +180,8 @@ class Keys(peers.PeerTest, unittest.TestCase):
         # as 021 left it: A's notices with their text, one e-mail sent; B recorded for a
         # fan-out (its notices not written yet)
         d = sqlite3.connect(self.server.db)
-        d.executescript(harness.UNDO_027 + harness.UNDO_026 + harness.UNDO_025 +
-                        harness.UNDO_022)
+        d.executescript(harness.UNDO_031 + harness.UNDO_027 + harness.UNDO_026 +
+                        harness.UNDO_025 + harness.UNDO_022)
         ida = d.execute("SELECT id FROM items WHERE tracking = ?", (a,)).fetchone()[0]
         idb = d.execute("SELECT id FROM items WHERE tracking = ?", (b,)).fetchone()[0]
         d.execute("UPDATE outbox SET subject = 'OLD ' || step, body = 'OLD TEXT ' || step "

@@ -814,6 +814,7 @@ test_items_later(struct t *t)
 	for (i = 0; i < 20; i++) {
 		later_item(&it[i], tr[i], (int)i + 1);
 		it[i].insert_later = 1;
+		it[i].lang = (enum lang)(i % LANG__MAX); /* each language, and none (NULL) */
 		CHECK_INT(t, db_item_insert(c, &it[i]), 0);
 		if (i == 0)
 			first = it[0].id;
@@ -821,9 +822,11 @@ test_items_later(struct t *t)
 		CHECK_INT(t, it[i].next_due, 1762500000 + (int64_t)i + 1);
 		if (i == 9) { /* one written at once meanwhile: the id after the ones left */
 			later_item(&now, tr[20], 21);
+			now.lang = LANG_ZH_HANT;
 			CHECK_INT(t, db_item_insert(c, &now), 0);
 			CHECK_INT(t, now.id, first + 10);
 			CHECK_INT(t, db_item_get(c, tr[20], &got), 1);
+			CHECK_INT(t, got.lang, LANG_ZH_HANT);
 			db_item_free(&got);
 		}
 	}
@@ -864,6 +867,7 @@ test_items_later(struct t *t)
 		CHECK_INT(t, got.created, it[i].created);
 		CHECK_INT(t, got.updated, it[i].created);
 		CHECK_INT(t, got.next_due, it[i].next_due);
+		CHECK_INT(t, got.lang, (int)(i % LANG__MAX));
 		db_item_free(&got);
 	}
 	/* a COMMIT with an item left unwritten fails: nothing of the transaction is stored */

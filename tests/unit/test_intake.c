@@ -204,6 +204,63 @@ test_text_checks(struct t *t)
 	CHECK(t, !email_valid("a@b.cn."));
 }
 
+/* The citizen's language guessed from what they wrote, and a language given checked. */
+static void
+test_lang(struct t *t)
+{
+	struct intake in;
+	struct core_error err;
+	static const char *const bad[] = {"fr", "zh", "ZH-HANT", "zh-hans", "en-GB", " en"};
+	size_t i;
+
+	CHECK_INT(t, lang_guess("路燈不亮", "社區門口的路燈壞了一週。"), LANG_ZH_HANT);
+	CHECK_INT(t, lang_guess("路灯不亮", "社区门口的路灯坏了一周。"), LANG_ZH_HANS);
+	CHECK_INT(t, lang_guess("Street light out", "Broken since Monday."), LANG_EN);
+	/* letters beside Han characters (or CJK punctuation alone): Chinese */
+	CHECK_INT(t, lang_guess("WiFi 信号", "Library WiFi is down."), LANG_ZH_HANS);
+	CHECK_INT(t, lang_guess("WiFi", "Library WiFi is down\xef\xbc\x81"), LANG_ZH_HANS);
+	/* characters the two scripts write alike: the bureau's own, simplified */
+	CHECK_INT(t, lang_guess("山下路口大水", "你好，我家住在山下路口。"), LANG_ZH_HANS);
+	/* the majority decides: a traditional letter naming 张 (simplified only); a simplified
+	 * one naming 喆 (in neither set) */
+	CHECK_INT(t, lang_guess("關於噪音擾民的投訴", "樓下飯店每晚營業到凌晨，张先生說"),
+	          LANG_ZH_HANT);
+	CHECK_INT(t, lang_guess("关于噪音扰民的投诉", "楼下饭店每晚营业到凌晨，喆先生说"),
+	          LANG_ZH_HANS);
+	/* nothing to go by: simplified */
+	CHECK_INT(t, lang_guess("12345", "678 !"), LANG_ZH_HANS);
+	CHECK_INT(t, lang_guess(NULL, NULL), LANG_ZH_HANS);
+	/* near the tables' ends: U+4E00 一 (both), U+4E1F 丟 (traditional only), U+9F9C 龜
+	 * (traditional only), U+9F9F 龟 (simplified only) */
+	CHECK_INT(t, lang_guess("一", NULL), LANG_ZH_HANS);
+	CHECK_INT(t, lang_guess("丟", NULL), LANG_ZH_HANT);
+	CHECK_INT(t, lang_guess("龜", NULL), LANG_ZH_HANT);
+	CHECK_INT(t, lang_guess("龟", "龜龜"), LANG_ZH_HANT);
+	CHECK_INT(t, lang_guess("龟龟", "龜"), LANG_ZH_HANS);
+
+	memset(&in, 0, sizeof(in));
+	in.kind = "letter";
+	in.subject = "路灯";
+	in.body = "坏了";
+	in.email = "a@example.cn";
+	in.publish = 0;
+	in.channel = CHANNEL_WEB;
+	CHECK_INT(t, core_submit_check(&in, &err), 0);
+	in.lang = "";
+	CHECK_INT(t, core_submit_check(&in, &err), 0); /* absent: guessed */
+	for (i = 0; i < LANG__MAX; i++) {
+		in.lang = lang_name((enum lang)i);
+		CHECK_INT(t, core_submit_check(&in, &err), 0);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		in.lang = bad[i];
+		CHECK_INT(t, core_submit_check(&in, &err), -1);
+		CHECK_INT(t, err.code, CORE_INVALID);
+		CHECK_STR(t, err.field, "lang");
+	}
+}
+
 static void
 test_query_codes(struct t *t)
 {
@@ -896,6 +953,7 @@ main(void)
 	RUN(&t, test_clocks_pause_resume_restart);
 	RUN(&t, test_clocks_json);
 	RUN(&t, test_text_checks);
+	RUN(&t, test_lang);
 	RUN(&t, test_attach_sniff_text);
 	RUN(&t, test_query_codes);
 	RUN(&t, test_query_code_stream);

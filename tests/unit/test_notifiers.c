@@ -793,10 +793,11 @@ add_account(struct env *e, const char *name, const char *role, int64_t section, 
 	return id;
 }
 
-/* An item received at `received` with forward (3 WD) and reply (5 WD) clocks. */
+/* An item of language lang received at `received` with forward (3 WD) and reply (5 WD)
+ * clocks. */
 static int64_t
-add_item(struct env *e, const char *tracking, int64_t received, int64_t section,
-         int64_t assignee)
+add_item_lang(struct env *e, const char *tracking, int64_t received, int64_t section,
+              int64_t assignee, enum lang lang)
 {
 	struct db_item it;
 	struct sla_rule r3 = {SLA_WORKING_DAYS, 3, 1440}, r5 = {SLA_WORKING_DAYS, 5, 1440};
@@ -824,9 +825,18 @@ add_item(struct env *e, const char *tracking, int64_t received, int64_t section,
 	it.clocks[0].end_minutes = it.clocks[1].end_minutes = 1440;
 	it.clocks[0].due = sla_due(e->cal, received, &r3);
 	it.clocks[1].due = sla_due(e->cal, received, &r5);
+	it.lang = lang;
 	if (db_item_insert(e->c, &it) != 0)
 		return 0;
 	return it.id;
+}
+
+/* An item without a language (stored before schema 031), as add_item_lang. */
+static int64_t
+add_item(struct env *e, const char *tracking, int64_t received, int64_t section,
+         int64_t assignee)
+{
+	return add_item_lang(e, tracking, received, section, assignee, LANG_NONE);
 }
 
 /* Rows of the outbox whose step starts with prefix (and channel, when not NULL). */
@@ -1060,6 +1070,109 @@ test_citizen(struct t *t)
 	CHECK_INT(t, count_rows(&e, "replied", NULL), 0);
 	db_item_free(&it);
 	env_close(&e);
+}
+
+/* The notices of an item with a language: the acknowledgement (e-mail and SMS, written when
+ * sent), information asked, the reply with its rating link, an e-mail on the ended item and the
+ * merged item's note, each in that language alone. */
+static void
+test_citizen_lang(struct t *t)
+{
+	static const struct {
+		enum lang lang;
+		const char *subject, *ack, *sms, *info, *rate, *ended, *merged;
+	} want[] = {
+	    {LANG_ZH_HANT, "我們已收到您的來信：XJ-20250930-00008",
+	     "我們已收到您的來信。\n\n受理編號：XJ-20250930-00008\n類別：局長信箱\n主旨：「噪音扰民」\n"
+	     "答覆期限：2025-10-14 23:59\n請憑受理編號和查詢碼查詢辦理情形。\n\n",
+	     "【civicdesk】我們已收到您的來信，受理編號XJ-20250930-00008，答覆期限2025-10-14 23:59。",
+	     "請補充資料。\n\n受理編號：XJ-20250930-00008\n類別：局長信箱\n主旨：「噪音扰民」\n"
+	     "答覆期限：2025-10-14 23:59\n請憑受理編號和查詢碼查詢辦理情形。\n\n----\n請提供地址",
+	     "請對答覆進行評價（滿意／基本滿意／不滿意），憑受理編號和查詢碼：\n"
+	     "https://xf.example.gov.cn/track?tracking=XJ-20250930-00008\n\n",
+	     "該事項已辦結（assigned），", "與 XJ-20250930-00001 合併辦理，答覆如下：\n\n已修复"},
+	    {LANG_EN, "We have received your message: XJ-20250930-00008",
+	     "We have received your message.\nTracking number: XJ-20250930-00008\nKind: letter to "
+	     "the director\nSubject: \"噪音扰民\"\nReply due: 2025-10-14 23:59\nFollow it with the "
+	     "tracking number and your query code.\n\n",
+	     "[civicdesk] We have received your message. Tracking number XJ-20250930-00008, reply "
+	     "due 2025-10-14 23:59.",
+	     "Please send us more information.\nTracking number: XJ-20250930-00008\nKind: letter "
+	     "to the director\nSubject: \"噪音扰民\"\nReply due: 2025-10-14 23:59\nFollow it with "
+	     "the tracking number and your query code.\n\n----\n請提供地址",
+	     "Please rate the reply (satisfied / basically satisfied / unsatisfied) with the "
+	     "tracking number and your query code:\n"
+	     "https://xf.example.gov.cn/track?tracking=XJ-20250930-00008\n\n",
+	     "The item has ended (assigned): ",
+	     "Answered together with XJ-20250930-00001:\n\n已修复"},
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		struct env e;
+		struct notify_config cfg;
+		struct notify_render r;
+		struct db_item it, target;
+		struct db_outbox *v = NULL;
+		size_t n = 0, i;
+		char why[200] = "", note[512];
+		int64_t id;
+		const char *other = want[k].lang == LANG_EN ? "受理" : "Tracking";
+
+		if (env_open(&e) != 0) {
+			CHECK(t, 0);
+			return;
+		}
+		test_config(&cfg);
+		cfg.public_url = "https://xf.example.gov.cn";
+		id = add_item_lang(&e, "XJ-20250930-00008", at("2025-09-30T10:00"), 0, 0,
+		                   want[k].lang);
+		CHECK_INT(t, db_item_get_id(e.c, id, &it), 1);
+		CHECK_INT(t, it.lang, want[k].lang);
+		CHECK_INT(t, notify_citizen(e.c, &cfg, e.cal, NOTIFY_EV_RECEIVED, &it, NULL,
+		                            it.received), 0);
+		CHECK_INT(t, notify_citizen(e.c, &cfg, e.cal, NOTIFY_EV_INFO, &it, "請提供地址", 100),
+		          0);
+		CHECK_INT(t, notify_citizen(e.c, &cfg, e.cal, NOTIFY_EV_REPLIED, &it, NULL, 200), 0);
+		CHECK_INT(t, notify_citizen_ended_mail(e.c, &cfg, e.cal, &it, 300), 0);
+		CHECK_INT(t, db_outbox_list(e.c, NULL, INT64_MAX, 100, &v, &n), 0);
+		CHECK_INT(t, n, 4);
+		notify_render_init(&r);
+		for (i = 0; i < n; i++) {
+			const char *step = v[i].step;
+
+			if (strcmp(step, "ack") == 0) {
+				CHECK_INT(t, notify_citizen_render(e.c, &cfg, &r, &v[i], why,
+				                                   sizeof(why)), 1);
+				CHECK_STR(t, v[i].subject, want[k].subject);
+				CHECK_STR(t, v[i].body, want[k].ack);
+				free(v[i].channel);
+				v[i].channel = strdup("sms");
+				CHECK_INT(t, notify_citizen_render(e.c, &cfg, &r, &v[i], why,
+				                                   sizeof(why)), 1);
+				CHECK_STR(t, v[i].body, want[k].sms);
+			} else if (strncmp(step, "info/", 5) == 0) {
+				CHECK_STR(t, v[i].body, want[k].info);
+			} else if (strncmp(step, "replied/", 8) == 0) {
+				CHECK(t, v[i].body != NULL && strstr(v[i].body, want[k].rate) != NULL);
+			} else {
+				CHECK(t, strncmp(step, "ended-mail/", 11) == 0);
+				CHECK(t, v[i].body != NULL && strstr(v[i].body, want[k].ended) != NULL);
+			}
+			/* and nothing of the other language */
+			CHECK(t, v[i].body != NULL && strstr(v[i].body, other) == NULL);
+			CHECK(t, v[i].subject == NULL || strstr(v[i].subject, other) == NULL);
+		}
+		notify_render_free(&r);
+		db_outboxes_free(v, n);
+		memset(&target, 0, sizeof(target));
+		target.tracking = (char *)"XJ-20250930-00001";
+		target.reply = (char *)"已修复";
+		notify_merged_note(&it, &target, note, sizeof(note));
+		CHECK_STR(t, note, want[k].merged);
+		db_item_free(&it);
+		env_close(&e);
+	}
 }
 
 static void
@@ -1665,6 +1778,7 @@ main(void)
 	RUN(&t, test_ladder);
 	RUN(&t, test_ladder_old_receipt);
 	RUN(&t, test_citizen);
+	RUN(&t, test_citizen_lang);
 	RUN(&t, test_weekly);
 	RUN(&t, test_sms_gateway_form);
 	RUN(&t, test_sms_gateway_rule);
