@@ -3,14 +3,19 @@ what the contract suites before it (test_contract_api.py, _mail.py, _ops.py, tes
 left uncovered and was found wrong. Each class is one finding, fixed:
 - `civicdesk ingest-mail` run where the configured database does not exist (an MTA's own
   environment and working directory): exit 75 and nothing created, never a fresh database that
-  takes the letter out of the bureau's sight while the MTA, told 0, deletes it.
+  takes the letter out of the bureau's sight while the MTA, told 0, deletes it;
+- GeoReport's `start_date` / `end_date` as W3C-DTF writes them with a decimal fraction of a
+  second (what JavaScript's Date.toISOString() and most JSON libraries send: .000Z): taken, the
+  fraction dropped, as the list of requests filters on whole seconds.
 """
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -83,6 +88,52 @@ class IngestNeverCreatesADatabase(unittest.TestCase):
         finally:
             srv.cleanup()
         self.assertEqual(os.listdir(self.dir), [])
+
+
+class Open311DatesWithFractions(unittest.TestCase):
+    """The list's date filters with fractional seconds, as web and mobile Open311 clients write
+    them: the same answer as without the fraction; still 400 for what W3C-DTF is not."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server().start()
+        cls.server.set_clock("2025-10-14T10:00")
+        r = cls.server.request("POST", "/open311/v2/requests.json", body=urllib.parse.urlencode({
+            "service_code": "letter", "description": "路灯不亮", "email": "a@example.cn",
+            "attribute[publish]": "true"}), headers={
+                "Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status == 201, r
+        cls.sid = r.json()[0]["service_request_id"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def ids(self, query):
+        r = self.server.request("GET", "/open311/v2/requests.json?" + query)
+        self.assertEqual(r.status, 200, (query, r))
+        return [x["service_request_id"] for x in r.json()]
+
+    def test_fractional_seconds(self):
+        # received 2025-10-14T10:00:00+08:00 = 02:00:00Z
+        for start, end, listed in [
+            ("2025-10-14T01:59:59.000Z", "2025-10-14T02:00:00.999Z", True),
+            ("2025-10-14T02:00:01.5Z", None, False),
+            ("2025-10-14T09:59:59.123456+08:00", None, True),
+            ("2025-10-13T00:00:00.0Z", "2025-10-14T01:59:59.999Z", False),
+        ]:
+            with self.subTest(start=start, end=end):
+                q = {"start_date": start}
+                if end:
+                    q["end_date"] = end
+                self.assertEqual(self.sid in self.ids(urllib.parse.urlencode(q)), listed)
+        for bad in ("2025-10-14T02:00:00.Z", "2025-10-14T02:00.5Z", "2025-10-14T02:00:00,5Z",
+                    "2025-10-14.5"):
+            with self.subTest(bad=bad):
+                r = self.server.request("GET", "/open311/v2/requests.json?" +
+                                        urllib.parse.urlencode({"start_date": bad}))
+                self.assertEqual(r.status, 400, r)
+                self.assertIn("start_date", json.loads(r.body)[0]["description"])
 
 
 if __name__ == "__main__":
