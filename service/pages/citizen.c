@@ -768,6 +768,28 @@ track_check(struct page *pg, const char *tracking, const char *code,
 	return ok;
 }
 
+/* The tracking number as the citizen typed or pasted it (at most 40 bytes), in out as issued:
+ * without the blanks around it, in upper case (a phone keyboard's capital or none; the query
+ * code is taken in any case too). Returns out. */
+static const char *
+track_number_typed(const char *typed, char out[TRACKING_MAX])
+{
+	size_t n, i;
+
+	while (*typed == ' ' || *typed == '\t')
+		typed++;
+	n = strlen(typed);
+	while (n > 0 && (typed[n - 1] == ' ' || typed[n - 1] == '\t' || typed[n - 1] == '\r' ||
+	                 typed[n - 1] == '\n'))
+		n--;
+	if (n >= TRACKING_MAX)
+		n = TRACKING_MAX - 1;
+	for (i = 0; i < n; i++)
+		out[i] = typed[i] >= 'a' && typed[i] <= 'z' ? (char)(typed[i] - 'a' + 'A') : typed[i];
+	out[n] = '\0';
+	return out;
+}
+
 /* Post, redirect, get: the look-up's number and code wait in a cookie of this browser (for
  * /track only, HttpOnly, SameSite=Strict, TRACK_COOKIE_AGE), and the page goes on (303) to
  * /track?tracking=NUMBER[&done=ACTION], so that the address, the history, a Referer and an access
@@ -836,7 +858,7 @@ pg_track_post(struct req *req, struct resp *resp)
 {
 	struct page pg;
 	const char *tracking, *code, *action;
-	char number[TRACKING_MAX], norm[QUERY_CODE_LEN + 1];
+	char number[TRACKING_MAX], norm[QUERY_CODE_LEN + 1], typed[TRACKING_MAX];
 	int64_t retry;
 	int rc = 0, status = 200, a = -1, i, csrf;
 
@@ -861,8 +883,7 @@ pg_track_post(struct req *req, struct resp *resp)
 		           tracking != NULL && strlen(tracking) <= 40 ? tracking : NULL);
 		return;
 	}
-	while (*tracking == ' ')
-		tracking++;
+	tracking = track_number_typed(tracking, typed);
 	if (core_track_refused(req->app, req->addr, tracking, req->now, &retry)) {
 		json_object_set_new(pg.data, "limited", json_true());
 		resp_header(resp, "Retry-After", "%lld", (long long)retry);

@@ -6,10 +6,16 @@ left uncovered and was found wrong. Each class is one finding, fixed:
   takes the letter out of the bureau's sight while the MTA, told 0, deletes it;
 - GeoReport's `start_date` / `end_date` as W3C-DTF writes them with a decimal fraction of a
   second (what JavaScript's Date.toISOString() and most JSON libraries send: .000Z): taken, the
-  fraction dropped, as the list of requests filters on whole seconds.
+  fraction dropped, as the list of requests filters on whole seconds;
+- the /track page's look-up with the tracking number as a citizen types or pastes it: blanks
+  after it (a copy from an SMS or e-mail, a phone keyboard's completion) or in lower case (a
+  phone keyboard's first letter, or all of it): found, as the query code already is in any case
+  and with blanks; what is not the number is still the one "not found".
 """
+import http.client
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -134,6 +140,55 @@ class Open311DatesWithFractions(unittest.TestCase):
                                         urllib.parse.urlencode({"start_date": bad}))
                 self.assertEqual(r.status, 400, r)
                 self.assertIn("start_date", json.loads(r.body)[0]["description"])
+
+
+class TrackPageTakesTheNumberAsTyped(unittest.TestCase):
+    """POST /track (the look-up form, no script) with the number as typed: on to the status page
+    (303 to /track?tracking= the number as issued), else the same 404 as for a wrong code."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        r = cls.server.request("POST", "/api/v1/items", json_body={
+            "kind": "letter", "subject": "路灯不亮", "body": "幸福路 12 号", "phone": "13812345678",
+            "publish": False})
+        assert r.status == 201, r
+        cls.number, cls.code = r.json()["tracking"], r.json()["query_code"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def look_up(self, number, code):
+        """A browser's visit: the form (its cookie and token), then the form sent."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        try:
+            conn.request("GET", "/track?lang=en")
+            r = conn.getresponse()
+            page = r.read().decode()
+            cookies = "; ".join(v.split(";", 1)[0] for k, v in r.getheaders()
+                                if k.lower() == "set-cookie")
+            token = re.search(r'name="csrf_token" value="([^"]*)"', page).group(1)
+            conn.request("POST", "/track", body=urllib.parse.urlencode(
+                {"csrf_token": token, "tracking": number, "code": code}), headers={
+                    "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies})
+            r = conn.getresponse()
+            r.read()
+            return r.status, r.getheader("Location")
+        finally:
+            conn.close()
+
+    def test_number_as_typed(self):
+        n = self.number
+        for typed in (n, n + " ", "  " + n + "  ", n + "\t", n.lower(), "xJ" + n[2:],
+                      " " + n.lower() + " "):
+            with self.subTest(typed=typed):
+                self.assertEqual(self.look_up(typed, self.code.lower()),
+                                 (303, "/track?tracking=" + n))
+        other = "%s%05d" % (n[:-5], int(n[-5:]) + 1)
+        for typed in (other, other.lower() + " ", n[:-1], n.replace("-", ""), n + "x"):
+            with self.subTest(typed=typed):
+                self.assertEqual(self.look_up(typed, self.code), (404, None))
 
 
 if __name__ == "__main__":
