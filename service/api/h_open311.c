@@ -248,6 +248,11 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 			goto out;
 		}
 	}
+	if (j == NULL && form_conflict(req) != NULL) {
+		o311_error(resp, 400, "%.64s: given twice with different values: give it once",
+		           form_conflict(req));
+		goto out;
+	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (field(req, j, keys[i], &v[i]) != 0) {
 			o311_error(resp, 400, "%s: must be text", keys[i]);

@@ -10,7 +10,12 @@ left uncovered and was found wrong. Each class is one finding, fixed:
 - the /track page's look-up with the tracking number as a citizen types or pastes it: blanks
   after it (a copy from an SMS or e-mail, a phone keyboard's completion) or in lower case (a
   phone keyboard's first letter, or all of it): found, as the query code already is in any case
-  and with blanks; what is not the number is still the one "not found".
+  and with blanks; what is not the number is still the one "not found";
+- a form (POST /api/v1/items, POST /open311/v2/requests.json) that gives a field twice with
+  different values, the consent to publish above all (attribute[publish]=true&...=false): 400
+  naming the field and nothing stored, as JSON's duplicate member already is, where the first
+  value was taken silently (the consent the citizen's last word may have withdrawn). The same
+  value twice is still taken.
 """
 import http.client
 import json
@@ -189,6 +194,69 @@ class TrackPageTakesTheNumberAsTyped(unittest.TestCase):
         for typed in (other, other.lower() + " ", n[:-1], n.replace("-", ""), n + "x"):
             with self.subTest(typed=typed):
                 self.assertEqual(self.look_up(typed, self.code), (404, None))
+
+
+class FormFieldGivenTwice(unittest.TestCase):
+    """Repeated form fields: refused when they disagree, naming the field; taken when alike."""
+
+    FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def count(self):
+        import sqlite3
+        with sqlite3.connect(self.server.db) as db:
+            return db.execute("SELECT count(*) FROM items").fetchone()[0]
+
+    def post(self, path, pairs):
+        return self.server.request("POST", path, body=urllib.parse.urlencode(pairs),
+                                   headers=self.FORM)
+
+    def test_items_form(self):
+        base = [("kind", "letter"), ("subject", "路灯"), ("body", "正文"),
+                ("email", "a@example.cn")]
+        before = self.count()
+        for field, pairs in [
+            ("publish", base + [("publish", "true"), ("publish", "false")]),
+            ("publish", base + [("publish", "false"), ("publish", "true")]),
+            ("kind", base + [("kind", "complaint"), ("publish", "false")]),
+            ("email", base + [("email", "b@example.cn"), ("publish", "false")]),
+        ]:
+            with self.subTest(pairs=pairs[4:]):
+                r = self.post("/api/v1/items", pairs)
+                self.assertEqual(r.status, 400, r)
+                err = r.json()["error"]
+                self.assertEqual((err["code"], err.get("field")), ("invalid_field", field), err)
+                self.assertIn("twice", err["message"])
+        self.assertEqual(self.count(), before)
+        r = self.post("/api/v1/items", base + [("publish", "true"), ("publish", "true"),
+                                               ("kind", "letter")])
+        self.assertEqual(r.status, 201, r)
+
+    def test_open311_form(self):
+        base = [("service_code", "letter"), ("description", "路灯"), ("email", "a@example.cn")]
+        before = self.count()
+        for field, pairs in [
+            ("attribute[publish]", base + [("attribute[publish]", "true"),
+                                           ("attribute[publish]", "false")]),
+            ("service_code", base + [("service_code", "complaint"),
+                                     ("attribute[publish]", "false")]),
+        ]:
+            with self.subTest(pairs=pairs[3:]):
+                r = self.post("/open311/v2/requests.json", pairs)
+                self.assertEqual(r.status, 400, r)
+                self.assertIn(field, r.json()[0]["description"])
+                self.assertIn("twice", r.json()[0]["description"])
+        self.assertEqual(self.count(), before)
+        r = self.post("/open311/v2/requests.json",
+                      base + [("attribute[publish]", "true"), ("attribute[publish]", "true")])
+        self.assertEqual(r.status, 201, r)
 
 
 if __name__ == "__main__":
