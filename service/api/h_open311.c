@@ -507,6 +507,28 @@ in_list(const char *list, const char *value)
 	}
 }
 
+/* 0 if each comma-delimited value of list (NULL: none) is one of names[0..n), an empty one
+ * ignored; -1 if not. */
+static int
+list_known(const char *list, const char *const *names, size_t n)
+{
+	size_t len, i;
+	const char *p;
+
+	if (list == NULL)
+		return 0;
+	for (p = list;; p += len + 1) {
+		len = strcspn(p, ",");
+		for (i = 0; len > 0 && i < n; i++)
+			if (strlen(names[i]) == len && strncmp(p, names[i], len) == 0)
+				break;
+		if (len > 0 && i == n)
+			return -1;
+		if (p[len] == '\0')
+			return 0;
+	}
+}
+
 /* The start_date or end_date parameter, a w3 date and time (2025-10-01T00:00:00Z, or with an
  * offset): 0 with *t written (left alone when absent), or -1 having answered 400. */
 static int
@@ -631,7 +653,8 @@ limit_of(const char *s, size_t *limit)
  * receipt first, filtered as the spec says: service_request_id (a list, overriding every other
  * argument; see requests_by_id), service_code and status (lists, comma-delimited), start_date
  * and end_date (on requested_datetime, both included), limit (at most LIST_MAX); 400 for a date
- * that does not parse; 429 over the public rate. The (kind, status) lists the filters allow are
+ * that does not parse, a limit that is not one, a status that is neither open nor closed (an
+ * unknown service code is a filter that matches nothing); 429 over the public rate. The (kind, status) lists the filters allow are
  * read through items_o311 and merged in one statement with the rows shown (db_o311_list), so a
  * page reads its own entries and rows only, whatever the filters. Each record is set in one
  * object made for the answer (o311_record) and encoded by jansson, or served from the thread's
@@ -641,6 +664,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 {
 	const char *code = req_query(req, "service_code"), *status = req_query(req, "status");
 	const char *lim = req_query(req, "limit"), *ids = req_query(req, "service_request_id");
+	static const char *const statuses[] = {"open", "closed"};
 	struct rcache *cache = rcache_of(req);
 	struct db_row own[LIST_MAX], *rows = own;
 	struct db_o311_query q;
@@ -666,6 +690,14 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 		return;
 	}
 	q.limit = (int)limit;
+	if (status != NULL && status[0] == '\0')
+		status = NULL; /* status= as a form leaves an unset filter: none */
+	if (code != NULL && code[0] == '\0')
+		code = NULL; /* the same for service_code= */
+	if (list_known(status, statuses, 2) != 0) {
+		o311_error(resp, 400, "status: open, closed or both (open,closed)");
+		return;
+	}
 	for (k = 0; k < KIND__MAX; k++)
 		for (closed = 0; closed < 2; closed++) {
 			q.lists[k][closed] = in_list(code, kind_name((enum kind)k)) &&

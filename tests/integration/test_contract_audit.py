@@ -15,7 +15,11 @@ left uncovered and was found wrong. Each class is one finding, fixed:
   different values, the consent to publish above all (attribute[publish]=true&...=false): 400
   naming the field and nothing stored, as JSON's duplicate member already is, where the first
   value was taken silently (the consent the citizen's last word may have withdrawn). The same
-  value twice is still taken.
+  value twice is still taken;
+- GET /open311/v2/requests.json with a `status` that is none of the spec's two (status=bogus,
+  open,pending): 400 naming the parameter and its values, as a bad `limit` or date already is,
+  where an empty list answered as if nothing matched; `status=` and `service_code=` empty (a
+  form's unset filter) filter nothing, where they matched nothing.
 """
 import http.client
 import json
@@ -257,6 +261,49 @@ class FormFieldGivenTwice(unittest.TestCase):
         r = self.post("/open311/v2/requests.json",
                       base + [("attribute[publish]", "true"), ("attribute[publish]", "true")])
         self.assertEqual(r.status, 201, r)
+
+
+class Open311ListFilters(unittest.TestCase):
+    """The list's status: each comma-delimited value is open or closed, else 400 with
+    GeoReport's error list; status and service_code empty: no filter."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server().start()
+        r = cls.server.request("POST", "/open311/v2/requests.json", body=urllib.parse.urlencode({
+            "service_code": "complaint", "description": "噪音", "email": "a@example.cn",
+            "attribute[publish]": "true"}), headers={
+                "Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status == 201, r
+        cls.sid = r.json()[0]["service_request_id"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_values(self):
+        for query, listed in [("status=open", True), ("status=closed", False),
+                              ("status=open,closed", True), ("service_code=complaint", True),
+                              ("service_code=letter,consultation", False),
+                              ("service_code=letter,complaint&status=open", True),
+                              ("status=", True), ("status=open,", True),
+                              ("service_code=", True), ("service_code=&status=", True)]:
+            with self.subTest(query=query):
+                r = self.server.request("GET", "/open311/v2/requests.json?" + query)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(self.sid in [x["service_request_id"] for x in r.json()], listed)
+        for param, query in [("status", "status=bogus"), ("status", "status=open,pending"),
+                             ("status", "service_code=complaint&status=Opened")]:
+            for fmt in ("json", "xml"):
+                with self.subTest(query=query, fmt=fmt):
+                    r = self.server.request("GET", "/open311/v2/requests.%s?%s" % (fmt, query))
+                    self.assertEqual(r.status, 400, r)
+                    if fmt == "json":
+                        err = r.json()[0]
+                        self.assertEqual(err["code"], 400)
+                        self.assertTrue(err["description"].startswith(param + ":"), err)
+                    else:
+                        self.assertIn(b"<code>400</code>", r.body)
 
 
 if __name__ == "__main__":
