@@ -101,9 +101,15 @@ h_open311_service(struct req *req, struct resp *resp)
 	char code[32];
 	int k;
 
-	if (strip_json(req->params[0], code, sizeof(code)) != 0 || (k = kind_parse(code)) < 0) {
-		o311_error(resp, 404, "no service %s (services: letter, complaint, consultation)",
+	if (strip_json(req->params[0], code, sizeof(code)) != 0) {
+		o311_error(resp, 404, "no service %.64s: ask for services/CODE.json or .xml",
 		           req->params[0]);
+		return;
+	}
+	k = kind_parse(code);
+	if (k < 0) {
+		o311_error(resp, 404, "no service %.64s (services: letter, complaint, consultation)",
+		           code);
 		return;
 	}
 	resp_json(resp, 200,
@@ -468,12 +474,16 @@ h_open311_request_get(struct req *req, struct resp *resp)
 	char id[64];
 	struct db_item item;
 	json_t *j = NULL;
-	int rc = -2;
+	int rc;
 
 	if (public_rate(req, resp) != 0)
 		return;
-	if (strip_json(req->params[0], id, sizeof(id)) == 0)
-		rc = db_item_get(req->db, id, &item);
+	if (strip_json(req->params[0], id, sizeof(id)) != 0) {
+		o311_error(resp, 404, "no request %.64s: ask for requests/NUMBER.json or .xml",
+		           req->params[0]);
+		return;
+	}
+	rc = db_item_get(req->db, id, &item);
 	if (rc == -1) {
 		o311_error(resp, 500, "the request cannot be read");
 		return;
@@ -483,7 +493,7 @@ h_open311_request_get(struct req *req, struct resp *resp)
 		db_item_free(&item);
 	}
 	if (j == NULL) {
-		o311_error(resp, 404, "no public request %s", req->params[0]);
+		o311_error(resp, 404, "no public request %.64s", id);
 		return;
 	}
 	resp_json(resp, 200, json_pack("[o]", j));

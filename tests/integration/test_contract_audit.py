@@ -19,7 +19,10 @@ left uncovered and was found wrong. Each class is one finding, fixed:
 - GET /open311/v2/requests.json with a `status` that is none of the spec's two (status=bogus,
   open,pending): 400 naming the parameter and its values, as a bad `limit` or date already is,
   where an empty list answered as if nothing matched; `status=` and `service_code=` empty (a
-  form's unset filter) filter nothing, where they matched nothing.
+  form's unset filter) filter nothing, where they matched nothing;
+- the 404 of requests/{id} and services/{code}: names the number or code without the format's
+  ending ("no public request XJ-….json" read as if the number were wrong), and for a format
+  that is neither .json nor .xml says which to ask for.
 """
 import http.client
 import json
@@ -304,6 +307,35 @@ class Open311ListFilters(unittest.TestCase):
                         self.assertTrue(err["description"].startswith(param + ":"), err)
                     else:
                         self.assertIn(b"<code>400</code>", r.body)
+
+
+    def test_404_names_the_number(self):
+        r = self.server.request("POST", "/open311/v2/requests.json", body=urllib.parse.urlencode({
+            "service_code": "letter", "description": "不公开", "email": "b@example.cn",
+            "attribute[publish]": "false"}), headers={
+                "Content-Type": "application/x-www-form-urlencoded"})
+        hidden = r.json()[0]["service_request_id"]
+        unknown = "%s%05d" % (hidden[:-5], int(hidden[-5:]) + 50)
+        answers = []
+        for number in (hidden, unknown):
+            r = self.server.request("GET", "/open311/v2/requests/%s.json" % number)
+            self.assertEqual(r.status, 404, r)
+            self.assertEqual(r.json(), [{"code": 404,
+                                         "description": "no public request " + number}])
+            answers.append(r.json()[0]["description"].replace(number, "N"))
+            r = self.server.request("GET", "/open311/v2/requests/%s.xml" % number)
+            self.assertIn(("<description>no public request %s</description>" % number).encode(),
+                          r.body)
+        self.assertEqual(answers[0], answers[1])  # hidden and unknown alike
+        for path, words in (("/open311/v2/requests/%s.csv" % self.sid, ".json or .xml"),
+                            ("/open311/v2/requests/%s" % self.sid, ".json or .xml"),
+                            ("/open311/v2/services/letters.json",
+                             "no service letters (services:"),
+                            ("/open311/v2/services/letter.html", ".json or .xml")):
+            with self.subTest(path=path):
+                r = self.server.request("GET", path)
+                self.assertEqual(r.status, 404, r)
+                self.assertIn(words, r.json()[0]["description"])
 
 
 if __name__ == "__main__":
