@@ -22,7 +22,11 @@ left uncovered and was found wrong. Each class is one finding, fixed:
   form's unset filter) filter nothing, where they matched nothing;
 - the 404 of requests/{id} and services/{code}: names the number or code without the format's
   ending ("no public request XJ-….json" read as if the number were wrong), and for a format
-  that is neither .json nor .xml says which to ask for.
+  that is neither .json nor .xml says which to ask for;
+- CIVICDESK_SMTP_URL with a user name and password in it (smtp://user:pass@host:587, as mail
+  providers write their settings): refused with the password written out on stderr, that is in
+  the journal; now refused naming smtp_user and smtp_password (CIVICDESK_SMTP_USER,
+  CIVICDESK_SMTP_PASSWORD) and without the secret; a refused CIVICDESK_SMS_URL alike.
 """
 import http.client
 import json
@@ -336,6 +340,39 @@ class Open311ListFilters(unittest.TestCase):
                 r = self.server.request("GET", path)
                 self.assertEqual(r.status, 404, r)
                 self.assertIn(words, r.json()[0]["description"])
+
+
+class CredentialsInUrlsNeverPrinted(unittest.TestCase):
+    """serve refuses a mail server URL holding credentials, says where they go, and never
+    prints them; a refused SMS gateway URL is shown without its credentials."""
+
+    SECRET = "S3cret-Pa55"
+
+    def refused(self, var, value):
+        srv = harness.Server(env={var: value})
+        try:
+            p = subprocess.run([harness.BIN, "serve"], env=srv.env, cwd=srv.dir,
+                               capture_output=True, text=True, timeout=60)
+        finally:
+            srv.cleanup()
+        self.assertEqual(p.returncode, 1, p.stderr[-500:])
+        self.assertNotIn("listening on", p.stdout)
+        self.assertNotIn(self.SECRET, p.stdout + p.stderr)
+        return p.stderr
+
+    def test_smtp_url_with_credentials(self):
+        for url in ("smtp://civic:%s@127.0.0.1:587" % self.SECRET,
+                    "smtps://civic%%40bureau.example:%s@smtp.example.cn:465" % self.SECRET,
+                    "smtp://%s@127.0.0.1" % self.SECRET):
+            with self.subTest(url=url):
+                err = self.refused("CIVICDESK_SMTP_URL", url)
+                for words in ("smtp_url", "smtp_user", "smtp_password", "CIVICDESK_SMTP_USER"):
+                    self.assertIn(words, err)
+
+    def test_sms_url_refused_without_its_credentials(self):
+        err = self.refused("CIVICDESK_SMS_URL", "htp://gw:%s@sms.example/send" % self.SECRET)
+        self.assertIn("sms_url", err)
+        self.assertIn("sms.example/send", err)
 
 
 if __name__ == "__main__":
