@@ -9,8 +9,9 @@ left uncovered and was found wrong. Each class is one finding, fixed:
   fraction dropped, as the list of requests filters on whole seconds;
 - the /track page's look-up with the tracking number as a citizen types or pastes it: blanks
   after it (a copy from an SMS or e-mail, a phone keyboard's completion) or in lower case (a
-  phone keyboard's first letter, or all of it): found, as the query code already is in any case
-  and with blanks; what is not the number is still the one "not found";
+  phone keyboard's first letter, or all of it) or in full-width characters (a Chinese input
+  method left in 全角 mode: ＸＪ－２０２６…, and the code alike): found, as the query code
+  already is in any case and with blanks; what is not the number is still the one "not found";
 - a form (POST /api/v1/items, POST /open311/v2/requests.json) that gives a field twice with
   different values, the consent to publish above all (attribute[publish]=true&...=false): 400
   naming the field and nothing stored, as JSON's duplicate member already is, where the first
@@ -201,8 +202,15 @@ class TrackPageTakesTheNumberAsTyped(unittest.TestCase):
             with self.subTest(typed=typed):
                 self.assertEqual(self.look_up(typed, self.code.lower()),
                                  (303, "/track?tracking=" + n))
+        wide = lambda t: "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else
+                                 "\u3000" if c == " " else c for c in t)
+        for typed, code in ((wide(n), self.code), (n, wide(self.code)),
+                            (wide(n.lower()) + "\u3000", wide(self.code.lower()))):
+            with self.subTest(typed=typed, code=code):
+                self.assertEqual(self.look_up(typed, code), (303, "/track?tracking=" + n))
         other = "%s%05d" % (n[:-5], int(n[-5:]) + 1)
-        for typed in (other, other.lower() + " ", n[:-1], n.replace("-", ""), n + "x"):
+        for typed in (other, other.lower() + " ", n[:-1], n.replace("-", ""), n + "x",
+                      wide(other)):
             with self.subTest(typed=typed):
                 self.assertEqual(self.look_up(typed, self.code), (404, None))
 
