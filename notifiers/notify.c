@@ -81,14 +81,44 @@ url_usable(const char *url)
 	return rc;
 }
 
+/* url as it may be shown in a message (the journal keeps it): its user name and password, if
+ * it holds any, as "***"; url itself, or buf. */
+static const char *
+url_shown(const char *url, char *buf, size_t size)
+{
+	const char *host = strstr(url, "://"), *at = NULL, *p;
+
+	if (host == NULL)
+		return url;
+	host += 3;
+	for (p = host; *p != '\0' && *p != '/' && *p != '?' && *p != '#'; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		return url;
+	snprintf(buf, size, "%.*s***%s", (int)(host - url), url, at);
+	return buf;
+}
+
 int
 notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 {
 	struct notify_quiet q;
-	char hp[300], name[256], addr[256];
+	char hp[300], name[256], addr[256], shown[600];
+	const char *url;
 
+	url = url_shown(cfg->smtp_url, shown, sizeof(shown));
+	if (url != cfg->smtp_url) {
+		snprintf(err, errsize,
+		         "smtp_url: '%s' holds a user name or password, which do not go in it: give "
+		         "them as smtp_user and smtp_password (CIVICDESK_SMTP_USER, "
+		         "CIVICDESK_SMTP_PASSWORD)",
+		         url);
+		return -1;
+	}
 	if (cfg->smtp_url[0] != '\0' && notify_smtp_hostport(cfg->smtp_url, hp, sizeof(hp)) != 0) {
-		snprintf(err, errsize, "smtp_url: '%s' is not smtp://HOST[:PORT] or smtps://HOST[:PORT]", cfg->smtp_url);
+		snprintf(err, errsize, "smtp_url: '%s' is not smtp://HOST[:PORT] or smtps://HOST[:PORT]",
+		         url);
 		return -1;
 	}
 	if (strcmp(cfg->smtp_starttls, "off") != 0 && strcmp(cfg->smtp_starttls, "optional") != 0 &&
@@ -106,7 +136,8 @@ notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 	if (cfg->sms_url[0] != '\0' && ((strncmp(cfg->sms_url, "http://", 7) != 0 &&
 	                                 strncmp(cfg->sms_url, "https://", 8) != 0) ||
 	                                url_usable(cfg->sms_url) != 1)) {
-		snprintf(err, errsize, "sms_url: '%s' is not an http:// or https:// URL", cfg->sms_url);
+		snprintf(err, errsize, "sms_url: '%s' is not an http:// or https:// URL",
+		         url_shown(cfg->sms_url, shown, sizeof(shown)));
 		return -1;
 	}
 	if (notify_quiet_parse(cfg->sms_quiet, &q, err, errsize) != 0)

@@ -73,8 +73,8 @@ sla_day sla_local_day(int64_t t);
 int64_t sla_day_end(sla_day day, int minutes);
 /* Formats an instant as local ISO 8601 with offset, e.g. 2025-10-14T23:59:59+08:00 (26 bytes). */
 void sla_format_local(int64_t t, char *buf, size_t size);
-/* Parses "YYYY-MM-DD" (local midnight) or "YYYY-MM-DDTHH:MM[:SS]" (local) or with a trailing
- * "Z" / "+HH:MM" offset. Returns 0 and writes *t, or -1. */
+/* Parses "YYYY-MM-DD" (local midnight) or "YYYY-MM-DDTHH:MM[:SS[.S…]]" (local; a fraction of a
+ * second is dropped) or with a trailing "Z" / "+HH:MM" offset. Returns 0 and writes *t, or -1. */
 int sla_parse_local(const char *s, int64_t *t);
 
 /* --- calendars ---------------------------------------------------------------------------- */

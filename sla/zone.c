@@ -4,6 +4,7 @@
  * zone's rule with sscanf for every instant after the zone's last listed transition: 13% of a
  * queue request, 4% of a submission, issue 20); instants outside that range, and local times
  * within a day of a transition, go to the C library as before. */
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,6 +314,12 @@ sla_parse_local(const char *s, int64_t *t)
 		if (two_digits(p + 1, 59, &sec) != 0)
 			return -1;
 		p += 3;
+		if (*p == '.') { /* W3C-DTF's decimal fraction of a second (".000Z"): dropped */
+			if (!isdigit((unsigned char)p[1]))
+				return -1;
+			for (p++; isdigit((unsigned char)*p); p++)
+				;
+		}
 	}
 	if (*p == '\0') {
 		*t = local_instant(day, h, m, sec);

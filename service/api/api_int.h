@@ -163,6 +163,12 @@ int jrec_int(struct jrec *r, size_t i, json_int_t v);
 int audit_log(struct req *req, const char *action, const char *target, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* The name of the first text field of req's form given again with another value (a browser
+ * never does; a script may: publish=true&publish=false), lent; NULL when there is none. The
+ * form readers take a field's first value, so a disagreement is refused (400 naming the field)
+ * as JSON's member given twice is. */
+const char *form_conflict(const struct req *req);
+
 /* Answers the core error err with its HTTP status, from one table: 400 (naming the field), 413,
  * 403, 404, 409 (with the item's state and the actions allowed now), 503 with Retry-After, 500. */
 void resp_core_error(struct resp *resp, const struct core_error *err);

@@ -144,6 +144,7 @@ item_input_form(struct req *req, struct resp *resp, struct item_input *ir)
 	                       &ir->in.phone, &ir->in.email,   &ir->channel, &ir->received,
 	                       &ir->in.lang};
 	const struct form_field *f;
+	const char *key;
 	size_t i;
 
 	for (i = 0; i < req->nform; i++) {
@@ -174,6 +175,12 @@ item_input_form(struct req *req, struct resp *resp, struct item_input *ir)
 			                 f->name);
 			return -1;
 		}
+	}
+	key = form_conflict(req);
+	if (key != NULL) {
+		resp_error_field(resp, 400, key, "%.64s is given twice with different values: give it "
+		                 "once", key);
+		return -1;
 	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		f = req_form(req, keys[i]);

@@ -101,9 +101,15 @@ h_open311_service(struct req *req, struct resp *resp)
 	char code[32];
 	int k;
 
-	if (strip_json(req->params[0], code, sizeof(code)) != 0 || (k = kind_parse(code)) < 0) {
-		o311_error(resp, 404, "no service %s (services: letter, complaint, consultation)",
+	if (strip_json(req->params[0], code, sizeof(code)) != 0) {
+		o311_error(resp, 404, "no service %.64s: ask for services/CODE.json or .xml",
 		           req->params[0]);
+		return;
+	}
+	k = kind_parse(code);
+	if (k < 0) {
+		o311_error(resp, 404, "no service %.64s (services: letter, complaint, consultation)",
+		           code);
 		return;
 	}
 	resp_json(resp, 200,
@@ -247,6 +253,11 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 			           "JSON object");
 			goto out;
 		}
+	}
+	if (j == NULL && form_conflict(req) != NULL) {
+		o311_error(resp, 400, "%.64s: given twice with different values: give it once",
+		           form_conflict(req));
+		goto out;
 	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (field(req, j, keys[i], &v[i]) != 0) {
@@ -463,12 +474,16 @@ h_open311_request_get(struct req *req, struct resp *resp)
 	char id[64];
 	struct db_item item;
 	json_t *j = NULL;
-	int rc = -2;
+	int rc;
 
 	if (public_rate(req, resp) != 0)
 		return;
-	if (strip_json(req->params[0], id, sizeof(id)) == 0)
-		rc = db_item_get(req->db, id, &item);
+	if (strip_json(req->params[0], id, sizeof(id)) != 0) {
+		o311_error(resp, 404, "no request %.64s: ask for requests/NUMBER.json or .xml",
+		           req->params[0]);
+		return;
+	}
+	rc = db_item_get(req->db, id, &item);
 	if (rc == -1) {
 		o311_error(resp, 500, "the request cannot be read");
 		return;
@@ -478,7 +493,7 @@ h_open311_request_get(struct req *req, struct resp *resp)
 		db_item_free(&item);
 	}
 	if (j == NULL) {
-		o311_error(resp, 404, "no public request %s", req->params[0]);
+		o311_error(resp, 404, "no public request %.64s", id);
 		return;
 	}
 	resp_json(resp, 200, json_pack("[o]", j));
@@ -497,6 +512,28 @@ in_list(const char *list, const char *value)
 		len = strcspn(p, ",");
 		if (len == vlen && strncmp(p, value, len) == 0)
 			return 1;
+		if (p[len] == '\0')
+			return 0;
+	}
+}
+
+/* 0 if each comma-delimited value of list (NULL: none) is one of names[0..n), an empty one
+ * ignored; -1 if not. */
+static int
+list_known(const char *list, const char *const *names, size_t n)
+{
+	size_t len, i;
+	const char *p;
+
+	if (list == NULL)
+		return 0;
+	for (p = list;; p += len + 1) {
+		len = strcspn(p, ",");
+		for (i = 0; len > 0 && i < n; i++)
+			if (strlen(names[i]) == len && strncmp(p, names[i], len) == 0)
+				break;
+		if (len > 0 && i == n)
+			return -1;
 		if (p[len] == '\0')
 			return 0;
 	}
@@ -626,7 +663,8 @@ limit_of(const char *s, size_t *limit)
  * receipt first, filtered as the spec says: service_request_id (a list, overriding every other
  * argument; see requests_by_id), service_code and status (lists, comma-delimited), start_date
  * and end_date (on requested_datetime, both included), limit (at most LIST_MAX); 400 for a date
- * that does not parse; 429 over the public rate. The (kind, status) lists the filters allow are
+ * that does not parse, a limit that is not one, a status that is neither open nor closed (an
+ * unknown service code is a filter that matches nothing); 429 over the public rate. The (kind, status) lists the filters allow are
  * read through items_o311 and merged in one statement with the rows shown (db_o311_list), so a
  * page reads its own entries and rows only, whatever the filters. Each record is set in one
  * object made for the answer (o311_record) and encoded by jansson, or served from the thread's
@@ -636,6 +674,7 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 {
 	const char *code = req_query(req, "service_code"), *status = req_query(req, "status");
 	const char *lim = req_query(req, "limit"), *ids = req_query(req, "service_request_id");
+	static const char *const statuses[] = {"open", "closed"};
 	struct rcache *cache = rcache_of(req);
 	struct db_row own[LIST_MAX], *rows = own;
 	struct db_o311_query q;
@@ -661,6 +700,14 @@ h_open311_requests_get(struct req *req, struct resp *resp)
 		return;
 	}
 	q.limit = (int)limit;
+	if (status != NULL && status[0] == '\0')
+		status = NULL; /* status= as a form leaves an unset filter: none */
+	if (code != NULL && code[0] == '\0')
+		code = NULL; /* the same for service_code= */
+	if (list_known(status, statuses, 2) != 0) {
+		o311_error(resp, 400, "status: open, closed or both (open,closed)");
+		return;
+	}
 	for (k = 0; k < KIND__MAX; k++)
 		for (closed = 0; closed < 2; closed++) {
 			q.lists[k][closed] = in_list(code, kind_name((enum kind)k)) &&

@@ -1,8 +1,10 @@
-/* util.c: helpers the handlers share: the audit row of a request, the "before" parameter. */
+/* util.c: helpers the handlers share: the audit row of a request, the "before" parameter, a
+ * form's repeated fields. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api_int.h"
 
@@ -25,6 +27,26 @@ audit_log(struct req *req, const char *action, const char *target, const char *f
 	rc = audit_write(req->db, req->now, &who, action, target, 1, detail);
 	free(detail);
 	return rc;
+}
+
+const char *
+form_conflict(const struct req *req)
+{
+	const struct form_field *f, *g;
+	size_t i, j;
+
+	for (i = 1; i < req->nform; i++) {
+		f = &req->form[i];
+		if (f->filename != NULL)
+			continue;
+		for (j = 0; j < i; j++) {
+			g = &req->form[j];
+			if (g->filename == NULL && strcmp(f->name, g->name) == 0 &&
+			    (f->size != g->size || memcmp(f->data, g->data, f->size) != 0))
+				return f->name;
+		}
+	}
+	return NULL;
 }
 
 /* The HTTP status of each core error. */

@@ -15,6 +15,13 @@ int cmd_restore(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_ingest_mail(int argc, char **argv);
 
+struct config;
+/* cmd_ops.c: loads the configuration as every command does (--config FILE, CIVICDESK_CONFIG,
+ * else ./civicdesk.conf if present; CIVICDESK_* override), for the commands that must see the
+ * database path before opening it. 0, or -1 having said why on stderr as "civicdesk CMD: …";
+ * the caller frees cfg with config_free on success. */
+int cli_config(struct config *cfg, const char *path, const char *cmd);
+
 struct app;
 /* daily.c, run by serve at start and after each local midnight: the audit chain's head as a
  * log line (to anchor outside), and the daily backup into backup_dir with its retention. */

@@ -2,12 +2,15 @@
  * cmd_ingest.c: civicdesk ingest-mail — an MTA pipes one message on stdin (like RT's
  * rt-mailgate). Prints one line on stdout: the tracking number of the item created or added to,
  * or "ignored: REASON". Exit codes from sysexits: 0 stored durably or deliberately ignored,
- * 65 a message that can never be stored, 75 try again later (database busy or unavailable, out
- * of memory, configuration unreadable: the MTA keeps the message and retries), 64 usage.
+ * 65 a message that can never be stored, 75 try again later (database busy, unavailable or not
+ * there, out of memory, configuration unreadable: the MTA keeps the message and retries), 64
+ * usage. It never creates a database: an MTA runs it with its own environment and working
+ * directory, where a database made afresh would take the letter out of the bureau's sight.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "service/core/core.h"
 #include "service/mailin/mailin.h"
@@ -51,6 +54,27 @@ read_all(size_t *len)
 	return NULL;
 }
 
+/* 1 if the configured database file is not there (or the configuration cannot be read),
+ * having said so on stderr; 0 if it is. */
+static int
+db_missing(const char *config)
+{
+	struct config cfg;
+	int missing;
+
+	if (cli_config(&cfg, config, "ingest-mail") != 0)
+		return 1;
+	missing = access(cfg.db, F_OK) != 0;
+	if (missing)
+		fprintf(stderr,
+		        "civicdesk ingest-mail: the database %s does not exist: the message was not "
+		        "stored (give the path of the database civicdesk serve uses, with --config or "
+		        "CIVICDESK_DB)\n",
+		        cfg.db);
+	config_free(&cfg);
+	return missing;
+}
+
 int
 cmd_ingest_mail(int argc, char **argv)
 {
@@ -73,6 +97,10 @@ cmd_ingest_mail(int argc, char **argv)
 	if (raw == NULL) {
 		fprintf(stderr, "civicdesk ingest-mail: cannot read the message\n");
 		return EX_TEMPFAIL;
+	}
+	if (db_missing(config)) {
+		free(raw);
+		return len > (size_t)MAIL_RAW_MAX ? EX_DATAERR : EX_TEMPFAIL;
 	}
 	if (app_open(&app, config, stderr) != 0) {
 		/* the database busy (another writer) or unavailable: the MTA retries (a message over

@@ -41,9 +41,10 @@ static const int file_exit[] = {
 };
 
 /* Reads the configuration as every command does (--config FILE, CIVICDESK_CONFIG, else
- * ./civicdesk.conf if present; CIVICDESK_DB overrides) for the database path. 0 or -1. */
-static int
-ops_config(struct config *cfg, const char *path, const char *cmd)
+ * ./civicdesk.conf if present; CIVICDESK_DB overrides) for the database path. 0 or -1 having
+ * said why on stderr. */
+int
+cli_config(struct config *cfg, const char *path, const char *cmd)
 {
 	char err[1024];
 	int explicit_path = path != NULL;
@@ -109,7 +110,7 @@ cmd_backup(int argc, char **argv)
 		                "file\n");
 		return EX_USAGE;
 	}
-	if (ops_config(&cfg, config, "backup") != 0)
+	if (cli_config(&cfg, config, "backup") != 0)
 		return EX_DATAERR;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&info, 0, sizeof(info));
@@ -150,7 +151,7 @@ cmd_restore(int argc, char **argv)
 		                "stopped\n");
 		return EX_USAGE;
 	}
-	if (ops_config(&cfg, config, "restore") != 0)
+	if (cli_config(&cfg, config, "restore") != 0)
 		return EX_DATAERR;
 	memset(&info, 0, sizeof(info));
 	st = db_restore(src, cfg.db, saved, sizeof(saved), &info, err, sizeof(err));
@@ -224,7 +225,7 @@ cmd_audit(int argc, char **argv)
 		                "(serve does it daily)\n");
 		return EX_USAGE;
 	}
-	if (ops_config(&cfg, config, "audit") != 0)
+	if (cli_config(&cfg, config, "audit") != 0)
 		return EX_DATAERR;
 	rc = db_audit_verify_file(file ? file : cfg.db, &chk, &st, err, sizeof(err));
 	if (rc < 0) {

@@ -16,6 +16,7 @@ static const char *const kinds[] = { "letter", "complaint", "consultation" };
 #define TRACK_COOKIE "civicdesk_track"     /* tracking.code of the last look-up */
 #define TRACK_COOKIE_AGE 900 /* seconds the look-up cookie lasts unused (a shared computer) */
 #define TRACKING_MAX 48 /* bytes of a tracking number with its NUL (the pages take 40) */
+#define TYPED_MAX 128   /* bytes of a typed number or code in full-width characters, NUL too */
 
 static int receipt(struct page *pg, const char *done);
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -770,6 +771,60 @@ track_check(struct page *pg, const char *tracking, const char *code,
 	return ok;
 }
 
+/* in (a form's field, NULL or at most TYPED_MAX - 1 bytes, else left as it is) with the
+ * full-width forms of ASCII (U+FF01..U+FF5E, what a Chinese input method writes in 全角 mode:
+ * ＸＪ－２０２６) and the ideographic space as their ASCII characters, into out; returns in when it
+ * holds none, else out. */
+static const char *
+halfwidth(const char *in, char out[TYPED_MAX])
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t n = 0;
+
+	if (in == NULL || strlen(in) >= TYPED_MAX ||
+	    (strstr(in, "\xef\xbc") == NULL && strstr(in, "\xef\xbd") == NULL &&
+	     strstr(in, "\xe3\x80\x80") == NULL))
+		return in;
+	while (*p != '\0') {
+		if (p[0] == 0xef && p[1] == 0xbc && p[2] >= 0x81 && p[2] <= 0xbf) {
+			out[n++] = (char)(p[2] - 0x81 + '!'); /* U+FF01..U+FF3F */
+			p += 3;
+		} else if (p[0] == 0xef && p[1] == 0xbd && p[2] >= 0x80 && p[2] <= 0x9e) {
+			out[n++] = (char)(p[2] - 0x80 + '`'); /* U+FF40..U+FF5E */
+			p += 3;
+		} else if (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80) {
+			out[n++] = ' ';
+			p += 3;
+		} else {
+			out[n++] = (char)*p++;
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* The tracking number as the citizen typed or pasted it (at most 40 bytes), in out as issued:
+ * without the blanks around it, in upper case (a phone keyboard's capital or none; the query
+ * code is taken in any case too). Returns out. */
+static const char *
+track_number_typed(const char *typed, char out[TRACKING_MAX])
+{
+	size_t n, i;
+
+	while (*typed == ' ' || *typed == '\t')
+		typed++;
+	n = strlen(typed);
+	while (n > 0 && (typed[n - 1] == ' ' || typed[n - 1] == '\t' || typed[n - 1] == '\r' ||
+	                 typed[n - 1] == '\n'))
+		n--;
+	if (n >= TRACKING_MAX)
+		n = TRACKING_MAX - 1;
+	for (i = 0; i < n; i++)
+		out[i] = typed[i] >= 'a' && typed[i] <= 'z' ? (char)(typed[i] - 'a' + 'A') : typed[i];
+	out[n] = '\0';
+	return out;
+}
+
 /* Post, redirect, get: the look-up's number and code wait in a cookie of this browser (for
  * /track only, HttpOnly, SameSite=Strict, TRACK_COOKIE_AGE), and the page goes on (303) to
  * /track?tracking=NUMBER[&done=ACTION], so that the address, the history, a Referer and an access
@@ -838,14 +893,15 @@ pg_track_post(struct req *req, struct resp *resp)
 {
 	struct page pg;
 	const char *tracking, *code, *action;
-	char number[TRACKING_MAX], norm[QUERY_CODE_LEN + 1];
+	char number[TRACKING_MAX], norm[QUERY_CODE_LEN + 1], typed[TRACKING_MAX];
+	char wide_number[TYPED_MAX], wide_code[TYPED_MAX];
 	int64_t retry;
 	int rc = 0, status = 200, a = -1, i, csrf;
 
 	if (page_begin(&pg, req, resp, "track.title", "track") != 0)
 		return;
-	tracking = page_field(&pg, "tracking");
-	code = page_field(&pg, "code");
+	tracking = halfwidth(page_field(&pg, "tracking"), wide_number);
+	code = halfwidth(page_field(&pg, "code"), wide_code);
 	action = page_field(&pg, "action");
 	/* an expired form (a new browser session, a restarted server) does nothing, says so and
 	 * keeps what was typed: the look-up form, or the item with the refused form's text */
@@ -863,8 +919,7 @@ pg_track_post(struct req *req, struct resp *resp)
 		           tracking != NULL && strlen(tracking) <= 40 ? tracking : NULL);
 		return;
 	}
-	while (*tracking == ' ')
-		tracking++;
+	tracking = track_number_typed(tracking, typed);
 	if (core_track_refused(req->app, req->addr, tracking, req->now, &retry)) {
 		json_object_set_new(pg.data, "limited", json_true());
 		resp_header(resp, "Retry-After", "%lld", (long long)retry);

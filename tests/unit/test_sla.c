@@ -224,6 +224,12 @@ test_zone(struct t *t)
 	CHECK_INT(t, local("2025-10-14T23:59:59+08:00"), 1760457599);
 	CHECK_INT(t, local("2025-10-14T10:59:59-05:00"), 1760457599);
 	CHECK_INT(t, local("2025-10-15"), 1760457600);
+	CHECK_INT(t, local("2025-10-14T15:59:59.999Z"), 1760457599);
+	CHECK_INT(t, local("2025-10-14T23:59:59.5+08:00"), 1760457599);
+	CHECK_INT(t, local("2025-10-14T23:59:59.123456"), 1760457599);
+	CHECK_INT(t, sla_parse_local("2025-10-14T23:59:59.Z", &v), -1);
+	CHECK_INT(t, sla_parse_local("2025-10-14T23:59.5Z", &v), -1);
+	CHECK_INT(t, sla_parse_local("2025-10-14T23:59:59,5Z", &v), -1);
 	CHECK_INT(t, sla_parse_local("2025-10-14T24:00", &v), -1);
 	CHECK_INT(t, sla_parse_local("2025-10-14T23:60", &v), -1);
 	CHECK_INT(t, sla_parse_local("2025-10-14T23", &v), -1);
