@@ -452,6 +452,9 @@ struct app {
 	size_t nspare;
 	struct api_state *api;          /* the API's state (service/api), set by serve; opaque
 	                                 * here, NULL: the API keeps nothing across requests */
+	struct session_writer *sessions; /* writes the sessions' activity off the requests'
+	                                  * threads (session_writer.c), started by serve; NULL:
+	                                  * the session check writes it itself */
 	sem_t pwhash_slots;        /* argon2id computations at once (64 MiB each): auth.c */
 	unsigned char code_key[QUERY_CODE_KEY]; /* query codes: ChaCha20's key, drawn at app_open
 	                                         * (query_code.c) */
@@ -840,6 +843,15 @@ enum session_err {
  * activity is written at most once a minute. */
 enum session_err core_session_get(struct app *app, struct db_conn *c, const char *token,
                                   int64_t now, struct session **out);
+/* Starts the session writer of app (serve): from then on core_session_get reads only, and
+ * what it finds to write (a session's activity, the end of an expired or inactive one) is
+ * written by the writer's thread in batches, without an fsync, a moment later; core_session_get
+ * takes the activity from the writer until then. So a staff read runs in one snapshot and
+ * never waits for the group-commit writer's lock. 0 or -1 (logged). */
+int core_session_writer_start(struct app *app);
+/* Writes what is queued, stops the writer and frees it (the session check writes itself
+ * again). Nothing when none was started. */
+void core_session_writer_stop(struct app *app);
 
 /* --- accounts (accounts.c): shared by the admin API and civicdesk user ------------------- */
 
