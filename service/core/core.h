@@ -839,8 +839,9 @@ enum session_err {
 };
 
 /* The live session of cookie token at now: SESSION_OK with a new *out (caller frees) whose
- * must_change says whether the password must change first. An expired or inactive session is deleted. Its last
- * activity is written at most once a minute. */
+ * must_change says whether the password must change first. An expired or inactive session is
+ * deleted, and its last activity written at most once a minute: by the session writer when
+ * one runs (then this only reads, and may run inside a read snapshot), else on c. */
 enum session_err core_session_get(struct app *app, struct db_conn *c, const char *token,
                                   int64_t now, struct session **out);
 /* Starts the session writer of app (serve): from then on core_session_get reads only, and
