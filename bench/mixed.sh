@@ -68,6 +68,10 @@ if [ -n "${BENCH_QUEUE_DB:-}" ]; then
 	cp "$BENCH_QUEUE_DB" "$db" || exit 1
 	# the source's own WAL, if a server left one, is part of it
 	if [ -s "$BENCH_QUEUE_DB-wal" ]; then cp "$BENCH_QUEUE_DB-wal" "$db-wal" || exit 1; fi
+	# on the disk before serve starts: else the writer's first checkpoint, whose fdatasync of
+	# the database file is the first one, waits for the whole copy (a gigabyte at 1,000,000
+	# items: 0.5 s, the first submissions' p99 of 340-540 ms that was taken for start-up work)
+	sync "$db" $([ -s "$db-wal" ] && echo "$db-wal") || exit 1
 else
 	"$GEN" "$db" "$N" || exit 1
 fi
@@ -94,8 +98,8 @@ cookie=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
 	-d "{\"username\":\"benchhead\",\"password\":\"$PASSWORD\"}" "$base/api/v1/login" |
 	sed -n 's/^Set-Cookie: \([^;]*\).*/\1/ip' | head -1)
 [ -n "$cookie" ] || { echo "mixed bench: login failed"; exit 1; }
-# untimed: serve's start-up work on 1,000,000 items (its first clock scan, its daily tasks) holds
-# the write lock for some 340 ms, and the first submissions wait behind it (reads do not)
+# untimed: the writer's, the readers' and the operating system's caches warm, as in the runs
+# since 20:17 (2026-11-30) that this bench's figures are compared with
 SUBMIT_DELAY_MS=$SDELAY wrk -t1 -c"$SCONNS" -d3s -s bench/wrk/submit_paced.lua "$base" >/dev/null
 
 # wal_kib: the -wal file's size now, KiB

@@ -710,6 +710,12 @@ int db_session_delete_others(struct db_conn *c, int64_t account_id,
                              const unsigned char keep[DB_TOKEN_HASH]);
 int db_session_prune(struct db_conn *c, int64_t idle_before, int64_t created_before);
 void db_session_free(struct db_session *s);
+/* The mode of connection c for the session writer's batch (on = 1: its commit waits for no
+ * fsync, synchronous NORMAL, and runs no automatic checkpoint) and back to the service's (0).
+ * What the batch writes (activity, ends of expired sessions) may be lost to a power cut: a
+ * session then ends a little early. Any later commit with synchronous FULL makes it durable
+ * first, the WAL being written in order. Outside a transaction only (SQLite's rule). 0 or -1. */
+int db_session_batch_mode(struct db_conn *c, int on);
 
 /* One row of the append-only audit log. */
 struct db_audit {

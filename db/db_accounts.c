@@ -535,6 +535,22 @@ db_session_prune(struct db_conn *c, int64_t idle_before, int64_t created_before)
 	return 0;
 }
 
+int
+db_session_batch_mode(struct db_conn *c, int on)
+{
+	/* PRAGMA takes no parameters; both texts are constants */
+	const char *sql = on ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL";
+
+	if (sqlite3_exec(c->h, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		db_log("session batch mode: %s", sqlite3_errmsg(c->h));
+		return -1;
+	}
+	/* the WAL's checkpoints stay the group-commit writer's (and SQLite's 1,000 frames on
+	 * the pool's other commits): none on this thread's few frames */
+	sqlite3_wal_autocheckpoint(c->h, on ? 0 : 1000);
+	return 0;
+}
+
 void
 db_session_free(struct db_session *s)
 {

@@ -152,6 +152,9 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "civicdesk: %s\n", err);
 		goto out;
 	}
+	/* the sessions' activity is written off the requests' threads, without an fsync */
+	if (core_session_writer_start(&app) != 0)
+		goto out;
 	httpd = http_start(&app, routes, api_nroutes + pages_nroutes, &port);
 	if (httpd == NULL)
 		goto out;
@@ -222,6 +225,7 @@ cmd_serve(int argc, char **argv)
 out:
 	mailin_poller_free(imap);
 	http_stop(httpd);
+	core_session_writer_stop(&app); /* after the server that fed it: writes what it holds */
 	notify_stop(notifier);
 	free(routes);
 	pages_free(app.pages);

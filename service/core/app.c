@@ -303,6 +303,7 @@ app_log_writer(struct app *app)
 void
 app_close(struct app *app)
 {
+	core_session_writer_stop(app); /* what it holds is written first */
 	db_submitter_stop(app->submitter);
 	app->submitter = NULL;
 	intake_spares_free(app); /* no submission in flight now */

@@ -465,6 +465,9 @@ struct app {
 	size_t nspare;
 	struct api_state *api;          /* the API's state (service/api), set by serve; opaque
 	                                 * here, NULL: the API keeps nothing across requests */
+	struct session_writer *sessions; /* writes the sessions' activity off the requests'
+	                                  * threads (session_writer.c), started by serve; NULL:
+	                                  * the session check writes it itself */
 	sem_t pwhash_slots;        /* argon2id computations at once (64 MiB each): auth.c */
 	unsigned char code_key[QUERY_CODE_KEY]; /* query codes: ChaCha20's key, drawn at app_open
 	                                         * (query_code.c) */
@@ -853,10 +856,20 @@ enum session_err {
 };
 
 /* The live session of cookie token at now: SESSION_OK with a new *out (caller frees) whose
- * must_change says whether the password must change first. An expired or inactive session is deleted. Its last
- * activity is written at most once a minute. */
+ * must_change says whether the password must change first. An expired or inactive session is
+ * deleted, and its last activity written at most once a minute: by the session writer when
+ * one runs (then this only reads, and may run inside a read snapshot), else on c. */
 enum session_err core_session_get(struct app *app, struct db_conn *c, const char *token,
                                   int64_t now, struct session **out);
+/* Starts the session writer of app (serve): from then on core_session_get reads only, and
+ * what it finds to write (a session's activity, the end of an expired or inactive one) is
+ * written by the writer's thread in batches, without an fsync, a moment later; core_session_get
+ * takes the activity from the writer until then. So a staff read runs in one snapshot and
+ * never waits for the group-commit writer's lock. 0 or -1 (logged). */
+int core_session_writer_start(struct app *app);
+/* Writes what is queued, stops the writer and frees it (the session check writes itself
+ * again). Nothing when none was started. */
+void core_session_writer_stop(struct app *app);
 
 /* --- accounts (accounts.c): shared by the admin API and civicdesk user ------------------- */
 

@@ -26,6 +26,18 @@ int intake_batch_end(void *cls, struct db_conn *c);
 extern const unsigned char lang_hans_bits[LANG_HANZI_BYTES];
 extern const unsigned char lang_hant_bits[LANG_HANZI_BYTES];
 
+/* The session writer (session_writer.c): each queues a change of a session for app's writer,
+ * merged with a queued one of the same session (the later activity wins), and returns 1; or
+ * returns 0 when app has no writer (the caller writes it). A change that finds the queue full is
+ * dropped (1): the session's next check finds it due again. */
+int session_touch_later(struct app *app, const unsigned char hash[DB_TOKEN_HASH], int64_t at);
+int session_end_later(struct app *app, const unsigned char hash[DB_TOKEN_HASH]);
+int session_end_account_later(struct app *app, int64_t account_id);
+/* The latest activity of session hash that the writer has queued or is writing, 0 when none.
+ * Asked before the session's row is read: a batch committed after the question is in the
+ * snapshot the row is then read from. */
+int64_t session_seen(struct app *app, const unsigned char hash[DB_TOKEN_HASH]);
+
 /* Replaces an owned string field with a copy of s (NULL clears it). 0 or -1. */
 int core_set_str(char **field, const char *s);
 

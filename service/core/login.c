@@ -359,7 +359,7 @@ core_session_get(struct app *app, struct db_conn *c, const char *token, int64_t 
 	struct db_session s;
 	struct db_account a;
 	enum session_err ret = SESSION_ERROR;
-	int64_t touch_every, enroll_by;
+	int64_t touch_every, enroll_by, seen;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
@@ -367,12 +367,20 @@ core_session_get(struct app *app, struct db_conn *c, const char *token, int64_t 
 	if (token == NULL || strlen(token) != AUTH_TOKEN_SIZE - 1)
 		return SESSION_NONE;
 	auth_token_hash(token, hash);
+	/* the activity the session writer has not committed yet: asked before the row is read
+	 * (the request's snapshot begins there), so that a batch committed in between is in it */
+	seen = session_seen(app, hash);
 	rc = db_session_get(c, hash, &s);
 	if (rc <= 0)
 		return rc < 0 ? SESSION_ERROR : SESSION_NONE;
+	if (seen > s.last_seen)
+		s.last_seen = seen;
+	/* what the check writes goes to the session writer (off this thread, out of the
+	 * request's snapshot); without one (commands other than serve) it is written here */
 	if ((app->cfg.session_idle > 0 && now - s.last_seen > app->cfg.session_idle) ||
 	    (app->cfg.session_max > 0 && now - s.created > app->cfg.session_max)) {
-		db_session_delete(c, hash);
+		if (!session_end_later(app, hash))
+			db_session_delete(c, hash);
 		ret = SESSION_EXPIRED;
 		goto out;
 	}
@@ -380,7 +388,8 @@ core_session_get(struct app *app, struct db_conn *c, const char *token, int64_t 
 	if (rc < 0)
 		goto out;
 	if (rc == 0 || strcmp(a.status, "active") != 0) {
-		db_session_delete_account(c, s.account_id);
+		if (!session_end_account_later(app, s.account_id))
+			db_session_delete_account(c, s.account_id);
 		ret = SESSION_INACTIVE;
 		goto out;
 	}
@@ -389,7 +398,8 @@ core_session_get(struct app *app, struct db_conn *c, const char *token, int64_t 
 	touch_every = AUTH_TOUCH_EVERY;
 	if (app->cfg.session_idle > 0 && app->cfg.session_idle / 2 < touch_every)
 		touch_every = app->cfg.session_idle / 2;
-	if (now - s.last_seen >= touch_every && db_session_touch(c, hash, now) != 0)
+	if (now - s.last_seen >= touch_every && !session_touch_later(app, hash, now) &&
+	    db_session_touch(c, hash, now) != 0)
 		log_warn("auth: cannot record the session's activity: %s", db_errmsg(c));
 	rc = must_enroll(app, c, &a, now, &enroll_by);
 	if (rc < 0)

@@ -868,24 +868,27 @@ call_dispatch(struct call *call)
 		resp_header(&call->resp, "Retry-After", "5");
 		return;
 	}
-	if (call->route->roles != 0 && auth_check(req, &call->resp, call->route->roles) != 0)
-		goto out;
-	/* A GET reads several statements (an item, its clocks, its history): one snapshot for all
-	 * of them, so that it never sees a transition committed halfway through its reads. */
+	/* A GET reads several statements (the session, its account, an item, its clocks, its
+	 * history): one snapshot for all of them, so that it never sees a transition committed
+	 * halfway through its reads, and takes the wal-index's locks once. The session check
+	 * writes nothing in it (the session writer does, core_session_writer_start). */
 	reading = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 	if (reading && db_begin_read(req->db) != 0) {
 		resp_error(&call->resp, 503, "unavailable", "the database is busy; try again");
 		resp_header(&call->resp, "Retry-After", "1");
 		goto out;
 	}
+	if (call->route->roles != 0 && auth_check(req, &call->resp, call->route->roles) != 0)
+		goto end_read;
 	call->handled = 1;
 	req->io_thread = !call->deferred;
 	call->route->handler(req, &call->resp);
 	req->io_thread = 0;
-	if (reading)
-		db_end_read(req->db);
 	if (call->then == NULL)
 		resp_finish(&call->resp);
+end_read:
+	if (reading)
+		db_end_read(req->db);
 out:
 	/* A write the database could not take (disk full, read-only, locked) is the client's to
 	 * retry later, not an internal error; SQLite's own words stay in the log. */

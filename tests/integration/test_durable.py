@@ -8,11 +8,15 @@ fsync) of the WAL that began after the last of those writes ended. The writer's 
 answered (db/db_submit.c): a commit without its sync (synchronous=NORMAL or OFF), or an answer
 sent before the COMMIT returns, fails this.
 
+And the other way round: a staff read's record of its session's activity, which needs no fsync,
+is not written on the thread that answers the read.
+
 Bounded: 12 submissions, one at a time; a few seconds under strace."""
 import http.client
 import json
 import os
 import re
+import sqlite3
 import sys
 import unittest
 
@@ -108,6 +112,50 @@ class Durable(unittest.TestCase):
             self.assertTrue(synced, "a 201 at %.6f went out before the fdatasync of the WAL "
                             "written at %.6f" % (start, last))
             prev_send = s[1]
+
+    def test_staff_read_writes_its_activity_off_its_thread(self):
+        """A staff read whose session's last activity is older than a minute records the new
+        one, but not on the I/O thread that answers it: there the commit waited for the
+        group-commit writer's lock and an fdatasync, and held up the thread's other connections
+        (issue 20). The thread that reads the request and sends the answer takes neither the
+        WAL's write lock nor an fdatasync in between; the activity is in the database once the
+        daemon has stopped (the session writer writes what it holds first)."""
+        d = self.dir
+        self.trace = os.path.join(d, "trace")
+        env = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0"}
+        self.srv = harness.Server(env=env, dbdir=d, wrap=[
+            "strace", "-f", "-y", "-ttt", "-s", "48", "-o", self.trace, "-e",
+            "trace=recvfrom,read,sendto,sendmsg,writev,write,fdatasync,fsync,fcntl"])
+        self.srv.start().drain()
+        t0 = 1764000000
+        self.srv.set_clock(t0)
+        s = self.srv.staff("reader", "dispatcher")
+        self.assertEqual(s.request("GET", "/api/v1/queue?limit=1").status, 200)
+        self.srv.set_clock(t0 + 120)  # the activity is two minutes old: due to be written
+        r = s.request("GET", "/api/v1/queue?limit=2")
+        self.assertEqual(r.status, 200)
+        self.srv.stop_traced()
+        self.assertEqual(self.srv.exit_code, 0, self.srv.output[-2000:])
+        with sqlite3.connect(self.srv.db) as db:
+            seen = db.execute("SELECT last_seen FROM sessions").fetchall()
+        self.assertEqual(seen, [(t0 + 120,)], "the activity of the second read was recorded")
+        lines = []
+        with open(self.trace, errors="replace") as f:
+            for raw in f:
+                m = LINE.match(raw.rstrip("\n"))
+                if m:
+                    lines.append((m.group(1), float(m.group(2)), m.group(3)))
+        got = [x for x in lines if "GET /api/v1/queue?limit=2 " in x[2]]
+        self.assertEqual(len(got), 1, "the second read's request in the trace")
+        tid, start = got[0][0], got[0][1]
+        sent = [x for x in lines if x[0] == tid and x[1] > start and "HTTP/1.1 200" in x[2]]
+        self.assertTrue(sent, "its answer, sent by the thread that read it")
+        end = sent[0][1]
+        between = [x[2] for x in lines if x[0] == tid and start < x[1] < end]
+        self.assertFalse([x for x in between if x.startswith(("fdatasync", "fsync"))],
+                         "no fdatasync on the answering thread: %r" % between)
+        self.assertFalse([x for x in between if "F_WRLCK" in x and "l_start=120," in x],
+                         "no wait for the WAL's write lock on it: %r" % between)
 
 
 if __name__ == "__main__":
