@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import unittest
+import urllib.parse
 from email.mime.text import MIMEText
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -149,6 +150,17 @@ class Lang(Mixin, peers.PeerClass, unittest.TestCase):
         self.assertTrue(texts[0].startswith("[civicdesk] We have received your message. "
                                             "Tracking number " + t), texts[0])
         self.assertEqual(self.staff_view(t)["lang"], "en")
+        # a form sent to the API (urlencoded) alike
+        for lang, status in (("zh-Hant", 201), ("fr", 400)):
+            r = self.server.request("POST", "/api/v1/items", body=urllib.parse.urlencode({
+                "kind": "letter", "subject": "路灯不亮", "body": "坏了一周。", "lang": lang,
+                "email": "form@citizen.example", "publish": "false"}).encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded"})
+            self.assertEqual(r.status, status, r)
+            if status == 201:
+                self.assertEqual(self.staff_view(r.json()["tracking"])["lang"], lang)
+            else:
+                self.assertEqual(r.json()["error"]["field"], "lang")
 
     def test_api_lang_refused(self):
         """A "lang" that is not one of ours (or not a string) is a 400 naming the field, and
