@@ -266,12 +266,14 @@ enum text_flags {
 };
 
 /* Checks that s[0..len) is valid UTF-8 (no overlong forms, surrogates or NUL) without control
- * characters (but those TEXT_MULTILINE allows). Returns the number of code points, or -1. */
+ * characters (but those TEXT_MULTILINE allows). Returns the number of characters: code points,
+ * a CR LF of TEXT_MULTILINE text counting as one (as browsers count a line break); or -1. */
 long text_check(const char *s, size_t len, unsigned flags);
 /* Makes s valid UTF-8 in place: each byte that does not belong to a valid sequence (a stray
  * byte, or a character cut short at the end) becomes '?'. For messages that quote a request. */
 void text_scrub(char *s);
-/* 1 if s holds something other than white space, else 0. */
+/* 1 if s holds something visible, else 0 (only white space, Unicode's included, and
+ * zero-width characters). */
 int text_nonblank(const char *s);
 /* A mainland mobile number (1[3-9] and 9 digits, optionally after +86) or a landline
  * (0, 2-3 digits, optional '-', 7-8 digits): 1, else 0. */

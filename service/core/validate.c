@@ -63,6 +63,13 @@ text_check(const char *s, size_t len, unsigned flags)
 			n++;
 			continue;
 		}
+		/* a line break as a browser sends it (CR LF) is one character, as the page's counter
+		 * and the textarea count it */
+		if (*p == '\r' && (flags & TEXT_MULTILINE) && end - p > 1 && p[1] == '\n') {
+			p += 2;
+			n++;
+			continue;
+		}
 		k = utf8_seq(p, end, &cp);
 		if (k == 0)
 			return -1;
@@ -95,12 +102,29 @@ text_scrub(char *s)
 	}
 }
 
+/* 1 if code point cp shows nothing: white space (ASCII's, no-break, the typographic spaces,
+ * the ideographic space of a Chinese keyboard) or a zero-width character. */
+static int
+invisible(unsigned cp)
+{
+	return (cp < 0x80 && isspace((int)cp)) || cp == 0xa0 || cp == 0x1680 ||
+	       (cp >= 0x2000 && cp <= 0x200d) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
+	       cp == 0x205f || cp == 0x2060 || cp == 0x3000 || cp == 0xfeff;
+}
+
 int
 text_nonblank(const char *s)
 {
-	for (; *s != '\0'; s++)
-		if (!isspace((unsigned char)*s))
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+	unsigned cp;
+	size_t k;
+
+	while (p < end) {
+		k = utf8_seq(p, end, &cp);
+		if (k == 0 || !invisible(cp))
 			return 1;
+		p += k;
+	}
 	return 0;
 }
 

@@ -208,17 +208,31 @@ json_type_ok(const char *type)
 	return is_form_type(type);
 }
 
+const char *
+req_body_text(const struct req *req, size_t *len)
+{
+	*len = req->body != NULL ? req->body_len : 0;
+	if (*len >= 3 && memcmp(req->body, "\xef\xbb\xbf", 3) == 0) {
+		*len -= 3;
+		return req->body + 3;
+	}
+	return req->body;
+}
+
 int
 req_json(struct req *req, struct resp *resp, json_t **out)
 {
 	json_error_t e;
+	const char *body;
+	size_t len;
 	json_t *j;
 
-	if (req->is_form || req->body == NULL || req->body_len == 0) {
+	body = req_body_text(req, &len);
+	if (req->is_form || body == NULL || len == 0) {
 		resp_error(resp, 400, "bad_request", "a JSON object is expected in the request body");
 		return -1;
 	}
-	j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
+	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
 	if (j == NULL && !json_type_ok(req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
 		resp_error_code_field(resp, 400, "unsupported_media_type", "Content-Type",
 		                      "the body must be JSON, sent as Content-Type: "

@@ -73,7 +73,10 @@ const char *req_query(struct req *req, const char *name);
 const char *req_cookie(struct req *req, const char *name);
 /* The first form field of that name, or NULL. */
 const struct form_field *req_form(struct req *req, const char *name);
-/* Parses the JSON body into a new reference in *out. On failure answers 400 (malformed JSON,
+/* The request's body without a leading UTF-8 byte order mark (Notepad and PowerShell write
+ * one; RFC 8259 lets a parser ignore it), its length into *len; NULL when there is no body. */
+const char *req_body_text(const struct req *req, size_t *len);
+/* Parses the JSON body (req_body_text) into a new reference in *out. On failure answers 400 (malformed JSON,
  * not an object, invalid UTF-8) and returns -1. */
 int req_json(struct req *req, struct resp *resp, json_t **out);
 

@@ -322,8 +322,12 @@ class Peer:
     def records(self):
         if not os.path.exists(self.log):
             return []
-        with open(self.log, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
+        with open(self.log, "rb") as f:
+            data = f.read()
+        # only whole lines: the peer may be writing the last one (a large message is written
+        # in more than one piece), which a later call reads whole
+        lines = data.split(b"\n")[:-1]
+        return [json.loads(line.decode("utf-8")) for line in lines if line.strip()]
 
 
 def close_all(server, peers, *dirs):

@@ -383,5 +383,71 @@ class CredentialsInUrlsNeverPrinted(unittest.TestCase):
         self.assertIn("sms.example/send", err)
 
 
+class InputAsClientsSendIt(unittest.TestCase):
+    """What real clients send and the contract's checks refused or let through wrongly (found by
+    the audit, fixed by the coordinator): a JSON body that begins with a UTF-8 byte order mark
+    (Windows Notepad, PowerShell's Out-File), taken by POST /api/v1/items and Open311's JSON
+    POST as RFC 8259 allows; a body whose line breaks come as a browser sends them (CR LF),
+    counted one character each as the page's counter counts them, so that a letter the page
+    let through is not refused for its length; a subject of ideographic spaces (a Chinese
+    keyboard's blank), no-break or zero-width spaces, refused as empty as ASCII blanks are."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def post_raw(self, path, raw, ctype="application/json"):
+        return self.server.request("POST", path, body=raw, headers={"Content-Type": ctype})
+
+    def test_json_with_byte_order_mark(self):
+        doc = {"kind": "letter", "subject": "路灯不亮", "body": "幸福路的路灯坏了。",
+               "email": "bom@example.cn", "publish": False}
+        raw = b"\xef\xbb\xbf" + json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        r = self.post_raw("/api/v1/items", raw)
+        self.assertEqual(r.status, 201, r)
+        t = r.json()["tracking"]
+        import sqlite3
+        with sqlite3.connect(self.server.db) as db:
+            self.assertEqual(db.execute("SELECT subject FROM items WHERE tracking = ?",
+                                        (t,)).fetchone()[0], "路灯不亮")
+        o311 = {"service_code": "complaint", "description": "井盖缺失",
+                "email": "bom311@example.cn", "attribute[publish]": "false"}
+        raw = b"\xef\xbb\xbf" + json.dumps(o311, ensure_ascii=False).encode("utf-8")
+        r = self.post_raw("/open311/v2/requests.json", raw)
+        self.assertEqual(r.status, 201, r)
+        # a byte order mark alone is still no JSON object
+        r = self.post_raw("/api/v1/items", b"\xef\xbb\xbf")
+        self.assertEqual(r.status, 400, r)
+
+    def test_line_breaks_count_as_the_page_counts_them(self):
+        # 19,990 characters and 10 line breaks: 20,000 as the page counts, 20,010 bytes of text
+        body = "\r\n".join(["路" * 1999] * 10) + "\r\n"
+        self.assertEqual(len(body.replace("\r\n", "\n")), 20000)
+        form = urllib.parse.urlencode({"kind": "letter", "subject": "长信", "body": body,
+                                       "email": "long@example.cn", "publish": "false"})
+        r = self.post_raw("/api/v1/items", form.encode(), "application/x-www-form-urlencoded")
+        self.assertEqual(r.status, 201, r)
+        # one more character is one too many
+        form = urllib.parse.urlencode({"kind": "letter", "subject": "长信", "body": body + "路",
+                                       "email": "long@example.cn", "publish": "false"})
+        r = self.post_raw("/api/v1/items", form.encode(), "application/x-www-form-urlencoded")
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["error"].get("field"), "body")
+
+    def test_invisible_subject_is_empty(self):
+        for blank in ("\u3000\u3000", "\u00a0", "\u200b\u3000", "\ufeff "):
+            with self.subTest(blank=ascii(blank)):
+                r = self.server.request("POST", "/api/v1/items", json_body={
+                    "kind": "letter", "subject": blank, "body": "正文",
+                    "email": "blank@example.cn", "publish": False})
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual(r.json()["error"].get("field"), "subject")
+                self.assertIn("empty", r.json()["error"]["message"])
+
+
 if __name__ == "__main__":
     harness.main()

@@ -177,6 +177,14 @@ test_text_checks(struct t *t)
 	}
 	CHECK(t, text_nonblank(" x "));
 	CHECK(t, !text_nonblank(" \t\n"));
+	/* the ideographic space, no-break space, zero-width space and BOM show nothing */
+	CHECK(t, !text_nonblank("\xe3\x80\x80\xc2\xa0\xe2\x80\x8b\xef\xbb\xbf \xe3\x80\x80"));
+	CHECK(t, text_nonblank("\xe3\x80\x80\xe8\xb7\xaf"));
+	CHECK(t, text_nonblank("\xff")); /* not text: refused by text_check, not called blank */
+	/* a line break sent as CR LF is one character, as the page counts it */
+	CHECK_INT(t, text_check("a\r\nb", 4, TEXT_MULTILINE), 3);
+	CHECK_INT(t, text_check("a\r\r\nb", 5, TEXT_MULTILINE), 4);
+	CHECK_INT(t, text_check("a\r\n", 3, 0), -1);
 
 	CHECK(t, phone_valid("13812345678"));
 	CHECK(t, phone_valid("+8613812345678"));
