@@ -236,6 +236,31 @@ def rfc2231_names():
 
 
 @case
+def rfc2231_beside_plain():
+    # Thunderbird and Outlook write a plain ASCII fallback and the RFC 2231 name beside it;
+    # RFC 2231 and RFC 6266 say the extended one wins, in either order and for name= alike
+    body = "两份材料。"
+    msg = MIMEMultipart("mixed")
+    msg.attach(MIMEText(body, "plain", "utf-8"))
+    a = b"%PDF-1.4\n" + b"receipt\n" * 12
+    b = b"%PDF-1.4\n" + b"photo list\n" * 7
+    pct = lambda t: "".join("%%%02X" % x for x in t.encode("utf-8"))  # noqa: E731
+    msg.attach(attachment(a, "application/pdf",
+                          raw_disposition="attachment; filename=\"receipt.pdf\";\r\n"
+                          " filename*=UTF-8''%s" % pct("收据.pdf")))
+    part = attachment(b, "application/pdf")
+    del part["Content-Type"]
+    part["Content-Type"] = ("application/pdf; name*=UTF-8''%s;\r\n name=\"list.pdf\""
+                            % pct("照片清单.pdf"))
+    msg.attach(part)
+    msg = headers(msg, "材料两份")
+    return msg, expect("材料两份", body,
+                       [("收据.pdf", len(a), "application/pdf"),
+                        ("照片清单.pdf", len(b), "application/pdf")],
+                       sender="张三 <zhangsan@example.cn>")
+
+
+@case
 def html_only():
     html = ("<html><head><title>t</title><style>p{color:red}</style>"
             "<script>alert('x')</script></head><body>"
