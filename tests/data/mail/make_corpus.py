@@ -193,6 +193,20 @@ def unknown_gbk_label():
 
 
 @case
+def utf7_labels():
+    # old Exchange and Lotus gateways label UTF-7 with its first IANA name, unicode-1-1-utf-7
+    subj = "噪音投诉"
+    body = "夜间施工噪音，请处理。"
+    msg = encoded_text(body, "unicode-1-1-utf-7", "utf-7", cte="7bit")
+    msg["From"] = "lotus@example.cn"
+    msg["To"] = "director@bureau.example"
+    msg["Subject"] = ew(subj, "unicode-1-1-utf-7", "utf-7")
+    msg["Date"] = DATE
+    msg["Message-ID"] = "<utf7@example.cn>"
+    return msg, expect(subj, body, sender="lotus@example.cn")
+
+
+@case
 def mojibake_kept():
     # webmail that already destroyed the text: UTF-8 replacement characters read as GBK
     subj = "锟斤拷锟斤拷"
