@@ -27,7 +27,9 @@ left uncovered and was found wrong. Each class is one finding, fixed:
 - CIVICDESK_SMTP_URL with a user name and password in it (smtp://user:pass@host:587, as mail
   providers write their settings): refused with the password written out on stderr, that is in
   the journal; now refused naming smtp_user and smtp_password (CIVICDESK_SMTP_USER,
-  CIVICDESK_SMTP_PASSWORD) and without the secret; a refused CIVICDESK_SMS_URL alike.
+  CIVICDESK_SMTP_PASSWORD) and without the secret; a refused CIVICDESK_SMS_URL alike;
+- URL schemes in capitals (SMTP://, SMTPS://, HTTP://: case-insensitive, RFC 3986) refused
+  while IMAP:// was taken; CIVICDESK_SMS_QUIET=OFF refused where off is taken.
 """
 import http.client
 import json
@@ -381,6 +383,32 @@ class CredentialsInUrlsNeverPrinted(unittest.TestCase):
         err = self.refused("CIVICDESK_SMS_URL", "htp://gw:%s@sms.example/send" % self.SECRET)
         self.assertIn("sms_url", err)
         self.assertIn("sms.example/send", err)
+
+
+class SmallWordsInAnyCase(unittest.TestCase):
+    """Schemes and the word off in capitals start the daemon as in lower case."""
+
+    def starts(self, env):
+        srv = harness.Server(env=env)
+        try:
+            srv.start()
+            self.assertEqual(srv.request("GET", "/api/v1/health").status, 200)
+        finally:
+            srv.stop()
+            srv.cleanup()
+
+    def test_upper_case_schemes(self):
+        for var, url in (("CIVICDESK_SMTP_URL", "SMTP://127.0.0.1:2525"),
+                         ("CIVICDESK_SMTP_URL", "Smtps://127.0.0.1:465"),
+                         ("CIVICDESK_SMS_URL", "HTTP://127.0.0.1:9/send"),
+                         ("CIVICDESK_SMS_URL", "HTTPS://sms.example/send")):
+            with self.subTest(url=url):
+                self.starts({var: url})
+
+    def test_sms_quiet_off_in_any_case(self):
+        for value in ("OFF", "Off", "21:00-08:00 REST-DAYS"):
+            with self.subTest(value=value):
+                self.starts({"CIVICDESK_SMS_QUIET": value})
 
 
 if __name__ == "__main__":
