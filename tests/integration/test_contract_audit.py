@@ -29,7 +29,9 @@ left uncovered and was found wrong. Each class is one finding, fixed:
   the journal; now refused naming smtp_user and smtp_password (CIVICDESK_SMTP_USER,
   CIVICDESK_SMTP_PASSWORD) and without the secret; a refused CIVICDESK_SMS_URL alike;
 - URL schemes in capitals (SMTP://, SMTPS://, HTTP://: case-insensitive, RFC 3986) refused
-  while IMAP:// was taken; CIVICDESK_SMS_QUIET=OFF refused where off is taken.
+  while IMAP:// was taken; CIVICDESK_SMS_QUIET=OFF refused where off is taken;
+- `civicdesk user add NAME --role=admin` (an option's value after "=", as getopt_long takes
+  it) refused as an unknown option.
 """
 import http.client
 import json
@@ -409,6 +411,27 @@ class SmallWordsInAnyCase(unittest.TestCase):
         for value in ("OFF", "Off", "21:00-08:00 REST-DAYS"):
             with self.subTest(value=value):
                 self.starts({"CIVICDESK_SMS_QUIET": value})
+
+
+class CommandLineAsOperatorsWriteIt(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="civicdesk-audit-")
+        self.env = {"CIVICDESK_DB": os.path.join(self.dir, "civicdesk.db")}
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_user_options_with_equals(self):
+        r = harness.run_cli("user", "add", "eq_admin", "--role=admin", "--email=eq@bureau.example",
+                            "--phone=13800138000", "--password-stdin",
+                            stdin="Equals-Passw0rd\n", env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = harness.run_cli("user", "list", env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"(?m)^eq_admin\tadmin\t")
+        r = harness.run_cli("user", "add", "eq_x", "--rolex=admin", "--password-stdin",
+                            stdin="Equals-Passw0rd\n", env=self.env)
+        self.assertEqual(r.returncode, 64)
 
 
 if __name__ == "__main__":
