@@ -31,7 +31,9 @@ left uncovered and was found wrong. Each class is one finding, fixed:
 - URL schemes in capitals (SMTP://, SMTPS://, HTTP://: case-insensitive, RFC 3986) refused
   while IMAP:// was taken; CIVICDESK_SMS_QUIET=OFF refused where off is taken;
 - `civicdesk user add NAME --role=admin` (an option's value after "=", as getopt_long takes
-  it) refused as an unknown option.
+  it) refused as an unknown option;
+- `civicdesk restore` of a file that is no database: one clear line, not a "db: prepare" log
+  line before it.
 """
 import http.client
 import json
@@ -432,6 +434,17 @@ class CommandLineAsOperatorsWriteIt(unittest.TestCase):
         r = harness.run_cli("user", "add", "eq_x", "--rolex=admin", "--password-stdin",
                             stdin="Equals-Passw0rd\n", env=self.env)
         self.assertEqual(r.returncode, 64)
+
+    def test_restore_of_no_database_says_it_once(self):
+        junk = os.path.join(self.dir, "notes.txt")
+        with open(junk, "w") as f:
+            f.write("this is not a backup\n" * 100)
+        r = harness.run_cli("restore", junk, env=self.env)
+        self.assertEqual(r.returncode, 65, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn("not a civicdesk database", lines[0])
+        self.assertNotIn("prepare", r.stderr)
 
 
 if __name__ == "__main__":
