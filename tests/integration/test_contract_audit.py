@@ -33,7 +33,11 @@ left uncovered and was found wrong. Each class is one finding, fixed:
 - `civicdesk user add NAME --role=admin` (an option's value after "=", as getopt_long takes
   it) refused as an unknown option;
 - `civicdesk restore` of a file that is no database: one clear line, not a "db: prepare" log
-  line before it.
+  line before it;
+- an Open311 POST's `media_url` (a photo the client uploaded elsewhere) was dropped: staff never
+  learnt of it. It is kept as a note at the end of the item's text, which staff see and which
+  reaches the public only through the reviewed, masked public version; Open311's answer is as
+  it was.
 """
 import http.client
 import json
@@ -445,6 +449,61 @@ class CommandLineAsOperatorsWriteIt(unittest.TestCase):
         self.assertEqual(len(lines), 1, r.stderr)
         self.assertIn("not a civicdesk database", lines[0])
         self.assertNotIn("prepare", r.stderr)
+
+
+class Open311MediaUrlKept(unittest.TestCase):
+    """media_url reaches the staff's view of the item, never the public before review."""
+
+    FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+    URL = "https://img.example.cn/311/路灯.jpg?size=large"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        cls.admin = cls.server.staff("media_admin", "admin")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def post(self, pairs, **kw):
+        if kw.get("json"):
+            return self.server.request("POST", "/open311/v2/requests.json", json_body=dict(pairs))
+        return self.server.request("POST", "/open311/v2/requests.json",
+                                   body=urllib.parse.urlencode(pairs), headers=self.FORM)
+
+    def staff_body(self, tracking):
+        r = self.admin.request("GET", "/api/v1/items/" + tracking)
+        self.assertEqual(r.status, 200, r)
+        return r.json()["body"]
+
+    def test_media_url_kept_for_staff(self):
+        for as_json in (False, True):
+            with self.subTest(json=as_json):
+                r = self.post([("service_code", "complaint"), ("description", "路灯坏了，见照片。"),
+                               ("email", "m@example.cn"), ("attribute[publish]", "true"),
+                               ("media_url", self.URL)], json=as_json)
+                self.assertEqual(r.status, 201, r)
+                self.assertEqual(sorted(r.json()[0]), ["account_id", "query_code",
+                                                       "service_notice", "service_request_id"])
+                tracking = r.json()[0]["service_request_id"]
+                body = self.staff_body(tracking)
+                self.assertTrue(body.startswith("路灯坏了，见照片。"), body)
+                self.assertIn(self.URL, body)
+                # unpublished: the public record withholds the text, the photo link with it
+                r = self.server.request("GET", "/open311/v2/requests/%s.json" % tracking)
+                self.assertEqual(r.status, 200, r)
+                self.assertNotIn("img.example.cn", r.body.decode("utf-8"))
+                self.assertIsNone(r.json()[0]["media_url"])
+
+    def test_what_is_no_web_address_is_not_kept(self):
+        for url in ("javascript:alert(1)", "https://a.example/x y", "x" * 10):
+            with self.subTest(url=url):
+                r = self.post([("service_code", "letter"), ("description", "正文"),
+                               ("email", "m@example.cn"), ("attribute[publish]", "false"),
+                               ("media_url", url)])
+                self.assertEqual(r.status, 201, r)
+                self.assertEqual(self.staff_body(r.json()[0]["service_request_id"]), "正文")
 
 
 if __name__ == "__main__":
