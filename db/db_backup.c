@@ -55,22 +55,21 @@ fail(enum db_file_status st, char *err, size_t errsize, const char *fmt, ...)
 static int
 one_int(struct db_conn *c, enum stmt which, int col, int64_t *out, char *err, size_t errsize)
 {
-	sqlite3_stmt *st = db_prep(c, stmts[which]);
-	int rc;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
 
-	if (st == NULL) {
+	/* prepared here, not by db_prep: a file that is no database fails right here, and the
+	 * caller's one message says so, without db_prep's log line beside it */
+	if (sqlite3_prepare_v2(c->h, stmts[which], -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
 		snprintf(err, errsize, "%s", sqlite3_errmsg(c->h));
-		return -1;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		snprintf(err, errsize, "%s", sqlite3_errmsg(c->h));
-		db_reset(st);
-		return -1;
+		goto out;
 	}
 	*out = sqlite3_column_int64(st, col);
-	db_reset(st);
-	return 0;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* Whether c is a civicdesk database this binary can read: DB_FILE_OK with its version, or

@@ -138,11 +138,11 @@ build(struct builder *b, const struct notify_msg *m)
 	return g_mime_object_to_string(GMIME_OBJECT(b->msg), b->fo);
 }
 
-/* Whether url asks for implicit TLS (smtps://). */
+/* Whether url asks for implicit TLS (smtps://; a scheme in any case, RFC 3986). */
 static int
 implicit_tls(const char *url)
 {
-	return strncmp(url, "smtps://", 8) == 0;
+	return g_ascii_strncasecmp(url, "smtps://", 8) == 0;
 }
 
 /* 1 if p[0..len) is HOST, HOST:PORT, [V6] or [V6]:PORT with a non-empty host and a port of
@@ -187,7 +187,7 @@ notify_smtp_hostport(const char *url, char *buf, size_t size)
 	const char *p;
 	size_t len;
 
-	if (strncmp(url, "smtp://", 7) == 0)
+	if (g_ascii_strncasecmp(url, "smtp://", 7) == 0)
 		p = url + 7;
 	else if (implicit_tls(url))
 		p = url + 8;

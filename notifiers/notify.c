@@ -133,8 +133,9 @@ notify_config_check(const struct notify_config *cfg, char *err, size_t errsize)
 		         cfg->smtp_from);
 		return -1;
 	}
-	if (cfg->sms_url[0] != '\0' && ((strncmp(cfg->sms_url, "http://", 7) != 0 &&
-	                                 strncmp(cfg->sms_url, "https://", 8) != 0) ||
+	/* a scheme in any case (RFC 3986), as curl takes it */
+	if (cfg->sms_url[0] != '\0' && ((g_ascii_strncasecmp(cfg->sms_url, "http://", 7) != 0 &&
+	                                 g_ascii_strncasecmp(cfg->sms_url, "https://", 8) != 0) ||
 	                                url_usable(cfg->sms_url) != 1)) {
 		snprintf(err, errsize, "sms_url: '%s' is not an http:// or https:// URL",
 		         url_shown(cfg->sms_url, shown, sizeof(shown)));

@@ -1,6 +1,7 @@
 /* quiet.c: SMS quiet hours — a daily window and, optionally, the calendar's rest days. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "notifiers.h"
 
@@ -29,7 +30,7 @@ notify_quiet_parse(const char *s, struct notify_quiet *out, char *err, size_t er
 	struct notify_quiet q = {0, 0, 0, 0};
 	const char *p = s;
 
-	if (s == NULL || strcmp(s, "off") == 0) {
+	if (s == NULL || strcasecmp(s, "off") == 0) { /* OFF, Off: a word in any case */
 		q.off = 1;
 		*out = q;
 		return 0;
@@ -43,7 +44,7 @@ notify_quiet_parse(const char *s, struct notify_quiet *out, char *err, size_t er
 	}
 	while (*p == ' ')
 		p++;
-	if (strncmp(p, "rest-days", 9) == 0) {
+	if (strncasecmp(p, "rest-days", 9) == 0) {
 		q.rest_days = 1;
 		p += 9;
 	}

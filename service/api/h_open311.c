@@ -220,8 +220,44 @@ o311_field(const char *f)
 	return f;
 }
 
+#define MEDIA_URL_MAX 2048 /* bytes of a media_url kept with the item */
+#define MEDIA_NOTE "%s\n\n[media_url (照片链接): %s]"
+
+/* description with a last line naming media_url (the photo an Open311 client uploaded
+ * elsewhere), for staff to see in the item's text; the public sees the text only through the
+ * reviewed, masked public version. A new string the caller frees; NULL when url is absent or
+ * no http(s) address without blanks and control characters, when the text would grow past
+ * INTAKE_BODY_MAX, or out of memory (then the description goes as it is). */
+static char *
+body_with_media_new(const char *description, const char *url)
+{
+	const char *host;
+	size_t i, n;
+	char *b;
+
+	if (url == NULL ||
+	    (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0))
+		return NULL;
+	n = strlen(url);
+	host = strstr(url, "://") + 3;
+	if (n > MEDIA_URL_MAX || *host == '\0' || *host == '/')
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
+			return NULL;
+	/* bytes bound code points: what fits in bytes fits in characters */
+	n += strlen(description) + sizeof(MEDIA_NOTE);
+	if (n > INTAKE_BODY_MAX)
+		return NULL;
+	b = malloc(n);
+	if (b != NULL)
+		snprintf(b, n, MEDIA_NOTE, description, url);
+	return b;
+}
+
 /* POST /open311/v2/requests.json (form-urlencoded as Open311 clients send it, or JSON):
- * service_code, description, first_name, last_name, email, phone, attribute[publish].
+ * service_code, description, first_name, last_name, email, phone, attribute[publish],
+ * media_url (kept as the text's last line: body_with_media_new).
  * 201 [{"service_request_id","service_notice","query_code","account_id":null}]; 400/413/429/503
  * as [{"code","description"}]. */
 void
@@ -232,7 +268,8 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 	                                   "subject",      "address_string", "lat",
 	                                   "long"};
 	const char *v[sizeof(keys) / sizeof(keys[0])];
-	char *subject = NULL, *name = NULL, code[QUERY_CODE_LEN + 1];
+	char *subject = NULL, *name = NULL, *body = NULL, code[QUERY_CODE_LEN + 1];
+	const char *media = NULL;
 	char notice[256];
 	struct intake in;
 	struct core_error err;
@@ -292,7 +329,11 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 	in.address = v[7];
 	in.lat = v[8];
 	in.lng = v[9];
-	in.body = v[1];
+	/* a media_url that is no text is left out, as any field Open311 does not know */
+	if (field(req, j, "media_url", &media) != 0)
+		media = NULL;
+	body = body_with_media_new(v[1], media);
+	in.body = body != NULL ? body : v[1];
 	in.name = name;
 	in.email = v[4];
 	in.phone = v[5];
@@ -324,6 +365,7 @@ refused:
 out:
 	free(subject);
 	free(name);
+	free(body);
 	db_item_free(&item);
 	json_decref(j);
 }

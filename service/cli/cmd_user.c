@@ -106,6 +106,26 @@ user_list(struct db_conn *c)
 	return EX_OK;
 }
 
+/* Whether argv[*i] is option opt with a value, as "--opt VALUE" (then *i moves past the value)
+ * or "--opt=VALUE" (as getopt_long takes both); writes the value to *out. */
+static int
+opt_value(int argc, char **argv, int *i, const char *opt, const char **out)
+{
+	size_t n = strlen(opt);
+
+	if (strncmp(argv[*i], opt, n) != 0)
+		return 0;
+	if (argv[*i][n] == '=') {
+		*out = argv[*i] + n + 1;
+		return 1;
+	}
+	if (argv[*i][n] != '\0' || *i + 1 >= argc)
+		return 0;
+	*i += 1;
+	*out = argv[*i];
+	return 1;
+}
+
 int
 cmd_user(int argc, char **argv)
 {
@@ -126,17 +146,13 @@ cmd_user(int argc, char **argv)
 	}
 	cmd = argv[1];
 	for (i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
-			role = argv[++i];
-		else if (strcmp(argv[i], "--section") == 0 && i + 1 < argc)
-			section = argv[++i];
-		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			config = argv[++i];
-		else if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
-			email = argv[++i];
-		else if (strcmp(argv[i], "--phone") == 0 && i + 1 < argc)
-			phone = argv[++i];
-		else if (strcmp(argv[i], "--password-stdin") == 0)
+		if (opt_value(argc, argv, &i, "--role", &role) ||
+		    opt_value(argc, argv, &i, "--section", &section) ||
+		    opt_value(argc, argv, &i, "--config", &config) ||
+		    opt_value(argc, argv, &i, "--email", &email) ||
+		    opt_value(argc, argv, &i, "--phone", &phone))
+			continue;
+		if (strcmp(argv[i], "--password-stdin") == 0)
 			from_stdin = 1;
 		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			fprintf(stderr, "civicdesk user: unknown option %s\n", argv[i]);

@@ -1446,7 +1446,7 @@ int stats_compute(struct app *app, struct db_conn *c, const struct stats_period 
                   int64_t only_section, int64_t now, struct stats_report *out,
                   struct core_error *err);
 void stats_report_free(struct stats_report *r);
-/* The report as CSV (RFC 4180: a header line, one line per section in rank order, CRLF; rates
+/* The report as CSV (the UTF-8 byte order mark, then RFC 4180: a header line, one line per section in rank order, CRLF; rates
  * with four decimals, empty when missing): a new string the caller frees, or NULL. */
 char *stats_csv_new(const struct stats_report *r);
 /* Brings the facts of item (as just stored, after `action` — a history action name, or NULL)

@@ -839,7 +839,10 @@ stats_csv_new(const struct stats_report *r)
 	b[0] = '\0';
 	sla_date_format(r->period.from, from);
 	sla_date_format(r->period.to, to);
+	/* the UTF-8 byte order mark first: Excel on a Chinese Windows reads a CSV without it as
+	 * GBK and garbles every section name */
 	if (buf_add(&b, &len, &cap,
+	            "\xEF\xBB\xBF"
 	            "period,from,to,section,rank,received,accepted,forwarded,replied,"
 	            "replied_on_time,replied_late,open,overdue,rejected,merged,due,due_replied,"
 	            "on_time_rate,completion_rate,ratings,satisfied,basically_satisfied,unsatisfied,"

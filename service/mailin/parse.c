@@ -506,8 +506,31 @@ clean_type(GMimeContentType *ct)
 	return t;
 }
 
-/* The decoded file name of a part (Content-Disposition filename, else Content-Type name), a
- * base name cut to the limit: a GLib string, or NULL when the part names none. */
+/* The value of parameter `name` in l: the RFC 2231 one (`filename*=UTF-8''…`) where the
+ * header gives it beside a plain one, as RFC 2231 and RFC 6266 say, else the first; lent by l,
+ * or NULL. */
+static const char *
+param_pick(GMimeParamList *l, const char *name)
+{
+	const char *first = NULL;
+	int i, n = l != NULL ? g_mime_param_list_length(l) : 0;
+
+	for (i = 0; i < n; i++) {
+		GMimeParam *p = g_mime_param_list_get_parameter_at(l, i);
+
+		if (g_ascii_strcasecmp(g_mime_param_get_name(p), name) != 0)
+			continue;
+		if (g_mime_param_get_encoding_method(p) == GMIME_PARAM_ENCODING_METHOD_RFC2231)
+			return g_mime_param_get_value(p);
+		if (first == NULL)
+			first = g_mime_param_get_value(p);
+	}
+	return first;
+}
+
+/* The decoded file name of a part (Content-Disposition filename, else Content-Type name; the
+ * RFC 2231 form first), a base name cut to the limit: a GLib string, or NULL when the part
+ * names none. */
 static char *
 part_filename(struct walk *w, GMimeObject *obj)
 {
@@ -522,7 +545,8 @@ part_filename(struct walk *w, GMimeObject *obj)
 
 		g_free(joined);
 
-		v = d != NULL ? g_mime_content_disposition_get_parameter(d, "filename") : NULL;
+		v = d != NULL ? param_pick(g_mime_content_disposition_get_parameters(d), "filename")
+		              : NULL;
 		if (v != NULL)
 			name = g_strdup(v);
 		if (d != NULL)
@@ -537,7 +561,8 @@ part_filename(struct walk *w, GMimeObject *obj)
 
 			g_free(joined);
 
-			v = ct != NULL ? g_mime_content_type_get_parameter(ct, "name") : NULL;
+			v = ct != NULL ? param_pick(g_mime_content_type_get_parameters(ct), "name")
+			               : NULL;
 			if (v != NULL)
 				name = g_strdup(v);
 			if (ct != NULL)

@@ -17,7 +17,9 @@
 #include "mailin_int.h"
 
 /* Labels decoded with another table than iconv's of the same name: the GB family with
- * GB18030 (a superset; gb2312 labels carry GBK characters, and A1AA is U+2014 there). */
+ * GB18030 (a superset; gb2312 labels carry GBK characters, and A1AA is U+2014 there); UTF-7
+ * under the IANA names iconv and GMime's alias table do not know (unicode-1-1-utf-7, as old
+ * Exchange and Lotus gateways label it). */
 static const struct {
 	const char *contains; /* lower-case substring of the label */
 	const char *iconv;
@@ -26,7 +28,8 @@ static const struct {
 	{ "euc-cn", "GB18030" },  { "euccn", "GB18030" },  { "cp936", "GB18030" },
 	{ "ms936", "GB18030" },   { "windows-936", "GB18030" }, { "csgb", "GB18030" },
 	{ "big5-hkscs", "BIG5-HKSCS" }, { "big5hkscs", "BIG5-HKSCS" }, { "big5", "BIG5" },
-	{ "big-5", "BIG5" },      { "cp950", "BIG5" },
+	{ "big-5", "BIG5" },      { "cp950", "BIG5" },    { "utf-7", "UTF-7" },
+	{ "utf7", "UTF-7" },
 };
 
 const char *
@@ -60,7 +63,8 @@ put_label(GString *out, const char *label, size_t n)
 	memcpy(buf, label, n);
 	buf[n] = '\0';
 	name = mail_charset(buf);
-	if (name != NULL && strcmp(name, "GB18030") != 0 && strncmp(name, "BIG5", 4) != 0)
+	if (name != NULL && strcmp(name, "GB18030") != 0 && strncmp(name, "BIG5", 4) != 0 &&
+	    strcmp(name, "UTF-7") != 0)
 		name = NULL; /* only the labels the table changes are rewritten */
 	g_string_append(out, name != NULL ? name : buf);
 }

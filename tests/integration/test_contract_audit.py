@@ -27,7 +27,17 @@ left uncovered and was found wrong. Each class is one finding, fixed:
 - CIVICDESK_SMTP_URL with a user name and password in it (smtp://user:pass@host:587, as mail
   providers write their settings): refused with the password written out on stderr, that is in
   the journal; now refused naming smtp_user and smtp_password (CIVICDESK_SMTP_USER,
-  CIVICDESK_SMTP_PASSWORD) and without the secret; a refused CIVICDESK_SMS_URL alike.
+  CIVICDESK_SMTP_PASSWORD) and without the secret; a refused CIVICDESK_SMS_URL alike;
+- URL schemes in capitals (SMTP://, SMTPS://, HTTP://: case-insensitive, RFC 3986) refused
+  while IMAP:// was taken; CIVICDESK_SMS_QUIET=OFF refused where off is taken;
+- `civicdesk user add NAME --role=admin` (an option's value after "=", as getopt_long takes
+  it) refused as an unknown option;
+- `civicdesk restore` of a file that is no database: one clear line, not a "db: prepare" log
+  line before it;
+- an Open311 POST's `media_url` (a photo the client uploaded elsewhere) was dropped: staff never
+  learnt of it. It is kept as a note at the end of the item's text, which staff see and which
+  reaches the public only through the reviewed, masked public version; Open311's answer is as
+  it was.
 """
 import http.client
 import json
@@ -381,6 +391,119 @@ class CredentialsInUrlsNeverPrinted(unittest.TestCase):
         err = self.refused("CIVICDESK_SMS_URL", "htp://gw:%s@sms.example/send" % self.SECRET)
         self.assertIn("sms_url", err)
         self.assertIn("sms.example/send", err)
+
+
+class SmallWordsInAnyCase(unittest.TestCase):
+    """Schemes and the word off in capitals start the daemon as in lower case."""
+
+    def starts(self, env):
+        srv = harness.Server(env=env)
+        try:
+            srv.start()
+            self.assertEqual(srv.request("GET", "/api/v1/health").status, 200)
+        finally:
+            srv.stop()
+            srv.cleanup()
+
+    def test_upper_case_schemes(self):
+        for var, url in (("CIVICDESK_SMTP_URL", "SMTP://127.0.0.1:2525"),
+                         ("CIVICDESK_SMTP_URL", "Smtps://127.0.0.1:465"),
+                         ("CIVICDESK_SMS_URL", "HTTP://127.0.0.1:9/send"),
+                         ("CIVICDESK_SMS_URL", "HTTPS://sms.example/send")):
+            with self.subTest(url=url):
+                self.starts({var: url})
+
+    def test_sms_quiet_off_in_any_case(self):
+        for value in ("OFF", "Off", "21:00-08:00 REST-DAYS"):
+            with self.subTest(value=value):
+                self.starts({"CIVICDESK_SMS_QUIET": value})
+
+
+class CommandLineAsOperatorsWriteIt(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="civicdesk-audit-")
+        self.env = {"CIVICDESK_DB": os.path.join(self.dir, "civicdesk.db")}
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_user_options_with_equals(self):
+        r = harness.run_cli("user", "add", "eq_admin", "--role=admin", "--email=eq@bureau.example",
+                            "--phone=13800138000", "--password-stdin",
+                            stdin="Equals-Passw0rd\n", env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = harness.run_cli("user", "list", env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"(?m)^eq_admin\tadmin\t")
+        r = harness.run_cli("user", "add", "eq_x", "--rolex=admin", "--password-stdin",
+                            stdin="Equals-Passw0rd\n", env=self.env)
+        self.assertEqual(r.returncode, 64)
+
+    def test_restore_of_no_database_says_it_once(self):
+        junk = os.path.join(self.dir, "notes.txt")
+        with open(junk, "w") as f:
+            f.write("this is not a backup\n" * 100)
+        r = harness.run_cli("restore", junk, env=self.env)
+        self.assertEqual(r.returncode, 65, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn("not a civicdesk database", lines[0])
+        self.assertNotIn("prepare", r.stderr)
+
+
+class Open311MediaUrlKept(unittest.TestCase):
+    """media_url reaches the staff's view of the item, never the public before review."""
+
+    FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+    URL = "https://img.example.cn/311/路灯.jpg?size=large"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        cls.admin = cls.server.staff("media_admin", "admin")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def post(self, pairs, **kw):
+        if kw.get("json"):
+            return self.server.request("POST", "/open311/v2/requests.json", json_body=dict(pairs))
+        return self.server.request("POST", "/open311/v2/requests.json",
+                                   body=urllib.parse.urlencode(pairs), headers=self.FORM)
+
+    def staff_body(self, tracking):
+        r = self.admin.request("GET", "/api/v1/items/" + tracking)
+        self.assertEqual(r.status, 200, r)
+        return r.json()["body"]
+
+    def test_media_url_kept_for_staff(self):
+        for as_json in (False, True):
+            with self.subTest(json=as_json):
+                r = self.post([("service_code", "complaint"), ("description", "路灯坏了，见照片。"),
+                               ("email", "m@example.cn"), ("attribute[publish]", "true"),
+                               ("media_url", self.URL)], json=as_json)
+                self.assertEqual(r.status, 201, r)
+                self.assertEqual(sorted(r.json()[0]), ["account_id", "query_code",
+                                                       "service_notice", "service_request_id"])
+                tracking = r.json()[0]["service_request_id"]
+                body = self.staff_body(tracking)
+                self.assertTrue(body.startswith("路灯坏了，见照片。"), body)
+                self.assertIn(self.URL, body)
+                # unpublished: the public record withholds the text, the photo link with it
+                r = self.server.request("GET", "/open311/v2/requests/%s.json" % tracking)
+                self.assertEqual(r.status, 200, r)
+                self.assertNotIn("img.example.cn", r.body.decode("utf-8"))
+                self.assertIsNone(r.json()[0]["media_url"])
+
+    def test_what_is_no_web_address_is_not_kept(self):
+        for url in ("javascript:alert(1)", "https://a.example/x y", "x" * 10):
+            with self.subTest(url=url):
+                r = self.post([("service_code", "letter"), ("description", "正文"),
+                               ("email", "m@example.cn"), ("attribute[publish]", "false"),
+                               ("media_url", url)])
+                self.assertEqual(r.status, 201, r)
+                self.assertEqual(self.staff_body(r.json()[0]["service_request_id"]), "正文")
 
 
 class InputAsClientsSendIt(unittest.TestCase):

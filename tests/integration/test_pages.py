@@ -821,7 +821,8 @@ class Dashboard(Base):
         self.assertEqual(r.status, 200)
         self.assertTrue(r.header("Content-Type").startswith("text/csv"))
         self.assertIn("attachment", r.header("Content-Disposition"))
-        csv = r.body.decode("utf-8")
+        self.assertEqual(r.body[:3], b"\xef\xbb\xbf")  # Excel reads it as UTF-8
+        csv = r.body.decode("utf-8-sig")
         self.assertTrue(csv.startswith("period,from,to,section,rank"), csv[:200])
         self.assertIn('"%s",1,' % SECTION, csv)
         # a handler sees neither

@@ -316,7 +316,8 @@ class Statistics(StatsBase):
         r = self.staff["sup_s"].request("GET", "/api/v1/stats?period=2025-10&format=csv")
         self.assertEqual(r.status, 200)
         self.assertTrue(r.header("Content-Type").startswith("text/csv"))
-        lines = r.body.decode("utf-8").split("\r\n")
+        self.assertEqual(r.body[:3], b"\xef\xbb\xbf")  # Excel reads it as UTF-8
+        lines = r.body.decode("utf-8-sig").split("\r\n")
         head = lines[0].split(",")
         rows = [dict(zip(head, line.split(","))) for line in lines[1:] if line]
         self.assertEqual(len(rows), len(js["sections"]))

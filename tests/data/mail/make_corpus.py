@@ -193,6 +193,20 @@ def unknown_gbk_label():
 
 
 @case
+def utf7_labels():
+    # old Exchange and Lotus gateways label UTF-7 with its first IANA name, unicode-1-1-utf-7
+    subj = "噪音投诉"
+    body = "夜间施工噪音，请处理。"
+    msg = encoded_text(body, "unicode-1-1-utf-7", "utf-7", cte="7bit")
+    msg["From"] = "lotus@example.cn"
+    msg["To"] = "director@bureau.example"
+    msg["Subject"] = ew(subj, "unicode-1-1-utf-7", "utf-7")
+    msg["Date"] = DATE
+    msg["Message-ID"] = "<utf7@example.cn>"
+    return msg, expect(subj, body, sender="lotus@example.cn")
+
+
+@case
 def mojibake_kept():
     # webmail that already destroyed the text: UTF-8 replacement characters read as GBK
     subj = "锟斤拷锟斤拷"
@@ -232,6 +246,31 @@ def rfc2231_names():
                          "application/vnd.openxmlformats-officedocument"),
                         ("证明材料.pdf", len(b), "application/pdf"),
                         ("notes.txt", len(c), "text/plain")],
+                       sender="张三 <zhangsan@example.cn>")
+
+
+@case
+def rfc2231_beside_plain():
+    # Thunderbird and Outlook write a plain ASCII fallback and the RFC 2231 name beside it;
+    # RFC 2231 and RFC 6266 say the extended one wins, in either order and for name= alike
+    body = "两份材料。"
+    msg = MIMEMultipart("mixed")
+    msg.attach(MIMEText(body, "plain", "utf-8"))
+    a = b"%PDF-1.4\n" + b"receipt\n" * 12
+    b = b"%PDF-1.4\n" + b"photo list\n" * 7
+    pct = lambda t: "".join("%%%02X" % x for x in t.encode("utf-8"))  # noqa: E731
+    msg.attach(attachment(a, "application/pdf",
+                          raw_disposition="attachment; filename=\"receipt.pdf\";\r\n"
+                          " filename*=UTF-8''%s" % pct("收据.pdf")))
+    part = attachment(b, "application/pdf")
+    del part["Content-Type"]
+    part["Content-Type"] = ("application/pdf; name*=UTF-8''%s;\r\n name=\"list.pdf\""
+                            % pct("照片清单.pdf"))
+    msg.attach(part)
+    msg = headers(msg, "材料两份")
+    return msg, expect("材料两份", body,
+                       [("收据.pdf", len(a), "application/pdf"),
+                        ("照片清单.pdf", len(b), "application/pdf")],
                        sender="张三 <zhangsan@example.cn>")
 
 
