@@ -283,9 +283,9 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 	memset(&item, 0, sizeof(item));
 	if (!req->is_form) {
 		size_t len;
-		const char *body = req_body_text(req, &len);
+		const char *text = req_body_text(req, &len);
 
-		j = body != NULL ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &je) : NULL;
+		j = text != NULL ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &je) : NULL;
 		if (!json_is_object(j)) {
 			o311_error(resp, 400,
 			           "send a form (application/x-www-form-urlencoded) or a "
