@@ -217,10 +217,16 @@ def main():
               "r = %s, the server's CPU per request r = %s, the window's number r = %s" % (
                   fmt(correlation(p99s, loads)), fmt(correlation(p99s, busy)),
                   fmt(correlation(p99s, cpu_ms)), fmt(correlation(p99s, list(range(WINDOWS))))))
+        change = (cpu_ms[-1] - cpu_ms[0]) * 100.0 / max(cpu_ms[0], 1e-9)
+        rising = correlation(cpu_ms, list(range(WINDOWS)))
+        # the VM's CPU speed swings by up to 2x within minutes: one window against another
+        # says little; a CPU per request that rises window after window is the server's own
         print("soak: server CPU per request %.2f ms in the first window, %.2f ms in the last "
-              "(%+.0f %%; flat: the server does no more work per request as the run goes on)" % (
-                  cpu_ms[0], cpu_ms[-1],
-                  (cpu_ms[-1] - cpu_ms[0]) * 100.0 / max(cpu_ms[0], 1e-9)))
+              "(%+.0f %%; against the window's number r = %s: %s)" % (
+                  cpu_ms[0], cpu_ms[-1], change, fmt(rising),
+                  "rising with the run: compare with an earlier build's soak"
+                  if rising is not None and rising > 0.8 and change > 20 else
+                  "no steady rise: the server does no more work per request as the run goes on"))
         print("soak: load average %s at the start, %s at the end (uptime)" % (load0, load1))
         print("soak: RSS samples (s, KiB): %s" % json.dumps(rss[::max(1, len(rss) // 12)]))
         ok = growth < 10 and not errors
