@@ -14,7 +14,7 @@
 
 #define DISPLAY_MAX 100 /* bytes of a display name */
 #define EMAIL_MAX 254
-#define PHONE_MAX 32
+#define PHONE_MAX 64
 #define DETAIL_MAX 512
 
 static const char *const statuses[] = {"active", "suspended", "revoked"};
@@ -89,8 +89,8 @@ check_fields(struct acct_error *err, const char *role, const char *display_name,
 		         email);
 	if (e == ACCT_OK && phone != NULL && phone[0] != '\0' && !phone_valid(phone))
 		e = fail(err, ACCT_INVALID, "phone",
-		         "'%s' is not a phone number (a mobile number 1XXXXXXXXXX, optionally after "
-		         "+86, or a landline 0XX-XXXXXXXX)",
+		         "'%s' is not a phone number (a mobile number such as 138 1234 5678, "
+		         "optionally after +86, or a landline with its area code, 010-6512 3456)",
 		         phone);
 	return e;
 }
@@ -175,7 +175,8 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
                struct acct_error *err)
 {
 	struct db_account a;
-	char hash[AUTH_HASH_SIZE], detail[DETAIL_MAX];
+	struct account_spec tidied;
+	char hash[AUTH_HASH_SIZE], detail[DETAIL_MAX], phone[PHONE_TIDY_SIZE];
 	const char *weak;
 	int64_t now = app_now(app);
 	enum acct_err e;
@@ -191,6 +192,12 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
 	e = check_fields(err, spec->role, spec->display_name, spec->email, spec->phone);
 	if (e != ACCT_OK)
 		return e;
+	/* the phone in its one form (phone_tidy), the one the SMS gateway gets */
+	if (spec->phone != NULL && phone_tidy(spec->phone, phone)) {
+		tidied = *spec;
+		tidied.phone = phone;
+		spec = &tidied;
+	}
 	if (password != NULL) {
 		struct auth_person person = {spec->username, spec->display_name, spec->email,
 		                             spec->phone};
@@ -265,7 +272,8 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 {
 	struct db_account a;
 	struct db_section old_sec;
-	char hash[AUTH_HASH_SIZE], detail[DETAIL_MAX] = "";
+	struct account_change tidied;
+	char hash[AUTH_HASH_SIZE], detail[DETAIL_MAX] = "", phone[PHONE_TIDY_SIZE];
 	const char *old_status = NULL, *action;
 	int64_t now = app_now(app), section_id;
 	enum acct_err e;
@@ -275,6 +283,11 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 	e = check_fields(err, ch->role, ch->display_name, ch->email, ch->phone);
 	if (e != ACCT_OK)
 		return e;
+	if (ch->phone != NULL && phone_tidy(ch->phone, phone)) {
+		tidied = *ch;
+		tidied.phone = phone;
+		ch = &tidied;
+	}
 	for (i = 0; !known && i < sizeof(statuses) / sizeof(statuses[0]); i++)
 		known = strcmp(ch->status, statuses[i]) == 0;
 	if (!known)

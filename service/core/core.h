@@ -275,11 +275,30 @@ void text_scrub(char *s);
 /* 1 if s holds something visible, else 0 (only white space, Unicode's included, and
  * zero-width characters). */
 int text_nonblank(const char *s);
-/* A mainland mobile number (1[3-9] and 9 digits, optionally after +86) or a landline
- * (0, 2-3 digits, optional '-', 7-8 digits): 1, else 0. */
+#define PHONE_TIDY_SIZE 14 /* "0755-12345678" and its NUL */
+/* A phone number as people write it, in its one stored form: 1 with out filled, else 0 (out
+ * untouched). Taken: digits in ASCII or full width, with blanks, hyphens, dashes or dots between
+ * them; a country code +86, ＋86, 0086 or (+86) before the number, 86 alone before a mobile one;
+ * an area code in brackets, "(010) 6512-3456". Stored: a mainland mobile number (1, 3 to 9, 11
+ * digits) as its 11 digits, "13812345678"; a landline as its area code (0 and 2 or 3 digits, with
+ * its 0 put back after a country code), '-', its 7 or 8 digits, "010-65123456". At most 64
+ * bytes. */
+int phone_tidy(const char *s, char out[PHONE_TIDY_SIZE]);
+/* 1 if phone_tidy takes s, else 0. */
 int phone_valid(const char *s);
 /* A plausible e-mail address (local@domain.tld, at most 254 bytes): 1, else 0. */
 int email_valid(const char *s);
+#define EMAIL_TIDY_SIZE 255 /* 254 bytes and a NUL */
+/* An e-mail address as people type it, tidied: without the blanks around it (ASCII's, the
+ * ideographic space U+3000, the no-break space), a full-width ＠ read as @ and a full-width ．
+ * or an ideographic full stop (。, ｡) as '.'. 1 with out filled when the result is valid UTF-8
+ * without control characters and email_valid, else 0. */
+int email_tidy(const char *s, char out[EMAIL_TIDY_SIZE]);
+/* The language of a BCP 47 tag a client sends, in any case, '-' or '_' between subtags: ours
+ * (zh-Hans, zh-Hant, en); zh alone or with a region (zh-CN, zh-SG) is simplified, zh-TW, zh-HK,
+ * zh-MO traditional, a script subtag (zh-Hant-CN) before the region; en with any region (en-US,
+ * en_GB). A LANG_* value, or -1 for another language or a malformed tag. */
+int lang_tag_parse(const char *s);
 
 /* --- the citizen's language (lang.c) -------------------------------------------------------- */
 
@@ -628,8 +647,9 @@ struct intake {
 
 /* Checks in: required kind, subject, body; lengths in code points (a subject of channel email up
  * to INTAKE_MAIL_SUBJECT_MAX, others INTAKE_SUBJECT_MAX); valid UTF-8 without control
- * characters; phone and e-mail formats; a contact (phone or e-mail) for web items; the language
- * when given (field "lang": zh-Hans, zh-Hant or en, as spelled); publication consent;
+ * characters; phone and e-mail formats (as phone_tidy and email_tidy take them: an item stores
+ * their tidied forms); a contact (phone or e-mail) for web items; the language when given (field
+ * "lang": a tag lang_tag_parse takes, stored as zh-Hans, zh-Hant or en); publication consent;
  * attachment names and types. Returns 0, or -1 with err filled (CORE_INVALID). */
 int core_submit_check(const struct intake *in, struct core_error *err);
 /* A submitter's name from Open311's first_name and last_name (either may be NULL): a Chinese

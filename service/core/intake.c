@@ -82,6 +82,7 @@ intake_name_join(const char *first, const char *last)
 int
 core_submit_check(const struct intake *in, struct core_error *err)
 {
+	char email[EMAIL_TIDY_SIZE];
 	size_t i;
 
 	if (!present(in->kind))
@@ -102,21 +103,24 @@ core_submit_check(const struct intake *in, struct core_error *err)
 		return core_fail(err, CORE_INVALID, "lat", "lat is decimal degrees, -90 to 90");
 	if (present(in->lng) && !coordinate_valid(in->lng, 180))
 		return core_fail(err, CORE_INVALID, "long", "long is decimal degrees, -180 to 180");
-	if (present(in->phone) && (strlen(in->phone) > 32 || !phone_valid(in->phone)))
+	if (present(in->phone) && !phone_valid(in->phone))
 		return core_fail(err, CORE_INVALID, "phone",
-		            "phone must be a mainland mobile number (13812345678, +8613812345678) "
-		            "or a landline (010-12345678)");
-	if (present(in->email) &&
-	    (text_check(in->email, strlen(in->email), 0) < 0 || !email_valid(in->email)))
-		return core_fail(err, CORE_INVALID, "email", "email is not a valid e-mail address");
+		            "phone is not a number we can call: write a mainland mobile number "
+		            "(138 1234 5678, +86 138 1234 5678) or a landline with its area code "
+		            "((010) 6512 3456)");
+	if (present(in->email) && !email_tidy(in->email, email))
+		return core_fail(err, CORE_INVALID, "email",
+		            "email is not a valid e-mail address (name@example.cn)");
 	/* mail comes with its sender, even when the address is not one we can check */
 	if (in->staff == NULL && in->channel != CHANNEL_EMAIL && !present(in->phone) &&
 	    !present(in->email))
 		return core_fail(err, CORE_INVALID, "phone",
 		            "a phone number or an e-mail address is required so that the bureau "
 		            "can answer");
-	if (present(in->lang) && lang_parse(in->lang) < 0)
-		return core_fail(err, CORE_INVALID, "lang", "lang must be zh-Hans, zh-Hant or en");
+	if (present(in->lang) && lang_tag_parse(in->lang) < 0)
+		return core_fail(err, CORE_INVALID, "lang",
+		            "lang must be zh-Hans, zh-Hant or en (or a tag such as zh-CN, zh-TW, "
+		            "en-US)");
 	if (in->publish != 0 && in->publish != 1)
 		return core_fail(err, CORE_INVALID, "publish",
 		            "publish is required: true if the handled item may be published "
@@ -426,7 +430,10 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 /* A submission on its way to the writer: everything db_submit reads lives here until it is
  * answered. */
 struct pending {
-	struct intake in; /* the checked copy (attachment types by content) */
+	struct intake in; /* the checked copy (attachment types by content; phone, e-mail and
+	                   * language in their stored forms) */
+	char phone[PHONE_TIDY_SIZE]; /* in.phone's, tidied */
+	char email[EMAIL_TIDY_SIZE]; /* in.email's, tidied */
 	struct scan_report report;           /* what the virus scan did to in's attachments */
 	char screened[SCREEN_MATCHED_MAX];   /* prohibited entries found in the text */
 	struct db_item item;
@@ -573,6 +580,12 @@ check(struct app *app, const struct intake *in, int64_t now, struct pending *p,
 		                 "received lies more than %ld days back", app->cfg.receipt_max_age_days);
 	/* attachments: their type by content, allowed by configuration; size caps (point 15) */
 	p->in = *in;
+	if (present(in->phone) && phone_tidy(in->phone, p->phone))
+		p->in.phone = p->phone;
+	if (present(in->email) && email_tidy(in->email, p->email))
+		p->in.email = p->email;
+	if (present(in->lang))
+		p->in.lang = lang_name((enum lang)lang_tag_parse(in->lang));
 	if (attach_check(app, p->in.att, p->in.natt, 0, err) != 0)
 		return -1;
 	/* infected files are taken out here (the item is stored and says why), unscanned ones

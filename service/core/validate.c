@@ -128,53 +128,195 @@ text_nonblank(const char *s)
 	return 0;
 }
 
-static int
-digits(const char *s, size_t n)
+/* One character of a phone number as people write it: its digit (ASCII or full-width), '+' (or
+ * the full-width ＋), '(' or ')' (either width), ' ' for a separator (a blank of any kind, a
+ * hyphen or dash, a dot, in either width), or 0 for anything else. */
+static char
+phone_char(unsigned cp)
 {
-	size_t i;
+	if (cp >= '0' && cp <= '9')
+		return (char)cp;
+	if (cp >= 0xff10 && cp <= 0xff19)
+		return (char)('0' + (cp - 0xff10));
+	if (cp == '+' || cp == 0xff0b)
+		return '+';
+	if (cp == '(' || cp == 0xff08)
+		return '(';
+	if (cp == ')' || cp == 0xff09)
+		return ')';
+	if (cp == '-' || cp == '.' || cp == 0xff0d || cp == 0xff0e || cp == 0x30fb ||
+	    cp == 0xb7 || (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || invisible(cp))
+		return ' ';
+	return 0;
+}
 
-	for (i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
+#define PHONE_IN_MAX 64     /* bytes of a phone number as written (full-width digits: 3 each) */
+#define PHONE_GROUPS_MAX 8  /* groups of digits in it */
+#define PHONE_DIGITS_MAX 16 /* digits in it, the country code's included */
+
+/* 1 if d (n digits) is a mainland mobile number: 1, then 3 to 9, 11 digits in all. */
+static int
+mobile(const char *d, size_t n)
+{
+	return n == 11 && d[0] == '1' && d[1] >= '3' && d[1] <= '9';
+}
+
+int
+phone_tidy(const char *s, char out[PHONE_TIDY_SIZE])
+{
+	const unsigned char *p = (const unsigned char *)s, *end;
+	char a[PHONE_IN_MAX + 1], d[PHONE_DIGITS_MAX + 2];
+	size_t na = 0, nd = 0, glen[PHONE_GROUPS_MAX], ng = 0, i = 0, k, area, first, tries[2];
+	int intl = 0, bracket = 0;
+	unsigned cp;
+
+	/* as ASCII: digits, '+', brackets, and ' ' for every separator */
+	if (strlen(s) > PHONE_IN_MAX)
+		return 0;
+	end = p + strlen(s);
+	while (p < end) {
+		k = utf8_seq(p, end, &cp);
+		if (k == 0)
 			return 0;
+		a[na] = phone_char(cp);
+		if (a[na++] == 0)
+			return 0;
+		p += k;
+	}
+	a[na] = '\0';
+	while (a[i] == ' ')
+		i++;
+	/* the country code: +86, 0086, either in brackets */
+	if (a[i] == '(' &&
+	    (strncmp(a + i + 1, "+86)", 4) == 0 || strncmp(a + i + 1, "0086)", 5) == 0)) {
+		i += a[i + 1] == '+' ? 5 : 6;
+		intl = 1;
+	} else if (strncmp(a + i, "+86", 3) == 0) {
+		i += 3;
+		intl = 1;
+	} else if (strncmp(a + i, "0086", 4) == 0) {
+		i += 4;
+		intl = 1;
+	}
+	/* the national number: groups of digits between separators, the first one possibly in
+	 * brackets (an area code: "(010) 6512 3456") */
+	while (a[i] != '\0') {
+		if (a[i] == ' ') {
+			i++;
+			continue;
+		}
+		if (a[i] == '(') {
+			if (ng > 0 || bracket)
+				return 0;
+			bracket = 1;
+			i++;
+		}
+		if (a[i] < '0' || a[i] > '9' || ng == PHONE_GROUPS_MAX)
+			return 0;
+		glen[ng] = 0;
+		while (a[i] >= '0' && a[i] <= '9') {
+			if (nd == PHONE_DIGITS_MAX)
+				return 0;
+			d[nd++] = a[i++];
+			glen[ng]++;
+		}
+		ng++;
+		if (bracket && ng == 1) { /* its closing bracket sets it apart */
+			if (a[i] != ')')
+				return 0;
+			i++;
+		} else if (a[i] != ' ' && a[i] != '\0') {
+			return 0;
+		}
+	}
+	d[nd] = '\0';
+	if (nd == 0)
+		return 0;
+	first = ng > 1 ? glen[0] : 0; /* the writer's area code, when they set it apart */
+	/* 86 without its + before a mobile number: 86 138 1234 5678 */
+	if (!intl && !bracket && nd == 13 && strncmp(d, "86", 2) == 0 && mobile(d + 2, 11)) {
+		memmove(d, d + 2, 12);
+		nd = 11;
+	}
+	if (mobile(d, nd)) {
+		memcpy(out, d, 12);
+		return 1;
+	}
+	/* a landline: its area code is written without its 0 after the country code */
+	if (intl && d[0] != '0') {
+		memmove(d + 1, d, nd + 1);
+		d[0] = '0';
+		nd++;
+		if (first)
+			first++;
+	}
+	if (d[0] != '0' || d[1] == '0' || nd < 10 || nd > 12)
+		return 0;
+	/* the area code as written when it is one; else 3 digits for 010 and 02X, 4 for the
+	 * others, or the other length when only that leaves 7 or 8 digits */
+	tries[0] = d[1] == '1' || d[1] == '2' ? 3 : 4;
+	tries[1] = 7 - tries[0];
+	area = 0;
+	if (first >= 3 && first <= 4 && nd - first >= 7 && nd - first <= 8)
+		area = first;
+	for (k = 0; area == 0 && k < 2; k++)
+		if (nd - tries[k] >= 7 && nd - tries[k] <= 8)
+			area = tries[k];
+	if (area == 0)
+		return 0;
+	memcpy(out, d, area);
+	out[area] = '-';
+	memcpy(out + area + 1, d + area, nd - area + 1);
 	return 1;
 }
 
 int
 phone_valid(const char *s)
 {
-	size_t len, area;
+	char out[PHONE_TIDY_SIZE];
 
-	if (strncmp(s, "+86", 3) == 0) {
-		s += 3;
-		if (*s == ' ' || *s == '-')
-			s++;
-		return strlen(s) == 11 && s[0] == '1' && s[1] >= '3' && s[1] <= '9' &&
-		       digits(s, 11);
+	return phone_tidy(s, out);
+}
+
+int
+email_tidy(const char *s, char out[EMAIL_TIDY_SIZE])
+{
+	const unsigned char *p = (const unsigned char *)s, *all = p + strlen(s), *end = p, *q;
+	size_t n = 0, k;
+	unsigned cp;
+
+	/* without the blanks around it (ASCII's, the ideographic space, the no-break space): from
+	 * the first visible character to the end of the last */
+	for (q = p; q < all; q += k) {
+		k = utf8_seq(q, all, &cp);
+		if (k == 0)
+			return 0;
+		if (invisible(cp))
+			continue;
+		if (end == (const unsigned char *)s)
+			p = q;
+		end = q + k;
 	}
-	len = strlen(s);
-	if (len == 11 && s[0] == '1' && s[1] >= '3' && s[1] <= '9' && digits(s, 11))
-		return 1;
-	if (s[0] != '0')
+	if (end == (const unsigned char *)s || text_check((const char *)p, end - p, 0) < 0)
 		return 0;
-	/* landline: 0 + 2 or 3 digits of area code, optional '-', 7 or 8 digits */
-	for (area = 3; area <= 4; area++) {
-		const char *rest = s + area;
-		size_t rlen;
-
-		if (len < area || !digits(s, area))
-			continue;
-		if (*rest == '-') {
-			rest++;
-			rlen = strlen(rest);
-			if ((rlen == 7 || rlen == 8) && digits(rest, rlen))
-				return 1;
-			continue;
+	/* a Chinese input method's full-width ＠ and ．, and the ideographic full stops that IDNA
+	 * also reads as the dot between labels */
+	while (p < end) {
+		k = utf8_seq(p, end, &cp);
+		if (n + k >= EMAIL_TIDY_SIZE)
+			return 0;
+		if (cp == 0xff20)
+			out[n++] = '@';
+		else if (cp == 0xff0e || cp == 0x3002 || cp == 0xff61)
+			out[n++] = '.';
+		else {
+			memcpy(out + n, p, k);
+			n += k;
 		}
-		rlen = strlen(rest);
-		if ((rlen == 7 || rlen == 8) && digits(rest, rlen))
-			return 1;
+		p += k;
 	}
-	return 0;
+	out[n] = '\0';
+	return email_valid(out);
 }
 
 int
@@ -211,4 +353,65 @@ email_valid(const char *s)
 			return 0;
 	}
 	return dots > 0;
+}
+
+/* Regions whose Chinese is written in traditional characters: Taiwan, Hong Kong, Macao. */
+static const char *const hant_regions[] = {"tw", "hk", "mo"};
+
+int
+lang_tag_parse(const char *s)
+{
+	char sub[9];
+	size_t n, i, k;
+	int primary = -1, script = -1, region = -1;
+
+	if (s == NULL || strlen(s) > 32)
+		return -1;
+	/* subtags as BCP 47 has them (language, then a script of 4 letters, then a region of 2
+	 * letters or 3 digits), between '-' or '_', in any case */
+	for (i = 0; *s != '\0'; i++) {
+		n = strcspn(s, "-_");
+		if (n == 0 || n >= sizeof(sub))
+			return -1;
+		for (k = 0; k < n; k++) {
+			if (!isalnum((unsigned char)s[k]))
+				return -1;
+			sub[k] = (char)tolower((unsigned char)s[k]);
+		}
+		sub[n] = '\0';
+		if (i == 0) {
+			if (strcmp(sub, "zh") == 0)
+				primary = LANG_ZH_HANS;
+			else if (strcmp(sub, "en") == 0)
+				primary = LANG_EN;
+			else
+				return -1;
+		} else if (n == 4 && script < 0 && region < 0 && isalpha((unsigned char)sub[0])) {
+			if (strcmp(sub, "hans") == 0)
+				script = LANG_ZH_HANS;
+			else if (strcmp(sub, "hant") == 0)
+				script = LANG_ZH_HANT;
+			else if (strcmp(sub, "latn") == 0 && primary == LANG_EN)
+				script = LANG_EN;
+			else
+				return -1;
+		} else if (region < 0 && ((n == 2 && isalpha((unsigned char)sub[0]) &&
+		                          isalpha((unsigned char)sub[1])) ||
+		                         (n == 3 && isdigit((unsigned char)sub[0]) &&
+		                          isdigit((unsigned char)sub[1]) &&
+		                          isdigit((unsigned char)sub[2])))) {
+			region = LANG_ZH_HANS;
+			for (k = 0; k < sizeof(hant_regions) / sizeof(hant_regions[0]); k++)
+				if (strcmp(sub, hant_regions[k]) == 0)
+					region = LANG_ZH_HANT;
+		} else {
+			return -1;
+		}
+		s += n;
+		if (*s != '\0' && *++s == '\0')
+			return -1; /* no separator at the end */
+	}
+	if (primary == LANG_EN)
+		return script == LANG_EN || script < 0 ? LANG_EN : -1;
+	return script >= 0 ? script : region >= 0 ? region : primary;
 }

@@ -200,6 +200,93 @@ test_text_checks(struct t *t)
 	CHECK(t, !phone_valid("+8612345"));
 	CHECK(t, !phone_valid(""));
 
+	/* as citizens write them (full-width digits and ＋ from a Chinese input method), in the
+	 * one stored form; before, refused */
+	{
+		static const struct {
+			const char *in, *want;
+		} ok[] = {
+		    {"13812345678", "13812345678"},
+		    {"138 1234 5678", "13812345678"},
+		    {"138-1234-5678", "13812345678"},
+		    {"138.1234.5678", "13812345678"},
+		    {" 138 1234 5678 ", "13812345678"},
+		    {"\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93"
+		     "\xef\xbc\x94\xef\xbc\x95\xef\xbc\x96\xef\xbc\x97\xef\xbc\x98",
+		     "13812345678"}, /* １３８１２３４５６７８ */
+		    {"\xef\xbc\x8b" "86 138 1234 5678", "13812345678"}, /* ＋86 */
+		    {"+86 13812345678", "13812345678"},
+		    {"+86-138-1234-5678", "13812345678"},
+		    {"(+86) 138 1234 5678", "13812345678"},
+		    {"0086 138 1234 5678", "13812345678"},
+		    {"008613812345678", "13812345678"},
+		    {"86 138 1234 5678", "13812345678"},
+		    {"8613812345678", "13812345678"},
+		    {"138\xe3\x80\x80" "1234\xc2\xa0" "5678", "13812345678"}, /* ideographic, no-break */
+		    {"010-12345678", "010-12345678"},
+		    {"01012345678", "010-12345678"},
+		    {"(010) 6512-3456", "010-65123456"},
+		    {"\xef\xbc\x88" "010\xef\xbc\x89" "65123456", "010-65123456"}, /* （010） */
+		    {"010 6512 3456", "010-65123456"},
+		    {"021-6123 4567", "021-61234567"},
+		    {"0755-1234567", "0755-1234567"},
+		    {"075512345678", "0755-12345678"},
+		    {"0755 8888 6666", "0755-88886666"},
+		    {"+86 10 6512 3456", "010-65123456"},
+		    {"+86 (10) 6512 3456", "010-65123456"},
+		    {"0086 755 8888 6666", "0755-88886666"},
+		    {"031-1234567", "031-1234567"}, /* the writer's area code when it fits */
+		};
+		static const char *const bad[] = {
+		    "", " ", "12812345678", "1381234567", "138123456789", "010-123456",
+		    "10-12345678", "+8612345", "12345", "1381234567x", "+1 415 555 0100",
+		    "+86 +86 13812345678", "138 1234 5678 +", "(138 1234 5678", "010) 65123456",
+		    "(010)(6512)3456", "001-12345678", "0-12345678", "86 010 12345678 9",
+		    "13812345678\xe8\xb7\xaf", "\xff", "1111111111111111111111111111111111111111",
+		};
+		char out[PHONE_TIDY_SIZE];
+		size_t i;
+
+		for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+			memset(out, 0, sizeof(out));
+			CHECK_INT(t, phone_tidy(ok[i].in, out), 1);
+			CHECK_STR(t, out, ok[i].want);
+		}
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			strcpy(out, "untouched");
+			CHECK_INT(t, phone_tidy(bad[i], out), 0);
+			CHECK_STR(t, out, "untouched");
+		}
+	}
+	/* blanks around an address, and a Chinese input method's ＠ and ．, tidied (before: refused) */
+	{
+		static const struct {
+			const char *in, *want;
+		} ok[] = {
+		    {"a@b.cn", "a@b.cn"},
+		    {"  li.si@example.cn\t", "li.si@example.cn"},
+		    {"\xe3\x80\x80li@example.cn\xe3\x80\x80", "li@example.cn"},
+		    {"\xc2\xa0li@example.cn\xc2\xa0", "li@example.cn"},
+		    {"li\xef\xbc\xa0" "example\xef\xbc\x8e" "cn", "li@example.cn"}, /* ＠ ． */
+		    {"li@example\xe3\x80\x82" "cn", "li@example.cn"},                 /* 。 */
+		    {"li@\xe4\xbe\x8b\xe5\xad\x90.cn", "li@例子.cn"}, /* IDN: as it was */
+		};
+		static const char *const bad[] = {
+		    "", " ", "\xe3\x80\x80", "li @example.cn", "li@exa mple.cn", "li@example",
+		    "li\xef\xbc\xa0\xef\xbc\xa0" "example.cn", "li@example.cn\x01", "\xff@b.cn",
+		};
+		char out[EMAIL_TIDY_SIZE];
+		size_t i;
+
+		for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+			memset(out, 0, sizeof(out));
+			CHECK_INT(t, email_tidy(ok[i].in, out), 1);
+			CHECK_STR(t, out, ok[i].want);
+		}
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			CHECK_INT(t, email_tidy(bad[i], out), 0);
+	}
+
 	CHECK(t, email_valid("a@b.cn"));
 	CHECK(t, email_valid("li.si+x@mail.example.com.cn"));
 	CHECK(t, !email_valid("a@b"));
@@ -218,7 +305,21 @@ test_lang(struct t *t)
 {
 	struct intake in;
 	struct core_error err;
-	static const char *const bad[] = {"fr", "zh", "ZH-HANT", "zh-hans", "en-GB", " en"};
+	static const char *const bad[] = {"fr", "fr-CA", "ja-JP", "zh-", "-zh", "zh--CN", " en",
+	                                  "en ", "zh-Latn", "en-Hant", "zh-CN-x", "zh-Hans-Hant",
+	                                  "zh-CN-TW", "zh.CN", "zhh"};
+	/* what browsers and phones send, in any case, '-' or '_' (before: exactly ours only) */
+	static const struct {
+		const char *tag;
+		enum lang want;
+	} tags[] = {
+	    {"zh-Hans", LANG_ZH_HANS}, {"zh-hans", LANG_ZH_HANS}, {"ZH-HANT", LANG_ZH_HANT},
+	    {"EN", LANG_EN},           {"zh", LANG_ZH_HANS},      {"zh-CN", LANG_ZH_HANS},
+	    {"zh_cn", LANG_ZH_HANS},   {"zh-SG", LANG_ZH_HANS},   {"zh-TW", LANG_ZH_HANT},
+	    {"zh_HK", LANG_ZH_HANT},   {"zh-mo", LANG_ZH_HANT},   {"en-US", LANG_EN},
+	    {"en_GB", LANG_EN},        {"en-419", LANG_EN},       {"zh-Hant-CN", LANG_ZH_HANT},
+	    {"zh-Hans-HK", LANG_ZH_HANS},
+	};
 	size_t i;
 
 	CHECK_INT(t, lang_guess("路燈不亮", "社區門口的路燈壞了一週。"), LANG_ZH_HANT);
@@ -260,8 +361,14 @@ test_lang(struct t *t)
 		in.lang = lang_name((enum lang)i);
 		CHECK_INT(t, core_submit_check(&in, &err), 0);
 	}
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+		CHECK_INT(t, lang_tag_parse(tags[i].tag), (int)tags[i].want);
+		in.lang = tags[i].tag;
+		CHECK_INT(t, core_submit_check(&in, &err), 0);
+	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&err, 0, sizeof(err));
+		CHECK_INT(t, lang_tag_parse(bad[i]), -1);
 		in.lang = bad[i];
 		CHECK_INT(t, core_submit_check(&in, &err), -1);
 		CHECK_INT(t, err.code, CORE_INVALID);

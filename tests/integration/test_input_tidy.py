@@ -1,0 +1,177 @@
+"""Input as citizens and their clients really send it (the ninth session's audit, "Input, for
+later"), tidied instead of refused:
+- a phone number with spaces, hyphens, dots, full-width digits or ＋, a +86 / 0086 / 86 country
+  code, an area code in brackets: stored in one form (a mobile number as its 11 digits, a
+  landline as area code, '-', number), whichever way it came in (JSON API, Open311, the web
+  form, `civicdesk user --phone`), shown back in it, and the SMS gateway gets that form;
+  nonsense is still a 400 naming phone, with examples a person can follow;
+- an e-mail address with blanks around it (ASCII, ideographic, no-break) or a Chinese input
+  method's ＠ and ．: stored tidied, and the acknowledgement goes to it;
+- the JSON API's `lang` in any case, and the tags browsers and phones send (zh-CN, zh_TW,
+  en-US, …) read as ours; any other language is still a 400 naming lang.
+"""
+import os
+import re
+import sys
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import peers  # noqa: E402
+from test_notify import act, add_user, at_moment, set_clock, start_server  # noqa: E402
+from test_pages import Browser  # noqa: E402
+
+harness.BIN = os.path.abspath(harness.BIN)
+
+FW_MOBILE = "\uff11\uff13\uff19\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18"  # １３９１２３４５６７８
+# as written -> as stored
+PHONES = [
+    ("139 1234 5678", "13912345678"),
+    ("139-1234-5678", "13912345678"),
+    ("139.1234.5678", "13912345678"),
+    (FW_MOBILE, "13912345678"),
+    ("\uff0b86 139 1234 5678", "13912345678"),
+    ("+86 139-1234-5678", "13912345678"),
+    ("0086 13912345678", "13912345678"),
+    ("86 139 1234 5678", "13912345678"),
+    ("(010) 6512-3456", "010-65123456"),
+    ("\uff08010\uff09 6512 3456", "010-65123456"),
+    ("+86 10 6512 3456", "010-65123456"),
+    ("0755 8888 6666", "0755-88886666"),
+]
+
+
+def item(**kw):
+    d = {"kind": "letter", "subject": "路灯不亮", "body": "幸福路 12 号的路灯坏了三天。",
+         "name": "张三", "publish": False}
+    d.update(kw)
+    return d
+
+
+class Contacts(peers.PeerClass, unittest.TestCase):
+    PREFIX = "civicdesk-tidy-"
+
+    @classmethod
+    def start_daemon(cls):
+        server = start_server(cls.tmp, cls.smtp.port, cls.sms.port, "2025-11-03T09:00", {
+            "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_SMS_CITIZENS": "1"})
+        add_user(server, "disp_t", "dispatcher")
+        return server
+
+    def setUp(self):
+        super().setUp()
+        self.staff = self.server.staff("tidy_admin_" + self.id().rsplit(".", 1)[1][-12:],
+                                       "admin")
+
+    def submit(self, body, status=201):
+        r = self.server.request("POST", "/api/v1/items", json_body=body)
+        self.assertEqual(r.status, status, r)
+        return r.json()
+
+    def stored(self, tracking):
+        r = self.staff.request("GET", "/api/v1/items/" + tracking)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def texts(self, phone):
+        return [s["text"] for s in self.sms.records() if s.get("phone") == phone]
+
+    def test_json_api_phones_are_stored_in_one_form(self):
+        for written, want in PHONES:
+            with self.subTest(written=written):
+                a = self.submit(item(phone=written))
+                self.assertEqual(self.stored(a["tracking"])["phone"], want)
+
+    def test_the_sms_gateway_gets_the_stored_form(self):
+        a = self.submit(item(phone="\uff0b86 137-0000-1234"))
+        t = a["tracking"]
+        got = peers.wait_for(lambda: [x for x in self.texts("13700001234") if t in x], 30,
+                             "the acknowledgement SMS")
+        self.assertEqual(len(got), 1, got)
+        self.assertFalse([s for s in self.sms.records() if t in s.get("text", "") and
+                          s.get("phone") != "13700001234"])
+
+    def test_open311_phone(self):
+        r = self.server.request(
+            "POST", "/open311/v2/requests.json",
+            body=urllib.parse.urlencode({
+                "service_code": "complaint", "description": "夜间施工噪音。",
+                "phone": "(+86) 139 1234 5678", "attribute[publish]": "false"}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 201, r)
+        t = r.json()[0]["service_request_id"]
+        self.assertEqual(self.stored(t)["phone"], "13912345678")
+
+    def test_web_form_phone(self):
+        b = Browser(self.server)
+        b.get("/submit?lang=zh-Hans")
+        r = b.post_files("/submit", {"kind": "complaint", "subject": "噪音",
+                                     "body": "夜间施工噪音很大。",
+                                     "phone": "\uff08010\uff09\u30006512\u30003456"}, [])
+        self.assertEqual(r.status, 303, r)
+        t = re.search(r"done=(XJ-[0-9-]+)", r.header("Location")).group(1)
+        self.assertEqual(self.stored(t)["phone"], "010-65123456")
+
+    def test_nonsense_is_still_refused(self):
+        for phone in ["12345", "1381234567x", "+1 415 555 0100", "电话", "138 1234 5678 9",
+                      "1" * 40, "(010 6512 3456"]:
+            with self.subTest(phone=phone):
+                err = self.submit(item(phone=phone), 400)["error"]
+                self.assertEqual(err["field"], "phone")
+                self.assertIn("138 1234 5678", err["message"])
+                self.assertIn("area code", err["message"])
+
+    def test_staff_phone_from_the_command_line(self):
+        add_user(self.server, "head_t", "section_head", "法规处", "head_t@example.com",
+                 "\uff0b86 138-0000-0021")
+        r = self.staff.request("GET", "/api/v1/admin/users")
+        self.assertEqual(r.status, 200, r)
+        users = r.json()
+        users = users.get("users", users) if isinstance(users, dict) else users
+        head = [u for u in users if u["username"] == "head_t"]
+        self.assertEqual(head[0]["phone"], "13800000021")
+        # the overdue notice's SMS goes to that form
+        set_clock(self.server, "2025-11-03T09:00")
+        t = self.submit(item(kind="complaint", phone="13912345678"))["tracking"]
+        act(self, "disp_t", t, "assign", section="法规处")
+        at_moment(self.server, "2025-11-07T09:00")  # forward due Thu 6 Nov: overdue
+        got = peers.wait_for(lambda: [x for x in self.texts("13800000021") if t in x], 30,
+                             "the overdue SMS to the section head")
+        self.assertEqual(len(got), 1, got)
+
+    def test_email_blanks_and_full_width_marks(self):
+        for written, want in [
+                ("  li.si@example.cn ", "li.si@example.cn"),
+                ("\u3000wang@example.cn\u3000", "wang@example.cn"),
+                ("\u00a0zhao@example.cn\u00a0", "zhao@example.cn"),
+                ("qian\uff20example\uff0ecn", "qian@example.cn"),
+                ("sun@example\u3002cn", "sun@example.cn")]:
+            with self.subTest(written=written):
+                a = self.submit(item(email=written))
+                self.assertEqual(self.stored(a["tracking"])["email"], want)
+                t = a["tracking"]
+                peers.wait_for(lambda: [m for m in self.smtp.records()
+                                        if want in m.get("rcpt", []) and t in m["subject"]],
+                               30, "the acknowledgement to " + want)
+        for bad in ["li si@example.cn", "li\uff20\uff20example.cn", "\u3000"]:
+            with self.subTest(bad=bad):
+                self.assertEqual(self.submit(item(email=bad), 400)["error"]["field"], "email")
+
+    def test_lang_tags_as_clients_send_them(self):
+        for tag, want in [("ZH-HANT", "zh-Hant"), ("zh-hans", "zh-Hans"), ("EN", "en"),
+                          ("zh", "zh-Hans"), ("zh-CN", "zh-Hans"), ("zh_SG", "zh-Hans"),
+                          ("zh-TW", "zh-Hant"), ("zh_hk", "zh-Hant"), ("zh-MO", "zh-Hant"),
+                          ("en-US", "en"), ("en_GB", "en")]:
+            with self.subTest(tag=tag):
+                # a Chinese letter, so that only the tag can make it English
+                a = self.submit(item(email="lang@example.cn", lang=tag))
+                self.assertEqual(self.stored(a["tracking"])["lang"], want)
+        for tag in ["fr", "ja-JP", "zh-", "en us", "de_DE"]:
+            with self.subTest(bad=tag):
+                err = self.submit(item(email="lang@example.cn", lang=tag), 400)["error"]
+                self.assertEqual(err["field"], "lang")
+
+
+if __name__ == "__main__":
+    harness.main()
