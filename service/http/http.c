@@ -1211,6 +1211,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		 * answer: its body is read and discarded first. */
 		if (expects_continue(conn)) {
 			call->answered = 1;
+			resp_header_lent(&call->resp, "X-Request-Id", call->id);
 			return call_send(srv, conn, call);
 		}
 		call->refused = 1;

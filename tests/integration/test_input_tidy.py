@@ -8,11 +8,15 @@ later"), tidied instead of refused:
 - an e-mail address with blanks around it (ASCII, ideographic, no-break) or a Chinese input
   method's ＠ and ．: stored tidied, and the acknowledgement goes to it;
 - the JSON API's `lang` in any case, and the tags browsers and phones send (zh-CN, zh_TW,
-  en-US, …) read as ours; any other language is still a 400 naming lang.
+  en-US, …) read as ours; any other language is still a 400 naming lang;
+- the 413 answered before the body is read (Expect: 100-continue with a Content-Length over
+  the limit) carries X-Request-Id, the id of its log line, as every other answer does.
 """
 import os
 import re
+import socket
 import sys
+import time
 import unittest
 import urllib.parse
 
@@ -171,6 +175,50 @@ class Contacts(peers.PeerClass, unittest.TestCase):
             with self.subTest(bad=tag):
                 err = self.submit(item(email="lang@example.cn", lang=tag), 400)["error"]
                 self.assertEqual(err["field"], "lang")
+
+
+class RefusedBeforeTheBody(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start().drain()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def raw(self, head):
+        """Sends head (a request's header block, no body) and reads the answer's header block;
+        the client waits for 100 Continue and sends no body."""
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=30) as s:
+            s.sendall(head.encode())
+            got = b""
+            while b"\r\n\r\n" not in got:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+        lines = got.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip()
+                   for k, _, v in (l.partition(":") for l in lines[1:])}
+        return lines[0], headers
+
+    def test_413_before_the_body_has_a_request_id(self):
+        for path in ("/api/v1/items", "/open311/v2/requests.json", "/submit"):
+            with self.subTest(path=path):
+                status, headers = self.raw(
+                    "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 50000000\r\nExpect: 100-continue\r\n\r\n" % path)
+                self.assertIn(" 413 ", status)
+                rid = headers.get("x-request-id")
+                self.assertRegex(rid or "", "^[0-9a-f]{16}$", headers)
+                # the id is the log line's, by which an operator finds the request
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline and not any(
+                        "request id=" + rid in l for l in list(self.server.drained)):
+                    time.sleep(0.01)
+                self.assertTrue([l for l in list(self.server.drained)
+                                 if "request id=" + rid in l and "status=413" in l],
+                                [l for l in list(self.server.drained) if "413" in l])
 
 
 if __name__ == "__main__":
