@@ -397,6 +397,49 @@ await test("submit: a subject of 200 characters with emoji and CJK ext. B is acc
 	await c.close();
 });
 
+await test("staff item page: the public subject takes 200 characters with emoji and CJK ext. B as the server counts them (the browser's maxlength counts UTF-16 units); at 201 the message shows beside the field and nothing is sent", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
+	const it = await apiItem({ subject: "公开标题测试" });
+	await apiAct(disp, it.tracking, "assign", { section: SECTION });
+	await apiAct(hand, it.tracking, "accept");
+	await apiAct(hand, it.tracking, "draft", { text: "已处理。" });
+	await apiAct(hand, it.tracking, "submit_review");
+	await apiAct(head, it.tracking, "approve");
+	await apiAct(hand, it.tracking, "send_reply");
+	const c = await context();
+	const p = await c.newPage();
+	let posts = 0;
+	await staffLogin(p, "head_b");
+	await p.goto(`${BASE}/staff/item/${it.tracking}?lang=en`);
+	p.on("request", (r) => { if (r.method() === "POST") posts++; });
+	const len = () => p.evaluate(() => Array.from(document.getElementById("pub-subject").value).length);
+	const type = async (text) => {
+		await p.fill("#pub-subject", "");
+		await p.focus("#pub-subject");
+		await p.keyboard.insertText(text); // as typed or pasted: the browser's maxlength applies
+	};
+	const subject = "𠀀😀".repeat(100); // 200 characters, 400 UTF-16 units
+	await type(subject);
+	assert((await len()) === 200, `200 characters taken, got ${await len()}`);
+	assert((await p.locator("#pub-subject-error").count()) === 0, "no message at 200");
+	await type("𠀀😀".repeat(75) + "字".repeat(51)); // 201 characters, 351 units
+	assert((await len()) === 201, `201 characters, got ${await len()}`);
+	const msg = p.locator("#pub-subject-error[role=alert]");
+	assert((await msg.count()) === 1 && /200/.test(await msg.textContent()), "the message beside the public subject");
+	assert((await p.getAttribute("#pub-subject", "aria-describedby")).split(" ").includes("pub-subject-error"), "tied to the field");
+	await p.click("form.public button[value='1']");
+	assert(posts === 0 && new URL(p.url()).pathname === `/staff/item/${it.tracking}`, `nothing sent (${posts} POST)`);
+	// the 200 characters of 400 units are published whole, as the server counts them
+	await type(subject);
+	assert((await p.locator("#pub-subject-error").count()) === 0, "fits again: no message");
+	await Promise.all([p.waitForNavigation(), p.click("form.public button[value='1']")]);
+	assert(p.url().includes("done=publish"), `published (${p.url()}): ${await p.textContent("main")}`);
+	const r = await api("GET", `/api/v1/items/${it.tracking}`, undefined, head);
+	assert(r.json && r.json.public_subject === subject, `the public subject whole: ${r.json && r.json.public_subject}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
 await test("a form without its token is refused (CSRF)", async () => {
 	const r = await fetch(BASE + "/submit", {
 		method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" },
