@@ -217,6 +217,8 @@ o311_field(const char *f)
 		return "long";
 	if (strcmp(f, "publish") == 0)
 		return "attribute[publish]";
+	if (strcmp(f, "attachment") == 0)
+		return "media";
 	return f;
 }
 
@@ -255,11 +257,41 @@ body_with_media_new(const char *description, const char *url)
 	return b;
 }
 
-/* POST /open311/v2/requests.json (form-urlencoded as Open311 clients send it, or JSON):
- * service_code, description, first_name, last_name, email, phone, attribute[publish],
- * media_url (kept as the text's last line: body_with_media_new).
+/* GeoReport's `media`: the file parts of that name in a multipart POST, as in's attachments
+ * (data lent by req; the type is decided by content when it is stored, core's attach_check,
+ * and the file scanned as the web form's are). An empty file input is no file. 0, or -1 with
+ * a 400 in resp (more than INTAKE_MAX_ATTACHMENTS). */
+static int
+media_files(struct req *req, struct intake *in, struct resp *resp)
+{
+	const struct form_field *f;
+	struct db_attachment *a;
+	size_t i;
+
+	for (i = 0; i < req->nform; i++) {
+		f = &req->form[i];
+		if (f->filename == NULL || strcmp(f->name, "media") != 0 ||
+		    (f->filename[0] == '\0' && f->size == 0))
+			continue;
+		if (in->natt == INTAKE_MAX_ATTACHMENTS) {
+			o311_error(resp, 400, "media: at most %d files", INTAKE_MAX_ATTACHMENTS);
+			return -1;
+		}
+		a = &in->att[in->natt++];
+		a->filename = (char *)(f->filename[0] != '\0' ? upload_name(f->filename) : "media");
+		a->content_type = (char *)"application/octet-stream";
+		a->data = f->data;
+		a->size = (int64_t)f->size;
+	}
+	return 0;
+}
+
+/* POST /open311/v2/requests.json (form-urlencoded as Open311 clients send it, multipart with a
+ * `media` file, or JSON): service_code, description, first_name, last_name, email, phone,
+ * attribute[publish], media_url (kept as the text's last line: body_with_media_new), media (the
+ * item's attachment, for staff only: media_files).
  * 201 [{"service_request_id","service_notice","query_code","account_id":null}]; 400/413/429/503
- * as [{"code","description"}]. */
+ * as [{"code","description"}]; 413 also for a media file over attachment_max. */
 void
 h_open311_requests_post(struct req *req, struct resp *resp)
 {
@@ -339,6 +371,8 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 	in.phone = v[5];
 	in.channel = CHANNEL_WEB;
 	in.received = req->now;
+	if (j == NULL && media_files(req, &in, resp) != 0)
+		goto out;
 	if (core_submit_check(&in, &err) != 0)
 		goto refused;
 	/* Only well-formed submissions count against the address (as in h_items_post). */

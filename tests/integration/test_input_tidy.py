@@ -9,18 +9,25 @@ later"), tidied instead of refused:
   method's ＠ and ．: stored tidied, and the acknowledgement goes to it;
 - the JSON API's `lang` in any case, and the tags browsers and phones send (zh-CN, zh_TW,
   en-US, …) read as ours; any other language is still a 400 naming lang;
+- Open311's multipart `media` file (GeoReport v2): kept as the item's attachment, with the web
+  form's type and size limits and its scan, for staff only; too large is 413;
 - the 413 answered before the body is read (Expect: 100-continue with a Content-Length over
   the limit) carries X-Request-Id, the id of its log line, as every other answer does.
 """
 import os
 import re
+import shutil
 import socket
+import sqlite3
 import sys
+import tempfile
 import time
 import unittest
 import urllib.parse
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clamd  # noqa: E402
 import harness  # noqa: E402
 import peers  # noqa: E402
 from test_notify import act, add_user, at_moment, set_clock, start_server  # noqa: E402
@@ -219,6 +226,136 @@ class RefusedBeforeTheBody(unittest.TestCase):
                 self.assertTrue([l for l in list(self.server.drained)
                                  if "request id=" + rid in l and "status=413" in l],
                                 [l for l in list(self.server.drained) if "413" in l])
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 2
+INFECTED = b"%PDF-1.4\n% " + clamd.EICAR + b"\n%%EOF\n"
+
+
+def multipart(fields, files):
+    """A multipart/form-data body: fields [(name, value)], files [(name, filename, type,
+    bytes)]; returns (body, content type)."""
+    boundary = "----tidy" + uuid.uuid4().hex
+    out = []
+    for k, v in fields:
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n" %
+                    (boundary, k, v)).encode("utf-8"))
+    for k, name, ctype, data in files:
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                    "Content-Type: %s\r\n\r\n" % (boundary, k, name, ctype)).encode("utf-8") +
+                   data + b"\r\n")
+    out.append(("--%s--\r\n" % boundary).encode())
+    return b"".join(out), "multipart/form-data; boundary=" + boundary
+
+
+OPEN311 = [("service_code", "complaint"), ("description", "井盖丢失，见照片。"),
+           ("email", "media@citizen.example"), ("attribute[publish]", "true")]
+
+
+class Open311Media(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0",
+                                         "CIVICDESK_ATTACHMENT_MAX": "4096"}).start()
+        cls.staff = cls.server.staff("media_disp", "dispatcher")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def post(self, fields, files, path="/open311/v2/requests.json"):
+        body, ctype = multipart(fields, files)
+        return self.server.request("POST", path, body=body, headers={"Content-Type": ctype})
+
+    def item(self, tracking):
+        r = self.staff.request("GET", "/api/v1/items/" + tracking)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def count(self):
+        with sqlite3.connect(self.server.db) as d:
+            return d.execute("SELECT count(*) FROM items").fetchone()[0]
+
+    def test_media_file_is_the_items_attachment_for_staff_only(self):
+        r = self.post(OPEN311, [("media", "C:\\相机\\井盖.png", "image/png", PNG)])
+        self.assertEqual(r.status, 201, r)
+        t = r.json()[0]["service_request_id"]
+        it = self.item(t)
+        self.assertEqual([(f["filename"], f["size"], f["content_type"])
+                          for f in it["attachments"]], [("井盖.png", len(PNG), "image/png")])
+        self.assertEqual(it["body"], "井盖丢失，见照片。")
+        r = self.staff.request("GET", "/api/v1/items/%s/attachments/%d" %
+                               (t, it["attachments"][0]["id"]))
+        self.assertEqual((r.status, r.body), (200, PNG))
+        # the public: the record without the file (nothing published yet, no media_url)
+        r = self.server.request("GET", "/open311/v2/requests/%s.json" % t)
+        self.assertEqual(r.status, 200, r)
+        rec = r.json()[0]
+        self.assertIsNone(rec["media_url"])
+        self.assertNotIn("井盖.png", r.body.decode())
+        self.assertNotIn("attachment", r.body.decode())
+
+    def test_xml_endpoint_alike(self):
+        r = self.post(OPEN311, [("media", "photo.png", "image/png", PNG)],
+                      path="/open311/v2/requests.xml")
+        self.assertEqual(r.status, 201, r)
+        t = re.search(rb"<service_request_id>([^<]+)<", r.body).group(1).decode()
+        self.assertEqual([f["filename"] for f in self.item(t)["attachments"]], ["photo.png"])
+
+    def test_too_large_is_413_and_nothing_stored(self):
+        before = self.count()
+        r = self.post(OPEN311, [("media", "big.png", "image/png", PNG + b"\x00" * 5000)])
+        self.assertEqual(r.status, 413, r)
+        self.assertEqual(r.json()[0]["code"], 413)
+        self.assertIn("media", r.json()[0]["description"])
+        self.assertEqual(self.count(), before)
+
+    def test_a_type_the_web_form_refuses_is_refused(self):
+        before = self.count()
+        r = self.post(OPEN311, [("media", "setup.png", "image/png", b"MZ\x90\x00" + PNG)])
+        self.assertEqual(r.status, 400, r)
+        self.assertTrue(r.json()[0]["description"].startswith("media:"), r.json())
+        self.assertEqual(self.count(), before)
+
+    def test_without_media_unchanged(self):
+        r = self.post(OPEN311, [])
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.item(r.json()[0]["service_request_id"])["attachments"], [])
+        # an empty file input is no file
+        r = self.post(OPEN311, [("media", "", "application/octet-stream", b"")])
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.item(r.json()[0]["service_request_id"])["attachments"], [])
+
+
+@unittest.skipUnless(clamd.available(), "clamav-daemon is not installed (tools/deps test)")
+class Open311MediaScanned(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sockdir = tempfile.mkdtemp(prefix="civicdesk-clamsock-")
+        cls.sock = os.path.join(cls.sockdir, "clamd.sock")
+        cls.clamd = clamd.Clamd(cls.sock)
+        cls.clamd.start()
+        cls.server = harness.Server(env={"CIVICDESK_CLAMD_SOCKET": cls.sock,
+                                         "CIVICDESK_SUBMIT_RATE": "0"}).start()
+        cls.staff = cls.server.staff("scan_disp", "dispatcher")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        cls.clamd.cleanup()
+        shutil.rmtree(cls.sockdir, ignore_errors=True)
+
+    def test_an_infected_media_file_is_not_stored(self):
+        body, ctype = multipart(OPEN311, [("media", "scan.pdf", "application/pdf", INFECTED)])
+        r = self.server.request("POST", "/open311/v2/requests.json", body=body,
+                                headers={"Content-Type": ctype})
+        self.assertEqual(r.status, 201, r)
+        t = r.json()[0]["service_request_id"]
+        r = self.staff.request("GET", "/api/v1/items/" + t)
+        self.assertEqual(r.json()["attachments"], [])
+        notes = [h.get("note") or "" for h in r.json()["history"]]
+        self.assertTrue(any("scan.pdf was not stored" in n and clamd.SIGNATURE in n
+                            for n in notes), notes)
 
 
 if __name__ == "__main__":
