@@ -578,14 +578,15 @@ check(struct app *app, const struct intake *in, int64_t now, struct pending *p,
 	if (in->received < now - app->cfg.receipt_max_age_days * 86400L)
 		return core_fail(err, CORE_INVALID, "received",
 		                 "received lies more than %ld days back", app->cfg.receipt_max_age_days);
-	/* attachments: their type by content, allowed by configuration; size caps (point 15) */
 	p->in = *in;
+	/* phone, e-mail address and language in the forms stored (validate.c) */
 	if (present(in->phone) && phone_tidy(in->phone, p->phone))
 		p->in.phone = p->phone;
 	if (present(in->email) && email_tidy(in->email, p->email))
 		p->in.email = p->email;
 	if (present(in->lang))
 		p->in.lang = lang_name((enum lang)lang_tag_parse(in->lang));
+	/* attachments: their type by content, allowed by configuration; size caps (point 15) */
 	if (attach_check(app, p->in.att, p->in.natt, 0, err) != 0)
 		return -1;
 	/* infected files are taken out here (the item is stored and says why), unscanned ones

@@ -170,10 +170,17 @@ phone_tidy(const char *s, char out[PHONE_TIDY_SIZE])
 	int intl = 0, bracket = 0;
 	unsigned cp;
 
-	/* as ASCII: digits, '+', brackets, and ' ' for every separator */
-	if (strlen(s) > PHONE_IN_MAX)
+	na = strlen(s);
+	if (na > PHONE_IN_MAX)
 		return 0;
-	end = p + strlen(s);
+	/* the common case at once: a mobile number as stored (a third of the instructions) */
+	if (na == 11 && strspn(s, "0123456789") == 11 && mobile(s, 11)) {
+		memcpy(out, s, 12);
+		return 1;
+	}
+	/* as ASCII: digits, '+', brackets, and ' ' for every separator */
+	end = p + na;
+	na = 0;
 	while (p < end) {
 		k = utf8_seq(p, end, &cp);
 		if (k == 0)
@@ -285,6 +292,15 @@ email_tidy(const char *s, char out[EMAIL_TIDY_SIZE])
 	size_t n = 0, k;
 	unsigned cp;
 
+	/* the common case at once: printable ASCII without blanks, as stored */
+	for (q = p; q < all && *q > 0x20 && *q < 0x7f; q++)
+		;
+	if (q == all) {
+		if (q - p >= EMAIL_TIDY_SIZE || !email_valid(s))
+			return 0;
+		memcpy(out, s, (size_t)(q - p) + 1);
+		return 1;
+	}
 	/* without the blanks around it (ASCII's, the ideographic space, the no-break space): from
 	 * the first visible character to the end of the last */
 	for (q = p; q < all; q += k) {

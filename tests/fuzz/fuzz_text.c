@@ -1,6 +1,7 @@
 /*
  * fuzz_text.c: libFuzzer target for the text validators: text_check (UTF-8, control characters),
- * text_scrub (after which only control characters can make text_check refuse it), phone_valid, email_valid, query_code_hash.
+ * text_scrub (after which only control characters can make text_check refuse it), phone_valid, email_valid, query_code_hash;
+ * phone_tidy and email_tidy (what they store is taken again unchanged), lang_tag_parse.
  * Build: make fuzz; run: build/fuzz/fuzz_text tests/fuzz/corpus-text/
  */
 #include <stdint.h>
@@ -29,6 +30,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)text_nonblank(s);
 	(void)phone_valid(s);
 	(void)email_valid(s);
+	{
+		char phone[PHONE_TIDY_SIZE], again[PHONE_TIDY_SIZE], email[EMAIL_TIDY_SIZE],
+		    email2[EMAIL_TIDY_SIZE];
+		int l = lang_tag_parse(s);
+
+		if (phone_tidy(s, phone) &&
+		    (strspn(phone, "0123456789-") != strlen(phone) || !phone_tidy(phone, again) ||
+		     strcmp(phone, again) != 0))
+			abort();
+		if (email_tidy(s, email) && (!email_tidy(email, email2) || strcmp(email, email2) != 0))
+			abort();
+		if (l != -1 && l != LANG_ZH_HANS && l != LANG_ZH_HANT && l != LANG_EN)
+			abort();
+	}
 	(void)query_code_hash(s, hash);
 	text_scrub(s);
 	/* scrubbed: no invalid sequence is left (control characters may remain) */

@@ -940,9 +940,11 @@ class WholeSubject(SmtpDaemon, unittest.TestCase):
         want = masked[:199] + "…"
         self.assertEqual(it["public_subject"], want)
         self.assertNotIn("1391234", it["public_subject"])
-        # the staff page's public form shows that text, within its maxlength
+        # the staff page's public form shows that text, within its limit of 200 characters
+        # (counted as the server counts them; the browser's maxlength, in UTF-16 units, twice)
         page = head.request("GET", "/staff/item/" + t).body.decode()
-        self.assertIn('name="subject" maxlength="200" value="%s"' % want, page)
+        self.assertRegex(page, 'name="subject" maxlength="400" data-max-chars="200" '
+                               '[^>]*value="%s"' % re.escape(want))
         # saved as shown and published; then edited
         path = "/api/v1/items/%s/public" % t
         r = head.request("PATCH", path, json_body={"subject": want, "published": True})
