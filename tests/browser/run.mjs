@@ -397,6 +397,18 @@ await test("submit: a subject of 200 characters with emoji and CJK ext. B is acc
 	await c.close();
 });
 
+await test("submit: a phone and an e-mail address as a Chinese input method types them (full-width digits and brackets, ideographic spaces, ＠ and ．) are sent as typed and stored tidied", async () => {
+	const c = await context();
+	const p = await c.newPage();
+	const { tracking } = await submitLetter(p, "zh-Hans", { subject: "全角输入", body: "电话和邮箱用全角输入。",
+		phone: "（０１０）６５１２\u3000３４５６", email: "\u3000li.si＠example．cn\u3000" });
+	const r = await api("GET", `/api/v1/items/${tracking}`, undefined, await apiLogin("disp_b"));
+	assert(r.json && r.json.phone === "010-65123456", `the phone stored tidied: ${r.json && r.json.phone}`);
+	assert(r.json.email === "li.si@example.cn", `the e-mail address stored tidied: ${r.json.email}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
 await test("staff item page: the public subject takes 200 characters with emoji and CJK ext. B as the server counts them (the browser's maxlength counts UTF-16 units); at 201 the message shows beside the field and nothing is sent", async () => {
 	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
 	const it = await apiItem({ subject: "公开标题测试" });
