@@ -1186,18 +1186,28 @@ struct db_audit_check {
 	int64_t archives;                  /* ... and in how many files */
 };
 
-/* Recomputes the audit chain on c from the first record: 0 intact, 1 broken (out names the
- * first broken or missing record), -1 error. Call inside a read transaction for a consistent
- * view. */
-int db_audit_verify(struct db_conn *c, struct db_audit_check *out);
+/* A head anchored outside earlier (serve logs "audit chain head: record N hash HEX"): the
+ * chain must still reach record id, with that hash. Without it, a log whose newest records
+ * were deleted verifies as intact, only shorter. */
+struct db_audit_anchor {
+	int64_t id;
+	unsigned char hash[DB_AUDIT_HASH];
+};
+
+/* Recomputes the audit chain on c from the first record, checking it against anchor (NULL:
+ * none): 0 intact, 1 broken (out names the first broken or missing record), -1 error. Call
+ * inside a read transaction for a consistent view. */
+int db_audit_verify(struct db_conn *c, const struct db_audit_anchor *anchor,
+                    struct db_audit_check *out);
 /* The newest audit record's id and hash (0 and zeros when the log is empty): what to anchor
  * outside. 0 or -1. */
 int db_audit_head(struct db_conn *c, int64_t *id, unsigned char hash[DB_AUDIT_HASH]);
 /* The same on the database file at path (the live one while the service runs, or a backup),
  * without changing it: 0 intact, 1 broken, -1 error (err set; *status says which: missing,
  * not ours, newer, or error). */
-int db_audit_verify_file(const char *path, struct db_audit_check *out,
-                         enum db_file_status *status, char *err, size_t errsize);
+int db_audit_verify_file(const char *path, const struct db_audit_anchor *anchor,
+                         struct db_audit_check *out, enum db_file_status *status, char *err,
+                         size_t errsize);
 
 /* --- calendars (db_calendar.c) ------------------------------------------------------------ */
 

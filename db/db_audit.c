@@ -400,6 +400,8 @@ out:
 struct chain_pos {
 	unsigned char prev[DB_AUDIT_HASH];
 	int64_t expect;
+	const struct db_audit_anchor *anchor; /* NULL: none */
+	int anchor_seen;
 };
 
 /* Checks the rows of st (columns as STMT_FROM orders them) against the chain from pos, moving
@@ -445,6 +447,17 @@ verify_rows(sqlite3_stmt *st, struct chain_pos *pos, const char *where,
 			         (long long)id, where);
 			broken = 1;
 			break;
+		}
+		if (pos->anchor != NULL && id == pos->anchor->id) {
+			pos->anchor_seen = 1;
+			if (sodium_memcmp(h, pos->anchor->hash, DB_AUDIT_HASH) != 0) {
+				snprintf(out->reason, sizeof(out->reason),
+				         "record %lld no longer has the hash anchored for it: the chain "
+				         "was written again up to there%s",
+				         (long long)id, where);
+				broken = 1;
+				break;
+			}
 		}
 		memcpy(pos->prev, h, sizeof(h));
 		out->records++;
@@ -561,7 +574,8 @@ verify_archives(struct db_conn *c, struct chain_pos *pos, struct db_audit_check 
 }
 
 int
-db_audit_verify(struct db_conn *c, struct db_audit_check *out)
+db_audit_verify(struct db_conn *c, const struct db_audit_anchor *anchor,
+                struct db_audit_check *out)
 {
 	sqlite3_stmt *st;
 	struct chain_pos pos;
@@ -570,6 +584,7 @@ db_audit_verify(struct db_conn *c, struct db_audit_check *out)
 	memset(out, 0, sizeof(*out));
 	memset(&pos, 0, sizeof(pos));
 	pos.expect = 1;
+	pos.anchor = anchor != NULL && anchor->id > 0 ? anchor : NULL;
 	broken = verify_archives(c, &pos, out);
 	if (broken == 0) {
 		st = db_prep(c, stmts[STMT_FROM]);
@@ -581,6 +596,14 @@ db_audit_verify(struct db_conn *c, struct db_audit_check *out)
 	}
 	if (broken < 0)
 		return -1;
+	if (broken == 0 && pos.anchor != NULL && !pos.anchor_seen) {
+		out->broken_id = pos.anchor->id;
+		snprintf(out->reason, sizeof(out->reason),
+		         "record %lld, anchored earlier, is missing: the log ends at record %lld, so "
+		         "newer records were deleted",
+		         (long long)pos.anchor->id, (long long)(pos.expect - 1));
+		broken = 1;
+	}
 	memcpy(out->head, pos.prev, sizeof(pos.prev));
 	if (!broken)
 		out->broken_id = 0;

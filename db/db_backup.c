@@ -506,8 +506,9 @@ out:
 }
 
 int
-db_audit_verify_file(const char *path, struct db_audit_check *out,
-                     enum db_file_status *status, char *err, size_t errsize)
+db_audit_verify_file(const char *path, const struct db_audit_anchor *anchor,
+                     struct db_audit_check *out, enum db_file_status *status, char *err,
+                     size_t errsize)
 {
 	struct db_conn *c;
 	int version, rc = -1;
@@ -529,7 +530,7 @@ db_audit_verify_file(const char *path, struct db_audit_check *out,
 		*status = fail(DB_FILE_ERROR, err, errsize, "%s: %s", path, sqlite3_errmsg(c->h));
 		goto out;
 	}
-	rc = db_audit_verify(c, out);
+	rc = db_audit_verify(c, anchor, out);
 	db_end_read(c);
 	if (rc < 0)
 		*status = fail(DB_FILE_ERROR, err, errsize, "%s: %s", path, sqlite3_errmsg(c->h));

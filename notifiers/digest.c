@@ -1,11 +1,14 @@
 /* digest.c: the weekly notices: each section's digest of its open items with their due times
- * (互动交流类栏目 1 周提醒), to the section's mailbox and its heads; and the warning to
+ * (互动交流类栏目 1 周提醒), to the section's mailbox and its heads; the warning to
  * administrators that the holiday calendar's coverage ends within 60 days, weekly until a new
- * year is loaded. Each runs once a week: a mark (table notify_runs) says which week was done,
- * written in the transaction of its outbox rows. */
+ * year is loaded; and, with the digest, the audit chain's head to administrators (an anchor
+ * kept outside the server). Each runs once a week: a mark (table notify_runs) says which week
+ * was done, written in the transaction of its outbox rows. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "notifiers_int.h"
 #include "service/core/core.h"
@@ -192,6 +195,47 @@ coverage(struct db_conn *c, const struct notify_config *cfg, const struct sla_ca
 	return staff_mail(c, cfg, cal, acc, nacc, ROLE_ADMIN, 0, step, subject, body, now, queued);
 }
 
+/* The audit chain's head, to the administrators with the digest when it moved since the last
+ * one mailed: an anchor kept outside the server without anyone copying log lines, for
+ * `civicdesk audit verify --head` to show a cut tail later. */
+static int
+audit_head(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
+           const struct db_account *acc, size_t nacc, const char *week, int64_t now,
+           size_t *queued)
+{
+	unsigned char hash[DB_AUDIT_HASH];
+	char hex[DB_AUDIT_HASH * 2 + 1], idbuf[32], done[32], step[64], subject[200], body[1024];
+	int64_t id;
+	int r;
+
+	if (db_audit_head(c, &id, hash) != 0)
+		return -1;
+	if (id == 0)
+		return 0;
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+	r = db_notify_run_get(c, "audit_head", done, sizeof(done));
+	if (r < 0)
+		return -1;
+	if (r > 0 && strcmp(done, idbuf) == 0)
+		return 0;
+	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+	snprintf(step, sizeof(step), "audit_head/%s", week);
+	snprintf(subject, sizeof(subject), "【审计】审计日志链头：记录 %s / audit chain head: record %s",
+	         idbuf, idbuf);
+	snprintf(body, sizeof(body),
+	         "审计日志链头：record %s hash %s\n"
+	         "请保留此邮件。日后运行 civicdesk audit verify --head 'record %s hash %s'，"
+	         "若此记录被删除或审计链被重写，将报告审计链断裂。\n\n"
+	         "Audit chain head: record %s hash %s\n"
+	         "Keep this e-mail. Later, civicdesk audit verify --head 'record %s hash %s' reports "
+	         "the chain broken if this record was deleted or the chain written again.\n",
+	         idbuf, hex, idbuf, hex, idbuf, hex, idbuf, hex);
+	if (staff_mail(c, cfg, cal, acc, nacc, ROLE_ADMIN, 0, step, subject, body, now, queued) !=
+	    0)
+		return -1;
+	return db_notify_run_set(c, "audit_head", idbuf);
+}
+
 int
 notify_weekly(struct db_conn *c, const struct notify_config *cfg, const struct sla_calendar *cal,
               int64_t now, size_t *queued)
@@ -229,7 +273,8 @@ notify_weekly(struct db_conn *c, const struct notify_config *cfg, const struct s
 			if (sec[i].active &&
 			    digest_section(c, cfg, cal, &sec[i], acc, nacc, step, now, queued) != 0)
 				goto rollback;
-		if (db_notify_run_set(c, "digest", week) != 0)
+		if (audit_head(c, cfg, cal, acc, nacc, week, now, queued) != 0 ||
+		    db_notify_run_set(c, "digest", week) != 0)
 			goto rollback;
 	}
 	if (db_commit(c) != 0)

@@ -1,10 +1,10 @@
 /*
  * cmd_ops.c: the operator's commands on the database file: civicdesk backup FILE (while serve
- * runs), civicdesk restore FILE (serve stopped) and civicdesk audit verify [FILE]. Exit codes
- * from sysexits: 0 done (audit: chain intact), 1 audit chain broken, 64 usage, 65 the file is
- * not a civicdesk database, from a newer civicdesk or damaged, 66 the file to read is missing,
- * 70 internal error, 73 the backup file exists already, 74 cannot write, 75 serve is running
- * (restore: stop it and try again).
+ * runs), civicdesk restore FILE (serve stopped) and civicdesk audit verify [--head H] [FILE].
+ * Exit codes from sysexits: 0 done (audit: chain intact), 1 audit chain broken, 64 usage, 65
+ * the file is not a civicdesk database, from a newer civicdesk or damaged, 66 the file to read
+ * is missing, 70 internal error, 73 the backup file exists already, 74 cannot write, 75 serve
+ * is running (restore: stop it and try again).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,23 +203,91 @@ audit_archive(int argc, char **argv)
 	return rc;
 }
 
+/* Reads an anchored head as the administrator copied it: "N:HEX", "record N hash HEX" or the
+ * whole line serve logs ("audit chain head: record N hash HEX"). 0, or -1 when it is none of
+ * these. */
+static int
+parse_anchor(const char *s, struct db_audit_anchor *a)
+{
+	const char *p = strstr(s, "record");
+	char *end;
+	size_t hexlen;
+
+	p = p != NULL ? p + strlen("record") : s;
+	p += strspn(p, " \t");
+	if (*p < '0' || *p > '9')
+		return -1;
+	a->id = strtoll(p, &end, 10);
+	if (a->id <= 0)
+		return -1;
+	p = end + strspn(end, " \t");
+	if (*p == ':')
+		p++;
+	else if (strncmp(p, "hash", 4) == 0)
+		p += 4;
+	else
+		return -1;
+	p += strspn(p, " \t");
+	hexlen = strspn(p, "0123456789abcdefABCDEF");
+	if (hexlen != DB_AUDIT_HASH * 2 || p[hexlen + strspn(p + hexlen, " \t\r\n")] != '\0')
+		return -1;
+	return sodium_hex2bin(a->hash, sizeof(a->hash), p, hexlen, NULL, NULL, NULL) == 0 ? 0 : -1;
+}
+
+/* Takes --head VALUE (or --head=VALUE) out of argv, in place. 1 taken, 0 absent, -1 given but
+ * unreadable or twice (said on stderr). */
+static int
+take_anchor(int *argc, char **argv, struct db_audit_anchor *a)
+{
+	const char *value;
+	int i, j, found = 0;
+
+	for (i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--head") == 0 && i + 1 < *argc) {
+			value = argv[i + 1];
+			j = 2;
+		} else if (strncmp(argv[i], "--head=", 7) == 0) {
+			value = argv[i] + 7;
+			j = 1;
+		} else {
+			continue;
+		}
+		if (found++ || parse_anchor(value, a) != 0) {
+			fprintf(stderr, "civicdesk audit: --head wants the line serve logged, e.g. "
+			                "\"record 42 hash\" and its 64 hex digits (or 42:HEX), once\n");
+			return -1;
+		}
+		memmove(argv + i, argv + i + j, (size_t)(*argc - i - j + 1) * sizeof(*argv));
+		*argc -= j;
+		i--;
+	}
+	return found;
+}
+
 int
 cmd_audit(int argc, char **argv)
 {
 	struct config cfg;
 	struct db_audit_check chk;
+	struct db_audit_anchor anchor;
 	enum db_file_status st = DB_FILE_ERROR;
 	const char *config, *file;
 	char err[1024], hex[DB_AUDIT_HASH * 2 + 1];
-	int rc;
+	int rc, anchored = 0;
 
 	if (argc >= 2 && strcmp(argv[1], "archive") == 0)
 		return audit_archive(argc, argv);
+	memset(&anchor, 0, sizeof(anchor));
+	if (argc >= 2 && strcmp(argv[1], "verify") == 0 &&
+	    (anchored = take_anchor(&argc, argv, &anchor)) < 0)
+		return EX_USAGE;
 	if (argc < 2 || strcmp(argv[1], "verify") != 0 ||
 	    ops_args(argc, argv, 2, 0, &config, &file) != 0) {
-		fprintf(stderr, "usage: civicdesk audit verify [--config FILE] [DATABASE-FILE]\n"
+		fprintf(stderr, "usage: civicdesk audit verify [--head 'record N hash HEX'] "
+		                "[--config FILE] [DATABASE-FILE]\n"
 		                "  checks the audit chain of the database (default: the configured "
-		                "one; a backup file may be given), with its archive files\n"
+		                "one; a backup file may be given), with its archive files; --head: "
+		                "a head serve logged earlier, which must still be in the chain\n"
 		                "       civicdesk audit archive [--config FILE]\n"
 		                "  moves records older than audit_archive_days to an archive file now "
 		                "(serve does it daily)\n");
@@ -227,7 +295,8 @@ cmd_audit(int argc, char **argv)
 	}
 	if (cli_config(&cfg, config, "audit") != 0)
 		return EX_DATAERR;
-	rc = db_audit_verify_file(file ? file : cfg.db, &chk, &st, err, sizeof(err));
+	rc = db_audit_verify_file(file ? file : cfg.db, anchored ? &anchor : NULL, &chk, &st, err,
+	                          sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "civicdesk audit: %s\n", err);
 		config_free(&cfg);
@@ -245,6 +314,9 @@ cmd_audit(int argc, char **argv)
 	else
 		printf("audit chain broken at record %lld: %s (%lld records before it are intact)\n",
 		       (long long)chk.broken_id, chk.reason, (long long)chk.records);
+	if (rc == 0 && anchored)
+		printf("anchored head record %lld is in the chain with its hash\n",
+		       (long long)anchor.id);
 	config_free(&cfg);
 	return rc == 0 ? EX_OK : EX_BROKEN;
 }

@@ -4,6 +4,7 @@ server stopped, and `civicdesk audit verify` on an intact and on a tampered audi
 Bounded: 4 submitters for at most 20 s or 400 items; a handful of commands.
 """
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -252,6 +253,52 @@ class AuditChain(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("broken at record 2", r.stdout)
         self.assertIn("missing", r.stdout)
+
+    def head(self):
+        """The head line verify prints: (record id, hex hash)."""
+        r = self.srv.cli("audit", "verify")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        m = re.search(r"head record (\d+) hash ([0-9a-f]{64})", r.stdout)
+        self.assertIsNotNone(m, r.stdout)
+        return int(m.group(1)), m.group(2)
+
+    def test_anchored_head_catches_a_cut_tail(self):
+        """Deleting the newest records leaves a chain that verifies, only shorter; a head the
+        administrator copied outside earlier (the line serve logs) shows the cut."""
+        rid, h = self.head()
+        for _ in range(3):
+            self.srv.request("POST", "/api/v1/login",
+                             json_body={"username": "carol", "password": "wrong-Passw0rd"})
+        path = self.copy("cut.db")
+        self.tamper(path, "DROP TRIGGER audit_no_delete",
+                    "DELETE FROM audit WHERE id >= %d" % rid)
+        plain = self.srv.cli("audit", "verify", path)
+        self.assertEqual(plain.returncode, 0, plain.stdout + plain.stderr)
+        for given in ("audit chain head: record %d hash %s" % (rid, h),
+                      "record %d hash %s" % (rid, h), "%d:%s" % (rid, h.upper())):
+            r = self.srv.cli("audit", "verify", "--head", given, path)
+            self.assertEqual(r.returncode, 1, given + r.stdout + r.stderr)
+            self.assertIn("broken at record %d" % rid, r.stdout)
+            self.assertIn("newer records were deleted", r.stdout)
+        # the live log still holds the anchored record: intact, said so
+        r = self.srv.cli("audit", "verify", "--head=%d:%s" % (rid, h))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("anchored head record %d is in the chain" % rid, r.stdout)
+
+    def test_anchored_head_with_another_hash_is_named(self):
+        rid, h = self.head()
+        other = ("0" if h[0] != "0" else "1") + h[1:]
+        r = self.srv.cli("audit", "verify", "--head", "%d:%s" % (rid, other))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("broken at record %d" % rid, r.stdout)
+        self.assertIn("no longer has the hash anchored", r.stdout)
+
+    def test_unreadable_head_is_a_usage_error(self):
+        for bad in ("42", "record x hash 00", "0:" + "0" * 64, "7:" + "0" * 63):
+            r = self.srv.cli("audit", "verify", "--head", bad)
+            self.assertEqual(r.returncode, 64, bad + r.stdout + r.stderr)
+            self.assertIn("--head", r.stderr)
+            self.assertEqual(r.stdout, "")
 
     def test_refused_login_is_in_the_chain_of_the_live_database(self):
         db = sqlite3.connect(self.srv.db)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "db/db.h"
 #include "notifiers/notifiers.h"
@@ -1259,6 +1260,42 @@ test_weekly(struct t *t)
 		CHECK_INT(t, head, 1);
 		CHECK_INT(t, admin, 1);
 		db_notify_missing_free(m, nm);
+	}
+	/* the audit chain's head goes to the administrators with the digest, when it moved */
+	cfg.digest = "mon 09:00";
+	CHECK_INT(t, count_rows(&e, "audit_head/", NULL), 0); /* an empty log: nothing */
+	{
+		struct db_audit a;
+		int64_t aid = 0;
+		unsigned char hash[DB_AUDIT_HASH];
+		char hex[DB_AUDIT_HASH * 2 + 1], want[128];
+
+		memset(&a, 0, sizeof(a));
+		a.at = at("2026-11-20T10:00");
+		a.actor = (char *)"admin1";
+		a.action = (char *)"login";
+		a.ok = 1;
+		CHECK_INT(t, db_audit_add(e.c, &a, &aid), 0);
+		CHECK_INT(t, db_audit_add(e.c, &a, &aid), 0);
+		CHECK_INT(t, db_audit_head(e.c, &aid, hash), 0);
+		CHECK_INT(t, (int)aid, 2);
+		sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+		snprintf(want, sizeof(want), "record 2 hash %s", hex);
+		CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2026-11-23T09:00"), &q), 0);
+		CHECK_INT(t, count_rows(&e, "audit_head/2026-11-23", "email"), 1);
+		CHECK_INT(t, db_outbox_list(e.c, NULL, INT64_MAX, 10000, &v, &n), 0);
+		for (i = 0; i < n; i++)
+			if (strncmp(v[i].step, "audit_head/", 11) == 0) {
+				CHECK_STR(t, v[i].recipient, "admin@example.com");
+				CHECK(t, strstr(v[i].body, want) != NULL);
+			}
+		db_outboxes_free(v, n);
+		/* the next week with no new record: not again */
+		CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2026-11-30T09:00"), &q), 0);
+		CHECK_INT(t, count_rows(&e, "audit_head/", NULL), 1);
+		CHECK_INT(t, db_audit_add(e.c, &a, &aid), 0);
+		CHECK_INT(t, notify_weekly(e.c, &cfg, e.cal, at("2026-12-07T09:00"), &q), 0);
+		CHECK_INT(t, count_rows(&e, "audit_head/2026-12-07", "email"), 1);
 	}
 	env_close(&e);
 }
