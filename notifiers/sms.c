@@ -15,7 +15,6 @@
 #include <jansson.h>
 
 #include "notifiers_int.h"
-#include "service/core/core.h"
 
 #define SMS_ANSWER_MAX 4096  /* bytes of a gateway's answer kept (success rule, error text) */
 #define SMS_TEMPLATE_MAX 4096 /* bytes of a body template */
@@ -262,20 +261,16 @@ send_one(CURL *h, struct curl_slist *headers, const struct notify_config *cfg,
          struct notify_msg *m)
 {
 	struct answer ans = {{0}, 0};
-	char *text = NULL, *body = NULL, *url = NULL, why[240], phone[PHONE_TIDY_SIZE];
-	const char *to = m->row->recipient;
+	char *text = NULL, *body = NULL, *url = NULL, why[240];
 	long status = 0;
 	curl_off_t retry = 0;
 	CURLcode rc;
 	int get = strcmp(cfg->sms_method, "GET") == 0;
 
 	m->result = NOTIFY_RETRY;
-	/* the number in its one form (phone_tidy), also one stored before numbers were tidied */
-	if (to != NULL && phone_tidy(to, phone))
-		to = phone;
 	text = notify_sms_text(cfg, m->row->body);
 	if (text != NULL)
-		body = request_body(h, cfg, to, text);
+		body = request_body(h, cfg, m->row->recipient, text);
 	if (body != NULL && get) {
 		url = malloc(strlen(cfg->sms_url) + strlen(body) + 2);
 		if (url != NULL)

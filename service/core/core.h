@@ -275,14 +275,15 @@ void text_scrub(char *s);
 /* 1 if s holds something visible, else 0 (only white space, Unicode's included, and
  * zero-width characters). */
 int text_nonblank(const char *s);
-#define PHONE_TIDY_SIZE 14 /* "0755-12345678" and its NUL */
+#define PHONE_TIDY_SIZE 16 /* "+86 13812345678" (kept as written) and its NUL */
 /* A phone number as people write it, in its one stored form: 1 with out filled, else 0 (out
  * untouched). Taken: digits in ASCII or full width, with blanks, hyphens, dashes or dots between
  * them; a country code +86, ＋86, 0086 or (+86) before the number, 86 alone before a mobile one;
  * an area code in brackets, "(010) 6512-3456". Stored: a mainland mobile number (1, 3 to 9, 11
  * digits) as its 11 digits, "13812345678"; a landline as its area code (0 and 2 or 3 digits, with
- * its 0 put back after a country code), '-', its 7 or 8 digits, "010-65123456". At most 64
- * bytes. */
+ * its 0 put back after a country code), '-', its 7 or 8 digits, "010-65123456". A number in a
+ * form taken before numbers were tidied ("+8613812345678", "+86 138…", "01065123456") is kept
+ * as written, so that the SMS gateway gets what the operator registered. At most 64 bytes. */
 int phone_tidy(const char *s, char out[PHONE_TIDY_SIZE]);
 /* 1 if phone_tidy takes s, else 0. */
 int phone_valid(const char *s);

@@ -161,6 +161,49 @@ mobile(const char *d, size_t n)
 	return n == 11 && d[0] == '1' && d[1] >= '3' && d[1] <= '9';
 }
 
+static int
+digits(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* 1 if s is written as numbers were taken before they were tidied: +86 (then ' ' or '-' or
+ * nothing) and a mobile number, a mobile number, or a landline of 0, two or three digits of area
+ * code, an optional '-' and 7 or 8 digits. Such a number is kept as written: an operator who
+ * registered "+8613800000001" finds the gateway getting just that. */
+static int
+phone_as_before(const char *s)
+{
+	size_t len, area, rlen;
+	const char *rest;
+
+	if (strncmp(s, "+86", 3) == 0) {
+		s += 3;
+		if (*s == ' ' || *s == '-')
+			s++;
+		return strlen(s) == 11 && mobile(s, 11) && digits(s, 11);
+	}
+	len = strlen(s);
+	if (len == 11 && mobile(s, 11) && digits(s, 11))
+		return 1;
+	if (s[0] != '0' || s[1] == '0') /* 00 begins an international prefix, no area code */
+		return 0;
+	for (area = 3; area <= 4; area++) {
+		if (len < area || !digits(s, area))
+			continue;
+		rest = s + area + (s[area] == '-');
+		rlen = strlen(rest);
+		if ((rlen == 7 || rlen == 8) && digits(rest, rlen))
+			return 1;
+	}
+	return 0;
+}
+
 int
 phone_tidy(const char *s, char out[PHONE_TIDY_SIZE])
 {
@@ -173,9 +216,9 @@ phone_tidy(const char *s, char out[PHONE_TIDY_SIZE])
 	na = strlen(s);
 	if (na > PHONE_IN_MAX)
 		return 0;
-	/* the common case at once: a mobile number as stored (a third of the instructions) */
-	if (na == 11 && strspn(s, "0123456789") == 11 && mobile(s, 11)) {
-		memcpy(out, s, 12);
+	/* the common case at once, and every form taken before numbers were tidied: as written */
+	if (na < PHONE_TIDY_SIZE && phone_as_before(s)) {
+		memcpy(out, s, na + 1);
 		return 1;
 	}
 	/* as ASCII: digits, '+', brackets, and ' ' for every separator */

@@ -142,6 +142,9 @@ class Contacts(peers.PeerClass, unittest.TestCase):
         users = users.get("users", users) if isinstance(users, dict) else users
         head = [u for u in users if u["username"] == "head_t"]
         self.assertEqual(head[0]["phone"], "13800000021")
+        # a number in a form taken before numbers were tidied stays as the operator wrote it
+        add_user(self.server, "head_p", "section_head", "法规处", "head_p@example.com",
+                 "+8613800000022")
         # the overdue notice's SMS goes to that form
         set_clock(self.server, "2025-11-03T09:00")
         t = self.submit(item(kind="complaint", phone="13912345678"))["tracking"]
@@ -149,6 +152,9 @@ class Contacts(peers.PeerClass, unittest.TestCase):
         at_moment(self.server, "2025-11-07T09:00")  # forward due Thu 6 Nov: overdue
         got = peers.wait_for(lambda: [x for x in self.texts("13800000021") if t in x], 30,
                              "the overdue SMS to the section head")
+        self.assertEqual(len(got), 1, got)
+        got = peers.wait_for(lambda: [x for x in self.texts("+8613800000022") if t in x], 30,
+                             "the overdue SMS to the head registered as +86…")
         self.assertEqual(len(got), 1, got)
 
     def test_email_blanks_and_full_width_marks(self):
