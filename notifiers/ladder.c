@@ -58,7 +58,7 @@ struct scan {
 	int today_ymd;
 	size_t steps;                 /* steps found */
 	struct notify_staff *ns;      /* where the notices go */
-	const struct db_account *acc; /* every account, read once per scan */
+	const struct db_account *acc; /* every account, read again in each batch */
 	size_t nacc;
 	const struct db_account *role_acc[ROLE__MAX]; /* the active accounts of each role (shallow */
 	size_t role_n[ROLE__MAX];                     /* copies in by_role), for the steps */
@@ -239,6 +239,33 @@ scan_roles(struct scan *s, const struct db_account *acc, size_t n, struct db_acc
 				s->role_n[r]++;
 			}
 	}
+}
+
+/* Reads the accounts again into *acc (freeing the old ones) and sorts them for s: inside each
+ * batch's transaction, so that a supervisor appointed while a scan runs (whose entries
+ * db_ladder_relook made due again, in the transaction that appointed them) is among the
+ * accounts the batch that takes those entries tells. 0 or -1. */
+static int
+scan_accounts(struct scan *s, struct db_account **acc, size_t *nacc, struct db_account **by_role)
+{
+	struct db_account *fresh = NULL, *sorted;
+	size_t n = 0;
+
+	if (db_account_list(s->c, &fresh, &n) != 0)
+		return -1;
+	sorted = realloc(*by_role, (n > 0 ? n : 1) * sizeof(*sorted));
+	if (sorted == NULL) {
+		db_accounts_free(fresh, n);
+		return -1;
+	}
+	*by_role = sorted;
+	db_accounts_free(*acc, *nacc);
+	*acc = fresh;
+	*nacc = n;
+	s->acc = fresh;
+	s->nacc = n;
+	scan_roles(s, fresh, n, sorted);
+	return 0;
 }
 
 /* 1 when section_id has a reachable head among acc[0..n): an active section head of it with an
@@ -456,19 +483,15 @@ notify_scan(struct db_conn *c, const struct notify_config *cfg, const struct sla
 	scan_moment(&s, now);
 	if (db_ladder_scanning(c, 1) != 0) /* outside a transaction, as SQLite asks */
 		goto out;
-	if (db_account_list(c, &acc, &nacc) != 0)
+	if (scan_accounts(&s, &acc, &nacc, &by_role) != 0)
 		goto out;
-	s.acc = acc;
-	s.nacc = nacc;
-	by_role = malloc((nacc > 0 ? nacc : 1) * sizeof(*by_role));
-	if (by_role == NULL)
-		goto out;
-	scan_roles(&s, acc, nacc, by_role);
 	if (drain_fanout(&s) != 0)
 		goto fail;
 	for (;;) {
 		if (db_begin(c) != 0)
 			goto out;
+		if (scan_accounts(&s, &acc, &nacc, &by_role) != 0)
+			goto rollback;
 		if (k == NULL) {
 			/* three clocks at most per item */
 			k = malloc(3 * SCAN_BATCH * sizeof(*k));
