@@ -859,7 +859,7 @@ test_left_out_words(struct t *t)
 	g_string_assign(raw, "From: a@b.cn\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
 	                     "Content-Type: multipart/mixed; boundary=b\r\n\r\n");
 	for (i = 1; i <= 22; i++) {
-		char name[16];
+		char name[24];
 
 		snprintf(name, sizeof(name), "e%d.txt", i);
 		part_put(raw, name, "", 0);
