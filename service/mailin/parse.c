@@ -782,8 +782,14 @@ add_text(GString *to, const char *text)
 {
 	if (text[strspn(text, " \t\r\n\f\v")] == '\0')
 		return;
-	if (to->len > 0)
+	if (to->len > 0) {
+		/* one blank line between two parts, whatever line ends they have at their edges
+		 * (iPhone Mail's signature part after a photo starts with two) */
+		while (to->len > 0 && (to->str[to->len - 1] == '\n' || to->str[to->len - 1] == '\r'))
+			g_string_truncate(to, to->len - 1);
+		text += strspn(text, "\r\n");
 		g_string_append(to, "\n\n");
+	}
 	g_string_append(to, text);
 }
 

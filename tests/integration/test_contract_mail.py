@@ -133,6 +133,9 @@ class RealMail(unittest.TestCase):
                     continue
                 self.assertRegex(lines[0], TRACKING)
                 self.assertItem(self.item(lines[0]), expected_view(case))
+                if read(case, "lang") is not None:  # the citizen's language, when said
+                    r = self.admin.request("GET", "/api/v1/items/" + lines[0])
+                    self.assertEqual(r.json()["lang"], read(case, "lang"))
                 with self.db() as con:
                     kept = con.execute("SELECT m.raw FROM mail_in m JOIN items i ON "
                                        "i.id = m.item_id WHERE i.tracking = ?",
@@ -641,6 +644,8 @@ class PolledAsPiped(unittest.TestCase):
                 r = admin.request("GET", "/api/v1/items/" + tracking[item])
                 self.assertEqual(r.status, 200, r)
                 RealMail.assertItem(self, item_view(r.json()), expected_view(case))
+                if read(case, "lang") is not None:
+                    self.assertEqual(r.json()["lang"], read(case, "lang"))
 
     def test_polled_subject_whole(self):
         """The long subjects of WholeSubject (300 and 1,500 characters, folded B and Q words of

@@ -129,6 +129,10 @@ check_case(struct t *t, const struct mail_config *cfg, const char *dir)
 			CHECK_STR(t, got, want);
 		}
 		free(want);
+		want = expected(dir, "lang"); /* the citizen's language, when the case says it */
+		if (want != NULL)
+			CHECK_STR(t, m.lang, want);
+		free(want);
 		want = expected(dir, "tracking");
 		CHECK_STR(t, m.tracking, want != NULL ? want : "");
 		free(want);
