@@ -218,6 +218,8 @@ struct db_item {
 	int64_t waiting_since;       /* 0 unless waiting for the citizen */
 	enum lang lang;              /* the citizen's language; LANG_NONE: not recorded (written
 	                              * with the new row only, never changed by db_item_update) */
+	int64_t citizen_mail_at;     /* 0, or the latest citizen's e-mail after the item ended
+	                              * not yet acknowledged (read only: db_item_mail_mark) */
 	struct db_clock clocks[3];   /* nclocks of them */
 	size_t nclocks;
 	char *section_name, *assignee_name; /* look-ups only (joined); ignored when written */
@@ -462,6 +464,7 @@ struct db_queue_filter {
 	int64_t due_before;  /* 0: no bound; else only items with next_due < due_before
 	                      * (overdue: due_before = now) */
 	const char *text;    /* NULL: any; else a substring of subject or body (taken literally) */
+	int citizen_mail;    /* 1: only items marked by a citizen's e-mail after they ended */
 	int64_t after_due;   /* keyset cursor: only items after (after_due, after_id) in the */
 	int64_t after_id;    /* order (next_due, id); after_id 0: from the start */
 	int limit;           /* 1..DB_PAGE_MAX */
@@ -480,15 +483,27 @@ struct db_queue_row {
 	int64_t waiting_since; /* 0 unless waiting for the citizen's supplement */
 	struct db_supervision *supervision; /* the item's supervision order (督办), or NULL */
 	int screened;    /* 1: the item has a screening row (db_screen_get reads it) */
+	int64_t citizen_mail_at; /* 0, or the citizen's e-mail after the item ended that no one
+	                          * of its section acknowledged yet (the latest) */
 	struct db_row row; /* the row as read (db_row): the strings above are lent from it */
 };
 
 /* The queue in order of (next_due, id): a new array of *n rows (at most f->limit), freed by
  * db_queue_rows_free. Uses the index that leads with the most selective filter given
- * (section, assignee, state), so a page costs O(limit) rows read. Returns 0 or -1. */
+ * (marked by a citizen's e-mail, section, assignee, state), so a page costs O(limit) rows
+ * read. The open items (DB_STATES_OPEN) include the ended ones that carry the mark. Returns 0
+ * or -1. */
 int db_queue_list(struct db_conn *c, const struct db_queue_filter *f, struct db_queue_row **out,
                   size_t *n);
 void db_queue_rows_free(struct db_queue_row *rows, size_t n);
+/* Marks item id with a citizen's e-mail after it ended, at time at (the latest kept), inside
+ * the caller's transaction: 0 or -1. */
+int db_item_mail_mark(struct db_conn *c, int64_t id, int64_t at);
+/* Clears the mark of item id (inside the caller's transaction): 1 cleared, 0 not marked, -1
+ * error. */
+int db_item_mail_unmark(struct db_conn *c, int64_t id);
+/* The number of marked items of section section_id (0: every section) into *n: 0 or -1. */
+int db_queue_mail_count(struct db_conn *c, int64_t section_id, int64_t *n);
 
 /* A published item as the public board shows it: masked public version only. */
 struct db_public_row {

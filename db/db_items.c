@@ -12,7 +12,7 @@
 	"i.section_id, i.assignee_id, i.merged_into, i.extension, i.draft, i.reply, i.reason, "    \
 	"i.replied_at, i.next_due, i.public_subject, i.public_body, i.public_reply, i.published, " \
 	"i.source_ref, s.name, COALESCE(a.display_name, a.username), i.address, i.lat, i.lng, "    \
-	"i.waiting_since, i.lang "
+	"i.waiting_since, i.lang, i.citizen_mail_at "
 #define ITEM_JOINS                                                                                 \
 	"LEFT JOIN sections s ON s.id = i.section_id LEFT JOIN accounts a ON a.id = i.assignee_id "
 #define ITEM_COLS ITEM_FIELDS "FROM items i " ITEM_JOINS
@@ -847,6 +847,7 @@ read_item(sqlite3_stmt *st, struct db_item *it)
 	/* NULL (an item stored before schema 031) is LANG_NONE: lang_parse's -1 */
 	lang = db_col_name(st, 36, lang_parse);
 	it->lang = lang > 0 ? (enum lang)lang : LANG_NONE;
+	it->citizen_mail_at = sqlite3_column_int64(st, 37); /* NULL: 0 */
 	if (it->tracking == NULL || (int)it->kind < 0 || (int)it->channel < 0 ||
 	    it->subject == NULL || it->body == NULL || (int)it->state < 0 || it->extension == NULL) {
 		db_item_free(it);

@@ -10,6 +10,9 @@
  * at the bound (overdue: next_due < now). Without any of the three, the queue reads
  * items_state_queue once per workflow state, the lists merged in (next_due, id) order (schema
  * 030 dropped items_queue (next_due, id), one index entry fewer for every submission).
+ * The items marked by a citizen's e-mail after they ended (schema 032) have a partial index of
+ * their own, items_citizen_mail: the filter for them reads it first whatever else is given, and
+ * the open queue reads the ended ones among them from it beside the open states' lists.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,10 @@ enum stmt {
 	STMT_QUEUE_SECTION,
 	STMT_QUEUE_ASSIGNEE,
 	STMT_QUEUE_STATE,
+	STMT_QUEUE_MAIL,
+	STMT_QUEUE_MAIL_COUNT,
+	STMT_ITEM_MAIL_MARK,
+	STMT_ITEM_MAIL_UNMARK,
 	STMT_PUBLIC_LIST,
 	STMT_PUBLIC_MONTHS,
 	STMT_PUBLIC_SEARCH,
@@ -36,8 +43,8 @@ enum stmt {
 #define QUEUE_HEAD(index)                                                                          \
 	"SELECT i.id, i.tracking, i.kind, i.subject, i.state, s.name, a.username, i.received, "    \
 	"i.next_due, i.waiting_since, v.id, v.at, v.by_id, v.by_name, v.note, v.due, "             \
-	"v.section_id, EXISTS (SELECT 1 FROM screening AS sc WHERE sc.item_id = i.id) "            \
-	"FROM items AS i INDEXED BY " index " "                                                    \
+	"v.section_id, EXISTS (SELECT 1 FROM screening AS sc WHERE sc.item_id = i.id), "           \
+	"i.citizen_mail_at FROM items AS i INDEXED BY " index " "                                  \
 	"LEFT JOIN sections AS s ON s.id = i.section_id "                                          \
 	"LEFT JOIN supervision AS v ON v.item_id = i.id "                                          \
 	"LEFT JOIN accounts AS a ON a.id = i.assignee_id WHERE "
@@ -45,7 +52,8 @@ enum stmt {
 	"i.next_due >= ?7 AND i.next_due <= ?6 AND (i.next_due > ?7 OR i.id > ?8) "                \
 	"AND (?1 = 0 OR i.section_id = ?1) AND (?2 = 0 OR i.assignee_id = ?2) "                    \
 	"AND (?3 IS NULL OR i.state = ?3) "                                                        \
-	"AND (?4 = 0 OR (i.state <> 'closed' AND i.state <> 'rejected' AND i.state <> 'merged')) " \
+	"AND (?4 = 0 OR (i.state <> 'closed' AND i.state <> 'rejected' AND i.state <> 'merged') "  \
+	"OR i.citizen_mail_at IS NOT NULL) "                                                       \
 	"AND (?5 IS NULL OR i.kind = ?5) "                                                         \
 	"AND (?9 IS NULL OR i.subject LIKE ?9 ESCAPE '\\' OR i.body LIKE ?9 ESCAPE '\\') "         \
 	"ORDER BY i.next_due, i.id LIMIT ?10"
@@ -107,6 +115,16 @@ enum stmt {
 	"AND (?9 IS NULL OR i.subject LIKE ?9 ESCAPE '\\' OR i.body LIKE ?9 ESCAPE '\\') "
 #define QUEUE_ALL_OPEN(state) QUEUE_ALL_LIST(state) "UNION ALL "
 #define QUEUE_ALL_ENDED(state) QUEUE_ALL_LIST(state) "AND ?4 = 0 "
+/* with ?4, the ended items that carry the mark of a citizen's e-mail (schema 032) */
+#define QUEUE_ALL_MARKED                                                                           \
+	"SELECT i.next_due, i.id FROM items AS i INDEXED BY items_citizen_mail "                   \
+	"WHERE i.citizen_mail_at IS NOT NULL AND ?4 = 1 "                                          \
+	"AND (i.state = 'closed' OR i.state = 'rejected' OR i.state = 'merged') "                  \
+	"AND i.next_due >= ?7 AND i.next_due <= ?6 "                                               \
+	"AND (i.next_due > ?7 OR i.id > ?8) AND (?1 = 0 OR i.section_id = ?1) "                    \
+	"AND (?2 = 0 OR i.assignee_id = ?2) AND (?3 IS NULL OR i.state = ?3) "                     \
+	"AND (?5 IS NULL OR i.kind = ?5) "                                                         \
+	"AND (?9 IS NULL OR i.subject LIKE ?9 ESCAPE '\\' OR i.body LIKE ?9 ESCAPE '\\') "
 #define QUEUE_ALL                                                                                  \
 	"WITH k(next_due, id) AS (SELECT next_due, id FROM ("                                      \
 	QUEUE_ALL_OPEN("received") QUEUE_ALL_OPEN("assigned") QUEUE_ALL_OPEN("in_progress")        \
@@ -114,11 +132,12 @@ enum stmt {
 	QUEUE_ALL_OPEN("drafted") QUEUE_ALL_OPEN("in_review") QUEUE_ALL_OPEN("returned")           \
 	QUEUE_ALL_OPEN("approved") QUEUE_ALL_OPEN("replied") QUEUE_ALL_OPEN("forwarded")           \
 	QUEUE_ALL_ENDED("closed") "UNION ALL " QUEUE_ALL_ENDED("rejected") "UNION ALL "            \
-	QUEUE_ALL_ENDED("merged") ") ORDER BY next_due, id LIMIT ?10) "                             \
+	QUEUE_ALL_ENDED("merged") "UNION ALL " QUEUE_ALL_MARKED                                    \
+	") ORDER BY next_due, id LIMIT ?10) "                                                      \
 	"SELECT i.id, i.tracking, i.kind, i.subject, i.state, s.name, a.username, i.received, "    \
 	"i.next_due, i.waiting_since, v.id, v.at, v.by_id, v.by_name, v.note, v.due, "             \
-	"v.section_id, EXISTS (SELECT 1 FROM screening AS sc WHERE sc.item_id = i.id) "            \
-	"FROM k CROSS JOIN items AS i ON i.id = k.id "                                             \
+	"v.section_id, EXISTS (SELECT 1 FROM screening AS sc WHERE sc.item_id = i.id), "           \
+	"i.citizen_mail_at FROM k CROSS JOIN items AS i ON i.id = k.id "                           \
 	"LEFT JOIN sections AS s ON s.id = i.section_id "                                          \
 	"LEFT JOIN supervision AS v ON v.item_id = i.id "                                          \
 	"LEFT JOIN accounts AS a ON a.id = i.assignee_id ORDER BY k.next_due, k.id"
@@ -129,6 +148,17 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_QUEUE_SECTION] = QUEUE_HEAD("items_section_queue") "i.section_id = ?1 AND " QUEUE_TAIL,
     [STMT_QUEUE_ASSIGNEE] = QUEUE_HEAD("items_assignee_queue") "i.assignee_id = ?2 AND " QUEUE_TAIL,
     [STMT_QUEUE_STATE] = QUEUE_HEAD("items_state_queue") "i.state = ?3 AND " QUEUE_TAIL,
+    [STMT_QUEUE_MAIL] =
+        QUEUE_HEAD("items_citizen_mail") "i.citizen_mail_at IS NOT NULL AND " QUEUE_TAIL,
+    /* ?1 section_id (0 any) */
+    [STMT_QUEUE_MAIL_COUNT] =
+        "SELECT count(*) FROM items AS i INDEXED BY items_citizen_mail "
+        "WHERE i.citizen_mail_at IS NOT NULL AND (?1 = 0 OR i.section_id = ?1)",
+    /* ?1 id, ?2 the e-mail's time */
+    [STMT_ITEM_MAIL_MARK] =
+        "UPDATE items SET citizen_mail_at = max(coalesce(citizen_mail_at, 0), ?2) WHERE id = ?1",
+    [STMT_ITEM_MAIL_UNMARK] = "UPDATE items SET citizen_mail_at = NULL "
+                              "WHERE id = ?1 AND citizen_mail_at IS NOT NULL",
     [STMT_PUBLIC_LIST] =
         PUBLIC_COLS "INDEXED BY items_public WHERE published = 1 AND publish = 1 "
                     "AND replied_at <= ?1 AND (replied_at < ?1 OR id < ?2) "
@@ -244,6 +274,7 @@ queue_row(sqlite3_stmt *st, struct db_queue_row *r)
 			(void)db_rowc_int(&rc);
 	}
 	r->screened = (int)db_rowc_int(&rc);
+	r->citizen_mail_at = db_rowc_int(&rc); /* NULL: 0 */
 	if (r->tracking == NULL || (int)r->kind < 0 || r->subject == NULL || (int)r->state < 0)
 		return -1;
 	return 0;
@@ -265,7 +296,9 @@ db_queue_list(struct db_conn *c, const struct db_queue_filter *f, struct db_queu
 		limit = DB_PAGE_MAX;
 	if (f->states == DB_STATES_OPEN)
 		open_only = 1;
-	if (f->section_id != 0)
+	if (f->citizen_mail)
+		which = STMT_QUEUE_MAIL; /* the fewest entries: only the marked items */
+	else if (f->section_id != 0)
 		which = STMT_QUEUE_SECTION;
 	else if (f->assignee_id != 0)
 		which = STMT_QUEUE_ASSIGNEE;
@@ -310,6 +343,66 @@ fail:
 	db_queue_rows_free(v, len);
 	free(pattern);
 	return -1;
+}
+
+int
+db_queue_mail_count(struct db_conn *c, int64_t section_id, int64_t *n)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_QUEUE_MAIL_COUNT]);
+	int ret = -1;
+
+	if (st == NULL || db_bind_int(st, 1, section_id) != 0)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_log("queue: marked items: %s", sqlite3_errmsg(c->h));
+		goto out;
+	}
+	*n = sqlite3_column_int64(st, 0);
+	ret = 0;
+out:
+	if (st != NULL)
+		db_reset(st);
+	return ret;
+}
+
+int
+db_item_mail_mark(struct db_conn *c, int64_t id, int64_t at)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_MAIL_MARK]);
+	int ret = -1;
+
+	if (st == NULL || db_bind_int(st, 1, id) != 0 || db_bind_int(st, 2, at) != 0)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		db_log("item %lld: mark of a citizen's e-mail: %s", (long long)id,
+		       sqlite3_errmsg(c->h));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (st != NULL)
+		db_reset(st);
+	return ret;
+}
+
+int
+db_item_mail_unmark(struct db_conn *c, int64_t id)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ITEM_MAIL_UNMARK]);
+	int ret = -1;
+
+	if (st == NULL || db_bind_int(st, 1, id) != 0)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		db_log("item %lld: the mark of a citizen's e-mail: %s", (long long)id,
+		       sqlite3_errmsg(c->h));
+		goto out;
+	}
+	ret = sqlite3_changes(c->h) > 0 ? 1 : 0;
+out:
+	if (st != NULL)
+		db_reset(st);
+	return ret;
 }
 
 /* --- the public board ------------------------------------------------------------------- */

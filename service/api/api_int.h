@@ -219,6 +219,7 @@ void h_password(struct req *req, struct resp *resp);
  * "cleared_at"}, or JSON null: a new reference. */
 json_t *screening_json(struct db_conn *c, int64_t item_id);
 void h_item_screening(struct req *req, struct resp *resp);
+void h_item_citizen_mail(struct req *req, struct resp *resp);
 /* h_totp.c */
 void h_totp_status(struct req *req, struct resp *resp);
 void h_totp_enroll(struct req *req, struct resp *resp);

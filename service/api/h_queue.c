@@ -1,5 +1,6 @@
 /* h_queue.c: GET /api/v1/queue — the staff queue: open items by nearest due time, filtered,
- * with keyset pagination. */
+ * with keyset pagination — and POST /api/v1/items/{tracking}/citizen_mail, which clears the
+ * queue's mark of a citizen's e-mail on an ended item. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -175,6 +176,15 @@ read_filter(struct req *req, struct resp *resp, struct db_queue_filter *f)
 		if (f->due_before == 0 || t < f->due_before)
 			f->due_before = t;
 	}
+	s = req_query(req, "citizen_mail");
+	if (s != NULL && *s != '\0') {
+		if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0)
+			f->citizen_mail = 1;
+		else if (strcmp(s, "0") != 0 && strcmp(s, "false") != 0) {
+			resp_error_field(resp, 400, "citizen_mail", "citizen_mail must be 1 or 0");
+			return -1;
+		}
+	}
 	if (search_param(req, resp, &f->text) != 0)
 		return -1;
 	s = req_query(req, "cursor");
@@ -228,6 +238,7 @@ queue_json(struct req *req, const struct db_queue_row *r, const struct derived *
 	json_object_set_new_nocheck(o, "supervision", supervision_view(r->supervision, req->now));
 	json_object_set_new_nocheck(o, "screening",
 	                            r->screened ? screening_json(req->db, r->id) : json_null());
+	json_object_set_new_nocheck(o, "citizen_mail", json_time(r->citizen_mail_at));
 	return o;
 }
 
@@ -246,6 +257,7 @@ enum queue_member {
 	Q_LEFT,
 	Q_SUPERVISION,
 	Q_SCREENING,
+	Q_CITIZEN_MAIL,
 	Q__MAX
 };
 
@@ -263,6 +275,7 @@ static const char *const queue_keys[Q__MAX] = {
     [Q_LEFT] = "working_days_left",
     [Q_SUPERVISION] = "supervision",
     [Q_SCREENING] = "screening",
+    [Q_CITIZEN_MAIL] = "citizen_mail",
 };
 
 static int
@@ -297,6 +310,7 @@ queue_record_set(struct req *req, struct jrec *rec, const struct db_queue_row *r
 	rc |= running ? jrec_int(rec, Q_LEFT, d->left) : jrec_set(rec, Q_LEFT, json_null());
 	rc |= jrec_set(rec, Q_SUPERVISION, supervision_view(r->supervision, req->now));
 	rc |= jrec_set(rec, Q_SCREENING, r->screened ? screening_json(req->db, r->id) : json_null());
+	rc |= jrec_time(rec, Q_CITIZEN_MAIL, r->citizen_mail_at);
 	return rc != 0 ? -1 : 0;
 }
 
@@ -371,9 +385,12 @@ queue_record(struct req *req, struct rcache *cache, struct jrec *rec,
 /* GET /api/v1/queue?section=&state=&kind=&assignee=&overdue=1&due_before=YYYY-MM-DD&q=&cursor=
  * &limit= (staff). section: name or id; state: a state, "open" (default: all but closed,
  * rejected, merged) or "all"; assignee: username; overdue: next due time passed; due_before:
- * due before that local date begins; q: substring of subject or body. Answers 200
+ * due before that local date begins; q: substring of subject or body; citizen_mail=1: only the
+ * items marked by a citizen's e-mail after they ended (the open items include the ended ones
+ * so marked). Answers 200
  * {"items":[{tracking, kind, subject, state, section, assignee, received, next_due, overdue,
- * working_days_left}], "next_cursor": "next_due:id" or null}, sorted by next due time then id;
+ * working_days_left, …, citizen_mail: the time of the e-mail that marks the item, or null}],
+ * "next_cursor": "next_due:id" or null}, sorted by next due time then id;
  * 400 naming a bad parameter; 500. The items are encoded by jansson one by one (and kept by the
  * thread's cache of records, records.c), the answer assembled from them. */
 void
@@ -427,4 +444,32 @@ h_queue(struct req *req, struct resp *resp)
 	db_row_free(&src);
 	sla_calendar_unref(cal);
 	db_queue_rows_free(rows, n);
+}
+
+/* POST /api/v1/items/{tracking}/citizen_mail {"note"?} (staff of the item's section): the
+ * citizen's e-mail that marked the ended item is acknowledged, the mark cleared (history and
+ * audit): 200 with the item; 400 naming note; 403; 404; 409 "not_marked". */
+void
+h_item_citizen_mail(struct req *req, struct resp *resp)
+{
+	struct core_error err;
+	json_t *j = NULL, *note = NULL;
+
+	if (req->body_len > 0) {
+		if (req_json(req, resp, &j) != 0)
+			return;
+		note = json_object_get(j, "note");
+		if (note != NULL && !json_is_string(note) && !json_is_null(note)) {
+			resp_error_field(resp, 400, "note", "note must be text");
+			json_decref(j);
+			return;
+		}
+	}
+	if (core_citizen_mail_seen(req->app, req->db, req->session, req->addr, req->params[0],
+	                           json_is_string(note) ? json_string_value(note) : NULL,
+	                           req->now, &err) != 0)
+		resp_core_error(resp, &err);
+	else
+		item_answer(req, resp, req->params[0]);
+	json_decref(j);
 }

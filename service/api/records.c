@@ -551,14 +551,35 @@ jrec_time(struct jrec *r, size_t i, int64_t t)
 int
 jrec_int(struct jrec *r, size_t i, json_int_t v)
 {
+	struct jrec_piece *p;
+	char digits[24];
+	unsigned long long u;
+	size_t n = 0;
 	json_t *o;
 
 	if (i >= r->n)
 		return -1;
-	o = own_value(r, i, JSON_INTEGER);
-	if (o == NULL || json_integer_set(o, v) != 0)
-		return -1;
-	return member_set(r, i, json_incref(o), NULL, 0);
+	/* the object is the record too (jrec_take) unless each record is dumped as it is set */
+	if (!r->dumped) {
+		o = own_value(r, i, JSON_INTEGER);
+		if (o == NULL || json_integer_set(o, v) != 0 ||
+		    member_set(r, i, json_incref(o), NULL, 0) != 0)
+			return -1;
+	}
+	/* the digits jansson's dump writes ("%lld"), by hand: its snprintf was 700 instructions
+	 * of the queue's 22,000 a record */
+	u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do {
+		digits[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		digits[n++] = '-';
+	p = &r->pieces[i];
+	for (p->len = 0; n > 0; p->len++)
+		p->txt[p->len] = digits[--n];
+	p->enc = p->txt;
+	return 0;
 }
 
 /* Appends n bytes (jout_raw, without its call while there is room). */

@@ -53,6 +53,7 @@ const struct route api_routes[] = {
 	{ "POST", "/api/v1/track/{}/rating", h_track_rating, 0, 0 },
 	{ "POST", "/api/v1/items/{}/followup", h_item_followup, ROLE_BIT(ROLE_SECTION_HEAD), 0 },
 	{ "POST", "/api/v1/items/{}/supervision", h_item_supervise, ROLE_BIT(ROLE_SUPERVISOR), 0 },
+	{ "POST", "/api/v1/items/{}/citizen_mail", h_item_citizen_mail, STAFF, 0 },
 	{ "POST", "/api/v1/items/{}/screening", h_item_screening,
 	  ROLE_BIT(ROLE_DISPATCHER) | ROLE_BIT(ROLE_SUPERVISOR) | ROLE_BIT(ROLE_ADMIN), 0 },
 	{ "GET", "/api/v1/stats", h_stats,

@@ -338,6 +338,8 @@ answer(struct req *req, struct resp *resp, const char *tracking, int read)
 		json_object_set_new(j, "published", json_boolean(item.published));
 		json_object_set_new(j, "supervision", supervision_json(req->db, item.id, req->now));
 		json_object_set_new(j, "screening", screening_json(req->db, item.id));
+		/* a citizen's e-mail after the item ended, not yet acknowledged by its section */
+		json_object_set_new(j, "citizen_mail", json_time(item.citizen_mail_at));
 		json_object_set_new(j, "rating", rating_json(req->db, item.id, 1));
 		files = history = NULL;
 	}

@@ -2,8 +2,10 @@
  * citizen.c: a citizen's e-mail added to an item of theirs — their answer when the item waits
  * for them (the citizen_answer transition of the table, with its clock effects), else a note,
  * which on an item that has ended the notification hook turns into notices to its staff and the
- * citizen — in the one transaction skeleton of txn.c.
+ * citizen, and marks in the queue until someone of its section acknowledges it
+ * (core_citizen_mail_seen) — in the one transaction skeleton of txn.c.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -123,6 +125,11 @@ core_citizen_mail(struct app *app, const struct core_citizen_mail *in, int64_t n
 			goto out;
 		}
 	}
+	/* the queue's mark (schema 032), which the section clears when it has read the e-mail */
+	if (ended && db_item_mail_mark(c, txn.item.id, now) != 0) {
+		core_fail(err, CORE_ERROR, NULL, "the item cannot be marked");
+		goto out;
+	}
 	snprintf(detail, sizeof(detail), "by e-mail: %s -> %s%s", from, wf_state_name(txn.item.state),
 	         ended ? " (ended: staff told)" : "");
 	if (txn_commit(&txn, &who, &h, detail, answer || ended ? &ev : NULL, err) != 0)
@@ -135,5 +142,64 @@ out:
 		db_release(app->db, c);
 	}
 	sla_calendar_unref(cal);
+	return ret;
+}
+
+int
+core_citizen_mail_seen(struct app *app, struct db_conn *c, const struct session *s,
+                       const char *addr, const char *tracking, const char *note, int64_t now,
+                       struct core_error *err)
+{
+	struct actor who = {s->account_id, s->username, addr};
+	struct db_history h;
+	struct core_txn txn;
+	char detail[600];
+	int rc, ret = -1;
+
+	if (note != NULL &&
+	    (text_check(note, strlen(note), TEXT_MULTILINE) < 0 || strlen(note) > 500))
+		return core_fail(err, CORE_INVALID, "note",
+		                 "note must be text of at most 500 bytes");
+	if (note != NULL && !text_nonblank(note))
+		note = NULL;
+	if (txn_begin(&txn, app, c, tracking, err) != 0)
+		goto out;
+	/* someone of the item's section; an item without one (rejected or merged before it was
+	 * given one) is the dispatchers' */
+	if (txn.item.section_id != 0 ? s->section_id != txn.item.section_id
+	                             : s->role != ROLE_DISPATCHER && s->role != ROLE_ADMIN) {
+		core_fail(err, CORE_FORBIDDEN, NULL,
+		          "only the staff of item %s's section acknowledge it", tracking);
+		goto out;
+	}
+	rc = db_item_mail_unmark(c, txn.item.id);
+	if (rc <= 0) {
+		if (rc < 0)
+			core_fail(err, db_unavailable(c) ? CORE_BUSY : CORE_ERROR, NULL,
+			          "the mark cannot be cleared; try again");
+		else {
+			core_fail(err, CORE_CONFLICT, NULL,
+			          "item %s has no citizen's e-mail to acknowledge", tracking);
+			err->code_name = "not_marked";
+			err->state = -1;
+			err->allowed = 0;
+		}
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "citizen's e-mail acknowledged%s%s",
+	         note != NULL ? ": " : "", note != NULL ? note : "");
+	memset(&h, 0, sizeof(h));
+	h.at = now;
+	h.actor_id = s->account_id;
+	h.actor = s->username;
+	h.action = (char *)"citizen_mail_seen";
+	h.from_state = (char *)wf_state_name(txn.item.state);
+	h.to_state = (char *)wf_state_name(txn.item.state);
+	h.note = detail;
+	if (txn_commit(&txn, &who, &h, detail, NULL, err) != 0)
+		goto out;
+	ret = 0;
+out:
+	txn_end(&txn);
 	return ret;
 }

@@ -722,6 +722,14 @@ struct core_citizen_mail {
  * is not the sender's: the caller makes a new item), CORE_CONFLICT, CORE_BUSY, CORE_ERROR. */
 int core_citizen_mail(struct app *app, const struct core_citizen_mail *in, int64_t now,
                       int *answered, struct core_error *err);
+/* Someone of the section of item `tracking` (a dispatcher or admin for an item without one)
+ * acknowledges the citizen's e-mail that marked it after it ended: the mark cleared, with a
+ * staff-only history row ("citizen_mail_seen", note optional) and an audit row, in one
+ * transaction. 0, or -1 with err: CORE_INVALID ("note"), CORE_NOT_FOUND, CORE_FORBIDDEN,
+ * CORE_CONFLICT ("not_marked"), CORE_BUSY, CORE_ERROR. */
+int core_citizen_mail_seen(struct app *app, struct db_conn *c, const struct session *s,
+                           const char *addr, const char *tracking, const char *note,
+                           int64_t now, struct core_error *err);
 
 /* --- bounces of our e-mail (bounce.c) ------------------------------------------------------- */
 

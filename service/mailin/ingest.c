@@ -232,11 +232,13 @@ add_to_item(struct app *app, const struct mail_msg *m, const struct db_mail_in *
 	return rc;
 }
 
-/* The new item m makes, with its row (outcome created, raw kept) in the storing transaction. */
+/* The new item m makes, with its row (outcome created, raw kept) in the storing transaction;
+ * m->left_out gets the words on the files left out in the item's language. */
 static void
-new_intake(struct app *app, const struct mail_msg *m, const struct db_mail_in *row,
-           int64_t now, struct intake *in)
+new_intake(struct app *app, struct mail_msg *m, const struct db_mail_in *row, int64_t now,
+           struct intake *in)
 {
+
 	memset(in, 0, sizeof(*in));
 	in->kind = m->kind;
 	in->subject = m->subject;
@@ -247,8 +249,11 @@ new_intake(struct app *app, const struct mail_msg *m, const struct db_mail_in *r
 	in->channel = CHANNEL_EMAIL;
 	in->received = now;
 	in->ack_interval = app->cfg.mail_ack_interval;
-	in->ack_note = m->left_out; /* the citizen is told which files were left out, and why */
-	in->lang = m->big5 ? "zh-Hant" : NULL; /* else guessed from the text */
+	/* the citizen is told which files were left out, and why, in their language */
+	g_free(m->left_out);
+	m->left_out = mail_left_out(m, m->lang);
+	in->ack_note = m->left_out;
+	in->lang = m->lang; /* the citizen's language (mail_parse) */
 	to_attachments(m, in->att, &in->natt);
 	in->mail = row;
 }

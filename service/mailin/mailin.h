@@ -25,6 +25,7 @@
 #define MAIL_TRACKING_LEN 17             /* XJ-YYYYMMDD-NNNNN */
 #define MAIL_KIND_LEN 16                 /* bytes of a kind name and its NUL */
 #define MAIL_BOUNCE_IDS 8                /* Message-IDs a bounce is matched by at most */
+#define MAIL_LEFT_LISTED 20              /* files left out that the acknowledgement names */
 
 /* The limits of web attachments and fields, applied to mail alike (but the subject: the whole
  * decoded Subject is kept up to INTAKE_MAIL_SUBJECT_MAX). */
@@ -91,10 +92,28 @@ struct mail_msg {
 	struct mail_attachment att[MAIL_ATT_MAX];
 	size_t natt;
 	size_t dropped;        /* attachments over the limits, not kept (noted in the body) */
-	int big5;              /* 1: a text part was in Big5 or Big5-HKSCS: the citizen writes
-	                        * traditional Chinese (the item's language, zh-Hant) */
-	char *left_out;        /* the acknowledgement's words (Chinese and English) naming each
-	                        * file not kept and why (the first 20; more counted), or NULL */
+	int big5;              /* 1: a text part was in Big5 or Big5-HKSCS, or the Subject's
+	                        * encoded words were and no text part was in a GB charset: the
+	                        * citizen writes traditional Chinese (the item's language) */
+	int gb;                /* 1: a text part or the Subject's encoded words were in a GB
+	                        * charset (gb2312, GBK, GB18030, …) */
+	int wordless;          /* 1: the citizen's subject and text hold no letter of any script
+	                        * (the language guessed from them would rest on nothing) */
+	const char *lang;      /* static: the citizen's language (zh-Hans, zh-Hant, en): Big5
+	                        * says zh-Hant, a GB charset zh-Hans on a wordless letter, else
+	                        * lang_guess of the subject and their text (not our notes) */
+	struct mail_left {     /* the files not kept (the first MAIL_LEFT_LISTED) and why */
+		char *name;
+		size_t size;
+		enum mail_left_why {
+			MAIL_LEFT_EMPTY, MAIL_LEFT_LARGE, MAIL_LEFT_COUNT, MAIL_LEFT_TYPE,
+			MAIL_LEFT_TOTAL, MAIL_LEFT__MAX
+		} why;
+		long long limit; /* the limit passed (bytes, or files for COUNT) */
+	} left[MAIL_LEFT_LISTED];
+	size_t nleft;          /* files not kept (left[] holds the first MAIL_LEFT_LISTED) */
+	char *left_out;        /* the acknowledgement's words naming each file not kept and why
+	                        * (mail_left_out, set by the storing code), or NULL */
 	/* a bounce (ignored starts "bounce"): what it says about the message it returns */
 	int bounce;
 	char *bounce_ids[MAIL_BOUNCE_IDS]; /* Message-IDs it names: the returned message's first,
@@ -120,6 +139,10 @@ void mail_init(void);
 enum mail_err mail_parse(const struct mail_config *cfg, const char *raw, size_t len,
                          struct mail_msg *out, char *err, size_t errsize);
 void mail_msg_free(struct mail_msg *m);
+/* The acknowledgement's words on the files m left out (m->left), in language lang ("zh-Hans",
+ * "zh-Hant", "en"; NULL or another: Chinese and English together, as for an item without a
+ * language): a GLib string, or NULL when none was left out (or out of memory). */
+char *mail_left_out(const struct mail_msg *m, const char *lang);
 /* Whether two messages with one Message-ID are the same letter (an MTA's retry, or the letter
  * piped and polled): their Date, From and Subject are alike (a header one of them lacks is
  * alike). 1 the same, 0 another letter reusing the Message-ID (a scanner's, a form script's),

@@ -15,6 +15,9 @@ char *mail_fix_labels(const char *raw);
  * one charset joined into one word of all their bytes (a character split across words is
  * whole again), and a GB or Latin-1 label on bytes that are UTF-8 made UTF-8: a new GLib string. */
 char *mail_join_words(const char *value);
+/* Looks at the charset labels of the RFC 2047 encoded words of an unfolded header value: sets
+ * *big5 when one is a Big5 label, *gb when one is a GB label (as mail_charset names them). */
+void mail_word_charsets(const char *value, int *big5, int *gb);
 /* The decoded text of an unfolded header value whose labels are fixed (GLib string). */
 char *mail_decode_header(GMimeParserOptions *opts, const char *value);
 /* The UTF-8 text of len bytes in charset label (NULL: none given): GLib string, or NULL when out

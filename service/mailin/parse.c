@@ -418,8 +418,6 @@ struct walk {
 	GPtrArray *html_parts; /* the decoded text of each text/html part (GLib strings), made
 	                        * plain only when no text/plain part has text (their usual
 	                        * alternative: no HTML parsed then) */
-	GString *left; /* the citizen's list of the files left out (mail_msg.left_out) */
-	size_t nleft;  /* files in it (those past LEFT_LISTED counted only) */
 	int qq;        /* QQ Mail: character references in text/plain */
 	int parts;     /* parts looked at */
 	int unnamed;   /* attachments named by us */
@@ -603,39 +601,116 @@ part_filename(struct walk *w, GMimeObject *obj)
 	return base;
 }
 
-#define LEFT_LISTED 20 /* files the acknowledgement names; more are counted */
+/* Why a file was left out, in each language: the words before the limit passed and after it
+ * (after NULL: no limit named). English is also what the item's body says to staff. */
+struct why_words {
+	const char *pre, *post;
+};
+enum { WHY_EN, WHY_HANS, WHY_HANT, WHY__MAX };
+static const struct why_words left_why[MAIL_LEFT__MAX][WHY__MAX] = {
+    [MAIL_LEFT_EMPTY] = {{"an empty file", NULL}, {"空文件", NULL}, {"空檔案", NULL}},
+    [MAIL_LEFT_LARGE] = {{"larger than ", " bytes"},
+                         {"超过单个附件上限 ", " 字节"},
+                         {"超過單個附件上限 ", " 位元組"}},
+    [MAIL_LEFT_COUNT] = {{"more than ", " attachments"}, {"附件超过 ", " 个"}, {"附件超過 ", " 個"}},
+    [MAIL_LEFT_TYPE] = {{"not a type accepted for attachments", NULL},
+                        {"不是可接收的附件类型", NULL},
+                        {"不是可接收的附件類型", NULL}},
+    [MAIL_LEFT_TOTAL] = {{"the attachments together exceed ", " bytes"},
+                         {"附件合计超过 ", " 字节"},
+                         {"附件合計超過 ", " 位元組"}},
+};
 
-/* A file not kept: noted in the body (why: in English) and listed for the citizen's
- * acknowledgement with why in Chinese (zh) and English. */
+/* Appends the words w with limit to s. */
 static void
-note_dropped(struct walk *w, const char *name, size_t size, const char *why, const char *zh)
+why_put(GString *s, const struct why_words *w, long long limit)
 {
-	w->m->dropped++;
-	g_string_append_printf(w->notes,
-	                       "\n[attachment not kept (附件未保存): %s, %zu bytes: %s; it stays in "
-	                       "the original message]",
-	                       name, size, why);
-	if (++w->nleft <= LEFT_LISTED)
-		g_string_append_printf(w->left, "- %s（%zu 字节 / bytes）：%s / %s\n", name, size,
-		                       zh, why);
+	g_string_append(s, w->pre);
+	if (w->post != NULL) {
+		g_string_append_printf(s, "%lld", limit);
+		g_string_append(s, w->post);
+	}
 }
 
-/* The acknowledgement's words on the files left out (a GLib string), or NULL when none was. */
-static char *
-left_out_text(const struct walk *w)
+/* A file not kept: noted in the body (why: in English) and kept in m->left for the citizen's
+ * acknowledgement (mail_left_out). */
+static void
+note_dropped(struct walk *w, const char *name, size_t size, enum mail_left_why why,
+             long long limit)
 {
+	struct mail_left *l;
+
+	w->m->dropped++;
+	g_string_append_printf(w->notes, "\n[attachment not kept (附件未保存): %s, %zu bytes: ",
+	                       name, size);
+	why_put(w->notes, &left_why[why][WHY_EN], limit);
+	g_string_append(w->notes, "; it stays in the original message]");
+	if (w->m->nleft++ >= MAIL_LEFT_LISTED)
+		return;
+	l = &w->m->left[w->m->nleft - 1];
+	l->name = g_strdup(name);
+	l->size = size;
+	l->why = why;
+	l->limit = limit;
+}
+
+/* The acknowledgement's words on the files left out, in each language: the heading, the words
+ * around a file's size (after its name, before why), and those around the count of files not
+ * named. The last row (both languages, each file's why in both) is what every acknowledgement
+ * said before the item had a language (schema 031), kept byte for byte. */
+static const struct {
+	const char *lang, *head, *size_pre, *size_post, *more_pre, *more_post;
+	int why; /* WHY_*; -1: Chinese, then " / " and English */
+} left_words[] = {
+    {"zh-Hans",
+     "以下附件未能随来信收存，原邮件已完整保存；如需提交，请按要求处理后回复本邮件。\n",
+     "（", " 字节）：", "- 另有 ", " 个\n", WHY_HANS},
+    {"zh-Hant",
+     "以下附件未能隨來信收存，原郵件已完整保存；如需提交，請按要求處理後回覆本郵件。\n",
+     "（", " 位元組）：", "- 另有 ", " 個\n", WHY_HANT},
+    {"en",
+     "These attachments of your letter were not kept (the original message is kept whole); to "
+     "send them, reply to this e-mail with them as required.\n",
+     " (", " bytes): ", "- ", " more\n", WHY_EN},
+    {NULL,
+     "以下附件未能随来信收存，原邮件已完整保存；如需提交，请按要求处理后回复本邮件。\n"
+     "These attachments of your letter were not kept (the original message is kept whole); to "
+     "send them, reply to this e-mail with them as required.\n",
+     "（", " 字节 / bytes）：", "- 另有 ", " 个 / ", -1},
+};
+
+char *
+mail_left_out(const struct mail_msg *m, const char *lang)
+{
+	size_t k = 0, i, listed, n = sizeof(left_words) / sizeof(left_words[0]);
 	GString *s;
 
-	if (w->nleft == 0)
+	if (m->nleft == 0)
 		return NULL;
-	s = g_string_new(
-	    "以下附件未能随来信收存，原邮件已完整保存；如需提交，请按要求处理后回复本邮件。\n"
-	    "These attachments of your letter were not kept (the original message is "
-	    "kept whole); to send them, reply to this e-mail with them as required.\n");
-	g_string_append(s, w->left->str);
-	if (w->nleft > LEFT_LISTED)
-		g_string_append_printf(s, "- 另有 %zu 个 / %zu more\n", w->nleft - LEFT_LISTED,
-		                       w->nleft - LEFT_LISTED);
+	while (k + 1 < n && (lang == NULL || strcmp(left_words[k].lang, lang) != 0))
+		k++; /* the last: both languages */
+	s = g_string_new(left_words[k].head);
+	listed = m->nleft < MAIL_LEFT_LISTED ? m->nleft : MAIL_LEFT_LISTED;
+	for (i = 0; i < listed; i++) {
+		const struct mail_left *l = &m->left[i];
+
+		g_string_append_printf(s, "- %s%s%zu%s", l->name, left_words[k].size_pre, l->size,
+		                       left_words[k].size_post);
+		if (left_words[k].why >= 0) {
+			why_put(s, &left_why[l->why][left_words[k].why], l->limit);
+		} else {
+			why_put(s, &left_why[l->why][WHY_HANS], l->limit);
+			g_string_append(s, " / ");
+			why_put(s, &left_why[l->why][WHY_EN], l->limit);
+		}
+		g_string_append_c(s, '\n');
+	}
+	if (m->nleft > MAIL_LEFT_LISTED) {
+		g_string_append_printf(s, "%s%zu%s", left_words[k].more_pre,
+		                       m->nleft - MAIL_LEFT_LISTED, left_words[k].more_post);
+		if (left_words[k].why < 0)
+			g_string_append_printf(s, "%zu more\n", m->nleft - MAIL_LEFT_LISTED);
+	}
 	g_string_truncate(s, s->len - 1); /* the last line end */
 	return g_string_free(s, FALSE);
 }
@@ -647,7 +722,7 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 {
 	const struct mail_limits *lim = &w->cfg->limits;
 	struct mail_attachment *a;
-	char gen[32], why[64], zh[96];
+	char gen[32];
 	const char *name = filename;
 
 	if (name == NULL || name[0] == '\0') {
@@ -655,20 +730,15 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 		name = gen;
 	}
 	if (size == 0) { /* nothing to keep, and no type to tell (not "a type not accepted") */
-		note_dropped(w, name, size, "an empty file", "空文件");
+		note_dropped(w, name, size, MAIL_LEFT_EMPTY, 0);
 		return;
 	}
 	if ((int64_t)size > lim->attachment_max) {
-		snprintf(why, sizeof(why), "larger than %lld bytes", (long long)lim->attachment_max);
-		snprintf(zh, sizeof(zh), "超过单个附件上限 %lld 字节",
-		         (long long)lim->attachment_max);
-		note_dropped(w, name, size, why, zh);
+		note_dropped(w, name, size, MAIL_LEFT_LARGE, (long long)lim->attachment_max);
 		return;
 	}
 	if (w->m->natt >= lim->max_attachments || w->m->natt >= MAIL_ATT_MAX) {
-		snprintf(why, sizeof(why), "more than %zu attachments", lim->max_attachments);
-		snprintf(zh, sizeof(zh), "附件超过 %zu 个", lim->max_attachments);
-		note_dropped(w, name, size, why, zh);
+		note_dropped(w, name, size, MAIL_LEFT_COUNT, (long long)lim->max_attachments);
 		return;
 	}
 	/* The type is what the content is (as for web uploads), not what the message claims: a
@@ -677,17 +747,13 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 		const char *kind = NULL, *sniffed = attach_sniff(data, size, &kind);
 
 		if (sniffed == NULL || !attach_allowed(lim->types, kind)) {
-			note_dropped(w, name, size, "not a type accepted for attachments",
-			             "不是可接收的附件类型");
+			note_dropped(w, name, size, MAIL_LEFT_TYPE, 0);
 			return;
 		}
 		ctype = sniffed;
 	}
 	if (lim->item_max > 0 && w->kept + (int64_t)size > lim->item_max) {
-		snprintf(why, sizeof(why), "the attachments together exceed %lld bytes",
-		         (long long)lim->item_max);
-		snprintf(zh, sizeof(zh), "附件合计超过 %lld 字节", (long long)lim->item_max);
-		note_dropped(w, name, size, why, zh);
+		note_dropped(w, name, size, MAIL_LEFT_TOTAL, (long long)lim->item_max);
 		return;
 	}
 	a = &w->m->att[w->m->natt];
@@ -716,8 +782,14 @@ add_text(GString *to, const char *text)
 {
 	if (text[strspn(text, " \t\r\n\f\v")] == '\0')
 		return;
-	if (to->len > 0)
+	if (to->len > 0) {
+		/* one blank line between two parts, whatever line ends they have at their edges
+		 * (iPhone Mail's signature part after a photo starts with two) */
+		while (to->len > 0 && (to->str[to->len - 1] == '\n' || to->str[to->len - 1] == '\r'))
+			g_string_truncate(to, to->len - 1);
+		text += strspn(text, "\r\n");
 		g_string_append(to, "\n\n");
+	}
 	g_string_append(to, text);
 }
 
@@ -755,6 +827,9 @@ walk_part(struct walk *w, GMimePart *part)
 		text = mail_decode(w->opts, cs, (const char *)data->data, data->len);
 		if (cs != NULL && mail_charset(cs) != NULL && strncmp(mail_charset(cs), "BIG5", 4) == 0)
 			w->m->big5 = 1;
+		else if (cs != NULL && mail_charset(cs) != NULL &&
+		         strcmp(mail_charset(cs), "GB18030") == 0)
+			w->m->gb = 1;
 		g_free(meta);
 
 		if (text == NULL) {
@@ -970,6 +1045,16 @@ body_with_notes(char *text, GString *notes, size_t max)
 
 static const char *fallbacks[] = { "UTF-8", "GB18030", "ISO-8859-1", NULL };
 
+/* 1 if UTF-8 s holds a letter of any script (Han characters are letters too). */
+static int
+has_letter(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s = g_utf8_next_char(s))
+		if (g_unichar_isalpha(g_utf8_get_char(s)))
+			return 1;
+	return 0;
+}
+
 enum mail_err
 mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct mail_msg *out,
            char *err, size_t errsize)
@@ -983,6 +1068,8 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	const char *id;
 	char *s;
 	guint i;
+	int subject_big5 = 0, subject_gb = 0;
+	char *text = NULL;
 	enum mail_err rc = MAIL_NOMEM;
 
 	memset(&m, 0, sizeof(m));
@@ -1011,6 +1098,9 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 
 	s = text_header(opts, GMIME_OBJECT(msg), "Subject");
 	m.subject = s != NULL ? s : g_strdup("");
+	s = raw_header(opts, GMIME_OBJECT(msg), "Subject");
+	mail_word_charsets(s, &subject_big5, &subject_gb);
+	g_free(s);
 	if (sender(opts, msg, &m) != 0)
 		goto out;
 	m.kind = kind_of(cfg, opts, msg);
@@ -1034,7 +1124,6 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	w.html = g_string_new("");
 	w.html_parts = g_ptr_array_new_with_free_func(g_free);
 	w.notes = g_string_new("");
-	w.left = g_string_new("");
 	w.qq = from_qq(msg, m.from_addr);
 	if (m.ignored == NULL)
 		walk(&w, g_mime_message_get_mime_part(msg), 0);
@@ -1053,6 +1142,14 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	s = mail_clean(g_strdup(w.plain->len > 0 ? w.plain->str : w.html->str), 1);
 	if (s == NULL)
 		goto out;
+	/* the charsets that tell the language where the text cannot: a Subject in Big5 beside text
+	 * parts in UTF-8 or ASCII (none in a GB charset), or a GB one on text without letters */
+	if (subject_big5 && !m.gb)
+		m.big5 = 1;
+	if (subject_gb)
+		m.gb = 1;
+	m.wordless = !has_letter(m.subject) && !has_letter(s);
+	text = g_strdup(s); /* the citizen's own words, without ours (the notes) */
 	/* the whole decoded Subject is the item's (the contract); only one beyond the sanity cap
 	 * (INTAKE_MAIL_SUBJECT_MAX: not a subject but a letter in the header) is cut below, and
 	 * the body keeps it whole */
@@ -1067,7 +1164,6 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 		s = g_strdup("(no text)");
 	}
 	m.body = s;
-	m.left_out = left_out_text(&w);
 	if (m.subject[0] == '\0') {
 		g_free(m.subject);
 		m.subject = g_strdup("(no subject)");
@@ -1080,10 +1176,19 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 		g_free(m.subject);
 		m.subject = t;
 	}
+	/* the citizen's language: the charsets where they tell it, else the guess from the
+	 * subject and their text (not the notes of ours the body ends with, in two languages) */
+	if (m.big5)
+		m.lang = lang_name(LANG_ZH_HANT);
+	else if (m.gb && m.wordless)
+		m.lang = lang_name(LANG_ZH_HANS);
+	else
+		m.lang = lang_name(lang_guess(m.subject, text[0] != '\0' ? text : "(no text)"));
 	*out = m;
 	memset(&m, 0, sizeof(m));
 	rc = MAIL_OK;
 out:
+	g_free(text);
 	if (w.plain != NULL)
 		g_string_free(w.plain, TRUE);
 	if (w.html != NULL)
@@ -1092,8 +1197,6 @@ out:
 		g_ptr_array_free(w.html_parts, TRUE);
 	if (w.notes != NULL)
 		g_string_free(w.notes, TRUE);
-	if (w.left != NULL)
-		g_string_free(w.left, TRUE);
 	mail_msg_free(&m);
 	if (msg != NULL)
 		g_object_unref(msg);
@@ -1207,6 +1310,8 @@ mail_msg_free(struct mail_msg *m)
 	g_free(m->subject);
 	g_free(m->body);
 	g_free(m->left_out);
+	for (i = 0; i < m->nleft && i < MAIL_LEFT_LISTED; i++)
+		g_free(m->left[i].name);
 	g_free(m->from_name);
 	g_free(m->from_addr);
 	g_free(m->relay_addr);

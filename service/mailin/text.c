@@ -75,6 +75,37 @@ label_char(int c)
 	return isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
 }
 
+void
+mail_word_charsets(const char *value, int *big5, int *gb)
+{
+	const char *p = value, *q;
+	char label[64];
+	const char *name;
+	size_t n;
+
+	while (p != NULL && (p = strstr(p, "=?")) != NULL) {
+		p += 2;
+		for (q = p; label_char((unsigned char)*q); q++)
+			;
+		n = (size_t)(q - p);
+		if (*q == '*') /* RFC 2231's language after the charset */
+			for (q++; label_char((unsigned char)*q); q++)
+				;
+		/* an encoded word: =?charset?B?… or =?charset?Q?… */
+		if (n == 0 || n >= sizeof(label) || q[0] != '?' || strchr("BbQq", q[1]) == NULL ||
+		    q[1] == '\0' || q[2] != '?')
+			continue;
+		memcpy(label, p, n);
+		label[n] = '\0';
+		name = mail_charset(label);
+		if (name != NULL && strncmp(name, "BIG5", 4) == 0)
+			*big5 = 1;
+		else if (name != NULL && strcmp(name, "GB18030") == 0)
+			*gb = 1;
+		p = q + 3;
+	}
+}
+
 char *
 mail_fix_labels(const char *raw)
 {

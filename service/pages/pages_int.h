@@ -138,6 +138,7 @@ void pg_staff_queue(struct req *req, struct resp *resp);
 void pg_staff_item(struct req *req, struct resp *resp);
 void pg_staff_act(struct req *req, struct resp *resp);
 void pg_staff_public(struct req *req, struct resp *resp);
+void pg_staff_citizen_mail(struct req *req, struct resp *resp);
 void pg_staff_dashboard(struct req *req, struct resp *resp);
 void pg_staff_admin(struct req *req, struct resp *resp);
 void pg_staff_stats_csv(struct req *req, struct resp *resp);

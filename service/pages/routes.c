@@ -24,6 +24,7 @@ const struct route pages_routes[] = {
 	{ "GET", "/staff/item/{}", pg_staff_item, 0, 0 },
 	{ "POST", "/staff/item/{}", pg_staff_act, 0, ROUTE_FORM },
 	{ "POST", "/staff/item/{}/public", pg_staff_public, 0, ROUTE_FORM },
+	{ "POST", "/staff/item/{}/citizen_mail", pg_staff_citizen_mail, 0, ROUTE_FORM },
 	{ "GET", "/staff/dashboard", pg_staff_dashboard, 0, 0 },
 	{ "GET", "/staff/admin", pg_staff_admin, 0, 0 },
 	{ "POST", "/staff/admin/accounts", pg_admin_account_add, 0, ROUTE_FORM },

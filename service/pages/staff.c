@@ -410,11 +410,23 @@ state_choices(struct page *pg, const char *current)
 	return a;
 }
 
+/* The time of the citizen's e-mail that marks an ended item: {at, at_iso}. */
+static json_t *
+mail_mark(int64_t at)
+{
+	char shown[17], iso[40];
+
+	page_datetime(at, shown);
+	sla_format_local(at, iso, sizeof(iso));
+	return json_pack("{s:s, s:s}", "at", shown, "at_iso", iso);
+}
+
 /* A row of the queue: tracking, subject, state, section, nearest due, working days left and
  * its urgency (red overdue, amber at one working day or less). */
 static json_t *
 queue_row(struct page *pg, const struct sla_calendar *cal, const struct db_queue_row *r)
 {
+	json_t *o;
 	int left;
 	const char *urgency = page_urgency(cal, r->next_due, pg->req->now, &left);
 	json_t *label;
@@ -433,18 +445,23 @@ queue_row(struct page *pg, const struct sla_calendar *cal, const struct db_queue
 		sla_format_local(r->next_due, iso, sizeof(iso));
 	}
 	/* the subject and the section in another script than the page's carry their lang */
-	return json_pack(
+	o = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s?, s:s?}", "tracking", r->tracking,
 	    "subject", r->subject, "state_label", page_msg2(pg, "sstate.", wf_state_name(r->state)),
 	    "section", r->section ? r->section : "—", "due", due, "due_iso", iso, "urgency",
 	    urgency, "state", wf_state_name(r->state), "left_label", label, "subject_lang",
 	    page_text_lang(pg, r->subject), "section_lang", page_text_lang(pg, r->section));
+	if (o != NULL && r->citizen_mail_at != 0) /* the mark of a citizen's e-mail after the end */
+		json_object_set_new(o, "citizen_mail", mail_mark(r->citizen_mail_at));
+	return o;
 }
 
-/* The queue's address with its filters (state, q percent-encoded) and the cursor when not
- * NULL: paging keeps what the filters chose, in the URL (bookmarks and the back button). */
+/* The queue's address with its filters (state, q percent-encoded, only the items marked by a
+ * citizen's e-mail) and the cursor when not NULL: paging keeps what the filters chose, in the
+ * URL (bookmarks and the back button). */
 static void
-queue_href(char *buf, size_t size, const char *state, const char *q, const char *cursor)
+queue_href(char *buf, size_t size, const char *state, const char *q, int mail,
+           const char *cursor)
 {
 	size_t n;
 
@@ -452,6 +469,10 @@ queue_href(char *buf, size_t size, const char *state, const char *q, const char 
 	if (n >= size)
 		n = size - 1;
 	page_url_put(buf, size, &n, q);
+	if (mail && n < size)
+		n += (size_t)snprintf(buf + n, size - n, "&citizen_mail=1");
+	if (n >= size)
+		n = size - 1;
 	if (cursor != NULL)
 		snprintf(buf + n, size - n, "&cursor=%s", cursor);
 }
@@ -464,11 +485,12 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	struct db_queue_row *rows = NULL;
 	struct sla_calendar *cal;
 	const char *state = req_query(req, "state"), *q = req_query(req, "q");
-	const char *cursor = req_query(req, "cursor");
+	const char *cursor = req_query(req, "cursor"), *mail = req_query(req, "citizen_mail");
 	struct core_error err;
 	size_t n = 0, i;
 	json_t *items;
 	long long a, b;
+	int64_t marked = 0;
 	char href[1024]; /* q (300 bytes at most) percent-encoded, state and cursor */
 
 	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
@@ -488,11 +510,20 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	}
 	f.text = q;
 	f.limit = PAGE_SIZE;
+	f.citizen_mail = mail != NULL && strcmp(mail, "1") == 0;
 	memset(&err, 0, sizeof(err));
 	if (core_queue_scope(pg.staff, &f, &err) != 0) {
 		page_error(&pg, 403, "item.not_found");
 		return;
 	}
+	/* how many items of the queue's sections a citizen wrote to after they ended: a notice
+	 * above the list, linking to them (the mark's index holds those items only) */
+	if (db_queue_mail_count(req->db, f.section_id > 0 ? f.section_id : 0, &marked) != 0) {
+		page_error(&pg, 500, "err.internal");
+		return;
+	}
+	if (f.section_id < 0)
+		marked = 0; /* a handler without a section sees nothing */
 	if (cursor != NULL && sscanf(cursor, "%lld:%lld", &a, &b) == 2 && b > 0) {
 		f.after_due = a;
 		f.after_id = b;
@@ -512,22 +543,30 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	json_object_set_new(pg.data, "has_items", json_boolean(n > 0));
 	json_object_set_new(pg.data, "states", state_choices(&pg, req_query(req, "state")));
 	json_object_set_new(pg.data, "q", json_string(q ? q : ""));
+	json_object_set_new(pg.data, "citizen_mail_only", json_boolean(f.citizen_mail));
+	if (marked > 0 && !f.citizen_mail) {
+		queue_href(href, sizeof(href), "all", NULL, 1, NULL);
+		json_t *label = page_msg_n(&pg, "queue.citizen_mail_count", (long)marked);
+
+		json_object_set_new(pg.data, "marked",
+		                    json_pack("{s:o, s:s}", "label", label, "href", href));
+	}
 	if (n == PAGE_SIZE) {
 		char next[48];
 
 		snprintf(next, sizeof(next), "%lld:%lld", (long long)rows[n - 1].next_due,
 		         (long long)rows[n - 1].id);
-		queue_href(href, sizeof(href), state, q, next);
+		queue_href(href, sizeof(href), state, q, f.citizen_mail, next);
 		json_object_set_new(pg.data, "next_href", json_string(href));
 	}
 	if (cursor != NULL) {
-		queue_href(href, sizeof(href), state, q, NULL);
+		queue_href(href, sizeof(href), state, q, f.citizen_mail, NULL);
 		json_object_set_new(pg.data, "first_href", json_string(href));
 	}
 	/* no empty navigation landmark when there is a single page */
 	json_object_set_new(pg.data, "has_pager", json_boolean(n == PAGE_SIZE || cursor != NULL));
 	/* the item pages link back to this page of the queue, filters and all */
-	queue_href(href, sizeof(href), state, q, cursor);
+	queue_href(href, sizeof(href), state, q, f.citizen_mail, cursor);
 	if (place_valid(href))
 		resp_header(resp, "Set-Cookie", "%s=%s; Path=/staff/; HttpOnly; SameSite=Strict%s",
 		            QUEUE_COOKIE, href, req->app->cfg.cookie_secure ? "; Secure" : "");
@@ -806,6 +845,19 @@ item_view(struct page *pg, const char *tracking)
 	}
 	if (o != NULL)
 		json_object_set_new(o, "public", public_view(pg, &item));
+	/* a citizen's e-mail after the item ended that its section has not acknowledged: the
+	 * form that does so for someone of the section (core_citizen_mail_seen's rule) */
+	if (o != NULL && item.citizen_mail_at != 0) {
+		json_t *m = mail_mark(item.citizen_mail_at);
+		const struct session *st = pg->staff;
+
+		json_object_set_new(m, "can_ack",
+		                    json_boolean(item.section_id != 0
+		                                     ? st->section_id == item.section_id
+		                                     : st->role == ROLE_DISPATCHER ||
+		                                           st->role == ROLE_ADMIN));
+		json_object_set_new(o, "citizen_mail", m);
+	}
 	json_object_set_new(pg->data, "item", o);
 	json_object_set_new(pg->data, "sections", sections);
 	json_object_set_new(pg->data, "title", json_string(item.tracking));
@@ -854,6 +906,9 @@ pg_staff_item(struct req *req, struct resp *resp)
 		snprintf(flash, sizeof(flash), "%s %s", page_msg(&pg, "item.done"),
 		         page_msg2(&pg, "action.", done));
 		json_object_set_new(pg.data, "flash", json_string(flash));
+	} else if (done != NULL && strcmp(done, "citizen_mail") == 0) {
+		json_object_set_new(pg.data, "flash",
+		                    json_string(page_msg(&pg, "item.citizen_mail_done")));
 	}
 	item_page(&pg, 200, req->params[0], NULL);
 }
@@ -1156,4 +1211,26 @@ pg_staff_dashboard(struct req *req, struct resp *resp)
 	if (pg.staff->role == ROLE_SUPERVISOR || pg.staff->role == ROLE_ADMIN)
 		page_dash_stats(&pg);
 	page_end(&pg, 200, "staff_dashboard");
+}
+
+/* POST /staff/item/{tracking}/citizen_mail: the citizen's e-mail that marked the ended item is
+ * acknowledged (core_citizen_mail_seen), back to the item page; a refusal shows on it. */
+void
+pg_staff_citizen_mail(struct req *req, struct resp *resp)
+{
+	struct page pg;
+	struct core_error err;
+	char loc[200];
+
+	if (!item_post_begin(&pg, req, resp))
+		return;
+	memset(&err, 0, sizeof(err));
+	if (core_citizen_mail_seen(req->app, req->db, pg.staff, req->addr, req->params[0], NULL,
+	                           req->now, &err) != 0) {
+		refusal(&pg, &err);
+		item_page(&pg, core_status(err.code), req->params[0], NULL);
+		return;
+	}
+	snprintf(loc, sizeof(loc), "/staff/item/%s?done=citizen_mail", req->params[0]);
+	page_redirect(&pg, loc);
 }

@@ -212,6 +212,12 @@ UNDO_027 = """
 
 # Every migration after 002 taken back out, newest first: a database as civicdesk wrote it at
 # schema 2 (003, 008 and 010 apply again as they are). A new migration adds its UNDO here.
+# Takes migration 032 (the mark of a citizen's e-mail on an ended item) back out. Before UNDO_031.
+UNDO_032 = """
+    DROP INDEX items_citizen_mail;
+    ALTER TABLE items DROP COLUMN citizen_mail_at;
+"""
+
 # Takes migration 031 (the citizen's language of each item) back out: items without it, as
 # civicdesk stored them before. Before UNDO_030.
 UNDO_031 = """
@@ -304,7 +310,7 @@ UNDO_022 = """
     CREATE INDEX outbox_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;
 """
 
-UNDO_TO_2 = (UNDO_031 + UNDO_030 + UNDO_029 + UNDO_027 + UNDO_026 + UNDO_025 + UNDO_022 + UNDO_021 + UNDO_019 +
+UNDO_TO_2 = (UNDO_032 + UNDO_031 + UNDO_030 + UNDO_029 + UNDO_027 + UNDO_026 + UNDO_025 + UNDO_022 + UNDO_021 + UNDO_019 +
              UNDO_018 + UNDO_017 + UNDO_016 + UNDO_015 + UNDO_013 +
              UNDO_012 +
              UNDO_011 + UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)

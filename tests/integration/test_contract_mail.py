@@ -133,6 +133,9 @@ class RealMail(unittest.TestCase):
                     continue
                 self.assertRegex(lines[0], TRACKING)
                 self.assertItem(self.item(lines[0]), expected_view(case))
+                if read(case, "lang") is not None:  # the citizen's language, when said
+                    r = self.admin.request("GET", "/api/v1/items/" + lines[0])
+                    self.assertEqual(r.json()["lang"], read(case, "lang"))
                 with self.db() as con:
                     kept = con.execute("SELECT m.raw FROM mail_in m JOIN items i ON "
                                        "i.id = m.item_id WHERE i.tracking = ?",
@@ -641,6 +644,8 @@ class PolledAsPiped(unittest.TestCase):
                 r = admin.request("GET", "/api/v1/items/" + tracking[item])
                 self.assertEqual(r.status, 200, r)
                 RealMail.assertItem(self, item_view(r.json()), expected_view(case))
+                if read(case, "lang") is not None:
+                    self.assertEqual(r.json()["lang"], read(case, "lang"))
 
     def test_polled_subject_whole(self):
         """The long subjects of WholeSubject (300 and 1,500 characters, folded B and Q words of
@@ -973,10 +978,10 @@ class WholeSubject(SmtpDaemon, unittest.TestCase):
         self.assertTrue(it["body"].endswith("[the whole subject (主题全文): %s]" % subject),
                         it["body"][-200:])
 
-def files_letter(sender, msgid, files):
+def files_letter(sender, msgid, files, text="请看附件。", charset="utf-8", subject="附件材料"):
     """A letter with files [(name, data, type)] attached."""
     m = MIMEMultipart("mixed")
-    m.attach(MIMEText("请看附件。", "plain", "utf-8"))
+    m.attach(MIMEText(text, "plain", charset))
     for name, data, ctype in files:
         part = MIMEBase(*ctype.split("/"))
         part.set_payload(data)
@@ -985,7 +990,7 @@ def files_letter(sender, msgid, files):
         m.attach(part)
     m["From"] = sender
     m["To"] = "director@bureau.example"
-    m["Subject"] = Header("附件材料", "utf-8")
+    m["Subject"] = Header(subject, "utf-8")
     m["Message-ID"] = "<%s>" % msgid
     return m.as_bytes()
 
@@ -1003,8 +1008,9 @@ def left_out_files():
 class AckNamesLeftOut(SmtpDaemon, unittest.TestCase):
     """A citizen whose letter came with files that could not be kept (one too large, one of a
     type not accepted, one past the fifth) is told so in the acknowledgement the SMTP server
-    receives: each file by its name and size, and why, in Chinese and English (before, only the
-    item's body, which staff read, named them)."""
+    receives: each file by its name and size, and why (before, only the item's body, which staff
+    read, named them), in the item's one language like the rest of the notice (simplified or
+    traditional Chinese, or English; before, in Chinese and English whatever the language)."""
     PREFIX = "civicdesk-leftout-"
     ADMIN = "leftout_admin"
 
@@ -1023,13 +1029,12 @@ class AckNamesLeftOut(SmtpDaemon, unittest.TestCase):
                              "the acknowledgement")[0]
         self.assertIn(tracking, ack["subject"])
         body = ack["body"]
-        self.assertIn("These attachments of your letter were not kept", body)
-        self.assertIn("- 现场录像.zip（%d 字节 / bytes）：超过单个附件上限 5242880 字节 / larger "
-                      "than 5242880 bytes\n" % len(big), body)
-        self.assertIn("- 程序.exe（64 字节 / bytes）：不是可接收的附件类型 / not a type accepted "
-                      "for attachments\n", body)
-        self.assertIn("- 材料6.pdf（%d 字节 / bytes）：附件超过 5 个 / more than 5 attachments"
-                      % len(pdf), body)
+        self.assertIn("以下附件未能随来信收存，原邮件已完整保存", body)
+        self.assertNotIn("were not kept", body)
+        self.assertNotIn("bytes", body)
+        self.assertIn("- 现场录像.zip（%d 字节）：超过单个附件上限 5242880 字节\n" % len(big), body)
+        self.assertIn("- 程序.exe（64 字节）：不是可接收的附件类型\n", body)
+        self.assertIn("- 材料6.pdf（%d 字节）：附件超过 5 个" % len(pdf), body)
         for i in range(1, 6):
             self.assertNotIn("材料%d.pdf" % i, body)
         # the item keeps the five, and its body names the three for staff as before
@@ -1046,6 +1051,39 @@ class AckNamesLeftOut(SmtpDaemon, unittest.TestCase):
                              "the second acknowledgement")[0]
         self.assertNotIn("not kept", ack["body"])
         self.assertNotIn("----", ack["body"])
+
+    def ack_of(self, sender, raw):
+        r = ingest(self.server, raw)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tracking = r.stdout.decode().strip()
+        return tracking, peers.wait_for(lambda: [m for m in self.smtp.records()
+                                                 if sender in m.get("rcpt", [])], 60,
+                                        "the acknowledgement")[0]["body"]
+
+    def test_left_out_files_in_english_and_traditional(self):
+        files = left_out_files()[:2]
+        sender = "leftout-en@example.cn"
+        t, body = self.ack_of(sender, files_letter(
+            sender, "leftout-en@example.cn", files, text="Please find the files attached.",
+            subject="Documents"))
+        self.assertEqual(self.admin.request("GET", "/api/v1/items/" + t).json()["lang"], "en")
+        self.assertIn("These attachments of your letter were not kept (the original message "
+                      "is kept whole)", body)
+        self.assertIn("- 现场录像.zip (%d bytes): larger than 5242880 bytes\n" % len(files[0][1]),
+                      body)
+        self.assertIn("- 程序.exe (64 bytes): not a type accepted for attachments", body)
+        self.assertNotIn("字节", body)
+        self.assertNotIn("以下附件", body)
+        sender = "leftout-hant@example.cn"
+        t, body = self.ack_of(sender, files_letter(
+            sender, "leftout-hant@example.cn", files, text="請看附件，謝謝。", charset="big5",
+            subject="附件"))
+        self.assertEqual(self.admin.request("GET", "/api/v1/items/" + t).json()["lang"],
+                         "zh-Hant")
+        self.assertIn("以下附件未能隨來信收存，原郵件已完整保存", body)
+        self.assertIn("- 程序.exe（64 位元組）：不是可接收的附件類型", body)
+        self.assertNotIn("bytes", body)
+        self.assertNotIn("字节", body)
 
 def harness_wait(cond, deadline, what):
     import time

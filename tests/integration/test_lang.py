@@ -232,7 +232,7 @@ class OldItem(Mixin, peers.PeerTest, unittest.TestCase):
         t = r.json()["tracking"]
         self.server.stop()  # the acknowledgement waits, unsent: no SMTP server configured
         with sqlite3.connect(self.server.db) as con:
-            con.executescript(harness.UNDO_031 + "PRAGMA user_version = 30;")
+            con.executescript(harness.UNDO_032 + harness.UNDO_031 + "PRAGMA user_version = 30;")
         self.server.env.update(env(smtp.port, 0))
         self.server.start()
         m = self.mail(smtp, "old@citizen.example")

@@ -180,7 +180,7 @@ class Keys(peers.PeerTest, unittest.TestCase):
         # as 021 left it: A's notices with their text, one e-mail sent; B recorded for a
         # fan-out (its notices not written yet)
         d = sqlite3.connect(self.server.db)
-        d.executescript(harness.UNDO_031 + harness.UNDO_027 + harness.UNDO_026 +
+        d.executescript(harness.UNDO_032 + harness.UNDO_031 + harness.UNDO_027 + harness.UNDO_026 +
                         harness.UNDO_025 + harness.UNDO_022)
         ida = d.execute("SELECT id FROM items WHERE tracking = ?", (a,)).fetchone()[0]
         idb = d.execute("SELECT id FROM items WHERE tracking = ?", (b,)).fetchone()[0]

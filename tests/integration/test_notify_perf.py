@@ -39,7 +39,7 @@ class Migration018(unittest.TestCase):
             self.assertNotIn("ladder_next", have)  # 019: the table is its own index
             # Make the database look like one from before migration 018, with a digest row.
             db = sqlite3.connect(srv.db)
-            db.executescript(harness.UNDO_031 + harness.UNDO_027 + harness.UNDO_026 + harness.UNDO_025 +
+            db.executescript(harness.UNDO_032 + harness.UNDO_031 + harness.UNDO_027 + harness.UNDO_026 + harness.UNDO_025 +
                              harness.UNDO_022 + harness.UNDO_019 +
                              harness.UNDO_018 +
                              "PRAGMA user_version = 17;")

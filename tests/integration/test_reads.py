@@ -326,17 +326,18 @@ QUEUE_E = (
     r'"section":"法规处","assignee":"hand_fg","received":"2025-09-30T10:00:00+08:00","next_due":'
     r'"2025-10-11T23:59:59+08:00","overdue":true,"supplement_overdue":false,'
     r'"working_days_left":-3,"supervision":{"at":"2025-09-30T10:00:00+08:00","by":"sup_a",'
-    r'"note":"请尽快\n办理","due":"2025-10-09T23:59:59+08:00","overdue":true},"screening":null}')
+    r'"note":"请尽快\n办理","due":"2025-10-09T23:59:59+08:00","overdue":true},"screening":null,'
+    r'"citizen_mail":null}')
 QUEUE_A = (
     r'{"tracking":"%(t)s","kind":"complaint","subject":"A \"引号\" \\ 反斜杠 / 斜杠 😀𠮷",'
     r'"state":"replied","section":"法规处","assignee":"hand_fg","received":'
     r'"2025-09-30T10:00:00+08:00","next_due":null,"overdue":false,"supplement_overdue":false,'
-    r'"working_days_left":null,"supervision":null,"screening":null}')
+    r'"working_days_left":null,"supervision":null,"screening":null,"citizen_mail":null}')
 QUEUE_D = (
     r'{"tracking":"%(t)s","kind":"consultation","subject":"编辑过","state":"replied","section":'
     r'"法规处","assignee":"hand_fg","received":"2025-09-30T10:00:00+08:00","next_due":null,'
     r'"overdue":false,"supplement_overdue":false,"working_days_left":null,"supervision":null,'
-    r'"screening":null}')
+    r'"screening":null,"citizen_mail":null}')
 BOARD_D = (
     r'{"tracking":"%(t)s","kind":"consultation","subject":"编辑后的标题 \"x\"","body":'
     r'"正文\t\\ 😀","reply":"答复：您反映的问题已处理。","received":"2025-09-30T10:00:00+08:00",'

@@ -387,7 +387,7 @@ class TotpSealed(unittest.TestCase):
         raw = bytes(range(1, 21))
         secret = base64.b32encode(raw).decode()
         db = sqlite3.connect(srv.db)
-        db.executescript(harness.UNDO_031 + harness.UNDO_021 + "DELETE FROM schema_migrations WHERE number >= 21;"
+        db.executescript(harness.UNDO_032 + harness.UNDO_031 + harness.UNDO_021 + "DELETE FROM schema_migrations WHERE number >= 21;"
                          "PRAGMA user_version = 19;")
         (uid,) = db.execute("SELECT id FROM accounts WHERE username = 'root'").fetchone()
         db.execute("INSERT INTO totp (account_id, secret, confirmed, last_step, created) "

@@ -129,6 +129,10 @@ check_case(struct t *t, const struct mail_config *cfg, const char *dir)
 			CHECK_STR(t, got, want);
 		}
 		free(want);
+		want = expected(dir, "lang"); /* the citizen's language, when the case says it */
+		if (want != NULL)
+			CHECK_STR(t, m.lang, want);
+		free(want);
 		want = expected(dir, "tracking");
 		CHECK_STR(t, m.tracking, want != NULL ? want : "");
 		free(want);
@@ -778,6 +782,116 @@ test_same_letter(struct t *t)
 	g_free(kc2);
 }
 
+/* Appends to raw an attachment part named name holding data[0..n). */
+static void
+part_put(GString *raw, const char *name, const char *data, size_t n)
+{
+	g_string_append_printf(raw, "--b\r\nContent-Type: application/octet-stream\r\n"
+	                            "Content-Disposition: attachment; filename=\"%s\"\r\n\r\n",
+	                       name);
+	g_string_append_len(raw, data, (gssize)n);
+	g_string_append(raw, "\r\n");
+}
+
+/* The acknowledgement's words on the files left out: in one language each, and in Chinese and
+ * English (an item without a language) byte for byte as they always were. */
+static void
+test_left_out_words(struct t *t)
+{
+	static const char pdf[] = "%PDF-1.4\n", exe[] = "MZ\x90\x01\x02\x03\x04\x05";
+	struct mail_config cfg;
+	struct mail_msg m;
+	GString *raw = g_string_new("From: a@b.cn\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+	                            "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+	                            "--b\r\nContent-Type: text/plain\r\n\r\ntext\r\n");
+	char err[256], *s;
+	int i;
+
+	mail_config_default(&cfg);
+	cfg.limits.attachment_max = 10;
+	cfg.limits.max_attachments = 1;
+	part_put(raw, "a.txt", "", 0);
+	part_put(raw, "big.pdf", "%PDF-1.4\n01234567890", 20);
+	part_put(raw, "b.exe", exe, sizeof(exe) - 1);
+	part_put(raw, "c.pdf", pdf, sizeof(pdf) - 1);
+	part_put(raw, "d.pdf", pdf, sizeof(pdf) - 1);
+	g_string_append(raw, "--b--\r\n");
+	CHECK_INT(t, mail_parse(&cfg, raw->str, raw->len, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_INT(t, (int)m.natt, 1);
+	s = mail_left_out(&m, NULL);
+	CHECK_STR(t, s,
+	          "以下附件未能随来信收存，原邮件已完整保存；如需提交，请按要求处理后回复本邮件。\n"
+	          "These attachments of your letter were not kept (the original message is kept "
+	          "whole); to send them, reply to this e-mail with them as required.\n"
+	          "- a.txt（0 字节 / bytes）：空文件 / an empty file\n"
+	          "- big.pdf（20 字节 / bytes）：超过单个附件上限 10 字节 / larger than 10 bytes\n"
+	          "- b.exe（8 字节 / bytes）：不是可接收的附件类型 / not a type accepted for "
+	          "attachments\n"
+	          "- d.pdf（9 字节 / bytes）：附件超过 1 个 / more than 1 attachments");
+	g_free(s);
+	s = mail_left_out(&m, "zh-Hans");
+	CHECK_STR(t, s,
+	          "以下附件未能随来信收存，原邮件已完整保存；如需提交，请按要求处理后回复本邮件。\n"
+	          "- a.txt（0 字节）：空文件\n"
+	          "- big.pdf（20 字节）：超过单个附件上限 10 字节\n"
+	          "- b.exe（8 字节）：不是可接收的附件类型\n"
+	          "- d.pdf（9 字节）：附件超过 1 个");
+	g_free(s);
+	s = mail_left_out(&m, "zh-Hant");
+	CHECK_STR(t, s,
+	          "以下附件未能隨來信收存，原郵件已完整保存；如需提交，請按要求處理後回覆本郵件。\n"
+	          "- a.txt（0 位元組）：空檔案\n"
+	          "- big.pdf（20 位元組）：超過單個附件上限 10 位元組\n"
+	          "- b.exe（8 位元組）：不是可接收的附件類型\n"
+	          "- d.pdf（9 位元組）：附件超過 1 個");
+	g_free(s);
+	s = mail_left_out(&m, "en");
+	CHECK_STR(t, s,
+	          "These attachments of your letter were not kept (the original message is kept "
+	          "whole); to send them, reply to this e-mail with them as required.\n"
+	          "- a.txt (0 bytes): an empty file\n"
+	          "- big.pdf (20 bytes): larger than 10 bytes\n"
+	          "- b.exe (8 bytes): not a type accepted for attachments\n"
+	          "- d.pdf (9 bytes): more than 1 attachments");
+	g_free(s);
+	/* the staff's note in the body, in English as before */
+	CHECK(t, strstr(m.body, "[attachment not kept (附件未保存): big.pdf, 20 bytes: larger than "
+	                        "10 bytes; it stays in the original message]") != NULL);
+	mail_msg_free(&m);
+
+	/* more than twenty: the first twenty named, the others counted */
+	g_string_assign(raw, "From: a@b.cn\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+	                     "Content-Type: multipart/mixed; boundary=b\r\n\r\n");
+	for (i = 1; i <= 22; i++) {
+		char name[24];
+
+		snprintf(name, sizeof(name), "e%d.txt", i);
+		part_put(raw, name, "", 0);
+	}
+	g_string_append(raw, "--b--\r\n");
+	CHECK_INT(t, mail_parse(&cfg, raw->str, raw->len, &m, err, sizeof(err)), MAIL_OK);
+	s = mail_left_out(&m, NULL);
+	CHECK(t, s != NULL && g_str_has_suffix(s, "- e20.txt（0 字节 / bytes）：空文件 / an empty "
+	                                          "file\n- 另有 2 个 / 2 more"));
+	g_free(s);
+	s = mail_left_out(&m, "zh-Hans");
+	CHECK(t, s != NULL && g_str_has_suffix(s, "空文件\n- 另有 2 个"));
+	g_free(s);
+	s = mail_left_out(&m, "zh-Hant");
+	CHECK(t, s != NULL && g_str_has_suffix(s, "空檔案\n- 另有 2 個"));
+	g_free(s);
+	s = mail_left_out(&m, "en");
+	CHECK(t, s != NULL && g_str_has_suffix(s, "an empty file\n- 2 more"));
+	g_free(s);
+	mail_msg_free(&m);
+	/* nothing left out: no words */
+	g_string_assign(raw, "From: a@b.cn\r\nSubject: s\r\n\r\ntext\r\n");
+	CHECK_INT(t, mail_parse(&cfg, raw->str, raw->len, &m, err, sizeof(err)), MAIL_OK);
+	CHECK(t, mail_left_out(&m, "en") == NULL);
+	mail_msg_free(&m);
+	g_string_free(raw, TRUE);
+}
+
 int
 main(void)
 {
@@ -799,6 +913,7 @@ main(void)
 	RUN(&t, test_attached_message_name_and_empty_report);
 	RUN(&t, test_auto_reply_subjects);
 	RUN(&t, test_same_letter);
+	RUN(&t, test_left_out_words);
 	RUN(&t, test_corpus);
 	RUN(&t, test_real_corpus);
 	return t_done(&t);

@@ -12,6 +12,7 @@ text stays readable beside them. One folder per case under tests/data/mail/real/
   attachments   one line per kept attachment: filename TAB size TAB content type
   from          the sender: "name <address>", or the address alone
   kind          letter | complaint | consultation (from the receiving address)
+  lang          the citizen's language the item records (zh-Hans | zh-Hant | en), when given
 The expected values are written from the inputs here, never from civicdesk's output.
 Run: python3 tests/data/mail/real/make_real.py (rewrites every case; deterministic)."""
 import base64
@@ -59,10 +60,10 @@ def qp(text, codec):
 
 
 def expect(subject=None, body=None, attachments=(), sender=None, kind=None, ignored=None,
-           exit=0, bounce_ids=(), bounce_reason=None):
+           exit=0, bounce_ids=(), bounce_reason=None, lang=None):
     return {"subject": subject, "body": body, "attachments": list(attachments),
             "from": sender, "kind": kind, "ignored": ignored, "exit": exit,
-            "bounce_ids": list(bounce_ids), "bounce_reason": bounce_reason}
+            "bounce_ids": list(bounce_ids), "bounce_reason": bounce_reason, "lang": lang}
 
 
 def crlf(s):
@@ -132,7 +133,7 @@ Content-Disposition: attachment;
 
 """)
     return msg, expect(subject, text, [(name, len(JPEG), "image/jpeg")],
-                       "王芳 <wangfang@foxmail.com>", "letter")
+                       "王芳 <wangfang@foxmail.com>", "letter", lang="zh-Hans")
 
 
 @case
@@ -195,7 +196,7 @@ Content-Transfer-Encoding: base64
 
 """)
     return msg, expect(subject, text, [(name, len(PDF), "application/pdf")],
-                       "小李 <1234567890@qq.com>", "consultation")
+                       "小李 <1234567890@qq.com>", "consultation", lang="zh-Hans")
 
 
 @case
@@ -252,7 +253,8 @@ Content-Disposition: attachment; filename="=?GBK?B?{base64.b64encode(name.encode
 {b64(PNG)}
 ------=_Part_317052_1584329042.1772410540123--
 """
-    return msg, expect(subject, text, [(name, len(PNG), "image/png")], "张先生 <zhang_xs@163.com>", "complaint")
+    return msg, expect(subject, text, [(name, len(PNG), "image/png")], "张先生 <zhang_xs@163.com>", "complaint",
+                       lang="zh-Hans")
 
 
 # --- Outlook ---------------------------------------------------------------------------------
@@ -413,7 +415,7 @@ Content-Type: message/rfc822
 ------=_NextPart_000_002C_01DCAB30.AABBCCDD--
 """)
     return msg, expect(subject, text, [("停水通知.eml", "*", "text/plain")],
-                       "resident@outlook.example", "complaint")
+                       "resident@outlook.example", "complaint", lang="zh-Hans")
 
 
 @case
@@ -517,7 +519,7 @@ Content-Transfer-Encoding: base64
 --Apple-Mail=_8A2E1B7C-4D3F-4E5A-9B6C-7D8E9F0A1B2C--
 """
     return msg, expect("烧烤店油烟扰民", text, [(name, len(JPEG), "image/jpeg")],
-                       "陈晨 <chenchen@icloud.example>", "complaint")
+                       "陈晨 <chenchen@icloud.example>", "complaint", lang="zh-Hans")
 
 
 @case
@@ -676,7 +678,8 @@ X-Mailer: Microsoft Outlook Express 6.00.2900.5931
 X-MimeOLE: Produced By Microsoft MimeOLE V6.00.2900.6157
 
 {qp(text, "big5")}""")
-    return msg, expect(subject, text, [], "陳大文 <chantaiman@hinet.example>", "consultation")
+    return msg, expect(subject, text, [], "陳大文 <chantaiman@hinet.example>", "consultation",
+                       lang="zh-Hant")
 
 
 @case
@@ -718,7 +721,8 @@ def raw_8bit_gbk_no_charset():
            f"MIME-Version: 1.0\n"
            f"Content-Type: text/plain\n"
            f"Content-Transfer-Encoding: 8bit\n\n{text}\n").encode("gbk")
-    return msg, expect(subject, text, [], "黄伟 <huangwei@21cn.example>", "complaint")
+    return msg, expect(subject, text, [], "黄伟 <huangwei@21cn.example>", "complaint",
+                       lang="zh-Hans")
 
 
 @case
@@ -1646,6 +1650,204 @@ Content-Transfer-Encoding: quoted-printable
     return msg, expect(subject, body, [], "何晓东 <hexiaodong@example.cn>", "letter")
 
 
+# --- Chinese clients as they send today (tenth session): written from what each client is
+# known to do, not copied from any message ---------------------------------------------------
+
+@case
+def iphone_mail_photo_between_texts():
+    """iPhone Mail with a photo taken in the message: Apple-Mail boundary, the text in UTF-8
+    quoted-printable, the photo inline with its name, then the signature in a second text/plain
+    part after the photo; the sender's name and the Subject B-encoded UTF-8."""
+    subject = "小区门口路灯不亮"
+    text = "局长您好：\n小区门口的路灯已经坏了一个月，晚上很不安全。\n照片见下。"
+    sign = "发自我的iPhone"
+    bnd = "Apple-Mail-3F1A2B3C-4D5E-6F70-8192-A3B4C5D6E7F8"
+    msg = crlf(f"""Content-Type: multipart/mixed; boundary={bnd}
+Content-Transfer-Encoding: 7bit
+From: {bw("李娜", "utf-8")} <lina@icloud.example>
+Mime-Version: 1.0 (1.0)
+Date: Mon, 2 Mar 2026 18:20:31 +0800
+Subject: {bw(subject, "utf-8")}
+Message-Id: <3F1A2B3C-4D5E-6F70-8192-A3B4C5D6E7F8@icloud.example>
+To: director@bureau.example
+X-Mailer: iPhone Mail (21D61)
+
+
+--{bnd}
+Content-Type: text/plain;
+	charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+
+{qp(text, "utf-8")}
+--{bnd}
+Content-Type: image/jpeg;
+	name=IMG_4821.jpeg;
+	x-apple-part-url=6B1D9A3E-0C4F-4E2B-9A71-2C5D8E0F1A23
+Content-Disposition: inline;
+	filename=IMG_4821.jpeg
+Content-Transfer-Encoding: base64
+
+{b64(JPEG)}
+--{bnd}
+Content-Type: text/plain;
+	charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+
+{qp(chr(10) + chr(10) + sign, "utf-8")}
+--{bnd}--
+""")
+    return msg, expect(subject, text + "\n\n" + sign, [("IMG_4821.jpeg", len(JPEG), "image/jpeg")],
+                       "李娜 <lina@icloud.example>", "letter", lang="zh-Hans")
+
+
+@case
+def gbk_raw_filename_unencoded():
+    """An older Windows client: the Subject, the sender's name and the file's name as raw 8-bit
+    GBK, unencoded (the name quoted in both name= and filename=); the text GBK in base64
+    labelled GBK."""
+    subject = "关于楼下餐馆油烟的情况说明"
+    text = "局长：\n楼下餐馆的排烟管道正对我家窗户，详见附件说明。\n\n赵敏"
+    name = "油烟情况说明.pdf"
+    head = (f"From: 赵敏 <zhaomin@21cn.example>\n"
+            f"To: complaint@bureau.example\n"
+            f"Subject: {subject}\n"
+            f"Date: Mon, 2 Mar 2026 20:05:00 +0800\n"
+            f"Message-ID: <20260302200500.A1B2C3@21cn.example>\n"
+            f"MIME-Version: 1.0\n"
+            f"X-Mailer: Microsoft Outlook Express 6.00.2900.5931\n"
+            f"Content-Type: multipart/mixed;\n\tboundary=\"----=_NextPart_000_0007_01DCAB5A.1C2D3E40\"\n\n"
+            f"This is a multi-part message in MIME format.\n\n"
+            f"------=_NextPart_000_0007_01DCAB5A.1C2D3E40\n"
+            f"Content-Type: text/plain;\n\tcharset=\"GBK\"\n"
+            f"Content-Transfer-Encoding: base64\n\n").encode("gbk")
+    head += (b64(text.replace(chr(10), chr(13) + chr(10)).encode("gbk")) + "\n\n").encode()
+    head += (f"------=_NextPart_000_0007_01DCAB5A.1C2D3E40\n"
+             f"Content-Type: application/pdf;\n\tname=\"{name}\"\n"
+             f"Content-Transfer-Encoding: base64\n"
+             f"Content-Disposition: attachment;\n\tfilename=\"{name}\"\n\n").encode("gbk")
+    head += (b64(PDF) + "\n\n------=_NextPart_000_0007_01DCAB5A.1C2D3E40--\n").encode()
+    return head.replace(b"\n", b"\r\n"), expect(
+        subject, text, [(name, len(PDF), "application/pdf")], "赵敏 <zhaomin@21cn.example>",
+        "complaint", lang="zh-Hans")
+
+
+@case
+def outlook_cn_related_screenshot():
+    """Outlook 2016 on Chinese Windows, an HTML letter with a pasted screenshot: multipart/
+    related around the text and HTML alternatives (gb2312, base64 and quoted-printable), the
+    picture inline as image001.png with its Content-ID; the name and Subject B-encoded
+    gb2312."""
+    subject = "网站无法提交申请"
+    text = "您好：\n\n贵局网站的在线申请页面点击提交后一直转圈，截图如下。\n\n孙强"
+    html = ("<html xmlns:v=\"urn:schemas-microsoft-com:vml\"><head><meta http-equiv=Content-Type "
+            "content=\"text/html; charset=gb2312\"></head><body lang=ZH-CN>"
+            "<div class=WordSection1><p class=MsoNormal>您好：</p>"
+            "<p class=MsoNormal>贵局网站的在线申请页面点击提交后一直转圈，截图如下。</p>"
+            "<p class=MsoNormal><img width=320 height=200 id=\"图片_x0020_1\" "
+            "src=\"cid:image001.png@01DCAB61.5E6F7080\"></p>"
+            "<p class=MsoNormal>孙强</p></div></body></html>")
+    outer, alt = "----=_NextPart_000_0011_01DCAB61.5E6F7080", "----=_NextPart_001_0012_01DCAB61.5E6F7080"
+    msg = crlf(f"""From: {bw("孙强", "gb2312")} <sunqiang@outlook.example>
+To: <director@bureau.example>
+Subject: {bw(subject, "gb2312")}
+Date: Mon, 2 Mar 2026 21:10:44 +0800
+Message-ID: <000f01dcab61$5e6f7080$1b2c3d4e$@outlook.example>
+MIME-Version: 1.0
+Content-Type: multipart/related;
+	boundary="{outer}"
+X-Mailer: Microsoft Outlook 16.0
+Thread-Index: AdyrYV5vcICBkqO0TmWmd8iZqrvMzQ==
+Content-Language: zh-cn
+
+This is a multipart message in MIME format.
+
+--{outer}
+Content-Type: multipart/alternative;
+	boundary="{alt}"
+
+
+--{alt}
+Content-Type: text/plain;
+	charset="gb2312"
+Content-Transfer-Encoding: base64
+
+{b64(text.replace(chr(10), chr(13) + chr(10)).encode("gb2312"))}
+
+--{alt}
+Content-Type: text/html;
+	charset="gb2312"
+Content-Transfer-Encoding: quoted-printable
+
+{qp(html, "gb2312")}
+--{alt}--
+
+--{outer}
+Content-Type: image/png;
+	name="image001.png"
+Content-Transfer-Encoding: base64
+Content-ID: <image001.png@01DCAB61.5E6F7080>
+
+{b64(PNG)}
+
+--{outer}--
+""")
+    return msg, expect(subject, text, [("image001.png", len(PNG), "image/png")],
+                       "孙强 <sunqiang@outlook.example>", "letter", lang="zh-Hans")
+
+
+@case
+def foxmail_forward_gbk_inline_rfc822():
+    """Foxmail forwarding a received letter as an attachment: the citizen's note in GBK
+    (labelled GBK, base64), then message/rfc822 whose own Subject is B-encoded GB2312 and whose
+    text is GB2312 quoted-printable: kept as the .eml file named by that Subject."""
+    inner = crlf(f"""From: {bw("街道办", "gb2312")} <jiedao@gov.example>
+To: <qian@foxmail.com>
+Subject: {bw("关于拆除违建的回复", "gb2312")}
+Date: Thu, 26 Feb 2026 15:00:00 +0800
+Message-ID: <202602261500000011@gov.example>
+MIME-Version: 1.0
+Content-Type: text/plain;
+	charset="gb2312"
+Content-Transfer-Encoding: quoted-printable
+
+{qp("您反映的违建问题已转城管处理。", "gb2312")}
+""")
+    subject = "转发: 关于拆除违建的回复"
+    text = "局长您好：\n街道办说已转城管，但一个月过去了还没人来，请督办。\n\n钱伟"
+    msg = crlf(f"""Date: Mon, 2 Mar 2026 09:12:00 +0800
+From: "{bw("钱伟", "GBK")}" <qian@foxmail.com>
+To: "complaint" <complaint@bureau.example>
+Subject: {bw(subject, "GBK")}
+X-Mailer: Foxmail 7.2.25.228[cn]
+Mime-Version: 1.0
+Message-ID: <202603020912002219881@foxmail.com>
+Content-Type: multipart/mixed;
+	boundary="----=_001_NextPart222222222222_=----"
+
+This is a multi-part message in MIME format.
+
+------=_001_NextPart222222222222_=----
+Content-Type: text/plain;
+	charset="GBK"
+Content-Transfer-Encoding: base64
+
+{b64(text.replace(chr(10), chr(13) + chr(10)).encode("gbk"))}
+
+------=_001_NextPart222222222222_=----
+Content-Type: message/rfc822;
+	name="=?GBK?B?{base64.b64encode("关于拆除违建的回复.eml".encode("gbk")).decode()}?="
+Content-Transfer-Encoding: 7bit
+Content-Disposition: attachment;
+	filename="=?GBK?B?{base64.b64encode("关于拆除违建的回复.eml".encode("gbk")).decode()}?="
+
+{inner}
+------=_001_NextPart222222222222_=------
+
+""")
+    return msg, expect(subject, text, [("关于拆除违建的回复.eml", "*", "text/plain")],
+                       "钱伟 <qian@foxmail.com>", "complaint", lang="zh-Hans")
+
+
 def write_case(name, msg, exp):
     d = os.path.join(HERE, name.replace("_", "-"))
     if os.path.isdir(d):
@@ -1673,6 +1875,8 @@ def write_case(name, msg, exp):
     put("from", exp["from"])
     put("kind", exp["kind"])
     put("attachments", "".join("%s\t%s\t%s\n" % a for a in exp["attachments"]).rstrip("\n"))
+    if exp["lang"]:
+        put("lang", exp["lang"])
 
 
 def main():
