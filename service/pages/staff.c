@@ -171,6 +171,10 @@ login_form(struct page *pg, int status, const char *message_key, const char *use
 {
 	if (message_key != NULL)
 		json_object_set_new(pg->data, "message", json_string(page_msg(pg, message_key)));
+	/* a refused user name or password: both fields are marked and described by the message,
+	 * which links to the first (a throttled or expired form's fields are not wrong) */
+	if (message_key != NULL && strcmp(message_key, "login.failed") == 0)
+		json_object_set_new(pg->data, "bad_credentials", json_true());
 	json_object_set_new(pg->data, "username_value", json_string(username ? username : ""));
 	page_csrf_set(pg, "login");
 	page_end(pg, status, "staff_login");

@@ -1478,6 +1478,51 @@ await test("no CSP violation or script error on any page visited with CSP on", a
 	assert(ctx.problems.length === 0, ctx.problems.join("; "));
 });
 
+// --- the tenth session's audit of the pages as citizens and staff use them (audit3) -----------
+
+// Width of the page at 360 px with text at 200 % (a phone's large-font setting): [scroll, client].
+async function wideAtLargeText(p) {
+	await p.setViewportSize({ width: 360, height: 640 });
+	const r = await p.evaluate(() => {
+		document.documentElement.style.fontSize = "200%";
+		const w = [document.documentElement.scrollWidth, document.documentElement.clientWidth];
+		document.documentElement.style.fontSize = "";
+		return w;
+	});
+	await p.setViewportSize({ width: 1280, height: 900 });
+	return r;
+}
+
+await test("staff sign-in refused, in every language: both fields invalid and described by the message, whose summary is focused and leads to the user name; no serious axe violation, no horizontal scrolling at 360 px with text at 200 %", async () => {
+	const c = await context({ bypassCSP: true });
+	const p = await c.newPage();
+	for (const lang of LANGS) {
+		await p.goto(`${BASE}/staff/login?lang=${lang}`);
+		await p.fill("#username", "nobody_b");
+		await p.fill("#password", "not-the-password-1");
+		const [r] = await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+		assert(r.status() === 401 && (await p.getAttribute("html", "lang")) === lang, `${lang}: ${r.status()}`);
+		assert((await p.evaluate(() => document.activeElement.id)) === "error-summary", `${lang}: the summary has the focus`);
+		assert((await p.inputValue("#username")) === "nobody_b", `${lang}: the user name stays`);
+		assert((await p.locator("#login-error").count()) === 1 && (await p.textContent("#login-error")).trim() !== "", `${lang}: the message has an id`);
+		for (const f of ["username", "password"]) {
+			assert((await p.getAttribute(`#${f}`, "aria-invalid")) === "true", `${lang}: #${f} aria-invalid`);
+			const d = ((await p.getAttribute(`#${f}`, "aria-describedby")) || "").split(" ");
+			assert(d.includes("login-error"), `${lang}: #${f} described by the message (${d})`);
+		}
+		await p.click("#error-summary a");
+		assert((await p.evaluate(() => document.activeElement.id)) === "username", `${lang}: the summary's link leads to the user name`);
+		const bad = await axeSerious(p);
+		assert(bad.length === 0, `${lang}: axe: ${bad.join("; ")}`);
+		const [sw, cw] = await wideAtLargeText(p);
+		assert(sw <= cw, `${lang}: ${sw} px wide at 360 px with text at 200 %`);
+	}
+	// signed in, the form is as before: nothing marked
+	await p.goto(`${BASE}/staff/login?lang=en`);
+	assert((await p.locator("[aria-invalid]").count()) === 0, "a fresh form marks nothing");
+	await c.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });
