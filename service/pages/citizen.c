@@ -123,7 +123,13 @@ all_errors(struct page *pg, struct intake in, json_t *f, json_t *errors)
 			in.name = NULL;
 		} else if (strcmp(err.field, "phone") == 0) {
 			if (in.phone == NULL || in.phone[0] == '\0') {
+				json_t *email = json_object_get(f, "email");
+
 				field_error(pg, f, errors, "phone", "err.contact");
+				/* neither given: the e-mail field is marked too, described by the
+				 * message beside the phone's */
+				if (json_is_object(email))
+					json_object_set_new(email, "missing", json_true());
 				in.email = "a@example.com";
 				continue;
 			}

@@ -1523,6 +1523,45 @@ await test("staff sign-in refused, in every language: both fields invalid and de
 	await c.close();
 });
 
+await test("submit in every language with neither phone nor e-mail: both contact fields invalid and described by the one message; with a wrong phone everything typed stays (kind, texts, consent); no serious axe violation, no horizontal scrolling with text at 200 %", async () => {
+	const c = await context({ bypassCSP: true });
+	const p = await c.newPage();
+	for (const lang of LANGS) {
+		const fill = async (phone) => {
+			await p.goto(`${BASE}/submit?lang=${lang}`);
+			await p.check("#kind-consultation");
+			await p.fill("#subject", "退休金怎么领");
+			await p.fill("#body", "我今年六十岁，\n请问退休金怎么领？");
+			await p.fill("#name", "王奶奶");
+			if (phone) await p.fill("#phone", phone);
+			await p.check("#publish");
+			const [r] = await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+			assert(r.status() === 400, `${lang}: 400, got ${r.status()}`);
+			assert(await p.isChecked("#kind-consultation") && await p.isChecked("#publish"), `${lang}: the choices stay`);
+			assert((await p.inputValue("#subject")) === "退休金怎么领" && (await p.inputValue("#body")) === "我今年六十岁，\n请问退休金怎么领？" &&
+				(await p.inputValue("#name")) === "王奶奶", `${lang}: the texts stay`);
+			const bad = await axeSerious(p);
+			assert(bad.length === 0, `${lang}: axe: ${bad.join("; ")}`);
+			const [sw, cw] = await wideAtLargeText(p);
+			assert(sw <= cw, `${lang}: ${sw} px wide at 360 px with text at 200 %`);
+		};
+		await fill(null);
+		const summary = await p.locator("#error-summary a").evaluateAll((a) => a.map((x) => x.getAttribute("href")));
+		assert(JSON.stringify(summary) === JSON.stringify(["#phone"]), `${lang}: one message, at the phone: ${summary}`);
+		for (const f of ["phone", "email"]) {
+			assert((await p.getAttribute(`#${f}`, "aria-invalid")) === "true", `${lang}: #${f} aria-invalid`);
+			const d = ((await p.getAttribute(`#${f}`, "aria-describedby")) || "").split(" ");
+			assert(d.includes("phone-error") && d.includes("contact-hint"), `${lang}: #${f} described by the message (${d})`);
+			assert(await p.locator(`div.field.invalid:has(#${f})`).count() === 1, `${lang}: #${f}'s field shows it`);
+		}
+		await fill("12345");
+		assert((await p.inputValue("#phone")) === "12345", `${lang}: the phone as typed`);
+		assert((await p.getAttribute("#phone", "aria-invalid")) === "true" && (await p.getAttribute("#email", "aria-invalid")) === null, `${lang}: only the phone is wrong now`);
+		assert(!((await p.getAttribute("#email", "aria-describedby")) || "").includes("phone-error"), `${lang}: the e-mail is not described by the phone's message`);
+	}
+	await c.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });
