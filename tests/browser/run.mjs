@@ -1562,6 +1562,33 @@ await test("submit in every language with neither phone nor e-mail: both contact
 	await c.close();
 });
 
+await test("the receipt: the tracking number and the query code each have a copy button that says it copied in the page's language; printed, the receipt keeps both without menus or buttons", async () => {
+	const c = await context({ permissions: ["clipboard-read", "clipboard-write"] });
+	const p = await c.newPage();
+	const copied = { "zh-Hans": "已复制", "zh-Hant": "已複製", en: "Copied" };
+	for (const lang of LANGS) {
+		const { tracking, code } = await submitLetter(p, lang, { subject: "打印回执", body: "请打印回执。" });
+		for (const [id, want] of [["tracking", tracking], ["query-code", code]]) {
+			const button = p.locator(`button[data-copy=${id}]`);
+			assert(await button.isVisible(), `${lang}: a copy button for #${id}`);
+			await button.click();
+			await p.locator(`#${id}-copied:not(:empty)`).waitFor({ timeout: 5000 });
+			assert((await p.evaluate(() => navigator.clipboard.readText())) === want, `${lang}: #${id} copied`);
+			assert((await p.textContent(`#${id}-copied`)) === copied[lang], `${lang}: said as ${await p.textContent(`#${id}-copied`)}`);
+		}
+		await p.emulateMedia({ media: "print" });
+		try {
+			assert(await p.isVisible("#tracking") && await p.isVisible("#query-code") && await p.isVisible("header .brand"), `${lang}: printed with the number, the code and the site's name`);
+			for (const sel of ["nav.langs", "nav.main-nav", "button[data-copy=tracking]", "button[data-copy=query-code]"])
+				assert(!(await p.isVisible(sel)), `${lang}: ${sel} is not printed`);
+		} finally {
+			await p.emulateMedia({ media: "screen" });
+		}
+	}
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });

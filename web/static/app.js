@@ -1,7 +1,7 @@
 /* civicdesk pages: optional enhancements only — every page works without this file.
- * A character count for text areas with data-count, a copy button for the query code,
- * focus on the error summary, a check of the length of fields limited in characters
- * (data-max-chars) and of the attachments' sizes before a form is sent
+ * A character count for text areas with data-count, copy buttons for the tracking number and
+ * the query code, focus on the error summary, a check of the length of fields limited in
+ * characters (data-max-chars) and of the attachments' sizes before a form is sent
  * (a body over the server's limit is refused before it is read, and the page that says so
  * cannot give back what was typed). */
 (function () {
@@ -34,8 +34,10 @@
 		if (!source || !navigator.clipboard) return;
 		button.hidden = false;
 		button.addEventListener("click", function () {
+			// said in the page's language (data-copied), once per click
+			if (status) status.textContent = "";
 			navigator.clipboard.writeText(source.textContent.trim()).then(function () {
-				if (status) status.textContent = "✓";
+				if (status) status.textContent = button.getAttribute("data-copied") || "✓";
 			});
 		});
 	}
