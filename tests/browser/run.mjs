@@ -1589,6 +1589,48 @@ await test("the receipt: the tracking number and the query code each have a copy
 	await c.close();
 });
 
+await test("a section head's edits of the public version survive a session that ends before they are sent: the sign-in says the session ended, the item page puts them back and says so, then they are published", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
+	const item = await apiItem({ subject: "公开版本测试", body: "学院路井盖缺失，李四 13912345678。" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	await apiAct(hand, item.tracking, "draft", { text: "井盖已补上。" });
+	await apiAct(hand, item.tracking, "submit_review");
+	await apiAct(head, item.tracking, "approve");
+	await apiAct(hand, item.tracking, "send_reply");
+	const c = await context();
+	const p = await c.newPage();
+	await staffLogin(p, "head_b");
+	await p.goto(`${BASE}/staff/item/${item.tracking}?lang=en`);
+	const subject = "学院路井盖（已补上）", body = "学院路一处井盖缺失，已于当日补上。";
+	await p.fill("#pub-subject", subject);
+	await p.fill("#pub-body", body);
+	const r = await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + 4 * 3600 });
+	assert(r.status === 200, r.text);
+	try {
+		await clickAndWait(p, "form.public button[value='1']");
+		assert(new URL(p.url()).pathname === "/staff/login" && (await p.locator("p.notice").count()) === 1, `the sign-in says the session ended: ${p.url()}`);
+		await p.fill("#username", "head_b");
+		await p.fill("#password", PASSWORD);
+		await clickAndWait(p, "form.stack button[type=submit]");
+		assert(new URL(p.url()).pathname === `/staff/item/${item.tracking}` && !p.url().includes("done="), `back at the item, nothing done: ${p.url()}`);
+		assert((await p.inputValue("#pub-subject")) === subject && (await p.inputValue("#pub-body")) === body, `the edits are back: ${await p.inputValue("#pub-subject")} / ${await p.inputValue("#pub-body")}`);
+		assert((await p.locator("form.public p.notice[role=status]").count()) >= 1, "and the page says so");
+		const pub = await api("GET", `/api/v1/public/items/${item.tracking}`);
+		assert(pub.status === 404, `nothing published yet: ${pub.status}`);
+		if (await p.locator("#pub-confirm").count()) await p.check("#pub-confirm");
+		await clickAndWait(p, "form.public button[value='1']");
+		assert(p.url().includes("done=publish"), `published: ${p.url()} ${await p.textContent("main")}`);
+		const after = await api("GET", `/api/v1/public/items/${item.tracking}`);
+		assert(after.status === 200 && after.text.includes("已于当日补上"), `the edited version is public: ${after.text.slice(0, 300)}`);
+		assert((await p.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("civicdesk:")).length)) === 0, "done: nothing kept");
+	} finally {
+		await api("POST", "/api/v1/test/clock", { now: null });
+	}
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });

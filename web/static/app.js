@@ -119,14 +119,14 @@
 			if (first) input.focus();
 		});
 	}
-	// The texts of the staff item page's forms (data-keep: the action) are kept in this tab's
-	// sessionStorage while typed: a session that ends while a reply is written sends the form to
-	// the sign-in, which returns to the item, where the text is put back. Done (?done=), the
-	// item's kept texts are dropped.
+	// The texts of the staff item page's forms (data-keep: the action, or the public version)
+	// are kept in this tab's sessionStorage while typed: a session that ends while a reply or a
+	// public text is written sends the form to the sign-in, which returns to the item, where the
+	// text is put back. Done (?done=), the item's kept texts are dropped.
 	function keep(form) {
 		var prefix = "civicdesk:" + location.pathname + ":";
 		var done = new URLSearchParams(location.search).get("done");
-		form.querySelectorAll("textarea").forEach(function (area) {
+		form.querySelectorAll("textarea, input[type=text]").forEach(function (area) {
 			var key = prefix + form.getAttribute("data-keep") + ":" + area.name;
 			var saved = null;
 			try { saved = sessionStorage.getItem(key); } catch (e) { return; }
