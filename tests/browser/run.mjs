@@ -1631,6 +1631,43 @@ await test("a section head's edits of the public version survive a session that 
 	await c.close();
 });
 
+await test("on a 360 px phone the citizen pages and the sign-in, in every language, have no control smaller than 24 × 24 px (links in running text aside); the language links and the board's months are 44 px tall like the menu's", async () => {
+	// one item published, for the board's months
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
+	const item = await apiItem({ subject: "触控目标测试" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	await apiAct(hand, item.tracking, "draft", { text: "已处理。" });
+	await apiAct(hand, item.tracking, "submit_review");
+	await apiAct(head, item.tracking, "approve");
+	await apiAct(hand, item.tracking, "send_reply");
+	const pub = await api("PATCH", `/api/v1/items/${item.tracking}/public`, { published: true }, head);
+	assert(pub.status === 200, `published: ${pub.text}`);
+	const c = await context({ viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true });
+	const p = await c.newPage();
+	const bad = [];
+	for (const lang of LANGS) {
+		for (const path of ["/", "/submit", "/track", "/board", "/staff/login"]) {
+			await p.goto(`${BASE}${path}?lang=${lang}`);
+			const small = await p.evaluate(() => {
+				const out = [];
+				const controls = document.querySelectorAll("input:not([type=hidden]), select, textarea, button, a.button, nav a");
+				for (const e of controls) {
+					const b = e.getBoundingClientRect();
+					if (b.width === 0 || !e.checkVisibility()) continue;
+					const tall = e.closest("nav.langs, nav.main-nav, nav.archive, nav.pager") ? 44 : 24;
+					if (b.height < tall - 0.5 || b.width < 24) out.push(`${e.tagName}${e.id ? "#" + e.id : ""} "${(e.textContent || "").trim().slice(0, 16)}" ${Math.round(b.width)}×${Math.round(b.height)}`);
+				}
+				return out;
+			});
+			for (const x of small) bad.push(`${path} ${lang}: ${x}`);
+			if (path === "/board") assert((await p.locator("nav.archive a").count()) > 0, "the board links the month published in");
+		}
+	}
+	assert(bad.length === 0, bad.join("\n"));
+	await c.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });
