@@ -1668,6 +1668,64 @@ await test("on a 360 px phone the citizen pages and the sign-in, in every langua
 	await c.close();
 });
 
+await test("a refused form's files are asked for again by name (a browser cannot be given them back): on /submit beside the field and in the summary, gone once chosen again, then stored; without script too; on /track's supplement after an expired form", async () => {
+	const photo = { name: "路灯照片.jpg", mimeType: "image/jpeg", buffer: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46]) };
+	const words = { "zh-Hans": "重新选择", "zh-Hant": "重新選擇", en: "choose them again" };
+	for (const js of [true, false]) {
+		const c = await context({ javaScriptEnabled: js });
+		const p = await c.newPage();
+		for (const lang of js ? LANGS : ["en"]) {
+			await p.goto(`${BASE}/submit?lang=${lang}`);
+			await p.check("#kind-complaint");
+			await p.fill("#subject", "路灯坏了");
+			await p.fill("#body", "照片见附件。");
+			await p.fill("#phone", "12345");
+			await p.setInputFiles("#attachment", photo);
+			const [r] = await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+			assert(r.status() === 400, `${lang}: 400, got ${r.status()}`);
+			const summary = await p.locator("#error-summary a").evaluateAll((a) => a.map((x) => [x.getAttribute("href"), x.textContent]));
+			assert(summary.length === 2 && summary[1][0] === "#attachment" && summary[1][1].includes(photo.name) && summary[1][1].includes(words[lang]), `${lang}: the summary asks for the file by name: ${JSON.stringify(summary)}`);
+			assert((await p.textContent("#attachment-error")).includes(photo.name), `${lang}: beside the field`);
+			assert((await p.getAttribute("#attachment", "aria-invalid")) === "true" && (await p.getAttribute("#attachment", "aria-describedby")).split(" ").includes("attachment-error"), `${lang}: the field is marked and described`);
+		}
+		await p.fill("#phone", "13812345678");
+		await p.setInputFiles("#attachment", photo);
+		if (js) assert((await p.locator("#attachment-error").count()) === 0, "chosen again, the message goes");
+		await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+		const tracking = (await p.textContent("#tracking")).trim();
+		const admin = await apiLogin("admin_b");
+		const r = await api("GET", `/api/v1/items/${tracking}`, undefined, admin);
+		assert(r.status === 200 && r.json.attachments.length === 1 && r.json.attachments[0].filename === photo.name, `the photo is stored: ${r.text.slice(0, 300)}`);
+		await c.close();
+	}
+	// the supplement: a form sent after its token expired keeps the text and asks for the file
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
+	const item = await apiItem({ subject: "补充附件测试" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	await apiAct(hand, item.tracking, "ask_citizen", { note: "请提供现场照片。" });
+	const c = await context();
+	const p = await c.newPage();
+	await p.goto(`${BASE}/track?lang=en`);
+	await lookUp(p, item.tracking, item.code);
+	await p.fill("#supplement", "照片如下。");
+	await p.setInputFiles("#supplement-attachment", photo);
+	await p.locator("form.citizen-supplement input[name=csrf_token]").evaluate((e) => { e.value = "expired-token"; });
+	const [r] = await Promise.all([p.waitForNavigation(), p.click("form.citizen-supplement button[type=submit]")]);
+	assert(r.status() === 403, `403, got ${r.status()}`);
+	assert((await p.inputValue("#supplement")) === "照片如下。", "the text stays");
+	assert((await p.textContent("#supplement-attachment-error")).includes(photo.name), "the file is asked for again");
+	assert((await p.getAttribute("#supplement-attachment", "aria-describedby")).includes("supplement-attachment-error"), "tied to the field");
+	await p.setInputFiles("#supplement-attachment", photo);
+	assert((await p.locator("#supplement-attachment-error").count()) === 0, "chosen again, the message goes");
+	await clickAndWait(p, "form.citizen-supplement button[type=submit]");
+	assert((await p.locator("#flash").count()) === 1, `sent: ${await p.textContent("main")}`);
+	const staff = await api("GET", `/api/v1/items/${item.tracking}`, undefined, hand);
+	assert(staff.json.attachments.some((a) => a.filename === photo.name), `the photo is with the item: ${staff.text.slice(0, 300)}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });

@@ -55,13 +55,14 @@
 			files.every(function (f) { return f.size <= max; }) &&
 			total <= Number(input.getAttribute("data-max-total"));
 	}
-	// The message (text) beside the field, tied to it (as the server's own), or taken away.
+	// The message (text) beside the field, tied to it (as the server's own), or taken away (the
+	// server's own too when it only asked for the files again: data-again).
 	function fieldMessage(input, show, text) {
 		var id = input.id + "-error";
 		var msg = document.getElementById(id);
 		var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (x) { return x && x !== id; });
 		if (!show) {
-			if (msg && msg.hasAttribute("data-client")) msg.remove();
+			if (msg && (msg.hasAttribute("data-client") || msg.hasAttribute("data-again"))) msg.remove();
 			if (!document.getElementById(id)) {
 				input.removeAttribute("aria-invalid");
 				input.setAttribute("aria-describedby", described.join(" "));
