@@ -1726,6 +1726,46 @@ await test("a refused form's files are asked for again by name (a browser cannot
 	await c.close();
 });
 
+await test("a staff form sent after the session ended, without script (nothing can keep it): the sign-in says the form was not done nor saved, in the page's language, and leads back to the item; a page opened after the session ended says only that it ended", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
+	const item = await apiItem({ subject: "会话过期测试" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	const said = { en: "nothing was done or saved", "zh-Hans": "没有办理，也没有保存", "zh-Hant": "沒有辦理，也沒有儲存" };
+	const c = await context({ javaScriptEnabled: false });
+	const p = await c.newPage();
+	let hours = 0;
+	try {
+		for (const lang of LANGS) {
+			await staffLogin(p, "hand_b");
+			await p.goto(`${BASE}/staff/item/${item.tracking}?lang=${lang}`);
+			await p.locator("form[data-keep=ask_citizen] textarea[name=note]").fill("请补充现场照片。");
+			hours += 4;
+			const r = await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + hours * 3600 });
+			assert(r.status === 200, r.text);
+			await clickAndWait(p, "form[data-keep=ask_citizen] button[type=submit]");
+			assert(new URL(p.url()).pathname === "/staff/login" && (await p.getAttribute("html", "lang")) === lang, `${lang}: the sign-in: ${p.url()}`);
+			const notice = await p.textContent("p.notice[role=status]");
+			assert(notice.includes(said[lang]), `${lang}: says the form was not done: ${notice}`);
+			await p.fill("#username", "hand_b");
+			await p.fill("#password", PASSWORD);
+			await clickAndWait(p, "form.stack button[type=submit]");
+			assert(new URL(p.url()).pathname === `/staff/item/${item.tracking}`, `${lang}: back at the item: ${p.url()}`);
+			// a page (no form) opened after the session ended: the plain message
+			hours += 4;
+			await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + hours * 3600 });
+			await p.reload();
+			assert(new URL(p.url()).pathname === "/staff/login" && !(await p.textContent("p.notice[role=status]")).includes(said[lang]), `${lang}: a page's expiry says only that: ${await p.textContent("p.notice")}`);
+			await c.clearCookies();
+		}
+		const r = await api("GET", `/api/v1/items/${item.tracking}`, undefined, await apiLogin("hand_b"));
+		assert(r.json.state === "in_progress", `nothing was done: ${r.json.state}`);
+	} finally {
+		await api("POST", "/api/v1/test/clock", { now: null });
+	}
+	await c.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });
