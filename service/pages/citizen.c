@@ -78,6 +78,10 @@ pg_submit_get(struct req *req, struct resp *resp)
 		return;
 	if (receipt(&pg, req_query(req, "done")))
 		return;
+	/* the receipt's address without its receipt (after ten minutes, in another browser, or a
+	 * phone's tab reloaded): not an empty form without a word, which invites sending again */
+	if (req_query(req, "done") != NULL)
+		json_object_set_new(pg.data, "receipt_gone", json_true());
 	submit_form(&pg, 200, kind, json_object(), json_array());
 }
 

@@ -1766,6 +1766,27 @@ await test("a staff form sent after the session ended, without script (nothing c
 	await c.close();
 });
 
+await test("the receipt's address without its receipt (ten minutes on, another browser, a phone's tab reloaded): the form says a sent message is not to be sent again and leads to tracking, in every language; a fresh form says nothing of it", async () => {
+	const c = await context();
+	const p = await c.newPage();
+	const { tracking } = await submitLetter(p, "en", { subject: "回执过期", body: "十分钟后再看回执。" });
+	const receipt = p.url();
+	assert(receipt.includes(`done=${tracking}`), receipt);
+	await c.close();
+	const other = await context();
+	const q = await other.newPage();
+	for (const lang of LANGS) {
+		await q.goto(`${BASE}/submit?lang=${lang}&done=${tracking}`);
+		assert((await q.locator("#tracking, #query-code").count()) === 0, `${lang}: no receipt in another browser`);
+		assert((await q.locator("#receipt-gone[role=status]").count()) === 1 && (await q.locator("#subject").count()) === 1, `${lang}: the form with the notice`);
+		await clickAndWait(q, "#receipt-gone a");
+		assert(new URL(q.url()).pathname === "/track" && (await q.getAttribute("html", "lang")) === lang, `${lang}: leads to tracking: ${q.url()}`);
+		await q.goto(`${BASE}/submit?lang=${lang}`);
+		assert((await q.locator("#receipt-gone").count()) === 0, `${lang}: a fresh form has no notice`);
+	}
+	await other.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });
