@@ -1787,6 +1787,28 @@ await test("the receipt's address without its receipt (ten minutes on, another b
 	await other.close();
 });
 
+await test("screen reader: what a citizen did on /track (here: sent the information asked for) and why the sign-in is shown (here: signed out) are said by a live region once the page is there, as the staff item page's actions are", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
+	const item = await apiItem({ subject: "读屏提示测试" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	await apiAct(hand, item.tracking, "ask_citizen", { note: "请说明具体位置。" });
+	const c = await context();
+	const p = await c.newPage();
+	await p.goto(`${BASE}/track?lang=en`);
+	await lookUp(p, item.tracking, item.code);
+	await p.fill("#supplement", "学院路口东侧。");
+	await clickAndWait(p, "form.citizen-supplement button[type=submit]");
+	const flash = ((await p.textContent("#flash")) || "").replace(/\s+/g, " ").trim();
+	assert(flash.length > 0 && await waitLive(p, "flash-live", flash), `the live region says "${flash}": ${JSON.stringify(await liveTexts(p))}`);
+	await staffLogin(p, "hand_b");
+	await clickAndWait(p, "form[action='/staff/logout'] button");
+	const out = ((await p.textContent("#login-notice")) || "").replace(/\s+/g, " ").trim();
+	assert(out.length > 0 && await waitLive(p, "login-notice-live", out), `the sign-in says "${out}": ${JSON.stringify(await liveTexts(p))}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });
