@@ -19,6 +19,9 @@ static const char *const kinds[] = { "letter", "complaint", "consultation" };
 #define TYPED_MAX 128   /* bytes of a typed number or code in full-width characters, NUL too */
 
 static int receipt(struct page *pg, const char *done);
+static void files_again(struct page *pg, json_t *f, json_t *errors);
+static void msg_fill(struct page *pg, const char *key, const char *name, const char *value,
+                     char *buf, size_t size);
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 /* The fields of the form, in the order their errors are listed. */
@@ -55,6 +58,7 @@ static void
 submit_form(struct page *pg, int status, const char *kind, json_t *f, json_t *errors)
 {
 	json_object_set_new(pg->data, "kinds", kind_choices(pg, kind));
+	files_again(pg, f, errors);
 	json_object_set_new(pg->data, "f", f);
 	if (json_array_size(errors) > 0)
 		json_object_set_new(pg->data, "errors", json_pack("{s:o}", "list", errors));
@@ -74,6 +78,10 @@ pg_submit_get(struct req *req, struct resp *resp)
 		return;
 	if (receipt(&pg, req_query(req, "done")))
 		return;
+	/* the receipt's address without its receipt (after ten minutes, in another browser, or a
+	 * phone's tab reloaded): not an empty form without a word, which invites sending again */
+	if (req_query(req, "done") != NULL)
+		json_object_set_new(pg.data, "receipt_gone", json_true());
 	submit_form(&pg, 200, kind, json_object(), json_array());
 }
 
@@ -123,7 +131,13 @@ all_errors(struct page *pg, struct intake in, json_t *f, json_t *errors)
 			in.name = NULL;
 		} else if (strcmp(err.field, "phone") == 0) {
 			if (in.phone == NULL || in.phone[0] == '\0') {
+				json_t *email = json_object_get(f, "email");
+
 				field_error(pg, f, errors, "phone", "err.contact");
+				/* neither given: the e-mail field is marked too, described by the
+				 * message beside the phone's */
+				if (json_is_object(email))
+					json_object_set_new(email, "missing", json_true());
 				in.email = "a@example.com";
 				continue;
 			}
@@ -169,6 +183,62 @@ base_name(const char *s)
 		if (*p == '/' || *p == '\\')
 			base = p + 1;
 	return base;
+}
+
+/* A refused form's files are not kept (no page can give a browser its files back): the message
+ * that names them, to be chosen again, lest the letter go without them once the rest is put
+ * right. A new string, or NULL when the form carried no file (or out of memory). */
+static json_t *
+files_again_new(struct page *pg)
+{
+	char names[INTAKE_MAX_ATTACHMENTS * (INTAKE_FILENAME_MAX + 2) + 8];
+	char msg[sizeof(names) + 512];
+	size_t i, n = 0, count = 0;
+	json_t *m;
+
+	names[0] = '\0';
+	for (i = 0; i < pg->req->nform; i++) {
+		const struct form_field *ff = &pg->req->form[i];
+		const char *b;
+
+		if (ff->filename == NULL || (ff->filename[0] == '\0' && ff->size == 0))
+			continue;
+		b = base_name(ff->filename);
+		/* INTAKE_MAX_ATTACHMENTS names at most, of INTAKE_FILENAME_MAX bytes: never cut */
+		if (count++ == INTAKE_MAX_ATTACHMENTS || strlen(b) > INTAKE_FILENAME_MAX ||
+		    b[0] == '\0')
+			b = "…";
+		n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n > 0 ? ", " : "", b);
+		if (count > INTAKE_MAX_ATTACHMENTS)
+			break;
+	}
+	if (count == 0)
+		return NULL;
+	msg_fill(pg, "err.files_again", "{files}", names, msg, sizeof(msg));
+	m = json_string(msg);
+	if (m == NULL) { /* a name that is no UTF-8 */
+		msg_fill(pg, "err.files_again", "{files}", "…", msg, sizeof(msg));
+		m = json_string(msg);
+	}
+	return m;
+}
+
+/* The submission form's files_again_new message, beside the attachment field and in the summary,
+ * unless the field has a message of its own. */
+static void
+files_again(struct page *pg, json_t *f, json_t *errors)
+{
+	json_t *m, *o;
+
+	if (json_object_get(f, "attachment") != NULL || (m = files_again_new(pg)) == NULL)
+		return;
+	o = json_pack("{s:b, s:O}", "again", 1, "error", m);
+	if (o != NULL) {
+		json_object_set_new(f, "attachment", o);
+		json_array_append_new(errors,
+		                      json_pack("{s:s, s:O}", "field", "attachment", "message", m));
+	}
+	json_decref(m);
 }
 
 /* The receipt: tracking number, query code, reply due date and what explains it. */
@@ -953,7 +1023,18 @@ pg_track_post(struct req *req, struct resp *resp)
 		track_form(&pg, 404, tracking);
 		return;
 	}
-	/* a refused action or an expired form: what was typed stays in the form */
+	/* a refused action or an expired form: what was typed stays in the form, and the files
+	 * sent with it are asked for again (not for an item that no longer waits: no form) */
+	if ((status == 400 || status == 403) &&
+	    json_object_get(pg.data, "e_sup_attachment") == NULL) {
+		json_t *m = files_again_new(&pg);
+
+		if (m != NULL) {
+			track_field_error(&pg, "e_sup_attachment", json_string_value(m));
+			json_object_set_new(pg.data, "sup_again", json_true());
+			json_decref(m);
+		}
+	}
 	json_object_set_new(pg.data, "f_text",
 	                    json_string(page_field(&pg, "text") ? page_field(&pg, "text") : ""));
 	json_object_set_new(pg.data, "f_comment",

@@ -147,7 +147,11 @@ page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char
 	}
 	if (rc == 0) {
 		place_remember(pg);
-		page_redirect(pg, expired ? "/staff/login?expired=1" : "/staff/login");
+		/* a form sent without a session did nothing: the sign-in says so (?expired=form) */
+		if (strcmp(req->method, "POST") == 0)
+			page_redirect(pg, "/staff/login?expired=form");
+		else
+			page_redirect(pg, expired ? "/staff/login?expired=1" : "/staff/login");
 		return 0;
 	}
 	if (pg->staff->must_change && !(allow & PAGE_ALLOW_CHANGE)) {
@@ -171,6 +175,10 @@ login_form(struct page *pg, int status, const char *message_key, const char *use
 {
 	if (message_key != NULL)
 		json_object_set_new(pg->data, "message", json_string(page_msg(pg, message_key)));
+	/* a refused user name or password: both fields are marked and described by the message,
+	 * which links to the first (a throttled or expired form's fields are not wrong) */
+	if (message_key != NULL && strcmp(message_key, "login.failed") == 0)
+		json_object_set_new(pg->data, "bad_credentials", json_true());
 	json_object_set_new(pg->data, "username_value", json_string(username ? username : ""));
 	page_csrf_set(pg, "login");
 	page_end(pg, status, "staff_login");
@@ -191,6 +199,7 @@ void
 pg_staff_login_get(struct req *req, struct resp *resp)
 {
 	struct page pg;
+	const char *expiry;
 	int expired;
 
 	if (page_begin(&pg, req, resp, "login.title", NULL) != 0)
@@ -199,8 +208,12 @@ pg_staff_login_get(struct req *req, struct resp *resp)
 		page_redirect(&pg, "/staff/");
 		return;
 	}
-	if (req_query(req, "expired") != NULL)
-		json_object_set_new(pg.data, "notice", json_string(page_msg(&pg, "login.expired")));
+	expiry = req_query(req, "expired");
+	if (expiry != NULL)
+		json_object_set_new(pg.data, "notice",
+		                    json_string(page_msg(&pg, strcmp(expiry, "form") == 0
+		                                                  ? "login.expired_form"
+		                                                  : "login.expired")));
 	else if (req_query(req, "out") != NULL)
 		json_object_set_new(pg.data, "notice", json_string(page_msg(&pg, "login.logged_out")));
 	login_form(&pg, 200, NULL, NULL);

@@ -1533,6 +1533,337 @@ await test("no CSP violation or script error on any page visited with CSP on", a
 	assert(ctx.problems.length === 0, ctx.problems.join("; "));
 });
 
+// --- the tenth session's audit of the pages as citizens and staff use them (audit3) -----------
+
+// Width of the page at 360 px with text at 200 % (a phone's large-font setting): [scroll, client].
+async function wideAtLargeText(p) {
+	await p.setViewportSize({ width: 360, height: 640 });
+	const r = await p.evaluate(() => {
+		document.documentElement.style.fontSize = "200%";
+		const w = [document.documentElement.scrollWidth, document.documentElement.clientWidth];
+		document.documentElement.style.fontSize = "";
+		return w;
+	});
+	await p.setViewportSize({ width: 1280, height: 900 });
+	return r;
+}
+
+await test("staff sign-in refused, in every language: both fields invalid and described by the message, whose summary is focused and leads to the user name; no serious axe violation, no horizontal scrolling at 360 px with text at 200 %", async () => {
+	const c = await context({ bypassCSP: true });
+	const p = await c.newPage();
+	for (const lang of LANGS) {
+		await p.goto(`${BASE}/staff/login?lang=${lang}`);
+		await p.fill("#username", "nobody_b");
+		await p.fill("#password", "not-the-password-1");
+		const [r] = await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+		assert(r.status() === 401 && (await p.getAttribute("html", "lang")) === lang, `${lang}: ${r.status()}`);
+		assert((await p.evaluate(() => document.activeElement.id)) === "error-summary", `${lang}: the summary has the focus`);
+		assert((await p.inputValue("#username")) === "nobody_b", `${lang}: the user name stays`);
+		assert((await p.locator("#login-error").count()) === 1 && (await p.textContent("#login-error")).trim() !== "", `${lang}: the message has an id`);
+		for (const f of ["username", "password"]) {
+			assert((await p.getAttribute(`#${f}`, "aria-invalid")) === "true", `${lang}: #${f} aria-invalid`);
+			const d = ((await p.getAttribute(`#${f}`, "aria-describedby")) || "").split(" ");
+			assert(d.includes("login-error"), `${lang}: #${f} described by the message (${d})`);
+		}
+		await p.click("#error-summary a");
+		assert((await p.evaluate(() => document.activeElement.id)) === "username", `${lang}: the summary's link leads to the user name`);
+		const bad = await axeSerious(p);
+		assert(bad.length === 0, `${lang}: axe: ${bad.join("; ")}`);
+		const [sw, cw] = await wideAtLargeText(p);
+		assert(sw <= cw, `${lang}: ${sw} px wide at 360 px with text at 200 %`);
+	}
+	// signed in, the form is as before: nothing marked
+	await p.goto(`${BASE}/staff/login?lang=en`);
+	assert((await p.locator("[aria-invalid]").count()) === 0, "a fresh form marks nothing");
+	await c.close();
+});
+
+await test("submit in every language with neither phone nor e-mail: both contact fields invalid and described by the one message; with a wrong phone everything typed stays (kind, texts, consent); no serious axe violation, no horizontal scrolling with text at 200 %", async () => {
+	const c = await context({ bypassCSP: true });
+	const p = await c.newPage();
+	for (const lang of LANGS) {
+		const fill = async (phone) => {
+			await p.goto(`${BASE}/submit?lang=${lang}`);
+			await p.check("#kind-consultation");
+			await p.fill("#subject", "退休金怎么领");
+			await p.fill("#body", "我今年六十岁，\n请问退休金怎么领？");
+			await p.fill("#name", "王奶奶");
+			if (phone) await p.fill("#phone", phone);
+			await p.check("#publish");
+			const [r] = await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+			assert(r.status() === 400, `${lang}: 400, got ${r.status()}`);
+			assert(await p.isChecked("#kind-consultation") && await p.isChecked("#publish"), `${lang}: the choices stay`);
+			assert((await p.inputValue("#subject")) === "退休金怎么领" && (await p.inputValue("#body")) === "我今年六十岁，\n请问退休金怎么领？" &&
+				(await p.inputValue("#name")) === "王奶奶", `${lang}: the texts stay`);
+			const bad = await axeSerious(p);
+			assert(bad.length === 0, `${lang}: axe: ${bad.join("; ")}`);
+			const [sw, cw] = await wideAtLargeText(p);
+			assert(sw <= cw, `${lang}: ${sw} px wide at 360 px with text at 200 %`);
+		};
+		await fill(null);
+		const summary = await p.locator("#error-summary a").evaluateAll((a) => a.map((x) => x.getAttribute("href")));
+		assert(JSON.stringify(summary) === JSON.stringify(["#phone"]), `${lang}: one message, at the phone: ${summary}`);
+		for (const f of ["phone", "email"]) {
+			assert((await p.getAttribute(`#${f}`, "aria-invalid")) === "true", `${lang}: #${f} aria-invalid`);
+			const d = ((await p.getAttribute(`#${f}`, "aria-describedby")) || "").split(" ");
+			assert(d.includes("phone-error") && d.includes("contact-hint"), `${lang}: #${f} described by the message (${d})`);
+			assert(await p.locator(`div.field.invalid:has(#${f})`).count() === 1, `${lang}: #${f}'s field shows it`);
+		}
+		await fill("12345");
+		assert((await p.inputValue("#phone")) === "12345", `${lang}: the phone as typed`);
+		assert((await p.getAttribute("#phone", "aria-invalid")) === "true" && (await p.getAttribute("#email", "aria-invalid")) === null, `${lang}: only the phone is wrong now`);
+		assert(!((await p.getAttribute("#email", "aria-describedby")) || "").includes("phone-error"), `${lang}: the e-mail is not described by the phone's message`);
+	}
+	await c.close();
+});
+
+await test("the receipt: the tracking number and the query code each have a copy button that says it copied in the page's language; printed, the receipt keeps both without menus or buttons", async () => {
+	const c = await context({ permissions: ["clipboard-read", "clipboard-write"] });
+	const p = await c.newPage();
+	const copied = { "zh-Hans": "已复制", "zh-Hant": "已複製", en: "Copied" };
+	for (const lang of LANGS) {
+		const { tracking, code } = await submitLetter(p, lang, { subject: "打印回执", body: "请打印回执。" });
+		for (const [id, want] of [["tracking", tracking], ["query-code", code]]) {
+			const button = p.locator(`button[data-copy=${id}]`);
+			assert(await button.isVisible(), `${lang}: a copy button for #${id}`);
+			await button.click();
+			await p.locator(`#${id}-copied:not(:empty)`).waitFor({ timeout: 5000 });
+			assert((await p.evaluate(() => navigator.clipboard.readText())) === want, `${lang}: #${id} copied`);
+			assert((await p.textContent(`#${id}-copied`)) === copied[lang], `${lang}: said as ${await p.textContent(`#${id}-copied`)}`);
+		}
+		await p.emulateMedia({ media: "print" });
+		try {
+			assert(await p.isVisible("#tracking") && await p.isVisible("#query-code") && await p.isVisible("header .brand"), `${lang}: printed with the number, the code and the site's name`);
+			for (const sel of ["nav.langs", "nav.main-nav", "button[data-copy=tracking]", "button[data-copy=query-code]"])
+				assert(!(await p.isVisible(sel)), `${lang}: ${sel} is not printed`);
+		} finally {
+			await p.emulateMedia({ media: "screen" });
+		}
+	}
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
+await test("a section head's edits of the public version survive a session that ends before they are sent: the sign-in says the session ended, the item page puts them back and says so, then they are published", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
+	const item = await apiItem({ subject: "公开版本测试", body: "学院路井盖缺失，李四 13912345678。" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	await apiAct(hand, item.tracking, "draft", { text: "井盖已补上。" });
+	await apiAct(hand, item.tracking, "submit_review");
+	await apiAct(head, item.tracking, "approve");
+	await apiAct(hand, item.tracking, "send_reply");
+	const c = await context();
+	const p = await c.newPage();
+	await staffLogin(p, "head_b");
+	await p.goto(`${BASE}/staff/item/${item.tracking}?lang=en`);
+	const subject = "学院路井盖（已补上）", body = "学院路一处井盖缺失，已于当日补上。";
+	await p.fill("#pub-subject", subject);
+	await p.fill("#pub-body", body);
+	const r = await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + 4 * 3600 });
+	assert(r.status === 200, r.text);
+	try {
+		await clickAndWait(p, "form.public button[value='1']");
+		assert(new URL(p.url()).pathname === "/staff/login" && (await p.locator("p.notice").count()) === 1, `the sign-in says the session ended: ${p.url()}`);
+		await p.fill("#username", "head_b");
+		await p.fill("#password", PASSWORD);
+		await clickAndWait(p, "form.stack button[type=submit]");
+		assert(new URL(p.url()).pathname === `/staff/item/${item.tracking}` && !p.url().includes("done="), `back at the item, nothing done: ${p.url()}`);
+		assert((await p.inputValue("#pub-subject")) === subject && (await p.inputValue("#pub-body")) === body, `the edits are back: ${await p.inputValue("#pub-subject")} / ${await p.inputValue("#pub-body")}`);
+		assert((await p.locator("form.public p.notice[role=status]").count()) >= 1, "and the page says so");
+		const pub = await api("GET", `/api/v1/public/items/${item.tracking}`);
+		assert(pub.status === 404, `nothing published yet: ${pub.status}`);
+		if (await p.locator("#pub-confirm").count()) await p.check("#pub-confirm");
+		await clickAndWait(p, "form.public button[value='1']");
+		assert(p.url().includes("done=publish"), `published: ${p.url()} ${await p.textContent("main")}`);
+		const after = await api("GET", `/api/v1/public/items/${item.tracking}`);
+		assert(after.status === 200 && after.text.includes("已于当日补上"), `the edited version is public: ${after.text.slice(0, 300)}`);
+		assert((await p.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("civicdesk:")).length)) === 0, "done: nothing kept");
+	} finally {
+		await api("POST", "/api/v1/test/clock", { now: null });
+	}
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
+await test("on a 360 px phone the citizen pages and the sign-in, in every language, have no control smaller than 24 × 24 px (links in running text aside); the language links and the board's months are 44 px tall like the menu's", async () => {
+	// one item published, for the board's months
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
+	const item = await apiItem({ subject: "触控目标测试" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	await apiAct(hand, item.tracking, "draft", { text: "已处理。" });
+	await apiAct(hand, item.tracking, "submit_review");
+	await apiAct(head, item.tracking, "approve");
+	await apiAct(hand, item.tracking, "send_reply");
+	const pub = await api("PATCH", `/api/v1/items/${item.tracking}/public`, { published: true }, head);
+	assert(pub.status === 200, `published: ${pub.text}`);
+	const c = await context({ viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true });
+	const p = await c.newPage();
+	const bad = [];
+	for (const lang of LANGS) {
+		for (const path of ["/", "/submit", "/track", "/board", "/staff/login"]) {
+			await p.goto(`${BASE}${path}?lang=${lang}`);
+			const small = await p.evaluate(() => {
+				const out = [];
+				const controls = document.querySelectorAll("input:not([type=hidden]), select, textarea, button, a.button, nav a");
+				for (const e of controls) {
+					const b = e.getBoundingClientRect();
+					if (b.width === 0 || !e.checkVisibility()) continue;
+					const tall = e.closest("nav.langs, nav.main-nav, nav.archive, nav.pager") ? 44 : 24;
+					if (b.height < tall - 0.5 || b.width < 24) out.push(`${e.tagName}${e.id ? "#" + e.id : ""} "${(e.textContent || "").trim().slice(0, 16)}" ${Math.round(b.width)}×${Math.round(b.height)}`);
+				}
+				return out;
+			});
+			for (const x of small) bad.push(`${path} ${lang}: ${x}`);
+			if (path === "/board") assert((await p.locator("nav.archive a").count()) > 0, "the board links the month published in");
+		}
+	}
+	assert(bad.length === 0, bad.join("\n"));
+	await c.close();
+});
+
+await test("a refused form's files are asked for again by name (a browser cannot be given them back): on /submit beside the field and in the summary, gone once chosen again, then stored; without script too; on /track's supplement after an expired form", async () => {
+	const photo = { name: "路灯照片.jpg", mimeType: "image/jpeg", buffer: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46]) };
+	const words = { "zh-Hans": "重新选择", "zh-Hant": "重新選擇", en: "choose them again" };
+	for (const js of [true, false]) {
+		const c = await context({ javaScriptEnabled: js });
+		const p = await c.newPage();
+		for (const lang of js ? LANGS : ["en"]) {
+			await p.goto(`${BASE}/submit?lang=${lang}`);
+			await p.check("#kind-complaint");
+			await p.fill("#subject", "路灯坏了");
+			await p.fill("#body", "照片见附件。");
+			await p.fill("#phone", "12345");
+			await p.setInputFiles("#attachment", photo);
+			const [r] = await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+			assert(r.status() === 400, `${lang}: 400, got ${r.status()}`);
+			const summary = await p.locator("#error-summary a").evaluateAll((a) => a.map((x) => [x.getAttribute("href"), x.textContent]));
+			assert(summary.length === 2 && summary[1][0] === "#attachment" && summary[1][1].includes(photo.name) && summary[1][1].includes(words[lang]), `${lang}: the summary asks for the file by name: ${JSON.stringify(summary)}`);
+			assert((await p.textContent("#attachment-error")).includes(photo.name), `${lang}: beside the field`);
+			assert((await p.getAttribute("#attachment", "aria-invalid")) === "true" && (await p.getAttribute("#attachment", "aria-describedby")).split(" ").includes("attachment-error"), `${lang}: the field is marked and described`);
+		}
+		await p.fill("#phone", "13812345678");
+		await p.setInputFiles("#attachment", photo);
+		if (js) assert((await p.locator("#attachment-error").count()) === 0, "chosen again, the message goes");
+		await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+		const tracking = (await p.textContent("#tracking")).trim();
+		const admin = await apiLogin("admin_b");
+		const r = await api("GET", `/api/v1/items/${tracking}`, undefined, admin);
+		assert(r.status === 200 && r.json.attachments.length === 1 && r.json.attachments[0].filename === photo.name, `the photo is stored: ${r.text.slice(0, 300)}`);
+		await c.close();
+	}
+	// the supplement: a form sent after its token expired keeps the text and asks for the file
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
+	const item = await apiItem({ subject: "补充附件测试" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	await apiAct(hand, item.tracking, "ask_citizen", { note: "请提供现场照片。" });
+	const c = await context();
+	const p = await c.newPage();
+	await p.goto(`${BASE}/track?lang=en`);
+	await lookUp(p, item.tracking, item.code);
+	await p.fill("#supplement", "照片如下。");
+	await p.setInputFiles("#supplement-attachment", photo);
+	await p.locator("form.citizen-supplement input[name=csrf_token]").evaluate((e) => { e.value = "expired-token"; });
+	const [r] = await Promise.all([p.waitForNavigation(), p.click("form.citizen-supplement button[type=submit]")]);
+	assert(r.status() === 403, `403, got ${r.status()}`);
+	assert((await p.inputValue("#supplement")) === "照片如下。", "the text stays");
+	assert((await p.textContent("#supplement-attachment-error")).includes(photo.name), "the file is asked for again");
+	assert((await p.getAttribute("#supplement-attachment", "aria-describedby")).includes("supplement-attachment-error"), "tied to the field");
+	await p.setInputFiles("#supplement-attachment", photo);
+	assert((await p.locator("#supplement-attachment-error").count()) === 0, "chosen again, the message goes");
+	await clickAndWait(p, "form.citizen-supplement button[type=submit]");
+	assert((await p.locator("#flash").count()) === 1, `sent: ${await p.textContent("main")}`);
+	const staff = await api("GET", `/api/v1/items/${item.tracking}`, undefined, hand);
+	assert(staff.json.attachments.some((a) => a.filename === photo.name), `the photo is with the item: ${staff.text.slice(0, 300)}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
+await test("a staff form sent after the session ended, without script (nothing can keep it): the sign-in says the form was not done nor saved, in the page's language, and leads back to the item; a page opened after the session ended says only that it ended", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
+	const item = await apiItem({ subject: "会话过期测试" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	const said = { en: "nothing was done or saved", "zh-Hans": "没有办理，也没有保存", "zh-Hant": "沒有辦理，也沒有儲存" };
+	const c = await context({ javaScriptEnabled: false });
+	const p = await c.newPage();
+	let hours = 0;
+	try {
+		for (const lang of LANGS) {
+			await staffLogin(p, "hand_b");
+			await p.goto(`${BASE}/staff/item/${item.tracking}?lang=${lang}`);
+			await p.locator("form[data-keep=ask_citizen] textarea[name=note]").fill("请补充现场照片。");
+			hours += 4;
+			const r = await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + hours * 3600 });
+			assert(r.status === 200, r.text);
+			await clickAndWait(p, "form[data-keep=ask_citizen] button[type=submit]");
+			assert(new URL(p.url()).pathname === "/staff/login" && (await p.getAttribute("html", "lang")) === lang, `${lang}: the sign-in: ${p.url()}`);
+			const notice = await p.textContent("p.notice[role=status]");
+			assert(notice.includes(said[lang]), `${lang}: says the form was not done: ${notice}`);
+			await p.fill("#username", "hand_b");
+			await p.fill("#password", PASSWORD);
+			await clickAndWait(p, "form.stack button[type=submit]");
+			assert(new URL(p.url()).pathname === `/staff/item/${item.tracking}`, `${lang}: back at the item: ${p.url()}`);
+			// a page (no form) opened after the session ended: the plain message
+			hours += 4;
+			await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + hours * 3600 });
+			await p.reload();
+			assert(new URL(p.url()).pathname === "/staff/login" && !(await p.textContent("p.notice[role=status]")).includes(said[lang]), `${lang}: a page's expiry says only that: ${await p.textContent("p.notice")}`);
+			await c.clearCookies();
+		}
+		const r = await api("GET", `/api/v1/items/${item.tracking}`, undefined, await apiLogin("hand_b"));
+		assert(r.json.state === "in_progress", `nothing was done: ${r.json.state}`);
+	} finally {
+		await api("POST", "/api/v1/test/clock", { now: null });
+	}
+	await c.close();
+});
+
+await test("the receipt's address without its receipt (ten minutes on, another browser, a phone's tab reloaded): the form says a sent message is not to be sent again and leads to tracking, in every language; a fresh form says nothing of it", async () => {
+	const c = await context();
+	const p = await c.newPage();
+	const { tracking } = await submitLetter(p, "en", { subject: "回执过期", body: "十分钟后再看回执。" });
+	const receipt = p.url();
+	assert(receipt.includes(`done=${tracking}`), receipt);
+	await c.close();
+	const other = await context();
+	const q = await other.newPage();
+	for (const lang of LANGS) {
+		await q.goto(`${BASE}/submit?lang=${lang}&done=${tracking}`);
+		assert((await q.locator("#tracking, #query-code").count()) === 0, `${lang}: no receipt in another browser`);
+		assert((await q.locator("#receipt-gone[role=status]").count()) === 1 && (await q.locator("#subject").count()) === 1, `${lang}: the form with the notice`);
+		await clickAndWait(q, "#receipt-gone a");
+		assert(new URL(q.url()).pathname === "/track" && (await q.getAttribute("html", "lang")) === lang, `${lang}: leads to tracking: ${q.url()}`);
+		await q.goto(`${BASE}/submit?lang=${lang}`);
+		assert((await q.locator("#receipt-gone").count()) === 0, `${lang}: a fresh form has no notice`);
+	}
+	await other.close();
+});
+
+await test("screen reader: what a citizen did on /track (here: sent the information asked for) and why the sign-in is shown (here: signed out) are said by a live region once the page is there, as the staff item page's actions are", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
+	const item = await apiItem({ subject: "读屏提示测试" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	await apiAct(hand, item.tracking, "ask_citizen", { note: "请说明具体位置。" });
+	const c = await context();
+	const p = await c.newPage();
+	await p.goto(`${BASE}/track?lang=en`);
+	await lookUp(p, item.tracking, item.code);
+	await p.fill("#supplement", "学院路口东侧。");
+	await clickAndWait(p, "form.citizen-supplement button[type=submit]");
+	const flash = ((await p.textContent("#flash")) || "").replace(/\s+/g, " ").trim();
+	assert(flash.length > 0 && await waitLive(p, "flash-live", flash), `the live region says "${flash}": ${JSON.stringify(await liveTexts(p))}`);
+	await staffLogin(p, "hand_b");
+	await clickAndWait(p, "form[action='/staff/logout'] button");
+	const out = ((await p.textContent("#login-notice")) || "").replace(/\s+/g, " ").trim();
+	assert(out.length > 0 && await waitLive(p, "login-notice-live", out), `the sign-in says "${out}": ${JSON.stringify(await liveTexts(p))}`);
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });

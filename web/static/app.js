@@ -1,7 +1,7 @@
 /* civicdesk pages: optional enhancements only — every page works without this file.
- * A character count for text areas with data-count, a copy button for the query code,
- * focus on the error summary, a check of the length of fields limited in characters
- * (data-max-chars) and of the attachments' sizes before a form is sent
+ * A character count for text areas with data-count, copy buttons for the tracking number and
+ * the query code, focus on the error summary, a check of the length of fields limited in
+ * characters (data-max-chars) and of the attachments' sizes before a form is sent
  * (a body over the server's limit is refused before it is read, and the page that says so
  * cannot give back what was typed). */
 (function () {
@@ -34,8 +34,10 @@
 		if (!source || !navigator.clipboard) return;
 		button.hidden = false;
 		button.addEventListener("click", function () {
+			// said in the page's language (data-copied), once per click
+			if (status) status.textContent = "";
 			navigator.clipboard.writeText(source.textContent.trim()).then(function () {
-				if (status) status.textContent = "✓";
+				if (status) status.textContent = button.getAttribute("data-copied") || "✓";
 			});
 		});
 	}
@@ -53,13 +55,14 @@
 			files.every(function (f) { return f.size <= max; }) &&
 			total <= Number(input.getAttribute("data-max-total"));
 	}
-	// The message (text) beside the field, tied to it (as the server's own), or taken away.
+	// The message (text) beside the field, tied to it (as the server's own), or taken away (the
+	// server's own too when it only asked for the files again: data-again).
 	function fieldMessage(input, show, text) {
 		var id = input.id + "-error";
 		var msg = document.getElementById(id);
 		var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (x) { return x && x !== id; });
 		if (!show) {
-			if (msg && msg.hasAttribute("data-client")) msg.remove();
+			if (msg && (msg.hasAttribute("data-client") || msg.hasAttribute("data-again"))) msg.remove();
 			if (!document.getElementById(id)) {
 				input.removeAttribute("aria-invalid");
 				input.setAttribute("aria-describedby", described.join(" "));
@@ -117,14 +120,14 @@
 			if (first) input.focus();
 		});
 	}
-	// The texts of the staff item page's forms (data-keep: the action) are kept in this tab's
-	// sessionStorage while typed: a session that ends while a reply is written sends the form to
-	// the sign-in, which returns to the item, where the text is put back. Done (?done=), the
-	// item's kept texts are dropped.
+	// The texts of the staff item page's forms (data-keep: the action, or the public version)
+	// are kept in this tab's sessionStorage while typed: a session that ends while a reply or a
+	// public text is written sends the form to the sign-in, which returns to the item, where the
+	// text is put back. Done (?done=), the item's kept texts are dropped.
 	function keep(form) {
 		var prefix = "civicdesk:" + location.pathname + ":";
 		var done = new URLSearchParams(location.search).get("done");
-		form.querySelectorAll("textarea").forEach(function (area) {
+		form.querySelectorAll("textarea, input[type=text]").forEach(function (area) {
 			var key = prefix + form.getAttribute("data-keep") + ":" + area.name;
 			var saved = null;
 			try { saved = sessionStorage.getItem(key); } catch (e) { return; }
