@@ -10,7 +10,8 @@
 #   seconds: its rebuilds are counted apart (the cost lines of members_text..tail_text).
 # - system calls: perf stat over 16 keep-alive connections posting 600 submissions each
 #   (bench/io_client.py), per submission, on the I/O threads (libmicrohttpd's "MHD-*" threads).
-# No targets: each figure is printed beside the ceiling's and main's of 2026-11-30 (036a47e).
+# No targets: each figure is printed beside the ceiling's and d6741c5's of 2026-12-01 (bench/RESULTS.md,
+# tenth session).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BENCH_BIN:-build/rel/civicdesk}
@@ -121,20 +122,32 @@ tree = subprocess.run(['callgrind_annotate', '--tree=calling', '--inclusive=yes'
                        '--threshold=100', path], capture_output=True, text=True).stdout
 m = re.search(r'views\.c:clocks_json \((\d[\d,]*)x\)', tree)
 rebuilds = int(m.group(1).replace(',', '')) if m else 0
+# libc's memset, whatever its variant: libmicrohttpd clears a connection's whole pool (32 KiB)
+# and a 16 KiB part of it after each request with `rep stosb`, which callgrind counts as one
+# instruction a byte (a third of the submission's count, the same in the ceiling's; 0.19 µs of
+# CPU natively: bench/RESULTS.md, tenth session)
+def memset(text):
+    return sum(int(l.split()[0].replace(',', '')) for l in text.split('\n')
+               if re.search(r':__memset_\w+ \[', l))
+cout = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--threshold=100', cpath],
+                      capture_output=True, text=True).stdout
 total, ceiling = summary(path), summary(cpath)
 cb = incl('on_request') + incl('on_completed')
 print("I/O thread instructions per submission (%d one after the other): %s; without the 201's"
-      " tail, rebuilt %d times: %s (main 036a47e: 151,173)"
+      " tail, rebuilt %d times: %s (d6741c5 on 2026-12-01: 150,960; fc001c7: 147,732)"
       % (n, format(total // n, ','), rebuilds, format((total - excl) // n, ',')))
-print("  civicdesk's callbacks (on_request, on_completed): %s (main: 89,533), of it jansson's"
-      " parse %s (main: 53,800)" % (format((cb - excl) // n, ','),
-                                     format(incl('json_loadb') // n, ',')))
+print("  civicdesk's callbacks (on_request, on_completed): %s (d6741c5: 89,177), of it jansson's"
+      " parse %s (53,778), the language's guess %s (2,904)"
+      % (format((cb - excl) // n, ','), format(incl('json_loadb') // n, ','),
+         format(incl('lang_guess') // n, ',')))
+print("  memset, a byte an instruction (libmicrohttpd's pool): %s (d6741c5: 49,262); the ceiling's"
+      " %s" % (format(memset(out) // n, ','), format(memset(cout) // n, ',')))
 if rebuilds:
-    print("  the tail's rebuild (once a second and kind): %s instructions (main: 118,000)"
+    print("  the tail's rebuild (once a second and kind): %s instructions (d6741c5: 75,064)"
           % format(excl // rebuilds, ','))
-print("the ceiling's I/O thread per request: %s (main's day: 65,034); the submission's beyond"
-      " it: %s (main: 86,100)" % (format(ceiling // n, ','),
-                                  format((total - excl - ceiling) // n, ',')))
+print("the ceiling's I/O thread per request: %s (2026-12-01: 65,020); the submission's beyond"
+      " it: %s (d6741c5: 85,939)" % (format(ceiling // n, ','),
+                                     format((total - excl - ceiling) // n, ',')))
 EOF
 
 # system calls per submission on the I/O threads
