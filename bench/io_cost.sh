@@ -5,12 +5,15 @@
 # answering a constant 201):
 # - instructions: callgrind on the I/O thread (--separate-threads=yes) over IO_N (300)
 #   submissions of bench/wrk/submit.lua's body one after the other on one keep-alive connection
-#   (curl), after 120 to warm both I/O threads up; the same for the ceiling. The 201's kept
-#   tail (h_items.c created_text) is rebuilt once a second, and a run under callgrind lasts
-#   seconds: its rebuilds are counted apart (the cost lines of members_text..tail_text).
+#   (curl), after 120 on six connections at once to warm both I/O threads up; the same for
+#   the ceiling. The 201's kept tail (h_items.c created_text) is rebuilt once a second, and a
+#   run under callgrind lasts seconds: its rebuilds are counted apart (the cost lines of
+#   members_text..tail_text), and so is an I/O thread's read connection opened in the window
+#   (db_reader_new, once a thread: when the warm-up missed the thread).
 # - system calls: perf stat over 16 keep-alive connections posting 600 submissions each
 #   (bench/io_client.py), per submission, on the I/O threads (libmicrohttpd's "MHD-*" threads).
-# No targets: each figure is printed beside the ceiling's and main's of 2026-11-30 (036a47e).
+# No targets: each figure is printed beside the ceiling's and d6741c5's of 2026-12-01 (bench/RESULTS.md,
+# tenth session).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BENCH_BIN:-build/rel/civicdesk}
@@ -27,13 +30,14 @@ printf '%s' '{"kind":"letter","subject":"关于小区道路维修的建议","bod
 
 START_WAIT=60 # valgrind starts slowly
 . bench/server.sh # start, stop
-posts() { # n: n submissions one after the other on one connection
-	local i
+posts() { # n: n submissions one after the other on one connection (its own list: a caller
+	# may run several at once)
+	local i cfg="$dir/curl.$BASHPID.cfg"
 	for i in $(seq 1 "$1"); do
 		echo "url = \"http://127.0.0.1:$port/api/v1/items\""
 		echo "output = /dev/null"
-	done >"$dir/curl.cfg"
-	curl -s -H 'Content-Type: application/json' --data-binary @"$dir/body.json" -K "$dir/curl.cfg"
+	done >"$cfg"
+	curl -s -H 'Content-Type: application/json' --data-binary @"$dir/body.json" -K "$cfg"
 }
 # serve's set-up (the ceiling takes none of it)
 export CIVICDESK_DB="$dir/io.db" CIVICDESK_LISTEN=127.0.0.1:0 CIVICDESK_SUBMIT_RATE=0 \
@@ -44,7 +48,13 @@ callgrind() {
 	local name=$1 f; shift
 	start "$name" valgrind --tool=callgrind --separate-threads=yes \
 		--callgrind-out-file="$dir/$name.cg" "$@" || return 1
-	for _ in 1 2 3 4 5 6; do posts 20; done
+	# six connections at once, so that each I/O thread likely serves one
+	local warm=()
+	for _ in 1 2 3 4 5 6; do
+		posts 20 &
+		warm+=($!)
+	done
+	wait "${warm[@]}" # not the server
 	callgrind_control -z "$pid" >/dev/null 2>&1
 	posts "$N"
 	callgrind_control -d "$pid" >/dev/null 2>&1
@@ -121,20 +131,40 @@ tree = subprocess.run(['callgrind_annotate', '--tree=calling', '--inclusive=yes'
                        '--threshold=100', path], capture_output=True, text=True).stdout
 m = re.search(r'views\.c:clocks_json \((\d[\d,]*)x\)', tree)
 rebuilds = int(m.group(1).replace(',', '')) if m else 0
+# libc's memset, whatever its variant: libmicrohttpd clears a connection's whole pool (32 KiB)
+# and a 16 KiB part of it after each request with `rep stosb`, which callgrind counts as one
+# instruction a byte (a third of the submission's count, the same in the ceiling's; 0.19 µs of
+# CPU natively: bench/RESULTS.md, tenth session)
+def memset(text):
+    return sum(int(l.split()[0].replace(',', '')) for l in text.split('\n')
+               if re.search(r':__memset_\w+ \[', l))
+cout = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--threshold=100', cpath],
+                      capture_output=True, text=True).stdout
 total, ceiling = summary(path), summary(cpath)
 cb = incl('on_request') + incl('on_completed')
+# an I/O thread opens its read connection on its first request (http.c reader_of_thread): in
+# the window when the warm-up's connections all went to the other thread (the ninth session's
+# 163,098: 3.66 million instructions once, 12,200 a submission of 300); left out as the tail's
+opened = incl('db_reader_new')
+excl += opened
 print("I/O thread instructions per submission (%d one after the other): %s; without the 201's"
-      " tail, rebuilt %d times: %s (main 036a47e: 151,173)"
+      " tail, rebuilt %d times: %s (d6741c5 on 2026-12-01: 150,960; fc001c7: 147,732)"
       % (n, format(total // n, ','), rebuilds, format((total - excl) // n, ',')))
-print("  civicdesk's callbacks (on_request, on_completed): %s (main: 89,533), of it jansson's"
-      " parse %s (main: 53,800)" % (format((cb - excl) // n, ','),
-                                     format(incl('json_loadb') // n, ',')))
+if opened:
+    print("  left out too: the thread's read connection, opened in the window: %s instructions"
+          % format(opened, ','))
+print("  civicdesk's callbacks (on_request, on_completed): %s (d6741c5: 89,177), of it jansson's"
+      " parse %s (53,778), the language's guess %s (2,904)"
+      % (format((cb - excl) // n, ','), format(incl('json_loadb') // n, ','),
+         format(incl('lang_guess') // n, ',')))
+print("  memset, a byte an instruction (libmicrohttpd's pool): %s (d6741c5: 49,262); the ceiling's"
+      " %s" % (format(memset(out) // n, ','), format(memset(cout) // n, ',')))
 if rebuilds:
-    print("  the tail's rebuild (once a second and kind): %s instructions (main: 118,000)"
-          % format(excl // rebuilds, ','))
-print("the ceiling's I/O thread per request: %s (main's day: 65,034); the submission's beyond"
-      " it: %s (main: 86,100)" % (format(ceiling // n, ','),
-                                  format((total - excl - ceiling) // n, ',')))
+    print("  the tail's rebuild (once a second and kind): %s instructions (d6741c5: 75,064)"
+          % format((excl - opened) // rebuilds, ','))
+print("the ceiling's I/O thread per request: %s (2026-12-01: 65,020); the submission's beyond"
+      " it: %s (d6741c5: 85,939)" % (format(ceiling // n, ','),
+                                     format((total - excl - ceiling) // n, ',')))
 EOF
 
 # system calls per submission on the I/O threads
