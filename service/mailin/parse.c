@@ -163,6 +163,31 @@ raw_header(GMimeParserOptions *opts, GMimeObject *obj, const char *name)
 	return fixed;
 }
 
+/* The text of header name of obj when its raw value holds 8-bit bytes that are not UTF-8, read
+ * as charset label (the letter's text parts say which): a GLib string, or NULL when the value
+ * is ASCII or UTF-8 (what text_header read stands) or absent. */
+static char *
+raw_header_in(GMimeParserOptions *opts, GMimeObject *obj, const char *name, const char *label)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	GMimeHeader *h = hl != NULL ? g_mime_header_list_get_header(hl, name) : NULL;
+	const char *raw = h != NULL ? g_mime_header_get_raw_value(h) : NULL;
+	char *unfolded, *text, *fixed, *s;
+
+	if (raw == NULL || g_str_is_ascii(raw) || g_utf8_validate(raw, -1, NULL))
+		return NULL;
+	unfolded = g_mime_utils_header_unfold(raw);
+	text = mail_decode(opts, label, unfolded, strlen(unfolded));
+	g_free(unfolded);
+	if (text == NULL)
+		return NULL;
+	fixed = mail_fix_labels(text);
+	g_free(text);
+	s = mail_decode_header(opts, fixed);
+	g_free(fixed);
+	return mail_clean(s, 0);
+}
+
 /* Decoded unstructured text of a header (GLib string), or NULL. */
 static char *
 text_header(GMimeParserOptions *opts, GMimeObject *obj, const char *name)
@@ -1069,7 +1094,7 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	char *s;
 	guint i;
 	int subject_big5 = 0, subject_gb = 0;
-	char *text = NULL;
+	char *text = NULL, *subj;
 	enum mail_err rc = MAIL_NOMEM;
 
 	memset(&m, 0, sizeof(m));
@@ -1142,6 +1167,13 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	s = mail_clean(g_strdup(w.plain->len > 0 ? w.plain->str : w.html->str), 1);
 	if (s == NULL)
 		goto out;
+	/* a raw 8-bit Subject (no encoded word: an old client's) was read as GB18030 when not
+	 * UTF-8; beside text parts in Big5 it is Big5 too */
+	subj = m.big5 ? raw_header_in(opts, GMIME_OBJECT(msg), "Subject", "BIG5") : NULL;
+	if (subj != NULL) {
+		g_free(m.subject);
+		m.subject = subj;
+	}
 	/* the charsets that tell the language where the text cannot: a Subject in Big5 beside text
 	 * parts in UTF-8 or ASCII (none in a GB charset), or a GB one on text without letters */
 	if (subject_big5 && !m.gb)

@@ -1848,6 +1848,26 @@ Content-Disposition: attachment;
                        "钱伟 <qian@foxmail.com>", "complaint", lang="zh-Hans")
 
 
+@case
+def big5_raw_subject_unencoded():
+    """An old client in Taiwan: the Subject as raw 8-bit Big5, unencoded, over a Big5 text
+    part (8bit): the Subject is Big5 too, not GB18030 mojibake, and the letter zh-Hant."""
+    subject = "巷口水溝堵塞發臭"
+    text = "您好：\n我家巷口的水溝堵塞很久，天熱時發出臭味，請派人清理。\n\n林志明"
+    msg = (f"From: Lin Chih-ming <lincm@hinet.example>\n"
+           f"To: ask@bureau.example\n"
+           f"Subject: {subject}\n"
+           f"Date: Mon, 2 Mar 2026 11:11:00 +0800\n"
+           f"Message-ID: <000801dcab2f$0a1b2c3d$4e5f6071@hinet.example>\n"
+           f"MIME-Version: 1.0\n"
+           f"Content-Type: text/plain;\n\tcharset=\"big5\"\n"
+           f"Content-Transfer-Encoding: 8bit\n"
+           f"X-Mailer: Microsoft Outlook Express 6.00.2900.5512\n\n"
+           f"{text}\n").encode("big5").replace(b"\n", b"\r\n")
+    return msg, expect(subject, text, [], "Lin Chih-ming <lincm@hinet.example>", "consultation",
+                       lang="zh-Hant")
+
+
 def write_case(name, msg, exp):
     d = os.path.join(HERE, name.replace("_", "-"))
     if os.path.isdir(d):
