@@ -12,8 +12,8 @@
 #   (db_reader_new, once a thread: when the warm-up missed the thread).
 # - system calls: perf stat over 16 keep-alive connections posting 600 submissions each
 #   (bench/io_client.py), per submission, on the I/O threads (libmicrohttpd's "MHD-*" threads).
-# No targets: each figure is printed beside the ceiling's and d6741c5's of 2026-12-01 (bench/RESULTS.md,
-# tenth session).
+# No targets: each figure is printed beside the ceiling's and d6741c5's of 2026-12-01
+# (bench/RESULTS.md, tenth session).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BENCH_BIN:-build/rel/civicdesk}

@@ -134,17 +134,37 @@ def start(name, tmp, wrap=()):
     return s
 
 
-def turn(s, op):
-    """K requests of op, one after the other: the server's CPU per request, in µs."""
+def user_sys(pid):
+    """The process's threads' user and system time, in clock ticks (coarse: summed over turns)."""
+    u = k = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+            u += int(rest[11])
+            k += int(rest[12])
+        except OSError:
+            pass  # the thread ended meanwhile
+    return u, k
+
+
+def turn(s, op, ticks=None):
+    """K requests of op, one after the other: the server's CPU per request, in µs; its user
+    and system ticks added to ticks[0], ticks[1]."""
     pid = s.srv.proc.pid
     before = len(s.samples)
+    t0 = user_sys(pid)
     c0 = cpu_ns(pid)
     for _ in range(K):
         s.op(op)
     c1 = cpu_ns(pid)
+    t1 = user_sys(pid)
     bad = [x for x in s.samples[before:] if x[2] >= 400]
     if bad:
         raise RuntimeError("%s answered %r" % (op, bad[:3]))
+    if ticks is not None:
+        ticks[0] += t1[0] - t0[0]
+        ticks[1] += t1[1] - t0[1]
     return (c1 - c0) / 1000.0 / K
 
 
@@ -159,13 +179,15 @@ def idle(s):
 def compare(servers, names):
     """Each kind of request (and idle) on the servers in turn: prints the medians and ratio."""
     res = {(op, name): [] for op in OPS + ("idle",) for name in names}
+    ticks = {(op, name): [0, 0] for op in OPS for name in names}
     for r in range(ROUNDS):
         for op in OPS + ("idle",):
             order = list(zip(servers, names))
             if r % 2:
                 order.reverse()  # neither server always first
             for s, name in order:
-                res[(op, name)].append(idle(s) if op == "idle" else turn(s, op))
+                res[(op, name)].append(idle(s) if op == "idle" else
+                                       turn(s, op, ticks[(op, name)]))
     print("server CPU per request, µs (median of %d turns of %d; idle: per second), "
           "%s against %s:" % (ROUNDS, K, names[0], names[1]))
     for op in OPS + ("idle",):
@@ -175,6 +197,12 @@ def compare(servers, names):
             op, a, b, b / a if a else 0,
             " ".join("%.0f" % x for x in res[(op, names[0])]),
             " ".join("%.0f" % x for x in res[(op, names[1])])), flush=True)
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK") / (ROUNDS * K)
+    print("user / system CPU per request, µs (all turns' clock ticks): %s" % "; ".join(
+        "%s %.0f / %.0f against %.0f / %.0f" % (
+            op, ticks[(op, names[0])][0] * tick_us, ticks[(op, names[0])][1] * tick_us,
+            ticks[(op, names[1])][0] * tick_us, ticks[(op, names[1])][1] * tick_us)
+        for op in OPS))
 
 
 def measure():

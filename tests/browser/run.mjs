@@ -1864,6 +1864,38 @@ await test("screen reader: what a citizen did on /track (here: sent the informat
 	await c.close();
 });
 
+await test("the receipt on a phone (360 and 320 px) with text at 200 %: the tracking number breaks only after a hyphen and the query code stays on one line, as a citizen copies them by hand", async () => {
+	const c = await context({ viewport: { width: 360, height: 640 } });
+	const p = await c.newPage();
+	const { tracking, code } = await submitLetter(p, "zh-Hans", { subject: "大字回执", body: "手机大字号。" });
+	// the lines an element's text is laid out in, as the strings on each line
+	const lines = (id) => p.evaluate((x) => {
+		const node = document.getElementById(x).firstChild, out = [];
+		let top = null;
+		for (let i = 0; i < node.length; i++) {
+			const r = document.createRange();
+			r.setStart(node, i);
+			r.setEnd(node, i + 1);
+			const t = Math.round(r.getBoundingClientRect().top);
+			if (t !== top) out.push("");
+			top = t;
+			out[out.length - 1] += node.data[i];
+		}
+		return out;
+	}, id);
+	for (const width of [360, 320]) {
+		await p.setViewportSize({ width, height: 640 });
+		await p.evaluate(() => { document.documentElement.style.fontSize = "200%"; });
+		const t = await lines("tracking"), q = await lines("query-code");
+		assert(t.join("") === tracking && t.slice(0, -1).every((l) => l.endsWith("-")), `${width} px: the number's lines ${JSON.stringify(t)}`);
+		assert(q.length === 1 && q[0] === code, `${width} px: the code's lines ${JSON.stringify(q)}`);
+		const size = await p.evaluate(() => parseFloat(getComputedStyle(document.getElementById("tracking")).fontSize));
+		assert(size >= 20, `${width} px: still large (${size} px)`);
+		await p.evaluate(() => { document.documentElement.style.fontSize = ""; });
+	}
+	await c.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });
