@@ -146,10 +146,13 @@ first_line(const char *s, int max)
 	return out;
 }
 
-/* A field of the POST, from the form or the JSON object; lent, NULL when absent. 0, or -1 for
- * a JSON value of another type than string (or boolean where `boolean` allows it). */
+#define NUMBER_TEXT 32 /* a JSON number as text: "%.15g" (as a person wrote it) or "%lld" */
+
+/* A field of the POST, from the form or the JSON object; lent (a JSON number written into num),
+ * NULL when absent. A number is taken as its text, as GeoReport's own records write lat and
+ * long ({"lat":39.9042}). 0, or -1 for a JSON array or object. */
 static int
-field(struct req *req, json_t *j, const char *key, const char **out)
+field(struct req *req, json_t *j, const char *key, const char **out, char num[NUMBER_TEXT])
 {
 	const struct form_field *f;
 	json_t *v;
@@ -173,6 +176,11 @@ field(struct req *req, json_t *j, const char *key, const char **out)
 		*out = "false";
 	else if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v))
 		*out = json_string_value(v);
+	else if (json_is_integer(v) &&
+	         snprintf(num, NUMBER_TEXT, "%lld", (long long)json_integer_value(v)) > 0)
+		*out = num;
+	else if (json_is_real(v) && snprintf(num, NUMBER_TEXT, "%.15g", json_real_value(v)) > 0)
+		*out = num;
 	else
 		return -1;
 	return 0;
@@ -183,12 +191,13 @@ static int
 publish_attr(struct req *req, json_t *j, int *publish)
 {
 	const char *v = NULL;
+	char num[NUMBER_TEXT];
 	json_t *attr;
 
-	if (field(req, j, "attribute[publish]", &v) != 0)
+	if (field(req, j, "attribute[publish]", &v, num) != 0)
 		return -1;
 	if (v == NULL && j != NULL && json_is_object(attr = json_object_get(j, "attribute")) &&
-	    field(req, attr, "publish", &v) != 0)
+	    field(req, attr, "publish", &v, num) != 0)
 		return -1;
 	if (v == NULL)
 		*publish = -1;
@@ -300,6 +309,7 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 	                                   "subject",      "address_string", "lat",
 	                                   "long"};
 	const char *v[sizeof(keys) / sizeof(keys[0])];
+	char nums[sizeof(keys) / sizeof(keys[0])][NUMBER_TEXT], media_num[NUMBER_TEXT];
 	char *subject = NULL, *name = NULL, *body = NULL, code[QUERY_CODE_LEN + 1];
 	const char *media = NULL;
 	char notice[256];
@@ -331,8 +341,8 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 		goto out;
 	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (field(req, j, keys[i], &v[i]) != 0) {
-			o311_error(resp, 400, "%s: must be text", keys[i]);
+		if (field(req, j, keys[i], &v[i], nums[i]) != 0) {
+			o311_error(resp, 400, "%s: must be text or a number", keys[i]);
 			goto out;
 		}
 	}
@@ -362,7 +372,7 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 	in.lat = v[8];
 	in.lng = v[9];
 	/* a media_url that is no text is left out, as any field Open311 does not know */
-	if (field(req, j, "media_url", &media) != 0)
+	if (field(req, j, "media_url", &media, media_num) != 0 || media == media_num)
 		media = NULL;
 	body = body_with_media_new(v[1], media);
 	in.body = body != NULL ? body : v[1];

@@ -496,6 +496,26 @@ class Open311MediaUrlKept(unittest.TestCase):
                 self.assertNotIn("img.example.cn", r.body.decode("utf-8"))
                 self.assertIsNone(r.json()[0]["media_url"])
 
+    def test_numbers_as_geo_report_writes_them(self):
+        """GeoReport's records and every JSON encoder write lat and long as numbers; a phone
+        may come as one too. Before, each was a 400 "must be text"."""
+        r = self.post([("service_code", "complaint"), ("description", "井盖缺失。"),
+                       ("phone", 13812345678), ("lat", 39.9042), ("long", 116.4074),
+                       ("attribute[publish]", 0)], json=True)
+        self.assertEqual(r.status, 201, r)
+        item = self.admin.request("GET", "/api/v1/items/" + r.json()[0]["service_request_id"])
+        self.assertEqual(item.status, 200, item)
+        got = item.json()
+        self.assertAlmostEqual(float(got["lat"]), 39.9042, places=6)
+        self.assertAlmostEqual(float(got["long"]), 116.4074, places=6)
+        self.assertEqual(got["phone"], "13812345678")
+        self.assertFalse(got["publish"])
+        # an array or object is still refused, naming the field
+        r = self.post([("service_code", "letter"), ("description", "x"),
+                       ("email", "m@example.cn"), ("lat", [1, 2])], json=True)
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("lat", r.json()[0]["description"])
+
     def test_what_is_no_web_address_is_not_kept(self):
         for url in ("javascript:alert(1)", "https://a.example/x y", "x" * 10):
             with self.subTest(url=url):
