@@ -297,6 +297,22 @@ page_redirect(struct page *pg, const char *location)
 }
 
 void
+page_title_refused(struct page *pg)
+{
+	const char *m = page_msg(pg, "err.title_refused"), *at = strstr(m, "{title}");
+	const char *t = json_string_value(json_object_get(pg->data, "title"));
+	char title[1600];
+	json_t *s;
+
+	if (at == NULL || t == NULL)
+		return;
+	snprintf(title, sizeof(title), "%.*s%s%s", (int)(at - m), m, t, at + strlen("{title}"));
+	s = json_string(title);
+	if (s != NULL) /* NULL: cut inside a character, the title stays as it was */
+		json_object_set_new(pg->data, "title", s);
+}
+
+void
 page_error(struct page *pg, int status, const char *key)
 {
 	json_object_set_new(pg->data, "title", json_string(page_msg(pg, "err.title")));

@@ -56,6 +56,10 @@ void page_location(struct page *pg, const char *location);
 const char *page_list_entry(const char *v, const char **token, size_t *n, double *q);
 /* Answers 303 to location (a path of ours) and frees the page. */
 void page_redirect(struct page *pg, const char *location);
+/* Begins the page's title with the language's word for an error (err.title_refused, "Error:
+ * {title}"), for a form answered with errors: a screen reader reads the title first (WCAG 2.2
+ * 2.4.2, 3.3.1). Call before page_end. */
+void page_title_refused(struct page *pg);
 /* An error page with status, the catalogue's heading and the message of key. Frees the page. */
 void page_error(struct page *pg, int status, const char *key);
 

@@ -1896,6 +1896,54 @@ await test("the receipt on a phone (360 and 320 px) with text at 200 %: the trac
 	await c.close();
 });
 
+await test("a refused form's page title begins with the language's word for an error (WCAG 2.4.2, 3.3.1): /submit, /track's look-up and supplement, the staff sign-in, in every language; the same pages unrefused do not", async () => {
+	const prefix = { "zh-Hans": "错误：", "zh-Hant": "錯誤：", en: "Error: " };
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
+	const item = await apiItem({ subject: "标题报错测试" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	await apiAct(hand, item.tracking, "accept");
+	await apiAct(hand, item.tracking, "ask_citizen", { note: "请说明位置。" });
+	const c = await context();
+	const p = await c.newPage();
+	const refused = async (lang, where, before, r) => {
+		const after = await p.title();
+		assert(r.status() >= 400, `${lang} ${where}: refused, got ${r.status()}`);
+		assert(!before.startsWith(prefix[lang]), `${lang} ${where}: not before (${before})`);
+		assert(after === prefix[lang] + before, `${lang} ${where}: "${after}", not "${prefix[lang]}${before}"`);
+	};
+	for (const lang of LANGS) {
+		await p.goto(`${BASE}/submit?lang=${lang}`);
+		let before = await p.title();
+		await p.check("#kind-letter");
+		await p.fill("#subject", "标题");
+		await p.fill("#body", "正文。");
+		await p.fill("#phone", "12345");
+		let [r] = await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+		await refused(lang, "/submit", before, r);
+
+		await p.goto(`${BASE}/track?lang=${lang}`);
+		before = await p.title();
+		await p.fill("#tracking", item.tracking);
+		await p.fill("#code", "WRONGCODE000");
+		[r] = await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+		await refused(lang, "/track look-up", before, r);
+
+		await lookUp(p, item.tracking, item.code);
+		assert((await p.title()) === before, `${lang}: the status page's title as it was (${await p.title()})`);
+		[r] = await Promise.all([p.waitForNavigation(), p.click("form.citizen-supplement button[type=submit]")]);
+		await refused(lang, "/track supplement", before, r);
+
+		await p.goto(`${BASE}/staff/login?lang=${lang}`);
+		before = await p.title();
+		await p.fill("#username", "hand_b");
+		await p.fill("#password", "not-the-password");
+		[r] = await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+		await refused(lang, "/staff/login", before, r);
+	}
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });
