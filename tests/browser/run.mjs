@@ -1944,6 +1944,28 @@ await test("a refused form's page title begins with the language's word for an e
 	await c.close();
 });
 
+await test("a refused phone on /submit says what is accepted now (blanks, hyphens, +86, an area code in brackets) with examples the server takes: 138 1234 5678 and (010) 6512 3456, in every language", async () => {
+	const c = await context();
+	const p = await c.newPage();
+	for (const lang of LANGS) {
+		await p.goto(`${BASE}/submit?lang=${lang}`);
+		await p.check("#kind-letter");
+		await p.fill("#subject", "电话格式");
+		await p.fill("#body", "电话格式测试。");
+		await p.fill("#phone", "12345");
+		await Promise.all([p.waitForNavigation(), p.click("form.stack button[type=submit]")]);
+		const msg = ((await p.textContent("#phone-error")) || "").replace(/\s+/g, " ");
+		for (const ex of ["138 1234 5678", "(010) 6512 3456", "+86"])
+			assert(msg.includes(ex), `${lang}: "${ex}" in "${msg}"`);
+		assert(!/13800138000|010-12345678/.test(msg), `${lang}: the old examples are gone: ${msg}`);
+	}
+	// the examples are numbers the form takes
+	for (const phone of ["138 1234 5678", "(010) 6512 3456"])
+		await submitLetter(p, "en", { subject: "phone example", body: "An example number.", phone });
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });
