@@ -1966,6 +1966,62 @@ await test("a refused phone on /submit says what is accepted now (blanks, hyphen
 	await c.close();
 });
 
+await test("a citizen's e-mail on a replied item: the staff queue shows its badge, the notice and the filter, the item page the notice and the acknowledge button, in every language with nothing serious for axe; acknowledging clears it from both", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
+	const sender = "mark-browser@citizen.example";
+	const r0 = await api("POST", "/api/v1/items", { kind: "letter", subject: "路灯不亮（浏览器）", body: "人民路路灯不亮。",
+		name: "王五", email: sender, publish: false });
+	assert(r0.status === 201, `submit: ${r0.text}`);
+	const t = r0.json.tracking;
+	await apiAct(disp, t, "assign", { section: SECTION, assignee: "hand_b" });
+	await apiAct(hand, t, "accept");
+	await apiAct(hand, t, "draft", { text: "答复：路灯已修复。" });
+	await apiAct(hand, t, "submit_review");
+	await apiAct(head, t, "approve");
+	await apiAct(hand, t, "send_reply");
+	const raw = [`From: ${sender}`, "To: director@bureau.example", `Subject: Re: ${t}`,
+		"Message-ID: <mark-browser-1@citizen.example>", "MIME-Version: 1.0",
+		"Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit", "",
+		"还有一盏路灯不亮。", ""].join("\r\n");
+	const ing = spawnSync(BIN, ["ingest-mail"], { input: raw, env, cwd: dir, encoding: "utf8" });
+	assert(ing.status === 0 && ing.stdout.trim() === t, `ingest-mail: ${ing.status} ${ing.stdout} ${ing.stderr}`);
+	const c = await context();
+	const p = await c.newPage();
+	await staffLogin(p, "hand_b");
+	const row = () => p.locator("table.queue tbody tr", { has: p.locator(`a[href="/staff/item/${t}"]`) });
+	for (const lang of LANGS) {
+		await p.goto(`${BASE}/staff/?lang=${lang}`);
+		assert((await row().count()) === 1, `${lang}: the replied item is in the open queue`);
+		assert((await row().locator("span.badge-mail time").count()) === 1, `${lang}: its row has the badge with the time`);
+		assert((await p.locator("#citizen-mail-notice a").count()) === 1, `${lang}: the queue says how many are marked`);
+		let bad = await axeSerious(p);
+		assert(bad.length === 0, `${lang}: queue: axe: ${bad.join("; ")}`);
+		await p.check("#citizen_mail");
+		await clickAndWait(p, "form.filters button[type=submit]");
+		assert(p.url().includes("citizen_mail=1"), `${lang}: the filter is in the address (${p.url()})`);
+		const listed = await p.locator("table.queue tbody th a").evaluateAll((a) => a.map((x) => x.textContent.trim()));
+		assert(JSON.stringify(listed) === JSON.stringify([t]), `${lang}: the filter lists only the marked item: ${listed}`);
+		assert(await p.isChecked("#citizen_mail"), `${lang}: the filter stays checked`);
+		await p.goto(`${BASE}/staff/item/${t}?lang=${lang}`);
+		assert((await p.locator("#citizen-mail time").count()) === 1, `${lang}: the item page's notice with the time`);
+		assert((await p.locator(`#citizen-mail form[action="/staff/item/${t}/citizen_mail"] button[type=submit]`).count()) === 1, `${lang}: the acknowledge button`);
+		bad = await axeSerious(p);
+		assert(bad.length === 0, `${lang}: item page: axe: ${bad.join("; ")}`);
+	}
+	await clickAndWait(p, "#citizen-mail button[type=submit]");
+	assert((await p.locator("#error-summary").count()) === 0, `acknowledged without an error: ${p.url()}`);
+	assert((await p.locator("#citizen-mail").count()) === 0, "the item page's notice is gone");
+	const it = await api("GET", `/api/v1/items/${t}`, undefined, hand);
+	assert(it.status === 200 && it.json.citizen_mail === null, `the mark is cleared: ${it.text.slice(0, 200)}`);
+	await p.goto(`${BASE}/staff/?lang=en`);
+	assert((await row().locator("span.badge-mail").count()) === 0, "no badge on its row");
+	assert((await p.locator("#citizen-mail-notice").count()) === 0, "no notice in the queue");
+	await p.goto(`${BASE}/staff/?lang=en&citizen_mail=1`);
+	assert((await p.locator("table.queue tbody tr").count()) === 0, "the filter lists nothing");
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });
