@@ -188,14 +188,7 @@ core_citizen_mail_seen(struct app *app, struct db_conn *c, const struct session 
 	}
 	snprintf(detail, sizeof(detail), "citizen's e-mail acknowledged%s%s",
 	         note != NULL ? ": " : "", note != NULL ? note : "");
-	memset(&h, 0, sizeof(h));
-	h.at = now;
-	h.actor_id = s->account_id;
-	h.actor = s->username;
-	h.action = (char *)"citizen_mail_seen";
-	h.from_state = (char *)wf_state_name(txn.item.state);
-	h.to_state = (char *)wf_state_name(txn.item.state);
-	h.note = detail;
+	txn_history_same_state(&h, &txn, s, "citizen_mail_seen", detail, now);
 	if (txn_commit(&txn, &who, &h, detail, NULL, err) != 0)
 		goto out;
 	ret = 0;

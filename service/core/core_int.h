@@ -60,6 +60,12 @@ int txn_begin(struct core_txn *t, struct app *app, struct db_conn *c, const char
  * (CORE_BUSY, CORE_ERROR) and the transaction rolled back. */
 int txn_commit(struct core_txn *t, const struct actor *who, const struct db_history *h,
                const char *detail, const struct core_event *ev, struct core_error *err);
+/* Fills h with the history row of action by the staff member of session s at now, on the
+ * item of t, leaving its state as it is (a flag cleared, an order, the public version); note
+ * may be NULL. */
+void txn_history_same_state(struct db_history *h, const struct core_txn *t,
+                            const struct session *s, const char *action, const char *note,
+                            int64_t now);
 /* The same with nh history rows (0 or more, e.g. one per moved due time) and the audit and
  * statistics' action named apart, at `at`. */
 int txn_commit_rows(struct core_txn *t, const struct actor *who, const char *action, int64_t at,

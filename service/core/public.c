@@ -224,14 +224,11 @@ core_public_edit_confirmed(struct app *app, struct db_conn *c, const struct sess
 		goto out;
 	}
 	txn.item.updated = now;
-	memset(&h, 0, sizeof(h));
-	h.at = now;
-	h.actor_id = s->account_id;
-	h.actor = s->username;
-	h.action = (char *)(publish == 1 ? "publish" : publish == 0 ? "unpublish" : "edit_public");
-	h.from_state = (char *)wf_state_name(txn.item.state);
-	h.to_state = (char *)wf_state_name(txn.item.state);
-	h.note = (char *)(changed ? "public version edited" : NULL);
+	txn_history_same_state(&h, &txn, s,
+	                       publish == 1   ? "publish"
+	                       : publish == 0 ? "unpublish"
+	                                      : "edit_public",
+	                       changed ? "public version edited" : NULL, now);
 	if (!changed)
 		snprintf(detail, sizeof(detail), "%s",
 		         was_published == txn.item.published ? "unchanged" : "texts unchanged");

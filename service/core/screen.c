@@ -626,14 +626,7 @@ core_screen_clear(struct app *app, struct db_conn *c, const struct session *s, c
 		goto out;
 	}
 	snprintf(detail, sizeof(detail), "screening flag cleared: %s", note);
-	memset(&h, 0, sizeof(h));
-	h.at = now;
-	h.actor_id = s->account_id;
-	h.actor = s->username;
-	h.action = (char *)"screening_cleared";
-	h.from_state = (char *)wf_state_name(txn.item.state);
-	h.to_state = (char *)wf_state_name(txn.item.state);
-	h.note = detail;
+	txn_history_same_state(&h, &txn, s, "screening_cleared", detail, now);
 	if (txn_commit(&txn, &who, &h, detail, NULL, err) != 0)
 		goto out;
 	ret = 0;

@@ -65,14 +65,7 @@ core_supervise(struct app *app, struct db_conn *c, const struct session *s, cons
 		goto out;
 	}
 	txn.item.updated = now;
-	memset(&h, 0, sizeof(h));
-	h.at = now;
-	h.actor_id = s->account_id;
-	h.actor = s->username;
-	h.action = (char *)"supervise";
-	h.from_state = (char *)wf_state_name(txn.item.state);
-	h.to_state = (char *)wf_state_name(txn.item.state);
-	h.note = (char *)note;
+	txn_history_same_state(&h, &txn, s, "supervise", note, now);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = CORE_EV_SUPERVISED;
 	ev.item = &txn.item;

@@ -82,6 +82,20 @@ fail:
 	return core_fail(err, CORE_ERROR, NULL, "the change could not be stored");
 }
 
+void
+txn_history_same_state(struct db_history *h, const struct core_txn *t, const struct session *s,
+                       const char *action, const char *note, int64_t now)
+{
+	memset(h, 0, sizeof(*h));
+	h->at = now;
+	h->actor_id = s->account_id;
+	h->actor = s->username;
+	h->action = (char *)action;
+	h->from_state = (char *)wf_state_name(t->item.state);
+	h->to_state = h->from_state;
+	h->note = (char *)note;
+}
+
 int
 txn_commit(struct core_txn *t, const struct actor *who, const struct db_history *h,
            const char *detail, const struct core_event *ev, struct core_error *err)

@@ -1597,10 +1597,11 @@ def audit_actions(root):
     action this cannot follow, and the names of the history rows among them (the staff item
     page's timeline names those). It reads the calls of audit_write and of the functions that pass
     their action on to it (their argument: a literal, or the ?: branches of one), the history
-    rows' actions (txn_commit audits h->action), local variables named action, and the
-    workflow table's names (actions.c audits t->name)."""
+    rows' actions (txn_commit audits h->action; txn_history_same_state fills one), local
+    variables named action, and the workflow table's names (actions.c audits t->name)."""
     funnels = {"audit_write": 3, "audit_read": 3, "audit_log": 1, "audit_refused": 4,
-               "txn_write_rows": 2, "txn_commit_rows": 2, "history_row": 3}
+               "txn_write_rows": 2, "txn_commit_rows": 2, "history_row": 3,
+               "txn_history_same_state": 3}
     followed = {"action", "t->name", "h->action"}
     value = re.compile(r'(?:^|[?:]|\(char \*\))\s*"((?:[^"\\]|\\.)*)"')
 
@@ -1676,7 +1677,7 @@ def audit_actions(root):
                     lits = value.findall(arg)
                     for lit in lits:
                         names.setdefault(lit, where(m.start()))
-                        if m.group(1) == "history_row":
+                        if m.group(1) in ("history_row", "txn_history_same_state"):
                             history.add(lit)
                     if not lits and arg not in followed:
                         unfollowed.append("%s: %s(... %s ...)" % (where(m.start()),
