@@ -412,12 +412,7 @@ await test("submit: a phone and an e-mail address as a Chinese input method type
 await test("staff item page: the public subject takes 200 characters with emoji and CJK ext. B as the server counts them (the browser's maxlength counts UTF-16 units); at 201 the message shows beside the field and nothing is sent", async () => {
 	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
 	const it = await apiItem({ subject: "公开标题测试" });
-	await apiAct(disp, it.tracking, "assign", { section: SECTION });
-	await apiAct(hand, it.tracking, "accept");
-	await apiAct(hand, it.tracking, "draft", { text: "已处理。" });
-	await apiAct(hand, it.tracking, "submit_review");
-	await apiAct(head, it.tracking, "approve");
-	await apiAct(hand, it.tracking, "send_reply");
+	await apiReplied(disp, hand, head, it.tracking);
 	const c = await context();
 	const p = await c.newPage();
 	let posts = 0;
@@ -736,6 +731,16 @@ async function apiAct(session, tracking, action, body = {}) {
 	const r = await api("POST", `/api/v1/items/${tracking}/actions/${action}`, body, session);
 	assert(r.status === 200, `${action}: ${r.status} ${r.text}`);
 }
+// Walks an item to "replied" with the reply given: assigned to SECTION (and to the assignee
+// given), accepted, drafted, reviewed, approved, sent.
+async function apiReplied(disp, hand, head, tracking, reply = "已处理。", assign = {}) {
+	await apiAct(disp, tracking, "assign", { section: SECTION, ...assign });
+	await apiAct(hand, tracking, "accept");
+	await apiAct(hand, tracking, "draft", { text: reply });
+	await apiAct(hand, tracking, "submit_review");
+	await apiAct(head, tracking, "approve");
+	await apiAct(hand, tracking, "send_reply");
+}
 async function clickAndWait(p, selector) {
 	await Promise.all([p.waitForNavigation(), p.click(selector)]);
 }
@@ -779,12 +784,7 @@ await test("track: the citizen sends the information asked for; <script> in it s
 await test("track: the citizen rates the sent reply once (satisfied / basically / unsatisfied + comment); <script> in the comment is text", async () => {
 	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
 	rated = await apiItem({ subject: "评价测试" });
-	await apiAct(disp, rated.tracking, "assign", { section: SECTION });
-	await apiAct(hand, rated.tracking, "accept");
-	await apiAct(hand, rated.tracking, "draft", { text: "井盖已固定。" });
-	await apiAct(hand, rated.tracking, "submit_review");
-	await apiAct(head, rated.tracking, "approve");
-	await apiAct(hand, rated.tracking, "send_reply");
+	await apiReplied(disp, hand, head, rated.tracking, "井盖已固定。");
 	const c = await context({ javaScriptEnabled: false });
 	const p = await c.newPage();
 	await p.goto(`${BASE}/track?lang=en`);
@@ -906,12 +906,7 @@ async function axeSerious(p) {
 await test("screen reader: one h1 and no skipped heading level on the citizen pages; a refused form's summary is focused and links to its controls; a refused look-up marks both fields; Chinese text on an English page has lang=zh", async () => {
 	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
 	const item = await apiItem({ subject: "读屏测试" });
-	await apiAct(disp, item.tracking, "assign", { section: SECTION });
-	await apiAct(hand, item.tracking, "accept");
-	await apiAct(hand, item.tracking, "draft", { text: "已经修好了。" });
-	await apiAct(hand, item.tracking, "submit_review");
-	await apiAct(head, item.tracking, "approve");
-	await apiAct(hand, item.tracking, "send_reply");
+	await apiReplied(disp, hand, head, item.tracking, "已经修好了。");
 	const c = await context({ bypassCSP: true });
 	const p = await c.newPage();
 	const outline = async (where) => {
@@ -950,12 +945,7 @@ await test("screen reader: one h1 and no skipped heading level on the citizen pa
 await test("keyboard only: look up, rate with Tab/Space/Enter; focus is visible", async () => {
 	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
 	const item = await apiItem({ subject: "键盘测试" });
-	await apiAct(disp, item.tracking, "assign", { section: SECTION });
-	await apiAct(hand, item.tracking, "accept");
-	await apiAct(hand, item.tracking, "draft", { text: "已处理。" });
-	await apiAct(hand, item.tracking, "submit_review");
-	await apiAct(head, item.tracking, "approve");
-	await apiAct(hand, item.tracking, "send_reply");
+	await apiReplied(disp, hand, head, item.tracking);
 	const c = await context();
 	const p = await c.newPage();
 	await p.goto(`${BASE}/track?lang=en`);
@@ -1647,12 +1637,7 @@ await test("the receipt: the tracking number and the query code each have a copy
 await test("a section head's edits of the public version survive a session that ends before they are sent: the sign-in says the session ended, the item page puts them back and says so, then they are published", async () => {
 	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
 	const item = await apiItem({ subject: "公开版本测试", body: "学院路井盖缺失，李四 13912345678。" });
-	await apiAct(disp, item.tracking, "assign", { section: SECTION });
-	await apiAct(hand, item.tracking, "accept");
-	await apiAct(hand, item.tracking, "draft", { text: "井盖已补上。" });
-	await apiAct(hand, item.tracking, "submit_review");
-	await apiAct(head, item.tracking, "approve");
-	await apiAct(hand, item.tracking, "send_reply");
+	await apiReplied(disp, hand, head, item.tracking, "井盖已补上。");
 	const c = await context();
 	const p = await c.newPage();
 	await staffLogin(p, "head_b");
@@ -1690,12 +1675,7 @@ await test("on a 360 px phone the citizen pages and the sign-in, in every langua
 	// one item published, for the board's months
 	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b"), head = await apiLogin("head_b");
 	const item = await apiItem({ subject: "触控目标测试" });
-	await apiAct(disp, item.tracking, "assign", { section: SECTION });
-	await apiAct(hand, item.tracking, "accept");
-	await apiAct(hand, item.tracking, "draft", { text: "已处理。" });
-	await apiAct(hand, item.tracking, "submit_review");
-	await apiAct(head, item.tracking, "approve");
-	await apiAct(hand, item.tracking, "send_reply");
+	await apiReplied(disp, hand, head, item.tracking);
 	const pub = await api("PATCH", `/api/v1/items/${item.tracking}/public`, { published: true }, head);
 	assert(pub.status === 200, `published: ${pub.text}`);
 	const c = await context({ viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true });
@@ -1973,12 +1953,7 @@ await test("a citizen's e-mail on a replied item: the staff queue shows its badg
 		name: "王五", email: sender, publish: false });
 	assert(r0.status === 201, `submit: ${r0.text}`);
 	const t = r0.json.tracking;
-	await apiAct(disp, t, "assign", { section: SECTION, assignee: "hand_b" });
-	await apiAct(hand, t, "accept");
-	await apiAct(hand, t, "draft", { text: "答复：路灯已修复。" });
-	await apiAct(hand, t, "submit_review");
-	await apiAct(head, t, "approve");
-	await apiAct(hand, t, "send_reply");
+	await apiReplied(disp, hand, head, t, "答复：路灯已修复。", { assignee: "hand_b" });
 	const raw = [`From: ${sender}`, "To: director@bureau.example", `Subject: Re: ${t}`,
 		"Message-ID: <mark-browser-1@citizen.example>", "MIME-Version: 1.0",
 		"Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit", "",
