@@ -261,8 +261,10 @@ body_with_media_new(const char *description, const char *url)
 	if (n > INTAKE_BODY_MAX)
 		return NULL;
 	b = malloc(n);
-	if (b != NULL)
-		snprintf(b, n, MEDIA_NOTE, description, url);
+	if (b != NULL && snprintf(b, n, MEDIA_NOTE, description, url) >= (int)n) {
+		free(b); /* n counts every byte: never, but said so for the compiler's range check */
+		b = NULL;
+	}
 	return b;
 }
 
