@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -364,6 +365,35 @@ class DailyBackup(unittest.TestCase):
         finally:
             srv.cleanup()
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+
+class BackupOnFullDisk(unittest.TestCase):
+    """A backup that does not fit fails with 74 and leaves nothing in the backup folder (the
+    copy's rollback journal was left behind). Needs root (a tiny tmpfs); skipped otherwise."""
+
+    def test_nothing_left_behind(self):
+        mnt = tempfile.mkdtemp(prefix="civicdesk-bfull-")
+        if os.geteuid() != 0 or subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
+                capture_output=True).returncode != 0:
+            os.rmdir(mnt)
+            self.skipTest("needs root to mount a small tmpfs")
+        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        try:
+            # 64 letters of 60 kB: a copy larger than SQLite's page cache, which spills
+            # (writes its journal) before it runs out of room
+            big = dict(ITEM, body="满" * 20000)
+            for _ in range(64):
+                self.assertEqual(srv.request("POST", "/api/v1/items", json_body=big).status, 201)
+            r = srv.cli("backup", os.path.join(mnt, "civicdesk-full.db"))
+            self.assertEqual(r.returncode, 74, r.stdout + r.stderr)
+            self.assertIn("full", r.stderr)
+            self.assertEqual(os.listdir(mnt), [])
+        finally:
+            srv.cleanup()
+            subprocess.run(["umount", mnt], capture_output=True)
+            shutil.rmtree(mnt, ignore_errors=True)
 
 
 if __name__ == "__main__":
