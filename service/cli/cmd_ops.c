@@ -62,6 +62,17 @@ cli_config(struct config *cfg, const char *path, const char *cmd)
 	return 0;
 }
 
+int
+cli_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
 /* Splits [--config FILE] ARG: 0 with *config and *arg set (arg NULL when optional and absent),
  * or -1 on a usage error. */
 static int
@@ -94,6 +105,13 @@ seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+static void
+backup_usage(FILE *out)
+{
+	fprintf(out, "usage: civicdesk backup [--config FILE] BACKUP-FILE\n"
+	             "  copies the database (also while serve runs) into BACKUP-FILE, a new file\n");
+}
+
 int
 cmd_backup(int argc, char **argv)
 {
@@ -104,10 +122,12 @@ cmd_backup(int argc, char **argv)
 	char err[1024];
 	enum db_file_status st;
 
+	if (cli_help(argc, argv)) {
+		backup_usage(stdout);
+		return EX_OK;
+	}
 	if (ops_args(argc, argv, 1, 1, &config, &dest) != 0) {
-		fprintf(stderr, "usage: civicdesk backup [--config FILE] BACKUP-FILE\n"
-		                "  copies the database (also while serve runs) into BACKUP-FILE, a new "
-		                "file\n");
+		backup_usage(stderr);
 		return EX_USAGE;
 	}
 	if (cli_config(&cfg, config, "backup") != 0)
@@ -136,6 +156,13 @@ cmd_backup(int argc, char **argv)
 	return file_exit[st];
 }
 
+static void
+restore_usage(FILE *out)
+{
+	fprintf(out, "usage: civicdesk restore [--config FILE] BACKUP-FILE\n"
+	             "  puts BACKUP-FILE back as the database; civicdesk serve must be stopped\n");
+}
+
 int
 cmd_restore(int argc, char **argv)
 {
@@ -145,10 +172,12 @@ cmd_restore(int argc, char **argv)
 	char err[1024], saved[4096];
 	enum db_file_status st;
 
+	if (cli_help(argc, argv)) {
+		restore_usage(stdout);
+		return EX_OK;
+	}
 	if (ops_args(argc, argv, 1, 1, &config, &src) != 0) {
-		fprintf(stderr, "usage: civicdesk restore [--config FILE] BACKUP-FILE\n"
-		                "  puts BACKUP-FILE back as the database; civicdesk serve must be "
-		                "stopped\n");
+		restore_usage(stderr);
 		return EX_USAGE;
 	}
 	if (cli_config(&cfg, config, "restore") != 0)
@@ -170,6 +199,21 @@ cmd_restore(int argc, char **argv)
 	return file_exit[st];
 }
 
+static void
+audit_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: civicdesk audit verify [--head 'record N hash HEX'] [--config FILE] "
+	        "[DATABASE-FILE]\n"
+	        "       civicdesk audit archive [--config FILE]\n"
+	        "  verify   checks the audit chain of the database (default: the configured one;\n"
+	        "           a backup file may be given) with its archive files: exit 0 intact,\n"
+	        "           1 broken; --head: a head serve logged earlier, which must still be in\n"
+	        "           the chain\n"
+	        "  archive  moves the records older than audit_archive_days to an archive file\n"
+	        "           now (serve does it daily)\n");
+}
+
 /* civicdesk audit archive [--config FILE]: 0 done (or nothing old enough), 70 on error. */
 static int
 audit_archive(int argc, char **argv)
@@ -183,7 +227,7 @@ audit_archive(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[2], "--config") == 0)
 		config = argv[3];
 	else if (argc != 2) {
-		fprintf(stderr, "usage: civicdesk audit archive [--config FILE]\n");
+		audit_usage(stderr);
 		return EX_USAGE;
 	}
 	if (app_open(&app, config, stderr) != 0)
@@ -275,6 +319,10 @@ cmd_audit(int argc, char **argv)
 	char err[1024], hex[DB_AUDIT_HASH * 2 + 1];
 	int rc, anchored = 0;
 
+	if (cli_help(argc, argv)) {
+		audit_usage(stdout);
+		return EX_OK;
+	}
 	if (argc >= 2 && strcmp(argv[1], "archive") == 0)
 		return audit_archive(argc, argv);
 	memset(&anchor, 0, sizeof(anchor));
@@ -283,14 +331,7 @@ cmd_audit(int argc, char **argv)
 		return EX_USAGE;
 	if (argc < 2 || strcmp(argv[1], "verify") != 0 ||
 	    ops_args(argc, argv, 2, 0, &config, &file) != 0) {
-		fprintf(stderr, "usage: civicdesk audit verify [--head 'record N hash HEX'] "
-		                "[--config FILE] [DATABASE-FILE]\n"
-		                "  checks the audit chain of the database (default: the configured "
-		                "one; a backup file may be given), with its archive files; --head: "
-		                "a head serve logged earlier, which must still be in the chain\n"
-		                "       civicdesk audit archive [--config FILE]\n"
-		                "  moves records older than audit_archive_days to an archive file now "
-		                "(serve does it daily)\n");
+		audit_usage(stderr);
 		return EX_USAGE;
 	}
 	if (cli_config(&cfg, config, "audit") != 0)

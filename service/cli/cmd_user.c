@@ -24,10 +24,10 @@
 static const struct actor cli = {0, "cli", NULL};
 
 static void
-usage(void)
+usage(FILE *out)
 {
 	fprintf(
-	    stderr,
+	    out,
 	    "usage: civicdesk user COMMAND [--config FILE] …\n"
 	    "  add NAME --role ROLE [--section NAME] [--email ADDR] [--phone NUMBER]\n"
 	    "      [--password-stdin]\n"
@@ -40,6 +40,32 @@ usage(void)
 	    "  totp-reset NAME         remove the second factor (TOTP) of a lost phone\n"
 	    "  passwd NAME --password-stdin\n"
 	    "roles: handler, section_head, dispatcher, supervisor, admin\n");
+}
+
+/* What is wrong with the shape of `civicdesk user CMD …` (NAME, a second argument, --role,
+ * --password-stdin), or NULL when nothing is. */
+static const char *
+shape_error(const char *cmd, const char *name, const char *arg2, const char *role,
+            int from_stdin)
+{
+	if (strcmp(cmd, "list") == 0)
+		return name != NULL ? "takes no NAME" : NULL;
+	if (strcmp(cmd, "set-role") == 0)
+		return name == NULL || arg2 == NULL ? "needs NAME and ROLE" : NULL;
+	if (strcmp(cmd, "add") == 0)
+		return name == NULL   ? "needs NAME"
+		       : arg2 != NULL ? "takes one NAME"
+		       : role == NULL ? "needs --role ROLE"
+		                      : NULL;
+	if (strcmp(cmd, "passwd") == 0)
+		return name == NULL || arg2 != NULL ? "needs one NAME"
+		       : !from_stdin                ? "reads the password from stdin: --password-stdin"
+		                                    : NULL;
+	if (strcmp(cmd, "suspend") == 0 || strcmp(cmd, "reactivate") == 0 ||
+	    strcmp(cmd, "revoke") == 0 || strcmp(cmd, "reset-password") == 0 ||
+	    strcmp(cmd, "totp-reset") == 0)
+		return name == NULL || arg2 != NULL ? "needs one NAME" : NULL;
+	return "unknown command";
 }
 
 /* Reads the first line of stdin (without its line end) into buf. 0, or -1 with a message. */
@@ -135,13 +161,18 @@ cmd_user(int argc, char **argv)
 	struct account_change ch;
 	struct acct_error err;
 	const char *cmd, *name = NULL, *role = NULL, *section = NULL, *config = NULL, *arg2 = NULL;
-	const char *email = NULL, *phone = NULL;
+	const char *email = NULL, *phone = NULL, *why;
 	char pw[AUTH_PASSWORD_MAX + 2], otp[AUTH_OTP_SIZE];
 	int i, from_stdin = 0, rc = EX_USAGE, opened = 0;
 	enum acct_err e;
 
+	if (cli_help(argc, argv)) {
+		usage(stdout);
+		return EX_OK;
+	}
 	if (argc < 2) {
-		usage();
+		fprintf(stderr, "civicdesk user: which command?\n");
+		usage(stderr);
 		return EX_USAGE;
 	}
 	cmd = argv[1];
@@ -155,33 +186,27 @@ cmd_user(int argc, char **argv)
 		if (strcmp(argv[i], "--password-stdin") == 0)
 			from_stdin = 1;
 		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "civicdesk user: unknown option %s\n", argv[i]);
-			usage();
+			fprintf(stderr, "civicdesk user: unknown option or missing value: %s\n",
+			        argv[i]);
+			usage(stderr);
 			return EX_USAGE;
 		} else if (name == NULL)
 			name = argv[i];
 		else if (arg2 == NULL)
 			arg2 = argv[i];
 		else {
-			usage();
+			fprintf(stderr, "civicdesk user: unexpected %s\n", argv[i]);
+			usage(stderr);
 			return EX_USAGE;
 		}
 	}
 	/* Check the shape of the command before touching the database. */
-	if (strcmp(cmd, "list") == 0       ? name != NULL
-	    : strcmp(cmd, "set-role") == 0 ? name == NULL || arg2 == NULL
-	    : strcmp(cmd, "add") == 0      ? name == NULL || arg2 != NULL || role == NULL
-	    : strcmp(cmd, "passwd") == 0   ? name == NULL || arg2 != NULL || !from_stdin
-	    : (strcmp(cmd, "suspend") == 0 || strcmp(cmd, "reactivate") == 0 ||
-	       strcmp(cmd, "revoke") == 0 || strcmp(cmd, "reset-password") == 0 ||
-	       strcmp(cmd, "totp-reset") == 0)
-	        ? name == NULL || arg2 != NULL
-	        : 1) {
-		usage();
-		return EX_USAGE;
-	}
-	if ((email != NULL || phone != NULL) && strcmp(cmd, "add") != 0) {
-		usage();
+	why = shape_error(cmd, name, arg2, role, from_stdin);
+	if (why == NULL && (email != NULL || phone != NULL) && strcmp(cmd, "add") != 0)
+		why = "--email and --phone go with add only";
+	if (why != NULL) {
+		fprintf(stderr, "civicdesk user %s: %s\n", cmd, why);
+		usage(stderr);
 		return EX_USAGE;
 	}
 	if (strcmp(cmd, "set-role") == 0)

@@ -368,6 +368,93 @@ class DailyBackup(unittest.TestCase):
 
 
 
+class CommandUsage(unittest.TestCase):
+    """Every command answers --help (or -h) with its usage on stdout and exit 0, and a wrong
+    argument with what is wrong and the usage on stderr and exit 64 (sysexits EX_USAGE)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="civicdesk-usage-")
+        self.env = {"CIVICDESK_DB": os.path.join(self.tmp, "civicdesk.db")}
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_help_on_stdout_exit_0(self):
+        for args in (["--help"], ["serve", "--help"], ["calendar", "--help"],
+                     ["user", "--help"], ["user", "list", "--help"], ["user", "add", "-h"],
+                     ["stats", "--help"], ["backup", "--help"], ["restore", "-h"],
+                     ["audit", "--help"], ["audit", "verify", "--help"],
+                     ["audit", "archive", "--help"], ["ingest-mail", "--help"]):
+            with self.subTest(args=args):
+                r = harness.run_cli(*args, env=self.env, stdin="")
+                self.assertEqual((r.returncode, r.stderr), (0, ""), r.stdout)
+                self.assertTrue(r.stdout.startswith("usage: civicdesk"), r.stdout)
+        # asking for help touches no database
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_top_level_usage_names_every_command(self):
+        r = harness.run_cli("--help")
+        for word in ("serve", "calendar", "load", "user", "stats", "backup", "restore",
+                     "audit", "archive", "ingest-mail", "--version", "COMMAND --help"):
+            self.assertIn(word, r.stdout)
+
+    def test_wrong_arguments_say_what_exit_64(self):
+        # arguments, words the first line of stderr holds
+        for args, words in ((["frobnicate"], ["frobnicate"]),
+                            (["serve", "--bogus"], ["--bogus"]),
+                            (["serve", "--listen"], ["--listen"]),
+                            (["serve", "extra"], ["extra"]),
+                            (["user"], ["which command"]),
+                            (["user", "add", "bob"], ["add", "--role"]),
+                            (["user", "passwd", "bob"], ["--password-stdin"]),
+                            (["user", "list", "bob"], ["list", "NAME"]),
+                            (["user", "frob", "bob"], ["frob", "unknown command"]),
+                            (["stats"], ["--period"]),
+                            (["stats", "--csv", "--bogus"], ["--bogus"]),
+                            (["backup"], ["usage: civicdesk backup"]),
+                            (["restore", "a", "b"], ["usage: civicdesk restore"]),
+                            (["audit", "frob"], ["usage: civicdesk audit"]),
+                            (["ingest-mail", "-x"], ["usage: civicdesk ingest-mail"])):
+            with self.subTest(args=args):
+                r = harness.run_cli(*args, env=self.env, stdin="")
+                self.assertEqual((r.returncode, r.stdout), (64, ""), r.stderr)
+                first = r.stderr.splitlines()[0]
+                for w in words:
+                    self.assertIn(w, first)
+                self.assertIn("usage: civicdesk", r.stderr)
+        # serve's wrong argument gets its usage line, not the table of every key
+        r = harness.run_cli("serve", "--bogus", env=self.env)
+        self.assertLess(len(r.stderr.splitlines()), 5, r.stderr)
+        self.assertIn("serve --help", r.stderr)
+
+
+class StatsCommand(unittest.TestCase):
+    """`civicdesk stats` shows the items no section holds yet, as the API's "unassigned": a
+    queue of new items is not a month of nothing received."""
+
+    def test_items_without_a_section_are_counted(self):
+        srv = harness.Server().start()
+        try:
+            for _ in range(2):
+                r = srv.request("POST", "/api/v1/items", json_body=ITEM)
+                self.assertEqual(r.status, 201)
+            day = 86400
+            period = "%s..%s" % (time.strftime("%Y-%m-%d", time.gmtime(time.time() - day)),
+                                 time.strftime("%Y-%m-%d", time.gmtime(time.time() + day)))
+            r = srv.cli("stats", "--period", period)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            rows = [line.split("\t") for line in r.stdout.splitlines()]
+            self.assertIn(["-", "(no section)", "2", "-", "-", "-", "2", "0", "0", "0",
+                           "-", "-", "-", "-"], rows)
+            self.assertEqual(len(rows[1]), len(rows[-1]))      # the header's columns
+            # one section asked for: only its row
+            name = rows[2][1]
+            r = srv.cli("stats", "--period", period, "--section", name)
+            self.assertNotIn("(no section)", r.stdout)
+        finally:
+            srv.cleanup()
+
+
 class BackupOnFullDisk(unittest.TestCase):
     """A backup that does not fit fails with 74 and leaves nothing in the backup folder (the
     copy's rollback journal was left behind). Needs root (a tiny tmpfs); skipped otherwise."""
