@@ -63,6 +63,37 @@ cli_config(struct config *cfg, const char *path, const char *cmd)
 }
 
 int
+cli_db_exists(const char *config, const char *cmd)
+{
+	struct config cfg;
+	const char *from = config != NULL ? config : getenv("CIVICDESK_CONFIG");
+	char how[512];
+
+	if (cli_config(&cfg, config, cmd) != 0)
+		return -1;
+	if (access(cfg.db, F_OK) == 0) {
+		config_free(&cfg);
+		return 0;
+	}
+	if (from == NULL && access("civicdesk.conf", F_OK) == 0)
+		from = "civicdesk.conf";
+	if (getenv("CIVICDESK_DB") != NULL)
+		snprintf(how, sizeof(how), "from CIVICDESK_DB");
+	else if (from != NULL)
+		snprintf(how, sizeof(how), "from %s", from);
+	else
+		snprintf(how, sizeof(how), "the default: no civicdesk.conf in this folder, no "
+		                           "--config, no CIVICDESK_CONFIG");
+	fprintf(stderr,
+	        "civicdesk %s: no database at %s (%s); give the configuration civicdesk serve "
+	        "uses (--config FILE or CIVICDESK_CONFIG=FILE; installed: "
+	        "/etc/civicdesk/civicdesk.conf)\n",
+	        cmd, cfg.db, how);
+	config_free(&cfg);
+	return -1;
+}
+
+int
 cli_help(int argc, char **argv)
 {
 	int i;
@@ -186,6 +217,8 @@ cmd_restore(int argc, char **argv)
 	st = db_restore(src, cfg.db, saved, sizeof(saved), &info, err, sizeof(err));
 	if (st != DB_FILE_OK) {
 		fprintf(stderr, "civicdesk restore: %s; the database was not changed\n", err);
+		if (access(cfg.db, F_OK) != 0)
+			cli_db_exists(config, "restore"); /* says where the path came from */
 	} else {
 		printf("restored %s into %s: schema %d, %lld items, %lld audit records\n", src, cfg.db,
 		       info.version, (long long)info.items, (long long)info.audit);
@@ -230,6 +263,8 @@ audit_archive(int argc, char **argv)
 		audit_usage(stderr);
 		return EX_USAGE;
 	}
+	if (cli_db_exists(config, "audit") != 0)
+		return EX_NOINPUT;
 	if (app_open(&app, config, stderr) != 0)
 		return EX_SOFTWARE;
 	if (core_audit_archive(&app, app_now(&app), &info, err, sizeof(err)) != 0)

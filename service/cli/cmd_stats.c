@@ -12,6 +12,7 @@
 #define EX_OK 0
 #define EX_USAGE 64
 #define EX_DATAERR 65
+#define EX_NOINPUT 66
 #define EX_SOFTWARE 70
 
 static void
@@ -115,6 +116,8 @@ cmd_stats(int argc, char **argv)
 		                "YYYY-MM-DD..YYYY-MM-DD\n", period);
 		return EX_DATAERR;
 	}
+	if (cli_db_exists(config, "stats") != 0)
+		return EX_NOINPUT;
 	if (app_open(&app, config, stderr) != 0)
 		return EX_SOFTWARE;
 	c = db_acquire(app.db);

@@ -1,12 +1,14 @@
 /*
  * cmd_user.c: civicdesk user … — staff accounts from the command line, for operators and
  * scripts. Exit codes from sysexits: 0 done, 64 usage (unknown command, option or role),
- * 65 refused data (weak password, unknown section or account, name taken), 70 internal error.
+ * 65 refused data (weak password, unknown section or account, name taken), 66 no database
+ * (only add creates one), 70 internal error.
  * Every change is audited with actor "cli".
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -19,6 +21,7 @@
 #define EX_OK 0
 #define EX_USAGE 64
 #define EX_DATAERR 65
+#define EX_NOINPUT 66
 #define EX_SOFTWARE 70
 
 static const struct actor cli = {0, "cli", NULL};
@@ -40,6 +43,21 @@ usage(FILE *out)
 	    "  totp-reset NAME         remove the second factor (TOTP) of a lost phone\n"
 	    "  passwd NAME --password-stdin\n"
 	    "roles: handler, section_head, dispatcher, supervisor, admin\n");
+}
+
+/* 1 if the configured database is not there yet (user add will create it), 0 if it is, -1
+ * when the configuration cannot be read (said on stderr). */
+static int
+db_fresh(const char *config)
+{
+	struct config cfg;
+	int fresh;
+
+	if (cli_config(&cfg, config, "user") != 0)
+		return -1;
+	fresh = access(cfg.db, F_OK) != 0;
+	config_free(&cfg);
+	return fresh;
 }
 
 /* What is wrong with the shape of `civicdesk user CMD …` (NAME, a second argument, --role,
@@ -163,7 +181,7 @@ cmd_user(int argc, char **argv)
 	const char *cmd, *name = NULL, *role = NULL, *section = NULL, *config = NULL, *arg2 = NULL;
 	const char *email = NULL, *phone = NULL, *why;
 	char pw[AUTH_PASSWORD_MAX + 2], otp[AUTH_OTP_SIZE];
-	int i, from_stdin = 0, rc = EX_USAGE, opened = 0;
+	int i, from_stdin = 0, rc = EX_USAGE, opened = 0, fresh = 0;
 	enum acct_err e;
 
 	if (cli_help(argc, argv)) {
@@ -221,9 +239,19 @@ cmd_user(int argc, char **argv)
 	if (from_stdin && read_password(pw, sizeof(pw)) != 0)
 		return EX_DATAERR;
 
+	/* only add may make the database (accounts before the first start); another command on
+	 * a database that is not there was run without the service's configuration */
+	if (strcmp(cmd, "add") != 0 && cli_db_exists(config, "user") != 0)
+		return EX_NOINPUT;
+	if (strcmp(cmd, "add") == 0 && (fresh = db_fresh(config)) < 0)
+		return EX_DATAERR;
 	if (app_open(&app, config, stderr) != 0)
 		return EX_SOFTWARE;
 	opened = 1;
+	if (fresh)
+		fprintf(stderr, "civicdesk user: the database %s did not exist: created it (civicdesk "
+		                "serve must be started with the same configuration to use it)\n",
+		        app.cfg.db);
 	notify_attach(&app); /* a supervisor added or reactivated: today's escalations reach them */
 	c = db_acquire(app.db);
 	if (c == NULL) {

@@ -483,5 +483,47 @@ class BackupOnFullDisk(unittest.TestCase):
             shutil.rmtree(mnt, ignore_errors=True)
 
 
+
+class CommandsOutsideTheServiceFolder(unittest.TestCase):
+    """An administrator who runs a command in another folder without the service's
+    configuration (no civicdesk.conf there, no --config, no CIVICDESK_CONFIG) is told where it
+    looked, instead of getting a new database with demo accounts there and a report on it."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="civicdesk-elsewhere-")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICDESK_")}
+        self.env["CIVICDESK_TOTP_ROLES"] = ""
+        with open(os.path.join(self.dir, "2027.txt"), "w", encoding="utf-8") as f:
+            f.write("2027-01-01 off 元旦\n")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run_here(self, *args, stdin=""):
+        return subprocess.run([harness.BIN, *args], cwd=self.dir, env=self.env, input=stdin,
+                              capture_output=True, text=True, timeout=60)
+
+    def test_no_database_is_made(self):
+        for args in (["stats", "--period", "2026"], ["user", "list"],
+                     ["user", "suspend", "bob"], ["calendar", "load", "2027.txt"],
+                     ["audit", "archive"], ["restore", "2027.txt"]):
+            with self.subTest(args=args):
+                r = self.run_here(*args)
+                self.assertEqual(r.returncode, 66 if args[0] != "restore" else 65,
+                                 r.stdout + r.stderr)
+                self.assertIn("no database at var/civicdesk.db", r.stderr)
+                self.assertIn("CIVICDESK_CONFIG", r.stderr)
+                self.assertEqual(os.listdir(self.dir), ["2027.txt"])
+
+    def test_user_add_says_it_made_one(self):
+        r = self.run_here("user", "add", "director", "--role", "admin", "--password-stdin",
+                          stdin="A-long-Passw0rd!\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("var/civicdesk.db did not exist: created it", r.stderr)
+        r = self.run_here("user", "list")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("did not exist", r.stderr)
+
+
 if __name__ == "__main__":
     harness.main()
