@@ -525,5 +525,53 @@ class CommandsOutsideTheServiceFolder(unittest.TestCase):
         self.assertNotIn("did not exist", r.stderr)
 
 
+
+class ReadmeNamesEveryKey(unittest.TestCase):
+    """The README's configuration table names every key `serve --help` lists, and the README
+    every CIVICDESK_ variable the code reads outside that table: what an administrator reads
+    is all there is."""
+
+    ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+    def test_every_key_in_the_table(self):
+        with open(os.path.join(self.ROOT, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+        named = set()
+        for line in section.splitlines():
+            if line.startswith("| ") and not line.startswith("| key "):
+                first = line.split("|")[1]
+                named.update(n.strip() for n in first.split(","))
+        r = harness.run_cli("serve", "--help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        keys = re.findall(r"^  (\S+)\s+CIVICDESK_\S+\s+default", r.stdout, re.M)
+        self.assertGreater(len(keys), 70)
+        missing = []
+        for key in keys:
+            if key.startswith("policy."):
+                # one row per policy key for every kind: policy.KIND.forward_days, reply_days …
+                tail = key.split(".", 2)[2]
+                ok = any(n in ("policy.KIND." + tail, tail) for n in named)
+            else:
+                ok = key in named
+            if not ok:
+                missing.append(key)
+        self.assertEqual(missing, [])
+
+    def test_every_variable_read_elsewhere_is_named(self):
+        with open(os.path.join(self.ROOT, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        found = set()
+        for folder in ("service", "db", "sla", "notifiers", "web"):
+            for dirpath, _, files in os.walk(os.path.join(self.ROOT, folder)):
+                for name in files:
+                    if name.endswith(".c"):
+                        with open(os.path.join(dirpath, name), encoding="utf-8") as f:
+                            found.update(re.findall(r'getenv\("(CIVICDESK_\w+)"\)', f.read()))
+        found = {v for v in found if not v.startswith("CIVICDESK_TEST_")}  # test builds only
+        self.assertIn("CIVICDESK_CONFIG", found)
+        self.assertEqual(sorted(v for v in found if v not in readme), [])
+
+
 if __name__ == "__main__":
     harness.main()
