@@ -217,8 +217,10 @@ cmd_restore(int argc, char **argv)
 	st = db_restore(src, cfg.db, saved, sizeof(saved), &info, err, sizeof(err));
 	if (st != DB_FILE_OK) {
 		fprintf(stderr, "civicdesk restore: %s; the database was not changed\n", err);
-		if (access(cfg.db, F_OK) != 0)
-			cli_db_exists(config, "restore"); /* says where the path came from */
+		/* the database could not be written where it was looked for: say where that came
+		 * from (a file that is no backup is said in one line) */
+		if (st == DB_FILE_IO && access(cfg.db, F_OK) != 0)
+			cli_db_exists(config, "restore");
 	} else {
 		printf("restored %s into %s: schema %d, %lld items, %lld audit records\n", src, cfg.db,
 		       info.version, (long long)info.items, (long long)info.audit);

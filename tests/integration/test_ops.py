@@ -506,14 +506,25 @@ class CommandsOutsideTheServiceFolder(unittest.TestCase):
     def test_no_database_is_made(self):
         for args in (["stats", "--period", "2026"], ["user", "list"],
                      ["user", "suspend", "bob"], ["calendar", "load", "2027.txt"],
-                     ["audit", "archive"], ["restore", "2027.txt"]):
+                     ["audit", "archive"]):
             with self.subTest(args=args):
                 r = self.run_here(*args)
-                self.assertEqual(r.returncode, 66 if args[0] != "restore" else 65,
-                                 r.stdout + r.stderr)
+                self.assertEqual(r.returncode, 66, r.stdout + r.stderr)
                 self.assertIn("no database at var/civicdesk.db", r.stderr)
                 self.assertIn("CIVICDESK_CONFIG", r.stderr)
                 self.assertEqual(os.listdir(self.dir), ["2027.txt"])
+
+    def test_restore_says_where_it_looked(self):
+        srv = harness.Server().start()
+        try:
+            backup = os.path.join(self.dir, "b.db")
+            self.assertEqual(srv.cli("backup", backup).returncode, 0)
+        finally:
+            srv.cleanup()
+        r = self.run_here("restore", "b.db")
+        self.assertEqual(r.returncode, 74, r.stdout + r.stderr)
+        self.assertIn("no database at var/civicdesk.db", r.stderr)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["2027.txt", "b.db"])
 
     def test_user_add_says_it_made_one(self):
         r = self.run_here("user", "add", "director", "--role", "admin", "--password-stdin",
