@@ -366,6 +366,21 @@ class DailyBackup(unittest.TestCase):
             srv.cleanup()
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def test_backup_folder_is_made(self):
+        tmp = tempfile.mkdtemp(prefix="civicdesk-daily-")
+        folder = os.path.join(tmp, "backups")
+        srv = harness.Server(env={"CIVICDESK_BACKUP_DIR": folder,
+                                  "CIVICDESK_TEST_NOW": "2025-09-30T10:00"})
+        try:
+            srv.start()
+            for line in srv.proc.stdout:        # the daily backup's line, or its failure's
+                if "daily backup" in line and "created the folder" not in line:
+                    break
+            self.assertIn("civicdesk-2025-09-30.db: ", line)
+            self.assertEqual(integrity(os.path.join(folder, "civicdesk-2025-09-30.db")), "ok")
+        finally:
+            srv.cleanup()
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class CommandUsage(unittest.TestCase):
