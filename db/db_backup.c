@@ -280,11 +280,19 @@ db_backup(const char *path, const char *dest, struct db_file_info *info, char *e
 	}
 	rc = file_info(dest, info, err, errsize) == 0 ? DB_FILE_OK : DB_FILE_ERROR;
 out:
-	if (rc != DB_FILE_OK && tmp != NULL)
-		unlink(tmp);
-	free(tmp);
 	db_conn_close(copy);
 	db_conn_close(c);
+	if (rc != DB_FILE_OK && tmp != NULL) {
+		/* VACUUM INTO that failed (a full disk) leaves the copy's rollback journal too */
+		char *journal = NULL;
+
+		unlink(tmp);
+		if (asprintf(&journal, "%s-journal", tmp) >= 0) {
+			unlink(journal);
+			free(journal);
+		}
+	}
+	free(tmp);
 	return rc;
 }
 

@@ -21,6 +21,14 @@ struct config;
  * database path before opening it. 0, or -1 having said why on stderr as "civicdesk CMD: …";
  * the caller frees cfg with config_free on success. */
 int cli_config(struct config *cfg, const char *path, const char *cmd);
+/* cmd_ops.c: 0 when the configured database file exists; else -1, having said on stderr which
+ * path was looked for and where the configuration came from. For the commands that work on the
+ * service's database (only serve, and user add, create one): run in another folder without
+ * --config or CIVICDESK_CONFIG they would otherwise make a new database there and report on it. */
+int cli_db_exists(const char *config, const char *cmd);
+/* cmd_ops.c: 1 when one of argv[1..argc-1] is --help or -h. A command asked for help prints
+ * its usage on stdout and exits 0; a usage error prints it on stderr and exits 64. */
+int cli_help(int argc, char **argv);
 
 struct app;
 /* daily.c, run by serve at start and after each local midnight: the audit chain's head as a

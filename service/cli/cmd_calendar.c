@@ -354,6 +354,10 @@ run_load(struct ctx *c)
 		names[i] = files[i].name;
 		texts[i] = files[i].text;
 	}
+	if (cli_db_exists(c->opt[OPT_CONFIG], "calendar") != 0) {
+		sla_files_free(files, n);
+		return EX_NOINPUT;
+	}
 	if (app_open(&app, c->opt[OPT_CONFIG], stderr) != 0) {
 		sla_files_free(files, n);
 		return EX_SOFTWARE;

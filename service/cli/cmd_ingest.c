@@ -22,6 +22,8 @@
 #define EX_DATAERR 65
 #define EX_TEMPFAIL 75
 
+#define INGEST_USAGE "usage: civicdesk ingest-mail [--config FILE] < message\n"
+
 /* Reads stdin whole, at most MAIL_RAW_MAX + 1 bytes (one more tells it is too large). */
 static char *
 read_all(size_t *len)
@@ -85,11 +87,15 @@ cmd_ingest_mail(int argc, char **argv)
 	size_t len = 0;
 	int i, rc = EX_TEMPFAIL;
 
+	if (cli_help(argc, argv)) {
+		printf(INGEST_USAGE);
+		return EX_OK;
+	}
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			config = argv[++i];
 		} else {
-			fprintf(stderr, "usage: civicdesk ingest-mail [--config FILE] < message\n");
+			fprintf(stderr, INGEST_USAGE);
 			return EX_USAGE;
 		}
 	}

@@ -62,6 +62,48 @@ cli_config(struct config *cfg, const char *path, const char *cmd)
 	return 0;
 }
 
+int
+cli_db_exists(const char *config, const char *cmd)
+{
+	struct config cfg;
+	const char *from = config != NULL ? config : getenv("CIVICDESK_CONFIG");
+	char how[512];
+
+	if (cli_config(&cfg, config, cmd) != 0)
+		return -1;
+	if (access(cfg.db, F_OK) == 0) {
+		config_free(&cfg);
+		return 0;
+	}
+	if (from == NULL && access("civicdesk.conf", F_OK) == 0)
+		from = "civicdesk.conf";
+	if (getenv("CIVICDESK_DB") != NULL)
+		snprintf(how, sizeof(how), "from CIVICDESK_DB");
+	else if (from != NULL)
+		snprintf(how, sizeof(how), "from %s", from);
+	else
+		snprintf(how, sizeof(how), "the default: no civicdesk.conf in this folder, no "
+		                           "--config, no CIVICDESK_CONFIG");
+	fprintf(stderr,
+	        "civicdesk %s: no database at %s (%s); give the configuration civicdesk serve "
+	        "uses (--config FILE or CIVICDESK_CONFIG=FILE; installed: "
+	        "/etc/civicdesk/civicdesk.conf)\n",
+	        cmd, cfg.db, how);
+	config_free(&cfg);
+	return -1;
+}
+
+int
+cli_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
 /* Splits [--config FILE] ARG: 0 with *config and *arg set (arg NULL when optional and absent),
  * or -1 on a usage error. */
 static int
@@ -94,6 +136,13 @@ seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+static void
+backup_usage(FILE *out)
+{
+	fprintf(out, "usage: civicdesk backup [--config FILE] BACKUP-FILE\n"
+	             "  copies the database (also while serve runs) into BACKUP-FILE, a new file\n");
+}
+
 int
 cmd_backup(int argc, char **argv)
 {
@@ -104,10 +153,12 @@ cmd_backup(int argc, char **argv)
 	char err[1024];
 	enum db_file_status st;
 
+	if (cli_help(argc, argv)) {
+		backup_usage(stdout);
+		return EX_OK;
+	}
 	if (ops_args(argc, argv, 1, 1, &config, &dest) != 0) {
-		fprintf(stderr, "usage: civicdesk backup [--config FILE] BACKUP-FILE\n"
-		                "  copies the database (also while serve runs) into BACKUP-FILE, a new "
-		                "file\n");
+		backup_usage(stderr);
 		return EX_USAGE;
 	}
 	if (cli_config(&cfg, config, "backup") != 0)
@@ -136,6 +187,13 @@ cmd_backup(int argc, char **argv)
 	return file_exit[st];
 }
 
+static void
+restore_usage(FILE *out)
+{
+	fprintf(out, "usage: civicdesk restore [--config FILE] BACKUP-FILE\n"
+	             "  puts BACKUP-FILE back as the database; civicdesk serve must be stopped\n");
+}
+
 int
 cmd_restore(int argc, char **argv)
 {
@@ -145,10 +203,12 @@ cmd_restore(int argc, char **argv)
 	char err[1024], saved[4096];
 	enum db_file_status st;
 
+	if (cli_help(argc, argv)) {
+		restore_usage(stdout);
+		return EX_OK;
+	}
 	if (ops_args(argc, argv, 1, 1, &config, &src) != 0) {
-		fprintf(stderr, "usage: civicdesk restore [--config FILE] BACKUP-FILE\n"
-		                "  puts BACKUP-FILE back as the database; civicdesk serve must be "
-		                "stopped\n");
+		restore_usage(stderr);
 		return EX_USAGE;
 	}
 	if (cli_config(&cfg, config, "restore") != 0)
@@ -157,6 +217,10 @@ cmd_restore(int argc, char **argv)
 	st = db_restore(src, cfg.db, saved, sizeof(saved), &info, err, sizeof(err));
 	if (st != DB_FILE_OK) {
 		fprintf(stderr, "civicdesk restore: %s; the database was not changed\n", err);
+		/* the database could not be written where it was looked for: say where that came
+		 * from (a file that is no backup is said in one line) */
+		if (st == DB_FILE_IO && access(cfg.db, F_OK) != 0)
+			cli_db_exists(config, "restore");
 	} else {
 		printf("restored %s into %s: schema %d, %lld items, %lld audit records\n", src, cfg.db,
 		       info.version, (long long)info.items, (long long)info.audit);
@@ -168,6 +232,21 @@ cmd_restore(int argc, char **argv)
 	}
 	config_free(&cfg);
 	return file_exit[st];
+}
+
+static void
+audit_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: civicdesk audit verify [--head 'record N hash HEX'] [--config FILE] "
+	        "[DATABASE-FILE]\n"
+	        "       civicdesk audit archive [--config FILE]\n"
+	        "  verify   checks the audit chain of the database (default: the configured one;\n"
+	        "           a backup file may be given) with its archive files: exit 0 intact,\n"
+	        "           1 broken; --head: a head serve logged earlier, which must still be in\n"
+	        "           the chain\n"
+	        "  archive  moves the records older than audit_archive_days to an archive file\n"
+	        "           now (serve does it daily)\n");
 }
 
 /* civicdesk audit archive [--config FILE]: 0 done (or nothing old enough), 70 on error. */
@@ -183,9 +262,11 @@ audit_archive(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[2], "--config") == 0)
 		config = argv[3];
 	else if (argc != 2) {
-		fprintf(stderr, "usage: civicdesk audit archive [--config FILE]\n");
+		audit_usage(stderr);
 		return EX_USAGE;
 	}
+	if (cli_db_exists(config, "audit") != 0)
+		return EX_NOINPUT;
 	if (app_open(&app, config, stderr) != 0)
 		return EX_SOFTWARE;
 	if (core_audit_archive(&app, app_now(&app), &info, err, sizeof(err)) != 0)
@@ -275,6 +356,10 @@ cmd_audit(int argc, char **argv)
 	char err[1024], hex[DB_AUDIT_HASH * 2 + 1];
 	int rc, anchored = 0;
 
+	if (cli_help(argc, argv)) {
+		audit_usage(stdout);
+		return EX_OK;
+	}
 	if (argc >= 2 && strcmp(argv[1], "archive") == 0)
 		return audit_archive(argc, argv);
 	memset(&anchor, 0, sizeof(anchor));
@@ -283,14 +368,7 @@ cmd_audit(int argc, char **argv)
 		return EX_USAGE;
 	if (argc < 2 || strcmp(argv[1], "verify") != 0 ||
 	    ops_args(argc, argv, 2, 0, &config, &file) != 0) {
-		fprintf(stderr, "usage: civicdesk audit verify [--head 'record N hash HEX'] "
-		                "[--config FILE] [DATABASE-FILE]\n"
-		                "  checks the audit chain of the database (default: the configured "
-		                "one; a backup file may be given), with its archive files; --head: "
-		                "a head serve logged earlier, which must still be in the chain\n"
-		                "       civicdesk audit archive [--config FILE]\n"
-		                "  moves records older than audit_archive_days to an archive file now "
-		                "(serve does it daily)\n");
+		audit_usage(stderr);
 		return EX_USAGE;
 	}
 	if (cli_config(&cfg, config, "audit") != 0)

@@ -35,11 +35,18 @@ calendar_sync(struct app *app, int at_start)
 		         rep.items, rep.confirmed, rep.left);
 }
 
+#define SERVE_USAGE "usage: civicdesk serve [--config FILE] [--listen HOST:PORT]\n"
+
+/* --help: the usage and every configuration key on stdout; a usage error: the usage line. */
 static void
-usage(void)
+usage(FILE *out)
 {
-	fprintf(stderr, "usage: civicdesk serve [--config FILE] [--listen HOST:PORT]\n\n");
-	config_usage(stderr);
+	if (out == stdout) {
+		fprintf(out, SERVE_USAGE "\n");
+		config_usage(out);
+	} else {
+		fprintf(out, SERVE_USAGE "(civicdesk serve --help lists the configuration keys)\n");
+	}
 }
 
 /* Raises the soft limit of open files to the hard one (LimitNOFILE in the systemd unit): each
@@ -88,13 +95,20 @@ cmd_serve(int argc, char **argv)
 	sla_day last_day;
 	int i, sig = 0, port = 0, rc = 1, lock_fd = -1;
 
+	if (cli_help(argc, argv)) {
+		usage(stdout);
+		return 0;
+	}
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			config = argv[++i];
 		else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
 			listen = argv[++i];
 		else {
-			usage();
+			fprintf(stderr, "civicdesk serve: %s %s\n",
+			        argv[i][0] == '-' ? "unknown option or missing value:" : "unexpected",
+			        argv[i]);
+			usage(stderr);
 			return 64;
 		}
 	}

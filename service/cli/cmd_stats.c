@@ -12,12 +12,13 @@
 #define EX_OK 0
 #define EX_USAGE 64
 #define EX_DATAERR 65
+#define EX_NOINPUT 66
 #define EX_SOFTWARE 70
 
 static void
-usage(void)
+usage(FILE *out)
 {
-	fprintf(stderr,
+	fprintf(out,
 	        "usage: civicdesk stats --period YYYY-MM|YYYY-Qn|YYYY|YYYY-MM-DD..YYYY-MM-DD\n"
 	        "                       [--section NAME] [--csv] [--config FILE]\n");
 }
@@ -33,7 +34,7 @@ pct(double v, char buf[16])
 }
 
 static void
-print_table(const struct stats_report *r)
+print_table(const struct stats_report *r, int one_section)
 {
 	char from[16], to[16], end[16], ot[16], cr[16], sr[16], avg[16];
 	size_t i;
@@ -61,6 +62,15 @@ print_table(const struct stats_report *r)
 		       (long long)s->n.overdue, (long long)s->n.rejected, (long long)s->n.merged, ot,
 		       cr, sr, avg);
 	}
+	/* the items no section holds yet (waiting for a dispatcher), as GET /api/v1/stats's
+	 * "unassigned": without it a full queue of new items shows as nothing received */
+	if (!one_section) {
+		const struct db_stats_row *u = &r->unassigned;
+
+		printf("-\t(no section)\t%lld\t-\t-\t-\t%lld\t%lld\t%lld\t%lld\t-\t-\t-\t-\n",
+		       (long long)u->received, (long long)u->open, (long long)u->overdue,
+		       (long long)u->rejected, (long long)u->merged);
+	}
 }
 
 int
@@ -75,6 +85,10 @@ cmd_stats(int argc, char **argv)
 	int64_t only = 0;
 	int i, csv = 0, rc = EX_SOFTWARE;
 
+	if (cli_help(argc, argv)) {
+		usage(stdout);
+		return EX_OK;
+	}
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--period") == 0 && i + 1 < argc)
 			period = argv[++i];
@@ -85,12 +99,16 @@ cmd_stats(int argc, char **argv)
 		else if (strcmp(argv[i], "--csv") == 0)
 			csv = 1;
 		else {
-			usage();
+			fprintf(stderr, "civicdesk stats: %s %s\n",
+			        argv[i][0] == '-' ? "unknown option or missing value:" : "unexpected",
+			        argv[i]);
+			usage(stderr);
 			return EX_USAGE;
 		}
 	}
 	if (period == NULL) {
-		usage();
+		fprintf(stderr, "civicdesk stats: which period? (--period)\n");
+		usage(stderr);
 		return EX_USAGE;
 	}
 	if (stats_period_parse(period, &p) != 0) {
@@ -98,6 +116,8 @@ cmd_stats(int argc, char **argv)
 		                "YYYY-MM-DD..YYYY-MM-DD\n", period);
 		return EX_DATAERR;
 	}
+	if (cli_db_exists(config, "stats") != 0)
+		return EX_NOINPUT;
 	if (app_open(&app, config, stderr) != 0)
 		return EX_SOFTWARE;
 	c = db_acquire(app.db);
@@ -135,7 +155,7 @@ cmd_stats(int argc, char **argv)
 		free(text);
 		rc = text != NULL ? EX_OK : EX_SOFTWARE;
 	} else {
-		print_table(&r);
+		print_table(&r, only != 0);
 		rc = EX_OK;
 	}
 	stats_report_free(&r);

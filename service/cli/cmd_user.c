@@ -1,12 +1,14 @@
 /*
  * cmd_user.c: civicdesk user … — staff accounts from the command line, for operators and
  * scripts. Exit codes from sysexits: 0 done, 64 usage (unknown command, option or role),
- * 65 refused data (weak password, unknown section or account, name taken), 70 internal error.
+ * 65 refused data (weak password, unknown section or account, name taken), 66 no database
+ * (only add creates one), 70 internal error.
  * Every change is audited with actor "cli".
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -19,15 +21,16 @@
 #define EX_OK 0
 #define EX_USAGE 64
 #define EX_DATAERR 65
+#define EX_NOINPUT 66
 #define EX_SOFTWARE 70
 
 static const struct actor cli = {0, "cli", NULL};
 
 static void
-usage(void)
+usage(FILE *out)
 {
 	fprintf(
-	    stderr,
+	    out,
 	    "usage: civicdesk user COMMAND [--config FILE] …\n"
 	    "  add NAME --role ROLE [--section NAME] [--email ADDR] [--phone NUMBER]\n"
 	    "      [--password-stdin]\n"
@@ -40,6 +43,47 @@ usage(void)
 	    "  totp-reset NAME         remove the second factor (TOTP) of a lost phone\n"
 	    "  passwd NAME --password-stdin\n"
 	    "roles: handler, section_head, dispatcher, supervisor, admin\n");
+}
+
+/* 1 if the configured database is not there yet (user add will create it), 0 if it is, -1
+ * when the configuration cannot be read (said on stderr). */
+static int
+db_fresh(const char *config)
+{
+	struct config cfg;
+	int fresh;
+
+	if (cli_config(&cfg, config, "user") != 0)
+		return -1;
+	fresh = access(cfg.db, F_OK) != 0;
+	config_free(&cfg);
+	return fresh;
+}
+
+/* What is wrong with the shape of `civicdesk user CMD …` (NAME, a second argument, --role,
+ * --password-stdin), or NULL when nothing is. */
+static const char *
+shape_error(const char *cmd, const char *name, const char *arg2, const char *role,
+            int from_stdin)
+{
+	if (strcmp(cmd, "list") == 0)
+		return name != NULL ? "takes no NAME" : NULL;
+	if (strcmp(cmd, "set-role") == 0)
+		return name == NULL || arg2 == NULL ? "needs NAME and ROLE" : NULL;
+	if (strcmp(cmd, "add") == 0)
+		return name == NULL   ? "needs NAME"
+		       : arg2 != NULL ? "takes one NAME"
+		       : role == NULL ? "needs --role ROLE"
+		                      : NULL;
+	if (strcmp(cmd, "passwd") == 0)
+		return name == NULL || arg2 != NULL ? "needs one NAME"
+		       : !from_stdin                ? "reads the password from stdin: --password-stdin"
+		                                    : NULL;
+	if (strcmp(cmd, "suspend") == 0 || strcmp(cmd, "reactivate") == 0 ||
+	    strcmp(cmd, "revoke") == 0 || strcmp(cmd, "reset-password") == 0 ||
+	    strcmp(cmd, "totp-reset") == 0)
+		return name == NULL || arg2 != NULL ? "needs one NAME" : NULL;
+	return "unknown command";
 }
 
 /* Reads the first line of stdin (without its line end) into buf. 0, or -1 with a message. */
@@ -135,13 +179,18 @@ cmd_user(int argc, char **argv)
 	struct account_change ch;
 	struct acct_error err;
 	const char *cmd, *name = NULL, *role = NULL, *section = NULL, *config = NULL, *arg2 = NULL;
-	const char *email = NULL, *phone = NULL;
+	const char *email = NULL, *phone = NULL, *why;
 	char pw[AUTH_PASSWORD_MAX + 2], otp[AUTH_OTP_SIZE];
-	int i, from_stdin = 0, rc = EX_USAGE, opened = 0;
+	int i, from_stdin = 0, rc = EX_USAGE, opened = 0, fresh = 0;
 	enum acct_err e;
 
+	if (cli_help(argc, argv)) {
+		usage(stdout);
+		return EX_OK;
+	}
 	if (argc < 2) {
-		usage();
+		fprintf(stderr, "civicdesk user: which command?\n");
+		usage(stderr);
 		return EX_USAGE;
 	}
 	cmd = argv[1];
@@ -155,33 +204,27 @@ cmd_user(int argc, char **argv)
 		if (strcmp(argv[i], "--password-stdin") == 0)
 			from_stdin = 1;
 		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "civicdesk user: unknown option %s\n", argv[i]);
-			usage();
+			fprintf(stderr, "civicdesk user: unknown option or missing value: %s\n",
+			        argv[i]);
+			usage(stderr);
 			return EX_USAGE;
 		} else if (name == NULL)
 			name = argv[i];
 		else if (arg2 == NULL)
 			arg2 = argv[i];
 		else {
-			usage();
+			fprintf(stderr, "civicdesk user: unexpected %s\n", argv[i]);
+			usage(stderr);
 			return EX_USAGE;
 		}
 	}
 	/* Check the shape of the command before touching the database. */
-	if (strcmp(cmd, "list") == 0       ? name != NULL
-	    : strcmp(cmd, "set-role") == 0 ? name == NULL || arg2 == NULL
-	    : strcmp(cmd, "add") == 0      ? name == NULL || arg2 != NULL || role == NULL
-	    : strcmp(cmd, "passwd") == 0   ? name == NULL || arg2 != NULL || !from_stdin
-	    : (strcmp(cmd, "suspend") == 0 || strcmp(cmd, "reactivate") == 0 ||
-	       strcmp(cmd, "revoke") == 0 || strcmp(cmd, "reset-password") == 0 ||
-	       strcmp(cmd, "totp-reset") == 0)
-	        ? name == NULL || arg2 != NULL
-	        : 1) {
-		usage();
-		return EX_USAGE;
-	}
-	if ((email != NULL || phone != NULL) && strcmp(cmd, "add") != 0) {
-		usage();
+	why = shape_error(cmd, name, arg2, role, from_stdin);
+	if (why == NULL && (email != NULL || phone != NULL) && strcmp(cmd, "add") != 0)
+		why = "--email and --phone go with add only";
+	if (why != NULL) {
+		fprintf(stderr, "civicdesk user %s: %s\n", cmd, why);
+		usage(stderr);
 		return EX_USAGE;
 	}
 	if (strcmp(cmd, "set-role") == 0)
@@ -196,9 +239,19 @@ cmd_user(int argc, char **argv)
 	if (from_stdin && read_password(pw, sizeof(pw)) != 0)
 		return EX_DATAERR;
 
+	/* only add may make the database (accounts before the first start); another command on
+	 * a database that is not there was run without the service's configuration */
+	if (strcmp(cmd, "add") != 0 && cli_db_exists(config, "user") != 0)
+		return EX_NOINPUT;
+	if (strcmp(cmd, "add") == 0 && (fresh = db_fresh(config)) < 0)
+		return EX_DATAERR;
 	if (app_open(&app, config, stderr) != 0)
 		return EX_SOFTWARE;
 	opened = 1;
+	if (fresh)
+		fprintf(stderr, "civicdesk user: the database %s did not exist: created it (civicdesk "
+		                "serve must be started with the same configuration to use it)\n",
+		        app.cfg.db);
 	notify_attach(&app); /* a supervisor added or reactivated: today's escalations reach them */
 	c = db_acquire(app.db);
 	if (c == NULL) {

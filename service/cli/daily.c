@@ -1,13 +1,15 @@
 /*
  * daily.c: what civicdesk serve does once a local day (at start, then after each midnight): a
  * log line with the audit chain's head (to be anchored outside), and, with backup_dir set, a
- * backup civicdesk-YYYY-MM-DD.db there, keeping the newest backup_keep of them.
+ * backup civicdesk-YYYY-MM-DD.db there (the folder made when missing), keeping the newest
+ * backup_keep of them.
  */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -88,6 +90,9 @@ daily_backup(struct app *app)
 
 	if (app->cfg.backup_dir[0] == '\0')
 		return;
+	/* the folder itself, as a configuration names it (its parent must exist) */
+	if (mkdir(app->cfg.backup_dir, 0750) == 0)
+		log_info("daily backup: created the folder %s", app->cfg.backup_dir);
 	sla_split(sla_local_day(app_now(app)), &y, &m, &d);
 	snprintf(day, sizeof(day), "%04d-%02d-%02d", y, m, d);
 	snprintf(path, sizeof(path), "%s/" DAILY_PREFIX "%s.db", app->cfg.backup_dir, day);

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -364,6 +365,238 @@ class DailyBackup(unittest.TestCase):
         finally:
             srv.cleanup()
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_backup_folder_is_made(self):
+        tmp = tempfile.mkdtemp(prefix="civicdesk-daily-")
+        folder = os.path.join(tmp, "backups")
+        srv = harness.Server(env={"CIVICDESK_BACKUP_DIR": folder,
+                                  "CIVICDESK_TEST_NOW": "2025-09-30T10:00"})
+        try:
+            srv.start()
+            for line in srv.proc.stdout:        # the daily backup's line, or its failure's
+                if "daily backup" in line and "created the folder" not in line:
+                    break
+            self.assertIn("civicdesk-2025-09-30.db: ", line)
+            self.assertEqual(integrity(os.path.join(folder, "civicdesk-2025-09-30.db")), "ok")
+        finally:
+            srv.cleanup()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class CommandUsage(unittest.TestCase):
+    """Every command answers --help (or -h) with its usage on stdout and exit 0, and a wrong
+    argument with what is wrong and the usage on stderr and exit 64 (sysexits EX_USAGE)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="civicdesk-usage-")
+        self.env = {"CIVICDESK_DB": os.path.join(self.tmp, "civicdesk.db")}
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_help_on_stdout_exit_0(self):
+        for args in (["--help"], ["serve", "--help"], ["calendar", "--help"],
+                     ["user", "--help"], ["user", "list", "--help"], ["user", "add", "-h"],
+                     ["stats", "--help"], ["backup", "--help"], ["restore", "-h"],
+                     ["audit", "--help"], ["audit", "verify", "--help"],
+                     ["audit", "archive", "--help"], ["ingest-mail", "--help"]):
+            with self.subTest(args=args):
+                r = harness.run_cli(*args, env=self.env, stdin="")
+                self.assertEqual((r.returncode, r.stderr), (0, ""), r.stdout)
+                self.assertTrue(r.stdout.startswith("usage: civicdesk"), r.stdout)
+        # asking for help touches no database
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_top_level_usage_names_every_command(self):
+        r = harness.run_cli("--help")
+        for word in ("serve", "calendar", "load", "user", "stats", "backup", "restore",
+                     "audit", "archive", "ingest-mail", "--version", "COMMAND --help"):
+            self.assertIn(word, r.stdout)
+
+    def test_wrong_arguments_say_what_exit_64(self):
+        # arguments, words the first line of stderr holds
+        for args, words in ((["frobnicate"], ["frobnicate"]),
+                            (["serve", "--bogus"], ["--bogus"]),
+                            (["serve", "--listen"], ["--listen"]),
+                            (["serve", "extra"], ["extra"]),
+                            (["user"], ["which command"]),
+                            (["user", "add", "bob"], ["add", "--role"]),
+                            (["user", "passwd", "bob"], ["--password-stdin"]),
+                            (["user", "list", "bob"], ["list", "NAME"]),
+                            (["user", "frob", "bob"], ["frob", "unknown command"]),
+                            (["stats"], ["--period"]),
+                            (["stats", "--csv", "--bogus"], ["--bogus"]),
+                            (["backup"], ["usage: civicdesk backup"]),
+                            (["restore", "a", "b"], ["usage: civicdesk restore"]),
+                            (["audit", "frob"], ["usage: civicdesk audit"]),
+                            (["ingest-mail", "-x"], ["usage: civicdesk ingest-mail"])):
+            with self.subTest(args=args):
+                r = harness.run_cli(*args, env=self.env, stdin="")
+                self.assertEqual((r.returncode, r.stdout), (64, ""), r.stderr)
+                first = r.stderr.splitlines()[0]
+                for w in words:
+                    self.assertIn(w, first)
+                self.assertIn("usage: civicdesk", r.stderr)
+        # serve's wrong argument gets its usage line, not the table of every key
+        r = harness.run_cli("serve", "--bogus", env=self.env)
+        self.assertLess(len(r.stderr.splitlines()), 5, r.stderr)
+        self.assertIn("serve --help", r.stderr)
+
+
+class StatsCommand(unittest.TestCase):
+    """`civicdesk stats` shows the items no section holds yet, as the API's "unassigned": a
+    queue of new items is not a month of nothing received."""
+
+    def test_items_without_a_section_are_counted(self):
+        srv = harness.Server().start()
+        try:
+            for _ in range(2):
+                r = srv.request("POST", "/api/v1/items", json_body=ITEM)
+                self.assertEqual(r.status, 201)
+            day = 86400
+            period = "%s..%s" % (time.strftime("%Y-%m-%d", time.gmtime(time.time() - day)),
+                                 time.strftime("%Y-%m-%d", time.gmtime(time.time() + day)))
+            r = srv.cli("stats", "--period", period)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            rows = [line.split("\t") for line in r.stdout.splitlines()]
+            self.assertIn(["-", "(no section)", "2", "-", "-", "-", "2", "0", "0", "0",
+                           "-", "-", "-", "-"], rows)
+            self.assertEqual(len(rows[1]), len(rows[-1]))      # the header's columns
+            # one section asked for: only its row
+            name = rows[2][1]
+            r = srv.cli("stats", "--period", period, "--section", name)
+            self.assertNotIn("(no section)", r.stdout)
+        finally:
+            srv.cleanup()
+
+
+class BackupOnFullDisk(unittest.TestCase):
+    """A backup that does not fit fails with 74 and leaves nothing in the backup folder (the
+    copy's rollback journal was left behind). Needs root (a tiny tmpfs); skipped otherwise."""
+
+    def test_nothing_left_behind(self):
+        mnt = tempfile.mkdtemp(prefix="civicdesk-bfull-")
+        if os.geteuid() != 0 or subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
+                capture_output=True).returncode != 0:
+            os.rmdir(mnt)
+            self.skipTest("needs root to mount a small tmpfs")
+        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        try:
+            # 64 letters of 60 kB: a copy larger than SQLite's page cache, which spills
+            # (writes its journal) before it runs out of room
+            big = dict(ITEM, body="满" * 20000)
+            for _ in range(64):
+                self.assertEqual(srv.request("POST", "/api/v1/items", json_body=big).status, 201)
+            r = srv.cli("backup", os.path.join(mnt, "civicdesk-full.db"))
+            self.assertEqual(r.returncode, 74, r.stdout + r.stderr)
+            self.assertIn("full", r.stderr)
+            self.assertEqual(os.listdir(mnt), [])
+        finally:
+            srv.cleanup()
+            subprocess.run(["umount", mnt], capture_output=True)
+            shutil.rmtree(mnt, ignore_errors=True)
+
+
+
+class CommandsOutsideTheServiceFolder(unittest.TestCase):
+    """An administrator who runs a command in another folder without the service's
+    configuration (no civicdesk.conf there, no --config, no CIVICDESK_CONFIG) is told where it
+    looked, instead of getting a new database with demo accounts there and a report on it."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="civicdesk-elsewhere-")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICDESK_")}
+        self.env["CIVICDESK_TOTP_ROLES"] = ""
+        with open(os.path.join(self.dir, "2027.txt"), "w", encoding="utf-8") as f:
+            f.write("2027-01-01 off 元旦\n")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run_here(self, *args, stdin=""):
+        return subprocess.run([harness.BIN, *args], cwd=self.dir, env=self.env, input=stdin,
+                              capture_output=True, text=True, timeout=60)
+
+    def test_no_database_is_made(self):
+        for args in (["stats", "--period", "2026"], ["user", "list"],
+                     ["user", "suspend", "bob"], ["calendar", "load", "2027.txt"],
+                     ["audit", "archive"]):
+            with self.subTest(args=args):
+                r = self.run_here(*args)
+                self.assertEqual(r.returncode, 66, r.stdout + r.stderr)
+                self.assertIn("no database at var/civicdesk.db", r.stderr)
+                self.assertIn("CIVICDESK_CONFIG", r.stderr)
+                self.assertEqual(os.listdir(self.dir), ["2027.txt"])
+
+    def test_restore_says_where_it_looked(self):
+        srv = harness.Server().start()
+        try:
+            backup = os.path.join(self.dir, "b.db")
+            self.assertEqual(srv.cli("backup", backup).returncode, 0)
+        finally:
+            srv.cleanup()
+        r = self.run_here("restore", "b.db")
+        self.assertEqual(r.returncode, 74, r.stdout + r.stderr)
+        self.assertIn("no database at var/civicdesk.db", r.stderr)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["2027.txt", "b.db"])
+
+    def test_user_add_says_it_made_one(self):
+        r = self.run_here("user", "add", "director", "--role", "admin", "--password-stdin",
+                          stdin="A-long-Passw0rd!\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("var/civicdesk.db did not exist: created it", r.stderr)
+        r = self.run_here("user", "list")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("did not exist", r.stderr)
+
+
+
+class ReadmeNamesEveryKey(unittest.TestCase):
+    """The README's configuration table names every key `serve --help` lists, and the README
+    every CIVICDESK_ variable the code reads outside that table: what an administrator reads
+    is all there is."""
+
+    ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+    def test_every_key_in_the_table(self):
+        with open(os.path.join(self.ROOT, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+        named = set()
+        for line in section.splitlines():
+            if line.startswith("| ") and not line.startswith("| key "):
+                first = line.split("|")[1]
+                named.update(n.strip() for n in first.split(","))
+        r = harness.run_cli("serve", "--help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        keys = re.findall(r"^  (\S+)\s+CIVICDESK_\S+\s+default", r.stdout, re.M)
+        self.assertGreater(len(keys), 70)
+        missing = []
+        for key in keys:
+            if key.startswith("policy."):
+                # one row per policy key for every kind: policy.KIND.forward_days, reply_days …
+                tail = key.split(".", 2)[2]
+                ok = any(n in ("policy.KIND." + tail, tail) for n in named)
+            else:
+                ok = key in named
+            if not ok:
+                missing.append(key)
+        self.assertEqual(missing, [])
+
+    def test_every_variable_read_elsewhere_is_named(self):
+        with open(os.path.join(self.ROOT, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        found = set()
+        for folder in ("service", "db", "sla", "notifiers", "web"):
+            for dirpath, _, files in os.walk(os.path.join(self.ROOT, folder)):
+                for name in files:
+                    if name.endswith(".c"):
+                        with open(os.path.join(dirpath, name), encoding="utf-8") as f:
+                            found.update(re.findall(r'getenv\("(CIVICDESK_\w+)"\)', f.read()))
+        found = {v for v in found if not v.startswith("CIVICDESK_TEST_")}  # test builds only
+        self.assertIn("CIVICDESK_CONFIG", found)
+        self.assertEqual(sorted(v for v in found if v not in readme), [])
 
 
 if __name__ == "__main__":
