@@ -72,6 +72,8 @@ static enum acct_err
 check_fields(struct acct_error *err, const char *role, const char *display_name, const char *email,
              const char *phone)
 {
+	char number[PHONE_TIDY_SIZE];
+	enum phone_kind kind;
 	enum acct_err e;
 
 	if (role != NULL && role_parse(role) < 0)
@@ -87,11 +89,21 @@ check_fields(struct acct_error *err, const char *role, const char *display_name,
 	if (e == ACCT_OK && email != NULL && email[0] != '\0' && !address_alone(email))
 		e = fail(err, ACCT_INVALID, "email", "'%s' is not an e-mail address (one address alone)",
 		         email);
-	if (e == ACCT_OK && phone != NULL && phone[0] != '\0' && !phone_valid(phone))
-		e = fail(err, ACCT_INVALID, "phone",
-		         "'%s' is not a phone number (a mobile number such as 138 1234 5678, "
-		         "optionally after +86, or a landline with its area code, 010-6512 3456)",
-		         phone);
+	if (e == ACCT_OK && phone != NULL && phone[0] != '\0') {
+		kind = phone_tidy_kind(phone, number);
+		if (kind == PHONE_NONE)
+			e = fail(err, ACCT_INVALID, "phone",
+			         "'%s' is not a phone number (a mobile number such as 138 1234 5678, "
+			         "optionally after +86, or a landline with its area code, 010-6512 "
+			         "3456)",
+			         phone);
+		else if (kind == PHONE_EXTENSION || kind == PHONE_SERVICE)
+			e = fail(err, ACCT_INVALID, "phone",
+			         "'%s' cannot take the SMS an account gets (%s): give a mobile number "
+			         "such as 138 1234 5678, or a landline with its area code and no "
+			         "extension, 010-6512 3456",
+			         phone, kind == PHONE_SERVICE ? "a service number" : "an extension");
+	}
 	return e;
 }
 
