@@ -311,6 +311,12 @@ int email_valid(const char *s);
  * or an ideographic full stop (。, ｡) as '.'. 1 with out filled when the result is valid UTF-8
  * without control characters and email_valid, else 0. */
 int email_tidy(const char *s, char out[EMAIL_TIDY_SIZE]);
+/* An account's e-mail address as an operator types it (user --email, the admin API and page):
+ * tidied as email_tidy tidies it, and taken when it is one address alone (LOCAL@DOMAIN, no
+ * blank, name or list), a domain without a dot (a local mail host) too, as accounts took it
+ * before; one taken before that is not UTF-8 text is kept as written. 1 with out filled, else 0
+ * (out may be written). */
+int email_tidy_account(const char *s, char out[EMAIL_TIDY_SIZE]);
 /* The language of a BCP 47 tag a client sends, in any case, '-' or '_' between subtags: ours
  * (zh-Hans, zh-Hant, en); zh alone or with a region (zh-CN, zh-SG) is simplified, zh-TW, zh-HK,
  * zh-MO traditional, a script subtag (zh-Hant-CN) before the region; en with any region (en-US,

@@ -111,7 +111,9 @@ core_submit_check(const struct intake *in, struct core_error *err)
 		            "number (400-810-8888, 95588)");
 	if (present(in->email) && !email_tidy(in->email, email))
 		return core_fail(err, CORE_INVALID, "email",
-		            "email is not a valid e-mail address (name@example.cn)");
+		            "email is not a valid e-mail address: write one address, such as "
+		            "name@example.cn (blanks around it and a full-width \xef\xbc\xa0 or "
+		            "\xef\xbc\x8e are fine)");
 	/* mail comes with its sender, even when the address is not one we can check */
 	if (in->staff == NULL && in->channel != CHANNEL_EMAIL && !present(in->phone) &&
 	    !present(in->email))

@@ -1,4 +1,5 @@
-/* validate.c: checks of citizen input: UTF-8 text, mainland phone numbers, e-mail addresses. */
+/* validate.c: checks of citizen and account input: UTF-8 text, mainland phone numbers, e-mail
+ * addresses. */
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -465,24 +466,17 @@ phone_valid(const char *s)
 	return phone_tidy(s, out);
 }
 
-int
-email_tidy(const char *s, char out[EMAIL_TIDY_SIZE])
+/* s without the blanks around it (ASCII's, the ideographic space, the no-break space: from the
+ * first visible character to the end of the last), a full-width ＠ as '@', a full-width ． and the
+ * ideographic full stops that IDNA also reads as the dot between labels as '.', in out: 1, or 0
+ * when s is blank, not valid UTF-8, has control characters or is too long. */
+static int
+email_marks(const char *s, char out[EMAIL_TIDY_SIZE])
 {
 	const unsigned char *p = (const unsigned char *)s, *all = p + strlen(s), *end = p, *q;
 	size_t n = 0, k;
 	unsigned cp;
 
-	/* the common case at once: printable ASCII without blanks, as stored */
-	for (q = p; q < all && *q > 0x20 && *q < 0x7f; q++)
-		;
-	if (q == all) {
-		if (q - p >= EMAIL_TIDY_SIZE || !email_valid(s))
-			return 0;
-		memcpy(out, s, (size_t)(q - p) + 1);
-		return 1;
-	}
-	/* without the blanks around it (ASCII's, the ideographic space, the no-break space): from
-	 * the first visible character to the end of the last */
 	for (q = p; q < all; q += k) {
 		k = utf8_seq(q, all, &cp);
 		if (k == 0)
@@ -495,8 +489,6 @@ email_tidy(const char *s, char out[EMAIL_TIDY_SIZE])
 	}
 	if (end == (const unsigned char *)s || text_check((const char *)p, end - p, 0) < 0)
 		return 0;
-	/* a Chinese input method's full-width ＠ and ．, and the ideographic full stops that IDNA
-	 * also reads as the dot between labels */
 	while (p < end) {
 		k = utf8_seq(p, end, &cp);
 		if (n + k >= EMAIL_TIDY_SIZE)
@@ -512,7 +504,55 @@ email_tidy(const char *s, char out[EMAIL_TIDY_SIZE])
 		p += k;
 	}
 	out[n] = '\0';
-	return email_valid(out);
+	return 1;
+}
+
+int
+email_tidy(const char *s, char out[EMAIL_TIDY_SIZE])
+{
+	const unsigned char *p = (const unsigned char *)s, *all = p + strlen(s), *q;
+
+	/* the common case at once: printable ASCII without blanks, as stored */
+	for (q = p; q < all && *q > 0x20 && *q < 0x7f; q++)
+		;
+	if (q == all) {
+		if (q - p >= EMAIL_TIDY_SIZE || !email_valid(s))
+			return 0;
+		memcpy(out, s, (size_t)(q - p) + 1);
+		return 1;
+	}
+	return email_marks(s, out) && email_valid(out);
+}
+
+/* 1 if s is one address alone (LOCAL@DOMAIN, no space, no name form, no list), else 0; a
+ * domain without a dot (a local mail host) is taken. What accounts took before their addresses
+ * were tidied. */
+static int
+address_alone(const char *s)
+{
+	const char *at = strchr(s, '@'), *p;
+
+	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || strchr("()<>[]:;,\\\"", *p) != NULL)
+			return 0;
+	return 1;
+}
+
+int
+email_tidy_account(const char *s, char out[EMAIL_TIDY_SIZE])
+{
+	size_t len = strlen(s);
+
+	if (email_marks(s, out) && address_alone(out))
+		return 1;
+	/* taken before, though not UTF-8 text: as it was */
+	if (len < EMAIL_TIDY_SIZE && address_alone(s)) {
+		memcpy(out, s, len + 1);
+		return 1;
+	}
+	return 0;
 }
 
 int

@@ -1,8 +1,8 @@
 /*
  * fuzz_text.c: libFuzzer target for the text validators: text_check (UTF-8, control characters),
  * text_scrub (after which only control characters can make text_check refuse it), phone_valid, email_valid, query_code_hash;
- * phone_tidy_kind and email_tidy (what they store is taken again unchanged, a phone as the same
- * kind), lang_tag_parse.
+ * phone_tidy_kind, email_tidy and email_tidy_account (what they store is taken again unchanged,
+ * a phone as the same kind), lang_tag_parse.
  * Build: make fuzz; run: build/fuzz/fuzz_text tests/fuzz/corpus-text/
  */
 #include <stdint.h>
@@ -44,6 +44,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((k != PHONE_NONE) != phone_valid(s))
 			abort();
 		if (email_tidy(s, email) && (!email_tidy(email, email2) || strcmp(email, email2) != 0))
+			abort();
+		if (email_tidy_account(s, email) &&
+		    (!email_tidy_account(email, email2) || strcmp(email, email2) != 0))
 			abort();
 		if (l != -1 && l != LANG_ZH_HANS && l != LANG_ZH_HANT && l != LANG_EN)
 			abort();

@@ -279,6 +279,9 @@ class Contacts(peers.PeerClass, unittest.TestCase):
                 for example in ["138 1234 5678", "area code", "010-6512 3456 转 123",
                                 "ext. 123", "400-810-8888", "95588"]:
                     self.assertIn(example, err["message"])
+        err = self.submit(item(email="li si@example.cn"), 400)["error"]
+        self.assertEqual(err["field"], "email")
+        self.assertIn("\uff20", err["message"])
 
     def test_web_form_messages_give_the_new_examples(self):
         b = Browser(self.server)
@@ -287,18 +290,76 @@ class Contacts(peers.PeerClass, unittest.TestCase):
             with self.subTest(lang=lang):
                 b.get("/submit?lang=" + lang)
                 r = b.post_files("/submit", {"kind": "letter", "subject": "电话", "body": "电话。",
-                                             "phone": "400 810 888"}, [])
+                                             "phone": "400 810 888",
+                                             "email": "a b@example.cn"}, [])
                 self.assertEqual(r.status, 400, r)
                 m = re.search(r'id="phone-error"[^>]*>([^<]*)<', b.text())
                 msg = html.unescape(m.group(1))
                 for example in [ext, "400-810-8888", "95588", "138 1234 5678",
                                 "(010) 6512 3456"]:
                     self.assertIn(example, msg)
+                m = re.search(r'id="email-error"[^>]*>([^<]*)<', b.text())
+                self.assertIn("\uff20", html.unescape(m.group(1)))
 
     def users(self):
         r = self.staff.request("GET", "/api/v1/admin/users")
         self.assertEqual(r.status, 200, r)
         return {u["username"]: u for u in r.json()["users"]}
+
+    def test_account_email_from_the_cli_tidied(self):
+        for name, written, want in [
+                ("mail_c1", "\u3000head1@example.cn\u3000", "head1@example.cn"),
+                ("mail_c2", "head2\uff20example\uff0ecn", "head2@example.cn"),
+                ("mail_c3", " head3@example\u3002cn ", "head3@example.cn"),
+                # taken before: as it was, a local mail host's address too
+                ("mail_c4", "head4@example.cn", "head4@example.cn"),
+                ("mail_c5", "ops@localhost", "ops@localhost")]:
+            with self.subTest(written=written):
+                add_user(self.server, name, "supervisor", None, written)
+                self.assertEqual(self.users()[name]["email"], want)
+        r = self.server.cli("user", "add", "mail_c6", "--role", "supervisor", "--email",
+                            "Li Si <li@example.cn>", "--password-stdin",
+                            stdin="Notify-Passw0rd!x\n")
+        self.assertEqual(r.returncode, 65, r.stderr)
+        self.assertIn("is not an e-mail address", r.stderr)
+        self.assertIn("li.si@example.gov.cn", r.stderr)
+        self.assertNotIn("mail_c6", self.users())
+
+    def test_account_email_tidied_by_the_admin_api(self):
+        r = self.staff.request("POST", "/api/v1/admin/users", json_body={
+            "username": "mail_a1", "role": "supervisor", "email": "sup\uff20example\uff0ecn "})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.users()["mail_a1"]["email"], "sup@example.cn")
+        r = self.staff.request("PATCH", "/api/v1/admin/users/mail_a1",
+                               json_body={"email": "\u00a0sup2@example\u3002cn\u00a0"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.users()["mail_a1"]["email"], "sup2@example.cn")
+        for bad in ["sup@@example.cn", "a@example.cn, b@example.cn", "\u3000"]:
+            with self.subTest(bad=bad):
+                r = self.staff.request("PATCH", "/api/v1/admin/users/mail_a1",
+                                       json_body={"email": bad})
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual(r.json()["error"]["field"], "email")
+                self.assertIn("is not an e-mail address", r.json()["error"]["message"])
+        self.assertEqual(self.users()["mail_a1"]["email"], "sup2@example.cn")
+
+    def test_account_email_tidied_by_the_admin_page(self):
+        b = Browser(self.server)
+        b.get("/staff/login?lang=en")
+        me = "tidy_admin_" + self.id().rsplit(".", 1)[1][-12:]
+        r = b.post("/staff/login", {"username": me, "password": "Test-Passw0rd"})
+        self.assertEqual(r.status, 303, r)
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/accounts", {"username": "mail_p1", "role": "supervisor",
+                                             "email": "\u3000page\uff20example\uff0ecn"})
+        self.assertEqual(r.status, 201, b.text()[-2000:])
+        self.assertEqual(self.users()["mail_p1"]["email"], "page@example.cn")
+        r = b.post("/staff/admin/accounts", {"username": "mail_p2", "role": "supervisor",
+                                             "email": "page example.cn"})
+        self.assertEqual(r.status, 400, r)
+        m = re.search(r'id="new-email-error"[^>]*>([^<]*)<', b.text())
+        self.assertIn("is not an e-mail address", html.unescape(m.group(1)))
+        self.assertNotIn("mail_p2", self.users())
 
     def test_account_phone_must_take_an_sms(self):
         # an account's phone gets the SMS of its role: no extension, no service number

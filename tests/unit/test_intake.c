@@ -349,6 +349,40 @@ test_text_checks(struct t *t)
 			CHECK_INT(t, email_tidy(bad[i], out), 0);
 	}
 
+	/* an account's address: tidied as a citizen's (before: refused); what accounts took before,
+	 * a local mail host's address among it, as it was */
+	{
+		static const struct {
+			const char *in, *want;
+		} ok[] = {
+		    {"head@example.com", "head@example.com"},
+		    {"root@localhost", "root@localhost"},
+		    {"ops+cd@mail.example.gov.cn", "ops+cd@mail.example.gov.cn"},
+		    {"li@\xe4\xbe\x8b\xe5\xad\x90.cn", "li@\xe4\xbe\x8b\xe5\xad\x90.cn"},
+		    {"caf\xe9@example.com", "caf\xe9@example.com"}, /* not UTF-8: as before */
+		    {"  head@example.com\t", "head@example.com"},
+		    {"\xe3\x80\x80head@example.com\xe3\x80\x80", "head@example.com"},
+		    {"head\xef\xbc\xa0" "example\xef\xbc\x8e" "com", "head@example.com"}, /* ＠ ． */
+		    {"head@example\xe3\x80\x82" "com", "head@example.com"},                 /* 。 */
+		    {" root@localhost ", "root@localhost"},
+		};
+		static const char *const bad[] = {
+		    "", " ", "\xe3\x80\x80", "head", "head@", "@example.com", "head example.com",
+		    "li si@example.cn", "a@b@c.cn", "Li Si <li@example.cn>", "a@example.cn, b@example.cn",
+		    "head\xef\xbc\xa0\xef\xbc\xa0" "example.com",
+		};
+		char out[EMAIL_TIDY_SIZE];
+		size_t i;
+
+		for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+			memset(out, 0, sizeof(out));
+			CHECK_INT(t, email_tidy_account(ok[i].in, out), 1);
+			CHECK_STR(t, out, ok[i].want);
+		}
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			CHECK_INT(t, email_tidy_account(bad[i], out), 0);
+	}
+
 	CHECK(t, email_valid("a@b.cn"));
 	CHECK(t, email_valid("li.si+x@mail.example.com.cn"));
 	CHECK(t, !email_valid("a@b"));
