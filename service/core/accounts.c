@@ -50,21 +50,6 @@ check_text(struct acct_error *err, const char *field, const char *value, size_t 
 	return ACCT_OK;
 }
 
-/* 1 if s is one address alone (LOCAL@DOMAIN, no space, no name form, no list), else 0; a
- * domain without a dot (a local mail host) is taken. The notices' RCPT TO fails otherwise. */
-static int
-address_alone(const char *s)
-{
-	const char *at = strchr(s, '@'), *p;
-
-	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL)
-		return 0;
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f || strchr("()<>[]:;,\\\"", *p) != NULL)
-			return 0;
-	return 1;
-}
-
 /* The fields an account is made or changed with, whatever the way in (the command line, the
  * admin API): its e-mail and phone receive the reminders and escalations, so a value that no
  * server or gateway would take is refused now rather than at the first overdue item. */
@@ -72,6 +57,8 @@ static enum acct_err
 check_fields(struct acct_error *err, const char *role, const char *display_name, const char *email,
              const char *phone)
 {
+	char tidy[EMAIL_TIDY_SIZE], number[PHONE_TIDY_SIZE];
+	enum phone_kind kind;
 	enum acct_err e;
 
 	if (role != NULL && role_parse(role) < 0)
@@ -84,14 +71,27 @@ check_fields(struct acct_error *err, const char *role, const char *display_name,
 		e = check_text(err, "email", email, EMAIL_MAX);
 	if (e == ACCT_OK)
 		e = check_text(err, "phone", phone, PHONE_MAX);
-	if (e == ACCT_OK && email != NULL && email[0] != '\0' && !address_alone(email))
-		e = fail(err, ACCT_INVALID, "email", "'%s' is not an e-mail address (one address alone)",
+	if (e == ACCT_OK && email != NULL && email[0] != '\0' && !email_tidy_account(email, tidy))
+		e = fail(err, ACCT_INVALID, "email",
+		         "'%.80s' is not an e-mail address: give one address alone, such as "
+		         "li.si@example.gov.cn (blanks around it and a full-width \xef\xbc\xa0 or "
+		         "\xef\xbc\x8e are fine; no name, no list)",
 		         email);
-	if (e == ACCT_OK && phone != NULL && phone[0] != '\0' && !phone_valid(phone))
-		e = fail(err, ACCT_INVALID, "phone",
-		         "'%s' is not a phone number (a mobile number such as 138 1234 5678, "
-		         "optionally after +86, or a landline with its area code, 010-6512 3456)",
-		         phone);
+	if (e == ACCT_OK && phone != NULL && phone[0] != '\0') {
+		kind = phone_tidy_kind(phone, number);
+		if (kind == PHONE_NONE)
+			e = fail(err, ACCT_INVALID, "phone",
+			         "'%s' is not a phone number (a mobile number such as 138 1234 5678, "
+			         "optionally after +86, or a landline with its area code, 010-6512 "
+			         "3456)",
+			         phone);
+		else if (kind == PHONE_EXTENSION || kind == PHONE_SERVICE)
+			e = fail(err, ACCT_INVALID, "phone",
+			         "'%s' cannot take the SMS an account gets (%s): give a mobile number "
+			         "such as 138 1234 5678, or a landline with its area code and no "
+			         "extension, 010-6512 3456",
+			         phone, kind == PHONE_SERVICE ? "a service number" : "an extension");
+	}
 	return e;
 }
 
@@ -177,6 +177,7 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
 	struct db_account a;
 	struct account_spec tidied;
 	char hash[AUTH_HASH_SIZE], detail[DETAIL_MAX], phone[PHONE_TIDY_SIZE];
+	char email[EMAIL_TIDY_SIZE];
 	const char *weak;
 	int64_t now = app_now(app);
 	enum acct_err e;
@@ -192,12 +193,14 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
 	e = check_fields(err, spec->role, spec->display_name, spec->email, spec->phone);
 	if (e != ACCT_OK)
 		return e;
-	/* the phone in its one form (phone_tidy), the one the SMS gateway gets */
-	if (spec->phone != NULL && phone_tidy(spec->phone, phone)) {
-		tidied = *spec;
+	/* the phone in its one form (phone_tidy), the one the SMS gateway gets; the e-mail address
+	 * tidied (email_tidy_account), the one the notices go to */
+	tidied = *spec;
+	if (spec->phone != NULL && phone_tidy(spec->phone, phone))
 		tidied.phone = phone;
-		spec = &tidied;
-	}
+	if (spec->email != NULL && email_tidy_account(spec->email, email))
+		tidied.email = email;
+	spec = &tidied;
 	if (password != NULL) {
 		struct auth_person person = {spec->username, spec->display_name, spec->email,
 		                             spec->phone};
@@ -274,6 +277,7 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 	struct db_section old_sec;
 	struct account_change tidied;
 	char hash[AUTH_HASH_SIZE], detail[DETAIL_MAX] = "", phone[PHONE_TIDY_SIZE];
+	char email[EMAIL_TIDY_SIZE];
 	const char *old_status = NULL, *action;
 	int64_t now = app_now(app), section_id;
 	enum acct_err e;
@@ -283,11 +287,12 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 	e = check_fields(err, ch->role, ch->display_name, ch->email, ch->phone);
 	if (e != ACCT_OK)
 		return e;
-	if (ch->phone != NULL && phone_tidy(ch->phone, phone)) {
-		tidied = *ch;
+	tidied = *ch;
+	if (ch->phone != NULL && phone_tidy(ch->phone, phone))
 		tidied.phone = phone;
-		ch = &tidied;
-	}
+	if (ch->email != NULL && email_tidy_account(ch->email, email))
+		tidied.email = email;
+	ch = &tidied;
 	for (i = 0; !known && i < sizeof(statuses) / sizeof(statuses[0]); i++)
 		known = strcmp(ch->status, statuses[i]) == 0;
 	if (!known)

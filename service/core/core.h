@@ -275,15 +275,31 @@ void text_scrub(char *s);
 /* 1 if s holds something visible, else 0 (only white space, Unicode's included, and
  * zero-width characters). */
 int text_nonblank(const char *s);
-#define PHONE_TIDY_SIZE 16 /* "+86 13812345678" (kept as written) and its NUL */
-/* A phone number as people write it, in its one stored form: 1 with out filled, else 0 (out
- * untouched). Taken: digits in ASCII or full width, with blanks, hyphens, dashes or dots between
- * them; a country code +86, ＋86, 0086 or (+86) before the number, 86 alone before a mobile one;
- * an area code in brackets, "(010) 6512-3456". Stored: a mainland mobile number (1, 3 to 9, 11
- * digits) as its 11 digits, "13812345678"; a landline as its area code (0 and 2 or 3 digits, with
- * its 0 put back after a country code), '-', its 7 or 8 digits, "010-65123456". A number in a
- * form taken before numbers were tidied ("+8613812345678", "+86 138…", "01065123456") is kept
- * as written, so that the SMS gateway gets what the operator registered. At most 64 bytes. */
+#define PHONE_TIDY_SIZE 23 /* "0755-12345678转123456" (a landline's longest) and its NUL */
+/* What a phone number is, as phone_tidy_kind reads it. Only a mobile number can take an SMS. */
+enum phone_kind {
+	PHONE_NONE,      /* no number */
+	PHONE_MOBILE,    /* a mainland mobile number */
+	PHONE_LANDLINE,  /* a landline, with its area code */
+	PHONE_EXTENSION, /* a landline and an extension */
+	PHONE_SERVICE,   /* a service number: 400…, 800…, 95… */
+};
+/* A phone number as people write it, in its one stored form: its kind with out filled, else
+ * PHONE_NONE (out untouched). Taken: digits in ASCII or full width, with blanks, hyphens, dashes
+ * or dots between them; a country code +86, ＋86, 0086 or (+86) before the number, 86 alone before
+ * a mobile one; an area code in brackets, "(010) 6512-3456". Stored: a mainland mobile number (1,
+ * 3 to 9, 11 digits) as its 11 digits, "13812345678"; a landline as its area code (0 and 2 or 3
+ * digits, with its 0 put back after a country code), '-', its 7 or 8 digits, "010-65123456". A
+ * number in a form taken before numbers were tidied ("+8613812345678", "+86 138…",
+ * "01065123456") is kept as written, so that the SMS gateway gets what the operator registered.
+ * Only what none of that takes (what was refused before) is read as one of these: a landline
+ * (as above) and an extension of 1 to 6 digits after 转, 轉, 分机, 分機, "ext", '#', or a last
+ * hyphen ("010-6512 3456 转 123", "(010) 6512-3456 ext. 123", "010-65123456-123"), stored
+ * "010-65123456转123"; a service number without country code or brackets, 400 or 800 and 7
+ * digits stored "400-810-8888", or 95 and 3 to 6 digits stored as its digits, "95588". A mobile
+ * or service number with an extension is none. At most 64 bytes. */
+enum phone_kind phone_tidy_kind(const char *s, char out[PHONE_TIDY_SIZE]);
+/* phone_tidy_kind's number: 1 with out filled, else 0 (out untouched). */
 int phone_tidy(const char *s, char out[PHONE_TIDY_SIZE]);
 /* 1 if phone_tidy takes s, else 0. */
 int phone_valid(const char *s);
@@ -295,6 +311,12 @@ int email_valid(const char *s);
  * or an ideographic full stop (。, ｡) as '.'. 1 with out filled when the result is valid UTF-8
  * without control characters and email_valid, else 0. */
 int email_tidy(const char *s, char out[EMAIL_TIDY_SIZE]);
+/* An account's e-mail address as an operator types it (user --email, the admin API and page):
+ * tidied as email_tidy tidies it, and taken when it is one address alone (LOCAL@DOMAIN, no
+ * blank, name or list), a domain without a dot (a local mail host) too, as accounts took it
+ * before; one taken before that is not UTF-8 text is kept as written. 1 with out filled, else 0
+ * (out may be written). */
+int email_tidy_account(const char *s, char out[EMAIL_TIDY_SIZE]);
 /* The language of a BCP 47 tag a client sends, in any case, '-' or '_' between subtags: ours
  * (zh-Hans, zh-Hant, en); zh alone or with a region (zh-CN, zh-SG) is simplified, zh-TW, zh-HK,
  * zh-MO traditional, a script subtag (zh-Hant-CN) before the region; en with any region (en-US,

@@ -105,12 +105,15 @@ core_submit_check(const struct intake *in, struct core_error *err)
 		return core_fail(err, CORE_INVALID, "long", "long is decimal degrees, -180 to 180");
 	if (present(in->phone) && !phone_valid(in->phone))
 		return core_fail(err, CORE_INVALID, "phone",
-		            "phone is not a number we can call: write a mainland mobile number "
-		            "(138 1234 5678, +86 138 1234 5678) or a landline with its area code "
-		            "((010) 6512 3456)");
+		            "phone is not a number we can call: a mobile number (138 1234 5678, "
+		            "+86 138 1234 5678), a landline with its area code ((010) 6512 3456), "
+		            "with an extension (010-6512 3456 \xe8\xbd\xac 123, ext. 123), or a service "
+		            "number (400-810-8888, 95588)");
 	if (present(in->email) && !email_tidy(in->email, email))
 		return core_fail(err, CORE_INVALID, "email",
-		            "email is not a valid e-mail address (name@example.cn)");
+		            "email is not a valid e-mail address: write one address, such as "
+		            "name@example.cn (blanks around it and a full-width \xef\xbc\xa0 or "
+		            "\xef\xbc\x8e are fine)");
 	/* mail comes with its sender, even when the address is not one we can check */
 	if (in->staff == NULL && in->channel != CHANNEL_EMAIL && !present(in->phone) &&
 	    !present(in->email))

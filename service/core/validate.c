@@ -1,6 +1,8 @@
-/* validate.c: checks of citizen input: UTF-8 text, mainland phone numbers, e-mail addresses. */
+/* validate.c: checks of citizen and account input: UTF-8 text, mainland phone numbers, e-mail
+ * addresses. */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core_int.h"
 
@@ -129,8 +131,8 @@ text_nonblank(const char *s)
 }
 
 /* One character of a phone number as people write it: its digit (ASCII or full-width), '+' (or
- * the full-width ＋), '(' or ')' (either width), ' ' for a separator (a blank of any kind, a
- * hyphen or dash, a dot, in either width), or 0 for anything else. */
+ * the full-width ＋), '(' or ')' (either width), '-' for a hyphen or dash (either width), ' ' for
+ * another separator (a blank of any kind, a dot, a middle dot), or 0 for anything else. */
 static char
 phone_char(unsigned cp)
 {
@@ -144,15 +146,32 @@ phone_char(unsigned cp)
 		return '(';
 	if (cp == ')' || cp == 0xff09)
 		return ')';
-	if (cp == '-' || cp == '.' || cp == 0xff0d || cp == 0xff0e || cp == 0x30fb ||
-	    cp == 0xb7 || (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || invisible(cp))
+	if (cp == '-' || cp == 0xff0d || (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212)
+		return '-';
+	if (cp == '.' || cp == 0xff0e || cp == 0x30fb || cp == 0xb7 || invisible(cp))
 		return ' ';
 	return 0;
 }
 
+/* What people write between a number and its extension, each read as 'x' by phone_tidy_kind:
+ * 转 (轉), 分机 (分機), the two together, "ext" in any case, '#' (either width). */
+static const char *const phone_ext_marks[] = {
+    "\xe8\xbd\xac\xe5\x88\x86\xe6\x9c\xba", /* 转分机 */
+    "\xe8\xbd\x89\xe5\x88\x86\xe6\xa9\x9f", /* 轉分機 */
+    "\xe5\x88\x86\xe6\x9c\xba",             /* 分机 */
+    "\xe5\x88\x86\xe6\xa9\x9f",             /* 分機 */
+    "\xe8\xbd\xac",                         /* 转 */
+    "\xe8\xbd\x89",                         /* 轉 */
+    "ext",
+    "#",
+    "\xef\xbc\x83", /* ＃ */
+};
+
 #define PHONE_IN_MAX 64     /* bytes of a phone number as written (full-width digits: 3 each) */
 #define PHONE_GROUPS_MAX 8  /* groups of digits in it */
 #define PHONE_DIGITS_MAX 16 /* digits in it, the country code's included */
+#define PHONE_EXT_MAX 6     /* digits of an extension */
+#define PHONE_EXT_MARK "\xe8\xbd\xac" /* 转: between a number and its extension, as stored */
 
 /* 1 if d (n digits) is a mainland mobile number: 1, then 3 to 9, 11 digits in all. */
 static int
@@ -204,96 +223,93 @@ phone_as_before(const char *s)
 	return 0;
 }
 
-int
-phone_tidy(const char *s, char out[PHONE_TIDY_SIZE])
-{
-	const unsigned char *p = (const unsigned char *)s, *end;
-	char a[PHONE_IN_MAX + 1], d[PHONE_DIGITS_MAX + 2];
-	size_t na = 0, nd = 0, glen[PHONE_GROUPS_MAX], ng = 0, i = 0, k, area, first, tries[2];
-	int intl = 0, bracket = 0;
-	unsigned cp;
+/* The digits of a number as phone_char wrote it, and how they were set apart. */
+struct phone_digits {
+	char d[PHONE_DIGITS_MAX + 2]; /* the digits, the country code's not, NUL-terminated */
+	size_t nd;                    /* how many */
+	size_t first;                 /* the first group's length when there are several, else 0 */
+	int intl;                     /* after a country code, +86 or 0086 */
+	int bracket;                  /* the first group in brackets */
+};
 
-	na = strlen(s);
-	if (na > PHONE_IN_MAX)
-		return 0;
-	/* the common case at once, and every form taken before numbers were tidied: as written */
-	if (na < PHONE_TIDY_SIZE && phone_as_before(s)) {
-		memcpy(out, s, na + 1);
-		return 1;
-	}
-	/* as ASCII: digits, '+', brackets, and ' ' for every separator */
-	end = p + na;
-	na = 0;
-	while (p < end) {
-		k = utf8_seq(p, end, &cp);
-		if (k == 0)
-			return 0;
-		a[na] = phone_char(cp);
-		if (a[na++] == 0)
-			return 0;
-		p += k;
-	}
-	a[na] = '\0';
-	while (a[i] == ' ')
+#define PHONE_SEP(c) ((c) == ' ' || (c) == '-')
+
+/* Reads a (phone_char's characters, NUL-terminated) into *pd: a country code +86 or 0086 (either
+ * in brackets), then groups of digits between separators, the first one possibly in brackets
+ * (an area code: "(010) 6512 3456"). 1, or 0 when a is not written so. */
+static int
+phone_groups(const char *a, struct phone_digits *pd)
+{
+	size_t glen[PHONE_GROUPS_MAX], ng = 0, i = 0;
+
+	memset(pd, 0, sizeof(*pd));
+	while (PHONE_SEP(a[i]))
 		i++;
-	/* the country code: +86, 0086, either in brackets */
 	if (a[i] == '(' &&
 	    (strncmp(a + i + 1, "+86)", 4) == 0 || strncmp(a + i + 1, "0086)", 5) == 0)) {
 		i += a[i + 1] == '+' ? 5 : 6;
-		intl = 1;
+		pd->intl = 1;
 	} else if (strncmp(a + i, "+86", 3) == 0) {
 		i += 3;
-		intl = 1;
+		pd->intl = 1;
 	} else if (strncmp(a + i, "0086", 4) == 0) {
 		i += 4;
-		intl = 1;
+		pd->intl = 1;
 	}
-	/* the national number: groups of digits between separators, the first one possibly in
-	 * brackets (an area code: "(010) 6512 3456") */
 	while (a[i] != '\0') {
-		if (a[i] == ' ') {
+		if (PHONE_SEP(a[i])) {
 			i++;
 			continue;
 		}
 		if (a[i] == '(') {
-			if (ng > 0 || bracket)
+			if (ng > 0 || pd->bracket)
 				return 0;
-			bracket = 1;
+			pd->bracket = 1;
 			i++;
 		}
 		if (a[i] < '0' || a[i] > '9' || ng == PHONE_GROUPS_MAX)
 			return 0;
 		glen[ng] = 0;
 		while (a[i] >= '0' && a[i] <= '9') {
-			if (nd == PHONE_DIGITS_MAX)
+			if (pd->nd == PHONE_DIGITS_MAX)
 				return 0;
-			d[nd++] = a[i++];
+			pd->d[pd->nd++] = a[i++];
 			glen[ng]++;
 		}
 		ng++;
-		if (bracket && ng == 1) { /* its closing bracket sets it apart */
+		if (pd->bracket && ng == 1) { /* its closing bracket sets it apart */
 			if (a[i] != ')')
 				return 0;
 			i++;
-		} else if (a[i] != ' ' && a[i] != '\0') {
+		} else if (!PHONE_SEP(a[i]) && a[i] != '\0') {
 			return 0;
 		}
 	}
-	d[nd] = '\0';
-	if (nd == 0)
-		return 0;
-	first = ng > 1 ? glen[0] : 0; /* the writer's area code, when they set it apart */
+	pd->d[pd->nd] = '\0';
+	pd->first = ng > 1 ? glen[0] : 0; /* the writer's area code, when they set it apart */
+	return pd->nd > 0;
+}
+
+/* The number of *pd as a mobile number (its 11 digits) or a landline (area code, '-', number)
+ * in out: PHONE_MOBILE or PHONE_LANDLINE, or PHONE_NONE (out untouched). */
+static enum phone_kind
+phone_national(struct phone_digits *pd, char out[PHONE_TIDY_SIZE])
+{
+	char *d = pd->d;
+	size_t nd = pd->nd, first = pd->first, area, k, tries[2];
+
 	/* 86 without its + before a mobile number: 86 138 1234 5678 */
-	if (!intl && !bracket && nd == 13 && strncmp(d, "86", 2) == 0 && mobile(d + 2, 11)) {
+	if (!pd->intl && !pd->bracket && nd == 13 && strncmp(d, "86", 2) == 0 &&
+	    mobile(d + 2, 11)) {
 		memmove(d, d + 2, 12);
 		nd = 11;
 	}
 	if (mobile(d, nd)) {
 		memcpy(out, d, 12);
-		return 1;
+		return PHONE_MOBILE;
 	}
 	/* a landline: its area code is written without its 0 after the country code */
-	if (intl && d[0] != '0') {
+	if (pd->intl && d[0] != '0') {
 		memmove(d + 1, d, nd + 1);
 		d[0] = '0';
 		nd++;
@@ -301,7 +317,7 @@ phone_tidy(const char *s, char out[PHONE_TIDY_SIZE])
 			first++;
 	}
 	if (d[0] != '0' || d[1] == '0' || nd < 10 || nd > 12)
-		return 0;
+		return PHONE_NONE;
 	/* the area code as written when it is one; else 3 digits for 010 and 02X, 4 for the
 	 * others, or the other length when only that leaves 7 or 8 digits */
 	tries[0] = d[1] == '1' || d[1] == '2' ? 3 : 4;
@@ -313,11 +329,133 @@ phone_tidy(const char *s, char out[PHONE_TIDY_SIZE])
 		if (nd - tries[k] >= 7 && nd - tries[k] <= 8)
 			area = tries[k];
 	if (area == 0)
-		return 0;
+		return PHONE_NONE;
 	memcpy(out, d, area);
 	out[area] = '-';
 	memcpy(out + area + 1, d + area, nd - area + 1);
+	return PHONE_LANDLINE;
+}
+
+/* A service number of *pd in out: 400 or 800 and 7 digits, stored as they are printed and read
+ * out, "400-810-8888"; 95 and 3 to 6 digits (a bank's or a carrier's, 95588), as its digits.
+ * Written without a country code or brackets (neither is dialled). 1, else 0. */
+static int
+phone_service(const struct phone_digits *pd, char out[PHONE_TIDY_SIZE])
+{
+	const char *d = pd->d;
+
+	if (pd->intl || pd->bracket)
+		return 0;
+	if (pd->nd == 10 && (strncmp(d, "400", 3) == 0 || strncmp(d, "800", 3) == 0)) {
+		memcpy(out, d, 3);
+		out[3] = '-';
+		memcpy(out + 4, d + 3, 3);
+		out[7] = '-';
+		memcpy(out + 8, d + 6, 5);
+		return 1;
+	}
+	if (pd->nd >= 5 && pd->nd <= 8 && d[0] == '9' && d[1] == '5') {
+		memcpy(out, d, pd->nd + 1);
+		return 1;
+	}
+	return 0;
+}
+
+/* A landline and its extension in a (phone_char's characters, a marker read as 'x'): the number
+ * before the marker, or before the last hyphen when there is no marker, then 1 to PHONE_EXT_MAX
+ * digits; stored as the landline, 转, the extension ("010-65123456转123"). 1, else 0 (a mobile
+ * or service number has none). a is cut at the marker. */
+static int
+phone_extension(char *a, char out[PHONE_TIDY_SIZE])
+{
+	struct phone_digits pd;
+	char base[PHONE_TIDY_SIZE], *x = strchr(a, 'x'), *e;
+	size_t n = 0, blen;
+
+	if (x == NULL)
+		x = strrchr(a, '-');
+	else if (strchr(x + 1, 'x') != NULL)
+		return 0;
+	if (x == NULL)
+		return 0;
+	*x = '\0';
+	for (e = x + 1; *e == ' '; e++)
+		;
+	while (e[n] >= '0' && e[n] <= '9')
+		n++;
+	if (n == 0 || n > PHONE_EXT_MAX || e[n + strspn(e + n, " ")] != '\0')
+		return 0;
+	if (!phone_groups(a, &pd) || phone_national(&pd, base) != PHONE_LANDLINE)
+		return 0;
+	blen = strlen(base);
+	memcpy(out, base, blen);
+	memcpy(out + blen, PHONE_EXT_MARK, sizeof(PHONE_EXT_MARK) - 1);
+	memcpy(out + blen + sizeof(PHONE_EXT_MARK) - 1, e, n);
+	out[blen + sizeof(PHONE_EXT_MARK) - 1 + n] = '\0';
 	return 1;
+}
+
+enum phone_kind
+phone_tidy_kind(const char *s, char out[PHONE_TIDY_SIZE])
+{
+	const unsigned char *p = (const unsigned char *)s, *end;
+	char a[PHONE_IN_MAX + 1];
+	struct phone_digits pd;
+	enum phone_kind kind;
+	size_t na, k, m;
+	unsigned cp;
+	int got;
+
+	na = strlen(s);
+	if (na > PHONE_IN_MAX)
+		return PHONE_NONE;
+	/* the common case at once, and every form taken before numbers were tidied: as written */
+	if (na < PHONE_TIDY_SIZE && phone_as_before(s)) {
+		memcpy(out, s, na + 1);
+		return s[0] == '0' ? PHONE_LANDLINE : PHONE_MOBILE;
+	}
+	/* as ASCII: digits, '+', brackets, '-' for a hyphen, ' ' for another separator, 'x' for
+	 * an extension's marker */
+	end = p + na;
+	na = 0;
+	while (p < end) {
+		for (m = 0; m < sizeof(phone_ext_marks) / sizeof(phone_ext_marks[0]); m++) {
+			k = strlen(phone_ext_marks[m]);
+			if ((size_t)(end - p) >= k &&
+			    strncasecmp((const char *)p, phone_ext_marks[m], k) == 0)
+				break;
+		}
+		if (m < sizeof(phone_ext_marks) / sizeof(phone_ext_marks[0])) {
+			a[na++] = 'x';
+			p += k;
+			continue;
+		}
+		k = utf8_seq(p, end, &cp);
+		if (k == 0)
+			return PHONE_NONE;
+		a[na] = phone_char(cp);
+		if (a[na++] == 0)
+			return PHONE_NONE;
+		p += k;
+	}
+	a[na] = '\0';
+	/* a mobile number or a landline, as they were tidied before; then what was refused before:
+	 * a service number, a landline with its extension */
+	got = phone_groups(a, &pd);
+	if (got) {
+		kind = phone_national(&pd, out);
+		if (kind != PHONE_NONE)
+			return kind;
+		if (phone_service(&pd, out))
+			return PHONE_SERVICE;
+	}
+	return phone_extension(a, out) ? PHONE_EXTENSION : PHONE_NONE;
+}
+
+int
+phone_tidy(const char *s, char out[PHONE_TIDY_SIZE])
+{
+	return phone_tidy_kind(s, out) != PHONE_NONE;
 }
 
 int
@@ -328,24 +466,17 @@ phone_valid(const char *s)
 	return phone_tidy(s, out);
 }
 
-int
-email_tidy(const char *s, char out[EMAIL_TIDY_SIZE])
+/* s without the blanks around it (ASCII's, the ideographic space, the no-break space: from the
+ * first visible character to the end of the last), a full-width ＠ as '@', a full-width ． and the
+ * ideographic full stops that IDNA also reads as the dot between labels as '.', in out: 1, or 0
+ * when s is blank, not valid UTF-8, has control characters or is too long. */
+static int
+email_marks(const char *s, char out[EMAIL_TIDY_SIZE])
 {
 	const unsigned char *p = (const unsigned char *)s, *all = p + strlen(s), *end = p, *q;
 	size_t n = 0, k;
 	unsigned cp;
 
-	/* the common case at once: printable ASCII without blanks, as stored */
-	for (q = p; q < all && *q > 0x20 && *q < 0x7f; q++)
-		;
-	if (q == all) {
-		if (q - p >= EMAIL_TIDY_SIZE || !email_valid(s))
-			return 0;
-		memcpy(out, s, (size_t)(q - p) + 1);
-		return 1;
-	}
-	/* without the blanks around it (ASCII's, the ideographic space, the no-break space): from
-	 * the first visible character to the end of the last */
 	for (q = p; q < all; q += k) {
 		k = utf8_seq(q, all, &cp);
 		if (k == 0)
@@ -358,8 +489,6 @@ email_tidy(const char *s, char out[EMAIL_TIDY_SIZE])
 	}
 	if (end == (const unsigned char *)s || text_check((const char *)p, end - p, 0) < 0)
 		return 0;
-	/* a Chinese input method's full-width ＠ and ．, and the ideographic full stops that IDNA
-	 * also reads as the dot between labels */
 	while (p < end) {
 		k = utf8_seq(p, end, &cp);
 		if (n + k >= EMAIL_TIDY_SIZE)
@@ -375,7 +504,55 @@ email_tidy(const char *s, char out[EMAIL_TIDY_SIZE])
 		p += k;
 	}
 	out[n] = '\0';
-	return email_valid(out);
+	return 1;
+}
+
+int
+email_tidy(const char *s, char out[EMAIL_TIDY_SIZE])
+{
+	const unsigned char *p = (const unsigned char *)s, *all = p + strlen(s), *q;
+
+	/* the common case at once: printable ASCII without blanks, as stored */
+	for (q = p; q < all && *q > 0x20 && *q < 0x7f; q++)
+		;
+	if (q == all) {
+		if (q - p >= EMAIL_TIDY_SIZE || !email_valid(s))
+			return 0;
+		memcpy(out, s, (size_t)(q - p) + 1);
+		return 1;
+	}
+	return email_marks(s, out) && email_valid(out);
+}
+
+/* 1 if s is one address alone (LOCAL@DOMAIN, no space, no name form, no list), else 0; a
+ * domain without a dot (a local mail host) is taken. What accounts took before their addresses
+ * were tidied. */
+static int
+address_alone(const char *s)
+{
+	const char *at = strchr(s, '@'), *p;
+
+	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || strchr("()<>[]:;,\\\"", *p) != NULL)
+			return 0;
+	return 1;
+}
+
+int
+email_tidy_account(const char *s, char out[EMAIL_TIDY_SIZE])
+{
+	size_t len = strlen(s);
+
+	if (email_marks(s, out) && address_alone(out))
+		return 1;
+	/* taken before, though not UTF-8 text: as it was */
+	if (len < EMAIL_TIDY_SIZE && address_alone(s)) {
+		memcpy(out, s, len + 1);
+		return 1;
+	}
+	return 0;
 }
 
 int

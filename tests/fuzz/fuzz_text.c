@@ -1,7 +1,8 @@
 /*
  * fuzz_text.c: libFuzzer target for the text validators: text_check (UTF-8, control characters),
  * text_scrub (after which only control characters can make text_check refuse it), phone_valid, email_valid, query_code_hash;
- * phone_tidy and email_tidy (what they store is taken again unchanged), lang_tag_parse.
+ * phone_tidy_kind, email_tidy and email_tidy_account (what they store is taken again unchanged,
+ * a phone as the same kind), lang_tag_parse.
  * Build: make fuzz; run: build/fuzz/fuzz_text tests/fuzz/corpus-text/
  */
 #include <stdint.h>
@@ -34,12 +35,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char phone[PHONE_TIDY_SIZE], again[PHONE_TIDY_SIZE], email[EMAIL_TIDY_SIZE],
 		    email2[EMAIL_TIDY_SIZE];
 		int l = lang_tag_parse(s);
+		enum phone_kind k = phone_tidy_kind(s, phone);
 
-		if (phone_tidy(s, phone) &&
-		    (strspn(phone, "0123456789-") != strlen(phone) || !phone_tidy(phone, again) ||
-		     strcmp(phone, again) != 0))
+		if (k != PHONE_NONE &&
+		    (phone_tidy_kind(phone, again) != k || strcmp(phone, again) != 0 ||
+		     strlen(phone) >= PHONE_TIDY_SIZE))
+			abort();
+		if ((k != PHONE_NONE) != phone_valid(s))
 			abort();
 		if (email_tidy(s, email) && (!email_tidy(email, email2) || strcmp(email, email2) != 0))
+			abort();
+		if (email_tidy_account(s, email) &&
+		    (!email_tidy_account(email, email2) || strcmp(email, email2) != 0))
 			abort();
 		if (l != -1 && l != LANG_ZH_HANS && l != LANG_ZH_HANT && l != LANG_EN)
 			abort();

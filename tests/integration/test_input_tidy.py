@@ -14,6 +14,7 @@ later"), tidied instead of refused:
 - the 413 answered before the body is read (Expect: 100-continue with a Content-Length over
   the limit) carries X-Request-Id, the id of its log line, as every other answer does.
 """
+import html
 import os
 import re
 import shutil
@@ -50,6 +51,26 @@ PHONES = [
     ("\uff08010\uff09 6512 3456", "010-65123456"),
     ("+86 10 6512 3456", "010-65123456"),
     ("0755 8888 6666", "0755-88886666"),
+]
+
+
+EXT_STORED = "010-65123456转123"
+EXTENSIONS = [
+    ("010-6512 3456 转 123", EXT_STORED),
+    ("010-65123456转123", EXT_STORED),
+    ("(010) 6512-3456 ext. 123", EXT_STORED),
+    ("010-65123456-123", EXT_STORED),
+    ("010-65123456#123", EXT_STORED),
+    ("０１０－６５１２３４５６　轉　１２３", EXT_STORED),
+    ("0755-8888 6666 分机 9", "0755-88886666转9"),
+]
+SERVICE_NUMBERS = [
+    ("400-810-8888", "400-810-8888"),
+    ("4008108888", "400-810-8888"),
+    ("400 810 8888", "400-810-8888"),
+    ("800-820-8820", "800-820-8820"),
+    ("95588", "95588"),
+    ("95555", "95555"),
 ]
 
 
@@ -188,6 +209,170 @@ class Contacts(peers.PeerClass, unittest.TestCase):
             with self.subTest(bad=tag):
                 err = self.submit(item(email="lang@example.cn", lang=tag), 400)["error"]
                 self.assertEqual(err["field"], "lang")
+
+    # --- the eleventh session: extensions, service numbers, an account's e-mail address -------
+
+    def test_extension_and_service_number_forms(self):
+        for written, want in EXTENSIONS + SERVICE_NUMBERS:
+            with self.subTest(written=written):
+                a = self.submit(item(phone=written))
+                self.assertEqual(self.stored(a["tracking"])["phone"], want)
+        # Open311 and the web form alike
+        r = self.server.request(
+            "POST", "/open311/v2/requests.json",
+            body=urllib.parse.urlencode({
+                "service_code": "letter", "description": "办事大厅电话。",
+                "phone": "(010) 6512-3456 ext. 123", "attribute[publish]": "false"}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.stored(r.json()[0]["service_request_id"])["phone"], EXT_STORED)
+        b = Browser(self.server)
+        b.get("/submit?lang=zh-Hans")
+        r = b.post_files("/submit", {"kind": "consultation", "subject": "客服电话",
+                                     "body": "请回电客服热线。", "phone": "４００ ８１０ ８８８８"}, [])
+        self.assertEqual(r.status, 303, r)
+        t = re.search(r"done=(XJ-[0-9-]+)", r.header("Location")).group(1)
+        self.assertEqual(self.stored(t)["phone"], "400-810-8888")
+        # beside the new forms, what was taken before is stored byte for byte as before
+        for written, want in [("+8613800000031", "+8613800000031"),
+                              ("+86 13800000032", "+86 13800000032"),
+                              ("01065123456", "01065123456"),
+                              ("010-6512345-6", "010-65123456"),
+                              ("0755-1234567", "0755-1234567")]:
+            with self.subTest(written=written):
+                a = self.submit(item(phone=written))
+                self.assertEqual(self.stored(a["tracking"])["phone"], want)
+
+    def outbox(self, tracking):
+        with sqlite3.connect(self.server.db, timeout=30) as d:
+            return d.execute("SELECT channel, recipient FROM outbox WHERE item_id = "
+                             "(SELECT id FROM items WHERE tracking = ?)", (tracking,)).fetchall()
+
+    def test_no_sms_to_an_extension_a_service_number_or_a_landline(self):
+        # citizens' SMS are on (CIVICDESK_SMS_CITIZENS=1): a mobile number gets its
+        # acknowledgement by SMS, the others by e-mail only
+        others = {}
+        for i, phone in enumerate(["010-6512 3456 转 123", "400-810-8888", "95588",
+                                   "010-65123456", "01065123456"]):
+            mail = "nosms%d@citizen.example" % i
+            others[phone] = (mail, self.submit(item(phone=phone, email=mail))["tracking"])
+        control = self.submit(item(phone="137 0000 5678"))["tracking"]
+        peers.wait_for(lambda: [x for x in self.texts("13700005678") if control in x], 30,
+                       "the acknowledgement SMS to the mobile number")
+        self.assertIn(("sms", "13700005678"), self.outbox(control))
+        for phone, (mail, t) in others.items():
+            with self.subTest(phone=phone):
+                peers.wait_for(lambda: [m for m in self.smtp.records()
+                                        if mail in m.get("rcpt", []) and t in m["subject"]],
+                               30, "the acknowledgement e-mail of " + t)
+                self.assertEqual([c for c, _ in self.outbox(t) if c == "sms"], [])
+                self.assertFalse([s for s in self.sms.records() if t in s.get("text", "")])
+
+    def test_nonsense_extensions_and_service_numbers_refused(self):
+        for phone in ["010-6512 3456 转", "010-65123456 ext", "转 123",
+                      "010-65123456 转 1234567", "138 1234 5678 转 123", "13812345678-12",
+                      "400-810-8888 转 1", "95588#1", "400 810 888", "4008108888 8", "9558",
+                      "955881234", "+86 95588", "500-810-8888"]:
+            with self.subTest(phone=phone):
+                err = self.submit(item(phone=phone), 400)["error"]
+                self.assertEqual(err["field"], "phone")
+                for example in ["138 1234 5678", "area code", "010-6512 3456 转 123",
+                                "ext. 123", "400-810-8888", "95588"]:
+                    self.assertIn(example, err["message"])
+        err = self.submit(item(email="li si@example.cn"), 400)["error"]
+        self.assertEqual(err["field"], "email")
+        self.assertIn("\uff20", err["message"])
+
+    def test_web_form_messages_give_the_new_examples(self):
+        b = Browser(self.server)
+        for lang, ext in [("zh-Hans", "010-6512 3456 转 123"), ("zh-Hant", "010-6512 3456 轉 123"),
+                          ("en", "010-6512 3456 转 123")]:
+            with self.subTest(lang=lang):
+                b.get("/submit?lang=" + lang)
+                r = b.post_files("/submit", {"kind": "letter", "subject": "电话", "body": "电话。",
+                                             "phone": "400 810 888",
+                                             "email": "a b@example.cn"}, [])
+                self.assertEqual(r.status, 400, r)
+                m = re.search(r'id="phone-error"[^>]*>([^<]*)<', b.text())
+                msg = html.unescape(m.group(1))
+                for example in [ext, "400-810-8888", "95588", "138 1234 5678",
+                                "(010) 6512 3456"]:
+                    self.assertIn(example, msg)
+                m = re.search(r'id="email-error"[^>]*>([^<]*)<', b.text())
+                self.assertIn("\uff20", html.unescape(m.group(1)))
+
+    def users(self):
+        r = self.staff.request("GET", "/api/v1/admin/users")
+        self.assertEqual(r.status, 200, r)
+        return {u["username"]: u for u in r.json()["users"]}
+
+    def test_account_email_from_the_cli_tidied(self):
+        for name, written, want in [
+                ("mail_c1", "\u3000head1@example.cn\u3000", "head1@example.cn"),
+                ("mail_c2", "head2\uff20example\uff0ecn", "head2@example.cn"),
+                ("mail_c3", " head3@example\u3002cn ", "head3@example.cn"),
+                # taken before: as it was, a local mail host's address too
+                ("mail_c4", "head4@example.cn", "head4@example.cn"),
+                ("mail_c5", "ops@localhost", "ops@localhost")]:
+            with self.subTest(written=written):
+                add_user(self.server, name, "supervisor", None, written)
+                self.assertEqual(self.users()[name]["email"], want)
+        r = self.server.cli("user", "add", "mail_c6", "--role", "supervisor", "--email",
+                            "Li Si <li@example.cn>", "--password-stdin",
+                            stdin="Notify-Passw0rd!x\n")
+        self.assertEqual(r.returncode, 65, r.stderr)
+        self.assertIn("is not an e-mail address", r.stderr)
+        self.assertIn("li.si@example.gov.cn", r.stderr)
+        self.assertNotIn("mail_c6", self.users())
+
+    def test_account_email_tidied_by_the_admin_api(self):
+        r = self.staff.request("POST", "/api/v1/admin/users", json_body={
+            "username": "mail_a1", "role": "supervisor", "email": "sup\uff20example\uff0ecn "})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.users()["mail_a1"]["email"], "sup@example.cn")
+        r = self.staff.request("PATCH", "/api/v1/admin/users/mail_a1",
+                               json_body={"email": "\u00a0sup2@example\u3002cn\u00a0"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.users()["mail_a1"]["email"], "sup2@example.cn")
+        for bad in ["sup@@example.cn", "a@example.cn, b@example.cn", "\u3000"]:
+            with self.subTest(bad=bad):
+                r = self.staff.request("PATCH", "/api/v1/admin/users/mail_a1",
+                                       json_body={"email": bad})
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual(r.json()["error"]["field"], "email")
+                self.assertIn("is not an e-mail address", r.json()["error"]["message"])
+        self.assertEqual(self.users()["mail_a1"]["email"], "sup2@example.cn")
+
+    def test_account_email_tidied_by_the_admin_page(self):
+        b = Browser(self.server)
+        b.get("/staff/login?lang=en")
+        me = "tidy_admin_" + self.id().rsplit(".", 1)[1][-12:]
+        r = b.post("/staff/login", {"username": me, "password": "Test-Passw0rd"})
+        self.assertEqual(r.status, 303, r)
+        b.get("/staff/admin")
+        r = b.post("/staff/admin/accounts", {"username": "mail_p1", "role": "supervisor",
+                                             "email": "\u3000page\uff20example\uff0ecn"})
+        self.assertEqual(r.status, 201, b.text()[-2000:])
+        self.assertEqual(self.users()["mail_p1"]["email"], "page@example.cn")
+        r = b.post("/staff/admin/accounts", {"username": "mail_p2", "role": "supervisor",
+                                             "email": "page example.cn"})
+        self.assertEqual(r.status, 400, r)
+        m = re.search(r'id="new-email-error"[^>]*>([^<]*)<', b.text())
+        self.assertIn("is not an e-mail address", html.unescape(m.group(1)))
+        self.assertNotIn("mail_p2", self.users())
+
+    def test_account_phone_must_take_an_sms(self):
+        # an account's phone gets the SMS of its role: no extension, no service number
+        for phone in ["010-6512 3456 转 123", "400-810-8888", "95588"]:
+            with self.subTest(phone=phone):
+                r = self.staff.request("POST", "/api/v1/admin/users", json_body={
+                    "username": "phone_a", "role": "supervisor", "phone": phone})
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual(r.json()["error"]["field"], "phone")
+                self.assertIn("cannot take the SMS", r.json()["error"]["message"])
+                self.assertIn("138 1234 5678", r.json()["error"]["message"])
+        self.assertNotIn("phone_a", self.users())
+
 
 
 class RefusedBeforeTheBody(unittest.TestCase):

@@ -260,6 +260,66 @@ test_text_checks(struct t *t)
 			CHECK_STR(t, out, "untouched");
 		}
 	}
+	/* an extension and a service number, refused before: read now, with their kind (none of
+	 * them takes an SMS); a mobile number or a service number has no extension */
+	{
+		static const struct {
+			const char *in, *want;
+			enum phone_kind kind;
+		} ok[] = {
+		    {"010-6512 3456 \xe8\xbd\xac 123", "010-65123456\xe8\xbd\xac" "123", PHONE_EXTENSION},
+		    {"010-65123456\xe8\xbd\xac" "123", "010-65123456\xe8\xbd\xac" "123", PHONE_EXTENSION},
+		    {"(010) 6512-3456 ext. 123", "010-65123456\xe8\xbd\xac" "123", PHONE_EXTENSION},
+		    {"010-65123456-123", "010-65123456\xe8\xbd\xac" "123", PHONE_EXTENSION},
+		    {"010-65123456#123", "010-65123456\xe8\xbd\xac" "123", PHONE_EXTENSION},
+		    {"01065123456 EXT 8", "010-65123456\xe8\xbd\xac" "8", PHONE_EXTENSION},
+		    {"0755-8888 6666 \xe8\xbd\xac\xe5\x88\x86\xe6\x9c\xba 123456", /* 转分机 */
+		     "0755-88886666\xe8\xbd\xac" "123456", PHONE_EXTENSION},
+		    {"(010) 6512 3456 \xe5\x88\x86\xe6\xa9\x9f \xef\xbc\x91\xef\xbc\x92", /* 分機 １２ */
+		     "010-65123456\xe8\xbd\xac" "12", PHONE_EXTENSION},
+		    {"+86 10 6512 3456 \xef\xbc\x83 9", "010-65123456\xe8\xbd\xac" "9", PHONE_EXTENSION},
+		    {"010-65123456\xe8\xbd\xac" "123", "010-65123456\xe8\xbd\xac" "123", PHONE_EXTENSION},
+		    {"400-810-8888", "400-810-8888", PHONE_SERVICE},
+		    {"4008108888", "400-810-8888", PHONE_SERVICE},
+		    {"400 810 8888", "400-810-8888", PHONE_SERVICE},
+		    {"800-820-8820", "800-820-8820", PHONE_SERVICE},
+		    {"95588", "95588", PHONE_SERVICE},
+		    {"95555", "95555", PHONE_SERVICE},
+		    {"955 88", "95588", PHONE_SERVICE},
+		    {"95105888", "95105888", PHONE_SERVICE},
+		    /* as before */
+		    {"13812345678", "13812345678", PHONE_MOBILE},
+		    {"+86 13812345678", "+86 13812345678", PHONE_MOBILE},
+		    {"01012345678", "01012345678", PHONE_LANDLINE},
+		    {"(010) 6512-3456", "010-65123456", PHONE_LANDLINE},
+		    {"010-6512345-6", "010-65123456", PHONE_LANDLINE}, /* a whole number, as before */
+		};
+		static const char *const bad[] = {
+		    "010-65123456\xe8\xbd\xac", "010-65123456 ext", "010-65123456#", "\xe8\xbd\xac 123",
+		    "010-65123456\xe8\xbd\xac" "1234567", "010-65123456-1234567",
+		    "138 1234 5678 \xe8\xbd\xac 123", "13812345678-123", "+86 138 1234 5678 ext 1",
+		    "400-810-8888 \xe8\xbd\xac 1", "95588#1", "010-65123456\xe8\xbd\xac" "12\xe8\xbd\xac" "3",
+		    "010-65123456 \xe8\xbd\xac 12 3", "010-65123456 extension 12", "010-123456 \xe8\xbd\xac 1",
+		    "400810888", "40081088888", "500-810-8888", "+86 95588", "(400) 810 8888", "9558",
+		    "955881234", "96588", "0086 4008108888x",
+		};
+		char out[PHONE_TIDY_SIZE];
+		size_t i;
+
+		for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+			memset(out, 0, sizeof(out));
+			CHECK_INT(t, phone_tidy_kind(ok[i].in, out), ok[i].kind);
+			CHECK_STR(t, out, ok[i].want);
+			/* the stored form is taken again as it is */
+			CHECK_INT(t, phone_tidy_kind(ok[i].want, out), ok[i].kind);
+			CHECK_STR(t, out, ok[i].want);
+		}
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			strcpy(out, "untouched");
+			CHECK_INT(t, phone_tidy_kind(bad[i], out), PHONE_NONE);
+			CHECK_STR(t, out, "untouched");
+		}
+	}
 	/* blanks around an address, and a Chinese input method's ＠ and ．, tidied (before: refused) */
 	{
 		static const struct {
@@ -287,6 +347,40 @@ test_text_checks(struct t *t)
 		}
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 			CHECK_INT(t, email_tidy(bad[i], out), 0);
+	}
+
+	/* an account's address: tidied as a citizen's (before: refused); what accounts took before,
+	 * a local mail host's address among it, as it was */
+	{
+		static const struct {
+			const char *in, *want;
+		} ok[] = {
+		    {"head@example.com", "head@example.com"},
+		    {"root@localhost", "root@localhost"},
+		    {"ops+cd@mail.example.gov.cn", "ops+cd@mail.example.gov.cn"},
+		    {"li@\xe4\xbe\x8b\xe5\xad\x90.cn", "li@\xe4\xbe\x8b\xe5\xad\x90.cn"},
+		    {"caf\xe9@example.com", "caf\xe9@example.com"}, /* not UTF-8: as before */
+		    {"  head@example.com\t", "head@example.com"},
+		    {"\xe3\x80\x80head@example.com\xe3\x80\x80", "head@example.com"},
+		    {"head\xef\xbc\xa0" "example\xef\xbc\x8e" "com", "head@example.com"}, /* ＠ ． */
+		    {"head@example\xe3\x80\x82" "com", "head@example.com"},                 /* 。 */
+		    {" root@localhost ", "root@localhost"},
+		};
+		static const char *const bad[] = {
+		    "", " ", "\xe3\x80\x80", "head", "head@", "@example.com", "head example.com",
+		    "li si@example.cn", "a@b@c.cn", "Li Si <li@example.cn>", "a@example.cn, b@example.cn",
+		    "head\xef\xbc\xa0\xef\xbc\xa0" "example.com",
+		};
+		char out[EMAIL_TIDY_SIZE];
+		size_t i;
+
+		for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+			memset(out, 0, sizeof(out));
+			CHECK_INT(t, email_tidy_account(ok[i].in, out), 1);
+			CHECK_STR(t, out, ok[i].want);
+		}
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			CHECK_INT(t, email_tidy_account(bad[i], out), 0);
 	}
 
 	CHECK(t, email_valid("a@b.cn"));
