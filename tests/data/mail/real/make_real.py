@@ -1868,6 +1868,72 @@ def big5_raw_subject_unencoded():
                        lang="zh-Hant")
 
 
+
+@case
+def big5_raw_from_unencoded():
+    """Outlook Express on a zh-TW Windows: the sender's name, unquoted, and the Subject as raw
+    8-bit Big5 (the system's code page, no encoded word), over a Big5 text part in base64:
+    the name is Big5 too, not GB18030 mojibake."""
+    subject = "路燈故障請求維修"
+    text = "您好：\n民權路二段的路燈已經一星期不亮，晚上行人很危險。\n\n陳大文"
+    msg = (f"From: 陳大文 <chan@example.tw>\n"
+           f"To: <director@bureau.example>\n"
+           f"Subject: {subject}\n"
+           f"Date: Mon, 2 Mar 2026 16:20:00 +0800\n"
+           f"Message-ID: <001201dcab3a$1f2e3d4c$5b6a7988@example.tw>\n"
+           f"MIME-Version: 1.0\n"
+           f"Content-Type: text/plain;\n\tcharset=\"big5\"\n"
+           f"Content-Transfer-Encoding: base64\n"
+           f"X-Priority: 3\n"
+           f"X-Mailer: Microsoft Outlook Express 6.00.2900.5512\n\n").encode("big5")
+    msg += (b64(text.replace(chr(10), chr(13) + chr(10)).encode("big5")) + "\n").encode()
+    return msg.replace(b"\n", b"\r\n"), expect(
+        subject, text, [], "陳大文 <chan@example.tw>", "letter", lang="zh-Hant")
+
+
+@case
+def big5_raw_from_quoted_big5_subject():
+    """A zh-TW mail client that encodes the Subject (a Big5 B word) and writes the text in
+    UTF-8, but leaves the quoted name in raw Big5; the name's first character (許, B3 5C) ends
+    in the byte of a backslash, which is no quoting inside a Big5 character."""
+    subject = "詢問社區活動中心借用方式"
+    text = "您好，請問社區活動中心週末可以借用嗎？需要準備哪些文件？\n\n許家豪"
+    msg = (b'From: "' + "許家豪".encode("big5") + b'" <hsu.chiahao@example.tw>\n' +
+           f"""To: ask@bureau.example
+Subject: {bw(subject, "big5")}
+Date: Mon, 2 Mar 2026 17:02:13 +0800
+Message-ID: <20260302170213.77AB12@example.tw>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+User-Agent: Mozilla Thunderbird 2.0.0.24 (Windows/20100228)
+
+{text}
+""".encode())
+    return msg, expect(subject, text, [], "許家豪 <hsu.chiahao@example.tw>", "consultation",
+                       lang="zh-Hant")
+
+
+@case
+def gb18030_raw_from_gbk_body():
+    """A mainland desktop client: the sender's name as raw 8-bit GB18030 with a character
+    outside GBK (𠮷, four bytes), the Subject raw GBK, beside a GBK text part: still read as
+    GB18030 (the name and Subject are not taken for Big5)."""
+    subject = "关于小区垃圾清运不及时的反映"
+    text = "您好：\n我们小区的垃圾已经三天没有清运，气味很大。\n\n吉𠮷"
+    msg = (f"From: 吉𠮷 <jiji@21cn.example>\n"
+           f"To: complaint@bureau.example\n"
+           f"Subject: {subject}\n"
+           f"Date: Mon, 2 Mar 2026 18:40:00 +0800\n"
+           f"Message-ID: <20260302184000.5D6E7F@21cn.example>\n"
+           f"MIME-Version: 1.0\n"
+           f"Content-Type: text/plain;\n\tcharset=\"GBK\"\n"
+           f"Content-Transfer-Encoding: 8bit\n\n").encode("gb18030")
+    msg += (text + "\n").encode("gb18030")  # GBK's bytes, and four for 𠮷
+    return msg.replace(b"\n", b"\r\n"), expect(
+        subject, text, [], "吉𠮷 <jiji@21cn.example>", "complaint", lang="zh-Hans")
+
+
 def write_case(name, msg, exp):
     d = os.path.join(HERE, name.replace("_", "-"))
     if os.path.isdir(d):
