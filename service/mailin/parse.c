@@ -180,6 +180,15 @@ text_header(GMimeParserOptions *opts, GMimeObject *obj, const char *name, const 
 	return mail_clean(s, 0);
 }
 
+/* The charset a raw 8-bit header of letter m is read in (NULL: the fallbacks): Big5 when a text
+ * part is in Big5 (during the walk: one seen so far) or when the Subject's encoded words are
+ * (subject_big5) beside no text part in a GB charset. */
+static const char *
+raw_label(const struct mail_msg *m, int subject_big5)
+{
+	return m->big5 || (subject_big5 && !m->gb) ? "BIG5" : NULL;
+}
+
 /* The first mailbox of an address list (descending into a group). */
 static InternetAddressMailbox *
 first_mailbox(InternetAddressList *l)
@@ -429,6 +438,7 @@ struct walk {
 	                        * plain only when no text/plain part has text (their usual
 	                        * alternative: no HTML parsed then) */
 	int qq;        /* QQ Mail: character references in text/plain */
+	int subject_big5; /* the Subject's encoded words are in Big5 */
 	int parts;     /* parts looked at */
 	int unnamed;   /* attachments named by us */
 	int nomem;
@@ -546,7 +556,8 @@ part_filename(struct walk *w, GMimeObject *obj)
 	const char *v, *slash;
 	size_t n;
 
-	raw = raw_header(w->opts, obj, "Content-Disposition", NULL);
+	/* a raw 8-bit name (Outlook Express, old Foxmail) in the letter's charset */
+	raw = raw_header(w->opts, obj, "Content-Disposition", raw_label(w->m, w->subject_big5));
 	if (raw != NULL) {
 		char *joined = mail_join_words(raw); /* a name's words split inside a character */
 		GMimeContentDisposition *d = g_mime_content_disposition_parse(w->opts, joined);
@@ -562,7 +573,7 @@ part_filename(struct walk *w, GMimeObject *obj)
 		g_free(raw);
 	}
 	if (name == NULL) {
-		raw = raw_header(w->opts, obj, "Content-Type", NULL);
+		raw = raw_header(w->opts, obj, "Content-Type", raw_label(w->m, w->subject_big5));
 		if (raw != NULL) {
 			char *joined = mail_join_words(raw);
 			GMimeContentType *ct = g_mime_content_type_parse(w->opts, joined);
@@ -725,18 +736,45 @@ mail_left_out(const struct mail_msg *m, const char *lang)
 	return g_string_free(s, FALSE);
 }
 
-/* Adds an attachment (takes nothing: copies data). */
+/* The extension of file name name (after its last dot) when it is 1 to 10 ASCII letters and
+ * digits, with its dot; else "". Lent by name. */
+static const char *
+plain_extension(const char *name)
+{
+	const char *dot = strrchr(name, '.'), *p;
+
+	if (dot == NULL || dot[1] == '\0' || strlen(dot + 1) > 10)
+		return "";
+	for (p = dot + 1; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p))
+			return "";
+	return dot;
+}
+
+/* Whether a decoded file name can be shown as it is: not when some of its bytes could not be
+ * read (U+FFFD in their place: a charset iconv does not know, or bytes that are no character
+ * of the charset named), nor when nothing is left of it but its extension (".pdf", the rest
+ * control characters). */
+static int
+name_readable(const char *name)
+{
+	return strstr(name, "\xef\xbf\xbd") == NULL && strrchr(name, '.') != name;
+}
+
+/* Adds an attachment (takes nothing: copies data). One that names no file, or a name that
+ * cannot be read, is named attachment-N (with the name's extension, when it is plain). */
 static void
 add_attachment(struct walk *w, const char *filename, const char *ctype, const guint8 *data,
                size_t size)
 {
 	const struct mail_limits *lim = &w->cfg->limits;
 	struct mail_attachment *a;
-	char gen[32];
+	char gen[48];
 	const char *name = filename;
 
-	if (name == NULL || name[0] == '\0') {
-		snprintf(gen, sizeof(gen), "attachment-%d", ++w->unnamed);
+	if (name == NULL || name[0] == '\0' || !name_readable(name)) {
+		snprintf(gen, sizeof(gen), "attachment-%d%s", ++w->unnamed,
+		         name != NULL ? plain_extension(name) : "");
 		name = gen;
 	}
 	if (size == 0) { /* nothing to keep, and no type to tell (not "a type not accepted") */
@@ -1135,13 +1173,14 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	w.html_parts = g_ptr_array_new_with_free_func(g_free);
 	w.notes = g_string_new("");
 	w.qq = from_qq(msg, m.from_addr);
+	w.subject_big5 = subject_big5;
 	if (m.ignored == NULL)
 		walk(&w, g_mime_message_get_mime_part(msg), 0);
 	if (w.nomem)
 		goto out;
 	/* the charsets that tell the language where the text cannot: a Subject in Big5 beside text
 	 * parts in UTF-8 or ASCII (none in a GB charset), or a GB one on text without letters */
-	if (subject_big5 && !m.gb)
+	if (raw_label(&m, subject_big5) != NULL)
 		m.big5 = 1;
 	if (subject_gb)
 		m.gb = 1;

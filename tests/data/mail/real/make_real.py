@@ -1934,6 +1934,146 @@ def gb18030_raw_from_gbk_body():
         subject, text, [], "吉𠮷 <jiji@21cn.example>", "complaint", lang="zh-Hans")
 
 
+
+def pct(data):
+    """RFC 2231 percent-encoding of bytes (letters, digits and a few marks left as they are)."""
+    return "".join(chr(b) if chr(b).isalnum() and b < 128 or chr(b) in ".-_" else "%%%02X" % b
+                   for b in data)
+
+
+@case
+def big5_attachment_names():
+    """A zh-TW Outlook letter with two files named in Big5: the PDF's name in RFC 2231 form
+    (`filename*=big5''…`, cut into two continuations), the photo's as raw 8-bit Big5 in name=
+    and filename= (Outlook Express): both names Big5, not GB18030 mojibake."""
+    subject = "陳情書與現場照片"
+    text = "您好：\n附上陳情書及現場照片，請查收。\n\n陳大文"
+    pdf, photo = "社區停車問題陳情書.pdf", "現場照片.jpg"
+    enc = pct(pdf.encode("big5"))
+    cut = enc.index("%", 20)  # the second continuation begins inside a character (車)
+    msg = crlf(f"""From: {bw("陳大文", "big5")} <chan@example.tw>
+To: <complaint@bureau.example>
+Subject: {bw(subject, "big5")}
+Date: Mon, 2 Mar 2026 10:05:00 +0800
+Message-ID: <000501dcab2f$11223344$55667788@example.tw>
+MIME-Version: 1.0
+Content-Type: multipart/mixed;
+	boundary="----=_NextPart_000_0005_01DCAB2F.11223344"
+X-Mailer: Microsoft Office Outlook 12.0
+Content-Language: zh-tw
+
+This is a multi-part message in MIME format.
+
+------=_NextPart_000_0005_01DCAB2F.11223344
+Content-Type: text/plain;
+	charset="big5"
+Content-Transfer-Encoding: quoted-printable
+
+{qp(text, "big5")}
+------=_NextPart_000_0005_01DCAB2F.11223344
+Content-Type: application/pdf
+Content-Transfer-Encoding: base64
+Content-Disposition: attachment;
+	filename*0*=big5''{enc[:cut]};
+	filename*1*={enc[cut:]}
+
+{b64(PDF)}
+
+""").encode()
+    msg += crlf("------=_NextPart_000_0005_01DCAB2F.11223344\n"
+                "Content-Type: image/jpeg;\n\tname=\"" + photo + "\"\n"
+                "Content-Transfer-Encoding: base64\n"
+                "Content-Disposition: attachment;\n\tfilename=\"" + photo + "\"\n\n").encode("big5")
+    msg += crlf(f"{b64(JPEG)}\n\n------=_NextPart_000_0005_01DCAB2F.11223344--\n").encode()
+    return msg, expect(subject, text, [(pdf, len(PDF), "application/pdf"),
+                                       (photo, len(JPEG), "image/jpeg")],
+                       "陳大文 <chan@example.tw>", "complaint", lang="zh-Hant")
+
+
+@case
+def gb18030_attachment_names():
+    """Foxmail beside a GBK text part: one file's name in RFC 2231 form labelled gb18030 with a
+    character outside GBK (𠮷, four bytes), another's as raw 8-bit GB18030 in name=: both
+    read as GB18030."""
+    subject = "关于吉𠮷小区改造的材料"
+    text = "您好：\n附件是小区改造的意见和照片。\n\n李明"
+    pdf, photo = "吉𠮷小区改造意见.pdf", "吉𠮷小区现状.png"
+    msg = crlf(f"""Date: Mon, 2 Mar 2026 15:30:00 +0800
+From: "{bw("李明", "GBK")}" <liming@foxmail.com>
+To: "director" <director@bureau.example>
+Subject: {bw(subject, "gb18030")}
+X-Mailer: Foxmail 7.2.25.228[cn]
+Mime-Version: 1.0
+Message-ID: <202603021530005512437@foxmail.com>
+Content-Type: multipart/mixed;
+	boundary="----=_001_NextPart333333333333_=----"
+
+This is a multi-part message in MIME format.
+
+------=_001_NextPart333333333333_=----
+Content-Type: text/plain;
+	charset="GBK"
+Content-Transfer-Encoding: base64
+
+{b64(text.replace(chr(10), chr(13) + chr(10)).encode("gbk"))}
+
+------=_001_NextPart333333333333_=----
+Content-Type: application/pdf
+Content-Transfer-Encoding: base64
+Content-Disposition: attachment;
+	filename*=gb18030''{pct(pdf.encode("gb18030"))}
+
+{b64(PDF)}
+
+""").encode()
+    msg += crlf("------=_001_NextPart333333333333_=----\n"
+                "Content-Type: image/png;\n\tname=\"" + photo + "\"\n"
+                "Content-Transfer-Encoding: base64\n"
+                "Content-Disposition: attachment\n\n").encode("gb18030")
+    msg += crlf(f"{b64(PNG)}\n\n------=_001_NextPart333333333333_=------\n").encode()
+    return msg, expect(subject, text, [(pdf, len(PDF), "application/pdf"),
+                                       (photo, len(PNG), "image/png")],
+                       "李明 <liming@foxmail.com>", "letter", lang="zh-Hans")
+
+
+@case
+def undecodable_attachment_names():
+    """File names that cannot be read: RFC 2231 bytes that are no Big5 characters under a big5
+    label, and a charset no one knows; each is named attachment-N with its extension (not
+    replacement characters), and the text says nothing of it (the raw message keeps them)."""
+    text = "Please find the two scans attached.\nJohn"
+    msg = crlf(f"""From: John Lee <john.lee@example.hk>
+To: ask@bureau.example
+Subject: Scans of the permit
+Date: Mon, 2 Mar 2026 12:30:00 +0800
+Message-ID: <scans.20260302123000@example.hk>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="=_scans_7f3a"
+
+--=_scans_7f3a
+Content-Type: text/plain; charset=us-ascii
+
+{text}
+--=_scans_7f3a
+Content-Type: application/pdf
+Content-Transfer-Encoding: base64
+Content-Disposition: attachment; filename*=big5''%FF%FE%FF%FE.pdf
+
+{b64(PDF)}
+--=_scans_7f3a
+Content-Type: image/png
+Content-Transfer-Encoding: base64
+Content-Disposition: attachment; filename*=x-mac-nonesuch''%C4%E3%BA%C3.png
+
+{b64(PNG)}
+--=_scans_7f3a--
+""")
+    return msg, expect("Scans of the permit", text,
+                       [("attachment-1.pdf", len(PDF), "application/pdf"),
+                        ("attachment-2.png", len(PNG), "image/png")],
+                       "John Lee <john.lee@example.hk>", "consultation", lang="en")
+
+
 def write_case(name, msg, exp):
     d = os.path.join(HERE, name.replace("_", "-"))
     if os.path.isdir(d):
