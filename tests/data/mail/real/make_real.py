@@ -2074,6 +2074,34 @@ Content-Disposition: attachment; filename*=x-mac-nonesuch''%C4%E3%BA%C3.png
                        "John Lee <john.lee@example.hk>", "consultation", lang="en")
 
 
+
+@case
+def gb2312_label_gb18030_bytes():
+    """Outlook on Chinese Windows labels everything gb2312 but writes the system's code page:
+    names with characters GB2312 lacks (堃, 珺: GBK), 䶮 (FE9F) and 𠮷 (four bytes, GB18030)
+    in the Subject's and the sender's B words and in the base64 text; read as GB18030, no
+    character lost."""
+    subject = "关于刘䶮、王堃户籍信息错误的更正申请"
+    text = ("您好：\n户籍系统把刘䶮的名字显示为“刘?”，王堃的“堃”也无法打印，"
+            "邻居吉𠮷也有同样问题。\n请协助更正。\n\n王珺")
+    msg = crlf(f"""From: {bw("王珺", "gb2312", "gb18030")} <wangjun@outlook.example>
+To: <director@bureau.example>
+Subject: {bw(subject, "gb2312", "gb18030")}
+Date: Mon, 2 Mar 2026 16:45:12 +0800
+Message-ID: <001101dcab3e$2a3b4c5d$6e7f8091$@outlook.example>
+MIME-Version: 1.0
+Content-Type: text/plain;
+	charset="gb2312"
+Content-Transfer-Encoding: base64
+X-Mailer: Microsoft Outlook 16.0
+Content-Language: zh-cn
+
+{b64(text.replace(chr(10), chr(13) + chr(10)).encode("gb18030"))}
+""")
+    return msg, expect(subject, text, [], "王珺 <wangjun@outlook.example>", "letter",
+                       lang="zh-Hans")
+
+
 def write_case(name, msg, exp):
     d = os.path.join(HERE, name.replace("_", "-"))
     if os.path.isdir(d):
