@@ -167,9 +167,8 @@ out:
 	return rc;
 }
 
-/* fsync of a file (or a folder: the one holding path when dir is set). 0 or -1. */
-static int
-sync_path(const char *path, int dir)
+int
+db_sync_path(const char *path, int dir)
 {
 	char *copy = NULL, *slash;
 	const char *target = path;
@@ -262,7 +261,7 @@ db_backup(const char *path, const char *dest, struct db_file_info *info, char *e
 	copy = NULL;
 	if (rc != DB_FILE_OK)
 		goto out;
-	if (sync_path(tmp, 0) != 0) {
+	if (db_sync_path(tmp, 0) != 0) {
 		rc = fail(DB_FILE_IO, err, errsize, "cannot sync %s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -273,7 +272,7 @@ db_backup(const char *path, const char *dest, struct db_file_info *info, char *e
 		goto out;
 	}
 	unlink(tmp);
-	if (sync_path(dest, 1) != 0) {
+	if (db_sync_path(dest, 1) != 0) {
 		rc = fail(DB_FILE_IO, err, errsize, "cannot sync the folder of %s: %s", dest,
 		          strerror(errno));
 		goto out;
@@ -496,7 +495,7 @@ db_restore(const char *src, const char *path, char *saved, size_t savedsize,
 			goto out;
 		}
 	}
-	if (sync_path(tmp, 0) != 0 || rename(tmp, path) != 0 || sync_path(path, 1) != 0) {
+	if (db_sync_path(tmp, 0) != 0 || rename(tmp, path) != 0 || db_sync_path(path, 1) != 0) {
 		rc = fail(DB_FILE_IO, err, errsize, "cannot put %s in place: %s", path,
 		          strerror(errno));
 		goto out;

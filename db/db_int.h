@@ -79,6 +79,9 @@ void db_conn_close(struct db_conn *c);
  * transaction; *count says how many. 0 or -1. (db_audit.c) */
 int db_audit_seal(struct db_conn *c, int64_t *count);
 
+/* fsync of the file path, or of the folder holding it when dir is set (db_backup.c). 0 or -1. */
+int db_sync_path(const char *path, int dir);
+
 /* Logs a storage error with the library's own words. */
 void db_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same for a failed statement on c, after db_note_error: when it means the database cannot

@@ -1,12 +1,13 @@
 /* db_outbox_log.c: the log of the e-mails an SMTP server accepted whose outbox rows are not marked
  * sent yet. The dispatcher sends a batch of e-mails in one SMTP session and marks their rows in
  * one transaction after it; each e-mail the server accepts is appended here at once (one
- * write(2) of "ID MESSAGE-ID" lines, in the page cache before the session goes on: a crash of
- * the process cannot lose it), the log is emptied once the batch's marks are committed, and the
- * next pass marks whatever a crash left in it before it reads a row (db_sent_log_apply). A line
- * counts only for the row with that id and that Message-ID, still pending: applying a log twice,
- * or a stale log beside a restored database, marks nothing it should not. The file lives beside
- * the database, as its WAL does: DATABASE-sent. */
+ * write(2) of "ID MESSAGE-ID" lines before the session goes on: a crash of the process cannot
+ * lose it; an fdatasync every DB_SENT_LOG_GROUP e-mails: a power cut loses fewer than that),
+ * the log is emptied once the batch's marks are committed, and the next pass marks whatever a
+ * crash left in it before it reads a row (db_sent_log_apply). A line counts only for the row
+ * with that id and that Message-ID, still pending: applying a log twice, or a stale log beside
+ * a restored database, marks nothing it should not. The file lives beside the database, as its
+ * WAL does: DATABASE-sent. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -23,6 +24,7 @@
 
 struct db_sent_log {
 	int fd;
+	int unsynced; /* e-mails appended since the last fdatasync (< DB_SENT_LOG_GROUP) */
 	char path[4096];
 };
 
@@ -41,7 +43,17 @@ db_sent_log_open(struct db_conn *c)
 		free(l);
 		return NULL;
 	}
-	l->fd = open(l->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	l->fd = open(l->path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (l->fd < 0 && errno == ENOENT) {
+		/* a new file: its name made durable too, or a power cut could lose the file with
+		 * the lines synced into it */
+		l->fd = open(l->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (l->fd >= 0 && db_sync_path(l->path, 1) != 0) {
+			db_log("%s: its folder cannot be synced: %s", l->path, strerror(errno));
+			close(l->fd);
+			l->fd = -1;
+		}
+	}
 	if (l->fd < 0) {
 		db_log("%s: %s", l->path, strerror(errno));
 		free(l);
@@ -80,6 +92,14 @@ db_sent_log_add(struct db_sent_log *l, const int64_t *ids, size_t n, const char 
 			db_log("%s: %s", l->path, w < 0 ? strerror(errno) : "nothing written");
 			goto out;
 		}
+	}
+	/* on the disk in groups, before the next message goes out */
+	if (++l->unsynced >= DB_SENT_LOG_GROUP) {
+		if (fdatasync(l->fd) != 0) {
+			db_log("%s: fdatasync: %s", l->path, strerror(errno));
+			goto out;
+		}
+		l->unsynced = 0;
 	}
 	rc = 0;
 out:
@@ -156,6 +176,7 @@ db_sent_log_clear(struct db_sent_log *l)
 		db_log("%s: %s", l->path, strerror(errno));
 		return -1;
 	}
+	l->unsynced = 0; /* their rows' marks are committed: those lines count no more */
 	return 0;
 }
 

@@ -618,7 +618,7 @@ log_accepted(struct db_sent_log *log, struct batch *b, size_t i)
 }
 
 /* A message's done callback. An e-mail the server accepted is appended to the log of accepted
- * e-mails (one write: no transaction, no fsync per e-mail); its rows are marked with the
+ * e-mails (one write: no transaction; an fdatasync per DB_SENT_LOG_GROUP e-mails); its rows are marked with the
  * batch, after the session, and the next pass marks what a crash left in the log. Any other
  * result, and an e-mail when there is no log or it cannot be written, is marked at once in a
  * transaction of its own (on failure, with the rest of the batch). Nonzero when the notifier
@@ -671,9 +671,10 @@ apply_log(struct db_conn *c, struct db_sent_log *log, int64_t now)
  * of its own, an accepted e-mail in the log of accepted e-mails, applied by the next pass
  * (before it reads a row) when a crash came before the batch's marks, and emptied after them.
  * So a crash of the process at any moment sends again at most the one message whose answer
- * was being recorded, with the same Message-ID. (A power cut in the middle of a session may
- * send its e-mails again, under their Message-IDs: the log is not synced, the batch's marks
- * are, right after the session.) Rows sent again after a crash wait for their retry time,
+ * was being recorded, with the same Message-ID. (A power cut in the middle of a session sends
+ * again at most DB_SENT_LOG_GROUP e-mails, under their Message-IDs: the log is synced every
+ * DB_SENT_LOG_GROUP e-mails, before the next one goes out, the batch's marks right after the
+ * session.) Rows sent again after a crash wait for their retry time,
  * which the claim set, so no later batch of the pass takes them again. When n (may be NULL) is
  * stopping, no batch is started after the one under way: a SIGTERM ends a drain after the SMS
  * under way, or after the SMTP session under way, every row sent marked, none sent twice. */

@@ -139,9 +139,11 @@ kind_rule(const struct mail_config *cfg, const char *addr)
 /* --- headers -------------------------------------------------------------------------------- */
 
 /* The unfolded raw value of header name of obj with its charset labels mapped: a GLib string,
- * or NULL when absent. */
+ * or NULL when absent. Raw 8-bit text that is not UTF-8 (no encoded word: an old client's) is
+ * read in charset label when one is given (the letter's text says which), else by the options'
+ * fallbacks (GB18030, else Latin-1). */
 static char *
-raw_header(GMimeParserOptions *opts, GMimeObject *obj, const char *name)
+raw_header(GMimeParserOptions *opts, GMimeObject *obj, const char *name, const char *label)
 {
 	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
 	GMimeHeader *h = hl != NULL ? g_mime_header_list_get_header(hl, name) : NULL;
@@ -151,54 +153,40 @@ raw_header(GMimeParserOptions *opts, GMimeObject *obj, const char *name)
 	if (raw == NULL)
 		return NULL;
 	unfolded = g_mime_utils_header_unfold(raw);
-	if (!g_utf8_validate(unfolded, -1, NULL) || !g_str_is_ascii(unfolded)) {
-		/* raw 8-bit text: UTF-8, else GB18030, else Latin-1 (the options' fallbacks) */
-		char *u = g_mime_utils_decode_8bit(opts, unfolded, strlen(unfolded));
+	if (!g_str_is_ascii(unfolded) && !g_utf8_validate(unfolded, -1, NULL)) {
+		char *u = mail_decode(opts, label, unfolded, strlen(unfolded));
 
 		g_free(unfolded);
 		unfolded = u;
+		if (unfolded == NULL)
+			return NULL;
 	}
 	fixed = mail_fix_labels(unfolded);
 	g_free(unfolded);
 	return fixed;
 }
 
-/* The text of header name of obj when its raw value holds 8-bit bytes that are not UTF-8, read
- * as charset label (the letter's text parts say which): a GLib string, or NULL when the value
- * is ASCII or UTF-8 (what text_header read stands) or absent. */
+/* Decoded unstructured text of a header, raw 8-bit text read as raw_header reads it (GLib
+ * string), or NULL. */
 static char *
-raw_header_in(GMimeParserOptions *opts, GMimeObject *obj, const char *name, const char *label)
+text_header(GMimeParserOptions *opts, GMimeObject *obj, const char *name, const char *label)
 {
-	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
-	GMimeHeader *h = hl != NULL ? g_mime_header_list_get_header(hl, name) : NULL;
-	const char *raw = h != NULL ? g_mime_header_get_raw_value(h) : NULL;
-	char *unfolded, *text, *fixed, *s;
-
-	if (raw == NULL || g_str_is_ascii(raw) || g_utf8_validate(raw, -1, NULL))
-		return NULL;
-	unfolded = g_mime_utils_header_unfold(raw);
-	text = mail_decode(opts, label, unfolded, strlen(unfolded));
-	g_free(unfolded);
-	if (text == NULL)
-		return NULL;
-	fixed = mail_fix_labels(text);
-	g_free(text);
-	s = mail_decode_header(opts, fixed);
-	g_free(fixed);
-	return mail_clean(s, 0);
-}
-
-/* Decoded unstructured text of a header (GLib string), or NULL. */
-static char *
-text_header(GMimeParserOptions *opts, GMimeObject *obj, const char *name)
-{
-	char *raw = raw_header(opts, obj, name), *s;
+	char *raw = raw_header(opts, obj, name, label), *s;
 
 	if (raw == NULL)
 		return NULL;
 	s = mail_decode_header(opts, raw);
 	g_free(raw);
 	return mail_clean(s, 0);
+}
+
+/* The charset a raw 8-bit header of letter m is read in (NULL: the fallbacks): Big5 when a text
+ * part is in Big5 (during the walk: one seen so far) or when the Subject's encoded words are
+ * (subject_big5) beside no text part in a GB charset. */
+static const char *
+raw_label(const struct mail_msg *m, int subject_big5)
+{
+	return m->big5 || (subject_big5 && !m->gb) ? "BIG5" : NULL;
 }
 
 /* The first mailbox of an address list (descending into a group). */
@@ -223,11 +211,12 @@ first_mailbox(InternetAddressList *l)
 	return NULL;
 }
 
-/* The address list of header name (NULL: absent or empty). */
+/* The address list of header name, a raw 8-bit name read as raw_header reads it (NULL: absent
+ * or empty). */
 static InternetAddressList *
-address_header(GMimeParserOptions *opts, GMimeMessage *msg, const char *name)
+address_header(GMimeParserOptions *opts, GMimeMessage *msg, const char *name, const char *label)
 {
-	char *raw = raw_header(opts, GMIME_OBJECT(msg), name), *joined;
+	char *raw = raw_header(opts, GMIME_OBJECT(msg), name, label), *joined;
 	InternetAddressList *l;
 
 	if (raw == NULL)
@@ -272,14 +261,19 @@ put_sender(InternetAddressMailbox *mb, struct mail_msg *m)
 	return rc;
 }
 
+/* The sender (From, else Sender) into m's from_addr and from_name, replacing what they held; a
+ * raw 8-bit name read in charset label (NULL: the fallbacks). 0, or -1 when out of memory. */
 static int
-sender(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
+sender(GMimeParserOptions *opts, GMimeMessage *msg, const char *label, struct mail_msg *m)
 {
-	InternetAddressList *l = address_header(opts, msg, "From");
+	InternetAddressList *l = address_header(opts, msg, "From", label);
 	int rc;
 
 	if (l == NULL)
-		l = address_header(opts, msg, "Sender");
+		l = address_header(opts, msg, "Sender", label);
+	g_free(m->from_addr);
+	g_free(m->from_name);
+	m->from_addr = m->from_name = NULL;
 	rc = put_sender(first_mailbox(l), m);
 	if (l != NULL)
 		g_object_unref(l);
@@ -290,13 +284,13 @@ sender(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
  * relay mails us From itself with Reply-To the citizen who filled the form in), the citizen is
  * that mailbox: m's from_addr and from_name become its, From's address is kept in
  * m->relay_addr. The acknowledgement and every notice then go where the writer asked replies
- * to go, and the citizen's answers (From that address) find their item. 0, or -1 when out of
- * memory. */
+ * to go, and the citizen's answers (From that address) find their item. A raw 8-bit name is
+ * read in charset label (NULL: the fallbacks). 0, or -1 when out of memory. */
 static int
 reply_to(const struct mail_config *cfg, GMimeParserOptions *opts, GMimeMessage *msg,
-         struct mail_msg *m)
+         const char *label, struct mail_msg *m)
 {
-	InternetAddressList *l = address_header(opts, msg, "Reply-To");
+	InternetAddressList *l = address_header(opts, msg, "Reply-To", label);
 	InternetAddress *ia;
 	const char *addr;
 	char *relay = m->from_addr, *name = m->from_name;
@@ -395,7 +389,7 @@ references(GMimeParserOptions *opts, GMimeMessage *msg, struct mail_msg *m)
 	int i, rc = 0;
 
 	for (h = 0; h < 2 && rc == 0; h++) {
-		char *raw = raw_header(opts, GMIME_OBJECT(msg), headers[h]);
+		char *raw = raw_header(opts, GMIME_OBJECT(msg), headers[h], NULL);
 		GMimeReferences *refs;
 
 		if (raw == NULL)
@@ -444,6 +438,7 @@ struct walk {
 	                        * plain only when no text/plain part has text (their usual
 	                        * alternative: no HTML parsed then) */
 	int qq;        /* QQ Mail: character references in text/plain */
+	int subject_big5; /* the Subject's encoded words are in Big5 */
 	int parts;     /* parts looked at */
 	int unnamed;   /* attachments named by us */
 	int nomem;
@@ -561,7 +556,8 @@ part_filename(struct walk *w, GMimeObject *obj)
 	const char *v, *slash;
 	size_t n;
 
-	raw = raw_header(w->opts, obj, "Content-Disposition");
+	/* a raw 8-bit name (Outlook Express, old Foxmail) in the letter's charset */
+	raw = raw_header(w->opts, obj, "Content-Disposition", raw_label(w->m, w->subject_big5));
 	if (raw != NULL) {
 		char *joined = mail_join_words(raw); /* a name's words split inside a character */
 		GMimeContentDisposition *d = g_mime_content_disposition_parse(w->opts, joined);
@@ -577,7 +573,7 @@ part_filename(struct walk *w, GMimeObject *obj)
 		g_free(raw);
 	}
 	if (name == NULL) {
-		raw = raw_header(w->opts, obj, "Content-Type");
+		raw = raw_header(w->opts, obj, "Content-Type", raw_label(w->m, w->subject_big5));
 		if (raw != NULL) {
 			char *joined = mail_join_words(raw);
 			GMimeContentType *ct = g_mime_content_type_parse(w->opts, joined);
@@ -740,18 +736,45 @@ mail_left_out(const struct mail_msg *m, const char *lang)
 	return g_string_free(s, FALSE);
 }
 
-/* Adds an attachment (takes nothing: copies data). */
+/* The extension of file name name (after its last dot) when it is 1 to 10 ASCII letters and
+ * digits, with its dot; else "". Lent by name. */
+static const char *
+plain_extension(const char *name)
+{
+	const char *dot = strrchr(name, '.'), *p;
+
+	if (dot == NULL || dot[1] == '\0' || strlen(dot + 1) > 10)
+		return "";
+	for (p = dot + 1; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p))
+			return "";
+	return dot;
+}
+
+/* Whether a decoded file name can be shown as it is: not when some of its bytes could not be
+ * read (U+FFFD in their place: a charset iconv does not know, or bytes that are no character
+ * of the charset named), nor when nothing is left of it but its extension (".pdf", the rest
+ * control characters). */
+static int
+name_readable(const char *name)
+{
+	return strstr(name, "\xef\xbf\xbd") == NULL && strrchr(name, '.') != name;
+}
+
+/* Adds an attachment (takes nothing: copies data). One that names no file, or a name that
+ * cannot be read, is named attachment-N (with the name's extension, when it is plain). */
 static void
 add_attachment(struct walk *w, const char *filename, const char *ctype, const guint8 *data,
                size_t size)
 {
 	const struct mail_limits *lim = &w->cfg->limits;
 	struct mail_attachment *a;
-	char gen[32];
+	char gen[48];
 	const char *name = filename;
 
-	if (name == NULL || name[0] == '\0') {
-		snprintf(gen, sizeof(gen), "attachment-%d", ++w->unnamed);
+	if (name == NULL || name[0] == '\0' || !name_readable(name)) {
+		snprintf(gen, sizeof(gen), "attachment-%d%s", ++w->unnamed,
+		         name != NULL ? plain_extension(name) : "");
 		name = gen;
 	}
 	if (size == 0) { /* nothing to keep, and no type to tell (not "a type not accepted") */
@@ -936,7 +959,7 @@ walk_message_part(struct walk *w, GMimeMessagePart *mp)
 	}
 	if (filename == NULL || filename[0] == '\0') {
 		g_free(filename);
-		subj = text_header(w->opts, GMIME_OBJECT(inner), "Subject");
+		subj = text_header(w->opts, GMIME_OBJECT(inner), "Subject", NULL);
 		if (subj != NULL && subj[0] != '\0') {
 			mail_cut(subj, 60);
 			g_strdelimit(subj, "/\\", '_'); /* a base name, as a named file's */
@@ -1121,12 +1144,12 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 		goto out;
 	}
 
-	s = text_header(opts, GMIME_OBJECT(msg), "Subject");
+	s = text_header(opts, GMIME_OBJECT(msg), "Subject", NULL);
 	m.subject = s != NULL ? s : g_strdup("");
-	s = raw_header(opts, GMIME_OBJECT(msg), "Subject");
+	s = raw_header(opts, GMIME_OBJECT(msg), "Subject", NULL);
 	mail_word_charsets(s, &subject_big5, &subject_gb);
 	g_free(s);
-	if (sender(opts, msg, &m) != 0)
+	if (sender(opts, msg, NULL, &m) != 0)
 		goto out;
 	m.kind = kind_of(cfg, opts, msg);
 	id = g_mime_message_get_message_id(msg);
@@ -1150,12 +1173,31 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	w.html_parts = g_ptr_array_new_with_free_func(g_free);
 	w.notes = g_string_new("");
 	w.qq = from_qq(msg, m.from_addr);
+	w.subject_big5 = subject_big5;
 	if (m.ignored == NULL)
 		walk(&w, g_mime_message_get_mime_part(msg), 0);
 	if (w.nomem)
 		goto out;
+	/* the charsets that tell the language where the text cannot: a Subject in Big5 beside text
+	 * parts in UTF-8 or ASCII (none in a GB charset), or a GB one on text without letters */
+	if (raw_label(&m, subject_big5) != NULL)
+		m.big5 = 1;
+	if (subject_gb)
+		m.gb = 1;
+	/* a raw 8-bit Subject and sender's name (no encoded word: an old client's, in the
+	 * system's code page) were read as GB18030 when not UTF-8; in a letter in Big5 (its text
+	 * parts, or its Subject's encoded words) they are Big5 too */
+	if (m.big5) {
+		subj = text_header(opts, GMIME_OBJECT(msg), "Subject", "BIG5");
+		if (subj != NULL) {
+			g_free(m.subject);
+			m.subject = subj;
+		}
+		if (sender(opts, msg, "BIG5", &m) != 0)
+			goto out;
+	}
 	/* the mailer and the noise were From's; the citizen may be Reply-To's */
-	if (m.ignored == NULL && reply_to(cfg, opts, msg, &m) != 0)
+	if (m.ignored == NULL && reply_to(cfg, opts, msg, m.big5 ? "BIG5" : NULL, &m) != 0)
 		goto out;
 	for (i = 0; w.plain->len == 0 && i < w.html_parts->len; i++) {
 		const char *html = g_ptr_array_index(w.html_parts, i);
@@ -1167,19 +1209,6 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	s = mail_clean(g_strdup(w.plain->len > 0 ? w.plain->str : w.html->str), 1);
 	if (s == NULL)
 		goto out;
-	/* a raw 8-bit Subject (no encoded word: an old client's) was read as GB18030 when not
-	 * UTF-8; beside text parts in Big5 it is Big5 too */
-	subj = m.big5 ? raw_header_in(opts, GMIME_OBJECT(msg), "Subject", "BIG5") : NULL;
-	if (subj != NULL) {
-		g_free(m.subject);
-		m.subject = subj;
-	}
-	/* the charsets that tell the language where the text cannot: a Subject in Big5 beside text
-	 * parts in UTF-8 or ASCII (none in a GB charset), or a GB one on text without letters */
-	if (subject_big5 && !m.gb)
-		m.big5 = 1;
-	if (subject_gb)
-		m.gb = 1;
 	m.wordless = !has_letter(m.subject) && !has_letter(s);
 	text = g_strdup(s); /* the citizen's own words, without ours (the notes) */
 	/* the whole decoded Subject is the item's (the contract); only one beyond the sanity cap

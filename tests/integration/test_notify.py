@@ -30,7 +30,7 @@ ACCOUNTS = [
 ]
 
 
-def start_server(tmp, smtp_port, sms_port, now, extra=None, dbdir=None):
+def start_server(tmp, smtp_port, sms_port, now, extra=None, dbdir=None, wrap=()):
     env = {
         "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % smtp_port,
         "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example",
@@ -48,7 +48,7 @@ def start_server(tmp, smtp_port, sms_port, now, extra=None, dbdir=None):
         # test builds: a scan every 100 ms, not each second (a moved clock is seen sooner)
         env["CIVICDESK_TEST_SCAN_MS"] = "100"
     env.update(extra or {})
-    return harness.Server(env=env, dbdir=dbdir).start()
+    return harness.Server(env=env, dbdir=dbdir, wrap=wrap).start()
 
 
 def add_user(server, name, role, section=None, mail=None, phone=None):

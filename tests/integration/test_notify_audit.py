@@ -31,6 +31,7 @@ import harness  # noqa: E402
 import peers  # noqa: E402
 from test_notify import (PASSWORD, act, add_accounts, add_user, at_moment, db,  # noqa: E402
                          set_clock, start_server, submit)
+from test_durable import events as durable_events  # noqa: E402
 
 harness.BIN = os.path.abspath(harness.BIN)
 
@@ -821,6 +822,50 @@ class Shutdown(peers.PeerTest, unittest.TestCase):
         again = sorted(to for to, k in per.items() if k > 1)
         self.assertLessEqual(len(again), 1, "sent again after the kill: %r" % again)
         self.assertLessEqual(max(per.values()), 2)
+
+    def test_accepted_emails_synced_in_groups(self):
+        """What a power cut can send again, shown by the system calls (kill -9 cannot show it: a
+        killed process's writes stay in the page cache). One SMTP session sends 40
+        acknowledgements under strace; each accepted e-mail is written to the log of accepted
+        e-mails (DATABASE-sent) before the next MAIL FROM, and the log is fdatasync'd often
+        enough that when any MAIL FROM is written at most 7 of its lines are not on the disk
+        (DB_SENT_LOG_GROUP = 8: a power cut sends again at most 8 e-mails, the one under way
+        included). Unsynced, the whole session's e-mails could come again."""
+        port = peers.free_port()
+        trace = os.path.join(self.tmp, "trace")
+        # LeakSanitizer cannot run under ptrace (test_durable.py)
+        self.server = start_server(self.tmp, port, peers.free_port(), "2025-11-03T09:00", {
+            "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0"},
+            dbdir=self.dbdir, wrap=["strace", "-f", "-y", "-ttt", "-s", "16", "-o", trace,
+                                    "-e", "trace=write,writev,sendto,sendmsg,fdatasync,fsync"])
+        n, group = 40, 8
+        for i in range(n):
+            submit(self.server, subject="来信 %d" % i, email="g%d@example.com" % i)
+        peers.wait_for(lambda: len(rows(self.server, "o.attempts = 1")) == n, 60,
+                       "every acknowledgement tried once while the server is down")
+        smtp = self.peer("smtp", port=port)
+        set_clock(self.server, "2025-11-03T09:05")  # every one due at once: one session
+        peers.wait_for(lambda: len(rows(self.server, "o.state = 'sent'")) == n, 120,
+                       "every acknowledgement sent and marked")
+        self.server.stop_traced()
+        self.assertEqual(len(mails(smtp)), n)
+        log = self.server.db + "-sent"
+        ev = durable_events(trace)
+        froms = [e for e in ev if e[2] in ("write", "writev", "sendto", "sendmsg")
+                 and "MAIL FROM:" in e[4]]
+        lines = [e for e in ev if e[2] == "write" and e[3] == log]
+        syncs = [e for e in ev if e[2] in ("fdatasync", "fsync") and e[3] == log]
+        self.assertEqual(len(froms), n, "one MAIL FROM per e-mail in the trace")
+        self.assertEqual(len(lines), n, "one line of the log per accepted e-mail")
+        self.assertGreaterEqual(len(syncs), n // group, "the log is synced")
+        for k, f in enumerate(froms[1:], 1):
+            before = [w for w in lines if w[1] < f[0]]
+            self.assertEqual(len(before), k, "e-mail %d recorded before the next MAIL FROM" % k)
+            synced = [y for y in syncs if y[1] < f[0]]
+            last = max((y[0] for y in synced), default=0.0)
+            unsynced = [w for w in before if w[1] > last]
+            self.assertLess(len(unsynced), group, "at MAIL FROM %d, %d accepted e-mails were "
+                            "not on the disk" % (k + 1, len(unsynced)))
 
     def test_sigterm_while_sending_sms(self):
         """SIGTERM while a slow gateway takes a batch of SMS: the daemon stops after the SMS

@@ -1868,6 +1868,240 @@ def big5_raw_subject_unencoded():
                        lang="zh-Hant")
 
 
+
+@case
+def big5_raw_from_unencoded():
+    """Outlook Express on a zh-TW Windows: the sender's name, unquoted, and the Subject as raw
+    8-bit Big5 (the system's code page, no encoded word), over a Big5 text part in base64:
+    the name is Big5 too, not GB18030 mojibake."""
+    subject = "路燈故障請求維修"
+    text = "您好：\n民權路二段的路燈已經一星期不亮，晚上行人很危險。\n\n陳大文"
+    msg = (f"From: 陳大文 <chan@example.tw>\n"
+           f"To: <director@bureau.example>\n"
+           f"Subject: {subject}\n"
+           f"Date: Mon, 2 Mar 2026 16:20:00 +0800\n"
+           f"Message-ID: <001201dcab3a$1f2e3d4c$5b6a7988@example.tw>\n"
+           f"MIME-Version: 1.0\n"
+           f"Content-Type: text/plain;\n\tcharset=\"big5\"\n"
+           f"Content-Transfer-Encoding: base64\n"
+           f"X-Priority: 3\n"
+           f"X-Mailer: Microsoft Outlook Express 6.00.2900.5512\n\n").encode("big5")
+    msg += (b64(text.replace(chr(10), chr(13) + chr(10)).encode("big5")) + "\n").encode()
+    return msg.replace(b"\n", b"\r\n"), expect(
+        subject, text, [], "陳大文 <chan@example.tw>", "letter", lang="zh-Hant")
+
+
+@case
+def big5_raw_from_quoted_big5_subject():
+    """A zh-TW mail client that encodes the Subject (a Big5 B word) and writes the text in
+    UTF-8, but leaves the quoted name in raw Big5; the name's first character (許, B3 5C) ends
+    in the byte of a backslash, which is no quoting inside a Big5 character."""
+    subject = "詢問社區活動中心借用方式"
+    text = "您好，請問社區活動中心週末可以借用嗎？需要準備哪些文件？\n\n許家豪"
+    msg = (b'From: "' + "許家豪".encode("big5") + b'" <hsu.chiahao@example.tw>\n' +
+           f"""To: ask@bureau.example
+Subject: {bw(subject, "big5")}
+Date: Mon, 2 Mar 2026 17:02:13 +0800
+Message-ID: <20260302170213.77AB12@example.tw>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+User-Agent: Mozilla Thunderbird 2.0.0.24 (Windows/20100228)
+
+{text}
+""".encode())
+    return msg, expect(subject, text, [], "許家豪 <hsu.chiahao@example.tw>", "consultation",
+                       lang="zh-Hant")
+
+
+@case
+def gb18030_raw_from_gbk_body():
+    """A mainland desktop client: the sender's name as raw 8-bit GB18030 with a character
+    outside GBK (𠮷, four bytes), the Subject raw GBK, beside a GBK text part: still read as
+    GB18030 (the name and Subject are not taken for Big5)."""
+    subject = "关于小区垃圾清运不及时的反映"
+    text = "您好：\n我们小区的垃圾已经三天没有清运，气味很大。\n\n吉𠮷"
+    msg = (f"From: 吉𠮷 <jiji@21cn.example>\n"
+           f"To: complaint@bureau.example\n"
+           f"Subject: {subject}\n"
+           f"Date: Mon, 2 Mar 2026 18:40:00 +0800\n"
+           f"Message-ID: <20260302184000.5D6E7F@21cn.example>\n"
+           f"MIME-Version: 1.0\n"
+           f"Content-Type: text/plain;\n\tcharset=\"GBK\"\n"
+           f"Content-Transfer-Encoding: 8bit\n\n").encode("gb18030")
+    msg += (text + "\n").encode("gb18030")  # GBK's bytes, and four for 𠮷
+    return msg.replace(b"\n", b"\r\n"), expect(
+        subject, text, [], "吉𠮷 <jiji@21cn.example>", "complaint", lang="zh-Hans")
+
+
+
+def pct(data):
+    """RFC 2231 percent-encoding of bytes (letters, digits and a few marks left as they are)."""
+    return "".join(chr(b) if chr(b).isalnum() and b < 128 or chr(b) in ".-_" else "%%%02X" % b
+                   for b in data)
+
+
+@case
+def big5_attachment_names():
+    """A zh-TW Outlook letter with two files named in Big5: the PDF's name in RFC 2231 form
+    (`filename*=big5''…`, cut into two continuations), the photo's as raw 8-bit Big5 in name=
+    and filename= (Outlook Express): both names Big5, not GB18030 mojibake."""
+    subject = "陳情書與現場照片"
+    text = "您好：\n附上陳情書及現場照片，請查收。\n\n陳大文"
+    pdf, photo = "社區停車問題陳情書.pdf", "現場照片.jpg"
+    enc = pct(pdf.encode("big5"))
+    cut = enc.index("%", 20)  # the second continuation begins inside a character (車)
+    msg = crlf(f"""From: {bw("陳大文", "big5")} <chan@example.tw>
+To: <complaint@bureau.example>
+Subject: {bw(subject, "big5")}
+Date: Mon, 2 Mar 2026 10:05:00 +0800
+Message-ID: <000501dcab2f$11223344$55667788@example.tw>
+MIME-Version: 1.0
+Content-Type: multipart/mixed;
+	boundary="----=_NextPart_000_0005_01DCAB2F.11223344"
+X-Mailer: Microsoft Office Outlook 12.0
+Content-Language: zh-tw
+
+This is a multi-part message in MIME format.
+
+------=_NextPart_000_0005_01DCAB2F.11223344
+Content-Type: text/plain;
+	charset="big5"
+Content-Transfer-Encoding: quoted-printable
+
+{qp(text, "big5")}
+------=_NextPart_000_0005_01DCAB2F.11223344
+Content-Type: application/pdf
+Content-Transfer-Encoding: base64
+Content-Disposition: attachment;
+	filename*0*=big5''{enc[:cut]};
+	filename*1*={enc[cut:]}
+
+{b64(PDF)}
+
+""").encode()
+    msg += crlf("------=_NextPart_000_0005_01DCAB2F.11223344\n"
+                "Content-Type: image/jpeg;\n\tname=\"" + photo + "\"\n"
+                "Content-Transfer-Encoding: base64\n"
+                "Content-Disposition: attachment;\n\tfilename=\"" + photo + "\"\n\n").encode("big5")
+    msg += crlf(f"{b64(JPEG)}\n\n------=_NextPart_000_0005_01DCAB2F.11223344--\n").encode()
+    return msg, expect(subject, text, [(pdf, len(PDF), "application/pdf"),
+                                       (photo, len(JPEG), "image/jpeg")],
+                       "陳大文 <chan@example.tw>", "complaint", lang="zh-Hant")
+
+
+@case
+def gb18030_attachment_names():
+    """Foxmail beside a GBK text part: one file's name in RFC 2231 form labelled gb18030 with a
+    character outside GBK (𠮷, four bytes), another's as raw 8-bit GB18030 in name=: both
+    read as GB18030."""
+    subject = "关于吉𠮷小区改造的材料"
+    text = "您好：\n附件是小区改造的意见和照片。\n\n李明"
+    pdf, photo = "吉𠮷小区改造意见.pdf", "吉𠮷小区现状.png"
+    msg = crlf(f"""Date: Mon, 2 Mar 2026 15:30:00 +0800
+From: "{bw("李明", "GBK")}" <liming@foxmail.com>
+To: "director" <director@bureau.example>
+Subject: {bw(subject, "gb18030")}
+X-Mailer: Foxmail 7.2.25.228[cn]
+Mime-Version: 1.0
+Message-ID: <202603021530005512437@foxmail.com>
+Content-Type: multipart/mixed;
+	boundary="----=_001_NextPart333333333333_=----"
+
+This is a multi-part message in MIME format.
+
+------=_001_NextPart333333333333_=----
+Content-Type: text/plain;
+	charset="GBK"
+Content-Transfer-Encoding: base64
+
+{b64(text.replace(chr(10), chr(13) + chr(10)).encode("gbk"))}
+
+------=_001_NextPart333333333333_=----
+Content-Type: application/pdf
+Content-Transfer-Encoding: base64
+Content-Disposition: attachment;
+	filename*=gb18030''{pct(pdf.encode("gb18030"))}
+
+{b64(PDF)}
+
+""").encode()
+    msg += crlf("------=_001_NextPart333333333333_=----\n"
+                "Content-Type: image/png;\n\tname=\"" + photo + "\"\n"
+                "Content-Transfer-Encoding: base64\n"
+                "Content-Disposition: attachment\n\n").encode("gb18030")
+    msg += crlf(f"{b64(PNG)}\n\n------=_001_NextPart333333333333_=------\n").encode()
+    return msg, expect(subject, text, [(pdf, len(PDF), "application/pdf"),
+                                       (photo, len(PNG), "image/png")],
+                       "李明 <liming@foxmail.com>", "letter", lang="zh-Hans")
+
+
+@case
+def undecodable_attachment_names():
+    """File names that cannot be read: RFC 2231 bytes that are no Big5 characters under a big5
+    label, and a charset no one knows; each is named attachment-N with its extension (not
+    replacement characters), and the text says nothing of it (the raw message keeps them)."""
+    text = "Please find the two scans attached.\nJohn"
+    msg = crlf(f"""From: John Lee <john.lee@example.hk>
+To: ask@bureau.example
+Subject: Scans of the permit
+Date: Mon, 2 Mar 2026 12:30:00 +0800
+Message-ID: <scans.20260302123000@example.hk>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="=_scans_7f3a"
+
+--=_scans_7f3a
+Content-Type: text/plain; charset=us-ascii
+
+{text}
+--=_scans_7f3a
+Content-Type: application/pdf
+Content-Transfer-Encoding: base64
+Content-Disposition: attachment; filename*=big5''%FF%FE%FF%FE.pdf
+
+{b64(PDF)}
+--=_scans_7f3a
+Content-Type: image/png
+Content-Transfer-Encoding: base64
+Content-Disposition: attachment; filename*=x-mac-nonesuch''%C4%E3%BA%C3.png
+
+{b64(PNG)}
+--=_scans_7f3a--
+""")
+    return msg, expect("Scans of the permit", text,
+                       [("attachment-1.pdf", len(PDF), "application/pdf"),
+                        ("attachment-2.png", len(PNG), "image/png")],
+                       "John Lee <john.lee@example.hk>", "consultation", lang="en")
+
+
+
+@case
+def gb2312_label_gb18030_bytes():
+    """Outlook on Chinese Windows labels everything gb2312 but writes the system's code page:
+    names with characters GB2312 lacks (堃, 珺: GBK), 䶮 (FE9F) and 𠮷 (four bytes, GB18030)
+    in the Subject's and the sender's B words and in the base64 text; read as GB18030, no
+    character lost."""
+    subject = "关于刘䶮、王堃户籍信息错误的更正申请"
+    text = ("您好：\n户籍系统把刘䶮的名字显示为“刘?”，王堃的“堃”也无法打印，"
+            "邻居吉𠮷也有同样问题。\n请协助更正。\n\n王珺")
+    msg = crlf(f"""From: {bw("王珺", "gb2312", "gb18030")} <wangjun@outlook.example>
+To: <director@bureau.example>
+Subject: {bw(subject, "gb2312", "gb18030")}
+Date: Mon, 2 Mar 2026 16:45:12 +0800
+Message-ID: <001101dcab3e$2a3b4c5d$6e7f8091$@outlook.example>
+MIME-Version: 1.0
+Content-Type: text/plain;
+	charset="gb2312"
+Content-Transfer-Encoding: base64
+X-Mailer: Microsoft Outlook 16.0
+Content-Language: zh-cn
+
+{b64(text.replace(chr(10), chr(13) + chr(10)).encode("gb18030"))}
+""")
+    return msg, expect(subject, text, [], "王珺 <wangjun@outlook.example>", "letter",
+                       lang="zh-Hans")
+
+
 def write_case(name, msg, exp):
     d = os.path.join(HERE, name.replace("_", "-"))
     if os.path.isdir(d):
