@@ -7,7 +7,20 @@ test_notices.py, test_lang.py) leave unchecked:
   subject and first line were in simplified Chinese and English whatever the citizen's
   language: an English citizen's mail began "【2 条通知 / 2 notices】", a traditional-Chinese
   citizen's "本邮件汇总了". The heading is now in the language of the notices under it (staff
-  notices and items stored before schema 031, written in Chinese and English, keep both).
+  notices and items stored before schema 031, written in Chinese and English, keep both);
+- HEAD of each GET the contract names answers that GET's status, Content-Type and
+  Content-Length with no body; every kind of answer (JSON 200/201/400/401/403/404/405/409/413,
+  Open311 in JSON and XML, the pages) names its media type with charset=utf-8, and each JSON
+  error is the error object; a known path with the wrong method is 405 naming the allowed ones
+  in Allow, an unknown one 404;
+- the tracking number's form in every channel (JSON, a form, multipart, Open311 in JSON and
+  XML, staff registering a letter or call, ingest-mail) ten seconds after local midnight, when
+  UTC is still the day before: XJ-<the local date>-NNNNN, one sequence for the day whatever
+  the channel; and every time of day the answers carry (201, tracking, staff item with its
+  history, queue, Open311 in JSON and XML) as YYYY-MM-DDTHH:MM:SS+08:00;
+- the queue walked page by page over items in every kind of state, with limits 1, 2, 3 and
+  100: each item exactly once, the last page's next_cursor null; q takes % and _ as the
+  characters they are, not as wildcards.
 """
 import http.client
 import json
@@ -130,6 +143,334 @@ class CombinedNoticeInTheCitizensLanguage(peers.PeerTest, unittest.TestCase):
                 if lang == "zh-Hant":  # none of the simplified heading's characters
                     for ch in "条邮汇总":
                         self.assertNotIn(ch, m["subject"] + m["body"].splitlines()[0])
+
+
+class HeadAndMediaTypes(unittest.TestCase):
+    """One daemon, one item of each kind of visibility; every answer's media type and the HEAD
+    of every GET the contract names."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = start({"CIVICDESK_TEST_NOW": "2025-09-30T10:00",
+                            "CIVICDESK_MAX_JSON": "8192"})
+        s = cls.server
+        try:
+            cls.disp = login(s, "disp_h", "dispatcher")
+            cls.hand = login(s, "hand_h", "handler", "法规处")
+            cls.head = login(s, "head_h", "section_head", "法规处")
+            cls.sup = login(s, "sup_h", "supervisor")
+            cls.admin = login(s, "admin_h", "admin")
+            r = s.request("POST", "/api/v1/items", json_body=ITEM)
+            cls.item = r.json()
+            cls.t = cls.item["tracking"]
+            r = s.request("POST", "/api/v1/items", json_body=dict(ITEM, publish=False))
+            cls.private = r.json()["tracking"]
+            r = s.request("POST", "/api/v1/items", json_body=ITEM)
+            cls.published = r.json()["tracking"]
+            to_replied(cls.disp, cls.hand, cls.head, cls.published)
+            publish(cls.head, cls.published)
+        except Exception:
+            s.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def reads(self):
+        """(who, path, extra headers) of each GET the contract names."""
+        s, code = self.server, {"X-Query-Code": self.item["query_code"]}
+        return [
+            (s, "/api/v1/health", {}),
+            (s, "/api/v1/track/" + self.t, code),
+            (s, "/api/v1/track/XJ-20250930-99999", code),
+            (s, "/api/v1/public/items/" + self.published, {}),
+            (s, "/api/v1/public/items/" + self.t, {}),
+            (s, "/open311/v2/services.json", {}),
+            (s, "/open311/v2/requests.json", {}),
+            (s, "/open311/v2/requests.xml", {}),
+            (s, "/open311/v2/requests/%s.json" % self.t, {}),
+            (s, "/open311/v2/requests/%s.json" % self.published, {}),
+            (s, "/open311/v2/requests/%s.xml" % self.published, {}),
+            (s, "/open311/v2/requests/%s.json" % self.private, {}),
+            (s, "/open311/v2/requests/%s.xml" % self.private, {}),
+            (self.disp, "/api/v1/items/" + self.t, {}),
+            (self.disp, "/api/v1/queue?state=all&limit=2", {}),
+            (self.sup, "/api/v1/stats?period=2025-09&by=section", {}),
+            (self.disp, "/api/v1/stats?period=2025-09", {}),
+            (s, "/api/v1/queue", {}),
+            (s, "/", {}), (s, "/submit?lang=en", {}), (s, "/track?lang=zh-Hant", {}),
+            (s, "/board", {}), (s, "/staff/", {}), (s, "/no-such-page", {}),
+        ]
+
+    def test_head_answers_as_get(self):
+        for who, path, headers in self.reads():
+            with self.subTest(path=path):
+                g = who.request("GET", path, headers=headers)
+                h = who.request("HEAD", path, headers=headers)
+                self.assertEqual(h.status, g.status, (path, g, h))
+                self.assertEqual(h.header("Content-Type"), g.header("Content-Type"), path)
+                self.assertEqual(h.header("Content-Length"), str(len(g.body)), path)
+                self.assertEqual(h.body, b"", path)
+
+    def assert_type(self, r, media):
+        self.assertEqual(r.header("Content-Type").replace(" ", "").lower(),
+                         media + ";charset=utf-8", r)
+        if media == "application/json" and r.status >= 400 and r.body[:1] == b"{":
+            err = r.json()["error"]
+            self.assertTrue(err["code"] and err["message"], r)
+
+    def test_every_answer_names_its_type_and_charset(self):
+        s, t = self.server, self.t
+        big = dict(ITEM, body="长" * 4000)
+        cases = [  # (who, method, path, json body, raw body, status, media type)
+            (s, "GET", "/api/v1/health", None, None, 200, "application/json"),
+            (s, "POST", "/api/v1/items", ITEM, None, 201, "application/json"),
+            (s, "POST", "/api/v1/items", dict(ITEM, kind="poem"), None, 400, "application/json"),
+            (s, "POST", "/api/v1/items", big, None, 413, "application/json"),
+            (s, "POST", "/api/v1/items", None, b"{\"kind\":", 400, "application/json"),
+            (s, "GET", "/api/v1/items/" + t, None, None, 401, "application/json"),
+            (self.hand, "GET", "/api/v1/stats?period=2025", None, None, 403, "application/json"),
+            (s, "GET", "/api/v1/track/" + t, None, None, 404, "application/json"),
+            (s, "DELETE", "/api/v1/track/" + t, None, None, 405, "application/json"),
+            (self.admin, "PATCH", "/api/v1/items/%s/public" % t, {"published": True}, None, 409,
+             "application/json"),
+            (s, "POST", "/api/v1/login", {"username": "disp_h", "password": PW}, None, 200,
+             "application/json"),
+            (s, "GET", "/api/v1/no/such/thing", None, None, 404, "application/json"),
+            (s, "GET", "/open311/v2/services.json", None, None, 200, "application/json"),
+            (s, "GET", "/open311/v2/requests.json?status=bogus", None, None, 400,
+             "application/json"),
+            (s, "GET", "/open311/v2/requests/%s.json" % self.private, None, None, 404,
+             "application/json"),
+            (s, "GET", "/open311/v2/services.xml", None, None, 200, "text/xml"),
+            (s, "GET", "/open311/v2/requests.xml?status=bogus", None, None, 400, "text/xml"),
+            (s, "GET", "/open311/v2/requests/%s.xml" % self.private, None, None, 404, "text/xml"),
+            (s, "GET", "/?lang=en", None, None, 200, "text/html"),
+            (s, "GET", "/board?lang=zh-Hant", None, None, 200, "text/html"),
+            (s, "GET", "/no-such-page", None, None, 404, "text/html"),
+        ]
+        for who, method, path, jb, raw, status, media in cases:
+            with self.subTest(method=method, path=path, status=status):
+                hdrs = {"Content-Type": "application/json"} if raw is not None else None
+                r = who.request(method, path, json_body=jb, body=raw, headers=hdrs)
+                self.assertEqual(r.status, status, r)
+                self.assert_type(r, media)
+
+    def test_405_names_the_methods_404_what_is_not_there(self):
+        s, t = self.server, self.t
+        for method, path, allowed in (
+                ("PUT", "/api/v1/items", {"POST"}),
+                ("DELETE", "/api/v1/items/" + t, {"GET", "HEAD"}),
+                ("POST", "/api/v1/track/" + t, {"GET", "HEAD"}),
+                ("POST", "/api/v1/health", {"GET", "HEAD"}),
+                ("GET", "/api/v1/login", {"POST"}),
+                ("DELETE", "/open311/v2/requests.json", {"GET", "HEAD", "POST"})):
+            with self.subTest(method=method, path=path):
+                r = s.request(method, path)
+                self.assertEqual(r.status, 405, r)
+                got = {m.strip() for m in (r.header("Allow") or "").split(",")}
+                self.assertEqual(got, allowed, r.headers)
+        for path in ("/api/v1/itemz", "/api/v1/items/%s/nothing" % t, "/open311/v2/nothing.json"):
+            with self.subTest(path=path):
+                self.assertEqual(s.request("GET", path).status, 404)
+
+
+class TrackingNumbersAndTimes(unittest.TestCase):
+    """Ten seconds after midnight in Shanghai on 1 October 2025 (UTC: 30 September, 16:00):
+    every channel numbers its item XJ-20251001-NNNNN in one sequence; and every time of day
+    in the answers is local, with its offset."""
+
+    def setUp(self):
+        self.server = start({"CIVICDESK_TEST_NOW": "2025-09-30T23:59:50"})
+        self.addCleanup(self.server.cleanup)
+        self.disp = login(self.server, "disp_t", "dispatcher")
+
+    def submit_every_way(self):
+        """One item by each channel; their tracking numbers in order."""
+        s, out = self.server, []
+
+        def got(r, pick):
+            self.assertEqual(r.status, 201, r)
+            out.append(pick(r))
+
+        def j(r):
+            return r.json()["tracking"]
+        got(s.request("POST", "/api/v1/items", json_body=ITEM), j)
+        got(s.request("POST", "/api/v1/items", body=urllib.parse.urlencode(
+            dict(ITEM, publish="true")), headers={
+                "Content-Type": "application/x-www-form-urlencoded"}), j)
+        body, ctype = multipart([(k, str(v).lower() if k == "publish" else v)
+                                 for k, v in ITEM.items()])
+        got(s.request("POST", "/api/v1/items", body=body, headers={"Content-Type": ctype}), j)
+        form = urllib.parse.urlencode({"service_code": "complaint", "description": ITEM["body"],
+                                       "phone": ITEM["phone"], "attribute[publish]": "true"})
+        got(s.request("POST", "/open311/v2/requests.json", body=form, headers={
+            "Content-Type": "application/x-www-form-urlencoded"}),
+            lambda r: r.json()[0]["service_request_id"])
+        got(s.request("POST", "/open311/v2/requests.xml", body=form, headers={
+            "Content-Type": "application/x-www-form-urlencoded"}),
+            lambda r: re.search(rb"<service_request_id>([^<]*)<", r.body).group(1).decode())
+        for channel in ("post", "phone"):
+            got(self.disp.request("POST", "/api/v1/items", json_body=dict(
+                ITEM, channel=channel, received="2025-09-29")), j)
+        mail = ("From: =?UTF-8?B?5p2O5Zub?= <lisi@example.cn>\r\nTo: director@bureau.example\r\n"
+                "Subject: =?UTF-8?B?5LqV55uW57y65aSx?=\r\nMessage-ID: <audit3-%s@example.cn>\r\n"
+                "Date: Wed, 01 Oct 2025 00:00:05 +0800\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\n\r\n井盖缺失。\r\n" % uuid.uuid4().hex)
+        r = s.cli("ingest-mail", stdin=mail)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.count("\n"), 1, r.stdout)
+        out.append(r.stdout.strip())
+        return out
+
+    def test_every_channel_after_local_midnight(self):
+        self.server.set_clock("2025-09-30T23:59:50")
+        r = self.server.request("POST", "/api/v1/items", json_body=ITEM)
+        self.assertEqual(r.json()["tracking"], "XJ-20250930-00001")
+        self.server.set_clock("2025-10-01T00:00:10")
+        numbers = self.submit_every_way()
+        for i, t in enumerate(numbers):
+            with self.subTest(channel=i):
+                m = TRACKING.match(t)
+                self.assertIsNotNone(m, t)
+                self.assertEqual(m.group(1), "20251001", numbers)
+        self.assertEqual(sorted(int(TRACKING.match(t).group(2)) for t in numbers),
+                         list(range(1, len(numbers) + 1)), numbers)
+        with sqlite3.connect(self.server.db) as d:
+            channels = dict(d.execute("SELECT tracking, channel FROM items"))
+        self.assertEqual([channels[t] for t in numbers],
+                         ["web"] * 5 + ["post", "phone", "email"])
+
+    def local_times(self, value, where):
+        """Every string in value that starts like a date and time is a local one (+08:00)."""
+        if isinstance(value, dict):
+            for k, v in value.items():
+                self.local_times(v, where + "." + k)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                self.local_times(v, "%s[%d]" % (where, i))
+        elif isinstance(value, str) and re.match(r"^\d{4}-\d\d-\d\dT", value):
+            self.assertRegex(value, LOCAL_TIME, where)
+            return 1
+
+    def test_times_of_day_in_every_answer(self):
+        s = self.server
+        s.set_clock("2025-10-01T00:00:10")
+        r = s.request("POST", "/api/v1/items", json_body=ITEM)
+        item = r.json()
+        t = item["tracking"]
+        self.assertEqual(item["received"], "2025-10-01T00:00:10+08:00")
+        self.assertEqual(item["clocks"]["reply"]["due"], "2025-10-14T23:59:59+08:00")
+        hand = login(s, "hand_t", "handler", "法规处")
+        head = login(s, "head_t", "section_head", "法规处")
+        to_replied(self.disp, hand, head, t)
+        publish(head, t)
+        answers = {
+            "201": item,
+            "track": s.request("GET", "/api/v1/track/" + t,
+                               headers={"X-Query-Code": item["query_code"]}).json(),
+            "staff item": self.disp.request("GET", "/api/v1/items/" + t).json(),
+            "queue": self.disp.request("GET", "/api/v1/queue?state=all").json(),
+            "public": s.request("GET", "/api/v1/public/items/" + t).json(),
+            "open311 one": s.request("GET", "/open311/v2/requests/%s.json" % t).json(),
+            "open311 list": s.request("GET", "/open311/v2/requests.json").json(),
+        }
+        for name, value in answers.items():
+            with self.subTest(answer=name):
+                self.local_times(value, name)
+        self.assertTrue(answers["staff item"]["history"], answers["staff item"])
+        for h in answers["staff item"]["history"]:
+            self.assertRegex(h["at"], LOCAL_TIME)
+        one = answers["open311 one"][0]
+        for k in ("requested_datetime", "updated_datetime"):
+            self.assertRegex(one[k], LOCAL_TIME, k)
+        self.assertEqual(one["requested_datetime"], "2025-10-01T00:00:10+08:00")
+        xml = s.request("GET", "/open311/v2/requests/%s.xml" % t).body.decode()
+        for k in ("requested_datetime", "updated_datetime", "expected_datetime"):
+            m = re.search("<%s>([^<]*)</%s>|<%s/>" % (k, k, k), xml)
+            self.assertIsNotNone(m, (k, xml))
+            self.assertEqual(m.group(1) or None, one[k], k)
+
+
+class QueueWalk(unittest.TestCase):
+    """Twelve items on twelve days, in every kind of state (received, assigned, replied,
+    rejected), walked page by page."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = s = start({"CIVICDESK_TEST_NOW": "2025-09-10T10:00"})
+        try:
+            cls.items = []
+            subjects = ["百分之百 100%", "下划线 a_b", "反斜杠 a\\b"] + ["事项%d" % i for i in range(9)]
+            for i, subject in enumerate(subjects):
+                s.set_clock("2025-09-%02dT10:00" % (10 + i))
+                r = s.request("POST", "/api/v1/items", json_body=dict(
+                    ITEM, kind=("letter", "complaint", "consultation")[i % 3], subject=subject))
+                cls.items.append(r.json()["tracking"])
+            s.set_clock("2025-09-30T10:00")
+            cls.disp = login(s, "disp_q", "dispatcher")
+            cls.hand = login(s, "hand_q", "handler", "法规处")
+            cls.head = login(s, "head_q", "section_head", "法规处")
+        except Exception:
+            s.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def walk(self, query, limit):
+        seen, cursor = [], None
+        for _ in range(len(self.items) + 2):
+            path = "/api/v1/queue?%s&limit=%d" % (query, limit)
+            if cursor is not None:
+                path += "&cursor=" + urllib.parse.quote(cursor)
+            r = self.disp.request("GET", path)
+            self.assertEqual(r.status, 200, r)
+            page = r.json()
+            self.assertLessEqual(len(page["items"]), limit)
+            seen += [x["tracking"] for x in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return seen
+            self.assertTrue(page["items"], "a cursor after an empty page")
+        self.fail("the walk did not end: %r" % seen)
+
+    def test_each_item_once(self):
+        fates = {}
+        for k, t in enumerate(self.items):
+            if k % 4 == 0:
+                act(self.disp, t, "reject", reason="不属于本局")
+                fates[t] = "rejected"
+            elif k % 4 == 1:
+                to_replied(self.disp, self.hand, self.head, t)
+                fates[t] = "replied"
+            elif k % 4 == 2:
+                act(self.disp, t, "assign", section="法规处")
+                fates[t] = "assigned"
+            else:
+                fates[t] = "received"
+        for state in ("all", "rejected", "replied", "assigned", "received"):
+            want = sorted(t for t in self.items if state == "all" or fates[t] == state)
+            for limit in (1, 2, 3, 100):
+                with self.subTest(state=state, limit=limit):
+                    seen = self.walk("state=" + state, limit)
+                    self.assertEqual(len(seen), len(set(seen)), seen)
+                    self.assertEqual(sorted(seen), want)
+        for limit in (100, 101):
+            r = self.disp.request("GET", "/api/v1/queue?limit=%d" % limit)
+            self.assertEqual(r.status, 200 if limit == 100 else 400, r)
+            if limit == 101:
+                self.assertEqual(r.json()["error"]["field"], "limit")
+
+    def test_q_takes_wildcards_as_characters(self):
+        for q, want in (("%", [self.items[0]]), ("_", [self.items[1]]), ("a_b", [self.items[1]]),
+                        ("\\", [self.items[2]]), ("100%", [self.items[0]]),
+                        ("百分", [self.items[0]]), ("事项", self.items[3:])):
+            with self.subTest(q=q):
+                seen = self.walk("state=all&q=" + urllib.parse.quote(q), 100)
+                self.assertEqual(sorted(seen), sorted(want))
 
 
 if __name__ == "__main__":
