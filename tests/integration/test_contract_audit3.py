@@ -145,6 +145,61 @@ class CombinedNoticeInTheCitizensLanguage(peers.PeerTest, unittest.TestCase):
                         self.assertNotIn(ch, m["subject"] + m["body"].splitlines()[0])
 
 
+class StaffLadderNoticeSubjects(peers.PeerTest, unittest.TestCase):
+    """The ladder's e-mails to staff are written in Chinese and then English, as every other
+    staff notice is ("【退回】… / sent back for triage: XJ-…"): the subject's second half named
+    the step in Chinese again ("【逾期】XJ-… 转办时限 … / 逾期: XJ-…"). Now "/ overdue: XJ-…",
+    "/ reminder: …", "/ escalated: …"; and each notice of the contract goes where it says: the
+    assignee reminded, the section head told of the overdue clock, the supervisor two working
+    days later, each by e-mail and (head, supervisor) SMS naming the tracking number."""
+    PREFIX = "civicdesk-audit3-ladder-"
+
+    def test_subjects_in_both_languages(self):
+        smtp, sms = self.peer("smtp"), self.peer("sms")
+        self.server = s = start({
+            "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % smtp.port,
+            "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example",
+            "CIVICDESK_SMS_URL": "http://127.0.0.1:%d/send" % sms.port,
+            "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_TEST_SCAN_MS": "100",
+            "CIVICDESK_TEST_NOW": "2025-11-03T09:00"})
+        for name, role, section, mail, phone in (
+                ("hand_l", "handler", "法规处", "hand@bureau.example", "13800000010"),
+                ("head_l", "section_head", "法规处", "head@bureau.example", "13800000011"),
+                ("sup_l", "supervisor", None, "sup@bureau.example", "13800000013")):
+            args = ["user", "add", name, "--role", role, "--email", mail, "--phone", phone,
+                    "--password-stdin"] + (["--section", section] if section else [])
+            r = s.cli(*args, stdin=PW + "\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+        disp = login(s, "disp_l", "dispatcher")
+        r = s.request("POST", "/api/v1/items", json_body=dict(ITEM, publish=False))
+        self.assertEqual(r.status, 201, r)
+        t = r.json()["tracking"]  # forward due Thu 6 Nov, reply due Mon 10 Nov
+        act(disp, t, "assign", section="法规处", assignee="hand_l")
+
+        def mail(to, word):
+            got = peers.wait_for(lambda: [m for m in smtp.records() if m["rcpt"] == [to] and
+                                          word in m["subject"]], 60, "%s to %s" % (word, to))
+            self.assertEqual(len(got), 1, [m["subject"] for m in got])
+            return got[0]["subject"]
+
+        def text(phone, word):
+            peers.wait_for(lambda: [x for x in sms.records() if x.get("phone") == phone and
+                                    word in x["text"] and t in x["text"]], 60,
+                           "%s to %s" % (word, phone))
+
+        s.set_clock("2025-11-05T09:00")  # a working day before the forward clock's due day
+        self.assertEqual(mail("hand@bureau.example", "提醒"),
+                         "【提醒】%s 转办时限 2025-11-06 23:59 / reminder: %s" % (t, t))
+        s.set_clock("2025-11-07T09:00")  # forward overdue: the head
+        self.assertEqual(mail("head@bureau.example", "逾期"),
+                         "【逾期】%s 转办时限 2025-11-06 23:59 / overdue: %s" % (t, t))
+        text("13800000011", "逾期")
+        s.set_clock("2025-11-10T09:00")  # two working days later: the supervisor
+        self.assertEqual(mail("sup@bureau.example", "督办"),
+                         "【督办】%s 转办时限 2025-11-06 23:59 / escalated: %s" % (t, t))
+        text("13800000013", "督办")
+
+
 class HeadAndMediaTypes(unittest.TestCase):
     """One daemon, one item of each kind of visibility; every answer's media type and the HEAD
     of every GET the contract names."""
