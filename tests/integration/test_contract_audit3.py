@@ -200,6 +200,55 @@ class StaffLadderNoticeSubjects(peers.PeerTest, unittest.TestCase):
         text("13800000013", "督办")
 
 
+class MergedIntoAnAnsweredItem(peers.PeerTest, unittest.TestCase):
+    """DESIGN.md's states: a merged item's citizen gets the target's reply. An item merged
+    into one whose reply was sent already got only the notice that it was merged: no reply on
+    /track, none by e-mail (the reply reached only the items merged before it was sent). Now it
+    gets that reply as they do, in the merge's transaction; an item merged before the reply
+    still gets it once, and a target reopened since reaches its items with its next reply."""
+    PREFIX = "civicdesk-audit3-merge-"
+
+    def test_merged_after_the_reply_gets_it(self):
+        smtp = self.peer("smtp")
+        self.server = s = start({
+            "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % smtp.port,
+            "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example", "CIVICDESK_NOTIFY_POLL_MS": "50",
+            "CIVICDESK_TEST_NOW": "2025-11-03T09:00"})
+        disp = login(s, "disp_m", "dispatcher")
+        hand = login(s, "hand_m", "handler", "法规处")
+        head = login(s, "head_m", "section_head", "法规处")
+        items = {}
+        for name in ("target", "before", "after"):
+            item = dict(ITEM, email="%s@citizen.example" % name, publish=False)
+            del item["phone"]
+            r = s.request("POST", "/api/v1/items", json_body=item)
+            self.assertEqual(r.status, 201, r)
+            items[name] = r.json()
+        t = items["target"]["tracking"]
+        act(disp, items["before"]["tracking"], "merge", target=t)
+        to_replied(disp, hand, head, t)  # 答复：已修复。
+        act(disp, items["after"]["tracking"], "merge", target=t)
+        for name in ("before", "after"):
+            with self.subTest(merged=name):
+                x = items[name]
+                r = s.request("GET", "/api/v1/track/" + x["tracking"],
+                              headers={"X-Query-Code": x["query_code"]})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual((r.json()["state"], r.json().get("reply")),
+                                 ("merged", "答复：已修复。"))
+                to = "%s@citizen.example" % name
+                got = peers.wait_for(lambda: [m for m in smtp.records() if m["rcpt"] == [to] and
+                                              "答复：已修复。" in m["body"]], 30,
+                                     "the reply to " + to)
+                self.assertIn(x["tracking"], got[0]["body"])
+        # the target's citizen gets its own reply once; the audit chain holds the new rows
+        mine = peers.wait_for(lambda: [m for m in smtp.records() if m["rcpt"] == [
+            "target@citizen.example"] and "答复：已修复。" in m["body"]], 30, "the target's reply")
+        self.assertEqual(len(mine), 1, [m["subject"] for m in mine])
+        r = s.cli("audit", "verify")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
 class HeadAndMediaTypes(unittest.TestCase):
     """One daemon, one item of each kind of visibility; every answer's media type and the HEAD
     of every GET the contract names."""
