@@ -797,6 +797,7 @@ struct db_outbox {
 	int64_t give_up_at, last_attempt; /* 0 when none */
 	int64_t account_id; /* 0 when none */
 	char *tracking;     /* the item's tracking number, or NULL (joined) */
+	enum lang lang;     /* the item's citizen language (joined), LANG_NONE when none */
 	int64_t lkey;       /* a ladder notice's key (clock and step read back from it; body NULL
 	                     * while pending: the dispatcher writes the text), or 0 */
 };

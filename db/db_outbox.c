@@ -52,7 +52,7 @@ enum stmt {
 	"o.id, coalesce(o.item_id, 0), coalesce(o.clock, ''), o.step, o.channel, o.recipient, "    \
 	"o.subject, o.body, o.created, o.send_after, o.attempts, coalesce(o.sent_at, 0), "         \
 	"o.last_error, o.state, o.message_id, coalesce(o.give_up_at, 0), "                         \
-	"coalesce(o.last_attempt, 0), coalesce(o.account_id, 0), i.tracking, o.lkey "              \
+	"coalesce(o.last_attempt, 0), coalesce(o.account_id, 0), i.tracking, o.lkey, i.lang "      \
 	"FROM outbox o LEFT JOIN items i ON i.id = o.item_id "
 
 static const char *const stmts[STMT__MAX] = {
@@ -328,6 +328,8 @@ db_ladder_set_many(struct db_conn *c, const struct db_ladder_next *v, size_t n, 
 static int
 read_row(sqlite3_stmt *st, struct db_outbox *o)
 {
+	int lang;
+
 	memset(o, 0, sizeof(*o));
 	o->id = sqlite3_column_int64(st, 0);
 	o->item_id = sqlite3_column_int64(st, 1);
@@ -349,6 +351,9 @@ read_row(sqlite3_stmt *st, struct db_outbox *o)
 	o->account_id = sqlite3_column_int64(st, 17);
 	o->tracking = db_col_text(st, 18);
 	o->lkey = sqlite3_column_int64(st, 19);
+	/* NULL (no item, or one stored before schema 031) is LANG_NONE: lang_parse's -1 */
+	lang = db_col_name(st, 20, lang_parse);
+	o->lang = lang > 0 ? (enum lang)lang : LANG_NONE;
 	if (o->lkey != 0) { /* a key row: its clock and step from the key */
 		struct db_ladder_key k;
 		char step[64];

@@ -120,6 +120,24 @@ put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 		*len += (size_t)w < cap - *len ? (size_t)w : cap - *len - 1;
 }
 
+/* The language of group g's combined e-mail: its citizen's (schema 031) when every row is a
+ * notice to a citizen about an item of that one language; LANG_NONE (Chinese and English
+ * together, as staff notices and older items' are written) otherwise. */
+static enum lang
+group_lang(const struct notify_group *g, const struct db_outbox *rows)
+{
+	enum lang l = rows[g->idx[0]].lang;
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		const struct db_outbox *r = &rows[g->idx[i]];
+
+		if (r->account_id != 0 || r->item_id == 0 || r->lang != l)
+			return LANG_NONE;
+	}
+	return (unsigned)l < LANG__MAX ? l : LANG_NONE;
+}
+
 int
 notify_group_message(struct notify_group *g, const struct db_outbox *rows, int sms)
 {
@@ -145,10 +163,30 @@ notify_group_message(struct notify_group *g, const struct db_outbox *rows, int s
 			free(body);
 			return -1;
 		}
-		snprintf(subject, 1024, "【%zu 条通知 / %zu notices】%s", g->n, g->n,
-		         lead->subject != NULL ? lead->subject : "");
-		put(body, cap, &len, "本邮件汇总了 %zu 条通知。/ This mail holds %zu notices.\n",
-		    g->n, g->n);
+		/* the heading in the language of the notices under it */
+		switch (group_lang(g, rows)) {
+		case LANG_ZH_HANS:
+			snprintf(subject, 1024, "【%zu 条通知】%s", g->n,
+			         lead->subject != NULL ? lead->subject : "");
+			put(body, cap, &len, "本邮件汇总了 %zu 条通知。\n", g->n);
+			break;
+		case LANG_ZH_HANT:
+			snprintf(subject, 1024, "【%zu 則通知】%s", g->n,
+			         lead->subject != NULL ? lead->subject : "");
+			put(body, cap, &len, "本郵件彙整了 %zu 則通知。\n", g->n);
+			break;
+		case LANG_EN:
+			snprintf(subject, 1024, "[%zu notices] %s", g->n,
+			         lead->subject != NULL ? lead->subject : "");
+			put(body, cap, &len, "This mail holds %zu notices.\n", g->n);
+			break;
+		default:
+			snprintf(subject, 1024, "【%zu 条通知 / %zu notices】%s", g->n, g->n,
+			         lead->subject != NULL ? lead->subject : "");
+			put(body, cap, &len,
+			    "本邮件汇总了 %zu 条通知。/ This mail holds %zu notices.\n", g->n,
+			    g->n);
+		}
 		for (i = 0; i < g->n; i++) {
 			const struct db_outbox *r = &rows[g->idx[i]];
 

@@ -792,6 +792,7 @@ notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct n
                      struct db_outbox *o, int64_t now, char *why, size_t whysize)
 {
 	static const char *const words[] = {NULL, "提醒", "逾期", "督办"};
+	static const char *const words_en[] = {NULL, "reminder", "overdue", "escalated"};
 	struct db_ladder_key key;
 	const struct db_clock *k = NULL;
 	const struct db_account *a = NULL;
@@ -854,7 +855,7 @@ notify_ladder_render(struct db_conn *c, const struct sla_calendar *cal, struct n
 	else {
 		notify_quote_subject(it->subject, quoted);
 		o->subject = dup_printf("【%s】%s %s时限 %s / %s: %s", words[key.kind], it->tracking,
-		                        clock_word(o->clock, 0), due, words[key.kind], it->tracking);
+		                        clock_word(o->clock, 0), due, words_en[key.kind], it->tracking);
 		o->body = dup_printf(
 		    "事项 %s（%s）的%s时限为 %s。%s\n"
 		    "主题：%s\n处室：%s\n承办人：%s\n状态：%s\n\n"

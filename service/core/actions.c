@@ -442,10 +442,11 @@ clock_result_now(const struct db_clock *k, int64_t now)
 /* When the target's reply is sent, every item merged into it gets it (#14 point 7): its
  * citizen sees it on /track, its clocks take the target's results (a clock of its own that
  * ran out stays late), with a citizen-visible history row, an audit row and the notification
- * hook, in the target's transaction. 0 or -1. */
+ * hook, in the target's transaction; only: that merged item alone (an item merged after the
+ * reply was sent), 0 every one. 0 or -1. */
 static int
 reply_to_merged(struct app *app, struct db_conn *c, const struct by *by, const char *addr,
-                const struct db_item *target, int64_t now)
+                const struct db_item *target, int64_t now, int64_t only)
 {
 	struct actor who = {by->id, by->name, addr};
 	struct db_history h;
@@ -460,6 +461,8 @@ reply_to_merged(struct app *app, struct db_conn *c, const struct by *by, const c
 	if (db_item_merged(c, target->id, &ids, &tr, &n) != 0)
 		return -1;
 	for (i = 0; i < n; i++) {
+		if (only != 0 && ids[i] != only)
+			continue;
 		if (db_item_get_id(c, ids[i], &m) != 1)
 			goto out;
 		if (core_set_str(&m.reply, target->reply) != 0) {
@@ -510,6 +513,38 @@ out:
 	free(ids);
 	db_strings_free(tr, n);
 	return ret;
+}
+
+/* Writes the merge's rows, then, when the target's reply was sent already, gives the merged
+ * item that reply as the items merged before it got it (reply_to_merged: DESIGN.md, a merged
+ * item's citizen gets the target's reply; a target reopened since reaches it with its next
+ * reply), and commits. 0, or -1 (err set, rolled back). */
+static int
+merge_commit(struct app *app, struct core_txn *t, const struct by *by, const char *addr,
+             const struct actor *who, const struct db_history *h, const char *detail,
+             const struct core_event *ev, int64_t now, struct core_error *err)
+{
+	struct db_item target;
+	int rc;
+
+	if (txn_write_rows(t, who, h->action, h->at, h, 1, detail, ev, err) != 0)
+		goto fail;
+	if (db_item_get_id(t->c, t->item.merged_into, &target) != 1)
+		goto fail_store;
+	rc = 0;
+	if ((target.state == WF_REPLIED || target.state == WF_CLOSED) && target.reply != NULL)
+		rc = reply_to_merged(app, t->c, by, addr, &target, now, t->item.id);
+	db_item_free(&target);
+	if (rc != 0 || db_commit(t->c) != 0)
+		goto fail_store;
+	t->began = 0;
+	return 0;
+fail_store:
+	core_fail(err, CORE_ERROR, NULL, "the change could not be stored");
+fail:
+	db_rollback(t->c);
+	t->began = 0;
+	return -1;
 }
 
 /* The target's history lists the item merged into it, by tracking number (staff only). */
@@ -714,13 +749,16 @@ act(struct app *app, struct db_conn *c, const struct by *by, const char *code, c
 		core_fail(err, CORE_ERROR, NULL, "the virus scan or screening could not be recorded");
 		goto out;
 	}
-	if ((a == WF_SEND_REPLY && reply_to_merged(app, c, by, addr, &txn.item, now) != 0) ||
+	if ((a == WF_SEND_REPLY && reply_to_merged(app, c, by, addr, &txn.item, now, 0) != 0) ||
 	    (a == WF_MERGE &&
 	     note_merge_on_target(c, by, &txn.item, txn.item.merged_into, now) != 0)) {
 		core_fail(err, CORE_ERROR, NULL, "the merged items cannot be updated");
 		goto out;
 	}
-	if (txn_commit(&txn, &who, &h, detail, &ev, err) != 0)
+	if (a == WF_MERGE) {
+		if (merge_commit(app, &txn, by, addr, &who, &h, detail, &ev, now, err) != 0)
+			goto out;
+	} else if (txn_commit(&txn, &who, &h, detail, &ev, err) != 0)
 		goto out;
 	ret = 0;
 	goto out;

@@ -498,7 +498,9 @@ record(struct app *app, struct db_conn *c, const struct db_item *item, const cha
 		}
 		f.reply_due = k != NULL ? k->due : 0;
 	}
-	if (item->replied_at != 0 && f.replied_at == 0) {
+	/* a merged item's reply is its target's, answered by the target's section: it counts as
+	 * merged (live facts never saw it; a backfill must not count it replied either) */
+	if (item->replied_at != 0 && f.replied_at == 0 && item->state != WF_MERGED) {
 		struct sla_calendar *cal = app_calendar(app);
 
 		f.replied_at = item->replied_at;
