@@ -180,8 +180,6 @@ login_form(struct page *pg, int status, const char *message_key, const char *use
 	if (message_key != NULL && strcmp(message_key, "login.failed") == 0)
 		json_object_set_new(pg->data, "bad_credentials", json_true());
 	json_object_set_new(pg->data, "username_value", json_string(username ? username : ""));
-	if (status >= 400)
-		page_title_refused(pg);
 	page_csrf_set(pg, "login");
 	page_end(pg, status, "staff_login");
 }

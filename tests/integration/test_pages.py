@@ -1980,5 +1980,71 @@ class SignIn(unittest.TestCase):
             srv.cleanup()
 
 
+TITLE_PREFIX = {"zh-Hans": "错误：", "zh-Hant": "錯誤：", "en": "Error: "}
+
+
+def page_title(text):
+    return html.unescape(re.search(r"<title>(.*?)</title>", text, re.S).group(1))
+
+
+class RefusedTitles(Base):
+    """A form the server answers with an error begins its page's title with the language's word
+    for an error, as /submit, /track and the sign-in do (a screen reader reads the title first):
+    the password, second-factor and administrators' forms and the staff item page's action
+    forms (refused by core, or for the form token), in every language; the same pages shown
+    without a refusal do not."""
+
+    def signed_in(self, who, lang):
+        b = Browser(self.server)
+        b.get("/staff/login?lang=" + lang)
+        r = b.post("/staff/login", {"username": who, "password": PW})
+        self.assertEqual(r.status, 303, b.text())
+        return b
+
+    def refused(self, b, lang, before, r, where):
+        self.assertGreaterEqual(r.status, 400, where)
+        self.assertFalse(before.startswith(TITLE_PREFIX[lang]), "%s: %s" % (where, before))
+        self.assertEqual(page_title(b.text()), TITLE_PREFIX[lang] + before, where)
+
+    def test_staff_forms(self):
+        t = self.submit(subject="标题报错")["tracking"]
+        self.act("disp_p", t, "assign", section=SECTION)
+        for lang in ("zh-Hans", "zh-Hant", "en"):
+            with self.subTest(lang=lang):
+                b = self.signed_in("hand_p", lang)
+                b.get("/staff/password")
+                before = page_title(b.text())
+                r = b.post("/staff/password", {"current": "Wrong-Passw0rd", "new": "Other-Passw0rd1"})
+                self.refused(b, lang, before, r, "password")
+
+                r = b.get("/staff/totp")
+                r = b.post("/staff/totp/enroll", {})
+                self.assertEqual(r.status, 200, b.text()[-1500:])
+                before = page_title(b.text())
+                r = b.post("/staff/totp/confirm", {"code": "12345x"})
+                self.refused(b, lang, before, r, "second factor")
+
+                b.get("/staff/item/" + t)
+                before = page_title(b.text())
+                self.assertIn(t, before)
+                r = b.post("/staff/item/" + t, {"action": "send_reply", "note": ""})
+                self.assertEqual(r.status, 409, b.text()[-1500:])
+                self.refused(b, lang, before, r, "item action refused by core")
+                b.get("/staff/item/" + t)
+                r = b.post("/staff/item/" + t, {"action": "accept", "csrf_token": "x" * 43})
+                self.refused(b, lang, before, r, "item action without its token")
+
+                a = self.signed_in("admin_p", lang)
+                a.get("/staff/admin")
+                before = page_title(a.text())
+                r = a.post("/staff/admin/accounts", {"username": "1bad", "role": "handler"})
+                self.refused(a, lang, before, r, "admin account")
+                a.get("/staff/admin")
+                r = a.post("/staff/admin/sections", {"name": ""})
+                self.refused(a, lang, before, r, "admin section")
+        state = self.staff["disp_p"].request("GET", "/api/v1/items/" + t).json()["state"]
+        self.assertEqual(state, "assigned", "nothing was done")
+
+
 if __name__ == "__main__":
     harness.main()
