@@ -1997,6 +1997,79 @@ await test("a citizen's e-mail on a replied item: the staff queue shows its badg
 	await c.close();
 });
 
+await test("without script, a refused form's error summary takes the focus as the page loads (autofocus on the summary, tabindex=-1): /submit, /track, the sign-in, the password, an item's action and the administrators' forms, in every language; with script too, with nothing serious for axe at 360 px", async () => {
+	const disp = await apiLogin("disp_b");
+	const item = await apiItem({ subject: "无脚本焦点" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	// axe runs only with script (its promise never settles without): the pages are the same
+	for (const js of [false, true]) {
+		const c = await context({ javaScriptEnabled: js, bypassCSP: js, viewport: { width: 360, height: 640 } });
+		const p = await c.newPage();
+		// the element focused once the page has loaded (autofocus is run at the page's first
+		// rendering after it is parsed): polled, at most 5 s
+		const focused = async () => {
+			let id = null;
+			for (const end = Date.now() + 5000; Date.now() < end;) {
+				id = await p.evaluate(() => document.activeElement && document.activeElement.id);
+				if (id === "error-summary") break;
+				await new Promise((ok) => setTimeout(ok, 50));
+			}
+			return id;
+		};
+		const check = async (lang, where, r) => {
+			const what = `${js ? "script" : "no script"}, ${lang} ${where}`;
+			assert(r.status() >= 400, `${what}: refused, got ${r.status()}`);
+			assert((await p.locator("#error-summary").count()) === 1, `${what}: the summary`);
+			const id = await focused();
+			assert(id === "error-summary", `${what}: the summary has the focus, not ${JSON.stringify(id)}`);
+			if (js) {
+				const bad = await axeSerious(p);
+				assert(bad.length === 0, `${what}: axe: ${bad.join("; ")}`);
+			}
+		};
+		const send = (selector) => Promise.all([p.waitForNavigation(), p.click(selector)]).then(([r]) => r);
+		for (const lang of LANGS) {
+			await p.goto(`${BASE}/submit?lang=${lang}`);
+			await p.check("#kind-letter");
+			await p.fill("#subject", "焦点");
+			await p.fill("#body", "正文。");
+			await p.fill("#phone", "12345");
+			await check(lang, "/submit", await send("form.stack button[type=submit]"));
+
+			await p.goto(`${BASE}/track?lang=${lang}`);
+			await p.fill("#tracking", item.tracking);
+			await p.fill("#code", "WRONGCODE000");
+			await check(lang, "/track", await send("form.stack button[type=submit]"));
+
+			await p.goto(`${BASE}/staff/login?lang=${lang}`);
+			await p.fill("#username", "hand_b");
+			await p.fill("#password", "not-the-password");
+			await check(lang, "/staff/login", await send("form.stack button[type=submit]"));
+
+			await staffLogin(p, "hand_b");
+			await p.goto(`${BASE}/staff/password?lang=${lang}`);
+			await p.fill("#current", "Wrong-Passw0rd");
+			await p.fill("#new", "Other-Passw0rd-1");
+			await check(lang, "/staff/password", await send("form.stack button[type=submit]"));
+
+			await p.goto(`${BASE}/staff/item/${item.tracking}?lang=${lang}`);
+			await p.locator("form[data-keep=accept] input[name=csrf_token]").evaluate((e) => { e.value = "x".repeat(43); });
+			await check(lang, "an item's action", await send("form[data-keep=accept] button[type=submit]"));
+			await c.clearCookies();
+
+			await staffLogin(p, "admin_b");
+			await p.goto(`${BASE}/staff/admin?lang=${lang}`);
+			await p.fill("#new-username", "1bad");
+			await check(lang, "/staff/admin", await send("form.new-account button[type=submit]"));
+			await c.clearCookies();
+		}
+		assert(c.problems.length === 0, c.problems.join("; "));
+		await c.close();
+	}
+	const r = await api("GET", `/api/v1/items/${item.tracking}`, undefined, disp);
+	assert(r.json.state === "assigned", `nothing was done: ${r.json.state}`);
+});
+
 await browser.close();
 server.kill("SIGTERM");
 await new Promise((ok) => { if (server.exitCode !== null) ok(); else server.on("exit", ok); });
