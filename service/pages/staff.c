@@ -591,7 +591,8 @@ pg_staff_queue(struct req *req, struct resp *resp)
 
 /* The fields of an action's form that core may name in a refusal (core_error.field), with the id
  * of their control: ACTION-FIELD. */
-static const char *const act_fields[] = {"section", "assignee", "target", "text", "note"};
+static const char *const act_fields[] = {"section", "assignee", "target", "text", "note",
+                                         "confirm"};
 
 /* In the form o of the refused action called name: the field that core named (data
  * "err_field"), marked e_FIELD (its message beside it, aria-invalid), and the summary's link
@@ -651,12 +652,16 @@ action_forms(struct page *pg, const struct db_item *item)
 		if (wf_check(acts[i], (enum wf_state)state, pg->staff->role, item->section_id,
 		             pg->staff->section_id) != WF_OK)
 			continue;
-		o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b}", "name", t->name, "label",
-		              page_msg2(pg, "action.", t->name), "section",
+		/* a close ends the item for good: its form asks for a tick first (confirm, checked
+		 * by pg_staff_act), and says so plainly while the citizen's answer is awaited */
+		o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "name", t->name,
+		              "label", page_msg2(pg, "action.", t->name), "section",
 		              (t->input & WF_IN_SECTION) != 0, "assignee", acts[i] == WF_ASSIGN,
 		              "target", (t->input & WF_IN_TARGET) != 0, "text",
 		              (t->input & WF_IN_TEXT) != 0, "note", 1, "note_required",
-		              (t->input & WF_IN_NOTE) != 0);
+		              (t->input & WF_IN_NOTE) != 0, "confirm", acts[i] == WF_CLOSE,
+		              "close_waiting",
+		              acts[i] == WF_CLOSE && item->state == WF_WAITING_CITIZEN);
 		/* the form of a refused action keeps what was typed in it (a reply written for an
 		 * hour is not lost to an expired form or a conflict) */
 		if (o != NULL && posted != NULL && strcmp(posted, t->name) == 0) {
@@ -996,6 +1001,16 @@ pg_staff_act(struct req *req, struct resp *resp)
 	a = name ? wf_action_parse(name) : -1;
 	if (a < 0) {
 		item_page(&pg, 400, req->params[0], page_msg(&pg, "err.field"));
+		return;
+	}
+	/* the page's close asks to be confirmed (the JSON API's does not: its client decides) */
+	if (a == WF_CLOSE && (page_field(&pg, "confirm") == NULL ||
+	                      strcmp(page_field(&pg, "confirm"), "1") != 0)) {
+		json_object_set_new(pg.data, "message", json_string(page_msg(&pg, "err.action")));
+		json_object_set_new(pg.data, "core_message",
+		                    json_string(page_msg(&pg, "item.close_unconfirmed")));
+		json_object_set_new(pg.data, "err_field", json_string("confirm"));
+		item_page(&pg, 400, req->params[0], NULL);
 		return;
 	}
 	memset(&in, 0, sizeof(in));

@@ -2046,5 +2046,82 @@ class RefusedTitles(Base):
         self.assertEqual(state, "assigned", "nothing was done")
 
 
+class CloseConfirmed(Base):
+    """The staff item page's Close asks for a tick first (the JSON API's close is as it was):
+    without it the item is not closed (400, the box marked and linked from the summary); while
+    the item waits for the citizen the form says plainly that their answer would come to an
+    ended item; the form token is still checked; ticked, the item closes."""
+
+    def signed_in(self, who, lang="en"):
+        b = Browser(self.server)
+        b.get("/staff/login?lang=" + lang)
+        r = b.post("/staff/login", {"username": who, "password": PW})
+        self.assertEqual(r.status, 303, b.text())
+        return b
+
+    def state(self, t):
+        return self.staff["disp_p"].request("GET", "/api/v1/items/" + t).json()["state"]
+
+    def close_form(self, text):
+        m = re.search(r'<form[^>]*data-keep="close".*?</form>', text, re.S)
+        self.assertIsNotNone(m, "a close form")
+        return m.group(0)
+
+    def test_close_needs_the_tick(self):
+        t = self.submit(subject="办结确认")["tracking"]
+        self.act("disp_p", t, "assign", section=SECTION)
+        self.act("hand_p", t, "accept")
+        self.act("hand_p", t, "ask_citizen", note="请补充地址。")
+        words = {"en": "their answer would then come to an ended item",
+                 "zh-Hans": "群众的答复将送到一件已结束的事项",
+                 "zh-Hant": "民眾的答覆將送到一件已結束的事項"}
+        for lang in ("zh-Hans", "zh-Hant", "en"):
+            with self.subTest(lang=lang):
+                b = self.signed_in("hand_p", lang)
+                b.get("/staff/item/" + t)
+                form = self.close_form(b.text())
+                box = re.search(r'<input type="checkbox" id="close-confirm"[^>]*>', form).group(0)
+                self.assertIn(" required", box)
+                self.assertIn('aria-describedby="close-lead close-waiting"', box)
+                self.assertIn(words[lang], html.unescape(form))
+                r = b.post("/staff/item/" + t, {"action": "close", "note": "不等了"})
+                self.assertEqual(r.status, 400, b.text()[-1500:])
+                page = b.text()
+                self.assertIn('<a href="#close-confirm">', page, "the summary links to the box")
+                box = re.search(r'<input type="checkbox" id="close-confirm"[^>]*>', page).group(0)
+                self.assertIn('aria-invalid="true"', box)
+                self.assertIn("close-confirm-error", box)
+                self.assertIn('id="close-confirm-error"', page)
+                self.assertIn(">不等了</textarea>", page, "the note is kept")
+                self.assertEqual(self.state(t), "waiting_citizen", "not closed")
+                r = b.post("/staff/item/" + t, {"action": "close", "confirm": "0"})
+                self.assertEqual(r.status, 400)
+                b.get("/staff/item/" + t)
+                r = b.post("/staff/item/" + t, {"action": "close", "confirm": "1",
+                                                "csrf_token": "x" * 43})
+                self.assertEqual(r.status, 403)
+                self.assertEqual(self.state(t), "waiting_citizen", "not closed")
+        b.get("/staff/item/" + t)
+        r = b.post("/staff/item/" + t, {"action": "close", "confirm": "1"})
+        self.assertEqual(r.status, 303, b.text()[-1500:])
+        self.assertIn("done=close", r.header("Location"))
+        self.assertEqual(self.state(t), "closed")
+
+    def test_replied_item_without_the_warning(self):
+        t = self.replied()["tracking"]
+        b = self.signed_in("hand_p")
+        b.get("/staff/item/" + t)
+        form = self.close_form(b.text())
+        self.assertIn('id="close-confirm"', form)
+        self.assertIn('aria-describedby="close-lead"', form)
+        self.assertNotIn("close-waiting", form)
+        self.assertIn("Yes, close this item</label>", form)
+        # the other actions' forms have no box
+        self.assertEqual(b.text().count('name="confirm"'), 1, "only the close form's")
+        r = b.post("/staff/item/" + t, {"action": "close", "confirm": "1"})
+        self.assertEqual(r.status, 303, b.text()[-1500:])
+        self.assertEqual(self.state(t), "closed")
+
+
 if __name__ == "__main__":
     harness.main()
