@@ -681,7 +681,7 @@ action_forms(struct page *pg, const struct db_item *item)
 	return a;
 }
 
-/* The active handlers, with their section's name, for the assignee picker. */
+/* The active handlers, with their section's name (and its lang), for the assignee picker. */
 static json_t *
 handler_choices(struct page *pg, const struct db_section *secs, size_t nsec)
 {
@@ -699,8 +699,13 @@ handler_choices(struct page *pg, const struct db_section *secs, size_t nsec)
 		for (j = 0; j < nsec; j++)
 			if (secs[j].id == acc[i].section_id)
 				section = secs[j].name;
-		json_array_append_new(a, json_pack("{s:s, s:s}", "username", acc[i].username,
-		                                   "section", section));
+		/* an account name is an identifier (ASCII letters, digits, '.', '_', '-'), in no
+		 * language one could tell; the section's name is text: the choice carries its
+		 * language when it is not the page's (an option holds no element for the name
+		 * alone) */
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s?}", "username", acc[i].username,
+		                                   "section", section, "option_lang",
+		                                   page_text_lang(pg, section)));
 	}
 	db_accounts_free(acc, n);
 	return a;
