@@ -598,7 +598,7 @@ class ScreenReader(Base):
         r = b.post("/track", {"action": "rate", "tracking": t, "code": code})
         self.assertEqual(r.status, 400)
         summary = re.search(r'<div class="error-summary" role="alert" id="error-summary" '
-                            r'tabindex="-1">(.*?)</div>', b.text(), re.S)
+                            r'tabindex="-1" autofocus>(.*?)</div>', b.text(), re.S)
         self.assertTrue(summary, "a summary at the top")
         self.assertIn('<a href="#rate-satisfied">', summary.group(1))
         self.assertIn('id="rate-satisfied"', b.text(), "the link leads to a control")
@@ -687,7 +687,7 @@ class StaffScreenReader(Base):
         sup.get("/staff/login?lang=en")
         sup.post("/staff/login", {"username": "sup_p", "password": PW})
         sup.get("/staff/dashboard?lang=en&period=bogus")
-        self.assertRegex(sup.text(), r'id="error-summary" tabindex="-1"><p><a href="#period">')
+        self.assertRegex(sup.text(), r'id="error-summary" tabindex="-1" autofocus><p><a href="#period">')
         # the sections offered by the item page's forms, in their language
         b.get("/staff/item/%s?lang=en" % item["tracking"])
         self.assertIn('<option value="%s" lang="zh">%s</option>' % (SECTION, SECTION), b.text())
@@ -2121,6 +2121,39 @@ class CloseConfirmed(Base):
         r = b.post("/staff/item/" + t, {"action": "close", "confirm": "1"})
         self.assertEqual(r.status, 303, b.text()[-1500:])
         self.assertEqual(self.state(t), "closed")
+
+
+class AssigneeLang(Base):
+    """The assignee picker's choices ("name (section)") carry the language of the section's
+    name where it is not the page's (WCAG 3.1.2): a Chinese section on an English page is
+    zh, a section named in English on a Chinese page en; the page's own carry none. The account
+    name is an identifier (ASCII letters and digits), in no language the page could know."""
+
+    def test_choices(self):
+        r = self.staff["admin_p"].request("POST", "/api/v1/admin/sections",
+                                          json_body={"name": "Legal Affairs"})
+        self.assertEqual(r.status, 201, r)
+        self.server.add_user("hand_en", "handler", "Legal Affairs", password=PW)
+        t = self.submit(subject="选择处理人")["tracking"]
+        b = Browser(self.server)
+        b.get("/staff/login?lang=en")
+        r = b.post("/staff/login", {"username": "disp_p", "password": PW})
+        self.assertEqual(r.status, 303, b.text())
+
+        def options(lang):
+            b.get("/staff/item/%s?lang=%s" % (t, lang))
+            picker = re.search(r'<select id="assign-assignee".*?</select>', b.text(), re.S)
+            self.assertIsNotNone(picker, "the assignee picker")
+            return {m.group(1): m.group(2) for m in re.finditer(
+                r'<option value="(hand_[a-z]+)"( lang="[^"]*")?>', picker.group(0))}
+
+        en = options("en")
+        self.assertEqual(en.get("hand_p"), ' lang="zh"', en)
+        self.assertIsNone(en.get("hand_en"), en)
+        for lang in ("zh-Hans", "zh-Hant"):
+            zh = options(lang)
+            self.assertIsNone(zh.get("hand_p"), zh)
+            self.assertEqual(zh.get("hand_en"), ' lang="en"', zh)
 
 
 if __name__ == "__main__":
