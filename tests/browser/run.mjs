@@ -1997,71 +1997,75 @@ await test("a citizen's e-mail on a replied item: the staff queue shows its badg
 	await c.close();
 });
 
-await test("without script, a refused form's error summary takes the focus as the page loads (autofocus on the summary, tabindex=-1): /submit, /track, the sign-in, the password, an item's action and the administrators' forms, in every language; with script too, with nothing serious for axe at 360 px", async () => {
+await test("without script, a refused form's error summary takes the focus as the page loads (autofocus on the summary, tabindex=-1): /submit, /track, the sign-in, the password, an item's action and the administrators' form, each in one of the languages; with script too, with nothing serious for axe at 360 px", async () => {
 	const disp = await apiLogin("disp_b");
 	const item = await apiItem({ subject: "无脚本焦点" });
 	await apiAct(disp, item.tracking, "assign", { section: SECTION });
-	// axe runs only with script (its promise never settles without): the pages are the same
-	for (const js of [false, true]) {
-		const c = await context({ javaScriptEnabled: js, bypassCSP: js, viewport: { width: 360, height: 640 } });
-		const p = await c.newPage();
-		// the element focused once the page has loaded (autofocus is run at the page's first
-		// rendering after it is parsed): polled, at most 5 s
-		const focused = async () => {
-			let id = null;
-			for (const end = Date.now() + 5000; Date.now() < end;) {
-				id = await p.evaluate(() => document.activeElement && document.activeElement.id);
-				if (id === "error-summary") break;
-				await new Promise((ok) => setTimeout(ok, 50));
-			}
-			return id;
-		};
-		const check = async (lang, where, r) => {
-			const what = `${js ? "script" : "no script"}, ${lang} ${where}`;
-			assert(r.status() >= 400, `${what}: refused, got ${r.status()}`);
-			assert((await p.locator("#error-summary").count()) === 1, `${what}: the summary`);
-			const id = await focused();
-			assert(id === "error-summary", `${what}: the summary has the focus, not ${JSON.stringify(id)}`);
-			if (js) {
-				const bad = await axeSerious(p);
-				assert(bad.length === 0, `${what}: axe: ${bad.join("; ")}`);
-			}
-		};
-		const send = (selector) => Promise.all([p.waitForNavigation(), p.click(selector)]).then(([r]) => r);
-		for (const lang of LANGS) {
+	// each page refused in one language (the focus does not depend on it; the languages turn)
+	const pages = [
+		["/submit", async (p, lang) => {
 			await p.goto(`${BASE}/submit?lang=${lang}`);
 			await p.check("#kind-letter");
 			await p.fill("#subject", "焦点");
 			await p.fill("#body", "正文。");
 			await p.fill("#phone", "12345");
-			await check(lang, "/submit", await send("form.stack button[type=submit]"));
-
+			return "form.stack button[type=submit]";
+		}],
+		["/track", async (p, lang) => {
 			await p.goto(`${BASE}/track?lang=${lang}`);
 			await p.fill("#tracking", item.tracking);
 			await p.fill("#code", "WRONGCODE000");
-			await check(lang, "/track", await send("form.stack button[type=submit]"));
-
+			return "form.stack button[type=submit]";
+		}],
+		["/staff/login", async (p, lang) => {
 			await p.goto(`${BASE}/staff/login?lang=${lang}`);
 			await p.fill("#username", "hand_b");
 			await p.fill("#password", "not-the-password");
-			await check(lang, "/staff/login", await send("form.stack button[type=submit]"));
-
+			return "form.stack button[type=submit]";
+		}],
+		["/staff/password", async (p, lang) => {
 			await staffLogin(p, "hand_b");
 			await p.goto(`${BASE}/staff/password?lang=${lang}`);
 			await p.fill("#current", "Wrong-Passw0rd");
 			await p.fill("#new", "Other-Passw0rd-1");
-			await check(lang, "/staff/password", await send("form.stack button[type=submit]"));
-
+			return "form.stack button[type=submit]";
+		}],
+		["an item's action", async (p, lang) => {
 			await p.goto(`${BASE}/staff/item/${item.tracking}?lang=${lang}`);
 			await p.locator("form[data-keep=accept] input[name=csrf_token]").evaluate((e) => { e.value = "x".repeat(43); });
-			await check(lang, "an item's action", await send("form[data-keep=accept] button[type=submit]"));
-			await c.clearCookies();
-
+			return "form[data-keep=accept] button[type=submit]";
+		}],
+		["/staff/admin", async (p, lang) => {
+			await p.context().clearCookies();
 			await staffLogin(p, "admin_b");
 			await p.goto(`${BASE}/staff/admin?lang=${lang}`);
 			await p.fill("#new-username", "1bad");
-			await check(lang, "/staff/admin", await send("form.new-account button[type=submit]"));
-			await c.clearCookies();
+			return "form.new-account button[type=submit]";
+		}],
+	];
+	// axe runs only with script (its promise never settles without): the pages are the same
+	for (const js of [false, true]) {
+		const c = await context({ javaScriptEnabled: js, bypassCSP: js, viewport: { width: 360, height: 640 } });
+		const p = await c.newPage();
+		for (const [i, [where, fill]] of pages.entries()) {
+			const lang = LANGS[(i + (js ? 1 : 0)) % LANGS.length];
+			const what = `${js ? "script" : "no script"}, ${lang} ${where}`;
+			const button = await fill(p, lang);
+			const [r] = await Promise.all([p.waitForNavigation(), p.click(button)]);
+			assert(r.status() >= 400, `${what}: refused, got ${r.status()}`);
+			assert((await p.locator("#error-summary").count()) === 1, `${what}: the summary`);
+			// autofocus is run at the page's first rendering after it is parsed: polled, at
+			// most 5 s
+			let id = null;
+			for (const end = Date.now() + 5000; Date.now() < end; await new Promise((ok) => setTimeout(ok, 50))) {
+				id = await p.evaluate(() => document.activeElement && document.activeElement.id);
+				if (id === "error-summary") break;
+			}
+			assert(id === "error-summary", `${what}: the summary has the focus, not ${JSON.stringify(id)}`);
+			if (js) {
+				const bad = await axeSerious(p);
+				assert(bad.length === 0, `${what}: axe: ${bad.join("; ")}`);
+			}
 		}
 		assert(c.problems.length === 0, c.problems.join("; "));
 		await c.close();
@@ -2070,22 +2074,24 @@ await test("without script, a refused form's error summary takes the focus as th
 	assert(r.json.state === "assigned", `nothing was done: ${r.json.state}`);
 });
 
-await test("a staff Close asks for a tick first, without script too: on an item waiting for the citizen the box's description says plainly that their answer would come to an ended item; unticked the form is not valid, and sent without the box (its required taken away) it is refused, the summary focused and linking to the box; ticked, the item closes; nothing serious for axe at 360 px in every language", async () => {
+await test("a staff Close asks for a tick first, without script too: on an item waiting for the citizen the box's description says plainly, in every language, that their answer would come to an ended item; unticked the form is not valid, and sent without the box (its required taken away) it is refused, the summary focused and linking to the box; ticked, the item closes; nothing serious for axe at 360 px in every language", async () => {
 	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
-	const item = await apiItem({ subject: "办结确认（浏览器）" });
-	await apiAct(disp, item.tracking, "assign", { section: SECTION });
-	await apiAct(hand, item.tracking, "accept");
-	await apiAct(hand, item.tracking, "ask_citizen", { note: "请补充照片。" });
+	const waiting = async (subject) => {
+		const it = await apiItem({ subject });
+		await apiAct(disp, it.tracking, "assign", { section: SECTION });
+		await apiAct(hand, it.tracking, "accept");
+		await apiAct(hand, it.tracking, "ask_citizen", { note: "请补充照片。" });
+		return it.tracking;
+	};
 	const words = { en: "their answer would then come to an ended item", "zh-Hans": "群众的答复将送到一件已结束的事项", "zh-Hant": "民眾的答覆將送到一件已結束的事項" };
-	const page = () => `${BASE}/staff/item/${item.tracking}`;
-	const unrequire = (p) => p.locator("#close-confirm").evaluate((e) => { e.required = false; });
 	for (const js of [false, true]) {
+		const t = await waiting(js ? "办结确认（脚本）" : "办结确认（无脚本）");
 		const c = await context({ javaScriptEnabled: js, bypassCSP: js, viewport: { width: 360, height: 640 } });
 		const p = await c.newPage();
 		await staffLogin(p, "hand_b");
 		for (const lang of LANGS) {
 			const where = `${js ? "script" : "no script"}, ${lang}`;
-			await p.goto(`${page()}?lang=${lang}`);
+			await p.goto(`${BASE}/staff/item/${t}?lang=${lang}`);
 			const box = await axNode(p, "#close-confirm");
 			assert(box && box.role === "checkbox" && box.description.includes(words[lang]), `${where}: the box says the citizen has not answered: ${JSON.stringify(box)}`);
 			assert(!(await p.locator("form[data-keep=close]").evaluate((f) => f.checkValidity())), `${where}: unticked, the form is not valid`);
@@ -2093,42 +2099,34 @@ await test("a staff Close asks for a tick first, without script too: on an item 
 				const bad = await axeSerious(p);
 				assert(bad.length === 0, `${where}: axe: ${bad.join("; ")}`);
 			}
-			await unrequire(p);
-			const [r] = await Promise.all([p.waitForNavigation(), p.click("form[data-keep=close] button[type=submit]")]);
-			assert(r.status() === 400, `${where}: refused, got ${r.status()}`);
-			if (js) {
-				const bad = await axeSerious(p);
-				assert(bad.length === 0, `${where}: refused: axe: ${bad.join("; ")}`);
-			}
-			// autofocus is run at the page's first rendering: polled, at most 5 s
-			for (const end = Date.now() + 5000; Date.now() < end; await new Promise((ok) => setTimeout(ok, 50)))
-				if ((await p.evaluate(() => document.activeElement && document.activeElement.id)) === "error-summary") break;
-			await summaryLeadsTo(p, "close-confirm", where, (await p.textContent("#close-confirm-error")).trim());
 		}
-		assert(c.problems.length === 0, c.problems.join("; "));
+		// sent without the box (in the last language)
+		const where = `${js ? "script" : "no script"}, refused`;
+		await p.locator("#close-confirm").evaluate((e) => { e.required = false; });
+		const [r] = await Promise.all([p.waitForNavigation(), p.click("form[data-keep=close] button[type=submit]")]);
+		assert(r.status() === 400, `${where}: got ${r.status()}`);
+		if (js) {
+			const bad = await axeSerious(p);
+			assert(bad.length === 0, `${where}: axe: ${bad.join("; ")}`);
+		}
+		// autofocus is run at the page's first rendering: polled, at most 5 s
+		for (const end = Date.now() + 5000; Date.now() < end; await new Promise((ok) => setTimeout(ok, 50)))
+			if ((await p.evaluate(() => document.activeElement && document.activeElement.id)) === "error-summary") break;
+		await summaryLeadsTo(p, "close-confirm", where, (await p.textContent("#close-confirm-error")).trim());
+		let s = await api("GET", `/api/v1/items/${t}`, undefined, hand);
+		assert(s.json.state === "waiting_citizen", `${where}: not closed: ${s.json.state}`);
 		if (!js) {
-			const r = await api("GET", `/api/v1/items/${item.tracking}`, undefined, hand);
-			assert(r.json.state === "waiting_citizen", `not closed: ${r.json.state}`);
-			await p.goto(`${page()}?lang=en`);
 			await p.check("#close-confirm");
 			await clickAndWait(p, "form[data-keep=close] button[type=submit]");
 			assert(p.url().includes("done=close"), `closed: ${p.url()}`);
-			const s = await api("GET", `/api/v1/items/${item.tracking}`, undefined, hand);
+			s = await api("GET", `/api/v1/items/${t}`, undefined, hand);
 			assert(s.json.state === "closed", `closed: ${s.json.state}`);
-			// the JSON API's close is as it was: no box (another item, walked back to waiting)
-			const other = await apiItem({ subject: "接口办结" });
-			await apiAct(disp, other.tracking, "assign", { section: SECTION });
-			await apiAct(hand, other.tracking, "accept");
-			await apiAct(hand, other.tracking, "ask_citizen", { note: "请补充。" });
-			await apiAct(hand, other.tracking, "close");
-			// the script's pass below needs an item that waits
-			item.tracking = (await apiItem({ subject: "办结确认（脚本）" })).tracking;
-			await apiAct(disp, item.tracking, "assign", { section: SECTION });
-			await apiAct(hand, item.tracking, "accept");
-			await apiAct(hand, item.tracking, "ask_citizen", { note: "请补充照片。" });
 		}
+		assert(c.problems.length === 0, c.problems.join("; "));
 		await c.close();
 	}
+	// the JSON API's close is as it was: no box
+	await apiAct(hand, await waiting("接口办结"), "close");
 });
 
 await browser.close();
