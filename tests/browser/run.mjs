@@ -1761,35 +1761,39 @@ await test("a refused form's files are asked for again by name (a browser cannot
 	await c.close();
 });
 
-await test("a staff form sent after the session ended, without script (nothing can keep it): the sign-in says the form was not done nor saved, in the page's language, and leads back to the item; a page opened after the session ended says only that it ended", async () => {
+await test("a staff form sent after the session ended, without script: the sign-in, shown in its place in the page's language, says nothing was done and holds what was typed; signing in shows the item's form filled again and not sent; a page opened after the session ended says only that it ended", async () => {
 	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
 	const item = await apiItem({ subject: "会话过期测试" });
 	await apiAct(disp, item.tracking, "assign", { section: SECTION });
 	await apiAct(hand, item.tracking, "accept");
-	const said = { en: "nothing was done or saved", "zh-Hans": "没有办理，也没有保存", "zh-Hant": "沒有辦理，也沒有儲存" };
+	const said = { en: "What you typed is held on this page", "zh-Hans": "您填写的内容暂时放在本页", "zh-Hant": "您填寫的內容暫時放在本頁" };
+	const note = "请补充现场照片。\n第二行 <b>粗体</b>";
 	const c = await context({ javaScriptEnabled: false });
 	const p = await c.newPage();
+	const area = () => p.locator("form[data-keep=ask_citizen] textarea[name=note]");
 	let hours = 0;
 	try {
 		for (const lang of LANGS) {
 			await staffLogin(p, "hand_b");
 			await p.goto(`${BASE}/staff/item/${item.tracking}?lang=${lang}`);
-			await p.locator("form[data-keep=ask_citizen] textarea[name=note]").fill("请补充现场照片。");
+			await area().fill(note);
 			hours += 4;
 			const r = await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + hours * 3600 });
 			assert(r.status === 200, r.text);
 			await clickAndWait(p, "form[data-keep=ask_citizen] button[type=submit]");
-			assert(new URL(p.url()).pathname === "/staff/login" && (await p.getAttribute("html", "lang")) === lang, `${lang}: the sign-in: ${p.url()}`);
+			assert((await p.locator("form[action='/staff/login'] #username").count()) === 1 && (await p.getAttribute("html", "lang")) === lang, `${lang}: the sign-in: ${p.url()}`);
 			const notice = await p.textContent("p.notice[role=status]");
-			assert(notice.includes(said[lang]), `${lang}: says the form was not done: ${notice}`);
+			assert(notice.includes(said[lang]), `${lang}: says what was typed is held: ${notice}`);
 			await p.fill("#username", "hand_b");
 			await p.fill("#password", PASSWORD);
 			await clickAndWait(p, "form.stack button[type=submit]");
-			assert(new URL(p.url()).pathname === `/staff/item/${item.tracking}`, `${lang}: back at the item: ${p.url()}`);
+			assert((await p.locator("#flash").count()) === 1 && (await p.locator("form[data-keep=ask_citizen]").count()) === 1, `${lang}: the item's page: ${p.url()}`);
+			assert((await area().inputValue()) === note, `${lang}: the note is back: ${JSON.stringify(await area().inputValue())}`);
+			assert(!(await p.locator("ol.timeline").textContent()).includes("请补充现场照片"), `${lang}: and not sent`);
 			// a page (no form) opened after the session ended: the plain message
 			hours += 4;
 			await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + hours * 3600 });
-			await p.reload();
+			await p.goto(`${BASE}/staff/item/${item.tracking}`);
 			assert(new URL(p.url()).pathname === "/staff/login" && !(await p.textContent("p.notice[role=status]")).includes(said[lang]), `${lang}: a page's expiry says only that: ${await p.textContent("p.notice")}`);
 			await c.clearCookies();
 		}
@@ -1798,6 +1802,7 @@ await test("a staff form sent after the session ended, without script (nothing c
 	} finally {
 		await api("POST", "/api/v1/test/clock", { now: null });
 	}
+	assert(c.problems.length === 0, c.problems.join("; "));
 	await c.close();
 });
 
