@@ -64,8 +64,6 @@ submit_form(struct page *pg, int status, const char *kind, json_t *f, json_t *er
 		json_object_set_new(pg->data, "errors", json_pack("{s:o}", "list", errors));
 	else
 		json_decref(errors);
-	if (status >= 400)
-		page_title_refused(pg);
 	page_csrf_set(pg, "submit");
 	page_end(pg, status, "submit");
 }
@@ -414,8 +412,6 @@ static void
 track_form(struct page *pg, int status, const char *tracking)
 {
 	json_object_set_new(pg->data, "f_tracking", json_string(tracking ? tracking : ""));
-	if (status >= 400)
-		page_title_refused(pg);
 	page_csrf_set(pg, "track");
 	page_end(pg, status, "track");
 }

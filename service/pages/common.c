@@ -253,12 +253,34 @@ page_headers(struct page *pg)
 	resp_header(pg->resp, "X-Frame-Options", "DENY");
 }
 
+/* Begins the page's title with the language's word for an error (err.title_refused). */
+static void
+page_title_refused(struct page *pg)
+{
+	const char *m = page_msg(pg, "err.title_refused"), *at = strstr(m, "{title}");
+	const char *t = json_string_value(json_object_get(pg->data, "title"));
+	char title[1600];
+	json_t *s;
+
+	if (at == NULL || t == NULL)
+		return;
+	snprintf(title, sizeof(title), "%.*s%s%s", (int)(at - m), m, t, at + strlen("{title}"));
+	s = json_string(title);
+	if (s != NULL) /* NULL: cut inside a character, the title stays as it was */
+		json_object_set_new(pg->data, "title", s);
+}
+
 void
 page_end(struct page *pg, int status, const char *template)
 {
 	char *html = NULL;
 	size_t len = 0;
 
+	/* every form answered with an error (the staff item page's actions, the password, second
+	 * factor and administrators' forms as the citizens' and the sign-in) says so in its title;
+	 * the error page's own title is the word for an error already */
+	if (status >= 400 && strcmp(template, "error") != 0)
+		page_title_refused(pg);
 	if (web_render(pg->p->web, template, pg->lang, pg->data, &html, &len) != 0) {
 		log_err("page %s: the template %s cannot be rendered", pg->req->path, template);
 		resp_text(pg->resp, 500, "text/plain; charset=utf-8", "internal error\n", 15);
@@ -294,22 +316,6 @@ page_redirect(struct page *pg, const char *location)
 	page_location(pg, location);
 	page_headers(pg);
 	page_free(pg);
-}
-
-void
-page_title_refused(struct page *pg)
-{
-	const char *m = page_msg(pg, "err.title_refused"), *at = strstr(m, "{title}");
-	const char *t = json_string_value(json_object_get(pg->data, "title"));
-	char title[1600];
-	json_t *s;
-
-	if (at == NULL || t == NULL)
-		return;
-	snprintf(title, sizeof(title), "%.*s%s%s", (int)(at - m), m, t, at + strlen("{title}"));
-	s = json_string(title);
-	if (s != NULL) /* NULL: cut inside a character, the title stays as it was */
-		json_object_set_new(pg->data, "title", s);
 }
 
 void

@@ -43,7 +43,10 @@ struct page {
 int page_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
                const char *nav);
 /* Renders template with pg->data and answers status with the pages' headers (CSP without inline
- * script, frame-ancestors 'none', no-store). Frees the page. */
+ * script, frame-ancestors 'none', no-store). A status of 400 or more on a page other than the
+ * error page is a refused form: its title begins with the language's word for an error
+ * (err.title_refused, "Error: {title}"), which a screen reader reads first (WCAG 2.2 2.4.2,
+ * 3.3.1). Frees the page. */
 void page_end(struct page *pg, int status, const char *template);
 /* Frees what page_begin made without answering (after a redirect). */
 void page_free(struct page *pg);
@@ -56,10 +59,6 @@ void page_location(struct page *pg, const char *location);
 const char *page_list_entry(const char *v, const char **token, size_t *n, double *q);
 /* Answers 303 to location (a path of ours) and frees the page. */
 void page_redirect(struct page *pg, const char *location);
-/* Begins the page's title with the language's word for an error (err.title_refused, "Error:
- * {title}"), for a form answered with errors: a screen reader reads the title first (WCAG 2.2
- * 2.4.2, 3.3.1). Call before page_end. */
-void page_title_refused(struct page *pg);
 /* An error page with status, the catalogue's heading and the message of key. Frees the page. */
 void page_error(struct page *pg, int status, const char *key);
 

@@ -132,6 +132,89 @@ place_take(struct page *pg, char *buf, size_t size)
 		            pg->req->app->cfg.cookie_secure ? "; Secure" : "");
 }
 
+/* --- a form sent after its session ended, without script ---------------------------------- */
+
+static void login_form(struct page *pg, int status, const char *message_key,
+                       const char *username);
+static int tracking_plain(const char *s);
+static void item_page(struct page *pg, int status, const char *tracking, const char *message);
+
+/* The fields of an item's action form that the sign-in carries back to it (draft_NAME). */
+static const char *const draft_fields[] = {"action", "text", "note", "target"};
+
+/* 1 if the request comes from a page of this server: its Sec-Fetch-Site says same-origin, or
+ * (a browser without it) its Origin names this request's Host. Our pages send no referrer
+ * (Referrer-Policy: no-referrer), so a browser's Origin of their forms is "null". */
+static int
+same_origin(struct req *req)
+{
+	const char *site = req_header(req, "Sec-Fetch-Site"), *o = req_header(req, "Origin");
+	const char *h = req_header(req, "Host"), *at = o != NULL ? strstr(o, "://") : NULL;
+
+	if (site != NULL)
+		return strcmp(site, "same-origin") == 0;
+	return at != NULL && h != NULL && strcmp(at + 3, h) == 0;
+}
+
+/* The draft of an item's action form into the page's data "draft" ({item, fields[{name,
+ * value}]}): the fields named prefix+NAME of draft_fields, for the item tracking. 1 when it
+ * holds an action and some text, else 0 (nothing set). */
+static int
+draft_data(struct page *pg, const char *tracking, const char *prefix)
+{
+	const char *action, *v;
+	char key[32];
+	json_t *fields;
+	size_t i;
+	int typed = 0;
+
+	snprintf(key, sizeof(key), "%saction", prefix);
+	action = page_field(pg, key);
+	if (tracking == NULL || !tracking_plain(tracking) || action == NULL ||
+	    wf_action_parse(action) < 0)
+		return 0;
+	fields = json_array();
+	for (i = 0; i < sizeof(draft_fields) / sizeof(draft_fields[0]); i++) {
+		snprintf(key, sizeof(key), "%s%s", prefix, draft_fields[i]);
+		v = page_field(pg, key);
+		if (v == NULL || text_check(v, strlen(v), TEXT_MULTILINE) < 0)
+			continue;
+		if (i > 0 && text_nonblank(v))
+			typed = 1;
+		json_array_append_new(fields, json_pack("{s:s, s:s}", "name", draft_fields[i],
+		                                        "value", v));
+	}
+	if (!typed) {
+		json_decref(fields);
+		return 0;
+	}
+	json_object_set_new(pg->data, "draft",
+	                    json_pack("{s:s, s:o}", "item", tracking, "fields", fields));
+	return 1;
+}
+
+/* An item's action form sent without script after its session ended (a script keeps the text
+ * in the tab and marks the form "kept"): the sign-in is shown here, holding what was typed in
+ * hidden fields (draft_*), and signing in shows the item's form filled again, never sent
+ * (pg_staff_login_post). Only for a form of our own pages: the session's cookie came with it
+ * (SameSite=Strict) and same_origin says so. 1 when the sign-in has answered, 0 when the form
+ * is not carried (the caller redirects as before). */
+static int
+draft_carry(struct page *pg)
+{
+	struct req *req = pg->req;
+
+	if (req->nparams == 0 || strncmp(req->path, "/staff/item/", 12) != 0 ||
+	    strchr(req->path + 12, '/') != NULL || page_field(pg, "kept") != NULL ||
+	    !same_origin(req) || !draft_data(pg, req->params[0], ""))
+		return 0;
+	json_object_set_new(pg->data, "title", json_string(page_msg(pg, "login.title")));
+	json_object_del(pg->data, "nav_queue");
+	json_object_set_new(pg->data, "notice", json_string(page_msg(pg, "login.expired_kept")));
+	login_form(pg, 401, NULL, NULL);
+	return 1;
+}
+
 int
 page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
             const char *nav, unsigned allow)
@@ -147,7 +230,10 @@ page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char
 	}
 	if (rc == 0) {
 		place_remember(pg);
-		/* a form sent without a session did nothing: the sign-in says so (?expired=form) */
+		/* a form sent without a session did nothing: the sign-in says so (?expired=form),
+		 * or, for an item's form whose session ended, holds what was typed */
+		if (strcmp(req->method, "POST") == 0 && expired && draft_carry(pg))
+			return 0;
 		if (strcmp(req->method, "POST") == 0)
 			page_redirect(pg, "/staff/login?expired=form");
 		else
@@ -180,8 +266,6 @@ login_form(struct page *pg, int status, const char *message_key, const char *use
 	if (message_key != NULL && strcmp(message_key, "login.failed") == 0)
 		json_object_set_new(pg->data, "bad_credentials", json_true());
 	json_object_set_new(pg->data, "username_value", json_string(username ? username : ""));
-	if (status >= 400)
-		page_title_refused(pg);
 	page_csrf_set(pg, "login");
 	page_end(pg, status, "staff_login");
 }
@@ -238,6 +322,9 @@ pg_staff_login_post(struct req *req, struct resp *resp)
 		login_form(&pg, 403, "err.csrf", user);
 		return;
 	}
+	/* what an item's form held when its session ended (draft_carry), carried by this form
+	 * (whose token is right) until the sign-in succeeds */
+	draft_data(&pg, page_field(&pg, "draft_item"), "draft_");
 	if (user == NULL || pass == NULL || strlen(user) > 64 ||
 	    text_check(user, strlen(user), 0) < 0) {
 		login_form(&pg, 401, "login.failed", NULL);
@@ -284,6 +371,23 @@ pg_staff_login_post(struct req *req, struct resp *resp)
 		page_redirect(&pg, "/staff/password");
 	} else if (s->must_enroll) {
 		page_redirect(&pg, "/staff/totp");
+	} else if (json_object_get(pg.data, "draft") != NULL) {
+		char place[PLACE_MAX], tracking[48];
+
+		/* the item's form again, filled with the draft and not sent: the staff member
+		 * checks it and sends it with this session's token */
+		snprintf(tracking, sizeof(tracking), "%s",
+		         json_string_value(json_object_get(json_object_get(pg.data, "draft"),
+		                                           "item")));
+		json_object_del(pg.data, "draft");
+		place_take(&pg, place, sizeof(place));
+		pg.staff = s;
+		s = NULL;
+		page_staff_data(&pg);
+		json_object_set_new(pg.data, "nav_queue", json_true());
+		json_object_set_new(pg.data, "draft_back", json_true());
+		json_object_set_new(pg.data, "flash", json_string(page_msg(&pg, "item.draft_back")));
+		item_page(&pg, 200, tracking, NULL);
 	} else {
 		char place[PLACE_MAX];
 
@@ -593,7 +697,8 @@ pg_staff_queue(struct req *req, struct resp *resp)
 
 /* The fields of an action's form that core may name in a refusal (core_error.field), with the id
  * of their control: ACTION-FIELD. */
-static const char *const act_fields[] = {"section", "assignee", "target", "text", "note"};
+static const char *const act_fields[] = {"section", "assignee", "target", "text", "note",
+                                         "confirm"};
 
 /* In the form o of the refused action called name: the field that core named (data
  * "err_field"), marked e_FIELD (its message beside it, aria-invalid), and the summary's link
@@ -633,6 +738,19 @@ refusal(struct page *pg, const struct core_error *err)
 		json_object_set_new(pg->data, "err_field", json_string(err->field));
 }
 
+/* A field of the action's form shown again: as posted (a refused action), or as the sign-in
+ * carried it (draft_NAME, after a session that ended: data "draft_back"). */
+static const char *
+form_kept(struct page *pg, const char *name)
+{
+	char key[32];
+
+	if (!json_is_true(json_object_get(pg->data, "draft_back")))
+		return page_field(pg, name);
+	snprintf(key, sizeof(key), "draft_%s", name);
+	return page_field(pg, key);
+}
+
 /* The forms of the actions the role may take from the item's state. */
 static json_t *
 action_forms(struct page *pg, const struct db_item *item)
@@ -647,23 +765,27 @@ action_forms(struct page *pg, const struct db_item *item)
 	n = wf_allowed((enum wf_state)state, pg->staff->role, acts, MAX_ACTIONS);
 	for (i = 0; i < n && i < MAX_ACTIONS; i++) {
 		const struct wf_transition *t = wf_transition(acts[i]);
-		const char *posted = page_field(pg, "action");
+		const char *posted = form_kept(pg, "action");
 		json_t *o;
 
 		if (wf_check(acts[i], (enum wf_state)state, pg->staff->role, item->section_id,
 		             pg->staff->section_id) != WF_OK)
 			continue;
-		o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b}", "name", t->name, "label",
-		              page_msg2(pg, "action.", t->name), "section",
+		/* a close ends the item for good: its form asks for a tick first (confirm, checked
+		 * by pg_staff_act), and says so plainly while the citizen's answer is awaited */
+		o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "name", t->name,
+		              "label", page_msg2(pg, "action.", t->name), "section",
 		              (t->input & WF_IN_SECTION) != 0, "assignee", acts[i] == WF_ASSIGN,
 		              "target", (t->input & WF_IN_TARGET) != 0, "text",
 		              (t->input & WF_IN_TEXT) != 0, "note", 1, "note_required",
-		              (t->input & WF_IN_NOTE) != 0);
+		              (t->input & WF_IN_NOTE) != 0, "confirm", acts[i] == WF_CLOSE,
+		              "close_waiting",
+		              acts[i] == WF_CLOSE && item->state == WF_WAITING_CITIZEN);
 		/* the form of a refused action keeps what was typed in it (a reply written for an
 		 * hour is not lost to an expired form or a conflict) */
 		if (o != NULL && posted != NULL && strcmp(posted, t->name) == 0) {
-			const char *text = page_field(pg, "text"), *note = page_field(pg, "note");
-			const char *target = page_field(pg, "target");
+			const char *text = form_kept(pg, "text"), *note = form_kept(pg, "note");
+			const char *target = form_kept(pg, "target");
 
 			if (text != NULL)
 				json_object_set_new(o, "f_text", json_string(text));
@@ -678,7 +800,7 @@ action_forms(struct page *pg, const struct db_item *item)
 	return a;
 }
 
-/* The active handlers, with their section's name, for the assignee picker. */
+/* The active handlers, with their section's name (and its lang), for the assignee picker. */
 static json_t *
 handler_choices(struct page *pg, const struct db_section *secs, size_t nsec)
 {
@@ -696,8 +818,13 @@ handler_choices(struct page *pg, const struct db_section *secs, size_t nsec)
 		for (j = 0; j < nsec; j++)
 			if (secs[j].id == acc[i].section_id)
 				section = secs[j].name;
-		json_array_append_new(a, json_pack("{s:s, s:s}", "username", acc[i].username,
-		                                   "section", section));
+		/* an account name is an identifier (ASCII letters, digits, '.', '_', '-'), in no
+		 * language one could tell; the section's name is text: the choice carries its
+		 * language when it is not the page's (an option holds no element for the name
+		 * alone) */
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s?}", "username", acc[i].username,
+		                                   "section", section, "option_lang",
+		                                   page_text_lang(pg, section)));
 	}
 	db_accounts_free(acc, n);
 	return a;
@@ -998,6 +1125,16 @@ pg_staff_act(struct req *req, struct resp *resp)
 	a = name ? wf_action_parse(name) : -1;
 	if (a < 0) {
 		item_page(&pg, 400, req->params[0], page_msg(&pg, "err.field"));
+		return;
+	}
+	/* the page's close asks to be confirmed (the JSON API's does not: its client decides) */
+	if (a == WF_CLOSE && (page_field(&pg, "confirm") == NULL ||
+	                      strcmp(page_field(&pg, "confirm"), "1") != 0)) {
+		json_object_set_new(pg.data, "message", json_string(page_msg(&pg, "err.action")));
+		json_object_set_new(pg.data, "core_message",
+		                    json_string(page_msg(&pg, "item.close_unconfirmed")));
+		json_object_set_new(pg.data, "err_field", json_string("confirm"));
+		item_page(&pg, 400, req->params[0], NULL);
 		return;
 	}
 	memset(&in, 0, sizeof(in));

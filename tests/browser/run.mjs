@@ -1761,35 +1761,39 @@ await test("a refused form's files are asked for again by name (a browser cannot
 	await c.close();
 });
 
-await test("a staff form sent after the session ended, without script (nothing can keep it): the sign-in says the form was not done nor saved, in the page's language, and leads back to the item; a page opened after the session ended says only that it ended", async () => {
+await test("a staff form sent after the session ended, without script: the sign-in, shown in its place in the page's language, says nothing was done and holds what was typed; signing in shows the item's form filled again and not sent; a page opened after the session ended says only that it ended", async () => {
 	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
 	const item = await apiItem({ subject: "会话过期测试" });
 	await apiAct(disp, item.tracking, "assign", { section: SECTION });
 	await apiAct(hand, item.tracking, "accept");
-	const said = { en: "nothing was done or saved", "zh-Hans": "没有办理，也没有保存", "zh-Hant": "沒有辦理，也沒有儲存" };
+	const said = { en: "What you typed is held on this page", "zh-Hans": "您填写的内容暂时放在本页", "zh-Hant": "您填寫的內容暫時放在本頁" };
+	const note = "请补充现场照片。\n第二行 <b>粗体</b>";
 	const c = await context({ javaScriptEnabled: false });
 	const p = await c.newPage();
+	const area = () => p.locator("form[data-keep=ask_citizen] textarea[name=note]");
 	let hours = 0;
 	try {
 		for (const lang of LANGS) {
 			await staffLogin(p, "hand_b");
 			await p.goto(`${BASE}/staff/item/${item.tracking}?lang=${lang}`);
-			await p.locator("form[data-keep=ask_citizen] textarea[name=note]").fill("请补充现场照片。");
+			await area().fill(note);
 			hours += 4;
 			const r = await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + hours * 3600 });
 			assert(r.status === 200, r.text);
 			await clickAndWait(p, "form[data-keep=ask_citizen] button[type=submit]");
-			assert(new URL(p.url()).pathname === "/staff/login" && (await p.getAttribute("html", "lang")) === lang, `${lang}: the sign-in: ${p.url()}`);
+			assert((await p.locator("form[action='/staff/login'] #username").count()) === 1 && (await p.getAttribute("html", "lang")) === lang, `${lang}: the sign-in: ${p.url()}`);
 			const notice = await p.textContent("p.notice[role=status]");
-			assert(notice.includes(said[lang]), `${lang}: says the form was not done: ${notice}`);
+			assert(notice.includes(said[lang]), `${lang}: says what was typed is held: ${notice}`);
 			await p.fill("#username", "hand_b");
 			await p.fill("#password", PASSWORD);
 			await clickAndWait(p, "form.stack button[type=submit]");
-			assert(new URL(p.url()).pathname === `/staff/item/${item.tracking}`, `${lang}: back at the item: ${p.url()}`);
+			assert((await p.locator("#flash").count()) === 1 && (await p.locator("form[data-keep=ask_citizen]").count()) === 1, `${lang}: the item's page: ${p.url()}`);
+			assert((await area().inputValue()) === note, `${lang}: the note is back: ${JSON.stringify(await area().inputValue())}`);
+			assert(!(await p.locator("ol.timeline").textContent()).includes("请补充现场照片"), `${lang}: and not sent`);
 			// a page (no form) opened after the session ended: the plain message
 			hours += 4;
 			await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + hours * 3600 });
-			await p.reload();
+			await p.goto(`${BASE}/staff/item/${item.tracking}`);
 			assert(new URL(p.url()).pathname === "/staff/login" && !(await p.textContent("p.notice[role=status]")).includes(said[lang]), `${lang}: a page's expiry says only that: ${await p.textContent("p.notice")}`);
 			await c.clearCookies();
 		}
@@ -1798,6 +1802,7 @@ await test("a staff form sent after the session ended, without script (nothing c
 	} finally {
 		await api("POST", "/api/v1/test/clock", { now: null });
 	}
+	assert(c.problems.length === 0, c.problems.join("; "));
 	await c.close();
 });
 
@@ -1995,6 +2000,133 @@ await test("a citizen's e-mail on a replied item: the staff queue shows its badg
 	assert((await p.locator("table.queue tbody tr").count()) === 0, "the filter lists nothing");
 	assert(c.problems.length === 0, c.problems.join("; "));
 	await c.close();
+});
+
+await test("without script, a refused form's error summary takes the focus as the page loads (autofocus on the summary, tabindex=-1): /submit, /track, the sign-in, the password, an item's action and the administrators' form, each in one of the languages (with script, app.js focuses it: tested above)", async () => {
+	const disp = await apiLogin("disp_b");
+	const item = await apiItem({ subject: "无脚本焦点" });
+	await apiAct(disp, item.tracking, "assign", { section: SECTION });
+	// each page refused in one language (the focus does not depend on it; the languages turn)
+	const pages = [
+		["/submit", async (p, lang) => {
+			await p.goto(`${BASE}/submit?lang=${lang}`);
+			await p.check("#kind-letter");
+			await p.fill("#subject", "焦点");
+			await p.fill("#body", "正文。");
+			await p.fill("#phone", "12345");
+			return "form.stack button[type=submit]";
+		}],
+		["/track", async (p, lang) => {
+			await p.goto(`${BASE}/track?lang=${lang}`);
+			await p.fill("#tracking", item.tracking);
+			await p.fill("#code", "WRONGCODE000");
+			return "form.stack button[type=submit]";
+		}],
+		["/staff/login", async (p, lang) => {
+			await p.goto(`${BASE}/staff/login?lang=${lang}`);
+			await p.fill("#username", "hand_b");
+			await p.fill("#password", "not-the-password");
+			return "form.stack button[type=submit]";
+		}],
+		["/staff/password", async (p, lang) => {
+			await staffLogin(p, "hand_b");
+			await p.goto(`${BASE}/staff/password?lang=${lang}`);
+			await p.fill("#current", "Wrong-Passw0rd");
+			await p.fill("#new", "Other-Passw0rd-1");
+			return "form.stack button[type=submit]";
+		}],
+		["an item's action", async (p, lang) => {
+			await p.goto(`${BASE}/staff/item/${item.tracking}?lang=${lang}`);
+			await p.locator("form[data-keep=accept] input[name=csrf_token]").evaluate((e) => { e.value = "x".repeat(43); });
+			return "form[data-keep=accept] button[type=submit]";
+		}],
+		["/staff/admin", async (p, lang) => {
+			await p.context().clearCookies();
+			await staffLogin(p, "admin_b");
+			await p.goto(`${BASE}/staff/admin?lang=${lang}`);
+			await p.fill("#new-username", "1bad");
+			return "form.new-account button[type=submit]";
+		}],
+	];
+	{
+		const c = await context({ javaScriptEnabled: false, viewport: { width: 360, height: 640 } });
+		const p = await c.newPage();
+		for (const [i, [where, fill]] of pages.entries()) {
+			const lang = LANGS[i % LANGS.length];
+			const what = `${lang} ${where}`;
+			const button = await fill(p, lang);
+			const [r] = await Promise.all([p.waitForNavigation(), p.click(button)]);
+			assert(r.status() >= 400, `${what}: refused, got ${r.status()}`);
+			assert((await p.locator("#error-summary").count()) === 1, `${what}: the summary`);
+			// autofocus is run at the page's first rendering after it is parsed: polled, at
+			// most 5 s
+			let id = null;
+			for (const end = Date.now() + 5000; Date.now() < end; await new Promise((ok) => setTimeout(ok, 50))) {
+				id = await p.evaluate(() => document.activeElement && document.activeElement.id);
+				if (id === "error-summary") break;
+			}
+			assert(id === "error-summary", `${what}: the summary has the focus, not ${JSON.stringify(id)}`);
+		}
+		assert(c.problems.length === 0, c.problems.join("; "));
+		await c.close();
+	}
+	const r = await api("GET", `/api/v1/items/${item.tracking}`, undefined, disp);
+	assert(r.json.state === "assigned", `nothing was done: ${r.json.state}`);
+});
+
+await test("a staff Close asks for a tick first, without script too: on an item waiting for the citizen the box's description says plainly, in every language, that their answer would come to an ended item; unticked the form is not valid, and sent without the box (its required taken away) it is refused, the summary focused and linking to the box; ticked, the item closes; nothing serious for axe at 360 px in every language", async () => {
+	const disp = await apiLogin("disp_b"), hand = await apiLogin("hand_b");
+	const waiting = async (subject) => {
+		const it = await apiItem({ subject });
+		await apiAct(disp, it.tracking, "assign", { section: SECTION });
+		await apiAct(hand, it.tracking, "accept");
+		await apiAct(hand, it.tracking, "ask_citizen", { note: "请补充照片。" });
+		return it.tracking;
+	};
+	const words = { en: "their answer would then come to an ended item", "zh-Hans": "群众的答复将送到一件已结束的事项", "zh-Hant": "民眾的答覆將送到一件已結束的事項" };
+	for (const js of [false, true]) {
+		const t = await waiting(js ? "办结确认（脚本）" : "办结确认（无脚本）");
+		const c = await context({ javaScriptEnabled: js, bypassCSP: js, viewport: { width: 360, height: 640 } });
+		const p = await c.newPage();
+		await staffLogin(p, "hand_b");
+		for (const lang of LANGS) {
+			const where = `${js ? "script" : "no script"}, ${lang}`;
+			await p.goto(`${BASE}/staff/item/${t}?lang=${lang}`);
+			const box = await axNode(p, "#close-confirm");
+			assert(box && box.role === "checkbox" && box.description.includes(words[lang]), `${where}: the box says the citizen has not answered: ${JSON.stringify(box)}`);
+			assert(!(await p.locator("form[data-keep=close]").evaluate((f) => f.checkValidity())), `${where}: unticked, the form is not valid`);
+			if (js) {
+				const bad = await axeSerious(p);
+				assert(bad.length === 0, `${where}: axe: ${bad.join("; ")}`);
+			}
+		}
+		// sent without the box (in the last language)
+		const where = `${js ? "script" : "no script"}, refused`;
+		await p.locator("#close-confirm").evaluate((e) => { e.required = false; });
+		const [r] = await Promise.all([p.waitForNavigation(), p.click("form[data-keep=close] button[type=submit]")]);
+		assert(r.status() === 400, `${where}: got ${r.status()}`);
+		if (js) {
+			const bad = await axeSerious(p);
+			assert(bad.length === 0, `${where}: axe: ${bad.join("; ")}`);
+		}
+		// autofocus is run at the page's first rendering: polled, at most 5 s
+		for (const end = Date.now() + 5000; Date.now() < end; await new Promise((ok) => setTimeout(ok, 50)))
+			if ((await p.evaluate(() => document.activeElement && document.activeElement.id)) === "error-summary") break;
+		await summaryLeadsTo(p, "close-confirm", where, (await p.textContent("#close-confirm-error")).trim());
+		let s = await api("GET", `/api/v1/items/${t}`, undefined, hand);
+		assert(s.json.state === "waiting_citizen", `${where}: not closed: ${s.json.state}`);
+		if (!js) {
+			await p.check("#close-confirm");
+			await clickAndWait(p, "form[data-keep=close] button[type=submit]");
+			assert(p.url().includes("done=close"), `closed: ${p.url()}`);
+			s = await api("GET", `/api/v1/items/${t}`, undefined, hand);
+			assert(s.json.state === "closed", `closed: ${s.json.state}`);
+		}
+		assert(c.problems.length === 0, c.problems.join("; "));
+		await c.close();
+	}
+	// the JSON API's close is as it was: no box
+	await apiAct(hand, await waiting("接口办结"), "close");
 });
 
 await browser.close();

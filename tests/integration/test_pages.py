@@ -13,6 +13,7 @@ import html
 import os
 import re
 import sys
+import time
 import unittest
 import urllib.parse
 
@@ -598,7 +599,7 @@ class ScreenReader(Base):
         r = b.post("/track", {"action": "rate", "tracking": t, "code": code})
         self.assertEqual(r.status, 400)
         summary = re.search(r'<div class="error-summary" role="alert" id="error-summary" '
-                            r'tabindex="-1">(.*?)</div>', b.text(), re.S)
+                            r'tabindex="-1" autofocus>(.*?)</div>', b.text(), re.S)
         self.assertTrue(summary, "a summary at the top")
         self.assertIn('<a href="#rate-satisfied">', summary.group(1))
         self.assertIn('id="rate-satisfied"', b.text(), "the link leads to a control")
@@ -687,7 +688,7 @@ class StaffScreenReader(Base):
         sup.get("/staff/login?lang=en")
         sup.post("/staff/login", {"username": "sup_p", "password": PW})
         sup.get("/staff/dashboard?lang=en&period=bogus")
-        self.assertRegex(sup.text(), r'id="error-summary" tabindex="-1"><p><a href="#period">')
+        self.assertRegex(sup.text(), r'id="error-summary" tabindex="-1" autofocus><p><a href="#period">')
         # the sections offered by the item page's forms, in their language
         b.get("/staff/item/%s?lang=en" % item["tracking"])
         self.assertIn('<option value="%s" lang="zh">%s</option>' % (SECTION, SECTION), b.text())
@@ -1978,6 +1979,283 @@ class SignIn(unittest.TestCase):
             self.assertEqual(r.status, 401)
         finally:
             srv.cleanup()
+
+
+TITLE_PREFIX = {"zh-Hans": "错误：", "zh-Hant": "錯誤：", "en": "Error: "}
+
+
+def page_title(text):
+    return html.unescape(re.search(r"<title>(.*?)</title>", text, re.S).group(1))
+
+
+class RefusedTitles(Base):
+    """A form the server answers with an error begins its page's title with the language's word
+    for an error, as /submit, /track and the sign-in do (a screen reader reads the title first):
+    the password, second-factor and administrators' forms and the staff item page's action
+    forms (refused by core, or for the form token), in every language; the same pages shown
+    without a refusal do not."""
+
+    def signed_in(self, who, lang):
+        b = Browser(self.server)
+        b.get("/staff/login?lang=" + lang)
+        r = b.post("/staff/login", {"username": who, "password": PW})
+        self.assertEqual(r.status, 303, b.text())
+        return b
+
+    def refused(self, b, lang, before, r, where):
+        self.assertGreaterEqual(r.status, 400, where)
+        self.assertFalse(before.startswith(TITLE_PREFIX[lang]), "%s: %s" % (where, before))
+        self.assertEqual(page_title(b.text()), TITLE_PREFIX[lang] + before, where)
+
+    def test_staff_forms(self):
+        t = self.submit(subject="标题报错")["tracking"]
+        self.act("disp_p", t, "assign", section=SECTION)
+        for lang in ("zh-Hans", "zh-Hant", "en"):
+            with self.subTest(lang=lang):
+                b = self.signed_in("hand_p", lang)
+                b.get("/staff/password")
+                before = page_title(b.text())
+                r = b.post("/staff/password", {"current": "Wrong-Passw0rd", "new": "Other-Passw0rd1"})
+                self.refused(b, lang, before, r, "password")
+
+                r = b.get("/staff/totp")
+                r = b.post("/staff/totp/enroll", {})
+                self.assertEqual(r.status, 200, b.text()[-1500:])
+                before = page_title(b.text())
+                r = b.post("/staff/totp/confirm", {"code": "12345x"})
+                self.refused(b, lang, before, r, "second factor")
+
+                b.get("/staff/item/" + t)
+                before = page_title(b.text())
+                self.assertIn(t, before)
+                r = b.post("/staff/item/" + t, {"action": "send_reply", "note": ""})
+                self.assertEqual(r.status, 409, b.text()[-1500:])
+                self.refused(b, lang, before, r, "item action refused by core")
+                b.get("/staff/item/" + t)
+                r = b.post("/staff/item/" + t, {"action": "accept", "csrf_token": "x" * 43})
+                self.refused(b, lang, before, r, "item action without its token")
+
+                a = self.signed_in("admin_p", lang)
+                a.get("/staff/admin")
+                before = page_title(a.text())
+                r = a.post("/staff/admin/accounts", {"username": "1bad", "role": "handler"})
+                self.refused(a, lang, before, r, "admin account")
+                a.get("/staff/admin")
+                r = a.post("/staff/admin/sections", {"name": ""})
+                self.refused(a, lang, before, r, "admin section")
+        state = self.staff["disp_p"].request("GET", "/api/v1/items/" + t).json()["state"]
+        self.assertEqual(state, "assigned", "nothing was done")
+
+
+class CloseConfirmed(Base):
+    """The staff item page's Close asks for a tick first (the JSON API's close is as it was):
+    without it the item is not closed (400, the box marked and linked from the summary); while
+    the item waits for the citizen the form says plainly that their answer would come to an
+    ended item; the form token is still checked; ticked, the item closes."""
+
+    def signed_in(self, who, lang="en"):
+        b = Browser(self.server)
+        b.get("/staff/login?lang=" + lang)
+        r = b.post("/staff/login", {"username": who, "password": PW})
+        self.assertEqual(r.status, 303, b.text())
+        return b
+
+    def state(self, t):
+        return self.staff["disp_p"].request("GET", "/api/v1/items/" + t).json()["state"]
+
+    def close_form(self, text):
+        m = re.search(r'<form[^>]*data-keep="close".*?</form>', text, re.S)
+        self.assertIsNotNone(m, "a close form")
+        return m.group(0)
+
+    def test_close_needs_the_tick(self):
+        t = self.submit(subject="办结确认")["tracking"]
+        self.act("disp_p", t, "assign", section=SECTION)
+        self.act("hand_p", t, "accept")
+        self.act("hand_p", t, "ask_citizen", note="请补充地址。")
+        words = {"en": "their answer would then come to an ended item",
+                 "zh-Hans": "群众的答复将送到一件已结束的事项",
+                 "zh-Hant": "民眾的答覆將送到一件已結束的事項"}
+        for lang in ("zh-Hans", "zh-Hant", "en"):
+            with self.subTest(lang=lang):
+                b = self.signed_in("hand_p", lang)
+                b.get("/staff/item/" + t)
+                form = self.close_form(b.text())
+                box = re.search(r'<input type="checkbox" id="close-confirm"[^>]*>', form).group(0)
+                self.assertIn(" required", box)
+                self.assertIn('aria-describedby="close-lead close-waiting"', box)
+                self.assertIn(words[lang], html.unescape(form))
+                r = b.post("/staff/item/" + t, {"action": "close", "note": "不等了"})
+                self.assertEqual(r.status, 400, b.text()[-1500:])
+                page = b.text()
+                self.assertIn('<a href="#close-confirm">', page, "the summary links to the box")
+                box = re.search(r'<input type="checkbox" id="close-confirm"[^>]*>', page).group(0)
+                self.assertIn('aria-invalid="true"', box)
+                self.assertIn("close-confirm-error", box)
+                self.assertIn('id="close-confirm-error"', page)
+                self.assertIn(">不等了</textarea>", page, "the note is kept")
+                self.assertEqual(self.state(t), "waiting_citizen", "not closed")
+                r = b.post("/staff/item/" + t, {"action": "close", "confirm": "0"})
+                self.assertEqual(r.status, 400)
+                b.get("/staff/item/" + t)
+                r = b.post("/staff/item/" + t, {"action": "close", "confirm": "1",
+                                                "csrf_token": "x" * 43})
+                self.assertEqual(r.status, 403)
+                self.assertEqual(self.state(t), "waiting_citizen", "not closed")
+        b.get("/staff/item/" + t)
+        r = b.post("/staff/item/" + t, {"action": "close", "confirm": "1"})
+        self.assertEqual(r.status, 303, b.text()[-1500:])
+        self.assertIn("done=close", r.header("Location"))
+        self.assertEqual(self.state(t), "closed")
+
+    def test_replied_item_without_the_warning(self):
+        t = self.replied()["tracking"]
+        b = self.signed_in("hand_p")
+        b.get("/staff/item/" + t)
+        form = self.close_form(b.text())
+        self.assertIn('id="close-confirm"', form)
+        self.assertIn('aria-describedby="close-lead"', form)
+        self.assertNotIn("close-waiting", form)
+        self.assertIn("Yes, close this item</label>", form)
+        # the other actions' forms have no box
+        self.assertEqual(b.text().count('name="confirm"'), 1, "only the close form's")
+        r = b.post("/staff/item/" + t, {"action": "close", "confirm": "1"})
+        self.assertEqual(r.status, 303, b.text()[-1500:])
+        self.assertEqual(self.state(t), "closed")
+
+
+class AssigneeLang(Base):
+    """The assignee picker's choices ("name (section)") carry the language of the section's
+    name where it is not the page's (WCAG 3.1.2): a Chinese section on an English page is
+    zh, a section named in English on a Chinese page en; the page's own carry none. The account
+    name is an identifier (ASCII letters and digits), in no language the page could know."""
+
+    def test_choices(self):
+        r = self.staff["admin_p"].request("POST", "/api/v1/admin/sections",
+                                          json_body={"name": "Legal Affairs"})
+        self.assertEqual(r.status, 201, r)
+        self.server.add_user("hand_en", "handler", "Legal Affairs", password=PW)
+        t = self.submit(subject="选择处理人")["tracking"]
+        b = Browser(self.server)
+        b.get("/staff/login?lang=en")
+        r = b.post("/staff/login", {"username": "disp_p", "password": PW})
+        self.assertEqual(r.status, 303, b.text())
+
+        def options(lang):
+            b.get("/staff/item/%s?lang=%s" % (t, lang))
+            picker = re.search(r'<select id="assign-assignee".*?</select>', b.text(), re.S)
+            self.assertIsNotNone(picker, "the assignee picker")
+            return {m.group(1): m.group(2) for m in re.finditer(
+                r'<option value="(hand_[a-z]+)"( lang="[^"]*")?>', picker.group(0))}
+
+        en = options("en")
+        self.assertEqual(en.get("hand_p"), ' lang="zh"', en)
+        self.assertIsNone(en.get("hand_en"), en)
+        for lang in ("zh-Hans", "zh-Hant"):
+            zh = options(lang)
+            self.assertIsNone(zh.get("hand_p"), zh)
+            self.assertEqual(zh.get("hand_en"), ' lang="en"', zh)
+
+
+class DraftAfterExpiry(Base):
+    """An item's action form sent without script after its session ended: the sign-in is shown
+    in its place holding what was typed (hidden fields), and signing in shows the item's form
+    filled again, not sent; only for a form of our own pages (the session's cookie, and
+    Sec-Fetch-Site same-origin or our Origin), never from a sign-in whose form token is wrong;
+    a script's form (kept=1) goes to the sign-in as before."""
+
+    REPLY = "答复草稿：路灯已于周二修复，<b>谢谢</b>。"
+    SAID = {"en": "What you typed is held on this page", "zh-Hans": "您填写的内容暂时放在本页",
+            "zh-Hant": "您填寫的內容暫時放在本頁"}
+
+    def tearDown(self):
+        self.server.set_clock(None)
+
+    def expired_form(self, t, lang="en"):
+        """A handler signed in on the item page whose session then ends: the browser and the
+        form it would send."""
+        self.server.set_clock(None)
+        b = Browser(self.server)
+        b.get("/staff/login?lang=" + lang)
+        r = b.post("/staff/login", {"username": "hand_p", "password": PW})
+        self.assertEqual(r.status, 303, b.text())
+        b.get("/staff/item/" + t)
+        fields = {"action": "draft", "text": self.REPLY, "note": "先存草稿", "csrf_token": b.csrf()}
+        self.server.set_clock(int(time.time()) + 5 * 3600)
+        return b, fields
+
+    def test_sign_in_brings_the_form_back_filled_from_our_pages_only(self):
+        t = self.submit(subject="会话过期草稿")["tracking"]
+        self.act("disp_p", t, "assign", section=SECTION)
+        self.act("hand_p", t, "accept")
+        origin = "http://127.0.0.1:%d" % self.server.port
+        # the sign-in in its place, in the page's language: a browser of today says
+        # same-origin (its Origin is "null": our pages send no referrer), one without Fetch
+        # Metadata names our origin
+        for lang, headers in (("zh-Hans", {"Sec-Fetch-Site": "same-origin", "Origin": "null"}),
+                              ("zh-Hant", {"Origin": origin}),
+                              ("en", {"Sec-Fetch-Site": "same-origin"})):
+            b, fields = self.expired_form(t, lang)
+            r = b.request("POST", "/staff/item/" + t, fields=fields, headers=headers)
+            self.assertEqual(r.status, 401, "%s: %s" % (lang, b.text()[-1500:]))
+            self.assertIn('action="/staff/login"', b.text())
+            self.assertIn(self.SAID[lang], b.text())
+        page = b.text()
+        hidden = dict((k, html.unescape(v)) for k, v in re.findall(
+            r'<input type="hidden" name="(draft_[a-z]+)" value="([^"]*)">', page))
+        self.assertEqual(hidden, {"draft_item": t, "draft_action": "draft",
+                                  "draft_text": self.REPLY, "draft_note": "先存草稿"})
+        self.assertNotIn("<b>谢谢</b>", page, "escaped")
+        # a wrong password keeps it; then the sign-in shows the form filled, not sent
+        form = dict(hidden, username="hand_p", password="Wrong-Passw0rd")
+        r = b.post("/staff/login", form)
+        self.assertEqual(r.status, 401)
+        self.assertIn('name="draft_text" value="%s"' % html.escape(self.REPLY, quote=True),
+                      b.text())
+        form["password"] = PW
+        r = b.post("/staff/login", form)
+        self.assertEqual(r.status, 200, b.text()[-1500:])
+        page = b.text()
+        self.assertIn('id="flash"', page)
+        area = re.search(r'<textarea id="draft-text"[^>]*>(.*?)</textarea>', page, re.S)
+        self.assertEqual(html.unescape(area.group(1)), self.REPLY)
+        note = re.search(r'<textarea id="draft-note"[^>]*>(.*?)</textarea>', page, re.S)
+        self.assertEqual(html.unescape(note.group(1)), "先存草稿")
+        api = self.server.login("disp_p", PW)  # the clock moved: the earlier session ended
+        it = api.request("GET", "/api/v1/items/" + t).json()
+        self.assertEqual((it["state"], it.get("draft")), ("in_progress", None), "not done")
+        # sent now, with the new session's token from that page, it is done
+        r = b.post("/staff/item/" + t, {"action": "draft", "text": self.REPLY})
+        self.assertEqual(r.status, 303, b.text()[-1500:])
+        self.assertEqual(api.request("GET", "/api/v1/items/" + t).json()["state"], "drafted")
+
+        # not carried: redirected to the sign-in as before (one ended session for all)
+        b, fields = self.expired_form(t)
+        for name, headers, extra in (
+                ("no Origin", {}, {}),
+                ("a null Origin alone", {"Origin": "null"}, {}),
+                ("another Origin", {"Origin": "http://evil.example"}, {}),
+                ("another site", {"Sec-Fetch-Site": "cross-site", "Origin": "null"}, {}),
+                ("a sibling of the same site", {"Sec-Fetch-Site": "same-site",
+                                                "Origin": origin}, {}),
+                ("a script keeps it", {"Sec-Fetch-Site": "same-origin"}, {"kept": "1"})):
+            r = b.request("POST", "/staff/item/" + t, fields=dict(fields, **extra),
+                          headers=headers)
+            self.assertEqual((r.status, r.header("Location")),
+                             (303, "/staff/login?expired=form"), name)
+        # no session cookie at all (a form from elsewhere: the cookie is SameSite=Strict)
+        b.cookies.pop("civicdesk_session")
+        r = b.request("POST", "/staff/item/" + t, fields=fields,
+                      headers={"Sec-Fetch-Site": "same-origin"})
+        self.assertEqual(r.status, 303)
+        # a sign-in with draft fields and a wrong form token: refused, nothing carried
+        b.get("/staff/login?lang=en")
+        r = b.request("POST", "/staff/login", fields={
+            "csrf_token": "x" * 43, "username": "hand_p", "password": PW,
+            "draft_item": t, "draft_action": "draft", "draft_text": "注入的文字"})
+        self.assertEqual(r.status, 403)
+        self.assertNotIn("注入的文字", b.text())
+        self.assertNotIn("draft_", b.text())
 
 
 if __name__ == "__main__":

@@ -127,6 +127,14 @@
 	function keep(form) {
 		var prefix = "civicdesk:" + location.pathname + ":";
 		var done = new URLSearchParams(location.search).get("done");
+		// the tab keeps the texts: a form sent after the session ended goes to the sign-in as
+		// before (without script the sign-in holds them itself: "kept" tells the server)
+		try { sessionStorage.getItem(prefix); } catch (e) { return; }
+		var mark = document.createElement("input");
+		mark.type = "hidden";
+		mark.name = "kept";
+		mark.value = "1";
+		form.appendChild(mark);
 		form.querySelectorAll("textarea, input[type=text]").forEach(function (area) {
 			var key = prefix + form.getAttribute("data-keep") + ":" + area.name;
 			var saved = null;
