@@ -6,8 +6,9 @@
  * traditional Chinese, or English: schema 031); an item stored before its language was
  * recorded gets its e-mail in Chinese and English together, and its SMS in the language of
  * what the citizen wrote (lang_guess). Queued inside the transaction of the submission or
- * action (the core's notification hook). The query code is never in a message (it is shown
- * once, at submission). */
+ * action (the core's notification hook). The query code is in no message but the e-mail
+ * acknowledgement of a letter that came by e-mail, sent to the address it came from (a web or
+ * API submission shows it once, in its answer); never in an SMS. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,19 +84,20 @@ static const char *const kinds[KIND__MAX][LANG__MAX] = {
 static const struct {
 	const char *stop;     /* after the leading sentence */
 	const char *sep;      /* between a label and its value */
-	const char *tracking, *kind, *subject, *due; /* the labels */
+	const char *tracking, *kind, *subject, *due, *code; /* the labels */
 	const char *open, *close; /* around the quoted subject */
 	const char *follow;   /* how to follow the item */
 	const char *rate;     /* before the link to rate the reply */
 	const char *paused;   /* the reply due while the clocks wait for the citizen */
 } words[LANG__MAX] = {
-	[HANS] = {"。\n\n", "：", "受理编号", "类别", "主题", "答复期限", "“", "”",
+	[HANS] = {"。\n\n", "：", "受理编号", "类别", "主题", "答复期限", "查询码", "“", "”",
 	          "请凭受理编号和查询码查询办理情况。\n\n",
 	          "请对答复作出评价（满意 / 基本满意 / 不满意），凭受理编号和查询码：", "暂停"},
-	[HANT] = {"。\n\n", "：", "受理編號", "類別", "主旨", "答覆期限", "「", "」",
+	[HANT] = {"。\n\n", "：", "受理編號", "類別", "主旨", "答覆期限", "查詢碼", "「", "」",
 	          "請憑受理編號和查詢碼查詢辦理情形。\n\n",
 	          "請對答覆進行評價（滿意／基本滿意／不滿意），憑受理編號和查詢碼：", "暫停"},
-	[EN] = {".\n", ": ", "Tracking number", "Kind", "Subject", "Reply due", "\"", "\"",
+	[EN] = {".\n", ": ", "Tracking number", "Kind", "Subject", "Reply due", "Query code", "\"",
+	        "\"",
 	        "Follow it with the tracking number and your query code.\n\n",
 	        "Please rate the reply (satisfied / basically satisfied / unsatisfied) with the "
 	        "tracking number and your query code:",
@@ -223,26 +225,33 @@ reply_due(const struct db_item *item, enum lang l, char *due, size_t size)
 	return 0;
 }
 
-/* Appends the details of notice ev about item in language l to buf at *len. */
+/* Appends the details of notice ev about item in language l to buf at *len; code: the query
+ * code, on a line of its own after the due date (an e-mail letter's acknowledgement), or NULL. */
 static void
 mail_part(enum lang l, enum notify_event ev, const struct db_item *item, const char *quoted,
-          const char *due, char *buf, size_t size, size_t *len)
+          const char *due, const char *code, char *buf, size_t size, size_t *len)
 {
 	if (*len >= size)
 		return;
 	*len += (size_t)snprintf(buf + *len, size - *len,
-	                         "%s%s%s%s%s\n%s%s%s\n%s%s%s%s%s\n%s%s%s\n%s", events[ev].t[l],
+	                         "%s%s%s%s%s\n%s%s%s\n%s%s%s%s%s\n%s%s%s\n", events[ev].t[l],
 	                         words[l].stop, words[l].tracking, words[l].sep, item->tracking,
 	                         words[l].kind, words[l].sep, kind_label(item->kind, l),
 	                         words[l].subject, words[l].sep, words[l].open, quoted,
-	                         words[l].close, words[l].due, words[l].sep, due, words[l].follow);
+	                         words[l].close, words[l].due, words[l].sep, due);
+	if (code != NULL && *len < size)
+		*len += (size_t)snprintf(buf + *len, size - *len, "%s%s%s\n", words[l].code,
+		                         words[l].sep, code);
+	if (*len < size)
+		*len += (size_t)snprintf(buf + *len, size - *len, "%s", words[l].follow);
 }
 
 /* The e-mail of notice ev about item: its subject (512 bytes) and text (BODY_MAX), in the
  * item's language, or in Chinese and English for an item without one. */
 static void
 mail_text(const struct notify_config *cfg, enum notify_event ev, const struct db_item *item,
-          const char *note, char *subject, size_t ssize, char *text, size_t tsize)
+          const char *note, const char *code, char *subject, size_t ssize, char *text,
+          size_t tsize)
 {
 	char due[32], quoted[QUOTE_MAX + 1], said[8192], link[400];
 	enum lang l = item->lang, ls[2];
@@ -267,7 +276,7 @@ mail_text(const struct notify_config *cfg, enum notify_event ev, const struct db
 		snprintf(subject, ssize, "%s%s%s", events[ev].t[l], words[l].sep, item->tracking);
 	text[0] = '\0';
 	for (i = 0; i < n; i++)
-		mail_part(ls[i], ev, item, quoted, due, text, tsize, &len);
+		mail_part(ls[i], ev, item, quoted, due, code, text, tsize, &len);
 	if (ev == NOTIFY_EV_REPLIED) {
 		rate_link(cfg, item, link, sizeof(link));
 		for (i = 0; i < n && len < tsize; i++)
@@ -348,10 +357,11 @@ notify_citizen_bare(const struct notify_config *cfg, const struct sla_calendar *
 	return n;
 }
 
-int
-notify_citizen(struct db_conn *c, const struct notify_config *cfg,
+/* notify_citizen, and with code the query code in the e-mail (not in the SMS) */
+static int
+citizen_notice(struct db_conn *c, const struct notify_config *cfg,
                const struct sla_calendar *cal, enum notify_event ev,
-               const struct db_item *item, const char *note, int64_t at)
+               const struct db_item *item, const char *note, const char *code, int64_t at)
 {
 	char subject[512], text[BODY_MAX], step[64], sms[512], mobile[16];
 	int has_mail, has_mobile;
@@ -364,7 +374,7 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 		return 0;
 	/* a notice without a note whose text the dispatcher writes when it sends it (the
 	 * acknowledgement: no text in the submission's transaction) */
-	if (events[ev].later && note == NULL) {
+	if (events[ev].later && note == NULL && code == NULL) {
 		struct notify_bare b[2];
 		struct db_notice v[2];
 		size_t added;
@@ -381,7 +391,7 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 	else
 		snprintf(step, sizeof(step), "%s", events[ev].step);
 	if (has_mail) {
-		mail_text(cfg, ev, item, note, subject, sizeof(subject), text, sizeof(text));
+		mail_text(cfg, ev, item, note, code, subject, sizeof(subject), text, sizeof(text));
 		if (queue_one(c, cfg, cal, item, step, "email", item->email, subject, text, at) != 0)
 			return -1;
 	}
@@ -391,6 +401,22 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
 			return -1;
 	}
 	return 0;
+}
+
+int
+notify_citizen(struct db_conn *c, const struct notify_config *cfg,
+               const struct sla_calendar *cal, enum notify_event ev,
+               const struct db_item *item, const char *note, int64_t at)
+{
+	return citizen_notice(c, cfg, cal, ev, item, note, NULL, at);
+}
+
+int
+notify_citizen_received_mail(struct db_conn *c, const struct notify_config *cfg,
+                             const struct sla_calendar *cal, const struct db_item *item,
+                             const char *note, const char *code, int64_t at)
+{
+	return citizen_notice(c, cfg, cal, NOTIFY_EV_RECEIVED, item, note, code, at);
 }
 
 /* The note of an e-mail on an ended item, in each language: its parts around the item's state,
@@ -556,8 +582,8 @@ notify_citizen_render(struct db_conn *c, const struct notify_config *cfg,
 	if (strcmp(o->channel, "sms") == 0) {
 		sms_text((enum notify_event)ev, &r->item, text, sizeof(text));
 	} else {
-		mail_text(cfg, (enum notify_event)ev, &r->item, NULL, subject, sizeof(subject), text,
-		          sizeof(text));
+		mail_text(cfg, (enum notify_event)ev, &r->item, NULL, NULL, subject, sizeof(subject),
+		          text, sizeof(text));
 		o->subject = strdup(subject);
 		if (o->subject == NULL)
 			return -1;

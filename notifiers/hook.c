@@ -186,7 +186,10 @@ notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
 		note = ev->item->reason;
 	notify_config_from_app(app, &cfg);
 	cal = app_calendar(app);
-	if (kind >= 0)
+	if (kind == NOTIFY_EV_RECEIVED && ev->query_code != NULL)
+		rc = notify_citizen_received_mail(c, &cfg, cal, ev->item, note, ev->query_code,
+		                                  ev->at);
+	else if (kind >= 0)
 		rc = notify_citizen(c, &cfg, cal, (enum notify_event)kind, ev->item, note, ev->at);
 	if (rc == 0 && kind == NOTIFY_EV_REPLIED)
 		rc = merged_replied(c, &cfg, cal, ev->item, ev->at);

@@ -427,6 +427,10 @@ struct core_event {
 	const char *from_state;     /* CORE_EV_ACTION: the state before; else NULL */
 	const char *note;           /* the history row's note, or NULL */
 	int64_t at;
+	/* CORE_EV_SUBMITTED of an item that came by e-mail: its query code in clear (lent), for
+	 * the acknowledgement, the only way it reaches a citizen who wrote by e-mail (a web or API
+	 * submission shows it once in its answer); else NULL */
+	const char *query_code;
 	/* read for CORE_EV_MAIL_TOO_LARGE only (other kinds leave them unset) */
 	const char *to;             /* the sender's address */
 	const char *key;            /* what its notice is sent once for: the Message-ID, else

@@ -164,6 +164,7 @@ struct hook_ctx {
 	const char *screened;           /* prohibited entries found in the text (screen.c) */
 	int mail_conflict;              /* in->mail was recorded already: the item rolled back */
 	const struct db_history *history; /* the item's submit row, written by after_insert */
+	const char *code;               /* an e-mail item's query code, for its acknowledgement */
 };
 
 /* Whether item's citizen gets an acknowledgement: 1 yes, 0 no (an e-mail item whose address
@@ -417,13 +418,14 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 	ev.action = -1;
 	ev.at = h->now;
 	ev.note = h->in->ack_note;
+	ev.query_code = h->code;
 	if (stats_record_batched(h->app, c, item, "submit", h->now) != 0 ||
 	    scan_record(c, item, h->scan, h->now) != 0 ||
 	    screen_record(c, item, h->screened, h->now) != 0)
 		return -1;
 	/* a batch's acknowledgements are queued together at its end (one statement), without
-	 * their text; one with a note is written now with it */
-	if (ev.kind == CORE_EV_SUBMITTED && ev.note == NULL)
+	 * their text; one with a note or a query code is written now with it */
+	if (ev.kind == CORE_EV_SUBMITTED && ev.note == NULL && ev.query_code == NULL)
 		kept = batch_keep(h->app->submit_batch, &ev);
 	if (kept < 0 || (kept == 0 && core_notify_event(h->app, c, &ev) != 0))
 		return -1;
@@ -560,6 +562,7 @@ prepare(struct app *app, struct pending *p, int64_t now, char code[QUERY_CODE_LE
 	p->hook.screened = p->screened;
 	p->hook.mail_conflict = 0;
 	p->hook.history = h;
+	p->hook.code = in->channel == CHANNEL_EMAIL ? code : NULL;
 	/* its row written at the batch's end with the others' (one statement), when nothing of it
 	 * is written before: no attachment, no history row before its submit row (history_later),
 	 * no mail_in row */

@@ -240,6 +240,34 @@ class Notices(peers.PeerClass, unittest.TestCase):
         s = self.text(zh_phone, "我们已收到您的来信", r.json()["tracking"])
         self.assertNotIn("Tracking number", s)
 
+    def test_f_letter_by_mail_gets_its_query_code(self):
+        """A citizen who wrote by e-mail has no page that shows the query code: the e-mail
+        acknowledgement, sent to the address the letter came from, carries it (issue 4: "query
+        code (for web submissions only on the page, never by SMS)"), in the letter's language,
+        and it opens the item on the tracking API. A web submission's acknowledgement still
+        does not carry it (test_a_lifecycle)."""
+        from test_mailin import ingest, letter
+        import re
+        set_clock(self.server, "2025-11-14T10:00")
+        for sender, subject, body, label in (
+                ("mailer@citizen.example", "楼道灯坏了", "三号楼的楼道灯坏了两周，请修理。", "查询码："),
+                ("writer@citizen.example", "Broken bench",
+                 "The bench in the park by the river has been broken for a month.",
+                 "Query code: ")):
+            r = ingest(self.server, letter(subject, body, sender=sender))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            t = r.stdout.decode().strip()
+            self.assertRegex(t, r"^XJ-\d{8}-\d{5}$")
+            m = self.mail(sender, t, label)
+            code = re.search(re.escape(label) + r"(\S+)", m["body"]).group(1)
+            got = self.server.request("GET", "/api/v1/track/" + t,
+                                      headers={"X-Query-Code": code})
+            self.assertEqual(got.status, 200, got)
+            self.assertEqual(got.json()["tracking"], t)
+            wrong = self.server.request("GET", "/api/v1/track/" + t,
+                                        headers={"X-Query-Code": "AAAAAAAAAAAA"})
+            self.assertEqual(wrong.status, 404, wrong)
+
     def test_c_supervision_order(self):
         """An order goes to the section head at once (mail and SMS) and again on its due date,
         once; an order on an item that is answered by then is not reminded; a section without
