@@ -778,7 +778,8 @@ action_forms(struct page *pg, const struct db_item *item)
 		              (t->input & WF_IN_SECTION) != 0, "assignee", acts[i] == WF_ASSIGN,
 		              "target", (t->input & WF_IN_TARGET) != 0, "text",
 		              (t->input & WF_IN_TEXT) != 0, "note", 1, "note_required",
-		              (t->input & WF_IN_NOTE) != 0, "confirm", acts[i] == WF_CLOSE,
+		              (t->input & WF_IN_NOTE) != 0, "confirm",
+		              acts[i] == WF_CLOSE && item->state == WF_WAITING_CITIZEN,
 		              "close_waiting",
 		              acts[i] == WF_CLOSE && item->state == WF_WAITING_CITIZEN);
 		/* the form of a refused action keeps what was typed in it (a reply written for an
@@ -1109,6 +1110,21 @@ item_post_begin(struct page *pg, struct req *req, struct resp *resp)
 	return 1;
 }
 
+/* 1 when the item numbered tracking waits for the citizen's answer (its close is confirmed
+ * first), else 0 (an unknown item: core_act says so) */
+static int
+close_waits(struct page *pg, const char *tracking)
+{
+	struct db_item item;
+	int waits;
+
+	if (db_item_get(pg->req->db, tracking, &item) != 1)
+		return 0;
+	waits = item.state == WF_WAITING_CITIZEN;
+	db_item_free(&item);
+	return waits;
+}
+
 void
 pg_staff_act(struct req *req, struct resp *resp)
 {
@@ -1127,9 +1143,11 @@ pg_staff_act(struct req *req, struct resp *resp)
 		item_page(&pg, 400, req->params[0], page_msg(&pg, "err.field"));
 		return;
 	}
-	/* the page's close asks to be confirmed (the JSON API's does not: its client decides) */
-	if (a == WF_CLOSE && (page_field(&pg, "confirm") == NULL ||
-	                      strcmp(page_field(&pg, "confirm"), "1") != 0)) {
+	/* the page's close of an item that waits for the citizen asks to be confirmed (their
+	 * answer would come to an ended item); another close is one click, as staff working a
+	 * queue expect, and the JSON API's close is never asked (its client decides) */
+	if (a == WF_CLOSE && close_waits(&pg, req->params[0]) &&
+	    (page_field(&pg, "confirm") == NULL || strcmp(page_field(&pg, "confirm"), "1") != 0)) {
 		json_object_set_new(pg.data, "message", json_string(page_msg(&pg, "err.action")));
 		json_object_set_new(pg.data, "core_message",
 		                    json_string(page_msg(&pg, "item.close_unconfirmed")));

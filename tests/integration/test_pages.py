@@ -2048,8 +2048,9 @@ class RefusedTitles(Base):
 
 
 class CloseConfirmed(Base):
-    """The staff item page's Close asks for a tick first (the JSON API's close is as it was):
-    without it the item is not closed (400, the box marked and linked from the summary); while
+    """The staff item page's Close of an item that waits for the citizen asks for a tick first
+    (another item's Close, and the JSON API's close, are as they were): without it the item is
+    not closed (400, the box marked and linked from the summary); while
     the item waits for the citizen the form says plainly that their answer would come to an
     ended item; the form token is still checked; ticked, the item closes."""
 
@@ -2108,18 +2109,17 @@ class CloseConfirmed(Base):
         self.assertIn("done=close", r.header("Location"))
         self.assertEqual(self.state(t), "closed")
 
-    def test_replied_item_without_the_warning(self):
+    def test_replied_item_closes_in_one_click(self):
+        """Only an item that waits for the citizen asks for the tick: a replied one's Close is
+        one click, as staff working a queue all day expect, with no box and no warning."""
         t = self.replied()["tracking"]
         b = self.signed_in("hand_p")
         b.get("/staff/item/" + t)
         form = self.close_form(b.text())
-        self.assertIn('id="close-confirm"', form)
-        self.assertIn('aria-describedby="close-lead"', form)
+        self.assertNotIn('name="confirm"', form)
         self.assertNotIn("close-waiting", form)
-        self.assertIn("Yes, close this item</label>", form)
-        # the other actions' forms have no box
-        self.assertEqual(b.text().count('name="confirm"'), 1, "only the close form's")
-        r = b.post("/staff/item/" + t, {"action": "close", "confirm": "1"})
+        self.assertNotIn('name="confirm"', b.text(), "no action form has the box")
+        r = b.post("/staff/item/" + t, {"action": "close"})
         self.assertEqual(r.status, 303, b.text()[-1500:])
         self.assertEqual(self.state(t), "closed")
 
