@@ -65,36 +65,29 @@ static const int by_action[WF_ACTION__MAX] = {
 	[WF_SEND_BACK] = -1,
 };
 
-/* The reply of target (just sent) to the citizens of the items merged into it. */
+/* The reply of the item merged's target, sent (core's send_reply event on each item merged
+ * into it, before or after the reply): one notice to merged's citizen saying which item was
+ * answered, with its reply. 0 or -1. */
 static int
 merged_replied(struct db_conn *c, const struct notify_config *cfg,
-               const struct sla_calendar *cal, const struct db_item *target, int64_t at)
+               const struct sla_calendar *cal, const struct db_item *merged, int64_t at)
 {
-	int64_t *ids = NULL;
-	char **trackings = NULL, note[8192];
-	struct db_item it;
-	size_t n = 0, i;
-	int rc = -1, r;
+	char note[8192], *stored;
+	struct db_item target;
+	int r = db_item_get_id(c, merged->merged_into, &target);
 
-	if (db_item_merged(c, target->id, &ids, &trackings, &n) != 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		r = db_item_get_id(c, ids[i], &it);
-		if (r < 0)
-			goto out;
-		if (r == 0)
-			continue;
-		notify_merged_note(&it, target, note, sizeof(note));
-		r = notify_citizen(c, cfg, cal, NOTIFY_EV_MERGED_REPLIED, &it, note, at);
-		db_item_free(&it);
-		if (r != 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	free(ids);
-	db_strings_free(trackings, n);
-	return rc;
+	if (r <= 0)
+		return r;
+	/* the reply as core gave it to merged: the target's row may not hold it yet (its own
+	 * send_reply is stored in the same transaction) */
+	stored = target.reply;
+	if (merged->reply != NULL)
+		target.reply = merged->reply;
+	notify_merged_note(merged, &target, note, sizeof(note));
+	target.reply = stored;
+	r = notify_citizen(c, cfg, cal, NOTIFY_EV_MERGED_REPLIED, merged, note, at);
+	db_item_free(&target);
+	return r;
 }
 
 /* An unsatisfied rating: the follow-up notice to the section heads, with the comment. */
@@ -186,13 +179,15 @@ notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
 		note = ev->item->reason;
 	notify_config_from_app(app, &cfg);
 	cal = app_calendar(app);
-	if (kind == NOTIFY_EV_RECEIVED && ev->query_code != NULL)
+	/* an item merged into one whose reply was sent: that reply, said as such, once */
+	if (kind == NOTIFY_EV_REPLIED && ev->item->state == WF_MERGED &&
+	    ev->item->merged_into != 0)
+		rc = merged_replied(c, &cfg, cal, ev->item, ev->at);
+	else if (kind == NOTIFY_EV_RECEIVED && ev->query_code != NULL)
 		rc = notify_citizen_received_mail(c, &cfg, cal, ev->item, note, ev->query_code,
 		                                  ev->at);
 	else if (kind >= 0)
 		rc = notify_citizen(c, &cfg, cal, (enum notify_event)kind, ev->item, note, ev->at);
-	if (rc == 0 && kind == NOTIFY_EV_REPLIED)
-		rc = merged_replied(c, &cfg, cal, ev->item, ev->at);
 	if (rc == 0 && ev->kind == CORE_EV_RATED)
 		rc = rated(c, &cfg, cal, ev);
 	if (rc == 0 && ev->kind == CORE_EV_SUPERVISED)

@@ -183,6 +183,13 @@ class Notices(peers.PeerClass, unittest.TestCase):
         self.assertIn(t, m["body"])
         self.assertIn("已责令工地夜间停工。", m["body"])
         self.assertIn("答复期限：2025-11-10 23:59", m["body"])
+        # once: not also as a reply of its own (core's send_reply on the merged item and the
+        # target's reply both said it, queued together and sent as one combined mail)
+        self.assertNotIn("您的来信已答复", m["body"])
+        self.assertFalse(m["subject"].startswith("【"), m["subject"])
+        self.assertEqual(len([x for x in self.smtp.records()
+                              if "dup@citizen.example" in x.get("rcpt", []) and
+                              "已责令工地夜间停工。" in (x["body"] or "")]), 1)
 
     # --- supervision (#18) --------------------------------------------------------------------
 
