@@ -607,8 +607,10 @@ test_board_search(struct t *t)
 	CHECK(t, found > 20); /* the queries did find rows */
 }
 
-/* Seconds that publishing item id with a public body of n characters takes (its index rows
- * written by the trigger), then withdrawn again; -1 on error. */
+/* CPU seconds of this thread that publishing item id with a public body of n characters takes
+ * (its index rows written by the trigger), then withdrawn again; -1 on error. CPU time, not the
+ * wall clock: the commit's fsync is in the call, and under a loaded disk (CI runs four suites at
+ * once) one fsync took 200 ms and made 20,000 characters look 52 times as slow as 2,000. */
 static double
 publish_time(int64_t id, size_t n)
 {
@@ -630,9 +632,9 @@ publish_time(int64_t id, size_t n)
 	it.published = 1;
 	it.publish = 1;
 	it.replied_at = 1750200000;
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
 	rc = db_item_update(c, &it);
-	clock_gettime(CLOCK_MONOTONIC, &b);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
 	it.published = 0;
 	if (rc != 1 || db_item_update(c, &it) != 1) {
 		db_item_free(&it);
@@ -640,6 +642,24 @@ publish_time(int64_t id, size_t n)
 	}
 	db_item_free(&it);
 	return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+}
+
+/* The least of three publish_time()s: a preemption or a cache flushed by another process adds
+ * to one run, never takes away. */
+static double
+best_publish_time(int64_t id, size_t n)
+{
+	double best = -1, t;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		t = publish_time(id, n);
+		if (t < 0)
+			return -1;
+		if (best < 0 || t < best)
+			best = t;
+	}
+	return best;
 }
 
 /* Publishing a long text costs in proportion to its length (character positions in SQL cost
@@ -654,9 +674,9 @@ test_board_long_text(struct t *t)
 	struct db_item it;
 	size_t n = 0;
 
-	small = publish_time(id, 2000);
-	large = publish_time(id, 20000);
-	printf("# publishing 2,000 characters: %.1f ms, 20,000: %.1f ms\n", small * 1e3,
+	small = best_publish_time(id, 2000);
+	large = best_publish_time(id, 20000);
+	printf("# publishing 2,000 characters: %.1f ms of CPU, 20,000: %.1f ms\n", small * 1e3,
 	       large * 1e3);
 	CHECK(t, small > 0 && large > 0);
 	CHECK(t, large < 40 * small + 0.05);
