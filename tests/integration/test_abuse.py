@@ -36,11 +36,12 @@ def slow_sockets(port, n):
     return socks
 
 
-def open_ones(socks, wait=1.0):
-    """The sockets the server has not closed after wait seconds."""
+def open_ones(socks, wait=1.0, until=0):
+    """The sockets the server has not closed: once no more than until are left, or after wait
+    seconds."""
     deadline = time.monotonic() + wait
     alive = set(socks)
-    while time.monotonic() < deadline and alive:
+    while time.monotonic() < deadline and len(alive) > until:
         for s in list(alive):
             s.setblocking(False)
             try:
@@ -64,37 +65,45 @@ def health_from_other_client(srv):
 
 
 class SlowConnections(unittest.TestCase):
-    def run_attack(self, per_ip):
+    def run_attack(self, per_ip, timeout, wait, until=0):
+        """(connections the attacker holds, the other client's status, seconds from the
+        attack's start to its answer) with http_timeout timeout; the held ones are counted once
+        no more than until are open, or after wait seconds."""
         srv = harness.Server(env={"CIVICDESK_MAX_CONNECTIONS": "64",
                                   "CIVICDESK_MAX_CONNECTIONS_PER_IP": str(per_ip),
-                                  "CIVICDESK_HTTP_TIMEOUT": "8"}).start()
+                                  "CIVICDESK_HTTP_TIMEOUT": str(timeout)}).start()
         socks = []
         try:
+            t0 = time.monotonic()
             socks = slow_sockets(srv.port, 80)
-            held = len(open_ones(socks))
+            held = len(open_ones(socks, wait, until))
             status, took = health_from_other_client(srv)
-            return held, status, took
+            return held, status, time.monotonic() - t0
         finally:
             for s in socks:
                 s.close()
             srv.cleanup()
 
     def test_one_address_cannot_take_every_slot(self):
-        held, status, took = self.run_attack(8)
+        # The server closes the connections over the limit at once; on a loaded machine that
+        # may take more than a second, so the count is taken once 8 are left (at most 30 s),
+        # with an idle timeout (60 s) that cannot be what closed them.
+        held, status, took = self.run_attack(8, 60, 30, until=8)
         print("# per-address limit 8: the attacker holds %d connections; another client got "
-              "%s in %.3f s" % (held, status, took))
+              "%s %.3f s after the attack began" % (held, status, took))
         self.assertLessEqual(held, 8)
         self.assertEqual(status, 200)
-        self.assertLess(took, 5)
+        self.assertLess(took, 45)  # starved, it would wait for the idle timeout (60 s)
 
     def test_without_the_limit_the_attack_works(self):
         """The control: the same attack with no per-address limit takes every slot."""
-        held, status, took = self.run_attack(65535)
+        held, status, took = self.run_attack(65535, 8, 1)
         print("# no per-address limit: the attacker holds %d connections; another client got "
-              "%s in %.3f s" % (held, status, took))
+              "%s %.3f s after the attack began" % (held, status, took))
         self.assertGreaterEqual(held, 60)
-        # served only once the idle timeout (8 s) closed the attacker's connections, or not
-        self.assertTrue(status != 200 or took >= 5, (status, took))
+        # served only once the idle timeout (8 s from the attacker's connections) closed them,
+        # or not: a loaded machine only adds to the time
+        self.assertTrue(status != 200 or took >= 7, (status, took))
 
     def test_silent_connection_is_closed(self):
         srv = harness.Server(env={"CIVICDESK_HTTP_TIMEOUT": "2"}).start()
@@ -102,11 +111,12 @@ class SlowConnections(unittest.TestCase):
             socks = slow_sockets(srv.port, 3)
             self.assertEqual(len(socks), 3)
             t0 = time.monotonic()
-            alive = open_ones(socks, wait=10)
+            alive = open_ones(socks, wait=30)
             took = time.monotonic() - t0
             print("# silent connections closed after %.1f s (http_timeout 2)" % took)
             self.assertEqual(alive, set())
-            self.assertLess(took, 8)
+            # 2 s and a loaded machine's delays; the timeout left at its default would be 30 s
+            self.assertLess(took, 15)
             for s in socks:
                 s.close()
         finally:
@@ -163,7 +173,7 @@ class ManyRequests(unittest.TestCase):
             # but for the pool's connections (at most 6, three files each: database, WAL,
             # shared memory).
             bound = idle + 3 * 6
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60
             while fd_count(srv.proc.pid) > bound and time.monotonic() < deadline:
                 time.sleep(0.1)
             after = fd_count(srv.proc.pid)
