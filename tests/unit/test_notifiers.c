@@ -232,11 +232,12 @@ test_config(struct notify_config *cfg)
 {
 	notify_config_defaults(cfg);
 	cfg->sms_quiet = "off";
-	/* under the peer's 2 s "timeout" step (--sleep 2), with room for a loaded machine: at
-	 * 700 ms an ASan build on a busy machine saw a plain answer time out */
-	cfg->sms_timeout = 1500;
-	cfg->sms_connect_timeout = 1500;
-	cfg->smtp_timeout = 5;
+	/* far above any answer's time on a loaded machine (at 700 ms an ASan build on a busy
+	 * machine saw a plain answer time out): only test_sms_retries's "timeout" step, which
+	 * sets a short one, waits for it */
+	cfg->sms_timeout = 30000;
+	cfg->sms_connect_timeout = 30000;
+	cfg->smtp_timeout = 30;
 	cfg->smtp_from = "civicdesk@bureau.example";
 }
 
@@ -656,7 +657,7 @@ test_sms_retries(struct t *t)
 {
 	struct env e;
 	struct peer p = {0, 0, ""};
-	const char *extra[] = {"--script", "500,timeout,200,429:300", "--sleep", "2",
+	const char *extra[] = {"--script", "500,timeout,200,429:300", "--sleep", "10",
 	                       "--perm", "13800000002", NULL};
 	struct notify_config cfg;
 	char url[64];
@@ -680,8 +681,10 @@ test_sms_retries(struct t *t)
 	CHECK_INT(t, o.send_after, now + 60);
 	CHECK(t, o.last_error != NULL && strstr(o.last_error, "500") != NULL);
 	db_outbox_free(&o);
-	/* the gateway does not answer in time */
+	/* the gateway does not answer in time: 1.5 s, under the peer's 10 s (--sleep 10) */
+	cfg.sms_timeout = 1500;
 	CHECK_INT(t, notify_dispatch(e.c, &cfg, e.cal, now + 60, &sent), 0);
+	cfg.sms_timeout = 30000;
 	row(&e, id, &o);
 	CHECK_STR(t, o.state, "pending");
 	CHECK_INT(t, o.send_after, now + 60 + 120);
