@@ -638,11 +638,13 @@ class GatewayAnswers(peers.PeerTest, unittest.TestCase):
 
     def test_answers(self):
         smtp = self.peer("smtp", "--reject", "nobody@citizen.example")
+        # every answer but the timeout's must come within sms_timeout_ms: 5 s, far above a
+        # loaded machine's (at 700 ms a plain answer once timed out), under the 20 s sleep
         sms = self.peer("sms", "--script", "500,429:120,timeout,302,200nak,401",
-                        "--sleep", "3")
+                        "--sleep", "20")
         self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-03T09:00", {
             "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_SMS_CITIZENS": "1",
-            "CIVICDESK_SMS_TIMEOUT_MS": "1000"}, dbdir=self.dbdir)
+            "CIVICDESK_SMS_TIMEOUT_MS": "5000"}, dbdir=self.dbdir)
         add_accounts(self.server)
         phones = ["1390000000%d" % i for i in range(1, 7)]
         tracking = {}
