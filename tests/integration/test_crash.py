@@ -2,8 +2,8 @@
 """Crash safety: 32 clients submit while the server is killed with SIGKILL at random moments
 three times and restarted on the same database. Every submission that was answered 201 must be
 there afterwards with the clocks it was promised, and PRAGMA integrity_check must say ok. The
-counts are printed (TAP comments). Bounded: each round ends after CRASH_ROUND_ACKS answers or
-20 s, the whole test after a few minutes at most."""
+counts are printed (TAP comments). Bounded: each round ends after CRASH_ROUND_ACKS answers (or
+60 s, against a hang), the whole test after a few minutes at most."""
 import http.client
 import json
 import os
@@ -20,7 +20,7 @@ import harness  # noqa: E402
 CLIENTS = 32
 KILLS = 3
 ROUND_ACKS = int(os.environ.get("CRASH_ROUND_ACKS", "150"))  # answers before a kill may come
-ROUND_MAX_S = 20
+ROUND_MAX_S = 60  # only against a hang: a round ends at its count of answers
 
 
 class Load:
