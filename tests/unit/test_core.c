@@ -170,7 +170,8 @@ started_done(void *cls)
 	pthread_mutex_unlock(&st->lock);
 }
 
-/* core_submit_start, waited for (at most 10 s), then core_submit_finish: its result. */
+/* core_submit_start, waited for (at most 60 s: only against a hang, the writer's commit on a
+ * loaded disk may take seconds), then core_submit_finish: its result. */
 static int
 submit_started(const struct intake *in, struct db_item *item, char code[QUERY_CODE_LEN + 1],
                struct core_error *err)
@@ -183,7 +184,7 @@ submit_started(const struct intake *in, struct db_item *item, char code[QUERY_CO
 	if (core_submit_start(&app, in, app_now(&app), started_done, &st, &sub, err) != 0)
 		return -2;
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 10;
+	until.tv_sec += 60;
 	pthread_mutex_lock(&st.lock);
 	while (!st.done && pthread_cond_timedwait(&st.cond, &st.lock, &until) == 0)
 		;
