@@ -312,7 +312,8 @@ await test("a phone (360 px): files too large are caught beside the field before
 	assert((await p.getAttribute("#body-count", "aria-live")) === null, "the visible count is not a live region");
 	assert((await p.textContent("#body-count")).includes("14"), `the count: ${await p.textContent("#body-count")}`);
 	const spoken = () => p.evaluate(() => document.getElementById("body-count-live").textContent === document.getElementById("body-count").textContent);
-	for (const end = Date.now() + 5000; !(await spoken()) && Date.now() < end;) await new Promise((ok) => setTimeout(ok, 100));
+	// (the page waits 1.2 s after the last key; at most 20 s, for a loaded machine)
+	for (const end = Date.now() + 20000; !(await spoken()) && Date.now() < end;) await new Promise((ok) => setTimeout(ok, 100));
 	assert(await spoken(), "the live region tells the count once typing pauses");
 	assert((await p.getAttribute("#body-count-live", "aria-live")) === "polite", "a polite live region");
 	await p.setInputFiles("#attachment", big);
@@ -1161,9 +1162,10 @@ async function axFocused(p) {
 async function liveTexts(p) {
 	return p.locator("[role=status]").evaluateAll((els) => els.map((e) => [e.id, e.textContent.replace(/\s+/g, " ").trim()]));
 }
-// Waits (at most 5 s) until the live region id says text.
+// Waits until the live region id says text (the page's own delay is 0.7 s; at most 20 s, for a
+// loaded machine).
 async function waitLive(p, id, text) {
-	for (const end = Date.now() + 5000; Date.now() < end;) {
+	for (const end = Date.now() + 20000; Date.now() < end;) {
 		if ((await liveTexts(p)).some(([i, t]) => i === id && t === text)) return true;
 		await new Promise((ok) => setTimeout(ok, 100));
 	}
@@ -1617,7 +1619,7 @@ await test("the receipt: the tracking number and the query code each have a copy
 			const button = p.locator(`button[data-copy=${id}]`);
 			assert(await button.isVisible(), `${lang}: a copy button for #${id}`);
 			await button.click();
-			await p.locator(`#${id}-copied:not(:empty)`).waitFor({ timeout: 5000 });
+			await p.locator(`#${id}-copied:not(:empty)`).waitFor({ timeout: 20000 });
 			assert((await p.evaluate(() => navigator.clipboard.readText())) === want, `${lang}: #${id} copied`);
 			assert((await p.textContent(`#${id}-copied`)) === copied[lang], `${lang}: said as ${await p.textContent(`#${id}-copied`)}`);
 		}
@@ -2059,9 +2061,9 @@ await test("without script, a refused form's error summary takes the focus as th
 			assert(r.status() >= 400, `${what}: refused, got ${r.status()}`);
 			assert((await p.locator("#error-summary").count()) === 1, `${what}: the summary`);
 			// autofocus is run at the page's first rendering after it is parsed: polled, at
-			// most 5 s
+			// most 20 s (a loaded machine)
 			let id = null;
-			for (const end = Date.now() + 5000; Date.now() < end; await new Promise((ok) => setTimeout(ok, 50))) {
+			for (const end = Date.now() + 20000; Date.now() < end; await new Promise((ok) => setTimeout(ok, 50))) {
 				id = await p.evaluate(() => document.activeElement && document.activeElement.id);
 				if (id === "error-summary") break;
 			}
@@ -2109,8 +2111,8 @@ await test("a staff Close asks for a tick first, without script too: on an item 
 			const bad = await axeSerious(p);
 			assert(bad.length === 0, `${where}: axe: ${bad.join("; ")}`);
 		}
-		// autofocus is run at the page's first rendering: polled, at most 5 s
-		for (const end = Date.now() + 5000; Date.now() < end; await new Promise((ok) => setTimeout(ok, 50)))
+		// autofocus is run at the page's first rendering: polled, at most 20 s (a loaded machine)
+		for (const end = Date.now() + 20000; Date.now() < end; await new Promise((ok) => setTimeout(ok, 50)))
 			if ((await p.evaluate(() => document.activeElement && document.activeElement.id)) === "error-summary") break;
 		await summaryLeadsTo(p, "close-confirm", where, (await p.textContent("#close-confirm-error")).trim());
 		let s = await api("GET", `/api/v1/items/${t}`, undefined, hand);
