@@ -90,7 +90,9 @@ server.stderr.on("data", (d) => { output += d; });
 server.on("exit", (code, sig) => { if (process.env.BROWSER_DEBUG) log(`# daemon exit ${code} ${sig}\n` + output.slice(-3000).replace(/^/gm, "# ")); });
 const port = await new Promise((ok, fail) => {
 	let buf = "";
-	const timer = setTimeout(() => fail(new Error("the daemon did not start:\n" + buf)), 20000);
+	// (60 s only against a hang: the start, under ASan, makes the database and its demo accounts
+	// on a machine that may be loaded)
+	const timer = setTimeout(() => fail(new Error("the daemon did not start:\n" + buf)), 60000);
 	server.stdout.on("data", (d) => {
 		buf += d;
 		output += d;
