@@ -138,6 +138,52 @@ group_lang(const struct notify_group *g, const struct db_outbox *rows)
 	return (unsigned)l < LANG__MAX ? l : LANG_NONE;
 }
 
+#define SUBJECT_NUMBERS_MAX 400 /* bytes of a combined subject past which no number is added */
+
+/* Appends to subject (size cap, holding len bytes) the tracking numbers of group g's rows that
+ * its lead subject does not name, each once, in the rows' order, in the words of language l:
+ * a mail client's list and a search of subjects then find every item the message is about (the
+ * lead's subject names one). Past SUBJECT_NUMBERS_MAX bytes the list ends in an ellipsis. */
+static void
+subject_numbers(char *subject, size_t cap, size_t len, const struct notify_group *g,
+                const struct db_outbox *rows, enum lang l)
+{
+	const char *open, *sep, *close;
+	size_t i, j, shown = 0;
+
+	switch (l) {
+	case LANG_ZH_HANS:
+	case LANG_ZH_HANT:
+		open = "（另有 ", sep = "、", close = "）";
+		break;
+	case LANG_EN:
+		open = " (also ", sep = ", ", close = ")";
+		break;
+	default:
+		open = "（另有 / also ", sep = ", ", close = "）";
+	}
+	for (i = 0; i < g->n; i++) {
+		const char *t = rows[g->idx[i]].tracking;
+
+		if (t == NULL || t[0] == '\0' || strstr(subject, t) != NULL)
+			continue;
+		for (j = 0; j < i; j++)
+			if (rows[g->idx[j]].tracking != NULL &&
+			    strcmp(rows[g->idx[j]].tracking, t) == 0)
+				break;
+		if (j < i)
+			continue;
+		if (len > SUBJECT_NUMBERS_MAX) {
+			if (shown > 0)
+				put(subject, cap, &len, "%s…", sep);
+			break;
+		}
+		put(subject, cap, &len, "%s%s", shown++ ? sep : open, t);
+	}
+	if (shown > 0)
+		put(subject, cap, &len, "%s", close);
+}
+
 int
 notify_group_message(struct notify_group *g, const struct db_outbox *rows, int sms)
 {
@@ -187,6 +233,7 @@ notify_group_message(struct notify_group *g, const struct db_outbox *rows, int s
 			    "本邮件汇总了 %zu 条通知。/ This mail holds %zu notices.\n", g->n,
 			    g->n);
 		}
+		subject_numbers(subject, 1024, strlen(subject), g, rows, group_lang(g, rows));
 		for (i = 0; i < g->n; i++) {
 			const struct db_outbox *r = &rows[g->idx[i]];
 

@@ -325,8 +325,8 @@ class Notices(peers.PeerClass, unittest.TestCase):
 
 class CombinedBounce(peers.PeerTest, unittest.TestCase):
     """Two acknowledgements to one address, queued while no mail server was configured, go out
-    as one message once there is one (one Message-ID for both rows); a bounce of that message
-    marks both rows failed."""
+    as one message once there is one (one Message-ID for both rows), whose subject names both
+    tracking numbers; a bounce of that message marks both rows failed."""
     PREFIX = "civicdesk-combined-"
 
     def test_bounce_of_a_combined_message(self):
@@ -356,6 +356,9 @@ class CombinedBounce(peers.PeerTest, unittest.TestCase):
         self.assertIn("2 条通知", recs[0]["subject"])
         for t in tracking:
             self.assertIn(t, recs[0]["body"])
+        # the subject names both items, each once, the second after the lead's own subject
+        self.assertTrue(recs[0]["subject"].endswith("（另有 %s）" % tracking[1]), recs[0]["subject"])
+        self.assertEqual([recs[0]["subject"].count(t) for t in tracking], [1, 1])
         self.assertEqual([x[2] for x in rows()], [recs[0]["message_id"].strip("<>")] * 2)
         r = ingest(server, dsn_bounce(recs[0]["message_id"]))
         self.assertEqual(r.returncode, 0, r.stderr)
