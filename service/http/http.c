@@ -666,6 +666,25 @@ client_addr(const struct app *app, struct MHD_Connection *conn, char *buf, size_
 		netaddr_forwarded(app->cfg.trusted_proxies, xff, buf, size);
 }
 
+/* The path of a request target in absolute form ("http://host:port/path": RFC 9112 section
+ * 3.2.2, which a server must accept, as a client sends it to a proxy or with curl's
+ * --request-target): what follows the authority, "/" when nothing does. Any other target (the
+ * origin form, "/path") as it is. MHD has taken the query off already. */
+static const char *
+origin_path(const char *url)
+{
+	const char *p = NULL;
+
+	if (strncasecmp(url, "http://", 7) == 0)
+		p = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		p = url + 8;
+	if (p == NULL)
+		return url;
+	p = strchr(p, '/');
+	return p != NULL ? p : "/";
+}
+
 /* First call: set up the request, route it, refuse early what cannot succeed. */
 static struct call *
 call_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, const char *method)
@@ -1194,7 +1213,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	if (mark != NULL)
 		call = NULL;
 	if (call == NULL) {
-		call = call_new(srv, conn, url, method);
+		call = call_new(srv, conn, origin_path(url), method);
 		if (call == NULL)
 			return MHD_NO;
 		*con_cls = call;
