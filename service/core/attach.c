@@ -30,6 +30,64 @@ static const struct magic magics[] = {
     {"doc", "application/msword", 0, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8},
 };
 
+/* The main part of each kind of Office Open XML package (ECMA-376 part 2), by its name in the
+ * ZIP's central directory, and the media type of a file of that kind. */
+static const struct {
+	const char *part;
+	const char *ctype;
+} ooxml_parts[] = {
+    {"word/document.xml",
+     "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+    {"xl/workbook.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+    {"ppt/presentation.xml",
+     "application/vnd.openxmlformats-officedocument.presentationml.presentation"},
+};
+
+#define ZIP_EOCD 22           /* bytes of the end-of-central-directory record */
+#define ZIP_COMMENT_MAX 65535 /* bytes of the comment that may follow it */
+#define ZIP_CENTRAL 46        /* bytes of a central directory entry before its name */
+
+/* The little-endian number of n bytes at p. */
+static size_t
+le(const unsigned char *p, int n)
+{
+	size_t v = 0;
+
+	while (n-- > 0)
+		v = (v << 8) | p[n];
+	return v;
+}
+
+/* The media type of d[0..n) if it is a ZIP whose central directory names the main part of an
+ * Office Open XML document (a .docx, .xlsx or .pptx), else NULL (another ZIP, one that cannot
+ * be read, a ZIP64 one). Reads within d only. */
+static const char *
+ooxml_type(const unsigned char *d, size_t n)
+{
+	size_t eocd, at, count, i, k, len;
+
+	if (n < ZIP_EOCD)
+		return NULL;
+	for (eocd = n - ZIP_EOCD; memcmp(d + eocd, "PK\x05\x06", 4) != 0; eocd--)
+		if (eocd == 0 || n - eocd >= ZIP_EOCD + ZIP_COMMENT_MAX)
+			return NULL;
+	count = le(d + eocd + 10, 2);
+	at = le(d + eocd + 16, 4);
+	for (i = 0; i < count; i++) {
+		if (at > eocd || eocd - at < ZIP_CENTRAL || memcmp(d + at, "PK\x01\x02", 4) != 0)
+			return NULL;
+		len = le(d + at + 28, 2);
+		if (eocd - at - ZIP_CENTRAL < len)
+			return NULL;
+		for (k = 0; k < sizeof(ooxml_parts) / sizeof(ooxml_parts[0]); k++)
+			if (len == strlen(ooxml_parts[k].part) &&
+			    memcmp(d + at + ZIP_CENTRAL, ooxml_parts[k].part, len) == 0)
+				return ooxml_parts[k].ctype;
+		at += ZIP_CENTRAL + len + le(d + at + 30, 2) + le(d + at + 32, 2);
+	}
+	return NULL;
+}
+
 /* 1 if data[0..n) holds needle (case-insensitive), else 0. */
 static int
 holds(const unsigned char *d, size_t n, const char *needle)
@@ -92,8 +150,11 @@ attach_sniff(const void *data, size_t n, const char **name)
 		if (n >= magics[i].off + magics[i].len &&
 		    memcmp(d + magics[i].off, magics[i].bytes, magics[i].len) == 0 &&
 		    (strcmp(magics[i].name, "webp") != 0 || memcmp(d, "RIFF", 4) == 0)) {
+			const char *ooxml =
+			    strcmp(magics[i].name, "office") == 0 ? ooxml_type(d, n) : NULL;
+
 			*name = magics[i].name;
-			return magics[i].ctype;
+			return ooxml != NULL ? ooxml : magics[i].ctype;
 		}
 	/* plain text, no NUL, not markup, not the EICAR test string: valid UTF-8, or else the
 	 * GB18030 a Chinese text file is often in (kept as it came, served with its charset) */

@@ -926,6 +926,69 @@ test_attach_sniff_text(struct t *t)
 	CHECK(t, attach_sniff("\xc7\xe9 <script>", 11, &name) == NULL);
 }
 
+/* Writes the v's n bytes at p, least significant first. */
+static void
+put_le(unsigned char *p, unsigned long v, int n)
+{
+	while (n-- > 0) {
+		*p++ = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+/* A ZIP in buf that is only its first local header's signature, one central directory entry
+ * named name and the end record (what attach_sniff reads); its length. */
+static size_t
+zip_naming(unsigned char *buf, const char *name)
+{
+	size_t len = strlen(name), at = 4, eocd = 4 + 46 + len;
+
+	memset(buf, 0, eocd + 22);
+	memcpy(buf, "PK\x03\x04", 4);
+	memcpy(buf + at, "PK\x01\x02", 4);
+	put_le(buf + at + 28, len, 2);
+	memcpy(buf + at + 46, name, len);
+	memcpy(buf + eocd, "PK\x05\x06", 4);
+	put_le(buf + eocd + 8, 1, 2);
+	put_le(buf + eocd + 10, 1, 2);
+	put_le(buf + eocd + 12, 46 + len, 4);
+	put_le(buf + eocd + 16, at, 4);
+	return eocd + 22;
+}
+
+/* An Office Open XML file has the media type of its kind, told by the main part its ZIP's
+ * central directory names; another ZIP, or one cut short or with its directory elsewhere, keeps
+ * the generic type, and no length of it reads outside the data. */
+static void
+test_attach_sniff_ooxml(struct t *t)
+{
+	static const char generic[] = "application/vnd.openxmlformats-officedocument";
+	unsigned char buf[256];
+	const char *name = NULL;
+	size_t n, i;
+
+	n = zip_naming(buf, "word/document.xml");
+	CHECK_STR(t, attach_sniff(buf, n, &name),
+	          "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+	CHECK_STR(t, name, "office");
+	n = zip_naming(buf, "xl/workbook.xml");
+	CHECK_STR(t, attach_sniff(buf, n, &name),
+	          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+	n = zip_naming(buf, "ppt/presentation.xml");
+	CHECK_STR(t, attach_sniff(buf, n, &name),
+	          "application/vnd.openxmlformats-officedocument.presentationml.presentation");
+	n = zip_naming(buf, "word/document.xml.bak");
+	CHECK_STR(t, attach_sniff(buf, n, &name), generic);
+	n = zip_naming(buf, "word/document.xml");
+	for (i = 4; i < n; i++)
+		CHECK_STR(t, attach_sniff(buf, i, &name), generic);
+	put_le(buf + n - 22 + 16, 200, 4); /* the directory's offset past the end record */
+	CHECK_STR(t, attach_sniff(buf, n, &name), generic);
+	put_le(buf + n - 22 + 16, 4, 4);
+	put_le(buf + 4 + 28, 200, 2); /* a name longer than the directory */
+	CHECK_STR(t, attach_sniff(buf, n, &name), generic);
+}
+
 /* The commit durations' quantiles: the upper bound of the bucket a share of them falls in, four
  * buckets per power of two. */
 static void
@@ -1166,6 +1229,7 @@ main(void)
 	RUN(&t, test_text_checks);
 	RUN(&t, test_lang);
 	RUN(&t, test_attach_sniff_text);
+	RUN(&t, test_attach_sniff_ooxml);
 	RUN(&t, test_query_codes);
 	RUN(&t, test_query_code_stream);
 	RUN(&t, test_ratelimit);
