@@ -1,0 +1,289 @@
+"""The twelfth session's audit of DESIGN.md's Fixed contract (the fifth), as outside clients
+drive it: curl and Python's http.client against the real daemon, `civicdesk ingest-mail` as an
+MTA runs it, aiosmtpd as the mail server (tests/integration/peers.py). What the suites before it
+(test_contract_api.py, _audit.py, _audit3.py, _mail.py, _ops.py, test_bad_inputs.py,
+test_privacy.py, test_notices.py, test_lang.py) leave unchecked, one test per promise:
+- finding, fixed: a request target in absolute form ("GET http://host:port/api/v1/health",
+  which RFC 9112 section 3.2.2 says a server must accept: what a client sends through a proxy
+  setting, or curl with --request-target) answered 404 "there is nothing at http://…" for every
+  path of the contract; it is now routed by its path;
+- finding, fixed: the staff item's `attachments[].content_type` of a Word, Excel or PowerPoint
+  file (.docx, .xlsx, .pptx, sent with curl -F or attached to an e-mail) was
+  "application/vnd.openxmlformats-officedocument", which is no media type (the download was
+  served under it too): each is now its registered type, told by the file's main part.
+"""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+import zipfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+# the daemon runs in its own temporary folder: a relative binary path must not depend on it
+harness.BIN = os.path.abspath(harness.BIN)
+
+PW = "Audit4-Passw0rd"
+TRACKING = re.compile(r"^XJ-\d{8}-\d{5}$")
+ITEM = {"kind": "letter", "subject": "路灯不亮", "body": "幸福路 12 号的路灯坏了三天。",
+        "name": "张三", "phone": "13812345678", "publish": True}
+
+
+def start(env=None):
+    e = {"CIVICDESK_SUBMIT_RATE": "0", "CIVICDESK_DIGEST": "off"}
+    e.update(env or {})
+    return harness.Server(env=e).start().drain()
+
+
+def login(server, name, role, section=None):
+    server.add_user(name, role, section, password=PW)
+    return server.login(name, PW)
+
+
+def raw_http(port, data):
+    """Sends data (one or more whole requests, the last with Connection: close) on a fresh
+    connection; returns [(status, headers {lower name: value}, body bytes)] of the answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as c:
+        c.sendall(data)
+        out = b""
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            out += b
+    answers = []
+    while out:
+        head, _, out = out.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in
+                   (line.partition(":") for line in lines[1:])}
+        n = int(headers.get("content-length", "0"))
+        answers.append((int(lines[0].split()[1]), headers, out[:n]))
+        out = out[n:]
+    return answers
+
+
+class AbsoluteFormTargets(unittest.TestCase):
+    """RFC 9112 section 3.2.2: "A server MUST accept the absolute-form in requests". Each path
+    of the contract asked as http://127.0.0.1:PORT/PATH (and HTTP:// in upper case, and
+    https:// as a TLS-terminating proxy forwards it) answers as its origin form /PATH does."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = start({"CIVICDESK_TEST_NOW": "2025-09-30T10:00"})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def ask(self, method, target, body=b"", headers=()):
+        s = self.server
+        head = ["%s %s HTTP/1.1" % (method, target), "Host: 127.0.0.1:%d" % s.port,
+                "Connection: close"] + list(headers)
+        if body:
+            head.append("Content-Length: %d" % len(body))
+        return raw_http(s.port, ("\r\n".join(head) + "\r\n\r\n").encode() + body)[0]
+
+    def test_every_contract_path(self):
+        s = self.server
+        base = "http://127.0.0.1:%d" % s.port
+        item = json.dumps(ITEM).encode()
+        status, headers, body = self.ask("POST", base + "/api/v1/items", item,
+                                         ["Content-Type: application/json"])
+        self.assertEqual(status, 201, body)
+        created = json.loads(body)
+        t = created["tracking"]
+        self.assertRegex(t, TRACKING)
+        self.assertEqual(headers["content-type"], "application/json; charset=utf-8")
+        for method, target, extra, want in [
+                ("GET", base + "/api/v1/health", [], b'"status":"ok"'),
+                ("GET", "HTTP://127.0.0.1:%d/api/v1/health" % s.port, [], b'"status":"ok"'),
+                ("GET", "https://civicdesk.example/api/v1/health", [], b'"status":"ok"'),
+                ("HEAD", base + "/api/v1/health", [], b""),
+                ("GET", base + "/api/v1/track/" + t, ["X-Query-Code: " + created["query_code"]],
+                 t.encode()),
+                ("GET", base + "/open311/v2/services.json", [], b'"service_code":"letter"'),
+                ("GET", base + "/open311/v2/requests.json?service_request_id=" + t, [],
+                 t.encode()),
+                ("GET", base + "/open311/v2/requests/%s.xml" % t, [], b"<service_requests>"),
+                ("GET", base + "/submit?lang=en", [], b'<html lang="en"'),
+        ]:
+            with self.subTest(target=target, method=method):
+                status, headers, body = self.ask(method, target, headers=extra)
+                self.assertEqual(status, 200, body[:300])
+                self.assertIn(want, body)
+        # the same 404 and 405 as the origin form, naming the path
+        status, _, body = self.ask("GET", base + "/api/v1/nothing")
+        self.assertEqual(status, 404, body)
+        self.assertEqual(json.loads(body)["error"]["message"], "there is nothing at /api/v1/nothing")
+        status, headers, _ = self.ask("PUT", base + "/api/v1/health")
+        self.assertEqual((status, headers.get("allow")), (405, "GET, HEAD"))
+        # a staff login and a staff read through the absolute form
+        s.add_user("disp_a", "dispatcher", password=PW)
+        status, headers, body = self.ask(
+            "POST", base + "/api/v1/login",
+            json.dumps({"username": "disp_a", "password": PW}).encode(),
+            ["Content-Type: application/json"])
+        self.assertEqual(status, 200, body)
+        cookie = headers["set-cookie"].split(";", 1)[0]
+        status, _, body = self.ask("GET", base + "/api/v1/items/" + t, headers=["Cookie: " + cookie])
+        self.assertEqual((status, json.loads(body)["subject"]), (200, ITEM["subject"]))
+
+    def test_curl_request_target(self):
+        s = self.server
+        base = "http://127.0.0.1:%d" % s.port
+        r = subprocess.run(["curl", "-sS", "--request-target", base + "/api/v1/health",
+                            base + "/"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["status"], "ok", r.stdout)
+
+
+# The main part of each Office Open XML kind, as Word, Excel and PowerPoint name it in the
+# package, and the registered media type of the file.
+OOXML = {
+    ".docx": ("word/document.xml",
+              "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ".xlsx": ("xl/workbook.xml",
+              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ".pptx": ("ppt/presentation.xml",
+              "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+}
+
+
+def ooxml_file(path, suffix):
+    """Writes an Office Open XML package of kind suffix at path, laid out as Office writes one
+    ([Content_Types].xml first, the relationships, then the parts, deflated)."""
+    main, ctype = OOXML[suffix]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns='
+                   '"http://schemas.openxmlformats.org/package/2006/content-types"><Default '
+                   'Extension="xml" ContentType="application/xml"/><Override PartName="/%s" '
+                   'ContentType="%s.main+xml"/></Types>' % (main, ctype))
+        z.writestr("_rels/.rels",
+                   '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+                   'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                   '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+                   'officeDocument/2006/relationships/officeDocument" Target="%s"/>'
+                   '</Relationships>' % main)
+        z.writestr("docProps/app.xml", "<Properties/>")
+        z.writestr(main, "<root>" + "<p>幸福路路灯情况说明</p>" * 40 + "</root>")
+
+
+class OfficeAttachmentTypes(unittest.TestCase):
+    """The staff item's attachments name each file's content_type: a .docx, .xlsx and .pptx
+    sent with curl -F, or attached to an e-mail as Outlook attaches them, is its registered
+    type, and the download is served under it; a zip that holds no Office document is none of
+    them, whatever names its text holds."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = start({"CIVICDESK_TEST_NOW": "2025-09-30T10:00"})
+        cls.tmp = tempfile.mkdtemp(prefix="civicdesk-audit4-files-")
+        try:
+            cls.disp = login(cls.server, "disp_o", "dispatcher")
+        except Exception:
+            cls.server.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        subprocess.run(["rm", "-rf", cls.tmp], check=False)
+
+    def files(self):
+        out = []
+        for suffix, name in ((".docx", "情况说明"), (".xlsx", "统计表"), (".pptx", "汇报材料")):
+            path = os.path.join(self.tmp, name + suffix)
+            ooxml_file(path, suffix)
+            out.append((path, OOXML[suffix][1]))
+        return out
+
+    def check_item(self, tracking, want):
+        j = self.disp.request("GET", "/api/v1/items/" + tracking).json()
+        got = {a["filename"]: a["content_type"] for a in j["attachments"]}
+        self.assertEqual(got, want)
+        for a in j["attachments"]:
+            r = self.disp.request("GET", "/api/v1/items/%s/attachments/%d" % (tracking, a["id"]))
+            self.assertEqual((r.status, r.header("Content-Type")), (200, want[a["filename"]]))
+
+    def test_curl_form_upload(self):
+        s = self.server
+        cmd = ["curl", "-sS", "-F", "kind=letter", "-F", "subject=材料", "-F", "body=见附件",
+               "-F", "phone=13812345678", "-F", "publish=false"]
+        want = {}
+        for path, ctype in self.files():
+            cmd += ["-F", "attachment=@" + path]
+            want[os.path.basename(path)] = ctype
+        r = subprocess.run(cmd + ["http://127.0.0.1:%d/api/v1/items" % s.port],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.check_item(json.loads(r.stdout)["tracking"], want)
+
+    def test_mailed_attachments(self):
+        s = self.server
+        boundary = "----=_NextPart_000_0012_01DB1234.56789ABC"
+        parts = ["--%s\r\nContent-Type: text/plain; charset=\"gb2312\"\r\n"
+                 "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n" % (
+                     boundary, _b64("材料见附件，请查收。".encode("gb2312")))]
+        want = {}
+        for path, ctype in self.files():
+            name = os.path.basename(path)
+            with open(path, "rb") as f:
+                data = f.read()
+            parts.append("--%s\r\nContent-Type: %s;\r\n\tname=\"%s\"\r\n"
+                         "Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment;"
+                         "\r\n\tfilename=\"%s\"\r\n\r\n%s\r\n" % (
+                             boundary, ctype, _word(name), _word(name), _b64(data)))
+            want[name] = ctype
+        msg = ("From: \"=?gb2312?B?%s?=\" <zhangsan@example.cn>\r\n"
+               "To: <xinfang@bureau.example>\r\nSubject: =?gb2312?B?%s?=\r\n"
+               "Date: Tue, 30 Sep 2025 09:12:00 +0800\r\n"
+               "Message-ID: <000001db1234$56789abc$@example.cn>\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: multipart/mixed;\r\n\tboundary=\"%s\"\r\n"
+               "X-Mailer: Microsoft Outlook 16.0\r\n\r\nThis is a multipart message in MIME "
+               "format.\r\n\r\n%s--%s--\r\n") % (
+                   _b64("张三".encode("gb2312")), _b64("补交材料".encode("gb2312")), boundary,
+                   "".join(parts), boundary)
+        r = s.cli("ingest-mail", stdin=msg)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tracking = r.stdout.strip()
+        self.assertRegex(tracking, TRACKING)
+        self.check_item(tracking, want)
+
+    def test_other_zip_is_no_office_document(self):
+        s = self.server
+        path = os.path.join(self.tmp, "照片.zip")
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:  # its text readable as is
+            z.writestr("old/word/document.xml", "<root/>")
+            z.writestr("说明.txt", "word/document.xml xl/workbook.xml ppt/presentation.xml")
+        r = subprocess.run(["curl", "-sS", "-F", "kind=letter", "-F", "subject=照片",
+                            "-F", "body=见附件", "-F", "phone=13812345678", "-F", "publish=false",
+                            "-F", "attachment=@" + path,
+                            "http://127.0.0.1:%d/api/v1/items" % s.port],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        j = self.disp.request("GET", "/api/v1/items/" + json.loads(r.stdout)["tracking"]).json()
+        self.assertEqual([a["filename"] for a in j["attachments"]], ["照片.zip"])
+        self.assertNotIn(j["attachments"][0]["content_type"],
+                         [ctype for _, ctype in OOXML.values()])
+
+
+def _b64(data):
+    import base64
+    return base64.encodebytes(data).decode("ascii").replace("\n", "\r\n").rstrip("\r\n")
+
+
+def _word(name):
+    """name as one RFC 2047 encoded word in GB18030, as Outlook writes a Chinese file name."""
+    import base64
+    return "=?gb18030?B?%s?=" % base64.b64encode(name.encode("gb18030")).decode("ascii")
+
+
+if __name__ == "__main__":
+    harness.main()
