@@ -10,7 +10,9 @@ test_privacy.py, test_notices.py, test_lang.py) leave unchecked, one test per pr
 - finding, fixed: the staff item's `attachments[].content_type` of a Word, Excel or PowerPoint
   file (.docx, .xlsx, .pptx, sent with curl -F or attached to an e-mail) was
   "application/vnd.openxmlformats-officedocument", which is no media type (the download was
-  served under it too): each is now its registered type, told by the file's main part.
+  served under it too): each is now its registered type, told by the file's main part;
+- finding, fixed: a \\u0000 escape in a JSON field (valid JSON) was refused as malformed_json
+  without naming the field, which the contract asks of every invalid input: it is named now.
 """
 import json
 import os
@@ -141,6 +143,48 @@ class AbsoluteFormTargets(unittest.TestCase):
                             base + "/"], capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(r.stdout)["status"], "ok", r.stdout)
+
+
+class NulEscapeNamesTheField(unittest.TestCase):
+    """POST /api/v1/items: "invalid input → 400 with the error object naming the field". A
+    \\u0000 escape is valid JSON (RFC 8259 section 7) that Python's json.dumps writes for a NUL
+    character; the field holding it was not named (400 malformed_json without "field", while
+    the same NUL in a form's field was named). Each field that holds one is named now, in a
+    submission and a login; a raw NUL byte, which is no JSON, stays malformed_json."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = start({"CIVICDESK_TEST_NOW": "2025-09-30T10:00"})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_each_field(self):
+        s = self.server
+        for path, good, field in [
+                ("/api/v1/items", ITEM, "subject"), ("/api/v1/items", ITEM, "body"),
+                ("/api/v1/items", ITEM, "name"),
+                ("/api/v1/items", dict(ITEM, email="a@example.cn"), "email"),
+                ("/api/v1/login", {"username": "nobody", "password": "Audit4-Passw0rd"},
+                 "username")]:
+            with self.subTest(path=path, field=field):
+                body = dict(good)
+                body[field] = body[field][:2] + "\0" + body[field][2:]
+                r = s.request("POST", path, body=json.dumps(body).encode(),
+                              headers={"Content-Type": "application/json"})
+                self.assertIn(b"\\u0000", json.dumps(body).encode())
+                self.assertEqual(r.status, 400, r)
+                err = r.json()["error"]
+                self.assertEqual((err["code"], err.get("field")), ("invalid_field", field), err)
+                self.assertIn("\\u0000", err["message"])
+        # not JSON at all: a raw NUL byte in a string
+        r = s.request("POST", "/api/v1/items", body=b'{"kind":"letter","subject":"a\x00b"}',
+                      headers={"Content-Type": "application/json"})
+        self.assertEqual((r.status, r.json()["error"]["code"]), (400, "malformed_json"), r)
+        self.assertNotIn("field", r.json()["error"])
+        # nothing was stored
+        self.assertEqual(s.request("GET", "/open311/v2/requests.json").json(), [])
 
 
 # The main part of each Office Open XML kind, as Word, Excel and PowerPoint name it in the
