@@ -230,12 +230,14 @@ holds_nul(json_t *v)
 	if (json_is_string(v))
 		return strlen(json_string_value(v)) != json_string_length(v);
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, x) {
+		json_array_foreach(v, i, x)
+		{
 			if (holds_nul(x))
 				return 1;
 		}
 	} else if (json_is_object(v)) {
-		json_object_foreach(v, key, x) {
+		json_object_foreach(v, key, x)
+		{
 			if (holds_nul(x))
 				return 1;
 		}
@@ -255,7 +257,8 @@ nul_refused(struct resp *resp, const char *body, size_t len, const json_error_t 
 	json_t *v;
 
 	if (json_is_object(all)) {
-		json_object_foreach(all, key, v) {
+		json_object_foreach(all, key, v)
+		{
 			if (holds_nul(v)) {
 				field = key;
 				break;
