@@ -989,6 +989,86 @@ test_attach_sniff_ooxml(struct t *t)
 	CHECK_STR(t, attach_sniff(buf, n, &name), generic);
 }
 
+/* Writes s (ASCII) as a Compound File directory entry's name at e: UTF-16LE and its length. */
+static void
+cfb_name(unsigned char *e, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		e[2 * i] = (unsigned char)s[i];
+	put_le(e + 64, 2 * (i + 1), 2);
+}
+
+/* A Compound File (version 3, 512-byte sectors) in buf: the header, one FAT sector, one
+ * directory sector holding the root and one stream named stream whose right sibling is right;
+ * its length (1536). */
+static size_t
+cfb_with(unsigned char *buf, const char *stream, unsigned long right)
+{
+	unsigned char *fat = buf + 512, *dir = buf + 1024;
+	int i;
+
+	memset(buf, 0, 1536);
+	memcpy(buf, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8);
+	put_le(buf + 24, 0x3e, 2);
+	put_le(buf + 26, 3, 2);
+	put_le(buf + 28, 0xfffe, 2);
+	put_le(buf + 30, 9, 2);
+	put_le(buf + 32, 6, 2);
+	put_le(buf + 44, 1, 4); /* one FAT sector */
+	put_le(buf + 48, 1, 4); /* the directory in sector 1 */
+	put_le(buf + 56, 4096, 4);
+	put_le(buf + 60, 0xfffffffe, 4); /* no mini FAT */
+	put_le(buf + 68, 0xfffffffe, 4); /* no more FAT sectors than the header names */
+	for (i = 0; i < 109; i++)
+		put_le(buf + 76 + 4 * i, i == 0 ? 0 : 0xffffffff, 4);
+	for (i = 0; i < 128; i++)
+		put_le(fat + 4 * i, i == 0 ? 0xfffffffd : i == 1 ? 0xfffffffe : 0xffffffff, 4);
+	for (i = 0; i < 4; i++) {
+		put_le(dir + 128 * i + 68, 0xffffffff, 4);
+		put_le(dir + 128 * i + 72, 0xffffffff, 4);
+		put_le(dir + 128 * i + 76, 0xffffffff, 4);
+	}
+	cfb_name(dir, "Root Entry");
+	dir[66] = 5;
+	put_le(dir + 76, 1, 4);
+	cfb_name(dir + 128, stream);
+	dir[128 + 66] = 2;
+	put_le(dir + 128 + 72, right, 4);
+	return 1536;
+}
+
+/* An Office 97-2003 file has the media type of the stream at its root (Word, Excel,
+ * PowerPoint); another Compound File, one cut short at any length, or one whose directory
+ * loops keeps the generic type, reading within the data. */
+static void
+test_attach_sniff_cfb(struct t *t)
+{
+	static unsigned char buf[1536];
+	const char *name = NULL;
+	size_t n, i;
+
+	n = cfb_with(buf, "Workbook", 0xffffffff);
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/vnd.ms-excel");
+	CHECK_STR(t, name, "doc");
+	n = cfb_with(buf, "PowerPoint Document", 0xffffffff);
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/vnd.ms-powerpoint");
+	n = cfb_with(buf, "WordDocument", 0xffffffff);
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/msword");
+	n = cfb_with(buf, "__properties_version1.0", 0xffffffff); /* an Outlook .msg */
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/msword");
+	n = cfb_with(buf, "Workbook", 0xffffffff);
+	for (i = 8; i < n; i++)
+		CHECK_STR(t, attach_sniff(buf, i, &name), "application/msword");
+	n = cfb_with(buf, "Workbook", 1); /* the stream is its own sibling */
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/vnd.ms-excel");
+	put_le(buf + 512 + 4, 1, 4); /* the directory's chain loops */
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/vnd.ms-excel");
+	put_le(buf + 48, 7, 4); /* the directory past the end */
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/msword");
+}
+
 /* The commit durations' quantiles: the upper bound of the bucket a share of them falls in, four
  * buckets per power of two. */
 static void
@@ -1230,6 +1310,7 @@ main(void)
 	RUN(&t, test_lang);
 	RUN(&t, test_attach_sniff_text);
 	RUN(&t, test_attach_sniff_ooxml);
+	RUN(&t, test_attach_sniff_cfb);
 	RUN(&t, test_query_codes);
 	RUN(&t, test_query_code_stream);
 	RUN(&t, test_ratelimit);
