@@ -10,7 +10,8 @@ test_privacy.py, test_notices.py, test_lang.py) leave unchecked, one test per pr
 - finding, fixed: the staff item's `attachments[].content_type` of a Word, Excel or PowerPoint
   file (.docx, .xlsx, .pptx, sent with curl -F or attached to an e-mail) was
   "application/vnd.openxmlformats-officedocument", which is no media type (the download was
-  served under it too): each is now its registered type, told by the file's main part;
+  served under it too), and an Office 97-2003 .xls or .ppt was "application/msword": each is now
+  its registered type, told by the file's main part (the ZIP's, the Compound File's root stream);
 - finding, fixed: a \\u0000 escape in a JSON field (valid JSON) was refused as malformed_json
   without naming the field, which the contract asks of every invalid input: it is named now.
 """
@@ -18,6 +19,7 @@ import json
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -220,10 +222,68 @@ def ooxml_file(path, suffix):
         z.writestr(main, "<root>" + "<p>幸福路路灯情况说明</p>" * 40 + "</root>")
 
 
+CFB_END, CFB_FREE, CFB_FATSECT, CFB_NONE = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def cfb_entry(name, kind, right=CFB_NONE, child=CFB_NONE):
+    """One 128-byte directory entry of a Compound File (MS-CFB section 2.6)."""
+    raw = name.encode("utf-16-le") + b"\0\0"
+    return (raw.ljust(64, b"\0") + struct.pack("<HBB", len(raw), kind, 1) +
+            struct.pack("<III", CFB_NONE, right, child) + b"\0" * 36 +
+            struct.pack("<IQ", CFB_END, 0))
+
+
+def cfb_file(tree):
+    """A Compound File (version 3, 512-byte sectors: Office 97-2003's .doc, .xls, .ppt) whose
+    root holds tree, [(name, "stream"|"storage", [children])], each level's entries chained as
+    right siblings; a header, one FAT sector and the directory in as many sectors as it takes."""
+    entries = [None]  # 0: the root
+
+    def place(nodes):
+        ids = []
+        for name, kind, kids in nodes:
+            entries.append(None)
+            ids.append((len(entries) - 1, name, kind, kids))
+        for i, (eid, name, kind, kids) in enumerate(ids):
+            entries[eid] = cfb_entry(name, 2 if kind == "stream" else 1,
+                                     right=ids[i + 1][0] if i + 1 < len(ids) else CFB_NONE,
+                                     child=place(kids) if kids else CFB_NONE)
+        return ids[0][0]
+    entries[0] = cfb_entry("Root Entry", 5, child=place(tree))
+    while len(entries) % 4:
+        entries.append(cfb_entry("", 0))
+    ndir = len(entries) // 4  # sectors 1..ndir, chained in the FAT (sector 0)
+    fat = [CFB_FATSECT] + [k + 1 for k in range(1, ndir)] + [CFB_END]
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16 +
+              struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6 +
+              struct.pack("<9I", 0, 1, 1, 0, 4096, CFB_END, 0, CFB_END, 0) +
+              struct.pack("<109I", 0, *[CFB_FREE] * 108))
+    return (header + struct.pack("<128I", *(fat + [CFB_FREE] * (128 - len(fat)))) +
+            b"".join(entries))
+
+
+# Office 97-2003 files as their programs lay out the root (the main stream among the others),
+# with what each must be called; an embedded object's streams lie in a storage of their own.
+LEGACY = {
+    "统计表.xls": ([("Workbook", "stream", []), ("\x05SummaryInformation", "stream", []),
+                  ("\x05DocumentSummaryInformation", "stream", [])], "application/vnd.ms-excel"),
+    "汇报材料.ppt": ([("Current User", "stream", []), ("\x05SummaryInformation", "stream", []),
+                   ("Pictures", "stream", []), ("PowerPoint Document", "stream", []),
+                   ("ObjectPool", "storage", [("_1", "storage", [("WordDocument", "stream", [])])])],
+                  "application/vnd.ms-powerpoint"),
+    "情况说明.doc": ([("1Table", "stream", []), ("\x05SummaryInformation", "stream", []),
+                   ("WordDocument", "stream", []),
+                   ("ObjectPool", "storage", [("_2", "storage", [("Workbook", "stream", []),
+                                                                  ("\x01Ole", "stream", [])])])],
+                  "application/msword"),
+}
+
+
 class OfficeAttachmentTypes(unittest.TestCase):
-    """The staff item's attachments name each file's content_type: a .docx, .xlsx and .pptx
-    sent with curl -F, or attached to an e-mail as Outlook attaches them, is its registered
-    type, and the download is served under it; a zip that holds no Office document is none of
+    """The staff item's attachments name each file's content_type: a .docx, .xlsx, .pptx, .doc,
+    .xls and .ppt sent with curl -F, or attached to an e-mail as Outlook attaches them, is its
+    registered type (Office 97-2003's by the stream at the file's root, not by an embedded
+    object's), and the download is served under it; a zip that holds no Office document is none of
     them, whatever names its text holds."""
 
     @classmethod
@@ -241,13 +301,20 @@ class OfficeAttachmentTypes(unittest.TestCase):
         cls.server.cleanup()
         subprocess.run(["rm", "-rf", cls.tmp], check=False)
 
-    def files(self):
+    def files(self, legacy):
+        """[(path, its type)]: the three Office Open XML files, or the three Office 97-2003 ones
+        (one letter holds five files at most)."""
         out = []
         for suffix, name in ((".docx", "情况说明"), (".xlsx", "统计表"), (".pptx", "汇报材料")):
             path = os.path.join(self.tmp, name + suffix)
             ooxml_file(path, suffix)
             out.append((path, OOXML[suffix][1]))
-        return out
+        for name, (tree, ctype) in LEGACY.items():
+            path = os.path.join(self.tmp, name)
+            with open(path, "wb") as f:
+                f.write(cfb_file(tree))
+            out.append((path, ctype))
+        return out[3:] if legacy else out[:3]
 
     def check_item(self, tracking, want):
         j = self.disp.request("GET", "/api/v1/items/" + tracking).json()
@@ -258,11 +325,16 @@ class OfficeAttachmentTypes(unittest.TestCase):
             self.assertEqual((r.status, r.header("Content-Type")), (200, want[a["filename"]]))
 
     def test_curl_form_upload(self):
+        for legacy in (False, True):
+            with self.subTest(legacy=legacy):
+                self.curl_form_upload(legacy)
+
+    def curl_form_upload(self, legacy):
         s = self.server
         cmd = ["curl", "-sS", "-F", "kind=letter", "-F", "subject=材料", "-F", "body=见附件",
                "-F", "phone=13812345678", "-F", "publish=false"]
         want = {}
-        for path, ctype in self.files():
+        for path, ctype in self.files(legacy):
             cmd += ["-F", "attachment=@" + path]
             want[os.path.basename(path)] = ctype
         r = subprocess.run(cmd + ["http://127.0.0.1:%d/api/v1/items" % s.port],
@@ -271,13 +343,18 @@ class OfficeAttachmentTypes(unittest.TestCase):
         self.check_item(json.loads(r.stdout)["tracking"], want)
 
     def test_mailed_attachments(self):
+        for legacy in (False, True):
+            with self.subTest(legacy=legacy):
+                self.mailed_attachments(legacy)
+
+    def mailed_attachments(self, legacy):
         s = self.server
         boundary = "----=_NextPart_000_0012_01DB1234.56789ABC"
         parts = ["--%s\r\nContent-Type: text/plain; charset=\"gb2312\"\r\n"
                  "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n" % (
                      boundary, _b64("材料见附件，请查收。".encode("gb2312")))]
         want = {}
-        for path, ctype in self.files():
+        for path, ctype in self.files(legacy):
             name = os.path.basename(path)
             with open(path, "rb") as f:
                 data = f.read()
@@ -289,12 +366,12 @@ class OfficeAttachmentTypes(unittest.TestCase):
         msg = ("From: \"=?gb2312?B?%s?=\" <zhangsan@example.cn>\r\n"
                "To: <xinfang@bureau.example>\r\nSubject: =?gb2312?B?%s?=\r\n"
                "Date: Tue, 30 Sep 2025 09:12:00 +0800\r\n"
-               "Message-ID: <000001db1234$56789abc$@example.cn>\r\nMIME-Version: 1.0\r\n"
+               "Message-ID: <000001db1234$56789abc$%d@example.cn>\r\nMIME-Version: 1.0\r\n"
                "Content-Type: multipart/mixed;\r\n\tboundary=\"%s\"\r\n"
                "X-Mailer: Microsoft Outlook 16.0\r\n\r\nThis is a multipart message in MIME "
                "format.\r\n\r\n%s--%s--\r\n") % (
-                   _b64("张三".encode("gb2312")), _b64("补交材料".encode("gb2312")), boundary,
-                   "".join(parts), boundary)
+                   _b64("张三".encode("gb2312")), _b64("补交材料".encode("gb2312")), legacy,
+                   boundary, "".join(parts), boundary)
         r = s.cli("ingest-mail", stdin=msg)
         self.assertEqual(r.returncode, 0, r.stderr)
         tracking = r.stdout.strip()
