@@ -13,11 +13,16 @@ test_privacy.py, test_notices.py, test_lang.py) leave unchecked, one test per pr
   served under it too), and an Office 97-2003 .xls or .ppt was "application/msword": each is now
   its registered type, told by the file's main part (the ZIP's, the Compound File's root stream);
 - finding, fixed: a \\u0000 escape in a JSON field (valid JSON) was refused as malformed_json
-  without naming the field, which the contract asks of every invalid input: it is named now.
+  without naming the field, which the contract asks of every invalid input: it is named now;
+- finding, not fixed here (notifiers/combine.c is mailack's this session): acknowledgements due
+  together for one address go out as one mail whose subject names the first tracking number
+  only; the check is an expected failure until the subject names each.
 """
+import base64
 import json
 import os
 import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -125,7 +130,8 @@ class AbsoluteFormTargets(unittest.TestCase):
         # the same 404 and 405 as the origin form, naming the path
         status, _, body = self.ask("GET", base + "/api/v1/nothing")
         self.assertEqual(status, 404, body)
-        self.assertEqual(json.loads(body)["error"]["message"], "there is nothing at /api/v1/nothing")
+        self.assertEqual(json.loads(body)["error"]["message"],
+                         "there is nothing at /api/v1/nothing")
         status, headers, _ = self.ask("PUT", base + "/api/v1/health")
         self.assertEqual((status, headers.get("allow")), (405, "GET, HEAD"))
         # a staff login and a staff read through the absolute form
@@ -136,7 +142,8 @@ class AbsoluteFormTargets(unittest.TestCase):
             ["Content-Type: application/json"])
         self.assertEqual(status, 200, body)
         cookie = headers["set-cookie"].split(";", 1)[0]
-        status, _, body = self.ask("GET", base + "/api/v1/items/" + t, headers=["Cookie: " + cookie])
+        status, _, body = self.ask("GET", base + "/api/v1/items/" + t,
+                                   headers=["Cookie: " + cookie])
         self.assertEqual((status, json.loads(body)["subject"]), (200, ITEM["subject"]))
 
     def test_curl_request_target(self):
@@ -269,7 +276,8 @@ LEGACY = {
                   ("\x05DocumentSummaryInformation", "stream", [])], "application/vnd.ms-excel"),
     "汇报材料.ppt": ([("Current User", "stream", []), ("\x05SummaryInformation", "stream", []),
                    ("Pictures", "stream", []), ("PowerPoint Document", "stream", []),
-                   ("ObjectPool", "storage", [("_1", "storage", [("WordDocument", "stream", [])])])],
+                   ("ObjectPool", "storage",
+                    [("_1", "storage", [("WordDocument", "stream", [])])])],
                   "application/vnd.ms-powerpoint"),
     "情况说明.doc": ([("1Table", "stream", []), ("\x05SummaryInformation", "stream", []),
                    ("WordDocument", "stream", []),
@@ -299,7 +307,7 @@ class OfficeAttachmentTypes(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.server.cleanup()
-        subprocess.run(["rm", "-rf", cls.tmp], check=False)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def files(self, legacy):
         """[(path, its type)]: the three Office Open XML files, or the three Office 97-2003 ones
@@ -434,13 +442,11 @@ class EachAcknowledgementNamesItsNumber(peers.PeerTest, unittest.TestCase):
 
 
 def _b64(data):
-    import base64
     return base64.encodebytes(data).decode("ascii").replace("\n", "\r\n").rstrip("\r\n")
 
 
 def _word(name):
     """name as one RFC 2047 encoded word in GB18030, as Outlook writes a Chinese file name."""
-    import base64
     return "=?gb18030?B?%s?=" % base64.b64encode(name.encode("gb18030")).decode("ascii")
 
 
