@@ -30,6 +30,167 @@ static const struct magic magics[] = {
     {"doc", "application/msword", 0, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8},
 };
 
+/* The main part of each kind of Office Open XML package (ECMA-376 part 2), by its name in the
+ * ZIP's central directory, and the media type of a file of that kind. */
+static const struct {
+	const char *part;
+	const char *ctype;
+} ooxml_parts[] = {
+    {"word/document.xml",
+     "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+    {"xl/workbook.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+    {"ppt/presentation.xml",
+     "application/vnd.openxmlformats-officedocument.presentationml.presentation"},
+};
+
+#define ZIP_EOCD 22           /* bytes of the end-of-central-directory record */
+#define ZIP_COMMENT_MAX 65535 /* bytes of the comment that may follow it */
+#define ZIP_CENTRAL 46        /* bytes of a central directory entry before its name */
+
+/* The little-endian number of n bytes at p. */
+static size_t
+le(const unsigned char *p, int n)
+{
+	size_t v = 0;
+
+	while (n-- > 0)
+		v = (v << 8) | p[n];
+	return v;
+}
+
+/* The media type of d[0..n) if it is a ZIP whose central directory names the main part of an
+ * Office Open XML document (a .docx, .xlsx or .pptx), else NULL (another ZIP, one that cannot
+ * be read, a ZIP64 one). Reads within d only. */
+static const char *
+ooxml_type(const unsigned char *d, size_t n)
+{
+	size_t eocd, at, count, i, k, len;
+
+	if (n < ZIP_EOCD)
+		return NULL;
+	for (eocd = n - ZIP_EOCD; memcmp(d + eocd, "PK\x05\x06", 4) != 0; eocd--)
+		if (eocd == 0 || n - eocd >= ZIP_EOCD + ZIP_COMMENT_MAX)
+			return NULL;
+	count = le(d + eocd + 10, 2);
+	at = le(d + eocd + 16, 4);
+	for (i = 0; i < count; i++) {
+		if (at > eocd || eocd - at < ZIP_CENTRAL || memcmp(d + at, "PK\x01\x02", 4) != 0)
+			return NULL;
+		len = le(d + at + 28, 2);
+		if (eocd - at - ZIP_CENTRAL < len)
+			return NULL;
+		for (k = 0; k < sizeof(ooxml_parts) / sizeof(ooxml_parts[0]); k++)
+			if (len == strlen(ooxml_parts[k].part) &&
+			    memcmp(d + at + ZIP_CENTRAL, ooxml_parts[k].part, len) == 0)
+				return ooxml_parts[k].ctype;
+		at += ZIP_CENTRAL + len + le(d + at + 30, 2) + le(d + at + 32, 2);
+	}
+	return NULL;
+}
+
+/* The stream at the top of a Compound File (MS-CFB: Office 97-2003's .doc, .xls, .ppt) that
+ * holds each kind of document, and the media type of a file of that kind; the first found in
+ * this order wins. */
+static const struct {
+	const char *stream;
+	const char *ctype;
+} cfb_streams[] = {
+    {"WordDocument", "application/msword"},
+    {"PowerPoint Document", "application/vnd.ms-powerpoint"},
+    {"Workbook", "application/vnd.ms-excel"},
+    {"Book", "application/vnd.ms-excel"}, /* Excel 5.0 and 95 */
+};
+
+#define CFB_HEADER 512     /* bytes of the header (the first sector of a version 3 file) */
+#define CFB_ENTRY 128      /* bytes of a directory entry */
+#define CFB_DIFAT_HEAD 109 /* FAT sector numbers in the header */
+#define CFB_DIR_MAX 64     /* directory sectors read (a document's top entries are in the first) */
+#define CFB_WALK_MAX 256   /* siblings looked at under the root */
+#define CFB_STREAM 2       /* an entry's object type: a stream */
+
+/* The offset of sector sid in d[0..n) of sectors of 1 << shift bytes, or 0 if it lies outside
+ * (the header is no sector) or sid names no sector (end of chain, free). */
+static size_t
+cfb_sector(size_t n, unsigned shift, size_t sid)
+{
+	size_t off;
+
+	if (sid >= 0xfffffffa)
+		return 0;
+	off = (sid + 1) << shift;
+	return off + ((size_t)1 << shift) <= n ? off : 0;
+}
+
+/* The sector after sid in its chain (the FAT's entry for sid, through the header's first FAT
+ * sectors only), or a number cfb_sector takes for none. */
+static size_t
+cfb_next(const unsigned char *d, size_t n, unsigned shift, size_t sid)
+{
+	size_t per = ((size_t)1 << shift) / 4, fat;
+
+	if (sid / per >= CFB_DIFAT_HEAD)
+		return 0xffffffff;
+	fat = cfb_sector(n, shift, le(d + 76 + 4 * (sid / per), 4));
+	return fat != 0 ? le(d + fat + 4 * (sid % per), 4) : 0xffffffff;
+}
+
+/* 1 if the directory entry at e is a stream named name (ASCII, as UTF-16LE in the entry). */
+static int
+cfb_named(const unsigned char *e, const char *name)
+{
+	size_t len = strlen(name), i;
+
+	if (e[66] != CFB_STREAM || le(e + 64, 2) != 2 * (len + 1))
+		return 0;
+	for (i = 0; i < len; i++)
+		if (e[2 * i] != (unsigned char)name[i] || e[2 * i + 1] != 0)
+			return 0;
+	return 1;
+}
+
+/* The media type of d[0..n) if it is a Compound File whose root holds one of cfb_streams, else
+ * NULL (another Compound File, such as an Outlook .msg, or one that cannot be read). Reads within
+ * d only; a directory whose siblings loop ends after CFB_WALK_MAX of them. */
+static const char *
+cfb_type(const unsigned char *d, size_t n)
+{
+	size_t dir[CFB_DIR_MAX], todo[CFB_WALK_MAX], ndir = 0, ntodo = 0, per, sid, id, off, k;
+	const unsigned char *e;
+	unsigned shift;
+	int found = -1, steps;
+
+	if (n < CFB_HEADER)
+		return NULL;
+	shift = (unsigned)le(d + 30, 2);
+	if (shift != 9 && shift != 12)
+		return NULL;
+	per = ((size_t)1 << shift) / CFB_ENTRY;
+	for (sid = le(d + 48, 4); ndir < CFB_DIR_MAX; sid = cfb_next(d, n, shift, sid)) {
+		off = cfb_sector(n, shift, sid);
+		if (off == 0)
+			break;
+		dir[ndir++] = off;
+	}
+	if (ndir == 0)
+		return NULL;
+	/* the root (entry 0) and its children: the tree of their left and right siblings */
+	todo[ntodo++] = le(d + dir[0] + 76, 4);
+	for (steps = 0; ntodo > 0 && steps < CFB_WALK_MAX; steps++) {
+		id = todo[--ntodo];
+		if (id / per >= ndir)
+			continue;
+		e = d + dir[id / per] + (id % per) * CFB_ENTRY;
+		for (k = 0; k < sizeof(cfb_streams) / sizeof(cfb_streams[0]); k++)
+			if ((found < 0 || k < (size_t)found) && cfb_named(e, cfb_streams[k].stream))
+				found = (int)k;
+		if (ntodo + 2 <= CFB_WALK_MAX) {
+			todo[ntodo++] = le(e + 68, 4);
+			todo[ntodo++] = le(e + 72, 4);
+		}
+	}
+	return found >= 0 ? cfb_streams[found].ctype : NULL;
+}
+
 /* 1 if data[0..n) holds needle (case-insensitive), else 0. */
 static int
 holds(const unsigned char *d, size_t n, const char *needle)
@@ -92,8 +253,12 @@ attach_sniff(const void *data, size_t n, const char **name)
 		if (n >= magics[i].off + magics[i].len &&
 		    memcmp(d + magics[i].off, magics[i].bytes, magics[i].len) == 0 &&
 		    (strcmp(magics[i].name, "webp") != 0 || memcmp(d, "RIFF", 4) == 0)) {
+			const char *kind = strcmp(magics[i].name, "office") == 0 ? ooxml_type(d, n)
+			                   : strcmp(magics[i].name, "doc") == 0  ? cfb_type(d, n)
+			                                                         : NULL;
+
 			*name = magics[i].name;
-			return magics[i].ctype;
+			return kind != NULL ? kind : magics[i].ctype;
 		}
 	/* plain text, no NUL, not markup, not the EICAR test string: valid UTF-8, or else the
 	 * GB18030 a Chinese text file is often in (kept as it came, served with its charset) */

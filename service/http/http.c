@@ -219,6 +219,65 @@ req_body_text(const struct req *req, size_t *len)
 	return req->body;
 }
 
+/* 1 if v is or holds (at any depth) a string with a NUL character in it (JSON's \u0000). */
+static int
+holds_nul(json_t *v)
+{
+	const char *key;
+	json_t *x;
+	size_t i;
+
+	if (json_is_string(v))
+		return strlen(json_string_value(v)) != json_string_length(v);
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+		{
+			if (holds_nul(x))
+				return 1;
+		}
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, key, x)
+		{
+			if (holds_nul(x))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Answers 400 for a body whose text holds \u0000 at line, column (jansson's error e): valid
+ * JSON, but no field takes the character. Names the member that holds it, as every other
+ * invalid field is named (JSON_ALLOW_NUL reads the body again to find it); the member's name
+ * is lent to the answer only if it is short. */
+static void
+nul_refused(struct resp *resp, const char *body, size_t len, const json_error_t *e)
+{
+	json_t *all = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+	const char *key, *field = NULL;
+	json_t *v;
+
+	if (json_is_object(all)) {
+		json_object_foreach(all, key, v)
+		{
+			if (holds_nul(v)) {
+				field = key;
+				break;
+			}
+		}
+	}
+	if (field != NULL && strlen(field) <= 64)
+		resp_error_field(resp, 400, field,
+		                 "%s holds the character \\u0000 (line %d column %d), which no field "
+		                 "may contain",
+		                 field, e->line, e->column);
+	else
+		resp_error(resp, 400, "malformed_json",
+		           "a text in the body holds the character \\u0000 (line %d column %d), which "
+		           "no field may contain",
+		           e->line, e->column);
+	json_decref(all);
+}
+
 int
 req_json(struct req *req, struct resp *resp, json_t **out)
 {
@@ -243,10 +302,7 @@ req_json(struct req *req, struct resp *resp, json_t **out)
 		if (json_error_code(&e) == json_error_invalid_utf8)
 			resp_error(resp, 400, "invalid_utf8", "the body is not valid UTF-8");
 		else if (json_error_code(&e) == json_error_null_character)
-			resp_error(resp, 400, "malformed_json",
-			           "a text in the body holds the character \\u0000 (line %d column "
-			           "%d), which no field may contain",
-			           e.line, e.column);
+			nul_refused(resp, body, len, &e);
 		else if (json_error_code(&e) == json_error_duplicate_key)
 			resp_error(resp, 400, "malformed_json",
 			           "a member is given twice (%s, line %d column %d): give each once",
@@ -664,6 +720,25 @@ client_addr(const struct app *app, struct MHD_Connection *conn, char *buf, size_
 	xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
 	if (xff != NULL)
 		netaddr_forwarded(app->cfg.trusted_proxies, xff, buf, size);
+}
+
+/* The path of a request target in absolute form ("http://host:port/path": RFC 9112 section
+ * 3.2.2, which a server must accept, as a client sends it to a proxy or with curl's
+ * --request-target): what follows the authority, "/" when nothing does. Any other target (the
+ * origin form, "/path") as it is. MHD has taken the query off already. */
+static const char *
+origin_path(const char *url)
+{
+	const char *p = NULL;
+
+	if (strncasecmp(url, "http://", 7) == 0)
+		p = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		p = url + 8;
+	if (p == NULL)
+		return url;
+	p = strchr(p, '/');
+	return p != NULL ? p : "/";
 }
 
 /* First call: set up the request, route it, refuse early what cannot succeed. */
@@ -1194,7 +1269,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	if (mark != NULL)
 		call = NULL;
 	if (call == NULL) {
-		call = call_new(srv, conn, url, method);
+		call = call_new(srv, conn, origin_path(url), method);
 		if (call == NULL)
 			return MHD_NO;
 		*con_cls = call;

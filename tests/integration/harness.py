@@ -570,6 +570,14 @@ class TapResult(unittest.TextTestResult):
         super().addSkip(test, reason)
         self._line(test, True, " # SKIP " + reason)
 
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self._line(test, True, " # TODO a known deviation, expected to fail until it is fixed")
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self._line(test, False, " # passes now: take its expectedFailure away")
+
 
 def main():
     """Runs the test cases of the calling module; exit status 1 if any failed. HARNESS_PART=K/N

@@ -186,7 +186,7 @@ TABLE = [
     row("lone surrogate escape in JSON", "POST", ITEMS, 400, "malformed_json",
         body=b'{"kind":"letter","subject":"\\ud800","body":"b","email":"a@b.cn",'
              b'"publish":true}'),
-    row("NUL escape in JSON", "POST", ITEMS, 400, "malformed_json",
+    row("NUL escape in JSON", "POST", ITEMS, 400, "invalid_field", "subject",
         body=b'{"kind":"letter","subject":"a\\u0000b","body":"b","email":"a@b.cn",'
              b'"publish":true}',
         check=lambda t, r: t.assertIn("character \\u0000", r.json()["error"]["message"])),

@@ -275,7 +275,7 @@ class Intake(unittest.TestCase):
             ("subject a number", item(subject=42), None, 400, "subject"),
             ("subject too long", item(subject="长" * 201), None, 400, "subject"),
             ("subject with a control character", item(subject="a\u0007b"), None, 400, "subject"),
-            ("JSON string with NUL", item(subject="a\u0000b"), None, 400, None),
+            ("JSON string with NUL", item(subject="a\u0000b"), None, 400, "subject"),
             ("missing body", item(body=...), None, 400, "body"),
             ("body an object", item(body={"x": 1}), None, 400, "body"),
             ("body too long", item(body="字" * 20001), None, 400, "body"),

@@ -926,6 +926,149 @@ test_attach_sniff_text(struct t *t)
 	CHECK(t, attach_sniff("\xc7\xe9 <script>", 11, &name) == NULL);
 }
 
+/* Writes the v's n bytes at p, least significant first. */
+static void
+put_le(unsigned char *p, unsigned long v, int n)
+{
+	while (n-- > 0) {
+		*p++ = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+/* A ZIP in buf that is only its first local header's signature, one central directory entry
+ * named name and the end record (what attach_sniff reads); its length. */
+static size_t
+zip_naming(unsigned char *buf, const char *name)
+{
+	size_t len = strlen(name), at = 4, eocd = 4 + 46 + len;
+
+	memset(buf, 0, eocd + 22);
+	memcpy(buf, "PK\x03\x04", 4);
+	memcpy(buf + at, "PK\x01\x02", 4);
+	put_le(buf + at + 28, len, 2);
+	memcpy(buf + at + 46, name, len);
+	memcpy(buf + eocd, "PK\x05\x06", 4);
+	put_le(buf + eocd + 8, 1, 2);
+	put_le(buf + eocd + 10, 1, 2);
+	put_le(buf + eocd + 12, 46 + len, 4);
+	put_le(buf + eocd + 16, at, 4);
+	return eocd + 22;
+}
+
+/* An Office Open XML file has the media type of its kind, told by the main part its ZIP's
+ * central directory names; another ZIP, or one cut short or with its directory elsewhere, keeps
+ * the generic type, and no length of it reads outside the data. */
+static void
+test_attach_sniff_ooxml(struct t *t)
+{
+	static const char generic[] = "application/vnd.openxmlformats-officedocument";
+	unsigned char buf[256];
+	const char *name = NULL;
+	size_t n, i;
+
+	n = zip_naming(buf, "word/document.xml");
+	CHECK_STR(t, attach_sniff(buf, n, &name),
+	          "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+	CHECK_STR(t, name, "office");
+	n = zip_naming(buf, "xl/workbook.xml");
+	CHECK_STR(t, attach_sniff(buf, n, &name),
+	          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+	n = zip_naming(buf, "ppt/presentation.xml");
+	CHECK_STR(t, attach_sniff(buf, n, &name),
+	          "application/vnd.openxmlformats-officedocument.presentationml.presentation");
+	n = zip_naming(buf, "word/document.xml.bak");
+	CHECK_STR(t, attach_sniff(buf, n, &name), generic);
+	n = zip_naming(buf, "word/document.xml");
+	for (i = 4; i < n; i++)
+		CHECK_STR(t, attach_sniff(buf, i, &name), generic);
+	put_le(buf + n - 22 + 16, 200, 4); /* the directory's offset past the end record */
+	CHECK_STR(t, attach_sniff(buf, n, &name), generic);
+	put_le(buf + n - 22 + 16, 4, 4);
+	put_le(buf + 4 + 28, 200, 2); /* a name longer than the directory */
+	CHECK_STR(t, attach_sniff(buf, n, &name), generic);
+}
+
+/* Writes s (ASCII) as a Compound File directory entry's name at e: UTF-16LE and its length. */
+static void
+cfb_name(unsigned char *e, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		e[2 * i] = (unsigned char)s[i];
+	put_le(e + 64, 2 * (i + 1), 2);
+}
+
+/* A Compound File (version 3, 512-byte sectors) in buf: the header, one FAT sector, one
+ * directory sector holding the root and one stream named stream whose right sibling is right;
+ * its length (1536). */
+static size_t
+cfb_with(unsigned char *buf, const char *stream, unsigned long right)
+{
+	unsigned char *fat = buf + 512, *dir = buf + 1024;
+	int i;
+
+	memset(buf, 0, 1536);
+	memcpy(buf, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8);
+	put_le(buf + 24, 0x3e, 2);
+	put_le(buf + 26, 3, 2);
+	put_le(buf + 28, 0xfffe, 2);
+	put_le(buf + 30, 9, 2);
+	put_le(buf + 32, 6, 2);
+	put_le(buf + 44, 1, 4); /* one FAT sector */
+	put_le(buf + 48, 1, 4); /* the directory in sector 1 */
+	put_le(buf + 56, 4096, 4);
+	put_le(buf + 60, 0xfffffffe, 4); /* no mini FAT */
+	put_le(buf + 68, 0xfffffffe, 4); /* no more FAT sectors than the header names */
+	for (i = 0; i < 109; i++)
+		put_le(buf + 76 + 4 * i, i == 0 ? 0 : 0xffffffff, 4);
+	for (i = 0; i < 128; i++)
+		put_le(fat + 4 * i, i == 0 ? 0xfffffffd : i == 1 ? 0xfffffffe : 0xffffffff, 4);
+	for (i = 0; i < 4; i++) {
+		put_le(dir + 128 * i + 68, 0xffffffff, 4);
+		put_le(dir + 128 * i + 72, 0xffffffff, 4);
+		put_le(dir + 128 * i + 76, 0xffffffff, 4);
+	}
+	cfb_name(dir, "Root Entry");
+	dir[66] = 5;
+	put_le(dir + 76, 1, 4);
+	cfb_name(dir + 128, stream);
+	dir[128 + 66] = 2;
+	put_le(dir + 128 + 72, right, 4);
+	return 1536;
+}
+
+/* An Office 97-2003 file has the media type of the stream at its root (Word, Excel,
+ * PowerPoint); another Compound File, one cut short at any length, or one whose directory
+ * loops keeps the generic type, reading within the data. */
+static void
+test_attach_sniff_cfb(struct t *t)
+{
+	static unsigned char buf[1536];
+	const char *name = NULL;
+	size_t n, i;
+
+	n = cfb_with(buf, "Workbook", 0xffffffff);
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/vnd.ms-excel");
+	CHECK_STR(t, name, "doc");
+	n = cfb_with(buf, "PowerPoint Document", 0xffffffff);
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/vnd.ms-powerpoint");
+	n = cfb_with(buf, "WordDocument", 0xffffffff);
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/msword");
+	n = cfb_with(buf, "__properties_version1.0", 0xffffffff); /* an Outlook .msg */
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/msword");
+	n = cfb_with(buf, "Workbook", 0xffffffff);
+	for (i = 8; i < n; i++)
+		CHECK_STR(t, attach_sniff(buf, i, &name), "application/msword");
+	n = cfb_with(buf, "Workbook", 1); /* the stream is its own sibling */
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/vnd.ms-excel");
+	put_le(buf + 512 + 4, 1, 4); /* the directory's chain loops */
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/vnd.ms-excel");
+	put_le(buf + 48, 7, 4); /* the directory past the end */
+	CHECK_STR(t, attach_sniff(buf, n, &name), "application/msword");
+}
+
 /* The commit durations' quantiles: the upper bound of the bucket a share of them falls in, four
  * buckets per power of two. */
 static void
@@ -1166,6 +1309,8 @@ main(void)
 	RUN(&t, test_text_checks);
 	RUN(&t, test_lang);
 	RUN(&t, test_attach_sniff_text);
+	RUN(&t, test_attach_sniff_ooxml);
+	RUN(&t, test_attach_sniff_cfb);
 	RUN(&t, test_query_codes);
 	RUN(&t, test_query_code_stream);
 	RUN(&t, test_ratelimit);
