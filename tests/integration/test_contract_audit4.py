@@ -408,14 +408,12 @@ class EachAcknowledgementNamesItsNumber(peers.PeerTest, unittest.TestCase):
     """DESIGN.md's notices: "a citizen who gave an e-mail address gets an acknowledgement naming
     the tracking number". Three letters from one address within one poll of the outbox (a
     second by default: what a script, or a citizen who writes again at once, does) go out as one
-    combined message, whose subject names only the first letter's number ("【3 条通知】我们已收到
-    您的来信：XJ-…-00001"): the second and third are named only deep in its text, and a mail
-    client's list or a search of subjects does not find them.
-    Expected to fail until notifiers/combine.c (mailack's) names every notice's number in a
-    combined subject; see the report of this session (contract5)."""
+    combined message. Its subject named only the first letter's number ("【3 条通知】我们已收到
+    您的来信：XJ-…-00001"): the second and third were named only deep in its text, and a mail
+    client's list or a search of subjects did not find them. notifiers/combine.c now adds the
+    other numbers to the subject ("（另有 XJ-…-00002、XJ-…-00003）")."""
     PREFIX = "civicdesk-audit4-acks-"
 
-    @unittest.expectedFailure
     def test_three_letters_from_one_address(self):
         smtp = self.peer("smtp")
         env = {"CIVICDESK_SMTP_FROM": "xinfang@bureau.example", "CIVICDESK_SUBMIT_RATE": "0",
