@@ -56,7 +56,8 @@ cli_config(struct config *cfg, const char *path, const char *cmd)
 	if (path == NULL)
 		path = "civicdesk.conf";
 	if (config_load(cfg, path, explicit_path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "civicdesk %s: configuration: %s\n", cmd, err);
+		if (cmd != NULL)
+			fprintf(stderr, "civicdesk %s: configuration: %s\n", cmd, err);
 		return -1;
 	}
 	return 0;

@@ -599,5 +599,41 @@ class ReadmeNamesEveryKey(unittest.TestCase):
         self.assertEqual(sorted(v for v in found if v not in readme), [])
 
 
+class PortInUse(unittest.TestCase):
+    """A second serve on an address another program holds stops with one line naming the
+    address, the cause and the listen setting, exit 1, and makes no database (whose demo
+    passwords it would print for a server that never ran). libmicrohttpd's own "Failed to bind
+    to port 0" came first before."""
+
+    def test_one_clear_line_and_no_database(self):
+        first = harness.Server().start()
+        try:
+            where = "127.0.0.1:%d" % first.port
+            tmp = tempfile.mkdtemp(prefix="civicdesk-port-")
+            self.addCleanup(shutil.rmtree, tmp, True)
+            db = os.path.join(tmp, "civicdesk.db")
+            env = dict(first.env, CIVICDESK_DB=db, CIVICDESK_LISTEN=where)
+            p = subprocess.run([harness.BIN, "serve"], env=env, cwd=tmp, capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertEqual(p.stdout, "")
+            lines = p.stderr.splitlines()
+            self.assertEqual(len(lines), 1, p.stderr)
+            for words in (where, "already in use", "another civicdesk serve", "listen = ",
+                          "CIVICDESK_LISTEN", "--listen"):
+                self.assertIn(words, lines[0])
+            self.assertNotIn("port 0", p.stderr)
+            self.assertFalse(os.path.exists(db))
+            # the same through --listen, and the first server still answers
+            p = subprocess.run([harness.BIN, "serve", "--listen", where],
+                               env=dict(env, CIVICDESK_LISTEN="127.0.0.1:0"), cwd=tmp,
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual((p.returncode, len(p.stderr.splitlines())), (1, 1), p.stderr)
+            self.assertIn(where + ": the address is already in use", p.stderr)
+            self.assertEqual(first.request("GET", "/api/v1/health").status, 200)
+        finally:
+            first.cleanup()
+
+
 if __name__ == "__main__":
     harness.main()
