@@ -635,5 +635,32 @@ class PortInUse(unittest.TestCase):
             first.cleanup()
 
 
+class AuditVerifyBeforeTheChain(unittest.TestCase):
+    """audit verify on a database from before the audit chain (schema 9), live or a backup,
+    says to start serve once, on stderr, and exits 65 (bad data, as for a newer database's):
+    it exited 70, an internal error, before."""
+
+    def test_exit_65_with_what_to_do(self):
+        srv = harness.Server().start()
+        try:
+            srv.staff("chief", "admin")
+            srv.stop()
+            old = os.path.join(srv.dir, "old-backup.db")
+            db = sqlite3.connect(srv.db)
+            db.executescript(harness.UNDO_TO_2 + "PRAGMA user_version = 2;")
+            db.close()
+            shutil.copy(srv.db, old)
+            for args in (("audit", "verify"), ("audit", "verify", old)):
+                with self.subTest(args=args):
+                    r = srv.cli(*args)
+                    self.assertEqual((r.returncode, r.stdout), (65, ""), r.stderr)
+                    self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+                    for words in ("schema 2", "before the audit chain",
+                                  "start civicdesk serve once", "civicdesk restore"):
+                        self.assertIn(words, r.stderr)
+        finally:
+            srv.cleanup()
+
+
 if __name__ == "__main__":
     harness.main()
