@@ -1482,6 +1482,8 @@ struct stats_section {
 	double avg_wd, p90_wd;  /* working days from receipt to reply: mean, 90th percentile */
 };
 
+#define STATS_NO_SECTION "(no section)" /* the row of the items no section holds yet */
+
 struct stats_report {
 	struct stats_period period;
 	sla_day end_day;              /* open and overdue are counted at the end of this day:
@@ -1489,6 +1491,8 @@ struct stats_report {
 	struct stats_section *sections; /* ranked, best first; owned */
 	size_t n;
 	struct db_stats_row unassigned; /* items with no section yet */
+	int64_t only_section;         /* the one section reported, or 0: every section, and then
+	                               * the unassigned row too */
 };
 
 /* Checks a ranking specification (configuration key stats_rank): criteria separated by commas,
@@ -1501,8 +1505,11 @@ int stats_compute(struct app *app, struct db_conn *c, const struct stats_period 
                   int64_t only_section, int64_t now, struct stats_report *out,
                   struct core_error *err);
 void stats_report_free(struct stats_report *r);
-/* The report as CSV (the UTF-8 byte order mark, then RFC 4180: a header line, one line per section in rank order, CRLF; rates
- * with four decimals, empty when missing): a new string the caller frees, or NULL. */
+/* The report as CSV (the UTF-8 byte order mark, then RFC 4180: a header line, one line per
+ * section in rank order, CRLF; rates with four decimals, empty when missing; for every section,
+ * a last line "(no section)" with no rank and the unassigned counts that `civicdesk stats`
+ * and the JSON's "unassigned" give, its other cells empty): a new string the caller frees, or
+ * NULL. */
 char *stats_csv_new(const struct stats_report *r);
 /* Brings the facts of item (as just stored, after `action` — a history action name, or NULL)
  * up to date inside the caller's transaction on c: called by every change of an item (txn.c,

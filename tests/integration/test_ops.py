@@ -662,5 +662,51 @@ class AuditVerifyBeforeTheChain(unittest.TestCase):
             srv.cleanup()
 
 
+class StatsCsvNoSection(unittest.TestCase):
+    """The statistics CSV (stats --csv, the API's format=csv, the dashboard's download) ends
+    with the "(no section)" row `civicdesk stats` prints, with the same counts as the table and
+    the JSON's "unassigned", and the header's columns; a section head's CSV, of one section,
+    has none. The CSV had no such row before."""
+
+    def test_csv_table_and_json_agree(self):
+        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        try:
+            for _ in range(3):
+                self.assertEqual(srv.request("POST", "/api/v1/items", json_body=ITEM).status, 201)
+            day = 86400
+            period = "%s..%s" % (time.strftime("%Y-%m-%d", time.gmtime(time.time() - day)),
+                                 time.strftime("%Y-%m-%d", time.gmtime(time.time() + day)))
+            r = srv.cli("stats", "--period", period, "--csv")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = r.stdout.lstrip("\ufeff").splitlines()
+            head = lines[0].split(",")
+            last = dict(zip(head, lines[-1].split(",")))
+            self.assertEqual(len(lines[-1].split(",")), len(head), lines[-1])
+            self.assertEqual((last["section"], last["rank"]), ('"(no section)"', ""))
+            table = srv.cli("stats", "--period", period)
+            row = [line.split("\t") for line in table.stdout.splitlines()
+                   if "\t(no section)\t" in line][0]
+            cols = table.stdout.splitlines()[1].split("\t")
+            want = {k: row[cols.index(k)] for k in ("received", "open", "overdue", "rejected",
+                                                    "merged")}
+            self.assertEqual(want["received"], "3")
+            self.assertEqual({k: last[k] for k in want}, want)
+            self.assertEqual({k: last[k] for k in ("replied", "replied_on_time", "on_time_rate",
+                                                   "avg_working_days_to_reply")},
+                             {"replied": "", "replied_on_time": "", "on_time_rate": "",
+                              "avg_working_days_to_reply": ""})
+            sup = srv.staff("sup_csv", "supervisor")
+            js = sup.request("GET", "/api/v1/stats?period=" + period).json()["unassigned"]
+            self.assertEqual({k: str(v) for k, v in js.items()}, want)
+            csv = sup.request("GET", "/api/v1/stats?period=%s&format=csv" % period)
+            self.assertEqual(csv.body.decode("utf-8-sig").replace("\r\n", "\n"),
+                             r.stdout.lstrip("\ufeff").replace("\r\n", "\n"))
+            name = table.stdout.splitlines()[2].split("\t")[1]
+            one = srv.cli("stats", "--period", period, "--section", name, "--csv")
+            self.assertNotIn("(no section)", one.stdout)
+        finally:
+            srv.cleanup()
+
+
 if __name__ == "__main__":
     harness.main()
