@@ -708,5 +708,52 @@ class StatsCsvNoSection(unittest.TestCase):
             srv.cleanup()
 
 
+class SectionEmailTidied(unittest.TestCase):
+    """A section's e-mail address is tidied as an account's (email_tidy_account): blanks
+    around it (ASCII, ideographic, no-break) go, a full-width ＠ or ． or an ideographic 。
+    reads as @ or '.', and a name or a list is refused naming the field; through the admin API
+    and the admin page alike. It was stored as typed before."""
+
+    def test_api_and_page(self):
+        from test_pages import Browser
+        srv = harness.Server().start()
+        try:
+            admin = srv.staff("admin_sec", "admin")
+            r = admin.request("POST", "/api/v1/admin/sections",
+                              json_body={"name": "信访科", "email": "\u3000xf\uff20example\uff0ecn "})
+            self.assertEqual(r.status, 201, r.body)
+            self.assertEqual(r.json()["email"], "xf@example.cn")
+            sid = r.json()["id"]
+            r = admin.request("PATCH", "/api/v1/admin/sections/%d" % sid,
+                              json_body={"email": "\u00a0xf2@example\u3002cn\u00a0"})
+            self.assertEqual((r.status, r.json()["email"]), (200, "xf2@example.cn"), r.body)
+            for bad in ("信访科 <xf@example.cn>", "a@example.cn, b@example.cn", "xf"):
+                with self.subTest(bad=bad):
+                    r = admin.request("PATCH", "/api/v1/admin/sections/%d" % sid,
+                                      json_body={"email": bad})
+                    self.assertEqual((r.status, r.json()["error"]["field"]), (400, "email"))
+                    r = admin.request("POST", "/api/v1/admin/sections",
+                                      json_body={"name": "新科室", "email": bad})
+                    self.assertEqual((r.status, r.json()["error"]["field"]), (400, "email"))
+            # the page's forms: a new section, and a change of one
+            b = Browser(srv)
+            b.get("/staff/login?lang=en")
+            self.assertEqual(b.post("/staff/login", {"username": "admin_sec",
+                                                     "password": "Test-Passw0rd"}).status, 303)
+            b.get("/staff/admin")
+            r = b.post("/staff/admin/sections", {"name": "督查科",
+                                                 "email": " dc\uff20example\u3002cn\u3000"})
+            self.assertEqual(r.status, 303, b.text()[-500:])
+            b.get("/staff/admin")
+            r = b.post("/staff/admin/sections/%d" % sid, {"name": "信访科", "active": "1",
+                                                         "email": "xf3\uff20example\uff0ecn "})
+            self.assertEqual(r.status, 303, b.text()[-500:])
+            got = {x["name"]: x["email"] for x in
+                   admin.request("GET", "/api/v1/admin/sections").json()["sections"]}
+            self.assertEqual((got["督查科"], got["信访科"]), ("dc@example.cn", "xf3@example.cn"))
+        finally:
+            srv.cleanup()
+
+
 if __name__ == "__main__":
     harness.main()
