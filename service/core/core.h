@@ -942,6 +942,11 @@ enum acct_err {
 
 struct acct_error {
 	const char *field; /* static: the field at fault, or NULL */
+	const char *rule;  /* static: the rule broken, for a message in the reader's language (the
+	                    * admin page's "admin.acct_RULE"): username, exists, role_required,
+	                    * role_unknown, text_long, text_control, email, phone, phone_sms,
+	                    * section_unknown, section_needed, status_unknown, self, revoked,
+	                    * not_found; NULL for the others (message in English) */
 	char message[256];
 };
 

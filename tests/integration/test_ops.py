@@ -755,5 +755,61 @@ class SectionEmailTidied(unittest.TestCase):
             srv.cleanup()
 
 
+class AdminAccountErrorsTranslated(unittest.TestCase):
+    """The admin page's refusals of an account (a new one, a change) are in the visitor's
+    language like every other page's (admin.acct_* in each catalogue), not core's English
+    sentence marked lang="en"."""
+
+    def test_chinese_and_english(self):
+        from test_pages import Browser
+        srv = harness.Server().start()
+        try:
+            srv.staff("admin_zh", "admin")
+            srv.add_user("gone_zh", "supervisor")
+            self.assertEqual(srv.cli("user", "revoke", "gone_zh").returncode, 0)
+            cases = {
+                "zh-Hans": ("这不是电子邮箱地址", "已有同名的账户", "此账户已注销",
+                            "不能暂停、注销自己的账户"),
+                "zh-Hant": ("這不是電子郵件地址", "已有同名的帳號", "此帳號已註銷",
+                            "不能暫停、註銷自己的帳號"),
+                "en": ("This is not an e-mail address", "An account with this name exists",
+                       "This account is revoked", "You cannot suspend, revoke or demote"),
+            }
+            for lang, (bad_mail, exists, revoked, self_) in cases.items():
+                with self.subTest(lang=lang):
+                    b = Browser(srv)
+                    b.get("/staff/login?lang=" + lang)
+                    self.assertEqual(b.post("/staff/login", {"username": "admin_zh",
+                                                             "password": "Test-Passw0rd"}).status,
+                                     303)
+                    b.get("/staff/admin")
+                    r = b.post("/staff/admin/accounts", {"username": "new_" + lang.replace("-", ""),
+                                                         "role": "supervisor",
+                                                         "email": "李四 <li@example.cn>"})
+                    self.assertEqual(r.status, 400)
+                    m = re.search(r'<p class="error" id="new-email-error"([^>]*)>([^<]*)<',
+                                  b.text())
+                    self.assertIsNotNone(m, b.text()[-800:])
+                    self.assertIn(bad_mail, m.group(2))
+                    self.assertNotIn("lang=", m.group(1))
+                    if lang != "en":  # core's own sentence, in English
+                        self.assertNotIn("is not an e-mail address", b.text())
+                    for fields, path, want in (
+                            ({"username": "admin_zh", "role": "supervisor"},
+                             "/staff/admin/accounts", exists),
+                            ({"op": "save", "role": "supervisor", "section": "",
+                              "status": "active"}, "/staff/admin/accounts/gone_zh", revoked),
+                            ({"op": "save", "role": "admin", "section": "",
+                              "status": "suspended"}, "/staff/admin/accounts/admin_zh", self_)):
+                        b.get("/staff/admin")
+                        r = b.post(path, fields)
+                        self.assertIn(r.status, (400, 409), b.text()[-500:])
+                        summary = re.search(r'id="error-summary".*?</div>', b.text(), re.S)
+                        self.assertIn(want, summary.group(0))
+                        self.assertNotIn('lang="en"', summary.group(0))
+        finally:
+            srv.cleanup()
+
+
 if __name__ == "__main__":
     harness.main()
