@@ -36,6 +36,35 @@ calendar_sync(struct app *app, int at_start)
 		         rep.items, rep.confirmed, rep.left);
 }
 
+#define COVERAGE_WARN_DAYS 60 /* as the administrators' weekly coverage e-mail (digest.c) */
+
+/* A log line when the holiday calendar ends within COVERAGE_WARN_DAYS or has ended: at start
+ * and each new local day, so that whoever reads the log (a first `make run` in December)
+ * learns what happens after it and what to do, not only the administrators' e-mail. */
+static void
+coverage_note(struct app *app)
+{
+	char last[11];
+	sla_day a, b, today = sla_local_day(app_now(app));
+
+	sla_calendar_range(app->cal, &a, &b);
+	if (b - today > COVERAGE_WARN_DAYS)
+		return;
+	sla_date_format(b, last);
+	if (b >= today)
+		log_warn("the holiday calendar ends %s, in %d day%s: a due date after it counts "
+		         "Monday to Friday only and is marked provisional until next year's file (from "
+		         "the State Council's notice) is loaded: civicdesk calendar load FILE, or the "
+		         "admin page's Holiday calendar",
+		         last, (int)(b - today), b - today == 1 ? "" : "s");
+	else
+		log_warn("the holiday calendar ended %s: due dates count Monday to Friday only and "
+		         "are marked provisional until the file of the year (from the State Council's "
+		         "notice) is loaded: civicdesk calendar load FILE, or the admin page's Holiday "
+		         "calendar",
+		         last);
+}
+
 #define SERVE_USAGE "usage: civicdesk serve [--config FILE] [--listen HOST:PORT]\n"
 
 /* --help: the usage and every configuration key on stdout; a usage error: the usage line. */
@@ -223,6 +252,7 @@ cmd_serve(int argc, char **argv)
 		       app.cfg.tz);
 	}
 	fflush(stdout);
+	coverage_note(&app);
 	daily_audit_head(&app); /* before "listening": in the start-up lines */
 	{
 		char host[256];
@@ -258,6 +288,7 @@ cmd_serve(int argc, char **argv)
 			log_info("scan: %d held attachments decided", scanned);
 		if (sla_local_day(app_now(&app)) != last_day) {
 			last_day = sla_local_day(app_now(&app));
+			coverage_note(&app);
 			daily_audit_head(&app);
 			daily_audit_archive(&app);
 			daily_backup(&app);

@@ -811,5 +811,33 @@ class AdminAccountErrorsTranslated(unittest.TestCase):
             srv.cleanup()
 
 
+class CalendarCoverageAtStart(unittest.TestCase):
+    """serve's start-up lines say when the holiday calendar ends within 60 days, or has ended,
+    what that does to due dates and how to load the next year (the administrators' weekly
+    e-mail said it only to those with an address and a mail server: not a first `make run`)."""
+
+    def start_at(self, day):
+        srv = harness.Server(env={"CIVICDESK_TEST_NOW": day + "T10:00"}).start()
+        self.addCleanup(srv.cleanup)
+        return "\n".join(srv.startup)
+
+    def test_said_near_and_after_the_end(self):
+        import datetime
+        probe = harness.Server().start()
+        try:
+            last = probe.request("GET", "/api/v1/health").json()["calendar"]["last"]
+        finally:
+            probe.cleanup()
+        end = datetime.date.fromisoformat(last)
+        text = self.start_at((end - datetime.timedelta(days=30)).isoformat())
+        self.assertIn("warning: the holiday calendar ends %s, in 30 days" % last, text)
+        self.assertIn("marked provisional", text)
+        self.assertIn("civicdesk calendar load FILE", text)
+        text = self.start_at((end + datetime.timedelta(days=3)).isoformat())
+        self.assertIn("warning: the holiday calendar ended %s" % last, text)
+        text = self.start_at((end - datetime.timedelta(days=61)).isoformat())
+        self.assertNotIn("holiday calendar end", text)
+
+
 if __name__ == "__main__":
     harness.main()
