@@ -225,7 +225,8 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
 
 		weak = auth_password_refused(&person, password);
 		if (weak != NULL)
-			return fail(err, ACCT_WEAK, "password", "%s", weak);
+			return ruled(err, auth_password_rule(weak),
+			             fail(err, ACCT_WEAK, "password", "%s", weak));
 	} else {
 		auth_one_time_password(spec->username, otp);
 	}
@@ -465,7 +466,8 @@ account_set_password(struct app *app, struct db_conn *c, const struct actor *who
 
 	weak = auth_password_weak(username, password);
 	if (weak != NULL)
-		return fail(err, ACCT_WEAK, "password", "%s", weak);
+		return ruled(err, auth_password_rule(weak),
+		             fail(err, ACCT_WEAK, "password", "%s", weak));
 	rc = db_account_by_name(c, username, &a);
 	if (rc < 0)
 		return fail(err, ACCT_ERROR, NULL, "storage error: %s", db_errmsg(c));
@@ -477,7 +479,8 @@ account_set_password(struct app *app, struct db_conn *c, const struct actor *who
 
 		weak = auth_password_refused(&person, password);
 		if (weak != NULL) {
-			e = fail(err, ACCT_WEAK, "password", "%s", weak);
+			e = ruled(err, auth_password_rule(weak),
+			          fail(err, ACCT_WEAK, "password", "%s", weak));
 			goto out;
 		}
 	}
@@ -498,9 +501,10 @@ account_set_password(struct app *app, struct db_conn *c, const struct actor *who
 	rc = reused ? 0 : auth_hash_password(password, 0, hash);
 	auth_pwhash_leave(app);
 	if (reused) {
-		e = fail(err, ACCT_WEAK, "password",
-		         "the password must differ from the last %d passwords",
-		         DB_PASSWORD_HISTORY);
+		e = ruled(err, "password_history",
+		          fail(err, ACCT_WEAK, "password",
+		               "the password must differ from the last %d passwords",
+		               DB_PASSWORD_HISTORY));
 		goto out;
 	}
 	if (rc != 0) {

@@ -866,6 +866,10 @@ struct auth_person {
  * name, display name, e-mail local part or six digits in a row of the phone number. NULL if
  * acceptable, else a static sentence naming the rule. */
 const char *auth_password_refused(const struct auth_person *who, const char *pw);
+/* The rule a sentence of auth_password_weak or auth_password_refused names, for a message in
+ * the reader's language: "password_" and short, long, control, classes, username, common,
+ * display_name, email or phone; NULL for another text. */
+const char *auth_password_rule(const char *why);
 /* Hashes pw with argon2id into out (AUTH_HASH_SIZE bytes). generated: 1 for a random one-time
  * password (high entropy: the minimum cost is enough), 0 for a chosen one (interactive cost).
  * Returns 0 or -1 (out of memory). */
@@ -946,7 +950,8 @@ struct acct_error {
 	                    * admin page's "admin.acct_RULE"): username, exists, role_required,
 	                    * role_unknown, text_long, text_control, email, phone, phone_sms,
 	                    * section_unknown, section_needed, status_unknown, self, revoked,
-	                    * not_found; NULL for the others (message in English) */
+	                    * not_found, password_history, and auth_password_rule's for a
+	                    * refused password; NULL for the others (message in English) */
 	char message[256];
 };
 

@@ -839,5 +839,42 @@ class CalendarCoverageAtStart(unittest.TestCase):
         self.assertNotIn("holiday calendar end", text)
 
 
+class PasswordPageRefusalsTranslated(unittest.TestCase):
+    """The first page a new staff member sees is the password change: its hint states the rule
+    that is enforced (3 of 4 kinds of character, not "letters and digits", which "abcd1234"
+    meets and is refused for), and a refusal is said in the page's language, not core's
+    English sentence after the Chinese "密码未修改："."""
+
+    def test_hint_and_refusals(self):
+        from test_pages import Browser
+        srv = harness.Server().start()
+        try:
+            srv.add_user("pw_zh", "supervisor")
+            b = Browser(srv)
+            b.get("/staff/login?lang=zh-Hans")
+            self.assertEqual(b.post("/staff/login", {"username": "pw_zh",
+                                                     "password": "Test-Passw0rd"}).status, 303)
+            b.get("/staff/password")
+            self.assertIn("小写字母、大写字母、数字、符号中的至少 3 种", b.text())
+            for new, want in (("abcd1234", "须包含小写字母、大写字母、数字、符号中的至少 3 种"),
+                              ("Xpw_zh-2026", "包含了您的用户名"),
+                              ("Passw0rd!", "这是常见密码"),
+                              ("Test-Passw0rd", "与最近 5 次用过的密码之一相同")):
+                with self.subTest(new=new):
+                    r = b.post("/staff/password", {"current": "Test-Passw0rd", "new": new})
+                    self.assertEqual(r.status, 400)
+                    self.assertIn("密码未修改： " + want, html_text(b.text()))
+                    self.assertNotIn("the password", b.text())
+                    b.get("/staff/password")
+        finally:
+            srv.cleanup()
+
+
+def html_text(page):
+    """The page's text without tags, entities read."""
+    import html
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
 if __name__ == "__main__":
     harness.main()
