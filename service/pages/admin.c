@@ -618,6 +618,23 @@ acct_message(struct page *pg, enum acct_err e, const struct acct_error *err)
 	return err->message;
 }
 
+/* A section's refusal (core_section_add, core_section_update) in the page's language. */
+static const char *
+sec_message(struct page *pg, const struct core_error *err)
+{
+	if (err->code == CORE_CONFLICT)
+		return page_msg(pg, "admin.sec_exists");
+	if (err->code == CORE_NOT_FOUND)
+		return page_msg(pg, "admin.no_section_found");
+	if (err->code == CORE_BUSY || err->code == CORE_ERROR)
+		return page_msg(pg, "err.internal");
+	if (err->code == CORE_INVALID && err->field != NULL && strcmp(err->field, "name") == 0)
+		return page_msg(pg, "admin.sec_name");
+	if (err->code == CORE_INVALID && err->field != NULL && strcmp(err->field, "email") == 0)
+		return page_msg(pg, "admin.sec_email");
+	return err->message;
+}
+
 static int
 acct_status(enum acct_err e)
 {
@@ -818,7 +835,8 @@ pg_admin_section_add(struct req *req, struct resp *resp)
 	                    json_string(page_field(&pg, "email") ? page_field(&pg, "email") : ""));
 	if (core_section_add(req->app, req->db, &who, given(&pg, "name"), page_field(&pg, "email"),
 	                     req->now, &id, &err) != 0) {
-		refused(&pg, core_status(&err), "sec", err.field ? err.field : "name", err.message);
+		refused(&pg, core_status(&err), "sec", err.field ? err.field : "name",
+		        sec_message(&pg, &err));
 		return;
 	}
 	page_redirect(&pg, "/staff/admin?done=section_added#sections-title");
@@ -848,7 +866,7 @@ pg_admin_section_change(struct req *req, struct resp *resp)
 	                        page_field(&pg, "email") ? page_field(&pg, "email") : "",
 	                        page_field(&pg, "active") != NULL, NULL, req->now, NULL,
 	                        &err) != 0) {
-		refused(&pg, core_status(&err), NULL, NULL, err.message);
+		refused(&pg, core_status(&err), NULL, NULL, sec_message(&pg, &err));
 		return;
 	}
 	page_redirect(&pg, "/staff/admin?done=section_changed#sections-title");

@@ -876,5 +876,39 @@ def html_text(page):
     return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
+class AdminSectionErrorsTranslated(unittest.TestCase):
+    """The admin page's refusals of a section (a taken name, a malformed address), like its
+    accounts', are in the visitor's language (admin.sec_*), not core's English."""
+
+    def test_chinese(self):
+        from test_pages import Browser
+        srv = harness.Server().start()
+        try:
+            admin = srv.staff("admin_sz", "admin")
+            sid = [x["id"] for x in admin.request("GET", "/api/v1/admin/sections").json()[
+                "sections"] if x["name"] == "办公室"][0]
+            b = Browser(srv)
+            b.get("/staff/login?lang=zh-Hant")
+            self.assertEqual(b.post("/staff/login", {"username": "admin_sz",
+                                                     "password": "Test-Passw0rd"}).status, 303)
+            for fields, path, where, want in (
+                    ({"name": "办公室"}, "/staff/admin/sections", "new-section-name-error",
+                     "已有同名的科室"),
+                    ({"name": "新科室", "email": "a@b.cn, c@d.cn"}, "/staff/admin/sections",
+                     "new-section-email-error", "這不是電子郵件地址"),
+                    ({"name": "办公室", "email": "办公室 <bgs@example.cn>", "active": "1"},
+                     "/staff/admin/sections/%d" % sid, "error-summary", "這不是電子郵件地址")):
+                with self.subTest(path=path, fields=fields):
+                    b.get("/staff/admin")
+                    r = b.post(path, fields)
+                    self.assertIn(r.status, (400, 409))
+                    m = re.search(r'id="%s"(.*?)</(p|div)>' % where, b.text(), re.S)
+                    self.assertIsNotNone(m, b.text()[-800:])
+                    self.assertIn(want, m.group(1))
+                    self.assertNotIn('lang="en"', m.group(1))
+        finally:
+            srv.cleanup()
+
+
 if __name__ == "__main__":
     harness.main()
