@@ -142,7 +142,7 @@ deps-test:
 	@tools/deps test
 
 run: deps
-	@$(MAKE) --no-print-directory V=rel build
+	@$(MAKE) --no-print-directory -s V=rel build
 	@mkdir -p var
 	@if [ -e var/civicdesk.db ]; then \
 		echo "var/civicdesk.db exists: its accounts: ./build/rel/civicdesk user list;" \
@@ -160,7 +160,7 @@ BINDIR = $(PREFIX)/bin
 
 # Installs; with DESTDIR empty and as root it also creates the system user civicdesk.
 install: deps
-	@$(MAKE) --no-print-directory V=rel build
+	@$(MAKE) --no-print-directory -s V=rel build
 	install -D -m 755 build/rel/civicdesk $(DESTDIR)$(BINDIR)/civicdesk
 	@mkdir -p $(DESTDIR)/etc/systemd/system
 	sed 's|@BINDIR@|$(BINDIR)|g' tools/civicdesk.service \

@@ -1157,6 +1157,7 @@ enum db_file_status {
 	DB_FILE_MISSING,  /* the file to read does not exist or cannot be read */
 	DB_FILE_NOT_OURS, /* not an SQLite database, or not a civicdesk one */
 	DB_FILE_NEWER,    /* written by a newer civicdesk (schema above db_schema_latest) */
+	DB_FILE_OLDER,    /* audit verify: from before the audit chain, to be upgraded by serve */
 	DB_FILE_DAMAGED,  /* fails PRAGMA integrity_check */
 	DB_FILE_BUSY,     /* restore: civicdesk serve holds the database */
 	DB_FILE_EXISTS,   /* backup: the destination exists already */
@@ -1223,7 +1224,7 @@ int db_audit_verify(struct db_conn *c, const struct db_audit_anchor *anchor,
 int db_audit_head(struct db_conn *c, int64_t *id, unsigned char hash[DB_AUDIT_HASH]);
 /* The same on the database file at path (the live one while the service runs, or a backup),
  * without changing it: 0 intact, 1 broken, -1 error (err set; *status says which: missing,
- * not ours, newer, or error). */
+ * not ours, newer, older than the audit chain, or error). */
 int db_audit_verify_file(const char *path, const struct db_audit_anchor *anchor,
                          struct db_audit_check *out, enum db_file_status *status, char *err,
                          size_t errsize);

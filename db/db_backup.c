@@ -527,9 +527,11 @@ db_audit_verify_file(const char *path, const struct db_audit_anchor *anchor,
 	if (*status != DB_FILE_OK)
 		goto out;
 	if (version < AUDIT_CHAIN_SCHEMA) {
-		*status = fail(DB_FILE_ERROR, err, errsize,
-		               "%s has schema %d, from before the audit chain (schema %d): start "
-		               "civicdesk serve once to upgrade it",
+		*status = fail(DB_FILE_OLDER, err, errsize,
+		               "%s has schema %d, from before the audit chain (schema %d): its records "
+		               "carry no hashes to verify yet; start civicdesk serve once on it (a "
+		               "backup: after civicdesk restore) to upgrade it and chain them, then "
+		               "verify again",
 		               path, version, AUDIT_CHAIN_SCHEMA);
 		goto out;
 	}

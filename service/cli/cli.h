@@ -18,8 +18,8 @@ int cmd_ingest_mail(int argc, char **argv);
 struct config;
 /* cmd_ops.c: loads the configuration as every command does (--config FILE, CIVICDESK_CONFIG,
  * else ./civicdesk.conf if present; CIVICDESK_* override), for the commands that must see the
- * database path before opening it. 0, or -1 having said why on stderr as "civicdesk CMD: …";
- * the caller frees cfg with config_free on success. */
+ * database path before opening it. 0, or -1 having said why on stderr as "civicdesk CMD: …"
+ * (cmd NULL: saying nothing); the caller frees cfg with config_free on success. */
 int cli_config(struct config *cfg, const char *path, const char *cmd);
 /* cmd_ops.c: 0 when the configured database file exists; else -1, having said on stderr which
  * path was looked for and where the configuration came from. For the commands that work on the

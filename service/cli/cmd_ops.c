@@ -33,6 +33,7 @@ static const int file_exit[] = {
     [DB_FILE_MISSING] = EX_NOINPUT,
     [DB_FILE_NOT_OURS] = EX_DATAERR,
     [DB_FILE_NEWER] = EX_DATAERR,
+    [DB_FILE_OLDER] = EX_DATAERR,
     [DB_FILE_DAMAGED] = EX_DATAERR,
     [DB_FILE_BUSY] = EX_TEMPFAIL,
     [DB_FILE_EXISTS] = EX_CANTCREAT,
@@ -56,7 +57,8 @@ cli_config(struct config *cfg, const char *path, const char *cmd)
 	if (path == NULL)
 		path = "civicdesk.conf";
 	if (config_load(cfg, path, explicit_path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "civicdesk %s: configuration: %s\n", cmd, err);
+		if (cmd != NULL)
+			fprintf(stderr, "civicdesk %s: configuration: %s\n", cmd, err);
 		return -1;
 	}
 	return 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "service/core/core.h"
 #include "service/http/http.h"
@@ -35,6 +36,35 @@ calendar_sync(struct app *app, int at_start)
 		         rep.items, rep.confirmed, rep.left);
 }
 
+#define COVERAGE_WARN_DAYS 60 /* as the administrators' weekly coverage e-mail (digest.c) */
+
+/* A log line when the holiday calendar ends within COVERAGE_WARN_DAYS or has ended: at start
+ * and each new local day, so that whoever reads the log (a first `make run` in December)
+ * learns what happens after it and what to do, not only the administrators' e-mail. */
+static void
+coverage_note(struct app *app)
+{
+	char last[11];
+	sla_day a, b, today = sla_local_day(app_now(app));
+
+	sla_calendar_range(app->cal, &a, &b);
+	if (b - today > COVERAGE_WARN_DAYS)
+		return;
+	sla_date_format(b, last);
+	if (b >= today)
+		log_warn("the holiday calendar ends %s, in %d day%s: a due date after it counts "
+		         "Monday to Friday only and is marked provisional until next year's file (from "
+		         "the State Council's notice) is loaded: civicdesk calendar load FILE, or the "
+		         "admin page's Holiday calendar",
+		         last, (int)(b - today), b - today == 1 ? "" : "s");
+	else
+		log_warn("the holiday calendar ended %s: due dates count Monday to Friday only and "
+		         "are marked provisional until the file of the year (from the State Council's "
+		         "notice) is loaded: civicdesk calendar load FILE, or the admin page's Holiday "
+		         "calendar",
+		         last);
+}
+
 #define SERVE_USAGE "usage: civicdesk serve [--config FILE] [--listen HOST:PORT]\n"
 
 /* --help: the usage and every configuration key on stdout; a usage error: the usage line. */
@@ -49,8 +79,6 @@ usage(FILE *out)
 	}
 }
 
-/* Raises the soft limit of open files to the hard one (LimitNOFILE in the systemd unit): each
- * connection holds a socket, each database connection its files. */
 /* 1 if listen ends in ":PORT" with a decimal port of 0 to 65535 (0: any free port), else 0.
  * The resolver takes "99999" and wraps it to 34463: a mistyped port must stop the start. */
 static int
@@ -69,6 +97,36 @@ listen_port_ok(const char *listen)
 	return port <= 65535;
 }
 
+/* Binds the address serve will listen on (--listen, else the configuration's): 0 with the
+ * socket in *fd, or -1 having said why in one line on stderr. A configuration that does not
+ * load is left to app_open, which names the key, file and line. */
+static int
+serve_listen(const char *config, const char *listen, int *fd)
+{
+	struct config cfg;
+	const char *where;
+	char err[1024];
+	int rc = -1;
+
+	if (cli_config(&cfg, config, NULL) != 0) {
+		*fd = -1;
+		return 0;
+	}
+	where = listen != NULL ? listen : cfg.listen;
+	if (!listen_port_ok(where))
+		fprintf(stderr,
+		        "civicdesk: error: listen: '%s' is not host:port (a port of 0 to 65535)\n",
+		        where);
+	else if (http_listen(where, fd, err, sizeof(err)) != 0)
+		fprintf(stderr, "civicdesk: error: %s\n", err);
+	else
+		rc = 0;
+	config_free(&cfg);
+	return rc;
+}
+
+/* Raises the soft limit of open files to the hard one (LimitNOFILE in the systemd unit): each
+ * connection holds a socket, each database connection its files. */
 static void
 raise_nofile(void)
 {
@@ -93,7 +151,7 @@ cmd_serve(int argc, char **argv)
 	sigset_t set;
 	char err[512];
 	sla_day last_day;
-	int i, sig = 0, port = 0, rc = 1, lock_fd = -1;
+	int i, sig = 0, port = 0, rc = 1, lock_fd = -1, listen_fd = -1;
 
 	if (cli_help(argc, argv)) {
 		usage(stdout);
@@ -120,8 +178,15 @@ cmd_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	raise_nofile();
-	if (app_open(&app, config, stdout) != 0)
+	/* the address first: one that is in use stops the start before a database is made and its
+	 * demo accounts' passwords printed for a server that never ran */
+	if (serve_listen(config, listen, &listen_fd) != 0)
 		return 1;
+	if (app_open(&app, config, stdout) != 0) {
+		if (listen_fd >= 0)
+			close(listen_fd);
+		return 1;
+	}
 	app_log_writer(&app);
 	/* Held until exit: civicdesk restore refuses to replace the database under a server. */
 	if (db_serve_lock(app.cfg.db, &lock_fd, err, sizeof(err)) != 0) {
@@ -135,12 +200,6 @@ cmd_serve(int argc, char **argv)
 			goto out;
 		free(app.cfg.listen);
 		app.cfg.listen = copy;
-	}
-	if (!listen_port_ok(app.cfg.listen)) {
-		fprintf(stderr,
-		        "civicdesk: error: listen: '%s' is not host:port (a port of 0 to 65535)\n",
-		        app.cfg.listen);
-		goto out;
 	}
 	/* the key file that seals the TOTP keys (made at the first start; a missing or wrong one
 	 * is told here, naming the accounts it concerns) */
@@ -169,7 +228,8 @@ cmd_serve(int argc, char **argv)
 	/* the sessions' activity is written off the requests' threads, without an fsync */
 	if (core_session_writer_start(&app) != 0)
 		goto out;
-	httpd = http_start(&app, routes, api_nroutes + pages_nroutes, &port);
+	httpd = http_start(&app, routes, api_nroutes + pages_nroutes, listen_fd, &port);
+	listen_fd = -1; /* the server's now */
 	if (httpd == NULL)
 		goto out;
 	if (notify_start_app(&app, &notifier, err, sizeof(err)) != 0) {
@@ -192,6 +252,7 @@ cmd_serve(int argc, char **argv)
 		       app.cfg.tz);
 	}
 	fflush(stdout);
+	coverage_note(&app);
 	daily_audit_head(&app); /* before "listening": in the start-up lines */
 	{
 		char host[256];
@@ -227,6 +288,7 @@ cmd_serve(int argc, char **argv)
 			log_info("scan: %d held attachments decided", scanned);
 		if (sla_local_day(app_now(&app)) != last_day) {
 			last_day = sla_local_day(app_now(&app));
+			coverage_note(&app);
 			daily_audit_head(&app);
 			daily_audit_archive(&app);
 			daily_backup(&app);
@@ -248,5 +310,7 @@ out:
 	app.api = NULL;
 	app_close(&app);
 	db_serve_unlock(lock_fd);
+	if (listen_fd >= 0)
+		close(listen_fd);
 	return rc;
 }

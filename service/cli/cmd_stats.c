@@ -67,7 +67,7 @@ print_table(const struct stats_report *r, int one_section)
 	if (!one_section) {
 		const struct db_stats_row *u = &r->unassigned;
 
-		printf("-\t(no section)\t%lld\t-\t-\t-\t%lld\t%lld\t%lld\t%lld\t-\t-\t-\t-\n",
+		printf("-\t" STATS_NO_SECTION "\t%lld\t-\t-\t-\t%lld\t%lld\t%lld\t%lld\t-\t-\t-\t-\n",
 		       (long long)u->received, (long long)u->open, (long long)u->overdue,
 		       (long long)u->rejected, (long long)u->merged);
 	}

@@ -28,9 +28,18 @@ fail(struct acct_error *err, enum acct_err code, const char *field, const char *
 	va_list ap;
 
 	err->field = field;
+	err->rule = NULL;
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	return code;
+}
+
+/* fail's code, with err->rule set (acct_error): the pages say it in the reader's language. */
+static enum acct_err
+ruled(struct acct_error *err, const char *rule, enum acct_err code)
+{
+	err->rule = rule;
 	return code;
 }
 
@@ -42,11 +51,13 @@ check_text(struct acct_error *err, const char *field, const char *value, size_t 
 	if (value == NULL)
 		return ACCT_OK;
 	if (strlen(value) > max)
-		return fail(err, ACCT_INVALID, field, "%s is longer than %zu bytes", field, max);
+		return ruled(err, "text_long",
+		             fail(err, ACCT_INVALID, field, "%s is longer than %zu bytes", field, max));
 	for (i = 0; value[i] != '\0'; i++)
 		if ((unsigned char)value[i] < 0x20)
-			return fail(err, ACCT_INVALID, field, "%s contains control characters",
-			            field);
+			return ruled(err, "text_control",
+			             fail(err, ACCT_INVALID, field, "%s contains control characters",
+			                  field));
 	return ACCT_OK;
 }
 
@@ -62,35 +73,40 @@ check_fields(struct acct_error *err, const char *role, const char *display_name,
 	enum acct_err e;
 
 	if (role != NULL && role_parse(role) < 0)
-		return fail(
-		    err, ACCT_INVALID, "role",
-		    "unknown role '%s' (handler, section_head, dispatcher, supervisor, admin)",
-		    role);
+		return ruled(err, "role_unknown",
+		             fail(err, ACCT_INVALID, "role",
+		                  "unknown role '%s' (handler, section_head, dispatcher, supervisor, "
+		                  "admin)",
+		                  role));
 	e = check_text(err, "display_name", display_name, DISPLAY_MAX);
 	if (e == ACCT_OK)
 		e = check_text(err, "email", email, EMAIL_MAX);
 	if (e == ACCT_OK)
 		e = check_text(err, "phone", phone, PHONE_MAX);
 	if (e == ACCT_OK && email != NULL && email[0] != '\0' && !email_tidy_account(email, tidy))
-		e = fail(err, ACCT_INVALID, "email",
-		         "'%.80s' is not an e-mail address: give one address alone, such as "
-		         "li.si@example.gov.cn (blanks around it and a full-width \xef\xbc\xa0 or "
-		         "\xef\xbc\x8e are fine; no name, no list)",
-		         email);
+		e = ruled(err, "email",
+		          fail(err, ACCT_INVALID, "email",
+		               "'%.80s' is not an e-mail address: give one address alone, such as "
+		               "li.si@example.gov.cn (blanks around it and a full-width \xef\xbc\xa0 "
+		               "or \xef\xbc\x8e are fine; no name, no list)",
+		               email));
 	if (e == ACCT_OK && phone != NULL && phone[0] != '\0') {
 		kind = phone_tidy_kind(phone, number);
 		if (kind == PHONE_NONE)
-			e = fail(err, ACCT_INVALID, "phone",
-			         "'%s' is not a phone number (a mobile number such as 138 1234 5678, "
-			         "optionally after +86, or a landline with its area code, 010-6512 "
-			         "3456)",
-			         phone);
+			e = ruled(err, "phone",
+			          fail(err, ACCT_INVALID, "phone",
+			               "'%s' is not a phone number (a mobile number such as 138 1234 "
+			               "5678, optionally after +86, or a landline with its area code, "
+			               "010-6512 3456)",
+			               phone));
 		else if (kind == PHONE_EXTENSION || kind == PHONE_SERVICE)
-			e = fail(err, ACCT_INVALID, "phone",
-			         "'%s' cannot take the SMS an account gets (%s): give a mobile number "
-			         "such as 138 1234 5678, or a landline with its area code and no "
-			         "extension, 010-6512 3456",
-			         phone, kind == PHONE_SERVICE ? "a service number" : "an extension");
+			e = ruled(err, "phone_sms",
+			          fail(err, ACCT_INVALID, "phone",
+			               "'%s' cannot take the SMS an account gets (%s): give a mobile "
+			               "number such as 138 1234 5678, or a landline with its area code "
+			               "and no extension, 010-6512 3456",
+			               phone,
+			               kind == PHONE_SERVICE ? "a service number" : "an extension"));
 	}
 	return e;
 }
@@ -109,7 +125,8 @@ find_section(struct db_conn *c, const char *name, int64_t *id, struct acct_error
 	if (rc < 0)
 		return fail(err, ACCT_ERROR, NULL, "storage error: %s", db_errmsg(c));
 	if (rc == 0)
-		return fail(err, ACCT_NOT_FOUND, "section", "unknown section '%s'", name);
+		return ruled(err, "section_unknown",
+		             fail(err, ACCT_NOT_FOUND, "section", "unknown section '%s'", name));
 	*id = s.id;
 	db_section_free(&s);
 	return ACCT_OK;
@@ -184,12 +201,13 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
 	int rc;
 
 	if (spec->username == NULL || !auth_username_valid(spec->username))
-		return fail(
-		    err, ACCT_INVALID, "username",
-		    "an account name has 2 to 64 characters (letters, digits, '.', '_', '-') "
-		    "and starts with a letter");
+		return ruled(err, "username",
+		             fail(err, ACCT_INVALID, "username",
+		                  "an account name has 2 to 64 characters (letters, digits, '.', '_', "
+		                  "'-') and starts with a letter"));
 	if (spec->role == NULL)
-		return fail(err, ACCT_INVALID, "role", "a role is required");
+		return ruled(err, "role_required",
+		             fail(err, ACCT_INVALID, "role", "a role is required"));
 	e = check_fields(err, spec->role, spec->display_name, spec->email, spec->phone);
 	if (e != ACCT_OK)
 		return e;
@@ -207,12 +225,14 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
 
 		weak = auth_password_refused(&person, password);
 		if (weak != NULL)
-			return fail(err, ACCT_WEAK, "password", "%s", weak);
+			return ruled(err, auth_password_rule(weak),
+			             fail(err, ACCT_WEAK, "password", "%s", weak));
 	} else {
 		auth_one_time_password(spec->username, otp);
 	}
 	if (needs_section(spec->role) && (spec->section == NULL || spec->section[0] == '\0'))
-		return fail(err, ACCT_INVALID, "section", "a %s needs a section", spec->role);
+		return ruled(err, "section_needed",
+		             fail(err, ACCT_INVALID, "section", "a %s needs a section", spec->role));
 	auth_pwhash_enter(app);
 	rc = auth_hash_password(password ? password : otp, password == NULL, hash);
 	auth_pwhash_leave(app);
@@ -241,8 +261,9 @@ account_create(struct app *app, struct db_conn *c, const struct actor *who,
 		return storage(c, err);
 	if (rc == 1) {
 		db_rollback(c);
-		return fail(err, ACCT_EXISTS, "username", "an account named '%s' exists already",
-		            spec->username);
+		return ruled(err, "exists",
+		             fail(err, ACCT_EXISTS, "username", "an account named '%s' exists already",
+		                  spec->username));
 	}
 	snprintf(detail, sizeof(detail), "role %s%s%s%s", spec->role,
 	         a.section_id ? ", section " : "", a.section_id ? spec->section : "",
@@ -296,15 +317,18 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 	for (i = 0; !known && i < sizeof(statuses) / sizeof(statuses[0]); i++)
 		known = strcmp(ch->status, statuses[i]) == 0;
 	if (!known)
-		return fail(err, ACCT_INVALID, "status",
-		            "unknown status '%s' (active, suspended, revoked)", ch->status);
+		return ruled(err, "status_unknown",
+		             fail(err, ACCT_INVALID, "status",
+		                  "unknown status '%s' (active, suspended, revoked)", ch->status));
 	/* no administrator locks themself out, whichever way in they use */
 	if (who != NULL && who->id != 0 && who->name != NULL && strcmp(username, who->name) == 0 &&
 	    ((ch->status != NULL && strcmp(ch->status, "active") != 0) ||
 	     (ch->role != NULL && strcmp(ch->role, "admin") != 0)))
-		return fail(err, ACCT_INVALID,
-		            ch->role != NULL && strcmp(ch->role, "admin") != 0 ? "role" : "status",
-		            "you cannot suspend, revoke or demote your own account");
+		return ruled(err, "self",
+		             fail(err, ACCT_INVALID,
+		                  ch->role != NULL && strcmp(ch->role, "admin") != 0 ? "role"
+		                                                                     : "status",
+		                  "you cannot suspend, revoke or demote your own account"));
 	if (ch->reset_password) {
 		auth_one_time_password(username, otp);
 		if (auth_hash_password(otp, 1, hash) != 0)
@@ -319,15 +343,18 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 		return storage(c, err);
 	if (rc == 0) {
 		db_rollback(c);
-		return fail(err, ACCT_NOT_FOUND, NULL, "there is no account named '%s'", username);
+		return ruled(err, "not_found", fail(err, ACCT_NOT_FOUND, NULL,
+		                                    "there is no account named '%s'", username));
 	}
 	ways = escalation_ways(&a);
 	if (strcmp(a.status, "revoked") == 0 &&
 	    ((ch->status != NULL && strcmp(ch->status, "revoked") != 0) || ch->reset_password)) {
 		db_rollback(c);
 		db_account_free(&a);
-		return fail(err, ACCT_INVALID, "status",
-		            "the account '%s' is revoked; revoked accounts stay revoked", username);
+		return ruled(err, "revoked",
+		             fail(err, ACCT_INVALID, "status",
+		                  "the account '%s' is revoked; revoked accounts stay revoked",
+		                  username));
 	}
 	if (ch->set_section) {
 		e = find_section(c, ch->section, &section_id, err);
@@ -352,8 +379,9 @@ account_change(struct app *app, struct db_conn *c, const struct actor *who, cons
 	    needs_section(ch->role != NULL ? ch->role : role_name(a.role)) && a.section_id == 0) {
 		db_rollback(c);
 		db_account_free(&a);
-		return fail(err, ACCT_INVALID, "section", "a %s needs a section",
-		            ch->role != NULL ? ch->role : role_name(a.role));
+		return ruled(err, "section_needed",
+		             fail(err, ACCT_INVALID, "section", "a %s needs a section",
+		                  ch->role != NULL ? ch->role : role_name(a.role)));
 	}
 	if (ch->role != NULL) {
 		note_change(detail, sizeof(detail), "role", role_name(a.role), ch->role);
@@ -438,23 +466,27 @@ account_set_password(struct app *app, struct db_conn *c, const struct actor *who
 
 	weak = auth_password_weak(username, password);
 	if (weak != NULL)
-		return fail(err, ACCT_WEAK, "password", "%s", weak);
+		return ruled(err, auth_password_rule(weak),
+		             fail(err, ACCT_WEAK, "password", "%s", weak));
 	rc = db_account_by_name(c, username, &a);
 	if (rc < 0)
 		return fail(err, ACCT_ERROR, NULL, "storage error: %s", db_errmsg(c));
 	if (rc == 0)
-		return fail(err, ACCT_NOT_FOUND, NULL, "there is no account named '%s'", username);
+		return ruled(err, "not_found", fail(err, ACCT_NOT_FOUND, NULL,
+		                                    "there is no account named '%s'", username));
 	{
 		struct auth_person person = {a.username, a.display_name, a.email, a.phone};
 
 		weak = auth_password_refused(&person, password);
 		if (weak != NULL) {
-			e = fail(err, ACCT_WEAK, "password", "%s", weak);
+			e = ruled(err, auth_password_rule(weak),
+			          fail(err, ACCT_WEAK, "password", "%s", weak));
 			goto out;
 		}
 	}
 	if (strcmp(a.status, "revoked") == 0) {
-		e = fail(err, ACCT_INVALID, "status", "the account '%s' is revoked", username);
+		e = ruled(err, "revoked",
+		          fail(err, ACCT_INVALID, "status", "the account '%s' is revoked", username));
 		goto out;
 	}
 	/* Not one of the last DB_PASSWORD_HISTORY: the current one and the former ones. */
@@ -469,9 +501,10 @@ account_set_password(struct app *app, struct db_conn *c, const struct actor *who
 	rc = reused ? 0 : auth_hash_password(password, 0, hash);
 	auth_pwhash_leave(app);
 	if (reused) {
-		e = fail(err, ACCT_WEAK, "password",
-		         "the password must differ from the last %d passwords",
-		         DB_PASSWORD_HISTORY);
+		e = ruled(err, "password_history",
+		          fail(err, ACCT_WEAK, "password",
+		               "the password must differ from the last %d passwords",
+		               DB_PASSWORD_HISTORY));
 		goto out;
 	}
 	if (rc != 0) {

@@ -11,9 +11,9 @@
 
 #define DETAIL_MAX 1024 /* bytes of the audit detail of one change (8 keys fit easily) */
 
-/* Checks a section's name (NULL: not given) and e-mail (NULL or "": none). 0, or -1 with err. */
+/* Checks a section's name (NULL: not given). 0, or -1 with err. */
 static int
-section_check(const char *name, const char *email, struct core_error *err)
+section_check(const char *name, struct core_error *err)
 {
 	size_t i;
 	long chars;
@@ -32,10 +32,29 @@ section_check(const char *name, const char *email, struct core_error *err)
 			return core_fail(err, CORE_INVALID, "name",
 			                 "a section name has 1 to %d characters", CORE_SECTION_NAME_MAX);
 	}
-	if (email != NULL && email[0] != '\0' &&
-	    (strlen(email) > CORE_SECTION_EMAIL_MAX || strchr(email, '@') == NULL ||
-	     text_check(email, strlen(email), 0) < 0))
-		return core_fail(err, CORE_INVALID, "email", "'%.254s' is not an e-mail address",
+	return 0;
+}
+
+/* A section's e-mail address as an administrator types it (not "": none), tidied into out as
+ * an account's is (email_tidy_account: no blanks around it, a full-width \xef\xbc\xa0 or
+ * \xef\xbc\x8e read as @ or '.', one address alone) and UTF-8 text; the one the section has
+ * (stored, NULL for a new section) is kept as it is. 0, or -1 with err (field "email"). */
+static int
+section_email(const char *email, const char *stored, char out[EMAIL_TIDY_SIZE],
+              struct core_error *err)
+{
+	size_t len = strlen(email);
+
+	if (stored != NULL && strcmp(email, stored) == 0 && len < EMAIL_TIDY_SIZE) {
+		memcpy(out, email, len + 1);
+		return 0;
+	}
+	if (!email_tidy_account(email, out) || strlen(out) > CORE_SECTION_EMAIL_MAX ||
+	    text_check(out, strlen(out), 0) < 0)
+		return core_fail(err, CORE_INVALID, "email",
+		                 "'%.254s' is not an e-mail address: give one address alone, such as "
+		                 "office@example.gov.cn (blanks around it and a full-width \xef\xbc\xa0 "
+		                 "or \xef\xbc\x8e are fine; no name, no list)",
 		                 email);
 	return 0;
 }
@@ -44,14 +63,20 @@ int
 core_section_add(struct app *app, struct db_conn *c, const struct actor *who, const char *name,
                  const char *email, int64_t now, int64_t *id, struct core_error *err)
 {
+	char mail[EMAIL_TIDY_SIZE];
 	int rc;
 
 	(void)app;
 	err->code = CORE_OK;
 	if (name == NULL)
 		return core_fail(err, CORE_INVALID, "name", "name is required");
-	if (section_check(name, email, err) != 0)
+	if (section_check(name, err) != 0)
 		return -1;
+	if (email != NULL && email[0] != '\0') {
+		if (section_email(email, NULL, mail, err) != 0)
+			return -1;
+		email = mail;
+	}
 	if (db_begin(c) != 0)
 		return core_fail(err, CORE_BUSY, NULL, "the section cannot be stored now");
 	rc = db_section_add(c, name, email != NULL && email[0] != '\0' ? email : NULL, now, id);
@@ -75,14 +100,14 @@ core_section_update(struct app *app, struct db_conn *c, const struct actor *who,
                     int64_t now, struct db_section *out, struct core_error *err)
 {
 	struct db_section s, other;
-	char own[DETAIL_MAX];
+	char own[DETAIL_MAX], mail[EMAIL_TIDY_SIZE];
 	char *copy;
 	int rc;
 
 	(void)app;
 	err->code = CORE_OK;
 	memset(&s, 0, sizeof(s));
-	if (section_check(name, email, err) != 0)
+	if (section_check(name, err) != 0)
 		return -1;
 	if (db_begin(c) != 0)
 		return core_fail(err, CORE_BUSY, NULL, "the section cannot be stored now");
@@ -93,6 +118,14 @@ core_section_update(struct app *app, struct db_conn *c, const struct actor *who,
 			return core_fail(err, CORE_ERROR, NULL, "the section cannot be read");
 		return core_fail(err, CORE_NOT_FOUND, NULL, "there is no section %lld",
 		                 (long long)id);
+	}
+	if (email != NULL && email[0] != '\0') {
+		if (section_email(email, s.email, mail, err) != 0) {
+			db_rollback(c);
+			db_section_free(&s);
+			return -1;
+		}
+		email = mail;
 	}
 	snprintf(own, sizeof(own), "name: %s -> %s, email: %s -> %s, active: %d -> %d", s.name,
 	         name ? name : s.name, s.email ? s.email : "-",

@@ -866,6 +866,10 @@ struct auth_person {
  * name, display name, e-mail local part or six digits in a row of the phone number. NULL if
  * acceptable, else a static sentence naming the rule. */
 const char *auth_password_refused(const struct auth_person *who, const char *pw);
+/* The rule a sentence of auth_password_weak or auth_password_refused names, for a message in
+ * the reader's language: "password_" and short, long, control, classes, username, common,
+ * display_name, email or phone; NULL for another text. */
+const char *auth_password_rule(const char *why);
 /* Hashes pw with argon2id into out (AUTH_HASH_SIZE bytes). generated: 1 for a random one-time
  * password (high entropy: the minimum cost is enough), 0 for a chosen one (interactive cost).
  * Returns 0 or -1 (out of memory). */
@@ -942,6 +946,12 @@ enum acct_err {
 
 struct acct_error {
 	const char *field; /* static: the field at fault, or NULL */
+	const char *rule;  /* static: the rule broken, for a message in the reader's language (the
+	                    * admin page's "admin.acct_RULE"): username, exists, role_required,
+	                    * role_unknown, text_long, text_control, email, phone, phone_sms,
+	                    * section_unknown, section_needed, status_unknown, self, revoked,
+	                    * not_found, password_history, and auth_password_rule's for a
+	                    * refused password; NULL for the others (message in English) */
 	char message[256];
 };
 
@@ -1482,6 +1492,8 @@ struct stats_section {
 	double avg_wd, p90_wd;  /* working days from receipt to reply: mean, 90th percentile */
 };
 
+#define STATS_NO_SECTION "(no section)" /* the row of the items no section holds yet */
+
 struct stats_report {
 	struct stats_period period;
 	sla_day end_day;              /* open and overdue are counted at the end of this day:
@@ -1489,6 +1501,8 @@ struct stats_report {
 	struct stats_section *sections; /* ranked, best first; owned */
 	size_t n;
 	struct db_stats_row unassigned; /* items with no section yet */
+	int64_t only_section;         /* the one section reported, or 0: every section, and then
+	                               * the unassigned row too */
 };
 
 /* Checks a ranking specification (configuration key stats_rank): criteria separated by commas,
@@ -1501,8 +1515,11 @@ int stats_compute(struct app *app, struct db_conn *c, const struct stats_period 
                   int64_t only_section, int64_t now, struct stats_report *out,
                   struct core_error *err);
 void stats_report_free(struct stats_report *r);
-/* The report as CSV (the UTF-8 byte order mark, then RFC 4180: a header line, one line per section in rank order, CRLF; rates
- * with four decimals, empty when missing): a new string the caller frees, or NULL. */
+/* The report as CSV (the UTF-8 byte order mark, then RFC 4180: a header line, one line per
+ * section in rank order, CRLF; rates with four decimals, empty when missing; for every section,
+ * a last line "(no section)" with no rank and the unassigned counts that `civicdesk stats`
+ * and the JSON's "unassigned" give, its other cells empty): a new string the caller frees, or
+ * NULL. */
 char *stats_csv_new(const struct stats_report *r);
 /* Brings the facts of item (as just stored, after `action` — a history action name, or NULL)
  * up to date inside the caller's transaction on c: called by every change of an item (txn.c,

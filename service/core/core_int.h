@@ -21,6 +21,22 @@ int intake_batch_end(void *cls, struct db_conn *c);
 /* The CJK unified ideographs U+4E00..U+9FFF of one script only (lang_hanzi.c, written by
  * tools/gen_hanzi.py): bit (cp - 0x4E00) set when GB 2312 has it and Big5 not (hans), or Big5
  * and not GB 2312 (hant). */
+/* The password policy's refusals (passwords.c, pwcheck.c), one text each, which
+ * auth_password_rule names. */
+#define PW_TOO_LONG "the password must be at most 256 bytes long"
+#define PW_CONTROL "the password must not contain control characters"
+#define PW_SHORT "the password must be at least 8 characters long"
+#define PW_CLASSES                                                                            \
+	"the password must use at least 3 of: lower-case letters, upper-case letters, digits, "   \
+	"symbols"
+#define PW_USERNAME "the password must not contain the account name"
+#define PW_COMMON                                                                             \
+	"the password is a common password or a variant of one (on the list of common passwords " \
+	"civicdesk refuses)"
+#define PW_DISPLAY_NAME "the password must not contain the account's display name"
+#define PW_EMAIL "the password must not contain the account's e-mail address"
+#define PW_PHONE "the password must not contain the account's phone number"
+
 #define LANG_HANZI_FIRST 0x4E00
 #define LANG_HANZI_BYTES ((0x9FFF - LANG_HANZI_FIRST + 1 + 7) / 8)
 extern const unsigned char lang_hans_bits[LANG_HANZI_BYTES];

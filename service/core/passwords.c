@@ -36,14 +36,14 @@ auth_password_weak(const char *username, const char *pw)
 	int lower = 0, upper = 0, digit = 0, symbol = 0;
 
 	if (len > AUTH_PASSWORD_MAX)
-		return "the password must be at most 256 bytes long";
+		return PW_TOO_LONG;
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)pw[i];
 
 		if ((ch & 0xC0) != 0x80)
 			chars++;
 		if (ch < 0x20 || ch == 0x7f)
-			return "the password must not contain control characters";
+			return PW_CONTROL;
 		if (ch >= 'a' && ch <= 'z')
 			lower = 1;
 		else if (ch >= 'A' && ch <= 'Z')
@@ -54,13 +54,31 @@ auth_password_weak(const char *username, const char *pw)
 			symbol = 1;
 	}
 	if (chars < 8)
-		return "the password must be at least 8 characters long";
+		return PW_SHORT;
 	if (lower + upper + digit + symbol < 3)
-		return "the password must use at least 3 of: lower-case letters, upper-case "
-		       "letters, "
-		       "digits, symbols";
+		return PW_CLASSES;
 	if (username != NULL && username[0] != '\0' && strcasestr(pw, username) != NULL)
-		return "the password must not contain the account name";
+		return PW_USERNAME;
+	return NULL;
+}
+
+const char *
+auth_password_rule(const char *why)
+{
+	static const struct {
+		const char *text, *rule;
+	} rules[] = {
+	    {PW_TOO_LONG, "password_long"},      {PW_CONTROL, "password_control"},
+	    {PW_SHORT, "password_short"},        {PW_CLASSES, "password_classes"},
+	    {PW_USERNAME, "password_username"},  {PW_COMMON, "password_common"},
+	    {PW_DISPLAY_NAME, "password_display_name"}, {PW_EMAIL, "password_email"},
+	    {PW_PHONE, "password_phone"},
+	};
+	size_t i;
+
+	for (i = 0; why != NULL && i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (strcmp(why, rules[i].text) == 0)
+			return rules[i].rule;
 	return NULL;
 }
 

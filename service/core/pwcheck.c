@@ -190,12 +190,11 @@ auth_password_refused(const struct auth_person *who, const char *pw)
 	variants(pw, v);
 	for (i = 0; i < PW_VARIANTS; i++)
 		if (blocklisted(v[i]))
-			return "the password is a common password or a variant of one (on the list of "
-			       "common passwords civicdesk refuses)";
+			return PW_COMMON;
 	if (contains_name(v, who->username, "._-"))
-		return "the password must not contain the account name";
+		return PW_USERNAME;
 	if (contains_name(v, who->display_name, " .·-_"))
-		return "the password must not contain the account's display name";
+		return PW_DISPLAY_NAME;
 	if (who->email != NULL && (at = strchr(who->email, '@')) != NULL) {
 		char local[PW_BUF];
 		size_t len = (size_t)(at - who->email);
@@ -204,10 +203,10 @@ auth_password_refused(const struct auth_person *who, const char *pw)
 			memcpy(local, who->email, len);
 			local[len] = '\0';
 			if (contains_name(v, local, "._-+"))
-				return "the password must not contain the account's e-mail address";
+				return PW_EMAIL;
 		}
 	}
 	if (contains_phone(pw, who->phone))
-		return "the password must not contain the account's phone number";
+		return PW_PHONE;
 	return NULL;
 }

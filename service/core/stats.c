@@ -722,6 +722,7 @@ stats_compute(struct app *app, struct db_conn *c, const struct stats_period *p,
 
 	memset(&r, 0, sizeof(r));
 	r.period = *p;
+	r.only_section = only_section;
 	r.end_day = p->to < today ? p->to : today;
 	if (rank_parse(app->cfg.stats_rank, order, msg, sizeof(msg)) != 0)
 		return core_fail(err, CORE_ERROR, NULL, "%s", msg);
@@ -882,6 +883,15 @@ stats_csv_new(const struct stats_report *r)
 		            (long long)n->reopened, (long long)n->supervised, avg, p90) != 0)
 			goto fail;
 	}
+	/* the items no section holds yet, as `civicdesk stats` prints them and the JSON's
+	 * "unassigned" counts them: the same five figures, the rest (which need a section) empty */
+	if (r->only_section == 0 &&
+	    buf_add(&b, &len, &cap,
+	            "%s,%s,%s,\"" STATS_NO_SECTION "\",,%lld,,,,,,%lld,%lld,%lld,%lld,,,,,,,,,,,,,,\r\n",
+	            r->period.label, from, to, (long long)r->unassigned.received,
+	            (long long)r->unassigned.open, (long long)r->unassigned.overdue,
+	            (long long)r->unassigned.rejected, (long long)r->unassigned.merged) != 0)
+		goto fail;
 	return b;
 fail:
 	free(b);

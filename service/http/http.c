@@ -1530,11 +1530,77 @@ resolve(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
 	return 0;
 }
 
-struct http_server *
-http_start(struct app *app, const struct route *routes, size_t nroutes, int *port)
+/* The port of listen ("host:port"), for the advice of a refused bind. */
+static const char *
+listen_port(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+
+	return colon != NULL ? colon + 1 : listen;
+}
+
+int
+http_listen(const char *where, int *fd, char *err, size_t errsize)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	int s, e, on = 1;
+
+	if (resolve(where, &ss, &len) != 0) {
+		snprintf(err, errsize, "listen: '%s' is not host:port", where);
+		return -1;
+	}
+	/* as libmicrohttpd would: SO_REUSEADDR (a restart finds its old connections in
+	 * TIME_WAIT), IPv6 only on an IPv6 address, non-blocking for the thread pool */
+	s = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		snprintf(err, errsize, "cannot listen on %s: socket: %s", where, strerror(errno));
+		return -1;
+	}
+	if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    (ss.ss_family == AF_INET6 &&
+	     setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0)) {
+		snprintf(err, errsize, "cannot listen on %s: setsockopt: %s", where, strerror(errno));
+		close(s);
+		return -1;
+	}
+	if (bind(s, (struct sockaddr *)&ss, len) == 0 && listen(s, SOMAXCONN) == 0) {
+		*fd = s;
+		return 0;
+	}
+	e = errno;
+	close(s);
+	if (e == EADDRINUSE)
+		snprintf(err, errsize,
+		         "cannot listen on %s: the address is already in use, by another civicdesk serve "
+		         "or another program (`ss -ltnp 'sport = :%s'` names it); stop that one, or give "
+		         "this one another port with `listen = HOST:PORT` in civicdesk.conf, "
+		         "CIVICDESK_LISTEN=HOST:PORT or serve --listen HOST:PORT",
+		         where, listen_port(where));
+	else if (e == EACCES)
+		snprintf(err, errsize,
+		         "cannot listen on %s: permission denied (a port below 1024 needs root); give a "
+		         "port above 1023 with `listen = HOST:PORT` in civicdesk.conf, "
+		         "CIVICDESK_LISTEN=HOST:PORT or serve --listen HOST:PORT, behind a reverse proxy",
+		         where);
+	else if (e == EADDRNOTAVAIL)
+		snprintf(err, errsize,
+		         "cannot listen on %s: no network interface of this machine has that address; "
+		         "give one it has (127.0.0.1 for a reverse proxy on this machine) with "
+		         "`listen = HOST:PORT` in civicdesk.conf, CIVICDESK_LISTEN=HOST:PORT or serve "
+		         "--listen HOST:PORT",
+		         where);
+	else
+		snprintf(err, errsize, "cannot listen on %s: %s", where, strerror(e));
+	return -1;
+}
+
+struct http_server *
+http_start(struct app *app, const struct route *routes, size_t nroutes, int listen_fd,
+           int *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 	/* epoll, not poll. libmicrohttpd 0.9.75 on epoll takes a suspended connection out of its
 	 * epoll set and puts it back after the answer, once a read finds nothing: epoll_ctl twice
 	 * and a recv more per submission (7.3 system calls on the I/O threads under wrk, the
@@ -1543,19 +1609,21 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 	 * the CPU per submission (issue 20, bench/RESULTS.md). bench/ceiling.c is set up the same. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	const union MHD_DaemonInfo *info;
 	struct http_server *srv;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads;
 	size_t i;
 
-	if (resolve(app->cfg.listen, &ss, &len) != 0) {
-		log_err("listen: '%s' is not host:port", app->cfg.listen);
+	if (getsockname(listen_fd, (struct sockaddr *)&ss, &len) != 0) {
+		log_err("listen: %s", strerror(errno));
+		close(listen_fd);
 		return NULL;
 	}
 	srv = calloc(1, sizeof(*srv));
-	if (srv == NULL)
+	if (srv == NULL) {
+		close(listen_fd);
 		return NULL;
+	}
 	threads = cpus < 1 ? 1u : cpus > HTTP_IO_THREADS_MAX ? HTTP_IO_THREADS_MAX : (unsigned)cpus;
 	randombytes_buf(srv->id_key, sizeof(srv->id_key));
 	srv->reader_cache_kib = HTTP_READER_CACHE_KIB / (long)threads;
@@ -1576,7 +1644,7 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 		flags |= MHD_USE_IPv6;
 	srv->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_LISTEN_SOCKET, listen_fd,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, uri_seen,
 		srv, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)app->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -1584,8 +1652,8 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 		(unsigned)app->cfg.http_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)HTTP_CONNECTION_MEMORY,
 		MHD_OPTION_END);
-	if (srv->mhd == NULL) {
-		log_err("cannot listen on %s", app->cfg.listen);
+	if (srv->mhd == NULL) { /* it said why (MHD_USE_ERROR_LOG); the socket is left to exit */
+		log_err("cannot serve on %s", app->cfg.listen);
 		access_log_stop(&srv->log);
 		pthread_cond_destroy(&srv->resumed);
 		pthread_cond_destroy(&srv->work);
@@ -1594,8 +1662,8 @@ http_start(struct app *app, const struct route *routes, size_t nroutes, int *por
 		free(srv);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	*port = info ? info->port : 0;
+	*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                       : ((struct sockaddr_in *)&ss)->sin_port);
 	return srv;
 }
 

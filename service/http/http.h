@@ -102,11 +102,17 @@ void resp_header_join(struct resp *resp, const char *name, const char *prefix, c
 void resp_take(struct resp *resp, int status, const char *content_type, char *body, size_t len);
 void resp_free(struct resp *resp);
 
-/* Starts libmicrohttpd on app->cfg.listen serving the nroutes routes (lent for the server's
- * lifetime); writes the port actually bound (for ":0"). A new server (http_stop frees it), or
- * NULL with the reason logged. */
+/* Binds and listens on where ("host:port", "[v6]:port"; port 0: any free one) before the
+ * server starts, so that a refused address stops the start early. 0 with the socket in *fd, or
+ * -1 with one line in err naming the address, the reason and what to do (for an address in
+ * use: another civicdesk or program holds it; the listen setting). */
+int http_listen(const char *where, int *fd, char *err, size_t errsize);
+/* Starts libmicrohttpd on listen_fd (from http_listen; taken: http_stop closes it, a failed
+ * start leaves it to the process's exit, as libmicrohttpd may have closed it) serving the
+ * nroutes routes (lent for the server's lifetime); writes the port bound (for ":0").
+ * A new server (http_stop frees it), or NULL with the reason logged. */
 struct http_server *http_start(struct app *app, const struct route *routes, size_t nroutes,
-                               int *port);
+                               int listen_fd, int *port);
 void http_stop(struct http_server *s);
 
 /* Called by a handler running on an I/O thread (req->io_thread) instead of waiting: nothing is

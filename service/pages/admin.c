@@ -584,6 +584,57 @@ actor_of(struct page *pg)
 	return who;
 }
 
+/* An account's refusal in the page's language: the catalogue's message for the rule core
+ * names (acct_error.rule), else core's sentence (in English, marked so by refused). */
+static const char *
+acct_message(struct page *pg, enum acct_err e, const struct acct_error *err)
+{
+	static const struct {
+		const char *rule, *key;
+	} msgs[] = {
+	    {"username", "admin.acct_username"},
+	    {"exists", "admin.acct_exists"},
+	    {"role_required", "admin.acct_role_required"},
+	    {"role_unknown", "admin.acct_role_unknown"},
+	    {"text_long", "admin.acct_text_long"},
+	    {"text_control", "admin.acct_text_control"},
+	    {"email", "admin.acct_email"},
+	    {"phone", "admin.acct_phone"},
+	    {"phone_sms", "admin.acct_phone_sms"},
+	    {"section_unknown", "admin.acct_section_unknown"},
+	    {"section_needed", "admin.acct_section_needed"},
+	    {"status_unknown", "admin.acct_status_unknown"},
+	    {"self", "admin.acct_self"},
+	    {"revoked", "admin.acct_revoked"},
+	    {"not_found", "admin.no_account"},
+	};
+	size_t i;
+
+	if (e == ACCT_ERROR)
+		return page_msg(pg, "err.internal");
+	for (i = 0; err->rule != NULL && i < sizeof(msgs) / sizeof(msgs[0]); i++)
+		if (strcmp(err->rule, msgs[i].rule) == 0)
+			return page_msg(pg, msgs[i].key);
+	return err->message;
+}
+
+/* A section's refusal (core_section_add, core_section_update) in the page's language. */
+static const char *
+sec_message(struct page *pg, const struct core_error *err)
+{
+	if (err->code == CORE_CONFLICT)
+		return page_msg(pg, "admin.sec_exists");
+	if (err->code == CORE_NOT_FOUND)
+		return page_msg(pg, "admin.no_section_found");
+	if (err->code == CORE_BUSY || err->code == CORE_ERROR)
+		return page_msg(pg, "err.internal");
+	if (err->code == CORE_INVALID && err->field != NULL && strcmp(err->field, "name") == 0)
+		return page_msg(pg, "admin.sec_name");
+	if (err->code == CORE_INVALID && err->field != NULL && strcmp(err->field, "email") == 0)
+		return page_msg(pg, "admin.sec_email");
+	return err->message;
+}
+
 static int
 acct_status(enum acct_err e)
 {
@@ -677,7 +728,7 @@ pg_admin_account_add(struct req *req, struct resp *resp)
 	e = account_create(req->app, req->db, &who, &spec, NULL, otp, &err);
 	if (e != ACCT_OK) {
 		refused(&pg, acct_status(e), "acc", err.field ? err.field : "username",
-		        err.message);
+		        acct_message(&pg, e, &err));
 		sodium_memzero(otp, sizeof(otp));
 		return;
 	}
@@ -750,7 +801,7 @@ pg_admin_account_change(struct req *req, struct resp *resp)
 	db_account_free(&cur);
 	e = account_change(req->app, req->db, &who, req->params[0], &ch, otp, &err);
 	if (e != ACCT_OK) {
-		refused(&pg, acct_status(e), NULL, NULL, err.message);
+		refused(&pg, acct_status(e), NULL, NULL, acct_message(&pg, e, &err));
 		sodium_memzero(otp, sizeof(otp));
 		return;
 	}
@@ -784,7 +835,8 @@ pg_admin_section_add(struct req *req, struct resp *resp)
 	                    json_string(page_field(&pg, "email") ? page_field(&pg, "email") : ""));
 	if (core_section_add(req->app, req->db, &who, given(&pg, "name"), page_field(&pg, "email"),
 	                     req->now, &id, &err) != 0) {
-		refused(&pg, core_status(&err), "sec", err.field ? err.field : "name", err.message);
+		refused(&pg, core_status(&err), "sec", err.field ? err.field : "name",
+		        sec_message(&pg, &err));
 		return;
 	}
 	page_redirect(&pg, "/staff/admin?done=section_added#sections-title");
@@ -814,7 +866,7 @@ pg_admin_section_change(struct req *req, struct resp *resp)
 	                        page_field(&pg, "email") ? page_field(&pg, "email") : "",
 	                        page_field(&pg, "active") != NULL, NULL, req->now, NULL,
 	                        &err) != 0) {
-		refused(&pg, core_status(&err), NULL, NULL, err.message);
+		refused(&pg, core_status(&err), NULL, NULL, sec_message(&pg, &err));
 		return;
 	}
 	page_redirect(&pg, "/staff/admin?done=section_changed#sections-title");

@@ -444,6 +444,33 @@ pg_staff_password_get(struct req *req, struct resp *resp)
 	password_form(&pg, 200, NULL);
 }
 
+/* Why a new password was refused, in the page's language: the catalogue's message for the
+ * rule core names (acct_error.rule), else core's sentence. */
+static const char *
+password_refusal(struct page *pg, const struct acct_error *err)
+{
+	static const struct {
+		const char *rule, *key;
+	} msgs[] = {
+	    {"password_short", "password.refused_short"},
+	    {"password_long", "password.refused_long"},
+	    {"password_control", "password.refused_control"},
+	    {"password_classes", "password.refused_classes"},
+	    {"password_username", "password.refused_username"},
+	    {"password_common", "password.refused_common"},
+	    {"password_display_name", "password.refused_display_name"},
+	    {"password_email", "password.refused_email"},
+	    {"password_phone", "password.refused_phone"},
+	    {"password_history", "password.refused_history"},
+	};
+	size_t i;
+
+	for (i = 0; err->rule != NULL && i < sizeof(msgs) / sizeof(msgs[0]); i++)
+		if (strcmp(err->rule, msgs[i].rule) == 0)
+			return page_msg(pg, msgs[i].key);
+	return err->message;
+}
+
 void
 pg_staff_password_post(struct req *req, struct resp *resp)
 {
@@ -492,7 +519,8 @@ pg_staff_password_post(struct req *req, struct resp *resp)
 	memset(&err, 0, sizeof(err));
 	if (account_set_password(req->app, req->db, &who, pg.staff->username, new, 0,
 	                         pg.staff->token_hash, &err) != ACCT_OK) {
-		snprintf(msg, sizeof(msg), "%s %s", page_msg(&pg, "password.failed"), err.message);
+		snprintf(msg, sizeof(msg), "%s %s", page_msg(&pg, "password.failed"),
+		         password_refusal(&pg, &err));
 		password_form(&pg, 400, msg);
 		return;
 	}

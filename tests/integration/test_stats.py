@@ -320,6 +320,8 @@ class Statistics(StatsBase):
         lines = r.body.decode("utf-8-sig").split("\r\n")
         head = lines[0].split(",")
         rows = [dict(zip(head, line.split(","))) for line in lines[1:] if line]
+        # the last row: the items no section holds (test_ops.StatsCsvNoSection)
+        self.assertEqual(rows.pop()["section"], '"(no section)"')
         self.assertEqual(len(rows), len(js["sections"]))
         for row, s in zip(rows, js["sections"]):
             self.assertEqual(row["section"].strip('"'), s["section"])
