@@ -671,12 +671,16 @@ class AcknowledgedTogether(peers.PeerTest, unittest.TestCase):
                                   Auto_Submitted="auto-replied").startswith("ignored: "))
         self.assertTrue(self.send(who, "来信", "退信通知。", "2025-11-14T13:30",
                                   Return_Path="<>").startswith("ignored: "))
+        daemon = "MAILER-DAEMON@citizen.example"
+        self.assertTrue(self.send(daemon, "来信", "Undelivered mail.", "2025-11-14T13:40"
+                                  ).startswith("ignored: "))
         at_moment(self.server, "2025-11-15T09:59")
         self.assertEqual(len(self.mails(who)), 1, "nothing more within the interval")
         # the moment the interval allows: b's and c's acknowledgements, in one e-mail
         at_moment(self.server, "2025-11-15T10:00")
         got = self.mails(who)
         self.assertEqual(len(got), 2, [m["subject"] for m in got])
+        self.assertEqual(self.mails(daemon), [])
         both = got[1]["body"]
         part_b, part_c = self.part(both, b), self.part(both, c)
         self.assertIn("We have received your message", part_b)
