@@ -362,6 +362,57 @@ class CombinedBounce(peers.PeerTest, unittest.TestCase):
         self.assertEqual([x[1] for x in rows()], ["failed", "failed"])
 
 
+class AcknowledgedTogetherPolled(peers.PeerTest, unittest.TestCase):
+    """The same rule for letters polled from a real Dovecot, where several letters of one
+    address are stored in one transaction of the group commit: the first is acknowledged at
+    once, the others together at the moment the interval allows, each code working."""
+    PREFIX = "civicdesk-ackpolled-"
+
+    def test_polled_in_one_batch(self):
+        import re
+        import dovecot
+        from test_mailin import letter
+        smtp, sms = self.peer("smtp"), self.peer("sms")
+        dc = dovecot.Dovecot().start()
+        self.addCleanup(dc.cleanup)
+        self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-14T10:00", {
+            "CIVICDESK_IMAP_URL": dc.url, "CIVICDESK_IMAP_INTERVAL": "1"})
+        who = "polled@citizen.example"
+        dc.append([letter("井盖缺失", "人民路口的井盖不见了。", sender=who, msgid="p1@citizen.example"),
+                   letter("Noise at night", "The building site works until 2 a.m.", sender=who,
+                          msgid="p2@citizen.example"),
+                   letter("垃圾清运", "小区垃圾三天没有清运。", sender=who, msgid="p3@citizen.example")])
+
+        def items():
+            with sqlite3.connect(self.server.db, timeout=30) as d:
+                return d.execute("SELECT i.tracking FROM mail_in m JOIN items i ON "
+                                 "i.id = m.item_id ORDER BY m.id").fetchall()
+        ts = [t for (t,) in peers.wait_for(lambda: len(items()) == 3 and items(), 60,
+                                           "the three letters polled")]
+
+        def mails():
+            return [m for m in smtp.records() if who in m.get("rcpt", [])]
+        first = peers.wait_for(mails, 30, "the first acknowledgement")
+        at_moment(self.server, "2025-11-15T09:59")
+        self.assertEqual(len(mails()), 1, [m["subject"] for m in mails()])
+        self.assertIn(ts[0], first[0]["body"])
+        at_moment(self.server, "2025-11-15T10:00")
+        got = mails()
+        self.assertEqual(len(got), 2, [m["subject"] for m in got])
+        codes = {ts[0]: re.search(r"查询码：(\S+)", got[0]["body"]).group(1)}
+        for part in got[1]["body"].split("\n==== ")[1:]:
+            t = re.search(r"XJ-\d{8}-\d{5}", part).group(0)
+            codes[t] = re.search(r"(?:查询码：|Query code: )(\S+)", part).group(1)
+        self.assertEqual(sorted(codes), sorted(ts))
+        for t in ts:
+            r = self.server.request("GET", "/api/v1/track/" + t,
+                                    headers={"X-Query-Code": codes[t]})
+            self.assertEqual(r.status, 200, r)
+            r = self.server.request("GET", "/api/v1/track/" + t,
+                                    headers={"X-Query-Code": "AAAAAAAAAAAA"})
+            self.assertEqual(r.status, 404, r)
+
+
 def make_certs(d):
     """A test CA and a certificate for localhost signed by it, made with Debian's openssl;
     and a self-signed one for localhost that no CA vouches for. Returns the file names."""
