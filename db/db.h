@@ -627,12 +627,23 @@ int db_mail_outbox_by_message_id(struct db_conn *c, const char *id, int64_t *out
 /* Marks outbox row outbox_id failed with error, whether it was pending or sent (a bounce comes
  * after the server accepted the message): 1 / 0 it was failed already / -1. */
 int db_mail_outbox_bounced(struct db_conn *c, int64_t outbox_id, const char *error);
-/* The acknowledgement limit of e-mail senders (table mail_ack): when sender (lower-case) was
- * acknowledged less than interval seconds before now, writes when to *last and returns 0 (no
- * acknowledgement now); else records now and returns 1 (acknowledge). -1 on error. Call inside
- * the transaction that stores the item. */
+/* The acknowledgement limit of e-mail senders (table mail_ack): one moment per interval at
+ * which an address's acknowledgements go. What db_mail_ack_claim found for a letter: */
+struct db_mail_ack {
+	int64_t at;   /* when its acknowledgement goes: now, or the moment its address's next one
+	               * may go (in the future) */
+	int64_t last; /* the address's moment before this letter (0: none) */
+	long waiting; /* acknowledgements of the address already waiting for at (a later moment) */
+	char to[256]; /* the address those go to, as the first of them was written ("" none): the
+	               * letter's joins them in one message */
+};
+/* For a letter from sender (lower-case) at now: 1 acknowledge now (no moment within interval
+ * before now; interval 0: always); 2 acknowledge at out->at, a later moment: interval after the
+ * last one, or the one already set, when fewer than max wait for it; 0 none (max wait for that
+ * moment already); -1 on error. Records the moment (the table's last). Call inside the
+ * transaction that stores the item and its acknowledgement's outbox row. */
 int db_mail_ack_claim(struct db_conn *c, const char *sender, int64_t now, int64_t interval,
-                      int64_t *last);
+                      long max, struct db_mail_ack *out);
 
 /* --- accounts, passwords, login failures, sessions, audit (db_accounts.c) ------------------ */
 

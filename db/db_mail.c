@@ -1,4 +1,5 @@
 /* db_mail.c: storage of mail-in (table mail_in, schema/006_mailin.sql). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ enum stmt {
 	STMT_OUTBOX_BOUNCED,
 	STMT_ACK_GET,
 	STMT_ACK_SET,
+	STMT_ACK_WAITING,
 	STMT_LIST,
 	STMT_LIST_ALL,
 	STMT_COUNT,
@@ -46,6 +48,11 @@ static const char *const stmts[STMT__MAX] = {
     [STMT_ACK_GET] = "SELECT last FROM mail_ack WHERE sender = ?",
     [STMT_ACK_SET] = "INSERT INTO mail_ack (sender, last) VALUES (?, ?) "
                      "ON CONFLICT (sender) DO UPDATE SET last = excluded.last",
+    /* ?1 the sender (lower-case), ?2 the moment: the acknowledgements waiting for it, through
+     * outbox_due_email (026); every one of them goes to the address the first was queued for */
+    [STMT_ACK_WAITING] = "SELECT count(*), coalesce(min(recipient), '') FROM outbox "
+                         "WHERE state = 'pending' AND channel = 'email' AND send_after = ?2 "
+                         "AND step = 'ack' AND item_id IS NOT NULL AND lower(recipient) = ?1",
 #define MAIL_LIST_COLS                                                                             \
 	"SELECT m.id, m.received, m.source, m.outcome, m.reason, m.message_id, m.sender, m.size, " \
 	"m.mailbox, coalesce(m.uid, 0), i.tracking FROM mail_in m LEFT JOIN items i ON i.id = m.item_id "
@@ -284,13 +291,43 @@ db_mail_outbox_bounced(struct db_conn *c, int64_t outbox_id, const char *error)
 	return sqlite3_changes(c->h) > 0 ? 1 : 0;
 }
 
+/* The acknowledgements of sender waiting for moment at: how many into *n, and the address they
+ * go to into to (size bytes; "" when none). 0 or -1. */
+static int
+ack_waiting(struct db_conn *c, const char *sender, int64_t at, long *n, char *to, size_t size)
+{
+	sqlite3_stmt *st = db_prep(c, stmts[STMT_ACK_WAITING]);
+	const unsigned char *r;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	if (db_bind_text(st, 1, sender) || db_bind_int(st, 2, at)) {
+		db_reset(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*n = (long)sqlite3_column_int64(st, 0);
+		r = sqlite3_column_text(st, 1);
+		snprintf(to, size, "%s", r != NULL ? (const char *)r : "");
+	}
+	db_reset(st);
+	if (rc != SQLITE_ROW) {
+		db_log("mail_ack: %s", sqlite3_errmsg(c->h));
+		return -1;
+	}
+	return 0;
+}
+
 int
 db_mail_ack_claim(struct db_conn *c, const char *sender, int64_t now, int64_t interval,
-                  int64_t *last)
+                  long max, struct db_mail_ack *out)
 {
 	sqlite3_stmt *st = db_prep(c, stmts[STMT_ACK_GET]);
+	struct db_mail_ack a;
 	int64_t prev = 0;
-	int rc;
+	int rc, ret;
 
 	if (st == NULL)
 		return -1;
@@ -306,16 +343,31 @@ db_mail_ack_claim(struct db_conn *c, const char *sender, int64_t now, int64_t in
 		db_log("mail_ack: %s", sqlite3_errmsg(c->h));
 		return -1;
 	}
-	if (rc == SQLITE_ROW && prev <= now && now - prev < interval) {
-		*last = prev;
-		return 0;
+	memset(&a, 0, sizeof(a));
+	a.last = prev;
+	if (rc != SQLITE_ROW || interval <= 0 || (prev <= now && now - prev >= interval)) {
+		a.at = now; /* at once */
+		ret = 1;
+	} else if (prev > now) {
+		a.at = prev; /* the moment already set for this address's letters */
+		if (ack_waiting(c, sender, a.at, &a.waiting, a.to, sizeof(a.to)) != 0)
+			return -1;
+		ret = a.waiting < max ? 2 : 0;
+	} else {
+		a.at = prev + interval; /* the first moment the interval allows */
+		ret = 2;
 	}
-	st = db_prep(c, stmts[STMT_ACK_SET]);
-	if (st == NULL)
-		return -1;
-	if (db_bind_text(st, 1, sender) || db_bind_int(st, 2, now) || db_exec_stmt(c, st) != 0)
-		return -1;
-	return 1;
+	/* recorded with an interval of 0 too, so that a limit set later counts from it */
+	if (a.at != prev) {
+		st = db_prep(c, stmts[STMT_ACK_SET]);
+		if (st == NULL)
+			return -1;
+		if (db_bind_text(st, 1, sender) || db_bind_int(st, 2, a.at) ||
+		    db_exec_stmt(c, st) != 0)
+			return -1;
+	}
+	*out = a;
+	return ret;
 }
 
 static void

@@ -72,12 +72,17 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_CLAIM] = "UPDATE outbox SET attempts = attempts + 1, last_attempt = ?, "
 	               "message_id = coalesce(message_id, ?), send_after = ?, last_error = NULL "
 	               "WHERE id = ? AND state = 'pending'",
-	[STMT_SENT] = "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL "
+	/* a citizen's acknowledgement with its text (an e-mail letter's: the query code in
+	 * clear) keeps it only until it is sent: then it is as one written when sent, from the
+	 * item, without the code (SENT_TEXT) */
+#define SENT_TEXT "body = CASE WHEN step = 'ack' AND account_id IS NULL THEN NULL ELSE body END "
+	[STMT_SENT] = "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL, " SENT_TEXT
 	              "WHERE id = ? AND state = 'pending'",
 	/* a line of the log of accepted e-mails (db_outbox_log.c): that row, if it still has
 	 * that Message-ID */
-	[STMT_SENT_LOGGED] = "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL "
-	                     "WHERE id = ? AND message_id = ? AND state = 'pending'",
+	[STMT_SENT_LOGGED] = "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL, "
+	                     SENT_TEXT "WHERE id = ? AND message_id = ? AND state = 'pending'",
+#undef SENT_TEXT
 	[STMT_FAILED] = "UPDATE outbox SET state = 'failed', last_error = ? "
 	                "WHERE id = ? AND state = 'pending'",
 	[STMT_LATER] = "UPDATE outbox SET send_after = max(send_after, ?), last_error = ? "

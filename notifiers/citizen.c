@@ -8,7 +8,8 @@
  * what the citizen wrote (lang_guess). Queued inside the transaction of the submission or
  * action (the core's notification hook). The query code is in no message but the e-mail
  * acknowledgement of a letter that came by e-mail, sent to the address it came from (a web or
- * API submission shows it once, in its answer); never in an SMS. */
+ * API submission shows it once, in its answer); never in an SMS. Such an acknowledgement may
+ * wait for a later moment (mail_ack_interval), written whole in its outbox row meanwhile. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -357,11 +358,14 @@ notify_citizen_bare(const struct notify_config *cfg, const struct sla_calendar *
 	return n;
 }
 
-/* notify_citizen, and with code the query code in the e-mail (not in the SMS) */
+/* notify_citizen, and with code the query code in the e-mail (not in the SMS); with later (a
+ * moment after at) the e-mail waits for it, addressed to `to` (NULL: the item's address), to
+ * go in one message with the others waiting for it (combine.c). */
 static int
 citizen_notice(struct db_conn *c, const struct notify_config *cfg,
                const struct sla_calendar *cal, enum notify_event ev,
-               const struct db_item *item, const char *note, const char *code, int64_t at)
+               const struct db_item *item, const char *note, const char *code, const char *to,
+               int64_t later, int64_t at)
 {
 	char subject[512], text[BODY_MAX], step[64], sms[512], mobile[16];
 	int has_mail, has_mobile;
@@ -374,7 +378,7 @@ citizen_notice(struct db_conn *c, const struct notify_config *cfg,
 		return 0;
 	/* a notice without a note whose text the dispatcher writes when it sends it (the
 	 * acknowledgement: no text in the submission's transaction) */
-	if (events[ev].later && note == NULL && code == NULL) {
+	if (events[ev].later && note == NULL && code == NULL && later <= at) {
 		struct notify_bare b[2];
 		struct db_notice v[2];
 		size_t added;
@@ -390,7 +394,24 @@ citizen_notice(struct db_conn *c, const struct notify_config *cfg,
 		snprintf(step, sizeof(step), "%s/%lld", events[ev].step, (long long)at);
 	else
 		snprintf(step, sizeof(step), "%s", events[ev].step);
-	if (has_mail) {
+	if (has_mail && later > at) {
+		struct db_notice n;
+
+		mail_text(cfg, ev, item, note, code, subject, sizeof(subject), text, sizeof(text));
+		memset(&n, 0, sizeof(n));
+		n.item_id = item->id;
+		n.clock = "";
+		n.step = step;
+		n.channel = "email";
+		n.recipient = to != NULL ? to : item->email;
+		n.subject = subject;
+		n.body = text;
+		notify_notice_times(cfg, &n, at, at);
+		n.send_after = later;
+		n.give_up_at = later + cfg->give_up; /* its whole retry time from then */
+		if (db_outbox_add(c, &n, NULL) < 0)
+			return -1;
+	} else if (has_mail) {
 		mail_text(cfg, ev, item, note, code, subject, sizeof(subject), text, sizeof(text));
 		if (queue_one(c, cfg, cal, item, step, "email", item->email, subject, text, at) != 0)
 			return -1;
@@ -408,15 +429,16 @@ notify_citizen(struct db_conn *c, const struct notify_config *cfg,
                const struct sla_calendar *cal, enum notify_event ev,
                const struct db_item *item, const char *note, int64_t at)
 {
-	return citizen_notice(c, cfg, cal, ev, item, note, NULL, at);
+	return citizen_notice(c, cfg, cal, ev, item, note, NULL, NULL, 0, at);
 }
 
 int
 notify_citizen_received_mail(struct db_conn *c, const struct notify_config *cfg,
                              const struct sla_calendar *cal, const struct db_item *item,
-                             const char *note, const char *code, int64_t at)
+                             const char *note, const char *code, const char *to,
+                             int64_t later, int64_t at)
 {
-	return citizen_notice(c, cfg, cal, NOTIFY_EV_RECEIVED, item, note, code, at);
+	return citizen_notice(c, cfg, cal, NOTIFY_EV_RECEIVED, item, note, code, to, later, at);
 }
 
 /* The note of an e-mail on an ended item, in each language: its parts around the item's state,

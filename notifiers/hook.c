@@ -185,7 +185,7 @@ notify_on_event(void *cls, struct db_conn *c, const struct core_event *ev)
 		rc = merged_replied(c, &cfg, cal, ev->item, ev->at);
 	else if (kind == NOTIFY_EV_RECEIVED && ev->query_code != NULL)
 		rc = notify_citizen_received_mail(c, &cfg, cal, ev->item, note, ev->query_code,
-		                                  ev->at);
+		                                  ev->to, ev->ack_at, ev->at);
 	else if (kind >= 0)
 		rc = notify_citizen(c, &cfg, cal, (enum notify_event)kind, ev->item, note, ev->at);
 	if (rc == 0 && ev->kind == CORE_EV_RATED)

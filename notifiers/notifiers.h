@@ -180,10 +180,14 @@ int notify_citizen(struct db_conn *c, const struct notify_config *cfg,
                    const struct db_item *item, const char *note, int64_t at);
 /* The acknowledgement of an item that came by e-mail, as notify_citizen writes it for
  * NOTIFY_EV_RECEIVED, with its query code in the e-mail (the only way it reaches a citizen who
- * wrote by e-mail; it goes to the address the letter came from), never in the SMS. 0 or -1. */
+ * wrote by e-mail; it goes to the address the letter came from), never in the SMS. later (a
+ * moment after at; else 0): the e-mail waits for it in its outbox row, text and code written,
+ * addressed to `to` (NULL: the item's address) so that the acknowledgements waiting for one
+ * moment go as one message. 0 or -1. */
 int notify_citizen_received_mail(struct db_conn *c, const struct notify_config *cfg,
                                  const struct sla_calendar *cal, const struct db_item *item,
-                                 const char *note, const char *code, int64_t at);
+                                 const char *note, const char *code, const char *to,
+                                 int64_t later, int64_t at);
 /* The citizen's e-mail about item (which has ended: replied, closed, rejected or merged) was
  * added to it: NOTIFY_EV_ENDED_MAIL, saying that it reached the section that handled the item,
  * that nothing reopened, and how to go on (rate an answered item's reply, whose follow-up may

@@ -399,8 +399,9 @@ int core_fail(struct core_error *err, enum core_err code, const char *field, con
 
 enum core_event_kind {
 	CORE_EV_SUBMITTED, /* a new item was stored */
-	CORE_EV_SUBMITTED_QUIET, /* a new item was stored; its citizen is not acknowledged (one
-	                          * went to the address within intake.ack_interval) */
+	CORE_EV_SUBMITTED_QUIET, /* a new item was stored; its citizen is not acknowledged (as
+	                          * many as one message holds wait for the address's next
+	                          * moment: intake.ack_interval) */
 	CORE_EV_ACTION,    /* a workflow action changed an item */
 	CORE_EV_RATED,     /* the citizen rated the reply (note: the value); an unsatisfied rating
 	                    * opens a follow-up for the section head (rating.c) */
@@ -431,8 +432,14 @@ struct core_event {
 	 * the acknowledgement, the only way it reaches a citizen who wrote by e-mail (a web or API
 	 * submission shows it once in its answer); else NULL */
 	const char *query_code;
+	/* CORE_EV_SUBMITTED of an e-mail letter whose address was acknowledged within
+	 * intake.ack_interval: when its acknowledgement goes (the address's next moment, with its
+	 * other letters' in one message); 0: now */
+	int64_t ack_at;
+	/* CORE_EV_MAIL_TOO_LARGE: the sender's address; CORE_EV_SUBMITTED with ack_at: the address
+	 * the acknowledgements waiting for that moment go to (NULL: the item's) */
+	const char *to;
 	/* read for CORE_EV_MAIL_TOO_LARGE only (other kinds leave them unset) */
-	const char *to;             /* the sender's address */
 	const char *key;            /* what its notice is sent once for: the Message-ID, else
 	                             * "mail_in ID" */
 	int64_t size;               /* the message's bytes */
@@ -660,9 +667,11 @@ struct intake {
 	 * written in the storing transaction with the new item's id; its Message-ID or IMAP
 	 * position recorded already rolls the item back (CORE_CONFLICT). NULL: none. */
 	const struct db_mail_in *mail;
-	/* channel email: seconds during which one address gets at most one acknowledgement (0:
-	 * every item is acknowledged); within them the item is stored all the same, the hook
-	 * gets CORE_EV_SUBMITTED_QUIET and a staff history row says why no acknowledgement went */
+	/* channel email: seconds during which one address gets acknowledgements at one moment
+	 * at most (0: every item at once); the acknowledgement of a letter within them waits for
+	 * the next moment, in one message with the address's other letters (CORE_EV_SUBMITTED
+	 * with ack_at), and a staff history row says so; beyond notify_combine_max letters for
+	 * one moment the hook gets CORE_EV_SUBMITTED_QUIET and the history row says why none */
 	int64_t ack_interval;
 	/* channel email: what the acknowledgement says besides (the files left out of the letter
 	 * and why), or NULL; such an acknowledgement is written with the submission */

@@ -167,14 +167,36 @@ struct hook_ctx {
 	const char *code;               /* an e-mail item's query code, for its acknowledgement */
 };
 
-/* Whether item's citizen gets an acknowledgement: 1 yes, 0 no (an e-mail item whose address
- * was acknowledged within h->in->ack_interval: a staff history row says so), -1 error. */
+/* The staff history row of item (from "received" to "received") that says when its
+ * acknowledgement goes (deferred 1) or why none does (0), with note. 0 or -1. */
 static int
-acknowledge(const struct hook_ctx *h, struct db_conn *c, const struct db_item *item)
+ack_history(const struct hook_ctx *h, struct db_conn *c, const struct db_item *item,
+            int deferred, const char *note)
 {
 	struct db_history hist;
-	char addr[256], when[32], note[200];
-	int64_t last = 0;
+
+	memset(&hist, 0, sizeof(hist));
+	hist.at = h->now;
+	hist.actor = (char *)"system";
+	hist.action = deferred ? (char *)"ack_deferred" : (char *)"ack_skipped";
+	hist.from_state = (char *)"received";
+	hist.to_state = (char *)"received";
+	hist.note = (char *)note;
+	hist.citizen = 0;
+	return db_history_add(c, item->id, &hist) == 0 ? 0 : -1;
+}
+
+/* When item's citizen gets an acknowledgement: 1 now; 2 at a->at, to a->to when that is set
+ * (an e-mail item whose address was acknowledged within h->in->ack_interval: its
+ * acknowledgement waits, with the query code, for the next moment the interval allows, and
+ * goes in one message with the address's other letters since; a staff history row
+ * `ack_deferred` says when); 0 never (more than notify_combine_max letters of the address wait
+ * for that moment already: a staff history row `ack_skipped` says so); -1 error. */
+static int
+acknowledge(const struct hook_ctx *h, struct db_conn *c, const struct db_item *item,
+            struct db_mail_ack *a)
+{
+	char addr[256], when[32], last[32], note[300];
 	size_t i;
 	int rc;
 
@@ -185,24 +207,26 @@ acknowledge(const struct hook_ctx *h, struct db_conn *c, const struct db_item *i
 		addr[i] = (char)(item->email[i] >= 'A' && item->email[i] <= 'Z' ? item->email[i] + 32
 		                                                                : item->email[i]);
 	addr[i] = '\0';
-	/* recorded with an interval of 0 too, so that a limit set later counts from it */
-	rc = db_mail_ack_claim(c, addr, h->now, h->in->ack_interval, &last);
-	if (rc != 0)
+	rc = db_mail_ack_claim(c, addr, h->now, h->in->ack_interval, h->app->cfg.notify_combine_max,
+	                       a);
+	if (rc < 0 || rc == 1)
 		return rc;
-	sla_format_local(last, when, sizeof(when));
+	sla_format_local(a->at, when, sizeof(when));
+	sla_format_local(a->last, last, sizeof(last));
+	if (rc == 0) {
+		snprintf(note, sizeof(note),
+		         "no acknowledgement sent: %ld letters of this address wait already for the "
+		         "acknowledgement at %.16s (notify_combine_max), and one was sent less than "
+		         "mail_ack_interval (%lld s) before",
+		         a->waiting, when, (long long)h->in->ack_interval);
+		return ack_history(h, c, item, 0, note) == 0 ? 0 : -1;
+	}
 	snprintf(note, sizeof(note),
-	         "no acknowledgement sent: this address was acknowledged at %.16s, less than "
+	         "acknowledgement with the query code queued for %.16s, in one e-mail with this "
+	         "address's other letters until then: it was acknowledged at %.16s, less than "
 	         "mail_ack_interval (%lld s) before",
-	         when, (long long)h->in->ack_interval);
-	memset(&hist, 0, sizeof(hist));
-	hist.at = h->now;
-	hist.actor = (char *)"system";
-	hist.action = (char *)"ack_skipped";
-	hist.from_state = (char *)"received";
-	hist.to_state = (char *)"received";
-	hist.note = note;
-	hist.citizen = 0;
-	return db_history_add(c, item->id, &hist) == 0 ? 0 : -1;
+	         when, last, (long long)h->in->ack_interval);
+	return ack_history(h, c, item, 1, note) == 0 ? 2 : -1;
 }
 
 /* The message's mail_in row with the new item (channel email): 0, or -1 (h->mail_conflict set
@@ -397,6 +421,7 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 {
 	struct hook_ctx *h = cls;
 	struct core_event ev;
+	struct db_mail_ack a;
 	int ack, kept = 0;
 
 	/* an item left for the batch's end is written now when its rows are */
@@ -409,11 +434,15 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 		return -1;
 	if (h->history != NULL && history_keep(h, c, item) != 0)
 		return -1;
-	ack = acknowledge(h, c, item);
+	ack = acknowledge(h, c, item, &a);
 	if (ack < 0)
 		return -1;
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = ack ? CORE_EV_SUBMITTED : CORE_EV_SUBMITTED_QUIET;
+	if (ack == 2) { /* later, with the address's other letters */
+		ev.ack_at = a.at;
+		ev.to = a.to[0] != '\0' ? a.to : NULL;
+	}
 	ev.item = item;
 	ev.action = -1;
 	ev.at = h->now;
@@ -425,7 +454,8 @@ after_insert(void *cls, struct db_conn *c, const struct db_item *item)
 		return -1;
 	/* a batch's acknowledgements are queued together at its end (one statement), without
 	 * their text; one with a note or a query code is written now with it */
-	if (ev.kind == CORE_EV_SUBMITTED && ev.note == NULL && ev.query_code == NULL)
+	if (ev.kind == CORE_EV_SUBMITTED && ev.note == NULL && ev.query_code == NULL &&
+	    ev.ack_at == 0)
 		kept = batch_keep(h->app->submit_batch, &ev);
 	if (kept < 0 || (kept == 0 && core_notify_event(h->app, c, &ev) != 0))
 		return -1;

@@ -439,6 +439,7 @@ struct walk {
 	                        * alternative: no HTML parsed then) */
 	int qq;        /* QQ Mail: character references in text/plain */
 	int subject_big5; /* the Subject's encoded words are in Big5 */
+	int big5_text, gb_text; /* a text part in Big5, in a GB charset, anywhere (text_charsets) */
 	int parts;     /* parts looked at */
 	int unnamed;   /* attachments named by us */
 	int nomem;
@@ -546,6 +547,16 @@ param_pick(GMimeParamList *l, const char *name)
 	return first;
 }
 
+/* The charset a raw 8-bit file name is read in (NULL: the fallbacks): Big5 in a letter in Big5
+ * (raw_label) as the whole message says it, whether its Big5 text part comes before the file or
+ * after it: a text part in Big5 anywhere, or the Subject's encoded words in Big5 beside no text
+ * part in a GB charset. */
+static const char *
+name_label(const struct walk *w)
+{
+	return w->big5_text || (w->subject_big5 && !w->gb_text) ? "BIG5" : raw_label(w->m, 0);
+}
+
 /* The decoded file name of a part (Content-Disposition filename, else Content-Type name; the
  * RFC 2231 form first), a base name cut to the limit: a GLib string, or NULL when the part
  * names none. */
@@ -557,7 +568,7 @@ part_filename(struct walk *w, GMimeObject *obj)
 	size_t n;
 
 	/* a raw 8-bit name (Outlook Express, old Foxmail) in the letter's charset */
-	raw = raw_header(w->opts, obj, "Content-Disposition", raw_label(w->m, w->subject_big5));
+	raw = raw_header(w->opts, obj, "Content-Disposition", name_label(w));
 	if (raw != NULL) {
 		char *joined = mail_join_words(raw); /* a name's words split inside a character */
 		GMimeContentDisposition *d = g_mime_content_disposition_parse(w->opts, joined);
@@ -573,7 +584,7 @@ part_filename(struct walk *w, GMimeObject *obj)
 		g_free(raw);
 	}
 	if (name == NULL) {
-		raw = raw_header(w->opts, obj, "Content-Type", raw_label(w->m, w->subject_big5));
+		raw = raw_header(w->opts, obj, "Content-Type", name_label(w));
 		if (raw != NULL) {
 			char *joined = mail_join_words(raw);
 			GMimeContentType *ct = g_mime_content_type_parse(w->opts, joined);
@@ -1007,6 +1018,47 @@ walk_broken(struct walk *w, GMimeMultipart *mp)
 	g_free(text);
 }
 
+/* Sets w->big5_text (w->gb_text) when a text part of obj, as walk_part takes one for the
+ * letter's text (text/plain or text/html, not an attachment, no file name), names Big5 (a GB
+ * charset) in its Content-Type, wherever it is in the tree walk reads: before the walk, so that
+ * a file named in raw 8-bit Big5 ahead of the letter's Big5 text is read in Big5. */
+static void
+text_charsets(struct walk *w, GMimeObject *obj, int depth, int *parts)
+{
+	GMimeContentType *ct;
+	GMimeContentDisposition *disp;
+	const char *cs, *name;
+	int i, n;
+
+	if (obj == NULL || ++*parts > MAIL_PARTS_MAX || depth > MAIL_DEPTH_MAX)
+		return;
+	if (GMIME_IS_MULTIPART_SIGNED(obj) &&
+	    g_mime_multipart_get_count(GMIME_MULTIPART(obj)) > GMIME_MULTIPART_SIGNED_CONTENT) {
+		text_charsets(w, g_mime_multipart_get_part(GMIME_MULTIPART(obj),
+		                                           GMIME_MULTIPART_SIGNED_CONTENT),
+		              depth + 1, parts);
+	} else if (GMIME_IS_MULTIPART(obj) && !GMIME_IS_MULTIPART_ENCRYPTED(obj)) {
+		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		for (i = 0; i < n; i++)
+			text_charsets(w, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), depth + 1,
+			              parts);
+	} else if (GMIME_IS_PART(obj)) {
+		ct = g_mime_object_get_content_type(obj);
+		disp = g_mime_object_get_content_disposition(obj);
+		if ((ct != NULL && !g_mime_content_type_is_type(ct, "text", "plain") &&
+		     !g_mime_content_type_is_type(ct, "text", "html")) ||
+		    (disp != NULL && g_mime_content_disposition_is_attachment(disp)) ||
+		    g_mime_part_get_filename(GMIME_PART(obj)) != NULL)
+			return;
+		cs = ct != NULL ? g_mime_content_type_get_parameter(ct, "charset") : NULL;
+		name = cs != NULL ? mail_charset(cs) : NULL;
+		if (name != NULL && strncmp(name, "BIG5", 4) == 0)
+			w->big5_text = 1;
+		else if (name != NULL && strcmp(name, "GB18030") == 0)
+			w->gb_text = 1;
+	}
+}
+
 static void
 walk(struct walk *w, GMimeObject *obj, int depth)
 {
@@ -1174,8 +1226,12 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	w.notes = g_string_new("");
 	w.qq = from_qq(msg, m.from_addr);
 	w.subject_big5 = subject_big5;
-	if (m.ignored == NULL)
+	if (m.ignored == NULL) {
+		int parts = 0;
+
+		text_charsets(&w, g_mime_message_get_mime_part(msg), 0, &parts);
 		walk(&w, g_mime_message_get_mime_part(msg), 0);
+	}
 	if (w.nomem)
 		goto out;
 	/* the charsets that tell the language where the text cannot: a Subject in Big5 beside text

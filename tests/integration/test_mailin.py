@@ -517,9 +517,20 @@ class Bounces(peers.PeerClass, unittest.TestCase):
         self.assertEqual((self.items(), len(self.failed())), (before, failed))
 
 
+def local(when):
+    """Unix seconds of local (Asia/Shanghai) "YYYY-MM-DDTHH:MM"."""
+    import datetime
+    t = datetime.datetime.strptime(when, "%Y-%m-%dT%H:%M")
+    return int(t.replace(tzinfo=datetime.timezone(datetime.timedelta(hours=8))).timestamp())
+
+
 class Acknowledgements(unittest.TestCase):
-    """At most one acknowledgement per sender per mail_ack_interval (default 24 hours): every
-    letter is stored, only the notice is skipped, and the item's history says so."""
+    """One sender's acknowledgements go at one moment per mail_ack_interval (default 24 hours):
+    the first letter's at once, those of the letters that follow within the interval wait, each
+    with its query code, for the moment the interval allows the next one, queued for one address
+    so that they go as one message; every letter is stored, and its history says when its
+    acknowledgement goes. As many letters as one message holds (notify_combine_max) wait for one
+    moment; beyond, a letter is stored without one and its history says why."""
 
     def setUp(self):
         self.server = harness.Server(env={"CIVICDESK_TEST_NOW": "2026-03-02T09:00"}).start()
@@ -530,15 +541,25 @@ class Acknowledgements(unittest.TestCase):
         self.server.cleanup()
 
     def acks(self, sender):
+        """(tracking, recipient, send_after) of the acknowledgements to sender (any case)."""
         with sqlite3.connect(self.server.db, timeout=30) as con:
-            return con.execute("SELECT i.tracking FROM outbox o JOIN items i ON i.id = o.item_id "
-                               "WHERE o.step = 'ack' AND o.recipient = ? ORDER BY o.id",
+            return con.execute("SELECT i.tracking, o.recipient, o.send_after FROM outbox o "
+                               "JOIN items i ON i.id = o.item_id WHERE o.step = 'ack' AND "
+                               "lower(o.recipient) = lower(?) ORDER BY o.id",
                                (sender,)).fetchall()
+
+    def body(self, tracking):
+        with sqlite3.connect(self.server.db, timeout=30) as con:
+            return con.execute("SELECT o.body FROM outbox o JOIN items i ON i.id = o.item_id "
+                               "WHERE o.step = 'ack' AND i.tracking = ?", (tracking,)).fetchone()[0]
 
     def history(self, tracking):
         r = self.admin.request("GET", "/api/v1/items/" + tracking)
         self.assertEqual(r.status, 200, r)
         return [(h["action"], h.get("note")) for h in r.json()["history"]]
+
+    def notes(self, tracking, action):
+        return [n for act, n in self.history(tracking) if act == action]
 
     def send(self, subject, sender, when, **env):
         self.server.clock = when
@@ -552,30 +573,60 @@ class Acknowledgements(unittest.TestCase):
         a = self.send("第一封信", "wang@example.cn", "2026-03-02T09:00")
         b = self.send("第二封信", "Wang@Example.cn", "2026-03-02T15:00")
         self.assertNotEqual(a, b, "both letters are stored as items")
-        self.assertEqual(self.acks("wang@example.cn"), [(a,)])
-        self.assertEqual(self.acks("Wang@Example.cn"), [])
-        skipped = [n for act, n in self.history(b) if act == "ack_skipped"]
-        self.assertEqual(len(skipped), 1, self.history(b))
-        self.assertIn("mail_ack_interval", skipped[0])
-        self.assertNotIn("ack_skipped", [act for act, _ in self.history(a)])
-        # the citizen does not see the staff note
-        # another sender is acknowledged on their own
-        c = self.send("邻居的信", "li@example.cn", "2026-03-02T15:30")
-        self.assertEqual(self.acks("li@example.cn"), [(c,)])
-        # a day after the first acknowledgement, the next letter is acknowledged again
-        d = self.send("第三封信", "wang@example.cn", "2026-03-03T09:00")
-        self.assertEqual(self.acks("wang@example.cn"), [(a,), (d,)])
+        later = local("2026-03-03T09:00")
+        # b's acknowledgement waits for the moment a day after a's, with its query code
+        self.assertEqual(self.acks("wang@example.cn"),
+                         [(a, "wang@example.cn", local("2026-03-02T09:00")),
+                          (b, "Wang@Example.cn", later)])
+        self.assertIn(b, self.body(b))
+        self.assertRegex(self.body(b), r"查询码：\S+")
+        deferred = self.notes(b, "ack_deferred")
+        self.assertEqual(len(deferred), 1, self.history(b))
+        self.assertIn("2026-03-03T09:00", deferred[0])
+        self.assertIn("mail_ack_interval", deferred[0])
+        self.assertEqual(self.notes(b, "ack_skipped"), [])
+        self.assertEqual(self.notes(a, "ack_deferred"), [])
+        # a third letter joins it, addressed as the first waiting one: one message then
+        c = self.send("第三封信", "wang@example.cn", "2026-03-02T18:00")
+        self.assertEqual(self.acks("wang@example.cn")[2], (c, "Wang@Example.cn", later))
+        # another sender is acknowledged on their own, at once
+        d = self.send("邻居的信", "li@example.cn", "2026-03-02T15:30")
+        self.assertEqual(self.acks("li@example.cn"),
+                         [(d, "li@example.cn", local("2026-03-02T15:30"))])
+        # after that moment, the next letter waits a whole interval from it
+        e = self.send("第四封信", "wang@example.cn", "2026-03-03T10:00")
+        self.assertEqual(self.acks("wang@example.cn")[3],
+                         (e, "wang@example.cn", local("2026-03-04T09:00")))
+        # and a day after, at once again
+        f = self.send("第五封信", "wang@example.cn", "2026-03-05T09:30")
+        self.assertEqual(self.acks("wang@example.cn")[4],
+                         (f, "wang@example.cn", local("2026-03-05T09:30")))
+
+    def test_as_many_as_one_message_holds(self):
+        env = {"CIVICDESK_NOTIFY_COMBINE_MAX": "2"}
+        a = self.send("第一封信", "zhou@example.cn", "2026-03-02T09:00", **env)
+        b = self.send("第二封信", "zhou@example.cn", "2026-03-02T09:10", **env)
+        c = self.send("第三封信", "zhou@example.cn", "2026-03-02T09:20", **env)
+        d = self.send("第四封信", "zhou@example.cn", "2026-03-02T09:30", **env)
+        self.assertEqual([r[0] for r in self.acks("zhou@example.cn")], [a, b, c])
+        skipped = self.notes(d, "ack_skipped")
+        self.assertEqual(len(skipped), 1, self.history(d))
+        self.assertIn("notify_combine_max", skipped[0])
+        self.assertEqual(self.notes(d, "ack_deferred"), [])
 
     def test_interval_is_configurable(self):
         a = self.send("第一封信", "zhao@example.cn", "2026-03-02T09:00",
                       CIVICDESK_MAIL_ACK_INTERVAL="0")
         b = self.send("第二封信", "zhao@example.cn", "2026-03-02T09:05",
                       CIVICDESK_MAIL_ACK_INTERVAL="0")
-        self.assertEqual(self.acks("zhao@example.cn"), [(a,), (b,)])
+        self.assertEqual(self.acks("zhao@example.cn"),
+                         [(a, "zhao@example.cn", local("2026-03-02T09:00")),
+                          (b, "zhao@example.cn", local("2026-03-02T09:05"))])
         c = self.send("第三封信", "zhao@example.cn", "2026-03-02T10:00",
                       CIVICDESK_MAIL_ACK_INTERVAL="3600")
-        self.assertEqual(self.acks("zhao@example.cn"), [(a,), (b,)])
-        self.assertIn("ack_skipped", [act for act, _ in self.history(c)])
+        self.assertEqual(self.acks("zhao@example.cn")[2],
+                         (c, "zhao@example.cn", local("2026-03-02T10:05")))
+        self.assertEqual(len(self.notes(c, "ack_deferred")), 1, self.history(c))
 
 
 if __name__ == "__main__":

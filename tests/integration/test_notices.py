@@ -365,6 +365,57 @@ class CombinedBounce(peers.PeerTest, unittest.TestCase):
         self.assertEqual([x[1] for x in rows()], ["failed", "failed"])
 
 
+class AcknowledgedTogetherPolled(peers.PeerTest, unittest.TestCase):
+    """The same rule for letters polled from a real Dovecot, where several letters of one
+    address are stored in one transaction of the group commit: the first is acknowledged at
+    once, the others together at the moment the interval allows, each code working."""
+    PREFIX = "civicdesk-ackpolled-"
+
+    def test_polled_in_one_batch(self):
+        import re
+        import dovecot
+        from test_mailin import letter
+        smtp, sms = self.peer("smtp"), self.peer("sms")
+        dc = dovecot.Dovecot().start()
+        self.addCleanup(dc.cleanup)
+        self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-14T10:00", {
+            "CIVICDESK_IMAP_URL": dc.url, "CIVICDESK_IMAP_INTERVAL": "1"})
+        who = "polled@citizen.example"
+        dc.append([letter("井盖缺失", "人民路口的井盖不见了。", sender=who, msgid="p1@citizen.example"),
+                   letter("Noise at night", "The building site works until 2 a.m.", sender=who,
+                          msgid="p2@citizen.example"),
+                   letter("垃圾清运", "小区垃圾三天没有清运。", sender=who, msgid="p3@citizen.example")])
+
+        def items():
+            with sqlite3.connect(self.server.db, timeout=30) as d:
+                return d.execute("SELECT i.tracking FROM mail_in m JOIN items i ON "
+                                 "i.id = m.item_id ORDER BY m.id").fetchall()
+        ts = [t for (t,) in peers.wait_for(lambda: len(items()) == 3 and items(), 60,
+                                           "the three letters polled")]
+
+        def mails():
+            return [m for m in smtp.records() if who in m.get("rcpt", [])]
+        first = peers.wait_for(mails, 30, "the first acknowledgement")
+        at_moment(self.server, "2025-11-15T09:59")
+        self.assertEqual(len(mails()), 1, [m["subject"] for m in mails()])
+        self.assertIn(ts[0], first[0]["body"])
+        at_moment(self.server, "2025-11-15T10:00")
+        got = mails()
+        self.assertEqual(len(got), 2, [m["subject"] for m in got])
+        codes = {ts[0]: re.search(r"查询码：(\S+)", got[0]["body"]).group(1)}
+        for part in got[1]["body"].split("\n==== ")[1:]:
+            t = re.search(r"XJ-\d{8}-\d{5}", part).group(0)
+            codes[t] = re.search(r"(?:查询码：|Query code: )(\S+)", part).group(1)
+        self.assertEqual(sorted(codes), sorted(ts))
+        for t in ts:
+            r = self.server.request("GET", "/api/v1/track/" + t,
+                                    headers={"X-Query-Code": codes[t]})
+            self.assertEqual(r.status, 200, r)
+            r = self.server.request("GET", "/api/v1/track/" + t,
+                                    headers={"X-Query-Code": "AAAAAAAAAAAA"})
+            self.assertEqual(r.status, 404, r)
+
+
 def make_certs(d):
     """A test CA and a certificate for localhost signed by it, made with Debian's openssl;
     and a self-signed one for localhost that no CA vouches for. Returns the file names."""
@@ -617,6 +668,118 @@ class Tarpit(unittest.TestCase):
             self.assertTrue("cut after 9 s" in err or "SMTP" in err, err)
         # the service still answers
         self.assertEqual(self.server.request("GET", "/api/v1/health").status, 200)
+
+
+class AcknowledgedTogether(peers.PeerTest, unittest.TestCase):
+    """mail_ack_interval (24 hours by default) bounds the acknowledgements one address gets, yet
+    every letter's writer learns its tracking number and query code: the letters that follow the
+    first within the interval are acknowledged together, in one e-mail, at the moment the
+    interval allows the next acknowledgement, each part in its letter's language. Automatic mail
+    from the address (Auto-Submitted, a null sender) still makes no item and no e-mail."""
+    PREFIX = "civicdesk-acktogether-"
+
+    def setUp(self):
+        super().setUp()
+        self.smtp = self.peer("smtp")
+        self.sms = self.peer("sms")
+        self.server = start_server(self.tmp, self.smtp.port, self.sms.port, "2025-11-14T10:00")
+
+    def mails(self, to):
+        return [m for m in self.smtp.records() if to in m.get("rcpt", [])]
+
+    def send(self, sender, subject, body, when, **headers):
+        """Ingests a letter at local time when; its tracking number, or ingest-mail's line."""
+        from test_mailin import ingest, letter
+        at_moment(self.server, when)
+        r = ingest(self.server, letter(subject, body, sender=sender, **headers))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.decode().strip()
+
+    def follows(self, tracking, code, other):
+        """code opens tracking on the tracking API, and neither a wrong code nor other's does."""
+        got = self.server.request("GET", "/api/v1/track/" + tracking,
+                                  headers={"X-Query-Code": code})
+        self.assertEqual(got.status, 200, got)
+        self.assertEqual(got.json()["tracking"], tracking)
+        for wrong in ("AAAAAAAAAAAA", other):
+            r = self.server.request("GET", "/api/v1/track/" + tracking,
+                                    headers={"X-Query-Code": wrong})
+            self.assertEqual(r.status, 404, r)
+
+    def part(self, body, tracking):
+        """The part of a combined acknowledgement about tracking."""
+        parts = [p for p in body.split("\n==== ")[1:] if tracking in p]
+        self.assertEqual(len(parts), 1, body)
+        return parts[0]
+
+    def test_three_letters_in_a_day(self):
+        import re
+        who = "again@citizen.example"
+        a = self.send(who, "楼道灯坏了", "三号楼的楼道灯坏了两周，请修理。", "2025-11-14T10:00")
+        first = peers.wait_for(lambda: self.mails(who), 30, "the first acknowledgement")
+        code_a = re.search(r"查询码：(\S+)", first[0]["body"]).group(1)
+        b = self.send(who, "Broken bench", "The bench by the river has been broken for a month.",
+                      "2025-11-14T11:00")
+        c = self.send(who, "路燈壞了", "三號樓門口的路燈壞了兩週，請儘快派人修理。",
+                      "2025-11-14T12:00")
+        for t in (a, b, c):
+            self.assertRegex(t, r"^XJ-\d{8}-\d{5}$")
+        # automatic mail from the address: no item, no e-mail
+        self.assertTrue(self.send(who, "自动回复：来信", "我正在休假。", "2025-11-14T13:00",
+                                  Auto_Submitted="auto-replied").startswith("ignored: "))
+        self.assertTrue(self.send(who, "来信", "退信通知。", "2025-11-14T13:30",
+                                  Return_Path="<>").startswith("ignored: "))
+        daemon = "MAILER-DAEMON@citizen.example"
+        self.assertTrue(self.send(daemon, "来信", "Undelivered mail.", "2025-11-14T13:40"
+                                  ).startswith("ignored: "))
+        at_moment(self.server, "2025-11-15T09:59")
+        self.assertEqual(len(self.mails(who)), 1, "nothing more within the interval")
+        # the moment the interval allows: b's and c's acknowledgements, in one e-mail
+        at_moment(self.server, "2025-11-15T10:00")
+        got = self.mails(who)
+        self.assertEqual(len(got), 2, [m["subject"] for m in got])
+        self.assertEqual(self.mails(daemon), [])
+        both = got[1]["body"]
+        part_b, part_c = self.part(both, b), self.part(both, c)
+        self.assertIn("We have received your message", part_b)
+        self.assertIn("Tracking number: " + b, part_b)
+        self.assertIn("我們已收到您的來信", part_c)
+        self.assertIn("受理編號：" + c, part_c)
+        self.assertNotIn(a, both)
+        code_b = re.search(r"Query code: (\S+)", part_b).group(1)
+        code_c = re.search(r"查詢碼：(\S+)", part_c).group(1)
+        self.follows(a, code_a, code_b)
+        self.follows(b, code_b, code_c)
+        self.follows(c, code_c, code_a)
+        # no code is left in the outbox once its message is sent: each row's text goes
+        with sqlite3.connect(self.server.db, timeout=30) as d:
+            self.assertEqual(d.execute("SELECT state, body FROM outbox WHERE recipient = ? "
+                                       "ORDER BY id", (who,)).fetchall(),
+                             [("sent", None)] * 3)
+
+    def test_two_letters_and_a_flood(self):
+        """Two letters: the second's acknowledgement alone, a day later; a run of letters
+        under one (perhaps forged) address within the interval: two e-mails in all."""
+        import re
+        who, flood = "twice@citizen.example", "victim@citizen.example"
+        a = self.send(who, "噪音扰民", "楼下每晚施工到凌晨。", "2025-11-14T10:00")
+        ts = [self.send(flood, "广告 %d" % i, "优惠活动 %d。" % i, "2025-11-14T10:%02d" % (i + 1))
+              for i in range(6)]
+        b = self.send(who, "噪音扰民（续）", "昨晚又施工到凌晨两点。", "2025-11-14T20:00")
+        at_moment(self.server, "2025-11-15T10:00")
+        got = self.mails(who)
+        self.assertEqual(len(got), 2, [m["subject"] for m in got])
+        self.assertIn(a, got[0]["body"])
+        self.assertNotIn(a, got[1]["body"])
+        self.assertIn("受理编号：" + b, got[1]["body"])
+        code_b = re.search(r"查询码：(\S+)", got[1]["body"]).group(1)
+        self.follows(b, code_b, "BBBBBBBBBBBB")
+        self.assertEqual(len(self.mails(flood)), 1, "the flood's first acknowledgement only")
+        at_moment(self.server, "2025-11-15T10:01")
+        sent = self.mails(flood)
+        self.assertEqual(len(sent), 2, [m["subject"] for m in sent])
+        for t in ts[1:]:
+            self.assertIn(t, sent[1]["body"])
 
 
 if __name__ == "__main__":

@@ -2102,6 +2102,43 @@ Content-Language: zh-cn
                        lang="zh-Hans")
 
 
+@case
+def big5_raw_name_before_text():
+    """A file named in raw 8-bit Big5 (name= and filename=, no encoded word) in the part before
+    the letter's Big5 text part, under a Subject in a UTF-8 word (a scanning app on a zh-TW
+    system that puts the scan first): the name is read in the Big5 the text part says, not by
+    the fallbacks (GB18030 mojibake) that read it before the Big5 part was reached."""
+    subject = "補件：戶籍謄本掃描檔"
+    text = "您好：\n補上戶籍謄本的掃描檔，請查收。\n\n林美華"
+    scan = "戶籍謄本掃描.jpg"
+    msg = crlf(f"""From: Lin Meihua <meihua.lin@example.tw>
+To: <director@bureau.example>
+Subject: {bw(subject, "utf-8")}
+Date: Tue, 3 Mar 2026 09:12:40 +0800
+Message-ID: <20260303091240.4711@scan.example.tw>
+MIME-Version: 1.0
+Content-Type: multipart/mixed;
+	boundary="=_scan_4711"
+
+--=_scan_4711
+""").encode()
+    msg += crlf("Content-Type: image/jpeg;\n\tname=\"" + scan + "\"\n"
+                "Content-Transfer-Encoding: base64\n"
+                "Content-Disposition: attachment;\n\tfilename=\"" + scan + "\"\n\n").encode("big5")
+    msg += crlf(f"""{b64(JPEG)}
+
+--=_scan_4711
+Content-Type: text/plain; charset="big5"
+Content-Transfer-Encoding: base64
+
+{b64(text.replace(chr(10), chr(13) + chr(10)).encode("big5"))}
+
+--=_scan_4711--
+""").encode()
+    return msg, expect(subject, text, [(scan, len(JPEG), "image/jpeg")],
+                       "Lin Meihua <meihua.lin@example.tw>", "letter", lang="zh-Hant")
+
+
 def write_case(name, msg, exp):
     d = os.path.join(HERE, name.replace("_", "-"))
     if os.path.isdir(d):
