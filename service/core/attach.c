@@ -292,6 +292,56 @@ attach_allowed(const char *list, const char *name)
 	return 0;
 }
 
+/* Each short name of attachment_types as people know its files: the names shown in a hint and
+ * the file-name endings a browser's file picker offers. */
+static const struct {
+	const char *name;
+	const char *shown[3];
+	const char *endings;
+} kinds[] = {
+    {"pdf", {"PDF"}, ".pdf"},
+    {"png", {"PNG"}, ".png"},
+    {"jpeg", {"JPG"}, ".jpg,.jpeg"},
+    {"gif", {"GIF"}, ".gif"},
+    {"webp", {"WebP"}, ".webp"},
+    {"office", {"DOCX", "XLSX", "PPTX"}, ".docx,.xlsx,.pptx"},
+    {"doc", {"DOC", "XLS", "PPT"}, ".doc,.xls,.ppt"},
+    {"txt", {"TXT"}, ".txt"},
+};
+
+/* Appends sep (unless *n is 0) and s to buf (size), only whole: 0, or -1 when it would not fit. */
+static int
+kinds_put(char *buf, size_t size, size_t *n, const char *sep, const char *s)
+{
+	size_t need = (*n > 0 ? strlen(sep) : 0) + strlen(s);
+
+	if (*n + need + 1 > size)
+		return -1;
+	*n += (size_t)snprintf(buf + *n, size - *n, "%s%s", *n > 0 ? sep : "", s);
+	return 0;
+}
+
+void
+attach_kinds(const char *list, const char *sep, char *buf, size_t size, char *accept,
+             size_t accept_size)
+{
+	size_t i, j, n = 0, an = 0;
+	int full = 0;
+
+	if (size > 0)
+		buf[0] = '\0';
+	if (accept != NULL && accept_size > 0)
+		accept[0] = '\0';
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!attach_allowed(list, kinds[i].name))
+			continue;
+		for (j = 0; j < 3 && kinds[i].shown[j] != NULL && !full; j++)
+			full = kinds_put(buf, size, &n, sep, kinds[i].shown[j]) != 0;
+		if (accept != NULL)
+			(void)kinds_put(accept, accept_size, &an, ",", kinds[i].endings);
+	}
+}
+
 int
 attach_check(struct app *app, struct db_attachment *att, size_t natt, int64_t stored,
              struct core_error *err)

@@ -1362,6 +1362,12 @@ char *item_public_subject(const char *subject, const struct redact_opts *opts);
 const char *attach_sniff(const void *data, size_t n, const char **name);
 /* 1 if the short name is in the comma-separated list (attachment_types), else 0. */
 int attach_allowed(const char *list, const char *name);
+/* The kinds of file the list (attachment_types) allows, as a person names them ("PDF", "JPG",
+ * "DOCX", …), joined by sep, into buf (size; cut at a whole name when full); and, when accept
+ * is not NULL, the same kinds as a file input's accept attribute (".pdf,.jpg,.jpeg,…") into
+ * accept (accept_size). A name not in core's table is left out of both. */
+void attach_kinds(const char *list, const char *sep, char *buf, size_t size, char *accept,
+                  size_t accept_size);
 /* The checks of attachments for an item, whatever the way in (a submission, the citizen's
  * supplement): at most INTAKE_MAX_ATTACHMENTS, a UTF-8 file name, each at most attachment_max
  * bytes, a type allowed by attachment_types decided by content (att[i].content_type is set to

@@ -160,19 +160,27 @@ lang_href(struct req *req, enum web_lang l, char *buf, size_t size)
 
 /* The attachments' limits, for the hints and the script's check before sending: files per
  * form, bytes of one (attachment_max, at most core's cap) and of a whole request (max_body,
- * 413 above), and the same in whole MB for the sentences. */
+ * 413 above), and the same in whole MB for the sentences; the kinds of file allowed
+ * (attachment_types) as the hint names them and as the file input's accept lists them. */
 static void
 page_limits(struct page *pg)
 {
 	const struct config *cfg = &pg->req->app->cfg;
 	long file = cfg->attachment_max < INTAKE_ATTACHMENT_MAX ? cfg->attachment_max
 	                                                        : INTAKE_ATTACHMENT_MAX;
+	char kinds[256], accept[256];
 
 	json_object_set_new(pg->data, "max_files", json_integer(INTAKE_MAX_ATTACHMENTS));
 	json_object_set_new(pg->data, "max_file", json_integer(file));
 	json_object_set_new(pg->data, "max_file_mb", json_integer(file / (1024 * 1024)));
 	json_object_set_new(pg->data, "max_total", json_integer(cfg->max_body));
 	json_object_set_new(pg->data, "max_total_mb", json_integer(cfg->max_body / (1024 * 1024)));
+	/* the kinds of file attachment_types allows, named in the hint and offered by the picker */
+	attach_kinds(cfg->attachment_types, "、", kinds, sizeof(kinds), accept, sizeof(accept));
+	json_object_set_new(pg->data, "types_cjk", json_string(kinds));
+	json_object_set_new(pg->data, "types_accept", json_string(accept));
+	attach_kinds(cfg->attachment_types, ", ", kinds, sizeof(kinds), NULL, 0);
+	json_object_set_new(pg->data, "types_latin", json_string(kinds));
 }
 
 int

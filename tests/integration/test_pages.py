@@ -1172,6 +1172,29 @@ class SubmitLimit(unittest.TestCase):
         self.assertIn('value="13812345678"', page)
 
 
+class AttachmentKinds(unittest.TestCase):
+    """The form's attachment hint and its file picker name the kinds of file attachment_types
+    allows (they had said PDF, JPG, PNG, TXT, DOC, DOCX whatever it allowed): by default GIF,
+    WebP and the Office files too; an administrator's shorter list, only those."""
+
+    def page(self, env, path):
+        server = harness.Server(env=env).start()
+        try:
+            return Browser(server).get(path).body.decode()
+        finally:
+            server.cleanup()
+
+    def test_default_and_configured(self):
+        page = self.page({}, "/submit?lang=zh-Hans")
+        self.assertIn("支持 PDF、PNG、JPG、GIF、WebP、DOCX、XLSX、PPTX、DOC、XLS、PPT、TXT。", page)
+        self.assertIn('accept=".pdf,.png,.jpg,.jpeg,.gif,.webp,.docx,.xlsx,.pptx,.doc,.xls,.ppt,'
+                      '.txt"', page)
+        page = self.page({"CIVICDESK_ATTACHMENT_TYPES": "jpeg,pdf"}, "/submit?lang=en")
+        self.assertIn("MB together; PDF, JPG.</p>", page)
+        self.assertIn('accept=".pdf,.jpg,.jpeg"', page)
+        self.assertNotIn("DOCX", page)
+
+
 class BoardLimit(unittest.TestCase):
     """The board page counts against public_rate with the API's public reads: past the limit a
     page in the visitor's language, 429 with Retry-After."""
