@@ -1246,6 +1246,63 @@ malformed(struct MHD_Connection *conn, const char *version, const void *mark)
 	return NULL;
 }
 
+static enum MHD_Result
+framing_line(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	framing_add(cls, key, value);
+	return MHD_YES;
+}
+
+/* Answers in resp (what it held before replaced) when the request's header lines do not tell
+ * where its body ends (framing_check): 1, to be sent at once, or 0. */
+static int
+framing_refused(struct MHD_Connection *conn, const char *version, struct resp *resp)
+{
+	struct framing f;
+	char why[512];
+	int status, georeport = resp->georeport;
+
+	memset(&f, 0, sizeof(f));
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_line, &f);
+	status = framing_check(&f, version != NULL && strcmp(version, MHD_HTTP_VERSION_1_0) == 0,
+	                       why, sizeof(why));
+	if (status == 0)
+		return 0;
+	resp_free(resp);
+	resp->georeport = georeport;
+	resp_error(resp, status, status == 501 ? "not_implemented" : "bad_request", "%s", why);
+	return 1;
+}
+
+/* Refuses (415, in resp) a body sent with a content coding: no request body is decoded here,
+ * and one read as it came would be stored as its compressed bytes (RFC 9110 sections 8.4 and
+ * 15.5.16: the answer names the coding, and Accept-Encoding says only identity is taken).
+ * 1 if refused. */
+static int
+coding_refused(struct MHD_Connection *conn, struct call *call)
+{
+	const char *ce =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+
+	if (ce == NULL)
+		return 0;
+	while (*ce == ' ' || *ce == '\t')
+		ce++;
+	if (*ce == '\0' || strcasecmp(ce, "identity") == 0)
+		return 0;
+	if (call->declared == 0 && MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	                                                       MHD_HTTP_HEADER_TRANSFER_ENCODING) ==
+	                               NULL)
+		return 0; /* no body */
+	resp_error_code_field(&call->resp, 415, "unsupported_content_encoding", "Content-Encoding",
+	                      "the body is sent with Content-Encoding: %.64s, which is not decoded "
+	                      "here: send it uncompressed, without Content-Encoding",
+	                      ce);
+	resp_header_lent(&call->resp, "Accept-Encoding", "identity");
+	return 1;
+}
+
 /* Runs the second half of a call its handler suspended (once resumed: by on_request, or by
  * on_completed when the client went away meanwhile, to free what it holds). */
 static void
@@ -1277,6 +1334,15 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if (bad != NULL) {
 			call->match = 0;
 			resp_error(&call->resp, 400, "bad_request", "%s", bad);
+		} else if (framing_refused(conn, version, &call->resp)) {
+			/* where the body ends is unknown: answered before it is read, and the
+			 * connection closed after the answer (libmicrohttpd does, for an answer
+			 * queued before the body) */
+			call->answered = 1;
+			resp_header_lent(&call->resp, "X-Request-Id", call->id);
+			return call_send(srv, conn, call);
+		} else if (call->resp.status == 0) {
+			coding_refused(conn, call);
 		}
 		if (call->resp.status == 0)
 			return MHD_YES;

@@ -1,13 +1,15 @@
 /*
  * test_http.c: the HTTP layer's helpers without a server: the router (path parameters, 405 with
  * its Allow list, no match), the X-Forwarded-For walk behind trusted proxies and the address
- * lists, and the API's query-string cursor.
+ * lists, the API's query-string cursor, and the body's framing from Transfer-Encoding and
+ * Content-Length lines (framing.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "service/http/http.h"
+#include "service/http/http_int.h"
 #include "service/api/api_int.h"
 #include "tests/check.h"
 
@@ -178,6 +180,64 @@ test_cursor(struct t *t)
 	CHECK_INT(t, cursor_parse("1:2:3", &a, &b), -1);
 	CHECK_INT(t, cursor_parse("99999999999999999999:1", &a, &b), -1);
 	CHECK_INT(t, cursor_parse("", &a, &b), -1);
+}
+
+/* The status framing_check gives the header lines lines[0..] (name, value pairs, NULL ended)
+ * of an HTTP/1.1 request (HTTP/1.0 with http10), the reason into why. */
+static int
+framing_of(const char *const *lines, int http10, char *why, size_t size)
+{
+	struct framing f;
+
+	memset(&f, 0, sizeof(f));
+	for (; lines[0] != NULL; lines += 2)
+		framing_add(&f, lines[0], lines[1]);
+	why[0] = '\0';
+	return framing_check(&f, http10, why, size);
+}
+
+static void
+test_framing(struct t *t)
+{
+	static const struct {
+		const char *lines[7];
+		int http10, status;
+		const char *says; /* in why, or NULL */
+	} cases[] = {
+	    {{NULL}, 0, 0, NULL},
+	    {{"Content-Length", "12", NULL}, 0, 0, NULL},
+	    {{"Content-Length", "12", "Content-Length", "12", NULL}, 0, 0, NULL},
+	    {{"content-length", "12", "Content-Length", "13", NULL}, 0, 400, "2 times"},
+	    {{"Content-Length", "12", "Content-Length", "", NULL}, 0, 400, "different values"},
+	    {{"Transfer-Encoding", "chunked", NULL}, 0, 0, NULL},
+	    {{"transfer-encoding", "Chunked", NULL}, 0, 0, NULL},
+	    {{"Transfer-Encoding", "chunked", NULL}, 1, 400, "HTTP/1.0"},
+	    {{"Content-Length", "5", NULL}, 1, 0, NULL},
+	    {{"Transfer-Encoding", "chunked", "Content-Length", "5", NULL}, 0, 400, "both given"},
+	    {{"Content-Length", "5", "Transfer-Encoding", "chunked", NULL}, 0, 400, "both given"},
+	    {{"Transfer-Encoding", "gzip, chunked", NULL}, 0, 501, "coding gzip is"},
+	    {{"Transfer-Encoding", "GZIP ,chunked", NULL}, 0, 501, "coding GZIP is"},
+	    {{"Transfer-Encoding", "deflate;q=1, chunked", NULL}, 0, 501, "coding deflate is"},
+	    {{"Transfer-Encoding", "gzip", "Transfer-Encoding", "chunked", NULL}, 0, 501, "gzip"},
+	    {{"Transfer-Encoding", "gzip", NULL}, 0, 400, "last transfer coding"},
+	    {{"Transfer-Encoding", "chunked, gzip", NULL}, 0, 400, "last transfer coding"},
+	    {{"Transfer-Encoding", "", NULL}, 0, 400, "last transfer coding"},
+	    {{"Transfer-Encoding", " , ", NULL}, 0, 400, "last transfer coding"},
+	    {{"Transfer-Encoding", "chunked, chunked", NULL}, 0, 400, "chunked once"},
+	    {{"Transfer-Encoding", "chunked", "Transfer-Encoding", "chunked", NULL}, 0, 400,
+	     "chunked once"},
+	    {{"Transfer-Encoding", ", chunked", NULL}, 0, 400, "chunked once"},
+	};
+	char why[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_INT(t, framing_of(cases[i].lines, cases[i].http10, why, sizeof(why)),
+		          cases[i].status);
+		if (cases[i].says != NULL && strstr(why, cases[i].says) == NULL) {
+			CHECK_STR(t, why, cases[i].says);
+		}
+	}
 }
 
 /* The cache of encoded records (records.c): a record is found only for the same kind, item and
@@ -607,6 +667,7 @@ main(void)
 	RUN(&t, test_router);
 	RUN(&t, test_forwarded);
 	RUN(&t, test_cursor);
+	RUN(&t, test_framing);
 	RUN(&t, test_submit_ranges);
 	RUN(&t, test_records);
 	RUN(&t, test_record_bytes);

@@ -1,0 +1,228 @@
+"""HTTP and input edges of the thirteenth session, driven as outside clients drive the real
+daemon: raw sockets where a library would tidy the request, curl and Python's http.client
+elsewhere. What the twelfth session's audit (test_contract_audit4.py) left in the README's
+"HTTP and input, for later":
+- a body whose framing libmicrohttpd 0.9.75 reads wrongly or not at all (RFC 9112 section 6):
+  `Transfer-Encoding: gzip, chunked` was read until the client closed, so the client waited
+  for the connection's timeout and got nothing; Transfer-Encoding beside Content-Length,
+  chunked in HTTP/1.0 and two different Content-Lengths were taken (the item stored, by
+  whichever length the library chose). Each is answered at once now, 501 or 400 with the JSON
+  error, and the connection closed;
+- a body sent with Content-Encoding (gzip) was read as it came: 415 naming the coding now.
+"""
+import gzip
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+harness.BIN = os.path.abspath(harness.BIN)
+
+PW = "Edges-Passw0rd"
+ITEM = {"kind": "letter", "subject": "路灯不亮", "body": "幸福路 12 号的路灯坏了三天。",
+        "name": "张三", "phone": "13812345678", "publish": True}
+
+
+def start(env=None):
+    e = {"CIVICDESK_SUBMIT_RATE": "0", "CIVICDESK_DIGEST": "off",
+         # long enough that a request left waiting for its body fails the test's own timeout
+         "CIVICDESK_HTTP_TIMEOUT": "120"}
+    e.update(env or {})
+    return harness.Server(env=e).start().drain()
+
+
+def parse_answers(out):
+    """[(status, headers {lower name: value}, body bytes)] of the answers in out."""
+    answers = []
+    while out:
+        head, _, out = out.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in
+                   (line.partition(":") for line in lines[1:])}
+        n = int(headers.get("content-length", "0"))
+        answers.append((int(lines[0].split()[1]), headers, out[:n]))
+        out = out[n:]
+    return answers
+
+
+def exchange(port, data, timeout=20):
+    """Sends data on a fresh connection and reads until the server closes it: the answers. A
+    server that waits for more (a body it cannot delimit) makes this raise socket.timeout."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as c:
+        c.sendall(data)
+        out = b""
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            out += b
+    return parse_answers(out)
+
+
+class FramingAnsweredAtOnce(unittest.TestCase):
+    """RFC 9112 section 6: a request whose body's end cannot be told is answered before its
+    body is read, with the JSON error, and its connection closed (the requests below send no
+    Connection: close: the server closes). Before, libmicrohttpd read `gzip, chunked` until the
+    client gave up, and took the others as items."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def head(self, path="/api/v1/items", version="HTTP/1.1", extra=()):
+        return ("\r\n".join(["POST %s %s" % (path, version), "Host: 127.0.0.1",
+                             "Content-Type: application/json"] + list(extra)) +
+                "\r\n\r\n").encode()
+
+    def test_refused_at_once(self):
+        s = self.server
+        body = json.dumps(ITEM).encode()
+        chunked = b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+        cases = [
+            ("gzip, chunked", self.head(extra=["Transfer-Encoding: gzip, chunked"]) +
+             b"%x\r\n" % 20 + gzip.compress(body)[:20] + b"\r\n", 501, "not_implemented",
+             "transfer coding gzip is not implemented"),
+            ("deflate then chunked on two lines",
+             self.head(extra=["Transfer-Encoding: deflate", "Transfer-Encoding: chunked"]),
+             501, "not_implemented", "transfer coding deflate"),
+            ("gzip alone", self.head(extra=["Transfer-Encoding: gzip"]) + body, 400,
+             "bad_request", "chunked must be the last transfer coding"),
+            ("chunked, chunked", self.head(extra=["Transfer-Encoding: chunked, chunked"]) +
+             chunked, 400, "bad_request", "chunked once"),
+            ("Transfer-Encoding and Content-Length",
+             self.head(extra=["Transfer-Encoding: chunked", "Content-Length: %d" % len(body)]) +
+             chunked, 400, "bad_request", "Transfer-Encoding and Content-Length are both given"),
+            ("chunked in HTTP/1.0",
+             self.head(version="HTTP/1.0", extra=["Transfer-Encoding: chunked"]) + chunked, 400,
+             "bad_request", "HTTP/1.0 request cannot have a Transfer-Encoding"),
+            ("two Content-Lengths",
+             self.head(extra=["Content-Length: %d" % len(body), "Content-Length: 5"]) + body,
+             400, "bad_request", "Content-Length is given 2 times with different values"),
+            ("an unknown path", self.head(path="/api/v1/nothing",
+                                          extra=["Transfer-Encoding: gzip, chunked"]),
+             501, "not_implemented", "gzip"),
+        ]
+        for name, data, status, code, words in cases:
+            with self.subTest(case=name):
+                answers = exchange(s.port, data)
+                self.assertEqual(len(answers), 1, answers)
+                st, headers, raw = answers[0]
+                self.assertEqual(st, status, raw)
+                self.assertEqual(headers["content-type"], "application/json; charset=utf-8")
+                self.assertEqual(headers.get("connection", "").lower(), "close", headers)
+                err = json.loads(raw)["error"]
+                self.assertEqual(err["code"], code, err)
+                self.assertIn(words, err["message"])
+        # Open311 answers the same refusal as GeoReport's error list
+        st, _, raw = exchange(s.port, self.head(
+            path="/open311/v2/requests.json", extra=["Transfer-Encoding: gzip, chunked"]))[0]
+        self.assertEqual(st, 501)
+        err = json.loads(raw)
+        self.assertEqual(err[0]["code"], 501)
+        self.assertIn("gzip", err[0]["description"])
+        # none of them stored an item (each asked to be published: it would be listed)
+        self.assertEqual(s.request("GET", "/open311/v2/requests.json").json(), [])
+
+    def test_good_framing_still_taken(self):
+        """A lone chunked (its connection kept for a second request), HTTP/1.0 with a
+        Content-Length, and the same Content-Length given twice are read as before."""
+        s = self.server
+        body = json.dumps(dict(ITEM, publish=False)).encode()
+        chunked = b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+        answers = exchange(s.port, self.head(extra=["Transfer-Encoding: chunked"]) + chunked +
+                           b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           b"Connection: close\r\n\r\n")
+        self.assertEqual([a[0] for a in answers], [201, 200], answers)
+        for extra, version in [(["Content-Length: %d" % len(body)], "HTTP/1.0"),
+                               (["Content-Length: %d" % len(body)] * 2 + ["Connection: close"],
+                                "HTTP/1.1"),
+                               (["Content-Length: %d" % len(body), "Content-Encoding: identity",
+                                 "Connection: close"], "HTTP/1.1")]:
+            with self.subTest(extra=extra, version=version):
+                answers = exchange(s.port, self.head(version=version, extra=extra) + body)
+                self.assertEqual(answers[0][0], 201, answers)
+
+
+class ContentEncodingRefused(unittest.TestCase):
+    """A body sent compressed (curl --data-binary with Content-Encoding: gzip, as a client that
+    compresses its uploads sends it) is not decoded here: 415 naming the coding, with
+    Accept-Encoding: identity (RFC 9110 section 15.5.16), and nothing stored. Before, the
+    compressed bytes were read as they came (a plain body labelled gzip was stored)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def curl(self, *args):
+        r = subprocess.run(["curl", "-sS", "-i", *args], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout
+        while out.startswith(b"HTTP/1.1 100"):
+            out = out.partition(b"\r\n\r\n")[2]
+        return parse_answers(out)[0]
+
+    def test_gzip_json_and_form(self):
+        s = self.server
+        url = "http://127.0.0.1:%d" % s.port
+        body = json.dumps(ITEM).encode()
+        with tempfile.TemporaryDirectory() as d:
+            gz = os.path.join(d, "item.json.gz")
+            with open(gz, "wb") as f:
+                f.write(gzip.compress(body))
+            plain = os.path.join(d, "item.json")
+            with open(plain, "wb") as f:
+                f.write(body)
+            for name, args, coding in [
+                    ("gzip JSON", ["-H", "Content-Type: application/json", "-H",
+                                   "Content-Encoding: gzip", "--data-binary", "@" + gz,
+                                   url + "/api/v1/items"], "gzip"),
+                    ("plain JSON labelled gzip", ["-H", "Content-Type: application/json",
+                                                  "-H", "Content-Encoding: GZIP",
+                                                  "--data-binary", "@" + plain,
+                                                  url + "/api/v1/items"], "GZIP"),
+                    ("br form", ["-H", "Content-Encoding: br", "-F", "kind=letter",
+                                 "-F", "subject=路灯", "-F", "body=坏了", "-F",
+                                 "phone=13812345678", "-F", "publish=true",
+                                 url + "/api/v1/items"], "br"),
+            ]:
+                with self.subTest(case=name):
+                    status, headers, raw = self.curl(*args)
+                    self.assertEqual(status, 415, raw)
+                    self.assertEqual(headers.get("accept-encoding"), "identity")
+                    err = json.loads(raw)["error"]
+                    self.assertEqual((err["code"], err["field"]),
+                                     ("unsupported_content_encoding", "Content-Encoding"))
+                    self.assertIn("Content-Encoding: " + coding, err["message"])
+            # Open311: GeoReport's error list names it too
+            status, _, raw = self.curl("-H", "Content-Type: application/json", "-H",
+                                       "Content-Encoding: gzip", "--data-binary", "@" + gz,
+                                       url + "/open311/v2/requests.json")
+            self.assertEqual(status, 415, raw)
+            self.assertIn("Content-Encoding: gzip", json.loads(raw)[0]["description"])
+            self.assertEqual(s.request("GET", "/open311/v2/requests.json").json(), [])
+            # no body, or the identity coding: nothing to refuse
+            status, _, raw = self.curl("-H", "Content-Encoding: gzip", url + "/api/v1/health")
+            self.assertEqual(status, 200, raw)
+            status, _, raw = self.curl("-H", "Content-Type: application/json", "-H",
+                                       "Content-Encoding: identity", "--data-binary",
+                                       "@" + plain, url + "/api/v1/items")
+            self.assertEqual(status, 201, raw)
+
+
+
+if __name__ == "__main__":
+    harness.main()
