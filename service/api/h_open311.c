@@ -330,6 +330,8 @@ h_open311_requests_post(struct req *req, struct resp *resp)
 		const char *text = req_body_text(req, &len);
 
 		j = text != NULL ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &je) : NULL;
+		if (j == NULL && text != NULL && resp_json_nul(resp, text, len, &je))
+			goto out; /* a \u0000 in a member: named, as the JSON API names it */
 		if (!json_is_object(j)) {
 			o311_error(resp, 400,
 			           "send a form (application/x-www-form-urlencoded) or a "

@@ -245,17 +245,17 @@ holds_nul(json_t *v)
 	return 0;
 }
 
-/* Answers 400 for a body whose text holds \u0000 at line, column (jansson's error e): valid
- * JSON, but no field takes the character. Names the member that holds it, as every other
- * invalid field is named (JSON_ALLOW_NUL reads the body again to find it); the member's name
- * is lent to the answer only if it is short. */
-static void
-nul_refused(struct resp *resp, const char *body, size_t len, const json_error_t *e)
+/* JSON_ALLOW_NUL reads the body again to find the member; its name is lent to the answer only
+ * if it is short. */
+int
+resp_json_nul(struct resp *resp, const char *body, size_t len, const json_error_t *e)
 {
-	json_t *all = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
 	const char *key, *field = NULL;
-	json_t *v;
+	json_t *all, *v;
 
+	if (json_error_code(e) != json_error_null_character)
+		return 0;
+	all = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
 	if (json_is_object(all)) {
 		json_object_foreach(all, key, v)
 		{
@@ -276,6 +276,7 @@ nul_refused(struct resp *resp, const char *body, size_t len, const json_error_t 
 		           "no field may contain",
 		           e->line, e->column);
 	json_decref(all);
+	return 1;
 }
 
 int
@@ -302,7 +303,7 @@ req_json(struct req *req, struct resp *resp, json_t **out)
 		if (json_error_code(&e) == json_error_invalid_utf8)
 			resp_error(resp, 400, "invalid_utf8", "the body is not valid UTF-8");
 		else if (json_error_code(&e) == json_error_null_character)
-			nul_refused(resp, body, len, &e);
+			resp_json_nul(resp, body, len, &e);
 		else if (json_error_code(&e) == json_error_duplicate_key)
 			resp_error(resp, 400, "malformed_json",
 			           "a member is given twice (%s, line %d column %d): give each once",

@@ -80,6 +80,12 @@ const char *req_body_text(const struct req *req, size_t *len);
  * not an object, invalid UTF-8) and returns -1. */
 int req_json(struct req *req, struct resp *resp, json_t **out);
 
+/* For a body json_loadb refused with e for a \u0000 escape (valid JSON, but no field takes the
+ * character): answers 400 in resp naming the top-level member that holds it, as every other
+ * invalid field is named (with resp->georeport, a description that names it), and returns 1;
+ * for any other error of e, 0 with resp untouched. */
+int resp_json_nul(struct resp *resp, const char *body, size_t len, const json_error_t *e);
+
 /* Response builders. resp_json takes the reference. */
 void resp_json(struct resp *resp, int status, json_t *take);
 /* {"error":{"code":CODE,"message":MESSAGE}}; resp_error_field adds "field":FIELD. With

@@ -8,7 +8,9 @@ elsewhere. What the twelfth session's audit (test_contract_audit4.py) left in th
   chunked in HTTP/1.0 and two different Content-Lengths were taken (the item stored, by
   whichever length the library chose). Each is answered at once now, 501 or 400 with the JSON
   error, and the connection closed;
-- a body sent with Content-Encoding (gzip) was read as it came: 415 naming the coding now.
+- a body sent with Content-Encoding (gzip) was read as it came: 415 naming the coding now;
+- an Open311 JSON body with \\u0000 in a field got the general "send a form or a JSON object":
+  the answer names the field now, as the JSON API's does.
 """
 import gzip
 import json
@@ -222,6 +224,43 @@ class ContentEncodingRefused(unittest.TestCase):
                                        "@" + plain, url + "/api/v1/items")
             self.assertEqual(status, 201, raw)
 
+
+
+class Open311NulNamesTheField(unittest.TestCase):
+    """POST /open311/v2/requests.json with a JSON body holding \\u0000 (valid JSON, as Python's
+    json.dumps writes a NUL character): the 400's description names the field that holds it,
+    as the JSON API's error does, instead of "send a form or a JSON object"."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_each_field(self):
+        s = self.server
+        good = {"service_code": "letter", "description": "幸福路的路灯坏了。",
+                "first_name": "三", "last_name": "张", "email": "zhang@example.cn",
+                "attribute": {"publish": True}}
+        for field in ["description", "first_name", "email", "service_code"]:
+            with self.subTest(field=field):
+                body = dict(good)
+                body[field] = body[field][:2] + "\0" + body[field][2:]
+                r = s.request("POST", "/open311/v2/requests.json",
+                              body=json.dumps(body).encode(),
+                              headers={"Content-Type": "application/json"})
+                self.assertEqual(r.status, 400, r)
+                err = r.json()
+                self.assertEqual(err[0]["code"], 400)
+                self.assertTrue(err[0]["description"].startswith(field + " holds the "
+                                                                 "character \\u0000"), err)
+        # the same body without the NUL is taken
+        r = s.request("POST", "/open311/v2/requests.json", body=json.dumps(good).encode(),
+                      headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(len(s.request("GET", "/open311/v2/requests.json").json()), 1)
 
 
 if __name__ == "__main__":
