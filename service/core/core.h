@@ -688,6 +688,12 @@ struct intake {
  * "lang": a tag lang_tag_parse takes, stored as zh-Hans, zh-Hant or en); publication consent;
  * attachment names and types. Returns 0, or -1 with err filled (CORE_INVALID). */
 int core_submit_check(const struct intake *in, struct core_error *err);
+/* Cuts name, in place, to at most max bytes when it is longer, keeping its extension (".pdf":
+ * a last dot not first, with at most 31 bytes after it) and cutting the part before it on a
+ * UTF-8 character boundary; a name without an extension is cut at its end. Returns name. For
+ * the file names uploads give (longer than INTAKE_FILENAME_MAX is refused by
+ * core_submit_check). */
+char *intake_filename_fit(char *name, size_t max);
 /* A submitter's name from Open311's first_name and last_name (either may be NULL): a Chinese
  * name is family name first without a space (黄 + 晓明: 黄晓明), others "first last". A new
  * string (the caller frees it), NULL when out of memory. */

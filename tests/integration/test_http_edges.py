@@ -10,16 +10,22 @@ elsewhere. What the twelfth session's audit (test_contract_audit4.py) left in th
   error, and the connection closed;
 - a body sent with Content-Encoding (gzip) was read as it came: 415 naming the coding now;
 - an Open311 JSON body with \\u0000 in a field got the general "send a form or a JSON object":
-  the answer names the field now, as the JSON API's does.
+  the answer names the field now, as the JSON API's does;
+- an uploaded file's name over 255 bytes was refused (400, the whole submission lost): cut
+  before its extension on a character boundary now, the same way in Open311's `media`, the web
+  form and the JSON API's multipart form.
 """
 import gzip
 import json
 import os
+import re
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import unittest
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -65,6 +71,17 @@ def exchange(port, data, timeout=20):
                 break
             out += b
     return parse_answers(out)
+
+
+def png(width=2, height=2):
+    """A small valid PNG."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+    raw = b"".join(b"\0" + b"\xff\x00\x00" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" +
+            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 class FramingAnsweredAtOnce(unittest.TestCase):
@@ -225,7 +242,6 @@ class ContentEncodingRefused(unittest.TestCase):
             self.assertEqual(status, 201, raw)
 
 
-
 class Open311NulNamesTheField(unittest.TestCase):
     """POST /open311/v2/requests.json with a JSON body holding \\u0000 (valid JSON, as Python's
     json.dumps writes a NUL character): the 400's description names the field that holds it,
@@ -261,6 +277,86 @@ class Open311NulNamesTheField(unittest.TestCase):
                       headers={"Content-Type": "application/json"})
         self.assertEqual(r.status, 201, r)
         self.assertEqual(len(s.request("GET", "/open311/v2/requests.json").json()), 1)
+
+
+class LongFileNamesCut(unittest.TestCase):
+    """A file uploaded under a name of more than 255 bytes (Chinese, three bytes a character:
+    what a citizen's phone names a photo after a long description) is kept under the name cut
+    before its extension on a character boundary: the same name through Open311's `media`, the
+    web form (curl with a cookie jar, as a browser sends it) and the JSON API's multipart form.
+    Before, each refused the whole submission with 400."""
+
+    NAME = "幸福路十二号门口的路灯" * 12 + ".png"  # 360 bytes before the extension
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = start()
+        cls.server.add_user("disp_e", "dispatcher", password=PW)
+        cls.disp = cls.server.login("disp_e", PW)
+        cls.dir = tempfile.mkdtemp(prefix="civicdesk-edges-")
+        cls.png = os.path.join(cls.dir, "photo.png")
+        with open(cls.png, "wb") as f:
+            f.write(png())
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        import shutil
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def curl(self, *args):
+        r = subprocess.run(["curl", "-sS", *args], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.decode("utf-8")
+
+    def attachment_name(self, tracking):
+        r = self.disp.request("GET", "/api/v1/items/" + tracking)
+        self.assertEqual(r.status, 200, r)
+        att = r.json()["attachments"]
+        self.assertEqual(len(att), 1, att)
+        self.assertEqual(att[0]["content_type"], "image/png")
+        return att[0]["filename"]
+
+    def check_cut(self, name):
+        raw = name.encode("utf-8")
+        self.assertLessEqual(len(raw), 255)
+        self.assertGreater(len(raw), 255 - 3)  # only the part of a character that did not fit
+        self.assertTrue(name.endswith(".png"), name)
+        self.assertTrue(self.NAME.startswith(name[:-4]), name)
+
+    def test_every_form_cuts_alike(self):
+        url = "http://127.0.0.1:%d" % self.server.port
+        media = "%s=@%s;filename=%s;type=image/png"
+        # Open311
+        out = self.curl("-w", "\n%{http_code}", "-F", "service_code=letter",
+                        "-F", "description=路灯坏了", "-F", "email=a@example.cn",
+                        "-F", "attribute[publish]=false", "-F", media % ("media", self.png, self.NAME),
+                        url + "/open311/v2/requests.json")
+        body, _, code = out.rpartition("\n")
+        self.assertEqual(code, "201", body)
+        o311 = self.attachment_name(json.loads(body)[0]["service_request_id"])
+        self.check_cut(o311)
+        # the JSON API's multipart form
+        out = self.curl("-w", "\n%{http_code}", "-F", "kind=letter", "-F", "subject=路灯",
+                        "-F", "body=路灯坏了", "-F", "phone=13812345678",
+                        "-F", "publish=false", "-F", media % ("attachment", self.png, self.NAME),
+                        url + "/api/v1/items")
+        body, _, code = out.rpartition("\n")
+        self.assertEqual(code, "201", body)
+        self.assertEqual(self.attachment_name(json.loads(body)["tracking"]), o311)
+        # the web form, as a browser sends it: its page first (cookie and form token)
+        jar = os.path.join(self.dir, "cookies")
+        page = self.curl("-c", jar, "-b", jar, url + "/submit?lang=en")
+        token = re.search(r'name="csrf_token" value="([^"]*)"', page).group(1)
+        out = self.curl("-c", jar, "-b", jar, "-o", "/dev/null", "-w",
+                        "%{http_code} %{redirect_url}", "-F", "csrf_token=" + token,
+                        "-F", "kind=letter", "-F", "subject=路灯", "-F", "body=路灯坏了",
+                        "-F", "phone=13812345678", "-F", "publish=false",
+                        "-F", media % ("attachment", self.png, self.NAME), url + "/submit")
+        code, _, location = out.partition(" ")
+        self.assertEqual(code, "303", out)
+        tracking = re.search(r"done=(XJ-\d{8}-\d{5})", location).group(1)
+        self.assertEqual(self.attachment_name(tracking), o311)
 
 
 if __name__ == "__main__":
