@@ -47,6 +47,8 @@ known_fields(json_t *j, const char *const *allowed, size_t n, struct resp *resp)
 	return 0;
 }
 
+/* An account's refusal: core's English sentence, with the rule it names ("rule": the key a
+ * client words in its reader's language, as the admin page does from its catalogue). */
 static void
 acct_answer(struct resp *resp, enum acct_err e, const struct acct_error *err)
 {
@@ -55,19 +57,18 @@ acct_answer(struct resp *resp, enum acct_err e, const struct acct_error *err)
 		break;
 	case ACCT_INVALID:
 	case ACCT_WEAK:
-		if (err->field != NULL)
-			resp_error_field(resp, 400, err->field, "%s", err->message);
-		else
-			resp_error(resp, 400, "bad_request", "%s", err->message);
+		resp_error_rule(resp, 400, err->field != NULL ? "invalid_field" : "bad_request",
+		                err->field, err->rule, "%s", err->message);
 		break;
 	case ACCT_NOT_FOUND:
 		if (err->field != NULL)
-			resp_error_field(resp, 400, err->field, "%s", err->message);
+			resp_error_rule(resp, 400, "invalid_field", err->field, err->rule, "%s",
+			                err->message);
 		else
-			resp_error(resp, 404, "not_found", "%s", err->message);
+			resp_error_rule(resp, 404, "not_found", NULL, err->rule, "%s", err->message);
 		break;
 	case ACCT_EXISTS:
-		resp_error(resp, 409, "exists", "%s", err->message);
+		resp_error_rule(resp, 409, "exists", err->field, err->rule, "%s", err->message);
 		break;
 	case ACCT_ERROR:
 		resp_error(resp, 500, "internal", "%s", err->message);
@@ -220,9 +221,9 @@ h_admin_users_patch(struct req *req, struct resp *resp)
 	if (strcmp(name, req->session->username) == 0 &&
 	    ((ch.status != NULL && strcmp(ch.status, "active") != 0) ||
 	     (ch.role != NULL && strcmp(ch.role, "admin") != 0))) {
-		resp_error_field(resp, 400,
-		                 ch.role != NULL && strcmp(ch.role, "admin") != 0 ? "role" : "status",
-		                 "you cannot suspend, revoke or demote your own account");
+		resp_error_rule(resp, 400, "invalid_field",
+		                ch.role != NULL && strcmp(ch.role, "admin") != 0 ? "role" : "status",
+		                "self", "you cannot suspend, revoke or demote your own account");
 		goto out;
 	}
 	e = account_change(req->app, req->db, &who, name, &ch, otp, &err);

@@ -199,7 +199,8 @@ h_password(struct req *req, struct resp *resp)
 		resp_json(resp, 200, json_pack("{s:b}", "must_change", 0));
 		break;
 	case ACCT_WEAK:
-		resp_error_field(resp, 400, "new_password", "%s", err.message);
+		resp_error_rule(resp, 400, "invalid_field", "new_password", err.rule, "%s",
+		                err.message);
 		break;
 	case ACCT_INVALID:
 	case ACCT_NOT_FOUND:

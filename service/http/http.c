@@ -403,8 +403,8 @@ resp_json(struct resp *resp, int status, json_t *take)
 }
 
 static void
-verror(struct resp *resp, int status, const char *code, const char *field, const char *fmt,
-       va_list ap)
+verror(struct resp *resp, int status, const char *code, const char *field, const char *rule,
+       const char *fmt, va_list ap)
 {
 	char msg[1024];
 	json_t *e;
@@ -418,6 +418,8 @@ verror(struct resp *resp, int status, const char *code, const char *field, const
 	e = json_pack("{s:s, s:s}", "code", code, "message", msg);
 	if (e != NULL && field != NULL)
 		json_object_set_new(e, "field", json_string(field));
+	if (e != NULL && rule != NULL)
+		json_object_set_new(e, "rule", json_string(rule));
 	resp_json(resp, status, e ? json_pack("{s:o}", "error", e) : NULL);
 }
 
@@ -427,7 +429,7 @@ resp_error(struct resp *resp, int status, const char *code, const char *fmt, ...
 	va_list ap;
 
 	va_start(ap, fmt);
-	verror(resp, status, code, NULL, fmt, ap);
+	verror(resp, status, code, NULL, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -439,7 +441,18 @@ resp_error_code_field(struct resp *resp, int status, const char *code, const cha
 	va_list ap;
 
 	va_start(ap, fmt);
-	verror(resp, status, code, field, fmt, ap);
+	verror(resp, status, code, field, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+resp_error_rule(struct resp *resp, int status, const char *code, const char *field,
+                const char *rule, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(resp, status, code, field, rule, fmt, ap);
 	va_end(ap);
 }
 
@@ -449,7 +462,7 @@ resp_error_field(struct resp *resp, int status, const char *field, const char *f
 	va_list ap;
 
 	va_start(ap, fmt);
-	verror(resp, status, "invalid_field", field, fmt, ap);
+	verror(resp, status, "invalid_field", field, NULL, fmt, ap);
 	va_end(ap);
 }
 

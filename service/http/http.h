@@ -94,6 +94,12 @@ void resp_error(struct resp *resp, int status, const char *code, const char *fmt
 	__attribute__((format(printf, 4, 5)));
 void resp_error_field(struct resp *resp, int status, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* resp_error with "field":FIELD (NULL: none) and "rule":RULE (NULL: none), the rule a refusal
+ * names for a client to word in its own language (core's acct_error.rule: "exists",
+ * "password_short", …) beside the English message. */
+void resp_error_rule(struct resp *resp, int status, const char *code, const char *field,
+                     const char *rule, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 void resp_text(struct resp *resp, int status, const char *content_type, const char *text,
                size_t len);
 /* Adds a header; the value is copied. */

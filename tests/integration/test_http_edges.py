@@ -13,7 +13,10 @@ elsewhere. What the twelfth session's audit (test_contract_audit4.py) left in th
   the answer names the field now, as the JSON API's does;
 - an uploaded file's name over 255 bytes was refused (400, the whole submission lost): cut
   before its extension on a character boundary now, the same way in Open311's `media`, the web
-  form and the JSON API's multipart form.
+  form and the JSON API's multipart form;
+- the JSON API's account errors were English sentences only, while the admin and password
+  pages translate them: the API negotiates no language, so they stay English (as the command
+  line's) and name their rule now, for a client to translate.
 """
 import gzip
 import json
@@ -357,6 +360,61 @@ class LongFileNamesCut(unittest.TestCase):
         self.assertEqual(code, "303", out)
         tracking = re.search(r"done=(XJ-\d{8}-\d{5})", location).group(1)
         self.assertEqual(self.attachment_name(tracking), o311)
+
+
+class AccountErrorsCarryTheirRule(unittest.TestCase):
+    """The JSON API negotiates no language (every error is an English sentence beside a stable
+    code), so its account errors stay in English, as `civicdesk user`'s, an administrator's
+    tool; each now also names the rule it broke ("rule", the admin and password pages' own
+    key for their translated message), for a client to word in its reader's language. Before,
+    a client had only the English sentence."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = start()
+        cls.admin = cls.server.staff("admin_e", "admin")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_rules(self):
+        s, a = self.server, self.admin
+        r = a.request("POST", "/api/v1/admin/users", json_body={"username": "hand_e",
+                                                                "role": "handler",
+                                                                "section": "法规处"})
+        self.assertEqual(r.status, 201, r)
+        for body, status, field, rule in [
+                ({"username": "hand_e", "role": "handler", "section": "法规处"}, 409, None,
+                 "exists"),
+                ({"username": "9 x", "role": "handler", "section": "法规处"}, 400, "username",
+                 "username"),
+                ({"username": "hand_f", "role": "king"}, 400, "role", "role_unknown"),
+                ({"username": "hand_f", "role": "handler"}, 400, "section", "section_needed"),
+                ({"username": "hand_f", "role": "handler", "section": "没有这个处"}, 400,
+                 "section", "section_unknown"),
+                ({"username": "hand_f", "role": "dispatcher", "email": "not-an-address"}, 400,
+                 "email", "email")]:
+            with self.subTest(body=body):
+                r = a.request("POST", "/api/v1/admin/users", json_body=body)
+                self.assertEqual(r.status, status, r)
+                err = r.json()["error"]
+                self.assertEqual(err["rule"], rule, err)
+                if field is not None:
+                    self.assertEqual(err["field"], field, err)
+                self.assertRegex(err["message"], r"^[a-z' ]+", err)  # English, as before
+        r = a.request("PATCH", "/api/v1/admin/users/admin_e", json_body={"status": "suspended"})
+        self.assertEqual((r.status, r.json()["error"].get("rule")), (400, "self"), r)
+        # the password change: the policy's rule for a refused new password
+        h = s.staff("hand_g", "handler", "法规处")
+        for new, rule in [("Ab1!", "password_short"), ("alllowercase", "password_classes"),
+                          ("Passw0rd!", "password_common")]:
+            with self.subTest(new=new):
+                r = h.request("POST", "/api/v1/password",
+                              json_body={"old_password": "Test-Passw0rd", "new_password": new})
+                self.assertEqual(r.status, 400, r)
+                err = r.json()["error"]
+                self.assertEqual((err["field"], err["rule"]), ("new_password", rule), err)
 
 
 if __name__ == "__main__":
