@@ -286,8 +286,8 @@ class LongFileNamesCut(unittest.TestCase):
     """A file uploaded under a name of more than 255 bytes (Chinese, three bytes a character:
     what a citizen's phone names a photo after a long description) is kept under the name cut
     before its extension on a character boundary: the same name through Open311's `media`, the
-    web form (curl with a cookie jar, as a browser sends it) and the JSON API's multipart form.
-    Before, each refused the whole submission with 400."""
+    web form (curl with a cookie jar, as a browser sends it), the JSON API's multipart form and
+    a citizen's supplement. Before, each refused the whole submission with 400."""
 
     NAME = "幸福路十二号门口的路灯" * 12 + ".png"  # 360 bytes before the extension
 
@@ -296,6 +296,8 @@ class LongFileNamesCut(unittest.TestCase):
         cls.server = start()
         cls.server.add_user("disp_e", "dispatcher", password=PW)
         cls.disp = cls.server.login("disp_e", PW)
+        cls.server.add_user("hand_e", "handler", "法规处", password=PW)
+        cls.hand = cls.server.login("hand_e", PW)
         cls.dir = tempfile.mkdtemp(prefix="civicdesk-edges-")
         cls.png = os.path.join(cls.dir, "photo.png")
         with open(cls.png, "wb") as f:
@@ -312,13 +314,14 @@ class LongFileNamesCut(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return r.stdout.decode("utf-8")
 
-    def attachment_name(self, tracking):
+    def attachment_name(self, tracking, count=1):
+        """The file name of the item's last attachment, of count."""
         r = self.disp.request("GET", "/api/v1/items/" + tracking)
         self.assertEqual(r.status, 200, r)
         att = r.json()["attachments"]
-        self.assertEqual(len(att), 1, att)
-        self.assertEqual(att[0]["content_type"], "image/png")
-        return att[0]["filename"]
+        self.assertEqual(len(att), count, att)
+        self.assertEqual(att[-1]["content_type"], "image/png")
+        return att[-1]["filename"]
 
     def check_cut(self, name):
         raw = name.encode("utf-8")
@@ -346,7 +349,22 @@ class LongFileNamesCut(unittest.TestCase):
                         url + "/api/v1/items")
         body, _, code = out.rpartition("\n")
         self.assertEqual(code, "201", body)
-        self.assertEqual(self.attachment_name(json.loads(body)["tracking"]), o311)
+        item = json.loads(body)
+        self.assertEqual(self.attachment_name(item["tracking"]), o311)
+        # the citizen's supplement, once the handler asks for one
+        t = item["tracking"]
+        for who, action, fields in [(self.disp, "assign", {"section": "法规处"}),
+                                    (self.hand, "accept", {}),
+                                    (self.hand, "ask_citizen", {"reason": "请补充照片"})]:
+            r = who.request("POST", "/api/v1/items/%s/actions/%s" % (t, action),
+                            json_body=fields)
+            self.assertEqual(r.status, 200, r)
+        out = self.curl("-w", "\n%{http_code}", "-H", "X-Query-Code: " + item["query_code"],
+                        "-F", "text=照片见附件", "-F", media % ("attachment", self.png, self.NAME),
+                        url + "/api/v1/track/%s/supplement" % t)
+        body, _, code = out.rpartition("\n")
+        self.assertEqual(code, "200", body)
+        self.assertEqual(self.attachment_name(t, 2), o311)
         # the web form, as a browser sends it: its page first (cookie and form token)
         jar = os.path.join(self.dir, "cookies")
         page = self.curl("-c", jar, "-b", jar, url + "/submit?lang=en")
