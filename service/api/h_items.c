@@ -160,8 +160,8 @@ item_input_form(struct req *req, struct resp *resp, struct item_input *ir)
 				return -1;
 			}
 			a = &ir->in.att[ir->in.natt];
-			a->filename =
-				intake_filename_fit((char *)upload_name(f->filename), INTAKE_FILENAME_MAX);
+			a->filename = (char *)upload_name(f->filename);
+			attach_name_fit(a->filename, INTAKE_FILENAME_MAX); /* before its extension */
 			clean_ctype(f->content_type ? f->content_type : "", ir->ctypes[ir->in.natt],
 			            sizeof(ir->ctypes[0]));
 			a->content_type = ir->ctypes[ir->in.natt];

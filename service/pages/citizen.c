@@ -322,7 +322,8 @@ pg_submit_post(struct req *req, struct resp *resp)
 			break;
 		}
 		a = &in.att[in.natt];
-		a->filename = intake_filename_fit((char *)base_name(ff->filename), INTAKE_FILENAME_MAX);
+		a->filename = (char *)base_name(ff->filename);
+		attach_name_fit(a->filename, INTAKE_FILENAME_MAX); /* cut before its extension */
 		clean_type(ff->content_type, ctypes[in.natt], sizeof(ctypes[0]));
 		a->content_type = ctypes[in.natt];
 		a->data = ff->data;
@@ -653,8 +654,8 @@ supplement_files(struct page *pg, struct db_attachment *att,
 		if (*natt == INTAKE_MAX_ATTACHMENTS)
 			return -1;
 		memset(&att[*natt], 0, sizeof(att[*natt]));
-		att[*natt].filename =
-			intake_filename_fit((char *)base_name(ff->filename), INTAKE_FILENAME_MAX);
+		att[*natt].filename = (char *)base_name(ff->filename);
+		attach_name_fit(att[*natt].filename, INTAKE_FILENAME_MAX);
 		clean_type(ff->content_type, ctypes[*natt], INTAKE_CTYPE_MAX + 1);
 		att[*natt].content_type = ctypes[*natt];
 		att[*natt].data = ff->data;

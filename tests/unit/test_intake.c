@@ -1292,52 +1292,6 @@ out:
 		fprintf(stderr, "cannot remove %s\n", path);
 }
 
-/* intake_filename_fit: a name over the limit keeps its extension and is cut before it on a
- * character boundary; a name within it, or without an extension, as it says. */
-static void
-test_filename_fit(struct t *t)
-{
-	char name[1024], want[1024];
-	size_t i;
-
-	snprintf(name, sizeof(name), "report.pdf");
-	CHECK_STR(t, intake_filename_fit(name, 255), "report.pdf");
-	/* 300 ASCII bytes and .pdf: 251 of them kept */
-	memset(name, 'a', 300);
-	memcpy(name + 300, ".pdf", 5);
-	intake_filename_fit(name, 255);
-	CHECK_INT(t, strlen(name), 255);
-	CHECK_STR(t, name + 251, ".pdf");
-	/* 100 three-byte characters (300 bytes) and .docx: 83 whole characters (249 bytes) */
-	name[0] = '\0';
-	for (i = 0; i < 100; i++)
-		strcat(name, "\xe8\xb7\xaf");
-	strcat(name, ".docx");
-	want[0] = '\0';
-	for (i = 0; i < 83; i++)
-		strcat(want, "\xe8\xb7\xaf");
-	strcat(want, ".docx");
-	CHECK_STR(t, intake_filename_fit(name, 255), want);
-	CHECK_INT(t, text_check(name, strlen(name), 0) >= 0, 1);
-	/* four-byte characters, no extension: cut at the limit's last whole character */
-	name[0] = '\0';
-	for (i = 0; i < 70; i++)
-		strcat(name, "\xf0\x9f\x93\xb7");
-	intake_filename_fit(name, 255);
-	CHECK_INT(t, strlen(name), 252);
-	/* a dot far from the end is no extension; a leading dot neither */
-	memset(name, 'b', 300);
-	memcpy(name + 10, ".", 1);
-	name[300] = '\0';
-	intake_filename_fit(name, 255);
-	CHECK_INT(t, strlen(name), 255);
-	CHECK_INT(t, name[254], 'b');
-	name[0] = '.';
-	memset(name + 1, 'c', 299);
-	name[300] = '\0';
-	CHECK_INT(t, strlen(intake_filename_fit(name, 255)), 255);
-}
-
 int
 main(void)
 {
@@ -1353,7 +1307,6 @@ main(void)
 	RUN(&t, test_clocks_pause_resume_restart);
 	RUN(&t, test_clocks_json);
 	RUN(&t, test_text_checks);
-	RUN(&t, test_filename_fit);
 	RUN(&t, test_lang);
 	RUN(&t, test_attach_sniff_text);
 	RUN(&t, test_attach_sniff_ooxml);
