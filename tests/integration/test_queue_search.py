@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from test_workflow import Base  # noqa: E402
+from test_workflow import Base, set_clock  # noqa: E402
 
 # name: (subject, body)
 ITEMS = {
@@ -32,10 +32,7 @@ class QueueSearch(Base):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        harness_clock = cls.server.request("POST", "/api/v1/test/clock",
-                                           json_body={"now": "2025-09-30T10:00"})
-        if harness_clock.status != 200:
-            raise RuntimeError("clock: %r" % harness_clock)
+        set_clock(cls.server, "2025-09-30T10:00")
         cls.tracking = {}
         for name, (subject, body) in ITEMS.items():
             r = cls.server.request("POST", "/api/v1/items", json_body={
@@ -45,6 +42,17 @@ class QueueSearch(Base):
                 raise RuntimeError("submit: %r" % r)
             cls.tracking[name] = r.json()["tracking"]
         cls.names = {t: n for n, t in cls.tracking.items()}
+
+    @classmethod
+    def tearDownClass(cls):
+        """The daemon stops cleanly, without a sanitizer's report (the search's C code ran)."""
+        cls.server.stop()
+        out = cls.server.output
+        try:
+            if cls.server.exit_code != 0 or "Sanitizer" in out or "runtime error" in out:
+                raise AssertionError("daemon: exit %s\n%s" % (cls.server.exit_code, out[-3000:]))
+        finally:
+            cls.server.cleanup()
 
     def api(self, q, who="disp_a"):
         params = {"state": "all", "limit": 100}
