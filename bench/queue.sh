@@ -2,7 +2,8 @@
 # Reads at 1,000,000 items (issues 9 and 20), on a database filled by bench/gen_items:
 # - the start-up of civicdesk serve on it (target < 100 ms: from exec to "listening on");
 # - the staff queue, GET /api/v1/queue?section=法规处&overdue=1 (overdue items of one section,
-#   first page of 50) with a section head's session, over one connection and over 16;
+#   first page of 50) with a section head's session, over one connection and over 16; its text
+#   search (q) over the section's whole queue, one word and three, for comparison only;
 # - the public board, GET /api/v1/public/items, first page, and searches for a word in every
 #   public text (小区) and for one in one text of a thousand (路灯);
 # - Open311's list, GET /open311/v2/requests.json, without filters, for one service and status,
@@ -17,9 +18,9 @@
 # length of each wrk run (default 5s); BENCH_QUEUE_DB names a database file that gen_items
 # filled before, or fills now if it does not exist (kept, reused as it is: filling 1,000,000
 # items takes 5 to 10 minutes; keep it outside the repository, e.g. under /tmp); without it a
-# temporary one is filled each run. BENCH_ONLY (a regular expression over q1 q16 b0 b1 b2 o0 o1
-# o2, and q16c b0c … o2c: the reads again with the cache of encoded records off, on a server
-# started with CIVICDESK_READ_CACHE=0) runs only those reads.
+# temporary one is filled each run. BENCH_ONLY (a regular expression over q1 q16 s1 s1x16 s3
+# s3x16 sl b0 b1 b2 o0 o1 o2, and q16c b0c … o2c: the reads again with the cache of encoded
+# records off, on a server started with CIVICDESK_READ_CACHE=0) runs only those reads.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BENCH_BIN:-build/rel/civicdesk} # BENCH_BIN: another build to compare
@@ -103,7 +104,7 @@ cport=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$dir/ceiling
 # name connections url [header]: one wrk run; prints "rows p99 rps non2xx cpu" (cpu: the
 # server's user+system time per request in us, "-" for the ceiling, another process) and notes
 # the server's RSS after it in $dir/rss. BENCH_ONLY (a regular expression) runs only the reads
-# whose name matches (q1 q16 b0 b1 b2 o0 o1 o2 q16c b0c … o2c; the ceiling always runs).
+# whose name matches (q1 q16 s1 … sl b0 b1 b2 o0 o1 o2 q16c b0c … o2c; the ceiling always runs).
 run() {
 	local name=$1 conns=$2 url=$3 rows c0 c1 cpu=-
 	shift 3
@@ -135,6 +136,21 @@ add() { # label target result...
 add "ceiling (constant answer), 16 connections" - $(run ceiling 16 "http://127.0.0.1:$cport/")
 add "queue, 1 connection" - $(run q1 1 "$q" -H "Cookie: $cookie")
 add "queue, 16 connections" 10 $(run q16 16 "$q" -H "Cookie: $cookie")
+# The queue's text search (q: every word in the subject or the body, case folded) on the
+# section's open items, none of which holds 路灯, so that every one of them is read: one word,
+# and three words of which the first two are in every item (处理 in the body, 咨询 in the
+# subject) and the third in none; then two Latin words, which fold each text read first. For
+# comparison only (no target: a search that finds nothing reads the section's whole queue).
+qs="$base/api/v1/queue?section=%E6%B3%95%E8%A7%84%E5%A4%84&limit=50&q="
+add "queue search, 1 word, 1 connection" - $(run s1 1 "${qs}%E8%B7%AF%E7%81%AF" -H "Cookie: $cookie")
+add "queue search, 1 word, 16 connections" - \
+	$(run s1x16 16 "${qs}%E8%B7%AF%E7%81%AF" -H "Cookie: $cookie")
+add "queue search, 3 words, 1 connection" - \
+	$(run s3 1 "${qs}%E5%A4%84%E7%90%86+%E5%92%A8%E8%AF%A2+%E8%B7%AF%E7%81%AF" -H "Cookie: $cookie")
+add "queue search, 3 words, 16 connections" - \
+	$(run s3x16 16 "${qs}%E5%A4%84%E7%90%86+%E5%92%A8%E8%AF%A2+%E8%B7%AF%E7%81%AF" \
+		-H "Cookie: $cookie")
+add "queue search, 2 Latin words, 1 conn." - $(run sl 1 "${qs}Street+Light" -H "Cookie: $cookie")
 add "board, first page" 10 $(run b0 16 "$board")
 add "board, search 小区 (every text)" 10 $(run b1 16 "$board?q=%E5%B0%8F%E5%8C%BA")
 add "board, search 路灯 (1 in 1000)" 10 $(run b2 16 "$board?q=%E8%B7%AF%E7%81%AF")

@@ -175,6 +175,10 @@ conn_open_flags(const char *path, int flags, int service, char *err, size_t errs
 		snprintf(err, errsize, "%s: db_rows: %s", path, sqlite3_errmsg(c->h));
 		goto fail;
 	}
+	if (db_search_register(c->h) != 0) {
+		snprintf(err, errsize, "%s: cd_match: %s", path, sqlite3_errmsg(c->h));
+		goto fail;
+	}
 	/* A statement with `column LIKE ?` is prepared again each time ? is bound, unless the
 	 * query planner is told to keep its plans (the board's search spent a third of its CPU in
 	 * sqlite3Reprepare; none of our LIKE patterns can use an index: they start with %). */

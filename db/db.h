@@ -454,6 +454,26 @@ enum db_states {
 };
 
 /* Filters of the queue; zero / NULL fields filter nothing (states: open items). */
+/* The words of the queue's text search (service/ splits what staff type): a row matches when
+ * each word occurs in its subject or its body, compared after db_fold. */
+#define DB_SEARCH_WORDS 64  /* words at most */
+#define DB_SEARCH_BYTES 512 /* their bytes, each with its NUL */
+struct db_search {
+	size_t n;                    /* words; 0: no text filter */
+	size_t len;                  /* bytes of words used */
+	char words[DB_SEARCH_BYTES]; /* the n words one after another, each ended by a NUL */
+};
+/* Adds the word word[0..len) (UTF-8, no NUL) to s; an empty word is left out. 0, or -1 when s
+ * has no room for it (s unchanged). */
+int db_search_add(struct db_search *s, const char *word, size_t len);
+/* Folds the UTF-8 text s[0..len) as the search compares texts: the case of Latin (accented
+ * letters too), Greek, Cyrillic and Armenian letters (Unicode's simple case folding: small
+ * letters), full-width Latin letters and digits to ASCII, the no-break, typographic and
+ * ideographic spaces to ASCII's space. Writes the result and a NUL to out,
+ * which has room for len + 1 bytes (a folded text is never longer); returns its length. Bytes
+ * that are no UTF-8 are copied as they are. */
+size_t db_fold(const char *s, size_t len, char *out);
+
 struct db_queue_filter {
 	int64_t section_id;  /* 0: any section */
 	int64_t assignee_id; /* 0: anyone */
@@ -463,7 +483,8 @@ struct db_queue_filter {
 	enum kind kind;
 	int64_t due_before;  /* 0: no bound; else only items with next_due < due_before
 	                      * (overdue: due_before = now) */
-	const char *text;    /* NULL: any; else a substring of subject or body (taken literally) */
+	const struct db_search *search; /* NULL or no words: any; else every word in the subject
+	                                 * or the body, each taken literally */
 	int citizen_mail;    /* 1: only items marked by a citizen's e-mail after they ended */
 	int64_t after_due;   /* keyset cursor: only items after (after_due, after_id) in the */
 	int64_t after_id;    /* order (next_due, id); after_id 0: from the start */

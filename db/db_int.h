@@ -117,6 +117,11 @@ struct db_rows {
 };
 /* Makes db_rows(?) known on connection h. 0 or -1. */
 int db_rows_register(sqlite3 *h);
+/* Makes the queue's search function cd_match(subject, body, words) known on connection h
+ * (db_search.c): 1 when every word of the blob words (a struct db_search's words, each ended by
+ * a NUL) occurs in the subject or the body, all three folded by db_fold; NULL words: 1. 0 or
+ * -1. */
+int db_search_register(sqlite3 *h);
 /* Binds r to parameter i of st, for db_rows(?i); r and its rows (and strings) are lent until the
  * statement is reset. 0 or -1. */
 int db_bind_rows(sqlite3_stmt *st, int i, const struct db_rows *r);

@@ -38,8 +38,8 @@ enum stmt {
 };
 
 /* ?1 section_id (0 any), ?2 assignee_id (0 any), ?3 state (NULL any), ?4 1: open items only,
- * ?5 kind (NULL any), ?6 largest next_due, ?7 ?8 cursor (next_due, id), ?9 LIKE pattern (NULL
- * any), ?10 limit. */
+ * ?5 kind (NULL any), ?6 largest next_due, ?7 ?8 cursor (next_due, id), ?9 the search's words
+ * (a BLOB of struct db_search's words; NULL any: db_search.c's cd_match), ?10 limit. */
 #define QUEUE_HEAD(index)                                                                          \
 	"SELECT i.id, i.tracking, i.kind, i.subject, i.state, s.name, a.username, i.received, "    \
 	"i.next_due, i.waiting_since, v.id, v.at, v.by_id, v.by_name, v.note, v.due, "             \
@@ -55,7 +55,7 @@ enum stmt {
 	"AND (?4 = 0 OR (i.state <> 'closed' AND i.state <> 'rejected' AND i.state <> 'merged') "  \
 	"OR i.citizen_mail_at IS NOT NULL) "                                                       \
 	"AND (?5 IS NULL OR i.kind = ?5) "                                                         \
-	"AND (?9 IS NULL OR i.subject LIKE ?9 ESCAPE '\\' OR i.body LIKE ?9 ESCAPE '\\') "         \
+	"AND (?9 IS NULL OR cd_match(i.subject, i.body, ?9)) "                                     \
 	"ORDER BY i.next_due, i.id LIMIT ?10"
 
 #define PUBLIC_COLS                                                                                \
@@ -112,7 +112,7 @@ enum stmt {
 	"AND (i.next_due > ?7 OR i.id > ?8) AND (?1 = 0 OR i.section_id = ?1) "                    \
 	"AND (?2 = 0 OR i.assignee_id = ?2) AND (?3 IS NULL OR i.state = ?3) "                     \
 	"AND (?5 IS NULL OR i.kind = ?5) "                                                         \
-	"AND (?9 IS NULL OR i.subject LIKE ?9 ESCAPE '\\' OR i.body LIKE ?9 ESCAPE '\\') "
+	"AND (?9 IS NULL OR cd_match(i.subject, i.body, ?9)) "
 #define QUEUE_ALL_OPEN(state) QUEUE_ALL_LIST(state) "UNION ALL "
 #define QUEUE_ALL_ENDED(state) QUEUE_ALL_LIST(state) "AND ?4 = 0 "
 /* with ?4, the ended items that carry the mark of a citizen's e-mail (schema 032) */
@@ -124,7 +124,7 @@ enum stmt {
 	"AND (i.next_due > ?7 OR i.id > ?8) AND (?1 = 0 OR i.section_id = ?1) "                    \
 	"AND (?2 = 0 OR i.assignee_id = ?2) AND (?3 IS NULL OR i.state = ?3) "                     \
 	"AND (?5 IS NULL OR i.kind = ?5) "                                                         \
-	"AND (?9 IS NULL OR i.subject LIKE ?9 ESCAPE '\\' OR i.body LIKE ?9 ESCAPE '\\') "
+	"AND (?9 IS NULL OR cd_match(i.subject, i.body, ?9)) "
 #define QUEUE_ALL                                                                                  \
 	"WITH k(next_due, id) AS (SELECT next_due, id FROM ("                                      \
 	QUEUE_ALL_OPEN("received") QUEUE_ALL_OPEN("assigned") QUEUE_ALL_OPEN("in_progress")        \
@@ -287,7 +287,6 @@ db_queue_list(struct db_conn *c, const struct db_queue_filter *f, struct db_queu
 	enum stmt which = STMT_QUEUE_ALL;
 	struct db_queue_row *v = NULL;
 	sqlite3_stmt *st;
-	char *pattern = NULL;
 	const char *state = f->states == DB_STATES_ONE ? wf_state_name(f->state) : NULL;
 	size_t len = 0;
 	int rc = SQLITE_DONE, open_only = 0, limit = f->limit;
@@ -304,11 +303,6 @@ db_queue_list(struct db_conn *c, const struct db_queue_filter *f, struct db_queu
 		which = STMT_QUEUE_ASSIGNEE;
 	else if (state != NULL)
 		which = STMT_QUEUE_STATE;
-	if (f->text != NULL) {
-		pattern = like_pattern(f->text);
-		if (pattern == NULL)
-			return -1;
-	}
 	v = calloc((size_t)limit, sizeof(*v));
 	st = db_prep(c, stmts[which]);
 	if (v == NULL || st == NULL)
@@ -321,7 +315,9 @@ db_queue_list(struct db_conn *c, const struct db_queue_filter *f, struct db_queu
 	    db_bind_int(st, 6, f->due_before != 0 ? f->due_before - 1 : DB_NO_DUE) ||
 	    db_bind_int(st, 7, f->after_id != 0 ? f->after_due : INT64_MIN) ||
 	    db_bind_int(st, 8, f->after_id) ||
-	    db_bind_text(st, 9, pattern) ||
+	    (f->search != NULL && f->search->n > 0
+	         ? db_bind_blob(st, 9, f->search->words, f->search->len)
+	         : db_bind_text(st, 9, NULL)) ||
 	    db_bind_int(st, 10, limit))
 		goto fail;
 	while (len < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -333,7 +329,6 @@ db_queue_list(struct db_conn *c, const struct db_queue_filter *f, struct db_queu
 		goto fail;
 	}
 	db_reset(st);
-	free(pattern);
 	*out = v;
 	*n = len;
 	return 0;
@@ -341,7 +336,6 @@ fail:
 	if (st != NULL)
 		db_reset(st);
 	db_queue_rows_free(v, len);
-	free(pattern);
 	return -1;
 }
 

@@ -177,8 +177,8 @@ int core_error_status(const struct core_error *err);
 
 /* Query-string helpers of the listing handlers. Each answers 400 naming the parameter and
  * returns -1 when it is bad. cursor_parse reads a keyset cursor "A:B" (B > 0): 0 or -1 without
- * answering. limit_param: "limit" in 1..max, def when absent. search_param: "q" (at most 100
- * characters), NULL when absent or blank. */
+ * answering. limit_param: "limit" in 1..max, def when absent. search_param: the board's "q"
+ * (at most 100 characters), NULL when absent or blank (the queue's: core_search_parse). */
 int cursor_parse(const char *s, int64_t *a, int64_t *b);
 int limit_param(struct req *req, struct resp *resp, int def, int max, int *out);
 /* "before", the id a newest-first page of rows continues below: INT64_MAX when absent; -1

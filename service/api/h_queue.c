@@ -92,10 +92,13 @@ search_param(struct req *req, struct resp *resp, const char **out)
 	return 0;
 }
 
-/* Reads the filters of the query string into f. 0, or -1 after answering (400, 500). */
+/* Reads the filters of the query string into f, the words of its text search into search (f
+ * lends it). 0, or -1 after answering (400, 500). */
 static int
-read_filter(struct req *req, struct resp *resp, struct db_queue_filter *f)
+read_filter(struct req *req, struct resp *resp, struct db_queue_filter *f,
+            struct db_search *search)
 {
+	struct core_error err;
 	const char *s;
 	sla_day day;
 	int64_t v;
@@ -185,8 +188,11 @@ read_filter(struct req *req, struct resp *resp, struct db_queue_filter *f)
 			return -1;
 		}
 	}
-	if (search_param(req, resp, &f->text) != 0)
+	if (core_search_parse(req_query(req, "q"), search, &err) != 0) {
+		resp_core_error(resp, &err);
 		return -1;
+	}
+	f->search = search;
 	s = req_query(req, "cursor");
 	if (s != NULL && *s != '\0' && cursor_parse(s, &f->after_due, &f->after_id) != 0) {
 		resp_error_field(resp, 400, "cursor", "not a cursor of this list");
@@ -385,7 +391,8 @@ queue_record(struct req *req, struct rcache *cache, struct jrec *rec,
 /* GET /api/v1/queue?section=&state=&kind=&assignee=&overdue=1&due_before=YYYY-MM-DD&q=&cursor=
  * &limit= (staff). section: name or id; state: a state, "open" (default: all but closed,
  * rejected, merged) or "all"; assignee: username; overdue: next due time passed; due_before:
- * due before that local date begins; q: substring of subject or body; citizen_mail=1: only the
+ * due before that local date begins; q: words (a "quoted phrase" one word) each in the subject
+ * or the body, case folded (core_search_parse); citizen_mail=1: only the
  * items marked by a citizen's e-mail after they ended (the open items include the ended ones
  * so marked). Answers 200
  * {"items":[{tracking, kind, subject, state, section, assignee, received, next_due, overdue,
@@ -397,6 +404,7 @@ void
 h_queue(struct req *req, struct resp *resp)
 {
 	struct db_queue_filter f;
+	struct db_search search;
 	struct core_error err;
 	struct db_queue_row *rows = NULL;
 	struct sla_calendar *cal = NULL;
@@ -409,7 +417,7 @@ h_queue(struct req *req, struct resp *resp)
 	int limit;
 	char cursor[64];
 
-	if (read_filter(req, resp, &f) != 0)
+	if (read_filter(req, resp, &f, &search) != 0)
 		return;
 	if (core_queue_scope(req->session, &f, &err) != 0) {
 		resp_core_error(resp, &err);

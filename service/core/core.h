@@ -1486,6 +1486,15 @@ enum public_view {
 
 enum public_view core_public_view(const struct db_item *item);
 
+/* The queue's text search q as staff type it (search.c), into out: blanks of every kind at the
+ * ends and between words left out, each word a word of out (a row matches when every word is in
+ * its subject or body, case folded: db_fold), a text in quotation marks ("…", “…”) one word with
+ * its blanks. A NULL, empty or blank q leaves out without words (no filter). 0, or -1 with err
+ * CORE_INVALID naming the field "q" (400) when q is not text (UTF-8 without control characters
+ * but tab and line breaks) or longer than CORE_SEARCH_MAX characters. */
+#define CORE_SEARCH_MAX 100 /* characters of q */
+int core_search_parse(const char *q, struct db_search *out, struct core_error *err);
+
 /* Narrows the queue filter f to what s may see: handlers and section heads their own section
  * (CORE_FORBIDDEN, field "section", when f asks for another); others everything. 0 or -1. */
 int core_queue_scope(const struct session *s, struct db_queue_filter *f, struct core_error *err);

@@ -8,8 +8,8 @@
 
 /* The length of the valid UTF-8 sequence (no overlong form, surrogate or code point beyond
  * U+10FFFF) at p, before end, with its code point in *cp; 0 if there is none. */
-static size_t
-utf8_seq(const unsigned char *p, const unsigned char *end, unsigned *cp)
+size_t
+core_utf8_seq(const unsigned char *p, const unsigned char *end, unsigned *cp)
 {
 	unsigned c = *p, v, need, i;
 
@@ -72,7 +72,7 @@ text_check(const char *s, size_t len, unsigned flags)
 			n++;
 			continue;
 		}
-		k = utf8_seq(p, end, &cp);
+		k = core_utf8_seq(p, end, &cp);
 		if (k == 0)
 			return -1;
 		if (cp == 0 || cp == 0x7f ||
@@ -95,7 +95,7 @@ text_scrub(char *s)
 	size_t k;
 
 	while (p < end) {
-		k = utf8_seq(p, end, &cp);
+		k = core_utf8_seq(p, end, &cp);
 		if (k == 0) {
 			*p++ = '?';
 			continue;
@@ -122,7 +122,7 @@ text_nonblank(const char *s)
 	size_t k;
 
 	while (p < end) {
-		k = utf8_seq(p, end, &cp);
+		k = core_utf8_seq(p, end, &cp);
 		if (k == 0 || !invisible(cp))
 			return 1;
 		p += k;
@@ -430,7 +430,7 @@ phone_tidy_kind(const char *s, char out[PHONE_TIDY_SIZE])
 			p += k;
 			continue;
 		}
-		k = utf8_seq(p, end, &cp);
+		k = core_utf8_seq(p, end, &cp);
 		if (k == 0)
 			return PHONE_NONE;
 		a[na] = phone_char(cp);
@@ -478,7 +478,7 @@ email_marks(const char *s, char out[EMAIL_TIDY_SIZE])
 	unsigned cp;
 
 	for (q = p; q < all; q += k) {
-		k = utf8_seq(q, all, &cp);
+		k = core_utf8_seq(q, all, &cp);
 		if (k == 0)
 			return 0;
 		if (invisible(cp))
@@ -490,7 +490,7 @@ email_marks(const char *s, char out[EMAIL_TIDY_SIZE])
 	if (end == (const unsigned char *)s || text_check((const char *)p, end - p, 0) < 0)
 		return 0;
 	while (p < end) {
-		k = utf8_seq(p, end, &cp);
+		k = core_utf8_seq(p, end, &cp);
 		if (n + k >= EMAIL_TIDY_SIZE)
 			return 0;
 		if (cp == 0xff20)

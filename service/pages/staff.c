@@ -629,6 +629,7 @@ pg_staff_queue(struct req *req, struct resp *resp)
 {
 	struct page pg;
 	struct db_queue_filter f;
+	struct db_search search;
 	struct db_queue_row *rows = NULL;
 	struct sla_calendar *cal;
 	const char *state = req_query(req, "state"), *q = req_query(req, "q");
@@ -638,7 +639,7 @@ pg_staff_queue(struct req *req, struct resp *resp)
 	json_t *items;
 	long long a, b;
 	int64_t marked = 0;
-	char href[1024]; /* q (300 bytes at most) percent-encoded, state and cursor */
+	char href[1536]; /* q (100 characters: 400 bytes at most) percent-encoded, state, cursor */
 
 	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
 		return;
@@ -647,7 +648,11 @@ pg_staff_queue(struct req *req, struct resp *resp)
 		state = NULL;
 	if (state != NULL && strcmp(state, "open") == 0)
 		state = NULL;
-	if (q != NULL && (q[0] == '\0' || strlen(q) > 300 || text_check(q, strlen(q), 0) < 0))
+	if (core_search_parse(q, &search, &err) != 0) {
+		page_error(&pg, 400, "queue.q_invalid"); /* what the API answers, in the page's language */
+		return;
+	}
+	if (search.n == 0)
 		q = NULL;
 	if (state != NULL && strcmp(state, "all") == 0) {
 		f.states = DB_STATES_ALL;
@@ -655,7 +660,7 @@ pg_staff_queue(struct req *req, struct resp *resp)
 		f.states = DB_STATES_ONE;
 		f.state = (enum wf_state)wf_state_parse(state);
 	}
-	f.text = q;
+	f.search = &search;
 	f.limit = PAGE_SIZE;
 	f.citizen_mail = mail != NULL && strcmp(mail, "1") == 0;
 	memset(&err, 0, sizeof(err));

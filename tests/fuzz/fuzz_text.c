@@ -2,7 +2,9 @@
  * fuzz_text.c: libFuzzer target for the text validators: text_check (UTF-8, control characters),
  * text_scrub (after which only control characters can make text_check refuse it), phone_valid, email_valid, query_code_hash;
  * phone_tidy_kind, email_tidy and email_tidy_account (what they store is taken again unchanged,
- * a phone as the same kind), lang_tag_parse.
+ * a phone as the same kind), lang_tag_parse; the queue's search: core_search_parse (words that
+ * are not empty, no longer in all than the text) and db_fold (never longer, stable when folded
+ * again).
  * Build: make fuzz; run: build/fuzz/fuzz_text tests/fuzz/corpus-text/
  */
 #include <stdint.h>
@@ -50,6 +52,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (l != -1 && l != LANG_ZH_HANS && l != LANG_ZH_HANT && l != LANG_EN)
 			abort();
+	}
+	{
+		struct db_search search;
+		struct core_error err;
+		char *f1 = malloc(size + 1), *f2 = malloc(size + 1);
+		size_t i, n1, n2, words = 0;
+
+		if (core_search_parse(s, &search, &err) == 0) {
+			for (i = 0; i < search.len; i += strlen(search.words + i) + 1, words++)
+				if (search.words[i] == '\0')
+					abort();
+			if (words != search.n || search.len > size + search.n)
+				abort();
+		} else if (err.code != CORE_INVALID || strcmp(err.field, "q") != 0) {
+			abort();
+		}
+		if (f1 != NULL && f2 != NULL) {
+			n1 = db_fold(s, size, f1);
+			n2 = db_fold(f1, n1, f2);
+			if (n1 > size || n2 != n1 || memcmp(f1, f2, n1) != 0)
+				abort();
+		}
+		free(f1);
+		free(f2);
 	}
 	(void)query_code_hash(s, hash);
 	text_scrub(s);

@@ -142,6 +142,7 @@ static void
 test_queue_order(struct t *t)
 {
 	struct db_queue_filter f;
+	struct db_search search;
 	struct db_queue_row *rows = NULL;
 	size_t n = 0;
 
@@ -166,11 +167,14 @@ test_queue_order(struct t *t)
 	memset(&f, 0, sizeof(f));
 	f.limit = 10;
 	f.states = DB_STATES_ALL;
-	f.text = "%";
+	memset(&search, 0, sizeof(search));
+	CHECK_INT(t, db_search_add(&search, "%", 1), 0);
+	f.search = &search;
 	CHECK_INT(t, db_queue_list(c, &f, &rows, &n), 0);
 	CHECK_INT(t, n, 0);
 	db_queue_rows_free(rows, n);
-	f.text = "路灯";
+	memset(&search, 0, sizeof(search));
+	CHECK_INT(t, db_search_add(&search, "路灯", strlen("路灯")), 0);
 	CHECK_INT(t, db_queue_list(c, &f, &rows, &n), 0);
 	CHECK_INT(t, n, 4);
 	db_queue_rows_free(rows, n);
@@ -181,6 +185,203 @@ test_queue_order(struct t *t)
 	CHECK_INT(t, db_queue_list(c, &f, &rows, &n), 0);
 	CHECK_INT(t, n, 1);
 	db_queue_rows_free(rows, n);
+}
+
+/* db_fold over every code point: a folded text is never longer than the text (it fits the
+ * buffer), and folding it again changes nothing; CJK stays as it is. */
+static void
+test_fold_table(struct t *t)
+{
+	unsigned cp;
+	char in[5], out[5], again[5];
+	size_t n, m, k;
+	int longer = 0, unstable = 0, cjk = 0;
+
+	for (cp = 1; cp <= 0x10ffff; cp++) {
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			continue;
+		if (cp < 0x80) {
+			in[0] = (char)cp;
+			n = 1;
+		} else if (cp < 0x800) {
+			in[0] = (char)(0xc0 | (cp >> 6));
+			in[1] = (char)(0x80 | (cp & 0x3f));
+			n = 2;
+		} else if (cp < 0x10000) {
+			in[0] = (char)(0xe0 | (cp >> 12));
+			in[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			in[2] = (char)(0x80 | (cp & 0x3f));
+			n = 3;
+		} else {
+			in[0] = (char)(0xf0 | (cp >> 18));
+			in[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+			in[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			in[3] = (char)(0x80 | (cp & 0x3f));
+			n = 4;
+		}
+		m = db_fold(in, n, out);
+		if (m > n)
+			longer++;
+		k = db_fold(out, m, again);
+		if (k != m || memcmp(out, again, m) != 0)
+			unstable++;
+		if (cp >= 0x4e00 && cp <= 0x9fff && (m != n || memcmp(in, out, n) != 0))
+			cjk++;
+	}
+	CHECK_INT(t, longer, 0);
+	CHECK_INT(t, unstable, 0);
+	CHECK_INT(t, cjk, 0);
+}
+
+/* db_fold on texts of each script it folds; bytes that are no UTF-8 kept. */
+static void
+test_fold_texts(struct t *t)
+{
+	static const char *const cases[][2] = {
+	    {"Street LIGHT 42", "street light 42"},
+	    {"ÀÉÎÕÜ Ÿ Œuvre", "àéîõü ÿ œuvre"},
+	    {"ΑΘΗΝΑ Άρτα ΟΔΟΣ ς", "αθηνα άρτα οδοσ σ"},
+	    {"МОСКВА Ёлка Її", "москва ёлка її"},
+	    {"ＡＢＣ ａｂｃ １２３", "abc abc 123"},
+	    {"LǙ ZHǑU", "lǚ zhǒu"},
+	    {"ĐƯỜNG ẾCH", "đường ếch"},
+	    {"STRAẞE", "straße"},
+	    {"路灯 幸福路　小区", "路灯 幸福路 小区"},  /* the ideographic space as a space */
+	    {"a\xc2\xa0" "b\xe2\x80\x83" "c", "a b c"}, /* no-break and em spaces too */
+	    {"\xff" "A\xe8" "B", "\xff" "a\xe8" "b"},
+	    {"", ""},
+	};
+	char out[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		db_fold(cases[i][0], strlen(cases[i][0]), out);
+		CHECK_STR(t, out, cases[i][1]);
+	}
+}
+
+static int64_t
+text_item(const char *tracking, int64_t section, const char *subject, const char *body)
+{
+	struct db_item it;
+
+	memset(&it, 0, sizeof(it));
+	it.tracking = (char *)tracking;
+	it.kind = KIND_LETTER;
+	it.channel = CHANNEL_WEB;
+	it.subject = (char *)subject;
+	it.body = (char *)body;
+	it.state = WF_RECEIVED;
+	it.resume_state = WF_NONE;
+	it.extension = (char *)"none";
+	it.received = it.created = it.updated = 1750000000;
+	it.section_id = section;
+	it.next_due = DB_NO_DUE;
+	if (db_item_insert(c, &it) != 0)
+		return 0;
+	return it.id;
+}
+
+/* The trackings the queue of section sec finds for the words (NULL-ended), in order, joined
+ * by spaces. */
+static void
+search_found(struct t *t, int64_t sec, const char *const *words, char *out, size_t size)
+{
+	struct db_queue_filter f;
+	struct db_search s;
+	struct db_queue_row *rows = NULL;
+	size_t n = 0, i, len = 0;
+
+	memset(&f, 0, sizeof(f));
+	memset(&s, 0, sizeof(s));
+	for (; *words != NULL; words++)
+		CHECK_INT(t, db_search_add(&s, *words, strlen(*words)), 0);
+	f.section_id = sec;
+	f.states = DB_STATES_ALL;
+	f.limit = 50;
+	f.search = &s;
+	out[0] = '\0';
+	CHECK_INT(t, db_queue_list(c, &f, &rows, &n), 0);
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%s", i ? " " : "",
+		                        rows[i].tracking + 15); /* the number's last 2 digits */
+	db_queue_rows_free(rows, n);
+}
+
+/* The queue's text search: every word in the subject or the body (AND), each folded as
+ * db_fold folds, taken literally; a phrase (a word with a blank) only as it stands. */
+static void
+test_queue_search(struct t *t)
+{
+	int64_t sec = 0;
+	char got[256];
+	struct db_search s;
+
+	CHECK_INT(t, db_section_add(c, "检索处", NULL, 1, &sec), 0);
+	CHECK(t, text_item("XJ-20251009-00001", sec, "幸福路路灯不亮", "晚上很黑") != 0);
+	CHECK(t, text_item("XJ-20251009-00002", sec, "路灯", "学院路 Street Light broken") != 0);
+	CHECK(t, text_item("XJ-20251009-00003", sec, "STREET LIGHT", "幸福路") != 0);
+	CHECK(t, text_item("XJ-20251009-00004", sec, "Crème brûlée", "ΑΘΗΝΑ МОСКВА") != 0);
+	CHECK(t, text_item("XJ-20251009-00005", sec, "ＷｉＦｉ　信号", "100%_ done") != 0);
+	CHECK(t, text_item("XJ-20251009-00006", sec, "light", "street") != 0);
+#define FOUND(...)                                                                                 \
+	do {                                                                                       \
+		const char *const w_[] = {__VA_ARGS__, NULL};                                     \
+		search_found(t, sec, w_, got, sizeof(got));                                               \
+	} while (0)
+	FOUND("路灯");
+	CHECK_STR(t, got, "01 02");
+	FOUND("路灯", "幸福路"); /* both words: one in the subject, one in the body, or both */
+	CHECK_STR(t, got, "01");
+	FOUND("幸福路", "light");
+	CHECK_STR(t, got, "03");
+	FOUND("street", "light"); /* any case, in the subject or the body */
+	CHECK_STR(t, got, "02 03 06");
+	FOUND("street light"); /* a phrase: as it stands, inside one text */
+	CHECK_STR(t, got, "02 03");
+	FOUND("light street");
+	CHECK_STR(t, got, "");
+	FOUND("CRÈME", "Brûlée");
+	CHECK_STR(t, got, "04");
+	FOUND("αθηνα", "москва");
+	CHECK_STR(t, got, "04");
+	FOUND("Αθήνα"); /* the accent is a letter of its own: not folded away */
+	CHECK_STR(t, got, "");
+	FOUND("wifi"); /* full-width letters as ASCII */
+	CHECK_STR(t, got, "05");
+	FOUND("wifi 信号"); /* a phrase matches whatever blank stands between its words */
+	CHECK_STR(t, got, "05");
+	FOUND("street\xe3\x80\x80light");
+	CHECK_STR(t, got, "02 03");
+	FOUND("ＷＩＦＩ", "100%_");
+	CHECK_STR(t, got, "05");
+	FOUND("%");
+	CHECK_STR(t, got, "05");
+	FOUND("_", "路灯"); /* LIKE's wildcards are characters like any other */
+	CHECK_STR(t, got, "");
+	FOUND("路灯", "不存在");
+	CHECK_STR(t, got, "");
+#undef FOUND
+	/* no words: no filter */
+	{
+		const char *const none[] = {NULL};
+
+		search_found(t, sec, none, got, sizeof(got));
+		CHECK_STR(t, got, "01 02 03 04 05 06");
+	}
+	/* db_search keeps its words within its room, unchanged when one does not fit */
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(t, db_search_add(&s, "", 0), 0);
+	CHECK_INT(t, s.n, 0);
+	{
+		char big[DB_SEARCH_BYTES];
+
+		memset(big, 'x', sizeof(big));
+		CHECK_INT(t, db_search_add(&s, big, sizeof(big)), -1);
+		CHECK_INT(t, db_search_add(&s, big, sizeof(big) - 1), 0);
+		CHECK_INT(t, db_search_add(&s, "y", 1), -1);
+		CHECK_INT(t, s.n, 1);
+	}
 }
 
 /* The queue without a section, assignee or state filter reads one list of items_state_queue
@@ -1187,6 +1388,9 @@ main(void)
 	RUN(&t, test_items_and_history);
 	RUN(&t, test_queue_order);
 	RUN(&t, test_queue_all_states);
+	RUN(&t, test_fold_table);
+	RUN(&t, test_fold_texts);
+	RUN(&t, test_queue_search);
 	RUN(&t, test_public_board);
 	RUN(&t, test_o311_rows);
 	RUN(&t, test_board_search);
