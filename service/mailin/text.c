@@ -343,6 +343,29 @@ mail_charsets_unpin(struct mail_pin *p)
 	free(p);
 }
 
+/* Whether charset name writes its text in units of two or four bytes (UTF-16, UTF-32, UCS-2,
+ * UCS-4, and "unicode", which glibc reads as UCS-2 with a byte order mark): a 0x00 byte is
+ * half of a character there, and bytes that are all ASCII are not ASCII text. */
+static int
+wide_coded(const char *name)
+{
+	return name != NULL && (g_ascii_strncasecmp(name, "UTF-16", 6) == 0 ||
+	                        g_ascii_strncasecmp(name, "UTF-32", 6) == 0 ||
+	                        g_ascii_strncasecmp(name, "UCS-2", 5) == 0 ||
+	                        g_ascii_strncasecmp(name, "UCS-4", 5) == 0 ||
+	                        g_ascii_strcasecmp(name, "UNICODE") == 0);
+}
+
+/* NUL characters of UTF-8 text s[0..len) made spaces, so that the string goes on past them. */
+static void
+nul_spaces(char *s, size_t len)
+{
+	char *p = s;
+
+	while (len > 0 && (p = memchr(p, '\0', len - (size_t)(p - s))) != NULL)
+		*p++ = ' ';
+}
+
 /* Converts through GMime's charset filter; NULL if iconv does not know the charset. */
 static char *
 convert(const char *charset, const char *buf, size_t len)
@@ -361,6 +384,7 @@ convert(const char *charset, const char *buf, size_t len)
 	src = g_mime_stream_mem_new_with_buffer(buf, len);
 	if (g_mime_stream_write_to_stream(src, filtered) >= 0 && g_mime_stream_flush(filtered) >= 0) {
 		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		nul_spaces((char *)ba->data, ba->len); /* U+0000 of UTF-16 text */
 		s = g_strndup((const char *)ba->data, ba->len);
 	}
 	g_object_unref(src);
@@ -391,19 +415,43 @@ seven_bit_coded(const char *name)
 	                        g_ascii_strcasecmp(name, "UTF-7") == 0);
 }
 
-char *
-mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t len)
+/* UTF-8 text buf[0..len) (no NUL in it) whose only invalid bytes are 0x80 where a character would start, as
+ * a copy with each of them a space, or NULL when it is not so. An IMAP literal cannot hold a
+ * NUL (RFC 3501's CHAR8): Dovecot sends each NUL of an 8-bit part as 0x80, which UTF-8 has
+ * only inside a character; read so, a polled letter with a NUL was Latin-1 mojibake (the
+ * fallbacks) where the piped one was its text. */
+static char *
+imap_nuls(const char *buf, size_t len)
 {
-	const char *name = mail_charset(label);
+	char *s = g_strndup(buf, len), *p = s;
+	const char *end;
+
+	while (!g_utf8_validate(p, (gssize)(len - (size_t)(p - s)), &end)) {
+		if ((unsigned char)*end != 0x80) {
+			g_free(s);
+			return NULL;
+		}
+		p = (char *)end;
+		*p++ = ' ';
+	}
+	return s;
+}
+
+/* mail_decode of buf[0..len), len > 0, under label whose iconv name is name. */
+static char *
+decode(GMimeParserOptions *opts, const char *label, const char *name, const char *buf,
+       size_t len)
+{
 	char *s;
 
-	if (len == 0)
-		return g_strdup("");
-	if (is_ascii(buf, len) && !seven_bit_coded(name))
+	if (is_ascii(buf, len) && !seven_bit_coded(name) && !wide_coded(name))
 		return g_strndup(buf, len);
 	if (name != NULL && g_ascii_strcasecmp(name, "UTF-8") == 0) {
 		if (g_utf8_validate(buf, (gssize)len, NULL))
 			return g_strndup(buf, len);
+		s = imap_nuls(buf, len);
+		if (s != NULL)
+			return s;
 		name = NULL; /* labelled UTF-8 but not: the fallbacks */
 	}
 	if (label != NULL && utf8_mislabelled(label, strlen(label), buf, len))
@@ -415,6 +463,30 @@ mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t
 			return s;
 	}
 	return g_mime_utils_decode_8bit(opts, buf, len);
+}
+
+char *
+mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t len)
+{
+	const char *name = mail_charset(label);
+	char *copy = NULL, *s;
+
+	if (len == 0) /* buf may be NULL then (an empty part's GByteArray) */
+		return g_strdup("");
+	/* A NUL byte (0x00) in a byte-oriented charset is the character NUL, never part of
+	 * another: a space here, as any control character becomes in mail_clean, so that the
+	 * text after it is kept instead of ending the C string there (a scanner's or a broken
+	 * client's NUL in text/plain cut the letter silently). In UTF-16 and UTF-32 the
+	 * converted text is looked at instead. */
+	if (!wide_coded(name) && memchr(buf, '\0', len) != NULL) {
+		copy = g_malloc(len);
+		memcpy(copy, buf, len);
+		nul_spaces(copy, len);
+		buf = copy;
+	}
+	s = decode(opts, label, name, buf, len);
+	g_free(copy);
+	return s;
 }
 
 /* The length of line [p, end) without its CR, and its quote depth (the leading '>'s, which

@@ -540,6 +540,56 @@ check_body(struct t *t, const char *params, const char *body, const char *want)
 	mail_msg_free(&m);
 }
 
+/* The body mail_parse makes of the len bytes raw (which may hold NUL bytes). */
+static void
+check_raw_body(struct t *t, const char *raw, size_t len, const char *want)
+{
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256];
+
+	mail_config_default(&cfg);
+	CHECK_INT(t, mail_parse(&cfg, raw, len, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_STR(t, m.body, want);
+	mail_msg_free(&m);
+}
+
+#define RAW_HEAD "From: nul@example.cn\r\nSubject: nul\r\nMIME-Version: 1.0\r\n"
+
+/* A NUL byte in a text part is a space: the text after it is kept (it ended the C string), in
+ * UTF-8 and GBK, and a U+0000 of UTF-16; a 0x80 where a UTF-8 character would start (an IMAP
+ * server's stand-in for a NUL, which a literal cannot hold) is one too, while UTF-8 text with
+ * other bad bytes still goes to the fallbacks; an empty text part is no text. */
+static void
+test_nul_in_text(struct t *t)
+{
+	static const char utf8[] = RAW_HEAD "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+	                                    "\xe5\x89\x8d\x00\xe5\x90\x8e\r\nline 2\x00\r\n";
+	static const char gbk[] = RAW_HEAD "Content-Type: text/plain; charset=gbk\r\n\r\n"
+	                                   "\xc7\xb0\x00\xba\xf3";
+	static const char first[] = RAW_HEAD "Content-Type: text/plain\r\n\r\n\x00\x00text";
+	static const char utf16[] = RAW_HEAD "Content-Type: text/plain; charset=utf-16le\r\n"
+	                                     "Content-Transfer-Encoding: base64\r\n\r\nYQAAAGIA\r\n";
+	static const char imap[] = RAW_HEAD "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+	                                    "\xe5\x89\x8d\x80\xe5\x90\x8e\x80";
+	static const char gbk_as_utf8[] = RAW_HEAD "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+	                                           "\xc7\xb0\xba\xf3";
+	static const char empty[] = RAW_HEAD "Content-Type: text/plain; charset=utf-8\r\n\r\n";
+	static const char empty_b64[] = RAW_HEAD "Content-Type: multipart/alternative; boundary=b\r\n"
+	                                         "\r\n--b\r\nContent-Type: text/plain\r\n"
+	                                         "Content-Transfer-Encoding: base64\r\n\r\n--b\r\n"
+	                                         "Content-Type: text/html\r\n\r\n<p>html</p>\r\n--b--\r\n";
+
+	check_raw_body(t, utf8, sizeof(utf8) - 1, "前 后\nline 2");
+	check_raw_body(t, gbk, sizeof(gbk) - 1, "前 后");
+	check_raw_body(t, first, sizeof(first) - 1, "text");
+	check_raw_body(t, utf16, sizeof(utf16) - 1, "a b");
+	check_raw_body(t, imap, sizeof(imap) - 1, "前 后");
+	check_raw_body(t, gbk_as_utf8, sizeof(gbk_as_utf8) - 1, "前后");
+	check_raw_body(t, empty, sizeof(empty) - 1, "(no text)");
+	check_raw_body(t, empty_b64, sizeof(empty_b64) - 1, "html");
+}
+
 /* format=flowed (RFC 3676, Thunderbird's and Apple Mail's plain text): soft line breaks are
  * joined, with DelSp=yes without their space; quotes keep their depth; space-stuffing is
  * undone; the signature separator and fixed text stay as they are. */
@@ -910,6 +960,7 @@ main(void)
 	RUN(&t, test_byte_order_mark);
 	RUN(&t, test_split_encoded_words);
 	RUN(&t, test_format_flowed);
+	RUN(&t, test_nul_in_text);
 	RUN(&t, test_attached_message_name_and_empty_report);
 	RUN(&t, test_auto_reply_subjects);
 	RUN(&t, test_same_letter);

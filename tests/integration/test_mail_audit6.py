@@ -1,0 +1,189 @@
+"""The sixth mail-in audit: real-world messages that mail-in read wrongly, each piped to
+`civicdesk ingest-mail` and, the same message, polled from a real Dovecot, and the item checked
+through the staff API. Each case failed before its fix:
+- nul: a text/plain part with a NUL byte (0x00) kept only the text before it (the C string
+  ended there); now the NUL is a space and the text after it is kept;
+- empty: a text/plain part of zero bytes (its content a NULL pointer in GMime's empty array:
+  run under ASan+UBSan, CIVICDESK_BIN=build/asan/civicdesk, as tests/run does), alone and beside
+  HTML that has the text.
+Messages are laid out by hand as the clients write them (CRLF, their headers), not by Python's
+email package, which would re-encode what the case is about."""
+import base64
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dovecot  # noqa: E402
+import harness  # noqa: E402
+import peers  # noqa: E402
+from test_mailin import ingest  # noqa: E402
+
+harness.BIN = os.path.abspath(harness.BIN)
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def crlf(s):
+    return s.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def head(msgid, subject, extra=""):
+    """The header lines every case starts with (str, CRLF), its MIME headers in extra."""
+    return crlf("From: =?UTF-8?B?5byg5LiJ?= <zhang.san@example.cn>\n"
+                "To: director@bureau.example\n"
+                "Subject: %s\n"
+                "Date: Tue, 1 Dec 2026 10:00:00 +0800\n"
+                "Message-ID: <%s>\n"
+                "MIME-Version: 1.0\n%s\n" % (subject, msgid, extra))
+
+
+def b64(data):
+    s = base64.b64encode(data).decode()
+    return "\r\n".join(s[i:i + 76] for i in range(0, len(s), 76))
+
+
+# --- the cases: (name, make(msgid) -> bytes, {field: expected}) ------------------------------
+# The expected fields: subject, body, attachments ([(filename, size, content_type)]).
+CASES = []
+
+
+def case(name, want):
+    def put(make):
+        CASES.append((name, make, want))
+        return make
+    return put
+
+
+@case("nul-utf8-8bit", {"subject": "路灯", "body": "前面的字 后面的字\n第二行"})
+def _(msgid):
+    """A NUL between two words of UTF-8 text sent 8bit (as a scanner's mailer wrote it)."""
+    return head(msgid, "=?UTF-8?B?6Lev54Gv?=",
+                "Content-Type: text/plain; charset=utf-8\r\n"
+                "Content-Transfer-Encoding: 8bit\r\n").encode() + \
+        "前面的字\x00后面的字\r\n第二行\r\n".encode()
+
+
+@case("nul-gbk-base64", {"subject": "nul", "body": "前面的字 后面的字"})
+def _(msgid):
+    """The same in GBK, base64 (Foxmail's layout): the NUL comes out of the decoding."""
+    return (head(msgid, "nul", "Content-Type: text/plain; charset=\"gbk\"\r\n"
+                               "Content-Transfer-Encoding: base64\r\n") +
+            b64("前面的字\x00后面的字\r\n".encode("gbk")) + "\r\n").encode()
+
+
+@case("nul-first-byte", {"subject": "nul first", "body": "The street light is out."})
+def _(msgid):
+    """A NUL as the first byte: the letter was "(no text)"."""
+    return head(msgid, "nul first", "Content-Type: text/plain; charset=us-ascii\r\n"
+                                    "Content-Transfer-Encoding: base64\r\n").encode() + \
+        b64(b"\x00The street light is out.\r\n").encode() + b"\r\n"
+
+
+@case("nul-utf16", {"subject": "utf-16", "body": "路灯 坏了"})
+def _(msgid):
+    """UTF-16 text (its 0x00 bytes halves of characters) with a U+0000 in it."""
+    return (head(msgid, "utf-16", "Content-Type: text/plain; charset=utf-16le\r\n"
+                                  "Content-Transfer-Encoding: base64\r\n") +
+            b64("路灯\x00坏了".encode("utf-16le")) + "\r\n").encode()
+
+
+@case("empty-plain-alone", {"subject": "empty", "body": "(no text)"})
+def _(msgid):
+    """A text/plain message of zero bytes: no body after the blank line."""
+    return head(msgid, "empty", "Content-Type: text/plain; charset=utf-8\r\n").encode()
+
+
+@case("empty-plain-base64-in-mixed", {"subject": "empty b64", "body": "(no text)",
+                                      "attachments": [("a.pdf", len(PDF), "application/pdf")]})
+def _(msgid):
+    """A zero-byte base64 text part (no line at all) before a file."""
+    return crlf(head(msgid, "empty b64", "Content-Type: multipart/mixed; boundary=\"b1\"\n") +
+                "--b1\n"
+                "Content-Type: text/plain; charset=utf-8\n"
+                "Content-Transfer-Encoding: base64\n"
+                "\n"
+                "--b1\n"
+                "Content-Type: application/pdf; name=\"a.pdf\"\n"
+                "Content-Disposition: attachment; filename=\"a.pdf\"\n"
+                "Content-Transfer-Encoding: base64\n"
+                "\n" + b64(PDF) + "\n"
+                "--b1--\n").encode()
+
+
+@case("empty-plain-html-not", {"subject": "alternative", "body": "人民路的路灯坏了。"})
+def _(msgid):
+    """multipart/alternative whose text/plain is zero bytes (a webmail that failed to make
+    it) and whose HTML (quoted-printable, no charset in the header: its <meta>) has the text."""
+    html = "<html><head><meta charset=\"gbk\"></head><body><p>人民路的路灯坏了。</p></body></html>"
+    qp = "".join("=%02X" % c if c >= 0x80 or c == 0x3d else chr(c) for c in html.encode("gbk"))
+    return crlf(head(msgid, "alternative",
+                     "Content-Type: multipart/alternative; boundary=\"alt\"\n") +
+                "--alt\n"
+                "Content-Type: text/plain; charset=utf-8\n"
+                "Content-Transfer-Encoding: base64\n"
+                "\n"
+                "--alt\n"
+                "Content-Type: text/html\n"
+                "Content-Transfer-Encoding: quoted-printable\n"
+                "\n" + qp + "\n"
+                "--alt--\n").encode()
+
+
+class Audit6(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dc = dovecot.Dovecot().start()
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0",
+                                         "CIVICDESK_MAIL_ACK_INTERVAL": "0",
+                                         "CIVICDESK_IMAP_URL": cls.dc.url,
+                                         "CIVICDESK_IMAP_INTERVAL": "1"}).start()
+        cls.admin = cls.server.staff("audit6_admin", "admin")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        cls.dc.cleanup()
+
+    def item(self, tracking):
+        r = self.admin.request("GET", "/api/v1/items/" + tracking)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def tracking_of(self, msgid):
+        import sqlite3
+        with sqlite3.connect(self.server.db, timeout=30) as con:
+            row = con.execute("SELECT i.tracking FROM mail_in m JOIN items i ON i.id = m.item_id "
+                              "WHERE m.message_id = ?", (msgid,)).fetchone()
+        return row[0] if row else None
+
+    def check(self, it, want):
+        self.assertEqual(it["channel"], "email")
+        for k in ("subject", "body"):
+            if k in want:
+                self.assertEqual(it[k], want[k])
+        got = [(a["filename"], a["size"], a["content_type"]) for a in it["attachments"]]
+        self.assertEqual(got, want.get("attachments", []))
+
+    def test_piped(self):
+        """ingest-mail: exit 0, one tracking number, the item as expected."""
+        for name, make, want in CASES:
+            with self.subTest(name):
+                r = ingest(self.server, make("pipe-%s@audit6.example" % name))
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertRegex(r.stdout.decode(), r"^XJ-\d{8}-\d{5}\n$")
+                self.assertNotIn(b"runtime error", r.stderr)  # UBSan's words
+                self.check(self.item(r.stdout.decode().strip()), want)
+
+    def test_polled(self):
+        """The same messages polled from Dovecot make the same items."""
+        self.dc.append([make("imap-%s@audit6.example" % name) for name, make, want in CASES])
+        for name, make, want in CASES:
+            with self.subTest(name):
+                t = peers.wait_for(lambda: self.tracking_of("imap-%s@audit6.example" % name), 60,
+                                   "the polled " + name)
+                self.check(self.item(t), want)
+
+
+if __name__ == "__main__":
+    harness.main()
