@@ -1362,6 +1362,14 @@ char *item_public_subject(const char *subject, const struct redact_opts *opts);
 const char *attach_sniff(const void *data, size_t n, const char **name);
 /* 1 if the short name is in the comma-separated list (attachment_types), else 0. */
 int attach_allowed(const char *list, const char *name);
+/* Fits the UTF-8 file name name (written in place) into max bytes (max > 0; the stored limit
+ * is INTAKE_FILENAME_MAX): a longer one is cut before its extension (the last dot and at most
+ * 16 bytes after it, no blank among them, less than half of max), on a character boundary, with the blanks and dots
+ * the cut leaves at the end of the stem dropped, and the extension kept; a name without one is
+ * cut at max on a character boundary. Returns the new length in bytes. For the file names of
+ * every way in (a client's can be longer: RFC 2231 continuations and encoded words in mail,
+ * 255 UTF-16 units on Windows). */
+size_t attach_name_fit(char *name, size_t max);
 /* The kinds of file the list (attachment_types) allows, as a person names them ("PDF", "JPG",
  * "DOCX", …), joined by sep, into buf (size; cut at a whole name when full); and, when accept
  * is not NULL, the same kinds as a file input's accept attribute (".pdf,.jpg,.jpeg,…") into

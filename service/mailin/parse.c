@@ -565,7 +565,6 @@ part_filename(struct walk *w, GMimeObject *obj)
 {
 	char *raw, *name = NULL, *base;
 	const char *v, *slash;
-	size_t n;
 
 	/* a raw 8-bit name (Outlook Express, old Foxmail) in the letter's charset */
 	raw = raw_header(w->opts, obj, "Content-Disposition", name_label(w));
@@ -618,14 +617,11 @@ part_filename(struct walk *w, GMimeObject *obj)
 			slash = v + 1;
 	base = g_strdup(slash);
 	g_free(name);
-	/* cut to the byte limit on a character boundary */
-	n = strlen(base);
-	if (n > w->cfg->limits.filename_max) {
-		const char *end = base + w->cfg->limits.filename_max;
-
-		g_utf8_validate(base, (gssize)w->cfg->limits.filename_max, &end);
-		base[end - base] = '\0';
-	}
+	/* a name over the byte limit (RFC 2231 continuations and encoded words have none) is cut
+	 * before its extension, on a character boundary, as core cuts every way in's names: its
+	 * extension, which tells staff what it is, was cut away */
+	if (w->cfg->limits.filename_max > 0)
+		attach_name_fit(base, w->cfg->limits.filename_max);
 	if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
 		g_free(base);
 		return g_strdup("");

@@ -5,11 +5,15 @@ through the staff API. Each case failed before its fix:
   ended there); now the NUL is a space and the text after it is kept;
 - empty: a text/plain part of zero bytes (its content a NULL pointer in GMime's empty array:
   run under ASan+UBSan, CIVICDESK_BIN=build/asan/civicdesk, as tests/run does), alone and beside
-  HTML that has the text.
+  HTML that has the text;
+- long-name: a file name over 255 bytes (RFC 2231 continuations, encoded words split inside a
+  character) lost its extension (cut at 255 bytes); now it is cut before the extension on a
+  character boundary (core's attach_name_fit) and keeps it.
 Messages are laid out by hand as the clients write them (CRLF, their headers), not by Python's
 email package, which would re-encode what the case is about."""
 import base64
 import os
+import urllib.parse
 import sys
 import unittest
 
@@ -128,6 +132,96 @@ def _(msgid):
                 "Content-Transfer-Encoding: quoted-printable\n"
                 "\n" + qp + "\n"
                 "--alt--\n").encode()
+
+
+def fit(name, limit=255):
+    """name cut to limit bytes before its extension, on a character boundary (the rule)."""
+    b = name.encode()
+    if len(b) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    ext = (dot + ext).encode()
+    cut = b[:limit - len(ext)].decode("utf-8", errors="ignore").rstrip(" .")
+    return cut + ext.decode()
+
+
+def continuations(enc, width):
+    """enc (percent-encoded) in pieces of about width characters, never inside a %XX (each a
+    whole character's bytes or not: Thunderbird cuts inside characters)."""
+    out, i = [], 0
+    while i < len(enc):
+        j = min(i + width, len(enc))
+        while j < len(enc) and "%" in enc[j - 2:j]:
+            j -= 1
+        out.append(enc[i:j])
+        i = j
+    return out
+
+
+def with_file(msgid, subject, disposition, data=PDF, ctype="application/pdf"):
+    """A short UTF-8 text, then one file whose Content-Type and Content-Disposition lines
+    (folded as given, CRLF) are disposition."""
+    return crlf(head(msgid, subject, "Content-Type: multipart/mixed; boundary=\"mix\"\n") +
+                "--mix\n"
+                "Content-Type: text/plain; charset=utf-8\n"
+                "Content-Transfer-Encoding: base64\n"
+                "\n" + b64("详见附件。".encode()) + "\n"
+                "--mix\n" + disposition +
+                "Content-Transfer-Encoding: base64\n"
+                "\n" + b64(data) + "\n"
+                "--mix--\n").encode()
+
+
+LONG = "关于人民路与解放路交叉口夜间施工噪音扰民问题的情况说明" * 5 + "及现场照片材料.pdf"   # 410 bytes
+LONG_GBK = "2026年第四季度某某小区物业管理服务问题投诉的相关证据材料扫描件" * 4 + ".pdf"
+LONG_NOEXT = "长" * 120
+
+
+@case("long-name-rfc2231-utf8", {"subject": "long 2231", "body": "详见附件。",
+                                 "attachments": [(fit(LONG), len(PDF), "application/pdf")]})
+def _(msgid):
+    """Thunderbird: RFC 2231 continuations filename*0*=utf-8''…; filename*1*=…, each line
+    cut inside a character's %XX run."""
+    parts = continuations(urllib.parse.quote(LONG.encode()), 64)
+    lines = "".join(";\n filename*%d*=%s%s" % (i, "utf-8''" if i == 0 else "", p)
+                    for i, p in enumerate(parts))
+    return with_file(msgid, "long 2231", "Content-Type: application/pdf\n"
+                                         "Content-Disposition: attachment" + lines + "\n")
+
+
+@case("long-name-encoded-words", {"subject": "long words", "body": "详见附件。",
+                                  "attachments": [(fit(LONG), len(PDF), "application/pdf")]})
+def _(msgid):
+    """QQ Mail and Coremail: the quoted name in B words of 45 bytes each (split inside
+    characters, each padded), in name= and filename=."""
+    b = LONG.encode()
+    words = "\n ".join("=?UTF-8?B?%s?=" % base64.b64encode(b[i:i + 45]).decode()
+                       for i in range(0, len(b), 45))
+    return with_file(msgid, "long words",
+                     "Content-Type: application/pdf;\n name=\"%s\"\n"
+                     "Content-Disposition: attachment;\n filename=\"%s\"\n" % (words, words))
+
+
+@case("long-name-gbk-rfc2231", {"subject": "long gbk", "body": "详见附件。",
+                                "attachments": [(fit(LONG_GBK), len(PDF), "application/pdf")]})
+def _(msgid):
+    """Outlook on Chinese Windows: RFC 2231 in GBK (its bytes fewer than UTF-8's: over 255
+    only once decoded)."""
+    parts = continuations(urllib.parse.quote(LONG_GBK.encode("gbk")), 60)
+    lines = "".join(";\n\tfilename*%d*=%s%s" % (i, "gbk''" if i == 0 else "", p)
+                    for i, p in enumerate(parts))
+    return with_file(msgid, "long gbk", "Content-Type: application/pdf\n"
+                                        "Content-Disposition: attachment" + lines + "\n")
+
+
+@case("long-name-no-extension", {"subject": "long noext", "body": "详见附件。",
+                                 "attachments": [("长" * 85, len(PDF), "application/pdf")]})
+def _(msgid):
+    """No extension: cut at 255 bytes, on a character boundary (85 characters of 3 bytes)."""
+    return with_file(msgid, "long noext",
+                     "Content-Type: application/pdf\n"
+                     "Content-Disposition: attachment; filename*=utf-8''%s\n"
+                     % urllib.parse.quote(LONG_NOEXT.encode()))
 
 
 class Audit6(unittest.TestCase):
