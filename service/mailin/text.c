@@ -456,6 +456,17 @@ decode(GMimeParserOptions *opts, const char *label, const char *name, const char
 	}
 	if (label != NULL && utf8_mislabelled(label, strlen(label), buf, len))
 		return g_strndup(buf, len);
+	/* Big5 as Hong Kong writes it: the HKSCS characters (嘅, 㗎, 𡃁) under a plain Big5 label
+	 * (Outlook on Windows with the HKSCS update), and in the raw 8-bit headers of a letter in
+	 * Big5-HKSCS, which are read as Big5: lost by the Big5 table, read by Big5-HKSCS's. Text
+	 * that Big5 reads whole stays Big5's (the two tables differ on some signs: ～ ∼). */
+	if (name != NULL && strcmp(name, "BIG5") == 0) {
+		s = g_convert(buf, (gssize)len, "UTF-8", "BIG5", NULL, NULL, NULL);
+		if (s == NULL)
+			s = g_convert(buf, (gssize)len, "UTF-8", "BIG5-HKSCS", NULL, NULL, NULL);
+		if (s != NULL)
+			return s;
+	}
 	if (name != NULL && g_ascii_strcasecmp(name, "US-ASCII") != 0 &&
 	    g_ascii_strcasecmp(name, "ASCII") != 0 && g_ascii_strcasecmp(name, "ANSI_X3.4-1968") != 0) {
 		s = convert(name, buf, len);

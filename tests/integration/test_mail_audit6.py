@@ -8,7 +8,11 @@ through the staff API. Each case failed before its fix:
   HTML that has the text;
 - long-name: a file name over 255 bytes (RFC 2231 continuations, encoded words split inside a
   character) lost its extension (cut at 255 bytes); now it is cut before the extension on a
-  character boundary (core's attach_name_fit) and keeps it.
+  character boundary (core's attach_name_fit) and keeps it;
+- hkscs: Big5-HKSCS (charset="big5-hkscs", Hong Kong) was read for its text parts and encoded
+  words, but a raw 8-bit Subject, sender's name or file name in such a letter was read with the
+  Big5 table (its HKSCS characters 嘅 㗎 𡃁 garbled), and text under a plain Big5 label holding
+  HKSCS characters (Outlook on Windows with the HKSCS update) lost them.
 Messages are laid out by hand as the clients write them (CRLF, their headers), not by Python's
 email package, which would re-encode what the case is about."""
 import base64
@@ -224,6 +228,57 @@ def _(msgid):
                      % urllib.parse.quote(LONG_NOEXT.encode()))
 
 
+HK_SUBJECT = "屯門嘅路口有水浸"
+HK_TEXT = "屯門嘅路口成日水浸，㗎車過唔到。陳𡃁仔話佢見到。"
+
+
+@case("hkscs-label-text-and-word", {"subject": HK_SUBJECT, "body": HK_TEXT})
+def _(msgid):
+    """charset="big5-hkscs" text in base64 and a Subject word in big5-hkscs."""
+    return (head(msgid, "=?big5-hkscs?B?%s?=" % base64.b64encode(
+                     HK_SUBJECT.encode("big5hkscs")).decode(),
+                 "Content-Type: text/plain; charset=\"big5-hkscs\"\r\n"
+                 "Content-Transfer-Encoding: base64\r\n") +
+            b64(HK_TEXT.encode("big5hkscs")) + "\r\n").encode()
+
+
+@case("hkscs-raw-headers", {"subject": HK_SUBJECT, "body": HK_TEXT, "name": "陳𡃁仔",
+                            "attachments": [("屯門嘅相.pdf", len(PDF), "application/pdf")]})
+def _(msgid):
+    """An old client in Hong Kong: the Subject, the sender's name and the file's name raw
+    8-bit in Big5-HKSCS, over an 8bit text part labelled big5-hkscs."""
+    return crlf("From: ").encode() + "陳𡃁仔".encode("big5hkscs") + crlf(
+        " <chan@example.hk>\n"
+        "To: director@bureau.example\n"
+        "Subject: ").encode() + HK_SUBJECT.encode("big5hkscs") + crlf(
+        "\nDate: Tue, 1 Dec 2026 10:00:00 +0800\n"
+        "Message-ID: <%s>\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=\"hk\"\n"
+        "\n"
+        "--hk\n"
+        "Content-Type: text/plain; charset=big5-hkscs\n"
+        "Content-Transfer-Encoding: 8bit\n"
+        "\n" % msgid).encode() + HK_TEXT.encode("big5hkscs") + crlf(
+        "\n--hk\n"
+        "Content-Type: application/pdf\n"
+        "Content-Disposition: attachment; filename=\"").encode() + \
+        "屯門嘅相.pdf".encode("big5hkscs") + crlf(
+        "\"\n"
+        "Content-Transfer-Encoding: base64\n"
+        "\n" + b64(PDF) + "\n"
+        "--hk--\n").encode()
+
+
+@case("big5-label-hkscs-characters", {"subject": "水浸", "body": HK_TEXT})
+def _(msgid):
+    """Outlook in Hong Kong: charset=big5 on text holding HKSCS characters."""
+    return (head(msgid, "=?big5?B?%s?=" % base64.b64encode("水浸".encode("big5")).decode(),
+                 "Content-Type: text/plain; charset=\"big5\"\r\n"
+                 "Content-Transfer-Encoding: base64\r\n") +
+            b64(HK_TEXT.encode("big5hkscs")) + "\r\n").encode()
+
+
 class Audit6(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -253,7 +308,7 @@ class Audit6(unittest.TestCase):
 
     def check(self, it, want):
         self.assertEqual(it["channel"], "email")
-        for k in ("subject", "body"):
+        for k in ("subject", "body", "name"):
             if k in want:
                 self.assertEqual(it[k], want[k])
         got = [(a["filename"], a["size"], a["content_type"]) for a in it["attachments"]]

@@ -590,6 +590,23 @@ test_nul_in_text(struct t *t)
 	check_raw_body(t, empty_b64, sizeof(empty_b64) - 1, "html");
 }
 
+/* Big5 text that the Big5 table reads whole is read by it (A1E3 is ～ there, ∼ in HKSCS's);
+ * under a Big5 label, text with HKSCS characters (嘅: 9DEF) is read by Big5-HKSCS's table. */
+static void
+test_big5_hkscs(struct t *t)
+{
+	static const char big5[] = RAW_HEAD "Content-Type: text/plain; charset=big5\r\n\r\n"
+	                                    "\xa4H\xa1\xe3";
+	static const char hk[] = RAW_HEAD "Content-Type: text/plain; charset=big5\r\n\r\n"
+	                                  "\xa4H\x9d\xef";
+	static const char hk_label[] = RAW_HEAD "Content-Type: text/plain; charset=big5-hkscs\r\n"
+	                                        "\r\n\xa4H\x9d\xef";
+
+	check_raw_body(t, big5, sizeof(big5) - 1, "人～");
+	check_raw_body(t, hk, sizeof(hk) - 1, "人嘅");
+	check_raw_body(t, hk_label, sizeof(hk_label) - 1, "人嘅");
+}
+
 /* format=flowed (RFC 3676, Thunderbird's and Apple Mail's plain text): soft line breaks are
  * joined, with DelSp=yes without their space; quotes keep their depth; space-stuffing is
  * undone; the signature separator and fixed text stay as they are. */
@@ -961,6 +978,7 @@ main(void)
 	RUN(&t, test_split_encoded_words);
 	RUN(&t, test_format_flowed);
 	RUN(&t, test_nul_in_text);
+	RUN(&t, test_big5_hkscs);
 	RUN(&t, test_attached_message_name_and_empty_report);
 	RUN(&t, test_auto_reply_subjects);
 	RUN(&t, test_same_letter);
