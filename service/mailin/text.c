@@ -17,9 +17,11 @@
 #include "mailin_int.h"
 
 /* Labels decoded with another table than iconv's of the same name: the GB family with
- * GB18030 (a superset; gb2312 labels carry GBK characters, and A1AA is U+2014 there); UTF-7
- * under the IANA names iconv and GMime's alias table do not know (unicode-1-1-utf-7, as old
- * Exchange and Lotus gateways label it). */
+ * GB18030 (a superset; gb2312 labels carry GBK characters, and A1AA is U+2014 there); the
+ * Korean labels with CP949 (Unified Hangul Code, a superset of EUC-KR that Outlook sends as
+ * ks_c_5601-1987 and Korean webmail as euc-kr: GMime's EUC-KR lost 똠, 햏 and the other
+ * syllables outside KS X 1001); UTF-7 under the IANA names iconv and GMime's alias table do not
+ * know (unicode-1-1-utf-7, as old Exchange and Lotus gateways label it). */
 static const struct {
 	const char *contains; /* lower-case substring of the label */
 	const char *iconv;
@@ -29,8 +31,28 @@ static const struct {
 	{ "ms936", "GB18030" },   { "windows-936", "GB18030" }, { "csgb", "GB18030" },
 	{ "big5-hkscs", "BIG5-HKSCS" }, { "big5hkscs", "BIG5-HKSCS" }, { "big5", "BIG5" },
 	{ "big-5", "BIG5" },      { "cp950", "BIG5" },    { "utf-7", "UTF-7" },
-	{ "utf7", "UTF-7" },
+	{ "utf7", "UTF-7" },      { "ks_c_5601", "CP949" }, { "ksc5601", "CP949" },
+	{ "euc-kr", "CP949" },    { "euckr", "CP949" },   { "cp949", "CP949" },
+	{ "windows-949", "CP949" },
 };
+
+/* Labels that name no charset: "x-unknown" (Outlook Express, old Exchange: the sender's
+ * system did not say), RFC 1428's "unknown-8bit", "x-user-defined". They are read with the
+ * fallbacks as unlabelled text is (GMime took x-unknown for the process's locale: GBK text was
+ * read as UTF-8 or Latin-1 mojibake). */
+static const char *const no_charset[] = { "unknown", "x-user-defined" };
+
+/* Whether label (lower case) is one of no_charset. */
+static int
+names_no_charset(const char *low)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(no_charset) / sizeof(no_charset[0]); i++)
+		if (strstr(low, no_charset[i]) != NULL)
+			return 1;
+	return 0;
+}
 
 const char *
 mail_charset(const char *label)
@@ -46,6 +68,8 @@ mail_charset(const char *label)
 	for (i = 0; i < sizeof(label_map) / sizeof(label_map[0]); i++)
 		if (strstr(low, label_map[i].contains) != NULL)
 			return label_map[i].iconv;
+	if (names_no_charset(low))
+		return NULL;
 	return g_mime_charset_iconv_name(label);
 }
 
@@ -64,8 +88,17 @@ put_label(GString *out, const char *label, size_t n)
 	buf[n] = '\0';
 	name = mail_charset(buf);
 	if (name != NULL && strcmp(name, "GB18030") != 0 && strncmp(name, "BIG5", 4) != 0 &&
-	    strcmp(name, "UTF-7") != 0)
+	    strcmp(name, "UTF-7") != 0 && strcmp(name, "CP949") != 0)
 		name = NULL; /* only the labels the table changes are rewritten */
+	if (name == NULL) {
+		char low[64];
+		size_t i;
+
+		for (i = 0; i <= n; i++)
+			low[i] = (char)tolower((unsigned char)buf[i]);
+		if (names_no_charset(low))
+			name = "unknown-8bit"; /* a name iconv does not know: GMime's fallbacks */
+	}
 	g_string_append(out, name != NULL ? name : buf);
 }
 

@@ -12,7 +12,12 @@ through the staff API. Each case failed before its fix:
 - hkscs: Big5-HKSCS (charset="big5-hkscs", Hong Kong) was read for its text parts and encoded
   words, but a raw 8-bit Subject, sender's name or file name in such a letter was read with the
   Big5 table (its HKSCS characters 嘅 㗎 𡃁 garbled), and text under a plain Big5 label holding
-  HKSCS characters (Outlook on Windows with the HKSCS update) lost them.
+  HKSCS characters (Outlook on Windows with the HKSCS update) lost them;
+- labels: "x-unknown" (GMime read it as the process's locale: GBK text became UTF-8 or Latin-1
+  mojibake) and the other labels that name no charset are read as unlabelled text is (UTF-8,
+  else GB18030, else Latin-1), in the text, the HTML and the Subject's words; ks_c_5601-1987 and
+  euc-kr (Outlook's and Korean webmail's labels for Unified Hangul Code) lost the syllables
+  outside KS X 1001 (똠, 햏); "utf8" and gb2312 on GBK characters were right and are kept so.
 Messages are laid out by hand as the clients write them (CRLF, their headers), not by Python's
 email package, which would re-encode what the case is about."""
 import base64
@@ -277,6 +282,63 @@ def _(msgid):
                  "Content-Type: text/plain; charset=\"big5\"\r\n"
                  "Content-Transfer-Encoding: base64\r\n") +
             b64(HK_TEXT.encode("big5hkscs")) + "\r\n").encode()
+
+
+def labelled(msgid, subject, label, data, ctype="text/plain"):
+    """One text part of data (bytes) under charset label, in base64."""
+    return (head(msgid, subject, "Content-Type: %s; charset=\"%s\"\r\n"
+                                 "Content-Transfer-Encoding: base64\r\n" % (ctype, label)) +
+            b64(data) + "\r\n").encode()
+
+
+LAMP = "人民路的路灯坏了，请尽快修理。"
+
+
+@case("x-unknown-gbk-text", {"subject": "x-unknown", "body": LAMP})
+def _(msgid):
+    return labelled(msgid, "x-unknown", "x-unknown", LAMP.encode("gbk"))
+
+
+@case("x-unknown-utf8-text", {"subject": "x-unknown utf-8", "body": LAMP})
+def _(msgid):
+    return labelled(msgid, "x-unknown utf-8", "x-unknown", LAMP.encode())
+
+
+@case("x-unknown-gbk-html", {"subject": "x-unknown html", "body": LAMP})
+def _(msgid):
+    return labelled(msgid, "x-unknown html", "x-unknown", ("<p>%s</p>" % LAMP).encode("gbk"),
+                    "text/html")
+
+
+@case("x-unknown-subject-word", {"subject": "路灯坏了", "body": LAMP})
+def _(msgid):
+    return labelled(msgid, "=?x-unknown?B?%s?=" % base64.b64encode("路灯坏了".encode("gbk")).decode(),
+                    "utf-8", LAMP.encode())
+
+
+@case("utf8-without-hyphen", {"subject": "utf8", "body": LAMP})
+def _(msgid):
+    return labelled(msgid, "utf8", "utf8", LAMP.encode())
+
+
+@case("gb2312-holding-gbk", {"subject": "gb2312", "body": "喆园小区旁的工地，朱镕先生反映。"})
+def _(msgid):
+    return labelled(msgid, "gb2312", "gb2312", "喆园小区旁的工地，朱镕先生反映。".encode("gbk"))
+
+
+KOREAN = "똠방각하 햏 가로등이 고장났습니다"
+
+
+@case("ks_c_5601-1987-uhc", {"subject": "가로등", "body": KOREAN})
+def _(msgid):
+    """Outlook in Korean: ks_c_5601-1987 on CP949 text, the Subject's word too."""
+    return labelled(msgid, "=?ks_c_5601-1987?B?%s?=" % base64.b64encode(
+        "가로등".encode("cp949")).decode(), "ks_c_5601-1987", KOREAN.encode("cp949"))
+
+
+@case("euc-kr-uhc", {"subject": "euc-kr", "body": KOREAN})
+def _(msgid):
+    return labelled(msgid, "euc-kr", "euc-kr", KOREAN.encode("cp949"))
 
 
 class Audit6(unittest.TestCase):
