@@ -108,7 +108,9 @@ struct mail_msg {
 		size_t size;
 		enum mail_left_why {
 			MAIL_LEFT_EMPTY, MAIL_LEFT_LARGE, MAIL_LEFT_COUNT, MAIL_LEFT_TYPE,
-			MAIL_LEFT_TOTAL, MAIL_LEFT__MAX
+			MAIL_LEFT_TOTAL,
+			MAIL_LEFT_TNEF, /* Outlook's winmail.dat: its files cannot be read */
+			MAIL_LEFT__MAX
 		} why;
 		long long limit; /* the limit passed (bytes, or files for COUNT) */
 	} left[MAIL_LEFT_LISTED];

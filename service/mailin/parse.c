@@ -647,6 +647,13 @@ static const struct why_words left_why[MAIL_LEFT__MAX][WHY__MAX] = {
     [MAIL_LEFT_TOTAL] = {{"the attachments together exceed ", " bytes"},
                          {"附件合计超过 ", " 字节"},
                          {"附件合計超過 ", " 位元組"}},
+    [MAIL_LEFT_TNEF] = {{"Outlook's rich-text package (TNEF): the files inside it cannot be read "
+                         "here; send them again with Outlook's message format set to HTML or "
+                         "plain text", NULL},
+                        {"Outlook 的 RTF 格式附件包（TNEF），其中的文件无法在此读取；请将 Outlook "
+                         "的邮件格式设为 HTML 或纯文本后重新发送", NULL},
+                        {"Outlook 的 RTF 格式附件包（TNEF），其中的檔案無法在此讀取；請將 Outlook "
+                         "的郵件格式設為 HTML 或純文字後重新傳送", NULL}},
 };
 
 /* Appends the words w with limit to s. */
@@ -768,6 +775,16 @@ name_readable(const char *name)
 	return strstr(name, "\xef\xbf\xbd") == NULL && strrchr(name, '.') != name;
 }
 
+/* Whether a file is Outlook's TNEF (winmail.dat: Outlook's rich text sent outside Exchange, its
+ * files inside it): by the stream's signature 0x223E9F78 (little-endian) or its content type. */
+static int
+tnef(const guint8 *data, size_t size, const char *ctype)
+{
+	return (size >= 4 && memcmp(data, "\x78\x9f\x3e\x22", 4) == 0) ||
+	       strcmp(ctype, "application/ms-tnef") == 0 ||
+	       strcmp(ctype, "application/vnd.ms-tnef") == 0;
+}
+
 /* Adds an attachment (takes nothing: copies data). One that names no file, or a name that
  * cannot be read, is named attachment-N (with the name's extension, when it is plain). */
 static void
@@ -786,6 +803,12 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 	}
 	if (size == 0) { /* nothing to keep, and no type to tell (not "a type not accepted") */
 		note_dropped(w, name, size, MAIL_LEFT_EMPTY, 0);
+		return;
+	}
+	/* not "a type not accepted": the citizen's files are in it, and they can send them so
+	 * that they are read (the raw message keeps it) */
+	if (tnef(data, size, ctype)) {
+		note_dropped(w, name, size, MAIL_LEFT_TNEF, 0);
 		return;
 	}
 	if ((int64_t)size > lim->attachment_max) {

@@ -17,11 +17,15 @@ through the staff API. Each case failed before its fix:
   mojibake) and the other labels that name no charset are read as unlabelled text is (UTF-8,
   else GB18030, else Latin-1), in the text, the HTML and the Subject's words; ks_c_5601-1987 and
   euc-kr (Outlook's and Korean webmail's labels for Unified Hangul Code) lost the syllables
-  outside KS X 1001 (똠, 햏); "utf8" and gb2312 on GBK characters were right and are kept so.
+  outside KS X 1001 (똠, 햏); "utf8" and gb2312 on GBK characters were right and are kept so;
+- winmail: Outlook's winmail.dat (TNEF) was left out as "not a type accepted for attachments",
+  in the item and in the citizen's acknowledgement; now both say it is Outlook's rich-text
+  package whose files cannot be read here, and how to send them so that they can be.
 Messages are laid out by hand as the clients write them (CRLF, their headers), not by Python's
 email package, which would re-encode what the case is about."""
 import base64
 import os
+import sqlite3
 import urllib.parse
 import sys
 import unittest
@@ -341,6 +345,53 @@ def _(msgid):
     return labelled(msgid, "euc-kr", "euc-kr", KOREAN.encode("cp949"))
 
 
+# a TNEF stream: its signature, then attributes civicdesk does not read
+TNEF = b"\x78\x9f\x3e\x22\x01\x00\x01\x06\x90\x08\x00\x04\x00\x00\x00\x00\x00\x01\x00" + \
+    bytes(range(120))
+TNEF_WHY = ("Outlook's rich-text package (TNEF): the files inside it cannot be read here; send "
+            "them again with Outlook's message format set to HTML or plain text")
+OCCUPY = "中山路菜市场门口长期占道经营，影响通行。\n照片在附件里。"
+
+
+def winmail(msgid, ctype):
+    return crlf(head(msgid, "=?gb2312?B?%s?=" % base64.b64encode("占道经营".encode("gb2312")).decode(),
+                     "X-MS-Has-Attach: yes\n"
+                     "X-MS-TNEF-Correlator: <%s>\n"
+                     "Content-Type: multipart/mixed;\n"
+                     "\tboundary=\"_000_tnef_\"\n" % msgid) +
+                "--_000_tnef_\n"
+                "Content-Type: text/plain; charset=\"gb2312\"\n"
+                "Content-Transfer-Encoding: base64\n"
+                "\n" + b64(OCCUPY.encode("gb2312")) + "\n"
+                "\n"
+                "--_000_tnef_\n"
+                "Content-Disposition: attachment; filename=\"winmail.dat\"\n"
+                "Content-Transfer-Encoding: base64\n"
+                "Content-Type: %s; name=\"winmail.dat\"\n"
+                "\n" % ctype + b64(TNEF) + "\n"
+                "\n"
+                "--_000_tnef_--\n").encode()
+
+
+WINMAIL = {"subject": "占道经营",
+           "body": OCCUPY + "\n\n[attachment not kept (附件未保存): winmail.dat, %d bytes: %s; it "
+                            "stays in the original message]" % (len(TNEF), TNEF_WHY),
+           "ack": ["- winmail.dat（%d 字节）：Outlook 的 RTF 格式附件包（TNEF），其中的文件无法在此"
+                   "读取；请将 Outlook 的邮件格式设为 HTML 或纯文本后重新发送" % len(TNEF)]}
+
+
+@case("winmail-ms-tnef", WINMAIL)
+def _(msgid):
+    """Outlook's rich text to an outside address: winmail.dat as application/ms-tnef."""
+    return winmail(msgid, "application/ms-tnef")
+
+
+@case("winmail-octet-stream", WINMAIL)
+def _(msgid):
+    """The same through a gateway that labels it application/octet-stream: its signature."""
+    return winmail(msgid, "application/octet-stream")
+
+
 class Audit6(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -362,7 +413,6 @@ class Audit6(unittest.TestCase):
         return r.json()
 
     def tracking_of(self, msgid):
-        import sqlite3
         with sqlite3.connect(self.server.db, timeout=30) as con:
             row = con.execute("SELECT i.tracking FROM mail_in m JOIN items i ON i.id = m.item_id "
                               "WHERE m.message_id = ?", (msgid,)).fetchone()
@@ -375,12 +425,23 @@ class Audit6(unittest.TestCase):
                 self.assertEqual(it[k], want[k])
         got = [(a["filename"], a["size"], a["content_type"]) for a in it["attachments"]]
         self.assertEqual(got, want.get("attachments", []))
+        if "ack" in want:  # the citizen's acknowledgement, written with the item (no SMTP here)
+            with sqlite3.connect(self.server.db, timeout=30) as con:
+                acks = [r[0] for r in con.execute(
+                    "SELECT o.body FROM outbox o JOIN items i ON i.id = o.item_id "
+                    "WHERE i.tracking = ? AND o.recipient = 'zhang.san@example.cn' "
+                    "AND o.body IS NOT NULL", (it["tracking"],))]
+            self.assertEqual(len(acks), 1, acks)
+            for words in want["ack"]:
+                self.assertIn(words, acks[0])
+            self.assertNotIn("不是可接收的附件类型", acks[0])
 
     def test_piped(self):
         """ingest-mail: exit 0, one tracking number, the item as expected."""
         for name, make, want in CASES:
             with self.subTest(name):
-                r = ingest(self.server, make("pipe-%s@audit6.example" % name))
+                r = ingest(self.server, make("pipe-%s@audit6.example" % name),
+                           env_extra={"CIVICDESK_MAIL_ACK_INTERVAL": "0"})
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertRegex(r.stdout.decode(), r"^XJ-\d{8}-\d{5}\n$")
                 self.assertNotIn(b"runtime error", r.stderr)  # UBSan's words

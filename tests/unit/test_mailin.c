@@ -614,6 +614,43 @@ test_big5_hkscs(struct t *t)
 	check_raw_body(t, hk_label, sizeof(hk_label) - 1, "人嘅");
 }
 
+/* Outlook's winmail.dat (TNEF) is left out as what it is, by its content type or its
+ * signature, in each language of the acknowledgement: not "a type not accepted". */
+static void
+test_winmail_dat(struct t *t)
+{
+	static const char *const ctypes[] = { "application/ms-tnef", "application/octet-stream" };
+	struct mail_config cfg;
+	struct mail_msg m;
+	char raw[1024], err[256], *s;
+	size_t i;
+	int n;
+
+	mail_config_default(&cfg);
+	for (i = 0; i < 2; i++) {
+		n = snprintf(raw, sizeof(raw),
+		             RAW_HEAD "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		                      "--b\r\nContent-Type: text/plain\r\n\r\ntext\r\n--b\r\n"
+		                      "Content-Type: %s; name=winmail.dat\r\n"
+		                      "Content-Transfer-Encoding: base64\r\n\r\neJ8+IgEAAQaQCAAEAAAAAA==\r\n"
+		                      "--b--\r\n",
+		             ctypes[i]);
+		CHECK_INT(t, mail_parse(&cfg, raw, (size_t)n, &m, err, sizeof(err)), MAIL_OK);
+		CHECK_INT(t, (long long)m.nleft, 1);
+		CHECK_INT(t, m.left[0].why, MAIL_LEFT_TNEF);
+		CHECK(t, strstr(m.body, "winmail.dat, 16 bytes: Outlook's rich-text package (TNEF)") !=
+		             NULL);
+		s = mail_left_out(&m, "zh-Hant");
+		CHECK(t, s != NULL && strstr(s, "其中的檔案無法在此讀取") != NULL);
+		g_free(s);
+		s = mail_left_out(&m, NULL);
+		CHECK(t, s != NULL && strstr(s, "其中的文件无法在此读取") != NULL &&
+		             strstr(s, " / Outlook's rich-text package") != NULL);
+		g_free(s);
+		mail_msg_free(&m);
+	}
+}
+
 /* format=flowed (RFC 3676, Thunderbird's and Apple Mail's plain text): soft line breaks are
  * joined, with DelSp=yes without their space; quotes keep their depth; space-stuffing is
  * undone; the signature separator and fixed text stay as they are. */
@@ -986,6 +1023,7 @@ main(void)
 	RUN(&t, test_format_flowed);
 	RUN(&t, test_nul_in_text);
 	RUN(&t, test_big5_hkscs);
+	RUN(&t, test_winmail_dat);
 	RUN(&t, test_attached_message_name_and_empty_report);
 	RUN(&t, test_auto_reply_subjects);
 	RUN(&t, test_same_letter);
