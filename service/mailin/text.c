@@ -179,14 +179,15 @@ mail_fix_labels(const char *raw)
 	return mail_clean(g_string_free(out, FALSE), 1);
 }
 
-/* One B-encoded word "=?charset[*lang]?B?text?=". */
+/* One encoded word "=?charset[*lang]?B?text?=" (or ?Q?). */
 struct b_word {
 	const char *cs, *cs_end;     /* the charset label */
-	const char *text, *text_end; /* the base64 text */
+	const char *text, *text_end; /* the base64 (or Q) text */
 	const char *end;             /* after its "?=" */
+	int q;                       /* 1: Q-encoded */
 };
 
-/* Whether p starts a B-encoded word; if so, its parts into *w. */
+/* Whether p starts an encoded word, B or Q; if so, its parts into *w. */
 static int
 b_word_at(const char *p, struct b_word *w)
 {
@@ -196,8 +197,9 @@ b_word_at(const char *p, struct b_word *w)
 		return 0;
 	w->cs = p + 2;
 	q = strchr(w->cs, '?');
-	if (q == NULL || q == w->cs || (q[1] != 'B' && q[1] != 'b') || q[2] != '?')
+	if (q == NULL || q == w->cs || strchr("BbQq", q[1]) == NULL || q[1] == '\0' || q[2] != '?')
 		return 0;
+	w->q = q[1] == 'Q' || q[1] == 'q';
 	star = memchr(w->cs, '*', (size_t)(q - w->cs));
 	w->cs_end = star != NULL ? star : q;
 	w->text = q + 3;
@@ -218,7 +220,31 @@ same_charset(const struct b_word *a, const struct b_word *b)
 	return (size_t)(b->cs_end - b->cs) == n && g_ascii_strncasecmp(a->cs, b->cs, n) == 0;
 }
 
-/* Appends the bytes the base64 text of w stands for (GLib decodes). */
+/* Appends the bytes the Q text of w stands for: quoted-printable (GMime decodes) with "_" for
+ * a space (RFC 2047 4.2). */
+static void
+append_q_bytes(GByteArray *to, const struct b_word *w)
+{
+	GString *qp = g_string_sized_new((gsize)(w->text_end - w->text) + 8);
+	GMimeEncoding st;
+	const char *p;
+	size_t n;
+	guint at = to->len;
+
+	for (p = w->text; p < w->text_end; p++) {
+		if (*p == '_')
+			g_string_append(qp, "=20");
+		else
+			g_string_append_c(qp, *p);
+	}
+	g_mime_encoding_init_decode(&st, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	g_byte_array_set_size(to, at + (guint)g_mime_encoding_outlen(&st, qp->len));
+	n = g_mime_encoding_flush(&st, qp->str, qp->len, (char *)to->data + at);
+	g_byte_array_set_size(to, at + (guint)n);
+	g_string_free(qp, TRUE);
+}
+
+/* Appends the bytes the base64 (or Q) text of w stands for (GLib decodes base64). */
 static void
 append_bytes(GByteArray *to, const struct b_word *w)
 {
@@ -226,10 +252,16 @@ append_bytes(GByteArray *to, const struct b_word *w)
 	 * bytes of an unfinished quantum */
 	static const char *const pad[4] = { "", "", "==", "=" };
 	size_t len = (size_t)(w->text_end - w->text);
-	char *text = g_strdup_printf("%.*s%s", (int)len, w->text, pad[len % 4]);
+	char *text;
 	gsize n = 0;
-	guchar *bytes = g_base64_decode(text, &n);
+	guchar *bytes;
 
+	if (w->q) {
+		append_q_bytes(to, w);
+		return;
+	}
+	text = g_strdup_printf("%.*s%s", (int)len, w->text, pad[len % 4]);
+	bytes = g_base64_decode(text, &n);
 	g_byte_array_append(to, bytes, (guint)n);
 	g_free(bytes);
 	g_free(text);
@@ -280,10 +312,12 @@ mail_join_words(const char *value)
 	/* Mailers split a long subject or file name into B words anywhere, even inside a character
 	 * (二 bytes of GBK in two words), and pad each word's base64 with '=': GMime 3.2.13 joins
 	 * the text of adjacent B words of one charset before decoding but stops at a padded word's
-	 * '=' (GMime issue #133). So each run of B words of one charset, apart by white space only,
-	 * becomes one word holding the bytes of them all (GLib's base64), which GMime then decodes
-	 * in that charset: split characters are whole again and no padding is in the way. A GB
-	 * or Latin-1 label on UTF-8 bytes is made UTF-8 on the way. */
+	 * '=' (GMime issue #133), and decodes a B word and a Q word apart (a character split
+	 * between them was lost, and the GBK after it misaligned). So each run of encoded words of
+	 * one charset, B or Q, apart by white space only, becomes one B word holding the bytes of
+	 * them all (GLib's base64, GMime's quoted-printable), which GMime then decodes in that
+	 * charset: split characters are whole again and no padding is in the way. A GB or Latin-1
+	 * label on UTF-8 bytes is made UTF-8 on the way. */
 	while (*p != '\0') {
 		GByteArray *bytes;
 		const char *label, *last;
@@ -311,7 +345,8 @@ mail_join_words(const char *value)
 		                   bytes->len)
 		            ? "UTF-8"
 		            : NULL;
-		if (run == 1 && label == NULL && (w.text_end - w.text) % 4 == 0) { /* as it came */
+		if (run == 1 && label == NULL && (w.q || (w.text_end - w.text) % 4 == 0)) {
+			/* as it came */
 			g_string_append_len(words, p, last - p);
 		} else {
 			b64 = g_base64_encode(bytes->data, bytes->len);

@@ -20,7 +20,10 @@ through the staff API. Each case failed before its fix:
   outside KS X 1001 (똠, 햏); "utf8" and gb2312 on GBK characters were right and are kept so;
 - winmail: Outlook's winmail.dat (TNEF) was left out as "not a type accepted for attachments",
   in the item and in the citizen's acknowledgement; now both say it is Outlook's rich-text
-  package whose files cannot be read here, and how to send them so that they can be.
+  package whose files cannot be read here, and how to send them so that they can be;
+- split: a Subject split inside a character between a B word and a Q word of one charset lost
+  that character (GBK after it misaligned: 关于返扑鸹档耐端); splits between two B or two Q
+  words, with "_" spaces or a language tag, were read right and still are.
 Messages are laid out by hand as the clients write them (CRLF, their headers), not by Python's
 email package, which would re-encode what the case is about."""
 import base64
@@ -390,6 +393,47 @@ def _(msgid):
 def _(msgid):
     """The same through a gateway that labels it application/octet-stream: its signature."""
     return winmail(msgid, "application/octet-stream")
+
+
+def qword(data):
+    """The Q text of data (RFC 2047 4.2): "_" for a space."""
+    return "".join("_" if c == 0x20 else ("=%02X" % c if c >= 0x80 or c in b"=?_" else chr(c))
+                   for c in data)
+
+
+def subject_letter(msgid, subject):
+    return labelled(msgid, subject, "utf-8", LAMP.encode())
+
+
+SPLIT = "关于 人民路路灯 损坏的投诉"
+
+
+@case("split-b-then-q-gbk", {"subject": SPLIT, "body": LAMP})
+def _(msgid):
+    g = SPLIT.encode("gbk")
+    return subject_letter(msgid, "=?GBK?B?%s?=\r\n =?GBK?Q?%s?=" % (
+        base64.b64encode(g[:6]).decode(), qword(g[6:])))
+
+
+@case("split-q-then-b-utf8", {"subject": SPLIT, "body": LAMP})
+def _(msgid):
+    u = SPLIT.encode()
+    return subject_letter(msgid, "=?UTF-8?Q?%s?= =?UTF-8?B?%s?=" % (
+        qword(u[:11]), base64.b64encode(u[11:]).decode()))
+
+
+@case("split-b-b-utf8-padded", {"subject": SPLIT, "body": LAMP})
+def _(msgid):
+    u = SPLIT.encode()
+    return subject_letter(msgid, "=?utf-8?B?%s?=\r\n\t=?UTF-8?B?%s?=" % (
+        base64.b64encode(u[:8]).decode(), base64.b64encode(u[8:]).decode()))
+
+
+@case("split-q-q-gbk-lang", {"subject": SPLIT, "body": LAMP})
+def _(msgid):
+    g = SPLIT.encode("gbk")
+    return subject_letter(msgid, "=?gbk*zh-cn?Q?%s?= =?gbk*zh-cn?Q?%s?=" % (
+        qword(g[:5]), qword(g[5:])))
 
 
 class Audit6(unittest.TestCase):

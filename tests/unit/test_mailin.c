@@ -506,7 +506,7 @@ check_subject(struct t *t, const char *subject, const char *want)
 }
 
 /* Mailers split a long subject into encoded words anywhere, even inside a character, and pad
- * each B word: the words of one charset are decoded together (关于噪音扰民的投诉 in GB2312,
+ * each B word: the words of one charset, B or Q, are decoded together (关于噪音扰民的投诉 in GB2312,
  * cut after its fifth and eleventh bytes). */
 static void
 test_split_encoded_words(struct t *t)
@@ -524,6 +524,11 @@ test_split_encoded_words(struct t *t)
 	check_subject(t, "=?UTF-8?B?5peg5aGr5YWFeHk?= =?UTF-8?B?eg?=", "无填充xyz");
 	/* a GB label on UTF-8 bytes (PHP forms) */
 	check_subject(t, "=?gb2312?B?5qCH6aKY5rWL6K+V?=", "标题测试");
+	/* a B word and a Q word split inside a character (关于路灯损坏的投诉 in GBK after its fifth
+	 * byte; 关于 路灯 in UTF-8 after its eighth, a space as "_") */
+	check_subject(t, "=?GBK?B?udjT2sI=?= =?GBK?Q?=B7=B5=C6=CB=F0=BB=B5=B5=C4=CD=B6=CB=DF?=",
+	              "关于路灯损坏的投诉");
+	check_subject(t, "=?UTF-8?Q?=E5=85=B3=E4=BA=8E_=E8?=\r\n =?UTF-8?B?t6/nga8=?=", "关于 路灯");
 }
 
 /* The body as mail_parse decodes it from a text/plain part with Content-Type parameters
