@@ -23,7 +23,13 @@ through the staff API. Each case failed before its fix:
   package whose files cannot be read here, and how to send them so that they can be;
 - split: a Subject split inside a character between a B word and a Q word of one charset lost
   that character (GBK after it misaligned: 关于返扑鸹档耐端); splits between two B or two Q
-  words, with "_" spaces or a language tag, were read right and still are.
+  words, with "_" spaces or a language tag, were read right and still are;
+- line ends: a message with bare LF line ends (as an MTA pipes it, as PHP's mail() writes its
+  body) reads as the CRLF one, and the same letter piped with LF and polled with CRLF is one
+  item (kept so: no fix was needed);
+- only-attachment: a message whose only body is a file (a scanner's PDF, a phone's photo, a
+  text file, a file of a type not accepted) is an item with that file and "(no text)", or the
+  note alone (kept so).
 Messages are laid out by hand as the clients write them (CRLF, their headers), not by Python's
 email package, which would re-encode what the case is about."""
 import base64
@@ -436,6 +442,86 @@ def _(msgid):
         qword(g[:5]), qword(g[5:])))
 
 
+LINES = "第一行\n第二行\n\n第三段"
+
+
+def lf_letter(msgid, subject):
+    """A letter with LF line ends only: its Subject folded, split inside a character."""
+    s = subject.encode()
+    return ("From: =?UTF-8?B?5byg5LiJ?= <zhang.san@example.cn>\n"
+            "To: director@bureau.example\n"
+            "Subject: =?UTF-8?B?%s?=\n =?UTF-8?B?%s?=\n"
+            "Date: Tue, 1 Dec 2026 10:00:00 +0800\n"
+            "Message-ID: <%s>\n"
+            "MIME-Version: 1.0\n"
+            "Content-Type: multipart/mixed; boundary=\"lf\"\n"
+            "\n"
+            "--lf\n"
+            "Content-Type: text/plain; charset=utf-8; format=flowed; delsp=yes\n"
+            "Content-Transfer-Encoding: 8bit\n"
+            "\n%s\n"
+            "--lf\n"
+            "Content-Type: application/pdf; name=\"a.pdf\"\n"
+            "Content-Transfer-Encoding: base64\n"
+            "\n%s\n"
+            "--lf--\n" % (base64.b64encode(s[:7]).decode(), base64.b64encode(s[7:]).decode(),
+                           msgid, LINES, base64.encodebytes(PDF).decode().rstrip("\n"))).encode()
+
+
+LF_WANT = {"subject": "关于路灯损坏的投诉", "body": LINES,
+           "attachments": [("a.pdf", len(PDF), "application/pdf")]}
+
+
+@case("bare-lf", LF_WANT)
+def _(msgid):
+    return lf_letter(msgid, "关于路灯损坏的投诉")
+
+
+@case("crlf", LF_WANT)
+def _(msgid):
+    return lf_letter(msgid, "关于路灯损坏的投诉").replace(b"\n", b"\r\n")
+
+
+@case("php-crlf-head-lf-qp-body", {"subject": "php", "body": "第一行续\n第二行"})
+def _(msgid):
+    """PHP's mail(): CRLF in the header it was given, LF in the body, soft breaks "=\\n"."""
+    return head(msgid, "php", "Content-Type: text/plain; charset=utf-8\r\n"
+                              "Content-Transfer-Encoding: quoted-printable\r\n").encode() + \
+        b"=E7=AC=AC=E4=B8=80=E8=A1=8C=\n=E7=BB=AD\n=E7=AC=AC=E4=BA=8C=E8=A1=8C\n"
+
+
+def only_file(msgid, subject, ctype_line, data):
+    return (head(msgid, subject, ctype_line + "Content-Transfer-Encoding: base64\r\n") +
+            b64(data) + "\r\n").encode()
+
+
+@case("only-attachment-pdf", {"subject": "Scanned from MFP-3F", "body": "(no text)",
+                              "attachments": [("SCAN_0001.pdf", len(PDF), "application/pdf")]})
+def _(msgid):
+    return only_file(msgid, "Scanned from MFP-3F",
+                     "Content-Type: application/pdf; name=\"SCAN_0001.pdf\"\r\n"
+                     "Content-Disposition: attachment; filename=\"SCAN_0001.pdf\"\r\n", PDF)
+
+
+@case("only-attachment-gbk-text-file", {
+    "subject": "投诉材料", "body": "(no text)",
+    "attachments": [("投诉.txt", len(LAMP.encode("gbk")), "text/plain; charset=gb18030")]})
+def _(msgid):
+    return only_file(msgid, "=?UTF-8?B?%s?=" % base64.b64encode("投诉材料".encode()).decode(),
+                     "Content-Type: text/plain; charset=gbk; name=\"=?gbk?B?%s?=\"\r\n"
+                     "Content-Disposition: attachment; filename=\"=?gbk?B?%s?=\"\r\n"
+                     % ((base64.b64encode("投诉.txt".encode("gbk")).decode(),) * 2),
+                     LAMP.encode("gbk"))
+
+
+@case("only-attachment-not-accepted", {
+    "subject": "setup", "body": "[attachment not kept (附件未保存): setup.exe, 64 bytes: not a type "
+                                "accepted for attachments; it stays in the original message]"})
+def _(msgid):
+    return only_file(msgid, "setup", "Content-Type: application/octet-stream; name=setup.exe\r\n",
+                     b"MZ\x90\x00" + bytes(60))
+
+
 class Audit6(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -490,6 +576,22 @@ class Audit6(unittest.TestCase):
                 self.assertRegex(r.stdout.decode(), r"^XJ-\d{8}-\d{5}\n$")
                 self.assertNotIn(b"runtime error", r.stderr)  # UBSan's words
                 self.check(self.item(r.stdout.decode().strip()), want)
+
+    def test_lf_piped_crlf_polled_one_letter(self):
+        """The letter an MTA pipes with LF line ends and the mailbox serves with CRLF is one
+        item: the polled copy is recorded as its duplicate."""
+        msgid = "lf-crlf@audit6.example"
+        r = ingest(self.server, lf_letter(msgid, "同一封信"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tracking = r.stdout.decode().strip()
+        uid = self.dc.append([lf_letter(msgid, "同一封信").replace(b"\n", b"\r\n")])[0]
+
+        def polled():
+            with sqlite3.connect(self.server.db, timeout=30) as con:
+                return con.execute("SELECT m.outcome, i.tracking FROM mail_in m LEFT JOIN items i "
+                                   "ON i.id = m.item_id WHERE m.uid = ? AND m.message_id = ?",
+                                   (uid, msgid)).fetchone()
+        self.assertEqual(peers.wait_for(polled, 60, "the polled copy"), ("duplicate", tracking))
 
     def test_polled(self):
         """The same messages polled from Dovecot make the same items."""
