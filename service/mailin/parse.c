@@ -1164,6 +1164,19 @@ body_with_notes(char *text, GString *notes, size_t max)
 
 static const char *fallbacks[] = { "UTF-8", "GB18030", "ISO-8859-1", NULL };
 
+/* The bytes of raw[0..len) before its first empty line (its header), or len when it has none. */
+static size_t
+header_len(const char *raw, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++)
+		if (raw[i] == '\n' &&
+		    (raw[i + 1] == '\n' || (raw[i + 1] == '\r' && i + 2 < len && raw[i + 2] == '\n')))
+			return i + 1;
+	return len;
+}
+
 /* 1 if UTF-8 s holds a letter of any script (Han characters are letters too). */
 static int
 has_letter(const char *s)
@@ -1185,7 +1198,8 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	struct mail_msg m;
 	struct walk w;
 	const char *id;
-	char *s;
+	char *s, *fixed = NULL;
+	size_t hlen;
 	guint i;
 	int subject_big5 = 0, subject_gb = 0;
 	char *text = NULL, *subj;
@@ -1199,12 +1213,25 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 		return MAIL_INVALID;
 	}
 	mail_init();
+	/* a NUL in the header (a raw 8-bit Subject or name with one) ended its value there: the
+	 * header is parsed with spaces for them (the raw message is kept as it came) */
+	hlen = header_len(raw, len);
+	if (hlen > 0 && memchr(raw, '\0', hlen) != NULL) {
+		fixed = g_malloc(len);
+		memcpy(fixed, raw, len);
+		for (i = 0; i < hlen; i++)
+			if (fixed[i] == '\0')
+				fixed[i] = ' ';
+		raw = fixed;
+	}
 	opts = g_mime_parser_options_new();
 	g_mime_parser_options_set_fallback_charsets(opts, fallbacks);
 	g_mime_parser_options_set_rfc2047_compliance_mode(opts, GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_parameter_compliance_mode(opts, GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_address_compliance_mode(opts, GMIME_RFC_COMPLIANCE_LOOSE);
-	stream = g_mime_stream_mem_new_with_buffer(raw, len);
+	stream = g_mime_stream_mem_new_with_buffer(raw, len); /* a copy */
+	g_free(fixed);
+	fixed = NULL;
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	msg = g_mime_parser_construct_message(parser, opts);
@@ -1324,6 +1351,7 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	memset(&m, 0, sizeof(m));
 	rc = MAIL_OK;
 out:
+	g_free(fixed);
 	g_free(text);
 	if (w.plain != NULL)
 		g_string_free(w.plain, TRUE);

@@ -514,7 +514,8 @@ decode(GMimeParserOptions *opts, const char *label, const char *name, const char
 
 	if (is_ascii(buf, len) && !seven_bit_coded(name) && !wide_coded(name))
 		return g_strndup(buf, len);
-	if (name != NULL && g_ascii_strcasecmp(name, "UTF-8") == 0) {
+	/* labelled UTF-8, or unlabelled (raw 8-bit headers, whose NUL Dovecot sends as 0x80 too) */
+	if (name == NULL || g_ascii_strcasecmp(name, "UTF-8") == 0) {
 		if (g_utf8_validate(buf, (gssize)len, NULL))
 			return g_strndup(buf, len);
 		s = imap_nuls(buf, len);

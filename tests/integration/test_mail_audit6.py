@@ -2,7 +2,8 @@
 `civicdesk ingest-mail` and, the same message, polled from a real Dovecot, and the item checked
 through the staff API. Each case failed before its fix:
 - nul: a text/plain part with a NUL byte (0x00) kept only the text before it (the C string
-  ended there); now the NUL is a space and the text after it is kept;
+  ended there), and so did a raw Subject; now the NUL is a space and the text after it is kept
+  (polled, Dovecot sends a NUL as 0x80, which made the UTF-8 text Latin-1 mojibake);
 - empty: a text/plain part of zero bytes (its content a NULL pointer in GMime's empty array:
   run under ASan+UBSan, CIVICDESK_BIN=build/asan/civicdesk, as tests/run does), alone and beside
   HTML that has the text;
@@ -112,6 +113,14 @@ def _(msgid):
     return (head(msgid, "utf-16", "Content-Type: text/plain; charset=utf-16le\r\n"
                                   "Content-Transfer-Encoding: base64\r\n") +
             b64("路灯\x00坏了".encode("utf-16le")) + "\r\n").encode()
+
+
+@case("nul-raw-subject", {"subject": "路灯 坏了", "body": "正文"})
+def _(msgid):
+    """A raw 8-bit UTF-8 Subject with a NUL in it (its value ended there)."""
+    return head(msgid, "路灯\x00坏了", "Content-Type: text/plain; charset=utf-8\r\n"
+                                     "Content-Transfer-Encoding: 8bit\r\n").encode() + \
+        "正文\r\n".encode()
 
 
 @case("empty-plain-alone", {"subject": "empty", "body": "(no text)"})

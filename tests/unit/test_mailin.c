@@ -600,6 +600,24 @@ test_nul_in_text(struct t *t)
 	check_raw_body(t, gbk_as_utf8, sizeof(gbk_as_utf8) - 1, "前后");
 	check_raw_body(t, empty, sizeof(empty) - 1, "(no text)");
 	check_raw_body(t, empty_b64, sizeof(empty_b64) - 1, "html");
+	{
+		/* in a raw Subject too, and unlabelled text whose NUL an IMAP server made 0x80 */
+		static const char subj[] = "From: nul@example.cn\r\nSubject: a\x00" "b\r\n\r\ntext";
+		static const char subj80[] = "From: nul@example.cn\r\nSubject: \xe5\x89\x8d\x80"
+		                             "b\r\n\r\ntext";
+		struct mail_config cfg;
+		struct mail_msg m;
+		char err[256];
+
+		mail_config_default(&cfg);
+		CHECK_INT(t, mail_parse(&cfg, subj, sizeof(subj) - 1, &m, err, sizeof(err)), MAIL_OK);
+		CHECK_STR(t, m.subject, "a b");
+		mail_msg_free(&m);
+		CHECK_INT(t, mail_parse(&cfg, subj80, sizeof(subj80) - 1, &m, err, sizeof(err)),
+		          MAIL_OK);
+		CHECK_STR(t, m.subject, "前 b");
+		mail_msg_free(&m);
+	}
 }
 
 /* Big5 text that the Big5 table reads whole is read by it (A1E3 is ～ there, ∼ in HKSCS's);
