@@ -9,7 +9,9 @@ through the staff API. Each case failed before its fix:
   HTML that has the text;
 - long-name: a file name over 255 bytes (RFC 2231 continuations, encoded words split inside a
   character) lost its extension (cut at 255 bytes); now it is cut before the extension on a
-  character boundary (core's attach_name_fit) and keeps it;
+  character boundary (core's attach_name_fit) and keeps it; the web form (the /submit page) and
+  the JSON API refused such a name (400 "an attachment's file name is missing, too long or not
+  UTF-8", a Windows user's 100 Chinese characters) and now fit it by the same helper (WebNames);
 - hkscs: Big5-HKSCS (charset="big5-hkscs", Hong Kong) was read for its text parts and encoded
   words, but a raw 8-bit Subject, sender's name or file name in such a letter was read with the
   Big5 table (its HKSCS characters 嘅 㗎 𡃁 garbled), and text under a plain Big5 label holding
@@ -35,7 +37,9 @@ Messages are laid out by hand as the clients write them (CRLF, their headers), n
 email package, which would re-encode what the case is about."""
 import base64
 import os
+import re
 import sqlite3
+from html import unescape as html_unescape
 import urllib.parse
 import sys
 import unittest
@@ -610,6 +614,52 @@ class Audit6(unittest.TestCase):
                 t = peers.wait_for(lambda: self.tracking_of("imap-%s@audit6.example" % name), 60,
                                    "the polled " + name)
                 self.check(self.item(t), want)
+
+
+class WebNames(unittest.TestCase):
+    """A file name over 255 bytes sent with the web form or the API (Windows allows 255 UTF-16
+    units: 765 bytes of Chinese) is cut as a mailed one is, not refused."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def multipart(self, path, fields, filename, headers=None):
+        boundary = "----audit6web"
+        body = b"".join(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+                         % (boundary, k, v)).encode() for k, v in fields.items())
+        body += ("--%s\r\nContent-Disposition: form-data; name=\"attachment\"; "
+                 "filename=\"%s\"\r\nContent-Type: application/pdf\r\n\r\n"
+                 % (boundary, filename)).encode() + PDF + ("\r\n--%s--\r\n" % boundary).encode()
+        hdrs = {"Content-Type": "multipart/form-data; boundary=" + boundary}
+        hdrs.update(headers or {})
+        return self.server.request("POST", path, body=body, headers=hdrs)
+
+    def stored_names(self):
+        with sqlite3.connect(self.server.db, timeout=30) as con:
+            return [r[0] for r in con.execute("SELECT filename FROM attachments ORDER BY id")]
+
+    def test_api_and_page(self):
+        name = "C:\\Users\\张三\\Desktop\\" + LONG
+        r = self.multipart("/api/v1/items", {"kind": "letter", "subject": "路灯", "body": LAMP,
+                                             "email": "web@example.cn", "publish": "false"}, name)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.stored_names()[-1], fit(LONG))
+        # the page: its form token and cookie first
+        page = self.server.request("GET", "/submit?lang=zh-Hans")
+        self.assertEqual(page.status, 200)
+        token = html_unescape(re.search(r'name="csrf_token" value="([^"]*)"',
+                                        page.body.decode()).group(1))
+        cookie = "; ".join(v.split(";", 1)[0] for v in page.headers_all("Set-Cookie"))
+        r = self.multipart("/submit", {"csrf_token": token, "kind": "complaint", "subject": "噪音",
+                                       "body": LAMP, "phone": "13812345678"}, LONG_GBK,
+                           headers={"Cookie": cookie} if cookie else None)
+        self.assertEqual(r.status, 303, r.body[:2000])
+        self.assertEqual(self.stored_names()[-1], fit(LONG_GBK))
 
 
 if __name__ == "__main__":
