@@ -483,6 +483,36 @@ seven_bit_coded(const char *name)
 	                        g_ascii_strcasecmp(name, "UTF-7") == 0);
 }
 
+/* The text of buf[0..len) under a Latin-1 label (iso-8859-1, windows-1252: name is its iconv
+ * name) read as GB18030 when it is GBK instead, as a GBK web page's form posts it through a
+ * mailer whose default label is Latin-1, and old clients send it: GB18030 reads every byte of it
+ * and two Han characters follow each other somewhere (four bytes from 0x81 up in a row, which
+ * the accented letters of Western text are not: "Café fermé" has a blank or the end after each,
+ * which GBK cannot); a GLib string, or NULL. */
+static char *
+gbk_mislabelled(const char *name, const char *buf, size_t len)
+{
+	static const char *const latin1[] = { "ISO-8859-1", "ISO8859-1", "LATIN1", "CP1252",
+		                              "WINDOWS-1252" };
+	const char *p;
+	char *s;
+	size_t i;
+	int listed = 0, han = 0;
+
+	for (i = 0; name != NULL && i < sizeof(latin1) / sizeof(latin1[0]); i++)
+		listed |= g_ascii_strcasecmp(name, latin1[i]) == 0;
+	if (!listed)
+		return NULL;
+	s = g_convert(buf, (gssize)len, "UTF-8", "GB18030", NULL, NULL, NULL);
+	for (p = s; p != NULL && *p != '\0' && han < 2; p = g_utf8_next_char(p))
+		han = g_unichar_get_script(g_utf8_get_char(p)) == G_UNICODE_SCRIPT_HAN ? han + 1 : 0;
+	if (han < 2) {
+		g_free(s);
+		return NULL;
+	}
+	return s;
+}
+
 /* UTF-8 text buf[0..len) (no NUL in it) whose only invalid bytes are 0x80 where a character would start, as
  * a copy with each of them a space, or NULL when it is not so. An IMAP literal cannot hold a
  * NUL (RFC 3501's CHAR8): Dovecot sends each NUL of an 8-bit part as 0x80, which UTF-8 has
@@ -525,6 +555,9 @@ decode(GMimeParserOptions *opts, const char *label, const char *name, const char
 	}
 	if (label != NULL && utf8_mislabelled(label, strlen(label), buf, len))
 		return g_strndup(buf, len);
+	s = gbk_mislabelled(name, buf, len);
+	if (s != NULL)
+		return s;
 	/* Big5 as Hong Kong writes it: the HKSCS characters (嘅, 㗎, 𡃁) under a plain Big5 label
 	 * (Outlook on Windows with the HKSCS update), and in the raw 8-bit headers of a letter in
 	 * Big5-HKSCS, which are read as Big5: lost by the Big5 table, read by Big5-HKSCS's. Text

@@ -21,6 +21,9 @@ through the staff API. Each case failed before its fix:
   else GB18030, else Latin-1), in the text, the HTML and the Subject's words; ks_c_5601-1987 and
   euc-kr (Outlook's and Korean webmail's labels for Unified Hangul Code) lost the syllables
   outside KS X 1001 (똠, 햏); "utf8" and gb2312 on GBK characters were right and are kept so;
+  GBK under a Latin-1 label (iso-8859-1, windows-1252: a GBK page's form through a Latin-1
+  mailer) was Latin-1 mojibake, and is GBK when GB18030 reads it whole with two Han characters
+  in a row (Western text stays Latin-1);
 - winmail: Outlook's winmail.dat (TNEF) was left out as "not a type accepted for attachments",
   in the item and in the citizen's acknowledgement; now both say it is Outlook's rich-text
   package whose files cannot be read here, and how to send them so that they can be;
@@ -360,6 +363,22 @@ def _(msgid):
 @case("gb2312-holding-gbk", {"subject": "gb2312", "body": "喆园小区旁的工地，朱镕先生反映。"})
 def _(msgid):
     return labelled(msgid, "gb2312", "gb2312", "喆园小区旁的工地，朱镕先生反映。".encode("gbk"))
+
+
+@case("windows-1252-holding-gbk", {"subject": "cp1252", "body": LAMP})
+def _(msgid):
+    """A GBK page's form through a mailer whose default label is windows-1252 (it was Latin-1
+    mojibake: ÈËÃñÂ·µÄ…)."""
+    return labelled(msgid, "cp1252", "windows-1252", LAMP.encode("gbk"))
+
+
+WESTERN = "Le lampadaire est cassé depuis l'été. Grüße aus Köln, Bärbel Müßig. Ææ öðru"
+
+
+@case("iso-8859-1-western", {"subject": "latin-1", "body": WESTERN})
+def _(msgid):
+    """Western text under a Latin-1 label stays Latin-1."""
+    return labelled(msgid, "latin-1", "iso-8859-1", WESTERN.encode("latin-1"))
 
 
 KOREAN = "똠방각하 햏 가로등이 고장났습니다"

@@ -674,6 +674,31 @@ test_winmail_dat(struct t *t)
 	}
 }
 
+/* GBK text under a Latin-1 label (a GBK page's form through a Latin-1 mailer) is read as GBK
+ * when GB18030 reads it whole with two Han characters in a row; Western text stays Latin-1. */
+static void
+test_gbk_under_latin1(struct t *t)
+{
+	/* 人民路灯 in GBK */
+	static const char gbk[] = RAW_HEAD "Content-Type: text/plain; charset=iso-8859-1\r\n\r\n"
+	                                   "\xc8\xcb\xc3\xf1\xc2\xb7\xb5\xc6";
+	static const char gbk1252[] = RAW_HEAD "Content-Type: text/plain; charset=windows-1252\r\n"
+	                                       "\r\nok \xc8\xcb\xc3\xf1";
+	/* Caf\xe9 ferm\xe9 / Gr\xfc\xdf" "e / \xc6\xe6 (no two Han characters in a row in GBK) */
+	static const char french[] = RAW_HEAD "Content-Type: text/plain; charset=iso-8859-1\r\n"
+	                                      "\r\nCaf\xe9 ferm\xe9";
+	static const char german[] = RAW_HEAD "Content-Type: text/plain; charset=iso-8859-1\r\n"
+	                                      "\r\nGr\xfc\xdf" "e";
+	static const char one[] = RAW_HEAD "Content-Type: text/plain; charset=iso-8859-1\r\n"
+	                                   "\r\n\xc6\xe6";
+
+	check_raw_body(t, gbk, sizeof(gbk) - 1, "人民路灯");
+	check_raw_body(t, gbk1252, sizeof(gbk1252) - 1, "ok 人民");
+	check_raw_body(t, french, sizeof(french) - 1, "Café fermé");
+	check_raw_body(t, german, sizeof(german) - 1, "Grüße");
+	check_raw_body(t, one, sizeof(one) - 1, "Ææ");
+}
+
 /* format=flowed (RFC 3676, Thunderbird's and Apple Mail's plain text): soft line breaks are
  * joined, with DelSp=yes without their space; quotes keep their depth; space-stuffing is
  * undone; the signature separator and fixed text stay as they are. */
@@ -1047,6 +1072,7 @@ main(void)
 	RUN(&t, test_nul_in_text);
 	RUN(&t, test_big5_hkscs);
 	RUN(&t, test_winmail_dat);
+	RUN(&t, test_gbk_under_latin1);
 	RUN(&t, test_attached_message_name_and_empty_report);
 	RUN(&t, test_auto_reply_subjects);
 	RUN(&t, test_same_letter);
