@@ -302,6 +302,36 @@ utf8_mislabelled(const char *label, size_t n, const char *buf, size_t len)
 	return 0;
 }
 
+/* Whether the bytes of words under label (n bytes of it, a Big5 one) need Big5-HKSCS's table:
+ * Big5's cannot read them whole and HKSCS's can (a Subject in Big5 from Hong Kong, with 嘅 or
+ * 㗎, which GMime's Big5 lost). */
+static int
+big5_hkscs(const char *label, size_t n, const GByteArray *bytes)
+{
+	char low[32], *s;
+	const char *name;
+	int ok;
+
+	if (n == 0 || n >= sizeof(low) || bytes->len == 0)
+		return 0;
+	memcpy(low, label, n);
+	low[n] = '\0';
+	name = mail_charset(low);
+	if (name == NULL || strcmp(name, "BIG5") != 0)
+		return 0;
+	s = g_convert((const char *)bytes->data, (gssize)bytes->len, "UTF-8", "BIG5", NULL, NULL,
+	              NULL);
+	if (s != NULL) {
+		g_free(s);
+		return 0;
+	}
+	s = g_convert((const char *)bytes->data, (gssize)bytes->len, "UTF-8", "BIG5-HKSCS", NULL,
+	              NULL, NULL);
+	ok = s != NULL;
+	g_free(s);
+	return ok;
+}
+
 char *
 mail_join_words(const char *value)
 {
@@ -317,7 +347,8 @@ mail_join_words(const char *value)
 	 * one charset, B or Q, apart by white space only, becomes one B word holding the bytes of
 	 * them all (GLib's base64, GMime's quoted-printable), which GMime then decodes in that
 	 * charset: split characters are whole again and no padding is in the way. A GB or Latin-1
-	 * label on UTF-8 bytes is made UTF-8 on the way. */
+	 * label on UTF-8 bytes is made UTF-8 on the way, and a Big5 one on HKSCS characters
+	 * Big5-HKSCS. */
 	while (*p != '\0') {
 		GByteArray *bytes;
 		const char *label, *last;
@@ -342,9 +373,10 @@ mail_join_words(const char *value)
 			run++;
 		}
 		label = utf8_mislabelled(w.cs, (size_t)(w.cs_end - w.cs), (const char *)bytes->data,
-		                   bytes->len)
+		                         bytes->len)
 		            ? "UTF-8"
-		            : NULL;
+		        : big5_hkscs(w.cs, (size_t)(w.cs_end - w.cs), bytes) ? "BIG5-HKSCS"
+		                                                             : NULL;
 		if (run == 1 && label == NULL && (w.q || (w.text_end - w.text) % 4 == 0)) {
 			/* as it came */
 			g_string_append_len(words, p, last - p);

@@ -14,8 +14,8 @@ through the staff API. Each case failed before its fix:
   UTF-8", a Windows user's 100 Chinese characters) and now fit it by the same helper (WebNames);
 - hkscs: Big5-HKSCS (charset="big5-hkscs", Hong Kong) was read for its text parts and encoded
   words, but a raw 8-bit Subject, sender's name or file name in such a letter was read with the
-  Big5 table (its HKSCS characters 嘅 㗎 𡃁 garbled), and text under a plain Big5 label holding
-  HKSCS characters (Outlook on Windows with the HKSCS update) lost them;
+  Big5 table (its HKSCS characters 嘅 㗎 𡃁 garbled), and text or a Subject's word under a plain
+  Big5 label holding HKSCS characters (Outlook on Windows with the HKSCS update) lost them;
 - labels: "x-unknown" (GMime read it as the process's locale: GBK text became UTF-8 or Latin-1
   mojibake) and the other labels that name no charset are read as unlabelled text is (UTF-8,
   else GB18030, else Latin-1), in the text, the HTML and the Subject's words; ks_c_5601-1987 and
@@ -314,10 +314,11 @@ def _(msgid):
         "--hk--\n").encode()
 
 
-@case("big5-label-hkscs-characters", {"subject": "水浸", "body": HK_TEXT})
+@case("big5-label-hkscs-characters", {"subject": HK_SUBJECT, "body": HK_TEXT})
 def _(msgid):
-    """Outlook in Hong Kong: charset=big5 on text holding HKSCS characters."""
-    return (head(msgid, "=?big5?B?%s?=" % base64.b64encode("水浸".encode("big5")).decode(),
+    """Outlook in Hong Kong: charset=big5 on text holding HKSCS characters, and on the Subject's
+    word."""
+    return (head(msgid, "=?big5?B?%s?=" % base64.b64encode(HK_SUBJECT.encode("big5hkscs")).decode(),
                  "Content-Type: text/plain; charset=\"big5\"\r\n"
                  "Content-Transfer-Encoding: base64\r\n") +
             b64(HK_TEXT.encode("big5hkscs")) + "\r\n").encode()

@@ -635,6 +635,8 @@ test_big5_hkscs(struct t *t)
 	check_raw_body(t, big5, sizeof(big5) - 1, "人～");
 	check_raw_body(t, hk, sizeof(hk) - 1, "人嘅");
 	check_raw_body(t, hk_label, sizeof(hk_label) - 1, "人嘅");
+	/* and a Subject's word under a Big5 label */
+	check_subject(t, "=?big5?B?pEid7w==?=", "人嘅");
 }
 
 /* Outlook's winmail.dat (TNEF) is left out as what it is, by its content type or its
