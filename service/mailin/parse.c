@@ -1213,16 +1213,26 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 		return MAIL_INVALID;
 	}
 	mail_init();
-	/* a NUL in the header (a raw 8-bit Subject or name with one) ended its value there: the
-	 * header is parsed with spaces for them (the raw message is kept as it came) */
+	/* What GMime would misread is parsed from a copy (the raw message is kept as it came): line
+	 * ends of CR alone (classic Mac OS mailers, scripts writing "\r"), in a message without
+	 * any LF, made LF (GMime found no header in it: "(no subject)", "(no text)"); a NUL in the
+	 * header (a raw 8-bit Subject or name with one), which ended its value there, a space. */
+	if (len > 0 && memchr(raw, '\n', len) == NULL && memchr(raw, '\r', len) != NULL) {
+		fixed = g_malloc(len);
+		for (i = 0; i < len; i++)
+			fixed[i] = raw[i] == '\r' ? '\n' : raw[i];
+		raw = fixed;
+	}
 	hlen = header_len(raw, len);
 	if (hlen > 0 && memchr(raw, '\0', hlen) != NULL) {
-		fixed = g_malloc(len);
-		memcpy(fixed, raw, len);
+		if (fixed == NULL) {
+			fixed = g_malloc(len);
+			memcpy(fixed, raw, len);
+			raw = fixed;
+		}
 		for (i = 0; i < hlen; i++)
 			if (fixed[i] == '\0')
 				fixed[i] = ' ';
-		raw = fixed;
 	}
 	opts = g_mime_parser_options_new();
 	g_mime_parser_options_set_fallback_charsets(opts, fallbacks);

@@ -32,7 +32,7 @@ through the staff API. Each case failed before its fix:
   words, with "_" spaces or a language tag, were read right and still are;
 - line ends: a message with bare LF line ends (as an MTA pipes it, as PHP's mail() writes its
   body) reads as the CRLF one, and the same letter piped with LF and polled with CRLF is one
-  item (kept so: no fix was needed);
+  item (kept so: no fix was needed); one with CR alone lost its subject and text (fixed);
 - only-attachment: a message whose only body is a file (a scanner's PDF, a phone's photo, a
   text file, a file of a type not accepted) is an item with that file and "(no text)", or the
   note alone (kept so).
@@ -523,6 +523,13 @@ def _(msgid):
 @case("crlf", LF_WANT)
 def _(msgid):
     return lf_letter(msgid, "关于路灯损坏的投诉").replace(b"\n", b"\r\n")
+
+
+@case("bare-cr", LF_WANT)
+def _(msgid):
+    """Line ends of CR alone (a classic Mac OS mailer, a script writing "\\r"): it was an item
+    of "(no subject)" and "(no text)"."""
+    return lf_letter(msgid, "关于路灯损坏的投诉").replace(b"\n", b"\r")
 
 
 @case("php-crlf-head-lf-qp-body", {"subject": "php", "body": "第一行续\n第二行"})

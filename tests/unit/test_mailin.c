@@ -701,6 +701,25 @@ test_gbk_under_latin1(struct t *t)
 	check_raw_body(t, one, sizeof(one) - 1, "Ææ");
 }
 
+/* A message whose line ends are CR alone reads as one with LF (it had no header: "(no
+ * subject)", "(no text)"); CR in a message with LF stays as it was. */
+static void
+test_cr_line_ends(struct t *t)
+{
+	static const char cr[] = "From: cr@example.cn\rSubject: cr only\rMIME-Version: 1.0\r"
+	                         "Content-Type: text/plain; charset=utf-8\r\rline 1\rline 2\r";
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256];
+
+	mail_config_default(&cfg);
+	CHECK_INT(t, mail_parse(&cfg, cr, sizeof(cr) - 1, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_STR(t, m.subject, "cr only");
+	CHECK_STR(t, m.body, "line 1\nline 2");
+	CHECK_STR(t, m.from_addr, "cr@example.cn");
+	mail_msg_free(&m);
+}
+
 /* format=flowed (RFC 3676, Thunderbird's and Apple Mail's plain text): soft line breaks are
  * joined, with DelSp=yes without their space; quotes keep their depth; space-stuffing is
  * undone; the signature separator and fixed text stay as they are. */
@@ -1075,6 +1094,7 @@ main(void)
 	RUN(&t, test_big5_hkscs);
 	RUN(&t, test_winmail_dat);
 	RUN(&t, test_gbk_under_latin1);
+	RUN(&t, test_cr_line_ends);
 	RUN(&t, test_attached_message_name_and_empty_report);
 	RUN(&t, test_auto_reply_subjects);
 	RUN(&t, test_same_letter);
