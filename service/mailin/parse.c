@@ -4,6 +4,7 @@
  * preferred, HTML made plain when it is the only text) and attachments under the web limits.
  * Header values are taken raw, their charset labels mapped (text.c), and decoded by GMime.
  */
+#include <iconv.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -547,6 +548,52 @@ param_pick(GMimeParamList *l, const char *name)
 	return first;
 }
 
+/* Whether the RFC 2231 value of parameter param (filename, name) in the header value v (its
+ * labels fixed) names a charset that iconv does not know, or none (x-unknown): GMime reads such
+ * a value in the process's locale, Latin-1 mojibake under LANG=C (as an MTA's pipe and a
+ * systemd unit run) where a UTF-8 locale gives replacement characters; either way the name
+ * cannot be read, and it is treated so whatever the locale. */
+static int
+rfc2231_unknown(const char *v, const char *param)
+{
+	size_t n = strlen(param), len;
+	const char *p, *q, *name;
+	char label[64];
+	iconv_t cd;
+
+	for (p = v; (p = strcasestr(p, param)) != NULL; p += n) {
+		if (p > v && (g_ascii_isalnum(p[-1]) || p[-1] == '-' || p[-1] == '_'))
+			continue; /* "name" inside "filename" */
+		q = p + n;
+		if (*q++ != '*')
+			continue;
+		if (*q == '0') /* the first of continuations: the one with the charset */
+			q += q[1] == '*' ? 2 : 1;
+		if (*q++ != '=')
+			continue;
+		if (*q == '"')
+			q++;
+		for (len = 0; g_ascii_isalnum(q[len]) || strchr("-_.:", q[len]) != NULL; len++)
+			if (q[len] == '\0')
+				break;
+		if (q[len] != '\'' || len == 0 || len >= sizeof(label))
+			continue;
+		memcpy(label, q, len);
+		label[len] = '\0';
+		name = mail_charset(label);
+		if (name == NULL)
+			return 1;
+		cd = g_mime_iconv_open("UTF-8", name);
+		if (cd == (iconv_t)-1)
+			return 1;
+		g_mime_iconv_close(cd);
+		return 0;
+	}
+	return 0;
+}
+
+static const char *plain_extension(const char *name);
+
 /* The charset a raw 8-bit file name is read in (NULL: the fallbacks): Big5 in a letter in Big5
  * (raw_label) as the whole message says it, whether its Big5 text part comes before the file or
  * after it: a text part in Big5 anywhere, or the Subject's encoded words in Big5 beside no text
@@ -565,6 +612,7 @@ part_filename(struct walk *w, GMimeObject *obj)
 {
 	char *raw, *name = NULL, *base;
 	const char *v, *slash;
+	int unknown = 0;
 
 	/* a raw 8-bit name (Outlook Express, old Foxmail) in the letter's charset */
 	raw = raw_header(w->opts, obj, "Content-Disposition", name_label(w));
@@ -576,8 +624,10 @@ part_filename(struct walk *w, GMimeObject *obj)
 
 		v = d != NULL ? param_pick(g_mime_content_disposition_get_parameters(d), "filename")
 		              : NULL;
-		if (v != NULL)
+		if (v != NULL) {
 			name = g_strdup(v);
+			unknown = rfc2231_unknown(raw, "filename");
+		}
 		if (d != NULL)
 			g_object_unref(d);
 		g_free(raw);
@@ -592,8 +642,10 @@ part_filename(struct walk *w, GMimeObject *obj)
 
 			v = ct != NULL ? param_pick(g_mime_content_type_get_parameters(ct), "name")
 			               : NULL;
-			if (v != NULL)
+			if (v != NULL) {
 				name = g_strdup(v);
+				unknown = rfc2231_unknown(raw, "name");
+			}
 			if (ct != NULL)
 				g_object_unref(ct);
 			g_free(raw);
@@ -615,7 +667,8 @@ part_filename(struct walk *w, GMimeObject *obj)
 	for (v = name; *v != '\0'; v++)
 		if (*v == '/' || *v == '\\')
 			slash = v + 1;
-	base = g_strdup(slash);
+	/* unreadable (add_attachment names it attachment-N, its extension kept) */
+	base = unknown ? g_strconcat("\xef\xbf\xbd", plain_extension(slash), NULL) : g_strdup(slash);
 	g_free(name);
 	/* a name over the byte limit (RFC 2231 continuations and encoded words have none) is cut
 	 * before its extension, on a character boundary, as core cuts every way in's names: its

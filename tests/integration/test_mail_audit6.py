@@ -24,6 +24,10 @@ through the staff API. Each case failed before its fix:
   GBK under a Latin-1 label (iso-8859-1, windows-1252: a GBK page's form through a Latin-1
   mailer) was Latin-1 mojibake, and is GBK when GB18030 reads it whole with two Han characters
   in a row (Western text stays Latin-1);
+- locale: a file name in RFC 2231 form whose charset iconv does not know was read in the
+  process's locale (Latin-1 mojibake under LANG=C, as an MTA's pipe and a systemd unit run; a
+  replacement character, so attachment-N, under UTF-8); it is unreadable (attachment-N) in every
+  locale. The poller here runs under LC_ALL=C;
 - winmail: Outlook's winmail.dat (TNEF) was left out as "not a type accepted for attachments",
   in the item and in the citizen's acknowledgement; now both say it is Outlook's rich-text
   package whose files cannot be read here, and how to send them so that they can be;
@@ -382,6 +386,32 @@ def _(msgid):
     return labelled(msgid, "latin-1", "iso-8859-1", WESTERN.encode("latin-1"))
 
 
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+@case("rfc2231-unknown-charset", {"subject": "names", "body": "详见附件。",
+                                  "attachments": [("attachment-1.png", len(PNG), "image/png")]})
+def _(msgid):
+    """A file name in RFC 2231 form in a charset iconv does not know: unreadable whatever the
+    locale (it was Latin-1 mojibake, ÄãºÃ.png, under LANG=C: an MTA's pipe, a systemd unit;
+    the poller here runs under LC_ALL=C, ingest-mail under the suite's UTF-8 locale)."""
+    return with_file(msgid, "names", "Content-Type: image/png\n"
+                                     "Content-Disposition: attachment;\n"
+                                     " filename*=x-mac-nonesuch''%C4%E3%BA%C3.png\n", PNG)
+
+
+@case("rfc2231-x-unknown-continued", {"subject": "names 2", "body": "详见附件。",
+                                      "attachments": [("attachment-1.pdf", len(PDF),
+                                                       "application/pdf")]})
+def _(msgid):
+    """The same with x-unknown, in continuations."""
+    return with_file(msgid, "names 2", "Content-Type: application/pdf\n"
+                                       "Content-Disposition: attachment;\n"
+                                       " filename*0*=x-unknown''%C4%E3;\n"
+                                       " filename*1*=%BA%C3.pdf\n")
+
+
 KOREAN = "똠방각하 햏 가로등이 고장났습니다"
 
 
@@ -576,10 +606,13 @@ class Audit6(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dc = dovecot.Dovecot().start()
+        # the poller under the C locale (a systemd unit without LANG), ingest-mail under the
+        # suite's: the items must not differ
         cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0",
                                          "CIVICDESK_MAIL_ACK_INTERVAL": "0",
                                          "CIVICDESK_IMAP_URL": cls.dc.url,
-                                         "CIVICDESK_IMAP_INTERVAL": "1"}).start()
+                                         "CIVICDESK_IMAP_INTERVAL": "1",
+                                         "LC_ALL": "C", "LANG": "C"}).start()
         cls.admin = cls.server.staff("audit6_admin", "admin")
 
     @classmethod
