@@ -332,6 +332,26 @@ big5_hkscs(const char *label, size_t n, const GByteArray *bytes)
 	return ok;
 }
 
+static char *gbk_mislabelled(const char *name, const char *buf, size_t len);
+
+/* Whether the bytes of words under label (n bytes of it, a Latin-1 one) are GBK instead, as
+ * gbk_mislabelled tells text. */
+static int
+latin1_gbk(const char *label, size_t n, const GByteArray *bytes)
+{
+	char low[32], *s;
+	int ok;
+
+	if (n == 0 || n >= sizeof(low) || bytes->len == 0)
+		return 0;
+	memcpy(low, label, n);
+	low[n] = '\0';
+	s = gbk_mislabelled(mail_charset(low), (const char *)bytes->data, bytes->len);
+	ok = s != NULL;
+	g_free(s);
+	return ok;
+}
+
 char *
 mail_join_words(const char *value)
 {
@@ -347,8 +367,8 @@ mail_join_words(const char *value)
 	 * one charset, B or Q, apart by white space only, becomes one B word holding the bytes of
 	 * them all (GLib's base64, GMime's quoted-printable), which GMime then decodes in that
 	 * charset: split characters are whole again and no padding is in the way. A GB or Latin-1
-	 * label on UTF-8 bytes is made UTF-8 on the way, and a Big5 one on HKSCS characters
-	 * Big5-HKSCS. */
+	 * label on UTF-8 bytes is made UTF-8 on the way, a Big5 one on HKSCS characters
+	 * Big5-HKSCS, and a Latin-1 one on GBK GB18030. */
 	while (*p != '\0') {
 		GByteArray *bytes;
 		const char *label, *last;
@@ -376,7 +396,8 @@ mail_join_words(const char *value)
 		                         bytes->len)
 		            ? "UTF-8"
 		        : big5_hkscs(w.cs, (size_t)(w.cs_end - w.cs), bytes) ? "BIG5-HKSCS"
-		                                                             : NULL;
+		        : latin1_gbk(w.cs, (size_t)(w.cs_end - w.cs), bytes)  ? "GB18030"
+		                                                              : NULL;
 		if (run == 1 && label == NULL && (w.q || (w.text_end - w.text) % 4 == 0)) {
 			/* as it came */
 			g_string_append_len(words, p, last - p);

@@ -370,20 +370,22 @@ def _(msgid):
     return labelled(msgid, "gb2312", "gb2312", "喆园小区旁的工地，朱镕先生反映。".encode("gbk"))
 
 
-@case("windows-1252-holding-gbk", {"subject": "cp1252", "body": LAMP})
+@case("windows-1252-holding-gbk", {"subject": "人民路灯坏了", "body": LAMP})
 def _(msgid):
     """A GBK page's form through a mailer whose default label is windows-1252 (it was Latin-1
-    mojibake: ÈËÃñÂ·µÄ…)."""
-    return labelled(msgid, "cp1252", "windows-1252", LAMP.encode("gbk"))
+    mojibake: ÈËÃñÂ·µÄ…), in the text and the Subject's word."""
+    return labelled(msgid, "=?windows-1252?B?%s?=" % base64.b64encode(
+        "人民路灯坏了".encode("gbk")).decode(), "windows-1252", LAMP.encode("gbk"))
 
 
 WESTERN = "Le lampadaire est cassé depuis l'été. Grüße aus Köln, Bärbel Müßig. Ææ öðru"
 
 
-@case("iso-8859-1-western", {"subject": "latin-1", "body": WESTERN})
+@case("iso-8859-1-western", {"subject": "Grüße aus Köln", "body": WESTERN})
 def _(msgid):
-    """Western text under a Latin-1 label stays Latin-1."""
-    return labelled(msgid, "latin-1", "iso-8859-1", WESTERN.encode("latin-1"))
+    """Western text under a Latin-1 label stays Latin-1, in the text and a Q word."""
+    return labelled(msgid, "=?iso-8859-1?Q?Gr=FC=DFe_aus_K=F6ln?=", "iso-8859-1",
+                    WESTERN.encode("latin-1"))
 
 
 PNG = base64.b64decode(

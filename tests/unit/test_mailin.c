@@ -699,6 +699,9 @@ test_gbk_under_latin1(struct t *t)
 	check_raw_body(t, french, sizeof(french) - 1, "Café fermé");
 	check_raw_body(t, german, sizeof(german) - 1, "Grüße");
 	check_raw_body(t, one, sizeof(one) - 1, "Ææ");
+	/* and a Subject's word */
+	check_subject(t, "=?iso-8859-1?B?yMvD8cK3tcY=?=", "人民路灯");
+	check_subject(t, "=?iso-8859-1?Q?Gr=FC=DFe_aus_K=F6ln?=", "Grüße aus Köln");
 }
 
 /* A message whose line ends are CR alone reads as one with LF (it had no header: "(no
