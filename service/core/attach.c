@@ -309,7 +309,6 @@ static const struct {
     {"txt", {"TXT"}, ".txt"},
 };
 
-/* Appends sep (unless *n is 0) and s to buf (size), only whole: 0, or -1 when it would not fit. */
 /* The start of the character that holds byte at of UTF-8 s (at itself when it begins one). */
 static size_t
 char_start(const char *s, size_t at)
@@ -345,6 +344,7 @@ attach_name_fit(char *name, size_t max)
 	return stem + ext;
 }
 
+/* Appends sep (unless *n is 0) and s to buf (size), only whole: 0, or -1 when it would not fit. */
 static int
 kinds_put(char *buf, size_t size, size_t *n, const char *sep, const char *s)
 {

@@ -566,11 +566,11 @@ gbk_mislabelled(const char *name, const char *buf, size_t len)
 	return s;
 }
 
-/* UTF-8 text buf[0..len) (no NUL in it) whose only invalid bytes are 0x80 where a character would start, as
- * a copy with each of them a space, or NULL when it is not so. An IMAP literal cannot hold a
- * NUL (RFC 3501's CHAR8): Dovecot sends each NUL of an 8-bit part as 0x80, which UTF-8 has
- * only inside a character; read so, a polled letter with a NUL was Latin-1 mojibake (the
- * fallbacks) where the piped one was its text. */
+/* UTF-8 text buf[0..len) (no NUL in it) whose only invalid bytes are 0x80 where a character
+ * would start, as a copy with each of them a space, or NULL when it is not so. An IMAP literal
+ * cannot hold a NUL (RFC 3501's CHAR8): Dovecot sends each NUL of an 8-bit part as 0x80, which
+ * UTF-8 has only inside a character; read so, a polled letter with a NUL was Latin-1 mojibake
+ * (the fallbacks) where the piped one was its text. */
 static char *
 imap_nuls(const char *buf, size_t len)
 {
