@@ -594,6 +594,82 @@ rfc2231_unknown(const char *v, const char *param)
 
 static const char *plain_extension(const char *name);
 
+/* A copy of s (GLib string) with each occurrence of from replaced by to. */
+static char *
+replace_all(const char *s, const char *from, const char *to)
+{
+	char **parts = g_strsplit(s, from, -1), *r = g_strjoinv(to, parts);
+
+	g_strfreev(parts);
+	return r;
+}
+
+/* The file name parameter of the raw header value raw (labels fixed): filename of a
+ * Content-Disposition (disposition 1), name of a Content-Type; the RFC 2231 form first (GMime
+ * decodes it). A GLib string, or NULL when it names none. */
+static char *
+name_param_once(struct walk *w, const char *raw, int disposition)
+{
+	char *joined = mail_join_words(raw), *name = NULL; /* words split inside a character */
+	const char *v = NULL;
+	GMimeContentDisposition *d = NULL;
+	GMimeContentType *ct = NULL;
+
+	if (disposition) {
+		d = g_mime_content_disposition_parse(w->opts, joined);
+		if (d != NULL)
+			v = param_pick(g_mime_content_disposition_get_parameters(d), "filename");
+	} else {
+		ct = g_mime_content_type_parse(w->opts, joined);
+		if (ct != NULL)
+			v = param_pick(g_mime_content_type_get_parameters(ct), "name");
+	}
+	if (v != NULL)
+		name = g_strdup(v);
+	if (d != NULL)
+		g_object_unref(d);
+	if (ct != NULL)
+		g_object_unref(ct);
+	g_free(joined);
+	return name;
+}
+
+/* Whether s is UTF-8 without U+FFFD (GMime leaves the bytes of a value its charset cannot
+ * read as they came, or puts U+FFFD for them). */
+static int
+readable_utf8(const char *s)
+{
+	return g_utf8_validate(s, -1, NULL) && strstr(s, "\xef\xbf\xbd") == NULL;
+}
+
+/* name_param_once, and what GMime's reading of an RFC 2231 value loses read again: a %00 (a NUL,
+ * which ended the name there and took its extension) as a space, and a name under a Big5 label
+ * that Big5's table cannot read with Big5-HKSCS's (HKSCS characters from Hong Kong), when that
+ * table reads it whole. */
+static char *
+name_param(struct walk *w, const char *raw, int disposition)
+{
+	char *fixed = NULL, *name, *again, *hk;
+
+	if (strstr(raw, "*=") != NULL && strstr(raw, "%00") != NULL)
+		raw = fixed = replace_all(raw, "%00", "%20");
+	name = name_param_once(w, raw, disposition);
+	if (name != NULL && !readable_utf8(name) &&
+	    (strstr(raw, "=BIG5'") != NULL || strstr(raw, "=\"BIG5'") != NULL)) {
+		hk = replace_all(raw, "BIG5'", "BIG5-HKSCS'");
+		again = name_param_once(w, hk, disposition);
+		g_free(hk);
+		if (again != NULL && readable_utf8(again)) {
+			g_free(name);
+			name = again;
+		} else {
+			g_free(again);
+		}
+	}
+	g_free(fixed);
+	return name;
+}
+
 /* The charset a raw 8-bit file name is read in (NULL: the fallbacks): Big5 in a letter in Big5
  * (raw_label) as the whole message says it, whether its Big5 text part comes before the file or
  * after it: a text part in Big5 anywhere, or the Subject's encoded words in Big5 beside no text
@@ -617,37 +693,15 @@ part_filename(struct walk *w, GMimeObject *obj)
 	/* a raw 8-bit name (Outlook Express, old Foxmail) in the letter's charset */
 	raw = raw_header(w->opts, obj, "Content-Disposition", name_label(w));
 	if (raw != NULL) {
-		char *joined = mail_join_words(raw); /* a name's words split inside a character */
-		GMimeContentDisposition *d = g_mime_content_disposition_parse(w->opts, joined);
-
-		g_free(joined);
-
-		v = d != NULL ? param_pick(g_mime_content_disposition_get_parameters(d), "filename")
-		              : NULL;
-		if (v != NULL) {
-			name = g_strdup(v);
-			unknown = rfc2231_unknown(raw, "filename");
-		}
-		if (d != NULL)
-			g_object_unref(d);
+		name = name_param(w, raw, 1);
+		unknown = name != NULL && rfc2231_unknown(raw, "filename");
 		g_free(raw);
 	}
 	if (name == NULL) {
 		raw = raw_header(w->opts, obj, "Content-Type", name_label(w));
 		if (raw != NULL) {
-			char *joined = mail_join_words(raw);
-			GMimeContentType *ct = g_mime_content_type_parse(w->opts, joined);
-
-			g_free(joined);
-
-			v = ct != NULL ? param_pick(g_mime_content_type_get_parameters(ct), "name")
-			               : NULL;
-			if (v != NULL) {
-				name = g_strdup(v);
-				unknown = rfc2231_unknown(raw, "name");
-			}
-			if (ct != NULL)
-				g_object_unref(ct);
+			name = name_param(w, raw, 0);
+			unknown = name != NULL && rfc2231_unknown(raw, "name");
 			g_free(raw);
 		}
 	}

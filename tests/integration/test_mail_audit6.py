@@ -27,7 +27,8 @@ through the staff API. Each case failed before its fix:
 - locale: a file name in RFC 2231 form whose charset iconv does not know was read in the
   process's locale (Latin-1 mojibake under LANG=C, as an MTA's pipe and a systemd unit run; a
   replacement character, so attachment-N, under UTF-8); it is unreadable (attachment-N) in every
-  locale. The poller here runs under LC_ALL=C;
+  locale. The poller here runs under LC_ALL=C. One under a Big5 label holding HKSCS characters
+  was unreadable, and a %00 in one ended it there (its extension lost): both read now;
 - winmail: Outlook's winmail.dat (TNEF) was left out as "not a type accepted for attachments",
   in the item and in the citizen's acknowledgement; now both say it is Outlook's rich-text
   package whose files cannot be read here, and how to send them so that they can be;
@@ -412,6 +413,27 @@ def _(msgid):
                                        "Content-Disposition: attachment;\n"
                                        " filename*0*=x-unknown''%C4%E3;\n"
                                        " filename*1*=%BA%C3.pdf\n")
+
+
+@case("rfc2231-big5-hkscs-characters", {"subject": "names 3", "body": "详见附件。",
+                                        "attachments": [("屯門嘅相.pdf", len(PDF),
+                                                         "application/pdf")]})
+def _(msgid):
+    """A file name in RFC 2231 form labelled big5 holding an HKSCS character (it was
+    attachment-1.pdf: GMime's Big5 could not read it)."""
+    return with_file(msgid, "names 3", "Content-Type: application/pdf\n"
+                                       "Content-Disposition: attachment;\n"
+                                       " filename*=big5''%s\n"
+                                       % urllib.parse.quote("屯門嘅相.pdf".encode("big5hkscs")))
+
+
+@case("rfc2231-percent-00", {"subject": "names 4", "body": "详见附件。",
+                             "attachments": [("路 灯.pdf", len(PDF), "application/pdf")]})
+def _(msgid):
+    """A %00 in an RFC 2231 file name (it ended the name there: "路", its extension lost)."""
+    return with_file(msgid, "names 4", "Content-Type: application/pdf\n"
+                                       "Content-Disposition: attachment;\n"
+                                       " filename*=utf-8''%E8%B7%AF%00%E7%81%AF.pdf\n")
 
 
 KOREAN = "똠방각하 햏 가로등이 고장났습니다"

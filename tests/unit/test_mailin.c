@@ -637,6 +637,33 @@ test_big5_hkscs(struct t *t)
 	check_raw_body(t, hk_label, sizeof(hk_label) - 1, "人嘅");
 	/* and a Subject's word under a Big5 label */
 	check_subject(t, "=?big5?B?pEid7w==?=", "人嘅");
+	{
+		/* and an RFC 2231 file name; a %00 in one is a space */
+		static const char *const cds[][2] = {
+			{ "attachment; filename*=big5''%A4H%9D%EF.pdf", "人嘅.pdf" },
+			{ "attachment; filename*0*=utf-8''a%00; filename*1*=b.pdf", "a b.pdf" },
+		};
+		struct mail_config cfg;
+		struct mail_msg m;
+		char raw[512], err[256];
+		size_t i;
+		int n;
+
+		mail_config_default(&cfg);
+		cfg.limits.types = NULL;
+		for (i = 0; i < sizeof(cds) / sizeof(cds[0]); i++) {
+			n = snprintf(raw, sizeof(raw),
+			             "From: n@example.cn\r\nSubject: n\r\nMIME-Version: 1.0\r\n"
+			             "Content-Type: application/pdf\r\nContent-Disposition: %s\r\n\r\n"
+			             "%%PDF-1.4\r\n",
+			             cds[i][0]);
+			CHECK_INT(t, mail_parse(&cfg, raw, (size_t)n, &m, err, sizeof(err)), MAIL_OK);
+			CHECK_INT(t, (long long)m.natt, 1);
+			if (m.natt == 1)
+				CHECK_STR(t, m.att[0].filename, cds[i][1]);
+			mail_msg_free(&m);
+		}
+	}
 }
 
 /* Outlook's winmail.dat (TNEF) is left out as what it is, by its content type or its
