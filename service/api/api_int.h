@@ -203,9 +203,9 @@ struct item_input {
  * 400 naming the field. The checks of the item itself are core_submit's. */
 int item_input_json(struct req *req, struct resp *resp, struct item_input *ir);
 int item_input_form(struct req *req, struct resp *resp, struct item_input *ir);
-/* The last path segment of an uploaded file's name as browsers may send it (C:\dir\file.pdf):
- * points into s. */
-const char *upload_name(const char *s);
+/* The last path segment of an uploaded file's name as browsers may send it (C:\dir\file.pdf),
+ * fitted into INTAKE_FILENAME_MAX bytes by attach_name_fit (s is written): points into s. */
+char *upload_name(char *s);
 
 /* --- handlers (h_*.c) --------------------------------------------------------------------- */
 

@@ -94,14 +94,17 @@ item_input_json(struct req *req, struct resp *resp, struct item_input *ir)
 	return 0;
 }
 
-const char *
-upload_name(const char *s)
+char *
+upload_name(char *s)
 {
-	const char *p, *base = s;
+	char *p, *base = s;
 
 	for (p = s; *p != '\0'; p++)
 		if (*p == '/' || *p == '\\')
 			base = p + 1;
+	/* longer than the stored limit (Windows allows 255 UTF-16 units, 765 bytes of Chinese):
+	 * cut before its extension, as a mailed file's name is, instead of refused */
+	attach_name_fit(base, INTAKE_FILENAME_MAX);
 	return base;
 }
 

@@ -1364,11 +1364,11 @@ const char *attach_sniff(const void *data, size_t n, const char **name);
 int attach_allowed(const char *list, const char *name);
 /* Fits the UTF-8 file name name (written in place) into max bytes (max > 0; the stored limit
  * is INTAKE_FILENAME_MAX): a longer one is cut before its extension (the last dot and at most
- * 16 bytes after it, no blank among them, less than half of max), on a character boundary, with the blanks and dots
- * the cut leaves at the end of the stem dropped, and the extension kept; a name without one is
- * cut at max on a character boundary. Returns the new length in bytes. For the file names of
- * every way in (a client's can be longer: RFC 2231 continuations and encoded words in mail,
- * 255 UTF-16 units on Windows). */
+ * 16 bytes after it, no blank among them, less than half of max), on a character boundary,
+ * with the blanks and dots the cut leaves at the end of the stem dropped, and the extension
+ * kept; a name without one is cut at max on a character boundary. Returns the new length in
+ * bytes. For the file names of every way in (mail, the API, the form: a client's can be
+ * longer, RFC 2231 continuations and encoded words in mail, 255 UTF-16 units on Windows). */
 size_t attach_name_fit(char *name, size_t max);
 /* The kinds of file the list (attachment_types) allows, as a person names them ("PDF", "JPG",
  * "DOCX", …), joined by sep, into buf (size; cut at a whole name when full); and, when accept

@@ -6,7 +6,8 @@
  * stdin) and the IMAP poller of `civicdesk serve` both come in here.
  *
  * Charsets: every gb2312 / euc-cn / gbk label (and unknown names containing them) is decoded
- * with GB18030, Big5 labels with Big5; raw 8-bit headers and unlabelled bodies are tried as
+ * with GB18030, Big5 labels with Big5 (Big5-HKSCS when Big5 cannot read the text whole),
+ * Big5-HKSCS labels with Big5-HKSCS; raw 8-bit headers and unlabelled bodies are tried as
  * UTF-8, then GB18030, then Latin-1. Text that decodes to mojibake (锟斤拷) is kept as it is.
  */
 #ifndef MAILIN_H
@@ -107,7 +108,9 @@ struct mail_msg {
 		size_t size;
 		enum mail_left_why {
 			MAIL_LEFT_EMPTY, MAIL_LEFT_LARGE, MAIL_LEFT_COUNT, MAIL_LEFT_TYPE,
-			MAIL_LEFT_TOTAL, MAIL_LEFT__MAX
+			MAIL_LEFT_TOTAL,
+			MAIL_LEFT_TNEF, /* Outlook's winmail.dat: its files cannot be read */
+			MAIL_LEFT__MAX
 		} why;
 		long long limit; /* the limit passed (bytes, or files for COUNT) */
 	} left[MAIL_LEFT_LISTED];

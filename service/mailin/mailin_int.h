@@ -11,9 +11,10 @@
 /* A copy of a raw header value (a GLib string) with the charset labels of its RFC 2047 words
  * and RFC 2231 parameters replaced by the names mail_charset gives. */
 char *mail_fix_labels(const char *raw);
-/* value (an unfolded header value whose labels are fixed) with each run of B-encoded words of
- * one charset joined into one word of all their bytes (a character split across words is
- * whole again), and a GB or Latin-1 label on bytes that are UTF-8 made UTF-8: a new GLib string. */
+/* value (an unfolded header value whose labels are fixed) with each run of encoded words (B or
+ * Q) of one charset joined into one B word of all their bytes (a character split across words
+ * is whole again), a GB or Latin-1 label on bytes that are UTF-8 made UTF-8, a Big5 one on HKSCS
+ * characters Big5-HKSCS, a Latin-1 one on GBK GB18030: a new GLib string. */
 char *mail_join_words(const char *value);
 /* Looks at the charset labels of the RFC 2047 encoded words of an unfolded header value: sets
  * *big5 when one is a Big5 label, *gb when one is a GB label (as mail_charset names them). */

@@ -4,6 +4,7 @@
  * preferred, HTML made plain when it is the only text) and attachments under the web limits.
  * Header values are taken raw, their charset labels mapped (text.c), and decoded by GMime.
  */
+#include <iconv.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -547,6 +548,128 @@ param_pick(GMimeParamList *l, const char *name)
 	return first;
 }
 
+/* Whether the RFC 2231 value of parameter param (filename, name) in the header value v (its
+ * labels fixed) names a charset that iconv does not know, or none (x-unknown): GMime reads such
+ * a value in the process's locale, Latin-1 mojibake under LANG=C (as an MTA's pipe and a
+ * systemd unit run) where a UTF-8 locale gives replacement characters; either way the name
+ * cannot be read, and it is treated so whatever the locale. */
+static int
+rfc2231_unknown(const char *v, const char *param)
+{
+	size_t n = strlen(param), len;
+	const char *p, *q, *name;
+	char label[64];
+	iconv_t cd;
+
+	for (p = v; (p = strcasestr(p, param)) != NULL; p += n) {
+		if (p > v && (g_ascii_isalnum(p[-1]) || p[-1] == '-' || p[-1] == '_'))
+			continue; /* "name" inside "filename" */
+		q = p + n;
+		if (*q++ != '*')
+			continue;
+		if (*q == '0') /* the first of continuations: the one with the charset */
+			q += q[1] == '*' ? 2 : 1;
+		if (*q++ != '=')
+			continue;
+		if (*q == '"')
+			q++;
+		for (len = 0; g_ascii_isalnum(q[len]) || strchr("-_.:", q[len]) != NULL; len++)
+			if (q[len] == '\0')
+				break;
+		if (q[len] != '\'' || len == 0 || len >= sizeof(label))
+			continue;
+		memcpy(label, q, len);
+		label[len] = '\0';
+		name = mail_charset(label);
+		if (name == NULL)
+			return 1;
+		cd = g_mime_iconv_open("UTF-8", name);
+		if (cd == (iconv_t)-1)
+			return 1;
+		g_mime_iconv_close(cd);
+		return 0;
+	}
+	return 0;
+}
+
+static const char *plain_extension(const char *name);
+
+/* A copy of s (GLib string) with each occurrence of from replaced by to. */
+static char *
+replace_all(const char *s, const char *from, const char *to)
+{
+	char **parts = g_strsplit(s, from, -1), *r = g_strjoinv(to, parts);
+
+	g_strfreev(parts);
+	return r;
+}
+
+/* The file name parameter of the raw header value raw (labels fixed): filename of a
+ * Content-Disposition (disposition 1), name of a Content-Type; the RFC 2231 form first (GMime
+ * decodes it). A GLib string, or NULL when it names none. */
+static char *
+name_param_once(struct walk *w, const char *raw, int disposition)
+{
+	char *joined = mail_join_words(raw), *name = NULL; /* words split inside a character */
+	const char *v = NULL;
+	GMimeContentDisposition *d = NULL;
+	GMimeContentType *ct = NULL;
+
+	if (disposition) {
+		d = g_mime_content_disposition_parse(w->opts, joined);
+		if (d != NULL)
+			v = param_pick(g_mime_content_disposition_get_parameters(d), "filename");
+	} else {
+		ct = g_mime_content_type_parse(w->opts, joined);
+		if (ct != NULL)
+			v = param_pick(g_mime_content_type_get_parameters(ct), "name");
+	}
+	if (v != NULL)
+		name = g_strdup(v);
+	if (d != NULL)
+		g_object_unref(d);
+	if (ct != NULL)
+		g_object_unref(ct);
+	g_free(joined);
+	return name;
+}
+
+/* Whether s is UTF-8 without U+FFFD (GMime leaves the bytes of a value its charset cannot
+ * read as they came, or puts U+FFFD for them). */
+static int
+readable_utf8(const char *s)
+{
+	return g_utf8_validate(s, -1, NULL) && strstr(s, "\xef\xbf\xbd") == NULL;
+}
+
+/* name_param_once, and what GMime's reading of an RFC 2231 value loses read again: a %00 (a NUL,
+ * which ended the name there and took its extension) as a space, and a name under a Big5 label
+ * that Big5's table cannot read with Big5-HKSCS's (HKSCS characters from Hong Kong), when that
+ * table reads it whole. */
+static char *
+name_param(struct walk *w, const char *raw, int disposition)
+{
+	char *fixed = NULL, *name, *again, *hk;
+
+	if (strstr(raw, "*=") != NULL && strstr(raw, "%00") != NULL)
+		raw = fixed = replace_all(raw, "%00", "%20");
+	name = name_param_once(w, raw, disposition);
+	if (name != NULL && !readable_utf8(name) &&
+	    (strstr(raw, "=BIG5'") != NULL || strstr(raw, "=\"BIG5'") != NULL)) {
+		hk = replace_all(raw, "BIG5'", "BIG5-HKSCS'");
+		again = name_param_once(w, hk, disposition);
+		g_free(hk);
+		if (again != NULL && readable_utf8(again)) {
+			g_free(name);
+			name = again;
+		} else {
+			g_free(again);
+		}
+	}
+	g_free(fixed);
+	return name;
+}
+
 /* The charset a raw 8-bit file name is read in (NULL: the fallbacks): Big5 in a letter in Big5
  * (raw_label) as the whole message says it, whether its Big5 text part comes before the file or
  * after it: a text part in Big5 anywhere, or the Subject's encoded words in Big5 beside no text
@@ -565,38 +688,20 @@ part_filename(struct walk *w, GMimeObject *obj)
 {
 	char *raw, *name = NULL, *base;
 	const char *v, *slash;
-	size_t n;
+	int unknown = 0;
 
 	/* a raw 8-bit name (Outlook Express, old Foxmail) in the letter's charset */
 	raw = raw_header(w->opts, obj, "Content-Disposition", name_label(w));
 	if (raw != NULL) {
-		char *joined = mail_join_words(raw); /* a name's words split inside a character */
-		GMimeContentDisposition *d = g_mime_content_disposition_parse(w->opts, joined);
-
-		g_free(joined);
-
-		v = d != NULL ? param_pick(g_mime_content_disposition_get_parameters(d), "filename")
-		              : NULL;
-		if (v != NULL)
-			name = g_strdup(v);
-		if (d != NULL)
-			g_object_unref(d);
+		name = name_param(w, raw, 1);
+		unknown = name != NULL && rfc2231_unknown(raw, "filename");
 		g_free(raw);
 	}
 	if (name == NULL) {
 		raw = raw_header(w->opts, obj, "Content-Type", name_label(w));
 		if (raw != NULL) {
-			char *joined = mail_join_words(raw);
-			GMimeContentType *ct = g_mime_content_type_parse(w->opts, joined);
-
-			g_free(joined);
-
-			v = ct != NULL ? param_pick(g_mime_content_type_get_parameters(ct), "name")
-			               : NULL;
-			if (v != NULL)
-				name = g_strdup(v);
-			if (ct != NULL)
-				g_object_unref(ct);
+			name = name_param(w, raw, 0);
+			unknown = name != NULL && rfc2231_unknown(raw, "name");
 			g_free(raw);
 		}
 	}
@@ -616,16 +721,14 @@ part_filename(struct walk *w, GMimeObject *obj)
 	for (v = name; *v != '\0'; v++)
 		if (*v == '/' || *v == '\\')
 			slash = v + 1;
-	base = g_strdup(slash);
+	/* unreadable (add_attachment names it attachment-N, its extension kept) */
+	base = unknown ? g_strconcat("\xef\xbf\xbd", plain_extension(slash), NULL) : g_strdup(slash);
 	g_free(name);
-	/* cut to the byte limit on a character boundary */
-	n = strlen(base);
-	if (n > w->cfg->limits.filename_max) {
-		const char *end = base + w->cfg->limits.filename_max;
-
-		g_utf8_validate(base, (gssize)w->cfg->limits.filename_max, &end);
-		base[end - base] = '\0';
-	}
+	/* a name over the byte limit (RFC 2231 continuations and encoded words have none) is cut
+	 * before its extension, on a character boundary, as core cuts every way in's names: its
+	 * extension, which tells staff what it is, was cut away */
+	if (w->cfg->limits.filename_max > 0)
+		attach_name_fit(base, w->cfg->limits.filename_max);
 	if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
 		g_free(base);
 		return g_strdup("");
@@ -651,6 +754,13 @@ static const struct why_words left_why[MAIL_LEFT__MAX][WHY__MAX] = {
     [MAIL_LEFT_TOTAL] = {{"the attachments together exceed ", " bytes"},
                          {"附件合计超过 ", " 字节"},
                          {"附件合計超過 ", " 位元組"}},
+    [MAIL_LEFT_TNEF] = {{"Outlook's rich-text package (TNEF): the files inside it cannot be read "
+                         "here; send them again with Outlook's message format set to HTML or "
+                         "plain text", NULL},
+                        {"Outlook 的 RTF 格式附件包（TNEF），其中的文件无法在此读取；请将 Outlook "
+                         "的邮件格式设为 HTML 或纯文本后重新发送", NULL},
+                        {"Outlook 的 RTF 格式附件包（TNEF），其中的檔案無法在此讀取；請將 Outlook "
+                         "的郵件格式設為 HTML 或純文字後重新傳送", NULL}},
 };
 
 /* Appends the words w with limit to s. */
@@ -772,6 +882,16 @@ name_readable(const char *name)
 	return strstr(name, "\xef\xbf\xbd") == NULL && strrchr(name, '.') != name;
 }
 
+/* Whether a file is Outlook's TNEF (winmail.dat: Outlook's rich text sent outside Exchange, its
+ * files inside it): by the stream's signature 0x223E9F78 (little-endian) or its content type. */
+static int
+tnef(const guint8 *data, size_t size, const char *ctype)
+{
+	return (size >= 4 && memcmp(data, "\x78\x9f\x3e\x22", 4) == 0) ||
+	       strcmp(ctype, "application/ms-tnef") == 0 ||
+	       strcmp(ctype, "application/vnd.ms-tnef") == 0;
+}
+
 /* Adds an attachment (takes nothing: copies data). One that names no file, or a name that
  * cannot be read, is named attachment-N (with the name's extension, when it is plain). */
 static void
@@ -790,6 +910,12 @@ add_attachment(struct walk *w, const char *filename, const char *ctype, const gu
 	}
 	if (size == 0) { /* nothing to keep, and no type to tell (not "a type not accepted") */
 		note_dropped(w, name, size, MAIL_LEFT_EMPTY, 0);
+		return;
+	}
+	/* not "a type not accepted": the citizen's files are in it, and they can send them so
+	 * that they are read (the raw message keeps it) */
+	if (tnef(data, size, ctype)) {
+		note_dropped(w, name, size, MAIL_LEFT_TNEF, 0);
 		return;
 	}
 	if ((int64_t)size > lim->attachment_max) {
@@ -1145,6 +1271,19 @@ body_with_notes(char *text, GString *notes, size_t max)
 
 static const char *fallbacks[] = { "UTF-8", "GB18030", "ISO-8859-1", NULL };
 
+/* The bytes of raw[0..len) before its first empty line (its header), or len when it has none. */
+static size_t
+header_len(const char *raw, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++)
+		if (raw[i] == '\n' &&
+		    (raw[i + 1] == '\n' || (raw[i + 1] == '\r' && i + 2 < len && raw[i + 2] == '\n')))
+			return i + 1;
+	return len;
+}
+
 /* 1 if UTF-8 s holds a letter of any script (Han characters are letters too). */
 static int
 has_letter(const char *s)
@@ -1166,7 +1305,8 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	struct mail_msg m;
 	struct walk w;
 	const char *id;
-	char *s;
+	char *s, *fixed = NULL;
+	size_t hlen;
 	guint i;
 	int subject_big5 = 0, subject_gb = 0;
 	char *text = NULL, *subj;
@@ -1180,12 +1320,35 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 		return MAIL_INVALID;
 	}
 	mail_init();
+	/* What GMime would misread is parsed from a copy (the raw message is kept as it came): line
+	 * ends of CR alone (classic Mac OS mailers, scripts writing "\r"), in a message without
+	 * any LF, made LF (GMime found no header in it: "(no subject)", "(no text)"); a NUL in the
+	 * header (a raw 8-bit Subject or name with one), which ended its value there, a space. */
+	if (len > 0 && memchr(raw, '\n', len) == NULL && memchr(raw, '\r', len) != NULL) {
+		fixed = g_malloc(len);
+		for (i = 0; i < len; i++)
+			fixed[i] = raw[i] == '\r' ? '\n' : raw[i];
+		raw = fixed;
+	}
+	hlen = header_len(raw, len);
+	if (hlen > 0 && memchr(raw, '\0', hlen) != NULL) {
+		if (fixed == NULL) {
+			fixed = g_malloc(len);
+			memcpy(fixed, raw, len);
+			raw = fixed;
+		}
+		for (i = 0; i < hlen; i++)
+			if (fixed[i] == '\0')
+				fixed[i] = ' ';
+	}
 	opts = g_mime_parser_options_new();
 	g_mime_parser_options_set_fallback_charsets(opts, fallbacks);
 	g_mime_parser_options_set_rfc2047_compliance_mode(opts, GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_parameter_compliance_mode(opts, GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_address_compliance_mode(opts, GMIME_RFC_COMPLIANCE_LOOSE);
-	stream = g_mime_stream_mem_new_with_buffer(raw, len);
+	stream = g_mime_stream_mem_new_with_buffer(raw, len); /* a copy */
+	g_free(fixed);
+	fixed = NULL;
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	msg = g_mime_parser_construct_message(parser, opts);
@@ -1305,6 +1468,7 @@ mail_parse(const struct mail_config *cfg, const char *raw, size_t len, struct ma
 	memset(&m, 0, sizeof(m));
 	rc = MAIL_OK;
 out:
+	g_free(fixed);
 	g_free(text);
 	if (w.plain != NULL)
 		g_string_free(w.plain, TRUE);

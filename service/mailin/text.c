@@ -17,9 +17,11 @@
 #include "mailin_int.h"
 
 /* Labels decoded with another table than iconv's of the same name: the GB family with
- * GB18030 (a superset; gb2312 labels carry GBK characters, and A1AA is U+2014 there); UTF-7
- * under the IANA names iconv and GMime's alias table do not know (unicode-1-1-utf-7, as old
- * Exchange and Lotus gateways label it). */
+ * GB18030 (a superset; gb2312 labels carry GBK characters, and A1AA is U+2014 there); the
+ * Korean labels with CP949 (Unified Hangul Code, a superset of EUC-KR that Outlook sends as
+ * ks_c_5601-1987 and Korean webmail as euc-kr: GMime's EUC-KR lost 똠, 햏 and the other
+ * syllables outside KS X 1001); UTF-7 under the IANA names iconv and GMime's alias table do not
+ * know (unicode-1-1-utf-7, as old Exchange and Lotus gateways label it). */
 static const struct {
 	const char *contains; /* lower-case substring of the label */
 	const char *iconv;
@@ -29,8 +31,28 @@ static const struct {
 	{ "ms936", "GB18030" },   { "windows-936", "GB18030" }, { "csgb", "GB18030" },
 	{ "big5-hkscs", "BIG5-HKSCS" }, { "big5hkscs", "BIG5-HKSCS" }, { "big5", "BIG5" },
 	{ "big-5", "BIG5" },      { "cp950", "BIG5" },    { "utf-7", "UTF-7" },
-	{ "utf7", "UTF-7" },
+	{ "utf7", "UTF-7" },      { "ks_c_5601", "CP949" }, { "ksc5601", "CP949" },
+	{ "euc-kr", "CP949" },    { "euckr", "CP949" },   { "cp949", "CP949" },
+	{ "windows-949", "CP949" },
 };
+
+/* Labels that name no charset: "x-unknown" (Outlook Express, old Exchange: the sender's
+ * system did not say), RFC 1428's "unknown-8bit", "x-user-defined". They are read with the
+ * fallbacks as unlabelled text is (GMime took x-unknown for the process's locale: GBK text was
+ * read as UTF-8 or Latin-1 mojibake). */
+static const char *const no_charset[] = { "unknown", "x-user-defined" };
+
+/* Whether label (lower case) is one of no_charset. */
+static int
+names_no_charset(const char *low)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(no_charset) / sizeof(no_charset[0]); i++)
+		if (strstr(low, no_charset[i]) != NULL)
+			return 1;
+	return 0;
+}
 
 const char *
 mail_charset(const char *label)
@@ -46,6 +68,8 @@ mail_charset(const char *label)
 	for (i = 0; i < sizeof(label_map) / sizeof(label_map[0]); i++)
 		if (strstr(low, label_map[i].contains) != NULL)
 			return label_map[i].iconv;
+	if (names_no_charset(low))
+		return NULL;
 	return g_mime_charset_iconv_name(label);
 }
 
@@ -64,8 +88,17 @@ put_label(GString *out, const char *label, size_t n)
 	buf[n] = '\0';
 	name = mail_charset(buf);
 	if (name != NULL && strcmp(name, "GB18030") != 0 && strncmp(name, "BIG5", 4) != 0 &&
-	    strcmp(name, "UTF-7") != 0)
+	    strcmp(name, "UTF-7") != 0 && strcmp(name, "CP949") != 0)
 		name = NULL; /* only the labels the table changes are rewritten */
+	if (name == NULL) {
+		char low[64];
+		size_t i;
+
+		for (i = 0; i <= n; i++)
+			low[i] = (char)tolower((unsigned char)buf[i]);
+		if (names_no_charset(low))
+			name = "unknown-8bit"; /* a name iconv does not know: GMime's fallbacks */
+	}
 	g_string_append(out, name != NULL ? name : buf);
 }
 
@@ -146,14 +179,15 @@ mail_fix_labels(const char *raw)
 	return mail_clean(g_string_free(out, FALSE), 1);
 }
 
-/* One B-encoded word "=?charset[*lang]?B?text?=". */
+/* One encoded word "=?charset[*lang]?B?text?=" (or ?Q?). */
 struct b_word {
 	const char *cs, *cs_end;     /* the charset label */
-	const char *text, *text_end; /* the base64 text */
+	const char *text, *text_end; /* the base64 (or Q) text */
 	const char *end;             /* after its "?=" */
+	int q;                       /* 1: Q-encoded */
 };
 
-/* Whether p starts a B-encoded word; if so, its parts into *w. */
+/* Whether p starts an encoded word, B or Q; if so, its parts into *w. */
 static int
 b_word_at(const char *p, struct b_word *w)
 {
@@ -163,8 +197,9 @@ b_word_at(const char *p, struct b_word *w)
 		return 0;
 	w->cs = p + 2;
 	q = strchr(w->cs, '?');
-	if (q == NULL || q == w->cs || (q[1] != 'B' && q[1] != 'b') || q[2] != '?')
+	if (q == NULL || q == w->cs || strchr("BbQq", q[1]) == NULL || q[1] == '\0' || q[2] != '?')
 		return 0;
+	w->q = q[1] == 'Q' || q[1] == 'q';
 	star = memchr(w->cs, '*', (size_t)(q - w->cs));
 	w->cs_end = star != NULL ? star : q;
 	w->text = q + 3;
@@ -185,7 +220,31 @@ same_charset(const struct b_word *a, const struct b_word *b)
 	return (size_t)(b->cs_end - b->cs) == n && g_ascii_strncasecmp(a->cs, b->cs, n) == 0;
 }
 
-/* Appends the bytes the base64 text of w stands for (GLib decodes). */
+/* Appends the bytes the Q text of w stands for: quoted-printable (GMime decodes) with "_" for
+ * a space (RFC 2047 4.2). */
+static void
+append_q_bytes(GByteArray *to, const struct b_word *w)
+{
+	GString *qp = g_string_sized_new((gsize)(w->text_end - w->text) + 8);
+	GMimeEncoding st;
+	const char *p;
+	size_t n;
+	guint at = to->len;
+
+	for (p = w->text; p < w->text_end; p++) {
+		if (*p == '_')
+			g_string_append(qp, "=20");
+		else
+			g_string_append_c(qp, *p);
+	}
+	g_mime_encoding_init_decode(&st, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	g_byte_array_set_size(to, at + (guint)g_mime_encoding_outlen(&st, qp->len));
+	n = g_mime_encoding_flush(&st, qp->str, qp->len, (char *)to->data + at);
+	g_byte_array_set_size(to, at + (guint)n);
+	g_string_free(qp, TRUE);
+}
+
+/* Appends the bytes the base64 (or Q) text of w stands for (GLib decodes base64). */
 static void
 append_bytes(GByteArray *to, const struct b_word *w)
 {
@@ -193,10 +252,16 @@ append_bytes(GByteArray *to, const struct b_word *w)
 	 * bytes of an unfinished quantum */
 	static const char *const pad[4] = { "", "", "==", "=" };
 	size_t len = (size_t)(w->text_end - w->text);
-	char *text = g_strdup_printf("%.*s%s", (int)len, w->text, pad[len % 4]);
+	char *text;
 	gsize n = 0;
-	guchar *bytes = g_base64_decode(text, &n);
+	guchar *bytes;
 
+	if (w->q) {
+		append_q_bytes(to, w);
+		return;
+	}
+	text = g_strdup_printf("%.*s%s", (int)len, w->text, pad[len % 4]);
+	bytes = g_base64_decode(text, &n);
 	g_byte_array_append(to, bytes, (guint)n);
 	g_free(bytes);
 	g_free(text);
@@ -237,6 +302,56 @@ utf8_mislabelled(const char *label, size_t n, const char *buf, size_t len)
 	return 0;
 }
 
+/* Whether the bytes of words under label (n bytes of it, a Big5 one) need Big5-HKSCS's table:
+ * Big5's cannot read them whole and HKSCS's can (a Subject in Big5 from Hong Kong, with 嘅 or
+ * 㗎, which GMime's Big5 lost). */
+static int
+big5_hkscs(const char *label, size_t n, const GByteArray *bytes)
+{
+	char low[32], *s;
+	const char *name;
+	int ok;
+
+	if (n == 0 || n >= sizeof(low) || bytes->len == 0)
+		return 0;
+	memcpy(low, label, n);
+	low[n] = '\0';
+	name = mail_charset(low);
+	if (name == NULL || strcmp(name, "BIG5") != 0)
+		return 0;
+	s = g_convert((const char *)bytes->data, (gssize)bytes->len, "UTF-8", "BIG5", NULL, NULL,
+	              NULL);
+	if (s != NULL) {
+		g_free(s);
+		return 0;
+	}
+	s = g_convert((const char *)bytes->data, (gssize)bytes->len, "UTF-8", "BIG5-HKSCS", NULL,
+	              NULL, NULL);
+	ok = s != NULL;
+	g_free(s);
+	return ok;
+}
+
+static char *gbk_mislabelled(const char *name, const char *buf, size_t len);
+
+/* Whether the bytes of words under label (n bytes of it, a Latin-1 one) are GBK instead, as
+ * gbk_mislabelled tells text. */
+static int
+latin1_gbk(const char *label, size_t n, const GByteArray *bytes)
+{
+	char low[32], *s;
+	int ok;
+
+	if (n == 0 || n >= sizeof(low) || bytes->len == 0)
+		return 0;
+	memcpy(low, label, n);
+	low[n] = '\0';
+	s = gbk_mislabelled(mail_charset(low), (const char *)bytes->data, bytes->len);
+	ok = s != NULL;
+	g_free(s);
+	return ok;
+}
+
 char *
 mail_join_words(const char *value)
 {
@@ -247,10 +362,13 @@ mail_join_words(const char *value)
 	/* Mailers split a long subject or file name into B words anywhere, even inside a character
 	 * (二 bytes of GBK in two words), and pad each word's base64 with '=': GMime 3.2.13 joins
 	 * the text of adjacent B words of one charset before decoding but stops at a padded word's
-	 * '=' (GMime issue #133). So each run of B words of one charset, apart by white space only,
-	 * becomes one word holding the bytes of them all (GLib's base64), which GMime then decodes
-	 * in that charset: split characters are whole again and no padding is in the way. A GB
-	 * or Latin-1 label on UTF-8 bytes is made UTF-8 on the way. */
+	 * '=' (GMime issue #133), and decodes a B word and a Q word apart (a character split
+	 * between them was lost, and the GBK after it misaligned). So each run of encoded words of
+	 * one charset, B or Q, apart by white space only, becomes one B word holding the bytes of
+	 * them all (GLib's base64, GMime's quoted-printable), which GMime then decodes in that
+	 * charset: split characters are whole again and no padding is in the way. A GB or Latin-1
+	 * label on UTF-8 bytes is made UTF-8 on the way, a Big5 one on HKSCS characters
+	 * Big5-HKSCS, and a Latin-1 one on GBK GB18030. */
 	while (*p != '\0') {
 		GByteArray *bytes;
 		const char *label, *last;
@@ -275,10 +393,13 @@ mail_join_words(const char *value)
 			run++;
 		}
 		label = utf8_mislabelled(w.cs, (size_t)(w.cs_end - w.cs), (const char *)bytes->data,
-		                   bytes->len)
+		                         bytes->len)
 		            ? "UTF-8"
-		            : NULL;
-		if (run == 1 && label == NULL && (w.text_end - w.text) % 4 == 0) { /* as it came */
+		        : big5_hkscs(w.cs, (size_t)(w.cs_end - w.cs), bytes) ? "BIG5-HKSCS"
+		        : latin1_gbk(w.cs, (size_t)(w.cs_end - w.cs), bytes)  ? "GB18030"
+		                                                              : NULL;
+		if (run == 1 && label == NULL && (w.q || (w.text_end - w.text) % 4 == 0)) {
+			/* as it came */
 			g_string_append_len(words, p, last - p);
 		} else {
 			b64 = g_base64_encode(bytes->data, bytes->len);
@@ -343,6 +464,29 @@ mail_charsets_unpin(struct mail_pin *p)
 	free(p);
 }
 
+/* Whether charset name writes its text in units of two or four bytes (UTF-16, UTF-32, UCS-2,
+ * UCS-4, and "unicode", which glibc reads as UCS-2 with a byte order mark): a 0x00 byte is
+ * half of a character there, and bytes that are all ASCII are not ASCII text. */
+static int
+wide_coded(const char *name)
+{
+	return name != NULL && (g_ascii_strncasecmp(name, "UTF-16", 6) == 0 ||
+	                        g_ascii_strncasecmp(name, "UTF-32", 6) == 0 ||
+	                        g_ascii_strncasecmp(name, "UCS-2", 5) == 0 ||
+	                        g_ascii_strncasecmp(name, "UCS-4", 5) == 0 ||
+	                        g_ascii_strcasecmp(name, "UNICODE") == 0);
+}
+
+/* NUL characters of UTF-8 text s[0..len) made spaces, so that the string goes on past them. */
+static void
+nul_spaces(char *s, size_t len)
+{
+	char *p = s;
+
+	while (len > 0 && (p = memchr(p, '\0', len - (size_t)(p - s))) != NULL)
+		*p++ = ' ';
+}
+
 /* Converts through GMime's charset filter; NULL if iconv does not know the charset. */
 static char *
 convert(const char *charset, const char *buf, size_t len)
@@ -361,6 +505,7 @@ convert(const char *charset, const char *buf, size_t len)
 	src = g_mime_stream_mem_new_with_buffer(buf, len);
 	if (g_mime_stream_write_to_stream(src, filtered) >= 0 && g_mime_stream_flush(filtered) >= 0) {
 		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		nul_spaces((char *)ba->data, ba->len); /* U+0000 of UTF-16 text */
 		s = g_strndup((const char *)ba->data, ba->len);
 	}
 	g_object_unref(src);
@@ -391,23 +536,92 @@ seven_bit_coded(const char *name)
 	                        g_ascii_strcasecmp(name, "UTF-7") == 0);
 }
 
-char *
-mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t len)
+/* The text of buf[0..len) under a Latin-1 label (iso-8859-1, windows-1252: name is its iconv
+ * name) read as GB18030 when it is GBK instead, as a GBK web page's form posts it through a
+ * mailer whose default label is Latin-1, and old clients send it: GB18030 reads every byte of it
+ * and two Han characters follow each other somewhere (four bytes from 0x81 up in a row, which
+ * the accented letters of Western text are not: "Café fermé" has a blank or the end after each,
+ * which GBK cannot); a GLib string, or NULL. */
+static char *
+gbk_mislabelled(const char *name, const char *buf, size_t len)
 {
-	const char *name = mail_charset(label);
+	static const char *const latin1[] = { "ISO-8859-1", "ISO8859-1", "LATIN1", "CP1252",
+		                              "WINDOWS-1252" };
+	const char *p;
+	char *s;
+	size_t i;
+	int listed = 0, han = 0;
+
+	for (i = 0; name != NULL && i < sizeof(latin1) / sizeof(latin1[0]); i++)
+		listed |= g_ascii_strcasecmp(name, latin1[i]) == 0;
+	if (!listed)
+		return NULL;
+	s = g_convert(buf, (gssize)len, "UTF-8", "GB18030", NULL, NULL, NULL);
+	for (p = s; p != NULL && *p != '\0' && han < 2; p = g_utf8_next_char(p))
+		han = g_unichar_get_script(g_utf8_get_char(p)) == G_UNICODE_SCRIPT_HAN ? han + 1 : 0;
+	if (han < 2) {
+		g_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* UTF-8 text buf[0..len) (no NUL in it) whose only invalid bytes are 0x80 where a character
+ * would start, as a copy with each of them a space, or NULL when it is not so. An IMAP literal
+ * cannot hold a NUL (RFC 3501's CHAR8): Dovecot sends each NUL of an 8-bit part as 0x80, which
+ * UTF-8 has only inside a character; read so, a polled letter with a NUL was Latin-1 mojibake
+ * (the fallbacks) where the piped one was its text. */
+static char *
+imap_nuls(const char *buf, size_t len)
+{
+	char *s = g_strndup(buf, len), *p = s;
+	const char *end;
+
+	while (!g_utf8_validate(p, (gssize)(len - (size_t)(p - s)), &end)) {
+		if ((unsigned char)*end != 0x80) {
+			g_free(s);
+			return NULL;
+		}
+		p = (char *)end;
+		*p++ = ' ';
+	}
+	return s;
+}
+
+/* mail_decode of buf[0..len), len > 0, under label whose iconv name is name. */
+static char *
+decode(GMimeParserOptions *opts, const char *label, const char *name, const char *buf,
+       size_t len)
+{
 	char *s;
 
-	if (len == 0)
-		return g_strdup("");
-	if (is_ascii(buf, len) && !seven_bit_coded(name))
+	if (is_ascii(buf, len) && !seven_bit_coded(name) && !wide_coded(name))
 		return g_strndup(buf, len);
-	if (name != NULL && g_ascii_strcasecmp(name, "UTF-8") == 0) {
+	/* labelled UTF-8, or unlabelled (raw 8-bit headers, whose NUL Dovecot sends as 0x80 too) */
+	if (name == NULL || g_ascii_strcasecmp(name, "UTF-8") == 0) {
 		if (g_utf8_validate(buf, (gssize)len, NULL))
 			return g_strndup(buf, len);
+		s = imap_nuls(buf, len);
+		if (s != NULL)
+			return s;
 		name = NULL; /* labelled UTF-8 but not: the fallbacks */
 	}
 	if (label != NULL && utf8_mislabelled(label, strlen(label), buf, len))
 		return g_strndup(buf, len);
+	s = gbk_mislabelled(name, buf, len);
+	if (s != NULL)
+		return s;
+	/* Big5 as Hong Kong writes it: the HKSCS characters (嘅, 㗎, 𡃁) under a plain Big5 label
+	 * (Outlook on Windows with the HKSCS update), and in the raw 8-bit headers of a letter in
+	 * Big5-HKSCS, which are read as Big5: lost by the Big5 table, read by Big5-HKSCS's. Text
+	 * that Big5 reads whole stays Big5's (the two tables differ on some signs: ～ ∼). */
+	if (name != NULL && strcmp(name, "BIG5") == 0) {
+		s = g_convert(buf, (gssize)len, "UTF-8", "BIG5", NULL, NULL, NULL);
+		if (s == NULL)
+			s = g_convert(buf, (gssize)len, "UTF-8", "BIG5-HKSCS", NULL, NULL, NULL);
+		if (s != NULL)
+			return s;
+	}
 	if (name != NULL && g_ascii_strcasecmp(name, "US-ASCII") != 0 &&
 	    g_ascii_strcasecmp(name, "ASCII") != 0 && g_ascii_strcasecmp(name, "ANSI_X3.4-1968") != 0) {
 		s = convert(name, buf, len);
@@ -415,6 +629,30 @@ mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t
 			return s;
 	}
 	return g_mime_utils_decode_8bit(opts, buf, len);
+}
+
+char *
+mail_decode(GMimeParserOptions *opts, const char *label, const char *buf, size_t len)
+{
+	const char *name = mail_charset(label);
+	char *copy = NULL, *s;
+
+	if (len == 0) /* buf may be NULL then (an empty part's GByteArray) */
+		return g_strdup("");
+	/* A NUL byte (0x00) in a byte-oriented charset is the character NUL, never part of
+	 * another: a space here, as any control character becomes in mail_clean, so that the
+	 * text after it is kept instead of ending the C string there (a scanner's or a broken
+	 * client's NUL in text/plain cut the letter silently). In UTF-16 and UTF-32 the
+	 * converted text is looked at instead. */
+	if (!wide_coded(name) && memchr(buf, '\0', len) != NULL) {
+		copy = g_malloc(len);
+		memcpy(copy, buf, len);
+		nul_spaces(copy, len);
+		buf = copy;
+	}
+	s = decode(opts, label, name, buf, len);
+	g_free(copy);
+	return s;
 }
 
 /* The length of line [p, end) without its CR, and its quote depth (the leading '>'s, which

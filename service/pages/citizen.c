@@ -173,15 +173,18 @@ clean_type(const char *s, char *out, size_t size)
 		snprintf(out, size, "application/octet-stream");
 }
 
-/* The last part of a path a browser may send as a file name. */
+/* The last part of a path a browser may send as a file name, fitted into INTAKE_FILENAME_MAX
+ * bytes by attach_name_fit (cut before its extension, as the API's and mail's are; s is
+ * written): points into s. */
 static const char *
-base_name(const char *s)
+base_name(char *s)
 {
-	const char *p, *base = s;
+	char *p, *base = s;
 
 	for (p = s; *p != '\0'; p++)
 		if (*p == '/' || *p == '\\')
 			base = p + 1;
+	attach_name_fit(base, INTAKE_FILENAME_MAX);
 	return base;
 }
 

@@ -926,6 +926,37 @@ test_attach_sniff_text(struct t *t)
 	CHECK(t, attach_sniff("\xc7\xe9 <script>", 11, &name) == NULL);
 }
 
+/* fit(name, max) as attach_name_fit leaves it. */
+static void
+check_fit(struct t *t, const char *name, size_t max, const char *want)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s", name);
+	CHECK_INT(t, (long long)attach_name_fit(buf, max), (long long)strlen(want));
+	CHECK_STR(t, buf, want);
+}
+
+/* A file name over the limit is cut before its extension on a character boundary (never
+ * half a character), without blanks or dots left at the cut, the extension kept; a name
+ * without one, or with a long or blank "extension", is cut at the limit; a short one stays. */
+static void
+test_attach_name_fit(struct t *t)
+{
+	check_fit(t, "short.pdf", 255, "short.pdf");
+	check_fit(t, "abcdefghij.pdf", 12, "abcdefgh.pdf");
+	/* 3-byte characters: 20 - 4 = 16 bytes of room, 5 whole characters */
+	check_fit(t, "关于人民路的情况说明.pdf", 20, "关于人民路.pdf");
+	check_fit(t, "关于人民路的情况说明", 20, "关于人民路的");
+	/* a 4-byte character across the cut */
+	check_fit(t, "abc\xf0\xa1\x83\x81" "d.doc", 10, "abc.doc");
+	check_fit(t, "abc.  .xyz.pdf", 11, "abc.pdf");
+	check_fit(t, "a long name.tar gz", 10, "a long nam");
+	check_fit(t, "abcdefghijklmnop.verylongextension1", 20, "abcdefghijklmnop.ver");
+	check_fit(t, ".....pdf", 6, ".....p");
+	check_fit(t, "abcdef.jpeg", 8, "abcdef.j"); /* the extension is not less than half */
+}
+
 /* Writes the v's n bytes at p, least significant first. */
 static void
 put_le(unsigned char *p, unsigned long v, int n)
@@ -1309,6 +1340,7 @@ main(void)
 	RUN(&t, test_text_checks);
 	RUN(&t, test_lang);
 	RUN(&t, test_attach_sniff_text);
+	RUN(&t, test_attach_name_fit);
 	RUN(&t, test_attach_sniff_ooxml);
 	RUN(&t, test_attach_sniff_cfb);
 	RUN(&t, test_query_codes);

@@ -206,6 +206,7 @@ test_real_corpus(struct t *t)
 static void
 test_charset_labels(struct t *t)
 {
+	mail_init(); /* GMime's alias table, for the labels the map leaves to it */
 	CHECK_STR(t, mail_charset("gb2312"), "GB18030");
 	CHECK_STR(t, mail_charset("GB2312"), "GB18030");
 	CHECK_STR(t, mail_charset("euc-cn"), "GB18030");
@@ -216,6 +217,12 @@ test_charset_labels(struct t *t)
 	CHECK_STR(t, mail_charset("gb18030"), "GB18030");
 	CHECK_STR(t, mail_charset("big5"), "BIG5");
 	CHECK_STR(t, mail_charset("Big5-HKSCS"), "BIG5-HKSCS");
+	CHECK_STR(t, mail_charset("ks_c_5601-1987"), "CP949");
+	CHECK_STR(t, mail_charset("EUC-KR"), "CP949");
+	CHECK_STR(t, mail_charset("utf8"), "UTF-8");
+	CHECK(t, mail_charset("x-unknown") == NULL);
+	CHECK(t, mail_charset("unknown-8bit") == NULL);
+	CHECK(t, mail_charset("x-user-defined") == NULL);
 	CHECK(t, mail_charset(NULL) == NULL);
 }
 
@@ -499,7 +506,7 @@ check_subject(struct t *t, const char *subject, const char *want)
 }
 
 /* Mailers split a long subject into encoded words anywhere, even inside a character, and pad
- * each B word: the words of one charset are decoded together (关于噪音扰民的投诉 in GB2312,
+ * each B word: the words of one charset, B or Q, are decoded together (关于噪音扰民的投诉 in GB2312,
  * cut after its fifth and eleventh bytes). */
 static void
 test_split_encoded_words(struct t *t)
@@ -517,6 +524,11 @@ test_split_encoded_words(struct t *t)
 	check_subject(t, "=?UTF-8?B?5peg5aGr5YWFeHk?= =?UTF-8?B?eg?=", "无填充xyz");
 	/* a GB label on UTF-8 bytes (PHP forms) */
 	check_subject(t, "=?gb2312?B?5qCH6aKY5rWL6K+V?=", "标题测试");
+	/* a B word and a Q word split inside a character (关于路灯损坏的投诉 in GBK after its fifth
+	 * byte; 关于 路灯 in UTF-8 after its eighth, a space as "_") */
+	check_subject(t, "=?GBK?B?udjT2sI=?= =?GBK?Q?=B7=B5=C6=CB=F0=BB=B5=B5=C4=CD=B6=CB=DF?=",
+	              "关于路灯损坏的投诉");
+	check_subject(t, "=?UTF-8?Q?=E5=85=B3=E4=BA=8E_=E8?=\r\n =?UTF-8?B?t6/nga8=?=", "关于 路灯");
 }
 
 /* The body as mail_parse decodes it from a text/plain part with Content-Type parameters
@@ -537,6 +549,204 @@ check_body(struct t *t, const char *params, const char *body, const char *want)
 	             params, body);
 	CHECK_INT(t, mail_parse(&cfg, raw, (size_t)n, &m, err, sizeof(err)), MAIL_OK);
 	CHECK_STR(t, m.body, want);
+	mail_msg_free(&m);
+}
+
+/* The body mail_parse makes of the len bytes raw (which may hold NUL bytes). */
+static void
+check_raw_body(struct t *t, const char *raw, size_t len, const char *want)
+{
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256];
+
+	mail_config_default(&cfg);
+	CHECK_INT(t, mail_parse(&cfg, raw, len, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_STR(t, m.body, want);
+	mail_msg_free(&m);
+}
+
+#define RAW_HEAD "From: nul@example.cn\r\nSubject: nul\r\nMIME-Version: 1.0\r\n"
+
+/* A NUL byte in a text part is a space: the text after it is kept (it ended the C string), in
+ * UTF-8 and GBK, and a U+0000 of UTF-16; a 0x80 where a UTF-8 character would start (an IMAP
+ * server's stand-in for a NUL, which a literal cannot hold) is one too, while UTF-8 text with
+ * other bad bytes still goes to the fallbacks; an empty text part is no text. */
+static void
+test_nul_in_text(struct t *t)
+{
+	static const char utf8[] = RAW_HEAD "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+	                                    "\xe5\x89\x8d\x00\xe5\x90\x8e\r\nline 2\x00\r\n";
+	static const char gbk[] = RAW_HEAD "Content-Type: text/plain; charset=gbk\r\n\r\n"
+	                                   "\xc7\xb0\x00\xba\xf3";
+	static const char first[] = RAW_HEAD "Content-Type: text/plain\r\n\r\n\x00\x00text";
+	static const char utf16[] = RAW_HEAD "Content-Type: text/plain; charset=utf-16le\r\n"
+	                                     "Content-Transfer-Encoding: base64\r\n\r\nYQAAAGIA\r\n";
+	static const char imap[] = RAW_HEAD "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+	                                    "\xe5\x89\x8d\x80\xe5\x90\x8e\x80";
+	static const char gbk_as_utf8[] = RAW_HEAD "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+	                                           "\xc7\xb0\xba\xf3";
+	static const char empty[] = RAW_HEAD "Content-Type: text/plain; charset=utf-8\r\n\r\n";
+	static const char empty_b64[] = RAW_HEAD "Content-Type: multipart/alternative; boundary=b\r\n"
+	                                         "\r\n--b\r\nContent-Type: text/plain\r\n"
+	                                         "Content-Transfer-Encoding: base64\r\n\r\n--b\r\n"
+	                                         "Content-Type: text/html\r\n\r\n<p>html</p>\r\n--b--\r\n";
+
+	check_raw_body(t, utf8, sizeof(utf8) - 1, "前 后\nline 2");
+	check_raw_body(t, gbk, sizeof(gbk) - 1, "前 后");
+	check_raw_body(t, first, sizeof(first) - 1, "text");
+	check_raw_body(t, utf16, sizeof(utf16) - 1, "a b");
+	check_raw_body(t, imap, sizeof(imap) - 1, "前 后");
+	check_raw_body(t, gbk_as_utf8, sizeof(gbk_as_utf8) - 1, "前后");
+	check_raw_body(t, empty, sizeof(empty) - 1, "(no text)");
+	check_raw_body(t, empty_b64, sizeof(empty_b64) - 1, "html");
+	{
+		/* in a raw Subject too, and unlabelled text whose NUL an IMAP server made 0x80 */
+		static const char subj[] = "From: nul@example.cn\r\nSubject: a\x00" "b\r\n\r\ntext";
+		static const char subj80[] = "From: nul@example.cn\r\nSubject: \xe5\x89\x8d\x80"
+		                             "b\r\n\r\ntext";
+		struct mail_config cfg;
+		struct mail_msg m;
+		char err[256];
+
+		mail_config_default(&cfg);
+		CHECK_INT(t, mail_parse(&cfg, subj, sizeof(subj) - 1, &m, err, sizeof(err)), MAIL_OK);
+		CHECK_STR(t, m.subject, "a b");
+		mail_msg_free(&m);
+		CHECK_INT(t, mail_parse(&cfg, subj80, sizeof(subj80) - 1, &m, err, sizeof(err)),
+		          MAIL_OK);
+		CHECK_STR(t, m.subject, "前 b");
+		mail_msg_free(&m);
+	}
+}
+
+/* Big5 text that the Big5 table reads whole is read by it (A1E3 is ～ there, ∼ in HKSCS's);
+ * under a Big5 label, text with HKSCS characters (嘅: 9DEF) is read by Big5-HKSCS's table. */
+static void
+test_big5_hkscs(struct t *t)
+{
+	static const char big5[] = RAW_HEAD "Content-Type: text/plain; charset=big5\r\n\r\n"
+	                                    "\xa4H\xa1\xe3";
+	static const char hk[] = RAW_HEAD "Content-Type: text/plain; charset=big5\r\n\r\n"
+	                                  "\xa4H\x9d\xef";
+	static const char hk_label[] = RAW_HEAD "Content-Type: text/plain; charset=big5-hkscs\r\n"
+	                                        "\r\n\xa4H\x9d\xef";
+
+	check_raw_body(t, big5, sizeof(big5) - 1, "人～");
+	check_raw_body(t, hk, sizeof(hk) - 1, "人嘅");
+	check_raw_body(t, hk_label, sizeof(hk_label) - 1, "人嘅");
+	/* and a Subject's word under a Big5 label */
+	check_subject(t, "=?big5?B?pEid7w==?=", "人嘅");
+	{
+		/* and an RFC 2231 file name; a %00 in one is a space */
+		static const char *const cds[][2] = {
+			{ "attachment; filename*=big5''%A4H%9D%EF.pdf", "人嘅.pdf" },
+			{ "attachment; filename*0*=utf-8''a%00; filename*1*=b.pdf", "a b.pdf" },
+		};
+		struct mail_config cfg;
+		struct mail_msg m;
+		char raw[512], err[256];
+		size_t i;
+		int n;
+
+		mail_config_default(&cfg);
+		cfg.limits.types = NULL;
+		for (i = 0; i < sizeof(cds) / sizeof(cds[0]); i++) {
+			n = snprintf(raw, sizeof(raw),
+			             "From: n@example.cn\r\nSubject: n\r\nMIME-Version: 1.0\r\n"
+			             "Content-Type: application/pdf\r\nContent-Disposition: %s\r\n\r\n"
+			             "%%PDF-1.4\r\n",
+			             cds[i][0]);
+			CHECK_INT(t, mail_parse(&cfg, raw, (size_t)n, &m, err, sizeof(err)), MAIL_OK);
+			CHECK_INT(t, (long long)m.natt, 1);
+			if (m.natt == 1)
+				CHECK_STR(t, m.att[0].filename, cds[i][1]);
+			mail_msg_free(&m);
+		}
+	}
+}
+
+/* Outlook's winmail.dat (TNEF) is left out as what it is, by its content type or its
+ * signature, in each language of the acknowledgement: not "a type not accepted". */
+static void
+test_winmail_dat(struct t *t)
+{
+	static const char *const ctypes[] = { "application/ms-tnef", "application/octet-stream" };
+	struct mail_config cfg;
+	struct mail_msg m;
+	char raw[1024], err[256], *s;
+	size_t i;
+	int n;
+
+	mail_config_default(&cfg);
+	for (i = 0; i < 2; i++) {
+		n = snprintf(raw, sizeof(raw),
+		             RAW_HEAD "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		                      "--b\r\nContent-Type: text/plain\r\n\r\ntext\r\n--b\r\n"
+		                      "Content-Type: %s; name=winmail.dat\r\n"
+		                      "Content-Transfer-Encoding: base64\r\n\r\neJ8+IgEAAQaQCAAEAAAAAA==\r\n"
+		                      "--b--\r\n",
+		             ctypes[i]);
+		CHECK_INT(t, mail_parse(&cfg, raw, (size_t)n, &m, err, sizeof(err)), MAIL_OK);
+		CHECK_INT(t, (long long)m.nleft, 1);
+		CHECK_INT(t, m.left[0].why, MAIL_LEFT_TNEF);
+		CHECK(t, strstr(m.body, "winmail.dat, 16 bytes: Outlook's rich-text package (TNEF)") !=
+		             NULL);
+		s = mail_left_out(&m, "zh-Hant");
+		CHECK(t, s != NULL && strstr(s, "其中的檔案無法在此讀取") != NULL);
+		g_free(s);
+		s = mail_left_out(&m, NULL);
+		CHECK(t, s != NULL && strstr(s, "其中的文件无法在此读取") != NULL &&
+		             strstr(s, " / Outlook's rich-text package") != NULL);
+		g_free(s);
+		mail_msg_free(&m);
+	}
+}
+
+/* GBK text under a Latin-1 label (a GBK page's form through a Latin-1 mailer) is read as GBK
+ * when GB18030 reads it whole with two Han characters in a row; Western text stays Latin-1. */
+static void
+test_gbk_under_latin1(struct t *t)
+{
+	/* 人民路灯 in GBK */
+	static const char gbk[] = RAW_HEAD "Content-Type: text/plain; charset=iso-8859-1\r\n\r\n"
+	                                   "\xc8\xcb\xc3\xf1\xc2\xb7\xb5\xc6";
+	static const char gbk1252[] = RAW_HEAD "Content-Type: text/plain; charset=windows-1252\r\n"
+	                                       "\r\nok \xc8\xcb\xc3\xf1";
+	/* Caf\xe9 ferm\xe9 / Gr\xfc\xdf" "e / \xc6\xe6 (no two Han characters in a row in GBK) */
+	static const char french[] = RAW_HEAD "Content-Type: text/plain; charset=iso-8859-1\r\n"
+	                                      "\r\nCaf\xe9 ferm\xe9";
+	static const char german[] = RAW_HEAD "Content-Type: text/plain; charset=iso-8859-1\r\n"
+	                                      "\r\nGr\xfc\xdf" "e";
+	static const char one[] = RAW_HEAD "Content-Type: text/plain; charset=iso-8859-1\r\n"
+	                                   "\r\n\xc6\xe6";
+
+	check_raw_body(t, gbk, sizeof(gbk) - 1, "人民路灯");
+	check_raw_body(t, gbk1252, sizeof(gbk1252) - 1, "ok 人民");
+	check_raw_body(t, french, sizeof(french) - 1, "Café fermé");
+	check_raw_body(t, german, sizeof(german) - 1, "Grüße");
+	check_raw_body(t, one, sizeof(one) - 1, "Ææ");
+	/* and a Subject's word */
+	check_subject(t, "=?iso-8859-1?B?yMvD8cK3tcY=?=", "人民路灯");
+	check_subject(t, "=?iso-8859-1?Q?Gr=FC=DFe_aus_K=F6ln?=", "Grüße aus Köln");
+}
+
+/* A message whose line ends are CR alone reads as one with LF (it had no header: "(no
+ * subject)", "(no text)"); CR in a message with LF stays as it was. */
+static void
+test_cr_line_ends(struct t *t)
+{
+	static const char cr[] = "From: cr@example.cn\rSubject: cr only\rMIME-Version: 1.0\r"
+	                         "Content-Type: text/plain; charset=utf-8\r\rline 1\rline 2\r";
+	struct mail_config cfg;
+	struct mail_msg m;
+	char err[256];
+
+	mail_config_default(&cfg);
+	CHECK_INT(t, mail_parse(&cfg, cr, sizeof(cr) - 1, &m, err, sizeof(err)), MAIL_OK);
+	CHECK_STR(t, m.subject, "cr only");
+	CHECK_STR(t, m.body, "line 1\nline 2");
+	CHECK_STR(t, m.from_addr, "cr@example.cn");
 	mail_msg_free(&m);
 }
 
@@ -910,6 +1120,11 @@ main(void)
 	RUN(&t, test_byte_order_mark);
 	RUN(&t, test_split_encoded_words);
 	RUN(&t, test_format_flowed);
+	RUN(&t, test_nul_in_text);
+	RUN(&t, test_big5_hkscs);
+	RUN(&t, test_winmail_dat);
+	RUN(&t, test_gbk_under_latin1);
+	RUN(&t, test_cr_line_ends);
 	RUN(&t, test_attached_message_name_and_empty_report);
 	RUN(&t, test_auto_reply_subjects);
 	RUN(&t, test_same_letter);

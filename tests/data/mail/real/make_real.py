@@ -356,8 +356,10 @@ Content-Type: application/ms-tnef; name="winmail.dat"
 
 --_000_HK0PR03MB456789AB12CD34EF5678HK0PR03MB4567apcp_--
 """)
-    note = ("\n\n[attachment not kept (附件未保存): winmail.dat, %d bytes: not a type accepted for "
-            "attachments; it stays in the original message]" % len(TNEF))
+    note = ("\n\n[attachment not kept (附件未保存): winmail.dat, %d bytes: Outlook's rich-text "
+            "package (TNEF): the files inside it cannot be read here; send them again with "
+            "Outlook's message format set to HTML or plain text; it stays in the original "
+            "message]" % len(TNEF))
     return msg, expect(subject, text + note, [], "刘洋 <liuyang@outlook.example>", "complaint")
 
 
