@@ -164,7 +164,6 @@ item_input_form(struct req *req, struct resp *resp, struct item_input *ir)
 			}
 			a = &ir->in.att[ir->in.natt];
 			a->filename = (char *)upload_name(f->filename);
-			attach_name_fit(a->filename, INTAKE_FILENAME_MAX); /* before its extension */
 			clean_ctype(f->content_type ? f->content_type : "", ir->ctypes[ir->in.natt],
 			            sizeof(ir->ctypes[0]));
 			a->content_type = ir->ctypes[ir->in.natt];

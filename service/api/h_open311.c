@@ -289,9 +289,8 @@ media_files(struct req *req, struct intake *in, struct resp *resp)
 			return -1;
 		}
 		a = &in->att[in->natt++];
+		/* upload_name also cuts a long name before its extension, as the web form's */
 		a->filename = (char *)(f->filename[0] != '\0' ? upload_name(f->filename) : "media");
-		if (f->filename[0] != '\0') /* cut before its extension, as the web form's */
-			attach_name_fit(a->filename, INTAKE_FILENAME_MAX);
 		a->content_type = (char *)"application/octet-stream";
 		a->data = f->data;
 		a->size = (int64_t)f->size;

@@ -91,8 +91,7 @@ supplement_form(struct req *req, struct resp *resp, const char **text, const cha
 				return -1;
 			}
 			memset(&att[*natt], 0, sizeof(att[0]));
-			att[*natt].filename = (char *)upload_name(f->filename);
-			attach_name_fit(att[*natt].filename, INTAKE_FILENAME_MAX);
+			att[*natt].filename = (char *)upload_name(f->filename); /* fitted, too */
 			att[*natt].content_type = (char *)"application/octet-stream"; /* sniffed */
 			att[*natt].data = f->data;
 			att[*natt].size = (int64_t)f->size;

@@ -345,41 +345,6 @@ attach_name_fit(char *name, size_t max)
 }
 
 /* Appends sep (unless *n is 0) and s to buf (size), only whole: 0, or -1 when it would not fit. */
-/* The start of the character that holds byte at of UTF-8 s (at itself when it begins one). */
-static size_t
-char_start(const char *s, size_t at)
-{
-	while (at > 0 && ((unsigned char)s[at] & 0xc0) == 0x80)
-		at--;
-	return at;
-}
-
-size_t
-attach_name_fit(char *name, size_t max)
-{
-	size_t len = strlen(name), ext = 0, stem;
-	const char *dot = strrchr(name, '.');
-
-	if (len <= max)
-		return len;
-	/* the extension: the last dot and up to 16 bytes without a blank (".pdf", ".docx",
-	 * ".jpeg"), after a stem of its own, shorter than half the room */
-	if (dot != NULL && dot != name && len - (size_t)(dot - name) <= 17 &&
-	    len - (size_t)(dot - name) < max / 2 && strpbrk(dot, " \t") == NULL)
-		ext = len - (size_t)(dot - name);
-	/* the stem: cut where a character starts, without the blanks and dots left at its end */
-	stem = char_start(name, max - ext);
-	while (stem > 0 && (name[stem - 1] == ' ' || name[stem - 1] == '.'))
-		stem--;
-	if (stem == 0) { /* nothing but blanks and dots before the cut: cut the name itself */
-		stem = char_start(name, max);
-		ext = 0;
-	}
-	memmove(name + stem, name + len - ext, ext);
-	name[stem + ext] = '\0';
-	return stem + ext;
-}
-
 static int
 kinds_put(char *buf, size_t size, size_t *n, const char *sep, const char *s)
 {
