@@ -1,11 +1,14 @@
 """civicdesk serve: health contract, listening, errors as JSON, clean shutdown, configuration,
 and refusal of a database written by a newer civicdesk."""
+import http.client
 import os
+import queue
 import shutil
 import signal
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import unittest
 
 import harness
@@ -181,6 +184,74 @@ class ServeOptionsTest(unittest.TestCase):
             self.assertEqual(j["calendar"], {"first": "2030-01-01", "last": "2030-12-31"})
         finally:
             srv.cleanup()
+
+
+class StartupSaysWhereToSignIn(unittest.TestCase):
+    """serve as `make run` starts it (a fresh folder, no configuration file, the demo data):
+    after the demo lines and "listening on", which stay as they were for the tools that read
+    them, one line names the staff's sign-in page and the public form, and both answer there."""
+
+    def _start(self, extra_env=None):
+        d = tempfile.mkdtemp(prefix="civicdesk-test-")
+        self.addCleanup(shutil.rmtree, d, True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICDESK_")}
+        env["CIVICDESK_LISTEN"] = "127.0.0.1:0"  # make run's 8080 may be another engineer's
+        env.update(extra_env or {})
+        err = open(os.path.join(d, "stderr"), "w")
+        self.addCleanup(err.close)
+        proc = subprocess.Popen([harness.BIN, "serve"], cwd=d, env=env, stdout=subprocess.PIPE,
+                                stderr=err, text=True)
+        self.addCleanup(self._stop, proc)
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(l.rstrip("\n")) for l in proc.stdout],
+                         daemon=True).start()
+        out = []
+        while not out or not out[-1].startswith("sign in at "):
+            try:
+                out.append(lines.get(timeout=30))
+            except queue.Empty:
+                self.fail("no sign-in line in 30 s; stdout so far:\n" + "\n".join(out))
+        return out
+
+    def _stop(self, proc):
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=20), 0)
+
+    def test_after_the_demo_lines_with_the_real_port(self):
+        out = self._start()
+        self.assertEqual(out[0], "demo sections: 办公室 法规处 稽查处 信息中心")
+        demo = [l for l in out if l.startswith("demo account: ")]
+        self.assertEqual(len(demo), 5)
+        for l in demo:  # the form the tools (and harness.demo_passwords) read, unchanged
+            self.assertRegex(l, r"^demo account: \w+ \(\w+(, \S+)?\) one-time password: "
+                                r"[\w-]+$")
+        self.assertEqual(out.index(demo[-1]) + 1, out.index(next(
+            l for l in out if l.startswith("civicdesk "))))
+        self.assertTrue(out[-2].startswith("listening on http://127.0.0.1:"), out)
+        port = int(out[-2].rsplit(":", 1)[1])
+        self.assertNotEqual(port, 0)
+        base = "http://127.0.0.1:%d" % port
+        self.assertEqual(out[-1], "sign in at %s/staff/login (staff); the public form is at "
+                                  "%s/submit" % (base, base))
+        # both addresses are the pages: the sign-in form and the citizens' form
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/staff/login")
+        r = conn.getresponse()
+        page = r.read().decode()
+        self.assertEqual(r.status, 200)
+        self.assertIn('type="password"', page)
+        conn.request("GET", "/submit")
+        r = conn.getresponse()
+        page = r.read().decode()
+        self.assertEqual(r.status, 200)
+        self.assertIn('action="/submit"', page)
+        conn.close()
+
+    def test_public_url_when_set(self):
+        # behind a reverse proxy the pages are reached at public_url, not at the bound address
+        out = self._start({"CIVICDESK_PUBLIC_URL": "https://xf.example.gov.cn/"})
+        self.assertEqual(out[-1], "sign in at https://xf.example.gov.cn/staff/login (staff); "
+                                  "the public form is at https://xf.example.gov.cn/submit")
 
 
 if __name__ == "__main__":
