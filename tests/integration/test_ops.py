@@ -589,6 +589,19 @@ class ReadmeNamesEveryKey(unittest.TestCase):
                 missing.append(key)
         self.assertEqual(missing, [])
 
+    def test_free_text_keys_as_help_marks_them(self):
+        # the README's list of the keys where '#' is data is the one serve --help marks [text]
+        with open(os.path.join(self.ROOT, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        listed = readme.split("marks `[text]`:", 1)[1].split(")", 1)[0]
+        named = re.findall(r"`([a-z_.]+)`", listed)
+        r = harness.run_cli("serve", "--help")
+        marked = re.findall(r"^  (\S+)\s+CIVICDESK_\S+\s+default '[^\n]*' \[text\]$", r.stdout,
+                            re.M)
+        self.assertIn("smtp_password", marked)
+        self.assertNotIn("listen", marked)
+        self.assertEqual(sorted(named), sorted(marked))
+
     def test_every_variable_read_elsewhere_is_named(self):
         with open(os.path.join(self.ROOT, "README.md"), encoding="utf-8") as f:
             readme = f.read()
