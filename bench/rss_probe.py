@@ -6,10 +6,18 @@ each phase it prints the server's RSS, its open database connections (descriptor
 database file), its threads and glibc's malloc arenas (soak.server_state), so that a step can be
 put down to what grew with it.
 
+Before the bursts, stalls: the server stopped (SIGSTOP) for a moment under the soak's pace, as
+a busy machine stops it, after which the requests that waited are answered at once; then the
+database's write lock held by another process for a moment, as a slow commit holds it.
+
 Environment: BENCH_BIN (default build/rel/civicdesk), PROBE_STEADY (seconds of each steady
-phase, default 30), PROBE_BURSTS (the bursts' sizes, default "8,32,32,64"), and anything the
-server reads (MALLOC_ARENA_MAX, CIVICDESK_DB_CONNECTIONS) to compare."""
+phase, default 30), PROBE_STALLS (milliseconds, default "100,100,1000"), PROBE_LOCKS
+(milliseconds, default "100,300,300,1000"), PROBE_BURSTS (the bursts' sizes, default
+"8,32,32,64"), each empty for none, and anything the server reads (MALLOC_ARENA_MAX,
+CIVICDESK_DB_CONNECTIONS) to compare."""
 import os
+import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -22,7 +30,9 @@ import harness  # noqa: E402
 import soak  # noqa: E402
 
 STEADY = float(os.environ.get("PROBE_STEADY", "30"))
-BURSTS = [int(x) for x in os.environ.get("PROBE_BURSTS", "8,32,32,64").split(",")]
+BURSTS = [int(x) for x in os.environ.get("PROBE_BURSTS", "8,32,32,64").split(",") if x]
+STALLS = [int(x) for x in os.environ.get("PROBE_STALLS", "100,100,1000").split(",") if x]
+LOCKS = [int(x) for x in os.environ.get("PROBE_LOCKS", "100,300,300,1000").split(",") if x]
 MIX = ["submit"] * 40 + ["track"] * 25 + ["queue"] * 20 + ["assign"] * 15
 
 
@@ -40,6 +50,35 @@ def steady(s, seconds):
         s.jobs.put(None)
     for t in threads:
         t.join()
+
+
+def stalled(s, pid, seconds, stall_ms):
+    """The steady pace for seconds with the server stopped (SIGSTOP) for stall_ms in the
+    middle, as a stalled machine stops it: the soak's 8 client threads each wait on a request
+    meanwhile, and all of them are answered at once when it goes on."""
+    t = threading.Thread(target=steady, args=(s, seconds))
+    t.start()
+    time.sleep(seconds / 2)
+    os.kill(pid, signal.SIGSTOP)
+    time.sleep(stall_ms / 1000.0)
+    os.kill(pid, signal.SIGCONT)
+    t.join()
+
+
+def locked(s, db, seconds, lock_ms):
+    """The steady pace for seconds with the database's write lock held by another process for
+    lock_ms in the middle, as a slow commit or checkpoint on a busy disk holds it: the staff
+    actions that write wait on it, each on a worker thread with its own database connection,
+    and the ones that come meanwhile need more of both."""
+    t = threading.Thread(target=steady, args=(s, seconds))
+    t.start()
+    time.sleep(seconds / 2)
+    other = sqlite3.connect(db, timeout=30, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    time.sleep(lock_ms / 1000.0)
+    other.execute("ROLLBACK")
+    other.close()
+    t.join()
 
 
 def burst(s, width, seconds=3.0):
@@ -86,6 +125,16 @@ def main():
         show("steady %.0f s" % STEADY)
         steady(s, STEADY)
         show("steady %.0f s again" % STEADY)
+        for ms in STALLS:
+            stalled(s, pid, STEADY, ms)
+            show("a stall of %d ms" % ms)
+            steady(s, STEADY)
+            show("steady %.0f s after it" % STEADY)
+        for ms in LOCKS:
+            locked(s, db, STEADY, ms)
+            show("write lock held %d ms" % ms)
+            steady(s, STEADY)
+            show("steady %.0f s after it" % STEADY)
         for width in BURSTS:
             burst(s, width)
             show("burst of %d at once" % width)
