@@ -3,7 +3,12 @@
 SOAK_DURATION seconds (default 1800): submissions, staff queue reads, citizen look-ups and
 workflow actions (assign). Prints the server's RSS after the warm-up and at the end, error
 answers, and p50/p99 latency per sixth of the run (p99 should stay flat), with the machine's
-load. Exit 1 when RSS grew by 10 % or more or any answer was an error.
+load. Exit 1 when any answer was an error, or when RSS grew by 10 % or more from the warm-up to
+the end in a way that could be a leak (judge_rss): a leak grows window after window, while a
+one-time step that stays flat afterwards is the server reaching a new high-water mark of
+threads and database connections, which it keeps (bench/RESULTS.md, "the soak's RSS step").
+The verdict says why. RSS is sampled every 10 s with the server's database connections,
+threads and malloc arenas, printed per window, so that a step shows what grew with it.
 
 Per window it also prints the server's CPU per request (its utime+stime from /proc/PID/stat
 over the window, divided by the requests answered in it) and the whole machine's busy share
@@ -39,6 +44,94 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def server_state(pid, db):
+    """(RSS KiB, database connections, threads, malloc arenas) of the server pid whose
+    database file is db: its descriptors open on the file (one per SQLite connection), the
+    threads in /proc/PID/status, and glibc's arenas besides the main one, counted as anonymous
+    read-write mappings on a 64 MiB boundary (glibc's HEAP_MAX_SIZE: each arena's heap)."""
+    conns = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == db:
+                conns += 1
+        except OSError:
+            pass  # closed meanwhile
+    threads = 0
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                threads = int(line.split()[1])
+    arenas = 0
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if (len(parts) == 5 and parts[1] == "rw-p" and
+                    int(parts[0].split("-")[0], 16) % (64 << 20) == 0):
+                arenas += 1
+    return rss_kib(pid), conns, threads, arenas
+
+
+RSS_LIMIT = 10.0  # % of growth from the warm-up to the end that fails unless a one-time step
+
+
+def judge_rss(series, warm, limit=RSS_LIMIT):
+    """The RSS verdict over series, [(seconds into the run, KiB, …)] sampled at a steady pace,
+    from the first sample at or after warm: (ok, [lines saying why]).
+
+    Under limit % of growth: ok. Above it, the largest rise over two sampling intervals is the
+    step; the growth is a one-time step, not a leak, when (1) without the step it stays under
+    limit, (2) at least a sixth of the run and 3 samples follow the step, and (3) over them RSS
+    stays flat: their growth, taken at its pace over the whole run, stays under limit / 2. A
+    leak that grows window after window fails (1) or (3); a step too close to the end to see it
+    stay flat fails (2)."""
+    s = [x for x in series if x[0] >= warm]
+    if len(s) < 2:
+        return False, ["too few RSS samples after the warm-up (%d)" % len(s)]
+    base, end = s[0][1], s[-1][1]
+    span = s[-1][0] - s[0][0]
+    growth = (end - base) * 100.0 / base
+    head = "RSS %d KiB after the warm-up (%.0f s), %d KiB at the end: %+.1f %%" % (
+        base, s[0][0], end, growth)
+    if growth < limit:
+        return True, [head + ", under %.0f %%: no leak" % limit]
+    i = max(range(1, len(s)), key=lambda k: s[k][1] - s[max(0, k - 2)][1])
+    j = max(0, i - 2)
+    step = s[i][1] - s[j][1]
+    rest = (end - base - step) * 100.0 / base
+    after = s[i:]
+    after_span = after[-1][0] - after[0][0]
+    after_growth = (end - s[i][1]) * 100.0 / s[i][1]
+    pace = after_growth * span / after_span if after_span > 0 else float("inf")
+    lines = [head + "; its largest step: %+d KiB from %.0f s to %.0f s" % (
+        step, s[j][0], s[i][0])]
+    if len(s[0]) >= 5:
+        lines.append("with the step: database connections %d -> %d, threads %d -> %d, malloc "
+                     "arenas %d -> %d" % (s[j][2], s[i][2], s[j][3], s[i][3], s[j][4], s[i][4]))
+    lines.append("without the step: %+.1f %%; after it: %+.1f %% over %.0f s (%+.1f %% at that "
+                 "pace over the run's %.0f s)" % (rest, after_growth, after_span, pace, span))
+    if rest >= limit:
+        lines.append("FAILED: without its largest step RSS still grew %.0f %% or more: a "
+                     "steady rise, a leak" % limit)
+        return False, lines
+    if after_span < span / 6 or len(after) < 3:
+        lines.append("FAILED: the step came too near the end (%.0f s and %d samples after it, "
+                     "a sixth of the run and 3 asked for) to see whether RSS stays flat after "
+                     "it: run longer" % (after_span, len(after)))
+        return False, lines
+    if pace >= limit / 2:
+        lines.append("FAILED: RSS kept rising after the step (%+.1f %% at that pace over the "
+                     "run, %.0f %% allowed): not a one-time step" % (pace, limit / 2))
+        return False, lines
+    grew = len(s[0]) >= 5 and any(s[i][k] > s[j][k] for k in (2, 3, 4))
+    lines.append("ok: a one-time step that stays flat afterwards (under %.0f %% without it, "
+                 "under %.0f %% at the pace after it), not a leak%s" % (
+                     limit, limit / 2,
+                     ": the server's new high-water mark of worker threads and database "
+                     "connections, which it keeps" if grew else
+                     " (neither threads, database connections nor arenas grew with it)"))
+    return True, lines
 
 
 def cpu_ticks(pid):
@@ -143,7 +236,8 @@ class Soak:
         start = time.monotonic()
         warm = start + min(60.0, DURATION / 10)
         rss_warm = None
-        rss = []
+        rss = []  # (s into the run, RSS KiB, database connections, threads, arenas)
+        db = os.path.realpath(self.srv.db)
         next_at, next_rss, n = start, start, 0
         # at each window's edge: (t, the server's CPU ticks, machine busy and total ticks, load)
         pid = self.srv.proc.pid
@@ -154,7 +248,7 @@ class Soak:
             if len(self.marks) < WINDOWS and now >= start + len(self.marks) * width:
                 self.marks.append((now, cpu_ticks(pid)) + machine_ticks() + (load_avg(),))
             if now >= next_rss:
-                rss.append((now - start, rss_kib(self.srv.proc.pid)))
+                rss.append((now - start,) + server_state(pid, db))
                 next_rss += 10
             if rss_warm is None and now >= warm:
                 rss_warm = rss_kib(self.srv.proc.pid)
@@ -169,7 +263,8 @@ class Soak:
         self.marks.append((time.monotonic(), cpu_ticks(pid)) + machine_ticks() + (load_avg(),))
         for t in threads:
             t.join()
-        end_rss = rss_kib(self.srv.proc.pid)
+        rss.append((time.monotonic() - start,) + server_state(pid, db))
+        end_rss = rss[-1][1]
         return start, rss_warm or rss[0][1], end_rss, rss, n
 
 
@@ -195,7 +290,7 @@ def main():
         print("soak: RSS %d KiB after warm-up, %d KiB at the end: %+.1f %%" % (
             rss_warm, rss_end, growth))
         # caches filling early or a steady climb: the second half's growth on its own
-        mid = [kib for t, kib in rss if t >= DURATION / 2]
+        mid = [x[1] for x in rss if x[0] >= DURATION / 2]
         if mid:
             print("soak: RSS %d KiB at half time, %d KiB at the end: %+.1f %% over the second "
                   "half" % (mid[0], rss_end, (rss_end - mid[0]) * 100.0 / mid[0]))
@@ -208,9 +303,13 @@ def main():
             busy.append(share)
             # the machine's run queue over the window: the 1-minute load at its two edges
             loads.append((float(a[4].split()[0]) + float(b[4].split()[0])) / 2)
+            # the server at the window's end: RSS, database connections, threads, arenas
+            st = [x for x in rss if x[0] <= (w + 1) * width] or rss[:1]
             print("soak: window %d/%d: %d requests, p50 %.1f ms, p99 %.1f ms, server CPU %.2f "
-                  "ms/request, machine %.0f %% busy, load %s" % (
-                      w + 1, WINDOWS, n, p50, p99, ms, share, b[4]))
+                  "ms/request, machine %.0f %% busy, load %s; RSS %d KiB, %d database "
+                  "connections, %d threads, %d malloc arenas" % (
+                      w + 1, WINDOWS, n, p50, p99, ms, share, b[4], st[-1][1], st[-1][2],
+                      st[-1][3], st[-1][4]))
         p99s = [w[2] for w in windows]
         fmt = lambda r: "n/a" if r is None else "%+.2f" % r  # noqa: E731
         print("soak: p99 per window against the machine's load average r = %s, its busy share "
@@ -228,8 +327,14 @@ def main():
                   if rising is not None and rising > 0.8 and change > 20 else
                   "no steady rise: the server does no more work per request as the run goes on"))
         print("soak: load average %s at the start, %s at the end (uptime)" % (load0, load1))
-        print("soak: RSS samples (s, KiB): %s" % json.dumps(rss[::max(1, len(rss) // 12)]))
-        ok = growth < 10 and not errors
+        print("soak: RSS samples (s, KiB): %s" % json.dumps(
+            [(round(x[0]), x[1]) for x in rss[::max(1, len(rss) // 12)]]))
+        rss_ok, why = judge_rss(rss, min(60.0, DURATION / 10))
+        for line in why:
+            print("soak: RSS verdict: %s" % line)
+        if errors:
+            print("soak: FAILED: %d error answers" % len(errors))
+        ok = rss_ok and not errors
         print("soak: %s" % ("ok" if ok else "FAILED"))
         return 0 if ok else 1
     finally:

@@ -125,6 +125,26 @@ serve_listen(const char *config, const char *listen, int *fd)
 	return rc;
 }
 
+/* The line after "listening on" that tells a person where to go (the demo lines and "listening
+ * on" above it stay as they are: tools read them): the staff's sign-in page and the citizens'
+ * form, under public_url when one is set (behind a reverse proxy), else under base, the address
+ * just bound (its real port, also for port 0). */
+static void
+signin_line(const struct app *app, const char *base)
+{
+	const char *url = app->cfg.public_url;
+	size_t len = strlen(url);
+
+	while (len > 0 && url[len - 1] == '/')
+		len--;
+	if (len == 0) {
+		url = base;
+		len = strlen(base);
+	}
+	printf("sign in at %.*s/staff/login (staff); the public form is at %.*s/submit\n", (int)len,
+	       url, (int)len, url);
+}
+
 /* Raises the soft limit of open files to the hard one (LimitNOFILE in the systemd unit): each
  * connection holds a socket, each database connection its files. */
 static void
@@ -255,12 +275,14 @@ cmd_serve(int argc, char **argv)
 	coverage_note(&app);
 	daily_audit_head(&app); /* before "listening": in the start-up lines */
 	{
-		char host[256];
+		char host[256], base[512];
 		const char *colon = strrchr(app.cfg.listen, ':');
 		size_t hlen = colon ? (size_t)(colon - app.cfg.listen) : 0;
 
 		snprintf(host, sizeof(host), "%.*s", (int)hlen, app.cfg.listen);
 		printf("listening on http://%s:%d\n", hlen ? host : "0.0.0.0", port);
+		snprintf(base, sizeof(base), "http://%s:%d", hlen ? host : "0.0.0.0", port);
+		signin_line(&app, base);
 	}
 	fflush(stdout);
 	/* The main thread waits for a stop signal, waking each minute for the daily tasks. */

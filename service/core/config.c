@@ -2,6 +2,14 @@
  * config.c: civicdesk.conf and CIVICDESK_* environment variables. One table row per key (name,
  * type, default, help); the same table fills the defaults, reads the file, applies the
  * environment and prints the usage.
+ *
+ * Comments in the file: a line whose first non-blank is '#'; and, after a value with a syntax
+ * (numbers, switches, durations, names from a list, addresses, URLs: every type but CFG_TEXT),
+ * a '#' that follows a blank ends the value. In free text (CFG_TEXT: passwords, names, paths,
+ * templates) a '#' is part of the value, so "pa#ss" works; a '#' there at the value's start or
+ * after a blank could be either, and the file is refused, naming the key, line and the way to
+ * give such a value (its environment variable, taken as written). The same for a string value
+ * in quotes, which would keep its quotes; a key set twice; a line too long to read whole.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -13,7 +21,8 @@
 #include "core_int.h"
 
 enum cfg_type {
-	CFG_STR,    /* char * */
+	CFG_STR,    /* char *, with a syntax (an address, a URL, a list): " #…" is a comment */
+	CFG_TEXT,   /* char *, free text (passwords, names, paths, templates): '#' is data */
 	CFG_LONG,   /* long, min..max of its row (0..2^40 unless said) */
 	CFG_POLICY, /* a key of a struct policy, parsed by policy_set (policy.c) */
 };
@@ -52,15 +61,15 @@ struct cfg_key {
 	     "when the citizen's supplement arrives: restart the clocks, or resume them (pause)")
 
 static const struct cfg_key keys[] = {
-	KEY("db", CFG_STR, db, "var/civicdesk.db", "SQLite database file"),
+	KEY("db", CFG_TEXT, db, "var/civicdesk.db", "SQLite database file"),
 	KEY("listen", CFG_STR, listen, "127.0.0.1:8080", "address and port to serve on"),
-	KEY("calendar_dir", CFG_STR, calendar_dir, "",
+	KEY("calendar_dir", CFG_TEXT, calendar_dir, "",
 	    "folder of holiday calendar files (empty: the built-in ones)"),
-	KEY("web_dir", CFG_STR, web_dir, "",
+	KEY("web_dir", CFG_TEXT, web_dir, "",
 	    "folder of the pages (templates/, static/, i18n/; empty: the built-in ones)"),
 	KEY("tz", CFG_STR, tz, "Asia/Shanghai", "time zone of working-day arithmetic"),
 	KEY("smtp_url", CFG_STR, smtp_url, "", "outgoing mail server, smtp://host:port"),
-	KEY("smtp_from", CFG_STR, smtp_from, "civicdesk@localhost", "sender address of mail"),
+	KEY("smtp_from", CFG_TEXT, smtp_from, "civicdesk@localhost", "sender address of mail"),
 	KEY("sms_url", CFG_STR, sms_url, "", "SMS gateway URL (HTTP POST)"),
 	KEY("smtp_starttls", CFG_STR, smtp_starttls, "optional",
 	    "STARTTLS with the mail server: off, optional (when offered) or required"),
@@ -86,22 +95,22 @@ static const struct cfg_key keys[] = {
 	          "milliseconds to connect to the SMS gateway"),
 	KEY_RANGE("smtp_timeout", smtp_timeout, "60", 1, 3600,
 	          "seconds the mail server may take for one step of the SMTP dialogue (1 to 3600)"),
-	KEY("smtp_user", CFG_STR, smtp_user, "",
+	KEY("smtp_user", CFG_TEXT, smtp_user, "",
 	    "user name for SMTP AUTH (PLAIN or LOGIN); empty: no AUTH"),
-	KEY("smtp_password", CFG_STR, smtp_password, "", "password for SMTP AUTH"),
+	KEY("smtp_password", CFG_TEXT, smtp_password, "", "password for SMTP AUTH"),
 	KEY("sms_method", CFG_STR, sms_method, "POST",
 	    "HTTP method of a request to the SMS gateway: POST, PUT or GET (GET sends the form "
 	    "in the query string)"),
-	KEY("sms_headers", CFG_STR, sms_headers, "",
+	KEY("sms_headers", CFG_TEXT, sms_headers, "",
 	    "extra headers of a request to the SMS gateway, \"Name: value\", separated by \" | \""),
 	KEY("sms_format", CFG_STR, sms_format, "json",
 	    "json or form: how sms_body is filled in and sent (application/json or "
 	    "application/x-www-form-urlencoded)"),
-	KEY("sms_body", CFG_STR, sms_body, "",
+	KEY("sms_body", CFG_TEXT, sms_body, "",
 	    "template of the gateway request with {phone} and {text}: a JSON object whose string "
 	    "values hold them (json), or name={phone}&content={text} (form); empty: "
 	    "{\"phone\":…,\"text\":…}"),
-	KEY("sms_success", CFG_STR, sms_success, "",
+	KEY("sms_success", CFG_TEXT, sms_success, "",
 	    "FIELD=VALUE that a 2xx JSON answer must hold for the SMS to count as accepted (e.g. "
 	    "code=0, result.status=ok); other answers fail the notice; empty: any 2xx"),
 	KEY_RANGE("sms_segment_chars", sms_segment_chars, "70", 1, 1000,
@@ -150,7 +159,7 @@ static const struct cfg_key keys[] = {
 	KEY_RANGE("db_connections", db_connections, "32", 2, 1024,
 	          "most database connections open at once; requests wait up to 10 s for one, then "
 	          "answer 503"),
-	KEY("backup_dir", CFG_STR, backup_dir, "",
+	KEY("backup_dir", CFG_TEXT, backup_dir, "",
 	    "folder for the daily backup serve makes (civicdesk-YYYY-MM-DD.db, at start and "
 	    "after each local midnight; empty: none)"),
 	KEY_RANGE("backup_keep", backup_keep, "14", 1, 3650,
@@ -215,15 +224,15 @@ static const struct cfg_key keys[] = {
 	KEY_RANGE("audit_archive_days", audit_archive_days, "180", 180, 36500,
 	          "audit records older than this many days (180 to 36500; the law asks for at "
 	          "least 180 days kept) are moved to an archive file that audit verify checks too"),
-	KEY("audit_archive_dir", CFG_STR, audit_archive_dir, "",
+	KEY("audit_archive_dir", CFG_TEXT, audit_archive_dir, "",
 	    "folder of the audit archive files (empty: audit-archive beside the database)"),
-	KEY("screen_words", CFG_STR, screen_words, "",
+	KEY("screen_words", CFG_TEXT, screen_words, "",
 	    "prohibited words that flag a new item for the dispatcher (never dropped), "
 	    "comma-separated; an entry re:PATTERN is a POSIX extended regular expression; "
 	    "case-insensitive"),
-	KEY("screen_file", CFG_STR, screen_file, "",
+	KEY("screen_file", CFG_TEXT, screen_file, "",
 	    "a file of more such entries, one a line (# starts a comment; read at start)"),
-	KEY("clamd_socket", CFG_STR, clamd_socket, "",
+	KEY("clamd_socket", CFG_TEXT, clamd_socket, "",
 	    "clamd's socket for virus scans of attachments: a path (/run/clamav/clamd.ctl) or "
 	    "host:port (empty: no scanning)"),
 	KEY_RANGE("clamd_timeout_ms", clamd_timeout_ms, "30000", 100, 600000,
@@ -238,9 +247,9 @@ static const struct cfg_key keys[] = {
 	          "seconds after an account of a role in totp_roles was created during which it may "
 	          "work without a second factor (reminded at each login); then it must enrol before "
 	          "anything else (0: at once; at most 90 days)"),
-	KEY("totp_issuer", CFG_STR, totp_issuer, "civicdesk",
+	KEY("totp_issuer", CFG_TEXT, totp_issuer, "civicdesk",
 	    "the issuer an authenticator app shows for the accounts' TOTP keys"),
-	KEY("secret_key_file", CFG_STR, secret_key_file, "",
+	KEY("secret_key_file", CFG_TEXT, secret_key_file, "",
 	    "the key file that seals the accounts' TOTP keys in the database (0600, made by the "
 	    "first serve; back it up apart from the database; empty: civicdesk.key beside the "
 	    "database)"),
@@ -284,7 +293,8 @@ set_key(struct config *cfg, const struct cfg_key *k, const char *value, char *er
 	long v;
 
 	switch (k->type) {
-	case CFG_STR: {
+	case CFG_STR:
+	case CFG_TEXT: {
 		char *copy = strdup(value);
 
 		if (copy == NULL) {
@@ -296,8 +306,14 @@ set_key(struct config *cfg, const struct cfg_key *k, const char *value, char *er
 		return 0;
 	}
 	case CFG_LONG:
-		if (parse_long(value, k->min, k->max, &v) != 0)
-			break;
+		if (parse_long(value, k->min, k->max, &v) != 0) {
+			snprintf(err, errsize,
+			         "%s: invalid value '%.64s%s': expected a whole number "
+			         "from %ld to %ld (%s)",
+			         k->name, value, strlen(value) > 64 ? "…" : "", k->min, k->max,
+			         why);
+			return -1;
+		}
 		*(long *)field = v;
 		return 0;
 	case CFG_POLICY:
@@ -306,7 +322,8 @@ set_key(struct config *cfg, const struct cfg_key *k, const char *value, char *er
 			break;
 		return 0;
 	}
-	snprintf(err, errsize, "%s: invalid value '%s' (%s)", k->name, value, why);
+	snprintf(err, errsize, "%s: invalid value '%.64s%s' (expected: %s)", k->name, value,
+	         strlen(value) > 64 ? "…" : "", why);
 	return -1;
 }
 
@@ -334,18 +351,74 @@ trim(char *s)
 	return s;
 }
 
+/* The value of a file's line for key k, in place: for a value with a syntax, cut at a '#' that
+ * starts it or follows a blank (a comment), trimmed. Returns NULL, with the reason in err (never
+ * the value itself, which may be a password), for a free-text value that could be read two
+ * ways (a '#' at its start or after a blank) and for a string value wholly in quotes. */
+static char *
+file_value(const struct cfg_key *k, char *value, char *err, size_t errsize)
+{
+	char env[128];
+	size_t i, len = strlen(value);
+
+	for (i = 0; i < len; i++) {
+		if (value[i] != '#' || (i > 0 && value[i - 1] != ' ' && value[i - 1] != '\t'))
+			continue;
+		if (k->type != CFG_TEXT) {
+			value[i] = '\0';
+			value = trim(value);
+			len = strlen(value);
+			break;
+		}
+		env_name(k, env, sizeof(env));
+		snprintf(err, errsize,
+		         "%s: a '#' %s the value: a comment, or part of it? In free text such as %s "
+		         "a '#' belongs to the value (pa#ss works), so put a comment on a line of "
+		         "its own; a value that holds a '#' %s goes in the environment variable %s, "
+		         "taken as written",
+		         k->name, i == 0 ? "begins" : "after a blank in", k->name,
+		         i == 0 ? "at its start" : "after a blank", env);
+		return NULL;
+	}
+	if ((k->type == CFG_TEXT || k->type == CFG_STR) && len >= 2 &&
+	    ((value[0] == '"' && value[len - 1] == '"') ||
+	     (value[0] == '\'' && value[len - 1] == '\''))) {
+		env_name(k, env, sizeof(env));
+		snprintf(err, errsize,
+		         "%s: the value is in quotes, which civicdesk would keep as part of it "
+		         "(values are taken as written): write it without them; a value whose "
+		         "quotes are its own goes in the environment variable %s, taken as written",
+		         k->name, env);
+		return NULL;
+	}
+	return value;
+}
+
+/* Strips the UTF-8 byte order mark an editor may write at the start of a file. */
+static char *
+skip_bom(char *s)
+{
+	return strncmp(s, "\xEF\xBB\xBF", 3) == 0 ? s + 3 : s;
+}
+
 static int
 read_file(struct config *cfg, const char *path, FILE *f, char *err, size_t errsize)
 {
-	char line[4096], msg[512];
-	int lineno = 0;
+	char line[4096], msg[1024];
+	int lineno = 0, seen[NKEYS] = {0};
 
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *s, *eq, *name, *value;
 		const struct cfg_key *k;
 
 		lineno++;
-		s = trim(line);
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			/* read on, it would be taken as a line of its own */
+			snprintf(err, errsize, "%s:%d: the line is longer than %zu bytes", path,
+			         lineno, sizeof(line) - 2);
+			return -1;
+		}
+		s = trim(lineno == 1 ? skip_bom(line) : line);
 		if (*s == '\0' || *s == '#')
 			continue;
 		eq = strchr(s, '=');
@@ -355,13 +428,21 @@ read_file(struct config *cfg, const char *path, FILE *f, char *err, size_t errsi
 		}
 		*eq = '\0';
 		name = trim(s);
-		value = trim(eq + 1);
 		k = find_key(name);
 		if (k == NULL) {
 			snprintf(err, errsize, "%s:%d: unknown key '%s'", path, lineno, name);
 			return -1;
 		}
-		if (set_key(cfg, k, value, msg, sizeof(msg)) != 0) {
+		if (seen[k - keys] != 0) {
+			snprintf(err, errsize,
+			         "%s:%d: %s is set again (first on line %d): which one is "
+			         "meant? Keep one",
+			         path, lineno, k->name, seen[k - keys]);
+			return -1;
+		}
+		seen[k - keys] = lineno;
+		value = file_value(k, trim(eq + 1), msg, sizeof(msg));
+		if (value == NULL || set_key(cfg, k, value, msg, sizeof(msg)) != 0) {
 			snprintf(err, errsize, "%s:%d: %s", path, lineno, msg);
 			return -1;
 		}
@@ -474,7 +555,7 @@ config_free(struct config *cfg)
 	screen_list_free(cfg->screen_list);
 	cfg->screen_list = NULL;
 	for (i = 0; i < NKEYS; i++) {
-		if (keys[i].type == CFG_STR) {
+		if (keys[i].type == CFG_STR || keys[i].type == CFG_TEXT) {
 			char **field = (char **)((char *)cfg + keys[i].offset);
 
 			free(*field);
@@ -489,11 +570,16 @@ config_usage(FILE *out)
 	size_t i;
 	char env[128];
 
-	fprintf(out, "Configuration keys (civicdesk.conf, 'key = value'; the environment "
-	             "variable overrides the file):\n");
+	fprintf(out,
+	        "Configuration keys (civicdesk.conf, 'key = value'; the environment "
+	        "variable overrides the file):\n"
+	        "A line that starts with # is a comment. After a value, ' # …' is a comment too, "
+	        "except in free text (keys marked [text]: passwords, names, paths, templates), "
+	        "where '#' is part of the value and a '#' at its start or after a blank is "
+	        "refused (put such a value in the environment variable, taken as written).\n");
 	for (i = 0; i < NKEYS; i++) {
 		env_name(&keys[i], env, sizeof(env));
-		fprintf(out, "  %-36s %-44s default '%s'\n      %s\n", keys[i].name, env,
-		        keys[i].def, keys[i].help);
+		fprintf(out, "  %-36s %-44s default '%s'%s\n      %s\n", keys[i].name, env,
+		        keys[i].def, keys[i].type == CFG_TEXT ? " [text]" : "", keys[i].help);
 	}
 }

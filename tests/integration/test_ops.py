@@ -589,6 +589,19 @@ class ReadmeNamesEveryKey(unittest.TestCase):
                 missing.append(key)
         self.assertEqual(missing, [])
 
+    def test_free_text_keys_as_help_marks_them(self):
+        # the README's list of the keys where '#' is data is the one serve --help marks [text]
+        with open(os.path.join(self.ROOT, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        listed = readme.split("marks `[text]`:", 1)[1].split(")", 1)[0]
+        named = re.findall(r"`([a-z_.]+)`", listed)
+        r = harness.run_cli("serve", "--help")
+        marked = re.findall(r"^  (\S+)\s+CIVICDESK_\S+\s+default '[^\n]*' \[text\]$", r.stdout,
+                            re.M)
+        self.assertIn("smtp_password", marked)
+        self.assertNotIn("listen", marked)
+        self.assertEqual(sorted(named), sorted(marked))
+
     def test_every_variable_read_elsewhere_is_named(self):
         with open(os.path.join(self.ROOT, "README.md"), encoding="utf-8") as f:
             readme = f.read()
@@ -913,6 +926,64 @@ class AdminSectionErrorsTranslated(unittest.TestCase):
                     self.assertNotIn('lang="en"', m.group(1))
         finally:
             srv.cleanup()
+
+
+class SoakRssVerdict(unittest.TestCase):
+    """bench/soak.py's RSS test (judge_rss) on RSS series of the shapes seen: a one-time step
+    that stays flat afterwards passes (the twelfth session's failed run: +14.9 %, 2 MB at
+    630 s), while a steady rise, a step too near the end to see it stay flat and a step that
+    keeps rising fail, each saying why."""
+
+    @classmethod
+    def setUpClass(cls):
+        bench = os.path.join(ReadmeNamesEveryKey.ROOT, "bench")
+        sys.path.insert(0, bench)
+        try:
+            import soak
+        finally:
+            sys.path.remove(bench)
+        cls.judge = staticmethod(soak.judge_rss)
+
+    @staticmethod
+    def series(f, conns=lambda t: 4, end=900):
+        # every 10 s: (s, RSS KiB, database connections, threads, malloc arenas)
+        return [(t, f(t), conns(t), 9, 5) for t in range(0, end + 1, 10)]
+
+    def verdict(self, f, **kw):
+        ok, why = self.judge(self.series(f, **kw), 60)
+        return ok, "\n".join(why)
+
+    def test_small_growth_passes(self):
+        ok, why = self.verdict(lambda t: 24000 + t)
+        self.assertTrue(ok, why)
+        self.assertIn("+3.5 %, under 10 %", why)
+
+    def test_one_time_step_that_stays_flat_passes(self):
+        # caches filling slowly, then 2 MB at once at 630 s as the pool opened connections
+        ok, why = self.verdict(
+            lambda t: 24420 + 1600 * min(t, 620) // 620 + (2048 if t >= 630 else 0),
+            conns=lambda t: 7 if t >= 630 else 4)
+        self.assertTrue(ok, why)
+        self.assertRegex(why, r"largest step: \+20[4-9]\d KiB from 610 s to 630 s")
+        self.assertIn("database connections 4 -> 7", why)
+        self.assertIn("ok: a one-time step that stays flat afterwards", why)
+        self.assertIn("high-water mark", why)
+
+    def test_steady_rise_fails(self):
+        ok, why = self.verdict(lambda t: 24420 + 3640 * max(0, t - 60) // 840)
+        self.assertFalse(ok, why)
+        self.assertIn("FAILED: without its largest step RSS still grew 10 % or more", why)
+
+    def test_step_near_the_end_fails(self):
+        ok, why = self.verdict(lambda t: 24420 + (3000 if t >= 860 else 0))
+        self.assertFalse(ok, why)
+        self.assertIn("FAILED: the step came too near the end", why)
+
+    def test_step_then_rising_fails(self):
+        ok, why = self.verdict(lambda t: 20000 + (1500 if t >= 300 else 0) +
+                               (1000 * (t - 300) // 600 if t > 300 else 0))
+        self.assertFalse(ok, why)
+        self.assertIn("FAILED: RSS kept rising after the step", why)
 
 
 if __name__ == "__main__":
