@@ -530,12 +530,39 @@ class Staff:
         return self.server.request(method, path, body=body, headers=hdrs, json_body=json_body)
 
 
+SUITE = os.path.basename(sys.argv[0])
+
+
 class TapResult(unittest.TextTestResult):
     """Prints one TAP line per test and per subTest (a table's rows count one by one)."""
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self.n = 0
+        # HARNESS_TIMES=FILE: each test's seconds, and the seconds between one test's end and
+        # the next one's start (a class's setUpClass and tearDownClass), appended to FILE
+        self.times = os.environ.get("HARNESS_TIMES", "")
+        self.t_end = self.t_start = time.monotonic()
+
+    def startTest(self, test):
+        super().startTest(test)
+        self.t_start = time.monotonic()
+        if self.times:
+            with open(self.times, "a") as f:
+                f.write("%.2f between %s %s\n" % (self.t_start - self.t_end, SUITE, test.id()))
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.t_end = time.monotonic()
+        if self.times:
+            with open(self.times, "a") as f:
+                f.write("%.2f test %s %s\n" % (self.t_end - self.t_start, SUITE, test.id()))
+
+    def stopTestRun(self):
+        super().stopTestRun()
+        if self.times:
+            with open(self.times, "a") as f:
+                f.write("%.2f between %s (the end)\n" % (time.monotonic() - self.t_end, SUITE))
 
     def _line(self, test, ok, extra=""):
         self.n += 1
