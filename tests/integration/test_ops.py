@@ -199,11 +199,16 @@ class AuditChain(unittest.TestCase):
         return path
 
     def tamper(self, path, *sql):
-        db = sqlite3.connect(path)
-        for s in sql:
-            db.execute(s)
-        db.commit()
-        db.close()
+        # closed however it ends: a refused statement left the connection (kept alive by the
+        # exception's traceback) holding the write lock, and the next tamper then failed with
+        # "database is locked" after sqlite3's 5 s wait instead of meeting the trigger
+        db = sqlite3.connect(path, timeout=0)
+        try:
+            for s in sql:
+                db.execute(s)
+            db.commit()
+        finally:
+            db.close()
 
     def test_intact_chain(self):
         r = self.srv.cli("audit", "verify")
@@ -229,11 +234,11 @@ class AuditChain(unittest.TestCase):
 
     def test_the_trigger_still_refuses_changes(self):
         path = self.copy("plain.db")
-        with self.assertRaises(sqlite3.DatabaseError):
+        with self.assertRaisesRegex(sqlite3.DatabaseError, "append-only"):
             self.tamper(path, "UPDATE audit SET actor = 'nobody' WHERE id = 2")
-        with self.assertRaises(sqlite3.DatabaseError):
+        with self.assertRaisesRegex(sqlite3.DatabaseError, "append-only"):
             self.tamper(path, "DELETE FROM audit WHERE id = 2")
-        with self.assertRaises(sqlite3.DatabaseError):
+        with self.assertRaisesRegex(sqlite3.DatabaseError, "append-only"):
             self.tamper(path, "UPDATE audit SET hash = zeroblob(32) WHERE id = 2")
 
     def test_changed_record_is_named(self):
