@@ -6,7 +6,7 @@
 // at desktop width in the first (zh-Hans), or in every one with BROWSER_SCREENSHOTS=all.
 import { chromium } from "playwright-core";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createHmac } from "node:crypto";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -58,6 +58,7 @@ async function test(name, fn) {
 		log("# the suite ran out of time");
 		return;
 	}
+	const t0 = Date.now();
 	try {
 		await fn();
 		log(`ok ${n} - ${name}`);
@@ -67,6 +68,9 @@ async function test(name, fn) {
 		for (const line of String(e && e.stack ? e.stack : e).split("\n").slice(0, 8))
 			log("# " + line);
 	}
+	// BROWSER_TIMES=FILE: each test's seconds appended to FILE (as harness.py's HARNESS_TIMES)
+	if (process.env.BROWSER_TIMES)
+		appendFileSync(process.env.BROWSER_TIMES, `${((Date.now() - t0) / 1000).toFixed(2)} test run.mjs${PART ? "-" + PART : ""} ${name.slice(0, 100)}\n`);
 }
 
 function assert(cond, msg) {
