@@ -415,7 +415,7 @@ class ReplyToEndedItem(SmtpDaemon, unittest.TestCase):
             args += ["--section", section]
         if email:
             args += ["--email", email]
-        r = cls.server.cli(*args, stdin=STAFF_PASSWORD + "\n")
+        r = cls.server.cli(*args, stdin=STAFF_PASSWORD + "\n", leaks=False)  # setup
         if r.returncode != 0:
             raise RuntimeError("user add %s: %s" % (name, r.stderr))
         return cls.server.login(name, STAFF_PASSWORD)

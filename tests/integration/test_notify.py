@@ -60,7 +60,7 @@ def add_user(server, name, role, section=None, mail=None, phone=None):
         args += ["--email", mail]
     if phone:
         args += ["--phone", phone]
-    r = server.cli(*args, stdin=PASSWORD + "\n")
+    r = server.cli(*args, stdin=PASSWORD + "\n", leaks=False)  # setup
     if r.returncode != 0:
         raise RuntimeError("user add %s: %s" % (name, r.stderr))
 

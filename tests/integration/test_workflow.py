@@ -97,7 +97,7 @@ class Base(unittest.TestCase):
             args = ["user", "add", name, "--role", role]
             if section:
                 args += ["--section", section]
-            r = cls.server.cli(*args, "--password-stdin", stdin=PASSWORD + "\n")
+            r = cls.server.cli(*args, "--password-stdin", stdin=PASSWORD + "\n", leaks=False)
             if r.returncode != 0:
                 raise RuntimeError("user add %s: %s" % (name, r.stderr))
         cls.staff = {name: Staff(cls.server, name) for name, _, _ in ACCOUNTS}
