@@ -3,6 +3,7 @@
 Also starts the real daemon (`civicdesk serve`) on a random port with a fresh database and
 talks to it over HTTP with the standard library's client (http.client).
 """
+import atexit
 import http.client
 import json
 import os
@@ -358,11 +359,14 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 class Server:
     """A civicdesk daemon on 127.0.0.1 with its own temporary folder and database."""
 
-    def __init__(self, env=None, args=(), dbdir=None, wrap=()):
+    def __init__(self, env=None, args=(), dbdir=None, wrap=(), db_from=None):
+        """db_from: a database file (template_db) copied to this daemon's database first."""
         self.own_dir = dbdir is None
         self.wrap = list(wrap)  # a command the daemon runs under (e.g. strace ...)
         self.dir = dbdir or tempfile.mkdtemp(prefix="civicdesk-test-")
         self.db = os.path.join(self.dir, "civicdesk.db")
+        if db_from is not None:
+            shutil.copyfile(db_from, self.db)
         self.env = dict(os.environ)
         self.env.update({"CIVICDESK_DB": self.db, "CIVICDESK_LISTEN": "127.0.0.1:0"})
         # No second factor for the suites' admins and supervisors unless a test asks for it
@@ -519,6 +523,40 @@ class Server:
             return Response(r.status, r.getheaders(), r.read())
         finally:
             conn.close()
+
+
+_templates = {}  # key -> (folder, database file) of template_db
+
+
+def template_db(key, env, setup):
+    """A database made once per process for key: a daemon started with env on a new database,
+    setup(server) run against it (accounts, sections …), and the database copied with
+    `civicdesk backup` before the daemon stops. Returns the copy's path, for Server(db_from=…):
+    a suite whose test classes each start a daemon with the same accounts gets them as if each
+    had made them (the same rows, by the same commands), without a new database's migrations and
+    demo accounts and the accounts' password hashes again for every class. The startup lines of
+    such a daemon do not list the demo accounts (printed only when a database is made)."""
+    if key not in _templates:
+        srv = Server(env=env).start()
+        try:
+            setup(srv)
+            folder = tempfile.mkdtemp(prefix="civicdesk-template-")
+            path = os.path.join(folder, "template.db")
+            r = srv.cli("backup", path, leaks=False)
+            if r.returncode != 0:
+                raise RuntimeError("template %s: backup: %s" % (key, r.stderr))
+        finally:
+            srv.cleanup()
+        _templates[key] = (folder, path)
+    return _templates[key][1]
+
+
+def _remove_templates():
+    for folder, _ in _templates.values():
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+atexit.register(_remove_templates)
 
 
 class Staff:
