@@ -116,12 +116,19 @@ class Browser:
         return self._followed("POST", r)
 
 
+def add_accounts(server):
+    for name, role, section in ACCOUNTS:
+        server.add_user(name, role, section, password=PW)
+
+
 class Base(unittest.TestCase):
+    ENV = {"CIVICDESK_SUBMIT_RATE": "0"}
+
     @classmethod
     def setUpClass(cls):
-        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
-        for name, role, section in ACCOUNTS:
-            cls.server.add_user(name, role, section, password=PW)
+        # each class its own daemon and database, the accounts made once per suite (a copy)
+        cls.server = harness.Server(env=cls.ENV, db_from=harness.template_db(
+            "pages", cls.ENV, add_accounts)).start()
         cls.staff = {name: cls.server.login(name, PW) for name, _, _ in ACCOUNTS}
 
     @classmethod
