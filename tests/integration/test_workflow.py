@@ -85,21 +85,32 @@ class Staff:
         return self.server.request("PATCH", path, json_body=body, headers=self.headers())
 
 
+def add_accounts(server):
+    for name, role, section in ACCOUNTS:
+        args = ["user", "add", name, "--role", role]
+        if section:
+            args += ["--section", section]
+        r = server.cli(*args, "--password-stdin", stdin=PASSWORD + "\n", leaks=False)
+        if r.returncode != 0:
+            raise RuntimeError("user add %s: %s" % (name, r.stderr))
+
+
 class Base(unittest.TestCase):
     ENV = {}
+    # the database with the accounts made once per ENV and copied for each class
+    # (harness.template_db); False: made by the class's own daemon, as its first start
+    TEMPLATE = True
 
     @classmethod
     def setUpClass(cls):
         env = {"CIVICDESK_SUBMIT_RATE": "0"}
         env.update(cls.ENV)
-        cls.server = harness.Server(env=env).start()
-        for name, role, section in ACCOUNTS:
-            args = ["user", "add", name, "--role", role]
-            if section:
-                args += ["--section", section]
-            r = cls.server.cli(*args, "--password-stdin", stdin=PASSWORD + "\n", leaks=False)
-            if r.returncode != 0:
-                raise RuntimeError("user add %s: %s" % (name, r.stderr))
+        if cls.TEMPLATE:
+            cls.server = harness.Server(env=env, db_from=harness.template_db(
+                ("workflow",) + tuple(sorted(env.items())), env, add_accounts)).start()
+        else:
+            cls.server = harness.Server(env=env).start()
+            add_accounts(cls.server)
         cls.staff = {name: Staff(cls.server, name) for name, _, _ in ACCOUNTS}
 
     @classmethod
