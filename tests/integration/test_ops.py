@@ -176,16 +176,23 @@ class BackupRestore(unittest.TestCase):
         self.assertEqual(r.returncode, 64)
 
 
+def audit_chain_setup(srv):
+    """An administrator, three handlers, a login and a refused one: the records of the chain."""
+    srv.staff("chief", "admin")
+    for name in ("alice", "bob", "carol"):
+        srv.add_user(name, "handler", "办公室")
+    srv.login("alice", "Test-Passw0rd")
+    srv.request("POST", "/api/v1/login",
+                json_body={"username": "bob", "password": "wrong-Passw0rd"})
+
+
 class AuditChain(unittest.TestCase):
     def setUp(self):
+        # each test its own daemon, on a copy of one database with the same records, made once
+        # (harness.template_db), not a new database with its accounts and logins for each test
         self.tmp = tempfile.mkdtemp(prefix="civicdesk-audit-")
-        self.srv = harness.Server().start()
-        self.admin = self.srv.staff("chief", "admin")
-        for name in ("alice", "bob", "carol"):
-            self.srv.add_user(name, "handler", "办公室")
-        self.srv.login("alice", "Test-Passw0rd")
-        self.srv.request("POST", "/api/v1/login",
-                         json_body={"username": "bob", "password": "wrong-Passw0rd"})
+        self.srv = harness.Server(db_from=harness.template_db(
+            "audit-chain", {}, audit_chain_setup)).start()
 
     def tearDown(self):
         self.srv.cleanup()
