@@ -20,7 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import peers  # noqa: E402
-from test_notify import PASSWORD, act, add_accounts, at_moment, set_clock, start_server  # noqa: E402
+from test_notify import PASSWORD, act, at_moment, set_clock, start_server  # noqa: E402
 
 harness.BIN = os.path.abspath(harness.BIN)
 
@@ -35,8 +35,7 @@ class Notices(peers.PeerClass, unittest.TestCase):
     def start_daemon(cls):
         server = start_server(cls.tmp, cls.smtp.port, cls.sms.port, "2025-11-03T09:00", {
             "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_SMS_CITIZENS": "1",
-            "CIVICDESK_PUBLIC_URL": PUBLIC + "/", "CIVICDESK_RATING_DAYS": "10"})
-        add_accounts(server)
+            "CIVICDESK_PUBLIC_URL": PUBLIC + "/", "CIVICDESK_RATING_DAYS": "10"}, accounts=True)
         return server
 
     # --- helpers ------------------------------------------------------------------------------
