@@ -116,9 +116,13 @@ class Browser:
         return self._followed("POST", r)
 
 
+SESSIONS = {}  # name -> the Staff session its login in the template database opened
+
+
 def add_accounts(server):
     for name, role, section in ACCOUNTS:
         server.add_user(name, role, section, password=PW)
+    SESSIONS.update({name: server.login(name, PW) for name, _, _ in ACCOUNTS})
 
 
 class Base(unittest.TestCase):
@@ -126,10 +130,12 @@ class Base(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        # each class its own daemon and database, the accounts made once per suite (a copy)
+        # each class its own daemon and database, the accounts made and logged in once per
+        # suite: a copy of that database, its sessions (stored in it) used by this daemon
         cls.server = harness.Server(env=cls.ENV, db_from=harness.template_db(
             "pages", cls.ENV, add_accounts)).start()
-        cls.staff = {name: cls.server.login(name, PW) for name, _, _ in ACCOUNTS}
+        cls.staff = {name: harness.Staff(cls.server, s.cookie, s.csrf_token, s.info)
+                     for name, s in SESSIONS.items()}
 
     @classmethod
     def tearDownClass(cls):
