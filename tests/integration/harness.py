@@ -551,6 +551,13 @@ def template_db(key, env, setup):
     return _templates[key][1]
 
 
+def new_db():
+    """A copy of a new database (template_db with nothing added) for Server(db_from=...): what a
+    first start makes (the schema, the demo sections and accounts) without making it again.
+    Its daemon's startup lines do not list the demo accounts' passwords."""
+    return template_db("new", {}, lambda srv: None)
+
+
 def _remove_templates():
     for folder, _ in _templates.values():
         shutil.rmtree(folder, ignore_errors=True)

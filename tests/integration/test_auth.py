@@ -27,8 +27,7 @@ class AuthTest(unittest.TestCase):
         if self._testMethodName in self.FIRST_START:
             self.srv = harness.Server().start()
         else:  # a copy of a new database (template_db), not a new one made for each test
-            self.srv = harness.Server(db_from=harness.template_db(
-                "auth-new", {}, lambda srv: None)).start()
+            self.srv = harness.Server(db_from=harness.new_db()).start()
 
     def tearDown(self):
         self.srv.cleanup()
