@@ -94,6 +94,8 @@ const env = {
 };
 let output = "";
 const server = spawn(BIN, ["serve"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+// a run that ends early (an exception outside a test) takes its daemon with it, not left running
+process.on("exit", () => { if (server.exitCode === null && server.signalCode === null) server.kill("SIGKILL"); });
 server.stderr.on("data", (d) => { output += d; });
 server.on("exit", (code, sig) => { if (process.env.BROWSER_DEBUG) log(`# daemon exit ${code} ${sig}\n` + output.slice(-3000).replace(/^/gm, "# ")); });
 const port = await new Promise((ok, fail) => {
