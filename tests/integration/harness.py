@@ -3,6 +3,7 @@
 Also starts the real daemon (`civicdesk serve`) on a random port with a fresh database and
 talks to it over HTTP with the standard library's client (http.client).
 """
+import atexit
 import http.client
 import json
 import os
@@ -316,6 +317,11 @@ UNDO_TO_2 = (UNDO_032 + UNDO_031 + UNDO_030 + UNDO_029 + UNDO_027 + UNDO_026 + U
              UNDO_011 + UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)
 
 
+# The sanitizers' options for a command run as a test's setup (Server.cli(leaks=False)): the
+# suite's own, without LeakSanitizer, whose check at exit waits some 40 ms per command.
+SETUP_ASAN = os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+
+
 def run_cli(*args, stdin=None, env=None, timeout=60):
     """Runs the civicdesk binary; returns CompletedProcess with text stdout/stderr."""
     full_env = dict(os.environ)
@@ -353,11 +359,14 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 class Server:
     """A civicdesk daemon on 127.0.0.1 with its own temporary folder and database."""
 
-    def __init__(self, env=None, args=(), dbdir=None, wrap=()):
+    def __init__(self, env=None, args=(), dbdir=None, wrap=(), db_from=None):
+        """db_from: a database file (template_db) copied to this daemon's database first."""
         self.own_dir = dbdir is None
         self.wrap = list(wrap)  # a command the daemon runs under (e.g. strace ...)
         self.dir = dbdir or tempfile.mkdtemp(prefix="civicdesk-test-")
         self.db = os.path.join(self.dir, "civicdesk.db")
+        if db_from is not None:
+            shutil.copyfile(db_from, self.db)
         self.env = dict(os.environ)
         self.env.update({"CIVICDESK_DB": self.db, "CIVICDESK_LISTEN": "127.0.0.1:0"})
         # No second factor for the suites' admins and supervisors unless a test asks for it
@@ -447,20 +456,24 @@ class Server:
             if marker in out:
                 raise AssertionError("the daemon reported %r:\n%s" % (marker, out[-4000:]))
 
-    def cli(self, *args, stdin=None):
+    def cli(self, *args, stdin=None, leaks=True):
         """Runs a civicdesk command against this server's database (at the server's injected
-        clock, when one is set)."""
+        clock, when one is set). leaks=False: without LeakSanitizer's check at exit (40 ms of
+        waiting each), for a test's setup; the commands the tests are about keep it."""
         env = {"CIVICDESK_DB": self.db}
         if self.clock is not None:
             env["CIVICDESK_TEST_NOW"] = self.clock
+        if not leaks:
+            env["ASAN_OPTIONS"] = SETUP_ASAN
         return run_cli(*args, stdin=stdin, env=env)
 
     def add_user(self, name, role, section=None, password="Test-Passw0rd"):
-        """Creates an account with the command line (no forced change); returns the password."""
+        """Creates an account with the command line (no forced change); returns the password.
+        (A setup step: the leak check of `user add` is the business of test_auth's own calls.)"""
         args = ["user", "add", name, "--role", role, "--password-stdin"]
         if section is not None:
             args += ["--section", section]
-        r = self.cli(*args, stdin=password + "\n")
+        r = self.cli(*args, stdin=password + "\n", leaks=False)
         if r.returncode != 0:
             raise RuntimeError("user add %s: %d %s" % (name, r.returncode, r.stderr))
         return password
@@ -512,6 +525,47 @@ class Server:
             conn.close()
 
 
+_templates = {}  # key -> (folder, database file) of template_db
+
+
+def template_db(key, env, setup):
+    """A database made once per process for key: a daemon started with env on a new database,
+    setup(server) run against it (accounts, sections …), and the database copied with
+    `civicdesk backup` before the daemon stops. Returns the copy's path, for Server(db_from=…):
+    a suite whose test classes each start a daemon with the same accounts gets them as if each
+    had made them (the same rows, by the same commands), without a new database's migrations and
+    demo accounts and the accounts' password hashes again for every class. The startup lines of
+    such a daemon do not list the demo accounts (printed only when a database is made)."""
+    if key not in _templates:
+        srv = Server(env=env).start()
+        try:
+            setup(srv)
+            folder = tempfile.mkdtemp(prefix="civicdesk-template-")
+            path = os.path.join(folder, "template.db")
+            r = srv.cli("backup", path, leaks=False)
+            if r.returncode != 0:
+                raise RuntimeError("template %s: backup: %s" % (key, r.stderr))
+        finally:
+            srv.cleanup()
+        _templates[key] = (folder, path)
+    return _templates[key][1]
+
+
+def new_db():
+    """A copy of a new database (template_db with nothing added) for Server(db_from=...): what a
+    first start makes (the schema, the demo sections and accounts) without making it again.
+    Its daemon's startup lines do not list the demo accounts' passwords."""
+    return template_db("new", {}, lambda srv: None)
+
+
+def _remove_templates():
+    for folder, _ in _templates.values():
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+atexit.register(_remove_templates)
+
+
 class Staff:
     """A logged-in staff session: sends its cookie, and its CSRF token (X-CSRF-Token) on every
     request but GET and HEAD unless csrf=False."""
@@ -530,12 +584,39 @@ class Staff:
         return self.server.request(method, path, body=body, headers=hdrs, json_body=json_body)
 
 
+SUITE = os.path.basename(sys.argv[0])
+
+
 class TapResult(unittest.TextTestResult):
     """Prints one TAP line per test and per subTest (a table's rows count one by one)."""
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self.n = 0
+        # HARNESS_TIMES=FILE: each test's seconds, and the seconds between one test's end and
+        # the next one's start (a class's setUpClass and tearDownClass), appended to FILE
+        self.times = os.environ.get("HARNESS_TIMES", "")
+        self.t_end = self.t_start = time.monotonic()
+
+    def startTest(self, test):
+        super().startTest(test)
+        self.t_start = time.monotonic()
+        if self.times:
+            with open(self.times, "a") as f:
+                f.write("%.2f between %s %s\n" % (self.t_start - self.t_end, SUITE, test.id()))
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.t_end = time.monotonic()
+        if self.times:
+            with open(self.times, "a") as f:
+                f.write("%.2f test %s %s\n" % (self.t_end - self.t_start, SUITE, test.id()))
+
+    def stopTestRun(self):
+        super().stopTestRun()
+        if self.times:
+            with open(self.times, "a") as f:
+                f.write("%.2f between %s (the end)\n" % (time.monotonic() - self.t_end, SUITE))
 
     def _line(self, test, ok, extra=""):
         self.n += 1

@@ -312,6 +312,13 @@ class Peer:
         self.port = int(line.split()[1])
         return self
 
+    def restart(self, *args):
+        """Stops the peer and starts it again on the same port with the options args, its log
+        going on (a slow server made quick once the test no longer needs it slow)."""
+        self.stop()
+        self.args = list(args)
+        return self.start()
+
     def stop(self):
         if self.proc is not None:
             self.proc.kill()

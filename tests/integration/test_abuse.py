@@ -97,13 +97,13 @@ class SlowConnections(unittest.TestCase):
 
     def test_without_the_limit_the_attack_works(self):
         """The control: the same attack with no per-address limit takes every slot."""
-        held, status, took = self.run_attack(65535, 8, 1)
+        held, status, took = self.run_attack(65535, 4, 1)
         print("# no per-address limit: the attacker holds %d connections; another client got "
               "%s %.3f s after the attack began" % (held, status, took))
         self.assertGreaterEqual(held, 60)
-        # served only once the idle timeout (8 s from the attacker's connections) closed them,
+        # served only once the idle timeout (4 s from the attacker's connections) closed them,
         # or not: a loaded machine only adds to the time
-        self.assertTrue(status != 200 or took >= 7, (status, took))
+        self.assertTrue(status != 200 or took >= 3, (status, took))
 
     def test_silent_connection_is_closed(self):
         srv = harness.Server(env={"CIVICDESK_HTTP_TIMEOUT": "2"}).start()

@@ -58,6 +58,7 @@ def check_stats(test, dbpath):
 class Load(Base):
     # the staff log in at the test's time; the calendar is looked at each second
     ENV = {"CIVICDESK_TEST_NOW": NOW, "CIVICDESK_SCAN_INTERVAL": "1"}
+    TEMPLATE = False  # one daemon, its database made at its first start (as before)
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="civicdesk-cal-")
@@ -175,6 +176,7 @@ class Unfinished(Base):
     """A recalculation cut short (an item that cannot be written) leaves the others done and is
     finished by the next start, moving nothing twice."""
     ENV = {"CIVICDESK_TEST_NOW": NOW}
+    TEMPLATE = False  # one daemon, its database made at its first start (as before)
 
     def test_p10_an_unfinished_recalculation_is_finished_at_start(self):
         self.server.set_clock(NOW)
@@ -214,6 +216,7 @@ class Unfinished(Base):
 class AtStart(Base):
     """serve recomputes at start when its calendar changed (here a new file in calendar_dir)."""
     ENV = {}
+    TEMPLATE = False  # one daemon, its database made at its first start (as before)
 
     @classmethod
     def setUpClass(cls):

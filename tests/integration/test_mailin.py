@@ -36,6 +36,11 @@ def ingest(server, raw, timeout=60, env_extra=None):
                           env=env, timeout=timeout)
 
 
+# A test build's wait for another writer's lock: 300 ms, not the 10 s of BUSY_TIMEOUT_MS (the
+# answer while the lock is held is the same, 75, only sooner)
+BUSY_SHORT = {"CIVICDESK_TEST_BUSY_MS": "300"}
+
+
 def read(case, name):
     path = os.path.join(CORPUS, case, name)
     if not os.path.exists(path):
@@ -269,7 +274,7 @@ class MailIn(unittest.TestCase):
         con = sqlite3.connect(self.server.db, timeout=30, isolation_level=None)
         try:
             con.execute("BEGIN IMMEDIATE")
-            r = ingest(self.server, raw)
+            r = ingest(self.server, raw, env_extra=BUSY_SHORT)
             self.assertEqual(r.returncode, 75, r.stderr)
             self.assertEqual(r.stdout, b"")
             con.execute("ROLLBACK")
@@ -308,7 +313,7 @@ class MailIn(unittest.TestCase):
         con = sqlite3.connect(self.server.db, timeout=30, isolation_level=None)
         try:
             con.execute("BEGIN IMMEDIATE")
-            r = ingest(self.server, raw)
+            r = ingest(self.server, raw, env_extra=BUSY_SHORT)
             self.assertEqual(r.returncode, 75, r.stderr)
             self.assertEqual(r.stdout, b"")
             con.execute("ROLLBACK")

@@ -29,7 +29,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import peers  # noqa: E402
-from test_notify import (PASSWORD, act, add_accounts, add_user, at_moment, db,  # noqa: E402
+from test_notify import (PASSWORD, act, add_user, at_moment, db,  # noqa: E402
                          set_clock, start_server, submit)
 from test_durable import events as durable_events  # noqa: E402
 
@@ -85,8 +85,7 @@ class AsRead(peers.PeerClass, unittest.TestCase):
     def start_daemon(cls):
         server = start_server(cls.tmp, cls.smtp.port, cls.sms.port, "2025-11-03T09:00",
                               {"CIVICDESK_SMS_QUIET": "off",
-                               "CIVICDESK_SMTP_FROM": "信访办 <xf@bureau.example>"})
-        add_accounts(server)
+                               "CIVICDESK_SMTP_FROM": "信访办 <xf@bureau.example>"}, accounts=True)
         return server
 
     def check_mail(self, rec, to, when):
@@ -198,8 +197,7 @@ class Audiences(peers.PeerTest, unittest.TestCase):
         smtp = self.peer("smtp")
         sms = self.peer("sms")
         self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-03T09:00",
-                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir)
-        add_accounts(self.server)
+                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir, accounts=True)
         add_user(self.server, "head_bare", "section_head", section="信息中心")
         a = submit(self.server, subject="井盖缺失", email="a@citizen.example")["tracking"]
         b = submit(self.server, subject="路灯不亮", email="b@citizen.example")["tracking"]
@@ -230,8 +228,7 @@ class Audiences(peers.PeerTest, unittest.TestCase):
         smtp_port, sms_port = peers.free_port(), peers.free_port()
         # nothing listens yet: the notices are tried once and wait for the clock to move
         self.server = start_server(self.tmp, smtp_port, sms_port, "2025-10-09T10:00",
-                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir)
-        add_accounts(self.server)
+                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir, accounts=True)
         add_user(self.server, "sup_gone", "supervisor", mail="gone@example.com",
                  phone="13800000091")
         add_user(self.server, "sup_rev", "supervisor", mail="rev@example.com",
@@ -294,8 +291,7 @@ class Audiences(peers.PeerTest, unittest.TestCase):
         smtp = self.peer("smtp")
         sms = self.peer("sms")
         self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-10T09:00",
-                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir)
-        add_accounts(self.server)
+                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir, accounts=True)
         add_user(self.server, "sup_away", "supervisor", mail="away@example.com")
         admin = self.server.login("admin_n", PASSWORD)
         r = admin.request("PATCH", "/api/v1/admin/users/sup_away",
@@ -332,8 +328,7 @@ class Audiences(peers.PeerTest, unittest.TestCase):
         and the new head is told too (e-mail and SMS, once each); the first head once."""
         smtp_port, sms_port = peers.free_port(), peers.free_port()
         self.server = start_server(self.tmp, smtp_port, sms_port, "2025-11-03T09:00",
-                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir)
-        add_accounts(self.server)
+                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir, accounts=True)
         t = submit(self.server, email="h@citizen.example")["tracking"]
         act(self, "disp_n", t, "assign", section="法规处", assignee="hand_n")
         over = "o.step LIKE 'overdue/%%' AND i.tracking = '%s'" % t
@@ -363,8 +358,7 @@ class Audiences(peers.PeerTest, unittest.TestCase):
         smtp = self.peer("smtp")
         sms = self.peer("sms")
         self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-03T09:00",
-                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir)
-        add_accounts(self.server)
+                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir, accounts=True)
         add_user(self.server, "admin_mail", "admin", mail="admin@example.com",
                  phone="13800000055")
         add_user(self.server, "head_bare", "section_head", section="信息中心")
@@ -400,8 +394,7 @@ class Audiences(peers.PeerTest, unittest.TestCase):
         smtp = self.peer("smtp")
         sms = self.peer("sms")
         self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-04T22:00",
-                                   dbdir=self.dbdir)  # the default quiet hours, 21:00-08:00
-        add_accounts(self.server)
+                                   dbdir=self.dbdir, accounts=True)  # the default quiet hours, 21:00-08:00
         add_user(self.server, "head_two", "section_head", section="法规处",
                  mail="head2@example.com", phone="13800000081")
         t = submit(self.server, email="o@citizen.example")["tracking"]
@@ -434,8 +427,7 @@ class Audiences(peers.PeerTest, unittest.TestCase):
         smtp = self.peer("smtp")
         sms = self.peer("sms")
         self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-03T09:00",
-                                   dbdir=self.dbdir)
-        add_accounts(self.server)
+                                   dbdir=self.dbdir, accounts=True)
         add_user(self.server, "head_j", "section_head", section="稽查处",
                  mail="headj@example.com", phone="13800000071")
         t = submit(self.server, email="x@citizen.example")["tracking"]
@@ -464,8 +456,7 @@ class MailServerAnswers(peers.PeerTest, unittest.TestCase):
         smtp = self.peer("smtp", "--reject", "sup2@example.com", "--data-script", "451,554")
         sms = self.peer("sms")
         self.server = start_server(self.tmp, smtp.port, sms.port, "2025-10-09T10:00",
-                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir)
-        add_accounts(self.server)
+                                   {"CIVICDESK_SMS_QUIET": "off"}, dbdir=self.dbdir, accounts=True)
         t = register_old(self.server)
         # one pass: the dispatchers' overdue notices and each supervisor's escalations, one
         # message per recipient (disp@, sup@; sup2@ refused at RCPT)
@@ -531,8 +522,7 @@ class MailServerAnswers(peers.PeerTest, unittest.TestCase):
         sms = self.peer("sms")
         self.server = start_server(self.tmp, port, sms.port, "2025-10-09T10:00", {
             "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_NOTIFY_BACKOFF_MIN": "60",
-            "CIVICDESK_NOTIFY_BACKOFF_MAX": "240"}, dbdir=self.dbdir)
-        add_accounts(self.server)
+            "CIVICDESK_NOTIFY_BACKOFF_MAX": "240"}, dbdir=self.dbdir, accounts=True)
         t = register_old(self.server)
         mail_rows = "o.channel = 'email' AND i.tracking = '%s'" % t
 
@@ -570,8 +560,7 @@ class GivenUp(peers.PeerTest, unittest.TestCase):
         smtp = self.peer("smtp", "--reject", "bad@example.com", port=smtp_port)
         self.server = start_server(self.tmp, smtp_port, sms_port, "2025-11-03T09:00", {
             "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_SMS_CITIZENS": "1",
-            "CIVICDESK_NOTIFY_GIVE_UP": "300"}, dbdir=self.dbdir)
-        add_accounts(self.server)
+            "CIVICDESK_NOTIFY_GIVE_UP": "300"}, dbdir=self.dbdir, accounts=True)
         submit(self.server, email="bad@example.com")
         peers.wait_for(lambda: [x for x in rows(self.server) if x[4] == "bad@example.com" and
                                 x[5] == "failed"], 30, "the 550")
@@ -644,8 +633,7 @@ class GatewayAnswers(peers.PeerTest, unittest.TestCase):
                         "--sleep", "20")
         self.server = start_server(self.tmp, smtp.port, sms.port, "2025-11-03T09:00", {
             "CIVICDESK_SMS_QUIET": "off", "CIVICDESK_SMS_CITIZENS": "1",
-            "CIVICDESK_SMS_TIMEOUT_MS": "5000"}, dbdir=self.dbdir)
-        add_accounts(self.server)
+            "CIVICDESK_SMS_TIMEOUT_MS": "5000"}, dbdir=self.dbdir, accounts=True)
         phones = ["1390000000%d" % i for i in range(1, 7)]
         tracking = {}
 
@@ -739,6 +727,7 @@ class Shutdown(peers.PeerTest, unittest.TestCase):
         with db(self.server) as d:
             marked = d.execute("SELECT count(*) FROM outbox WHERE state = 'sent'").fetchone()[0]
         self.assertEqual(marked, delivered, "what was delivered is marked")
+        smtp.restart()  # no longer slow: the rest is sent at once
         self.server.start()
         set_clock(self.server, "2025-11-03T09:10")
         peers.wait_for(lambda: len(rows(self.server, "o.state = 'sent'")) == n, 120,
@@ -775,6 +764,7 @@ class Shutdown(peers.PeerTest, unittest.TestCase):
         self.server.proc = None
         before = len(texts(sms))
         self.assertLess(before, n, "drained before the kill: no test")
+        sms.restart()  # no longer slow: the rest is sent at once
         self.server.start()
         set_clock(self.server, "2025-11-03T09:10")
         peers.wait_for(lambda: len(rows(self.server, "o.state = 'sent'")) == n, 120,
@@ -893,6 +883,7 @@ class Shutdown(peers.PeerTest, unittest.TestCase):
         self.server.stop()
         self.assertEqual(self.server.exit_code, 0, self.server.output[-2000:])
         self.assertLess(len(texts(sms)), n // 2, "SIGTERM waited for the batch")
+        sms.restart()  # no longer slow: the rest is sent at once
         self.server.start()
         set_clock(self.server, "2025-11-03T09:10")
         peers.wait_for(lambda: len(rows(self.server, "o.state = 'sent'")) == n, 120,
@@ -914,8 +905,7 @@ class Holiday(peers.PeerTest, unittest.TestCase):
         smtp = self.peer("smtp")
         sms = self.peer("sms")
         self.server = start_server(self.tmp, smtp.port, sms.port, "2025-09-25T10:00",
-                                   dbdir=self.dbdir)
-        add_accounts(self.server)
+                                   dbdir=self.dbdir, accounts=True)
         item = submit(self.server)
         t = item["tracking"]
         self.assertEqual(item["clocks"]["forward"]["due"], "2025-09-29T23:59:59+08:00")

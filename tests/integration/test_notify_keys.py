@@ -19,7 +19,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import peers  # noqa: E402
-from test_notify import PASSWORD, add_accounts, db, start_server  # noqa: E402
+from test_notify import PASSWORD, db, start_server  # noqa: E402
 
 harness.BIN = os.path.abspath(harness.BIN)
 
@@ -82,8 +82,7 @@ class Keys(peers.PeerTest, unittest.TestCase):
         is killed. After the restart every notice is sent once, and no scan queues any of them
         again."""
         self.server = start_server(self.tmp, 1, 1, "2025-10-09T10:00", dbdir=self.dbdir,
-                                   extra=IDLE)
-        add_accounts(self.server)
+                                   extra=IDLE, accounts=True)
         ts = register(self.server, 12)
         # each item: 2 clocks x (overdue to the dispatcher by e-mail; escalated to 2
         # supervisors by e-mail, to the one with a phone by SMS) = 8 rows
@@ -131,8 +130,7 @@ class Keys(peers.PeerTest, unittest.TestCase):
         stop): its notices end dropped with the reason, none reaches the SMTP server or the SMS
         gateway; the other item's go out."""
         self.server = start_server(self.tmp, 1, 1, "2025-10-09T10:00", dbdir=self.dbdir,
-                                   extra=IDLE)
-        add_accounts(self.server)
+                                   extra=IDLE, accounts=True)
         keep, stop = register(self.server, 2)
         peers.wait_for(lambda: len(ladder_rows(self.server)) >= 16, 60, "the scan's rows")
         disp = self.server.login("disp_n", PASSWORD)
@@ -172,8 +170,7 @@ class Keys(peers.PeerTest, unittest.TestCase):
         again by a scan), the recorded item's notices are queued once; each notice reaches the
         SMTP server once."""
         self.server = start_server(self.tmp, 1, 1, "2025-10-09T10:00", dbdir=self.dbdir,
-                                   extra=IDLE)
-        add_accounts(self.server)
+                                   extra=IDLE, accounts=True)
         a, b = register(self.server, 2)
         peers.wait_for(lambda: len(ladder_rows(self.server)) >= 16, 60, "the scan's rows")
         self.server.stop()

@@ -176,16 +176,23 @@ class BackupRestore(unittest.TestCase):
         self.assertEqual(r.returncode, 64)
 
 
+def audit_chain_setup(srv):
+    """An administrator, three handlers, a login and a refused one: the records of the chain."""
+    srv.staff("chief", "admin")
+    for name in ("alice", "bob", "carol"):
+        srv.add_user(name, "handler", "办公室")
+    srv.login("alice", "Test-Passw0rd")
+    srv.request("POST", "/api/v1/login",
+                json_body={"username": "bob", "password": "wrong-Passw0rd"})
+
+
 class AuditChain(unittest.TestCase):
     def setUp(self):
+        # each test its own daemon, on a copy of one database with the same records, made once
+        # (harness.template_db), not a new database with its accounts and logins for each test
         self.tmp = tempfile.mkdtemp(prefix="civicdesk-audit-")
-        self.srv = harness.Server().start()
-        self.admin = self.srv.staff("chief", "admin")
-        for name in ("alice", "bob", "carol"):
-            self.srv.add_user(name, "handler", "办公室")
-        self.srv.login("alice", "Test-Passw0rd")
-        self.srv.request("POST", "/api/v1/login",
-                         json_body={"username": "bob", "password": "wrong-Passw0rd"})
+        self.srv = harness.Server(db_from=harness.template_db(
+            "audit-chain", {}, audit_chain_setup)).start()
 
     def tearDown(self):
         self.srv.cleanup()
@@ -199,11 +206,16 @@ class AuditChain(unittest.TestCase):
         return path
 
     def tamper(self, path, *sql):
-        db = sqlite3.connect(path)
-        for s in sql:
-            db.execute(s)
-        db.commit()
-        db.close()
+        # closed however it ends: a refused statement left the connection (kept alive by the
+        # exception's traceback) holding the write lock, and the next tamper then failed with
+        # "database is locked" after sqlite3's 5 s wait instead of meeting the trigger
+        db = sqlite3.connect(path, timeout=0)
+        try:
+            for s in sql:
+                db.execute(s)
+            db.commit()
+        finally:
+            db.close()
 
     def test_intact_chain(self):
         r = self.srv.cli("audit", "verify")
@@ -229,11 +241,11 @@ class AuditChain(unittest.TestCase):
 
     def test_the_trigger_still_refuses_changes(self):
         path = self.copy("plain.db")
-        with self.assertRaises(sqlite3.DatabaseError):
+        with self.assertRaisesRegex(sqlite3.DatabaseError, "append-only"):
             self.tamper(path, "UPDATE audit SET actor = 'nobody' WHERE id = 2")
-        with self.assertRaises(sqlite3.DatabaseError):
+        with self.assertRaisesRegex(sqlite3.DatabaseError, "append-only"):
             self.tamper(path, "DELETE FROM audit WHERE id = 2")
-        with self.assertRaises(sqlite3.DatabaseError):
+        with self.assertRaisesRegex(sqlite3.DatabaseError, "append-only"):
             self.tamper(path, "UPDATE audit SET hash = zeroblob(32) WHERE id = 2")
 
     def test_changed_record_is_named(self):

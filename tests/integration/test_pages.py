@@ -116,13 +116,26 @@ class Browser:
         return self._followed("POST", r)
 
 
+SESSIONS = {}  # name -> the Staff session its login in the template database opened
+
+
+def add_accounts(server):
+    for name, role, section in ACCOUNTS:
+        server.add_user(name, role, section, password=PW)
+    SESSIONS.update({name: server.login(name, PW) for name, _, _ in ACCOUNTS})
+
+
 class Base(unittest.TestCase):
+    ENV = {"CIVICDESK_SUBMIT_RATE": "0"}
+
     @classmethod
     def setUpClass(cls):
-        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
-        for name, role, section in ACCOUNTS:
-            cls.server.add_user(name, role, section, password=PW)
-        cls.staff = {name: cls.server.login(name, PW) for name, _, _ in ACCOUNTS}
+        # each class its own daemon and database, the accounts made and logged in once per
+        # suite: a copy of that database, its sessions (stored in it) used by this daemon
+        cls.server = harness.Server(env=cls.ENV, db_from=harness.template_db(
+            "pages", cls.ENV, add_accounts)).start()
+        cls.staff = {name: harness.Staff(cls.server, s.cookie, s.csrf_token, s.info)
+                     for name, s in SESSIONS.items()}
 
     @classmethod
     def tearDownClass(cls):

@@ -16,7 +16,7 @@ import harness  # noqa: E402
 
 class Passwords(unittest.TestCase):
     def setUp(self):
-        self.srv = harness.Server().start()
+        self.srv = harness.Server(db_from=harness.new_db()).start()  # a copy, not made again
         self.admin = self.srv.staff("chief", "admin")
 
     def tearDown(self):

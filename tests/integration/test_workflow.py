@@ -58,13 +58,18 @@ def qs(**params):
 class Staff:
     """A logged-in account: cookie and CSRF token."""
 
-    def __init__(self, server, name):
+    def __init__(self, server, name, session=None):
+        """Logs name in, or takes session (a Staff of the same database: its cookie and CSRF
+        token) to this server."""
+        self.server = server
+        self.name = name
+        if session is not None:
+            self.cookie, self.csrf = session.cookie, session.csrf
+            return
         r = server.request("POST", "/api/v1/login",
                            json_body={"username": name, "password": PASSWORD})
         if r.status != 200:
             raise RuntimeError("login %s: %r" % (name, r))
-        self.server = server
-        self.name = name
         self.cookie = r.header("Set-Cookie").split(";")[0]
         self.csrf = r.json()["csrf_token"]
 
@@ -85,22 +90,47 @@ class Staff:
         return self.server.request("PATCH", path, json_body=body, headers=self.headers())
 
 
+def add_accounts(server):
+    for name, role, section in ACCOUNTS:
+        args = ["user", "add", name, "--role", role]
+        if section:
+            args += ["--section", section]
+        r = server.cli(*args, "--password-stdin", stdin=PASSWORD + "\n", leaks=False)
+        if r.returncode != 0:
+            raise RuntimeError("user add %s: %s" % (name, r.stderr))
+
+
+SESSIONS = {}  # template key -> {name: Staff}: the logins of a template database
+
+
+def accounts_and_sessions(key):
+    """add_accounts for the template database of key, its accounts logged in there too (the
+    sessions are stored in the database, so each copy's daemon takes them)."""
+    def setup(server):
+        add_accounts(server)
+        SESSIONS[key] = {name: Staff(server, name) for name, _, _ in ACCOUNTS}
+    return setup
+
+
 class Base(unittest.TestCase):
     ENV = {}
+    # the database with the accounts made once per ENV and copied for each class
+    # (harness.template_db); False: made by the class's own daemon, as its first start
+    TEMPLATE = True
 
     @classmethod
     def setUpClass(cls):
         env = {"CIVICDESK_SUBMIT_RATE": "0"}
         env.update(cls.ENV)
-        cls.server = harness.Server(env=env).start()
-        for name, role, section in ACCOUNTS:
-            args = ["user", "add", name, "--role", role]
-            if section:
-                args += ["--section", section]
-            r = cls.server.cli(*args, "--password-stdin", stdin=PASSWORD + "\n")
-            if r.returncode != 0:
-                raise RuntimeError("user add %s: %s" % (name, r.stderr))
-        cls.staff = {name: Staff(cls.server, name) for name, _, _ in ACCOUNTS}
+        if cls.TEMPLATE:
+            key = ("workflow",) + tuple(sorted(env.items()))
+            cls.server = harness.Server(env=env, db_from=harness.template_db(
+                key, env, accounts_and_sessions(key))).start()
+            cls.staff = {name: Staff(cls.server, name, s) for name, s in SESSIONS[key].items()}
+        else:
+            cls.server = harness.Server(env=env).start()
+            add_accounts(cls.server)
+            cls.staff = {name: Staff(cls.server, name) for name, _, _ in ACCOUNTS}
 
     @classmethod
     def tearDownClass(cls):
