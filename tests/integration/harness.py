@@ -660,6 +660,21 @@ class TapResult(unittest.TextTestResult):
         self._line(test, False, " # passes now: take its expectedFailure away")
 
 
+def parse_answers(out):
+    """Splits the raw bytes of one or more HTTP/1.1 answers read off a socket (each with its
+    Content-Length) into [(status, headers {lower name: value}, body bytes)] of each."""
+    answers = []
+    while out:
+        head, _, out = out.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in
+                   (line.partition(":") for line in lines[1:])}
+        n = int(headers.get("content-length", "0"))
+        answers.append((int(lines[0].split()[1]), headers, out[:n]))
+        out = out[n:]
+    return answers
+
+
 def main():
     """Runs the test cases of the calling module; exit status 1 if any failed. HARNESS_PART=K/N
     runs only the K-th of N parts, the module's test classes dealt out in turn in the loader's

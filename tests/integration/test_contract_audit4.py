@@ -66,16 +66,7 @@ def raw_http(port, data):
             if not b:
                 break
             out += b
-    answers = []
-    while out:
-        head, _, out = out.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {k.strip().lower(): v.strip() for k, _, v in
-                   (line.partition(":") for line in lines[1:])}
-        n = int(headers.get("content-length", "0"))
-        answers.append((int(lines[0].split()[1]), headers, out[:n]))
-        out = out[n:]
-    return answers
+    return harness.parse_answers(out)
 
 
 class AbsoluteFormTargets(unittest.TestCase):

@@ -48,20 +48,6 @@ def start(env=None):
     return harness.Server(env=e).start().drain()
 
 
-def parse_answers(out):
-    """[(status, headers {lower name: value}, body bytes)] of the answers in out."""
-    answers = []
-    while out:
-        head, _, out = out.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {k.strip().lower(): v.strip() for k, _, v in
-                   (line.partition(":") for line in lines[1:])}
-        n = int(headers.get("content-length", "0"))
-        answers.append((int(lines[0].split()[1]), headers, out[:n]))
-        out = out[n:]
-    return answers
-
-
 def exchange(port, data, timeout=20):
     """Sends data on a fresh connection and reads until the server closes it: the answers. A
     server that waits for more (a body it cannot delimit) makes this raise socket.timeout."""
@@ -73,7 +59,7 @@ def exchange(port, data, timeout=20):
             if not b:
                 break
             out += b
-    return parse_answers(out)
+    return harness.parse_answers(out)
 
 
 def png(width=2, height=2):
@@ -195,7 +181,7 @@ class ContentEncodingRefused(unittest.TestCase):
         out = r.stdout
         while out.startswith(b"HTTP/1.1 100"):
             out = out.partition(b"\r\n\r\n")[2]
-        return parse_answers(out)[0]
+        return harness.parse_answers(out)[0]
 
     def test_gzip_json_and_form(self):
         s = self.server
