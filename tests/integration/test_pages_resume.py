@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -366,6 +367,11 @@ class ThroughPasswordAndSecondFactor(unittest.TestCase):
             self.assertNotIn("本周内", b.text())
         finally:
             srv.set_clock(None)
+        # what was typed went through no log: the daemon's lines, one per request
+        srv.stop()
+        self.assertIn("/staff/resume", srv.output)
+        self.assertNotIn("本周内", srv.output)
+        self.assertNotIn(urllib.parse.quote("本周内"), srv.output)
 
 
 if __name__ == "__main__":
