@@ -518,9 +518,9 @@ admin_page(struct page *pg, int status)
 		json_object_set_new(pg->data, "new_roles", role_choices(pg, "handler"));
 	/* the new account's section as posted, or as a sign-in carried it (page_admin_draft) */
 	chosen = json_string_value(json_object_get(pg->data, "new_section"));
-	json_object_set_new(pg->data, "new_sections",
-	                    section_choices(pg, secs, nsec,
-	                                    chosen != NULL ? chosen : page_field(pg, "section")));
+	json_object_set_new(
+	    pg->data, "new_sections",
+	    section_choices(pg, secs, nsec, chosen != NULL ? chosen : page_field(pg, "section")));
 	outbox_data(pg);
 	mail_data(pg);
 	db_accounts_free(acc, nacc);
