@@ -458,7 +458,7 @@ admin_page(struct page *pg, int status)
 	struct db_account *acc = NULL;
 	struct db_section *secs = NULL;
 	struct sla_calendar *cal;
-	const char *done = req_query(pg->req, "done");
+	const char *done = req_query(pg->req, "done"), *chosen;
 	size_t nacc = 0, nsec = 0, i;
 	json_t *a;
 	char first[11], last[11];
@@ -484,12 +484,19 @@ admin_page(struct page *pg, int status)
 	json_object_set_new(pg->data, "cal_last", json_string(last));
 	json_object_set_new(pg->data, "policies", policy_forms(pg));
 	a = json_array();
-	for (i = 0; i < nsec; i++)
-		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:b, s:s?}", "id",
-		                                   (json_int_t)secs[i].id, "name", secs[i].name,
-		                                   "email", secs[i].email ? secs[i].email : "",
-		                                   "active", secs[i].active, "name_lang",
-		                                   page_text_lang(pg, secs[i].name)));
+	for (i = 0; i < nsec; i++) {
+		json_t *row =
+		    json_pack("{s:I, s:s, s:s, s:b, s:s?}", "id", (json_int_t)secs[i].id, "name",
+		              secs[i].name, "email", secs[i].email ? secs[i].email : "", "active",
+		              secs[i].active, "name_lang", page_text_lang(pg, secs[i].name));
+		json_t *kept = json_object_get(pg->data, "sec_kept");
+
+		/* the row whose form a sign-in carried back (page_admin_draft): as it was sent */
+		if (row != NULL && kept != NULL &&
+		    json_integer_value(json_object_get(kept, "id")) == secs[i].id)
+			json_object_update(row, json_object_get(kept, "row"));
+		json_array_append_new(a, row);
+	}
 	json_object_set_new(pg->data, "sections", a);
 	a = json_array();
 	for (i = 0; i < nacc; i++) {
@@ -509,8 +516,11 @@ admin_page(struct page *pg, int status)
 	json_object_set_new(pg->data, "accounts", a);
 	if (json_object_get(pg->data, "new_roles") == NULL)
 		json_object_set_new(pg->data, "new_roles", role_choices(pg, "handler"));
-	json_object_set_new(pg->data, "new_sections",
-	                    section_choices(pg, secs, nsec, page_field(pg, "section")));
+	/* the new account's section as posted, or as a sign-in carried it (page_admin_draft) */
+	chosen = json_string_value(json_object_get(pg->data, "new_section"));
+	json_object_set_new(
+	    pg->data, "new_sections",
+	    section_choices(pg, secs, nsec, chosen != NULL ? chosen : page_field(pg, "section")));
 	outbox_data(pg);
 	mail_data(pg);
 	db_accounts_free(acc, nacc);
@@ -680,6 +690,56 @@ show_otp(struct page *pg, const char *username, const char *otp, const char *key
 	json_object_set_new(pg->data, "otp",
 	                    json_pack("{s:s, s:s, s:s}", "username", username, "password", otp,
 	                              "lead", page_msg(pg, key)));
+}
+
+/* A carried draft's field (draft_NAME) as a JSON string: "" when absent. */
+static json_t *
+draft_value(struct page *pg, const char *name)
+{
+	char key[32];
+	const char *v;
+
+	snprintf(key, sizeof(key), "draft_%s", name);
+	v = page_field(pg, key);
+	return json_string(v != NULL ? v : "");
+}
+
+void
+page_admin_draft(struct page *pg, const char *form, const char *id)
+{
+	if (pg->staff->role != ROLE_ADMIN) {
+		page_redirect(pg, "/staff/");
+		return;
+	}
+	json_object_set_new(pg->data, "title", json_string(page_msg(pg, "admin.title")));
+	json_object_del(pg->data, "nav_queue");
+	json_object_set_new(pg->data, "nav_admin", json_true());
+	json_object_set_new(pg->data, "flash", json_string(page_msg(pg, "admin.draft_back")));
+	if (strcmp(form, "account") == 0) {
+		const char *role = page_field(pg, "draft_role");
+
+		json_object_set_new(pg->data, "new_username", draft_value(pg, "username"));
+		json_object_set_new(pg->data, "new_display_name", draft_value(pg, "display_name"));
+		json_object_set_new(pg->data, "new_email", draft_value(pg, "email"));
+		json_object_set_new(pg->data, "new_phone", draft_value(pg, "phone"));
+		json_object_set_new(pg->data, "new_section", draft_value(pg, "section"));
+		json_object_set_new(pg->data, "new_roles",
+		                    role_choices(pg, role != NULL ? role : "handler"));
+	} else if (strcmp(form, "section") == 0) {
+		json_object_set_new(pg->data, "new_section_name", draft_value(pg, "name"));
+		json_object_set_new(pg->data, "new_section_email", draft_value(pg, "email"));
+	} else if (strcmp(form, "section_change") == 0) {
+		json_t *row = json_object();
+
+		json_object_set_new(row, "name", draft_value(pg, "name"));
+		json_object_set_new(row, "email", draft_value(pg, "email"));
+		json_object_set_new(row, "active",
+		                    json_boolean(page_field(pg, "draft_active") != NULL));
+		json_object_set_new(
+		    pg->data, "sec_kept",
+		    json_pack("{s:I, s:o}", "id", (json_int_t)strtoll(id, NULL, 10), "row", row));
+	}
+	admin_page(pg, 200);
 }
 
 void

@@ -112,6 +112,17 @@ void page_staff_data(struct page *pg);
  * PAGE_ALLOW_* bits of the page (0 for most). */
 int page_staff_begin(struct page *pg, struct req *req, struct resp *resp, const char *title_key,
                      const char *nav, unsigned allow);
+/* A staff form's draft carried by the sign-in's steps (the posted draft_form, draft_item and
+ * draft_NAME fields of a form whose session ended) into the page's data "draft", which the
+ * partial draft_fields writes back as hidden fields: 1 when there is one, else 0 (staff.c). */
+int page_draft_posted(struct page *pg);
+/* The second factor's page as things stand for the signed-in account, with status and an
+ * error sentence or NULL (totp.c). */
+void page_totp_show(struct page *pg, int status, const char *message);
+/* The administrators' page with the form called form ("account", "section", "section_change"
+ * for the section numbered id) filled again from the posted draft_NAME fields, not sent, and a
+ * notice saying so; another role than admin goes to the staff home (admin.c). */
+void page_admin_draft(struct page *pg, const char *form, const char *id);
 /* 1 if the role sees every section (dispatcher, supervisor, admin). */
 int page_sees_all(enum role r);
 /* The statistics part of the dashboard (supervisors and administrators): the period asked in
@@ -142,6 +153,7 @@ void pg_staff_item(struct req *req, struct resp *resp);
 void pg_staff_act(struct req *req, struct resp *resp);
 void pg_staff_public(struct req *req, struct resp *resp);
 void pg_staff_citizen_mail(struct req *req, struct resp *resp);
+void pg_staff_resume(struct req *req, struct resp *resp);
 void pg_staff_dashboard(struct req *req, struct resp *resp);
 void pg_staff_admin(struct req *req, struct resp *resp);
 void pg_staff_stats_csv(struct req *req, struct resp *resp);

@@ -21,6 +21,7 @@ const struct route pages_routes[] = {
 	{ "GET", "/staff/totp", pg_staff_totp_get, 0, 0 },
 	{ "POST", "/staff/totp/enroll", pg_staff_totp_enroll, 0, ROUTE_FORM },
 	{ "POST", "/staff/totp/confirm", pg_staff_totp_confirm, 0, ROUTE_FORM },
+	{ "POST", "/staff/resume", pg_staff_resume, 0, ROUTE_FORM },
 	{ "GET", "/staff/item/{}", pg_staff_item, 0, 0 },
 	{ "POST", "/staff/item/{}", pg_staff_act, 0, ROUTE_FORM },
 	{ "POST", "/staff/item/{}/public", pg_staff_public, 0, ROUTE_FORM },

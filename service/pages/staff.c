@@ -82,7 +82,7 @@ place_valid(const char *s)
 
 /* Remembers where the staff member was when the session was found absent or ended, in a cookie
  * that the sign-in reads (place_take): a GET's page with its filters, the item or the
- * administrators' page a form was posted from (what the form held is not kept). */
+ * administrators' page a form was posted from (what the form held: draft_carry). */
 static void
 place_remember(struct page *pg)
 {
@@ -138,9 +138,24 @@ static void login_form(struct page *pg, int status, const char *message_key,
                        const char *username);
 static int tracking_plain(const char *s);
 static void item_page(struct page *pg, int status, const char *tracking, const char *message);
+static void password_form(struct page *pg, int status, const char *message);
 
-/* The fields of an item's action form that the sign-in carries back to it (draft_NAME). */
-static const char *const draft_fields[] = {"action", "text", "note", "target"};
+/* The staff forms whose fields the sign-in carries back after their session ended (draft_form
+ * names the row): the fields posted (carried as draft_NAME) and what draft_item holds. */
+#define DRAFT_FIELDS 6
+enum draft_id { DRAFT_ID_NONE, DRAFT_ID_TRACKING, DRAFT_ID_NUMBER };
+static const struct draft_kind {
+	const char *form;                 /* draft_form's value */
+	const char *fields[DRAFT_FIELDS]; /* the form's fields carried (NULL: no more) */
+	enum draft_id id;                 /* what draft_item holds */
+} draft_kinds[] = {
+    {"act", {"action", "text", "note", "target", "section", "assignee"}, DRAFT_ID_TRACKING},
+    {"public", {"subject", "body", "reply"}, DRAFT_ID_TRACKING},
+    {"citizen_mail", {NULL}, DRAFT_ID_TRACKING},
+    {"account", {"username", "role", "section", "display_name", "email", "phone"}, DRAFT_ID_NONE},
+    {"section", {"name", "email"}, DRAFT_ID_NONE},
+    {"section_change", {"name", "email", "active"}, DRAFT_ID_NUMBER},
+};
 
 /* 1 if the request comes from a page of this server: its Sec-Fetch-Site says same-origin, or
  * (a browser without it) its Origin names this request's Host. Our pages send no referrer
@@ -156,63 +171,181 @@ same_origin(struct req *req)
 	return at != NULL && h != NULL && strcmp(at + 3, h) == 0;
 }
 
-/* The draft of an item's action form into the page's data "draft" ({item, fields[{name,
- * value}]}): the fields named prefix+NAME of draft_fields, for the item tracking. 1 when it
- * holds an action and some text, else 0 (nothing set). */
+/* 1 if item is what a draft of kind k may name: a tracking number, a section's number (1 to
+ * 18 digits) or nothing. */
 static int
-draft_data(struct page *pg, const char *tracking, const char *prefix)
+draft_item_ok(const struct draft_kind *k, const char *item)
 {
-	const char *action, *v;
+	size_t n = strlen(item);
+
+	switch (k->id) {
+	case DRAFT_ID_TRACKING:
+		return tracking_plain(item);
+	case DRAFT_ID_NUMBER:
+		return n > 0 && n <= 18 && strspn(item, "0123456789") == n && item[0] != '0';
+	default:
+		return n == 0;
+	}
+}
+
+/* The draft of the staff form called form (a row of draft_kinds) into the page's data "draft"
+ * ({form, item, fields[{name, value}]}): the fields named prefix+NAME of its row, for item
+ * (NULL: none). 1 when it is one to carry (an item's action with something typed or chosen,
+ * any other form as sent), else 0 (nothing set). */
+static int
+draft_data(struct page *pg, const char *form, const char *item, const char *prefix)
+{
+	const struct draft_kind *k = NULL;
+	const char *v;
 	char key[32];
 	json_t *fields;
 	size_t i;
-	int typed = 0;
+	int typed = 0, act;
 
+	for (i = 0; form != NULL && i < sizeof(draft_kinds) / sizeof(draft_kinds[0]); i++)
+		if (strcmp(form, draft_kinds[i].form) == 0)
+			k = &draft_kinds[i];
+	if (item == NULL)
+		item = "";
+	if (k == NULL || !draft_item_ok(k, item))
+		return 0;
+	act = strcmp(k->form, "act") == 0;
 	snprintf(key, sizeof(key), "%saction", prefix);
-	action = page_field(pg, key);
-	if (tracking == NULL || !tracking_plain(tracking) || action == NULL ||
-	    wf_action_parse(action) < 0)
+	v = page_field(pg, key);
+	if (act && (v == NULL || wf_action_parse(v) < 0))
 		return 0;
 	fields = json_array();
-	for (i = 0; i < sizeof(draft_fields) / sizeof(draft_fields[0]); i++) {
-		snprintf(key, sizeof(key), "%s%s", prefix, draft_fields[i]);
+	for (i = 0; i < DRAFT_FIELDS && k->fields[i] != NULL; i++) {
+		snprintf(key, sizeof(key), "%s%s", prefix, k->fields[i]);
 		v = page_field(pg, key);
 		if (v == NULL || text_check(v, strlen(v), TEXT_MULTILINE) < 0)
 			continue;
-		if (i > 0 && text_nonblank(v))
+		if (!(act && i == 0) && text_nonblank(v))
 			typed = 1;
-		json_array_append_new(fields, json_pack("{s:s, s:s}", "name", draft_fields[i],
+		json_array_append_new(fields, json_pack("{s:s, s:s}", "name", k->fields[i],
 		                                        "value", v));
 	}
-	if (!typed) {
+	if (act && !typed) {
 		json_decref(fields);
 		return 0;
 	}
-	json_object_set_new(pg->data, "draft",
-	                    json_pack("{s:s, s:o}", "item", tracking, "fields", fields));
+	json_object_set_new(
+	    pg->data, "draft",
+	    json_pack("{s:s, s:s, s:o}", "form", k->form, "item", item, "fields", fields));
 	return 1;
 }
 
-/* An item's action form sent without script after its session ended (a script keeps the text
- * in the tab and marks the form "kept"): the sign-in is shown here, holding what was typed in
- * hidden fields (draft_*), and signing in shows the item's form filled again, never sent
- * (pg_staff_login_post). Only for a form of our own pages: the session's cookie came with it
+int
+page_draft_posted(struct page *pg)
+{
+	const char *form = page_field(pg, "draft_form");
+
+	/* a sign-in page from before draft_form was written holds an item's action */
+	return draft_data(pg, form != NULL ? form : "act", page_field(pg, "draft_item"), "draft_");
+}
+
+/* The row of draft_kinds of the form this request posted (*item: the path's parameter, or ""),
+ * or NULL for a form not carried. */
+static const char *
+draft_form_of(struct req *req, const char **item)
+{
+	const char *p = req->path, *rest;
+
+	*item = req->nparams > 0 ? req->params[0] : "";
+	if (strncmp(p, "/staff/item/", 12) == 0 && req->nparams > 0) {
+		rest = strchr(p + 12, '/');
+		if (rest == NULL)
+			return "act";
+		if (strcmp(rest, "/public") == 0)
+			return "public";
+		if (strcmp(rest, "/citizen_mail") == 0)
+			return "citizen_mail";
+		return NULL;
+	}
+	if (strcmp(p, "/staff/admin/accounts") == 0)
+		return "account";
+	if (strcmp(p, "/staff/admin/sections") == 0)
+		return "section";
+	if (strncmp(p, "/staff/admin/sections/", 22) == 0 && req->nparams > 0)
+		return "section_change";
+	return NULL;
+}
+
+/* A staff form of draft_kinds sent without script after its session ended (a script keeps an
+ * item's texts in the tab and marks the form "kept"): the sign-in is shown here, holding what
+ * was typed in hidden fields (draft_*), and signing in (through the password change and the
+ * second factor's enrolment when the account must first) shows the form filled again, never
+ * sent (draft_resume). Only for a form of our own pages: the session's cookie came with it
  * (SameSite=Strict) and same_origin says so. 1 when the sign-in has answered, 0 when the form
  * is not carried (the caller redirects as before). */
 static int
 draft_carry(struct page *pg)
 {
 	struct req *req = pg->req;
+	const char *form, *item;
 
-	if (req->nparams == 0 || strncmp(req->path, "/staff/item/", 12) != 0 ||
-	    strchr(req->path + 12, '/') != NULL || page_field(pg, "kept") != NULL ||
-	    !same_origin(req) || !draft_data(pg, req->params[0], ""))
+	form = draft_form_of(req, &item);
+	if (form == NULL || page_field(pg, "kept") != NULL || !same_origin(req))
+		return 0;
+	/* the form's own fields: an item's action names itself, the others their path */
+	if (!draft_data(pg, form, item, ""))
 		return 0;
 	json_object_set_new(pg->data, "title", json_string(page_msg(pg, "login.title")));
 	json_object_del(pg->data, "nav_queue");
-	json_object_set_new(pg->data, "notice", json_string(page_msg(pg, "login.expired_kept")));
+	json_object_del(pg->data, "nav_admin");
+	json_object_set_new(
+	    pg->data, "notice",
+	    json_string(page_msg(pg, strcmp(form, "citizen_mail") == 0 ? "login.expired_press"
+	                                                               : "login.expired_kept")));
 	login_form(pg, 401, NULL, NULL);
 	return 1;
+}
+
+/* The form a carried draft came from, filled again and not sent, with a notice saying so: the
+ * item's page or the administrators' (page_admin_draft). The page's draft is used up. */
+static void
+draft_resume(struct page *pg)
+{
+	json_t *d = json_object_get(pg->data, "draft");
+	char place[PLACE_MAX], form[32], item[48];
+
+	snprintf(form, sizeof(form), "%s", json_string_value(json_object_get(d, "form")));
+	snprintf(item, sizeof(item), "%s", json_string_value(json_object_get(d, "item")));
+	json_object_del(pg->data, "draft");
+	place_take(pg, place, sizeof(place));
+	if (strcmp(form, "account") == 0 || strncmp(form, "section", 7) == 0) {
+		page_admin_draft(pg, form, item);
+		return;
+	}
+	json_object_set_new(pg->data, "title", json_string(page_msg(pg, "queue.title")));
+	json_object_set_new(pg->data, "nav_queue", json_true());
+	json_object_set_new(pg->data, "draft_back", json_true());
+	json_object_set_new(pg->data, "draft_form", json_string(form));
+	json_object_set_new(
+	    pg->data, "flash",
+	    json_string(page_msg(pg, strcmp(form, "citizen_mail") == 0 ? "item.draft_back_press"
+	                                                               : "item.draft_back")));
+	item_page(pg, 200, item, NULL);
+}
+
+/* Where a carried draft goes once a step of the sign-in is done (pg->staff set): the password
+ * change, then the second factor's enrolment, when the account must first, each page holding
+ * the draft in hidden fields; else the form again (draft_resume). */
+static void
+draft_next(struct page *pg)
+{
+	page_staff_data(pg);
+	json_object_del(pg->data, "message");
+	json_object_del(pg->data, "notice");
+	if (pg->staff->must_change) {
+		json_object_set_new(pg->data, "title", json_string(page_msg(pg, "password.title")));
+		password_form(pg, 200, NULL);
+	} else if (pg->staff->must_enroll) {
+		json_object_set_new(pg->data, "title", json_string(page_msg(pg, "totp.title")));
+		page_totp_show(pg, 200, NULL);
+	} else {
+		draft_resume(pg);
+	}
 }
 
 int
@@ -322,9 +455,9 @@ pg_staff_login_post(struct req *req, struct resp *resp)
 		login_form(&pg, 403, "err.csrf", user);
 		return;
 	}
-	/* what an item's form held when its session ended (draft_carry), carried by this form
+	/* what a staff form held when its session ended (draft_carry), carried by this form
 	 * (whose token is right) until the sign-in succeeds */
-	draft_data(&pg, page_field(&pg, "draft_item"), "draft_");
+	page_draft_posted(&pg);
 	if (user == NULL || pass == NULL || strlen(user) > 64 ||
 	    text_check(user, strlen(user), 0) < 0) {
 		login_form(&pg, 401, "login.failed", NULL);
@@ -367,27 +500,17 @@ pg_staff_login_post(struct req *req, struct resp *resp)
 		return;
 	}
 	auth_cookie(req, resp, token);
-	if (s->must_change) {
+	if (json_object_get(pg.data, "draft") != NULL) {
+		/* the form again, filled with the draft and not sent (after the password change
+		 * and the second factor's enrolment when the account must first): the staff
+		 * member checks it and sends it with this session's token */
+		pg.staff = s;
+		s = NULL;
+		draft_next(&pg);
+	} else if (s->must_change) {
 		page_redirect(&pg, "/staff/password");
 	} else if (s->must_enroll) {
 		page_redirect(&pg, "/staff/totp");
-	} else if (json_object_get(pg.data, "draft") != NULL) {
-		char place[PLACE_MAX], tracking[48];
-
-		/* the item's form again, filled with the draft and not sent: the staff member
-		 * checks it and sends it with this session's token */
-		snprintf(tracking, sizeof(tracking), "%s",
-		         json_string_value(json_object_get(json_object_get(pg.data, "draft"),
-		                                           "item")));
-		json_object_del(pg.data, "draft");
-		place_take(&pg, place, sizeof(place));
-		pg.staff = s;
-		s = NULL;
-		page_staff_data(&pg);
-		json_object_set_new(pg.data, "nav_queue", json_true());
-		json_object_set_new(pg.data, "draft_back", json_true());
-		json_object_set_new(pg.data, "flash", json_string(page_msg(&pg, "item.draft_back")));
-		item_page(&pg, 200, tracking, NULL);
 	} else {
 		char place[PLACE_MAX];
 
@@ -489,6 +612,8 @@ pg_staff_password_post(struct req *req, struct resp *resp)
 		password_form(&pg, 403, page_msg(&pg, "err.csrf"));
 		return;
 	}
+	/* a draft carried from the sign-in (draft_carry) stays in the page until it is done */
+	page_draft_posted(&pg);
 	old = page_field(&pg, "current");
 	new = page_field(&pg, "new");
 	who.id = pg.staff->account_id;
@@ -524,7 +649,32 @@ pg_staff_password_post(struct req *req, struct resp *resp)
 		password_form(&pg, 400, msg);
 		return;
 	}
+	if (json_object_get(pg.data, "draft") != NULL) {
+		pg.staff->must_change = 0; /* read before the change */
+		draft_next(&pg);
+		return;
+	}
 	page_redirect(&pg, "/staff/");
+}
+
+/* POST /staff/resume: the end of a sign-in that carried a draft through the second factor's
+ * enrolment (its recovery codes' page): the interrupted form again, filled and not sent. */
+void
+pg_staff_resume(struct req *req, struct resp *resp)
+{
+	struct page pg;
+
+	if (!page_staff_begin(&pg, req, resp, "queue.title", "queue", 0))
+		return;
+	if (!page_csrf_ok(&pg, "staff")) {
+		page_error(&pg, 403, "err.csrf");
+		return;
+	}
+	if (!page_draft_posted(&pg)) {
+		page_redirect(&pg, "/staff/");
+		return;
+	}
+	draft_resume(&pg);
 }
 
 /* --- the queue ----------------------------------------------------------------------------- */
@@ -784,6 +934,16 @@ form_kept(struct page *pg, const char *name)
 	return page_field(pg, key);
 }
 
+/* 1 if the page shows a draft of the form called form that a sign-in carried back. */
+static int
+draft_of(struct page *pg, const char *form)
+{
+	const char *f = json_string_value(json_object_get(pg->data, "draft_form"));
+
+	return json_is_true(json_object_get(pg->data, "draft_back")) && f != NULL &&
+	       strcmp(f, form) == 0;
+}
+
 /* The forms of the actions the role may take from the item's state. */
 static json_t *
 action_forms(struct page *pg, const struct db_item *item)
@@ -841,6 +1001,7 @@ handler_choices(struct page *pg, const struct db_section *secs, size_t nsec)
 	struct db_account *acc = NULL;
 	size_t n = 0, i, j;
 	json_t *a = json_array();
+	const char *chosen = form_kept(pg, "action") != NULL ? form_kept(pg, "assignee") : NULL;
 
 	if (db_account_list(pg->req->db, &acc, &n) != 0)
 		return a;
@@ -856,9 +1017,10 @@ handler_choices(struct page *pg, const struct db_section *secs, size_t nsec)
 		 * language one could tell; the section's name is text: the choice carries its
 		 * language when it is not the page's (an option holds no element for the name
 		 * alone) */
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s?}", "username", acc[i].username,
-		                                   "section", section, "option_lang",
-		                                   page_text_lang(pg, section)));
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s, s:s?, s:b}", "username", acc[i].username, "section",
+		                 section, "option_lang", page_text_lang(pg, section), "selected",
+		                 chosen != NULL && strcmp(chosen, acc[i].username) == 0));
 	}
 	db_accounts_free(acc, n);
 	return a;
@@ -895,11 +1057,12 @@ public_view(struct page *pg, const struct db_item *item)
 	                         : redact_text_opts(item->body, &opts, NULL);
 	reply = item->public_reply ? strdup(item->public_reply)
 	                           : redact_text_opts(item->reply, &opts, NULL);
-	/* the public form refused (personal data to confirm, an expired form): its texts as
-	 * edited, so that the confirmation sends what the section head wrote */
-	if (public_posted(pg)) {
-		const char *posted[3] = { page_field(pg, "subject"), page_field(pg, "body"),
-			                  page_field(pg, "reply") };
+	/* the public form refused (personal data to confirm, an expired form) or carried by a
+	 * sign-in (draft_resume): its texts as edited, so that the confirmation sends what the
+	 * section head wrote */
+	if (public_posted(pg) || draft_of(pg, "public")) {
+		const char *posted[3] = { form_kept(pg, "subject"), form_kept(pg, "body"),
+			                  form_kept(pg, "reply") };
 		char **shown[3] = { &subject, &body, &reply };
 		size_t i;
 
@@ -929,6 +1092,7 @@ item_view(struct page *pg, const char *tracking)
 	size_t natt = 0, nh = 0, nsec = 0, i;
 	json_t *o, *list, *files, *hist, *sections;
 	char received[17], iso[40];
+	const char *chosen;
 	struct core_error err;
 
 	/* the section rule and an audit row for every read, as the API's */
@@ -972,12 +1136,16 @@ item_view(struct page *pg, const char *tracking)
 		                                      "note", h[i].note, "note_lang",
 		                                      page_text_lang(pg, h[i].note)));
 	}
+	/* the section chosen in a refused or carried action's form stays chosen */
+	chosen = form_kept(pg, "action") != NULL ? form_kept(pg, "section") : NULL;
 	sections = json_array();
 	for (i = 0; i < nsec; i++)
 		if (secs[i].active)
-			json_array_append_new(sections,
-			                      json_pack("{s:s, s:s?}", "name", secs[i].name, "opt_lang",
-			                                page_text_lang(pg, secs[i].name)));
+			json_array_append_new(
+			    sections,
+			    json_pack("{s:s, s:s?, s:b}", "name", secs[i].name, "opt_lang",
+			              page_text_lang(pg, secs[i].name), "selected",
+			              chosen != NULL && strcmp(chosen, secs[i].name) == 0));
 	json_object_set_new(pg->data, "handlers", handler_choices(pg, secs, nsec));
 	page_datetime(item.received, received);
 	sla_format_local(item.received, iso, sizeof(iso));

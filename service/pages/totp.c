@@ -132,8 +132,8 @@ pending_data(struct page *pg)
 
 /* The page as things stand: enrolled (with the recovery codes left), an enrolment to confirm,
  * or the button that starts one. */
-static void
-totp_show(struct page *pg, int status, const char *message)
+void
+page_totp_show(struct page *pg, int status, const char *message)
 {
 	int64_t left = 0;
 	int rc = totp_enrolled(pg->req->db, pg->staff->account_id);
@@ -163,7 +163,7 @@ pg_staff_totp_get(struct req *req, struct resp *resp)
 
 	if (!page_staff_begin(&pg, req, resp, "totp.title", "totp", PAGE_ALLOW_ENROLL))
 		return;
-	totp_show(&pg, 200, NULL);
+	page_totp_show(&pg, 200, NULL);
 }
 
 /* POST /staff/totp/enroll: a new key (replacing one not yet confirmed), then the page shows
@@ -178,22 +178,24 @@ pg_staff_totp_enroll(struct req *req, struct resp *resp)
 	if (!page_staff_begin(&pg, req, resp, "totp.title", "totp", PAGE_ALLOW_ENROLL))
 		return;
 	if (!page_csrf_ok(&pg, "staff")) {
-		totp_show(&pg, 403, page_msg(&pg, "err.csrf"));
+		page_totp_show(&pg, 403, page_msg(&pg, "err.csrf"));
 		return;
 	}
+	/* a draft carried from the sign-in (draft_carry) goes on with each step's form */
+	page_draft_posted(&pg);
 	memset(&err, 0, sizeof(err));
 	if (core_totp_enroll(req->app, req->db, pg.staff, req->addr, req->now, secret, uri, &err) !=
 	    0) {
-		totp_show(&pg,
-		          err.code == CORE_CONFLICT ? 409
-		          : err.code == CORE_BUSY   ? 503
-		                                    : 500,
-		          page_msg(&pg, refusal(&err)));
+		page_totp_show(&pg,
+		               err.code == CORE_CONFLICT ? 409
+		               : err.code == CORE_BUSY   ? 503
+		                                         : 500,
+		               page_msg(&pg, refusal(&err)));
 		return;
 	}
 	sodium_memzero(secret, sizeof(secret));
 	sodium_memzero(uri, sizeof(uri));
-	totp_show(&pg, 200, NULL);
+	page_totp_show(&pg, 200, NULL);
 }
 
 /* POST /staff/totp/confirm: the first code; the page then lists the ten recovery codes, once.
@@ -211,22 +213,24 @@ pg_staff_totp_confirm(struct req *req, struct resp *resp)
 	if (!page_staff_begin(&pg, req, resp, "totp.title", "totp", PAGE_ALLOW_ENROLL))
 		return;
 	if (!page_csrf_ok(&pg, "staff")) {
-		totp_show(&pg, 403, page_msg(&pg, "err.csrf"));
+		page_totp_show(&pg, 403, page_msg(&pg, "err.csrf"));
 		return;
 	}
+	/* a draft carried from the sign-in (draft_carry) goes on with each step's form */
+	page_draft_posted(&pg);
 	code = page_field(&pg, "code");
 	memset(&err, 0, sizeof(err));
 	if (code == NULL || core_totp_confirm(req->app, req->db, pg.staff, req->addr, code,
 	                                      req->now, codes, &err) != 0) {
 		if (code == NULL || err.code == CORE_INVALID) {
 			json_object_set_new(pg.data, "code_error", json_true());
-			totp_show(&pg, 400, page_msg(&pg, "totp.wrong_code"));
+			page_totp_show(&pg, 400, page_msg(&pg, "totp.wrong_code"));
 		} else {
-			totp_show(&pg,
-			          err.code == CORE_CONFLICT ? 409
-			          : err.code == CORE_BUSY   ? 503
-			                                    : 500,
-			          page_msg(&pg, refusal(&err)));
+			page_totp_show(&pg,
+			               err.code == CORE_CONFLICT ? 409
+			               : err.code == CORE_BUSY   ? 503
+			                                         : 500,
+			               page_msg(&pg, refusal(&err)));
 		}
 		return;
 	}

@@ -1375,6 +1375,36 @@ await test("admin: create an account (one-time password once), change its role, 
 	await c.close();
 });
 
+await test("admin: the session ends while a new section is typed; the sign-in holds it and gives it back in its form, not added", async () => {
+	const c = await context();
+	const p = await c.newPage();
+	await staffLogin(p, "admin_b");
+	await p.goto(`${BASE}/staff/admin?lang=en`);
+	await p.fill("#new-section-name", "督查室（草稿）");
+	await p.fill("#new-section-email", "dc@bureau.example");
+	const r = await api("POST", "/api/v1/test/clock", { now: Math.floor(Date.now() / 1000) + 4 * 3600 });
+	assert(r.status === 200, r.text);
+	try {
+		// the browser's own Sec-Fetch-Site tells the server the form is one of its pages
+		await clickAndWait(p, "form.new-section button[type=submit]");
+		assert(new URL(p.url()).pathname === "/staff/admin/sections", `the sign-in in the form's place: ${p.url()}`);
+		assert((await p.locator("#login-notice").count()) === 1, "saying what it holds");
+		assert((await p.locator("input[type=hidden][name=draft_name]").inputValue()) === "督查室（草稿）", "held in the page");
+		await p.fill("#username", "admin_b");
+		await p.fill("#password", PASSWORD);
+		await clickAndWait(p, "form.stack button[type=submit]");
+		assert((await p.locator("#flash").count()) === 1, "says it is back");
+		assert((await p.inputValue("#new-section-name")) === "督查室（草稿）" && (await p.inputValue("#new-section-email")) === "dc@bureau.example", "the form filled again");
+		assert((await p.locator("input[value='督查室（草稿）'].short").count()) === 0, "not added by itself");
+		await clickAndWait(p, "form.new-section button[type=submit]");
+		assert((await p.locator("input[value='督查室（草稿）'].short").count()) === 1, "added when sent");
+	} finally {
+		await api("POST", "/api/v1/test/clock", { now: null });
+	}
+	assert(c.problems.length === 0, c.problems.join("; "));
+	await c.close();
+});
+
 await test("admin: a new year's holiday file is uploaded; faults are listed by line and change nothing", async () => {
 	const c = await context();
 	const p = await c.newPage();

@@ -2239,7 +2239,7 @@ class DraftAfterExpiry(Base):
         page = b.text()
         hidden = dict((k, html.unescape(v)) for k, v in re.findall(
             r'<input type="hidden" name="(draft_[a-z]+)" value="([^"]*)">', page))
-        self.assertEqual(hidden, {"draft_item": t, "draft_action": "draft",
+        self.assertEqual(hidden, {"draft_form": "act", "draft_item": t, "draft_action": "draft",
                                   "draft_text": self.REPLY, "draft_note": "先存草稿"})
         self.assertNotIn("<b>谢谢</b>", page, "escaped")
         # a wrong password keeps it; then the sign-in shows the form filled, not sent
