@@ -91,6 +91,9 @@ const env = {
 	CIVICDESK_SUBMIT_RATE: "0",
 	// as tests/integration/harness.py: the second factor has its own tests (test_totp.py)
 	CIVICDESK_TOTP_ROLES: "",
+	// as harness.py too: passwords hashed at libsodium's minimum cost (test builds only; the
+	// real cost has its own test, test_auth RealPasswordCost); an outer value (0) is kept
+	CIVICDESK_TEST_FAST_HASH: process.env.CIVICDESK_TEST_FAST_HASH || "1",
 };
 let output = "";
 const server = spawn(BIN, ["serve"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
