@@ -626,7 +626,7 @@ class DisabledTimeouts(unittest.TestCase):
         self.srv.cleanup()
 
     def test_no_idle_timeout_keeps_other_sessions(self):
-        self.srv = harness.Server(env={"CIVICDESK_SESSION_IDLE": "0"}).start()
+        self.srv = harness.Server(env={"CIVICDESK_SESSION_IDLE": "0"}, db_from=harness.new_db()).start()
         self.srv.set_clock(T0)
         alice = self.srv.staff("alice", "handler", "办公室")
         self.srv.set_clock(at(minutes=90))
@@ -636,7 +636,7 @@ class DisabledTimeouts(unittest.TestCase):
         self.assertEqual(alice.request("GET", "/api/v1/me").status, 401)  # session_max holds
 
     def test_no_absolute_timeout(self):
-        self.srv = harness.Server(env={"CIVICDESK_SESSION_MAX": "0"}).start()
+        self.srv = harness.Server(env={"CIVICDESK_SESSION_MAX": "0"}, db_from=harness.new_db()).start()
         self.srv.set_clock(T0)
         self.srv.add_user("alice", "handler", "办公室")
         r = self.srv.request("POST", LOGIN, json_body={"username": "alice", "password": PW})
