@@ -22,6 +22,37 @@ static const char dummy_hash[crypto_pwhash_STRBYTES] =
     "$argon2id$v=19$m=65536,t=2,p=1$HdEizlYoQXI6x3WhLTn03Q$"
     "BFF7ImgLqC1pCvy1ptNRN0gxSWpVYt4Q0kj6sF9zvlg";
 
+#ifdef CIVICDESK_TEST_HOOKS
+/* The same at libsodium's minimum cost (m=8 KiB, t=1), for CIVICDESK_TEST_FAST_HASH below. */
+static const char dummy_hash_fast[crypto_pwhash_STRBYTES] =
+    "$argon2id$v=19$m=8,t=1,p=1$Bxf4FWCcvBx/f+3UdbAbdg$"
+    "WY0iIyJiS++AJ7fkjF5mroKTO2QM6Sm/6a6ap07wNQs";
+#endif
+
+/* The cost of a staff password's hash: libsodium's interactive limits (64 MiB, 2 passes). In test
+ * builds (CIVICDESK_TEST_HOOKS) CIVICDESK_TEST_FAST_HASH=1 lowers it to libsodium's minimum, so
+ * that the suites' logins and `user add`s do not each fill 64 MiB twice; the suites set it
+ * (tests/integration/harness.py, tests/browser/run.mjs) and one test runs without it
+ * (test_auth RealPasswordCost). Release builds never read it. Sets *dummy to the string that
+ * an unknown account's password is verified against, of the same cost. */
+static void
+pw_cost(unsigned long long *ops, size_t *mem, const char **dummy)
+{
+#ifdef CIVICDESK_TEST_HOOKS
+	const char *v = getenv("CIVICDESK_TEST_FAST_HASH");
+
+	if (v != NULL && strcmp(v, "1") == 0) {
+		*ops = crypto_pwhash_OPSLIMIT_MIN;
+		*mem = crypto_pwhash_MEMLIMIT_MIN;
+		*dummy = dummy_hash_fast;
+		return;
+	}
+#endif
+	*ops = AUTH_OPS;
+	*mem = AUTH_MEM;
+	*dummy = dummy_hash;
+}
+
 /* Routes a session whose password must change may still use. */
 
 /* Characters of one-time passwords: no 0/O, 1/l/I. */
@@ -85,9 +116,12 @@ auth_password_rule(const char *why)
 int
 auth_hash_password(const char *pw, int generated, char out[AUTH_HASH_SIZE])
 {
-	unsigned long long ops = generated ? crypto_pwhash_OPSLIMIT_MIN : AUTH_OPS;
-	size_t mem = generated ? crypto_pwhash_MEMLIMIT_MIN : AUTH_MEM;
+	unsigned long long ops = crypto_pwhash_OPSLIMIT_MIN;
+	size_t mem = crypto_pwhash_MEMLIMIT_MIN;
+	const char *dummy;
 
+	if (!generated)
+		pw_cost(&ops, &mem, &dummy);
 	if (crypto_pwhash_str(out, pw, strlen(pw), ops, mem) != 0) {
 		log_err("auth: password hashing failed (out of memory)");
 		return -1;
@@ -98,18 +132,21 @@ auth_hash_password(const char *pw, int generated, char out[AUTH_HASH_SIZE])
 int
 auth_verify_password(const char *hash, const char *pw)
 {
-	size_t len = strlen(pw);
+	size_t len = strlen(pw), mem;
+	unsigned long long ops;
+	const char *dummy;
 	int ok = 0, pad;
 
+	pw_cost(&ops, &mem, &dummy);
 	if (hash == NULL) {
-		pad = crypto_pwhash_str_verify(dummy_hash, pw, len);
+		pad = crypto_pwhash_str_verify(dummy, pw, len);
 		(void)pad;
 		return 0;
 	}
 	ok = crypto_pwhash_str_verify(hash, pw, len) == 0;
 	/* A one-time password's hash is cheap: do the work of a real one too. */
-	if (crypto_pwhash_str_needs_rehash(hash, AUTH_OPS, AUTH_MEM) != 0) {
-		pad = crypto_pwhash_str_verify(dummy_hash, pw, len);
+	if (crypto_pwhash_str_needs_rehash(hash, ops, mem) != 0) {
+		pad = crypto_pwhash_str_verify(dummy, pw, len);
 		(void)pad;
 	}
 	return ok;

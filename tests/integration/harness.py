@@ -317,16 +317,26 @@ UNDO_TO_2 = (UNDO_032 + UNDO_031 + UNDO_030 + UNDO_029 + UNDO_027 + UNDO_026 + U
              UNDO_011 + UNDO_009 + UNDO_006 + UNDO_005 + UNDO_004)
 
 
+# Staff passwords hashed at libsodium's minimum cost (m=8 KiB, t=1) instead of the interactive one
+# (64 MiB, 2 passes) in every daemon and command the suites start: CIVICDESK_TEST_FAST_HASH, read
+# by test builds only (service/core/passwords.c). A test of the real cost gives None (Server's
+# env, run_cli's) to go without it (test_auth RealPasswordCost); an outer value (0) is kept, to
+# measure a suite at the real cost.
+os.environ.setdefault("CIVICDESK_TEST_FAST_HASH", "1")
+
 # The sanitizers' options for a command run as a test's setup (Server.cli(leaks=False)): the
 # suite's own, without LeakSanitizer, whose check at exit waits some 40 ms per command.
 SETUP_ASAN = os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
 
 
 def run_cli(*args, stdin=None, env=None, timeout=60):
-    """Runs the civicdesk binary; returns CompletedProcess with text stdout/stderr."""
+    """Runs the civicdesk binary; returns CompletedProcess with text stdout/stderr. A value of
+    None in env removes that variable."""
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
+    for k in [k for k, v in full_env.items() if v is None]:
+        del full_env[k]
     return subprocess.run([BIN, *args], input=stdin, capture_output=True, text=True,
                           env=full_env, timeout=timeout)
 
@@ -458,9 +468,11 @@ class Server:
 
     def cli(self, *args, stdin=None, leaks=True):
         """Runs a civicdesk command against this server's database (at the server's injected
-        clock, when one is set). leaks=False: without LeakSanitizer's check at exit (40 ms of
-        waiting each), for a test's setup; the commands the tests are about keep it."""
-        env = {"CIVICDESK_DB": self.db}
+        clock, when one is set, and with its password-hashing cost). leaks=False: without
+        LeakSanitizer's check at exit (40 ms of waiting each), for a test's setup; the commands
+        the tests are about keep it."""
+        env = {"CIVICDESK_DB": self.db,
+               "CIVICDESK_TEST_FAST_HASH": self.env.get("CIVICDESK_TEST_FAST_HASH")}
         if self.clock is not None:
             env["CIVICDESK_TEST_NOW"] = self.clock
         if not leaks:

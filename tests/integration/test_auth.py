@@ -2,6 +2,7 @@
 against the real daemon with a fresh database per test."""
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import unittest
@@ -552,6 +553,70 @@ class AuthTest(unittest.TestCase):
         self.assertEqual((s.info["role"], s.info["section"]), ("section_head", "法规处"))
 
 
+# The start of a stored argon2id string at libsodium's interactive cost (what civicdesk hashes a
+# staff password with) and at its minimum (the suites' CIVICDESK_TEST_FAST_HASH, and one-time
+# passwords always).
+REAL_COST = "$argon2id$v=19$m=65536,t=2,p=1$"
+FAST_COST = "$argon2id$v=19$m=8,t=1,p=1$"
+
+
+def stored_hash(srv, name):
+    db = sqlite3.connect(srv.db)
+    try:
+        return db.execute("SELECT password_hash FROM accounts WHERE username = ?",
+                          (name,)).fetchone()[0]
+    finally:
+        db.close()
+
+
+class PasswordCost(unittest.TestCase):
+    """The suites hash passwords at libsodium's minimum cost (harness.py sets
+    CIVICDESK_TEST_FAST_HASH=1, which only test builds read): without it, as in production,
+    a password set by the command line or the API is stored at the real cost and logs in; with it
+    the cost is the minimum, and only the value 1 lowers it."""
+
+    def start(self, knob):
+        self.srv = harness.Server(env={"CIVICDESK_TEST_FAST_HASH": knob},
+                                  db_from=harness.new_db())
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
+
+    def test_real_cost_without_the_knob(self):
+        self.start(None)
+        self.srv.add_user("alice", "handler", "办公室")  # (cli() runs without it too)
+        self.assertTrue(stored_hash(self.srv, "alice").startswith(REAL_COST),
+                        stored_hash(self.srv, "alice"))
+        r = self.srv.request("POST", LOGIN, json_body={"username": "alice", "password": PW + "x"})
+        self.assertEqual(r.status, 401, r)
+        r = self.srv.request("POST", LOGIN, json_body={"username": "nobody1", "password": PW})
+        self.assertEqual(r.status, 401, r)
+        alice = self.srv.login("alice", PW)
+        r = alice.request("POST", "/api/v1/password",
+                          json_body={"old_password": PW, "new_password": "Other-Passw0rd"})
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(stored_hash(self.srv, "alice").startswith(REAL_COST),
+                        stored_hash(self.srv, "alice"))
+        self.srv.login("alice", "Other-Passw0rd")
+
+    def test_fast_cost_with_the_knob(self):
+        self.start("1")  # (as harness.py sets it for every suite)
+        self.srv.add_user("alice", "handler", "办公室")
+        self.assertTrue(stored_hash(self.srv, "alice").startswith(FAST_COST),
+                        stored_hash(self.srv, "alice"))
+        r = self.srv.request("POST", LOGIN, json_body={"username": "alice", "password": PW + "x"})
+        self.assertEqual(r.status, 401, r)
+        r = self.srv.request("POST", LOGIN, json_body={"username": "nobody1", "password": PW})
+        self.assertEqual(r.status, 401, r)
+        self.srv.login("alice", PW)
+        # any other value is the real cost
+        r = harness.run_cli("user", "add", "bob1", "--role", "handler", "--section", "办公室",
+                            "--password-stdin", stdin=PW + "\n",
+                            env={"CIVICDESK_DB": self.srv.db, "CIVICDESK_TEST_FAST_HASH": "yes"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(stored_hash(self.srv, "bob1").startswith(REAL_COST),
+                        stored_hash(self.srv, "bob1"))
+        self.srv.login("bob1", PW)  # a real-cost hash logs in under the knob too
+
 
 class DisabledTimeouts(unittest.TestCase):
     """session_idle = 0 and session_max = 0 switch a timeout off (auth_check skips it): a login
@@ -561,7 +626,7 @@ class DisabledTimeouts(unittest.TestCase):
         self.srv.cleanup()
 
     def test_no_idle_timeout_keeps_other_sessions(self):
-        self.srv = harness.Server(env={"CIVICDESK_SESSION_IDLE": "0"}).start()
+        self.srv = harness.Server(env={"CIVICDESK_SESSION_IDLE": "0"}, db_from=harness.new_db()).start()
         self.srv.set_clock(T0)
         alice = self.srv.staff("alice", "handler", "办公室")
         self.srv.set_clock(at(minutes=90))
@@ -571,7 +636,7 @@ class DisabledTimeouts(unittest.TestCase):
         self.assertEqual(alice.request("GET", "/api/v1/me").status, 401)  # session_max holds
 
     def test_no_absolute_timeout(self):
-        self.srv = harness.Server(env={"CIVICDESK_SESSION_MAX": "0"}).start()
+        self.srv = harness.Server(env={"CIVICDESK_SESSION_MAX": "0"}, db_from=harness.new_db()).start()
         self.srv.set_clock(T0)
         self.srv.add_user("alice", "handler", "办公室")
         r = self.srv.request("POST", LOGIN, json_body={"username": "alice", "password": PW})

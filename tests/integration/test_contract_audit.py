@@ -113,7 +113,7 @@ class IngestNeverCreatesADatabase(unittest.TestCase):
         self.assertEqual(r.returncode, 65, r.stderr[-300:])
 
     def test_existing_database_stores_the_letter(self):
-        srv = harness.Server().start()
+        srv = harness.Server(db_from=harness.new_db()).start()
         try:
             r = ingest(LETTER, dict(self.env, CIVICDESK_DB=srv.db), self.dir)
             self.assertEqual(r.returncode, 0, r.stderr)
@@ -129,7 +129,7 @@ class Open311DatesWithFractions(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = harness.Server().start()
+        cls.server = harness.Server(db_from=harness.new_db()).start()
         cls.server.set_clock("2025-10-14T10:00")
         r = cls.server.request("POST", "/open311/v2/requests.json", body=urllib.parse.urlencode({
             "service_code": "letter", "description": "路灯不亮", "email": "a@example.cn",
@@ -175,7 +175,7 @@ class TrackPageTakesTheNumberAsTyped(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}, db_from=harness.new_db()).start()
         r = cls.server.request("POST", "/api/v1/items", json_body={
             "kind": "letter", "subject": "路灯不亮", "body": "幸福路 12 号", "phone": "13812345678",
             "publish": False})
@@ -232,7 +232,7 @@ class FormFieldGivenTwice(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}, db_from=harness.new_db()).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -294,7 +294,7 @@ class Open311ListFilters(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = harness.Server().start()
+        cls.server = harness.Server(db_from=harness.new_db()).start()
         r = cls.server.request("POST", "/open311/v2/requests.json", body=urllib.parse.urlencode({
             "service_code": "complaint", "description": "噪音", "email": "a@example.cn",
             "attribute[publish]": "true"}), headers={
@@ -459,7 +459,7 @@ class Open311MediaUrlKept(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}, db_from=harness.new_db()).start()
         cls.admin = cls.server.staff("media_admin", "admin")
 
     @classmethod
@@ -537,7 +537,7 @@ class InputAsClientsSendIt(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}, db_from=harness.new_db()).start()
 
     @classmethod
     def tearDownClass(cls):

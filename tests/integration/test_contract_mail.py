@@ -87,7 +87,7 @@ def expected_view(case):
 class RealMail(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}, db_from=harness.new_db()).start()
         cls.admin = cls.server.staff("real_admin", "admin")
 
     @classmethod
@@ -242,7 +242,7 @@ class CitizenAnswers(unittest.TestCase):
     is stored (no file, no history, no mail_in row), then it is stored once."""
 
     def setUp(self):
-        self.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        self.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}, db_from=harness.new_db()).start()
         self.admin = self.server.staff("answer_admin", "admin")
 
     def tearDown(self):
@@ -313,7 +313,7 @@ class SmtpDaemon(peers.PeerClass):
             "CIVICDESK_SMTP_URL": "smtp://127.0.0.1:%d" % cls.smtp.port,
             "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example",
             "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
-            "CIVICDESK_DIGEST": "off"}, dbdir=cls.dbdir)
+            "CIVICDESK_DIGEST": "off"}, dbdir=cls.dbdir, db_from=harness.new_db())
         cls.server.start()  # cls.server set first: stopped by the class cleanup if this fails
         cls.admin = cls.server.staff(cls.ADMIN, "admin")
         return cls.server
@@ -400,7 +400,7 @@ class ReplyToEndedItem(SmtpDaemon, unittest.TestCase):
             "CIVICDESK_SMTP_FROM": "civicdesk@bureau.example",
             "CIVICDESK_NOTIFY_POLL_MS": "50", "CIVICDESK_SUBMIT_RATE": "0",
             "CIVICDESK_DIGEST": "off", "CIVICDESK_IMAP_URL": cls.dc.url,
-            "CIVICDESK_IMAP_INTERVAL": "1"}, dbdir=cls.dbdir)
+            "CIVICDESK_IMAP_INTERVAL": "1"}, dbdir=cls.dbdir, db_from=harness.new_db())
         cls.server.start().drain()  # a log line per request and poll: never a full pipe
         cls.admin = cls.server.staff(cls.ADMIN, "admin")
         cls.disp = cls.user("ended_disp", "dispatcher", None, None)
@@ -598,7 +598,8 @@ class PolledAsPiped(unittest.TestCase):
         self.dc = dovecot.Dovecot().start()
         self.server = harness.Server(env={"CIVICDESK_IMAP_URL": self.dc.url,
                                           "CIVICDESK_IMAP_INTERVAL": "1",
-                                          "CIVICDESK_SUBMIT_RATE": "0"})
+                                          "CIVICDESK_SUBMIT_RATE": "0"},
+                                     db_from=harness.new_db())
 
     def tearDown(self):
         try:

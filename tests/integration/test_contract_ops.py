@@ -332,7 +332,7 @@ class IngestShapes(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        cls.server = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}, db_from=harness.new_db()).start()
         cls.admin = cls.server.staff("ops_admin", "admin")
 
     @classmethod
@@ -479,7 +479,8 @@ class ImapShapes(unittest.TestCase):
         uids = self.dc.append([m[0] for m in made] + noise)
         self.server = harness.Server(env={"CIVICDESK_IMAP_URL": self.dc.url,
                                           "CIVICDESK_IMAP_INTERVAL": "1",
-                                          "CIVICDESK_SUBMIT_RATE": "0"}).start()
+                                          "CIVICDESK_SUBMIT_RATE": "0"},
+                                   db_from=harness.new_db()).start()
         admin = self.server.staff("imap_admin", "admin")
         rows = peers.wait_for(lambda: (lambda r: r if len(r) == len(uids) else None)(
             self.rows()), 120, "every message fetched and stored")
@@ -696,7 +697,7 @@ class AdminApiContact(unittest.TestCase):
     good ones are taken."""
 
     def setUp(self):
-        self.server = harness.Server().start()
+        self.server = harness.Server(db_from=harness.new_db()).start()
         self.admin = self.server.staff("api_admin", "admin")
 
     def tearDown(self):
@@ -728,7 +729,7 @@ class RestoreKeepsEveryCopy(unittest.TestCase):
     which stay as they were, and it is the whole replaced database."""
 
     def test_restore_never_overwrites_a_kept_copy(self):
-        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}, db_from=harness.new_db()).start()
         tmp = tempfile.mkdtemp(prefix="civicdesk-restore-")
         try:
             first = srv.request("POST", "/api/v1/items", json_body={

@@ -41,7 +41,7 @@ def trackings(path):
 class BackupRestore(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="civicdesk-ops-")
-        self.srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        self.srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}, db_from=harness.new_db()).start()
 
     def tearDown(self):
         self.srv.cleanup()
@@ -330,7 +330,7 @@ class AuditUpgrade(unittest.TestCase):
     """Records written before the audit chain existed are chained by the first start."""
 
     def test_first_start_chains_older_records(self):
-        srv = harness.Server().start()
+        srv = harness.Server(db_from=harness.new_db()).start()
         try:
             srv.staff("chief", "admin")
             srv.stop()
@@ -465,7 +465,7 @@ class StatsCommand(unittest.TestCase):
     queue of new items is not a month of nothing received."""
 
     def test_items_without_a_section_are_counted(self):
-        srv = harness.Server().start()
+        srv = harness.Server(db_from=harness.new_db()).start()
         try:
             for _ in range(2):
                 r = srv.request("POST", "/api/v1/items", json_body=ITEM)
@@ -498,7 +498,7 @@ class BackupOnFullDisk(unittest.TestCase):
                 capture_output=True).returncode != 0:
             os.rmdir(mnt)
             self.skipTest("needs root to mount a small tmpfs")
-        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}, db_from=harness.new_db()).start()
         try:
             # 64 letters of 60 kB: a copy larger than SQLite's page cache, which spills
             # (writes its journal) before it runs out of room
@@ -547,7 +547,7 @@ class CommandsOutsideTheServiceFolder(unittest.TestCase):
                 self.assertEqual(os.listdir(self.dir), ["2027.txt"])
 
     def test_restore_says_where_it_looked(self):
-        srv = harness.Server().start()
+        srv = harness.Server(db_from=harness.new_db()).start()
         try:
             backup = os.path.join(self.dir, "b.db")
             self.assertEqual(srv.cli("backup", backup).returncode, 0)
@@ -636,7 +636,7 @@ class PortInUse(unittest.TestCase):
     to port 0" came first before."""
 
     def test_one_clear_line_and_no_database(self):
-        first = harness.Server().start()
+        first = harness.Server(db_from=harness.new_db()).start()
         try:
             where = "127.0.0.1:%d" % first.port
             tmp = tempfile.mkdtemp(prefix="civicdesk-port-")
@@ -671,7 +671,7 @@ class AuditVerifyBeforeTheChain(unittest.TestCase):
     it exited 70, an internal error, before."""
 
     def test_exit_65_with_what_to_do(self):
-        srv = harness.Server().start()
+        srv = harness.Server(db_from=harness.new_db()).start()
         try:
             srv.staff("chief", "admin")
             srv.stop()
@@ -699,7 +699,7 @@ class StatsCsvNoSection(unittest.TestCase):
     has none. The CSV had no such row before."""
 
     def test_csv_table_and_json_agree(self):
-        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}).start()
+        srv = harness.Server(env={"CIVICDESK_SUBMIT_RATE": "0"}, db_from=harness.new_db()).start()
         try:
             for _ in range(3):
                 self.assertEqual(srv.request("POST", "/api/v1/items", json_body=ITEM).status, 201)
@@ -746,7 +746,7 @@ class SectionEmailTidied(unittest.TestCase):
 
     def test_api_and_page(self):
         from test_pages import Browser
-        srv = harness.Server().start()
+        srv = harness.Server(db_from=harness.new_db()).start()
         try:
             admin = srv.staff("admin_sec", "admin")
             r = admin.request("POST", "/api/v1/admin/sections",
@@ -792,7 +792,7 @@ class AdminAccountErrorsTranslated(unittest.TestCase):
 
     def test_chinese_and_english(self):
         from test_pages import Browser
-        srv = harness.Server().start()
+        srv = harness.Server(db_from=harness.new_db()).start()
         try:
             srv.staff("admin_zh", "admin")
             srv.add_user("gone_zh", "supervisor")
@@ -853,7 +853,7 @@ class CalendarCoverageAtStart(unittest.TestCase):
 
     def test_said_near_and_after_the_end(self):
         import datetime
-        probe = harness.Server().start()
+        probe = harness.Server(db_from=harness.new_db()).start()
         try:
             last = probe.request("GET", "/api/v1/health").json()["calendar"]["last"]
         finally:
@@ -877,7 +877,7 @@ class PasswordPageRefusalsTranslated(unittest.TestCase):
 
     def test_hint_and_refusals(self):
         from test_pages import Browser
-        srv = harness.Server().start()
+        srv = harness.Server(db_from=harness.new_db()).start()
         try:
             srv.add_user("pw_zh", "supervisor")
             b = Browser(srv)
@@ -912,7 +912,7 @@ class AdminSectionErrorsTranslated(unittest.TestCase):
 
     def test_chinese(self):
         from test_pages import Browser
-        srv = harness.Server().start()
+        srv = harness.Server(db_from=harness.new_db()).start()
         try:
             admin = srv.staff("admin_sz", "admin")
             sid = [x["id"] for x in admin.request("GET", "/api/v1/admin/sections").json()[
