@@ -83,8 +83,12 @@ class Dovecot:
         while time.time() < end:
             self.pgid = self.proc.pid
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
+                # ready when a client gets the IMAP greeting, not only the TCP handshake (the
+                # master listens before its login process can answer)
+                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as c:
+                    if c.recv(64).startswith(b"* OK"):
+                        return self
+                time.sleep(0.05)
             except OSError:
                 if self.proc.poll() is not None:
                     raise RuntimeError("dovecot exited: " + self.log())

@@ -4,6 +4,7 @@ and marked \\Seen after they are stored; restarting Dovecot, or civicdesk, in th
 poll neither loses nor doubles a message (UIDVALIDITY and UID are stored with each one)."""
 import base64
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -291,7 +292,11 @@ class ImapPoll(unittest.TestCase):
         # looked up at once (the letter's commit may come first)
         wait_for(lambda: [l for l in list(server.startup) if "polled again after" in l], 60,
                  "the log saying that polling works again")
-        self.assertEqual(len([l for l in list(server.startup) if "the poll failed" in l]), 1)
+        # said once for its reason (a different reason, met while Dovecot starts again, is
+        # said too: runs of digits compare equal, as the server compares them)
+        failed = [re.sub(r"\d+", "N", l.split("the poll failed:", 1)[1]).strip()
+                  for l in list(server.startup) if "the poll failed" in l]
+        self.assertEqual(failed.count(failed[0]), 1, failed)
         html = admin.request("GET", "/staff/admin?lang=en").body.decode()
         self.assertIn("mailbox-ok", html)
         self.assertNotIn("mailbox-failing", html)
