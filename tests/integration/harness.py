@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -466,6 +467,17 @@ class Server:
             if marker in out:
                 raise AssertionError("the daemon reported %r:\n%s" % (marker, out[-4000:]))
 
+    def cleanup_clean(self):
+        """cleanup() for a daemon that must also have stopped cleanly: exit status 0 (a class's
+        tearDown, after its tests ran the code under test in this daemon)."""
+        self.stop()
+        try:
+            if self.exit_code != 0:
+                raise AssertionError("the daemon exited with %s:\n%s" %
+                                     (self.exit_code, self.output[-3000:]))
+        finally:
+            self.cleanup()
+
     def cli(self, *args, stdin=None, leaks=True):
         """Runs a civicdesk command against this server's database (at the server's injected
         clock, when one is set, and with its password-hashing cost). leaks=False: without
@@ -670,6 +682,21 @@ class TapResult(unittest.TextTestResult):
     def addUnexpectedSuccess(self, test):
         super().addUnexpectedSuccess(test)
         self._line(test, False, " # passes now: take its expectedFailure away")
+
+
+def exchange(port, data, timeout=20):
+    """Sends data (one or more whole requests) on a fresh connection to 127.0.0.1:port and
+    reads until the server closes it: the answers, as parse_answers gives them. A server that
+    waits for more (a body it cannot delimit) makes this raise socket.timeout."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as c:
+        c.sendall(data)
+        out = b""
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            out += b
+    return parse_answers(out)
 
 
 def parse_answers(out):

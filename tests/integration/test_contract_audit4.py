@@ -58,15 +58,7 @@ def login(server, name, role, section=None):
 def raw_http(port, data):
     """Sends data (one or more whole requests, the last with Connection: close) on a fresh
     connection; returns [(status, headers {lower name: value}, body bytes)] of the answers."""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as c:
-        c.sendall(data)
-        out = b""
-        while True:
-            b = c.recv(65536)
-            if not b:
-                break
-            out += b
-    return harness.parse_answers(out)
+    return harness.exchange(port, data, timeout=30)
 
 
 class AbsoluteFormTargets(unittest.TestCase):

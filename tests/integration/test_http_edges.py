@@ -48,18 +48,7 @@ def start(env=None):
     return harness.Server(env=e).start().drain()
 
 
-def exchange(port, data, timeout=20):
-    """Sends data on a fresh connection and reads until the server closes it: the answers. A
-    server that waits for more (a body it cannot delimit) makes this raise socket.timeout."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as c:
-        c.sendall(data)
-        out = b""
-        while True:
-            b = c.recv(65536)
-            if not b:
-                break
-            out += b
-    return harness.parse_answers(out)
+exchange = harness.exchange
 
 
 def png(width=2, height=2):

@@ -17,13 +17,7 @@ class Base(WorkflowBase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.stop()
-        out = cls.server.output
-        try:
-            if cls.server.exit_code != 0 or "Sanitizer" in out or "runtime error" in out:
-                raise AssertionError("daemon: exit %s\n%s" % (cls.server.exit_code, out[-3000:]))
-        finally:
-            cls.server.cleanup()
+        cls.server.cleanup_clean()
 
 
 class Search(Base):
