@@ -22,7 +22,6 @@ import gzip
 import json
 import os
 import re
-import socket
 import struct
 import subprocess
 import sys
